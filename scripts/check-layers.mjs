@@ -1,0 +1,55 @@
+// Checks the layer rule of ../shared/STYLE.md: a layer imports only layers earlier in the list,
+// and only through their index.ts. Exits 1 listing every violation as file:line.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const ORDER = [
+  'envelope',
+  'contracts',
+  'policy',
+  'state',
+  'gate',
+  'ledger',
+  'runtime',
+  'interop',
+  'telemetry',
+  'server',
+  'cli',
+];
+const root = new URL('../src/', import.meta.url).pathname;
+const problems = [];
+
+function walk(dir) {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) walk(path);
+    else if (name.endsWith('.ts')) check(path);
+  }
+}
+
+function check(file) {
+  const rel = relative(root, file);
+  const layer = rel.split('/')[0];
+  const own = ORDER.indexOf(layer);
+  if (own < 0) return; // src/index.ts, the public entry, may import any layer
+  const lines = readFileSync(file, 'utf8').split('\n');
+  lines.forEach((line, i) => {
+    const m = /from '(\.\.?\/[^']+)'/.exec(line);
+    if (!m) return;
+    const target = relative(root, join(file, '..', m[1]));
+    const other = target.split('/')[0];
+    if (other === layer) return;
+    const at = `src/${rel}:${i + 1}`;
+    const idx = ORDER.indexOf(other);
+    if (idx < 0) problems.push(`${at}: imports ${m[1]}, outside the layers`);
+    else if (idx > own) problems.push(`${at}: ${layer}/ imports ${other}/, a later layer`);
+    else if (target !== `${other}/index.js`) problems.push(`${at}: import ${other}/ through its index.js`);
+  });
+}
+
+walk(root);
+if (problems.length > 0) {
+  console.error(problems.join('\n'));
+  process.exit(1);
+}
+console.log('layers: ok');

@@ -1,0 +1,32 @@
+import { hash } from 'node:crypto';
+
+/**
+ * Short digest of one hop for the loop guard: (agent name, type, subject).
+ * The agent's version is left out on purpose: a loop does not stop being a loop across a deploy.
+ */
+export function hopDigest(agent: string, type: string, subject: string): string {
+  return hash('sha256', `${agent}\u0000${type}\u0000${subject}`, 'hex').slice(0, 12);
+}
+
+export function parseAncestry(ancestry: string | undefined): readonly string[] {
+  return ancestry === undefined || ancestry === '' ? [] : ancestry.split(' ');
+}
+
+/** The ancestry a child carries: the parent's ancestry plus the parent's own hop, keeping the last `max`. */
+export function extendAncestry(parentAncestry: string | undefined, parentHop: string, max: number): string {
+  const list = [...parseAncestry(parentAncestry), parentHop];
+  return list.slice(Math.max(0, list.length - max)).join(' ');
+}
+
+/** How many times a hop digest already appears in an ancestry. */
+export function countInAncestry(ancestry: string | undefined, digest: string): number {
+  if (ancestry === undefined || ancestry === '') return 0;
+  let count = 0;
+  let from = 0;
+  for (;;) {
+    const at = ancestry.indexOf(digest, from);
+    if (at < 0) return count;
+    count++;
+    from = at + digest.length;
+  }
+}

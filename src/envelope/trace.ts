@@ -1,0 +1,23 @@
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function hex(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += HEX[b];
+  return s;
+}
+
+/** A W3C `traceparent` for a new trace (16 random bytes for the trace id, 8 for the span id). */
+export function newTraceparent(traceId: Uint8Array, spanId: Uint8Array): string {
+  return `00-${hex(traceId.subarray(0, 16))}-${hex(spanId.subarray(0, 8))}-01`;
+}
+
+/** A child `traceparent`: same trace, new span. Falls back to a new trace when the parent is malformed. */
+export function childTraceparent(
+  parent: string | undefined,
+  spanId: Uint8Array,
+  traceId: Uint8Array,
+): string {
+  const m = parent === undefined ? null : /^00-([0-9a-f]{32})-[0-9a-f]{16}-([0-9a-f]{2})$/.exec(parent);
+  if (!m) return newTraceparent(traceId, spanId);
+  return `00-${m[1]}-${hex(spanId.subarray(0, 8))}-${m[2]}`;
+}

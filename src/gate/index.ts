@@ -1,0 +1,9 @@
+export type {
+  Decision,
+  EchoLink,
+  GateInput,
+  StageName,
+  Verdict,
+  VerdictDecision,
+  VerdictIssue,
+} from './types.js';

@@ -1,0 +1,113 @@
+import type { Contract } from '../contracts/index.js';
+import type { Envelope } from '../envelope/index.js';
+
+export type Scope = 'agent' | 'edge' | 'entity' | 'mesh';
+
+export type AgentSpec = {
+  readonly name: string;
+  readonly version: string;
+  /** Absolute path of the in-process module (default export from `defineAgent`). */
+  readonly module?: string;
+  /** HTTP agent endpoint. */
+  readonly url?: string;
+  /** A2A agent card URL. */
+  readonly a2a?: string;
+  readonly consumes: readonly string[];
+  readonly emits: readonly string[];
+  readonly effects: readonly string[];
+  /** PEM Ed25519 public key; when set, this agent's envelopes must be signed by it. */
+  readonly publicKey?: string;
+};
+
+export type EffectSpec = {
+  readonly name: string;
+  /** Absolute path of the executor module (default export from `defineEffect`). */
+  readonly module?: string;
+};
+
+export type IngressSpec = { readonly name: string; readonly emits: readonly string[] };
+
+/** Which messages a limit or budget applies to; every given field must match. */
+export type Match = { readonly type?: string; readonly source?: string; readonly target?: string };
+
+export type LoopGuard = {
+  readonly maxHops: number;
+  readonly maxRepeats: number;
+  readonly echoWindowMs: number;
+  /** What a detected loop does: freeze the subject (hold everything for it) or deny the message. */
+  readonly action: 'freeze' | 'deny';
+};
+
+export type EnvelopeGuard = {
+  /** Largest accepted envelope, in bytes of its JSON text. */
+  readonly maxBytes: number;
+  /** How long an externally supplied id is remembered for duplicate detection. */
+  readonly dedupeWindowMs: number;
+};
+
+/** A token bucket: `burst` tokens, one refilled every `intervalMs`. */
+export type RateLimit = {
+  readonly id: string;
+  readonly scope: Scope;
+  readonly intervalMs: number;
+  readonly burst: number;
+  /** The rate as written, for sentences (`30/min`). */
+  readonly rate: string;
+  readonly match?: Match;
+};
+
+/** A windowed sum of one numeric field of messages or effects of one type. */
+export type Budget = {
+  readonly id: string;
+  readonly scope: Scope;
+  readonly type: string;
+  /** JSON pointer into `data`, as written, and split into tokens. */
+  readonly field: string;
+  readonly fieldPath: readonly string[];
+  readonly max: number;
+  readonly windowMs: number;
+};
+
+export type BreakerRule = {
+  readonly id: string;
+  readonly scope: Scope;
+  /** Counted message or effect type. */
+  readonly count: string;
+  /** Trips when more than `over` are admitted within the window. */
+  readonly over: number;
+  readonly windowMs: number;
+  readonly action: 'freeze' | 'deny';
+  /** When set, an open breaker closes by itself this long after it opened. */
+  readonly cooldownMs?: number;
+};
+
+export type ApprovalRule = {
+  readonly id: string;
+  /** The CEL source, shown to pilots. */
+  readonly when: string;
+  /** Evaluates the compiled CEL predicate over `msg`; an evaluation error is returned, never thrown. */
+  readonly test: (msg: Envelope) => boolean | Error;
+  readonly timeoutMs: number;
+  readonly onTimeout: 'deny' | 'deliver';
+};
+
+/** A compiled, validated mesh policy. Immutable; `digest` identifies it in the ledger. */
+export type Policy = {
+  readonly mesh: string;
+  readonly digest: string;
+  /** Absolute path of the mesh file it was loaded from. */
+  readonly file: string;
+  readonly partitions: number;
+  readonly agents: ReadonlyMap<string, AgentSpec>;
+  readonly effects: ReadonlyMap<string, EffectSpec>;
+  readonly ingress: ReadonlyMap<string, IngressSpec>;
+  /** Contracts by message type or effect name. */
+  readonly contracts: ReadonlyMap<string, Contract>;
+  /** Routing: message type → names of agents that consume it. */
+  readonly consumers: ReadonlyMap<string, readonly string[]>;
+  readonly guards: { readonly loop: LoopGuard; readonly envelope: EnvelopeGuard };
+  readonly limits: readonly RateLimit[];
+  readonly budgets: readonly Budget[];
+  readonly breakers: readonly BreakerRule[];
+  readonly approvals: readonly ApprovalRule[];
+};

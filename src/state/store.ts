@@ -1,0 +1,16 @@
+import type { BreakerState, StateDelta, StateView } from './types.js';
+
+/** The mutable side of state, owned by the runtime (the shell); the gate only sees `StateView`. */
+export type StateStore = StateView & {
+  /** Applies deltas in order. Idempotent per delta: deltas carry absolute values. */
+  apply(deltas: readonly StateDelta[]): void;
+  /**
+   * Drops state that is back to neutral at `now` (full buckets, empty windows, expired echoes and
+   * seen ids) and closes breakers whose cooldown has passed. Returns how many keys were dropped.
+   */
+  evict(now: number): number;
+  /** Open breakers, in key order. */
+  openBreakers(): readonly { readonly key: string; readonly state: BreakerState }[];
+  /** Number of live keys (for memory accounting). */
+  size(): number;
+};

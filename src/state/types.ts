@@ -1,0 +1,55 @@
+/** A GCRA token bucket keeps one number: the theoretical arrival time of the next request. */
+export type BucketState = { readonly tat: number };
+
+/**
+ * A sliding window of sums in `WINDOW_SLOTS` equal slots. `start` is the index (time / slotMs) of
+ * `slots[0]`. An event counts for between one window and one window plus one slot.
+ */
+export type WindowState = {
+  readonly slotMs: number;
+  readonly start: number;
+  readonly slots: readonly number[];
+};
+
+export type BreakerAction = 'freeze' | 'deny';
+
+/** An open breaker. A closed breaker has no state at all (it is evicted). */
+export type BreakerState = {
+  readonly state: 'open';
+  readonly action: BreakerAction;
+  readonly openedAt: number;
+  /** Absolute time at which it closes by itself, if the rule has a cooldown. */
+  readonly closesAt?: number;
+  /** The rule or actor that opened it: a breaker rule id, `loop`, or `pilot:<name>`. */
+  readonly by: string;
+};
+
+/** An effect the mesh emitted, remembered per subject so an echo coming back through an ingress can be linked. */
+export type EchoMark = {
+  readonly fingerprints: readonly string[];
+  readonly effectId: string;
+  readonly correlationid: string;
+  readonly hop: number;
+  /** The ancestry a message caused by the effect would carry (the effect's ancestry plus its own hop). */
+  readonly ancestry: string;
+  readonly at: number;
+};
+
+/** Read-only view of the state the gate decides on. Keys are built by the gate (see state/keys.ts). */
+export type StateView = {
+  bucket(key: string): BucketState | undefined;
+  window(key: string): WindowState | undefined;
+  breaker(key: string): BreakerState | undefined;
+  echoes(subject: string): readonly EchoMark[];
+  /** When an externally supplied envelope id was seen, if it was. */
+  seen(id: string): number | undefined;
+};
+
+/** A state change. Deltas carry absolute new values, so replaying them in ledger order rebuilds state. */
+export type StateDelta =
+  | { readonly kind: 'bucket'; readonly key: string; readonly state: BucketState }
+  | { readonly kind: 'window'; readonly key: string; readonly state: WindowState }
+  | { readonly kind: 'breaker-open'; readonly key: string; readonly state: BreakerState }
+  | { readonly kind: 'breaker-close'; readonly key: string }
+  | { readonly kind: 'echo'; readonly subject: string; readonly mark: EchoMark }
+  | { readonly kind: 'seen'; readonly id: string; readonly at: number };
