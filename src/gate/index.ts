@@ -1,3 +1,4 @@
+export { decide, STAGE_NAMES } from './decide.js';
 export type {
   Decision,
   EchoLink,

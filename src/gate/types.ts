@@ -13,7 +13,9 @@ export type StageName =
   | 'budget'
   | 'breaker'
   | 'approval'
-  | 'gate';
+  | 'gate'
+  /** Set by the runtime, not the gate: input that never became an envelope (a malformed JSON line). */
+  | 'ingress';
 
 /** Issue attached to a verdict: where (JSON pointer) and what (sentence). */
 export type VerdictIssue = { readonly pointer: string; readonly message: string; readonly keyword?: string };

@@ -1,3 +1,12 @@
+export { breakerOpenAt } from './breaker.js';
+export {
+  ECHO_MAX_FINGERPRINTS,
+  ECHO_MIN_CHARS,
+  echoFingerprints,
+  matchEcho,
+  normalizeEchoText,
+} from './echo.js';
+export { bucketIsNeutral, type TakeResult, takeToken } from './gcra.js';
 export {
   breakerCountKey,
   breakerKey,
@@ -7,6 +16,7 @@ export {
   PILOT_BREAKER,
   parseBreakerKey,
 } from './keys.js';
+export { createMemoryState, ECHO_MARKS_PER_SUBJECT, type MemoryStateOptions } from './memory.js';
 export type { StateStore } from './store.js';
 export type {
   BreakerAction,
@@ -17,3 +27,4 @@ export type {
   StateView,
   WindowState,
 } from './types.js';
+export { slotMsFor, WINDOW_SLOTS, windowAdd, windowIsNeutral, windowSum } from './window.js';

@@ -1,0 +1,5 @@
+import { defineAgent } from 'meshwarden';
+
+export default defineAgent({
+  handle() {},
+});

@@ -1,0 +1,78 @@
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { isMeshwardenError } from '../../envelope/index.js';
+import { type Checkpoint, parseCheckpoint } from '../../ledger/index.js';
+import { cliError, EXIT } from '../errors.js';
+import { openExistingLedger } from '../ledger-access.js';
+import type { Output } from '../output.js';
+
+/** `audit verify`: exit 0 when every chain is intact, 1 naming the first bad entry. */
+export async function auditVerify(opts: { data: string; checkpoint?: string }, out: Output): Promise<number> {
+  const extra: Checkpoint[] = [];
+  if (opts.checkpoint !== undefined) {
+    const loaded = await readCheckpointFile(opts.checkpoint, out);
+    if (loaded === undefined) return EXIT.usage;
+    extra.push(loaded);
+  }
+  const ledger = openExistingLedger(opts.data, out);
+  if (ledger === undefined) return EXIT.usage;
+  await using _ledger = ledger;
+  const result = ledger.verify({ checkpoints: extra });
+  if (out.json) {
+    out.document(result);
+  } else if (result.ok) {
+    out.line(`intact: ${result.entries} entries, ${result.checkpoints} checkpoint(s) verified`);
+    for (const h of result.heads) out.line(`partition ${h.partition}: ${h.size} entries, head ${h.head}`);
+  } else {
+    out.line(`TAMPERED: ${result.problem} at partition ${result.partition} entry ${result.seq}`);
+    out.line(result.detail);
+    if (result.expected !== undefined) out.line(`expected ${result.expected}`);
+    if (result.actual !== undefined) out.line(`actual   ${result.actual}`);
+  }
+  return result.ok ? EXIT.ok : EXIT.failed;
+}
+
+/** `audit checkpoint`: signs the current heads; prints the checkpoint (keep a copy outside the data dir). */
+export async function auditCheckpoint(opts: { data: string; out?: string }, out: Output): Promise<number> {
+  const ledger = openExistingLedger(opts.data, out);
+  if (ledger === undefined) return EXIT.usage;
+  await using _ledger = ledger;
+  const checkpoint = await ledger.checkpoint();
+  if (opts.out !== undefined) {
+    await writeFile(opts.out, `${JSON.stringify(checkpoint, null, 2)}\n`);
+    out.note(`checkpoint written to ${opts.out}`);
+  }
+  out.document(checkpoint);
+  return EXIT.ok;
+}
+
+/** `audit export`: every entry as JSON Lines, in (partition, seq) order, to stdout or --out. */
+export async function auditExport(opts: { data: string; out?: string }, out: Output): Promise<number> {
+  const ledger = openExistingLedger(opts.data, out);
+  if (ledger === undefined) return EXIT.usage;
+  await using _ledger = ledger;
+  const sink = opts.out === undefined ? process.stdout : createWriteStream(opts.out);
+  let count = 0;
+  for (const entry of ledger.scan()) {
+    if (!sink.write(`${JSON.stringify(entry)}\n`)) await once(sink, 'drain');
+    count++;
+  }
+  if (sink !== process.stdout) {
+    sink.end();
+    await once(sink, 'finish');
+    out.note(`${count} entries written to ${opts.out}`);
+  }
+  return EXIT.ok;
+}
+
+async function readCheckpointFile(file: string, out: Output): Promise<Checkpoint | undefined> {
+  try {
+    const parsed = parseCheckpoint(JSON.parse(await readFile(file, 'utf8')));
+    if (isMeshwardenError(parsed)) throw parsed;
+    return parsed;
+  } catch (cause) {
+    out.error(cliError('MW_CLI_CHECKPOINT_FILE', { file, cause: (cause as Error).message }));
+    return undefined;
+  }
+}

@@ -1,0 +1,66 @@
+import { type ChainLink, impactOf, whyChain } from '../../runtime/index.js';
+import { cliError, EXIT } from '../errors.js';
+import { openExistingLedger } from '../ledger-access.js';
+import { type Output, table } from '../output.js';
+
+/** `why <id>`: the causal chain that led to a message, root first. */
+export async function why(id: string, opts: { data: string }, out: Output): Promise<number> {
+  const ledger = openExistingLedger(opts.data, out);
+  if (ledger === undefined) return EXIT.usage;
+  await using _ledger = ledger;
+  const result = whyChain(ledger, id);
+  if (result === undefined) {
+    out.error(cliError('MW_CLI_NOT_FOUND', { id }));
+    return EXIT.failed;
+  }
+  if (out.json) {
+    out.document(result);
+    return EXIT.ok;
+  }
+  const last = result.chain.at(-1)!;
+  out.line(
+    `why ${id}: ${last.gated === 'effect' ? 'effect ' : ''}${last.type} about ${last.subject}, ${result.chain.length} hop(s) from its root`,
+  );
+  out.line(table(result.chain.map(row)));
+  for (const link of result.chain) {
+    if (link.echoOf !== null)
+      out.line(
+        `note: ${link.id} came in through an ingress and was linked to e-mail ${link.echoOf} it echoes`,
+      );
+  }
+  return EXIT.ok;
+}
+
+/** `impact <id | agent@version>`: everything that followed a message, or an agent version's blast radius. */
+export async function impact(target: string, opts: { data: string }, out: Output): Promise<number> {
+  const ledger = openExistingLedger(opts.data, out);
+  if (ledger === undefined) return EXIT.usage;
+  await using _ledger = ledger;
+  const result = impactOf(ledger, target);
+  if (result === undefined) {
+    out.error(cliError('MW_CLI_NOT_FOUND', { id: target }));
+    return EXIT.failed;
+  }
+  if (out.json) {
+    out.document(result);
+    return EXIT.ok;
+  }
+  out.line(
+    `impact of ${target}: ${result.roots.length} starting message(s), ${result.impact.length} consequence(s)`,
+  );
+  out.line(table([...result.roots, ...result.impact].map(row)));
+  return EXIT.ok;
+}
+
+function row(link: ChainLink): string[] {
+  const outcome = link.outcomes.map((o) => (o.kind === 'delivered' ? `→ ${o.agent}` : o.kind)).join(' ');
+  return [
+    `hop ${link.hop}`,
+    link.id,
+    `${link.gated === 'effect' ? 'effect ' : ''}${link.type}`,
+    link.agent,
+    link.verdict.toUpperCase(),
+    `${link.stage}${link.rule === null ? '' : `/${link.rule}`}`,
+    `${link.reason}: ${link.detail}${outcome === '' ? '' : `  [${outcome}]`}`,
+  ];
+}

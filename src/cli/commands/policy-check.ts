@@ -1,0 +1,61 @@
+import { resolve } from 'node:path';
+import { formatPolicyIssue, loadPolicy, type PolicyIssue } from '../../policy/index.js';
+import type { OpenMeshResult } from '../../runtime/index.js';
+import { cliError, EXIT } from '../errors.js';
+import type { Output } from '../output.js';
+
+/** `policy check`: exit 0 when the mesh file is valid, 1 listing every mistake as file:line:col. */
+export async function checkPolicy(file: string, out: Output): Promise<number> {
+  const result = await loadPolicy(resolve(file));
+  if (!result.ok) {
+    if (out.json) out.document({ ok: false, file, issues: result.issues });
+    else printIssues(result.issues, out);
+    return EXIT.failed;
+  }
+  const p = result.policy;
+  if (out.json) {
+    out.document({
+      ok: true,
+      file,
+      mesh: p.mesh,
+      digest: p.digest,
+      agents: p.agents.size,
+      effects: p.effects.size,
+      warnings: result.warnings,
+    });
+  } else {
+    for (const w of result.warnings) out.line(`warning: ${formatPolicyIssue(w)}`);
+    out.line(
+      `ok: mesh ${p.mesh}: ${p.agents.size} agents, ${p.effects.size} effects, ${p.contracts.size} contracts`,
+    );
+    out.line(`policy digest ${p.digest}`);
+  }
+  return EXIT.ok;
+}
+
+function printIssues(issues: readonly PolicyIssue[], out: Output): void {
+  for (const issue of issues) process.stdout.write(`${formatPolicyIssue(issue)}\n`);
+  out.note(`${issues.length} mistake${issues.length === 1 ? '' : 's'} in the policy`);
+}
+
+/** Explains why a mesh could not open; returns the exit code. */
+export function reportOpenFailure(
+  result: Extract<OpenMeshResult, { ok: false }>,
+  file: string,
+  out: Output,
+): number {
+  if (result.policyIssues !== undefined) {
+    if (out.json) out.document({ ok: false, file, issues: result.policyIssues });
+    else printIssues(result.policyIssues, out);
+  } else {
+    out.error(cliError('MW_CLI_MESH_FAILED', { file }));
+    for (const err of result.errors ?? []) out.error(err);
+    if (out.json)
+      out.document({
+        ok: false,
+        file,
+        errors: (result.errors ?? []).map((e) => ({ code: e.code, message: e.message })),
+      });
+  }
+  return EXIT.failed;
+}

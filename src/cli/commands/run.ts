@@ -1,0 +1,106 @@
+import { access } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { type OpenedMesh, openMesh, type RunSummary, summarize } from '../../runtime/index.js';
+import { cliError, EXIT } from '../errors.js';
+import { feedFile } from '../feed.js';
+import { type Output, table } from '../output.js';
+import { reportOpenFailure } from './policy-check.js';
+
+export type RunOptions = { mesh: string; input?: string; data: string; json: boolean };
+
+/** Opens the mesh, resumes unfinished work, feeds the input, waits for quiescence, summarizes. */
+export async function runMesh(
+  opts: RunOptions,
+  out: Output,
+  log: Logger,
+  observe?: (opened: OpenedMesh) => void,
+): Promise<{ code: number; summary?: RunSummary }> {
+  const input = opts.input === undefined ? undefined : resolve(opts.input);
+  if (input !== undefined) {
+    try {
+      await access(input);
+    } catch (cause) {
+      out.error(
+        cliError('MW_CLI_INPUT_MISSING', { file: opts.input ?? '', cause: (cause as Error).message }),
+      );
+      return { code: EXIT.usage };
+    }
+  }
+  const result = await openMesh({ meshFile: resolve(opts.mesh), dataDir: resolve(opts.data), log });
+  if (!result.ok) return { code: reportOpenFailure(result, opts.mesh, out) };
+  await using opened = result.opened;
+  observe?.(opened);
+  if (opened.resumed > 0)
+    out.note(`resuming ${opened.resumed} admitted message(s) a previous run did not finish`);
+
+  // Ctrl-C or SIGTERM: stop reading input, let admitted work finish, flush the ledger.
+  const stop = new AbortController();
+  const onSignal = () => {
+    out.note('stopping: finishing admitted work and flushing the ledger (signal again to force)');
+    stop.abort();
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const started = Date.now();
+  let nextNote = started + 2_000;
+  try {
+    if (input !== undefined) {
+      await feedFile(
+        opened.mesh,
+        input,
+        (lines) => {
+          if (Date.now() < nextNote) return;
+          nextNote = Date.now() + 2_000;
+          const c = opened.mesh.counts();
+          out.note(
+            `… ${lines} lines read, ${c.messages.admitted} admitted, ${opened.ledger.count()} ledger entries`,
+          );
+        },
+        stop.signal,
+      );
+    }
+    await opened.mesh.idle();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  await opened.ledger.flush();
+  const summary = summarize(opened.mesh.counts(), opened.mesh.state, opened.ledger, opened.mesh.policy);
+  if (observe === undefined) {
+    if (out.json) out.document(summary);
+    else printSummary(summary, out);
+  }
+  return { code: EXIT.ok, summary };
+}
+
+export function printSummary(s: RunSummary, out: Output): void {
+  const m = s.messages;
+  const e = s.effects;
+  out.line(
+    table([
+      [
+        'messages',
+        `${m.admitted} admitted`,
+        `${m.delivered} delivered`,
+        `${m.denied} denied`,
+        `${m.held} held`,
+        `${m.quarantined} quarantined`,
+      ],
+      [
+        'effects',
+        `${e.executed} executed`,
+        `${e.denied} denied`,
+        `${e.held} held`,
+        `${e.quarantined} quarantined`,
+        `${e.failed} failed`,
+      ],
+    ]),
+  );
+  if (s.deadLetters > 0) out.line(`dead letters: ${s.deadLetters}`);
+  if (s.recovered > 0) out.line(`resumed from a previous run: ${s.recovered}`);
+  for (const b of s.breakers) out.line(`breaker ${b.id} open for ${b.key} (${b.action})`);
+  if (s.frozen.length > 0) out.line(`frozen: ${s.frozen.join(', ')}`);
+  out.line(`ledger: ${s.ledger.entries} entries, head ${s.ledger.head}`);
+}

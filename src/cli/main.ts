@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { auditCheckpoint, auditExport, auditVerify } from './commands/audit.js';
+import { demoRetention } from './commands/demo.js';
+import { init } from './commands/init.js';
+import { impact, why } from './commands/lineage.js';
+import { checkPolicy } from './commands/policy-check.js';
+import { runMesh } from './commands/run.js';
+import { EXIT } from './errors.js';
+import { createRootLogger } from './log.js';
+import { createOutput } from './output.js';
+
+const DEFAULT_DATA = '.meshwarden';
+const log = createRootLogger();
+let exitCode: number = EXIT.ok;
+const done = (code: number) => {
+  exitCode = code;
+};
+
+const program = new Command('meshwarden')
+  .description(
+    'The control layer between AI agents: every message and side effect gated, guarded and recorded.',
+  )
+  .version('0.1.0')
+  .exitOverride()
+  .showHelpAfterError();
+
+program
+  .command('init')
+  .argument('[dir]', 'folder to scaffold', '.')
+  .option('--json', 'print one JSON document')
+  .description('scaffold a mesh: mesh.yaml, contracts/, agents/, effects/')
+  .action(async (dir: string, o: { json?: boolean }) => done(await init(dir, createOutput(o.json === true))));
+
+program
+  .command('policy')
+  .description('policy tools')
+  .command('check')
+  .argument('[mesh]', 'the mesh file', 'mesh.yaml')
+  .option('--json', 'print one JSON document')
+  .description('validate a mesh file; exit 1 listing every mistake as file:line:col')
+  .action(async (file: string, o: { json?: boolean }) =>
+    done(await checkPolicy(file, createOutput(o.json === true))),
+  );
+
+program
+  .command('run')
+  .argument('[mesh]', 'the mesh file', 'mesh.yaml')
+  .option('--input <file>', 'JSON Lines, one root message a line: {"source", "type", "subject", "data"}')
+  .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+  .option('--json', 'print the summary as one JSON document')
+  .description('feed messages, run to quiescence, summarize (resumes unfinished work first)')
+  .action(async (mesh: string, o: { input?: string; data: string; json?: boolean }) => {
+    const opts = {
+      mesh,
+      data: o.data,
+      json: o.json === true,
+      ...(o.input === undefined ? {} : { input: o.input }),
+    };
+    done((await runMesh(opts, createOutput(opts.json), log)).code);
+  });
+
+program
+  .command('demo')
+  .argument('<scenario>', 'the scenario: retention')
+  .option('--data <dir>', 'data directory for the demo ledger', `${DEFAULT_DATA}/demo`)
+  .option('--json', 'print the summary as one JSON document')
+  .description('run a shipped scenario and tell it as a story')
+  .action(async (scenario: string, o: { data: string; json?: boolean }) => {
+    if (scenario !== 'retention')
+      program.error(`unknown scenario "${scenario}" (try: retention)`, { exitCode: EXIT.usage });
+    done(await demoRetention({ data: o.data, json: o.json === true }, createOutput(o.json === true), log));
+  });
+
+program
+  .command('why')
+  .argument('<message-id>')
+  .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+  .option('--json', 'print one JSON document')
+  .description('the causal chain behind a message, root first, with every verdict')
+  .action(async (id: string, o: { data: string; json?: boolean }) =>
+    done(await why(id, o, createOutput(o.json === true))),
+  );
+
+program
+  .command('impact')
+  .argument('<target>', 'a message id, or agent@version')
+  .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+  .option('--json', 'print one JSON document')
+  .description('everything that followed a message, or the blast radius of an agent version')
+  .action(async (target: string, o: { data: string; json?: boolean }) =>
+    done(await impact(target, o, createOutput(o.json === true))),
+  );
+
+const audit = program.command('audit').description('ledger integrity');
+audit
+  .command('verify')
+  .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+  .option('--checkpoint <file>', 'also verify against an exported checkpoint')
+  .option('--json', 'print one JSON document')
+  .description('exit 0 when the ledger is intact, 1 naming the first bad entry')
+  .action(async (o: { data: string; checkpoint?: string; json?: boolean }) =>
+    done(await auditVerify(o, createOutput(o.json === true))),
+  );
+audit
+  .command('checkpoint')
+  .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+  .option('--out <file>', 'also write the checkpoint to a file')
+  .description('sign the ledger heads; keep the printed checkpoint outside the data directory')
+  .action(async (o: { data: string; out?: string }) => done(await auditCheckpoint(o, createOutput(true))));
+audit
+  .command('export')
+  .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+  .option('--out <file>', 'write to a file instead of stdout')
+  .description('every ledger entry as JSON Lines')
+  .action(async (o: { data: string; out?: string }) => done(await auditExport(o, createOutput(true))));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Help and version are successes; every other parse problem is a usage error.
+    exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  } else {
+    log.fatal({ err }, 'meshwarden failed');
+    process.stderr.write(`meshwarden: ${err instanceof Error ? err.message : String(err)}\n`);
+    exitCode = EXIT.failed;
+  }
+}
+log.flush();
+process.exitCode = exitCode;

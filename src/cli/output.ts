@@ -1,0 +1,45 @@
+import { formatLocation, type MeshwardenError } from '../envelope/index.js';
+
+/** Where the CLI writes: stdout carries results (one JSON document with --json), stderr the rest. */
+export type Output = {
+  readonly json: boolean;
+  /** Result text for people (suppressed with --json). */
+  line(text?: string): void;
+  /** The one JSON document of a --json run. */
+  document(value: unknown): void;
+  /** Progress and notes for people, always on stderr. */
+  note(text: string): void;
+  error(err: MeshwardenError): void;
+};
+
+export function createOutput(json: boolean): Output {
+  return {
+    json,
+    line(text = '') {
+      if (!json) process.stdout.write(`${text}\n`);
+    },
+    document(value) {
+      process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    },
+    note(text) {
+      process.stderr.write(`${text}\n`);
+    },
+    error(err) {
+      const where = formatLocation(err.location);
+      process.stderr.write(`error ${err.code}${where === '' ? '' : ` at ${where}`}: ${err.message}\n`);
+    },
+  };
+}
+
+/** Left-aligned columns, for tables people read in a terminal. */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, cell.length);
+    });
+  }
+  return rows
+    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '))
+    .join('\n');
+}

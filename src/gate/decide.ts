@@ -1,0 +1,99 @@
+import { extendAncestry } from '../envelope/index.js';
+import type { Policy } from '../policy/index.js';
+import { echoFingerprints, type StateView } from '../state/index.js';
+import { type GateContext, indexOf, type Stage } from './context.js';
+import { approvalStage } from './stages/approval.js';
+import { authorizationStage } from './stages/authorization.js';
+import { breakerStage } from './stages/breaker.js';
+import { budgetStage } from './stages/budget.js';
+import { contractStage } from './stages/contract.js';
+import { envelopeStage } from './stages/envelope.js';
+import { loopStage } from './stages/loop.js';
+import { rateLimitStage } from './stages/rate-limit.js';
+import type { Decision, GateInput, StageName, Verdict } from './types.js';
+
+/** The pipeline, in order (DESIGN.md "The gate"). The first stage that returns a verdict decides. */
+const STAGES: readonly Stage[] = [
+  envelopeStage,
+  authorizationStage,
+  contractStage,
+  loopStage,
+  rateLimitStage,
+  budgetStage,
+  breakerStage,
+  approvalStage,
+];
+
+export const STAGE_NAMES: readonly StageName[] = STAGES.map((s) => s.name);
+
+/**
+ * Decides one envelope: pure and synchronous, never throws. Returns the verdict, the typed (and
+ * possibly re-linked) envelope once its shape is valid, and the state deltas to apply in order.
+ */
+export function decide(input: GateInput, policy: Policy, state: StateView): Decision {
+  const ctx: GateContext = {
+    input,
+    policy,
+    index: indexOf(policy),
+    state,
+    now: input.now,
+    envelope: undefined,
+    sourceName: '',
+    agent: undefined,
+    ingress: undefined,
+    link: undefined,
+    hop: '',
+    edgeKey: undefined,
+    accounting: [],
+    always: [],
+  };
+  for (let i = 0; i < STAGES.length; i++) {
+    const stop = STAGES[i]!.run(ctx);
+    // A hold at the approval stage reserves the message's share of limits, budgets and counts.
+    if (stop !== undefined) return finish(ctx, stop, stop.stage === 'approval');
+  }
+  const env = ctx.envelope!;
+  const who = ctx.agent === undefined ? `ingress ${ctx.sourceName}` : ctx.sourceName;
+  return finish(
+    ctx,
+    {
+      decision: 'deliver',
+      stage: 'gate',
+      reason: 'gate.admitted',
+      detail: `${env.type} from ${who} for ${env.subject} passed every guard.`,
+    },
+    true,
+  );
+}
+
+function finish(ctx: GateContext, verdict: Verdict, admitted: boolean): Decision {
+  const deltas = ctx.always;
+  let env = ctx.envelope;
+  if (admitted && env !== undefined) {
+    for (const d of ctx.accounting) deltas.push(d);
+    if (ctx.input.kind === 'effect') {
+      // Remember what the effect said, so an echo of it through an ingress links back here.
+      const fingerprints = echoFingerprints(env.data);
+      if (fingerprints.length > 0) {
+        const maxHops = ctx.policy.guards.loop.maxHops;
+        deltas.push({
+          kind: 'echo',
+          subject: env.subject,
+          mark: {
+            fingerprints,
+            effectId: env.id,
+            correlationid: env.correlationid,
+            hop: env.hop,
+            ancestry: extendAncestry(env.ancestry, ctx.hop, maxHops),
+            at: ctx.now,
+          },
+        });
+      }
+    }
+    if (verdict.decision === 'deliver') env = { ...env, policydigest: ctx.policy.digest };
+  }
+  if (env === undefined) return { verdict, deltas };
+  return ctx.link === undefined
+    ? { verdict, envelope: env, deltas }
+    : { verdict, envelope: env, deltas, link: ctx.link };
+}

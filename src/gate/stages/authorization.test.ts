@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import type { GatedKind } from '../../envelope/index.js';
+import { decideOnce, envelope, src, testPolicy } from '../test-kit.js';
+
+const policy = testPolicy();
+const from = (agent: string, type: string, data: object, target?: string) =>
+  envelope({ source: src(agent), type, data: data as never, ...(target === undefined ? {} : { target }) });
+
+describe('authorization stage', () => {
+  it.each([
+    { name: 'ingress emits its type', env: envelope(), kind: 'message', reason: 'gate.admitted' },
+    {
+      name: 'agent emits its type',
+      env: from('sentiment', 'ticket.scored.v1', { score: 1 }),
+      kind: 'message',
+      reason: 'gate.admitted',
+    },
+    {
+      name: 'addressed to a consumer',
+      env: from('sentiment', 'ticket.scored.v1', { score: 1 }, 'churn'),
+      kind: 'message',
+      reason: 'gate.admitted',
+    },
+    {
+      name: 'allowed effect',
+      env: from('discount', 'credit.issue', { amount: 5 }),
+      kind: 'effect',
+      reason: 'gate.admitted',
+    },
+    {
+      name: 'a type no one knows',
+      env: envelope({ type: 'weird.thing.v1' }),
+      kind: 'message',
+      reason: 'authorization.unknown_type',
+    },
+    {
+      name: 'ingress emits a foreign type',
+      env: envelope({ type: 'ticket.scored.v1', data: { score: 1 } }),
+      kind: 'message',
+      reason: 'authorization.not_emitter',
+    },
+    {
+      name: 'agent emits a foreign type',
+      env: from('sentiment', 'churn.assessed.v1', { probability: 1 }),
+      kind: 'message',
+      reason: 'authorization.not_emitter',
+    },
+    {
+      name: 'agent sends an effect as a message',
+      env: from('discount', 'credit.issue', { amount: 5 }),
+      kind: 'message',
+      reason: 'authorization.not_emitter',
+    },
+    {
+      name: 'ingress requests an effect',
+      env: envelope({ type: 'credit.issue', data: { amount: 5 } }),
+      kind: 'effect',
+      reason: 'authorization.ingress_effect',
+    },
+    {
+      name: "effect not among the agent's",
+      env: from('sentiment', 'credit.issue', { amount: 5 }),
+      kind: 'effect',
+      reason: 'authorization.effect_not_allowed',
+    },
+    {
+      name: 'a message type as effect',
+      env: from('discount', 'churn.assessed.v1', { probability: 1 }),
+      kind: 'effect',
+      reason: 'authorization.effect_not_allowed',
+    },
+    {
+      name: 'unknown target',
+      env: from('sentiment', 'ticket.scored.v1', { score: 1 }, 'nobody'),
+      kind: 'message',
+      reason: 'authorization.unknown_target',
+    },
+    {
+      name: 'target does not consume',
+      env: from('sentiment', 'ticket.scored.v1', { score: 1 }, 'discount'),
+      kind: 'message',
+      reason: 'authorization.target_not_consumer',
+    },
+  ])('$name → $reason', ({ env, kind, reason }) => {
+    const d = decideOnce(env, policy, { kind: kind as GatedKind });
+    expect(d.verdict.reason).toBe(reason);
+    if (reason !== 'gate.admitted') {
+      expect(d.verdict.stage).toBe('authorization');
+      expect(d.verdict.decision).toBe(reason === 'authorization.unknown_type' ? 'quarantine' : 'deny');
+    }
+  });
+
+  it('knows a declared type that has no contract', () => {
+    const contracts = new Map([...policy.contracts].filter(([t]) => t !== 'ticket.opened.v1'));
+    expect(decideOnce(envelope(), testPolicy({ contracts })).verdict.reason).toBe('gate.admitted');
+  });
+});

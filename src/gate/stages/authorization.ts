@@ -1,0 +1,80 @@
+import type { Stage } from '../context.js';
+import { verdict } from '../context.js';
+
+const NONE: readonly string[] = [];
+
+/**
+ * Stage 2, authorization. Stops: quarantine `authorization.unknown_type`; deny
+ * `authorization.not_emitter`, `authorization.ingress_effect`, `authorization.effect_not_allowed`,
+ * `authorization.unknown_target`, `authorization.target_not_consumer`.
+ */
+export const authorizationStage: Stage = {
+  name: 'authorization',
+  run(ctx) {
+    const env = ctx.envelope!;
+    const { policy, sourceName } = ctx;
+    const type = env.type;
+    if (!policy.contracts.has(type) && !ctx.index.knownTypes.has(type)) {
+      return verdict(
+        'quarantine',
+        'authorization',
+        'authorization.unknown_type',
+        `No contract, agent, ingress or effect in mesh "${policy.mesh}" knows the type ${type}.`,
+      );
+    }
+    if (ctx.input.kind === 'effect') {
+      if (ctx.ingress !== undefined) {
+        return verdict(
+          'deny',
+          'authorization',
+          'authorization.ingress_effect',
+          `Ingress ${sourceName} may inject messages only; it cannot request the effect ${type}.`,
+          sourceName,
+        );
+      }
+      if (!policy.effects.has(type) || !(ctx.agent?.effects ?? NONE).includes(type)) {
+        const why = policy.effects.has(type) ? 'is not among its effects' : 'is not a declared effect';
+        return verdict(
+          'deny',
+          'authorization',
+          'authorization.effect_not_allowed',
+          `Agent ${sourceName} may not request ${type}: it ${why}.`,
+          sourceName,
+        );
+      }
+      return undefined;
+    }
+    const emits = ctx.agent?.emits ?? ctx.ingress?.emits ?? NONE;
+    if (!emits.includes(type)) {
+      return verdict(
+        'deny',
+        'authorization',
+        'authorization.not_emitter',
+        `${ctx.agent === undefined ? 'Ingress' : 'Agent'} ${sourceName} may not emit ${type}: it is not in its emits list.`,
+        sourceName,
+      );
+    }
+    if (env.target !== undefined) {
+      const target = policy.agents.get(env.target);
+      if (target === undefined) {
+        return verdict(
+          'deny',
+          'authorization',
+          'authorization.unknown_target',
+          `The message is addressed to "${env.target}", which is not a registered agent.`,
+          sourceName,
+        );
+      }
+      if (!target.consumes.includes(type)) {
+        return verdict(
+          'deny',
+          'authorization',
+          'authorization.target_not_consumer',
+          `Agent ${env.target} does not consume ${type}, so ${sourceName} may not send it there.`,
+          env.target,
+        );
+      }
+    }
+    return undefined;
+  },
+};

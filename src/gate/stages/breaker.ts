@@ -1,0 +1,83 @@
+import { breakerCountKey, breakerKey, breakerOpenAt, windowAdd, windowSum } from '../../state/index.js';
+import { type Stage, scopeKeyOf, verdict } from '../context.js';
+import { formatDuration } from '../format.js';
+
+/**
+ * Stage 7, breakers. An open breaker on one of the message's keys stops it: hold `breaker.frozen`
+ * (freeze) or deny `breaker.open`; one whose cooldown has passed is closed (a breaker-close delta).
+ * Then counting: the message that would be one more than `over` trips the breaker, `breaker.tripped`
+ * (hold for freeze, deny for deny).
+ */
+export const breakerStage: Stage = {
+  name: 'breaker',
+  run(ctx) {
+    const env = ctx.envelope!;
+    const { state, now } = ctx;
+    for (const check of ctx.index.breakerChecks) {
+      const scopeKey = scopeKeyOf(ctx, check.scope);
+      const key = breakerKey(check.id, scopeKey);
+      const open = state.breaker(key);
+      if (open === undefined) continue;
+      if (!breakerOpenAt(open, now)) {
+        ctx.always.push({ kind: 'breaker-close', key });
+        continue;
+      }
+      const since = `opened ${formatDuration(Math.max(0, now - open.openedAt))} ago by ${open.by}`;
+      return open.action === 'freeze'
+        ? verdict(
+            'hold',
+            'breaker',
+            'breaker.frozen',
+            `${check.id}: ${scopeKey} is frozen (${since}); the message waits for a pilot.`,
+            check.id,
+          )
+        : verdict(
+            'deny',
+            'breaker',
+            'breaker.open',
+            `${check.id}: the breaker for ${scopeKey} is open (${since}); the message is denied.`,
+            check.id,
+          );
+    }
+    const rules = ctx.index.countRules.get(env.type);
+    if (rules === undefined) return undefined;
+    for (const rule of rules) {
+      const scopeKey = scopeKeyOf(ctx, rule.scope);
+      const countKey = breakerCountKey(rule.id, scopeKey);
+      const window = state.window(countKey);
+      const count = windowSum(window, now, rule.windowMs) + 1;
+      if (count > rule.over) {
+        ctx.always.push({
+          kind: 'breaker-open',
+          key: breakerKey(rule.id, scopeKey),
+          state:
+            rule.cooldownMs === undefined
+              ? { state: 'open', action: rule.action, openedAt: now, by: rule.id }
+              : {
+                  state: 'open',
+                  action: rule.action,
+                  openedAt: now,
+                  closesAt: now + rule.cooldownMs,
+                  by: rule.id,
+                },
+        });
+        const what = `${rule.id}: ${count} ${rule.count} in ${formatDuration(rule.windowMs)} for ${scopeKey}, over ${rule.over}; the breaker is open`;
+        const until =
+          rule.cooldownMs === undefined
+            ? 'until a pilot resets it'
+            : `for ${formatDuration(rule.cooldownMs)}`;
+        return rule.action === 'freeze'
+          ? verdict(
+              'hold',
+              'breaker',
+              'breaker.tripped',
+              `${what} and ${scopeKey} is frozen ${until}.`,
+              rule.id,
+            )
+          : verdict('deny', 'breaker', 'breaker.tripped', `${what} and denies ${until}.`, rule.id);
+      }
+      ctx.accounting.push({ kind: 'window', key: countKey, state: windowAdd(window, now, rule.windowMs, 1) });
+    }
+    return undefined;
+  },
+};

@@ -1,0 +1,143 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { signEnvelope } from '../../envelope/index.js';
+import { createMemoryState } from '../../state/index.js';
+import { decideOnce, envelope, HOUR, NOW, src, testPolicy } from '../test-kit.js';
+
+const keys = generateKeyPairSync('ed25519');
+const other = generateKeyPairSync('ed25519');
+const publicKey = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const base = testPolicy();
+const signing = testPolicy({
+  agents: new Map([...base.agents].map(([n, a]) => [n, n === 'sentiment' ? { ...a, publicKey } : a])),
+});
+const scored = envelope({ source: src('sentiment'), type: 'ticket.scored.v1', data: { score: 0.2 } });
+
+describe('envelope stage', () => {
+  it.each([
+    { name: 'a well-formed ingress envelope', candidate: envelope(), size: 200, reason: 'gate.admitted' },
+    { name: 'not an object', candidate: 'hello', size: 7, reason: 'envelope.malformed' },
+    { name: 'missing attributes', candidate: { specversion: '1.0' }, size: 20, reason: 'envelope.malformed' },
+    { name: 'too large', candidate: envelope(), size: 65_537, reason: 'envelope.too_large' },
+    {
+      name: 'another mesh',
+      candidate: envelope({ source: 'mesh://other/inbox' }),
+      size: 200,
+      reason: 'envelope.foreign_mesh',
+    },
+    {
+      name: 'agent at another version',
+      candidate: { ...scored, source: 'mesh://retention/sentiment@1.3.9' },
+      size: 200,
+      reason: 'envelope.version_mismatch',
+    },
+    {
+      name: 'agent without version',
+      candidate: { ...scored, source: 'mesh://retention/sentiment' },
+      size: 200,
+      reason: 'envelope.version_mismatch',
+    },
+    {
+      name: 'versioned ingress',
+      candidate: envelope({ source: 'mesh://retention/inbox@1.0.0' }),
+      size: 200,
+      reason: 'envelope.ingress_versioned',
+    },
+    {
+      name: 'unknown source',
+      candidate: envelope({ source: 'mesh://retention/stranger@1.0.0' }),
+      size: 200,
+      reason: 'envelope.unknown_source',
+    },
+  ])('$name → $reason', ({ candidate, size, reason }) => {
+    const d = decideOnce(candidate, base, { size });
+    expect(d.verdict.reason).toBe(reason);
+    expect(d.verdict.detail).not.toBe('');
+    if (reason !== 'gate.admitted') {
+      expect(d.verdict.stage).toBe('envelope');
+      expect(d.verdict.decision).toBe('quarantine');
+    }
+  });
+
+  it('lists every shape issue with a pointer', () => {
+    const d = decideOnce({ ...envelope(), hop: -1, id: 'nope' });
+    expect(d.verdict.issues?.map((i) => i.pointer).sort()).toEqual(['/hop', '/id']);
+    expect(d.envelope).toBeUndefined();
+  });
+
+  it.each([
+    { name: 'validly signed', candidate: signEnvelope(scored, keys.privateKey), reason: 'gate.admitted' },
+    { name: 'unsigned', candidate: scored, reason: 'envelope.signature_missing' },
+    {
+      name: 'signed by another key',
+      candidate: signEnvelope(scored, other.privateKey),
+      reason: 'envelope.signature_invalid',
+    },
+    {
+      name: 'altered after signing',
+      candidate: { ...signEnvelope(scored, keys.privateKey), subject: 'account:1' },
+      reason: 'envelope.signature_invalid',
+    },
+    {
+      name: 'unsigned, from an agent without a key',
+      candidate: envelope({ source: src('churn'), type: 'churn.assessed.v1', data: { probability: 1 } }),
+      reason: 'gate.admitted',
+    },
+  ])('signature: $name → $reason', ({ candidate, reason }) => {
+    expect(decideOnce(candidate, signing).verdict.reason).toBe(reason);
+  });
+
+  describe('duplicate ids', () => {
+    const env = envelope();
+    it.each([
+      {
+        name: 'external, seen an hour ago',
+        external: true,
+        seenAt: NOW - HOUR,
+        reason: 'envelope.duplicate_id',
+        decision: 'deny',
+      },
+      {
+        name: 'external, seen exactly a window ago',
+        external: true,
+        seenAt: NOW - 24 * HOUR,
+        reason: 'envelope.duplicate_id',
+        decision: 'deny',
+      },
+      {
+        name: 'external, seen before the window',
+        external: true,
+        seenAt: NOW - 24 * HOUR - 1,
+        reason: 'gate.admitted',
+        decision: 'deliver',
+      },
+      {
+        name: 'external, never seen',
+        external: true,
+        seenAt: undefined,
+        reason: 'gate.admitted',
+        decision: 'deliver',
+      },
+      {
+        name: 'internal ids are not checked',
+        external: false,
+        seenAt: NOW - HOUR,
+        reason: 'gate.admitted',
+        decision: 'deliver',
+      },
+    ])('$name → $reason', ({ external, seenAt, reason, decision }) => {
+      const store = createMemoryState();
+      if (seenAt !== undefined) store.apply([{ kind: 'seen', id: env.id, at: seenAt }]);
+      const d = decideOnce(env, base, { external, store });
+      expect(d.verdict.reason).toBe(reason);
+      expect(d.verdict.decision).toBe(decision);
+    });
+
+    it.each([
+      { external: true, seen: [{ kind: 'seen', id: env.id, at: NOW }] },
+      { external: false, seen: [] },
+    ])('an admitted envelope (external: $external) records its id', ({ external, seen }) => {
+      expect(decideOnce(env, base, { external }).deltas.filter((d) => d.kind === 'seen')).toEqual(seen);
+    });
+  });
+});

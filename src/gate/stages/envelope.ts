@@ -1,0 +1,120 @@
+import { parseSource, readEnvelope, verifyEnvelopeSignature } from '../../envelope/index.js';
+import { type Stage, verdict } from '../context.js';
+import { formatDuration } from '../format.js';
+
+/**
+ * Stage 1, envelope & identity. Stops: quarantine `envelope.malformed`, `envelope.too_large`,
+ * `envelope.foreign_mesh`, `envelope.version_mismatch`, `envelope.ingress_versioned`,
+ * `envelope.unknown_source`, `envelope.signature_missing`, `envelope.signature_invalid`;
+ * deny `envelope.duplicate_id`.
+ */
+export const envelopeStage: Stage = {
+  name: 'envelope',
+  run(ctx) {
+    const read = readEnvelope(ctx.input.candidate);
+    if (!read.ok) {
+      const issues = read.issues.map((i) => ({ pointer: i.pointer, message: i.message }));
+      const first = issues[0]!;
+      const more = issues.length > 1 ? ` (and ${issues.length - 1} more problems)` : '';
+      return {
+        ...verdict(
+          'quarantine',
+          'envelope',
+          'envelope.malformed',
+          `The message is not a well-formed envelope: ${first.message}${more}.`,
+        ),
+        issues,
+      };
+    }
+    const env = read.envelope;
+    ctx.envelope = env;
+    const { policy, input } = ctx;
+    const guard = policy.guards.envelope;
+    if (input.size > guard.maxBytes) {
+      return verdict(
+        'quarantine',
+        'envelope',
+        'envelope.too_large',
+        `The envelope is ${input.size} bytes, over the limit of ${guard.maxBytes} bytes.`,
+      );
+    }
+    // readEnvelope has checked that the source parses.
+    const src = parseSource(env.source)!;
+    ctx.sourceName = src.name;
+    if (src.mesh !== policy.mesh) {
+      return verdict(
+        'quarantine',
+        'envelope',
+        'envelope.foreign_mesh',
+        `The source ${env.source} belongs to mesh "${src.mesh}", not to this mesh "${policy.mesh}".`,
+      );
+    }
+    const agent = policy.agents.get(src.name);
+    if (agent !== undefined) {
+      ctx.agent = agent;
+      if (src.version !== agent.version) {
+        const sent = src.version === undefined ? 'no version' : `version ${src.version}`;
+        return verdict(
+          'quarantine',
+          'envelope',
+          'envelope.version_mismatch',
+          `Agent ${src.name} sent ${sent}, but the policy registers version ${agent.version}.`,
+          src.name,
+        );
+      }
+      if (agent.publicKey !== undefined) {
+        if (env.signature === undefined) {
+          return verdict(
+            'quarantine',
+            'envelope',
+            'envelope.signature_missing',
+            `Agent ${src.name} must sign its envelopes, and this one carries no signature.`,
+            src.name,
+          );
+        }
+        if (!verifyEnvelopeSignature(env, agent.publicKey)) {
+          return verdict(
+            'quarantine',
+            'envelope',
+            'envelope.signature_invalid',
+            `The signature on this envelope does not match agent ${src.name}'s registered public key.`,
+            src.name,
+          );
+        }
+      }
+    } else {
+      const ingress = policy.ingress.get(src.name);
+      if (ingress === undefined) {
+        return verdict(
+          'quarantine',
+          'envelope',
+          'envelope.unknown_source',
+          `"${src.name}" is neither a registered agent nor an ingress of mesh "${policy.mesh}".`,
+        );
+      }
+      ctx.ingress = ingress;
+      if (src.version !== undefined) {
+        return verdict(
+          'quarantine',
+          'envelope',
+          'envelope.ingress_versioned',
+          `Ingress ${src.name} is not an agent and carries no version, but the source says @${src.version}.`,
+          src.name,
+        );
+      }
+    }
+    if (input.external) {
+      const seenAt = ctx.state.seen(env.id);
+      if (seenAt !== undefined && ctx.now - seenAt <= guard.dedupeWindowMs) {
+        return verdict(
+          'deny',
+          'envelope',
+          'envelope.duplicate_id',
+          `Message id ${env.id} was already received ${formatDuration(ctx.now - seenAt)} ago; duplicates within ${formatDuration(guard.dedupeWindowMs)} are refused.`,
+        );
+      }
+      ctx.accounting.push({ kind: 'seen', id: env.id, at: ctx.now });
+    }
+    return undefined;
+  },
+};

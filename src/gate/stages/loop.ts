@@ -1,0 +1,77 @@
+import { countInAncestry, hopDigest } from '../../envelope/index.js';
+import { breakerKey, breakerOpenAt, echoFingerprints, LOOP_BREAKER, matchEcho } from '../../state/index.js';
+import { type GateContext, type Stage, verdict } from '../context.js';
+import type { Verdict } from '../types.js';
+
+/**
+ * Stage 4, loop guard. First re-links an ingress message that echoes a recent effect for its subject
+ * (email → ticket), so the hop and ancestry checks see the causal loop. Stops: `loop.too_many_hops`,
+ * `loop.repeated_hop`; hold plus a loop freeze of the subject when the guard's action is freeze,
+ * deny otherwise.
+ */
+export const loopStage: Stage = {
+  name: 'loop',
+  run(ctx) {
+    let env = ctx.envelope!;
+    const guard = ctx.policy.guards.loop;
+    if (ctx.ingress !== undefined && ctx.input.kind === 'message') {
+      const marks = ctx.state.echoes(env.subject);
+      // Fingerprinting hashes strings: only pay for it when the subject has recent effects.
+      if (marks.length > 0) {
+        const match = matchEcho(marks, echoFingerprints(env.data), ctx.now, guard.echoWindowMs);
+        if (match !== undefined) {
+          const { mark } = match;
+          env = {
+            ...env,
+            causationid: mark.effectId,
+            correlationid: mark.correlationid,
+            hop: mark.hop + 1,
+            ancestry: mark.ancestry,
+          };
+          ctx.envelope = env;
+          ctx.link = { effectId: mark.effectId, fingerprint: match.fingerprint };
+        }
+      }
+    }
+    if (env.hop > guard.maxHops) {
+      return stopLoop(
+        ctx,
+        'loop.too_many_hops',
+        `${env.type} for ${env.subject} is hop ${env.hop} of its chain, past the limit of ${guard.maxHops} hops`,
+      );
+    }
+    ctx.hop = hopDigest(ctx.sourceName, env.type, env.subject);
+    const repeats = countInAncestry(env.ancestry, ctx.hop);
+    if (repeats > guard.maxRepeats) {
+      return stopLoop(
+        ctx,
+        'loop.repeated_hop',
+        `${ctx.sourceName} → ${env.type} for ${env.subject} already happened ${repeats} times in this chain, more than the ${guard.maxRepeats} allowed`,
+      );
+    }
+    return undefined;
+  },
+};
+
+function stopLoop(ctx: GateContext, reason: string, what: string): Verdict {
+  const subject = ctx.envelope!.subject;
+  if (ctx.policy.guards.loop.action === 'deny') {
+    return verdict('deny', 'loop', reason, `Loop guard: ${what}; the message is denied.`, LOOP_BREAKER);
+  }
+  const key = breakerKey(LOOP_BREAKER, subject);
+  // Already frozen: keep the original opening time rather than re-opening.
+  if (!breakerOpenAt(ctx.state.breaker(key), ctx.now)) {
+    ctx.always.push({
+      kind: 'breaker-open',
+      key,
+      state: { state: 'open', action: 'freeze', openedAt: ctx.now, by: LOOP_BREAKER },
+    });
+  }
+  return verdict(
+    'hold',
+    'loop',
+    reason,
+    `Loop guard: ${what}; ${subject} is frozen until a pilot releases it.`,
+    LOOP_BREAKER,
+  );
+}

@@ -1,0 +1,12 @@
+// The package's public entry: what agent and effect modules import (`import { defineAgent } from 'meshwarden'`).
+export type { Envelope, JsonObject, JsonValue } from './envelope/index.js';
+export {
+  type AgentContext,
+  type AgentDefinition,
+  defineAgent,
+  defineEffect,
+  type EffectContext,
+  type EffectDefinition,
+  type EmitOptions,
+  type IngressMessage,
+} from './runtime/index.js';

@@ -1,0 +1,64 @@
+import type { Logger } from 'pino';
+import type { Envelope, JsonValue } from '../envelope/index.js';
+
+/** Options of a message an agent emits; everything else (causation, hop, trace, digests) is filled in. */
+export type EmitOptions = {
+  /** The entity; defaults to the subject of the message being handled. */
+  readonly subject?: string;
+  /** Address one agent instead of publishing by type. */
+  readonly target?: string;
+  /** Model id, when an LLM produced this output. */
+  readonly model?: string;
+};
+
+export type AgentContext = {
+  /** Name and version of the agent handling the message. */
+  readonly agent: string;
+  readonly version: string;
+  /** 1 on the first try, 2 on the first retry, … */
+  readonly attempt: number;
+  readonly log: Logger;
+  /** Emits a message; it is gated once the handler returns. Returns the new message's id. */
+  emit(type: string, data: JsonValue, opts?: EmitOptions): string;
+  /** Requests a side effect; gated like a message, executed only when admitted. Returns the request's id. */
+  effect(name: string, data: JsonValue, opts?: Pick<EmitOptions, 'subject'>): string;
+};
+
+export type AgentDefinition = {
+  /** Handles one admitted message. Throwing makes the runtime retry, then dead-letter the message. */
+  handle(msg: Envelope, ctx: AgentContext): void | Promise<void>;
+};
+
+/** A message handed to an ingress, as an outside system would (a mail server, a web form). */
+export type IngressMessage = { readonly type: string; readonly subject: string; readonly data: JsonValue };
+
+export type EffectContext = {
+  readonly effect: string;
+  readonly attempt: number;
+  readonly log: Logger;
+  /**
+   * Hands a message to an ingress as a new root message with no causal link, the way the outside
+   * world answers (a sent e-mail arriving in the support inbox). Echo detection links it back.
+   */
+  ingest(ingress: string, message: IngressMessage): void;
+};
+
+export type EffectDefinition = {
+  /** Performs the side effect. `request.id` is the idempotency key: a crash can make it run twice. */
+  execute(request: Envelope, ctx: EffectContext): JsonValue | undefined | Promise<JsonValue | undefined>;
+};
+
+/** Declares an agent module's default export. */
+export function defineAgent(definition: AgentDefinition): AgentDefinition {
+  if (typeof definition?.handle !== 'function')
+    throw new TypeError('defineAgent needs a handle(msg, ctx) function');
+  return Object.freeze({ ...definition });
+}
+
+/** Declares an effect executor module's default export. */
+export function defineEffect(definition: EffectDefinition): EffectDefinition {
+  if (typeof definition?.execute !== 'function') {
+    throw new TypeError('defineEffect needs an execute(request, ctx) function');
+  }
+  return Object.freeze({ ...definition });
+}

@@ -1,0 +1,67 @@
+import type { Envelope, GatedKind, JsonValue } from '../envelope/index.js';
+import type { EchoLink, Verdict } from '../gate/index.js';
+
+/** What the mesh tells listeners (the CLI's story, later the live feed). */
+export type MeshEvent =
+  | {
+      readonly type: 'decision';
+      readonly at: number;
+      readonly msgId: string;
+      readonly gated: GatedKind;
+      readonly verdict: Verdict;
+      readonly envelope?: Envelope;
+      readonly location?: string;
+      readonly link?: EchoLink;
+    }
+  | { readonly type: 'delivered'; readonly at: number; readonly msgId: string; readonly agent: string }
+  | {
+      readonly type: 'dead-letter';
+      readonly at: number;
+      readonly msgId: string;
+      readonly worker: string;
+      readonly code: string;
+      readonly message: string;
+    }
+  | {
+      readonly type: 'effect-executed';
+      readonly at: number;
+      readonly msgId: string;
+      readonly effect: string;
+      readonly subject: string;
+      readonly result?: JsonValue;
+    };
+
+export type RunCounts = {
+  messages: { admitted: number; delivered: number; denied: number; held: number; quarantined: number };
+  effects: { executed: number; denied: number; held: number; quarantined: number; failed: number };
+  deadLetters: number;
+  /** Deliveries and executions resumed from the ledger after a restart. */
+  recovered: number;
+};
+
+export function zeroCounts(): RunCounts {
+  return {
+    messages: { admitted: 0, delivered: 0, denied: 0, held: 0, quarantined: 0 },
+    effects: { executed: 0, denied: 0, held: 0, quarantined: 0, failed: 0 },
+    deadLetters: 0,
+    recovered: 0,
+  };
+}
+
+export function countDecision(counts: RunCounts, gated: GatedKind, verdict: Verdict): void {
+  const bucket = gated === 'message' ? counts.messages : counts.effects;
+  switch (verdict.decision) {
+    case 'deliver':
+      if (gated === 'message') counts.messages.admitted++;
+      break;
+    case 'deny':
+      bucket.denied++;
+      break;
+    case 'hold':
+      bucket.held++;
+      break;
+    case 'quarantine':
+      bucket.quarantined++;
+      break;
+  }
+}

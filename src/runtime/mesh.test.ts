@@ -1,0 +1,91 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { openMesh } from './open.js';
+import { ENTRY } from './records.js';
+
+const log = pino({ level: 'silent' });
+const schema = (props: Record<string, unknown>) =>
+  JSON.stringify({
+    type: 'object',
+    properties: props,
+    required: Object.keys(props),
+    additionalProperties: false,
+  });
+
+/** A two-agent mesh in a temp folder; `flaky` throws on its first `failures` tries of every message. */
+function writeMesh(failures: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'meshwarden-runtime-'));
+  mkdirSync(join(dir, 'contracts'));
+  mkdirSync(join(dir, 'agents'));
+  writeFileSync(
+    join(dir, 'mesh.yaml'),
+    [
+      'mesh: t',
+      'agents:',
+      '  flaky: { version: 1.0.0, module: ./agents/flaky.mjs, consumes: [job.queued.v1], emits: [job.done.v1], effects: [notify.send] }',
+      '  sink: { version: 1.0.0, module: ./agents/sink.mjs, consumes: [job.done.v1] }',
+      'effects:',
+      '  notify.send: {}',
+      'ingress:',
+      '  api: { emits: [job.queued.v1] }',
+    ].join('\n'),
+  );
+  writeFileSync(join(dir, 'contracts', 'job.queued.v1.json'), schema({ n: { type: 'integer' } }));
+  writeFileSync(join(dir, 'contracts', 'job.done.v1.json'), schema({ n: { type: 'integer' } }));
+  writeFileSync(join(dir, 'contracts', 'notify.send.json'), schema({ n: { type: 'integer' } }));
+  writeFileSync(
+    join(dir, 'agents', 'flaky.mjs'),
+    `export default { handle(msg, ctx) {
+       ctx.emit('job.done.v1', { n: msg.data.n });
+       if (ctx.attempt <= ${failures}) throw new Error('flaky failure ' + ctx.attempt);
+       ctx.effect('notify.send', { n: msg.data.n });
+     } };`,
+  );
+  writeFileSync(join(dir, 'agents', 'sink.mjs'), 'export default { handle() {} };');
+  return dir;
+}
+
+describe('runtime', () => {
+  it.each([
+    { failures: 1, delivered: 1, deadLetters: 1, failedTries: 1 }, // retried once, then fine; notify has no executor
+    { failures: 5, delivered: 0, deadLetters: 1, failedTries: 2 }, // every try fails: dead letter, nothing emitted
+  ])(
+    'retries a throwing handler, then dead-letters it ($failures failures)',
+    async ({ failures, delivered, deadLetters, failedTries }) => {
+      const dir = writeMesh(failures);
+      const opened = await openMesh({
+        meshFile: join(dir, 'mesh.yaml'),
+        dataDir: join(dir, 'data'),
+        log,
+        retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 2 },
+      });
+      if (!opened.ok) throw new Error(JSON.stringify(opened));
+      await using o = opened.opened;
+      const root = await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
+      await o.mesh.idle();
+      const entries = [...o.ledger.scan()];
+      const kinds = (kind: string) => entries.filter((e) => e.kind === kind);
+      const done = kinds(ENTRY.decision).filter(
+        (e) => (e.data as { envelope?: { type: string } }).envelope?.type === 'job.done.v1',
+      );
+      // Emissions of a failed try are discarded: job.done.v1 is gated once, from the successful try.
+      expect(done).toHaveLength(delivered);
+      expect(kinds(ENTRY.deadLetter)).toHaveLength(deadLetters);
+      expect(kinds(ENTRY.deliveryFailed).filter((e) => e.msgId === root.msgId)).toHaveLength(failedTries);
+      const codes = kinds(ENTRY.deadLetter).map((e) => (e.data as { error: { code: string } }).error.code);
+      expect(codes).toEqual([failures > 2 ? 'MW_RUNTIME_HANDLER' : 'MW_RUNTIME_NO_EXECUTOR']);
+      expect(o.ledger.verify().ok).toBe(true);
+    },
+  );
+
+  it('refuses to start when a module is missing its default export', async () => {
+    const dir = writeMesh(0);
+    writeFileSync(join(dir, 'agents', 'sink.mjs'), 'export const handle = () => {};');
+    const opened = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
+    expect(opened.ok).toBe(false);
+    if (!opened.ok) expect(opened.errors?.map((e) => e.code)).toEqual(['MW_RUNTIME_MODULE_SHAPE']);
+  });
+});

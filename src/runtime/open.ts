@@ -1,0 +1,62 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { MeshwardenError } from '../envelope/index.js';
+import { type Ledger, openLedger } from '../ledger/index.js';
+import { loadPolicy, type PolicyIssue } from '../policy/index.js';
+import type { Clock } from './envelopes.js';
+import { systemClock } from './envelopes.js';
+import { createMesh, type Mesh, type MeshOptions } from './mesh.js';
+import { loadModules } from './modules.js';
+import { policyLoadedRecord } from './records.js';
+
+export type OpenedMesh = { readonly mesh: Mesh; readonly ledger: Ledger; readonly resumed: number };
+
+export type OpenMeshResult =
+  | { readonly ok: true; readonly opened: OpenedMesh & AsyncDisposable & { close(): Promise<void> } }
+  | {
+      readonly ok: false;
+      readonly policyIssues?: readonly PolicyIssue[];
+      readonly errors?: readonly MeshwardenError[];
+    };
+
+/** The ledger file inside a data directory. */
+export function ledgerFile(dataDir: string): string {
+  return join(dataDir, 'ledger.db');
+}
+
+/**
+ * Loads the policy and the agent modules, opens the ledger in `dataDir`, records the policy, and
+ * resumes work a previous process admitted but did not finish. The shell's one way in.
+ */
+export async function openMesh(opts: {
+  meshFile: string;
+  dataDir: string;
+  log: Logger;
+  clock?: Clock;
+  retry?: MeshOptions['retry'];
+}): Promise<OpenMeshResult> {
+  const loaded = await loadPolicy(opts.meshFile);
+  if (!loaded.ok) return { ok: false, policyIssues: loaded.issues };
+  const policy = loaded.policy;
+  const modules = await loadModules(policy);
+  if (!modules.ok) return { ok: false, errors: modules.errors };
+  await mkdir(opts.dataDir, { recursive: true });
+  const ledger = openLedger({ file: ledgerFile(opts.dataDir), origin: policy.mesh });
+  const clock = opts.clock ?? systemClock;
+  const mesh = createMesh({
+    policy,
+    ledger,
+    modules: modules.modules,
+    log: opts.log.child({ layer: 'runtime' }),
+    clock,
+    ...(opts.retry === undefined ? {} : { retry: opts.retry }),
+  });
+  const resumed = await mesh.recover();
+  await ledger.append(policyLoadedRecord(clock(), policy.mesh, policy.digest, policy.file));
+  const close = async () => {
+    await mesh.close();
+    await ledger.close();
+  };
+  return { ok: true, opened: { mesh, ledger, resumed, close, [Symbol.asyncDispose]: close } };
+}

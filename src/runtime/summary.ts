@@ -1,0 +1,54 @@
+import type { Ledger } from '../ledger/index.js';
+import type { Policy } from '../policy/index.js';
+import { LOOP_BREAKER, PILOT_BREAKER, parseBreakerKey, type StateStore } from '../state/index.js';
+import type { RunCounts } from './events.js';
+
+/** The summary `run --json` and `demo retention --json` print (DESIGN.md "Command line contract"). */
+export type RunSummary = {
+  readonly messages: RunCounts['messages'];
+  readonly effects: RunCounts['effects'];
+  readonly breakers: readonly {
+    readonly id: string;
+    readonly key: string;
+    readonly state: 'open';
+    readonly action: string;
+  }[];
+  readonly frozen: readonly string[];
+  readonly deadLetters: number;
+  readonly recovered: number;
+  readonly ledger: {
+    readonly entries: number;
+    readonly head: string;
+    readonly heads: readonly { readonly partition: number; readonly size: number; readonly head: string }[];
+  };
+  readonly policy: { readonly mesh: string; readonly digest: string };
+};
+
+export function summarize(counts: RunCounts, state: StateStore, ledger: Ledger, policy: Policy): RunSummary {
+  const breakers = state.openBreakers().flatMap(({ key, state: b }) => {
+    const ref = parseBreakerKey(key);
+    return ref === undefined
+      ? []
+      : [{ id: ref.id, key: ref.scopeKey, state: 'open' as const, action: b.action }];
+  });
+  // An entity is frozen by the loop guard, a pilot, or an entity-scoped breaker whose action is freeze.
+  const entityFreezes = new Set([
+    LOOP_BREAKER,
+    PILOT_BREAKER,
+    ...policy.breakers.filter((b) => b.scope === 'entity' && b.action === 'freeze').map((b) => b.id),
+  ]);
+  const frozen = [
+    ...new Set(breakers.filter((b) => entityFreezes.has(b.id) && b.action === 'freeze').map((b) => b.key)),
+  ].sort();
+  const heads = ledger.heads();
+  return {
+    messages: counts.messages,
+    effects: counts.effects,
+    breakers,
+    frozen,
+    deadLetters: counts.deadLetters,
+    recovered: counts.recovered,
+    ledger: { entries: ledger.count(), head: heads[0]?.head ?? '', heads },
+    policy: { mesh: policy.mesh, digest: policy.digest },
+  };
+}

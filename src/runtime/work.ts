@@ -1,0 +1,58 @@
+/**
+ * Tracks in-flight work so the shell knows when the mesh is quiescent, and bounds how many
+ * handlers run at once. Work that is queued, awaiting durability, or running counts as in flight.
+ */
+export type WorkTracker = {
+  /** Runs `fn` within the concurrency bound and counts it as in flight until it settles. */
+  run(fn: () => Promise<void>): void;
+  /** Counts a promise as in flight until it settles (not bounded: it is already running). */
+  track(promise: Promise<unknown>): void;
+  /** Resolves when nothing is in flight or queued. */
+  idle(): Promise<void>;
+  readonly inFlight: number;
+};
+
+export function createWorkTracker(concurrency: number, onError: (err: unknown) => void): WorkTracker {
+  let pending = 0;
+  let running = 0;
+  const queue: (() => Promise<void>)[] = [];
+  let waiters: (() => void)[] = [];
+
+  const settle = () => {
+    pending--;
+    if (pending === 0) {
+      const ready = waiters;
+      waiters = [];
+      for (const resolve of ready) resolve();
+    }
+  };
+  const start = (fn: () => Promise<void>) => {
+    running++;
+    fn()
+      .catch(onError)
+      .finally(() => {
+        running--;
+        const next = queue.shift();
+        if (next !== undefined) start(next);
+        settle();
+      });
+  };
+
+  return {
+    run(fn) {
+      pending++;
+      if (running < concurrency) start(fn);
+      else queue.push(fn);
+    },
+    track(promise) {
+      pending++;
+      promise.catch(onError).finally(settle);
+    },
+    idle() {
+      return pending === 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve));
+    },
+    get inFlight() {
+      return pending;
+    },
+  };
+}

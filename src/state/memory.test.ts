@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { breakerKey, bucketKey, budgetKey } from './keys.js';
+import { createMemoryState, ECHO_MARKS_PER_SUBJECT } from './memory.js';
+import type { BreakerState, EchoMark } from './types.js';
+import { windowAdd } from './window.js';
+
+const NOW = 1_750_000_000_000;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const open: BreakerState = { state: 'open', action: 'freeze', openedAt: NOW, by: 'loop' };
+const mark = (effectId: string, at: number): EchoMark => ({
+  fingerprints: ['00112233445566'],
+  effectId,
+  correlationid: 'c',
+  hop: 1,
+  ancestry: '',
+  at,
+});
+
+describe('createMemoryState', () => {
+  it('applies every kind of delta and reads it back', () => {
+    const store = createMemoryState();
+    const win = windowAdd(undefined, NOW, HOUR, 3);
+    store.apply([
+      { kind: 'bucket', key: bucketKey('l', 's'), state: { tat: NOW + 5 } },
+      { kind: 'window', key: budgetKey('b', 's'), state: win },
+      { kind: 'breaker-open', key: breakerKey('loop', 's'), state: open },
+      { kind: 'echo', subject: 's', mark: mark('e1', NOW) },
+      { kind: 'seen', id: 'id-1', at: NOW },
+    ]);
+    expect(store.bucket(bucketKey('l', 's'))).toEqual({ tat: NOW + 5 });
+    expect(store.window(budgetKey('b', 's'))).toEqual(win);
+    expect(store.breaker(breakerKey('loop', 's'))).toEqual(open);
+    expect(store.echoes('s').map((m) => m.effectId)).toEqual(['e1']);
+    expect(store.echoes('nobody')).toEqual([]);
+    expect(store.seen('id-1')).toBe(NOW);
+    expect(store.size()).toBe(5);
+    store.apply([{ kind: 'breaker-close', key: breakerKey('loop', 's') }]);
+    expect(store.breaker(breakerKey('loop', 's'))).toBeUndefined();
+    expect(store.size()).toBe(4);
+  });
+
+  it(`keeps the ${ECHO_MARKS_PER_SUBJECT} newest echo marks per subject`, () => {
+    const store = createMemoryState();
+    for (let i = 0; i < 20; i++) store.apply([{ kind: 'echo', subject: 's', mark: mark(`e${i}`, NOW + i) }]);
+    const ids = store.echoes('s').map((m) => m.effectId);
+    expect(ids).toHaveLength(ECHO_MARKS_PER_SUBJECT);
+    expect(ids[0]).toBe('e4');
+    expect(ids.at(-1)).toBe('e19');
+  });
+
+  it('lists open breakers in key order', () => {
+    const store = createMemoryState();
+    store.apply([
+      { kind: 'breaker-open', key: breakerKey('pilot', 'b'), state: open },
+      { kind: 'breaker-open', key: breakerKey('loop', 'z'), state: open },
+      { kind: 'breaker-open', key: breakerKey('loop', 'a'), state: open },
+    ]);
+    expect(store.openBreakers().map((b) => b.key)).toEqual(['br|loop|a', 'br|loop|z', 'br|pilot|b']);
+  });
+
+  it.each([
+    { name: 'a full bucket', delta: { kind: 'bucket', key: 'k', state: { tat: NOW } }, at: NOW, dropped: 1 },
+    {
+      name: 'a draining bucket',
+      delta: { kind: 'bucket', key: 'k', state: { tat: NOW + 1 } },
+      at: NOW,
+      dropped: 0,
+    },
+    {
+      name: 'an expired window',
+      delta: { kind: 'window', key: 'k', state: windowAdd(undefined, NOW, HOUR, 1) },
+      at: NOW + 2 * HOUR,
+      dropped: 1,
+    },
+    {
+      name: 'a live window',
+      delta: { kind: 'window', key: 'k', state: windowAdd(undefined, NOW, HOUR, 1) },
+      at: NOW + HOUR,
+      dropped: 0,
+    },
+    {
+      name: 'a cooled-down breaker',
+      delta: { kind: 'breaker-open', key: 'k', state: { ...open, closesAt: NOW } },
+      at: NOW,
+      dropped: 1,
+    },
+    {
+      name: 'a breaker in cooldown',
+      delta: { kind: 'breaker-open', key: 'k', state: { ...open, closesAt: NOW + 1 } },
+      at: NOW,
+      dropped: 0,
+    },
+    {
+      name: 'a breaker without cooldown',
+      delta: { kind: 'breaker-open', key: 'k', state: open },
+      at: NOW + DAY * 365,
+      dropped: 0,
+    },
+    {
+      name: 'an old echo mark',
+      delta: { kind: 'echo', subject: 's', mark: mark('e', NOW) },
+      at: NOW + DAY + 1,
+      dropped: 1,
+    },
+    {
+      name: 'a recent echo mark',
+      delta: { kind: 'echo', subject: 's', mark: mark('e', NOW) },
+      at: NOW + DAY,
+      dropped: 0,
+    },
+    { name: 'an old seen id', delta: { kind: 'seen', id: 'i', at: NOW }, at: NOW + HOUR + 1, dropped: 1 },
+    { name: 'a recent seen id', delta: { kind: 'seen', id: 'i', at: NOW }, at: NOW + HOUR, dropped: 0 },
+  ] as const)('evicts $name: $dropped', ({ delta, at, dropped }) => {
+    const store = createMemoryState({ echoWindowMs: DAY, dedupeWindowMs: HOUR });
+    store.apply([delta]);
+    expect(store.evict(at)).toBe(dropped);
+    expect(store.size()).toBe(1 - dropped);
+  });
+
+  it('drops only the expired marks of a subject', () => {
+    const store = createMemoryState({ echoWindowMs: HOUR });
+    store.apply([
+      { kind: 'echo', subject: 's', mark: mark('old', NOW - 2 * HOUR) },
+      { kind: 'echo', subject: 's', mark: mark('new', NOW) },
+    ]);
+    expect(store.evict(NOW)).toBe(0);
+    expect(store.echoes('s').map((m) => m.effectId)).toEqual(['new']);
+  });
+});

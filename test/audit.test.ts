@@ -1,0 +1,59 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { runCli, tempDir } from './run-cli.js';
+
+describe('audit', () => {
+  let data: string;
+  beforeEach(async () => {
+    data = join(tempDir('audit'), 'data');
+    const run = await runCli(['demo', 'retention', '--data', data, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+  });
+
+  const sql = (statement: string) => {
+    const db = new DatabaseSync(join(data, 'ledger.db'));
+    db.exec(statement);
+    db.close();
+  };
+
+  it('detects a deleted row and names where the chain breaks', async () => {
+    sql('DELETE FROM entries WHERE seq = 10');
+    const r = await runCli(['audit', 'verify', '--data', data, '--json']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, problem: 'sequence-gap', seq: 10 });
+    const text = await runCli(['audit', 'verify', '--data', data]);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain('TAMPERED');
+  });
+
+  it('detects a tail cut after a checkpoint was exported', async () => {
+    const cp = await runCli(['audit', 'checkpoint', '--data', data]);
+    expect(cp.code, cp.stderr).toBe(0);
+    const exported = join(tempDir('cp'), 'checkpoint.json');
+    writeFileSync(exported, cp.stdout);
+    const checkpoint = JSON.parse(cp.stdout) as { partitions: { size: number }[] };
+    const size = checkpoint.partitions[0]!.size;
+    // The attacker cuts the tail and removes the stored checkpoints too; the exported copy remains.
+    sql(`DELETE FROM entries WHERE seq > ${size - 3}; DELETE FROM checkpoints;`);
+    const r = await runCli(['audit', 'verify', '--data', data, '--checkpoint', exported, '--json']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, problem: 'truncated' });
+  });
+
+  it('detects a cut tail against the stored checkpoint', async () => {
+    const cp = await runCli(['audit', 'checkpoint', '--data', data]);
+    expect(cp.code).toBe(0);
+    sql('DELETE FROM entries WHERE seq = (SELECT max(seq) FROM entries)');
+    const r = await runCli(['audit', 'verify', '--data', data, '--json']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).problem).toBe('truncated');
+  });
+
+  it('is a usage error without a ledger', async () => {
+    const r = await runCli(['audit', 'verify', '--data', join(tempDir('none'), 'missing')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('MW_CLI_NO_LEDGER');
+  });
+});

@@ -1,0 +1,78 @@
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO, runCli, tempDir } from './run-cli.js';
+
+describe('init and policy check', () => {
+  it('scaffolds a mesh that passes policy check and runs in a folder with meshwarden linked', async () => {
+    const project = tempDir('init');
+    // A user's project with meshwarden linked into node_modules, outside this repository.
+    mkdirSync(join(project, 'node_modules'));
+    symlinkSync(REPO, join(project, 'node_modules', 'meshwarden'));
+    const init = await runCli(['init', 'demo-mesh'], { cwd: project });
+    expect(init.code, init.stderr).toBe(0);
+    const check = await runCli(['policy', 'check', 'demo-mesh/mesh.yaml'], { cwd: project });
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    const run = await runCli(
+      [
+        'run',
+        'demo-mesh/mesh.yaml',
+        '--input',
+        'demo-mesh/messages.jsonl',
+        '--data',
+        'demo-mesh/.mw',
+        '--json',
+      ],
+      { cwd: project },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    expect(summary.messages.admitted).toBeGreaterThanOrEqual(3);
+    expect(summary.effects.executed).toBe(1);
+    expect(summary.effects.held).toBe(1);
+    const again = await runCli(['init', 'demo-mesh'], { cwd: project });
+    expect(again.code).toBe(2);
+  });
+
+  it('lists every mistake of a broken policy as file:line:col', async () => {
+    const dir = tempDir('broken');
+    const init = await runCli(['init', dir]);
+    expect(init.code).toBe(0);
+    writeFileSync(
+      join(dir, 'mesh.yaml'),
+      [
+        'mesh: shop',
+        'agents:',
+        '  fraud: { version: 1.0.0, module: ./agents/fraud.ts, consumes: [order.placed.v1], emits: [order.screened.v1], colour: red }',
+        '  fulfil: { version: 1.0.0, module: ./agents/missing.ts, consumes: [order.unknown.v1], effects: [shipment.create] }',
+        'effects:',
+        '  shipment.create: { module: ./effects/shipment.ts }',
+        'ingress:',
+        '  web: { emits: [order.placed.v1] }',
+        'guards:',
+        '  loop: { maxHops: 8, echoWindow: 24 hours }',
+        'approvals:',
+        "  - { id: big, when: 'msg.data.items >', timeout: 4h }",
+        '',
+      ].join('\n'),
+    );
+    const r = await runCli(['policy', 'check', join(dir, 'mesh.yaml')]);
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThanOrEqual(5);
+    for (const line of lines) expect(line).toMatch(/mesh\.yaml:\d+:\d+: \S/);
+    const at = (line: number) => lines.some((l) => l.includes(`mesh.yaml:${line}:`));
+    expect([3, 4, 10, 12].every(at)).toBe(true);
+    const json = await runCli(['policy', 'check', join(dir, 'mesh.yaml'), '--json']);
+    expect(json.code).toBe(1);
+    const codes = (JSON.parse(json.stdout).issues as { code: string }[]).map((i) => i.code);
+    expect(codes).toEqual(
+      expect.arrayContaining(['MW_POLICY_UNKNOWN_KEY', 'MW_POLICY_BAD_CEL', 'MW_POLICY_BAD_DURATION']),
+    );
+  });
+
+  it('is a usage error to call an unknown command or scenario', async () => {
+    expect((await runCli(['frobnicate'])).code).toBe(2);
+    expect((await runCli(['demo', 'nope'])).code).toBe(2);
+  });
+});
