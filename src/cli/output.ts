@@ -1,3 +1,4 @@
+import { isAbsolute, relative } from 'node:path';
 import { formatLocation, type MeshwardenError } from '../envelope/index.js';
 
 /** Where the CLI writes: stdout carries results (one JSON document with --json), stderr the rest. */
@@ -42,4 +43,10 @@ export function table(rows: readonly (readonly string[])[]): string {
   return rows
     .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '))
     .join('\n');
+}
+
+/** A path as people would type it from here: relative inside the working directory, absolute outside. */
+export function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel;
 }

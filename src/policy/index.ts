@@ -1,3 +1,11 @@
+export { type CompiledPredicate, compilePredicate, type Predicate } from './cel.js';
+export { compilePolicy } from './compile.js';
+export { POLICY_ERRORS, type PolicyCode, policyError, policyMessage } from './errors.js';
+export { contractFileOf, contractFiles, moduleFiles, type NamedFile } from './files.js';
+export { formatPolicyIssue, type PolicyIssue, type PolicyLoadResult, sortIssues } from './issues.js';
+export { loadPolicy } from './load.js';
+export { MESH_SCHEMA } from './schema.js';
+export { type Located, type ParsedMesh, type Path, type Position, parseMesh } from './source.js';
 export type {
   AgentSpec,
   ApprovalRule,
@@ -12,3 +20,4 @@ export type {
   RateLimit,
   Scope,
 } from './types.js';
+export { parseDuration, parseRate, type Rate } from './units.js';

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { MeshEvent, RunSummary } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
-import { type Output, table } from '../output.js';
+import { displayPath, type Output, table } from '../output.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { printSummary, runMesh } from './run.js';
 
@@ -55,8 +55,7 @@ export async function demoRetention(
   }
   tellStory(events, out);
   printSummary(summary, out);
-  const shown = relative(process.cwd(), dir);
-  tellNext(events, summary, shown === '' ? '.' : shown.startsWith('..') ? dir : shown, out);
+  tellNext(events, summary, displayPath(dir), out);
   return code;
 }
 

@@ -1,24 +1,26 @@
 import { existsSync } from 'node:fs';
-import { cp, mkdir } from 'node:fs/promises';
+import { cp, readdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { cliError, EXIT } from '../errors.js';
-import type { Output } from '../output.js';
+import { displayPath, type Output } from '../output.js';
 import { PACKAGE_ROOT } from '../paths.js';
 
 /** `init [dir]`: scaffolds a runnable mesh (mesh.yaml, contracts/, agents/, effects/, messages.jsonl). */
 export async function init(dir: string, out: Output): Promise<number> {
   const target = resolve(dir);
-  if (existsSync(join(target, 'mesh.yaml'))) {
-    out.error(cliError('MW_CLI_DIR_NOT_EMPTY', { dir, what: 'mesh.yaml' }));
+  const template = join(PACKAGE_ROOT, 'templates', 'init');
+  // Never overwrite: refuse when any file the template would write is already there.
+  const files = (await readdir(template, { recursive: true, withFileTypes: true })).filter((f) => f.isFile());
+  const clash = files
+    .map((f) => relative(template, join(f.parentPath, f.name)))
+    .find((f) => existsSync(join(target, f)));
+  if (clash !== undefined) {
+    out.error(cliError('MW_CLI_DIR_NOT_EMPTY', { dir, what: clash }));
     return EXIT.usage;
   }
-  await mkdir(target, { recursive: true });
-  await cp(join(PACKAGE_ROOT, 'templates', 'init'), target, {
-    recursive: true,
-    errorOnExist: true,
-    force: false,
-  });
-  const shown = relative(process.cwd(), target) || '.';
+  // No clash was found above, so force only merges into an existing folder; it overwrites nothing.
+  await cp(template, target, { recursive: true, force: true });
+  const shown = displayPath(target);
   if (out.json) {
     out.document({
       ok: true,

@@ -19,7 +19,7 @@ export async function why(id: string, opts: { data: string }, out: Output): Prom
   }
   const last = result.chain.at(-1)!;
   out.line(
-    `why ${id}: ${last.gated === 'effect' ? 'effect ' : ''}${last.type} about ${last.subject}, ${result.chain.length} hop(s) from its root`,
+    `why ${id}: ${last.gated === 'effect' ? 'effect ' : ''}${last.type} about ${last.subject}, the last of ${result.chain.length} message(s) in its chain, root first:`,
   );
   out.line(table(result.chain.map(row)));
   for (const link of result.chain) {

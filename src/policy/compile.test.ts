@@ -1,0 +1,211 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { PolicyLoadResult } from './issues.js';
+import { BASE, compileLines as compile } from './test-kit.js';
+
+/** [code, line, col] of every issue: `needle` is found on `line` to give the column. */
+function issuesOf(result: PolicyLoadResult): [string, number, number][] {
+  return result.ok ? [] : result.issues.map((i) => [i.code, i.line, i.col]);
+}
+
+function where(lines: readonly string[], line: number, needle: string): [number, number] {
+  const col = lines[line - 1]!.indexOf(needle);
+  if (col < 0) throw new Error(`"${needle}" is not on line ${line}`);
+  return [line, col + 1];
+}
+
+type Case = [name: string, extra: string[], expected: [code: string, line: number, needle: string][]];
+
+describe('compilePolicy reports each mistake where it is written', () => {
+  it.each<Case>([
+    [
+      'unknown key, with a suggestion',
+      ['guards:', '  loop: { maxHop: 3 }'],
+      [['MW_POLICY_UNKNOWN_KEY', 10, 'maxHop']],
+    ],
+    [
+      'missing required key',
+      ['limits:', '  - { id: l, scope: entity }'],
+      [['MW_POLICY_MISSING_KEY', 10, '{']],
+    ],
+    ['wrong type', ['partitions: two'], [['MW_POLICY_TYPE', 9, 'two']]],
+    ['value out of range', ['partitions: 0'], [['MW_POLICY_BAD_VALUE', 9, '0']]],
+    ['enum', ['guards:', '  loop: { action: stop }'], [['MW_POLICY_BAD_VALUE', 10, 'stop']]],
+    [
+      'bad burst',
+      ['limits:', '  - { id: l, scope: mesh, rate: 5/s, burst: 0 }'],
+      [['MW_POLICY_BAD_VALUE', 10, '0 }']],
+    ],
+    ['bad rate', ['limits:', '  - { id: l, scope: mesh, rate: 0/s }'], [['MW_POLICY_BAD_RATE', 10, '0/s']]],
+    [
+      'duration as a number',
+      ['guards:', '  envelope: { dedupeWindow: 600 }'],
+      [['MW_POLICY_BAD_DURATION', 10, '600']],
+    ],
+    [
+      'zero duration',
+      ['approvals:', "  - { id: p, when: 'msg.hop > 1', timeout: 0s }"],
+      [['MW_POLICY_BAD_DURATION', 10, '0s']],
+    ],
+    [
+      'CEL type error',
+      ['approvals:', '  - { id: p, when: \'1 + "x" == 2\', timeout: 1h }'],
+      [['MW_POLICY_BAD_CEL', 10, "'1"]],
+    ],
+    [
+      'CEL that is not text',
+      ['approvals:', '  - { id: p, when: 5, timeout: 1h }'],
+      [['MW_POLICY_BAD_CEL', 10, '5']],
+    ],
+    [
+      'bad pointer',
+      ['budgets:', '  - { id: q, scope: entity, effect: pay.send, field: "/a~2", max: 1, window: 1h }'],
+      [['MW_POLICY_BAD_POINTER', 10, '"/a~2"']],
+    ],
+    [
+      'budget with effect and type',
+      [
+        'budgets:',
+        '  - { id: q, scope: entity, effect: pay.send, type: x.v1, field: /n, max: 1, window: 1h }',
+      ],
+      [['MW_POLICY_EXCLUSIVE', 10, '{']],
+    ],
+    [
+      'budget with neither',
+      ['budgets:', '  - { id: q, scope: entity, field: /n, max: 1, window: 1h }'],
+      [['MW_POLICY_EXCLUSIVE', 10, '{']],
+    ],
+    [
+      'budget of an unknown type',
+      ['budgets:', '  - { id: q, scope: entity, type: z.v1, field: /n, max: 1, window: 1h }'],
+      [['MW_POLICY_UNKNOWN_REFERENCE', 10, 'z.v1']],
+    ],
+    [
+      'limit on an unknown type',
+      ['limits:', '  - { id: l, scope: edge, rate: 5/s, match: { type: z.v1 } }'],
+      [['MW_POLICY_UNKNOWN_REFERENCE', 10, 'z.v1']],
+    ],
+    [
+      'limit on an unknown target',
+      ['limits:', '  - { id: l, scope: edge, rate: 5/s, match: { target: in } }'],
+      [['MW_POLICY_UNKNOWN_REFERENCE', 10, 'in }']],
+    ],
+    [
+      'breaker counting an unknown type',
+      ['breakers:', '  - { id: k, scope: mesh, when: { count: z.v1, over: 1, window: 1m } }'],
+      [['MW_POLICY_UNKNOWN_REFERENCE', 10, 'z.v1']],
+    ],
+    [
+      'reserved breaker id',
+      ['breakers:', '  - { id: pilot, scope: mesh, when: { count: x.v1, over: 1, window: 1m } }'],
+      [['MW_POLICY_RESERVED_ID', 10, 'pilot']],
+    ],
+    [
+      'duplicate id',
+      [
+        'limits:',
+        '  - { id: same, scope: mesh, rate: 5/s }',
+        'approvals:',
+        "  - { id: same, when: 'msg.hop > 1', timeout: 1h }",
+      ],
+      [['MW_POLICY_DUPLICATE_ID', 12, 'same']],
+    ],
+    ['ingress named like an agent', ['  a: { emits: [x.v1] }'], [['MW_POLICY_DUPLICATE_NAME', 9, 'a:']]],
+    ['bad agent name', ['  "bad name": { emits: [x.v1] }'], [['MW_POLICY_BAD_NAME', 9, '"bad name"']]],
+    ['bad type name', ['  web: { emits: [Ticket.Opened] }'], [['MW_POLICY_BAD_VALUE', 9, 'Ticket']]],
+    [
+      'an effect sent as a message',
+      ['  web: { emits: [pay.send] }'],
+      [['MW_POLICY_KIND_CONFLICT', 9, 'pay.send']],
+    ],
+  ])('%s', (_name, extra, expected) => {
+    const lines = [...BASE, ...extra];
+    const want = expected.map(([code, line, needle]) => [code, ...where(lines, line, needle)]);
+    expect(issuesOf(compile(lines))).toEqual(want);
+  });
+
+  it.each<Case>([
+    [
+      'agent without transport',
+      ['  c: { version: 1.0.0, consumes: [y.v1] }'],
+      [['MW_POLICY_AGENT_TRANSPORT', 9, 'c:']],
+    ],
+    ['agent missing its version', ['  c: { module: ./c.ts }'], [['MW_POLICY_MISSING_KEY', 9, 'c:']]],
+    ['version written as a number', ['  c: { version: 2, module: ./c.ts }'], [['MW_POLICY_TYPE', 9, '2,']]],
+    ['bad URL', ['  c: { version: 1.0.0, url: "not a url" }'], [['MW_POLICY_BAD_VALUE', 9, '"not']]],
+    [
+      'consumes not a list',
+      ['  c: { version: 1.0.0, module: ./c.ts, consumes: y.v1 }'],
+      [['MW_POLICY_TYPE', 9, 'y.v1']],
+    ],
+    [
+      'undeclared effect',
+      ['  c: { version: 1.0.0, module: ./c.ts, effects: [mail.send] }'],
+      [['MW_POLICY_UNKNOWN_REFERENCE', 9, 'mail']],
+    ],
+    [
+      'public key that is not PEM',
+      ['  c: { version: 1.0.0, module: ./c.ts, publicKey: "abc" }'],
+      [['MW_POLICY_BAD_KEY', 9, '"abc"']],
+    ],
+  ])('agents: %s', (_name, extra, expected) => {
+    // Agents are added under `agents:`, before `effects:` (line 5).
+    const lines = [...BASE.slice(0, 4), ...extra, ...BASE.slice(4)];
+    const want = expected.map(([code, , needle]) => [code, ...where(lines, 5, needle)]);
+    expect(issuesOf(compile(lines))).toEqual(want);
+  });
+
+  it.each([
+    ['empty file', [''], [['MW_POLICY_TYPE', 1, 1]]],
+    ['a list', ['- a'], [['MW_POLICY_TYPE', 1, 1]]],
+    ['no mesh name', ['agents: {}'], [['MW_POLICY_MISSING_KEY', 1, 1]]],
+    [
+      'YAML syntax errors',
+      ['mesh: m', 'agents:', '  a: { version: 1.0.0 }', '  a: { version: 2.0.0 }', 'limits: [1, 2'],
+      [
+        ['MW_POLICY_PARSE', 4, 3],
+        ['MW_POLICY_PARSE', 5, 14],
+      ],
+    ],
+  ])('document: %s', (_name, lines, expected) => {
+    expect(issuesOf(compile(lines))).toEqual(expected);
+  });
+
+  it('reports an RSA public key', () => {
+    const pem = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({
+      type: 'spki',
+      format: 'pem',
+    });
+    const lines = [
+      ...BASE.slice(0, 2),
+      `  a: { version: 1.0.0, module: ./a.ts, emits: [x.v1], publicKey: ${JSON.stringify(pem)} }`,
+    ];
+    expect(issuesOf(compile(lines))).toEqual([
+      ['MW_POLICY_BAD_KEY', 3, lines[2]!.indexOf('publicKey: ') + 12],
+    ]);
+  });
+});
+
+describe('compilePolicy: contracts', () => {
+  it.each([
+    [
+      'missing, at the first mention',
+      { 'x.v1': undefined },
+      [['MW_POLICY_MISSING_CONTRACT', 'mesh.yaml', ...where(BASE, 3, 'x.v1')]],
+    ],
+    [
+      'not JSON',
+      { 'y.v1': '{\n  "type": "object",\n}' },
+      [['MW_POLICY_CONTRACT_JSON', 'contracts/y.v1.json', 3, 1]],
+    ],
+    ['not an object', { 'pay.send': '[]' }, [['MW_POLICY_CONTRACT_SCHEMA', 'contracts/pay.send.json', 1, 1]]],
+    [
+      'unknown keyword, at its key',
+      { 'x.v1': '{\n  "type": "object",\n  "requried": ["a"]\n}' },
+      [['MW_POLICY_CONTRACT_SCHEMA', 'contracts/x.v1.json', 3, 3]],
+    ],
+  ] as const)('%s', (_name, contracts, expected) => {
+    const result = compile(BASE, contracts);
+    expect(result.ok ? [] : result.issues.map((i) => [i.code, i.file, i.line, i.col])).toEqual(expected);
+  });
+});

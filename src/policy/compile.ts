@@ -1,0 +1,45 @@
+import { digestOf } from '../envelope/index.js';
+import { createChecker, isObj, str } from './check.js';
+import { compileContracts } from './contract-files.js';
+import { compileGraph } from './graph.js';
+import { compileGuards, partitionsOf } from './guards.js';
+import { type PolicyLoadResult, sortIssues } from './issues.js';
+import { compileRules } from './rules.js';
+import { checkShape } from './shape.js';
+import type { ParsedMesh } from './source.js';
+
+/**
+ * Compiles a parsed mesh file and the texts of its contract files (type → JSON text; a type
+ * without an entry has no file) into a Policy, or every mistake found. Pure: no file system, no
+ * clock. Checks run even after a shape mistake so that one pass reports everything.
+ */
+export function compilePolicy(mesh: ParsedMesh, contracts: ReadonlyMap<string, string>): PolicyLoadResult {
+  if (mesh.issues.length > 0) return { ok: false, issues: sortIssues(mesh.issues, mesh.file) };
+  const check = createChecker(mesh);
+  checkShape(check);
+  const doc = isObj(mesh.value) ? mesh.value : {};
+  const graph = compileGraph(check, doc);
+  const compiled = compileContracts(check, graph, contracts);
+  const guards = compileGuards(check, doc);
+  const rules = compileRules(check, doc, graph);
+  if (check.issues.length > 0) return { ok: false, issues: sortIssues(check.issues, mesh.file) };
+  // The digest covers the document as written and every contract: any change to either changes it.
+  const digest = digestOf({ policy: mesh.value, contracts: compiled.schemas });
+  return {
+    ok: true,
+    policy: {
+      mesh: str(doc.mesh) ?? '',
+      digest,
+      file: mesh.path,
+      partitions: partitionsOf(doc),
+      agents: graph.agents,
+      effects: graph.effects,
+      ingress: graph.ingress,
+      contracts: compiled.contracts,
+      consumers: graph.consumers,
+      guards,
+      ...rules,
+    },
+    warnings: sortIssues([...mesh.warnings, ...check.warnings], mesh.file),
+  };
+}

@@ -1,0 +1,86 @@
+import { type Contract, compileContract, type Issue, pointerOf } from '../contracts/index.js';
+import type { JsonObject } from '../envelope/index.js';
+import type { Checker } from './check.js';
+import { type PolicyCode, type PolicyParams, policyMessage } from './errors.js';
+import { contractFileOf } from './files.js';
+import type { Graph } from './graph.js';
+import type { PolicyIssue } from './issues.js';
+import { locateInJson, type Position, positionOf } from './source.js';
+
+const TYPE_NAME = /^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+$/;
+
+export type CompiledContracts = {
+  readonly contracts: ReadonlyMap<string, Contract>;
+  /** The parsed schemas by type: part of the policy digest. */
+  readonly schemas: Readonly<Record<string, JsonObject>>;
+};
+
+/**
+ * Compiles the contract of every message type and effect from the given file texts (type → text;
+ * a missing entry is a missing file). A missing contract is reported where the type is first named;
+ * a broken one inside its own file.
+ */
+export function compileContracts(
+  check: Checker,
+  graph: Graph,
+  texts: ReadonlyMap<string, string>,
+): CompiledContracts {
+  const contracts = new Map<string, Contract>();
+  const schemas: Record<string, JsonObject> = {};
+  const names = [...new Set([...graph.messageTypes, ...graph.effects.keys()])].filter((t) =>
+    TYPE_NAME.test(t),
+  );
+  for (const type of names) {
+    const { file } = contractFileOf(check.mesh, type);
+    const text = texts.get(type);
+    if (text === undefined) {
+      const kind = graph.effects.has(type) ? 'effect' : 'message type';
+      check.report('MW_POLICY_MISSING_CONTRACT', { kind, type, file }, graph.mentions.get(type) ?? []);
+      continue;
+    }
+    let schema: unknown;
+    try {
+      schema = JSON.parse(text);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      const at = positionOf(text, jsonErrorOffset(reason, text));
+      check.issues.push(issueIn('MW_POLICY_CONTRACT_JSON', file, at, '', { type, reason }));
+      continue;
+    }
+    const compiled = compileContract(type, schema);
+    if (!compiled.ok) {
+      const locate = locateInJson(text);
+      for (const issue of compiled.issues) {
+        const at = locate(issue.path, onKey(issue) ? 'key' : 'value');
+        const params = { type, reason: issue.message };
+        check.issues.push(issueIn('MW_POLICY_CONTRACT_SCHEMA', file, at, pointerOf(issue.path), params));
+      }
+      continue;
+    }
+    contracts.set(type, compiled.contract);
+    schemas[type] = compiled.contract.schema;
+  }
+  return { contracts, schemas };
+}
+
+/** An unknown keyword is best shown at its key; other schema mistakes at their value. */
+function onKey(issue: Issue): boolean {
+  return issue.keyword === 'compile' && issue.path.length > 0;
+}
+
+function issueIn(
+  code: PolicyCode,
+  file: string,
+  at: Position,
+  pointer: string,
+  reason: PolicyParams,
+): PolicyIssue {
+  return { code, file, line: at.line, col: at.col, pointer, message: policyMessage(code, reason) };
+}
+
+/** Where JSON.parse stopped: its message names a position, or the text ended early. */
+function jsonErrorOffset(reason: string, text: string): number {
+  const position = /position (\d+)/.exec(reason);
+  if (position) return Number(position[1]);
+  return /end of (JSON|data)/i.test(reason) ? text.length : 0;
+}

@@ -1,0 +1,51 @@
+import { makeError } from '../envelope/index.js';
+
+/**
+ * Every code of the policy layer with its sentence template (`{name}` placeholders). Policy issues
+ * and errors take their message from here, so each code has one wording. Callers check `code`.
+ */
+export const POLICY_ERRORS = {
+  MW_POLICY_READ: 'cannot read the mesh file: {reason}',
+  MW_POLICY_PARSE: 'YAML syntax error: {detail}',
+  MW_POLICY_YAML_WARNING: 'YAML warning: {detail}',
+  MW_POLICY_UNKNOWN_KEY: '"{key}" is not a known key of {where}{hint}',
+  MW_POLICY_MISSING_KEY: '{where} needs the key "{key}"',
+  MW_POLICY_TYPE: '{where} must be {expected}, not {actual}{hint}',
+  MW_POLICY_BAD_VALUE: '{where} {problem}',
+  MW_POLICY_BAD_NAME: '{what} "{name}" is not a valid name: {rule}',
+  MW_POLICY_BAD_DURATION:
+    '{where} is {value}, which is not a duration: write a whole number above zero and a unit, like 500ms, 30s, 10m, 1h or 7d',
+  MW_POLICY_BAD_RATE:
+    '{where} is {value}, which is not a rate: write a whole number above zero, "/" and a unit, like 5/s, 30/min, 100/h or 1000/d',
+  MW_POLICY_BAD_POINTER:
+    '{where} is {value}, which is not a JSON pointer into the payload: write it like /amount or /order/total',
+  MW_POLICY_BAD_CEL: '{where} is not a valid CEL predicate: {reason}',
+  MW_POLICY_BAD_KEY: 'agents.{agent}.publicKey is not an Ed25519 public key in PEM form: {reason}',
+  MW_POLICY_AGENT_TRANSPORT: 'agent {agent} must have exactly one of module, url or a2a; it has {found}',
+  MW_POLICY_EXCLUSIVE: '{where} must name exactly one of {keys}; it names {found}',
+  MW_POLICY_UNKNOWN_REFERENCE: '{who} {verb} "{name}", but {why}',
+  MW_POLICY_KIND_CONFLICT:
+    '{who} {verb} "{name}", which is declared under effects: an effect is requested through an agent\'s effects list, not sent as a message',
+  MW_POLICY_DUPLICATE_NAME: '"{name}" is both an agent and an ingress; every sender needs its own name',
+  MW_POLICY_DUPLICATE_ID:
+    'id "{id}" is already used by {other}; ids of limits, budgets, breakers and approvals must be unique',
+  MW_POLICY_RESERVED_ID: 'breaker id "{id}" is reserved for {use}; choose another id',
+  MW_POLICY_MISSING_CONTRACT: 'there is no contract for {kind} {type}: {file} does not exist',
+  MW_POLICY_CONTRACT_JSON: 'the contract for {type} is not valid JSON: {reason}',
+  MW_POLICY_CONTRACT_SCHEMA: 'the contract for {type} is not a valid JSON Schema 2020-12: {reason}',
+  MW_POLICY_MISSING_MODULE: '{who} module {module} does not exist (looked for {absolute})',
+  MW_POLICY_NO_EXECUTOR:
+    'effect {name} has no module, so requests for it are recorded but nothing executes them',
+  MW_POLICY_UNCONSUMED: '{type} is emitted but no agent consumes it, so it is recorded and goes nowhere',
+} as const;
+
+export type PolicyCode = keyof typeof POLICY_ERRORS;
+
+export type PolicyParams = Readonly<Record<string, string | number>>;
+
+export const policyError = makeError<PolicyCode>(POLICY_ERRORS);
+
+/** The sentence of a code with its placeholders filled in. */
+export function policyMessage(code: PolicyCode, params: PolicyParams): string {
+  return POLICY_ERRORS[code].replace(/\{(\w+)\}/g, (_, key: string) => String(params[key] ?? `{${key}}`));
+}

@@ -1,0 +1,157 @@
+import { createPublicKey } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import { type Checker, entriesOf, isObj, type Obj, str, stringsOf } from './check.js';
+import type { Path } from './source.js';
+import type { AgentSpec, EffectSpec, IngressSpec } from './types.js';
+
+/** The mesh's senders, receivers and effects, and the types that flow between them. */
+export type Graph = {
+  readonly agents: ReadonlyMap<string, AgentSpec>;
+  readonly effects: ReadonlyMap<string, EffectSpec>;
+  readonly ingress: ReadonlyMap<string, IngressSpec>;
+  /** Message type → the agents that consume it, in file order. */
+  readonly consumers: ReadonlyMap<string, readonly string[]>;
+  /** Every message type an agent or ingress consumes or emits. */
+  readonly messageTypes: ReadonlySet<string>;
+  /** Where each message type and effect is first named in the file. */
+  readonly mentions: ReadonlyMap<string, Path>;
+};
+
+const TRANSPORTS = ['module', 'url', 'a2a'] as const;
+
+/** Builds the graph and checks its edges: every consumed type has a sender, every effect is declared. */
+export function compileGraph(check: Checker, doc: Obj): Graph {
+  const dir = dirname(check.mesh.path);
+  const mentions = new Map<string, Path[]>();
+  const mention = (name: string, path: Path) => mentions.set(name, [...(mentions.get(name) ?? []), path]);
+
+  const effects = new Map<string, EffectSpec>();
+  for (const [name, spec] of entriesOf(doc.effects)) {
+    mention(name, ['effects', name]);
+    const module = isObj(spec) ? str(spec.module) : undefined;
+    if (module === undefined && (spec === null || isObj(spec)))
+      check.warn('MW_POLICY_NO_EXECUTOR', { name }, ['effects', name], 'key');
+    effects.set(name, module === undefined ? { name } : { name, module: resolve(dir, module) });
+  }
+
+  const ingress = new Map<string, IngressSpec>();
+  for (const [name, spec] of entriesOf(doc.ingress)) {
+    const emits = isObj(spec) ? stringsOf(spec.emits) : [];
+    for (const [type, i] of emits) mention(type, ['ingress', name, 'emits', i]);
+    ingress.set(name, { name, emits: emits.map(([t]) => t) });
+  }
+
+  const agents = new Map<string, AgentSpec>();
+  for (const [name, spec] of entriesOf(doc.agents)) {
+    if (!isObj(spec)) continue;
+    const agent = compileAgent(check, name, spec, dir);
+    for (const list of ['consumes', 'emits', 'effects'] as const) {
+      for (const [type, i] of stringsOf(spec[list])) mention(type, ['agents', name, list, i]);
+    }
+    agents.set(name, agent);
+    if (ingress.has(name)) check.report('MW_POLICY_DUPLICATE_NAME', { name }, ['ingress', name], 'key');
+  }
+
+  const emitted = new Set<string>([...ingress.values()].flatMap((s) => s.emits));
+  for (const agent of agents.values()) for (const t of agent.emits) emitted.add(t);
+  const messageTypes = new Set<string>(emitted);
+  const consumers = new Map<string, string[]>();
+  for (const agent of agents.values()) {
+    for (const type of agent.consumes) {
+      messageTypes.add(type);
+      consumers.set(type, [...(consumers.get(type) ?? []), agent.name]);
+    }
+  }
+  checkEdges(check, doc, effects, emitted);
+  for (const type of emitted) {
+    if (!consumers.has(type) && !effects.has(type)) {
+      check.warn('MW_POLICY_UNCONSUMED', { type }, first(check, mentions.get(type)!));
+    }
+  }
+  const firstMentions = new Map<string, Path>();
+  for (const [name, paths] of mentions) firstMentions.set(name, first(check, paths));
+  return { agents, effects, ingress, consumers, messageTypes, mentions: firstMentions };
+}
+
+/** Every consumed type has a sender, every requested effect is declared, no effect travels as a message. */
+function checkEdges(
+  check: Checker,
+  doc: Obj,
+  effects: ReadonlyMap<string, EffectSpec>,
+  emitted: ReadonlySet<string>,
+) {
+  const conflict = (who: string, verb: string, name: string, path: Path) =>
+    check.report('MW_POLICY_KIND_CONFLICT', { who, verb, name }, path);
+  const unknown = (who: string, verb: string, name: string, why: string, path: Path) =>
+    check.report('MW_POLICY_UNKNOWN_REFERENCE', { who, verb, name, why }, path);
+  for (const [name, spec] of entriesOf(doc.agents)) {
+    if (!isObj(spec)) continue;
+    const who = `agent ${name}`;
+    const at = (list: string, i: number): Path => ['agents', name, list, i];
+    for (const [type, i] of stringsOf(spec.consumes)) {
+      if (effects.has(type)) conflict(who, 'consumes', type, at('consumes', i));
+      else if (!emitted.has(type))
+        unknown(who, 'consumes', type, 'no agent or ingress emits it', at('consumes', i));
+    }
+    for (const [type, i] of stringsOf(spec.emits)) {
+      if (effects.has(type)) conflict(who, 'emits', type, at('emits', i));
+    }
+    for (const [effect, i] of stringsOf(spec.effects)) {
+      if (!effects.has(effect)) {
+        unknown(who, 'requests effect', effect, 'it is not declared under effects', at('effects', i));
+      }
+    }
+  }
+  for (const [name, spec] of entriesOf(doc.ingress)) {
+    for (const [type, i] of stringsOf(isObj(spec) ? spec.emits : undefined)) {
+      if (effects.has(type)) conflict(`ingress ${name}`, 'emits', type, ['ingress', name, 'emits', i]);
+    }
+  }
+}
+
+function compileAgent(check: Checker, name: string, spec: Obj, dir: string): AgentSpec {
+  const present = TRANSPORTS.filter((t) => spec[t] !== undefined);
+  if (present.length !== 1) {
+    const found = present.length === 0 ? 'none' : present.join(' and ');
+    check.report('MW_POLICY_AGENT_TRANSPORT', { agent: name, found }, ['agents', name], 'key');
+  }
+  const module = str(spec.module);
+  const url = str(spec.url);
+  const a2a = str(spec.a2a);
+  const publicKey = str(spec.publicKey);
+  if (publicKey !== undefined) checkPublicKey(check, name, publicKey);
+  return {
+    name,
+    version: str(spec.version) ?? '',
+    ...(module === undefined ? {} : { module: resolve(dir, module) }),
+    ...(url === undefined ? {} : { url }),
+    ...(a2a === undefined ? {} : { a2a }),
+    consumes: stringsOf(spec.consumes).map(([t]) => t),
+    emits: stringsOf(spec.emits).map(([t]) => t),
+    effects: stringsOf(spec.effects).map(([t]) => t),
+    ...(publicKey === undefined ? {} : { publicKey }),
+  };
+}
+
+function checkPublicKey(check: Checker, agent: string, pem: string): void {
+  let reason: string | undefined;
+  try {
+    const key = createPublicKey(pem);
+    if (key.asymmetricKeyType !== 'ed25519') reason = `it is a ${String(key.asymmetricKeyType)} key`;
+  } catch (err) {
+    reason = err instanceof Error ? err.message : String(err);
+  }
+  if (reason !== undefined)
+    check.report('MW_POLICY_BAD_KEY', { agent, reason }, ['agents', agent, 'publicKey']);
+}
+
+/** The path written earliest in the file. */
+function first(check: Checker, paths: readonly Path[]): Path {
+  let best = paths[0]!;
+  let at = check.mesh.locate(best);
+  for (const path of paths.slice(1)) {
+    const here = check.mesh.locate(path);
+    if (here.line < at.line || (here.line === at.line && here.col < at.col)) [best, at] = [path, here];
+  }
+  return best;
+}

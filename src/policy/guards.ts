@@ -1,0 +1,40 @@
+import { type Checker, duration, isObj, num, type Obj } from './check.js';
+import type { EnvelopeGuard, LoopGuard } from './types.js';
+
+/** Defaults of every optional guard setting: docs/policy.md lists the same values. */
+const DEFAULTS = {
+  maxHops: 8,
+  maxRepeats: 1,
+  echoWindow: '24h',
+  maxBytes: 65_536,
+  dedupeWindow: '10m',
+  partitions: 1,
+} as const;
+
+/** The loop and envelope guards, each setting defaulted when absent. */
+export function compileGuards(check: Checker, doc: Obj): { loop: LoopGuard; envelope: EnvelopeGuard } {
+  const guards = isObj(doc.guards) ? doc.guards : {};
+  const loop = isObj(guards.loop) ? guards.loop : {};
+  const envelope = isObj(guards.envelope) ? guards.envelope : {};
+  return {
+    loop: {
+      maxHops: num(loop.maxHops, DEFAULTS.maxHops),
+      maxRepeats: num(loop.maxRepeats, DEFAULTS.maxRepeats),
+      echoWindowMs: duration(check, loop.echoWindow, ['guards', 'loop', 'echoWindow'], DEFAULTS.echoWindow),
+      action: loop.action === 'deny' ? 'deny' : 'freeze',
+    },
+    envelope: {
+      maxBytes: num(envelope.maxBytes, DEFAULTS.maxBytes),
+      dedupeWindowMs: duration(
+        check,
+        envelope.dedupeWindow,
+        ['guards', 'envelope', 'dedupeWindow'],
+        DEFAULTS.dedupeWindow,
+      ),
+    },
+  };
+}
+
+export function partitionsOf(doc: Obj): number {
+  return num(doc.partitions, DEFAULTS.partitions);
+}

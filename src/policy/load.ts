@@ -1,0 +1,53 @@
+import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { createChecker } from './check.js';
+import { compilePolicy } from './compile.js';
+import { policyMessage } from './errors.js';
+import { contractFiles, moduleFiles } from './files.js';
+import { type PolicyIssue, type PolicyLoadResult, sortIssues } from './issues.js';
+import { parseMesh } from './source.js';
+
+/**
+ * Loads a mesh file: reads it, its contract files and checks its module files exist (the I/O
+ * edge), then compiles (pure). Issues name files as given: `file` relative stays relative.
+ */
+export async function loadPolicy(file: string): Promise<PolicyLoadResult> {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const reason =
+      code === 'ENOENT' ? `${file} does not exist` : err instanceof Error ? err.message : String(err);
+    const message = policyMessage('MW_POLICY_READ', { reason });
+    return { ok: false, issues: [{ code: 'MW_POLICY_READ', file, line: 1, col: 1, pointer: '', message }] };
+  }
+  const mesh = parseMesh({ file, path, text });
+  if (mesh.issues.length > 0) return { ok: false, issues: mesh.issues };
+  const texts = new Map<string, string>();
+  await Promise.all(
+    contractFiles(mesh).map(async ({ type, absolute }) => {
+      const contract = await readFile(absolute, 'utf8').catch(() => undefined);
+      if (contract !== undefined) texts.set(type, contract);
+    }),
+  );
+  const result = compilePolicy(mesh, texts);
+  const missing = await missingModules(mesh);
+  if (missing.length === 0) return result;
+  const issues = result.ok ? missing : [...result.issues, ...missing];
+  return { ok: false, issues: sortIssues(issues, file) };
+}
+
+async function missingModules(mesh: ReturnType<typeof parseMesh>): Promise<PolicyIssue[]> {
+  const check = createChecker(mesh);
+  for (const m of moduleFiles(mesh)) {
+    const found = await stat(m.absolute).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+    if (!found)
+      check.report('MW_POLICY_MISSING_MODULE', { who: m.who, module: m.file, absolute: m.absolute }, m.at);
+  }
+  return check.issues;
+}

@@ -1,0 +1,160 @@
+import { isJsonPointer, parsePointer } from '../contracts/index.js';
+import { compilePredicate } from './cel.js';
+import { type Checker, duration, isObj, labelOf, listOf, num, type Obj, shown, str } from './check.js';
+import type { Graph } from './graph.js';
+import type { Path } from './source.js';
+import type { ApprovalRule, BreakerRule, Budget, Match, RateLimit, Scope } from './types.js';
+import { parseRate } from './units.js';
+
+/** Breaker ids the state layer uses for its own freezes. */
+const RESERVED: Readonly<Record<string, string>> = {
+  loop: "the loop guard's freezes",
+  pilot: 'freezes made by pilots',
+};
+
+export type Rules = {
+  readonly limits: readonly RateLimit[];
+  readonly budgets: readonly Budget[];
+  readonly breakers: readonly BreakerRule[];
+  readonly approvals: readonly ApprovalRule[];
+};
+
+/** One rule being compiled: where it is, its id, and what it may refer to. */
+type Ctx = { readonly check: Checker; readonly graph: Graph; readonly path: Path; readonly id: string };
+
+/** Limits, budgets, breakers and approvals, with their ids unique across all four lists. */
+export function compileRules(check: Checker, doc: Obj, graph: Graph): Rules {
+  const seen = new Map<string, Path>();
+  const each = <T>(list: string, compile: (item: Obj, ctx: Ctx) => T): T[] => {
+    const out: T[] = [];
+    listOf(doc[list]).forEach((item, i) => {
+      if (!isObj(item)) return;
+      const path: Path = [list, i];
+      const id = str(item.id) ?? '';
+      const other = seen.get(id);
+      if (other !== undefined)
+        check.report('MW_POLICY_DUPLICATE_ID', { id, other: labelOf(other) }, [...path, 'id']);
+      else if (id !== '') seen.set(id, path);
+      out.push(compile(item, { check, graph, path, id }));
+    });
+    return out;
+  };
+  return {
+    limits: each('limits', compileLimit),
+    budgets: each('budgets', compileBudget),
+    breakers: each('breakers', compileBreaker),
+    approvals: each('approvals', compileApproval),
+  };
+}
+
+function compileLimit(item: Obj, { check, graph, path, id }: Ctx): RateLimit {
+  const rate = parseRate(item.rate);
+  if (rate === undefined && item.rate !== undefined) {
+    const at = [...path, 'rate'];
+    check.report('MW_POLICY_BAD_RATE', { where: labelOf(at), value: shown(item.rate) }, at);
+  }
+  const m = isObj(item.match) ? item.match : {};
+  const match: { -readonly [K in keyof Match]: Match[K] } = {};
+  const refer = (key: keyof Match, found: boolean, why: string) => {
+    const name = str(m[key]);
+    if (name === undefined) return;
+    match[key] = name;
+    if (!found) unknown(check, `limit ${id}`, `matches ${key}`, name, why, [...path, 'match', key]);
+  };
+  const type = str(m.type) ?? '';
+  const source = str(m.source) ?? '';
+  refer('type', isKnownType(graph, type), 'no agent, ingress or effect uses that type');
+  refer('source', graph.agents.has(source) || graph.ingress.has(source), 'no agent or ingress has that name');
+  refer('target', graph.agents.has(str(m.target) ?? ''), 'no agent has that name');
+  const count = rate?.count ?? 1;
+  const limit = {
+    id,
+    scope: scopeOf(item.scope),
+    intervalMs: (rate?.perMs ?? 1000) / count,
+    burst: num(item.burst, count),
+    rate: str(item.rate) ?? '',
+  };
+  return Object.keys(match).length > 0 ? { ...limit, match } : limit;
+}
+
+function compileBudget(item: Obj, { check, graph, path, id }: Ctx): Budget {
+  const effect = str(item.effect);
+  const type = str(item.type);
+  if ((effect === undefined) === (type === undefined)) {
+    const found = effect === undefined ? 'neither' : 'both';
+    check.report('MW_POLICY_EXCLUSIVE', { where: `budget ${id}`, keys: 'effect or type', found }, path);
+  }
+  if (effect !== undefined && !graph.effects.has(effect)) {
+    const why = 'it is not declared under effects';
+    unknown(check, `budget ${id}`, 'sums effect', effect, why, [...path, 'effect']);
+  }
+  if (type !== undefined && !graph.messageTypes.has(type)) {
+    const why = 'no agent or ingress sends or receives it';
+    unknown(check, `budget ${id}`, 'sums type', type, why, [...path, 'type']);
+  }
+  const field = str(item.field);
+  const fieldOk = field !== undefined && field !== '' && isJsonPointer(field);
+  if (!fieldOk && item.field !== undefined) {
+    const at = [...path, 'field'];
+    check.report('MW_POLICY_BAD_POINTER', { where: labelOf(at), value: shown(item.field) }, at);
+  }
+  return {
+    id,
+    scope: scopeOf(item.scope),
+    type: effect ?? type ?? '',
+    field: field ?? '',
+    fieldPath: fieldOk ? parsePointer(field) : [],
+    max: num(item.max, 0),
+    windowMs: duration(check, item.window, [...path, 'window']),
+  };
+}
+
+function compileBreaker(item: Obj, { check, graph, path, id }: Ctx): BreakerRule {
+  const use = RESERVED[id];
+  if (use !== undefined) check.report('MW_POLICY_RESERVED_ID', { id, use }, [...path, 'id']);
+  const when = isObj(item.when) ? item.when : {};
+  const count = str(when.count) ?? '';
+  if (count !== '' && !isKnownType(graph, count)) {
+    const why = 'it is neither a message type of this mesh nor a declared effect';
+    unknown(check, `breaker ${id}`, 'counts', count, why, [...path, 'when', 'count']);
+  }
+  const rule = {
+    id,
+    scope: scopeOf(item.scope),
+    count,
+    over: num(when.over, 0),
+    windowMs: duration(check, when.window, [...path, 'when', 'window']),
+    action: item.action === 'deny' ? ('deny' as const) : ('freeze' as const),
+  };
+  if (item.cooldown === undefined) return rule;
+  return { ...rule, cooldownMs: duration(check, item.cooldown, [...path, 'cooldown']) };
+}
+
+function compileApproval(item: Obj, { check, path, id }: Ctx): ApprovalRule {
+  const when = str(item.when);
+  const compiled = when === undefined ? undefined : compilePredicate(when);
+  if (item.when !== undefined && compiled?.ok !== true) {
+    const reason = compiled === undefined ? "write it as text, like 'msg.data.amount > 50'" : compiled.reason;
+    check.report('MW_POLICY_BAD_CEL', { where: labelOf([...path, 'when']), reason }, [...path, 'when']);
+  }
+  return {
+    id,
+    when: when ?? '',
+    // A predicate that did not compile was reported, so no Policy is ever built with this stand-in.
+    test: compiled?.ok === true ? compiled.test : () => false,
+    timeoutMs: duration(check, item.timeout, [...path, 'timeout']),
+    onTimeout: item.onTimeout === 'deliver' ? 'deliver' : 'deny',
+  };
+}
+
+function isKnownType(graph: Graph, type: string): boolean {
+  return graph.messageTypes.has(type) || graph.effects.has(type);
+}
+
+function unknown(check: Checker, who: string, verb: string, name: string, why: string, path: Path): void {
+  check.report('MW_POLICY_UNKNOWN_REFERENCE', { who, verb, name, why }, path);
+}
+
+function scopeOf(value: unknown): Scope {
+  return value === 'agent' || value === 'edge' || value === 'mesh' ? value : 'entity';
+}

@@ -1,0 +1,124 @@
+/**
+ * The shape of mesh.yaml as a JSON Schema (2020-12). Values with their own syntax (durations,
+ * rates, CEL, pointers) are left open here and checked in code, so their mistakes get their own
+ * codes. Keys are a contract: add keys freely, rename none.
+ */
+
+/** Names of meshes, agents and ingress: they appear in `mesh://<mesh>/<name>@<version>` sources. */
+export const NAME = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
+/** Message types and effect names, as the envelope requires: dotted lower-case. */
+export const TYPE = '^[a-z][a-z0-9_-]*(\\.[a-z0-9_-]+)+$';
+const VERSION = '^[A-Za-z0-9][A-Za-z0-9.+_-]*$';
+/** Rule ids follow the name rule too; above all no `|`, which separates the parts of state keys. */
+const ID = NAME;
+
+/** What each pattern asks for, in words, for the sentence of a mismatch. */
+export const PATTERN_RULES: Readonly<Record<string, string>> = {
+  [NAME]: 'use letters, digits, ".", "_" and "-", starting with a letter or digit',
+  [TYPE]: 'use dotted lower-case, like ticket.scored.v1 or credit.issue',
+  [VERSION]: 'use letters, digits, ".", "+", "_" and "-", like 1.4.0',
+};
+
+const SCOPE = { enum: ['agent', 'edge', 'entity', 'mesh'] };
+const ACTION = { enum: ['freeze', 'deny'] };
+const ANY = {};
+const typeList = { type: 'array', items: { type: 'string', pattern: TYPE } };
+const id = { type: 'string', pattern: ID };
+const path = { type: 'string', minLength: 1 };
+
+function object(properties: Record<string, unknown>, required: string[] = []) {
+  return { type: 'object', additionalProperties: false, required, properties };
+}
+
+function mapOf(keyPattern: string, value: unknown) {
+  return { type: 'object', propertyNames: { pattern: keyPattern }, additionalProperties: value };
+}
+
+export const MESH_SCHEMA = object(
+  {
+    mesh: { type: 'string', pattern: NAME },
+    agents: mapOf(
+      NAME,
+      object(
+        {
+          version: { type: 'string', pattern: VERSION },
+          module: path,
+          url: { type: 'string', format: 'uri' },
+          a2a: { type: 'string', format: 'uri' },
+          consumes: typeList,
+          emits: typeList,
+          effects: typeList,
+          publicKey: { type: 'string' },
+        },
+        ['version'],
+      ),
+    ),
+    effects: mapOf(TYPE, { ...object({ module: path }), type: ['object', 'null'] }),
+    ingress: mapOf(NAME, object({ emits: typeList }, ['emits'])),
+    contracts: path,
+    partitions: { type: 'integer', minimum: 1 },
+    guards: object({
+      loop: object({
+        maxHops: { type: 'integer', minimum: 1 },
+        maxRepeats: { type: 'integer', minimum: 0 },
+        echoWindow: ANY,
+        action: ACTION,
+      }),
+      envelope: object({ maxBytes: { type: 'integer', minimum: 1 }, dedupeWindow: ANY }),
+    }),
+    limits: {
+      type: 'array',
+      items: object(
+        {
+          id,
+          scope: SCOPE,
+          rate: ANY,
+          burst: { type: 'integer', minimum: 1 },
+          match: object({ type: { type: 'string' }, source: { type: 'string' }, target: { type: 'string' } }),
+        },
+        ['id', 'scope', 'rate'],
+      ),
+    },
+    budgets: {
+      type: 'array',
+      items: object(
+        {
+          id,
+          scope: SCOPE,
+          effect: { type: 'string' },
+          type: { type: 'string' },
+          field: ANY,
+          max: { type: 'number', minimum: 0 },
+          window: ANY,
+        },
+        ['id', 'scope', 'field', 'max', 'window'],
+      ),
+    },
+    breakers: {
+      type: 'array',
+      items: object(
+        {
+          id,
+          scope: SCOPE,
+          when: object({ count: { type: 'string' }, over: { type: 'integer', minimum: 0 }, window: ANY }, [
+            'count',
+            'over',
+            'window',
+          ]),
+          action: ACTION,
+          cooldown: ANY,
+        },
+        ['id', 'scope', 'when'],
+      ),
+    },
+    approvals: {
+      type: 'array',
+      items: object({ id, when: ANY, timeout: ANY, onTimeout: { enum: ['deny', 'deliver'] } }, [
+        'id',
+        'when',
+        'timeout',
+      ]),
+    },
+  },
+  ['mesh', 'agents'],
+);

@@ -1,0 +1,108 @@
+import { type Document, isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { policyMessage } from './errors.js';
+import type { PolicyIssue } from './issues.js';
+
+export type Path = readonly (string | number)[];
+export type Position = { readonly line: number; readonly col: number };
+
+/** A parsed text document that knows where each of its values is written. */
+export type Located = {
+  /** The document as plain JSON values (aliases resolved). */
+  readonly value: unknown;
+  /** Line and column of the value at `path`, or of the key that holds it; the deepest existing part otherwise. */
+  readonly locate: (path: Path, at?: 'key' | 'value') => Position;
+};
+
+/** A mesh file, parsed: the document, where things are, and its YAML syntax errors. */
+export type ParsedMesh = Located & {
+  /** The file as the caller named it: used in issues. */
+  readonly file: string;
+  /** Its absolute path: modules and contracts resolve against its directory. */
+  readonly path: string;
+  readonly issues: readonly PolicyIssue[];
+  readonly warnings: readonly PolicyIssue[];
+};
+
+/** Parses mesh.yaml text. Pure: `file` and the absolute `path` are only names here. */
+export function parseMesh(opts: { file: string; path: string; text: string }): ParsedMesh {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(opts.text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number, code: 'MW_POLICY_PARSE' | 'MW_POLICY_YAML_WARNING', detail: string) => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { code, file: opts.file, line, col, pointer: '', message: policyMessage(code, { detail }) };
+  };
+  const issues = doc.errors.map((e) => at(e.pos[0], 'MW_POLICY_PARSE', e.message));
+  const warnings = doc.warnings.map((e) => at(e.pos[0], 'MW_POLICY_YAML_WARNING', e.message));
+  let value: unknown = null;
+  if (issues.length === 0) {
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      issues.push(at(0, 'MW_POLICY_PARSE', err instanceof Error ? err.message : String(err)));
+    }
+  }
+  return { file: opts.file, path: opts.path, value, issues, warnings, locate: locator(doc, lineCounter) };
+}
+
+/**
+ * Locates paths in JSON text (a contract file). JSON is YAML 1.2, so the same parser gives the
+ * positions; the value itself comes from JSON.parse, which is strict where YAML is lenient.
+ */
+export function locateInJson(text: string): Located['locate'] {
+  const lineCounter = new LineCounter();
+  return locator(parseDocument(text, { lineCounter, prettyErrors: false }), lineCounter);
+}
+
+/** 1-based line and column of a character offset in a text. */
+export function positionOf(text: string, offset: number): Position {
+  const before = text.slice(0, Math.max(0, Math.min(offset, text.length)));
+  const lastBreak = before.lastIndexOf('\n');
+  return { line: before.split('\n').length, col: offset - lastBreak };
+}
+
+function locator(doc: Document, lineCounter: LineCounter): Located['locate'] {
+  return (path, at = 'value') => {
+    let node: unknown = doc.contents;
+    let offset = startOf(node) ?? 0;
+    for (let i = 0; i < path.length; i++) {
+      if (isAlias(node)) node = node.resolve(doc);
+      const token = path[i]!;
+      let next: unknown;
+      if (isMap(node)) {
+        const pair = node.items.find((p) => keyText(p.key) === String(token));
+        if (pair === undefined) break;
+        const keyStart = startOf(pair.key);
+        const valueStart = isEmpty(pair.value) ? undefined : startOf(pair.value);
+        offset = (at === 'key' && i === path.length - 1 ? keyStart : (valueStart ?? keyStart)) ?? offset;
+        next = pair.value;
+      } else if (isSeq(node)) {
+        next = node.items[Number(token)];
+        if (next === undefined) break;
+        offset = startOf(next) ?? offset;
+      } else {
+        break;
+      }
+      node = next;
+    }
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, col };
+  };
+}
+
+function keyText(key: unknown): string {
+  if (isScalar(key)) return String(key.value);
+  return String(key);
+}
+
+function startOf(node: unknown): number | undefined {
+  return isNode(node) ? node.range?.[0] : undefined;
+}
+
+/** `key:` with nothing after it: its empty value has a zero-width range, so point at the key instead. */
+function isEmpty(node: unknown): boolean {
+  return (
+    node === null ||
+    node === undefined ||
+    (isScalar(node) && node.value === null && node.range?.[0] === node.range?.[1])
+  );
+}
