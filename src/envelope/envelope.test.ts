@@ -42,7 +42,8 @@ describe('envelope', () => {
     ['https://example.com/x', undefined],
   ])('parses source %s', (source, ref) => {
     expect(parseSource(source)).toEqual(ref);
-    if (ref !== undefined) expect(formatSource(ref.mesh, ref.name, ref.version)).toBe(source);
+    if (ref !== undefined)
+      expect(formatSource(ref.mesh, ref.name, 'version' in ref ? ref.version : undefined)).toBe(source);
   });
 
   it.each([

@@ -1,4 +1,6 @@
+export { parseCheckpoint, verifyCheckpointSignature } from './checkpoint.js';
 export type { Ledger, ScanOptions } from './ledger.js';
+export { type LedgerOptions, openLedger } from './sqlite.js';
 export type {
   Checkpoint,
   LedgerEntry,
@@ -7,3 +9,4 @@ export type {
   VerifyProblem,
   VerifyResult,
 } from './types.js';
+export { type StoredRow, verifyChain } from './verify.js';
