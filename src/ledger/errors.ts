@@ -1,0 +1,17 @@
+import { makeError } from '../envelope/index.js';
+
+export const ledgerError = makeError({
+  MW_LEDGER_IO: 'the ledger {file} could not {action}: {cause}',
+  MW_LEDGER_SCHEMA: 'the ledger {file} has schema version {found}; this version reads {expected}',
+  MW_LEDGER_CLOSED: 'the ledger is closed',
+  MW_LEDGER_RECORD: 'the record cannot be appended: {problem}',
+  MW_LEDGER_CHECKPOINT: 'the checkpoint is not valid: {problem}',
+  MW_LEDGER_KEY: 'the checkpoint key {file} could not be {action}: {cause}',
+});
+
+export type LedgerErrorCode = Parameters<typeof ledgerError>[0];
+
+/** The message of an unknown thrown value, for error sentences. */
+export function causeText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,52 @@
+import { canonicalize, sha256 } from '../envelope/index.js';
+import type { LedgerRecord } from './types.js';
+
+/** The `prev` of every partition's first entry. */
+export const GENESIS = `sha256:${'0'.repeat(64)}`;
+
+/**
+ * The hashed body of an entry: RFC 8785 canonical JSON of
+ * `{partition, seq, kind, at, msgId?, causationId?, correlationId?, subject?, agent?, data}`.
+ * Written by hand in canonical key order so that only `data` goes through the generic canonicalizer
+ * (the append hot path); the tests check it equals `canonicalize()` of the same object.
+ * Throws a TypeError when a field has no canonical form.
+ */
+export function entryBody(partition: number, seq: number, r: LedgerRecord): string {
+  // RFC 8785 sorts keys by UTF-16 code units: agent, at, causationId, correlationId, data, kind,
+  // msgId, partition, seq, subject.
+  let s = '{';
+  if (r.agent !== undefined) s += `"agent":${text(r.agent, 'agent')},`;
+  s += `"at":${finite(r.at, 'at')},`;
+  if (r.causationId !== undefined) s += `"causationId":${text(r.causationId, 'causationId')},`;
+  if (r.correlationId !== undefined) s += `"correlationId":${text(r.correlationId, 'correlationId')},`;
+  if (r.data === null || typeof r.data !== 'object' || Array.isArray(r.data)) {
+    throw new TypeError('data must be a JSON object');
+  }
+  s += `"data":${canonicalize(r.data)},"kind":${text(r.kind, 'kind')},`;
+  if (r.msgId !== undefined) s += `"msgId":${text(r.msgId, 'msgId')},`;
+  s += `"partition":${partition},"seq":${seq}`;
+  if (r.subject !== undefined) s += `,"subject":${text(r.subject, 'subject')}`;
+  return `${s}}`;
+}
+
+/** Leaf hash of a body: domain-separated from chain links by the 0x00 prefix (as in RFC 6962). */
+export function leafHash(body: string): string {
+  return sha256(`\u0000${body}`);
+}
+
+/** Chain link: `H(0x01 ‖ prev ‖ leaf)`, over the UTF-8 text of both `sha256:<hex>` strings. */
+export function chainHash(prev: string, leaf: string): string {
+  return sha256(`\u0001${prev}${leaf}`);
+}
+
+function text(value: unknown, field: string): string {
+  if (typeof value !== 'string') throw new TypeError(`${field} must be a string`);
+  if (!value.isWellFormed()) throw new TypeError(`${field} holds a lone surrogate`);
+  return JSON.stringify(value);
+}
+
+function finite(value: unknown, field: string): string {
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new TypeError(`${field} must be a finite number`);
+  return JSON.stringify(value);
+}

@@ -1,0 +1,123 @@
+import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
+import type { ScanOptions } from './ledger.js';
+import type { LedgerEntry } from './types.js';
+
+/** Lineage and impact stop after this many messages; so do the by-subject and by-agent lists by default. */
+export const QUERY_CAP = 100_000;
+
+// Only the hashed body and the two hashes are read: the body holds every field of the entry.
+const ENTRY = 'SELECT body, prev, hash FROM entries';
+export const QUERIES = {
+  byMessage: `${ENTRY} WHERE msg_id = ? ORDER BY partition, seq`,
+  firstOf: `${ENTRY} WHERE msg_id = ? ORDER BY partition, seq LIMIT 1`,
+  byCausation: `${ENTRY} WHERE causation_id = ? ORDER BY partition, seq`,
+  consequences:
+    'SELECT msg_id FROM entries WHERE causation_id = ? AND msg_id IS NOT NULL ORDER BY partition, seq',
+  // Newest first so LIMIT keeps the most recent; the caller reverses.
+  bySubject: `${ENTRY} WHERE subject = ? ORDER BY partition DESC, seq DESC LIMIT ?`,
+  byAgent: `${ENTRY} WHERE agent = ? ORDER BY partition DESC, seq DESC LIMIT ?`,
+} as const;
+
+export type Queries = {
+  byMessage(msgId: string): LedgerEntry[];
+  byCausation(msgId: string): LedgerEntry[];
+  bySubject(subject: string, limit: number): LedgerEntry[];
+  byAgent(agent: string, limit: number): LedgerEntry[];
+  lineage(msgId: string): LedgerEntry[];
+  impact(msgId: string): LedgerEntry[];
+  scan(opts: ScanOptions): IterableIterator<LedgerEntry>;
+};
+
+export function prepareQueries(db: DatabaseSync): Queries {
+  const s = Object.fromEntries(Object.entries(QUERIES).map(([k, sql]) => [k, db.prepare(sql)])) as Record<
+    keyof typeof QUERIES,
+    StatementSync
+  >;
+  const first = (msgId: string): LedgerEntry | undefined => {
+    const row = s.firstOf.get(msgId);
+    return row === undefined ? undefined : toEntry(row);
+  };
+  return {
+    byMessage: (msgId) => s.byMessage.all(msgId).map(toEntry),
+    byCausation: (msgId) => s.byCausation.all(msgId).map(toEntry),
+    bySubject: (subject, limit) => s.bySubject.all(subject, limit).map(toEntry).reverse(),
+    byAgent: (agent, limit) => s.byAgent.all(agent, limit).map(toEntry).reverse(),
+    lineage(msgId) {
+      // Each message's first entry carries its causation; follow it to the root. `seen` stops a cycle
+      // that only a tampered ledger could hold.
+      const chain: LedgerEntry[] = [];
+      const seen = new Set<string>();
+      for (
+        let id: string | undefined = msgId;
+        id !== undefined && !seen.has(id) && chain.length < QUERY_CAP;
+      ) {
+        seen.add(id);
+        const entry = first(id);
+        if (entry === undefined) break;
+        chain.push(entry);
+        id = entry.causationId;
+      }
+      return chain.reverse();
+    },
+    impact(msgId) {
+      const found: LedgerEntry[] = [];
+      const seen = new Set<string>([msgId]);
+      const queue = [msgId];
+      for (let i = 0; i < queue.length && found.length < QUERY_CAP; i++) {
+        for (const row of s.consequences.all(queue[i]!)) {
+          const id = row.msg_id as string;
+          if (seen.has(id)) continue;
+          seen.add(id);
+          const entry = first(id);
+          if (entry === undefined) continue;
+          found.push(entry);
+          queue.push(id);
+          if (found.length >= QUERY_CAP) break;
+        }
+      }
+      return found;
+    },
+    scan: (opts) => scanEntries(db, opts),
+  };
+}
+
+/** Builds the scan statement for the given filters; the (partition, seq) key gives the order. */
+export function scanQuery(opts: ScanOptions): { sql: string; params: (number | string)[] } {
+  const where: string[] = [];
+  const params: (number | string)[] = [];
+  if (opts.partition !== undefined) {
+    where.push('partition = ?');
+    params.push(opts.partition);
+  }
+  if (opts.afterSeq !== undefined) {
+    where.push('seq > ?');
+    params.push(opts.afterSeq);
+  }
+  if (opts.kinds !== undefined) {
+    where.push(`kind IN (${opts.kinds.map(() => '?').join(', ')})`);
+    params.push(...opts.kinds);
+  }
+  const filter = where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`;
+  return { sql: `${ENTRY}${filter} ORDER BY partition, seq`, params };
+}
+
+function* scanEntries(db: DatabaseSync, opts: ScanOptions): Generator<LedgerEntry, void, undefined> {
+  if (opts.kinds !== undefined && opts.kinds.length === 0) return;
+  const { sql, params } = scanQuery(opts);
+  const rows = db.prepare(sql).iterate(...params);
+  try {
+    for (const row of rows) yield toEntry(row);
+  } finally {
+    // A consumer's `break` lands here: resetting the statement releases its read snapshot.
+    rows.return?.();
+  }
+}
+
+/** An entry from its stored body (every record field, partition and seq) plus its chain hashes. */
+export function toEntry(row: Record<string, SQLOutputValue>): LedgerEntry {
+  return {
+    ...(JSON.parse(row.body as string) as Omit<LedgerEntry, 'prev' | 'hash'>),
+    prev: row.prev,
+    hash: row.hash,
+  } as LedgerEntry;
+}

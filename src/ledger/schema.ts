@@ -1,0 +1,109 @@
+import { DatabaseSync } from 'node:sqlite';
+import { isMeshwardenError } from '../envelope/index.js';
+import { causeText, ledgerError } from './errors.js';
+import { GENESIS } from './hash.js';
+
+export const SCHEMA_VERSION = '1';
+
+export type Durability = 'normal' | 'full';
+
+// A rowid table on purpose: entries run to kilobytes, and WITHOUT ROWID b-trees slow down sharply
+// once rows pass about 1/20 of a page (measured: 3x slower appends with 2 KB bodies).
+// Lookup indexes end in (partition, seq) so that results come out in chain order and a LIMIT reads
+// only what it returns. The nullable ones are partial: `col = ?` implies `col IS NOT NULL`, so SQLite
+// still uses them, and appends without the column skip that index.
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS entries (
+  partition INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  msg_id TEXT,
+  causation_id TEXT,
+  correlation_id TEXT,
+  subject TEXT,
+  agent TEXT,
+  body TEXT NOT NULL,
+  prev TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  PRIMARY KEY (partition, seq)
+);
+CREATE INDEX IF NOT EXISTS entries_msg_id ON entries (msg_id, partition, seq) WHERE msg_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entries_causation_id ON entries (causation_id, partition, seq)
+  WHERE causation_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entries_subject ON entries (subject, partition, seq) WHERE subject IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entries_agent ON entries (agent, partition, seq) WHERE agent IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entries_at ON entries (at);
+CREATE INDEX IF NOT EXISTS entries_kind ON entries (kind, partition, seq);
+CREATE TABLE IF NOT EXISTS checkpoints (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '${SCHEMA_VERSION}');
+`;
+
+export const INSERT_ENTRY =
+  'INSERT INTO entries (partition, seq, kind, at, msg_id, causation_id, correlation_id, subject, agent, body, prev, hash) ' +
+  'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+
+/** Opens (creating when missing) the ledger database: WAL, the chosen sync level, schema checked. */
+export function openDatabase(file: string, durability: Durability): DatabaseSync {
+  let db: DatabaseSync;
+  try {
+    // A second process (the CLI next to a running mesh) waits for the lock instead of failing.
+    db = new DatabaseSync(file, { timeout: 5_000 });
+  } catch (err) {
+    throw ledgerError('MW_LEDGER_IO', { file, action: 'be opened', cause: causeText(err) }, { cause: err });
+  }
+  try {
+    // Takes effect only on a new file: bigger pages measured ~30% faster group commits for
+    // kilobyte entries. An existing file keeps its page size.
+    db.exec('PRAGMA page_size = 16384');
+    db.exec('PRAGMA journal_mode = WAL');
+    // Random-key indexes (subject) dirty many pages per batch: a 64 MB page cache and a 64 MB WAL
+    // between checkpoints measured ~40% more appends/s than the defaults (2 MB, 16 MB).
+    db.exec('PRAGMA cache_size = -65536');
+    db.exec('PRAGMA wal_autocheckpoint = 4000');
+    // In WAL mode NORMAL survives a process crash; FULL also survives an OS crash or power loss.
+    db.exec(`PRAGMA synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
+    db.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
+    const found = (db.prepare("SELECT value FROM meta WHERE key = 'schema'").get()?.value ?? '') as string;
+    if (found !== SCHEMA_VERSION) {
+      throw ledgerError('MW_LEDGER_SCHEMA', { file, found, expected: SCHEMA_VERSION });
+    }
+    return db;
+  } catch (err) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    db.close();
+    if (isMeshwardenError(err)) throw err;
+    throw ledgerError('MW_LEDGER_IO', { file, action: 'be prepared', cause: causeText(err) }, { cause: err });
+  }
+}
+
+/** The mutable head of one partition's chain. */
+export type Head = { seq: number; hash: string };
+
+/**
+ * Each partition's last seq and hash, found by index seeks (one pair per partition, no scan), so
+ * appends continue the chains across restarts.
+ */
+export function readHeads(db: DatabaseSync): Map<number, Head> {
+  const nextPartition = db.prepare(
+    'SELECT partition FROM entries WHERE partition > ? ORDER BY partition LIMIT 1',
+  );
+  const lastOf = db.prepare('SELECT seq, hash FROM entries WHERE partition = ? ORDER BY seq DESC LIMIT 1');
+  nextPartition.setReadBigInts(true);
+  lastOf.setReadBigInts(true);
+  const heads = new Map<number, Head>();
+  let after: bigint = -1n;
+  for (;;) {
+    const row = nextPartition.get(after);
+    if (row === undefined) return heads;
+    after = row.partition as bigint;
+    const last = lastOf.get(after);
+    if (last !== undefined) {
+      heads.set(Number(after), {
+        seq: Number(last.seq),
+        hash: typeof last.hash === 'string' ? last.hash : GENESIS,
+      });
+    }
+  }
+}

@@ -1,0 +1,167 @@
+import { verifyCheckpointSignature } from './checkpoint.js';
+import { checkColumns } from './columns.js';
+import { chainHash, GENESIS, leafHash } from './hash.js';
+import type { Checkpoint, PartitionHead, VerifyProblem, VerifyResult } from './types.js';
+
+/**
+ * One row as stored in the `entries` table, column for column. SQLite does not enforce column
+ * types, so `verifyChain` checks them too: a value of the wrong type is a malformed row.
+ */
+export type StoredRow = {
+  readonly partition: number;
+  readonly seq: number;
+  readonly kind: string;
+  readonly at: number;
+  readonly msg_id: string | null;
+  readonly causation_id: string | null;
+  readonly correlation_id: string | null;
+  readonly subject: string | null;
+  readonly agent: string | null;
+  readonly body: string;
+  readonly prev: string;
+  readonly hash: string;
+};
+
+type Failure = Extract<VerifyResult, { ok: false }>;
+type Mark = { readonly size: number; readonly head: string; readonly index: number };
+
+/**
+ * Recomputes every partition's chain from `rows` (in (partition, seq) order) and checks it against
+ * the checkpoints. Pure: every input is an argument. Stops at the first bad entry and names it.
+ */
+export function verifyChain(rows: Iterable<StoredRow>, checkpoints: readonly Checkpoint[]): VerifyResult {
+  const marks = new Map<number, Mark[]>();
+  for (const [index, cp] of checkpoints.entries()) {
+    if (!verifyCheckpointSignature(cp)) {
+      // No entry is at fault, so (0, 0); `detail` names the checkpoint.
+      return fail(0, 'bad-signature', 0, 0, {
+        detail: `checkpoint #${index + 1} (origin ${cp.origin}) has a signature that does not verify`,
+      });
+    }
+    for (const p of cp.partitions) {
+      if (p.size === 0) continue;
+      const list = marks.get(p.partition) ?? [];
+      list.push({ size: p.size, head: p.head, index });
+      marks.set(p.partition, list);
+    }
+  }
+  for (const list of marks.values()) list.sort((a, b) => a.size - b.size);
+  const marked = [...marks.keys()].sort((a, b) => a - b);
+
+  const heads: PartitionHead[] = [];
+  let entries = 0;
+  let partition = -1;
+  let last = 0;
+  let lastHash = GENESIS;
+  let pending: readonly Mark[] = [];
+  let next = 0; // index into `pending` of the next checkpoint size to reach
+  let markedAt = 0; // index into `marked` of the next partition a checkpoint names
+
+  // Ends the current partition: checkpoints beyond its size mean a cut tail.
+  const finish = (): Failure | undefined => {
+    if (partition < 0) return undefined;
+    heads.push({ partition, size: last, head: lastHash });
+    return next < pending.length ? truncated(entries, partition, last, pending[next]!) : undefined;
+  };
+  // Partitions a checkpoint names but no row has: cut entirely.
+  const skipTo = (upTo: number): Failure | undefined => {
+    while (markedAt < marked.length && marked[markedAt]! <= upTo) {
+      const p = marked[markedAt++]!;
+      if (p !== upTo && p !== partition) return truncated(entries, p, 0, marks.get(p)![0]!);
+    }
+    return undefined;
+  };
+
+  for (const row of rows) {
+    if (row.partition !== partition) {
+      if (!Number.isSafeInteger(row.partition) || row.partition < partition) {
+        return fail(entries, 'malformed-row', Math.max(partition, 0), last + 1, {
+          actual: String(row.partition),
+          detail: `a row after entry ${last} of partition ${partition} has the invalid partition ${String(row.partition)}`,
+        });
+      }
+      const bad = finish() ?? skipTo(row.partition);
+      if (bad) return bad;
+      partition = row.partition;
+      last = 0;
+      lastHash = GENESIS;
+      pending = marks.get(partition) ?? [];
+      next = 0;
+    }
+    const seq = last + 1;
+    const where = `entry ${seq} of partition ${partition}`;
+    if (row.seq !== seq) {
+      const detail =
+        seq === 1
+          ? `${where} is missing: the chain starts at ${String(row.seq)}`
+          : `${where} is missing: the next stored entry is ${String(row.seq)}`;
+      return fail(entries, 'sequence-gap', partition, seq, {
+        expected: String(seq),
+        actual: String(row.seq),
+        detail,
+      });
+    }
+    if (typeof row.body !== 'string' || typeof row.prev !== 'string' || typeof row.hash !== 'string') {
+      return fail(entries, 'malformed-row', partition, seq, {
+        detail: `${where}: body, prev or hash is not text`,
+      });
+    }
+    if (row.prev !== lastHash) {
+      const of = seq === 1 ? 'the genesis value' : `the hash of entry ${seq - 1}`;
+      return fail(entries, 'prev-mismatch', partition, seq, {
+        expected: lastHash,
+        actual: row.prev,
+        detail: `${where}: prev is not ${of}`,
+      });
+    }
+    const computed = chainHash(row.prev, leafHash(row.body));
+    if (computed !== row.hash) {
+      return fail(entries, 'hash-mismatch', partition, seq, {
+        expected: computed,
+        actual: row.hash,
+        detail: `${where}: the stored hash is not the hash of its body and prev, so the entry was changed`,
+      });
+    }
+    const column = checkColumns(row);
+    if (column !== undefined) {
+      return fail(entries, column.problem, partition, seq, {
+        ...column.values,
+        detail: `${where}: ${column.detail}`,
+      });
+    }
+    while (next < pending.length && pending[next]!.size === seq) {
+      const mark = pending[next++]!;
+      if (mark.head !== row.hash) {
+        return fail(entries, 'checkpoint-mismatch', partition, seq, {
+          expected: mark.head,
+          actual: row.hash,
+          detail: `${where} does not have the head hash checkpoint #${mark.index + 1} signed, so the chain was rewritten`,
+        });
+      }
+    }
+    last = seq;
+    lastHash = row.hash;
+    entries++;
+  }
+  const bad = finish() ?? skipTo(Number.MAX_SAFE_INTEGER);
+  if (bad) return bad;
+  return { ok: true, entries, heads, checkpoints: checkpoints.length };
+}
+
+function truncated(entries: number, partition: number, size: number, mark: Mark): Failure {
+  return fail(entries, 'truncated', partition, mark.size, {
+    expected: String(mark.size),
+    actual: String(size),
+    detail: `partition ${partition} has ${size} entries but checkpoint #${mark.index + 1} recorded ${mark.size}, so its tail was cut`,
+  });
+}
+
+function fail(
+  entries: number,
+  problem: VerifyProblem,
+  partition: number,
+  seq: number,
+  rest: { expected?: string; actual?: string; detail: string },
+): Failure {
+  return { ok: false, entries, problem, partition, seq, ...rest };
+}
