@@ -1,4 +1,4 @@
-import { ExponentialBackoff, handleAll, retry, TimeoutStrategy, timeout, wrap } from 'cockatiel';
+import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import type { Logger } from 'pino';
 import type { Envelope, GatedKind, JsonValue, MeshwardenError } from '../envelope/index.js';
 import { isMeshwardenError } from '../envelope/index.js';
@@ -52,13 +52,23 @@ export function createDelivery(deps: {
 }): Delivery {
   const { policy, ledger, modules, log, clock, factory, work, counts, publish } = deps;
   const options = { ...DEFAULT_RETRY, ...deps.retry };
-  const resilience = wrap(
-    retry(handleAll, {
-      maxAttempts: options.attempts - 1,
-      backoff: new ExponentialBackoff({ initialDelay: options.initialDelayMs, maxDelay: options.maxDelayMs }),
-    }),
-    timeout(options.timeoutMs, TimeoutStrategy.Aggressive),
-  );
+  const resilience = retry(handleAll, {
+    maxAttempts: options.attempts - 1,
+    backoff: new ExponentialBackoff({ initialDelay: options.initialDelayMs, maxDelay: options.maxDelayMs }),
+  });
+
+  /**
+   * Bounds an asynchronous try. A synchronous handler needs no timer, which keeps the common case
+   * cheap (cockatiel's timeout policy allocates an AbortController and a DOMException per call).
+   */
+  const bounded = <T>(value: T | Promise<T>, what: string): T | Promise<T> => {
+    if (!(value instanceof Promise)) return value;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(runtimeError('MW_RUNTIME_TIMEOUT', { what, ms: options.timeoutMs })), options.timeoutMs);
+    });
+    return Promise.race([value, expired]).finally(() => clearTimeout(timer));
+  };
 
   /** Runs `fn` with retries; records every failed try; returns the result or the last error. */
   const attempt = async <T>(
@@ -140,7 +150,10 @@ export function createDelivery(deps: {
     agent: spec.name,
     version: spec.version,
     attempt: tries,
-    log: log.child({ agent: spec.name, msgId: msg.id }),
+    // Made on first use: most handlers never log, and a child logger per delivery is not free.
+    get log() {
+      return log.child({ agent: spec.name, msgId: msg.id });
+    },
     emit(type, data, o = {}) {
       const envelope = factory.child(msg, spec, type, data, o);
       outbox.push({ envelope, gated: 'message' });
@@ -173,10 +186,12 @@ export function createDelivery(deps: {
         const ctx: EffectContext = {
           effect: request.type,
           attempt: tries,
-          log: log.child({ effect: request.type, msgId: request.id }),
+          get log() {
+            return log.child({ effect: request.type, msgId: request.id });
+          },
           ingest: deps.ingest,
         };
-        return (await executor.execute(request, ctx)) ?? undefined;
+        return (await bounded(executor.execute(request, ctx), `effect ${request.type}`)) ?? undefined;
       },
       (cause) =>
         runtimeError(

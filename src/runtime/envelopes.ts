@@ -41,9 +41,18 @@ export function createEnvelopeFactory(opts: {
   clock: Clock;
   random: Random;
 }): EnvelopeFactory {
-  // One pool of random bytes per call keeps ids, trace ids and span ids from separate syscalls.
-  const pool = new Uint8Array(34);
-  const fresh = () => opts.random(pool);
+  // Random bytes come from a pool refilled 120 envelopes at a time: one syscall, not one per id.
+  const PER = 34;
+  const pool = new Uint8Array(PER * 120);
+  let used = pool.length;
+  const fresh = (): Uint8Array => {
+    if (used === pool.length) {
+      opts.random(pool);
+      used = 0;
+    }
+    used += PER;
+    return pool.subarray(used - PER, used);
+  };
 
   return {
     id: () => formatUuidV7(opts.clock(), fresh()),

@@ -10,5 +10,6 @@ export const runtimeError = makeError({
   MW_RUNTIME_HANDLER: 'agent {agent} failed on message {msgId}: {cause}',
   MW_RUNTIME_EXECUTOR: 'effect {effect} failed on request {msgId}: {cause}',
   MW_RUNTIME_NO_EXECUTOR: 'effect {effect} has no executor module, so request {msgId} cannot run',
+  MW_RUNTIME_TIMEOUT: '{what} did not finish within {ms} ms',
   MW_RUNTIME_CLOSED: 'the mesh is closed',
 });

@@ -15,7 +15,18 @@ export type WorkTracker = {
 export function createWorkTracker(concurrency: number, onError: (err: unknown) => void): WorkTracker {
   let pending = 0;
   let running = 0;
-  const queue: (() => Promise<void>)[] = [];
+  // A head index instead of Array#shift, which copies the whole queue on every call when it is long.
+  let queue: (() => Promise<void>)[] = [];
+  let head = 0;
+  const next = (): (() => Promise<void>) | undefined => {
+    if (head === queue.length) return undefined;
+    const fn = queue[head++];
+    if (head > 1024 && head * 2 > queue.length) {
+      queue = queue.slice(head);
+      head = 0;
+    }
+    return fn;
+  };
   let waiters: (() => void)[] = [];
 
   const settle = () => {
@@ -32,8 +43,8 @@ export function createWorkTracker(concurrency: number, onError: (err: unknown) =
       .catch(onError)
       .finally(() => {
         running--;
-        const next = queue.shift();
-        if (next !== undefined) start(next);
+        const fn = next();
+        if (fn !== undefined) start(fn);
         settle();
       });
   };
