@@ -65,7 +65,10 @@ export function createDelivery(deps: {
     if (!(value instanceof Promise)) return value;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(runtimeError('MW_RUNTIME_TIMEOUT', { what, ms: options.timeoutMs })), options.timeoutMs);
+      timer = setTimeout(
+        () => reject(runtimeError('MW_RUNTIME_TIMEOUT', { what, ms: options.timeoutMs })),
+        options.timeoutMs,
+      );
     });
     return Promise.race([value, expired]).finally(() => clearTimeout(timer));
   };

@@ -16,7 +16,7 @@ const schema = (props: Record<string, unknown>) =>
   });
 
 /** A two-agent mesh in a temp folder; `flaky` throws on its first `failures` tries of every message. */
-function writeMesh(failures: number): string {
+function writeMesh(failures: number, extra: readonly string[] = []): string {
   const dir = mkdtempSync(join(tmpdir(), 'meshwarden-runtime-'));
   mkdirSync(join(dir, 'contracts'));
   mkdirSync(join(dir, 'agents'));
@@ -31,6 +31,7 @@ function writeMesh(failures: number): string {
       '  notify.send: {}',
       'ingress:',
       '  api: { emits: [job.queued.v1] }',
+      ...extra,
     ].join('\n'),
   );
   writeFileSync(join(dir, 'contracts', 'job.queued.v1.json'), schema({ n: { type: 'integer' } }));
@@ -88,4 +89,42 @@ describe('runtime', () => {
     expect(opened.ok).toBe(false);
     if (!opened.ok) expect(opened.errors?.map((e) => e.code)).toEqual(['MW_RUNTIME_MODULE_SHAPE']);
   });
+});
+
+describe('approval holds', () => {
+  it.each([
+    ['deliver', 1],
+    ['deny', 0],
+  ] as const)(
+    'applies onTimeout %s when a hold expired while no process ran',
+    async (onTimeout, delivered) => {
+      const dir = writeMesh(0, [
+        'approvals:',
+        `  - { id: big-job, when: 'msg.data.n > 10', timeout: 1h, onTimeout: ${onTimeout} }`,
+      ]);
+      const t0 = Date.parse('2026-06-01T00:00:00Z');
+      const open = (now: number) =>
+        openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log, clock: () => now });
+      const first = await open(t0);
+      if (!first.ok) throw new Error(JSON.stringify(first));
+      const held = await first.opened.mesh.inject('api', {
+        type: 'job.queued.v1',
+        subject: 'job:9',
+        data: { n: 99 },
+      });
+      await first.opened.mesh.idle();
+      expect(first.opened.mesh.counts().messages.held).toBe(1);
+      await first.opened.close();
+
+      const second = await open(t0 + 2 * 3_600_000);
+      if (!second.ok) throw new Error(JSON.stringify(second));
+      await using o = second.opened;
+      await o.mesh.idle();
+      const released = o.ledger.byMessage(held.msgId ?? '').filter((e) => e.kind === ENTRY.holdReleased);
+      expect(released.map((e) => e.data)).toEqual([{ outcome: onTimeout, by: 'timeout', rule: 'big-job' }]);
+      expect(o.ledger.byMessage(held.msgId ?? '').filter((e) => e.kind === ENTRY.delivered)).toHaveLength(
+        delivered,
+      );
+    },
+  );
 });

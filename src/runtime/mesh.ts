@@ -9,6 +9,7 @@ import { createDelivery, type RetryOptions } from './delivery.js';
 import { type Clock, createEnvelopeFactory, type Random, systemClock, systemRandom } from './envelopes.js';
 import { runtimeError } from './errors.js';
 import { countDecision, type MeshEvent, type RunCounts, zeroCounts } from './events.js';
+import { createHoldTimers } from './holds.js';
 import type { LoadedModules } from './modules.js';
 import { decisionRecord } from './records.js';
 import { recoverFromLedger } from './recovery.js';
@@ -127,10 +128,19 @@ export function createMesh(opts: MeshOptions): Mesh {
       ...(envelope === undefined ? {} : { envelope }),
       ...(decision.link === undefined ? {} : { link: decision.link }),
     });
-    if (decision.verdict.decision === 'deliver' && envelope !== undefined) {
+    const verdict = decision.verdict;
+    if (verdict.decision === 'deliver' && envelope !== undefined) {
       work.track(durable.then(() => delivery.dispatch(envelope, gated)));
     } else {
       work.track(durable);
+      if (
+        verdict.decision === 'hold' &&
+        verdict.stage === 'approval' &&
+        verdict.rule !== undefined &&
+        envelope
+      ) {
+        holds.track({ msgId, envelope, gated, rule: verdict.rule, heldAt: now });
+      }
     }
     return durable;
   };
@@ -164,6 +174,15 @@ export function createMesh(opts: MeshOptions): Mesh {
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
   });
 
+  const holds = createHoldTimers({
+    policy,
+    ledger,
+    clock,
+    work,
+    log,
+    dispatch: (e, gated) => delivery.dispatch(e, gated),
+  });
+
   const evictTimer = setInterval(() => state.evict(clock()), 5_000);
   evictTimer.unref();
 
@@ -177,6 +196,7 @@ export function createMesh(opts: MeshOptions): Mesh {
         resolveClosed(err as Error);
       } finally {
         clearInterval(evictTimer);
+        holds.close();
       }
     })();
     return closing;
@@ -210,8 +230,12 @@ export function createMesh(opts: MeshOptions): Mesh {
       return durable;
     },
     async recover() {
-      const resumed = recoverFromLedger(ledger, state, policy, (envelope, gated, consumers) =>
-        delivery.dispatch(envelope, gated, consumers),
+      const resumed = recoverFromLedger(
+        ledger,
+        state,
+        policy,
+        (envelope, gated, consumers) => delivery.dispatch(envelope, gated, consumers),
+        holds.track,
       );
       counts.recovered += resumed;
       return resumed;

@@ -15,6 +15,7 @@ export const ENTRY = {
   deliveryFailed: 'delivery.failed',
   deadLetter: 'dead-letter',
   effectExecuted: 'effect.executed',
+  holdReleased: 'hold.released',
 } as const;
 
 /** `name@version` for agents, `ingress:<name>` for ingress sources, the raw source otherwise. */
