@@ -6,7 +6,12 @@ import { parseEntries, REPO, runCli, tempDir } from './run-cli.js';
 describe('bad input', () => {
   it('records every kind of bad line with a reason and keeps running', async () => {
     const dir = tempDir('bad');
-    const good = { source: 'inbox', type: 'ticket.opened.v1', subject: 'account:5570', data: { text: 'Love it, thanks!' } };
+    const good = {
+      source: 'inbox',
+      type: 'ticket.opened.v1',
+      subject: 'account:5570',
+      data: { text: 'Love it, thanks!' },
+    };
     const lines = [
       JSON.stringify(good),
       '{"source": "inbox", "type": ', // malformed JSON
@@ -23,7 +28,10 @@ describe('bad input', () => {
     const input = join(dir, 'in.jsonl');
     writeFileSync(input, `${lines.join('\n')}\n`);
     const data = join(dir, 'data');
-    const run = await runCli(['run', 'examples/retention/mesh.yaml', '--input', input, '--data', data, '--json'], { cwd: REPO });
+    const run = await runCli(
+      ['run', 'examples/retention/mesh.yaml', '--input', input, '--data', data, '--json'],
+      { cwd: REPO },
+    );
     expect(run.code, run.stderr).toBe(0);
     const summary = JSON.parse(run.stdout);
     expect(summary.messages.quarantined + summary.messages.denied).toBe(8);
@@ -43,19 +51,36 @@ describe('bad input', () => {
       'envelope.malformed',
     ]);
     const located = entries.filter((e) => typeof e.data.location === 'string').map((e) => e.data.location);
-    expect(located).toEqual([expect.stringMatching(/in\.jsonl:2:\d+$/), expect.stringMatching(/in\.jsonl:3:1$/), expect.stringMatching(/in\.jsonl:4:1$/)]);
+    expect(located).toEqual([
+      expect.stringMatching(/in\.jsonl:2:\d+$/),
+      expect.stringMatching(/in\.jsonl:3:1$/),
+      expect.stringMatching(/in\.jsonl:4:1$/),
+    ]);
     // Both good tickets went all the way through.
     const roots = entries.filter((e) => e.kind === 'delivered' && e.agent === 'sentiment@1.4.0');
     expect(roots).toHaveLength(2);
     // Every rejected line can be explained.
-    const first = entries.find((e) => e.kind === 'decision' && (e.data.verdict as { reason: string }).reason === 'ingress.malformed_json')!;
+    const first = entries.find(
+      (e) =>
+        e.kind === 'decision' && (e.data.verdict as { reason: string }).reason === 'ingress.malformed_json',
+    )!;
     const why = await runCli(['why', first.msgId!, '--data', data, '--json']);
     expect(why.code).toBe(0);
-    expect(JSON.parse(why.stdout).chain[0]).toMatchObject({ verdict: 'quarantine', reason: 'ingress.malformed_json' });
+    expect(JSON.parse(why.stdout).chain[0]).toMatchObject({
+      verdict: 'quarantine',
+      reason: 'ingress.malformed_json',
+    });
   });
 
   it('is a usage error when the input file is missing', async () => {
-    const r = await runCli(['run', 'examples/retention/mesh.yaml', '--input', '/nonexistent.jsonl', '--data', tempDir('x')]);
+    const r = await runCli([
+      'run',
+      'examples/retention/mesh.yaml',
+      '--input',
+      '/nonexistent.jsonl',
+      '--data',
+      tempDir('x'),
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('MW_CLI_INPUT_MISSING');
   });

@@ -15,12 +15,18 @@ export type CliResult = {
 };
 
 /** Runs the built `meshwarden` binary on the current Node, as a user would. */
-export function runCli(
+export function runCli(args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return runCliAt(BIN, args, opts);
+}
+
+/** Runs a `meshwarden` entry point (this repo's, or an installed copy's). */
+export function runCliAt(
+  bin: string,
   args: readonly string[],
   opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [bin, ...args], {
       cwd: opts.cwd ?? REPO,
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],

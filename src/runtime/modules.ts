@@ -1,4 +1,6 @@
-import { pathToFileURL } from 'node:url';
+import { existsSync } from 'node:fs';
+import module from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { MeshwardenError } from '../envelope/index.js';
 import type { Policy } from '../policy/index.js';
 import type { AgentDefinition, EffectDefinition } from './define.js';
@@ -16,6 +18,7 @@ export type LoadedModules = {
 export async function loadModules(
   policy: Policy,
 ): Promise<{ ok: true; modules: LoadedModules } | { ok: false; errors: MeshwardenError[] }> {
+  bindPackageName();
   const errors: MeshwardenError[] = [];
   const agents = new Map<string, AgentDefinition>();
   const effects = new Map<string, EffectDefinition>();
@@ -49,7 +52,11 @@ async function importDefault(
     mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
   } catch (cause) {
     const text = cause instanceof Error ? cause.message : String(cause);
-    return runtimeError('MW_RUNTIME_MODULE_LOAD', { what, file, cause: text }, { location: { file }, cause });
+    return runtimeError(
+      'MW_RUNTIME_MODULE_LOAD',
+      { what, file, cause: `${text}${hintFor(text)}` },
+      { location: { file }, cause },
+    );
   }
   const value = mod.default;
   if (
@@ -60,4 +67,34 @@ async function importDefault(
     return runtimeError('MW_RUNTIME_MODULE_SHAPE', { what, file, expected }, { location: { file } });
   }
   return value;
+}
+
+let bound = false;
+
+/**
+ * Makes `import … from 'meshwarden'` in agent and effect modules resolve to the copy of meshwarden
+ * that is running them, wherever the mesh folder is (a data directory, a folder without
+ * node_modules): one copy in the process, no version skew between the runtime and `defineAgent`.
+ * Needs `module.registerHooks` (Node ≥ 22.15); without it, ordinary package resolution applies.
+ */
+function bindPackageName(): void {
+  const entry = new URL('../index.js', import.meta.url);
+  // Under a test runner the source is TypeScript and the runner resolves the name itself.
+  if (bound || typeof module.registerHooks !== 'function' || !existsSync(fileURLToPath(entry))) return;
+  bound = true;
+  module.registerHooks({
+    resolve: (specifier, context, nextResolve) =>
+      specifier === 'meshwarden' ? { url: entry.href, shortCircuit: true } : nextResolve(specifier, context),
+  });
+}
+
+/** The two mistakes people make when a mesh folder is new, with what fixes them. */
+function hintFor(message: string): string {
+  if (message.includes("Cannot find package 'meshwarden'")) {
+    return ' (install meshwarden where the mesh lives: npm install meshwarden)';
+  }
+  if (message.includes('outside a module') || message.includes('require is not defined')) {
+    return ' (add "type": "module" to the package.json nearest to the mesh)';
+  }
+  return '';
 }

@@ -6,6 +6,7 @@ import type { MeshEvent, RunSummary } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { displayPath, type Output, table } from '../output.js';
 import { PACKAGE_ROOT } from '../paths.js';
+import { copyMeshFolder } from '../scaffold.js';
 import { printSummary, runMesh } from './run.js';
 
 const MARKER = 'demo.json';
@@ -31,7 +32,9 @@ export async function demoRetention(
     `${JSON.stringify({ demo: 'retention', note: 'made by meshwarden demo; safe to delete' })}\n`,
   );
 
-  const example = join(PACKAGE_ROOT, 'examples', 'retention');
+  // Run a copy: Node does not strip types under node_modules, where an installed package lives.
+  const example = join(dir, 'mesh');
+  await copyMeshFolder(join(PACKAGE_ROOT, 'examples', 'retention'), example);
   const events: MeshEvent[] = [];
   if (!opts.json) {
     out.line(
