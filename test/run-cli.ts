@@ -15,7 +15,10 @@ export type CliResult = {
 };
 
 /** Runs the built `meshwarden` binary on the current Node, as a user would. */
-export function runCli(args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
   return runCliAt(BIN, args, opts);
 }
 
