@@ -1,6 +1,6 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsPlugin from 'ajv-formats';
-import type { JsonObject } from '../envelope/index.js';
+import { errorText, type JsonObject } from '../envelope/index.js';
 import type { Contract, Issue } from './types.js';
 
 // ajv-formats is CommonJS with `module.exports = plugin`; under NodeNext its default import is typed
@@ -51,7 +51,7 @@ export function compileContract(type: string, schema: unknown): CompileContractR
   try {
     validator = instance.compile(schema);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = errorText(err);
     const keyword = /unknown keyword: "([^"]+)"/.exec(reason)?.[1];
     const path = keyword === undefined ? [] : (findKey(schema, keyword) ?? []);
     return invalid(path, 'compile', reason);
@@ -68,7 +68,7 @@ function validatorOf(validator: ValidateFunction): Contract['validate'] {
       return (validator.errors ?? []).map((e) => violation(e, data));
     } catch (err) {
       // Validators of JSON Schemas do not throw on JSON data; this is the "never throws" backstop.
-      const message = `the validator failed: ${err instanceof Error ? err.message : String(err)}`;
+      const message = `the validator failed: ${errorText(err)}`;
       return [{ code: 'MW_CONTRACT_VIOLATION', path: [], message, keyword: 'exception' }];
     }
   };

@@ -32,9 +32,18 @@ export function makeError<Code extends string>(table: Readonly<Record<Code, stri
     params: Readonly<Record<string, string | number>> = {},
     opts: { location?: Location; details?: Record<string, unknown>; cause?: unknown } = {},
   ): MeshwardenError => {
-    const message = table[code].replace(/\{(\w+)\}/g, (_, key: string) => String(params[key] ?? `{${key}}`));
-    return new MeshwardenError(code, message, opts);
+    return new MeshwardenError(code, fillTemplate(table[code], params), opts);
   };
+}
+
+/** Fills a template's `{name}` placeholders from params; an unknown name is left as written. */
+export function fillTemplate(template: string, params: Readonly<Record<string, string | number>>): string {
+  return template.replace(/\{(\w+)\}/g, (_, key: string) => String(params[key] ?? `{${key}}`));
+}
+
+/** The message of a caught value: an Error's message, or the value as text. */
+export function errorText(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
 }
 
 export function isMeshwardenError(value: unknown): value is MeshwardenError {

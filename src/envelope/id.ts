@@ -1,4 +1,4 @@
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+import { HEX } from './hex.js';
 
 /**
  * Formats a UUIDv7 (RFC 9562) from a millisecond timestamp and 10 random bytes.

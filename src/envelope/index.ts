@@ -1,9 +1,17 @@
 export { countInAncestry, extendAncestry, hopDigest, parseAncestry } from './ancestry.js';
 export { canonicalize, digestOf, sha256 } from './canonical.js';
-export { formatLocation, isMeshwardenError, type Location, MeshwardenError, makeError } from './error.js';
+export {
+  errorText,
+  fillTemplate,
+  formatLocation,
+  isMeshwardenError,
+  type Location,
+  MeshwardenError,
+  makeError,
+} from './error.js';
 export { formatUuidV7, isUuid } from './id.js';
 export { partitionOf } from './partition.js';
-export { readEnvelope, type ShapeIssue } from './shape.js';
+export { isTypeName, readEnvelope, type ShapeIssue, TYPE_NAME } from './shape.js';
 export { signEnvelope, signedBytes, verifyEnvelopeSignature } from './signature.js';
 export { formatSource, parseSource, type SourceRef } from './source.js';
 export { childTraceparent, newTraceparent } from './trace.js';

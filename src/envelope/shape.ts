@@ -28,7 +28,16 @@ const KNOWN = new Set<string>(['specversion', 'data', 'hop', ...STRINGS_REQUIRED
 // CloudEvents: extension attribute names are lower-case letters and digits, at most 20 characters.
 const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
-const TYPE = /^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+$/;
+
+/**
+ * Message types and effect names: dotted lower-case, like `ticket.scored.v1` or `credit.issue`. The
+ * one copy of the rule; policy/ uses it too (a JSON Schema `pattern` takes `TYPE_NAME.source`).
+ */
+export const TYPE_NAME = /^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+$/;
+
+export function isTypeName(value: string): boolean {
+  return TYPE_NAME.test(value);
+}
 
 /**
  * Checks that a parsed JSON value is a well-formed envelope. Pure and allocation-light: this runs on
@@ -62,7 +71,7 @@ export function readEnvelope(
   if (typeof c.source === 'string' && c.source !== '' && parseSource(c.source) === undefined) {
     issues.push(issue('/source', 'source must look like mesh://<mesh>/<agent>@<version>'));
   }
-  if (typeof c.type === 'string' && c.type !== '' && !TYPE.test(c.type)) {
+  if (typeof c.type === 'string' && c.type !== '' && !isTypeName(c.type)) {
     issues.push(issue('/type', 'type must be dotted lower-case, like ticket.scored.v1'));
   }
   if (typeof c.time === 'string' && c.time !== '' && !RFC3339.test(c.time)) {

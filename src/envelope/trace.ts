@@ -1,10 +1,4 @@
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-function hex(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += HEX[b];
-  return s;
-}
+import { hex } from './hex.js';
 
 /** A W3C `traceparent` for a new trace (16 random bytes for the trace id, 8 for the span id). */
 export function newTraceparent(traceId: Uint8Array, spanId: Uint8Array): string {

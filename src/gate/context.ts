@@ -35,7 +35,7 @@ export type GateContext = {
   edgeKey: string | undefined;
   /** Accounting deltas: applied only when the message is admitted (deliver, or held for approval). */
   readonly accounting: StateDelta[];
-  /** Deltas of a stop site itself (breaker opened or closed): always returned. */
+  /** Deltas returned whatever the verdict: breakers opened or closed, external ids seen. */
   readonly always: StateDelta[];
 };
 

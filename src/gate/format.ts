@@ -1,4 +1,4 @@
-/** Small formatters for verdict sentences and issue pointers. */
+/** Small formatters for verdict sentences. */
 
 /** `86400000` → `24h`, `90000` → `1.5min`, `250` → `250ms`: close to how mesh.yaml writes it. */
 export function formatDuration(ms: number): string {
@@ -9,11 +9,11 @@ export function formatDuration(ms: number): string {
   return `${Math.round(ms)}ms`;
 }
 
-/** RFC 6901 JSON pointer from a path array. */
-export function toPointer(path: readonly (string | number)[]): string {
-  let out = '';
-  for (const token of path) out += `/${String(token).replaceAll('~', '~0').replaceAll('/', '~1')}`;
-  return out;
+/** What follows the first of `count` issues in a sentence: ``, ` (and 1 more problem)`, ` (and 2 more problems)`. */
+export function moreProblems(count: number): string {
+  const more = count - 1;
+  if (more <= 0) return '';
+  return more === 1 ? ' (and 1 more problem)' : ` (and ${more} more problems)`;
 }
 
 /** The number at a path into data, or undefined when missing or not a finite number. */

@@ -11,7 +11,7 @@ import {
   type JsonValue,
   parseSource,
 } from '../envelope/index.js';
-import type { AgentSpec, ApprovalRule, Policy } from '../policy/index.js';
+import type { AgentSpec, ApprovalRule, BreakerRule, Budget, Policy } from '../policy/index.js';
 import { createMemoryState, type StateStore } from '../state/index.js';
 import { decide } from './decide.js';
 import type { Decision, GateInput } from './types.js';
@@ -118,31 +118,33 @@ export const bigCredit: ApprovalRule = {
   onTimeout: 'deny',
 };
 
+/** At most 100 credited per account per day. */
+export const creditBudget: Budget = {
+  id: 'credit-per-account',
+  scope: 'entity',
+  type: 'credit.issue',
+  field: '/amount',
+  fieldPath: ['amount'],
+  max: 100,
+  windowMs: DAY,
+};
+
+/** More than 2 credits to one account within an hour freezes it. */
+export const creditBurst: BreakerRule = {
+  id: 'credit-burst',
+  scope: 'entity',
+  count: 'credit.issue',
+  over: 2,
+  windowMs: HOUR,
+  action: 'freeze',
+};
+
 /** The retention policy with every guard of DESIGN.md's mesh.yaml active. */
 export function fullPolicy(overrides: Partial<Mutable<Policy>> = {}): Policy {
   return testPolicy({
     limits: [{ id: 'per-account', scope: 'entity', intervalMs: 2000, burst: 30, rate: '30/min' }],
-    budgets: [
-      {
-        id: 'credit-per-account',
-        scope: 'entity',
-        type: 'credit.issue',
-        field: '/amount',
-        fieldPath: ['amount'],
-        max: 100,
-        windowMs: DAY,
-      },
-    ],
-    breakers: [
-      {
-        id: 'credit-burst',
-        scope: 'entity',
-        count: 'credit.issue',
-        over: 2,
-        windowMs: HOUR,
-        action: 'freeze',
-      },
-    ],
+    budgets: [creditBudget],
+    breakers: [creditBurst],
     approvals: [bigCredit],
     ...overrides,
   });

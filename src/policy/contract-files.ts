@@ -1,13 +1,11 @@
 import { type Contract, compileContract, type Issue, pointerOf } from '../contracts/index.js';
-import type { JsonObject } from '../envelope/index.js';
+import { errorText, isTypeName, type JsonObject } from '../envelope/index.js';
 import type { Checker } from './check.js';
 import { type PolicyCode, type PolicyParams, policyMessage } from './errors.js';
 import { contractFileOf } from './files.js';
 import type { Graph } from './graph.js';
 import type { PolicyIssue } from './issues.js';
 import { locateInJson, type Position, positionOf } from './source.js';
-
-const TYPE_NAME = /^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+$/;
 
 export type CompiledContracts = {
   readonly contracts: ReadonlyMap<string, Contract>;
@@ -27,9 +25,7 @@ export function compileContracts(
 ): CompiledContracts {
   const contracts = new Map<string, Contract>();
   const schemas: Record<string, JsonObject> = {};
-  const names = [...new Set([...graph.messageTypes, ...graph.effects.keys()])].filter((t) =>
-    TYPE_NAME.test(t),
-  );
+  const names = [...new Set([...graph.messageTypes, ...graph.effects.keys()])].filter(isTypeName);
   for (const type of names) {
     const { file } = contractFileOf(check.mesh, type);
     const text = texts.get(type);
@@ -42,7 +38,7 @@ export function compileContracts(
     try {
       schema = JSON.parse(text);
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
+      const reason = errorText(err);
       const at = positionOf(text, jsonErrorOffset(reason, text));
       check.issues.push(issueIn('MW_POLICY_CONTRACT_JSON', file, at, '', { type, reason }));
       continue;

@@ -1,8 +1,8 @@
-import { makeError } from '../envelope/index.js';
+import { fillTemplate } from '../envelope/index.js';
 
 /**
  * Every code of the policy layer with its sentence template (`{name}` placeholders). Policy issues
- * and errors take their message from here, so each code has one wording. Callers check `code`.
+ * take their message from here, so each code has one wording. Callers check `code`.
  */
 export const POLICY_ERRORS = {
   MW_POLICY_READ: 'cannot read the mesh file: {reason}',
@@ -43,9 +43,7 @@ export type PolicyCode = keyof typeof POLICY_ERRORS;
 
 export type PolicyParams = Readonly<Record<string, string | number>>;
 
-export const policyError = makeError<PolicyCode>(POLICY_ERRORS);
-
 /** The sentence of a code with its placeholders filled in. */
 export function policyMessage(code: PolicyCode, params: PolicyParams): string {
-  return POLICY_ERRORS[code].replace(/\{(\w+)\}/g, (_, key: string) => String(params[key] ?? `{${key}}`));
+  return fillTemplate(POLICY_ERRORS[code], params);
 }

@@ -1,9 +1,8 @@
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { isTypeName } from '../envelope/index.js';
 import { createChecker, entriesOf, isObj, str } from './check.js';
 import { compileGraph } from './graph.js';
 import type { ParsedMesh, Path } from './source.js';
-
-const TYPE_NAME = /^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+$/;
 
 /** A file the mesh file names: shown as `file` (relative as given), read at `absolute`. */
 export type NamedFile = { readonly file: string; readonly absolute: string };
@@ -23,7 +22,7 @@ export function contractFiles(mesh: ParsedMesh): (NamedFile & { readonly type: s
   // The graph is pure: building it with a scratch checker lists exactly the types compilation uses.
   const graph = compileGraph(createChecker(mesh), isObj(mesh.value) ? mesh.value : {});
   return [...new Set([...graph.messageTypes, ...graph.effects.keys()])]
-    .filter((type) => TYPE_NAME.test(type))
+    .filter(isTypeName)
     .map((type) => ({ type, ...contractFileOf(mesh, type) }));
 }
 

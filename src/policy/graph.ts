@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
+import { errorText } from '../envelope/index.js';
 import { type Checker, entriesOf, isObj, type Obj, str, stringsOf } from './check.js';
 import type { Path } from './source.js';
 import type { AgentSpec, EffectSpec, IngressSpec } from './types.js';
@@ -139,7 +140,7 @@ function checkPublicKey(check: Checker, agent: string, pem: string): void {
     const key = createPublicKey(pem);
     if (key.asymmetricKeyType !== 'ed25519') reason = `it is a ${String(key.asymmetricKeyType)} key`;
   } catch (err) {
-    reason = err instanceof Error ? err.message : String(err);
+    reason = errorText(err);
   }
   if (reason !== undefined)
     check.report('MW_POLICY_BAD_KEY', { agent, reason }, ['agents', agent, 'publicKey']);

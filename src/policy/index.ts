@@ -1,6 +1,6 @@
 export { type CompiledPredicate, compilePredicate, type Predicate } from './cel.js';
 export { compilePolicy } from './compile.js';
-export { POLICY_ERRORS, type PolicyCode, policyError, policyMessage } from './errors.js';
+export { POLICY_ERRORS, type PolicyCode, policyMessage } from './errors.js';
 export { contractFileOf, contractFiles, moduleFiles, type NamedFile } from './files.js';
 export { formatPolicyIssue, type PolicyIssue, type PolicyLoadResult, sortIssues } from './issues.js';
 export { loadPolicy } from './load.js';

@@ -1,5 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { errorText } from '../envelope/index.js';
 import { createChecker } from './check.js';
 import { compilePolicy } from './compile.js';
 import { policyMessage } from './errors.js';
@@ -18,8 +19,7 @@ export async function loadPolicy(file: string): Promise<PolicyLoadResult> {
     text = await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    const reason =
-      code === 'ENOENT' ? `${file} does not exist` : err instanceof Error ? err.message : String(err);
+    const reason = code === 'ENOENT' ? `${file} does not exist` : errorText(err);
     const message = policyMessage('MW_POLICY_READ', { reason });
     return { ok: false, issues: [{ code: 'MW_POLICY_READ', file, line: 1, col: 1, pointer: '', message }] };
   }

@@ -3,11 +3,12 @@
  * rates, CEL, pointers) are left open here and checked in code, so their mistakes get their own
  * codes. Keys are a contract: add keys freely, rename none.
  */
+import { TYPE_NAME } from '../envelope/index.js';
 
 /** Names of meshes, agents and ingress: they appear in `mesh://<mesh>/<name>@<version>` sources. */
 export const NAME = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
 /** Message types and effect names, as the envelope requires: dotted lower-case. */
-export const TYPE = '^[a-z][a-z0-9_-]*(\\.[a-z0-9_-]+)+$';
+const TYPE = TYPE_NAME.source;
 const VERSION = '^[A-Za-z0-9][A-Za-z0-9.+_-]*$';
 /** Rule ids follow the name rule too; above all no `|`, which separates the parts of state keys. */
 const ID = NAME;

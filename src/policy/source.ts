@@ -1,4 +1,5 @@
 import { type Document, isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { errorText } from '../envelope/index.js';
 import { policyMessage } from './errors.js';
 import type { PolicyIssue } from './issues.js';
 
@@ -38,7 +39,7 @@ export function parseMesh(opts: { file: string; path: string; text: string }): P
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (err) {
-      issues.push(at(0, 'MW_POLICY_PARSE', err instanceof Error ? err.message : String(err)));
+      issues.push(at(0, 'MW_POLICY_PARSE', errorText(err)));
     }
   }
   return { file: opts.file, path: opts.path, value, issues, warnings, locate: locator(doc, lineCounter) };

@@ -26,8 +26,8 @@ export function slotMsFor(windowMs: number): number {
   return Math.max(1, Math.ceil(windowMs / (WINDOW_SLOTS - 1)));
 }
 
-/** The live sum at `now`. The state carries its own slot width; `windowMs` is kept for symmetry with windowAdd. */
-export function windowSum(state: WindowState | undefined, now: number, _windowMs: number): number {
+/** The live sum at `now`. The state carries its own slot width, so the window length is not needed. */
+export function windowSum(state: WindowState | undefined, now: number): number {
   if (state === undefined) return 0;
   const oldest = Math.floor(now / state.slotMs) - WINDOW_SLOTS + 1;
   const slots = state.slots;
@@ -52,7 +52,7 @@ export function windowAdd(
   const idx = Math.floor(now / slotMs);
   if (state === undefined || state.slotMs !== slotMs || state.slots.length === 0) {
     // A changed window width restarts the window, carrying the live sum over (conservative).
-    const carry = state === undefined ? 0 : windowSum(state, now, windowMs);
+    const carry = state === undefined ? 0 : windowSum(state, now);
     return { slotMs, start: idx, slots: oneSlot(carry + amount) };
   }
   const oldSlots = state.slots;

@@ -8,17 +8,9 @@ import {
   PILOT_BREAKER,
   type StateDelta,
 } from '../../state/index.js';
-import { envelope, HOUR, MIN, NOW, src, step, testPolicy } from '../test-kit.js';
+import { creditBurst, envelope, HOUR, MIN, NOW, src, step, testPolicy } from '../test-kit.js';
 
-const rule = (over: Partial<BreakerRule> = {}): BreakerRule => ({
-  id: 'credit-burst',
-  scope: 'entity',
-  count: 'credit.issue',
-  over: 2,
-  windowMs: HOUR,
-  action: 'freeze',
-  ...over,
-});
+const rule = (over: Partial<BreakerRule> = {}): BreakerRule => ({ ...creditBurst, ...over });
 const credit = () => envelope({ source: src('discount'), type: 'credit.issue', data: { amount: 5 } });
 const open = (action: 'freeze' | 'deny', by: string, closesAt?: number): BreakerState =>
   closesAt === undefined

@@ -45,7 +45,7 @@ export const breakerStage: Stage = {
       const scopeKey = scopeKeyOf(ctx, rule.scope);
       const countKey = breakerCountKey(rule.id, scopeKey);
       const window = state.window(countKey);
-      const count = windowSum(window, now, rule.windowMs) + 1;
+      const count = windowSum(window, now) + 1;
       if (count > rule.over) {
         ctx.always.push({
           kind: 'breaker-open',

@@ -2,18 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { JsonObject, JsonValue } from '../../envelope/index.js';
 import type { Budget } from '../../policy/index.js';
 import { budgetKey, createMemoryState } from '../../state/index.js';
-import { DAY, envelope, NOW, src, step, testPolicy } from '../test-kit.js';
+import { creditBudget, DAY, envelope, NOW, src, step, testPolicy } from '../test-kit.js';
 
-const budget = (over: Partial<Budget> = {}): Budget => ({
-  id: 'credit-per-account',
-  scope: 'entity',
-  type: 'credit.issue',
-  field: '/amount',
-  fieldPath: ['amount'],
-  max: 100,
-  windowMs: DAY,
-  ...over,
-});
+const budget = (over: Partial<Budget> = {}): Budget => ({ ...creditBudget, ...over });
 const credit = (data: JsonValue, subject = 'account:8841') =>
   envelope({ source: src('discount'), type: 'credit.issue', subject, data });
 

@@ -36,7 +36,7 @@ export const budgetStage: Stage = {
       const scopeKey = scopeKeyOf(ctx, budget.scope);
       const key = budgetKey(budget.id, scopeKey);
       const window = state.window(key);
-      const total = windowSum(window, now, budget.windowMs) + value;
+      const total = windowSum(window, now) + value;
       if (total > budget.max) {
         return verdict(
           'deny',

@@ -1,6 +1,6 @@
-import type { Issue } from '../../contracts/index.js';
+import { type Issue, pointerOf } from '../../contracts/index.js';
 import { type Stage, verdict } from '../context.js';
-import { toPointer } from '../format.js';
+import { moreProblems } from '../format.js';
 import type { VerdictIssue } from '../types.js';
 
 /** Stage 3, contract. Stops: quarantine `contract.invalid_payload`, `contract.validator_error`. */
@@ -26,17 +26,16 @@ export const contractStage: Stage = {
     if (found.length === 0) return undefined;
     const issues: VerdictIssue[] = found.map((i) =>
       i.keyword === undefined
-        ? { pointer: toPointer(i.path), message: i.message }
-        : { pointer: toPointer(i.path), message: i.message, keyword: i.keyword },
+        ? { pointer: pointerOf(i.path), message: i.message }
+        : { pointer: pointerOf(i.path), message: i.message, keyword: i.keyword },
     );
     const first = issues[0]!;
-    const more = issues.length > 1 ? ` (and ${issues.length - 1} more problems)` : '';
     return {
       ...verdict(
         'quarantine',
         'contract',
         'contract.invalid_payload',
-        `The payload does not match the ${env.type} contract: at "${first.pointer || '/'}", ${first.message}${more}.`,
+        `The payload does not match the ${env.type} contract: at "${first.pointer || '/'}", ${first.message}${moreProblems(issues.length)}.`,
         env.type,
       ),
       issues,

@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { signEnvelope } from '../../envelope/index.js';
+import { type Envelope, signEnvelope } from '../../envelope/index.js';
 import { createMemoryState } from '../../state/index.js';
-import { decideOnce, envelope, HOUR, NOW, src, testPolicy } from '../test-kit.js';
+import { decideOnce, envelope, HOUR, NOW, src, step, testPolicy } from '../test-kit.js';
 
 const keys = generateKeyPairSync('ed25519');
 const other = generateKeyPairSync('ed25519');
@@ -11,6 +11,8 @@ const base = testPolicy();
 const signing = testPolicy({
   agents: new Map([...base.agents].map(([n, a]) => [n, n === 'sentiment' ? { ...a, publicKey } : a])),
 });
+const OK = 'gate.admitted';
+const DUP = 'envelope.duplicate_id';
 const scored = envelope({ source: src('sentiment'), type: 'ticket.scored.v1', data: { score: 0.2 } });
 
 describe('envelope stage', () => {
@@ -133,11 +135,62 @@ describe('envelope stage', () => {
       expect(d.verdict.decision).toBe(decision);
     });
 
+    // The first envelope's verdict, then an admissible external envelope reusing its id.
+    it.each<{ name: string; first: Envelope; external: boolean; reason: string; again: string }>([
+      { name: 'admitted', first: envelope(), external: true, reason: 'gate.admitted', again: DUP },
+      {
+        name: 'denied by authorization',
+        first: envelope({ type: 'ticket.scored.v1', data: { score: 1 } }),
+        external: true,
+        reason: 'authorization.not_emitter',
+        again: DUP,
+      },
+      {
+        name: 'quarantined by its contract',
+        first: envelope({ data: { text: 42 } }),
+        external: true,
+        reason: 'contract.invalid_payload',
+        again: DUP,
+      },
+      {
+        name: 'quarantined as a versioned ingress',
+        first: envelope({ source: 'mesh://retention/inbox@1.0.0' }),
+        external: true,
+        reason: 'envelope.ingress_versioned',
+        again: OK,
+      },
+      {
+        name: 'quarantined as an unknown source',
+        first: envelope({ source: 'mesh://retention/stranger' }),
+        external: true,
+        reason: 'envelope.unknown_source',
+        again: OK,
+      },
+      { name: 'internal', first: envelope(), external: false, reason: 'gate.admitted', again: OK },
+    ])('an id first $name (external: $external) → $again on reuse', ({ first, external, reason, again }) => {
+      const store = createMemoryState();
+      expect(step(store, base, first, { external }).verdict.reason).toBe(reason);
+      const reuse = envelope({ id: first.id, correlationid: first.id });
+      const d = step(store, base, reuse, { external: true, now: NOW + HOUR });
+      expect(d.verdict.reason).toBe(again);
+    });
+
     it.each([
       { external: true, seen: [{ kind: 'seen', id: env.id, at: NOW }] },
       { external: false, seen: [] },
     ])('an admitted envelope (external: $external) records its id', ({ external, seen }) => {
       expect(decideOnce(env, base, { external }).deltas.filter((d) => d.kind === 'seen')).toEqual(seen);
+    });
+
+    it('a stopped external envelope records its id too, and a duplicate does not renew it', () => {
+      const store = createMemoryState();
+      const bad = envelope({ data: { text: 42 } });
+      const d = step(store, base, bad, { external: true });
+      expect(d.deltas).toEqual([{ kind: 'seen', id: bad.id, at: NOW }]);
+      const dup = step(store, base, bad, { external: true, now: NOW + HOUR });
+      expect(dup.verdict.reason).toBe(DUP);
+      expect(dup.deltas).toEqual([]);
+      expect(store.seen(bad.id)).toBe(NOW);
     });
   });
 });

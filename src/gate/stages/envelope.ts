@@ -1,12 +1,13 @@
 import { parseSource, readEnvelope, verifyEnvelopeSignature } from '../../envelope/index.js';
 import { type Stage, verdict } from '../context.js';
-import { formatDuration } from '../format.js';
+import { formatDuration, moreProblems } from '../format.js';
 
 /**
  * Stage 1, envelope & identity. Stops: quarantine `envelope.malformed`, `envelope.too_large`,
  * `envelope.foreign_mesh`, `envelope.version_mismatch`, `envelope.ingress_versioned`,
  * `envelope.unknown_source`, `envelope.signature_missing`, `envelope.signature_invalid`;
- * deny `envelope.duplicate_id`.
+ * deny `envelope.duplicate_id`. An external id that passes identity and is not a duplicate is
+ * remembered (a `seen` delta) whatever the final verdict.
  */
 export const envelopeStage: Stage = {
   name: 'envelope',
@@ -15,13 +16,12 @@ export const envelopeStage: Stage = {
     if (!read.ok) {
       const issues = read.issues.map((i) => ({ pointer: i.pointer, message: i.message }));
       const first = issues[0]!;
-      const more = issues.length > 1 ? ` (and ${issues.length - 1} more problems)` : '';
       return {
         ...verdict(
           'quarantine',
           'envelope',
           'envelope.malformed',
-          `The message is not a well-formed envelope: ${first.message}${more}.`,
+          `The message is not a well-formed envelope: ${first.message}${moreProblems(issues.length)}.`,
         ),
         issues,
       };
@@ -113,7 +113,10 @@ export const envelopeStage: Stage = {
           `Message id ${env.id} was already received ${formatDuration(ctx.now - seenAt)} ago; duplicates within ${formatDuration(guard.dedupeWindowMs)} are refused.`,
         );
       }
-      ctx.accounting.push({ kind: 'seen', id: env.id, at: ctx.now });
+      // Remembered whatever the later stages decide: the ledger records this id with its verdict, so
+      // a later message must not reuse it, admitted or not. Identity failures above are not
+      // remembered, so an unknown or unsigned sender cannot claim ids ahead of a real one.
+      ctx.always.push({ kind: 'seen', id: env.id, at: ctx.now });
     }
     return undefined;
   },
