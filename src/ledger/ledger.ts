@@ -14,7 +14,12 @@ export type Ledger = {
    * the group-committed batch holding it is durable. Write-ahead callers await this before acting.
    */
   append(record: LedgerRecord, partition?: number): Promise<LedgerEntry>;
-  /** Resolves when everything appended so far is durable. */
+  /**
+   * Chains the records one after the other, like `append` each, and commits them in one transaction:
+   * after a crash the ledger holds all of them or none. Resolves when that transaction is durable.
+   */
+  appendAll(records: readonly LedgerRecord[], partition?: number): Promise<LedgerEntry[]>;
+  /** Resolves when everything appended so far is durable; rejects with the error that closed the ledger. */
   flush(): Promise<void>;
   heads(): readonly PartitionHead[];
   /** Number of entries, all partitions. */

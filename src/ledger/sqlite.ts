@@ -1,14 +1,15 @@
 import { dirname, join } from 'node:path';
 import { canonicalize, isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
+import { createChainer } from './chain.js';
 import { signCheckpoint } from './checkpoint.js';
+import { startCommitter } from './committer.js';
 import { causeText, ledgerError } from './errors.js';
-import { chainHash, entryBody, GENESIS, leafHash } from './hash.js';
 import { loadSigningKey, type SigningKey } from './keyfile.js';
 import type { Ledger } from './ledger.js';
 import { prepareQueries, QUERY_CAP, type Queries } from './queries.js';
 import { type Durability, type Head, openDatabase, readHeads } from './schema.js';
 import { readCheckpoints, selectStoredRows } from './stored.js';
-import type { Checkpoint, LedgerEntry, LedgerRecord, PartitionHead, VerifyResult } from './types.js';
+import type { Checkpoint, LedgerEntry, LedgerRecord, VerifyResult } from './types.js';
 import { verifyChain } from './verify.js';
 import { createWriter } from './writer.js';
 
@@ -19,16 +20,20 @@ export type LedgerOptions = {
   readonly origin: string;
   /** Ed25519 checkpoint key (PEM PKCS8); default `<dir of file>/ledger.key`, created 0600 when missing. */
   readonly keyFile?: string;
-  /** Entries per group-commit transaction at most; default 512. */
+  /** Entries per group-commit transaction at most (an `appendAll` group is never split); default 512. */
   readonly batchSize?: number;
   /** 'normal' (default) survives a process crash; 'full' also an OS crash or power loss. */
   readonly durability?: Durability;
 };
 
-/** Opens the SQLite ledger, reading each partition's head so appends continue the chains. */
+/**
+ * Opens the SQLite ledger, reading each partition's head so appends continue the chains. Entries are
+ * chained here, on the calling thread; a worker thread commits them (see committer.ts).
+ */
 export function openLedger(opts: LedgerOptions): Ledger {
   const { file, origin } = opts;
-  const db = openDatabase(file, opts.durability ?? 'normal');
+  const durability = opts.durability ?? 'normal';
+  const db = openDatabase(file, durability);
   let heads: Map<number, Head>;
   try {
     heads = readHeads(db);
@@ -41,6 +46,8 @@ export function openLedger(opts: LedgerOptions): Ledger {
     );
   }
   const queries = prepareQueries(db);
+  const chain = createChainer(heads);
+  const batchSize = Math.max(1, opts.batchSize ?? 512);
   let key: SigningKey | undefined;
   let open = true;
   let failure: MeshwardenError | undefined;
@@ -49,82 +56,61 @@ export function openLedger(opts: LedgerOptions): Ledger {
     resolveClosed = resolve;
   });
 
+  /**
+   * Stops intake, lets the worker commit what it was sent and close its connection (blocking, as a
+   * query does), then closes the reading connection. A failure lands here too, once.
+   */
   const shutdown = (err: MeshwardenError | undefined) => {
+    failure ??= err;
     if (!open) return;
     open = false;
-    failure = err;
-    writer.stop();
+    writer.close();
     try {
       db.close();
     } catch {
       // After a failed write closing may fail too; the first error is the one reported.
     }
-    resolveClosed(err);
+    resolveClosed(failure);
   };
-  const writer = createWriter(db, file, Math.max(1, opts.batchSize ?? 512), shutdown);
+  const start = () => startCommitter({ file, durability, maxEntries: batchSize, onFailure: shutdown });
+  const writer = createWriter(start, batchSize);
   const closedError = () =>
     ledgerError('MW_LEDGER_CLOSED', {}, failure === undefined ? {} : { cause: failure });
 
-  /** Reads see every append so far: commit what is pending first. */
+  /** Reads see every append so far: wait until the worker has committed them. */
   const sync = (): Queries => {
-    if (open) writer.commit();
+    if (open) writer.sync();
     if (!open) throw closedError();
     return queries;
   };
 
-  const headOf = (partition: number): Head | undefined => {
-    const head = heads.get(partition);
-    if (head !== undefined || !Number.isSafeInteger(partition) || partition < 0) return head;
-    const fresh = { seq: 0, hash: GENESIS };
-    heads.set(partition, fresh);
-    return fresh;
-  };
-
-  const listHeads = (): PartitionHead[] =>
-    [...heads]
-      .filter(([, h]) => h.seq > 0)
-      .sort(([a], [b]) => a - b)
-      .map(([partition, h]) => ({ partition, size: h.seq, head: h.hash }));
-
   const close = (): Promise<void> => {
-    if (open) {
-      writer.commit();
-      shutdown(failure);
-    }
+    shutdown(undefined);
     return Promise.resolve();
   };
 
   return {
     append(record: LedgerRecord, partition = 0): Promise<LedgerEntry> {
       if (!open) return Promise.reject(closedError());
-      const head = headOf(partition);
-      if (head === undefined) {
-        const problem = `partition ${partition} is not a non-negative integer`;
-        return Promise.reject(ledgerError('MW_LEDGER_RECORD', { problem }));
-      }
-      const seq = head.seq + 1;
-      let body: string;
-      try {
-        body = entryBody(partition, seq, record);
-      } catch (err) {
-        return Promise.reject(ledgerError('MW_LEDGER_RECORD', { problem: causeText(err) }, { cause: err }));
-      }
-      const prev = head.hash;
-      const hash = chainHash(prev, leafHash(body));
-      head.seq = seq;
-      head.hash = hash;
-      return writer.push({ ...record, partition, seq, prev, hash }, body);
+      const chained = chain.one(record, partition);
+      if (isMeshwardenError(chained)) return Promise.reject(chained);
+      const { entry } = chained;
+      return writer.push(entry, chained.body).then(() => entry);
+    },
+    appendAll(records: readonly LedgerRecord[], partition = 0): Promise<LedgerEntry[]> {
+      if (!open) return Promise.reject(closedError());
+      const chained = chain.group(records, partition);
+      if (isMeshwardenError(chained)) return Promise.reject(chained);
+      const { entries } = chained;
+      if (entries.length === 0) return Promise.resolve(entries);
+      return writer.pushGroup(entries, chained.bodies).then(() => entries);
     },
     flush() {
-      if (open) writer.commit();
+      if (open) return writer.flush();
       return failure === undefined ? Promise.resolve() : Promise.reject(failure);
     },
-    heads: listHeads,
-    count() {
-      let n = 0;
-      for (const h of heads.values()) n += h.seq;
-      return n;
-    },
+    heads: chain.heads,
+    count: chain.count,
     byMessage: (msgId) => sync().byMessage(msgId),
     byCausation: (msgId) => sync().byCausation(msgId),
     bySubject: (subject, o) => sync().bySubject(subject, o?.limit ?? QUERY_CAP),
@@ -149,7 +135,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
       sync();
       key ??= loadSigningKey(opts.keyFile ?? join(dirname(file), 'ledger.key'));
       const cp = signCheckpoint(
-        { origin, at: Date.now(), partitions: listHeads() },
+        { origin, at: Date.now(), partitions: chain.heads() },
         key.privateKey,
         key.publicKey,
       );

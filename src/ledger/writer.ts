@@ -1,118 +1,109 @@
-import type { DatabaseSync } from 'node:sqlite';
-import type { MeshwardenError } from '../envelope/index.js';
-import { causeText, ledgerError } from './errors.js';
-import { INSERT_ENTRY } from './schema.js';
+import type { SQLInputValue } from 'node:sqlite';
+import type { Committer } from './committer.js';
 import type { LedgerEntry } from './types.js';
 
-/** Group commit: chained entries wait here until one transaction writes their whole batch. */
+/** Group commit: chained entries wait here until their batch goes to the commit worker. */
 export type Writer = {
-  /** Queues an entry and its body; resolves with the entry once its batch is committed. */
-  push(entry: LedgerEntry, body: string): Promise<LedgerEntry>;
-  /** Commits the pending batch now, synchronously. */
-  commit(): void;
-  /** Drops the scheduled tick (on close). */
-  stop(): void;
+  /** Queues one entry and its body; resolves once its batch is committed. */
+  push(entry: LedgerEntry, body: string): Promise<void>;
+  /** Queues entries that must commit together: they never straddle two batches. */
+  pushGroup(entries: readonly LedgerEntry[], bodies: readonly string[]): Promise<void>;
+  /** Blocks until everything queued so far is committed or lost (queries call it first). */
+  sync(): void;
+  /** Resolves once everything queued so far is committed; rejects with the failure otherwise. */
+  flush(): Promise<void>;
+  /** Sends what is queued and stops the worker, blocking until it has closed its connection. */
+  close(): void;
 };
 
-/** Entries chained but not yet committed; `done` settles when their transaction does. */
+/** Entries chained but not yet sent: their column values flat, one promise for the whole batch. */
 type Batch = {
-  readonly entries: LedgerEntry[];
-  readonly bodies: string[];
+  readonly cols: SQLInputValue[];
+  n: number;
   readonly done: Promise<void>;
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
 };
 
 /**
- * A batch commits when it reaches `batchSize` or on the next `setImmediate` tick, whichever comes
- * first. A failed commit rejects every promise of its batch and reports the error to `onFailure`.
+ * A batch goes to the worker when it reaches `batchSize` or on the next `setImmediate` tick,
+ * whichever comes first; a group that does not fit in the pending batch starts the next one, which
+ * may then exceed `batchSize`. The worker starts with the first batch, so a ledger opened only to
+ * read never starts one.
  */
-export function createWriter(
-  db: DatabaseSync,
-  file: string,
-  batchSize: number,
-  onFailure: (err: MeshwardenError) => void,
-): Writer {
-  const insert = db.prepare(INSERT_ENTRY);
-  const begin = db.prepare('BEGIN IMMEDIATE');
-  const end = db.prepare('COMMIT');
+export function createWriter(start: () => Committer, batchSize: number): Writer {
+  let committer: Committer | undefined;
   let batch: Batch | undefined;
+  let lastSent: Promise<void> = Promise.resolve();
   let tick: NodeJS.Immediate | undefined;
 
-  const commit = () => {
+  const send = () => {
     const b = batch;
     if (b === undefined) return;
     batch = undefined;
-    const { entries, bodies } = b;
-    try {
-      begin.run();
-      for (let i = 0; i < entries.length; i++) {
-        const e = entries[i]!;
-        insert.run(
-          e.partition,
-          e.seq,
-          e.kind,
-          e.at,
-          e.msgId ?? null,
-          e.causationId ?? null,
-          e.correlationId ?? null,
-          e.subject ?? null,
-          e.agent ?? null,
-          bodies[i]!,
-          e.prev,
-          e.hash,
-        );
-      }
-      end.run();
-    } catch (err) {
-      const error = ledgerError(
-        'MW_LEDGER_IO',
-        { file, action: `commit ${entries.length} entries`, cause: causeText(err) },
-        { cause: err },
-      );
-      try {
-        if (db.isTransaction) db.exec('ROLLBACK');
-      } catch {
-        // The ledger closes on this failure either way.
-      }
-      onFailure(error);
-      b.reject(error);
-      return;
-    }
-    b.resolve();
+    lastSent = b.done;
+    committer ??= start();
+    committer.send(b.n, b.cols, b.resolve, b.reject);
   };
 
   const onTick = () => {
     tick = undefined;
-    commit();
+    send();
   };
 
   const open = (): Batch => {
-    let resolve!: () => void;
-    let reject!: (err: Error) => void;
-    const done = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
     tick ??= setImmediate(onTick);
-    return { entries: [], bodies: [], done, resolve, reject };
+    batch = { cols: [], n: 0, done: promise, resolve, reject };
+    return batch;
+  };
+
+  const add = (cols: SQLInputValue[], e: LedgerEntry, body: string) => {
+    cols.push(
+      e.partition,
+      e.seq,
+      e.kind,
+      e.at,
+      e.msgId ?? null,
+      e.causationId ?? null,
+      e.correlationId ?? null,
+      e.subject ?? null,
+      e.agent ?? null,
+      body,
+      e.prev,
+      e.hash,
+    );
   };
 
   return {
     push(entry, body) {
-      if (batch === undefined) batch = open();
-      const b = batch;
-      b.entries.push(entry);
-      b.bodies.push(body);
-      // One promise per batch; each append only chains onto it.
-      const durable = b.done.then(() => entry);
-      if (b.entries.length >= batchSize) commit();
-      return durable;
+      const b = batch ?? open();
+      add(b.cols, entry, body);
+      b.n++;
+      if (b.n >= batchSize) send();
+      return b.done;
     },
-    commit,
-    stop() {
+    pushGroup(entries, bodies) {
+      if (batch !== undefined && batch.n + entries.length > batchSize) send();
+      const b = batch ?? open();
+      for (let i = 0; i < entries.length; i++) add(b.cols, entries[i]!, bodies[i]!);
+      b.n += entries.length;
+      if (b.n >= batchSize) send();
+      return b.done;
+    },
+    sync() {
+      send();
+      committer?.waitAll();
+    },
+    flush() {
+      send();
+      return lastSent;
+    },
+    close() {
+      send();
       if (tick !== undefined) clearImmediate(tick);
       tick = undefined;
+      committer?.stop();
     },
   };
 }

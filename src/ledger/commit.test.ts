@@ -1,0 +1,214 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { MeshwardenError } from '../envelope/index.js';
+import { startCommitter } from './committer.js';
+import { openLedger } from './sqlite.js';
+import type { LedgerEntry, LedgerRecord } from './types.js';
+
+// The commit worker: acknowledgements, queries that wait for it, failures, close, atomic groups.
+const dirs: string[] = [];
+function tempFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mw-commit-'));
+  dirs.push(dir);
+  return join(dir, 'ledger.db');
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const rec = (id: string): LedgerRecord => ({
+  kind: 'decision',
+  at: 1_732_000_000_000,
+  msgId: id,
+  subject: 'account:1',
+  data: { note: 'x'.repeat(200) },
+});
+const recs = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => rec(`${prefix}${i}`));
+
+/** A ledger file whose next insert of `seq` in partition 0 fails: a deterministic commit failure. */
+function fileFailingAt(seq: number): string {
+  const file = tempFile();
+  openLedger({ file, origin: 'test' }).close();
+  const db = new DatabaseSync(file);
+  db.exec(`CREATE TRIGGER boom BEFORE INSERT ON entries WHEN NEW.seq = ${seq}
+    BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
+  db.close();
+  return file;
+}
+
+function rowCount(file: string): number {
+  const reader = new DatabaseSync(file, { readOnly: true });
+  try {
+    return Number(reader.prepare('SELECT count(*) AS n FROM entries').get()?.n);
+  } finally {
+    reader.close();
+  }
+}
+
+describe('the commit worker', () => {
+  it('resolves appends in order, each only once another connection can read it', async () => {
+    const file = tempFile();
+    await using ledger = openLedger({ file, origin: 'test', batchSize: 3 });
+    const reader = new DatabaseSync(file, { readOnly: true });
+    const visible = reader.prepare('SELECT hash FROM entries WHERE partition = 0 AND seq = ?');
+    const resolved: number[] = [];
+    const seen: (string | undefined)[] = [];
+    const track = (e: LedgerEntry) => {
+      resolved.push(e.seq);
+      seen.push(visible.get(e.seq)?.hash as string | undefined);
+      return e;
+    };
+    const pending: Promise<unknown>[] = [];
+    for (let i = 0; i < 10; i++) pending.push(ledger.append(rec(`a${i}`)).then(track));
+    pending.push(ledger.appendAll(recs('g', 4)).then((group) => group.map(track)));
+    await ledger.append(rec('mid')).then(track);
+    for (let i = 0; i < 5; i++) pending.push(ledger.append(rec(`b${i}`)).then(track));
+    await Promise.all(pending);
+    reader.close();
+    expect(resolved).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(seen.every((hash) => typeof hash === 'string')).toBe(true);
+  });
+
+  it('lets a query see every append made before it, committed or still queued', async () => {
+    await using ledger = openLedger({ file: tempFile(), origin: 'test', batchSize: 2 });
+    const pending = recs('m', 5).map((r) => ledger.append(r));
+    const group = ledger.appendAll([rec('g0'), { ...rec('g1'), causationId: 'g0' }]);
+    // Nothing awaited: two full batches are with the worker, the rest is queued here.
+    expect(ledger.byMessage('m4')).toHaveLength(1);
+    expect(ledger.byCausation('g0').map((e) => e.msgId)).toEqual(['g1']);
+    expect([...ledger.scan()].map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(ledger.verify()).toMatchObject({ ok: true, entries: 7 });
+    expect(await Promise.all(pending)).toEqual([...ledger.scan()].slice(0, 5));
+    expect((await group).map((e) => e.seq)).toEqual([6, 7]);
+  });
+
+  it('commits what is in flight on close, then stops the worker', async () => {
+    const file = tempFile();
+    const ledger = openLedger({ file, origin: 'test', batchSize: 100 });
+    const pending = recs('m', 1_050).map((r) => ledger.append(r));
+    const group = ledger.appendAll(recs('g', 3));
+    await ledger.close();
+    await ledger.close();
+    expect((await Promise.all(pending)).map((e) => e.seq)).toEqual(
+      Array.from({ length: 1_050 }, (_, i) => i + 1),
+    );
+    expect((await group).map((e) => e.seq)).toEqual([1_051, 1_052, 1_053]);
+    expect(await ledger.closed).toBeUndefined();
+    await expect(ledger.appendAll([rec('late')])).rejects.toMatchObject({ code: 'MW_LEDGER_CLOSED' });
+    await expect(ledger.flush()).resolves.toBeUndefined();
+    expect(rowCount(file)).toBe(1_053);
+    await using again = openLedger({ file, origin: 'test' });
+    expect(again.verify()).toMatchObject({ ok: true, entries: 1_053 });
+  });
+
+  it('rejects the failed batch and every later one, and closes with the error', async () => {
+    const file = fileFailingAt(3);
+    const ledger = openLedger({ file, origin: 'test', batchSize: 2 });
+    const committed = [ledger.append(rec('a')), ledger.append(rec('b'))];
+    const lost = [ledger.append(rec('c')), ledger.append(rec('d')), ledger.appendAll(recs('e', 3))];
+    expect((await Promise.all(committed)).map((e) => e.seq)).toEqual([1, 2]);
+    for (const p of lost) await expect(p).rejects.toMatchObject({ code: 'MW_LEDGER_IO' });
+    const err = (await ledger.closed) as MeshwardenError;
+    expect(err).toMatchObject({ code: 'MW_LEDGER_IO' });
+    await expect(ledger.append(rec('f'))).rejects.toMatchObject({ code: 'MW_LEDGER_CLOSED', cause: err });
+    await expect(ledger.flush()).rejects.toBe(err);
+    expect(() => ledger.byMessage('a')).toThrow(expect.objectContaining({ code: 'MW_LEDGER_CLOSED' }));
+    await expect(ledger.close()).resolves.toBeUndefined();
+    expect(rowCount(file)).toBe(2);
+  });
+
+  it('fails a query that waits for a failing commit, without an unhandled rejection', async () => {
+    const file = fileFailingAt(1);
+    const ledger = openLedger({ file, origin: 'test' });
+    const lost = ledger.append(rec('a'));
+    expect(() => ledger.byMessage('a')).toThrow(
+      expect.objectContaining({
+        code: 'MW_LEDGER_CLOSED',
+        cause: expect.objectContaining({ code: 'MW_LEDGER_IO' }),
+      }),
+    );
+    await expect(lost).rejects.toMatchObject({ code: 'MW_LEDGER_IO' });
+    expect(await ledger.closed).toMatchObject({ code: 'MW_LEDGER_IO' });
+  });
+});
+
+describe('appendAll', () => {
+  it('chains a group in order, in one partition, and resolves when it is durable', async () => {
+    const file = tempFile();
+    await using ledger = openLedger({ file, origin: 'test' });
+    const first = await ledger.append(rec('before'), 2);
+    const group = await ledger.appendAll(recs('g', 3), 2);
+    expect(group.map((e) => [e.partition, e.seq, e.msgId])).toEqual([
+      [2, 2, 'g0'],
+      [2, 3, 'g1'],
+      [2, 4, 'g2'],
+    ]);
+    expect(group.map((e) => e.prev)).toEqual([first.hash, group[0]!.hash, group[1]!.hash]);
+    expect(rowCount(file)).toBe(4);
+    expect(await ledger.appendAll([])).toEqual([]);
+    expect(ledger.verify()).toMatchObject({ ok: true, entries: 4 });
+  });
+
+  it('chains none of a group when one record has no canonical form', async () => {
+    await using ledger = openLedger({ file: tempFile(), origin: 'test' });
+    const bad = [rec('a'), { ...rec('b'), at: Number.NaN }];
+    await expect(ledger.appendAll(bad)).rejects.toMatchObject({ code: 'MW_LEDGER_RECORD' });
+    await expect(ledger.appendAll([rec('c')], -1)).rejects.toMatchObject({ code: 'MW_LEDGER_RECORD' });
+    expect(ledger.count()).toBe(0);
+    expect(await ledger.append(rec('c'))).toMatchObject({ seq: 1 });
+  });
+
+  it('never lets a group straddle two batches', async () => {
+    // Batches of 4: three single entries, then a group of three that would not fit. Seq 6, the
+    // group's last entry, cannot be written: the whole group is lost, the singles before it are not.
+    const file = fileFailingAt(6);
+    const ledger = openLedger({ file, origin: 'test', batchSize: 4 });
+    const singles = recs('s', 3).map((r) => ledger.append(r));
+    const group = ledger.appendAll(recs('g', 3));
+    expect((await Promise.all(singles)).map((e) => e.seq)).toEqual([1, 2, 3]);
+    await expect(group).rejects.toMatchObject({ code: 'MW_LEDGER_IO' });
+    expect(rowCount(file)).toBe(3);
+  });
+
+  it('commits a group larger than the batch size in one transaction', async () => {
+    const file = fileFailingAt(6);
+    const ledger = openLedger({ file, origin: 'test', batchSize: 2 });
+    const single = ledger.append(rec('s'));
+    const group = ledger.appendAll(recs('g', 5));
+    expect(await single).toMatchObject({ seq: 1 });
+    await expect(group).rejects.toMatchObject({ code: 'MW_LEDGER_IO' });
+    expect(rowCount(file)).toBe(1);
+
+    await using ok = openLedger({ file: tempFile(), origin: 'test', batchSize: 2 });
+    expect((await ok.appendAll(recs('g', 5))).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(ok.verify()).toMatchObject({ ok: true, entries: 5 });
+  });
+});
+
+describe('a crashed commit worker', () => {
+  it('rejects what it had not committed and reports the failure once', async () => {
+    const file = tempFile();
+    openLedger({ file, origin: 'test' }).close();
+    const failures: MeshwardenError[] = [];
+    const committer = startCommitter({
+      file,
+      durability: 'normal',
+      maxEntries: 10,
+      onFailure: (err) => failures.push(err),
+    });
+    const row = (seq: number) => [0, seq, 'k', 1, null, null, null, null, null, `{"seq":${seq}}`, 'p', 'h'];
+    const first = new Promise<void>((resolve, reject) => committer.send(1, row(1), resolve, reject));
+    committer.waitAll();
+    await first;
+    await committer.terminate();
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ code: 'MW_LEDGER_IO' });
+    const late = new Promise<void>((resolve, reject) => committer.send(1, row(2), resolve, reject));
+    await expect(late).rejects.toBe(failures[0]);
+    committer.stop();
+    expect(rowCount(file)).toBe(1);
+  });
+});
