@@ -1,21 +1,22 @@
-// Checks the layer rule of ../shared/STYLE.md: a layer imports only layers earlier in the list,
-// and only through their index.ts. Exits 1 listing every violation as file:line.
+// Checks the layer rule of ../shared/DESIGN.md: each layer imports only the layers its row of the
+// table allows, and only through their index.ts. Exits 1 listing every violation as file:line.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
-const ORDER = [
-  'envelope',
-  'contracts',
-  'policy',
-  'state',
-  'gate',
-  'ledger',
-  'runtime',
-  'interop',
-  'telemetry',
-  'server',
-  'cli',
-];
+// DESIGN.md, "Layers": folder → the layers it may import.
+const ALLOWED = {
+  envelope: [],
+  contracts: ['envelope'],
+  policy: ['envelope', 'contracts'],
+  state: ['envelope'],
+  gate: ['envelope', 'contracts', 'policy', 'state'],
+  ledger: ['envelope'],
+  runtime: ['envelope', 'contracts', 'policy', 'state', 'gate', 'ledger'],
+  interop: ['runtime'],
+  telemetry: ['envelope'],
+  server: ['runtime'],
+  cli: ['server', 'runtime'],
+};
 const root = new URL('../src/', import.meta.url).pathname;
 const problems = [];
 
@@ -30,8 +31,8 @@ function walk(dir) {
 function check(file) {
   const rel = relative(root, file);
   const layer = rel.split('/')[0];
-  const own = ORDER.indexOf(layer);
-  if (own < 0) return; // src/index.ts, the public entry, may import any layer
+  const allowed = ALLOWED[layer];
+  if (allowed === undefined) return; // src/index.ts, the public entry, may import any layer
   const lines = readFileSync(file, 'utf8').split('\n');
   lines.forEach((line, i) => {
     const m = /from '(\.\.?\/[^']+)'/.exec(line);
@@ -40,9 +41,9 @@ function check(file) {
     const other = target.split('/')[0];
     if (other === layer) return;
     const at = `src/${rel}:${i + 1}`;
-    const idx = ORDER.indexOf(other);
-    if (idx < 0) problems.push(`${at}: imports ${m[1]}, outside the layers`);
-    else if (idx > own) problems.push(`${at}: ${layer}/ imports ${other}/, a later layer`);
+    if (!(other in ALLOWED)) problems.push(`${at}: imports ${m[1]}, outside the layers`);
+    else if (!allowed.includes(other))
+      problems.push(`${at}: ${layer}/ may not import ${other}/ (allowed: ${allowed.join(', ') || 'none'})`);
     else if (target !== `${other}/index.js`) problems.push(`${at}: import ${other}/ through its index.js`);
   });
 }

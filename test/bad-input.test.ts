@@ -56,9 +56,9 @@ describe('bad input', () => {
       expect.stringMatching(/in\.jsonl:3:1$/),
       expect.stringMatching(/in\.jsonl:4:1$/),
     ]);
-    // Both good tickets went all the way through.
-    const roots = entries.filter((e) => e.kind === 'delivered' && e.agent === 'sentiment@1.4.0');
-    expect(roots).toHaveLength(2);
+    // Both good tickets went all the way through: sentiment scored each of them.
+    const scored = entries.filter((e) => e.kind === 'decision' && e.agent === 'sentiment@1.4.0');
+    expect(scored).toHaveLength(2);
     // Every rejected line can be explained.
     const first = entries.find(
       (e) =>

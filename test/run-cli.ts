@@ -48,9 +48,14 @@ export function tempDir(prefix: string): string {
 }
 
 /** Parses `audit export` output. */
-export function parseEntries(
-  jsonl: string,
-): { kind: string; msgId?: string; subject?: string; agent?: string; data: Record<string, unknown> }[] {
+export function parseEntries(jsonl: string): {
+  kind: string;
+  msgId?: string;
+  causationId?: string;
+  subject?: string;
+  agent?: string;
+  data: Record<string, unknown>;
+}[] {
   return jsonl
     .split('\n')
     .filter((l) => l.trim() !== '')

@@ -1,4 +1,4 @@
-import { makeError } from '../envelope/index.js';
+import { makeError } from '../runtime/index.js';
 
 export const cliError = makeError({
   MW_CLI_NO_LEDGER: 'no ledger at {file}: run a mesh with --data {dir} first, or pass the right --data',

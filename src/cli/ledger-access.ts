@@ -1,16 +1,24 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { type Ledger, openLedger } from '../ledger/index.js';
-import { ledgerFile } from '../runtime/index.js';
+import { ENTRY, type Ledger, ledgerFile, openLedger } from '../runtime/index.js';
 import { cliError } from './errors.js';
 import type { Output } from './output.js';
 
-/** Opens the ledger of an existing data directory, or explains that there is none. */
-export function openExistingLedger(dataDir: string, out: Output): Ledger | undefined {
+/**
+ * Opens the ledger of an existing data directory, or explains that there is none. The ledger's
+ * origin (what checkpoints sign) is the mesh named by its last `policy.loaded` entry.
+ */
+export async function openExistingLedger(dataDir: string, out: Output): Promise<Ledger | undefined> {
   const file = ledgerFile(resolve(dataDir));
   if (!existsSync(file)) {
-    out.error(cliError('MW_CLI_NO_LEDGER', { file, dir: dirname(file) }));
+    out.fail(cliError('MW_CLI_NO_LEDGER', { file, dir: dirname(file) }));
     return undefined;
   }
-  return openLedger({ file, origin: 'meshwarden' });
+  const probe = openLedger({ file, origin: 'meshwarden' });
+  let origin = 'meshwarden';
+  for (const entry of probe.scan({ kinds: [ENTRY.policyLoaded] })) {
+    if (typeof entry.data.mesh === 'string') origin = entry.data.mesh;
+  }
+  await probe.close();
+  return openLedger({ file, origin });
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { errorText } from '../runtime/index.js';
 import { auditCheckpoint, auditExport, auditVerify } from './commands/audit.js';
 import { demoRetention } from './commands/demo.js';
 import { init } from './commands/init.js';
@@ -12,6 +13,7 @@ import { createOutput } from './output.js';
 
 const DEFAULT_DATA = '.meshwarden';
 const log = createRootLogger();
+const cliLog = log.child({ layer: 'cli' });
 let exitCode: number = EXIT.ok;
 const done = (code: number) => {
   exitCode = code;
@@ -122,8 +124,8 @@ try {
     // Help and version are successes; every other parse problem is a usage error.
     exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
   } else {
-    log.fatal({ err }, 'meshwarden failed');
-    process.stderr.write(`meshwarden: ${err instanceof Error ? err.message : String(err)}\n`);
+    cliLog.fatal({ err }, 'meshwarden failed');
+    process.stderr.write(`meshwarden: ${errorText(err)}\n`);
     exitCode = EXIT.failed;
   }
 }

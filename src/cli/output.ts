@@ -1,5 +1,5 @@
 import { isAbsolute, relative } from 'node:path';
-import { formatLocation, type MeshwardenError } from '../envelope/index.js';
+import { formatLocation, type MeshwardenError } from '../runtime/index.js';
 
 /** Where the CLI writes: stdout carries results (one JSON document with --json), stderr the rest. */
 export type Output = {
@@ -10,10 +10,17 @@ export type Output = {
   document(value: unknown): void;
   /** Progress and notes for people, always on stderr. */
   note(text: string): void;
+  /** Reports an error on stderr (a note inside a longer report). */
   error(err: MeshwardenError): void;
+  /** Reports the error that ends the command: on stderr, and with --json as the one document. */
+  fail(err: MeshwardenError): void;
 };
 
 export function createOutput(json: boolean): Output {
+  const error = (err: MeshwardenError) => {
+    const where = formatLocation(err.location);
+    process.stderr.write(`error ${err.code}${where === '' ? '' : ` at ${where}`}: ${err.message}\n`);
+  };
   return {
     json,
     line(text = '') {
@@ -25,9 +32,14 @@ export function createOutput(json: boolean): Output {
     note(text) {
       process.stderr.write(`${text}\n`);
     },
-    error(err) {
-      const where = formatLocation(err.location);
-      process.stderr.write(`error ${err.code}${where === '' ? '' : ` at ${where}`}: ${err.message}\n`);
+    error,
+    fail(err) {
+      error(err);
+      if (json) {
+        const location = formatLocation(err.location);
+        const error = { code: err.code, message: err.message, ...(location === '' ? {} : { location }) };
+        process.stdout.write(`${JSON.stringify({ ok: false, error }, null, 2)}\n`);
+      }
     },
   };
 }

@@ -23,7 +23,12 @@ export async function copyMeshFolder(source: string, target: string): Promise<Sc
     await writeFile(pkg, `${JSON.stringify({ private: true, type: 'module' }, null, 2)}\n`);
     return { ok: true, files: [...files, 'package.json'] };
   }
-  const type = (JSON.parse(await readFile(pkg, 'utf8')) as { type?: unknown }).type;
+  let type: unknown;
+  try {
+    type = (JSON.parse(await readFile(pkg, 'utf8')) as { type?: unknown }).type;
+  } catch {
+    return { ok: true, files, note: `${pkg} is not valid JSON; Node needs it to say "type": "module"` };
+  }
   return type === 'module'
     ? { ok: true, files }
     : {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Envelope, JsonValue } from '../envelope/index.js';
+import { runtimeError } from './errors.js';
 
 /** Options of a message an agent emits; everything else (causation, hop, trace, digests) is filled in. */
 export type EmitOptions = {
@@ -58,7 +59,7 @@ export function defineAgent(definition: AgentDefinition): AgentDefinition {
 /** Declares an effect executor module's default export. */
 export function defineEffect(definition: EffectDefinition): EffectDefinition {
   if (typeof definition?.execute !== 'function') {
-    throw new TypeError('defineEffect needs an execute(request, ctx) function');
+    throw runtimeError('MW_RUNTIME_DEFINE', { what: 'defineEffect', method: 'execute(request, ctx)' });
   }
   return Object.freeze({ ...definition });
 }

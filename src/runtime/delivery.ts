@@ -1,10 +1,10 @@
 import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import type { Logger } from 'pino';
 import type { Envelope, GatedKind, JsonValue, MeshwardenError } from '../envelope/index.js';
-import { isMeshwardenError } from '../envelope/index.js';
+import { errorText, isMeshwardenError } from '../envelope/index.js';
 import type { Ledger } from '../ledger/index.js';
 import type { AgentSpec, Policy } from '../policy/index.js';
-import type { AgentContext, EffectContext, IngressMessage } from './define.js';
+import type { AgentContext, AgentDefinition, EffectContext, IngressMessage } from './define.js';
 import type { Clock, EnvelopeFactory } from './envelopes.js';
 import { runtimeError } from './errors.js';
 import type { MeshEvent, RunCounts } from './events.js';
@@ -28,11 +28,12 @@ const DEFAULT_RETRY: RetryOptions = {
   timeoutMs: 30_000,
 };
 
-type Outgoing = { readonly envelope: Envelope; readonly gated: GatedKind };
+export type Outgoing = { readonly envelope: Envelope; readonly gated: GatedKind };
+type Outbox = { readonly items: Outgoing[]; open: boolean };
 
 export type Delivery = {
-  /** Hands an admitted message to its consumers (or only `only`), or an admitted effect to its executor. */
-  dispatch(envelope: Envelope, gated: GatedKind, only?: readonly string[]): void;
+  /** Hands an admitted message to the named consumers, or an admitted effect to its executor. */
+  dispatch(envelope: Envelope, gated: GatedKind, consumers: readonly string[]): void;
 };
 
 /** Runs handlers and executors with retries (cockatiel); records deliveries, failures and dead letters. */
@@ -46,7 +47,8 @@ export function createDelivery(deps: {
   work: WorkTracker;
   counts: RunCounts;
   publish: (event: MeshEvent) => void;
-  admit: (envelope: Envelope, gated: GatedKind) => void;
+  /** Admits one handler's emissions as one atomic ledger group; resolves when it is durable. */
+  admitAll: (emitted: readonly Outgoing[]) => Promise<unknown>;
   ingest: (ingress: string, message: IngressMessage) => void;
   retry?: Partial<RetryOptions>;
 }): Delivery {
@@ -120,21 +122,24 @@ export function createDelivery(deps: {
 
   const handle = async (msg: Envelope, spec: AgentSpec): Promise<boolean> => {
     const worker = `${spec.name}@${spec.version}`;
-    const agent = modules.agents.get(spec.name);
+    // loadModules refuses to open a mesh with an agent it could not load, so this is always set.
+    const agent = modules.agents.get(spec.name) as AgentDefinition;
     const result = await attempt(
       msg,
       worker,
       async (tries) => {
-        if (agent === undefined)
-          throw runtimeError('MW_RUNTIME_TRANSPORT', { agent: spec.name, transport: 'no module' });
-        const outbox: Outgoing[] = [];
-        await agent.handle(msg, agentContext(spec, msg, tries, outbox));
-        return outbox;
+        const outbox: Outbox = { items: [], open: true };
+        try {
+          await bounded(agent.handle(msg, agentContext(spec, msg, tries, outbox)), `agent ${worker}`);
+        } finally {
+          outbox.open = false;
+        }
+        return outbox.items;
       },
       (cause) =>
         runtimeError(
           'MW_RUNTIME_HANDLER',
-          { agent: worker, msgId: msg.id, cause: describe(cause) },
+          { agent: worker, msgId: msg.id, cause: errorText(cause) },
           { cause },
         ),
     );
@@ -142,14 +147,33 @@ export function createDelivery(deps: {
       deadLetter(msg, worker, result.attempt, result.error);
       return false;
     }
-    // Children are chained before the delivery entry, so a durable delivery implies durable children.
-    for (const out of result.value) deps.admit(out.envelope, out.gated);
-    work.track(ledger.append(deliveredRecord(clock(), msg, worker, result.attempt)));
+    // A handler that emitted is recorded by the decisions on what it emitted (their causation and
+    // agent name the delivery); only a handler that emitted nothing gets a `delivered` entry.
+    work.track(
+      result.value.length > 0
+        ? deps.admitAll(result.value)
+        : ledger.append(deliveredRecord(clock(), msg, worker, result.attempt)),
+    );
     publish({ type: 'delivered', at: clock(), msgId: msg.id, agent: worker });
     return true;
   };
 
-  const agentContext = (spec: AgentSpec, msg: Envelope, tries: number, outbox: Outgoing[]): AgentContext => ({
+  /** Buffers one try's emissions; an emission after the try settled is a bug in the agent, and says so. */
+  const collect = (outbox: Outbox, spec: AgentSpec, msg: Envelope, out: Outgoing): string => {
+    if (!outbox.open) {
+      const error = runtimeError('MW_RUNTIME_LATE_EMIT', {
+        agent: spec.name,
+        type: out.envelope.type,
+        msgId: msg.id,
+      });
+      log.error({ err: error, msgId: msg.id, agent: spec.name }, 'late emit refused');
+      throw error;
+    }
+    outbox.items.push(out);
+    return out.envelope.id;
+  };
+
+  const agentContext = (spec: AgentSpec, msg: Envelope, tries: number, outbox: Outbox): AgentContext => ({
     agent: spec.name,
     version: spec.version,
     attempt: tries,
@@ -158,14 +182,16 @@ export function createDelivery(deps: {
       return log.child({ agent: spec.name, msgId: msg.id });
     },
     emit(type, data, o = {}) {
-      const envelope = factory.child(msg, spec, type, data, o);
-      outbox.push({ envelope, gated: 'message' });
-      return envelope.id;
+      return collect(outbox, spec, msg, {
+        envelope: factory.child(msg, spec, type, data, o),
+        gated: 'message',
+      });
     },
     effect(name, data, o = {}) {
-      const envelope = factory.child(msg, spec, name, data, o);
-      outbox.push({ envelope, gated: 'effect' });
-      return envelope.id;
+      return collect(outbox, spec, msg, {
+        envelope: factory.child(msg, spec, name, data, o),
+        gated: 'effect',
+      });
     },
   });
 
@@ -199,7 +225,7 @@ export function createDelivery(deps: {
       (cause) =>
         runtimeError(
           'MW_RUNTIME_EXECUTOR',
-          { effect: request.type, msgId: request.id, cause: describe(cause) },
+          { effect: request.type, msgId: request.id, cause: errorText(cause) },
           { cause },
         ),
     );
@@ -221,33 +247,32 @@ export function createDelivery(deps: {
     });
   };
 
+  const unknownConsumer = (msg: Envelope, name: string): false => {
+    deadLetter(msg, name, 0, runtimeError('MW_RUNTIME_UNKNOWN_CONSUMER', { agent: name, msgId: msg.id }));
+    return false;
+  };
+
   return {
-    dispatch(envelope, gated, only) {
+    dispatch(envelope, gated, consumers) {
       if (gated === 'effect') {
         work.run(() => execute(envelope));
         return;
       }
-      const names =
-        only ??
-        (envelope.target !== undefined ? [envelope.target] : (policy.consumers.get(envelope.type) ?? []));
-      if (names.length === 0) {
+      if (consumers.length === 0) {
         counts.messages.delivered++;
         return;
       }
-      // The gate only admits known targets; recovery may name an agent the new policy removed.
-      const specs = names.flatMap((name) => policy.agents.get(name) ?? []);
-      let remaining = specs.length;
+      let remaining = consumers.length;
       let allOk = true;
-      for (const spec of specs) {
+      for (const name of consumers) {
+        const spec = policy.agents.get(name);
         work.run(async () => {
-          allOk = (await handle(envelope, spec)) && allOk;
+          // Recovery under a new policy can name a consumer that policy removed: say so, once.
+          const ok = spec === undefined ? unknownConsumer(envelope, name) : await handle(envelope, spec);
+          allOk = ok && allOk;
           if (--remaining === 0 && allOk) counts.messages.delivered++;
         });
       }
     },
   };
-}
-
-function describe(cause: unknown): string {
-  return cause instanceof Error ? cause.message : String(cause);
 }

@@ -5,11 +5,17 @@ export const runtimeError = makeError({
   MW_RUNTIME_MODULE_SHAPE: '{what} module {file} must default-export {expected}',
   MW_RUNTIME_TRANSPORT:
     'agent {agent} uses {transport}, which this version cannot run yet (only module: agents)',
-  MW_RUNTIME_INPUT_JSON: 'line {line} is not valid JSON: {cause}',
-  MW_RUNTIME_INPUT_SHAPE: 'line {line}: {problem}',
   MW_RUNTIME_HANDLER: 'agent {agent} failed on message {msgId}: {cause}',
   MW_RUNTIME_EXECUTOR: 'effect {effect} failed on request {msgId}: {cause}',
   MW_RUNTIME_NO_EXECUTOR: 'effect {effect} has no executor module, so request {msgId} cannot run',
+  MW_RUNTIME_DEFINE: '{what} needs an object with a {method} function',
+  MW_RUNTIME_UNKNOWN_CONSUMER:
+    'message {msgId} was admitted for agent {agent}, which the current policy no longer has',
+  MW_RUNTIME_LATE_EMIT:
+    'agent {agent} emitted {type} after its handler for message {msgId} had returned; handlers must emit before they return',
+  MW_RUNTIME_PARTITIONS:
+    'the embedded runtime runs one partition; partitions: {partitions} needs the distributed mode, which is not built yet',
+  MW_RUNTIME_NOT_JSON: 'the envelope has no canonical JSON form: {cause}',
   MW_RUNTIME_TIMEOUT: '{what} did not finish within {ms} ms',
   MW_RUNTIME_CLOSED: 'the mesh is closed',
 });

@@ -16,17 +16,16 @@ export type HeldApproval = {
 };
 
 export type HoldTimers = {
-  /** Starts the timeout of a hold; a hold whose timeout already passed is released at once. */
+  /** Starts the timeout of a hold; a hold whose timeout already passed is settled at once. */
   track(hold: HeldApproval): void;
-  /** Pending holds, oldest first. */
-  pending(): readonly HeldApproval[];
   close(): void;
 };
 
 /**
  * Applies each approval rule's `onTimeout` when nobody decided in time. Timers are unref'd: a
  * waiting hold never keeps a finished run alive; holds that expired while no process ran are
- * released when the next one starts (recovery tracks them again).
+ * settled when the next one starts (recovery tracks them again). A hold whose subject is frozen
+ * when its timeout passes is not delivered: it keeps waiting for a pilot.
  */
 export function createHoldTimers(deps: {
   policy: Policy;
@@ -34,45 +33,59 @@ export function createHoldTimers(deps: {
   clock: Clock;
   work: WorkTracker;
   log: Logger;
-  dispatch: (envelope: Envelope, gated: GatedKind) => void;
+  isFrozen: (subject: string, now: number) => boolean;
+  consumersOf: (envelope: Envelope) => readonly string[];
+  dispatch: (envelope: Envelope, gated: GatedKind, consumers: readonly string[]) => void;
 }): HoldTimers {
-  const held = new Map<string, { hold: HeldApproval; timer?: NodeJS.Timeout }>();
+  const timers = new Map<string, NodeJS.Timeout>();
 
-  const release = (hold: HeldApproval, outcome: 'deliver' | 'deny') => {
-    held.delete(hold.msgId);
+  const settle = (hold: HeldApproval, onTimeout: 'deliver' | 'deny') => {
+    timers.delete(hold.msgId);
+    const now = deps.clock();
+    if (onTimeout === 'deliver' && deps.isFrozen(hold.envelope.subject, now)) {
+      deps.log.warn(
+        { msgId: hold.msgId, subject: hold.envelope.subject },
+        'hold timed out on a frozen subject; left for a pilot',
+      );
+      return;
+    }
+    // Delivered under the policy in force now, which the envelope says like any admitted one.
+    const envelope = { ...hold.envelope, policydigest: deps.policy.digest };
+    const consumers = onTimeout === 'deliver' && hold.gated === 'message' ? deps.consumersOf(envelope) : [];
     const durable = deps.ledger.append({
       kind: ENTRY.holdReleased,
-      at: deps.clock(),
+      at: now,
       msgId: hold.msgId,
       subject: hold.envelope.subject,
-      data: { outcome, by: 'timeout', rule: hold.rule },
+      data: {
+        outcome: onTimeout,
+        by: 'timeout',
+        rule: hold.rule,
+        ...(consumers.length === 0 ? {} : { consumers }),
+      },
     });
-    deps.log.info({ msgId: hold.msgId, rule: hold.rule, outcome }, 'hold timed out');
+    deps.log.info({ msgId: hold.msgId, rule: hold.rule, outcome: onTimeout }, 'hold timed out');
     deps.work.track(
-      outcome === 'deliver' ? durable.then(() => deps.dispatch(hold.envelope, hold.gated)) : durable,
+      onTimeout === 'deliver' ? durable.then(() => deps.dispatch(envelope, hold.gated, consumers)) : durable,
     );
   };
 
   return {
     track(hold) {
       const rule = deps.policy.approvals.find((a) => a.id === hold.rule);
-      if (rule === undefined) {
-        // The rule is gone from the policy: the hold waits for a pilot.
-        held.set(hold.msgId, { hold });
-        return;
-      }
+      if (rule === undefined) return; // the rule left the policy: the hold waits for a pilot
       const delay = hold.heldAt + rule.timeoutMs - deps.clock();
       if (delay <= 0) {
-        release(hold, rule.onTimeout);
+        settle(hold, rule.onTimeout);
         return;
       }
-      const timer = setTimeout(() => release(hold, rule.onTimeout), Math.min(delay, 2 ** 31 - 1));
+      const timer = setTimeout(() => settle(hold, rule.onTimeout), Math.min(delay, 2 ** 31 - 1));
       timer.unref();
-      held.set(hold.msgId, { hold, timer });
+      timers.set(hold.msgId, timer);
     },
-    pending: () => [...held.values()].map((h) => h.hold),
     close() {
-      for (const h of held.values()) clearTimeout(h.timer);
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
     },
   };
 }

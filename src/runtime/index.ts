@@ -1,3 +1,13 @@
+// What the shells (cli/, later server/) need from the layers below, so they import runtime/ only.
+export {
+  errorText,
+  formatLocation,
+  isMeshwardenError,
+  type MeshwardenError,
+  makeError,
+} from '../envelope/index.js';
+export { type Checkpoint, type Ledger, openLedger, parseCheckpoint } from '../ledger/index.js';
+export { formatPolicyIssue, loadPolicy, type PolicyIssue } from '../policy/index.js';
 export {
   type AgentContext,
   type AgentDefinition,

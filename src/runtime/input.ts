@@ -1,4 +1,4 @@
-import type { JsonValue } from '../envelope/index.js';
+import { errorText, type JsonValue } from '../envelope/index.js';
 import type { RejectedInput } from './mesh.js';
 
 /** One line of `run --input`: a root message handed to an ingress. */
@@ -24,7 +24,7 @@ export function parseInputLine(
   try {
     value = JSON.parse(text);
   } catch (cause) {
-    const message = cause instanceof Error ? cause.message : String(cause);
+    const message = errorText(cause);
     const col = /position (\d+)/.exec(message);
     return {
       raw: text,

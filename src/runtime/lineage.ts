@@ -39,12 +39,35 @@ type DecisionData = {
 export function toChainLink(ledger: Ledger, entry: LedgerEntry): ChainLink {
   const d = entry.data as unknown as DecisionData;
   const e = d.envelope;
-  const outcomes = ledger
-    .byMessage(entry.msgId ?? '')
+  const id = entry.msgId ?? '';
+  const recorded = ledger
+    .byMessage(id)
     .filter((x) => x.kind !== ENTRY.decision)
     .map((x) => ({ kind: x.kind, agent: x.agent ?? null, at: new Date(x.at).toISOString() }));
+  // A handler that emitted has no `delivered` entry: the first decision on what it emitted stands
+  // for it. Echoes linked back through an ingress are consequences, not deliveries.
+  const handledBy = new Map<string, number>();
+  for (const child of ledger.byCausation(id)) {
+    const by = child.agent;
+    if (
+      child.kind === ENTRY.decision &&
+      by !== undefined &&
+      !by.startsWith('ingress:') &&
+      !handledBy.has(by)
+    ) {
+      handledBy.set(by, child.at);
+    }
+  }
+  const outcomes = [
+    ...[...handledBy].map(([agent, at]) => ({
+      kind: ENTRY.delivered,
+      agent,
+      at: new Date(at).toISOString(),
+    })),
+    ...recorded,
+  ];
   return {
-    id: entry.msgId ?? '',
+    id,
     type: e?.type ?? '(unparsed input)',
     source: e?.source ?? d.location ?? '(unknown)',
     subject: e?.subject ?? '',

@@ -1,7 +1,8 @@
+import { inspect } from 'node:util';
 import type { Logger } from 'pino';
-import type { Envelope, GatedKind } from '../envelope/index.js';
+import { canonicalize, type Envelope, errorText, type GatedKind } from '../envelope/index.js';
 import { decide, type Verdict, type VerdictIssue } from '../gate/index.js';
-import type { Ledger, LedgerEntry } from '../ledger/index.js';
+import type { Ledger, LedgerEntry, LedgerRecord } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import { createMemoryState, type StateStore } from '../state/index.js';
 import type { IngressMessage } from './define.js';
@@ -9,11 +10,24 @@ import { createDelivery, type RetryOptions } from './delivery.js';
 import { type Clock, createEnvelopeFactory, type Random, systemClock, systemRandom } from './envelopes.js';
 import { runtimeError } from './errors.js';
 import { countDecision, type MeshEvent, type RunCounts, zeroCounts } from './events.js';
+import { isFrozen } from './freezes.js';
 import { createHoldTimers } from './holds.js';
 import type { LoadedModules } from './modules.js';
-import { decisionRecord } from './records.js';
+import { type DecisionData, decisionRecord } from './records.js';
 import { recoverFromLedger } from './recovery.js';
 import { createWorkTracker } from './work.js';
+
+/** A decision made and recorded in memory, waiting for its ledger entry to be durable. */
+type Judged = {
+  readonly record: LedgerRecord;
+  readonly msgId: string;
+  readonly gated: GatedKind;
+  readonly verdict: Verdict;
+  readonly envelope: Envelope | undefined;
+  readonly now: number;
+  /** Agents an admitted message goes to (recorded in its decision). */
+  readonly consumers: readonly string[];
+};
 
 export type MeshOptions = {
   readonly policy: Policy;
@@ -90,58 +104,99 @@ export function createMesh(opts: MeshOptions): Mesh {
     }
   };
 
-  /** Gate → state → ledger; deliver or execute only once the decision entry is durable (write-ahead). */
-  const admit = (candidate: Envelope, gated: GatedKind, external: boolean): Promise<LedgerEntry> => {
+  const consumersOf = (envelope: Envelope): readonly string[] =>
+    envelope.target !== undefined ? [envelope.target] : (policy.consumers.get(envelope.type) ?? []);
+
+  /** Gate → state: decides one envelope, applies its deltas, and builds its decision entry. */
+  const judge = (candidate: Envelope, gated: GatedKind, external: boolean): Judged => {
     const now = clock();
-    const text = safeStringify(candidate);
+    // The size guard measures the JSON text, and input without a canonical JSON form (cycles,
+    // BigInt, lone surrogates) is quarantined here instead of failing in the ledger.
+    const text = jsonText(candidate);
+    if (typeof text !== 'string') {
+      return record(now, factory.id(), gated, notJson(text.cause), undefined, {
+        raw: describeValue(candidate),
+      });
+    }
     const decision = decide(
-      {
-        candidate,
-        size: text === undefined ? Number.POSITIVE_INFINITY : Buffer.byteLength(text),
-        kind: gated,
-        now,
-        external,
-      },
+      { candidate, size: Buffer.byteLength(text), kind: gated, now, external },
       policy,
       state,
     );
     state.apply(decision.deltas);
-    const envelope = decision.envelope;
+    const { envelope, verdict, link } = decision;
+    const consumers =
+      verdict.decision === 'deliver' && envelope !== undefined && gated === 'message'
+        ? consumersOf(envelope)
+        : undefined;
     // Input that failed the shape check may carry no usable id; it still gets one so `why` finds it.
-    const msgId = envelope?.id ?? factory.id();
-    const durable = ledger.append(
-      decisionRecord(now, msgId, {
-        gated,
-        verdict: decision.verdict,
-        ...(envelope === undefined ? { raw: truncate(text ?? String(candidate)) } : { envelope }),
-        ...(decision.link === undefined ? {} : { link: decision.link }),
-        ...(decision.deltas.length === 0 ? {} : { deltas: decision.deltas }),
-      }),
-    );
-    countDecision(counts, gated, decision.verdict);
+    return record(now, envelope?.id ?? factory.id(), gated, verdict, envelope, {
+      ...(envelope === undefined ? { raw: truncate(text) } : {}),
+      ...(link === undefined ? {} : { link }),
+      ...(decision.deltas.length === 0 ? {} : { deltas: decision.deltas }),
+      ...(consumers === undefined ? {} : { consumers }),
+    });
+  };
+
+  /** Builds the decision entry, counts it and tells listeners. */
+  const record = (
+    now: number,
+    msgId: string,
+    gated: GatedKind,
+    verdict: Verdict,
+    envelope: Envelope | undefined,
+    extra: Omit<DecisionData, 'gated' | 'verdict' | 'envelope'>,
+  ): Judged => {
+    const entry = decisionRecord(now, msgId, {
+      gated,
+      verdict,
+      ...(envelope === undefined ? {} : { envelope }),
+      ...extra,
+    });
+    countDecision(counts, gated, verdict);
     publish({
       type: 'decision',
       at: now,
       msgId,
       gated,
-      verdict: decision.verdict,
+      verdict,
       ...(envelope === undefined ? {} : { envelope }),
-      ...(decision.link === undefined ? {} : { link: decision.link }),
+      ...(extra.link === undefined ? {} : { link: extra.link }),
+      ...(extra.location === undefined ? {} : { location: extra.location }),
     });
-    const verdict = decision.verdict;
+    return { record: entry, msgId, gated, verdict, envelope, now, consumers: extra.consumers ?? [] };
+  };
+
+  /** Write-ahead: delivers or executes only once the decision entry is durable; starts hold timers. */
+  const settle = (j: Judged, durable: Promise<unknown>): void => {
+    const { verdict, envelope } = j;
     if (verdict.decision === 'deliver' && envelope !== undefined) {
-      work.track(durable.then(() => delivery.dispatch(envelope, gated)));
-    } else {
-      work.track(durable);
-      if (
-        verdict.decision === 'hold' &&
-        verdict.stage === 'approval' &&
-        verdict.rule !== undefined &&
-        envelope
-      ) {
-        holds.track({ msgId, envelope, gated, rule: verdict.rule, heldAt: now });
-      }
+      work.track(durable.then(() => delivery.dispatch(envelope, j.gated, j.consumers)));
+      return;
     }
+    work.track(durable);
+    if (
+      verdict.decision === 'hold' &&
+      verdict.stage === 'approval' &&
+      verdict.rule !== undefined &&
+      envelope
+    ) {
+      holds.track({ msgId: j.msgId, envelope, gated: j.gated, rule: verdict.rule, heldAt: j.now });
+    }
+  };
+
+  const admit = (candidate: Envelope, gated: GatedKind, external: boolean): Promise<LedgerEntry> => {
+    const judged = judge(candidate, gated, external);
+    const durable = ledger.append(judged.record);
+    settle(judged, durable);
+    return durable;
+  };
+
+  /** Admits what one handler emitted as one atomic ledger group: a crash keeps all of it or none. */
+  const admitAll = (emitted: readonly { envelope: Envelope; gated: GatedKind }[]): Promise<unknown> => {
+    const judged = emitted.map((out) => judge(out.envelope, out.gated, false));
+    const durable = ledger.appendAll(judged.map((j) => j.record));
+    for (const j of judged) settle(j, durable);
     return durable;
   };
 
@@ -163,9 +218,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     work,
     counts,
     publish,
-    admit: (envelope, gated) => {
-      admit(envelope, gated, false);
-    },
+    admitAll,
     ingest: (ingress, message) => {
       ingest(ingress, message).catch((err: unknown) =>
         log.warn({ err, ingress }, 'ingest after close dropped'),
@@ -180,7 +233,9 @@ export function createMesh(opts: MeshOptions): Mesh {
     clock,
     work,
     log,
-    dispatch: (e, gated) => delivery.dispatch(e, gated),
+    isFrozen: (subject, now) => isFrozen(policy, state, subject, now),
+    consumersOf,
+    dispatch: delivery.dispatch,
   });
 
   const evictTimer = setInterval(() => state.evict(clock()), 5_000);
@@ -207,8 +262,6 @@ export function createMesh(opts: MeshOptions): Mesh {
     state,
     inject: ingest,
     reject(input) {
-      const now = clock();
-      const msgId = factory.id();
       const verdict: Verdict = {
         decision: 'quarantine',
         stage: 'ingress',
@@ -216,27 +269,16 @@ export function createMesh(opts: MeshOptions): Mesh {
         detail: input.detail,
         ...(input.issues === undefined ? {} : { issues: input.issues }),
       };
-      const durable = ledger.append(
-        decisionRecord(now, msgId, {
-          gated: 'message',
-          verdict,
-          raw: truncate(input.raw),
-          location: input.location,
-        }),
-      );
-      countDecision(counts, 'message', verdict);
-      publish({ type: 'decision', at: now, msgId, gated: 'message', verdict, location: input.location });
+      const judged = record(clock(), factory.id(), 'message', verdict, undefined, {
+        raw: truncate(input.raw),
+        location: input.location,
+      });
+      const durable = ledger.append(judged.record);
       work.track(durable);
       return durable;
     },
     async recover() {
-      const resumed = recoverFromLedger(
-        ledger,
-        state,
-        policy,
-        (envelope, gated, consumers) => delivery.dispatch(envelope, gated, consumers),
-        holds.track,
-      );
+      const resumed = recoverFromLedger(ledger, state, delivery.dispatch, holds.track);
       counts.recovered += resumed;
       return resumed;
     },
@@ -252,12 +294,34 @@ export function createMesh(opts: MeshOptions): Mesh {
   };
 }
 
-function safeStringify(value: unknown): string | undefined {
+/**
+ * JSON.stringify is native and fast; it throws on cycles and BigInt. It escapes lone surrogates as
+ * `\\udXXX`, which RFC 8785 refuses, so only text with such an escape pays for a canonical pass.
+ */
+function jsonText(value: unknown): string | { readonly cause: unknown } {
   try {
-    return JSON.stringify(value);
-  } catch {
-    return undefined;
+    const text = JSON.stringify(value);
+    if (text === undefined) return { cause: new TypeError('the value is not JSON') };
+    if (text.includes('\\ud')) canonicalize(value);
+    return text;
+  } catch (cause) {
+    return { cause };
   }
+}
+
+function notJson(cause: unknown): Verdict {
+  const error = runtimeError('MW_RUNTIME_NOT_JSON', { cause: errorText(cause) });
+  return {
+    decision: 'quarantine',
+    stage: 'envelope',
+    reason: 'envelope.not_json',
+    detail: `${error.message}.`,
+  };
+}
+
+/** A readable, well-formed rendering of a value that has no JSON form, for the ledger's `raw`. */
+function describeValue(value: unknown): string {
+  return truncate(inspect(value, { depth: 4, breakLength: Number.POSITIVE_INFINITY }).toWellFormed());
 }
 
 function truncate(text: string): string {

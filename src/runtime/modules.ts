@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import module from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { MeshwardenError } from '../envelope/index.js';
+import { errorText, type MeshwardenError } from '../envelope/index.js';
 import type { Policy } from '../policy/index.js';
 import type { AgentDefinition, EffectDefinition } from './define.js';
 import { runtimeError } from './errors.js';
@@ -51,10 +51,10 @@ async function importDefault(
   try {
     mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
   } catch (cause) {
-    const text = cause instanceof Error ? cause.message : String(cause);
+    const text = errorText(cause);
     return runtimeError(
       'MW_RUNTIME_MODULE_LOAD',
-      { what, file, cause: `${text}${hintFor(text)}` },
+      { what, file, cause: `${text}${hintFor(cause)}` },
       { location: { file }, cause },
     );
   }
@@ -89,11 +89,13 @@ function bindPackageName(): void {
 }
 
 /** The two mistakes people make when a mesh folder is new, with what fixes them. */
-function hintFor(message: string): string {
-  if (message.includes("Cannot find package 'meshwarden'")) {
+function hintFor(cause: unknown): string {
+  const code = (cause as { code?: unknown } | null)?.code;
+  if (code === 'ERR_MODULE_NOT_FOUND' && errorText(cause).includes("'meshwarden'")) {
     return ' (install meshwarden where the mesh lives: npm install meshwarden)';
   }
-  if (message.includes('outside a module') || message.includes('require is not defined')) {
+  // Node reports a CommonJS-scoped file that uses import as a SyntaxError, without a code.
+  if (cause instanceof SyntaxError && errorText(cause).includes('outside a module')) {
     return ' (add "type": "module" to the package.json nearest to the mesh)';
   }
   return '';

@@ -6,6 +6,7 @@ import { type Ledger, openLedger } from '../ledger/index.js';
 import { loadPolicy, type PolicyIssue } from '../policy/index.js';
 import type { Clock } from './envelopes.js';
 import { systemClock } from './envelopes.js';
+import { runtimeError } from './errors.js';
 import { createMesh, type Mesh, type MeshOptions } from './mesh.js';
 import { loadModules } from './modules.js';
 import { policyLoadedRecord } from './records.js';
@@ -39,6 +40,11 @@ export async function openMesh(opts: {
   const loaded = await loadPolicy(opts.meshFile);
   if (!loaded.ok) return { ok: false, policyIssues: loaded.issues };
   const policy = loaded.policy;
+  if (policy.partitions !== 1) {
+    // Agent- and mesh-scoped limits are split across partitions; one process running all of them
+    // over one state would enforce only a share of each limit.
+    return { ok: false, errors: [runtimeError('MW_RUNTIME_PARTITIONS', { partitions: policy.partitions })] };
+  }
   const modules = await loadModules(policy);
   if (!modules.ok) return { ok: false, errors: modules.errors };
   await mkdir(opts.dataDir, { recursive: true });
@@ -52,8 +58,9 @@ export async function openMesh(opts: {
     clock,
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
   });
-  const resumed = await mesh.recover();
+  // The policy is on record before anything is decided or resumed under it.
   await ledger.append(policyLoadedRecord(clock(), policy.mesh, policy.digest, policy.file));
+  const resumed = await mesh.recover();
   const close = async () => {
     await mesh.close();
     await ledger.close();

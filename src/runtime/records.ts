@@ -39,6 +39,8 @@ export type DecisionData = {
   readonly location?: string;
   readonly link?: EchoLink;
   readonly deltas?: readonly StateDelta[];
+  /** For an admitted message: the agents it is delivered to, fixed at admission (recovery reads them). */
+  readonly consumers?: readonly string[];
 };
 
 export function decisionRecord(at: number, msgId: string, data: DecisionData): LedgerRecord {

@@ -1,7 +1,8 @@
 import type { Ledger } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
-import { LOOP_BREAKER, PILOT_BREAKER, parseBreakerKey, type StateStore } from '../state/index.js';
+import { parseBreakerKey, type StateStore } from '../state/index.js';
 import type { RunCounts } from './events.js';
+import { entityFreezeIds } from './freezes.js';
 
 /** The summary `run --json` and `demo retention --json` print (DESIGN.md "Command line contract"). */
 export type RunSummary = {
@@ -32,11 +33,7 @@ export function summarize(counts: RunCounts, state: StateStore, ledger: Ledger, 
       : [{ id: ref.id, key: ref.scopeKey, state: 'open' as const, action: b.action }];
   });
   // An entity is frozen by the loop guard, a pilot, or an entity-scoped breaker whose action is freeze.
-  const entityFreezes = new Set([
-    LOOP_BREAKER,
-    PILOT_BREAKER,
-    ...policy.breakers.filter((b) => b.scope === 'entity' && b.action === 'freeze').map((b) => b.id),
-  ]);
+  const entityFreezes = new Set(entityFreezeIds(policy));
   const frozen = [
     ...new Set(breakers.filter((b) => entityFreezes.has(b.id) && b.action === 'freeze').map((b) => b.key)),
   ].sort();

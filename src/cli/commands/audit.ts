@@ -1,8 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { isMeshwardenError } from '../../envelope/index.js';
-import { type Checkpoint, parseCheckpoint } from '../../ledger/index.js';
+import { type Checkpoint, isMeshwardenError, parseCheckpoint } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { openExistingLedger } from '../ledger-access.js';
 import type { Output } from '../output.js';
@@ -15,7 +14,7 @@ export async function auditVerify(opts: { data: string; checkpoint?: string }, o
     if (loaded === undefined) return EXIT.usage;
     extra.push(loaded);
   }
-  const ledger = openExistingLedger(opts.data, out);
+  const ledger = await openExistingLedger(opts.data, out);
   if (ledger === undefined) return EXIT.usage;
   await using _ledger = ledger;
   const result = ledger.verify({ checkpoints: extra });
@@ -35,7 +34,7 @@ export async function auditVerify(opts: { data: string; checkpoint?: string }, o
 
 /** `audit checkpoint`: signs the current heads; prints the checkpoint (keep a copy outside the data dir). */
 export async function auditCheckpoint(opts: { data: string; out?: string }, out: Output): Promise<number> {
-  const ledger = openExistingLedger(opts.data, out);
+  const ledger = await openExistingLedger(opts.data, out);
   if (ledger === undefined) return EXIT.usage;
   await using _ledger = ledger;
   const checkpoint = await ledger.checkpoint();
@@ -49,7 +48,7 @@ export async function auditCheckpoint(opts: { data: string; out?: string }, out:
 
 /** `audit export`: every entry as JSON Lines, in (partition, seq) order, to stdout or --out. */
 export async function auditExport(opts: { data: string; out?: string }, out: Output): Promise<number> {
-  const ledger = openExistingLedger(opts.data, out);
+  const ledger = await openExistingLedger(opts.data, out);
   if (ledger === undefined) return EXIT.usage;
   await using _ledger = ledger;
   const sink = opts.out === undefined ? process.stdout : createWriteStream(opts.out);
@@ -72,7 +71,7 @@ async function readCheckpointFile(file: string, out: Output): Promise<Checkpoint
     if (isMeshwardenError(parsed)) throw parsed;
     return parsed;
   } catch (cause) {
-    out.error(cliError('MW_CLI_CHECKPOINT_FILE', { file, cause: (cause as Error).message }));
+    out.fail(cliError('MW_CLI_CHECKPOINT_FILE', { file, cause: (cause as Error).message }));
     return undefined;
   }
 }

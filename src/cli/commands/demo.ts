@@ -21,7 +21,7 @@ export async function demoRetention(
   // The demo starts from an empty ledger each time, but only ever deletes a folder it made itself.
   if (existsSync(dir) && (await readdir(dir)).length > 0) {
     if (!existsSync(join(dir, MARKER))) {
-      out.error(cliError('MW_CLI_DIR_NOT_EMPTY', { dir: opts.data, what: 'non-demo content' }));
+      out.fail(cliError('MW_CLI_DIR_NOT_EMPTY', { dir: opts.data, what: 'non-demo content' }));
       return EXIT.usage;
     }
     await rm(dir, { recursive: true, force: true });

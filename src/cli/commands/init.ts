@@ -9,7 +9,7 @@ export async function init(dir: string, out: Output): Promise<number> {
   const target = resolve(dir);
   const copied = await copyMeshFolder(join(PACKAGE_ROOT, 'templates', 'init'), target);
   if (!copied.ok) {
-    out.error(cliError('MW_CLI_DIR_NOT_EMPTY', { dir, what: copied.clash }));
+    out.fail(cliError('MW_CLI_DIR_NOT_EMPTY', { dir, what: copied.clash }));
     return EXIT.usage;
   }
   if (copied.note !== undefined) out.note(`warning: ${copied.note}`);

@@ -5,12 +5,12 @@ import { type Output, table } from '../output.js';
 
 /** `why <id>`: the causal chain that led to a message, root first. */
 export async function why(id: string, opts: { data: string }, out: Output): Promise<number> {
-  const ledger = openExistingLedger(opts.data, out);
+  const ledger = await openExistingLedger(opts.data, out);
   if (ledger === undefined) return EXIT.usage;
   await using _ledger = ledger;
   const result = whyChain(ledger, id);
   if (result === undefined) {
-    out.error(cliError('MW_CLI_NOT_FOUND', { id }));
+    out.fail(cliError('MW_CLI_NOT_FOUND', { id }));
     return EXIT.failed;
   }
   if (out.json) {
@@ -33,12 +33,12 @@ export async function why(id: string, opts: { data: string }, out: Output): Prom
 
 /** `impact <id | agent@version>`: everything that followed a message, or an agent version's blast radius. */
 export async function impact(target: string, opts: { data: string }, out: Output): Promise<number> {
-  const ledger = openExistingLedger(opts.data, out);
+  const ledger = await openExistingLedger(opts.data, out);
   if (ledger === undefined) return EXIT.usage;
   await using _ledger = ledger;
   const result = impactOf(ledger, target);
   if (result === undefined) {
-    out.error(cliError('MW_CLI_NOT_FOUND', { id: target }));
+    out.fail(cliError('MW_CLI_NOT_FOUND', { id: target }));
     return EXIT.failed;
   }
   if (out.json) {

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { formatPolicyIssue, loadPolicy, type PolicyIssue } from '../../policy/index.js';
 import type { OpenMeshResult } from '../../runtime/index.js';
+import { formatPolicyIssue, loadPolicy, type PolicyIssue } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 import type { Output } from '../output.js';
 

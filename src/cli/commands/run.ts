@@ -1,4 +1,4 @@
-import { access } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { type OpenedMesh, openMesh, type RunSummary, summarize } from '../../runtime/index.js';
@@ -19,11 +19,10 @@ export async function runMesh(
   const input = opts.input === undefined ? undefined : resolve(opts.input);
   if (input !== undefined) {
     try {
-      await access(input);
+      // A directory or a FIFO passes access(); only a regular file is read line by line.
+      if (!(await stat(input)).isFile()) throw new Error('not a regular file');
     } catch (cause) {
-      out.error(
-        cliError('MW_CLI_INPUT_MISSING', { file: opts.input ?? '', cause: (cause as Error).message }),
-      );
+      out.fail(cliError('MW_CLI_INPUT_MISSING', { file: opts.input ?? '', cause: (cause as Error).message }));
       return { code: EXIT.usage };
     }
   }
