@@ -65,6 +65,8 @@ export async function demoRetention(
 function tellStory(events: readonly MeshEvent[], out: Output): void {
   const bySubject = new Map<string, string[][]>();
   const rows = (subject: string) => bySubject.get(subject) ?? bySubject.set(subject, []).get(subject)!;
+  // An execution is told right under the request it carries out, not where it finished in time.
+  const requestRow = new Map<string, string[]>();
   for (const event of events) {
     if (event.type === 'decision') {
       const e = event.envelope;
@@ -72,14 +74,22 @@ function tellStory(events: readonly MeshEvent[], out: Output): void {
       const who = e === undefined ? (event.location ?? '') : e.source.replace(/^mesh:\/\/[^/]+\//, '');
       const what = e === undefined ? 'input' : event.gated === 'effect' ? `effect ${e.type}` : e.type;
       const echo = event.link === undefined ? '' : ` (echo of e-mail ${event.link.effectId.slice(-8)})`;
-      rows(subject).push([
+      const row = [
         `  hop ${e?.hop ?? '-'}`,
         `${who} → ${what}${echo}`,
         event.verdict.decision.toUpperCase(),
-        `${event.verdict.reason}: ${event.verdict.detail}`,
-      ]);
+        // An admitted hop needs no sentence; every stop explains itself.
+        event.verdict.decision === 'deliver'
+          ? event.verdict.reason
+          : `${event.verdict.reason}: ${event.verdict.detail}`,
+      ];
+      rows(subject).push(row);
+      requestRow.set(event.msgId, row);
     } else if (event.type === 'effect-executed') {
-      rows(event.subject).push(['', `  ${event.effect} executed`, '', JSON.stringify(event.result ?? {})]);
+      const list = rows(event.subject);
+      const at = list.indexOf(requestRow.get(event.msgId) ?? []);
+      const line = ['', `  ${event.effect} executed`, '', JSON.stringify(event.result ?? {})];
+      list.splice(at < 0 ? list.length : at + 1, 0, line);
     } else if (event.type === 'dead-letter') {
       rows('(dead letters)').push(['', event.worker, 'DEAD', `${event.code}: ${event.message}`]);
     }
