@@ -54,6 +54,17 @@ export function createEnvelopeFactory(opts: {
     return pool.subarray(used - PER, used);
   };
 
+  // Every emission of one handler consumed the same input: digest it once per parent.
+  const inputDigests = new WeakMap<Envelope, string>();
+  const inputDigest = (parent: Envelope): string => {
+    let digest = inputDigests.get(parent);
+    if (digest === undefined) {
+      digest = digestOf(parent.data);
+      inputDigests.set(parent, digest);
+    }
+    return digest;
+  };
+
   return {
     id: () => formatUuidV7(opts.clock(), fresh()),
     root(ingress, input) {
@@ -97,7 +108,7 @@ export function createEnvelopeFactory(opts: {
         ),
         traceparent: childTraceparent(parent.traceparent, r.subarray(26, 34), r.subarray(10, 26)),
         agentversion: agent.version,
-        inputdigest: digestOf(parent.data),
+        inputdigest: inputDigest(parent),
         ...(o.target === undefined ? {} : { target: o.target }),
         ...(o.model === undefined ? {} : { model: o.model }),
       };
