@@ -49,6 +49,8 @@ export function createDelivery(deps: {
   publish: (event: MeshEvent) => void;
   /** Admits one handler's emissions as one atomic ledger group; resolves when it is durable. */
   admitAll: (emitted: readonly Outgoing[]) => Promise<unknown>;
+  /** Records an emission that was refused before the gate (quarantine), so nothing vanishes. */
+  refuse: (out: Outgoing, reason: string, detail: string) => void;
   ingest: (ingress: string, message: IngressMessage) => void;
   retry?: Partial<RetryOptions>;
 }): Delivery {
@@ -166,8 +168,10 @@ export function createDelivery(deps: {
         type: out.envelope.type,
         msgId: msg.id,
       });
+      // Throwing would land in the agent's timer callback and crash the process: record it instead.
       log.error({ err: error, msgId: msg.id, agent: spec.name }, 'late emit refused');
-      throw error;
+      deps.refuse(out, 'envelope.late_emit', `${error.message}.`);
+      return out.envelope.id;
     }
     outbox.items.push(out);
     return out.envelope.id;

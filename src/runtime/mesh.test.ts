@@ -1,8 +1,10 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout } from 'node:timers/promises';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import type { LedgerEntry } from '../ledger/index.js';
 import { openMesh } from './open.js';
 import { ENTRY } from './records.js';
 
@@ -177,4 +179,56 @@ describe('approval holds', () => {
       expect(o.ledger.byCausation(held.msgId ?? '').length > 0).toBe(delivered === 1);
     },
   );
+});
+
+describe('misbehaving handlers', () => {
+  const openWith = async (code: string, extra: readonly string[] = []) => {
+    const dir = writeMesh(0, extra);
+    writeFileSync(join(dir, 'agents', 'flaky.mjs'), code);
+    const opened = await openMesh({
+      meshFile: join(dir, 'mesh.yaml'),
+      dataDir: join(dir, 'data'),
+      log,
+      retry: { attempts: 1, timeoutMs: 20 },
+    });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    return opened.opened;
+  };
+  const reasons = (o: { ledger: { scan(): Iterable<LedgerEntry> } }) =>
+    [...o.ledger.scan()].flatMap((e) =>
+      e.kind === ENTRY.decision ? [(e.data as { verdict: { reason: string } }).verdict.reason] : [],
+    );
+
+  it('dead-letters a handler whose promise never settles', async () => {
+    await using o = await openWith('export default { handle() { return new Promise(() => {}); } };');
+    const root = await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
+    await o.mesh.idle();
+    const dead = o.ledger.byMessage(root.msgId ?? '').filter((e) => e.kind === ENTRY.deadLetter);
+    expect(dead.map((e) => (e.data as { error: { code: string } }).error.code)).toEqual([
+      'MW_RUNTIME_TIMEOUT',
+    ]);
+  });
+
+  it('records an emission made after the handler returned instead of gating or losing it', async () => {
+    await using o = await openWith(
+      "export default { handle(msg, ctx) { setTimeout(() => ctx.emit('job.done.v1', { n: 1 }), 0); } };",
+    );
+    await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
+    await o.mesh.idle();
+    for (let i = 0; i < 100 && !reasons(o).includes('envelope.late_emit'); i++) await setTimeout(10);
+    expect(reasons(o)).toEqual(['gate.admitted', 'envelope.late_emit']);
+  });
+
+  it('settles an approval hold when its timeout passes while the mesh runs', async () => {
+    await using o = await openWith('export default { handle() {} };', [
+      'approvals:',
+      "  - { id: quick, when: 'msg.data.n > 10', timeout: 30ms, onTimeout: deliver }",
+    ]);
+    const held = await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 99 } });
+    const released = () => o.ledger.byMessage(held.msgId ?? '').filter((e) => e.kind === ENTRY.holdReleased);
+    for (let i = 0; i < 200 && released().length === 0; i++) await setTimeout(10);
+    await o.mesh.idle();
+    expect(released().map((e) => (e.data as { outcome: string }).outcome)).toEqual(['deliver']);
+    expect(o.ledger.byMessage(held.msgId ?? '').some((e) => e.kind === ENTRY.delivered)).toBe(true);
+  });
 });

@@ -219,6 +219,12 @@ export function createMesh(opts: MeshOptions): Mesh {
     counts,
     publish,
     admitAll,
+    refuse: (out, reason, detail) => {
+      const verdict: Verdict = { decision: 'quarantine', stage: 'envelope', reason, detail };
+      work.track(
+        ledger.append(record(clock(), out.envelope.id, out.gated, verdict, out.envelope, {}).record),
+      );
+    },
     ingest: (ingress, message) => {
       ingest(ingress, message).catch((err: unknown) =>
         log.warn({ err, ingress }, 'ingest after close dropped'),
