@@ -156,7 +156,13 @@ export function createDelivery(deps: {
         ? deps.admitAll(result.value)
         : ledger.append(deliveredRecord(clock(), msg, worker, result.attempt)),
     );
-    publish({ type: 'delivered', at: clock(), msgId: msg.id, agent: worker });
+    publish({
+      type: 'delivered',
+      at: clock(),
+      msgId: msg.id,
+      correlationid: msg.correlationid,
+      agent: worker,
+    });
     return true;
   };
 

@@ -13,7 +13,14 @@ export type MeshEvent =
       readonly location?: string;
       readonly link?: EchoLink;
     }
-  | { readonly type: 'delivered'; readonly at: number; readonly msgId: string; readonly agent: string }
+  | {
+      readonly type: 'delivered';
+      readonly at: number;
+      readonly msgId: string;
+      /** The case the message belongs to (its root's id). */
+      readonly correlationid: string;
+      readonly agent: string;
+    }
   | {
       readonly type: 'dead-letter';
       readonly at: number;

@@ -1,0 +1,68 @@
+// The machine's limit for a durable hop, with no logic: RFC 8785 canonical JSON of a decision-sized
+// record, a sha256 hash chain, and a node:sqlite WAL append in 512-row transactions, on one thread.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { canonicalize, sha256 } from '../dist/envelope/index.js';
+
+export function durableHopLimit(hops: number): { hops: number; seconds: number; hopsPerSecond: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'meshwarden-limit-'));
+  try {
+    const db = new DatabaseSync(join(dir, 'limit.db'));
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec('PRAGMA synchronous = NORMAL');
+    db.exec('CREATE TABLE entries (seq INTEGER PRIMARY KEY, body TEXT NOT NULL, hash TEXT NOT NULL)');
+    const insert = db.prepare('INSERT INTO entries (seq, body, hash) VALUES (?, ?, ?)');
+    let prev = `sha256:${'0'.repeat(64)}`;
+    const started = process.hrtime.bigint();
+    db.exec('BEGIN');
+    for (let i = 1; i <= hops; i++) {
+      const body = canonicalize(record(i));
+      prev = sha256(`${prev}${sha256(body)}`);
+      insert.run(i, body, prev);
+      if (i % 512 === 0) {
+        db.exec('COMMIT');
+        db.exec('BEGIN');
+      }
+    }
+    db.exec('COMMIT');
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    db.close();
+    return { hops, seconds: Math.round(seconds * 1000) / 1000, hopsPerSecond: Math.round(hops / seconds) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** About the size and shape of a runtime decision entry (envelope, verdict, two state deltas). */
+function record(i: number) {
+  const id = `01a20bf7-0b05-7038-bc96-${i.toString(16).padStart(12, '0')}`;
+  return {
+    kind: 'decision',
+    seq: i,
+    msgId: id,
+    subject: `entity:${i % 1000}`,
+    data: {
+      gated: 'message',
+      verdict: { decision: 'deliver', stage: 'gate', reason: 'gate.admitted', detail: 'passed every guard' },
+      deltas: [
+        { kind: 'bucket', key: `rl|per-entity|entity:${i % 1000}`, state: { tat: 1795497069318 + i } },
+        { kind: 'bucket', key: 'rl|per-agent|one', state: { tat: 1795497069317 + i } },
+      ],
+      envelope: {
+        specversion: '1.0',
+        id,
+        source: 'mesh://bench/one@1.0.0',
+        type: 'step.two.v1',
+        time: '2026-11-24T05:11:09.317Z',
+        subject: `entity:${i % 1000}`,
+        data: { value: i },
+        correlationid: id,
+        hop: 1,
+        traceparent: '00-8e11c6377310a89e5e86ac95cd15e1d4-4a791f23d37b087e-01',
+        policydigest: 'sha256:bf4fe9f053bc5cc097a5b7b0174544d1445ca41b9280e608bc9fdfb8fb7bdc91',
+      },
+    },
+  };
+}
