@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gateLatency } from './gate.ts';
 import { durableHopLimit } from './limit.ts';
+import { runPeers } from './peers/index.ts';
 import { runPipelines } from './pipeline.ts';
 import { round } from './stats.ts';
 
@@ -14,8 +15,8 @@ const progress = (text: string) =>
   process.stderr.write(`[${((performance.now() - began) / 1000).toFixed(0).padStart(4)} s] ${text}\n`);
 
 const sizes = quick
-  ? { limit: 20_000, pipelines: 5_000, latency: 500, decisions: 50_000 }
-  : { limit: 200_000, pipelines: 50_000, latency: 5_000, decisions: 300_000 };
+  ? { limit: 20_000, pipelines: 5_000, latency: 500, decisions: 50_000, peers: 2_000 }
+  : { limit: 200_000, pipelines: 50_000, latency: 5_000, decisions: 300_000, peers: 20_000 };
 
 progress(
   `limit: ${sizes.limit.toLocaleString('en')} durable hops (canonical JSON + sha256 chain + SQLite WAL, batches of 512) …`,
@@ -29,6 +30,7 @@ progress(`meshwarden: ${sizes.latency.toLocaleString('en')} pipelines, 4 in flig
 const latency = await runPipelines(sizes.latency, 1_000, 4);
 progress(`gate: ${sizes.decisions.toLocaleString('en')} decisions over 100,000 entities …`);
 const gate = await gateLatency(sizes.decisions, 100_000);
+const peers = await runPeers(sizes.peers, progress);
 
 const results = {
   at: new Date().toISOString(),
@@ -40,6 +42,7 @@ const results = {
   meshwarden: { ...meshwarden, ratioToLimit: round(meshwarden.hopsPerSecond / limit.hopsPerSecond, 2) },
   latency,
   gate,
+  peers,
 };
 const out = new URL('./results/', import.meta.url).pathname;
 mkdirSync(out, { recursive: true });
@@ -67,6 +70,13 @@ const rows: [string, string, string][] = [
     `p99 target ≤ ${t.gateP99us}`,
   ],
 ];
+for (const peer of peers) {
+  rows.push([
+    `peer: ${peer.name} pipelines/s`,
+    peer.error === undefined ? fmt(peer.pipelinesPerSecond) : 'failed',
+    peer.error ?? peer.does,
+  ]);
+}
 const width = Math.max(...rows.map((r) => r[0].length));
 for (const [name, value, note] of rows)
   process.stdout.write(`${name.padEnd(width)}  ${value.padStart(18)}  ${note}\n`);
