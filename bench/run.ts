@@ -7,6 +7,7 @@ import { gateLatency } from './gate.ts';
 import { durableHopLimit } from './limit.ts';
 import { runPeers } from './peers/index.ts';
 import { runPipelines } from './pipeline.ts';
+import { entityScale, ledgerScale, SCALE_SIZES } from './scale.ts';
 import { round } from './stats.ts';
 
 const quick = process.argv.includes('--quick');
@@ -31,18 +32,25 @@ const latency = await runPipelines(sizes.latency, 1_000, 4);
 progress(`gate: ${sizes.decisions.toLocaleString('en')} decisions over 100,000 entities …`);
 const gate = await gateLatency(sizes.decisions, 100_000);
 const peers = await runPeers(sizes.peers, progress);
+const entityScales: Record<string, number>[] = [];
+for (const n of quick ? SCALE_SIZES.entities.quick : SCALE_SIZES.entities.full) {
+  entityScales.push(await entityScale(n, { quick, progress }));
+}
+const ledgerSize = quick ? SCALE_SIZES.ledgerEntries.quick : SCALE_SIZES.ledgerEntries.full;
+const ledgerAtScale = await ledgerScale(ledgerSize, { quick, progress });
 
 const results = {
   at: new Date().toISOString(),
   node: process.version,
   quick,
   seconds: round((performance.now() - began) / 1000, 1),
-  targets: { hopsPerSecond: 50_000, gateP99us: 50, ratioToLimit: 0.5 },
+  targets: { hopsPerSecond: 50_000, gateP99us: 50, ratioToLimit: 0.5, bytesPerEntity: 300, whyMs: 10 },
   limit,
   meshwarden: { ...meshwarden, ratioToLimit: round(meshwarden.hopsPerSecond / limit.hopsPerSecond, 2) },
   latency,
   gate,
   peers,
+  scale: { entities: entityScales, ledger: ledgerAtScale },
 };
 const out = new URL('./results/', import.meta.url).pathname;
 mkdirSync(out, { recursive: true });
@@ -77,6 +85,18 @@ for (const peer of peers) {
     peer.error ?? peer.does,
   ]);
 }
+for (const e of entityScales) {
+  rows.push([
+    `scale: ${fmt(e.entities ?? 0)} entities: heap B/entity, keys after evict`,
+    `${e.heapBytesPerEntity} / ${e.keysAfterEvict}`,
+    `target ≤ ${t.bytesPerEntity} B; ${fmt(e.decisionsPerSecond ?? 0)} decisions/s`,
+  ]);
+}
+rows.push([
+  `scale: ledger of ${fmt(ledgerAtScale.entries ?? 0)}: verify s, why p99 ms`,
+  `${ledgerAtScale.verifySeconds} / ${ledgerAtScale.whyChainP99ms}`,
+  `why target < ${t.whyMs} ms; ${fmt(ledgerAtScale.appendsPerSecond ?? 0)} appends/s`,
+]);
 const width = Math.max(...rows.map((r) => r[0].length));
 for (const [name, value, note] of rows)
   process.stdout.write(`${name.padEnd(width)}  ${value.padStart(18)}  ${note}\n`);

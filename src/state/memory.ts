@@ -1,8 +1,7 @@
 import { breakerOpenAt } from './breaker.js';
-import { bucketIsNeutral } from './gcra.js';
+import { createPackedTable } from './packed.js';
 import type { StateStore } from './store.js';
-import type { BreakerState, EchoMark, StateDelta, WindowState } from './types.js';
-import { windowIsNeutral } from './window.js';
+import type { BreakerState, EchoMark, StateDelta } from './types.js';
 
 /** Echo marks kept per subject, newest last: an entity rarely has more effects in flight. */
 export const ECHO_MARKS_PER_SUBJECT = 16;
@@ -18,15 +17,14 @@ export type MemoryStateOptions = {
 };
 
 /**
- * The embedded state store: plain Maps. Values stay small for memory (a target of ≤ 300 bytes per
- * live entity at a million entities): buckets and seen ids are bare numbers, windows keep only their
- * live slots, and nothing holds a closure.
+ * The embedded state store. Memory is the constraint (a target of ≤ 300 bytes per live entity at a
+ * million entities): buckets and windows, the state nearly every entity has, are packed per scope
+ * key (packed.ts); breakers, echo marks and seen ids, which few entities have, are plain Maps.
  */
 export function createMemoryState(opts: MemoryStateOptions = {}): StateStore {
   const echoWindowMs = opts.echoWindowMs ?? DAY_MS;
   const dedupeWindowMs = opts.dedupeWindowMs ?? DAY_MS;
-  const buckets = new Map<string, number>();
-  const windows = new Map<string, WindowState>();
+  const packed = createPackedTable();
   const breakers = new Map<string, BreakerState>();
   const echoes = new Map<string, EchoMark[]>();
   const seen = new Map<string, number>();
@@ -34,10 +32,10 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateStore {
   function applyOne(d: StateDelta): void {
     switch (d.kind) {
       case 'bucket':
-        buckets.set(d.key, d.state.tat);
+        packed.setBucket(d.key, d.state);
         return;
       case 'window':
-        windows.set(d.key, d.state);
+        packed.setWindow(d.key, d.state);
         return;
       case 'breaker-open':
         breakers.set(d.key, d.state);
@@ -61,13 +59,7 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateStore {
   }
 
   function evict(now: number): number {
-    let dropped = 0;
-    for (const [key, tat] of buckets) {
-      if (bucketIsNeutral({ tat }, now)) dropped += Number(buckets.delete(key));
-    }
-    for (const [key, state] of windows) {
-      if (windowIsNeutral(state, now)) dropped += Number(windows.delete(key));
-    }
+    let dropped = packed.evict(now);
     for (const [key, state] of breakers) {
       if (!breakerOpenAt(state, now)) dropped += Number(breakers.delete(key));
     }
@@ -83,11 +75,8 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateStore {
   }
 
   return {
-    bucket: (key) => {
-      const tat = buckets.get(key);
-      return tat === undefined ? undefined : { tat };
-    },
-    window: (key) => windows.get(key),
+    bucket: (key) => packed.bucket(key),
+    window: (key) => packed.window(key),
     breaker: (key) => breakers.get(key),
     echoes: (subject) => echoes.get(subject) ?? NO_MARKS,
     seen: (id) => seen.get(id),
@@ -98,6 +87,6 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateStore {
     openBreakers() {
       return [...breakers.keys()].sort().map((key) => ({ key, state: breakers.get(key)! }));
     },
-    size: () => buckets.size + windows.size + breakers.size + echoes.size + seen.size,
+    size: () => packed.size() + breakers.size + echoes.size + seen.size,
   };
 }
