@@ -33,7 +33,9 @@ describe('audit', () => {
     expect(cp.code, cp.stderr).toBe(0);
     const exported = join(tempDir('cp'), 'checkpoint.json');
     writeFileSync(exported, cp.stdout);
-    const checkpoint = JSON.parse(cp.stdout) as { partitions: { size: number }[] };
+    const checkpoint = JSON.parse(cp.stdout) as { origin: string; partitions: { size: number }[] };
+    // The runtime recorded the mesh name in the ledger; the CLI signs with it.
+    expect(checkpoint.origin).toBe('retention');
     const size = checkpoint.partitions[0]!.size;
     // The attacker cuts the tail and removes the stored checkpoints too; the exported copy remains.
     sql(`DELETE FROM entries WHERE seq > ${size - 3}; DELETE FROM checkpoints;`);

@@ -1,4 +1,5 @@
 import { dirname, join } from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
 import { canonicalize, isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
 import { createChainer } from './chain.js';
 import { signCheckpoint } from './checkpoint.js';
@@ -16,8 +17,11 @@ import { createWriter } from './writer.js';
 export type LedgerOptions = {
   /** The SQLite file; created with its schema when missing. */
   readonly file: string;
-  /** Names this ledger in its checkpoints (the mesh name). */
-  readonly origin: string;
+  /**
+   * Names this ledger in its checkpoints (the mesh name), and is recorded in the file. Readers that
+   * do not know it (the CLI's audit commands) leave it out and get the recorded one.
+   */
+  readonly origin?: string;
   /** Ed25519 checkpoint key (PEM PKCS8); default `<dir of file>/ledger.key`, created 0600 when missing. */
   readonly keyFile?: string;
   /** Entries per group-commit transaction at most (an `appendAll` group is never split); default 512. */
@@ -26,16 +30,30 @@ export type LedgerOptions = {
   readonly durability?: Durability;
 };
 
+/** Stores the given origin, or reads the stored one (`meshwarden` when none was ever given). */
+function recordOrigin(db: DatabaseSync, origin: string | undefined): string {
+  if (origin !== undefined) {
+    db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('origin', ?)").run(origin);
+    return origin;
+  }
+  const row = db.prepare("SELECT value FROM meta WHERE key = 'origin'").get() as
+    | { value?: string }
+    | undefined;
+  return row?.value ?? 'meshwarden';
+}
+
 /**
  * Opens the SQLite ledger, reading each partition's head so appends continue the chains. Entries are
  * chained here, on the calling thread; a worker thread commits them (see committer.ts).
  */
 export function openLedger(opts: LedgerOptions): Ledger {
-  const { file, origin } = opts;
+  const { file } = opts;
   const durability = opts.durability ?? 'normal';
   const db = openDatabase(file, durability);
   let heads: Map<number, Head>;
+  let origin: string;
   try {
+    origin = recordOrigin(db, opts.origin);
     heads = readHeads(db);
   } catch (err) {
     db.close();
