@@ -53,7 +53,8 @@ export function decisionRecord(at: number, msgId: string, data: DecisionData): L
     ...(e === undefined
       ? {}
       : { correlationId: e.correlationid, subject: e.subject, agent: actorOf(e.source) }),
-    data: stripUndefined(data as unknown as Record<string, unknown>),
+    // Absent members are left out by canonical JSON, so the record is not copied to drop them.
+    data: data as unknown as JsonObject,
   };
 }
 
@@ -101,10 +102,4 @@ export function failureRecord(
     agent: worker,
     data: { attempt, error: { code: error.code, message: error.message } },
   };
-}
-
-function stripUndefined(value: Record<string, unknown>): JsonObject {
-  const out: Record<string, unknown> = {};
-  for (const key in value) if (value[key] !== undefined) out[key] = value[key];
-  return out as JsonObject;
 }
