@@ -1,23 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MeshwardenError } from '../envelope/index.js';
 import { startCommitter } from './committer.js';
 import { openLedger } from './sqlite.js';
+import { tempLedgerFiles } from './test-kit.js';
 import type { LedgerEntry, LedgerRecord } from './types.js';
 
 // The commit worker: acknowledgements, queries that wait for it, failures, close, atomic groups.
-const dirs: string[] = [];
-function tempFile(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mw-commit-'));
-  dirs.push(dir);
-  return join(dir, 'ledger.db');
-}
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempFile = tempLedgerFiles('mw-commit-');
 
 const rec = (id: string): LedgerRecord => ({
   kind: 'decision',

@@ -1,21 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { QUERIES, scanQuery } from './queries.js';
 import { openLedger } from './sqlite.js';
+import { tempLedgerFiles } from './test-kit.js';
 import type { LedgerRecord } from './types.js';
 
-const dirs: string[] = [];
-function tempFile(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mw-ledger-'));
-  dirs.push(dir);
-  return join(dir, 'ledger.db');
-}
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempFile = tempLedgerFiles('mw-ledger-');
 
 const AT = 1_732_000_000_000;
 const msg = (id: string, causationId?: string, extra: Partial<LedgerRecord> = {}): LedgerRecord => ({
