@@ -1,3 +1,4 @@
+import canonicalizePackage from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalize, digestOf, sha256 } from './canonical.js';
@@ -32,6 +33,43 @@ describe('canonical JSON (RFC 8785)', () => {
         expect(digestOf(reversed)).toBe(digestOf(record));
       }),
     );
+  });
+
+  it('gives the same text as the canonicalize package, whatever the key order', () => {
+    const keyed = fc.oneof(fc.string(), fc.constantFrom('1', '10', '2', 'a', 'B', '\u20ac', '\ud83d\ude00'));
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small' },
+        fc.jsonValue(),
+        fc.array(tie('node'), { maxLength: 4 }),
+        fc.dictionary(keyed, tie('node'), { maxKeys: 5 }),
+      ),
+    })).node;
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(canonicalize(v)).toBe(canonicalizePackage(v));
+      }),
+    );
+  });
+
+  it.each([
+    [
+      'a toJSON that returns unsorted keys',
+      { when: { toJSON: () => ({ b: 1, a: 2 }) } },
+      '{"when":{"a":2,"b":1}}',
+    ],
+    ['integer-like keys', { '2': 'x', '10': 'y' }, '{"10":"y","2":"x"}'],
+    ['a Date', { at: new Date(0) }, '{"at":"1970-01-01T00:00:00.000Z"}'],
+    ['undefined members', { b: undefined, a: 1 }, '{"a":1}'],
+  ])('takes the slow road where JSON.stringify differs: %s', (_, value, text) => {
+    expect(canonicalize(value)).toBe(text);
+  });
+
+  it('refuses lone surrogates and cycles', () => {
+    expect(() => canonicalize({ a: '\ud800' })).toThrow(/surrogate/i);
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    expect(() => canonicalize(cycle)).toThrow(TypeError);
   });
 
   it('digests are sha256-prefixed hex', () => {

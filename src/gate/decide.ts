@@ -1,4 +1,4 @@
-import { extendAncestry } from '../envelope/index.js';
+import { type Envelope, extendAncestry } from '../envelope/index.js';
 import type { Policy } from '../policy/index.js';
 import { echoFingerprints, type StateView } from '../state/index.js';
 import { type GateContext, indexOf, type Stage } from './context.js';
@@ -56,11 +56,12 @@ export function decide(input: GateInput, policy: Policy, state: StateView): Deci
   const who = ctx.agent === undefined ? `ingress ${ctx.sourceName}` : ctx.sourceName;
   return finish(
     ctx,
+    // Members in canonical order (see withPolicyDigest).
     {
       decision: 'deliver',
-      stage: 'gate',
-      reason: 'gate.admitted',
       detail: `${env.type} from ${who} for ${env.subject} passed every guard.`,
+      reason: 'gate.admitted',
+      stage: 'gate',
     },
     true,
   );
@@ -78,22 +79,42 @@ function finish(ctx: GateContext, verdict: Verdict, admitted: boolean): Decision
         const maxHops = ctx.policy.guards.loop.maxHops;
         deltas.push({
           kind: 'echo',
-          subject: env.subject,
           mark: {
-            fingerprints,
-            effectId: env.id,
-            correlationid: env.correlationid,
-            hop: env.hop,
             ancestry: extendAncestry(env.ancestry, ctx.hop, maxHops),
             at: ctx.now,
+            correlationid: env.correlationid,
+            effectId: env.id,
+            fingerprints,
+            hop: env.hop,
           },
+          subject: env.subject,
         });
       }
     }
-    if (verdict.decision === 'deliver') env = { ...env, policydigest: ctx.policy.digest };
+    if (verdict.decision === 'deliver') env = withPolicyDigest(env, ctx.policy.digest);
   }
   if (env === undefined) return { verdict, deltas };
   return ctx.link === undefined
     ? { verdict, envelope: env, deltas }
     : { verdict, envelope: env, deltas, link: ctx.link };
+}
+
+/**
+ * A copy of the envelope with `policydigest` set, placed so that an envelope whose members were in
+ * RFC 8785 order stays in that order: its ledger entry is then serialized by native JSON.stringify
+ * instead of the much slower generic canonicalizer (envelope/canonical.ts).
+ */
+function withPolicyDigest(env: Envelope, digest: string): Envelope {
+  if (Object.hasOwn(env, 'policydigest')) return { ...env, policydigest: digest };
+  const out: Record<string, unknown> = {};
+  let placed = false;
+  for (const key of Object.keys(env)) {
+    if (!placed && key > 'policydigest') {
+      out.policydigest = digest;
+      placed = true;
+    }
+    out[key] = env[key as keyof Envelope];
+  }
+  if (!placed) out.policydigest = digest;
+  return out as Envelope;
 }

@@ -71,46 +71,48 @@ export function createEnvelopeFactory(opts: {
       const now = opts.clock();
       const r = fresh();
       const id = input.id ?? formatUuidV7(now, r);
+      // Members in canonical (RFC 8785) order: the ledger then serializes with native JSON.stringify.
       return {
-        specversion: '1.0',
-        id,
-        source: formatSource(opts.mesh, ingress),
-        type: input.type,
-        time: new Date(now).toISOString(),
-        subject: input.subject,
+        correlationid: id,
         data: input.data,
         datacontenttype: 'application/json',
-        correlationid: id,
         hop: 0,
+        id,
+        source: formatSource(opts.mesh, ingress),
+        specversion: '1.0',
+        subject: input.subject,
+        time: new Date(now).toISOString(),
         traceparent: newTraceparent(r.subarray(10, 26), r.subarray(26, 34)),
+        type: input.type,
       };
     },
     child(parent, agent, type, data, o) {
       const now = opts.clock();
       const r = fresh();
       const parentAgent = parseSource(parent.source)?.name ?? parent.source;
+      // Members in canonical (RFC 8785) order, as in root().
       const envelope: Envelope = {
-        specversion: '1.0',
-        id: formatUuidV7(now, r),
-        source: formatSource(opts.mesh, agent.name, agent.version),
-        type,
-        time: new Date(now).toISOString(),
-        subject: o.subject ?? parent.subject,
-        data,
-        datacontenttype: 'application/json',
-        correlationid: parent.correlationid,
-        causationid: parent.id,
-        hop: parent.hop + 1,
+        agentversion: agent.version,
         ancestry: extendAncestry(
           parent.ancestry,
           hopDigest(parentAgent, parent.type, parent.subject),
           opts.maxHops,
         ),
-        traceparent: childTraceparent(parent.traceparent, r.subarray(26, 34), r.subarray(10, 26)),
-        agentversion: agent.version,
+        causationid: parent.id,
+        correlationid: parent.correlationid,
+        data,
+        datacontenttype: 'application/json',
+        hop: parent.hop + 1,
+        id: formatUuidV7(now, r),
         inputdigest: inputDigest(parent),
-        ...(o.target === undefined ? {} : { target: o.target }),
         ...(o.model === undefined ? {} : { model: o.model }),
+        source: formatSource(opts.mesh, agent.name, agent.version),
+        specversion: '1.0',
+        subject: o.subject ?? parent.subject,
+        ...(o.target === undefined ? {} : { target: o.target }),
+        time: new Date(now).toISOString(),
+        traceparent: childTraceparent(parent.traceparent, r.subarray(26, 34), r.subarray(10, 26)),
+        type,
       };
       return envelope;
     },

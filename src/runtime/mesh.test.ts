@@ -2,9 +2,11 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout } from 'node:timers/promises';
+import canonicalizePackage from 'canonicalize';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../ledger/index.js';
+import { createEnvelopeFactory } from './envelopes.js';
 import { openMesh } from './open.js';
 import { ENTRY } from './records.js';
 
@@ -230,5 +232,18 @@ describe('misbehaving handlers', () => {
     await o.mesh.idle();
     expect(released().map((e) => (e.data as { outcome: string }).outcome)).toEqual(['deliver']);
     expect(o.ledger.byMessage(held.msgId ?? '').some((e) => e.kind === ENTRY.delivered)).toBe(true);
+  });
+
+  it('builds envelopes and decision records in canonical key order, so the ledger can use JSON.stringify', async () => {
+    await using o = await openWith('export default { handle() {} };');
+    const root = await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
+    expect(JSON.stringify(root.data)).toBe(canonicalizePackage(root.data));
+    const factory = createEnvelopeFactory({ mesh: 't', maxHops: 8, clock: () => 1, random: (b) => b });
+    const parent = factory.root('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
+    const agent = o.mesh.policy.agents.get('flaky')!;
+    for (const opts of [{}, { target: 'sink', model: 'm-1', subject: 'job:2' }]) {
+      const child = factory.child(parent, agent, 'job.done.v1', { n: 2 }, opts);
+      expect(JSON.stringify(child)).toBe(canonicalizePackage(child));
+    }
   });
 });

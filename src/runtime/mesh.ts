@@ -147,11 +147,16 @@ export function createMesh(opts: MeshOptions): Mesh {
     envelope: Envelope | undefined,
     extra: Omit<DecisionData, 'gated' | 'verdict' | 'envelope'>,
   ): Judged => {
+    // Members in canonical (RFC 8785) order, so the ledger serializes with native JSON.stringify.
     const entry = decisionRecord(now, msgId, {
-      gated,
-      verdict,
+      ...(extra.consumers === undefined ? {} : { consumers: extra.consumers }),
+      ...(extra.deltas === undefined ? {} : { deltas: extra.deltas }),
       ...(envelope === undefined ? {} : { envelope }),
-      ...extra,
+      gated,
+      ...(extra.link === undefined ? {} : { link: extra.link }),
+      ...(extra.location === undefined ? {} : { location: extra.location }),
+      ...(extra.raw === undefined ? {} : { raw: extra.raw }),
+      verdict,
     });
     countDecision(counts, gated, verdict);
     publish({

@@ -26,7 +26,7 @@ export function actorOf(source: string): string {
 }
 
 export function policyLoadedRecord(at: number, mesh: string, digest: string, file: string): LedgerRecord {
-  return { kind: ENTRY.policyLoaded, at, data: { mesh, digest, file } };
+  return { kind: ENTRY.policyLoaded, at, data: { digest, file, mesh } };
 }
 
 export type DecisionData = {
@@ -82,7 +82,7 @@ export function effectExecutedRecord(
     subject: request.subject,
     agent: `effect:${request.type}`,
     data:
-      result === undefined ? { effect: request.type, attempt } : { effect: request.type, attempt, result },
+      result === undefined ? { attempt, effect: request.type } : { attempt, effect: request.type, result },
   };
 }
 

@@ -155,7 +155,7 @@ export function createPackedTable(): PackedTable {
       if (found === undefined) return undefined;
       const { list, at } = found;
       const len = list[at]! % COLUMN;
-      return { slotMs: list[at + 1]!, start: list[at + 2]!, slots: list.slice(at + 3, at + 1 + len) };
+      return { slotMs: list[at + 1]!, slots: list.slice(at + 3, at + 1 + len), start: list[at + 2]! };
     },
     setBucket(key, state) {
       put(bucketColumns, key, [state.tat]);

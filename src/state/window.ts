@@ -54,7 +54,7 @@ export function windowAdd(
   if (state === undefined || state.slotMs !== slotMs || state.slots.length === 0) {
     // A changed window width restarts the window, carrying the live sum over (conservative).
     const carry = state === undefined ? 0 : windowSum(state, now);
-    return { slotMs, start: idx, slots: oneSlot(carry + amount) };
+    return { slotMs, slots: oneSlot(carry + amount), start: idx };
   }
   const oldSlots = state.slots;
   const oldStart = state.start;
@@ -73,7 +73,7 @@ export function windowAdd(
     }
     slots.push(v);
   }
-  return { slotMs, start: lo, slots: slots.length === 1 ? oneSlot(slots[0]!) : slots };
+  return { slotMs, slots: slots.length === 1 ? oneSlot(slots[0]!) : slots, start: lo };
 }
 
 /** A window whose slots have all expired (or hold nothing) is the same as no state at all. */

@@ -76,7 +76,7 @@ export const breakerStage: Stage = {
             )
           : verdict('deny', 'breaker', 'breaker.tripped', `${what} and denies ${until}.`, rule.id);
       }
-      ctx.accounting.push({ kind: 'window', key: countKey, state: windowAdd(window, now, rule.windowMs, 1) });
+      ctx.accounting.push({ key: countKey, kind: 'window', state: windowAdd(window, now, rule.windowMs, 1) });
     }
     return undefined;
   },

@@ -46,7 +46,7 @@ export const budgetStage: Stage = {
           budget.id,
         );
       }
-      ctx.accounting.push({ kind: 'window', key, state: windowAdd(window, now, budget.windowMs, value) });
+      ctx.accounting.push({ key, kind: 'window', state: windowAdd(window, now, budget.windowMs, value) });
     }
     return undefined;
   },

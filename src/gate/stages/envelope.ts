@@ -116,7 +116,7 @@ export const envelopeStage: Stage = {
       // Remembered whatever the later stages decide: the ledger records this id with its verdict, so
       // a later message must not reuse it, admitted or not. Identity failures above are not
       // remembered, so an unknown or unsigned sender cannot claim ids ahead of a real one.
-      ctx.always.push({ kind: 'seen', id: env.id, at: ctx.now });
+      ctx.always.push({ at: ctx.now, id: env.id, kind: 'seen' });
     }
     return undefined;
   },

@@ -37,7 +37,7 @@ export const rateLimitStage: Stage = {
           limit.id,
         );
       }
-      ctx.accounting.push({ kind: 'bucket', key, state: taken.state });
+      ctx.accounting.push({ key, kind: 'bucket', state: taken.state });
     }
     return undefined;
   },
