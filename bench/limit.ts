@@ -35,34 +35,38 @@ export function durableHopLimit(hops: number): { hops: number; seconds: number; 
   }
 }
 
-/** About the size and shape of a runtime decision entry (envelope, verdict, two state deltas). */
+/**
+ * About the size and shape of a runtime decision entry (envelope, verdict, two state deltas), with
+ * members in canonical order as the runtime builds them, so canonicalize() takes the same native
+ * JSON.stringify road it takes in the runtime.
+ */
 function record(i: number) {
   const id = `01a20bf7-0b05-7038-bc96-${i.toString(16).padStart(12, '0')}`;
   return {
-    kind: 'decision',
-    seq: i,
-    msgId: id,
-    subject: `entity:${i % 1000}`,
     data: {
-      gated: 'message',
-      verdict: { decision: 'deliver', stage: 'gate', reason: 'gate.admitted', detail: 'passed every guard' },
       deltas: [
-        { kind: 'bucket', key: `rl|per-entity|entity:${i % 1000}`, state: { tat: 1795497069318 + i } },
-        { kind: 'bucket', key: 'rl|per-agent|one', state: { tat: 1795497069317 + i } },
+        { key: `rl|per-entity|entity:${i % 1000}`, kind: 'bucket', state: { tat: 1795497069318 + i } },
+        { key: 'rl|per-agent|one', kind: 'bucket', state: { tat: 1795497069317 + i } },
       ],
       envelope: {
-        specversion: '1.0',
-        id,
-        source: 'mesh://bench/one@1.0.0',
-        type: 'step.two.v1',
-        time: '2026-11-24T05:11:09.317Z',
-        subject: `entity:${i % 1000}`,
-        data: { value: i },
         correlationid: id,
+        data: { value: i },
         hop: 1,
-        traceparent: '00-8e11c6377310a89e5e86ac95cd15e1d4-4a791f23d37b087e-01',
+        id,
         policydigest: 'sha256:bf4fe9f053bc5cc097a5b7b0174544d1445ca41b9280e608bc9fdfb8fb7bdc91',
+        source: 'mesh://bench/one@1.0.0',
+        specversion: '1.0',
+        subject: `entity:${i % 1000}`,
+        time: '2026-11-24T05:11:09.317Z',
+        traceparent: '00-8e11c6377310a89e5e86ac95cd15e1d4-4a791f23d37b087e-01',
+        type: 'step.two.v1',
       },
+      gated: 'message',
+      verdict: { decision: 'deliver', detail: 'passed every guard', reason: 'gate.admitted', stage: 'gate' },
     },
+    kind: 'decision',
+    msgId: id,
+    seq: i,
+    subject: `entity:${i % 1000}`,
   };
 }

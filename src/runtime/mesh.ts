@@ -17,6 +17,10 @@ import { type DecisionData, decisionRecord } from './records.js';
 import { recoverFromLedger } from './recovery.js';
 import { createWorkTracker } from './work.js';
 
+/** What a decision record holds besides its verdict and envelope. */
+type Extra = Mutable<Omit<DecisionData, 'gated' | 'verdict' | 'envelope'>>;
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** A decision made and recorded in memory, waiting for its ledger entry to be durable. */
 type Judged = {
   readonly record: LedgerRecord;
@@ -129,13 +133,13 @@ export function createMesh(opts: MeshOptions): Mesh {
       verdict.decision === 'deliver' && envelope !== undefined && gated === 'message'
         ? consumersOf(envelope)
         : undefined;
+    const extra: Extra = {};
+    if (consumers !== undefined) extra.consumers = consumers;
+    if (decision.deltas.length > 0) extra.deltas = decision.deltas;
+    if (link !== undefined) extra.link = link;
+    if (envelope === undefined) extra.raw = truncate(text);
     // Input that failed the shape check may carry no usable id; it still gets one so `why` finds it.
-    return record(now, envelope?.id ?? factory.id(), gated, verdict, envelope, {
-      ...(envelope === undefined ? { raw: truncate(text) } : {}),
-      ...(link === undefined ? {} : { link }),
-      ...(decision.deltas.length === 0 ? {} : { deltas: decision.deltas }),
-      ...(consumers === undefined ? {} : { consumers }),
-    });
+    return record(now, envelope?.id ?? factory.id(), gated, verdict, envelope, extra);
   };
 
   /** Builds the decision entry, counts it and tells listeners. */
@@ -145,31 +149,35 @@ export function createMesh(opts: MeshOptions): Mesh {
     gated: GatedKind,
     verdict: Verdict,
     envelope: Envelope | undefined,
-    extra: Omit<DecisionData, 'gated' | 'verdict' | 'envelope'>,
+    extra: Extra,
   ): Judged => {
-    // Members in canonical (RFC 8785) order, so the ledger serializes with native JSON.stringify.
-    const entry = decisionRecord(now, msgId, {
-      ...(extra.consumers === undefined ? {} : { consumers: extra.consumers }),
-      ...(extra.deltas === undefined ? {} : { deltas: extra.deltas }),
-      ...(envelope === undefined ? {} : { envelope }),
-      gated,
-      ...(extra.link === undefined ? {} : { link: extra.link }),
-      ...(extra.location === undefined ? {} : { location: extra.location }),
-      ...(extra.raw === undefined ? {} : { raw: extra.raw }),
-      verdict,
-    });
+    // Members set one by one in canonical (RFC 8785) order, so the ledger serializes the record
+    // with native JSON.stringify (and no conditional spreads: each allocates, on every hop).
+    const data: Mutable<DecisionData> = {} as Mutable<DecisionData>;
+    if (extra.consumers !== undefined) data.consumers = extra.consumers;
+    if (extra.deltas !== undefined) data.deltas = extra.deltas;
+    if (envelope !== undefined) data.envelope = envelope;
+    data.gated = gated;
+    if (extra.link !== undefined) data.link = extra.link;
+    if (extra.location !== undefined) data.location = extra.location;
+    if (extra.raw !== undefined) data.raw = extra.raw;
+    data.verdict = verdict;
     countDecision(counts, gated, verdict);
-    publish({
-      type: 'decision',
-      at: now,
-      msgId,
-      gated,
-      verdict,
-      ...(envelope === undefined ? {} : { envelope }),
-      ...(extra.link === undefined ? {} : { link: extra.link }),
-      ...(extra.location === undefined ? {} : { location: extra.location }),
-    });
-    return { record: entry, msgId, gated, verdict, envelope, now, consumers: extra.consumers ?? [] };
+    if (listeners.size > 0) {
+      const event: Mutable<Extract<MeshEvent, { type: 'decision' }>> = {
+        type: 'decision',
+        at: now,
+        msgId,
+        gated,
+        verdict,
+      };
+      if (envelope !== undefined) event.envelope = envelope;
+      if (extra.link !== undefined) event.link = extra.link;
+      if (extra.location !== undefined) event.location = extra.location;
+      publish(event);
+    }
+    const consumers = extra.consumers ?? [];
+    return { record: decisionRecord(now, msgId, data), msgId, gated, verdict, envelope, now, consumers };
   };
 
   /** Write-ahead: delivers or executes only once the decision entry is durable; starts hold timers. */

@@ -37,16 +37,24 @@ export function createWorkTracker(concurrency: number, onError: (err: unknown) =
       for (const resolve of ready) resolve();
     }
   };
+  const finished = () => {
+    running--;
+    const fn = next();
+    if (fn !== undefined) start(fn);
+    settle();
+  };
+  const failed = (err: unknown) => {
+    onError(err);
+    finished();
+  };
+  const failedTracked = (err: unknown) => {
+    onError(err);
+    settle();
+  };
+  // One `then` per piece of work, not `catch` + `finally`: every hop passes here several times.
   const start = (fn: () => Promise<void>) => {
     running++;
-    fn()
-      .catch(onError)
-      .finally(() => {
-        running--;
-        const fn = next();
-        if (fn !== undefined) start(fn);
-        settle();
-      });
+    fn().then(finished, failed);
   };
 
   return {
@@ -57,7 +65,7 @@ export function createWorkTracker(concurrency: number, onError: (err: unknown) =
     },
     track(promise) {
       pending++;
-      promise.catch(onError).finally(settle);
+      promise.then(settle, failedTracked);
     },
     idle() {
       return pending === 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve));
