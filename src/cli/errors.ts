@@ -7,6 +7,7 @@ export const cliError = makeError({
   MW_CLI_INPUT_MISSING: 'cannot read input file {file}: {cause}',
   MW_CLI_CHECKPOINT_FILE: 'cannot use checkpoint file {file}: {cause}',
   MW_CLI_MESH_FAILED: 'the mesh in {file} cannot start',
+  MW_CLI_LISTEN: 'cannot listen on {host}:{port}: {cause}',
 });
 
 /** Exit codes of the CLI contract: 0 success, 1 the checked thing failed, 2 usage error. */

@@ -7,6 +7,7 @@ import { init } from './commands/init.js';
 import { impact, why } from './commands/lineage.js';
 import { checkPolicy } from './commands/policy-check.js';
 import { runMesh } from './commands/run.js';
+import { up } from './commands/up.js';
 import { EXIT } from './errors.js';
 import { createRootLogger } from './log.js';
 import { createOutput } from './output.js';
@@ -61,6 +62,42 @@ program
     };
     done((await runMesh(opts, createOutput(opts.json), log)).code);
   });
+
+program
+  .command('up')
+  .argument('[mesh]', 'the mesh file', 'mesh.yaml')
+  .option('--port <port>', 'port for the API and the console (0 picks a free one)', '7070')
+  .option('--host <host>', 'address to bind; anything but loopback exposes the API', '127.0.0.1')
+  .option('--data <dir>', 'data directory (ledger, tokens)', DEFAULT_DATA)
+  .option('--input <file>', 'also feed these JSON Lines messages at start')
+  .option('--rate-limit <n>', 'API calls per token a minute', '600')
+  .option('--json', 'print the URLs (and a first token) as one JSON document')
+  .description('run the mesh with the HTTP API and the web console until Ctrl-C')
+  .action(
+    async (
+      mesh: string,
+      o: { port: string; host: string; data: string; input?: string; rateLimit: string; json?: boolean },
+    ) => {
+      const port = Number(o.port);
+      const rateLimit = Number(o.rateLimit);
+      if (!Number.isInteger(port) || port < 0 || port > 65_535)
+        program.error(`--port must be a port number, not "${o.port}"`, { exitCode: EXIT.usage });
+      if (!Number.isInteger(rateLimit) || rateLimit < 1)
+        program.error(`--rate-limit must be a positive integer, not "${o.rateLimit}"`, {
+          exitCode: EXIT.usage,
+        });
+      const opts = {
+        mesh,
+        data: o.data,
+        port,
+        host: o.host,
+        rateLimit,
+        json: o.json === true,
+        ...(o.input === undefined ? {} : { input: o.input }),
+      };
+      done(await up(opts, createOutput(opts.json), log));
+    },
+  );
 
 program
   .command('demo')

@@ -30,6 +30,8 @@ export type Ledger = {
   byCausation(msgId: string): LedgerEntry[];
   bySubject(subject: string, opts?: { readonly limit?: number }): LedgerEntry[];
   byAgent(agent: string, opts?: { readonly limit?: number }): LedgerEntry[];
+  /** Entries of every actor whose name starts with `prefix` (such as `pilot:`), in append order. */
+  byAgentPrefix(prefix: string, opts?: { readonly limit?: number }): LedgerEntry[];
   /** The first entry of each message from the root down to `msgId` (walks causation back). */
   lineage(msgId: string): LedgerEntry[];
   /** The first entry of every message caused, directly or not, by `msgId`, breadth first. */

@@ -16,6 +16,8 @@ export const QUERIES = {
   // Newest first so LIMIT keeps the most recent; the caller reverses.
   bySubject: `${ENTRY} WHERE subject = ? ORDER BY partition DESC, seq DESC LIMIT ?`,
   byAgent: `${ENTRY} WHERE agent = ? ORDER BY partition DESC, seq DESC LIMIT ?`,
+  // A range over the agent index: every actor whose name starts with the prefix (`pilot:`).
+  byAgentPrefix: `${ENTRY} WHERE agent >= ? AND agent < ? ORDER BY partition DESC, seq DESC LIMIT ?`,
 } as const;
 
 export type Queries = {
@@ -23,6 +25,7 @@ export type Queries = {
   byCausation(msgId: string): LedgerEntry[];
   bySubject(subject: string, limit: number): LedgerEntry[];
   byAgent(agent: string, limit: number): LedgerEntry[];
+  byAgentPrefix(prefix: string, limit: number): LedgerEntry[];
   lineage(msgId: string): LedgerEntry[];
   impact(msgId: string): LedgerEntry[];
   scan(opts: ScanOptions): IterableIterator<LedgerEntry>;
@@ -42,6 +45,8 @@ export function prepareQueries(db: DatabaseSync): Queries {
     byCausation: (msgId) => s.byCausation.all(msgId).map(toEntry),
     bySubject: (subject, limit) => s.bySubject.all(subject, limit).map(toEntry).reverse(),
     byAgent: (agent, limit) => s.byAgent.all(agent, limit).map(toEntry).reverse(),
+    byAgentPrefix: (prefix, limit) =>
+      s.byAgentPrefix.all(prefix, prefixEnd(prefix), limit).map(toEntry).reverse(),
     lineage(msgId) {
       // Each message's first entry carries its causation; follow it to the root. `seen` stops a cycle
       // that only a tampered ledger could hold.
@@ -120,4 +125,9 @@ export function toEntry(row: Record<string, SQLOutputValue>): LedgerEntry {
     prev: row.prev,
     hash: row.hash,
   } as LedgerEntry;
+}
+
+/** The smallest string above every string that starts with `prefix`: its last code unit plus one. */
+function prefixEnd(prefix: string): string {
+  return `${prefix.slice(0, -1)}${String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)}`;
 }

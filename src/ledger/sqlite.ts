@@ -133,6 +133,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
     byCausation: (msgId) => sync().byCausation(msgId),
     bySubject: (subject, o) => sync().bySubject(subject, o?.limit ?? QUERY_CAP),
     byAgent: (agent, o) => sync().byAgent(agent, o?.limit ?? QUERY_CAP),
+    byAgentPrefix: (prefix, o) => sync().byAgentPrefix(prefix, o?.limit ?? QUERY_CAP),
     lineage: (msgId) => sync().lineage(msgId),
     impact: (msgId) => sync().impact(msgId),
     scan: (o = {}) => sync().scan(o),

@@ -24,7 +24,10 @@ export type EnvelopeFactory = {
   /** A fresh UUIDv7, for records that have no envelope (rejected input). */
   id(): string;
   /** A root message from an ingress (hop 0, its own correlation). */
-  root(ingress: string, input: { type: string; subject: string; data: JsonValue; id?: string }): Envelope;
+  root(
+    ingress: string,
+    input: { type: string; subject: string; data: JsonValue; id?: string; target?: string },
+  ): Envelope;
   /** A message or effect request caused by `parent`, emitted by `agent`. */
   child(
     parent: Envelope,
@@ -81,6 +84,7 @@ export function createEnvelopeFactory(opts: {
         source: formatSource(opts.mesh, ingress),
         specversion: '1.0',
         subject: input.subject,
+        ...(input.target === undefined ? {} : { target: input.target }),
         time: new Date(now).toISOString(),
         traceparent: newTraceparent(r.subarray(10, 26), r.subarray(26, 34)),
         type: input.type,

@@ -1,33 +1,52 @@
 import type { Logger } from 'pino';
-import type { Envelope, GatedKind } from '../envelope/index.js';
-import type { Ledger } from '../ledger/index.js';
+import type { Envelope, GatedKind, MeshwardenError } from '../envelope/index.js';
+import type { Verdict } from '../gate/index.js';
+import type { Ledger, LedgerEntry } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import type { Clock } from './envelopes.js';
+import { runtimeError } from './errors.js';
 import { ENTRY } from './records.js';
 import type { WorkTracker } from './work.js';
 
-/** A message or effect held by an approval rule, waiting for a pilot or its timeout. */
-export type HeldApproval = {
+/**
+ * A message or effect the gate held: by an approval rule (which may time out), or by the loop guard
+ * or a freezing breaker (which wait for a pilot).
+ */
+export type HeldMessage = {
   readonly msgId: string;
   readonly envelope: Envelope;
   readonly gated: GatedKind;
-  readonly rule: string;
+  readonly verdict: Verdict;
   readonly heldAt: number;
 };
 
-export type HoldTimers = {
-  /** Starts the timeout of a hold; a hold whose timeout already passed is settled at once. */
-  track(hold: HeldApproval): void;
+/** A held message as pilots see it: with its approval rule's predicate and timeout, if it has one. */
+export type HoldView = HeldMessage & {
+  readonly predicate?: string;
+  readonly timeoutAt?: number;
+  readonly onTimeout?: 'deliver' | 'deny';
+};
+
+/** Who released a hold: `timeout`, or `pilot:<name>` with the reason they gave. */
+export type Release = { readonly outcome: 'deliver' | 'deny'; readonly by: string; readonly reason?: string };
+
+export type Holds = {
+  /** Remembers a hold; an approval hold gets its timer (settled at once if its time already passed). */
+  track(hold: HeldMessage): void;
+  /** Every hold nobody released yet, oldest first. */
+  list(): HoldView[];
+  /** Releases a hold: records it, then delivers or executes it, or drops it. */
+  release(msgId: string, release: Release): Promise<LedgerEntry> | MeshwardenError;
   close(): void;
 };
 
 /**
- * Applies each approval rule's `onTimeout` when nobody decided in time. Timers are unref'd: a
- * waiting hold never keeps a finished run alive; holds that expired while no process ran are
- * settled when the next one starts (recovery tracks them again). A hold whose subject is frozen
- * when its timeout passes is not delivered: it keeps waiting for a pilot.
+ * The held messages of a running mesh. Approval timers are unref'd: a waiting hold never keeps a
+ * finished run alive; holds that expired while no process ran are settled when the next one starts
+ * (recovery tracks them again). A hold whose subject is frozen when its timeout passes is not
+ * delivered: it keeps waiting for a pilot.
  */
-export function createHoldTimers(deps: {
+export function createHolds(deps: {
   policy: Policy;
   ledger: Ledger;
   clock: Clock;
@@ -36,53 +55,84 @@ export function createHoldTimers(deps: {
   isFrozen: (subject: string, now: number) => boolean;
   consumersOf: (envelope: Envelope) => readonly string[];
   dispatch: (envelope: Envelope, gated: GatedKind, consumers: readonly string[]) => void;
-}): HoldTimers {
+}): Holds {
+  const open = new Map<string, HeldMessage>();
   const timers = new Map<string, NodeJS.Timeout>();
+  const ruleOf = (hold: HeldMessage) =>
+    hold.verdict.stage === 'approval'
+      ? deps.policy.approvals.find((a) => a.id === hold.verdict.rule)
+      : undefined;
 
-  const settle = (hold: HeldApproval, onTimeout: 'deliver' | 'deny') => {
+  const release = (msgId: string, r: Release): Promise<LedgerEntry> | MeshwardenError => {
+    const hold = open.get(msgId);
+    if (hold === undefined) return runtimeError('MW_PILOT_NOT_HELD', { msgId });
+    open.delete(msgId);
+    clearTimeout(timers.get(msgId));
+    timers.delete(msgId);
+    // Delivered under the policy in force now, which the envelope says like any admitted one.
+    const envelope = { ...hold.envelope, policydigest: deps.policy.digest };
+    const consumers = r.outcome === 'deliver' && hold.gated === 'message' ? deps.consumersOf(envelope) : [];
+    const durable = deps.ledger.append({
+      kind: ENTRY.holdReleased,
+      at: deps.clock(),
+      msgId,
+      subject: hold.envelope.subject,
+      ...(r.by === 'timeout' ? {} : { agent: r.by }),
+      data: {
+        by: r.by,
+        ...(consumers.length === 0 ? {} : { consumers }),
+        outcome: r.outcome,
+        ...(r.reason === undefined ? {} : { reason: r.reason }),
+        ...(hold.verdict.rule === undefined ? {} : { rule: hold.verdict.rule }),
+      },
+    });
+    deps.log.info({ msgId, rule: hold.verdict.rule, outcome: r.outcome, by: r.by }, 'hold released');
+    deps.work.track(
+      r.outcome === 'deliver' ? durable.then(() => deps.dispatch(envelope, hold.gated, consumers)) : durable,
+    );
+    return durable;
+  };
+
+  const expire = (hold: HeldMessage, onTimeout: 'deliver' | 'deny') => {
     timers.delete(hold.msgId);
-    const now = deps.clock();
-    if (onTimeout === 'deliver' && deps.isFrozen(hold.envelope.subject, now)) {
+    if (onTimeout === 'deliver' && deps.isFrozen(hold.envelope.subject, deps.clock())) {
       deps.log.warn(
         { msgId: hold.msgId, subject: hold.envelope.subject },
         'hold timed out on a frozen subject; left for a pilot',
       );
       return;
     }
-    // Delivered under the policy in force now, which the envelope says like any admitted one.
-    const envelope = { ...hold.envelope, policydigest: deps.policy.digest };
-    const consumers = onTimeout === 'deliver' && hold.gated === 'message' ? deps.consumersOf(envelope) : [];
-    const durable = deps.ledger.append({
-      kind: ENTRY.holdReleased,
-      at: now,
-      msgId: hold.msgId,
-      subject: hold.envelope.subject,
-      data: {
-        outcome: onTimeout,
-        by: 'timeout',
-        rule: hold.rule,
-        ...(consumers.length === 0 ? {} : { consumers }),
-      },
-    });
-    deps.log.info({ msgId: hold.msgId, rule: hold.rule, outcome: onTimeout }, 'hold timed out');
-    deps.work.track(
-      onTimeout === 'deliver' ? durable.then(() => deps.dispatch(envelope, hold.gated, consumers)) : durable,
-    );
+    release(hold.msgId, { outcome: onTimeout, by: 'timeout' });
   };
 
   return {
     track(hold) {
-      const rule = deps.policy.approvals.find((a) => a.id === hold.rule);
-      if (rule === undefined) return; // the rule left the policy: the hold waits for a pilot
+      open.set(hold.msgId, hold);
+      const rule = ruleOf(hold);
+      if (rule === undefined) return; // the loop guard, a breaker, or a rule that left the policy
       const delay = hold.heldAt + rule.timeoutMs - deps.clock();
       if (delay <= 0) {
-        settle(hold, rule.onTimeout);
+        expire(hold, rule.onTimeout);
         return;
       }
-      const timer = setTimeout(() => settle(hold, rule.onTimeout), Math.min(delay, 2 ** 31 - 1));
+      const timer = setTimeout(() => expire(hold, rule.onTimeout), Math.min(delay, 2 ** 31 - 1));
       timer.unref();
       timers.set(hold.msgId, timer);
     },
+    list() {
+      return [...open.values()].map((hold) => {
+        const rule = ruleOf(hold);
+        return rule === undefined
+          ? hold
+          : {
+              ...hold,
+              predicate: rule.when,
+              timeoutAt: hold.heldAt + rule.timeoutMs,
+              onTimeout: rule.onTimeout,
+            };
+      });
+    },
+    release,
     close() {
       for (const timer of timers.values()) clearTimeout(timer);
       timers.clear();

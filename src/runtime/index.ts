@@ -3,11 +3,13 @@ export {
   errorText,
   formatLocation,
   isMeshwardenError,
+  type JsonValue,
   type MeshwardenError,
   makeError,
+  parseSource,
 } from '../envelope/index.js';
 export { type Checkpoint, type Ledger, openLedger, parseCheckpoint } from '../ledger/index.js';
-export { formatPolicyIssue, loadPolicy, type PolicyIssue } from '../policy/index.js';
+export { formatPolicyIssue, loadPolicy, type Policy, type PolicyIssue } from '../policy/index.js';
 export {
   type AgentContext,
   type AgentDefinition,
@@ -21,10 +23,19 @@ export {
 export type { RetryOptions } from './delivery.js';
 export { type Clock, systemClock } from './envelopes.js';
 export type { MeshEvent, RunCounts } from './events.js';
+export type { HoldView, Release } from './holds.js';
 export { type InputLine, isRejected, parseInputLine } from './input.js';
-export { type ChainLink, impactOf, whyChain } from './lineage.js';
+export {
+  type ChainLink,
+  impactOf,
+  type Outcome,
+  type PilotActionView,
+  toChainLink,
+  whyChain,
+} from './lineage.js';
 export { createMesh, type Mesh, type MeshOptions, type RejectedInput } from './mesh.js';
 export { type LoadedModules, loadModules } from './modules.js';
 export { ledgerFile, type OpenedMesh, type OpenMeshResult, openMesh } from './open.js';
+export { type PilotAct, type PilotActions, pilotActor } from './pilot.js';
 export { ENTRY } from './records.js';
 export { type RunSummary, summarize } from './summary.js';

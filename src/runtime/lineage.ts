@@ -22,8 +22,27 @@ export type ChainLink = {
   readonly causationid: string | null;
   /** Set when the warden linked an inbound message to an effect it had emitted (echo detection). */
   readonly echoOf: string | null;
-  /** What happened after the decision: deliveries, executions, failures. */
-  readonly outcomes: readonly { readonly kind: string; readonly agent: string | null; readonly at: string }[];
+  /** What happened after the decision: deliveries, executions, failures, releases of a hold. */
+  readonly outcomes: readonly Outcome[];
+};
+
+/** `agent` is who acted (`pilot:<name>` for a pilot's release); `outcome` and `reason` are set for hold releases. */
+export type Outcome = {
+  readonly kind: string;
+  readonly agent: string | null;
+  readonly at: string;
+  readonly outcome?: string;
+  readonly reason?: string;
+};
+
+/** A pilot's freeze, unfreeze or breaker reset, as `why` lists them next to the chain. */
+export type PilotActionView = {
+  readonly action: string;
+  readonly subject: string;
+  readonly pilot: string;
+  readonly reason: string;
+  readonly at: string;
+  readonly breaker?: string;
 };
 
 type DecisionData = {
@@ -43,7 +62,16 @@ export function toChainLink(ledger: Ledger, entry: LedgerEntry): ChainLink {
   const recorded = ledger
     .byMessage(id)
     .filter((x) => x.kind !== ENTRY.decision)
-    .map((x) => ({ kind: x.kind, agent: x.agent ?? null, at: new Date(x.at).toISOString() }));
+    .map((x): Outcome => {
+      const { outcome, reason } = x.data as { outcome?: string; reason?: string };
+      return {
+        kind: x.kind,
+        agent: x.agent ?? null,
+        at: new Date(x.at).toISOString(),
+        ...(x.kind === ENTRY.holdReleased && outcome !== undefined ? { outcome } : {}),
+        ...(x.kind === ENTRY.holdReleased && reason !== undefined ? { reason } : {}),
+      };
+    });
   // A handler that emitted has no `delivered` entry: the first decision on what it emitted stands
   // for it. Echoes linked back through an ingress are consequences, not deliveries.
   const handledBy = new Map<string, number>();
@@ -87,10 +115,38 @@ export function toChainLink(ledger: Ledger, entry: LedgerEntry): ChainLink {
 }
 
 /** The causal chain that led to a message, root first; undefined when the ledger has no such message. */
-export function whyChain(ledger: Ledger, msgId: string): { id: string; chain: ChainLink[] } | undefined {
+export function whyChain(
+  ledger: Ledger,
+  msgId: string,
+): { id: string; chain: ChainLink[]; actions: PilotActionView[] } | undefined {
   const entries = ledger.lineage(msgId).filter((e) => e.kind === ENTRY.decision);
   if (entries.length === 0) return undefined;
-  return { id: msgId, chain: entries.map((e) => toChainLink(ledger, e)) };
+  const chain = entries.map((e) => toChainLink(ledger, e));
+  return { id: msgId, chain, actions: pilotActionsOn(ledger, chain) };
+}
+
+/**
+ * Freezes, unfreezes and resets on the chain's subjects from its first decision on: what a pilot
+ * did that changed how these messages were gated, oldest first.
+ */
+function pilotActionsOn(ledger: Ledger, chain: readonly ChainLink[]): PilotActionView[] {
+  const since = Date.parse(chain[0]?.at ?? '') || 0;
+  const subjects = new Set(chain.map((link) => link.subject));
+  // Pilots act rarely: all their entries, through the agent index, are a short list.
+  return ledger
+    .byAgentPrefix('pilot:')
+    .filter((e) => e.kind === ENTRY.pilotAction && e.at >= since && subjects.has(e.subject ?? ''))
+    .map((e) => {
+      const d = e.data as { action: string; reason: string; breaker?: string };
+      return {
+        action: d.action,
+        subject: e.subject ?? '',
+        pilot: e.agent ?? '',
+        reason: d.reason,
+        at: new Date(e.at).toISOString(),
+        ...(d.breaker === undefined ? {} : { breaker: d.breaker }),
+      };
+    });
 }
 
 /**

@@ -11,8 +11,9 @@ import { type Clock, createEnvelopeFactory, type Random, systemClock, systemRand
 import { runtimeError } from './errors.js';
 import { countDecision, type MeshEvent, type RunCounts, zeroCounts } from './events.js';
 import { isFrozen } from './freezes.js';
-import { createHoldTimers } from './holds.js';
+import { createHolds, type HoldView } from './holds.js';
 import type { LoadedModules } from './modules.js';
+import { createPilotActions, type PilotActions } from './pilot.js';
 import { type DecisionData, decisionRecord } from './records.js';
 import { recoverFromLedger } from './recovery.js';
 import { createWorkTracker } from './work.js';
@@ -59,11 +60,18 @@ export type Mesh = {
   readonly policy: Policy;
   readonly state: StateStore;
   /** Gates a root message from an ingress; resolves with the decision entry once it is durable. */
-  inject(ingress: string, input: IngressMessage & { readonly id?: string }): Promise<LedgerEntry>;
+  inject(
+    ingress: string,
+    input: IngressMessage & { readonly id?: string; readonly target?: string },
+  ): Promise<LedgerEntry>;
   /** Records input that could not become an envelope (quarantined at the `ingress` stage). */
   reject(input: RejectedInput): Promise<LedgerEntry>;
   /** Redelivers what the ledger shows admitted but not yet delivered or executed; rebuilds state. */
   recover(): Promise<number>;
+  /** What waits for a pilot: approval holds, and messages held by the loop guard or a freeze. */
+  held(): HoldView[];
+  /** A pilot's approvals, rejections, freezes and resets, each recorded in the ledger. */
+  readonly pilot: PilotActions;
   onEvent(listener: (event: MeshEvent) => void): () => void;
   /** Resolves when nothing is queued, awaiting durability or running. */
   idle(): Promise<void>;
@@ -188,13 +196,12 @@ export function createMesh(opts: MeshOptions): Mesh {
       return;
     }
     work.track(durable);
-    if (
-      verdict.decision === 'hold' &&
-      verdict.stage === 'approval' &&
-      verdict.rule !== undefined &&
-      envelope
-    ) {
-      holds.track({ msgId: j.msgId, envelope, gated: j.gated, rule: verdict.rule, heldAt: j.now });
+    // Tracked once durable: a pilot can only release what the ledger shows held.
+    if (verdict.decision === 'hold' && envelope !== undefined) {
+      durable.then(
+        () => holds.track({ msgId: j.msgId, envelope, gated: j.gated, verdict, heldAt: j.now }),
+        () => {},
+      );
     }
   };
 
@@ -215,7 +222,7 @@ export function createMesh(opts: MeshOptions): Mesh {
 
   const ingest = (
     ingress: string,
-    input: IngressMessage & { readonly id?: string },
+    input: IngressMessage & { readonly id?: string; readonly target?: string },
   ): Promise<LedgerEntry> => {
     if (closing !== undefined) return Promise.reject(runtimeError('MW_RUNTIME_CLOSED'));
     return admit(factory.root(ingress, input), 'message', input.id !== undefined);
@@ -246,7 +253,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
   });
 
-  const holds = createHoldTimers({
+  const holds = createHolds({
     policy,
     ledger,
     clock,
@@ -256,6 +263,8 @@ export function createMesh(opts: MeshOptions): Mesh {
     consumersOf,
     dispatch: delivery.dispatch,
   });
+
+  const pilot = createPilotActions({ policy, ledger, state, holds, clock, work });
 
   const evictTimer = setInterval(() => state.evict(clock()), 5_000);
   evictTimer.unref();
@@ -301,6 +310,8 @@ export function createMesh(opts: MeshOptions): Mesh {
       counts.recovered += resumed;
       return resumed;
     },
+    held: () => holds.list(),
+    pilot,
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -16,6 +16,7 @@ export const ENTRY = {
   deadLetter: 'dead-letter',
   effectExecuted: 'effect.executed',
   holdReleased: 'hold.released',
+  pilotAction: 'pilot.action',
 } as const;
 
 /** `name@version` for agents, `ingress:<name>` for ingress sources, the raw source otherwise. */

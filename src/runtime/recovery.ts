@@ -2,7 +2,7 @@ import type { Envelope, GatedKind } from '../envelope/index.js';
 import type { Verdict } from '../gate/index.js';
 import type { Ledger } from '../ledger/index.js';
 import type { StateDelta, StateStore } from '../state/index.js';
-import type { HeldApproval } from './holds.js';
+import type { HeldMessage } from './holds.js';
 import { ENTRY } from './records.js';
 
 type Pending = { readonly envelope: Envelope; readonly gated: GatedKind; readonly waiting: Set<string> };
@@ -22,7 +22,7 @@ function workerName(agent: string): string {
 
 /**
  * Reads the ledger once from the start: replays every decision's state deltas (so guards continue
- * where they stopped), finds admitted work that is not finished, and approval holds nobody settled.
+ * where they stopped), finds admitted work that is not finished, and holds nobody released.
  * Who must still handle a message comes from its decision entry (the consumers at admission), not
  * from the policy now in force, so a new policy never re-delivers old traffic. The work is
  * dispatched again (at-least-once, the envelope id is the idempotency key); the holds go back to
@@ -32,10 +32,10 @@ export function recoverFromLedger(
   ledger: Ledger,
   state: StateStore,
   dispatch: (envelope: Envelope, gated: GatedKind, consumers: readonly string[]) => void,
-  trackHold: (hold: HeldApproval) => void,
+  trackHold: (hold: HeldMessage) => void,
 ): number {
   const pending = new Map<string, Pending>();
-  const holds = new Map<string, HeldApproval>();
+  const holds = new Map<string, HeldMessage>();
   const admitted = (id: string, envelope: Envelope, gated: GatedKind, consumers: readonly string[]) => {
     const waiting = gated === 'effect' ? [`effect:${envelope.type}`] : consumers;
     if (waiting.length > 0) pending.set(id, { envelope, gated, waiting: new Set(waiting) });
@@ -48,6 +48,11 @@ export function recoverFromLedger(
   };
 
   for (const entry of ledger.scan()) {
+    if (entry.kind === ENTRY.pilotAction) {
+      const { deltas } = entry.data as { deltas?: StateDelta[] };
+      if (deltas !== undefined) state.apply(deltas);
+      continue;
+    }
     const id = entry.msgId;
     if (id === undefined) continue;
     if (entry.kind === ENTRY.decision) {
@@ -57,9 +62,8 @@ export function recoverFromLedger(
       if (entry.causationId !== undefined && entry.agent !== undefined) done(entry.causationId, entry.agent);
       if (envelope === undefined || gated === undefined || verdict === undefined) continue;
       if (verdict.decision === 'deliver') admitted(id, envelope, gated, consumers ?? []);
-      else if (verdict.decision === 'hold' && verdict.stage === 'approval' && verdict.rule !== undefined) {
-        holds.set(id, { msgId: id, envelope, gated, rule: verdict.rule, heldAt: entry.at });
-      }
+      else if (verdict.decision === 'hold')
+        holds.set(id, { msgId: id, envelope, gated, verdict, heldAt: entry.at });
     } else if (entry.kind === ENTRY.holdReleased) {
       const hold = holds.get(id);
       holds.delete(id);

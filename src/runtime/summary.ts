@@ -13,6 +13,10 @@ export type RunSummary = {
     readonly key: string;
     readonly state: 'open';
     readonly action: string;
+    readonly openedAt: string;
+    readonly closesAt: string | null;
+    /** The rule or actor that opened it: a breaker rule id, `loop`, or `pilot:<name>`. */
+    readonly by: string;
   }[];
   readonly frozen: readonly string[];
   readonly deadLetters: number;
@@ -30,7 +34,17 @@ export function summarize(counts: RunCounts, state: StateStore, ledger: Ledger, 
     const ref = parseBreakerKey(key);
     return ref === undefined
       ? []
-      : [{ id: ref.id, key: ref.scopeKey, state: 'open' as const, action: b.action }];
+      : [
+          {
+            id: ref.id,
+            key: ref.scopeKey,
+            state: 'open' as const,
+            action: b.action,
+            openedAt: new Date(b.openedAt).toISOString(),
+            closesAt: b.closesAt === undefined ? null : new Date(b.closesAt).toISOString(),
+            by: b.by,
+          },
+        ];
   });
   // An entity is frozen by the loop guard, a pilot, or an entity-scoped breaker whose action is freeze.
   const entityFreezes = new Set(entityFreezeIds(policy));

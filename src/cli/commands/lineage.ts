@@ -27,6 +27,16 @@ export async function why(id: string, opts: { data: string }, out: Output): Prom
       out.line(
         `note: ${link.id} came in through an ingress and was linked to e-mail ${link.echoOf} it echoes`,
       );
+    for (const o of link.outcomes) {
+      if (o.kind === 'hold.released' && o.agent !== null)
+        out.line(
+          `${o.agent} ${o.outcome === 'deliver' ? 'approved' : 'rejected'} ${link.id}: "${o.reason ?? ''}"`,
+        );
+    }
+  }
+  for (const a of result.actions) {
+    const what = a.action === 'reset' ? `reset breaker ${a.breaker ?? ''} for` : `${a.action}`;
+    out.line(`${a.pilot} ${what} ${a.subject} at ${a.at}: "${a.reason}"`);
   }
   return EXIT.ok;
 }
@@ -53,7 +63,15 @@ export async function impact(target: string, opts: { data: string }, out: Output
 }
 
 function row(link: ChainLink): string[] {
-  const outcome = link.outcomes.map((o) => (o.kind === 'delivered' ? `→ ${o.agent}` : o.kind)).join(' ');
+  const outcome = link.outcomes
+    .map((o) =>
+      o.kind === 'delivered'
+        ? `→ ${o.agent}`
+        : o.kind === 'hold.released'
+          ? `${o.outcome === 'deliver' ? 'approved' : 'rejected'} by ${o.agent ?? 'timeout'}`
+          : o.kind,
+    )
+    .join(' ');
   return [
     `hop ${link.hop}`,
     link.id,

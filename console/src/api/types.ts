@@ -1,0 +1,132 @@
+// The documents the HTTP API returns (docs/api.md). Only what the console reads is typed.
+
+export type Decision = 'deliver' | 'deny' | 'hold' | 'quarantine';
+
+export type MeshNode = {
+  id: string;
+  kind: 'agent' | 'ingress' | 'effect';
+  name: string;
+  version?: string;
+};
+
+export type MeshGraph = {
+  mesh: string;
+  digest: string;
+  nodes: MeshNode[];
+  edges: { from: string; to: string; type: string }[];
+};
+
+export type VerdictCounts = Record<Decision, number>;
+
+export type Stats = {
+  counts: {
+    messages: { admitted: number; delivered: number; denied: number; held: number; quarantined: number };
+    effects: { executed: number; denied: number; held: number; quarantined: number; failed: number };
+    deadLetters: number;
+    recovered: number;
+  };
+  windowSeconds: number;
+  edges: Record<string, VerdictCounts>;
+};
+
+export type Hold = {
+  id: string;
+  type: string;
+  subject: string;
+  gated: 'message' | 'effect';
+  source: string;
+  hop: number;
+  correlationid: string;
+  stage: string;
+  rule: string | null;
+  reason: string;
+  detail: string;
+  predicate: string | null;
+  heldAt: string;
+  timeoutAt: string | null;
+  onTimeout: string | null;
+  data: unknown;
+};
+
+export type Breaker = {
+  id: string;
+  key: string;
+  state: string;
+  action: string;
+  openedAt: string;
+  closesAt: string | null;
+  by: string;
+};
+
+export type Breakers = { breakers: Breaker[]; frozen: string[] };
+
+export type Outcome = { kind: string; agent: string | null; at: string };
+
+/** One message or effect in a lineage: an element of `why`'s chain. */
+export type ChainLink = {
+  id: string;
+  type: string;
+  source: string;
+  subject: string;
+  hop: number;
+  verdict: Decision;
+  stage: string;
+  rule: string | null;
+  reason: string;
+  detail: string;
+  agent: string;
+  gated: 'message' | 'effect';
+  at: string;
+  causationid: string | null;
+  echoOf: string | null;
+  outcomes: Outcome[];
+};
+
+/** A freeze, unfreeze or reset on a lineage's subjects (approvals show as `hold.released` outcomes). */
+export type PilotAction = {
+  action: string;
+  subject: string;
+  /** `pilot:<token name>`. */
+  pilot: string;
+  reason: string;
+  at: string;
+  breaker?: string;
+};
+
+export type Why = { id: string; chain: ChainLink[]; actions?: PilotAction[] };
+export type Impact = { target: string; roots: ChainLink[]; impact: ChainLink[] };
+
+export type SearchResult = { q: string; kind: 'message' | 'subject' | 'agent'; results: ChainLink[] };
+
+export type VerifyResult = { at: string; ok: boolean; entries: number; firstBad?: unknown };
+
+export type LedgerStatus = {
+  entries: number;
+  head: string;
+  heads: { partition: number; size: number; head: string }[];
+  lastVerify: VerifyResult | null;
+  lastCheckpoint: { at: string; size: number; head: string } | null;
+};
+
+/** One line of the live feed (the server's compact form of a mesh event). */
+export type FeedEvent =
+  | {
+      kind: 'decision';
+      at: string;
+      id: string;
+      type: string;
+      subject: string;
+      /** The graph node that sent it, e.g. `agent:churn`. */
+      from: string;
+      gated: 'message' | 'effect';
+      decision: Decision;
+      stage: string;
+      reason: string;
+      rule: string | null;
+    }
+  | { kind: 'delivered'; at: string; id: string; agent: string }
+  | { kind: 'effect-executed'; at: string; id: string; effect: string; subject: string }
+  | { kind: 'dead-letter'; at: string; id: string; worker: string; code: string };
+
+/** One `decisions` event: a sample of events, the true verdict counts of the interval, and how many were left out. */
+export type FeedBatch = { events: FeedEvent[]; counts?: VerdictCounts; dropped: number };

@@ -1,0 +1,44 @@
+import { useState } from 'preact/hooks';
+
+type Props = { notice: string | null; onToken: (token: string) => void };
+
+/** Asks for a token when the address brought none, or when the warden refused the last one. */
+export function SignIn({ notice, onToken }: Props) {
+  const [value, setValue] = useState('');
+  return (
+    <main class="sign-in">
+      <h1>Meshwarden console</h1>
+      <p>
+        Paste a pilot token. <code>meshwarden up</code> prints the console address with the admin token in it;
+        opening that address signs you in directly.
+      </p>
+      {notice !== null && (
+        <p class="notice error" role="alert" data-testid="sign-in-notice">
+          {notice}
+        </p>
+      )}
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          const token = value.trim();
+          if (token !== '') onToken(token);
+        }}
+      >
+        <label>
+          Token
+          <input
+            type="password"
+            autocomplete="off"
+            required
+            value={value}
+            onInput={(e) => setValue(e.currentTarget.value)}
+            data-testid="token-input"
+          />
+        </label>
+        <button type="submit" class="primary" data-testid="sign-in-button">
+          Sign in
+        </button>
+      </form>
+    </main>
+  );
+}

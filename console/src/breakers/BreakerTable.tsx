@@ -1,0 +1,66 @@
+import { useApi } from '../api/context.js';
+import type { Breaker } from '../api/types.js';
+import { ReasonedAction } from '../shell/ReasonedAction.js';
+import { href } from '../shell/route.js';
+import { timeText } from '../shell/time-text.js';
+
+/** Open breakers; resetting one closes it for that key and clears its count window. */
+export function BreakerTable({ breakers, onChanged }: { breakers: Breaker[]; onChanged: () => void }) {
+  const api = useApi();
+  if (breakers.length === 0) {
+    return (
+      <p class="empty" data-testid="breakers-empty">
+        No breaker is open.
+      </p>
+    );
+  }
+  return (
+    <table class="table" data-testid="breaker-table">
+      <thead>
+        <tr>
+          <th>Breaker</th>
+          <th>For</th>
+          <th>What it does</th>
+          <th>Opened</th>
+          <th>Opened by</th>
+          <th>Closes</th>
+          <th />
+        </tr>
+      </thead>
+      <tbody>
+        {breakers.map((b) => (
+          <tr key={`${b.id} ${b.key}`} data-testid="breaker-row" data-breaker-id={b.id} data-key={b.key}>
+            <td>
+              <code>{b.id}</code>
+            </td>
+            <td>
+              <a href={href.search(b.key)}>{b.key}</a>
+            </td>
+            <td>
+              {b.action === 'freeze'
+                ? 'holds everything (frozen)'
+                : b.action === 'deny'
+                  ? 'denies everything'
+                  : b.action}
+            </td>
+            <td>{timeText(b.openedAt)}</td>
+            <td>{b.by}</td>
+            <td>{b.closesAt === null ? 'only by a pilot' : timeText(b.closesAt)}</td>
+            <td>
+              <ReasonedAction
+                label="Reset"
+                tone="neutral"
+                testid="reset-button"
+                question={`Why reset ${b.id} for ${b.key}?`}
+                act={(reason) =>
+                  api.post(`/breakers/${encodeURIComponent(b.id)}/reset`, { key: b.key, reason })
+                }
+                onDone={onChanged}
+              />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

@@ -1,0 +1,32 @@
+import type { Hold } from '../api/types.js';
+import { usePolled } from '../api/use-polled.js';
+import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
+import { HoldCard } from './HoldCard.js';
+
+export function HeldView() {
+  const holds = usePolled<{ holds: Hold[] }>('/holds', 2000);
+  const list = holds.data?.holds;
+  return (
+    <section class="view" data-testid="held-view">
+      <header class="view-header">
+        <h2>Held for a pilot {list !== undefined && <span class="count">{list.length}</span>}</h2>
+        <p class="hint">
+          These messages and side effects wait for a decision. Approve lets them through, reject drops them;
+          both are written to the ledger with your name and reason.
+        </p>
+      </header>
+      <ApiErrorNotice error={holds.error} />
+      {list === undefined && holds.error === undefined && <p class="muted">Loading…</p>}
+      {list?.length === 0 && (
+        <p class="empty" data-testid="held-empty">
+          Nothing is waiting for a pilot.
+        </p>
+      )}
+      <div class="cards">
+        {list?.map((hold) => (
+          <HoldCard key={hold.id} hold={hold} onChanged={holds.refresh} />
+        ))}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,89 @@
+import { useApi } from '../api/context.js';
+import type { Hold } from '../api/types.js';
+import { ReasonedAction } from '../shell/ReasonedAction.js';
+import { href } from '../shell/route.js';
+import { timeText } from '../shell/time-text.js';
+import { Countdown } from './Countdown.js';
+
+const STAGE_WORDS: Record<string, string> = {
+  approval: 'needs approval',
+  loop: 'stopped by the loop guard',
+  breaker: 'subject is frozen',
+};
+
+/** One held message or effect: what it is, why it waits, and the pilot's two answers. */
+export function HoldCard({ hold, onChanged }: { hold: Hold; onChanged: () => void }) {
+  const api = useApi();
+  const what = hold.gated === 'effect' ? 'side effect' : 'message';
+  const path = `/holds/${encodeURIComponent(hold.id)}`;
+  return (
+    <article
+      class="card hold-card"
+      data-testid="hold-card"
+      data-hold-id={hold.id}
+      data-subject={hold.subject}
+    >
+      <header>
+        <h3>
+          <span class="hold-type" data-testid="hold-type">
+            {hold.type}
+          </span>{' '}
+          for <span data-testid="hold-subject">{hold.subject}</span>
+        </h3>
+        <Countdown timeoutAt={hold.timeoutAt} onTimeout={hold.onTimeout} />
+      </header>
+      <dl class="facts">
+        <dt>Why held</dt>
+        <dd data-testid="hold-why">
+          <strong>{STAGE_WORDS[hold.stage] ?? hold.stage}</strong>
+          {hold.rule !== null && (
+            <>
+              {' '}
+              by rule <code>{hold.rule}</code>
+            </>
+          )}
+          : {hold.detail} <span class="code">({hold.reason})</span>
+        </dd>
+        {hold.predicate !== null && (
+          <>
+            <dt>Condition</dt>
+            <dd>
+              <code class="predicate" data-testid="hold-predicate">
+                {hold.predicate}
+              </code>
+            </dd>
+          </>
+        )}
+        <dt>Data</dt>
+        <dd>
+          <pre class="data">{JSON.stringify(hold.data, null, 2)}</pre>
+        </dd>
+        <dt>From</dt>
+        <dd>
+          {what} from <code>{hold.source}</code>, hop {hold.hop}, held at {timeText(hold.heldAt)}
+        </dd>
+      </dl>
+      <footer class="actions">
+        <a href={href.message(hold.id)} data-testid="hold-lineage-link">
+          Show why it happened
+        </a>
+        <ReasonedAction
+          label="Approve"
+          tone="good"
+          testid="approve-button"
+          question={`Why approve this ${hold.type}?`}
+          act={(reason) => api.post(`${path}/approve`, { reason })}
+          onDone={onChanged}
+        />
+        <ReasonedAction
+          label="Reject"
+          tone="bad"
+          testid="reject-button"
+          question={`Why reject this ${hold.type}?`}
+          act={(reason) => api.post(`${path}/reject`, { reason })}
+          onDone={onChanged}
+        />
+      </footer>
+    </article>
+  );
+}

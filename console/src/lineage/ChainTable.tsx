@@ -1,0 +1,83 @@
+import type { ChainLink } from '../api/types.js';
+import { href } from '../shell/route.js';
+import { timeText } from '../shell/time-text.js';
+import { VerdictBadge } from '../shell/VerdictBadge.js';
+
+const OUTCOME_WORDS: Record<string, string> = {
+  delivered: 'handled by',
+  'effect.executed': 'executed',
+  'effect.failed': 'failed',
+  'hold.released': 'released by',
+  'dead.letter': 'dead letter',
+};
+
+/** A lineage as rows a pilot reads top to bottom: who sent what, what the warden said, what followed. */
+export function ChainTable({
+  links,
+  selected,
+  testid,
+}: {
+  links: ChainLink[];
+  selected: string;
+  testid: string;
+}) {
+  return (
+    <table class="table chain" data-testid={testid}>
+      <thead>
+        <tr>
+          <th>Hop</th>
+          <th>From</th>
+          <th>Message</th>
+          <th>Verdict</th>
+          <th>Rule</th>
+          <th>Why</th>
+          <th>Then</th>
+        </tr>
+      </thead>
+      <tbody>
+        {links.map((link) => (
+          <tr
+            key={link.id}
+            class={link.id === selected ? 'selected' : ''}
+            data-testid="chain-row"
+            data-message-id={link.id}
+          >
+            <td>{link.hop}</td>
+            <td>
+              <code>{link.agent || link.source}</code>
+            </td>
+            <td>
+              <a href={href.message(link.id)}>{link.type}</a>
+              <div class="muted">
+                {link.subject} · {timeText(link.at)}
+              </div>
+            </td>
+            <td>
+              <VerdictBadge verdict={link.verdict} />
+            </td>
+            <td>{link.rule === null ? '—' : <code>{link.rule}</code>}</td>
+            <td>
+              {link.detail}
+              <div class="code">{link.reason}</div>
+              {link.echoOf !== null && (
+                <div class="echo">
+                  echo of <a href={href.message(link.echoOf)}>an effect the mesh emitted</a>
+                </div>
+              )}
+            </td>
+            <td>
+              {link.outcomes.length === 0
+                ? '—'
+                : link.outcomes.map((o) => (
+                    <div key={`${o.kind}${o.agent}${o.at}`}>
+                      {OUTCOME_WORDS[o.kind] ?? o.kind}
+                      {o.agent === null ? '' : ` ${o.agent}`}
+                    </div>
+                  ))}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

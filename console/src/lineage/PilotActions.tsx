@@ -1,0 +1,19 @@
+import type { PilotAction } from '../api/types.js';
+import { timeText } from '../shell/time-text.js';
+
+/** What pilots did to this lineage's subjects (freezes, unfreezes, resets), oldest first. */
+export function PilotActions({ actions }: { actions: PilotAction[] | undefined }) {
+  if (actions === undefined || actions.length === 0) {
+    return <p class="muted">No pilot has frozen, unfrozen or reset anything for these subjects.</p>;
+  }
+  return (
+    <ul class="pilot-actions" data-testid="pilot-actions">
+      {actions.map((a) => (
+        <li key={`${a.at} ${a.action} ${a.subject}`} data-testid="pilot-action">
+          {timeText(a.at)}: <strong>{a.pilot}</strong> {a.action}
+          {a.breaker === undefined ? '' : ` ${a.breaker}`} on {a.subject}: “{a.reason}”
+        </li>
+      ))}
+    </ul>
+  );
+}

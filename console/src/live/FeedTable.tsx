@@ -1,0 +1,98 @@
+import type { FeedEvent } from '../api/types.js';
+import { href } from '../shell/route.js';
+import { timeText } from '../shell/time-text.js';
+import { VerdictBadge } from '../shell/VerdictBadge.js';
+import type { FeedRow } from './feed-tally.js';
+
+/** The newest events, newest first; a click opens the message's lineage. */
+export function FeedTable({ rows }: { rows: FeedRow[] }) {
+  if (rows.length === 0) return <p class="empty">Nothing yet: events appear here as the mesh decides.</p>;
+  return (
+    <table class="table clickable feed" data-testid="feed-table">
+      <thead>
+        <tr>
+          <th>Time</th>
+          <th>Message</th>
+          <th>Subject</th>
+          <th>Verdict</th>
+          <th>Why</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map(({ seq, event }) => (
+          <tr
+            key={seq}
+            data-testid="feed-row"
+            data-message-id={event.id}
+            data-kind={event.kind}
+            onClick={() => {
+              location.hash = href.message(event.id);
+            }}
+          >
+            <FeedCells event={event} />
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function FeedCells({ event }: { event: FeedEvent }) {
+  const time = <td>{timeText(event.at)}</td>;
+  switch (event.kind) {
+    case 'decision':
+      return (
+        <>
+          {time}
+          <td>
+            {event.type}
+            {event.gated === 'effect' && <span class="muted"> (effect)</span>}
+          </td>
+          <td>{event.subject}</td>
+          <td>
+            <VerdictBadge verdict={event.decision} />
+          </td>
+          <td>
+            <span class="code">{event.reason}</span>
+            {event.rule !== null && <span class="muted"> · rule {event.rule}</span>}
+          </td>
+        </>
+      );
+    case 'delivered':
+      return (
+        <>
+          {time}
+          <td colSpan={2} class="muted">
+            handed to {event.agent}
+          </td>
+          <td>
+            <span class="tag">handled</span>
+          </td>
+          <td />
+        </>
+      );
+    case 'effect-executed':
+      return (
+        <>
+          {time}
+          <td>{event.effect}</td>
+          <td>{event.subject}</td>
+          <td>
+            <span class="tag">executed</span>
+          </td>
+          <td />
+        </>
+      );
+    case 'dead-letter':
+      return (
+        <>
+          {time}
+          <td colSpan={2}>failed in {event.worker}</td>
+          <td>
+            <span class="tag dead">dead letter</span>
+          </td>
+          <td class="code">{event.code}</td>
+        </>
+      );
+  }
+}

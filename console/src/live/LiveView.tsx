@@ -1,0 +1,95 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { useApi } from '../api/context.js';
+import { VerdictBadge } from '../shell/VerdictBadge.js';
+import { FeedTable } from './FeedTable.js';
+import { type FeedState, followFeed } from './feed-stream.js';
+import { createFeedTally, type FeedSnapshot } from './feed-tally.js';
+import { RateBars } from './RateBars.js';
+
+// At most four renders a second however fast decisions arrive.
+const RENDER_EVERY_MS = 250;
+
+export function LiveView() {
+  const api = useApi();
+  const tally = useRef(createFeedTally());
+  const [snapshot, setSnapshot] = useState<FeedSnapshot>(() => tally.current.snapshot());
+  const [state, setState] = useState<FeedState>('connecting');
+  const [paused, setPaused] = useState(false);
+  const [onlyAttention, setOnlyAttention] = useState(false);
+  const pausedRef = useRef(paused);
+  pausedRef.current = paused;
+
+  useEffect(() => {
+    const abort = new AbortController();
+    void followFeed(api, abort.signal, (batch) => tally.current.add(batch), setState);
+    // The bars keep moving while paused; only the rows stand still so a pilot can click one.
+    let frozenRows: FeedSnapshot | undefined;
+    const timer = setInterval(() => {
+      requestAnimationFrame(() => {
+        const next = tally.current.snapshot();
+        if (pausedRef.current) {
+          frozenRows ??= next;
+          setSnapshot({ ...next, rows: frozenRows.rows, attention: frozenRows.attention });
+        } else {
+          frozenRows = undefined;
+          setSnapshot(next);
+        }
+      });
+    }, RENDER_EVERY_MS);
+    return () => {
+      abort.abort();
+      clearInterval(timer);
+    };
+  }, [api]);
+
+  const t = snapshot.totals;
+  const last = snapshot.seconds.at(-2)?.counts; // the last complete second
+  const lastDecisions = last ? last.deliver + last.deny + last.hold + last.quarantine + last.unknown : 0;
+  return (
+    <section class="view" data-testid="live-view">
+      <header class="view-header">
+        <h2>
+          Live feed{' '}
+          <span class={`feed-state feed-${state}`} data-testid="feed-state">
+            {state === 'live' ? '● live' : state}
+          </span>
+        </h2>
+        <p class="hint">
+          Decisions as they happen. Every one is also in the ledger, even if this page skips some.
+        </p>
+      </header>
+      <div class="feed-summary" data-testid="feed-totals">
+        <span data-testid="feed-rate">{lastDecisions} decisions/s</span>
+        <VerdictBadge verdict="deliver" /> {t.deliver}
+        <VerdictBadge verdict="hold" /> {t.hold}
+        <VerdictBadge verdict="deny" /> {t.deny}
+        <VerdictBadge verdict="quarantine" /> {t.quarantine}
+        <span class="muted">deliveries and executions {t.other}</span>
+        {t.dropped > 0 && (
+          <span class="muted">not listed (too fast to show; all are in the ledger) {t.dropped}</span>
+        )}
+      </div>
+      <RateBars seconds={snapshot.seconds} />
+      <div class="toolbar">
+        <button
+          type="button"
+          class="action neutral"
+          onClick={() => setPaused(!paused)}
+          data-testid="pause-button"
+        >
+          {paused ? 'Resume list' : 'Pause list'}
+        </button>
+        <label>
+          <input
+            type="checkbox"
+            checked={onlyAttention}
+            onChange={(e) => setOnlyAttention(e.currentTarget.checked)}
+            data-testid="attention-toggle"
+          />{' '}
+          only held, denied and quarantined
+        </label>
+      </div>
+      <FeedTable rows={onlyAttention ? snapshot.attention : snapshot.rows} />
+    </section>
+  );
+}

@@ -1,0 +1,45 @@
+import type { FeedSnapshot, SecondCounts } from './feed-tally.js';
+
+const STACK: (keyof SecondCounts)[] = ['deliver', 'hold', 'deny', 'quarantine', 'other', 'unknown'];
+const WIDTH = 600;
+const HEIGHT = 80;
+
+/** Events per second over the last minute, stacked by verdict (grey: deliveries, executions, and events the feed left out). */
+export function RateBars({ seconds }: { seconds: FeedSnapshot['seconds'] }) {
+  const totals = seconds.map((s) => STACK.reduce((sum, k) => sum + s.counts[k], 0));
+  const peak = Math.max(1, ...totals);
+  const barWidth = WIDTH / seconds.length;
+  return (
+    <svg
+      class="rate-bars"
+      data-testid="rate-bars"
+      viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
+      preserveAspectRatio="none"
+      role="img"
+      aria-label={`Events per second over the last minute; peak ${peak}`}
+    >
+      {seconds.map((s, i) => {
+        let y = HEIGHT;
+        return (
+          <g key={s.second}>
+            {STACK.map((k) => {
+              const h = (s.counts[k] / peak) * (HEIGHT - 4);
+              if (h === 0) return null;
+              y -= h;
+              return (
+                <rect
+                  key={k}
+                  x={i * barWidth + 0.5}
+                  y={y}
+                  width={barWidth - 1}
+                  height={h}
+                  class={`bar bar-${k}`}
+                />
+              );
+            })}
+          </g>
+        );
+      })}
+    </svg>
+  );
+}

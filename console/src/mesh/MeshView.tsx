@@ -1,0 +1,32 @@
+import type { MeshGraph, Stats } from '../api/types.js';
+import { usePolled } from '../api/use-polled.js';
+import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
+import { Counters } from './Counters.js';
+import { MeshGraphView } from './MeshGraphView.js';
+import { VerdictLegend } from './VerdictLegend.js';
+
+export function MeshView() {
+  const mesh = usePolled<MeshGraph>('/mesh', 0);
+  const stats = usePolled<Stats>('/stats', 2000);
+  return (
+    <section class="view" data-testid="mesh-view">
+      <header class="view-header">
+        <h2>Mesh {mesh.data && <span class="muted">{mesh.data.mesh}</span>}</h2>
+        <p class="hint">
+          Who may talk to whom. Each arrow shows how many decisions crossed it in the last{' '}
+          {stats.data?.windowSeconds ?? 10} seconds, coloured by the verdict most of them got.
+        </p>
+      </header>
+      <Counters stats={stats.data} />
+      <ApiErrorNotice error={mesh.error ?? stats.error} />
+      <VerdictLegend />
+      <div class="graph-frame">
+        {mesh.data === undefined ? (
+          <p class="muted">Loading the mesh…</p>
+        ) : (
+          <MeshGraphView graph={mesh.data} stats={stats.data} />
+        )}
+      </div>
+    </section>
+  );
+}

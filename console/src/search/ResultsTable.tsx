@@ -1,0 +1,54 @@
+import type { ChainLink } from '../api/types.js';
+import { href } from '../shell/route.js';
+import { timeText } from '../shell/time-text.js';
+import { VerdictBadge } from '../shell/VerdictBadge.js';
+
+/** Search results; a whole row opens the message's lineage. */
+export function ResultsTable({ results }: { results: ChainLink[] }) {
+  return (
+    <table class="table clickable" data-testid="search-results">
+      <thead>
+        <tr>
+          <th>When</th>
+          <th>Message</th>
+          <th>Subject</th>
+          <th>From</th>
+          <th>Verdict</th>
+          <th>Why</th>
+        </tr>
+      </thead>
+      <tbody>
+        {results.map((r) => (
+          <tr
+            key={r.id}
+            data-testid="search-result"
+            data-message-id={r.id}
+            data-type={r.type}
+            onClick={() => {
+              location.hash = href.message(r.id);
+            }}
+          >
+            <td>{timeText(r.at)}</td>
+            <td>
+              <a href={href.message(r.id)} data-testid="search-result-link">
+                {r.type}
+              </a>
+              {r.gated === 'effect' && <span class="muted"> (effect)</span>}
+            </td>
+            <td>{r.subject}</td>
+            <td>
+              <code>{r.agent || r.source}</code>
+            </td>
+            <td>
+              <VerdictBadge verdict={r.verdict} />
+            </td>
+            <td>
+              {r.detail}
+              <div class="code">{r.reason}</div>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

@@ -1,0 +1,57 @@
+import { useEffect, useState } from 'preact/hooks';
+import type { SearchResult } from '../api/types.js';
+import { usePolled } from '../api/use-polled.js';
+import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
+import { href } from '../shell/route.js';
+import { ResultsTable } from './ResultsTable.js';
+
+const KIND_WORDS = { message: 'message', subject: 'subject', agent: 'agent version' } as const;
+
+/** Finds messages by id, subject (`account:8841`) or agent version (`churn@2.0.1`). */
+export function SearchView({ q }: { q: string }) {
+  const [text, setText] = useState(q);
+  useEffect(() => setText(q), [q]);
+  const result = usePolled<SearchResult>(q === '' ? null : `/search?${new URLSearchParams({ q })}`, 0);
+  const data = result.data;
+  return (
+    <section class="view" data-testid="search-view">
+      <header class="view-header">
+        <h2>Search &amp; lineage</h2>
+        <p class="hint">
+          Type a message id, a subject such as <code>account:8841</code>, or an agent version such as{' '}
+          <code>discount@1.1.0</code>. Click a message to see why it happened and what followed.
+        </p>
+      </header>
+      <form
+        class="search-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (text.trim() !== '') location.hash = href.search(text.trim());
+        }}
+      >
+        <input
+          type="search"
+          value={text}
+          placeholder="account:8841"
+          aria-label="Search"
+          onInput={(e) => setText(e.currentTarget.value)}
+          data-testid="search-input"
+        />
+        <button type="submit" class="primary" data-testid="search-button">
+          Search
+        </button>
+      </form>
+      <ApiErrorNotice error={result.error} />
+      {data && (
+        <>
+          <p class="muted" data-testid="search-summary">
+            {data.results.length === 0
+              ? 'Nothing found.'
+              : `${data.results.length} ${data.results.length === 1 ? 'result' : 'results'} for the ${KIND_WORDS[data.kind] ?? data.kind} ${data.q}, newest first.`}
+          </p>
+          {data.results.length > 0 && <ResultsTable results={data.results} />}
+        </>
+      )}
+    </section>
+  );
+}

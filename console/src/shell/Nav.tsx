@@ -1,0 +1,43 @@
+import type { Hold } from '../api/types.js';
+import { usePolled } from '../api/use-polled.js';
+import type { Route } from './route.js';
+
+const LINKS: { view: Route['view']; label: string; hash: string }[] = [
+  { view: 'mesh', label: 'Mesh', hash: '#/mesh' },
+  { view: 'held', label: 'Held', hash: '#/held' },
+  { view: 'breakers', label: 'Breakers & frozen', hash: '#/breakers' },
+  { view: 'search', label: 'Search & lineage', hash: '#/search' },
+  { view: 'ledger', label: 'Ledger', hash: '#/ledger' },
+  { view: 'live', label: 'Live feed', hash: '#/live' },
+];
+
+/** The top bar; "Held" shows how many items wait, so a pilot sees work from any view. */
+export function Nav({ route, onSignOut }: { route: Route; onSignOut: () => void }) {
+  const holds = usePolled<{ holds: Hold[] }>('/holds', 2000);
+  const waiting = holds.data?.holds.length ?? 0;
+  const current = route.view === 'message' ? 'search' : route.view;
+  return (
+    <nav class="top-nav" aria-label="Views">
+      <span class="brand">Meshwarden</span>
+      {LINKS.map((link) => (
+        <a
+          key={link.view}
+          href={link.hash}
+          class={current === link.view ? 'active' : ''}
+          aria-current={current === link.view ? 'page' : undefined}
+          data-testid={`nav-${link.view}`}
+        >
+          {link.label}
+          {link.view === 'held' && waiting > 0 && (
+            <span class="badge" data-testid="held-count">
+              {waiting}
+            </span>
+          )}
+        </a>
+      ))}
+      <button type="button" class="sign-out" onClick={onSignOut} data-testid="sign-out">
+        Sign out
+      </button>
+    </nav>
+  );
+}

@@ -1,0 +1,44 @@
+import { useEffect, useState } from 'preact/hooks';
+
+// Hash routes, so every view (and every message's lineage) has an address a pilot can share.
+export type Route =
+  | { view: 'mesh' }
+  | { view: 'held' }
+  | { view: 'breakers' }
+  | { view: 'search'; q: string }
+  | { view: 'message'; id: string }
+  | { view: 'ledger' }
+  | { view: 'live' };
+
+export function parseRoute(hash: string): Route {
+  const [path = '', query = ''] = hash.replace(/^#\/?/, '').split('?');
+  const [view, ...rest] = path.split('/');
+  switch (view) {
+    case 'held':
+    case 'breakers':
+    case 'ledger':
+    case 'live':
+      return { view };
+    case 'search':
+      return { view, q: new URLSearchParams(query).get('q') ?? '' };
+    case 'message':
+      return { view, id: decodeURIComponent(rest.join('/')) };
+    default:
+      return { view: 'mesh' };
+  }
+}
+
+export const href = {
+  message: (id: string) => `#/message/${encodeURIComponent(id)}`,
+  search: (q: string) => `#/search?${new URLSearchParams({ q })}`,
+};
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(location.hash));
+  useEffect(() => {
+    const onChange = () => setRoute(parseRoute(location.hash));
+    addEventListener('hashchange', onChange);
+    return () => removeEventListener('hashchange', onChange);
+  }, []);
+  return route;
+}

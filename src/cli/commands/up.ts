@@ -1,0 +1,134 @@
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { isMeshwardenError, openMesh } from '../../runtime/index.js';
+import { createServer, openTokenStore } from '../../server/index.js';
+import { cliError, EXIT } from '../errors.js';
+import { feedFile } from '../feed.js';
+import { displayPath, type Output } from '../output.js';
+import { reportOpenFailure } from './policy-check.js';
+
+export type UpOptions = {
+  readonly mesh: string;
+  readonly data: string;
+  readonly port: number;
+  readonly host: string;
+  readonly input?: string;
+  readonly rateLimit?: number;
+  readonly json: boolean;
+};
+
+/**
+ * Runs the mesh with the HTTP API and the console on one port until SIGINT or SIGTERM, then shuts
+ * down in order: the server stops taking calls, in-flight work finishes, the ledger is flushed.
+ */
+export async function up(opts: UpOptions, out: Output, log: Logger): Promise<number> {
+  const input = opts.input === undefined ? undefined : resolve(opts.input);
+  if (input !== undefined && !(await isFile(input))) {
+    out.fail(cliError('MW_CLI_INPUT_MISSING', { file: opts.input ?? '', cause: 'not a readable file' }));
+    return EXIT.usage;
+  }
+  const dataDir = resolve(opts.data);
+  const result = await openMesh({ meshFile: resolve(opts.mesh), dataDir, log });
+  if (!result.ok) return reportOpenFailure(result, opts.mesh, out);
+  const opened = result.opened;
+  const { mesh, ledger } = opened;
+  if (opened.resumed > 0)
+    out.note(`resuming ${opened.resumed} admitted message(s) a previous run did not finish`);
+
+  const tokenFile = join(dataDir, 'tokens.json');
+  const tokens = await openTokenStore(tokenFile);
+  if (isMeshwardenError(tokens)) {
+    out.fail(tokens);
+    await opened.close();
+    return EXIT.failed;
+  }
+  const first = tokens.size === 0 ? await tokens.create('admin', 'admin') : undefined;
+  if (isMeshwardenError(first)) {
+    out.fail(first);
+    await opened.close();
+    return EXIT.failed;
+  }
+
+  const server = await createServer({
+    mesh,
+    ledger,
+    tokens,
+    log: log.child({ layer: 'server' }),
+    ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
+  });
+  out.note(`verifying the ledger (${ledger.count().toLocaleString('en')} entries) …`);
+  const verified = server.integrity.verify();
+  if (!verified.ok) {
+    out.note(`warning: the ledger is NOT intact (${verified.firstBad?.detail}); run meshwarden audit verify`);
+  }
+  let url: string;
+  try {
+    url = await server.listen(opts.port, opts.host);
+  } catch (cause) {
+    out.fail(
+      cliError('MW_CLI_LISTEN', { host: opts.host, port: opts.port, cause: (cause as Error).message }),
+    );
+    await server.close();
+    await opened.close();
+    return EXIT.failed;
+  }
+
+  const consoleUrl = first === undefined ? `${url}/` : `${url}/#token=${first.token}`;
+  if (out.json) {
+    out.document({
+      mesh: mesh.policy.mesh,
+      url,
+      console: consoleUrl,
+      api: `${url}/api/v1`,
+      ...(first === undefined ? {} : { token: first.token }),
+    });
+  } else {
+    out.line(`Meshwarden is up: mesh ${mesh.policy.mesh}, ledger in ${displayPath(dataDir)}`);
+    out.line(`  console  ${consoleUrl}`);
+    out.line(`  api      ${url}/api/v1  (docs/api.md; OpenAPI at ${url}/api/v1/openapi.json)`);
+    if (first !== undefined) {
+      out.line(`  admin token (shown only now; stored hashed in ${displayPath(tokenFile)}):`);
+      out.line(`    ${first.token}`);
+    }
+    out.line('Ctrl-C stops it: in-flight work finishes and the ledger is flushed.');
+  }
+
+  const stop = new AbortController();
+  const stopped = new Promise<void>((resolveStop) =>
+    stop.signal.addEventListener('abort', () => resolveStop()),
+  );
+  const onSignal = () => {
+    out.note(
+      'stopping: no new calls; finishing in-flight work and flushing the ledger (signal again to force)',
+    );
+    stop.abort();
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  if (input !== undefined) {
+    feedFile(mesh, input, () => {}, stop.signal).then(
+      (lines) => out.note(`fed ${lines} line(s) from ${displayPath(input)}`),
+      (err: unknown) => out.note(`feeding ${displayPath(input)} stopped: ${(err as Error).message}`),
+    );
+  }
+
+  await stopped;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  await server.close();
+  await opened.close();
+  const heads = ledger.heads();
+  out.note(`stopped cleanly: ${ledger.count()} ledger entries, head ${heads[0]?.head ?? '(empty)'}`);
+  return EXIT.ok;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,192 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { isMeshwardenError, type Ledger, type Mesh, type MeshwardenError } from '../runtime/index.js';
+import { bearerAuth } from './auth.js';
+import type { ApiDeps } from './deps.js';
+import { apiError, errorBody, statusOf } from './errors.js';
+import { createIntegrity, type Integrity } from './integrity.js';
+import { createLiveView } from './live.js';
+import { breakerRoutes } from './routes/breakers.js';
+import { eventRoutes } from './routes/events.js';
+import { holdRoutes } from './routes/holds.js';
+import { messageRoutes } from './routes/messages.js';
+import { statusRoutes } from './routes/status.js';
+import { tokenRoutes } from './routes/tokens.js';
+import type { TokenStore } from './tokens.js';
+
+export const API_PREFIX = '/api/v1';
+
+/** The built console: `console/dist` next to `dist/` (or `src/`) in the package. */
+export const CONSOLE_DIR = fileURLToPath(new URL('../../console/dist/', import.meta.url));
+
+export type ServerOptions = {
+  readonly mesh: Mesh;
+  readonly ledger: Ledger;
+  readonly tokens: TokenStore;
+  readonly log: Logger;
+  /** Calls per token (or per address without one) a minute; default 600. */
+  readonly rateLimit?: number;
+  readonly consoleDir?: string;
+  readonly now?: () => number;
+};
+
+export type Server = {
+  readonly app: FastifyInstance;
+  readonly integrity: Integrity;
+  /** Starts listening; resolves with the base URL. */
+  listen(port: number, host: string): Promise<string>;
+  /** Stops intake, ends live streams, closes the listener. Idempotent; the mesh is the caller's. */
+  close(): Promise<void>;
+  readonly closed: Promise<void | Error>;
+  [Symbol.asyncDispose](): Promise<void>;
+};
+
+/**
+ * The HTTP API under /api/v1 (bearer tokens with roles, schema-validated bodies, per-token rate
+ * limits, typed errors) and the console's static files at /. Everything a pilot can do is one call.
+ */
+export async function createServer(opts: ServerOptions): Promise<Server> {
+  const now = opts.now ?? Date.now;
+  let closing = false;
+  const app = Fastify({
+    loggerInstance: opts.log as FastifyBaseLogger,
+    bodyLimit: 1024 * 1024,
+    // Unknown members are an error to report, not something to drop silently.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  });
+  const integrity = createIntegrity(opts.ledger, now);
+  const live = createLiveView(opts.mesh);
+  const deps: ApiDeps = {
+    mesh: opts.mesh,
+    ledger: opts.ledger,
+    tokens: opts.tokens,
+    integrity,
+    live,
+    log: opts.log,
+    now,
+    startedAt: now(),
+    closing: () => closing,
+  };
+
+  app.setErrorHandler((err: FastifyError | MeshwardenError, request, reply) => {
+    const error = asApiError(err);
+    const status = isMeshwardenError(err) || 'validation' in err ? statusOf(error) : (err.statusCode ?? 500);
+    if (status >= 500) request.log.error({ err, url: request.url }, 'api call failed');
+    return reply.code(status >= 400 ? status : 500).send(errorBody(error));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .send(errorBody(apiError('MW_API_NOT_FOUND', { what: `${request.method} ${request.url}` }))),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Meshwarden API',
+        version: '1',
+        description: 'Everything a pilot can do: the console and the CLI use this API. See docs/api.md.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  await app.register(
+    async (api) => {
+      api.addHook('onRequest', bearerAuth(opts.tokens));
+      // After auth (preHandler), so the limit is per token name; unauthenticated calls count per address.
+      await api.register(rateLimit, {
+        max: opts.rateLimit ?? 600,
+        timeWindow: 60_000,
+        hook: 'preHandler',
+        keyGenerator: (request) =>
+          request.pilot === undefined ? `ip:${request.ip}` : `token:${request.pilot.name}`,
+        errorResponseBuilder: (_, context) =>
+          apiError('MW_API_RATE_LIMITED', { max: context.max, after: context.after }),
+      });
+      api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+      for (const routes of [
+        statusRoutes,
+        holdRoutes,
+        breakerRoutes,
+        messageRoutes,
+        tokenRoutes,
+        eventRoutes,
+      ]) {
+        await api.register(async (scope) => routes(scope, deps));
+      }
+    },
+    { prefix: API_PREFIX },
+  );
+
+  const consoleDir = opts.consoleDir ?? CONSOLE_DIR;
+  if (existsSync(consoleDir)) await app.register(fastifyStatic, { root: consoleDir, prefix: '/' });
+  else {
+    app.get('/', { schema: { hide: true } }, async (_, reply) =>
+      reply
+        .type('text/plain')
+        .send('The console is not built: run `npm run build`. The API is at /api/v1.\n'),
+    );
+  }
+
+  let resolveClosed: (value: void | Error) => void = () => {};
+  const closed = new Promise<void | Error>((resolve) => {
+    resolveClosed = resolve;
+  });
+  let closingPromise: Promise<void> | undefined;
+  const close = () => {
+    closingPromise ??= (async () => {
+      closing = true;
+      try {
+        await app.close();
+        resolveClosed();
+      } catch (err) {
+        resolveClosed(err as Error);
+      } finally {
+        live.close();
+      }
+    })();
+    return closingPromise;
+  };
+
+  return {
+    app,
+    integrity,
+    async listen(port, host) {
+      await app.listen({ port, host });
+      const address = app.server.address();
+      const bound = typeof address === 'object' && address !== null ? address.port : port;
+      const shown = host.includes(':') ? `[${host}]` : host;
+      return `http://${shown}:${bound}`;
+    },
+    close,
+    closed,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Any error a route or Fastify raised, as a typed API error with a JSON pointer where one applies. */
+function asApiError(err: FastifyError | MeshwardenError): MeshwardenError {
+  if (isMeshwardenError(err)) return err;
+  const first = err.validation?.[0];
+  if (first !== undefined) {
+    const params = first.params as { missingProperty?: string; additionalProperty?: string };
+    const member = params.missingProperty ?? params.additionalProperty;
+    const pointer = `${first.instancePath}${member === undefined ? '' : `/${member}`}`;
+    const where = err.validationContext ?? 'request';
+    const detail =
+      params.additionalProperty !== undefined
+        ? `the ${where} has a member ${params.additionalProperty} that this call does not take`
+        : `the ${where} is invalid at ${pointer || '/'}: it ${first.message ?? 'does not match the schema'}`;
+    return apiError('MW_API_BAD_REQUEST', { detail }, { location: { pointer } });
+  }
+  if ((err.statusCode ?? 500) < 500) return apiError('MW_API_BAD_REQUEST', { detail: err.message });
+  return apiError('MW_API_INTERNAL', {}, { cause: err });
+}

@@ -1,0 +1,19 @@
+import type { Logger } from 'pino';
+import type { Ledger, Mesh } from '../runtime/index.js';
+import type { Integrity } from './integrity.js';
+import type { LiveView } from './live.js';
+import type { TokenStore } from './tokens.js';
+
+/** What every route plugin gets through its options (STYLE.md: dependencies come in, no globals). */
+export type ApiDeps = {
+  readonly mesh: Mesh;
+  readonly ledger: Ledger;
+  readonly tokens: TokenStore;
+  readonly integrity: Integrity;
+  readonly live: LiveView;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly startedAt: number;
+  /** True once shutdown began: actions get 503, streams end. */
+  readonly closing: () => boolean;
+};

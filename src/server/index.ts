@@ -1,0 +1,4 @@
+export { API_PREFIX, CONSOLE_DIR, createServer, type Server, type ServerOptions } from './app.js';
+export { apiError } from './errors.js';
+export { type FeedEvent, feedEventOf } from './live.js';
+export { openTokenStore, ROLES, type Role, type TokenInfo, type TokenStore } from './tokens.js';

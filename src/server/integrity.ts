@@ -1,0 +1,57 @@
+import type { Ledger } from '../runtime/index.js';
+
+export type VerifyStatus = {
+  readonly at: string;
+  readonly ok: boolean;
+  readonly entries: number;
+  readonly firstBad?: { readonly partition: number; readonly seq: number; readonly detail: string };
+};
+
+/** The ledger's integrity as the console shows it: the last verify and the last checkpoint. */
+export type Integrity = {
+  status(): {
+    entries: number;
+    head: string;
+    heads: readonly { partition: number; size: number; head: string }[];
+    lastVerify: VerifyStatus | null;
+    lastCheckpoint: { at: string; size: number; head: string } | null;
+  };
+  /** Verifies every chain now (blocking: the ledger is read in one pass) and remembers the result. */
+  verify(): VerifyStatus;
+};
+
+export function createIntegrity(ledger: Ledger, now: () => number): Integrity {
+  let lastVerify: VerifyStatus | null = null;
+  return {
+    status() {
+      const heads = ledger.heads();
+      const checkpoint = ledger.checkpoints().at(-1);
+      return {
+        entries: ledger.count(),
+        head: heads[0]?.head ?? '',
+        heads,
+        lastVerify,
+        lastCheckpoint:
+          checkpoint === undefined
+            ? null
+            : {
+                at: new Date(checkpoint.at).toISOString(),
+                size: checkpoint.partitions.reduce((n, h) => n + h.size, 0),
+                head: checkpoint.partitions[0]?.head ?? '',
+              },
+      };
+    },
+    verify() {
+      const result = ledger.verify();
+      lastVerify = result.ok
+        ? { at: new Date(now()).toISOString(), ok: true, entries: result.entries }
+        : {
+            at: new Date(now()).toISOString(),
+            ok: false,
+            entries: result.entries,
+            firstBad: { partition: result.partition, seq: result.seq, detail: result.detail },
+          };
+      return lastVerify;
+    },
+  };
+}

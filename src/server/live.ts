@@ -1,0 +1,141 @@
+import { type Mesh, type MeshEvent, parseSource } from '../runtime/index.js';
+
+/** One line of the live feed: a mesh event, compact (docs/api.md, `GET /events`). */
+export type FeedEvent =
+  | {
+      readonly kind: 'decision';
+      readonly at: string;
+      readonly id: string;
+      readonly type: string;
+      readonly subject: string;
+      readonly from: string;
+      readonly gated: string;
+      readonly decision: string;
+      readonly stage: string;
+      readonly reason: string;
+      readonly rule: string | null;
+    }
+  | { readonly kind: 'delivered'; readonly at: string; readonly id: string; readonly agent: string }
+  | {
+      readonly kind: 'effect-executed';
+      readonly at: string;
+      readonly id: string;
+      readonly effect: string;
+      readonly subject: string;
+    }
+  | {
+      readonly kind: 'dead-letter';
+      readonly at: string;
+      readonly id: string;
+      readonly worker: string;
+      readonly code: string;
+    };
+
+export type VerdictCounts = { deliver: number; deny: number; hold: number; quarantine: number };
+
+export type LiveView = {
+  /** Calls `send` with every event until the returned function is called. */
+  subscribe(send: (event: FeedEvent) => void): () => void;
+  /** Decisions of the last `windowSeconds`, keyed by `"<from node> <type>"`. */
+  edgeCounts(now: number): Record<string, VerdictCounts>;
+  readonly windowSeconds: number;
+  close(): void;
+};
+
+const WINDOW_SECONDS = 10;
+
+/** The graph node a source names: `agent:<name>` or `ingress:<name>`. */
+export function nodeOf(source: string): string {
+  const ref = parseSource(source);
+  if (ref === undefined) return source;
+  return ref.version === undefined ? `ingress:${ref.name}` : `agent:${ref.name}`;
+}
+
+export function feedEventOf(event: MeshEvent): FeedEvent {
+  const at = new Date(event.at).toISOString();
+  switch (event.type) {
+    case 'decision':
+      return {
+        kind: 'decision',
+        at,
+        id: event.msgId,
+        type: event.envelope?.type ?? '(unparsed input)',
+        subject: event.envelope?.subject ?? '',
+        from: event.envelope === undefined ? '' : nodeOf(event.envelope.source),
+        gated: event.gated,
+        decision: event.verdict.decision,
+        stage: event.verdict.stage,
+        reason: event.verdict.reason,
+        rule: event.verdict.rule ?? null,
+      };
+    case 'delivered':
+      return { kind: 'delivered', at, id: event.msgId, agent: event.agent };
+    case 'effect-executed':
+      return { kind: 'effect-executed', at, id: event.msgId, effect: event.effect, subject: event.subject };
+    case 'dead-letter':
+      return { kind: 'dead-letter', at, id: event.msgId, worker: event.worker, code: event.code };
+  }
+}
+
+/**
+ * Watches the mesh for the console: per-edge verdict counts over a sliding window of one-second
+ * slots, and a fan-out of compact events to feed subscribers. Events are built only while someone
+ * subscribes.
+ */
+export function createLiveView(mesh: Mesh): LiveView {
+  const slots = new Map<string, { second: number; counts: VerdictCounts }[]>();
+  const subscribers = new Set<(event: FeedEvent) => void>();
+
+  const count = (key: string, second: number, decision: keyof VerdictCounts) => {
+    let list = slots.get(key);
+    if (list === undefined) {
+      list = [];
+      slots.set(key, list);
+    }
+    let last = list.at(-1);
+    if (last?.second !== second) {
+      last = { second, counts: { deliver: 0, deny: 0, hold: 0, quarantine: 0 } };
+      list.push(last);
+      while (list.length > 0 && list[0]!.second <= second - WINDOW_SECONDS) list.shift();
+    }
+    last.counts[decision]++;
+  };
+
+  const stop = mesh.onEvent((event) => {
+    if (event.type === 'decision' && event.envelope !== undefined) {
+      const key = `${nodeOf(event.envelope.source)} ${event.envelope.type}`;
+      count(key, Math.floor(event.at / 1000), event.verdict.decision);
+    }
+    if (subscribers.size === 0) return;
+    const line = feedEventOf(event);
+    for (const send of subscribers) send(line);
+  });
+
+  return {
+    subscribe(send) {
+      subscribers.add(send);
+      return () => subscribers.delete(send);
+    },
+    edgeCounts(now) {
+      const since = Math.floor(now / 1000) - WINDOW_SECONDS;
+      const out: Record<string, VerdictCounts> = {};
+      for (const [key, list] of slots) {
+        const sum: VerdictCounts = { deliver: 0, deny: 0, hold: 0, quarantine: 0 };
+        for (const slot of list) {
+          if (slot.second <= since) continue;
+          sum.deliver += slot.counts.deliver;
+          sum.deny += slot.counts.deny;
+          sum.hold += slot.counts.hold;
+          sum.quarantine += slot.counts.quarantine;
+        }
+        if (sum.deliver + sum.deny + sum.hold + sum.quarantine > 0) out[key] = sum;
+      }
+      return out;
+    },
+    windowSeconds: WINDOW_SECONDS,
+    close() {
+      stop();
+      subscribers.clear();
+    },
+  };
+}

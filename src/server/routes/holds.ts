@@ -1,0 +1,115 @@
+import type { FastifyInstance } from 'fastify';
+import { type HoldView, isMeshwardenError } from '../../runtime/index.js';
+import type { ApiDeps } from '../deps.js';
+import { apiError } from '../errors.js';
+import { errors, reasonBody } from '../schemas.js';
+
+const hold = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    type: { type: 'string' },
+    subject: { type: 'string' },
+    gated: { type: 'string', enum: ['message', 'effect'] },
+    source: { type: 'string' },
+    hop: { type: 'integer' },
+    correlationid: { type: 'string' },
+    stage: { type: 'string' },
+    rule: { type: ['string', 'null'] },
+    reason: { type: 'string' },
+    detail: { type: 'string' },
+    predicate: { type: ['string', 'null'] },
+    heldAt: { type: 'string' },
+    timeoutAt: { type: ['string', 'null'] },
+    onTimeout: { type: ['string', 'null'], enum: ['deliver', 'deny', null] },
+    data: {},
+  },
+  required: ['id', 'type', 'subject', 'stage', 'reason', 'heldAt'],
+} as const;
+
+const idParams = {
+  type: 'object',
+  properties: { id: { type: 'string', minLength: 1, maxLength: 100 } },
+  required: ['id'],
+} as const;
+
+const released = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    outcome: { type: 'string', enum: ['deliver', 'deny'] },
+    by: { type: 'string' },
+  },
+} as const;
+
+function holdOf(h: HoldView) {
+  const e = h.envelope;
+  return {
+    id: h.msgId,
+    type: e.type,
+    subject: e.subject,
+    gated: h.gated,
+    source: e.source,
+    hop: e.hop,
+    correlationid: e.correlationid,
+    stage: h.verdict.stage,
+    rule: h.verdict.rule ?? null,
+    reason: h.verdict.reason,
+    detail: h.verdict.detail ?? '',
+    predicate: h.predicate ?? null,
+    heldAt: new Date(h.heldAt).toISOString(),
+    timeoutAt: h.timeoutAt === undefined ? null : new Date(h.timeoutAt).toISOString(),
+    onTimeout: h.onTimeout ?? null,
+    data: e.data,
+  };
+}
+
+/** The held queue, and a pilot's approve and reject. */
+export async function holdRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  app.get(
+    '/holds',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'What waits for a pilot: approval holds, and messages held by the loop guard or a freeze',
+        tags: ['holds'],
+        response: {
+          200: { type: 'object', properties: { holds: { type: 'array', items: hold } } },
+          ...errors(),
+        },
+      },
+    },
+    async () => ({ holds: deps.mesh.held().map(holdOf) }),
+  );
+
+  for (const action of ['approve', 'reject'] as const) {
+    app.post<{ Params: { id: string }; Body: { reason: string } }>(
+      `/holds/:id/${action}`,
+      {
+        config: { role: 'pilot' },
+        schema: {
+          summary:
+            action === 'approve'
+              ? 'Approve a held message: deliver it (or execute the effect); recorded with the pilot and reason'
+              : 'Reject a held message: drop it; recorded with the pilot and reason',
+          tags: ['holds'],
+          params: idParams,
+          body: reasonBody,
+          response: { 200: released, ...errors(400, 404, 503) },
+        },
+      },
+      async (request) => {
+        if (deps.closing()) throw apiError('MW_API_CLOSING');
+        const act = { pilot: request.pilot!.name, reason: request.body.reason };
+        const result =
+          action === 'approve'
+            ? deps.mesh.pilot.approve(request.params.id, act)
+            : deps.mesh.pilot.reject(request.params.id, act);
+        if (isMeshwardenError(result)) throw result;
+        const entry = await result;
+        const data = entry.data as { outcome: 'deliver' | 'deny'; by: string };
+        return { id: request.params.id, outcome: data.outcome, by: data.by };
+      },
+    );
+  }
+}

@@ -1,0 +1,161 @@
+import type { FastifyInstance } from 'fastify';
+import {
+  type ChainLink,
+  ENTRY,
+  impactOf,
+  type JsonValue,
+  type Ledger,
+  type Policy,
+  toChainLink,
+  whyChain,
+} from '../../runtime/index.js';
+import type { ApiDeps } from '../deps.js';
+import { apiError } from '../errors.js';
+import { anyObject, errors } from '../schemas.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const SEARCH_LIMIT = 100;
+const name = { type: 'string', minLength: 1, maxLength: 200 } as const;
+const idParams = { type: 'object', properties: { id: name }, required: ['id'] } as const;
+
+type SendBody = { type: string; subject: string; data: JsonValue; ingress?: string; to?: string };
+
+/** Sending into the mesh, and the lineage queries: why, impact, search. */
+export async function messageRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const { mesh, ledger } = deps;
+
+  app.post<{ Body: SendBody }>(
+    '/messages',
+    {
+      config: { role: 'pilot' },
+      schema: {
+        summary: 'Send a root message into the mesh through an ingress; it passes the gate like any other',
+        tags: ['messages'],
+        body: {
+          type: 'object',
+          properties: { type: name, subject: name, data: {}, ingress: name, to: name },
+          required: ['type', 'subject', 'data'],
+          additionalProperties: false,
+        },
+        response: {
+          202: { type: 'object', properties: { id: { type: 'string' }, verdict: anyObject } },
+          ...errors(400, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      if (deps.closing()) throw apiError('MW_API_CLOSING');
+      const body = request.body;
+      const ingress = ingressFor(mesh.policy, body.type, body.ingress);
+      const entry = await mesh.inject(ingress, {
+        type: body.type,
+        subject: body.subject,
+        data: body.data,
+        ...(body.to === undefined ? {} : { target: body.to }),
+      });
+      const { verdict } = entry.data as { verdict: unknown };
+      return reply.code(202).send({ id: entry.msgId, verdict });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/messages/:id/why',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'The causal chain that led to a message, root first, and the pilot actions on it',
+        tags: ['lineage'],
+        params: idParams,
+        response: { 200: anyObject, ...errors(404) },
+      },
+    },
+    async (request) => {
+      const why = whyChain(ledger, request.params.id);
+      if (why === undefined) throw apiError('MW_API_NOT_FOUND', { what: `message ${request.params.id}` });
+      return why;
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/messages/:id/impact',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Everything that followed a message (its blast radius)',
+        tags: ['lineage'],
+        params: idParams,
+        response: { 200: anyObject, ...errors(404) },
+      },
+    },
+    async (request) => {
+      const impact = impactOf(ledger, request.params.id);
+      if (impact === undefined) throw apiError('MW_API_NOT_FOUND', { what: `message ${request.params.id}` });
+      return impact;
+    },
+  );
+
+  app.get<{ Querystring: { q: string } }>(
+    '/search',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Find messages by id, subject (account:8841) or agent version (churn@1.0.0), newest first',
+        tags: ['lineage'],
+        querystring: { type: 'object', properties: { q: name }, required: ['q'] },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              q: { type: 'string' },
+              kind: { type: 'string', enum: ['message', 'subject', 'agent'] },
+              results: { type: 'array', items: anyObject },
+            },
+          },
+          ...errors(400),
+        },
+      },
+    },
+    async (request) => search(ledger, request.query.q.trim()),
+  );
+}
+
+function search(ledger: Ledger, q: string): { q: string; kind: string; results: ChainLink[] } {
+  const kind = UUID.test(q) ? 'message' : q.includes('@') ? 'agent' : 'subject';
+  const entries =
+    kind === 'message'
+      ? ledger.byMessage(q)
+      : kind === 'agent'
+        ? ledger.byAgent(q, { limit: SEARCH_LIMIT * 4 })
+        : ledger.bySubject(q, { limit: SEARCH_LIMIT * 4 });
+  // Newest first, one link per message (its decision; a released hold adds no second one).
+  const seen = new Set<string>();
+  const results: ChainLink[] = [];
+  for (const entry of entries.reverse()) {
+    if (entry.kind !== ENTRY.decision || seen.has(entry.msgId ?? '')) continue;
+    seen.add(entry.msgId ?? '');
+    results.push(toChainLink(ledger, entry));
+    if (results.length === SEARCH_LIMIT) break;
+  }
+  return { q, kind, results };
+}
+
+/** The named ingress, or the only one that may emit `type`. */
+function ingressFor(policy: Policy, type: string, named: string | undefined): string {
+  if (named !== undefined) {
+    if (!policy.ingress.has(named)) {
+      throw apiError(
+        'MW_API_BAD_REQUEST',
+        { detail: `the mesh has no ingress named ${named}` },
+        { location: { pointer: '/ingress' } },
+      );
+    }
+    return named;
+  }
+  const able = [...policy.ingress.values()].filter((i) => i.emits.includes(type)).map((i) => i.name);
+  if (able.length === 1) return able[0]!;
+  const detail =
+    able.length === 0
+      ? `no ingress may emit ${type}; the mesh file lists what each ingress emits`
+      : `several ingress sources may emit ${type} (${able.join(', ')}); name one with "ingress"`;
+  throw apiError('MW_API_BAD_REQUEST', { detail }, { location: { pointer: '/ingress' } });
+}

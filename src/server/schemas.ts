@@ -1,0 +1,39 @@
+// JSON Schemas shared by routes. Fastify validates requests with them and @fastify/swagger turns them
+// into the OpenAPI document, so each shape is written once.
+
+export const errorReply = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string' }, message: { type: 'string' }, pointer: { type: 'string' } },
+      required: ['code', 'message'],
+    },
+  },
+  required: ['error'],
+} as const;
+
+/** A free-form JSON object: the reply schema keeps every member (no serializer stripping). */
+export const anyObject = { type: 'object', additionalProperties: true } as const;
+
+export const reasonBody = {
+  type: 'object',
+  properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } },
+  required: ['reason'],
+  additionalProperties: false,
+} as const;
+
+export const verdictCounts = {
+  type: 'object',
+  properties: {
+    deliver: { type: 'integer' },
+    deny: { type: 'integer' },
+    hold: { type: 'integer' },
+    quarantine: { type: 'integer' },
+  },
+} as const;
+
+/** The error replies most routes can give, for the OpenAPI document. */
+export function errors(...codes: readonly number[]): Record<number, typeof errorReply> {
+  return Object.fromEntries([401, 403, 429, ...codes].map((code) => [code, errorReply]));
+}

@@ -1,0 +1,91 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { errorText, type MeshwardenError } from '../runtime/index.js';
+import { apiError } from './errors.js';
+
+export const ROLES = ['viewer', 'pilot', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** A token as the API shows it: never the secret, which exists only in the reply that created it. */
+export type TokenInfo = { readonly name: string; readonly role: Role; readonly createdAt: string };
+
+export type TokenStore = {
+  /** The token's owner, or undefined for an unknown token. */
+  verify(token: string): TokenInfo | undefined;
+  list(): TokenInfo[];
+  create(name: string, role: Role): Promise<{ token: string; info: TokenInfo } | MeshwardenError>;
+  remove(name: string): Promise<boolean>;
+  readonly size: number;
+};
+
+type Stored = TokenInfo & { readonly sha256: string };
+
+/** Whether `role` may do what `needed` allows: admin ⊃ pilot ⊃ viewer. */
+export function allows(role: Role, needed: Role): boolean {
+  return ROLES.indexOf(role) >= ROLES.indexOf(needed);
+}
+
+const digest = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/**
+ * Tokens live hashed in one JSON file (mode 0600), rewritten whole through a temp file and a rename so
+ * a crash never leaves half a file. Lookups go by the hash, so no secret is ever compared or kept.
+ */
+export async function openTokenStore(file: string): Promise<TokenStore | MeshwardenError> {
+  let tokens: Stored[] = [];
+  try {
+    const text = await readFile(file, 'utf8');
+    const parsed = JSON.parse(text) as { tokens?: Stored[] };
+    if (!Array.isArray(parsed.tokens)) throw new Error('it has no "tokens" array');
+    tokens = parsed.tokens;
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') {
+      return apiError('MW_API_TOKENS_FILE', { file, cause: errorText(cause) }, { cause });
+    }
+  }
+  const byHash = () => new Map(tokens.map((t) => [t.sha256, t]));
+  let index = byHash();
+
+  const save = async () => {
+    await mkdir(dirname(file), { recursive: true });
+    const temp = `${file}.${process.pid}.tmp`;
+    await writeFile(temp, `${JSON.stringify({ tokens }, null, 2)}\n`, { mode: 0o600 });
+    await chmod(temp, 0o600);
+    await rename(temp, file);
+    index = byHash();
+  };
+
+  const info = (t: Stored): TokenInfo => ({ name: t.name, role: t.role, createdAt: t.createdAt });
+
+  return {
+    verify(token) {
+      const found = index.get(digest(token));
+      return found === undefined ? undefined : info(found);
+    },
+    list: () => tokens.map(info),
+    async create(name, role) {
+      if (tokens.some((t) => t.name === name)) return apiError('MW_API_TOKEN_EXISTS', { name });
+      const token = `mw_${randomBytes(24).toString('base64url')}`;
+      const stored: Stored = { name, role, createdAt: new Date().toISOString(), sha256: digest(token) };
+      tokens = [...tokens, stored];
+      try {
+        await save();
+      } catch (cause) {
+        tokens = tokens.filter((t) => t !== stored);
+        return apiError('MW_API_TOKENS_FILE', { file, cause: errorText(cause) }, { cause });
+      }
+      return { token, info: info(stored) };
+    },
+    async remove(name) {
+      const before = tokens.length;
+      tokens = tokens.filter((t) => t.name !== name);
+      if (tokens.length === before) return false;
+      await save();
+      return true;
+    },
+    get size() {
+      return tokens.length;
+    },
+  };
+}
