@@ -1,0 +1,266 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO, runCli, tempDir } from './run-cli.js';
+import { call, startUp, type UpProcess, until } from './up-process.js';
+
+const MESH = join(REPO, 'examples', 'retention', 'mesh.yaml');
+const TICKETS = join(REPO, 'examples', 'retention', 'tickets.jsonl');
+
+type Hold = { id: string; subject: string; stage: string; rule: string | null; gated: string };
+
+describe('HTTP API against a real `up` process', () => {
+  const data = join(tempDir('api'), 'data');
+  let up: UpProcess;
+  let admin: string;
+  const tokens: Record<string, string> = {};
+  const holds = async (): Promise<Hold[]> => (await call(up, admin, 'GET', '/holds')).body.holds;
+
+  beforeAll(async () => {
+    up = await startUp([MESH, '--data', data, '--input', TICKETS, '--rate-limit', '60']);
+    admin = up.token!;
+    for (const role of ['viewer', 'pilot', 'burst'] as const) {
+      const created = await call(up, admin, 'POST', '/tokens', {
+        name: role,
+        role: role === 'burst' ? 'viewer' : role,
+      });
+      expect(created.status).toBe(201);
+      tokens[role] = created.body.token;
+    }
+    // The retention run settles: 3316's big credit waits for approval, 8841's loop is frozen.
+    await until(async () => (await holds()).some((h) => h.rule === 'big-credit'), 'the big-credit hold');
+    await until(async () => (await holds()).some((h) => h.stage === 'loop'), 'the loop hold');
+  });
+
+  afterAll(async () => {
+    if (up !== undefined) expect(await up.stop()).toBe(0);
+  });
+
+  it('serves health without a token, and nothing else', async () => {
+    const health = await call(up, undefined, 'GET', '/health');
+    expect(health).toMatchObject({ status: 200, body: { ok: true, mesh: 'retention' } });
+    const anonymous = await call(up, undefined, 'GET', '/holds');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body.error.code).toBe('MW_API_UNAUTHENTICATED');
+    const wrong = await call(up, 'mw_not-a-token', 'GET', '/holds');
+    expect(wrong.status).toBe(401);
+  });
+
+  it('lets a viewer read but not act', async () => {
+    expect((await call(up, tokens.viewer, 'GET', '/breakers')).status).toBe(200);
+    const [held] = await holds();
+    const denied = await call(up, tokens.viewer, 'POST', `/holds/${held!.id}/approve`, { reason: 'no' });
+    expect(denied.status).toBe(403);
+    expect(denied.body.error.code).toBe('MW_API_FORBIDDEN');
+    const tokenList = await call(up, tokens.pilot, 'GET', '/tokens');
+    expect(tokenList.status).toBe(403);
+  });
+
+  it('draws the mesh as a graph and counts live rates per edge', async () => {
+    const mesh = await call(up, tokens.viewer, 'GET', '/mesh');
+    const ids = mesh.body.nodes.map((n: { id: string }) => n.id);
+    expect(ids).toEqual(expect.arrayContaining(['ingress:inbox', 'agent:sentiment', 'effect:credit.issue']));
+    expect(mesh.body.edges).toContainEqual({
+      from: 'agent:discount',
+      to: 'effect:credit.issue',
+      type: 'credit.issue',
+    });
+    const stats = await call(up, tokens.viewer, 'GET', '/stats');
+    expect(stats.body.counts.messages.admitted).toBeGreaterThan(0);
+    expect(stats.body.edges['agent:discount credit.issue'].hold).toBe(1);
+  });
+
+  it('answers bad input with a typed 400 naming the field', async () => {
+    const [held] = await holds();
+    const cases = [
+      [{ reason: '' }, '/reason'],
+      [{}, '/reason'],
+      [{ reason: 'ok', extra: 1 }, '/extra'],
+    ] as const;
+    for (const [body, pointer] of cases) {
+      const bad = await call(up, tokens.pilot, 'POST', `/holds/${held!.id}/approve`, body);
+      expect(bad.status).toBe(400);
+      expect(bad.body.error).toMatchObject({ code: 'MW_API_BAD_REQUEST', pointer });
+    }
+    const notJson = await call(up, tokens.pilot, 'POST', '/freeze', '{"subject":');
+    expect(notJson.status).toBe(400);
+    expect(notJson.body.error.code).toBe('MW_API_BAD_REQUEST');
+    const noIngress = await call(up, tokens.pilot, 'POST', '/messages', {
+      type: 'credit.issue',
+      subject: 'account:1',
+      data: {},
+    });
+    expect(noIngress.body.error).toMatchObject({ code: 'MW_API_BAD_REQUEST', pointer: '/ingress' });
+    expect((await call(up, tokens.viewer, 'GET', '/nowhere')).body.error.code).toBe('MW_API_NOT_FOUND');
+  });
+
+  it('approves a held credit: it executes, and why names the pilot and the reason', async () => {
+    const credit = (await holds()).find((h) => h.rule === 'big-credit')!;
+    expect(credit).toMatchObject({ subject: 'account:3316', gated: 'effect' });
+    const approved = await call(up, tokens.pilot, 'POST', `/holds/${credit.id}/approve`, {
+      reason: 'checked with finance',
+    });
+    expect(approved).toMatchObject({ status: 200, body: { outcome: 'deliver', by: 'pilot:pilot' } });
+    expect((await holds()).some((h) => h.id === credit.id)).toBe(false);
+    const again = await call(up, tokens.pilot, 'POST', `/holds/${credit.id}/reject`, { reason: 'twice' });
+    expect(again.status).toBe(404);
+    expect(again.body.error.code).toBe('MW_PILOT_NOT_HELD');
+    const why = await until(async () => {
+      const w = (await call(up, tokens.viewer, 'GET', `/messages/${credit.id}/why`)).body;
+      return w.chain.at(-1).outcomes.some((o: { kind: string }) => o.kind === 'effect.executed') && w;
+    }, 'the approved credit to execute');
+    expect(why.chain.at(-1).outcomes).toContainEqual(
+      expect.objectContaining({
+        kind: 'hold.released',
+        agent: 'pilot:pilot',
+        reason: 'checked with finance',
+      }),
+    );
+  });
+
+  it('unfreezes the looping account, and freezes and resets with a reason on record', async () => {
+    const breakers = (await call(up, tokens.viewer, 'GET', '/breakers')).body;
+    expect(breakers.frozen).toContain('account:8841');
+    expect(breakers.breakers).toContainEqual(
+      expect.objectContaining({ id: 'loop', key: 'account:8841', by: 'loop' }),
+    );
+    const unfrozen = await call(up, tokens.pilot, 'POST', '/unfreeze', {
+      subject: 'account:8841',
+      reason: 'CRM contact fixed',
+    });
+    expect(unfrozen.body).toEqual({ subject: 'account:8841', frozen: false, closed: ['loop'] });
+    expect(
+      (await call(up, tokens.pilot, 'POST', '/unfreeze', { subject: 'account:8841', reason: 'x' })).status,
+    ).toBe(404);
+
+    expect(
+      (await call(up, tokens.pilot, 'POST', '/freeze', { subject: 'account:5570', reason: 'fraud check' }))
+        .status,
+    ).toBe(200);
+    const twice = await call(up, tokens.pilot, 'POST', '/freeze', {
+      subject: 'account:5570',
+      reason: 'again',
+    });
+    expect(twice.body.error.code).toBe('MW_PILOT_ALREADY_FROZEN');
+    expect((await call(up, tokens.viewer, 'GET', '/breakers')).body.frozen).toContain('account:5570');
+    const reset = await call(up, tokens.pilot, 'POST', '/breakers/pilot/reset', {
+      key: 'account:5570',
+      reason: 'cleared',
+    });
+    expect(reset.body).toEqual({ id: 'pilot', key: 'account:5570', closed: true });
+    const none = await call(up, tokens.pilot, 'POST', '/breakers/pilot/reset', {
+      key: 'account:5570',
+      reason: 'x',
+    });
+    expect(none.body.error.code).toBe('MW_PILOT_NO_BREAKER');
+
+    const loopHold = (await holds()).find((h) => h.stage === 'loop')!;
+    const why = (await call(up, tokens.viewer, 'GET', `/messages/${loopHold.id}/why`)).body;
+    expect(why.actions).toContainEqual(
+      expect.objectContaining({
+        action: 'unfreeze',
+        subject: 'account:8841',
+        pilot: 'pilot:pilot',
+        reason: 'CRM contact fixed',
+      }),
+    );
+  });
+
+  it('sends a message through the gate and streams the decision live', async () => {
+    const controller = new AbortController();
+    const stream = await fetch(`${up.api}/events`, {
+      headers: { authorization: `Bearer ${tokens.viewer}` },
+      signal: controller.signal,
+    });
+    expect(stream.headers.get('content-type')).toContain('text/event-stream');
+    const sent = await call(up, tokens.pilot, 'POST', '/messages', {
+      type: 'ticket.opened.v1',
+      subject: 'account:4242',
+      data: { subject: 'Hello', text: 'Where is my invoice?', from: 'kim@example.com' },
+    });
+    expect(sent.status).toBe(202);
+    expect(sent.body.verdict.decision).toBe('deliver');
+    const reader = stream.body!.getReader();
+    let text = '';
+    while (!text.includes(sent.body.id)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    controller.abort();
+    const batch = JSON.parse(/event: decisions\ndata: (.*)\n/.exec(text)![1]!);
+    expect(batch.events).toContainEqual(
+      expect.objectContaining({
+        kind: 'decision',
+        id: sent.body.id,
+        decision: 'deliver',
+        from: 'ingress:inbox',
+      }),
+    );
+    expect(batch.counts.deliver).toBeGreaterThan(0);
+    const search = await call(up, tokens.viewer, 'GET', '/search?q=account:4242');
+    expect(search.body.kind).toBe('subject');
+    expect(search.body.results).toContainEqual(expect.objectContaining({ id: sent.body.id }));
+  });
+
+  it('reports the ledger intact and verifies it on demand', async () => {
+    const status = (await call(up, tokens.viewer, 'GET', '/ledger')).body;
+    expect(status.lastVerify).toMatchObject({ ok: true });
+    expect(status.head).toMatch(/^sha256:/);
+    const verified = await call(up, tokens.pilot, 'POST', '/ledger/verify');
+    expect(verified.body.lastVerify).toMatchObject({ ok: true, entries: verified.body.entries });
+  });
+
+  it('publishes an OpenAPI document generated from the route schemas', async () => {
+    const doc = await call(up, undefined, 'GET', '/openapi.json');
+    expect(doc.body.openapi).toBe('3.1.0');
+    for (const path of ['/api/v1/holds', '/api/v1/holds/{id}/approve', '/api/v1/freeze', '/api/v1/events']) {
+      expect(Object.keys(doc.body.paths)).toContain(path);
+    }
+    expect(
+      doc.body.paths['/api/v1/holds/{id}/approve'].post.requestBody.content['application/json'].schema
+        .required,
+    ).toEqual(['reason']);
+  });
+
+  it('revokes a token', async () => {
+    const created = await call(up, admin, 'POST', '/tokens', { name: 'temp', role: 'viewer' });
+    expect((await call(up, admin, 'POST', '/tokens', { name: 'temp', role: 'viewer' })).status).toBe(409);
+    const listed = (await call(up, admin, 'GET', '/tokens')).body.tokens;
+    expect(JSON.stringify(listed)).not.toContain(created.body.token);
+    expect((await call(up, admin, 'DELETE', '/tokens/temp')).status).toBe(204);
+    expect((await call(up, created.body.token, 'GET', '/holds')).status).toBe(401);
+  });
+
+  it('rate-limits per token', async () => {
+    const replies = [];
+    for (let i = 0; i < 61; i++) replies.push(await call(up, tokens.burst, 'GET', '/mesh'));
+    expect(replies.slice(0, 60).every((r) => r.status === 200)).toBe(true);
+    expect(replies.at(-1)!.status).toBe(429);
+    expect(replies.at(-1)!.body.error.code).toBe('MW_API_RATE_LIMITED');
+    // Another token is not affected.
+    expect((await call(up, tokens.viewer, 'GET', '/mesh')).status).toBe(200);
+  });
+});
+
+describe('`up` across a restart', () => {
+  it('keeps pilot freezes and held messages, and shuts down with an intact ledger', async () => {
+    const data = join(tempDir('restart'), 'data');
+    const first = await startUp([MESH, '--data', data, '--input', TICKETS]);
+    const admin = first.token!;
+    await until(async () => (await call(first, admin, 'GET', '/holds')).body.holds.length >= 2, 'holds');
+    await call(first, admin, 'POST', '/freeze', { subject: 'account:7702', reason: 'audit' });
+    const heldBefore = (await call(first, admin, 'GET', '/holds')).body.holds.map((h: Hold) => h.id).sort();
+    expect(await first.stop()).toBe(0);
+    expect(first.stderr()).toContain('stopped cleanly');
+
+    const second = await startUp([MESH, '--data', data]);
+    expect(second.token).toBeUndefined(); // the first token stays the only admin token, still valid
+    const breakers = (await call(second, admin, 'GET', '/breakers')).body;
+    expect(breakers.frozen).toEqual(expect.arrayContaining(['account:7702', 'account:8841']));
+    const heldAfter = (await call(second, admin, 'GET', '/holds')).body.holds.map((h: Hold) => h.id).sort();
+    expect(heldAfter).toEqual(heldBefore);
+    expect(await second.stop()).toBe(0);
+    const verify = await runCli(['audit', 'verify', '--data', data, '--json']);
+    expect(verify.code).toBe(0);
+  });
+});

@@ -1,0 +1,83 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { BIN, REPO } from './run-cli.js';
+
+/** A running `meshwarden up`: its URLs, the first admin token, and how to stop it. */
+export type UpProcess = {
+  readonly url: string;
+  readonly api: string;
+  readonly console: string;
+  /** Set when this start created the first admin token. */
+  readonly token: string | undefined;
+  readonly child: ChildProcessWithoutNullStreams;
+  stderr(): string;
+  /** SIGINT, then the exit code once it has shut down. */
+  stop(): Promise<number | null>;
+};
+
+/** Starts the built binary's `up --json --port 0` and waits for its one JSON document on stdout. */
+export function startUp(args: readonly string[]): Promise<UpProcess> {
+  const child = spawn(process.execPath, [BIN, 'up', '--json', '--port', '0', ...args], { cwd: REPO });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      stdout += d.toString();
+      let doc: { url: string; api: string; console: string; token?: string };
+      try {
+        doc = JSON.parse(stdout);
+      } catch {
+        return; // not the whole document yet
+      }
+      child.stdout.off('data', onData);
+      resolve({
+        ...doc,
+        token: doc.token,
+        child,
+        stderr: () => stderr,
+        stop: () => {
+          if (child.exitCode === null) child.kill('SIGINT');
+          return exited;
+        },
+      });
+    };
+    child.stdout.on('data', onData);
+    exited.then((code) => reject(new Error(`up exited (${code}) before it was up:\n${stderr}`)));
+  });
+}
+
+/** Calls the API with a token; the parsed JSON body (or null) and the status. */
+export async function call(
+  up: { api: string },
+  token: string | undefined,
+  method: string,
+  path: string,
+  body?: unknown,
+  // biome-ignore lint/suspicious/noExplicitAny: assertions read the reply field by field
+): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = {};
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${up.api}${path}`, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text === '' ? null : JSON.parse(text) };
+}
+
+/** Polls `check` every 50 ms until it returns something truthy (the retention run settles in about a second). */
+export async function until<T>(
+  check: () => Promise<T | undefined | false>,
+  what: string,
+  tries = 200,
+): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const value = await check();
+    if (value) return value;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
