@@ -17,6 +17,7 @@ import { holdRoutes } from './routes/holds.js';
 import { messageRoutes } from './routes/messages.js';
 import { statusRoutes } from './routes/status.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { API_ERROR_SCHEMA } from './schemas.js';
 import type { TokenStore } from './tokens.js';
 
 export const API_PREFIX = '/api/v1';
@@ -96,8 +97,13 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
+    // Shared schemas keep their $id as their name under components/schemas.
+    refResolver: {
+      buildLocalReference: (json, _, __, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
   });
 
+  app.addSchema(API_ERROR_SCHEMA);
   await app.register(
     async (api) => {
       api.addHook('onRequest', bearerAuth(opts.tokens));

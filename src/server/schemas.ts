@@ -1,7 +1,9 @@
 // JSON Schemas shared by routes. Fastify validates requests with them and @fastify/swagger turns them
 // into the OpenAPI document, so each shape is written once.
 
-export const errorReply = {
+/** The one error shape, registered once (`ApiError` in the OpenAPI components) and referenced. */
+export const API_ERROR_SCHEMA = {
+  $id: 'ApiError',
   type: 'object',
   properties: {
     error: {
@@ -12,6 +14,8 @@ export const errorReply = {
   },
   required: ['error'],
 } as const;
+
+const errorReply = { $ref: 'ApiError#' } as const;
 
 /** A free-form JSON object: the reply schema keeps every member (no serializer stripping). */
 export const anyObject = { type: 'object', additionalProperties: true } as const;

@@ -28,6 +28,7 @@ export async function statusRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       schema: {
         summary: 'Is the mesh up (no token needed)',
         tags: ['status'],
+        security: [],
         response: {
           200: {
             type: 'object',
