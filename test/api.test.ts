@@ -1,3 +1,4 @@
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO, runCli, tempDir } from './run-cli.js';
@@ -262,5 +263,43 @@ describe('`up` across a restart', () => {
     expect(await second.stop()).toBe(0);
     const verify = await runCli(['audit', 'verify', '--data', data, '--json']);
     expect(verify.code).toBe(0);
+  });
+});
+
+describe('policy reload (admin)', () => {
+  it('puts an edited mesh file in force, refuses a broken one with its positions, and records both', async () => {
+    const dir = tempDir('reload');
+    cpSync(join(REPO, 'examples', 'retention'), dir, { recursive: true });
+    const meshFile = join(dir, 'mesh.yaml');
+    const up = await startUp([meshFile, '--data', join(dir, 'data')]);
+    try {
+      const admin = up.token!;
+      const pilot = (await call(up, admin, 'POST', '/tokens', { name: 'pat', role: 'pilot' })).body.token;
+      expect((await call(up, pilot, 'POST', '/policy/reload')).status).toBe(403);
+      const before = (await call(up, admin, 'GET', '/policy')).body.digest;
+      expect((await call(up, admin, 'POST', '/policy/reload')).body).toEqual({
+        digest: before,
+        changed: false,
+      });
+
+      // A smaller threshold: a 30 EUR credit now needs a pilot.
+      const original = readFileSync(meshFile, 'utf8');
+      writeFileSync(meshFile, original.replace('msg.data.amount > 50', 'msg.data.amount > 20'));
+      const reloaded = await call(up, admin, 'POST', '/policy/reload');
+      expect(reloaded.body.changed).toBe(true);
+      expect((await call(up, admin, 'GET', '/policy')).body.digest).toBe(reloaded.body.digest);
+
+      writeFileSync(meshFile, `${original}\nbudgets: [ { id: x } ]\n`);
+      const broken = await call(up, admin, 'POST', '/policy/reload');
+      expect(broken.status).toBe(400);
+      expect(broken.body.error.code).toBe('MW_API_POLICY_INVALID');
+      expect(broken.body.error.issues[0].location).toMatch(/mesh\.yaml:\d+:\d+$/);
+      expect((await call(up, admin, 'GET', '/policy')).body.digest).toBe(reloaded.body.digest);
+    } finally {
+      expect(await up.stop()).toBe(0);
+    }
+    const exported = await runCli(['audit', 'export', '--data', join(dir, 'data')]);
+    const loaded = exported.stdout.split('\n').filter((line) => line.includes('"kind":"policy.loaded"'));
+    expect(loaded).toHaveLength(2);
   });
 });

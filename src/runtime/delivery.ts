@@ -3,12 +3,12 @@ import type { Logger } from 'pino';
 import type { Envelope, GatedKind, JsonValue, MeshwardenError } from '../envelope/index.js';
 import { errorText, isMeshwardenError } from '../envelope/index.js';
 import type { Ledger } from '../ledger/index.js';
-import type { AgentSpec, Policy } from '../policy/index.js';
+import type { AgentSpec } from '../policy/index.js';
+import type { ActivePolicy } from './active.js';
 import type { AgentContext, AgentDefinition, EffectContext, IngressMessage } from './define.js';
 import type { Clock, EnvelopeFactory } from './envelopes.js';
 import { runtimeError } from './errors.js';
 import type { MeshEvent, RunCounts } from './events.js';
-import type { LoadedModules } from './modules.js';
 import { deliveredRecord, ENTRY, effectExecutedRecord, failureRecord } from './records.js';
 import type { WorkTracker } from './work.js';
 
@@ -38,9 +38,8 @@ export type Delivery = {
 
 /** Runs handlers and executors with retries (cockatiel); records deliveries, failures and dead letters. */
 export function createDelivery(deps: {
-  policy: Policy;
+  active: ActivePolicy;
   ledger: Ledger;
-  modules: LoadedModules;
   log: Logger;
   clock: Clock;
   factory: EnvelopeFactory;
@@ -54,7 +53,7 @@ export function createDelivery(deps: {
   ingest: (ingress: string, message: IngressMessage) => void;
   retry?: Partial<RetryOptions>;
 }): Delivery {
-  const { policy, ledger, modules, log, clock, factory, work, counts, publish } = deps;
+  const { active, ledger, log, clock, factory, work, counts, publish } = deps;
   const options = { ...DEFAULT_RETRY, ...deps.retry };
   const resilience = retry(handleAll, {
     maxAttempts: options.attempts - 1,
@@ -125,7 +124,7 @@ export function createDelivery(deps: {
   const handle = async (msg: Envelope, spec: AgentSpec): Promise<boolean> => {
     const worker = `${spec.name}@${spec.version}`;
     // loadModules refuses to open a mesh with an agent it could not load, so this is always set.
-    const agent = modules.agents.get(spec.name) as AgentDefinition;
+    const agent = active.modules.agents.get(spec.name) as AgentDefinition;
     const result = await attempt(
       msg,
       worker,
@@ -207,7 +206,7 @@ export function createDelivery(deps: {
 
   const execute = async (request: Envelope) => {
     const worker = `effect:${request.type}`;
-    const executor = modules.effects.get(request.type);
+    const executor = active.modules.effects.get(request.type);
     if (executor === undefined) {
       counts.effects.failed++;
       deadLetter(
@@ -275,7 +274,7 @@ export function createDelivery(deps: {
       let remaining = consumers.length;
       let allOk = true;
       for (const name of consumers) {
-        const spec = policy.agents.get(name);
+        const spec = active.policy.agents.get(name);
         work.run(async () => {
           // Recovery under a new policy can name a consumer that policy removed: say so, once.
           const ok = spec === undefined ? unknownConsumer(envelope, name) : await handle(envelope, spec);

@@ -40,7 +40,8 @@ export type EnvelopeFactory = {
 
 export function createEnvelopeFactory(opts: {
   mesh: string;
-  maxHops: number;
+  /** Read at each emission: a policy reload may change it. */
+  maxHops: () => number;
   clock: Clock;
   random: Random;
 }): EnvelopeFactory {
@@ -100,7 +101,7 @@ export function createEnvelopeFactory(opts: {
         ancestry: extendAncestry(
           parent.ancestry,
           hopDigest(parentAgent, parent.type, parent.subject),
-          opts.maxHops,
+          opts.maxHops(),
         ),
         causationid: parent.id,
         correlationid: parent.correlationid,

@@ -18,6 +18,7 @@ export const runtimeError = makeError({
   MW_RUNTIME_NOT_JSON: 'the envelope has no canonical JSON form: {cause}',
   MW_RUNTIME_TIMEOUT: '{what} did not finish within {ms} ms',
   MW_RUNTIME_CLOSED: 'the mesh is closed',
+  MW_RUNTIME_RELOAD: 'the policy cannot be reloaded: {detail}',
   MW_PILOT_NOT_HELD: 'message {msgId} is not held: it was never held, or it was already released',
   MW_PILOT_ALREADY_FROZEN: '{subject} is already frozen by a pilot',
   MW_PILOT_NOT_FROZEN: '{subject} is not frozen',

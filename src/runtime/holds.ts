@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Envelope, GatedKind, MeshwardenError } from '../envelope/index.js';
 import type { Verdict } from '../gate/index.js';
 import type { Ledger, LedgerEntry } from '../ledger/index.js';
-import type { Policy } from '../policy/index.js';
+import type { ActivePolicy } from './active.js';
 import type { Clock } from './envelopes.js';
 import { runtimeError } from './errors.js';
 import { ENTRY } from './records.js';
@@ -33,6 +33,8 @@ export type Release = { readonly outcome: 'deliver' | 'deny'; readonly by: strin
 export type Holds = {
   /** Remembers a hold; an approval hold gets its timer (settled at once if its time already passed). */
   track(hold: HeldMessage): void;
+  /** Restarts every approval timer under the policy in force (after a reload). */
+  retime(): void;
   /** Every hold nobody released yet, oldest first. */
   list(): HoldView[];
   /** Releases a hold: records it, then delivers or executes it, or drops it. */
@@ -47,7 +49,7 @@ export type Holds = {
  * delivered: it keeps waiting for a pilot.
  */
 export function createHolds(deps: {
-  policy: Policy;
+  active: ActivePolicy;
   ledger: Ledger;
   clock: Clock;
   work: WorkTracker;
@@ -60,7 +62,7 @@ export function createHolds(deps: {
   const timers = new Map<string, NodeJS.Timeout>();
   const ruleOf = (hold: HeldMessage) =>
     hold.verdict.stage === 'approval'
-      ? deps.policy.approvals.find((a) => a.id === hold.verdict.rule)
+      ? deps.active.policy.approvals.find((a) => a.id === hold.verdict.rule)
       : undefined;
 
   const release = (msgId: string, r: Release): Promise<LedgerEntry> | MeshwardenError => {
@@ -70,7 +72,7 @@ export function createHolds(deps: {
     clearTimeout(timers.get(msgId));
     timers.delete(msgId);
     // Delivered under the policy in force now, which the envelope says like any admitted one.
-    const envelope = { ...hold.envelope, policydigest: deps.policy.digest };
+    const envelope = { ...hold.envelope, policydigest: deps.active.policy.digest };
     const consumers = r.outcome === 'deliver' && hold.gated === 'message' ? deps.consumersOf(envelope) : [];
     const durable = deps.ledger.append({
       kind: ENTRY.holdReleased,
@@ -105,20 +107,22 @@ export function createHolds(deps: {
     release(hold.msgId, { outcome: onTimeout, by: 'timeout' });
   };
 
+  const track = (hold: HeldMessage) => {
+    open.set(hold.msgId, hold);
+    const rule = ruleOf(hold);
+    if (rule === undefined) return; // the loop guard, a breaker, or a rule that left the policy
+    const delay = hold.heldAt + rule.timeoutMs - deps.clock();
+    if (delay <= 0) {
+      expire(hold, rule.onTimeout);
+      return;
+    }
+    const timer = setTimeout(() => expire(hold, rule.onTimeout), Math.min(delay, 2 ** 31 - 1));
+    timer.unref();
+    timers.set(hold.msgId, timer);
+  };
+
   return {
-    track(hold) {
-      open.set(hold.msgId, hold);
-      const rule = ruleOf(hold);
-      if (rule === undefined) return; // the loop guard, a breaker, or a rule that left the policy
-      const delay = hold.heldAt + rule.timeoutMs - deps.clock();
-      if (delay <= 0) {
-        expire(hold, rule.onTimeout);
-        return;
-      }
-      const timer = setTimeout(() => expire(hold, rule.onTimeout), Math.min(delay, 2 ** 31 - 1));
-      timer.unref();
-      timers.set(hold.msgId, timer);
-    },
+    track,
     list() {
       return [...open.values()].map((hold) => {
         const rule = ruleOf(hold);
@@ -133,6 +137,11 @@ export function createHolds(deps: {
       });
     },
     release,
+    retime() {
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
+      for (const hold of [...open.values()]) track(hold);
+    },
     close() {
       for (const timer of timers.values()) clearTimeout(timer);
       timers.clear();

@@ -35,7 +35,14 @@ export {
 } from './lineage.js';
 export { createMesh, type Mesh, type MeshOptions, type RejectedInput } from './mesh.js';
 export { type LoadedModules, loadModules } from './modules.js';
-export { ledgerFile, type OpenedMesh, type OpenMeshResult, openMesh } from './open.js';
+export {
+  ledgerFile,
+  type OpenedMesh,
+  type OpenMeshResult,
+  openMesh,
+  type ReloadResult,
+  reloadPolicy,
+} from './open.js';
 export { type PilotAct, type PilotActions, pilotActor } from './pilot.js';
 export { ENTRY } from './records.js';
 export { type RunSummary, summarize } from './summary.js';

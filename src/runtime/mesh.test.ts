@@ -238,7 +238,7 @@ describe('misbehaving handlers', () => {
     await using o = await openWith('export default { handle() {} };');
     const root = await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
     expect(JSON.stringify(root.data)).toBe(canonicalizePackage(root.data));
-    const factory = createEnvelopeFactory({ mesh: 't', maxHops: 8, clock: () => 1, random: (b) => b });
+    const factory = createEnvelopeFactory({ mesh: 't', maxHops: () => 8, clock: () => 1, random: (b) => b });
     const parent = factory.root('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
     const agent = o.mesh.policy.agents.get('flaky')!;
     for (const opts of [{}, { target: 'sink', model: 'm-1', subject: 'job:2' }]) {

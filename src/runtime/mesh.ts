@@ -1,10 +1,17 @@
 import { inspect } from 'node:util';
 import type { Logger } from 'pino';
-import { canonicalize, type Envelope, errorText, type GatedKind } from '../envelope/index.js';
+import {
+  canonicalize,
+  type Envelope,
+  errorText,
+  type GatedKind,
+  type MeshwardenError,
+} from '../envelope/index.js';
 import { decide, type Verdict, type VerdictIssue } from '../gate/index.js';
 import type { Ledger, LedgerEntry, LedgerRecord } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import { createMemoryState, type StateStore } from '../state/index.js';
+import type { ActivePolicy } from './active.js';
 import type { IngressMessage } from './define.js';
 import { createDelivery, type RetryOptions } from './delivery.js';
 import { type Clock, createEnvelopeFactory, type Random, systemClock, systemRandom } from './envelopes.js';
@@ -14,7 +21,7 @@ import { isFrozen } from './freezes.js';
 import { createHolds, type HoldView } from './holds.js';
 import type { LoadedModules } from './modules.js';
 import { createPilotActions, type PilotActions } from './pilot.js';
-import { type DecisionData, decisionRecord } from './records.js';
+import { type DecisionData, decisionRecord, policyLoadedRecord } from './records.js';
 import { recoverFromLedger } from './recovery.js';
 import { createWorkTracker } from './work.js';
 
@@ -68,6 +75,12 @@ export type Mesh = {
   reject(input: RejectedInput): Promise<LedgerEntry>;
   /** Redelivers what the ledger shows admitted but not yet delivered or executed; rebuilds state. */
   recover(): Promise<number>;
+  /**
+   * Puts a new policy (and its loaded modules) in force for everything decided from now on, after
+   * recording it (`policy.loaded`). Refused for another mesh or more than one partition. State
+   * carries over; approval timers restart under the new rules; agent code already loaded stays.
+   */
+  reload(policy: Policy, modules: LoadedModules): Promise<LedgerEntry> | MeshwardenError;
   /** What waits for a pilot: approval holds, and messages held by the loop guard or a freeze. */
   held(): HoldView[];
   /** A pilot's approvals, rejections, freezes and resets, each recorded in the ledger. */
@@ -83,17 +96,18 @@ export type Mesh = {
 };
 
 export function createMesh(opts: MeshOptions): Mesh {
-  const { policy, ledger, log } = opts;
+  const { ledger, log } = opts;
+  const active: ActivePolicy = { policy: opts.policy, modules: opts.modules };
   const state =
     opts.state ??
     createMemoryState({
-      echoWindowMs: policy.guards.loop.echoWindowMs,
-      dedupeWindowMs: policy.guards.envelope.dedupeWindowMs,
+      echoWindowMs: opts.policy.guards.loop.echoWindowMs,
+      dedupeWindowMs: opts.policy.guards.envelope.dedupeWindowMs,
     });
   const clock = opts.clock ?? systemClock;
   const factory = createEnvelopeFactory({
-    mesh: policy.mesh,
-    maxHops: policy.guards.loop.maxHops,
+    mesh: opts.policy.mesh,
+    maxHops: () => active.policy.guards.loop.maxHops,
     clock,
     random: opts.random ?? systemRandom,
   });
@@ -117,7 +131,7 @@ export function createMesh(opts: MeshOptions): Mesh {
   };
 
   const consumersOf = (envelope: Envelope): readonly string[] =>
-    envelope.target !== undefined ? [envelope.target] : (policy.consumers.get(envelope.type) ?? []);
+    envelope.target !== undefined ? [envelope.target] : (active.policy.consumers.get(envelope.type) ?? []);
 
   /** Gate → state: decides one envelope, applies its deltas, and builds its decision entry. */
   const judge = (candidate: Envelope, gated: GatedKind, external: boolean): Judged => {
@@ -132,7 +146,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     }
     const decision = decide(
       { candidate, size: Buffer.byteLength(text), kind: gated, now, external },
-      policy,
+      active.policy,
       state,
     );
     state.apply(decision.deltas);
@@ -229,9 +243,8 @@ export function createMesh(opts: MeshOptions): Mesh {
   };
 
   const delivery = createDelivery({
-    policy,
+    active,
     ledger,
-    modules: opts.modules,
     log,
     clock,
     factory,
@@ -254,17 +267,17 @@ export function createMesh(opts: MeshOptions): Mesh {
   });
 
   const holds = createHolds({
-    policy,
+    active,
     ledger,
     clock,
     work,
     log,
-    isFrozen: (subject, now) => isFrozen(policy, state, subject, now),
+    isFrozen: (subject, now) => isFrozen(active.policy, state, subject, now),
     consumersOf,
     dispatch: delivery.dispatch,
   });
 
-  const pilot = createPilotActions({ policy, ledger, state, holds, clock, work });
+  const pilot = createPilotActions({ active, ledger, state, holds, clock, work });
 
   const evictTimer = setInterval(() => state.evict(clock()), 5_000);
   evictTimer.unref();
@@ -286,9 +299,30 @@ export function createMesh(opts: MeshOptions): Mesh {
   };
 
   return {
-    policy,
+    get policy() {
+      return active.policy;
+    },
     state,
     inject: ingest,
+    reload(policy, modules) {
+      if (policy.mesh !== active.policy.mesh) {
+        return runtimeError('MW_RUNTIME_RELOAD', {
+          detail: `the new policy is for mesh ${policy.mesh}, this one runs ${active.policy.mesh}`,
+        });
+      }
+      if (policy.partitions !== 1) {
+        return runtimeError('MW_RUNTIME_PARTITIONS', { partitions: policy.partitions });
+      }
+      const durable = ledger.append(policyLoadedRecord(clock(), policy.mesh, policy.digest, policy.file));
+      work.track(durable);
+      // Messages already admitted keep the consumers recorded with them; what comes next is gated,
+      // routed and delivered under the new policy.
+      active.policy = policy;
+      active.modules = modules;
+      holds.retime();
+      log.info({ digest: policy.digest }, 'policy reloaded');
+      return durable;
+    },
     reject(input) {
       const verdict: Verdict = {
         decision: 'quarantine',

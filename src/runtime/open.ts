@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { MeshwardenError } from '../envelope/index.js';
+import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
 import { type Ledger, openLedger } from '../ledger/index.js';
 import { loadPolicy, type PolicyIssue } from '../policy/index.js';
 import type { Clock } from './envelopes.js';
@@ -66,4 +66,29 @@ export async function openMesh(opts: {
     await ledger.close();
   };
   return { ok: true, opened: { mesh, ledger, resumed, close, [Symbol.asyncDispose]: close } };
+}
+
+export type ReloadResult =
+  | { readonly ok: true; readonly digest: string; readonly changed: boolean }
+  | {
+      readonly ok: false;
+      readonly policyIssues?: readonly PolicyIssue[];
+      readonly errors?: readonly MeshwardenError[];
+    };
+
+/**
+ * Reads the running mesh's file again and, when it is valid and its modules load, puts it in force.
+ * An unchanged file (same digest) changes nothing and records nothing.
+ */
+export async function reloadPolicy(mesh: Mesh): Promise<ReloadResult> {
+  const loaded = await loadPolicy(mesh.policy.file);
+  if (!loaded.ok) return { ok: false, policyIssues: loaded.issues };
+  if (loaded.policy.digest === mesh.policy.digest)
+    return { ok: true, digest: loaded.policy.digest, changed: false };
+  const modules = await loadModules(loaded.policy);
+  if (!modules.ok) return { ok: false, errors: modules.errors };
+  const recorded = mesh.reload(loaded.policy, modules.modules);
+  if (isMeshwardenError(recorded)) return { ok: false, errors: [recorded] };
+  await recorded;
+  return { ok: true, digest: loaded.policy.digest, changed: true };
 }

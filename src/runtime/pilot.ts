@@ -1,6 +1,5 @@
 import type { MeshwardenError } from '../envelope/index.js';
 import type { Ledger, LedgerEntry } from '../ledger/index.js';
-import type { Policy } from '../policy/index.js';
 import {
   breakerCountKey,
   breakerKey,
@@ -10,6 +9,7 @@ import {
   type StateStore,
   slotMsFor,
 } from '../state/index.js';
+import type { ActivePolicy } from './active.js';
 import type { Clock } from './envelopes.js';
 import { runtimeError } from './errors.js';
 import { entityFreezeIds } from './freezes.js';
@@ -47,14 +47,14 @@ export function pilotActor(name: string): string {
  * rejections are `hold.released` entries naming the pilot.
  */
 export function createPilotActions(deps: {
-  policy: Policy;
+  active: ActivePolicy;
   ledger: Ledger;
   state: StateStore;
   holds: Holds;
   clock: Clock;
   work: WorkTracker;
 }): PilotActions {
-  const { policy, ledger, state, clock } = deps;
+  const { active, ledger, state, clock } = deps;
 
   const record = (
     action: string,
@@ -94,7 +94,7 @@ export function createPilotActions(deps: {
     },
     unfreeze(subject, act) {
       const now = clock();
-      const closed = entityFreezeIds(policy).filter((id) =>
+      const closed = entityFreezeIds(active.policy).filter((id) =>
         breakerOpenAt(state.breaker(breakerKey(id, subject)), now),
       );
       if (closed.length === 0) return runtimeError('MW_PILOT_NOT_FROZEN', { subject });
@@ -108,7 +108,7 @@ export function createPilotActions(deps: {
         return runtimeError('MW_PILOT_NO_BREAKER', { id, key });
       }
       const deltas: StateDelta[] = [{ key: breakerKey(id, key), kind: 'breaker-close' }];
-      const rule = policy.breakers.find((b) => b.id === id);
+      const rule = active.policy.breakers.find((b) => b.id === id);
       if (rule !== undefined) {
         const slotMs = slotMsFor(rule.windowMs);
         deltas.push({

@@ -15,6 +15,7 @@ import { breakerRoutes } from './routes/breakers.js';
 import { eventRoutes } from './routes/events.js';
 import { holdRoutes } from './routes/holds.js';
 import { messageRoutes } from './routes/messages.js';
+import { policyRoutes } from './routes/policy.js';
 import { statusRoutes } from './routes/status.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { API_ERROR_SCHEMA } from './schemas.js';
@@ -123,6 +124,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
         holdRoutes,
         breakerRoutes,
         messageRoutes,
+        policyRoutes,
         tokenRoutes,
         eventRoutes,
       ]) {

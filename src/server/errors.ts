@@ -10,11 +10,15 @@ export const apiError = makeError({
   MW_API_CLOSING: 'the mesh is shutting down',
   MW_API_TOKENS_FILE: 'cannot use the tokens file {file}: {cause}',
   MW_API_INTERNAL: 'the server failed on this call; its log says why',
+  MW_API_POLICY_INVALID:
+    'the mesh file {file} cannot be put in force ({count} problem(s)); the running policy is unchanged',
 });
 
 /** The one place error codes become HTTP statuses (STYLE.md: only server/ maps codes to HTTP). */
 const STATUS: Readonly<Record<string, number>> = {
   MW_API_BAD_REQUEST: 400,
+  MW_API_POLICY_INVALID: 400,
+  MW_RUNTIME_RELOAD: 400,
   MW_API_UNAUTHENTICATED: 401,
   MW_API_FORBIDDEN: 403,
   MW_API_NOT_FOUND: 404,
@@ -33,12 +37,21 @@ export function statusOf(error: MeshwardenError): number {
   return STATUS[error.code] ?? 500;
 }
 
-/** The body of every error reply: `{ error: { code, message, pointer? } }`. */
+/** One problem of several, as `error.issues` lists them: where (file:line:col or a pointer) and what. */
+export type IssueView = { readonly code: string; readonly location: string; readonly message: string };
+
+/** The body of every error reply: `{ error: { code, message, pointer?, issues? } }`. */
 export function errorBody(error: MeshwardenError): {
-  error: { code: string; message: string; pointer?: string };
+  error: { code: string; message: string; pointer?: string; issues?: readonly IssueView[] };
 } {
   const pointer = error.location?.pointer;
+  const issues = error.details?.issues as readonly IssueView[] | undefined;
   return {
-    error: { code: error.code, message: error.message, ...(pointer === undefined ? {} : { pointer }) },
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(pointer === undefined ? {} : { pointer }),
+      ...(issues === undefined ? {} : { issues }),
+    },
   };
 }

@@ -8,7 +8,22 @@ export const API_ERROR_SCHEMA = {
   properties: {
     error: {
       type: 'object',
-      properties: { code: { type: 'string' }, message: { type: 'string' }, pointer: { type: 'string' } },
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        pointer: { type: 'string' },
+        issues: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              code: { type: 'string' },
+              location: { type: 'string' },
+              message: { type: 'string' },
+            },
+          },
+        },
+      },
       required: ['code', 'message'],
     },
   },
