@@ -74,6 +74,11 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     return EXIT.failed;
   }
 
+  if (!['127.0.0.1', 'localhost', '::1'].includes(opts.host)) {
+    out.note(
+      `warning: listening on ${opts.host}, so other machines can reach the API; tokens are its only guard, and it speaks plain HTTP (put TLS in front)`,
+    );
+  }
   const consoleUrl = first === undefined ? `${url}/` : `${url}/#token=${first.token}`;
   if (out.json) {
     out.document({
