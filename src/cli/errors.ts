@@ -8,6 +8,19 @@ export const cliError = makeError({
   MW_CLI_CHECKPOINT_FILE: 'cannot use checkpoint file {file}: {cause}',
   MW_CLI_MESH_FAILED: 'the mesh in {file} cannot start',
   MW_CLI_LISTEN: 'cannot listen on {host}:{port}: {cause}',
+  MW_CLI_NO_TOKEN:
+    'this command needs an API token: pass --token or set MESHWARDEN_TOKEN. meshwarden up prints the admin token when it first starts; an admin makes more with POST /api/v1/tokens',
+  MW_CLI_BAD_URL: '--url must be an http:// or https:// address such as http://127.0.0.1:7070, not "{url}"',
+  MW_CLI_UNREACHABLE:
+    'cannot reach the mesh at {url}: {cause}. Is meshwarden up running there? Pass --url or set MESHWARDEN_URL',
+  MW_CLI_TIMEOUT: 'the mesh at {url} did not answer within {seconds} seconds',
+  MW_CLI_BAD_REPLY:
+    'the server at {url} answered {status} without a Meshwarden reply; is it the address meshwarden up printed?',
+  MW_CLI_MISSING_OPTION: '{option} is required: {hint}',
+  MW_CLI_BAD_DATA: '--data must be JSON text, such as \'{"text": "hello"}\': {cause}',
+  MW_CLI_BREAKER_AMBIGUOUS:
+    'breaker {id} is open for {count} keys ({keys}); name one: meshwarden breakers reset {id} <key> --reason "…"',
+  MW_CLI_BREAKER_NOT_OPEN: 'breaker {id} is not open for any key (open now: {open})',
 });
 
 /** Exit codes of the CLI contract: 0 success, 1 the checked thing failed, 2 usage error. */

@@ -11,6 +11,7 @@ import { up } from './commands/up.js';
 import { EXIT } from './errors.js';
 import { createRootLogger } from './log.js';
 import { createOutput } from './output.js';
+import { registerPilotCommands } from './pilot-commands.js';
 
 const DEFAULT_DATA = '.meshwarden';
 const log = createRootLogger();
@@ -153,6 +154,8 @@ audit
   .option('--out <file>', 'write to a file instead of stdout')
   .description('every ledger entry as JSON Lines')
   .action(async (o: { data: string; out?: string }) => done(await auditExport(o, createOutput(true))));
+
+registerPilotCommands(program, done);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,105 @@
+import { isMeshwardenError } from '../../runtime/index.js';
+import { type ApiClient, reportFailure } from '../api-client.js';
+import { EXIT } from '../errors.js';
+import { type Output, table } from '../output.js';
+
+/** One element of `GET /holds` (docs/api.md). */
+type Hold = {
+  id: string;
+  type: string;
+  subject: string;
+  gated?: 'message' | 'effect';
+  stage: string;
+  rule?: string | null;
+  reason: string;
+  detail?: string;
+  heldAt: string;
+  timeoutAt?: string | null;
+  onTimeout?: string | null;
+  data?: unknown;
+};
+
+type Released = { id: string; outcome: 'deliver' | 'deny'; by: string };
+
+const DATA_WIDTH = 40;
+
+/** `approvals list`: what waits for a pilot, why it is held and until when. */
+export async function listApprovals(api: ApiClient, out: Output): Promise<number> {
+  const reply = await api.get<{ holds: Hold[] }>('/holds');
+  if (isMeshwardenError(reply)) return reportFailure(reply, out);
+  if (out.json) {
+    out.document(reply);
+    return EXIT.ok;
+  }
+  const holds = reply.holds;
+  if (holds.length === 0) {
+    out.line('Nothing is held: no message waits for a pilot.');
+    return EXIT.ok;
+  }
+  const now = Date.now();
+  out.line(`${holds.length} held message(s) at ${api.url}:`);
+  out.line(
+    table([
+      ['ID', 'TYPE', 'SUBJECT', 'HELD BY', 'REASON', 'HELD SINCE', 'TIMES OUT', 'DATA'],
+      ...holds.map((h) => [
+        h.id,
+        `${h.gated === 'effect' ? 'effect ' : ''}${h.type}`,
+        h.subject,
+        `${h.stage}${h.rule == null ? '' : `/${h.rule}`}`,
+        h.reason,
+        shortTime(h.heldAt),
+        h.timeoutAt == null
+          ? 'waits for a pilot'
+          : `in ${span(Date.parse(h.timeoutAt) - now)}, then ${h.onTimeout === 'deliver' ? 'delivered' : 'denied'}`,
+        compact(h.data),
+      ]),
+    ]),
+  );
+  out.line();
+  for (const h of holds) if (h.detail) out.line(`${h.id}: ${h.detail}`);
+  out.line();
+  out.line('Release one with: meshwarden approvals approve|reject <id> --reason "…"');
+  return EXIT.ok;
+}
+
+/** `approvals approve|reject <id>`: releases a held message; the server records the pilot and reason. */
+export async function releaseHold(
+  api: ApiClient,
+  action: 'approve' | 'reject',
+  id: string,
+  reason: string,
+  out: Output,
+): Promise<number> {
+  const reply = await api.post<Released>(`/holds/${encodeURIComponent(id)}/${action}`, { reason });
+  if (isMeshwardenError(reply)) return reportFailure(reply, out);
+  if (out.json) {
+    out.document(reply);
+    return EXIT.ok;
+  }
+  const what =
+    reply.outcome === 'deliver' ? 'it goes on (delivered, or its effect executed)' : 'it is dropped';
+  out.line(`${action === 'approve' ? 'approved' : 'rejected'} ${reply.id}: ${what}`);
+  out.line(`recorded in the ledger as ${reply.by} with your reason; meshwarden why ${reply.id} shows it`);
+  return EXIT.ok;
+}
+
+/** An ISO time to the second, as `2026-05-04 09:12:00Z`. */
+export function shortTime(iso: string): string {
+  return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+/** A duration in its two largest units: `3h 59m`, `42s`. */
+function span(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${s % 60}s`;
+  const h = Math.floor(m / 60);
+  return h < 48 ? `${h}h ${m % 60}m` : `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+/** The payload on one short line: what a pilot checks before approving (the amount, the text). */
+function compact(data: unknown): string {
+  const text = data === undefined ? '' : JSON.stringify(data);
+  return text.length <= DATA_WIDTH ? text : `${text.slice(0, DATA_WIDTH - 1)}…`;
+}

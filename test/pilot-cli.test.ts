@@ -1,0 +1,310 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, type CliResult, REPO, runCli, tempDir } from './run-cli.js';
+
+type Hold = { id: string; type: string; subject: string; stage: string; rule: string | null };
+type Breaker = { id: string; key: string; action: string; by: string };
+
+const CREDIT_HOLD = { type: 'credit.issue', subject: 'account:3316', stage: 'approval', rule: 'big-credit' };
+
+describe('pilot commands against a running mesh', () => {
+  const data = join(tempDir('pilot'), 'data');
+  let up: ChildProcess;
+  let exited: Promise<number | null>;
+  let url: string;
+  let token: string;
+
+  const api = async (path: string, init: RequestInit = {}, as = token): Promise<unknown> => {
+    const res = await fetch(`${url}/api/v1${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${as}`, 'content-type': 'application/json' },
+    });
+    return res.json();
+  };
+  /** Runs a pilot command against this mesh with the admin token, unless the args name others. */
+  const pilot = (args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> =>
+    runCli(
+      [
+        ...args,
+        ...(args.includes('--url') ? [] : ['--url', url]),
+        ...(args.includes('--token') ? [] : ['--token', token]),
+      ],
+      {
+        env: { MESHWARDEN_URL: undefined, MESHWARDEN_TOKEN: undefined, ...env },
+      },
+    );
+  const json = (r: CliResult) => JSON.parse(r.stdout);
+  const holds = async () => ((await api('/holds')) as { holds: Hold[] }).holds;
+  const breakers = async () => (await api('/breakers')) as { breakers: Breaker[]; frozen: string[] };
+
+  beforeAll(async () => {
+    up = spawn(
+      process.execPath,
+      [
+        BIN,
+        'up',
+        'examples/retention/mesh.yaml',
+        '--port',
+        '0',
+        '--data',
+        data,
+        '--input',
+        'examples/retention/tickets.jsonl',
+        '--json',
+      ],
+      { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    exited = once(up, 'exit').then(([code]) => code as number | null);
+    let stdout = '';
+    let stderr = '';
+    up.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const started = await new Promise<{ url: string; token: string }>((resolve, reject) => {
+      up.stdout!.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        try {
+          resolve(JSON.parse(stdout));
+        } catch {
+          // the document is not complete yet
+        }
+      });
+      void exited.then((code) => reject(new Error(`up exited with ${code}: ${stderr}`)));
+    });
+    url = started.url;
+    token = started.token;
+    // The retention run settles with the 60 EUR credit held and account:8841 frozen by the loop guard.
+    for (let i = 0; i < 300; i++) {
+      const held = await holds();
+      const { frozen } = await breakers();
+      if (held.some((h) => h.rule === 'big-credit') && frozen.includes('account:8841')) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`the retention run did not settle: ${stderr}`);
+  });
+
+  afterAll(async () => {
+    if (up === undefined) return;
+    up.kill('SIGINT');
+    expect(await exited).toBe(0);
+  });
+
+  it('lists what waits for a pilot, as a table and as JSON', async () => {
+    const text = await pilot(['approvals', 'list']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain('account:3316');
+    expect(text.stdout).toContain('approval/big-credit');
+    expect(text.stdout).toContain('waits for a pilot');
+
+    const doc = await pilot(['approvals', 'list', '--json']);
+    expect(doc.code).toBe(0);
+    expect(json(doc).holds).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ ...CREDIT_HOLD, onTimeout: 'deny', timeoutAt: expect.any(String) }),
+        expect.objectContaining({ subject: 'account:8841', stage: 'loop', timeoutAt: null }),
+      ]),
+    );
+  });
+
+  it('approves a held credit with a reason, and why shows the release from the ledger', async () => {
+    const credit = (await holds()).find((h) => h.rule === 'big-credit')!;
+    const noReason = await pilot(['approvals', 'approve', credit.id, '--json']);
+    expect(noReason.code).toBe(2);
+    expect(json(noReason).error.code).toBe('MW_CLI_MISSING_OPTION');
+
+    const r = await pilot(['approvals', 'approve', credit.id, '--reason', 'checked with finance', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(r)).toEqual({ id: credit.id, outcome: 'deliver', by: 'pilot:admin' });
+    const listed = json(await pilot(['approvals', 'list', '--json'])).holds as Hold[];
+    expect(listed.map((h) => h.id)).not.toContain(credit.id);
+
+    // SQLite in WAL mode lets `why` read the ledger while up writes it.
+    const why = await runCli(['why', credit.id, '--data', data, '--json']);
+    expect(why.code, why.stderr).toBe(0);
+    expect(json(why).chain.at(-1).outcomes).toContainEqual(
+      expect.objectContaining({
+        kind: 'hold.released',
+        agent: 'pilot:admin',
+        outcome: 'deliver',
+        reason: 'checked with finance',
+      }),
+    );
+
+    const again = await pilot(['approvals', 'reject', credit.id, '--reason', 'twice', '--json']);
+    expect(again.code).toBe(1);
+    expect(json(again).error.code).toBe('MW_PILOT_NOT_HELD');
+  });
+
+  it('refuses to release an unknown id', async () => {
+    const r = await pilot(['approvals', 'reject', '01a20000-0000-7000-8000-000000000000', '--reason', 'x']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('MW_PILOT_NOT_HELD');
+  });
+
+  it('lists open breakers and frozen subjects', async () => {
+    const text = await pilot(['breakers', 'list']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain('account:8841');
+    const doc = json(await pilot(['breakers', 'list', '--json']));
+    expect(doc.breakers).toContainEqual(
+      expect.objectContaining({ id: 'loop', key: 'account:8841', action: 'freeze' }),
+    );
+    expect(doc.frozen).toContain('account:8841');
+  });
+
+  it('freezes a subject, holds what comes for it, and unfreezes it', async () => {
+    const frozen = await pilot(['freeze', 'account:5570', '--reason', 'suspicious refunds', '--json']);
+    expect(frozen.code, frozen.stderr).toBe(0);
+    expect(json(frozen)).toEqual({ subject: 'account:5570', frozen: true });
+    const twice = await pilot(['freeze', 'account:5570', '--reason', 'again', '--json']);
+    expect(twice.code).toBe(1);
+    expect(json(twice).error.code).toBe('MW_PILOT_ALREADY_FROZEN');
+    expect((await breakers()).breakers).toContainEqual(
+      expect.objectContaining({ id: 'pilot', key: 'account:5570', by: 'pilot:admin' }),
+    );
+
+    const sent = await pilot([
+      'send',
+      '--type',
+      'ticket.opened.v1',
+      '--subject',
+      'account:5570',
+      '--data',
+      '{"text": "Love it, thanks!"}',
+      '--json',
+    ]);
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(json(sent).verdict.decision).toBe('hold');
+
+    const thawed = await pilot(['unfreeze', 'account:5570', '--reason', 'checked', '--json']);
+    expect(thawed.code, thawed.stderr).toBe(0);
+    expect(json(thawed)).toEqual({ subject: 'account:5570', frozen: false, closed: ['pilot'] });
+    expect((await breakers()).frozen).not.toContain('account:5570');
+  });
+
+  it('unfreezes the account the loop guard froze; its held message stays held', async () => {
+    const r = await pilot(['unfreeze', 'account:8841', '--reason', 'mailer loop fixed', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(r).closed).toContain('loop');
+    expect((await breakers()).frozen).not.toContain('account:8841');
+    expect((await holds()).map((h) => h.subject)).toContain('account:8841');
+    const again = await pilot(['unfreeze', 'account:8841', '--reason', 'again', '--json']);
+    expect(again.code).toBe(1);
+    expect(json(again).error.code).toBe('MW_PILOT_NOT_FROZEN');
+  });
+
+  it('resets a breaker, asking for the key only when it is open for several', async () => {
+    for (const subject of ['account:6001', 'account:6002']) {
+      expect((await pilot(['freeze', subject, '--reason', 'test'])).code).toBe(0);
+    }
+    const ambiguous = await pilot(['breakers', 'reset', 'pilot', '--reason', 'x', '--json']);
+    expect(ambiguous.code).toBe(2);
+    expect(json(ambiguous).error.code).toBe('MW_CLI_BREAKER_AMBIGUOUS');
+    const unknown = await pilot(['breakers', 'reset', 'no-such-breaker', '--reason', 'x', '--json']);
+    expect(unknown.code).toBe(2);
+    expect(json(unknown).error.code).toBe('MW_CLI_BREAKER_NOT_OPEN');
+    const notOpen = await pilot(['breakers', 'reset', 'pilot', 'account:1', '--reason', 'x', '--json']);
+    expect(notOpen.code).toBe(1);
+    expect(json(notOpen).error.code).toBe('MW_PILOT_NO_BREAKER');
+
+    const named = await pilot(['breakers', 'reset', 'pilot', 'account:6001', '--reason', 'ok', '--json']);
+    expect(named.code, named.stderr).toBe(0);
+    expect(json(named)).toEqual({ id: 'pilot', key: 'account:6001', closed: true });
+    const only = await pilot(['breakers', 'reset', 'pilot', '--reason', 'ok', '--json']);
+    expect(only.code, only.stderr).toBe(0);
+    expect(json(only)).toEqual({ id: 'pilot', key: 'account:6002', closed: true });
+  });
+
+  it('sends a message and exits by its verdict', async () => {
+    const args = ['send', '--type', 'ticket.opened.v1', '--subject', 'account:4242', '--json'];
+    const ok = await pilot([...args, '--data', '{"text": "Great support, thank you"}']);
+    expect(ok.code, ok.stderr).toBe(0);
+    const sent = json(ok) as { id: string; verdict: { decision: string } };
+    expect(sent.verdict.decision).toBe('deliver');
+    const why = await runCli(['why', sent.id, '--data', data, '--json']);
+    expect(why.code, why.stderr).toBe(0);
+    expect(json(why).chain[0]).toMatchObject({ id: sent.id, subject: 'account:4242' });
+
+    const quarantined = await pilot([...args, '--data', '{"body": "no text field"}']);
+    expect(quarantined.code).toBe(1);
+    expect(json(quarantined).verdict).toMatchObject({
+      decision: 'quarantine',
+      reason: 'contract.invalid_payload',
+    });
+    const denied = await pilot([...args, '--to', 'nobody', '--data', '{"text": "hi"}']);
+    expect(denied.code).toBe(1);
+    expect(json(denied).verdict.decision).toBe('deny');
+
+    const badJson = await pilot([...args, '--data', '{"text": ']);
+    expect(badJson.code).toBe(2);
+    expect(json(badJson).error.code).toBe('MW_CLI_BAD_DATA');
+    const noType = await pilot(['send', '--subject', 'account:1', '--data', '{}', '--json']);
+    expect(noType.code).toBe(2);
+    expect(json(noType).error.code).toBe('MW_CLI_MISSING_OPTION');
+    const unknownType = await pilot(['send', '--type', 'x.v1', '--subject', 'a:1', '--data', '{}', '--json']);
+    expect(unknownType.code).toBe(2);
+    expect(json(unknownType).error).toMatchObject({ code: 'MW_API_BAD_REQUEST', location: '/ingress' });
+  });
+
+  it('lets a viewer read but not act, and rejects an unknown token', async () => {
+    const viewer = (await api('/tokens', { method: 'POST', body: '{"name":"vic","role":"viewer"}' })) as {
+      token: string;
+    };
+    const held = (await holds())[0]!;
+    const act = await pilot([
+      'approvals',
+      'approve',
+      held.id,
+      '--reason',
+      'x',
+      '--token',
+      viewer.token,
+      '--json',
+    ]);
+    expect(act.code).toBe(1);
+    expect(json(act).error.code).toBe('MW_API_FORBIDDEN');
+    expect((await pilot(['approvals', 'list', '--token', viewer.token])).code).toBe(0);
+    expect((await holds()).map((h) => h.id)).toContain(held.id);
+
+    const stranger = await pilot(['breakers', 'list', '--token', 'mw_not-a-token', '--json']);
+    expect(stranger.code).toBe(1);
+    expect(json(stranger).error.code).toBe('MW_API_UNAUTHENTICATED');
+  });
+
+  it('takes the address and token from the environment, and says when the token is missing', async () => {
+    const env = { MESHWARDEN_URL: `${url}/api/v1/`, MESHWARDEN_TOKEN: token };
+    const r = await runCli(['breakers', 'list', '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const missing = await runCli(['approvals', 'list', '--json'], { env: { ...env, MESHWARDEN_TOKEN: '' } });
+    expect(missing.code).toBe(2);
+    expect(json(missing).error.code).toBe('MW_CLI_NO_TOKEN');
+  });
+
+  it('names the address when there is no mesh there, without a stack trace', async () => {
+    const closed = createServer();
+    closed.listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const port = (closed.address() as AddressInfo).port;
+    closed.close();
+    await once(closed, 'close');
+    const gone = await pilot(['approvals', 'list', '--url', `http://127.0.0.1:${port}`, '--json']);
+    expect(gone.code).toBe(1);
+    expect(json(gone).error.code).toBe('MW_CLI_UNREACHABLE');
+    expect(gone.stderr).toContain(`127.0.0.1:${port}`);
+    expect(gone.stderr).not.toMatch(/^\s+at /m);
+
+    const bad = await pilot(['breakers', 'list', '--url', 'localhost', '--json']);
+    expect(bad.code).toBe(2);
+    expect(json(bad).error.code).toBe('MW_CLI_BAD_URL');
+
+    await using other = createServer((_, res) => res.writeHead(404).end('not here'));
+    other.listen(0, '127.0.0.1');
+    await once(other, 'listening');
+    const otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+    const wrong = await pilot(['breakers', 'list', '--url', otherUrl, '--json']);
+    expect(wrong.code).toBe(1);
+    expect(json(wrong).error.code).toBe('MW_CLI_BAD_REPLY');
+  });
+});
