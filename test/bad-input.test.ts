@@ -84,4 +84,15 @@ describe('bad input', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('MW_CLI_INPUT_MISSING');
   });
+
+  it.each([
+    [['why', '--json'], 'missing required argument'],
+    [['approvals', 'list', '--bogus', '--json'], "unknown option '--bogus'"],
+  ])('prints one JSON document for a usage error under --json: %j', async (args, message) => {
+    const r = await runCli(args);
+    expect(r.code).toBe(2);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ ok: false, error: { code: 'MW_CLI_USAGE' } });
+    expect(doc.error.message).toContain(message);
+  });
 });

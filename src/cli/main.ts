@@ -161,8 +161,13 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {
-    // Help and version are successes; every other parse problem is a usage error.
+    // Help and version are successes; every other parse problem is a usage error. Commander has
+    // already said what is wrong on stderr; with --json stdout still gets its one document.
     exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (exitCode === EXIT.usage && process.argv.includes('--json')) {
+      const message = err.message.replace(/^error: /, '');
+      createOutput(true).document({ ok: false, error: { code: 'MW_CLI_USAGE', message } });
+    }
   } else {
     cliLog.fatal({ err }, 'meshwarden failed');
     process.stderr.write(`meshwarden: ${errorText(err)}\n`);
