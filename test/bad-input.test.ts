@@ -86,13 +86,11 @@ describe('bad input', () => {
   });
 
   it.each([
-    [['why', '--json'], 'missing required argument'],
-    [['approvals', 'list', '--bogus', '--json'], "unknown option '--bogus'"],
-  ])('prints one JSON document for a usage error under --json: %j', async (args, message) => {
+    [['why', '--json']],
+    [['approvals', 'list', '--bogus', '--json']],
+  ])('prints one JSON document for a usage error under --json: %j', async (args) => {
     const r = await runCli(args);
     expect(r.code).toBe(2);
-    const doc = JSON.parse(r.stdout);
-    expect(doc).toMatchObject({ ok: false, error: { code: 'MW_CLI_USAGE' } });
-    expect(doc.error.message).toContain(message);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'MW_CLI_USAGE' } });
   });
 });
