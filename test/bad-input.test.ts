@@ -85,12 +85,12 @@ describe('bad input', () => {
     expect(r.stderr).toContain('MW_CLI_INPUT_MISSING');
   });
 
-  it.each([
-    [['why', '--json']],
-    [['approvals', 'list', '--bogus', '--json']],
-  ])('prints one JSON document for a usage error under --json: %j', async (args) => {
-    const r = await runCli(args);
-    expect(r.code).toBe(2);
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'MW_CLI_USAGE' } });
-  });
+  it.each([[['why', '--json']], [['approvals', 'list', '--bogus', '--json']]])(
+    'prints one JSON document for a usage error under --json: %j',
+    async (args) => {
+      const r = await runCli(args);
+      expect(r.code).toBe(2);
+      expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'MW_CLI_USAGE' } });
+    },
+  );
 });

@@ -14,6 +14,7 @@ export type FeedEvent =
       readonly stage: string;
       readonly reason: string;
       readonly rule: string | null;
+      readonly detail: string;
     }
   | { readonly kind: 'delivered'; readonly at: string; readonly id: string; readonly agent: string }
   | {
@@ -67,6 +68,7 @@ export function feedEventOf(event: MeshEvent): FeedEvent {
         stage: event.verdict.stage,
         reason: event.verdict.reason,
         rule: event.verdict.rule ?? null,
+        detail: event.verdict.detail ?? '',
       };
     case 'delivered':
       return { kind: 'delivered', at, id: event.msgId, agent: event.agent };

@@ -123,6 +123,8 @@ export type FeedEvent =
       stage: string;
       reason: string;
       rule: string | null;
+      /** The verdict's sentence, for people. */
+      detail: string;
     }
   | { kind: 'delivered'; at: string; id: string; agent: string }
   | { kind: 'effect-executed'; at: string; id: string; effect: string; subject: string }

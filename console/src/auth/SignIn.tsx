@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 
-type Props = { notice: string | null; onToken: (token: string) => void };
+export type Notice = { text: string; tone: 'error' | 'info' };
+type Props = { notice: Notice | null; onToken: (token: string) => void };
 
 /** Asks for a token when the address brought none, or when the warden refused the last one. */
 export function SignIn({ notice, onToken }: Props) {
@@ -13,8 +14,8 @@ export function SignIn({ notice, onToken }: Props) {
         opening that address signs you in directly.
       </p>
       {notice !== null && (
-        <p class="notice error" role="alert" data-testid="sign-in-notice">
-          {notice}
+        <p class={`notice ${notice.tone}`} role="alert" data-testid="sign-in-notice">
+          {notice.text}
         </p>
       )}
       <form

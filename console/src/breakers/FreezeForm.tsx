@@ -38,7 +38,7 @@ export function FreezeForm({ onChanged }: { onChanged: () => void }) {
         <input
           value={subject}
           required
-          placeholder="account:8841"
+          placeholder="e.g. account:1234"
           onInput={(e) => setSubject(e.currentTarget.value)}
           data-testid="freeze-subject-input"
         />
@@ -49,7 +49,7 @@ export function FreezeForm({ onChanged }: { onChanged: () => void }) {
           value={reason}
           required
           maxLength={500}
-          placeholder="suspected fraud, checking"
+          placeholder="e.g. suspected fraud, checking"
           onInput={(e) => setReason(e.currentTarget.value)}
           data-testid="freeze-reason-input"
         />

@@ -23,7 +23,7 @@ export function layoutGraph(input: LayoutInput): Laid {
   g.setGraph({
     rankdir: input.rankdir ?? 'LR',
     nodesep: 36,
-    ranksep: 90,
+    ranksep: 48,
     edgesep: 16,
     marginx: 16,
     marginy: 16,
@@ -79,4 +79,9 @@ export function edgePath(points: Point[]): string {
 /** Rough width of a label in px at the console's graph font size, for layout only. */
 export function textWidth(text: string, px = 13): number {
   return Math.ceil(text.length * px * 0.6);
+}
+
+/** Shrinks a graph to the frame's width down to 65% of its natural size (still legible); wider ones scroll. */
+export function fitted(width: number): { width: string; minWidth: number; maxWidth: number } {
+  return { width: '100%', minWidth: Math.round(width * 0.65), maxWidth: width };
 }

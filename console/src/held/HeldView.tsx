@@ -1,10 +1,10 @@
 import type { Hold } from '../api/types.js';
-import { usePolled } from '../api/use-polled.js';
+import type { Polled } from '../api/use-polled.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
 import { HoldCard } from './HoldCard.js';
 
-export function HeldView() {
-  const holds = usePolled<{ holds: Hold[] }>('/holds', 2000);
+/** The held queue; the shell polls it (every 2 s, and after each answer) and shares it with the nav. */
+export function HeldView({ holds }: { holds: Polled<{ holds: Hold[] }> }) {
   const list = holds.data?.holds;
   return (
     <section class="view" data-testid="held-view">

@@ -1,6 +1,6 @@
-import { useMemo } from 'preact/hooks';
+import { useEffect, useMemo, useRef } from 'preact/hooks';
 import { ArrowMarkers, markerUrl } from '../graph/ArrowMarkers.js';
-import { edgePath, layoutGraph, textWidth } from '../graph/layout.js';
+import { edgePath, fitted, layoutGraph, textWidth } from '../graph/layout.js';
 import { href } from '../shell/route.js';
 import type { Lineage } from './lineage-graph.js';
 
@@ -13,6 +13,8 @@ const VERDICT_WORDS = {
 
 /** The lineage as a picture: causes flow left to right into the selected message, effects fan out. */
 export function LineageGraph({ lineage, selected }: { lineage: Lineage; selected: string }) {
+  // The lineage is polled; lay it out again only when what is drawn changed.
+  const signature = lineage.nodes.map((n) => `${n.id}:${n.verdict}`).join(' ');
   const laid = useMemo(
     () =>
       layoutGraph({
@@ -23,15 +25,22 @@ export function LineageGraph({ lineage, selected }: { lineage: Lineage; selected
         })),
         edges: lineage.edges.map((e) => ({ from: e.from, to: e.to, name: e.kind })),
       }),
-    [lineage],
+    [signature],
   );
+  // Long chains are wider than the page: bring the selected message into view, once.
+  const selectedNode = useRef<SVGGElement>(null);
+  const scrolledTo = useRef<string | null>(null);
+  useEffect(() => {
+    if (scrolledTo.current === selected || selectedNode.current === null) return;
+    scrolledTo.current = selected;
+    selectedNode.current.scrollIntoView({ block: 'nearest', inline: 'center' });
+  }, [selected, laid]);
   return (
     <svg
       class="graph lineage-graph"
       data-testid="lineage-graph"
       viewBox={`0 0 ${laid.width} ${laid.height}`}
-      width={laid.width}
-      style={{ maxWidth: '100%' }}
+      style={fitted(laid.width)}
       role="img"
       aria-label={`Lineage: ${lineage.nodes.length} messages and effects`}
     >
@@ -57,6 +66,7 @@ export function LineageGraph({ lineage, selected }: { lineage: Lineage; selected
               data-message-id={n.id}
               data-verdict={n.verdict}
               data-selected={isSelected ? 'true' : undefined}
+              ref={isSelected ? selectedNode : undefined}
             >
               <title>{`${n.type} for ${n.subject}: ${n.detail}`}</title>
               <rect

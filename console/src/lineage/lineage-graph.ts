@@ -19,9 +19,11 @@ export function lineageGraph(why: ChainLink[], roots: ChainLink[], impact: Chain
   const shown = new Set(nodes.map((n) => n.id));
   const edges: LineageEdge[] = [];
   for (const n of nodes) {
-    if (n.causationid !== null && shown.has(n.causationid))
-      edges.push({ from: n.causationid, to: n.id, kind: 'cause' });
-    if (n.echoOf !== null && shown.has(n.echoOf) && n.echoOf !== n.causationid) {
+    // The warden re-links an echo to the effect it echoes, so its cause is usually that effect.
+    if (n.causationid !== null && shown.has(n.causationid)) {
+      edges.push({ from: n.causationid, to: n.id, kind: n.echoOf === n.causationid ? 'echo' : 'cause' });
+    }
+    if (n.echoOf !== null && n.echoOf !== n.causationid && shown.has(n.echoOf)) {
       edges.push({ from: n.echoOf, to: n.id, kind: 'echo' });
     }
   }

@@ -53,7 +53,9 @@ function FeedCells({ event }: { event: FeedEvent }) {
             <VerdictBadge verdict={event.decision} />
           </td>
           <td>
-            <span class="code">{event.reason}</span>
+            <span class="code" title={event.detail}>
+              {event.reason}
+            </span>
             {event.rule !== null && <span class="muted"> · rule {event.rule}</span>}
           </td>
         </>

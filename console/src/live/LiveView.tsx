@@ -64,7 +64,6 @@ export function LiveView() {
         <VerdictBadge verdict="hold" /> {t.hold}
         <VerdictBadge verdict="deny" /> {t.deny}
         <VerdictBadge verdict="quarantine" /> {t.quarantine}
-        <span class="muted">deliveries and executions {t.other}</span>
         {t.dropped > 0 && (
           <span class="muted">not listed (too fast to show; all are in the ledger) {t.dropped}</span>
         )}

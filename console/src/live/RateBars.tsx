@@ -1,10 +1,10 @@
 import type { FeedSnapshot, SecondCounts } from './feed-tally.js';
 
-const STACK: (keyof SecondCounts)[] = ['deliver', 'hold', 'deny', 'quarantine', 'other', 'unknown'];
+const STACK: (keyof SecondCounts)[] = ['deliver', 'hold', 'deny', 'quarantine', 'unknown'];
 const WIDTH = 600;
 const HEIGHT = 80;
 
-/** Events per second over the last minute, stacked by verdict (grey: deliveries, executions, and events the feed left out). */
+/** Events per second over the last minute, stacked by verdict (grey: left out by the feed, verdict unknown). */
 export function RateBars({ seconds }: { seconds: FeedSnapshot['seconds'] }) {
   const totals = seconds.map((s) => STACK.reduce((sum, k) => sum + s.counts[k], 0));
   const peak = Math.max(1, ...totals);

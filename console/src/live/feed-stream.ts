@@ -42,7 +42,11 @@ async function readEvents(
     if (message.event !== 'decisions') return;
     try {
       const batch = JSON.parse(message.data) as FeedBatch;
-      onBatch({ events: Array.isArray(batch.events) ? batch.events : [], dropped: batch.dropped ?? 0 });
+      onBatch({
+        events: Array.isArray(batch.events) ? batch.events : [],
+        dropped: batch.dropped ?? 0,
+        ...(batch.counts === undefined ? {} : { counts: batch.counts }),
+      });
     } catch {
       // A malformed batch is skipped; the ledger, not the feed, is the record.
     }

@@ -61,12 +61,19 @@ export function createFeedTally(now: () => number = Date.now) {
       const counts = bucket(Math.floor(now() / 1000));
       const counted = batch.counts !== undefined;
       for (const event of batch.events) {
-        const row = { seq: seq++, event };
-        rows.push(row);
-        if (event.kind !== 'decision') add(counts, 'other', 1);
-        else {
+        // Rows are decisions and dead letters; deliveries and executions are only counted.
+        if (event.kind === 'decision') {
+          const row = { seq: seq++, event };
+          rows.push(row);
           if (!counted) add(counts, event.decision, 1);
           if (event.decision !== 'deliver') attention.push(row);
+        } else {
+          add(counts, 'other', 1);
+          if (event.kind === 'dead-letter') {
+            const row = { seq: seq++, event };
+            rows.push(row);
+            attention.push(row);
+          }
         }
       }
       if (batch.counts !== undefined) for (const d of DECISIONS) add(counts, d, batch.counts[d] ?? 0);

@@ -1,12 +1,13 @@
 import { useMemo } from 'preact/hooks';
 import type { MeshGraph, Stats } from '../api/types.js';
 import { ArrowMarkers, markerUrl } from '../graph/ArrowMarkers.js';
-import { edgePath, layoutGraph, textWidth } from '../graph/layout.js';
+import { edgePath, fitted, layoutGraph, textWidth } from '../graph/layout.js';
+import { EdgeRate } from './EdgeRate.js';
 import { edgeTraffic, strokeWidth } from './edge-traffic.js';
 import { MeshNodeShape } from './MeshNodeShape.js';
 
 const NODE_HEIGHT = 48;
-const LABEL_HEIGHT = 34;
+const LABEL_HEIGHT = 44;
 
 /** The mesh as a left-to-right picture; edges show what crossed them in the stats window. */
 export function MeshGraphView({ graph, stats }: { graph: MeshGraph; stats: Stats | undefined }) {
@@ -23,7 +24,7 @@ export function MeshGraphView({ graph, stats }: { graph: MeshGraph; stats: Stats
           from: e.from,
           to: e.to,
           name: e.type,
-          labelWidth: textWidth(`${e.type}`, 12) + 16,
+          labelWidth: Math.max(textWidth(e.type, 12), textWidth('999 in 10s · 99 denied', 11)) + 16,
           labelHeight: LABEL_HEIGHT,
         })),
       }),
@@ -37,8 +38,7 @@ export function MeshGraphView({ graph, stats }: { graph: MeshGraph; stats: Stats
       class="graph mesh-graph"
       data-testid="mesh-graph"
       viewBox={`0 0 ${laid.width} ${laid.height}`}
-      width={laid.width}
-      style={{ maxWidth: '100%' }}
+      style={fitted(laid.width)}
       role="img"
       aria-label={`Mesh ${graph.mesh}: ${graph.nodes.length} nodes, ${graph.edges.length} edges`}
     >
@@ -60,12 +60,11 @@ export function MeshGraphView({ graph, stats }: { graph: MeshGraph; stats: Stats
               style={{ strokeWidth: strokeWidth(traffic.total) }}
               marker-end={markerUrl('mesh', traffic.dominant)}
             />
-            <text x={e.label.x} y={e.label.y - 4} class="edge-label">
+            {/* Above and below the line, so a thick edge never covers its words. */}
+            <text x={e.label.x} y={e.label.y - 12} class="edge-label">
               {e.name}
             </text>
-            <text x={e.label.x} y={e.label.y + 11} class="edge-rate">
-              {traffic.total === 0 ? 'quiet' : `${traffic.total} in ${windowSeconds}s`}
-            </text>
+            <EdgeRate traffic={traffic} x={e.label.x} y={e.label.y + 13} windowSeconds={windowSeconds} />
           </g>
         );
       })}

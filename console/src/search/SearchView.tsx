@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import type { SearchResult } from '../api/types.js';
 import { usePolled } from '../api/use-polled.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
@@ -9,8 +9,8 @@ const KIND_WORDS = { message: 'message', subject: 'subject', agent: 'agent versi
 
 /** Finds messages by id, subject (`account:8841`) or agent version (`churn@2.0.1`). */
 export function SearchView({ q }: { q: string }) {
+  // The shell remounts this view when `q` changes (key), so the field starts from the address.
   const [text, setText] = useState(q);
-  useEffect(() => setText(q), [q]);
   const result = usePolled<SearchResult>(q === '' ? null : `/search?${new URLSearchParams({ q })}`, 0);
   const data = result.data;
   return (

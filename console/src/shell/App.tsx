@@ -1,7 +1,9 @@
 import { useMemo, useState } from 'preact/hooks';
 import { createApiClient } from '../api/client.js';
 import { ApiContext } from '../api/context.js';
-import { SignIn } from '../auth/SignIn.js';
+import type { Hold } from '../api/types.js';
+import { type Polled, usePolled } from '../api/use-polled.js';
+import { type Notice, SignIn } from '../auth/SignIn.js';
 import { adoptTokenFromAddress, forgetToken, saveToken } from '../auth/token.js';
 import { BreakersView } from '../breakers/BreakersView.js';
 import { HeldView } from '../held/HeldView.js';
@@ -15,7 +17,7 @@ import { type Route, useRoute } from './route.js';
 
 export function App() {
   const [token, setToken] = useState(adoptTokenFromAddress);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useState<Notice | null>(null);
   const route = useRoute();
 
   const api = useMemo(
@@ -25,9 +27,10 @@ export function App() {
         : createApiClient(token, () => {
             forgetToken();
             setToken(null);
-            setNotice(
-              'The warden did not accept this token (it may have been revoked). Please sign in again.',
-            );
+            setNotice({
+              text: 'The warden did not accept this token (it may have been revoked). Please sign in again.',
+              tone: 'error',
+            });
           }),
     [token],
   );
@@ -46,31 +49,41 @@ export function App() {
   }
   return (
     <ApiContext.Provider value={api}>
-      <Nav
+      <SignedIn
         route={route}
         onSignOut={() => {
           forgetToken();
-          setNotice('Signed out.');
+          setNotice({ text: 'Signed out.', tone: 'info' });
           setToken(null);
         }}
       />
-      <main class="content">
-        <CurrentView route={route} />
-      </main>
     </ApiContext.Provider>
   );
 }
 
-function CurrentView({ route }: { route: Route }) {
+function SignedIn({ route, onSignOut }: { route: Route; onSignOut: () => void }) {
+  // One poll of the held queue feeds both the nav's count and the Held view, so they never disagree.
+  const holds = usePolled<{ holds: Hold[] }>('/holds', 2000);
+  return (
+    <>
+      <Nav route={route} waiting={holds.data?.holds.length ?? 0} onSignOut={onSignOut} />
+      <main class="content">
+        <CurrentView route={route} holds={holds} />
+      </main>
+    </>
+  );
+}
+
+function CurrentView({ route, holds }: { route: Route; holds: Polled<{ holds: Hold[] }> }) {
   switch (route.view) {
     case 'mesh':
       return <MeshView />;
     case 'held':
-      return <HeldView />;
+      return <HeldView holds={holds} />;
     case 'breakers':
       return <BreakersView />;
     case 'search':
-      return <SearchView q={route.q} />;
+      return <SearchView key={route.q} q={route.q} />;
     case 'message':
       return <LineageView key={route.id} id={route.id} />;
     case 'ledger':

@@ -1,5 +1,3 @@
-import type { Hold } from '../api/types.js';
-import { usePolled } from '../api/use-polled.js';
 import type { Route } from './route.js';
 
 const LINKS: { view: Route['view']; label: string; hash: string }[] = [
@@ -12,9 +10,7 @@ const LINKS: { view: Route['view']; label: string; hash: string }[] = [
 ];
 
 /** The top bar; "Held" shows how many items wait, so a pilot sees work from any view. */
-export function Nav({ route, onSignOut }: { route: Route; onSignOut: () => void }) {
-  const holds = usePolled<{ holds: Hold[] }>('/holds', 2000);
-  const waiting = holds.data?.holds.length ?? 0;
+export function Nav({ route, waiting, onSignOut }: { route: Route; waiting: number; onSignOut: () => void }) {
   const current = route.view === 'message' ? 'search' : route.view;
   return (
     <nav class="top-nav" aria-label="Views">

@@ -1,0 +1,263 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FeedEvent } from '../console/src/api/types.js';
+import { createFeedTally } from '../console/src/live/feed-tally.js';
+import { createSseParser, type SseMessage } from '../console/src/live/sse-parser.js';
+import { REPO, tempDir } from './run-cli.js';
+import { call, startUp, type UpProcess, until } from './up-process.js';
+
+const MESH = join(REPO, 'examples', 'retention', 'mesh.yaml');
+const TICKETS = join(REPO, 'examples', 'retention', 'tickets.jsonl');
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = join(REPO, 'test-output', 'screenshots');
+
+type Hold = { id: string; subject: string; type: string; stage: string; rule: string | null };
+
+describe('web console in a real browser against a real `up` process', () => {
+  const data = join(tempDir('console'), 'data');
+  let up: UpProcess;
+  let admin: string;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const pageErrors: string[] = [];
+  const holds = async (): Promise<Hold[]> => (await call(up, admin, 'GET', '/holds')).body.holds;
+  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  const testid = (id: string) => page.getByTestId(id);
+
+  beforeAll(async () => {
+    // A missing browser or an unbuilt console is a failure to fix, never a reason to skip.
+    if (!existsSync(CHROMIUM))
+      throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install chromium`);
+    if (!existsSync(join(REPO, 'console', 'dist', 'app.js'))) {
+      throw new Error('console/dist/app.js is missing: run `npm run build` first');
+    }
+    mkdirSync(SHOTS, { recursive: true });
+    up = await startUp([MESH, '--data', data, '--input', TICKETS]);
+    admin = up.token!;
+    // The retention run settles: 3316's big credit waits for approval, 8841's loop is frozen.
+    await until(async () => (await holds()).some((h) => h.rule === 'big-credit'), 'the big-credit hold');
+    await until(async () => (await holds()).some((h) => h.stage === 'loop'), 'the loop hold');
+
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true });
+    context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (up !== undefined) expect(await up.stop()).toBe(0);
+  });
+
+  it('signs in from the printed console address, hides the token, and draws the mesh', async () => {
+    expect(up.console).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=/);
+    await page.goto(up.console);
+    await testid('mesh-graph').waitFor();
+    expect(page.url()).not.toContain('token');
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(1);
+    const kinds = await testid('mesh-node').evaluateAll((nodes) =>
+      nodes.map((n) => n.getAttribute('data-kind')),
+    );
+    expect(kinds.sort()).toEqual(['agent', 'agent', 'agent', 'effect', 'effect', 'ingress']);
+    expect(await testid('mesh-edge').count()).toBe(5);
+    await expect
+      .poll(() => page.locator('[data-counter="effects-executed"] .counter-value').textContent())
+      .not.toBe('…');
+    await shot('mesh');
+  });
+
+  it('shows account:8841 frozen by the loop guard', async () => {
+    await testid('nav-breakers').click();
+    await page.locator('[data-testid="frozen-subject"][data-subject="account:8841"]').waitFor();
+    const row = page.locator('[data-testid="breaker-row"][data-key="account:8841"]');
+    expect(await row.getAttribute('data-breaker-id')).toBe('loop');
+    await shot('breakers-frozen');
+  });
+
+  it('approves the held 60 EUR credit of account:3316 with a reason, and it leaves the queue', async () => {
+    await testid('nav-held').click();
+    const card = page.locator('[data-testid="hold-card"][data-subject="account:3316"]');
+    await card.waitFor();
+    expect(await card.getByTestId('hold-type').textContent()).toBe('credit.issue');
+    expect(await card.getByTestId('hold-why').textContent()).toContain('big-credit');
+    expect(await card.getByTestId('hold-predicate').textContent()).toContain('msg.data.amount > 50');
+    expect(await card.getByTestId('hold-countdown').textContent()).toMatch(/^denied in \d+h \d+m$/);
+    const holdId = (await card.getAttribute('data-hold-id'))!;
+    await shot('held-queue');
+
+    await card.getByTestId('approve-button').click();
+    // An empty reason is refused before anything is sent.
+    await card.getByTestId('reason-input').fill('   ');
+    await card.getByTestId('confirm-button').click();
+    await card.getByTestId('api-error').waitFor();
+    expect((await holds()).some((h) => h.id === holdId)).toBe(true);
+
+    await card.getByTestId('reason-input').fill('checked with finance: enterprise contract');
+    await shot('held-approve-reason');
+    await card.getByTestId('confirm-button').click();
+    await card.waitFor({ state: 'detached' });
+    expect((await holds()).some((h) => h.id === holdId)).toBe(false);
+    await shot('held-after-approve');
+
+    // The approval is part of the credit's lineage, with the pilot's name.
+    await page.goto(`${up.url}/#/message/${holdId}`);
+    const row = page.locator(`[data-testid="why-chain"] [data-message-id="${holdId}"]`);
+    await expect.poll(() => row.textContent()).toContain('released by pilot:admin');
+  });
+
+  it('shows the warden refusing a viewer inline', async () => {
+    const viewer = await call(up, admin, 'POST', '/tokens', { name: 'vera', role: 'viewer' });
+    expect(viewer.status).toBe(201);
+    const other = await browser.newPage();
+    try {
+      await other.goto(`${up.url}/#token=${viewer.body.token}`);
+      await other.getByTestId('nav-held').click();
+      const card = other.locator('[data-testid="hold-card"][data-subject="account:8841"]');
+      await card.getByTestId('reject-button').click();
+      await card.getByTestId('reason-input').fill('not mine to decide');
+      await card.getByTestId('confirm-button').click();
+      const error = card.getByTestId('api-error');
+      await error.waitFor();
+      expect(await error.getAttribute('data-code')).toBe('MW_API_FORBIDDEN');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('sends a refused token back to the sign-in form, and signs in with a pasted one', async () => {
+    const other = await browser.newPage();
+    try {
+      await other.goto(`${up.url}/#token=mw_not-a-token`);
+      await other.getByTestId('sign-in-notice').waitFor();
+      await other.getByTestId('token-input').fill(admin);
+      await other.getByTestId('sign-in-button').click();
+      await other.getByTestId('mesh-graph').waitFor();
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('unfreezes account:8841 with a reason', async () => {
+    await page.goto(`${up.url}/#/breakers`);
+    const frozen = page.locator('[data-testid="frozen-subject"][data-subject="account:8841"]');
+    await frozen.getByTestId('unfreeze-button').click();
+    await frozen.getByTestId('reason-input').fill('loop fixed: the inbox no longer ingests our own mail');
+    await frozen.getByTestId('confirm-button').click();
+    await testid('frozen-empty').waitFor();
+    await testid('breakers-empty').waitFor();
+    expect((await call(up, admin, 'GET', '/breakers')).body.frozen).toEqual([]);
+    await shot('breakers-after-unfreeze');
+  });
+
+  it('freezes a subject by hand and resets the breaker that holds it', async () => {
+    await testid('freeze-subject-input').fill('account:7777');
+    await testid('freeze-reason-input').fill('customer reported a stolen card');
+    await testid('freeze-button').click();
+    const row = page.locator('[data-testid="breaker-row"][data-key="account:7777"]');
+    await row.waitFor();
+    await page.locator('[data-testid="frozen-subject"][data-subject="account:7777"]').waitFor();
+    await shot('breakers-pilot-freeze');
+    await row.getByTestId('reset-button').click();
+    await row.getByTestId('reason-input').fill('card replaced');
+    await row.getByTestId('confirm-button').click();
+    await row.waitFor({ state: 'detached' });
+    expect((await call(up, admin, 'GET', '/breakers')).body.frozen).toEqual([]);
+  });
+
+  it('finds account:8841 and draws the lineage of one of its credits', async () => {
+    await testid('nav-search').click();
+    await testid('search-input').fill('account:8841');
+    await testid('search-input').press('Enter');
+    const credit = page.locator('[data-testid="search-result"][data-type="credit.issue"]').first();
+    await credit.waitFor();
+    const creditId = (await credit.getAttribute('data-message-id'))!;
+    await shot('search');
+    await credit.click();
+
+    await testid('lineage-graph').waitFor();
+    expect(page.url()).toContain(`#/message/${creditId}`);
+    const selected = page.locator(`[data-testid="lineage-node"][data-message-id="${creditId}"]`);
+    expect(await selected.getAttribute('data-selected')).toBe('true');
+    // Root ticket → scored → assessed → credit at least, joined by causation arrows.
+    expect(await testid('lineage-node').count()).toBeGreaterThanOrEqual(4);
+    expect(await testid('lineage-edge').count()).toBe((await testid('lineage-node').count()) - 1);
+    const hops = await page.locator('[data-testid="why-chain"] [data-testid="chain-row"]').count();
+    expect(hops).toBeGreaterThanOrEqual(4);
+    await shot('lineage');
+  });
+
+  it('verifies the ledger on demand', async () => {
+    await testid('nav-ledger').click();
+    await testid('verify-button').click();
+    await expect.poll(() => testid('verify-status').getAttribute('data-ok')).toBe('true');
+    await shot('ledger');
+  });
+
+  it('shows new decisions in the live feed', async () => {
+    await testid('nav-live').click();
+    await expect.poll(() => testid('feed-state').textContent()).toContain('live');
+    const sent = await call(up, admin, 'POST', '/messages', {
+      type: 'ticket.opened.v1',
+      subject: 'account:4242',
+      data: { text: 'Love the new dashboard, thanks!' },
+    });
+    expect(sent.status).toBe(202);
+    await page.locator(`[data-testid="feed-row"][data-message-id="${sent.body.id}"]`).waitFor();
+    await shot('live-feed');
+    await page.locator(`[data-testid="feed-row"][data-message-id="${sent.body.id}"]`).click();
+    await testid('lineage-graph').waitFor();
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+describe('live feed parsing in the console', () => {
+  const stream =
+    ': meshwarden live feed\n\nevent: decisions\ndata: {"events":[],"dropped":1}\n\n' +
+    'event: decisions\r\ndata: {"a":\r\ndata: 2}\r\n\r\n: keep-alive\n\n';
+
+  it.each([1, 2, 3, 7, stream.length])('parses server-sent events split into %i-character chunks', (size) => {
+    const got: SseMessage[] = [];
+    const parser = createSseParser((m) => got.push(m));
+    for (let i = 0; i < stream.length; i += size) parser.push(stream.slice(i, i + size));
+    expect(got).toEqual([
+      { event: 'decisions', data: '{"events":[],"dropped":1}' },
+      { event: 'decisions', data: '{"a":\n2}' },
+    ]);
+  });
+
+  it('counts 5,000 decisions a second per verdict and keeps only the newest 200 rows', () => {
+    const now = 1_800_000_000_000;
+    const tally = createFeedTally(() => now);
+    const decision = (i: number): FeedEvent => ({
+      kind: 'decision',
+      at: new Date(now).toISOString(),
+      id: `m${i}`,
+      type: 'ticket.opened.v1',
+      subject: `account:${i}`,
+      from: 'ingress:inbox',
+      gated: 'message',
+      decision: i % 100 === 0 ? 'deny' : 'deliver',
+      stage: 'gate',
+      reason: 'gate.admitted',
+      rule: null,
+      detail: 'passed every guard',
+    });
+    // Ten batches of 500 sampled events, each with the interval's true counts and what was left out.
+    for (let b = 0; b < 10; b++) {
+      const events = Array.from({ length: 500 }, (_, i) => decision(b * 500 + i));
+      tally.add({ events, counts: { deliver: 495, deny: 5, hold: 0, quarantine: 0 }, dropped: 0 });
+    }
+    const snap = tally.snapshot();
+    expect(snap.seconds.at(-1)?.counts).toMatchObject({ deliver: 4950, deny: 50, hold: 0, quarantine: 0 });
+    expect(snap.totals.deliver + snap.totals.deny).toBe(5000);
+    expect(snap.rows).toHaveLength(200);
+    expect(snap.rows[0]?.event.id).toBe('m4999');
+    expect(snap.attention.every((r) => r.event.kind === 'decision' && r.event.decision === 'deny')).toBe(
+      true,
+    );
+  });
+});
