@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { quantile, round } from './stats.ts';
 
+/** What the page's scripts see that this file uses. */
+type InPage = { longTasks: number[]; document: { querySelectorAll(selector: string): { length: number } } };
+
 const DECISIONS_PER_SECOND = 5_000;
 const SECONDS = process.argv.includes('--quick') ? 4 : 10;
 const root = new URL('../', import.meta.url).pathname;
@@ -51,18 +54,19 @@ try {
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   // Long tasks from the first script on, kept in the page until read.
+  // These functions run in the page (a browser), typed here without the DOM library.
   await page.addInitScript(() => {
-    const w = window as unknown as { longTasks: number[] };
+    const w = globalThis as unknown as InPage;
     w.longTasks = [];
     new PerformanceObserver((list) => {
       for (const entry of list.getEntries()) w.longTasks.push(entry.duration);
-    }).observe({ type: 'longtask', buffered: true });
+    }).observe({ type: 'longtask', buffered: true } as unknown as PerformanceObserverInit);
   });
   await page.goto(started.console);
   await page.locator('[data-testid="nav-live"]').click();
   await page.locator('[data-testid="feed-state"]').filter({ hasText: 'live' }).waitFor();
   await page.evaluate(() => {
-    (window as unknown as { longTasks: number[] }).longTasks.length = 0;
+    (globalThis as unknown as InPage).longTasks.length = 0;
   });
 
   progress(
@@ -97,16 +101,18 @@ try {
   // The last batches reach the page within a feed interval or two.
   await new Promise((resolve) => setTimeout(resolve, 1_500));
 
-  const stats = await (await fetch(`${started.api}/stats`, { headers })).json();
-  const inPage = await page.evaluate(() => ({
-    longTasks: (window as unknown as { longTasks: number[] }).longTasks,
-    rows: document.querySelectorAll('[data-testid="feed-row"]').length,
-  }));
+  const stats = (await (await fetch(`${started.api}/stats`, { headers })).json()) as {
+    counts: { messages: { admitted: number } };
+  };
+  const inPage = await page.evaluate(() => {
+    const w = globalThis as unknown as InPage;
+    return { longTasks: w.longTasks, rows: w.document.querySelectorAll('[data-testid="feed-row"]').length };
+  });
   await browser.close();
 
   const long = inPage.longTasks.sort((a, b) => a - b);
   rounds.sort((a, b) => a - b);
-  const decided = stats.counts.messages.admitted as number;
+  const decided = stats.counts.messages.admitted;
   const result = {
     at: new Date().toISOString(),
     target: { decisionsPerSecond: DECISIONS_PER_SECOND },
