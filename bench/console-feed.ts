@@ -60,7 +60,9 @@ try {
     w.longTasks = [];
     new PerformanceObserver((list) => {
       for (const entry of list.getEntries()) w.longTasks.push(entry.duration);
-    }).observe({ type: 'longtask', buffered: true } as unknown as PerformanceObserverInit);
+    }).observe({ type: 'longtask', buffered: true } as unknown as Parameters<
+      PerformanceObserver['observe']
+    >[0]);
   });
   await page.goto(started.console);
   await page.locator('[data-testid="nav-live"]').click();
