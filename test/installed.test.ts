@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO, runCliAt, tempDir } from './run-cli.js';
+import { call, startUp } from './up-process.js';
 
 describe('an npm-installed copy', () => {
   it('runs a scaffolded mesh whose .ts agents import meshwarden', async () => {
@@ -35,5 +36,17 @@ describe('an npm-installed copy', () => {
     const demo = await runCliAt(bin, ['demo', 'retention', '--json'], { cwd: project });
     expect(demo.code, demo.stderr).toBe(0);
     expect(JSON.parse(demo.stdout).frozen).toEqual(['account:8841']);
+
+    // up serves the API and the built console from the installed package.
+    const up = await startUp(['mesh/mesh.yaml', '--data', 'mesh/.up'], { bin, cwd: project });
+    try {
+      const page = await fetch(`${up.url}/`);
+      expect(page.headers.get('content-type')).toContain('text/html');
+      expect(await (await fetch(`${up.url}/app.js`)).text()).not.toBe('');
+      const held = await call(up, up.token, 'GET', '/holds');
+      expect(held.status).toBe(200);
+    } finally {
+      expect(await up.stop()).toBe(0);
+    }
   });
 });

@@ -14,9 +14,17 @@ export type UpProcess = {
   stop(): Promise<number | null>;
 };
 
-/** Starts the built binary's `up --json --port 0` and waits for its one JSON document on stdout. */
-export function startUp(args: readonly string[]): Promise<UpProcess> {
-  const child = spawn(process.execPath, [BIN, 'up', '--json', '--port', '0', ...args], { cwd: REPO });
+/**
+ * Starts `up --json --port 0` (this repo's binary, or an installed copy's) and waits for its one JSON
+ * document on stdout.
+ */
+export function startUp(
+  args: readonly string[],
+  opts: { bin?: string; cwd?: string } = {},
+): Promise<UpProcess> {
+  const child = spawn(process.execPath, [opts.bin ?? BIN, 'up', '--json', '--port', '0', ...args], {
+    cwd: opts.cwd ?? REPO,
+  });
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
