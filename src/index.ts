@@ -1,5 +1,7 @@
 // The package's public entry: what agent and effect modules import (`import { defineAgent } from 'meshwarden'`).
 export type { Envelope, JsonObject, JsonValue } from './envelope/index.js';
+// For remote agents written in TypeScript: sign what they send (see docs/interop.md).
+export { SIGNED_ATTRIBUTES, signEnvelope, verifyEnvelopeSignature } from './envelope/index.js';
 export {
   type AgentContext,
   type AgentDefinition,

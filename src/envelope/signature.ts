@@ -2,10 +2,30 @@ import { createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
 import { canonicalize } from './canonical.js';
 import type { Envelope } from './types.js';
 
-/** The bytes an envelope signature covers: the canonical envelope without `signature`. */
+/**
+ * What an agent authors, and so what its signature covers: not the attributes the warden fills in
+ * (correlation, hop, ancestry, trace, digests, content type), so a remote agent can sign the event it
+ * sends and the signature still holds on the envelope the warden completes from it.
+ */
+export const SIGNED_ATTRIBUTES = [
+  'causationid',
+  'data',
+  'id',
+  'model',
+  'source',
+  'subject',
+  'target',
+  'time',
+  'type',
+] as const;
+
+/** The bytes an envelope signature covers: RFC 8785 canonical JSON of its `SIGNED_ATTRIBUTES`. */
 export function signedBytes(envelope: Envelope): Buffer {
-  const { signature: _ignored, ...rest } = envelope;
-  return Buffer.from(canonicalize(rest));
+  const signed: Record<string, unknown> = {};
+  for (const key of SIGNED_ATTRIBUTES) {
+    if (envelope[key] !== undefined) signed[key] = envelope[key];
+  }
+  return Buffer.from(canonicalize(signed));
 }
 
 export function signEnvelope(envelope: Envelope, privateKey: KeyObject): Envelope {

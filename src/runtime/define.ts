@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Envelope, JsonValue } from '../envelope/index.js';
 import { runtimeError } from './errors.js';
+import type { RemoteEvent } from './transports.js';
 
 /** Options of a message an agent emits; everything else (causation, hop, trace, digests) is filled in. */
 export type EmitOptions = {
@@ -23,6 +24,11 @@ export type AgentContext = {
   emit(type: string, data: JsonValue, opts?: EmitOptions): string;
   /** Requests a side effect; gated like a message, executed only when admitted. Returns the request's id. */
   effect(name: string, data: JsonValue, opts?: Pick<EmitOptions, 'subject'>): string;
+  /**
+   * For transports (HTTP, A2A): emits an event a remote agent made, keeping what it authored (its id
+   * and signature among it). A type the policy lists as an effect is an effect request.
+   */
+  forward(event: RemoteEvent): string;
 };
 
 export type AgentDefinition = {

@@ -202,6 +202,38 @@ export function createDelivery(deps: {
         gated: 'effect',
       });
     },
+    forward(event) {
+      const envelope = factory.child(msg, spec, event.type, event.data, {
+        ...(event.subject === undefined ? {} : { subject: event.subject }),
+        ...(event.target === undefined ? {} : { target: event.target }),
+        ...(event.model === undefined ? {} : { model: event.model }),
+        ...(event.id === undefined ? {} : { id: event.id }),
+        ...(event.time === undefined ? {} : { time: event.time }),
+        ...(event.signature === undefined ? {} : { signature: event.signature }),
+      });
+      const out: Outgoing = {
+        envelope,
+        gated: active.policy.effects.has(event.type) ? 'effect' : 'message',
+      };
+      // The warden fills source and causation; a remote that claims others speaks for someone else.
+      if (event.source !== undefined && event.source !== envelope.source) {
+        deps.refuse(
+          out,
+          'envelope.source_mismatch',
+          `Agent ${spec.name} answered with an event claiming source ${event.source}; it may only speak as ${envelope.source}.`,
+        );
+        return envelope.id;
+      }
+      if (event.causationid !== undefined && event.causationid !== msg.id) {
+        deps.refuse(
+          out,
+          'envelope.causation_mismatch',
+          `Agent ${spec.name} answered message ${msg.id} with an event caused by ${event.causationid}.`,
+        );
+        return envelope.id;
+      }
+      return collect(outbox, spec, msg, out);
+    },
   });
 
   const execute = async (request: Envelope) => {

@@ -34,7 +34,15 @@ export type EnvelopeFactory = {
     agent: AgentSpec,
     type: string,
     data: JsonValue,
-    opts: { subject?: string; target?: string; model?: string },
+    opts: {
+      subject?: string;
+      target?: string;
+      model?: string;
+      /** A remote agent's own id, time and signature (transports); made here otherwise. */
+      id?: string;
+      time?: string;
+      signature?: string;
+    },
   ): Envelope;
 };
 
@@ -108,14 +116,15 @@ export function createEnvelopeFactory(opts: {
         data,
         datacontenttype: 'application/json',
         hop: parent.hop + 1,
-        id: formatUuidV7(now, r),
+        id: o.id ?? formatUuidV7(now, r),
         inputdigest: inputDigest(parent),
         ...(o.model === undefined ? {} : { model: o.model }),
+        ...(o.signature === undefined ? {} : { signature: o.signature }),
         source: formatSource(opts.mesh, agent.name, agent.version),
         specversion: '1.0',
         subject: o.subject ?? parent.subject,
         ...(o.target === undefined ? {} : { target: o.target }),
-        time: new Date(now).toISOString(),
+        time: o.time ?? new Date(now).toISOString(),
         traceparent: childTraceparent(parent.traceparent, r.subarray(26, 34), r.subarray(10, 26)),
         type,
       };

@@ -1,5 +1,6 @@
 // What the shells (cli/, later server/) need from the layers below, so they import runtime/ only.
 export {
+  type Envelope,
   errorText,
   formatLocation,
   isMeshwardenError,
@@ -7,8 +8,17 @@ export {
   type MeshwardenError,
   makeError,
   parseSource,
+  SIGNED_ATTRIBUTES,
+  signEnvelope,
+  verifyEnvelopeSignature,
 } from '../envelope/index.js';
-export { type Checkpoint, type Ledger, openLedger, parseCheckpoint } from '../ledger/index.js';
+export {
+  type Checkpoint,
+  type Ledger,
+  type LedgerEntry,
+  openLedger,
+  parseCheckpoint,
+} from '../ledger/index.js';
 export { formatPolicyIssue, loadPolicy, type Policy, type PolicyIssue } from '../policy/index.js';
 export {
   type AgentContext,
@@ -46,3 +56,4 @@ export {
 export { type PilotAct, type PilotActions, pilotActor } from './pilot.js';
 export { ENTRY } from './records.js';
 export { type RunSummary, summarize } from './summary.js';
+export type { AgentTransport, RemoteEvent } from './transports.js';

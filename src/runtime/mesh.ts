@@ -23,6 +23,7 @@ import type { LoadedModules } from './modules.js';
 import { createPilotActions, type PilotActions } from './pilot.js';
 import { type DecisionData, decisionRecord, policyLoadedRecord } from './records.js';
 import { recoverFromLedger } from './recovery.js';
+import type { AgentTransport } from './transports.js';
 import { createWorkTracker } from './work.js';
 
 /** What a decision record holds besides its verdict and envelope. */
@@ -45,6 +46,8 @@ export type MeshOptions = {
   readonly policy: Policy;
   readonly ledger: Ledger;
   readonly modules: LoadedModules;
+  /** How remote agents are reached; kept for reloads. */
+  readonly transports?: readonly AgentTransport[];
   readonly log: Logger;
   readonly state?: StateStore;
   readonly clock?: Clock;
@@ -66,6 +69,8 @@ export type RejectedInput = {
 export type Mesh = {
   readonly policy: Policy;
   readonly state: StateStore;
+  /** The transports remote agents were connected with (a reload connects new ones the same way). */
+  readonly transports: readonly AgentTransport[];
   /** Gates a root message from an ingress; resolves with the decision entry once it is durable. */
   inject(
     ingress: string,
@@ -303,6 +308,7 @@ export function createMesh(opts: MeshOptions): Mesh {
       return active.policy;
     },
     state,
+    transports: opts.transports ?? [],
     inject: ingest,
     reload(policy, modules) {
       if (policy.mesh !== active.policy.mesh) {

@@ -5,6 +5,7 @@ import { errorText, type MeshwardenError } from '../envelope/index.js';
 import type { Policy } from '../policy/index.js';
 import type { AgentDefinition, EffectDefinition } from './define.js';
 import { runtimeError } from './errors.js';
+import type { AgentTransport } from './transports.js';
 
 export type LoadedModules = {
   readonly agents: ReadonlyMap<string, AgentDefinition>;
@@ -12,11 +13,13 @@ export type LoadedModules = {
 };
 
 /**
- * Imports every agent and effect module the policy names. `.ts` modules are loaded by Node directly
- * (type stripping). Returns every failure, not only the first.
+ * Imports every agent and effect module the policy names, and connects its remote agents through
+ * the given transports. `.ts` modules are loaded by Node directly (type stripping). Returns every
+ * failure, not only the first.
  */
 export async function loadModules(
   policy: Policy,
+  transports: readonly AgentTransport[] = [],
 ): Promise<{ ok: true; modules: LoadedModules } | { ok: false; errors: MeshwardenError[] }> {
   bindPackageName();
   const errors: MeshwardenError[] = [];
@@ -24,8 +27,13 @@ export async function loadModules(
   const effects = new Map<string, EffectDefinition>();
   for (const agent of policy.agents.values()) {
     if (agent.module === undefined) {
-      const transport = agent.a2a !== undefined ? 'a2a:' : 'url:';
-      errors.push(runtimeError('MW_RUNTIME_TRANSPORT', { agent: agent.name, transport }));
+      const kind = agent.a2a !== undefined ? 'a2a' : 'url';
+      const transport = transports.find((t) => t.kind === kind);
+      const connected =
+        transport?.connect(agent) ??
+        runtimeError('MW_RUNTIME_TRANSPORT', { agent: agent.name, transport: `${kind}:` });
+      if (connected instanceof Error) errors.push(connected);
+      else agents.set(agent.name, connected);
       continue;
     }
     const loaded = await importDefault(agent.module, 'agent', 'handle', 'defineAgent({ handle })');

@@ -10,6 +10,7 @@ import { runtimeError } from './errors.js';
 import { createMesh, type Mesh, type MeshOptions } from './mesh.js';
 import { loadModules } from './modules.js';
 import { policyLoadedRecord } from './records.js';
+import type { AgentTransport } from './transports.js';
 
 export type OpenedMesh = { readonly mesh: Mesh; readonly ledger: Ledger; readonly resumed: number };
 
@@ -36,6 +37,8 @@ export async function openMesh(opts: {
   log: Logger;
   clock?: Clock;
   retry?: MeshOptions['retry'];
+  /** How `url:` and `a2a:` agents are reached (interop/); without one, such agents are refused. */
+  transports?: readonly AgentTransport[];
 }): Promise<OpenMeshResult> {
   const loaded = await loadPolicy(opts.meshFile);
   if (!loaded.ok) return { ok: false, policyIssues: loaded.issues };
@@ -45,7 +48,8 @@ export async function openMesh(opts: {
     // over one state would enforce only a share of each limit.
     return { ok: false, errors: [runtimeError('MW_RUNTIME_PARTITIONS', { partitions: policy.partitions })] };
   }
-  const modules = await loadModules(policy);
+  const transports = opts.transports ?? [];
+  const modules = await loadModules(policy, transports);
   if (!modules.ok) return { ok: false, errors: modules.errors };
   await mkdir(opts.dataDir, { recursive: true });
   const ledger = openLedger({ file: ledgerFile(opts.dataDir), origin: policy.mesh });
@@ -54,6 +58,7 @@ export async function openMesh(opts: {
     policy,
     ledger,
     modules: modules.modules,
+    transports,
     log: opts.log.child({ layer: 'runtime' }),
     clock,
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
@@ -85,7 +90,7 @@ export async function reloadPolicy(mesh: Mesh): Promise<ReloadResult> {
   if (!loaded.ok) return { ok: false, policyIssues: loaded.issues };
   if (loaded.policy.digest === mesh.policy.digest)
     return { ok: true, digest: loaded.policy.digest, changed: false };
-  const modules = await loadModules(loaded.policy);
+  const modules = await loadModules(loaded.policy, mesh.transports);
   if (!modules.ok) return { ok: false, errors: modules.errors };
   const recorded = mesh.reload(loaded.policy, modules.modules);
   if (isMeshwardenError(recorded)) return { ok: false, errors: [recorded] };

@@ -5,6 +5,7 @@ import { type OpenedMesh, openMesh, type RunSummary, summarize } from '../../run
 import { cliError, EXIT } from '../errors.js';
 import { feedFile } from '../feed.js';
 import { type Output, table } from '../output.js';
+import { cliTransports } from '../transports.js';
 import { reportOpenFailure } from './policy-check.js';
 
 export type RunOptions = { mesh: string; input?: string; data: string; json: boolean };
@@ -26,7 +27,12 @@ export async function runMesh(
       return { code: EXIT.usage };
     }
   }
-  const result = await openMesh({ meshFile: resolve(opts.mesh), dataDir: resolve(opts.data), log });
+  const result = await openMesh({
+    meshFile: resolve(opts.mesh),
+    dataDir: resolve(opts.data),
+    log,
+    transports: cliTransports(),
+  });
   if (!result.ok) return { code: reportOpenFailure(result, opts.mesh, out) };
   await using opened = result.opened;
   observe?.(opened);

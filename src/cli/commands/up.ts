@@ -6,6 +6,7 @@ import { createServer, openTokenStore } from '../../server/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { feedFile } from '../feed.js';
 import { displayPath, type Output } from '../output.js';
+import { cliTransports } from '../transports.js';
 import { reportOpenFailure } from './policy-check.js';
 
 export type UpOptions = {
@@ -29,7 +30,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     return EXIT.usage;
   }
   const dataDir = resolve(opts.data);
-  const result = await openMesh({ meshFile: resolve(opts.mesh), dataDir, log });
+  const result = await openMesh({ meshFile: resolve(opts.mesh), dataDir, log, transports: cliTransports() });
   if (!result.ok) return reportOpenFailure(result, opts.mesh, out);
   const opened = result.opened;
   const { mesh, ledger } = opened;

@@ -1,0 +1,238 @@
+import { generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENTRY, type Envelope, type LedgerEntry, openMesh, signEnvelope } from '../../runtime/index.js';
+import { createHttpTransport } from './transport.js';
+
+/** What the remote agent does with the next message. */
+type Mode =
+  | 'ok'
+  | 'signed'
+  | 'badly-signed'
+  | 'garbage'
+  | 'too-big'
+  | 'html'
+  | 'unknown-type'
+  | 'impersonate'
+  | 'slow'
+  | 'fail';
+
+const log = pino({ level: 'silent' });
+const keys = generateKeyPairSync('ed25519');
+const stranger = generateKeyPairSync('ed25519');
+let mode: Mode = 'ok';
+let agent: FastifyInstance;
+let url: string;
+
+/** The remote agent: a Fastify server that scores a job as CloudEvents, or misbehaves as told. */
+beforeAll(async () => {
+  agent = Fastify();
+  agent.addContentTypeParser('application/cloudevents+json', { parseAs: 'string' }, (_, body, done) =>
+    done(null, JSON.parse(body as string)),
+  );
+  agent.post('/score', async (request, reply) => {
+    const msg = request.body as Envelope;
+    const event = {
+      id: randomUUID(),
+      source: 'mesh://t/scorer@1.0.0',
+      type: mode === 'unknown-type' ? 'job.unheard.v1' : 'job.scored.v1',
+      subject: msg.subject,
+      time: new Date().toISOString(),
+      data: { score: (msg.data as { n: number }).n * 2 },
+      causationid: msg.id,
+    };
+    const sign = (key: KeyObject) => signEnvelope(event as unknown as Envelope, key);
+    switch (mode) {
+      case 'signed':
+        return reply.type('application/cloudevents-batch+json').send([sign(keys.privateKey)]);
+      case 'badly-signed':
+        return reply.type('application/cloudevents-batch+json').send([sign(stranger.privateKey)]);
+      case 'garbage':
+        return reply.type('application/json').send('{"type": ');
+      case 'too-big':
+        return reply.type('application/json').send([{ ...event, data: { pad: 'x'.repeat(4096) } }]);
+      case 'html':
+        return reply.type('text/html').send('<h1>hello</h1>');
+      case 'impersonate':
+        return reply.type('application/cloudevents+json').send({ ...event, source: 'mesh://t/sink@1.0.0' });
+      case 'slow':
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        return reply.type('application/json').send([event]);
+      case 'fail':
+        return reply.code(503).send('down');
+      default:
+        return reply.type('application/cloudevents-batch+json').send([event]);
+    }
+  });
+  await agent.listen({ port: 0, host: '127.0.0.1' });
+  url = `http://127.0.0.1:${(agent.server.address() as AddressInfo).port}/score`;
+});
+
+afterAll(() => agent.close());
+
+/** A mesh whose `scorer` is the remote agent (optionally required to sign) and whose `sink` is local. */
+function writeMesh(opts: { signed?: boolean; at?: string } = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'meshwarden-http-'));
+  mkdirSync(join(dir, 'contracts'));
+  mkdirSync(join(dir, 'agents'));
+  const key = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  writeFileSync(
+    join(dir, 'mesh.yaml'),
+    [
+      'mesh: t',
+      'agents:',
+      '  scorer:',
+      '    version: 1.0.0',
+      `    url: ${opts.at ?? url}`,
+      '    consumes: [job.queued.v1]',
+      '    emits: [job.scored.v1]',
+      ...(opts.signed
+        ? [
+            '    publicKey: |',
+            ...key
+              .trim()
+              .split('\n')
+              .map((l) => `      ${l}`),
+          ]
+        : []),
+      '  sink: { version: 1.0.0, module: ./agents/sink.mjs, consumes: [job.scored.v1] }',
+      'ingress:',
+      '  api: { emits: [job.queued.v1] }',
+    ].join('\n'),
+  );
+  const schema = (props: object) => JSON.stringify({ type: 'object', properties: props });
+  writeFileSync(join(dir, 'contracts', 'job.queued.v1.json'), schema({ n: { type: 'integer' } }));
+  writeFileSync(join(dir, 'contracts', 'job.scored.v1.json'), schema({ score: { type: 'number' } }));
+  writeFileSync(join(dir, 'agents', 'sink.mjs'), 'export default { handle() {} };');
+  return dir;
+}
+
+/** Sends one job through a fresh mesh and returns the ledger entries that followed. */
+async function sendJob(
+  meshDir: string,
+  transport = createHttpTransport({ timeoutMs: 200 }),
+): Promise<LedgerEntry[]> {
+  const opened = await openMesh({
+    meshFile: join(meshDir, 'mesh.yaml'),
+    dataDir: join(meshDir, `data-${randomUUID()}`),
+    log,
+    transports: [transport],
+    retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
+  });
+  if (!opened.ok) throw new Error(JSON.stringify(opened));
+  await using o = opened.opened;
+  await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 21 } });
+  await o.mesh.idle();
+  return [...o.ledger.scan()];
+}
+
+const scored = (entries: LedgerEntry[]) =>
+  entries.filter(
+    (e) =>
+      e.kind === ENTRY.decision && (e.data as { envelope?: Envelope }).envelope?.type !== 'job.queued.v1',
+  );
+const reasonOf = (e: LedgerEntry) => (e.data as { verdict: { reason: string } }).verdict.reason;
+const deadLetterCodes = (entries: LedgerEntry[]) =>
+  entries
+    .filter((e) => e.kind === ENTRY.deadLetter)
+    .map((e) => (e.data as { error: { code: string } }).error.code);
+
+describe('HTTP agents (url:)', () => {
+  it('posts the admitted message as a CloudEvent and gates what the agent answers', async () => {
+    mode = 'ok';
+    const entries = await sendJob(writeMesh());
+    const [decision] = scored(entries);
+    expect(reasonOf(decision!)).toBe('gate.admitted');
+    const envelope = (decision!.data as { envelope: Envelope }).envelope;
+    expect(envelope).toMatchObject({
+      type: 'job.scored.v1',
+      data: { score: 42 },
+      hop: 1,
+      agentversion: '1.0.0',
+    });
+    expect(decision!.agent).toBe('scorer@1.0.0');
+    expect(entries.some((e) => e.kind === ENTRY.delivered && e.agent === 'sink@1.0.0')).toBe(true);
+  });
+
+  it.each([
+    ['signed', 'gate.admitted'],
+    ['badly-signed', 'envelope.signature_invalid'],
+    ['ok', 'envelope.signature_missing'],
+  ] as [Mode, string][])('checks signatures when the policy requires them: %s → %s', async (m, reason) => {
+    mode = m;
+    const [decision] = scored(await sendJob(writeMesh({ signed: true })));
+    expect(reasonOf(decision!)).toBe(reason);
+  });
+
+  it.each([
+    ['unknown-type', 'authorization'],
+    ['impersonate', 'envelope.source_mismatch'],
+  ] as [Mode, string][])('records what a remote agent may not say: %s', async (m, expected) => {
+    mode = m;
+    const [decision] = scored(await sendJob(writeMesh()));
+    const verdict = (decision!.data as { verdict: { decision: string; stage: string; reason: string } })
+      .verdict;
+    expect(verdict.decision).not.toBe('deliver');
+    expect(`${verdict.stage} ${verdict.reason}`).toContain(expected);
+  });
+
+  it.each([
+    ['garbage', 'MW_INTEROP_BAD_REPLY'],
+    ['too-big', 'MW_INTEROP_REPLY_TOO_BIG'],
+    ['html', 'MW_INTEROP_CONTENT_TYPE'],
+    ['slow', 'MW_INTEROP_TIMEOUT'],
+    ['fail', 'MW_INTEROP_HTTP_STATUS'],
+  ] as [Mode, string][])(
+    'dead-letters a message whose agent answers %s, after retrying (%s)',
+    async (m, code) => {
+      mode = m;
+      const entries = await sendJob(
+        writeMesh(),
+        createHttpTransport({ timeoutMs: 200, maxReplyBytes: 2048 }),
+      );
+      expect(deadLetterCodes(entries)).toEqual([code]);
+      expect(entries.filter((e) => e.kind === ENTRY.deliveryFailed)).toHaveLength(1);
+      expect(scored(entries)).toEqual([]);
+    },
+  );
+
+  it('dead-letters when nothing listens, naming the address', async () => {
+    mode = 'ok';
+    const entries = await sendJob(writeMesh({ at: 'http://127.0.0.1:9/score' }));
+    expect(deadLetterCodes(entries)).toEqual(['MW_INTEROP_UNREACHABLE']);
+  });
+
+  it('stops calling an agent that keeps failing, then tries it again', async () => {
+    mode = 'fail';
+    const transport = createHttpTransport({ timeoutMs: 200, breakAfter: 2, halfOpenAfterMs: 50 });
+    const first = await sendJob(writeMesh(), transport);
+    expect(deadLetterCodes(first)).toEqual(['MW_INTEROP_HTTP_STATUS']);
+    // The circuit is per connected agent: a new mesh connects anew, so drive one mesh through it.
+    const meshDir = writeMesh();
+    const opened = await openMesh({
+      meshFile: join(meshDir, 'mesh.yaml'),
+      dataDir: join(meshDir, 'data'),
+      log,
+      transports: [transport],
+      retry: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 },
+    });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    await using o = opened.opened;
+    for (let i = 0; i < 3; i++) {
+      await o.mesh.inject('api', { type: 'job.queued.v1', subject: `job:${i}`, data: { n: i } });
+      await o.mesh.idle();
+    }
+    const codes = deadLetterCodes([...o.ledger.scan()]);
+    expect(codes).toEqual(['MW_INTEROP_HTTP_STATUS', 'MW_INTEROP_HTTP_STATUS', 'MW_INTEROP_CIRCUIT_OPEN']);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    mode = 'ok';
+    await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:9', data: { n: 9 } });
+    await o.mesh.idle();
+    expect(scored([...o.ledger.scan()]).map(reasonOf)).toEqual(['gate.admitted']);
+  });
+});

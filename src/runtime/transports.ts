@@ -1,0 +1,33 @@
+import type { JsonValue, MeshwardenError } from '../envelope/index.js';
+import type { AgentSpec } from '../policy/index.js';
+import type { AgentDefinition } from './define.js';
+
+/**
+ * Makes the handler of an agent that is not an in-process module: `url:` (an HTTP agent) or `a2a:`
+ * (an A2A agent card). interop/ implements them; the shell passes them to openMesh, so the runtime
+ * never imports the layer above it.
+ */
+export type AgentTransport = {
+  /** The policy key it serves. */
+  readonly kind: 'url' | 'a2a';
+  connect(spec: AgentSpec): AgentDefinition | MeshwardenError;
+};
+
+/**
+ * An event a remote agent made, as it made it. The runtime keeps what the agent authored (id, time,
+ * type, subject, data, target, model, signature) and fills in what the warden owns (correlation,
+ * causation, hop, ancestry, trace, digests). A claimed `source` or `causationid` must be the agent's
+ * own and the message it handled, or the event is quarantined.
+ */
+export type RemoteEvent = {
+  readonly type: string;
+  readonly data: JsonValue;
+  readonly id?: string;
+  readonly time?: string;
+  readonly subject?: string;
+  readonly target?: string;
+  readonly model?: string;
+  readonly signature?: string;
+  readonly source?: string;
+  readonly causationid?: string;
+};
