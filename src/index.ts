@@ -2,6 +2,8 @@
 export type { Envelope, JsonObject, JsonValue } from './envelope/index.js';
 // For remote agents written in TypeScript: sign what they send (see docs/interop.md).
 export { SIGNED_ATTRIBUTES, signEnvelope, verifyEnvelopeSignature } from './envelope/index.js';
+// Framework adapters: a LangGraph.js graph as a mesh agent (docs/interop.md).
+export { type Emission, type InvokableGraph, langGraphAgent } from './interop/index.js';
 export {
   type AgentContext,
   type AgentDefinition,

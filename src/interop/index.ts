@@ -1,4 +1,6 @@
 // Adapters to the outside: remote agents reached over HTTP (later A2A and MCP), handed to the runtime
-// as transports.
+// as transports, and wrappers that turn other frameworks' agents into mesh agents.
 export { interopError } from './errors.js';
+export type { Emission } from './frameworks/emissions.js';
+export { type InvokableGraph, langGraphAgent } from './frameworks/langgraph.js';
 export { createHttpTransport, type HttpTransportOptions } from './http/transport.js';
