@@ -118,6 +118,52 @@ describe('HTTP API against a real `up` process', () => {
     );
   });
 
+  it('refuses broken Unicode before anything changes', async () => {
+    const bad = await call(
+      up,
+      tokens.pilot,
+      'POST',
+      '/freeze',
+      '{"subject":"account:77","reason":"\\ud800"}',
+    );
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'MW_API_BAD_REQUEST', pointer: '/reason' });
+    expect((await call(up, tokens.viewer, 'GET', '/breakers')).body.frozen).not.toContain('account:77');
+  });
+
+  it('records who sent a message by hand', async () => {
+    const sent = await call(up, tokens.pilot, 'POST', '/messages', {
+      type: 'ticket.opened.v1',
+      subject: 'account:5151',
+      data: { subject: 'Hi', text: 'A question', from: 'lee@example.com' },
+    });
+    const why = (await call(up, tokens.viewer, 'GET', `/messages/${sent.body.id}/why`)).body;
+    expect(why.chain[0].sentBy).toBe('pilot:pilot');
+  });
+
+  it('gates a message released from a freeze again: counted and budgeted, the freeze lifted for it', async () => {
+    await call(up, tokens.pilot, 'POST', '/freeze', { subject: 'account:6060', reason: 'checking' });
+    const sent = await call(up, tokens.pilot, 'POST', '/messages', {
+      type: 'ticket.opened.v1',
+      subject: 'account:6060',
+      data: { subject: 'Hi', text: 'Please help', from: 'sam@example.com' },
+    });
+    expect(sent.body.verdict).toMatchObject({ decision: 'hold', stage: 'breaker' });
+    const approved = await call(up, tokens.pilot, 'POST', `/holds/${sent.body.id}/approve`, {
+      reason: 'known customer',
+    });
+    expect(approved.body).toMatchObject({ outcome: 'deliver', verdict: { decision: 'deliver' } });
+    // Delivered despite the freeze, which still holds everything else for the subject.
+    const why = await until(async () => {
+      const w = (await call(up, tokens.viewer, 'GET', `/messages/${sent.body.id}/why`)).body;
+      return w.chain[0].outcomes.some((o: { kind: string }) => o.kind === 'delivered') && w;
+    }, 'the released message to be delivered');
+    expect(why.chain[0].outcomes).toContainEqual(
+      expect.objectContaining({ kind: 'hold.released', agent: 'pilot:pilot', outcome: 'deliver' }),
+    );
+    expect((await call(up, tokens.viewer, 'GET', '/breakers')).body.frozen).toContain('account:6060');
+  });
+
   it('unfreezes the looping account, and freezes and resets with a reason on record', async () => {
     const breakers = (await call(up, tokens.viewer, 'GET', '/breakers')).body;
     expect(breakers.frozen).toContain('account:8841');
@@ -229,7 +275,18 @@ describe('HTTP API against a real `up` process', () => {
     const listed = (await call(up, admin, 'GET', '/tokens')).body.tokens;
     expect(JSON.stringify(listed)).not.toContain(created.body.token);
     expect((await call(up, admin, 'DELETE', '/tokens/temp')).status).toBe(204);
+    const last = await call(up, admin, 'DELETE', '/tokens/admin');
+    expect(last.status).toBe(409);
+    expect(last.body.error.code).toBe('MW_API_LAST_ADMIN');
     expect((await call(up, created.body.token, 'GET', '/holds')).status).toBe(401);
+  });
+
+  it('limits calls with a wrong token per address, like calls without one', async () => {
+    const replies = [];
+    for (let i = 0; i < 61; i++) replies.push(await call(up, `mw_wrong-${i}`, 'GET', '/mesh'));
+    // Earlier calls without a token from this address count too, so the limit comes at or before 61.
+    expect(replies.at(-1)!.status).toBe(429);
+    expect(new Set(replies.map((r) => r.status))).toEqual(new Set([401, 429]));
   });
 
   it('rate-limits per token', async () => {

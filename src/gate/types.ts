@@ -42,6 +42,13 @@ export type GateInput = {
   readonly now: number;
   /** True when the envelope was built outside this process (ingress with its own id, remote agent). */
   readonly external: boolean;
+  /**
+   * True when a pilot released this message from the loop guard or a freeze: the loop guard's
+   * stops, open breakers, breaker trips and approval rules let it pass (the pilot decided), while
+   * identity, authorization, contracts, rate limits and budgets still apply, and it is counted and
+   * remembered (breaker counts, echo marks) like any admitted message.
+   */
+  readonly release?: boolean;
 };
 
 /** The runtime links an ingress message to the effect it echoes; the admitted envelope carries the link. */

@@ -121,10 +121,8 @@ export function createDelivery(deps: {
     });
   };
 
-  const handle = async (msg: Envelope, spec: AgentSpec): Promise<boolean> => {
+  const handle = async (msg: Envelope, spec: AgentSpec, agent: AgentDefinition): Promise<boolean> => {
     const worker = `${spec.name}@${spec.version}`;
-    // loadModules refuses to open a mesh with an agent it could not load, so this is always set.
-    const agent = active.modules.agents.get(spec.name) as AgentDefinition;
     const result = await attempt(
       msg,
       worker,
@@ -306,10 +304,16 @@ export function createDelivery(deps: {
       let remaining = consumers.length;
       let allOk = true;
       for (const name of consumers) {
+        // Spec and code are taken together now, so a policy reload before the handler runs can
+        // neither remove them from under it nor run new code under the old version's name.
         const spec = active.policy.agents.get(name);
+        const agent = active.modules.agents.get(name);
         work.run(async () => {
           // Recovery under a new policy can name a consumer that policy removed: say so, once.
-          const ok = spec === undefined ? unknownConsumer(envelope, name) : await handle(envelope, spec);
+          const ok =
+            spec === undefined || agent === undefined
+              ? unknownConsumer(envelope, name)
+              : await handle(envelope, spec, agent);
           allOk = ok && allOk;
           if (--remaining === 0 && allOk) counts.messages.delivered++;
         });

@@ -22,4 +22,5 @@ export const runtimeError = makeError({
   MW_PILOT_ALREADY_FROZEN: '{subject} is already frozen by a pilot',
   MW_PILOT_NOT_FROZEN: '{subject} is not frozen',
   MW_PILOT_NO_BREAKER: 'breaker {id} is not open for {key}',
+  MW_PILOT_BAD_TEXT: 'the {what} holds a lone surrogate (broken Unicode), which the ledger cannot record',
 });

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Envelope, GatedKind, MeshwardenError } from '../envelope/index.js';
-import type { Verdict } from '../gate/index.js';
+import type { Decision, Verdict } from '../gate/index.js';
 import type { Ledger, LedgerEntry } from '../ledger/index.js';
 import type { ActivePolicy } from './active.js';
 import type { Clock } from './envelopes.js';
@@ -57,6 +57,8 @@ export function createHolds(deps: {
   isFrozen: (subject: string, now: number) => boolean;
   consumersOf: (envelope: Envelope) => readonly string[];
   dispatch: (envelope: Envelope, gated: GatedKind, consumers: readonly string[]) => void;
+  /** Gates a released loop-guard or freeze hold again with those stops lifted; its deltas are applied. */
+  regate: (hold: HeldMessage) => Decision;
 }): Holds {
   const open = new Map<string, HeldMessage>();
   const timers = new Map<string, NodeJS.Timeout>();
@@ -68,12 +70,22 @@ export function createHolds(deps: {
   const release = (msgId: string, r: Release): Promise<LedgerEntry> | MeshwardenError => {
     const hold = open.get(msgId);
     if (hold === undefined) return runtimeError('MW_PILOT_NOT_HELD', { msgId });
+    // Checked before anything changes: the ledger refuses text without a canonical form.
+    if (r.reason !== undefined && !r.reason.isWellFormed())
+      return runtimeError('MW_PILOT_BAD_TEXT', { what: 'reason' });
     open.delete(msgId);
     clearTimeout(timers.get(msgId));
     timers.delete(msgId);
+    // An approval hold reserved its limits and counts when it was held. A message the loop guard or
+    // a freeze held never reached those stages: released, it is gated again with those stops lifted,
+    // so it is counted, budgeted and remembered (echo marks) like any admitted message, and a budget
+    // can still refuse it.
+    const regated =
+      r.outcome === 'deliver' && hold.verdict.stage !== 'approval' ? deps.regate(hold) : undefined;
+    const outcome = regated === undefined || regated.verdict.decision === 'deliver' ? r.outcome : 'deny';
     // Delivered under the policy in force now, which the envelope says like any admitted one.
-    const envelope = { ...hold.envelope, policydigest: deps.active.policy.digest };
-    const consumers = r.outcome === 'deliver' && hold.gated === 'message' ? deps.consumersOf(envelope) : [];
+    const envelope = regated?.envelope ?? { ...hold.envelope, policydigest: deps.active.policy.digest };
+    const consumers = outcome === 'deliver' && hold.gated === 'message' ? deps.consumersOf(envelope) : [];
     const durable = deps.ledger.append({
       kind: ENTRY.holdReleased,
       at: deps.clock(),
@@ -83,14 +95,16 @@ export function createHolds(deps: {
       data: {
         by: r.by,
         ...(consumers.length === 0 ? {} : { consumers }),
-        outcome: r.outcome,
+        ...(regated === undefined || regated.deltas.length === 0 ? {} : { deltas: regated.deltas }),
+        outcome,
         ...(r.reason === undefined ? {} : { reason: r.reason }),
         ...(hold.verdict.rule === undefined ? {} : { rule: hold.verdict.rule }),
+        ...(regated === undefined ? {} : { verdict: regated.verdict }),
       },
     });
-    deps.log.info({ msgId, rule: hold.verdict.rule, outcome: r.outcome, by: r.by }, 'hold released');
+    deps.log.info({ msgId, rule: hold.verdict.rule, outcome, by: r.by }, 'hold released');
     deps.work.track(
-      r.outcome === 'deliver' ? durable.then(() => deps.dispatch(envelope, hold.gated, consumers)) : durable,
+      outcome === 'deliver' ? durable.then(() => deps.dispatch(envelope, hold.gated, consumers)) : durable,
     );
     return durable;
   };

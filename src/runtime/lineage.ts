@@ -22,6 +22,8 @@ export type ChainLink = {
   readonly causationid: string | null;
   /** Set when the warden linked an inbound message to an effect it had emitted (echo detection). */
   readonly echoOf: string | null;
+  /** The pilot who sent a root message by hand through the API, if one did. */
+  readonly sentBy?: string;
   /** What happened after the decision: deliveries, executions, failures, releases of a hold. */
   readonly outcomes: readonly Outcome[];
 };
@@ -52,6 +54,7 @@ type DecisionData = {
   raw?: string;
   location?: string;
   link?: EchoLink;
+  sentBy?: string;
 };
 
 /** Turns a decision entry (and the entries after it naming the same message) into a chain link. */
@@ -110,6 +113,7 @@ export function toChainLink(ledger: Ledger, entry: LedgerEntry): ChainLink {
     at: new Date(entry.at).toISOString(),
     causationid: e?.causationid ?? null,
     echoOf: d.link?.effectId ?? null,
+    ...(d.sentBy === undefined ? {} : { sentBy: d.sentBy }),
     outcomes,
   };
 }

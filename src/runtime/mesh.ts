@@ -1,17 +1,11 @@
-import { inspect } from 'node:util';
 import type { Logger } from 'pino';
-import {
-  canonicalize,
-  type Envelope,
-  errorText,
-  type GatedKind,
-  type MeshwardenError,
-} from '../envelope/index.js';
+import type { Envelope, GatedKind, MeshwardenError } from '../envelope/index.js';
 import { decide, type Verdict, type VerdictIssue } from '../gate/index.js';
 import type { Ledger, LedgerEntry, LedgerRecord } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import { createMemoryState, type StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
+import { describeValue, jsonText, notJson, truncate } from './candidate-text.js';
 import type { IngressMessage } from './define.js';
 import { createDelivery, type RetryOptions } from './delivery.js';
 import { type Clock, createEnvelopeFactory, type Random, systemClock, systemRandom } from './envelopes.js';
@@ -74,7 +68,12 @@ export type Mesh = {
   /** Gates a root message from an ingress; resolves with the decision entry once it is durable. */
   inject(
     ingress: string,
-    input: IngressMessage & { readonly id?: string; readonly target?: string },
+    input: IngressMessage & {
+      readonly id?: string;
+      readonly target?: string;
+      /** A pilot who sent it by hand (`pilot:<name>`), recorded with the decision. */
+      readonly sentBy?: string;
+    },
   ): Promise<LedgerEntry>;
   /** Records input that could not become an envelope (quarantined at the `ingress` stage). */
   reject(input: RejectedInput): Promise<LedgerEntry>;
@@ -85,7 +84,7 @@ export type Mesh = {
    * recording it (`policy.loaded`). Refused for another mesh or more than one partition. State
    * carries over; approval timers restart under the new rules; agent code already loaded stays.
    */
-  reload(policy: Policy, modules: LoadedModules): Promise<LedgerEntry> | MeshwardenError;
+  reload(policy: Policy, modules: LoadedModules, by?: string): Promise<LedgerEntry> | MeshwardenError;
   /** What waits for a pilot: approval holds, and messages held by the loop guard or a freeze. */
   held(): HoldView[];
   /** A pilot's approvals, rejections, freezes and resets, each recorded in the ledger. */
@@ -139,7 +138,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     envelope.target !== undefined ? [envelope.target] : (active.policy.consumers.get(envelope.type) ?? []);
 
   /** Gate → state: decides one envelope, applies its deltas, and builds its decision entry. */
-  const judge = (candidate: Envelope, gated: GatedKind, external: boolean): Judged => {
+  const judge = (candidate: Envelope, gated: GatedKind, external: boolean, sentBy?: string): Judged => {
     const now = clock();
     // The size guard measures the JSON text, and input without a canonical JSON form (cycles,
     // BigInt, lone surrogates) is quarantined here instead of failing in the ledger.
@@ -165,6 +164,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     if (decision.deltas.length > 0) extra.deltas = decision.deltas;
     if (link !== undefined) extra.link = link;
     if (envelope === undefined) extra.raw = truncate(text);
+    if (sentBy !== undefined) extra.sentBy = sentBy;
     // Input that failed the shape check may carry no usable id; it still gets one so `why` finds it.
     return record(now, envelope?.id ?? factory.id(), gated, verdict, envelope, extra);
   };
@@ -188,6 +188,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     if (extra.link !== undefined) data.link = extra.link;
     if (extra.location !== undefined) data.location = extra.location;
     if (extra.raw !== undefined) data.raw = extra.raw;
+    if (extra.sentBy !== undefined) data.sentBy = extra.sentBy;
     data.verdict = verdict;
     countDecision(counts, gated, verdict);
     if (listeners.size > 0) {
@@ -224,8 +225,13 @@ export function createMesh(opts: MeshOptions): Mesh {
     }
   };
 
-  const admit = (candidate: Envelope, gated: GatedKind, external: boolean): Promise<LedgerEntry> => {
-    const judged = judge(candidate, gated, external);
+  const admit = (
+    candidate: Envelope,
+    gated: GatedKind,
+    external: boolean,
+    sentBy?: string,
+  ): Promise<LedgerEntry> => {
+    const judged = judge(candidate, gated, external, sentBy);
     const durable = ledger.append(judged.record);
     settle(judged, durable);
     return durable;
@@ -241,10 +247,10 @@ export function createMesh(opts: MeshOptions): Mesh {
 
   const ingest = (
     ingress: string,
-    input: IngressMessage & { readonly id?: string; readonly target?: string },
+    input: IngressMessage & { readonly id?: string; readonly target?: string; readonly sentBy?: string },
   ): Promise<LedgerEntry> => {
     if (closing !== undefined) return Promise.reject(runtimeError('MW_RUNTIME_CLOSED'));
-    return admit(factory.root(ingress, input), 'message', input.id !== undefined);
+    return admit(factory.root(ingress, input), 'message', input.id !== undefined, input.sentBy);
   };
 
   const delivery = createDelivery({
@@ -280,6 +286,22 @@ export function createMesh(opts: MeshOptions): Mesh {
     isFrozen: (subject, now) => isFrozen(active.policy, state, subject, now),
     consumersOf,
     dispatch: delivery.dispatch,
+    regate(hold) {
+      const decision = decide(
+        {
+          candidate: hold.envelope,
+          size: Buffer.byteLength(JSON.stringify(hold.envelope)),
+          kind: hold.gated,
+          now: clock(),
+          external: false,
+          release: true,
+        },
+        active.policy,
+        state,
+      );
+      state.apply(decision.deltas);
+      return decision;
+    },
   });
 
   const pilot = createPilotActions({ active, ledger, state, holds, clock, work });
@@ -310,7 +332,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     state,
     transports: opts.transports ?? [],
     inject: ingest,
-    reload(policy, modules) {
+    reload(policy, modules, by) {
       if (policy.mesh !== active.policy.mesh) {
         return runtimeError('MW_RUNTIME_RELOAD', {
           detail: `the new policy is for mesh ${policy.mesh}, this one runs ${active.policy.mesh}`,
@@ -319,7 +341,7 @@ export function createMesh(opts: MeshOptions): Mesh {
       if (policy.partitions !== 1) {
         return runtimeError('MW_RUNTIME_PARTITIONS', { partitions: policy.partitions });
       }
-      const durable = ledger.append(policyLoadedRecord(clock(), policy.mesh, policy.digest, policy.file));
+      const durable = ledger.append(policyLoadedRecord(clock(), policy.mesh, policy.digest, policy.file, by));
       work.track(durable);
       // Messages already admitted keep the consumers recorded with them; what comes next is gated,
       // routed and delivered under the new policy.
@@ -362,38 +384,4 @@ export function createMesh(opts: MeshOptions): Mesh {
     closed,
     [Symbol.asyncDispose]: close,
   };
-}
-
-/**
- * JSON.stringify is native and fast; it throws on cycles and BigInt. It escapes lone surrogates as
- * `\\udXXX`, which RFC 8785 refuses, so only text with such an escape pays for a canonical pass.
- */
-function jsonText(value: unknown): string | { readonly cause: unknown } {
-  try {
-    const text = JSON.stringify(value);
-    if (text === undefined) return { cause: new TypeError('the value is not JSON') };
-    if (text.includes('\\ud')) canonicalize(value);
-    return text;
-  } catch (cause) {
-    return { cause };
-  }
-}
-
-function notJson(cause: unknown): Verdict {
-  const error = runtimeError('MW_RUNTIME_NOT_JSON', { cause: errorText(cause) });
-  return {
-    decision: 'quarantine',
-    stage: 'envelope',
-    reason: 'envelope.not_json',
-    detail: `${error.message}.`,
-  };
-}
-
-/** A readable, well-formed rendering of a value that has no JSON form, for the ledger's `raw`. */
-function describeValue(value: unknown): string {
-  return truncate(inspect(value, { depth: 4, breakLength: Number.POSITIVE_INFINITY }).toWellFormed());
-}
-
-function truncate(text: string): string {
-  return text.length > 4096 ? `${text.slice(0, 4096)}…` : text;
 }

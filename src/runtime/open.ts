@@ -85,14 +85,14 @@ export type ReloadResult =
  * Reads the running mesh's file again and, when it is valid and its modules load, puts it in force.
  * An unchanged file (same digest) changes nothing and records nothing.
  */
-export async function reloadPolicy(mesh: Mesh): Promise<ReloadResult> {
+export async function reloadPolicy(mesh: Mesh, by?: string): Promise<ReloadResult> {
   const loaded = await loadPolicy(mesh.policy.file);
   if (!loaded.ok) return { ok: false, policyIssues: loaded.issues };
   if (loaded.policy.digest === mesh.policy.digest)
     return { ok: true, digest: loaded.policy.digest, changed: false };
   const modules = await loadModules(loaded.policy, mesh.transports);
   if (!modules.ok) return { ok: false, errors: modules.errors };
-  const recorded = mesh.reload(loaded.policy, modules.modules);
+  const recorded = mesh.reload(loaded.policy, modules.modules, by);
   if (isMeshwardenError(recorded)) return { ok: false, errors: [recorded] };
   await recorded;
   return { ok: true, digest: loaded.policy.digest, changed: true };

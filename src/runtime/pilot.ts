@@ -75,6 +75,14 @@ export function createPilotActions(deps: {
     return durable;
   };
 
+  /** Text the ledger cannot record is refused before anything changes. */
+  const badText = (texts: Record<string, string>) => {
+    for (const [what, text] of Object.entries(texts)) {
+      if (!text.isWellFormed()) return runtimeError('MW_PILOT_BAD_TEXT', { what });
+    }
+    return undefined;
+  };
+
   const release = (msgId: string, outcome: 'deliver' | 'deny', act: PilotAct) =>
     deps.holds.release(msgId, { outcome, by: pilotActor(act.pilot), reason: act.reason });
 
@@ -82,6 +90,8 @@ export function createPilotActions(deps: {
     approve: (msgId, act) => release(msgId, 'deliver', act),
     reject: (msgId, act) => release(msgId, 'deny', act),
     freeze(subject, act) {
+      const bad = badText({ subject, reason: act.reason, pilot: act.pilot });
+      if (bad !== undefined) return bad;
       const key = breakerKey(PILOT_BREAKER, subject);
       const now = clock();
       if (breakerOpenAt(state.breaker(key), now)) return runtimeError('MW_PILOT_ALREADY_FROZEN', { subject });
@@ -93,6 +103,8 @@ export function createPilotActions(deps: {
       return record('freeze', subject, act, [open]);
     },
     unfreeze(subject, act) {
+      const bad = badText({ subject, reason: act.reason, pilot: act.pilot });
+      if (bad !== undefined) return bad;
       const now = clock();
       const closed = entityFreezeIds(active.policy).filter((id) =>
         breakerOpenAt(state.breaker(breakerKey(id, subject)), now),
@@ -104,6 +116,8 @@ export function createPilotActions(deps: {
       return { durable: record('unfreeze', subject, act, deltas, { breakers: closed }), closed };
     },
     resetBreaker(id, key, act) {
+      const bad = badText({ breaker: id, key, reason: act.reason, pilot: act.pilot });
+      if (bad !== undefined) return bad;
       if (!breakerOpenAt(state.breaker(breakerKey(id, key)), clock())) {
         return runtimeError('MW_PILOT_NO_BREAKER', { id, key });
       }

@@ -26,8 +26,19 @@ export function actorOf(source: string): string {
   return ref.version === undefined ? `ingress:${ref.name}` : `${ref.name}@${ref.version}`;
 }
 
-export function policyLoadedRecord(at: number, mesh: string, digest: string, file: string): LedgerRecord {
-  return { kind: ENTRY.policyLoaded, at, data: { digest, file, mesh } };
+export function policyLoadedRecord(
+  at: number,
+  mesh: string,
+  digest: string,
+  file: string,
+  by?: string,
+): LedgerRecord {
+  return {
+    kind: ENTRY.policyLoaded,
+    at,
+    ...(by === undefined ? {} : { agent: by }),
+    data: by === undefined ? { digest, file, mesh } : { by, digest, file, mesh },
+  };
 }
 
 export type DecisionData = {
@@ -42,6 +53,8 @@ export type DecisionData = {
   readonly deltas?: readonly StateDelta[];
   /** For an admitted message: the agents it is delivered to, fixed at admission (recovery reads them). */
   readonly consumers?: readonly string[];
+  /** Who sent a root message by hand through the API (`pilot:<name>`). */
+  readonly sentBy?: string;
 };
 
 export function decisionRecord(at: number, msgId: string, data: DecisionData): LedgerRecord {

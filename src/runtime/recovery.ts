@@ -67,7 +67,12 @@ export function recoverFromLedger(
     } else if (entry.kind === ENTRY.holdReleased) {
       const hold = holds.get(id);
       holds.delete(id);
-      const { outcome, consumers } = entry.data as { outcome?: string; consumers?: string[] };
+      const { outcome, consumers, deltas } = entry.data as {
+        outcome?: string;
+        consumers?: string[];
+        deltas?: StateDelta[];
+      };
+      if (deltas !== undefined) state.apply(deltas);
       if (hold !== undefined && outcome === 'deliver')
         admitted(id, hold.envelope, hold.gated, consumers ?? []);
     } else if (

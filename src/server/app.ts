@@ -6,7 +6,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { isMeshwardenError, type Ledger, type Mesh, type MeshwardenError } from '../runtime/index.js';
-import { bearerAuth } from './auth.js';
+import { bearerAuth, bearerOf } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { apiError, errorBody, statusOf } from './errors.js';
 import { createIntegrity, type Integrity } from './integrity.js';
@@ -77,7 +77,9 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
 
   app.setErrorHandler((err: FastifyError | MeshwardenError, request, reply) => {
     const error = asApiError(err);
-    const status = isMeshwardenError(err) || 'validation' in err ? statusOf(error) : (err.statusCode ?? 500);
+    // Fastify's own client errors keep their status (413 too big, 415 wrong type); the rest map by code.
+    const own = !isMeshwardenError(err) && !('validation' in err) && error.code === 'MW_API_BAD_REQUEST';
+    const status = own ? (err.statusCode ?? 400) : statusOf(error);
     if (status >= 500) request.log.error({ err, url: request.url }, 'api call failed');
     return reply.code(status >= 400 ? status : 500).send(errorBody(error));
   });
@@ -107,16 +109,36 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
   app.addSchema(API_ERROR_SCHEMA);
   await app.register(
     async (api) => {
-      api.addHook('onRequest', bearerAuth(opts.tokens));
-      // After auth (preHandler), so the limit is per token name; unauthenticated calls count per address.
+      // Before auth (see auth.ts), so calls with a wrong token are limited too: a known token counts
+      // under its name, anything else under the caller's address.
       await api.register(rateLimit, {
         max: opts.rateLimit ?? 600,
         timeWindow: 60_000,
-        hook: 'preHandler',
-        keyGenerator: (request) =>
-          request.pilot === undefined ? `ip:${request.ip}` : `token:${request.pilot.name}`,
+        hook: 'onRequest',
+        keyGenerator: (request) => {
+          const owner = opts.tokens.verify(bearerOf(request.headers.authorization) ?? '');
+          return owner === undefined ? `ip:${request.ip}` : `token:${owner.name}`;
+        },
         errorResponseBuilder: (_, context) =>
           apiError('MW_API_RATE_LIMITED', { max: context.max, after: context.after }),
+      });
+      api.addHook('preParsing', bearerAuth(opts.tokens));
+      // JSON can carry lone surrogates, which no ledger entry can hold: refuse them up front.
+      api.addHook('preValidation', async (request) => {
+        for (const [where, value] of [
+          ['body', request.body],
+          ['params', request.params],
+          ['querystring', request.query],
+        ] as const) {
+          const pointer = illFormedAt(value, '');
+          if (pointer !== undefined) {
+            throw apiError(
+              'MW_API_BAD_REQUEST',
+              { detail: `the ${where} holds broken Unicode (a lone surrogate) at ${pointer || '/'}` },
+              { location: { pointer } },
+            );
+          }
+        }
       });
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
       for (const routes of [
@@ -195,6 +217,22 @@ function asApiError(err: FastifyError | MeshwardenError): MeshwardenError {
         : `the ${where} is invalid at ${pointer || '/'}: it ${first.message ?? 'does not match the schema'}`;
     return apiError('MW_API_BAD_REQUEST', { detail }, { location: { pointer } });
   }
-  if ((err.statusCode ?? 500) < 500) return apiError('MW_API_BAD_REQUEST', { detail: err.message });
+  const status = err.statusCode ?? 500;
+  // Static files answer a path outside their folder with 403: to the caller it is simply not there.
+  if (status === 403 || status === 404) return apiError('MW_API_NOT_FOUND', { what: 'that path' });
+  if (status < 500) return apiError('MW_API_BAD_REQUEST', { detail: err.message });
   return apiError('MW_API_INTERNAL', {}, { cause: err });
+}
+
+/** The JSON pointer of the first string (or member name) that is not well-formed UTF-16, if any. */
+function illFormedAt(value: unknown, at: string): string | undefined {
+  if (typeof value === 'string') return value.isWellFormed() ? undefined : at;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, member] of Object.entries(value)) {
+    const here = `${at}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+    if (!key.isWellFormed()) return here;
+    const found = illFormedAt(member, here);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { apiError, errorBody, statusOf } from './errors.js';
+import { apiError } from './errors.js';
 import { allows, type Role, type TokenInfo, type TokenStore } from './tokens.js';
 
 declare module 'fastify' {
@@ -13,24 +13,30 @@ declare module 'fastify' {
   }
 }
 
-/** The onRequest hook of the API: 401 without a known bearer token, 403 when its role is too low. */
+/**
+ * The API's auth hook: 401 without a known bearer token, 403 when its role is too low. It runs at
+ * preParsing, after the rate limiter (which Fastify runs as a route-level onRequest hook), so wrong
+ * tokens are limited too, and before any body is parsed, so strangers cost no parsing.
+ */
 export function bearerAuth(tokens: TokenStore) {
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  return async <P>(request: FastifyRequest, reply: FastifyReply, payload: P): Promise<P> => {
     const needed = request.routeOptions.config.role;
-    if (needed === undefined) return;
-    const header = request.headers.authorization ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const owner = match === null ? undefined : tokens.verify(match[1]!);
+    if (needed === undefined) return payload;
+    const token = bearerOf(request.headers.authorization);
+    const owner = token === undefined ? undefined : tokens.verify(token);
     if (owner === undefined) {
-      const error = apiError('MW_API_UNAUTHENTICATED');
-      await reply.code(statusOf(error)).header('www-authenticate', 'Bearer').send(errorBody(error));
-      return reply;
+      reply.header('www-authenticate', 'Bearer');
+      throw apiError('MW_API_UNAUTHENTICATED');
     }
     if (!allows(owner.role, needed)) {
-      const error = apiError('MW_API_FORBIDDEN', { name: owner.name, role: owner.role, needed });
-      await reply.code(statusOf(error)).send(errorBody(error));
-      return reply;
+      throw apiError('MW_API_FORBIDDEN', { name: owner.name, role: owner.role, needed });
     }
     request.pilot = owner;
+    return payload;
   };
+}
+
+/** The token of an `Authorization: Bearer <token>` header. */
+export function bearerOf(header: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
 }

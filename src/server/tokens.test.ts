@@ -34,7 +34,8 @@ describe('token store', () => {
     const again = await store.create('ops', 'admin');
     expect(isMeshwardenError(again) && again.code).toBe('MW_API_TOKEN_EXISTS');
     expect(await store.remove('ops')).toBe(true);
-    expect(await store.remove('ops')).toBe(false);
+    const gone = await store.remove('ops');
+    expect(isMeshwardenError(gone) && gone.code).toBe('MW_API_NOT_FOUND');
     expect(store.verify(first.token)).toBeUndefined();
   });
 
@@ -53,5 +54,16 @@ describe('token store', () => {
     ['admin', 'pilot', true],
   ] as [Role, Role, boolean][])('role %s may do what %s may: %s', (role, needed, expected) => {
     expect(allows(role, needed)).toBe(expected);
+  });
+
+  it('keeps every one of many concurrent writes, and never revokes the last admin', async () => {
+    const file = fileIn();
+    const store = await open(file);
+    const created = await Promise.all(Array.from({ length: 10 }, (_, i) => store.create(`t${i}`, 'viewer')));
+    expect(created.every((c) => !isMeshwardenError(c))).toBe(true);
+    expect((await open(file)).list()).toHaveLength(10);
+    await store.create('root', 'admin');
+    const last = await store.remove('root');
+    expect(isMeshwardenError(last) && last.code).toBe('MW_API_LAST_ADMIN');
   });
 });

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { errorText, type MeshwardenError } from '../runtime/index.js';
+import { errorText, isMeshwardenError, type MeshwardenError } from '../runtime/index.js';
 import { apiError } from './errors.js';
 
 export const ROLES = ['viewer', 'pilot', 'admin'] as const;
@@ -15,7 +15,8 @@ export type TokenStore = {
   verify(token: string): TokenInfo | undefined;
   list(): TokenInfo[];
   create(name: string, role: Role): Promise<{ token: string; info: TokenInfo } | MeshwardenError>;
-  remove(name: string): Promise<boolean>;
+  /** Revokes a token; refuses to revoke the last admin token, which nobody could replace. */
+  remove(name: string): Promise<true | MeshwardenError>;
   readonly size: number;
 };
 
@@ -47,13 +48,34 @@ export async function openTokenStore(file: string): Promise<TokenStore | Meshwar
   const byHash = () => new Map(tokens.map((t) => [t.sha256, t]));
   let index = byHash();
 
-  const save = async () => {
+  const write = async (next: readonly Stored[]) => {
     await mkdir(dirname(file), { recursive: true });
-    const temp = `${file}.${process.pid}.tmp`;
-    await writeFile(temp, `${JSON.stringify({ tokens }, null, 2)}\n`, { mode: 0o600 });
+    const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    await writeFile(temp, `${JSON.stringify({ tokens: next }, null, 2)}\n`, { mode: 0o600 });
     await chmod(temp, 0o600);
     await rename(temp, file);
-    index = byHash();
+  };
+
+  // Changes run one after another, each on what the previous one left, and memory changes only once
+  // the file has: concurrent calls can neither lose a write nor disagree with the file.
+  let chain: Promise<unknown> = Promise.resolve();
+  const update = <T>(
+    change: (current: readonly Stored[]) => { next: Stored[]; result: T } | MeshwardenError,
+  ): Promise<T | MeshwardenError> => {
+    const run = chain.then(async (): Promise<T | MeshwardenError> => {
+      const changed = change(tokens);
+      if (isMeshwardenError(changed)) return changed;
+      try {
+        await write(changed.next);
+      } catch (cause) {
+        return apiError('MW_API_TOKENS_FILE', { file, cause: errorText(cause) }, { cause });
+      }
+      tokens = changed.next;
+      index = byHash();
+      return changed.result;
+    });
+    chain = run;
+    return run;
   };
 
   const info = (t: Stored): TokenInfo => ({ name: t.name, role: t.role, createdAt: t.createdAt });
@@ -64,25 +86,23 @@ export async function openTokenStore(file: string): Promise<TokenStore | Meshwar
       return found === undefined ? undefined : info(found);
     },
     list: () => tokens.map(info),
-    async create(name, role) {
-      if (tokens.some((t) => t.name === name)) return apiError('MW_API_TOKEN_EXISTS', { name });
-      const token = `mw_${randomBytes(24).toString('base64url')}`;
-      const stored: Stored = { name, role, createdAt: new Date().toISOString(), sha256: digest(token) };
-      tokens = [...tokens, stored];
-      try {
-        await save();
-      } catch (cause) {
-        tokens = tokens.filter((t) => t !== stored);
-        return apiError('MW_API_TOKENS_FILE', { file, cause: errorText(cause) }, { cause });
-      }
-      return { token, info: info(stored) };
+    create(name, role) {
+      return update((current) => {
+        if (current.some((t) => t.name === name)) return apiError('MW_API_TOKEN_EXISTS', { name });
+        const token = `mw_${randomBytes(24).toString('base64url')}`;
+        const stored: Stored = { name, role, createdAt: new Date().toISOString(), sha256: digest(token) };
+        return { next: [...current, stored], result: { token, info: info(stored) } };
+      });
     },
-    async remove(name) {
-      const before = tokens.length;
-      tokens = tokens.filter((t) => t.name !== name);
-      if (tokens.length === before) return false;
-      await save();
-      return true;
+    remove(name) {
+      return update((current) => {
+        const found = current.find((t) => t.name === name);
+        if (found === undefined) return apiError('MW_API_NOT_FOUND', { what: `token ${name}` });
+        if (found.role === 'admin' && current.filter((t) => t.role === 'admin').length === 1) {
+          return apiError('MW_API_LAST_ADMIN', { name });
+        }
+        return { next: current.filter((t) => t !== found), result: true as const };
+      });
     },
     get size() {
       return tokens.length;

@@ -44,13 +44,6 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     await opened.close();
     return EXIT.failed;
   }
-  const first = tokens.size === 0 ? await tokens.create('admin', 'admin') : undefined;
-  if (isMeshwardenError(first)) {
-    out.fail(first);
-    await opened.close();
-    return EXIT.failed;
-  }
-
   const server = await createServer({
     mesh,
     ledger,
@@ -70,6 +63,18 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     out.fail(
       cliError('MW_CLI_LISTEN', { host: opts.host, port: opts.port, cause: (cause as Error).message }),
     );
+    await server.close();
+    await opened.close();
+    return EXIT.failed;
+  }
+
+  // Made once the port is ours, so a failed start never stores a token nobody was shown. A data
+  // directory without any admin token (a new one) gets one.
+  const first = tokens.list().some((t) => t.role === 'admin')
+    ? undefined
+    : await tokens.create(freeName(tokens.list().map((t) => t.name)), 'admin');
+  if (isMeshwardenError(first)) {
+    out.fail(first);
     await server.close();
     await opened.close();
     return EXIT.failed;
@@ -137,4 +142,10 @@ async function isFile(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** `admin`, or `admin-2`, `admin-3`, … when a token already has that name. */
+function freeName(taken: readonly string[]): string {
+  if (!taken.includes('admin')) return 'admin';
+  for (let i = 2; ; i++) if (!taken.includes(`admin-${i}`)) return `admin-${i}`;
 }

@@ -22,6 +22,7 @@ export const breakerStage: Stage = {
         ctx.always.push({ kind: 'breaker-close', key });
         continue;
       }
+      if (ctx.input.release === true) continue; // a pilot let this one through
       const since = `opened ${formatDuration(Math.max(0, now - open.openedAt))} ago by ${open.by}`;
       return open.action === 'freeze'
         ? verdict(
@@ -46,7 +47,8 @@ export const breakerStage: Stage = {
       const countKey = breakerCountKey(rule.id, scopeKey);
       const window = state.window(countKey);
       const count = windowSum(window, now) + 1;
-      if (count > rule.over) {
+      // A released message is counted, but does not trip the breaker that held it once more.
+      if (count > rule.over && ctx.input.release !== true) {
         ctx.always.push({
           kind: 'breaker-open',
           key: breakerKey(rule.id, scopeKey),

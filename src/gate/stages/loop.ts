@@ -33,6 +33,8 @@ export const loopStage: Stage = {
         }
       }
     }
+    ctx.hop = hopDigest(ctx.sourceName, env.type, env.subject);
+    if (ctx.input.release === true) return undefined; // a pilot let this one through
     if (env.hop > guard.maxHops) {
       return stopLoop(
         ctx,
@@ -40,7 +42,6 @@ export const loopStage: Stage = {
         `${env.type} for ${env.subject} is hop ${env.hop} of its chain, past the limit of ${guard.maxHops} hops`,
       );
     }
-    ctx.hop = hopDigest(ctx.sourceName, env.type, env.subject);
     const repeats = countInAncestry(env.ancestry, ctx.hop);
     if (repeats > guard.maxRepeats) {
       return stopLoop(

@@ -39,6 +39,7 @@ const released = {
     id: { type: 'string' },
     outcome: { type: 'string', enum: ['deliver', 'deny'] },
     by: { type: 'string' },
+    verdict: { type: 'object', additionalProperties: true },
   },
 } as const;
 
@@ -107,8 +108,14 @@ export async function holdRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
             : deps.mesh.pilot.reject(request.params.id, act);
         if (isMeshwardenError(result)) throw result;
         const entry = await result;
-        const data = entry.data as { outcome: 'deliver' | 'deny'; by: string };
-        return { id: request.params.id, outcome: data.outcome, by: data.by };
+        const data = entry.data as { outcome: 'deliver' | 'deny'; by: string; verdict?: object };
+        const { id } = request.params;
+        return {
+          id,
+          outcome: data.outcome,
+          by: data.by,
+          ...(data.verdict === undefined ? {} : { verdict: data.verdict }),
+        };
       },
     );
   }

@@ -6,6 +6,7 @@ import {
   type JsonValue,
   type Ledger,
   type Policy,
+  pilotActor,
   toChainLink,
   whyChain,
 } from '../../runtime/index.js';
@@ -52,6 +53,7 @@ export async function messageRoutes(app: FastifyInstance, deps: ApiDeps): Promis
         subject: body.subject,
         data: body.data,
         ...(body.to === undefined ? {} : { target: body.to }),
+        sentBy: pilotActor(request.pilot!.name),
       });
       const { verdict } = entry.data as { verdict: unknown };
       return reply.code(202).send({ id: entry.msgId, verdict });

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { formatLocation, reloadPolicy } from '../../runtime/index.js';
+import { formatLocation, pilotActor, reloadPolicy } from '../../runtime/index.js';
 import type { ApiDeps } from '../deps.js';
 import { apiError } from '../errors.js';
 import { errors } from '../schemas.js';
@@ -47,7 +47,7 @@ export async function policyRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     },
     async (request) => {
       if (deps.closing()) throw apiError('MW_API_CLOSING');
-      const result = await reloadPolicy(deps.mesh);
+      const result = await reloadPolicy(deps.mesh, pilotActor(request.pilot!.name));
       if (result.ok) {
         deps.log.info({ by: request.pilot?.name, ...result }, 'policy reload');
         return { digest: result.digest, changed: result.changed };

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { isMeshwardenError } from '../../runtime/index.js';
 import type { ApiDeps } from '../deps.js';
-import { apiError } from '../errors.js';
 import { errors } from '../schemas.js';
 import { ROLES, type Role } from '../tokens.js';
 
@@ -67,13 +66,12 @@ export async function tokenRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
         summary: 'Revoke a token',
         tags: ['tokens'],
         params: { type: 'object', properties: { name: tokenName }, required: ['name'] },
-        response: { 204: { type: 'null' }, ...errors(404) },
+        response: { 204: { type: 'null' }, ...errors(404, 409) },
       },
     },
     async (request, reply) => {
-      if (!(await deps.tokens.remove(request.params.name))) {
-        throw apiError('MW_API_NOT_FOUND', { what: `token ${request.params.name}` });
-      }
+      const removed = await deps.tokens.remove(request.params.name);
+      if (isMeshwardenError(removed)) throw removed;
       deps.log.info({ name: request.params.name, by: request.pilot?.name }, 'token revoked');
       return reply.code(204).send();
     },

@@ -1,0 +1,41 @@
+import { inspect } from 'node:util';
+import { canonicalize, errorText } from '../envelope/index.js';
+import type { Verdict } from '../gate/index.js';
+import { runtimeError } from './errors.js';
+
+// What the runtime records about a candidate's text: its JSON for the size guard, and a readable
+// rendering for the ledger's `raw` when it has no JSON form at all.
+
+/**
+ * JSON.stringify is native and fast; it throws on cycles and BigInt. It escapes lone surrogates as
+ * `\\udXXX`, which RFC 8785 refuses, so only text with such an escape pays for a canonical pass.
+ */
+export function jsonText(value: unknown): string | { readonly cause: unknown } {
+  try {
+    const text = JSON.stringify(value);
+    if (text === undefined) return { cause: new TypeError('the value is not JSON') };
+    if (text.includes('\\ud')) canonicalize(value);
+    return text;
+  } catch (cause) {
+    return { cause };
+  }
+}
+
+export function notJson(cause: unknown): Verdict {
+  const error = runtimeError('MW_RUNTIME_NOT_JSON', { cause: errorText(cause) });
+  return {
+    decision: 'quarantine',
+    stage: 'envelope',
+    reason: 'envelope.not_json',
+    detail: `${error.message}.`,
+  };
+}
+
+/** A readable, well-formed rendering of a value that has no JSON form, for the ledger's `raw`. */
+export function describeValue(value: unknown): string {
+  return truncate(inspect(value, { depth: 4, breakLength: Number.POSITIVE_INFINITY }).toWellFormed());
+}
+
+export function truncate(text: string): string {
+  return text.length > 4096 ? `${text.slice(0, 4096)}…` : text;
+}
