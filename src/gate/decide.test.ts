@@ -124,6 +124,41 @@ describe('decide', () => {
     expect(d.deltas.map((x) => x.kind)).toEqual(['breaker-open']);
     expect(store.breaker(breakerKey('credit-burst', 'account:8841'))?.by).toBe('credit-burst');
   });
+
+  it('lets a released message through the breaker that froze it, and counts it', () => {
+    const store = createMemoryState();
+    const credit = () => envelope({ source: src('discount'), type: 'credit.issue', data: { amount: 10 } });
+    for (let i = 0; i < 3; i++) step(store, fullPolicy(), credit(), { kind: 'effect' });
+    const frozen = decide(input(credit(), { kind: 'effect' }), fullPolicy(), store);
+    expect(frozen.verdict).toMatchObject({ decision: 'hold', reason: 'breaker.frozen' });
+    const released = decide(input(credit(), { kind: 'effect', release: true }), fullPolicy(), store);
+    expect(released.verdict.decision).toBe('deliver');
+    expect(released.deltas.map((x) => x.kind)).toEqual(['bucket', 'window', 'window']);
+  });
+
+  it('remembers a released effect, so its echo is still caught', () => {
+    const store = createMemoryState();
+    store.apply([
+      {
+        key: breakerKey('pilot', 'account:8841'),
+        kind: 'breaker-open',
+        state: { state: 'open', action: 'freeze', openedAt: NOW, by: 'pilot:ana' },
+      },
+    ]);
+    expect(decide(input(email(), { kind: 'effect' }), fullPolicy(), store).verdict.reason).toBe(
+      'breaker.frozen',
+    );
+    const released = decide(input(email(), { kind: 'effect', release: true }), fullPolicy(), store);
+    expect(released.verdict.decision).toBe('deliver');
+    expect(released.deltas.map((x) => x.kind)).toContain('echo');
+  });
+
+  it('still applies budgets to a released message', () => {
+    const store = createMemoryState();
+    const big = envelope({ source: src('discount'), type: 'credit.issue', data: { amount: 1000 } });
+    const released = decide(input(big, { kind: 'effect', release: true }), fullPolicy(), store);
+    expect(released.verdict).toMatchObject({ decision: 'deny', stage: 'budget' });
+  });
 });
 
 describe('decide never throws', () => {

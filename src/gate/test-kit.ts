@@ -206,6 +206,7 @@ export function input(candidate: unknown, opts: Partial<Mutable<GateInput>> = {}
     kind: opts.kind ?? 'message',
     now: opts.now ?? NOW,
     external: opts.external ?? false,
+    ...(opts.release === undefined ? {} : { release: opts.release }),
   };
 }
 
