@@ -131,6 +131,8 @@ export function createLiveView(mesh: Mesh): LiveView {
           sum.quarantine += slot.counts.quarantine;
         }
         if (sum.deliver + sum.deny + sum.hold + sum.quarantine > 0) out[key] = sum;
+        // A key nothing crossed for a whole window goes, so odd one-off types do not pile up.
+        else if ((list.at(-1)?.second ?? 0) <= since) slots.delete(key);
       }
       return out;
     },

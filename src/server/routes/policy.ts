@@ -6,6 +6,9 @@ import { errors } from '../schemas.js';
 
 /** The policy in force, and an admin's reload of the mesh file. */
 export async function policyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  // One reload at a time: two interleaved ones could leave the older file in force.
+  let reloading: Promise<unknown> = Promise.resolve();
+
   app.get(
     '/policy',
     {
@@ -47,7 +50,9 @@ export async function policyRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     },
     async (request) => {
       if (deps.closing()) throw apiError('MW_API_CLOSING');
-      const result = await reloadPolicy(deps.mesh, pilotActor(request.pilot!.name));
+      const run = reloading.then(() => reloadPolicy(deps.mesh, pilotActor(request.pilot!.name)));
+      reloading = run.catch(() => {});
+      const result = await run;
       if (result.ok) {
         deps.log.info({ by: request.pilot?.name, ...result }, 'policy reload');
         return { digest: result.digest, changed: result.changed };
