@@ -1,7 +1,7 @@
-import { createHttpTransport } from '../interop/index.js';
+import { createA2aTransport, createHttpTransport } from '../interop/index.js';
 import type { AgentTransport } from '../runtime/index.js';
 
-/** How the command line reaches remote agents: `url:` agents over HTTP. */
+/** How the command line reaches remote agents: `url:` agents over HTTP, `a2a:` agents over A2A. */
 export function cliTransports(): AgentTransport[] {
-  return [createHttpTransport()];
+  return [createHttpTransport(), createA2aTransport()];
 }

@@ -1,5 +1,7 @@
 // Adapters to the outside: remote agents reached over HTTP (later A2A and MCP), handed to the runtime
 // as transports, and wrappers that turn other frameworks' agents into mesh agents.
+export { a2aError } from './a2a/errors.js';
+export { type A2aTransportOptions, createA2aTransport } from './a2a/transport.js';
 export { interopError } from './errors.js';
 export type { Emission } from './frameworks/emissions.js';
 export { type InvokableGraph, langGraphAgent } from './frameworks/langgraph.js';

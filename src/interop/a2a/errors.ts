@@ -1,0 +1,13 @@
+import { makeError } from '../../runtime/index.js';
+
+/**
+ * What can go wrong with an `a2a:` agent beyond what any remote agent can do (unreachable, too slow,
+ * too big a reply, circuit open: those codes come from ../errors.ts and mean the same here).
+ */
+export const a2aError = makeError({
+  MW_INTEROP_A2A_CARD: 'agent {agent}: the agent card at {url} cannot be used: {problem}',
+  MW_INTEROP_A2A_FAILED: 'agent {agent} at {url} failed: {problem}',
+  MW_INTEROP_A2A_INPUT_REQUIRED:
+    'agent {agent} at {url} paused task {task} in state {state} and asks: {question}',
+  MW_INTEROP_A2A_BAD_REPLY: 'agent {agent} at {url} answered with something the mesh cannot carry: {problem}',
+});

@@ -1,0 +1,58 @@
+import { errorText, isMeshwardenError } from '../../runtime/index.js';
+import { interopError } from '../errors.js';
+import { readBody } from '../http/reply.js';
+
+/**
+ * The `fetch` the A2A SDK uses for one agent. The SDK would buffer a reply of any size and report a
+ * refused connection as a bare "fetch failed"; this one reads at most `limit` bytes
+ * (MW_INTEROP_REPLY_TOO_BIG), names the socket error and the address (MW_INTEROP_UNREACHABLE), and
+ * turns a non-2xx answer that is no protocol error body (a proxy's 502 page) into
+ * MW_INTEROP_HTTP_STATUS. Protocol error bodies pass through for the SDK to decode. `signal`, when
+ * given, bounds calls that the SDK makes without one (the card fetch).
+ */
+export function guardedFetch(agent: string, limit: number, signal?: AbortSignal): typeof fetch {
+  return async (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    const where = { agent, url };
+    const bounded = signal === undefined ? init : { ...init, signal };
+    let response: Response;
+    try {
+      response = await fetch(input, bounded);
+    } catch (cause) {
+      if (bounded?.signal?.aborted) throw cause;
+      throw interopError('MW_INTEROP_UNREACHABLE', { ...where, cause: networkCause(cause) }, { cause });
+    }
+    const body = await readBody(response, limit, where);
+    if (isMeshwardenError(body)) throw body;
+    if (!response.ok && !isErrorBody(body)) {
+      const status = response.status;
+      throw interopError('MW_INTEROP_HTTP_STATUS', { ...where, status }, { details: { status } });
+    }
+    // The body is read already: hand the SDK a copy it can read once more.
+    const bodiless = response.status === 204 || response.status === 205 || response.status === 304;
+    return new Response(bodiless ? null : body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  };
+}
+
+/** A JSON-RPC error envelope, a REST `{ error }` body, or a v0.3 REST `{ code, message }` body. */
+function isErrorBody(body: string): boolean {
+  try {
+    const parsed = JSON.parse(body) as unknown;
+    if (parsed === null || typeof parsed !== 'object') return false;
+    return 'error' in parsed || ('code' in parsed && 'message' in parsed);
+  } catch {
+    return false;
+  }
+}
+
+/** Node's fetch hides the socket error under `cause`: ECONNREFUSED, a TLS failure, a bad host. */
+function networkCause(cause: unknown): string {
+  const inner = (cause as { cause?: { code?: unknown; message?: unknown } }).cause;
+  const message = typeof inner?.message === 'string' ? inner.message : undefined;
+  if (typeof inner?.code === 'string') return `${inner.code}${message === undefined ? '' : ` (${message})`}`;
+  return message ?? errorText(cause);
+}

@@ -1,0 +1,199 @@
+import { randomUUID } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENTRY, type Envelope, type LedgerEntry, openMesh, whyChain } from '../../runtime/index.js';
+import { type A2aPeer, closedPort, type PeerMode, startA2aPeer } from './test-kit.js';
+import { createA2aTransport } from './transport.js';
+
+const log = pino({ level: 'silent' });
+const contracts = new URL('../../../examples/retention/contracts/', import.meta.url).pathname;
+let peer: A2aPeer;
+
+beforeAll(async () => {
+  peer = await startA2aPeer();
+});
+afterAll(() => peer.close());
+
+/**
+ * The retention chain with `churn` behind A2A: local `sentiment` scores the ticket, the A2A agent
+ * assesses churn, local `discount` consumes the assessment.
+ */
+function writeMesh(card = peer.cardUrl): string {
+  const dir = mkdtempSync(join(tmpdir(), 'meshwarden-a2a-'));
+  mkdirSync(join(dir, 'contracts'));
+  mkdirSync(join(dir, 'agents'));
+  writeFileSync(
+    join(dir, 'mesh.yaml'),
+    [
+      'mesh: retention',
+      'agents:',
+      '  sentiment: { version: 1.4.0, module: ./agents/sentiment.mjs, consumes: [ticket.opened.v1], emits: [ticket.scored.v1] }',
+      `  churn: { version: 2.0.1, a2a: '${card}', consumes: [ticket.scored.v1], emits: [churn.assessed.v1] }`,
+      '  discount: { version: 1.1.0, module: ./agents/discount.mjs, consumes: [churn.assessed.v1] }',
+      'ingress:',
+      '  inbox: { emits: [ticket.opened.v1] }',
+    ].join('\n'),
+  );
+  for (const type of ['ticket.opened.v1', 'ticket.scored.v1', 'churn.assessed.v1'])
+    copyFileSync(join(contracts, `${type}.json`), join(dir, 'contracts', `${type}.json`));
+  writeFileSync(
+    join(dir, 'agents', 'sentiment.mjs'),
+    "export default { handle(msg, ctx) { ctx.emit('ticket.scored.v1', { score: -0.4 }); } };",
+  );
+  writeFileSync(join(dir, 'agents', 'discount.mjs'), 'export default { handle() {} };');
+  return dir;
+}
+
+/** Opens tickets in a fresh mesh, one after the other; returns the ledger and the first ticket's id. */
+async function openTicket(meshDir: string, transport = createA2aTransport({ timeoutMs: 200 }), tickets = 1) {
+  const opened = await openMesh({
+    meshFile: join(meshDir, 'mesh.yaml'),
+    dataDir: join(meshDir, `data-${randomUUID()}`),
+    log,
+    transports: [transport],
+    retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
+  });
+  if (!opened.ok) throw new Error(JSON.stringify(opened));
+  await using o = opened.opened;
+  const roots: LedgerEntry[] = [];
+  for (let i = 0; i < tickets; i++) {
+    const data = { text: 'I am leaving.' };
+    roots.push(
+      await o.mesh.inject('inbox', { type: 'ticket.opened.v1', subject: `account:884${i + 1}`, data }),
+    );
+    await o.mesh.idle();
+  }
+  const entries = [...o.ledger.scan()];
+  const [assessed] = assessments(entries);
+  const why = assessed === undefined ? undefined : whyChain(o.ledger, assessed.msgId ?? '');
+  return { entries, root: roots[0]!.msgId, why, verified: o.ledger.verify() };
+}
+
+const envelopeOf = (e: LedgerEntry) => (e.data as { envelope: Envelope }).envelope;
+const decisionsOf = (entries: LedgerEntry[], agent: string) =>
+  entries.filter((e) => e.kind === ENTRY.decision && e.agent === agent);
+/** Decisions on what the A2A agent answered. */
+const assessments = (entries: LedgerEntry[]) => decisionsOf(entries, 'churn@2.0.1');
+const verdictOf = (e: LedgerEntry) =>
+  (e.data as { verdict: { decision: string; stage: string; reason: string } }).verdict;
+const codesOf = (kind: string) => (entries: LedgerEntry[]) =>
+  entries.filter((e) => e.kind === kind).map((e) => (e.data as { error: { code: string } }).error.code);
+const deadLetterCodes = codesOf(ENTRY.deadLetter);
+const failedCodes = codesOf(ENTRY.deliveryFailed);
+
+describe('A2A agents (a2a:)', () => {
+  it.each([
+    ['message', 'a message with a typed data part'],
+    ['task', 'a completed task whose artifact names no type'],
+  ] as [PeerMode, string][])('gates and delivers what the agent answers: %s (%s)', async (mode) => {
+    peer.mode = mode;
+    peer.received.length = 0;
+    peer.calls.length = 0;
+    const { entries, root, why, verified } = await openTicket(writeMesh());
+    const [assessed] = assessments(entries);
+    expect(verdictOf(assessed!).decision).toBe('deliver');
+    expect(assessed!.agent).toBe('churn@2.0.1');
+    expect(envelopeOf(assessed!)).toMatchObject({
+      type: 'churn.assessed.v1',
+      subject: 'account:8841',
+      data: { probability: 0.7 },
+      hop: 2,
+      correlationid: root,
+      agentversion: '2.0.1',
+    });
+    expect(entries.some((e) => e.kind === ENTRY.delivered && e.agent === 'discount@1.1.0')).toBe(true);
+    expect(why!.chain.map((l) => `${l.agent} ${l.type} ${l.verdict}`)).toEqual([
+      'ingress:inbox ticket.opened.v1 deliver',
+      'sentiment@1.4.0 ticket.scored.v1 deliver',
+      'churn@2.0.1 churn.assessed.v1 deliver',
+    ]);
+    expect(verified.ok).toBe(true);
+    expect(peer.calls).toEqual(['/a2a SendMessage']);
+    // What the agent received: the scored ticket as data, the envelope in metadata, the case as context.
+    const [scored] = decisionsOf(entries, 'sentiment@1.4.0').map(envelopeOf);
+    const [received] = peer.received;
+    expect(received).toMatchObject({ messageId: scored!.id, contextId: root });
+    expect(received!.parts[0]!.content).toEqual({ $case: 'data', value: { score: -0.4 } });
+    expect(received!.metadata).toMatchObject({
+      type: 'ticket.scored.v1',
+      subject: 'account:8841',
+      id: scored!.id,
+    });
+  });
+
+  it('denies an answer of a type the agent may not emit', async () => {
+    peer.mode = 'wrong-type'; // ticket.scored.v1: a type of the mesh, but sentiment's, not churn's
+    const [assessed] = assessments((await openTicket(writeMesh())).entries);
+    expect(envelopeOf(assessed!).type).toBe('ticket.scored.v1');
+    expect(verdictOf(assessed!).reason).toBe('authorization.not_emitter');
+  });
+
+  it('continues a task the agent paused for input with the next message of the case', async () => {
+    peer.mode = 'input-required';
+    peer.received.length = 0;
+    const { entries } = await openTicket(writeMesh());
+    expect(failedCodes(entries)).toEqual(['MW_INTEROP_A2A_INPUT_REQUIRED']);
+    expect(verdictOf(assessments(entries)[0]!).decision).toBe('deliver');
+    const [asked, answered] = peer.received;
+    expect(asked!.taskId).not.toBe('');
+    expect(answered!.taskId).toBe(asked!.taskId);
+  });
+
+  it.each([
+    ['failed', 'MW_INTEROP_A2A_FAILED'],
+    ['rpc-error', 'MW_INTEROP_A2A_FAILED'],
+    ['garbage', 'MW_INTEROP_A2A_BAD_REPLY'],
+    ['too-big', 'MW_INTEROP_REPLY_TOO_BIG'],
+    ['slow', 'MW_INTEROP_TIMEOUT'],
+  ] as [PeerMode, string][])(
+    'dead-letters the message when the agent answers %s (%s)',
+    async (mode, code) => {
+      peer.mode = mode;
+      const transport = createA2aTransport({ timeoutMs: 200, maxReplyBytes: 2048 });
+      const { entries } = await openTicket(writeMesh(), transport);
+      expect(failedCodes(entries)).toEqual([code]);
+      expect(deadLetterCodes(entries)).toEqual([code]);
+      expect(assessments(entries)).toEqual([]);
+    },
+  );
+
+  it.each([
+    ['the agent is not running', 'closed', 'MW_INTEROP_UNREACHABLE'],
+    ['the card URL is wrong', '/nope/agent-card.json', 'MW_INTEROP_A2A_CARD'],
+    ['the URL serves no agent card', '/not-a-card.json', 'MW_INTEROP_A2A_CARD'],
+  ])('dead-letters the message when %s', async (_, at, code) => {
+    peer.mode = 'message';
+    const card =
+      at === 'closed'
+        ? `http://127.0.0.1:${await closedPort()}/.well-known/agent-card.json`
+        : new URL(at, peer.cardUrl).href;
+    const { entries } = await openTicket(writeMesh(card));
+    expect(deadLetterCodes(entries)).toEqual([code]);
+  });
+
+  it('stops calling an agent whose calls keep failing, but not one that asks for input', async () => {
+    peer.mode = 'failed';
+    const breaking = createA2aTransport({ timeoutMs: 200, breakAfter: 2, halfOpenAfterMs: 60_000 });
+    const { entries } = await openTicket(writeMesh(), breaking, 3);
+    expect(deadLetterCodes(entries)).toEqual([
+      'MW_INTEROP_A2A_FAILED',
+      'MW_INTEROP_CIRCUIT_OPEN',
+      'MW_INTEROP_CIRCUIT_OPEN',
+    ]);
+    peer.mode = 'input-required';
+    const asking = createA2aTransport({ timeoutMs: 200, breakAfter: 1 });
+    expect(assessments((await openTicket(writeMesh(), asking, 2)).entries)).toHaveLength(2);
+  });
+
+  it('speaks A2A 0.3 to an agent whose card is a 0.3 card', async () => {
+    peer.mode = 'message';
+    peer.calls.length = 0;
+    const [assessed] = assessments((await openTicket(writeMesh(peer.legacyCardUrl))).entries);
+    expect(verdictOf(assessed!).decision).toBe('deliver');
+    expect(envelopeOf(assessed!).data).toEqual({ probability: 0.7 });
+    expect(peer.calls).toEqual(['/v03/a2a message/send']);
+  });
+});

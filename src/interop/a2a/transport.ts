@@ -1,0 +1,140 @@
+import type { Client } from '@a2a-js/sdk/client';
+import { A2AError, isJsonRpcError } from '@a2a-js/sdk/errors';
+import {
+  BrokenCircuitError,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  handleWhen,
+  TaskCancelledError,
+  TimeoutStrategy,
+  timeout,
+  wrap,
+} from 'cockatiel';
+import {
+  type AgentDefinition,
+  type AgentTransport,
+  type Envelope,
+  errorText,
+  isMeshwardenError,
+  type MeshwardenError,
+  type RemoteEvent,
+} from '../../runtime/index.js';
+import { interopError } from '../errors.js';
+import { connectCard } from './card.js';
+import { a2aError } from './errors.js';
+import { toA2aRequest, traceHeaders } from './message.js';
+import { readReply } from './reply.js';
+import { createWaitingTasks } from './waiting.js';
+
+export type A2aTransportOptions = {
+  /** A call (card fetch included) that takes longer fails (default 10 s); the runtime retries it. */
+  readonly timeoutMs?: number;
+  /** Replies (and cards) over this many bytes are refused (default 1 MiB). */
+  readonly maxReplyBytes?: number;
+  /** Consecutive failures that open an agent's circuit (default 5)… */
+  readonly breakAfter?: number;
+  /** …and how long it stays open before one trial call (default 30 s). */
+  readonly halfOpenAfterMs?: number;
+};
+
+type Where = { readonly agent: string; readonly url: string };
+
+/**
+ * `a2a:` agents, reached with the official A2A SDK. The agent card is fetched on the first delivery
+ * (connect is synchronous) and kept until a call fails, then fetched again. Each admitted message is
+ * one blocking SendMessage (see message.ts); the answer's parts become emissions that pass the gate
+ * like any other (see reply.ts). Per agent, cockatiel bounds each call with a timeout and opens a
+ * circuit after repeated failures, as for HTTP agents. Every failure is a typed error: the runtime
+ * records it, retries, and dead-letters the message after the last try.
+ */
+export function createA2aTransport(opts: A2aTransportOptions = {}): AgentTransport {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const maxReplyBytes = opts.maxReplyBytes ?? 1024 * 1024;
+  const breakAfter = opts.breakAfter ?? 5;
+  const halfOpenAfter = opts.halfOpenAfterMs ?? 30_000;
+  return {
+    kind: 'a2a',
+    connect(spec): AgentDefinition {
+      const where: Where = { agent: spec.name, url: spec.a2a ?? '' };
+      // An agent that asks for input is working as designed: that must not open its circuit.
+      const counted = handleWhen((e) => !asksForInput(e));
+      const resilience = wrap(
+        circuitBreaker(counted, { halfOpenAfter, breaker: new ConsecutiveBreaker(breakAfter) }),
+        timeout(timeoutMs, TimeoutStrategy.Aggressive),
+      );
+      const waiting = createWaitingTasks();
+      let client: Promise<Client> | undefined;
+
+      const call = async (msg: Envelope, signal: AbortSignal): Promise<RemoteEvent[]> => {
+        client ??= connectCard({ ...where, maxReplyBytes, timeoutMs });
+        const sdk = await client;
+        const headers = traceHeaders(msg);
+        let result: Awaited<ReturnType<Client['sendMessage']>>;
+        try {
+          result = await sdk.sendMessage(toA2aRequest(msg, waiting.get(msg.correlationid)), {
+            signal,
+            ...(headers === undefined ? {} : { serviceParameters: headers }),
+          });
+        } catch (cause) {
+          if (signal.aborted) throw cause;
+          waiting.delete(msg.correlationid);
+          throw callError(cause, where);
+        }
+        const outcome = readReply(result, { ...where, emits: spec.emits });
+        if (!outcome.ok && outcome.waiting !== undefined) waiting.set(msg.correlationid, outcome.waiting);
+        else waiting.delete(msg.correlationid);
+        if (!outcome.ok) throw outcome.error;
+        return outcome.events;
+      };
+
+      return {
+        async handle(msg, ctx) {
+          let events: RemoteEvent[];
+          try {
+            events = await resilience.execute(({ signal }) => call(msg, signal));
+          } catch (cause) {
+            // The agent may have moved or come back with another card: read it again next time.
+            if (!asksForInput(cause)) client = undefined;
+            throw transportError(cause, where, { timeoutMs, breakAfter, halfOpenAfter });
+          }
+          for (const event of events) ctx.forward(event);
+        },
+      };
+    },
+  };
+}
+
+const asksForInput = (e: unknown) => isMeshwardenError(e) && e.code === 'MW_INTEROP_A2A_INPUT_REQUIRED';
+
+/**
+ * An error the SDK threw for a call. Ours (from the guarded fetch) pass; a protocol error the agent
+ * answered (JSON-RPC or REST) is MW_INTEROP_A2A_FAILED; anything else is the SDK failing to read the
+ * answer (not JSON, not JSON-RPC, no result): MW_INTEROP_A2A_BAD_REPLY.
+ */
+function callError(cause: unknown, where: Where): MeshwardenError {
+  if (isMeshwardenError(cause)) return cause;
+  if (cause instanceof A2AError) {
+    const code = isJsonRpcError(cause) ? ` (JSON-RPC ${cause.envelopeCode})` : '';
+    const problem = `${cause.name}${code}: ${cause.message}`;
+    return a2aError('MW_INTEROP_A2A_FAILED', { ...where, problem }, { cause });
+  }
+  return a2aError('MW_INTEROP_A2A_BAD_REPLY', { ...where, problem: errorText(cause) }, { cause });
+}
+
+function transportError(
+  cause: unknown,
+  where: Where,
+  o: { timeoutMs: number; breakAfter: number; halfOpenAfter: number },
+): MeshwardenError {
+  if (isMeshwardenError(cause)) return cause;
+  if (cause instanceof TaskCancelledError)
+    return interopError('MW_INTEROP_TIMEOUT', { ...where, ms: o.timeoutMs });
+  if (cause instanceof BrokenCircuitError) {
+    return interopError('MW_INTEROP_CIRCUIT_OPEN', {
+      ...where,
+      failures: o.breakAfter,
+      seconds: Math.round(o.halfOpenAfter / 1000),
+    });
+  }
+  return interopError('MW_INTEROP_UNREACHABLE', { ...where, cause: errorText(cause) }, { cause });
+}
