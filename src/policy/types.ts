@@ -23,6 +23,8 @@ export type EffectSpec = {
   readonly name: string;
   /** Absolute path of the executor module (default export from `defineEffect`). */
   readonly module?: string;
+  /** A tool of an MCP server executes it: the server (a command line or an http(s) URL) and the tool. */
+  readonly mcp?: { readonly server: string; readonly tool: string };
 };
 
 export type IngressSpec = { readonly name: string; readonly emits: readonly string[] };

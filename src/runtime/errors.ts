@@ -3,7 +3,7 @@ import { makeError } from '../envelope/index.js';
 export const runtimeError = makeError({
   MW_RUNTIME_MODULE_LOAD: 'could not load {what} module {file}: {cause}',
   MW_RUNTIME_MODULE_SHAPE: '{what} module {file} must default-export {expected}',
-  MW_RUNTIME_TRANSPORT: 'agent {agent} uses {transport}, and no transport for it was given to the runtime',
+  MW_RUNTIME_TRANSPORT: '{who} uses {transport}, and no transport for it was given to the runtime',
   MW_RUNTIME_HANDLER: 'agent {agent} failed on message {msgId}: {cause}',
   MW_RUNTIME_EXECUTOR: 'effect {effect} failed on request {msgId}: {cause}',
   MW_RUNTIME_NO_EXECUTOR: 'effect {effect} has no executor module, so request {msgId} cannot run',

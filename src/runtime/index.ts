@@ -19,7 +19,14 @@ export {
   openLedger,
   parseCheckpoint,
 } from '../ledger/index.js';
-export { formatPolicyIssue, loadPolicy, type Policy, type PolicyIssue } from '../policy/index.js';
+export {
+  type AgentSpec,
+  type EffectSpec,
+  formatPolicyIssue,
+  loadPolicy,
+  type Policy,
+  type PolicyIssue,
+} from '../policy/index.js';
 export {
   type AgentContext,
   type AgentDefinition,
@@ -56,4 +63,4 @@ export {
 export { type PilotAct, type PilotActions, pilotActor } from './pilot.js';
 export { ENTRY } from './records.js';
 export { type RunSummary, summarize } from './summary.js';
-export type { AgentTransport, RemoteEvent } from './transports.js';
+export type { AgentTransport, EffectTransport, RemoteEvent, Transport } from './transports.js';

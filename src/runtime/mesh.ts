@@ -17,7 +17,7 @@ import type { LoadedModules } from './modules.js';
 import { createPilotActions, type PilotActions } from './pilot.js';
 import { type DecisionData, decisionRecord, policyLoadedRecord } from './records.js';
 import { recoverFromLedger } from './recovery.js';
-import type { AgentTransport } from './transports.js';
+import type { Transport } from './transports.js';
 import { createWorkTracker } from './work.js';
 
 /** What a decision record holds besides its verdict and envelope. */
@@ -41,7 +41,7 @@ export type MeshOptions = {
   readonly ledger: Ledger;
   readonly modules: LoadedModules;
   /** How remote agents are reached; kept for reloads. */
-  readonly transports?: readonly AgentTransport[];
+  readonly transports?: readonly Transport[];
   readonly log: Logger;
   readonly state?: StateStore;
   readonly clock?: Clock;
@@ -64,7 +64,7 @@ export type Mesh = {
   readonly policy: Policy;
   readonly state: StateStore;
   /** The transports remote agents were connected with (a reload connects new ones the same way). */
-  readonly transports: readonly AgentTransport[];
+  readonly transports: readonly Transport[];
   /** Gates a root message from an ingress; resolves with the decision entry once it is durable. */
   inject(
     ingress: string,

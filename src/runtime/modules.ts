@@ -5,7 +5,7 @@ import { errorText, type MeshwardenError } from '../envelope/index.js';
 import type { Policy } from '../policy/index.js';
 import type { AgentDefinition, EffectDefinition } from './define.js';
 import { runtimeError } from './errors.js';
-import type { AgentTransport } from './transports.js';
+import type { AgentTransport, EffectTransport, Transport } from './transports.js';
 
 export type LoadedModules = {
   readonly agents: ReadonlyMap<string, AgentDefinition>;
@@ -19,7 +19,7 @@ export type LoadedModules = {
  */
 export async function loadModules(
   policy: Policy,
-  transports: readonly AgentTransport[] = [],
+  transports: readonly Transport[] = [],
 ): Promise<{ ok: true; modules: LoadedModules } | { ok: false; errors: MeshwardenError[] }> {
   bindPackageName();
   const errors: MeshwardenError[] = [];
@@ -28,10 +28,10 @@ export async function loadModules(
   for (const agent of policy.agents.values()) {
     if (agent.module === undefined) {
       const kind = agent.a2a !== undefined ? 'a2a' : 'url';
-      const transport = transports.find((t) => t.kind === kind);
+      const transport = transports.find((t): t is AgentTransport => t.kind === kind);
       const connected =
         transport?.connect(agent) ??
-        runtimeError('MW_RUNTIME_TRANSPORT', { agent: agent.name, transport: `${kind}:` });
+        runtimeError('MW_RUNTIME_TRANSPORT', { who: `agent ${agent.name}`, transport: `${kind}:` });
       if (connected instanceof Error) errors.push(connected);
       else agents.set(agent.name, connected);
       continue;
@@ -41,6 +41,15 @@ export async function loadModules(
     else agents.set(agent.name, loaded as AgentDefinition);
   }
   for (const effect of policy.effects.values()) {
+    if (effect.mcp !== undefined) {
+      const transport = transports.find((t): t is EffectTransport => t.kind === 'mcp');
+      const connected =
+        transport?.connect(effect) ??
+        runtimeError('MW_RUNTIME_TRANSPORT', { who: `effect ${effect.name}`, transport: 'mcp:' });
+      if (connected instanceof Error) errors.push(connected);
+      else effects.set(effect.name, connected);
+      continue;
+    }
     if (effect.module === undefined) continue; // recorded as a dead letter when requested
     const loaded = await importDefault(effect.module, 'effect', 'execute', 'defineEffect({ execute })');
     if (loaded instanceof Error) errors.push(loaded);

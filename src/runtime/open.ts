@@ -10,7 +10,7 @@ import { runtimeError } from './errors.js';
 import { createMesh, type Mesh, type MeshOptions } from './mesh.js';
 import { loadModules } from './modules.js';
 import { policyLoadedRecord } from './records.js';
-import type { AgentTransport } from './transports.js';
+import type { Transport } from './transports.js';
 
 export type OpenedMesh = { readonly mesh: Mesh; readonly ledger: Ledger; readonly resumed: number };
 
@@ -38,7 +38,7 @@ export async function openMesh(opts: {
   clock?: Clock;
   retry?: MeshOptions['retry'];
   /** How `url:` and `a2a:` agents are reached (interop/); without one, such agents are refused. */
-  transports?: readonly AgentTransport[];
+  transports?: readonly Transport[];
 }): Promise<OpenMeshResult> {
   const loaded = await loadPolicy(opts.meshFile);
   if (!loaded.ok) return { ok: false, policyIssues: loaded.issues };

@@ -1,6 +1,6 @@
 import type { JsonValue, MeshwardenError } from '../envelope/index.js';
-import type { AgentSpec } from '../policy/index.js';
-import type { AgentDefinition } from './define.js';
+import type { AgentSpec, EffectSpec } from '../policy/index.js';
+import type { AgentDefinition, EffectDefinition } from './define.js';
 
 /**
  * Makes the handler of an agent that is not an in-process module: `url:` (an HTTP agent) or `a2a:`
@@ -12,6 +12,15 @@ export type AgentTransport = {
   readonly kind: 'url' | 'a2a';
   connect(spec: AgentSpec): AgentDefinition | MeshwardenError;
 };
+
+/** Makes the executor of an effect that runs outside the process: `mcp:` (a tool of an MCP server). */
+export type EffectTransport = {
+  readonly kind: 'mcp';
+  connect(spec: EffectSpec): EffectDefinition | MeshwardenError;
+};
+
+/** What openMesh takes from the shell to reach what is not an in-process module. */
+export type Transport = AgentTransport | EffectTransport;
 
 /**
  * An event a remote agent made, as it made it. The runtime keeps what the agent authored (id, time,
