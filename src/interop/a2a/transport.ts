@@ -1,16 +1,6 @@
 import type { Client } from '@a2a-js/sdk/client';
 import { A2AError, isJsonRpcError } from '@a2a-js/sdk/errors';
 import {
-  BrokenCircuitError,
-  ConsecutiveBreaker,
-  circuitBreaker,
-  handleWhen,
-  TaskCancelledError,
-  TimeoutStrategy,
-  timeout,
-  wrap,
-} from 'cockatiel';
-import {
   type AgentDefinition,
   type AgentTransport,
   type Envelope,
@@ -19,25 +9,17 @@ import {
   type MeshwardenError,
   type RemoteEvent,
 } from '../../runtime/index.js';
-import { interopError } from '../errors.js';
+import { createResilience, type ResilienceOptions, type Where } from '../resilience.js';
 import { connectCard } from './card.js';
 import { a2aError } from './errors.js';
 import { toA2aRequest, traceHeaders } from './message.js';
 import { readReply } from './reply.js';
 import { createWaitingTasks } from './waiting.js';
 
-export type A2aTransportOptions = {
-  /** A call (card fetch included) that takes longer fails (default 10 s); the runtime retries it. */
-  readonly timeoutMs?: number;
+export type A2aTransportOptions = ResilienceOptions & {
   /** Replies (and cards) over this many bytes are refused (default 1 MiB). */
   readonly maxReplyBytes?: number;
-  /** Consecutive failures that open an agent's circuit (default 5)… */
-  readonly breakAfter?: number;
-  /** …and how long it stays open before one trial call (default 30 s). */
-  readonly halfOpenAfterMs?: number;
 };
-
-type Where = { readonly agent: string; readonly url: string };
 
 /**
  * `a2a:` agents, reached with the official A2A SDK. The agent card is fetched on the first delivery
@@ -50,18 +32,12 @@ type Where = { readonly agent: string; readonly url: string };
 export function createA2aTransport(opts: A2aTransportOptions = {}): AgentTransport {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const maxReplyBytes = opts.maxReplyBytes ?? 1024 * 1024;
-  const breakAfter = opts.breakAfter ?? 5;
-  const halfOpenAfter = opts.halfOpenAfterMs ?? 30_000;
   return {
     kind: 'a2a',
     connect(spec): AgentDefinition {
       const where: Where = { agent: spec.name, url: spec.a2a ?? '' };
       // An agent that asks for input is working as designed: that must not open its circuit.
-      const counted = handleWhen((e) => !asksForInput(e));
-      const resilience = wrap(
-        circuitBreaker(counted, { halfOpenAfter, breaker: new ConsecutiveBreaker(breakAfter) }),
-        timeout(timeoutMs, TimeoutStrategy.Aggressive),
-      );
+      const resilience = createResilience(where, opts, (e) => !asksForInput(e));
       const waiting = createWaitingTasks();
       let client: Promise<Client> | undefined;
 
@@ -91,11 +67,11 @@ export function createA2aTransport(opts: A2aTransportOptions = {}): AgentTranspo
         async handle(msg, ctx) {
           let events: RemoteEvent[];
           try {
-            events = await resilience.execute(({ signal }) => call(msg, signal));
+            events = await resilience.execute((signal) => call(msg, signal));
           } catch (cause) {
             // The agent may have moved or come back with another card: read it again next time.
             if (!asksForInput(cause)) client = undefined;
-            throw transportError(cause, where, { timeoutMs, breakAfter, halfOpenAfter });
+            throw cause;
           }
           for (const event of events) ctx.forward(event);
         },
@@ -119,22 +95,4 @@ function callError(cause: unknown, where: Where): MeshwardenError {
     return a2aError('MW_INTEROP_A2A_FAILED', { ...where, problem }, { cause });
   }
   return a2aError('MW_INTEROP_A2A_BAD_REPLY', { ...where, problem: errorText(cause) }, { cause });
-}
-
-function transportError(
-  cause: unknown,
-  where: Where,
-  o: { timeoutMs: number; breakAfter: number; halfOpenAfter: number },
-): MeshwardenError {
-  if (isMeshwardenError(cause)) return cause;
-  if (cause instanceof TaskCancelledError)
-    return interopError('MW_INTEROP_TIMEOUT', { ...where, ms: o.timeoutMs });
-  if (cause instanceof BrokenCircuitError) {
-    return interopError('MW_INTEROP_CIRCUIT_OPEN', {
-      ...where,
-      failures: o.breakAfter,
-      seconds: Math.round(o.halfOpenAfter / 1000),
-    });
-  }
-  return interopError('MW_INTEROP_UNREACHABLE', { ...where, cause: errorText(cause) }, { cause });
 }

@@ -1,0 +1,69 @@
+import {
+  BrokenCircuitError,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  handleWhen,
+  TaskCancelledError,
+  TimeoutStrategy,
+  timeout,
+  wrap,
+} from 'cockatiel';
+import { errorText, isMeshwardenError, type MeshwardenError } from '../runtime/index.js';
+import { interopError } from './errors.js';
+
+export type ResilienceOptions = {
+  /** A call that takes longer fails (default 10 s); the runtime retries the delivery with backoff. */
+  readonly timeoutMs?: number;
+  /** Consecutive failures that open a target's circuit (default 5)… */
+  readonly breakAfter?: number;
+  /** …and how long it stays open before one trial call (default 30 s). */
+  readonly halfOpenAfterMs?: number;
+};
+
+/** The remote thing a failure names: who and where. */
+export type Where = { readonly agent: string; readonly url: string };
+
+export type Resilience = {
+  /** Runs one call under the timeout and the target's circuit; a failure comes back typed. */
+  execute<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T>;
+};
+
+/**
+ * One remote target's guard, shared by the transports: cockatiel bounds each call with a timeout and
+ * opens a circuit after repeated failures, so a dead target fails fast instead of holding handler
+ * slots. `counts` says which failures count toward the circuit (all, by default). What `execute`
+ * throws is always a MeshwardenError: the call's own, or a timeout, an open circuit or an
+ * unreachable target.
+ */
+export function createResilience(
+  where: Where,
+  opts: ResilienceOptions = {},
+  counts: (error: unknown) => boolean = () => true,
+): Resilience {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const breakAfter = opts.breakAfter ?? 5;
+  const halfOpenAfter = opts.halfOpenAfterMs ?? 30_000;
+  const policy = wrap(
+    circuitBreaker(handleWhen(counts), { halfOpenAfter, breaker: new ConsecutiveBreaker(breakAfter) }),
+    timeout(timeoutMs, TimeoutStrategy.Aggressive),
+  );
+  const typed = (cause: unknown): MeshwardenError => {
+    if (isMeshwardenError(cause)) return cause;
+    if (cause instanceof TaskCancelledError)
+      return interopError('MW_INTEROP_TIMEOUT', { ...where, ms: timeoutMs });
+    if (cause instanceof BrokenCircuitError) {
+      const seconds = Math.round(halfOpenAfter / 1000);
+      return interopError('MW_INTEROP_CIRCUIT_OPEN', { ...where, failures: breakAfter, seconds });
+    }
+    return interopError('MW_INTEROP_UNREACHABLE', { ...where, cause: errorText(cause) }, { cause });
+  };
+  return {
+    async execute(call) {
+      try {
+        return await policy.execute(({ signal }) => call(signal));
+      } catch (cause) {
+        throw typed(cause);
+      }
+    },
+  };
+}
