@@ -1,13 +1,13 @@
 import { makeError } from '../runtime/index.js';
 
 export const interopError = makeError({
-  MW_INTEROP_UNREACHABLE: 'agent {agent} at {url} could not be reached: {cause}',
-  MW_INTEROP_TIMEOUT: 'agent {agent} at {url} did not answer within {ms} ms',
+  MW_INTEROP_UNREACHABLE: '{who} at {url} could not be reached: {cause}',
+  MW_INTEROP_TIMEOUT: '{who} at {url} did not answer within {ms} ms',
   MW_INTEROP_CIRCUIT_OPEN:
-    'agent {agent} at {url} failed {failures} times in a row; calls to it are paused for {seconds} s',
-  MW_INTEROP_HTTP_STATUS: 'agent {agent} at {url} answered HTTP {status}',
+    '{who} at {url} failed {failures} times in a row; calls to it are paused for {seconds} s',
+  MW_INTEROP_HTTP_STATUS: '{who} at {url} answered HTTP {status}',
   MW_INTEROP_CONTENT_TYPE:
-    'agent {agent} at {url} answered with content type {type}; it must be application/cloudevents-batch+json, application/cloudevents+json or application/json',
-  MW_INTEROP_REPLY_TOO_BIG: 'agent {agent} at {url} answered with more than {limit} bytes',
-  MW_INTEROP_BAD_REPLY: 'agent {agent} at {url} answered with something that is not CloudEvents: {problem}',
+    '{who} at {url} answered with content type {type}; it must be application/cloudevents-batch+json, application/cloudevents+json or application/json',
+  MW_INTEROP_REPLY_TOO_BIG: '{who} at {url} answered with more than {limit} bytes',
+  MW_INTEROP_BAD_REPLY: '{who} at {url} answered with something that is not CloudEvents: {problem}',
 });

@@ -1,8 +1,10 @@
-// Adapters to the outside: remote agents reached over HTTP (later A2A and MCP), handed to the runtime
-// as transports, and wrappers that turn other frameworks' agents into mesh agents.
+// Adapters to the outside: remote agents reached over HTTP and A2A, effects executed by MCP tools,
+// handed to the runtime as transports, and wrappers that turn other frameworks' agents into mesh agents.
 export { a2aError } from './a2a/errors.js';
 export { type A2aTransportOptions, createA2aTransport } from './a2a/transport.js';
 export { interopError } from './errors.js';
 export type { Emission } from './frameworks/emissions.js';
 export { type InvokableGraph, langGraphAgent } from './frameworks/langgraph.js';
 export { createHttpTransport, type HttpTransportOptions } from './http/transport.js';
+export { mcpError } from './mcp/errors.js';
+export { createMcpTransport, type McpTransport, type McpTransportOptions } from './mcp/transport.js';

@@ -21,7 +21,7 @@ export type ResilienceOptions = {
 };
 
 /** The remote thing a failure names: who and where. */
-export type Where = { readonly agent: string; readonly url: string };
+export type Where = { readonly who: string; readonly url: string };
 
 export type Resilience = {
   /** Runs one call under the timeout and the target's circuit; a failure comes back typed. */

@@ -22,6 +22,10 @@ export const POLICY_ERRORS = {
   MW_POLICY_BAD_CEL: '{where} is not a valid CEL predicate: {reason}',
   MW_POLICY_BAD_KEY: 'agents.{agent}.publicKey is not an Ed25519 public key in PEM form: {reason}',
   MW_POLICY_AGENT_TRANSPORT: 'agent {agent} must have exactly one of module, url or a2a; it has {found}',
+  MW_POLICY_EFFECT_TRANSPORT:
+    'effect {effect} must have one executor, module or mcp (with tool); it has {found}',
+  MW_POLICY_MCP_SERVER:
+    'effects.{effect}.mcp is {value}, which is not an MCP server: {reason}; write an http(s) URL or a command line, like node ./mcp/crm-server.mjs',
   MW_POLICY_EXCLUSIVE: '{where} must name exactly one of {keys}; it names {found}',
   MW_POLICY_UNKNOWN_REFERENCE: '{who} {verb} "{name}", but {why}',
   MW_POLICY_KIND_CONFLICT:
@@ -35,7 +39,7 @@ export const POLICY_ERRORS = {
   MW_POLICY_CONTRACT_SCHEMA: 'the contract for {type} is not a valid JSON Schema 2020-12: {reason}',
   MW_POLICY_MISSING_MODULE: '{who} module {module} does not exist (looked for {absolute})',
   MW_POLICY_NO_EXECUTOR:
-    'effect {name} has no module, so requests for it are recorded but nothing executes them',
+    'effect {name} has no module or mcp, so requests for it are recorded but nothing executes them',
   MW_POLICY_UNCONSUMED: '{type} is emitted but no agent consumes it, so it is recorded and goes nowhere',
 } as const;
 

@@ -1,7 +1,8 @@
 import { createPublicKey } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { errorText } from '../envelope/index.js';
-import { type Checker, entriesOf, isObj, type Obj, str, stringsOf } from './check.js';
+import { type Checker, entriesOf, isObj, labelOf, type Obj, shown, str, stringsOf } from './check.js';
+import { compileMcpServer } from './mcp-server.js';
 import type { Path } from './source.js';
 import type { AgentSpec, EffectSpec, IngressSpec } from './types.js';
 
@@ -29,10 +30,8 @@ export function compileGraph(check: Checker, doc: Obj): Graph {
   const effects = new Map<string, EffectSpec>();
   for (const [name, spec] of entriesOf(doc.effects)) {
     mention(name, ['effects', name]);
-    const module = isObj(spec) ? str(spec.module) : undefined;
-    if (module === undefined && (spec === null || isObj(spec)))
-      check.warn('MW_POLICY_NO_EXECUTOR', { name }, ['effects', name], 'key');
-    effects.set(name, module === undefined ? { name } : { name, module: resolve(dir, module) });
+    if (spec === null || isObj(spec)) effects.set(name, compileEffect(check, name, spec ?? {}, dir));
+    else effects.set(name, { name });
   }
 
   const ingress = new Map<string, IngressSpec>();
@@ -108,6 +107,42 @@ function checkEdges(
       if (effects.has(type)) conflict(`ingress ${name}`, 'emits', type, ['ingress', name, 'emits', i]);
     }
   }
+}
+
+/** One executor or none (recorded, not executed): a module, or a tool of an MCP server. */
+function compileEffect(check: Checker, name: string, spec: Obj, dir: string): EffectSpec {
+  const module = str(spec.module);
+  const server = str(spec.mcp);
+  const tool = str(spec.tool);
+  const at: Path = ['effects', name];
+  if (module !== undefined && spec.mcp !== undefined)
+    check.report('MW_POLICY_EFFECT_TRANSPORT', { effect: name, found: 'both' }, at, 'key');
+  else if (spec.tool !== undefined && spec.mcp === undefined)
+    check.report('MW_POLICY_EFFECT_TRANSPORT', { effect: name, found: 'tool without mcp' }, at, 'key');
+  else if (spec.mcp !== undefined && spec.tool === undefined)
+    check.report('MW_POLICY_MISSING_KEY', { where: labelOf(at), key: 'tool' }, at, 'key');
+  else if (module === undefined && spec.mcp === undefined)
+    check.warn('MW_POLICY_NO_EXECUTOR', { name }, at, 'key');
+  let mcp: EffectSpec['mcp'];
+  if (server !== undefined) {
+    const compiled = compileMcpServer(server, dir);
+    if (!compiled.ok) {
+      const params = { effect: name, value: shown(server), reason: compiled.reason };
+      check.report('MW_POLICY_MCP_SERVER', params, [...at, 'mcp']);
+    } else if (tool !== undefined) {
+      mcp = {
+        server: compiled.server,
+        tool,
+        ...(compiled.url === undefined ? {} : { url: compiled.url }),
+        ...(compiled.command === undefined ? {} : { command: compiled.command }),
+      };
+    }
+  }
+  return {
+    name,
+    ...(module === undefined ? {} : { module: resolve(dir, module) }),
+    ...(mcp === undefined ? {} : { mcp }),
+  };
 }
 
 function compileAgent(check: Checker, name: string, spec: Obj, dir: string): AgentSpec {

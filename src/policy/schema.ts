@@ -54,7 +54,11 @@ export const MESH_SCHEMA = object(
         ['version'],
       ),
     ),
-    effects: mapOf(TYPE, { ...object({ module: path }), type: ['object', 'null'] }),
+    effects: mapOf(TYPE, {
+      // mcp: an http(s) URL or a command line, checked in code (graph.ts) for its own code.
+      ...object({ module: path, mcp: { type: 'string' }, tool: { type: 'string', minLength: 1 } }),
+      type: ['object', 'null'],
+    }),
     ingress: mapOf(NAME, object({ emits: typeList }, ['emits'])),
     contracts: path,
     partitions: { type: 'integer', minimum: 1 },

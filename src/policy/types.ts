@@ -23,8 +23,16 @@ export type EffectSpec = {
   readonly name: string;
   /** Absolute path of the executor module (default export from `defineEffect`). */
   readonly module?: string;
-  /** A tool of an MCP server executes it: the server (a command line or an http(s) URL) and the tool. */
-  readonly mcp?: { readonly server: string; readonly tool: string };
+  /**
+   * A tool of an MCP server executes it. `server` is as written (relative paths resolved), and how to
+   * reach it is already read: a Streamable HTTP `url`, or a `command` (its words) to spawn for stdio.
+   */
+  readonly mcp?: {
+    readonly server: string;
+    readonly tool: string;
+    readonly url?: string;
+    readonly command?: readonly string[];
+  };
 };
 
 export type IngressSpec = { readonly name: string; readonly emits: readonly string[] };

@@ -13,7 +13,7 @@ import { guardedFetch } from './fetch.js';
 import { ACCEPTED_OUTPUT } from './message.js';
 
 export type CardTarget = {
-  readonly agent: string;
+  readonly who: string;
   /** The agent card URL, as the policy gives it. */
   readonly url: string;
   readonly maxReplyBytes: number;
@@ -31,9 +31,9 @@ const legacyCompat = { enabled: true };
  * 404, HTML, JSON that is no agent card, no interface the SDK speaks) is MW_INTEROP_A2A_CARD.
  */
 export async function connectCard(target: CardTarget): Promise<Client> {
-  const where = { agent: target.agent, url: target.url };
+  const where = { who: target.who, url: target.url };
   const resolver = new DefaultAgentCardResolver({
-    fetchImpl: guardedFetch(target.agent, target.maxReplyBytes, AbortSignal.timeout(target.timeoutMs)),
+    fetchImpl: guardedFetch(target.who, target.maxReplyBytes, AbortSignal.timeout(target.timeoutMs)),
     legacyCompat,
   });
   let card: unknown;
@@ -44,7 +44,7 @@ export async function connectCard(target: CardTarget): Promise<Client> {
   }
   const problem = cardProblem(card);
   if (problem !== undefined) throw a2aError('MW_INTEROP_A2A_CARD', { ...where, problem });
-  const fetchImpl = guardedFetch(target.agent, target.maxReplyBytes);
+  const fetchImpl = guardedFetch(target.who, target.maxReplyBytes);
   const factory = new ClientFactory({
     transports: [
       new JsonRpcTransportFactory({ fetchImpl, legacyCompat }),
@@ -71,7 +71,7 @@ function cardProblem(card: unknown): string | undefined {
 }
 
 function cardError(cause: unknown, target: CardTarget): MeshwardenError {
-  const where = { agent: target.agent, url: target.url };
+  const where = { who: target.who, url: target.url };
   if (isMeshwardenError(cause)) {
     if (cause.code !== 'MW_INTEROP_HTTP_STATUS') return cause;
     const problem = `it is served with HTTP ${String(cause.details?.status)}`;

@@ -5,9 +5,8 @@ import { makeError } from '../../runtime/index.js';
  * too big a reply, circuit open: those codes come from ../errors.ts and mean the same here).
  */
 export const a2aError = makeError({
-  MW_INTEROP_A2A_CARD: 'agent {agent}: the agent card at {url} cannot be used: {problem}',
-  MW_INTEROP_A2A_FAILED: 'agent {agent} at {url} failed: {problem}',
-  MW_INTEROP_A2A_INPUT_REQUIRED:
-    'agent {agent} at {url} paused task {task} in state {state} and asks: {question}',
-  MW_INTEROP_A2A_BAD_REPLY: 'agent {agent} at {url} answered with something the mesh cannot carry: {problem}',
+  MW_INTEROP_A2A_CARD: '{who}: the agent card at {url} cannot be used: {problem}',
+  MW_INTEROP_A2A_FAILED: '{who} at {url} failed: {problem}',
+  MW_INTEROP_A2A_INPUT_REQUIRED: '{who} at {url} paused task {task} in state {state} and asks: {question}',
+  MW_INTEROP_A2A_BAD_REPLY: '{who} at {url} answered with something the mesh cannot carry: {problem}',
 });

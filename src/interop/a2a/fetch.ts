@@ -10,10 +10,10 @@ import { readBody } from '../http/reply.js';
  * MW_INTEROP_HTTP_STATUS. Protocol error bodies pass through for the SDK to decode. `signal`, when
  * given, bounds calls that the SDK makes without one (the card fetch).
  */
-export function guardedFetch(agent: string, limit: number, signal?: AbortSignal): typeof fetch {
+export function guardedFetch(who: string, limit: number, signal?: AbortSignal): typeof fetch {
   return async (input, init) => {
     const url = input instanceof Request ? input.url : String(input);
-    const where = { agent, url };
+    const where = { who, url };
     const bounded = signal === undefined ? init : { ...init, signal };
     let response: Response;
     try {

@@ -2,7 +2,7 @@ import { Message, Task } from '@a2a-js/sdk';
 import { describe, expect, it } from 'vitest';
 import { readReply } from './reply.js';
 
-const at = { agent: 'churn', url: 'http://agent/card.json' };
+const at = { who: 'agent churn', url: 'http://agent/card.json' };
 const one = { ...at, emits: ['churn.assessed.v1'] };
 const two = { ...at, emits: ['churn.assessed.v1', 'churn.flagged.v1'] };
 const message = (parts: unknown[], metadata?: object) =>

@@ -3,7 +3,7 @@ import type { JsonValue, MeshwardenError, RemoteEvent } from '../../runtime/inde
 import { a2aError } from './errors.js';
 
 export type ReplyContext = {
-  readonly agent: string;
+  readonly who: string;
   readonly url: string;
   /** The types the agent's policy lets it emit: with exactly one, parts need not name it. */
   readonly emits: readonly string[];
@@ -55,12 +55,12 @@ export function readReply(result: Message | Task, c: ReplyContext): ReplyOutcome
     case TaskState.TASK_STATE_REJECTED:
     case TaskState.TASK_STATE_CANCELED: {
       const problem = `task ${result.id} ended ${stateName(state)}${said === '' ? '' : `: ${said}`}`;
-      return { ok: false, error: a2aError('MW_INTEROP_A2A_FAILED', { agent: c.agent, url: c.url, problem }) };
+      return { ok: false, error: a2aError('MW_INTEROP_A2A_FAILED', { who: c.who, url: c.url, problem }) };
     }
     case TaskState.TASK_STATE_INPUT_REQUIRED:
     case TaskState.TASK_STATE_AUTH_REQUIRED: {
       const params = {
-        agent: c.agent,
+        who: c.who,
         url: c.url,
         task: result.id,
         state: stateName(state),
@@ -111,7 +111,7 @@ function toEvent(part: Part, at: string, outer: Metadata, c: ReplyContext): Remo
   if (typeof type !== 'string' || type === '') {
     const why =
       type === undefined
-        ? `is missing, and agent ${c.agent} may emit ${c.emits.length} types, so each part must name one`
+        ? `is missing, and ${c.who} may emit ${c.emits.length} types, so each part must name one`
         : 'is not a non-empty string';
     return bad(c, `${at}/metadata/type`, why);
   }
@@ -145,7 +145,7 @@ function bad(c: ReplyContext, pointer: string, problem: string): ReplyOutcome {
     ok: false,
     error: a2aError(
       'MW_INTEROP_A2A_BAD_REPLY',
-      { agent: c.agent, url: c.url, problem: `${pointer || '/'} ${problem}` },
+      { who: c.who, url: c.url, problem: `${pointer || '/'} ${problem}` },
       { location: { pointer } },
     ),
   };

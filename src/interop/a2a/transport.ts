@@ -35,7 +35,7 @@ export function createA2aTransport(opts: A2aTransportOptions = {}): AgentTranspo
   return {
     kind: 'a2a',
     connect(spec): AgentDefinition {
-      const where: Where = { agent: spec.name, url: spec.a2a ?? '' };
+      const where: Where = { who: `agent ${spec.name}`, url: spec.a2a ?? '' };
       // An agent that asks for input is working as designed: that must not open its circuit.
       const resilience = createResilience(where, opts, (e) => !asksForInput(e));
       const waiting = createWaitingTasks();

@@ -1,7 +1,7 @@
 import type { JsonValue, MeshwardenError, RemoteEvent } from '../../runtime/index.js';
 import { interopError } from '../errors.js';
 
-type Where = { readonly agent: string; readonly url: string };
+type Where = { readonly who: string; readonly url: string };
 
 const BATCH = 'application/cloudevents-batch+json';
 const SINGLE = 'application/cloudevents+json';

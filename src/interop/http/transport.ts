@@ -26,7 +26,7 @@ export function createHttpTransport(opts: HttpTransportOptions = {}): AgentTrans
     kind: 'url',
     connect(spec): AgentDefinition {
       const url = spec.url ?? '';
-      const where = { agent: spec.name, url };
+      const where = { who: `agent ${spec.name}`, url };
       const resilience = createResilience(where, opts);
       const call = async (body: string, signal: AbortSignal) => {
         let response: Response;

@@ -1,0 +1,97 @@
+import { Client, StreamableHTTPClientTransport, type Tool } from '@modelcontextprotocol/client';
+import type { Logger } from 'pino';
+import type { ServerAddress } from './command.js';
+import { createStdioTransport, type Exit } from './stdio.js';
+
+/** A client of one MCP server, connecting or connected. */
+export type Connection = {
+  readonly client: Client;
+  /** Resolves once connected and the tools are listed; rejects with why not. */
+  readonly ready: Promise<void>;
+  /** The tools the server listed when it connected. */
+  tools(): ReadonlyMap<string, Tool>;
+  /** For a spawned server: how it ended, once it has (at start-up too, with its stderr). */
+  exit(): Exit | undefined;
+};
+
+export type Connections = {
+  /** The server's connection: made on first use, then shared by every effect that uses the server. */
+  get(server: string, address: ServerAddress): Connection;
+  /** Forgets a connection that failed, so the next call connects afresh (a command is spawned again). */
+  drop(server: string, connection: Connection): void;
+  /** Closes every connection: spawned servers get their input closed, then SIGTERM, then SIGKILL. */
+  close(): Promise<void>;
+};
+
+export type ConnectionOptions = {
+  readonly timeoutMs: number;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly log?: Logger;
+};
+
+const CLIENT = { name: 'meshwarden', version: '0.1.0' };
+
+export function createConnections(opts: ConnectionOptions): Connections {
+  const open = new Map<string, Connection>();
+  let closed = false;
+
+  const connect = (server: string, address: ServerAddress): Connection => {
+    // `auto`: a 2026-07-28 server is spoken to as one, a 2025 server (initialize) as one.
+    const client = new Client(CLIENT, {
+      versionNegotiation: { mode: 'auto', probe: { timeoutMs: Math.ceil(opts.timeoutMs / 2) } },
+    });
+    // Out-of-band trouble (a line on stdout that is not JSON-RPC): noted; the call decides.
+    client.onerror = (err) => opts.log?.warn({ server, err }, 'MCP server misbehaved');
+    const transport =
+      address.kind === 'http'
+        ? new StreamableHTTPClientTransport(address.url)
+        : createStdioTransport({ ...address, ...(opts.env ? { env: opts.env } : {}) });
+    let tools: ReadonlyMap<string, Tool> = new Map();
+    const ready = (async () => {
+      if (closed) throw new Error('the MCP transport is closed');
+      await client.connect(transport, { timeout: opts.timeoutMs });
+      const listed = (await client.listTools(undefined, { timeout: opts.timeoutMs })).tools;
+      tools = new Map(listed.map((t) => [t.name, t]));
+      opts.log?.debug({ server, tools: [...tools.keys()] }, 'MCP server connected');
+    })();
+    const connection: Connection = {
+      client,
+      ready,
+      tools: () => tools,
+      exit: 'exit' in transport ? transport.exit : () => undefined,
+    };
+    // A failed connect is not kept (the next call, a retry, tries again) nor left running.
+    ready.catch(() => {
+      if (open.get(server) === connection) open.delete(server);
+      return client.close().catch(() => undefined);
+    });
+    return connection;
+  };
+
+  const closeOne = async (connection: Connection) => {
+    await connection.ready.catch(() => undefined);
+    await connection.client.close().catch(() => undefined);
+  };
+
+  return {
+    get(server, address) {
+      let connection = open.get(server);
+      if (connection === undefined) {
+        connection = connect(server, address);
+        if (!closed) open.set(server, connection);
+      }
+      return connection;
+    },
+    drop(server, connection) {
+      if (open.get(server) !== connection) return;
+      open.delete(server);
+      void closeOne(connection);
+    },
+    async close() {
+      closed = true;
+      const all = [...open.values()];
+      open.clear();
+      await Promise.all(all.map(closeOne));
+    },
+  };
+}

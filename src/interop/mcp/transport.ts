@@ -1,0 +1,188 @@
+import {
+  ConsecutiveBreaker,
+  circuitBreaker,
+  handleWhen,
+  type IPolicy,
+  TimeoutStrategy,
+  timeout,
+  wrap,
+} from 'cockatiel';
+import type { Logger } from 'pino';
+import {
+  type EffectDefinition,
+  type EffectTransport,
+  type Envelope,
+  isMeshwardenError,
+  type JsonValue,
+  type MeshwardenError,
+} from '../../runtime/index.js';
+import { readServer } from './command.js';
+import { createConnections } from './connections.js';
+import { mcpError } from './errors.js';
+import { callFailure, type Limits } from './failures.js';
+import { effectResult, type Where } from './result.js';
+
+export type McpTransportOptions = {
+  /** A call (connecting and listing tools included) that takes longer fails (default 10 s). */
+  readonly timeoutMs?: number;
+  /** A result over this many bytes is recorded as `{ truncated: true, bytes }` (default 1 MiB). */
+  readonly maxResultBytes?: number;
+  /** Consecutive failures that open a server's circuit (default 5)… */
+  readonly breakAfter?: number;
+  /** …and how long it stays open before one trial call (default 30 s). */
+  readonly halfOpenAfterMs?: number;
+  /** Environment added for spawned servers, over the SDK's default (HOME, PATH, USER, …). */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly log?: Logger;
+};
+
+/** The `mcp:` effect transport; it holds connections and children, so it is closed when done. */
+export type McpTransport = EffectTransport & {
+  close(): Promise<void>;
+  readonly closed: Promise<void | Error>;
+  [Symbol.asyncDispose](): Promise<void>;
+};
+
+/** Errors that are the server answering, not the server failing: they keep its circuit closed… */
+const ANSWERS: ReadonlySet<string> = new Set([
+  'MW_INTEROP_MCP_TOOL_ERROR',
+  'MW_INTEROP_MCP_FAILED',
+  'MW_INTEROP_MCP_UNKNOWN_TOOL',
+]);
+/** …and these keep its connection too (an unknown tool reconnects, to list the tools again). */
+const KEEP: ReadonlySet<string> = new Set(['MW_INTEROP_MCP_TOOL_ERROR', 'MW_INTEROP_MCP_FAILED']);
+
+/**
+ * Effects executed by a tool of an MCP server (`effects.<name>: { mcp, tool }`). The server is
+ * reached on the first request (connect is synchronous) over Streamable HTTP, or spawned once and
+ * spoken to over stdio; one client per server, shared by its effects, listing its tools when it
+ * connects. Each admitted request is one `tools/call` (arguments: the request's data; `_meta`: its
+ * id, subject and case, see metaOf). Per server, cockatiel bounds each call with a timeout and
+ * opens a circuit after repeated failures. Every failure is a typed error: the runtime records it,
+ * retries, and dead-letters the request after the last try.
+ */
+export function createMcpTransport(opts: McpTransportOptions = {}): McpTransport {
+  const limits: Limits = {
+    timeoutMs: opts.timeoutMs ?? 10_000,
+    breakAfter: opts.breakAfter ?? 5,
+    halfOpenAfter: opts.halfOpenAfterMs ?? 30_000,
+  };
+  const maxResultBytes = opts.maxResultBytes ?? 1024 * 1024;
+  const connections = createConnections({
+    timeoutMs: limits.timeoutMs,
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
+  });
+  const circuits = new Map<string, IPolicy>();
+  const circuitOf = (server: string): IPolicy => {
+    let policy = circuits.get(server);
+    if (policy === undefined) {
+      const counted = handleWhen((e) => !(isMeshwardenError(e) && ANSWERS.has(e.code)));
+      const breaker = new ConsecutiveBreaker(limits.breakAfter);
+      policy = wrap(
+        circuitBreaker(counted, { halfOpenAfter: limits.halfOpenAfter, breaker }),
+        timeout(limits.timeoutMs, TimeoutStrategy.Aggressive),
+      );
+      circuits.set(server, policy);
+    }
+    return policy;
+  };
+
+  let closing: Promise<void> | undefined;
+  let settle: (value: void | Error) => void = () => undefined;
+  const closed = new Promise<void | Error>((resolve) => {
+    settle = resolve;
+  });
+  const close = () => {
+    closing ??= connections.close().then(
+      () => settle(),
+      (err: unknown) => settle(err instanceof Error ? err : new Error(String(err))),
+    );
+    return closing;
+  };
+
+  return {
+    kind: 'mcp',
+    connect(spec): EffectDefinition | MeshwardenError {
+      const server = spec.mcp?.server ?? '';
+      const tool = spec.mcp?.tool ?? '';
+      const where: Where = {
+        effect: spec.name,
+        server,
+        tool,
+        who: `MCP tool ${tool} of effect ${spec.name}`,
+        url: server,
+      };
+      const address = spec.mcp === undefined ? 'the effect names no MCP server' : readServer(spec.mcp);
+      if (typeof address === 'string')
+        return mcpError('MW_INTEROP_MCP_SERVER', { ...where, problem: address });
+      const resilience = circuitOf(server);
+
+      const call = async (request: Envelope, args: JsonObject, attempt: number, signal: AbortSignal) => {
+        const connection = connections.get(server, address);
+        try {
+          await connection.ready;
+          const tools = connection.tools();
+          if (!tools.has(tool)) {
+            const listed = [...tools.keys()].join(', ') || 'none';
+            throw mcpError('MW_INTEROP_MCP_UNKNOWN_TOOL', { ...where, tools: listed });
+          }
+          const _meta = metaOf(request, attempt);
+          const result = await connection.client.callTool(
+            { name: tool, arguments: args, _meta },
+            { signal, timeout: limits.timeoutMs },
+          );
+          const value = effectResult(result, where, maxResultBytes);
+          if (isMeshwardenError(value)) throw value;
+          return value;
+        } catch (cause) {
+          const error = signal.aborted ? cause : callFailure(cause, where, connection.exit(), limits);
+          if (!(isMeshwardenError(error) && KEEP.has(error.code))) connections.drop(server, connection);
+          throw error;
+        }
+      };
+
+      return {
+        async execute(request, ctx) {
+          const data = request.data;
+          if (!isObject(data)) {
+            const kind = data === null ? 'null' : Array.isArray(data) ? 'a list' : `a ${typeof data}`;
+            throw mcpError('MW_INTEROP_MCP_ARGUMENTS', { ...where, kind });
+          }
+          try {
+            return await resilience.execute(({ signal }) => call(request, data, ctx.attempt, signal));
+          } catch (cause) {
+            throw callFailure(cause, where, undefined, limits);
+          }
+        },
+      };
+    },
+    close,
+    closed,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/**
+ * What the tool learns besides its arguments: the request's id is its idempotency key (a retry, or
+ * a crash before the ledger recorded the result, calls again with the same id); the subject and
+ * the case tie the call to the mesh's ledger; W3C trace context goes under its SEP-414 keys.
+ */
+function metaOf(request: Envelope, attempt: number): Record<string, string | number> {
+  return {
+    'meshwarden/id': request.id,
+    'meshwarden/effect': request.type,
+    'meshwarden/subject': request.subject,
+    'meshwarden/correlationid': request.correlationid,
+    ...(request.causationid === undefined ? {} : { 'meshwarden/causationid': request.causationid }),
+    'meshwarden/attempt': attempt,
+    ...(request.traceparent === undefined ? {} : { traceparent: request.traceparent }),
+    ...(request.tracestate === undefined ? {} : { tracestate: request.tracestate }),
+  };
+}
+
+type JsonObject = { readonly [key: string]: JsonValue };
+
+function isObject(value: JsonValue): value is JsonObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
