@@ -1,0 +1,67 @@
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type A2aPeer, startA2aPeer } from '../src/interop/a2a/test-kit.js';
+import { createA2aTransport, createMcpTransport } from '../src/interop/index.js';
+import { ENTRY, isRejected, openMesh, parseInputLine, summarize } from '../src/runtime/index.js';
+import { REPO, tempDir } from './run-cli.js';
+
+describe('the retention example with their agents: churn over A2A, credit.issue as an MCP tool', () => {
+  let peer: A2aPeer;
+  // Inside the repo (test-output/ is ignored), so the MCP server script finds its SDK in node_modules.
+  const work = join(REPO, 'test-output');
+  let dir = '';
+  beforeAll(async () => {
+    peer = await startA2aPeer();
+    mkdirSync(work, { recursive: true });
+    dir = mkdtempSync(join(work, 'retention-remote-'));
+  });
+  afterAll(async () => {
+    await peer.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('still stops the loop at 2 credits for 8841, and freezes it', async () => {
+    cpSync(join(REPO, 'examples', 'retention-mcp'), dir, { recursive: true });
+    const meshFile = join(dir, 'mesh.yaml');
+    const local = readFileSync(meshFile, 'utf8');
+    const remote = local.replace('module: ./agents/churn.ts', `a2a: ${peer.cardUrl}`);
+    expect(remote).not.toBe(local);
+    writeFileSync(meshFile, remote);
+
+    await using mcp = createMcpTransport();
+    const opened = await openMesh({
+      meshFile,
+      dataDir: join(tempDir('retention-remote'), 'data'),
+      log: pino({ level: 'silent' }),
+      transports: [createA2aTransport(), mcp],
+    });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    await using o = opened.opened;
+    const lines = readFileSync(join(dir, 'tickets.jsonl'), 'utf8').split('\n');
+    for (const [i, text] of lines.entries()) {
+      const parsed = parseInputLine(text, 'tickets.jsonl', i + 1);
+      if (parsed === undefined) continue;
+      if (isRejected(parsed)) await o.mesh.reject(parsed);
+      else
+        await o.mesh.inject(parsed.source, { type: parsed.type, subject: parsed.subject, data: parsed.data });
+    }
+    await o.mesh.idle();
+
+    const entries = [...o.ledger.scan()];
+    const credits = entries.filter(
+      (e) =>
+        e.kind === ENTRY.effectExecuted && e.agent === 'effect:credit.issue' && e.subject === 'account:8841',
+    );
+    expect(credits.length).toBeGreaterThan(0);
+    expect(credits.length).toBeLessThanOrEqual(2);
+    expect(summarize(o.mesh.counts(), o.mesh.state, o.ledger, o.mesh.policy).frozen).toContain(
+      'account:8841',
+    );
+    expect(entries.some((e) => e.kind === ENTRY.decision && e.agent === 'churn@2.0.1')).toBe(true);
+    expect(peer.received.length).toBeGreaterThan(0);
+    expect(entries.filter((e) => e.kind === ENTRY.deadLetter)).toEqual([]);
+    expect(o.ledger.verify().ok).toBe(true);
+  });
+});
