@@ -2,10 +2,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseEntries, REPO, runCli, tempDir } from './run-cli.js';
 
-describe('examples/langgraph: a LangGraph.js graph as a mesh agent', () => {
-  it('gates what the graph decides: routine tickets reach the desk, urgent ones wait for a person', async () => {
-    const data = join(tempDir('langgraph'), 'data');
-    const example = join(REPO, 'examples', 'langgraph');
+describe('framework agents in a mesh: a LangGraph.js graph, a LlamaIndex.TS workflow', () => {
+  it.each([
+    ['langgraph', 'fake-list-chat-model'],
+    ['llamaindex', 'fake-model'],
+  ])('examples/%s: routine tickets reach the desk, urgent ones wait for a person', async (name, model) => {
+    const data = join(tempDir(name), 'data');
+    const example = join(REPO, 'examples', name);
     const run = await runCli([
       'run',
       join(example, 'mesh.yaml'),
@@ -29,10 +32,10 @@ describe('examples/langgraph: a LangGraph.js graph as a mesh agent', () => {
       return [d.envelope.subject, d.verdict.decision, d.envelope.model];
     });
     expect(verdicts.sort()).toEqual([
-      ['customer:17', 'hold', 'fake-list-chat-model'],
-      ['customer:23', 'deliver', 'fake-list-chat-model'],
-      ['customer:23', 'deliver', 'fake-list-chat-model'],
-      ['customer:42', 'hold', 'fake-list-chat-model'],
+      ['customer:17', 'hold', model],
+      ['customer:23', 'deliver', model],
+      ['customer:23', 'deliver', model],
+      ['customer:42', 'hold', model],
     ]);
   });
 });

@@ -1,6 +1,8 @@
 import { makeError } from '../runtime/index.js';
 
 export const interopError = makeError({
+  MW_INTEROP_WORKFLOW_NO_STOP:
+    'the LlamaIndex workflow of {who} ended without its stop event on message {msgId}',
   MW_INTEROP_UNREACHABLE: '{who} at {url} could not be reached: {cause}',
   MW_INTEROP_TIMEOUT: '{who} at {url} did not answer within {ms} ms',
   MW_INTEROP_CIRCUIT_OPEN:

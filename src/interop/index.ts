@@ -5,6 +5,7 @@ export { type A2aTransportOptions, createA2aTransport } from './a2a/transport.js
 export { interopError } from './errors.js';
 export type { Emission } from './frameworks/emissions.js';
 export { type InvokableGraph, langGraphAgent } from './frameworks/langgraph.js';
+export { llamaIndexAgent, type WorkflowEventLike, type WorkflowLike } from './frameworks/llamaindex.js';
 export { createHttpTransport, type HttpTransportOptions } from './http/transport.js';
 export { mcpError } from './mcp/errors.js';
 export { createMcpTransport, type McpTransport, type McpTransportOptions } from './mcp/transport.js';
