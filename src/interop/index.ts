@@ -8,4 +8,11 @@ export { type InvokableGraph, langGraphAgent } from './frameworks/langgraph.js';
 export { llamaIndexAgent, type WorkflowEventLike, type WorkflowLike } from './frameworks/llamaindex.js';
 export { createHttpTransport, type HttpTransportOptions } from './http/transport.js';
 export { mcpError } from './mcp/errors.js';
+export {
+  createMeshMcpServer,
+  type McpCaller,
+  type MeshMcpServer,
+  type MeshMcpServerOptions,
+} from './mcp/serve.js';
+export { type MeshTool, meshTools, toolName } from './mcp/serve-tools.js';
 export { createMcpTransport, type McpTransport, type McpTransportOptions } from './mcp/transport.js';

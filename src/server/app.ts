@@ -35,6 +35,13 @@ export type ServerOptions = {
   readonly rateLimit?: number;
   readonly consoleDir?: string;
   readonly now?: () => number;
+  /** An MCP endpoint (interop's `createMeshMcpServer`), served at /api/v1/mcp to pilots. */
+  readonly mcp?: McpEndpoint;
+};
+
+/** A web-standard MCP handler; the caller is the token's name, the body as Fastify parsed it. */
+export type McpEndpoint = {
+  fetch(request: Request, caller: { readonly name: string; readonly body?: unknown }): Promise<Response>;
 };
 
 export type Server = {
@@ -151,6 +158,29 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
         eventRoutes,
       ]) {
         await api.register(async (scope) => routes(scope, deps));
+      }
+      const mcp = opts.mcp;
+      if (mcp !== undefined) {
+        api.route({
+          method: ['GET', 'POST', 'DELETE'],
+          url: '/mcp',
+          config: { role: 'pilot' },
+          // Not REST: JSON-RPC per docs/interop.md, so it stays out of the OpenAPI document.
+          schema: { hide: true },
+          handler: async (request, reply) => {
+            if (closing) throw apiError('MW_API_CLOSING');
+            const headers = new Headers();
+            for (const [key, value] of Object.entries(request.headers)) {
+              if (key === 'content-length' || key === 'transfer-encoding' || value === undefined) continue;
+              for (const v of Array.isArray(value) ? value : [value]) headers.append(key, v);
+            }
+            const web = new Request(`${request.protocol}://${request.host}${request.url}`, {
+              method: request.method,
+              headers,
+            });
+            return reply.send(await mcp.fetch(web, { name: request.pilot!.name, body: request.body }));
+          },
+        });
       }
     },
     { prefix: API_PREFIX },

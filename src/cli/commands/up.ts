@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { createMeshMcpServer } from '../../interop/index.js';
 import { isMeshwardenError, openMesh } from '../../runtime/index.js';
 import { createServer, openTokenStore } from '../../server/index.js';
 import { cliError, EXIT } from '../errors.js';
@@ -44,10 +45,13 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     await opened.close();
     return EXIT.failed;
   }
+  // Pilots' LLM clients reach the mesh as MCP tools at /api/v1/mcp, through the gate like any sender.
+  const mcp = createMeshMcpServer(mesh, { log: log.child({ layer: 'interop' }) });
   const server = await createServer({
     mesh,
     ledger,
     tokens,
+    mcp,
     log: log.child({ layer: 'server' }),
     ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
   });
@@ -64,6 +68,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
       cliError('MW_CLI_LISTEN', { host: opts.host, port: opts.port, cause: (cause as Error).message }),
     );
     await server.close();
+    await mcp.close();
     await opened.close();
     return EXIT.failed;
   }
@@ -76,6 +81,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   if (isMeshwardenError(first)) {
     out.fail(first);
     await server.close();
+    await mcp.close();
     await opened.close();
     return EXIT.failed;
   }
@@ -92,12 +98,14 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
       url,
       console: consoleUrl,
       api: `${url}/api/v1`,
+      mcp: `${url}/api/v1/mcp`,
       ...(first === undefined ? {} : { token: first.token }),
     });
   } else {
     out.line(`Meshwarden is up: mesh ${mesh.policy.mesh}, ledger in ${displayPath(dataDir)}`);
     out.line(`  console  ${consoleUrl}`);
     out.line(`  api      ${url}/api/v1  (docs/api.md; OpenAPI at ${url}/api/v1/openapi.json)`);
+    out.line(`  mcp      ${url}/api/v1/mcp  (a pilot token; docs/interop.md)`);
     if (first !== undefined) {
       out.line(`  admin token (shown only now; stored hashed in ${displayPath(tokenFile)}):`);
       out.line(`    ${first.token}`);
@@ -130,6 +138,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   await server.close();
+  await mcp.close();
   await opened.close();
   const heads = ledger.heads();
   out.note(`stopped cleanly: ${ledger.count()} ledger entries, head ${heads[0]?.head ?? '(empty)'}`);

@@ -1,0 +1,124 @@
+import { createMcpHandler, McpServer, type StandardSchemaWithJSON } from '@modelcontextprotocol/server';
+import type { Logger } from 'pino';
+import type { Mesh } from '../../runtime/index.js';
+import { type MeshTool, meshTools, toolResult } from './serve-tools.js';
+
+export type MeshMcpServerOptions = {
+  readonly log?: Logger;
+  /** The server's name in `initialize`/`server/discover`; default `meshwarden-<mesh>`. */
+  readonly name?: string;
+  readonly version?: string;
+};
+
+/** Who calls, as the shell that checked the bearer token knows them. */
+export type McpCaller = {
+  /** Recorded as `sentBy: mcp:<name>` on every message the caller sends. */
+  readonly name: string;
+  /** The request's body when the HTTP framework has parsed it already. */
+  readonly body?: unknown;
+};
+
+/**
+ * The mesh as an MCP server: a web-standard `fetch` (Streamable HTTP, stateless, JSON responses)
+ * for the shell to mount behind its own auth, plus the tools it serves right now.
+ */
+export type MeshMcpServer = {
+  fetch(request: Request, caller: McpCaller): Promise<Response>;
+  tools(): MeshTool[];
+  /** Aborts calls in flight; the mesh is the caller's. Idempotent. */
+  close(): Promise<void>;
+  readonly closed: Promise<void | Error>;
+  [Symbol.asyncDispose](): Promise<void>;
+};
+
+/**
+ * An MCP server whose tools are the mesh's ingress types (see serve-tools.ts): a call injects a root
+ * message through that ingress, so a model enters the mesh only through the gate, and the tool
+ * answers the gate's verdict. Tools are read from the policy in force on every request, so a
+ * reloaded policy's ingress shows at once. Both eras are served: 2026-07-28 clients per request,
+ * 2025-era clients (`initialize`, the v1 SDK) by the SDK's stateless legacy fallback.
+ */
+export function createMeshMcpServer(mesh: Mesh, opts: MeshMcpServerOptions = {}): MeshMcpServer {
+  const handler = createMcpHandler(
+    (ctx) => {
+      const caller = ctx.authInfo?.clientId ?? 'anonymous';
+      const server = new McpServer(
+        { name: opts.name ?? `meshwarden-${mesh.policy.mesh}`, version: opts.version ?? '1' },
+        { capabilities: { tools: {} } },
+      );
+      for (const tool of meshTools(mesh.policy)) {
+        const config = { description: tool.description, inputSchema: gateChecked(tool) };
+        server.registerTool(tool.name, config, async (args) => {
+          const { subject, data } = args as { subject: string; data: never };
+          const entry = await mesh.inject(tool.ingress, {
+            type: tool.type,
+            subject,
+            data,
+            sentBy: `mcp:${caller}`,
+          });
+          const result = toolResult(entry, tool);
+          opts.log?.info({ tool: tool.name, msgId: entry.msgId, caller }, 'mcp tool called');
+          return result;
+        });
+      }
+      return server;
+    },
+    {
+      responseMode: 'json',
+      onerror: (err) => opts.log?.debug({ err }, 'mcp request refused'),
+    },
+  );
+
+  let resolveClosed: (value: void | Error) => void = () => {};
+  const closed = new Promise<void | Error>((resolve) => {
+    resolveClosed = resolve;
+  });
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= handler.close().then(
+      () => resolveClosed(),
+      (err: unknown) => resolveClosed(err as Error),
+    );
+    return closing;
+  };
+  return {
+    fetch: (request, caller) =>
+      handler.fetch(request, {
+        // The token was checked by the shell; the SDK only passes this through to the factory.
+        authInfo: { token: '', clientId: caller.name, scopes: [] },
+        ...(caller.body === undefined ? {} : { parsedBody: caller.body }),
+      }),
+    tools: () => meshTools(mesh.policy),
+    close,
+    closed,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/**
+ * The tool's input schema as the SDK takes it: it advertises the whole schema (the contract
+ * included) in `tools/list`, but checks only `subject` and that `data` is there. The contract is
+ * the gate's to check, so a call that breaks it is quarantined and in the ledger, not turned away
+ * by the SDK where no one would see it.
+ */
+function gateChecked(tool: MeshTool): StandardSchemaWithJSON {
+  const json = () => tool.inputSchema as Record<string, unknown>;
+  return {
+    '~standard': {
+      version: 1,
+      vendor: 'meshwarden',
+      jsonSchema: { input: json, output: json },
+      validate: (value) => {
+        const args = value as { subject?: unknown; data?: unknown } | null;
+        if (args === null || typeof args !== 'object' || Array.isArray(args)) {
+          return { issues: [{ message: 'the arguments must be an object with subject and data' }] };
+        }
+        if (typeof args.subject !== 'string' || args.subject === '') {
+          return { issues: [{ message: 'subject must be a non-empty string', path: ['subject'] }] };
+        }
+        if (!('data' in args)) return { issues: [{ message: 'data is required', path: ['data'] }] };
+        return { value: { subject: args.subject, data: args.data } };
+      },
+    },
+  };
+}
