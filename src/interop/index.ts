@@ -1,6 +1,7 @@
 // Adapters to the outside: remote agents reached over HTTP and A2A, effects executed by MCP tools,
 // handed to the runtime as transports, and wrappers that turn other frameworks' agents into mesh agents.
 export { a2aError } from './a2a/errors.js';
+export { createMeshA2aServer, type MeshA2aServer } from './a2a/serve.js';
 export { type A2aTransportOptions, createA2aTransport } from './a2a/transport.js';
 export { interopError } from './errors.js';
 export type { Emission } from './frameworks/emissions.js';

@@ -3,7 +3,12 @@ import { fileURLToPath } from 'node:url';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+} from 'fastify';
 import type { Logger } from 'pino';
 import { isMeshwardenError, type Ledger, type Mesh, type MeshwardenError } from '../runtime/index.js';
 import { bearerAuth, bearerOf } from './auth.js';
@@ -37,6 +42,20 @@ export type ServerOptions = {
   readonly now?: () => number;
   /** An MCP endpoint (interop's `createMeshMcpServer`), served at /api/v1/mcp to pilots. */
   readonly mcp?: McpEndpoint;
+  /** The ingress sources as A2A agents (interop's `createMeshA2aServer`), served at /api/v1/a2a/<ingress>. */
+  readonly a2a?: A2aEndpoint;
+};
+
+/** A2A cards and JSON-RPC for each ingress; `undefined` means no such ingress. */
+export type A2aEndpoint = {
+  card(ingress: string, endpoint: string): unknown;
+  handle(
+    ingress: string,
+    endpoint: string,
+    body: unknown,
+    caller: string,
+    headers: Record<string, string | string[] | undefined>,
+  ): Promise<unknown>;
 };
 
 /** A web-standard MCP handler; the caller is the token's name, the body as Fastify parsed it. */
@@ -158,6 +177,39 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
         eventRoutes,
       ]) {
         await api.register(async (scope) => routes(scope, deps));
+      }
+      const a2a = opts.a2a;
+      if (a2a !== undefined) {
+        const endpoint = (request: FastifyRequest, ingress: string) =>
+          `${request.protocol}://${request.host}${API_PREFIX}/a2a/${encodeURIComponent(ingress)}`;
+        const notFound = (ingress: string) => apiError('MW_API_NOT_FOUND', { what: `ingress ${ingress}` });
+        // The card is public, as A2A discovery expects; sending needs a pilot token.
+        api.get<{ Params: { ingress: string } }>(
+          '/a2a/:ingress/.well-known/agent-card.json',
+          { schema: { hide: true } },
+          async (request) => {
+            const card = a2a.card(request.params.ingress, endpoint(request, request.params.ingress));
+            if (card === undefined) throw notFound(request.params.ingress);
+            return card;
+          },
+        );
+        api.post<{ Params: { ingress: string } }>(
+          '/a2a/:ingress',
+          { config: { role: 'pilot' }, schema: { hide: true } },
+          async (request) => {
+            if (closing) throw apiError('MW_API_CLOSING');
+            const { ingress } = request.params;
+            const answer = await a2a.handle(
+              ingress,
+              endpoint(request, ingress),
+              request.body,
+              request.pilot!.name,
+              request.headers,
+            );
+            if (answer === undefined) throw notFound(ingress);
+            return answer;
+          },
+        );
       }
       const mcp = opts.mcp;
       if (mcp !== undefined) {

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { createMeshMcpServer } from '../../interop/index.js';
+import { createMeshA2aServer, createMeshMcpServer } from '../../interop/index.js';
 import { isMeshwardenError, openMesh } from '../../runtime/index.js';
 import { createServer, openTokenStore } from '../../server/index.js';
 import { cliError, EXIT } from '../errors.js';
@@ -52,6 +52,8 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     ledger,
     tokens,
     mcp,
+    // Remote A2A clients reach the mesh as one A2A agent per ingress, through the gate too.
+    a2a: createMeshA2aServer(mesh),
     log: log.child({ layer: 'server' }),
     ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
   });
@@ -99,6 +101,9 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
       console: consoleUrl,
       api: `${url}/api/v1`,
       mcp: `${url}/api/v1/mcp`,
+      a2a: [...mesh.policy.ingress.keys()].map(
+        (name) => `${url}/api/v1/a2a/${name}/.well-known/agent-card.json`,
+      ),
       ...(first === undefined ? {} : { token: first.token }),
     });
   } else {
@@ -106,6 +111,10 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     out.line(`  console  ${consoleUrl}`);
     out.line(`  api      ${url}/api/v1  (docs/api.md; OpenAPI at ${url}/api/v1/openapi.json)`);
     out.line(`  mcp      ${url}/api/v1/mcp  (a pilot token; docs/interop.md)`);
+    for (const name of mesh.policy.ingress.keys())
+      out.line(
+        `  a2a      ${url}/api/v1/a2a/${name}/.well-known/agent-card.json  (sending needs a pilot token)`,
+      );
     if (first !== undefined) {
       out.line(`  admin token (shown only now; stored hashed in ${displayPath(tokenFile)}):`);
       out.line(`    ${first.token}`);
