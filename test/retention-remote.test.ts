@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type A2aPeer, startA2aPeer } from '../src/interop/a2a/test-kit.js';
 import { createA2aTransport, createMcpTransport } from '../src/interop/index.js';
 import { ENTRY, isRejected, openMesh, parseInputLine, summarize } from '../src/runtime/index.js';
-import { REPO, tempDir } from './run-cli.js';
+import { REPO, runCli, tempDir } from './run-cli.js';
 
 describe('the retention example with their agents: churn over A2A, credit.issue as an MCP tool', () => {
   let peer: A2aPeer;
@@ -63,5 +63,21 @@ describe('the retention example with their agents: churn over A2A, credit.issue 
     expect(peer.received.length).toBeGreaterThan(0);
     expect(entries.filter((e) => e.kind === ENTRY.deadLetter)).toEqual([]);
     expect(o.ledger.verify().ok).toBe(true);
+  });
+
+  it('runs from the command line with the MCP tool, and the command ends cleanly with its server stopped', async () => {
+    const example = join(REPO, 'examples', 'retention-mcp');
+    const data = join(tempDir('retention-mcp-cli'), 'data');
+    const run = await runCli([
+      'run',
+      join(example, 'mesh.yaml'),
+      '--input',
+      join(example, 'tickets.jsonl'),
+      '--data',
+      data,
+      '--json',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ frozen: ['account:8841'], effects: { failed: 0 } });
   });
 });

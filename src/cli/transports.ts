@@ -1,11 +1,18 @@
 import { createA2aTransport, createHttpTransport, createMcpTransport } from '../interop/index.js';
 import type { Transport } from '../runtime/index.js';
 
+/** The transports a command hands to the mesh, and how to close them once the mesh is closed. */
+export type CliTransports = { readonly list: Transport[] } & AsyncDisposable;
+
 /**
  * How the command line reaches what is not in-process: `url:` agents over HTTP, `a2a:` agents over
- * A2A, `mcp:` effects through MCP tools. The MCP transport's spawned servers do not keep the process
- * alive and are killed when it exits, so commands need not close it.
+ * A2A, `mcp:` effects through MCP tools. Disposing closes the MCP servers gracefully (stdin closed,
+ * then a signal), so declare it with `await using` before the mesh, which then closes first.
  */
-export function cliTransports(): Transport[] {
-  return [createHttpTransport(), createA2aTransport(), createMcpTransport()];
+export function cliTransports(): CliTransports {
+  const mcp = createMcpTransport();
+  return {
+    list: [createHttpTransport(), createA2aTransport(), mcp],
+    [Symbol.asyncDispose]: () => mcp.close(),
+  };
 }

@@ -28,7 +28,12 @@ const DEFAULT_RETRY: RetryOptions = {
   timeoutMs: 30_000,
 };
 
-export type Outgoing = { readonly envelope: Envelope; readonly gated: GatedKind };
+export type Outgoing = {
+  readonly envelope: Envelope;
+  readonly gated: GatedKind;
+  /** Its id came from outside (a remote agent's own): the gate checks it for duplicates. */
+  readonly external?: boolean;
+};
 type Outbox = { readonly items: Outgoing[]; open: boolean };
 
 export type Delivery = {
@@ -212,7 +217,17 @@ export function createDelivery(deps: {
       const out: Outgoing = {
         envelope,
         gated: active.policy.effects.has(event.type) ? 'effect' : 'message',
+        ...(event.id === undefined ? {} : { external: true }),
       };
+      // An id the ledger already holds (a message of the warden's own, say) names another message.
+      if (event.id !== undefined && ledger.byMessage(event.id).length > 0) {
+        deps.refuse(
+          out,
+          'envelope.id_taken',
+          `Agent ${spec.name} answered with an event whose id ${event.id} already names another message in the ledger.`,
+        );
+        return envelope.id;
+      }
       // The warden fills source and causation; a remote that claims others speaks for someone else.
       if (event.source !== undefined && event.source !== envelope.source) {
         deps.refuse(

@@ -238,8 +238,10 @@ export function createMesh(opts: MeshOptions): Mesh {
   };
 
   /** Admits what one handler emitted as one atomic ledger group: a crash keeps all of it or none. */
-  const admitAll = (emitted: readonly { envelope: Envelope; gated: GatedKind }[]): Promise<unknown> => {
-    const judged = emitted.map((out) => judge(out.envelope, out.gated, false));
+  const admitAll = (
+    emitted: readonly { envelope: Envelope; gated: GatedKind; external?: boolean }[],
+  ): Promise<unknown> => {
+    const judged = emitted.map((out) => judge(out.envelope, out.gated, out.external === true));
     const durable = ledger.appendAll(judged.map((j) => j.record));
     for (const j of judged) settle(j, durable);
     return durable;

@@ -27,11 +27,12 @@ export async function runMesh(
       return { code: EXIT.usage };
     }
   }
+  await using transports = cliTransports();
   const result = await openMesh({
     meshFile: resolve(opts.mesh),
     dataDir: resolve(opts.data),
     log,
-    transports: cliTransports(),
+    transports: transports.list,
   });
   if (!result.ok) return { code: reportOpenFailure(result, opts.mesh, out) };
   await using opened = result.opened;

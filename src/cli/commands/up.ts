@@ -31,7 +31,9 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     return EXIT.usage;
   }
   const dataDir = resolve(opts.data);
-  const result = await openMesh({ meshFile: resolve(opts.mesh), dataDir, log, transports: cliTransports() });
+  // Closed after the mesh (await using, declared first): MCP servers get a graceful stop.
+  await using transports = cliTransports();
+  const result = await openMesh({ meshFile: resolve(opts.mesh), dataDir, log, transports: transports.list });
   if (!result.ok) return reportOpenFailure(result, opts.mesh, out);
   const opened = result.opened;
   const { mesh, ledger } = opened;

@@ -33,7 +33,7 @@ const legacyCompat = { enabled: true };
 export async function connectCard(target: CardTarget): Promise<Client> {
   const where = { who: target.who, url: target.url };
   const resolver = new DefaultAgentCardResolver({
-    fetchImpl: guardedFetch(target.who, target.maxReplyBytes, AbortSignal.timeout(target.timeoutMs)),
+    fetchImpl: guardedFetch(target.who, target.maxReplyBytes, target.timeoutMs),
     legacyCompat,
   });
   let card: unknown;

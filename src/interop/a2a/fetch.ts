@@ -7,19 +7,22 @@ import { readBody } from '../http/reply.js';
  * refused connection as a bare "fetch failed"; this one reads at most `limit` bytes
  * (MW_INTEROP_REPLY_TOO_BIG), names the socket error and the address (MW_INTEROP_UNREACHABLE), and
  * turns a non-2xx answer that is no protocol error body (a proxy's 502 page) into
- * MW_INTEROP_HTTP_STATUS. Protocol error bodies pass through for the SDK to decode. `signal`, when
- * given, bounds calls that the SDK makes without one (the card fetch).
+ * MW_INTEROP_HTTP_STATUS. Protocol error bodies pass through for the SDK to decode. `timeoutMs`,
+ * when given, bounds each call the SDK makes without a signal of its own (card fetches).
  */
-export function guardedFetch(who: string, limit: number, signal?: AbortSignal): typeof fetch {
+export function guardedFetch(who: string, limit: number, timeoutMs?: number): typeof fetch {
   return async (input, init) => {
     const url = input instanceof Request ? input.url : String(input);
     const where = { who, url };
-    const bounded = signal === undefined ? init : { ...init, signal };
+    // A fresh bound per call (a shared one would expire); redirects are refused, so an agent cannot
+    // send the warden's envelopes on to another host.
+    const signal = timeoutMs === undefined ? init?.signal : AbortSignal.timeout(timeoutMs);
+    const bounded = { ...init, redirect: 'error' as const, ...(signal ? { signal } : {}) };
     let response: Response;
     try {
       response = await fetch(input, bounded);
     } catch (cause) {
-      if (bounded?.signal?.aborted) throw cause;
+      if (bounded.signal?.aborted) throw cause;
       throw interopError('MW_INTEROP_UNREACHABLE', { ...where, cause: networkCause(cause) }, { cause });
     }
     const body = await readBody(response, limit, where);

@@ -20,7 +20,11 @@ type Mode =
   | 'unknown-type'
   | 'impersonate'
   | 'slow'
-  | 'fail';
+  | 'fail'
+  | 'fixed-id'
+  | 'input-id';
+
+const FIXED_ID = '0190a0b0-0000-7000-8000-00000000f1d0';
 
 const log = pino({ level: 'silent' });
 const keys = generateKeyPairSync('ed25519');
@@ -38,7 +42,7 @@ beforeAll(async () => {
   agent.post('/score', async (request, reply) => {
     const msg = request.body as Envelope;
     const event = {
-      id: randomUUID(),
+      id: mode === 'fixed-id' ? FIXED_ID : mode === 'input-id' ? msg.id : randomUUID(),
       source: 'mesh://t/scorer@1.0.0',
       type: mode === 'unknown-type' ? 'job.unheard.v1' : 'job.scored.v1',
       subject: msg.subject,
@@ -234,5 +238,31 @@ describe('HTTP agents (url:)', () => {
     await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:9', data: { n: 9 } });
     await o.mesh.idle();
     expect(scored([...o.ledger.scan()]).map(reasonOf)).toEqual(['gate.admitted']);
+  });
+
+  it('refuses an id the agent already used, or one that names another message', async () => {
+    mode = 'fixed-id';
+    const meshDir = writeMesh();
+    const opened = await openMesh({
+      meshFile: join(meshDir, 'mesh.yaml'),
+      dataDir: join(meshDir, 'data'),
+      log,
+      transports: [createHttpTransport({ timeoutMs: 200 })],
+    });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    await using o = opened.opened;
+    for (const n of [1, 2]) {
+      await o.mesh.inject('api', { type: 'job.queued.v1', subject: `job:${n}`, data: { n } });
+      await o.mesh.idle();
+    }
+    expect(scored([...o.ledger.scan()]).map(reasonOf)).toEqual(['gate.admitted', 'envelope.id_taken']);
+    mode = 'input-id';
+    await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:3', data: { n: 3 } });
+    await o.mesh.idle();
+    expect(
+      scored([...o.ledger.scan()])
+        .map(reasonOf)
+        .at(-1),
+    ).toBe('envelope.id_taken');
   });
 });

@@ -39,6 +39,8 @@ export function createHttpTransport(opts: HttpTransportOptions = {}): AgentTrans
             },
             body,
             signal,
+            // A redirect would send the envelope on to a host the policy never named.
+            redirect: 'error',
           });
         } catch (cause) {
           if (signal.aborted) throw cause;

@@ -1,6 +1,7 @@
 import { Client, StreamableHTTPClientTransport, type Tool } from '@modelcontextprotocol/client';
 import type { Logger } from 'pino';
 import type { ServerAddress } from './command.js';
+import { mcpError } from './errors.js';
 import { createStdioTransport, type Exit } from './stdio.js';
 
 /** A client of one MCP server, connecting or connected. */
@@ -48,7 +49,7 @@ export function createConnections(opts: ConnectionOptions): Connections {
         : createStdioTransport({ ...address, ...(opts.env ? { env: opts.env } : {}) });
     let tools: ReadonlyMap<string, Tool> = new Map();
     const ready = (async () => {
-      if (closed) throw new Error('the MCP transport is closed');
+      if (closed) throw mcpError('MW_INTEROP_MCP_CLOSED', { server });
       await client.connect(transport, { timeout: opts.timeoutMs });
       const listed = (await client.listTools(undefined, { timeout: opts.timeoutMs })).tools;
       tools = new Map(listed.map((t) => [t.name, t]));

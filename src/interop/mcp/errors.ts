@@ -14,6 +14,8 @@ export const mcpError = makeError({
   MW_INTEROP_MCP_BAD_REPLY:
     'effect {effect}: MCP server {server} answered with something that is not MCP: {problem}',
   MW_INTEROP_MCP_EXITED: 'effect {effect}: MCP server {server} exited {how}{stderr}',
+  MW_INTEROP_MCP_CLOSED:
+    'MCP server {server} is not called any more: its transport was closed (the mesh is stopping)',
   MW_INTEROP_MCP_ARGUMENTS:
     'effect {effect}: its data is {kind}, but the arguments of an MCP tool are an object (make its contract an object schema)',
 });

@@ -87,6 +87,9 @@ export function createStdioTransport(opts: StdioOptions): StdioTransport {
       if (running === undefined || exit !== undefined) return;
       // The MCP stdio binding: close its input, wait, then SIGTERM, then SIGKILL.
       const exited = new Promise<void>((resolve) => running.once('close', () => resolve()));
+      // Held while it stops: an unref'ed child and timers would let the process end mid-close.
+      running.ref();
+      for (const stream of [running.stdout, running.stderr]) (stream as { ref?: () => void } | null)?.ref?.();
       running.stdin?.end();
       for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
         if (await settles(exited, GRACE_MS)) return;
@@ -132,11 +135,10 @@ function killAtExit(child: ChildProcess): void {
   living.add(child);
 }
 
-/** Whether `promise` settles within `ms`; the timer does not keep the process alive. */
+/** Whether `promise` settles within `ms`. */
 function settles(promise: Promise<void>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), ms);
-    timer.unref();
     void promise.then(() => {
       clearTimeout(timer);
       resolve(true);

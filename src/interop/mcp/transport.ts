@@ -50,7 +50,9 @@ const ANSWERS: ReadonlySet<string> = new Set([
   'MW_INTEROP_MCP_UNKNOWN_TOOL',
 ]);
 /** …and these keep its connection too (an unknown tool reconnects, to list the tools again). */
-const KEEP: ReadonlySet<string> = new Set(['MW_INTEROP_MCP_TOOL_ERROR', 'MW_INTEROP_MCP_FAILED']);
+// Only a failed connection is dropped: it is shared by every effect on the server, so one effect's
+// unknown tool, bad reply or slow call must not cut the calls of the others.
+const CONNECTION_LOST: ReadonlySet<string> = new Set(['MW_INTEROP_MCP_EXITED', 'MW_INTEROP_UNREACHABLE']);
 
 /**
  * Effects executed by a tool of an MCP server (`effects.<name>: { mcp, tool }`). The server is
@@ -137,7 +139,8 @@ export function createMcpTransport(opts: McpTransportOptions = {}): McpTransport
           return value;
         } catch (cause) {
           const error = signal.aborted ? cause : callFailure(cause, where, connection.exit(), limits);
-          if (!(isMeshwardenError(error) && KEEP.has(error.code))) connections.drop(server, connection);
+          if (isMeshwardenError(error) && CONNECTION_LOST.has(error.code))
+            connections.drop(server, connection);
           throw error;
         }
       };
