@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type A2aPeer, startA2aPeer } from '../src/interop/a2a/test-kit.js';
 import { createA2aTransport, createMcpTransport } from '../src/interop/index.js';
-import { ENTRY, isRejected, openMesh, parseInputLine, summarize } from '../src/runtime/index.js';
+import { ENTRY, feedFile, openMesh, summarize } from '../src/runtime/index.js';
 import { REPO, runCli, tempDir } from './run-cli.js';
 
 describe('the retention example with their agents: churn over A2A, credit.issue as an MCP tool', () => {
@@ -39,14 +39,7 @@ describe('the retention example with their agents: churn over A2A, credit.issue 
     });
     if (!opened.ok) throw new Error(JSON.stringify(opened));
     await using o = opened.opened;
-    const lines = readFileSync(join(dir, 'tickets.jsonl'), 'utf8').split('\n');
-    for (const [i, text] of lines.entries()) {
-      const parsed = parseInputLine(text, 'tickets.jsonl', i + 1);
-      if (parsed === undefined) continue;
-      if (isRejected(parsed)) await o.mesh.reject(parsed);
-      else
-        await o.mesh.inject(parsed.source, { type: parsed.type, subject: parsed.subject, data: parsed.data });
-    }
+    await feedFile(o.mesh, join(dir, 'tickets.jsonl'), () => {}, new AbortController().signal);
     await o.mesh.idle();
 
     const entries = [...o.ledger.scan()];

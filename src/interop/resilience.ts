@@ -24,19 +24,18 @@ export type ResilienceOptions = {
 export type Where = { readonly who: string; readonly url: string };
 
 export type Resilience = {
-  /** Runs one call under the timeout and the target's circuit; a failure comes back typed. */
-  execute<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  /** Runs one call under the timeout and the target's circuit; a failure comes back typed, naming `where`. */
+  execute<T>(call: (signal: AbortSignal) => Promise<T>, where: Where): Promise<T>;
 };
 
 /**
- * One remote target's guard, shared by the transports: cockatiel bounds each call with a timeout and
- * opens a circuit after repeated failures, so a dead target fails fast instead of holding handler
- * slots. `counts` says which failures count toward the circuit (all, by default). What `execute`
- * throws is always a MeshwardenError: the call's own, or a timeout, an open circuit or an
- * unreachable target.
+ * One remote target's guard (an agent, or an MCP server its effects share), used by every transport:
+ * cockatiel bounds each call with a timeout and opens a circuit after repeated failures, so a dead
+ * target fails fast instead of holding handler slots. `counts` says which failures count toward the
+ * circuit (all, by default). What `execute` throws is always a MeshwardenError: the call's own, or a
+ * timeout, an open circuit or an unreachable target.
  */
 export function createResilience(
-  where: Where,
   opts: ResilienceOptions = {},
   counts: (error: unknown) => boolean = () => true,
 ): Resilience {
@@ -47,7 +46,7 @@ export function createResilience(
     circuitBreaker(handleWhen(counts), { halfOpenAfter, breaker: new ConsecutiveBreaker(breakAfter) }),
     timeout(timeoutMs, TimeoutStrategy.Aggressive),
   );
-  const typed = (cause: unknown): MeshwardenError => {
+  const typed = (cause: unknown, where: Where): MeshwardenError => {
     if (isMeshwardenError(cause)) return cause;
     if (cause instanceof TaskCancelledError)
       return interopError('MW_INTEROP_TIMEOUT', { ...where, ms: timeoutMs });
@@ -58,11 +57,11 @@ export function createResilience(
     return interopError('MW_INTEROP_UNREACHABLE', { ...where, cause: errorText(cause) }, { cause });
   };
   return {
-    async execute(call) {
+    async execute(call, where) {
       try {
         return await policy.execute(({ signal }) => call(signal));
       } catch (cause) {
-        throw typed(cause);
+        throw typed(cause, where);
       }
     },
   };

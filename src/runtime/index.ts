@@ -40,6 +40,7 @@ export {
 export type { RetryOptions } from './delivery.js';
 export { type Clock, systemClock } from './envelopes.js';
 export type { MeshEvent, RunCounts } from './events.js';
+export { feedFile } from './feed.js';
 export type { HoldView, Release } from './holds.js';
 export { type InputLine, isRejected, parseInputLine } from './input.js';
 export {
@@ -63,4 +64,10 @@ export {
 export { type PilotAct, type PilotActions, pilotActor } from './pilot.js';
 export { ENTRY } from './records.js';
 export { type RunSummary, summarize } from './summary.js';
-export type { AgentTransport, EffectTransport, RemoteEvent, Transport } from './transports.js';
+export {
+  type AgentTransport,
+  type EffectTransport,
+  REMOTE_ATTRIBUTES,
+  type RemoteEvent,
+  type Transport,
+} from './transports.js';

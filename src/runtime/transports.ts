@@ -22,6 +22,18 @@ export type EffectTransport = {
 /** What openMesh takes from the shell to reach what is not an in-process module. */
 export type Transport = AgentTransport | EffectTransport;
 
+/** The string attributes a remote event may carry besides `type` and `data`. */
+export const REMOTE_ATTRIBUTES = [
+  'id',
+  'time',
+  'subject',
+  'target',
+  'model',
+  'signature',
+  'source',
+  'causationid',
+] as const;
+
 /**
  * An event a remote agent made, as it made it. The runtime keeps what the agent authored (id, time,
  * type, subject, data, target, model, signature) and fills in what the warden owns (correlation,

@@ -1,9 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { type OpenedMesh, openMesh, type RunSummary, summarize } from '../../runtime/index.js';
+import { feedFile, type OpenedMesh, openMesh, type RunSummary, summarize } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
-import { feedFile } from '../feed.js';
+
 import { type Output, table } from '../output.js';
 import { cliTransports } from '../transports.js';
 import { reportOpenFailure } from './policy-check.js';

@@ -2,10 +2,10 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createMeshA2aServer, createMeshMcpServer } from '../../interop/index.js';
-import { isMeshwardenError, openMesh } from '../../runtime/index.js';
+import { feedFile, isMeshwardenError, openMesh } from '../../runtime/index.js';
 import { createServer, openTokenStore } from '../../server/index.js';
 import { cliError, EXIT } from '../errors.js';
-import { feedFile } from '../feed.js';
+
 import { displayPath, type Output } from '../output.js';
 import { cliTransports } from '../transports.js';
 import { reportOpenFailure } from './policy-check.js';

@@ -1,5 +1,10 @@
 import { type Message, type Part, type Task, TaskState } from '@a2a-js/sdk';
-import type { JsonValue, MeshwardenError, RemoteEvent } from '../../runtime/index.js';
+import {
+  type JsonValue,
+  type MeshwardenError,
+  REMOTE_ATTRIBUTES,
+  type RemoteEvent,
+} from '../../runtime/index.js';
 import { a2aError } from './errors.js';
 
 export type ReplyContext = {
@@ -15,16 +20,7 @@ export type ReplyOutcome =
   | { readonly ok: false; readonly error: MeshwardenError; readonly waiting?: string };
 
 /** Envelope attributes a part's metadata may carry, as an HTTP agent's event may. */
-const ATTRIBUTES = [
-  'id',
-  'time',
-  'subject',
-  'target',
-  'model',
-  'signature',
-  'source',
-  'causationid',
-] as const;
+const ATTRIBUTES = REMOTE_ATTRIBUTES;
 
 /**
  * The events of an agent's answer to a blocking SendMessage. A Message gives one event per part; a

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENTRY, isRejected, openMesh, parseInputLine, summarize } from '../../runtime/index.js';
+import { ENTRY, feedFile, openMesh, summarize } from '../../runtime/index.js';
 import { type A2aPeer, startA2aPeer } from './test-kit.js';
 import { createA2aTransport } from './transport.js';
 
@@ -33,14 +33,7 @@ describe('the retention example with churn as a remote A2A agent', () => {
     });
     if (!opened.ok) throw new Error(JSON.stringify(opened));
     await using o = opened.opened;
-    const lines = readFileSync(join(dir, 'tickets.jsonl'), 'utf8').split('\n');
-    for (const [i, text] of lines.entries()) {
-      const parsed = parseInputLine(text, 'tickets.jsonl', i + 1);
-      if (parsed === undefined) continue;
-      if (isRejected(parsed)) await o.mesh.reject(parsed);
-      else
-        await o.mesh.inject(parsed.source, { type: parsed.type, subject: parsed.subject, data: parsed.data });
-    }
+    await feedFile(o.mesh, join(dir, 'tickets.jsonl'), () => {}, new AbortController().signal);
     await o.mesh.idle();
 
     const entries = [...o.ledger.scan()];

@@ -37,7 +37,7 @@ export function createA2aTransport(opts: A2aTransportOptions = {}): AgentTranspo
     connect(spec): AgentDefinition {
       const where: Where = { who: `agent ${spec.name}`, url: spec.a2a ?? '' };
       // An agent that asks for input is working as designed: that must not open its circuit.
-      const resilience = createResilience(where, opts, (e) => !asksForInput(e));
+      const resilience = createResilience(opts, (e) => !asksForInput(e));
       const waiting = createWaitingTasks();
       let client: Promise<Client> | undefined;
 
@@ -67,7 +67,7 @@ export function createA2aTransport(opts: A2aTransportOptions = {}): AgentTranspo
         async handle(msg, ctx) {
           let events: RemoteEvent[];
           try {
-            events = await resilience.execute((signal) => call(msg, signal));
+            events = await resilience.execute((signal) => call(msg, signal), where);
           } catch (cause) {
             // The agent may have moved or come back with another card: read it again next time.
             if (!asksForInput(cause)) client = undefined;

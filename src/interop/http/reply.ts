@@ -1,4 +1,9 @@
-import type { JsonValue, MeshwardenError, RemoteEvent } from '../../runtime/index.js';
+import {
+  type JsonValue,
+  type MeshwardenError,
+  REMOTE_ATTRIBUTES,
+  type RemoteEvent,
+} from '../../runtime/index.js';
 import { interopError } from '../errors.js';
 
 type Where = { readonly who: string; readonly url: string };
@@ -66,16 +71,7 @@ export function parseReply(contentType: string, body: string, where: Where): Rem
     if (typeof e.type !== 'string' || e.type === '')
       return badEvent(where, `${at}/type`, 'is not a non-empty string');
     if (!('data' in e)) return badEvent(where, `${at}/data`, 'is missing');
-    for (const key of [
-      'id',
-      'time',
-      'subject',
-      'target',
-      'model',
-      'signature',
-      'source',
-      'causationid',
-    ] as const) {
+    for (const key of REMOTE_ATTRIBUTES) {
       if (e[key] !== undefined && typeof e[key] !== 'string')
         return badEvent(where, `${at}/${key}`, 'is not a string');
     }

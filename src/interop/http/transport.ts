@@ -27,7 +27,7 @@ export function createHttpTransport(opts: HttpTransportOptions = {}): AgentTrans
     connect(spec): AgentDefinition {
       const url = spec.url ?? '';
       const where = { who: `agent ${spec.name}`, url };
-      const resilience = createResilience(where, opts);
+      const resilience = createResilience(opts);
       const call = async (body: string, signal: AbortSignal) => {
         let response: Response;
         try {
@@ -58,7 +58,7 @@ export function createHttpTransport(opts: HttpTransportOptions = {}): AgentTrans
       };
       return {
         async handle(msg, ctx) {
-          const events = await resilience.execute((signal) => call(JSON.stringify(msg), signal));
+          const events = await resilience.execute((signal) => call(JSON.stringify(msg), signal), where);
           for (const event of events) ctx.forward(event);
         },
       };

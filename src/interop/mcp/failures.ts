@@ -1,16 +1,9 @@
 import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/client';
-import { BrokenCircuitError, TaskCancelledError } from 'cockatiel';
 import { errorText, isMeshwardenError, type MeshwardenError } from '../../runtime/index.js';
 import { interopError } from '../errors.js';
 import { mcpError } from './errors.js';
 import type { Where } from './result.js';
 import type { Exit } from './stdio.js';
-
-export type Limits = {
-  readonly timeoutMs: number;
-  readonly breakAfter: number;
-  readonly halfOpenAfter: number;
-};
 
 /**
  * A failed call as a typed error. A server that died says so first (with its exit and stderr),
@@ -20,15 +13,10 @@ export function callFailure(
   cause: unknown,
   where: Where,
   exit: Exit | undefined,
-  o: Limits,
+  timeoutMs: number,
 ): MeshwardenError {
+  // Timeouts and an open circuit arrive typed already (../resilience.ts).
   if (isMeshwardenError(cause)) return cause;
-  if (cause instanceof TaskCancelledError)
-    return interopError('MW_INTEROP_TIMEOUT', { ...where, ms: o.timeoutMs });
-  if (cause instanceof BrokenCircuitError) {
-    const seconds = Math.round(o.halfOpenAfter / 1000);
-    return interopError('MW_INTEROP_CIRCUIT_OPEN', { ...where, failures: o.breakAfter, seconds });
-  }
   if (exit !== undefined) {
     // Its last words on one line, without stack frames: the error's own line says the most.
     const lines = exit.stderr.split('\n').map((l) => l.trim());
@@ -49,7 +37,7 @@ export function callFailure(
     if (typeof status === 'number')
       return interopError('MW_INTEROP_HTTP_STATUS', { ...where, status }, { cause });
     if (cause.code === SdkErrorCode.RequestTimeout)
-      return interopError('MW_INTEROP_TIMEOUT', { ...where, ms: o.timeoutMs }, { cause });
+      return interopError('MW_INTEROP_TIMEOUT', { ...where, ms: timeoutMs }, { cause });
     if (LOST.has(cause.code))
       return interopError('MW_INTEROP_UNREACHABLE', { ...where, cause: cause.message }, { cause });
     const problem = `${cause.code}: ${cause.message}`;

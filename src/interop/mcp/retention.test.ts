@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { ENTRY, isRejected, openMesh, parseInputLine, summarize } from '../../runtime/index.js';
+import { ENTRY, feedFile, openMesh, summarize } from '../../runtime/index.js';
 import { createMcpTransport } from './transport.js';
 
 const EXAMPLE = new URL('../../../examples/retention-mcp/', import.meta.url).pathname;
@@ -20,14 +20,7 @@ describe('examples/retention-mcp: credits issued by the tool of an MCP server', 
     if (!opened.ok) throw new Error(JSON.stringify(opened));
     await using o = opened.opened;
     expect(o.mesh.policy.effects.get('credit.issue')?.mcp?.tool).toBe('credit');
-    const lines = readFileSync(join(EXAMPLE, 'tickets.jsonl'), 'utf8').split('\n');
-    for (const [i, text] of lines.entries()) {
-      const parsed = parseInputLine(text, 'tickets.jsonl', i + 1);
-      if (parsed === undefined) continue;
-      if (isRejected(parsed)) await o.mesh.reject(parsed);
-      else
-        await o.mesh.inject(parsed.source, { type: parsed.type, subject: parsed.subject, data: parsed.data });
-    }
+    await feedFile(o.mesh, join(EXAMPLE, 'tickets.jsonl'), () => {}, new AbortController().signal);
     await o.mesh.idle();
 
     const entries = [...o.ledger.scan()];

@@ -1,12 +1,3 @@
-import {
-  ConsecutiveBreaker,
-  circuitBreaker,
-  handleWhen,
-  type IPolicy,
-  TimeoutStrategy,
-  timeout,
-  wrap,
-} from 'cockatiel';
 import type { Logger } from 'pino';
 import {
   type EffectDefinition,
@@ -16,10 +7,11 @@ import {
   type JsonValue,
   type MeshwardenError,
 } from '../../runtime/index.js';
+import { createResilience, type Resilience } from '../resilience.js';
 import { readServer } from './command.js';
 import { createConnections } from './connections.js';
 import { mcpError } from './errors.js';
-import { callFailure, type Limits } from './failures.js';
+import { callFailure } from './failures.js';
 import { effectResult, type Where } from './result.js';
 
 export type McpTransportOptions = {
@@ -64,30 +56,23 @@ const CONNECTION_LOST: ReadonlySet<string> = new Set(['MW_INTEROP_MCP_EXITED', '
  * retries, and dead-letters the request after the last try.
  */
 export function createMcpTransport(opts: McpTransportOptions = {}): McpTransport {
-  const limits: Limits = {
-    timeoutMs: opts.timeoutMs ?? 10_000,
-    breakAfter: opts.breakAfter ?? 5,
-    halfOpenAfter: opts.halfOpenAfterMs ?? 30_000,
-  };
+  const timeoutMs = opts.timeoutMs ?? 10_000;
   const maxResultBytes = opts.maxResultBytes ?? 1024 * 1024;
   const connections = createConnections({
-    timeoutMs: limits.timeoutMs,
+    timeoutMs,
     ...(opts.env ? { env: opts.env } : {}),
     ...(opts.log ? { log: opts.log } : {}),
   });
-  const circuits = new Map<string, IPolicy>();
-  const circuitOf = (server: string): IPolicy => {
-    let policy = circuits.get(server);
-    if (policy === undefined) {
-      const counted = handleWhen((e) => !(isMeshwardenError(e) && ANSWERS.has(e.code)));
-      const breaker = new ConsecutiveBreaker(limits.breakAfter);
-      policy = wrap(
-        circuitBreaker(counted, { halfOpenAfter: limits.halfOpenAfter, breaker }),
-        timeout(limits.timeoutMs, TimeoutStrategy.Aggressive),
-      );
-      circuits.set(server, policy);
+  // One circuit per server, shared by its effects and kept across policy reloads. Failures the
+  // server answered (a tool error, a refused call) do not count: the server is up.
+  const circuits = new Map<string, Resilience>();
+  const circuitOf = (server: string): Resilience => {
+    let circuit = circuits.get(server);
+    if (circuit === undefined) {
+      circuit = createResilience(opts, (e) => !(isMeshwardenError(e) && ANSWERS.has(e.code)));
+      circuits.set(server, circuit);
     }
-    return policy;
+    return circuit;
   };
 
   let closing: Promise<void> | undefined;
@@ -132,13 +117,13 @@ export function createMcpTransport(opts: McpTransportOptions = {}): McpTransport
           const _meta = metaOf(request, attempt);
           const result = await connection.client.callTool(
             { name: tool, arguments: args, _meta },
-            { signal, timeout: limits.timeoutMs },
+            { signal, timeout: timeoutMs },
           );
           const value = effectResult(result, where, maxResultBytes);
           if (isMeshwardenError(value)) throw value;
           return value;
         } catch (cause) {
-          const error = signal.aborted ? cause : callFailure(cause, where, connection.exit(), limits);
+          const error = signal.aborted ? cause : callFailure(cause, where, connection.exit(), timeoutMs);
           if (isMeshwardenError(error) && CONNECTION_LOST.has(error.code))
             connections.drop(server, connection);
           throw error;
@@ -153,9 +138,9 @@ export function createMcpTransport(opts: McpTransportOptions = {}): McpTransport
             throw mcpError('MW_INTEROP_MCP_ARGUMENTS', { ...where, kind });
           }
           try {
-            return await resilience.execute(({ signal }) => call(request, data, ctx.attempt, signal));
+            return await resilience.execute((signal) => call(request, data, ctx.attempt, signal), where);
           } catch (cause) {
-            throw callFailure(cause, where, undefined, limits);
+            throw callFailure(cause, where, undefined, timeoutMs);
           }
         },
       };

@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { relative } from 'node:path';
 import { createInterface } from 'node:readline';
-import { isRejected, type Mesh, parseInputLine } from '../runtime/index.js';
+import { isRejected, parseInputLine } from './input.js';
+import type { Mesh } from './mesh.js';
 
 /** Reads a JSON Lines file into the mesh, one root message a line; bad lines are recorded, never fatal. */
 export async function feedFile(
