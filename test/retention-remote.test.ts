@@ -23,10 +23,13 @@ describe('the retention example with their agents: churn over A2A, credit.issue 
   });
 
   it('still stops the loop at 2 credits for 8841, and freezes it', async () => {
-    cpSync(join(REPO, 'examples', 'retention-mcp'), dir, { recursive: true });
-    const meshFile = join(dir, 'mesh.yaml');
+    // retention-mcp uses ../retention's agents and contracts: copy both, side by side.
+    for (const name of ['retention', 'retention-mcp']) {
+      cpSync(join(REPO, 'examples', name), join(dir, name), { recursive: true });
+    }
+    const meshFile = join(dir, 'retention-mcp', 'mesh.yaml');
     const local = readFileSync(meshFile, 'utf8');
-    const remote = local.replace('module: ./agents/churn.ts', `a2a: ${peer.cardUrl}`);
+    const remote = local.replace('module: ../retention/agents/churn.ts', `a2a: ${peer.cardUrl}`);
     expect(remote).not.toBe(local);
     writeFileSync(meshFile, remote);
 
@@ -39,7 +42,7 @@ describe('the retention example with their agents: churn over A2A, credit.issue 
     });
     if (!opened.ok) throw new Error(JSON.stringify(opened));
     await using o = opened.opened;
-    await feedFile(o.mesh, join(dir, 'tickets.jsonl'), () => {}, new AbortController().signal);
+    await feedFile(o.mesh, join(dir, 'retention', 'tickets.jsonl'), () => {}, new AbortController().signal);
     await o.mesh.idle();
 
     const entries = [...o.ledger.scan()];
@@ -60,12 +63,13 @@ describe('the retention example with their agents: churn over A2A, credit.issue 
 
   it('runs from the command line with the MCP tool, and the command ends cleanly with its server stopped', async () => {
     const example = join(REPO, 'examples', 'retention-mcp');
+    const tickets = join(REPO, 'examples', 'retention', 'tickets.jsonl');
     const data = join(tempDir('retention-mcp-cli'), 'data');
     const run = await runCli([
       'run',
       join(example, 'mesh.yaml'),
       '--input',
-      join(example, 'tickets.jsonl'),
+      tickets,
       '--data',
       data,
       '--json',

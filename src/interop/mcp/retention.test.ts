@@ -20,7 +20,12 @@ describe('examples/retention-mcp: credits issued by the tool of an MCP server', 
     if (!opened.ok) throw new Error(JSON.stringify(opened));
     await using o = opened.opened;
     expect(o.mesh.policy.effects.get('credit.issue')?.mcp?.tool).toBe('credit');
-    await feedFile(o.mesh, join(EXAMPLE, 'tickets.jsonl'), () => {}, new AbortController().signal);
+    await feedFile(
+      o.mesh,
+      new URL('../../../examples/retention/tickets.jsonl', import.meta.url).pathname,
+      () => {},
+      new AbortController().signal,
+    );
     await o.mesh.idle();
 
     const entries = [...o.ledger.scan()];
