@@ -13,7 +13,7 @@ describe('framework agents in a mesh: a LangGraph.js graph, a LlamaIndex.TS work
       'run',
       join(example, 'mesh.yaml'),
       '--input',
-      join(example, 'tickets.jsonl'),
+      join(REPO, 'examples', 'langgraph', 'tickets.jsonl'), // both examples triage the same tickets
       '--data',
       data,
       '--json',
