@@ -1,10 +1,18 @@
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AgentCard, type Message, Role, type SendMessageRequest } from '@a2a-js/sdk';
+import {
+  type AgentCard,
+  type Message,
+  Role,
+  type SendMessageRequest,
+  type Task,
+  TaskState,
+} from '@a2a-js/sdk';
 import { ClientFactory, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO, tempDir } from './run-cli.js';
-import { call, startUp, type UpProcess } from './up-process.js';
+import { call, startUp, type UpProcess, until } from './up-process.js';
 
 /** A user message with one data part, as a remote A2A client sends it. */
 function request(
@@ -115,5 +123,124 @@ describe('the mesh as A2A agents: each ingress served to remote A2A clients thro
     });
     expect(anonymous.status).toBe(401);
     expect((await fetch(`${up.api}/a2a/nowhere/.well-known/agent-card.json`)).status).toBe(404);
+  });
+});
+
+/** A partner mesh: the retention churn agent, exposed to A2A callers who send through `partners`. */
+function partnerMesh(): string {
+  const dir = tempDir('a2a-expose');
+  const retention = join(REPO, 'examples', 'retention');
+  writeFileSync(
+    join(dir, 'mesh.yaml'),
+    [
+      'mesh: partners',
+      'agents:',
+      `  churn: { version: 2.0.1, module: ${join(retention, 'agents', 'churn.ts')}, consumes: [ticket.scored.v1],`,
+      '           emits: [churn.assessed.v1], expose: { via: partners } }',
+      'ingress:',
+      '  partners: { emits: [ticket.scored.v1] }',
+      `contracts: ${join(retention, 'contracts')}`,
+      'approvals:',
+      '  - { id: dire, when: \'msg.type == "ticket.scored.v1" && msg.data.score < -0.9\', timeout: 4h, onTimeout: deny }',
+    ].join('\n'),
+  );
+  return join(dir, 'mesh.yaml');
+}
+
+describe('the mesh as A2A agents: an exposed agent answers through the gate, as a task', () => {
+  let up: UpProcess;
+  let card: AgentCard;
+  const client = (token: string) =>
+    new ClientFactory({
+      transports: [
+        new JsonRpcTransportFactory({
+          fetchImpl: (input, init) =>
+            fetch(input, {
+              ...init,
+              headers: { ...(init?.headers as object), authorization: `Bearer ${token}` },
+            }),
+        }),
+      ],
+    }).createFromAgentCard(card);
+  const send = async (data: unknown, subject: string) =>
+    (await (await client(up.token!)).sendMessage(request(data, { subject }))) as Task;
+  const getTask = async (id: string, token = up.token!) =>
+    (await client(token)).getTask({ tenant: '', id, historyLength: undefined });
+  const answerOf = (task: Task) => {
+    const part = task.status?.message?.parts[0]?.content;
+    // biome-ignore lint/suspicious/noExplicitAny: assertions read the answer field by field
+    return part?.$case === 'data' ? (part.value as any) : undefined;
+  };
+
+  beforeAll(async () => {
+    up = await startUp([partnerMesh(), '--data', join(tempDir('a2a-expose-data'), 'data')]);
+    const res = await fetch(`${up.api}/a2a/churn/.well-known/agent-card.json`);
+    expect(res.status).toBe(200);
+    card = (await res.json()) as AgentCard;
+  });
+  afterAll(async () => {
+    if (up !== undefined) expect(await up.stop()).toBe(0);
+  });
+
+  it('publishes the agent with its version and a skill per type its callers may send', () => {
+    expect(card).toMatchObject({ name: 'partners/churn', version: '2.0.1' });
+    expect((card as unknown as { skills: { id: string }[] }).skills.map((s) => s.id)).toEqual([
+      'ticket.scored.v1',
+    ]);
+  });
+
+  it("completes with the agent's gated answer as an artifact, traced back to the caller", async () => {
+    const task = await send({ score: -0.4 }, 'account:7001');
+    expect(TaskState[task.status!.state]).toBe('TASK_STATE_COMPLETED');
+    expect(task.artifacts).toHaveLength(1);
+    const part = task.artifacts[0]!.parts[0]!;
+    expect(part.content).toEqual({ $case: 'data', value: { probability: 0.7 } });
+    expect(part.metadata).toMatchObject({ type: 'churn.assessed.v1', subject: 'account:7001' });
+    const answer = answerOf(task);
+    expect(answer.answers).toEqual([
+      expect.objectContaining({ type: 'churn.assessed.v1', gated: 'message', decision: 'deliver' }),
+    ]);
+    const why = (await call(up, up.token, 'GET', `/messages/${task.artifacts[0]!.artifactId}/why`)).body;
+    expect(why.chain.map((l: { type: string }) => l.type)).toEqual(['ticket.scored.v1', 'churn.assessed.v1']);
+    expect(why.chain[0].sentBy).toBe('a2a:admin');
+    // The task is kept for the caller who sent it, and for nobody else.
+    expect(TaskState[(await getTask(task.id)).status!.state]).toBe('TASK_STATE_COMPLETED');
+    const other = (await call(up, up.token, 'POST', '/tokens', { name: 'bo', role: 'pilot' })).body.token;
+    await expect(getTask(task.id, other)).rejects.toThrow(/not found/i);
+  });
+
+  it('rejects what the gate refuses, with the verdict', async () => {
+    const task = await send({ score: 7 }, 'account:7002');
+    expect(TaskState[task.status!.state]).toBe('TASK_STATE_REJECTED');
+    expect(answerOf(task)).toMatchObject({ decision: 'quarantine', reason: 'contract.invalid_payload' });
+    expect(task.artifacts).toHaveLength(0);
+  });
+
+  it('returns a held message as auth-required, and finishes the task when a pilot decides', async () => {
+    const held = await send({ score: -0.95 }, 'account:7003');
+    expect(TaskState[held.status!.state]).toBe('TASK_STATE_AUTH_REQUIRED');
+    const { id } = answerOf(held);
+    expect(answerOf(held)).toMatchObject({ decision: 'hold', reason: 'approval.required' });
+    await expect(
+      (await client(up.token!)).cancelTask({ tenant: '', id: held.id, metadata: {} }),
+    ).rejects.toThrow(/cannot be called back/);
+    const approved = await call(up, up.token, 'POST', `/holds/${id}/approve`, { reason: 'a real partner' });
+    expect(approved.status).toBe(200);
+    const done = await until(async () => {
+      const task = await getTask(held.id);
+      return TaskState[task.status!.state] === 'TASK_STATE_COMPLETED' && task;
+    }, 'the approved task to complete');
+    expect(done.artifacts[0]!.parts[0]!.content).toEqual({ $case: 'data', value: { probability: 0.98 } });
+
+    const other = await send({ score: -0.99 }, 'account:7004');
+    const rejected = await call(up, up.token, 'POST', `/holds/${answerOf(other).id}/reject`, {
+      reason: 'no',
+    });
+    expect(rejected.status).toBe(200);
+    const refused = await until(async () => {
+      const task = await getTask(other.id);
+      return TaskState[task.status!.state] === 'TASK_STATE_REJECTED' && task;
+    }, 'the rejected task');
+    expect(answerOf(refused)).toMatchObject({ reason: 'hold.rejected', releasedBy: 'pilot:admin' });
   });
 });

@@ -148,6 +148,21 @@ describe('compilePolicy reports each mistake where it is written', () => {
       ['  c: { version: 1.0.0, module: ./c.ts, publicKey: "abc" }'],
       [['MW_POLICY_BAD_KEY', 9, '"abc"']],
     ],
+    [
+      'exposed through an unknown ingress',
+      ['  c: { version: 1.0.0, module: ./c.ts, consumes: [x.v1], expose: { via: web } }'],
+      [['MW_POLICY_UNKNOWN_REFERENCE', 9, 'web']],
+    ],
+    [
+      'exposed through an ingress that sends it nothing',
+      ['  c: { version: 1.0.0, module: ./c.ts, consumes: [y.v1], expose: { via: in } }'],
+      [['MW_POLICY_UNKNOWN_REFERENCE', 9, 'in }']],
+    ],
+    [
+      'exposed without via',
+      ['  c: { version: 1.0.0, module: ./c.ts, consumes: [x.v1], expose: {} }'],
+      [['MW_POLICY_MISSING_KEY', 9, 'expose']],
+    ],
   ])('agents: %s', (_name, extra, expected) => {
     // Agents are added under `agents:`, before `effects:` (line 5).
     const lines = [...BASE.slice(0, 4), ...extra, ...BASE.slice(4)];
@@ -184,6 +199,16 @@ describe('compilePolicy reports each mistake where it is written', () => {
       ['MW_POLICY_BAD_KEY', 3, lines[2]!.indexOf('publicKey: ') + 12],
     ]);
   });
+});
+
+it('compiles an exposed agent with the ingress its callers send through', () => {
+  const lines = [
+    ...BASE.slice(0, 4),
+    '  c: { version: 1.0.0, module: ./c.ts, consumes: [x.v1], expose: { via: in } }',
+    ...BASE.slice(4),
+  ];
+  const result = compile(lines);
+  expect(result.ok && result.policy.agents.get('c')?.expose).toEqual({ via: 'in' });
 });
 
 describe('compilePolicy: contracts', () => {

@@ -63,6 +63,7 @@ export function compileGraph(check: Checker, doc: Obj): Graph {
     }
   }
   checkEdges(check, doc, effects, emitted);
+  checkExposed(check, agents, ingress);
   for (const type of emitted) {
     if (!consumers.has(type) && !effects.has(type)) {
       check.warn('MW_POLICY_UNCONSUMED', { type }, first(check, mentions.get(type)!));
@@ -156,6 +157,7 @@ function compileAgent(check: Checker, name: string, spec: Obj, dir: string): Age
   const a2a = str(spec.a2a);
   const publicKey = str(spec.publicKey);
   if (publicKey !== undefined) checkPublicKey(check, name, publicKey);
+  const via = isObj(spec.expose) ? str(spec.expose.via) : undefined;
   return {
     name,
     version: str(spec.version) ?? '',
@@ -166,7 +168,29 @@ function compileAgent(check: Checker, name: string, spec: Obj, dir: string): Age
     emits: stringsOf(spec.emits).map(([t]) => t),
     effects: stringsOf(spec.effects).map(([t]) => t),
     ...(publicKey === undefined ? {} : { publicKey }),
+    ...(via === undefined ? {} : { expose: { via } }),
   };
+}
+
+/** An exposed agent's callers send through an ingress that emits at least one type it consumes. */
+function checkExposed(
+  check: Checker,
+  agents: ReadonlyMap<string, AgentSpec>,
+  ingress: ReadonlyMap<string, IngressSpec>,
+) {
+  for (const agent of agents.values()) {
+    if (agent.expose === undefined) continue;
+    const at: Path = ['agents', agent.name, 'expose', 'via'];
+    const via = ingress.get(agent.expose.via);
+    const who = `agent ${agent.name}`;
+    if (via === undefined) {
+      const why = 'it is not declared under ingress';
+      check.report('MW_POLICY_UNKNOWN_REFERENCE', { who, verb: 'is exposed through', name: agent.expose.via, why }, at);
+    } else if (!via.emits.some((t) => agent.consumes.includes(t))) {
+      const why = `that ingress emits none of the types ${agent.name} consumes, so nothing sent to it could be delivered`;
+      check.report('MW_POLICY_UNKNOWN_REFERENCE', { who, verb: 'is exposed through', name: via.name, why }, at);
+    }
+  }
 }
 
 function checkPublicKey(check: Checker, agent: string, pem: string): void {

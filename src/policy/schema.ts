@@ -50,6 +50,8 @@ export const MESH_SCHEMA = object(
           emits: typeList,
           effects: typeList,
           publicKey: { type: 'string' },
+          // Served to outside A2A clients, who send through the named ingress (checked in graph.ts).
+          expose: object({ via: { type: 'string', pattern: NAME } }, ['via']),
         },
         ['version'],
       ),

@@ -17,6 +17,11 @@ export type AgentSpec = {
   readonly effects: readonly string[];
   /** PEM Ed25519 public key; when set, this agent's envelopes must be signed by it. */
   readonly publicKey?: string;
+  /**
+   * Served to outside callers (an A2A agent at /api/v1/a2a/<name>): what they send enters through
+   * the ingress `via`, addressed to this agent, and passes the gate like any root message.
+   */
+  readonly expose?: { readonly via: string };
 };
 
 export type EffectSpec = {

@@ -164,6 +164,7 @@ export function createDelivery(deps: {
       msgId: msg.id,
       correlationid: msg.correlationid,
       agent: worker,
+      emitted: result.value.map((out) => out.envelope.id),
     });
     return true;
   };

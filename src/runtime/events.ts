@@ -20,6 +20,16 @@ export type MeshEvent =
       /** The case the message belongs to (its root's id). */
       readonly correlationid: string;
       readonly agent: string;
+      /** The ids of what the agent emitted or requested in answer; each gets its own `decision`. */
+      readonly emitted: readonly string[];
+    }
+  | {
+      /** A held message or effect was released: by a pilot (`pilot:<name>`) or its approval's `timeout`. */
+      readonly type: 'released';
+      readonly at: number;
+      readonly msgId: string;
+      readonly outcome: 'deliver' | 'deny';
+      readonly by: string;
     }
   | {
       readonly type: 'dead-letter';

@@ -5,6 +5,7 @@ import type { Ledger, LedgerEntry } from '../ledger/index.js';
 import type { ActivePolicy } from './active.js';
 import type { Clock } from './envelopes.js';
 import { runtimeError } from './errors.js';
+import type { MeshEvent } from './events.js';
 import { ENTRY } from './records.js';
 import type { WorkTracker } from './work.js';
 
@@ -57,6 +58,7 @@ export function createHolds(deps: {
   isFrozen: (subject: string, now: number) => boolean;
   consumersOf: (envelope: Envelope) => readonly string[];
   dispatch: (envelope: Envelope, gated: GatedKind, consumers: readonly string[]) => void;
+  publish: (event: MeshEvent) => void;
   /** Gates a released loop-guard or freeze hold again with those stops lifted; its deltas are applied. */
   regate: (hold: HeldMessage) => Decision;
 }): Holds {
@@ -103,9 +105,11 @@ export function createHolds(deps: {
       },
     });
     deps.log.info({ msgId, rule: hold.verdict.rule, outcome, by: r.by }, 'hold released');
-    deps.work.track(
-      outcome === 'deliver' ? durable.then(() => deps.dispatch(envelope, hold.gated, consumers)) : durable,
-    );
+    const released = durable.then(() => {
+      deps.publish({ type: 'released', at: deps.clock(), msgId, outcome, by: r.by });
+      if (outcome === 'deliver') deps.dispatch(envelope, hold.gated, consumers);
+    });
+    deps.work.track(released);
     return durable;
   };
 

@@ -288,6 +288,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     isFrozen: (subject, now) => isFrozen(active.policy, state, subject, now),
     consumersOf,
     dispatch: delivery.dispatch,
+    publish,
     regate(hold) {
       const decision = decide(
         {

@@ -42,15 +42,15 @@ export type ServerOptions = {
   readonly now?: () => number;
   /** An MCP endpoint (interop's `createMeshMcpServer`), served at /api/v1/mcp to pilots. */
   readonly mcp?: McpEndpoint;
-  /** The ingress sources as A2A agents (interop's `createMeshA2aServer`), served at /api/v1/a2a/<ingress>. */
+  /** Ingress and exposed agents as A2A agents (interop's `createMeshA2aServer`), at /api/v1/a2a/<name>. */
   readonly a2a?: A2aEndpoint;
 };
 
-/** A2A cards and JSON-RPC for each ingress; `undefined` means no such ingress. */
+/** A2A cards and JSON-RPC for each ingress and exposed agent; `undefined` means no such name. */
 export type A2aEndpoint = {
-  card(ingress: string, endpoint: string): unknown;
+  card(name: string, endpoint: string): unknown;
   handle(
-    ingress: string,
+    name: string,
     endpoint: string,
     body: unknown,
     caller: string,
@@ -180,33 +180,34 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
       }
       const a2a = opts.a2a;
       if (a2a !== undefined) {
-        const endpoint = (request: FastifyRequest, ingress: string) =>
-          `${request.protocol}://${request.host}${API_PREFIX}/a2a/${encodeURIComponent(ingress)}`;
-        const notFound = (ingress: string) => apiError('MW_API_NOT_FOUND', { what: `ingress ${ingress}` });
+        const endpoint = (request: FastifyRequest, name: string) =>
+          `${request.protocol}://${request.host}${API_PREFIX}/a2a/${encodeURIComponent(name)}`;
+        const notFound = (name: string) =>
+          apiError('MW_API_NOT_FOUND', { what: `ingress or exposed agent ${name}` });
         // The card is public, as A2A discovery expects; sending needs a pilot token.
-        api.get<{ Params: { ingress: string } }>(
-          '/a2a/:ingress/.well-known/agent-card.json',
+        api.get<{ Params: { name: string } }>(
+          '/a2a/:name/.well-known/agent-card.json',
           { schema: { hide: true } },
           async (request) => {
-            const card = a2a.card(request.params.ingress, endpoint(request, request.params.ingress));
-            if (card === undefined) throw notFound(request.params.ingress);
+            const card = a2a.card(request.params.name, endpoint(request, request.params.name));
+            if (card === undefined) throw notFound(request.params.name);
             return card;
           },
         );
-        api.post<{ Params: { ingress: string } }>(
-          '/a2a/:ingress',
+        api.post<{ Params: { name: string } }>(
+          '/a2a/:name',
           { config: { role: 'pilot' }, schema: { hide: true } },
           async (request) => {
             if (closing) throw apiError('MW_API_CLOSING');
-            const { ingress } = request.params;
+            const { name } = request.params;
             const answer = await a2a.handle(
-              ingress,
-              endpoint(request, ingress),
+              name,
+              endpoint(request, name),
               request.body,
               request.pilot!.name,
               request.headers,
             );
-            if (answer === undefined) throw notFound(ingress);
+            if (answer === undefined) throw notFound(name);
             return answer;
           },
         );

@@ -30,6 +30,13 @@ export type FeedEvent =
       readonly id: string;
       readonly worker: string;
       readonly code: string;
+    }
+  | {
+      readonly kind: 'released';
+      readonly at: string;
+      readonly id: string;
+      readonly outcome: 'deliver' | 'deny';
+      readonly by: string;
     };
 
 export type VerdictCounts = { deliver: number; deny: number; hold: number; quarantine: number };
@@ -76,6 +83,8 @@ export function feedEventOf(event: MeshEvent): FeedEvent {
       return { kind: 'effect-executed', at, id: event.msgId, effect: event.effect, subject: event.subject };
     case 'dead-letter':
       return { kind: 'dead-letter', at, id: event.msgId, worker: event.worker, code: event.code };
+    case 'released':
+      return { kind: 'released', at, id: event.msgId, outcome: event.outcome, by: event.by };
   }
 }
 

@@ -128,7 +128,8 @@ export type FeedEvent =
     }
   | { kind: 'delivered'; at: string; id: string; agent: string }
   | { kind: 'effect-executed'; at: string; id: string; effect: string; subject: string }
-  | { kind: 'dead-letter'; at: string; id: string; worker: string; code: string };
+  | { kind: 'dead-letter'; at: string; id: string; worker: string; code: string }
+  | { kind: 'released'; at: string; id: string; outcome: 'deliver' | 'deny'; by: string };
 
 /** One `decisions` event: a sample of events, the true verdict counts of the interval, and how many were left out. */
 export type FeedBatch = { events: FeedEvent[]; counts?: VerdictCounts; dropped: number };

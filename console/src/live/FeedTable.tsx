@@ -96,5 +96,18 @@ function FeedCells({ event }: { event: FeedEvent }) {
           <td class="code">{event.code}</td>
         </>
       );
+    case 'released':
+      return (
+        <>
+          {time}
+          <td colSpan={2} class="muted">
+            hold released by {event.by}
+          </td>
+          <td>
+            <span class="tag">{event.outcome === 'deliver' ? 'approved' : 'rejected'}</span>
+          </td>
+          <td />
+        </>
+      );
   }
 }

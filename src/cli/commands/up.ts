@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createMeshA2aServer, createMeshMcpServer } from '../../interop/index.js';
-import { feedFile, isMeshwardenError, openMesh } from '../../runtime/index.js';
+import { feedFile, isMeshwardenError, type Mesh, openMesh } from '../../runtime/index.js';
 import { createServer, openTokenStore } from '../../server/index.js';
 import { cliError, EXIT } from '../errors.js';
 
@@ -103,9 +103,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
       console: consoleUrl,
       api: `${url}/api/v1`,
       mcp: `${url}/api/v1/mcp`,
-      a2a: [...mesh.policy.ingress.keys()].map(
-        (name) => `${url}/api/v1/a2a/${name}/.well-known/agent-card.json`,
-      ),
+      a2a: a2aNames(mesh).map((name) => `${url}/api/v1/a2a/${name}/.well-known/agent-card.json`),
       ...(first === undefined ? {} : { token: first.token }),
     });
   } else {
@@ -113,7 +111,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     out.line(`  console  ${consoleUrl}`);
     out.line(`  api      ${url}/api/v1  (docs/api.md; OpenAPI at ${url}/api/v1/openapi.json)`);
     out.line(`  mcp      ${url}/api/v1/mcp  (a pilot token; docs/interop.md)`);
-    for (const name of mesh.policy.ingress.keys())
+    for (const name of a2aNames(mesh))
       out.line(
         `  a2a      ${url}/api/v1/a2a/${name}/.well-known/agent-card.json  (sending needs a pilot token)`,
       );
@@ -168,4 +166,10 @@ async function isFile(path: string): Promise<boolean> {
 function freeName(taken: readonly string[]): string {
   if (!taken.includes('admin')) return 'admin';
   for (let i = 2; ; i++) if (!taken.includes(`admin-${i}`)) return `admin-${i}`;
+}
+
+/** What is served over A2A: each ingress, and each agent the policy exposes. */
+function a2aNames(mesh: Mesh): string[] {
+  const exposed = [...mesh.policy.agents.values()].filter((a) => a.expose !== undefined).map((a) => a.name);
+  return [...mesh.policy.ingress.keys(), ...exposed];
 }
