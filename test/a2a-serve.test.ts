@@ -9,7 +9,12 @@ import {
   type Task,
   TaskState,
 } from '@a2a-js/sdk';
-import { ClientFactory, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
+import { ClientFactory, JsonRpcTransportFactory, RestTransportFactory } from '@a2a-js/sdk/client';
+import {
+  ClientFactory as V03ClientFactory,
+  JsonRpcTransportFactory as V03JsonRpcTransportFactory,
+  RestTransportFactory as V03RestTransportFactory,
+} from '@a2a-js/sdk-v0_3/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO, tempDir } from './run-cli.js';
 import { call, startUp, type UpProcess, until } from './up-process.js';
@@ -242,5 +247,114 @@ describe('the mesh as A2A agents: an exposed agent answers through the gate, as 
       return TaskState[task.status!.state] === 'TASK_STATE_REJECTED' && task;
     }, 'the rejected task');
     expect(answerOf(refused)).toMatchObject({ reason: 'hold.rejected', releasedBy: 'pilot:admin' });
+  });
+});
+
+describe('the mesh as A2A agents: every binding the SDK serves, for A2A 1.0 and 0.3 clients', () => {
+  let up: UpProcess;
+  const authorized: typeof fetch = (input, init) =>
+    fetch(input, {
+      ...init,
+      headers: {
+        ...Object.fromEntries(new Headers(init?.headers).entries()),
+        authorization: `Bearer ${up.token}`,
+      },
+    });
+  const cardUrl = (name: string) => `${up.api}/a2a/${name}/.well-known/agent-card.json`;
+  /** A client of the A2A 0.3 SDK (@a2a-js/sdk 0.3.14), over one binding. */
+  const legacyClient = (binding: 'JSONRPC' | 'HTTP+JSON') =>
+    new V03ClientFactory({
+      transports: [
+        binding === 'JSONRPC'
+          ? new V03JsonRpcTransportFactory({ fetchImpl: authorized })
+          : new V03RestTransportFactory({ fetchImpl: authorized }),
+      ],
+      preferredTransports: [binding],
+    }).createFromUrl(cardUrl('churn'), '');
+  const legacySend = (score: number, subject: string) => ({
+    message: {
+      kind: 'message' as const,
+      messageId: randomUUID(),
+      role: 'user' as const,
+      parts: [{ kind: 'data' as const, data: { score } }],
+      metadata: { subject },
+    },
+  });
+
+  beforeAll(async () => {
+    up = await startUp([partnerMesh(), '--data', join(tempDir('a2a-bindings'), 'data')]);
+  });
+  afterAll(async () => {
+    if (up !== undefined) expect(await up.stop()).toBe(0);
+  });
+
+  it('serves an A2A 1.0 card to 1.0 clients and a 0.3 card, naming the same endpoints, to the rest', async () => {
+    const v1 = await (await fetch(cardUrl('churn'), { headers: { 'a2a-version': '1.0' } })).json();
+    expect(v1.supportedInterfaces).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          url: `${up.api}/a2a/churn`,
+          protocolBinding: 'JSONRPC',
+          protocolVersion: '1.0',
+        }),
+        expect.objectContaining({ url: `${up.api}/a2a/churn/rest`, protocolBinding: 'HTTP+JSON' }),
+      ]),
+    );
+    const v03 = await (await fetch(cardUrl('churn'))).json();
+    expect(v03).toMatchObject({ url: `${up.api}/a2a/churn`, preferredTransport: 'JSONRPC' });
+    expect(v03.protocolVersion).toMatch(/^0\.3/);
+    expect(v03.additionalInterfaces).toEqual(
+      expect.arrayContaining([{ url: `${up.api}/a2a/churn/rest`, transport: 'HTTP+JSON' }]),
+    );
+  });
+
+  it('answers an A2A 1.0 client over HTTP+JSON (REST)', async () => {
+    const card = (await (
+      await fetch(cardUrl('churn'), { headers: { 'a2a-version': '1.0' } })
+    ).json()) as AgentCard;
+    const rest = await new ClientFactory({
+      transports: [new RestTransportFactory({ fetchImpl: authorized })],
+    }).createFromAgentCard(card);
+    const task = (await rest.sendMessage(request({ score: 0 }, { subject: 'account:7101' }))) as Task;
+    expect(TaskState[task.status!.state]).toBe('TASK_STATE_COMPLETED');
+    expect(task.artifacts[0]!.parts[0]!.content).toEqual({ $case: 'data', value: { probability: 0.5 } });
+    expect(
+      TaskState[(await rest.getTask({ tenant: '', id: task.id, historyLength: undefined })).status!.state],
+    ).toBe('TASK_STATE_COMPLETED');
+  });
+
+  it.each(['JSONRPC', 'HTTP+JSON'] as const)('answers an A2A 0.3 client over %s', async (binding) => {
+    const client = await legacyClient(binding);
+    const task = (await client.sendMessage(legacySend(0.2, 'account:7102'))) as {
+      kind: string;
+      id: string;
+      status: { state: string };
+      artifacts?: { parts: unknown[]; metadata?: Record<string, unknown> }[];
+    };
+    expect(task).toMatchObject({ kind: 'task', status: { state: 'completed' } });
+    // Over 0.3's REST binding the SDK drops a part's metadata; the artifact's own carries the same.
+    expect(task.artifacts?.[0]).toMatchObject({
+      parts: [{ kind: 'data', data: { probability: 0.4 } }],
+      metadata: { type: 'churn.assessed.v1', subject: 'account:7102' },
+    });
+    expect(await client.getTask({ id: task.id })).toMatchObject({ status: { state: 'completed' } });
+    const refused = (await client.sendMessage(legacySend(5, 'account:7103'))) as {
+      status: { state: string };
+    };
+    expect(refused.status.state).toBe('rejected');
+  });
+
+  it('refuses the JSON-RPC and REST endpoints without a pilot token', async () => {
+    for (const [method, path] of [
+      ['POST', '/a2a/churn'],
+      ['POST', '/a2a/churn/rest/message:send'],
+      ['GET', '/a2a/churn/rest/tasks'],
+    ] as const) {
+      const res = await fetch(`${up.api}${path}`, {
+        method,
+        ...(method === 'POST' ? { headers: { 'content-type': 'application/json' }, body: '{}' } : {}),
+      });
+      expect(res.status).toBe(401);
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
@@ -7,6 +8,7 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
 import type { Logger } from 'pino';
@@ -46,16 +48,17 @@ export type ServerOptions = {
   readonly a2a?: A2aEndpoint;
 };
 
-/** A2A cards and JSON-RPC for each ingress and exposed agent; `undefined` means no such name. */
+/** Ingress and exposed agents as A2A agents: which names it serves, and one request under one. */
 export type A2aEndpoint = {
-  card(name: string, endpoint: string): unknown;
-  handle(
+  serves(name: string): boolean;
+  /** Answers the request itself from the raw Node request (body unread); `caller` undefined for the public card. */
+  serve(
     name: string,
-    endpoint: string,
-    body: unknown,
-    caller: string,
-    headers: Record<string, string | string[] | undefined>,
-  ): Promise<unknown>;
+    base: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    caller: string | undefined,
+  ): Promise<void>;
 };
 
 /** A web-standard MCP handler; the caller is the token's name, the body as Fastify parsed it. */
@@ -180,37 +183,34 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
       }
       const a2a = opts.a2a;
       if (a2a !== undefined) {
-        const endpoint = (request: FastifyRequest, name: string) =>
-          `${request.protocol}://${request.host}${API_PREFIX}/a2a/${encodeURIComponent(name)}`;
-        const notFound = (name: string) =>
-          apiError('MW_API_NOT_FOUND', { what: `ingress or exposed agent ${name}` });
-        // The card is public, as A2A discovery expects; sending needs a pilot token.
-        api.get<{ Params: { name: string } }>(
-          '/a2a/:name/.well-known/agent-card.json',
-          { schema: { hide: true } },
-          async (request) => {
-            const card = a2a.card(request.params.name, endpoint(request, request.params.name));
-            if (card === undefined) throw notFound(request.params.name);
-            return card;
-          },
-        );
-        api.post<{ Params: { name: string } }>(
-          '/a2a/:name',
-          { config: { role: 'pilot' }, schema: { hide: true } },
-          async (request) => {
+        await api.register(async (scope) => {
+          // The SDK's handlers read the body themselves (A2A 1.0 JSON, 0.3's, REST's), so it stays unread here.
+          scope.removeAllContentTypeParsers();
+          scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
+          const serve = async (
+            request: FastifyRequest<{ Params: { name: string } }>,
+            reply: FastifyReply,
+          ) => {
             if (closing) throw apiError('MW_API_CLOSING');
             const { name } = request.params;
-            const answer = await a2a.handle(
-              name,
-              endpoint(request, name),
-              request.body,
-              request.pilot!.name,
-              request.headers,
-            );
-            if (answer === undefined) throw notFound(name);
-            return answer;
-          },
-        );
+            if (!a2a.serves(name))
+              throw apiError('MW_API_NOT_FOUND', { what: `ingress or exposed agent ${name}` });
+            const base = `${request.protocol}://${request.host}${API_PREFIX}/a2a/${encodeURIComponent(name)}`;
+            reply.hijack();
+            await a2a.serve(name, base, request.raw, reply.raw, request.pilot?.name);
+          };
+          // Not REST of ours: A2A's bindings (docs/interop.md), so they stay out of the OpenAPI document.
+          // The card is public, as A2A discovery expects; everything else needs a pilot token.
+          scope.get('/a2a/:name/.well-known/agent-card.json', { schema: { hide: true } }, serve);
+          for (const url of ['/a2a/:name', '/a2a/:name/rest/*'])
+            scope.route({
+              method: ['GET', 'POST', 'DELETE'],
+              url,
+              config: { role: 'pilot' },
+              schema: { hide: true },
+              handler: serve,
+            });
+        });
       }
       const mcp = opts.mcp;
       if (mcp !== undefined) {

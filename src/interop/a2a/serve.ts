@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   AgentCard,
   type Artifact,
@@ -7,19 +8,20 @@ import {
   TaskArtifactUpdateEvent,
   TaskStatusUpdateEvent,
 } from '@a2a-js/sdk';
+import { duplicateInterfacesForLegacy } from '@a2a-js/sdk/compat/v0_3';
 import { TaskNotCancelableError } from '@a2a-js/sdk/errors';
 import {
   AgentEvent,
   type AgentExecutor,
   DefaultExecutionEventBusManager,
   DefaultRequestHandler,
-  defaultServerCallContextBuilder,
   type ExecutionEventBusManager,
-  JsonRpcTransportHandler,
   type RequestContext,
   type TaskStore,
   type User,
 } from '@a2a-js/sdk/server';
+import { agentCardHandler, jsonRpcHandler, restHandler } from '@a2a-js/sdk/server/express';
+import express from 'express';
 import type { AgentSpec, JsonValue, Mesh, MeshEvent } from '../../runtime/index.js';
 import { followMessage } from './follow.js';
 import { createBoundedTaskStore } from './task-store.js';
@@ -34,18 +36,25 @@ const VERDICT_TYPE = 'meshwarden.verdict';
  * - each agent the policy exposes (`expose: { via }`): a message enters through `via`, addressed to
  *   the agent, and the answer is a task that follows it through the gate, a pilot's hold and the
  *   agent's handling to what the agent answered, as far as the gate admitted it.
+ * Every binding is the official SDK's own server code: the card, JSON-RPC and HTTP+JSON (REST), in
+ * A2A 1.0 and, through its compat layer, 0.3 (told apart by the `A2A-Version` header, as the SDK does).
  */
 export type MeshA2aServer = {
-  /** The agent card (JSON) of an ingress or exposed agent, with its endpoint; undefined for neither. */
-  card(name: string, endpoint: string): unknown;
-  /** Answers one JSON-RPC request for a caller (recorded as `a2a:<caller>`); undefined for no such name. */
-  handle(
+  /** Whether `name` is an ingress or an exposed agent of the policy in force. */
+  serves(name: string): boolean;
+  /**
+   * Answers one HTTP request under `base` (`<origin>/api/v1/a2a/<name>`): the card at
+   * `base/.well-known/agent-card.json`, JSON-RPC at `base`, REST under `base/rest`. The body is
+   * read from `req`, unread. `caller` is the token's name, recorded as `a2a:<caller>`; without one
+   * only the card is served.
+   */
+  serve(
     name: string,
-    endpoint: string,
-    body: unknown,
-    caller: string,
-    headers: Record<string, string | string[] | undefined>,
-  ): Promise<unknown>;
+    base: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    caller: string | undefined,
+  ): Promise<void>;
 };
 
 export type MeshA2aServerOptions = {
@@ -62,6 +71,8 @@ type Served =
       readonly via: string;
       readonly accepts: readonly string[];
     };
+
+const legacyCompat = { enabled: true };
 
 export function createMeshA2aServer(mesh: Mesh, opts: MeshA2aServerOptions = {}): MeshA2aServer {
   // Per exposed agent, across calls: its tasks (GetTask, ListTasks) and its running tasks' buses.
@@ -93,31 +104,62 @@ export function createMeshA2aServer(mesh: Mesh, opts: MeshA2aServerOptions = {})
   };
 
   return {
-    card(name, endpoint) {
+    serves: (name) => servedAs(name) !== undefined,
+    serve(name, base, req, res, caller) {
       const served = servedAs(name);
-      return served === undefined ? undefined : AgentCard.toJSON(cardOf(mesh, served, endpoint));
-    },
-    async handle(name, endpoint, body, caller, headers) {
-      const served = servedAs(name);
-      if (served === undefined) return undefined;
-      const card = cardOf(mesh, served, endpoint);
-      const user: User = { isAuthenticated: true, userName: caller };
-      const context = defaultServerCallContextBuilder({ extensions: undefined, user, headers });
-      const handler =
-        served.kind === 'ingress'
-          ? new DefaultRequestHandler(card, createBoundedTaskStore(1), ingressExecutor(mesh, served, caller))
-          : (() => {
-              const { tasks, buses } = stateOf(served.spec.name);
-              return new DefaultRequestHandler(card, tasks, agentExecutor(mesh, served, caller), buses);
-            })();
-      return new JsonRpcTransportHandler(handler).handle(body as Record<string, unknown>, context);
+      const path = new URL(base).pathname;
+      const app = express();
+      app.disable('x-powered-by');
+      if (served !== undefined) {
+        const card = cardOf(mesh, served, base);
+        // No caching: a policy reload changes the skills.
+        app.use(
+          `${path}/.well-known/agent-card.json`,
+          agentCardHandler({ agentCardProvider: async () => card, legacyCompat, cache: { maxAge: 0 } }),
+        );
+        if (caller !== undefined) {
+          const user: User = { isAuthenticated: true, userName: caller };
+          const userBuilder = async () => user;
+          const requestHandler =
+            served.kind === 'ingress'
+              ? new DefaultRequestHandler(
+                  card,
+                  createBoundedTaskStore(1),
+                  ingressExecutor(mesh, served, caller),
+                )
+              : (() => {
+                  const { tasks, buses } = stateOf(served.spec.name);
+                  return new DefaultRequestHandler(card, tasks, agentExecutor(mesh, served, caller), buses);
+                })();
+          app.use(`${path}/rest`, restHandler({ requestHandler, userBuilder, legacyCompat }));
+          app.use(path, jsonRpcHandler({ requestHandler, userBuilder, legacyCompat }));
+        }
+      }
+      return new Promise((resolve) => {
+        res.once('close', () => resolve());
+        // An express app is a Node request listener; the SDK's handlers add express's own req/res methods.
+        app(req as express.Request, res as express.Response, () => {
+          res.statusCode = 404;
+          res.setHeader('content-type', 'application/json');
+          res.end(
+            JSON.stringify({
+              error: { code: 'MW_API_NOT_FOUND', message: `No A2A route ${req.method} ${req.url}.` },
+            }),
+          );
+        });
+      });
     },
   };
 }
 
-function cardOf(mesh: Mesh, served: Served, endpoint: string): AgentCard {
+function cardOf(mesh: Mesh, served: Served, base: string): AgentCard {
+  const v1 = [
+    { url: base, protocolBinding: 'JSONRPC', protocolVersion: '1.0', tenant: '' },
+    { url: `${base}/rest`, protocolBinding: 'HTTP+JSON', protocolVersion: '1.0', tenant: '' },
+  ];
   const common = {
-    supportedInterfaces: [{ url: endpoint, protocolBinding: 'JSONRPC', protocolVersion: '1.0' }],
+    // The same endpoints speak 0.3 to 0.3 clients; the SDK serves them a 0.3 card that names them.
+    supportedInterfaces: duplicateInterfacesForLegacy(v1, ['JSONRPC', 'HTTP+JSON']),
     capabilities: { streaming: false },
     defaultInputModes: ['application/json', 'text/plain'],
     defaultOutputModes: ['application/json'],
