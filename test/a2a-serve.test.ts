@@ -289,7 +289,9 @@ describe('the mesh as A2A agents: every binding the SDK serves, for A2A 1.0 and 
   });
 
   it('serves an A2A 1.0 card to 1.0 clients and a 0.3 card, naming the same endpoints, to the rest', async () => {
-    const v1 = await (await fetch(cardUrl('churn'), { headers: { 'a2a-version': '1.0' } })).json();
+    const v1 = (await (await fetch(cardUrl('churn'), { headers: { 'a2a-version': '1.0' } })).json()) as {
+      supportedInterfaces: unknown[];
+    };
     expect(v1.supportedInterfaces).toEqual(
       expect.arrayContaining([
         expect.objectContaining({
@@ -300,7 +302,10 @@ describe('the mesh as A2A agents: every binding the SDK serves, for A2A 1.0 and 
         expect.objectContaining({ url: `${up.api}/a2a/churn/rest`, protocolBinding: 'HTTP+JSON' }),
       ]),
     );
-    const v03 = await (await fetch(cardUrl('churn'))).json();
+    const v03 = (await (await fetch(cardUrl('churn'))).json()) as {
+      protocolVersion: string;
+      additionalInterfaces: unknown[];
+    };
     expect(v03).toMatchObject({ url: `${up.api}/a2a/churn`, preferredTransport: 'JSONRPC' });
     expect(v03.protocolVersion).toMatch(/^0\.3/);
     expect(v03.additionalInterfaces).toEqual(

@@ -20,6 +20,11 @@ export type AgentContext = {
   /** 1 on the first try, 2 on the first retry, … */
   readonly attempt: number;
   readonly log: Logger;
+  /**
+   * Aborted when this try times out (`MW_RUNTIME_TIMEOUT` is its reason): pass it to what the handler
+   * waits on (a model call, `graph.invoke`, `fetch`) so a given-up try stops working too.
+   */
+  readonly signal: AbortSignal;
   /** Emits a message; it is gated once the handler returns. Returns the new message's id. */
   emit(type: string, data: JsonValue, opts?: EmitOptions): string;
   /** Requests a side effect; gated like a message, executed only when admitted. Returns the request's id. */
@@ -43,6 +48,8 @@ export type EffectContext = {
   readonly effect: string;
   readonly attempt: number;
   readonly log: Logger;
+  /** Aborted when this try times out, as an agent's: pass it to the call that performs the effect. */
+  readonly signal: AbortSignal;
   /**
    * Hands a message to an ingress as a new root message with no causal link, the way the outside
    * world answers (a sent e-mail arriving in the support inbox). Echo detection links it back.

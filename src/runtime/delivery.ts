@@ -69,14 +69,18 @@ export function createDelivery(deps: {
    * Bounds an asynchronous try. A synchronous handler needs no timer, which keeps the common case
    * cheap (cockatiel's timeout policy allocates an AbortController and a DOMException per call).
    */
-  const bounded = <T>(value: T | Promise<T>, what: string): T | Promise<T> => {
+  const bounded = <T>(value: T | Promise<T>, what: string, abort: TryAbort): T | Promise<T> => {
     if (!(value instanceof Promise)) return value;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(runtimeError('MW_RUNTIME_TIMEOUT', { what, ms: options.timeoutMs })),
-        options.timeoutMs,
-      );
+      timer = setTimeout(() => {
+        const error = runtimeError('MW_RUNTIME_TIMEOUT', { what, ms: options.timeoutMs });
+        // The try is given up first (a handler that ends on abort must not count as finished), then a
+        // handler that listens to its signal stops its work too.
+        reject(error);
+        abort.expired = error;
+        abort.controller?.abort(error);
+      }, options.timeoutMs);
     });
     return Promise.race([value, expired]).finally(() => clearTimeout(timer));
   };
@@ -133,8 +137,13 @@ export function createDelivery(deps: {
       worker,
       async (tries) => {
         const outbox: Outbox = { items: [], open: true };
+        const abort: TryAbort = {};
         try {
-          await bounded(agent.handle(msg, agentContext(spec, msg, tries, outbox)), `agent ${worker}`);
+          await bounded(
+            agent.handle(msg, agentContext(spec, msg, tries, outbox, abort)),
+            `agent ${worker}`,
+            abort,
+          );
         } finally {
           outbox.open = false;
         }
@@ -186,10 +195,19 @@ export function createDelivery(deps: {
     return out.envelope.id;
   };
 
-  const agentContext = (spec: AgentSpec, msg: Envelope, tries: number, outbox: Outbox): AgentContext => ({
+  const agentContext = (
+    spec: AgentSpec,
+    msg: Envelope,
+    tries: number,
+    outbox: Outbox,
+    abort: TryAbort,
+  ): AgentContext => ({
     agent: spec.name,
     version: spec.version,
     attempt: tries,
+    get signal() {
+      return signalOf(abort);
+    },
     // Made on first use: most handlers never log, and a child logger per delivery is not free.
     get log() {
       return log.child({ agent: spec.name, msgId: msg.id });
@@ -267,15 +285,19 @@ export function createDelivery(deps: {
       request,
       worker,
       async (tries) => {
+        const abort: TryAbort = {};
         const ctx: EffectContext = {
           effect: request.type,
           attempt: tries,
+          get signal() {
+            return signalOf(abort);
+          },
           get log() {
             return log.child({ effect: request.type, msgId: request.id });
           },
           ingest: deps.ingest,
         };
-        return (await bounded(executor.execute(request, ctx), `effect ${request.type}`)) ?? undefined;
+        return (await bounded(executor.execute(request, ctx), `effect ${request.type}`, abort)) ?? undefined;
       },
       (cause) =>
         runtimeError(
@@ -336,4 +358,18 @@ export function createDelivery(deps: {
       }
     },
   };
+}
+
+/**
+ * A try's abort signal: made only when a handler asks for it (most never do, and a controller per
+ * try is not free), aborted with MW_RUNTIME_TIMEOUT when the try times out.
+ */
+type TryAbort = { controller?: AbortController; expired?: Error };
+
+function signalOf(abort: TryAbort): AbortSignal {
+  if (abort.controller === undefined) {
+    abort.controller = new AbortController();
+    if (abort.expired !== undefined) abort.controller.abort(abort.expired);
+  }
+  return abort.controller.signal;
 }

@@ -211,6 +211,25 @@ describe('misbehaving handlers', () => {
     ]);
   });
 
+  it("aborts a timed-out try's signal, so a handler that listens stops its work", async () => {
+    // The handler waits for its signal and then records why it stopped, as a late emission would show.
+    await using o = await openWith(
+      `export default { handle(msg, ctx) {
+         return new Promise((resolve) => ctx.signal.addEventListener('abort', () => {
+           globalThis.__meshwardenAbortReason = ctx.signal.reason.code;
+           resolve();
+         }));
+       } };`,
+    );
+    const root = await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
+    await o.mesh.idle();
+    const dead = o.ledger.byMessage(root.msgId ?? '').filter((e) => e.kind === ENTRY.deadLetter);
+    expect(dead).toHaveLength(1);
+    expect((globalThis as { __meshwardenAbortReason?: string }).__meshwardenAbortReason).toBe(
+      'MW_RUNTIME_TIMEOUT',
+    );
+  });
+
   it('records an emission made after the handler returned instead of gating or losing it', async () => {
     await using o = await openWith(
       "export default { handle(msg, ctx) { setTimeout(() => ctx.emit('job.done.v1', { n: 1 }), 0); } };",

@@ -26,6 +26,8 @@ export function langGraphAgent<Input, State>(opts: {
     async handle(msg, ctx) {
       const state = await opts.graph.invoke(opts.input(msg), {
         configurable: { thread_id: msg.correlationid },
+        // A try that times out stops the graph too, instead of letting it run on unheard.
+        signal: ctx.signal,
       });
       emitAll(ctx, opts.output(state, msg));
     },

@@ -32,11 +32,27 @@ export function llamaIndexAgent<Start, Stop>(opts: {
     async handle(msg, ctx) {
       const context = opts.workflow.createContext();
       context.sendEvent(opts.start.with(opts.input(msg)) as never);
-      for await (const event of context.stream) {
-        if (opts.stop.include(event)) {
-          emitAll(ctx, opts.output(event.data, msg));
-          return;
+      const events = context.stream[Symbol.asyncIterator]();
+      // A try that times out stops reading the workflow's stream (which ends it) instead of waiting on.
+      let onAbort = () => {};
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(ctx.signal.reason);
+        if (ctx.signal.aborted) onAbort();
+        else ctx.signal.addEventListener('abort', onAbort, { once: true });
+      });
+      aborted.catch(() => {}); // raced below; an abort after the loop is nobody's error
+      try {
+        for (;;) {
+          const next = await Promise.race([events.next(), aborted]);
+          if (next.done) break;
+          if (opts.stop.include(next.value)) {
+            emitAll(ctx, opts.output(next.value.data, msg));
+            return;
+          }
         }
+      } finally {
+        ctx.signal.removeEventListener('abort', onAbort);
+        void events.return?.();
       }
       throw interopError('MW_INTEROP_WORKFLOW_NO_STOP', { who: `agent ${ctx.agent}`, msgId: msg.id });
     },
