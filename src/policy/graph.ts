@@ -185,10 +185,18 @@ function checkExposed(
     const who = `agent ${agent.name}`;
     if (via === undefined) {
       const why = 'it is not declared under ingress';
-      check.report('MW_POLICY_UNKNOWN_REFERENCE', { who, verb: 'is exposed through', name: agent.expose.via, why }, at);
+      check.report(
+        'MW_POLICY_UNKNOWN_REFERENCE',
+        { who, verb: 'is exposed through', name: agent.expose.via, why },
+        at,
+      );
     } else if (!via.emits.some((t) => agent.consumes.includes(t))) {
       const why = `that ingress emits none of the types ${agent.name} consumes, so nothing sent to it could be delivered`;
-      check.report('MW_POLICY_UNKNOWN_REFERENCE', { who, verb: 'is exposed through', name: via.name, why }, at);
+      check.report(
+        'MW_POLICY_UNKNOWN_REFERENCE',
+        { who, verb: 'is exposed through', name: via.name, why },
+        at,
+      );
     }
   }
 }

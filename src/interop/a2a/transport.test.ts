@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENTRY, type Envelope, type LedgerEntry, openMesh, whyChain } from '../../runtime/index.js';
+import {
+  type AgentDefinition,
+  type AgentSpec,
+  ENTRY,
+  type Envelope,
+  type LedgerEntry,
+  openMesh,
+  whyChain,
+} from '../../runtime/index.js';
 import { type A2aPeer, closedPort, type PeerMode, startA2aPeer } from './test-kit.js';
 import { createA2aTransport } from './transport.js';
 
@@ -139,6 +147,53 @@ describe('A2A agents (a2a:)', () => {
     expect(verdictOf(assessments(entries)[0]!).decision).toBe('deliver');
     const [asked, answered] = peer.received;
     expect(asked!.taskId).not.toBe('');
+    expect(answered!.taskId).toBe(asked!.taskId);
+  });
+
+  it('keeps a paused task when the agent is connected again, as a policy reload does', async () => {
+    peer.mode = 'input-required';
+    peer.received.length = 0;
+    const transport = createA2aTransport();
+    const spec: AgentSpec = {
+      name: 'churn',
+      version: '2.0.1',
+      a2a: peer.cardUrl,
+      consumes: ['ticket.scored.v1'],
+      emits: ['churn.assessed.v1'],
+      effects: [],
+    };
+    const root = randomUUID();
+    const scored = (): Envelope =>
+      ({
+        specversion: '1.0',
+        id: randomUUID(),
+        source: 'mesh://retention/sentiment@1.4.0',
+        type: 'ticket.scored.v1',
+        subject: 'account:8841',
+        time: new Date().toISOString(),
+        datacontenttype: 'application/json',
+        data: { score: -0.4 },
+        correlationid: root,
+        causationid: root,
+        hop: 1,
+      }) as Envelope;
+    const ctx = {
+      agent: 'churn',
+      version: '2.0.1',
+      attempt: 1,
+      log,
+      signal: new AbortController().signal,
+      emit: () => '',
+      effect: () => '',
+      forward: () => '',
+    };
+    const before = transport.connect(spec) as AgentDefinition;
+    await expect(before.handle(scored(), ctx)).rejects.toMatchObject({
+      code: 'MW_INTEROP_A2A_INPUT_REQUIRED',
+    });
+    const after = transport.connect(spec) as AgentDefinition;
+    await after.handle(scored(), ctx);
+    const [asked, answered] = peer.received;
     expect(answered!.taskId).toBe(asked!.taskId);
   });
 

@@ -9,12 +9,12 @@ import {
   type MeshwardenError,
   type RemoteEvent,
 } from '../../runtime/index.js';
-import { createResilience, type ResilienceOptions, type Where } from '../resilience.js';
+import { createResilience, type Resilience, type ResilienceOptions, type Where } from '../resilience.js';
 import { connectCard } from './card.js';
 import { a2aError } from './errors.js';
 import { toA2aRequest, traceHeaders } from './message.js';
 import { readReply } from './reply.js';
-import { createWaitingTasks } from './waiting.js';
+import { createWaitingTasks, type WaitingTasks } from './waiting.js';
 
 export type A2aTransportOptions = ResilienceOptions & {
   /** Replies (and cards) over this many bytes are refused (default 1 MiB). */
@@ -32,13 +32,22 @@ export type A2aTransportOptions = ResilienceOptions & {
 export function createA2aTransport(opts: A2aTransportOptions = {}): AgentTransport {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const maxReplyBytes = opts.maxReplyBytes ?? 1024 * 1024;
+  // Per agent and card URL, kept across policy reloads (which connect every agent again): its
+  // circuit and the tasks it paused, so a reload neither closes the circuit of an agent that is down
+  // nor forgets the task a case is to continue.
+  const agents = new Map<string, { resilience: Resilience; waiting: WaitingTasks }>();
   return {
     kind: 'a2a',
     connect(spec): AgentDefinition {
       const where: Where = { who: `agent ${spec.name}`, url: spec.a2a ?? '' };
-      // An agent that asks for input is working as designed: that must not open its circuit.
-      const resilience = createResilience(opts, (e) => !asksForInput(e));
-      const waiting = createWaitingTasks();
+      const key = `${spec.name}\0${where.url}`;
+      const kept = agents.get(key) ?? {
+        // An agent that asks for input is working as designed: that must not open its circuit.
+        resilience: createResilience(opts, (e) => !asksForInput(e)),
+        waiting: createWaitingTasks(),
+      };
+      agents.set(key, kept);
+      const { resilience, waiting } = kept;
       let client: Promise<Client> | undefined;
 
       const call = async (msg: Envelope, signal: AbortSignal): Promise<RemoteEvent[]> => {

@@ -5,7 +5,7 @@ import {
   isMeshwardenError,
 } from '../../runtime/index.js';
 import { interopError } from '../errors.js';
-import { createResilience, type ResilienceOptions } from '../resilience.js';
+import { createResilience, type Resilience, type ResilienceOptions } from '../resilience.js';
 import { parseReply, readBody } from './reply.js';
 
 export type HttpTransportOptions = ResilienceOptions & {
@@ -22,12 +22,17 @@ export type HttpTransportOptions = ResilienceOptions & {
  */
 export function createHttpTransport(opts: HttpTransportOptions = {}): AgentTransport {
   const limit = opts.maxReplyBytes ?? 1024 * 1024;
+  // One circuit per agent and URL, kept across policy reloads (which connect every agent again), so
+  // a reload does not close the circuit of an agent that is down.
+  const circuits = new Map<string, Resilience>();
   return {
     kind: 'url',
     connect(spec): AgentDefinition {
       const url = spec.url ?? '';
       const where = { who: `agent ${spec.name}`, url };
-      const resilience = createResilience(opts);
+      const key = `${spec.name}\0${url}`;
+      const resilience = circuits.get(key) ?? createResilience(opts);
+      circuits.set(key, resilience);
       const call = async (body: string, signal: AbortSignal) => {
         let response: Response;
         try {
