@@ -87,3 +87,74 @@ describe('compileContract: invalid schemas', () => {
     expect(compileContract('b.v1', schema).ok).toBe(true);
   });
 });
+
+describe('compileContract: draft-07, for the input schemas of MCP tools', () => {
+  // What a server built with the v1 SDK lists for `{ amount: z.number(), n: z.number().int().positive() }`.
+  const V1_TOOL = {
+    type: 'object',
+    properties: { amount: { type: 'number' }, n: { type: 'integer', exclusiveMinimum: 0 } },
+    required: ['amount', 'n'],
+    $schema: 'http://json-schema.org/draft-07/schema#',
+  };
+
+  it.each([
+    ['valid', { amount: 5, n: 1 }, []],
+    ['wrong type', { amount: 'x', n: 1 }, [[['amount'], 'type']]],
+    ['exclusiveMinimum', { amount: 5, n: 0 }, [[['n'], 'exclusiveMinimum']]],
+    ['missing property', { amount: 5 }, [[[], 'required']]],
+  ] as const)('validates with draft-07 when allowed: %s', (_name, data, expected) => {
+    const result = compileContract('refund', V1_TOOL, { draft07: true });
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    expect(result.contract.validate(data).map((i) => [i.path, i.keyword])).toEqual(expected);
+  });
+
+  it.each([
+    [
+      'definitions and $ref',
+      { definitions: { n: { type: 'number' } }, properties: { a: { $ref: '#/definitions/n' } } },
+    ],
+    ['without the #', { $schema: 'http://json-schema.org/draft-07/schema', type: 'object' }],
+  ])('compiles draft-07 %s', (_name, schema) => {
+    expect(
+      compileContract(
+        't',
+        { $schema: 'http://json-schema.org/draft-07/schema#', ...schema },
+        { draft07: true },
+      ).ok,
+    ).toBe(true);
+  });
+
+  it.each([
+    ['draft-07 not allowed', V1_TOOL, {}, [['$schema'], 'const']],
+    [
+      'draft-04 even when draft-07 is',
+      { $schema: 'http://json-schema.org/draft-04/schema#' },
+      { draft07: true },
+      [['$schema'], 'const'],
+    ],
+    [
+      'a mistake in a draft-07 schema',
+      { ...V1_TOOL, properties: { a: { type: 'numbr' } } },
+      { draft07: true },
+      [['properties', 'a', 'type'], 'enum'],
+    ],
+    [
+      'an unknown keyword in a draft-07 schema',
+      { ...V1_TOOL, requried: [] },
+      { draft07: true },
+      [['requried'], 'compile'],
+    ],
+  ] as const)('refuses %s', (_name, schema, opts, [path, keyword]) => {
+    const result = compileContract('t', schema, opts);
+    expect(result.ok ? [] : result.issues[0]).toMatchObject({
+      code: 'MW_CONTRACT_INVALID_SCHEMA',
+      path,
+      keyword,
+    });
+  });
+
+  it('still reads a tool schema without $schema as 2020-12', () => {
+    const result = compileContract('t', { prefixItems: [{ type: 'number' }] }, { draft07: true });
+    expect(result.ok && result.contract.validate(['x']).map((i) => i.keyword)).toEqual(['type']);
+  });
+});

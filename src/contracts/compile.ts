@@ -1,49 +1,41 @@
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsPlugin from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { errorText, type JsonObject } from '../envelope/index.js';
+import { compilerFor, DIALECT_2020, DIALECT_DRAFT_07 } from './ajv.js';
 import type { Contract, Issue } from './types.js';
 
-// ajv-formats is CommonJS with `module.exports = plugin`; under NodeNext its default import is typed
-// as the module object, so it is narrowed to the callable it really is.
-const addFormats = addFormatsPlugin as unknown as typeof addFormatsPlugin.default;
-
-const DIALECT = 'https://json-schema.org/draft/2020-12/schema';
 const NO_ISSUES: readonly Issue[] = Object.freeze([]);
 
 export type CompileContractResult =
   | { readonly ok: true; readonly contract: Contract }
   | { readonly ok: false; readonly issues: readonly Issue[] };
 
-// One Ajv for the process: a new instance costs ~35 ms, a compile on a warm one ~2 ms.
-// strictSchema rejects unknown keywords ("requried"), the usual typo; logger off: no logging here.
-// addUsedSchema off plus removeSchema after compiling keep contracts independent (two may share
-// an `$id`) and keep the instance from growing across policy reloads.
-let shared: Ajv2020 | undefined;
+export type CompileContractOptions = {
+  /**
+   * Also accept JSON Schema draft-07 (`"$schema": "http://json-schema.org/draft-07/schema#"`): for
+   * the input schema of an MCP tool, which servers built with the v1 SDK write in draft-07. Contract
+   * files are 2020-12 only.
+   */
+  readonly draft07?: boolean;
+};
 
-function ajv(): Ajv2020 {
-  if (shared === undefined) {
-    shared = new Ajv2020({
-      allErrors: true,
-      strictSchema: true,
-      strictTypes: false,
-      addUsedSchema: false,
-      logger: false,
-    });
-    addFormats(shared);
-  }
-  return shared;
-}
-
-/** Compiles a type's JSON Schema (2020-12) once, at load; the contract's `validate` reuses it. */
-export function compileContract(type: string, schema: unknown): CompileContractResult {
+/**
+ * Compiles a type's JSON Schema (2020-12, or draft-07 where allowed) once, at load; the contract's
+ * `validate` reuses it.
+ */
+export function compileContract(
+  type: string,
+  schema: unknown,
+  opts: CompileContractOptions = {},
+): CompileContractResult {
   if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) {
     return invalid([], 'type', 'a contract must be a JSON object');
   }
-  const dialect = (schema as Record<string, unknown>).$schema;
-  if (dialect !== undefined && dialect !== DIALECT && dialect !== `${DIALECT}#`) {
-    return invalid(['$schema'], 'const', `only ${DIALECT} is supported`);
+  const draft07 = opts.draft07 === true;
+  const instance = compilerFor((schema as Record<string, unknown>).$schema, draft07);
+  if (instance === undefined) {
+    const supported = draft07 ? `${DIALECT_2020} and ${DIALECT_DRAFT_07}# are` : `${DIALECT_2020} is`;
+    return invalid(['$schema'], 'const', `only ${supported} supported`);
   }
-  const instance = ajv();
   if (!instance.validateSchema(schema)) {
     return { ok: false, issues: schemaIssues(instance.errors ?? []) };
   }

@@ -1,4 +1,4 @@
-export { type CompileContractResult, compileContract } from './compile.js';
+export { type CompileContractOptions, type CompileContractResult, compileContract } from './compile.js';
 export { CONTRACT_ERRORS, type ContractErrorCode, contractError } from './errors.js';
 export { isJsonPointer, parsePointer, pointerOf } from './pointer.js';
 export type { Contract, Issue } from './types.js';

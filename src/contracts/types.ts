@@ -12,7 +12,10 @@ export type Issue = {
   readonly params?: Readonly<Record<string, unknown>>;
 };
 
-/** A message or effect type's contract: its JSON Schema (2020-12), compiled once at load. */
+/**
+ * A message or effect type's contract: its JSON Schema (2020-12; an MCP tool's input schema may be
+ * draft-07), compiled once at load.
+ */
 export type Contract = {
   readonly type: string;
   readonly schema: JsonObject;

@@ -7,23 +7,31 @@ import { type PolicyLoadResult, sortIssues } from './issues.js';
 import { compileRules } from './rules.js';
 import { checkShape } from './shape.js';
 import type { ParsedMesh } from './source.js';
+import type { ToolSchemaResult } from './tool-schemas.js';
 
 /**
  * Compiles a parsed mesh file and the texts of its contract files (type → JSON text; a type
- * without an entry has no file) into a Policy, or every mistake found. Pure: no file system, no
- * clock. Checks run even after a shape mistake so that one pass reports everything.
+ * without an entry has no file) into a Policy, or every mistake found. An MCP effect without a
+ * file takes its contract from `tools`, its tool's input schema as read from the server (see
+ * loadPolicy). Pure: no file system, no network, no clock. Checks run even after a shape mistake
+ * so that one pass reports everything.
  */
-export function compilePolicy(mesh: ParsedMesh, contracts: ReadonlyMap<string, string>): PolicyLoadResult {
+export function compilePolicy(
+  mesh: ParsedMesh,
+  contracts: ReadonlyMap<string, string>,
+  tools: ReadonlyMap<string, ToolSchemaResult> = new Map(),
+): PolicyLoadResult {
   if (mesh.issues.length > 0) return { ok: false, issues: sortIssues(mesh.issues, mesh.file) };
   const check = createChecker(mesh);
   checkShape(check);
   const doc = isObj(mesh.value) ? mesh.value : {};
   const graph = compileGraph(check, doc);
-  const compiled = compileContracts(check, graph, contracts);
+  const compiled = compileContracts(check, graph, contracts, tools);
   const guards = compileGuards(check, doc);
   const rules = compileRules(check, doc, graph);
   if (check.issues.length > 0) return { ok: false, issues: sortIssues(check.issues, mesh.file) };
-  // The digest covers the document as written and every contract: any change to either changes it.
+  // The digest covers the document as written and every contract (a tool's schema included): any
+  // change to either changes it.
   const digest = digestOf({ policy: mesh.value, contracts: compiled.schemas });
   return {
     ok: true,

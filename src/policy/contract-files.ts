@@ -1,11 +1,12 @@
 import { type Contract, compileContract, type Issue, pointerOf } from '../contracts/index.js';
 import { errorText, isTypeName, type JsonObject } from '../envelope/index.js';
-import type { Checker } from './check.js';
+import { type Checker, isObj } from './check.js';
 import { type PolicyCode, type PolicyParams, policyMessage } from './errors.js';
 import { contractFileOf } from './files.js';
 import type { Graph } from './graph.js';
 import type { PolicyIssue } from './issues.js';
 import { locateInJson, type Position, positionOf } from './source.js';
+import { type ToolSchemaResult, toolContract } from './tool-schemas.js';
 
 export type CompiledContracts = {
   readonly contracts: ReadonlyMap<string, Contract>;
@@ -15,13 +16,15 @@ export type CompiledContracts = {
 
 /**
  * Compiles the contract of every message type and effect from the given file texts (type → text;
- * a missing entry is a missing file). A missing contract is reported where the type is first named;
- * a broken one inside its own file.
+ * a missing entry is a missing file). An MCP effect without a file takes its tool's input schema
+ * from `tools` (effect → what was read from the server). A missing contract is reported where the
+ * type is first named; a broken file inside itself; a tool schema at the effect.
  */
 export function compileContracts(
   check: Checker,
   graph: Graph,
   texts: ReadonlyMap<string, string>,
+  tools: ReadonlyMap<string, ToolSchemaResult>,
 ): CompiledContracts {
   const contracts = new Map<string, Contract>();
   const schemas: Record<string, JsonObject> = {};
@@ -29,9 +32,22 @@ export function compileContracts(
   for (const type of names) {
     const { file } = contractFileOf(check.mesh, type);
     const text = texts.get(type);
+    const effect = graph.effects.get(type);
+    const tool = tools.get(type);
+    if (text === undefined && effect?.mcp !== undefined && tool !== undefined) {
+      const contract = toolContract(check, { ...effect, mcp: effect.mcp }, tool, file);
+      if (contract !== undefined) {
+        contracts.set(type, contract);
+        schemas[type] = contract.schema;
+      }
+      continue;
+    }
     if (text === undefined) {
-      const kind = graph.effects.has(type) ? 'effect' : 'message type';
-      check.report('MW_POLICY_MISSING_CONTRACT', { kind, type, file }, graph.mentions.get(type) ?? []);
+      // An `mcp` that did not compile (no tool, not a server) is reported already.
+      if (effect !== undefined && effect.mcp === undefined && mcpWritten(check, type)) continue;
+      const kind = effect === undefined ? 'message type' : 'effect';
+      const hint = effect?.mcp === undefined ? '' : MCP_HINT;
+      check.report('MW_POLICY_MISSING_CONTRACT', { kind, type, file, hint }, graph.mentions.get(type) ?? []);
       continue;
     }
     let schema: unknown;
@@ -57,6 +73,16 @@ export function compileContracts(
     schemas[type] = compiled.contract.schema;
   }
   return { contracts, schemas };
+}
+
+/** Why an MCP effect has no contract when nothing read its tool's schema (a compile without transports). */
+const MCP_HINT =
+  ", and its tool's input schema was not read: the warden reads it from the MCP server when it loads the policy and can reach the server (meshwarden run, up and policy check do)";
+
+function mcpWritten(check: Checker, effect: string): boolean {
+  const effects = isObj(check.mesh.value) ? check.mesh.value.effects : undefined;
+  const spec = isObj(effects) ? effects[effect] : undefined;
+  return isObj(spec) && spec.mcp !== undefined;
 }
 
 /** An unknown keyword is best shown at its key; other schema mistakes at their value. */

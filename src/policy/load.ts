@@ -7,12 +7,23 @@ import { policyMessage } from './errors.js';
 import { contractFiles, moduleFiles } from './files.js';
 import { type PolicyIssue, type PolicyLoadResult, sortIssues } from './issues.js';
 import { parseMesh } from './source.js';
+import { readToolSchemas, type ToolSchemaReader } from './tool-schemas.js';
+
+export type LoadPolicyOptions = {
+  /**
+   * Reads an MCP tool's input schema from its server: the contract of an MCP effect that has no
+   * contract file (a file, when there is one, wins and the server is not contacted). Without it,
+   * such an effect has no contract (MW_POLICY_MISSING_CONTRACT).
+   */
+  readonly readToolSchema?: ToolSchemaReader;
+};
 
 /**
- * Loads a mesh file: reads it, its contract files and checks its module files exist (the I/O
- * edge), then compiles (pure). Issues name files as given: `file` relative stays relative.
+ * Loads a mesh file: reads it, its contract files (and, for MCP effects without one, their tools'
+ * input schemas) and checks its module files exist (the I/O edge), then compiles (pure). Issues
+ * name files as given: `file` relative stays relative.
  */
-export async function loadPolicy(file: string): Promise<PolicyLoadResult> {
+export async function loadPolicy(file: string, opts: LoadPolicyOptions = {}): Promise<PolicyLoadResult> {
   const path = resolve(file);
   let text: string;
   try {
@@ -32,7 +43,9 @@ export async function loadPolicy(file: string): Promise<PolicyLoadResult> {
       if (contract !== undefined) texts.set(type, contract);
     }),
   );
-  const result = compilePolicy(mesh, texts);
+  const tools =
+    opts.readToolSchema === undefined ? new Map() : await readToolSchemas(mesh, texts, opts.readToolSchema);
+  const result = compilePolicy(mesh, texts, tools);
   const missing = await missingModules(mesh);
   if (missing.length === 0) return result;
   const issues = result.ok ? missing : [...result.issues, ...missing];

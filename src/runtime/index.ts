@@ -23,9 +23,12 @@ export {
   type AgentSpec,
   type EffectSpec,
   formatPolicyIssue,
+  type LoadPolicyOptions,
   loadPolicy,
   type Policy,
   type PolicyIssue,
+  type ToolSchemaReader,
+  type ToolSchemaResult,
 } from '../policy/index.js';
 export {
   type AgentContext,
@@ -70,4 +73,5 @@ export {
   REMOTE_ATTRIBUTES,
   type RemoteEvent,
   type Transport,
+  toolSchemaReader,
 } from './transports.js';

@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
 import { type Ledger, openLedger } from '../ledger/index.js';
-import { loadPolicy, type PolicyIssue } from '../policy/index.js';
+import { type LoadPolicyOptions, loadPolicy, type PolicyIssue } from '../policy/index.js';
 import type { Clock } from './envelopes.js';
 import { systemClock } from './envelopes.js';
 import { runtimeError } from './errors.js';
 import { createMesh, type Mesh, type MeshOptions } from './mesh.js';
 import { loadModules } from './modules.js';
 import { policyLoadedRecord } from './records.js';
-import type { Transport } from './transports.js';
+import { type Transport, toolSchemaReader } from './transports.js';
 
 export type OpenedMesh = { readonly mesh: Mesh; readonly ledger: Ledger; readonly resumed: number };
 
@@ -37,10 +37,15 @@ export async function openMesh(opts: {
   log: Logger;
   clock?: Clock;
   retry?: MeshOptions['retry'];
-  /** How `url:` and `a2a:` agents are reached (interop/); without one, such agents are refused. */
+  /**
+   * How `url:` and `a2a:` agents and `mcp:` effects are reached (interop/); without one, such agents
+   * and effects are refused. The MCP transport also reads the input schemas of tools whose effects
+   * have no contract file.
+   */
   transports?: readonly Transport[];
 }): Promise<OpenMeshResult> {
-  const loaded = await loadPolicy(opts.meshFile);
+  const transports = opts.transports ?? [];
+  const loaded = await loadPolicy(opts.meshFile, readerOf(transports));
   if (!loaded.ok) return { ok: false, policyIssues: loaded.issues };
   const policy = loaded.policy;
   if (policy.partitions !== 1) {
@@ -48,7 +53,6 @@ export async function openMesh(opts: {
     // over one state would enforce only a share of each limit.
     return { ok: false, errors: [runtimeError('MW_RUNTIME_PARTITIONS', { partitions: policy.partitions })] };
   }
-  const transports = opts.transports ?? [];
   const modules = await loadModules(policy, transports);
   if (!modules.ok) return { ok: false, errors: modules.errors };
   await mkdir(opts.dataDir, { recursive: true });
@@ -83,10 +87,11 @@ export type ReloadResult =
 
 /**
  * Reads the running mesh's file again and, when it is valid and its modules load, puts it in force.
- * An unchanged file (same digest) changes nothing and records nothing.
+ * An unchanged file (same digest) changes nothing and records nothing. MCP effects without a
+ * contract file read their tools' input schemas again, so a changed tool schema is a new policy.
  */
 export async function reloadPolicy(mesh: Mesh, by?: string): Promise<ReloadResult> {
-  const loaded = await loadPolicy(mesh.policy.file);
+  const loaded = await loadPolicy(mesh.policy.file, readerOf(mesh.transports));
   if (!loaded.ok) return { ok: false, policyIssues: loaded.issues };
   if (loaded.policy.digest === mesh.policy.digest)
     return { ok: true, digest: loaded.policy.digest, changed: false };
@@ -96,4 +101,10 @@ export async function reloadPolicy(mesh: Mesh, by?: string): Promise<ReloadResul
   if (isMeshwardenError(recorded)) return { ok: false, errors: [recorded] };
   await recorded;
   return { ok: true, digest: loaded.policy.digest, changed: true };
+}
+
+/** MCP effects without a contract file take their tool's input schema, read through the transports. */
+function readerOf(transports: readonly Transport[]): LoadPolicyOptions {
+  const readToolSchema = toolSchemaReader(transports);
+  return readToolSchema === undefined ? {} : { readToolSchema };
 }

@@ -1,5 +1,5 @@
 import type { JsonValue, MeshwardenError } from '../envelope/index.js';
-import type { AgentSpec, EffectSpec } from '../policy/index.js';
+import type { AgentSpec, EffectSpec, ToolSchemaReader, ToolSchemaResult } from '../policy/index.js';
 import type { AgentDefinition, EffectDefinition } from './define.js';
 
 /**
@@ -17,10 +17,23 @@ export type AgentTransport = {
 export type EffectTransport = {
   readonly kind: 'mcp';
   connect(spec: EffectSpec): EffectDefinition | MeshwardenError;
+  /**
+   * Reads the input schema of the effect's tool from its server: the contract of an MCP effect
+   * without a contract file, read when the policy is loaded. Never rejects.
+   */
+  inputSchema?(spec: EffectSpec): Promise<ToolSchemaResult>;
 };
 
 /** What openMesh takes from the shell to reach what is not an in-process module. */
 export type Transport = AgentTransport | EffectTransport;
+
+/** How a policy load reads MCP tools' input schemas through the given transports, if one can. */
+export function toolSchemaReader(transports: readonly Transport[]): ToolSchemaReader | undefined {
+  for (const t of transports) {
+    if (t.kind === 'mcp' && t.inputSchema !== undefined) return (spec) => t.inputSchema!(spec);
+  }
+  return undefined;
+}
 
 /** The string attributes a remote event may carry besides `type` and `data`. */
 export const REMOTE_ATTRIBUTES = [

@@ -1,12 +1,19 @@
 import { resolve } from 'node:path';
 import type { OpenMeshResult } from '../../runtime/index.js';
-import { formatPolicyIssue, loadPolicy, type PolicyIssue } from '../../runtime/index.js';
+import { formatPolicyIssue, loadPolicy, type PolicyIssue, toolSchemaReader } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 import type { Output } from '../output.js';
+import { cliTransports } from '../transports.js';
 
-/** `policy check`: exit 0 when the mesh file is valid, 1 listing every mistake as file:line:col. */
+/**
+ * `policy check`: exit 0 when the mesh file is valid, 1 listing every mistake as file:line:col. An
+ * MCP effect without a contract file takes its tool's input schema, so its server is reached (a
+ * command is spawned) and closed again before the command ends.
+ */
 export async function checkPolicy(file: string, out: Output): Promise<number> {
-  const result = await loadPolicy(resolve(file));
+  await using transports = cliTransports();
+  const readToolSchema = toolSchemaReader(transports.list);
+  const result = await loadPolicy(resolve(file), readToolSchema === undefined ? {} : { readToolSchema });
   if (!result.ok) {
     if (out.json) out.document({ ok: false, file, issues: result.issues });
     else printIssues(result.issues, out);

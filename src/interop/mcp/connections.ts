@@ -9,8 +9,10 @@ export type Connection = {
   readonly client: Client;
   /** Resolves once connected and the tools are listed; rejects with why not. */
   readonly ready: Promise<void>;
-  /** The tools the server listed when it connected. */
+  /** The tools the server listed when it connected, or when last listed again. */
   tools(): ReadonlyMap<string, Tool>;
+  /** Lists the tools again (once connected); calls made while one listing runs share it. */
+  listTools(): Promise<ReadonlyMap<string, Tool>>;
   /** For a spawned server: how it ended, once it has (at start-up too, with its stderr). */
   exit(): Exit | undefined;
 };
@@ -31,6 +33,7 @@ export type ConnectionOptions = {
 };
 
 const CLIENT = { name: 'meshwarden', version: '0.1.0' };
+const MAX_PAGES = 100;
 
 export function createConnections(opts: ConnectionOptions): Connections {
   const open = new Map<string, Connection>();
@@ -48,17 +51,38 @@ export function createConnections(opts: ConnectionOptions): Connections {
         ? new StreamableHTTPClientTransport(address.url)
         : createStdioTransport({ ...address, ...(opts.env ? { env: opts.env } : {}) });
     let tools: ReadonlyMap<string, Tool> = new Map();
+    let listing: Promise<ReadonlyMap<string, Tool>> | undefined;
+    const list = async () => {
+      const listed: Tool[] = [];
+      let cursor: string | undefined;
+      // Pages, as the server splits them; a bound keeps a server that always answers a cursor finite.
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const result = await client.listTools(cursor === undefined ? undefined : { cursor }, {
+          timeout: opts.timeoutMs,
+        });
+        listed.push(...result.tools);
+        cursor = result.nextCursor;
+        if (cursor === undefined) break;
+      }
+      tools = new Map(listed.map((t) => [t.name, t]));
+      return tools;
+    };
     const ready = (async () => {
       if (closed) throw mcpError('MW_INTEROP_MCP_CLOSED', { server });
       await client.connect(transport, { timeout: opts.timeoutMs });
-      const listed = (await client.listTools(undefined, { timeout: opts.timeoutMs })).tools;
-      tools = new Map(listed.map((t) => [t.name, t]));
+      await list();
       opts.log?.debug({ server, tools: [...tools.keys()] }, 'MCP server connected');
     })();
     const connection: Connection = {
       client,
       ready,
       tools: () => tools,
+      listTools: () => {
+        listing ??= ready.then(list).finally(() => {
+          listing = undefined;
+        });
+        return listing;
+      },
       exit: 'exit' in transport ? transport.exit : () => undefined,
     };
     // A failed connect is not kept (the next call, a retry, tries again) nor left running.

@@ -11,6 +11,8 @@ export type ReceivedCall = { readonly tool: string; readonly args: unknown; read
 export type McpPeer = {
   readonly url: string;
   readonly calls: ReceivedCall[];
+  /** The input schema `refund` lists; a test may change it (every request builds the server afresh). */
+  refundSchema: Readonly<Record<string, unknown>>;
   close(): Promise<void>;
 };
 
@@ -23,11 +25,12 @@ const AMOUNT = { type: 'object', properties: { amount: { type: 'number' } }, req
  */
 export async function startMcpPeer(): Promise<McpPeer> {
   const calls: ReceivedCall[] = [];
+  let refundSchema: Readonly<Record<string, unknown>> = AMOUNT;
   const handler = createMcpHandler(() => {
     const server = new McpServer({ name: 'crm', version: '1.0.0' }, { capabilities: { tools: {} } });
     const record = (tool: string, args: unknown, ctx: { mcpReq?: { _meta?: unknown } }) =>
       calls.push({ tool, args, meta: ctx.mcpReq?._meta });
-    server.registerTool('refund', { inputSchema: fromJsonSchema(AMOUNT) }, async (args, ctx) => {
+    server.registerTool('refund', { inputSchema: fromJsonSchema(refundSchema) }, async (args, ctx) => {
       record('refund', args, ctx);
       const refunded = (args as { amount: number }).amount;
       const text = `refunded ${refunded}`;
@@ -59,6 +62,12 @@ export async function startMcpPeer(): Promise<McpPeer> {
   return {
     url: `http://127.0.0.1:${port}/mcp`,
     calls,
+    get refundSchema() {
+      return refundSchema;
+    },
+    set refundSchema(schema) {
+      refundSchema = schema;
+    },
     async close() {
       await handler.close();
       http.closeAllConnections();
@@ -96,8 +105,8 @@ async function serve(
 /**
  * Stdio servers, as files a mesh names (`node ./mcp/<name>.mjs`). `refund` answers what it got
  * (amount, `_meta`, its pid), so a test reads the call back from the ledger. `v2` uses the v2
- * server SDK (spec 2026-07-28, 2025 clients too); `v1` the v1 SDK, a 2025-11-25 server; `dies`
- * writes to stderr and exits on its first call.
+ * server SDK (spec 2026-07-28, 2025 clients too); `v1` the v1 SDK, a 2025-11-25 server whose tool
+ * schemas are draft-07; `dies` writes to stderr and exits on its first call; `silent` never answers.
  */
 const STDIO_SERVERS = {
   v2: `import { McpServer, fromJsonSchema } from '@modelcontextprotocol/server';
@@ -131,6 +140,9 @@ serveStdio(() => {
   });
   return server;
 });
+`,
+  silent: `process.stdin.resume(); // reads, never answers, and ends with its input
+process.stdin.on('end', () => process.exit(0));
 `,
 } as const;
 

@@ -6,6 +6,7 @@ import {
   isMeshwardenError,
   type JsonValue,
   type MeshwardenError,
+  type ToolSchemaResult,
 } from '../../runtime/index.js';
 import { createResilience, type Resilience } from '../resilience.js';
 import { readServer } from './command.js';
@@ -48,11 +49,12 @@ const CONNECTION_LOST: ReadonlySet<string> = new Set(['MW_INTEROP_MCP_EXITED', '
 
 /**
  * Effects executed by a tool of an MCP server (`effects.<name>: { mcp, tool }`). The server is
- * reached on the first request (connect is synchronous) over Streamable HTTP, or spawned once and
- * spoken to over stdio; one client per server, shared by its effects, listing its tools when it
- * connects. Each admitted request is one `tools/call` (arguments: the request's data; `_meta`: its
- * id, subject and case, see metaOf). Per server, cockatiel bounds each call with a timeout and
- * opens a circuit after repeated failures. Every failure is a typed error: the runtime records it,
+ * reached on the first request (connect is synchronous), or earlier when a policy load reads the
+ * input schema of a tool whose effect has no contract file (inputSchema): over Streamable HTTP, or
+ * spawned once and spoken to over stdio; one client per server, shared by its effects, listing its
+ * tools when it connects. Each admitted request is one `tools/call` (arguments: the request's data;
+ * `_meta`: its id, subject and case, see metaOf). Per server, cockatiel bounds each call (and each
+ * read of the tools) with a timeout and opens a circuit after repeated failures. Every failure is a typed error: the runtime records it,
  * retries, and dead-letters the request after the last try.
  */
 export function createMcpTransport(opts: McpTransportOptions = {}): McpTransport {
@@ -144,6 +146,36 @@ export function createMcpTransport(opts: McpTransportOptions = {}): McpTransport
           }
         },
       };
+    },
+    async inputSchema(spec): Promise<ToolSchemaResult> {
+      const server = spec.mcp?.server ?? '';
+      const tool = spec.mcp?.tool ?? '';
+      // Failures name the server alone: the policy's sentence names the effect and the tool.
+      const where: Where = { effect: spec.name, server, tool, who: 'the MCP server', url: server };
+      const address = spec.mcp === undefined ? 'the effect names no MCP server' : readServer(spec.mcp);
+      if (typeof address === 'string') return { ok: false, reason: address };
+      // The same connection (and child) the calls use, under the same timeout and circuit. The
+      // tools are listed again, so that a policy reload sees a tool whose schema changed.
+      const list = async () => {
+        const connection = connections.get(server, address);
+        try {
+          await connection.ready;
+          return await connection.listTools();
+        } catch (cause) {
+          const error = callFailure(cause, where, connection.exit(), timeoutMs);
+          if (CONNECTION_LOST.has(error.code)) connections.drop(server, connection);
+          throw error;
+        }
+      };
+      try {
+        const tools = await circuitOf(server).execute(list, where);
+        const listed = tools.get(tool);
+        if (listed !== undefined) return { ok: true, schema: listed.inputSchema };
+        const names = [...tools.keys()].join(', ') || 'none';
+        return { ok: false, key: 'tool', reason: `it does not list that tool; its tools are ${names}` };
+      } catch (cause) {
+        return { ok: false, reason: callFailure(cause, where, undefined, timeoutMs).message };
+      }
     },
     close,
     closed,
