@@ -2,6 +2,7 @@ import { Client, StreamableHTTPClientTransport, type Tool } from '@modelcontextp
 import type { Logger } from 'pino';
 import type { ServerAddress } from './command.js';
 import { mcpError } from './errors.js';
+import { cappedFetch } from './fetch.js';
 import { createStdioTransport, type Exit } from './stdio.js';
 
 /** A client of one MCP server, connecting or connected. */
@@ -28,6 +29,8 @@ export type Connections = {
 
 export type ConnectionOptions = {
   readonly timeoutMs: number;
+  /** An HTTP reply over this many bytes fails the call (MW_INTEROP_REPLY_TOO_BIG). */
+  readonly maxReplyBytes: number;
   readonly env?: Readonly<Record<string, string>>;
   readonly log?: Logger;
 };
@@ -48,7 +51,9 @@ export function createConnections(opts: ConnectionOptions): Connections {
     client.onerror = (err) => opts.log?.warn({ server, err }, 'MCP server misbehaved');
     const transport =
       address.kind === 'http'
-        ? new StreamableHTTPClientTransport(address.url)
+        ? new StreamableHTTPClientTransport(address.url, {
+            fetch: cappedFetch(opts.maxReplyBytes, { who: 'MCP server', url: address.url.href }),
+          })
         : createStdioTransport({ ...address, ...(opts.env ? { env: opts.env } : {}) });
     let tools: ReadonlyMap<string, Tool> = new Map();
     let listing: Promise<ReadonlyMap<string, Tool>> | undefined;

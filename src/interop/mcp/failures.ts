@@ -15,8 +15,10 @@ export function callFailure(
   exit: Exit | undefined,
   timeoutMs: number,
 ): MeshwardenError {
-  // Timeouts and an open circuit arrive typed already (../resilience.ts).
-  if (isMeshwardenError(cause)) return cause;
+  // Timeouts and an open circuit arrive typed already (../resilience.ts); a reply too big (./fetch.ts)
+  // arrives under whatever the SDK wrapped it in.
+  const typed = typedWithin(cause);
+  if (typed !== undefined) return typed;
   if (exit !== undefined) {
     // Its last words on one line, without stack frames: the error's own line says the most.
     const lines = exit.stderr.split('\n').map((l) => l.trim());
@@ -67,6 +69,15 @@ function socketError(cause: unknown): string | undefined {
     fetchFailed ||= at instanceof TypeError && at.message === 'fetch failed';
     if (fetchFailed && !(at.cause instanceof Error)) return `fetch failed (${at.message})`;
     at = at.cause;
+  }
+  return undefined;
+}
+
+/** The first typed error in a chain of causes (the cause itself included). */
+function typedWithin(cause: unknown): MeshwardenError | undefined {
+  for (let at = cause, depth = 0; at !== undefined && at !== null && depth < 8; depth++) {
+    if (isMeshwardenError(at)) return at;
+    at = (at as { cause?: unknown }).cause;
   }
   return undefined;
 }

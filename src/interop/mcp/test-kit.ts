@@ -21,7 +21,8 @@ const AMOUNT = { type: 'object', properties: { amount: { type: 'number' } }, req
 /**
  * A real MCP server for tests, built with the official v2 server SDK and served stateless over
  * Streamable HTTP on loopback (`createMcpHandler`, one server instance per request, mounted on
- * node:http). A CRM: `refund` answers structured content, `note` text, `broken` isError, `slow` late.
+ * node:http). A CRM: `refund` answers structured content, `note` text, `broken` isError, `slow` late,
+ * `huge` 64 KiB of text.
  */
 export async function startMcpPeer(): Promise<McpPeer> {
   const calls: ReceivedCall[] = [];
@@ -53,6 +54,10 @@ export async function startMcpPeer(): Promise<McpPeer> {
       record('slow', args, ctx);
       await new Promise((resolve) => setTimeout(resolve, 500));
       return { content: [{ type: 'text', text: 'late' }] };
+    });
+    server.registerTool('huge', { inputSchema: fromJsonSchema(AMOUNT) }, async (args, ctx) => {
+      record('huge', args, ctx);
+      return { content: [{ type: 'text', text: 'x'.repeat(64 * 1024) }] };
     });
     return server;
   });

@@ -152,6 +152,13 @@ describe('MCP tools as effects (mcp:)', () => {
     expect(results(entries)).toEqual([]);
   });
 
+  it('refuses a reply over the size limit as it streams in, instead of buffering it', async () => {
+    const transport = createMcpTransport({ maxReplyBytes: 16 * 1024 });
+    const entries = await refund(writeMesh(peer.url, 'huge'), [5], transport);
+    expect(deadLetterCodes(entries)).toEqual(['MW_INTEROP_REPLY_TOO_BIG']);
+    expect(messagesOf(entries)[0]).toContain('more than 16384 bytes');
+  });
+
   it('names the tools the server has when the tool is unknown', async () => {
     const [message] = messagesOf(await refund(writeMesh(peer.url, 'refnud'), [5]));
     expect(message).toContain('refund, note, broken, slow');

@@ -20,6 +20,8 @@ export type McpTransportOptions = {
   readonly timeoutMs?: number;
   /** A result over this many bytes is recorded as `{ truncated: true, bytes }` (default 1 MiB). */
   readonly maxResultBytes?: number;
+  /** An HTTP server's reply over this many bytes fails the call, MW_INTEROP_REPLY_TOO_BIG (default 16 MiB). */
+  readonly maxReplyBytes?: number;
   /** Consecutive failures that open a server's circuit (default 5)… */
   readonly breakAfter?: number;
   /** …and how long it stays open before one trial call (default 30 s). */
@@ -62,6 +64,7 @@ export function createMcpTransport(opts: McpTransportOptions = {}): McpTransport
   const maxResultBytes = opts.maxResultBytes ?? 1024 * 1024;
   const connections = createConnections({
     timeoutMs,
+    maxReplyBytes: opts.maxReplyBytes ?? 16 * 1024 * 1024,
     ...(opts.env ? { env: opts.env } : {}),
     ...(opts.log ? { log: opts.log } : {}),
   });
