@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { errorText } from '../runtime/index.js';
+import { DEFAULT_URL } from './api-client.js';
 import { auditCheckpoint, auditExport, auditVerify } from './commands/audit.js';
 import { demoRetention } from './commands/demo.js';
 import { init } from './commands/init.js';
 import { impact, why } from './commands/lineage.js';
+import { mcp } from './commands/mcp.js';
 import { checkPolicy } from './commands/policy-check.js';
 import { runMesh } from './commands/run.js';
 import { up } from './commands/up.js';
@@ -99,6 +101,21 @@ program
       done(await up(opts, createOutput(opts.json), log));
     },
   );
+
+program
+  .command('mcp')
+  .description("serve the running mesh's MCP tools over stdio, for MCP clients that spawn their servers")
+  .addOption(
+    new Option('--url <url>', 'the mesh: the address meshwarden up printed')
+      .env('MESHWARDEN_URL')
+      .default(DEFAULT_URL),
+  )
+  .addOption(
+    new Option('--token <token>', 'your API token (sending needs role pilot)').env('MESHWARDEN_TOKEN'),
+  )
+  .action(async (o: { url: string; token?: string }) => {
+    done(await mcp(o, createOutput(false), log));
+  });
 
 program
   .command('demo')

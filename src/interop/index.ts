@@ -9,6 +9,7 @@ export { type InvokableGraph, langGraphAgent } from './frameworks/langgraph.js';
 export { llamaIndexAgent, type WorkflowEventLike, type WorkflowLike } from './frameworks/llamaindex.js';
 export { createHttpTransport, type HttpTransportOptions } from './http/transport.js';
 export { mcpError } from './mcp/errors.js';
+export { type MeshMcpProxy, type MeshMcpProxyOptions, startMeshMcpProxy } from './mcp/proxy.js';
 export {
   createMeshMcpServer,
   type McpCaller,

@@ -37,7 +37,7 @@ export function callFailure(
   if (cause instanceof SdkError) {
     const status = (cause.data as { status?: unknown } | undefined)?.status;
     if (typeof status === 'number')
-      return interopError('MW_INTEROP_HTTP_STATUS', { ...where, status }, { cause });
+      return interopError('MW_INTEROP_HTTP_STATUS', { ...where, status }, { cause, details: { status } });
     if (cause.code === SdkErrorCode.RequestTimeout)
       return interopError('MW_INTEROP_TIMEOUT', { ...where, ms: timeoutMs }, { cause });
     if (LOST.has(cause.code))
