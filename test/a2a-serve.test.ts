@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import {
   type AgentCard,
@@ -23,7 +24,7 @@ import { call, startUp, type UpProcess, until } from './up-process.js';
 function request(
   data: unknown,
   metadata: Record<string, unknown>,
-  messageId = randomUUID(),
+  messageId: string = randomUUID(),
 ): SendMessageRequest {
   return {
     tenant: '',
@@ -131,6 +132,19 @@ describe('the mesh as A2A agents: each ingress served to remote A2A clients thro
   });
 });
 
+/** A GET with a Host header of our choosing (fetch would not send a broken one). */
+function rawGet(url: string, host: string): Promise<{ status: number }> {
+  const { hostname, port, pathname } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ hostname, port, path: pathname, headers: { host } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /** A partner mesh: the retention churn agent, exposed to A2A callers who send through `partners`. */
 function partnerMesh(): string {
   const dir = tempDir('a2a-expose');
@@ -214,11 +228,86 @@ describe('the mesh as A2A agents: an exposed agent answers through the gate, as 
     await expect(getTask(task.id, other)).rejects.toThrow(/not found/i);
   });
 
+  it('lets a partner token send to the agent and nothing more: not approve its hold, not send elsewhere', async () => {
+    const partner = (await call(up, up.token, 'POST', '/tokens', { name: 'acme', role: 'partner' })).body
+      .token;
+    const sdk = await client(partner);
+    const done = (await sdk.sendMessage(request({ score: 0.3 }, { subject: 'account:7020' }))) as Task;
+    expect(TaskState[done.status!.state]).toBe('TASK_STATE_COMPLETED');
+    const why = (await call(up, up.token, 'GET', `/messages/${done.artifacts[0]!.artifactId}/why`)).body;
+    expect(why.chain[0].sentBy).toBe('a2a:acme');
+    const held = (await sdk.sendMessage(request({ score: -0.96 }, { subject: 'account:7021' }))) as Task;
+    expect(TaskState[held.status!.state]).toBe('TASK_STATE_AUTH_REQUIRED');
+    const approve = await call(up, partner, 'POST', `/holds/${answerOf(held).id}/approve`, { reason: 'me' });
+    expect(approve.status).toBe(403);
+    const elsewhere = await call(up, partner, 'POST', '/messages', {
+      type: 'ticket.scored.v1',
+      subject: 'account:7021',
+      data: { score: 0 },
+    });
+    expect(elsewhere.status).toBe(403);
+    expect((await call(up, partner, 'GET', '/holds')).status).toBe(403);
+    await call(up, up.token, 'POST', `/holds/${answerOf(held).id}/reject`, { reason: 'not today' });
+  });
+
   it('rejects what the gate refuses, with the verdict', async () => {
     const task = await send({ score: 7 }, 'account:7002');
     expect(TaskState[task.status!.state]).toBe('TASK_STATE_REJECTED');
     expect(answerOf(task)).toMatchObject({ decision: 'quarantine', reason: 'contract.invalid_payload' });
     expect(task.artifacts).toHaveLength(0);
+  });
+
+  it('refuses a message whose id already names a message in the ledger, and leaves that lineage alone', async () => {
+    const first = await send({ score: -0.2 }, 'account:7010');
+    const answerId = first.artifacts[0]!.artifactId;
+    const sdk = await client(up.token!);
+    const reused = (await sdk.sendMessage(
+      request({ score: 0.1 }, { subject: 'account:7011' }, answerId),
+    )) as Task;
+    expect(TaskState[reused.status!.state]).toBe('TASK_STATE_REJECTED');
+    expect(answerOf(reused)).toMatchObject({ decision: 'deny', reason: 'envelope.duplicate_id' });
+    expect(answerOf(reused).id).not.toBe(answerId);
+    const why = (await call(up, up.token, 'GET', `/messages/${answerId}/why`)).body;
+    expect(why.chain.map((l: { subject: string }) => l.subject)).toEqual(['account:7010', 'account:7010']);
+  });
+
+  it('refuses a second message for an open task instead of folding it in, and the task goes on', async () => {
+    const held = await send({ score: -0.97 }, 'account:7012');
+    expect(TaskState[held.status!.state]).toBe('TASK_STATE_AUTH_REQUIRED');
+    const sdk = await client(up.token!);
+    const followUp = request({ score: 0.5 }, { subject: 'account:7012' });
+    followUp.message!.taskId = held.id;
+    await expect(sdk.sendMessage(followUp)).rejects.toThrow(/cannot take another message/);
+    await call(up, up.token, 'POST', `/holds/${answerOf(held).id}/approve`, { reason: 'fine' });
+    const done = await until(async () => {
+      const task = await getTask(held.id);
+      return TaskState[task.status!.state] === 'TASK_STATE_COMPLETED' && task;
+    }, 'the held task to complete');
+    expect(done.artifacts).toHaveLength(1);
+  });
+
+  it('refuses another tenant, and a Host header that makes no URL, with an answer', async () => {
+    const rest = await fetch(`${up.api}/a2a/churn/rest/elsewhere/tasks`, {
+      headers: { authorization: `Bearer ${up.token}`, 'a2a-version': '1.0' },
+    });
+    expect(rest.status).toBe(400);
+    expect(((await rest.json()) as { error: { message: string } }).error.message).toContain(
+      'tenant "elsewhere" is not served here',
+    );
+    const rpc = await fetch(`${up.api}/a2a/churn`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${up.token}`,
+        'content-type': 'application/json',
+        'a2a-version': '1.0',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ListTasks', params: { tenant: 'elsewhere' } }),
+    });
+    expect(((await rpc.json()) as { error: { message: string } }).error.message).toContain(
+      'tenant "elsewhere" is not served here',
+    );
+    const { status } = await rawGet(`${up.api}/a2a/churn/.well-known/agent-card.json`, 'a b');
+    expect(status).toBe(400);
   });
 
   it('returns a held message as auth-required, and finishes the task when a pilot decides', async () => {

@@ -44,7 +44,7 @@ describe('the mesh as an MCP server, on a real `up` process', () => {
 
   beforeAll(async () => {
     up = await startUp([MESH, '--data', data]);
-    for (const role of ['viewer', 'pilot'] as const) {
+    for (const role of ['viewer', 'pilot', 'partner'] as const) {
       const created = await call(up, up.token, 'POST', '/tokens', { name: `llm-${role}`, role });
       expect(created.status).toBe(201);
       tokens[role] = created.body.token;
@@ -103,11 +103,14 @@ describe('the mesh as an MCP server, on a real `up` process', () => {
     expect(why.status).toBe(200);
   });
 
-  it('wants a pilot token: 401 without one, 403 for a viewer', async () => {
+  it('wants a pilot or partner token: 401 without one, 403 for a viewer', async () => {
     expect(await post(up, undefined)).toBe(401);
     expect(await post(up, 'mw_not-a-token')).toBe(401);
     expect(await post(up, tokens.viewer)).toBe(403);
     await expect(v2Client(up, tokens.viewer)).rejects.toThrow();
+    // A partner (an outside caller) may send through the tools, and read nothing of the API.
+    expect(await post(up, tokens.partner)).toBe(200);
+    expect((await call(up, tokens.partner, 'GET', '/stats')).status).toBe(403);
   });
 
   it('serves a 2025-11-25 client (the v1 SDK) by the stateless fallback', async () => {

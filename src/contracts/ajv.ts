@@ -25,27 +25,35 @@ const OPTIONS = {
   logger: false,
 } as const;
 
+// A tool's schema is a third party's: vendor keywords (`x-order`, say) are ignored rather than
+// refused, since the policy's author cannot fix them; only contract files get the typo check.
+const TOOL_OPTIONS = { ...OPTIONS, strictSchema: false } as const;
+
 let ajv2020: Ajv2020 | undefined;
-let ajvDraft07: Ajv | undefined;
+let ajv2020Tools: Ajv2020 | undefined;
+let ajvDraft07Tools: Ajv | undefined;
 
 /**
- * The compiler for a schema's `$schema`: 2020-12 when it names it or names none; draft-07 only
- * when `draft07` allows it. Undefined for any other dialect.
+ * The compiler for a schema's `$schema`: 2020-12 when it names it or names none; for a tool's
+ * schema (`tool`), draft-07 too, and unknown keywords ignored. Undefined for any other dialect.
  */
-export function compilerFor(dialect: unknown, draft07: boolean): SchemaCompiler | undefined {
+export function compilerFor(dialect: unknown, tool: boolean): SchemaCompiler | undefined {
   if (dialect === undefined || dialect === DIALECT_2020 || dialect === `${DIALECT_2020}#`) {
-    if (ajv2020 === undefined) {
-      ajv2020 = new Ajv2020(OPTIONS);
-      addFormats(ajv2020);
+    if (tool) {
+      ajv2020Tools ??= withFormats(new Ajv2020(TOOL_OPTIONS));
+      return ajv2020Tools;
     }
+    ajv2020 ??= withFormats(new Ajv2020(OPTIONS));
     return ajv2020;
   }
-  if (draft07 && (dialect === DIALECT_DRAFT_07 || dialect === `${DIALECT_DRAFT_07}#`)) {
-    if (ajvDraft07 === undefined) {
-      ajvDraft07 = new Ajv(OPTIONS);
-      addFormats(ajvDraft07);
-    }
-    return ajvDraft07;
+  if (tool && (dialect === DIALECT_DRAFT_07 || dialect === `${DIALECT_DRAFT_07}#`)) {
+    ajvDraft07Tools ??= withFormats(new Ajv(TOOL_OPTIONS));
+    return ajvDraft07Tools;
   }
   return undefined;
+}
+
+function withFormats<T extends SchemaCompiler>(ajv: T): T {
+  addFormats(ajv);
+  return ajv;
 }

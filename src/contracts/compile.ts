@@ -11,11 +11,11 @@ export type CompileContractResult =
 
 export type CompileContractOptions = {
   /**
-   * Also accept JSON Schema draft-07 (`"$schema": "http://json-schema.org/draft-07/schema#"`): for
-   * the input schema of an MCP tool, which servers built with the v1 SDK write in draft-07. Contract
-   * files are 2020-12 only.
+   * The input schema of an MCP tool, a third party's: JSON Schema draft-07 is accepted too (servers
+   * built with the v1 SDK write it), and unknown keywords are ignored rather than refused. Contract
+   * files are 2020-12 only, and strict.
    */
-  readonly draft07?: boolean;
+  readonly tool?: boolean;
 };
 
 /**
@@ -30,10 +30,10 @@ export function compileContract(
   if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) {
     return invalid([], 'type', 'a contract must be a JSON object');
   }
-  const draft07 = opts.draft07 === true;
-  const instance = compilerFor((schema as Record<string, unknown>).$schema, draft07);
+  const tool = opts.tool === true;
+  const instance = compilerFor((schema as Record<string, unknown>).$schema, tool);
   if (instance === undefined) {
-    const supported = draft07 ? `${DIALECT_2020} and ${DIALECT_DRAFT_07}# are` : `${DIALECT_2020} is`;
+    const supported = tool ? `${DIALECT_2020} and ${DIALECT_DRAFT_07}# are` : `${DIALECT_2020} is`;
     return invalid(['$schema'], 'const', `only ${supported} supported`);
   }
   if (!instance.validateSchema(schema)) {

@@ -156,7 +156,7 @@ describe('compilePolicy reports each mistake where it is written', () => {
     [
       'exposed through an ingress that sends it nothing',
       ['  c: { version: 1.0.0, module: ./c.ts, consumes: [y.v1], expose: { via: in } }'],
-      [['MW_POLICY_UNKNOWN_REFERENCE', 9, 'in }']],
+      [['MW_POLICY_EXPOSED_UNREACHABLE', 9, 'in }']],
     ],
     [
       'exposed without via',

@@ -191,12 +191,13 @@ function checkExposed(
         at,
       );
     } else if (!via.emits.some((t) => agent.consumes.includes(t))) {
-      const why = `that ingress emits none of the types ${agent.name} consumes, so nothing sent to it could be delivered`;
-      check.report(
-        'MW_POLICY_UNKNOWN_REFERENCE',
-        { who, verb: 'is exposed through', name: via.name, why },
-        at,
-      );
+      const params = {
+        agent: agent.name,
+        via: via.name,
+        emits: via.emits.join(', ') || 'nothing',
+        consumes: agent.consumes.join(', ') || 'nothing',
+      };
+      check.report('MW_POLICY_EXPOSED_UNREACHABLE', params, at);
     }
   }
 }

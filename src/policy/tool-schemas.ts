@@ -64,7 +64,7 @@ export function toolContract(
     check.report('MW_POLICY_TOOL_SCHEMA', params, [...at, key]);
     return undefined;
   }
-  const compiled = compileContract(spec.name, read.schema, { draft07: true });
+  const compiled = compileContract(spec.name, read.schema, { tool: true });
   if (compiled.ok) return compiled.contract;
   for (const issue of compiled.issues) {
     const pointer = pointerOf(issue.path);

@@ -162,19 +162,23 @@ export function createDelivery(deps: {
     }
     // A handler that emitted is recorded by the decisions on what it emitted (their causation and
     // agent name the delivery); only a handler that emitted nothing gets a `delivered` entry.
-    work.track(
+    const durable =
       result.value.length > 0
         ? deps.admitAll(result.value)
-        : ledger.append(deliveredRecord(clock(), msg, worker, result.attempt)),
+        : ledger.append(deliveredRecord(clock(), msg, worker, result.attempt));
+    // Told once what the handler emitted is recorded: a listener may pass it on outside the mesh.
+    work.track(
+      durable.then(() =>
+        publish({
+          type: 'delivered',
+          at: clock(),
+          msgId: msg.id,
+          correlationid: msg.correlationid,
+          agent: worker,
+          emitted: result.value.map((out) => out.envelope.id),
+        }),
+      ),
     );
-    publish({
-      type: 'delivered',
-      at: clock(),
-      msgId: msg.id,
-      correlationid: msg.correlationid,
-      agent: worker,
-      emitted: result.value.map((out) => out.envelope.id),
-    });
     return true;
   };
 

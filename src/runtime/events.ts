@@ -30,6 +30,8 @@ export type MeshEvent =
       readonly msgId: string;
       readonly outcome: 'deliver' | 'deny';
       readonly by: string;
+      /** Why an approved loop or freeze hold was denied all the same: the gate's reason when gated again. */
+      readonly refusedBy?: string;
     }
   | {
       readonly type: 'dead-letter';

@@ -106,7 +106,15 @@ export function createHolds(deps: {
     });
     deps.log.info({ msgId, rule: hold.verdict.rule, outcome, by: r.by }, 'hold released');
     const released = durable.then(() => {
-      deps.publish({ type: 'released', at: deps.clock(), msgId, outcome, by: r.by });
+      const refused = outcome !== r.outcome ? regated?.verdict.reason : undefined;
+      deps.publish({
+        type: 'released',
+        at: deps.clock(),
+        msgId,
+        outcome,
+        by: r.by,
+        ...(refused === undefined ? {} : { refusedBy: refused }),
+      });
       if (outcome === 'deliver') deps.dispatch(envelope, hold.gated, consumers);
     });
     deps.work.track(released);

@@ -183,6 +183,34 @@ describe('approval holds', () => {
   );
 });
 
+describe('ids from outside', () => {
+  it("refuses an injected id the ledger already holds, under an id of the warden's own", async () => {
+    const dir = writeMesh(0);
+    const opened = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    await using o = opened.opened;
+    await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
+    await o.mesh.idle();
+    // An id the warden made itself (the agent's answer): the gate's dedupe never saw it from outside.
+    const done = [...o.ledger.scan()].find(
+      (e) => (e.data as { envelope?: { type: string } }).envelope?.type === 'job.done.v1',
+    )!;
+    const taken = done.msgId!;
+    const refused = await o.mesh.inject('api', {
+      type: 'job.queued.v1',
+      subject: 'job:2',
+      data: { n: 2 },
+      id: taken,
+    });
+    expect(refused.msgId).not.toBe(taken);
+    expect((refused.data as { verdict: { decision: string; reason: string } }).verdict).toMatchObject({
+      decision: 'deny',
+      reason: 'envelope.duplicate_id',
+    });
+    expect(o.ledger.byMessage(taken).map((e) => e.subject)).not.toContain('job:2');
+  });
+});
+
 describe('misbehaving handlers', () => {
   const openWith = async (code: string, extra: readonly string[] = []) => {
     const dir = writeMesh(0, extra);

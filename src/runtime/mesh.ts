@@ -252,6 +252,29 @@ export function createMesh(opts: MeshOptions): Mesh {
     input: IngressMessage & { readonly id?: string; readonly target?: string; readonly sentBy?: string },
   ): Promise<LedgerEntry> => {
     if (closing !== undefined) return Promise.reject(runtimeError('MW_RUNTIME_CLOSED'));
+    // The gate remembers outside ids for its dedupe window only; an id the ledger holds names another
+    // message for good. Refused under an id of the warden's own, so that message's lineage stays its own.
+    if (input.id !== undefined && ledger.byMessage(input.id).length > 0) {
+      const { id: taken, ...rest } = input;
+      const envelope = factory.root(ingress, rest);
+      const verdict: Verdict = {
+        decision: 'deny',
+        stage: 'envelope',
+        reason: 'envelope.duplicate_id',
+        detail: `Message id ${taken} already names a message in the ledger; each message needs an id of its own.`,
+      };
+      const judged = record(
+        clock(),
+        envelope.id,
+        'message',
+        verdict,
+        envelope,
+        input.sentBy === undefined ? {} : { sentBy: input.sentBy },
+      );
+      const durable = ledger.append(judged.record);
+      settle(judged, durable);
+      return durable;
+    }
     return admit(factory.root(ingress, input), 'message', input.id !== undefined, input.sentBy);
   };
 

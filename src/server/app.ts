@@ -51,14 +51,17 @@ export type ServerOptions = {
 /** Ingress and exposed agents as A2A agents: which names it serves, and one request under one. */
 export type A2aEndpoint = {
   serves(name: string): boolean;
-  /** Answers the request itself from the raw Node request (body unread); `caller` undefined for the public card. */
+  /**
+   * Answers the request itself from the raw Node request (body unread); `caller` undefined for the
+   * public card. `handled: false` when no A2A route took it (with the error, if one was raised).
+   */
   serve(
     name: string,
     base: string,
     req: IncomingMessage,
     res: ServerResponse,
     caller: string | undefined,
-  ): Promise<void>;
+  ): Promise<{ readonly handled: true } | { readonly handled: false; readonly error?: unknown }>;
 };
 
 /** A web-standard MCP handler; the caller is the token's name, the body as Fastify parsed it. */
@@ -195,9 +198,31 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
             const { name } = request.params;
             if (!a2a.serves(name))
               throw apiError('MW_API_NOT_FOUND', { what: `ingress or exposed agent ${name}` });
+            // Checked before the reply is handed over: a Host header that makes no URL is a bad request.
             const base = `${request.protocol}://${request.host}${API_PREFIX}/a2a/${encodeURIComponent(name)}`;
+            if (!URL.canParse(base))
+              throw apiError('MW_API_BAD_REQUEST', { detail: 'the Host header does not make a URL' });
             reply.hijack();
-            await a2a.serve(name, base, request.raw, reply.raw, request.pilot?.name);
+            const raw = reply.raw;
+            const answer = (status: number, error: MeshwardenError) => {
+              if (raw.headersSent) return void raw.destroy();
+              raw.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+              raw.end(JSON.stringify(errorBody(error)));
+            };
+            try {
+              const served = await a2a.serve(name, base, request.raw, raw, request.pilot?.name);
+              if (served.handled) return;
+              if (served.error === undefined)
+                return answer(
+                  404,
+                  apiError('MW_API_NOT_FOUND', { what: `${request.method} ${request.url}` }),
+                );
+              request.log.error({ err: served.error, url: request.url }, 'a2a call failed');
+              answer(500, apiError('MW_API_INTERNAL'));
+            } catch (err) {
+              request.log.error({ err, url: request.url }, 'a2a call failed');
+              answer(500, apiError('MW_API_INTERNAL'));
+            }
           };
           // Not REST of ours: A2A's bindings (docs/interop.md), so they stay out of the OpenAPI document.
           // The card is public, as A2A discovery expects; everything else needs a pilot token.
@@ -206,7 +231,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
             scope.route({
               method: ['GET', 'POST', 'DELETE'],
               url,
-              config: { role: 'pilot' },
+              config: { role: 'pilot', partners: true },
               schema: { hide: true },
               handler: serve,
             });
@@ -217,7 +242,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
         api.route({
           method: ['GET', 'POST', 'DELETE'],
           url: '/mcp',
-          config: { role: 'pilot' },
+          config: { role: 'pilot', partners: true },
           // Not REST: JSON-RPC per docs/interop.md, so it stays out of the OpenAPI document.
           schema: { hide: true },
           handler: async (request, reply) => {

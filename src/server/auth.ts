@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { apiError } from './errors.js';
-import { allows, type Role, type TokenInfo, type TokenStore } from './tokens.js';
+import { allows, type PilotRole, type TokenInfo, type TokenStore } from './tokens.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -9,7 +9,9 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     /** The least role the route needs; routes without one are public (health, the OpenAPI document). */
-    role?: Role;
+    role?: PilotRole;
+    /** Also open to `partner` tokens: the endpoints outside callers send through (A2A, MCP). */
+    partners?: boolean;
   }
 }
 
@@ -28,7 +30,7 @@ export function bearerAuth(tokens: TokenStore) {
       reply.header('www-authenticate', 'Bearer');
       throw apiError('MW_API_UNAUTHENTICATED');
     }
-    if (!allows(owner.role, needed)) {
+    if (!allows(owner.role, needed, request.routeOptions.config.partners === true)) {
       throw apiError('MW_API_FORBIDDEN', { name: owner.name, role: owner.role, needed });
     }
     request.pilot = owner;

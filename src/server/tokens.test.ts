@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isMeshwardenError } from '../runtime/index.js';
-import { allows, openTokenStore, type Role, type TokenStore } from './tokens.js';
+import { allows, openTokenStore, type PilotRole, type Role, type TokenStore } from './tokens.js';
 
 const fileIn = () => join(mkdtempSync(join(tmpdir(), 'meshwarden-tokens-')), 'tokens.json');
 
@@ -52,8 +52,14 @@ describe('token store', () => {
     ['pilot', 'viewer', true],
     ['pilot', 'admin', false],
     ['admin', 'pilot', true],
-  ] as [Role, Role, boolean][])('role %s may do what %s may: %s', (role, needed, expected) => {
+  ] as [Role, PilotRole, boolean][])('role %s may do what %s may: %s', (role, needed, expected) => {
     expect(allows(role, needed)).toBe(expected);
+  });
+
+  it('lets a partner call only the routes open to partners, whatever role they need', () => {
+    expect(allows('partner', 'viewer')).toBe(false);
+    expect(allows('partner', 'pilot', true)).toBe(true);
+    expect(allows('viewer', 'pilot', true)).toBe(false);
   });
 
   it('keeps every one of many concurrent writes, and never revokes the last admin', async () => {

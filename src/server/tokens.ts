@@ -4,8 +4,15 @@ import { dirname } from 'node:path';
 import { errorText, isMeshwardenError, type MeshwardenError } from '../runtime/index.js';
 import { apiError } from './errors.js';
 
-export const ROLES = ['viewer', 'pilot', 'admin'] as const;
+/** The pilots' roles, each allowed what the one before it is: viewer ⊂ pilot ⊂ admin. */
+const LADDER = ['viewer', 'pilot', 'admin'] as const;
+/**
+ * Every role: the pilots', and `partner`, an outside caller (another organisation's agent, an LLM
+ * client) that may only send through the A2A and MCP endpoints, and read or act on nothing else.
+ */
+export const ROLES = [...LADDER, 'partner'] as const;
 export type Role = (typeof ROLES)[number];
+export type PilotRole = (typeof LADDER)[number];
 
 /** A token as the API shows it: never the secret, which exists only in the reply that created it. */
 export type TokenInfo = { readonly name: string; readonly role: Role; readonly createdAt: string };
@@ -22,9 +29,10 @@ export type TokenStore = {
 
 type Stored = TokenInfo & { readonly sha256: string };
 
-/** Whether `role` may do what `needed` allows: admin ⊃ pilot ⊃ viewer. */
-export function allows(role: Role, needed: Role): boolean {
-  return ROLES.indexOf(role) >= ROLES.indexOf(needed);
+/** Whether `role` may call a route that needs `needed`: admin ⊃ pilot ⊃ viewer; a partner only where partners may. */
+export function allows(role: Role, needed: PilotRole, openToPartners = false): boolean {
+  if (role === 'partner') return openToPartners;
+  return LADDER.indexOf(role) >= LADDER.indexOf(needed);
 }
 
 const digest = (token: string) => createHash('sha256').update(token).digest('hex');

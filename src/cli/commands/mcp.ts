@@ -28,7 +28,7 @@ export async function mcp(
     const status = (proxy.details as { status?: unknown } | undefined)?.status;
     if (status === 401 || status === 403)
       out.note(
-        'hint: the mesh refused the token: check --token or MESHWARDEN_TOKEN (sending needs role pilot).',
+        'hint: the mesh refused the token: check --token or MESHWARDEN_TOKEN (sending needs role partner or pilot).',
       );
     out.fail(proxy);
     return EXIT.failed;

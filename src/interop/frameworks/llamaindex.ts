@@ -33,7 +33,8 @@ export function llamaIndexAgent<Start, Stop>(opts: {
       const context = opts.workflow.createContext();
       context.sendEvent(opts.start.with(opts.input(msg)) as never);
       const events = context.stream[Symbol.asyncIterator]();
-      // A try that times out stops reading the workflow's stream (which ends it) instead of waiting on.
+      // A try that times out stops waiting on the stream. It cannot stop the workflow (a context has no
+      // abort from outside): steps already running finish unheard.
       let onAbort = () => {};
       const aborted = new Promise<never>((_, reject) => {
         onAbort = () => reject(ctx.signal.reason);

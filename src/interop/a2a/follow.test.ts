@@ -1,0 +1,57 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { openMesh } from '../../runtime/index.js';
+import { createFollowing } from './follow.js';
+
+/** A mesh whose one agent answers each job with one done message. */
+function writeMesh(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'meshwarden-follow-'));
+  mkdirSync(join(dir, 'contracts'));
+  mkdirSync(join(dir, 'agents'));
+  writeFileSync(
+    join(dir, 'mesh.yaml'),
+    [
+      'mesh: t',
+      'agents:',
+      '  worker: { version: 1.0.0, module: ./agents/worker.mjs, consumes: [job.queued.v1], emits: [job.done.v1] }',
+      'ingress:',
+      '  api: { emits: [job.queued.v1] }',
+    ].join('\n'),
+  );
+  for (const type of ['job.queued.v1', 'job.done.v1'])
+    writeFileSync(join(dir, 'contracts', `${type}.json`), '{ "type": "object" }');
+  writeFileSync(
+    join(dir, 'agents', 'worker.mjs'),
+    "export default { handle(msg, ctx) { ctx.emit('job.done.v1', { n: msg.data.n }); } };",
+  );
+  return dir;
+}
+
+describe('following messages through the mesh', () => {
+  it("gathers an agent's answers, and forgets a message once its follow is closed", async () => {
+    const dir = writeMesh();
+    const opened = await openMesh({
+      meshFile: join(dir, 'mesh.yaml'),
+      dataDir: join(dir, 'data'),
+      log: pino({ level: 'silent' }),
+    });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    await using o = opened.opened;
+    const following = createFollowing(o.mesh);
+    const id = '0190a7b2-0000-7000-8000-000000000001';
+    const follow = following.follow(id);
+    await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 }, id });
+    const handled = await follow.handled();
+    expect(handled).toMatchObject({ ok: true, agent: 'worker@1.0.0' });
+    const answers = 'answers' in handled ? handled.answers : [];
+    expect(answers.map((a) => [a.envelope?.type, a.verdict.decision])).toEqual([['job.done.v1', 'deliver']]);
+    // Answered once durable: the answer is in the ledger by the time it is handed out.
+    expect(o.ledger.byMessage(answers[0]!.msgId).length).toBeGreaterThan(0);
+    expect(following.size()).toBe(1);
+    follow.close();
+    expect(following.size()).toBe(0);
+  });
+});

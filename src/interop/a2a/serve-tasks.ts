@@ -1,0 +1,250 @@
+import { randomUUID } from 'node:crypto';
+import { Message, Task, TaskArtifactUpdateEvent, TaskStatusUpdateEvent } from '@a2a-js/sdk';
+import { TaskNotCancelableError } from '@a2a-js/sdk/errors';
+import { AgentEvent, type AgentExecutor, type RequestContext } from '@a2a-js/sdk/server';
+import {
+  errorText,
+  isMeshwardenError,
+  type JsonValue,
+  type Mesh,
+  type MeshEvent,
+} from '../../runtime/index.js';
+import { a2aError } from './errors.js';
+import type { Following } from './follow.js';
+import type { Served } from './serve-card.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+const VERDICT_TYPE = 'meshwarden.verdict';
+
+/** Who calls, as the shell that checked the bearer token named them: recorded as `a2a:<name>`. */
+function callerOf(request: RequestContext): string {
+  return `a2a:${request.context.user?.userName ?? 'anonymous'}`;
+}
+
+/** What an A2A message says: the data of its first part, and its type, subject and id. */
+function rootOf(message: RequestContext['userMessage'], types: readonly string[]) {
+  const content = message.parts[0]?.content;
+  const data: JsonValue =
+    content?.$case === 'data'
+      ? (content.value as JsonValue)
+      : content?.$case === 'text'
+        ? { text: content.value }
+        : null;
+  const meta = (message.metadata ?? {}) as Record<string, unknown>;
+  const type = typeof meta.type === 'string' ? meta.type : types.length === 1 ? types[0]! : '';
+  const subject = typeof meta.subject === 'string' ? meta.subject : '';
+  // A client's UUID is the envelope id, so one sent twice is caught as a duplicate (and an id the
+  // ledger already holds is refused by the runtime).
+  const id = UUID.test(message.messageId) ? message.messageId : randomUUID();
+  return { data, type, subject, id };
+}
+
+type Verdict = { decision: string; reason: string; detail?: string };
+
+function verdictOf(entry: { msgId?: string | undefined; data: unknown }) {
+  const { verdict } = entry.data as { verdict: Verdict };
+  return {
+    id: entry.msgId ?? '',
+    decision: verdict.decision,
+    reason: verdict.reason,
+    detail: verdict.detail,
+  };
+}
+
+/** Why the mesh could not take the message at all (it is closing, its ledger failed): a typed answer. */
+function failureOf(cause: unknown): { code: string; message: string } {
+  const error = isMeshwardenError(cause)
+    ? cause
+    : a2aError('MW_INTEROP_A2A_SERVE', { cause: errorText(cause) });
+  return { code: error.code, message: error.message };
+}
+
+/**
+ * An ingress: the message is a root message through it; whatever is missing is left for the gate
+ * to refuse, so it is recorded, not dropped. The answer is a message with the verdict.
+ */
+export function ingressExecutor(mesh: Mesh, served: Extract<Served, { kind: 'ingress' }>): AgentExecutor {
+  return {
+    async execute(request, bus) {
+      const root = rootOf(request.userMessage, served.emits);
+      let answer: Record<string, unknown>;
+      try {
+        answer = verdictOf(await mesh.inject(served.name, { ...root, sentBy: callerOf(request) }));
+      } catch (cause) {
+        answer = failureOf(cause);
+      }
+      bus.publish(AgentEvent.message(agentMessage(request.contextId, undefined, answer)));
+    },
+    async cancelTask() {},
+  };
+}
+
+/**
+ * An exposed agent: the message enters through its ingress addressed to it, and the task follows it.
+ * Denied or quarantined: `rejected`. Held for a pilot: `auth-required` (a blocking call returns
+ * there; the task goes on when a pilot decides, and GetTask shows it). Delivered: `working`, then
+ * `completed` with one artifact per message the agent emitted that the gate delivered, or `failed`
+ * when the agent's handling was dead-lettered. What the gate did not admit (held, denied) is named
+ * in the final status, never sent out. The SDK settles the bus when this returns.
+ */
+export function agentExecutor(
+  mesh: Mesh,
+  served: Extract<Served, { kind: 'agent' }>,
+  following: Following,
+): AgentExecutor {
+  return {
+    async execute(request, bus) {
+      const { taskId, contextId } = request;
+      const update = (state: string, answer: Record<string, unknown>, text?: string) =>
+        bus.publish(
+          AgentEvent.statusUpdate(
+            TaskStatusUpdateEvent.fromJSON({
+              taskId,
+              contextId,
+              status: {
+                state,
+                timestamp: new Date().toISOString(),
+                message: Message.toJSON(agentMessage(contextId, taskId, answer, text)),
+              },
+            }),
+          ),
+        );
+      bus.publish(
+        AgentEvent.task(
+          Task.fromJSON({
+            id: taskId,
+            contextId,
+            status: { state: 'TASK_STATE_SUBMITTED', timestamp: new Date().toISOString() },
+            history: [Message.toJSON(request.userMessage)],
+          }),
+        ),
+      );
+      const root = rootOf(request.userMessage, served.accepts);
+      const follow = following.follow(root.id);
+      try {
+        const entry = await mesh.inject(served.via, {
+          ...root,
+          target: served.spec.name,
+          sentBy: callerOf(request),
+        });
+        const verdict = verdictOf(entry);
+        if (verdict.decision === 'deny' || verdict.decision === 'quarantine') {
+          update('TASK_STATE_REJECTED', verdict, verdict.detail);
+          return;
+        }
+        if (verdict.decision === 'hold') {
+          update(
+            'TASK_STATE_AUTH_REQUIRED',
+            verdict,
+            `Held for a pilot: ${verdict.detail ?? verdict.reason}`,
+          );
+          const released = await follow.released();
+          if ('stopped' in released) return stoppedUpdate(update, verdict.id);
+          if (released.outcome === 'deny') {
+            const { by, refusedBy } = released;
+            const answer = {
+              ...verdict,
+              decision: 'deny',
+              reason: refusedBy ?? 'hold.rejected',
+              releasedBy: by,
+            };
+            const text =
+              refusedBy === undefined
+                ? `Rejected by ${by}.`
+                : `Approved by ${by}, then refused by the gate (${refusedBy}).`;
+            update('TASK_STATE_REJECTED', answer, text);
+            return;
+          }
+        }
+        update(
+          'TASK_STATE_WORKING',
+          { ...verdict, decision: 'deliver' },
+          `Delivered to ${served.spec.name}.`,
+        );
+        const handled = await follow.handled();
+        if ('stopped' in handled) return stoppedUpdate(update, verdict.id);
+        if (!handled.ok) {
+          const answer = {
+            id: verdict.id,
+            agent: handled.agent,
+            code: handled.code,
+            message: handled.message,
+          };
+          update('TASK_STATE_FAILED', answer, `${handled.agent} failed: ${handled.message}`);
+          return;
+        }
+        for (const answer of handled.answers) {
+          const artifact = artifactOf(answer);
+          if (artifact !== undefined)
+            bus.publish(
+              AgentEvent.artifactUpdate(TaskArtifactUpdateEvent.fromJSON({ taskId, contextId, artifact })),
+            );
+        }
+        const summary = {
+          id: verdict.id,
+          agent: handled.agent,
+          answers: handled.answers.map((a) => ({
+            id: a.msgId,
+            type: a.envelope?.type ?? '',
+            gated: a.gated,
+            decision: a.verdict.decision,
+            reason: a.verdict.reason,
+          })),
+        };
+        update(
+          'TASK_STATE_COMPLETED',
+          summary,
+          `${handled.agent} answered ${summary.answers.length} message(s).`,
+        );
+      } catch (cause) {
+        // The mesh could not take it (closing, a ledger failure): the task says so, typed.
+        const failure = failureOf(cause);
+        update('TASK_STATE_FAILED', failure, failure.message);
+      } finally {
+        follow.close();
+      }
+    },
+    async cancelTask(taskId) {
+      throw new TaskNotCancelableError(
+        `Task ${taskId} is a message the mesh admitted: it cannot be called back. A pilot can reject it while it is held.`,
+      );
+    },
+  };
+}
+
+type Update = (state: string, answer: Record<string, unknown>, text?: string) => void;
+
+function stoppedUpdate(update: Update, id: string): void {
+  update(
+    'TASK_STATE_FAILED',
+    { id, code: 'MW_RUNTIME_CLOSED' },
+    'The mesh stopped before the message was handled; the ledger keeps it, and a restart resumes it.',
+  );
+}
+
+/** A delivered message the agent emitted, as an artifact; effects and what the gate stopped stay inside. */
+function artifactOf(answer: Extract<MeshEvent, { type: 'decision' }>): JsonValue | undefined {
+  const envelope = answer.envelope;
+  if (answer.gated !== 'message' || answer.verdict.decision !== 'deliver' || envelope === undefined)
+    return undefined;
+  const metadata = { type: envelope.type, subject: envelope.subject, id: envelope.id };
+  return {
+    artifactId: envelope.id,
+    name: envelope.type,
+    parts: [{ data: envelope.data, metadata, mediaType: 'application/json' }],
+    metadata,
+  };
+}
+
+function agentMessage(contextId: string, taskId: string | undefined, answer: object, text?: string): Message {
+  return Message.fromJSON({
+    messageId: randomUUID(),
+    contextId,
+    ...(taskId === undefined ? {} : { taskId }),
+    role: 'ROLE_AGENT',
+    parts: [
+      { data: answer, metadata: { type: VERDICT_TYPE }, mediaType: 'application/json' },
+      ...(text === undefined ? [] : [{ text, mediaType: 'text/plain' }]),
+    ],
+  });
+}
