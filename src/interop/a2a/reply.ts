@@ -26,8 +26,8 @@ const ATTRIBUTES = REMOTE_ATTRIBUTES;
  * The events of an agent's answer to a blocking SendMessage. A Message gives one event per part; a
  * completed Task one per part of its artifacts (or, with none, of its final status message). A task
  * that failed, was rejected or canceled is MW_INTEROP_A2A_FAILED; one paused for input or
- * authentication is MW_INTEROP_A2A_INPUT_REQUIRED; one still running is a bad reply, since the call
- * asked the agent to wait. Nothing is forwarded unless every part converts.
+ * authentication is MW_INTEROP_A2A_INPUT_REQUIRED; one in no known state is a bad reply (the
+ * transport polls a task still running until it is not). Nothing is forwarded unless every part converts.
  */
 export function readReply(result: Message | Task, c: ReplyContext): ReplyOutcome {
   if ('parts' in result) {

@@ -25,10 +25,14 @@ export type PeerMode =
   | 'rpc-error'
   | 'garbage'
   | 'too-big'
-  | 'slow';
+  | 'slow'
+  /** Answers at once with a task still working (as agents that will not block do), done `longMs` later. */
+  | 'long';
 
 export type A2aPeer = {
   mode: PeerMode;
+  /** How long a `long` task works before it completes. */
+  longMs: number;
   /** The messages the agent received, as the SDK server handed them to the executor. */
   readonly received: Message[];
   /** `path method` of each JSON-RPC call, to tell A2A 1.0 (`SendMessage`) from 0.3 (`message/send`). */
@@ -46,7 +50,7 @@ export type A2aPeer = {
  */
 export async function startA2aPeer(): Promise<A2aPeer> {
   const app = Fastify();
-  const peer = { mode: 'message' as PeerMode, received: [] as Message[], calls: [] as string[] };
+  const peer = { mode: 'message' as PeerMode, longMs: 50, received: [] as Message[], calls: [] as string[] };
   let base = '';
   const card = (inputModes: string[]) =>
     AgentCard.fromJSON({
@@ -85,7 +89,11 @@ export async function startA2aPeer(): Promise<A2aPeer> {
     const transport = legacy
       ? new LegacyJsonRpcTransportHandler(handler())
       : new JsonRpcTransportHandler(handler());
-    const answer = await transport.handle(request.body as Record<string, unknown>, context);
+    const body = request.body as { method?: string; params?: { configuration?: Record<string, unknown> } };
+    // `long`: an agent that answers every send at once, whatever the caller asked.
+    if (peer.mode === 'long' && body.method === 'SendMessage' && body.params !== undefined)
+      body.params.configuration = { ...body.params.configuration, returnImmediately: true };
+    const answer = await transport.handle(body as Record<string, unknown>, context);
     return reply.type('application/json').send(JSON.stringify(answer));
   };
   app.post('/a2a', rpc(false));
@@ -110,7 +118,7 @@ export async function startA2aPeer(): Promise<A2aPeer> {
 }
 
 /** The churn step of examples/retention/agents/churn.ts, as an A2A agent executor. */
-function churnExecutor(peer: { mode: PeerMode; received: Message[] }): AgentExecutor {
+function churnExecutor(peer: { mode: PeerMode; longMs: number; received: Message[] }): AgentExecutor {
   return {
     async execute(request: RequestContext, bus: ExecutionEventBus) {
       const incoming = request.userMessage;
@@ -157,6 +165,14 @@ function churnExecutor(peer: { mode: PeerMode; received: Message[] }): AgentExec
       // input-required: the first message asks; the one that continues the task gets the answer.
       if (peer.mode === 'input-required' && task === undefined)
         return settle('TASK_STATE_INPUT_REQUIRED', 'which plan is the account on?');
+      if (peer.mode === 'long') {
+        bus.publish(
+          AgentEvent.statusUpdate(
+            TaskStatusUpdateEvent.fromJSON({ taskId, contextId, status: { state: 'TASK_STATE_WORKING' } }),
+          ),
+        );
+        await new Promise((resolve) => setTimeout(resolve, peer.longMs));
+      }
       // No metadata.type on the artifact's part: churn emits one type only.
       const artifact = {
         artifactId: 'assessment',

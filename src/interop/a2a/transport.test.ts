@@ -150,6 +150,25 @@ describe('A2A agents (a2a:)', () => {
     expect(answered!.taskId).toBe(asked!.taskId);
   });
 
+  it('asks again, with GetTask, an agent that answers before its task is done', async () => {
+    peer.mode = 'long';
+    peer.calls.length = 0;
+    peer.longMs = 50;
+    const [assessed] = assessments((await openTicket(writeMesh())).entries);
+    expect(envelopeOf(assessed!).data).toEqual({ probability: 0.7 });
+    expect(peer.calls[0]).toBe('/a2a SendMessage');
+    expect(peer.calls.slice(1).every((c) => c === '/a2a GetTask')).toBe(true);
+    expect(peer.calls.length).toBeGreaterThan(1);
+  });
+
+  it('fails the try when a task outlives the call, as a slow answer does', async () => {
+    peer.mode = 'long';
+    peer.longMs = 1000;
+    const transport = createA2aTransport({ timeoutMs: 300 });
+    const { entries } = await openTicket(writeMesh(), transport);
+    expect(failedCodes(entries)).toContain('MW_INTEROP_TIMEOUT');
+  });
+
   it('keeps a paused task when the agent is connected again, as a policy reload does', async () => {
     peer.mode = 'input-required';
     peer.received.length = 0;

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Message, type Task, TaskState } from '@a2a-js/sdk';
 import type { Client } from '@a2a-js/sdk/client';
 import { A2AError, isJsonRpcError } from '@a2a-js/sdk/errors';
 import {
@@ -65,6 +67,8 @@ export function createA2aTransport(opts: A2aTransportOptions = {}): AgentTranspo
           waiting.delete(msg.correlationid);
           throw callError(cause, where);
         }
+        // An agent may answer before it is done (it will not block): ask it again until it is.
+        if (isRunning(result)) result = await untilDone(sdk, result, signal, where);
         const outcome = readReply(result, { ...where, emits: spec.emits });
         if (!outcome.ok && outcome.waiting !== undefined) waiting.set(msg.correlationid, outcome.waiting);
         else waiting.delete(msg.correlationid);
@@ -87,6 +91,34 @@ export function createA2aTransport(opts: A2aTransportOptions = {}): AgentTranspo
       };
     },
   };
+}
+
+/** The first waits between GetTask calls for a task still running; the last one repeats. */
+const POLL_MS = [100, 200, 400, 800, 1600] as const;
+
+function isRunning(result: Message | Task): result is Task {
+  if ('parts' in result) return false;
+  const state = result.status?.state;
+  return state === TaskState.TASK_STATE_SUBMITTED || state === TaskState.TASK_STATE_WORKING;
+}
+
+/**
+ * Polls a task the agent answered while still running until it is not (completed, failed, paused),
+ * within the call's own time: the call's timeout still bounds the whole, and a task that outlives it
+ * fails the try like a slow answer (MW_INTEROP_TIMEOUT).
+ */
+async function untilDone(sdk: Client, running: Task, signal: AbortSignal, where: Where): Promise<Task> {
+  let task = running;
+  for (let i = 0; isRunning(task); i++) {
+    await sleep(POLL_MS[Math.min(i, POLL_MS.length - 1)]!, undefined, { signal });
+    try {
+      task = await sdk.getTask({ tenant: '', id: task.id, historyLength: 0 }, { signal });
+    } catch (cause) {
+      if (signal.aborted) throw cause;
+      throw callError(cause, where);
+    }
+  }
+  return task;
 }
 
 const asksForInput = (e: unknown) => isMeshwardenError(e) && e.code === 'MW_INTEROP_A2A_INPUT_REQUIRED';
