@@ -149,6 +149,18 @@ describe('compilePolicy reports each mistake where it is written', () => {
       [['MW_POLICY_BAD_KEY', 9, '"abc"']],
     ],
     [
+      'auth on an in-process agent',
+      ['  c: { version: 1.0.0, module: ./c.ts, consumes: [x.v1], auth: { env: TOKEN } }'],
+      [['MW_POLICY_AUTH_LOCAL', 9, 'auth']],
+    ],
+    [
+      'auth naming no variable',
+      [
+        '  c: { version: 1.0.0, url: "https://c.example.com", consumes: [x.v1], auth: { env: "not a name" } }',
+      ],
+      [['MW_POLICY_BAD_VALUE', 9, '"not a name"']],
+    ],
+    [
       'exposed through an unknown ingress',
       ['  c: { version: 1.0.0, module: ./c.ts, consumes: [x.v1], expose: { via: web } }'],
       [['MW_POLICY_UNKNOWN_REFERENCE', 9, 'web']],
@@ -199,6 +211,22 @@ describe('compilePolicy reports each mistake where it is written', () => {
       ['MW_POLICY_BAD_KEY', 3, lines[2]!.indexOf('publicKey: ') + 12],
     ]);
   });
+});
+
+it('compiles a credential as a header, Authorization: Bearer unless told', () => {
+  const lines = [
+    ...BASE.slice(0, 4),
+    '  c: { version: 1.0.0, url: "https://c.example.com", consumes: [x.v1], auth: { env: C_TOKEN } }',
+    '  d: { version: 1.0.0, a2a: "https://d.example.com", consumes: [x.v1], auth: { env: D_KEY, header: X-Api-Key } }',
+    ...BASE.slice(4),
+  ];
+  const result = compile(lines);
+  expect(result.ok && result.policy.agents.get('c')?.auth).toEqual({
+    env: 'C_TOKEN',
+    header: 'Authorization',
+    scheme: 'Bearer',
+  });
+  expect(result.ok && result.policy.agents.get('d')?.auth).toEqual({ env: 'D_KEY', header: 'X-Api-Key' });
 });
 
 it('compiles an exposed agent with the ingress its callers send through', () => {

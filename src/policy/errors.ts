@@ -30,6 +30,8 @@ export const POLICY_ERRORS = {
   MW_POLICY_UNKNOWN_REFERENCE: '{who} {verb} "{name}", but {why}',
   MW_POLICY_KIND_CONFLICT:
     '{who} {verb} "{name}", which is declared under effects: an effect is requested through an agent\'s effects list, not sent as a message',
+  MW_POLICY_AUTH_LOCAL:
+    '{who} runs in the process: auth is the credential of {remote}, so it has nothing to send it to',
   MW_POLICY_EXPOSED_UNREACHABLE:
     'agent {agent} is exposed through ingress {via}, which emits {emits}, but it consumes {consumes}: nothing a caller sends could reach it; have {via} emit a type {agent} consumes',
   MW_POLICY_DUPLICATE_NAME: '"{name}" is both an agent and an ingress; every sender needs its own name',

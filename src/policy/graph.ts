@@ -4,7 +4,7 @@ import { errorText } from '../envelope/index.js';
 import { type Checker, entriesOf, isObj, labelOf, type Obj, shown, str, stringsOf } from './check.js';
 import { compileMcpServer } from './mcp-server.js';
 import type { Path } from './source.js';
-import type { AgentSpec, EffectSpec, IngressSpec } from './types.js';
+import type { AgentSpec, EffectSpec, IngressSpec, RemoteAuth } from './types.js';
 
 /** The mesh's senders, receivers and effects, and the types that flow between them. */
 export type Graph = {
@@ -131,14 +131,23 @@ function compileEffect(check: Checker, name: string, spec: Obj, dir: string): Ef
       const params = { effect: name, value: shown(server), reason: compiled.reason };
       check.report('MW_POLICY_MCP_SERVER', params, [...at, 'mcp']);
     } else if (tool !== undefined) {
+      const auth = authOf(spec.auth);
       mcp = {
         server: compiled.server,
         tool,
         ...(compiled.url === undefined ? {} : { url: compiled.url }),
         ...(compiled.command === undefined ? {} : { command: compiled.command }),
+        ...(auth === undefined ? {} : { auth }),
       };
     }
   }
+  if (spec.auth !== undefined && spec.mcp === undefined)
+    check.report(
+      'MW_POLICY_AUTH_LOCAL',
+      { who: `effect ${name}`, remote: 'an MCP server (mcp)' },
+      [...at, 'auth'],
+      'key',
+    );
   return {
     name,
     ...(module === undefined ? {} : { module: resolve(dir, module) }),
@@ -158,6 +167,14 @@ function compileAgent(check: Checker, name: string, spec: Obj, dir: string): Age
   const publicKey = str(spec.publicKey);
   if (publicKey !== undefined) checkPublicKey(check, name, publicKey);
   const via = isObj(spec.expose) ? str(spec.expose.via) : undefined;
+  const auth = authOf(spec.auth);
+  if (spec.auth !== undefined && module !== undefined)
+    check.report(
+      'MW_POLICY_AUTH_LOCAL',
+      { who: `agent ${name}`, remote: 'a remote agent (url or a2a)' },
+      ['agents', name, 'auth'],
+      'key',
+    );
   return {
     name,
     version: str(spec.version) ?? '',
@@ -169,7 +186,18 @@ function compileAgent(check: Checker, name: string, spec: Obj, dir: string): Age
     effects: stringsOf(spec.effects).map(([t]) => t),
     ...(publicKey === undefined ? {} : { publicKey }),
     ...(via === undefined ? {} : { expose: { via } }),
+    ...(auth === undefined ? {} : { auth }),
   };
+}
+
+/** `auth: { env, header?, scheme? }`, its shape checked by the schema: `Authorization: Bearer` unless told. */
+function authOf(value: unknown): RemoteAuth | undefined {
+  if (!isObj(value)) return undefined;
+  const env = str(value.env);
+  if (env === undefined) return undefined;
+  const header = str(value.header) ?? 'Authorization';
+  const scheme = str(value.scheme) ?? (header.toLowerCase() === 'authorization' ? 'Bearer' : undefined);
+  return { env, header, ...(scheme === undefined || scheme === '' ? {} : { scheme }) };
 }
 
 /** An exposed agent's callers send through an ingress that emits at least one type it consumes. */

@@ -19,6 +19,7 @@ export type {
   Match,
   Policy,
   RateLimit,
+  RemoteAuth,
   Scope,
 } from './types.js';
 export { parseDuration, parseRate, type Rate } from './units.js';

@@ -21,6 +21,17 @@ export const PATTERN_RULES: Readonly<Record<string, string>> = {
 };
 
 const SCOPE = { enum: ['agent', 'edge', 'entity', 'mesh'] };
+/** A remote part's credential: the name of the environment variable that holds it, never the secret. */
+const AUTH = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['env'],
+  properties: {
+    env: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+    header: { type: 'string', pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" },
+    scheme: { type: 'string', pattern: '^[A-Za-z0-9._~+/-]*$' },
+  },
+};
 const ACTION = { enum: ['freeze', 'deny'] };
 const ANY = {};
 const typeList = { type: 'array', items: { type: 'string', pattern: TYPE } };
@@ -50,6 +61,7 @@ export const MESH_SCHEMA = object(
           emits: typeList,
           effects: typeList,
           publicKey: { type: 'string' },
+          auth: AUTH,
           // Served to outside A2A clients, who send through the named ingress (checked in graph.ts).
           expose: object({ via: { type: 'string', pattern: NAME } }, ['via']),
         },
@@ -58,7 +70,12 @@ export const MESH_SCHEMA = object(
     ),
     effects: mapOf(TYPE, {
       // mcp: an http(s) URL or a command line, checked in code (graph.ts) for its own code.
-      ...object({ module: path, mcp: { type: 'string' }, tool: { type: 'string', minLength: 1 } }),
+      ...object({
+        module: path,
+        mcp: { type: 'string' },
+        tool: { type: 'string', minLength: 1 },
+        auth: AUTH,
+      }),
       type: ['object', 'null'],
     }),
     ingress: mapOf(NAME, object({ emits: typeList }, ['emits'])),

@@ -22,7 +22,17 @@ export type AgentSpec = {
    * the ingress `via`, addressed to this agent, and passes the gate like any root message.
    */
   readonly expose?: { readonly via: string };
+  /** The credential a remote agent (`url`, `a2a`) is called with. */
+  readonly auth?: RemoteAuth;
 };
+
+/**
+ * A credential a remote part is called with: read from the warden's environment variable `env` when
+ * it connects, so the secret is never in the policy, its digest or the ledger. Over HTTP it is the
+ * header `header: [scheme ]<secret>` (default `Authorization: Bearer <secret>`); a spawned MCP server
+ * gets it as that same environment variable.
+ */
+export type RemoteAuth = { readonly env: string; readonly header: string; readonly scheme?: string };
 
 export type EffectSpec = {
   readonly name: string;
@@ -37,6 +47,8 @@ export type EffectSpec = {
     readonly tool: string;
     readonly url?: string;
     readonly command?: readonly string[];
+    /** The credential the server is reached with. */
+    readonly auth?: RemoteAuth;
   };
 };
 

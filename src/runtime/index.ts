@@ -27,6 +27,7 @@ export {
   loadPolicy,
   type Policy,
   type PolicyIssue,
+  type RemoteAuth,
   type ToolSchemaReader,
   type ToolSchemaResult,
 } from '../policy/index.js';

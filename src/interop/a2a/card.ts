@@ -7,6 +7,7 @@ import {
   RestTransportFactory,
 } from '@a2a-js/sdk/client';
 import { errorText, isMeshwardenError, type MeshwardenError } from '../../runtime/index.js';
+import type { Credential } from '../auth.js';
 import { interopError } from '../errors.js';
 import { a2aError } from './errors.js';
 import { guardedFetch } from './fetch.js';
@@ -18,6 +19,7 @@ export type CardTarget = {
   readonly url: string;
   readonly maxReplyBytes: number;
   readonly timeoutMs: number;
+  readonly credential?: Credential | undefined;
 };
 
 // Many deployed agents still speak A2A 0.3: the SDK's compat layer reads their cards and speaks
@@ -33,7 +35,7 @@ const legacyCompat = { enabled: true };
 export async function connectCard(target: CardTarget): Promise<Client> {
   const where = { who: target.who, url: target.url };
   const resolver = new DefaultAgentCardResolver({
-    fetchImpl: guardedFetch(target.who, target.maxReplyBytes, target.timeoutMs),
+    fetchImpl: guardedFetch(target.who, target.maxReplyBytes, target.timeoutMs, target.credential),
     legacyCompat,
   });
   let card: unknown;
@@ -44,7 +46,7 @@ export async function connectCard(target: CardTarget): Promise<Client> {
   }
   const problem = cardProblem(card);
   if (problem !== undefined) throw a2aError('MW_INTEROP_A2A_CARD', { ...where, problem });
-  const fetchImpl = guardedFetch(target.who, target.maxReplyBytes);
+  const fetchImpl = guardedFetch(target.who, target.maxReplyBytes, undefined, target.credential);
   const factory = new ClientFactory({
     transports: [
       new JsonRpcTransportFactory({ fetchImpl, legacyCompat }),

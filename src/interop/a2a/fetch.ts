@@ -1,4 +1,5 @@
 import { errorText, isMeshwardenError } from '../../runtime/index.js';
+import type { Credential } from '../auth.js';
 import { interopError } from '../errors.js';
 import { readBody } from '../http/reply.js';
 
@@ -8,16 +9,28 @@ import { readBody } from '../http/reply.js';
  * (MW_INTEROP_REPLY_TOO_BIG), names the socket error and the address (MW_INTEROP_UNREACHABLE), and
  * turns a non-2xx answer that is no protocol error body (a proxy's 502 page) into
  * MW_INTEROP_HTTP_STATUS. Protocol error bodies pass through for the SDK to decode. `timeoutMs`,
- * when given, bounds each call the SDK makes without a signal of its own (card fetches).
+ * when given, bounds each call the SDK makes without a signal of its own (card fetches); a
+ * `credential` is sent with every request.
  */
-export function guardedFetch(who: string, limit: number, timeoutMs?: number): typeof fetch {
+export function guardedFetch(
+  who: string,
+  limit: number,
+  timeoutMs?: number,
+  credential?: Credential,
+): typeof fetch {
   return async (input, init) => {
     const url = input instanceof Request ? input.url : String(input);
     const where = { who, url };
     // A fresh bound per call (a shared one would expire); redirects are refused, so an agent cannot
     // send the warden's envelopes on to another host.
     const signal = timeoutMs === undefined ? init?.signal : AbortSignal.timeout(timeoutMs);
-    const bounded = { ...init, redirect: 'error' as const, ...(signal ? { signal } : {}) };
+    const bounded = {
+      ...init,
+      // The agent's credential goes with every request to it (its card's host included).
+      ...(credential === undefined ? {} : { headers: withCredential(init?.headers, credential) }),
+      redirect: 'error' as const,
+      ...(signal ? { signal } : {}),
+    };
     let response: Response;
     try {
       response = await fetch(input, bounded);
@@ -39,6 +52,12 @@ export function guardedFetch(who: string, limit: number, timeoutMs?: number): ty
       headers: response.headers,
     });
   };
+}
+
+function withCredential(headers: RequestInit['headers'], credential: Credential): Headers {
+  const merged = new Headers(headers);
+  merged.set(credential.header, credential.value);
+  return merged;
 }
 
 /** A JSON-RPC error envelope, a REST `{ error }` body, or a v0.3 REST `{ code, message }` body. */

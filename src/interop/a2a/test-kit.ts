@@ -33,6 +33,8 @@ export type A2aPeer = {
   mode: PeerMode;
   /** How long a `long` task works before it completes. */
   longMs: number;
+  /** When set, every request (the card too) must carry it as `X-Api-Key`, or gets 401. */
+  apiKey: string | undefined;
   /** The messages the agent received, as the SDK server handed them to the executor. */
   readonly received: Message[];
   /** `path method` of each JSON-RPC call, to tell A2A 1.0 (`SendMessage`) from 0.3 (`message/send`). */
@@ -50,7 +52,17 @@ export type A2aPeer = {
  */
 export async function startA2aPeer(): Promise<A2aPeer> {
   const app = Fastify();
-  const peer = { mode: 'message' as PeerMode, longMs: 50, received: [] as Message[], calls: [] as string[] };
+  const peer = {
+    mode: 'message' as PeerMode,
+    longMs: 50,
+    apiKey: undefined as string | undefined,
+    received: [] as Message[],
+    calls: [] as string[],
+  };
+  app.addHook('onRequest', async (request, reply) => {
+    if (peer.apiKey !== undefined && request.headers['x-api-key'] !== peer.apiKey)
+      return reply.code(401).send({ error: 'an API key is required' });
+  });
   let base = '';
   const card = (inputModes: string[]) =>
     AgentCard.fromJSON({

@@ -29,7 +29,7 @@ afterAll(() => peer.close());
  * The retention chain with `churn` behind A2A: local `sentiment` scores the ticket, the A2A agent
  * assesses churn, local `discount` consumes the assessment.
  */
-function writeMesh(card = peer.cardUrl): string {
+function writeMesh(card = peer.cardUrl, auth?: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'meshwarden-a2a-'));
   mkdirSync(join(dir, 'contracts'));
   mkdirSync(join(dir, 'agents'));
@@ -39,7 +39,7 @@ function writeMesh(card = peer.cardUrl): string {
       'mesh: retention',
       'agents:',
       '  sentiment: { version: 1.4.0, module: ./agents/sentiment.mjs, consumes: [ticket.opened.v1], emits: [ticket.scored.v1] }',
-      `  churn: { version: 2.0.1, a2a: '${card}', consumes: [ticket.scored.v1], emits: [churn.assessed.v1] }`,
+      `  churn: { version: 2.0.1, a2a: '${card}', consumes: [ticket.scored.v1], emits: [churn.assessed.v1]${auth === undefined ? '' : `, auth: ${auth}`} }`,
       '  discount: { version: 1.1.0, module: ./agents/discount.mjs, consumes: [churn.assessed.v1] }',
       'ingress:',
       '  inbox: { emits: [ticket.opened.v1] }',
@@ -167,6 +167,20 @@ describe('A2A agents (a2a:)', () => {
     const transport = createA2aTransport({ timeoutMs: 300 });
     const { entries } = await openTicket(writeMesh(), transport);
     expect(failedCodes(entries)).toContain('MW_INTEROP_TIMEOUT');
+  });
+
+  it('sends the credential its auth names with every request, its card included', async () => {
+    peer.mode = 'message';
+    peer.apiKey = 'k-123';
+    process.env.MW_TEST_CHURN_KEY = 'k-123';
+    try {
+      const auth = '{ env: MW_TEST_CHURN_KEY, header: X-Api-Key }';
+      const [assessed] = assessments((await openTicket(writeMesh(peer.cardUrl, auth))).entries);
+      expect(envelopeOf(assessed!).data).toEqual({ probability: 0.7 });
+      expect(deadLetterCodes((await openTicket(writeMesh())).entries)).toEqual(['MW_INTEROP_A2A_CARD']);
+    } finally {
+      peer.apiKey = undefined;
+    }
   });
 
   it('keeps a paused task when the agent is connected again, as a policy reload does', async () => {

@@ -11,6 +11,7 @@ import {
   type MeshwardenError,
   type RemoteEvent,
 } from '../../runtime/index.js';
+import { credentialOf } from '../auth.js';
 import { createResilience, type Resilience, type ResilienceOptions, type Where } from '../resilience.js';
 import { connectCard } from './card.js';
 import { a2aError } from './errors.js';
@@ -40,8 +41,10 @@ export function createA2aTransport(opts: A2aTransportOptions = {}): AgentTranspo
   const agents = new Map<string, { resilience: Resilience; waiting: WaitingTasks }>();
   return {
     kind: 'a2a',
-    connect(spec): AgentDefinition {
+    connect(spec): AgentDefinition | MeshwardenError {
       const where: Where = { who: `agent ${spec.name}`, url: spec.a2a ?? '' };
+      const credential = credentialOf(spec.auth, where.who);
+      if (isMeshwardenError(credential)) return credential;
       const key = `${spec.name}\0${where.url}`;
       const kept = agents.get(key) ?? {
         // An agent that asks for input is working as designed: that must not open its circuit.
@@ -53,7 +56,7 @@ export function createA2aTransport(opts: A2aTransportOptions = {}): AgentTranspo
       let client: Promise<Client> | undefined;
 
       const call = async (msg: Envelope, signal: AbortSignal): Promise<RemoteEvent[]> => {
-        client ??= connectCard({ ...where, maxReplyBytes, timeoutMs });
+        client ??= connectCard({ ...where, maxReplyBytes, timeoutMs, credential });
         const sdk = await client;
         const headers = traceHeaders(msg);
         let result: Awaited<ReturnType<Client['sendMessage']>>;

@@ -22,7 +22,9 @@ type Mode =
   | 'slow'
   | 'fail'
   | 'fixed-id'
-  | 'input-id';
+  | 'input-id'
+  /** Wants `Authorization: Bearer s3cret`, as an agent behind an API gateway would. */
+  | 'auth';
 
 const FIXED_ID = '0190a0b0-0000-7000-8000-00000000f1d0';
 
@@ -41,6 +43,7 @@ beforeAll(async () => {
   );
   agent.post('/score', async (request, reply) => {
     const msg = request.body as Envelope;
+    if (mode === 'auth' && request.headers.authorization !== 'Bearer s3cret') return reply.code(401).send();
     const event = {
       id: mode === 'fixed-id' ? FIXED_ID : mode === 'input-id' ? msg.id : randomUUID(),
       source: 'mesh://t/scorer@1.0.0',
@@ -80,7 +83,7 @@ beforeAll(async () => {
 afterAll(() => agent.close());
 
 /** A mesh whose `scorer` is the remote agent (optionally required to sign) and whose `sink` is local. */
-function writeMesh(opts: { signed?: boolean; at?: string } = {}): string {
+function writeMesh(opts: { signed?: boolean; at?: string; auth?: string } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'meshwarden-http-'));
   mkdirSync(join(dir, 'contracts'));
   mkdirSync(join(dir, 'agents'));
@@ -95,6 +98,7 @@ function writeMesh(opts: { signed?: boolean; at?: string } = {}): string {
       `    url: ${opts.at ?? url}`,
       '    consumes: [job.queued.v1]',
       '    emits: [job.scored.v1]',
+      ...(opts.auth === undefined ? [] : [`    auth: ${opts.auth}`]),
       ...(opts.signed
         ? [
             '    publicKey: |',
@@ -204,6 +208,31 @@ describe('HTTP agents (url:)', () => {
       expect(scored(entries)).toEqual([]);
     },
   );
+
+  it('calls with the credential its auth names, read from the environment, and never records it', async () => {
+    mode = 'auth';
+    process.env.MW_TEST_SCORER_TOKEN = 's3cret';
+    const entries = await sendJob(writeMesh({ auth: '{ env: MW_TEST_SCORER_TOKEN }' }));
+    expect(scored(entries).map(reasonOf)).toEqual(['gate.admitted']);
+    expect(JSON.stringify(entries)).not.toContain('s3cret');
+    // Without it the agent refuses the call, which fails like any refused call.
+    expect(deadLetterCodes(await sendJob(writeMesh()))).toEqual(['MW_INTEROP_HTTP_STATUS']);
+  });
+
+  it('will not open a mesh whose agent credential is not in the environment', async () => {
+    delete process.env.MW_TEST_UNSET_TOKEN;
+    const dir = writeMesh({ auth: '{ env: MW_TEST_UNSET_TOKEN }' });
+    const opened = await openMesh({
+      meshFile: join(dir, 'mesh.yaml'),
+      dataDir: join(dir, 'data'),
+      log,
+      transports: [createHttpTransport()],
+    });
+    expect(opened.ok).toBe(false);
+    const [error] = opened.ok ? [] : (opened.errors ?? []);
+    expect(error?.code).toBe('MW_INTEROP_AUTH_ENV');
+    expect(error?.message).toContain('MW_TEST_UNSET_TOKEN');
+  });
 
   it('dead-letters when nothing listens, naming the address', async () => {
     mode = 'ok';

@@ -3,7 +3,9 @@ import {
   type AgentTransport,
   errorText,
   isMeshwardenError,
+  type MeshwardenError,
 } from '../../runtime/index.js';
+import { credentialOf, headersOf } from '../auth.js';
 import { interopError } from '../errors.js';
 import { createResilience, type Resilience, type ResilienceOptions } from '../resilience.js';
 import { parseReply, readBody } from './reply.js';
@@ -27,9 +29,11 @@ export function createHttpTransport(opts: HttpTransportOptions = {}): AgentTrans
   const circuits = new Map<string, Resilience>();
   return {
     kind: 'url',
-    connect(spec): AgentDefinition {
+    connect(spec): AgentDefinition | MeshwardenError {
       const url = spec.url ?? '';
       const where = { who: `agent ${spec.name}`, url };
+      const credential = credentialOf(spec.auth, where.who);
+      if (isMeshwardenError(credential)) return credential;
       const key = `${spec.name}\0${url}`;
       const resilience = circuits.get(key) ?? createResilience(opts);
       circuits.set(key, resilience);
@@ -39,6 +43,7 @@ export function createHttpTransport(opts: HttpTransportOptions = {}): AgentTrans
           response = await fetch(url, {
             method: 'POST',
             headers: {
+              ...headersOf(credential),
               'content-type': 'application/cloudevents+json; charset=utf-8',
               accept: 'application/cloudevents-batch+json, application/cloudevents+json, application/json',
             },

@@ -1,5 +1,6 @@
 import { Client, StreamableHTTPClientTransport, type Tool } from '@modelcontextprotocol/client';
 import type { Logger } from 'pino';
+import { headersOf } from '../auth.js';
 import type { ServerAddress } from './command.js';
 import { mcpError } from './errors.js';
 import { cappedFetch } from './fetch.js';
@@ -38,6 +39,11 @@ export type ConnectionOptions = {
 const CLIENT = { name: 'meshwarden', version: '0.1.0' };
 const MAX_PAGES = 100;
 
+/** One connection per server and credential: effects naming one server with two credentials get two. */
+function keyOf(server: string, address: ServerAddress): string {
+  return address.credential === undefined ? server : `${server}\0${address.credential.env}`;
+}
+
 export function createConnections(opts: ConnectionOptions): Connections {
   const open = new Map<string, Connection>();
   let closed = false;
@@ -53,8 +59,17 @@ export function createConnections(opts: ConnectionOptions): Connections {
       address.kind === 'http'
         ? new StreamableHTTPClientTransport(address.url, {
             fetch: cappedFetch(opts.maxReplyBytes, { who: 'MCP server', url: address.url.href }),
+            requestInit: { headers: headersOf(address.credential) },
           })
-        : createStdioTransport({ ...address, ...(opts.env ? { env: opts.env } : {}) });
+        : createStdioTransport({
+            ...address,
+            env: {
+              ...opts.env,
+              ...(address.credential === undefined
+                ? {}
+                : { [address.credential.env]: address.credential.secret }),
+            },
+          });
     let tools: ReadonlyMap<string, Tool> = new Map();
     let listing: Promise<ReadonlyMap<string, Tool>> | undefined;
     const list = async () => {
@@ -92,7 +107,7 @@ export function createConnections(opts: ConnectionOptions): Connections {
     };
     // A failed connect is not kept (the next call, a retry, tries again) nor left running.
     ready.catch(() => {
-      if (open.get(server) === connection) open.delete(server);
+      if (open.get(keyOf(server, address)) === connection) open.delete(keyOf(server, address));
       return client.close().catch(() => undefined);
     });
     return connection;
@@ -105,17 +120,20 @@ export function createConnections(opts: ConnectionOptions): Connections {
 
   return {
     get(server, address) {
-      let connection = open.get(server);
+      const key = keyOf(server, address);
+      let connection = open.get(key);
       if (connection === undefined) {
         connection = connect(server, address);
-        if (!closed) open.set(server, connection);
+        if (!closed) open.set(key, connection);
       }
       return connection;
     },
-    drop(server, connection) {
-      if (open.get(server) !== connection) return;
-      open.delete(server);
-      void closeOne(connection);
+    drop(_server, connection) {
+      for (const [key, kept] of open) {
+        if (kept !== connection) continue;
+        open.delete(key);
+        void closeOne(connection);
+      }
     },
     async close() {
       closed = true;

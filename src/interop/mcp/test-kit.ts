@@ -13,6 +13,8 @@ export type McpPeer = {
   readonly calls: ReceivedCall[];
   /** The input schema `refund` lists; a test may change it (every request builds the server afresh). */
   refundSchema: Readonly<Record<string, unknown>>;
+  /** When set, every request must carry `Authorization: Bearer <token>`, or gets 401. */
+  token: string | undefined;
   close(): Promise<void>;
 };
 
@@ -61,7 +63,14 @@ export async function startMcpPeer(): Promise<McpPeer> {
     });
     return server;
   });
-  const http = createServer((req, res) => void serve(handler.fetch, req, res));
+  let token: string | undefined;
+  const http = createServer((req, res) => {
+    if (token !== undefined && req.headers.authorization !== `Bearer ${token}`) {
+      res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"unauthorized"}');
+      return;
+    }
+    void serve(handler.fetch, req, res);
+  });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const { port } = http.address() as AddressInfo;
   return {
@@ -72,6 +81,12 @@ export async function startMcpPeer(): Promise<McpPeer> {
     },
     set refundSchema(schema) {
       refundSchema = schema;
+    },
+    get token() {
+      return token;
+    },
+    set token(value) {
+      token = value;
     },
     async close() {
       await handler.close();
@@ -120,7 +135,7 @@ serveStdio(() => {
   const server = new McpServer({ name: 'crm-stdio', version: '2.0.0' }, { capabilities: { tools: {} } });
   server.registerTool('refund', { inputSchema: fromJsonSchema(${JSON.stringify(AMOUNT)}) }, async (args, ctx) => ({
     content: [{ type: 'text', text: 'refunded' }],
-    structuredContent: { refunded: args.amount, meta: ctx.mcpReq?._meta ?? null, pid: process.pid },
+    structuredContent: { refunded: args.amount, meta: ctx.mcpReq?._meta ?? null, pid: process.pid, crmToken: process.env.MW_TEST_CRM_TOKEN ?? null },
   }));
   return server;
 });

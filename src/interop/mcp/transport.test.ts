@@ -21,7 +21,7 @@ afterAll(() => peer.close());
  * `crm.refund` effect, which a tool of an MCP server executes. A budget caps refunds per account at
  * 100 a day; an approval holds any refund over 50 for a person.
  */
-function writeMesh(server: string, tool = 'refund'): string {
+function writeMesh(server: string, tool = 'refund', auth?: string): string {
   const dir = tempMeshDir();
   mkdirSync(join(dir, 'contracts'));
   mkdirSync(join(dir, 'agents'));
@@ -32,7 +32,7 @@ function writeMesh(server: string, tool = 'refund'): string {
       'agents:',
       '  refunder: { version: 1.0.0, module: ./agents/refunder.mjs, consumes: [refund.requested.v1], effects: [crm.refund] }',
       'effects:',
-      `  crm.refund: { mcp: '${server}', tool: ${tool} }`,
+      `  crm.refund: { mcp: '${server}', tool: ${tool}${auth === undefined ? '' : `, auth: ${auth}`} }`,
       'ingress:',
       '  desk: { emits: [refund.requested.v1] }',
       'budgets:',
@@ -188,7 +188,7 @@ describe('MCP tools as effects (mcp:)', () => {
 });
 
 describe('MCP tools as effects: stdio servers', () => {
-  type Echo = { refunded: number; meta: Record<string, unknown>; pid: number };
+  type Echo = { refunded: number; meta: Record<string, unknown>; pid: number; crmToken: string | null };
 
   it('spawns a v2 server once, reuses it for every request, and ends it on close', async () => {
     const transport = createMcpTransport({ timeoutMs: 5000 });
@@ -199,6 +199,23 @@ describe('MCP tools as effects: stdio servers', () => {
     expect(echoes[1]!.pid).toBe(echoes[0]!.pid);
     expect(await transport.closed).toBeUndefined();
     expect(() => process.kill(echoes[0]!.pid, 0)).toThrow(); // ESRCH: gone
+  });
+
+  it("reaches a server with its auth's credential: a header over HTTP, the variable for a spawned one", async () => {
+    process.env.MW_TEST_CRM_TOKEN = 'crm-s3cret';
+    const auth = '{ env: MW_TEST_CRM_TOKEN }';
+    peer.token = 'crm-s3cret';
+    try {
+      expect(results(await refund(writeMesh(peer.url, 'refund', auth), [5]))).toHaveLength(1);
+      expect(deadLetterCodes(await refund(writeMesh(peer.url), [5]))).toEqual(['MW_INTEROP_HTTP_STATUS']);
+    } finally {
+      peer.token = undefined;
+    }
+    // The spawned server gets the variable, even though the warden hands children a trimmed environment.
+    const spawned = results(await refund(writeMesh('node ./mcp/v2.mjs', 'refund', auth), [5])) as Echo[];
+    expect(spawned[0]!.crmToken).toBe('crm-s3cret');
+    const without = results(await refund(writeMesh('node ./mcp/v2.mjs'), [5])) as Echo[];
+    expect(without[0]!.crmToken).toBeNull();
   });
 
   it('speaks 2025-11-25 to a server built with the v1 SDK', async () => {

@@ -8,6 +8,7 @@ import {
   type MeshwardenError,
   type ToolSchemaResult,
 } from '../../runtime/index.js';
+import { credentialOf } from '../auth.js';
 import { createResilience, type Resilience } from '../resilience.js';
 import { readServer } from './command.js';
 import { createConnections } from './connections.js';
@@ -105,7 +106,10 @@ export function createMcpTransport(opts: McpTransportOptions = {}): McpTransport
         who: `MCP tool ${tool} of effect ${spec.name}`,
         url: server,
       };
-      const address = spec.mcp === undefined ? 'the effect names no MCP server' : readServer(spec.mcp);
+      const credential = credentialOf(spec.mcp?.auth, `effect ${spec.name}`);
+      if (isMeshwardenError(credential)) return credential;
+      const address =
+        spec.mcp === undefined ? 'the effect names no MCP server' : readServer(spec.mcp, credential);
       if (typeof address === 'string')
         return mcpError('MW_INTEROP_MCP_SERVER', { ...where, problem: address });
       const resilience = circuitOf(server);
@@ -155,7 +159,10 @@ export function createMcpTransport(opts: McpTransportOptions = {}): McpTransport
       const tool = spec.mcp?.tool ?? '';
       // Failures name the server alone: the policy's sentence names the effect and the tool.
       const where: Where = { effect: spec.name, server, tool, who: 'the MCP server', url: server };
-      const address = spec.mcp === undefined ? 'the effect names no MCP server' : readServer(spec.mcp);
+      const credential = credentialOf(spec.mcp?.auth, 'the MCP server');
+      if (isMeshwardenError(credential)) return { ok: false, reason: credential.message };
+      const address =
+        spec.mcp === undefined ? 'the effect names no MCP server' : readServer(spec.mcp, credential);
       if (typeof address === 'string') return { ok: false, reason: address };
       // The same connection (and child) the calls use, under the same timeout and circuit. The
       // tools are listed again, so that a policy reload sees a tool whose schema changed.

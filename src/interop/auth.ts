@@ -1,0 +1,31 @@
+import type { MeshwardenError, RemoteAuth } from '../runtime/index.js';
+import { interopError } from './errors.js';
+
+/** A credential as it is sent: the header, and the secret read from the environment. */
+export type Credential = {
+  readonly header: string;
+  readonly value: string;
+  readonly env: string;
+  readonly secret: string;
+};
+
+/**
+ * Reads a remote part's credential from the environment when it connects (the policy names only the
+ * variable). Missing or empty is a typed error, so the mesh does not start calling without it.
+ */
+export function credentialOf(
+  auth: RemoteAuth | undefined,
+  who: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Credential | undefined | MeshwardenError {
+  if (auth === undefined) return undefined;
+  const secret = env[auth.env] ?? '';
+  if (secret === '') return interopError('MW_INTEROP_AUTH_ENV', { who, env: auth.env });
+  const value = auth.scheme === undefined ? secret : `${auth.scheme} ${secret}`;
+  return { header: auth.header, value, env: auth.env, secret };
+}
+
+/** The headers to send with every request for a credential (none without one). */
+export function headersOf(credential: Credential | undefined): Record<string, string> {
+  return credential === undefined ? {} : { [credential.header]: credential.value };
+}
