@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import {
@@ -145,26 +144,8 @@ function rawGet(url: string, host: string): Promise<{ status: number }> {
   });
 }
 
-/** A partner mesh: the retention churn agent, exposed to A2A callers who send through `partners`. */
-function partnerMesh(): string {
-  const dir = tempDir('a2a-expose');
-  const retention = join(REPO, 'examples', 'retention');
-  writeFileSync(
-    join(dir, 'mesh.yaml'),
-    [
-      'mesh: partners',
-      'agents:',
-      `  churn: { version: 2.0.1, module: ${join(retention, 'agents', 'churn.ts')}, consumes: [ticket.scored.v1],`,
-      '           emits: [churn.assessed.v1], expose: { via: partners } }',
-      'ingress:',
-      '  partners: { emits: [ticket.scored.v1] }',
-      `contracts: ${join(retention, 'contracts')}`,
-      'approvals:',
-      '  - { id: dire, when: \'msg.type == "ticket.scored.v1" && msg.data.score < -0.9\', timeout: 4h, onTimeout: deny }',
-    ].join('\n'),
-  );
-  return join(dir, 'mesh.yaml');
-}
+/** The partners example: the retention churn agent, exposed to A2A callers who send through `partners`. */
+const partnerMesh = () => join(REPO, 'examples', 'partners', 'mesh.yaml');
 
 describe('the mesh as A2A agents: an exposed agent answers through the gate, as a task', () => {
   let up: UpProcess;
