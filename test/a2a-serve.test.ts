@@ -15,6 +15,7 @@ import {
   JsonRpcTransportFactory as V03JsonRpcTransportFactory,
   RestTransportFactory as V03RestTransportFactory,
 } from '@a2a-js/sdk-v0_3/client';
+import { Client as McpClient, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO, tempDir } from './run-cli.js';
 import { call, startUp, type UpProcess, until } from './up-process.js';
@@ -228,6 +229,26 @@ describe('the mesh as A2A agents: an exposed agent answers through the gate, as 
     });
     expect(elsewhere.status).toBe(403);
     expect((await call(up, partner, 'GET', '/holds')).status).toBe(403);
+    // Nor through an ingress no exposed agent names, over A2A or MCP.
+    const desk = await fetch(`${up.api}/a2a/desk`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${partner}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'SendMessage', params: {} }),
+    });
+    expect(desk.status).toBe(403);
+    const toolsOf = async (token: string) => {
+      const mcp = new McpClient({ name: 'partner-llm', version: '1' });
+      await mcp.connect(
+        new StreamableHTTPClientTransport(new URL(`${up.api}/mcp`), {
+          requestInit: { headers: { authorization: `Bearer ${token}` } },
+        }),
+      );
+      const names = (await mcp.listTools()).tools.map((t) => t.name);
+      await mcp.close();
+      return names;
+    };
+    expect(await toolsOf(partner)).toEqual(['partners__ticket_scored_v1']);
+    expect(await toolsOf(up.token!)).toEqual(['partners__ticket_scored_v1', 'desk__ticket_scored_v1']);
     await call(up, up.token, 'POST', `/holds/${answerOf(held).id}/reject`, { reason: 'not today' });
   });
 

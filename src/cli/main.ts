@@ -111,7 +111,9 @@ program
       .default(DEFAULT_URL),
   )
   .addOption(
-    new Option('--token <token>', 'your API token (sending needs role pilot)').env('MESHWARDEN_TOKEN'),
+    new Option('--token <token>', 'your API token (sending needs role partner or pilot)').env(
+      'MESHWARDEN_TOKEN',
+    ),
   )
   .action(async (o: { url: string; token?: string }) => {
     done(await mcp(o, createOutput(false), log));

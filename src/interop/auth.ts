@@ -1,6 +1,9 @@
 import type { MeshwardenError, RemoteAuth } from '../runtime/index.js';
 import { interopError } from './errors.js';
 
+/** What an HTTP header value may hold (RFC 9110 field-value: visible Latin-1, spaces and tabs). */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]+$/;
+
 /** A credential as it is sent: the header, and the secret read from the environment. */
 export type Credential = {
   readonly header: string;
@@ -20,7 +23,19 @@ export function credentialOf(
 ): Credential | undefined | MeshwardenError {
   if (auth === undefined) return undefined;
   const secret = env[auth.env] ?? '';
-  if (secret === '') return interopError('MW_INTEROP_AUTH_ENV', { who, env: auth.env });
+  if (secret === '')
+    return interopError('MW_INTEROP_AUTH_ENV', {
+      who,
+      env: auth.env,
+      problem: 'is not set or empty; set it where the warden runs',
+    });
+  // Checked here, so that fetch never refuses the header with the secret in its error text.
+  if (!HEADER_VALUE.test(secret))
+    return interopError('MW_INTEROP_AUTH_ENV', {
+      who,
+      env: auth.env,
+      problem: 'holds characters a header cannot carry (a line break, a control or non-Latin-1 character)',
+    });
   const value = auth.scheme === undefined ? secret : `${auth.scheme} ${secret}`;
   return { header: auth.header, value, env: auth.env, secret };
 }

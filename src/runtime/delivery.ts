@@ -10,6 +10,7 @@ import type { Clock, EnvelopeFactory } from './envelopes.js';
 import { runtimeError } from './errors.js';
 import type { MeshEvent, RunCounts } from './events.js';
 import { deliveredRecord, ENTRY, effectExecutedRecord, failureRecord } from './records.js';
+import type { RemoteEvent } from './transports.js';
 import type { WorkTracker } from './work.js';
 
 export type RetryOptions = {
@@ -229,23 +230,18 @@ export function createDelivery(deps: {
       });
     },
     forward(event) {
-      const envelope = factory.child(msg, spec, event.type, event.data, {
-        ...(event.subject === undefined ? {} : { subject: event.subject }),
-        ...(event.target === undefined ? {} : { target: event.target }),
-        ...(event.model === undefined ? {} : { model: event.model }),
-        ...(event.id === undefined ? {} : { id: event.id }),
-        ...(event.time === undefined ? {} : { time: event.time }),
-        ...(event.signature === undefined ? {} : { signature: event.signature }),
-      });
+      const envelope = factory.child(msg, spec, event.type, event.data, authored(event));
       const out: Outgoing = {
         envelope,
         gated: active.policy.effects.has(event.type) ? 'effect' : 'message',
         ...(event.id === undefined ? {} : { external: true }),
       };
-      // An id the ledger already holds (a message of the warden's own, say) names another message.
+      // An id the ledger already holds (a message of the warden's own, say) names another message:
+      // refused under an id of the warden's own, so that message's lineage stays its own.
       if (event.id !== undefined && ledger.byMessage(event.id).length > 0) {
+        const { id: _taken, ...rest } = event;
         deps.refuse(
-          out,
+          { ...out, envelope: factory.child(msg, spec, event.type, event.data, authored(rest)) },
           'envelope.id_taken',
           `Agent ${spec.name} answered with an event whose id ${event.id} already names another message in the ledger.`,
         );
@@ -376,4 +372,16 @@ function signalOf(abort: TryAbort): AbortSignal {
     if (abort.expired !== undefined) abort.controller.abort(abort.expired);
   }
   return abort.controller.signal;
+}
+
+/** What a remote agent authored of its event, as the envelope factory takes it. */
+function authored(event: Omit<RemoteEvent, 'type' | 'data'>) {
+  return {
+    ...(event.subject === undefined ? {} : { subject: event.subject }),
+    ...(event.target === undefined ? {} : { target: event.target }),
+    ...(event.model === undefined ? {} : { model: event.model }),
+    ...(event.id === undefined ? {} : { id: event.id }),
+    ...(event.time === undefined ? {} : { time: event.time }),
+    ...(event.signature === undefined ? {} : { signature: event.signature }),
+  };
 }

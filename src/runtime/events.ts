@@ -10,6 +10,8 @@ export type MeshEvent =
       readonly gated: GatedKind;
       readonly verdict: Verdict;
       readonly envelope?: Envelope;
+      /** The message it answers (its envelope's, or a malformed candidate's claim), if any. */
+      readonly causationid?: string;
       readonly location?: string;
       readonly link?: EchoLink;
     }
@@ -31,7 +33,7 @@ export type MeshEvent =
       readonly outcome: 'deliver' | 'deny';
       readonly by: string;
       /** Why an approved loop or freeze hold was denied all the same: the gate's reason when gated again. */
-      readonly refusedBy?: string;
+      readonly regateReason?: string;
     }
   | {
       readonly type: 'dead-letter';

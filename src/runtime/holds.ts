@@ -113,7 +113,7 @@ export function createHolds(deps: {
         msgId,
         outcome,
         by: r.by,
-        ...(refused === undefined ? {} : { refusedBy: refused }),
+        ...(refused === undefined ? {} : { regateReason: refused }),
       });
       if (outcome === 'deliver') deps.dispatch(envelope, hold.gated, consumers);
     });

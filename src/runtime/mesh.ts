@@ -7,7 +7,7 @@ import { createMemoryState, type StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
 import { describeValue, jsonText, notJson, truncate } from './candidate-text.js';
 import type { IngressMessage } from './define.js';
-import { createDelivery, type RetryOptions } from './delivery.js';
+import { createDelivery, type Outgoing, type RetryOptions } from './delivery.js';
 import { type Clock, createEnvelopeFactory, type Random, systemClock, systemRandom } from './envelopes.js';
 import { runtimeError } from './errors.js';
 import { countDecision, type MeshEvent, type RunCounts, zeroCounts } from './events.js';
@@ -143,10 +143,18 @@ export function createMesh(opts: MeshOptions): Mesh {
     // The size guard measures the JSON text, and input without a canonical JSON form (cycles,
     // BigInt, lone surrogates) is quarantined here instead of failing in the ledger.
     const text = jsonText(candidate);
+    // What a malformed candidate answers, for listeners following that message (the record keeps `raw`).
+    const cause = typeof candidate?.causationid === 'string' ? candidate.causationid : undefined;
     if (typeof text !== 'string') {
-      return record(now, factory.id(), gated, notJson(text.cause), undefined, {
-        raw: describeValue(candidate),
-      });
+      return record(
+        now,
+        factory.id(),
+        gated,
+        notJson(text.cause),
+        undefined,
+        { raw: describeValue(candidate) },
+        cause,
+      );
     }
     const decision = decide(
       { candidate, size: Buffer.byteLength(text), kind: gated, now, external },
@@ -166,7 +174,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     if (envelope === undefined) extra.raw = truncate(text);
     if (sentBy !== undefined) extra.sentBy = sentBy;
     // Input that failed the shape check may carry no usable id; it still gets one so `why` finds it.
-    return record(now, envelope?.id ?? factory.id(), gated, verdict, envelope, extra);
+    return record(now, envelope?.id ?? factory.id(), gated, verdict, envelope, extra, cause);
   };
 
   /** Builds the decision entry, counts it and tells listeners. */
@@ -177,6 +185,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     verdict: Verdict,
     envelope: Envelope | undefined,
     extra: Extra,
+    cause?: string,
   ): Judged => {
     // Members set one by one in canonical (RFC 8785) order, so the ledger serializes the record
     // with native JSON.stringify (and no conditional spreads: each allocates, on every hop).
@@ -200,6 +209,8 @@ export function createMesh(opts: MeshOptions): Mesh {
         verdict,
       };
       if (envelope !== undefined) event.envelope = envelope;
+      const causationid = envelope?.causationid ?? cause;
+      if (causationid !== undefined) event.causationid = causationid;
       if (extra.link !== undefined) event.link = extra.link;
       if (extra.location !== undefined) event.location = extra.location;
       publish(event);
@@ -247,33 +258,30 @@ export function createMesh(opts: MeshOptions): Mesh {
     return durable;
   };
 
+  /** Records what was refused before the gate (at the envelope stage), so nothing vanishes. */
+  const refuse = (out: Outgoing, verdict: Verdict, sentBy?: string): Promise<LedgerEntry> => {
+    const extra: Extra = sentBy === undefined ? {} : { sentBy };
+    return ledger.append(record(clock(), out.envelope.id, out.gated, verdict, out.envelope, extra).record);
+  };
+
   const ingest = (
     ingress: string,
     input: IngressMessage & { readonly id?: string; readonly target?: string; readonly sentBy?: string },
   ): Promise<LedgerEntry> => {
     if (closing !== undefined) return Promise.reject(runtimeError('MW_RUNTIME_CLOSED'));
     // The gate remembers outside ids for its dedupe window only; an id the ledger holds names another
-    // message for good. Refused under an id of the warden's own, so that message's lineage stays its own.
+    // message for good. Denied as the gate denies a duplicate (whichever catches it, the same verdict),
+    // under an id of the warden's own, so the other message's lineage stays its own.
     if (input.id !== undefined && ledger.byMessage(input.id).length > 0) {
       const { id: taken, ...rest } = input;
-      const envelope = factory.root(ingress, rest);
+      const out: Outgoing = { envelope: factory.root(ingress, rest), gated: 'message' };
       const verdict: Verdict = {
         decision: 'deny',
         stage: 'envelope',
         reason: 'envelope.duplicate_id',
         detail: `Message id ${taken} already names a message in the ledger; each message needs an id of its own.`,
       };
-      const judged = record(
-        clock(),
-        envelope.id,
-        'message',
-        verdict,
-        envelope,
-        input.sentBy === undefined ? {} : { sentBy: input.sentBy },
-      );
-      const durable = ledger.append(judged.record);
-      settle(judged, durable);
-      return durable;
+      return refuse(out, verdict, input.sentBy);
     }
     return admit(factory.root(ingress, input), 'message', input.id !== undefined, input.sentBy);
   };
@@ -289,10 +297,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     publish,
     admitAll,
     refuse: (out, reason, detail) => {
-      const verdict: Verdict = { decision: 'quarantine', stage: 'envelope', reason, detail };
-      work.track(
-        ledger.append(record(clock(), out.envelope.id, out.gated, verdict, out.envelope, {}).record),
-      );
+      work.track(refuse(out, { decision: 'quarantine', stage: 'envelope', reason, detail }));
     },
     ingest: (ingress, message) => {
       ingest(ingress, message).catch((err: unknown) =>

@@ -51,6 +51,7 @@ export type ServerOptions = {
 /** Ingress and exposed agents as A2A agents: which names it serves, and one request under one. */
 export type A2aEndpoint = {
   serves(name: string): boolean;
+  opensToPartners(name: string): boolean;
   /**
    * Answers the request itself from the raw Node request (body unread); `caller` undefined for the
    * public card. `handled: false` when no A2A route took it (with the error, if one was raised).
@@ -66,7 +67,10 @@ export type A2aEndpoint = {
 
 /** A web-standard MCP handler; the caller is the token's name, the body as Fastify parsed it. */
 export type McpEndpoint = {
-  fetch(request: Request, caller: { readonly name: string; readonly body?: unknown }): Promise<Response>;
+  fetch(
+    request: Request,
+    caller: { readonly name: string; readonly partner?: boolean; readonly body?: unknown },
+  ): Promise<Response>;
 };
 
 export type Server = {
@@ -198,6 +202,10 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
             const { name } = request.params;
             if (!a2a.serves(name))
               throw apiError('MW_API_NOT_FOUND', { what: `ingress or exposed agent ${name}` });
+            // A partner sends only to what the policy opens to partners (exposed agents and their via).
+            const pilot = request.pilot;
+            if (pilot?.role === 'partner' && !a2a.opensToPartners(name))
+              throw apiError('MW_API_FORBIDDEN', { name: pilot.name, role: pilot.role, needed: 'pilot' });
             // Checked before the reply is handed over: a Host header that makes no URL is a bad request.
             const base = `${request.protocol}://${request.host}${API_PREFIX}/a2a/${encodeURIComponent(name)}`;
             if (!URL.canParse(base))
@@ -225,7 +233,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
             }
           };
           // Not REST of ours: A2A's bindings (docs/interop.md), so they stay out of the OpenAPI document.
-          // The card is public, as A2A discovery expects; everything else needs a pilot token.
+          // The card is public, as A2A discovery expects; everything else needs a partner or pilot token.
           scope.get('/a2a/:name/.well-known/agent-card.json', { schema: { hide: true } }, serve);
           for (const url of ['/a2a/:name', '/a2a/:name/rest/*'])
             scope.route({
@@ -256,7 +264,14 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
               method: request.method,
               headers,
             });
-            return reply.send(await mcp.fetch(web, { name: request.pilot!.name, body: request.body }));
+            const pilot = request.pilot!;
+            return reply.send(
+              await mcp.fetch(web, {
+                name: pilot.name,
+                partner: pilot.role === 'partner',
+                body: request.body,
+              }),
+            );
           },
         });
       }

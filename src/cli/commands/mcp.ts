@@ -37,12 +37,10 @@ export async function mcp(
     `meshwarden mcp: serving ${endpoint} over stdio (${proxy.tools.length} tools); every call passes the gate`,
   );
   await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    // The client closing our stdin ends the session.
-    process.stdin.once('end', stop);
-    process.stdin.once('close', stop);
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+    // The client closing our input (or our output breaking) ends the session.
+    void proxy.ended.then(resolve);
   });
   await proxy.close();
   return EXIT.ok;

@@ -34,8 +34,12 @@ const legacyCompat = { enabled: true };
  */
 export async function connectCard(target: CardTarget): Promise<Client> {
   const where = { who: target.who, url: target.url };
+  const credential =
+    target.credential === undefined
+      ? undefined
+      : { credential: target.credential, origin: new URL(target.url).origin };
   const resolver = new DefaultAgentCardResolver({
-    fetchImpl: guardedFetch(target.who, target.maxReplyBytes, target.timeoutMs, target.credential),
+    fetchImpl: guardedFetch(target.who, target.maxReplyBytes, target.timeoutMs, credential),
     legacyCompat,
   });
   let card: unknown;
@@ -46,7 +50,7 @@ export async function connectCard(target: CardTarget): Promise<Client> {
   }
   const problem = cardProblem(card);
   if (problem !== undefined) throw a2aError('MW_INTEROP_A2A_CARD', { ...where, problem });
-  const fetchImpl = guardedFetch(target.who, target.maxReplyBytes, undefined, target.credential);
+  const fetchImpl = guardedFetch(target.who, target.maxReplyBytes, undefined, credential);
   const factory = new ClientFactory({
     transports: [
       new JsonRpcTransportFactory({ fetchImpl, legacyCompat }),

@@ -10,24 +10,27 @@ import { readBody } from '../http/reply.js';
  * turns a non-2xx answer that is no protocol error body (a proxy's 502 page) into
  * MW_INTEROP_HTTP_STATUS. Protocol error bodies pass through for the SDK to decode. `timeoutMs`,
  * when given, bounds each call the SDK makes without a signal of its own (card fetches); a
- * `credential` is sent with every request.
+ * `credential` is sent with every request to its origin.
  */
 export function guardedFetch(
   who: string,
   limit: number,
   timeoutMs?: number,
-  credential?: Credential,
+  credential?: ScopedCredential,
 ): typeof fetch {
   return async (input, init) => {
     const url = input instanceof Request ? input.url : String(input);
     const where = { who, url };
-    // A fresh bound per call (a shared one would expire); redirects are refused, so an agent cannot
-    // send the warden's envelopes on to another host.
+    // A fresh bound per call (a shared one would expire); redirects are refused, so a server cannot
+    // bounce a call (and what it carries) on to another host.
     const signal = timeoutMs === undefined ? init?.signal : AbortSignal.timeout(timeoutMs);
     const bounded = {
       ...init,
-      // The agent's credential goes with every request to it (its card's host included).
-      ...(credential === undefined ? {} : { headers: withCredential(init?.headers, credential) }),
+      // The agent's credential goes with every request to the origin the policy named, and nowhere
+      // else: a card may name an interface on another host, which must not receive it.
+      ...(credential === undefined || new URL(url).origin !== credential.origin
+        ? {}
+        : { headers: withCredential(init?.headers, credential.credential) }),
       redirect: 'error' as const,
       ...(signal ? { signal } : {}),
     };
@@ -53,6 +56,9 @@ export function guardedFetch(
     });
   };
 }
+
+/** A credential, and the one origin it may be sent to: the policy's `a2a:` URL's. */
+export type ScopedCredential = { readonly credential: Credential; readonly origin: string };
 
 function withCredential(headers: RequestInit['headers'], credential: Credential): Headers {
   const merged = new Headers(headers);

@@ -11,7 +11,7 @@ export type Handled =
 export type Released = {
   readonly outcome: 'deliver' | 'deny';
   readonly by: string;
-  readonly refusedBy?: string;
+  readonly regateReason?: string;
 };
 
 /** Why following stopped before the message got that far: the mesh closed. */
@@ -45,37 +45,48 @@ type Follower = {
  * one may be followed for hours), and a message is forgotten when its follow is closed.
  */
 export function createFollowing(mesh: Mesh): Following {
-  const followers = new Map<string, Follower>();
+  // A set per id: a client that sends the same message twice follows it twice (the second is refused
+  // by the mesh), and neither follower may push the other out.
+  const followers = new Map<string, Set<Follower>>();
   let stopped = false;
   let unsubscribe: (() => void) | undefined;
+  const each = (id: string | undefined, act: (follower: Follower) => void) => {
+    const set = id === undefined ? undefined : followers.get(id);
+    if (set !== undefined) for (const follower of set) act(follower);
+  };
   const listen = (event: MeshEvent) => {
     if (event.type === 'decision') {
-      const cause = event.envelope?.causationid;
-      const follower = cause === undefined ? undefined : followers.get(cause);
-      if (follower === undefined) return;
-      follower.answers.set(event.msgId, event);
-      follower.wake();
+      each(event.causationid, (follower) => {
+        follower.answers.set(event.msgId, event);
+        follower.wake();
+      });
       return;
     }
-    const follower = followers.get(event.msgId);
-    if (follower === undefined) return;
     if (event.type === 'released') {
-      follower.release = {
+      const release: Released = {
         outcome: event.outcome,
         by: event.by,
-        ...(event.refusedBy === undefined ? {} : { refusedBy: event.refusedBy }),
+        ...(event.regateReason === undefined ? {} : { regateReason: event.regateReason }),
       };
-    } else if (event.type === 'delivered' || event.type === 'dead-letter') follower.outcome = event;
-    else return;
-    follower.wake();
+      each(event.msgId, (follower) => {
+        follower.release = release;
+        follower.wake();
+      });
+    } else if (event.type === 'delivered' || event.type === 'dead-letter') {
+      each(event.msgId, (follower) => {
+        follower.outcome = event;
+        follower.wake();
+      });
+    }
   };
   void mesh.closed.then(() => {
     stopped = true;
-    for (const follower of followers.values()) follower.wake();
+    for (const set of followers.values()) for (const follower of set) follower.wake();
   });
+  let size = 0;
 
   return {
-    size: () => followers.size,
+    size: () => size,
     follow(msgId) {
       const waiters = new Set<() => void>();
       const follower: Follower = {
@@ -84,7 +95,10 @@ export function createFollowing(mesh: Mesh): Following {
           for (const waiter of [...waiters]) waiter();
         },
       };
-      followers.set(msgId, follower);
+      const set = followers.get(msgId) ?? new Set();
+      set.add(follower);
+      followers.set(msgId, set);
+      size++;
       // Subscribed only while something is followed: a mesh with no listener skips building events.
       unsubscribe ??= mesh.onEvent(listen);
       const until = <T>(ready: () => T | undefined): Promise<T | Stopped> =>
@@ -98,6 +112,7 @@ export function createFollowing(mesh: Mesh): Following {
           waiters.add(check);
           check();
         });
+      let closed = false;
       return {
         released: () => until(() => follower.release),
         handled: () =>
@@ -106,15 +121,18 @@ export function createFollowing(mesh: Mesh): Following {
             if (outcome?.type === 'dead-letter')
               return { ok: false, agent: outcome.worker, code: outcome.code, message: outcome.message };
             if (outcome?.type !== 'delivered') return undefined;
-            // Each answer was decided before the agent's handling was told done; all are here.
-            const decided = outcome.emitted.map((id) => follower.answers.get(id));
-            if (decided.some((d) => d === undefined)) return undefined;
-            return { ok: true, agent: outcome.agent, answers: decided as Decided[] };
+            // Every answer was decided before the handling was told done (once durable): all are
+            // here, the malformed ones and those refused before the gate included.
+            return { ok: true, agent: outcome.agent, answers: [...follower.answers.values()] };
           }),
         close() {
+          if (closed) return;
+          closed = true;
           waiters.clear();
-          if (followers.get(msgId) === follower) followers.delete(msgId);
-          if (followers.size === 0) {
+          set.delete(follower);
+          if (set.size === 0 && followers.get(msgId) === set) followers.delete(msgId);
+          size--;
+          if (size === 0) {
             unsubscribe?.();
             unsubscribe = undefined;
           }

@@ -141,17 +141,17 @@ export function agentExecutor(
           const released = await follow.released();
           if ('stopped' in released) return stoppedUpdate(update, verdict.id);
           if (released.outcome === 'deny') {
-            const { by, refusedBy } = released;
+            const { by, regateReason } = released;
             const answer = {
               ...verdict,
               decision: 'deny',
-              reason: refusedBy ?? 'hold.rejected',
+              reason: regateReason ?? 'hold.rejected',
               releasedBy: by,
             };
             const text =
-              refusedBy === undefined
+              regateReason === undefined
                 ? `Rejected by ${by}.`
-                : `Approved by ${by}, then refused by the gate (${refusedBy}).`;
+                : `Approved by ${by}, then refused by the gate (${regateReason}).`;
             update('TASK_STATE_REJECTED', answer, text);
             return;
           }

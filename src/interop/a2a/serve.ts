@@ -10,6 +10,7 @@ import {
 import { agentCardHandler, jsonRpcHandler, restHandler } from '@a2a-js/sdk/server/express';
 import express from 'express';
 import type { Mesh } from '../../runtime/index.js';
+import { partnerIngress } from '../partners.js';
 import { a2aError } from './errors.js';
 import { createFollowing } from './follow.js';
 import { cardOf, type Served, servedAs } from './serve-card.js';
@@ -29,6 +30,8 @@ import { createBoundedTaskStore } from './task-store.js';
 export type MeshA2aServer = {
   /** Whether `name` is an ingress or an exposed agent of the policy in force. */
   serves(name: string): boolean;
+  /** Whether a partner may send to it: an exposed agent, or the ingress an exposed agent names as `via`. */
+  opensToPartners(name: string): boolean;
   /**
    * Answers one HTTP request under `base` (`<origin>/api/v1/a2a/<name>`, a valid URL): the card at
    * `base/.well-known/agent-card.json`, JSON-RPC at `base`, REST under `base/rest`. The body is read
@@ -85,6 +88,11 @@ export function createMeshA2aServer(mesh: Mesh, opts: MeshA2aServerOptions = {})
 
   return {
     serves: (name) => servedAs(mesh, name) !== undefined,
+    opensToPartners(name) {
+      const served = servedAs(mesh, name);
+      if (served === undefined) return false;
+      return served.kind === 'agent' || partnerIngress(mesh.policy).has(served.name);
+    },
     serve(name, base, req, res, caller) {
       const served = servedAs(mesh, name);
       if (served === undefined) return Promise.resolve({ handled: false });

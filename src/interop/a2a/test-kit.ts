@@ -61,7 +61,7 @@ export async function startA2aPeer(): Promise<A2aPeer> {
   };
   app.addHook('onRequest', async (request, reply) => {
     if (peer.apiKey !== undefined && request.headers['x-api-key'] !== peer.apiKey)
-      return reply.code(401).send({ error: 'an API key is required' });
+      return reply.code(401).type('text/plain').send('an API key is required');
   });
   let base = '';
   const card = (inputModes: string[]) =>

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Fastify from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -161,12 +163,16 @@ describe('A2A agents (a2a:)', () => {
     expect(peer.calls.length).toBeGreaterThan(1);
   });
 
-  it('fails the try when a task outlives the call, as a slow answer does', async () => {
+  it('fails a try the task outlives, and the retry asks for that task instead of sending it again', async () => {
     peer.mode = 'long';
-    peer.longMs = 1000;
-    const transport = createA2aTransport({ timeoutMs: 300 });
+    peer.longMs = 700;
+    peer.calls.length = 0;
+    // The task takes 700 ms, a try 600: the first times out polling, the retry's GetTask finds it done.
+    const transport = createA2aTransport({ timeoutMs: 600 });
     const { entries } = await openTicket(writeMesh(), transport);
-    expect(failedCodes(entries)).toContain('MW_INTEROP_TIMEOUT');
+    expect(failedCodes(entries)).toEqual(['MW_INTEROP_TIMEOUT']);
+    expect(envelopeOf(assessments(entries)[0]!).data).toEqual({ probability: 0.7 });
+    expect(peer.calls.filter((c) => c === '/a2a SendMessage')).toHaveLength(1);
   });
 
   it('sends the credential its auth names with every request, its card included', async () => {
@@ -180,6 +186,34 @@ describe('A2A agents (a2a:)', () => {
       expect(deadLetterCodes((await openTicket(writeMesh())).entries)).toEqual(['MW_INTEROP_A2A_CARD']);
     } finally {
       peer.apiKey = undefined;
+    }
+  });
+
+  it("keeps the credential to the policy's origin, even when the card names an interface elsewhere", async () => {
+    peer.mode = 'message';
+    peer.apiKey = 'k-123';
+    process.env.MW_TEST_CHURN_KEY = 'k-123';
+    // A card served from another origin (a registry, a CDN) that points at the agent.
+    const registry = Fastify();
+    let cardAsked = '';
+    registry.get('/churn.json', async (request) => {
+      cardAsked = String(request.headers['x-api-key'] ?? '');
+      peer.apiKey = undefined;
+      const card = await (await fetch(peer.cardUrl)).json();
+      peer.apiKey = 'k-123';
+      return card;
+    });
+    await registry.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const at = `http://127.0.0.1:${(registry.server.address() as AddressInfo).port}/churn.json`;
+      const auth = '{ env: MW_TEST_CHURN_KEY, header: X-Api-Key }';
+      const { entries } = await openTicket(writeMesh(at, auth));
+      expect(cardAsked).toBe('k-123');
+      expect(assessments(entries)).toEqual([]);
+      expect(deadLetterCodes(entries)).toEqual(['MW_INTEROP_HTTP_STATUS']);
+    } finally {
+      peer.apiKey = undefined;
+      await registry.close();
     }
   });
 

@@ -38,7 +38,7 @@ export function createA2aTransport(opts: A2aTransportOptions = {}): AgentTranspo
   // Per agent and card URL, kept across policy reloads (which connect every agent again): its
   // circuit and the tasks it paused, so a reload neither closes the circuit of an agent that is down
   // nor forgets the task a case is to continue.
-  const agents = new Map<string, { resilience: Resilience; waiting: WaitingTasks }>();
+  const agents = new Map<string, { resilience: Resilience; waiting: WaitingTasks; running: WaitingTasks }>();
   return {
     kind: 'a2a',
     connect(spec): AgentDefinition | MeshwardenError {
@@ -50,28 +50,45 @@ export function createA2aTransport(opts: A2aTransportOptions = {}): AgentTranspo
         // An agent that asks for input is working as designed: that must not open its circuit.
         resilience: createResilience(opts, (e) => !asksForInput(e)),
         waiting: createWaitingTasks(),
+        // The task still running when a try gave up, per message: its retry asks for that task
+        // instead of sending the message again (which would do the work twice).
+        running: createWaitingTasks(),
       };
       agents.set(key, kept);
-      const { resilience, waiting } = kept;
+      const { resilience, waiting, running } = kept;
       let client: Promise<Client> | undefined;
 
       const call = async (msg: Envelope, signal: AbortSignal): Promise<RemoteEvent[]> => {
         client ??= connectCard({ ...where, maxReplyBytes, timeoutMs, credential });
         const sdk = await client;
         const headers = traceHeaders(msg);
-        let result: Awaited<ReturnType<Client['sendMessage']>>;
-        try {
-          result = await sdk.sendMessage(toA2aRequest(msg, waiting.get(msg.correlationid)), {
-            signal,
-            ...(headers === undefined ? {} : { serviceParameters: headers }),
-          });
-        } catch (cause) {
-          if (signal.aborted) throw cause;
-          waiting.delete(msg.correlationid);
-          throw callError(cause, where);
+        const resumed = running.get(msg.id);
+        // A task the agent no longer knows is sent anew.
+        let result: Message | Task | undefined =
+          resumed === undefined
+            ? undefined
+            : await sdk.getTask({ tenant: '', id: resumed, historyLength: 0 }, { signal }).catch((cause) => {
+                if (signal.aborted) throw cause;
+                return undefined;
+              });
+        if (result === undefined) {
+          try {
+            result = await sdk.sendMessage(toA2aRequest(msg, waiting.get(msg.correlationid)), {
+              signal,
+              ...(headers === undefined ? {} : { serviceParameters: headers }),
+            });
+          } catch (cause) {
+            if (signal.aborted) throw cause;
+            waiting.delete(msg.correlationid);
+            throw callError(cause, where);
+          }
         }
         // An agent may answer before it is done (it will not block): ask it again until it is.
-        if (isRunning(result)) result = await untilDone(sdk, result, signal, where);
+        if (isRunning(result)) {
+          running.set(msg.id, result.id);
+          result = await untilDone(sdk, result, signal, where);
+        }
+        running.delete(msg.id);
         const outcome = readReply(result, { ...where, emits: spec.emits });
         if (!outcome.ok && outcome.waiting !== undefined) waiting.set(msg.correlationid, outcome.waiting);
         else waiting.delete(msg.correlationid);

@@ -1,8 +1,9 @@
 /**
- * Per agent: the task it paused for input in each case (correlation id → A2A task id). The next
- * message of that case, its own retry included, continues the task instead of opening another; any
- * other answer, or a failed call, forgets it. Bounded, oldest first out, so cases that never come back
- * cannot grow it without end; a forgotten task only means the next message opens a new one.
+ * Per agent: a task to come back to, by key. The task it paused for input in each case (correlation
+ * id → A2A task id): the next message of that case, its own retry included, continues the task
+ * instead of opening another; any other answer, or a failed call, forgets it. And the task still
+ * running when a try gave up (message id → task id): the retry asks for it. Bounded, oldest first
+ * out, so keys that never come back cannot grow it without end; a forgotten task only means a new one.
  */
 export type WaitingTasks = {
   get(correlationid: string): string | undefined;

@@ -234,6 +234,20 @@ describe('HTTP agents (url:)', () => {
     expect(error?.message).toContain('MW_TEST_UNSET_TOKEN');
   });
 
+  it('refuses a credential no header can carry, without the secret in the sentence', async () => {
+    process.env.MW_TEST_BROKEN_TOKEN = 'line one\nline two';
+    const dir = writeMesh({ auth: '{ env: MW_TEST_BROKEN_TOKEN }' });
+    const opened = await openMesh({
+      meshFile: join(dir, 'mesh.yaml'),
+      dataDir: join(dir, 'data'),
+      log,
+      transports: [createHttpTransport()],
+    });
+    const [error] = opened.ok ? [] : (opened.errors ?? []);
+    expect(error?.code).toBe('MW_INTEROP_AUTH_ENV');
+    expect(error?.message).not.toContain('line one');
+  });
+
   it('dead-letters when nothing listens, naming the address', async () => {
     mode = 'ok';
     const entries = await sendJob(writeMesh({ at: 'http://127.0.0.1:9/score' }));

@@ -23,7 +23,7 @@ export type Connections = {
   /** The server's connection: made on first use, then shared by every effect that uses the server. */
   get(server: string, address: ServerAddress): Connection;
   /** Forgets a connection that failed, so the next call connects afresh (a command is spawned again). */
-  drop(server: string, connection: Connection): void;
+  drop(connection: Connection): void;
   /** Closes every connection: spawned servers get their input closed, then SIGTERM, then SIGKILL. */
   close(): Promise<void>;
 };
@@ -39,9 +39,10 @@ export type ConnectionOptions = {
 const CLIENT = { name: 'meshwarden', version: '0.1.0' };
 const MAX_PAGES = 100;
 
-/** One connection per server and credential: effects naming one server with two credentials get two. */
+/** One connection per server and credential (in memory only): two credentials for one server get two. */
 function keyOf(server: string, address: ServerAddress): string {
-  return address.credential === undefined ? server : `${server}\0${address.credential.env}`;
+  const { credential } = address;
+  return credential === undefined ? server : `${server}\0${credential.header}\0${credential.value}`;
 }
 
 export function createConnections(opts: ConnectionOptions): Connections {
@@ -128,7 +129,7 @@ export function createConnections(opts: ConnectionOptions): Connections {
       }
       return connection;
     },
-    drop(_server, connection) {
+    drop(connection) {
       for (const [key, kept] of open) {
         if (kept !== connection) continue;
         open.delete(key);

@@ -1,5 +1,8 @@
 import { interopError } from '../errors.js';
 
+/** The largest reply read from an MCP server over HTTP unless told otherwise. */
+export const MAX_REPLY_BYTES = 16 * 1024 * 1024;
+
 /**
  * The `fetch` the MCP client uses for one Streamable HTTP server: a reply body (JSON, or the SSE
  * stream that answers one request) is counted as it streams, and one over `limit` bytes fails with
@@ -9,7 +12,8 @@ import { interopError } from '../errors.js';
 export function cappedFetch(limit: number, where: { who: string; url: string }): typeof fetch {
   return async (input, init) => {
     const response = await fetch(input, init);
-    if (response.body === null || (init?.method ?? 'GET').toUpperCase() === 'GET') return response;
+    const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
+    if (response.body === null || method.toUpperCase() === 'GET') return response;
     let seen = 0;
     const counted = response.body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({

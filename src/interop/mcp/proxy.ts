@@ -5,15 +5,13 @@ import { type StdioServerHandle, StdioServerTransport, serveStdio } from '@model
 import type { Logger } from 'pino';
 import { isMeshwardenError, type MeshwardenError } from '../../runtime/index.js';
 import { callFailure } from './failures.js';
-import { cappedFetch } from './fetch.js';
+import { cappedFetch, MAX_REPLY_BYTES } from './fetch.js';
 import type { Where } from './result.js';
-
-const MAX_REPLY_BYTES = 16 * 1024 * 1024;
 
 export type MeshMcpProxyOptions = {
   /** The mesh's MCP endpoint: `<url printed by meshwarden up>/api/v1/mcp`. */
   readonly endpoint: string;
-  /** A pilot's API token: what the proxy's client sends is recorded as sent by its name. */
+  /** A partner's or pilot's API token: what the proxy's client sends is recorded as sent by its name. */
   readonly token: string;
   /** Each call to the mesh that takes longer fails (default 30 s: a call waits for the gate). */
   readonly timeoutMs?: number;
@@ -25,6 +23,8 @@ export type MeshMcpProxyOptions = {
 export type MeshMcpProxy = StdioServerHandle & {
   /** The tool names the mesh served when the proxy connected. */
   readonly tools: readonly string[];
+  /** Resolves when the stdio session ends: the client closed our input, or our output broke. */
+  readonly ended: Promise<void>;
 };
 
 /**
@@ -43,7 +43,7 @@ export async function startMeshMcpProxy(opts: MeshMcpProxyOptions): Promise<Mesh
     url: opts.endpoint,
     effect: 'meshwarden mcp',
     server: opts.endpoint,
-    tool: '',
+    tool: '(the mesh tool asked for)',
   };
   const remote = new Client({ name: 'meshwarden-mcp', version: '1' });
   const transport = new StreamableHTTPClientTransport(new URL(opts.endpoint), {
@@ -66,6 +66,7 @@ export async function startMeshMcpProxy(opts: MeshMcpProxyOptions): Promise<Mesh
     return isMeshwardenError(cause) ? cause : callFailure(cause, where, undefined, timeoutMs);
   }
 
+  const wire = new StdioServerTransport(opts.stdin, opts.stdout);
   const handle = serveStdio(
     () => {
       const server = new Server(
@@ -92,12 +93,21 @@ export async function startMeshMcpProxy(opts: MeshMcpProxyOptions): Promise<Mesh
       return server;
     },
     {
-      transport: new StdioServerTransport(opts.stdin, opts.stdout),
+      transport: wire,
       onerror: (err) => opts.log?.debug({ err }, 'mcp stdio request refused'),
     },
   );
+  // The wire closes when the client closes our input, or when writing to it fails (it went away).
+  const ended = new Promise<void>((resolve) => {
+    const served = wire.onclose;
+    wire.onclose = () => {
+      served?.();
+      resolve();
+    };
+  });
   return {
     tools,
+    ended,
     async close() {
       await handle.close();
       await remote.close().catch(() => undefined);

@@ -1,7 +1,11 @@
 import { createMcpHandler, McpServer, type StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import type { Mesh } from '../../runtime/index.js';
+import { partnerIngress } from '../partners.js';
 import { type MeshTool, meshTools, toolResult } from './serve-tools.js';
+
+/** How the shell's word that a caller is a partner reaches the SDK's per-request server factory. */
+const PARTNER_SCOPE = 'meshwarden:partner';
 
 export type MeshMcpServerOptions = {
   readonly log?: Logger;
@@ -14,6 +18,8 @@ export type MeshMcpServerOptions = {
 export type McpCaller = {
   /** Recorded as `sentBy: mcp:<name>` on every message the caller sends. */
   readonly name: string;
+  /** A partner (an outside caller) sees only the tools of the ingress exposed agents name as `via`. */
+  readonly partner?: boolean;
   /** The request's body when the HTTP framework has parsed it already. */
   readonly body?: unknown;
 };
@@ -42,11 +48,14 @@ export function createMeshMcpServer(mesh: Mesh, opts: MeshMcpServerOptions = {})
   const handler = createMcpHandler(
     (ctx) => {
       const caller = ctx.authInfo?.clientId ?? 'anonymous';
+      const partner = ctx.authInfo?.scopes.includes(PARTNER_SCOPE) === true;
+      const open = partner ? partnerIngress(mesh.policy) : undefined;
       const server = new McpServer(
         { name: opts.name ?? `meshwarden-${mesh.policy.mesh}`, version: opts.version ?? '1' },
         { capabilities: { tools: {} } },
       );
       for (const tool of meshTools(mesh.policy)) {
+        if (open !== undefined && !open.has(tool.ingress)) continue;
         const config = { description: tool.description, inputSchema: gateChecked(tool) };
         server.registerTool(tool.name, config, async (args) => {
           const { subject, data } = args as { subject: string; data: never };
@@ -85,7 +94,11 @@ export function createMeshMcpServer(mesh: Mesh, opts: MeshMcpServerOptions = {})
     fetch: (request, caller) =>
       handler.fetch(request, {
         // The token was checked by the shell; the SDK only passes this through to the factory.
-        authInfo: { token: '', clientId: caller.name, scopes: [] },
+        authInfo: {
+          token: '',
+          clientId: caller.name,
+          scopes: caller.partner === true ? [PARTNER_SCOPE] : [],
+        },
         ...(caller.body === undefined ? {} : { parsedBody: caller.body }),
       }),
     tools: () => meshTools(mesh.policy),

@@ -14,6 +14,7 @@ import { readServer } from './command.js';
 import { createConnections } from './connections.js';
 import { mcpError } from './errors.js';
 import { callFailure } from './failures.js';
+import { MAX_REPLY_BYTES } from './fetch.js';
 import { effectResult, type Where } from './result.js';
 
 export type McpTransportOptions = {
@@ -65,7 +66,7 @@ export function createMcpTransport(opts: McpTransportOptions = {}): McpTransport
   const maxResultBytes = opts.maxResultBytes ?? 1024 * 1024;
   const connections = createConnections({
     timeoutMs,
-    maxReplyBytes: opts.maxReplyBytes ?? 16 * 1024 * 1024,
+    maxReplyBytes: opts.maxReplyBytes ?? MAX_REPLY_BYTES,
     ...(opts.env ? { env: opts.env } : {}),
     ...(opts.log ? { log: opts.log } : {}),
   });
@@ -133,8 +134,7 @@ export function createMcpTransport(opts: McpTransportOptions = {}): McpTransport
           return value;
         } catch (cause) {
           const error = signal.aborted ? cause : callFailure(cause, where, connection.exit(), timeoutMs);
-          if (isMeshwardenError(error) && CONNECTION_LOST.has(error.code))
-            connections.drop(server, connection);
+          if (isMeshwardenError(error) && CONNECTION_LOST.has(error.code)) connections.drop(connection);
           throw error;
         }
       };
@@ -173,7 +173,7 @@ export function createMcpTransport(opts: McpTransportOptions = {}): McpTransport
           return await connection.listTools();
         } catch (cause) {
           const error = callFailure(cause, where, connection.exit(), timeoutMs);
-          if (CONNECTION_LOST.has(error.code)) connections.drop(server, connection);
+          if (CONNECTION_LOST.has(error.code)) connections.drop(connection);
           throw error;
         }
       };
