@@ -7,7 +7,7 @@ import { openMesh } from '../../runtime/index.js';
 import { createFollowing } from './follow.js';
 
 /** A mesh whose one agent answers each job with one done message. */
-function writeMesh(): string {
+function writeMesh(handler = "ctx.emit('job.done.v1', { n: msg.data.n });"): string {
   const dir = mkdtempSync(join(tmpdir(), 'meshwarden-follow-'));
   mkdirSync(join(dir, 'contracts'));
   mkdirSync(join(dir, 'agents'));
@@ -23,10 +23,7 @@ function writeMesh(): string {
   );
   for (const type of ['job.queued.v1', 'job.done.v1'])
     writeFileSync(join(dir, 'contracts', `${type}.json`), '{ "type": "object" }');
-  writeFileSync(
-    join(dir, 'agents', 'worker.mjs'),
-    "export default { handle(msg, ctx) { ctx.emit('job.done.v1', { n: msg.data.n }); } };",
-  );
+  writeFileSync(join(dir, 'agents', 'worker.mjs'), `export default { handle(msg, ctx) { ${handler} } };`);
   return dir;
 }
 
@@ -53,5 +50,44 @@ describe('following messages through the mesh', () => {
     expect(following.size()).toBe(1);
     follow.close();
     expect(following.size()).toBe(0);
+  });
+
+  it('lets two follows of one id (a client sending its message twice) each end, neither pushing out the other', async () => {
+    const dir = writeMesh();
+    const opened = await openMesh({
+      meshFile: join(dir, 'mesh.yaml'),
+      dataDir: join(dir, 'data'),
+      log: pino({ level: 'silent' }),
+    });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    await using o = opened.opened;
+    const following = createFollowing(o.mesh);
+    const id = '0190a7b2-0000-7000-8000-000000000003';
+    const first = following.follow(id);
+    const second = following.follow(id);
+    second.close(); // the resend, refused, is done with at once
+    await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 }, id });
+    expect(await first.handled()).toMatchObject({ ok: true });
+    first.close();
+    expect(following.size()).toBe(0);
+  });
+
+  it('counts an answer too malformed for an envelope, so the follow still ends', async () => {
+    const dir = writeMesh("ctx.emit('job.done.v1', { n: msg.data.n }); ctx.emit('Not A Type', {});");
+    const opened = await openMesh({
+      meshFile: join(dir, 'mesh.yaml'),
+      dataDir: join(dir, 'data'),
+      log: pino({ level: 'silent' }),
+    });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    await using o = opened.opened;
+    const following = createFollowing(o.mesh);
+    const id = '0190a7b2-0000-7000-8000-000000000002';
+    const follow = following.follow(id);
+    await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 }, id });
+    const handled = await follow.handled();
+    const answers = 'answers' in handled ? handled.answers : [];
+    expect(answers.map((a) => a.verdict.decision).sort()).toEqual(['deliver', 'quarantine']);
+    follow.close();
   });
 });
