@@ -3,53 +3,23 @@
 // pipelines through the API at a steady rate (each pipeline is three decisions) and measures inside
 // the page: long tasks (the main thread busy over 50 ms), how long the page takes to answer a script
 // call, and whether its tallies add up to what the server decided. Writes bench/results/console.json.
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { quantile, round } from './stats.ts';
+import { ROOT as root, startBenchUp } from './up.ts';
 
 /** What the page's scripts see that this file uses. */
 type InPage = { longTasks: number[]; document: { querySelectorAll(selector: string): { length: number } } };
 
 const DECISIONS_PER_SECOND = 5_000;
 const SECONDS = process.argv.includes('--quick') ? 4 : 10;
-const root = new URL('../', import.meta.url).pathname;
 const progress = (text: string) => process.stderr.write(`${text}\n`);
 
-const dir = mkdtempSync(join(tmpdir(), 'meshwarden-console-bench-'));
-const up = spawn(
-  process.execPath,
-  [
-    join(root, 'dist/cli/main.js'),
-    'up',
-    join(root, 'bench/mesh/mesh.yaml'),
-    '--port',
-    '0',
-    '--data',
-    join(dir, 'data'),
-    '--rate-limit',
-    '10000000',
-    '--json',
-  ],
-  { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MESHWARDEN_LOG: 'error' } },
-);
-const exited = new Promise<number | null>((resolve) => up.on('close', resolve));
+const up = startBenchUp(join(root, 'bench/mesh/mesh.yaml'), 'console');
 
 try {
-  const started = await new Promise<{ api: string; console: string; token: string }>((resolve, reject) => {
-    let out = '';
-    up.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      try {
-        resolve(JSON.parse(out));
-      } catch {
-        // not the whole document yet
-      }
-    });
-    exited.then((code) => reject(new Error(`up exited (${code}) before it was up`)));
-  });
+  const started = await up.started;
 
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -148,7 +118,5 @@ try {
   for (const [name, value] of rows) process.stdout.write(`${name.padEnd(56)} ${value}\n`);
   process.stdout.write('wrote bench/results/console.json\n');
 } finally {
-  if (up.exitCode === null) up.kill('SIGINT');
-  await exited;
-  rmSync(dir, { recursive: true, force: true });
+  await up.stop();
 }

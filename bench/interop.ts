@@ -4,42 +4,23 @@
 // completed task with churn's gated answer: two gate decisions, a delivery and the durable ledger
 // in between), and an MCP client calling the mesh's tool for the same ingress (one gate decision).
 // Each one at a time (latency) and 16 at once (throughput). Writes bench/results/interop.json.
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type AgentCard, Role, type SendMessageRequest, type Task, TaskState } from '@a2a-js/sdk';
 import { type Client as A2aClient, ClientFactory, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import { Client as McpClient, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { quantile, round } from './stats.ts';
+import { ROOT as root, startBenchUp } from './up.ts';
 
 const QUICK = process.argv.includes('--quick');
 const SEQUENTIAL = QUICK ? 200 : 1_000;
 const CONCURRENT_SECONDS = QUICK ? 2 : 5;
 const IN_FLIGHT = 16;
-const root = new URL('../', import.meta.url).pathname;
 const progress = (text: string) => process.stderr.write(`${text}\n`);
 
-const dir = mkdtempSync(join(tmpdir(), 'meshwarden-interop-bench-'));
-const up = spawn(
-  process.execPath,
-  [
-    join(root, 'dist/cli/main.js'),
-    'up',
-    join(root, 'examples/partners/mesh.yaml'),
-    '--port',
-    '0',
-    '--data',
-    join(dir, 'data'),
-    '--rate-limit',
-    '10000000',
-    '--json',
-  ],
-  { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MESHWARDEN_LOG: 'error' } },
-);
-const exited = new Promise<number | null>((resolve) => up.on('close', resolve));
+const up = startBenchUp(join(root, 'examples/partners/mesh.yaml'), 'interop');
 
 /** Each call on its own subject: the example's per-account rate limit must not be what is measured. */
 let subjects = 0;
@@ -118,18 +99,7 @@ async function measure(name: string, call: () => Promise<void>) {
 }
 
 try {
-  const started = await new Promise<{ api: string; token: string }>((resolve, reject) => {
-    let out = '';
-    up.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      try {
-        resolve(JSON.parse(out));
-      } catch {
-        // not the whole document yet
-      }
-    });
-    exited.then((code) => reject(new Error(`up exited (${code}) before it was up`)));
-  });
+  const started = await up.started;
   const authorized: typeof fetch = (input, init) =>
     fetch(input, {
       ...init,
@@ -167,6 +137,5 @@ try {
   writeFileSync(join(root, 'bench/results/interop.json'), `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write('wrote bench/results/interop.json\n');
 } finally {
-  if (up.exitCode === null) up.kill('SIGINT');
-  await exited;
+  await up.stop();
 }

@@ -54,22 +54,26 @@ function request(
   } as SendMessageRequest;
 }
 
+/** The official A2A 1.0 client, over JSON-RPC, sending a bearer token. */
+function jsonRpcClient(card: AgentCard, token: string) {
+  return new ClientFactory({
+    transports: [
+      new JsonRpcTransportFactory({
+        fetchImpl: (input, init) =>
+          fetch(input, {
+            ...init,
+            headers: { ...(init?.headers as object), authorization: `Bearer ${token}` },
+          }),
+      }),
+    ],
+  }).createFromAgentCard(card);
+}
+
 describe('the mesh as A2A agents: each ingress served to remote A2A clients through the gate', () => {
   let up: UpProcess;
   let card: AgentCard;
   const cardUrl = () => `${up.api}/a2a/inbox/.well-known/agent-card.json`;
-  const client = (token: string) =>
-    new ClientFactory({
-      transports: [
-        new JsonRpcTransportFactory({
-          fetchImpl: (input, init) =>
-            fetch(input, {
-              ...init,
-              headers: { ...(init?.headers as object), authorization: `Bearer ${token}` },
-            }),
-        }),
-      ],
-    }).createFromAgentCard(card);
+  const client = (token: string) => jsonRpcClient(card, token);
   const verdictOf = (result: unknown) => {
     const part = (result as Message).parts[0]?.content;
     return part?.$case === 'data'
@@ -151,18 +155,7 @@ const partnerMesh = () => join(REPO, 'examples', 'partners', 'mesh.yaml');
 describe('the mesh as A2A agents: an exposed agent answers through the gate, as a task', () => {
   let up: UpProcess;
   let card: AgentCard;
-  const client = (token: string) =>
-    new ClientFactory({
-      transports: [
-        new JsonRpcTransportFactory({
-          fetchImpl: (input, init) =>
-            fetch(input, {
-              ...init,
-              headers: { ...(init?.headers as object), authorization: `Bearer ${token}` },
-            }),
-        }),
-      ],
-    }).createFromAgentCard(card);
+  const client = (token: string) => jsonRpcClient(card, token);
   const send = async (data: unknown, subject: string) =>
     (await (await client(up.token!)).sendMessage(request(data, { subject }))) as Task;
   const getTask = async (id: string, token = up.token!) =>

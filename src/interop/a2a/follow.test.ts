@@ -27,16 +27,21 @@ function writeMesh(handler = "ctx.emit('job.done.v1', { n: msg.data.n });"): str
   return dir;
 }
 
+/** The worker mesh, opened in a temp folder. */
+async function openWorkerMesh(handler?: string) {
+  const dir = writeMesh(handler);
+  const opened = await openMesh({
+    meshFile: join(dir, 'mesh.yaml'),
+    dataDir: join(dir, 'data'),
+    log: pino({ level: 'silent' }),
+  });
+  if (!opened.ok) throw new Error(JSON.stringify(opened));
+  return opened.opened;
+}
+
 describe('following messages through the mesh', () => {
   it("gathers an agent's answers, and forgets a message once its follow is closed", async () => {
-    const dir = writeMesh();
-    const opened = await openMesh({
-      meshFile: join(dir, 'mesh.yaml'),
-      dataDir: join(dir, 'data'),
-      log: pino({ level: 'silent' }),
-    });
-    if (!opened.ok) throw new Error(JSON.stringify(opened));
-    await using o = opened.opened;
+    await using o = await openWorkerMesh();
     const following = createFollowing(o.mesh);
     const id = '0190a7b2-0000-7000-8000-000000000001';
     const follow = following.follow(id);
@@ -53,14 +58,7 @@ describe('following messages through the mesh', () => {
   });
 
   it('lets two follows of one id (a client sending its message twice) each end, neither pushing out the other', async () => {
-    const dir = writeMesh();
-    const opened = await openMesh({
-      meshFile: join(dir, 'mesh.yaml'),
-      dataDir: join(dir, 'data'),
-      log: pino({ level: 'silent' }),
-    });
-    if (!opened.ok) throw new Error(JSON.stringify(opened));
-    await using o = opened.opened;
+    await using o = await openWorkerMesh();
     const following = createFollowing(o.mesh);
     const id = '0190a7b2-0000-7000-8000-000000000003';
     const first = following.follow(id);
@@ -73,14 +71,9 @@ describe('following messages through the mesh', () => {
   });
 
   it('counts an answer too malformed for an envelope, so the follow still ends', async () => {
-    const dir = writeMesh("ctx.emit('job.done.v1', { n: msg.data.n }); ctx.emit('Not A Type', {});");
-    const opened = await openMesh({
-      meshFile: join(dir, 'mesh.yaml'),
-      dataDir: join(dir, 'data'),
-      log: pino({ level: 'silent' }),
-    });
-    if (!opened.ok) throw new Error(JSON.stringify(opened));
-    await using o = opened.opened;
+    await using o = await openWorkerMesh(
+      "ctx.emit('job.done.v1', { n: msg.data.n }); ctx.emit('Not A Type', {});",
+    );
     const following = createFollowing(o.mesh);
     const id = '0190a7b2-0000-7000-8000-000000000002';
     const follow = following.follow(id);
