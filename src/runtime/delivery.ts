@@ -52,6 +52,8 @@ export function createDelivery(deps: {
   work: WorkTracker;
   counts: RunCounts;
   publish: (event: MeshEvent) => void;
+  /** Whether anyone listens to events, so that none is built for nobody. */
+  listening: () => boolean;
   /** Admits one handler's emissions as one atomic ledger group; resolves when it is durable. */
   admitAll: (emitted: readonly Outgoing[]) => Promise<unknown>;
   /** Records an emission that was refused before the gate (quarantine), so nothing vanishes. */
@@ -168,18 +170,17 @@ export function createDelivery(deps: {
         ? deps.admitAll(result.value)
         : ledger.append(deliveredRecord(clock(), msg, worker, result.attempt));
     // Told once what the handler emitted is recorded: a listener may pass it on outside the mesh.
-    work.track(
-      durable.then(() =>
-        publish({
-          type: 'delivered',
-          at: clock(),
-          msgId: msg.id,
-          correlationid: msg.correlationid,
-          agent: worker,
-          emitted: result.value.map((out) => out.envelope.id),
-        }),
-      ),
-    );
+    // Nobody listening (the common case), the hop costs no extra promise.
+    const told = () =>
+      publish({
+        type: 'delivered',
+        at: clock(),
+        msgId: msg.id,
+        correlationid: msg.correlationid,
+        agent: worker,
+        emitted: result.value.map((out) => out.envelope.id),
+      });
+    work.track(deps.listening() ? durable.then(told) : durable);
     return true;
   };
 

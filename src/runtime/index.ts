@@ -4,6 +4,7 @@ export {
   errorText,
   formatLocation,
   isMeshwardenError,
+  isUuid,
   type JsonValue,
   type MeshwardenError,
   makeError,

@@ -143,8 +143,6 @@ export function createMesh(opts: MeshOptions): Mesh {
     // The size guard measures the JSON text, and input without a canonical JSON form (cycles,
     // BigInt, lone surrogates) is quarantined here instead of failing in the ledger.
     const text = jsonText(candidate);
-    // What a malformed candidate answers, for listeners following that message (the record keeps `raw`).
-    const cause = typeof candidate?.causationid === 'string' ? candidate.causationid : undefined;
     if (typeof text !== 'string') {
       return record(
         now,
@@ -153,7 +151,7 @@ export function createMesh(opts: MeshOptions): Mesh {
         notJson(text.cause),
         undefined,
         { raw: describeValue(candidate) },
-        cause,
+        claimedCause(candidate),
       );
     }
     const decision = decide(
@@ -174,6 +172,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     if (envelope === undefined) extra.raw = truncate(text);
     if (sentBy !== undefined) extra.sentBy = sentBy;
     // Input that failed the shape check may carry no usable id; it still gets one so `why` finds it.
+    const cause = envelope === undefined ? claimedCause(candidate) : undefined;
     return record(now, envelope?.id ?? factory.id(), gated, verdict, envelope, extra, cause);
   };
 
@@ -295,6 +294,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     work,
     counts,
     publish,
+    listening: () => listeners.size > 0,
     admitAll,
     refuse: (out, reason, detail) => {
       work.track(refuse(out, { decision: 'quarantine', stage: 'envelope', reason, detail }));
@@ -415,4 +415,10 @@ export function createMesh(opts: MeshOptions): Mesh {
     closed,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** What a candidate too malformed for an envelope says it answers, for listeners following that message. */
+function claimedCause(candidate: unknown): string | undefined {
+  const cause = (candidate as { causationid?: unknown } | null | undefined)?.causationid;
+  return typeof cause === 'string' ? cause : undefined;
 }

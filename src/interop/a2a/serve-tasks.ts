@@ -5,6 +5,7 @@ import { AgentEvent, type AgentExecutor, type RequestContext } from '@a2a-js/sdk
 import {
   errorText,
   isMeshwardenError,
+  isUuid,
   type JsonValue,
   type Mesh,
   type MeshEvent,
@@ -13,7 +14,6 @@ import { a2aError } from './errors.js';
 import type { Following } from './follow.js';
 import type { Served } from './serve-card.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 const VERDICT_TYPE = 'meshwarden.verdict';
 
 /** Who calls, as the shell that checked the bearer token named them: recorded as `a2a:<name>`. */
@@ -35,7 +35,7 @@ function rootOf(message: RequestContext['userMessage'], types: readonly string[]
   const subject = typeof meta.subject === 'string' ? meta.subject : '';
   // A client's UUID is the envelope id, so one sent twice is caught as a duplicate (and an id the
   // ledger already holds is refused by the runtime).
-  const id = UUID.test(message.messageId) ? message.messageId : randomUUID();
+  const id = isUuid(message.messageId) ? message.messageId : randomUUID();
   return { data, type, subject, id };
 }
 
