@@ -59,7 +59,7 @@ async function a2aCall(client: A2aClient): Promise<void> {
 
 async function mcpCall(client: McpClient): Promise<void> {
   const result = await client.callTool({
-    name: 'partners__ticket_scored_v1',
+    name: 'churn__ticket_scored_v1',
     arguments: { subject: subject(), data: { score: -0.4 } },
   });
   if (result.isError) throw new Error(`the call was refused: ${JSON.stringify(result.structuredContent)}`);

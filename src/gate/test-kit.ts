@@ -207,6 +207,7 @@ export function input(candidate: unknown, opts: Partial<Mutable<GateInput>> = {}
     now: opts.now ?? NOW,
     external: opts.external ?? false,
     ...(opts.release === undefined ? {} : { release: opts.release }),
+    ...(opts.partner === undefined ? {} : { partner: opts.partner }),
   };
 }
 

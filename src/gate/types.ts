@@ -49,6 +49,12 @@ export type GateInput = {
    * remembered (breaker counts, echo marks) like any admitted message.
    */
   readonly release?: boolean;
+  /**
+   * True when an outside caller (an API token with role `partner`) sent it. Such a message must be
+   * addressed (`target`) to an agent the policy exposes through the very ingress it came in by;
+   * anything else is denied at authorization, so a partner never reaches another consumer.
+   */
+  readonly partner?: boolean;
 };
 
 /** The runtime links an ingress message to the effect it echoes; the admitted envelope carries the link. */

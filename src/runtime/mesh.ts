@@ -20,6 +20,9 @@ import { recoverFromLedger } from './recovery.js';
 import type { Transport } from './transports.js';
 import { createWorkTracker } from './work.js';
 
+/** Who sent a root message, as the door that took it knows them; recorded with its decision. */
+type Origin = { readonly sentBy?: string; readonly partner?: boolean };
+
 /** What a decision record holds besides its verdict and envelope. */
 type Extra = Mutable<Omit<DecisionData, 'gated' | 'verdict' | 'envelope'>>;
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -73,6 +76,8 @@ export type Mesh = {
       readonly target?: string;
       /** A pilot who sent it by hand (`pilot:<name>`), recorded with the decision. */
       readonly sentBy?: string;
+      /** Sent by an outside caller (a `partner` token): the gate lets it reach only the exposed agent it addresses. */
+      readonly partner?: boolean;
     },
   ): Promise<LedgerEntry>;
   /** Records input that could not become an envelope (quarantined at the `ingress` stage). */
@@ -138,7 +143,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     envelope.target !== undefined ? [envelope.target] : (active.policy.consumers.get(envelope.type) ?? []);
 
   /** Gate → state: decides one envelope, applies its deltas, and builds its decision entry. */
-  const judge = (candidate: Envelope, gated: GatedKind, external: boolean, sentBy?: string): Judged => {
+  const judge = (candidate: Envelope, gated: GatedKind, external: boolean, origin?: Origin): Judged => {
     const now = clock();
     // The size guard measures the JSON text, and input without a canonical JSON form (cycles,
     // BigInt, lone surrogates) is quarantined here instead of failing in the ledger.
@@ -154,8 +159,11 @@ export function createMesh(opts: MeshOptions): Mesh {
         claimedCause(candidate),
       );
     }
+    const size = Buffer.byteLength(text);
     const decision = decide(
-      { candidate, size: Buffer.byteLength(text), kind: gated, now, external },
+      origin?.partner === true
+        ? { candidate, size, kind: gated, now, external, partner: true }
+        : { candidate, size, kind: gated, now, external },
       active.policy,
       state,
     );
@@ -170,7 +178,8 @@ export function createMesh(opts: MeshOptions): Mesh {
     if (decision.deltas.length > 0) extra.deltas = decision.deltas;
     if (link !== undefined) extra.link = link;
     if (envelope === undefined) extra.raw = truncate(text);
-    if (sentBy !== undefined) extra.sentBy = sentBy;
+    if (origin?.partner === true) extra.partner = true;
+    if (origin?.sentBy !== undefined) extra.sentBy = origin.sentBy;
     // Input that failed the shape check may carry no usable id; it still gets one so `why` finds it.
     const cause = envelope === undefined ? claimedCause(candidate) : undefined;
     return record(now, envelope?.id ?? factory.id(), gated, verdict, envelope, extra, cause);
@@ -195,6 +204,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     data.gated = gated;
     if (extra.link !== undefined) data.link = extra.link;
     if (extra.location !== undefined) data.location = extra.location;
+    if (extra.partner !== undefined) data.partner = extra.partner;
     if (extra.raw !== undefined) data.raw = extra.raw;
     if (extra.sentBy !== undefined) data.sentBy = extra.sentBy;
     data.verdict = verdict;
@@ -239,9 +249,9 @@ export function createMesh(opts: MeshOptions): Mesh {
     candidate: Envelope,
     gated: GatedKind,
     external: boolean,
-    sentBy?: string,
+    origin?: Origin,
   ): Promise<LedgerEntry> => {
-    const judged = judge(candidate, gated, external, sentBy);
+    const judged = judge(candidate, gated, external, origin);
     const durable = ledger.append(judged.record);
     settle(judged, durable);
     return durable;
@@ -258,21 +268,33 @@ export function createMesh(opts: MeshOptions): Mesh {
   };
 
   /** Records what was refused before the gate (at the envelope stage), so nothing vanishes. */
-  const refuse = (out: Outgoing, verdict: Verdict, sentBy?: string): Promise<LedgerEntry> => {
-    const extra: Extra = sentBy === undefined ? {} : { sentBy };
+  const refuse = (out: Outgoing, verdict: Verdict, origin?: Origin): Promise<LedgerEntry> => {
+    const extra: Extra = {};
+    if (origin?.partner === true) extra.partner = true;
+    if (origin?.sentBy !== undefined) extra.sentBy = origin.sentBy;
     return ledger.append(record(clock(), out.envelope.id, out.gated, verdict, out.envelope, extra).record);
   };
 
   const ingest = (
     ingress: string,
-    input: IngressMessage & { readonly id?: string; readonly target?: string; readonly sentBy?: string },
+    input: IngressMessage & {
+      readonly id?: string;
+      readonly target?: string;
+      readonly sentBy?: string;
+      readonly partner?: boolean;
+    },
   ): Promise<LedgerEntry> => {
+    const { sentBy, partner, ...message } = input;
+    const origin: Origin = {
+      ...(sentBy === undefined ? {} : { sentBy }),
+      ...(partner === true ? { partner } : {}),
+    };
     if (closing !== undefined) return Promise.reject(runtimeError('MW_RUNTIME_CLOSED'));
     // The gate remembers outside ids for its dedupe window only; an id the ledger holds names another
     // message for good. Denied as the gate denies a duplicate (whichever catches it, the same verdict),
     // under an id of the warden's own, so the other message's lineage stays its own.
     if (input.id !== undefined && ledger.byMessage(input.id).length > 0) {
-      const { id: taken, ...rest } = input;
+      const { id: taken, ...rest } = message;
       const out: Outgoing = { envelope: factory.root(ingress, rest), gated: 'message' };
       const verdict: Verdict = {
         decision: 'deny',
@@ -280,9 +302,9 @@ export function createMesh(opts: MeshOptions): Mesh {
         reason: 'envelope.duplicate_id',
         detail: `Message id ${taken} already names a message in the ledger; each message needs an id of its own.`,
       };
-      return refuse(out, verdict, input.sentBy);
+      return refuse(out, verdict, origin);
     }
-    return admit(factory.root(ingress, input), 'message', input.id !== undefined, input.sentBy);
+    return admit(factory.root(ingress, message), 'message', input.id !== undefined, origin);
   };
 
   const delivery = createDelivery({

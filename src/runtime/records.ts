@@ -53,6 +53,8 @@ export type DecisionData = {
   readonly deltas?: readonly StateDelta[];
   /** For an admitted message: the agents it is delivered to, fixed at admission (recovery reads them). */
   readonly consumers?: readonly string[];
+  /** Sent by an outside caller (a `partner` token), so the gate held it to the exposed agent it addressed. */
+  readonly partner?: true;
   /** Who sent a root message by hand through the API (`pilot:<name>`). */
   readonly sentBy?: string;
 };

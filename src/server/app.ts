@@ -51,17 +51,18 @@ export type ServerOptions = {
 /** Ingress and exposed agents as A2A agents: which names it serves, and one request under one. */
 export type A2aEndpoint = {
   serves(name: string): boolean;
-  opensToPartners(name: string): boolean;
   /**
    * Answers the request itself from the raw Node request (body unread); `caller` undefined for the
-   * public card. `handled: false` when no A2A route took it (with the error, if one was raised).
+   * public card. A partner's messages go to the gate as a partner's (see gate/types.ts), so they
+   * reach only the exposed agent they address. `handled: false` when no A2A route took it (with
+   * the error, if one was raised).
    */
   serve(
     name: string,
     base: string,
     req: IncomingMessage,
     res: ServerResponse,
-    caller: string | undefined,
+    caller: { readonly name: string; readonly partner: boolean } | undefined,
   ): Promise<{ readonly handled: true } | { readonly handled: false; readonly error?: unknown }>;
 };
 
@@ -202,10 +203,6 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
             const { name } = request.params;
             if (!a2a.serves(name))
               throw apiError('MW_API_NOT_FOUND', { what: `ingress or exposed agent ${name}` });
-            // A partner sends only to what the policy opens to partners (exposed agents and their via).
-            const pilot = request.pilot;
-            if (pilot?.role === 'partner' && !a2a.opensToPartners(name))
-              throw apiError('MW_API_FORBIDDEN', { name: pilot.name, role: pilot.role, needed: 'pilot' });
             // Checked before the reply is handed over: a Host header that makes no URL is a bad request.
             const base = `${request.protocol}://${request.host}${API_PREFIX}/a2a/${encodeURIComponent(name)}`;
             if (!URL.canParse(base))
@@ -218,7 +215,10 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
               raw.end(JSON.stringify(errorBody(error)));
             };
             try {
-              const served = await a2a.serve(name, base, request.raw, raw, request.pilot?.name);
+              const pilot = request.pilot;
+              const caller =
+                pilot === undefined ? undefined : { name: pilot.name, partner: pilot.role === 'partner' };
+              const served = await a2a.serve(name, base, request.raw, raw, caller);
               if (served.handled) return;
               if (served.error === undefined)
                 return answer(

@@ -90,6 +90,45 @@ describe('authorization stage', () => {
     }
   });
 
+  describe('a partner’s message', () => {
+    // sentiment is exposed through inbox; churn consumes what sentiment emits but is not exposed.
+    const agents = new Map(policy.agents);
+    agents.set('sentiment', { ...policy.agents.get('sentiment')!, expose: { via: 'inbox' } });
+    const exposing = testPolicy({ agents });
+    it.each([
+      {
+        name: 'addressed to the agent exposed through its ingress',
+        target: 'sentiment',
+        reason: 'gate.admitted',
+      },
+      { name: 'published by type', target: undefined, reason: 'authorization.partner_not_exposed' },
+      {
+        name: 'addressed to an agent not exposed',
+        target: 'churn',
+        reason: 'authorization.partner_not_exposed',
+      },
+      // Not unknown_target: a partner learns nothing of which agents exist.
+      { name: 'addressed to no agent at all', target: 'nobody', reason: 'authorization.partner_not_exposed' },
+    ])('$name → $reason', ({ target, reason }) => {
+      const env = envelope(target === undefined ? {} : { target });
+      const d = decideOnce(env, exposing, { partner: true });
+      expect(d.verdict.reason).toBe(reason);
+      if (reason !== 'gate.admitted') expect(d.verdict.decision).toBe('deny');
+    });
+
+    it('is refused through an ingress the exposed agent does not name as via', () => {
+      const other = new Map(exposing.ingress);
+      other.set('webhook', { name: 'webhook', emits: ['ticket.opened.v1'] });
+      const env = envelope({ source: src('webhook'), target: 'sentiment' });
+      const d = decideOnce(env, testPolicy({ agents, ingress: other }), { partner: true });
+      expect(d.verdict.reason).toBe('authorization.partner_not_exposed');
+    });
+
+    it('is the same message a pilot may publish by type', () => {
+      expect(decideOnce(envelope(), exposing).verdict.reason).toBe('gate.admitted');
+    });
+  });
+
   it('knows a declared type that has no contract', () => {
     const contracts = new Map([...policy.contracts].filter(([t]) => t !== 'ticket.opened.v1'));
     expect(decideOnce(envelope(), testPolicy({ contracts })).verdict.reason).toBe('gate.admitted');

@@ -6,7 +6,7 @@ const NONE: readonly string[] = [];
 /**
  * Stage 2, authorization. Stops: quarantine `authorization.unknown_type`; deny
  * `authorization.not_emitter`, `authorization.ingress_effect`, `authorization.effect_not_allowed`,
- * `authorization.unknown_target`, `authorization.target_not_consumer`.
+ * `authorization.partner_not_exposed`, `authorization.unknown_target`, `authorization.target_not_consumer`.
  */
 export const authorizationStage: Stage = {
   name: 'authorization',
@@ -51,6 +51,18 @@ export const authorizationStage: Stage = {
         'authorization',
         'authorization.not_emitter',
         `${ctx.agent === undefined ? 'Ingress' : 'Agent'} ${sourceName} may not emit ${type}: it is not in its emits list.`,
+        sourceName,
+      );
+    }
+    // Before the target checks, so a partner learns nothing of which agents exist behind the mesh.
+    if (ctx.input.partner === true && policy.agents.get(env.target ?? '')?.expose?.via !== sourceName) {
+      return verdict(
+        'deny',
+        'authorization',
+        'authorization.partner_not_exposed',
+        env.target === undefined
+          ? `A partner's message must be addressed to an agent the mesh exposes through ingress ${sourceName}; this ${type} was sent to every consumer of its type.`
+          : `A partner's message may go only to an agent the mesh exposes through ingress ${sourceName}, and "${env.target}" is not one.`,
         sourceName,
       );
     }

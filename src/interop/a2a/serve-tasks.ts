@@ -16,9 +16,21 @@ import type { Served } from './serve-card.js';
 
 const VERDICT_TYPE = 'meshwarden.verdict';
 
-/** Who calls, as the shell that checked the bearer token named them: recorded as `a2a:<name>`. */
-function callerOf(request: RequestContext): string {
-  return `a2a:${request.context.user?.userName ?? 'anonymous'}`;
+/** The SDK's user, as the shell's caller becomes one (see serve.ts): its name and whether it is a partner. */
+export type ServedUser = {
+  readonly isAuthenticated: true;
+  readonly userName: string;
+  readonly partner: boolean;
+};
+
+/**
+ * Who calls, as the shell that checked the bearer token knows them: recorded as `a2a:<name>`, and
+ * a partner's message goes to the gate as one, so it reaches only the exposed agent it addresses.
+ */
+function callerOf(request: RequestContext): { sentBy: string; partner?: true } {
+  const user = request.context.user as Partial<ServedUser> | undefined;
+  const sentBy = `a2a:${user?.userName ?? 'anonymous'}`;
+  return user?.partner === true ? { sentBy, partner: true } : { sentBy };
 }
 
 /** What an A2A message says: the data of its first part, and its type, subject and id. */
@@ -69,7 +81,7 @@ export function ingressExecutor(mesh: Mesh, served: Extract<Served, { kind: 'ing
       const root = rootOf(request.userMessage, served.emits);
       let answer: Record<string, unknown>;
       try {
-        answer = verdictOf(await mesh.inject(served.name, { ...root, sentBy: callerOf(request) }));
+        answer = verdictOf(await mesh.inject(served.name, { ...root, ...callerOf(request) }));
       } catch (cause) {
         answer = failureOf(cause);
       }
@@ -125,7 +137,7 @@ export function agentExecutor(
         const entry = await mesh.inject(served.via, {
           ...root,
           target: served.spec.name,
-          sentBy: callerOf(request),
+          ...callerOf(request),
         });
         const verdict = verdictOf(entry);
         if (verdict.decision === 'deny' || verdict.decision === 'quarantine') {

@@ -10,11 +10,10 @@ import {
 import { agentCardHandler, jsonRpcHandler, restHandler } from '@a2a-js/sdk/server/express';
 import express from 'express';
 import type { Mesh } from '../../runtime/index.js';
-import { partnerIngress } from '../partners.js';
 import { a2aError } from './errors.js';
 import { createFollowing } from './follow.js';
 import { cardOf, type Served, servedAs } from './serve-card.js';
-import { agentExecutor, ingressExecutor } from './serve-tasks.js';
+import { agentExecutor, ingressExecutor, type ServedUser } from './serve-tasks.js';
 import { createBoundedTaskStore } from './task-store.js';
 
 /**
@@ -30,13 +29,12 @@ import { createBoundedTaskStore } from './task-store.js';
 export type MeshA2aServer = {
   /** Whether `name` is an ingress or an exposed agent of the policy in force. */
   serves(name: string): boolean;
-  /** Whether a partner may send to it: an exposed agent, or the ingress an exposed agent names as `via`. */
-  opensToPartners(name: string): boolean;
   /**
    * Answers one HTTP request under `base` (`<origin>/api/v1/a2a/<name>`, a valid URL): the card at
    * `base/.well-known/agent-card.json`, JSON-RPC at `base`, REST under `base/rest`. The body is read
-   * from `req`, unread. `caller` is the token's name, recorded as `a2a:<caller>`; without one only
-   * the card is served. Resolves `handled: false` (and the error, if one was raised) when no A2A
+   * from `req`, unread. `caller` is who the token names, recorded as `a2a:<name>`; a partner's
+   * messages go to the gate as a partner's, which lets them reach only the exposed agent they
+   * address (anything else is denied and recorded). Without a caller only the card is served. Resolves `handled: false` (and the error, if one was raised) when no A2A
    * route took the request: the shell answers it.
    */
   serve(
@@ -44,9 +42,12 @@ export type MeshA2aServer = {
     base: string,
     req: IncomingMessage,
     res: ServerResponse,
-    caller: string | undefined,
+    caller: A2aCaller | undefined,
   ): Promise<{ readonly handled: true } | { readonly handled: false; readonly error?: unknown }>;
 };
+
+/** Who calls, as the shell that checked the bearer token knows them. */
+export type A2aCaller = { readonly name: string; readonly partner: boolean };
 
 export type MeshA2aServerOptions = {
   /** Tasks remembered per exposed agent and caller; a caller's oldest are forgotten past it. Default 1,000. */
@@ -58,7 +59,7 @@ const legacyCompat = { enabled: true };
 const APPS_KEPT = 64;
 /** The caller, as the shell named them, handed to the SDK's user builder on the request. */
 const CALLER = Symbol('meshwarden.a2a.caller');
-type WithCaller = IncomingMessage & { [CALLER]?: string };
+type WithCaller = IncomingMessage & { [CALLER]?: A2aCaller };
 
 export function createMeshA2aServer(mesh: Mesh, opts: MeshA2aServerOptions = {}): MeshA2aServer {
   const following = createFollowing(mesh);
@@ -88,11 +89,6 @@ export function createMeshA2aServer(mesh: Mesh, opts: MeshA2aServerOptions = {})
 
   return {
     serves: (name) => servedAs(mesh, name) !== undefined,
-    opensToPartners(name) {
-      const served = servedAs(mesh, name);
-      if (served === undefined) return false;
-      return served.kind === 'agent' || partnerIngress(mesh.policy).has(served.name);
-    },
     serve(name, base, req, res, caller) {
       const served = servedAs(mesh, name);
       if (served === undefined) return Promise.resolve({ handled: false });
@@ -135,10 +131,10 @@ function buildApp(
   // Only a caller the shell authenticated gets past the card.
   const callers = express.Router();
   callers.use((req, _res, next) => next((req as WithCaller)[CALLER] === undefined ? 'router' : undefined));
-  const userBuilder = async (req: express.Request) => ({
-    isAuthenticated: true,
-    userName: (req as WithCaller)[CALLER] ?? '',
-  });
+  const userBuilder = async (req: express.Request): Promise<ServedUser> => {
+    const caller = (req as WithCaller)[CALLER];
+    return { isAuthenticated: true, userName: caller?.name ?? '', partner: caller?.partner === true };
+  };
   callers.use(`${path}/rest`, restHandler({ requestHandler, userBuilder, legacyCompat }));
   callers.use(path, jsonRpcHandler({ requestHandler, userBuilder, legacyCompat }));
   app.use(callers);

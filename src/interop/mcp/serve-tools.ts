@@ -1,12 +1,17 @@
 import { createHash } from 'node:crypto';
 import type { JsonValue, LedgerEntry, Policy } from '../../runtime/index.js';
 
-/** One MCP tool of the mesh: sending a root message of `type` through `ingress`. */
+/**
+ * One MCP tool of the mesh: sending a root message of `type` through `ingress`, published by type,
+ * or, for an agent the policy exposes, through its `via` ingress addressed to it (`target`).
+ */
 export type MeshTool = {
-  /** `<ingress>__<type>`, every character outside `[A-Za-z0-9_-]` made `_` (see toolName). */
+  /** `<ingress>__<type>` or `<agent>__<type>`, every character outside `[A-Za-z0-9_-]` made `_` (see toolName). */
   readonly name: string;
   readonly ingress: string;
   readonly type: string;
+  /** The exposed agent the message is addressed to; undefined for an ingress's tool. */
+  readonly target?: string;
   readonly description: string;
   /** `{subject, data}`, `data` being the type's contract schema (`{type: object}` without one). */
   readonly inputSchema: { readonly [key: string]: JsonValue };
@@ -35,40 +40,53 @@ export function toolName(ingress: string, type: string): string {
 }
 
 /**
- * The tools for a policy: one per type each ingress emits, in the policy's order. Two pairs that
- * would get the same name (`a.b` and `a_b`) keep it apart with `-2`, `-3`, … on the later ones.
+ * The tools for a policy, in its order: one per type each ingress emits, then one per type each
+ * exposed agent takes from its `via` ingress. Two that would get the same name (`a.b` and `a_b`)
+ * keep it apart with `-2`, `-3`, … on the later ones. A partner is given only the exposed agents'.
  */
 export function meshTools(policy: Policy): MeshTool[] {
+  const pairs: { from: string; ingress: string; type: string; target?: string }[] = [];
+  for (const [ingress, spec] of policy.ingress)
+    for (const type of spec.emits) pairs.push({ from: ingress, ingress, type });
+  for (const [agent, spec] of policy.agents) {
+    const via = spec.expose === undefined ? undefined : policy.ingress.get(spec.expose.via);
+    for (const type of via?.emits ?? []) {
+      if (spec.consumes.includes(type)) pairs.push({ from: agent, ingress: via!.name, type, target: agent });
+    }
+  }
   const tools: MeshTool[] = [];
   const taken = new Set<string>();
-  for (const [ingress, spec] of policy.ingress) {
-    for (const type of spec.emits) {
-      const base = toolName(ingress, type);
-      let name = base;
-      for (let i = 2; taken.has(name); i++) name = `${base.slice(0, MAX_NAME - 1 - String(i).length)}-${i}`;
-      taken.add(name);
-      const contract = policy.contracts.get(type);
-      const title = typeof contract?.schema.title === 'string' ? ` (${contract.schema.title})` : '';
-      tools.push({
-        name,
-        ingress,
-        type,
-        description:
-          `Send a ${type} message${title} into mesh ${policy.mesh} through ingress ${ingress}. ` +
-          'It passes the gate like any other: it is delivered, denied, quarantined, or held for a pilot, ' +
-          'and recorded in the ledger either way. `subject` names the entity it is about (account:8841); ' +
-          `\`data\` must match the ${type} contract.`,
-        inputSchema: {
-          type: 'object',
-          properties: {
-            subject: { type: 'string', minLength: 1, description: 'The entity the message is about' },
-            data: contract === undefined ? { type: 'object' } : withoutDialect(contract.schema),
-          },
-          required: ['subject', 'data'],
-          additionalProperties: false,
+  for (const { from, ingress, type, target } of pairs) {
+    const base = toolName(from, type);
+    let name = base;
+    for (let i = 2; taken.has(name); i++) name = `${base.slice(0, MAX_NAME - 1 - String(i).length)}-${i}`;
+    taken.add(name);
+    const contract = policy.contracts.get(type);
+    const title = typeof contract?.schema.title === 'string' ? ` (${contract.schema.title})` : '';
+    const to =
+      target === undefined
+        ? `through ingress ${ingress}`
+        : `to agent ${target} (through ingress ${ingress}, addressed to ${target} alone)`;
+    tools.push({
+      name,
+      ingress,
+      type,
+      ...(target === undefined ? {} : { target }),
+      description:
+        `Send a ${type} message${title} into mesh ${policy.mesh} ${to}. ` +
+        'It passes the gate like any other: it is delivered, denied, quarantined, or held for a pilot, ' +
+        'and recorded in the ledger either way. `subject` names the entity it is about (account:8841); ' +
+        `\`data\` must match the ${type} contract.`,
+      inputSchema: {
+        type: 'object',
+        properties: {
+          subject: { type: 'string', minLength: 1, description: 'The entity the message is about' },
+          data: contract === undefined ? { type: 'object' } : withoutDialect(contract.schema),
         },
-      });
-    }
+        required: ['subject', 'data'],
+        additionalProperties: false,
+      },
+    });
   }
   return tools;
 }
@@ -91,7 +109,12 @@ export function toolResult(entry: LedgerEntry, tool: MeshTool): MeshToolResult {
   const say = (text: string) => [{ type: 'text' as const, text }];
   switch (verdict.decision) {
     case 'deliver':
-      return { content: say(`Delivered ${tool.type} ${id} through ${tool.ingress}.`), structuredContent };
+      return {
+        content: say(
+          `Delivered ${tool.type} ${id} ${tool.target === undefined ? `through ${tool.ingress}` : `to ${tool.target}`}.`,
+        ),
+        structuredContent,
+      };
     case 'hold':
       return {
         content: say(

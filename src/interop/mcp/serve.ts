@@ -1,7 +1,6 @@
 import { createMcpHandler, McpServer, type StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import type { Mesh } from '../../runtime/index.js';
-import { partnerIngress } from '../partners.js';
 import { type MeshTool, meshTools, toolResult } from './serve-tools.js';
 
 /** How the shell's word that a caller is a partner reaches the SDK's per-request server factory. */
@@ -18,7 +17,10 @@ export type MeshMcpServerOptions = {
 export type McpCaller = {
   /** Recorded as `sentBy: mcp:<name>` on every message the caller sends. */
   readonly name: string;
-  /** A partner (an outside caller) sees only the tools of the ingress exposed agents name as `via`. */
+  /**
+   * A partner (an outside caller) is given only the exposed agents' tools, and what it sends goes to
+   * the gate as a partner's: it reaches only the exposed agent it addresses.
+   */
   readonly partner?: boolean;
   /** The request's body when the HTTP framework has parsed it already. */
   readonly body?: unknown;
@@ -49,13 +51,12 @@ export function createMeshMcpServer(mesh: Mesh, opts: MeshMcpServerOptions = {})
     (ctx) => {
       const caller = ctx.authInfo?.clientId ?? 'anonymous';
       const partner = ctx.authInfo?.scopes.includes(PARTNER_SCOPE) === true;
-      const open = partner ? partnerIngress(mesh.policy) : undefined;
       const server = new McpServer(
         { name: opts.name ?? `meshwarden-${mesh.policy.mesh}`, version: opts.version ?? '1' },
         { capabilities: { tools: {} } },
       );
       for (const tool of meshTools(mesh.policy)) {
-        if (open !== undefined && !open.has(tool.ingress)) continue;
+        if (partner && tool.target === undefined) continue;
         const config = { description: tool.description, inputSchema: gateChecked(tool) };
         server.registerTool(tool.name, config, async (args) => {
           const { subject, data } = args as { subject: string; data: never };
@@ -63,7 +64,9 @@ export function createMeshMcpServer(mesh: Mesh, opts: MeshMcpServerOptions = {})
             type: tool.type,
             subject,
             data,
+            ...(tool.target === undefined ? {} : { target: tool.target }),
             sentBy: `mcp:${caller}`,
+            ...(partner ? { partner } : {}),
           });
           const result = toolResult(entry, tool);
           opts.log?.info({ tool: tool.name, msgId: entry.msgId, caller }, 'mcp tool called');
@@ -91,8 +94,9 @@ export function createMeshMcpServer(mesh: Mesh, opts: MeshMcpServerOptions = {})
     return closing;
   };
   return {
-    fetch: (request, caller) =>
-      handler.fetch(request, {
+    fetch: async (request, caller) => {
+      if (caller.partner === true) await recordPartnerReach(mesh, caller, opts.log);
+      return handler.fetch(request, {
         // The token was checked by the shell; the SDK only passes this through to the factory.
         authInfo: {
           token: '',
@@ -100,12 +104,47 @@ export function createMeshMcpServer(mesh: Mesh, opts: MeshMcpServerOptions = {})
           scopes: caller.partner === true ? [PARTNER_SCOPE] : [],
         },
         ...(caller.body === undefined ? {} : { parsedBody: caller.body }),
-      }),
+      });
+    },
     tools: () => meshTools(mesh.policy),
     close,
     closed,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/**
+ * A partner is not given the ingress tools, so the SDK answers a call of one as an unknown tool. The
+ * attempt is still a partner trying to publish into the mesh by type: it goes to the gate as theirs,
+ * which denies it (`authorization.partner_not_exposed`), so the ledger shows who tried what.
+ */
+async function recordPartnerReach(mesh: Mesh, caller: McpCaller, log: Logger | undefined): Promise<void> {
+  const calls = Array.isArray(caller.body) ? caller.body : [caller.body];
+  for (const call of calls) {
+    const { method, params } = (call ?? {}) as {
+      method?: unknown;
+      params?: { name?: unknown; arguments?: unknown };
+    };
+    if (method !== 'tools/call' || typeof params?.name !== 'string') continue;
+    const tool = meshTools(mesh.policy).find((t) => t.name === params.name);
+    if (tool === undefined || tool.target !== undefined) continue;
+    const args = (params.arguments ?? {}) as { subject?: unknown; data?: unknown };
+    try {
+      const entry = await mesh.inject(tool.ingress, {
+        type: tool.type,
+        subject: typeof args.subject === 'string' ? args.subject : '',
+        data: (args.data ?? null) as never,
+        sentBy: `mcp:${caller.name}`,
+        partner: true,
+      });
+      log?.warn(
+        { tool: tool.name, msgId: entry.msgId, caller: caller.name },
+        'partner called a tool not theirs',
+      );
+    } catch (err) {
+      log?.warn({ err, tool: tool.name, caller: caller.name }, 'partner call not recorded');
+    }
+  }
 }
 
 /**

@@ -28,7 +28,8 @@ export async function messageRoutes(app: FastifyInstance, deps: ApiDeps): Promis
   app.post<{ Body: SendBody }>(
     '/messages',
     {
-      config: { role: 'pilot' },
+      // A partner may send too: the gate lets its message reach only the exposed agent it addresses.
+      config: { role: 'pilot', partners: true },
       schema: {
         summary: 'Send a root message into the mesh through an ingress; it passes the gate like any other',
         tags: ['messages'],
@@ -47,13 +48,17 @@ export async function messageRoutes(app: FastifyInstance, deps: ApiDeps): Promis
     async (request, reply) => {
       if (deps.closing()) throw apiError('MW_API_CLOSING');
       const body = request.body;
-      const ingress = ingressFor(mesh.policy, body.type, body.ingress);
+      const caller = request.pilot!;
+      const partner = caller.role === 'partner';
+      // A partner sends as a `via` without having to name it: the addressed agent's, or the only one.
+      const via = partner && body.ingress === undefined ? partnerVia(mesh.policy, body.to) : undefined;
+      const ingress = via ?? ingressFor(mesh.policy, body.type, body.ingress);
       const entry = await mesh.inject(ingress, {
         type: body.type,
         subject: body.subject,
         data: body.data,
         ...(body.to === undefined ? {} : { target: body.to }),
-        sentBy: pilotActor(request.pilot!.name),
+        ...(partner ? { sentBy: `partner:${caller.name}`, partner } : { sentBy: pilotActor(caller.name) }),
       });
       const { verdict } = entry.data as { verdict: unknown };
       return reply.code(202).send({ id: entry.msgId, verdict });
@@ -139,6 +144,16 @@ function search(ledger: Ledger, q: string): { q: string; kind: string; results: 
     if (results.length === SEARCH_LIMIT) break;
   }
   return { q, kind, results };
+}
+
+/** The ingress through which `agent` is exposed, or else the one `via` all exposed agents share. */
+function partnerVia(policy: Policy, agent: string | undefined): string | undefined {
+  const exposed = agent === undefined ? undefined : policy.agents.get(agent)?.expose?.via;
+  if (exposed !== undefined) return exposed;
+  const vias = new Set(
+    [...policy.agents.values()].flatMap((a) => (a.expose === undefined ? [] : [a.expose.via])),
+  );
+  return vias.size === 1 ? [...vias][0] : undefined;
 }
 
 /** The named ingress, or the only one that may emit `type`. */
