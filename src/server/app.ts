@@ -1,26 +1,21 @@
 import { existsSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-} from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { isMeshwardenError, type Ledger, type Mesh, type MeshwardenError } from '../runtime/index.js';
 import { bearerAuth, bearerOf } from './auth.js';
-import type { ApiDeps } from './deps.js';
+import { API_PREFIX, type ApiDeps } from './deps.js';
 import { apiError, errorBody, statusOf } from './errors.js';
 import { createIntegrity, type Integrity } from './integrity.js';
 import { createLiveView } from './live.js';
+import { type A2aEndpoint, a2aRoutes } from './routes/a2a.js';
 import { breakerRoutes } from './routes/breakers.js';
 import { eventRoutes } from './routes/events.js';
 import { holdRoutes } from './routes/holds.js';
+import { type McpEndpoint, mcpRoutes } from './routes/mcp.js';
 import { messageRoutes } from './routes/messages.js';
 import { policyRoutes } from './routes/policy.js';
 import { statusRoutes } from './routes/status.js';
@@ -28,7 +23,9 @@ import { tokenRoutes } from './routes/tokens.js';
 import { API_ERROR_SCHEMA } from './schemas.js';
 import type { TokenStore } from './tokens.js';
 
-export const API_PREFIX = '/api/v1';
+export { API_PREFIX } from './deps.js';
+export type { A2aEndpoint } from './routes/a2a.js';
+export type { McpEndpoint } from './routes/mcp.js';
 
 /** The built console: `console/dist` next to `dist/` (or `src/`) in the package. */
 export const CONSOLE_DIR = fileURLToPath(new URL('../../console/dist/', import.meta.url));
@@ -46,32 +43,6 @@ export type ServerOptions = {
   readonly mcp?: McpEndpoint;
   /** Ingress and exposed agents as A2A agents (interop's `createMeshA2aServer`), at /api/v1/a2a/<name>. */
   readonly a2a?: A2aEndpoint;
-};
-
-/** Ingress and exposed agents as A2A agents: which names it serves, and one request under one. */
-export type A2aEndpoint = {
-  serves(name: string): boolean;
-  /**
-   * Answers the request itself from the raw Node request (body unread); `caller` undefined for the
-   * public card. A partner's messages go to the gate as a partner's (see gate/types.ts), so they
-   * reach only the exposed agent they address. `handled: false` when no A2A route took it (with
-   * the error, if one was raised).
-   */
-  serve(
-    name: string,
-    base: string,
-    req: IncomingMessage,
-    res: ServerResponse,
-    caller: { readonly name: string; readonly partner: boolean } | undefined,
-  ): Promise<{ readonly handled: true } | { readonly handled: false; readonly error?: unknown }>;
-};
-
-/** A web-standard MCP handler; the caller is the token's name, the body as Fastify parsed it. */
-export type McpEndpoint = {
-  fetch(
-    request: Request,
-    caller: { readonly name: string; readonly partner?: boolean; readonly body?: unknown },
-  ): Promise<Response>;
 };
 
 export type Server = {
@@ -189,92 +160,10 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
       ]) {
         await api.register(async (scope) => routes(scope, deps));
       }
-      const a2a = opts.a2a;
-      if (a2a !== undefined) {
-        await api.register(async (scope) => {
-          // The SDK's handlers read the body themselves (A2A 1.0 JSON, 0.3's, REST's), so it stays unread here.
-          scope.removeAllContentTypeParsers();
-          scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
-          const serve = async (
-            request: FastifyRequest<{ Params: { name: string } }>,
-            reply: FastifyReply,
-          ) => {
-            if (closing) throw apiError('MW_API_CLOSING');
-            const { name } = request.params;
-            if (!a2a.serves(name))
-              throw apiError('MW_API_NOT_FOUND', { what: `ingress or exposed agent ${name}` });
-            // Checked before the reply is handed over: a Host header that makes no URL is a bad request.
-            const base = `${request.protocol}://${request.host}${API_PREFIX}/a2a/${encodeURIComponent(name)}`;
-            if (!URL.canParse(base))
-              throw apiError('MW_API_BAD_REQUEST', { detail: 'the Host header does not make a URL' });
-            reply.hijack();
-            const raw = reply.raw;
-            const answer = (status: number, error: MeshwardenError) => {
-              if (raw.headersSent) return void raw.destroy();
-              raw.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-              raw.end(JSON.stringify(errorBody(error)));
-            };
-            try {
-              const pilot = request.pilot;
-              const caller =
-                pilot === undefined ? undefined : { name: pilot.name, partner: pilot.role === 'partner' };
-              const served = await a2a.serve(name, base, request.raw, raw, caller);
-              if (served.handled) return;
-              if (served.error === undefined)
-                return answer(
-                  404,
-                  apiError('MW_API_NOT_FOUND', { what: `${request.method} ${request.url}` }),
-                );
-              request.log.error({ err: served.error, url: request.url }, 'a2a call failed');
-              answer(500, apiError('MW_API_INTERNAL'));
-            } catch (err) {
-              request.log.error({ err, url: request.url }, 'a2a call failed');
-              answer(500, apiError('MW_API_INTERNAL'));
-            }
-          };
-          // Not REST of ours: A2A's bindings (docs/interop.md), so they stay out of the OpenAPI document.
-          // The card is public, as A2A discovery expects; everything else needs a partner or pilot token.
-          scope.get('/a2a/:name/.well-known/agent-card.json', { schema: { hide: true } }, serve);
-          for (const url of ['/a2a/:name', '/a2a/:name/rest/*'])
-            scope.route({
-              method: ['GET', 'POST', 'DELETE'],
-              url,
-              config: { role: 'pilot', partners: true },
-              schema: { hide: true },
-              handler: serve,
-            });
-        });
-      }
-      const mcp = opts.mcp;
-      if (mcp !== undefined) {
-        api.route({
-          method: ['GET', 'POST', 'DELETE'],
-          url: '/mcp',
-          config: { role: 'pilot', partners: true },
-          // Not REST: JSON-RPC per docs/interop.md, so it stays out of the OpenAPI document.
-          schema: { hide: true },
-          handler: async (request, reply) => {
-            if (closing) throw apiError('MW_API_CLOSING');
-            const headers = new Headers();
-            for (const [key, value] of Object.entries(request.headers)) {
-              if (key === 'content-length' || key === 'transfer-encoding' || value === undefined) continue;
-              for (const v of Array.isArray(value) ? value : [value]) headers.append(key, v);
-            }
-            const web = new Request(`${request.protocol}://${request.host}${request.url}`, {
-              method: request.method,
-              headers,
-            });
-            const pilot = request.pilot!;
-            return reply.send(
-              await mcp.fetch(web, {
-                name: pilot.name,
-                partner: pilot.role === 'partner',
-                body: request.body,
-              }),
-            );
-          },
-        });
-      }
+      const { a2a, mcp } = opts;
+      // A2A in a scope of its own: its handlers read the body themselves, so it has no body parsers.
+      if (a2a !== undefined) await api.register(async (scope) => a2aRoutes(scope, deps, a2a));
+      if (mcp !== undefined) await mcpRoutes(api, deps, mcp);
     },
     { prefix: API_PREFIX },
   );

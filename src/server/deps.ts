@@ -4,6 +4,8 @@ import type { Integrity } from './integrity.js';
 import type { LiveView } from './live.js';
 import type { TokenStore } from './tokens.js';
 
+export const API_PREFIX = '/api/v1';
+
 /** What every route plugin gets through its options (STYLE.md: dependencies come in, no globals). */
 export type ApiDeps = {
   readonly mesh: Mesh;

@@ -1,0 +1,42 @@
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from '../deps.js';
+import { apiError } from '../errors.js';
+
+/** A web-standard MCP handler; the caller is the token's name, the body as Fastify parsed it. */
+export type McpEndpoint = {
+  fetch(
+    request: Request,
+    caller: { readonly name: string; readonly partner?: boolean; readonly body?: unknown },
+  ): Promise<Response>;
+};
+
+/** The mesh's MCP endpoint at /mcp: JSON-RPC per docs/interop.md, for pilots and partners. */
+export async function mcpRoutes(api: FastifyInstance, deps: ApiDeps, mcp: McpEndpoint): Promise<void> {
+  api.route({
+    method: ['GET', 'POST', 'DELETE'],
+    url: '/mcp',
+    config: { role: 'pilot', partners: true },
+    // Not REST: JSON-RPC per docs/interop.md, so it stays out of the OpenAPI document.
+    schema: { hide: true },
+    handler: async (request, reply) => {
+      if (deps.closing()) throw apiError('MW_API_CLOSING');
+      const headers = new Headers();
+      for (const [key, value] of Object.entries(request.headers)) {
+        if (key === 'content-length' || key === 'transfer-encoding' || value === undefined) continue;
+        for (const v of Array.isArray(value) ? value : [value]) headers.append(key, v);
+      }
+      const web = new Request(`${request.protocol}://${request.host}${request.url}`, {
+        method: request.method,
+        headers,
+      });
+      const pilot = request.pilot!;
+      return reply.send(
+        await mcp.fetch(web, {
+          name: pilot.name,
+          partner: pilot.role === 'partner',
+          body: request.body,
+        }),
+      );
+    },
+  });
+}
