@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { Envelope, GatedKind, MeshwardenError } from '../envelope/index.js';
-import { decide, type Verdict, type VerdictIssue } from '../gate/index.js';
+import { decide, type Verdict } from '../gate/index.js';
 import type { Ledger, LedgerEntry, LedgerRecord } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import { createMemoryState, type StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
-import { describeValue, jsonText, notJson, truncate } from './candidate-text.js';
+import { claimedCause, describeValue, jsonText, notJson, rawFields } from './candidate-text.js';
 import type { IngressMessage } from './define.js';
 import { createDelivery, type Outgoing, type RetryOptions } from './delivery.js';
 import { type Clock, createEnvelopeFactory, type Random, systemClock, systemRandom } from './envelopes.js';
@@ -15,8 +15,15 @@ import { isFrozen } from './freezes.js';
 import { createHolds, type HoldView } from './holds.js';
 import type { LoadedModules } from './modules.js';
 import { createPilotActions, type PilotActions } from './pilot.js';
-import { type DecisionData, decisionRecord, policyLoadedRecord } from './records.js';
+import {
+  type DecisionData,
+  type DecisionHeader,
+  decisionRecord,
+  headerOf,
+  policyLoadedRecord,
+} from './records.js';
 import { recoverFromLedger } from './recovery.js';
+import { type RejectedInput, refusedEnvelope, rejection } from './rejected.js';
 import type { Transport } from './transports.js';
 import { createWorkTracker } from './work.js';
 
@@ -51,14 +58,7 @@ export type MeshOptions = {
   readonly concurrency?: number;
 };
 
-/** Input that never became an envelope: where it was and what is wrong with it. */
-export type RejectedInput = {
-  readonly raw: string;
-  readonly location: string;
-  readonly reason: string;
-  readonly detail: string;
-  readonly issues?: readonly VerdictIssue[];
-};
+export type { RejectedInput } from './rejected.js';
 
 export type Mesh = {
   readonly policy: Policy;
@@ -154,23 +154,25 @@ export function createMesh(opts: MeshOptions): Mesh {
         claimedCause(candidate),
       );
     }
-    const decision = decide(
-      { candidate, size: Buffer.byteLength(text), kind: gated, now, external },
-      active.policy,
-      state,
-    );
+    const size = Buffer.byteLength(text);
+    const decision = decide({ candidate, size, kind: gated, now, external }, active.policy, state);
     state.apply(decision.deltas);
     const { envelope, verdict, link } = decision;
     const consumers =
       verdict.decision === 'deliver' && envelope !== undefined && gated === 'message'
         ? consumersOf(envelope)
         : undefined;
-    const extra: Extra = {};
+    // An envelope over the size limit is recorded as evidence (prefix, size, SHA-256), not whole.
+    const oversized = envelope !== undefined && size > active.policy.guards.envelope.maxBytes;
+    const extra: Extra = envelope === undefined || oversized ? rawFields(text) : {};
     if (consumers !== undefined) extra.consumers = consumers;
     if (decision.deltas.length > 0) extra.deltas = decision.deltas;
     if (link !== undefined) extra.link = link;
-    if (envelope === undefined) extra.raw = truncate(text);
     if (sentBy !== undefined) extra.sentBy = sentBy;
+    if (oversized) {
+      const header = headerOf(envelope);
+      return record(now, envelope.id, gated, verdict, undefined, extra, header.causationId, header);
+    }
     // Input that failed the shape check may carry no usable id; it still gets one so `why` finds it.
     const cause = envelope === undefined ? claimedCause(candidate) : undefined;
     return record(now, envelope?.id ?? factory.id(), gated, verdict, envelope, extra, cause);
@@ -185,6 +187,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     envelope: Envelope | undefined,
     extra: Extra,
     cause?: string,
+    header?: DecisionHeader,
   ): Judged => {
     // Members set one by one in canonical (RFC 8785) order, so the ledger serializes the record
     // with native JSON.stringify (and no conditional spreads: each allocates, on every hop).
@@ -196,6 +199,8 @@ export function createMesh(opts: MeshOptions): Mesh {
     if (extra.link !== undefined) data.link = extra.link;
     if (extra.location !== undefined) data.location = extra.location;
     if (extra.raw !== undefined) data.raw = extra.raw;
+    if (extra.rawBytes !== undefined) data.rawBytes = extra.rawBytes;
+    if (extra.rawDigest !== undefined) data.rawDigest = extra.rawDigest;
     if (extra.sentBy !== undefined) data.sentBy = extra.sentBy;
     data.verdict = verdict;
     countDecision(counts, gated, verdict);
@@ -215,7 +220,15 @@ export function createMesh(opts: MeshOptions): Mesh {
       publish(event);
     }
     const consumers = extra.consumers ?? [];
-    return { record: decisionRecord(now, msgId, data), msgId, gated, verdict, envelope, now, consumers };
+    return {
+      record: decisionRecord(now, msgId, data, header),
+      msgId,
+      gated,
+      verdict,
+      envelope,
+      now,
+      consumers,
+    };
   };
 
   /** Write-ahead: delivers or executes only once the decision entry is durable; starts hold timers. */
@@ -259,8 +272,13 @@ export function createMesh(opts: MeshOptions): Mesh {
 
   /** Records what was refused before the gate (at the envelope stage), so nothing vanishes. */
   const refuse = (out: Outgoing, verdict: Verdict, sentBy?: string): Promise<LedgerEntry> => {
-    const extra: Extra = sentBy === undefined ? {} : { sentBy };
-    return ledger.append(record(clock(), out.envelope.id, out.gated, verdict, out.envelope, extra).record);
+    // Kept whole only when small: an agent's (or a remote's) oversized answer is kept as evidence.
+    const { kept, extra, header } = refusedEnvelope(out.envelope, active.policy.guards.envelope.maxBytes);
+    const fields: Extra = sentBy === undefined ? { ...extra } : { ...extra, sentBy };
+    const id = out.envelope.id;
+    return ledger.append(
+      record(clock(), id, out.gated, verdict, kept, fields, header?.causationId, header).record,
+    );
   };
 
   const ingest = (
@@ -383,17 +401,9 @@ export function createMesh(opts: MeshOptions): Mesh {
       return durable;
     },
     reject(input) {
-      const verdict: Verdict = {
-        decision: 'quarantine',
-        stage: 'ingress',
-        reason: input.reason,
-        detail: input.detail,
-        ...(input.issues === undefined ? {} : { issues: input.issues }),
-      };
-      const judged = record(clock(), factory.id(), 'message', verdict, undefined, {
-        raw: truncate(input.raw),
-        location: input.location,
-      });
+      // Bounded whatever the caller passes: a hostile body must not grow the append-only ledger.
+      const { verdict, extra } = rejection(input);
+      const judged = record(clock(), factory.id(), 'message', verdict, undefined, extra);
       const durable = ledger.append(judged.record);
       work.track(durable);
       return durable;
@@ -415,10 +425,4 @@ export function createMesh(opts: MeshOptions): Mesh {
     closed,
     [Symbol.asyncDispose]: close,
   };
-}
-
-/** What a candidate too malformed for an envelope says it answers, for listeners following that message. */
-function claimedCause(candidate: unknown): string | undefined {
-  const cause = (candidate as { causationid?: unknown } | null | undefined)?.causationid;
-  return typeof cause === 'string' ? cause : undefined;
 }
