@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createEvidenceBuilder, type EvidenceBuilder, type RawEvidence } from './evidence.js';
 
 /**
@@ -14,13 +14,16 @@ const CR = 0x0d;
 const CR_BYTE = Buffer.from([CR]);
 
 /**
- * Splits a file into lines as bytes, streaming: memory stays at one read chunk (64 KiB) plus one
- * line of at most `limit()` bytes, whatever the file holds. A longer line is counted and hashed as
- * it streams by and comes out as evidence (its first 4 KiB, size, SHA-256). Lines end at `\n`; a
- * `\r` right before it is dropped. `break` closes the file.
+ * Splits a file into lines as bytes, streaming: memory stays at one read buffer (64 KiB, reused)
+ * plus one line of at most `limit()` bytes, whatever the file holds. A longer line is counted and
+ * hashed as it streams by and comes out as evidence (its first 4 KiB, size, SHA-256). Lines end at
+ * `\n`; a `\r` right before it is dropped. `break` closes the file.
  */
 export async function* readLines(file: string, limit: () => number): AsyncGenerator<FileLine> {
-  const stream = createReadStream(file, { highWaterMark: 64 * 1024 });
+  const handle = await open(file, 'r');
+  // One buffer, read into again and again: a stream would allocate a new chunk per read, and a
+  // gigabyte of garbage chunks grows the process by tens of MB before it is collected.
+  const chunk = Buffer.allocUnsafe(64 * 1024);
   let parts: Buffer[] = [];
   let size = 0;
   let big: EvidenceBuilder | undefined;
@@ -36,7 +39,8 @@ export async function* readLines(file: string, limit: () => number): AsyncGenera
   };
   const take = (piece: Buffer) => {
     if (big !== undefined) return feed(big, piece);
-    parts.push(piece);
+    // Copied: the read buffer is overwritten by the next read.
+    parts.push(Buffer.from(piece));
     size += piece.byteLength;
     // One byte of slack for the `\r` of a CRLF line, which is not part of it.
     if (size > limit() + 1) {
@@ -62,21 +66,24 @@ export async function* readLines(file: string, limit: () => number): AsyncGenera
   };
 
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for (;;) {
+      const { bytesRead } = await handle.read(chunk, 0, chunk.byteLength, null);
+      if (bytesRead === 0) break;
+      const read = chunk.subarray(0, bytesRead);
       let start = 0;
       for (;;) {
-        const nl = chunk.indexOf(LF, start);
+        const nl = read.indexOf(LF, start);
         if (nl < 0) {
-          if (start < chunk.byteLength) take(chunk.subarray(start));
+          if (start < bytesRead) take(read.subarray(start));
           break;
         }
-        if (nl > start) take(chunk.subarray(start, nl));
+        if (nl > start) take(read.subarray(start, nl));
         yield finish();
         start = nl + 1;
       }
     }
     if (size > 0 || big !== undefined) yield finish();
   } finally {
-    stream.destroy();
+    await handle.close();
   }
 }
