@@ -24,6 +24,10 @@ describe('evidence of refused input', () => {
     expect(evidenceOf(Buffer.from(text))).toEqual(e);
   });
 
+  it('hashes a lone surrogate in text as U+FFFD, as the UTF-8 encoder writes it', () => {
+    expect(evidenceOf('a\ud800b')).toEqual(evidenceOf(Buffer.from('a\ufffdb')));
+  });
+
   it('hashes bytes that are not UTF-8 as they are, showing them as U+FFFD', () => {
     const bytes = Buffer.from([0x7b, 0xff, 0x7d]);
     expect(evidenceOf(bytes)).toEqual({ prefix: '{\ufffd}', bytes: 3, sha256: hex(bytes) });

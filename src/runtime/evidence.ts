@@ -32,8 +32,12 @@ export function isRawEvidence(value: unknown): value is RawEvidence {
  */
 export function evidenceOf(raw: string | Uint8Array | RawEvidence): RawEvidence {
   if (isRawEvidence(raw)) return bounded(raw);
-  const bytes = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
-  return { prefix: prefixText(bytes), bytes: bytes.byteLength, sha256: sha256(bytes) };
+  if (typeof raw === 'string') {
+    // Only the head is encoded to find the prefix: the text may be the JSON of a huge envelope.
+    const head = Buffer.from(raw.slice(0, PREFIX_BYTES + 1), 'utf8');
+    return { prefix: prefixText(head), bytes: Buffer.byteLength(raw, 'utf8'), sha256: sha256(raw) };
+  }
+  return { prefix: prefixText(raw), bytes: raw.byteLength, sha256: sha256(raw) };
 }
 
 /** Bounds evidence a caller built (its prefix may be longer than the ledger keeps). */
