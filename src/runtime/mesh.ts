@@ -220,15 +220,8 @@ export function createMesh(opts: MeshOptions): Mesh {
       publish(event);
     }
     const consumers = extra.consumers ?? [];
-    return {
-      record: decisionRecord(now, msgId, data, header),
-      msgId,
-      gated,
-      verdict,
-      envelope,
-      now,
-      consumers,
-    };
+    const entry = decisionRecord(now, msgId, data, header);
+    return { record: entry, msgId, gated, verdict, envelope, now, consumers };
   };
 
   /** Write-ahead: delivers or executes only once the decision entry is durable; starts hold timers. */
@@ -275,10 +268,8 @@ export function createMesh(opts: MeshOptions): Mesh {
     // Kept whole only when small: an agent's (or a remote's) oversized answer is kept as evidence.
     const { kept, extra, header } = refusedEnvelope(out.envelope, active.policy.guards.envelope.maxBytes);
     const fields: Extra = sentBy === undefined ? { ...extra } : { ...extra, sentBy };
-    const id = out.envelope.id;
-    return ledger.append(
-      record(clock(), id, out.gated, verdict, kept, fields, header?.causationId, header).record,
-    );
+    const j = record(clock(), out.envelope.id, out.gated, verdict, kept, fields, header?.causationId, header);
+    return ledger.append(j.record);
   };
 
   const ingest = (
