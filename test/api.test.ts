@@ -212,6 +212,23 @@ describe('HTTP API against a real `up` process', () => {
     );
   });
 
+  it('quarantines an oversized message sent through the API as evidence, not whole', async () => {
+    const sent = await call(up, tokens.pilot, 'POST', '/messages', {
+      type: 'ticket.opened.v1',
+      subject: 'account:7007',
+      data: { subject: 'Big', text: 'x'.repeat(500_000), from: 'max@example.com' },
+    });
+    expect(sent.status).toBe(202);
+    expect(sent.body.verdict.reason).toBe('envelope.too_large');
+    const why = (await call(up, tokens.viewer, 'GET', `/messages/${sent.body.id}/why`)).body;
+    expect(why.chain[0]).toMatchObject({ reason: 'envelope.too_large', subject: 'account:7007' });
+    const exported = await runCli(['audit', 'export', '--data', data]);
+    const entry = exported.stdout.split('\n').find((line) => line.includes(sent.body.id))!;
+    expect(Buffer.byteLength(entry)).toBeLessThan(8192);
+    expect(JSON.parse(entry).data).toMatchObject({ rawBytes: expect.any(Number), sentBy: 'pilot:pilot' });
+    expect(JSON.parse(entry).data.rawBytes).toBeGreaterThan(500_000);
+  });
+
   it('sends a message through the gate and streams the decision live', async () => {
     const controller = new AbortController();
     const stream = await fetch(`${up.api}/events`, {

@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseEntries, REPO, runCli, tempDir } from './run-cli.js';
@@ -70,6 +71,75 @@ describe('bad input', () => {
       verdict: 'quarantine',
       reason: 'ingress.malformed_json',
     });
+  });
+
+  it('quarantines a 200 MB line without holding it, and a line that is not UTF-8, and goes on', async () => {
+    const dir = tempDir('huge');
+    const input = join(dir, 'in.jsonl');
+    const good = (n: number) =>
+      `${JSON.stringify({ source: 'inbox', type: 'ticket.opened.v1', subject: `account:${n}`, data: { text: 'Love it' } })}\n`;
+    // Written and hashed in 1 MiB pieces: the test never holds the line either.
+    const fd = openSync(input, 'w');
+    const hash = createHash('sha256');
+    const put = (b: Buffer) => {
+      writeSync(fd, b);
+      return b;
+    };
+    put(Buffer.from(good(1)));
+    hash.update(
+      put(Buffer.from('{"source":"inbox","type":"ticket.opened.v1","subject":"account:2","data":{"text":"')),
+    );
+    const mib = Buffer.alloc(1 << 20, 'x');
+    for (let i = 0; i < 200; i++) hash.update(put(mib));
+    hash.update(put(Buffer.from('"}}')));
+    put(Buffer.from('\r\n'));
+    const invalid = Buffer.concat([
+      Buffer.from('{"source":"inbox","text":"caf'),
+      Buffer.from([0xe9]),
+      Buffer.from('"}'),
+    ]);
+    put(Buffer.concat([invalid, Buffer.from('\n')]));
+    put(Buffer.from(good(3)));
+    closeSync(fd);
+    const bigBytes = statSync(input).size - Buffer.byteLength(good(1)) * 2 - invalid.byteLength - 3;
+
+    const data = join(dir, 'data');
+    const run = await runCli([
+      'run',
+      'examples/retention/mesh.yaml',
+      '--input',
+      input,
+      '--data',
+      data,
+      '--json',
+    ]);
+    rmSync(input);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).messages.quarantined).toBe(2);
+
+    const exported = (await runCli(['audit', 'export', '--data', data])).stdout;
+    // The ledger holds evidence of the line, not the line: every entry is small.
+    for (const line of exported.split('\n')) expect(Buffer.byteLength(line)).toBeLessThan(8192);
+    const entries = parseEntries(exported);
+    const quarantined = entries.filter((e) => e.kind === 'decision' && typeof e.data.location === 'string');
+    expect(quarantined.map((e) => [(e.data.verdict as { reason: string }).reason, e.data.location])).toEqual([
+      ['ingress.line_too_large', expect.stringMatching(/in\.jsonl:2:1$/)],
+      // Column 30: the first byte that is not UTF-8, 0xE9 (Latin-1 é).
+      ['ingress.invalid_utf8', expect.stringMatching(/in\.jsonl:3:30$/)],
+    ]);
+    const [big, bad] = quarantined;
+    expect(big!.data).toMatchObject({ rawBytes: bigBytes, rawDigest: `sha256:${hash.digest('hex')}` });
+    expect((big!.data.raw as string).startsWith('{"source":"inbox"')).toBe(true);
+    expect(bad!.data).toMatchObject({
+      rawBytes: invalid.byteLength,
+      rawDigest: `sha256:${createHash('sha256').update(invalid).digest('hex')}`,
+    });
+    for (const e of quarantined) {
+      const why = await runCli(['why', e.msgId!, '--data', data, '--json']);
+      expect(why.code).toBe(0);
+      expect(JSON.parse(why.stdout).chain[0]).toMatchObject({ verdict: 'quarantine', stage: 'ingress' });
+    }
+    expect((await runCli(['audit', 'verify', '--data', data])).code).toBe(0);
   });
 
   it('is a usage error when the input file is missing', async () => {

@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import { canonicalize, errorText } from '../envelope/index.js';
 import type { Verdict } from '../gate/index.js';
 import { runtimeError } from './errors.js';
+import { evidenceOf, type RawEvidence } from './evidence.js';
 
 // What the runtime records about a candidate's text: its JSON for the size guard, and a readable
 // rendering for the ledger's `raw` when it has no JSON form at all.
@@ -38,4 +39,25 @@ export function describeValue(value: unknown): string {
 
 export function truncate(text: string): string {
   return text.length > 4096 ? `${text.slice(0, 4096)}…` : text;
+}
+
+/** A decision's evidence fields for refused input: a bounded prefix, the size and SHA-256 of the whole. */
+export function rawFields(raw: string | Uint8Array | RawEvidence): {
+  raw: string;
+  rawBytes: number;
+  rawDigest: string;
+} {
+  const e = evidenceOf(raw);
+  return { raw: e.prefix, rawBytes: e.bytes, rawDigest: e.sha256 };
+}
+
+/** At most `max` characters of a caller's sentence or location, well-formed. */
+export function boundText(text: string, max = 1024): string {
+  return (text.length > max ? `${text.slice(0, max)}…` : text).toWellFormed();
+}
+
+/** What a candidate too malformed for an envelope says it answers, for listeners following that message. */
+export function claimedCause(candidate: unknown): string | undefined {
+  const cause = (candidate as { causationid?: unknown } | null | undefined)?.causationid;
+  return typeof cause === 'string' && cause.length <= 1024 ? cause : undefined;
 }

@@ -45,6 +45,13 @@ export {
 export type { RetryOptions } from './delivery.js';
 export { type Clock, systemClock } from './envelopes.js';
 export type { MeshEvent, RunCounts } from './events.js';
+export {
+  createEvidenceBuilder,
+  type EvidenceBuilder,
+  evidenceOf,
+  PREFIX_BYTES,
+  type RawEvidence,
+} from './evidence.js';
 export { feedFile } from './feed.js';
 export type { HoldView, Release } from './holds.js';
 export { type InputLine, isRejected, parseInputLine } from './input.js';

@@ -52,6 +52,8 @@ type DecisionData = {
   verdict: Verdict;
   envelope?: Envelope;
   raw?: string;
+  rawBytes?: number;
+  rawDigest?: string;
   location?: string;
   link?: EchoLink;
   sentBy?: string;
@@ -101,7 +103,8 @@ export function toChainLink(ledger: Ledger, entry: LedgerEntry): ChainLink {
     id,
     type: e?.type ?? '(unparsed input)',
     source: e?.source ?? d.location ?? '(unknown)',
-    subject: e?.subject ?? '',
+    // Without an envelope (refused as too large, say) the indexed fields still name the subject.
+    subject: e?.subject ?? entry.subject ?? '',
     hop: e?.hop ?? 0,
     verdict: d.verdict.decision,
     stage: d.verdict.stage,
@@ -111,7 +114,7 @@ export function toChainLink(ledger: Ledger, entry: LedgerEntry): ChainLink {
     agent: entry.agent ?? '',
     gated: d.gated,
     at: new Date(entry.at).toISOString(),
-    causationid: e?.causationid ?? null,
+    causationid: e?.causationid ?? entry.causationId ?? null,
     echoOf: d.link?.effectId ?? null,
     ...(d.sentBy === undefined ? {} : { sentBy: d.sentBy }),
     outcomes,

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { Envelope, GatedKind, MeshwardenError } from '../envelope/index.js';
-import { decide, type Verdict, type VerdictIssue } from '../gate/index.js';
+import { decide, type Verdict } from '../gate/index.js';
 import type { Ledger, LedgerEntry, LedgerRecord } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import { createMemoryState, type StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
-import { describeValue, jsonText, notJson, truncate } from './candidate-text.js';
+import { claimedCause, describeValue, jsonText, notJson, rawFields } from './candidate-text.js';
 import type { IngressMessage } from './define.js';
 import { createDelivery, type Outgoing, type RetryOptions } from './delivery.js';
 import { type Clock, createEnvelopeFactory, type Random, systemClock, systemRandom } from './envelopes.js';
@@ -15,8 +15,15 @@ import { isFrozen } from './freezes.js';
 import { createHolds, type HoldView } from './holds.js';
 import type { LoadedModules } from './modules.js';
 import { createPilotActions, type PilotActions } from './pilot.js';
-import { type DecisionData, decisionRecord, policyLoadedRecord } from './records.js';
+import {
+  type DecisionData,
+  type DecisionHeader,
+  decisionRecord,
+  headerOf,
+  policyLoadedRecord,
+} from './records.js';
 import { recoverFromLedger } from './recovery.js';
+import { type RejectedInput, refusedEnvelope, rejection } from './rejected.js';
 import type { Transport } from './transports.js';
 import { createWorkTracker } from './work.js';
 
@@ -54,14 +61,7 @@ export type MeshOptions = {
   readonly concurrency?: number;
 };
 
-/** Input that never became an envelope: where it was and what is wrong with it. */
-export type RejectedInput = {
-  readonly raw: string;
-  readonly location: string;
-  readonly reason: string;
-  readonly detail: string;
-  readonly issues?: readonly VerdictIssue[];
-};
+export type { RejectedInput } from './rejected.js';
 
 export type Mesh = {
   readonly policy: Policy;
@@ -173,13 +173,18 @@ export function createMesh(opts: MeshOptions): Mesh {
       verdict.decision === 'deliver' && envelope !== undefined && gated === 'message'
         ? consumersOf(envelope)
         : undefined;
-    const extra: Extra = {};
+    // An envelope over the size limit is recorded as evidence (prefix, size, SHA-256), not whole.
+    const oversized = envelope !== undefined && size > active.policy.guards.envelope.maxBytes;
+    const extra: Extra = envelope === undefined || oversized ? rawFields(text) : {};
     if (consumers !== undefined) extra.consumers = consumers;
     if (decision.deltas.length > 0) extra.deltas = decision.deltas;
     if (link !== undefined) extra.link = link;
-    if (envelope === undefined) extra.raw = truncate(text);
     if (origin?.partner === true) extra.partner = true;
     if (origin?.sentBy !== undefined) extra.sentBy = origin.sentBy;
+    if (oversized) {
+      const header = headerOf(envelope);
+      return record(now, envelope.id, gated, verdict, undefined, extra, header.causationId, header);
+    }
     // Input that failed the shape check may carry no usable id; it still gets one so `why` finds it.
     const cause = envelope === undefined ? claimedCause(candidate) : undefined;
     return record(now, envelope?.id ?? factory.id(), gated, verdict, envelope, extra, cause);
@@ -194,6 +199,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     envelope: Envelope | undefined,
     extra: Extra,
     cause?: string,
+    header?: DecisionHeader,
   ): Judged => {
     // Members set one by one in canonical (RFC 8785) order, so the ledger serializes the record
     // with native JSON.stringify (and no conditional spreads: each allocates, on every hop).
@@ -206,6 +212,8 @@ export function createMesh(opts: MeshOptions): Mesh {
     if (extra.location !== undefined) data.location = extra.location;
     if (extra.partner !== undefined) data.partner = extra.partner;
     if (extra.raw !== undefined) data.raw = extra.raw;
+    if (extra.rawBytes !== undefined) data.rawBytes = extra.rawBytes;
+    if (extra.rawDigest !== undefined) data.rawDigest = extra.rawDigest;
     if (extra.sentBy !== undefined) data.sentBy = extra.sentBy;
     data.verdict = verdict;
     countDecision(counts, gated, verdict);
@@ -225,7 +233,8 @@ export function createMesh(opts: MeshOptions): Mesh {
       publish(event);
     }
     const consumers = extra.consumers ?? [];
-    return { record: decisionRecord(now, msgId, data), msgId, gated, verdict, envelope, now, consumers };
+    const entry = decisionRecord(now, msgId, data, header);
+    return { record: entry, msgId, gated, verdict, envelope, now, consumers };
   };
 
   /** Write-ahead: delivers or executes only once the decision entry is durable; starts hold timers. */
@@ -269,10 +278,13 @@ export function createMesh(opts: MeshOptions): Mesh {
 
   /** Records what was refused before the gate (at the envelope stage), so nothing vanishes. */
   const refuse = (out: Outgoing, verdict: Verdict, origin?: Origin): Promise<LedgerEntry> => {
-    const extra: Extra = {};
-    if (origin?.partner === true) extra.partner = true;
-    if (origin?.sentBy !== undefined) extra.sentBy = origin.sentBy;
-    return ledger.append(record(clock(), out.envelope.id, out.gated, verdict, out.envelope, extra).record);
+    // Kept whole only when small: an agent's (or a remote's) oversized answer is kept as evidence.
+    const { kept, extra, header } = refusedEnvelope(out.envelope, active.policy.guards.envelope.maxBytes);
+    const fields: Extra = { ...extra };
+    if (origin?.partner === true) fields.partner = true;
+    if (origin?.sentBy !== undefined) fields.sentBy = origin.sentBy;
+    const j = record(clock(), out.envelope.id, out.gated, verdict, kept, fields, header?.causationId, header);
+    return ledger.append(j.record);
   };
 
   const ingest = (
@@ -405,17 +417,9 @@ export function createMesh(opts: MeshOptions): Mesh {
       return durable;
     },
     reject(input) {
-      const verdict: Verdict = {
-        decision: 'quarantine',
-        stage: 'ingress',
-        reason: input.reason,
-        detail: input.detail,
-        ...(input.issues === undefined ? {} : { issues: input.issues }),
-      };
-      const judged = record(clock(), factory.id(), 'message', verdict, undefined, {
-        raw: truncate(input.raw),
-        location: input.location,
-      });
+      // Bounded whatever the caller passes: a hostile body must not grow the append-only ledger.
+      const { verdict, extra } = rejection(input);
+      const judged = record(clock(), factory.id(), 'message', verdict, undefined, extra);
       const durable = ledger.append(judged.record);
       work.track(durable);
       return durable;
@@ -437,10 +441,4 @@ export function createMesh(opts: MeshOptions): Mesh {
     closed,
     [Symbol.asyncDispose]: close,
   };
-}
-
-/** What a candidate too malformed for an envelope says it answers, for listeners following that message. */
-function claimedCause(candidate: unknown): string | undefined {
-  const cause = (candidate as { causationid?: unknown } | null | undefined)?.causationid;
-  return typeof cause === 'string' ? cause : undefined;
 }

@@ -45,8 +45,15 @@ export type DecisionData = {
   readonly gated: GatedKind;
   readonly verdict: Verdict;
   readonly envelope?: Envelope;
-  /** Input that never became an envelope (truncated). */
+  /**
+   * Input that never became an envelope, or an envelope refused as too large: its first 4 KiB as
+   * text (the whole of it when it is shorter), with its size and SHA-256 (see evidence.ts).
+   */
   readonly raw?: string;
+  /** The size in bytes of all the input `raw` begins. */
+  readonly rawBytes?: number;
+  /** `sha256:<hex>` of all the input `raw` begins, as it arrived. */
+  readonly rawDigest?: string;
   /** Where the input came from, e.g. `msgs.jsonl:12:1`. */
   readonly location?: string;
   readonly link?: EchoLink;
@@ -59,8 +66,44 @@ export type DecisionData = {
   readonly sentBy?: string;
 };
 
-export function decisionRecord(at: number, msgId: string, data: DecisionData): LedgerRecord {
+/** The indexed fields of a decision recorded without its envelope (one refused as too large). */
+export type DecisionHeader = {
+  readonly causationId?: string;
+  readonly correlationId?: string;
+  readonly subject?: string;
+  readonly agent?: string;
+};
+
+/** Identifiers longer than this are not indexed from an envelope the ledger does not keep. */
+const HEADER_MAX = 1024;
+
+/**
+ * The indexed fields of an envelope recorded only as evidence, so lineage, impact and the subject
+ * and agent queries still find its decision. Attributes too long to be identifiers are left out.
+ */
+export function headerOf(e: Envelope): DecisionHeader {
+  const h: { -readonly [K in keyof DecisionHeader]: DecisionHeader[K] } = {};
+  if (short(e.causationid)) h.causationId = e.causationid;
+  if (short(e.correlationid)) h.correlationId = e.correlationid;
+  if (short(e.subject)) h.subject = e.subject;
+  if (short(e.source)) h.agent = actorOf(e.source);
+  return h;
+}
+
+function short(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= HEADER_MAX;
+}
+
+export function decisionRecord(
+  at: number,
+  msgId: string,
+  data: DecisionData,
+  header?: DecisionHeader,
+): LedgerRecord {
   const e = data.envelope;
+  if (e === undefined && header !== undefined) {
+    return { kind: ENTRY.decision, at, msgId, ...header, data: data as unknown as JsonObject };
+  }
   return {
     kind: ENTRY.decision,
     at,

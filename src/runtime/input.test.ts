@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { decodeLine, firstInvalidUtf8, inputLineLimit, isRejected } from './input.js';
+
+const bytes = (...parts: (string | number[])[]) =>
+  Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
+
+describe('input lines as bytes', () => {
+  it.each([
+    ['ASCII', bytes('{"a":1}'), 7],
+    ['two-byte characters', bytes('é€𝄞'), 9],
+    ['a stray continuation byte', bytes('ab', [0x80], 'c'), 2],
+    ['an overlong encoding', bytes('a', [0xc0, 0xaf]), 1],
+    ['a truncated sequence at the end', bytes('ab', [0xe2, 0x82]), 2],
+    ['a truncated sequence before ASCII', bytes('é', [0xe2], 'x'), 2],
+    ['an encoded surrogate', bytes('x', [0xed, 0xa0, 0x80]), 1],
+    ['over U+10FFFF', bytes([0xf4, 0x90, 0x80, 0x80]), 0],
+    ['0xFF', bytes('{', [0xff]), 1],
+  ])('finds the first invalid byte: %s', (_what, input, at) => {
+    expect(firstInvalidUtf8(input)).toBe(at);
+  });
+
+  it('decodes UTF-8 and skips a byte-order mark opening the file only', () => {
+    expect(decodeLine(bytes([0xef, 0xbb, 0xbf], '{}'), 'f', 1)).toBe('{}');
+    expect(decodeLine(bytes([0xef, 0xbb, 0xbf], '{}'), 'f', 2)).toBe('\ufeff{}');
+    expect(decodeLine(bytes('{"t":"é"}'), 'f', 3)).toBe('{"t":"é"}');
+  });
+
+  it.each([
+    ['a bad byte after ASCII', bytes('{"t":"', [0xff], '"}'), 'in.jsonl:4:7'],
+    // Columns count characters: 'é' is two bytes and one column.
+    ['a bad byte after a two-byte character', bytes('{"t":"é', [0xc3, 0x28], '"}'), 'in.jsonl:4:8'],
+    ['a bad first byte', bytes([0x80]), 'in.jsonl:4:1'],
+  ])('quarantines invalid UTF-8 with its location: %s', (_what, input, location) => {
+    const r = decodeLine(input, 'in.jsonl', 4);
+    if (typeof r === 'string') throw new Error('decoded invalid UTF-8');
+    expect(isRejected({ ...r })).toBe(true);
+    expect(r).toMatchObject({ reason: 'ingress.invalid_utf8', location, raw: input });
+  });
+
+  it('counts a byte-order mark in the column of line 1', () => {
+    const r = decodeLine(bytes([0xef, 0xbb, 0xbf], 'ab', [0xff]), 'f', 1);
+    expect(r).toMatchObject({ reason: 'ingress.invalid_utf8', location: 'f:1:4' });
+  });
+
+  it.each([
+    [65_536, 262_144],
+    [1_000, 65_536],
+    [10_000_000, 40_000_000],
+  ])('reads lines whole up to 4 × maxBytes, at least 64 KiB (maxBytes %i)', (maxBytes, limit) => {
+    expect(inputLineLimit(maxBytes)).toBe(limit);
+  });
+});

@@ -1,0 +1,59 @@
+import type { Envelope } from '../envelope/index.js';
+import type { Verdict, VerdictIssue } from '../gate/index.js';
+import { boundText, describeValue, jsonText, rawFields } from './candidate-text.js';
+import type { RawEvidence } from './evidence.js';
+import { type DecisionHeader, headerOf } from './records.js';
+
+// What the ledger records of refused input, bounded whatever arrived: the ledger is append-only, so
+// a refusal must never cost more than a few KiB of it.
+
+/**
+ * Input that never became an envelope: where it was and what is wrong with it. `raw` is what
+ * arrived (text, bytes, or evidence of input too large to hold); the ledger keeps only a bounded
+ * prefix with the size and SHA-256 of the whole, and bounds `detail`, `location` and `issues` too.
+ */
+export type RejectedInput = {
+  readonly raw: string | Uint8Array | RawEvidence;
+  readonly location: string;
+  readonly reason: string;
+  readonly detail: string;
+  readonly issues?: readonly VerdictIssue[];
+};
+
+type Evidence = { raw: string; rawBytes?: number; rawDigest?: string };
+
+/** The `ingress` quarantine verdict and the evidence of a rejected input, each bounded. */
+export function rejection(input: RejectedInput): {
+  verdict: Verdict;
+  extra: Evidence & { location: string };
+} {
+  const issues = input.issues?.slice(0, 20).map(
+    (i): VerdictIssue => ({
+      ...(i.keyword === undefined ? {} : { keyword: boundText(i.keyword, 64) }),
+      message: boundText(i.message, 256),
+      pointer: boundText(i.pointer, 256),
+    }),
+  );
+  const verdict: Verdict = {
+    decision: 'quarantine',
+    stage: 'ingress',
+    reason: boundText(input.reason, 64),
+    detail: boundText(input.detail),
+    ...(issues === undefined ? {} : { issues }),
+  };
+  return { verdict, extra: { ...rawFields(input.raw), location: boundText(input.location, 256) } };
+}
+
+/**
+ * How an envelope refused before the gate is recorded: whole when its JSON text is within the size
+ * limit; otherwise (or when it has no JSON form) as evidence, with its identifiers in the header.
+ */
+export function refusedEnvelope(
+  envelope: Envelope,
+  maxBytes: number,
+): { kept: Envelope | undefined; extra: Evidence | Record<string, never>; header?: DecisionHeader } {
+  const text = jsonText(envelope);
+  if (typeof text === 'string' && Buffer.byteLength(text) <= maxBytes) return { kept: envelope, extra: {} };
+  const extra = typeof text === 'string' ? rawFields(text) : { raw: describeValue(envelope) };
+  return { kept: undefined, extra, header: headerOf(envelope) };
+}
