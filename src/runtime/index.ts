@@ -49,6 +49,7 @@ export { feedFile } from './feed.js';
 export type { HoldView, Release } from './holds.js';
 export { type InputLine, isRejected, parseInputLine } from './input.js';
 export {
+  type BreakerOpeningView,
   type ChainLink,
   impactOf,
   type Outcome,
@@ -67,7 +68,7 @@ export {
   reloadPolicy,
 } from './open.js';
 export { type PilotAct, type PilotActions, pilotActor } from './pilot.js';
-export { ENTRY } from './records.js';
+export { type BreakerOpening, ENTRY } from './records.js';
 export { type RunSummary, summarize } from './summary.js';
 export {
   type AgentTransport,

@@ -11,6 +11,7 @@ import { createDelivery, type Outgoing, type RetryOptions } from './delivery.js'
 import { type Clock, createEnvelopeFactory, type Random, systemClock, systemRandom } from './envelopes.js';
 import { runtimeError } from './errors.js';
 import { countDecision, type MeshEvent, type RunCounts, zeroCounts } from './events.js';
+import { createFailureBreakers } from './failures.js';
 import { isFrozen } from './freezes.js';
 import { createHolds, type HoldView } from './holds.js';
 import type { LoadedModules } from './modules.js';
@@ -285,9 +286,11 @@ export function createMesh(opts: MeshOptions): Mesh {
     return admit(factory.root(ingress, input), 'message', input.id !== undefined, input.sentBy);
   };
 
+  const failures = createFailureBreakers({ active, state, ledger, clock, log });
   const delivery = createDelivery({
     active,
     ledger,
+    failed: failures.record,
     log,
     clock,
     factory,
@@ -337,7 +340,11 @@ export function createMesh(opts: MeshOptions): Mesh {
 
   const pilot = createPilotActions({ active, ledger, state, holds, clock, work });
 
-  const evictTimer = setInterval(() => state.evict(clock()), 5_000);
+  const evictTimer = setInterval(() => {
+    const now = clock();
+    state.evict(now);
+    failures.evict(now);
+  }, 5_000);
   evictTimer.unref();
 
   const close = (): Promise<void> => {
@@ -399,7 +406,7 @@ export function createMesh(opts: MeshOptions): Mesh {
       return durable;
     },
     async recover() {
-      const resumed = recoverFromLedger(ledger, state, delivery.dispatch, holds.track);
+      const resumed = recoverFromLedger(ledger, state, delivery.dispatch, holds.track, failures.remember);
       counts.recovered += resumed;
       return resumed;
     },

@@ -1,4 +1,10 @@
-export { breakerOpenAt } from './breaker.js';
+export {
+  type BreakerCount,
+  type BreakerTrigger,
+  breakerOpenAt,
+  countTowardBreaker,
+  openedBreaker,
+} from './breaker.js';
 export {
   ECHO_MAX_FINGERPRINTS,
   ECHO_MIN_CHARS,
