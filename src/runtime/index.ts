@@ -13,6 +13,7 @@ export {
   signEnvelope,
   verifyEnvelopeSignature,
 } from '../envelope/index.js';
+export { formatDuration } from '../gate/index.js';
 export {
   type Checkpoint,
   type Ledger,
