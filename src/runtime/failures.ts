@@ -6,6 +6,7 @@ import type { BreakerRule, Policy, Scope } from '../policy/index.js';
 import {
   breakerCountKey,
   countTowardBreaker,
+  parseBreakerCountKey,
   type StateDelta,
   type StateStore,
   type StateView,
@@ -115,16 +116,17 @@ export function createFailureBreakers(deps: {
   const note = (countKey: string, over: number, msgId: string, at: number) => {
     const list = recent.get(countKey) ?? [];
     list.push({ msgId, at });
-    // A breaker with a large `over` names its latest 1,000 failures, not all of them.
-    if (list.length > Math.min(over + 1, 1_000)) list.shift();
+    // A breaker with a large `over` names its latest 100 failures, not all of them.
+    if (list.length > Math.min(over + 1, 100)) list.shift();
     recent.set(countKey, list);
   };
 
   const noteAll = (deltas: readonly StateDelta[], msgId: string, at: number) => {
     for (const d of deltas) {
-      if (d.kind !== 'window' || !d.key.startsWith('bc|')) continue;
-      const id = d.key.slice(3, d.key.indexOf('|', 3));
-      const rule = active.policy.breakers.find((b) => b.id === id);
+      if (d.kind !== 'window') continue;
+      const parsed = parseBreakerCountKey(d.key);
+      if (parsed === undefined) continue;
+      const rule = active.policy.breakers.find((b) => b.id === parsed.id);
       if (rule !== undefined) note(d.key, rule.over, msgId, at);
     }
   };

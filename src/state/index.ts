@@ -20,6 +20,7 @@ export {
   budgetKey,
   LOOP_BREAKER,
   PILOT_BREAKER,
+  parseBreakerCountKey,
   parseBreakerKey,
 } from './keys.js';
 export { createMemoryState, ECHO_MARKS_PER_SUBJECT, type MemoryStateOptions } from './memory.js';
