@@ -3,8 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import type { Envelope } from '../envelope/index.js';
 import type { LedgerEntry } from '../ledger/index.js';
-import { breakerKey } from '../state/index.js';
+import type { BreakerRule, Policy } from '../policy/index.js';
+import { breakerKey, createMemoryState } from '../state/index.js';
+import { countFailure, type FailureKind, scopeKeyFor } from './failures.js';
 import { whyChain } from './lineage.js';
 import { openMesh } from './open.js';
 import { type BreakerOpening, ENTRY } from './records.js';
@@ -91,6 +94,65 @@ const requestsOf = (o: Opened) =>
   entriesOf(o, ENTRY.decision)
     .filter((e) => (e.data as { gated: string }).gated === 'effect')
     .map((e) => e.msgId ?? '');
+
+describe('countFailure (pure)', () => {
+  const rule = (id: string, over: Partial<BreakerRule>): BreakerRule => ({
+    id,
+    scope: 'entity',
+    count: 'deploy.run',
+    failures: { kind: 'failures', worker: 'effect:deploy.run' },
+    over: 0,
+    windowMs: 10 * MIN,
+    action: 'freeze',
+    ...over,
+  });
+  const policy = {
+    breakers: [
+      rule('tries', {}),
+      rule('letters', { failures: { kind: 'deadLetters', worker: 'effect:deploy.run' } }),
+      rule('agent', {
+        count: 'deployer',
+        failures: { kind: 'failures', worker: 'deployer' },
+        scope: 'agent',
+      }),
+      rule('admissions', { failures: undefined }),
+    ],
+  } as unknown as Policy;
+  const request = {
+    source: 'mesh://ops/deployer@1.0.0',
+    subject: 'service:api',
+    type: 'deploy.run',
+    id: 'r1',
+  } as unknown as Envelope;
+
+  it.each<{ kind: FailureKind; worker: string; opened: string[] }>([
+    { kind: 'delivery.failed', worker: 'effect:deploy.run', opened: ['br|tries|service:api'] },
+    {
+      kind: 'dead-letter',
+      worker: 'effect:deploy.run',
+      opened: ['br|tries|service:api', 'br|letters|service:api'],
+    },
+    // An agent's failures are named with its version; the rule names the agent.
+    { kind: 'delivery.failed', worker: 'deployer@1.0.0', opened: ['br|agent|deployer'] },
+    { kind: 'dead-letter', worker: 'deployer', opened: ['br|agent|deployer'] },
+    { kind: 'dead-letter', worker: 'effect:other.run', opened: [] },
+  ])('$kind of $worker', ({ kind, worker, opened }) => {
+    const counted = countFailure(policy, createMemoryState(), kind, request, worker, T0);
+    expect(counted.opened.map((o) => breakerKey(o.rule.id, o.key))).toEqual(opened);
+    expect(
+      counted.deltas.filter((d) => d.kind === 'breaker-open').map((d) => ('key' in d ? d.key : '')),
+    ).toEqual(opened);
+  });
+
+  it.each([
+    ['entity', 'service:api'],
+    ['agent', 'deployer'],
+    ['edge', 'deployer->deploy.run'],
+    ['mesh', '*'],
+  ])('keys scope %s as the gate does', (scope, key) => {
+    expect(scopeKeyFor(request, scope)).toBe(key);
+  });
+});
 
 describe('failure breakers', () => {
   it('freezes a service after 3 failed deploys in 10 minutes, survives a restart, and a reset closes it', async () => {
@@ -240,5 +302,8 @@ describe('failure breakers', () => {
     const third = await deploy(o, clock, { version: 3 });
     expect(reasonOf(third)).toBe(opensAt > 0 ? 'breaker.open' : 'gate.admitted');
     expect(entriesOf(o, ENTRY.breakerOpened)).toHaveLength(opensAt > 0 ? 1 : 0);
+    // why finds the opening at the scope key of the stopped message.
+    const why = whyChain(o.ledger, third.msgId ?? '');
+    expect(why?.breakers.map((b) => b.breaker)).toEqual(opensAt > 0 ? ['b'] : []);
   });
 });
