@@ -109,6 +109,11 @@ describe('compilePolicy reports each mistake where it is written', () => {
       [['MW_POLICY_EXCLUSIVE', 10, '{ over']],
     ],
     [
+      'breaker with a typo in what it counts',
+      ['breakers:', '  - { id: k, scope: mesh, when: { failure: pay.send, over: 1, window: 1m } }'],
+      [['MW_POLICY_UNKNOWN_KEY', 10, 'failure:']],
+    ],
+    [
       'breaker counting failures of a message type',
       ['breakers:', '  - { id: k, scope: mesh, when: { deadLetters: x.v1, over: 1, window: 1m } }'],
       [['MW_POLICY_UNKNOWN_REFERENCE', 10, 'x.v1']],

@@ -114,7 +114,9 @@ function compileBreaker(item: Obj, { check, graph, path, id }: Ctx): BreakerRule
   if (use !== undefined) check.report('MW_POLICY_RESERVED_ID', { id, use }, [...path, 'id']);
   const when = isObj(item.when) ? item.when : {};
   const written = COUNTED.filter((key) => when[key] !== undefined);
-  if (isObj(item.when) && written.length !== 1) {
+  // With none written, a key the shape check reported unknown (a typo like `failure`) says enough.
+  const typo = Object.keys(when).some((k) => !['over', 'window', ...COUNTED].includes(k));
+  if (isObj(item.when) && (written.length > 1 || (written.length === 0 && !typo))) {
     const found = written.length === 0 ? 'none' : written.join(' and ');
     const where = `breaker ${id} when`;
     check.report('MW_POLICY_EXCLUSIVE', { where, keys: 'count, failures or deadLetters', found }, [
