@@ -9,7 +9,7 @@ export type PolicyIndex = {
   readonly knownTypes: ReadonlySet<string>;
   /** Breakers checked for an open state: the loop and pilot freezes (entity scope), then the rules. */
   readonly breakerChecks: readonly { readonly id: string; readonly scope: Scope }[];
-  /** Breaker rules by counted type. */
+  /** Breaker rules that count admissions, by counted type (failure breakers are only checked). */
   readonly countRules: ReadonlyMap<string, readonly BreakerRule[]>;
   /** Budgets by type. */
   readonly budgets: ReadonlyMap<string, readonly Budget[]>;
@@ -101,6 +101,8 @@ function buildIndex(policy: Policy): PolicyIndex {
   const countRules = new Map<string, BreakerRule[]>();
   for (const rule of policy.breakers) {
     if (rule.id !== LOOP_BREAKER && rule.id !== PILOT_BREAKER) breakerChecks.push(rule);
+    // A failure breaker is counted by the runtime when a handler or executor fails, never here.
+    if (rule.failures !== undefined) continue;
     const list = countRules.get(rule.count);
     if (list === undefined) countRules.set(rule.count, [rule]);
     else list.push(rule);

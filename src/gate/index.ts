@@ -1,4 +1,5 @@
 export { decide, STAGE_NAMES } from './decide.js';
+export { formatDuration } from './format.js';
 export type {
   Decision,
   EchoLink,

@@ -96,6 +96,34 @@ describe('compilePolicy reports each mistake where it is written', () => {
       [['MW_POLICY_UNKNOWN_REFERENCE', 10, 'z.v1']],
     ],
     [
+      'breaker counting admissions and failures at once',
+      [
+        'breakers:',
+        '  - { id: k, scope: mesh, when: { count: x.v1, failures: pay.send, over: 1, window: 1m } }',
+      ],
+      [['MW_POLICY_EXCLUSIVE', 10, '{ count']],
+    ],
+    [
+      'breaker counting nothing',
+      ['breakers:', '  - { id: k, scope: mesh, when: { over: 1, window: 1m } }'],
+      [['MW_POLICY_EXCLUSIVE', 10, '{ over']],
+    ],
+    [
+      'breaker with a typo in what it counts',
+      ['breakers:', '  - { id: k, scope: mesh, when: { failure: pay.send, over: 1, window: 1m } }'],
+      [['MW_POLICY_UNKNOWN_KEY', 10, 'failure:']],
+    ],
+    [
+      'breaker counting failures of a message type',
+      ['breakers:', '  - { id: k, scope: mesh, when: { deadLetters: x.v1, over: 1, window: 1m } }'],
+      [['MW_POLICY_UNKNOWN_REFERENCE', 10, 'x.v1']],
+    ],
+    [
+      'breaker counting failures that are not a name',
+      ['breakers:', '  - { id: k, scope: mesh, when: { failures: 3, over: 1, window: 1m } }'],
+      [['MW_POLICY_TYPE', 10, '3,']],
+    ],
+    [
       'reserved breaker id',
       ['breakers:', '  - { id: pilot, scope: mesh, when: { count: x.v1, over: 1, window: 1m } }'],
       [['MW_POLICY_RESERVED_ID', 10, 'pilot']],

@@ -28,6 +28,8 @@ export const POLICY_ERRORS = {
     'effects.{effect}.mcp is {value}, which is not an MCP server: {reason}; write an http(s) URL or a command line, like node ./mcp/crm-server.mjs',
   MW_POLICY_EXCLUSIVE: '{where} must name exactly one of {keys}; it names {found}',
   MW_POLICY_UNKNOWN_REFERENCE: '{who} {verb} "{name}", but {why}',
+  MW_POLICY_AMBIGUOUS_NAME:
+    '{who} {verb} "{name}", which names both an agent and an effect; rename one of them so the breaker says whose failures it counts',
   MW_POLICY_KIND_CONFLICT:
     '{who} {verb} "{name}", which is declared under effects: an effect is requested through an agent\'s effects list, not sent as a message',
   MW_POLICY_AUTH_LOCAL:

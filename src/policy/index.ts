@@ -14,6 +14,7 @@ export type {
   Budget,
   EffectSpec,
   EnvelopeGuard,
+  FailureCount,
   IngressSpec,
   LoopGuard,
   Match,

@@ -144,6 +144,51 @@ describe('compiled policy: every key set', () => {
   });
 });
 
+describe('compiled policy: failure breakers', () => {
+  it('compiles failures and dead letters of an effect or an agent', () => {
+    const policy = policyOf([
+      ...BASE,
+      'breakers:',
+      '  - { id: f1, scope: entity, when: { failures: pay.send, over: 2, window: 10m } }',
+      '  - { id: f2, scope: agent, when: { deadLetters: a, over: 0, window: 1h }, action: deny, cooldown: 5m }',
+    ]);
+    expect(policy.breakers).toEqual([
+      {
+        id: 'f1',
+        scope: 'entity',
+        count: 'pay.send',
+        failures: { kind: 'failures', worker: 'effect:pay.send' },
+        over: 2,
+        windowMs: 10 * MIN,
+        action: 'freeze',
+      },
+      {
+        id: 'f2',
+        scope: 'agent',
+        count: 'a',
+        failures: { kind: 'deadLetters', worker: 'a' },
+        over: 0,
+        windowMs: HOUR,
+        action: 'deny',
+        cooldownMs: 5 * MIN,
+      },
+    ]);
+  });
+
+  it('refuses a name that is both an agent and an effect', () => {
+    const lines = [
+      ...BASE.slice(0, 4),
+      '  pay.send: { version: 1.0.0, module: ./p.ts, consumes: [y.v1] }',
+      ...BASE.slice(4),
+      'breakers:',
+      '  - { id: f, scope: mesh, when: { failures: pay.send, over: 1, window: 1m } }',
+    ];
+    const result = compileLines(lines);
+    const issues = result.ok ? [] : result.issues.map((i) => [i.code, i.line, i.col]);
+    expect(issues).toEqual([['MW_POLICY_AMBIGUOUS_NAME', 11, lines[10]!.indexOf('pay.send') + 1]]);
+  });
+});
+
 describe('compiled policy: warnings', () => {
   it.each([
     ['an effect without an executor', ['  pay.send: {}'], 'MW_POLICY_NO_EXECUTOR', 6, 3],

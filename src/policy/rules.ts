@@ -3,7 +3,7 @@ import { compilePredicate } from './cel.js';
 import { type Checker, duration, isObj, labelOf, listOf, num, type Obj, shown, str } from './check.js';
 import type { Graph } from './graph.js';
 import type { Path } from './source.js';
-import type { ApprovalRule, BreakerRule, Budget, Match, RateLimit, Scope } from './types.js';
+import type { ApprovalRule, BreakerRule, Budget, FailureCount, Match, RateLimit, Scope } from './types.js';
 import { parseRate } from './units.js';
 
 /** Breaker ids the state layer uses for its own freezes. */
@@ -113,21 +113,61 @@ function compileBreaker(item: Obj, { check, graph, path, id }: Ctx): BreakerRule
   const use = RESERVED[id];
   if (use !== undefined) check.report('MW_POLICY_RESERVED_ID', { id, use }, [...path, 'id']);
   const when = isObj(item.when) ? item.when : {};
-  const count = str(when.count) ?? '';
-  if (count !== '' && !isKnownType(graph, count)) {
+  const written = COUNTED.filter((key) => when[key] !== undefined);
+  // With none written, a key the shape check reported unknown (a typo like `failure`) says enough.
+  const typo = Object.keys(when).some((k) => !['over', 'window', ...COUNTED].includes(k));
+  if (isObj(item.when) && (written.length > 1 || (written.length === 0 && !typo))) {
+    const found = written.length === 0 ? 'none' : written.join(' and ');
+    const where = `breaker ${id} when`;
+    check.report('MW_POLICY_EXCLUSIVE', { where, keys: 'count, failures or deadLetters', found }, [
+      ...path,
+      'when',
+    ]);
+  }
+  const counted = written[0] ?? 'count';
+  const count = str(when[counted]) ?? '';
+  const at = [...path, 'when', counted];
+  const failures = counted === 'count' ? undefined : failureCount(check, graph, id, counted, count, at);
+  if (counted === 'count' && count !== '' && !isKnownType(graph, count)) {
     const why = 'it is neither a message type of this mesh nor a declared effect';
-    unknown(check, `breaker ${id}`, 'counts', count, why, [...path, 'when', 'count']);
+    unknown(check, `breaker ${id}`, 'counts', count, why, at);
   }
   const rule = {
     id,
     scope: scopeOf(item.scope),
     count,
+    ...(failures === undefined ? {} : { failures }),
     over: num(when.over, 0),
     windowMs: duration(check, when.window, [...path, 'when', 'window']),
     action: item.action === 'deny' ? ('deny' as const) : ('freeze' as const),
   };
   if (item.cooldown === undefined) return rule;
   return { ...rule, cooldownMs: duration(check, item.cooldown, [...path, 'cooldown']) };
+}
+
+/** What a breaker's `when` may count: admitted messages, failed tries, or dead letters. */
+const COUNTED = ['count', 'failures', 'deadLetters'] as const;
+
+/** A failure breaker counts the failures of one declared effect or one agent. */
+function failureCount(
+  check: Checker,
+  graph: Graph,
+  id: string,
+  kind: 'failures' | 'deadLetters',
+  name: string,
+  at: Path,
+): FailureCount | undefined {
+  if (name === '') return undefined;
+  const effect = graph.effects.has(name);
+  const agent = graph.agents.has(name);
+  const verb = kind === 'failures' ? 'counts failures of' : 'counts dead letters of';
+  if (effect && agent) {
+    check.report('MW_POLICY_AMBIGUOUS_NAME', { who: `breaker ${id}`, verb, name }, at);
+  } else if (!effect && !agent) {
+    const why = 'it is neither a declared effect nor an agent (failures are counted per effect or per agent)';
+    unknown(check, `breaker ${id}`, verb, name, why, at);
+  }
+  return { kind, worker: effect ? `effect:${name}` : name };
 }
 
 function compileApproval(item: Obj, { check, path, id }: Ctx): ApprovalRule {

@@ -124,11 +124,17 @@ export const MESH_SCHEMA = object(
         {
           id,
           scope: SCOPE,
-          when: object({ count: { type: 'string' }, over: { type: 'integer', minimum: 0 }, window: ANY }, [
-            'count',
-            'over',
-            'window',
-          ]),
+          // Exactly one of count, failures and deadLetters (checked in rules.ts, for its own code).
+          when: object(
+            {
+              count: { type: 'string' },
+              failures: { type: 'string' },
+              deadLetters: { type: 'string' },
+              over: { type: 'integer', minimum: 0 },
+              window: ANY,
+            },
+            ['over', 'window'],
+          ),
           action: ACTION,
           cooldown: ANY,
         },

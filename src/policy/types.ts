@@ -95,12 +95,25 @@ export type Budget = {
   readonly windowMs: number;
 };
 
+/** What a failure breaker counts, and whose failures. */
+export type FailureCount = {
+  /**
+   * `failures`: every failed try (each `delivery.failed` and `dead-letter` ledger entry);
+   * `deadLetters`: every message or request given up after its last try (`dead-letter` entries).
+   */
+  readonly kind: 'failures' | 'deadLetters';
+  /** Whose failures, as the ledger names the worker: `effect:<name>`, or an agent's name. */
+  readonly worker: string;
+};
+
 export type BreakerRule = {
   readonly id: string;
   readonly scope: Scope;
-  /** Counted message or effect type. */
+  /** Counted message or effect type; for a failure breaker, the effect or agent named, as written. */
   readonly count: string;
-  /** Trips when more than `over` are admitted within the window. */
+  /** Set when the breaker counts failures (`when.failures` or `when.deadLetters`), not admissions. */
+  readonly failures?: FailureCount;
+  /** Trips when more than `over` are admitted (or fail) within the window. */
   readonly over: number;
   readonly windowMs: number;
   readonly action: 'freeze' | 'deny';

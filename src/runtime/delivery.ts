@@ -9,7 +9,8 @@ import type { AgentContext, AgentDefinition, EffectContext, IngressMessage } fro
 import type { Clock, EnvelopeFactory } from './envelopes.js';
 import { runtimeError } from './errors.js';
 import type { MeshEvent, RunCounts } from './events.js';
-import { deliveredRecord, ENTRY, effectExecutedRecord, failureRecord } from './records.js';
+import type { FailureBreakers } from './failures.js';
+import { deliveredRecord, ENTRY, effectExecutedRecord } from './records.js';
 import type { RemoteEvent } from './transports.js';
 import type { WorkTracker } from './work.js';
 
@@ -54,6 +55,8 @@ export function createDelivery(deps: {
   publish: (event: MeshEvent) => void;
   /** Whether anyone listens to events, so that none is built for nobody. */
   listening: () => boolean;
+  /** Records a failed try or a dead letter (counted into failure breakers); resolves when durable. */
+  failed: FailureBreakers['record'];
   /** Admits one handler's emissions as one atomic ledger group; resolves when it is durable. */
   admitAll: (emitted: readonly Outgoing[]) => Promise<unknown>;
   /** Records an emission that was refused before the gate (quarantine), so nothing vanishes. */
@@ -106,9 +109,7 @@ export function createDelivery(deps: {
         } catch (cause) {
           const error = isMeshwardenError(cause) ? cause : wrapError(cause);
           if (tries < options.attempts) {
-            work.track(
-              ledger.append(failureRecord(ENTRY.deliveryFailed, clock(), msg, worker, tries, error)),
-            );
+            work.track(deps.failed(ENTRY.deliveryFailed, msg, worker, tries, error));
           }
           throw error;
         }
@@ -122,7 +123,7 @@ export function createDelivery(deps: {
   const deadLetter = (msg: Envelope, worker: string, tries: number, error: MeshwardenError) => {
     counts.deadLetters++;
     log.warn({ msgId: msg.id, worker, code: error.code, err: error }, 'message dead-lettered');
-    work.track(ledger.append(failureRecord(ENTRY.deadLetter, clock(), msg, worker, tries, error)));
+    work.track(deps.failed(ENTRY.deadLetter, msg, worker, tries, error));
     publish({
       type: 'dead-letter',
       at: clock(),

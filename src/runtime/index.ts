@@ -13,6 +13,7 @@ export {
   signEnvelope,
   verifyEnvelopeSignature,
 } from '../envelope/index.js';
+export { formatDuration } from '../gate/index.js';
 export {
   type Checkpoint,
   type Ledger,
@@ -56,6 +57,7 @@ export { feedFile } from './feed.js';
 export type { HoldView, Release } from './holds.js';
 export { type InputLine, isRejected, parseInputLine } from './input.js';
 export {
+  type BreakerOpeningView,
   type ChainLink,
   impactOf,
   type Outcome,
@@ -74,7 +76,7 @@ export {
   reloadPolicy,
 } from './open.js';
 export { type PilotAct, type PilotActions, pilotActor } from './pilot.js';
-export { ENTRY } from './records.js';
+export { type BreakerOpening, ENTRY } from './records.js';
 export { type RunSummary, summarize } from './summary.js';
 export {
   type AgentTransport,

@@ -1,7 +1,8 @@
 import type { Envelope, GatedKind } from '../envelope/index.js';
 import type { EchoLink, Verdict } from '../gate/index.js';
 import type { Ledger, LedgerEntry } from '../ledger/index.js';
-import { ENTRY } from './records.js';
+import { scopeKeyFor } from './failures.js';
+import { type BreakerOpening, ENTRY } from './records.js';
 
 /** One message or effect in a lineage, as `why --json` prints it. */
 export type ChainLink = {
@@ -45,6 +46,15 @@ export type PilotActionView = {
   readonly reason: string;
   readonly at: string;
   readonly breaker?: string;
+};
+
+/** A failure breaker that stopped a message of the chain: when and why it opened (a `breaker.opened` entry). */
+export type BreakerOpeningView = BreakerOpening & {
+  /** The message of the chain it held or denied. */
+  readonly stopped: string;
+  readonly at: string;
+  /** The failed message or request whose failure opened it. */
+  readonly openedBy: string;
 };
 
 type DecisionData = {
@@ -125,11 +135,41 @@ export function toChainLink(ledger: Ledger, entry: LedgerEntry): ChainLink {
 export function whyChain(
   ledger: Ledger,
   msgId: string,
-): { id: string; chain: ChainLink[]; actions: PilotActionView[] } | undefined {
+):
+  | { id: string; chain: ChainLink[]; actions: PilotActionView[]; breakers: BreakerOpeningView[] }
+  | undefined {
   const entries = ledger.lineage(msgId).filter((e) => e.kind === ENTRY.decision);
   if (entries.length === 0) return undefined;
   const chain = entries.map((e) => toChainLink(ledger, e));
-  return { id: msgId, chain, actions: pilotActionsOn(ledger, chain) };
+  const breakers = entries.flatMap((e) => openingOf(ledger, e) ?? []);
+  return { id: msgId, chain, actions: pilotActionsOn(ledger, chain), breakers };
+}
+
+/**
+ * For a message an open breaker held or denied: the `breaker.opened` entry of that breaker and key
+ * that was in force when it was decided (none after a pilot's reset or unfreeze of it). Breakers
+ * opened by counting admitted messages have none: the message that tripped them is the record.
+ */
+function openingOf(ledger: Ledger, entry: LedgerEntry): BreakerOpeningView | undefined {
+  const { verdict, envelope } = entry.data as unknown as DecisionData;
+  if (verdict.stage !== 'breaker' || verdict.rule === undefined || envelope === undefined) return undefined;
+  if (verdict.reason !== 'breaker.frozen' && verdict.reason !== 'breaker.open') return undefined;
+  const rule = verdict.rule;
+  const opened = ledger
+    .byAgent(`breaker:${rule}`)
+    .filter((e) => e.kind === ENTRY.breakerOpened && e.at <= entry.at)
+    .map((e) => ({ e, d: e.data as unknown as BreakerOpening }))
+    .filter(({ d }) => d.key === scopeKeyFor(envelope, d.scope))
+    .at(-1);
+  if (opened === undefined) return undefined;
+  const { e, d } = opened;
+  const closed = ledger.byAgentPrefix('pilot:').some((p) => {
+    if (p.kind !== ENTRY.pilotAction || p.at < e.at || p.at > entry.at || p.subject !== d.key) return false;
+    const a = p.data as { action?: string; breaker?: string; breakers?: string[] };
+    return a.breaker === rule || (a.breakers ?? []).includes(rule);
+  });
+  if (closed) return undefined;
+  return { ...d, stopped: entry.msgId ?? '', at: new Date(e.at).toISOString(), openedBy: e.msgId ?? '' };
 }
 
 /**

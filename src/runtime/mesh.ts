@@ -11,6 +11,7 @@ import { createDelivery, type Outgoing, type RetryOptions } from './delivery.js'
 import { type Clock, createEnvelopeFactory, type Random, systemClock, systemRandom } from './envelopes.js';
 import { runtimeError } from './errors.js';
 import { countDecision, type MeshEvent, type RunCounts, zeroCounts } from './events.js';
+import { createFailureBreakers } from './failures.js';
 import { isFrozen } from './freezes.js';
 import { createHolds, type HoldView } from './holds.js';
 import type { LoadedModules } from './modules.js';
@@ -319,9 +320,11 @@ export function createMesh(opts: MeshOptions): Mesh {
     return admit(factory.root(ingress, message), 'message', input.id !== undefined, origin);
   };
 
+  const failures = createFailureBreakers({ active, state, ledger, clock, log });
   const delivery = createDelivery({
     active,
     ledger,
+    failed: failures.record,
     log,
     clock,
     factory,
@@ -371,7 +374,11 @@ export function createMesh(opts: MeshOptions): Mesh {
 
   const pilot = createPilotActions({ active, ledger, state, holds, clock, work });
 
-  const evictTimer = setInterval(() => state.evict(clock()), 5_000);
+  const evictTimer = setInterval(() => {
+    const now = clock();
+    state.evict(now);
+    failures.evict(now);
+  }, 5_000);
   evictTimer.unref();
 
   const close = (): Promise<void> => {
@@ -425,7 +432,7 @@ export function createMesh(opts: MeshOptions): Mesh {
       return durable;
     },
     async recover() {
-      const resumed = recoverFromLedger(ledger, state, delivery.dispatch, holds.track);
+      const resumed = recoverFromLedger(ledger, state, delivery.dispatch, holds.track, failures.remember);
       counts.recovered += resumed;
       return resumed;
     },

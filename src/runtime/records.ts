@@ -17,6 +17,7 @@ export const ENTRY = {
   effectExecuted: 'effect.executed',
   holdReleased: 'hold.released',
   pilotAction: 'pilot.action',
+  breakerOpened: 'breaker.opened',
 } as const;
 
 /** `name@version` for agents, `ingress:<name>` for ingress sources, the raw source otherwise. */
@@ -152,13 +153,52 @@ export function failureRecord(
   worker: string,
   attempt: number,
   error: MeshwardenError,
+  deltas: readonly StateDelta[] = [],
 ): LedgerRecord {
+  const failed = { code: error.code, message: error.message };
   return {
     kind,
     at,
     msgId: msg.id,
     subject: msg.subject,
     agent: worker,
-    data: { attempt, error: { code: error.code, message: error.message } },
+    // The state changes of the failure breakers that counted it, replayed by recovery.
+    data:
+      deltas.length === 0
+        ? { attempt, error: failed }
+        : { attempt, deltas: deltas as unknown as JsonValue[], error: failed },
+  };
+}
+
+/** Why a failure breaker opened: what it counted, how many, and the failures counted (oldest first). */
+export type BreakerOpening = {
+  readonly breaker: string;
+  /** The breaker's scope key: a subject, an agent, an edge, or `*`. */
+  readonly key: string;
+  readonly scope: string;
+  readonly action: 'freeze' | 'deny';
+  /** `failures` (failed tries) or `deadLetters`. */
+  readonly counted: string;
+  /** The worker whose failures count: `effect:<name>` or an agent's name. */
+  readonly of: string;
+  readonly count: number;
+  readonly over: number;
+  readonly windowMs: number;
+  /** Ids of the failed messages or requests counted, the one that opened it last. */
+  readonly failures: readonly string[];
+};
+
+/**
+ * A failure breaker opened: written in one transaction with the failure that opened it (whose
+ * `deltas` hold the state change), named after that failed message, with the breaker as actor.
+ */
+export function breakerOpenedRecord(at: number, msg: Envelope, opening: BreakerOpening): LedgerRecord {
+  return {
+    kind: ENTRY.breakerOpened,
+    at,
+    msgId: msg.id,
+    subject: msg.subject,
+    agent: `breaker:${opening.breaker}`,
+    data: { ...opening, failures: [...opening.failures] },
   };
 }

@@ -1,7 +1,8 @@
 import type { Envelope, GatedKind } from '../envelope/index.js';
 import type { Verdict } from '../gate/index.js';
-import type { Ledger } from '../ledger/index.js';
+import type { Ledger, LedgerEntry } from '../ledger/index.js';
 import type { StateDelta, StateStore } from '../state/index.js';
+import { workerName } from './failures.js';
 import type { HeldMessage } from './holds.js';
 import { ENTRY } from './records.js';
 
@@ -13,12 +14,6 @@ type DecisionData = {
   deltas?: StateDelta[];
   consumers?: string[];
 };
-
-/** `sentiment@1.4.0` → `sentiment`; `effect:credit.issue` stays as it is. */
-function workerName(agent: string): string {
-  const at = agent.lastIndexOf('@');
-  return at < 0 ? agent : agent.slice(0, at);
-}
 
 /**
  * Reads the ledger once from the start: replays every decision's state deltas (so guards continue
@@ -33,6 +28,8 @@ export function recoverFromLedger(
   state: StateStore,
   dispatch: (envelope: Envelope, gated: GatedKind, consumers: readonly string[]) => void,
   trackHold: (hold: HeldMessage) => void,
+  /** A failure entry whose failure-breaker deltas were just applied. */
+  onFailure: (entry: LedgerEntry, deltas: readonly StateDelta[]) => void = () => {},
 ): number {
   const pending = new Map<string, Pending>();
   const holds = new Map<string, HeldMessage>();
@@ -75,11 +72,15 @@ export function recoverFromLedger(
       if (deltas !== undefined) state.apply(deltas);
       if (hold !== undefined && outcome === 'deliver')
         admitted(id, hold.envelope, hold.gated, consumers ?? []);
-    } else if (
-      entry.kind === ENTRY.delivered ||
-      entry.kind === ENTRY.deadLetter ||
-      entry.kind === ENTRY.effectExecuted
-    ) {
+    } else if (entry.kind === ENTRY.deliveryFailed || entry.kind === ENTRY.deadLetter) {
+      // A failure counted by failure breakers carries their deltas (counts, and a breaker it opened).
+      const { deltas } = entry.data as { deltas?: StateDelta[] };
+      if (deltas !== undefined) {
+        state.apply(deltas);
+        onFailure(entry, deltas);
+      }
+      if (entry.kind === ENTRY.deadLetter && entry.agent !== undefined) done(id, entry.agent);
+    } else if (entry.kind === ENTRY.delivered || entry.kind === ENTRY.effectExecuted) {
       if (entry.agent !== undefined) done(id, entry.agent);
     }
   }

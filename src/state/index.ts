@@ -1,4 +1,10 @@
-export { breakerOpenAt } from './breaker.js';
+export {
+  type BreakerCount,
+  type BreakerTrigger,
+  breakerOpenAt,
+  countTowardBreaker,
+  openedBreaker,
+} from './breaker.js';
 export {
   ECHO_MAX_FINGERPRINTS,
   ECHO_MIN_CHARS,
@@ -14,6 +20,7 @@ export {
   budgetKey,
   LOOP_BREAKER,
   PILOT_BREAKER,
+  parseBreakerCountKey,
   parseBreakerKey,
 } from './keys.js';
 export { createMemoryState, ECHO_MARKS_PER_SUBJECT, type MemoryStateOptions } from './memory.js';

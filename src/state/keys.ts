@@ -28,3 +28,10 @@ export function parseBreakerKey(key: string): { readonly id: string; readonly sc
   if (bar < 0) return undefined;
   return { id: key.slice(3, bar), scopeKey: key.slice(bar + 1) };
 }
+
+/** Splits a breaker count key back into its breaker id and scope key. */
+export function parseBreakerCountKey(
+  key: string,
+): { readonly id: string; readonly scopeKey: string } | undefined {
+  return key.startsWith('bc|') ? parseBreakerKey(`br|${key.slice(3)}`) : undefined;
+}

@@ -1,4 +1,4 @@
-import { type ChainLink, impactOf, whyChain } from '../../runtime/index.js';
+import { type ChainLink, formatDuration, impactOf, whyChain } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { openExistingLedger } from '../ledger-access.js';
 import { type Output, table } from '../output.js';
@@ -33,6 +33,12 @@ export async function why(id: string, opts: { data: string }, out: Output): Prom
           `${o.agent} ${o.outcome === 'deliver' ? 'approved' : 'rejected'} ${link.id}: "${o.reason ?? ''}"`,
         );
     }
+  }
+  for (const b of result.breakers) {
+    const what = b.counted === 'deadLetters' ? 'dead letters' : 'failed tries';
+    out.line(
+      `breaker ${b.breaker} stopped ${b.stopped}: it opened for ${b.key} at ${b.at} after ${b.count} ${what} of ${b.of} (over ${b.over} in ${formatDuration(b.windowMs)}): ${b.failures.join(', ')}`,
+    );
   }
   for (const a of result.actions) {
     const what = a.action === 'reset' ? `reset breaker ${a.breaker ?? ''} for` : `${a.action}`;

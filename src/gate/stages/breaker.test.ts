@@ -154,3 +154,26 @@ describe('breaker stage: counting', () => {
     expect(step(store, policy, envelope()).deltas).toEqual([]);
   });
 });
+
+describe('breaker stage: failure breakers', () => {
+  const failing = rule({
+    id: 'failing-credits',
+    failures: { kind: 'deadLetters', worker: 'effect:credit.issue' },
+  });
+
+  it('does not count admissions for a breaker that counts failures', () => {
+    const store = createMemoryState();
+    const policy = testPolicy({ breakers: [failing] });
+    const reasons = [0, 1, 2, 3].map(() => step(store, policy, credit(), { kind: 'effect' }).verdict.reason);
+    expect(reasons).toEqual(['gate.admitted', 'gate.admitted', 'gate.admitted', 'gate.admitted']);
+    expect(store.breaker(breakerKey('failing-credits', 'account:8841'))).toBeUndefined();
+  });
+
+  it('stops messages once the runtime opened it, like any breaker', () => {
+    const store = createMemoryState();
+    const key = breakerKey('failing-credits', 'account:8841');
+    store.apply([{ kind: 'breaker-open', key, state: open('freeze', 'failing-credits') }]);
+    const d = step(store, testPolicy({ breakers: [failing] }), credit(), { kind: 'effect' });
+    expect(d.verdict).toMatchObject({ decision: 'hold', reason: 'breaker.frozen', rule: 'failing-credits' });
+  });
+});

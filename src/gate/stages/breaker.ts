@@ -1,4 +1,11 @@
-import { breakerCountKey, breakerKey, breakerOpenAt, windowAdd, windowSum } from '../../state/index.js';
+import {
+  breakerCountKey,
+  breakerKey,
+  breakerOpenAt,
+  openedBreaker,
+  windowAdd,
+  windowSum,
+} from '../../state/index.js';
 import { type Stage, scopeKeyOf, verdict } from '../context.js';
 import { formatDuration } from '../format.js';
 
@@ -52,16 +59,7 @@ export const breakerStage: Stage = {
         ctx.always.push({
           kind: 'breaker-open',
           key: breakerKey(rule.id, scopeKey),
-          state:
-            rule.cooldownMs === undefined
-              ? { state: 'open', action: rule.action, openedAt: now, by: rule.id }
-              : {
-                  state: 'open',
-                  action: rule.action,
-                  openedAt: now,
-                  closesAt: now + rule.cooldownMs,
-                  by: rule.id,
-                },
+          state: openedBreaker(rule, now),
         });
         const what = `${rule.id}: ${count} ${rule.count} in ${formatDuration(rule.windowMs)} for ${scopeKey}, over ${rule.over}; the breaker is open`;
         const until =
