@@ -12,6 +12,11 @@ export type Located = {
   readonly value: unknown;
   /** Line and column of the value at `path`, or of the key that holds it; the deepest existing part otherwise. */
   readonly locate: (path: Path, at?: 'key' | 'value') => Position;
+  /**
+   * Line and column of the character at `offset` inside the text value at `path` (a CEL predicate),
+   * across quotes, escapes and block scalars; the value's start when it cannot tell.
+   */
+  readonly locateIn: (path: Path, offset: number) => Position;
 };
 
 /** A mesh file, parsed: the document, where things are, and its YAML syntax errors. */
@@ -42,7 +47,14 @@ export function parseMesh(opts: { file: string; path: string; text: string }): P
       issues.push(at(0, 'MW_POLICY_PARSE', errorText(err)));
     }
   }
-  return { file: opts.file, path: opts.path, value, issues, warnings, locate: locator(doc, lineCounter) };
+  const locate = locator(doc, lineCounter);
+  const locateIn = (path: Path, offset: number): Position => {
+    const node = doc.getIn(path, true);
+    if (!isScalar(node) || typeof node.value !== 'string' || !node.range) return locate(path);
+    const at = sourceOffset(opts.text, node.type, node.range[0], node.range[1], offset);
+    return at === undefined ? locate(path) : lineCounter.linePos(at);
+  };
+  return { file: opts.file, path: opts.path, value, issues, warnings, locate, locateIn };
 }
 
 /**
@@ -106,4 +118,40 @@ function isEmpty(node: unknown): boolean {
     node === undefined ||
     (isScalar(node) && node.value === null && node.range?.[0] === node.range?.[1])
   );
+}
+
+/** Where the `offset`-th character of a scalar's value is written in the source, when it is plain to see. */
+function sourceOffset(
+  text: string,
+  type: unknown,
+  start: number,
+  end: number,
+  offset: number,
+): number | undefined {
+  if (type === 'PLAIN') return text.slice(start, end).includes('\n') ? undefined : start + offset;
+  if (type === 'QUOTE_SINGLE' || type === 'QUOTE_DOUBLE') {
+    let i = start + 1;
+    for (let k = 0; k < offset; k++) {
+      if (text[i] === '\n' || i >= end) return undefined; // a folded line: not worth guessing
+      if (type === 'QUOTE_SINGLE') i += text.startsWith("''", i) ? 2 : 1;
+      else if (text[i] !== '\\') i += 1;
+      else i += { x: 4, u: 6, U: 10 }[text[i + 1] ?? ''] ?? 2;
+    }
+    return i;
+  }
+  if (type === 'BLOCK_LITERAL') {
+    const header = text.indexOf('\n', start);
+    if (header < 0 || header >= end) return undefined;
+    const lines = text.slice(header + 1, end).split('\n');
+    const indent = /^ */.exec(lines.find((l) => l.trim() !== '') ?? '')?.[0].length ?? 0;
+    let rest = offset;
+    let at = header + 1;
+    for (const line of lines) {
+      const length = Math.max(0, line.length - indent);
+      if (rest <= length) return at + indent + rest;
+      rest -= length + 1;
+      at += line.length + 1;
+    }
+  }
+  return undefined;
 }
