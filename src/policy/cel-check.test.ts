@@ -108,6 +108,10 @@ describe('checkPredicateTypes: never refuses what works at run time', () => {
     ['msg.type != "rec.do" && msg.data.amount > 1', 'credit.issue', { amount: 6 }],
     ['msg.type == "rec.do" ? int(msg.data.n) % 2 == 1 : msg.data.amount > 1', 'credit.issue', { amount: 6 }],
     ['msg.subject.startsWith("account:") || msg.hop > 3', 'any.v1', {}],
+    // A guarded read of a field a closed contract cannot have is never evaluated.
+    ['has(msg.data.amount) && msg.data.amount > 50', 'rec.do', { n: 1 }],
+    ['"amount" in msg.data && msg.data.amount > 50', 'rec.do', { n: 1 }],
+    ['has(msg.data.amount) ? msg.data.amount > 50 : false', 'rec.do', { n: 1 }],
   ] as const)('%s', (source, type, data) => {
     const report = checkPredicateTypes(source, SCHEMAS);
     expect(report.error).toBeUndefined();
@@ -186,6 +190,36 @@ describe('compilePolicy: predicates are checked against the contracts, at file:l
     const issues = result.ok ? [] : result.issues;
     expect(issues).toEqual([expect.objectContaining({ code, ...at(extra, line, needle) })]);
     expect(issues[0]?.message).toContain(says);
+  });
+
+  it.each([
+    [
+      'double quotes with escapes',
+      ['  - id: p', '    when: "msg.type == \\"x.v1\\" && msg.data.n % 2 == 0"', '    timeout: 1h'],
+      11,
+    ],
+    [
+      'a folded block',
+      [
+        '  - id: p',
+        '    when: >-',
+        '      msg.type == "x.v1" &&',
+        '      msg.data.n % 2 == 0',
+        '    timeout: 1h',
+      ],
+      13,
+    ],
+    [
+      'a plain scalar over two lines',
+      ['  - id: p', '    when: msg.type == "x.v1" &&', '      msg.data.n % 2 == 0', '    timeout: 1h'],
+      12,
+    ],
+  ])('points into %s', (_name, extra, line) => {
+    const result = compileWith(extra);
+    const issues = result.ok ? [] : result.issues;
+    expect(issues).toEqual([
+      expect.objectContaining({ code: 'MW_POLICY_CEL_TYPE', ...at(extra, line, 'msg.data.n %') }),
+    ]);
   });
 
   it('warns, and compiles, when the predicate fails on some of the types it can see', () => {

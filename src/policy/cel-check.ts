@@ -49,6 +49,7 @@ export function checkPredicateTypes(source: string, schemas: ReadonlyMap<string,
     return { unknownTypes: [], seen: [] }; // compilePredicate reports it
   }
   const names = new Set<string>();
+  const guarded = new Set<string>();
   const compared: { name: string; offset: number }[] = [];
   walk(ast, (node) => {
     if (node.op === '.' || node.op === '.?') names.add(node.args[1]);
@@ -59,6 +60,10 @@ export function checkPredicateTypes(source: string, schemas: ReadonlyMap<string,
     )
       names.add(node.args[1].args);
     for (const lit of typeLiterals(node)) compared.push(lit);
+    const tested = node.op === 'call' && node.args[0] === 'has' ? node.args[1][0] : undefined;
+    if (tested?.op === '.') guarded.add(tested.args[1]);
+    const key = node.op === 'in' ? stringValue(node.args[0]) : undefined;
+    if (key !== undefined) guarded.add(key);
   });
   const unknownTypes = compared.filter((c) => !schemas.has(c.name));
   const seen = [...schemas.keys()].filter((type) => constant(ast, type) !== false);
@@ -68,7 +73,7 @@ export function checkPredicateTypes(source: string, schemas: ReadonlyMap<string,
     const env = base.clone();
     let shape: MsgShape;
     try {
-      shape = declareMsg(env, schemas.get(type), names);
+      shape = declareMsg(env, schemas.get(type), names, guarded);
     } catch {
       continue; // a contract the declaration cannot express: nothing to check against
     }

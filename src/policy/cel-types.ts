@@ -12,8 +12,10 @@ import { isObj, type Obj } from './check.js';
  * An object with `properties` becomes a type with those fields. Unless the schema closes it
  * (`additionalProperties: false` and no `patternProperties`), it also gets every name in `names`
  * (the field names the expression reads anywhere) as `dyn`, so a field the contract does not list
- * is never called unknown. Envelope attributes are typed the same way: extension attributes exist,
- * so `msg` stays open.
+ * is never called unknown. A closed object gets the names in `guarded` (tested with `has(…)` or
+ * `"f" in …` somewhere in the expression) as `dyn`: guarded reads are safe, and telling them from
+ * unguarded ones is not worth the risk of refusing a predicate that works. Envelope attributes are
+ * typed the same way: extension attributes exist, so `msg` stays open.
  */
 export type MsgShape = {
   /** Closed object types: type name → the fields the contract allows, for hints. */
@@ -46,7 +48,12 @@ const ATTRIBUTES: Readonly<Record<string, string>> = {
 const MAX_DEPTH = 12;
 
 /** Declares `msg` on `env` (a fresh clone): its attributes, and `data` typed from `schema`. */
-export function declareMsg(env: Environment, schema: unknown, names: ReadonlySet<string>): MsgShape {
+export function declareMsg(
+  env: Environment,
+  schema: unknown,
+  names: ReadonlySet<string>,
+  guarded: ReadonlySet<string> = new Set(),
+): MsgShape {
   const closed = new Map<string, string[]>();
   const used = new Set<string>();
   /** A type name cel-js accepts, unique in this environment. */
@@ -89,11 +96,14 @@ export function declareMsg(env: Environment, schema: unknown, names: ReadonlySet
         : 'dyn';
     if (properties === undefined && !isClosed) return `map<string, ${extra}>`;
     const typeName = nameFor(name);
-    const fields: Record<string, string> = {};
+    const fields: Record<string, string> = Object.create(null);
     for (const [key, value] of Object.entries(properties ?? {}))
       fields[key] = typeOf(value, `${name}.${key}`, depth + 1);
-    if (isClosed) closed.set(typeName, Object.keys(fields));
-    else for (const key of names) fields[key] ??= extra;
+    if (isClosed) {
+      closed.set(typeName, Object.keys(fields));
+      // Behind `has(x.f) && x.f …` a field a closed object cannot have is never read: the guard is false first.
+      for (const key of guarded) fields[key] ??= 'dyn';
+    } else for (const key of names) fields[key] ??= extra;
     env.registerType({ name: typeName, fields });
     return typeName;
   };

@@ -120,7 +120,11 @@ function isEmpty(node: unknown): boolean {
   );
 }
 
-/** Where the `offset`-th character of a scalar's value is written in the source, when it is plain to see. */
+/**
+ * Where the `offset`-th character of a scalar's value is written in the source: quotes, escapes,
+ * a literal block's indentation and a folded line break (one space in the value) are accounted for.
+ * Undefined for what is not worth guessing (blank lines inside a folded scalar).
+ */
 function sourceOffset(
   text: string,
   type: unknown,
@@ -128,30 +132,26 @@ function sourceOffset(
   end: number,
   offset: number,
 ): number | undefined {
-  if (type === 'PLAIN') return text.slice(start, end).includes('\n') ? undefined : start + offset;
-  if (type === 'QUOTE_SINGLE' || type === 'QUOTE_DOUBLE') {
-    let i = start + 1;
-    for (let k = 0; k < offset; k++) {
-      if (text[i] === '\n' || i >= end) return undefined; // a folded line: not worth guessing
-      if (type === 'QUOTE_SINGLE') i += text.startsWith("''", i) ? 2 : 1;
-      else if (text[i] !== '\\') i += 1;
-      else i += { x: 4, u: 6, U: 10 }[text[i + 1] ?? ''] ?? 2;
-    }
-    return i;
+  const block = type === 'BLOCK_LITERAL' || type === 'BLOCK_FOLDED';
+  const quoted = type === 'QUOTE_SINGLE' || type === 'QUOTE_DOUBLE';
+  let i = quoted ? start + 1 : start;
+  let indent = 0;
+  if (block) {
+    i = text.indexOf('\n', start) + 1;
+    if (i <= 0 || i >= end) return undefined;
+    indent = /^ */.exec(text.slice(i))?.[0].length ?? 0;
+    i += indent;
   }
-  if (type === 'BLOCK_LITERAL') {
-    const header = text.indexOf('\n', start);
-    if (header < 0 || header >= end) return undefined;
-    const lines = text.slice(header + 1, end).split('\n');
-    const indent = /^ */.exec(lines.find((l) => l.trim() !== '') ?? '')?.[0].length ?? 0;
-    let rest = offset;
-    let at = header + 1;
-    for (const line of lines) {
-      const length = Math.max(0, line.length - indent);
-      if (rest <= length) return at + indent + rest;
-      rest -= length + 1;
-      at += line.length + 1;
-    }
+  for (let k = 0; k < offset; k++) {
+    if (i >= end) return undefined;
+    if (text[i] === '\n') {
+      i++;
+      if (block) i += Math.min(indent, /^ */.exec(text.slice(i))?.[0].length ?? 0);
+      else i += /^[ \t]*/.exec(text.slice(i))?.[0].length ?? 0;
+      if (text[i] === '\n' && type !== 'BLOCK_LITERAL') return undefined;
+    } else if (type === 'QUOTE_SINGLE' && text.startsWith("''", i)) i += 2;
+    else if (type === 'QUOTE_DOUBLE' && text[i] === '\\') i += { x: 4, u: 6, U: 10 }[text[i + 1] ?? ''] ?? 2;
+    else i++;
   }
-  return undefined;
+  return i;
 }
