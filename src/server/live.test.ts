@@ -1,9 +1,9 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { openMesh } from '../runtime/index.js';
+import { openMesh, reloadPolicy } from '../runtime/index.js';
 import { createLiveView, type FeedEvent } from './live.js';
 
 /** One ingress, one agent; roots have no target, so the approval's predicate fails on every one. */
@@ -49,6 +49,16 @@ describe('live view: predicate errors are alerts', () => {
     ]);
     expect(live.alerts()).toEqual([alerts[2]]);
     expect(live.alerts()[0]?.detail).toContain('addressed');
+
+    // A reload that fixes the rule clears its alert; the counts since start stay.
+    const file = join(dir, 'mesh.yaml');
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace(`'msg.target == "a"'`, `'has(msg.target) && msg.target == "a"'`),
+    );
+    expect(await reloadPolicy(o.mesh)).toMatchObject({ ok: true, changed: true });
+    expect(live.alerts()).toEqual([]);
+    expect(o.mesh.counts().predicateErrors).toEqual({ addressed: 3 });
     live.close();
   });
 });

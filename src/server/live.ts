@@ -63,7 +63,11 @@ export type LiveView = {
   /** Decisions of the last `windowSeconds`, keyed by `"<from node> <type>"`. */
   edgeCounts(now: number): Record<string, VerdictCounts>;
   readonly windowSeconds: number;
-  /** The latest alert of each rule since start, with its count, oldest rule first. */
+  /**
+   * The latest alert of each rule, with its count, in the order the rules first failed: only rules
+   * still in force as they were (a reload that fixes or drops a rule clears its alert; one that
+   * changes it counts anew).
+   */
   alerts(): FeedAlert[];
   close(): void;
 };
@@ -125,7 +129,8 @@ export function feedEventOf(event: MeshEvent, count = 1): FeedEvent {
 export function createLiveView(mesh: Mesh): LiveView {
   const slots = new Map<string, { second: number; counts: VerdictCounts }[]>();
   const subscribers = new Set<(event: FeedEvent) => void>();
-  const alerts = new Map<string, FeedAlert>();
+  const alerts = new Map<string, { line: FeedAlert; when: string | undefined }>();
+  const whenOf = (rule: string) => mesh.policy.approvals.find((a) => a.id === rule)?.when;
 
   const count = (key: string, second: number, decision: keyof VerdictCounts) => {
     let list = slots.get(key);
@@ -149,8 +154,10 @@ export function createLiveView(mesh: Mesh): LiveView {
     }
     let line: FeedEvent | undefined;
     if (event.type === 'alert') {
-      line = feedEventOf(event, (alerts.get(event.rule)?.count ?? 0) + 1);
-      alerts.set(event.rule, line as FeedAlert);
+      const when = whenOf(event.rule);
+      const last = alerts.get(event.rule);
+      line = feedEventOf(event, (last?.when === when ? (last?.line.count ?? 0) : 0) + 1);
+      alerts.set(event.rule, { line: line as FeedAlert, when });
     }
     if (subscribers.size === 0) return;
     line ??= feedEventOf(event);
@@ -181,7 +188,7 @@ export function createLiveView(mesh: Mesh): LiveView {
       return out;
     },
     windowSeconds: WINDOW_SECONDS,
-    alerts: () => [...alerts.values()],
+    alerts: () => [...alerts.values()].filter((a) => a.when === whenOf(a.line.rule)).map((a) => a.line),
     close() {
       stop();
       subscribers.clear();
