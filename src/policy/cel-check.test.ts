@@ -29,6 +29,23 @@ const SCHEMAS = new Map<string, unknown>([
     },
   ],
   ['any.v1', { type: 'object' }],
+  [
+    'nested.v1',
+    {
+      type: 'object',
+      properties: {
+        items: {
+          type: 'array',
+          items: { type: 'object', properties: { sku: { type: 'string' } }, additionalProperties: false },
+        },
+        prices: {
+          type: 'object',
+          additionalProperties: { type: 'object', properties: { eur: { type: 'number' } } },
+        },
+        'odd-name': { type: 'string' },
+      },
+    },
+  ],
 ]);
 
 /** What a real message of that type gives at run time: the proof the check is sound. */
@@ -47,7 +64,20 @@ describe('checkPredicateTypes: certain failures are found before anything runs',
     ['msg.type == "rec.do" && msg.data.n', ['rec.do'], 0, { n: 1 }],
     ['msg.type == "rec.do" && !msg.data.note', ['rec.do'], 24, { note: 'x' }],
     ['msg.type in ["rec.do"] && msg.data.note.startsWith(1)', ['rec.do'], 26, { note: 'x' }],
-    ['msg.hop % 2 == 0', ['rec.do', 'credit.issue', 'any.v1'], 0, { n: 1 }],
+    ['msg.hop % 2 == 0', ['rec.do', 'credit.issue', 'any.v1', 'nested.v1'], 0, { n: 1 }],
+    [
+      'msg.type == "nested.v1" && msg.data.items.exists(i, i.price > 1)',
+      ['nested.v1'],
+      49,
+      { items: [{ sku: 'a' }] },
+    ],
+    [
+      'msg.type == "nested.v1" && msg.data.prices.shop.eur % 2 == 0',
+      ['nested.v1'],
+      27,
+      { prices: { shop: { eur: 2 } } },
+    ],
+    ['msg.type == "nested.v1" && msg.data["odd-name"] > 1', ['nested.v1'], 27, { 'odd-name': 'x' }],
   ] as const)('%s', (source, types, offset, data) => {
     const report = checkPredicateTypes(source, SCHEMAS);
     expect(report.error).toMatchObject({ types, offset });
@@ -69,7 +99,7 @@ describe('checkPredicateTypes: certain failures are found before anything runs',
     const report = checkPredicateTypes('msg.data.nope > 1', SCHEMAS);
     expect(report.error).toBeUndefined();
     expect(report.warning).toMatchObject({ types: ['rec.do'] });
-    expect(report.seen).toEqual(['rec.do', 'credit.issue', 'any.v1']);
+    expect(report.seen).toEqual(['rec.do', 'credit.issue', 'any.v1', 'nested.v1']);
   });
 
   it('finds type names the mesh does not use', () => {

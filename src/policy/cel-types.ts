@@ -110,8 +110,9 @@ export function declareMsg(
   const data = typeOf(schema, 'msg.data', 0);
   const fields: Record<string, string> = { ...ATTRIBUTES, data };
   for (const key of names) fields[key] ??= 'dyn';
-  env.registerType({ name: nameFor('msg'), fields });
-  env.registerVariable('msg', 'msg');
+  const msg = nameFor('msg');
+  env.registerType({ name: msg, fields });
+  env.registerVariable('msg', msg);
   return { closed };
 }
 
