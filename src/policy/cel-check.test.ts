@@ -68,7 +68,7 @@ describe('checkPredicateTypes: certain failures are found before anything runs',
     [
       'msg.type == "nested.v1" && msg.data.items.exists(i, i.price > 1)',
       ['nested.v1'],
-      49,
+      54,
       { items: [{ sku: 'a' }] },
     ],
     [
