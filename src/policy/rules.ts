@@ -157,45 +157,7 @@ function compileApproval(item: Obj, { check, graph, path, id, schemas }: Ctx): A
       check.reportIn('MW_POLICY_BAD_CEL', { where, reason, hint }, at, offset);
     }
   }
-  if (when !== undefined && compiled?.ok === true) {
-    // Types with a contract that failed to compile are left out: that mistake is reported already.
-    const types = [...graph.messageTypes, ...graph.effects.keys()];
-    const known = new Map(types.flatMap((t) => (schemas.has(t) ? [[t, schemas.get(t)] as const] : [])));
-    const typed = checkPredicateTypes(when, known);
-    for (const { name, offset } of typed.unknownTypes) {
-      if (isKnownType(graph, name)) continue;
-      const why = 'no agent, ingress or effect uses that type, so that comparison never holds';
-      check.reportIn(
-        'MW_POLICY_UNKNOWN_REFERENCE',
-        { who: `approval ${id}`, verb: 'compares msg.type with', name, why },
-        at,
-        offset,
-      );
-    }
-    if (typed.error !== undefined) {
-      const { types: failing, reason, hint, offset } = typed.error;
-      const what =
-        failing.length === 1
-          ? `every ${failing[0]} message, the only type it can match`
-          : `every message it can match (${failing.join(', ')}; first: ${failing[0]})`;
-      check.reportIn('MW_POLICY_CEL_TYPE', { where, what, reason, hint }, at, offset);
-    }
-    if (typed.warning !== undefined) {
-      const { types: failing, reason, hint, offset } = typed.warning;
-      const fine = typed.seen.filter((t) => !failing.includes(t));
-      const narrow =
-        fine.length === 1
-          ? `msg.type == "${fine[0]}"`
-          : `msg.type in [${fine.map((t) => `"${t}"`).join(', ')}]`;
-      check.reportIn(
-        'MW_POLICY_CEL_TYPE_SOME',
-        { where, types: failing.join(', '), reason, hint, narrow },
-        at,
-        offset,
-        true,
-      );
-    }
-  }
+  if (when !== undefined && compiled?.ok === true) checkTypes(when, { check, graph, path, id, schemas });
   return {
     id,
     when: when ?? '',
@@ -204,6 +166,49 @@ function compileApproval(item: Obj, { check, graph, path, id, schemas }: Ctx): A
     timeoutMs: duration(check, item.timeout, [...path, 'timeout']),
     onTimeout: item.onTimeout === 'deliver' ? 'deliver' : 'deny',
   };
+}
+
+/** The predicate against the contracts of the types it can see (cel-check.ts); `when` compiled. */
+function checkTypes(when: string, { check, graph, path, id, schemas }: Ctx): void {
+  const at = [...path, 'when'];
+  const where = labelOf(at);
+  // Types with a contract that failed to compile are left out: that mistake is reported already.
+  const types = [...graph.messageTypes, ...graph.effects.keys()];
+  const known = new Map(types.flatMap((t) => (schemas.has(t) ? [[t, schemas.get(t)] as const] : [])));
+  const typed = checkPredicateTypes(when, known);
+  for (const { name, offset } of typed.unknownTypes) {
+    if (isKnownType(graph, name)) continue;
+    const why = 'no agent, ingress or effect uses that type, so that comparison never holds';
+    check.reportIn(
+      'MW_POLICY_UNKNOWN_REFERENCE',
+      { who: `approval ${id}`, verb: 'compares msg.type with', name, why },
+      at,
+      offset,
+    );
+  }
+  if (typed.error !== undefined) {
+    const { types: failing, reason, hint, offset } = typed.error;
+    const what =
+      failing.length === 1
+        ? `every ${failing[0]} message, the only type it can match`
+        : `every message of the ${failing.length} types it can match (${failing.join(', ')})`;
+    check.reportIn('MW_POLICY_CEL_TYPE', { where, what, reason, hint }, at, offset);
+  }
+  if (typed.warning !== undefined) {
+    const { types: failing, reason, hint, offset } = typed.warning;
+    const fine = typed.seen.filter((t) => !failing.includes(t));
+    const narrow =
+      fine.length === 1
+        ? `msg.type == "${fine[0]}"`
+        : `msg.type in [${fine.map((t) => `"${t}"`).join(', ')}]`;
+    check.reportIn(
+      'MW_POLICY_CEL_TYPE_SOME',
+      { where, types: failing.join(', '), reason, hint, narrow },
+      at,
+      offset,
+      true,
+    );
+  }
 }
 
 function isKnownType(graph: Graph, type: string): boolean {
