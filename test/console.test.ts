@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -211,6 +211,97 @@ describe('web console in a real browser against a real `up` process', () => {
     await page.locator(`[data-testid="feed-row"][data-message-id="${sent.body.id}"]`).click();
     await testid('lineage-graph').waitFor();
     expect(pageErrors).toEqual([]);
+  });
+});
+
+/** A mesh whose approval passes the load-time check but fails on every root: roots have no target. */
+function writeAlertMesh(): { mesh: string; input: string } {
+  const dir = tempDir('console-alert');
+  mkdirSync(join(dir, 'contracts'));
+  writeFileSync(
+    join(dir, 'mesh.yaml'),
+    [
+      'mesh: alerting',
+      'agents:',
+      '  worker: { version: 1.0.0, module: ./worker.mjs, consumes: [job.queued.v1] }',
+      'ingress:',
+      '  api: { emits: [job.queued.v1] }',
+      'approvals:',
+      `  - { id: addressed, when: 'msg.type == "job.queued.v1" && msg.target == "worker"', timeout: 1h }`,
+    ].join('\n'),
+  );
+  writeFileSync(join(dir, 'contracts', 'job.queued.v1.json'), '{ "type": "object" }');
+  writeFileSync(join(dir, 'worker.mjs'), 'export default { handle() {} };');
+  const line = (n: number) =>
+    JSON.stringify({ source: 'api', type: 'job.queued.v1', subject: `job:${n}`, data: { n } });
+  writeFileSync(join(dir, 'jobs.jsonl'), `${[1, 2, 3].map(line).join('\n')}\n`);
+  return { mesh: join(dir, 'mesh.yaml'), input: join(dir, 'jobs.jsonl') };
+}
+
+describe('a predicate error in the console: one banner per rule, with a count', () => {
+  let up: UpProcess;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    const { mesh, input } = writeAlertMesh();
+    up = await startUp([mesh, '--data', join(tempDir('console-alert-data'), 'data'), '--input', input]);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true });
+    page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+    page.setDefaultTimeout(15_000);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (up !== undefined) expect(await up.stop()).toBe(0);
+  });
+
+  it('names the rule and its error on every page, and counts each new failure', async () => {
+    const stats = await until(async () => {
+      const s = (await call(up, up.token, 'GET', '/stats')).body;
+      return s.counts.predicateErrors.addressed === 3 ? s : undefined;
+    }, 'three predicate errors');
+    expect(stats.alerts).toEqual([
+      expect.objectContaining({ kind: 'alert', alert: 'predicate_error', rule: 'addressed', count: 3 }),
+    ]);
+    await page.goto(up.console);
+    const banner = page.getByTestId('alert-banner');
+    await banner.waitFor();
+    expect(await banner.count()).toBe(1);
+    expect(await banner.getAttribute('data-rule')).toBe('addressed');
+    expect(await banner.getAttribute('data-count')).toBe('3');
+    expect(await page.getByTestId('alert-detail').textContent()).toContain('msg.target');
+    await page.screenshot({ path: join(SHOTS, 'alert-banner.png'), fullPage: true });
+
+    // The live feed carries the alert too, and the banner counts on without a second banner.
+    const feed = await fetch(`${up.api}/events`, { headers: { authorization: `Bearer ${up.token}` } });
+    const reader = feed.body!.getReader();
+    const alerts: FeedEvent[] = [];
+    const parser = createSseParser((m: SseMessage) => {
+      alerts.push(
+        ...(JSON.parse(m.data) as { events: FeedEvent[] }).events.filter((e) => e.kind === 'alert'),
+      );
+    });
+    const sent = await call(up, up.token, 'POST', '/messages', {
+      type: 'job.queued.v1',
+      subject: 'job:4',
+      data: { n: 4 },
+    });
+    expect(sent.status).toBeLessThan(300);
+    while (alerts.length === 0) {
+      const { value } = await reader.read();
+      parser.push(new TextDecoder().decode(value));
+    }
+    await reader.cancel();
+    expect(alerts).toEqual([
+      expect.objectContaining({ rule: 'addressed', count: 4, reason: 'approval.predicate_error' }),
+    ]);
+    await page.getByTestId('nav-held').click();
+    await expect.poll(() => banner.getAttribute('data-count'), { timeout: 10_000 }).toBe('4');
+    expect(await banner.count()).toBe(1);
+
+    await page.getByTestId('alert-dismiss').click();
+    expect(await banner.count()).toBe(0);
   });
 });
 

@@ -12,13 +12,26 @@ export type Checker = {
   /** A mistake at `path` (at the key that holds it with `at: 'key'`). */
   report(code: PolicyCode, params: PolicyParams, path: Path, at?: 'key' | 'value'): void;
   warn(code: PolicyCode, params: PolicyParams, path: Path, at?: 'key' | 'value'): void;
+  /** A mistake at the `offset`-th character of the text value at `path` (inside a CEL predicate). */
+  reportIn(
+    code: PolicyCode,
+    params: PolicyParams,
+    path: Path,
+    offset: number | undefined,
+    warn?: boolean,
+  ): void;
 };
 
 export function createChecker(mesh: ParsedMesh): Checker {
   const issues: PolicyIssue[] = [];
   const warnings: PolicyIssue[] = [];
-  const make = (code: PolicyCode, params: PolicyParams, path: Path, at: 'key' | 'value'): PolicyIssue => {
-    const { line, col } = mesh.locate(path, at);
+  const make = (
+    code: PolicyCode,
+    params: PolicyParams,
+    path: Path,
+    at: 'key' | 'value' | number,
+  ): PolicyIssue => {
+    const { line, col } = typeof at === 'number' ? mesh.locateIn(path, at) : mesh.locate(path, at);
     return {
       code,
       file: mesh.file,
@@ -34,6 +47,8 @@ export function createChecker(mesh: ParsedMesh): Checker {
     warnings,
     report: (code, params, path, at = 'value') => void issues.push(make(code, params, path, at)),
     warn: (code, params, path, at = 'value') => void warnings.push(make(code, params, path, at)),
+    reportIn: (code, params, path, offset, warn = false) =>
+      void (warn ? warnings : issues).push(make(code, params, path, offset ?? 'value')),
   };
 }
 

@@ -50,7 +50,7 @@ describe('compilePolicy reports each mistake where it is written', () => {
     [
       'CEL type error',
       ['approvals:', '  - { id: p, when: \'1 + "x" == 2\', timeout: 1h }'],
-      [['MW_POLICY_BAD_CEL', 10, "'1"]],
+      [['MW_POLICY_BAD_CEL', 10, '1 + "x"']],
     ],
     [
       'CEL that is not text',

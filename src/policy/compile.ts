@@ -28,7 +28,7 @@ export function compilePolicy(
   const graph = compileGraph(check, doc);
   const compiled = compileContracts(check, graph, contracts, tools);
   const guards = compileGuards(check, doc);
-  const rules = compileRules(check, doc, graph);
+  const rules = compileRules(check, doc, graph, new Map(Object.entries(compiled.schemas)));
   if (check.issues.length > 0) return { ok: false, issues: sortIssues(check.issues, mesh.file) };
   // The digest covers the document as written and every contract (a tool's schema included): any
   // change to either changes it.

@@ -19,7 +19,11 @@ export const POLICY_ERRORS = {
     '{where} is {value}, which is not a rate: write a whole number above zero, "/" and a unit, like 5/s, 30/min, 100/h or 1000/d',
   MW_POLICY_BAD_POINTER:
     '{where} is {value}, which is not a JSON pointer into the payload: write it like /amount or /order/total',
-  MW_POLICY_BAD_CEL: '{where} is not a valid CEL predicate: {reason}',
+  MW_POLICY_BAD_CEL: '{where} is not a valid CEL predicate: {reason}{hint}',
+  MW_POLICY_CEL_TYPE:
+    '{where} fails on {what}, so each would be held for a pilot as a predicate error: {reason}{hint}',
+  MW_POLICY_CEL_TYPE_SOME:
+    '{where} fails on {types} messages ({reason}{hint}), so each would be held for a pilot as a predicate error; if the rule is not meant for them, start it with {narrow} &&',
   MW_POLICY_BAD_KEY: 'agents.{agent}.publicKey is not an Ed25519 public key in PEM form: {reason}',
   MW_POLICY_AGENT_TRANSPORT: 'agent {agent} must have exactly one of module, url or a2a; it has {found}',
   MW_POLICY_EFFECT_TRANSPORT:

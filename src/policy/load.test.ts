@@ -117,7 +117,7 @@ describe('loadPolicy: a mesh file with one of every mistake', async () => {
     ['MW_POLICY_RESERVED_ID', undefined, 41, 11],
     ['MW_POLICY_MISSING_KEY', undefined, 42, 33],
     ['MW_POLICY_UNKNOWN_REFERENCE', undefined, 42, 48],
-    ['MW_POLICY_BAD_CEL', undefined, 44, 29],
+    ['MW_POLICY_BAD_CEL', undefined, 44, 47],
     ['MW_POLICY_BAD_DURATION', undefined, 45, 65],
     ['MW_POLICY_UNKNOWN_KEY', undefined, 46, 1],
     ['MW_POLICY_CONTRACT_SCHEMA', `${contracts}/credit.issue.json`, 4, 35],

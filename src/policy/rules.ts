@@ -1,5 +1,6 @@
 import { isJsonPointer, parsePointer } from '../contracts/index.js';
 import { compilePredicate } from './cel.js';
+import { checkPredicateTypes } from './cel-check.js';
 import { type Checker, duration, isObj, labelOf, listOf, num, type Obj, shown, str } from './check.js';
 import type { Graph } from './graph.js';
 import type { Path } from './source.js';
@@ -20,10 +21,22 @@ export type Rules = {
 };
 
 /** One rule being compiled: where it is, its id, and what it may refer to. */
-type Ctx = { readonly check: Checker; readonly graph: Graph; readonly path: Path; readonly id: string };
+type Ctx = {
+  readonly check: Checker;
+  readonly graph: Graph;
+  readonly path: Path;
+  readonly id: string;
+  /** The parsed contract of every message type and effect that has a valid one. */
+  readonly schemas: ReadonlyMap<string, unknown>;
+};
 
 /** Limits, budgets, breakers and approvals, with their ids unique across all four lists. */
-export function compileRules(check: Checker, doc: Obj, graph: Graph): Rules {
+export function compileRules(
+  check: Checker,
+  doc: Obj,
+  graph: Graph,
+  schemas: ReadonlyMap<string, unknown> = new Map(),
+): Rules {
   const seen = new Map<string, Path>();
   const each = <T>(list: string, compile: (item: Obj, ctx: Ctx) => T): T[] => {
     const out: T[] = [];
@@ -35,7 +48,7 @@ export function compileRules(check: Checker, doc: Obj, graph: Graph): Rules {
       if (other !== undefined)
         check.report('MW_POLICY_DUPLICATE_ID', { id, other: labelOf(other) }, [...path, 'id']);
       else if (id !== '') seen.set(id, path);
-      out.push(compile(item, { check, graph, path, id }));
+      out.push(compile(item, { check, graph, path, id, schemas }));
     });
     return out;
   };
@@ -170,13 +183,21 @@ function failureCount(
   return { kind, worker: effect ? `effect:${name}` : name };
 }
 
-function compileApproval(item: Obj, { check, path, id }: Ctx): ApprovalRule {
+function compileApproval(item: Obj, { check, graph, path, id, schemas }: Ctx): ApprovalRule {
   const when = str(item.when);
+  const at = [...path, 'when'];
+  const where = labelOf(at);
   const compiled = when === undefined ? undefined : compilePredicate(when);
   if (item.when !== undefined && compiled?.ok !== true) {
-    const reason = compiled === undefined ? "write it as text, like 'msg.data.amount > 50'" : compiled.reason;
-    check.report('MW_POLICY_BAD_CEL', { where: labelOf([...path, 'when']), reason }, [...path, 'when']);
+    if (compiled === undefined) {
+      const reason = "write it as text, like 'msg.data.amount > 50'";
+      check.report('MW_POLICY_BAD_CEL', { where, reason, hint: '' }, at);
+    } else {
+      const { reason, hint, offset } = compiled;
+      check.reportIn('MW_POLICY_BAD_CEL', { where, reason, hint }, at, offset);
+    }
   }
+  if (when !== undefined && compiled?.ok === true) checkTypes(when, { check, graph, path, id, schemas });
   return {
     id,
     when: when ?? '',
@@ -185,6 +206,49 @@ function compileApproval(item: Obj, { check, path, id }: Ctx): ApprovalRule {
     timeoutMs: duration(check, item.timeout, [...path, 'timeout']),
     onTimeout: item.onTimeout === 'deliver' ? 'deliver' : 'deny',
   };
+}
+
+/** The predicate against the contracts of the types it can see (cel-check.ts); `when` compiled. */
+function checkTypes(when: string, { check, graph, path, id, schemas }: Ctx): void {
+  const at = [...path, 'when'];
+  const where = labelOf(at);
+  // Types with a contract that failed to compile are left out: that mistake is reported already.
+  const types = [...graph.messageTypes, ...graph.effects.keys()];
+  const known = new Map(types.flatMap((t) => (schemas.has(t) ? [[t, schemas.get(t)] as const] : [])));
+  const typed = checkPredicateTypes(when, known);
+  for (const { name, offset } of typed.unknownTypes) {
+    if (isKnownType(graph, name)) continue;
+    const why = 'no agent, ingress or effect uses that type, so that comparison never holds';
+    check.reportIn(
+      'MW_POLICY_UNKNOWN_REFERENCE',
+      { who: `approval ${id}`, verb: 'compares msg.type with', name, why },
+      at,
+      offset,
+    );
+  }
+  if (typed.error !== undefined) {
+    const { types: failing, reason, hint, offset } = typed.error;
+    const what =
+      failing.length === 1
+        ? `every ${failing[0]} message, the only type it can match`
+        : `every message of the ${failing.length} types it can match (${failing.join(', ')})`;
+    check.reportIn('MW_POLICY_CEL_TYPE', { where, what, reason, hint }, at, offset);
+  }
+  if (typed.warning !== undefined) {
+    const { types: failing, reason, hint, offset } = typed.warning;
+    const fine = typed.seen.filter((t) => !failing.includes(t));
+    const narrow =
+      fine.length === 1
+        ? `msg.type == "${fine[0]}"`
+        : `msg.type in [${fine.map((t) => `"${t}"`).join(', ')}]`;
+    check.reportIn(
+      'MW_POLICY_CEL_TYPE_SOME',
+      { where, types: failing.join(', '), reason, hint, narrow },
+      at,
+      offset,
+      true,
+    );
+  }
 }
 
 function isKnownType(graph: Graph, type: string): boolean {

@@ -12,6 +12,11 @@ export type Located = {
   readonly value: unknown;
   /** Line and column of the value at `path`, or of the key that holds it; the deepest existing part otherwise. */
   readonly locate: (path: Path, at?: 'key' | 'value') => Position;
+  /**
+   * Line and column of the character at `offset` inside the text value at `path` (a CEL predicate),
+   * across quotes, escapes and block scalars; the value's start when it cannot tell.
+   */
+  readonly locateIn: (path: Path, offset: number) => Position;
 };
 
 /** A mesh file, parsed: the document, where things are, and its YAML syntax errors. */
@@ -42,7 +47,14 @@ export function parseMesh(opts: { file: string; path: string; text: string }): P
       issues.push(at(0, 'MW_POLICY_PARSE', errorText(err)));
     }
   }
-  return { file: opts.file, path: opts.path, value, issues, warnings, locate: locator(doc, lineCounter) };
+  const locate = locator(doc, lineCounter);
+  const locateIn = (path: Path, offset: number): Position => {
+    const node = doc.getIn(path, true);
+    if (!isScalar(node) || typeof node.value !== 'string' || !node.range) return locate(path);
+    const at = sourceOffset(opts.text, node.type, node.range[0], node.range[1], offset);
+    return at === undefined ? locate(path) : lineCounter.linePos(at);
+  };
+  return { file: opts.file, path: opts.path, value, issues, warnings, locate, locateIn };
 }
 
 /**
@@ -106,4 +118,40 @@ function isEmpty(node: unknown): boolean {
     node === undefined ||
     (isScalar(node) && node.value === null && node.range?.[0] === node.range?.[1])
   );
+}
+
+/**
+ * Where the `offset`-th character of a scalar's value is written in the source: quotes, escapes,
+ * a literal block's indentation and a folded line break (one space in the value) are accounted for.
+ * Undefined for what is not worth guessing (blank lines inside a folded scalar).
+ */
+function sourceOffset(
+  text: string,
+  type: unknown,
+  start: number,
+  end: number,
+  offset: number,
+): number | undefined {
+  const block = type === 'BLOCK_LITERAL' || type === 'BLOCK_FOLDED';
+  const quoted = type === 'QUOTE_SINGLE' || type === 'QUOTE_DOUBLE';
+  let i = quoted ? start + 1 : start;
+  let indent = 0;
+  if (block) {
+    i = text.indexOf('\n', start) + 1;
+    if (i <= 0 || i >= end) return undefined;
+    indent = /^ */.exec(text.slice(i))?.[0].length ?? 0;
+    i += indent;
+  }
+  for (let k = 0; k < offset; k++) {
+    if (i >= end) return undefined;
+    if (text[i] === '\n') {
+      i++;
+      if (block) i += Math.min(indent, /^ */.exec(text.slice(i))?.[0].length ?? 0);
+      else i += /^[ \t]*/.exec(text.slice(i))?.[0].length ?? 0;
+      if (text[i] === '\n' && type !== 'BLOCK_LITERAL') return undefined;
+    } else if (type === 'QUOTE_SINGLE' && text.startsWith("''", i)) i += 2;
+    else if (type === 'QUOTE_DOUBLE' && text[i] === '\\') i += { x: 4, u: 6, U: 10 }[text[i + 1] ?? ''] ?? 2;
+    else i++;
+  }
+  return i;
 }

@@ -44,6 +44,20 @@ export type MeshEvent =
       readonly message: string;
     }
   | {
+      /**
+       * Something a pilot must look at now, beside the decision that raised it: an approval predicate
+       * that could not be evaluated (the message is held all the same, `approval.predicate_error`).
+       */
+      readonly type: 'alert';
+      readonly at: number;
+      readonly alert: 'predicate_error';
+      readonly msgId: string;
+      readonly rule: string;
+      /** The verdict's reason and sentence (the sentence names the predicate and its error). */
+      readonly reason: string;
+      readonly detail: string;
+    }
+  | {
       readonly type: 'effect-executed';
       readonly at: number;
       readonly msgId: string;
@@ -58,7 +72,16 @@ export type RunCounts = {
   deadLetters: number;
   /** Deliveries and executions resumed from the ledger after a restart. */
   recovered: number;
+  /** Approval predicates that could not be evaluated, by rule id (each held its message). */
+  predicateErrors: Record<string, number>;
 };
+
+/** The alert a decision raises, if any: a predicate error is one, never a silent hold. */
+export function alertOf(at: number, msgId: string, verdict: Verdict): MeshEvent | undefined {
+  if (verdict.reason !== 'approval.predicate_error') return undefined;
+  const { reason, rule = '', detail = '' } = verdict;
+  return { type: 'alert', at, alert: 'predicate_error', msgId, rule, reason, detail };
+}
 
 export function zeroCounts(): RunCounts {
   return {
@@ -66,6 +89,7 @@ export function zeroCounts(): RunCounts {
     effects: { executed: 0, denied: 0, held: 0, quarantined: 0, failed: 0 },
     deadLetters: 0,
     recovered: 0,
+    predicateErrors: {},
   };
 }
 
@@ -80,6 +104,8 @@ export function countDecision(counts: RunCounts, gated: GatedKind, verdict: Verd
       break;
     case 'hold':
       bucket.held++;
+      if (verdict.reason === 'approval.predicate_error' && verdict.rule !== undefined)
+        counts.predicateErrors[verdict.rule] = (counts.predicateErrors[verdict.rule] ?? 0) + 1;
       break;
     case 'quarantine':
       bucket.quarantined++;

@@ -294,3 +294,34 @@ describe('misbehaving handlers', () => {
     }
   });
 });
+
+describe('a predicate that cannot be evaluated', () => {
+  it('holds the message, counts it by rule, and raises an alert beside the decision', async () => {
+    // Passes the load-time check (target is an attribute), fails at run time: roots have no target.
+    const dir = writeMesh(0, [
+      'approvals:',
+      `  - { id: addressed, when: 'msg.type == "job.queued.v1" && msg.target == "flaky"', timeout: 1h }`,
+    ]);
+    const opened = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    await using o = opened.opened;
+    const events: { type: string; reason?: string; rule?: string; alert?: string; msgId?: string }[] = [];
+    o.mesh.onEvent((e) => {
+      if (e.type === 'alert') events.push(e);
+      if (e.type === 'decision') events.push({ type: e.type, reason: e.verdict.reason });
+    });
+    const sent = [];
+    for (const n of [1, 2])
+      sent.push(await o.mesh.inject('api', { type: 'job.queued.v1', subject: `job:${n}`, data: { n } }));
+    await o.mesh.idle();
+    expect(o.mesh.counts().messages.held).toBe(2);
+    expect(o.mesh.counts().predicateErrors).toEqual({ addressed: 2 });
+    expect(events.map((e) => [e.type, e.reason, e.alert ?? null, e.rule ?? null])).toEqual([
+      ['decision', 'approval.predicate_error', null, null],
+      ['alert', 'approval.predicate_error', 'predicate_error', 'addressed'],
+      ['decision', 'approval.predicate_error', null, null],
+      ['alert', 'approval.predicate_error', 'predicate_error', 'addressed'],
+    ]);
+    expect(events.filter((e) => e.type === 'alert').map((e) => e.msgId)).toEqual(sent.map((s) => s.msgId));
+  });
+});

@@ -10,7 +10,7 @@ import type { IngressMessage } from './define.js';
 import { createDelivery, type Outgoing, type RetryOptions } from './delivery.js';
 import { type Clock, createEnvelopeFactory, type Random, systemClock, systemRandom } from './envelopes.js';
 import { runtimeError } from './errors.js';
-import { countDecision, type MeshEvent, type RunCounts, zeroCounts } from './events.js';
+import { alertOf, countDecision, type MeshEvent, type RunCounts, zeroCounts } from './events.js';
 import { createFailureBreakers } from './failures.js';
 import { isFrozen } from './freezes.js';
 import { createHolds, type HoldView } from './holds.js';
@@ -232,6 +232,8 @@ export function createMesh(opts: MeshOptions): Mesh {
       if (extra.link !== undefined) event.link = extra.link;
       if (extra.location !== undefined) event.location = extra.location;
       publish(event);
+      const alert = alertOf(now, msgId, verdict);
+      if (alert !== undefined) publish(alert);
     }
     const consumers = extra.consumers ?? [];
     const entry = decisionRecord(now, msgId, data, header);

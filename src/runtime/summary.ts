@@ -21,6 +21,8 @@ export type RunSummary = {
   readonly frozen: readonly string[];
   readonly deadLetters: number;
   readonly recovered: number;
+  /** By approval rule id: messages its predicate could not be evaluated on (each held). */
+  readonly predicateErrors: Readonly<Record<string, number>>;
   readonly ledger: {
     readonly entries: number;
     readonly head: string;
@@ -59,6 +61,7 @@ export function summarize(counts: RunCounts, state: StateStore, ledger: Ledger, 
     frozen,
     deadLetters: counts.deadLetters,
     recovered: counts.recovered,
+    predicateErrors: counts.predicateErrors,
     ledger: { entries: ledger.count(), head: heads[0]?.head ?? '', heads },
     policy: { mesh: policy.mesh, digest: policy.digest },
   };

@@ -37,7 +37,23 @@ export type FeedEvent =
       readonly id: string;
       readonly outcome: 'deliver' | 'deny';
       readonly by: string;
-    };
+    }
+  | FeedAlert;
+
+/**
+ * An approval predicate that could not be evaluated: the message (`id`, the latest) is held, and a
+ * pilot should fix the rule. `count` is how many times since the mesh started.
+ */
+export type FeedAlert = {
+  readonly kind: 'alert';
+  readonly at: string;
+  readonly alert: 'predicate_error';
+  readonly id: string;
+  readonly rule: string;
+  readonly reason: string;
+  readonly detail: string;
+  readonly count: number;
+};
 
 export type VerdictCounts = { deliver: number; deny: number; hold: number; quarantine: number };
 
@@ -47,6 +63,12 @@ export type LiveView = {
   /** Decisions of the last `windowSeconds`, keyed by `"<from node> <type>"`. */
   edgeCounts(now: number): Record<string, VerdictCounts>;
   readonly windowSeconds: number;
+  /**
+   * The latest alert of each rule, with its count, in the order the rules first failed: only rules
+   * still in force as they were (a reload that fixes or drops a rule clears its alert; one that
+   * changes it counts anew).
+   */
+  alerts(): FeedAlert[];
   close(): void;
 };
 
@@ -59,7 +81,7 @@ export function nodeOf(source: string): string {
   return ref.version === undefined ? `ingress:${ref.name}` : `agent:${ref.name}`;
 }
 
-export function feedEventOf(event: MeshEvent): FeedEvent {
+export function feedEventOf(event: MeshEvent, count = 1): FeedEvent {
   const at = new Date(event.at).toISOString();
   switch (event.type) {
     case 'decision':
@@ -85,6 +107,17 @@ export function feedEventOf(event: MeshEvent): FeedEvent {
       return { kind: 'dead-letter', at, id: event.msgId, worker: event.worker, code: event.code };
     case 'released':
       return { kind: 'released', at, id: event.msgId, outcome: event.outcome, by: event.by };
+    case 'alert':
+      return {
+        kind: 'alert',
+        at,
+        alert: event.alert,
+        id: event.msgId,
+        rule: event.rule,
+        reason: event.reason,
+        detail: event.detail,
+        count,
+      };
   }
 }
 
@@ -96,6 +129,8 @@ export function feedEventOf(event: MeshEvent): FeedEvent {
 export function createLiveView(mesh: Mesh): LiveView {
   const slots = new Map<string, { second: number; counts: VerdictCounts }[]>();
   const subscribers = new Set<(event: FeedEvent) => void>();
+  const alerts = new Map<string, { line: FeedAlert; when: string | undefined }>();
+  const whenOf = (rule: string) => mesh.policy.approvals.find((a) => a.id === rule)?.when;
 
   const count = (key: string, second: number, decision: keyof VerdictCounts) => {
     let list = slots.get(key);
@@ -117,8 +152,15 @@ export function createLiveView(mesh: Mesh): LiveView {
       const key = `${nodeOf(event.envelope.source)} ${event.envelope.type}`;
       count(key, Math.floor(event.at / 1000), event.verdict.decision);
     }
+    let line: FeedEvent | undefined;
+    if (event.type === 'alert') {
+      const when = whenOf(event.rule);
+      const last = alerts.get(event.rule);
+      line = feedEventOf(event, (last?.when === when ? (last?.line.count ?? 0) : 0) + 1);
+      alerts.set(event.rule, { line: line as FeedAlert, when });
+    }
     if (subscribers.size === 0) return;
-    const line = feedEventOf(event);
+    line ??= feedEventOf(event);
     for (const send of subscribers) send(line);
   });
 
@@ -146,6 +188,7 @@ export function createLiveView(mesh: Mesh): LiveView {
       return out;
     },
     windowSeconds: WINDOW_SECONDS,
+    alerts: () => [...alerts.values()].filter((a) => a.when === whenOf(a.line.rule)).map((a) => a.line),
     close() {
       stop();
       subscribers.clear();

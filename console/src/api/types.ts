@@ -24,9 +24,24 @@ export type Stats = {
     effects: { executed: number; denied: number; held: number; quarantined: number; failed: number };
     deadLetters: number;
     recovered: number;
+    predicateErrors?: Record<string, number>;
   };
   windowSeconds: number;
   edges: Record<string, VerdictCounts>;
+  /** The latest alert of each rule since start (absent from an older warden). */
+  alerts?: Alert[];
+};
+
+/** An approval predicate that could not be evaluated: `count` messages held for it so far, `id` the latest. */
+export type Alert = {
+  kind: 'alert';
+  at: string;
+  alert: 'predicate_error';
+  id: string;
+  rule: string;
+  reason: string;
+  detail: string;
+  count: number;
 };
 
 export type Hold = {
@@ -129,7 +144,8 @@ export type FeedEvent =
   | { kind: 'delivered'; at: string; id: string; agent: string }
   | { kind: 'effect-executed'; at: string; id: string; effect: string; subject: string }
   | { kind: 'dead-letter'; at: string; id: string; worker: string; code: string }
-  | { kind: 'released'; at: string; id: string; outcome: 'deliver' | 'deny'; by: string };
+  | { kind: 'released'; at: string; id: string; outcome: 'deliver' | 'deny'; by: string }
+  | Alert;
 
 /** One `decisions` event: a sample of events, the true verdict counts of the interval, and how many were left out. */
 export type FeedBatch = { events: FeedEvent[]; counts?: VerdictCounts; dropped: number };

@@ -61,6 +61,7 @@ export function createFeedTally(now: () => number = Date.now) {
       const counts = bucket(Math.floor(now() / 1000));
       const counted = batch.counts !== undefined;
       for (const event of batch.events) {
+        if (event.kind === 'alert') continue; // shown as banners on every page, not as traffic
         // Rows are decisions and dead letters; deliveries and executions are only counted.
         if (event.kind === 'decision') {
           const row = { seq: seq++, event };

@@ -12,6 +12,7 @@ import { LineageView } from '../lineage/LineageView.js';
 import { LiveView } from '../live/LiveView.js';
 import { MeshView } from '../mesh/MeshView.js';
 import { SearchView } from '../search/SearchView.js';
+import { AlertBanners } from './AlertBanners.js';
 import { Nav } from './Nav.js';
 import { type Route, useRoute } from './route.js';
 
@@ -68,6 +69,7 @@ function SignedIn({ route, onSignOut }: { route: Route; onSignOut: () => void })
     <>
       <Nav route={route} waiting={holds.data?.holds.length ?? 0} onSignOut={onSignOut} />
       <main class="content">
+        <AlertBanners />
         <CurrentView route={route} holds={holds} />
       </main>
     </>

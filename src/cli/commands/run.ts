@@ -106,6 +106,8 @@ export function printSummary(s: RunSummary, out: Output): void {
   );
   if (s.deadLetters > 0) out.line(`dead letters: ${s.deadLetters}`);
   if (s.recovered > 0) out.line(`resumed from a previous run: ${s.recovered}`);
+  for (const [rule, n] of Object.entries(s.predicateErrors))
+    out.line(`alert: approval ${rule} could not be evaluated on ${n} message(s), each held for a pilot`);
   for (const b of s.breakers) out.line(`breaker ${b.id} open for ${b.key} (${b.action})`);
   if (s.frozen.length > 0) out.line(`frozen: ${s.frozen.join(', ')}`);
   out.line(`ledger: ${s.ledger.entries} entries, head ${s.ledger.head}`);

@@ -47,14 +47,21 @@ export async function eventRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
       let dropped = 0;
       let counts: VerdictCounts = { deliver: 0, deny: 0, hold: 0, quarantine: 0 };
       let blocked = false;
+      // Alerts are never dropped: the latest of each rule goes with the next batch (its count says how many).
+      const alerts = new Map<string, FeedEvent>();
       const unsubscribe = deps.live.subscribe((event) => {
+        if (event.kind === 'alert') {
+          alerts.set(event.rule, event);
+          return;
+        }
         if (event.kind === 'decision') counts[event.decision as keyof VerdictCounts]++;
         if (pending.length < BATCH) pending.push(event);
         else dropped++;
       });
       const flush = () => {
-        if (blocked || (pending.length === 0 && dropped === 0)) return;
-        const data = JSON.stringify({ events: pending, counts, dropped });
+        if (blocked || (pending.length === 0 && dropped === 0 && alerts.size === 0)) return;
+        const data = JSON.stringify({ events: [...pending, ...alerts.values()], counts, dropped });
+        alerts.clear();
         pending = [];
         dropped = 0;
         counts = { deliver: 0, deny: 0, hold: 0, quarantine: 0 };

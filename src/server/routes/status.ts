@@ -20,6 +20,22 @@ const edge = {
   required: ['from', 'to', 'type'],
 } as const;
 
+/** The latest alert of one rule (docs/api.md, "Alerts"). */
+const alert = {
+  type: 'object',
+  properties: {
+    kind: { type: 'string', enum: ['alert'] },
+    at: { type: 'string' },
+    alert: { type: 'string', enum: ['predicate_error'] },
+    id: { type: 'string' },
+    rule: { type: 'string' },
+    reason: { type: 'string' },
+    detail: { type: 'string' },
+    count: { type: 'integer' },
+  },
+  required: ['kind', 'at', 'alert', 'id', 'rule', 'reason', 'detail', 'count'],
+} as const;
+
 /** Health, the mesh as a graph, counts and live rates, and the ledger's integrity. */
 export async function statusRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   app.get(
@@ -81,7 +97,7 @@ export async function statusRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     {
       config: { role: 'viewer' },
       schema: {
-        summary: 'Counts since start, and decisions per edge over the last seconds',
+        summary: 'Counts since start, decisions per edge over the last seconds, and alerts',
         tags: ['status'],
         response: {
           200: {
@@ -90,6 +106,7 @@ export async function statusRoutes(app: FastifyInstance, deps: ApiDeps): Promise
               counts: anyObject,
               windowSeconds: { type: 'integer' },
               edges: { type: 'object', additionalProperties: verdictCounts },
+              alerts: { type: 'array', items: alert },
             },
           },
           ...errors(),
@@ -100,6 +117,7 @@ export async function statusRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       counts: deps.mesh.counts(),
       windowSeconds: deps.live.windowSeconds,
       edges: deps.live.edgeCounts(deps.now()),
+      alerts: deps.live.alerts(),
     }),
   );
 
