@@ -3,6 +3,7 @@ export type {
   Decision,
   EchoLink,
   GateInput,
+  LinkVia,
   StageName,
   Verdict,
   VerdictDecision,
