@@ -3,7 +3,7 @@ import type { Envelope, GatedKind, MeshwardenError } from '../envelope/index.js'
 import { decide, type Verdict, type VerdictIssue } from '../gate/index.js';
 import type { Ledger, LedgerEntry, LedgerRecord } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
-import { createMemoryState, type StateStore } from '../state/index.js';
+import { createMemoryState, type StateDelta, type StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
 import { describeValue, jsonText, notJson, truncate } from './candidate-text.js';
 import type { IngressMessage } from './define.js';
@@ -160,7 +160,7 @@ export function createMesh(opts: MeshOptions): Mesh {
       state,
     );
     state.apply(decision.deltas);
-    const { envelope, verdict, link } = decision;
+    const { envelope, verdict, link, unverifiedCausation } = decision;
     const consumers =
       verdict.decision === 'deliver' && envelope !== undefined && gated === 'message'
         ? consumersOf(envelope)
@@ -171,6 +171,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     if (link !== undefined) extra.link = link;
     if (envelope === undefined) extra.raw = truncate(text);
     if (sentBy !== undefined) extra.sentBy = sentBy;
+    if (unverifiedCausation !== undefined) extra.unverifiedCausation = unverifiedCausation;
     // Input that failed the shape check may carry no usable id; it still gets one so `why` finds it.
     const cause = envelope === undefined ? claimedCause(candidate) : undefined;
     return record(now, envelope?.id ?? factory.id(), gated, verdict, envelope, extra, cause);
@@ -197,6 +198,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     if (extra.location !== undefined) data.location = extra.location;
     if (extra.raw !== undefined) data.raw = extra.raw;
     if (extra.sentBy !== undefined) data.sentBy = extra.sentBy;
+    if (extra.unverifiedCausation !== undefined) data.unverifiedCausation = extra.unverifiedCausation;
     data.verdict = verdict;
     countDecision(counts, gated, verdict);
     if (listeners.size > 0) {
@@ -299,6 +301,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     refuse: (out, reason, detail) => {
       work.track(refuse(out, { decision: 'quarantine', stage: 'envelope', reason, detail }));
     },
+    remember: (record) => state.apply((record.data as { deltas?: StateDelta[] }).deltas ?? []),
     ingest: (ingress, message) => {
       ingest(ingress, message).catch((err: unknown) =>
         log.warn({ err, ingress }, 'ingest after close dropped'),

@@ -80,6 +80,9 @@ export function recoverFromLedger(
       entry.kind === ENTRY.deadLetter ||
       entry.kind === ENTRY.effectExecuted
     ) {
+      // An executed effect's reply token (effect.executed) is state too.
+      const { deltas } = entry.data as { deltas?: StateDelta[] };
+      if (deltas !== undefined) state.apply(deltas);
       if (entry.agent !== undefined) done(id, entry.agent);
     }
   }
