@@ -51,6 +51,7 @@ export { type InputLine, isRejected, parseInputLine } from './input.js';
 export {
   type ChainLink,
   impactOf,
+  type LinkedEffect,
   type Outcome,
   type PilotActionView,
   toChainLink,
