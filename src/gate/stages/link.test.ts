@@ -78,11 +78,16 @@ describe('linking by causationid', () => {
     expect(d.deltas.every((x) => x.kind === 'seen')).toBe(true);
   });
 
-  it('leaves a released message as it was linked, verified or not now', () => {
-    const linked = ticket({}, EFFECT);
-    const d = decideOnce({ ...linked, hop: 4 }, base, { store: createMemoryState(), release: true });
+  it('leaves a released message as it was linked, even when a newer effect now matches it', () => {
+    const s = store();
+    s.apply([{ kind: 'echo', subject: ACCOUNT, mark: mark({ effectId: 'newer', at: NOW - 1 }) }]);
+    const linked = { ...ticket({ sha: COMMIT }, EFFECT), hop: 4 };
+    const d = decideOnce(linked, withMin(12), { store: s, release: true });
     expect(d.verdict.decision).toBe('deliver');
     expect(d.envelope?.causationid).toBe(EFFECT);
+    expect(d.link).toBeUndefined();
+    const expired = decideOnce(linked, base, { store: createMemoryState(), release: true });
+    expect(expired.envelope?.causationid).toBe(EFFECT);
   });
 
   it('feeds the loop guard: a claim into a chain that already went through the inbox is a repeat', () => {

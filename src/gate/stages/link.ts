@@ -23,9 +23,10 @@ export function linkIngress(ctx: GateContext): Verdict | undefined {
   const env = ctx.envelope!;
   const loop = ctx.policy.guards.loop;
   const marks = ctx.state.echoes(env.subject);
-  // A message a pilot released was linked (or not) when first gated; its causation stays as it was.
-  const claim = ctx.input.release === true || env.hop > 0 ? undefined : env.causationid;
+  const claim = env.causationid;
   if (claim !== undefined) {
+    // A message a pilot released was linked when first gated: it stays as it was.
+    if (ctx.input.release === true) return undefined;
     const mark = findEffectMark(marks, claim, ctx.now, loop.echoWindowMs);
     if (mark === undefined) {
       // Kept out of the envelope (and so out of the ledger's causation index, lineage and events):
@@ -37,7 +38,7 @@ export function linkIngress(ctx: GateContext): Verdict | undefined {
         'quarantine',
         'loop',
         'loop.unverified_causation',
-        `Ingress ${ctx.sourceName} says ${env.type} for ${env.subject} was caused by ${claim}, but no effect with that id was requested for ${env.subject} in the last ${formatDuration(loop.echoWindowMs)}; the claim is not trusted and the message is kept for review.`,
+        `Ingress ${ctx.sourceName} says ${env.type} for ${env.subject} was caused by ${shown(claim)}, but no effect with that id was requested for ${env.subject} in the last ${formatDuration(loop.echoWindowMs)}; the claim is not trusted and the message is kept for review.`,
         ctx.sourceName,
       );
     }
@@ -56,6 +57,11 @@ export function linkIngress(ctx: GateContext): Verdict | undefined {
     fingerprints.length === 0 ? undefined : matchEcho(marks, fingerprints, ctx.now, loop.echoWindowMs);
   if (echo !== undefined) relink(ctx, echo.mark, { fingerprint: echo.fingerprint, via: 'echo' });
   return undefined;
+}
+
+/** A claim as a sentence quotes it: it comes from outside and may be long. */
+function shown(claim: string): string {
+  return claim.length <= 80 ? claim : `${claim.slice(0, 79)}…`;
 }
 
 /** Puts the message in the effect's causal chain: its causation, correlation, next hop and ancestry. */
