@@ -19,7 +19,7 @@ const OTHER = 'service:web';
  * `release` requests a deploy for every release and, when a finished deploy says `redeploy`, one
  * more: a bug that loops through the outside world. The deploy executor's commit ids are
  * `c0ffee000001`, `c0ffee000002`, …; it fails its first try for `service:flaky`, and every try
- * for `service:broken`.
+ * for `service:broken` and `service:badtoken` (a reply token with a space).
  */
 function writeMesh(): string {
   const dir = tempDir('links');
@@ -55,6 +55,7 @@ function writeMesh(): string {
      export default { execute(request, ctx) {
        if (request.subject === 'service:broken' || (request.subject === 'service:flaky' && ctx.attempt === 1))
          throw new Error('deploy API answered 503');
+       if (request.subject === 'service:badtoken') ctx.replyToken('two words');
        n++;
        const commit = 'c0ffee' + String(n).padStart(6, '0');
        ctx.replyToken(commit);
@@ -208,9 +209,14 @@ describe('a webhook carrying a deploy effect back', () => {
 
 describe('why shows why a delivery failed', () => {
   it.each([
-    { subject: 'service:flaky', kinds: ['delivery.failed', 'effect.executed'] },
-    { subject: 'service:broken', kinds: ['delivery.failed', 'dead-letter'] },
-  ])('$subject: each failure with its code and message, text and JSON', async ({ subject, kinds }) => {
+    { subject: 'service:flaky', kinds: ['delivery.failed', 'effect.executed'], code: 'MW_RUNTIME_EXECUTOR' },
+    { subject: 'service:broken', kinds: ['delivery.failed', 'dead-letter'], code: 'MW_RUNTIME_EXECUTOR' },
+    {
+      subject: 'service:badtoken',
+      kinds: ['delivery.failed', 'dead-letter'],
+      code: 'MW_RUNTIME_REPLY_TOKEN',
+    },
+  ])('$subject: each failure with its code and message, text and JSON', async ({ subject, kinds, code }) => {
     const dir = writeMesh();
     let deploy = '';
     await withMesh(dir, async ({ mesh, all }) => {
@@ -227,12 +233,11 @@ describe('why shows why a delivery failed', () => {
     expect(outcomes.map((o) => o.kind)).toEqual(kinds);
     const failures = outcomes.filter((o) => o.kind !== 'effect.executed');
     for (const o of failures) {
-      expect(o).toMatchObject({ agent: 'effect:deploy.start', error: { code: 'MW_RUNTIME_EXECUTOR' } });
+      expect(o).toMatchObject({ agent: 'effect:deploy.start', error: { code } });
       expect(o.attempt).toBeGreaterThan(0);
     }
-    expect(text).toContain('delivery.failed MW_RUNTIME_EXECUTOR');
-    expect(text).toContain(`effect:deploy.start failed ${deploy} (try 1): MW_RUNTIME_EXECUTOR`);
-    if (kinds.includes('dead-letter'))
-      expect(text).toContain(`dead-lettered ${deploy} (try 2): MW_RUNTIME_EXECUTOR`);
+    expect(text).toContain(`delivery.failed ${code}`);
+    expect(text).toContain(`effect:deploy.start failed ${deploy} (try 1): ${code}`);
+    if (kinds.includes('dead-letter')) expect(text).toContain(`dead-lettered ${deploy} (try 2): ${code}`);
   });
 });

@@ -94,7 +94,7 @@ export function checkedReplyToken(effect: string, token: unknown): string {
 }
 
 /** The reply token's state delta, replayed by recovery like a decision's. */
-export function replyTokenDelta(request: Envelope, token: string): StateDelta {
+function replyTokenDelta(request: Envelope, token: string): StateDelta {
   return { kind: 'reply-token', subject: request.subject, effectId: request.id, token };
 }
 
