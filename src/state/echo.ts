@@ -92,8 +92,9 @@ export function findEffectMark(
   now: number,
   windowMs: number,
 ): EchoMark | undefined {
+  // Any mark of that effect within the window (each admission leaves one; there is normally one).
   for (const mark of marks) {
-    if (mark.effectId === effectId) return now - mark.at <= windowMs ? mark : undefined;
+    if (mark.effectId === effectId && now - mark.at <= windowMs) return mark;
   }
   return undefined;
 }
