@@ -141,6 +141,35 @@ describe('HTTP API against a real `up` process', () => {
     expect(why.chain[0].sentBy).toBe('pilot:pilot');
   });
 
+  it('quarantines a message whose causationid names no effect of its subject, and keeps the claim', async () => {
+    const found = (await call(up, tokens.viewer, 'GET', '/search?q=account:1203')).body.results;
+    const credit = found.find((r: { type: string }) => r.type === 'credit.issue');
+    expect(credit).toBeDefined();
+    for (const [subject, causationid] of [
+      ['account:5570', credit.id], // another subject's effect
+      ['account:1203', '01972b5c-ee00-7000-8000-0000000dead1'], // made up
+    ]) {
+      const sent = await call(up, tokens.pilot, 'POST', '/messages', {
+        type: 'ticket.opened.v1',
+        subject,
+        data: { subject: 'Re: your credit', text: 'Thanks', from: 'kim@example.com' },
+        causationid,
+      });
+      expect(sent.status).toBe(202);
+      expect(sent.body.verdict).toMatchObject({
+        decision: 'quarantine',
+        reason: 'loop.unverified_causation',
+      });
+      const why = (await call(up, tokens.viewer, 'GET', `/messages/${sent.body.id}/why`)).body;
+      expect(why.chain).toHaveLength(1);
+      expect(why.chain[0]).toMatchObject({
+        causationid: null,
+        linkedTo: null,
+        unverifiedCausation: causationid,
+      });
+    }
+  });
+
   it('gates a message released from a freeze again: counted and budgeted, the freeze lifted for it', async () => {
     await call(up, tokens.pilot, 'POST', '/freeze', { subject: 'account:6060', reason: 'checking' });
     const sent = await call(up, tokens.pilot, 'POST', '/messages', {

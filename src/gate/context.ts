@@ -29,6 +29,8 @@ export type GateContext = {
   agent: AgentSpec | undefined;
   ingress: IngressSpec | undefined;
   link: EchoLink | undefined;
+  /** A `causationid` the loop stage could not verify, taken out of the envelope. */
+  unverifiedCausation: string | undefined;
   /** hopDigest(sourceName, type, subject), set by the loop stage. */
   hop: string;
   /** Edge scope key, built on first use. */

@@ -84,12 +84,22 @@ describe('decide', () => {
     });
 
     it.each([
-      {
-        name: 'an effect with no long text',
-        env: email({ body: 'ok' }),
-        kind: 'effect',
-        policy: testPolicy(),
-      },
+      { name: 'no long text', body: 'ok', minLength: 16, fingerprints: 0 },
+      { name: 'text shorter than echoMinLength', body: 'a1b2c3d4e5f6', minLength: 16, fingerprints: 0 },
+      { name: 'text as long as echoMinLength', body: 'a1b2c3d4e5f6', minLength: 12, fingerprints: 1 },
+    ])('remembers an effect with $name, by id and type', ({ body, minLength, fingerprints }) => {
+      const base = testPolicy();
+      const policy = testPolicy({
+        guards: { ...base.guards, loop: { ...base.guards.loop, echoMinLength: minLength } },
+      });
+      const env = email({ body });
+      const d = decide(input(env, { kind: 'effect' }), policy, createMemoryState());
+      const echo = d.deltas.find((x) => x.kind === 'echo');
+      expect(echo).toMatchObject({ mark: { effectId: env.id, effect: 'email.send' } });
+      expect(echo?.kind === 'echo' && echo.mark.fingerprints.length).toBe(fingerprints);
+    });
+
+    it.each([
       { name: 'a message', env: envelope({ data: { text: BODY } }), kind: 'message', policy: testPolicy() },
       {
         name: 'a denied effect',
@@ -133,7 +143,7 @@ describe('decide', () => {
     expect(frozen.verdict).toMatchObject({ decision: 'hold', reason: 'breaker.frozen' });
     const released = decide(input(credit(), { kind: 'effect', release: true }), fullPolicy(), store);
     expect(released.verdict.decision).toBe('deliver');
-    expect(released.deltas.map((x) => x.kind)).toEqual(['bucket', 'window', 'window']);
+    expect(released.deltas.map((x) => x.kind)).toEqual(['bucket', 'window', 'window', 'echo']);
   });
 
   it('remembers a released effect, so its echo is still caught', () => {

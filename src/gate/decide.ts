@@ -42,6 +42,7 @@ export function decide(input: GateInput, policy: Policy, state: StateView): Deci
     agent: undefined,
     ingress: undefined,
     link: undefined,
+    unverifiedCausation: undefined,
     hop: '',
     edgeKey: undefined,
     accounting: [],
@@ -73,27 +74,28 @@ function finish(ctx: GateContext, verdict: Verdict, admitted: boolean): Decision
   if (admitted && env !== undefined) {
     for (const d of ctx.accounting) deltas.push(d);
     if (ctx.input.kind === 'effect') {
-      // Remember what the effect said, so an echo of it through an ingress links back here.
-      const fingerprints = echoFingerprints(env.data);
-      if (fingerprints.length > 0) {
-        const maxHops = ctx.policy.guards.loop.maxHops;
-        deltas.push({
-          kind: 'echo',
-          mark: {
-            ancestry: extendAncestry(env.ancestry, ctx.hop, maxHops),
-            at: ctx.now,
-            correlationid: env.correlationid,
-            effectId: env.id,
-            fingerprints,
-            hop: env.hop,
-          },
-          subject: env.subject,
-        });
-      }
+      // Remember the effect, and what it said, so that what comes back through an ingress (its text,
+      // a causationid naming it, its executor's reply token) links back here.
+      const loop = ctx.policy.guards.loop;
+      deltas.push({
+        kind: 'echo',
+        mark: {
+          ancestry: extendAncestry(env.ancestry, ctx.hop, loop.maxHops),
+          at: ctx.now,
+          correlationid: env.correlationid,
+          effect: env.type,
+          effectId: env.id,
+          fingerprints: echoFingerprints(env.data, loop.echoMinLength),
+          hop: env.hop,
+        },
+        subject: env.subject,
+      });
     }
     if (verdict.decision === 'deliver') env = withPolicyDigest(env, ctx.policy.digest);
   }
   if (env === undefined) return { verdict, deltas };
+  if (ctx.unverifiedCausation !== undefined)
+    return { verdict, envelope: env, deltas, unverifiedCausation: ctx.unverifiedCausation };
   return ctx.link === undefined
     ? { verdict, envelope: env, deltas }
     : { verdict, envelope: env, deltas, link: ctx.link };

@@ -4,6 +4,7 @@ export type {
   Decision,
   EchoLink,
   GateInput,
+  LinkVia,
   StageName,
   Verdict,
   VerdictDecision,

@@ -94,7 +94,7 @@ export function testPolicy(overrides: Partial<Mutable<Policy>> = {}): Policy {
       ['churn.assessed.v1', ['discount']],
     ]),
     guards: {
-      loop: { maxHops: 8, maxRepeats: 1, echoWindowMs: DAY, action: 'freeze' },
+      loop: { maxHops: 8, maxRepeats: 1, echoWindowMs: DAY, echoMinLength: 16, action: 'freeze' },
       envelope: { maxBytes: 65_536, dedupeWindowMs: DAY },
     },
     limits: [],

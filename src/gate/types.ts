@@ -57,8 +57,25 @@ export type GateInput = {
   readonly partner?: boolean;
 };
 
-/** The runtime links an ingress message to the effect it echoes; the admitted envelope carries the link. */
-export type EchoLink = { readonly effectId: string; readonly fingerprint: string };
+/** How an ingress message was linked to an effect (docs/agents.md, "Linking what comes back"). */
+export type LinkVia = 'causationid' | 'reply-token' | 'echo';
+
+/**
+ * The gate links an ingress message to an effect the mesh admitted for the same subject; the
+ * envelope then carries the link (causation, correlation, hop, ancestry of the effect). Members in
+ * canonical order. Links recorded before `effect` and `via` were kept have only `effectId` and
+ * `fingerprint`: they are echoes.
+ */
+export type EchoLink = {
+  /** The effect's type, e.g. `credit.issue` (absent in old ledgers). */
+  readonly effect?: string;
+  readonly effectId: string;
+  /** The shared text's fingerprint, when linked by echo. */
+  readonly fingerprint?: string;
+  /** The executor's reply token found in the message, when linked by reply token. */
+  readonly token?: string;
+  readonly via?: LinkVia;
+};
 
 export type Decision = {
   readonly verdict: Verdict;
@@ -67,4 +84,6 @@ export type Decision = {
   /** State changes to apply, in order. Empty unless the decision changes state. */
   readonly deltas: readonly StateDelta[];
   readonly link?: EchoLink;
+  /** Set with `loop.unverified_causation`: the `causationid` claimed, taken out of the envelope. */
+  readonly unverifiedCausation?: string;
 };

@@ -32,6 +32,16 @@ describe('compilePolicy reports each mistake where it is written', () => {
     ['value out of range', ['partitions: 0'], [['MW_POLICY_BAD_VALUE', 9, '0']]],
     ['enum', ['guards:', '  loop: { action: stop }'], [['MW_POLICY_BAD_VALUE', 10, 'stop']]],
     [
+      'echo length below 4',
+      ['guards:', '  loop: { echoMinLength: 3 }'],
+      [['MW_POLICY_BAD_VALUE', 10, '3 }']],
+    ],
+    [
+      'echo length not whole',
+      ['guards:', '  loop: { echoMinLength: 12.5 }'],
+      [['MW_POLICY_TYPE', 10, '12.5']],
+    ],
+    [
       'bad burst',
       ['limits:', '  - { id: l, scope: mesh, rate: 5/s, burst: 0 }'],
       [['MW_POLICY_BAD_VALUE', 10, '0 }']],

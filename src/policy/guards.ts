@@ -6,6 +6,7 @@ const DEFAULTS = {
   maxHops: 8,
   maxRepeats: 1,
   echoWindow: '24h',
+  echoMinLength: 16,
   maxBytes: 65_536,
   dedupeWindow: '10m',
   partitions: 1,
@@ -21,6 +22,7 @@ export function compileGuards(check: Checker, doc: Obj): { loop: LoopGuard; enve
       maxHops: num(loop.maxHops, DEFAULTS.maxHops),
       maxRepeats: num(loop.maxRepeats, DEFAULTS.maxRepeats),
       echoWindowMs: duration(check, loop.echoWindow, ['guards', 'loop', 'echoWindow'], DEFAULTS.echoWindow),
+      echoMinLength: num(loop.echoMinLength, DEFAULTS.echoMinLength),
       action: loop.action === 'deny' ? 'deny' : 'freeze',
     },
     envelope: {

@@ -14,7 +14,7 @@ describe('compiled policy: defaults', () => {
     [
       'loop guard',
       policy.guards.loop,
-      { maxHops: 8, maxRepeats: 1, echoWindowMs: 24 * HOUR, action: 'freeze' },
+      { maxHops: 8, maxRepeats: 1, echoWindowMs: 24 * HOUR, echoMinLength: 16, action: 'freeze' },
     ],
     ['envelope guard', policy.guards.envelope, { maxBytes: 65_536, dedupeWindowMs: 10 * MIN }],
     ['limits', policy.limits, []],
@@ -51,7 +51,7 @@ describe('compiled policy: every key set', () => {
     ...BASE.slice(4),
     'partitions: 4',
     'guards:',
-    '  loop: { maxHops: 4, maxRepeats: 0, echoWindow: 7d, action: deny }',
+    '  loop: { maxHops: 4, maxRepeats: 0, echoWindow: 7d, echoMinLength: 12, action: deny }',
     '  envelope: { maxBytes: 1024, dedupeWindow: 500ms }',
     'limits:',
     '  - { id: l1, scope: agent, rate: 3/s, burst: 10, match: { type: y.v1, source: a, target: b } }',
@@ -70,7 +70,7 @@ describe('compiled policy: every key set', () => {
     [
       'loop guard',
       policy.guards.loop,
-      { maxHops: 4, maxRepeats: 0, echoWindowMs: 7 * 24 * HOUR, action: 'deny' },
+      { maxHops: 4, maxRepeats: 0, echoWindowMs: 7 * 24 * HOUR, echoMinLength: 12, action: 'deny' },
     ],
     ['envelope guard', policy.guards.envelope, { maxBytes: 1024, dedupeWindowMs: 500 }],
     [

@@ -86,6 +86,8 @@ export const MESH_SCHEMA = object(
         maxHops: { type: 'integer', minimum: 1 },
         maxRepeats: { type: 'integer', minimum: 0 },
         echoWindow: ANY,
+        // The floor is state/echo.ts ECHO_MIN_CHARS_FLOOR: policy/ may not import state/.
+        echoMinLength: { type: 'integer', minimum: 4 },
         action: ACTION,
       }),
       envelope: object({ maxBytes: { type: 'integer', minimum: 1 }, dedupeWindow: ANY }),

@@ -61,6 +61,8 @@ export type LoopGuard = {
   readonly maxHops: number;
   readonly maxRepeats: number;
   readonly echoWindowMs: number;
+  /** Shortest normalized string (in UTF-16 code units) the fuzzy echo compares; shorter ones are ignored. */
+  readonly echoMinLength: number;
   /** What a detected loop does: freeze the subject (hold everything for it) or deny the message. */
   readonly action: 'freeze' | 'deny';
 };

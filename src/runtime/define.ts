@@ -42,7 +42,18 @@ export type AgentDefinition = {
 };
 
 /** A message handed to an ingress, as an outside system would (a mail server, a web form). */
-export type IngressMessage = { readonly type: string; readonly subject: string; readonly data: JsonValue };
+export type IngressMessage = {
+  readonly type: string;
+  readonly subject: string;
+  readonly data: JsonValue;
+  /**
+   * The id of the effect request this message answers, when the outside system carried it back (a
+   * webhook with the request id it was given). The gate links the message to that effect only if it
+   * was requested for the same subject within `guards.loop.echoWindow`; otherwise the message is
+   * quarantined (`loop.unverified_causation`).
+   */
+  readonly causationid?: string;
+};
 
 export type EffectContext = {
   readonly effect: string;
@@ -55,6 +66,14 @@ export type EffectContext = {
    * world answers (a sent e-mail arriving in the support inbox). Echo detection links it back.
    */
   ingest(ingress: string, message: IngressMessage): void;
+  /**
+   * Names what the outside world will send back about this effect (a commit id, a ticket number):
+   * 6 to 200 characters, no white space, else it throws MW_RUNTIME_REPLY_TOKEN. Recorded with
+   * `effect.executed` once the executor returns; from then on, within `guards.loop.echoWindow`, an
+   * ingress message for the same subject whose data holds the token (as a string value or a word in
+   * one) is linked to this effect. The last call wins.
+   */
+  replyToken(token: string): void;
 };
 
 export type EffectDefinition = {

@@ -2,7 +2,7 @@ import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import type { Logger } from 'pino';
 import type { Envelope, GatedKind, JsonValue, MeshwardenError } from '../envelope/index.js';
 import { errorText, isMeshwardenError } from '../envelope/index.js';
-import type { Ledger } from '../ledger/index.js';
+import type { Ledger, LedgerRecord } from '../ledger/index.js';
 import type { AgentSpec } from '../policy/index.js';
 import type { ActivePolicy } from './active.js';
 import type { AgentContext, AgentDefinition, EffectContext, IngressMessage } from './define.js';
@@ -10,7 +10,7 @@ import type { Clock, EnvelopeFactory } from './envelopes.js';
 import { runtimeError } from './errors.js';
 import type { MeshEvent, RunCounts } from './events.js';
 import type { FailureBreakers } from './failures.js';
-import { deliveredRecord, ENTRY, effectExecutedRecord } from './records.js';
+import { checkedReplyToken, deliveredRecord, ENTRY, effectExecutedRecord } from './records.js';
 import type { RemoteEvent } from './transports.js';
 import type { WorkTracker } from './work.js';
 
@@ -62,6 +62,8 @@ export function createDelivery(deps: {
   /** Records an emission that was refused before the gate (quarantine), so nothing vanishes. */
   refuse: (out: Outgoing, reason: string, detail: string) => void;
   ingest: (ingress: string, message: IngressMessage) => void;
+  /** Applies the state deltas a record carries (an executor's reply token) to the gate's store. */
+  remember: (record: LedgerRecord) => void;
   retry?: Partial<RetryOptions>;
 }): Delivery {
   const { active, ledger, log, clock, factory, work, counts, publish } = deps;
@@ -288,6 +290,7 @@ export function createDelivery(deps: {
       worker,
       async (tries) => {
         const abort: TryAbort = {};
+        let replyToken: string | undefined;
         const ctx: EffectContext = {
           effect: request.type,
           attempt: tries,
@@ -298,8 +301,12 @@ export function createDelivery(deps: {
             return log.child({ effect: request.type, msgId: request.id });
           },
           ingest: deps.ingest,
+          replyToken(token) {
+            replyToken = checkedReplyToken(request.type, token);
+          },
         };
-        return (await bounded(executor.execute(request, ctx), `effect ${request.type}`, abort)) ?? undefined;
+        const value = await bounded(executor.execute(request, ctx), `effect ${request.type}`, abort);
+        return { value: value ?? undefined, replyToken };
       },
       (cause) =>
         runtimeError(
@@ -314,8 +321,10 @@ export function createDelivery(deps: {
       return;
     }
     counts.effects.executed++;
-    const value = result.value as JsonValue | undefined;
-    work.track(ledger.append(effectExecutedRecord(clock(), request, result.attempt, value)));
+    const value = result.value.value as JsonValue | undefined;
+    const executed = effectExecutedRecord(clock(), request, result.attempt, value, result.value.replyToken);
+    deps.remember(executed); // the gate knows a reply token from the moment its record is appended
+    work.track(ledger.append(executed));
     publish({
       type: 'effect-executed',
       at: clock(),

@@ -26,7 +26,15 @@ export type EnvelopeFactory = {
   /** A root message from an ingress (hop 0, its own correlation). */
   root(
     ingress: string,
-    input: { type: string; subject: string; data: JsonValue; id?: string; target?: string },
+    input: {
+      type: string;
+      subject: string;
+      data: JsonValue;
+      id?: string;
+      target?: string;
+      /** Claimed by the outside; the gate checks it (loop stage). */
+      causationid?: string;
+    },
   ): Envelope;
   /** A message or effect request caused by `parent`, emitted by `agent`. */
   child(
@@ -85,6 +93,7 @@ export function createEnvelopeFactory(opts: {
       const id = input.id ?? formatUuidV7(now, r);
       // Members in canonical (RFC 8785) order: the ledger then serializes with native JSON.stringify.
       return {
+        ...(input.causationid === undefined ? {} : { causationid: input.causationid }),
         correlationid: id,
         data: input.data,
         datacontenttype: 'application/json',

@@ -15,6 +15,8 @@ export const runtimeError = makeError({
   MW_RUNTIME_PARTITIONS:
     'the embedded runtime runs one partition; partitions: {partitions} needs the distributed mode, which is not built yet',
   MW_RUNTIME_NOT_JSON: 'the envelope has no canonical JSON form: {cause}',
+  MW_RUNTIME_REPLY_TOKEN:
+    'effect {effect} gave reply token {token}, which is not 6 to 200 characters without white space',
   MW_RUNTIME_TIMEOUT: '{what} did not finish within {ms} ms',
   MW_RUNTIME_CLOSED: 'the mesh is closed',
   MW_RUNTIME_RELOAD: 'the policy cannot be reloaded: {detail}',

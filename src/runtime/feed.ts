@@ -40,6 +40,7 @@ export async function feedFile(
           subject: parsed.subject,
           data: parsed.data,
           ...(parsed.id === undefined ? {} : { id: parsed.id }),
+          ...(parsed.causationid === undefined ? {} : { causationid: parsed.causationid }),
         });
     // Backpressure: let the ledger catch up every few hundred lines instead of queueing the whole file.
     if (count % 512 === 0) {

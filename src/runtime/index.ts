@@ -60,6 +60,7 @@ export {
   type BreakerOpeningView,
   type ChainLink,
   impactOf,
+  type LinkedEffect,
   type Outcome,
   type PilotActionView,
   toChainLink,

@@ -9,6 +9,8 @@ export type InputLine = {
   readonly subject: string;
   readonly data: JsonValue;
   readonly id?: string;
+  /** The effect request this message answers; the gate checks the claim (docs/agents.md). */
+  readonly causationid?: string;
 };
 
 /**
@@ -119,8 +121,10 @@ export function parseInputLine(
     if (!('data' in v)) problems.push({ pointer: '/data', message: 'data is missing' });
     if (v.id !== undefined && typeof v.id !== 'string')
       problems.push({ pointer: '/id', message: 'id must be a string' });
+    if (v.causationid !== undefined && (typeof v.causationid !== 'string' || v.causationid === ''))
+      problems.push({ pointer: '/causationid', message: 'causationid must be a non-empty string' });
     for (const key of Object.keys(v)) {
-      if (!['source', 'type', 'subject', 'data', 'id'].includes(key)) {
+      if (!['source', 'type', 'subject', 'data', 'id', 'causationid'].includes(key)) {
         problems.push({ pointer: `/${key}`, message: `unknown field "${key}"` });
       }
     }

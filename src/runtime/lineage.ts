@@ -1,5 +1,5 @@
 import type { Envelope, GatedKind } from '../envelope/index.js';
-import type { EchoLink, Verdict } from '../gate/index.js';
+import type { EchoLink, LinkVia, Verdict } from '../gate/index.js';
 import type { Ledger, LedgerEntry } from '../ledger/index.js';
 import { scopeKeyFor } from './failures.js';
 import { type BreakerOpening, ENTRY } from './records.js';
@@ -21,21 +21,40 @@ export type ChainLink = {
   readonly gated: GatedKind;
   readonly at: string;
   readonly causationid: string | null;
-  /** Set when the warden linked an inbound message to an effect it had emitted (echo detection). */
+  /** Set when the warden linked an inbound message to an effect it had emitted: that effect's id. */
   readonly echoOf: string | null;
+  /** The same link in full: the effect's id and type, and how it was made; null when not linked. */
+  readonly linkedTo: LinkedEffect | null;
+  /** A `causationid` the message claimed and the gate could not verify (`loop.unverified_causation`). */
+  readonly unverifiedCausation?: string;
   /** The pilot who sent a root message by hand through the API, if one did. */
   readonly sentBy?: string;
   /** What happened after the decision: deliveries, executions, failures, releases of a hold. */
   readonly outcomes: readonly Outcome[];
 };
 
-/** `agent` is who acted (`pilot:<name>` for a pilot's release); `outcome` and `reason` are set for hold releases. */
+/** An ingress message linked to an effect: by `causationid`, by the executor's reply token, or by echo. */
+export type LinkedEffect = {
+  readonly id: string;
+  /** The effect's type, e.g. `credit.issue`; `effect` when the ledger no longer says. */
+  readonly effect: string;
+  readonly via: LinkVia;
+  readonly fingerprint?: string;
+  readonly token?: string;
+};
+
+/**
+ * `agent` is who acted (`pilot:<name>` for a pilot's release); `outcome` and `reason` are set for
+ * hold releases; `attempt` and `error` (its code and message) for `delivery.failed` and `dead-letter`.
+ */
 export type Outcome = {
   readonly kind: string;
   readonly agent: string | null;
   readonly at: string;
   readonly outcome?: string;
   readonly reason?: string;
+  readonly attempt?: number;
+  readonly error?: { readonly code: string; readonly message: string };
 };
 
 /** A pilot's freeze, unfreeze or breaker reset, as `why` lists them next to the chain. */
@@ -67,6 +86,7 @@ type DecisionData = {
   location?: string;
   link?: EchoLink;
   sentBy?: string;
+  unverifiedCausation?: string;
 };
 
 /** Turns a decision entry (and the entries after it naming the same message) into a chain link. */
@@ -78,13 +98,21 @@ export function toChainLink(ledger: Ledger, entry: LedgerEntry): ChainLink {
     .byMessage(id)
     .filter((x) => x.kind !== ENTRY.decision)
     .map((x): Outcome => {
-      const { outcome, reason } = x.data as { outcome?: string; reason?: string };
+      const { outcome, reason, attempt, error } = x.data as {
+        outcome?: string;
+        reason?: string;
+        attempt?: number;
+        error?: { code: string; message: string };
+      };
+      const failed = x.kind === ENTRY.deliveryFailed || x.kind === ENTRY.deadLetter;
       return {
         kind: x.kind,
         agent: x.agent ?? null,
         at: new Date(x.at).toISOString(),
         ...(x.kind === ENTRY.holdReleased && outcome !== undefined ? { outcome } : {}),
         ...(x.kind === ENTRY.holdReleased && reason !== undefined ? { reason } : {}),
+        ...(failed && attempt !== undefined ? { attempt } : {}),
+        ...(failed && error !== undefined ? { error: { code: error.code, message: error.message } } : {}),
       };
     });
   // A handler that emitted has no `delivered` entry: the first decision on what it emitted stands
@@ -126,8 +154,26 @@ export function toChainLink(ledger: Ledger, entry: LedgerEntry): ChainLink {
     at: new Date(entry.at).toISOString(),
     causationid: e?.causationid ?? entry.causationId ?? null,
     echoOf: d.link?.effectId ?? null,
+    linkedTo: d.link === undefined ? null : linkedEffect(ledger, d.link),
+    ...(d.unverifiedCausation === undefined ? {} : { unverifiedCausation: d.unverifiedCausation }),
     ...(d.sentBy === undefined ? {} : { sentBy: d.sentBy }),
     outcomes,
+  };
+}
+
+/** A decision's link as `why` shows it; links recorded before effect types were kept look the type up. */
+function linkedEffect(ledger: Ledger, link: EchoLink): LinkedEffect {
+  const effect =
+    link.effect ??
+    (ledger.byMessage(link.effectId).find((x) => x.kind === ENTRY.decision)?.data as DecisionData | undefined)
+      ?.envelope?.type ??
+    'effect';
+  return {
+    id: link.effectId,
+    effect,
+    via: link.via ?? 'echo',
+    ...(link.fingerprint === undefined ? {} : { fingerprint: link.fingerprint }),
+    ...(link.token === undefined ? {} : { token: link.token }),
   };
 }
 

@@ -3,7 +3,7 @@ import type { Envelope, GatedKind, MeshwardenError } from '../envelope/index.js'
 import { decide, type Verdict } from '../gate/index.js';
 import type { Ledger, LedgerEntry, LedgerRecord } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
-import { createMemoryState, type StateStore } from '../state/index.js';
+import { createMemoryState, type StateDelta, type StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
 import { claimedCause, describeValue, jsonText, notJson, rawFields } from './candidate-text.js';
 import type { IngressMessage } from './define.js';
@@ -169,7 +169,7 @@ export function createMesh(opts: MeshOptions): Mesh {
       state,
     );
     state.apply(decision.deltas);
-    const { envelope, verdict, link } = decision;
+    const { envelope, verdict, link, unverifiedCausation } = decision;
     const consumers =
       verdict.decision === 'deliver' && envelope !== undefined && gated === 'message'
         ? consumersOf(envelope)
@@ -182,6 +182,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     if (link !== undefined) extra.link = link;
     if (origin?.partner === true) extra.partner = true;
     if (origin?.sentBy !== undefined) extra.sentBy = origin.sentBy;
+    if (unverifiedCausation !== undefined) extra.unverifiedCausation = unverifiedCausation;
     if (oversized) {
       const header = headerOf(envelope);
       return record(now, envelope.id, gated, verdict, undefined, extra, header.causationId, header);
@@ -216,6 +217,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     if (extra.rawBytes !== undefined) data.rawBytes = extra.rawBytes;
     if (extra.rawDigest !== undefined) data.rawDigest = extra.rawDigest;
     if (extra.sentBy !== undefined) data.sentBy = extra.sentBy;
+    if (extra.unverifiedCausation !== undefined) data.unverifiedCausation = extra.unverifiedCausation;
     data.verdict = verdict;
     countDecision(counts, gated, verdict);
     if (listeners.size > 0) {
@@ -338,6 +340,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     refuse: (out, reason, detail) => {
       work.track(refuse(out, { decision: 'quarantine', stage: 'envelope', reason, detail }));
     },
+    remember: (record) => state.apply((record.data as { deltas?: StateDelta[] }).deltas ?? []),
     ingest: (ingress, message) => {
       ingest(ingress, message).catch((err: unknown) =>
         log.warn({ err, ingress }, 'ingest after close dropped'),

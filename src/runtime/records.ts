@@ -2,7 +2,8 @@ import type { Envelope, GatedKind, JsonObject, JsonValue, MeshwardenError } from
 import { parseSource } from '../envelope/index.js';
 import type { EchoLink, Verdict } from '../gate/index.js';
 import type { LedgerRecord } from '../ledger/index.js';
-import type { StateDelta } from '../state/index.js';
+import { isReplyToken, type StateDelta } from '../state/index.js';
+import { runtimeError } from './errors.js';
 
 /**
  * The runtime's ledger entry kinds. docs/ledger.md ("Entry kinds") documents each; recovery and
@@ -65,6 +66,8 @@ export type DecisionData = {
   readonly partner?: true;
   /** Who sent a root message by hand through the API (`pilot:<name>`). */
   readonly sentBy?: string;
+  /** A `causationid` the gate could not verify (`loop.unverified_causation`), kept out of the envelope. */
+  readonly unverifiedCausation?: string;
 };
 
 /** The indexed fields of a decision recorded without its envelope (one refused as too large). */
@@ -129,20 +132,38 @@ export function deliveredRecord(at: number, msg: Envelope, consumer: string, att
   };
 }
 
+/** An executor's reply token as given, or MW_RUNTIME_REPLY_TOKEN (thrown: it fails the try, visibly). */
+export function checkedReplyToken(effect: string, token: unknown): string {
+  if (isReplyToken(token)) return token;
+  const shown = JSON.stringify(typeof token === 'string' ? token.slice(0, 40) : token) ?? String(token);
+  throw runtimeError('MW_RUNTIME_REPLY_TOKEN', { effect, token: shown });
+}
+
+/** The reply token's state delta, replayed by recovery like a decision's. */
+function replyTokenDelta(request: Envelope, token: string): StateDelta {
+  return { kind: 'reply-token', subject: request.subject, effectId: request.id, token };
+}
+
 export function effectExecutedRecord(
   at: number,
   request: Envelope,
   attempt: number,
   result: JsonValue | undefined,
+  replyToken?: string,
 ): LedgerRecord {
+  const data: Record<string, JsonValue> = { attempt };
+  // Members in canonical order.
+  if (replyToken !== undefined) data.deltas = [replyTokenDelta(request, replyToken) as unknown as JsonObject];
+  data.effect = request.type;
+  if (replyToken !== undefined) data.replyToken = replyToken;
+  if (result !== undefined) data.result = result;
   return {
     kind: ENTRY.effectExecuted,
     at,
     msgId: request.id,
     subject: request.subject,
     agent: `effect:${request.type}`,
-    data:
-      result === undefined ? { attempt, effect: request.type } : { attempt, effect: request.type, result },
+    data,
   };
 }
 

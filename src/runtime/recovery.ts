@@ -81,6 +81,9 @@ export function recoverFromLedger(
       }
       if (entry.kind === ENTRY.deadLetter && entry.agent !== undefined) done(id, entry.agent);
     } else if (entry.kind === ENTRY.delivered || entry.kind === ENTRY.effectExecuted) {
+      // An executed effect's reply token (effect.executed) is state too.
+      const { deltas } = entry.data as { deltas?: StateDelta[] };
+      if (deltas !== undefined) state.apply(deltas);
       if (entry.agent !== undefined) done(id, entry.agent);
     }
   }

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonValue } from '../envelope/index.js';
-import { ECHO_MAX_FINGERPRINTS, echoFingerprints, matchEcho, normalizeEchoText } from './echo.js';
+import {
+  ECHO_MAX_FINGERPRINTS,
+  echoFingerprints,
+  isReplyToken,
+  matchEcho,
+  normalizeEchoText,
+} from './echo.js';
 import type { EchoMark } from './types.js';
 
 const NOW = 1_750_000_000_000;
@@ -73,5 +79,30 @@ describe('matchEcho', () => {
     const found = matchEcho(marks, fps, NOW, window);
     expect(found?.mark.effectId).toBe(effectId);
     if (found) expect(found.fingerprint).toBe(fp);
+  });
+});
+
+describe('isReplyToken', () => {
+  it.each([
+    { token: 'a1b2c3d4e5f6', ok: true },
+    { token: '01972b5c-ee00-7000-8000-000000000001', ok: true },
+    { token: 'abcdef', ok: true },
+    { token: 'abcde', ok: false },
+    { token: 'x'.repeat(201), ok: false },
+    { token: 'two words', ok: false },
+    { token: 42, ok: false },
+    { token: undefined, ok: false },
+  ])('$token → $ok', ({ token, ok }) => {
+    expect(isReplyToken(token)).toBe(ok);
+  });
+});
+
+describe('echoFingerprints minimum length', () => {
+  it.each([
+    { min: 16, count: 0 },
+    { min: 12, count: 1 },
+    { min: 4, count: 2 },
+  ])('min $min → $count', ({ min, count }) => {
+    expect(echoFingerprints({ sha: 'a1b2c3d4e5f6', env: 'prod' }, min)).toHaveLength(count);
   });
 });

@@ -8,9 +8,15 @@ export {
 export {
   ECHO_MAX_FINGERPRINTS,
   ECHO_MIN_CHARS,
+  ECHO_MIN_CHARS_FLOOR,
   echoFingerprints,
+  findEffectMark,
+  isReplyToken,
   matchEcho,
+  matchReplyToken,
   normalizeEchoText,
+  REPLY_TOKEN_MAX,
+  REPLY_TOKEN_MIN,
 } from './echo.js';
 export { bucketIsNeutral, type TakeResult, takeToken } from './gcra.js';
 export {

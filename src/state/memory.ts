@@ -52,6 +52,12 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateStore {
         }
         return;
       }
+      case 'reply-token': {
+        const marks = echoes.get(d.subject);
+        const i = marks?.findIndex((m) => m.effectId === d.effectId) ?? -1;
+        if (marks !== undefined && i >= 0) marks[i] = { ...marks[i]!, replyToken: d.token };
+        return;
+      }
       case 'seen':
         seen.set(d.id, d.at);
         return;

@@ -24,15 +24,25 @@ export type BreakerState = {
   readonly by: string;
 };
 
-/** An effect the mesh emitted, remembered per subject so an echo coming back through an ingress can be linked. */
+/**
+ * An effect the mesh admitted, remembered per subject so that a message coming back through an
+ * ingress can be linked to it: by its text (fingerprints), by a `causationid` naming the effect, or
+ * by the reply token its executor returned. Every admitted effect leaves one, text or not.
+ */
 export type EchoMark = {
+  /** Fingerprints of its long enough strings (echo.ts); empty when it said nothing long. */
   readonly fingerprints: readonly string[];
   readonly effectId: string;
+  /** The effect's type (`credit.issue`); absent in marks recorded before it was kept. */
+  readonly effect?: string;
   readonly correlationid: string;
   readonly hop: number;
   /** The ancestry a message caused by the effect would carry (the effect's ancestry plus its own hop). */
   readonly ancestry: string;
+  /** When the effect was admitted: the echo window counts from here. */
   readonly at: number;
+  /** The token its executor returned (`ctx.replyToken`), once it executed. */
+  readonly replyToken?: string;
 };
 
 /** Read-only view of the state the gate decides on. Keys are built by the gate (see state/keys.ts). */
@@ -52,4 +62,11 @@ export type StateDelta =
   | { readonly kind: 'breaker-open'; readonly key: string; readonly state: BreakerState }
   | { readonly kind: 'breaker-close'; readonly key: string }
   | { readonly kind: 'echo'; readonly subject: string; readonly mark: EchoMark }
+  /** An executed effect's reply token, set on its mark (a no-op once the mark has expired). */
+  | {
+      readonly kind: 'reply-token';
+      readonly subject: string;
+      readonly effectId: string;
+      readonly token: string;
+    }
   | { readonly kind: 'seen'; readonly id: string; readonly at: number };

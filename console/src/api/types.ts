@@ -75,7 +75,17 @@ export type Breaker = {
 
 export type Breakers = { breakers: Breaker[]; frozen: string[] };
 
-export type Outcome = { kind: string; agent: string | null; at: string };
+export type Outcome = {
+  kind: string;
+  agent: string | null;
+  at: string;
+  /** On `delivery.failed` and `dead-letter`: the try and what went wrong. */
+  attempt?: number;
+  error?: { code: string; message: string };
+};
+
+/** The effect an ingress message was linked to, and how (`causationid`, `reply-token`, `echo`). */
+export type LinkedEffect = { id: string; effect: string; via: string; fingerprint?: string; token?: string };
 
 /** One message or effect in a lineage: an element of `why`'s chain. */
 export type ChainLink = {
@@ -94,6 +104,9 @@ export type ChainLink = {
   at: string;
   causationid: string | null;
   echoOf: string | null;
+  /** Absent from servers older than the field. */
+  linkedTo?: LinkedEffect | null;
+  unverifiedCausation?: string;
   outcomes: Outcome[];
 };
 

@@ -6,9 +6,15 @@ import { VerdictBadge } from '../shell/VerdictBadge.js';
 const OUTCOME_WORDS: Record<string, string> = {
   delivered: 'handled by',
   'effect.executed': 'executed',
-  'effect.failed': 'failed',
+  'delivery.failed': 'failed',
   'hold.released': 'released by',
-  'dead.letter': 'dead letter',
+  'dead-letter': 'dead letter',
+};
+
+const VIA_WORDS: Record<string, string> = {
+  causationid: 'its causationid names',
+  'reply-token': 'carries the reply token of',
+  echo: 'echoes',
 };
 
 /** A lineage as rows a pilot reads top to bottom: who sent what, what the warden said, what followed. */
@@ -61,8 +67,14 @@ export function ChainTable({
               <div class="code">{link.reason}</div>
               {link.echoOf !== null && (
                 <div class="echo">
-                  echo of <a href={href.message(link.echoOf)}>an effect the mesh emitted</a>
+                  {link.linkedTo ? (VIA_WORDS[link.linkedTo.via] ?? 'linked to') : 'echo of'}{' '}
+                  <a href={href.message(link.echoOf)}>
+                    {link.linkedTo ? `${link.linkedTo.effect} effect` : 'an effect the mesh emitted'}
+                  </a>
                 </div>
+              )}
+              {link.unverifiedCausation !== undefined && (
+                <div class="echo">claimed causation {link.unverifiedCausation}: not verified</div>
               )}
             </td>
             <td>
@@ -72,6 +84,12 @@ export function ChainTable({
                     <div key={`${o.kind}${o.agent}${o.at}`}>
                       {OUTCOME_WORDS[o.kind] ?? o.kind}
                       {o.agent === null ? '' : ` ${o.agent}`}
+                      {o.error !== undefined && (
+                        <div class="code" title={o.error.message}>
+                          {o.attempt === undefined ? '' : `try ${o.attempt}: `}
+                          {o.error.code}: {o.error.message}
+                        </div>
+                      )}
                     </div>
                   ))}
             </td>

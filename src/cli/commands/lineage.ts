@@ -1,4 +1,10 @@
-import { type ChainLink, formatDuration, impactOf, whyChain } from '../../runtime/index.js';
+import {
+  type ChainLink,
+  formatDuration,
+  impactOf,
+  type LinkedEffect,
+  whyChain,
+} from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { openExistingLedger } from '../ledger-access.js';
 import { type Output, table } from '../output.js';
@@ -23,15 +29,21 @@ export async function why(id: string, opts: { data: string }, out: Output): Prom
   );
   out.line(table(result.chain.map(row)));
   for (const link of result.chain) {
-    if (link.echoOf !== null)
+    if (link.linkedTo !== null) out.line(`note: ${link.id} ${linkNote(link.linkedTo)}`);
+    if (link.unverifiedCausation !== undefined)
       out.line(
-        `note: ${link.id} came in through an ingress and was linked to e-mail ${link.echoOf} it echoes`,
+        `note: ${link.id} claimed to be caused by ${link.unverifiedCausation}, which the gate could not verify: not linked`,
       );
     for (const o of link.outcomes) {
       if (o.kind === 'hold.released' && o.agent !== null)
         out.line(
           `${o.agent} ${o.outcome === 'deliver' ? 'approved' : 'rejected'} ${link.id}: "${o.reason ?? ''}"`,
         );
+      if (o.error !== undefined) {
+        const what = o.kind === 'dead-letter' ? 'dead-lettered' : 'failed';
+        const tries = o.attempt === undefined ? '' : ` (try ${o.attempt})`;
+        out.line(`${o.agent ?? ''} ${what} ${link.id}${tries}: ${o.error.code}: ${o.error.message}`);
+      }
     }
   }
   for (const b of result.breakers) {
@@ -68,6 +80,19 @@ export async function impact(target: string, opts: { data: string }, out: Output
   return EXIT.ok;
 }
 
+/** How an ingress message came to be linked to an effect, named by the effect's type. */
+function linkNote(l: LinkedEffect): string {
+  const to = `came in through an ingress and was linked to ${l.effect} effect ${l.id}`;
+  switch (l.via) {
+    case 'causationid':
+      return `${to}: its causationid names that effect`;
+    case 'reply-token':
+      return `${to}: it carries the reply token ${l.token ?? ''} that effect's executor returned`;
+    case 'echo':
+      return `${to}: it echoes text that effect sent`;
+  }
+}
+
 function row(link: ChainLink): string[] {
   const outcome = link.outcomes
     .map((o) =>
@@ -75,7 +100,9 @@ function row(link: ChainLink): string[] {
         ? `→ ${o.agent}`
         : o.kind === 'hold.released'
           ? `${o.outcome === 'deliver' ? 'approved' : 'rejected'} by ${o.agent ?? 'timeout'}`
-          : o.kind,
+          : o.error !== undefined
+            ? `${o.kind} ${o.error.code}`
+            : o.kind,
     )
     .join(' ');
   return [

@@ -149,8 +149,12 @@ describe('breaker stage: counting', () => {
     for (const at of [NOW, NOW + 1, NOW + 2 * HOUR]) {
       kinds.push(step(store, policy, credit(), { kind: 'effect', now: at }).deltas.map((d) => d.kind));
     }
-    // Credits without text leave no echo mark: only the count window changes.
-    expect(kinds).toEqual([['window'], ['window'], ['window']]);
+    // The count window changes, and each admitted credit is remembered (an echo mark without text).
+    expect(kinds).toEqual([
+      ['window', 'echo'],
+      ['window', 'echo'],
+      ['window', 'echo'],
+    ]);
     expect(step(store, policy, envelope()).deltas).toEqual([]);
   });
 });

@@ -1,38 +1,25 @@
 import { countInAncestry, hopDigest } from '../../envelope/index.js';
-import { breakerKey, breakerOpenAt, echoFingerprints, LOOP_BREAKER, matchEcho } from '../../state/index.js';
+import { breakerKey, breakerOpenAt, LOOP_BREAKER } from '../../state/index.js';
 import { type GateContext, type Stage, verdict } from '../context.js';
 import type { Verdict } from '../types.js';
+import { linkIngress } from './link.js';
 
 /**
- * Stage 4, loop guard. First re-links an ingress message that echoes a recent effect for its subject
- * (email → ticket), so the hop and ancestry checks see the causal loop. Stops: `loop.too_many_hops`,
- * `loop.repeated_hop`; hold plus a loop freeze of the subject when the guard's action is freeze,
- * deny otherwise.
+ * Stage 4, loop guard. First links an ingress message to a recent effect for its subject that it
+ * names (`causationid`), carries the reply token of, or echoes (email → ticket), so the hop and
+ * ancestry checks see the causal loop (link.ts). Stops: quarantine `loop.unverified_causation` (a
+ * `causationid` naming no such effect); `loop.too_many_hops`, `loop.repeated_hop`: hold plus a loop
+ * freeze of the subject when the guard's action is freeze, deny otherwise.
  */
 export const loopStage: Stage = {
   name: 'loop',
   run(ctx) {
-    let env = ctx.envelope!;
     const guard = ctx.policy.guards.loop;
     if (ctx.ingress !== undefined && ctx.input.kind === 'message') {
-      const marks = ctx.state.echoes(env.subject);
-      // Fingerprinting hashes strings: only pay for it when the subject has recent effects.
-      if (marks.length > 0) {
-        const match = matchEcho(marks, echoFingerprints(env.data), ctx.now, guard.echoWindowMs);
-        if (match !== undefined) {
-          const { mark } = match;
-          env = {
-            ...env,
-            causationid: mark.effectId,
-            correlationid: mark.correlationid,
-            hop: mark.hop + 1,
-            ancestry: mark.ancestry,
-          };
-          ctx.envelope = env;
-          ctx.link = { effectId: mark.effectId, fingerprint: match.fingerprint };
-        }
-      }
+      const unverified = linkIngress(ctx);
+      if (unverified !== undefined) return unverified;
     }
+    const env = ctx.envelope!;
     ctx.hop = hopDigest(ctx.sourceName, env.type, env.subject);
     if (ctx.input.release === true) return undefined; // a pilot let this one through
     if (env.hop > guard.maxHops) {

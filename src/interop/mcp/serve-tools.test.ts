@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { LedgerEntry, Policy } from '../../runtime/index.js';
 import { meshTools, toolName, toolResult } from './serve-tools.js';
 
-const policyWith = (ingress: Record<string, string[]>) =>
+const policyWith = (ingress: Record<string, string[]>, agents: object[] = []) =>
   ({
     mesh: 'm',
     ingress: new Map(Object.entries(ingress).map(([name, emits]) => [name, { name, emits }])),
+    agents: new Map(agents.map((a) => [(a as { name: string }).name, a])),
     contracts: new Map(),
   }) as unknown as Policy;
 
@@ -33,6 +34,19 @@ describe('meshTools', () => {
     const tools = meshTools(policyWith({ a: ['x.b_c', 'x_b.c'], b: [] }));
     expect(tools.map((t) => t.name)).toEqual(['a__x_b_c', 'a__x_b_c-2']);
     expect(tools[0]!.inputSchema).toMatchObject({ properties: { data: { type: 'object' } } });
+  });
+
+  it('gives each exposed agent a tool per type it takes from its via, addressed to it', () => {
+    const agents = [
+      { name: 'pub', consumes: ['q.v1', 'r.v1'], expose: { via: 'partners' } },
+      { name: 'secret', consumes: ['q.v1'] },
+    ];
+    const tools = meshTools(policyWith({ partners: ['q.v1'], inbox: ['q.v1'] }, agents));
+    expect(tools.map((t) => [t.name, t.ingress, t.target])).toEqual([
+      ['partners__q_v1', 'partners', undefined],
+      ['inbox__q_v1', 'inbox', undefined],
+      ['pub__q_v1', 'partners', 'pub'],
+    ]);
   });
 });
 

@@ -19,7 +19,14 @@ const SEARCH_LIMIT = 100;
 const name = { type: 'string', minLength: 1, maxLength: 200 } as const;
 const idParams = { type: 'object', properties: { id: name }, required: ['id'] } as const;
 
-type SendBody = { type: string; subject: string; data: JsonValue; ingress?: string; to?: string };
+type SendBody = {
+  type: string;
+  subject: string;
+  data: JsonValue;
+  ingress?: string;
+  to?: string;
+  causationid?: string;
+};
 
 /** Sending into the mesh, and the lineage queries: why, impact, search. */
 export async function messageRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
@@ -35,7 +42,7 @@ export async function messageRoutes(app: FastifyInstance, deps: ApiDeps): Promis
         tags: ['messages'],
         body: {
           type: 'object',
-          properties: { type: name, subject: name, data: {}, ingress: name, to: name },
+          properties: { type: name, subject: name, data: {}, ingress: name, to: name, causationid: name },
           required: ['type', 'subject', 'data'],
           additionalProperties: false,
         },
@@ -58,6 +65,7 @@ export async function messageRoutes(app: FastifyInstance, deps: ApiDeps): Promis
         subject: body.subject,
         data: body.data,
         ...(body.to === undefined ? {} : { target: body.to }),
+        ...(body.causationid === undefined ? {} : { causationid: body.causationid }),
         ...(partner ? { sentBy: `partner:${caller.name}`, partner } : { sentBy: pilotActor(caller.name) }),
       });
       const { verdict } = entry.data as { verdict: unknown };
