@@ -12,9 +12,11 @@ export type {
   ApprovalRule,
   BreakerRule,
   Budget,
+  Durability,
   EffectSpec,
   EnvelopeGuard,
   IngressSpec,
+  LedgerSettings,
   LoopGuard,
   Match,
   Policy,
@@ -22,4 +24,5 @@ export type {
   RemoteAuth,
   Scope,
 } from './types.js';
+export { DURABILITIES } from './types.js';
 export { parseDuration, parseRate, type Rate } from './units.js';

@@ -15,6 +15,7 @@ export {
 } from '../envelope/index.js';
 export {
   type Checkpoint,
+  type Durability,
   type Ledger,
   type LedgerEntry,
   openLedger,
@@ -22,6 +23,7 @@ export {
 } from '../ledger/index.js';
 export {
   type AgentSpec,
+  DURABILITIES,
   type EffectSpec,
   formatPolicyIssue,
   type LoadPolicyOptions,

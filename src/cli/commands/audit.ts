@@ -5,6 +5,7 @@ import { type Checkpoint, isMeshwardenError, parseCheckpoint } from '../../runti
 import { cliError, EXIT } from '../errors.js';
 import { openExistingLedger } from '../ledger-access.js';
 import type { Output } from '../output.js';
+import { drained } from '../stdout.js';
 
 /** `audit verify`: exit 0 when every chain is intact, 1 naming the first bad entry. */
 export async function auditVerify(opts: { data: string; checkpoint?: string }, out: Output): Promise<number> {
@@ -46,7 +47,10 @@ export async function auditCheckpoint(opts: { data: string; out?: string }, out:
   return EXIT.ok;
 }
 
-/** `audit export`: every entry as JSON Lines, in (partition, seq) order, to stdout or --out. */
+/**
+ * `audit export`: every entry as JSON Lines, in (partition, seq) order, to stdout or --out. A reader
+ * that stops reading (`| head`) ends the export quietly, with exit 0.
+ */
 export async function auditExport(opts: { data: string; out?: string }, out: Output): Promise<number> {
   const ledger = await openExistingLedger(opts.data, out);
   if (ledger === undefined) return EXIT.usage;
@@ -54,8 +58,9 @@ export async function auditExport(opts: { data: string; out?: string }, out: Out
   const sink = opts.out === undefined ? process.stdout : createWriteStream(opts.out);
   let count = 0;
   for (const entry of ledger.scan()) {
-    if (!sink.write(`${JSON.stringify(entry)}\n`)) await once(sink, 'drain');
+    const more = sink.write(`${JSON.stringify(entry)}\n`);
     count++;
+    if (!more && !(await drained(sink))) break;
   }
   if (sink !== process.stdout) {
     sink.end();

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createMeshA2aServer, createMeshMcpServer } from '../../interop/index.js';
-import { feedFile, isMeshwardenError, type Mesh, openMesh } from '../../runtime/index.js';
+import { type Durability, feedFile, isMeshwardenError, type Mesh, openMesh } from '../../runtime/index.js';
 import { createServer, openTokenStore } from '../../server/index.js';
 import { cliError, EXIT } from '../errors.js';
 
@@ -17,6 +17,8 @@ export type UpOptions = {
   readonly host: string;
   readonly input?: string;
   readonly rateLimit?: number;
+  /** Overrides the mesh file's `ledger.durability`. */
+  readonly durability?: Durability;
   readonly json: boolean;
 };
 
@@ -33,7 +35,13 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   const dataDir = resolve(opts.data);
   // Closed after the mesh (await using, declared first): MCP servers get a graceful stop.
   await using transports = cliTransports();
-  const result = await openMesh({ meshFile: resolve(opts.mesh), dataDir, log, transports: transports.list });
+  const result = await openMesh({
+    meshFile: resolve(opts.mesh),
+    dataDir,
+    log,
+    transports: transports.list,
+    ...(opts.durability === undefined ? {} : { durability: opts.durability }),
+  });
   if (!result.ok) return reportOpenFailure(result, opts.mesh, out);
   const opened = result.opened;
   const { mesh, ledger } = opened;
