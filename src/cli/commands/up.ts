@@ -103,33 +103,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
       `warning: listening on ${opts.host}, so other machines can reach the API; tokens are its only guard, and it speaks plain HTTP (put TLS in front)`,
     );
   }
-  const consoleUrl = first === undefined ? `${url}/` : `${url}/#token=${first.token}`;
-  if (out.json) {
-    out.document({
-      mesh: mesh.policy.mesh,
-      url,
-      console: consoleUrl,
-      api: `${url}/api/v1`,
-      mcp: `${url}/api/v1/mcp`,
-      a2a: a2aNames(mesh).map((name) => `${url}/api/v1/a2a/${name}/.well-known/agent-card.json`),
-      ...(first === undefined ? {} : { token: first.token }),
-    });
-  } else {
-    out.line(`Meshwarden is up: mesh ${mesh.policy.mesh}, ledger in ${displayPath(dataDir)}`);
-    out.line(`  console  ${consoleUrl}`);
-    out.line(`  api      ${url}/api/v1  (docs/api.md; OpenAPI at ${url}/api/v1/openapi.json)`);
-    out.line(`  mcp      ${url}/api/v1/mcp  (a pilot token; docs/interop.md)`);
-    for (const name of a2aNames(mesh))
-      out.line(
-        `  a2a      ${url}/api/v1/a2a/${name}/.well-known/agent-card.json  (sending needs a pilot token)`,
-      );
-    if (first !== undefined) {
-      out.line(`  admin token (shown only now; stored hashed in ${displayPath(tokenFile)}):`);
-      out.line(`    ${first.token}`);
-    }
-    out.line('Ctrl-C stops it: in-flight work finishes and the ledger is flushed.');
-  }
-
+  // Ready to stop before saying it is up: whoever reads the URLs may signal at once.
   const stop = new AbortController();
   const stopped = new Promise<void>((resolveStop) =>
     stop.signal.addEventListener('abort', () => resolveStop()),
@@ -143,6 +117,36 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+
+  const consoleUrl = first === undefined ? `${url}/` : `${url}/#token=${first.token}`;
+  if (out.json) {
+    out.document({
+      mesh: mesh.policy.mesh,
+      durability: ledger.durability,
+      url,
+      console: consoleUrl,
+      api: `${url}/api/v1`,
+      mcp: `${url}/api/v1/mcp`,
+      a2a: a2aNames(mesh).map((name) => `${url}/api/v1/a2a/${name}/.well-known/agent-card.json`),
+      ...(first === undefined ? {} : { token: first.token }),
+    });
+  } else {
+    out.line(
+      `Meshwarden is up: mesh ${mesh.policy.mesh}, ledger in ${displayPath(dataDir)} (durability ${ledger.durability})`,
+    );
+    out.line(`  console  ${consoleUrl}`);
+    out.line(`  api      ${url}/api/v1  (docs/api.md; OpenAPI at ${url}/api/v1/openapi.json)`);
+    out.line(`  mcp      ${url}/api/v1/mcp  (a pilot token; docs/interop.md)`);
+    for (const name of a2aNames(mesh))
+      out.line(
+        `  a2a      ${url}/api/v1/a2a/${name}/.well-known/agent-card.json  (sending needs a pilot token)`,
+      );
+    if (first !== undefined) {
+      out.line(`  admin token (shown only now; stored hashed in ${displayPath(tokenFile)}):`);
+      out.line(`    ${first.token}`);
+    }
+    out.line('Ctrl-C stops it: in-flight work finishes and the ledger is flushed.');
+  }
 
   if (input !== undefined) {
     feedFile(mesh, input, () => {}, stop.signal).then(
