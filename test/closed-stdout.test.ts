@@ -1,5 +1,6 @@
 // `meshwarden … | head -1`: a reader that stops reading must not make the CLI log an error or fail.
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BIN, REPO, runCli, tempDir } from './run-cli.js';
@@ -79,6 +80,29 @@ describe('a closed stdout', () => {
   ])('%s runs to its end and exits 0', async (_name, args) => {
     const r = await runClosingStdout([...args, '--data', join(tempDir('closed-demo'), 'data')], 'at-once');
     expect([r.code, r.signal, r.stderr]).toEqual([0, null, '']);
+  });
+
+  it.each([
+    ['audit export', ['audit', 'export']],
+    ['audit verify --json', ['audit', 'verify', '--json']],
+  ])('%s into a full disk (/dev/full) fails with exit 1, said once', async (_name, args) => {
+    const full = openSync('/dev/full', 'w');
+    try {
+      const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, [BIN, ...args, '--data', data], {
+          cwd: REPO,
+          stdio: ['ignore', full, 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stderr }));
+      });
+      expect(r.code).toBe(1);
+      expect(r.stderr.split('ENOSPC').length - 1).toBe(1);
+    } finally {
+      closeSync(full);
+    }
   });
 
   it('policy check of a broken file still exits 1', async () => {

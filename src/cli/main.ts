@@ -221,6 +221,8 @@ try {
     exitCode = EXIT.failed;
   }
 }
+// A failed write is reported by an 'error' event a tick later: let the last one arrive.
+await new Promise((resolve) => setImmediate(resolve));
 const lost = stdoutFailure();
 if (lost !== undefined) {
   process.stderr.write(`meshwarden: cannot write the output: ${errorText(lost)}\n`);

@@ -5,10 +5,7 @@
  * its own status (docs/cli.md). Any other write error on stdout (a full disk behind `> file`) is
  * kept and reported once the command is done.
  */
-type Stream = NodeJS.WritableStream & {
-  readonly destroyed: boolean;
-  readonly errored: Error | null;
-};
+type Stream = NodeJS.WritableStream & { readonly destroyed: boolean; readonly errored: Error | null };
 
 let failure: Error | undefined;
 
@@ -29,30 +26,22 @@ export function stdoutFailure(): Error | undefined {
 }
 
 /**
- * After a `write` returned false: resolves true once `stream` drains, false once its reader is gone
- * (EPIPE, or the stream closed). Rejects with any other write error.
+ * After a `write` returned false: resolves true once `stream` drains, false once it can take no more
+ * (its reader is gone, a write failed, it closed). Why is the caller's to read: `stream.errored`.
  */
 export function drained(stream: Stream): Promise<boolean> {
-  if (stream.errored !== null && !readerGone(stream.errored)) return Promise.reject(stream.errored);
-  if (stream.destroyed) return Promise.resolve(false);
-  return new Promise((resolve, reject) => {
-    const settle = (err?: Error) => {
+  if (stream.destroyed || stream.errored !== null) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const settle = (ok: boolean) => () => {
       stream.off('drain', onDrain);
-      stream.off('close', onClose);
-      stream.off('error', settle);
-      if (err === undefined) resolve(true);
-      else if (readerGone(err)) resolve(false);
-      else reject(err);
+      stream.off('close', onEnd);
+      stream.off('error', onEnd);
+      resolve(ok);
     };
-    const onDrain = () => settle();
-    const onClose = () => {
-      stream.off('drain', onDrain);
-      stream.off('close', onClose);
-      stream.off('error', settle);
-      resolve(false);
-    };
+    const onDrain = settle(true);
+    const onEnd = settle(false);
     stream.on('drain', onDrain);
-    stream.on('close', onClose);
-    stream.on('error', settle);
+    stream.on('close', onEnd);
+    stream.on('error', onEnd);
   });
 }

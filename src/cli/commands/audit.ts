@@ -1,6 +1,6 @@
-import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
 import { type Checkpoint, isMeshwardenError, parseCheckpoint } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { openExistingLedger } from '../ledger-access.js';
@@ -55,16 +55,19 @@ export async function auditExport(opts: { data: string; out?: string }, out: Out
   const ledger = await openExistingLedger(opts.data, out);
   if (ledger === undefined) return EXIT.usage;
   await using _ledger = ledger;
+  const toFile = opts.out !== undefined;
   const sink = opts.out === undefined ? process.stdout : createWriteStream(opts.out);
+  // A failed write stops the loop and is read back below (stdout's by main.ts: see stdout.ts).
+  if (toFile) sink.on('error', () => {});
   let count = 0;
   for (const entry of ledger.scan()) {
     const more = sink.write(`${JSON.stringify(entry)}\n`);
     count++;
     if (!more && !(await drained(sink))) break;
   }
-  if (sink !== process.stdout) {
+  if (toFile) {
     sink.end();
-    await once(sink, 'finish');
+    await finished(sink);
     out.note(`${count} entries written to ${opts.out}`);
   }
   return EXIT.ok;
