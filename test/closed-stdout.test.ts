@@ -94,7 +94,7 @@ describe('a closed stdout', () => {
           stdio: ['ignore', full, 'pipe'],
         });
         let stderr = '';
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
         child.on('error', reject);
         child.on('close', (code) => resolve({ code, stderr }));
       });

@@ -4,7 +4,7 @@ import { appendFileSync, cpSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseEntries, REPO, runCli, tempDir } from './run-cli.js';
-import { startUp } from './up-process.js';
+import { call, startUp } from './up-process.js';
 
 const RETENTION = join(REPO, 'examples', 'retention');
 const modeOf = (path: string) => statSync(path).mode & 0o777;
@@ -48,12 +48,15 @@ describe('ledger durability', () => {
     const data = join(tempDir('durability-up'), 'data');
     const up = await startUp([join(RETENTION, 'mesh.yaml'), '--data', data, '--durability', 'normal']);
     let modes: number[] = [];
+    let status: { durability?: string } = {};
     try {
       modes = [data, join(data, 'ledger.db'), join(data, 'tokens.json')].map(modeOf);
+      status = (await call(up, up.token!, 'GET', '/ledger')).body;
     } finally {
       expect([await up.stop(), up.stderr()]).toEqual([0, expect.any(String)]);
     }
     expect((up as unknown as { durability: string }).durability).toBe('normal');
+    expect(status.durability).toBe('normal');
     expect(modes).toEqual([0o700, 0o600, 0o600]);
     expect(await recorded(data)).toBe('normal');
   });
