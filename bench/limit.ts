@@ -6,12 +6,16 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { canonicalize, sha256 } from '../dist/envelope/index.js';
 
-export function durableHopLimit(hops: number): { hops: number; seconds: number; hopsPerSecond: number } {
+/** `synchronous`: NORMAL (the default) or FULL, the SQLite settings behind `normal` and `full` durability. */
+export function durableHopLimit(
+  hops: number,
+  synchronous: 'NORMAL' | 'FULL' = 'NORMAL',
+): { hops: number; seconds: number; hopsPerSecond: number } {
   const dir = mkdtempSync(join(tmpdir(), 'meshwarden-limit-'));
   try {
     const db = new DatabaseSync(join(dir, 'limit.db'));
     db.exec('PRAGMA journal_mode = WAL');
-    db.exec('PRAGMA synchronous = NORMAL');
+    db.exec(`PRAGMA synchronous = ${synchronous}`);
     db.exec('CREATE TABLE entries (seq INTEGER PRIMARY KEY, body TEXT NOT NULL, hash TEXT NOT NULL)');
     const insert = db.prepare('INSERT INTO entries (seq, body, hash) VALUES (?, ?, ?)');
     let prev = `sha256:${'0'.repeat(64)}`;

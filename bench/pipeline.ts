@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { openMesh } from '../dist/runtime/index.js';
+import { type Durability, openMesh } from '../dist/runtime/index.js';
 import { quantile, round } from './stats.ts';
 
 const meshFile = new URL('./mesh/mesh.yaml', import.meta.url).pathname;
@@ -24,16 +24,23 @@ export type PipelineResult = {
  * Injects `pipelines` roots, at most `inFlight` pipelines unfinished at a time, and waits for
  * quiescence with the ledger flushed. A pipeline's latency runs from its inject to the moment the
  * last agent's handler is done: with many in flight it is mostly queueing, with few it is the cost
- * of three durable hops.
+ * of three durable hops. `durability` overrides the bench mesh's (the default, `full`), as
+ * `--durability` does.
  */
 export async function runPipelines(
   pipelines: number,
   entities: number,
   inFlight: number,
+  durability?: Durability,
 ): Promise<PipelineResult> {
   const dir = mkdtempSync(join(tmpdir(), 'meshwarden-bench-'));
   try {
-    const opened = await openMesh({ meshFile, dataDir: dir, log: pino({ level: 'silent' }) });
+    const opened = await openMesh({
+      meshFile,
+      dataDir: dir,
+      log: pino({ level: 'silent' }),
+      ...(durability === undefined ? {} : { durability }),
+    });
     if (!opened.ok) throw new Error(`bench mesh failed to open: ${JSON.stringify(opened)}`);
     await using o = opened.opened;
     const startedAt = new Map<string, number>();

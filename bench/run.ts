@@ -3,6 +3,7 @@
 // bench/results/latest.json. Runs on the built dist/ (npm run bench builds first): what users run.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { durabilityCost, durabilityRows } from './durability.ts';
 import { gateLatency } from './gate.ts';
 import { durableHopLimit } from './limit.ts';
 import { runPeers } from './peers/index.ts';
@@ -38,6 +39,7 @@ for (const n of quick ? SCALE_SIZES.entities.quick : SCALE_SIZES.entities.full) 
 }
 const ledgerSize = quick ? SCALE_SIZES.ledgerEntries.quick : SCALE_SIZES.ledgerEntries.full;
 const ledgerAtScale = await ledgerScale(ledgerSize, { quick, progress });
+const durability = await durabilityCost({ quick, progress });
 
 const results = {
   at: new Date().toISOString(),
@@ -51,6 +53,7 @@ const results = {
   gate,
   peers,
   scale: { entities: entityScales, ledger: ledgerAtScale },
+  durability,
 };
 const out = new URL('./results/', import.meta.url).pathname;
 mkdirSync(out, { recursive: true });
@@ -97,6 +100,7 @@ rows.push([
   `${ledgerAtScale.verifySeconds} / ${ledgerAtScale.whyChainP99ms}`,
   `why target < ${t.whyMs} ms; ${fmt(ledgerAtScale.appendsPerSecond ?? 0)} appends/s`,
 ]);
+rows.push(...durabilityRows(durability));
 const width = Math.max(...rows.map((r) => r[0].length));
 for (const [name, value, note] of rows)
   process.stdout.write(`${name.padEnd(width)}  ${value.padStart(18)}  ${note}\n`);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
-import { errorText } from '../runtime/index.js';
+import { DURABILITIES, type Durability, errorText } from '../runtime/index.js';
 import { DEFAULT_URL } from './api-client.js';
 import { auditCheckpoint, auditExport, auditVerify } from './commands/audit.js';
 import { demoRetention } from './commands/demo.js';
@@ -14,14 +14,26 @@ import { EXIT } from './errors.js';
 import { createRootLogger } from './log.js';
 import { createOutput } from './output.js';
 import { registerPilotCommands } from './pilot-commands.js';
+import { stdoutFailure, watchOutputStreams } from './stdout.js';
 
 const DEFAULT_DATA = '.meshwarden';
+// A reader closing the pipe (`| head`) is not an error: see stdout.ts.
+watchOutputStreams();
 const log = createRootLogger();
 const cliLog = log.child({ layer: 'cli' });
 let exitCode: number = EXIT.ok;
 const done = (code: number) => {
   exitCode = code;
 };
+
+/** `--durability`: overrides the mesh file's `ledger.durability` (docs/cli.md). */
+const durabilityOption = () =>
+  new Option(
+    '--durability <mode>',
+    "how far each ledger commit is forced to disk: full survives a power loss, normal a crash of the process (default: the mesh file's ledger.durability, else full)",
+  ).choices(DURABILITIES);
+const durabilityOf = (o: { durability?: Durability }) =>
+  o.durability === undefined ? {} : { durability: o.durability };
 
 const program = new Command('meshwarden')
   .description(
@@ -54,17 +66,21 @@ program
   .argument('[mesh]', 'the mesh file', 'mesh.yaml')
   .option('--input <file>', 'JSON Lines, one root message a line: {"source", "type", "subject", "data"}')
   .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+  .addOption(durabilityOption())
   .option('--json', 'print the summary as one JSON document')
   .description('feed messages, run to quiescence, summarize (resumes unfinished work first)')
-  .action(async (mesh: string, o: { input?: string; data: string; json?: boolean }) => {
-    const opts = {
-      mesh,
-      data: o.data,
-      json: o.json === true,
-      ...(o.input === undefined ? {} : { input: o.input }),
-    };
-    done((await runMesh(opts, createOutput(opts.json), log)).code);
-  });
+  .action(
+    async (mesh: string, o: { input?: string; data: string; durability?: Durability; json?: boolean }) => {
+      const opts = {
+        mesh,
+        data: o.data,
+        json: o.json === true,
+        ...(o.input === undefined ? {} : { input: o.input }),
+        ...durabilityOf(o),
+      };
+      done((await runMesh(opts, createOutput(opts.json), log)).code);
+    },
+  );
 
 program
   .command('up')
@@ -74,12 +90,21 @@ program
   .option('--data <dir>', 'data directory (ledger, tokens)', DEFAULT_DATA)
   .option('--input <file>', 'also feed these JSON Lines messages at start')
   .option('--rate-limit <n>', 'API calls per token a minute', '600')
+  .addOption(durabilityOption())
   .option('--json', 'print the URLs (and a first token) as one JSON document')
   .description('run the mesh with the HTTP API and the web console until Ctrl-C')
   .action(
     async (
       mesh: string,
-      o: { port: string; host: string; data: string; input?: string; rateLimit: string; json?: boolean },
+      o: {
+        port: string;
+        host: string;
+        data: string;
+        input?: string;
+        rateLimit: string;
+        durability?: Durability;
+        json?: boolean;
+      },
     ) => {
       const port = Number(o.port);
       const rateLimit = Number(o.rateLimit);
@@ -97,6 +122,7 @@ program
         rateLimit,
         json: o.json === true,
         ...(o.input === undefined ? {} : { input: o.input }),
+        ...durabilityOf(o),
       };
       done(await up(opts, createOutput(opts.json), log));
     },
@@ -123,12 +149,14 @@ program
   .command('demo')
   .argument('<scenario>', 'the scenario: retention')
   .option('--data <dir>', 'data directory for the demo ledger', `${DEFAULT_DATA}/demo`)
+  .addOption(durabilityOption())
   .option('--json', 'print the summary as one JSON document')
   .description('run a shipped scenario and tell it as a story')
-  .action(async (scenario: string, o: { data: string; json?: boolean }) => {
+  .action(async (scenario: string, o: { data: string; durability?: Durability; json?: boolean }) => {
     if (scenario !== 'retention')
       program.error(`unknown scenario "${scenario}" (try: retention)`, { exitCode: EXIT.usage });
-    done(await demoRetention({ data: o.data, json: o.json === true }, createOutput(o.json === true), log));
+    const opts = { data: o.data, json: o.json === true, ...durabilityOf(o) };
+    done(await demoRetention(opts, createOutput(opts.json), log));
   });
 
 program
@@ -192,6 +220,13 @@ try {
     process.stderr.write(`meshwarden: ${errorText(err)}\n`);
     exitCode = EXIT.failed;
   }
+}
+// A failed write is reported by an 'error' event a tick later: let the last one arrive.
+await new Promise((resolve) => setImmediate(resolve));
+const lost = stdoutFailure();
+if (lost !== undefined) {
+  process.stderr.write(`meshwarden: cannot write the output: ${errorText(lost)}\n`);
+  if (exitCode === EXIT.ok) exitCode = EXIT.failed;
 }
 log.flush();
 process.exitCode = exitCode;

@@ -81,6 +81,7 @@ export function testPolicy(overrides: Partial<Mutable<Policy>> = {}): Policy {
     digest: 'sha256:test-policy',
     file: '/test/mesh.yaml',
     partitions: 1,
+    ledger: { durability: 'full' },
     agents: new Map(AGENTS.map((a) => [a.name, a])),
     effects: new Map([
       ['credit.issue', { name: 'credit.issue' }],

@@ -1,5 +1,6 @@
 export { parseCheckpoint, verifyCheckpointSignature } from './checkpoint.js';
 export type { Ledger, ScanOptions } from './ledger.js';
+export type { Durability } from './schema.js';
 export { type LedgerOptions, openLedger } from './sqlite.js';
 export type {
   Checkpoint,

@@ -1,3 +1,4 @@
+import type { Durability } from './schema.js';
 import type { Checkpoint, LedgerEntry, LedgerRecord, PartitionHead, VerifyResult } from './types.js';
 
 export type ScanOptions = {
@@ -9,6 +10,8 @@ export type ScanOptions = {
 
 /** The durable, hash-chained log. One chain per partition; embedded mode uses partition 0. */
 export type Ledger = {
+  /** How far a commit is forced to the disk: 'full' survives a power loss, 'normal' a process crash. */
+  readonly durability: Durability;
   /**
    * Chains the record at once (seq and hash assigned synchronously, in call order) and resolves when
    * the group-committed batch holding it is durable. Write-ahead callers await this before acting.

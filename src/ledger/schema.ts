@@ -2,6 +2,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { isMeshwardenError } from '../envelope/index.js';
 import { causeText, ledgerError } from './errors.js';
 import { GENESIS } from './hash.js';
+import { createPrivateFile, databaseFiles, tightenModes } from './modes.js';
 
 export const SCHEMA_VERSION = '1';
 
@@ -65,10 +66,16 @@ export function connectionPragmas(durability: Durability): string[] {
   ];
 }
 
-/** Opens (creating when missing) the ledger database: WAL, the chosen sync level, schema checked. */
+/**
+ * Opens (creating when missing) the ledger database: WAL, the chosen sync level, schema checked. The
+ * file is created 0600 (so are the -wal and -shm SQLite makes next to it); existing ones with looser
+ * modes are tightened first.
+ */
 export function openDatabase(file: string, durability: Durability): DatabaseSync {
   let db: DatabaseSync;
   try {
+    createPrivateFile(file);
+    tightenModes(databaseFiles(file));
     // A second process (the CLI next to a running mesh) waits for the lock instead of failing.
     db = new DatabaseSync(file, { timeout: BUSY_TIMEOUT_MS });
   } catch (err) {

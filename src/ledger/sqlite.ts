@@ -7,6 +7,7 @@ import { startCommitter } from './committer.js';
 import { causeText, ledgerError } from './errors.js';
 import { loadSigningKey, type SigningKey } from './keyfile.js';
 import type { Ledger } from './ledger.js';
+import { tightenModes } from './modes.js';
 import { prepareQueries, QUERY_CAP, type Queries } from './queries.js';
 import { type Durability, type Head, openDatabase, readHeads } from './schema.js';
 import { readCheckpoints, selectStoredRows } from './stored.js';
@@ -26,7 +27,7 @@ export type LedgerOptions = {
   readonly keyFile?: string;
   /** Entries per group-commit transaction at most (an `appendAll` group is never split); default 512. */
   readonly batchSize?: number;
-  /** 'normal' (default) survives a process crash; 'full' also an OS crash or power loss. */
+  /** 'full' (default) survives an OS crash or power loss too; 'normal' only a process crash. */
   readonly durability?: Durability;
 };
 
@@ -48,8 +49,11 @@ function recordOrigin(db: DatabaseSync, origin: string | undefined): string {
  */
 export function openLedger(opts: LedgerOptions): Ledger {
   const { file } = opts;
-  const durability = opts.durability ?? 'normal';
+  const durability = opts.durability ?? 'full';
+  const keyFile = opts.keyFile ?? join(dirname(file), 'ledger.key');
   const db = openDatabase(file, durability);
+  // The key is made 0600 when it is first needed; one left readable by others is tightened now.
+  tightenModes([keyFile]);
   let heads: Map<number, Head>;
   let origin: string;
   try {
@@ -127,6 +131,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
       if (open) return writer.flush();
       return failure === undefined ? Promise.resolve() : Promise.reject(failure);
     },
+    durability,
     heads: chain.heads,
     count: chain.count,
     byMessage: (msgId) => sync().byMessage(msgId),
@@ -152,7 +157,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
     },
     async checkpoint(): Promise<Checkpoint> {
       sync();
-      key ??= loadSigningKey(opts.keyFile ?? join(dirname(file), 'ledger.key'));
+      key ??= loadSigningKey(keyFile);
       const cp = signCheckpoint(
         { origin, at: Date.now(), partitions: chain.heads() },
         key.privateKey,

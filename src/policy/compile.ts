@@ -2,7 +2,7 @@ import { digestOf } from '../envelope/index.js';
 import { createChecker, isObj, str } from './check.js';
 import { compileContracts } from './contract-files.js';
 import { compileGraph } from './graph.js';
-import { compileGuards, partitionsOf } from './guards.js';
+import { compileGuards, ledgerOf, partitionsOf } from './guards.js';
 import { type PolicyLoadResult, sortIssues } from './issues.js';
 import { compileRules } from './rules.js';
 import { checkShape } from './shape.js';
@@ -40,6 +40,7 @@ export function compilePolicy(
       digest,
       file: mesh.path,
       partitions: partitionsOf(doc),
+      ledger: ledgerOf(doc),
       agents: graph.agents,
       effects: graph.effects,
       ingress: graph.ingress,

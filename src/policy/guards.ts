@@ -1,5 +1,5 @@
 import { type Checker, duration, isObj, num, type Obj } from './check.js';
-import type { EnvelopeGuard, LoopGuard } from './types.js';
+import type { EnvelopeGuard, LedgerSettings, LoopGuard } from './types.js';
 
 /** Defaults of every optional guard setting: docs/policy.md lists the same values. */
 const DEFAULTS = {
@@ -10,6 +10,7 @@ const DEFAULTS = {
   maxBytes: 65_536,
   dedupeWindow: '10m',
   partitions: 1,
+  durability: 'full',
 } as const;
 
 /** The loop and envelope guards, each setting defaulted when absent. */
@@ -39,4 +40,10 @@ export function compileGuards(check: Checker, doc: Obj): { loop: LoopGuard; enve
 
 export function partitionsOf(doc: Obj): number {
   return num(doc.partitions, DEFAULTS.partitions);
+}
+
+/** The `ledger:` settings, defaulted; a wrong value was reported by the shape check and reads as the default. */
+export function ledgerOf(doc: Obj): LedgerSettings {
+  const ledger = isObj(doc.ledger) ? doc.ledger : {};
+  return { durability: ledger.durability === 'normal' ? 'normal' : DEFAULTS.durability };
 }

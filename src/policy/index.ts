@@ -12,10 +12,12 @@ export type {
   ApprovalRule,
   BreakerRule,
   Budget,
+  Durability,
   EffectSpec,
   EnvelopeGuard,
   FailureCount,
   IngressSpec,
+  LedgerSettings,
   LoopGuard,
   Match,
   Policy,
@@ -23,4 +25,5 @@ export type {
   RemoteAuth,
   Scope,
 } from './types.js';
+export { DURABILITIES } from './types.js';
 export { parseDuration, parseRate, type Rate } from './units.js';

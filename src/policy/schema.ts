@@ -4,6 +4,7 @@
  * codes. Keys are a contract: add keys freely, rename none.
  */
 import { TYPE_NAME } from '../envelope/index.js';
+import { DURABILITIES } from './types.js';
 
 /** Names of meshes, agents and ingress: they appear in `mesh://<mesh>/<name>@<version>` sources. */
 export const NAME = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
@@ -81,6 +82,7 @@ export const MESH_SCHEMA = object(
     ingress: mapOf(NAME, object({ emits: typeList }, ['emits'])),
     contracts: path,
     partitions: { type: 'integer', minimum: 1 },
+    ledger: object({ durability: { enum: [...DURABILITIES] } }),
     guards: object({
       loop: object({
         maxHops: { type: 'integer', minimum: 1 },

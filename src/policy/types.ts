@@ -3,6 +3,16 @@ import type { Envelope } from '../envelope/index.js';
 
 export type Scope = 'agent' | 'edge' | 'entity' | 'mesh';
 
+/**
+ * How far the ledger forces each commit to the disk (SQLite `synchronous` in WAL mode): `full`
+ * survives an OS crash or a power loss, `normal` only a crash of the process.
+ */
+export const DURABILITIES = ['full', 'normal'] as const;
+export type Durability = (typeof DURABILITIES)[number];
+
+/** The `ledger:` settings. */
+export type LedgerSettings = { readonly durability: Durability };
+
 export type AgentSpec = {
   readonly name: string;
   readonly version: string;
@@ -140,6 +150,8 @@ export type Policy = {
   /** Absolute path of the mesh file it was loaded from. */
   readonly file: string;
   readonly partitions: number;
+  /** Settings of the ledger the mesh writes; a command-line flag may override them. */
+  readonly ledger: LedgerSettings;
   readonly agents: ReadonlyMap<string, AgentSpec>;
   readonly effects: ReadonlyMap<string, EffectSpec>;
   readonly ingress: ReadonlyMap<string, IngressSpec>;

@@ -16,6 +16,7 @@ export {
 export { formatDuration } from '../gate/index.js';
 export {
   type Checkpoint,
+  type Durability,
   type Ledger,
   type LedgerEntry,
   openLedger,
@@ -23,6 +24,7 @@ export {
 } from '../ledger/index.js';
 export {
   type AgentSpec,
+  DURABILITIES,
   type EffectSpec,
   formatPolicyIssue,
   type LoadPolicyOptions,

@@ -418,7 +418,9 @@ export function createMesh(opts: MeshOptions): Mesh {
       if (policy.partitions !== 1) {
         return runtimeError('MW_RUNTIME_PARTITIONS', { partitions: policy.partitions });
       }
-      const durable = ledger.append(policyLoadedRecord(clock(), policy.mesh, policy.digest, policy.file, by));
+      const durable = ledger.append(
+        policyLoadedRecord(clock(), policy.mesh, policy.digest, policy.file, ledger.durability, by),
+      );
       work.track(durable);
       // Messages already admitted keep the consumers recorded with them; what comes next is gated,
       // routed and delivered under the new policy.

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
-import { type Ledger, openLedger } from '../ledger/index.js';
+import { type Durability, type Ledger, openLedger } from '../ledger/index.js';
 import { type LoadPolicyOptions, loadPolicy, type PolicyIssue } from '../policy/index.js';
 import type { Clock } from './envelopes.js';
 import { systemClock } from './envelopes.js';
@@ -43,6 +43,8 @@ export async function openMesh(opts: {
    * have no contract file.
    */
   transports?: readonly Transport[];
+  /** Overrides the policy's `ledger.durability` (the CLI's `--durability`). */
+  durability?: Durability;
 }): Promise<OpenMeshResult> {
   const transports = opts.transports ?? [];
   const loaded = await loadPolicy(opts.meshFile, readerOf(transports));
@@ -55,8 +57,10 @@ export async function openMesh(opts: {
   }
   const modules = await loadModules(policy, transports);
   if (!modules.ok) return { ok: false, errors: modules.errors };
-  await mkdir(opts.dataDir, { recursive: true });
-  const ledger = openLedger({ file: ledgerFile(opts.dataDir), origin: policy.mesh });
+  // The ledger and the tokens are the owner's alone: a data directory made here is 0700.
+  await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+  const durability = opts.durability ?? policy.ledger.durability;
+  const ledger = openLedger({ file: ledgerFile(opts.dataDir), origin: policy.mesh, durability });
   const clock = opts.clock ?? systemClock;
   const mesh = createMesh({
     policy,
@@ -68,7 +72,7 @@ export async function openMesh(opts: {
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
   });
   // The policy is on record before anything is decided or resumed under it.
-  await ledger.append(policyLoadedRecord(clock(), policy.mesh, policy.digest, policy.file));
+  await ledger.append(policyLoadedRecord(clock(), policy.mesh, policy.digest, policy.file, durability));
   const resumed = await mesh.recover();
   const close = async () => {
     await mesh.close();

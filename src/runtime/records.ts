@@ -1,7 +1,7 @@
 import type { Envelope, GatedKind, JsonObject, JsonValue, MeshwardenError } from '../envelope/index.js';
 import { parseSource } from '../envelope/index.js';
 import type { EchoLink, Verdict } from '../gate/index.js';
-import type { LedgerRecord } from '../ledger/index.js';
+import type { Durability, LedgerRecord } from '../ledger/index.js';
 import { isReplyToken, type StateDelta } from '../state/index.js';
 import { runtimeError } from './errors.js';
 
@@ -28,18 +28,20 @@ export function actorOf(source: string): string {
   return ref.version === undefined ? `ingress:${ref.name}` : `${ref.name}@${ref.version}`;
 }
 
+/** The policy put in force, and the ledger durability in force with it (fixed while the ledger is open). */
 export function policyLoadedRecord(
   at: number,
   mesh: string,
   digest: string,
   file: string,
+  durability: Durability,
   by?: string,
 ): LedgerRecord {
   return {
     kind: ENTRY.policyLoaded,
     at,
     ...(by === undefined ? {} : { agent: by }),
-    data: by === undefined ? { digest, file, mesh } : { by, digest, file, mesh },
+    data: by === undefined ? { digest, durability, file, mesh } : { by, digest, durability, file, mesh },
   };
 }
 

@@ -10,6 +10,8 @@ export type VerifyStatus = {
 /** The ledger's integrity as the console shows it: the last verify and the last checkpoint. */
 export type Integrity = {
   status(): {
+    /** The ledger's durability in force: `full` survives a power loss, `normal` a crash of the process. */
+    durability: Ledger['durability'];
     entries: number;
     head: string;
     heads: readonly { partition: number; size: number; head: string }[];
@@ -27,6 +29,7 @@ export function createIntegrity(ledger: Ledger, now: () => number): Integrity {
       const heads = ledger.heads();
       const checkpoint = ledger.checkpoints().at(-1);
       return {
+        durability: ledger.durability,
         entries: ledger.count(),
         head: heads[0]?.head ?? '',
         heads,

@@ -1,10 +1,11 @@
-import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
 import { type Checkpoint, isMeshwardenError, parseCheckpoint } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { openExistingLedger } from '../ledger-access.js';
 import type { Output } from '../output.js';
+import { drained } from '../stdout.js';
 
 /** `audit verify`: exit 0 when every chain is intact, 1 naming the first bad entry. */
 export async function auditVerify(opts: { data: string; checkpoint?: string }, out: Output): Promise<number> {
@@ -46,20 +47,27 @@ export async function auditCheckpoint(opts: { data: string; out?: string }, out:
   return EXIT.ok;
 }
 
-/** `audit export`: every entry as JSON Lines, in (partition, seq) order, to stdout or --out. */
+/**
+ * `audit export`: every entry as JSON Lines, in (partition, seq) order, to stdout or --out. A reader
+ * that stops reading (`| head`) ends the export quietly, with exit 0.
+ */
 export async function auditExport(opts: { data: string; out?: string }, out: Output): Promise<number> {
   const ledger = await openExistingLedger(opts.data, out);
   if (ledger === undefined) return EXIT.usage;
   await using _ledger = ledger;
+  const toFile = opts.out !== undefined;
   const sink = opts.out === undefined ? process.stdout : createWriteStream(opts.out);
+  // A failed write stops the loop and is read back below (stdout's by main.ts: see stdout.ts).
+  if (toFile) sink.on('error', () => {});
   let count = 0;
   for (const entry of ledger.scan()) {
-    if (!sink.write(`${JSON.stringify(entry)}\n`)) await once(sink, 'drain');
+    const more = sink.write(`${JSON.stringify(entry)}\n`);
     count++;
+    if (!more && !(await drained(sink))) break;
   }
-  if (sink !== process.stdout) {
+  if (toFile) {
     sink.end();
-    await once(sink, 'finish');
+    await finished(sink);
     out.note(`${count} entries written to ${opts.out}`);
   }
   return EXIT.ok;

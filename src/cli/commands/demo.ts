@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { MeshEvent, RunSummary } from '../../runtime/index.js';
+import type { Durability, MeshEvent, RunSummary } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { displayPath, type Output, table } from '../output.js';
 import { PACKAGE_ROOT } from '../paths.js';
@@ -13,7 +13,7 @@ const MARKER = 'demo.json';
 
 /** `demo retention`: runs examples/retention on its tickets and tells what happened, case by case. */
 export async function demoRetention(
-  opts: { data: string; json: boolean },
+  opts: { data: string; json: boolean; durability?: Durability },
   out: Output,
   log: Logger,
 ): Promise<number> {
@@ -26,7 +26,7 @@ export async function demoRetention(
     }
     await rm(dir, { recursive: true, force: true });
   }
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   await writeFile(
     join(dir, MARKER),
     `${JSON.stringify({ demo: 'retention', note: 'made by meshwarden demo; safe to delete' })}\n`,
@@ -46,7 +46,13 @@ export async function demoRetention(
     out.line('to it comes back as a new ticket. Six tickets arrive; three lines of input are broken.\n');
   }
   const { code, summary } = await runMesh(
-    { mesh: join(example, 'mesh.yaml'), input: join(example, 'tickets.jsonl'), data: dir, json: opts.json },
+    {
+      mesh: join(example, 'mesh.yaml'),
+      input: join(example, 'tickets.jsonl'),
+      data: dir,
+      json: opts.json,
+      ...(opts.durability === undefined ? {} : { durability: opts.durability }),
+    },
     out,
     log,
     (opened) => opened.mesh.onEvent((event) => events.push(event)),

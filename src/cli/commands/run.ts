@@ -1,14 +1,28 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { feedFile, type OpenedMesh, openMesh, type RunSummary, summarize } from '../../runtime/index.js';
+import {
+  type Durability,
+  feedFile,
+  type OpenedMesh,
+  openMesh,
+  type RunSummary,
+  summarize,
+} from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 
 import { type Output, table } from '../output.js';
 import { cliTransports } from '../transports.js';
 import { reportOpenFailure } from './policy-check.js';
 
-export type RunOptions = { mesh: string; input?: string; data: string; json: boolean };
+export type RunOptions = {
+  mesh: string;
+  input?: string;
+  data: string;
+  json: boolean;
+  /** Overrides the mesh file's `ledger.durability`. */
+  durability?: Durability;
+};
 
 /** Opens the mesh, resumes unfinished work, feeds the input, waits for quiescence, summarizes. */
 export async function runMesh(
@@ -33,6 +47,7 @@ export async function runMesh(
     dataDir: resolve(opts.data),
     log,
     transports: transports.list,
+    ...(opts.durability === undefined ? {} : { durability: opts.durability }),
   });
   if (!result.ok) return { code: reportOpenFailure(result, opts.mesh, out) };
   await using opened = result.opened;

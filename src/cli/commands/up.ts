@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createMeshA2aServer, createMeshMcpServer } from '../../interop/index.js';
-import { feedFile, isMeshwardenError, type Mesh, openMesh } from '../../runtime/index.js';
+import { type Durability, feedFile, isMeshwardenError, type Mesh, openMesh } from '../../runtime/index.js';
 import { createServer, openTokenStore } from '../../server/index.js';
 import { cliError, EXIT } from '../errors.js';
 
@@ -17,6 +17,8 @@ export type UpOptions = {
   readonly host: string;
   readonly input?: string;
   readonly rateLimit?: number;
+  /** Overrides the mesh file's `ledger.durability`. */
+  readonly durability?: Durability;
   readonly json: boolean;
 };
 
@@ -33,7 +35,13 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   const dataDir = resolve(opts.data);
   // Closed after the mesh (await using, declared first): MCP servers get a graceful stop.
   await using transports = cliTransports();
-  const result = await openMesh({ meshFile: resolve(opts.mesh), dataDir, log, transports: transports.list });
+  const result = await openMesh({
+    meshFile: resolve(opts.mesh),
+    dataDir,
+    log,
+    transports: transports.list,
+    ...(opts.durability === undefined ? {} : { durability: opts.durability }),
+  });
   if (!result.ok) return reportOpenFailure(result, opts.mesh, out);
   const opened = result.opened;
   const { mesh, ledger } = opened;
@@ -95,33 +103,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
       `warning: listening on ${opts.host}, so other machines can reach the API; tokens are its only guard, and it speaks plain HTTP (put TLS in front)`,
     );
   }
-  const consoleUrl = first === undefined ? `${url}/` : `${url}/#token=${first.token}`;
-  if (out.json) {
-    out.document({
-      mesh: mesh.policy.mesh,
-      url,
-      console: consoleUrl,
-      api: `${url}/api/v1`,
-      mcp: `${url}/api/v1/mcp`,
-      a2a: a2aNames(mesh).map((name) => `${url}/api/v1/a2a/${name}/.well-known/agent-card.json`),
-      ...(first === undefined ? {} : { token: first.token }),
-    });
-  } else {
-    out.line(`Meshwarden is up: mesh ${mesh.policy.mesh}, ledger in ${displayPath(dataDir)}`);
-    out.line(`  console  ${consoleUrl}`);
-    out.line(`  api      ${url}/api/v1  (docs/api.md; OpenAPI at ${url}/api/v1/openapi.json)`);
-    out.line(`  mcp      ${url}/api/v1/mcp  (a pilot token; docs/interop.md)`);
-    for (const name of a2aNames(mesh))
-      out.line(
-        `  a2a      ${url}/api/v1/a2a/${name}/.well-known/agent-card.json  (sending needs a pilot token)`,
-      );
-    if (first !== undefined) {
-      out.line(`  admin token (shown only now; stored hashed in ${displayPath(tokenFile)}):`);
-      out.line(`    ${first.token}`);
-    }
-    out.line('Ctrl-C stops it: in-flight work finishes and the ledger is flushed.');
-  }
-
+  // Ready to stop before saying it is up: whoever reads the URLs may signal at once.
   const stop = new AbortController();
   const stopped = new Promise<void>((resolveStop) =>
     stop.signal.addEventListener('abort', () => resolveStop()),
@@ -135,6 +117,36 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+
+  const consoleUrl = first === undefined ? `${url}/` : `${url}/#token=${first.token}`;
+  if (out.json) {
+    out.document({
+      mesh: mesh.policy.mesh,
+      durability: ledger.durability,
+      url,
+      console: consoleUrl,
+      api: `${url}/api/v1`,
+      mcp: `${url}/api/v1/mcp`,
+      a2a: a2aNames(mesh).map((name) => `${url}/api/v1/a2a/${name}/.well-known/agent-card.json`),
+      ...(first === undefined ? {} : { token: first.token }),
+    });
+  } else {
+    out.line(
+      `Meshwarden is up: mesh ${mesh.policy.mesh}, ledger in ${displayPath(dataDir)} (durability ${ledger.durability})`,
+    );
+    out.line(`  console  ${consoleUrl}`);
+    out.line(`  api      ${url}/api/v1  (docs/api.md; OpenAPI at ${url}/api/v1/openapi.json)`);
+    out.line(`  mcp      ${url}/api/v1/mcp  (a pilot token; docs/interop.md)`);
+    for (const name of a2aNames(mesh))
+      out.line(
+        `  a2a      ${url}/api/v1/a2a/${name}/.well-known/agent-card.json  (sending needs a pilot token)`,
+      );
+    if (first !== undefined) {
+      out.line(`  admin token (shown only now; stored hashed in ${displayPath(tokenFile)}):`);
+      out.line(`    ${first.token}`);
+    }
+    out.line('Ctrl-C stops it: in-flight work finishes and the ledger is flushed.');
+  }
 
   if (input !== undefined) {
     feedFile(mesh, input, () => {}, stop.signal).then(

@@ -125,6 +125,7 @@ export async function statusRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     200: {
       type: 'object',
       properties: {
+        durability: { type: 'string', enum: ['full', 'normal'] },
         entries: { type: 'integer' },
         head: { type: 'string' },
         heads: { type: 'array', items: anyObject },
