@@ -1,51 +1,26 @@
 import type { Logger } from 'pino';
 import type { Envelope, GatedKind, MeshwardenError } from '../envelope/index.js';
 import { decide, type Verdict } from '../gate/index.js';
-import type { Ledger, LedgerEntry, LedgerRecord } from '../ledger/index.js';
+import type { Ledger, LedgerEntry } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import { createMemoryState, type StateDelta, type StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
-import { claimedCause, describeValue, jsonText, notJson, rawFields } from './candidate-text.js';
 import type { IngressMessage } from './define.js';
 import { createDelivery, type Outgoing, type RetryOptions } from './delivery.js';
 import { type Clock, createEnvelopeFactory, type Random, systemClock, systemRandom } from './envelopes.js';
 import { runtimeError } from './errors.js';
-import { alertOf, countDecision, type MeshEvent, type RunCounts, zeroCounts } from './events.js';
+import { type MeshEvent, type RunCounts, zeroCounts } from './events.js';
 import { createFailureBreakers } from './failures.js';
 import { isFrozen } from './freezes.js';
 import { createHolds, type HoldView } from './holds.js';
+import { createJudge, type Extra, type Judged, type Origin } from './judge.js';
 import type { LoadedModules } from './modules.js';
 import { createPilotActions, type PilotActions } from './pilot.js';
-import {
-  type DecisionData,
-  type DecisionHeader,
-  decisionRecord,
-  headerOf,
-  policyLoadedRecord,
-} from './records.js';
+import { policyLoadedRecord } from './records.js';
 import { recoverFromLedger } from './recovery.js';
 import { type RejectedInput, refusedEnvelope, rejection } from './rejected.js';
 import type { Transport } from './transports.js';
 import { createWorkTracker } from './work.js';
-
-/** Who sent a root message, as the door that took it knows them; recorded with its decision. */
-type Origin = { readonly sentBy?: string; readonly partner?: boolean };
-
-/** What a decision record holds besides its verdict and envelope. */
-type Extra = Mutable<Omit<DecisionData, 'gated' | 'verdict' | 'envelope'>>;
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-/** A decision made and recorded in memory, waiting for its ledger entry to be durable. */
-type Judged = {
-  readonly record: LedgerRecord;
-  readonly msgId: string;
-  readonly gated: GatedKind;
-  readonly verdict: Verdict;
-  readonly envelope: Envelope | undefined;
-  readonly now: number;
-  /** Agents an admitted message goes to (recorded in its decision). */
-  readonly consumers: readonly string[];
-};
 
 export type MeshOptions = {
   readonly policy: Policy;
@@ -140,107 +115,15 @@ export function createMesh(opts: MeshOptions): Mesh {
     }
   };
 
-  const consumersOf = (envelope: Envelope): readonly string[] =>
-    envelope.target !== undefined ? [envelope.target] : (active.policy.consumers.get(envelope.type) ?? []);
-
-  /** Gate → state: decides one envelope, applies its deltas, and builds its decision entry. */
-  const judge = (candidate: Envelope, gated: GatedKind, external: boolean, origin?: Origin): Judged => {
-    const now = clock();
-    // The size guard measures the JSON text, and input without a canonical JSON form (cycles,
-    // BigInt, lone surrogates) is quarantined here instead of failing in the ledger.
-    const text = jsonText(candidate);
-    if (typeof text !== 'string') {
-      return record(
-        now,
-        factory.id(),
-        gated,
-        notJson(text.cause),
-        undefined,
-        { raw: describeValue(candidate) },
-        claimedCause(candidate),
-      );
-    }
-    const size = Buffer.byteLength(text);
-    const decision = decide(
-      origin?.partner === true
-        ? { candidate, size, kind: gated, now, external, partner: true }
-        : { candidate, size, kind: gated, now, external },
-      active.policy,
-      state,
-    );
-    state.apply(decision.deltas);
-    const { envelope, verdict, link, unverifiedCausation } = decision;
-    const consumers =
-      verdict.decision === 'deliver' && envelope !== undefined && gated === 'message'
-        ? consumersOf(envelope)
-        : undefined;
-    // An envelope over the size limit is recorded as evidence (prefix, size, SHA-256), not whole.
-    const oversized = envelope !== undefined && size > active.policy.guards.envelope.maxBytes;
-    const extra: Extra = envelope === undefined || oversized ? rawFields(text) : {};
-    if (consumers !== undefined) extra.consumers = consumers;
-    if (decision.deltas.length > 0) extra.deltas = decision.deltas;
-    if (link !== undefined) extra.link = link;
-    if (origin?.partner === true) extra.partner = true;
-    if (origin?.sentBy !== undefined) extra.sentBy = origin.sentBy;
-    if (unverifiedCausation !== undefined) extra.unverifiedCausation = unverifiedCausation;
-    if (oversized) {
-      const header = headerOf(envelope);
-      return record(now, envelope.id, gated, verdict, undefined, extra, header.causationId, header);
-    }
-    // Input that failed the shape check may carry no usable id; it still gets one so `why` finds it.
-    const cause = envelope === undefined ? claimedCause(candidate) : undefined;
-    return record(now, envelope?.id ?? factory.id(), gated, verdict, envelope, extra, cause);
-  };
-
-  /** Builds the decision entry, counts it and tells listeners. */
-  const record = (
-    now: number,
-    msgId: string,
-    gated: GatedKind,
-    verdict: Verdict,
-    envelope: Envelope | undefined,
-    extra: Extra,
-    cause?: string,
-    header?: DecisionHeader,
-  ): Judged => {
-    // Members set one by one in canonical (RFC 8785) order, so the ledger serializes the record
-    // with native JSON.stringify (and no conditional spreads: each allocates, on every hop).
-    const data: Mutable<DecisionData> = {} as Mutable<DecisionData>;
-    if (extra.consumers !== undefined) data.consumers = extra.consumers;
-    if (extra.deltas !== undefined) data.deltas = extra.deltas;
-    if (envelope !== undefined) data.envelope = envelope;
-    data.gated = gated;
-    if (extra.link !== undefined) data.link = extra.link;
-    if (extra.location !== undefined) data.location = extra.location;
-    if (extra.partner !== undefined) data.partner = extra.partner;
-    if (extra.raw !== undefined) data.raw = extra.raw;
-    if (extra.rawBytes !== undefined) data.rawBytes = extra.rawBytes;
-    if (extra.rawDigest !== undefined) data.rawDigest = extra.rawDigest;
-    if (extra.sentBy !== undefined) data.sentBy = extra.sentBy;
-    if (extra.unverifiedCausation !== undefined) data.unverifiedCausation = extra.unverifiedCausation;
-    data.verdict = verdict;
-    countDecision(counts, gated, verdict);
-    if (listeners.size > 0) {
-      const event: Mutable<Extract<MeshEvent, { type: 'decision' }>> = {
-        type: 'decision',
-        at: now,
-        msgId,
-        gated,
-        verdict,
-      };
-      if (envelope !== undefined) event.envelope = envelope;
-      const causationid = envelope?.causationid ?? cause;
-      if (causationid !== undefined) event.causationid = causationid;
-      if (extra.link !== undefined) event.link = extra.link;
-      if (extra.location !== undefined) event.location = extra.location;
-      publish(event);
-      const alert = alertOf(now, msgId, verdict);
-      if (alert !== undefined) publish(alert);
-    }
-    const consumers = extra.consumers ?? [];
-    const entry = decisionRecord(now, msgId, data, header);
-    return { record: entry, msgId, gated, verdict, envelope, now, consumers };
-  };
+  const { judge, record, consumersOf } = createJudge({
+    active,
+    state,
+    clock,
+    factory,
+    counts,
+    publish,
+    listening: () => listeners.size > 0,
+  });
 
   /** Write-ahead: delivers or executes only once the decision entry is durable; starts hold timers. */
   const settle = (j: Judged, durable: Promise<unknown>): void => {
