@@ -21,6 +21,8 @@ ingress:
   partners: { emits: [q.v1] }
   inbox: { emits: [q.v1] }
 contracts: ./contracts
+approvals:
+  - { id: review, when: 'has(msg.data.review)', timeout: 4h, onTimeout: deliver }
 `;
 
 /** An agent that writes the subject of everything it handles to `<name>.log`. */
@@ -211,5 +213,37 @@ describe('a partner reaches only the agent the policy exposes, through every doo
       const res = await call(up, partner, method, path, method === 'POST' ? {} : undefined);
       expect(res.status, `${method} ${path}`).toBe(403);
     }
+  });
+
+  it('a held partner message is delivered on release only while its agent is still exposed', async () => {
+    const sent = async (subject: string) =>
+      (
+        await call(up, partner, 'POST', '/messages', {
+          type: 'q.v1',
+          subject,
+          data: { review: true },
+          to: 'pub',
+        })
+      ).body as { id: string; verdict: { decision: string } };
+    const approve = (id: string) => call(up, up.token, 'POST', `/holds/${id}/approve`, { reason: 'ok' });
+    const kept = await sent('acct:held-kept');
+    const dropped = await sent('acct:held-dropped');
+    expect([kept.verdict.decision, dropped.verdict.decision]).toEqual(['hold', 'hold']);
+    expect((await approve(kept.id)).status).toBe(200);
+    await until(async () => handled('pub').includes('acct:held-kept'), 'the approved hold to reach pub');
+    // The admin stops exposing pub; the other hold, approved after, is denied and never reaches pub.
+    writeFileSync(join(dir, 'mesh.yaml'), MESH.replace(', expose: { via: partners }', ''));
+    expect((await call(up, up.token, 'POST', '/policy/reload')).body.changed).toBe(true);
+    expect((await approve(dropped.id)).status).toBe(200);
+    const why = await call(up, up.token, 'GET', `/messages/${dropped.id}/why`);
+    expect(why.body.chain[0].outcomes).toEqual([
+      expect.objectContaining({
+        kind: 'hold.released',
+        outcome: 'deny',
+        verdict: expect.objectContaining({ reason: 'authorization.partner_not_exposed' }),
+      }),
+    ]);
+    expect(handled('pub')).not.toContain('acct:held-dropped');
+    expect(handled('secret')).toEqual(['acct:pilot']);
   });
 });

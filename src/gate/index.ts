@@ -1,5 +1,6 @@
 export { decide, STAGE_NAMES } from './decide.js';
 export { formatDuration } from './format.js';
+export { partnerReach } from './stages/authorization.js';
 export type {
   Decision,
   EchoLink,

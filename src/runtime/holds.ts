@@ -19,6 +19,8 @@ export type HeldMessage = {
   readonly gated: GatedKind;
   readonly verdict: Verdict;
   readonly heldAt: number;
+  /** An outside caller's message (`partner` on its decision): its reach is checked again on release. */
+  readonly partner?: true;
 };
 
 /** A held message as pilots see it: with its approval rule's predicate and timeout, if it has one. */
@@ -61,6 +63,8 @@ export function createHolds(deps: {
   publish: (event: MeshEvent) => void;
   /** Gates a released loop-guard or freeze hold again with those stops lifted; its deltas are applied. */
   regate: (hold: HeldMessage) => Decision;
+  /** A partner's message may still go where it is addressed, under the policy in force: why not, if not. */
+  reach: (hold: HeldMessage) => Verdict | undefined;
 }): Holds {
   const open = new Map<string, HeldMessage>();
   const timers = new Map<string, NodeJS.Timeout>();
@@ -82,8 +86,16 @@ export function createHolds(deps: {
     // a freeze held never reached those stages: released, it is gated again with those stops lifted,
     // so it is counted, budgeted and remembered (echo marks) like any admitted message, and a budget
     // can still refuse it.
+    // A partner's approval hold is not gated again, but the policy may have stopped exposing its
+    // target since: its reach is checked again, so no timeout or approval delivers past that.
     const regated =
-      r.outcome === 'deliver' && hold.verdict.stage !== 'approval' ? deps.regate(hold) : undefined;
+      r.outcome !== 'deliver'
+        ? undefined
+        : hold.verdict.stage !== 'approval'
+          ? deps.regate(hold)
+          : hold.partner === true
+            ? unreachable(deps.reach(hold))
+            : undefined;
     const outcome = regated === undefined || regated.verdict.decision === 'deliver' ? r.outcome : 'deny';
     // Delivered under the policy in force now, which the envelope says like any admitted one.
     const envelope = regated?.envelope ?? { ...hold.envelope, policydigest: deps.active.policy.digest };
@@ -173,4 +185,9 @@ export function createHolds(deps: {
       timers.clear();
     },
   };
+}
+
+/** A refusal of a partner's reach, in the shape of a re-gated decision (nothing to apply). */
+function unreachable(refused: Verdict | undefined): Decision | undefined {
+  return refused === undefined ? undefined : { verdict: refused, deltas: [] };
 }

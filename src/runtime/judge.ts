@@ -25,6 +25,8 @@ export type Judged = {
   readonly now: number;
   /** Agents an admitted message goes to (recorded in its decision). */
   readonly consumers: readonly string[];
+  /** An outside caller's message: a hold of it checks the partner's reach again when released. */
+  readonly partner: boolean;
 };
 
 export type JudgeDeps = {
@@ -145,7 +147,16 @@ export function createJudge(deps: JudgeDeps) {
     }
     const consumers = extra.consumers ?? [];
     const entry = decisionRecord(now, msgId, data, header);
-    return { record: entry, msgId, gated, verdict, envelope, now, consumers };
+    return {
+      record: entry,
+      msgId,
+      gated,
+      verdict,
+      envelope,
+      now,
+      consumers,
+      partner: extra.partner === true,
+    };
   };
 
   return { judge, record, consumersOf };

@@ -45,7 +45,9 @@ export type LinkedEffect = {
 
 /**
  * `agent` is who acted (`pilot:<name>` for a pilot's release); `outcome` and `reason` are set for
- * hold releases; `attempt` and `error` (its code and message) for `delivery.failed` and `dead-letter`.
+ * hold releases, and `verdict` when the release was gated again (a loop or freeze hold, or a
+ * partner's reach checked again) with the verdict that decided it; `attempt` and `error` (its code
+ * and message) for `delivery.failed` and `dead-letter`.
  */
 export type Outcome = {
   readonly kind: string;
@@ -53,6 +55,7 @@ export type Outcome = {
   readonly at: string;
   readonly outcome?: string;
   readonly reason?: string;
+  readonly verdict?: { readonly decision: string; readonly reason: string; readonly detail: string };
   readonly attempt?: number;
   readonly error?: { readonly code: string; readonly message: string };
 };
@@ -98,9 +101,10 @@ export function toChainLink(ledger: Ledger, entry: LedgerEntry): ChainLink {
     .byMessage(id)
     .filter((x) => x.kind !== ENTRY.decision)
     .map((x): Outcome => {
-      const { outcome, reason, attempt, error } = x.data as {
+      const { outcome, reason, verdict, attempt, error } = x.data as {
         outcome?: string;
         reason?: string;
+        verdict?: { decision: string; reason: string; detail: string };
         attempt?: number;
         error?: { code: string; message: string };
       };
@@ -111,6 +115,9 @@ export function toChainLink(ledger: Ledger, entry: LedgerEntry): ChainLink {
         at: new Date(x.at).toISOString(),
         ...(x.kind === ENTRY.holdReleased && outcome !== undefined ? { outcome } : {}),
         ...(x.kind === ENTRY.holdReleased && reason !== undefined ? { reason } : {}),
+        ...(x.kind === ENTRY.holdReleased && verdict !== undefined
+          ? { verdict: { decision: verdict.decision, reason: verdict.reason, detail: verdict.detail } }
+          : {}),
         ...(failed && attempt !== undefined ? { attempt } : {}),
         ...(failed && error !== undefined ? { error: { code: error.code, message: error.message } } : {}),
       };

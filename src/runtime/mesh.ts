@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { Envelope, GatedKind, MeshwardenError } from '../envelope/index.js';
-import { decide, type Verdict } from '../gate/index.js';
+import { type Envelope, type GatedKind, type MeshwardenError, parseSource } from '../envelope/index.js';
+import { decide, partnerReach, type Verdict } from '../gate/index.js';
 import type { Ledger, LedgerEntry } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import { createMemoryState, type StateDelta, type StateStore } from '../state/index.js';
@@ -136,7 +136,10 @@ export function createMesh(opts: MeshOptions): Mesh {
     // Tracked once durable: a pilot can only release what the ledger shows held.
     if (verdict.decision === 'hold' && envelope !== undefined) {
       durable.then(
-        () => holds.track({ msgId: j.msgId, envelope, gated: j.gated, verdict, heldAt: j.now }),
+        () => {
+          const hold = { msgId: j.msgId, envelope, gated: j.gated, verdict, heldAt: j.now };
+          holds.track(j.partner ? { ...hold, partner: true } : hold);
+        },
         () => {},
       );
     }
@@ -251,6 +254,7 @@ export function createMesh(opts: MeshOptions): Mesh {
           now: clock(),
           external: false,
           release: true,
+          ...(hold.partner === true ? { partner: true } : {}),
         },
         active.policy,
         state,
@@ -258,6 +262,8 @@ export function createMesh(opts: MeshOptions): Mesh {
       state.apply(decision.deltas);
       return decision;
     },
+    reach: (hold) =>
+      partnerReach(active.policy, hold.envelope, parseSource(hold.envelope.source)?.name ?? ''),
   });
 
   const pilot = createPilotActions({ active, ledger, state, holds, clock, work });

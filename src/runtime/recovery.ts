@@ -13,6 +13,7 @@ type DecisionData = {
   envelope?: Envelope;
   deltas?: StateDelta[];
   consumers?: string[];
+  partner?: true;
 };
 
 /**
@@ -53,14 +54,21 @@ export function recoverFromLedger(
     const id = entry.msgId;
     if (id === undefined) continue;
     if (entry.kind === ENTRY.decision) {
-      const { deltas, verdict, envelope, gated, consumers } = entry.data as DecisionData;
+      const { deltas, verdict, envelope, gated, consumers, partner } = entry.data as DecisionData;
       if (deltas !== undefined) state.apply(deltas);
       // What a handler emitted proves the handler ran: the delivery to that agent is done.
       if (entry.causationId !== undefined && entry.agent !== undefined) done(entry.causationId, entry.agent);
       if (envelope === undefined || gated === undefined || verdict === undefined) continue;
       if (verdict.decision === 'deliver') admitted(id, envelope, gated, consumers ?? []);
       else if (verdict.decision === 'hold')
-        holds.set(id, { msgId: id, envelope, gated, verdict, heldAt: entry.at });
+        holds.set(id, {
+          msgId: id,
+          envelope,
+          gated,
+          verdict,
+          heldAt: entry.at,
+          ...(partner ? { partner } : {}),
+        });
     } else if (entry.kind === ENTRY.holdReleased) {
       const hold = holds.get(id);
       holds.delete(id);

@@ -39,6 +39,10 @@ export async function why(id: string, opts: { data: string }, out: Output): Prom
         out.line(
           `${o.agent} ${o.outcome === 'deliver' ? 'approved' : 'rejected'} ${link.id}: "${o.reason ?? ''}"`,
         );
+      if (o.kind === 'hold.released' && o.verdict !== undefined && o.verdict.decision !== 'deliver')
+        out.line(
+          `note: ${link.id} was gated again on release and refused: ${o.verdict.reason}: ${o.verdict.detail}`,
+        );
       if (o.error !== undefined) {
         const what = o.kind === 'dead-letter' ? 'dead-lettered' : 'failed';
         const tries = o.attempt === undefined ? '' : ` (try ${o.attempt})`;

@@ -1,7 +1,28 @@
+import type { Envelope } from '../../envelope/index.js';
+import type { Policy } from '../../policy/index.js';
 import type { Stage } from '../context.js';
 import { verdict } from '../context.js';
+import type { Verdict } from '../types.js';
 
 const NONE: readonly string[] = [];
+
+/**
+ * Whether a partner's message (one an outside caller's token sent) may go where it is addressed: only
+ * to an agent `policy` exposes through `ingress`, the ingress it came in by. The authorization stage
+ * asks it at admission, and a hold asks it again when it is released, under the policy then in force.
+ */
+export function partnerReach(policy: Policy, env: Envelope, ingress: string): Verdict | undefined {
+  if (policy.agents.get(env.target ?? '')?.expose?.via === ingress) return undefined;
+  return verdict(
+    'deny',
+    'authorization',
+    'authorization.partner_not_exposed',
+    env.target === undefined
+      ? `A partner's message must be addressed to an agent the mesh exposes through ingress ${ingress}; this ${env.type} was sent to every consumer of its type.`
+      : `A partner's message may go only to an agent the mesh exposes through ingress ${ingress}, and "${env.target}" is not one.`,
+    ingress,
+  );
+}
 
 /**
  * Stage 2, authorization. Stops: quarantine `authorization.unknown_type`; deny
@@ -55,16 +76,9 @@ export const authorizationStage: Stage = {
       );
     }
     // Before the target checks, so a partner learns nothing of which agents exist behind the mesh.
-    if (ctx.input.partner === true && policy.agents.get(env.target ?? '')?.expose?.via !== sourceName) {
-      return verdict(
-        'deny',
-        'authorization',
-        'authorization.partner_not_exposed',
-        env.target === undefined
-          ? `A partner's message must be addressed to an agent the mesh exposes through ingress ${sourceName}; this ${type} was sent to every consumer of its type.`
-          : `A partner's message may go only to an agent the mesh exposes through ingress ${sourceName}, and "${env.target}" is not one.`,
-        sourceName,
-      );
+    if (ctx.input.partner === true) {
+      const refused = partnerReach(policy, env, sourceName);
+      if (refused !== undefined) return refused;
     }
     if (env.target !== undefined) {
       const target = policy.agents.get(env.target);
