@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
-import type { Envelope, GatedKind, MeshwardenError } from '../envelope/index.js';
+import { type Envelope, type GatedKind, type MeshwardenError, tooDeepAt } from '../envelope/index.js';
 import { decide, type Verdict, type VerdictIssue } from '../gate/index.js';
 import type { Ledger, LedgerEntry, LedgerRecord } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import { createMemoryState, type StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
-import { describeValue, jsonText, notJson, truncate } from './candidate-text.js';
+import { describeValue, jsonText, notJson, tooDeep, truncate } from './candidate-text.js';
 import type { IngressMessage } from './define.js';
 import { createDelivery, type Outgoing, type RetryOptions } from './delivery.js';
 import { type Clock, createEnvelopeFactory, type Random, systemClock, systemRandom } from './envelopes.js';
@@ -142,13 +142,16 @@ export function createMesh(opts: MeshOptions): Mesh {
     const now = clock();
     // The size guard measures the JSON text, and input without a canonical JSON form (cycles,
     // BigInt, lone surrogates) is quarantined here instead of failing in the ledger.
-    const text = jsonText(candidate);
+    // Nesting is checked first, without recursion: JSON.stringify itself overflows the stack on a
+    // few thousand levels.
+    const deep = tooDeepAt(candidate);
+    const text = deep === undefined ? jsonText(candidate) : undefined;
     if (typeof text !== 'string') {
       return record(
         now,
         factory.id(),
         gated,
-        notJson(text.cause),
+        text === undefined ? tooDeep(deep!) : notJson(text.cause),
         undefined,
         { raw: describeValue(candidate) },
         claimedCause(candidate),
