@@ -30,6 +30,8 @@ import { createBoundedTaskStore } from './task-store.js';
 export type MeshA2aServer = {
   /** Whether `name` is an ingress or an exposed agent of the policy in force. */
   serves(name: string): boolean;
+  /** Whether `name` is an agent the policy exposes (its card is public; an ingress's is not). */
+  exposes(name: string): boolean;
   /** Whether a partner may send to it: an exposed agent, or the ingress an exposed agent names as `via`. */
   opensToPartners(name: string): boolean;
   /**
@@ -88,6 +90,7 @@ export function createMeshA2aServer(mesh: Mesh, opts: MeshA2aServerOptions = {})
 
   return {
     serves: (name) => servedAs(mesh, name) !== undefined,
+    exposes: (name) => servedAs(mesh, name)?.kind === 'agent',
     opensToPartners(name) {
       const served = servedAs(mesh, name);
       if (served === undefined) return false;

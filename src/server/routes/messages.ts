@@ -28,7 +28,7 @@ export async function messageRoutes(app: FastifyInstance, deps: ApiDeps): Promis
   app.post<{ Body: SendBody }>(
     '/messages',
     {
-      config: { role: 'pilot' },
+      config: { role: 'pilot', door: true },
       schema: {
         summary: 'Send a root message into the mesh through an ingress; it passes the gate like any other',
         tags: ['messages'],
