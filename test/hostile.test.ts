@@ -135,6 +135,39 @@ describe('hostile bodies on every door of a real `up`', () => {
     },
   );
 
+  it('lets data nested 100 deep through each door, for the gate to quarantine as envelope.too_deep', async () => {
+    const data = `{"score":${nested(100)}}`;
+    const message = `{"messageId":"m1","role":"ROLE_USER","parts":[{"data":${data}}],"metadata":{"subject":"account:1"}}`;
+    const reasons = [
+      (
+        await post(
+          '/messages',
+          `{"type":"ticket.scored.v1","subject":"account:1","ingress":"desk","data":${data}}`,
+          up.token,
+        )
+      ).body.verdict.reason,
+      // MCP answers as an event stream: its one `data:` line.
+      JSON.parse(
+        /^data: (.*)$/m.exec(
+          (await send(`${up.api}/mcp`, up.token, 'application/json', Buffer.from(DOORS[1]!.wrap(data)), MiB))
+            .body,
+        )![1]!,
+      ).result.structuredContent.reason,
+      (
+        await send(
+          `${up.api}/a2a/partners`,
+          up.token,
+          'application/json',
+          Buffer.from(rpc('SendMessage', `{"message":${message}}`)),
+          MiB,
+          { 'a2a-version': '1.0' },
+        )
+      ).body,
+    ];
+    expect(reasons.slice(0, 2)).toEqual(['envelope.too_deep', 'envelope.too_deep']);
+    expect(JSON.parse(reasons[2]).result.message.parts[0].data.reason).toBe('envelope.too_deep');
+  });
+
   it('answers a deep body without a token, or with too low a role, and records neither', async () => {
     const deep = DOORS[0]!.wrap(nested(50_000));
     expect((await post('/messages', deep, undefined)).body.error.code).toBe('MW_API_UNAUTHENTICATED');
@@ -196,14 +229,28 @@ describe('hostile bodies on every door of a real `up`', () => {
  * announced but never sent: the server must answer from its length alone, and a server that closes
  * on an unread body may reset the connection before a client still writing reads the answer.
  */
-function send(url: string, token: string | undefined, type: string, body: Buffer, limit: number) {
+function send(
+  url: string,
+  token: string | undefined,
+  type: string,
+  body: Buffer,
+  limit: number,
+  extra: Record<string, string> = {},
+) {
   if (body.length > limit) return post(url, token, type, body.length, () => null);
   let offset = 0;
-  return post(url, token, type, body.length, () => {
-    const chunk = body.subarray(offset, offset + 64 * 1024);
-    offset += chunk.length;
-    return chunk.length === 0 ? undefined : chunk;
-  });
+  return post(
+    url,
+    token,
+    type,
+    body.length,
+    () => {
+      const chunk = body.subarray(offset, offset + 64 * 1024);
+      offset += chunk.length;
+      return chunk.length === 0 ? undefined : chunk;
+    },
+    extra,
+  );
 }
 
 /**
@@ -227,9 +274,11 @@ function post(
   type: string,
   length: number | undefined,
   next: () => Buffer | null | undefined,
+  extra: Record<string, string> = {},
 ): Promise<{ status: number; body: string }> {
   const { hostname, port, pathname } = new URL(url);
   const headers: Record<string, string | number> = {
+    ...extra,
     'content-type': type,
     accept: 'application/json, text/event-stream',
     ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
