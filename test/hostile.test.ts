@@ -168,10 +168,13 @@ describe('hostile bodies on every door of a real `up`', () => {
     expect(JSON.parse(reasons[2]).result.message.parts[0].data.reason).toBe('envelope.too_deep');
   });
 
-  it('answers a deep body without a token, or with too low a role, and records neither', async () => {
+  it('answers a deep body without a token, with too low a role or for no such name, and records none', async () => {
     const deep = DOORS[0]!.wrap(nested(50_000));
     expect((await post('/messages', deep, undefined)).body.error.code).toBe('MW_API_UNAUTHENTICATED');
     expect((await post('/messages', deep, tokens.viewer)).body.error.code).toBe('MW_API_FORBIDDEN');
+    // A partner's body for an ingress not open to partners, or a name that is not there, is not read.
+    expect((await post('/a2a/desk', deep, tokens.partner)).body.error.code).toBe('MW_API_FORBIDDEN');
+    expect((await post('/a2a/nowhere', deep, up.token)).body.error.code).toBe('MW_API_NOT_FOUND');
   });
 
   it('refuses 5 MB without reading it whole: the answer comes though the body never ends', async () => {

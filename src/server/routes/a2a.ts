@@ -40,9 +40,10 @@ export async function a2aRoutes(scope: FastifyInstance, deps: ApiDeps, a2a: A2aE
     jsonBodyParser(scope),
   );
   scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
-  const serve = async (request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply) => {
-    if (deps.closing()) throw apiError('MW_API_CLOSING');
-    const { name } = request.params;
+  // Who may reach which name is settled before the body is read (after the token, in auth.ts): a
+  // body for a name that is not there, or not open to the caller, is refused unread and unrecorded.
+  scope.addHook('preParsing', async (request, reply, payload) => {
+    const { name } = request.params as { name: string };
     if (!a2a.serves(name)) throw apiError('MW_API_NOT_FOUND', { what: `ingress or exposed agent ${name}` });
     // An exposed agent's card is public, as A2A discovery expects; an ingress's wants a token.
     if (request.routeOptions.config.role === undefined && !a2a.exposes(name))
@@ -51,6 +52,11 @@ export async function a2aRoutes(scope: FastifyInstance, deps: ApiDeps, a2a: A2aE
     const pilot = request.pilot;
     if (pilot?.role === 'partner' && !a2a.opensToPartners(name))
       throw apiError('MW_API_FORBIDDEN', { name: pilot.name, role: pilot.role, needed: 'pilot' });
+    return payload;
+  });
+  const serve = async (request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply) => {
+    if (deps.closing()) throw apiError('MW_API_CLOSING');
+    const { name } = request.params;
     // Checked before the reply is handed over: a Host header that makes no URL is a bad request.
     const base = `${request.protocol}://${request.host}${API_PREFIX}/a2a/${encodeURIComponent(name)}`;
     if (!URL.canParse(base))
