@@ -89,7 +89,7 @@ export async function a2aRoutes(scope: FastifyInstance, deps: ApiDeps, a2a: A2aE
     }
   };
   // Not REST of ours: A2A's bindings (docs/interop.md), so they stay out of the OpenAPI document.
-  // The card is checked in `serve` (public for exposed agents); the rest needs a partner or pilot token.
+  // The card is checked in the preParsing hook (public for exposed agents); the rest needs a partner or pilot token.
   scope.get('/a2a/:name/.well-known/agent-card.json', { schema: { hide: true } }, serve);
   for (const url of ['/a2a/:name', '/a2a/:name/rest/*'])
     scope.route({
