@@ -32,7 +32,9 @@ describe('the mesh as A2A agents: each ingress served to remote A2A clients thro
       '--data',
       join(tempDir('a2a-serve'), 'data'),
     ]);
-    const res = await fetch(cardUrl());
+    // An ingress's card is not public: it takes a token (an exposed agent's is, below).
+    expect((await fetch(cardUrl())).status).toBe(401);
+    const res = await fetch(cardUrl(), { headers: { authorization: `Bearer ${up.token}` } });
     expect(res.status).toBe(200);
     card = (await res.json()) as AgentCard;
   });

@@ -23,6 +23,7 @@ describe('bad input', () => {
       JSON.stringify({ ...good, source: 'fax' }), // unknown ingress
       JSON.stringify({ ...good, data: { text: 'x'.repeat(70_000) } }), // oversized envelope
       JSON.stringify({ ...good, id: 'not-a-uuid' }), // malformed id
+      `{"source":"inbox","type":"ticket.opened.v1","subject":"account:1","data":${'['.repeat(50_000)}${']'.repeat(50_000)}}`, // nested 50,000 deep
       '',
       JSON.stringify({ ...good, subject: 'account:1203' }),
     ];
@@ -35,7 +36,7 @@ describe('bad input', () => {
     );
     expect(run.code, run.stderr).toBe(0);
     const summary = JSON.parse(run.stdout);
-    expect(summary.messages.quarantined + summary.messages.denied).toBe(8);
+    expect(summary.messages.quarantined + summary.messages.denied).toBe(9);
 
     const entries = parseEntries((await runCli(['audit', 'export', '--data', data])).stdout);
     const stopped = entries
@@ -50,6 +51,7 @@ describe('bad input', () => {
       'envelope.unknown_source',
       'envelope.too_large',
       'envelope.malformed',
+      'envelope.too_deep',
     ]);
     const located = entries.filter((e) => typeof e.data.location === 'string').map((e) => e.data.location);
     expect(located).toEqual([

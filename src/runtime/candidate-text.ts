@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { canonicalize, errorText } from '../envelope/index.js';
+import { canonicalize, errorText, MAX_JSON_DEPTH } from '../envelope/index.js';
 import type { Verdict } from '../gate/index.js';
 import { runtimeError } from './errors.js';
 import { evidenceOf, type RawEvidence } from './evidence.js';
@@ -29,6 +29,17 @@ export function notJson(cause: unknown): Verdict {
     stage: 'envelope',
     reason: 'envelope.not_json',
     detail: `${error.message}.`,
+  };
+}
+
+/** Nested past MAX_JSON_DEPTH at `pointer`: refused before anything walks it (envelope/depth.ts). */
+export function tooDeep(pointer: string): Verdict {
+  return {
+    decision: 'quarantine',
+    stage: 'envelope',
+    reason: 'envelope.too_deep',
+    detail: `The message nests deeper than ${MAX_JSON_DEPTH} levels (at ${pointer}).`,
+    issues: [{ pointer, message: `nested deeper than ${MAX_JSON_DEPTH} levels` }],
   };
 }
 

@@ -2,6 +2,7 @@
 export {
   type Envelope,
   errorText,
+  escapePointer,
   formatLocation,
   isMeshwardenError,
   isUuid,

@@ -1,9 +1,9 @@
-import type { Envelope, GatedKind } from '../envelope/index.js';
+import { type Envelope, type GatedKind, tooDeepAt } from '../envelope/index.js';
 import { decide, type Verdict } from '../gate/index.js';
 import type { LedgerRecord } from '../ledger/index.js';
 import type { StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
-import { claimedCause, describeValue, jsonText, notJson, rawFields } from './candidate-text.js';
+import { claimedCause, describeValue, jsonText, notJson, rawFields, tooDeep } from './candidate-text.js';
 import type { Clock, EnvelopeFactory } from './envelopes.js';
 import { alertOf, countDecision, type MeshEvent, type RunCounts } from './events.js';
 import { type DecisionData, type DecisionHeader, decisionRecord, headerOf } from './records.js';
@@ -56,13 +56,16 @@ export function createJudge(deps: JudgeDeps) {
     const now = clock();
     // The size guard measures the JSON text, and input without a canonical JSON form (cycles,
     // BigInt, lone surrogates) is quarantined here instead of failing in the ledger.
-    const text = jsonText(candidate);
+    // Nesting is checked first, without recursion: JSON.stringify itself overflows the stack on a
+    // few thousand levels.
+    const deep = tooDeepAt(candidate);
+    const text = deep === undefined ? jsonText(candidate) : undefined;
     if (typeof text !== 'string') {
       return record(
         now,
         factory.id(),
         gated,
-        notJson(text.cause),
+        text === undefined ? tooDeep(deep!) : notJson(text.cause),
         undefined,
         { raw: describeValue(candidate) },
         claimedCause(candidate),

@@ -113,6 +113,54 @@ describe('input without a canonical JSON form', () => {
   });
 });
 
+describe('input nested too deep', () => {
+  const nested = (levels: number): unknown => {
+    let v: unknown = 1;
+    for (let i = 0; i < levels; i++) v = [v];
+    return v;
+  };
+
+  it.each([
+    ['50,000 levels from an ingress', 50_000],
+    ['one level past the limit', 64],
+  ])('quarantines %s without walking it, and records it', async (_what, levels) => {
+    const dir = writeMesh(0);
+    const opened = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    await using o = opened.opened;
+    const data = { n: nested(levels) } as unknown as { n: number };
+    const entry = await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data });
+    await o.mesh.idle();
+    const verdict = (entry.data as { verdict: { reason: string; issues: { pointer: string }[] } }).verdict;
+    expect(verdict.reason).toBe('envelope.too_deep');
+    // The envelope is level 1, data 2, n 3: the 65th level is the first too deep.
+    expect(verdict.issues[0]!.pointer).toBe(`/data/n${'/0'.repeat(62)}`);
+    expect(typeof entry.data.raw).toBe('string');
+    expect(o.ledger.verify().ok).toBe(true);
+  });
+
+  it("quarantines an agent's emission nested too deep, and the mesh goes on", async () => {
+    const dir = writeMesh(0);
+    writeFileSync(
+      join(dir, 'agents', 'flaky.mjs'),
+      `export default { handle(msg, ctx) {
+         let v = 1; for (let i = 0; i < 50000; i++) v = [v];
+         ctx.emit('job.done.v1', { n: v });
+       } };`,
+    );
+    const opened = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    await using o = opened.opened;
+    await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
+    await o.mesh.idle();
+    const reasons = [...o.ledger.scan()].flatMap((e) =>
+      e.kind === ENTRY.decision ? [(e.data as { verdict: { reason: string } }).verdict.reason] : [],
+    );
+    expect(reasons).toEqual(['gate.admitted', 'envelope.too_deep']);
+    expect(o.ledger.verify().ok).toBe(true);
+  });
+});
+
 describe('recovery', () => {
   it('does not re-deliver finished work when the policy changes between runs', async () => {
     const dir = writeMesh(0);

@@ -3,14 +3,21 @@ import { fileURLToPath } from 'node:url';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+} from 'fastify';
 import type { Logger } from 'pino';
 import { isMeshwardenError, type Ledger, type Mesh, type MeshwardenError } from '../runtime/index.js';
 import { bearerAuth, bearerOf } from './auth.js';
+import { jsonBodyParser, jsonProblemAt, problemError } from './body.js';
 import { API_PREFIX, type ApiDeps } from './deps.js';
 import { apiError, errorBody, statusOf } from './errors.js';
 import { createIntegrity, type Integrity } from './integrity.js';
 import { createLiveView } from './live.js';
+import { bodyRefusalOf, recordRefusal } from './refusals.js';
 import { type A2aEndpoint, a2aRoutes } from './routes/a2a.js';
 import { breakerRoutes } from './routes/breakers.js';
 import { eventRoutes } from './routes/events.js';
@@ -26,6 +33,9 @@ import type { TokenStore } from './tokens.js';
 export { API_PREFIX } from './deps.js';
 export type { A2aEndpoint } from './routes/a2a.js';
 export type { McpEndpoint } from './routes/mcp.js';
+
+/** The largest body a call takes, but for A2A's (routes/a2a.ts): 1 MiB. */
+const BODY_LIMIT = 1024 * 1024;
 
 /** The built console: `console/dist` next to `dist/` (or `src/`) in the package. */
 export const CONSOLE_DIR = fileURLToPath(new URL('../../console/dist/', import.meta.url));
@@ -65,7 +75,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
   let closing = false;
   const app = Fastify({
     loggerInstance: opts.log as FastifyBaseLogger,
-    bodyLimit: 1024 * 1024,
+    bodyLimit: BODY_LIMIT,
     // Unknown members are an error to report, not something to drop silently.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
@@ -83,12 +93,16 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     closing: () => closing,
   };
 
-  app.setErrorHandler((err: FastifyError | MeshwardenError, request, reply) => {
-    const error = asApiError(err);
-    // Fastify's own client errors keep their status (413 too big, 415 wrong type); the rest map by code.
+  app.setErrorHandler(async (err: FastifyError | MeshwardenError, request, reply) => {
+    const error = asApiError(err, request);
+    // Fastify's own client errors keep their status (400 for a bad length, say); the rest map by code.
     const own = !isMeshwardenError(err) && !('validation' in err) && error.code === 'MW_API_BAD_REQUEST';
     const status = own ? (err.statusCode ?? 400) : statusOf(error);
     if (status >= 500) request.log.error({ err, url: request.url }, 'api call failed');
+    else {
+      const refusal = bodyRefusalOf(request, err);
+      if (refusal !== undefined) await recordRefusal(deps, request, refusal, error);
+    }
     return reply.code(status >= 400 ? status : 500).send(errorBody(error));
   });
   app.setNotFoundHandler((request, reply) =>
@@ -131,21 +145,18 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
           apiError('MW_API_RATE_LIMITED', { max: context.max, after: context.after }),
       });
       api.addHook('preParsing', bearerAuth(opts.tokens));
-      // JSON can carry lone surrogates, which no ledger entry can hold: refuse them up front.
+      // Bodies are JSON only (anything else is 415 MW_API_MEDIA_TYPE): Fastify's parser, then refused
+      // past MAX_BODY_DEPTH levels or with a lone surrogate, which no ledger entry can hold (body.ts).
+      api.removeAllContentTypeParsers();
+      api.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBodyParser(app));
+      // Path parameters and the query string are checked for lone surrogates too.
       api.addHook('preValidation', async (request) => {
         for (const [where, value] of [
-          ['body', request.body],
           ['params', request.params],
           ['querystring', request.query],
         ] as const) {
-          const pointer = illFormedAt(value, '');
-          if (pointer !== undefined) {
-            throw apiError(
-              'MW_API_BAD_REQUEST',
-              { detail: `the ${where} holds broken Unicode (a lone surrogate) at ${pointer || '/'}` },
-              { location: { pointer } },
-            );
-          }
+          const found = jsonProblemAt(value);
+          if (found !== undefined) throw problemError(where, found);
         }
       });
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -215,8 +226,12 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
 }
 
 /** Any error a route or Fastify raised, as a typed API error with a JSON pointer where one applies. */
-function asApiError(err: FastifyError | MeshwardenError): MeshwardenError {
+function asApiError(err: FastifyError | MeshwardenError, request: FastifyRequest): MeshwardenError {
   if (isMeshwardenError(err)) return err;
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return apiError('MW_API_TOO_LARGE', { limit: request.routeOptions.bodyLimit ?? BODY_LIMIT });
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+    return apiError('MW_API_MEDIA_TYPE', { type: request.headers['content-type'] ?? 'no content type' });
   const first = err.validation?.[0];
   if (first !== undefined) {
     const params = first.params as { missingProperty?: string; additionalProperty?: string };
@@ -234,17 +249,4 @@ function asApiError(err: FastifyError | MeshwardenError): MeshwardenError {
   if (status === 403 || status === 404) return apiError('MW_API_NOT_FOUND', { what: 'that path' });
   if (status < 500) return apiError('MW_API_BAD_REQUEST', { detail: err.message });
   return apiError('MW_API_INTERNAL', {}, { cause: err });
-}
-
-/** The JSON pointer of the first string (or member name) that is not well-formed UTF-16, if any. */
-function illFormedAt(value: unknown, at: string): string | undefined {
-  if (typeof value === 'string') return value.isWellFormed() ? undefined : at;
-  if (value === null || typeof value !== 'object') return undefined;
-  for (const [key, member] of Object.entries(value)) {
-    const here = `${at}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-    if (!key.isWellFormed()) return here;
-    const found = illFormedAt(member, here);
-    if (found !== undefined) return found;
-  }
-  return undefined;
 }

@@ -12,6 +12,8 @@ declare module 'fastify' {
     role?: PilotRole;
     /** Also open to `partner` tokens: the endpoints outside callers send through (A2A, MCP). */
     partners?: boolean;
+    /** An ingress door (messages, A2A, MCP): a body refused here from a known caller is quarantined. */
+    door?: boolean;
   }
 }
 
@@ -24,18 +26,30 @@ export function bearerAuth(tokens: TokenStore) {
   return async <P>(request: FastifyRequest, reply: FastifyReply, payload: P): Promise<P> => {
     const needed = request.routeOptions.config.role;
     if (needed === undefined) return payload;
-    const token = bearerOf(request.headers.authorization);
-    const owner = token === undefined ? undefined : tokens.verify(token);
-    if (owner === undefined) {
-      reply.header('www-authenticate', 'Bearer');
-      throw apiError('MW_API_UNAUTHENTICATED');
-    }
-    if (!allows(owner.role, needed, request.routeOptions.config.partners === true)) {
-      throw apiError('MW_API_FORBIDDEN', { name: owner.name, role: owner.role, needed });
-    }
-    request.pilot = owner;
+    callerOf(tokens, request, reply, needed, request.routeOptions.config.partners === true);
     return payload;
   };
+}
+
+/** The token's owner, set as `request.pilot`; throws 401 without a known token, 403 below `needed`. */
+export function callerOf(
+  tokens: TokenStore,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  needed: PilotRole,
+  partners: boolean,
+): TokenInfo {
+  const token = bearerOf(request.headers.authorization);
+  const owner = token === undefined ? undefined : tokens.verify(token);
+  if (owner === undefined) {
+    reply.header('www-authenticate', 'Bearer');
+    throw apiError('MW_API_UNAUTHENTICATED');
+  }
+  if (!allows(owner.role, needed, partners)) {
+    throw apiError('MW_API_FORBIDDEN', { name: owner.name, role: owner.role, needed });
+  }
+  request.pilot = owner;
+  return owner;
 }
 
 /** The token of an `Authorization: Bearer <token>` header. */

@@ -137,10 +137,13 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     out.line(`  console  ${consoleUrl}`);
     out.line(`  api      ${url}/api/v1  (docs/api.md; OpenAPI at ${url}/api/v1/openapi.json)`);
     out.line(`  mcp      ${url}/api/v1/mcp  (a pilot token; docs/interop.md)`);
-    for (const name of a2aNames(mesh))
-      out.line(
-        `  a2a      ${url}/api/v1/a2a/${name}/.well-known/agent-card.json  (sending needs a pilot token)`,
-      );
+    for (const name of a2aNames(mesh)) {
+      // Only an exposed agent's card is public; an ingress's takes a token too (docs/interop.md).
+      const needs = mesh.policy.ingress.has(name)
+        ? 'its card and sending need a token'
+        : 'sending needs a partner or pilot token';
+      out.line(`  a2a      ${url}/api/v1/a2a/${name}/.well-known/agent-card.json  (${needs})`);
+    }
     if (first !== undefined) {
       out.line(`  admin token (shown only now; stored hashed in ${displayPath(tokenFile)}):`);
       out.line(`    ${first.token}`);

@@ -29,6 +29,8 @@ import { createBoundedTaskStore } from './task-store.js';
 export type MeshA2aServer = {
   /** Whether `name` is an ingress or an exposed agent of the policy in force. */
   serves(name: string): boolean;
+  /** Whether `name` is an agent the policy exposes (its card is public; an ingress's is not). */
+  exposes(name: string): boolean;
   /**
    * Answers one HTTP request under `base` (`<origin>/api/v1/a2a/<name>`, a valid URL): the card at
    * `base/.well-known/agent-card.json`, JSON-RPC at `base`, REST under `base/rest`. The body is read
@@ -89,6 +91,7 @@ export function createMeshA2aServer(mesh: Mesh, opts: MeshA2aServerOptions = {})
 
   return {
     serves: (name) => servedAs(mesh, name) !== undefined,
+    exposes: (name) => servedAs(mesh, name)?.kind === 'agent',
     serve(name, base, req, res, caller) {
       const served = servedAs(mesh, name);
       if (served === undefined) return Promise.resolve({ handled: false });

@@ -1,12 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { MeshwardenError } from '../../runtime/index.js';
+import { callerOf } from '../auth.js';
+import { jsonBodyParser } from '../body.js';
 import { API_PREFIX, type ApiDeps } from '../deps.js';
-import { apiError, errorBody } from '../errors.js';
+import { apiError, errorBody, statusOf } from '../errors.js';
 
 /** Ingress and exposed agents as A2A agents: which names it serves, and one request under one. */
 export type A2aEndpoint = {
   serves(name: string): boolean;
+  /** Whether `name` is an agent the policy exposes: its card is public, an ingress's is not. */
+  exposes(name: string): boolean;
   /**
    * Answers the request itself from the raw Node request (body unread); `caller` undefined for the
    * public card. A partner's messages go to the gate as a partner's (see gate/types.ts), so they
@@ -22,15 +26,36 @@ export type A2aEndpoint = {
   ): Promise<{ readonly handled: true } | { readonly handled: false; readonly error?: unknown }>;
 };
 
+/** The largest A2A body: the SDK's own limit (100 kB), kept now that the body is read here. */
+export const A2A_BODY_LIMIT = 100 * 1024;
+
 /** Ingress and exposed agents as A2A agents at /a2a/<name>: A2A's bindings, not REST of ours. */
 export async function a2aRoutes(scope: FastifyInstance, deps: ApiDeps, a2a: A2aEndpoint): Promise<void> {
-  // The SDK's handlers read the body themselves (A2A 1.0 JSON, 0.3's, REST's), so it stays unread here.
+  // JSON bodies are read here, not by the SDK: under a limit (its own, 100 kB), without buffering a
+  // bigger one, and checked for depth and broken Unicode like every other body (body.ts). The SDK
+  // finds the request read and takes the parsed body; anything not JSON it answers as its bindings do.
   scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser(
+    ['application/json', 'application/a2a+json'],
+    { parseAs: 'string' },
+    jsonBodyParser(scope),
+  );
   scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  // Who may reach which name is settled before the body is read (after the token, in auth.ts): a
+  // body for a name that is not there, or not open to the caller, is refused unread and unrecorded.
+  scope.addHook('preParsing', async (request, reply, payload) => {
+    const { name } = request.params as { name: string };
+    if (!a2a.serves(name)) throw apiError('MW_API_NOT_FOUND', { what: `ingress or exposed agent ${name}` });
+    // An exposed agent's card is public, as A2A discovery expects; an ingress's wants a viewer's
+    // token (a partner has no use for it: the gate denies a partner's message to an ingress). A
+    // partner's message to any name goes to the gate, which lets it reach only an exposed agent.
+    if (request.routeOptions.config.role === undefined && !a2a.exposes(name))
+      callerOf(deps.tokens, request, reply, 'viewer', false);
+    return payload;
+  });
   const serve = async (request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply) => {
     if (deps.closing()) throw apiError('MW_API_CLOSING');
     const { name } = request.params;
-    if (!a2a.serves(name)) throw apiError('MW_API_NOT_FOUND', { what: `ingress or exposed agent ${name}` });
     // Checked before the reply is handed over: a Host header that makes no URL is a bad request.
     const base = `${request.protocol}://${request.host}${API_PREFIX}/a2a/${encodeURIComponent(name)}`;
     if (!URL.canParse(base))
@@ -42,6 +67,7 @@ export async function a2aRoutes(scope: FastifyInstance, deps: ApiDeps, a2a: A2aE
       raw.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
       raw.end(JSON.stringify(errorBody(error)));
     };
+    if (request.body !== undefined) (request.raw as { body?: unknown }).body = request.body;
     try {
       const pilot = request.pilot;
       const caller =
@@ -50,6 +76,13 @@ export async function a2aRoutes(scope: FastifyInstance, deps: ApiDeps, a2a: A2aE
       if (served.handled) return;
       if (served.error === undefined)
         return answer(404, apiError('MW_API_NOT_FOUND', { what: `${request.method} ${request.url}` }));
+      // The caller's mistake as the SDK's express handlers report it (an http-errors 4xx): typed, no stack.
+      const status = (served.error as { status?: unknown }).status;
+      if (typeof status === 'number' && status >= 400 && status < 500) {
+        const error = clientError(status, request.headers['content-type']);
+        request.log.warn({ code: error.code, status, url: request.url }, 'a2a call refused');
+        return answer(statusOf(error), error);
+      }
       request.log.error({ err: served.error, url: request.url }, 'a2a call failed');
       answer(500, apiError('MW_API_INTERNAL'));
     } catch (err) {
@@ -58,14 +91,22 @@ export async function a2aRoutes(scope: FastifyInstance, deps: ApiDeps, a2a: A2aE
     }
   };
   // Not REST of ours: A2A's bindings (docs/interop.md), so they stay out of the OpenAPI document.
-  // The card is public, as A2A discovery expects; everything else needs a partner or pilot token.
+  // The card is checked in the preParsing hook (public for exposed agents); the rest needs a partner or pilot token.
   scope.get('/a2a/:name/.well-known/agent-card.json', { schema: { hide: true } }, serve);
   for (const url of ['/a2a/:name', '/a2a/:name/rest/*'])
     scope.route({
       method: ['GET', 'POST', 'DELETE'],
       url,
-      config: { role: 'pilot', partners: true },
+      config: { role: 'pilot', partners: true, door: true },
+      bodyLimit: A2A_BODY_LIMIT,
       schema: { hide: true },
       handler: serve,
     });
+}
+
+/** A 4xx the SDK's body handling raised, as the typed error every other route answers it with. */
+function clientError(status: number, contentType: string | undefined): MeshwardenError {
+  if (status === 413) return apiError('MW_API_TOO_LARGE', { limit: A2A_BODY_LIMIT });
+  if (status === 415) return apiError('MW_API_MEDIA_TYPE', { type: contentType ?? 'no content type' });
+  return apiError('MW_API_BAD_REQUEST', { detail: 'the body could not be read' });
 }

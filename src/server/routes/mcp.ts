@@ -15,7 +15,7 @@ export async function mcpRoutes(api: FastifyInstance, deps: ApiDeps, mcp: McpEnd
   api.route({
     method: ['GET', 'POST', 'DELETE'],
     url: '/mcp',
-    config: { role: 'pilot', partners: true },
+    config: { role: 'pilot', partners: true, door: true },
     // Not REST: JSON-RPC per docs/interop.md, so it stays out of the OpenAPI document.
     schema: { hide: true },
     handler: async (request, reply) => {

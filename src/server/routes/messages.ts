@@ -36,7 +36,7 @@ export async function messageRoutes(app: FastifyInstance, deps: ApiDeps): Promis
     '/messages',
     {
       // A partner may send too: the gate lets its message reach only the exposed agent it addresses.
-      config: { role: 'pilot', partners: true },
+      config: { role: 'pilot', partners: true, door: true },
       schema: {
         summary: 'Send a root message into the mesh through an ingress; it passes the gate like any other',
         tags: ['messages'],

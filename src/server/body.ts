@@ -1,0 +1,100 @@
+import type { FastifyBodyParser, FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import { escapePointer, type MeshwardenError } from '../runtime/index.js';
+import { apiError } from './errors.js';
+
+/**
+ * How deep a JSON body may nest: 128 levels (brackets open at once). Deeper bodies get 400
+ * `MW_API_TOO_DEEP` before anything walks them; the gate's own limit on a message is 64 levels
+ * (envelope/depth.ts), so a message nested between the two is let in to be quarantined with its
+ * sender and subject, and only bodies no message could be are turned away at the door.
+ */
+export const MAX_BODY_DEPTH = 128;
+
+/** The first place (depth first) a parsed JSON value is too deep or holds a lone surrogate. */
+export type JsonProblem = { readonly pointer: string; readonly problem: 'too_deep' | 'broken_text' };
+
+/**
+ * Walks a parsed JSON value without recursion, so no input can run it out of stack, and stops at the
+ * first container nested deeper than `maxDepth` (the value is level 1) or the first string or member
+ * name that is not well-formed UTF-16 (a lone surrogate, which no ledger entry can hold).
+ */
+export function jsonProblemAt(value: unknown, maxDepth: number = MAX_BODY_DEPTH): JsonProblem | undefined {
+  if (typeof value === 'string')
+    return value.isWellFormed() ? undefined : { pointer: '', problem: 'broken_text' };
+  if (value === null || typeof value !== 'object') return undefined;
+  type Frame = { node: object; keys: readonly string[] | undefined; next: number; at: string; depth: number };
+  const open = (node: object, at: string, depth: number): Frame => ({
+    node,
+    keys: Array.isArray(node) ? undefined : Object.keys(node),
+    next: 0,
+    at,
+    depth,
+  });
+  if (maxDepth < 1) return { pointer: '', problem: 'too_deep' };
+  const stack: Frame[] = [open(value, '', 1)];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const size = top.keys === undefined ? (top.node as unknown[]).length : top.keys.length;
+    if (top.next >= size) {
+      stack.pop();
+      continue;
+    }
+    const key = top.keys === undefined ? String(top.next) : top.keys[top.next]!;
+    top.next++;
+    const at = `${top.at}/${escapePointer(key)}`;
+    if (!key.isWellFormed()) return { pointer: at, problem: 'broken_text' };
+    const member = (top.node as Record<string, unknown>)[key];
+    if (typeof member === 'string') {
+      if (!member.isWellFormed()) return { pointer: at, problem: 'broken_text' };
+    } else if (member !== null && typeof member === 'object') {
+      if (top.depth >= maxDepth) return { pointer: at, problem: 'too_deep' };
+      stack.push(open(member, at, top.depth + 1));
+    }
+  }
+  return undefined;
+}
+
+/** The typed error for a problem in `where` (body, params, querystring). */
+export function problemError(where: string, found: JsonProblem): MeshwardenError {
+  const { pointer } = found;
+  return found.problem === 'too_deep'
+    ? apiError(
+        'MW_API_TOO_DEEP',
+        { where, max: MAX_BODY_DEPTH, at: pointer || '/' },
+        { location: { pointer } },
+      )
+    : apiError(
+        'MW_API_BAD_REQUEST',
+        { detail: `the ${where} holds broken Unicode (a lone surrogate) at ${pointer || '/'}` },
+        { location: { pointer } },
+      );
+}
+
+/** What arrived of a body the parser refused, and why, kept for the ledger's record of it. */
+const refusedBodies = new WeakMap<FastifyRequest, { readonly text: string; readonly reason: string }>();
+
+export function refusedBodyOf(
+  request: FastifyRequest,
+): { readonly text: string; readonly reason: string } | undefined {
+  return refusedBodies.get(request);
+}
+
+/**
+ * Fastify's own JSON parser (prototype poisoning refused), then the walk above: a body too deep or
+ * with broken Unicode is refused here, where its text is still at hand for the ledger's record.
+ */
+export function jsonBodyParser(app: FastifyInstance): FastifyBodyParser<string> {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  return (request, text, done) => {
+    parse(request, text, (err, value) => {
+      if (err !== null) {
+        refusedBodies.set(request, { text, reason: 'ingress.body_not_json' });
+        return done(err as FastifyError, undefined);
+      }
+      const found = jsonProblemAt(value);
+      if (found === undefined) return done(null, value);
+      refusedBodies.set(request, { text, reason: `ingress.body_${found.problem}` });
+      done(problemError('body', found) as unknown as FastifyError, undefined);
+    });
+  };
+}
