@@ -50,7 +50,13 @@ export async function fuzzJsonl(opts: {
   lines: number;
   seed: number;
   progress: Progress;
-}): Promise<{ lines: number; roots: number; code: number | null; failures: FuzzFailure[] }> {
+}): Promise<{
+  lines: number;
+  nonBlank: number;
+  roots: number;
+  code: number | null;
+  failures: FuzzFailure[];
+}> {
   const dir = tempDir('fuzz-jsonl');
   const lines = fc.sample(lineArb(), { numRuns: opts.lines, seed: opts.seed });
   const input = join(dir, 'in.jsonl');
@@ -78,7 +84,7 @@ export async function fuzzJsonl(opts: {
       problem: `${expected} lines, ${roots} root decisions`,
     });
   opts.progress(`fuzz run --input: ${lines.length} lines, ${roots} root decisions, exit ${r.code}`);
-  return { lines: lines.length, roots, code: r.code, failures };
+  return { lines: lines.length, nonBlank: expected, roots, code: r.code, failures };
 }
 
 /** A mesh file with one value, key or stretch of text replaced by something fuzzed. */

@@ -21,7 +21,7 @@ export type FuzzResult = {
   doors: DoorResult[];
   /** Ids the doors answered with a decision; each was found in the ledger (or is a failure). */
   decided: number;
-  jsonl: { lines: number; roots: number; code: number | null };
+  jsonl: { lines: number; nonBlank: number; roots: number; code: number | null };
   policy: { runs: number; exits: Record<string, number> };
   envelopes: { runs: number; ok: number };
   serverExit: number | null;
@@ -94,7 +94,7 @@ export async function fuzzTorture(opts: {
     runsPerDoor: opts.runs,
     doors: http.doors,
     decided: http.decided,
-    jsonl: { lines: jsonl.lines, roots: jsonl.roots, code: jsonl.code },
+    jsonl: { lines: jsonl.lines, nonBlank: jsonl.nonBlank, roots: jsonl.roots, code: jsonl.code },
     policy: { runs: policy.runs, exits: policy.exits },
     envelopes: { runs: envelopes.runs, ok: envelopes.ok },
     serverExit: exited.code,

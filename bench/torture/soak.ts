@@ -58,9 +58,11 @@ export async function soakTorture(opts: {
   seconds: number;
   measureSeconds: number;
   progress: Progress;
+  /** Another mesh file with the same ingress and types (to try a guard setting); the torture mesh by default. */
+  mesh?: string;
 }): Promise<SoakResult> {
   const data = join(tempDir('soak'), 'data');
-  const up = await startUp(data);
+  const up = await startUp(data, {}, opts.mesh);
   const token = up.token!;
   const pid = up.child.pid!;
   let n = 0;
