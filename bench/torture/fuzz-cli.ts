@@ -46,11 +46,7 @@ function lineArb(): fc.Arbitrary<string> {
  * `lines` fuzzed lines in one file through `run --input`: exit 0, and one root decision in the
  * ledger for every line that is not blank (admitted or refused, never dropped).
  */
-export async function fuzzJsonl(opts: {
-  lines: number;
-  seed: number;
-  progress: Progress;
-}): Promise<{
+export async function fuzzJsonl(opts: { lines: number; seed: number; progress: Progress }): Promise<{
   lines: number;
   nonBlank: number;
   roots: number;
