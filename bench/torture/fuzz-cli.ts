@@ -211,8 +211,32 @@ export async function fuzzEnvelopes(opts: {
     },
     { requiredKeys: [] },
   );
+  // Well-formed by construction (every required attribute valid, the rest fuzzed): must be read ok.
+  const wellFormed = fc.record({
+    specversion: fc.constant('1.0'),
+    id: fc.uuid({ version: 7 }),
+    source: fc.constantFrom('mesh://torture/worker@1.0.0', 'mesh://torture/load'),
+    type: fc.constantFrom('job.v1', 'pay.send'),
+    time: fc.date({ noInvalidDate: true, min: new Date(0), max: new Date(4e12) }).map((d) => d.toISOString()),
+    subject: fc.string({ minLength: 1 }),
+    correlationid: fc.uuid({ version: 7 }),
+    hop: fc.nat(),
+    data: json,
+    target: fc.string(),
+  });
   const failures: FuzzFailure[] = [];
   let ok = 0;
+  for (const candidate of fc.sample(wellFormed, { numRuns: Math.ceil(opts.runs / 10), seed: opts.seed })) {
+    const r = readEnvelope(candidate);
+    if (!r.ok)
+      failures.push({
+        door: 'envelope',
+        input: safe(candidate),
+        status: 0,
+        body: JSON.stringify(r).slice(0, 300),
+        problem: 'a well-formed envelope was refused',
+      });
+  }
   for (const candidate of fc.sample(fc.oneof(fc.anything(), envelope), {
     numRuns: opts.runs,
     seed: opts.seed,
@@ -238,7 +262,9 @@ export async function fuzzEnvelopes(opts: {
       });
     }
   }
-  opts.progress(`fuzz envelopes: ${opts.runs} candidates, ${ok} well-formed, ${failures.length} failures`);
+  opts.progress(
+    `fuzz envelopes: ${opts.runs} candidates, ${ok} well-formed, and ${Math.ceil(opts.runs / 10)} built well-formed; ${failures.length} failures`,
+  );
   return { runs: opts.runs, ok, failures };
 }
 
