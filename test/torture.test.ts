@@ -104,13 +104,18 @@ describe('torture, known holes', () => {
     expect(await nullRestPart(up.api, up.token!)).toMatchObject({ ok: true });
   });
 
-  it('a 4 MB line is refused without storing it whole', async () => {
+  it('a 4 MB line that is not JSON is refused without storing it whole', async () => {
     const [huge] = await badLines();
     expect(huge).toMatchObject({ ok: true });
   });
 
+  it.fails('a 4 MB message in a run --input line is refused without storing it whole', async () => {
+    const [, big] = await badLines();
+    expect(big).toMatchObject({ ok: true });
+  });
+
   it.fails('bytes that are not UTF-8 in a run --input line are refused, not delivered', async () => {
-    const [, utf8] = await badLines();
+    const [, , utf8] = await badLines();
     expect(utf8).toMatchObject({ ok: true });
   });
 });

@@ -80,18 +80,20 @@ export async function invalidUtf8Http(apiBase: string, token: string): Promise<K
 }
 
 /**
- * Two lines through `run --input`: one of 4 MB that is not JSON, one with bytes that are not UTF-8.
- * Both must be refused (quarantined or denied, never delivered), and no ledger entry may hold the
- * 4 MB line whole (an entry stays under 256 KiB).
+ * Three lines through `run --input`: 4 MB that are not JSON, a message of 4 MB (valid JSON, far over
+ * `maxBytes`), and one with bytes that are not UTF-8. All must be refused (quarantined or denied,
+ * never delivered), and no ledger entry may hold a 4 MB line whole (an entry stays under 256 KiB).
  */
 export async function badLines(): Promise<KnownCase[]> {
   const dir = tempDir('known-lines');
   const input = join(dir, 'in.jsonl');
+  const big = 'x'.repeat(4 * 1024 * 1024);
   writeFileSync(
     input,
     Buffer.concat([
+      Buffer.from(`{"source":"load","type":"job.v1","subject":"job:huge","data":"${big}\n`),
       Buffer.from(
-        `{"source":"load","type":"job.v1","subject":"job:huge","data":"${'x'.repeat(4 * 1024 * 1024)}\n`,
+        `${JSON.stringify({ source: 'load', type: 'job.v1', subject: 'job:big', data: { n: 1, amount: 1, big } })}\n`,
       ),
       Buffer.from('{"source":"load","type":"job.v1","subject":"job:'),
       Buffer.from([0xff, 0xfe]),
@@ -104,18 +106,25 @@ export async function badLines(): Promise<KnownCase[]> {
   const size = (i: number) => (roots[i] === undefined ? 0 : JSON.stringify(roots[i]!.data).length);
   const decision = (i: number) =>
     (roots[i]?.data.verdict as { decision?: string } | undefined)?.decision ?? 'none';
+  const ran = r.code === 0 && roots.length === 3;
   return [
     {
-      name: 'a 4 MB line → run --input (entry size)',
-      ok: r.code === 0 && roots.length === 2 && size(0) < 256 * 1024,
+      name: 'a 4 MB line that is not JSON → run --input (entry size)',
+      ok: ran && decision(0) !== 'deliver' && size(0) < 256 * 1024,
       status: r.code ?? -1,
       detail: `exit ${r.code}, ${roots.length} root decisions, first ${decision(0)} of ${size(0)} bytes`,
     },
     {
-      name: 'invalid UTF-8 in a line → run --input',
-      ok: r.code === 0 && roots.length === 2 && decision(1) !== 'deliver',
+      name: 'a 4 MB message → run --input (entry size)',
+      ok: ran && decision(1) !== 'deliver' && size(1) < 256 * 1024,
       status: r.code ?? -1,
-      detail: `exit ${r.code}, second line ${decision(1)}`,
+      detail: `exit ${r.code}, second ${decision(1)} of ${size(1)} bytes`,
+    },
+    {
+      name: 'invalid UTF-8 in a line → run --input',
+      ok: ran && decision(2) !== 'deliver',
+      status: r.code ?? -1,
+      detail: `exit ${r.code}, third line ${decision(2)}`,
     },
   ];
 }
