@@ -100,7 +100,9 @@ export function parseInputLine(
   try {
     value = JSON.parse(text);
   } catch (cause) {
-    const message = errorText(cause);
+    // V8 quotes the offending UTF-16 unit: half of a surrogate pair when the line starts with an
+    // emoji, and a lone surrogate is something no ledger entry can hold (the line would be lost).
+    const message = errorText(cause).toWellFormed();
     const col = /position (\d+)/.exec(message);
     return {
       raw: text,
