@@ -58,7 +58,7 @@ export {
 } from './evidence.js';
 export { feedFile } from './feed.js';
 export type { HoldView, Release } from './holds.js';
-export { type InputLine, isRejected, parseInputLine } from './input.js';
+export { firstInvalidUtf8, type InputLine, isRejected, parseInputLine } from './input.js';
 export {
   type BreakerOpeningView,
   type ChainLink,

@@ -148,7 +148,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
       // Bodies are JSON only (anything else is 415 MW_API_MEDIA_TYPE): Fastify's parser, then refused
       // past MAX_BODY_DEPTH levels or with a lone surrogate, which no ledger entry can hold (body.ts).
       api.removeAllContentTypeParsers();
-      api.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBodyParser(app));
+      api.addContentTypeParser('application/json', { parseAs: 'buffer' }, jsonBodyParser(app));
       // Path parameters and the query string are checked for lone surrogates too.
       api.addHook('preValidation', async (request) => {
         for (const [where, value] of [

@@ -1,5 +1,5 @@
 import type { FastifyBodyParser, FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
-import { escapePointer, type MeshwardenError } from '../runtime/index.js';
+import { escapePointer, firstInvalidUtf8, type MeshwardenError } from '../runtime/index.js';
 import { apiError } from './errors.js';
 
 /**
@@ -70,22 +70,37 @@ export function problemError(where: string, found: JsonProblem): MeshwardenError
       );
 }
 
-/** What arrived of a body the parser refused, and why, kept for the ledger's record of it. */
-const refusedBodies = new WeakMap<FastifyRequest, { readonly text: string; readonly reason: string }>();
+/** What arrived of a body the parser refused (its text, or its bytes when they are not UTF-8), and why. */
+export type RefusedBody = { readonly text: string | Uint8Array; readonly reason: string };
+const refusedBodies = new WeakMap<FastifyRequest, RefusedBody>();
 
-export function refusedBodyOf(
-  request: FastifyRequest,
-): { readonly text: string; readonly reason: string } | undefined {
+export function refusedBodyOf(request: FastifyRequest): RefusedBody | undefined {
   return refusedBodies.get(request);
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /**
- * Fastify's own JSON parser (prototype poisoning refused), then the walk above: a body too deep or
- * with broken Unicode is refused here, where its text is still at hand for the ledger's record.
+ * Fastify's own JSON parser (prototype poisoning refused), then the walk above: a body that is not
+ * UTF-8 (decoding would put U+FFFD in place of its bytes and admit what nobody sent), too deep or
+ * with broken Unicode is refused here, where what arrived is still at hand for the ledger's record.
  */
-export function jsonBodyParser(app: FastifyInstance): FastifyBodyParser<string> {
+export function jsonBodyParser(app: FastifyInstance): FastifyBodyParser<Buffer> {
   const parse = app.getDefaultJsonParser('error', 'error');
-  return (request, text, done) => {
+  return (request, bytes, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(bytes);
+    } catch {
+      refusedBodies.set(request, { text: bytes, reason: 'ingress.body_not_utf8' });
+      const at = firstInvalidUtf8(bytes);
+      return done(
+        apiError('MW_API_BAD_REQUEST', {
+          detail: `the body is not UTF-8: byte ${at} (0x${(bytes[at] ?? 0).toString(16).padStart(2, '0')}) starts no valid character`,
+        }) as unknown as FastifyError,
+        undefined,
+      );
+    }
     parse(request, text, (err, value) => {
       if (err !== null) {
         refusedBodies.set(request, { text, reason: 'ingress.body_not_json' });

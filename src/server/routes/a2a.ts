@@ -5,6 +5,7 @@ import { callerOf } from '../auth.js';
 import { jsonBodyParser } from '../body.js';
 import { API_PREFIX, type ApiDeps } from '../deps.js';
 import { apiError, errorBody, statusOf } from '../errors.js';
+import { recordRefusal } from '../refusals.js';
 
 /** Ingress and exposed agents as A2A agents: which names it serves, and one request under one. */
 export type A2aEndpoint = {
@@ -37,7 +38,7 @@ export async function a2aRoutes(scope: FastifyInstance, deps: ApiDeps, a2a: A2aE
   scope.removeAllContentTypeParsers();
   scope.addContentTypeParser(
     ['application/json', 'application/a2a+json'],
-    { parseAs: 'string' },
+    { parseAs: 'buffer' },
     jsonBodyParser(scope),
   );
   scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
@@ -60,6 +61,18 @@ export async function a2aRoutes(scope: FastifyInstance, deps: ApiDeps, a2a: A2aE
     const base = `${request.protocol}://${request.host}${API_PREFIX}/a2a/${encodeURIComponent(name)}`;
     if (!URL.canParse(base))
       throw apiError('MW_API_BAD_REQUEST', { detail: 'the Host header does not make a URL' });
+    // The SDK's handlers read a null message part as an object and fail with a 500 (REST) or an
+    // internal JSON-RPC error: it is the caller's mistake, refused and recorded as such.
+    const nullPart = nullPartAt(request.body);
+    if (nullPart !== undefined) {
+      const error = apiError(
+        'MW_API_BAD_REQUEST',
+        { detail: `the message has a part that is not an object, at ${nullPart}` },
+        { location: { pointer: nullPart } },
+      );
+      await recordRefusal(deps, request, 'ingress.body_invalid', error);
+      throw error;
+    }
     reply.hijack();
     const raw = reply.raw;
     const answer = (status: number, error: MeshwardenError) => {
@@ -109,4 +122,17 @@ function clientError(status: number, contentType: string | undefined): Meshwarde
   if (status === 413) return apiError('MW_API_TOO_LARGE', { limit: A2A_BODY_LIMIT });
   if (status === 415) return apiError('MW_API_MEDIA_TYPE', { type: contentType ?? 'no content type' });
   return apiError('MW_API_BAD_REQUEST', { detail: 'the body could not be read' });
+}
+
+/** The pointer of the first message part that is not an object, in a REST or a JSON-RPC body. */
+export function nullPartAt(body: unknown): string | undefined {
+  const asObject = (v: unknown) =>
+    v !== null && typeof v === 'object' ? (v as Record<string, unknown>) : undefined;
+  const rest = asObject(asObject(body)?.message);
+  const rpc = asObject(asObject(asObject(body)?.params)?.message);
+  const [message, at] = rest !== undefined ? [rest, '/message'] : [rpc, '/params/message'];
+  const parts = message?.parts;
+  if (!Array.isArray(parts)) return undefined;
+  const i = parts.findIndex((p) => p === null || typeof p !== 'object' || Array.isArray(p));
+  return i < 0 ? undefined : `${at}/parts/${i}`;
 }
