@@ -190,6 +190,57 @@ describe('a partner reaches only the agent the policy exposes, through every doo
     expect(handled('secret')).toEqual(['acct:pilot']);
   });
 
+  it('a batch of ingress tool calls by a partner is recorded once, not once a call', async () => {
+    const batch = [0, 1, 2, 3, 4].map((i) => ({
+      jsonrpc: '2.0',
+      id: i,
+      method: 'tools/call',
+      params: { name: 'partners__q_v1', arguments: { subject: `acct:batch-${i}`, data: {} } },
+    }));
+    const res = await fetch(`${up.api}/mcp`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${partner}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-06-18',
+      },
+      body: JSON.stringify(batch),
+    });
+    expect(res.status).toBeLessThan(500);
+    const found = async (i: number) =>
+      (await call(up, up.token, 'GET', `/search?q=acct:batch-${i}`)).body.results.length;
+    expect(await Promise.all([0, 1, 2, 3, 4].map(found))).toEqual([1, 0, 0, 0, 0]);
+  });
+
+  it('POST /messages tells a partner nothing of the ingress: an unknown one is not named in an error', async () => {
+    const sent = await call(up, partner, 'POST', '/messages', {
+      type: 'q.v1',
+      subject: 'acct:api-unknown-ingress',
+      data: {},
+      ingress: 'no-such-ingress',
+      to: 'secret',
+    });
+    expect(sent.status).toBe(202);
+    expect(sent.body.verdict.reason).toBe('authorization.partner_not_exposed');
+    expect(JSON.stringify(sent.body)).not.toContain('inbox');
+  });
+
+  it('A2A tasks are kept per token: a name revoked and given to a new token reads none of the old ones', async () => {
+    const card = await cardOf('pub');
+    const first = (await call(up, up.token, 'POST', '/tokens', { name: 'reused', role: 'partner' })).body
+      .token;
+    const task = (await (
+      await jsonRpcClient(card, first)
+    ).sendMessage(request({ n: 3 }, { subject: 'acct:reused' }))) as Task;
+    expect((await call(up, up.token, 'DELETE', '/tokens/reused')).status).toBeLessThan(300);
+    const second = (await call(up, up.token, 'POST', '/tokens', { name: 'reused', role: 'partner' })).body
+      .token;
+    await expect(
+      (await jsonRpcClient(card, second)).getTask({ tenant: '', id: task.id, historyLength: undefined }),
+    ).rejects.toThrow(/not found/i);
+  });
+
   it('reads and pilot actions stay closed to a partner', async () => {
     for (const [method, path] of [
       ['GET', '/holds'],

@@ -21,6 +21,8 @@ export type ServedUser = {
   readonly isAuthenticated: true;
   readonly userName: string;
   readonly partner: boolean;
+  /** Unique to the caller's token: its tasks are kept under it (task-store.ts). */
+  readonly key: string;
 };
 
 /**

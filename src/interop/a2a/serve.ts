@@ -49,7 +49,12 @@ export type MeshA2aServer = {
 };
 
 /** Who calls, as the shell that checked the bearer token knows them. */
-export type A2aCaller = { readonly name: string; readonly partner: boolean };
+export type A2aCaller = {
+  readonly name: string;
+  readonly partner: boolean;
+  /** What the caller's tasks are kept under: unique to the token, so a name given again later reads none of them. */
+  readonly key: string;
+};
 
 export type MeshA2aServerOptions = {
   /** Tasks remembered per exposed agent and caller; a caller's oldest are forgotten past it. Default 1,000. */
@@ -136,7 +141,12 @@ function buildApp(
   callers.use((req, _res, next) => next((req as WithCaller)[CALLER] === undefined ? 'router' : undefined));
   const userBuilder = async (req: express.Request): Promise<ServedUser> => {
     const caller = (req as WithCaller)[CALLER];
-    return { isAuthenticated: true, userName: caller?.name ?? '', partner: caller?.partner === true };
+    return {
+      isAuthenticated: true,
+      userName: caller?.name ?? '',
+      partner: caller?.partner === true,
+      key: caller?.key ?? '',
+    };
   };
   callers.use(`${path}/rest`, restHandler({ requestHandler, userBuilder, legacyCompat }));
   callers.use(path, jsonRpcHandler({ requestHandler, userBuilder, legacyCompat }));

@@ -4,7 +4,7 @@ import type { ServerCallContext, TaskStore } from '@a2a-js/sdk/server';
 const DEFAULT_PAGE = 50;
 
 /**
- * The tasks of a served agent, per caller (the token's name), so one caller never reads another's.
+ * The tasks of a served agent, per caller (the token, by its key), so one caller never reads another's.
  * Bounded per caller: past `perCaller` tasks a caller's least recently written is forgotten, so a
  * long-running warden does not grow with every call, and one busy caller cannot push out another's
  * tasks. The ledger, not this store, is the record: a forgotten task's message is still traced by
@@ -13,7 +13,8 @@ const DEFAULT_PAGE = 50;
 export function createBoundedTaskStore(perCaller: number): TaskStore {
   const byCaller = new Map<string, Map<string, Task>>();
   const tasksOf = (context: ServerCallContext) => {
-    const caller = context.user?.userName ?? '';
+    // The token's own key when the shell gave one (a name given to a new token later reads nothing).
+    const caller = (context.user as { key?: string } | undefined)?.key || (context.user?.userName ?? '');
     let tasks = byCaller.get(caller);
     if (tasks === undefined) {
       tasks = new Map();

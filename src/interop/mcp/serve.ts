@@ -116,17 +116,19 @@ export function createMeshMcpServer(mesh: Mesh, opts: MeshMcpServerOptions = {})
 /**
  * A partner is not given the ingress tools, so the SDK answers a call of one as an unknown tool. The
  * attempt is still a partner trying to publish into the mesh by type: it goes to the gate as theirs,
- * which denies it (`authorization.partner_not_exposed`), so the ledger shows who tried what.
+ * which denies it (`authorization.partner_not_exposed`), so the ledger shows who tried what. One
+ * attempt a request at most: a batch writes no more than the per-token rate limit allows.
  */
 async function recordPartnerReach(mesh: Mesh, caller: McpCaller, log: Logger | undefined): Promise<void> {
   const calls = Array.isArray(caller.body) ? caller.body : [caller.body];
+  const tools = meshTools(mesh.policy);
   for (const call of calls) {
     const { method, params } = (call ?? {}) as {
       method?: unknown;
       params?: { name?: unknown; arguments?: unknown };
     };
     if (method !== 'tools/call' || typeof params?.name !== 'string') continue;
-    const tool = meshTools(mesh.policy).find((t) => t.name === params.name);
+    const tool = tools.find((t) => t.name === params.name);
     if (tool === undefined || tool.target !== undefined) continue;
     const args = (params.arguments ?? {}) as { subject?: unknown; data?: unknown };
     try {
@@ -144,6 +146,7 @@ async function recordPartnerReach(mesh: Mesh, caller: McpCaller, log: Logger | u
     } catch (err) {
       log?.warn({ err, tool: tool.name, caller: caller.name }, 'partner call not recorded');
     }
+    return;
   }
 }
 

@@ -23,7 +23,7 @@ export type A2aEndpoint = {
     base: string,
     req: IncomingMessage,
     res: ServerResponse,
-    caller: { readonly name: string; readonly partner: boolean } | undefined,
+    caller: { readonly name: string; readonly partner: boolean; readonly key: string } | undefined,
   ): Promise<{ readonly handled: true } | { readonly handled: false; readonly error?: unknown }>;
 };
 
@@ -83,8 +83,11 @@ export async function a2aRoutes(scope: FastifyInstance, deps: ApiDeps, a2a: A2aE
     if (request.body !== undefined) (request.raw as { body?: unknown }).body = request.body;
     try {
       const pilot = request.pilot;
+      // Tasks are kept per token: its name and when it was made, so a revoked name given anew reads none.
       const caller =
-        pilot === undefined ? undefined : { name: pilot.name, partner: pilot.role === 'partner' };
+        pilot === undefined
+          ? undefined
+          : { name: pilot.name, partner: pilot.role === 'partner', key: `${pilot.name}@${pilot.createdAt}` };
       const served = await a2a.serve(name, base, request.raw, raw, caller);
       if (served.handled) return;
       if (served.error === undefined)

@@ -57,9 +57,9 @@ export async function messageRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       const body = request.body;
       const caller = request.pilot!;
       const partner = caller.role === 'partner';
-      // A partner sends as a `via` without having to name it: the addressed agent's, or the only one.
-      const via = partner && body.ingress === undefined ? partnerVia(mesh.policy, body.to) : undefined;
-      const ingress = via ?? ingressFor(mesh.policy, body.type, body.ingress);
+      const ingress = partner
+        ? partnerIngress(mesh.policy, body.ingress, body.to)
+        : ingressFor(mesh.policy, body.type, body.ingress);
       const entry = await mesh.inject(ingress, {
         type: body.type,
         subject: body.subject,
@@ -154,14 +154,25 @@ function search(ledger: Ledger, q: string): { q: string; kind: string; results: 
   return { q, kind, results };
 }
 
-/** The ingress through which `agent` is exposed, or else the one `via` all exposed agents share. */
-function partnerVia(policy: Policy, agent: string | undefined): string | undefined {
+/**
+ * The ingress a partner's message goes in by, never an error that would list or confirm the mesh's
+ * ingress: the one it names when the mesh has it, else the addressed agent's `via`, else the first
+ * `via` (or ingress) of the policy. The gate then admits it only if it is addressed to an agent
+ * exposed through that ingress, and records the refusal of anything else.
+ */
+function partnerIngress(policy: Policy, named: string | undefined, agent: string | undefined): string {
+  if (named !== undefined && policy.ingress.has(named)) return named;
   const exposed = agent === undefined ? undefined : policy.agents.get(agent)?.expose?.via;
   if (exposed !== undefined) return exposed;
-  const vias = new Set(
-    [...policy.agents.values()].flatMap((a) => (a.expose === undefined ? [] : [a.expose.via])),
-  );
-  return vias.size === 1 ? [...vias][0] : undefined;
+  const via = [...policy.agents.values()].find((a) => a.expose !== undefined)?.expose?.via;
+  const first = via ?? policy.ingress.keys().next().value;
+  if (first === undefined)
+    throw apiError(
+      'MW_API_BAD_REQUEST',
+      { detail: 'the mesh has no ingress' },
+      { location: { pointer: '/ingress' } },
+    );
+  return first;
 }
 
 /** The named ingress, or the only one that may emit `type`. */
