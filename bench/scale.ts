@@ -11,6 +11,7 @@ import { type LedgerRecord, openLedger } from '../dist/ledger/index.js';
 import { loadPolicy } from '../dist/policy/index.js';
 import { whyChain } from '../dist/runtime/index.js';
 import { createMemoryState } from '../dist/state/index.js';
+import { prng } from './stats.ts';
 
 export type ScaleOptions = { readonly quick: boolean; readonly progress: (line: string) => void };
 
@@ -158,18 +159,6 @@ export async function entityScale(entities: number, opts: ScaleOptions): Promise
     evictSeconds: round(evictSeconds, 3),
     keysAfterEvict: state.size(),
     heapBytesPerEntityAfterEvict: Math.round((emptied.heap - before.heap) / entities),
-  };
-}
-
-/** A deterministic PRNG (mulberry32), so samples are the same from run to run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -1,25 +1,10 @@
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { countLedger } from '../bench/torture/lib.ts';
 import { BIN, parseEntries, REPO, runCli, tempDir } from './run-cli.js';
-
-/** Entry count of a ledger another process is writing (WAL lets a reader in), 0 before it exists. */
-function countEntries(file: string): number {
-  if (!existsSync(file)) return 0;
-  try {
-    const db = new DatabaseSync(file, { readOnly: true });
-    try {
-      return (db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
-    } finally {
-      db.close();
-    }
-  } catch {
-    return 0; // schema not created yet
-  }
-}
 
 describe('crash recovery', () => {
   it('delivers everything admitted after a SIGKILL mid-run, and the ledger verifies', async () => {
@@ -40,7 +25,6 @@ describe('crash recovery', () => {
     }
     writeFileSync(join(project, 'orders.jsonl'), `${lines.join('\n')}\n`);
     const data = join(project, 'data');
-    const ledger = join(data, 'ledger.db');
 
     const child = spawn(
       process.execPath,
@@ -53,7 +37,7 @@ describe('crash recovery', () => {
     const exited = new Promise<NodeJS.Signals | null>((resolve) =>
       child.on('exit', (_code, signal) => resolve(signal)),
     );
-    while (countEntries(ledger) < 3_000) {
+    while (countLedger(data) < 3_000) {
       // A run that died before reaching the kill point is a failure, not a reason to wait forever.
       expect(child.exitCode).toBeNull();
       await sleep(20);

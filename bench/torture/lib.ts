@@ -5,6 +5,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { prng } from '../stats.ts';
+
+export { prng };
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 export const BIN = join(ROOT, 'dist/cli/main.js');
@@ -17,18 +20,6 @@ export type Progress = (text: string) => void;
 
 export function tempDir(name: string): string {
   return mkdtempSync(join(tmpdir(), `meshwarden-torture-${name}-`));
-}
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed with `--seed`. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export type CliResult = {
