@@ -1,4 +1,4 @@
-import { type Envelope, extendAncestry } from '../envelope/index.js';
+import { type Envelope, extendAncestry, parseSource } from '../envelope/index.js';
 import type { Policy } from '../policy/index.js';
 import { echoFingerprints, type StateView } from '../state/index.js';
 import { type GateContext, indexOf, type Stage } from './context.js';
@@ -70,6 +70,7 @@ export function decide(input: GateInput, policy: Policy, state: StateView): Deci
 
 function finish(ctx: GateContext, verdict: Verdict, admitted: boolean): Decision {
   const deltas = ctx.always;
+  unclaim(ctx);
   let env = ctx.envelope;
   if (admitted && env !== undefined) {
     for (const d of ctx.accounting) deltas.push(d);
@@ -99,6 +100,22 @@ function finish(ctx: GateContext, verdict: Verdict, admitted: boolean): Decision
   return ctx.link === undefined
     ? { verdict, envelope: env, deltas }
     : { verdict, envelope: env, deltas, link: ctx.link };
+}
+
+/**
+ * A `causationid` an ingress message brings is a claim from outside: only the loop stage's link
+ * check (link.ts) makes it the message's causation. A message stopped before that check (at the
+ * envelope, authorization or contract stage) keeps no unchecked claim in its envelope, so none
+ * reaches the ledger's causation index, lineage or events: it is recorded beside it instead. An
+ * agent's envelope (a source with a version) got its causation from the runtime, not from a claim.
+ */
+function unclaim(ctx: GateContext): void {
+  const env = ctx.envelope;
+  if (env?.causationid === undefined || ctx.link !== undefined || ctx.input.release === true) return;
+  if (ctx.unverifiedCausation !== undefined || parseSource(env.source)?.version !== undefined) return;
+  const { causationid: claim, ...rest } = env;
+  ctx.envelope = rest;
+  ctx.unverifiedCausation = claim;
 }
 
 /**

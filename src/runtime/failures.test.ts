@@ -53,6 +53,7 @@ function writeMesh(breaker: string): string {
     join(dir, 'effects', 'deploy.mjs'),
     `export default { async execute(request) {
        if (request.data.fail) throw new Error('deploy of ' + request.data.version + ' failed');
+       if (request.data.broken) throw new Error('bad \\ud800 text ' + 'x'.repeat(5000));
        return { deployed: request.data.version };
      } };`,
   );
@@ -305,5 +306,24 @@ describe('failure breakers', () => {
     // why finds the opening at the scope key of the stopped message.
     const why = whyChain(o.ledger, third.msgId ?? '');
     expect(why?.breakers.map((b) => b.breaker)).toEqual(opensAt > 0 ? ['b'] : []);
+  });
+
+  it('records a failure whose error text has a lone surrogate and 5,000 characters: the breaker it opened outlives a restart', async () => {
+    const dir = writeMesh(
+      '{ id: b, scope: entity, when: { deadLetters: deploy.run, over: 0, window: 10m }, action: freeze }',
+    );
+    const clock = { now: T0 };
+    {
+      await using o = await open(dir, clock);
+      await deploy(o, clock, { version: 1, broken: true });
+      const letters = entriesOf(o, ENTRY.deadLetter);
+      expect(letters).toHaveLength(1);
+      const { message } = (letters[0]!.data as { error: { message: string } }).error;
+      expect(message.isWellFormed()).toBe(true);
+      expect(message.length).toBeLessThanOrEqual(1025);
+      expect(entriesOf(o, ENTRY.breakerOpened)).toHaveLength(1);
+    }
+    await using reopened = await open(dir, clock);
+    expect(reopened.mesh.state.breaker(breakerKey('b', 'service:api'))).toBeDefined();
   });
 });

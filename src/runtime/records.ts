@@ -3,6 +3,7 @@ import { parseSource } from '../envelope/index.js';
 import type { EchoLink, Verdict } from '../gate/index.js';
 import type { Durability, LedgerRecord } from '../ledger/index.js';
 import { isReplyToken, type StateDelta } from '../state/index.js';
+import { boundText, describeValue, jsonText } from './candidate-text.js';
 import { runtimeError } from './errors.js';
 
 /**
@@ -146,6 +147,15 @@ function replyTokenDelta(request: Envelope, token: string): StateDelta {
   return { kind: 'reply-token', subject: request.subject, effectId: request.id, token };
 }
 
+/**
+ * What an executor returned, as the ledger can hold it: a value without a canonical JSON form (a lone
+ * surrogate, a cycle, a BigInt) would make the ledger refuse the whole `effect.executed` entry, and
+ * the effect would run again after a restart. It is kept as a readable rendering instead.
+ */
+function recordable(result: JsonValue): JsonValue {
+  return typeof jsonText(result) === 'string' ? result : { unrecordable: describeValue(result) };
+}
+
 export function effectExecutedRecord(
   at: number,
   request: Envelope,
@@ -158,7 +168,7 @@ export function effectExecutedRecord(
   if (replyToken !== undefined) data.deltas = [replyTokenDelta(request, replyToken) as unknown as JsonObject];
   data.effect = request.type;
   if (replyToken !== undefined) data.replyToken = replyToken;
-  if (result !== undefined) data.result = result;
+  if (result !== undefined) data.result = recordable(result);
   return {
     kind: ENTRY.effectExecuted,
     at,
@@ -178,7 +188,9 @@ export function failureRecord(
   error: MeshwardenError,
   deltas: readonly StateDelta[] = [],
 ): LedgerRecord {
-  const failed = { code: error.code, message: error.message };
+  // An agent's error text is bounded and well-formed: any other would grow the ledger, or be refused
+  // by it (a lone surrogate has no canonical form) and the failure lost with its breaker counts.
+  const failed = { code: error.code, message: boundText(error.message, 1024) };
   return {
     kind,
     at,

@@ -90,6 +90,9 @@ describe('isReplyToken', () => {
     { token: 'abcde', ok: false },
     { token: 'x'.repeat(201), ok: false },
     { token: 'two words', ok: false },
+    { token: 'tok\ud800abc', ok: false },
+    { token: 'tab\u0007bell', ok: false },
+    { token: 'déploiement-42', ok: true },
     { token: 42, ok: false },
     { token: undefined, ok: false },
   ])('$token → $ok', ({ token, ok }) => {

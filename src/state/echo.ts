@@ -11,7 +11,8 @@ export const ECHO_MIN_CHARS_FLOOR = 4;
 /** A reply token is 6 to 200 characters without white space (a commit id, a ticket number, a UUID). */
 export const REPLY_TOKEN_MIN = 6;
 export const REPLY_TOKEN_MAX = 200;
-const NO_SPACE = /^\S+$/;
+/** No white space and no control characters: a token is one word a webhook can carry back. */
+const NO_SPACE = /^[^\s\p{Cc}]+$/u;
 // A reply token is found as a whole word: not preceded or followed by a letter or digit.
 const WORD_CHAR = /[\p{L}\p{N}]/u;
 /** Fingerprints kept per value: bounds the work and the size of a mark. */
@@ -81,7 +82,9 @@ export function isReplyToken(token: unknown): token is string {
     typeof token === 'string' &&
     token.length >= REPLY_TOKEN_MIN &&
     token.length <= REPLY_TOKEN_MAX &&
-    NO_SPACE.test(token)
+    NO_SPACE.test(token) &&
+    // A lone surrogate has no canonical JSON form: its record would never reach the ledger.
+    token.isWellFormed()
   );
 }
 
