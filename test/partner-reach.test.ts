@@ -224,6 +224,18 @@ describe('a partner reaches only the agent the policy exposes, through every doo
     expect(sent.status).toBe(202);
     expect(sent.body.verdict.reason).toBe('authorization.partner_not_exposed');
     expect(JSON.stringify(sent.body)).not.toContain('inbox');
+    // Whatever ingress it names, a partner's message enters by the addressed agent's via.
+    const named = await call(up, partner, 'POST', '/messages', {
+      type: 'q.v1',
+      subject: 'acct:api-named-inbox',
+      data: {},
+      ingress: 'inbox',
+      to: 'pub',
+    });
+    expect(named.body.verdict.reason).toBe('gate.admitted');
+    expect((await decided(named.body.id as string)) as unknown).toMatchObject({
+      source: 'mesh://reach/partners',
+    });
   });
 
   it('A2A tasks are kept per token: a name revoked and given to a new token reads none of the old ones', async () => {

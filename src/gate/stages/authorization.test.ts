@@ -124,6 +124,18 @@ describe('authorization stage', () => {
       expect(d.verdict.reason).toBe('authorization.partner_not_exposed');
     });
 
+    it.each([
+      { name: 'a type nobody knows', env: envelope({ type: 'weird.thing.v1' }) },
+      {
+        name: 'a type its ingress does not emit',
+        env: envelope({ type: 'ticket.scored.v1', data: { score: 1 } }),
+      },
+    ])('is refused the same way for $name, so a partner cannot map the types', ({ env }) => {
+      expect(decideOnce(env, exposing, { partner: true }).verdict.reason).toBe(
+        'authorization.partner_not_exposed',
+      );
+    });
+
     it('is the same message a pilot may publish by type', () => {
       expect(decideOnce(envelope(), exposing).verdict.reason).toBe('gate.admitted');
     });

@@ -35,6 +35,12 @@ export const authorizationStage: Stage = {
     const env = ctx.envelope!;
     const { policy, sourceName } = ctx;
     const type = env.type;
+    // First of all, so a partner learns nothing of which types, ingress or agents exist behind the
+    // mesh: anything not addressed to an agent exposed to it is refused the same way.
+    if (ctx.input.partner === true) {
+      const refused = partnerReach(policy, env, sourceName);
+      if (refused !== undefined) return refused;
+    }
     if (!policy.contracts.has(type) && !ctx.index.knownTypes.has(type)) {
       return verdict(
         'quarantine',
@@ -74,11 +80,6 @@ export const authorizationStage: Stage = {
         `${ctx.agent === undefined ? 'Ingress' : 'Agent'} ${sourceName} may not emit ${type}: it is not in its emits list.`,
         sourceName,
       );
-    }
-    // Before the target checks, so a partner learns nothing of which agents exist behind the mesh.
-    if (ctx.input.partner === true) {
-      const refused = partnerReach(policy, env, sourceName);
-      if (refused !== undefined) return refused;
     }
     if (env.target !== undefined) {
       const target = policy.agents.get(env.target);

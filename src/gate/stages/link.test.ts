@@ -185,3 +185,36 @@ describe('fuzzy echo: echoMinLength', () => {
     expect(d.link).toBeUndefined();
   });
 });
+
+describe('a causationid claim on a message stopped before the link check', () => {
+  it.each([
+    {
+      name: 'a type nobody knows (authorization)',
+      fields: { type: 'weird.thing.v1' },
+      reason: 'authorization.unknown_type',
+    },
+    {
+      name: 'a contract break',
+      fields: { data: { nope: 1 } as JsonValue },
+      reason: 'contract.invalid_payload',
+    },
+    { name: 'an unknown target', fields: { target: 'nobody' }, reason: 'authorization.unknown_target' },
+  ])('$name: kept out of the envelope, recorded beside it', ({ fields, reason }) => {
+    const d = decideOnce(envelope({ causationid: EFFECT, ...fields }), base, { store: store() });
+    expect(d.verdict.reason).toBe(reason);
+    expect(d.envelope?.causationid).toBeUndefined();
+    expect(d.unverifiedCausation).toBe(EFFECT);
+  });
+
+  it("leaves an agent's causation, which the runtime set, where it is", () => {
+    const env = envelope({
+      source: src('sentiment'),
+      type: 'ticket.scored.v1',
+      data: { nope: 1 },
+      causationid: EFFECT,
+    });
+    const d = decideOnce(env, base);
+    expect(d.envelope?.causationid).toBe(EFFECT);
+    expect(d.unverifiedCausation).toBeUndefined();
+  });
+});

@@ -58,7 +58,7 @@ export async function messageRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       const caller = request.pilot!;
       const partner = caller.role === 'partner';
       const ingress = partner
-        ? partnerIngress(mesh.policy, body.ingress, body.to)
+        ? partnerIngress(mesh.policy, body.to)
         : ingressFor(mesh.policy, body.type, body.ingress);
       const entry = await mesh.inject(ingress, {
         type: body.type,
@@ -155,13 +155,12 @@ function search(ledger: Ledger, q: string): { q: string; kind: string; results: 
 }
 
 /**
- * The ingress a partner's message goes in by, never an error that would list or confirm the mesh's
- * ingress: the one it names when the mesh has it, else the addressed agent's `via`, else the first
- * `via` (or ingress) of the policy. The gate then admits it only if it is addressed to an agent
- * exposed through that ingress, and records the refusal of anything else.
+ * The ingress a partner's message goes in by, whatever ingress it names, so that no answer lists or
+ * confirms the mesh's own: the addressed agent's `via`, else the first `via` (or ingress) of the
+ * policy. The gate then admits it only if it is addressed to an agent exposed through that ingress,
+ * and records the refusal of anything else.
  */
-function partnerIngress(policy: Policy, named: string | undefined, agent: string | undefined): string {
-  if (named !== undefined && policy.ingress.has(named)) return named;
+function partnerIngress(policy: Policy, agent: string | undefined): string {
   const exposed = agent === undefined ? undefined : policy.agents.get(agent)?.expose?.via;
   if (exposed !== undefined) return exposed;
   const via = [...policy.agents.values()].find((a) => a.expose !== undefined)?.expose?.via;
