@@ -61,15 +61,18 @@ export function createJudge(deps: JudgeDeps) {
     const deep = tooDeepAt(candidate);
     const text = deep === undefined ? jsonText(candidate) : undefined;
     if (typeof text !== 'string') {
-      return record(
-        now,
-        factory.id(),
-        gated,
-        text === undefined ? tooDeep(deep!) : notJson(text.cause),
-        undefined,
-        { raw: describeValue(candidate) },
-        claimedCause(candidate),
-      );
+      // Refused before the gate, yet recorded like a gate refusal: who sent it, what it is about
+      // (so `why` and the subject and agent queries find it), and what arrived as evidence.
+      const extra = unreadable(candidate);
+      if (origin?.partner === true) extra.partner = true;
+      if (origin?.sentBy !== undefined) extra.sentBy = origin.sentBy;
+      const verdict = text === undefined ? tooDeep(deep!) : notJson(text.cause);
+      const header = headerOf(candidate);
+      // An ingress message's causationid is an unchecked claim: not indexed (see gate/decide.ts).
+      const cause = header.agent?.startsWith('ingress:') === true ? undefined : header.causationId;
+      const { causationId: _, ...indexed } = header;
+      const h = cause === undefined ? indexed : { ...indexed, causationId: cause };
+      return record(now, factory.id(), gated, verdict, undefined, extra, cause ?? claimedCause(candidate), h);
     }
     const size = Buffer.byteLength(text);
     const decision = decide(
@@ -163,4 +166,18 @@ export function createJudge(deps: JudgeDeps) {
   };
 
   return { judge, record, consumersOf };
+}
+
+/**
+ * The evidence of a candidate with no JSON text the size guard could measure: its text when it has
+ * one after all (nested too deep for the gate, not for JSON.stringify), else a readable rendering.
+ */
+function unreadable(candidate: unknown): Extra {
+  try {
+    const text = JSON.stringify(candidate);
+    if (typeof text === 'string' && text.isWellFormed()) return rawFields(text);
+  } catch {
+    // a cycle, a BigInt, or nested past what the engine's stack can walk
+  }
+  return { raw: describeValue(candidate) };
 }

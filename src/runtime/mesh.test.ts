@@ -129,10 +129,17 @@ describe('input nested too deep', () => {
     if (!opened.ok) throw new Error(JSON.stringify(opened));
     await using o = opened.opened;
     const data = { n: nested(levels) } as unknown as { n: number };
-    const entry = await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data });
+    const sent = { type: 'job.queued.v1', subject: 'job:1', data, sentBy: 'partner:acme', partner: true };
+    const entry = await o.mesh.inject('api', sent);
     await o.mesh.idle();
     const verdict = (entry.data as { verdict: { reason: string; issues: { pointer: string }[] } }).verdict;
     expect(verdict.reason).toBe('envelope.too_deep');
+    // Recorded like a gate refusal: who sent it and what it is about, so why and search find it.
+    expect(entry.data).toMatchObject({ sentBy: 'partner:acme', partner: true });
+    expect(entry.subject).toBe('job:1');
+    expect(entry.agent).toBe('ingress:api');
+    // Evidence of what arrived: its text where JSON has one (64 levels), a rendering where not.
+    if (levels === 64) expect(entry.data.rawDigest).toMatch(/^sha256:/);
     // The envelope is level 1, data 2, n 3: the 65th level is the first too deep.
     expect(verdict.issues[0]!.pointer).toBe(`/data/n${'/0'.repeat(62)}`);
     expect(typeof entry.data.raw).toBe('string');

@@ -88,8 +88,10 @@ const HEADER_MAX = 1024;
  * The indexed fields of an envelope recorded only as evidence, so lineage, impact and the subject
  * and agent queries still find its decision. Attributes too long to be identifiers are left out.
  */
-export function headerOf(e: Envelope): DecisionHeader {
+export function headerOf(candidate: unknown): DecisionHeader {
   const h: { -readonly [K in keyof DecisionHeader]: DecisionHeader[K] } = {};
+  if (candidate === null || typeof candidate !== 'object') return h;
+  const e = candidate as Partial<Record<keyof Envelope, unknown>>;
   if (short(e.causationid)) h.causationId = e.causationid;
   if (short(e.correlationid)) h.correlationId = e.correlationid;
   if (short(e.subject)) h.subject = e.subject;
@@ -98,7 +100,8 @@ export function headerOf(e: Envelope): DecisionHeader {
 }
 
 function short(value: unknown): value is string {
-  return typeof value === 'string' && value.length <= HEADER_MAX;
+  // Well-formed too: the ledger refuses a column holding a lone surrogate, and the entry with it.
+  return typeof value === 'string' && value.length <= HEADER_MAX && value.isWellFormed();
 }
 
 export function decisionRecord(
