@@ -78,3 +78,13 @@ describe('parseInputLine: causationid', () => {
     },
   );
 });
+
+describe('parseInputLine: where a line that is not JSON goes wrong', () => {
+  it.each([
+    ['a line cut short', '{"source":"ops", "type": ', 26],
+    ['a line with a position in the parser’s message', '{"source":"a"} x', 16],
+  ])('%s → its column', (_, text, col) => {
+    const parsed = parseInputLine(text, 'in.jsonl', 5);
+    expect(parsed !== undefined && isRejected(parsed) && parsed.location).toBe(`in.jsonl:5:${col}`);
+  });
+});

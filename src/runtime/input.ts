@@ -104,9 +104,11 @@ export function parseInputLine(
     // emoji, and a lone surrogate is something no ledger entry can hold (the line would be lost).
     const message = errorText(cause).toWellFormed();
     const col = /position (\d+)/.exec(message);
+    // A line cut short names no position: the parser stopped at its end.
+    const at = col !== null ? Number(col[1]) + 1 : /end of JSON input/.test(message) ? text.length + 1 : 1;
     return {
       raw: text,
-      location: `${file}:${line}:${col ? Number(col[1]) + 1 : 1}`,
+      location: `${file}:${line}:${at}`,
       reason: 'ingress.malformed_json',
       detail: `Line ${line} is not valid JSON (${message}).`,
     };

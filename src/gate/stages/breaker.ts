@@ -30,7 +30,8 @@ export const breakerStage: Stage = {
         continue;
       }
       if (ctx.input.release === true) continue; // a pilot let this one through
-      const since = `opened ${formatDuration(Math.max(0, now - open.openedAt))} ago by ${open.by}`;
+      // A time, not an age: the sentence is read long after the decision (holds, `why`, the console).
+      const since = `opened at ${new Date(open.openedAt).toISOString()} by ${open.by}`;
       return open.action === 'freeze'
         ? verdict(
             'hold',
