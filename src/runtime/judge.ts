@@ -117,36 +117,10 @@ export function createJudge(deps: JudgeDeps) {
     cause?: string,
     header?: DecisionHeader,
   ): Judged => {
-    // Members set one by one in canonical (RFC 8785) order, so the ledger serializes the record
-    // with native JSON.stringify (and no conditional spreads: each allocates, on every hop).
-    const data: Mutable<DecisionData> = {} as Mutable<DecisionData>;
-    if (extra.consumers !== undefined) data.consumers = extra.consumers;
-    if (extra.deltas !== undefined) data.deltas = extra.deltas;
-    if (envelope !== undefined) data.envelope = envelope;
-    data.gated = gated;
-    if (extra.link !== undefined) data.link = extra.link;
-    if (extra.location !== undefined) data.location = extra.location;
-    if (extra.partner !== undefined) data.partner = extra.partner;
-    if (extra.raw !== undefined) data.raw = extra.raw;
-    if (extra.rawBytes !== undefined) data.rawBytes = extra.rawBytes;
-    if (extra.rawDigest !== undefined) data.rawDigest = extra.rawDigest;
-    if (extra.sentBy !== undefined) data.sentBy = extra.sentBy;
-    if (extra.unverifiedCausation !== undefined) data.unverifiedCausation = extra.unverifiedCausation;
-    data.verdict = verdict;
+    const data = decisionData(gated, verdict, envelope, extra);
     countDecision(counts, gated, verdict);
     if (deps.listening()) {
-      const event: Mutable<Extract<MeshEvent, { type: 'decision' }>> = {
-        type: 'decision',
-        at: now,
-        msgId,
-        gated,
-        verdict,
-      };
-      if (envelope !== undefined) event.envelope = envelope;
-      const causationid = envelope?.causationid ?? cause;
-      if (causationid !== undefined) event.causationid = causationid;
-      if (extra.link !== undefined) event.link = extra.link;
-      if (extra.location !== undefined) event.location = extra.location;
+      const event = decisionEvent(now, msgId, gated, verdict, envelope, extra, cause);
       publish(event);
       const alert = alertOf(now, msgId, verdict);
       if (alert !== undefined) publish(alert);
@@ -180,4 +154,56 @@ function unreadable(candidate: unknown): Extra {
     // a cycle, a BigInt, or nested past what the engine's stack can walk
   }
   return { raw: describeValue(candidate) };
+}
+
+/**
+ * A decision's data. Members set one by one in canonical (RFC 8785) order, so the ledger serializes
+ * the record with native JSON.stringify (and no conditional spreads: each allocates, on every hop).
+ */
+function decisionData(
+  gated: GatedKind,
+  verdict: Verdict,
+  envelope: Envelope | undefined,
+  extra: Extra,
+): DecisionData {
+  const data: Mutable<DecisionData> = {} as Mutable<DecisionData>;
+  if (extra.consumers !== undefined) data.consumers = extra.consumers;
+  if (extra.deltas !== undefined) data.deltas = extra.deltas;
+  if (envelope !== undefined) data.envelope = envelope;
+  data.gated = gated;
+  if (extra.link !== undefined) data.link = extra.link;
+  if (extra.location !== undefined) data.location = extra.location;
+  if (extra.partner !== undefined) data.partner = extra.partner;
+  if (extra.raw !== undefined) data.raw = extra.raw;
+  if (extra.rawBytes !== undefined) data.rawBytes = extra.rawBytes;
+  if (extra.rawDigest !== undefined) data.rawDigest = extra.rawDigest;
+  if (extra.sentBy !== undefined) data.sentBy = extra.sentBy;
+  if (extra.unverifiedCausation !== undefined) data.unverifiedCausation = extra.unverifiedCausation;
+  data.verdict = verdict;
+  return data;
+}
+
+/** A decision as the live feed announces it. */
+function decisionEvent(
+  now: number,
+  msgId: string,
+  gated: GatedKind,
+  verdict: Verdict,
+  envelope: Envelope | undefined,
+  extra: Extra,
+  cause: string | undefined,
+): MeshEvent {
+  const event: Mutable<Extract<MeshEvent, { type: 'decision' }>> = {
+    type: 'decision',
+    at: now,
+    msgId,
+    gated,
+    verdict,
+  };
+  if (envelope !== undefined) event.envelope = envelope;
+  const causationid = envelope?.causationid ?? cause;
+  if (causationid !== undefined) event.causationid = causationid;
+  if (extra.link !== undefined) event.link = extra.link;
+  if (extra.location !== undefined) event.location = extra.location;
+  return event;
 }

@@ -313,6 +313,12 @@ export function createMesh(opts: MeshOptions): Mesh {
       work.track(durable);
       // Messages already admitted keep the consumers recorded with them; what comes next is gated,
       // routed and delivered under the new policy.
+      // The ledger was opened with its durability; a new one in the file waits for the next start.
+      if (policy.ledger.durability !== active.policy.ledger.durability)
+        log.warn(
+          { durability: policy.ledger.durability, inForce: ledger.durability },
+          'ledger durability changes at the next start, not on reload',
+        );
       active.policy = policy;
       active.modules = modules;
       holds.retime();

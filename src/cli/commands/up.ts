@@ -118,38 +118,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  const consoleUrl = first === undefined ? `${url}/` : `${url}/#token=${first.token}`;
-  if (out.json) {
-    out.document({
-      mesh: mesh.policy.mesh,
-      durability: ledger.durability,
-      url,
-      console: consoleUrl,
-      api: `${url}/api/v1`,
-      mcp: `${url}/api/v1/mcp`,
-      a2a: a2aNames(mesh).map((name) => `${url}/api/v1/a2a/${name}/.well-known/agent-card.json`),
-      ...(first === undefined ? {} : { token: first.token }),
-    });
-  } else {
-    out.line(
-      `Meshwarden is up: mesh ${mesh.policy.mesh}, ledger in ${displayPath(dataDir)} (durability ${ledger.durability})`,
-    );
-    out.line(`  console  ${consoleUrl}`);
-    out.line(`  api      ${url}/api/v1  (docs/api.md; OpenAPI at ${url}/api/v1/openapi.json)`);
-    out.line(`  mcp      ${url}/api/v1/mcp  (a pilot token; docs/interop.md)`);
-    for (const name of a2aNames(mesh)) {
-      // Only an exposed agent's card is public; an ingress's takes a token too (docs/interop.md).
-      const needs = mesh.policy.ingress.has(name)
-        ? 'its card and sending need a token'
-        : 'sending needs a partner or pilot token';
-      out.line(`  a2a      ${url}/api/v1/a2a/${name}/.well-known/agent-card.json  (${needs})`);
-    }
-    if (first !== undefined) {
-      out.line(`  admin token (shown only now; stored hashed in ${displayPath(tokenFile)}):`);
-      out.line(`    ${first.token}`);
-    }
-    out.line('Ctrl-C stops it: in-flight work finishes and the ledger is flushed.');
-  }
+  announce(out, { mesh, url, durability: ledger.durability, dataDir, tokenFile, first });
 
   if (input !== undefined) {
     feedFile(mesh, input, () => {}, stop.signal).then(
@@ -187,4 +156,51 @@ function freeName(taken: readonly string[]): string {
 function a2aNames(mesh: Mesh): string[] {
   const exposed = [...mesh.policy.agents.values()].filter((a) => a.expose !== undefined).map((a) => a.name);
   return [...mesh.policy.ingress.keys(), ...exposed];
+}
+
+/** What `up` says once it listens: its URLs, the durability in force and a first admin token. */
+function announce(
+  out: Output,
+  at: {
+    mesh: Mesh;
+    url: string;
+    durability: string;
+    dataDir: string;
+    tokenFile: string;
+    first: { token: string } | undefined;
+  },
+): void {
+  const { mesh, url, durability, dataDir, tokenFile, first } = at;
+  const consoleUrl = first === undefined ? `${url}/` : `${url}/#token=${first.token}`;
+  if (out.json) {
+    out.document({
+      mesh: mesh.policy.mesh,
+      durability: durability,
+      url,
+      console: consoleUrl,
+      api: `${url}/api/v1`,
+      mcp: `${url}/api/v1/mcp`,
+      a2a: a2aNames(mesh).map((name) => `${url}/api/v1/a2a/${name}/.well-known/agent-card.json`),
+      ...(first === undefined ? {} : { token: first.token }),
+    });
+  } else {
+    out.line(
+      `Meshwarden is up: mesh ${mesh.policy.mesh}, ledger in ${displayPath(dataDir)} (durability ${durability})`,
+    );
+    out.line(`  console  ${consoleUrl}`);
+    out.line(`  api      ${url}/api/v1  (docs/api.md; OpenAPI at ${url}/api/v1/openapi.json)`);
+    out.line(`  mcp      ${url}/api/v1/mcp  (a pilot token; docs/interop.md)`);
+    for (const name of a2aNames(mesh)) {
+      // Only an exposed agent's card is public; an ingress's takes a token too (docs/interop.md).
+      const needs = mesh.policy.ingress.has(name)
+        ? 'its card and sending need a token'
+        : 'sending needs a partner or pilot token';
+      out.line(`  a2a      ${url}/api/v1/a2a/${name}/.well-known/agent-card.json  (${needs})`);
+    }
+    if (first !== undefined) {
+      out.line(`  admin token (shown only now; stored hashed in ${displayPath(tokenFile)}):`);
+      out.line(`    ${first.token}`);
+    }
+    out.line('Ctrl-C stops it: in-flight work finishes and the ledger is flushed.');
+  }
 }
