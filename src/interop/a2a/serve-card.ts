@@ -34,6 +34,16 @@ export function cardOf(mesh: Mesh, served: Served, base: string): AgentCard {
     // The same endpoints speak 0.3 to 0.3 clients; the SDK serves them a 0.3 card that names them.
     supportedInterfaces: duplicateInterfacesForLegacy(v1, ['JSONRPC', 'HTTP+JSON']),
     capabilities: { streaming: false, pushNotifications: false },
+    // Every endpoint but the card takes the API's bearer token (role partner, or pilot and up).
+    securitySchemes: {
+      bearer: {
+        httpAuthSecurityScheme: {
+          scheme: 'Bearer',
+          description: 'A Meshwarden API token: role partner for outside callers, pilot and up for the company.',
+        },
+      },
+    },
+    securityRequirements: [{ schemes: { bearer: { list: [] } } }],
     defaultInputModes: ['application/json', 'text/plain'],
     defaultOutputModes: ['application/json'],
   };
