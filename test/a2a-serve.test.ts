@@ -125,10 +125,9 @@ describe('the mesh as A2A agents: an exposed agent answers through the gate, as 
 
   it('publishes the agent with its version and a skill per type its callers may send', () => {
     expect(card).toMatchObject({ name: 'partners/churn', version: '2.0.1' });
-    // It says that calls take a bearer token, so an A2A client knows to send one.
-    expect(card).toMatchObject({
-      securitySchemes: { bearer: { httpAuthSecurityScheme: { scheme: 'Bearer' } } },
-    });
+    // It says that calls take a bearer token, so an A2A client knows to send one (in 0.3's shape:
+    // this card was asked for without `A2A-Version: 1.0`).
+    expect(card).toMatchObject({ securitySchemes: { bearer: { type: 'http', scheme: 'Bearer' } } });
     expect((card as unknown as { skills: { id: string }[] }).skills.map((s) => s.id)).toEqual([
       'ticket.scored.v1',
     ]);
