@@ -32,8 +32,9 @@ export async function checkPolicy(file: string, out: Output): Promise<number> {
     });
   } else {
     for (const w of result.warnings) out.line(`warning: ${formatPolicyIssue(w)}`);
+    const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
     out.line(
-      `ok: mesh ${p.mesh}: ${p.agents.size} agents, ${p.effects.size} effects, ${p.contracts.size} contracts`,
+      `ok: mesh ${p.mesh}: ${count(p.agents.size, 'agent')}, ${count(p.effects.size, 'effect')}, ${count(p.contracts.size, 'contract')}`,
     );
     out.line(`policy digest ${p.digest}`);
   }

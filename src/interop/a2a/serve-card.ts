@@ -39,7 +39,8 @@ export function cardOf(mesh: Mesh, served: Served, base: string): AgentCard {
       bearer: {
         httpAuthSecurityScheme: {
           scheme: 'Bearer',
-          description: 'A Meshwarden API token: role partner for outside callers, pilot and up for the company.',
+          description:
+            'A Meshwarden API token: role partner for outside callers, pilot and up for the company.',
         },
       },
     },
