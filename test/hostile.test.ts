@@ -221,6 +221,13 @@ describe('hostile bodies on every door of a real `up`', () => {
         data: JSON.stringify(e.data),
       }));
     expect(refused.map(({ reason, location }) => ({ reason, location }))).toEqual(recorded);
+    // Each names who sent it, as that door's own sends do.
+    const senders = entries
+      .filter((e) => e.kind === 'decision' && (e.data.verdict as { stage: string }).stage === 'ingress')
+      .map((e) => `${(e.data.location as string).split(' ')[1]!.split('#')[0]} ${e.data.sentBy}`);
+    expect(senders).toContain('/api/v1/messages pilot:admin');
+    expect(senders).toContain('/api/v1/mcp mcp:admin');
+    expect(senders).toContain('/api/v1/a2a/desk a2a:a-partner');
     // What arrived is kept where it was read (a body too large never was).
     expect(refused.find((r) => r.reason === 'ingress.body_not_json')?.data).toContain('nope');
     const deep = entries.find(

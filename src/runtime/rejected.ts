@@ -18,6 +18,10 @@ export type RejectedInput = {
   readonly reason: string;
   readonly detail: string;
   readonly issues?: readonly VerdictIssue[];
+  /** Who sent it, as a decision names them (`pilot:`, `partner:`, `a2a:`, `mcp:<token name>`). */
+  readonly sentBy?: string;
+  /** Sent with an outside caller's (`partner`) token. */
+  readonly partner?: boolean;
 };
 
 type Evidence = { raw: string; rawBytes?: number; rawDigest?: string };
@@ -25,7 +29,7 @@ type Evidence = { raw: string; rawBytes?: number; rawDigest?: string };
 /** The `ingress` quarantine verdict and the evidence of a rejected input, each bounded. */
 export function rejection(input: RejectedInput): {
   verdict: Verdict;
-  extra: Evidence & { location: string };
+  extra: Evidence & { location: string; partner?: true; sentBy?: string };
 } {
   const issues = input.issues?.slice(0, 20).map(
     (i): VerdictIssue => ({
@@ -41,7 +45,13 @@ export function rejection(input: RejectedInput): {
     detail: boundText(input.detail),
     ...(issues === undefined ? {} : { issues }),
   };
-  return { verdict, extra: { ...rawFields(input.raw), location: boundText(input.location, 256) } };
+  const extra: Evidence & { location: string; partner?: true; sentBy?: string } = {
+    ...rawFields(input.raw),
+    location: boundText(input.location, 256),
+  };
+  if (input.partner === true) extra.partner = true;
+  if (input.sentBy !== undefined) extra.sentBy = boundText(input.sentBy, 256);
+  return { verdict, extra };
 }
 
 /**

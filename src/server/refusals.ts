@@ -49,6 +49,8 @@ export async function recordRefusal(
       location: `${request.method} ${request.url}${pointer === undefined ? '' : `#${pointer}`}`,
       reason,
       detail: `${capitalized(error.message)} (sent by ${caller}).`,
+      sentBy: `${doorOf(request.url, request.pilot?.role === 'partner')}:${caller}`,
+      partner: request.pilot?.role === 'partner',
     });
   } catch (err) {
     request.log.warn({ code: (err as { code?: unknown }).code, reason }, 'refused body not recorded');
@@ -62,3 +64,10 @@ function rawOf(body: unknown): string {
 }
 
 const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+/** How a decision names who sent through this door: as the door's own sends record them. */
+function doorOf(url: string, partner: boolean): string {
+  if (/\/api\/v1\/mcp(?:[/?]|$)/.test(url)) return 'mcp';
+  if (url.includes('/api/v1/a2a/')) return 'a2a';
+  return partner ? 'partner' : 'pilot';
+}
