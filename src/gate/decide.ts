@@ -112,7 +112,9 @@ function finish(ctx: GateContext, verdict: Verdict, admitted: boolean): Decision
 function unclaim(ctx: GateContext): void {
   const env = ctx.envelope;
   if (env?.causationid === undefined || ctx.link !== undefined || ctx.input.release === true) return;
-  if (ctx.unverifiedCausation !== undefined || parseSource(env.source)?.version !== undefined) return;
+  // The envelope stage has told agents from ingress; parsed again only if it stopped before that.
+  if (ctx.agent !== undefined || ctx.unverifiedCausation !== undefined) return;
+  if (ctx.ingress === undefined && parseSource(env.source)?.version !== undefined) return;
   const { causationid: claim, ...rest } = env;
   ctx.envelope = rest;
   ctx.unverifiedCausation = claim;
