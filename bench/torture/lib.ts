@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { type CliResult, runCliAt } from '../../test/run-cli.ts';
 import { prng } from '../stats.ts';
 
 export { prng };
@@ -22,28 +23,11 @@ export function tempDir(name: string): string {
   return mkdtempSync(join(tmpdir(), `meshwarden-torture-${name}-`));
 }
 
-export type CliResult = {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-};
+export type { CliResult };
 
-/** Runs the built `meshwarden` with these arguments, as a user would. */
+/** Runs the built `meshwarden` with these arguments, as a user would (the tests' runner, quieter). */
 export function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, MESHWARDEN_LOG: 'error', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  return runCliAt(BIN, args, { cwd: ROOT, env: { MESHWARDEN_LOG: 'error', ...env } });
 }
 
 /** `audit verify --json` on a data directory: exit 0 means every chain is intact. */
