@@ -1,9 +1,10 @@
+import { escapePointer } from '../envelope/index.js';
 import { contractError } from './errors.js';
 
 /** RFC 6901 JSON pointer of a path: `['a/b', 0]` → `/a~1b/0`; the empty path is `""` (the whole value). */
 export function pointerOf(path: readonly (string | number)[]): string {
   let out = '';
-  for (const token of path) out += `/${String(token).replaceAll('~', '~0').replaceAll('/', '~1')}`;
+  for (const token of path) out += `/${escapePointer(String(token))}`;
   return out;
 }
 
