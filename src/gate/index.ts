@@ -6,6 +6,8 @@ export type {
   EchoLink,
   GateInput,
   LinkVia,
+  RemoteClaim,
+  RuntimeFacts,
   StageName,
   Verdict,
   VerdictDecision,

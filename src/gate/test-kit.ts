@@ -209,6 +209,9 @@ export function input(candidate: unknown, opts: Partial<Mutable<GateInput>> = {}
     external: opts.external ?? false,
     ...(opts.release === undefined ? {} : { release: opts.release }),
     ...(opts.partner === undefined ? {} : { partner: opts.partner }),
+    ...(opts.takenId === undefined ? {} : { takenId: opts.takenId }),
+    ...(opts.claimed === undefined ? {} : { claimed: opts.claimed }),
+    ...(opts.late === undefined ? {} : { late: opts.late }),
   };
 }
 

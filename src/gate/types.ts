@@ -32,7 +32,30 @@ export type Verdict = {
   readonly issues?: readonly VerdictIssue[];
 };
 
-export type GateInput = {
+/**
+ * What a remote agent's event claimed for itself besides what it authored. The runtime fills source
+ * and causation itself; the envelope stage compares each claim with the envelope the runtime built.
+ */
+export type RemoteClaim = { readonly source?: string; readonly causationid?: string };
+
+/**
+ * What only the runtime can know about an envelope, which the envelope stage turns into its stops
+ * (each reason has that one stop site). All absent on the hot path.
+ */
+export type RuntimeFacts = {
+  /**
+   * The id the sender gave, which the ledger already holds (the runtime looked it up): it names
+   * another message for good. The candidate carries an id of the warden's own instead, so the other
+   * message's lineage stays its own. Denied as a duplicate from an ingress, quarantined from an agent.
+   */
+  readonly takenId?: string;
+  /** What a remote agent's event claimed for its source and causation (see RemoteClaim). */
+  readonly claimed?: RemoteClaim;
+  /** Emitted after its handler's try had settled: a bug in the agent, recorded instead of gated. */
+  readonly late?: true;
+};
+
+export type GateInput = RuntimeFacts & {
   /** The envelope as received (parsed JSON); stage 1 checks its shape. */
   readonly candidate: unknown;
   /** Size of its JSON text in bytes. */

@@ -2,7 +2,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { type Envelope, signEnvelope } from '../../envelope/index.js';
 import { createMemoryState } from '../../state/index.js';
-import { decideOnce, envelope, HOUR, NOW, src, step, testPolicy } from '../test-kit.js';
+import { child, decideOnce, envelope, HOUR, NOW, nextId, src, step, testPolicy } from '../test-kit.js';
+import type { GateInput } from '../types.js';
 
 const keys = generateKeyPairSync('ed25519');
 const other = generateKeyPairSync('ed25519');
@@ -191,6 +192,100 @@ describe('envelope stage', () => {
       expect(dup.verdict.reason).toBe(DUP);
       expect(dup.deltas).toEqual([]);
       expect(store.seen(bad.id)).toBe(NOW);
+    });
+  });
+
+  // What only the runtime knows: a taken id, a remote's claims, a late emission. The envelope the
+  // runtime built is otherwise admissible, so each fact alone makes the stop.
+  describe("the runtime's facts", () => {
+    const root = envelope();
+    const answer = child(root, 'sentiment', 'ticket.scored.v1', { score: 0.2 });
+    const taken = nextId(NOW - HOUR);
+    it.each<{
+      name: string;
+      candidate: Envelope;
+      facts: Partial<GateInput>;
+      reason: string;
+      decision: string;
+      detail: string;
+    }>([
+      {
+        name: 'an ingress id the ledger holds',
+        candidate: root,
+        facts: { takenId: taken },
+        reason: DUP,
+        decision: 'deny',
+        detail: `Message id ${taken} already names a message in the ledger; each message needs an id of its own.`,
+      },
+      {
+        name: "an agent's event id the ledger holds",
+        candidate: answer,
+        facts: { takenId: taken },
+        reason: 'envelope.id_taken',
+        decision: 'quarantine',
+        detail: `Agent sentiment answered with an event whose id ${taken} already names another message in the ledger.`,
+      },
+      {
+        name: 'a claimed source of another agent',
+        candidate: answer,
+        facts: { claimed: { source: src('churn') } },
+        reason: 'envelope.source_mismatch',
+        decision: 'quarantine',
+        detail: `Agent sentiment answered with an event claiming source ${src('churn')}; it may only speak as ${answer.source}.`,
+      },
+      {
+        name: 'a claimed causation of another message',
+        candidate: answer,
+        facts: { claimed: { causationid: taken } },
+        reason: 'envelope.causation_mismatch',
+        decision: 'quarantine',
+        detail: `Agent sentiment answered message ${root.id} with an event caused by ${taken}.`,
+      },
+      {
+        name: 'an emission after the handler returned',
+        candidate: answer,
+        facts: { late: true },
+        reason: 'envelope.late_emit',
+        decision: 'quarantine',
+        detail: `agent sentiment emitted ticket.scored.v1 after its handler for message ${root.id} had returned; handlers must emit before they return.`,
+      },
+      {
+        name: 'claims that are the truth',
+        candidate: answer,
+        facts: { claimed: { source: answer.source, causationid: root.id } },
+        reason: OK,
+        decision: 'deliver',
+        detail: 'ticket.scored.v1 from sentiment for account:8841 passed every guard.',
+      },
+    ])('$name → $reason', ({ candidate, facts, reason, decision, detail }) => {
+      const d = decideOnce(candidate, base, facts);
+      expect(d.verdict).toMatchObject({ decision, reason, detail });
+      if (reason !== OK) {
+        expect(d.verdict.stage).toBe('envelope');
+        // Stopped before the id is remembered, and recorded with the envelope as built.
+        expect(d.deltas).toEqual([]);
+        expect(d.envelope?.id).toBe(candidate.id);
+      }
+    });
+
+    it('stops on facts before the size guard, and in the order the runtime checked them', () => {
+      const all = {
+        takenId: taken,
+        claimed: { source: src('churn'), causationid: taken },
+        late: true,
+      } as const;
+      expect(decideOnce(answer, base, { ...all, size: 65_537 }).verdict.reason).toBe('envelope.id_taken');
+      const { takenId: _, ...claims } = all;
+      expect(decideOnce(answer, base, claims).verdict.reason).toBe('envelope.source_mismatch');
+      expect(decideOnce(answer, base, { claimed: { causationid: taken }, late: true }).verdict.reason).toBe(
+        'envelope.causation_mismatch',
+      );
+    });
+
+    it('leaves a malformed envelope to the shape check', () => {
+      expect(decideOnce({ specversion: '1.0' }, base, { late: true }).verdict.reason).toBe(
+        'envelope.malformed',
+      );
     });
   });
 });

@@ -1,13 +1,17 @@
-import { parseSource, readEnvelope, verifyEnvelopeSignature } from '../../envelope/index.js';
+import { type Envelope, parseSource, readEnvelope, verifyEnvelopeSignature } from '../../envelope/index.js';
 import { type Stage, verdict } from '../context.js';
 import { formatDuration, moreProblems } from '../format.js';
+import type { GateInput, Verdict } from '../types.js';
 
 /**
- * Stage 1, envelope & identity. Stops: quarantine `envelope.malformed`, `envelope.too_large`,
- * `envelope.foreign_mesh`, `envelope.version_mismatch`, `envelope.ingress_versioned`,
- * `envelope.unknown_source`, `envelope.signature_missing`, `envelope.signature_invalid`;
- * deny `envelope.duplicate_id`. An external id that passes identity and is not a duplicate is
- * remembered (a `seen` delta) whatever the final verdict.
+ * Stage 1, envelope & identity. Stops: quarantine `envelope.malformed`, `envelope.id_taken`,
+ * `envelope.source_mismatch`, `envelope.causation_mismatch`, `envelope.late_emit`,
+ * `envelope.too_large`, `envelope.foreign_mesh`, `envelope.version_mismatch`,
+ * `envelope.ingress_versioned`, `envelope.unknown_source`, `envelope.signature_missing`,
+ * `envelope.signature_invalid`; deny `envelope.duplicate_id`. The runtime's facts (a taken id, a
+ * remote's claims, a late emission) stop a readable envelope before anything else, as they did
+ * when the runtime refused such envelopes itself. An external id that passes identity and is not a
+ * duplicate is remembered (a `seen` delta) whatever the final verdict.
  */
 export const envelopeStage: Stage = {
   name: 'envelope',
@@ -29,6 +33,10 @@ export const envelopeStage: Stage = {
     const env = read.envelope;
     ctx.envelope = env;
     const { policy, input } = ctx;
+    if (input.takenId !== undefined || input.claimed !== undefined || input.late === true) {
+      const stop = factStop(env, input);
+      if (stop !== undefined) return stop;
+    }
     const guard = policy.guards.envelope;
     if (input.size > guard.maxBytes) {
       return verdict(
@@ -106,10 +114,7 @@ export const envelopeStage: Stage = {
     if (input.external) {
       const seenAt = ctx.state.seen(env.id);
       if (seenAt !== undefined && ctx.now - seenAt <= guard.dedupeWindowMs) {
-        return verdict(
-          'deny',
-          'envelope',
-          'envelope.duplicate_id',
+        return duplicateId(
           `Message id ${env.id} was already received ${formatDuration(ctx.now - seenAt)} ago; duplicates within ${formatDuration(guard.dedupeWindowMs)} are refused.`,
         );
       }
@@ -121,3 +126,58 @@ export const envelopeStage: Stage = {
     return undefined;
   },
 };
+
+/** A duplicate id, whether the dedupe window or the ledger caught it: the same verdict either way. */
+function duplicateId(detail: string): Verdict {
+  return verdict('deny', 'envelope', 'envelope.duplicate_id', detail);
+}
+
+/**
+ * The stops for what the runtime found out (GateInput's RuntimeFacts), in the order it used to
+ * check them: a taken id, a claimed source, a claimed causation, then a late emission. An agent's
+ * envelope came from the runtime's factory, so its causation is the message its handler answered.
+ */
+function factStop(env: Envelope, input: GateInput): Verdict | undefined {
+  // readEnvelope has checked that the source parses.
+  const src = parseSource(env.source)!;
+  if (input.takenId !== undefined) {
+    // An ingress (no version) sent a root message; an agent (versioned source) answered one.
+    if (src.version === undefined) {
+      return duplicateId(
+        `Message id ${input.takenId} already names a message in the ledger; each message needs an id of its own.`,
+      );
+    }
+    return verdict(
+      'quarantine',
+      'envelope',
+      'envelope.id_taken',
+      `Agent ${src.name} answered with an event whose id ${input.takenId} already names another message in the ledger.`,
+    );
+  }
+  const claimed = input.claimed;
+  if (claimed?.source !== undefined && claimed.source !== env.source) {
+    return verdict(
+      'quarantine',
+      'envelope',
+      'envelope.source_mismatch',
+      `Agent ${src.name} answered with an event claiming source ${claimed.source}; it may only speak as ${env.source}.`,
+    );
+  }
+  if (claimed?.causationid !== undefined && claimed.causationid !== env.causationid) {
+    return verdict(
+      'quarantine',
+      'envelope',
+      'envelope.causation_mismatch',
+      `Agent ${src.name} answered message ${env.causationid} with an event caused by ${claimed.causationid}.`,
+    );
+  }
+  if (input.late === true) {
+    return verdict(
+      'quarantine',
+      'envelope',
+      'envelope.late_emit',
+      `agent ${src.name} emitted ${env.type} after its handler for message ${env.causationid} had returned; handlers must emit before they return.`,
+    );
+  }
+  return undefined;
+}
