@@ -2,6 +2,7 @@ import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import type { Logger } from 'pino';
 import type { Envelope, GatedKind, JsonValue, MeshwardenError } from '../envelope/index.js';
 import { errorText, isMeshwardenError } from '../envelope/index.js';
+import type { RuntimeFacts } from '../gate/index.js';
 import type { Ledger, LedgerRecord } from '../ledger/index.js';
 import type { AgentSpec } from '../policy/index.js';
 import type { ActivePolicy } from './active.js';
@@ -35,6 +36,8 @@ export type Outgoing = {
   readonly gated: GatedKind;
   /** Its id came from outside (a remote agent's own): the gate checks it for duplicates. */
   readonly external?: boolean;
+  /** What the runtime found out about it (a taken id, a remote's claims, a late emission), for the gate. */
+  readonly facts?: RuntimeFacts;
 };
 type Outbox = { readonly items: Outgoing[]; open: boolean };
 
@@ -59,8 +62,8 @@ export function createDelivery(deps: {
   failed: FailureBreakers['record'];
   /** Admits one handler's emissions as one atomic ledger group; resolves when it is durable. */
   admitAll: (emitted: readonly Outgoing[]) => Promise<unknown>;
-  /** Records an emission that was refused before the gate (quarantine), so nothing vanishes. */
-  refuse: (out: Outgoing, reason: string, detail: string) => void;
+  /** Whether the ledger already holds a message with this id (a remote agent's own id may name one). */
+  idTaken: (id: string) => boolean;
   ingest: (ingress: string, message: IngressMessage) => void;
   /** Applies the state deltas a record carries (an executor's reply token) to the gate's store. */
   remember: (record: LedgerRecord) => void;
@@ -195,9 +198,10 @@ export function createDelivery(deps: {
         type: out.envelope.type,
         msgId: msg.id,
       });
-      // Throwing would land in the agent's timer callback and crash the process: record it instead.
+      // Throwing would land in the agent's timer callback and crash the process: gated on its own
+      // instead, where the gate refuses it (`envelope.late_emit`) and the ledger records it.
       log.error({ err: error, msgId: msg.id, agent: spec.name }, 'late emit refused');
-      deps.refuse(out, 'envelope.late_emit', `${error.message}.`);
+      work.track(deps.admitAll([{ ...out, facts: { ...out.facts, late: true } }]));
       return out.envelope.id;
     }
     outbox.items.push(out);
@@ -234,41 +238,25 @@ export function createDelivery(deps: {
       });
     },
     forward(event) {
-      const envelope = factory.child(msg, spec, event.type, event.data, authored(event));
-      const out: Outgoing = {
+      // An id the ledger already holds (a message of the warden's own, say) names another message:
+      // the event is gated under an id of the warden's own, so that message's lineage stays its own.
+      const takenId = event.id !== undefined && deps.idTaken(event.id) ? event.id : undefined;
+      const { id: _, ...withoutId } = event;
+      const envelope = factory.child(
+        msg,
+        spec,
+        event.type,
+        event.data,
+        authored(takenId === undefined ? event : withoutId),
+      );
+      // The warden fills source and causation; the gate compares what the remote claimed with them.
+      const facts = factsOf(takenId, event);
+      return collect(outbox, spec, msg, {
         envelope,
         gated: active.policy.effects.has(event.type) ? 'effect' : 'message',
-        ...(event.id === undefined ? {} : { external: true }),
-      };
-      // An id the ledger already holds (a message of the warden's own, say) names another message:
-      // refused under an id of the warden's own, so that message's lineage stays its own.
-      if (event.id !== undefined && ledger.byMessage(event.id).length > 0) {
-        const { id: _taken, ...rest } = event;
-        deps.refuse(
-          { ...out, envelope: factory.child(msg, spec, event.type, event.data, authored(rest)) },
-          'envelope.id_taken',
-          `Agent ${spec.name} answered with an event whose id ${event.id} already names another message in the ledger.`,
-        );
-        return envelope.id;
-      }
-      // The warden fills source and causation; a remote that claims others speaks for someone else.
-      if (event.source !== undefined && event.source !== envelope.source) {
-        deps.refuse(
-          out,
-          'envelope.source_mismatch',
-          `Agent ${spec.name} answered with an event claiming source ${event.source}; it may only speak as ${envelope.source}.`,
-        );
-        return envelope.id;
-      }
-      if (event.causationid !== undefined && event.causationid !== msg.id) {
-        deps.refuse(
-          out,
-          'envelope.causation_mismatch',
-          `Agent ${spec.name} answered message ${msg.id} with an event caused by ${event.causationid}.`,
-        );
-        return envelope.id;
-      }
-      return collect(outbox, spec, msg, out);
+        ...(event.id === undefined || takenId !== undefined ? {} : { external: true }),
+        ...(facts === undefined ? {} : { facts }),
+      });
     },
   });
 
@@ -383,6 +371,23 @@ function signalOf(abort: TryAbort): AbortSignal {
     if (abort.expired !== undefined) abort.controller.abort(abort.expired);
   }
   return abort.controller.signal;
+}
+
+/** What the gate must know of a remote agent's event beyond its envelope: a taken id, its claims. */
+function factsOf(takenId: string | undefined, event: RemoteEvent): RuntimeFacts | undefined {
+  const { source, causationid } = event;
+  if (takenId === undefined && source === undefined && causationid === undefined) return undefined;
+  const claimed =
+    source === undefined && causationid === undefined
+      ? undefined
+      : {
+          ...(source === undefined ? {} : { source }),
+          ...(causationid === undefined ? {} : { causationid }),
+        };
+  return {
+    ...(takenId === undefined ? {} : { takenId }),
+    ...(claimed === undefined ? {} : { claimed }),
+  };
 }
 
 /** What a remote agent authored of its event, as the envelope factory takes it. */

@@ -1,24 +1,23 @@
 import type { Logger } from 'pino';
-import { type Envelope, type GatedKind, type MeshwardenError, parseSource } from '../envelope/index.js';
-import { decide, partnerReach, type Verdict } from '../gate/index.js';
+import { type MeshwardenError, parseSource } from '../envelope/index.js';
+import { partnerReach } from '../gate/index.js';
 import type { Ledger, LedgerEntry } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import { createMemoryState, type StateDelta, type StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
-import type { IngressMessage } from './define.js';
-import { createDelivery, type Outgoing, type RetryOptions } from './delivery.js';
+import { createAdmission, type RootMessage } from './admission.js';
+import { createDelivery, type RetryOptions } from './delivery.js';
 import { type Clock, createEnvelopeFactory, type Random, systemClock, systemRandom } from './envelopes.js';
 import { runtimeError } from './errors.js';
 import { type MeshEvent, type RunCounts, zeroCounts } from './events.js';
 import { createFailureBreakers } from './failures.js';
 import { isFrozen } from './freezes.js';
 import { createHolds, type HoldView } from './holds.js';
-import { createJudge, type Extra, type Judged, type Origin } from './judge.js';
 import type { LoadedModules } from './modules.js';
 import { createPilotActions, type PilotActions } from './pilot.js';
 import { policyLoadedRecord } from './records.js';
 import { recoverFromLedger } from './recovery.js';
-import { type RejectedInput, refusedEnvelope, rejection } from './rejected.js';
+import type { RejectedInput } from './rejected.js';
 import type { Transport } from './transports.js';
 import { createWorkTracker } from './work.js';
 
@@ -45,17 +44,7 @@ export type Mesh = {
   /** The transports remote agents were connected with (a reload connects new ones the same way). */
   readonly transports: readonly Transport[];
   /** Gates a root message from an ingress; resolves with the decision entry once it is durable. */
-  inject(
-    ingress: string,
-    input: IngressMessage & {
-      readonly id?: string;
-      readonly target?: string;
-      /** A pilot who sent it by hand (`pilot:<name>`), recorded with the decision. */
-      readonly sentBy?: string;
-      /** Sent by an outside caller (a `partner` token): the gate lets it reach only the exposed agent it addresses. */
-      readonly partner?: boolean;
-    },
-  ): Promise<LedgerEntry>;
+  inject(ingress: string, input: RootMessage): Promise<LedgerEntry>;
   /** Records input that could not become an envelope (quarantined at the `ingress` stage). */
   reject(input: RejectedInput): Promise<LedgerEntry>;
   /** Redelivers what the ledger shows admitted but not yet delivered or executed; rebuilds state. */
@@ -115,100 +104,24 @@ export function createMesh(opts: MeshOptions): Mesh {
     }
   };
 
-  const { judge, record, consumersOf } = createJudge({
+  const admission = createAdmission({
     active,
     state,
+    ledger,
     clock,
     factory,
     counts,
+    work,
     publish,
     listening: () => listeners.size > 0,
+    dispatch: (envelope, gated, consumers) => delivery.dispatch(envelope, gated, consumers),
+    hold: (hold) => holds.track(hold),
   });
 
-  /** Write-ahead: delivers or executes only once the decision entry is durable; starts hold timers. */
-  const settle = (j: Judged, durable: Promise<unknown>): void => {
-    const { verdict, envelope } = j;
-    if (verdict.decision === 'deliver' && envelope !== undefined) {
-      work.track(durable.then(() => delivery.dispatch(envelope, j.gated, j.consumers)));
-      return;
-    }
-    work.track(durable);
-    // Tracked once durable: a pilot can only release what the ledger shows held.
-    if (verdict.decision === 'hold' && envelope !== undefined) {
-      durable.then(
-        () => {
-          const hold = { msgId: j.msgId, envelope, gated: j.gated, verdict, heldAt: j.now };
-          holds.track(j.partner ? { ...hold, partner: true } : hold);
-        },
-        () => {},
-      );
-    }
-  };
-
-  const admit = (
-    candidate: Envelope,
-    gated: GatedKind,
-    external: boolean,
-    origin?: Origin,
-  ): Promise<LedgerEntry> => {
-    const judged = judge(candidate, gated, external, origin);
-    const durable = ledger.append(judged.record);
-    settle(judged, durable);
-    return durable;
-  };
-
-  /** Admits what one handler emitted as one atomic ledger group: a crash keeps all of it or none. */
-  const admitAll = (
-    emitted: readonly { envelope: Envelope; gated: GatedKind; external?: boolean }[],
-  ): Promise<unknown> => {
-    const judged = emitted.map((out) => judge(out.envelope, out.gated, out.external === true));
-    const durable = ledger.appendAll(judged.map((j) => j.record));
-    for (const j of judged) settle(j, durable);
-    return durable;
-  };
-
-  /** Records what was refused before the gate (at the envelope stage), so nothing vanishes. */
-  const refuse = (out: Outgoing, verdict: Verdict, origin?: Origin): Promise<LedgerEntry> => {
-    // Kept whole only when small: an agent's (or a remote's) oversized answer is kept as evidence.
-    const { kept, extra, header } = refusedEnvelope(out.envelope, active.policy.guards.envelope.maxBytes);
-    const fields: Extra = { ...extra };
-    if (origin?.partner === true) fields.partner = true;
-    if (origin?.sentBy !== undefined) fields.sentBy = origin.sentBy;
-    const j = record(clock(), out.envelope.id, out.gated, verdict, kept, fields, header?.causationId, header);
-    return ledger.append(j.record);
-  };
-
-  const ingest = (
-    ingress: string,
-    input: IngressMessage & {
-      readonly id?: string;
-      readonly target?: string;
-      readonly sentBy?: string;
-      readonly partner?: boolean;
-    },
-  ): Promise<LedgerEntry> => {
-    const { sentBy, partner, ...message } = input;
-    const origin: Origin = {
-      ...(sentBy === undefined ? {} : { sentBy }),
-      ...(partner === true ? { partner } : {}),
-    };
-    if (closing !== undefined) return Promise.reject(runtimeError('MW_RUNTIME_CLOSED'));
-    // The gate remembers outside ids for its dedupe window only; an id the ledger holds names another
-    // message for good. Denied as the gate denies a duplicate (whichever catches it, the same verdict),
-    // under an id of the warden's own, so the other message's lineage stays its own.
-    if (input.id !== undefined && ledger.byMessage(input.id).length > 0) {
-      const { id: taken, ...rest } = message;
-      const out: Outgoing = { envelope: factory.root(ingress, rest), gated: 'message' };
-      const verdict: Verdict = {
-        decision: 'deny',
-        stage: 'envelope',
-        reason: 'envelope.duplicate_id',
-        detail: `Message id ${taken} already names a message in the ledger; each message needs an id of its own.`,
-      };
-      return refuse(out, verdict, origin);
-    }
-    return admit(factory.root(ingress, message), 'message', input.id !== undefined, origin);
-  };
+  const inject: Mesh['inject'] = (ingress, input) =>
+    closing !== undefined
+      ? Promise.reject(runtimeError('MW_RUNTIME_CLOSED'))
+      : admission.ingest(ingress, input);
 
   const failures = createFailureBreakers({ active, state, ledger, clock, log });
   const delivery = createDelivery({
@@ -222,13 +135,11 @@ export function createMesh(opts: MeshOptions): Mesh {
     counts,
     publish,
     listening: () => listeners.size > 0,
-    admitAll,
-    refuse: (out, reason, detail) => {
-      work.track(refuse(out, { decision: 'quarantine', stage: 'envelope', reason, detail }));
-    },
+    admitAll: admission.admitAll,
+    idTaken: admission.idTaken,
     remember: (record) => state.apply((record.data as { deltas?: StateDelta[] }).deltas ?? []),
     ingest: (ingress, message) => {
-      ingest(ingress, message).catch((err: unknown) =>
+      inject(ingress, message).catch((err: unknown) =>
         log.warn({ err, ingress }, 'ingest after close dropped'),
       );
     },
@@ -242,26 +153,10 @@ export function createMesh(opts: MeshOptions): Mesh {
     work,
     log,
     isFrozen: (subject, now) => isFrozen(active.policy, state, subject, now),
-    consumersOf,
+    consumersOf: admission.consumersOf,
     dispatch: delivery.dispatch,
     publish,
-    regate(hold) {
-      const decision = decide(
-        {
-          candidate: hold.envelope,
-          size: Buffer.byteLength(JSON.stringify(hold.envelope)),
-          kind: hold.gated,
-          now: clock(),
-          external: false,
-          release: true,
-          ...(hold.partner === true ? { partner: true } : {}),
-        },
-        active.policy,
-        state,
-      );
-      state.apply(decision.deltas);
-      return decision;
-    },
+    regate: admission.regate,
     reach: (hold) =>
       partnerReach(active.policy, hold.envelope, parseSource(hold.envelope.source)?.name ?? ''),
   });
@@ -297,7 +192,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     },
     state,
     transports: opts.transports ?? [],
-    inject: ingest,
+    inject,
     reload(policy, modules, by) {
       if (policy.mesh !== active.policy.mesh) {
         return runtimeError('MW_RUNTIME_RELOAD', {
@@ -325,14 +220,7 @@ export function createMesh(opts: MeshOptions): Mesh {
       log.info({ digest: policy.digest }, 'policy reloaded');
       return durable;
     },
-    reject(input) {
-      // Bounded whatever the caller passes: a hostile body must not grow the append-only ledger.
-      const { verdict, extra } = rejection(input);
-      const judged = record(clock(), factory.id(), 'message', verdict, undefined, extra);
-      const durable = ledger.append(judged.record);
-      work.track(durable);
-      return durable;
-    },
+    reject: admission.reject,
     async recover() {
       const resumed = recoverFromLedger(ledger, state, delivery.dispatch, holds.track, failures.remember);
       counts.recovered += resumed;

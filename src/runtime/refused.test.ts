@@ -84,7 +84,7 @@ describe('refused input is recorded bounded', () => {
     expect(impactOf(o.ledger, root.msgId!)?.impact.map((l) => l.reason)).toEqual(['envelope.too_large']);
   });
 
-  it('keeps an envelope refused before the gate (a taken id) bounded', async () => {
+  it('keeps an envelope refused for a taken id bounded', async () => {
     await using o = await openTestMesh();
     const id = '0190f2a0-0000-7000-8000-000000000001';
     await o.mesh.inject('api', { id, type: 'job.queued.v1', subject: 'job:3', data: {} });

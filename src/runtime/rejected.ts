@@ -1,8 +1,6 @@
-import type { Envelope } from '../envelope/index.js';
 import type { Verdict, VerdictIssue } from '../gate/index.js';
-import { boundText, describeValue, jsonText, rawFields } from './candidate-text.js';
+import { boundText, rawFields } from './candidate-text.js';
 import type { RawEvidence } from './evidence.js';
-import { type DecisionHeader, headerOf } from './records.js';
 
 // What the ledger records of refused input, bounded whatever arrived: the ledger is append-only, so
 // a refusal must never cost more than a few KiB of it.
@@ -52,18 +50,4 @@ export function rejection(input: RejectedInput): {
   if (input.partner === true) extra.partner = true;
   if (input.sentBy !== undefined) extra.sentBy = boundText(input.sentBy, 256);
   return { verdict, extra };
-}
-
-/**
- * How an envelope refused before the gate is recorded: whole when its JSON text is within the size
- * limit; otherwise (or when it has no JSON form) as evidence, with its identifiers in the header.
- */
-export function refusedEnvelope(
-  envelope: Envelope,
-  maxBytes: number,
-): { kept: Envelope | undefined; extra: Evidence | Record<string, never>; header?: DecisionHeader } {
-  const text = jsonText(envelope);
-  if (typeof text === 'string' && Buffer.byteLength(text) <= maxBytes) return { kept: envelope, extra: {} };
-  const extra = typeof text === 'string' ? rawFields(text) : { raw: describeValue(envelope) };
-  return { kept: undefined, extra, header: headerOf(envelope) };
 }
