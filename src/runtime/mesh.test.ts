@@ -264,6 +264,26 @@ describe('ids from outside', () => {
     });
     expect(o.ledger.byMessage(taken).map((e) => e.subject)).not.toContain('job:2');
   });
+
+  it('keeps the causation such a message claims out of the causation index, like any unchecked claim', async () => {
+    const dir = writeMesh(0);
+    const opened = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    await using o = opened.opened;
+    const first = await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
+    await o.mesh.idle();
+    const refused = await o.mesh.inject('api', {
+      type: 'job.queued.v1',
+      subject: 'job:2',
+      data: { n: 2 },
+      id: first.msgId!,
+      causationid: first.msgId!,
+    });
+    expect((refused.data as { verdict: { reason: string } }).verdict.reason).toBe('envelope.duplicate_id');
+    expect(refused.causationId).toBeUndefined();
+    expect((refused.data as { unverifiedCausation?: string }).unverifiedCausation).toBe(first.msgId);
+    expect(o.ledger.byCausation(first.msgId!).map((e) => e.msgId)).not.toContain(refused.msgId);
+  });
 });
 
 describe('misbehaving handlers', () => {
