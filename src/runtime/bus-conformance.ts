@@ -176,6 +176,24 @@ export function describeBusConformance(name: string, openBus: BusFactory): void 
       expect(seen).toEqual(numbered(5));
     });
 
+    it('drains follow-ups too: items a handler publishes while handling, on any partition', async () => {
+      const { bus } = await open(openBus);
+      await using _ = bus;
+      const seen: BusValue[] = [];
+      const hop = (partition: number) => async (items: readonly BusValue[]) => {
+        for (const item of items) {
+          seen.push(item);
+          const n = typeof item === 'number' ? item : 0;
+          if (n < 6) await bus.publish((partition + 1) % 2, n + 1);
+        }
+      };
+      bus.subscribe(0, hop(0));
+      bus.subscribe(1, hop(1));
+      await bus.publish(0, 0);
+      await bus.drain();
+      expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    });
+
     it('reports a handler that throws or rejects, with its items, and goes on with the next ones', async () => {
       const { bus, reported } = await open(openBus);
       await using _ = bus;

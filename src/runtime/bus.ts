@@ -28,8 +28,9 @@ export type Bus<T extends BusValue> = {
    */
   subscribe(partition: number, handler: BusHandler<T>): void;
   /**
-   * Resolves once every item accepted so far has been handled. Items of a partition nobody subscribed
-   * to keep it waiting until someone does.
+   * Resolves once every item accepted so far has been handled, and every item those handlers published
+   * meanwhile (follow-ups): the bus is quiescent. Items of a partition nobody subscribed to keep it
+   * waiting until someone does.
    */
   drain(): Promise<void>;
   /**

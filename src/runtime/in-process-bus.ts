@@ -26,7 +26,7 @@ const ACCEPTED: Promise<void> = Promise.resolve();
  * a counter; per batch: one microtask and, for an asynchronous handler, its promise. No timers.
  */
 export function createInProcessBus<T extends BusValue>(opts: InProcessBusOptions<T>): Bus<T> {
-  const maxBatch = opts.maxBatch ?? 1024;
+  const maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? 1024));
   const lanes = new Map<number, Lane<T>>();
   // Accepted and not yet handled, over every partition: drain waits for it to reach 0.
   let pending = 0;
