@@ -20,6 +20,12 @@ export const runtimeError = makeError({
   MW_RUNTIME_TIMEOUT: '{what} did not finish within {ms} ms',
   MW_RUNTIME_CLOSED: 'the mesh is closed',
   MW_RUNTIME_RELOAD: 'the policy cannot be reloaded: {detail}',
+  MW_RUNTIME_BUS_CLOSED: 'the bus is closed: it takes no more items or subscribers',
+  MW_RUNTIME_BUS_PARTITION: 'partition {partition} is not a partition number (a whole number from 0)',
+  MW_RUNTIME_BUS_SUBSCRIBED: 'partition {partition} already has a subscriber; a partition has one',
+  MW_RUNTIME_BUS_HANDLER: 'the handler of partition {partition} failed on a batch of {count} items: {cause}',
+  MW_RUNTIME_BUS_UNHANDLED:
+    '{count} items of partition {partition} were never handled: no one subscribed to it before the bus closed',
   MW_PILOT_NOT_HELD: 'message {msgId} is not held: it was never held, or it was already released',
   MW_PILOT_ALREADY_FROZEN: '{subject} is already frozen by a pilot',
   MW_PILOT_NOT_FROZEN: '{subject} is not frozen',

@@ -1,0 +1,236 @@
+import type { Logger } from 'pino';
+import type { Envelope, GatedKind } from '../envelope/index.js';
+import { errorText } from '../envelope/index.js';
+import type { RuntimeFacts } from '../gate/index.js';
+import type { Ledger } from '../ledger/index.js';
+import type { AgentSpec } from '../policy/index.js';
+import type { ActivePolicy } from './active.js';
+import { type Attempts, signalOf, type TryAbort } from './attempts.js';
+import type { AgentContext, AgentDefinition } from './define.js';
+import type { Clock, EnvelopeFactory } from './envelopes.js';
+import { runtimeError } from './errors.js';
+import type { MeshEvent, RunCounts } from './events.js';
+import { deliveredRecord } from './records.js';
+import type { RemoteEvent } from './transports.js';
+import type { WorkTracker } from './work.js';
+
+export type Outgoing = {
+  readonly envelope: Envelope;
+  readonly gated: GatedKind;
+  /** Its id came from outside (a remote agent's own): the gate checks it for duplicates. */
+  readonly external?: boolean;
+  /** What the runtime found out about it (a taken id, a remote's claims, a late emission), for the gate. */
+  readonly facts?: RuntimeFacts;
+};
+type Outbox = { readonly items: Outgoing[]; open: boolean };
+
+export type AgentRunner = {
+  /** Hands an admitted message to the named consumers, each handler within the work bound. */
+  deliver(envelope: Envelope, consumers: readonly string[]): void;
+};
+
+/**
+ * Runs agents' handlers with retries; collects what each try emits and admits it as one group, or
+ * records a `delivered` entry for a handler that emitted nothing; dead-letters what runs out of tries.
+ */
+export function createAgentRunner(deps: {
+  active: ActivePolicy;
+  ledger: Ledger;
+  log: Logger;
+  clock: Clock;
+  factory: EnvelopeFactory;
+  work: WorkTracker;
+  counts: RunCounts;
+  publish: (event: MeshEvent) => void;
+  /** Whether anyone listens to events, so that none is built for nobody. */
+  listening: () => boolean;
+  /** Admits one handler's emissions as one atomic ledger group; resolves when it is durable. */
+  admitAll: (emitted: readonly Outgoing[]) => Promise<unknown>;
+  /** Whether the ledger already holds a message with this id (a remote agent's own id may name one). */
+  idTaken: (id: string) => boolean;
+  attempts: Attempts;
+}): AgentRunner {
+  const { active, ledger, log, clock, factory, work, counts, publish } = deps;
+  const { attempt, bounded, deadLetter } = deps.attempts;
+
+  const handle = async (msg: Envelope, spec: AgentSpec, agent: AgentDefinition): Promise<boolean> => {
+    const worker = `${spec.name}@${spec.version}`;
+    const result = await attempt(
+      msg,
+      worker,
+      async (tries) => {
+        const outbox: Outbox = { items: [], open: true };
+        const abort: TryAbort = {};
+        try {
+          await bounded(
+            agent.handle(msg, agentContext(spec, msg, tries, outbox, abort)),
+            `agent ${worker}`,
+            abort,
+          );
+        } finally {
+          outbox.open = false;
+        }
+        return outbox.items;
+      },
+      (cause) =>
+        runtimeError(
+          'MW_RUNTIME_HANDLER',
+          { agent: worker, msgId: msg.id, cause: errorText(cause) },
+          { cause },
+        ),
+    );
+    if (!result.ok) {
+      deadLetter(msg, worker, result.attempt, result.error);
+      return false;
+    }
+    // A handler that emitted is recorded by the decisions on what it emitted (their causation and
+    // agent name the delivery); only a handler that emitted nothing gets a `delivered` entry.
+    const durable =
+      result.value.length > 0
+        ? deps.admitAll(result.value)
+        : ledger.append(deliveredRecord(clock(), msg, worker, result.attempt));
+    // Told once what the handler emitted is recorded: a listener may pass it on outside the mesh.
+    // Nobody listening (the common case), the hop costs no extra promise.
+    const told = () =>
+      publish({
+        type: 'delivered',
+        at: clock(),
+        msgId: msg.id,
+        correlationid: msg.correlationid,
+        agent: worker,
+        emitted: result.value.map((out) => out.envelope.id),
+      });
+    work.track(deps.listening() ? durable.then(told) : durable);
+    return true;
+  };
+
+  /** Buffers one try's emissions; an emission after the try settled is a bug in the agent, and says so. */
+  const collect = (outbox: Outbox, spec: AgentSpec, msg: Envelope, out: Outgoing): string => {
+    if (!outbox.open) {
+      const error = runtimeError('MW_RUNTIME_LATE_EMIT', {
+        agent: spec.name,
+        type: out.envelope.type,
+        msgId: msg.id,
+      });
+      // Throwing would land in the agent's timer callback and crash the process: gated on its own
+      // instead, where the gate refuses it (`envelope.late_emit`) and the ledger records it.
+      log.error({ err: error, msgId: msg.id, agent: spec.name }, 'late emit refused');
+      work.track(deps.admitAll([{ ...out, facts: { ...out.facts, late: true } }]));
+      return out.envelope.id;
+    }
+    outbox.items.push(out);
+    return out.envelope.id;
+  };
+
+  const agentContext = (
+    spec: AgentSpec,
+    msg: Envelope,
+    tries: number,
+    outbox: Outbox,
+    abort: TryAbort,
+  ): AgentContext => ({
+    agent: spec.name,
+    version: spec.version,
+    attempt: tries,
+    get signal() {
+      return signalOf(abort);
+    },
+    // Made on first use: most handlers never log, and a child logger per delivery is not free.
+    get log() {
+      return log.child({ agent: spec.name, msgId: msg.id });
+    },
+    emit(type, data, o = {}) {
+      return collect(outbox, spec, msg, {
+        envelope: factory.child(msg, spec, type, data, o),
+        gated: 'message',
+      });
+    },
+    effect(name, data, o = {}) {
+      return collect(outbox, spec, msg, {
+        envelope: factory.child(msg, spec, name, data, o),
+        gated: 'effect',
+      });
+    },
+    forward(event) {
+      // An id the ledger already holds (a message of the warden's own, say) names another message:
+      // the event is gated under an id of the warden's own, so that message's lineage stays its own.
+      const takenId = event.id !== undefined && deps.idTaken(event.id) ? event.id : undefined;
+      const { id: _, ...withoutId } = event;
+      const envelope = factory.child(
+        msg,
+        spec,
+        event.type,
+        event.data,
+        authored(takenId === undefined ? event : withoutId),
+      );
+      // The warden fills source and causation; the gate compares what the remote claimed with them.
+      const facts = factsOf(takenId, event);
+      return collect(outbox, spec, msg, {
+        envelope,
+        gated: active.policy.effects.has(event.type) ? 'effect' : 'message',
+        ...(event.id === undefined || takenId !== undefined ? {} : { external: true }),
+        ...(facts === undefined ? {} : { facts }),
+      });
+    },
+  });
+
+  const unknownConsumer = (msg: Envelope, name: string): false => {
+    deadLetter(msg, name, 0, runtimeError('MW_RUNTIME_UNKNOWN_CONSUMER', { agent: name, msgId: msg.id }));
+    return false;
+  };
+
+  return {
+    deliver(envelope, consumers) {
+      if (consumers.length === 0) {
+        counts.messages.delivered++;
+        return;
+      }
+      let remaining = consumers.length;
+      let allOk = true;
+      for (const name of consumers) {
+        // Spec and code are taken together now, so a policy reload before the handler runs can
+        // neither remove them from under it nor run new code under the old version's name.
+        const spec = active.policy.agents.get(name);
+        const agent = active.modules.agents.get(name);
+        work.run(async () => {
+          // Recovery under a new policy can name a consumer that policy removed: say so, once.
+          const ok =
+            spec === undefined || agent === undefined
+              ? unknownConsumer(envelope, name)
+              : await handle(envelope, spec, agent);
+          allOk = ok && allOk;
+          if (--remaining === 0 && allOk) counts.messages.delivered++;
+        });
+      }
+    },
+  };
+}
+
+/** What a remote agent authored of its event, as the envelope factory takes it. */
+function authored(event: Omit<RemoteEvent, 'type' | 'data'>) {
+  return {
+    ...(event.subject === undefined ? {} : { subject: event.subject }),
+    ...(event.target === undefined ? {} : { target: event.target }),
+    ...(event.model === undefined ? {} : { model: event.model }),
+    ...(event.id === undefined ? {} : { id: event.id }),
+    ...(event.time === undefined ? {} : { time: event.time }),
+    ...(event.signature === undefined ? {} : { signature: event.signature }),
+  };
+}
+
+/** What the gate must know of a remote agent's event beyond its envelope: a taken id, its claims. */
+function factsOf(takenId: string | undefined, event: RemoteEvent): RuntimeFacts | undefined {
+  const { source, causationid } = event;
+  if (takenId === undefined && source === undefined && causationid === undefined) return undefined;
+  const claimed =
+    source === undefined && causationid === undefined
+      ? undefined
+      : {
+          ...(source === undefined ? {} : { source }),
+          ...(causationid === undefined ? {} : { causationid }),
+        };
+  return {
+    ...(takenId === undefined ? {} : { takenId }),
+    ...(claimed === undefined ? {} : { claimed }),
+  };
+}

@@ -1,0 +1,144 @@
+import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
+import type { Logger } from 'pino';
+import type { Envelope, MeshwardenError } from '../envelope/index.js';
+import { isMeshwardenError } from '../envelope/index.js';
+import type { Clock } from './envelopes.js';
+import { runtimeError } from './errors.js';
+import type { MeshEvent, RunCounts } from './events.js';
+import type { FailureBreakers } from './failures.js';
+import { ENTRY } from './records.js';
+import type { WorkTracker } from './work.js';
+
+export type RetryOptions = {
+  /** Tries in all, the first included (default 3). */
+  readonly attempts: number;
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+  /** A handler or executor that takes longer fails this try (default 30 s). */
+  readonly timeoutMs: number;
+};
+
+const DEFAULT_RETRY: RetryOptions = {
+  attempts: 3,
+  initialDelayMs: 100,
+  maxDelayMs: 2_000,
+  timeoutMs: 30_000,
+};
+
+/** One try's outcome after retries: the value, or the last error; with the tries it took. */
+export type Attempted<T> =
+  | { ok: true; value: T; attempt: number }
+  | { ok: false; error: MeshwardenError; attempt: number };
+
+/** What the agent runner and the effect runner share: tries with retries and timeouts, and dead letters. */
+export type Attempts = {
+  /** Bounds an asynchronous try by the timeout; a synchronous result passes through. */
+  bounded<T>(value: T | Promise<T>, what: string, abort: TryAbort): T | Promise<T>;
+  /** Runs `fn` with retries; records every failed try; returns the result or the last error. */
+  attempt<T>(
+    msg: Envelope,
+    worker: string,
+    fn: (attempt: number) => Promise<T>,
+    wrapError: (cause: unknown) => MeshwardenError,
+  ): Promise<Attempted<T>>;
+  /** Records a message or request that ran out of tries (or could not run) as a dead letter. */
+  deadLetter(msg: Envelope, worker: string, tries: number, error: MeshwardenError): void;
+};
+
+/** Retries with backoff (cockatiel), timeouts and dead letters, as both runners use them. */
+export function createAttempts(deps: {
+  log: Logger;
+  clock: Clock;
+  work: WorkTracker;
+  counts: RunCounts;
+  publish: (event: MeshEvent) => void;
+  /** Records a failed try or a dead letter (counted into failure breakers); resolves when durable. */
+  failed: FailureBreakers['record'];
+  retry?: Partial<RetryOptions>;
+}): Attempts {
+  const { log, clock, work, counts, publish } = deps;
+  const options = { ...DEFAULT_RETRY, ...deps.retry };
+  const resilience = retry(handleAll, {
+    maxAttempts: options.attempts - 1,
+    backoff: new ExponentialBackoff({ initialDelay: options.initialDelayMs, maxDelay: options.maxDelayMs }),
+  });
+
+  /**
+   * Bounds an asynchronous try. A synchronous handler needs no timer, which keeps the common case
+   * cheap (cockatiel's timeout policy allocates an AbortController and a DOMException per call).
+   */
+  const bounded = <T>(value: T | Promise<T>, what: string, abort: TryAbort): T | Promise<T> => {
+    if (!(value instanceof Promise)) return value;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = runtimeError('MW_RUNTIME_TIMEOUT', { what, ms: options.timeoutMs });
+        // The try is given up first (a handler that ends on abort must not count as finished), then a
+        // handler that listens to its signal stops its work too.
+        reject(error);
+        abort.expired = error;
+        abort.controller?.abort(error);
+      }, options.timeoutMs);
+    });
+    return Promise.race([value, expired]).finally(() => clearTimeout(timer));
+  };
+
+  /** Runs `fn` with retries; records every failed try; returns the result or the last error. */
+  const attempt = async <T>(
+    msg: Envelope,
+    worker: string,
+    fn: (attempt: number) => Promise<T>,
+    wrapError: (cause: unknown) => MeshwardenError,
+  ): Promise<
+    { ok: true; value: T; attempt: number } | { ok: false; error: MeshwardenError; attempt: number }
+  > => {
+    let tries = 0;
+    try {
+      const value = await resilience.execute(async () => {
+        tries++;
+        try {
+          return await fn(tries);
+        } catch (cause) {
+          const error = isMeshwardenError(cause) ? cause : wrapError(cause);
+          if (tries < options.attempts) {
+            work.track(deps.failed(ENTRY.deliveryFailed, msg, worker, tries, error));
+          }
+          throw error;
+        }
+      });
+      return { ok: true, value, attempt: tries };
+    } catch (cause) {
+      return { ok: false, error: isMeshwardenError(cause) ? cause : wrapError(cause), attempt: tries };
+    }
+  };
+
+  const deadLetter = (msg: Envelope, worker: string, tries: number, error: MeshwardenError) => {
+    counts.deadLetters++;
+    log.warn({ msgId: msg.id, worker, code: error.code, err: error }, 'message dead-lettered');
+    work.track(deps.failed(ENTRY.deadLetter, msg, worker, tries, error));
+    publish({
+      type: 'dead-letter',
+      at: clock(),
+      msgId: msg.id,
+      worker,
+      code: error.code,
+      message: error.message,
+    });
+  };
+
+  return { bounded, attempt, deadLetter };
+}
+
+/**
+ * A try's abort signal: made only when a handler asks for it (most never do, and a controller per
+ * try is not free), aborted with MW_RUNTIME_TIMEOUT when the try times out.
+ */
+export type TryAbort = { controller?: AbortController; expired?: Error };
+
+export function signalOf(abort: TryAbort): AbortSignal {
+  if (abort.controller === undefined) {
+    abort.controller = new AbortController();
+    if (abort.expired !== undefined) abort.controller.abort(abort.expired);
+  }
+  return abort.controller.signal;
+}

@@ -1,0 +1,78 @@
+/**
+ * The bus: the seam through which work reaches a partition. Embedded mode runs the in-process adapter
+ * (`in-process-bus.ts`); distributed mode will run a NATS JetStream adapter that carries items on the
+ * subjects `mw.<mesh>.p.<partition>`, delivers at least once, and acks an item once the handler's
+ * promise resolves (the item's decision is durable). Both adapters pass `bus-conformance.ts`.
+ *
+ * Contract, for every adapter:
+ * - Items of one partition reach its handler strictly in publish order, one batch at a time: the next
+ *   batch starts only after the previous one's handler settled. Partitions are independent (a slow
+ *   handler on one does not hold back another).
+ * - A handler that returns (or whose promise resolves) has handled its whole batch: that is the ack.
+ * - A handler that throws (or rejects) does not crash the process and does not stop its partition: the
+ *   bus reports the error with the batch to `onError` and goes on with the next batch. The batch counts
+ *   as handled (acked): retries and dead letters are the handler's job (the runners own them), so a
+ *   throw that reaches the bus is a bug, reported rather than redelivered forever.
+ * - Items are plain JSON (see `BusValue`) so that an adapter may serialise them.
+ */
+export type Bus<T extends BusValue> = {
+  /**
+   * Accepts one item for a partition; resolves once the bus holds it (in process: queued; JetStream:
+   * the stream's publish ack). Rejects with `MW_RUNTIME_BUS_CLOSED` once `close` was called.
+   */
+  publish(partition: number, item: T): Promise<void>;
+  /**
+   * Makes `handler` the one consumer of a partition; items published before it subscribed wait for it.
+   * Throws `MW_RUNTIME_BUS_SUBSCRIBED` if the partition already has one, `MW_RUNTIME_BUS_CLOSED` after
+   * close.
+   */
+  subscribe(partition: number, handler: BusHandler<T>): void;
+  /**
+   * Resolves once every item accepted so far has been handled, and every item those handlers published
+   * meanwhile (follow-ups): the bus is quiescent. Items of a partition nobody subscribed to keep it
+   * waiting until someone does.
+   */
+  drain(): Promise<void>;
+  /**
+   * Stops intake, lets every accepted item of a subscribed partition be handled, then resolves
+   * `closed`. Idempotent. Items of a partition nobody subscribed to are not handled: JetStream keeps
+   * them for the partition's next owner; the in-process bus reports them to `onError`
+   * (`MW_RUNTIME_BUS_UNHANDLED`), so nothing vanishes unsaid.
+   */
+  close(): Promise<void>;
+  /** Resolves when closed: with nothing, or with the error that ended the bus. Never rejects. */
+  readonly closed: Promise<void | Error>;
+  [Symbol.asyncDispose](): Promise<void>;
+};
+
+/**
+ * Handles a batch of one partition's items, in publish order (a batch holds one item or more). Returns
+ * when they are handled, or a promise that resolves when they are: the ack point.
+ */
+export type BusHandler<T> = (items: readonly T[], partition: number) => void | Promise<void>;
+
+/** What every adapter's factory takes. */
+export type BusOptions<T> = {
+  /**
+   * Told of a batch whose handler threw or rejected (`MW_RUNTIME_BUS_HANDLER`, with the thrown value
+   * as its cause), and, on close, of items no one subscribed to (`MW_RUNTIME_BUS_UNHANDLED`). Must
+   * not throw (a throw here is swallowed, to keep the partition going).
+   */
+  readonly onError: (
+    error: Error,
+    failed: { readonly partition: number; readonly items: readonly T[] },
+  ) => void;
+};
+
+/**
+ * What a bus may carry: plain JSON, as `JSON.stringify` writes and `JSON.parse` reads it back. A
+ * property that is `undefined` is left out (as JSON.stringify does), so envelopes with optional
+ * attributes fit. No functions, class instances, Maps, Dates or bigints.
+ */
+export type BusValue =
+  | string
+  | number
+  | boolean
+  | null
+  | readonly BusValue[]
+  | { readonly [key: string]: BusValue | undefined };
