@@ -133,13 +133,10 @@ export function createMesh(opts: MeshOptions): Mesh {
       return;
     }
     work.track(durable);
-    // Tracked once durable: a pilot can only release what the ledger shows held.
+    // The hold is in state (its decision's `hold-open` delta); its timer starts once durable.
     if (verdict.decision === 'hold' && envelope !== undefined) {
       durable.then(
-        () => {
-          const hold = { msgId: j.msgId, envelope, gated: j.gated, verdict, heldAt: j.now };
-          holds.track(j.partner ? { ...hold, partner: true } : hold);
-        },
+        () => holds.arm(j.msgId),
         () => {},
       );
     }
@@ -238,6 +235,7 @@ export function createMesh(opts: MeshOptions): Mesh {
   const holds = createHolds({
     active,
     ledger,
+    state,
     clock,
     work,
     log,
@@ -334,7 +332,7 @@ export function createMesh(opts: MeshOptions): Mesh {
       return durable;
     },
     async recover() {
-      const resumed = recoverFromLedger(ledger, state, delivery.dispatch, holds.track, failures.remember);
+      const resumed = recoverFromLedger(ledger, state, delivery.dispatch, holds.retime, failures.remember);
       counts.recovered += resumed;
       return resumed;
     },
