@@ -120,7 +120,7 @@ describe('decide', () => {
       });
       const d = decide(input(held, { kind: 'effect' }), fullPolicy(), createMemoryState());
       expect(d.verdict.reason).toBe('approval.required');
-      expect(d.deltas.map((x) => x.kind)).toEqual(['bucket', 'window', 'window', 'echo']);
+      expect(d.deltas.map((x) => x.kind)).toEqual(['bucket', 'window', 'window', 'echo', 'hold-open']);
     });
   });
 
@@ -131,8 +131,33 @@ describe('decide', () => {
     step(store, fullPolicy(), credit(), { kind: 'effect' });
     const d = step(store, fullPolicy(), credit(), { kind: 'effect' });
     expect(d.verdict).toMatchObject({ decision: 'hold', reason: 'breaker.tripped', rule: 'credit-burst' });
-    expect(d.deltas.map((x) => x.kind)).toEqual(['breaker-open']);
+    expect(d.deltas.map((x) => x.kind)).toEqual(['breaker-open', 'hold-open']);
     expect(store.breaker(breakerKey('credit-burst', 'account:8841'))?.by).toBe('credit-burst');
+  });
+
+  it('opens a hold in state with its decision, and only a hold does', () => {
+    const store = createMemoryState();
+    const credit = (amount: number) =>
+      envelope({ source: src('discount'), type: 'credit.issue', data: { amount } });
+    const big = credit(60);
+    const held = step(store, fullPolicy(), big, { kind: 'effect' });
+    expect(held.verdict).toMatchObject({ decision: 'hold', reason: 'approval.required' });
+    expect(held.deltas.at(-1)).toEqual({
+      hold: {
+        envelope: held.envelope,
+        gated: 'effect',
+        heldAt: NOW,
+        msgId: big.id,
+        subject: 'account:8841',
+        verdict: held.verdict,
+      },
+      kind: 'hold-open',
+    });
+    expect(store.holds().map((h) => h.msgId)).toEqual([big.id]);
+    const small = step(store, fullPolicy(), credit(5), { kind: 'effect' });
+    expect(small.verdict.decision).toBe('deliver');
+    expect(small.deltas.map((x) => x.kind)).not.toContain('hold-open');
+    expect(store.holds().map((h) => h.msgId)).toEqual([big.id]);
   });
 
   it('lets a released message through the breaker that froze it, and counts it', () => {

@@ -1,6 +1,6 @@
 import { type Envelope, extendAncestry, parseSource } from '../envelope/index.js';
 import type { Policy } from '../policy/index.js';
-import { echoFingerprints, type StateView } from '../state/index.js';
+import { echoFingerprints, holdOpen, type StateView } from '../state/index.js';
 import { type GateContext, indexOf, type Stage } from './context.js';
 import { approvalStage } from './stages/approval.js';
 import { authorizationStage } from './stages/authorization.js';
@@ -95,6 +95,10 @@ function finish(ctx: GateContext, verdict: Verdict, admitted: boolean): Decision
     if (verdict.decision === 'deliver') env = withPolicyDigest(env, ctx.policy.digest);
   }
   if (env === undefined) return { verdict, deltas };
+  // A hold is state its subject's partition owns: opened by this delta, closed by its release.
+  if (verdict.decision === 'hold') {
+    deltas.push(holdOpen(env, ctx.input.kind, verdict, ctx.now, ctx.input.partner === true));
+  }
   if (ctx.unverifiedCausation !== undefined)
     return { verdict, envelope: env, deltas, unverifiedCausation: ctx.unverifiedCausation };
   return ctx.link === undefined

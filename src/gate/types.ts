@@ -104,7 +104,7 @@ export type Decision = {
   readonly verdict: Verdict;
   /** The typed envelope when it passed stage 1: re-linked on echo, with `policydigest` set. */
   readonly envelope?: Envelope;
-  /** State changes to apply, in order. Empty unless the decision changes state. */
+  /** State changes to apply, in order. Empty unless the decision changes state; a hold ends with its `hold-open`. */
   readonly deltas: readonly StateDelta[];
   readonly link?: EchoLink;
   /** Set with `loop.unverified_causation`: the `causationid` claimed, taken out of the envelope. */

@@ -62,8 +62,8 @@ export type AdmissionDeps = {
   readonly listening: () => boolean;
   /** Hands what was admitted to its consumers or executor, once its decision is durable. */
   readonly dispatch: Delivery['dispatch'];
-  /** Tracks what was held, once its decision is durable: a pilot can only release what the ledger shows held. */
-  readonly hold: (hold: HeldMessage) => void;
+  /** Arms a hold's timer once its decision is durable (its `hold-open` delta put it in state). */
+  readonly armHold: (msgId: string) => void;
 };
 
 /** A decision made and recorded in memory, waiting for its ledger entry to be durable. */
@@ -73,11 +73,8 @@ type Judged = {
   readonly gated: GatedKind;
   readonly verdict: Verdict;
   readonly envelope: Envelope | undefined;
-  readonly now: number;
   /** Agents an admitted message goes to (recorded in its decision). */
   readonly consumers: readonly string[];
-  /** An outside caller's message: a hold of it checks the partner's reach again when released. */
-  readonly partner: boolean;
 };
 
 export function createAdmission(deps: AdmissionDeps): Admission {
@@ -171,19 +168,10 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     }
     const entry = decisionRecord(now, msgId, data, header);
     const consumers = extra.consumers ?? [];
-    return {
-      record: entry,
-      msgId,
-      gated,
-      verdict,
-      envelope,
-      now,
-      consumers,
-      partner: extra.partner === true,
-    };
+    return { record: entry, msgId, gated, verdict, envelope, consumers };
   };
 
-  /** Write-ahead: delivers or executes only once the decision entry is durable; tracks holds then. */
+  /** Write-ahead: delivers or executes only once the decision entry is durable; arms hold timers then. */
   const settle = (j: Judged, durable: Promise<unknown>): void => {
     const { verdict, envelope } = j;
     if (verdict.decision === 'deliver' && envelope !== undefined) {
@@ -193,10 +181,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     work.track(durable);
     if (verdict.decision === 'hold' && envelope !== undefined) {
       durable.then(
-        () => {
-          const hold = { msgId: j.msgId, envelope, gated: j.gated, verdict, heldAt: j.now };
-          deps.hold(j.partner ? { ...hold, partner: true } : hold);
-        },
+        () => deps.armHold(j.msgId),
         () => {},
       );
     }

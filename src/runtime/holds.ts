@@ -1,27 +1,28 @@
 import type { Logger } from 'pino';
-import type { Envelope, GatedKind, MeshwardenError } from '../envelope/index.js';
+import type { Envelope, GatedKind } from '../envelope/index.js';
 import type { Decision, Verdict } from '../gate/index.js';
-import type { Ledger, LedgerEntry } from '../ledger/index.js';
+import type { Ledger } from '../ledger/index.js';
+import {
+  type HoldState,
+  holdRelease,
+  holdTimeoutAt,
+  type StateDelta,
+  type StateStore,
+} from '../state/index.js';
 import type { ActivePolicy } from './active.js';
 import type { Clock } from './envelopes.js';
 import { runtimeError } from './errors.js';
 import type { MeshEvent } from './events.js';
+import type { ActionResult } from './pilot-decision.js';
 import { ENTRY } from './records.js';
 import type { WorkTracker } from './work.js';
 
 /**
  * A message or effect the gate held: by an approval rule (which may time out), or by the loop guard
- * or a freezing breaker (which wait for a pilot).
+ * or a freezing breaker (which wait for a pilot). It is state (`StateView.holds()`), opened by the
+ * `hold-open` delta of its decision and closed by the `hold-release` delta of its `hold.released`.
  */
-export type HeldMessage = {
-  readonly msgId: string;
-  readonly envelope: Envelope;
-  readonly gated: GatedKind;
-  readonly verdict: Verdict;
-  readonly heldAt: number;
-  /** An outside caller's message (`partner` on its decision): its reach is checked again on release. */
-  readonly partner?: true;
-};
+export type HeldMessage = HoldState;
 
 /** A held message as pilots see it: with its approval rule's predicate and timeout, if it has one. */
 export type HoldView = HeldMessage & {
@@ -34,26 +35,27 @@ export type HoldView = HeldMessage & {
 export type Release = { readonly outcome: 'deliver' | 'deny'; readonly by: string; readonly reason?: string };
 
 export type Holds = {
-  /** Remembers a hold; an approval hold gets its timer (settled at once if its time already passed). */
-  track(hold: HeldMessage): void;
-  /** Restarts every approval timer under the policy in force (after a reload). */
+  /** Arms an open hold's approval timer once its decision is durable (settled at once if already due). */
+  arm(msgId: string): void;
+  /** Arms every open hold's approval timer again under the policy in force (after recovery or a reload). */
   retime(): void;
-  /** Every hold nobody released yet, oldest first. */
+  /** Every hold nobody released yet, oldest first, read from state. */
   list(): HoldView[];
   /** Releases a hold: records it, then delivers or executes it, or drops it. */
-  release(msgId: string, release: Release): Promise<LedgerEntry> | MeshwardenError;
+  release(msgId: string, release: Release): ActionResult;
   close(): void;
 };
 
 /**
- * The held messages of a running mesh. Approval timers are unref'd: a waiting hold never keeps a
- * finished run alive; holds that expired while no process ran are settled when the next one starts
- * (recovery tracks them again). A hold whose subject is frozen when its timeout passes is not
- * delivered: it keeps waiting for a pilot.
+ * The shell around the holds in state: only the approval timers live here. Timers are unref'd: a
+ * waiting hold never keeps a finished run alive; holds that expired while no process ran are
+ * settled when the next one starts (recovery replays them into state, then `retime` arms them). A
+ * hold whose subject is frozen when its timeout passes is not delivered: it keeps waiting for a pilot.
  */
 export function createHolds(deps: {
   active: ActivePolicy;
   ledger: Ledger;
+  state: StateStore;
   clock: Clock;
   work: WorkTracker;
   log: Logger;
@@ -66,22 +68,26 @@ export function createHolds(deps: {
   /** A partner's message may still go where it is addressed, under the policy in force: why not, if not. */
   reach: (hold: HeldMessage) => Verdict | undefined;
 }): Holds {
-  const open = new Map<string, HeldMessage>();
+  const { state } = deps;
   const timers = new Map<string, NodeJS.Timeout>();
   const ruleOf = (hold: HeldMessage) =>
     hold.verdict.stage === 'approval'
       ? deps.active.policy.approvals.find((a) => a.id === hold.verdict.rule)
       : undefined;
+  const disarm = (msgId: string) => {
+    clearTimeout(timers.get(msgId));
+    timers.delete(msgId);
+  };
 
-  const release = (msgId: string, r: Release): Promise<LedgerEntry> | MeshwardenError => {
-    const hold = open.get(msgId);
+  const release = (msgId: string, r: Release): ActionResult => {
+    const hold = state.hold(msgId);
     if (hold === undefined) return runtimeError('MW_PILOT_NOT_HELD', { msgId });
     // Checked before anything changes: the ledger refuses text without a canonical form.
     if (r.reason !== undefined && !r.reason.isWellFormed())
       return runtimeError('MW_PILOT_BAD_TEXT', { what: 'reason' });
-    open.delete(msgId);
-    clearTimeout(timers.get(msgId));
-    timers.delete(msgId);
+    disarm(msgId);
+    const released = holdRelease(msgId);
+    state.apply([released]);
     // An approval hold reserved its limits and counts when it was held. A message the loop guard or
     // a freeze held never reached those stages: released, it is gated again with those stops lifted,
     // so it is counted, budgeted and remembered (echo marks) like any admitted message, and a budget
@@ -100,16 +106,18 @@ export function createHolds(deps: {
     // Delivered under the policy in force now, which the envelope says like any admitted one.
     const envelope = regated?.envelope ?? { ...hold.envelope, policydigest: deps.active.policy.digest };
     const consumers = outcome === 'deliver' && hold.gated === 'message' ? deps.consumersOf(envelope) : [];
+    // The release closes the hold in state first, then the re-gated decision's changes, as applied.
+    const deltas: StateDelta[] = [released, ...(regated?.deltas ?? [])];
     const durable = deps.ledger.append({
       kind: ENTRY.holdReleased,
       at: deps.clock(),
       msgId,
-      subject: hold.envelope.subject,
+      subject: hold.subject,
       ...(r.by === 'timeout' ? {} : { agent: r.by }),
       data: {
         by: r.by,
         ...(consumers.length === 0 ? {} : { consumers }),
-        ...(regated === undefined || regated.deltas.length === 0 ? {} : { deltas: regated.deltas }),
+        deltas,
         outcome,
         ...(r.reason === undefined ? {} : { reason: r.reason }),
         ...(hold.verdict.rule === undefined ? {} : { rule: hold.verdict.rule }),
@@ -117,7 +125,7 @@ export function createHolds(deps: {
       },
     });
     deps.log.info({ msgId, rule: hold.verdict.rule, outcome, by: r.by }, 'hold released');
-    const released = durable.then(() => {
+    const settled = durable.then(() => {
       const refused = outcome !== r.outcome ? regated?.verdict.reason : undefined;
       deps.publish({
         type: 'released',
@@ -129,61 +137,62 @@ export function createHolds(deps: {
       });
       if (outcome === 'deliver') deps.dispatch(envelope, hold.gated, consumers);
     });
-    deps.work.track(released);
+    deps.work.track(settled);
     return durable;
   };
 
-  const expire = (hold: HeldMessage, onTimeout: 'deliver' | 'deny') => {
-    timers.delete(hold.msgId);
-    if (onTimeout === 'deliver' && deps.isFrozen(hold.envelope.subject, deps.clock())) {
-      deps.log.warn(
-        { msgId: hold.msgId, subject: hold.envelope.subject },
-        'hold timed out on a frozen subject; left for a pilot',
-      );
+  const expire = (msgId: string, onTimeout: 'deliver' | 'deny') => {
+    timers.delete(msgId);
+    const hold = state.hold(msgId);
+    if (hold === undefined) return;
+    if (onTimeout === 'deliver' && deps.isFrozen(hold.subject, deps.clock())) {
+      deps.log.warn({ msgId, subject: hold.subject }, 'hold timed out on a frozen subject; left for a pilot');
       return;
     }
-    release(hold.msgId, { outcome: onTimeout, by: 'timeout' });
+    release(msgId, { outcome: onTimeout, by: 'timeout' });
   };
 
-  const track = (hold: HeldMessage) => {
-    open.set(hold.msgId, hold);
-    const rule = ruleOf(hold);
-    if (rule === undefined) return; // the loop guard, a breaker, or a rule that left the policy
-    const delay = hold.heldAt + rule.timeoutMs - deps.clock();
+  const arm = (msgId: string) => {
+    disarm(msgId);
+    const hold = state.hold(msgId);
+    const rule = hold === undefined ? undefined : ruleOf(hold);
+    if (hold === undefined || rule === undefined) return; // the loop guard, a breaker, or a rule that left the policy
+    const delay = holdTimeoutAt(hold, rule.timeoutMs) - deps.clock();
     if (delay <= 0) {
-      expire(hold, rule.onTimeout);
+      expire(msgId, rule.onTimeout);
       return;
     }
-    const timer = setTimeout(() => expire(hold, rule.onTimeout), Math.min(delay, 2 ** 31 - 1));
+    const timer = setTimeout(() => expire(msgId, rule.onTimeout), Math.min(delay, 2 ** 31 - 1));
     timer.unref();
-    timers.set(hold.msgId, timer);
+    timers.set(msgId, timer);
+  };
+
+  const close = () => {
+    for (const timer of timers.values()) clearTimeout(timer);
+    timers.clear();
   };
 
   return {
-    track,
+    arm,
     list() {
-      return [...open.values()].map((hold) => {
+      return state.holds().map((hold) => {
         const rule = ruleOf(hold);
         return rule === undefined
           ? hold
           : {
               ...hold,
               predicate: rule.when,
-              timeoutAt: hold.heldAt + rule.timeoutMs,
+              timeoutAt: holdTimeoutAt(hold, rule.timeoutMs),
               onTimeout: rule.onTimeout,
             };
       });
     },
     release,
     retime() {
-      for (const timer of timers.values()) clearTimeout(timer);
-      timers.clear();
-      for (const hold of [...open.values()]) track(hold);
+      close();
+      for (const hold of state.holds()) arm(hold.msgId);
     },
-    close() {
-      for (const timer of timers.values()) clearTimeout(timer);
-      timers.clear();
-    },
+    close,
   };
 }
 

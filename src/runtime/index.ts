@@ -79,7 +79,15 @@ export {
   type ReloadResult,
   reloadPolicy,
 } from './open.js';
-export { type PilotAct, type PilotActions, pilotActor } from './pilot.js';
+export type { PilotActions } from './pilot.js';
+export {
+  type ActionResult,
+  decidePilotAction,
+  type PilotAct,
+  type PilotAction,
+  type PilotDecision,
+  pilotActor,
+} from './pilot-decision.js';
 export { type BreakerOpening, ENTRY } from './records.js';
 export { type RunSummary, summarize } from './summary.js';
 export {

@@ -228,6 +228,7 @@ describe('approval holds', () => {
         {
           outcome: onTimeout,
           by: 'timeout',
+          deltas: [{ kind: 'hold-release', msgId: held.msgId }],
           rule: 'big-job',
           ...(onTimeout === 'deliver' ? { consumers: ['flaky'] } : {}),
         },

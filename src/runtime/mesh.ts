@@ -115,7 +115,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     publish,
     listening: () => listeners.size > 0,
     dispatch: (envelope, gated, consumers) => delivery.dispatch(envelope, gated, consumers),
-    hold: (hold) => holds.track(hold),
+    armHold: (msgId) => holds.arm(msgId),
   });
 
   const inject: Mesh['inject'] = (ingress, input) =>
@@ -149,6 +149,7 @@ export function createMesh(opts: MeshOptions): Mesh {
   const holds = createHolds({
     active,
     ledger,
+    state,
     clock,
     work,
     log,
@@ -222,7 +223,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     },
     reject: admission.reject,
     async recover() {
-      const resumed = recoverFromLedger(ledger, state, delivery.dispatch, holds.track, failures.remember);
+      const resumed = recoverFromLedger(ledger, state, delivery.dispatch, holds.retime, failures.remember);
       counts.recovered += resumed;
       return resumed;
     },

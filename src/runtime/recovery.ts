@@ -1,9 +1,8 @@
 import type { Envelope, GatedKind } from '../envelope/index.js';
 import type { Verdict } from '../gate/index.js';
 import type { Ledger, LedgerEntry } from '../ledger/index.js';
-import type { StateDelta, StateStore } from '../state/index.js';
+import { holdOpen, holdRelease, type StateDelta, type StateStore } from '../state/index.js';
 import { workerName } from './failures.js';
-import type { HeldMessage } from './holds.js';
 import { ENTRY } from './records.js';
 
 type Pending = { readonly envelope: Envelope; readonly gated: GatedKind; readonly waiting: Set<string> };
@@ -17,23 +16,22 @@ type DecisionData = {
 };
 
 /**
- * Reads the ledger once from the start: replays every decision's state deltas (so guards continue
- * where they stopped), finds admitted work that is not finished, and holds nobody released.
- * Who must still handle a message comes from its decision entry (the consumers at admission), not
- * from the policy now in force, so a new policy never re-delivers old traffic. The work is
- * dispatched again (at-least-once, the envelope id is the idempotency key); the holds go back to
- * their timers. Returns how much work was resumed.
+ * Reads the ledger once from the start: replays every entry's state deltas (so guards continue
+ * where they stopped, and holds nobody released are open again), and finds admitted work that is
+ * not finished. Who must still handle a message comes from its decision entry (the consumers at
+ * admission), not from the policy now in force, so a new policy never re-delivers old traffic.
+ * `armHolds` then gives the open holds their timers; the work is dispatched again (at-least-once,
+ * the envelope id is the idempotency key). Returns how much work was resumed.
  */
 export function recoverFromLedger(
   ledger: Ledger,
   state: StateStore,
   dispatch: (envelope: Envelope, gated: GatedKind, consumers: readonly string[]) => void,
-  trackHold: (hold: HeldMessage) => void,
+  armHolds: () => void,
   /** A failure entry whose failure-breaker deltas were just applied. */
   onFailure: (entry: LedgerEntry, deltas: readonly StateDelta[]) => void = () => {},
 ): number {
   const pending = new Map<string, Pending>();
-  const holds = new Map<string, HeldMessage>();
   const admitted = (id: string, envelope: Envelope, gated: GatedKind, consumers: readonly string[]) => {
     const waiting = gated === 'effect' ? [`effect:${envelope.type}`] : consumers;
     if (waiting.length > 0) pending.set(id, { envelope, gated, waiting: new Set(waiting) });
@@ -54,29 +52,24 @@ export function recoverFromLedger(
     const id = entry.msgId;
     if (id === undefined) continue;
     if (entry.kind === ENTRY.decision) {
-      const { deltas, verdict, envelope, gated, consumers, partner } = entry.data as DecisionData;
+      const data = entry.data as DecisionData;
+      const { deltas, verdict, envelope, gated, consumers } = data;
       if (deltas !== undefined) state.apply(deltas);
       // What a handler emitted proves the handler ran: the delivery to that agent is done.
       if (entry.causationId !== undefined && entry.agent !== undefined) done(entry.causationId, entry.agent);
       if (envelope === undefined || gated === undefined || verdict === undefined) continue;
       if (verdict.decision === 'deliver') admitted(id, envelope, gated, consumers ?? []);
-      else if (verdict.decision === 'hold')
-        holds.set(id, {
-          msgId: id,
-          envelope,
-          gated,
-          verdict,
-          heldAt: entry.at,
-          ...(partner ? { partner } : {}),
-        });
+      else if (verdict.decision === 'hold' && !opensHold(deltas))
+        state.apply([holdOpen(envelope, gated, verdict, entry.at, data.partner === true)]);
     } else if (entry.kind === ENTRY.holdReleased) {
-      const hold = holds.get(id);
-      holds.delete(id);
       const { outcome, consumers, deltas } = entry.data as {
         outcome?: string;
         consumers?: string[];
         deltas?: StateDelta[];
       };
+      const hold = state.hold(id);
+      // A ledger written before holds were state has no `hold-release` delta: the entry closes it.
+      if (!deltas?.some((d) => d.kind === 'hold-release')) state.apply([holdRelease(id)]);
       if (deltas !== undefined) state.apply(deltas);
       if (hold !== undefined && outcome === 'deliver')
         admitted(id, hold.envelope, hold.gated, consumers ?? []);
@@ -95,7 +88,15 @@ export function recoverFromLedger(
       if (entry.agent !== undefined) done(id, entry.agent);
     }
   }
-  for (const hold of holds.values()) trackHold(hold);
+  armHolds();
   for (const p of pending.values()) dispatch(p.envelope, p.gated, [...p.waiting]);
   return pending.size;
+}
+
+/**
+ * Whether a held decision carries its `hold-open` delta. A ledger written before holds were state
+ * has none: recovery opens the hold from the decision itself, as that runtime did.
+ */
+function opensHold(deltas: readonly StateDelta[] | undefined): boolean {
+  return deltas?.some((d) => d.kind === 'hold-open') === true;
 }

@@ -19,6 +19,7 @@ export {
   REPLY_TOKEN_MIN,
 } from './echo.js';
 export { bucketIsNeutral, type TakeResult, takeToken } from './gcra.js';
+export { holdOpen, holdRelease, holdTimeoutAt } from './hold.js';
 export {
   breakerCountKey,
   breakerKey,
@@ -36,6 +37,8 @@ export type {
   BreakerState,
   BucketState,
   EchoMark,
+  HoldState,
+  HoldVerdict,
   StateDelta,
   StateView,
   WindowState,

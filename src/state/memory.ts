@@ -1,7 +1,7 @@
 import { breakerOpenAt } from './breaker.js';
 import { createPackedTable } from './packed.js';
 import type { StateStore } from './store.js';
-import type { BreakerState, EchoMark, StateDelta } from './types.js';
+import type { BreakerState, EchoMark, HoldState, StateDelta } from './types.js';
 
 /** Echo marks kept per subject, newest last: an entity rarely has more effects in flight. */
 export const ECHO_MARKS_PER_SUBJECT = 16;
@@ -19,7 +19,8 @@ export type MemoryStateOptions = {
 /**
  * The embedded state store. Memory is the constraint (a target of ≤ 300 bytes per live entity at a
  * million entities): buckets and windows, the state nearly every entity has, are packed per scope
- * key (packed.ts); breakers, echo marks and seen ids, which few entities have, are plain Maps.
+ * key (packed.ts); breakers, echo marks, seen ids and holds, which few entities have, are plain
+ * Maps. Holds never expire here: only a `hold-release` delta ends one.
  */
 export function createMemoryState(opts: MemoryStateOptions = {}): StateStore {
   const echoWindowMs = opts.echoWindowMs ?? DAY_MS;
@@ -28,6 +29,7 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateStore {
   const breakers = new Map<string, BreakerState>();
   const echoes = new Map<string, EchoMark[]>();
   const seen = new Map<string, number>();
+  const holds = new Map<string, HoldState>();
 
   function applyOne(d: StateDelta): void {
     switch (d.kind) {
@@ -61,6 +63,12 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateStore {
       case 'seen':
         seen.set(d.id, d.at);
         return;
+      case 'hold-open':
+        holds.set(d.hold.msgId, d.hold);
+        return;
+      case 'hold-release':
+        holds.delete(d.msgId);
+        return;
     }
   }
 
@@ -86,6 +94,8 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateStore {
     breaker: (key) => breakers.get(key),
     echoes: (subject) => echoes.get(subject) ?? NO_MARKS,
     seen: (id) => seen.get(id),
+    hold: (msgId) => holds.get(msgId),
+    holds: () => [...holds.values()],
     apply(deltas) {
       for (const d of deltas) applyOne(d);
     },
@@ -93,6 +103,6 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateStore {
     openBreakers() {
       return [...breakers.keys()].sort().map((key) => ({ key, state: breakers.get(key)! }));
     },
-    size: () => packed.size() + breakers.size + echoes.size + seen.size,
+    size: () => packed.size() + breakers.size + echoes.size + seen.size + holds.size,
   };
 }

@@ -1,3 +1,5 @@
+import type { Envelope, GatedKind } from '../envelope/index.js';
+
 /** A GCRA token bucket keeps one number: the theoretical arrival time of the next request. */
 export type BucketState = { readonly tat: number };
 
@@ -45,6 +47,39 @@ export type EchoMark = {
   readonly replyToken?: string;
 };
 
+/**
+ * The verdict a hold was opened with: the gate's `Verdict` (which state cannot import), members in
+ * canonical order.
+ */
+export type HoldVerdict = {
+  readonly decision: string;
+  readonly detail: string;
+  readonly issues?: readonly {
+    readonly pointer: string;
+    readonly message: string;
+    readonly keyword?: string;
+  }[];
+  readonly reason: string;
+  readonly rule?: string;
+  readonly stage: string;
+};
+
+/**
+ * A message or effect request the gate held: by an approval rule (which may time out), or by the
+ * loop guard or a freezing breaker (which wait for a pilot). Owned by its subject's partition; open
+ * until a `hold-release` delta. Members in canonical order (it is written to the ledger whole).
+ */
+export type HoldState = {
+  readonly envelope: Envelope;
+  readonly gated: GatedKind;
+  readonly heldAt: number;
+  readonly msgId: string;
+  /** An outside caller's message (`partner` on its decision): its reach is checked again on release. */
+  readonly partner?: true;
+  readonly subject: string;
+  readonly verdict: HoldVerdict;
+};
+
 /** Read-only view of the state the gate decides on. Keys are built by the gate (see state/keys.ts). */
 export type StateView = {
   bucket(key: string): BucketState | undefined;
@@ -53,6 +88,10 @@ export type StateView = {
   echoes(subject: string): readonly EchoMark[];
   /** When an externally supplied envelope id was seen, if it was. */
   seen(id: string): number | undefined;
+  /** An open hold, by the held message's id. */
+  hold(msgId: string): HoldState | undefined;
+  /** Every open hold, in the order they were opened (ledger order on replay). */
+  holds(): readonly HoldState[];
 };
 
 /** A state change. Deltas carry absolute new values, so replaying them in ledger order rebuilds state. */
@@ -69,4 +108,8 @@ export type StateDelta =
       readonly effectId: string;
       readonly token: string;
     }
-  | { readonly kind: 'seen'; readonly id: string; readonly at: number };
+  | { readonly kind: 'seen'; readonly id: string; readonly at: number }
+  /** The gate held a message: carried by its decision entry. */
+  | { readonly hold: HoldState; readonly kind: 'hold-open' }
+  /** A hold was settled (a pilot, or its approval timeout): carried by the `hold.released` entry. */
+  | { readonly kind: 'hold-release'; readonly msgId: string };

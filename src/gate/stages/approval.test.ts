@@ -77,7 +77,7 @@ describe('approval stage', () => {
     const store = createMemoryState();
     const d = step(store, fullPolicy(), credit({ amount: 60 }), { kind: 'effect' });
     expect(d.verdict.reason).toBe('approval.required');
-    expect(d.deltas.map((x) => x.kind)).toEqual(['bucket', 'window', 'window', 'echo']);
+    expect(d.deltas.map((x) => x.kind)).toEqual(['bucket', 'window', 'window', 'echo', 'hold-open']);
     // The reserved 60 leaves 40 of the budget.
     expect(step(store, fullPolicy(), credit({ amount: 45 }), { kind: 'effect' }).verdict.reason).toBe(
       'budget.exceeded',

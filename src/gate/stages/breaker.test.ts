@@ -114,7 +114,10 @@ describe('breaker stage: open breakers', () => {
     ]);
     const d = step(store, testPolicy(), envelope());
     expect(d.verdict.reason).toBe('breaker.frozen');
-    expect(d.deltas).toEqual([{ kind: 'breaker-close', key: closing }]);
+    expect(d.deltas).toEqual([
+      { kind: 'breaker-close', key: closing },
+      expect.objectContaining({ kind: 'hold-open' }),
+    ]);
   });
 });
 

@@ -95,7 +95,8 @@ describe('loop stage', () => {
     ]);
     const d = decideOnce(envelope({ hop: 9 }), policy, { store });
     expect(d.verdict.reason).toBe('loop.too_many_hops');
-    expect(d.deltas).toEqual([]);
+    // Only the hold itself: no second freeze.
+    expect(d.deltas.map((x) => x.kind)).toEqual(['hold-open']);
   });
 
   describe('echo detection', () => {

@@ -142,8 +142,10 @@ export async function breakerRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       const { subject, reason } = request.body;
       const result = mesh.pilot.unfreeze(subject, { pilot: request.pilot!.name, reason });
       if (isMeshwardenError(result)) throw result;
-      await result.durable;
-      return { subject, frozen: false, closed: result.closed };
+      // The unfreeze's ledger entry names the freezes it closed.
+      const entry = await result;
+      const { breakers } = entry.data as { breakers: string[] };
+      return { subject, frozen: false, closed: breakers };
     },
   );
 }
