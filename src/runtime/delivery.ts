@@ -2,7 +2,7 @@ import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import type { Logger } from 'pino';
 import type { Envelope, GatedKind, JsonValue, MeshwardenError } from '../envelope/index.js';
 import { errorText, isMeshwardenError } from '../envelope/index.js';
-import type { Ledger, LedgerRecord } from '../ledger/index.js';
+import type { LedgerReader, LedgerRecord, LedgerWriter } from '../ledger/index.js';
 import type { AgentSpec } from '../policy/index.js';
 import type { ActivePolicy } from './active.js';
 import type { AgentContext, AgentDefinition, EffectContext, IngressMessage } from './define.js';
@@ -36,7 +36,8 @@ export type Outgoing = {
   /** Its id came from outside (a remote agent's own): the gate checks it for duplicates. */
   readonly external?: boolean;
 };
-type Outbox = { readonly items: Outgoing[]; open: boolean };
+/** One try's emissions, in order; a forwarded event with an id of its own waits on a ledger read. */
+type Outbox = { readonly items: (Outgoing | Promise<Outgoing | undefined>)[]; open: boolean };
 
 export type Delivery = {
   /** Hands an admitted message to the named consumers, or an admitted effect to its executor. */
@@ -46,7 +47,7 @@ export type Delivery = {
 /** Runs handlers and executors with retries (cockatiel); records deliveries, failures and dead letters. */
 export function createDelivery(deps: {
   active: ActivePolicy;
-  ledger: Ledger;
+  ledger: LedgerWriter & Pick<LedgerReader, 'byMessage'>;
   log: Logger;
   clock: Clock;
   factory: EnvelopeFactory;
@@ -153,7 +154,7 @@ export function createDelivery(deps: {
         } finally {
           outbox.open = false;
         }
-        return outbox.items;
+        return settled(outbox.items);
       },
       (cause) =>
         runtimeError(
@@ -240,37 +241,56 @@ export function createDelivery(deps: {
         gated: active.policy.effects.has(event.type) ? 'effect' : 'message',
         ...(event.id === undefined ? {} : { external: true }),
       };
+      if (event.id === undefined)
+        return claimsRefused(spec, msg, event, out) ? envelope.id : collect(outbox, spec, msg, out);
       // An id the ledger already holds (a message of the warden's own, say) names another message:
-      // refused under an id of the warden's own, so that message's lineage stays its own.
-      if (event.id !== undefined && ledger.byMessage(event.id).length > 0) {
-        const { id: _taken, ...rest } = event;
-        deps.refuse(
-          { ...out, envelope: factory.child(msg, spec, event.type, event.data, authored(rest)) },
-          'envelope.id_taken',
-          `Agent ${spec.name} answered with an event whose id ${event.id} already names another message in the ledger.`,
-        );
+      // refused under an id of the warden's own, so that message's lineage stays its own. The read is
+      // awaited: the event keeps its place in the outbox, and the try waits for it (see `handle`).
+      const id = event.id;
+      const checked = ledger.byMessage(id).then((found): Outgoing | undefined => {
+        if (found.length > 0) {
+          const { id: _taken, ...rest } = event;
+          deps.refuse(
+            { ...out, envelope: factory.child(msg, spec, event.type, event.data, authored(rest)) },
+            'envelope.id_taken',
+            `Agent ${spec.name} answered with an event whose id ${id} already names another message in the ledger.`,
+          );
+          return undefined;
+        }
+        return claimsRefused(spec, msg, event, out) ? undefined : out;
+      });
+      if (outbox.open) {
+        // A try that throws never awaits it: its failure (a closed ledger) then fails nobody.
+        checked.catch(() => {});
+        outbox.items.push(checked);
         return envelope.id;
       }
-      // The warden fills source and causation; a remote that claims others speaks for someone else.
-      if (event.source !== undefined && event.source !== envelope.source) {
-        deps.refuse(
-          out,
-          'envelope.source_mismatch',
-          `Agent ${spec.name} answered with an event claiming source ${event.source}; it may only speak as ${envelope.source}.`,
-        );
-        return envelope.id;
-      }
-      if (event.causationid !== undefined && event.causationid !== msg.id) {
-        deps.refuse(
-          out,
-          'envelope.causation_mismatch',
-          `Agent ${spec.name} answered message ${msg.id} with an event caused by ${event.causationid}.`,
-        );
-        return envelope.id;
-      }
-      return collect(outbox, spec, msg, out);
+      // Late: refused as late once the read is done, as an emission after the try settled is.
+      work.track(checked.then((late) => late !== undefined && collect(outbox, spec, msg, late)));
+      return envelope.id;
     },
   });
+
+  /** The warden fills source and causation; a remote that claims others speaks for someone else. */
+  const claimsRefused = (spec: AgentSpec, msg: Envelope, event: RemoteEvent, out: Outgoing): boolean => {
+    if (event.source !== undefined && event.source !== out.envelope.source) {
+      deps.refuse(
+        out,
+        'envelope.source_mismatch',
+        `Agent ${spec.name} answered with an event claiming source ${event.source}; it may only speak as ${out.envelope.source}.`,
+      );
+      return true;
+    }
+    if (event.causationid !== undefined && event.causationid !== msg.id) {
+      deps.refuse(
+        out,
+        'envelope.causation_mismatch',
+        `Agent ${spec.name} answered message ${msg.id} with an event caused by ${event.causationid}.`,
+      );
+      return true;
+    }
+    return false;
+  };
 
   const execute = async (request: Envelope) => {
     const worker = `effect:${request.type}`;
@@ -395,4 +415,10 @@ function authored(event: Omit<RemoteEvent, 'type' | 'data'>) {
     ...(event.time === undefined ? {} : { time: event.time }),
     ...(event.signature === undefined ? {} : { signature: event.signature }),
   };
+}
+
+/** A try's emissions once every duplicate-id read among them is answered; refused ones drop out. */
+function settled(items: Outbox['items']): Outgoing[] | Promise<Outgoing[]> {
+  if (!items.some((item) => item instanceof Promise)) return items as Outgoing[];
+  return Promise.all(items).then((all) => all.filter((item) => item !== undefined));
 }

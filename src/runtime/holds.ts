@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Envelope, GatedKind, MeshwardenError } from '../envelope/index.js';
 import type { Decision, Verdict } from '../gate/index.js';
-import type { Ledger, LedgerEntry } from '../ledger/index.js';
+import type { LedgerEntry, LedgerWriter } from '../ledger/index.js';
 import type { ActivePolicy } from './active.js';
 import type { Clock } from './envelopes.js';
 import { runtimeError } from './errors.js';
@@ -53,7 +53,7 @@ export type Holds = {
  */
 export function createHolds(deps: {
   active: ActivePolicy;
-  ledger: Ledger;
+  ledger: LedgerWriter;
   clock: Clock;
   work: WorkTracker;
   log: Logger;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { type Envelope, type GatedKind, type MeshwardenError, parseSource } from '../envelope/index.js';
 import { decide, partnerReach, type Verdict } from '../gate/index.js';
-import type { Ledger, LedgerEntry } from '../ledger/index.js';
+import type { LedgerEntry, LedgerReader, LedgerWriter } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import { createMemoryState, type StateDelta, type StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
@@ -24,7 +24,8 @@ import { createWorkTracker } from './work.js';
 
 export type MeshOptions = {
   readonly policy: Policy;
-  readonly ledger: Ledger;
+  /** The ledger's ports: the mesh appends through the writer and reads (recovery, duplicate ids) through the reader. */
+  readonly ledger: LedgerWriter & LedgerReader;
   readonly modules: LoadedModules;
   /** How remote agents are reached; kept for reloads. */
   readonly transports?: readonly Transport[];
@@ -100,6 +101,8 @@ export function createMesh(opts: MeshOptions): Mesh {
   const listeners = new Set<(event: MeshEvent) => void>();
   const work = createWorkTracker(opts.concurrency ?? 256, (err) => log.error({ err }, 'runtime task failed'));
   let closing: Promise<void> | undefined;
+  /** Set while an ingest waits on its duplicate-id read: resolves once the last queued one is appended. */
+  let idChecks: Promise<void> | undefined;
   let resolveClosed: (value: void | Error) => void = () => {};
   const closed = new Promise<void | Error>((resolve) => {
     resolveClosed = resolve;
@@ -193,21 +196,38 @@ export function createMesh(opts: MeshOptions): Mesh {
       ...(partner === true ? { partner } : {}),
     };
     if (closing !== undefined) return Promise.reject(runtimeError('MW_RUNTIME_CLOSED'));
+    if (input.id === undefined && idChecks === undefined)
+      return admit(factory.root(ingress, message), 'message', false, origin);
     // The gate remembers outside ids for its dedupe window only; an id the ledger holds names another
     // message for good. Denied as the gate denies a duplicate (whichever catches it, the same verdict),
-    // under an id of the warden's own, so the other message's lineage stays its own.
-    if (input.id !== undefined && ledger.byMessage(input.id).length > 0) {
-      const { id: taken, ...rest } = message;
-      const out: Outgoing = { envelope: factory.root(ingress, rest), gated: 'message' };
-      const verdict: Verdict = {
-        decision: 'deny',
-        stage: 'envelope',
-        reason: 'envelope.duplicate_id',
-        detail: `Message id ${taken} already names a message in the ledger; each message needs an id of its own.`,
-      };
-      return refuse(out, verdict, origin);
-    }
-    return admit(factory.root(ingress, message), 'message', input.id !== undefined, origin);
+    // under an id of the warden's own, so the other message's lineage stays its own. The ledger read
+    // is awaited, so ingests queue behind it and keep their call order: one with an id reads only
+    // once every earlier ingest is appended, and so sees a duplicate among them.
+    const { promise: appended, resolve } = Promise.withResolvers<void>();
+    const before = idChecks ?? Promise.resolve();
+    idChecks = appended;
+    work.track(appended);
+    const decided = before.then(async (): Promise<LedgerEntry> => {
+      try {
+        if (input.id !== undefined && (await ledger.byMessage(input.id)).length > 0) {
+          const { id: taken, ...rest } = message;
+          const out: Outgoing = { envelope: factory.root(ingress, rest), gated: 'message' };
+          const verdict: Verdict = {
+            decision: 'deny',
+            stage: 'envelope',
+            reason: 'envelope.duplicate_id',
+            detail: `Message id ${taken} already names a message in the ledger; each message needs an id of its own.`,
+          };
+          return refuse(out, verdict, origin);
+        }
+        return admit(factory.root(ingress, message), 'message', input.id !== undefined, origin);
+      } finally {
+        // Appended (or failed): the next queued ingest may go.
+        if (idChecks === appended) idChecks = undefined;
+        resolve();
+      }
+    });
+    return decided;
   };
 
   const failures = createFailureBreakers({ active, state, ledger, clock, log });
@@ -334,7 +354,13 @@ export function createMesh(opts: MeshOptions): Mesh {
       return durable;
     },
     async recover() {
-      const resumed = recoverFromLedger(ledger, state, delivery.dispatch, holds.track, failures.remember);
+      const resumed = await recoverFromLedger(
+        ledger,
+        state,
+        delivery.dispatch,
+        holds.track,
+        failures.remember,
+      );
       counts.recovered += resumed;
       return resumed;
     },

@@ -1,5 +1,5 @@
 import type { MeshwardenError } from '../envelope/index.js';
-import type { Ledger, LedgerEntry } from '../ledger/index.js';
+import type { LedgerEntry, LedgerWriter } from '../ledger/index.js';
 import {
   breakerCountKey,
   breakerKey,
@@ -48,7 +48,7 @@ export function pilotActor(name: string): string {
  */
 export function createPilotActions(deps: {
   active: ActivePolicy;
-  ledger: Ledger;
+  ledger: LedgerWriter;
   state: StateStore;
   holds: Holds;
   clock: Clock;

@@ -1,6 +1,6 @@
 import type { Envelope, GatedKind } from '../envelope/index.js';
 import type { Verdict } from '../gate/index.js';
-import type { Ledger, LedgerEntry } from '../ledger/index.js';
+import type { LedgerEntry, LedgerReader } from '../ledger/index.js';
 import type { StateDelta, StateStore } from '../state/index.js';
 import { workerName } from './failures.js';
 import type { HeldMessage } from './holds.js';
@@ -24,14 +24,14 @@ type DecisionData = {
  * dispatched again (at-least-once, the envelope id is the idempotency key); the holds go back to
  * their timers. Returns how much work was resumed.
  */
-export function recoverFromLedger(
-  ledger: Ledger,
+export async function recoverFromLedger(
+  ledger: Pick<LedgerReader, 'scan'>,
   state: StateStore,
   dispatch: (envelope: Envelope, gated: GatedKind, consumers: readonly string[]) => void,
   trackHold: (hold: HeldMessage) => void,
   /** A failure entry whose failure-breaker deltas were just applied. */
   onFailure: (entry: LedgerEntry, deltas: readonly StateDelta[]) => void = () => {},
-): number {
+): Promise<number> {
   const pending = new Map<string, Pending>();
   const holds = new Map<string, HeldMessage>();
   const admitted = (id: string, envelope: Envelope, gated: GatedKind, consumers: readonly string[]) => {
@@ -45,7 +45,7 @@ export function recoverFromLedger(
     if (p.waiting.size === 0) pending.delete(id);
   };
 
-  for (const entry of ledger.scan()) {
+  for await (const entry of ledger.scan()) {
     if (entry.kind === ENTRY.pilotAction) {
       const { deltas } = entry.data as { deltas?: StateDelta[] };
       if (deltas !== undefined) state.apply(deltas);
