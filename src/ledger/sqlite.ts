@@ -44,8 +44,9 @@ function recordOrigin(db: DatabaseSync, origin: string | undefined): string {
 }
 
 /**
- * Opens the SQLite ledger, reading each partition's head so appends continue the chains. Entries are
- * chained here, on the calling thread; a worker thread commits them (see committer.ts).
+ * The SQLite adapter of the ledger ports: opens the file, reading each partition's head so appends
+ * continue the chains. Entries are chained here, on the calling thread; a worker thread commits them
+ * (see committer.ts). Shells choose it through `openLedgerAt` (location.ts).
  */
 export function openLedger(opts: LedgerOptions): Ledger {
   const { file } = opts;

@@ -10,6 +10,7 @@ import type { Clock, EnvelopeFactory } from './envelopes.js';
 import { runtimeError } from './errors.js';
 import type { MeshEvent, RunCounts } from './events.js';
 import type { FailureBreakers } from './failures.js';
+import { authored, claimMismatch, type Outbox, settled } from './forwarded.js';
 import { checkedReplyToken, deliveredRecord, ENTRY, effectExecutedRecord } from './records.js';
 import type { RemoteEvent } from './transports.js';
 import type { WorkTracker } from './work.js';
@@ -36,8 +37,6 @@ export type Outgoing = {
   /** Its id came from outside (a remote agent's own): the gate checks it for duplicates. */
   readonly external?: boolean;
 };
-/** One try's emissions, in order; a forwarded event with an id of its own waits on a ledger read. */
-type Outbox = { readonly items: (Outgoing | Promise<Outgoing | undefined>)[]; open: boolean };
 
 export type Delivery = {
   /** Hands an admitted message to the named consumers, or an admitted effect to its executor. */
@@ -271,25 +270,11 @@ export function createDelivery(deps: {
     },
   });
 
-  /** The warden fills source and causation; a remote that claims others speaks for someone else. */
+  /** Refuses (and says true for) an event whose source or causation is not the remote's own. */
   const claimsRefused = (spec: AgentSpec, msg: Envelope, event: RemoteEvent, out: Outgoing): boolean => {
-    if (event.source !== undefined && event.source !== out.envelope.source) {
-      deps.refuse(
-        out,
-        'envelope.source_mismatch',
-        `Agent ${spec.name} answered with an event claiming source ${event.source}; it may only speak as ${out.envelope.source}.`,
-      );
-      return true;
-    }
-    if (event.causationid !== undefined && event.causationid !== msg.id) {
-      deps.refuse(
-        out,
-        'envelope.causation_mismatch',
-        `Agent ${spec.name} answered message ${msg.id} with an event caused by ${event.causationid}.`,
-      );
-      return true;
-    }
-    return false;
+    const refused = claimMismatch(spec.name, msg, event, out.envelope.source);
+    if (refused !== undefined) deps.refuse(out, refused.reason, refused.detail);
+    return refused !== undefined;
   };
 
   const execute = async (request: Envelope) => {
@@ -403,22 +388,4 @@ function signalOf(abort: TryAbort): AbortSignal {
     if (abort.expired !== undefined) abort.controller.abort(abort.expired);
   }
   return abort.controller.signal;
-}
-
-/** What a remote agent authored of its event, as the envelope factory takes it. */
-function authored(event: Omit<RemoteEvent, 'type' | 'data'>) {
-  return {
-    ...(event.subject === undefined ? {} : { subject: event.subject }),
-    ...(event.target === undefined ? {} : { target: event.target }),
-    ...(event.model === undefined ? {} : { model: event.model }),
-    ...(event.id === undefined ? {} : { id: event.id }),
-    ...(event.time === undefined ? {} : { time: event.time }),
-    ...(event.signature === undefined ? {} : { signature: event.signature }),
-  };
-}
-
-/** A try's emissions once every duplicate-id read among them is answered; refused ones drop out. */
-function settled(items: Outbox['items']): Outgoing[] | Promise<Outgoing[]> {
-  if (!items.some((item) => item instanceof Promise)) return items as Outgoing[];
-  return Promise.all(items).then((all) => all.filter((item) => item !== undefined));
 }

@@ -102,7 +102,7 @@ export function createMesh(opts: MeshOptions): Mesh {
   const work = createWorkTracker(opts.concurrency ?? 256, (err) => log.error({ err }, 'runtime task failed'));
   let closing: Promise<void> | undefined;
   /** Set while an ingest waits on its duplicate-id read: resolves once the last queued one is appended. */
-  let idChecks: Promise<void> | undefined;
+  let queued: Promise<void> | undefined;
   let resolveClosed: (value: void | Error) => void = () => {};
   const closed = new Promise<void | Error>((resolve) => {
     resolveClosed = resolve;
@@ -196,38 +196,52 @@ export function createMesh(opts: MeshOptions): Mesh {
       ...(partner === true ? { partner } : {}),
     };
     if (closing !== undefined) return Promise.reject(runtimeError('MW_RUNTIME_CLOSED'));
-    if (input.id === undefined && idChecks === undefined)
+    if (input.id === undefined && queued === undefined)
       return admit(factory.root(ingress, message), 'message', false, origin);
     // The gate remembers outside ids for its dedupe window only; an id the ledger holds names another
     // message for good. Denied as the gate denies a duplicate (whichever catches it, the same verdict),
-    // under an id of the warden's own, so the other message's lineage stays its own. The ledger read
-    // is awaited, so ingests queue behind it and keep their call order: one with an id reads only
-    // once every earlier ingest is appended, and so sees a duplicate among them.
-    const { promise: appended, resolve } = Promise.withResolvers<void>();
-    const before = idChecks ?? Promise.resolve();
-    idChecks = appended;
-    work.track(appended);
-    const decided = before.then(async (): Promise<LedgerEntry> => {
-      try {
-        if (input.id !== undefined && (await ledger.byMessage(input.id)).length > 0) {
-          const { id: taken, ...rest } = message;
-          const out: Outgoing = { envelope: factory.root(ingress, rest), gated: 'message' };
-          const verdict: Verdict = {
-            decision: 'deny',
-            stage: 'envelope',
-            reason: 'envelope.duplicate_id',
-            detail: `Message id ${taken} already names a message in the ledger; each message needs an id of its own.`,
-          };
-          return refuse(out, verdict, origin);
-        }
-        return admit(factory.root(ingress, message), 'message', input.id !== undefined, origin);
-      } finally {
-        // Appended (or failed): the next queued ingest may go.
-        if (idChecks === appended) idChecks = undefined;
-        resolve();
+    // under an id of the warden's own, so the other message's lineage stays its own.
+    return inOrder(async () => {
+      if (input.id !== undefined && (await ledger.byMessage(input.id)).length > 0) {
+        const { id: taken, ...rest } = message;
+        const out: Outgoing = { envelope: factory.root(ingress, rest), gated: 'message' };
+        const verdict: Verdict = {
+          decision: 'deny',
+          stage: 'envelope',
+          reason: 'envelope.duplicate_id',
+          detail: `Message id ${taken} already names a message in the ledger; each message needs an id of its own.`,
+        };
+        return { durable: refuse(out, verdict, origin) };
       }
+      return { durable: admit(factory.root(ingress, message), 'message', input.id !== undefined, origin) };
     });
-    return decided;
+  };
+
+  /**
+   * Keeps what comes in from outside (ingests, rejections) in call order across an awaited ledger
+   * read: while one ingest waits on its duplicate-id read, later ones queue behind it, so a later
+   * duplicate is read only once the earlier message is appended. `step` appends when it runs and
+   * hands the durable promise back boxed, so the queue moves on as soon as it is appended.
+   */
+  const inOrder = (step: () => Promise<{ durable: Promise<LedgerEntry> }>): Promise<LedgerEntry> => {
+    const { promise: appended, resolve } = Promise.withResolvers<void>();
+    const before = queued ?? Promise.resolve();
+    queued = appended;
+    work.track(appended);
+    const next = () => {
+      if (queued === appended) queued = undefined;
+      resolve();
+    };
+    return before.then(step).then(
+      ({ durable }) => {
+        next();
+        return durable;
+      },
+      (err: unknown) => {
+        next();
+        throw err;
+      },
+    );
   };
 
   const failures = createFailureBreakers({ active, state, ledger, clock, log });
@@ -346,12 +360,15 @@ export function createMesh(opts: MeshOptions): Mesh {
       return durable;
     },
     reject(input) {
-      // Bounded whatever the caller passes: a hostile body must not grow the append-only ledger.
-      const { verdict, extra } = rejection(input);
-      const judged = record(clock(), factory.id(), 'message', verdict, undefined, extra);
-      const durable = ledger.append(judged.record);
-      work.track(durable);
-      return durable;
+      const recordRejected = () => {
+        // Bounded whatever the caller passes: a hostile body must not grow the append-only ledger.
+        const { verdict, extra } = rejection(input);
+        const judged = record(clock(), factory.id(), 'message', verdict, undefined, extra);
+        const durable = ledger.append(judged.record);
+        work.track(durable);
+        return durable;
+      };
+      return queued === undefined ? recordRejected() : inOrder(async () => ({ durable: recordRejected() }));
     },
     async recover() {
       const resumed = await recoverFromLedger(
