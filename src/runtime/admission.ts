@@ -1,6 +1,6 @@
 import { type Envelope, type GatedKind, tooDeepAt } from '../envelope/index.js';
 import { type Decision, decide, type GateInput, type RuntimeFacts, type Verdict } from '../gate/index.js';
-import type { Ledger, LedgerEntry, LedgerRecord } from '../ledger/index.js';
+import type { LedgerEntry, LedgerReader, LedgerRecord, LedgerWriter } from '../ledger/index.js';
 import type { StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
 import { claimedCause, jsonText, notJson, rawFields, tooDeep } from './candidate-text.js';
@@ -10,6 +10,7 @@ import type { Delivery, Outgoing } from './delivery.js';
 import type { Clock, EnvelopeFactory } from './envelopes.js';
 import { alertOf, countDecision, type MeshEvent, type RunCounts } from './events.js';
 import type { HeldMessage } from './holds.js';
+import { createInOrder } from './in-order.js';
 import { type DecisionHeader, decisionRecord, headerOf } from './records.js';
 import { type RejectedInput, rejection } from './rejected.js';
 import type { WorkTracker } from './work.js';
@@ -44,7 +45,7 @@ export type Admission = {
   /** Records input that never became an envelope (quarantined at the `ingress` stage). */
   reject(input: RejectedInput): Promise<LedgerEntry>;
   /** Whether the ledger already holds a message with this id (an id from outside can name one). */
-  idTaken(id: string): boolean;
+  idTaken(id: string): Promise<boolean>;
   /** The agents an admitted message goes to: its target, or every consumer of its type. */
   consumersOf(envelope: Envelope): readonly string[];
 };
@@ -52,7 +53,8 @@ export type Admission = {
 export type AdmissionDeps = {
   readonly active: ActivePolicy;
   readonly state: StateStore;
-  readonly ledger: Ledger;
+  /** Appends decisions; reads only to tell whether an id from outside is taken. */
+  readonly ledger: LedgerWriter & Pick<LedgerReader, 'byMessage'>;
   readonly clock: Clock;
   readonly factory: EnvelopeFactory;
   readonly counts: RunCounts;
@@ -80,8 +82,8 @@ type Judged = {
 export function createAdmission(deps: AdmissionDeps): Admission {
   const { active, state, ledger, clock, factory, counts, work, publish } = deps;
 
-  // One lookup, one function: ledger reads are becoming asynchronous, and this is where it shows.
-  const idTaken = (id: string): boolean => ledger.byMessage(id).length > 0;
+  const idTaken = (id: string): Promise<boolean> => ledger.byMessage(id).then((found) => found.length > 0);
+  const inOrder = createInOrder(work);
 
   const consumersOf = (envelope: Envelope): readonly string[] =>
     envelope.target !== undefined ? [envelope.target] : (active.policy.consumers.get(envelope.type) ?? []);
@@ -200,14 +202,23 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         ...(sentBy === undefined ? {} : { sentBy }),
         ...(partner === true ? { partner } : {}),
       };
+      if (message.id === undefined && !inOrder.busy)
+        return append(judge(factory.root(ingress, message), 'message', false, origin));
       // The gate remembers outside ids for its dedupe window only; an id the ledger holds names
       // another message for good. Gated under an id of the warden's own (the gate denies it as a
       // duplicate), so the other message's lineage stays its own.
-      if (message.id !== undefined && idTaken(message.id)) {
-        const { id: takenId, ...rest } = message;
-        return append(judge(factory.root(ingress, rest), 'message', false, origin, { takenId }));
-      }
-      return append(judge(factory.root(ingress, message), 'message', message.id !== undefined, origin));
+      return inOrder.run(async () => {
+        const id = message.id;
+        if (id !== undefined && (await idTaken(id))) {
+          const { id: takenId, ...rest } = message;
+          return {
+            durable: append(judge(factory.root(ingress, rest), 'message', false, origin, { takenId })),
+          };
+        }
+        return {
+          durable: append(judge(factory.root(ingress, message), 'message', id !== undefined, origin)),
+        };
+      });
     },
     admitAll(emitted) {
       const judged = emitted.map((out) =>
@@ -233,8 +244,11 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     },
     reject(input) {
       // Bounded whatever the caller passes: a hostile body must not grow the append-only ledger.
-      const { verdict, extra } = rejection(input);
-      return append(record(clock(), factory.id(), 'message', verdict, undefined, extra));
+      const recordRejected = () => {
+        const { verdict, extra } = rejection(input);
+        return append(record(clock(), factory.id(), 'message', verdict, undefined, extra));
+      };
+      return inOrder.busy ? inOrder.run(async () => ({ durable: recordRejected() })) : recordRejected();
     },
     idTaken,
     consumersOf,

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { type MeshwardenError, parseSource } from '../envelope/index.js';
 import { partnerReach } from '../gate/index.js';
-import type { Ledger, LedgerEntry } from '../ledger/index.js';
+import type { LedgerEntry, LedgerReader, LedgerWriter } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import { createMemoryState, type StateDelta, type StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
@@ -23,7 +23,8 @@ import { createWorkTracker } from './work.js';
 
 export type MeshOptions = {
   readonly policy: Policy;
-  readonly ledger: Ledger;
+  /** The ledger's ports: the mesh appends through the writer and reads (recovery, duplicate ids) through the reader. */
+  readonly ledger: LedgerWriter & LedgerReader;
   readonly modules: LoadedModules;
   /** How remote agents are reached; kept for reloads. */
   readonly transports?: readonly Transport[];
@@ -89,6 +90,8 @@ export function createMesh(opts: MeshOptions): Mesh {
   const listeners = new Set<(event: MeshEvent) => void>();
   const work = createWorkTracker(opts.concurrency ?? 256, (err) => log.error({ err }, 'runtime task failed'));
   let closing: Promise<void> | undefined;
+  /** Set while an ingest waits on its duplicate-id read: resolves once the last queued one is appended. */
+  let queued: Promise<void> | undefined;
   let resolveClosed: (value: void | Error) => void = () => {};
   const closed = new Promise<void | Error>((resolve) => {
     resolveClosed = resolve;
@@ -223,7 +226,13 @@ export function createMesh(opts: MeshOptions): Mesh {
     },
     reject: admission.reject,
     async recover() {
-      const resumed = recoverFromLedger(ledger, state, delivery.dispatch, holds.retime, failures.remember);
+      const resumed = await recoverFromLedger(
+        ledger,
+        state,
+        delivery.dispatch,
+        holds.retime,
+        failures.remember,
+      );
       counts.recovered += resumed;
       return resumed;
     },

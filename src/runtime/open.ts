@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
-import { type Durability, type Ledger, openLedger } from '../ledger/index.js';
+import { type Durability, type Ledger, openLedgerAt } from '../ledger/index.js';
 import { type LoadPolicyOptions, loadPolicy, type PolicyIssue } from '../policy/index.js';
 import type { Clock } from './envelopes.js';
 import { systemClock } from './envelopes.js';
@@ -45,6 +45,11 @@ export async function openMesh(opts: {
   transports?: readonly Transport[];
   /** Overrides the policy's `ledger.durability` (the CLI's `--durability`). */
   durability?: Durability;
+  /**
+   * Where the ledger lives, as `openLedgerAt` reads it: a SQLite file (default `ledger.db` in
+   * `dataDir`); a location no adapter serves (`postgres://…` for now) fails as MW_LEDGER_LOCATION.
+   */
+  ledgerAt?: string;
 }): Promise<OpenMeshResult> {
   const transports = opts.transports ?? [];
   const loaded = await loadPolicy(opts.meshFile, readerOf(transports));
@@ -60,7 +65,8 @@ export async function openMesh(opts: {
   // The ledger and the tokens are the owner's alone: a data directory made here is 0700.
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const durability = opts.durability ?? policy.ledger.durability;
-  const ledger = openLedger({ file: ledgerFile(opts.dataDir), origin: policy.mesh, durability });
+  const ledger = openLedgerAt(opts.ledgerAt ?? ledgerFile(opts.dataDir), { origin: policy.mesh, durability });
+  if (isMeshwardenError(ledger)) return { ok: false, errors: [ledger] };
   const clock = opts.clock ?? systemClock;
   const mesh = createMesh({
     policy,

@@ -1,5 +1,5 @@
 import { isMeshwardenError } from '../envelope/index.js';
-import type { Ledger } from '../ledger/index.js';
+import type { LedgerWriter } from '../ledger/index.js';
 import type { StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
 import type { Clock } from './envelopes.js';
@@ -40,7 +40,7 @@ export type PilotActions = {
  */
 export function createPilotActions(deps: {
   active: ActivePolicy;
-  ledger: Ledger;
+  ledger: LedgerWriter;
   state: StateStore;
   holds: Holds;
   clock: Clock;

@@ -1,4 +1,4 @@
-import type { Ledger } from '../ledger/index.js';
+import { type LedgerWriter, sizeOf } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import { parseBreakerKey, type StateStore } from '../state/index.js';
 import type { RunCounts } from './events.js';
@@ -31,7 +31,12 @@ export type RunSummary = {
   readonly policy: { readonly mesh: string; readonly digest: string };
 };
 
-export function summarize(counts: RunCounts, state: StateStore, ledger: Ledger, policy: Policy): RunSummary {
+export function summarize(
+  counts: RunCounts,
+  state: StateStore,
+  ledger: Pick<LedgerWriter, 'heads'>,
+  policy: Policy,
+): RunSummary {
   const breakers = state.openBreakers().flatMap(({ key, state: b }) => {
     const ref = parseBreakerKey(key);
     return ref === undefined
@@ -62,7 +67,7 @@ export function summarize(counts: RunCounts, state: StateStore, ledger: Ledger, 
     deadLetters: counts.deadLetters,
     recovered: counts.recovered,
     predicateErrors: counts.predicateErrors,
-    ledger: { entries: ledger.count(), head: heads[0]?.head ?? '', heads },
+    ledger: { entries: sizeOf(heads), head: heads[0]?.head ?? '', heads },
     policy: { mesh: policy.mesh, digest: policy.digest },
   };
 }
