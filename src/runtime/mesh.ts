@@ -90,8 +90,6 @@ export function createMesh(opts: MeshOptions): Mesh {
   const listeners = new Set<(event: MeshEvent) => void>();
   const work = createWorkTracker(opts.concurrency ?? 256, (err) => log.error({ err }, 'runtime task failed'));
   let closing: Promise<void> | undefined;
-  /** Set while an ingest waits on its duplicate-id read: resolves once the last queued one is appended. */
-  let queued: Promise<void> | undefined;
   let resolveClosed: (value: void | Error) => void = () => {};
   const closed = new Promise<void | Error>((resolve) => {
     resolveClosed = resolve;
