@@ -28,7 +28,7 @@ export function partnerReach(policy: Policy, env: Envelope, ingress: string): Ve
  * `authorization.not_emitter`, `authorization.ingress_effect`, `authorization.effect_not_allowed`,
  * `authorization.partner_not_exposed`, `authorization.unknown_target`, `authorization.target_not_consumer`.
  */
-export const authorizationStage: Stage<IdentifiedContext, Verdict | undefined> = {
+export const authorizationStage: Stage<IdentifiedContext> = {
   name: 'authorization',
   run(ctx) {
     const env = ctx.envelope;

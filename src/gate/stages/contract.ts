@@ -1,10 +1,10 @@
 import { type Issue, pointerOf } from '../../contracts/index.js';
 import { type IdentifiedContext, type Stage, verdict } from '../context.js';
 import { moreProblems } from '../format.js';
-import type { Verdict, VerdictIssue } from '../types.js';
+import type { VerdictIssue } from '../types.js';
 
 /** Stage 3, contract. Stops: quarantine `contract.invalid_payload`, `contract.validator_error`. */
-export const contractStage: Stage<IdentifiedContext, Verdict | undefined> = {
+export const contractStage: Stage<IdentifiedContext> = {
   name: 'contract',
   run(ctx) {
     const env = ctx.envelope;
