@@ -1,6 +1,8 @@
-// The ledger's INSERT transactions, run on a worker thread with its own SQLite connection so that the
-// main thread only chains entries. Self-contained on purpose (node:* imports only, erasable types):
-// Node runs it as dist/ledger/commit-worker.js, and as this .ts file, types stripped, under vitest.
+// The ledger's hash chains and INSERT transactions, run on a worker thread with its own SQLite
+// connection so that the main thread only numbers entries and builds their bodies. Self-contained on
+// purpose (node:* imports only, erasable types): Node runs it as dist/ledger/commit-worker.js, and as
+// this .ts file, types stripped, under vitest.
+import { hash } from 'node:crypto';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 
@@ -11,8 +13,10 @@ export type CommitSetup = {
   readonly timeout: number;
   readonly pragmas: readonly string[];
   readonly insert: string;
-  /** Values per entry in a batch's flat `cols`: must be 12, the binds of `insert`. */
+  /** The binds of `insert`: must be 12, the 10 values per entry a batch's flat `cols` holds, then prev and hash. */
   readonly columns: number;
+  /** Each partition's head hash when the worker starts (partitions not listed start at GENESIS). */
+  readonly heads: readonly (readonly [partition: number, hash: string])[];
   /** Queued batches are merged into one transaction up to this many entries. */
   readonly maxEntries: number;
   readonly port: MessagePort;
@@ -21,18 +25,29 @@ export type CommitSetup = {
   readonly state: SharedArrayBuffer;
 };
 
-/** A batch: `n` entries, their column values one after the other. Ids count up from 1. */
+/**
+ * A batch: `n` entries, their column values one after the other (partition, seq, kind, at, msg_id,
+ * causation_id, correlation_id, subject, agent, body), each partition's in seq order. Ids count up
+ * from 1.
+ */
 export type CommitBatch = { readonly id: number; readonly n: number; readonly cols: SQLInputValue[] };
 export type CommitRequest = CommitBatch | { readonly close: true };
-/** Posted after each transaction; a failure report is posted before the counter turns negative. */
+/**
+ * Posted after each transaction, before the counter says as much: `hashes` holds the 64 hex digits
+ * of each entry's hash committed since the last report, in order. A failure report is posted before
+ * the counter turns negative.
+ */
 export type CommitReport =
-  | { readonly committed: number }
+  | { readonly committed: number; readonly hashes: string }
   | { readonly failed: number; readonly error: string };
 
 const setup = workerData as CommitSetup;
-const COLUMNS = 12;
+/** Values per entry in `cols`; the insert binds two more, prev and hash. */
+const COLUMNS = 10;
+const GENESIS = `sha256:${'0'.repeat(64)}`;
 const { port, maxEntries } = setup;
 const state = new BigInt64Array(setup.state);
+const heads = new Map<number, string>(setup.heads);
 const queue: CommitRequest[] = [];
 let committed = 0;
 let failed = false;
@@ -50,12 +65,26 @@ const fail = (err: unknown) => {
   Atomics.notify(state, 0);
 };
 
+/**
+ * The chain link of ledger/hash.ts, `H(0x01 ‖ prev ‖ H(0x00 ‖ body))` over `sha256:<hex>` texts,
+ * restated here (this file imports nothing of the ledger); the conformance suite checks the two agree.
+ */
+const linkHex = (prev: string, body: string): string =>
+  hash('sha256', `\u0001${prev}sha256:${hash('sha256', `\u0000${body}`, 'hex')}`, 'hex');
+
 const commit = (batches: readonly CommitBatch[]) => {
   if (db === undefined || insert === undefined) return;
+  const hashes: string[] = [];
   try {
     db.exec('BEGIN IMMEDIATE');
     for (const { cols } of batches) {
       for (let i = 0; i < cols.length; i += COLUMNS) {
+        const partition = cols[i] as number;
+        const prev = heads.get(partition) ?? GENESIS;
+        const hex = linkHex(prev, cols[i + 9] as string);
+        const entryHash = `sha256:${hex}`;
+        heads.set(partition, entryHash);
+        hashes.push(hex);
         // Spelled out: spreading a slice per row costs more than the insert's bookkeeping.
         insert.run(
           cols[i]!,
@@ -68,8 +97,8 @@ const commit = (batches: readonly CommitBatch[]) => {
           cols[i + 7]!,
           cols[i + 8]!,
           cols[i + 9]!,
-          cols[i + 10]!,
-          cols[i + 11]!,
+          prev,
+          entryHash,
         );
       }
     }
@@ -84,10 +113,10 @@ const commit = (batches: readonly CommitBatch[]) => {
     return;
   }
   committed = batches[batches.length - 1]!.id;
-  // Counter first: when the report arrives, the counter already says as much.
+  // Report first, as for a failure: a main thread that sees the counter move reads the hashes at once.
+  port.postMessage({ committed, hashes: hashes.join('') } satisfies CommitReport);
   Atomics.store(state, 0, BigInt(committed));
   Atomics.notify(state, 0);
-  port.postMessage({ committed } satisfies CommitReport);
 };
 
 /** Closes the connection, tells the (possibly blocked) main thread, and lets the thread end. */
@@ -129,7 +158,7 @@ port.on('message', (first: CommitRequest) => {
 });
 
 try {
-  if (setup.columns !== COLUMNS) throw new Error(`expected ${COLUMNS} columns, got ${setup.columns}`);
+  if (setup.columns !== COLUMNS + 2) throw new Error(`expected ${COLUMNS + 2} columns, got ${setup.columns}`);
   db = new DatabaseSync(setup.file, { timeout: setup.timeout });
   for (const pragma of setup.pragmas) db.exec(pragma);
   insert = db.prepare(setup.insert);

@@ -186,15 +186,17 @@ describe('a crashed commit worker', () => {
       file,
       durability: 'normal',
       maxEntries: 10,
+      heads: new Map(),
       onFailure: (err) => failures.push(err),
     });
-    const row = (seq: number) => [0, seq, 'k', 1, null, null, null, null, null, `{"seq":${seq}}`, 'p', 'h'];
-    const first = new Promise<void>((resolve, reject) => committer.send(1, row(1), resolve, reject));
+    const row = (seq: number) => [0, seq, 'k', 1, null, null, null, null, null, `{"seq":${seq}}`];
+    const entry = (seq: number) => [{ kind: 'k', at: 1, data: {}, partition: 0, seq, prev: '', hash: '' }];
+    const first = new Promise<void>((resolve, reject) => committer.send(entry(1), row(1), resolve, reject));
     await first;
     await committer.terminate();
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatchObject({ code: 'MW_LEDGER_IO' });
-    const late = new Promise<void>((resolve, reject) => committer.send(1, row(2), resolve, reject));
+    const late = new Promise<void>((resolve, reject) => committer.send(entry(2), row(2), resolve, reject));
     await expect(late).rejects.toBe(failures[0]);
     committer.stop();
     expect(rowCount(file)).toBe(1);

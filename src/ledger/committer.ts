@@ -5,21 +5,33 @@ import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_thread
 import type { MeshwardenError } from '../envelope/index.js';
 import type { CommitReport, CommitRequest, CommitSetup } from './commit-worker.js';
 import { ledgerError } from './errors.js';
+import { GENESIS } from './hash.js';
 import {
   BUSY_TIMEOUT_MS,
   connectionPragmas,
   type Durability,
   ENTRY_COLUMNS,
+  type Head,
   INSERT_ENTRY,
 } from './schema.js';
+import type { LedgerEntry } from './types.js';
 
 /** A blocked close gives up on the worker after this long, and the ledger closes. */
 const WAIT_MS = 60_000;
 
 /** The main thread's handle on the commit worker. */
 export type Committer = {
-  /** Hands a batch to the worker; `resolve` runs once it is committed, `reject` if it never will be. */
-  send(n: number, cols: SQLInputValue[], resolve: () => void, reject: (err: Error) => void): void;
+  /**
+   * Hands a batch to the worker: `entries` and their column values without prev and hash (see
+   * CommitBatch). Once it is committed, fills in each entry's prev and hash, moves the heads, then
+   * runs `resolve`; `reject` runs if it never will be.
+   */
+  send(
+    entries: readonly LedgerEntry[],
+    cols: SQLInputValue[],
+    resolve: () => void,
+    reject: (err: Error) => void,
+  ): void;
   /**
    * Blocks until the worker has committed what it was sent and closed its connection, then settles
    * every batch. Idempotent; the thread itself exits a moment later. The only `Atomics.wait` left:
@@ -36,13 +48,18 @@ export type CommitterOptions = {
   readonly durability: Durability;
   /** Entries per transaction at most when the worker merges queued batches. */
   readonly maxEntries: number;
+  /**
+   * Each partition's durable head, as read at open: the worker continues the chains from it, and the
+   * committer moves it as commits are reported (no entry is sent before the committer starts).
+   */
+  readonly heads: Map<number, Head>;
   /** Called once, on the first failed commit or when the worker dies; every pending batch is rejected. */
   readonly onFailure: (err: MeshwardenError) => void;
 };
 
 type InFlight = {
   readonly id: number;
-  readonly n: number;
+  readonly entries: readonly LedgerEntry[];
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
 };
@@ -70,6 +87,7 @@ export function startCommitter(opts: CommitterOptions): Committer {
     insert: INSERT_ENTRY,
     columns: ENTRY_COLUMNS,
     maxEntries: opts.maxEntries,
+    heads: [...opts.heads].map(([partition, h]) => [partition, h.hash] as const),
     port: port2,
     state: state.buffer as SharedArrayBuffer,
   };
@@ -91,7 +109,7 @@ export function startCommitter(opts: CommitterOptions): Committer {
 
   const fail = (cause: string) => {
     if (failure !== undefined) return;
-    const n = inflight.reduce((sum, b) => sum + b.n, 0);
+    const n = inflight.reduce((sum, b) => sum + b.entries.length, 0);
     failure = ledgerError('MW_LEDGER_IO', { file, action: `commit ${n} entries`, cause });
     const lost = inflight;
     inflight = [];
@@ -100,30 +118,59 @@ export function startCommitter(opts: CommitterOptions): Committer {
     opts.onFailure(failure);
   };
 
-  /** Resolves the batches up to `done`, in order. */
-  const advance = (done: number) => {
+  const { heads } = opts;
+  /** Fills in prev and hash of the entries a report covers, in order, moving the heads with them. */
+  const link = (entries: readonly LedgerEntry[], hashes: string, at: number): number => {
+    for (const entry of entries) {
+      const e = entry as { -readonly [K in keyof LedgerEntry]: LedgerEntry[K] };
+      let head = heads.get(e.partition);
+      if (head === undefined) {
+        head = { seq: 0, hash: GENESIS };
+        heads.set(e.partition, head);
+      }
+      e.prev = head.hash;
+      e.hash = `sha256:${hashes.slice(at, at + 64)}`;
+      head.seq = e.seq;
+      head.hash = e.hash;
+      at += 64;
+    }
+    return at;
+  };
+
+  /** Resolves the batches up to `done`, in order, their hashes (64 hex digits each) in `hashes`. */
+  const advance = (done: number, hashes: string) => {
     let i = 0;
-    while (i < inflight.length && inflight[i]!.id <= done) inflight[i++]!.resolve();
+    let at = 0;
+    while (i < inflight.length && inflight[i]!.id <= done) {
+      const b = inflight[i++]!;
+      at = link(b.entries, hashes, at);
+      b.resolve();
+    }
     if (i > 0) inflight = inflight.slice(i);
     if (inflight.length === 0) port.unref();
   };
 
   const receive = (report: CommitReport) => {
-    if ('committed' in report) return advance(report.committed);
-    advance(report.failed - 1);
+    if ('committed' in report) return advance(report.committed, report.hashes);
+    // Nothing after the last success was committed; the failure rejects it all.
     fail(report.error);
   };
 
-  /** Catches up with the shared counter (after a wait, or once the worker is gone). */
-  const settle = () => {
-    const value = Number(Atomics.load(state, 0));
-    if (value >= 0) return advance(value);
-    // A failure report is posted before the counter turns negative: it is there to read.
+  /** Reads the reports already posted, without waiting for the event loop. */
+  const drainReports = () => {
     for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
       receive(m.message as CommitReport);
     }
-    advance(-value - 1);
-    fail('the commit worker failed');
+  };
+
+  /**
+   * Catches up after a wait, or once the worker is gone: every report is posted before the counter
+   * says as much, so the reports there are to read cover what the counter says.
+   */
+  const settle = () => {
+    const value = Number(Atomics.load(state, 0));
+    drainReports();
+    if (value < 0) fail('the commit worker failed');
   };
 
   /** Blocks until `done()` or the deadline; false when the worker did not answer in time. */
@@ -155,16 +202,16 @@ export function startCommitter(opts: CommitterOptions): Committer {
   });
 
   return {
-    send(n, cols, resolve, reject) {
+    send(entries, cols, resolve, reject) {
       if (failure !== undefined || stopping) return reject(failure ?? ledgerError('MW_LEDGER_CLOSED', {}));
       // A busy main thread reads its acknowledgements late (the event loop is not polled during a
-      // long run of microtasks); the counter is current, so settle what it already says is durable.
-      const committed = Number(Atomics.load(state, 0));
-      if (committed > 0) advance(committed);
+      // long run of microtasks): settle what the worker already reported durable.
+      drainReports();
+      if (failure !== undefined) return reject(failure);
       const id = ++lastSent;
-      inflight.push({ id, n, resolve, reject });
+      inflight.push({ id, entries, resolve, reject });
       port.ref();
-      port.postMessage({ id, n, cols } satisfies CommitRequest);
+      port.postMessage({ id, n: entries.length, cols } satisfies CommitRequest);
     },
     stop() {
       if (stopping) return;

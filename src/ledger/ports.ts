@@ -24,14 +24,16 @@ export type ScanOptions = {
 export type QueryLimit = { readonly limit?: number };
 
 /**
- * Appends to the hash-chained log: one chain per partition, each entry's seq, prev and hash assigned
- * at once, in call order (the writer owns the heads). Durability is group-committed and awaited.
+ * Appends to the hash-chained log: one chain per partition, each entry's seq assigned at once, in
+ * call order (the writer owns the heads); its prev and hash are known once it is durable (an adapter
+ * may hash off the calling thread). Durability is group-committed and awaited.
  */
 export type LedgerWriter = {
   readonly durability: Durability;
   /**
-   * Chains the record at once (seq and hash assigned synchronously, in call order) and resolves when
-   * the group-committed batch holding it is durable. Write-ahead callers await this before acting.
+   * Chains the record (seq assigned synchronously, in call order; a record with no canonical form is
+   * refused at once) and resolves with the entry, prev and hash filled in, when the group-committed
+   * batch holding it is durable. Write-ahead callers await this before acting.
    */
   append(record: LedgerRecord, partition?: number): Promise<LedgerEntry>;
   /**
@@ -41,7 +43,7 @@ export type LedgerWriter = {
   appendAll(records: readonly LedgerRecord[], partition?: number): Promise<LedgerEntry[]>;
   /** Resolves when everything appended so far is durable; rejects with the error that closed the ledger. */
   flush(): Promise<void>;
-  /** Each non-empty partition's size and head hash, including what is appended but not yet durable. */
+  /** Each non-empty partition's size and head hash as durable (after `flush()`, every append before it). */
   heads(): readonly PartitionHead[];
   /** Signs the heads of every partition once they are durable, stores the checkpoint and returns it. */
   checkpoint(): Promise<Checkpoint>;

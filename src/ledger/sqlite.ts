@@ -45,8 +45,8 @@ function recordOrigin(db: DatabaseSync, origin: string | undefined): string {
 
 /**
  * The SQLite adapter of the ledger ports: opens the file, reading each partition's head so appends
- * continue the chains. Entries are chained here, on the calling thread; a worker thread commits them
- * (see committer.ts). Shells choose it through `openLedgerAt` (location.ts).
+ * continue the chains. Entries are numbered and their bodies built here, on the calling thread, in
+ * call order; a worker thread hashes the chains and commits them (see committer.ts). Shells choose it through `openLedgerAt` (location.ts).
  */
 export function openLedger(opts: LedgerOptions): Ledger {
   const { file } = opts;
@@ -69,7 +69,9 @@ export function openLedger(opts: LedgerOptions): Ledger {
     );
   }
   const queries = prepareQueries(db);
-  const chain = createChainer(heads);
+  // The chainer numbers entries as they are appended; `heads` holds the durable heads, moved by the
+  // committer as the worker reports each commit with its hashes.
+  const chain = createChainer(new Map([...heads].map(([partition, h]) => [partition, { seq: h.seq }])));
   const batchSize = Math.max(1, opts.batchSize ?? 512);
   let key: SigningKey | undefined;
   let open = true;
@@ -95,7 +97,12 @@ export function openLedger(opts: LedgerOptions): Ledger {
     }
     resolveClosed(failure);
   };
-  const start = () => startCommitter({ file, durability, maxEntries: batchSize, onFailure: shutdown });
+  const start = () => startCommitter({ file, durability, maxEntries: batchSize, heads, onFailure: shutdown });
+  const durableHeads = () =>
+    [...heads]
+      .filter(([, h]) => h.seq > 0)
+      .sort(([a], [b]) => a - b)
+      .map(([partition, h]) => ({ partition, size: h.seq, head: h.hash }));
   const writer = createWriter(start, batchSize);
   const closedError = () =>
     ledgerError('MW_LEDGER_CLOSED', {}, failure === undefined ? {} : { cause: failure });
@@ -182,7 +189,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
       return failure === undefined ? Promise.resolve() : Promise.reject(failure);
     },
     durability,
-    heads: chain.heads,
+    heads: durableHeads,
     ...reader,
     async verify(o = {}): Promise<VerifyResult> {
       try {
@@ -193,9 +200,9 @@ export function openLedger(opts: LedgerOptions): Ledger {
       }
     },
     async checkpoint(): Promise<Checkpoint> {
-      // The heads of everything appended so far, signed once the flush in `ready` made them durable.
-      const partitions = chain.heads();
+      // The heads of everything appended so far, once the flush in `ready` made them durable.
       await ready();
+      const partitions = durableHeads();
       key ??= loadSigningKey(keyFile);
       const cp = signCheckpoint({ origin, at: Date.now(), partitions }, key.privateKey, key.publicKey);
       try {

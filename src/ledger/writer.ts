@@ -4,7 +4,7 @@ import type { LedgerEntry } from './types.js';
 
 /** Group commit: chained entries wait here until their batch goes to the commit worker. */
 export type Writer = {
-  /** Queues one entry and its body; resolves once its batch is committed. */
+  /** Queues one entry and its body; resolves once its batch is committed, its prev and hash filled in. */
   push(entry: LedgerEntry, body: string): Promise<void>;
   /** Queues entries that must commit together: they never straddle two batches. */
   pushGroup(entries: readonly LedgerEntry[], bodies: readonly string[]): Promise<void>;
@@ -17,10 +17,13 @@ export type Writer = {
   close(): void;
 };
 
-/** Entries chained but not yet sent: their column values flat, one promise for the whole batch. */
+/**
+ * Entries chained but not yet sent: their column values flat (no prev and hash: the worker computes
+ * them), the entries to fill in once committed, one promise for the whole batch.
+ */
 type Batch = {
   readonly cols: SQLInputValue[];
-  n: number;
+  readonly entries: LedgerEntry[];
   readonly done: Promise<void>;
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
@@ -44,7 +47,7 @@ export function createWriter(start: () => Committer, batchSize: number): Writer 
     batch = undefined;
     lastSent = b.done;
     committer ??= start();
-    committer.send(b.n, b.cols, b.resolve, b.reject);
+    committer.send(b.entries, b.cols, b.resolve, b.reject);
   };
 
   const onTick = () => {
@@ -55,12 +58,13 @@ export function createWriter(start: () => Committer, batchSize: number): Writer 
   const open = (): Batch => {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     tick ??= setImmediate(onTick);
-    batch = { cols: [], n: 0, done: promise, resolve, reject };
+    batch = { cols: [], entries: [], done: promise, resolve, reject };
     return batch;
   };
 
-  const add = (cols: SQLInputValue[], e: LedgerEntry, body: string) => {
-    cols.push(
+  const add = (b: Batch, e: LedgerEntry, body: string) => {
+    b.entries.push(e);
+    b.cols.push(
       e.partition,
       e.seq,
       e.kind,
@@ -71,25 +75,21 @@ export function createWriter(start: () => Committer, batchSize: number): Writer 
       e.subject ?? null,
       e.agent ?? null,
       body,
-      e.prev,
-      e.hash,
     );
   };
 
   return {
     push(entry, body) {
       const b = batch ?? open();
-      add(b.cols, entry, body);
-      b.n++;
-      if (b.n >= batchSize) send();
+      add(b, entry, body);
+      if (b.entries.length >= batchSize) send();
       return b.done;
     },
     pushGroup(entries, bodies) {
-      if (batch !== undefined && batch.n + entries.length > batchSize) send();
+      if (batch !== undefined && batch.entries.length + entries.length > batchSize) send();
       const b = batch ?? open();
-      for (let i = 0; i < entries.length; i++) add(b.cols, entries[i]!, bodies[i]!);
-      b.n += entries.length;
-      if (b.n >= batchSize) send();
+      for (let i = 0; i < entries.length; i++) add(b, entries[i]!, bodies[i]!);
+      if (b.entries.length >= batchSize) send();
       return b.done;
     },
     flush() {
