@@ -17,6 +17,13 @@ describe('canonical JSON (RFC 8785)', () => {
     expect(canonicalize(value)).toBe(text);
   });
 
+  it('leaves out inherited members, wherever they would sort', () => {
+    const before = Object.assign(Object.create({ a: 1 }) as Record<string, number>, { b: 2, c: 3 });
+    const after = Object.assign(Object.create({ z: 1 }) as Record<string, number>, { b: 2, c: 3 });
+    expect(canonicalize(before)).toBe('{"b":2,"c":3}');
+    expect(canonicalize(after)).toBe('{"b":2,"c":3}');
+  });
+
   it('round-trips: parsing the canonical text and canonicalizing again gives the same text', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {

@@ -13,24 +13,39 @@ import canonicalizeJson from 'canonicalize';
  */
 export function canonicalize(value: unknown): string {
   const text = JSON.stringify(value);
-  if (text !== undefined && !text.includes('\\ud') && inCanonicalOrder(value)) return text;
+  if (text !== undefined && isCanonicalText(value, text)) return text;
   const canonical = canonicalizeJson(value);
   if (canonical === undefined) throw new TypeError('value has no JSON representation');
   return canonical;
 }
 
-/** Whether every object in an acyclic value has its own keys in UTF-16 code-unit order and no `toJSON`. */
+/**
+ * Whether `text`, the native `JSON.stringify` of `value`, is its canonical form: no `\ud` escape
+ * and every object's keys in canonical order. For callers that stringify a value they built in
+ * canonical order around one they did not (the ledger's entry body around its `data`).
+ */
+export function isCanonicalText(value: unknown, text: string): boolean {
+  return !text.includes('\\ud') && inCanonicalOrder(value);
+}
+
+/**
+ * Whether every object in an acyclic value has its own keys in UTF-16 code-unit order and no `toJSON`.
+ * `for…in` walks own enumerable keys in `Object.keys` order, then inherited ones, without allocating
+ * an array per object: when the whole walk is in order, so are the own keys (an inherited key out of
+ * order only sends the value down the slower, always correct road).
+ */
 function inCanonicalOrder(value: unknown): boolean {
   if (value === null || typeof value !== 'object') return true;
   if (Array.isArray(value)) {
-    for (const item of value) if (!inCanonicalOrder(item)) return false;
+    for (let i = 0; i < value.length; i++) if (!inCanonicalOrder(value[i])) return false;
     return true;
   }
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
   let previous: string | undefined;
-  for (const key of Object.keys(value)) {
+  for (const key in value) {
     if (previous !== undefined && previous >= key) return false;
-    if (!inCanonicalOrder((value as Record<string, unknown>)[key])) return false;
+    const member = (value as Record<string, unknown>)[key];
+    if (member !== null && typeof member === 'object' && !inCanonicalOrder(member)) return false;
     previous = key;
   }
   return true;

@@ -1,5 +1,5 @@
 export { countInAncestry, extendAncestry, hopDigest, parseAncestry } from './ancestry.js';
-export { canonicalize, digestOf, sha256 } from './canonical.js';
+export { canonicalize, digestOf, isCanonicalText, sha256 } from './canonical.js';
 export { escapePointer, MAX_JSON_DEPTH, tooDeepAt } from './depth.js';
 export {
   errorText,
