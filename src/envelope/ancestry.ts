@@ -14,6 +14,11 @@ export function parseAncestry(ancestry: string | undefined): readonly string[] {
 
 /** The ancestry a child carries: the parent's ancestry plus the parent's own hop, keeping the last `max`. */
 export function extendAncestry(parentAncestry: string | undefined, parentHop: string, max: number): string {
+  // The common case, below the limit: one concatenation, no list. Splitting on spaces and joining
+  // again gives back the same text, and `length - max < 1` is the slice below keeping everything.
+  const length =
+    parentAncestry === undefined || parentAncestry === '' ? 1 : countInAncestry(parentAncestry, ' ') + 2;
+  if (length - max < 1) return length === 1 ? parentHop : `${parentAncestry} ${parentHop}`;
   const list = [...parseAncestry(parentAncestry), parentHop];
   return list.slice(Math.max(0, list.length - max)).join(' ');
 }

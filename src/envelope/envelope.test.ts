@@ -36,6 +36,32 @@ describe('envelope', () => {
     );
   });
 
+  it('puts the timestamp bytes, the version, the variant and the random bytes where RFC 9562 says', () => {
+    const byBytes = (ms: number, r: Uint8Array): string => {
+      const b = new Uint8Array(16);
+      let t = ms;
+      for (let i = 5; i >= 0; i--) {
+        b[i] = t % 256;
+        t = Math.floor(t / 256);
+      }
+      b.set(r.subarray(0, 10), 6);
+      b[6] = 0x70 | (b[6]! & 0x0f);
+      b[8] = 0x80 | (b[8]! & 0x3f);
+      const h = Buffer.from(b).toString('hex');
+      return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    };
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 2 ** 48 - 1 }), { minLength: 1, maxLength: 3 }),
+        fc.uint8Array({ minLength: 10, maxLength: 10 }),
+        (times, r) => {
+          // Several in a row: ids in the same millisecond share the formatted timestamp.
+          for (const ms of [...times, ...times]) expect(formatUuidV7(ms, r)).toBe(byBytes(ms, r));
+        },
+      ),
+    );
+  });
+
   it.each([
     ['mesh://retention/sentiment@1.4.0', { mesh: 'retention', name: 'sentiment', version: '1.4.0' }],
     ['mesh://retention/inbox', { mesh: 'retention', name: 'inbox' }],
@@ -71,6 +97,22 @@ describe('envelope', () => {
     expect(parseAncestry(ancestry)).toEqual([a, b, a]);
     expect(countInAncestry(ancestry, a)).toBe(2);
     expect(countInAncestry(ancestry, hopDigest('x', 'y.z', 'w'))).toBe(0);
+  });
+
+  it('extends an ancestry as the list of its hops plus one, keeping the last max', () => {
+    const hop = fc.constantFrom('aaaaaaaaaaaa', 'bbbbbbbbbbbb', '');
+    fc.assert(
+      fc.property(
+        fc.option(fc.array(hop, { maxLength: 10 }).map((hops) => hops.join(' '))),
+        fc.oneof(fc.integer({ min: -1, max: 12 }), fc.double({ min: -1, max: 12, noNaN: true })),
+        (parent, max) => {
+          const ancestry = parent ?? undefined;
+          const list = [...parseAncestry(ancestry), 'cccccccccccc'];
+          const expected = list.slice(Math.max(0, list.length - max)).join(' ');
+          expect(extendAncestry(ancestry, 'cccccccccccc', max)).toBe(expected);
+        },
+      ),
+    );
   });
 
   it('maps a subject to a stable partition', () => {

@@ -85,6 +85,17 @@ export function createEnvelopeFactory(opts: {
     return digest;
   };
 
+  // Envelopes made in the same millisecond share their `time` text, formatted once.
+  let lastNow = Number.NaN;
+  let lastTime = '';
+  const timeOf = (now: number): string => {
+    if (now !== lastNow) {
+      lastTime = new Date(now).toISOString();
+      lastNow = now;
+    }
+    return lastTime;
+  };
+
   return {
     id: () => formatUuidV7(opts.clock(), fresh()),
     root(ingress, input) {
@@ -103,7 +114,7 @@ export function createEnvelopeFactory(opts: {
         specversion: '1.0',
         subject: input.subject,
         ...(input.target === undefined ? {} : { target: input.target }),
-        time: new Date(now).toISOString(),
+        time: timeOf(now),
         traceparent: newTraceparent(r.subarray(10, 26), r.subarray(26, 34)),
         type: input.type,
       };
@@ -133,7 +144,7 @@ export function createEnvelopeFactory(opts: {
         specversion: '1.0',
         subject: o.subject ?? parent.subject,
         ...(o.target === undefined ? {} : { target: o.target }),
-        time: o.time ?? new Date(now).toISOString(),
+        time: o.time ?? timeOf(now),
         traceparent: childTraceparent(parent.traceparent, r.subarray(26, 34), r.subarray(10, 26)),
         type,
       };

@@ -114,17 +114,21 @@ export function decisionRecord(
   if (e === undefined && header !== undefined) {
     return { kind: ENTRY.decision, at, msgId, ...header, data: data as unknown as JsonObject };
   }
-  return {
+  // Absent members are left out by canonical JSON, so the record is not copied to drop them. Set one
+  // by one: a conditional spread allocates an object, on every hop.
+  const record: { -readonly [K in keyof LedgerRecord]: LedgerRecord[K] } = {
     kind: ENTRY.decision,
     at,
     msgId,
-    ...(e?.causationid === undefined ? {} : { causationId: e.causationid }),
-    ...(e === undefined
-      ? {}
-      : { correlationId: e.correlationid, subject: e.subject, agent: actorOf(e.source) }),
-    // Absent members are left out by canonical JSON, so the record is not copied to drop them.
     data: data as unknown as JsonObject,
   };
+  if (e !== undefined) {
+    if (e.causationid !== undefined) record.causationId = e.causationid;
+    record.correlationId = e.correlationid;
+    record.subject = e.subject;
+    record.agent = actorOf(e.source);
+  }
+  return record;
 }
 
 export function deliveredRecord(at: number, msg: Envelope, consumer: string, attempt: number): LedgerRecord {
