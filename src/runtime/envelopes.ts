@@ -74,15 +74,17 @@ export function createEnvelopeFactory(opts: {
     return pool.subarray(used - PER, used);
   };
 
-  // Every emission of one handler consumed the same input: digest it once per parent.
-  const inputDigests = new WeakMap<Envelope, string>();
+  // Every emission of one handler consumed the same input, and a handler's emissions are made one
+  // after the other: the last parent's digest is remembered. (A WeakMap of every parent cost more
+  // than it saved: most handlers emit once, and each entry is garbage the collector must trace.)
+  let lastParent: Envelope | undefined;
+  let lastDigest = '';
   const inputDigest = (parent: Envelope): string => {
-    let digest = inputDigests.get(parent);
-    if (digest === undefined) {
-      digest = digestOf(parent.data);
-      inputDigests.set(parent, digest);
+    if (parent !== lastParent) {
+      lastDigest = digestOf(parent.data);
+      lastParent = parent;
     }
-    return digest;
+    return lastDigest;
   };
 
   // Envelopes made in the same millisecond share their `time` text, formatted once.
