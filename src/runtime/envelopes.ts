@@ -15,6 +15,7 @@ import type { AgentSpec } from '../policy/index.js';
 
 /** The shell's source of time and randomness; tests pass fixed ones. */
 export type Clock = () => number;
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export type Random = (bytes: Uint8Array) => Uint8Array;
 
 export const systemClock: Clock = () => Date.now();
@@ -98,35 +99,59 @@ export function createEnvelopeFactory(opts: {
     return lastTime;
   };
 
+  // A mesh has few sources (one per ingress and agent version): each is formatted once, found by the
+  // ingress name or the agent's spec without building a key. Bounded: a policy reload brings new specs.
+  const ingressSources = new Map<string, string>();
+  const agentSources = new Map<AgentSpec, string>();
+  const ingressSource = (name: string): string => {
+    let source = ingressSources.get(name);
+    if (source === undefined) {
+      if (ingressSources.size >= 1024) ingressSources.clear();
+      source = formatSource(opts.mesh, name);
+      ingressSources.set(name, source);
+    }
+    return source;
+  };
+  const agentSource = (agent: AgentSpec): string => {
+    let source = agentSources.get(agent);
+    if (source === undefined) {
+      if (agentSources.size >= 1024) agentSources.clear();
+      source = formatSource(opts.mesh, agent.name, agent.version);
+      agentSources.set(agent, source);
+    }
+    return source;
+  };
+
   return {
     id: () => formatUuidV7(opts.clock(), fresh()),
     root(ingress, input) {
       const now = opts.clock();
       const r = fresh();
       const id = input.id ?? formatUuidV7(now, r);
-      // Members in canonical (RFC 8785) order: the ledger then serializes with native JSON.stringify.
-      return {
-        ...(input.causationid === undefined ? {} : { causationid: input.causationid }),
-        correlationid: id,
-        data: input.data,
-        datacontenttype: 'application/json',
-        hop: 0,
-        id,
-        source: formatSource(opts.mesh, ingress),
-        specversion: '1.0',
-        subject: input.subject,
-        ...(input.target === undefined ? {} : { target: input.target }),
-        time: timeOf(now),
-        traceparent: newTraceparent(r.subarray(10, 26), r.subarray(26, 34)),
-        type: input.type,
-      };
+      // Members set in canonical (RFC 8785) order, so the ledger serializes with native
+      // JSON.stringify; one by one, as a conditional spread allocates an object on every message.
+      const e = {} as Mutable<Envelope>;
+      if (input.causationid !== undefined) e.causationid = input.causationid;
+      e.correlationid = id;
+      e.data = input.data;
+      e.datacontenttype = 'application/json';
+      e.hop = 0;
+      e.id = id;
+      e.source = ingressSource(ingress);
+      e.specversion = '1.0';
+      e.subject = input.subject;
+      if (input.target !== undefined) e.target = input.target;
+      e.time = timeOf(now);
+      e.traceparent = newTraceparent(r.subarray(10, 26), r.subarray(26, 34));
+      e.type = input.type;
+      return e;
     },
     child(parent, agent, type, data, o) {
       const now = opts.clock();
       const r = fresh();
       const parentAgent = parseSource(parent.source)?.name ?? parent.source;
       // Members in canonical (RFC 8785) order, as in root().
-      const envelope: Envelope = {
+      const envelope: Mutable<Envelope> = {
         agentversion: agent.version,
         ancestry: extendAncestry(
           parent.ancestry,
@@ -140,16 +165,16 @@ export function createEnvelopeFactory(opts: {
         hop: parent.hop + 1,
         id: o.id ?? formatUuidV7(now, r),
         inputdigest: inputDigest(parent),
-        ...(o.model === undefined ? {} : { model: o.model }),
-        ...(o.signature === undefined ? {} : { signature: o.signature }),
-        source: formatSource(opts.mesh, agent.name, agent.version),
-        specversion: '1.0',
-        subject: o.subject ?? parent.subject,
-        ...(o.target === undefined ? {} : { target: o.target }),
-        time: o.time ?? timeOf(now),
-        traceparent: childTraceparent(parent.traceparent, r.subarray(26, 34), r.subarray(10, 26)),
-        type,
-      };
+      } as Mutable<Envelope>;
+      if (o.model !== undefined) envelope.model = o.model;
+      if (o.signature !== undefined) envelope.signature = o.signature;
+      envelope.source = agentSource(agent);
+      envelope.specversion = '1.0';
+      envelope.subject = o.subject ?? parent.subject;
+      if (o.target !== undefined) envelope.target = o.target;
+      envelope.time = o.time ?? timeOf(now);
+      envelope.traceparent = childTraceparent(parent.traceparent, r.subarray(26, 34), r.subarray(10, 26));
+      envelope.type = type;
       return envelope;
     },
   };
