@@ -5,8 +5,23 @@ import { hash } from 'node:crypto';
  * The agent's version is left out on purpose: a loop does not stop being a loop across a deploy.
  */
 export function hopDigest(agent: string, type: string, subject: string): string {
-  return hash('sha256', `${agent}\u0000${type}\u0000${subject}`, 'hex').slice(0, 12);
+  const key = `${agent}\u0000${type}\u0000${subject}`;
+  let digest = recentHops.get(key);
+  if (digest === undefined) {
+    digest = hash('sha256', key, 'hex').slice(0, 12);
+    if (recentHops.size >= RECENT_HOPS) recentHops.clear();
+    recentHops.set(key, digest);
+  }
+  return digest;
 }
+
+/**
+ * Every hop is digested twice (the gate's loop stage digests a message, and the envelopes its
+ * handlers emit digest it again as their parent), and busy subjects repeat: recent digests are
+ * remembered, up to a bound, so outside input cannot grow the map.
+ */
+const RECENT_HOPS = 8192;
+const recentHops = new Map<string, string>();
 
 export function parseAncestry(ancestry: string | undefined): readonly string[] {
   return ancestry === undefined || ancestry === '' ? [] : ancestry.split(' ');
