@@ -29,12 +29,17 @@ export type RootMessage = IngressMessage & {
 
 /**
  * The one admit path: the only place that runs the gate, applies its state deltas, builds decision
- * entries, appends them and settles them (write-ahead: deliver, execute or hold once durable).
+ * entries, appends them and settles them (write-ahead: deliver, execute or hold once durable). One
+ * admission per partition, over that partition's state and chain; its partition's bus handler
+ * (partition-handler.ts) is the only caller of `ingest` and `admitAll`.
  */
 export type Admission = {
   /** Gates a root message from an ingress; resolves with its decision entry once it is durable. */
   ingest(ingress: string, message: RootMessage): Promise<LedgerEntry>;
-  /** Admits what one handler emitted as one atomic ledger group: a crash keeps all of it or none. */
+  /**
+   * Admits what one handler emitted for this partition as one atomic ledger group: a crash keeps all
+   * of it or none (the agent runner splits a handler's emissions by partition first).
+   */
   admitAll(emitted: readonly Outgoing[]): Promise<unknown>;
   /**
    * Gates a released loop-guard or freeze hold again with those stops lifted and applies its
@@ -53,6 +58,8 @@ export type AdmissionDeps = {
   readonly active: ActivePolicy;
   readonly state: StateStore;
   readonly ledger: Ledger;
+  /** The partition this admission decides for: its state is `state`, its records go in its chain. */
+  readonly partition: number;
   readonly clock: Clock;
   readonly factory: EnvelopeFactory;
   readonly counts: RunCounts;
@@ -78,7 +85,7 @@ type Judged = {
 };
 
 export function createAdmission(deps: AdmissionDeps): Admission {
-  const { active, state, ledger, clock, factory, counts, work, publish } = deps;
+  const { active, state, ledger, partition, clock, factory, counts, work, publish } = deps;
 
   // One lookup, one function: ledger reads are becoming asynchronous, and this is where it shows.
   const idTaken = (id: string): boolean => ledger.byMessage(id).length > 0;
@@ -188,7 +195,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
   };
 
   const append = (j: Judged): Promise<LedgerEntry> => {
-    const durable = ledger.append(j.record);
+    const durable = ledger.append(j.record, partition);
     settle(j, durable);
     return durable;
   };
@@ -213,7 +220,10 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       const judged = emitted.map((out) =>
         judge(out.envelope, out.gated, out.external === true, undefined, out.facts),
       );
-      const durable = ledger.appendAll(judged.map((j) => j.record));
+      const durable = ledger.appendAll(
+        judged.map((j) => j.record),
+        partition,
+      );
       for (const j of judged) settle(j, durable);
       return durable;
     },

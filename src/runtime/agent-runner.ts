@@ -44,8 +44,13 @@ export function createAgentRunner(deps: {
   publish: (event: MeshEvent) => void;
   /** Whether anyone listens to events, so that none is built for nobody. */
   listening: () => boolean;
-  /** Admits one handler's emissions as one atomic ledger group; resolves when it is durable. */
+  /**
+   * Admits one handler's emissions, as one atomic ledger group per partition they go to; resolves
+   * when all of it is durable.
+   */
   admitAll: (emitted: readonly Outgoing[]) => Promise<unknown>;
+  /** The partition that owns a subject: a `delivered` entry goes in its message's chain. */
+  partitionOf: (subject: string) => number;
   /** Whether the ledger already holds a message with this id (a remote agent's own id may name one). */
   idTaken: (id: string) => boolean;
   attempts: Attempts;
@@ -88,7 +93,7 @@ export function createAgentRunner(deps: {
     const durable =
       result.value.length > 0
         ? deps.admitAll(result.value)
-        : ledger.append(deliveredRecord(clock(), msg, worker, result.attempt));
+        : ledger.append(deliveredRecord(clock(), msg, worker, result.attempt), deps.partitionOf(msg.subject));
     // Told once what the handler emitted is recorded: a listener may pass it on outside the mesh.
     // Nobody listening (the common case), the hop costs no extra promise.
     const told = () =>

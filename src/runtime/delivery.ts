@@ -37,12 +37,14 @@ export function createDelivery(deps: {
   listening: () => boolean;
   /** Records a failed try or a dead letter (counted into failure breakers); resolves when durable. */
   failed: FailureBreakers['record'];
-  /** Admits one handler's emissions as one atomic ledger group; resolves when it is durable. */
+  /** Admits one handler's emissions, one atomic ledger group per partition; resolves when durable. */
   admitAll: (emitted: readonly Outgoing[]) => Promise<unknown>;
+  /** The partition that owns a subject: what is recorded about a message goes in its chain. */
+  partitionOf: (subject: string) => number;
   /** Whether the ledger already holds a message with this id (a remote agent's own id may name one). */
   idTaken: (id: string) => boolean;
   ingest: (ingress: string, message: IngressMessage) => void;
-  /** Applies the state deltas a record carries (an executor's reply token) to the gate's store. */
+  /** Applies the state deltas a record carries (an executor's reply token) to its partition's state. */
   remember: (record: LedgerRecord) => void;
   retry?: Partial<RetryOptions>;
 }): Delivery {

@@ -26,8 +26,10 @@ export function createEffectRunner(deps: {
   counts: RunCounts;
   publish: (event: MeshEvent) => void;
   ingest: (ingress: string, message: IngressMessage) => void;
-  /** Applies the state deltas a record carries (an executor's reply token) to the gate's store. */
+  /** Applies the state deltas a record carries (an executor's reply token) to its partition's state. */
   remember: (record: LedgerRecord) => void;
+  /** The partition that owns a subject: `effect.executed` goes in its request's chain. */
+  partitionOf: (subject: string) => number;
   attempts: Attempts;
 }): EffectRunner {
   const { active, ledger, log, clock, work, counts, publish } = deps;
@@ -85,7 +87,7 @@ export function createEffectRunner(deps: {
     const value = result.value.value as JsonValue | undefined;
     const executed = effectExecutedRecord(clock(), request, result.attempt, value, result.value.replyToken);
     deps.remember(executed); // the gate knows a reply token from the moment its record is appended
-    work.track(ledger.append(executed));
+    work.track(ledger.append(executed, deps.partitionOf(request.subject)));
     publish({
       type: 'effect-executed',
       at: clock(),

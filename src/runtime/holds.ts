@@ -55,6 +55,8 @@ export type Holds = {
 export function createHolds(deps: {
   active: ActivePolicy;
   ledger: Ledger;
+  /** The partition whose holds these are: its state, its chain. */
+  partition: number;
   state: StateStore;
   clock: Clock;
   work: WorkTracker;
@@ -108,22 +110,25 @@ export function createHolds(deps: {
     const consumers = outcome === 'deliver' && hold.gated === 'message' ? deps.consumersOf(envelope) : [];
     // The release closes the hold in state first, then the re-gated decision's changes, as applied.
     const deltas: StateDelta[] = [released, ...(regated?.deltas ?? [])];
-    const durable = deps.ledger.append({
-      kind: ENTRY.holdReleased,
-      at: deps.clock(),
-      msgId,
-      subject: hold.subject,
-      ...(r.by === 'timeout' ? {} : { agent: r.by }),
-      data: {
-        by: r.by,
-        ...(consumers.length === 0 ? {} : { consumers }),
-        deltas,
-        outcome,
-        ...(r.reason === undefined ? {} : { reason: r.reason }),
-        ...(hold.verdict.rule === undefined ? {} : { rule: hold.verdict.rule }),
-        ...(regated === undefined ? {} : { verdict: regated.verdict }),
+    const durable = deps.ledger.append(
+      {
+        kind: ENTRY.holdReleased,
+        at: deps.clock(),
+        msgId,
+        subject: hold.subject,
+        ...(r.by === 'timeout' ? {} : { agent: r.by }),
+        data: {
+          by: r.by,
+          ...(consumers.length === 0 ? {} : { consumers }),
+          deltas,
+          outcome,
+          ...(r.reason === undefined ? {} : { reason: r.reason }),
+          ...(hold.verdict.rule === undefined ? {} : { rule: hold.verdict.rule }),
+          ...(regated === undefined ? {} : { verdict: regated.verdict }),
+        },
       },
-    });
+      deps.partition,
+    );
     deps.log.info({ msgId, rule: hold.verdict.rule, outcome, by: r.by }, 'hold released');
     const settled = durable.then(() => {
       const refused = outcome !== r.outcome ? regated?.verdict.reason : undefined;

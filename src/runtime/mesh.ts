@@ -1,23 +1,30 @@
 import type { Logger } from 'pino';
-import { type MeshwardenError, parseSource } from '../envelope/index.js';
-import { partnerReach } from '../gate/index.js';
+import { type MeshwardenError, partitionOf } from '../envelope/index.js';
 import type { Ledger, LedgerEntry } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
-import { createMemoryState, type StateDelta, type StateStore } from '../state/index.js';
+import type { StateDelta } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
-import { createAdmission, type RootMessage } from './admission.js';
+import type { RootMessage } from './admission.js';
+import type { Outgoing } from './agent-runner.js';
 import { createDelivery, type RetryOptions } from './delivery.js';
 import { type Clock, createEnvelopeFactory, type Random, systemClock, systemRandom } from './envelopes.js';
 import { runtimeError } from './errors.js';
 import { type MeshEvent, type RunCounts, zeroCounts } from './events.js';
-import { createFailureBreakers } from './failures.js';
-import { isFrozen } from './freezes.js';
-import { createHolds, type HoldView } from './holds.js';
+import type { HoldView } from './holds.js';
+import { createInProcessBus } from './in-process-bus.js';
 import type { LoadedModules } from './modules.js';
+import {
+  createPartition,
+  createTickets,
+  type Partition,
+  type PartitionItem,
+  partitionHandler,
+} from './partitions.js';
 import { createPilotActions, type PilotActions } from './pilot.js';
 import { policyLoadedRecord } from './records.js';
 import { recoverFromLedger } from './recovery.js';
 import type { RejectedInput } from './rejected.js';
+import { type MeshStateView, viewOverPartitions } from './state-view.js';
 import type { Transport } from './transports.js';
 import { createWorkTracker } from './work.js';
 
@@ -28,7 +35,6 @@ export type MeshOptions = {
   /** How remote agents are reached; kept for reloads. */
   readonly transports?: readonly Transport[];
   readonly log: Logger;
-  readonly state?: StateStore;
   readonly clock?: Clock;
   readonly random?: Random;
   readonly retry?: Partial<RetryOptions>;
@@ -37,10 +43,12 @@ export type MeshOptions = {
 };
 
 export type { RejectedInput } from './rejected.js';
+export type { MeshStateView } from './state-view.js';
 
 export type Mesh = {
   readonly policy: Policy;
-  readonly state: StateStore;
+  /** A read-only view over every partition's state (one partition: its state). */
+  readonly state: MeshStateView;
   /** The transports remote agents were connected with (a reload connects new ones the same way). */
   readonly transports: readonly Transport[];
   /** Gates a root message from an ingress; resolves with the decision entry once it is durable. */
@@ -51,7 +59,7 @@ export type Mesh = {
   recover(): Promise<number>;
   /**
    * Puts a new policy (and its loaded modules) in force for everything decided from now on, after
-   * recording it (`policy.loaded`). Refused for another mesh or more than one partition. State
+   * recording it (`policy.loaded`). Refused for another mesh or another partition count. State
    * carries over; approval timers restart under the new rules; agent code already loaded stays.
    */
   reload(policy: Policy, modules: LoadedModules, by?: string): Promise<LedgerEntry> | MeshwardenError;
@@ -60,24 +68,28 @@ export type Mesh = {
   /** A pilot's approvals, rejections, freezes and resets, each recorded in the ledger. */
   readonly pilot: PilotActions;
   onEvent(listener: (event: MeshEvent) => void): () => void;
-  /** Resolves when nothing is queued, awaiting durability or running. */
+  /** Resolves when nothing is on the bus, queued, awaiting durability or running. */
   idle(): Promise<void>;
   counts(): RunCounts;
-  /** Stops intake, lets in-flight work finish, flushes the ledger. Idempotent. */
+  /** Stops intake, lets in-flight work finish, closes the bus, flushes the ledger. Idempotent. */
   close(): Promise<void>;
   readonly closed: Promise<void | Error>;
   [Symbol.asyncDispose](): Promise<void>;
 };
 
+/**
+ * A mesh of `policy.partitions` partitions in this process (partitions.ts), fed by an in-process bus:
+ * `inject` and what handlers emit are published to the partition that owns their subject, whose
+ * handler is the only one to gate, record and settle them. Distributed mode swaps the bus and the
+ * ledger for their NATS and PostgreSQL adapters; nothing else changes.
+ */
 export function createMesh(opts: MeshOptions): Mesh {
   const { ledger, log } = opts;
   const active: ActivePolicy = { policy: opts.policy, modules: opts.modules };
-  const state =
-    opts.state ??
-    createMemoryState({
-      echoWindowMs: opts.policy.guards.loop.echoWindowMs,
-      dedupeWindowMs: opts.policy.guards.envelope.dedupeWindowMs,
-    });
+  // Fixed for the mesh's life: open and reload refuse another count (MW_RUNTIME_PARTITIONS_CHANGED).
+  const count = opts.policy.partitions;
+  const owner = (subject: unknown): number =>
+    count === 1 || typeof subject !== 'string' ? 0 : partitionOf(subject, count);
   const clock = opts.clock ?? systemClock;
   const factory = createEnvelopeFactory({
     mesh: opts.policy.mesh,
@@ -103,41 +115,83 @@ export function createMesh(opts: MeshOptions): Mesh {
       }
     }
   };
+  const listening = () => listeners.size > 0;
 
-  const admission = createAdmission({
-    active,
-    state,
-    ledger,
-    clock,
-    factory,
-    counts,
-    work,
-    publish,
-    listening: () => listeners.size > 0,
-    dispatch: (envelope, gated, consumers) => delivery.dispatch(envelope, gated, consumers),
-    armHold: (msgId) => holds.arm(msgId),
+  const partitions: Partition[] = [];
+  for (let p = 0; p < count; p++) {
+    partitions.push(
+      createPartition(p, {
+        active,
+        ledger,
+        clock,
+        factory,
+        counts,
+        work,
+        log,
+        publish,
+        listening,
+        dispatch: (envelope, gated, consumers) => delivery.dispatch(envelope, gated, consumers),
+      }),
+    );
+  }
+  const partitionOfSubject = (subject: string) => owner(subject);
+  const stateView = viewOverPartitions(partitions.map((p) => p.state));
+
+  const tickets = createTickets();
+  const bus = createInProcessBus<PartitionItem>({
+    onError: (err, failed) => log.error({ err, partition: failed.partition }, 'partition handler failed'),
   });
+  const handler = partitionHandler(partitions, tickets);
+  for (let p = 0; p < count; p++) bus.subscribe(p, handler);
+
+  /** Publishes an item to its partition; resolves as its ticket is settled there. */
+  const send = <T>(partition: number, item: (ticket: number) => PartitionItem): Promise<T> => {
+    const { ticket, promise } = tickets.issue<T>();
+    bus.publish(partition, item(ticket)).catch((err: unknown) => tickets.settle(ticket, Promise.reject(err)));
+    return promise;
+  };
 
   const inject: Mesh['inject'] = (ingress, input) =>
     closing !== undefined
       ? Promise.reject(runtimeError('MW_RUNTIME_CLOSED'))
-      : admission.ingest(ingress, input);
+      : send(owner(input.subject), (ticket) => ({ kind: 'root', ticket, ingress, message: input }));
 
-  const failures = createFailureBreakers({ active, state, ledger, clock, log });
+  /** One handler's emissions: one item (one atomic group) per partition they go to. */
+  const admitAll = (emitted: readonly Outgoing[]): Promise<unknown> => {
+    if (count === 1) return send(0, (ticket) => ({ kind: 'emitted', ticket, emitted }));
+    const byPartition = new Map<number, Outgoing[]>();
+    for (const out of emitted) {
+      const p = owner(out.envelope.subject);
+      const group = byPartition.get(p);
+      if (group === undefined) byPartition.set(p, [out]);
+      else group.push(out);
+    }
+    return Promise.all(
+      [...byPartition].map(([p, group]) =>
+        send(p, (ticket) => ({ kind: 'emitted', ticket, emitted: group })),
+      ),
+    );
+  };
+
+  const failed: Partition['failures']['record'] = (kind, msg, ...rest) =>
+    partitions[owner(msg.subject)]!.failures.record(kind, msg, ...rest);
   const delivery = createDelivery({
     active,
     ledger,
-    failed: failures.record,
+    failed,
     log,
     clock,
     factory,
     work,
     counts,
     publish,
-    listening: () => listeners.size > 0,
-    admitAll: admission.admitAll,
-    idTaken: admission.idTaken,
-    remember: (record) => state.apply((record.data as { deltas?: StateDelta[] }).deltas ?? []),
+    listening,
+    admitAll,
+    partitionOf: partitionOfSubject,
+    // Read once per forwarded remote event; any partition's admission reads the same ledger.
+    idTaken: partitions[0]!.admission.idTaken,
+    remember: (record) =>
+      partitions[owner(record.subject)]!.state.apply((record.data as { deltas?: StateDelta[] }).deltas ?? []),
     ingest: (ingress, message) => {
       inject(ingress, message).catch((err: unknown) =>
         log.warn({ err, ingress }, 'ingest after close dropped'),
@@ -146,42 +200,47 @@ export function createMesh(opts: MeshOptions): Mesh {
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
   });
 
-  const holds = createHolds({
+  const pilot = createPilotActions({
     active,
     ledger,
-    state,
+    partitions,
+    partitionOf: partitionOfSubject,
     clock,
     work,
-    log,
-    isFrozen: (subject, now) => isFrozen(active.policy, state, subject, now),
-    consumersOf: admission.consumersOf,
-    dispatch: delivery.dispatch,
-    publish,
-    regate: admission.regate,
-    reach: (hold) =>
-      partnerReach(active.policy, hold.envelope, parseSource(hold.envelope.source)?.name ?? ''),
   });
-
-  const pilot = createPilotActions({ active, ledger, state, holds, clock, work });
+  const retimeHolds = () => {
+    for (const p of partitions) p.holds.retime();
+  };
 
   const evictTimer = setInterval(() => {
     const now = clock();
-    state.evict(now);
-    failures.evict(now);
+    for (const p of partitions) {
+      p.state.evict(now);
+      p.failures.evict(now);
+    }
   }, 5_000);
   evictTimer.unref();
+
+  /** Quiet once nothing is on the bus and no work is in flight; each may feed the other. */
+  const idle = async () => {
+    do {
+      await bus.drain();
+      await work.idle();
+    } while (tickets.open() > 0);
+  };
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
       try {
-        await work.idle();
+        await idle();
+        await bus.close();
         await ledger.flush();
         resolveClosed();
       } catch (err) {
         resolveClosed(err as Error);
       } finally {
         clearInterval(evictTimer);
-        holds.close();
+        for (const p of partitions) p.holds.close();
       }
     })();
     return closing;
@@ -191,7 +250,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     get policy() {
       return active.policy;
     },
-    state,
+    state: stateView,
     transports: opts.transports ?? [],
     inject,
     reload(policy, modules, by) {
@@ -200,11 +259,22 @@ export function createMesh(opts: MeshOptions): Mesh {
           detail: `the new policy is for mesh ${policy.mesh}, this one runs ${active.policy.mesh}`,
         });
       }
-      if (policy.partitions !== 1) {
-        return runtimeError('MW_RUNTIME_PARTITIONS', { partitions: policy.partitions });
+      if (policy.partitions !== count) {
+        return runtimeError('MW_RUNTIME_PARTITIONS_CHANGED', {
+          recorded: count,
+          partitions: policy.partitions,
+        });
       }
       const durable = ledger.append(
-        policyLoadedRecord(clock(), policy.mesh, policy.digest, policy.file, ledger.durability, by),
+        policyLoadedRecord(
+          clock(),
+          policy.mesh,
+          policy.digest,
+          policy.file,
+          ledger.durability,
+          policy.partitions,
+          by,
+        ),
       );
       work.track(durable);
       // Messages already admitted keep the consumers recorded with them; what comes next is gated,
@@ -217,23 +287,33 @@ export function createMesh(opts: MeshOptions): Mesh {
         );
       active.policy = policy;
       active.modules = modules;
-      holds.retime();
+      retimeHolds();
       log.info({ digest: policy.digest }, 'policy reloaded');
       return durable;
     },
-    reject: admission.reject,
+    // Input that never became an envelope has no subject: partition 0 records it.
+    reject: (input) => partitions[0]!.admission.reject(input),
     async recover() {
-      const resumed = recoverFromLedger(ledger, state, delivery.dispatch, holds.retime, failures.remember);
+      const resumed = recoverFromLedger(
+        ledger,
+        partitions.map((p) => p.state),
+        delivery.dispatch,
+        retimeHolds,
+        (entry, deltas) => partitions[entry.partition]!.failures.remember(entry, deltas),
+      );
       counts.recovered += resumed;
       return resumed;
     },
-    held: () => holds.list(),
+    held: () =>
+      count === 1
+        ? partitions[0]!.holds.list()
+        : partitions.flatMap((p) => p.holds.list()).sort((a, b) => a.heldAt - b.heldAt),
     pilot,
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    idle: () => work.idle(),
+    idle,
     counts: () => structuredClone(counts),
     close,
     closed,

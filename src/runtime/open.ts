@@ -9,7 +9,7 @@ import { systemClock } from './envelopes.js';
 import { runtimeError } from './errors.js';
 import { createMesh, type Mesh, type MeshOptions } from './mesh.js';
 import { loadModules } from './modules.js';
-import { policyLoadedRecord } from './records.js';
+import { ENTRY, policyLoadedRecord } from './records.js';
 import { type Transport, toolSchemaReader } from './transports.js';
 
 export type OpenedMesh = { readonly mesh: Mesh; readonly ledger: Ledger; readonly resumed: number };
@@ -50,17 +50,22 @@ export async function openMesh(opts: {
   const loaded = await loadPolicy(opts.meshFile, readerOf(transports));
   if (!loaded.ok) return { ok: false, policyIssues: loaded.issues };
   const policy = loaded.policy;
-  if (policy.partitions !== 1) {
-    // Agent- and mesh-scoped limits are split across partitions; one process running all of them
-    // over one state would enforce only a share of each limit.
-    return { ok: false, errors: [runtimeError('MW_RUNTIME_PARTITIONS', { partitions: policy.partitions })] };
-  }
   const modules = await loadModules(policy, transports);
   if (!modules.ok) return { ok: false, errors: modules.errors };
   // The ledger and the tokens are the owner's alone: a data directory made here is 0700.
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const durability = opts.durability ?? policy.ledger.durability;
   const ledger = openLedger({ file: ledgerFile(opts.dataDir), origin: policy.mesh, durability });
+  // Every chain belongs to one partition for good: another count would put subjects in other chains.
+  const recorded = recordedPartitions(ledger);
+  if (recorded !== undefined && recorded !== policy.partitions) {
+    await ledger.close();
+    const changed = runtimeError('MW_RUNTIME_PARTITIONS_CHANGED', {
+      recorded,
+      partitions: policy.partitions,
+    });
+    return { ok: false, errors: [changed] };
+  }
   const clock = opts.clock ?? systemClock;
   const mesh = createMesh({
     policy,
@@ -72,7 +77,9 @@ export async function openMesh(opts: {
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
   });
   // The policy is on record before anything is decided or resumed under it.
-  await ledger.append(policyLoadedRecord(clock(), policy.mesh, policy.digest, policy.file, durability));
+  await ledger.append(
+    policyLoadedRecord(clock(), policy.mesh, policy.digest, policy.file, durability, policy.partitions),
+  );
   const resumed = await mesh.recover();
   const close = async () => {
     await mesh.close();
@@ -105,6 +112,19 @@ export async function reloadPolicy(mesh: Mesh, by?: string): Promise<ReloadResul
   if (isMeshwardenError(recorded)) return { ok: false, errors: [recorded] };
   await recorded;
   return { ok: true, digest: loaded.policy.digest, changed: true };
+}
+
+/**
+ * The partition count the ledger was last opened with: its latest `policy.loaded` entry's
+ * `partitions`, 1 for one written before that field was recorded, nothing for a new ledger.
+ */
+function recordedPartitions(ledger: Ledger): number | undefined {
+  let recorded: number | undefined;
+  for (const entry of ledger.scan({ kinds: [ENTRY.policyLoaded] })) {
+    const { partitions } = entry.data as { partitions?: unknown };
+    recorded = typeof partitions === 'number' ? partitions : 1;
+  }
+  return recorded;
 }
 
 /** MCP effects without a contract file take their tool's input schema, read through the transports. */

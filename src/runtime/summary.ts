@@ -31,7 +31,12 @@ export type RunSummary = {
   readonly policy: { readonly mesh: string; readonly digest: string };
 };
 
-export function summarize(counts: RunCounts, state: StateStore, ledger: Ledger, policy: Policy): RunSummary {
+export function summarize(
+  counts: RunCounts,
+  state: Pick<StateStore, 'openBreakers'>,
+  ledger: Ledger,
+  policy: Policy,
+): RunSummary {
   const breakers = state.openBreakers().flatMap(({ key, state: b }) => {
     const ref = parseBreakerKey(key);
     return ref === undefined

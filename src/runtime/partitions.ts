@@ -1,0 +1,153 @@
+import type { Logger } from 'pino';
+import { parseSource } from '../envelope/index.js';
+import { partnerReach } from '../gate/index.js';
+import type { Ledger } from '../ledger/index.js';
+import { createMemoryState, type StateStore } from '../state/index.js';
+import type { ActivePolicy } from './active.js';
+import { type Admission, createAdmission, type RootMessage } from './admission.js';
+import type { Outgoing } from './agent-runner.js';
+import type { BusHandler } from './bus.js';
+import type { Delivery } from './delivery.js';
+import type { Clock, EnvelopeFactory } from './envelopes.js';
+import type { MeshEvent, RunCounts } from './events.js';
+import { createFailureBreakers, type FailureBreakers } from './failures.js';
+import { isFrozen } from './freezes.js';
+import { createHolds, type Holds } from './holds.js';
+import type { WorkTracker } from './work.js';
+
+/**
+ * One partition of a mesh: the subjects that hash to it (`partitionOf`), its state, its admission
+ * (the only caller of the gate for them), its holds' timers and its failure breakers. Its records go
+ * in its own hash chain. Embedded mode runs P of them in one process; distributed mode will run each
+ * on the node that holds its lease, with the same parts.
+ */
+export type Partition = {
+  readonly index: number;
+  readonly state: StateStore;
+  readonly admission: Admission;
+  readonly holds: Holds;
+  readonly failures: FailureBreakers;
+};
+
+/**
+ * What travels on a partition's bus: a root message from an ingress, or what one handler emitted
+ * for this partition. `ticket` names the promise its sender waits on (in distributed mode, a reply
+ * subject).
+ */
+export type PartitionItem =
+  | {
+      readonly kind: 'root';
+      readonly ticket: number;
+      readonly ingress: string;
+      readonly message: RootMessage;
+    }
+  | { readonly kind: 'emitted'; readonly ticket: number; readonly emitted: readonly Outgoing[] };
+
+/** Builds partition `index`, over a state of its own. */
+export function createPartition(
+  index: number,
+  deps: {
+    active: ActivePolicy;
+    ledger: Ledger;
+    clock: Clock;
+    factory: EnvelopeFactory;
+    counts: RunCounts;
+    work: WorkTracker;
+    log: Logger;
+    publish: (event: MeshEvent) => void;
+    listening: () => boolean;
+    dispatch: Delivery['dispatch'];
+  },
+): Partition {
+  const { active, ledger, clock, work, log } = deps;
+  const state = createMemoryState({
+    echoWindowMs: active.policy.guards.loop.echoWindowMs,
+    dedupeWindowMs: active.policy.guards.envelope.dedupeWindowMs,
+  });
+  const admission = createAdmission({
+    ...deps,
+    state,
+    partition: index,
+    armHold: (msgId) => holds.arm(msgId),
+  });
+  const holds = createHolds({
+    active,
+    ledger,
+    partition: index,
+    state,
+    clock,
+    work,
+    log,
+    isFrozen: (subject, now) => isFrozen(active.policy, state, subject, now),
+    consumersOf: admission.consumersOf,
+    dispatch: deps.dispatch,
+    publish: deps.publish,
+    regate: admission.regate,
+    reach: (hold) =>
+      partnerReach(active.policy, hold.envelope, parseSource(hold.envelope.source)?.name ?? ''),
+  });
+  const failures = createFailureBreakers({ active, state, ledger, partition: index, clock, log });
+  return { index, state, admission, holds, failures };
+}
+
+/** The promises `inject` and `admitAll` return, kept by ticket until their partition handled them. */
+export type Tickets = {
+  issue<T>(): { readonly ticket: number; readonly promise: Promise<T> };
+  /** Settles a ticket with the outcome of its item (a decision entry, a durable group). */
+  settle(ticket: number, outcome: Promise<unknown>): void;
+  /** Tickets issued and not yet settled: items on the bus that no partition handled yet. */
+  open(): number;
+};
+
+export function createTickets(): Tickets {
+  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  let next = 0;
+  return {
+    issue<T>() {
+      const ticket = next++;
+      const promise = new Promise<T>((resolve, reject) => {
+        waiting.set(ticket, { resolve: resolve as (v: unknown) => void, reject });
+      });
+      return { ticket, promise };
+    },
+    settle(ticket, outcome) {
+      const w = waiting.get(ticket);
+      if (w === undefined) return;
+      waiting.delete(ticket);
+      outcome.then(w.resolve, w.reject);
+    },
+    open: () => waiting.size,
+  };
+}
+
+/**
+ * The bus handler of every partition: admits a batch's items one by one in bus order, through the
+ * partition's admission (gate → deltas → record → append → settle once durable), and resolves with
+ * the batch once all its records are durable: the ack point. Settling (delivery, hold timers) waits
+ * for durability inside the admission, never the next batch's gate.
+ */
+export function partitionHandler(
+  partitions: readonly Partition[],
+  tickets: Tickets,
+): BusHandler<PartitionItem> {
+  return (items, p) => {
+    const { admission } = partitions[p]!;
+    const durables: Promise<unknown>[] = [];
+    for (const item of items) {
+      let durable: Promise<unknown>;
+      try {
+        durable =
+          item.kind === 'root'
+            ? admission.ingest(item.ingress, item.message)
+            : admission.admitAll(item.emitted);
+      } catch (err) {
+        // A bug in judging one item must not leave its sender waiting, nor the rest of the batch.
+        durable = Promise.reject(err);
+      }
+      tickets.settle(item.ticket, durable);
+      durables.push(durable);
+    }
+    // The senders hear of a failed append; the bus need not report it again.
+    return Promise.allSettled(durables).then(() => {});
+  };
+}
