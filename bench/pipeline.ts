@@ -93,7 +93,7 @@ export async function runPipelines(
       pipelinesPerSecond: Math.round(pipelines / seconds),
       pipelineP50ms: round(quantile(latencies, 0.5), 2),
       pipelineP99ms: round(quantile(latencies, 0.99), 2),
-      ledgerEntries: o.ledger.count(),
+      ledgerEntries: await o.ledger.count(),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -289,7 +289,7 @@ export async function ledgerScale(entries: number, opts: ScaleOptions): Promise<
 
     opts.progress(`  ledger: verifying ${total} entries …`);
     const v0 = process.hrtime.bigint();
-    const verified = ledger.verify();
+    const verified = await ledger.verify();
     const verifySeconds = seconds(v0);
     if (!verified.ok || verified.entries !== total)
       throw new Error(`verify failed: ${JSON.stringify(verified)}`);
@@ -299,13 +299,13 @@ export async function ledgerScale(entries: number, opts: ScaleOptions): Promise<
     const whyMs = new Float64Array(leaves.length);
     for (const [i, id] of leaves.entries()) {
       const t0 = process.hrtime.bigint();
-      const chain = ledger.lineage(id);
+      const chain = await ledger.lineage(id);
       lineageMs[i] = Number(process.hrtime.bigint() - t0) / 1e6;
       if (chain.length !== CHAIN) throw new Error(`lineage of ${id} has ${chain.length} links`);
     }
     for (const [i, id] of leaves.entries()) {
       const t0 = process.hrtime.bigint();
-      const why = whyChain(ledger, id);
+      const why = await whyChain(ledger, id);
       whyMs[i] = Number(process.hrtime.bigint() - t0) / 1e6;
       if (why?.chain.length !== CHAIN) throw new Error(`why of ${id} has ${why?.chain.length} links`);
     }

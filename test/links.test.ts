@@ -65,7 +65,7 @@ function writeMesh(): string {
   return dir;
 }
 
-type Opened = { mesh: Mesh; all: () => LedgerEntry[] };
+type Opened = { mesh: Mesh; all: () => Promise<LedgerEntry[]> };
 
 async function withMesh(dir: string, fn: (o: Opened) => Promise<void>): Promise<void> {
   const opened = await openMesh({
@@ -76,7 +76,7 @@ async function withMesh(dir: string, fn: (o: Opened) => Promise<void>): Promise<
   });
   if (!opened.ok) throw new Error(JSON.stringify(opened));
   await using o = opened.opened;
-  await fn({ mesh: o.mesh, all: () => [...o.ledger.scan()] });
+  await fn({ mesh: o.mesh, all: () => Array.fromAsync(o.ledger.scan()) });
   await o.mesh.idle();
 }
 
@@ -105,7 +105,7 @@ describe('a webhook carrying a deploy effect back', () => {
         data: { version: '1.2.0' },
       });
       await mesh.idle();
-      const [deploy] = executed(all(), SERVICE);
+      const [deploy] = executed(await all(), SERVICE);
       expect(deploy?.data).toMatchObject({ effect: 'deploy.start', replyToken: 'c0ffee000001' });
       ids.deploy = deploy!.msgId!;
       const hook = await mesh.inject('webhooks', {
@@ -151,7 +151,7 @@ describe('a webhook carrying a deploy effect back', () => {
     await withMesh(dir, async ({ mesh, all }) => {
       await mesh.inject('api', { type: 'release.requested.v1', subject: OTHER, data: { version: '9.0.0' } });
       await mesh.idle();
-      const otherDeploy = executed(all(), OTHER)[0]!.msgId!;
+      const otherDeploy = executed(await all(), OTHER)[0]!.msgId!;
       const hook = (causationid: string, subject = SERVICE) =>
         mesh.inject('webhooks', { type: 'deploy.finished.v1', subject, data: { status: 'ok' }, causationid });
 
@@ -189,7 +189,7 @@ describe('a webhook carrying a deploy effect back', () => {
       await mesh.inject('api', { type: 'release.requested.v1', subject, data: {} });
       await mesh.idle();
       for (let i = 0; i < 6; i++) {
-        const last = executed(all(), subject).at(-1)!;
+        const last = executed(await all(), subject).at(-1)!;
         const token = (last.data as { replyToken: string }).replyToken;
         await mesh.inject('webhooks', {
           type: 'deploy.finished.v1',
@@ -198,11 +198,11 @@ describe('a webhook carrying a deploy effect back', () => {
         });
         await mesh.idle();
       }
-      const stops = all().filter(
+      const stops = (await all()).filter(
         (e) => e.kind === ENTRY.decision && e.subject === subject && verdictOf(e).reason.startsWith('loop.'),
       );
       expect(stops.length).toBeGreaterThan(0);
-      expect(executed(all(), subject).length).toBeLessThanOrEqual(2);
+      expect(executed(await all(), subject).length).toBeLessThanOrEqual(2);
     });
   });
 });
@@ -222,7 +222,7 @@ describe('why shows why a delivery failed', () => {
     await withMesh(dir, async ({ mesh, all }) => {
       await mesh.inject('api', { type: 'release.requested.v1', subject, data: {} });
       await mesh.idle();
-      deploy = all().find((e) => e.kind === ENTRY.decision && e.agent === 'release@1.0.0')!.msgId!;
+      deploy = (await all()).find((e) => e.kind === ENTRY.decision && e.agent === 'release@1.0.0')!.msgId!;
     });
     const { doc, text } = await why(dir, deploy);
     const outcomes = doc.chain.at(-1).outcomes as {

@@ -45,7 +45,7 @@ describe('the retention example with their agents: churn over A2A, credit.issue 
     await feedFile(o.mesh, join(dir, 'retention', 'tickets.jsonl'), () => {}, new AbortController().signal);
     await o.mesh.idle();
 
-    const entries = [...o.ledger.scan()];
+    const entries = await Array.fromAsync(o.ledger.scan());
     const credits = entries.filter(
       (e) =>
         e.kind === ENTRY.effectExecuted && e.agent === 'effect:credit.issue' && e.subject === 'account:8841',
@@ -58,7 +58,7 @@ describe('the retention example with their agents: churn over A2A, credit.issue 
     expect(entries.some((e) => e.kind === ENTRY.decision && e.agent === 'churn@2.0.1')).toBe(true);
     expect(peer.received.length).toBeGreaterThan(0);
     expect(entries.filter((e) => e.kind === ENTRY.deadLetter)).toEqual([]);
-    expect(o.ledger.verify().ok).toBe(true);
+    expect((await o.ledger.verify()).ok).toBe(true);
   });
 
   it('runs from the command line with the MCP tool, and the command ends cleanly with its server stopped', async () => {

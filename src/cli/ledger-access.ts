@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { type Ledger, ledgerFile, openLedger } from '../runtime/index.js';
+import { isMeshwardenError, type Ledger, ledgerFile, openLedgerAt } from '../runtime/index.js';
 import { cliError } from './errors.js';
 import type { Output } from './output.js';
 
@@ -14,5 +14,10 @@ export async function openExistingLedger(dataDir: string, out: Output): Promise<
     out.fail(cliError('MW_CLI_NO_LEDGER', { file, dir: dirname(file) }));
     return undefined;
   }
-  return openLedger({ file });
+  const ledger = openLedgerAt(file);
+  if (isMeshwardenError(ledger)) {
+    out.fail(ledger);
+    return undefined;
+  }
+  return ledger;
 }

@@ -33,8 +33,8 @@ describe('checkpoints', () => {
       [2, 1],
     ]);
     expect(verifyCheckpointSignature(cp)).toBe(true);
-    expect(ledger.checkpoints()).toEqual([first, cp]);
-    expect(ledger.verify()).toMatchObject({ ok: true, checkpoints: 2 });
+    expect(await ledger.checkpoints()).toEqual([first, cp]);
+    expect(await ledger.verify()).toMatchObject({ ok: true, checkpoints: 2 });
     // The key: PKCS8 PEM next to the ledger file, readable by its owner only.
     const keyFile = join(dir, 'ledger.key');
     expect(readFileSync(keyFile, 'utf8')).toContain('BEGIN PRIVATE KEY');

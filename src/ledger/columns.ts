@@ -1,4 +1,4 @@
-import type { StoredRow } from './verify.js';
+import type { StoredRow } from './types.js';
 
 // Indexed columns and the body field each copies.
 const COPIES = [

@@ -13,18 +13,18 @@ import {
   INSERT_ENTRY,
 } from './schema.js';
 
-/** A blocked query or close gives up on the worker after this long, and the ledger closes. */
+/** A blocked close gives up on the worker after this long, and the ledger closes. */
 const WAIT_MS = 60_000;
 
 /** The main thread's handle on the commit worker. */
 export type Committer = {
   /** Hands a batch to the worker; `resolve` runs once it is committed, `reject` if it never will be. */
   send(n: number, cols: SQLInputValue[], resolve: () => void, reject: (err: Error) => void): void;
-  /** Blocks this thread until every batch sent so far is committed or lost (queries call it). */
-  waitAll(): void;
   /**
    * Blocks until the worker has committed what it was sent and closed its connection, then settles
-   * every batch. Idempotent; the thread itself exits a moment later.
+   * every batch. Idempotent; the thread itself exits a moment later. The only `Atomics.wait` left:
+   * once closed, the worker must no longer hold the file, whoever opens it next (a reopen, another
+   * command, a removal of the directory). Reads never wait here: they await `flush()`.
    */
   stop(): void;
   /** Kills the worker at once, as a crash would: everything not yet committed is lost. */
@@ -165,11 +165,6 @@ export function startCommitter(opts: CommitterOptions): Committer {
       inflight.push({ id, n, resolve, reject });
       port.ref();
       port.postMessage({ id, n, cols } satisfies CommitRequest);
-    },
-    waitAll() {
-      const target = BigInt(lastSent);
-      if (failure === undefined && !block(0, (v) => v < 0n || v >= target)) return unresponsive();
-      settle();
     },
     stop() {
       if (stopping) return;

@@ -7,6 +7,7 @@ export const ledgerError = makeError({
   MW_LEDGER_RECORD: 'the record cannot be appended: {problem}',
   MW_LEDGER_CHECKPOINT: 'the checkpoint is not valid: {problem}',
   MW_LEDGER_KEY: 'the checkpoint key {file} could not be {action}: {cause}',
+  MW_LEDGER_LOCATION: 'the ledger location {location} cannot be opened: {reason}',
 });
 
 export type LedgerErrorCode = Parameters<typeof ledgerError>[0];

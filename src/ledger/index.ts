@@ -1,13 +1,22 @@
 export { parseCheckpoint, verifyCheckpointSignature } from './checkpoint.js';
-export type { Ledger, ScanOptions } from './ledger.js';
-export type { Durability } from './schema.js';
+export { type OpenLedgerOptions, openLedgerAt } from './location.js';
+export {
+  type Durability,
+  type Ledger,
+  type LedgerReader,
+  type LedgerWriter,
+  type QueryLimit,
+  type ScanOptions,
+  sizeOf,
+} from './ports.js';
 export { type LedgerOptions, openLedger } from './sqlite.js';
 export type {
   Checkpoint,
   LedgerEntry,
   LedgerRecord,
   PartitionHead,
+  StoredRow,
   VerifyProblem,
   VerifyResult,
 } from './types.js';
-export { type StoredRow, verifyChain } from './verify.js';
+export { verifyChain, verifyLedger, verifyRows } from './verify.js';

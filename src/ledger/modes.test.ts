@@ -31,7 +31,7 @@ describe('ledger file modes', () => {
     for (const f of files) chmodSync(f, 0o644);
     // A second connection (the CLI next to a running mesh) opening it is enough.
     await using reader = openLedger({ file });
-    expect(reader.count()).toBe(1);
+    expect(await reader.count()).toBe(1);
     expect(files.map(modeOf)).toEqual(files.map(() => 0o600));
   });
 

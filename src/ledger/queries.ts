@@ -1,5 +1,5 @@
 import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
-import type { ScanOptions } from './ledger.js';
+import type { ScanOptions } from './ports.js';
 import type { LedgerEntry } from './types.js';
 
 /** Lineage and impact stop after this many messages; so do the by-subject and by-agent lists by default. */

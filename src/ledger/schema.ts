@@ -3,10 +3,11 @@ import { isMeshwardenError } from '../envelope/index.js';
 import { causeText, ledgerError } from './errors.js';
 import { GENESIS } from './hash.js';
 import { createPrivateFile, databaseFiles, tightenModes } from './modes.js';
+import type { Durability } from './ports.js';
 
 export const SCHEMA_VERSION = '1';
 
-export type Durability = 'normal' | 'full';
+export type { Durability } from './ports.js';
 
 // A rowid table on purpose: entries run to kilobytes, and WITHOUT ROWID b-trees slow down sharply
 // once rows pass about 1/20 of a page (measured: 3x slower appends with 2 KB bodies).

@@ -6,13 +6,13 @@ import { signCheckpoint } from './checkpoint.js';
 import { startCommitter } from './committer.js';
 import { causeText, ledgerError } from './errors.js';
 import { loadSigningKey, type SigningKey } from './keyfile.js';
-import type { Ledger } from './ledger.js';
 import { tightenModes } from './modes.js';
+import type { Ledger, LedgerReader } from './ports.js';
 import { prepareQueries, QUERY_CAP, type Queries } from './queries.js';
 import { type Durability, type Head, openDatabase, readHeads } from './schema.js';
 import { readCheckpoints, selectStoredRows } from './stored.js';
 import type { Checkpoint, LedgerEntry, LedgerRecord, VerifyResult } from './types.js';
-import { verifyChain } from './verify.js';
+import { verifyLedger } from './verify.js';
 import { createWriter } from './writer.js';
 
 export type LedgerOptions = {
@@ -44,8 +44,9 @@ function recordOrigin(db: DatabaseSync, origin: string | undefined): string {
 }
 
 /**
- * Opens the SQLite ledger, reading each partition's head so appends continue the chains. Entries are
- * chained here, on the calling thread; a worker thread commits them (see committer.ts).
+ * The SQLite adapter of the ledger ports: opens the file, reading each partition's head so appends
+ * continue the chains. Entries are chained here, on the calling thread; a worker thread commits them
+ * (see committer.ts). Shells choose it through `openLedgerAt` (location.ts).
  */
 export function openLedger(opts: LedgerOptions): Ledger {
   const { file } = opts;
@@ -99,16 +100,65 @@ export function openLedger(opts: LedgerOptions): Ledger {
   const closedError = () =>
     ledgerError('MW_LEDGER_CLOSED', {}, failure === undefined ? {} : { cause: failure });
 
-  /** Reads see every append so far: wait until the worker has committed them. */
-  const sync = (): Queries => {
-    if (open) writer.sync();
+  /**
+   * Reads see every append made before them: they await the writer's flush (the worker reports each
+   * commit through its port, so nothing blocks the thread), then query the reading connection.
+   */
+  const ready = async (): Promise<Queries> => {
+    if (open) {
+      try {
+        await writer.flush();
+      } catch {
+        // A failed commit has closed the ledger by now; the check below says so.
+      }
+    }
     if (!open) throw closedError();
     return queries;
   };
 
+  /** Yields rows while the ledger is open; a close during the scan ends it with MW_LEDGER_CLOSED. */
+  async function* whileOpen<T>(rows: () => Iterator<T>): AsyncGenerator<T, void, undefined> {
+    await ready();
+    const it = rows();
+    try {
+      for (;;) {
+        if (!open) throw closedError();
+        const r = it.next();
+        if (r.done) return;
+        yield r.value;
+      }
+    } finally {
+      // A consumer's `break` lands here: ending the statement releases its read snapshot. Closing
+      // the database finalized it already.
+      if (open) it.return?.();
+    }
+  }
+
   const close = (): Promise<void> => {
     shutdown(undefined);
     return Promise.resolve();
+  };
+
+  const reader: LedgerReader = {
+    count: async () => {
+      await ready();
+      return chain.count();
+    },
+    byMessage: async (msgId) => (await ready()).byMessage(msgId),
+    byCausation: async (msgId) => (await ready()).byCausation(msgId),
+    bySubject: async (subject, o) => (await ready()).bySubject(subject, o?.limit ?? QUERY_CAP),
+    byAgent: async (agent, o) => (await ready()).byAgent(agent, o?.limit ?? QUERY_CAP),
+    byAgentPrefix: async (prefix, o) => (await ready()).byAgentPrefix(prefix, o?.limit ?? QUERY_CAP),
+    lineage: async (msgId) => (await ready()).lineage(msgId),
+    impact: async (msgId) => (await ready()).impact(msgId),
+    scan: (o = {}) => whileOpen(() => queries.scan(o)),
+    async checkpoints() {
+      await ready();
+      const stored = readCheckpoints(db);
+      if (isMeshwardenError(stored)) throw stored;
+      return stored;
+    },
+    storedRows: () => whileOpen(() => selectStoredRows(db)),
   };
 
   return {
@@ -133,36 +183,21 @@ export function openLedger(opts: LedgerOptions): Ledger {
     },
     durability,
     heads: chain.heads,
-    count: chain.count,
-    byMessage: (msgId) => sync().byMessage(msgId),
-    byCausation: (msgId) => sync().byCausation(msgId),
-    bySubject: (subject, o) => sync().bySubject(subject, o?.limit ?? QUERY_CAP),
-    byAgent: (agent, o) => sync().byAgent(agent, o?.limit ?? QUERY_CAP),
-    byAgentPrefix: (prefix, o) => sync().byAgentPrefix(prefix, o?.limit ?? QUERY_CAP),
-    lineage: (msgId) => sync().lineage(msgId),
-    impact: (msgId) => sync().impact(msgId),
-    scan: (o = {}) => sync().scan(o),
-    verify(o = {}): VerifyResult {
-      sync();
-      const stored = readCheckpoints(db);
-      if (isMeshwardenError(stored)) {
-        const detail = `a stored checkpoint cannot be read: ${stored.message}`;
-        return { ok: false, entries: 0, problem: 'bad-signature', partition: 0, seq: 0, detail };
-      }
+    ...reader,
+    async verify(o = {}): Promise<VerifyResult> {
       try {
-        return verifyChain(selectStoredRows(db), [...stored, ...(o.checkpoints ?? [])]);
+        return await verifyLedger(reader, o.checkpoints);
       } catch (err) {
+        if (isMeshwardenError(err)) throw err;
         throw ledgerError('MW_LEDGER_IO', { file, action: 'be read', cause: causeText(err) }, { cause: err });
       }
     },
     async checkpoint(): Promise<Checkpoint> {
-      sync();
+      // The heads of everything appended so far, signed once the flush in `ready` made them durable.
+      const partitions = chain.heads();
+      await ready();
       key ??= loadSigningKey(keyFile);
-      const cp = signCheckpoint(
-        { origin, at: Date.now(), partitions: chain.heads() },
-        key.privateKey,
-        key.publicKey,
-      );
+      const cp = signCheckpoint({ origin, at: Date.now(), partitions }, key.privateKey, key.publicKey);
       try {
         db.prepare('INSERT INTO checkpoints (body) VALUES (?)').run(canonicalize(cp));
       } catch (err) {
@@ -173,12 +208,6 @@ export function openLedger(opts: LedgerOptions): Ledger {
         );
       }
       return cp;
-    },
-    checkpoints() {
-      sync();
-      const stored = readCheckpoints(db);
-      if (isMeshwardenError(stored)) throw stored;
-      return stored;
     },
     close,
     closed,

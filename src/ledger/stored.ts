@@ -2,8 +2,7 @@ import type { DatabaseSync, SQLOutputValue } from 'node:sqlite';
 import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
 import { parseCheckpoint } from './checkpoint.js';
 import { ledgerError } from './errors.js';
-import type { Checkpoint } from './types.js';
-import type { StoredRow } from './verify.js';
+import type { Checkpoint, StoredRow } from './types.js';
 
 /** Every column of every entry in (partition, seq) order, as `verifyChain` reads them. */
 export function selectStoredRows(db: DatabaseSync): Generator<StoredRow, void, undefined> {

@@ -67,3 +67,22 @@ export type VerifyResult =
       readonly actual?: string;
       readonly detail: string;
     };
+
+/**
+ * One row as stored in the `entries` table, column for column. SQLite does not enforce column
+ * types, so verification checks them too: a value of the wrong type is a malformed row.
+ */
+export type StoredRow = {
+  readonly partition: number;
+  readonly seq: number;
+  readonly kind: string;
+  readonly at: number;
+  readonly msg_id: string | null;
+  readonly causation_id: string | null;
+  readonly correlation_id: string | null;
+  readonly subject: string | null;
+  readonly agent: string | null;
+  readonly body: string;
+  readonly prev: string;
+  readonly hash: string;
+};

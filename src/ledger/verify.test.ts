@@ -1,9 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { signCheckpoint } from './checkpoint.js';
+import { ledgerError } from './errors.js';
 import { chainHash, entryBody, GENESIS, leafHash } from './hash.js';
-import type { PartitionHead } from './types.js';
-import { type StoredRow, verifyChain } from './verify.js';
+import type { PartitionHead, StoredRow } from './types.js';
+import { verifyChain, verifyLedger, verifyRows } from './verify.js';
 
 const AT = 1_732_000_000_000;
 
@@ -133,5 +134,63 @@ describe('verifyChain', () => {
     const cp = sign([headOf(p0, 4)]);
     const forged = { ...cp, at: cp.at + 1 };
     expect(verifyChain(p0, [cp, forged])).toMatchObject({ ok: false, problem: 'bad-signature', seq: 0 });
+  });
+});
+
+/** The rows as an async stream that records how far it was read and whether it was released. */
+function stream(rows: readonly StoredRow[]) {
+  const seen = { read: 0, released: false };
+  async function* gen() {
+    try {
+      for (const row of rows) {
+        seen.read++;
+        yield row;
+      }
+    } finally {
+      seen.released = true;
+    }
+  }
+  return { rows: gen(), seen };
+}
+
+describe('verifyRows', () => {
+  it("gives verifyChain's result over an async stream", async () => {
+    const checkpoints = [sign([headOf(p0, 2), headOf(p2, 3)])];
+    const { rows } = stream([...p0, ...p2]);
+    expect(await verifyRows(rows, checkpoints)).toEqual(verifyChain([...p0, ...p2], checkpoints));
+  });
+
+  it('stops reading at the first bad entry and releases the stream', async () => {
+    const { rows, seen } = stream([p0[0]!, { ...p0[1]!, hash: GENESIS }, ...p0.slice(2)]);
+    expect(await verifyRows(rows, [])).toMatchObject({ ok: false, problem: 'hash-mismatch', seq: 2 });
+    expect(seen).toEqual({ read: 2, released: true });
+  });
+
+  it('reads no row when a checkpoint signature fails', async () => {
+    const cp = sign([headOf(p0, 4)]);
+    const { rows, seen } = stream(p0);
+    expect(await verifyRows(rows, [{ ...cp, at: cp.at + 1 }])).toMatchObject({ problem: 'bad-signature' });
+    expect(seen.read).toBe(0);
+  });
+});
+
+describe('verifyLedger', () => {
+  it('checks the stored rows against the stored and the given checkpoints', async () => {
+    const stored = sign([headOf(p0, 2)]);
+    const reader = { storedRows: () => stream(p0).rows, checkpoints: async () => [stored] };
+    expect(await verifyLedger(reader, [sign([headOf(p0, 4)])])).toMatchObject({ ok: true, checkpoints: 2 });
+    expect(
+      await verifyLedger(reader, [sign([headOf(p0, 3), { ...headOf(p2, 1), partition: 5 }])]),
+    ).toMatchObject({
+      ok: false,
+      problem: 'truncated',
+      partition: 5,
+    });
+  });
+
+  it('fails as bad-signature when a stored checkpoint cannot be read', async () => {
+    const unreadable = ledgerError('MW_LEDGER_CHECKPOINT', { problem: 'stored checkpoint 1: not JSON' });
+    const reader = { storedRows: () => stream(p0).rows, checkpoints: () => Promise.reject(unreadable) };
+    expect(await verifyLedger(reader)).toMatchObject({ ok: false, problem: 'bad-signature', seq: 0 });
   });
 });

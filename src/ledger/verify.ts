@@ -1,26 +1,11 @@
+import { isMeshwardenError } from '../envelope/index.js';
 import { verifyCheckpointSignature } from './checkpoint.js';
 import { checkColumns } from './columns.js';
 import { chainHash, GENESIS, leafHash } from './hash.js';
-import type { Checkpoint, PartitionHead, VerifyProblem, VerifyResult } from './types.js';
+import type { LedgerReader } from './ports.js';
+import type { Checkpoint, PartitionHead, StoredRow, VerifyProblem, VerifyResult } from './types.js';
 
-/**
- * One row as stored in the `entries` table, column for column. SQLite does not enforce column
- * types, so `verifyChain` checks them too: a value of the wrong type is a malformed row.
- */
-export type StoredRow = {
-  readonly partition: number;
-  readonly seq: number;
-  readonly kind: string;
-  readonly at: number;
-  readonly msg_id: string | null;
-  readonly causation_id: string | null;
-  readonly correlation_id: string | null;
-  readonly subject: string | null;
-  readonly agent: string | null;
-  readonly body: string;
-  readonly prev: string;
-  readonly hash: string;
-};
+export type { StoredRow } from './types.js';
 
 type Failure = Extract<VerifyResult, { ok: false }>;
 type Mark = { readonly size: number; readonly head: string; readonly index: number };
@@ -30,13 +15,70 @@ type Mark = { readonly size: number; readonly head: string; readonly index: numb
  * the checkpoints. Pure: every input is an argument. Stops at the first bad entry and names it.
  */
 export function verifyChain(rows: Iterable<StoredRow>, checkpoints: readonly Checkpoint[]): VerifyResult {
+  const verifier = createVerifier(checkpoints);
+  if (verifier.failed !== undefined) return verifier.failed;
+  for (const row of rows) {
+    const bad = verifier.next(row);
+    if (bad !== undefined) return bad;
+  }
+  return verifier.end();
+}
+
+/**
+ * `verifyChain` over an async stream of rows, as a ledger reader yields them (`storedRows()`): the
+ * same checks, one row at a time, so a ledger of any size is verified in bounded memory. Stops
+ * reading (and releases the stream) at the first bad entry.
+ */
+export async function verifyRows(
+  rows: AsyncIterable<StoredRow>,
+  checkpoints: readonly Checkpoint[],
+): Promise<VerifyResult> {
+  const verifier = createVerifier(checkpoints);
+  if (verifier.failed !== undefined) return verifier.failed;
+  for await (const row of rows) {
+    const bad = verifier.next(row);
+    if (bad !== undefined) return bad;
+  }
+  return verifier.end();
+}
+
+/**
+ * Verifies what a reader holds: its rows against its stored checkpoints and the given ones (an
+ * exported checkpoint kept outside the data directory). A stored checkpoint that does not parse
+ * fails as `bad-signature`, as a forged one would.
+ */
+export async function verifyLedger(
+  reader: Pick<LedgerReader, 'storedRows' | 'checkpoints'>,
+  extra: readonly Checkpoint[] = [],
+): Promise<VerifyResult> {
+  let stored: Checkpoint[];
+  try {
+    stored = await reader.checkpoints();
+  } catch (err) {
+    if (!isMeshwardenError(err) || err.code !== 'MW_LEDGER_CHECKPOINT') throw err;
+    const detail = `a stored checkpoint cannot be read: ${err.message}`;
+    return { ok: false, entries: 0, problem: 'bad-signature', partition: 0, seq: 0, detail };
+  }
+  return verifyRows(reader.storedRows(), [...stored, ...extra]);
+}
+
+/** The chain checks as a state machine: `next` takes each row in order, `end` closes the last chain. */
+type Verifier = {
+  /** Set when a checkpoint's signature fails: nothing else is read. */
+  readonly failed: Failure | undefined;
+  next(row: StoredRow): Failure | undefined;
+  end(): VerifyResult;
+};
+
+function createVerifier(checkpoints: readonly Checkpoint[]): Verifier {
   const marks = new Map<number, Mark[]>();
   for (const [index, cp] of checkpoints.entries()) {
     if (!verifyCheckpointSignature(cp)) {
       // No entry is at fault, so (0, 0); `detail` names the checkpoint.
-      return fail(0, 'bad-signature', 0, 0, {
+      const failed = fail(0, 'bad-signature', 0, 0, {
         detail: `checkpoint #${index + 1} (origin ${cp.origin}) has a signature that does not verify`,
       });
+      return { failed, next: () => failed, end: () => failed };
     }
     for (const p of cp.partitions) {
       if (p.size === 0) continue;
@@ -54,14 +96,14 @@ export function verifyChain(rows: Iterable<StoredRow>, checkpoints: readonly Che
   let last = 0;
   let lastHash = GENESIS;
   let pending: readonly Mark[] = [];
-  let next = 0; // index into `pending` of the next checkpoint size to reach
+  let reached = 0; // index into `pending` of the next checkpoint size to reach
   let markedAt = 0; // index into `marked` of the next partition a checkpoint names
 
   // Ends the current partition: checkpoints beyond its size mean a cut tail.
   const finish = (): Failure | undefined => {
     if (partition < 0) return undefined;
     heads.push({ partition, size: last, head: lastHash });
-    return next < pending.length ? truncated(entries, partition, last, pending[next]!) : undefined;
+    return reached < pending.length ? truncated(entries, partition, last, pending[reached]!) : undefined;
   };
   // Partitions a checkpoint names but no row has: cut entirely.
   const skipTo = (upTo: number): Failure | undefined => {
@@ -72,7 +114,7 @@ export function verifyChain(rows: Iterable<StoredRow>, checkpoints: readonly Che
     return undefined;
   };
 
-  for (const row of rows) {
+  const step = (row: StoredRow): Failure | undefined => {
     if (row.partition !== partition) {
       if (!Number.isSafeInteger(row.partition) || row.partition < partition) {
         return fail(entries, 'malformed-row', Math.max(partition, 0), last + 1, {
@@ -86,7 +128,7 @@ export function verifyChain(rows: Iterable<StoredRow>, checkpoints: readonly Che
       last = 0;
       lastHash = GENESIS;
       pending = marks.get(partition) ?? [];
-      next = 0;
+      reached = 0;
     }
     const seq = last + 1;
     const where = `entry ${seq} of partition ${partition}`;
@@ -129,8 +171,8 @@ export function verifyChain(rows: Iterable<StoredRow>, checkpoints: readonly Che
         detail: `${where}: ${column.detail}`,
       });
     }
-    while (next < pending.length && pending[next]!.size === seq) {
-      const mark = pending[next++]!;
+    while (reached < pending.length && pending[reached]!.size === seq) {
+      const mark = pending[reached++]!;
       if (mark.head !== row.hash) {
         return fail(entries, 'checkpoint-mismatch', partition, seq, {
           expected: mark.head,
@@ -142,10 +184,14 @@ export function verifyChain(rows: Iterable<StoredRow>, checkpoints: readonly Che
     last = seq;
     lastHash = row.hash;
     entries++;
-  }
-  const bad = finish() ?? skipTo(Number.MAX_SAFE_INTEGER);
-  if (bad) return bad;
-  return { ok: true, entries, heads, checkpoints: checkpoints.length };
+    return undefined;
+  };
+  const end = (): VerifyResult => {
+    const bad = finish() ?? skipTo(Number.MAX_SAFE_INTEGER);
+    if (bad) return bad;
+    return { ok: true, entries, heads, checkpoints: checkpoints.length };
+  };
+  return { failed: undefined, next: step, end };
 }
 
 function truncated(entries: number, partition: number, size: number, mark: Mark): Failure {

@@ -8,11 +8,12 @@ export type Writer = {
   push(entry: LedgerEntry, body: string): Promise<void>;
   /** Queues entries that must commit together: they never straddle two batches. */
   pushGroup(entries: readonly LedgerEntry[], bodies: readonly string[]): Promise<void>;
-  /** Blocks until everything queued so far is committed or lost (queries call it first). */
-  sync(): void;
   /** Resolves once everything queued so far is committed; rejects with the failure otherwise. */
   flush(): Promise<void>;
-  /** Sends what is queued and stops the worker, blocking until it has closed its connection. */
+  /**
+   * Sends what is queued and stops the worker, blocking until it has closed its connection: the one
+   * place the ledger still waits on the worker synchronously (see committer.ts `stop`).
+   */
   close(): void;
 };
 
@@ -90,10 +91,6 @@ export function createWriter(start: () => Committer, batchSize: number): Writer 
       b.n += entries.length;
       if (b.n >= batchSize) send();
       return b.done;
-    },
-    sync() {
-      send();
-      committer?.waitAll();
     },
     flush() {
       send();

@@ -1,6 +1,6 @@
 import { type Envelope, type GatedKind, tooDeepAt } from '../envelope/index.js';
 import { type Decision, decide, type GateInput, type RuntimeFacts, type Verdict } from '../gate/index.js';
-import type { Ledger, LedgerEntry, LedgerRecord } from '../ledger/index.js';
+import type { LedgerEntry, LedgerReader, LedgerRecord, LedgerWriter } from '../ledger/index.js';
 import type { StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
 import { claimedCause, jsonText, notJson, rawFields, tooDeep } from './candidate-text.js';
@@ -11,7 +11,7 @@ import type { Clock, EnvelopeFactory } from './envelopes.js';
 import { alertOf, countDecision, type MeshEvent, type RunCounts } from './events.js';
 import type { HeldMessage } from './holds.js';
 import { type DecisionHeader, decisionRecord, headerOf } from './records.js';
-import { type RejectedInput, rejection } from './rejected.js';
+import type { rejection } from './rejected.js';
 import type { WorkTracker } from './work.js';
 
 /** Who sent a root message, as the door that took it knows them; recorded with its decision. */
@@ -34,8 +34,12 @@ export type RootMessage = IngressMessage & {
  * (partition-handler.ts) is the only caller of `ingest` and `admitAll`.
  */
 export type Admission = {
-  /** Gates a root message from an ingress; resolves with its decision entry once it is durable. */
-  ingest(ingress: string, message: RootMessage): Promise<LedgerEntry>;
+  /**
+   * Gates a root message from an ingress and appends its decision at once; `taken` says whether the
+   * ledger already holds a message with its id (read before, by the partition handler). Returns the
+   * id it was recorded under, and its decision entry once durable.
+   */
+  ingest(ingress: string, message: RootMessage, taken: boolean): Admitted;
   /**
    * Admits what one handler emitted for this partition as one atomic ledger group: a crash keeps all
    * of it or none (the agent runner splits a handler's emissions by partition first).
@@ -46,10 +50,10 @@ export type Admission = {
    * deltas; holds.ts records the release with the decision.
    */
   regate(hold: HeldMessage): Decision;
-  /** Records input that never became an envelope (quarantined at the `ingress` stage). */
-  reject(input: RejectedInput): Promise<LedgerEntry>;
+  /** Records input that never became an envelope (quarantined at the `ingress` stage), bounded by `rejection`. */
+  reject(rejected: Rejection): Promise<LedgerEntry>;
   /** Whether the ledger already holds a message with this id (an id from outside can name one). */
-  idTaken(id: string): boolean;
+  idTaken(id: string): Promise<boolean>;
   /** The agents an admitted message goes to: its target, or every consumer of its type. */
   consumersOf(envelope: Envelope): readonly string[];
 };
@@ -57,7 +61,8 @@ export type Admission = {
 export type AdmissionDeps = {
   readonly active: ActivePolicy;
   readonly state: StateStore;
-  readonly ledger: Ledger;
+  /** Appends decisions; reads only to tell whether an id from outside is taken. */
+  readonly ledger: LedgerWriter & Pick<LedgerReader, 'byMessage'>;
   /** The partition this admission decides for: its state is `state`, its records go in its chain. */
   readonly partition: number;
   readonly clock: Clock;
@@ -73,6 +78,12 @@ export type AdmissionDeps = {
   readonly armHold: (msgId: string) => void;
 };
 
+/** A root message's decision: the id it is recorded under, and its entry once durable. */
+export type Admitted = { readonly msgId: string; readonly durable: Promise<LedgerEntry> };
+
+/** Input refused before it became an envelope, bounded (rejected.ts): what a partition records. */
+export type Rejection = ReturnType<typeof rejection>;
+
 /** A decision made and recorded in memory, waiting for its ledger entry to be durable. */
 type Judged = {
   readonly record: LedgerRecord;
@@ -87,8 +98,7 @@ type Judged = {
 export function createAdmission(deps: AdmissionDeps): Admission {
   const { active, state, ledger, partition, clock, factory, counts, work, publish } = deps;
 
-  // One lookup, one function: ledger reads are becoming asynchronous, and this is where it shows.
-  const idTaken = (id: string): boolean => ledger.byMessage(id).length > 0;
+  const idTaken = (id: string): Promise<boolean> => ledger.byMessage(id).then((found) => found.length > 0);
 
   const consumersOf = (envelope: Envelope): readonly string[] =>
     envelope.target !== undefined ? [envelope.target] : (active.policy.consumers.get(envelope.type) ?? []);
@@ -201,7 +211,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
   };
 
   return {
-    ingest(ingress, input) {
+    ingest(ingress, input, taken) {
       const { sentBy, partner, ...message } = input;
       const origin: Origin = {
         ...(sentBy === undefined ? {} : { sentBy }),
@@ -210,11 +220,14 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       // The gate remembers outside ids for its dedupe window only; an id the ledger holds names
       // another message for good. Gated under an id of the warden's own (the gate denies it as a
       // duplicate), so the other message's lineage stays its own.
-      if (message.id !== undefined && idTaken(message.id)) {
+      let judged: Judged;
+      if (taken && message.id !== undefined) {
         const { id: takenId, ...rest } = message;
-        return append(judge(factory.root(ingress, rest), 'message', false, origin, { takenId }));
+        judged = judge(factory.root(ingress, rest), 'message', false, origin, { takenId });
+      } else {
+        judged = judge(factory.root(ingress, message), 'message', message.id !== undefined, origin);
       }
-      return append(judge(factory.root(ingress, message), 'message', message.id !== undefined, origin));
+      return { msgId: judged.msgId, durable: append(judged) };
     },
     admitAll(emitted) {
       const judged = emitted.map((out) =>
@@ -241,9 +254,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         ...(hold.partner === true ? { partner: true } : {}),
       });
     },
-    reject(input) {
-      // Bounded whatever the caller passes: a hostile body must not grow the append-only ledger.
-      const { verdict, extra } = rejection(input);
+    reject({ verdict, extra }) {
       return append(record(clock(), factory.id(), 'message', verdict, undefined, extra));
     },
     idTaken,

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Envelope, GatedKind } from '../envelope/index.js';
 import { errorText } from '../envelope/index.js';
 import type { RuntimeFacts } from '../gate/index.js';
-import type { Ledger } from '../ledger/index.js';
+import type { LedgerWriter } from '../ledger/index.js';
 import type { AgentSpec } from '../policy/index.js';
 import type { ActivePolicy } from './active.js';
 import { type Attempts, signalOf, type TryAbort } from './attempts.js';
@@ -10,8 +10,8 @@ import type { AgentContext, AgentDefinition } from './define.js';
 import type { Clock, EnvelopeFactory } from './envelopes.js';
 import { runtimeError } from './errors.js';
 import type { MeshEvent, RunCounts } from './events.js';
+import { forwardedOutgoing, type Outbox, settled } from './forwarded.js';
 import { deliveredRecord } from './records.js';
-import type { RemoteEvent } from './transports.js';
 import type { WorkTracker } from './work.js';
 
 export type Outgoing = {
@@ -22,7 +22,6 @@ export type Outgoing = {
   /** What the runtime found out about it (a taken id, a remote's claims, a late emission), for the gate. */
   readonly facts?: RuntimeFacts;
 };
-type Outbox = { readonly items: Outgoing[]; open: boolean };
 
 export type AgentRunner = {
   /** Hands an admitted message to the named consumers, each handler within the work bound. */
@@ -35,7 +34,7 @@ export type AgentRunner = {
  */
 export function createAgentRunner(deps: {
   active: ActivePolicy;
-  ledger: Ledger;
+  ledger: LedgerWriter;
   log: Logger;
   clock: Clock;
   factory: EnvelopeFactory;
@@ -52,7 +51,7 @@ export function createAgentRunner(deps: {
   /** The partition that owns a subject: a `delivered` entry goes in its message's chain. */
   partitionOf: (subject: string) => number;
   /** Whether the ledger already holds a message with this id (a remote agent's own id may name one). */
-  idTaken: (id: string) => boolean;
+  idTaken: (id: string) => Promise<boolean>;
   attempts: Attempts;
 }): AgentRunner {
   const { active, ledger, log, clock, factory, work, counts, publish } = deps;
@@ -75,7 +74,7 @@ export function createAgentRunner(deps: {
         } finally {
           outbox.open = false;
         }
-        return outbox.items;
+        return settled(outbox.items);
       },
       (cause) =>
         runtimeError(
@@ -157,25 +156,22 @@ export function createAgentRunner(deps: {
       });
     },
     forward(event) {
+      const out = (takenId?: string) => forwardedOutgoing(factory, active.policy, msg, spec, event, takenId);
+      const id = event.id;
+      if (id === undefined) return collect(outbox, spec, msg, out());
       // An id the ledger already holds (a message of the warden's own, say) names another message:
       // the event is gated under an id of the warden's own, so that message's lineage stays its own.
-      const takenId = event.id !== undefined && deps.idTaken(event.id) ? event.id : undefined;
-      const { id: _, ...withoutId } = event;
-      const envelope = factory.child(
-        msg,
-        spec,
-        event.type,
-        event.data,
-        authored(takenId === undefined ? event : withoutId),
-      );
-      // The warden fills source and causation; the gate compares what the remote claimed with them.
-      const facts = factsOf(takenId, event);
-      return collect(outbox, spec, msg, {
-        envelope,
-        gated: active.policy.effects.has(event.type) ? 'effect' : 'message',
-        ...(event.id === undefined || takenId !== undefined ? {} : { external: true }),
-        ...(facts === undefined ? {} : { facts }),
-      });
+      // The read is awaited: the event keeps its place in the outbox, and the try waits for it.
+      const checked = deps.idTaken(id).then((taken) => out(taken ? id : undefined));
+      if (outbox.open) {
+        // A try that throws never awaits it: its failure (a closed ledger) then fails nobody.
+        checked.catch(() => {});
+        outbox.items.push(checked);
+        return id;
+      }
+      // Late: gated as late once the read is done, as an emission after the try settled is.
+      work.track(checked.then((late) => collect(outbox, spec, msg, late)));
+      return id;
     },
   });
 
@@ -208,34 +204,5 @@ export function createAgentRunner(deps: {
         });
       }
     },
-  };
-}
-
-/** What a remote agent authored of its event, as the envelope factory takes it. */
-function authored(event: Omit<RemoteEvent, 'type' | 'data'>) {
-  return {
-    ...(event.subject === undefined ? {} : { subject: event.subject }),
-    ...(event.target === undefined ? {} : { target: event.target }),
-    ...(event.model === undefined ? {} : { model: event.model }),
-    ...(event.id === undefined ? {} : { id: event.id }),
-    ...(event.time === undefined ? {} : { time: event.time }),
-    ...(event.signature === undefined ? {} : { signature: event.signature }),
-  };
-}
-
-/** What the gate must know of a remote agent's event beyond its envelope: a taken id, its claims. */
-function factsOf(takenId: string | undefined, event: RemoteEvent): RuntimeFacts | undefined {
-  const { source, causationid } = event;
-  if (takenId === undefined && source === undefined && causationid === undefined) return undefined;
-  const claimed =
-    source === undefined && causationid === undefined
-      ? undefined
-      : {
-          ...(source === undefined ? {} : { source }),
-          ...(causationid === undefined ? {} : { causationid }),
-        };
-  return {
-    ...(takenId === undefined ? {} : { takenId }),
-    ...(claimed === undefined ? {} : { claimed }),
   };
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Envelope, GatedKind } from '../envelope/index.js';
-import type { Ledger, LedgerRecord } from '../ledger/index.js';
+import type { LedgerRecord, LedgerWriter } from '../ledger/index.js';
 import type { ActivePolicy } from './active.js';
 import { createAgentRunner, type Outgoing } from './agent-runner.js';
 import { createAttempts, type RetryOptions } from './attempts.js';
@@ -26,7 +26,7 @@ export type Delivery = {
  */
 export function createDelivery(deps: {
   active: ActivePolicy;
-  ledger: Ledger;
+  ledger: LedgerWriter;
   log: Logger;
   clock: Clock;
   factory: EnvelopeFactory;
@@ -42,7 +42,7 @@ export function createDelivery(deps: {
   /** The partition that owns a subject: what is recorded about a message goes in its chain. */
   partitionOf: (subject: string) => number;
   /** Whether the ledger already holds a message with this id (a remote agent's own id may name one). */
-  idTaken: (id: string) => boolean;
+  idTaken: (id: string) => Promise<boolean>;
   ingest: (ingress: string, message: IngressMessage) => void;
   /** Applies the state deltas a record carries (an executor's reply token) to its partition's state. */
   remember: (record: LedgerRecord) => void;

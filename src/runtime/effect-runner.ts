@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Envelope, JsonValue } from '../envelope/index.js';
 import { errorText } from '../envelope/index.js';
-import type { Ledger, LedgerRecord } from '../ledger/index.js';
+import type { LedgerRecord, LedgerWriter } from '../ledger/index.js';
 import type { ActivePolicy } from './active.js';
 import { type Attempts, signalOf, type TryAbort } from './attempts.js';
 import type { EffectContext, IngressMessage } from './define.js';
@@ -19,7 +19,7 @@ export type EffectRunner = {
 /** Runs effect executors with retries; records what they did, or dead-letters what runs out of tries. */
 export function createEffectRunner(deps: {
   active: ActivePolicy;
-  ledger: Ledger;
+  ledger: LedgerWriter;
   log: Logger;
   clock: Clock;
   work: WorkTracker;

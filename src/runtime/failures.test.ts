@@ -89,10 +89,11 @@ async function deploy(
 }
 
 const reasonOf = (entry: LedgerEntry) => (entry.data as { verdict: { reason: string } }).verdict.reason;
-const entriesOf = (o: Opened, kind: string) => [...o.ledger.scan()].filter((e) => e.kind === kind);
+const entriesOf = async (o: Opened, kind: string) =>
+  (await Array.fromAsync(o.ledger.scan())).filter((e) => e.kind === kind);
 /** The ids of the deploy.run requests, oldest first. */
-const requestsOf = (o: Opened) =>
-  entriesOf(o, ENTRY.decision)
+const requestsOf = async (o: Opened) =>
+  (await entriesOf(o, ENTRY.decision))
     .filter((e) => (e.data as { gated: string }).gated === 'effect')
     .map((e) => e.msgId ?? '');
 
@@ -172,8 +173,8 @@ describe('failure breakers', () => {
       expect(o.mesh.state.breaker(key)).toBeUndefined();
       await deploy(o, clock, { version: 3, fail: true });
       // Each request failed twice (two tries): dead letters count requests, not tries.
-      expect(entriesOf(o, ENTRY.deliveryFailed)).toHaveLength(4);
-      expect(entriesOf(o, ENTRY.deadLetter)).toHaveLength(4);
+      expect(await entriesOf(o, ENTRY.deliveryFailed)).toHaveLength(4);
+      expect(await entriesOf(o, ENTRY.deadLetter)).toHaveLength(4);
       expect(o.mesh.state.breaker(key)).toMatchObject({
         state: 'open',
         action: 'freeze',
@@ -182,9 +183,9 @@ describe('failure breakers', () => {
       const summary = summarize(o.mesh.counts(), o.mesh.state, o.ledger, o.mesh.policy);
       expect(summary.frozen).toEqual(['service:api']);
 
-      const [opened, ...more] = entriesOf(o, ENTRY.breakerOpened);
+      const [opened, ...more] = await entriesOf(o, ENTRY.breakerOpened);
       expect(more).toHaveLength(0);
-      const requests = requestsOf(o).filter((_, i) => i !== 2); // the service:web one left out
+      const requests = (await requestsOf(o)).filter((_, i) => i !== 2); // the service:web one left out
       expect(opened).toMatchObject({
         msgId: requests[2],
         subject: 'service:api',
@@ -204,7 +205,7 @@ describe('failure breakers', () => {
       fourth = await deploy(o, clock, { version: 4 });
       expect(reasonOf(fourth)).toBe('breaker.frozen');
       expect(o.mesh.held().map((h) => h.msgId)).toEqual([fourth.msgId]);
-      const why = whyChain(o.ledger, fourth.msgId ?? '');
+      const why = await whyChain(o.ledger, fourth.msgId ?? '');
       expect(why?.chain.at(-1)).toMatchObject({ rule: 'failing-deploys', reason: 'breaker.frozen' });
       expect(why?.breakers).toEqual([
         expect.objectContaining({
@@ -232,8 +233,8 @@ describe('failure breakers', () => {
     // Closed, and its count cleared: one more failure does not open it again.
     expect(reasonOf(await deploy(o, clock, { version: 7, fail: true }))).toBe('gate.admitted');
     expect(o.mesh.state.breaker(key)).toBeUndefined();
-    expect(entriesOf(o, ENTRY.effectExecuted)).toHaveLength(1); // version 6, on service:web
-    expect(o.ledger.verify().ok).toBe(true);
+    expect(await entriesOf(o, ENTRY.effectExecuted)).toHaveLength(1); // version 6, on service:web
+    expect((await o.ledger.verify()).ok).toBe(true);
   });
 
   it('keeps counting across a restart, and names the failures of both processes', async () => {
@@ -248,8 +249,8 @@ describe('failure breakers', () => {
     }
     await using o = await open(dir, clock);
     await deploy(o, clock, { version: 3, fail: true });
-    const [opened] = entriesOf(o, ENTRY.breakerOpened);
-    expect((opened?.data as BreakerOpening | undefined)?.failures).toEqual(requestsOf(o));
+    const [opened] = await entriesOf(o, ENTRY.breakerOpened);
+    expect((opened?.data as BreakerOpening | undefined)?.failures).toEqual(await requestsOf(o));
   });
 
   it.each([
@@ -302,9 +303,9 @@ describe('failure breakers', () => {
     }
     const third = await deploy(o, clock, { version: 3 });
     expect(reasonOf(third)).toBe(opensAt > 0 ? 'breaker.open' : 'gate.admitted');
-    expect(entriesOf(o, ENTRY.breakerOpened)).toHaveLength(opensAt > 0 ? 1 : 0);
+    expect(await entriesOf(o, ENTRY.breakerOpened)).toHaveLength(opensAt > 0 ? 1 : 0);
     // why finds the opening at the scope key of the stopped message.
-    const why = whyChain(o.ledger, third.msgId ?? '');
+    const why = await whyChain(o.ledger, third.msgId ?? '');
     expect(why?.breakers.map((b) => b.breaker)).toEqual(opensAt > 0 ? ['b'] : []);
   });
 
@@ -316,12 +317,12 @@ describe('failure breakers', () => {
     {
       await using o = await open(dir, clock);
       await deploy(o, clock, { version: 1, broken: true });
-      const letters = entriesOf(o, ENTRY.deadLetter);
+      const letters = await entriesOf(o, ENTRY.deadLetter);
       expect(letters).toHaveLength(1);
       const { message } = (letters[0]!.data as { error: { message: string } }).error;
       expect(message.isWellFormed()).toBe(true);
       expect(message.length).toBeLessThanOrEqual(1025);
-      expect(entriesOf(o, ENTRY.breakerOpened)).toHaveLength(1);
+      expect(await entriesOf(o, ENTRY.breakerOpened)).toHaveLength(1);
     }
     await using reopened = await open(dir, clock);
     expect(reopened.mesh.state.breaker(breakerKey('b', 'service:api'))).toBeDefined();

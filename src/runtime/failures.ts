@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Envelope, MeshwardenError } from '../envelope/index.js';
 import { parseSource } from '../envelope/index.js';
-import type { Ledger, LedgerEntry, LedgerRecord } from '../ledger/index.js';
+import type { LedgerEntry, LedgerRecord, LedgerWriter } from '../ledger/index.js';
 import { type BreakerRule, overShare, type Policy, type Scope, sharesOf } from '../policy/index.js';
 import {
   breakerCountKey,
@@ -114,7 +114,7 @@ export type FailureBreakers = {
 export function createFailureBreakers(deps: {
   active: ActivePolicy;
   state: StateStore;
-  ledger: Ledger;
+  ledger: LedgerWriter;
   /** The partition whose failures these are (their messages' subjects): its state, its chain. */
   partition: number;
   clock: Clock;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Envelope, GatedKind } from '../envelope/index.js';
 import type { Decision, Verdict } from '../gate/index.js';
-import type { Ledger } from '../ledger/index.js';
+import type { LedgerWriter } from '../ledger/index.js';
 import {
   type HoldState,
   holdRelease,
@@ -54,7 +54,7 @@ export type Holds = {
  */
 export function createHolds(deps: {
   active: ActivePolicy;
-  ledger: Ledger;
+  ledger: LedgerWriter;
   /** The partition whose holds these are: its state, its chain. */
   partition: number;
   state: StateStore;

@@ -20,8 +20,12 @@ export {
   type Durability,
   type Ledger,
   type LedgerEntry,
+  type LedgerReader,
+  type LedgerWriter,
   openLedger,
+  openLedgerAt,
   parseCheckpoint,
+  sizeOf,
 } from '../ledger/index.js';
 export {
   type AgentSpec,

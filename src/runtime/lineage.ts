@@ -1,6 +1,6 @@
 import type { Envelope, GatedKind } from '../envelope/index.js';
 import type { EchoLink, LinkVia, Verdict } from '../gate/index.js';
-import type { Ledger, LedgerEntry } from '../ledger/index.js';
+import type { LedgerEntry, LedgerReader } from '../ledger/index.js';
 import { scopeKeyFor } from './failures.js';
 import { type BreakerOpening, ENTRY } from './records.js';
 
@@ -93,12 +93,12 @@ type DecisionData = {
 };
 
 /** Turns a decision entry (and the entries after it naming the same message) into a chain link. */
-export function toChainLink(ledger: Ledger, entry: LedgerEntry): ChainLink {
+export async function toChainLink(ledger: LedgerReader, entry: LedgerEntry): Promise<ChainLink> {
   const d = entry.data as unknown as DecisionData;
   const e = d.envelope;
   const id = entry.msgId ?? '';
-  const recorded = ledger
-    .byMessage(id)
+  const [byId, caused] = await Promise.all([ledger.byMessage(id), ledger.byCausation(id)]);
+  const recorded = byId
     .filter((x) => x.kind !== ENTRY.decision)
     .map((x): Outcome => {
       const { outcome, reason, verdict, attempt, error } = x.data as {
@@ -125,7 +125,7 @@ export function toChainLink(ledger: Ledger, entry: LedgerEntry): ChainLink {
   // A handler that emitted has no `delivered` entry: the first decision on what it emitted stands
   // for it. Echoes linked back through an ingress are consequences, not deliveries.
   const handledBy = new Map<string, number>();
-  for (const child of ledger.byCausation(id)) {
+  for (const child of caused) {
     const by = child.agent;
     if (
       child.kind === ENTRY.decision &&
@@ -161,7 +161,7 @@ export function toChainLink(ledger: Ledger, entry: LedgerEntry): ChainLink {
     at: new Date(entry.at).toISOString(),
     causationid: e?.causationid ?? entry.causationId ?? null,
     echoOf: d.link?.effectId ?? null,
-    linkedTo: d.link === undefined ? null : linkedEffect(ledger, d.link),
+    linkedTo: d.link === undefined ? null : await linkedEffect(ledger, d.link),
     ...(d.unverifiedCausation === undefined ? {} : { unverifiedCausation: d.unverifiedCausation }),
     ...(d.sentBy === undefined ? {} : { sentBy: d.sentBy }),
     outcomes,
@@ -169,11 +169,14 @@ export function toChainLink(ledger: Ledger, entry: LedgerEntry): ChainLink {
 }
 
 /** A decision's link as `why` shows it; links recorded before effect types were kept look the type up. */
-function linkedEffect(ledger: Ledger, link: EchoLink): LinkedEffect {
+async function linkedEffect(ledger: LedgerReader, link: EchoLink): Promise<LinkedEffect> {
   const effect =
     link.effect ??
-    (ledger.byMessage(link.effectId).find((x) => x.kind === ENTRY.decision)?.data as DecisionData | undefined)
-      ?.envelope?.type ??
+    (
+      (await ledger.byMessage(link.effectId)).find((x) => x.kind === ENTRY.decision)?.data as
+        | DecisionData
+        | undefined
+    )?.envelope?.type ??
     'effect';
   return {
     id: link.effectId,
@@ -185,17 +188,17 @@ function linkedEffect(ledger: Ledger, link: EchoLink): LinkedEffect {
 }
 
 /** The causal chain that led to a message, root first; undefined when the ledger has no such message. */
-export function whyChain(
-  ledger: Ledger,
+export async function whyChain(
+  ledger: LedgerReader,
   msgId: string,
-):
-  | { id: string; chain: ChainLink[]; actions: PilotActionView[]; breakers: BreakerOpeningView[] }
-  | undefined {
-  const entries = ledger.lineage(msgId).filter((e) => e.kind === ENTRY.decision);
+): Promise<
+  { id: string; chain: ChainLink[]; actions: PilotActionView[]; breakers: BreakerOpeningView[] } | undefined
+> {
+  const entries = (await ledger.lineage(msgId)).filter((e) => e.kind === ENTRY.decision);
   if (entries.length === 0) return undefined;
-  const chain = entries.map((e) => toChainLink(ledger, e));
-  const breakers = entries.flatMap((e) => openingOf(ledger, e) ?? []);
-  return { id: msgId, chain, actions: pilotActionsOn(ledger, chain), breakers };
+  const chain = await Promise.all(entries.map((e) => toChainLink(ledger, e)));
+  const breakers = (await Promise.all(entries.map((e) => openingOf(ledger, e)))).flatMap((b) => b ?? []);
+  return { id: msgId, chain, actions: await pilotActionsOn(ledger, chain), breakers };
 }
 
 /**
@@ -203,20 +206,19 @@ export function whyChain(
  * that was in force when it was decided (none after a pilot's reset or unfreeze of it). Breakers
  * opened by counting admitted messages have none: the message that tripped them is the record.
  */
-function openingOf(ledger: Ledger, entry: LedgerEntry): BreakerOpeningView | undefined {
+async function openingOf(ledger: LedgerReader, entry: LedgerEntry): Promise<BreakerOpeningView | undefined> {
   const { verdict, envelope } = entry.data as unknown as DecisionData;
   if (verdict.stage !== 'breaker' || verdict.rule === undefined || envelope === undefined) return undefined;
   if (verdict.reason !== 'breaker.frozen' && verdict.reason !== 'breaker.open') return undefined;
   const rule = verdict.rule;
-  const opened = ledger
-    .byAgent(`breaker:${rule}`)
+  const opened = (await ledger.byAgent(`breaker:${rule}`))
     .filter((e) => e.kind === ENTRY.breakerOpened && e.at <= entry.at)
     .map((e) => ({ e, d: e.data as unknown as BreakerOpening }))
     .filter(({ d }) => d.key === scopeKeyFor(envelope, d.scope))
     .at(-1);
   if (opened === undefined) return undefined;
   const { e, d } = opened;
-  const closed = ledger.byAgentPrefix('pilot:').some((p) => {
+  const closed = (await ledger.byAgentPrefix('pilot:')).some((p) => {
     if (p.kind !== ENTRY.pilotAction || p.at < e.at || p.at > entry.at || p.subject !== d.key) return false;
     const a = p.data as { action?: string; breaker?: string; breakers?: string[] };
     return a.breaker === rule || (a.breakers ?? []).includes(rule);
@@ -229,12 +231,11 @@ function openingOf(ledger: Ledger, entry: LedgerEntry): BreakerOpeningView | und
  * Freezes, unfreezes and resets on the chain's subjects from its first decision on: what a pilot
  * did that changed how these messages were gated, oldest first.
  */
-function pilotActionsOn(ledger: Ledger, chain: readonly ChainLink[]): PilotActionView[] {
+async function pilotActionsOn(ledger: LedgerReader, chain: readonly ChainLink[]): Promise<PilotActionView[]> {
   const since = Date.parse(chain[0]?.at ?? '') || 0;
   const subjects = new Set(chain.map((link) => link.subject));
   // Pilots act rarely: all their entries, through the agent index, are a short list.
-  return ledger
-    .byAgentPrefix('pilot:')
+  return (await ledger.byAgentPrefix('pilot:'))
     .filter((e) => e.kind === ENTRY.pilotAction && e.at >= since && subjects.has(e.subject ?? ''))
     .map((e) => {
       const d = e.data as { action: string; reason: string; breaker?: string };
@@ -253,23 +254,29 @@ function pilotActionsOn(ledger: Ledger, chain: readonly ChainLink[]): PilotActio
  * What followed a message, or every message of an agent version (`name@version`) and what followed
  * them: the blast radius. Breadth first, without duplicates.
  */
-export function impactOf(
-  ledger: Ledger,
+export async function impactOf(
+  ledger: LedgerReader,
   target: string,
-): { target: string; roots: ChainLink[]; impact: ChainLink[] } | undefined {
+): Promise<{ target: string; roots: ChainLink[]; impact: ChainLink[] } | undefined> {
   const isAgent = target.includes('@');
-  const roots = isAgent
-    ? ledger.byAgent(target).filter((e) => e.kind === ENTRY.decision)
-    : ledger.byMessage(target).filter((e) => e.kind === ENTRY.decision);
+  const roots = (isAgent ? await ledger.byAgent(target) : await ledger.byMessage(target)).filter(
+    (e) => e.kind === ENTRY.decision,
+  );
   if (roots.length === 0) return undefined;
   const seen = new Set(roots.map((r) => r.msgId));
-  const impact: ChainLink[] = [];
+  const consequences: LedgerEntry[] = [];
   for (const root of roots) {
-    for (const e of ledger.impact(root.msgId ?? '')) {
+    for (const e of await ledger.impact(root.msgId ?? '')) {
       if (e.kind !== ENTRY.decision || seen.has(e.msgId)) continue;
       seen.add(e.msgId);
-      impact.push(toChainLink(ledger, e));
+      consequences.push(e);
     }
   }
-  return { target, roots: roots.map((r) => toChainLink(ledger, r)), impact };
+  // One link at a time: an agent's blast radius can run to thousands of messages.
+  const links = async (entries: readonly LedgerEntry[]) => {
+    const list: ChainLink[] = [];
+    for (const e of entries) list.push(await toChainLink(ledger, e));
+    return list;
+  };
+  return { target, roots: await links(roots), impact: await links(consequences) };
 }

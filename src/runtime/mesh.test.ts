@@ -71,7 +71,7 @@ describe('runtime', () => {
       await using o = opened.opened;
       const root = await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
       await o.mesh.idle();
-      const entries = [...o.ledger.scan()];
+      const entries = await Array.fromAsync(o.ledger.scan());
       const kinds = (kind: string) => entries.filter((e) => e.kind === kind);
       const done = kinds(ENTRY.decision).filter(
         (e) => (e.data as { envelope?: { type: string } }).envelope?.type === 'job.done.v1',
@@ -82,7 +82,7 @@ describe('runtime', () => {
       expect(kinds(ENTRY.deliveryFailed).filter((e) => e.msgId === root.msgId)).toHaveLength(failedTries);
       const codes = kinds(ENTRY.deadLetter).map((e) => (e.data as { error: { code: string } }).error.code);
       expect(codes).toEqual([failures > 2 ? 'MW_RUNTIME_HANDLER' : 'MW_RUNTIME_NO_EXECUTOR']);
-      expect(o.ledger.verify().ok).toBe(true);
+      expect((await o.ledger.verify()).ok).toBe(true);
     },
   );
 
@@ -109,7 +109,7 @@ describe('input without a canonical JSON form', () => {
     expect((entry.data as { verdict: { reason: string } }).verdict.reason).toBe('envelope.not_json');
     expect(typeof entry.data.raw).toBe('string');
     expect(o.mesh.counts().messages.quarantined).toBe(1);
-    expect(o.ledger.verify().ok).toBe(true);
+    expect((await o.ledger.verify()).ok).toBe(true);
   });
 });
 
@@ -143,7 +143,7 @@ describe('input nested too deep', () => {
     // The envelope is level 1, data 2, n 3: the 65th level is the first too deep.
     expect(verdict.issues[0]!.pointer).toBe(`/data/n${'/0'.repeat(62)}`);
     expect(typeof entry.data.raw).toBe('string');
-    expect(o.ledger.verify().ok).toBe(true);
+    expect((await o.ledger.verify()).ok).toBe(true);
   });
 
   it("quarantines an agent's emission nested too deep, and the mesh goes on", async () => {
@@ -160,11 +160,11 @@ describe('input nested too deep', () => {
     await using o = opened.opened;
     await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
     await o.mesh.idle();
-    const reasons = [...o.ledger.scan()].flatMap((e) =>
+    const reasons = (await Array.fromAsync(o.ledger.scan())).flatMap((e) =>
       e.kind === ENTRY.decision ? [(e.data as { verdict: { reason: string } }).verdict.reason] : [],
     );
     expect(reasons).toEqual(['gate.admitted', 'envelope.too_deep']);
-    expect(o.ledger.verify().ok).toBe(true);
+    expect((await o.ledger.verify()).ok).toBe(true);
   });
 });
 
@@ -223,7 +223,9 @@ describe('approval holds', () => {
       if (!second.ok) throw new Error(JSON.stringify(second));
       await using o = second.opened;
       await o.mesh.idle();
-      const released = o.ledger.byMessage(held.msgId ?? '').filter((e) => e.kind === ENTRY.holdReleased);
+      const released = (await o.ledger.byMessage(held.msgId ?? '')).filter(
+        (e) => e.kind === ENTRY.holdReleased,
+      );
       expect(released.map((e) => e.data)).toEqual([
         {
           outcome: onTimeout,
@@ -234,7 +236,7 @@ describe('approval holds', () => {
         },
       ]);
       // flaky handled it when its emissions were gated: they name the held message as their cause.
-      expect(o.ledger.byCausation(held.msgId ?? '').length > 0).toBe(delivered === 1);
+      expect((await o.ledger.byCausation(held.msgId ?? '')).length > 0).toBe(delivered === 1);
     },
   );
 });
@@ -248,7 +250,7 @@ describe('ids from outside', () => {
     await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
     await o.mesh.idle();
     // An id the warden made itself (the agent's answer): the gate's dedupe never saw it from outside.
-    const done = [...o.ledger.scan()].find(
+    const done = (await Array.fromAsync(o.ledger.scan())).find(
       (e) => (e.data as { envelope?: { type: string } }).envelope?.type === 'job.done.v1',
     )!;
     const taken = done.msgId!;
@@ -263,7 +265,7 @@ describe('ids from outside', () => {
       decision: 'deny',
       reason: 'envelope.duplicate_id',
     });
-    expect(o.ledger.byMessage(taken).map((e) => e.subject)).not.toContain('job:2');
+    expect((await o.ledger.byMessage(taken)).map((e) => e.subject)).not.toContain('job:2');
   });
 
   it('keeps the causation such a message claims out of the causation index, like any unchecked claim', async () => {
@@ -283,7 +285,7 @@ describe('ids from outside', () => {
     expect((refused.data as { verdict: { reason: string } }).verdict.reason).toBe('envelope.duplicate_id');
     expect(refused.causationId).toBeUndefined();
     expect((refused.data as { unverifiedCausation?: string }).unverifiedCausation).toBe(first.msgId);
-    expect(o.ledger.byCausation(first.msgId!).map((e) => e.msgId)).not.toContain(refused.msgId);
+    expect((await o.ledger.byCausation(first.msgId!)).map((e) => e.msgId)).not.toContain(refused.msgId);
   });
 });
 
@@ -300,8 +302,8 @@ describe('misbehaving handlers', () => {
     if (!opened.ok) throw new Error(JSON.stringify(opened));
     return opened.opened;
   };
-  const reasons = (o: { ledger: { scan(): Iterable<LedgerEntry> } }) =>
-    [...o.ledger.scan()].flatMap((e) =>
+  const reasons = async (o: { ledger: { scan(): AsyncIterable<LedgerEntry> } }) =>
+    (await Array.fromAsync(o.ledger.scan())).flatMap((e) =>
       e.kind === ENTRY.decision ? [(e.data as { verdict: { reason: string } }).verdict.reason] : [],
     );
 
@@ -309,7 +311,7 @@ describe('misbehaving handlers', () => {
     await using o = await openWith('export default { handle() { return new Promise(() => {}); } };');
     const root = await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
     await o.mesh.idle();
-    const dead = o.ledger.byMessage(root.msgId ?? '').filter((e) => e.kind === ENTRY.deadLetter);
+    const dead = (await o.ledger.byMessage(root.msgId ?? '')).filter((e) => e.kind === ENTRY.deadLetter);
     expect(dead.map((e) => (e.data as { error: { code: string } }).error.code)).toEqual([
       'MW_RUNTIME_TIMEOUT',
     ]);
@@ -327,7 +329,7 @@ describe('misbehaving handlers', () => {
     );
     const root = await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
     await o.mesh.idle();
-    const dead = o.ledger.byMessage(root.msgId ?? '').filter((e) => e.kind === ENTRY.deadLetter);
+    const dead = (await o.ledger.byMessage(root.msgId ?? '')).filter((e) => e.kind === ENTRY.deadLetter);
     expect(dead).toHaveLength(1);
     expect((globalThis as { __meshwardenAbortReason?: string }).__meshwardenAbortReason).toBe(
       'MW_RUNTIME_TIMEOUT',
@@ -340,8 +342,8 @@ describe('misbehaving handlers', () => {
     );
     await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
     await o.mesh.idle();
-    for (let i = 0; i < 100 && !reasons(o).includes('envelope.late_emit'); i++) await setTimeout(10);
-    expect(reasons(o)).toEqual(['gate.admitted', 'envelope.late_emit']);
+    for (let i = 0; i < 100 && !(await reasons(o)).includes('envelope.late_emit'); i++) await setTimeout(10);
+    expect(await reasons(o)).toEqual(['gate.admitted', 'envelope.late_emit']);
   });
 
   it('settles an approval hold when its timeout passes while the mesh runs', async () => {
@@ -350,11 +352,12 @@ describe('misbehaving handlers', () => {
       "  - { id: quick, when: 'msg.data.n > 10', timeout: 30ms, onTimeout: deliver }",
     ]);
     const held = await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 99 } });
-    const released = () => o.ledger.byMessage(held.msgId ?? '').filter((e) => e.kind === ENTRY.holdReleased);
-    for (let i = 0; i < 200 && released().length === 0; i++) await setTimeout(10);
+    const released = async () =>
+      (await o.ledger.byMessage(held.msgId ?? '')).filter((e) => e.kind === ENTRY.holdReleased);
+    for (let i = 0; i < 200 && (await released()).length === 0; i++) await setTimeout(10);
     await o.mesh.idle();
-    expect(released().map((e) => (e.data as { outcome: string }).outcome)).toEqual(['deliver']);
-    expect(o.ledger.byMessage(held.msgId ?? '').some((e) => e.kind === ENTRY.delivered)).toBe(true);
+    expect((await released()).map((e) => (e.data as { outcome: string }).outcome)).toEqual(['deliver']);
+    expect((await o.ledger.byMessage(held.msgId ?? '')).some((e) => e.kind === ENTRY.delivered)).toBe(true);
   });
 
   it('builds envelopes and decision records in canonical key order, so the ledger can use JSON.stringify', async () => {

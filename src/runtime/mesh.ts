@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { type MeshwardenError, partitionOf } from '../envelope/index.js';
-import type { Ledger, LedgerEntry } from '../ledger/index.js';
+import type { LedgerEntry, LedgerReader, LedgerWriter } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import type { StateDelta } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
@@ -23,14 +23,15 @@ import {
 import { createPilotActions, type PilotActions } from './pilot.js';
 import { policyLoadedRecord } from './records.js';
 import { recoverFromLedger } from './recovery.js';
-import type { RejectedInput } from './rejected.js';
+import { type RejectedInput, rejection } from './rejected.js';
 import { type MeshStateView, viewOverPartitions } from './state-view.js';
 import type { Transport } from './transports.js';
 import { createWorkTracker } from './work.js';
 
 export type MeshOptions = {
   readonly policy: Policy;
-  readonly ledger: Ledger;
+  /** The ledger's ports: the mesh appends through the writer and reads (recovery, duplicate ids) through the reader. */
+  readonly ledger: LedgerWriter & LedgerReader;
   readonly modules: LoadedModules;
   /** How remote agents are reached; kept for reloads. */
   readonly transports?: readonly Transport[];
@@ -291,10 +292,11 @@ export function createMesh(opts: MeshOptions): Mesh {
       log.info({ digest: policy.digest }, 'policy reloaded');
       return durable;
     },
-    // Input that never became an envelope has no subject: partition 0 records it.
-    reject: (input) => partitions[0]!.admission.reject(input),
+    // Input that never became an envelope has no subject: partition 0 records it, in call order
+    // with what was injected before it. Bounded here: a hostile body must not grow the ledger.
+    reject: (input) => send(0, (ticket) => ({ kind: 'rejected', ticket, rejection: rejection(input) })),
     async recover() {
-      const resumed = recoverFromLedger(
+      const resumed = await recoverFromLedger(
         ledger,
         partitions.map((p) => p.state),
         delivery.dispatch,

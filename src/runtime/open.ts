@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
-import { type Durability, type Ledger, openLedger } from '../ledger/index.js';
+import { type Durability, type Ledger, type LedgerReader, openLedgerAt } from '../ledger/index.js';
 import { type LoadPolicyOptions, loadPolicy, type PolicyIssue } from '../policy/index.js';
 import type { Clock } from './envelopes.js';
 import { systemClock } from './envelopes.js';
@@ -45,6 +45,11 @@ export async function openMesh(opts: {
   transports?: readonly Transport[];
   /** Overrides the policy's `ledger.durability` (the CLI's `--durability`). */
   durability?: Durability;
+  /**
+   * Where the ledger lives, as `openLedgerAt` reads it: a SQLite file (default `ledger.db` in
+   * `dataDir`); a location no adapter serves (`postgres://…` for now) fails as MW_LEDGER_LOCATION.
+   */
+  ledgerAt?: string;
 }): Promise<OpenMeshResult> {
   const transports = opts.transports ?? [];
   const loaded = await loadPolicy(opts.meshFile, readerOf(transports));
@@ -55,9 +60,10 @@ export async function openMesh(opts: {
   // The ledger and the tokens are the owner's alone: a data directory made here is 0700.
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const durability = opts.durability ?? policy.ledger.durability;
-  const ledger = openLedger({ file: ledgerFile(opts.dataDir), origin: policy.mesh, durability });
+  const ledger = openLedgerAt(opts.ledgerAt ?? ledgerFile(opts.dataDir), { origin: policy.mesh, durability });
+  if (isMeshwardenError(ledger)) return { ok: false, errors: [ledger] };
   // Every chain belongs to one partition for good: another count would put subjects in other chains.
-  const recorded = recordedPartitions(ledger);
+  const recorded = await recordedPartitions(ledger);
   if (recorded !== undefined && recorded !== policy.partitions) {
     await ledger.close();
     const changed = runtimeError('MW_RUNTIME_PARTITIONS_CHANGED', {
@@ -118,9 +124,9 @@ export async function reloadPolicy(mesh: Mesh, by?: string): Promise<ReloadResul
  * The partition count the ledger was last opened with: its latest `policy.loaded` entry's
  * `partitions`, 1 for one written before that field was recorded, nothing for a new ledger.
  */
-function recordedPartitions(ledger: Ledger): number | undefined {
+async function recordedPartitions(ledger: Pick<LedgerReader, 'scan'>): Promise<number | undefined> {
   let recorded: number | undefined;
-  for (const entry of ledger.scan({ kinds: [ENTRY.policyLoaded] })) {
+  for await (const entry of ledger.scan({ kinds: [ENTRY.policyLoaded] })) {
     const { partitions } = entry.data as { partitions?: unknown };
     recorded = typeof partitions === 'number' ? partitions : 1;
   }

@@ -63,7 +63,7 @@ describe('partitions in one process', () => {
       await o.mesh.idle();
       expect(again.map((e) => verdictOf(e)?.reason)).toEqual(subjects.map(() => 'rate-limit.exceeded'));
 
-      const entries = [...o.ledger.scan()];
+      const entries = await Array.fromAsync(o.ledger.scan());
       // Everything about a subject is in its partition's chain: decisions and deliveries alike.
       for (const e of entries.filter((x) => x.subject !== undefined)) {
         expect(e.partition, `${e.kind} ${e.subject}`).toBe(partitionOf(e.subject!, count));
@@ -81,7 +81,7 @@ describe('partitions in one process', () => {
       const checkpoint = await o.ledger.checkpoint();
       expect(checkpoint.partitions).toEqual(heads);
       expect(verifyCheckpointSignature(checkpoint)).toBe(true);
-      expect(o.ledger.verify({ checkpoints: [checkpoint] })).toMatchObject({ ok: true });
+      expect(await o.ledger.verify({ checkpoints: [checkpoint] })).toMatchObject({ ok: true });
 
       // A hold lives in its subject's partition; a pilot finds it there by its id alone.
       const held = await o.mesh.inject('api', job('job:7', 99));
@@ -91,7 +91,7 @@ describe('partitions in one process', () => {
       if (isMeshwardenError(approved)) throw approved;
       expect((await approved).partition).toBe(held.partition);
       await o.mesh.idle();
-      expect(o.ledger.byMessage(held.msgId!).map((e) => [e.kind, e.partition])).toEqual([
+      expect((await o.ledger.byMessage(held.msgId!)).map((e) => [e.kind, e.partition])).toEqual([
         [ENTRY.decision, held.partition],
         [ENTRY.holdReleased, held.partition],
         [ENTRY.delivered, held.partition],
@@ -144,7 +144,7 @@ describe('partitions in one process', () => {
     if (isMeshwardenError(reset)) throw reset;
     await reset;
     await o.mesh.idle();
-    const actions = [...o.ledger.scan({ kinds: [ENTRY.pilotAction] })];
+    const actions = await Array.fromAsync(o.ledger.scan({ kinds: [ENTRY.pilotAction] }));
     expect(actions.map((e) => e.partition).sort()).toEqual([0, 1]);
     expect(o.mesh.state.breaker(key)).toBeUndefined();
     const again = o.mesh.pilot.resetBreaker('burst', 'api', { pilot: 'ana', reason: 'twice' });
@@ -199,11 +199,11 @@ describe('recovery with partitions: 2', () => {
     expect((await rejected).partition).toBe(0);
     await o.mesh.idle();
     for (const env of pending) {
-      const delivered = o.ledger.byMessage(env.id).filter((e) => e.kind === ENTRY.delivered);
+      const delivered = (await o.ledger.byMessage(env.id)).filter((e) => e.kind === ENTRY.delivered);
       expect(delivered.map((e) => e.partition)).toEqual([partitionOf(env.subject, 2)]);
     }
     expect(o.mesh.held().map((h) => h.msgId)).toEqual([kept.msgId]);
-    expect(o.ledger.verify().ok).toBe(true);
+    expect((await o.ledger.verify()).ok).toBe(true);
   });
 });
 
@@ -249,16 +249,20 @@ describe('the partition count is fixed for a ledger', () => {
     const opened = await open(dir);
     if (!opened.ok) throw new Error(JSON.stringify(opened));
     await using o = opened.opened;
-    const loaded = [...o.ledger.scan({ kinds: [ENTRY.policyLoaded] })];
+    const loaded = await Array.fromAsync(o.ledger.scan({ kinds: [ENTRY.policyLoaded] }));
     expect(loaded.map((e) => e.data.partitions)).toEqual([2]);
     writeFileSync(join(dir, 'mesh.yaml'), meshYaml(3));
     const reloaded = await reloadPolicy(o.mesh);
     expect(!reloaded.ok && reloaded.errors?.map((e) => e.code)).toEqual(['MW_RUNTIME_PARTITIONS_CHANGED']);
     expect(o.mesh.policy.partitions).toBe(2);
-    writeFileSync(join(dir, 'mesh.yaml'), `${meshYaml(2)}\n# an empty list of limits: another digest, the same count\nlimits: []`);
+    writeFileSync(
+      join(dir, 'mesh.yaml'),
+      `${meshYaml(2)}\n# an empty list of limits: another digest, the same count\nlimits: []`,
+    );
     const same = await reloadPolicy(o.mesh);
     expect(same.ok).toBe(true);
-    expect([...o.ledger.scan({ kinds: [ENTRY.policyLoaded] })].map((e) => e.data.partitions)).toEqual([2, 2]);
+    const loadedNow = await Array.fromAsync(o.ledger.scan({ kinds: [ENTRY.policyLoaded] }));
+    expect(loadedNow.map((e) => e.data.partitions)).toEqual([2, 2]);
   });
 });
 
@@ -279,7 +283,7 @@ describe('examples/retention with partitions: 2', () => {
     await feedFile(o.mesh, join(example, 'tickets.jsonl'), () => {}, new AbortController().signal);
     await o.mesh.idle();
 
-    const entries = [...o.ledger.scan()];
+    const entries = await Array.fromAsync(o.ledger.scan());
     const credits = (subject: string) =>
       entries.filter(
         (e) => e.kind === ENTRY.effectExecuted && e.agent === 'effect:credit.issue' && e.subject === subject,
@@ -295,6 +299,6 @@ describe('examples/retention with partitions: 2', () => {
       'account:8841',
     ]);
     expect(o.ledger.heads().map((h) => h.partition)).toEqual([0, 1]);
-    expect(o.ledger.verify().ok).toBe(true);
+    expect((await o.ledger.verify()).ok).toBe(true);
   });
 });

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import { parseSource } from '../envelope/index.js';
 import { partnerReach } from '../gate/index.js';
-import type { Ledger } from '../ledger/index.js';
+import type { LedgerReader, LedgerWriter } from '../ledger/index.js';
 import { createMemoryState, type StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
-import { type Admission, createAdmission, type RootMessage } from './admission.js';
+import { type Admission, createAdmission, type Rejection, type RootMessage } from './admission.js';
 import type { Outgoing } from './agent-runner.js';
 import type { BusHandler } from './bus.js';
 import type { Delivery } from './delivery.js';
@@ -30,8 +30,8 @@ export type Partition = {
 };
 
 /**
- * What travels on a partition's bus: a root message from an ingress, or what one handler emitted
- * for this partition. `ticket` names the promise its sender waits on (in distributed mode, a reply
+ * What travels on a partition's bus: a root message from an ingress, what one handler emitted for
+ * this partition, or input refused before it became an envelope (bounded; partition 0 records it). `ticket` names the promise its sender waits on (in distributed mode, a reply
  * subject).
  */
 export type PartitionItem =
@@ -41,14 +41,15 @@ export type PartitionItem =
       readonly ingress: string;
       readonly message: RootMessage;
     }
-  | { readonly kind: 'emitted'; readonly ticket: number; readonly emitted: readonly Outgoing[] };
+  | { readonly kind: 'emitted'; readonly ticket: number; readonly emitted: readonly Outgoing[] }
+  | { readonly kind: 'rejected'; readonly ticket: number; readonly rejection: Rejection };
 
 /** Builds partition `index`, over a state of its own. */
 export function createPartition(
   index: number,
   deps: {
     active: ActivePolicy;
-    ledger: Ledger;
+    ledger: LedgerWriter & Pick<LedgerReader, 'byMessage'>;
     clock: Clock;
     factory: EnvelopeFactory;
     counts: RunCounts;
@@ -121,10 +122,11 @@ export function createTickets(): Tickets {
 }
 
 /**
- * The bus handler of every partition: admits a batch's items one by one in bus order, through the
- * partition's admission (gate → deltas → record → append → settle once durable), and resolves with
- * the batch once all its records are durable: the ack point. Settling (delivery, hold timers) waits
- * for durability inside the admission, never the next batch's gate.
+ * The bus handler of every partition. Per batch: the duplicate-id reads of its root messages with
+ * ids from outside, all at once (the ledger reader is asynchronous); then each item in bus order,
+ * synchronously, through the partition's admission (gate → deltas → record → append → settle once
+ * durable). Resolves once the batch's records are durable: the ack point, after which the next batch
+ * reads a ledger that holds this one. Settling (delivery, hold timers) never holds up the next gate.
  */
 export function partitionHandler(
   partitions: readonly Partition[],
@@ -132,22 +134,56 @@ export function partitionHandler(
 ): BusHandler<PartitionItem> {
   return (items, p) => {
     const { admission } = partitions[p]!;
-    const durables: Promise<unknown>[] = [];
+    let reads: Promise<boolean>[] | undefined;
     for (const item of items) {
-      let durable: Promise<unknown>;
-      try {
-        durable =
-          item.kind === 'root'
-            ? admission.ingest(item.ingress, item.message)
-            : admission.admitAll(item.emitted);
-      } catch (err) {
-        // A bug in judging one item must not leave its sender waiting, nor the rest of the batch.
-        durable = Promise.reject(err);
-      }
-      tickets.settle(item.ticket, durable);
-      durables.push(durable);
+      if (item.kind !== 'root' || item.message.id === undefined) continue;
+      reads ??= [];
+      reads.push(admission.idTaken(item.message.id));
     }
-    // The senders hear of a failed append; the bus need not report it again.
-    return Promise.allSettled(durables).then(() => {});
+    if (reads === undefined) return admitBatch(admission, items, undefined, tickets);
+    return Promise.all(reads).then(
+      (taken) => admitBatch(admission, items, taken, tickets),
+      (err: unknown) => {
+        for (const item of items) tickets.settle(item.ticket, Promise.reject(err));
+      },
+    );
   };
+}
+
+/** Admits a batch in order; `taken` answers its root messages with ids, in order, when there are any. */
+function admitBatch(
+  admission: Admission,
+  items: readonly PartitionItem[],
+  taken: readonly boolean[] | undefined,
+  tickets: Tickets,
+): Promise<void> {
+  // Ids recorded by this batch: a later message with one of them is a duplicate the reads could not see.
+  const recorded = taken === undefined ? undefined : new Set<string>();
+  let read = 0;
+  const durables: Promise<unknown>[] = [];
+  for (const item of items) {
+    let durable: Promise<unknown>;
+    try {
+      if (item.kind === 'root') {
+        const id = item.message.id;
+        const isTaken = id !== undefined && (taken?.[read++] === true || recorded?.has(id) === true);
+        const admitted = admission.ingest(item.ingress, item.message, isTaken);
+        recorded?.add(admitted.msgId);
+        durable = admitted.durable;
+      } else if (item.kind === 'emitted') {
+        if (recorded !== undefined)
+          for (const out of item.emitted) if (out.external === true) recorded.add(out.envelope.id);
+        durable = admission.admitAll(item.emitted);
+      } else {
+        durable = admission.reject(item.rejection);
+      }
+    } catch (err) {
+      // A bug in judging one item must not leave its sender waiting, nor the rest of the batch.
+      durable = Promise.reject(err);
+    }
+    tickets.settle(item.ticket, durable);
+    durables.push(durable);
+  }
+  // The senders hear of a failed append; the bus need not report it again.
+  return Promise.allSettled(durables).then(() => {});
 }

@@ -1,5 +1,5 @@
 import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
-import type { Ledger, LedgerEntry } from '../ledger/index.js';
+import type { LedgerEntry, LedgerWriter } from '../ledger/index.js';
 import type { ActivePolicy } from './active.js';
 import type { Clock } from './envelopes.js';
 import type { Partition } from './partitions.js';
@@ -42,7 +42,7 @@ export type PilotActions = {
  */
 export function createPilotActions(deps: {
   active: ActivePolicy;
-  ledger: Ledger;
+  ledger: LedgerWriter;
   partitions: readonly Pick<Partition, 'index' | 'state' | 'holds'>[];
   /** The partition that owns a subject. */
   partitionOf: (subject: string) => number;

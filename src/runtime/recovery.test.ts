@@ -143,7 +143,7 @@ describe('recovery of holds', () => {
       [freezeHeld.id, T0, undefined],
     ]);
     // The approved one was delivered after all (it was admitted, and never delivered).
-    expect(o.ledger.byMessage(approved.id).map((e) => e.kind)).toContain(ENTRY.delivered);
+    expect((await o.ledger.byMessage(approved.id)).map((e) => e.kind)).toContain(ENTRY.delivered);
     // A pilot releases the old freeze hold: gated again, delivered, recorded the new way.
     const act = o.mesh.pilot.approve(freezeHeld.id, { pilot: 'ana', reason: 'fine' });
     if (!(act instanceof Promise)) throw act;
@@ -151,7 +151,7 @@ describe('recovery of holds', () => {
     await o.mesh.idle();
     expect(entry.data).toMatchObject({ outcome: 'deliver', verdict: { decision: 'deliver' } });
     expect(deltasOf(entry)?.[0]).toEqual({ kind: 'hold-release', msgId: freezeHeld.id });
-    expect(o.ledger.byMessage(freezeHeld.id).map((e) => e.kind)).toContain(ENTRY.delivered);
+    expect((await o.ledger.byMessage(freezeHeld.id)).map((e) => e.kind)).toContain(ENTRY.delivered);
     expect(o.mesh.held().map((h) => h.msgId)).toEqual([waiting.id]);
     await o.close();
 
@@ -161,7 +161,7 @@ describe('recovery of holds', () => {
     await using l = later.opened;
     await l.mesh.idle();
     expect(l.mesh.held()).toEqual([]);
-    const timedOut = l.ledger.byMessage(waiting.id).filter((e) => e.kind === ENTRY.holdReleased);
+    const timedOut = (await l.ledger.byMessage(waiting.id)).filter((e) => e.kind === ENTRY.holdReleased);
     expect(timedOut.map((e) => e.data)).toEqual([
       {
         by: 'timeout',
@@ -170,6 +170,6 @@ describe('recovery of holds', () => {
         rule: 'big-job',
       },
     ]);
-    expect(l.ledger.verify().ok).toBe(true);
+    expect((await l.ledger.verify()).ok).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 import type { Envelope, GatedKind } from '../envelope/index.js';
 import type { Verdict } from '../gate/index.js';
-import type { Ledger, LedgerEntry } from '../ledger/index.js';
+import type { LedgerEntry, LedgerReader } from '../ledger/index.js';
 import { holdOpen, holdRelease, type StateDelta, type StateStore } from '../state/index.js';
 import { workerName } from './failures.js';
 import { ENTRY } from './records.js';
@@ -24,14 +24,14 @@ type DecisionData = {
  * `armHolds` then gives the open holds their timers; the work is dispatched again (at-least-once,
  * the envelope id is the idempotency key). Returns how much work was resumed.
  */
-export function recoverFromLedger(
-  ledger: Ledger,
+export async function recoverFromLedger(
+  ledger: Pick<LedgerReader, 'scan'>,
   states: readonly StateStore[],
   dispatch: (envelope: Envelope, gated: GatedKind, consumers: readonly string[]) => void,
   armHolds: () => void,
   /** A failure entry whose failure-breaker deltas were just applied. */
   onFailure: (entry: LedgerEntry, deltas: readonly StateDelta[]) => void = () => {},
-): number {
+): Promise<number> {
   const pending = new Map<string, Pending>();
   const admitted = (id: string, envelope: Envelope, gated: GatedKind, consumers: readonly string[]) => {
     const waiting = gated === 'effect' ? [`effect:${envelope.type}`] : consumers;
@@ -44,7 +44,7 @@ export function recoverFromLedger(
     if (p.waiting.size === 0) pending.delete(id);
   };
 
-  for (const entry of ledger.scan()) {
+  for await (const entry of ledger.scan()) {
     // Open and reload refuse a partition count the ledger was not written with (MW_RUNTIME_PARTITIONS_CHANGED).
     const state = states[entry.partition]!;
     if (entry.kind === ENTRY.pilotAction) {

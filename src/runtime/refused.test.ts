@@ -60,12 +60,12 @@ describe('refused input is recorded bounded', () => {
     expect(d.rawDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(bodySize(entry)).toBeLessThan(8192);
     expect(entry).toMatchObject({ subject: 'job:1', agent: 'ingress:api', correlationId: entry.msgId });
-    expect(whyChain(o.ledger, entry.msgId!)?.chain[0]).toMatchObject({
+    expect((await whyChain(o.ledger, entry.msgId!))?.chain[0]).toMatchObject({
       reason: 'envelope.too_large',
       subject: 'job:1',
     });
     expect(o.mesh.counts().messages.quarantined).toBe(1);
-    expect(o.ledger.verify().ok).toBe(true);
+    expect((await o.ledger.verify()).ok).toBe(true);
   });
 
   it("keeps an agent's oversized emission bounded, still caused by what it answered", async () => {
@@ -76,12 +76,14 @@ describe('refused input is recorded bounded', () => {
       data: { answer: BIG },
     });
     await o.mesh.idle();
-    const [child] = o.ledger.impact(root.msgId!);
+    const [child] = await o.ledger.impact(root.msgId!);
     expect(child).toBeDefined();
     expect(reasonOf(child!)).toBe('envelope.too_large');
     expect(child).toMatchObject({ causationId: root.msgId, agent: 'echo@1.0.0', subject: 'job:2' });
     expect(bodySize(child!)).toBeLessThan(8192);
-    expect(impactOf(o.ledger, root.msgId!)?.impact.map((l) => l.reason)).toEqual(['envelope.too_large']);
+    expect((await impactOf(o.ledger, root.msgId!))?.impact.map((l) => l.reason)).toEqual([
+      'envelope.too_large',
+    ]);
   });
 
   it('keeps an envelope refused for a taken id bounded', async () => {
@@ -120,6 +122,8 @@ describe('refused input is recorded bounded', () => {
     expect(d.rawDigest).toBe(hex(raw));
     expect(bodySize(entry)).toBeLessThan(32_768);
     expect(o.mesh.counts().messages.quarantined).toBe(1);
-    expect(whyChain(o.ledger, entry.msgId!)?.chain[0]).toMatchObject({ reason: 'ingress.malformed_json' });
+    expect((await whyChain(o.ledger, entry.msgId!))?.chain[0]).toMatchObject({
+      reason: 'ingress.malformed_json',
+    });
   });
 });

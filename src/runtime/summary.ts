@@ -1,4 +1,4 @@
-import type { Ledger } from '../ledger/index.js';
+import { type LedgerWriter, sizeOf } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import { parseBreakerKey, type StateStore } from '../state/index.js';
 import type { RunCounts } from './events.js';
@@ -34,7 +34,7 @@ export type RunSummary = {
 export function summarize(
   counts: RunCounts,
   state: Pick<StateStore, 'openBreakers'>,
-  ledger: Ledger,
+  ledger: Pick<LedgerWriter, 'heads'>,
   policy: Policy,
 ): RunSummary {
   const breakers = state.openBreakers().flatMap(({ key, state: b }) => {
@@ -67,7 +67,7 @@ export function summarize(
     deadLetters: counts.deadLetters,
     recovered: counts.recovered,
     predicateErrors: counts.predicateErrors,
-    ledger: { entries: ledger.count(), head: heads[0]?.head ?? '', heads },
+    ledger: { entries: sizeOf(heads), head: heads[0]?.head ?? '', heads },
     policy: { mesh: policy.mesh, digest: policy.digest },
   };
 }

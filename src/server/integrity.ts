@@ -1,4 +1,4 @@
-import type { Ledger } from '../runtime/index.js';
+import { type Ledger, sizeOf } from '../runtime/index.js';
 
 export type VerifyStatus = {
   readonly at: string;
@@ -9,7 +9,7 @@ export type VerifyStatus = {
 
 /** The ledger's integrity as the console shows it: the last verify and the last checkpoint. */
 export type Integrity = {
-  status(): {
+  status(): Promise<{
     /** The ledger's durability in force: `full` survives a power loss, `normal` a crash of the process. */
     durability: Ledger['durability'];
     entries: number;
@@ -17,20 +17,20 @@ export type Integrity = {
     heads: readonly { partition: number; size: number; head: string }[];
     lastVerify: VerifyStatus | null;
     lastCheckpoint: { at: string; size: number; head: string } | null;
-  };
-  /** Verifies every chain now (blocking: the ledger is read in one pass) and remembers the result. */
-  verify(): VerifyStatus;
+  }>;
+  /** Verifies every chain now (the ledger is read in one pass, as a stream) and remembers the result. */
+  verify(): Promise<VerifyStatus>;
 };
 
 export function createIntegrity(ledger: Ledger, now: () => number): Integrity {
   let lastVerify: VerifyStatus | null = null;
   return {
-    status() {
+    async status() {
       const heads = ledger.heads();
-      const checkpoint = ledger.checkpoints().at(-1);
+      const checkpoint = (await ledger.checkpoints()).at(-1);
       return {
         durability: ledger.durability,
-        entries: ledger.count(),
+        entries: sizeOf(heads),
         head: heads[0]?.head ?? '',
         heads,
         lastVerify,
@@ -44,8 +44,8 @@ export function createIntegrity(ledger: Ledger, now: () => number): Integrity {
               },
       };
     },
-    verify() {
-      const result = ledger.verify();
+    async verify() {
+      const result = await ledger.verify();
       lastVerify = result.ok
         ? { at: new Date(now()).toISOString(), ok: true, entries: result.entries }
         : {

@@ -18,7 +18,7 @@ export async function auditVerify(opts: { data: string; checkpoint?: string }, o
   const ledger = await openExistingLedger(opts.data, out);
   if (ledger === undefined) return EXIT.usage;
   await using _ledger = ledger;
-  const result = ledger.verify({ checkpoints: extra });
+  const result = await ledger.verify({ checkpoints: extra });
   if (out.json) {
     out.document(result);
   } else if (result.ok) {
@@ -60,7 +60,7 @@ export async function auditExport(opts: { data: string; out?: string }, out: Out
   // A failed write stops the loop and is read back below (stdout's by main.ts: see stdout.ts).
   if (toFile) sink.on('error', () => {});
   let count = 0;
-  for (const entry of ledger.scan()) {
+  for await (const entry of ledger.scan()) {
     const more = sink.write(`${JSON.stringify(entry)}\n`);
     count++;
     if (!more && !(await drained(sink))) break;

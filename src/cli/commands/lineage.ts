@@ -14,7 +14,7 @@ export async function why(id: string, opts: { data: string }, out: Output): Prom
   const ledger = await openExistingLedger(opts.data, out);
   if (ledger === undefined) return EXIT.usage;
   await using _ledger = ledger;
-  const result = whyChain(ledger, id);
+  const result = await whyChain(ledger, id);
   if (result === undefined) {
     out.fail(cliError('MW_CLI_NOT_FOUND', { id }));
     return EXIT.failed;
@@ -68,7 +68,7 @@ export async function impact(target: string, opts: { data: string }, out: Output
   const ledger = await openExistingLedger(opts.data, out);
   if (ledger === undefined) return EXIT.usage;
   await using _ledger = ledger;
-  const result = impactOf(ledger, target);
+  const result = await impactOf(ledger, target);
   if (result === undefined) {
     out.fail(cliError('MW_CLI_NOT_FOUND', { id: target }));
     return EXIT.failed;

@@ -7,6 +7,7 @@ import {
   type OpenedMesh,
   openMesh,
   type RunSummary,
+  sizeOf,
   summarize,
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
@@ -76,7 +77,7 @@ export async function runMesh(
           nextNote = Date.now() + 2_000;
           const c = opened.mesh.counts();
           out.note(
-            `… ${lines} lines read, ${c.messages.admitted} admitted, ${opened.ledger.count()} ledger entries`,
+            `… ${lines} lines read, ${c.messages.admitted} admitted, ${sizeOf(opened.ledger.heads())} ledger entries`,
           );
         },
         stop.signal,

@@ -2,7 +2,14 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createMeshA2aServer, createMeshMcpServer } from '../../interop/index.js';
-import { type Durability, feedFile, isMeshwardenError, type Mesh, openMesh } from '../../runtime/index.js';
+import {
+  type Durability,
+  feedFile,
+  isMeshwardenError,
+  type Mesh,
+  openMesh,
+  sizeOf,
+} from '../../runtime/index.js';
 import { createServer, openTokenStore } from '../../server/index.js';
 import { cliError, EXIT } from '../errors.js';
 
@@ -67,8 +74,8 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     log: log.child({ layer: 'server' }),
     ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
   });
-  out.note(`verifying the ledger (${ledger.count().toLocaleString('en')} entries) …`);
-  const verified = server.integrity.verify();
+  out.note(`verifying the ledger (${sizeOf(ledger.heads()).toLocaleString('en')} entries) …`);
+  const verified = await server.integrity.verify();
   if (!verified.ok) {
     out.note(`warning: the ledger is NOT intact (${verified.firstBad?.detail}); run meshwarden audit verify`);
   }
@@ -134,7 +141,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   await mcp.close();
   await opened.close();
   const heads = ledger.heads();
-  out.note(`stopped cleanly: ${ledger.count()} ledger entries, head ${heads[0]?.head ?? '(empty)'}`);
+  out.note(`stopped cleanly: ${sizeOf(heads)} ledger entries, head ${heads[0]?.head ?? '(empty)'}`);
   return EXIT.ok;
 }
 

@@ -51,7 +51,7 @@ describe('following messages through the mesh', () => {
     const answers = 'answers' in handled ? handled.answers : [];
     expect(answers.map((a) => [a.envelope?.type, a.verdict.decision])).toEqual([['job.done.v1', 'deliver']]);
     // Answered once durable: the answer is in the ledger by the time it is handed out.
-    expect(o.ledger.byMessage(answers[0]!.msgId).length).toBeGreaterThan(0);
+    expect((await o.ledger.byMessage(answers[0]!.msgId)).length).toBeGreaterThan(0);
     expect(following.size()).toBe(1);
     follow.close();
     expect(following.size()).toBe(0);

@@ -36,7 +36,7 @@ describe('the retention example with churn as a remote A2A agent', () => {
     await feedFile(o.mesh, join(dir, 'tickets.jsonl'), () => {}, new AbortController().signal);
     await o.mesh.idle();
 
-    const entries = [...o.ledger.scan()];
+    const entries = await Array.fromAsync(o.ledger.scan());
     const credits = entries.filter(
       (e) =>
         e.kind === ENTRY.effectExecuted && e.subject === 'account:8841' && e.agent === 'effect:credit.issue',
@@ -48,6 +48,6 @@ describe('the retention example with churn as a remote A2A agent', () => {
     // The churn step really went over A2A: its decisions name the remote agent, and it was called.
     expect(entries.some((e) => e.kind === ENTRY.decision && e.agent === 'churn@2.0.1')).toBe(true);
     expect(peer.received.length).toBeGreaterThan(0);
-    expect(o.ledger.verify().ok).toBe(true);
+    expect((await o.ledger.verify()).ok).toBe(true);
   });
 });

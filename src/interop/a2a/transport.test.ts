@@ -76,10 +76,10 @@ async function openTicket(meshDir: string, transport = createA2aTransport({ time
     );
     await o.mesh.idle();
   }
-  const entries = [...o.ledger.scan()];
+  const entries = await Array.fromAsync(o.ledger.scan());
   const [assessed] = assessments(entries);
-  const why = assessed === undefined ? undefined : whyChain(o.ledger, assessed.msgId ?? '');
-  return { entries, root: roots[0]!.msgId, why, verified: o.ledger.verify() };
+  const why = assessed === undefined ? undefined : await whyChain(o.ledger, assessed.msgId ?? '');
+  return { entries, root: roots[0]!.msgId, why, verified: await o.ledger.verify() };
 }
 
 const envelopeOf = (e: LedgerEntry) => (e.data as { envelope: Envelope }).envelope;

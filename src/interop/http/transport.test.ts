@@ -136,7 +136,7 @@ async function sendJob(
   await using o = opened.opened;
   await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 21 } });
   await o.mesh.idle();
-  return [...o.ledger.scan()];
+  return await Array.fromAsync(o.ledger.scan());
 }
 
 const scored = (entries: LedgerEntry[]) =>
@@ -275,13 +275,13 @@ describe('HTTP agents (url:)', () => {
       await o.mesh.inject('api', { type: 'job.queued.v1', subject: `job:${i}`, data: { n: i } });
       await o.mesh.idle();
     }
-    const codes = deadLetterCodes([...o.ledger.scan()]);
+    const codes = deadLetterCodes(await Array.fromAsync(o.ledger.scan()));
     expect(codes).toEqual(['MW_INTEROP_HTTP_STATUS', 'MW_INTEROP_CIRCUIT_OPEN', 'MW_INTEROP_CIRCUIT_OPEN']);
     await new Promise((resolve) => setTimeout(resolve, 80));
     mode = 'ok';
     await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:9', data: { n: 9 } });
     await o.mesh.idle();
-    expect(scored([...o.ledger.scan()]).map(reasonOf)).toEqual(['gate.admitted']);
+    expect(scored(await Array.fromAsync(o.ledger.scan())).map(reasonOf)).toEqual(['gate.admitted']);
   });
 
   it('refuses an id the agent already used, or one that names another message', async () => {
@@ -299,12 +299,15 @@ describe('HTTP agents (url:)', () => {
       await o.mesh.inject('api', { type: 'job.queued.v1', subject: `job:${n}`, data: { n } });
       await o.mesh.idle();
     }
-    expect(scored([...o.ledger.scan()]).map(reasonOf)).toEqual(['gate.admitted', 'envelope.id_taken']);
+    expect(scored(await Array.fromAsync(o.ledger.scan())).map(reasonOf)).toEqual([
+      'gate.admitted',
+      'envelope.id_taken',
+    ]);
     mode = 'input-id';
     await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:3', data: { n: 3 } });
     await o.mesh.idle();
     expect(
-      scored([...o.ledger.scan()])
+      scored(await Array.fromAsync(o.ledger.scan()))
         .map(reasonOf)
         .at(-1),
     ).toBe('envelope.id_taken');

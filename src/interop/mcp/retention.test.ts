@@ -28,7 +28,7 @@ describe('examples/retention-mcp: credits issued by the tool of an MCP server', 
     );
     await o.mesh.idle();
 
-    const entries = [...o.ledger.scan()];
+    const entries = await Array.fromAsync(o.ledger.scan());
     const credits = entries.filter(
       (e) => e.kind === ENTRY.effectExecuted && e.agent === 'effect:credit.issue',
     );
@@ -43,6 +43,6 @@ describe('examples/retention-mcp: credits issued by the tool of an MCP server', 
       expect(result.creditId).toBe(`cr_${credit.msgId!.slice(-12)}`);
     }
     expect(entries.filter((e) => e.kind === ENTRY.deadLetter)).toEqual([]);
-    expect(o.ledger.verify().ok).toBe(true);
+    expect((await o.ledger.verify()).ok).toBe(true);
   });
 });

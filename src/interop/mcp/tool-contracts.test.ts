@@ -83,7 +83,7 @@ async function refund(dir: string, amounts: (number | string)[]): Promise<Ledger
     await o.mesh.inject('desk', { type: 'refund.requested.v1', subject: 'account:8841', data: { amount } });
     await o.mesh.idle();
   }
-  return [...o.ledger.scan()];
+  return await Array.fromAsync(o.ledger.scan());
 }
 
 /** [data, decision, reason] of every crm.refund request. */

@@ -75,7 +75,7 @@ async function refund(
       await o.mesh.inject('desk', { type: 'refund.requested.v1', subject: 'account:8841', data: { amount } });
       await o.mesh.idle();
     }
-    return [...o.ledger.scan()];
+    return await Array.fromAsync(o.ledger.scan());
   } finally {
     await transport.close();
   }

@@ -4,7 +4,7 @@ import {
   ENTRY,
   impactOf,
   type JsonValue,
-  type Ledger,
+  type LedgerReader,
   type Policy,
   pilotActor,
   toChainLink,
@@ -85,7 +85,7 @@ export async function messageRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       },
     },
     async (request) => {
-      const why = whyChain(ledger, request.params.id);
+      const why = await whyChain(ledger, request.params.id);
       if (why === undefined) throw apiError('MW_API_NOT_FOUND', { what: `message ${request.params.id}` });
       return why;
     },
@@ -103,7 +103,7 @@ export async function messageRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       },
     },
     async (request) => {
-      const impact = impactOf(ledger, request.params.id);
+      const impact = await impactOf(ledger, request.params.id);
       if (impact === undefined) throw apiError('MW_API_NOT_FOUND', { what: `message ${request.params.id}` });
       return impact;
     },
@@ -134,21 +134,23 @@ export async function messageRoutes(app: FastifyInstance, deps: ApiDeps): Promis
   );
 }
 
-function search(ledger: Ledger, q: string): { q: string; kind: string; results: ChainLink[] } {
+async function search(
+  ledger: LedgerReader,
+  q: string,
+): Promise<{ q: string; kind: string; results: ChainLink[] }> {
   const kind = UUID.test(q) ? 'message' : q.includes('@') ? 'agent' : 'subject';
-  const entries =
-    kind === 'message'
-      ? ledger.byMessage(q)
-      : kind === 'agent'
-        ? ledger.byAgent(q, { limit: SEARCH_LIMIT * 4 })
-        : ledger.bySubject(q, { limit: SEARCH_LIMIT * 4 });
+  const entries = await (kind === 'message'
+    ? ledger.byMessage(q)
+    : kind === 'agent'
+      ? ledger.byAgent(q, { limit: SEARCH_LIMIT * 4 })
+      : ledger.bySubject(q, { limit: SEARCH_LIMIT * 4 }));
   // Newest first, one link per message (its decision; a released hold adds no second one).
   const seen = new Set<string>();
   const results: ChainLink[] = [];
   for (const entry of entries.reverse()) {
     if (entry.kind !== ENTRY.decision || seen.has(entry.msgId ?? '')) continue;
     seen.add(entry.msgId ?? '');
-    results.push(toChainLink(ledger, entry));
+    results.push(await toChainLink(ledger, entry));
     if (results.length === SEARCH_LIMIT) break;
   }
   return { q, kind, results };

@@ -160,7 +160,7 @@ export async function statusRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     },
     async () => {
       await deps.ledger.flush();
-      deps.integrity.verify();
+      await deps.integrity.verify();
       return deps.integrity.status();
     },
   );

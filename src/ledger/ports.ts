@@ -1,0 +1,97 @@
+import type {
+  Checkpoint,
+  LedgerEntry,
+  LedgerRecord,
+  PartitionHead,
+  StoredRow,
+  VerifyResult,
+} from './types.js';
+
+// The ledger's ports: what the runtime, the server and the CLI code against. Adapters implement
+// them side by side (sqlite.ts today; a PostgreSQL one next), are chosen by one function
+// (location.ts), and prove themselves with one suite (conformance.ts). Nothing here names an engine.
+
+/** How far a commit is forced to the disk: 'full' survives a power loss, 'normal' a process crash. */
+export type Durability = 'normal' | 'full';
+
+export type ScanOptions = {
+  readonly partition?: number;
+  /** Start after this seq (within `partition`). */
+  readonly afterSeq?: number;
+  readonly kinds?: readonly string[];
+};
+
+export type QueryLimit = { readonly limit?: number };
+
+/**
+ * Appends to the hash-chained log: one chain per partition, each entry's seq, prev and hash assigned
+ * at once, in call order (the writer owns the heads). Durability is group-committed and awaited.
+ */
+export type LedgerWriter = {
+  readonly durability: Durability;
+  /**
+   * Chains the record at once (seq and hash assigned synchronously, in call order) and resolves when
+   * the group-committed batch holding it is durable. Write-ahead callers await this before acting.
+   */
+  append(record: LedgerRecord, partition?: number): Promise<LedgerEntry>;
+  /**
+   * Chains the records one after the other, like `append` each, and commits them in one transaction:
+   * after a crash the ledger holds all of them or none. Resolves when that transaction is durable.
+   */
+  appendAll(records: readonly LedgerRecord[], partition?: number): Promise<LedgerEntry[]>;
+  /** Resolves when everything appended so far is durable; rejects with the error that closed the ledger. */
+  flush(): Promise<void>;
+  /** Each non-empty partition's size and head hash, including what is appended but not yet durable. */
+  heads(): readonly PartitionHead[];
+  /** Signs the heads of every partition once they are durable, stores the checkpoint and returns it. */
+  checkpoint(): Promise<Checkpoint>;
+  /** Commits what was appended and releases the store. Idempotent. */
+  close(): Promise<void>;
+  /** Resolves once closed: with the error that closed it (a failed commit), or undefined. */
+  readonly closed: Promise<void | Error>;
+  [Symbol.asyncDispose](): Promise<void>;
+};
+
+/**
+ * Reads the log. Every read sees every append made before it was called (read-your-writes: it waits
+ * for the writer's flush, never blocking the thread). After close every read rejects with
+ * MW_LEDGER_CLOSED.
+ */
+export type LedgerReader = {
+  /** Number of entries, all partitions. */
+  count(): Promise<number>;
+  /** Entries naming a message id, in append order (the first is its decision). */
+  byMessage(msgId: string): Promise<LedgerEntry[]>;
+  /** Entries whose causation is `msgId`: its direct consequences. */
+  byCausation(msgId: string): Promise<LedgerEntry[]>;
+  /** The most recent `limit` entries about a subject, oldest first. */
+  bySubject(subject: string, opts?: QueryLimit): Promise<LedgerEntry[]>;
+  /** The most recent `limit` entries of an agent (`name@version`), oldest first. */
+  byAgent(agent: string, opts?: QueryLimit): Promise<LedgerEntry[]>;
+  /** Entries of every actor whose name starts with `prefix` (such as `pilot:`), in append order. */
+  byAgentPrefix(prefix: string, opts?: QueryLimit): Promise<LedgerEntry[]>;
+  /** The first entry of each message from the root down to `msgId` (walks causation back). */
+  lineage(msgId: string): Promise<LedgerEntry[]>;
+  /** The first entry of every message caused, directly or not, by `msgId`, breadth first. */
+  impact(msgId: string): Promise<LedgerEntry[]>;
+  /** Entries in (partition, seq) order; releases what it holds on `break`. */
+  scan(opts?: ScanOptions): AsyncIterable<LedgerEntry>;
+  /** Stored checkpoints, oldest first; rejects with MW_LEDGER_CHECKPOINT when one does not parse. */
+  checkpoints(): Promise<Checkpoint[]>;
+  /** Every row column for column, in (partition, seq) order: what `verifyRows` checks. */
+  storedRows(): AsyncIterable<StoredRow>;
+};
+
+/** Both ports over one store, plus verification: what a shell that owns the ledger holds. */
+export type Ledger = LedgerWriter &
+  LedgerReader & {
+    /** Recomputes every chain and checks it against the stored and the given checkpoints. */
+    verify(opts?: { readonly checkpoints?: readonly Checkpoint[] }): Promise<VerifyResult>;
+  };
+
+/** Number of entries the heads cover: the writer's own count, without a read. */
+export function sizeOf(heads: readonly PartitionHead[]): number {
+  let n = 0;
+  for (const h of heads) n += h.size;
+  return n;
+}
