@@ -1,4 +1,4 @@
-import type { Envelope } from '../envelope/index.js';
+import { type Envelope, parseSource } from '../envelope/index.js';
 import type { AgentSpec, BreakerRule, Budget, IngressSpec, Policy, Scope } from '../policy/index.js';
 import { LOOP_BREAKER, PILOT_BREAKER, type StateDelta, type StateView } from '../state/index.js';
 import type { EchoLink, GateInput, StageName, Verdict, VerdictDecision } from './types.js';
@@ -15,34 +15,82 @@ export type PolicyIndex = {
   readonly budgets: ReadonlyMap<string, readonly Budget[]>;
 };
 
-/** One decision's working state, shared by the stages in order. */
-export type GateContext = {
+/** What every stage may read: the decision's inputs. Built once per decision; never written. */
+export type GateFrame = {
   readonly input: GateInput;
   readonly policy: Policy;
   readonly index: PolicyIndex;
   readonly state: StateView;
   readonly now: number;
-  /** Set by the envelope stage, which runs first; the loop stage replaces it on an echo re-link. */
-  envelope: Envelope | undefined;
+};
+
+/** Who sent the message, as the envelope stage found it. */
+export type Identity = {
+  readonly envelope: Envelope;
   /** The source agent or ingress name, without version. */
-  sourceName: string;
-  agent: AgentSpec | undefined;
-  ingress: IngressSpec | undefined;
-  link: EchoLink | undefined;
+  readonly sourceName: string;
+  readonly agent: AgentSpec | undefined;
+  readonly ingress: IngressSpec | undefined;
+};
+
+/**
+ * What the envelope stage returns: the typed envelope and its sender when it passed, or its stop
+ * with as much as it had found before stopping.
+ */
+export type Identification =
+  | (Identity & { readonly stop: undefined })
+  | {
+      readonly stop: Verdict;
+      readonly envelope: Envelope | undefined;
+      readonly sourceName: string;
+      readonly agent: AgentSpec | undefined;
+      readonly ingress: IngressSpec | undefined;
+    };
+
+/** The context of the stages between the envelope and the loop stage. */
+export type IdentifiedContext = GateFrame & Identity;
+
+/** What the loop stage found: the envelope as linked, its link, and its hop. */
+export type Linking = {
+  /** The envelope re-linked to an effect, or without a `causationid` the stage could not verify. */
+  readonly envelope: Envelope;
+  readonly link: EchoLink | undefined;
   /** A `causationid` the loop stage could not verify, taken out of the envelope. */
-  unverifiedCausation: string | undefined;
-  /** hopDigest(sourceName, type, subject), set by the loop stage. */
-  hop: string;
-  /** Edge scope key, built on first use. */
-  edgeKey: string | undefined;
-  /** Accounting deltas: applied only when the message is admitted (deliver, or held for approval). */
+  readonly unverifiedCausation: string | undefined;
+  /** hopDigest(sourceName, type, subject); empty when the stage stopped before computing it. */
+  readonly hop: string;
+};
+
+/** What the loop stage returns: what it found, and its stop if it stopped. */
+export type LoopResult = Linking & { readonly stop?: Verdict };
+
+/** The context of the stages after the loop stage: the envelope as the loop stage linked it. */
+export type GateContext = IdentifiedContext & {
+  readonly link: EchoLink | undefined;
+  readonly hop: string;
+};
+
+/**
+ * Where a stage puts the state changes it wants applied. Stages only add to it and never read it:
+ * what one stage found reaches the next through the context decide() builds, never through here.
+ * One per decision (the two lists are the decision's deltas), so a stage that counts allocates
+ * no result of its own on the hot path.
+ */
+export type DeltaSink = {
+  /** Applied only when the message is admitted (deliver, or held for approval). */
   readonly accounting: StateDelta[];
-  /** Deltas returned whatever the verdict: breakers opened or closed, external ids seen. */
+  /** Applied whatever the verdict: breakers opened or closed, external ids seen. */
   readonly always: StateDelta[];
 };
 
-/** A pipeline stage: returns a stop verdict, or undefined to continue (Envoy's Continue). */
-export type Stage = { readonly name: StageName; readonly run: (ctx: GateContext) => Verdict | undefined };
+/**
+ * A pipeline stage over the readonly context `C`: a stop verdict, or undefined to continue
+ * (Envoy's Continue); the envelope and loop stages return what they found (`R`).
+ */
+export type Stage<C = GateContext, R = Verdict | undefined> = {
+  readonly name: StageName;
+  readonly run: (ctx: C, out: DeltaSink) => R;
+};
 
 export function verdict(
   decision: VerdictDecision,
@@ -54,22 +102,31 @@ export function verdict(
   return rule === undefined ? { decision, stage, reason, detail } : { decision, stage, rule, reason, detail };
 }
 
-/** The state key of a scope for this message. */
-export function scopeKeyOf(ctx: GateContext, scope: Scope): string {
+/**
+ * The state key of `scope` for a message from `sender` (the source's name, without version): the
+ * key of every limit, budget and breaker, in the gate and in the runtime's failure breakers. A scope
+ * read back from an old ledger entry that names none of the four is keyed as an entity.
+ */
+export function scopeKeyOf(
+  scope: Scope | string,
+  sender: string,
+  env: Pick<Envelope, 'subject' | 'target' | 'type'>,
+): string {
   switch (scope) {
-    case 'entity':
-      return ctx.envelope!.subject;
     case 'agent':
-      return ctx.sourceName;
+      return sender;
     case 'mesh':
       return '*';
     case 'edge':
-      if (ctx.edgeKey === undefined) {
-        const env = ctx.envelope!;
-        ctx.edgeKey = `${ctx.sourceName}->${env.target ?? env.type}`;
-      }
-      return ctx.edgeKey;
+      return `${sender}->${env.target ?? env.type}`;
+    default:
+      return env.subject;
   }
+}
+
+/** The key of `scope` for an envelope, its sender read from its source (see scopeKeyOf). */
+export function scopeKeyFor(env: Envelope, scope: Scope | string): string {
+  return scopeKeyOf(scope, parseSource(env.source)?.name ?? env.source, env);
 }
 
 const indexes = new WeakMap<Policy, PolicyIndex>();

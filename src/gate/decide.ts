@@ -1,7 +1,14 @@
 import { type Envelope, extendAncestry, parseSource } from '../envelope/index.js';
-import type { Policy } from '../policy/index.js';
+import type { AgentSpec, IngressSpec, Policy } from '../policy/index.js';
 import { echoFingerprints, holdOpen, type StateView } from '../state/index.js';
-import { type GateContext, indexOf, type Stage } from './context.js';
+import {
+  type DeltaSink,
+  type GateContext,
+  type GateFrame,
+  type IdentifiedContext,
+  indexOf,
+  type Linking,
+} from './context.js';
 import { approvalStage } from './stages/approval.js';
 import { authorizationStage } from './stages/authorization.js';
 import { breakerStage } from './stages/breaker.js';
@@ -10,79 +17,129 @@ import { contractStage } from './stages/contract.js';
 import { envelopeStage } from './stages/envelope.js';
 import { loopStage } from './stages/loop.js';
 import { rateLimitStage } from './stages/rate-limit.js';
-import type { Decision, GateInput, StageName, Verdict } from './types.js';
+import type { Decision, EchoLink, GateInput, StageName, Verdict } from './types.js';
 
-/** The pipeline, in order (DESIGN.md "The gate"). The first stage that returns a verdict decides. */
-const STAGES: readonly Stage[] = [
-  envelopeStage,
-  authorizationStage,
-  contractStage,
-  loopStage,
-  rateLimitStage,
-  budgetStage,
-  breakerStage,
-  approvalStage,
+/** Between the envelope and the loop stage: checks of who may send what, and of its payload. */
+const IDENTIFIED_STAGES = [authorizationStage, contractStage] as const;
+/** After the loop stage: the guards that count and the approvals. */
+const GUARD_STAGES = [rateLimitStage, budgetStage, breakerStage, approvalStage] as const;
+
+/** The pipeline, in order (DESIGN.md "The gate"). The first stage that stops decides. */
+export const STAGE_NAMES: readonly StageName[] = [
+  envelopeStage.name,
+  ...IDENTIFIED_STAGES.map((s) => s.name),
+  loopStage.name,
+  ...GUARD_STAGES.map((s) => s.name),
 ];
-
-export const STAGE_NAMES: readonly StageName[] = STAGES.map((s) => s.name);
 
 /**
  * Decides one envelope: pure and synchronous, never throws. Returns the verdict, the typed (and
  * possibly re-linked) envelope once its shape is valid, and the state deltas to apply in order.
+ * Each stage reads a readonly context and returns what it found; this builds the next context.
  */
 export function decide(input: GateInput, policy: Policy, state: StateView): Decision {
+  const index = indexOf(policy);
+  const now = input.now;
+  const frame: GateFrame = { input, policy, index, state, now };
+  const out: DeltaSink = { accounting: [], always: [] };
+
+  const found = envelopeStage.run(frame, out);
+  if (found.stop !== undefined) return finish(frame, found, undefined, found.stop, out, false);
+  const { envelope, sourceName, agent, ingress } = found;
+  const identified: IdentifiedContext = {
+    input,
+    policy,
+    index,
+    state,
+    now,
+    envelope,
+    sourceName,
+    agent,
+    ingress,
+  };
+  for (let i = 0; i < IDENTIFIED_STAGES.length; i++) {
+    const stop = IDENTIFIED_STAGES[i]!.run(identified, out);
+    if (stop !== undefined) return finish(frame, identified, undefined, stop, out, false);
+  }
+
+  const linking = loopStage.run(identified, out);
+  if (linking.stop !== undefined) return finish(frame, identified, linking, linking.stop, out, false);
   const ctx: GateContext = {
     input,
     policy,
-    index: indexOf(policy),
+    index,
     state,
-    now: input.now,
-    envelope: undefined,
-    sourceName: '',
-    agent: undefined,
-    ingress: undefined,
-    link: undefined,
-    unverifiedCausation: undefined,
-    hop: '',
-    edgeKey: undefined,
-    accounting: [],
-    always: [],
+    now,
+    envelope: linking.envelope,
+    sourceName,
+    agent,
+    ingress,
+    link: linking.link,
+    hop: linking.hop,
   };
-  for (let i = 0; i < STAGES.length; i++) {
-    const stop = STAGES[i]!.run(ctx);
+  for (let i = 0; i < GUARD_STAGES.length; i++) {
+    const stop = GUARD_STAGES[i]!.run(ctx, out);
     // A hold at the approval stage reserves the message's share of limits, budgets and counts.
-    if (stop !== undefined) return finish(ctx, stop, stop.stage === 'approval');
+    if (stop !== undefined) return finish(frame, ctx, linking, stop, out, stop.stage === 'approval');
   }
-  const env = ctx.envelope!;
-  const who = ctx.agent === undefined ? `ingress ${ctx.sourceName}` : ctx.sourceName;
+  const who = agent === undefined ? `ingress ${sourceName}` : sourceName;
   return finish(
+    frame,
     ctx,
+    linking,
     // Members in canonical order (see withPolicyDigest).
     {
       decision: 'deliver',
-      detail: `${env.type} from ${who} for ${env.subject} passed every guard.`,
+      detail: `${ctx.envelope.type} from ${who} for ${ctx.envelope.subject} passed every guard.`,
       reason: 'gate.admitted',
       stage: 'gate',
     },
+    out,
     true,
   );
 }
 
-function finish(ctx: GateContext, verdict: Verdict, admitted: boolean): Decision {
-  const deltas = ctx.always;
-  unclaim(ctx);
-  let env = ctx.envelope;
-  if (admitted && env !== undefined) {
-    for (const d of ctx.accounting) deltas.push(d);
-    if (ctx.input.kind === 'effect') {
+/** The sender as far as the envelope stage found it: all of it, unless it stopped. */
+type Sender = {
+  readonly envelope: Envelope | undefined;
+  readonly agent: AgentSpec | undefined;
+  readonly ingress: IngressSpec | undefined;
+};
+
+/**
+ * The decision from the last context reached (`linking` once the loop stage ran): the deltas
+ * applied whatever the verdict, then, when the message is admitted (delivered, or held for
+ * approval), its accounting and, for an effect, its echo mark.
+ */
+function finish(
+  frame: GateFrame,
+  sender: Sender,
+  linking: Linking | undefined,
+  verdict: Verdict,
+  out: DeltaSink,
+  admitted: boolean,
+): Decision {
+  const deltas = out.always;
+  let env = linking?.envelope ?? sender.envelope;
+  const link = linking?.link;
+  let unverifiedCausation = linking?.unverifiedCausation;
+  if (env !== undefined && unverifiedCausation === undefined && isUnverifiedClaim(frame, sender, env, link)) {
+    const { causationid: claim, ...rest } = env;
+    env = rest;
+    unverifiedCausation = claim;
+  }
+  // Admitted messages passed the loop stage: its linking (and hop) is there.
+  if (admitted && linking !== undefined && env !== undefined) {
+    for (const d of out.accounting) deltas.push(d);
+    if (frame.input.kind === 'effect') {
       // Remember the effect, and what it said, so that what comes back through an ingress (its text,
       // a causationid naming it, its executor's reply token) links back here.
-      const loop = ctx.policy.guards.loop;
+      const loop = frame.policy.guards.loop;
       deltas.push({
         kind: 'echo',
         mark: {
-          ancestry: extendAncestry(env.ancestry, ctx.hop, loop.maxHops),
-          at: ctx.now,
+          ancestry: extendAncestry(env.ancestry, linking.hop, loop.maxHops),
+          at: frame.now,
           correlationid: env.correlationid,
           effect: env.type,
           effectId: env.id,
@@ -92,18 +149,15 @@ function finish(ctx: GateContext, verdict: Verdict, admitted: boolean): Decision
         subject: env.subject,
       });
     }
-    if (verdict.decision === 'deliver') env = withPolicyDigest(env, ctx.policy.digest);
+    if (verdict.decision === 'deliver') env = withPolicyDigest(env, frame.policy.digest);
   }
   if (env === undefined) return { verdict, deltas };
   // A hold is state its subject's partition owns: opened by this delta, closed by its release.
   if (verdict.decision === 'hold') {
-    deltas.push(holdOpen(env, ctx.input.kind, verdict, ctx.now, ctx.input.partner === true));
+    deltas.push(holdOpen(env, frame.input.kind, verdict, frame.now, frame.input.partner === true));
   }
-  if (ctx.unverifiedCausation !== undefined)
-    return { verdict, envelope: env, deltas, unverifiedCausation: ctx.unverifiedCausation };
-  return ctx.link === undefined
-    ? { verdict, envelope: env, deltas }
-    : { verdict, envelope: env, deltas, link: ctx.link };
+  if (unverifiedCausation !== undefined) return { verdict, envelope: env, deltas, unverifiedCausation };
+  return link === undefined ? { verdict, envelope: env, deltas } : { verdict, envelope: env, deltas, link };
 }
 
 /**
@@ -113,15 +167,16 @@ function finish(ctx: GateContext, verdict: Verdict, admitted: boolean): Decision
  * reaches the ledger's causation index, lineage or events: it is recorded beside it instead. An
  * agent's envelope (a source with a version) got its causation from the runtime, not from a claim.
  */
-function unclaim(ctx: GateContext): void {
-  const env = ctx.envelope;
-  if (env?.causationid === undefined || ctx.link !== undefined || ctx.input.release === true) return;
+function isUnverifiedClaim(
+  frame: GateFrame,
+  sender: Sender,
+  env: Envelope,
+  link: EchoLink | undefined,
+): boolean {
+  if (env.causationid === undefined || link !== undefined || frame.input.release === true) return false;
   // The envelope stage has told agents from ingress; parsed again only if it stopped before that.
-  if (ctx.agent !== undefined || ctx.unverifiedCausation !== undefined) return;
-  if (ctx.ingress === undefined && parseSource(env.source)?.version !== undefined) return;
-  const { causationid: claim, ...rest } = env;
-  ctx.envelope = rest;
-  ctx.unverifiedCausation = claim;
+  if (sender.agent !== undefined) return false;
+  return sender.ingress !== undefined || parseSource(env.source)?.version === undefined;
 }
 
 /**

@@ -1,3 +1,4 @@
+export { scopeKeyFor } from './context.js';
 export { decide, STAGE_NAMES } from './decide.js';
 export { formatDuration } from './format.js';
 export { partnerReach } from './stages/authorization.js';

@@ -12,7 +12,6 @@ export { mcpError } from './mcp/errors.js';
 export { type MeshMcpProxy, type MeshMcpProxyOptions, startMeshMcpProxy } from './mcp/proxy.js';
 export {
   createMeshMcpServer,
-  type McpCaller,
   type MeshMcpServer,
   type MeshMcpServerOptions,
 } from './mcp/serve.js';

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Envelope, MeshwardenError } from '../envelope/index.js';
-import { parseSource } from '../envelope/index.js';
+import { scopeKeyFor } from '../gate/index.js';
 import type { LedgerEntry, LedgerRecord, LedgerWriter } from '../ledger/index.js';
-import { type BreakerRule, overShare, type Policy, type Scope, sharesOf } from '../policy/index.js';
+import { type BreakerRule, overShare, type Policy, sharesOf } from '../policy/index.js';
 import {
   breakerCountKey,
   countTowardBreaker,
@@ -22,21 +22,6 @@ export type FailureKind = typeof ENTRY.deliveryFailed | typeof ENTRY.deadLetter;
 export function workerName(worker: string): string {
   const at = worker.lastIndexOf('@');
   return at < 0 ? worker : worker.slice(0, at);
-}
-
-/** The key of `scope` for an envelope, as the gate builds it (gate/context.ts `scopeKeyOf`). */
-export function scopeKeyFor(env: Envelope, scope: Scope | string): string {
-  const sender = parseSource(env.source)?.name ?? env.source;
-  switch (scope) {
-    case 'agent':
-      return sender;
-    case 'edge':
-      return `${sender}->${env.target ?? env.type}`;
-    case 'mesh':
-      return '*';
-    default:
-      return env.subject;
-  }
 }
 
 /** The failure breakers that count a failure of `kind` by `worker`. */

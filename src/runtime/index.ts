@@ -51,6 +51,7 @@ export {
   type IngressMessage,
 } from './define.js';
 export type { RetryOptions } from './delivery.js';
+export type { A2aCaller, A2aEndpoint, McpCaller, McpEndpoint } from './endpoints.js';
 export { type Clock, systemClock } from './envelopes.js';
 export type { MeshEvent, RunCounts } from './events.js';
 export {

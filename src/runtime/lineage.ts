@@ -1,7 +1,6 @@
 import type { Envelope, GatedKind } from '../envelope/index.js';
-import type { EchoLink, LinkVia, Verdict } from '../gate/index.js';
+import { type EchoLink, type LinkVia, scopeKeyFor, type Verdict } from '../gate/index.js';
 import type { LedgerEntry, LedgerReader } from '../ledger/index.js';
-import { scopeKeyFor } from './failures.js';
 import { type BreakerOpening, ENTRY } from './records.js';
 
 /** One message or effect in a lineage, as `why --json` prints it. */

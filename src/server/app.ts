@@ -10,7 +10,14 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Logger } from 'pino';
-import { isMeshwardenError, type Ledger, type Mesh, type MeshwardenError } from '../runtime/index.js';
+import {
+  type A2aEndpoint,
+  isMeshwardenError,
+  type Ledger,
+  type McpEndpoint,
+  type Mesh,
+  type MeshwardenError,
+} from '../runtime/index.js';
 import { bearerAuth, bearerOf } from './auth.js';
 import { jsonBodyParser, jsonProblemAt, problemError } from './body.js';
 import { API_PREFIX, type ApiDeps } from './deps.js';
@@ -18,11 +25,11 @@ import { apiError, errorBody, statusOf } from './errors.js';
 import { createIntegrity, type Integrity } from './integrity.js';
 import { createLiveView } from './live.js';
 import { bodyRefusalOf, recordRefusal } from './refusals.js';
-import { type A2aEndpoint, a2aRoutes } from './routes/a2a.js';
+import { a2aRoutes } from './routes/a2a.js';
 import { breakerRoutes } from './routes/breakers.js';
 import { eventRoutes } from './routes/events.js';
 import { holdRoutes } from './routes/holds.js';
-import { type McpEndpoint, mcpRoutes } from './routes/mcp.js';
+import { mcpRoutes } from './routes/mcp.js';
 import { messageRoutes } from './routes/messages.js';
 import { policyRoutes } from './routes/policy.js';
 import { statusRoutes } from './routes/status.js';
@@ -31,8 +38,6 @@ import { API_ERROR_SCHEMA } from './schemas.js';
 import type { TokenStore } from './tokens.js';
 
 export { API_PREFIX } from './deps.js';
-export type { A2aEndpoint } from './routes/a2a.js';
-export type { McpEndpoint } from './routes/mcp.js';
 
 /** The largest body a call takes, but for A2A's (routes/a2a.ts): 1 MiB. */
 const BODY_LIMIT = 1024 * 1024;
@@ -171,10 +176,10 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
       ]) {
         await api.register(async (scope) => routes(scope, deps));
       }
+      // The doors interop/ opens, when the shell hands them over. A2A's scope reads bodies its own way.
       const { a2a, mcp } = opts;
-      // A2A in a scope of its own: its handlers read the body themselves, so it has no body parsers.
       if (a2a !== undefined) await api.register(async (scope) => a2aRoutes(scope, deps, a2a));
-      if (mcp !== undefined) await mcpRoutes(api, deps, mcp);
+      if (mcp !== undefined) await api.register(async (scope) => mcpRoutes(scope, deps, mcp));
     },
     { prefix: API_PREFIX },
   );

@@ -10,7 +10,7 @@ export const approvalStage: Stage = {
   name: 'approval',
   run(ctx) {
     if (ctx.input.release === true) return undefined; // the releasing pilot is the approver
-    const env = ctx.envelope!;
+    const env = ctx.envelope;
     for (const rule of ctx.policy.approvals) {
       let result: unknown;
       try {

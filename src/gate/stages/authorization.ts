@@ -1,7 +1,6 @@
 import type { Envelope } from '../../envelope/index.js';
 import type { Policy } from '../../policy/index.js';
-import type { Stage } from '../context.js';
-import { verdict } from '../context.js';
+import { type IdentifiedContext, type Stage, verdict } from '../context.js';
 import type { Verdict } from '../types.js';
 
 const NONE: readonly string[] = [];
@@ -29,10 +28,10 @@ export function partnerReach(policy: Policy, env: Envelope, ingress: string): Ve
  * `authorization.not_emitter`, `authorization.ingress_effect`, `authorization.effect_not_allowed`,
  * `authorization.partner_not_exposed`, `authorization.unknown_target`, `authorization.target_not_consumer`.
  */
-export const authorizationStage: Stage = {
+export const authorizationStage: Stage<IdentifiedContext> = {
   name: 'authorization',
   run(ctx) {
-    const env = ctx.envelope!;
+    const env = ctx.envelope;
     const { policy, sourceName } = ctx;
     const type = env.type;
     // First of all, so a partner learns nothing of which types, ingress or agents exist behind the

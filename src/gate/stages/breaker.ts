@@ -19,16 +19,16 @@ import { formatDuration } from '../format.js';
  */
 export const breakerStage: Stage = {
   name: 'breaker',
-  run(ctx) {
-    const env = ctx.envelope!;
+  run(ctx, out) {
+    const env = ctx.envelope;
     const { state, now } = ctx;
     for (const check of ctx.index.breakerChecks) {
-      const scopeKey = scopeKeyOf(ctx, check.scope);
+      const scopeKey = scopeKeyOf(check.scope, ctx.sourceName, env);
       const key = breakerKey(check.id, scopeKey);
       const open = state.breaker(key);
       if (open === undefined) continue;
       if (!breakerOpenAt(open, now)) {
-        ctx.always.push({ kind: 'breaker-close', key });
+        out.always.push({ kind: 'breaker-close', key });
         continue;
       }
       if (ctx.input.release === true) continue; // a pilot let this one through
@@ -53,7 +53,7 @@ export const breakerStage: Stage = {
     const rules = ctx.index.countRules.get(env.type);
     if (rules === undefined) return undefined;
     for (const rule of rules) {
-      const scopeKey = scopeKeyOf(ctx, rule.scope);
+      const scopeKey = scopeKeyOf(rule.scope, ctx.sourceName, env);
       const countKey = breakerCountKey(rule.id, scopeKey);
       const window = state.window(countKey);
       const count = windowSum(window, now) + 1;
@@ -61,7 +61,7 @@ export const breakerStage: Stage = {
       const over = overShare(rule.over, shares);
       // A released message is counted, but does not trip the breaker that held it once more.
       if (count > over && ctx.input.release !== true) {
-        ctx.always.push({
+        out.always.push({
           kind: 'breaker-open',
           key: breakerKey(rule.id, scopeKey),
           state: openedBreaker(rule, now),
@@ -81,7 +81,7 @@ export const breakerStage: Stage = {
             )
           : verdict('deny', 'breaker', 'breaker.tripped', `${what} and denies ${until}.`, rule.id);
       }
-      ctx.accounting.push({ key: countKey, kind: 'window', state: windowAdd(window, now, rule.windowMs, 1) });
+      out.accounting.push({ key: countKey, kind: 'window', state: windowAdd(window, now, rule.windowMs, 1) });
     }
     return undefined;
   },

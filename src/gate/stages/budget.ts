@@ -10,8 +10,8 @@ import { formatDuration, numberAt } from '../format.js';
  */
 export const budgetStage: Stage = {
   name: 'budget',
-  run(ctx) {
-    const env = ctx.envelope!;
+  run(ctx, out) {
+    const env = ctx.envelope;
     const budgets = ctx.index.budgets.get(env.type);
     if (budgets === undefined) return undefined;
     const { state, now } = ctx;
@@ -35,7 +35,7 @@ export const budgetStage: Stage = {
           budget.id,
         );
       }
-      const scopeKey = scopeKeyOf(ctx, budget.scope);
+      const scopeKey = scopeKeyOf(budget.scope, ctx.sourceName, env);
       const key = budgetKey(budget.id, scopeKey);
       const window = state.window(key);
       const total = windowSum(window, now) + value;
@@ -51,7 +51,7 @@ export const budgetStage: Stage = {
           budget.id,
         );
       }
-      ctx.accounting.push({ key, kind: 'window', state: windowAdd(window, now, budget.windowMs, value) });
+      out.accounting.push({ key, kind: 'window', state: windowAdd(window, now, budget.windowMs, value) });
     }
     return undefined;
   },

@@ -1,13 +1,13 @@
 import { type Issue, pointerOf } from '../../contracts/index.js';
-import { type Stage, verdict } from '../context.js';
+import { type IdentifiedContext, type Stage, verdict } from '../context.js';
 import { moreProblems } from '../format.js';
 import type { VerdictIssue } from '../types.js';
 
 /** Stage 3, contract. Stops: quarantine `contract.invalid_payload`, `contract.validator_error`. */
-export const contractStage: Stage = {
+export const contractStage: Stage<IdentifiedContext> = {
   name: 'contract',
   run(ctx) {
-    const env = ctx.envelope!;
+    const env = ctx.envelope;
     const contract = ctx.policy.contracts.get(env.type);
     if (contract === undefined) return undefined;
     let found: readonly Issue[];

@@ -1,5 +1,6 @@
 import { type Envelope, parseSource, readEnvelope, verifyEnvelopeSignature } from '../../envelope/index.js';
-import { type Stage, verdict } from '../context.js';
+import type { AgentSpec, IngressSpec } from '../../policy/index.js';
+import { type DeltaSink, type GateFrame, type Identification, type Stage, verdict } from '../context.js';
 import { formatDuration, moreProblems } from '../format.js';
 import type { GateInput, Verdict } from '../types.js';
 
@@ -13,9 +14,34 @@ import type { GateInput, Verdict } from '../types.js';
  * when the runtime refused such envelopes itself. An external id that passes identity and is not a
  * duplicate is remembered (a `seen` delta) whatever the final verdict.
  */
-export const envelopeStage: Stage = {
+export const envelopeStage: Stage<GateFrame, Identification> = {
   name: 'envelope',
-  run(ctx) {
+  run(ctx, out) {
+    const found: Found = {
+      stop: undefined,
+      envelope: undefined,
+      sourceName: '',
+      agent: undefined,
+      ingress: undefined,
+    };
+    found.stop = identity.check(ctx, out, found);
+    // Without a stop, check has found the envelope and its sender.
+    return found as Identification;
+  },
+};
+
+/** What the checks have found so far: each fact goes in as soon as it is known. */
+type Found = {
+  stop: Verdict | undefined;
+  envelope: Envelope | undefined;
+  sourceName: string;
+  agent: AgentSpec | undefined;
+  ingress: IngressSpec | undefined;
+};
+
+/** The checks, in order; a stop carries what was found before it. */
+const identity = {
+  check(ctx: GateFrame, out: DeltaSink, found: Found): Verdict | undefined {
     const read = readEnvelope(ctx.input.candidate);
     if (!read.ok) {
       const issues = read.issues.map((i) => ({ pointer: i.pointer, message: i.message }));
@@ -31,7 +57,7 @@ export const envelopeStage: Stage = {
       };
     }
     const env = read.envelope;
-    ctx.envelope = env;
+    found.envelope = env;
     const { policy, input } = ctx;
     if (input.takenId !== undefined || input.claimed !== undefined || input.late === true) {
       const stop = factStop(env, input);
@@ -48,7 +74,7 @@ export const envelopeStage: Stage = {
     }
     // readEnvelope has checked that the source parses.
     const src = parseSource(env.source)!;
-    ctx.sourceName = src.name;
+    found.sourceName = src.name;
     if (src.mesh !== policy.mesh) {
       return verdict(
         'quarantine',
@@ -59,7 +85,7 @@ export const envelopeStage: Stage = {
     }
     const agent = policy.agents.get(src.name);
     if (agent !== undefined) {
-      ctx.agent = agent;
+      found.agent = agent;
       if (src.version !== agent.version) {
         const sent = src.version === undefined ? 'no version' : `version ${src.version}`;
         return verdict(
@@ -100,7 +126,7 @@ export const envelopeStage: Stage = {
           `"${src.name}" is neither a registered agent nor an ingress of mesh "${policy.mesh}".`,
         );
       }
-      ctx.ingress = ingress;
+      found.ingress = ingress;
       if (src.version !== undefined) {
         return verdict(
           'quarantine',
@@ -121,7 +147,7 @@ export const envelopeStage: Stage = {
       // Remembered whatever the later stages decide: the ledger records this id with its verdict, so
       // a later message must not reuse it, admitted or not. Identity failures above are not
       // remembered, so an unknown or unsigned sender cannot claim ids ahead of a real one.
-      ctx.always.push({ at: ctx.now, id: env.id, kind: 'seen' });
+      out.always.push({ at: ctx.now, id: env.id, kind: 'seen' });
     }
     return undefined;
   },

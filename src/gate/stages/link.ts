@@ -1,3 +1,4 @@
+import type { Envelope } from '../../envelope/index.js';
 import {
   type EchoMark,
   echoFingerprints,
@@ -5,9 +6,17 @@ import {
   matchEcho,
   matchReplyToken,
 } from '../../state/index.js';
-import { type GateContext, verdict } from '../context.js';
+import { type IdentifiedContext, verdict } from '../context.js';
 import { formatDuration } from '../format.js';
 import type { EchoLink, Verdict } from '../types.js';
+
+/**
+ * What linking found: the envelope re-linked to an effect (and the link), or a stop with the
+ * envelope without the `causationid` it could not verify (and that claim).
+ */
+export type IngressLink =
+  | { readonly envelope: Envelope; readonly link: EchoLink; readonly stop?: undefined }
+  | { readonly envelope: Envelope; readonly unverifiedCausation: string; readonly stop: Verdict };
 
 /**
  * Links a root message from an ingress to an effect the mesh admitted for the same subject within
@@ -18,9 +27,10 @@ import type { EchoLink, Verdict } from '../types.js';
  *    and the claim is taken out of its envelope and recorded beside it (`unverifiedCausation`);
  * 2. the effect's executor returned a reply token that appears in the message's data;
  * 3. fuzzy echo: the message repeats a long enough string the effect's data held (echo.ts).
+ * Returns undefined when the message stays as it came.
  */
-export function linkIngress(ctx: GateContext): Verdict | undefined {
-  const env = ctx.envelope!;
+export function linkIngress(ctx: IdentifiedContext): IngressLink | undefined {
+  const env = ctx.envelope;
   const loop = ctx.policy.guards.loop;
   const marks = ctx.state.echoes(env.subject);
   const claim = env.causationid;
@@ -32,31 +42,27 @@ export function linkIngress(ctx: GateContext): Verdict | undefined {
       // Kept out of the envelope (and so out of the ledger's causation index, lineage and events):
       // recorded beside it, for review.
       const { causationid: _claim, ...rest } = env;
-      ctx.envelope = rest;
-      ctx.unverifiedCausation = claim;
-      return verdict(
+      const stop = verdict(
         'quarantine',
         'loop',
         'loop.unverified_causation',
         `Ingress ${ctx.sourceName} says ${env.type} for ${env.subject} was caused by ${shown(claim)}, but no effect with that id was requested for ${env.subject} in the last ${formatDuration(loop.echoWindowMs)}; the claim is not trusted and the message is kept for review.`,
         ctx.sourceName,
       );
+      return { envelope: rest, unverifiedCausation: claim, stop };
     }
-    relink(ctx, mark, { via: 'causationid' });
-    return undefined;
+    return relink(env, mark, { via: 'causationid' });
   }
   // Matching reads the payload: only pay for it when the subject has recent effects.
   if (marks.length === 0) return undefined;
   const byToken = matchReplyToken(marks, env.data, ctx.now, loop.echoWindowMs);
-  if (byToken !== undefined) {
-    relink(ctx, byToken, { token: byToken.replyToken!, via: 'reply-token' });
-    return undefined;
-  }
+  if (byToken !== undefined) return relink(env, byToken, { token: byToken.replyToken!, via: 'reply-token' });
   const fingerprints = echoFingerprints(env.data, loop.echoMinLength);
   const echo =
     fingerprints.length === 0 ? undefined : matchEcho(marks, fingerprints, ctx.now, loop.echoWindowMs);
-  if (echo !== undefined) relink(ctx, echo.mark, { fingerprint: echo.fingerprint, via: 'echo' });
-  return undefined;
+  return echo === undefined
+    ? undefined
+    : relink(env, echo.mark, { fingerprint: echo.fingerprint, via: 'echo' });
 }
 
 /** A claim as a sentence quotes it: it comes from outside and may be long. */
@@ -65,18 +71,19 @@ function shown(claim: string): string {
 }
 
 /** Puts the message in the effect's causal chain: its causation, correlation, next hop and ancestry. */
-function relink(ctx: GateContext, mark: EchoMark, how: Omit<EchoLink, 'effectId' | 'effect'>): void {
-  ctx.envelope = {
-    ...ctx.envelope!,
+function relink(env: Envelope, mark: EchoMark, how: Omit<EchoLink, 'effectId' | 'effect'>): IngressLink {
+  const envelope = {
+    ...env,
     causationid: mark.effectId,
     correlationid: mark.correlationid,
     hop: mark.hop + 1,
     ancestry: mark.ancestry,
   };
   // Members in canonical order: effect, effectId, fingerprint, token, via.
-  ctx.link = {
+  const link = {
     ...(mark.effect === undefined ? {} : { effect: mark.effect }),
     effectId: mark.effectId,
     ...how,
   };
+  return { envelope, link };
 }

@@ -9,8 +9,8 @@ import { formatDuration } from '../format.js';
  */
 export const rateLimitStage: Stage = {
   name: 'rate-limit',
-  run(ctx) {
-    const env = ctx.envelope!;
+  run(ctx, out) {
+    const env = ctx.envelope;
     const { policy, state, now } = ctx;
     for (const limit of policy.limits) {
       const m = limit.match;
@@ -25,7 +25,7 @@ export const rateLimitStage: Stage = {
       const split = sharesOf(policy, limit.scope) > 1;
       const intervalMs = split ? limit.intervalMs * policy.partitions : limit.intervalMs;
       const burst = split ? Math.max(1, Math.floor(limit.burst / policy.partitions)) : limit.burst;
-      const scopeKey = scopeKeyOf(ctx, limit.scope);
+      const scopeKey = scopeKeyOf(limit.scope, ctx.sourceName, env);
       const key = bucketKey(limit.id, scopeKey);
       const taken = takeToken(state.bucket(key), now, intervalMs, burst);
       if (!taken.ok) {
@@ -38,7 +38,7 @@ export const rateLimitStage: Stage = {
           limit.id,
         );
       }
-      ctx.accounting.push({ key, kind: 'bucket', state: taken.state });
+      out.accounting.push({ key, kind: 'bucket', state: taken.state });
     }
     return undefined;
   },

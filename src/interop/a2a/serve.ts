@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Message, SendMessageRequest, StreamResponse, Task } from '@a2a-js/sdk';
 import { RequestMalformedError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
 import {
@@ -9,7 +9,7 @@ import {
 } from '@a2a-js/sdk/server';
 import { agentCardHandler, jsonRpcHandler, restHandler } from '@a2a-js/sdk/server/express';
 import express from 'express';
-import type { Mesh } from '../../runtime/index.js';
+import type { A2aCaller, A2aEndpoint, Mesh } from '../../runtime/index.js';
 import { a2aError } from './errors.js';
 import { createFollowing } from './follow.js';
 import { cardOf, type Served, servedAs } from './serve-card.js';
@@ -26,35 +26,7 @@ import { createBoundedTaskStore } from './task-store.js';
  * Every binding is the official SDK's own server code: the card, JSON-RPC and HTTP+JSON (REST), in
  * A2A 1.0 and, through its compat layer, 0.3 (told apart by the `A2A-Version` header, as the SDK does).
  */
-export type MeshA2aServer = {
-  /** Whether `name` is an ingress or an exposed agent of the policy in force. */
-  serves(name: string): boolean;
-  /** Whether `name` is an agent the policy exposes (its card is public; an ingress's is not). */
-  exposes(name: string): boolean;
-  /**
-   * Answers one HTTP request under `base` (`<origin>/api/v1/a2a/<name>`, a valid URL): the card at
-   * `base/.well-known/agent-card.json`, JSON-RPC at `base`, REST under `base/rest`. The body is read
-   * from `req`, unread. `caller` is who the token names, recorded as `a2a:<name>`; a partner's
-   * messages go to the gate as a partner's, which lets them reach only the exposed agent they
-   * address (anything else is denied and recorded). Without a caller only the card is served. Resolves `handled: false` (and the error, if one was raised) when no A2A
-   * route took the request: the shell answers it.
-   */
-  serve(
-    name: string,
-    base: string,
-    req: IncomingMessage,
-    res: ServerResponse,
-    caller: A2aCaller | undefined,
-  ): Promise<{ readonly handled: true } | { readonly handled: false; readonly error?: unknown }>;
-};
-
-/** Who calls, as the shell that checked the bearer token knows them. */
-export type A2aCaller = {
-  readonly name: string;
-  readonly partner: boolean;
-  /** What the caller's tasks are kept under: unique to the token, so a name given again later reads none of them. */
-  readonly key: string;
-};
+export type MeshA2aServer = A2aEndpoint;
 
 export type MeshA2aServerOptions = {
   /** Tasks remembered per exposed agent and caller; a caller's oldest are forgotten past it. Default 1,000. */

@@ -1,6 +1,6 @@
 import { createMcpHandler, McpServer, type StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
-import type { Mesh } from '../../runtime/index.js';
+import type { McpCaller, McpEndpoint, Mesh } from '../../runtime/index.js';
 import { type MeshTool, meshTools, toolResult } from './serve-tools.js';
 
 /** How the shell's word that a caller is a partner reaches the SDK's per-request server factory. */
@@ -13,25 +13,11 @@ export type MeshMcpServerOptions = {
   readonly version?: string;
 };
 
-/** Who calls, as the shell that checked the bearer token knows them. */
-export type McpCaller = {
-  /** Recorded as `sentBy: mcp:<name>` on every message the caller sends. */
-  readonly name: string;
-  /**
-   * A partner (an outside caller) is given only the exposed agents' tools, and what it sends goes to
-   * the gate as a partner's: it reaches only the exposed agent it addresses.
-   */
-  readonly partner?: boolean;
-  /** The request's body when the HTTP framework has parsed it already. */
-  readonly body?: unknown;
-};
-
 /**
  * The mesh as an MCP server: a web-standard `fetch` (Streamable HTTP, stateless, JSON responses)
  * for the shell to mount behind its own auth, plus the tools it serves right now.
  */
-export type MeshMcpServer = {
-  fetch(request: Request, caller: McpCaller): Promise<Response>;
+export type MeshMcpServer = McpEndpoint & {
   tools(): MeshTool[];
   /** Aborts calls in flight; the mesh is the caller's. Idempotent. */
   close(): Promise<void>;

@@ -1,31 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { MeshwardenError } from '../../runtime/index.js';
+import type { A2aCaller, A2aEndpoint, MeshwardenError } from '../../runtime/index.js';
 import { callerOf } from '../auth.js';
 import { jsonBodyParser } from '../body.js';
 import { API_PREFIX, type ApiDeps } from '../deps.js';
 import { apiError, errorBody, statusOf } from '../errors.js';
 import { recordRefusal } from '../refusals.js';
-
-/** Ingress and exposed agents as A2A agents: which names it serves, and one request under one. */
-export type A2aEndpoint = {
-  serves(name: string): boolean;
-  /** Whether `name` is an agent the policy exposes: its card is public, an ingress's is not. */
-  exposes(name: string): boolean;
-  /**
-   * Answers the request itself from the raw Node request (body unread); `caller` undefined for the
-   * public card. A partner's messages go to the gate as a partner's (see gate/types.ts), so they
-   * reach only the exposed agent they address. `handled: false` when no A2A route took it (with
-   * the error, if one was raised).
-   */
-  serve(
-    name: string,
-    base: string,
-    req: IncomingMessage,
-    res: ServerResponse,
-    caller: { readonly name: string; readonly partner: boolean; readonly key: string } | undefined,
-  ): Promise<{ readonly handled: true } | { readonly handled: false; readonly error?: unknown }>;
-};
 
 /** The largest A2A body: the SDK's own limit (100 kB), kept now that the body is read here. */
 export const A2A_BODY_LIMIT = 100 * 1024;
@@ -84,7 +63,7 @@ export async function a2aRoutes(scope: FastifyInstance, deps: ApiDeps, a2a: A2aE
     try {
       const pilot = request.pilot;
       // Tasks are kept per token: its name and when it was made, so a revoked name given anew reads none.
-      const caller =
+      const caller: A2aCaller | undefined =
         pilot === undefined
           ? undefined
           : { name: pilot.name, partner: pilot.role === 'partner', key: `${pilot.name}@${pilot.createdAt}` };

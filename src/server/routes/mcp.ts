@@ -1,18 +1,11 @@
 import type { FastifyInstance } from 'fastify';
+import type { McpEndpoint } from '../../runtime/index.js';
 import type { ApiDeps } from '../deps.js';
 import { apiError } from '../errors.js';
 
-/** A web-standard MCP handler; the caller is the token's name, the body as Fastify parsed it. */
-export type McpEndpoint = {
-  fetch(
-    request: Request,
-    caller: { readonly name: string; readonly partner?: boolean; readonly body?: unknown },
-  ): Promise<Response>;
-};
-
 /** The mesh's MCP endpoint at /mcp: JSON-RPC per docs/interop.md, for pilots and partners. */
-export async function mcpRoutes(api: FastifyInstance, deps: ApiDeps, mcp: McpEndpoint): Promise<void> {
-  api.route({
+export async function mcpRoutes(scope: FastifyInstance, deps: ApiDeps, mcp: McpEndpoint): Promise<void> {
+  scope.route({
     method: ['GET', 'POST', 'DELETE'],
     url: '/mcp',
     config: { role: 'pilot', partners: true, door: true },
