@@ -1,9 +1,16 @@
-import { type Envelope, type GatedKind, tooDeepAt } from '../envelope/index.js';
-import { type Decision, decide, type GateInput, type RuntimeFacts, type Verdict } from '../gate/index.js';
+import { type Envelope, errorText, type GatedKind, tooDeepAt } from '../envelope/index.js';
+import {
+  type Decision,
+  decide,
+  type GateInput,
+  type RuntimeFacts,
+  type Unreadable,
+  type Verdict,
+} from '../gate/index.js';
 import type { LedgerEntry, LedgerReader, LedgerRecord, LedgerWriter } from '../ledger/index.js';
 import type { StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
-import { claimedCause, jsonText, notJson, rawFields, tooDeep } from './candidate-text.js';
+import { claimedCause, jsonText, rawFields } from './candidate-text.js';
 import { decisionData, decisionEvent, type Extra, unreadable } from './decision-data.js';
 import type { IngressMessage } from './define.js';
 import type { Delivery, Outgoing } from './delivery.js';
@@ -121,8 +128,17 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     const now = clock();
     const text = measure(candidate);
     if (typeof text !== 'string') {
-      // Refused before the gate, yet recorded like a gate refusal: who sent it, what it is about
-      // (so `why` and the subject and agent queries find it), and what arrived as evidence.
+      // The gate refuses it without walking it. Recorded like any refusal all the same: who sent it,
+      // what it is about (so `why` and the subject and agent queries find it), and as evidence what
+      // arrived, rendered here since it has no JSON text.
+      const { verdict } = decideAndApply({
+        candidate,
+        size: 0,
+        kind: gated,
+        now,
+        external,
+        unreadable: text,
+      });
       const extra = unreadable(candidate);
       if (origin?.partner === true) extra.partner = true;
       if (origin?.sentBy !== undefined) extra.sentBy = origin.sentBy;
@@ -131,7 +147,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       const cause = header.agent?.startsWith('ingress:') === true ? undefined : header.causationId;
       const { causationId: _, ...indexed } = header;
       const h = cause === undefined ? indexed : { ...indexed, causationId: cause };
-      return record(now, factory.id(), gated, text, undefined, extra, cause ?? claimedCause(candidate), h);
+      return record(now, factory.id(), gated, verdict, undefined, extra, cause ?? claimedCause(candidate), h);
     }
     const size = Buffer.byteLength(text);
     const partner = origin?.partner === true;
@@ -242,11 +258,10 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     },
     regate(hold) {
       const text = measure(hold.envelope);
-      // A held envelope was measured when it was held; were it unreadable now, it is refused.
-      if (typeof text !== 'string') return { verdict: text, deltas: [] };
+      // A held envelope was measured when it was held; were it unreadable now, the gate refuses it.
       return decideAndApply({
         candidate: hold.envelope,
-        size: Buffer.byteLength(text),
+        ...(typeof text === 'string' ? { size: Buffer.byteLength(text) } : { size: 0, unreadable: text }),
         kind: hold.gated,
         now: clock(),
         external: false,
@@ -263,14 +278,14 @@ export function createAdmission(deps: AdmissionDeps): Admission {
 }
 
 /**
- * The JSON text the size guard measures (one measure for every candidate), or why there is none:
- * input without a canonical JSON form (cycles, BigInt, lone surrogates) is quarantined here instead
- * of failing in the ledger. Nesting is checked first, without recursion: JSON.stringify itself
- * overflows the stack on a few thousand levels.
+ * The JSON text the size guard measures (one measure for every candidate), or why there is none,
+ * for the gate to refuse: input without a canonical JSON form (cycles, BigInt, lone surrogates) is
+ * quarantined instead of failing in the ledger. Nesting is checked first, without recursion:
+ * JSON.stringify itself overflows the stack on a few thousand levels.
  */
-function measure(candidate: unknown): string | Verdict {
+function measure(candidate: unknown): string | Unreadable {
   const deep = tooDeepAt(candidate);
-  if (deep !== undefined) return tooDeep(deep);
+  if (deep !== undefined) return { nestedAt: deep };
   const text = jsonText(candidate);
-  return typeof text === 'string' ? text : notJson(text.cause);
+  return typeof text === 'string' ? text : { notJson: errorText(text.cause) };
 }
