@@ -1,29 +1,22 @@
 import type { Logger } from 'pino';
-import { type MeshwardenError, partitionOf } from '../envelope/index.js';
+import type { MeshwardenError } from '../envelope/index.js';
 import type { LedgerEntry, LedgerReader, LedgerWriter } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import type { StateDelta } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
 import type { RootMessage } from './admission.js';
-import type { Outgoing } from './agent-runner.js';
 import { createDelivery, type RetryOptions } from './delivery.js';
 import { type Clock, createEnvelopeFactory, type Random, systemClock, systemRandom } from './envelopes.js';
 import { runtimeError } from './errors.js';
 import { type MeshEvent, type RunCounts, zeroCounts } from './events.js';
 import type { HoldView } from './holds.js';
-import { createInProcessBus } from './in-process-bus.js';
 import type { LoadedModules } from './modules.js';
-import {
-  createPartition,
-  createTickets,
-  type Partition,
-  type PartitionItem,
-  partitionHandler,
-} from './partitions.js';
+import { createPartitionRouter } from './partition-router.js';
+import { createPartition, type Partition } from './partitions.js';
 import { createPilotActions, type PilotActions } from './pilot.js';
 import { policyLoadedRecord } from './records.js';
 import { recoverFromLedger } from './recovery.js';
-import { type RejectedInput, rejection } from './rejected.js';
+import type { RejectedInput } from './rejected.js';
 import { type MeshStateView, viewOverPartitions } from './state-view.js';
 import type { Transport } from './transports.js';
 import { createWorkTracker } from './work.js';
@@ -79,18 +72,16 @@ export type Mesh = {
 };
 
 /**
- * A mesh of `policy.partitions` partitions in this process (partitions.ts), fed by an in-process bus:
- * `inject` and what handlers emit are published to the partition that owns their subject, whose
- * handler is the only one to gate, record and settle them. Distributed mode swaps the bus and the
- * ledger for their NATS and PostgreSQL adapters; nothing else changes.
+ * A mesh of `policy.partitions` partitions in this process (partitions.ts), fed by an in-process bus
+ * (partition-router.ts): `inject` and what handlers emit are published to the partition that owns
+ * their subject, whose handler is the only one to gate, record and settle them. Distributed mode
+ * swaps the bus and the ledger for their NATS and PostgreSQL adapters; nothing else changes.
  */
 export function createMesh(opts: MeshOptions): Mesh {
   const { ledger, log } = opts;
   const active: ActivePolicy = { policy: opts.policy, modules: opts.modules };
   // Fixed for the mesh's life: open and reload refuse another count (MW_RUNTIME_PARTITIONS_CHANGED).
   const count = opts.policy.partitions;
-  const owner = (subject: unknown): number =>
-    count === 1 || typeof subject !== 'string' ? 0 : partitionOf(subject, count);
   const clock = opts.clock ?? systemClock;
   const factory = createEnvelopeFactory({
     mesh: opts.policy.mesh,
@@ -135,44 +126,12 @@ export function createMesh(opts: MeshOptions): Mesh {
       }),
     );
   }
-  const partitionOfSubject = (subject: string) => owner(subject);
+  const router = createPartitionRouter(partitions, log);
+  const owner = router.owner;
   const stateView = viewOverPartitions(partitions.map((p) => p.state));
 
-  const tickets = createTickets();
-  const bus = createInProcessBus<PartitionItem>({
-    onError: (err, failed) => log.error({ err, partition: failed.partition }, 'partition handler failed'),
-  });
-  const handler = partitionHandler(partitions, tickets);
-  for (let p = 0; p < count; p++) bus.subscribe(p, handler);
-
-  /** Publishes an item to its partition; resolves as its ticket is settled there. */
-  const send = <T>(partition: number, item: (ticket: number) => PartitionItem): Promise<T> => {
-    const { ticket, promise } = tickets.issue<T>();
-    bus.publish(partition, item(ticket)).catch((err: unknown) => tickets.settle(ticket, Promise.reject(err)));
-    return promise;
-  };
-
   const inject: Mesh['inject'] = (ingress, input) =>
-    closing !== undefined
-      ? Promise.reject(runtimeError('MW_RUNTIME_CLOSED'))
-      : send(owner(input.subject), (ticket) => ({ kind: 'root', ticket, ingress, message: input }));
-
-  /** One handler's emissions: one item (one atomic group) per partition they go to. */
-  const admitAll = (emitted: readonly Outgoing[]): Promise<unknown> => {
-    if (count === 1) return send(0, (ticket) => ({ kind: 'emitted', ticket, emitted }));
-    const byPartition = new Map<number, Outgoing[]>();
-    for (const out of emitted) {
-      const p = owner(out.envelope.subject);
-      const group = byPartition.get(p);
-      if (group === undefined) byPartition.set(p, [out]);
-      else group.push(out);
-    }
-    return Promise.all(
-      [...byPartition].map(([p, group]) =>
-        send(p, (ticket) => ({ kind: 'emitted', ticket, emitted: group })),
-      ),
-    );
-  };
+    closing !== undefined ? Promise.reject(runtimeError('MW_RUNTIME_CLOSED')) : router.ingest(ingress, input);
 
   const failed: Partition['failures']['record'] = (kind, msg, ...rest) =>
     partitions[owner(msg.subject)]!.failures.record(kind, msg, ...rest);
@@ -187,8 +146,8 @@ export function createMesh(opts: MeshOptions): Mesh {
     counts,
     publish,
     listening,
-    admitAll,
-    partitionOf: partitionOfSubject,
+    admitAll: router.admitAll,
+    partitionOf: owner,
     // Read once per forwarded remote event; any partition's admission reads the same ledger.
     idTaken: partitions[0]!.admission.idTaken,
     remember: (record) =>
@@ -205,7 +164,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     active,
     ledger,
     partitions,
-    partitionOf: partitionOfSubject,
+    partitionOf: owner,
     clock,
     work,
   });
@@ -225,16 +184,16 @@ export function createMesh(opts: MeshOptions): Mesh {
   /** Quiet once nothing is on the bus and no work is in flight; each may feed the other. */
   const idle = async () => {
     do {
-      await bus.drain();
+      await router.drain();
       await work.idle();
-    } while (tickets.open() > 0);
+    } while (router.open() > 0);
   };
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
       try {
         await idle();
-        await bus.close();
+        await router.close();
         await ledger.flush();
         resolveClosed();
       } catch (err) {
@@ -293,8 +252,8 @@ export function createMesh(opts: MeshOptions): Mesh {
       return durable;
     },
     // Input that never became an envelope has no subject: partition 0 records it, in call order
-    // with what was injected before it. Bounded here: a hostile body must not grow the ledger.
-    reject: (input) => send(0, (ticket) => ({ kind: 'rejected', ticket, rejection: rejection(input) })),
+    // with what was injected before it.
+    reject: router.reject,
     async recover() {
       const resumed = await recoverFromLedger(
         ledger,
