@@ -6,7 +6,7 @@ import { createMemoryState, type StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
 import { type Admission, createAdmission, type Rejection, type RootMessage } from './admission.js';
 import type { Outgoing } from './agent-runner.js';
-import type { BusHandler } from './bus.js';
+import type { BusHandler, BusReceipt } from './bus.js';
 import type { Delivery } from './delivery.js';
 import type { Clock, EnvelopeFactory } from './envelopes.js';
 import type { MeshEvent, RunCounts } from './events.js';
@@ -125,8 +125,9 @@ export function createTickets(): Tickets {
  * The bus handler of every partition. Per batch: the duplicate-id reads of its root messages with
  * ids from outside, all at once (the ledger reader is asynchronous); then each item in bus order,
  * synchronously, through the partition's admission (gate → deltas → record → append → settle once
- * durable). Resolves once the batch's records are durable: the ack point, after which the next batch
- * reads a ledger that holds this one. Settling (delivery, hold timers) never holds up the next gate.
+ * durable). The batch is handled once appended, and acked (its receipt) once its records are durable:
+ * the next batch is decided while this one commits, and its duplicate-id reads still see this one
+ * (the reader reads its own writes). Settling (delivery, hold timers) never holds up the next gate.
  */
 export function partitionHandler(
   partitions: readonly Partition[],
@@ -145,6 +146,7 @@ export function partitionHandler(
       (taken) => admitBatch(admission, items, taken, tickets),
       (err: unknown) => {
         for (const item of items) tickets.settle(item.ticket, Promise.reject(err));
+        return undefined;
       },
     );
   };
@@ -156,7 +158,7 @@ function admitBatch(
   items: readonly PartitionItem[],
   taken: readonly boolean[] | undefined,
   tickets: Tickets,
-): Promise<void> {
+): BusReceipt {
   // Ids recorded by this batch: a later message with one of them is a duplicate the reads could not see.
   const recorded = taken === undefined ? undefined : new Set<string>();
   let read = 0;
@@ -185,5 +187,5 @@ function admitBatch(
     durables.push(durable);
   }
   // The senders hear of a failed append; the bus need not report it again.
-  return Promise.allSettled(durables).then(() => {});
+  return { done: Promise.allSettled(durables) };
 }
