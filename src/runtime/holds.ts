@@ -72,6 +72,9 @@ export function createHolds(deps: {
 }): Holds {
   const { state } = deps;
   const timers = new Map<string, NodeJS.Timeout>();
+  // Holds whose decision is durable (armed once it is, or by recovery): only those are listed or
+  // released, so no pilot acts on a hold the ledger does not show yet. State has it from the gate on.
+  const onRecord = new Set<string>();
   const ruleOf = (hold: HeldMessage) =>
     hold.verdict.stage === 'approval'
       ? deps.active.policy.approvals.find((a) => a.id === hold.verdict.rule)
@@ -82,12 +85,14 @@ export function createHolds(deps: {
   };
 
   const release = (msgId: string, r: Release): ActionResult => {
-    const hold = state.hold(msgId);
+    const hold = onRecord.has(msgId) ? state.hold(msgId) : undefined;
     if (hold === undefined) return runtimeError('MW_PILOT_NOT_HELD', { msgId });
     // Checked before anything changes: the ledger refuses text without a canonical form.
     if (r.reason !== undefined && !r.reason.isWellFormed())
       return runtimeError('MW_PILOT_BAD_TEXT', { what: 'reason' });
+    if (!r.by.isWellFormed()) return runtimeError('MW_PILOT_BAD_TEXT', { what: 'pilot' });
     disarm(msgId);
+    onRecord.delete(msgId);
     const released = holdRelease(msgId);
     state.apply([released]);
     // An approval hold reserved its limits and counts when it was held. A message the loop guard or
@@ -160,6 +165,7 @@ export function createHolds(deps: {
   const arm = (msgId: string) => {
     disarm(msgId);
     const hold = state.hold(msgId);
+    if (hold !== undefined) onRecord.add(msgId);
     const rule = hold === undefined ? undefined : ruleOf(hold);
     if (hold === undefined || rule === undefined) return; // the loop guard, a breaker, or a rule that left the policy
     const delay = holdTimeoutAt(hold, rule.timeoutMs) - deps.clock();
@@ -180,16 +186,19 @@ export function createHolds(deps: {
   return {
     arm,
     list() {
-      return state.holds().map((hold) => {
+      return state.holds().flatMap((hold) => {
+        if (!onRecord.has(hold.msgId)) return [];
         const rule = ruleOf(hold);
         return rule === undefined
-          ? hold
-          : {
-              ...hold,
-              predicate: rule.when,
-              timeoutAt: holdTimeoutAt(hold, rule.timeoutMs),
-              onTimeout: rule.onTimeout,
-            };
+          ? [hold]
+          : [
+              {
+                ...hold,
+                predicate: rule.when,
+                timeoutAt: holdTimeoutAt(hold, rule.timeoutMs),
+                onTimeout: rule.onTimeout,
+              },
+            ];
       });
     },
     release,
