@@ -14,7 +14,6 @@ export const runtimeError = makeError({
     'agent {agent} emitted {type} after its handler for message {msgId} had returned; handlers must emit before they return',
   MW_RUNTIME_PARTITIONS_CHANGED:
     'the ledger was written with partitions: {recorded}, and the policy asks for partitions: {partitions}; a mesh keeps its partition count for its life (a new count needs a new data directory)',
-  MW_RUNTIME_NOT_JSON: 'the envelope has no canonical JSON form: {cause}',
   MW_RUNTIME_REPLY_TOKEN:
     'effect {effect} gave reply token {token}, which is not 6 to 200 characters without white space',
   MW_RUNTIME_TIMEOUT: '{what} did not finish within {ms} ms',
