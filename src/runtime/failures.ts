@@ -1,18 +1,18 @@
 import type { Logger } from 'pino';
 import type { Envelope, MeshwardenError } from '../envelope/index.js';
 import { scopeKeyFor } from '../gate/index.js';
-import type { LedgerEntry, LedgerRecord, LedgerWriter } from '../ledger/index.js';
+import type { LedgerEntry, LedgerRecord } from '../ledger/index.js';
 import { type BreakerRule, overShare, type Policy, sharesOf } from '../policy/index.js';
 import {
   breakerCountKey,
   countTowardBreaker,
   parseBreakerCountKey,
   type StateDelta,
-  type StateStore,
   type StateView,
   windowIsNeutral,
 } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
+import type { Admission } from './admission.js';
 import type { Clock } from './envelopes.js';
 import { type BreakerOpening, breakerOpenedRecord, ENTRY, failureRecord } from './records.js';
 
@@ -98,14 +98,14 @@ export type FailureBreakers = {
  */
 export function createFailureBreakers(deps: {
   active: ActivePolicy;
-  state: StateStore;
-  ledger: LedgerWriter;
-  /** The partition whose failures these are (their messages' subjects): its state, its chain. */
-  partition: number;
+  /** The state of the partition whose failures these are (their messages' subjects). */
+  state: StateView;
+  /** Applies the deltas and appends the records in that partition's chain (admission.ts). */
+  commit: Admission['commit'];
   clock: Clock;
   log: Logger;
 }): FailureBreakers {
-  const { active, state, ledger, partition, clock, log } = deps;
+  const { active, state, clock, log } = deps;
   const recent = new Map<string, { msgId: string; at: number }[]>();
 
   const note = (countKey: string, over: number, msgId: string, at: number) => {
@@ -131,8 +131,7 @@ export function createFailureBreakers(deps: {
       const now = clock();
       const { deltas, opened } = countFailure(active.policy, state, kind, msg, worker, now);
       const failure = failureRecord(kind, now, msg, worker, attempt, error, deltas);
-      if (deltas.length === 0) return ledger.append(failure, partition);
-      state.apply(deltas);
+      if (deltas.length === 0) return deps.commit([failure], deltas);
       noteAll(deltas, msg.id, now);
       const records: LedgerRecord[] = [failure];
       for (const { rule, key, count, over } of opened) {
@@ -152,7 +151,7 @@ export function createFailureBreakers(deps: {
         log.warn({ breaker: rule.id, key, count, msgId: msg.id }, 'breaker opened by failures');
         records.push(breakerOpenedRecord(now, msg, opening));
       }
-      return ledger.appendAll(records, partition);
+      return deps.commit(records, deltas);
     },
     remember(entry, deltas) {
       if (entry.msgId !== undefined) noteAll(deltas, entry.msgId, entry.at);

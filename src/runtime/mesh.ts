@@ -137,7 +137,6 @@ export function createMesh(opts: MeshOptions): Mesh {
     partitions[owner(msg.subject)]!.failures.record(kind, msg, ...rest);
   const delivery = createDelivery({
     active,
-    ledger,
     failed,
     log,
     clock,
@@ -147,11 +146,13 @@ export function createMesh(opts: MeshOptions): Mesh {
     publish,
     listening,
     admitAll: router.admitAll,
-    partitionOf: owner,
     // Read once per forwarded remote event; any partition's admission reads the same ledger.
     idTaken: partitions[0]!.admission.idTaken,
-    remember: (record) =>
-      partitions[owner(record.subject)]!.state.apply((record.data as { deltas?: StateDelta[] }).deltas ?? []),
+    record: (record) =>
+      partitions[owner(record.subject)]!.admission.commit(
+        [record],
+        (record.data as { deltas?: StateDelta[] }).deltas ?? [],
+      ),
     ingest: (ingress, message) => {
       inject(ingress, message).catch((err: unknown) =>
         log.warn({ err, ingress }, 'ingest after close dropped'),
@@ -162,7 +163,6 @@ export function createMesh(opts: MeshOptions): Mesh {
 
   const pilot = createPilotActions({
     active,
-    ledger,
     partitions,
     partitionOf: owner,
     clock,

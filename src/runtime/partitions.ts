@@ -60,7 +60,7 @@ export function createPartition(
     dispatch: Delivery['dispatch'];
   },
 ): Partition {
-  const { active, ledger, clock, work, log } = deps;
+  const { active, clock, log } = deps;
   const state = createMemoryState({
     echoWindowMs: active.policy.guards.loop.echoWindowMs,
     dedupeWindowMs: active.policy.guards.envelope.dedupeWindowMs,
@@ -70,24 +70,18 @@ export function createPartition(
     state,
     partition: index,
     armHold: (msgId) => holds.arm(msgId),
-  });
-  const holds = createHolds({
-    active,
-    ledger,
-    partition: index,
-    state,
-    clock,
-    work,
-    log,
-    isFrozen: (subject, now) => isFrozen(active.policy, state, subject, now),
-    consumersOf: admission.consumersOf,
-    dispatch: deps.dispatch,
-    publish: deps.publish,
-    regate: admission.regate,
     reach: (hold) =>
       partnerReach(active.policy, hold.envelope, parseSource(hold.envelope.source)?.name ?? ''),
   });
-  const failures = createFailureBreakers({ active, state, ledger, partition: index, clock, log });
+  const holds = createHolds({
+    active,
+    state,
+    clock,
+    log,
+    isFrozen: (subject, now) => isFrozen(active.policy, state, subject, now),
+    release: admission.release,
+  });
+  const failures = createFailureBreakers({ active, state, commit: admission.commit, clock, log });
   return { index, state, admission, holds, failures };
 }
 

@@ -1,5 +1,5 @@
 import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
-import type { LedgerEntry, LedgerWriter } from '../ledger/index.js';
+import type { LedgerEntry } from '../ledger/index.js';
 import type { ActivePolicy } from './active.js';
 import type { Clock } from './envelopes.js';
 import type { Partition } from './partitions.js';
@@ -42,17 +42,18 @@ export type PilotActions = {
  */
 export function createPilotActions(deps: {
   active: ActivePolicy;
-  ledger: LedgerWriter;
-  partitions: readonly Pick<Partition, 'index' | 'state' | 'holds'>[];
+  partitions: readonly Pick<Partition, 'index' | 'state' | 'holds' | 'admission'>[];
   /** The partition that owns a subject. */
   partitionOf: (subject: string) => number;
   clock: Clock;
   work: WorkTracker;
 }): PilotActions {
-  const { active, ledger, partitions, clock } = deps;
+  const { active, partitions, clock } = deps;
 
   /** Where an action is decided: the hold's partition, the subject's, or (a reset) every one. */
-  const ownersOf = (action: PilotAction): readonly Pick<Partition, 'index' | 'state' | 'holds'>[] => {
+  const ownersOf = (
+    action: PilotAction,
+  ): readonly Pick<Partition, 'index' | 'state' | 'holds' | 'admission'>[] => {
     switch (action.action) {
       case 'approve':
       case 'reject':
@@ -76,22 +77,25 @@ export function createPilotActions(deps: {
         continue;
       }
       if (decided.kind === 'release') return owner.holds.release(decided.msgId, decided.release);
-      owner.state.apply(decided.deltas);
-      const durable = ledger.append(
-        {
-          kind: ENTRY.pilotAction,
-          at: now,
-          subject: decided.subject,
-          agent: pilotActor(action.act.pilot),
-          data: {
-            action: decided.action,
-            deltas: decided.deltas,
-            reason: action.act.reason,
-            ...decided.data,
-          },
-        },
-        owner.index,
-      );
+      const durable = owner.admission
+        .commit(
+          [
+            {
+              kind: ENTRY.pilotAction,
+              at: now,
+              subject: decided.subject,
+              agent: pilotActor(action.act.pilot),
+              data: {
+                action: decided.action,
+                deltas: decided.deltas,
+                reason: action.act.reason,
+                ...decided.data,
+              },
+            },
+          ],
+          decided.deltas,
+        )
+        .then((entries) => entries[0]!);
       deps.work.track(durable);
       recorded.push(durable);
     }
