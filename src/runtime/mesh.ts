@@ -8,7 +8,7 @@ import type { RootMessage } from './admission.js';
 import { createDelivery, type RetryOptions } from './delivery.js';
 import { type Clock, createEnvelopeFactory, type Random, systemClock, systemRandom } from './envelopes.js';
 import { runtimeError } from './errors.js';
-import { type MeshEvent, type RunCounts, zeroCounts } from './events.js';
+import { createEventHub, type MeshEvent, type RunCounts, zeroCounts } from './events.js';
 import type { HoldView } from './holds.js';
 import type { LoadedModules } from './modules.js';
 import { createPartitionRouter } from './partition-router.js';
@@ -90,24 +90,14 @@ export function createMesh(opts: MeshOptions): Mesh {
     random: opts.random ?? systemRandom,
   });
   const counts = zeroCounts();
-  const listeners = new Set<(event: MeshEvent) => void>();
+  const events = createEventHub(log);
+  const { publish, listening } = events;
   const work = createWorkTracker(opts.concurrency ?? 256, (err) => log.error({ err }, 'runtime task failed'));
   let closing: Promise<void> | undefined;
   let resolveClosed: (value: void | Error) => void = () => {};
   const closed = new Promise<void | Error>((resolve) => {
     resolveClosed = resolve;
   });
-
-  const publish = (event: MeshEvent) => {
-    for (const listener of listeners) {
-      try {
-        listener(event);
-      } catch (err) {
-        log.warn({ err }, 'mesh event listener threw');
-      }
-    }
-  };
-  const listening = () => listeners.size > 0;
 
   const partitions: Partition[] = [];
   for (let p = 0; p < count; p++) {
@@ -270,10 +260,7 @@ export function createMesh(opts: MeshOptions): Mesh {
         ? partitions[0]!.holds.list()
         : partitions.flatMap((p) => p.holds.list()).sort((a, b) => a.heldAt - b.heldAt),
     pilot,
-    onEvent(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    onEvent: events.subscribe,
     idle,
     counts: () => structuredClone(counts),
     close,
