@@ -6,7 +6,11 @@ import { pino } from 'pino';
 import { type Durability, openMesh } from '../dist/runtime/index.js';
 import { quantile, round } from './stats.ts';
 
-const meshFile = new URL('./mesh/mesh.yaml', import.meta.url).pathname;
+/** The bench mesh, run by one partition, or by two in one process (mesh-p2.yaml: `partitions: 2`). */
+const meshFiles = {
+  1: new URL('./mesh/mesh.yaml', import.meta.url).pathname,
+  2: new URL('./mesh/mesh-p2.yaml', import.meta.url).pathname,
+} as const;
 
 export type PipelineResult = {
   pipelines: number;
@@ -25,18 +29,19 @@ export type PipelineResult = {
  * quiescence with the ledger flushed. A pipeline's latency runs from its inject to the moment the
  * last agent's handler is done: with many in flight it is mostly queueing, with few it is the cost
  * of three durable hops. `durability` overrides the bench mesh's (the default, `full`), as
- * `--durability` does.
+ * `--durability` does; `partitions` picks the mesh run by one partition or by two.
  */
 export async function runPipelines(
   pipelines: number,
   entities: number,
   inFlight: number,
   durability?: Durability,
+  partitions: 1 | 2 = 1,
 ): Promise<PipelineResult> {
   const dir = mkdtempSync(join(tmpdir(), 'meshwarden-bench-'));
   try {
     const opened = await openMesh({
-      meshFile,
+      meshFile: meshFiles[partitions],
       dataDir: dir,
       log: pino({ level: 'silent' }),
       ...(durability === undefined ? {} : { durability }),

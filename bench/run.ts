@@ -28,6 +28,10 @@ progress(
   `meshwarden: ${sizes.pipelines.toLocaleString('en')} pipelines of 3 agents through the runtime, durable ledger …`,
 );
 const meshwarden = await runPipelines(sizes.pipelines, 1_000, 2_000);
+progress(
+  `meshwarden: the same ${sizes.pipelines.toLocaleString('en')} pipelines, partitions: 2 in one process …`,
+);
+const partitions2 = await runPipelines(sizes.pipelines, 1_000, 2_000, undefined, 2);
 progress(`meshwarden: ${sizes.latency.toLocaleString('en')} pipelines, 4 in flight, for latency …`);
 const latency = await runPipelines(sizes.latency, 1_000, 4);
 progress(`gate: ${sizes.decisions.toLocaleString('en')} decisions over 100,000 entities …`);
@@ -49,6 +53,7 @@ const results = {
   targets: { hopsPerSecond: 50_000, gateP99us: 50, ratioToLimit: 0.5, bytesPerEntity: 300, whyMs: 10 },
   limit,
   meshwarden: { ...meshwarden, ratioToLimit: round(meshwarden.hopsPerSecond / limit.hopsPerSecond, 2) },
+  partitions2,
   latency,
   gate,
   peers,
@@ -65,6 +70,11 @@ const rows: [string, string, string][] = [
   ['meshwarden: guarded hops/s (durable)', fmt(meshwarden.hopsPerSecond), `target ≥ ${fmt(t.hopsPerSecond)}`],
   ['meshwarden / limit', String(results.meshwarden.ratioToLimit), `target ≥ ${t.ratioToLimit}`],
   ['meshwarden: pipelines/s', fmt(meshwarden.pipelinesPerSecond), ''],
+  [
+    'meshwarden: guarded hops/s, partitions: 2',
+    fmt(partitions2.hopsPerSecond),
+    'two partitions, one process (bench/mesh/mesh-p2.yaml)',
+  ],
   [
     'meshwarden: pipeline p50 / p99 ms, saturated',
     `${meshwarden.pipelineP50ms} / ${meshwarden.pipelineP99ms}`,

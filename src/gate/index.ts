@@ -10,6 +10,7 @@ export type {
   RemoteClaim,
   RuntimeFacts,
   StageName,
+  Unreadable,
   Verdict,
   VerdictDecision,
   VerdictIssue,

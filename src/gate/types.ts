@@ -53,7 +53,16 @@ export type RuntimeFacts = {
   readonly claimed?: RemoteClaim;
   /** Emitted after its handler's try had settled: a bug in the agent, recorded instead of gated. */
   readonly late?: true;
+  /** The candidate has no JSON text to measure (the runtime tried): refused before anything walks it. */
+  readonly unreadable?: Unreadable;
 };
+
+/**
+ * Why a candidate has no JSON text: nested past MAX_JSON_DEPTH at a JSON pointer (JSON.stringify
+ * itself would overflow the stack), or no canonical JSON form at all (a cycle, a BigInt, a lone
+ * surrogate), with the cause in words.
+ */
+export type Unreadable = { readonly nestedAt: string } | { readonly notJson: string };
 
 export type GateInput = RuntimeFacts & {
   /** The envelope as received (parsed JSON); stage 1 checks its shape. */

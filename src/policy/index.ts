@@ -5,6 +5,7 @@ export { contractFileOf, contractFiles, moduleFiles, type NamedFile } from './fi
 export { formatPolicyIssue, type PolicyIssue, type PolicyLoadResult, sortIssues } from './issues.js';
 export { type LoadPolicyOptions, loadPolicy } from './load.js';
 export { MESH_SCHEMA } from './schema.js';
+export { overShare, sharesOf } from './shares.js';
 export { type Located, type ParsedMesh, type Path, type Position, parseMesh } from './source.js';
 export type { ToolSchemaReader, ToolSchemaResult } from './tool-schemas.js';
 export type {

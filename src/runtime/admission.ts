@@ -1,22 +1,19 @@
-import { type Envelope, type GatedKind, tooDeepAt } from '../envelope/index.js';
-import { type Decision, decide, type GateInput, type RuntimeFacts, type Verdict } from '../gate/index.js';
+import type { Logger } from 'pino';
+import type { Decision, Verdict } from '../gate/index.js';
 import type { LedgerEntry, LedgerReader, LedgerRecord, LedgerWriter } from '../ledger/index.js';
-import type { StateStore } from '../state/index.js';
+import { holdRelease, type StateDelta, type StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
-import { claimedCause, jsonText, notJson, rawFields, tooDeep } from './candidate-text.js';
-import { decisionData, decisionEvent, type Extra, unreadable } from './decision-data.js';
 import type { IngressMessage } from './define.js';
 import type { Delivery, Outgoing } from './delivery.js';
 import type { Clock, EnvelopeFactory } from './envelopes.js';
-import { alertOf, countDecision, type MeshEvent, type RunCounts } from './events.js';
-import type { HeldMessage } from './holds.js';
-import { createInOrder } from './in-order.js';
-import { type DecisionHeader, decisionRecord, headerOf } from './records.js';
-import { type RejectedInput, rejection } from './rejected.js';
+import type { MeshEvent, RunCounts } from './events.js';
+import type { HeldMessage, Release } from './holds.js';
+import { createJudge, type Judged, type Origin } from './judge.js';
+import { ENTRY } from './records.js';
+import type { rejection } from './rejected.js';
 import type { WorkTracker } from './work.js';
 
-/** Who sent a root message, as the door that took it knows them; recorded with its decision. */
-export type Origin = { readonly sentBy?: string; readonly partner?: boolean };
+export type { Origin } from './judge.js';
 
 /** A root message as a door hands it to an ingress. */
 export type RootMessage = IngressMessage & {
@@ -30,24 +27,38 @@ export type RootMessage = IngressMessage & {
 
 /**
  * The one admit path: the only place that runs the gate, applies its state deltas, builds decision
- * entries, appends them and settles them (write-ahead: deliver, execute or hold once durable).
+ * entries, appends them and settles them (write-ahead: deliver, execute or hold once durable). One
+ * admission per partition, over that partition's state and chain; its partition's bus handler
+ * (partition-handler.ts) is the only caller of `ingest` and `admitAll`.
  */
 export type Admission = {
-  /** Gates a root message from an ingress; resolves with its decision entry once it is durable. */
-  ingest(ingress: string, message: RootMessage): Promise<LedgerEntry>;
-  /** Admits what one handler emitted as one atomic ledger group: a crash keeps all of it or none. */
+  /**
+   * Gates a root message from an ingress and appends its decision at once; `taken` says whether the
+   * ledger already holds a message with its id (read before, by the partition handler). Returns the
+   * id it was recorded under, and its decision entry once durable.
+   */
+  ingest(ingress: string, message: RootMessage, taken: boolean): Admitted;
+  /**
+   * Admits what one handler emitted for this partition as one atomic ledger group: a crash keeps all
+   * of it or none (the agent runner splits a handler's emissions by partition first).
+   */
   admitAll(emitted: readonly Outgoing[]): Promise<unknown>;
   /**
-   * Gates a released loop-guard or freeze hold again with those stops lifted and applies its
-   * deltas; holds.ts records the release with the decision.
+   * Releases a hold (holds.ts checked it may be): a pilot's approval or rejection, or a timeout. A
+   * loop-guard or freeze hold is gated again with those stops lifted; a partner's approval hold has
+   * its reach checked again. Applies the hold's release and the re-gated decision's deltas, records
+   * them in a `hold.released` entry, and delivers or executes the message once that is durable.
    */
-  regate(hold: HeldMessage): Decision;
-  /** Records input that never became an envelope (quarantined at the `ingress` stage). */
-  reject(input: RejectedInput): Promise<LedgerEntry>;
+  release(hold: HeldMessage, release: Release): Promise<LedgerEntry>;
+  /**
+   * Records a change of state the gate did not decide (a pilot's freeze or reset, a failure count, an
+   * executor's reply token): applies its deltas, then appends its records as one group.
+   */
+  commit(records: readonly LedgerRecord[], deltas: readonly StateDelta[]): Promise<LedgerEntry[]>;
+  /** Records input that never became an envelope (quarantined at the `ingress` stage), bounded by `rejection`. */
+  reject(rejected: Rejection): Promise<LedgerEntry>;
   /** Whether the ledger already holds a message with this id (an id from outside can name one). */
   idTaken(id: string): Promise<boolean>;
-  /** The agents an admitted message goes to: its target, or every consumer of its type. */
-  consumersOf(envelope: Envelope): readonly string[];
 };
 
 export type AdmissionDeps = {
@@ -55,6 +66,8 @@ export type AdmissionDeps = {
   readonly state: StateStore;
   /** Appends decisions; reads only to tell whether an id from outside is taken. */
   readonly ledger: LedgerWriter & Pick<LedgerReader, 'byMessage'>;
+  /** The partition this admission decides for: its state is `state`, its records go in its chain. */
+  readonly partition: number;
   readonly clock: Clock;
   readonly factory: EnvelopeFactory;
   readonly counts: RunCounts;
@@ -66,112 +79,22 @@ export type AdmissionDeps = {
   readonly dispatch: Delivery['dispatch'];
   /** Arms a hold's timer once its decision is durable (its `hold-open` delta put it in state). */
   readonly armHold: (msgId: string) => void;
+  /** A partner's message may still go where it is addressed, under the policy in force: why not, if not. */
+  readonly reach: (hold: HeldMessage) => Verdict | undefined;
+  readonly log: Logger;
 };
 
-/** A decision made and recorded in memory, waiting for its ledger entry to be durable. */
-type Judged = {
-  readonly record: LedgerRecord;
-  readonly msgId: string;
-  readonly gated: GatedKind;
-  readonly verdict: Verdict;
-  readonly envelope: Envelope | undefined;
-  /** Agents an admitted message goes to (recorded in its decision). */
-  readonly consumers: readonly string[];
-};
+/** A root message's decision: the id it is recorded under, and its entry once durable. */
+export type Admitted = { readonly msgId: string; readonly durable: Promise<LedgerEntry> };
+
+/** Input refused before it became an envelope, bounded (rejected.ts): what a partition records. */
+export type Rejection = ReturnType<typeof rejection>;
 
 export function createAdmission(deps: AdmissionDeps): Admission {
-  const { active, state, ledger, clock, factory, counts, work, publish } = deps;
+  const { active, state, ledger, partition, clock, factory, work } = deps;
+  const { judge, record, regate, consumersOf } = createJudge(deps);
 
   const idTaken = (id: string): Promise<boolean> => ledger.byMessage(id).then((found) => found.length > 0);
-  const inOrder = createInOrder(work);
-
-  const consumersOf = (envelope: Envelope): readonly string[] =>
-    envelope.target !== undefined ? [envelope.target] : (active.policy.consumers.get(envelope.type) ?? []);
-
-  /** The gate, then its deltas applied to state: the only place either happens. */
-  const decideAndApply = (input: GateInput): Decision => {
-    const decision = decide(input, active.policy, state);
-    state.apply(decision.deltas);
-    return decision;
-  };
-
-  /** Gate → state → decision entry, for one candidate. */
-  const judge = (
-    candidate: Envelope,
-    gated: GatedKind,
-    external: boolean,
-    origin?: Origin,
-    facts?: RuntimeFacts,
-  ): Judged => {
-    const now = clock();
-    const text = measure(candidate);
-    if (typeof text !== 'string') {
-      // Refused before the gate, yet recorded like a gate refusal: who sent it, what it is about
-      // (so `why` and the subject and agent queries find it), and what arrived as evidence.
-      const extra = unreadable(candidate);
-      if (origin?.partner === true) extra.partner = true;
-      if (origin?.sentBy !== undefined) extra.sentBy = origin.sentBy;
-      const header = headerOf(candidate);
-      // An ingress message's causationid is an unchecked claim: not indexed (see gate/decide.ts).
-      const cause = header.agent?.startsWith('ingress:') === true ? undefined : header.causationId;
-      const { causationId: _, ...indexed } = header;
-      const h = cause === undefined ? indexed : { ...indexed, causationId: cause };
-      return record(now, factory.id(), gated, text, undefined, extra, cause ?? claimedCause(candidate), h);
-    }
-    const size = Buffer.byteLength(text);
-    const partner = origin?.partner === true;
-    const decision = decideAndApply(
-      facts === undefined
-        ? partner
-          ? { candidate, size, kind: gated, now, external, partner: true }
-          : { candidate, size, kind: gated, now, external }
-        : { candidate, size, kind: gated, now, external, ...(partner ? { partner: true } : {}), ...facts },
-    );
-    const { envelope, verdict, link, unverifiedCausation } = decision;
-    const consumers =
-      verdict.decision === 'deliver' && envelope !== undefined && gated === 'message'
-        ? consumersOf(envelope)
-        : undefined;
-    // An envelope over the size limit is recorded as evidence (prefix, size, SHA-256), not whole.
-    const oversized = envelope !== undefined && size > active.policy.guards.envelope.maxBytes;
-    const extra: Extra = envelope === undefined || oversized ? rawFields(text) : {};
-    if (consumers !== undefined) extra.consumers = consumers;
-    if (decision.deltas.length > 0) extra.deltas = decision.deltas;
-    if (link !== undefined) extra.link = link;
-    if (partner) extra.partner = true;
-    if (origin?.sentBy !== undefined) extra.sentBy = origin.sentBy;
-    if (unverifiedCausation !== undefined) extra.unverifiedCausation = unverifiedCausation;
-    if (oversized) {
-      const header = headerOf(envelope);
-      return record(now, envelope.id, gated, verdict, undefined, extra, header.causationId, header);
-    }
-    // Input that failed the shape check may carry no usable id; it still gets one so `why` finds it.
-    const cause = envelope === undefined ? claimedCause(candidate) : undefined;
-    return record(now, envelope?.id ?? factory.id(), gated, verdict, envelope, extra, cause);
-  };
-
-  /** Builds the decision entry, counts it and tells listeners. */
-  const record = (
-    now: number,
-    msgId: string,
-    gated: GatedKind,
-    verdict: Verdict,
-    envelope: Envelope | undefined,
-    extra: Extra,
-    cause?: string,
-    header?: DecisionHeader,
-  ): Judged => {
-    const data = decisionData(gated, verdict, envelope, extra);
-    countDecision(counts, gated, verdict);
-    if (deps.listening()) {
-      publish(decisionEvent(now, msgId, gated, verdict, envelope, extra, cause));
-      const alert = alertOf(now, msgId, verdict);
-      if (alert !== undefined) publish(alert);
-    }
-    const entry = decisionRecord(now, msgId, data, header);
-    const consumers = extra.consumers ?? [];
-    return { record: entry, msgId, gated, verdict, envelope, consumers };
-  };
 
   /** Write-ahead: delivers or executes only once the decision entry is durable; arms hold timers then. */
   const settle = (j: Judged, durable: Promise<unknown>): void => {
@@ -190,80 +113,132 @@ export function createAdmission(deps: AdmissionDeps): Admission {
   };
 
   const append = (j: Judged): Promise<LedgerEntry> => {
-    const durable = ledger.append(j.record);
+    const durable = ledger.append(j.record, partition);
     settle(j, durable);
     return durable;
   };
 
+  /** A hold's release: gated again where it must be, recorded, then settled once durable. */
+  const release = (hold: HeldMessage, r: Release): Promise<LedgerEntry> => {
+    const released = holdRelease(hold.msgId);
+    state.apply([released]);
+    // An approval hold reserved its limits and counts when it was held. A message the loop guard or
+    // a freeze held never reached those stages: released, it is gated again with those stops lifted,
+    // so it is counted, budgeted and remembered (echo marks) like any admitted message, and a budget
+    // can still refuse it.
+    // A partner's approval hold is not gated again, but the policy may have stopped exposing its
+    // target since: its reach is checked again, so no timeout or approval delivers past that.
+    const regated =
+      r.outcome !== 'deliver'
+        ? undefined
+        : hold.verdict.stage !== 'approval'
+          ? regate(hold)
+          : hold.partner === true
+            ? unreachable(deps.reach(hold))
+            : undefined;
+    const outcome = regated === undefined || regated.verdict.decision === 'deliver' ? r.outcome : 'deny';
+    // Delivered under the policy in force now, which the envelope says like any admitted one.
+    const envelope = regated?.envelope ?? { ...hold.envelope, policydigest: active.policy.digest };
+    const consumers = outcome === 'deliver' && hold.gated === 'message' ? consumersOf(envelope) : [];
+    // The release closes the hold in state first, then the re-gated decision's changes, as applied.
+    const deltas: StateDelta[] = [released, ...(regated?.deltas ?? [])];
+    const durable = ledger.append(
+      releasedRecord(clock(), hold, r, { outcome, consumers, deltas, verdict: regated?.verdict }),
+      partition,
+    );
+    deps.log.info({ msgId: hold.msgId, rule: hold.verdict.rule, outcome, by: r.by }, 'hold released');
+    const refused = outcome !== r.outcome ? regated?.verdict.reason : undefined;
+    const settled = durable.then(() => {
+      deps.publish({
+        type: 'released',
+        at: clock(),
+        msgId: hold.msgId,
+        outcome,
+        by: r.by,
+        ...(refused === undefined ? {} : { regateReason: refused }),
+      });
+      if (outcome === 'deliver') deps.dispatch(envelope, hold.gated, consumers);
+    });
+    work.track(settled);
+    return durable;
+  };
+
   return {
-    ingest(ingress, input) {
+    ingest(ingress, input, taken) {
       const { sentBy, partner, ...message } = input;
       const origin: Origin = {
         ...(sentBy === undefined ? {} : { sentBy }),
         ...(partner === true ? { partner } : {}),
       };
-      if (message.id === undefined && !inOrder.busy)
-        return append(judge(factory.root(ingress, message), 'message', false, origin));
       // The gate remembers outside ids for its dedupe window only; an id the ledger holds names
       // another message for good. Gated under an id of the warden's own (the gate denies it as a
       // duplicate), so the other message's lineage stays its own.
-      return inOrder.run(async () => {
-        const id = message.id;
-        if (id !== undefined && (await idTaken(id))) {
-          const { id: takenId, ...rest } = message;
-          return {
-            durable: append(judge(factory.root(ingress, rest), 'message', false, origin, { takenId })),
-          };
-        }
-        return {
-          durable: append(judge(factory.root(ingress, message), 'message', id !== undefined, origin)),
-        };
-      });
+      let judged: Judged;
+      if (taken && message.id !== undefined) {
+        const { id: takenId, ...rest } = message;
+        judged = judge(factory.root(ingress, rest), 'message', false, origin, { takenId });
+      } else {
+        judged = judge(factory.root(ingress, message), 'message', message.id !== undefined, origin);
+      }
+      return { msgId: judged.msgId, durable: append(judged) };
     },
     admitAll(emitted) {
       const judged = emitted.map((out) =>
         judge(out.envelope, out.gated, out.external === true, undefined, out.facts),
       );
-      const durable = ledger.appendAll(judged.map((j) => j.record));
+      const durable = ledger.appendAll(
+        judged.map((j) => j.record),
+        partition,
+      );
       for (const j of judged) settle(j, durable);
       return durable;
     },
-    regate(hold) {
-      const text = measure(hold.envelope);
-      // A held envelope was measured when it was held; were it unreadable now, it is refused.
-      if (typeof text !== 'string') return { verdict: text, deltas: [] };
-      return decideAndApply({
-        candidate: hold.envelope,
-        size: Buffer.byteLength(text),
-        kind: hold.gated,
-        now: clock(),
-        external: false,
-        release: true,
-        ...(hold.partner === true ? { partner: true } : {}),
-      });
+    reject({ verdict, extra }) {
+      return append(record(clock(), factory.id(), 'message', verdict, undefined, extra));
     },
-    reject(input) {
-      // Bounded whatever the caller passes: a hostile body must not grow the append-only ledger.
-      const recordRejected = () => {
-        const { verdict, extra } = rejection(input);
-        return append(record(clock(), factory.id(), 'message', verdict, undefined, extra));
-      };
-      return inOrder.busy ? inOrder.run(async () => ({ durable: recordRejected() })) : recordRejected();
+    release(hold, r) {
+      return release(hold, r);
+    },
+    commit(records, deltas) {
+      state.apply(deltas);
+      return ledger.appendAll(records, partition);
     },
     idTaken,
-    consumersOf,
   };
 }
 
-/**
- * The JSON text the size guard measures (one measure for every candidate), or why there is none:
- * input without a canonical JSON form (cycles, BigInt, lone surrogates) is quarantined here instead
- * of failing in the ledger. Nesting is checked first, without recursion: JSON.stringify itself
- * overflows the stack on a few thousand levels.
- */
-function measure(candidate: unknown): string | Verdict {
-  const deep = tooDeepAt(candidate);
-  if (deep !== undefined) return tooDeep(deep);
-  const text = jsonText(candidate);
-  return typeof text === 'string' ? text : notJson(text.cause);
+/** A refusal of a partner's reach, in the shape of a re-gated decision (nothing to apply). */
+function unreachable(refused: Verdict | undefined): Decision | undefined {
+  return refused === undefined ? undefined : { verdict: refused, deltas: [] };
+}
+
+/** The `hold.released` entry: who released it, the outcome, and what the re-gate decided. */
+function releasedRecord(
+  at: number,
+  hold: HeldMessage,
+  r: Release,
+  then: {
+    outcome: 'deliver' | 'deny';
+    consumers: readonly string[];
+    deltas: readonly StateDelta[];
+    verdict: Verdict | undefined;
+  },
+): LedgerRecord {
+  const { outcome, consumers, deltas, verdict } = then;
+  return {
+    kind: ENTRY.holdReleased,
+    at,
+    msgId: hold.msgId,
+    subject: hold.subject,
+    ...(r.by === 'timeout' ? {} : { agent: r.by }),
+    data: {
+      by: r.by,
+      ...(consumers.length === 0 ? {} : { consumers }),
+      deltas,
+      outcome,
+      ...(r.reason === undefined ? {} : { reason: r.reason }),
+      ...(hold.verdict.rule === undefined ? {} : { rule: hold.verdict.rule }),
+      ...(verdict === undefined ? {} : { verdict }),
+    },
+  };
 }

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Envelope, GatedKind } from '../envelope/index.js';
 import { errorText } from '../envelope/index.js';
 import type { RuntimeFacts } from '../gate/index.js';
-import type { LedgerWriter } from '../ledger/index.js';
+import type { LedgerRecord } from '../ledger/index.js';
 import type { AgentSpec } from '../policy/index.js';
 import type { ActivePolicy } from './active.js';
 import { type Attempts, signalOf, type TryAbort } from './attempts.js';
@@ -34,7 +34,6 @@ export type AgentRunner = {
  */
 export function createAgentRunner(deps: {
   active: ActivePolicy;
-  ledger: LedgerWriter;
   log: Logger;
   clock: Clock;
   factory: EnvelopeFactory;
@@ -43,13 +42,21 @@ export function createAgentRunner(deps: {
   publish: (event: MeshEvent) => void;
   /** Whether anyone listens to events, so that none is built for nobody. */
   listening: () => boolean;
-  /** Admits one handler's emissions as one atomic ledger group; resolves when it is durable. */
+  /**
+   * Admits one handler's emissions, as one atomic ledger group per partition they go to; resolves
+   * when all of it is durable.
+   */
   admitAll: (emitted: readonly Outgoing[]) => Promise<unknown>;
+  /**
+   * Records an outcome about a message (delivered, executed) in its subject's partition through the
+   * admit path, applying the state deltas it carries (an executor's reply token); resolves when durable.
+   */
+  record: (record: LedgerRecord) => Promise<unknown>;
   /** Whether the ledger already holds a message with this id (a remote agent's own id may name one). */
   idTaken: (id: string) => Promise<boolean>;
   attempts: Attempts;
 }): AgentRunner {
-  const { active, ledger, log, clock, factory, work, counts, publish } = deps;
+  const { active, log, clock, factory, work, counts, publish } = deps;
   const { attempt, bounded, deadLetter } = deps.attempts;
 
   const handle = async (msg: Envelope, spec: AgentSpec, agent: AgentDefinition): Promise<boolean> => {
@@ -87,7 +94,7 @@ export function createAgentRunner(deps: {
     const durable =
       result.value.length > 0
         ? deps.admitAll(result.value)
-        : ledger.append(deliveredRecord(clock(), msg, worker, result.attempt));
+        : deps.record(deliveredRecord(clock(), msg, worker, result.attempt));
     // Told once what the handler emitted is recorded: a listener may pass it on outside the mesh.
     // Nobody listening (the common case), the hop costs no extra promise.
     const told = () =>

@@ -96,6 +96,42 @@ export function describeBusConformance(name: string, openBus: BusFactory): void 
       }
     });
 
+    it('runs the next batch while a receipt is pending, and drains only once it is acked', async () => {
+      const { bus, reported } = await open(openBus);
+      await using _ = bus;
+      const acks = [deferred(), deferred()];
+      const seen: BusValue[] = [];
+      let batches = 0;
+      bus.subscribe(0, (items) => {
+        seen.push(...items);
+        return { done: acks[batches++]!.promise };
+      });
+      await bus.publish(0, { n: 0 });
+      await turns();
+      await bus.publish(0, { n: 1 }); // handled although the first batch is not acked yet
+      await turns();
+      expect(seen).toEqual(numbered(2));
+      let drained = false;
+      const draining = bus.drain().then(() => {
+        drained = true;
+      });
+      acks[1]!.resolve();
+      await turns();
+      expect(drained).toBe(false); // the first batch is still unacked
+      acks[0]!.resolve();
+      await draining;
+      expect(reported).toEqual([]);
+    });
+
+    it('reports a receipt that rejects, with its items', async () => {
+      const { bus, reported } = await open(openBus);
+      await using _ = bus;
+      bus.subscribe(0, () => ({ done: Promise.reject(new Error('not durable')) }));
+      await bus.publish(0, { n: 7 });
+      await bus.drain();
+      expect(reported).toEqual([{ code: 'MW_RUNTIME_BUS_HANDLER', partition: 0, items: [{ n: 7 }] }]);
+    });
+
     it('holds back no partition behind a slow handler on another', async () => {
       const { bus } = await open(openBus);
       await using _ = bus;

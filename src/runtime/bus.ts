@@ -1,14 +1,17 @@
 /**
  * The bus: the seam through which work reaches a partition. Embedded mode runs the in-process adapter
  * (`in-process-bus.ts`); distributed mode will run a NATS JetStream adapter that carries items on the
- * subjects `mw.<mesh>.p.<partition>`, delivers at least once, and acks an item once the handler's
- * promise resolves (the item's decision is durable). Both adapters pass `bus-conformance.ts`.
+ * subjects `mw.<mesh>.p.<partition>`, delivers at least once, and acks an item once its handler says
+ * it is done with it (the item's decision is durable). Both adapters pass `bus-conformance.ts`.
  *
  * Contract, for every adapter:
  * - Items of one partition reach its handler strictly in publish order, one batch at a time: the next
- *   batch starts only after the previous one's handler settled. Partitions are independent (a slow
- *   handler on one does not hold back another).
- * - A handler that returns (or whose promise resolves) has handled its whole batch: that is the ack.
+ *   batch starts only after the previous one's handler returned (or its promise settled). Partitions
+ *   are independent (a slow handler on one does not hold back another).
+ * - A handler that returns (or whose promise resolves) has handled its whole batch. With a receipt
+ *   (`{ done }`), the batch is acked once `done` settles, while the next batch already runs: that
+ *   pipelines deciding with committing, as write-ahead needs the ack only once the decisions are
+ *   durable. Without one, returning is the ack.
  * - A handler that throws (or rejects) does not crash the process and does not stop its partition: the
  *   bus reports the error with the batch to `onError` and goes on with the next batch. The batch counts
  *   as handled (acked): retries and dead letters are the handler's job (the runners own them), so a
@@ -28,7 +31,7 @@ export type Bus<T extends BusValue> = {
    */
   subscribe(partition: number, handler: BusHandler<T>): void;
   /**
-   * Resolves once every item accepted so far has been handled, and every item those handlers published
+   * Resolves once every item accepted so far has been handled and acked, and every item those handlers published
    * meanwhile (follow-ups): the bus is quiescent. Items of a partition nobody subscribed to keep it
    * waiting until someone does.
    */
@@ -47,9 +50,16 @@ export type Bus<T extends BusValue> = {
 
 /**
  * Handles a batch of one partition's items, in publish order (a batch holds one item or more). Returns
- * when they are handled, or a promise that resolves when they are: the ack point.
+ * when they are handled, or a promise that resolves when they are; with a receipt, the batch is acked
+ * when the receipt's `done` settles (a rejection is reported like a handler's).
  */
-export type BusHandler<T> = (items: readonly T[], partition: number) => void | Promise<void>;
+export type BusHandler<T> = (
+  items: readonly T[],
+  partition: number,
+) => void | BusReceipt | Promise<void | BusReceipt>;
+
+/** A batch handled, to be acked later: once `done` settles (say, once its decisions are durable). */
+export type BusReceipt = { readonly done: Promise<unknown> };
 
 /** What every adapter's factory takes. */
 export type BusOptions<T> = {

@@ -1,7 +1,5 @@
 import { inspect } from 'node:util';
-import { canonicalize, errorText, MAX_JSON_DEPTH } from '../envelope/index.js';
-import type { Verdict } from '../gate/index.js';
-import { runtimeError } from './errors.js';
+import { canonicalize } from '../envelope/index.js';
 import { evidenceOf, type RawEvidence } from './evidence.js';
 
 // What the runtime records about a candidate's text: its JSON for the size guard, and a readable
@@ -20,27 +18,6 @@ export function jsonText(value: unknown): string | { readonly cause: unknown } {
   } catch (cause) {
     return { cause };
   }
-}
-
-export function notJson(cause: unknown): Verdict {
-  const error = runtimeError('MW_RUNTIME_NOT_JSON', { cause: errorText(cause) });
-  return {
-    decision: 'quarantine',
-    stage: 'envelope',
-    reason: 'envelope.not_json',
-    detail: `${error.message}.`,
-  };
-}
-
-/** Nested past MAX_JSON_DEPTH at `pointer`: refused before anything walks it (envelope/depth.ts). */
-export function tooDeep(pointer: string): Verdict {
-  return {
-    decision: 'quarantine',
-    stage: 'envelope',
-    reason: 'envelope.too_deep',
-    detail: `The message nests deeper than ${MAX_JSON_DEPTH} levels (at ${pointer}).`,
-    issues: [{ pointer, message: `nested deeper than ${MAX_JSON_DEPTH} levels` }],
-  };
 }
 
 /** A readable, well-formed rendering of a value that has no JSON form, for the ledger's `raw`. */

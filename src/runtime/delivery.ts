@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Envelope, GatedKind } from '../envelope/index.js';
-import type { LedgerRecord, LedgerWriter } from '../ledger/index.js';
+import type { LedgerRecord } from '../ledger/index.js';
 import type { ActivePolicy } from './active.js';
 import { createAgentRunner, type Outgoing } from './agent-runner.js';
 import { createAttempts, type RetryOptions } from './attempts.js';
@@ -26,7 +26,6 @@ export type Delivery = {
  */
 export function createDelivery(deps: {
   active: ActivePolicy;
-  ledger: LedgerWriter;
   log: Logger;
   clock: Clock;
   factory: EnvelopeFactory;
@@ -37,13 +36,16 @@ export function createDelivery(deps: {
   listening: () => boolean;
   /** Records a failed try or a dead letter (counted into failure breakers); resolves when durable. */
   failed: FailureBreakers['record'];
-  /** Admits one handler's emissions as one atomic ledger group; resolves when it is durable. */
+  /** Admits one handler's emissions, one atomic ledger group per partition; resolves when durable. */
   admitAll: (emitted: readonly Outgoing[]) => Promise<unknown>;
   /** Whether the ledger already holds a message with this id (a remote agent's own id may name one). */
   idTaken: (id: string) => Promise<boolean>;
   ingest: (ingress: string, message: IngressMessage) => void;
-  /** Applies the state deltas a record carries (an executor's reply token) to the gate's store. */
-  remember: (record: LedgerRecord) => void;
+  /**
+   * Records an outcome about a message (delivered, executed) in its subject's partition through the
+   * admit path, applying the state deltas it carries (an executor's reply token); resolves when durable.
+   */
+  record: (record: LedgerRecord) => Promise<unknown>;
   retry?: Partial<RetryOptions>;
 }): Delivery {
   const attempts = createAttempts(deps);

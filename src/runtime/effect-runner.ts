@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Envelope, JsonValue } from '../envelope/index.js';
 import { errorText } from '../envelope/index.js';
-import type { LedgerRecord, LedgerWriter } from '../ledger/index.js';
+import type { LedgerRecord } from '../ledger/index.js';
 import type { ActivePolicy } from './active.js';
 import { type Attempts, signalOf, type TryAbort } from './attempts.js';
 import type { EffectContext, IngressMessage } from './define.js';
@@ -19,18 +19,20 @@ export type EffectRunner = {
 /** Runs effect executors with retries; records what they did, or dead-letters what runs out of tries. */
 export function createEffectRunner(deps: {
   active: ActivePolicy;
-  ledger: LedgerWriter;
   log: Logger;
   clock: Clock;
   work: WorkTracker;
   counts: RunCounts;
   publish: (event: MeshEvent) => void;
   ingest: (ingress: string, message: IngressMessage) => void;
-  /** Applies the state deltas a record carries (an executor's reply token) to the gate's store. */
-  remember: (record: LedgerRecord) => void;
+  /**
+   * Records an outcome about a message (delivered, executed) in its subject's partition through the
+   * admit path, applying the state deltas it carries (an executor's reply token); resolves when durable.
+   */
+  record: (record: LedgerRecord) => Promise<unknown>;
   attempts: Attempts;
 }): EffectRunner {
-  const { active, ledger, log, clock, work, counts, publish } = deps;
+  const { active, log, clock, work, counts, publish } = deps;
   const { attempt, bounded, deadLetter } = deps.attempts;
 
   const execute = async (request: Envelope) => {
@@ -84,8 +86,8 @@ export function createEffectRunner(deps: {
     counts.effects.executed++;
     const value = result.value.value as JsonValue | undefined;
     const executed = effectExecutedRecord(clock(), request, result.attempt, value, result.value.replyToken);
-    deps.remember(executed); // the gate knows a reply token from the moment its record is appended
-    work.track(ledger.append(executed));
+    // The gate knows a reply token from the moment its record is appended (the deltas apply first).
+    work.track(deps.record(executed));
     publish({
       type: 'effect-executed',
       at: clock(),

@@ -12,9 +12,8 @@ export const runtimeError = makeError({
     'message {msgId} was admitted for agent {agent}, which the current policy no longer has',
   MW_RUNTIME_LATE_EMIT:
     'agent {agent} emitted {type} after its handler for message {msgId} had returned; handlers must emit before they return',
-  MW_RUNTIME_PARTITIONS:
-    'the embedded runtime runs one partition; partitions: {partitions} needs the distributed mode, which is not built yet',
-  MW_RUNTIME_NOT_JSON: 'the envelope has no canonical JSON form: {cause}',
+  MW_RUNTIME_PARTITIONS_CHANGED:
+    'the ledger was written with partitions: {recorded}, and the policy asks for partitions: {partitions}; a mesh keeps its partition count for its life (a new count needs a new data directory)',
   MW_RUNTIME_REPLY_TOKEN:
     'effect {effect} gave reply token {token}, which is not 6 to 200 characters without white space',
   MW_RUNTIME_TIMEOUT: '{what} did not finish within {ms} ms',

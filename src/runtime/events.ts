@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Envelope, GatedKind, JsonValue } from '../envelope/index.js';
 import type { EchoLink, Verdict } from '../gate/index.js';
 
@@ -111,4 +112,33 @@ export function countDecision(counts: RunCounts, gated: GatedKind, verdict: Verd
       bucket.quarantined++;
       break;
   }
+}
+
+/** Who listens to a mesh's events: `publish` tells each listener, and one that throws is logged, not fatal. */
+export type EventHub = {
+  publish(event: MeshEvent): void;
+  /** Whether anyone listens: events are built only then, off the hot path otherwise. */
+  listening(): boolean;
+  /** Adds a listener; returns the function that removes it. */
+  subscribe(listener: (event: MeshEvent) => void): () => void;
+};
+
+export function createEventHub(log: Logger): EventHub {
+  const listeners = new Set<(event: MeshEvent) => void>();
+  return {
+    publish(event) {
+      for (const listener of listeners) {
+        try {
+          listener(event);
+        } catch (err) {
+          log.warn({ err }, 'mesh event listener threw');
+        }
+      }
+    },
+    listening: () => listeners.size > 0,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
 }

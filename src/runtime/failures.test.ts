@@ -110,6 +110,7 @@ describe('countFailure (pure)', () => {
     ...over,
   });
   const policy = {
+    partitions: 1,
     breakers: [
       rule('tries', {}),
       rule('letters', { failures: { kind: 'deadLetters', worker: 'effect:deploy.run' } }),
@@ -145,6 +146,23 @@ describe('countFailure (pure)', () => {
     expect(
       counted.deltas.filter((d) => d.kind === 'breaker-open').map((d) => ('key' in d ? d.key : '')),
     ).toEqual(opened);
+  });
+
+  it("opens an agent-scoped breaker past its partition's share of over, an entity-scoped one past over", () => {
+    const rules = [
+      rule('agent', { failures: { kind: 'failures', worker: 'deployer' }, scope: 'agent', over: 3 }),
+      rule('entity', { failures: { kind: 'failures', worker: 'deployer' }, over: 3 }),
+    ];
+    const split = { partitions: 2, breakers: rules } as unknown as Policy;
+    const state = createMemoryState();
+    const opened: string[][] = [];
+    for (let i = 0; i < 4; i++) {
+      const counted = countFailure(split, state, 'delivery.failed', request, 'deployer@1.0.0', T0);
+      state.apply(counted.deltas);
+      opened.push(counted.opened.map((o) => `${o.rule.id}:${o.count}/${o.over}`));
+    }
+    // floor(3 / 2) = 1: the agent's breaker opens on the 2nd failure; the entity's on the 4th.
+    expect(opened).toEqual([[], ['agent:2/1'], [], ['entity:4/3']]);
   });
 
   it.each([

@@ -1,18 +1,18 @@
 import type { Logger } from 'pino';
 import type { Envelope, MeshwardenError } from '../envelope/index.js';
 import { scopeKeyFor } from '../gate/index.js';
-import type { LedgerEntry, LedgerRecord, LedgerWriter } from '../ledger/index.js';
-import type { BreakerRule, Policy } from '../policy/index.js';
+import type { LedgerEntry, LedgerRecord } from '../ledger/index.js';
+import { type BreakerRule, overShare, type Policy, sharesOf } from '../policy/index.js';
 import {
   breakerCountKey,
   countTowardBreaker,
   parseBreakerCountKey,
   type StateDelta,
-  type StateStore,
   type StateView,
   windowIsNeutral,
 } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
+import type { Admission } from './admission.js';
 import type { Clock } from './envelopes.js';
 import { type BreakerOpening, breakerOpenedRecord, ENTRY, failureRecord } from './records.js';
 
@@ -37,13 +37,20 @@ function rulesFor(policy: Policy, kind: FailureKind, worker: string): BreakerRul
 
 export type FailureCount = {
   readonly deltas: readonly StateDelta[];
-  readonly opened: readonly { readonly rule: BreakerRule; readonly key: string; readonly count: number }[];
+  readonly opened: readonly {
+    readonly rule: BreakerRule;
+    readonly key: string;
+    readonly count: number;
+    /** The rule's `over`, or this partition's share of it (agent-, edge- and mesh-scoped rules). */
+    readonly over: number;
+  }[];
 };
 
 /**
  * Counts one failed try (`delivery.failed`) or dead letter into every failure breaker that watches
  * its worker, at the failed message's own scope key. A `failures` breaker counts both kinds (every
- * failed try; a dead letter is the last one), a `deadLetters` breaker dead letters only. Pure.
+ * failed try; a dead letter is the last one), a `deadLetters` breaker dead letters only. Like the
+ * gate's count breakers, an agent-, edge- or mesh-scoped one trips past its partition's share. Pure.
  */
 export function countFailure(
   policy: Policy,
@@ -54,12 +61,13 @@ export function countFailure(
   now: number,
 ): FailureCount {
   const deltas: StateDelta[] = [];
-  const opened: { rule: BreakerRule; key: string; count: number }[] = [];
+  const opened: { rule: BreakerRule; key: string; count: number; over: number }[] = [];
   for (const rule of rulesFor(policy, kind, worker)) {
     const key = scopeKeyFor(msg, rule.scope);
-    const counted = countTowardBreaker(state, rule, key, now);
+    const over = overShare(rule.over, sharesOf(policy, rule.scope));
+    const counted = countTowardBreaker(state, over === rule.over ? rule : { ...rule, over }, key, now);
     deltas.push(...counted.deltas);
-    if (counted.opened) opened.push({ rule, key, count: counted.count });
+    if (counted.opened) opened.push({ rule, key, count: counted.count, over });
   }
   return { deltas, opened };
 }
@@ -90,12 +98,14 @@ export type FailureBreakers = {
  */
 export function createFailureBreakers(deps: {
   active: ActivePolicy;
-  state: StateStore;
-  ledger: LedgerWriter;
+  /** The state of the partition whose failures these are (their messages' subjects). */
+  state: StateView;
+  /** Applies the deltas and appends the records in that partition's chain (admission.ts). */
+  commit: Admission['commit'];
   clock: Clock;
   log: Logger;
 }): FailureBreakers {
-  const { active, state, ledger, clock, log } = deps;
+  const { active, state, clock, log } = deps;
   const recent = new Map<string, { msgId: string; at: number }[]>();
 
   const note = (countKey: string, over: number, msgId: string, at: number) => {
@@ -121,11 +131,10 @@ export function createFailureBreakers(deps: {
       const now = clock();
       const { deltas, opened } = countFailure(active.policy, state, kind, msg, worker, now);
       const failure = failureRecord(kind, now, msg, worker, attempt, error, deltas);
-      if (deltas.length === 0) return ledger.append(failure);
-      state.apply(deltas);
+      if (deltas.length === 0) return deps.commit([failure], deltas);
       noteAll(deltas, msg.id, now);
       const records: LedgerRecord[] = [failure];
-      for (const { rule, key, count } of opened) {
+      for (const { rule, key, count, over } of opened) {
         const failures = (recent.get(breakerCountKey(rule.id, key)) ?? []).slice(-count).map((f) => f.msgId);
         const opening: BreakerOpening = {
           breaker: rule.id,
@@ -135,14 +144,14 @@ export function createFailureBreakers(deps: {
           counted: rule.failures?.kind ?? 'failures',
           of: rule.failures?.worker ?? workerName(worker),
           count,
-          over: rule.over,
+          over,
           windowMs: rule.windowMs,
           failures,
         };
         log.warn({ breaker: rule.id, key, count, msgId: msg.id }, 'breaker opened by failures');
         records.push(breakerOpenedRecord(now, msg, opening));
       }
-      return ledger.appendAll(records);
+      return deps.commit(records, deltas);
     },
     remember(entry, deltas) {
       if (entry.msgId !== undefined) noteAll(deltas, entry.msgId, entry.at);

@@ -1,5 +1,5 @@
 import { errorText } from '../envelope/index.js';
-import type { Bus, BusHandler, BusOptions, BusValue } from './bus.js';
+import type { Bus, BusHandler, BusOptions, BusReceipt, BusValue } from './bus.js';
 import { runtimeError } from './errors.js';
 
 export type InProcessBusOptions<T> = BusOptions<T> & {
@@ -28,7 +28,7 @@ const ACCEPTED: Promise<void> = Promise.resolve();
 export function createInProcessBus<T extends BusValue>(opts: InProcessBusOptions<T>): Bus<T> {
   const maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? 1024));
   const lanes = new Map<number, Lane<T>>();
-  // Accepted and not yet handled, over every partition: drain waits for it to reach 0.
+  // Accepted and not yet handled and acked, over every partition: drain waits for it to reach 0.
   let pending = 0;
   let drained: (() => void)[] = [];
   let closing: Promise<void> | undefined;
@@ -93,7 +93,7 @@ export function createInProcessBus<T extends BusValue>(opts: InProcessBusOptions
       lane.busy = false;
       return;
     }
-    let result: void | Promise<void>;
+    let result: ReturnType<BusHandler<T>>;
     try {
       result = lane.handler!(batch, lane.partition);
     } catch (cause) {
@@ -102,20 +102,29 @@ export function createInProcessBus<T extends BusValue>(opts: InProcessBusOptions
     }
     if (isPromise(result)) {
       result.then(
-        () => next(lane, batch.length),
+        (receipt) => next(lane, batch, receipt),
         (cause: unknown) => {
           failed(lane, batch, cause);
-          next(lane, batch.length);
+          next(lane, batch, undefined);
         },
       );
     } else {
-      next(lane, batch.length);
+      next(lane, batch, result);
     }
   };
 
   // A microtask between batches, not a loop: other partitions' batches interleave with this one's.
-  const next = (lane: Lane<T>, count: number) => {
-    handled(count);
+  // A batch with a receipt counts as handled once its receipt settles; the next batch need not wait.
+  const next = (lane: Lane<T>, batch: readonly T[], receipt: void | BusReceipt) => {
+    if (receipt === undefined) handled(batch.length);
+    else
+      receipt.done.then(
+        () => handled(batch.length),
+        (cause: unknown) => {
+          failed(lane, batch, cause);
+          handled(batch.length);
+        },
+      );
     queueMicrotask(() => pump(lane));
   };
 
@@ -186,6 +195,6 @@ export function createInProcessBus<T extends BusValue>(opts: InProcessBusOptions
 }
 
 // A thenable counts as a promise: a handler's promise may come from another realm or library.
-function isPromise(value: unknown): value is Promise<void> {
+function isPromise<R>(value: R | Promise<R>): value is Promise<R> {
   return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }

@@ -1,57 +1,13 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout } from 'node:timers/promises';
 import canonicalizePackage from 'canonicalize';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../ledger/index.js';
 import { createEnvelopeFactory } from './envelopes.js';
 import { openMesh } from './open.js';
 import { ENTRY } from './records.js';
-
-const log = pino({ level: 'silent' });
-const schema = (props: Record<string, unknown>) =>
-  JSON.stringify({
-    type: 'object',
-    properties: props,
-    required: Object.keys(props),
-    additionalProperties: false,
-  });
-
-/** A two-agent mesh in a temp folder; `flaky` throws on its first `failures` tries of every message. */
-function writeMesh(failures: number, extra: readonly string[] = []): string {
-  const dir = mkdtempSync(join(tmpdir(), 'meshwarden-runtime-'));
-  mkdirSync(join(dir, 'contracts'));
-  mkdirSync(join(dir, 'agents'));
-  writeFileSync(
-    join(dir, 'mesh.yaml'),
-    [
-      'mesh: t',
-      'agents:',
-      '  flaky: { version: 1.0.0, module: ./agents/flaky.mjs, consumes: [job.queued.v1], emits: [job.done.v1], effects: [notify.send] }',
-      '  sink: { version: 1.0.0, module: ./agents/sink.mjs, consumes: [job.done.v1] }',
-      'effects:',
-      '  notify.send: {}',
-      'ingress:',
-      '  api: { emits: [job.queued.v1] }',
-      ...extra,
-    ].join('\n'),
-  );
-  writeFileSync(join(dir, 'contracts', 'job.queued.v1.json'), schema({ n: { type: 'integer' } }));
-  writeFileSync(join(dir, 'contracts', 'job.done.v1.json'), schema({ n: { type: 'integer' } }));
-  writeFileSync(join(dir, 'contracts', 'notify.send.json'), schema({ n: { type: 'integer' } }));
-  writeFileSync(
-    join(dir, 'agents', 'flaky.mjs'),
-    `export default { handle(msg, ctx) {
-       ctx.emit('job.done.v1', { n: msg.data.n });
-       if (ctx.attempt <= ${failures}) throw new Error('flaky failure ' + ctx.attempt);
-       ctx.effect('notify.send', { n: msg.data.n });
-     } };`,
-  );
-  writeFileSync(join(dir, 'agents', 'sink.mjs'), 'export default { handle() {} };');
-  return dir;
-}
+import { log, writeMesh } from './test-kit.js';
 
 describe('runtime', () => {
   it.each([
@@ -92,79 +48,6 @@ describe('runtime', () => {
     const opened = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
     expect(opened.ok).toBe(false);
     if (!opened.ok) expect(opened.errors?.map((e) => e.code)).toEqual(['MW_RUNTIME_MODULE_SHAPE']);
-  });
-});
-
-describe('input without a canonical JSON form', () => {
-  it.each([
-    ['a lone surrogate', { subject: 'job:\ud800', data: { n: 1 } }],
-    ['a BigInt', { subject: 'job:1', data: { n: 1n } as unknown as { n: number } }],
-  ])('quarantines %s and records it', async (_what, input) => {
-    const dir = writeMesh(0);
-    const opened = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
-    if (!opened.ok) throw new Error(JSON.stringify(opened));
-    await using o = opened.opened;
-    const entry = await o.mesh.inject('api', { type: 'job.queued.v1', ...input });
-    await o.mesh.idle();
-    expect((entry.data as { verdict: { reason: string } }).verdict.reason).toBe('envelope.not_json');
-    expect(typeof entry.data.raw).toBe('string');
-    expect(o.mesh.counts().messages.quarantined).toBe(1);
-    expect((await o.ledger.verify()).ok).toBe(true);
-  });
-});
-
-describe('input nested too deep', () => {
-  const nested = (levels: number): unknown => {
-    let v: unknown = 1;
-    for (let i = 0; i < levels; i++) v = [v];
-    return v;
-  };
-
-  it.each([
-    ['50,000 levels from an ingress', 50_000],
-    ['one level past the limit', 64],
-  ])('quarantines %s without walking it, and records it', async (_what, levels) => {
-    const dir = writeMesh(0);
-    const opened = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
-    if (!opened.ok) throw new Error(JSON.stringify(opened));
-    await using o = opened.opened;
-    const data = { n: nested(levels) } as unknown as { n: number };
-    const sent = { type: 'job.queued.v1', subject: 'job:1', data, sentBy: 'partner:acme', partner: true };
-    const entry = await o.mesh.inject('api', sent);
-    await o.mesh.idle();
-    const verdict = (entry.data as { verdict: { reason: string; issues: { pointer: string }[] } }).verdict;
-    expect(verdict.reason).toBe('envelope.too_deep');
-    // Recorded like a gate refusal: who sent it and what it is about, so why and search find it.
-    expect(entry.data).toMatchObject({ sentBy: 'partner:acme', partner: true });
-    expect(entry.subject).toBe('job:1');
-    expect(entry.agent).toBe('ingress:api');
-    // Evidence of what arrived: its text where JSON has one (64 levels), a rendering where not.
-    if (levels === 64) expect(entry.data.rawDigest).toMatch(/^sha256:/);
-    // The envelope is level 1, data 2, n 3: the 65th level is the first too deep.
-    expect(verdict.issues[0]!.pointer).toBe(`/data/n${'/0'.repeat(62)}`);
-    expect(typeof entry.data.raw).toBe('string');
-    expect((await o.ledger.verify()).ok).toBe(true);
-  });
-
-  it("quarantines an agent's emission nested too deep, and the mesh goes on", async () => {
-    const dir = writeMesh(0);
-    writeFileSync(
-      join(dir, 'agents', 'flaky.mjs'),
-      `export default { handle(msg, ctx) {
-         let v = 1; for (let i = 0; i < 50000; i++) v = [v];
-         ctx.emit('job.done.v1', { n: v });
-       } };`,
-    );
-    const opened = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
-    if (!opened.ok) throw new Error(JSON.stringify(opened));
-    await using o = opened.opened;
-    await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
-    await o.mesh.idle();
-    const reasons = (await Array.fromAsync(o.ledger.scan())).flatMap((e) =>
-      e.kind === ENTRY.decision ? [(e.data as { verdict: { reason: string } }).verdict.reason] : [],
-    );
-    expect(reasons).toEqual(['gate.admitted', 'envelope.too_deep']);
-    expect((await o.ledger.verify()).ok).toBe(true);
   });
 });
 
@@ -239,54 +122,6 @@ describe('approval holds', () => {
       expect((await o.ledger.byCausation(held.msgId ?? '')).length > 0).toBe(delivered === 1);
     },
   );
-});
-
-describe('ids from outside', () => {
-  it("refuses an injected id the ledger already holds, under an id of the warden's own", async () => {
-    const dir = writeMesh(0);
-    const opened = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
-    if (!opened.ok) throw new Error(JSON.stringify(opened));
-    await using o = opened.opened;
-    await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
-    await o.mesh.idle();
-    // An id the warden made itself (the agent's answer): the gate's dedupe never saw it from outside.
-    const done = (await Array.fromAsync(o.ledger.scan())).find(
-      (e) => (e.data as { envelope?: { type: string } }).envelope?.type === 'job.done.v1',
-    )!;
-    const taken = done.msgId!;
-    const refused = await o.mesh.inject('api', {
-      type: 'job.queued.v1',
-      subject: 'job:2',
-      data: { n: 2 },
-      id: taken,
-    });
-    expect(refused.msgId).not.toBe(taken);
-    expect((refused.data as { verdict: { decision: string; reason: string } }).verdict).toMatchObject({
-      decision: 'deny',
-      reason: 'envelope.duplicate_id',
-    });
-    expect((await o.ledger.byMessage(taken)).map((e) => e.subject)).not.toContain('job:2');
-  });
-
-  it('keeps the causation such a message claims out of the causation index, like any unchecked claim', async () => {
-    const dir = writeMesh(0);
-    const opened = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
-    if (!opened.ok) throw new Error(JSON.stringify(opened));
-    await using o = opened.opened;
-    const first = await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
-    await o.mesh.idle();
-    const refused = await o.mesh.inject('api', {
-      type: 'job.queued.v1',
-      subject: 'job:2',
-      data: { n: 2 },
-      id: first.msgId!,
-      causationid: first.msgId!,
-    });
-    expect((refused.data as { verdict: { reason: string } }).verdict.reason).toBe('envelope.duplicate_id');
-    expect(refused.causationId).toBeUndefined();
-    expect((refused.data as { unverifiedCausation?: string }).unverifiedCausation).toBe(first.msgId);
-    expect((await o.ledger.byCausation(first.msgId!)).map((e) => e.msgId)).not.toContain(refused.msgId);
-  });
 });
 
 describe('misbehaving handlers', () => {

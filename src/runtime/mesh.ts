@@ -1,23 +1,23 @@
 import type { Logger } from 'pino';
-import { type MeshwardenError, parseSource } from '../envelope/index.js';
-import { partnerReach } from '../gate/index.js';
+import type { MeshwardenError } from '../envelope/index.js';
 import type { LedgerEntry, LedgerReader, LedgerWriter } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
-import { createMemoryState, type StateDelta, type StateStore } from '../state/index.js';
+import type { StateDelta } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
-import { createAdmission, type RootMessage } from './admission.js';
+import type { RootMessage } from './admission.js';
 import { createDelivery, type RetryOptions } from './delivery.js';
 import { type Clock, createEnvelopeFactory, type Random, systemClock, systemRandom } from './envelopes.js';
 import { runtimeError } from './errors.js';
-import { type MeshEvent, type RunCounts, zeroCounts } from './events.js';
-import { createFailureBreakers } from './failures.js';
-import { isFrozen } from './freezes.js';
-import { createHolds, type HoldView } from './holds.js';
+import { createEventHub, type MeshEvent, type RunCounts, zeroCounts } from './events.js';
+import type { HoldView } from './holds.js';
 import type { LoadedModules } from './modules.js';
+import { createPartitionRouter } from './partition-router.js';
+import { createPartition, type Partition } from './partitions.js';
 import { createPilotActions, type PilotActions } from './pilot.js';
 import { policyLoadedRecord } from './records.js';
 import { recoverFromLedger } from './recovery.js';
 import type { RejectedInput } from './rejected.js';
+import { type MeshStateView, viewOverPartitions } from './state-view.js';
 import type { Transport } from './transports.js';
 import { createWorkTracker } from './work.js';
 
@@ -29,7 +29,6 @@ export type MeshOptions = {
   /** How remote agents are reached; kept for reloads. */
   readonly transports?: readonly Transport[];
   readonly log: Logger;
-  readonly state?: StateStore;
   readonly clock?: Clock;
   readonly random?: Random;
   readonly retry?: Partial<RetryOptions>;
@@ -38,10 +37,12 @@ export type MeshOptions = {
 };
 
 export type { RejectedInput } from './rejected.js';
+export type { MeshStateView } from './state-view.js';
 
 export type Mesh = {
   readonly policy: Policy;
-  readonly state: StateStore;
+  /** A read-only view over every partition's state (one partition: its state). */
+  readonly state: MeshStateView;
   /** The transports remote agents were connected with (a reload connects new ones the same way). */
   readonly transports: readonly Transport[];
   /** Gates a root message from an ingress; resolves with the decision entry once it is durable. */
@@ -52,7 +53,7 @@ export type Mesh = {
   recover(): Promise<number>;
   /**
    * Puts a new policy (and its loaded modules) in force for everything decided from now on, after
-   * recording it (`policy.loaded`). Refused for another mesh or more than one partition. State
+   * recording it (`policy.loaded`). Refused for another mesh or another partition count. State
    * carries over; approval timers restart under the new rules; agent code already loaded stays.
    */
   reload(policy: Policy, modules: LoadedModules, by?: string): Promise<LedgerEntry> | MeshwardenError;
@@ -61,24 +62,26 @@ export type Mesh = {
   /** A pilot's approvals, rejections, freezes and resets, each recorded in the ledger. */
   readonly pilot: PilotActions;
   onEvent(listener: (event: MeshEvent) => void): () => void;
-  /** Resolves when nothing is queued, awaiting durability or running. */
+  /** Resolves when nothing is on the bus, queued, awaiting durability or running. */
   idle(): Promise<void>;
   counts(): RunCounts;
-  /** Stops intake, lets in-flight work finish, flushes the ledger. Idempotent. */
+  /** Stops intake, lets in-flight work finish, closes the bus, flushes the ledger. Idempotent. */
   close(): Promise<void>;
   readonly closed: Promise<void | Error>;
   [Symbol.asyncDispose](): Promise<void>;
 };
 
+/**
+ * A mesh of `policy.partitions` partitions in this process (partitions.ts), fed by an in-process bus
+ * (partition-router.ts): `inject` and what handlers emit are published to the partition that owns
+ * their subject, whose handler is the only one to gate, record and settle them. Distributed mode
+ * swaps the bus and the ledger for their NATS and PostgreSQL adapters; nothing else changes.
+ */
 export function createMesh(opts: MeshOptions): Mesh {
   const { ledger, log } = opts;
   const active: ActivePolicy = { policy: opts.policy, modules: opts.modules };
-  const state =
-    opts.state ??
-    createMemoryState({
-      echoWindowMs: opts.policy.guards.loop.echoWindowMs,
-      dedupeWindowMs: opts.policy.guards.envelope.dedupeWindowMs,
-    });
+  // Fixed for the mesh's life: open and reload refuse another count (MW_RUNTIME_PARTITIONS_CHANGED).
+  const count = opts.policy.partitions;
   const clock = opts.clock ?? systemClock;
   const factory = createEnvelopeFactory({
     mesh: opts.policy.mesh,
@@ -87,7 +90,8 @@ export function createMesh(opts: MeshOptions): Mesh {
     random: opts.random ?? systemRandom,
   });
   const counts = zeroCounts();
-  const listeners = new Set<(event: MeshEvent) => void>();
+  const events = createEventHub(log);
+  const { publish, listening } = events;
   const work = createWorkTracker(opts.concurrency ?? 256, (err) => log.error({ err }, 'runtime task failed'));
   let closing: Promise<void> | undefined;
   let resolveClosed: (value: void | Error) => void = () => {};
@@ -95,50 +99,50 @@ export function createMesh(opts: MeshOptions): Mesh {
     resolveClosed = resolve;
   });
 
-  const publish = (event: MeshEvent) => {
-    for (const listener of listeners) {
-      try {
-        listener(event);
-      } catch (err) {
-        log.warn({ err }, 'mesh event listener threw');
-      }
-    }
-  };
-
-  const admission = createAdmission({
-    active,
-    state,
-    ledger,
-    clock,
-    factory,
-    counts,
-    work,
-    publish,
-    listening: () => listeners.size > 0,
-    dispatch: (envelope, gated, consumers) => delivery.dispatch(envelope, gated, consumers),
-    armHold: (msgId) => holds.arm(msgId),
-  });
+  const partitions: Partition[] = [];
+  for (let p = 0; p < count; p++) {
+    partitions.push(
+      createPartition(p, {
+        active,
+        ledger,
+        clock,
+        factory,
+        counts,
+        work,
+        log,
+        publish,
+        listening,
+        dispatch: (envelope, gated, consumers) => delivery.dispatch(envelope, gated, consumers),
+      }),
+    );
+  }
+  const router = createPartitionRouter(partitions, log);
+  const owner = router.owner;
+  const stateView = viewOverPartitions(partitions.map((p) => p.state));
 
   const inject: Mesh['inject'] = (ingress, input) =>
-    closing !== undefined
-      ? Promise.reject(runtimeError('MW_RUNTIME_CLOSED'))
-      : admission.ingest(ingress, input);
+    closing !== undefined ? Promise.reject(runtimeError('MW_RUNTIME_CLOSED')) : router.ingest(ingress, input);
 
-  const failures = createFailureBreakers({ active, state, ledger, clock, log });
+  const failed: Partition['failures']['record'] = (kind, msg, ...rest) =>
+    partitions[owner(msg.subject)]!.failures.record(kind, msg, ...rest);
   const delivery = createDelivery({
     active,
-    ledger,
-    failed: failures.record,
+    failed,
     log,
     clock,
     factory,
     work,
     counts,
     publish,
-    listening: () => listeners.size > 0,
-    admitAll: admission.admitAll,
-    idTaken: admission.idTaken,
-    remember: (record) => state.apply((record.data as { deltas?: StateDelta[] }).deltas ?? []),
+    listening,
+    admitAll: router.admitAll,
+    // Read once per forwarded remote event; any partition's admission reads the same ledger.
+    idTaken: partitions[0]!.admission.idTaken,
+    record: (record) =>
+      partitions[owner(record.subject)]!.admission.commit(
+        [record],
+        (record.data as { deltas?: StateDelta[] }).deltas ?? [],
+      ),
     ingest: (ingress, message) => {
       inject(ingress, message).catch((err: unknown) =>
         log.warn({ err, ingress }, 'ingest after close dropped'),
@@ -147,42 +151,46 @@ export function createMesh(opts: MeshOptions): Mesh {
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
   });
 
-  const holds = createHolds({
+  const pilot = createPilotActions({
     active,
-    ledger,
-    state,
+    partitions,
+    partitionOf: owner,
     clock,
     work,
-    log,
-    isFrozen: (subject, now) => isFrozen(active.policy, state, subject, now),
-    consumersOf: admission.consumersOf,
-    dispatch: delivery.dispatch,
-    publish,
-    regate: admission.regate,
-    reach: (hold) =>
-      partnerReach(active.policy, hold.envelope, parseSource(hold.envelope.source)?.name ?? ''),
   });
-
-  const pilot = createPilotActions({ active, ledger, state, holds, clock, work });
+  const retimeHolds = () => {
+    for (const p of partitions) p.holds.retime();
+  };
 
   const evictTimer = setInterval(() => {
     const now = clock();
-    state.evict(now);
-    failures.evict(now);
+    for (const p of partitions) {
+      p.state.evict(now);
+      p.failures.evict(now);
+    }
   }, 5_000);
   evictTimer.unref();
+
+  /** Quiet once nothing is on the bus and no work is in flight; each may feed the other. */
+  const idle = async () => {
+    do {
+      await router.drain();
+      await work.idle();
+    } while (router.open() > 0);
+  };
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
       try {
-        await work.idle();
+        await idle();
+        await router.close();
         await ledger.flush();
         resolveClosed();
       } catch (err) {
         resolveClosed(err as Error);
       } finally {
         clearInterval(evictTimer);
-        holds.close();
+        for (const p of partitions) p.holds.close();
       }
     })();
     return closing;
@@ -192,7 +200,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     get policy() {
       return active.policy;
     },
-    state,
+    state: stateView,
     transports: opts.transports ?? [],
     inject,
     reload(policy, modules, by) {
@@ -201,11 +209,22 @@ export function createMesh(opts: MeshOptions): Mesh {
           detail: `the new policy is for mesh ${policy.mesh}, this one runs ${active.policy.mesh}`,
         });
       }
-      if (policy.partitions !== 1) {
-        return runtimeError('MW_RUNTIME_PARTITIONS', { partitions: policy.partitions });
+      if (policy.partitions !== count) {
+        return runtimeError('MW_RUNTIME_PARTITIONS_CHANGED', {
+          recorded: count,
+          partitions: policy.partitions,
+        });
       }
       const durable = ledger.append(
-        policyLoadedRecord(clock(), policy.mesh, policy.digest, policy.file, ledger.durability, by),
+        policyLoadedRecord(
+          clock(),
+          policy.mesh,
+          policy.digest,
+          policy.file,
+          ledger.durability,
+          policy.partitions,
+          by,
+        ),
       );
       work.track(durable);
       // Messages already admitted keep the consumers recorded with them; what comes next is gated,
@@ -218,29 +237,31 @@ export function createMesh(opts: MeshOptions): Mesh {
         );
       active.policy = policy;
       active.modules = modules;
-      holds.retime();
+      retimeHolds();
       log.info({ digest: policy.digest }, 'policy reloaded');
       return durable;
     },
-    reject: admission.reject,
+    // Input that never became an envelope has no subject: partition 0 records it, in call order
+    // with what was injected before it.
+    reject: router.reject,
     async recover() {
       const resumed = await recoverFromLedger(
         ledger,
-        state,
+        partitions.map((p) => p.state),
         delivery.dispatch,
-        holds.retime,
-        failures.remember,
+        retimeHolds,
+        (entry, deltas) => partitions[entry.partition]!.failures.remember(entry, deltas),
       );
       counts.recovered += resumed;
       return resumed;
     },
-    held: () => holds.list(),
+    held: () =>
+      count === 1
+        ? partitions[0]!.holds.list()
+        : partitions.flatMap((p) => p.holds.list()).sort((a, b) => a.heldAt - b.heldAt),
     pilot,
-    onEvent(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    idle: () => work.idle(),
+    onEvent: events.subscribe,
+    idle,
     counts: () => structuredClone(counts),
     close,
     closed,

@@ -2,14 +2,14 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
-import { type Durability, type Ledger, openLedgerAt } from '../ledger/index.js';
+import { type Durability, type Ledger, type LedgerReader, openLedgerAt } from '../ledger/index.js';
 import { type LoadPolicyOptions, loadPolicy, type PolicyIssue } from '../policy/index.js';
 import type { Clock } from './envelopes.js';
 import { systemClock } from './envelopes.js';
 import { runtimeError } from './errors.js';
 import { createMesh, type Mesh, type MeshOptions } from './mesh.js';
 import { loadModules } from './modules.js';
-import { policyLoadedRecord } from './records.js';
+import { ENTRY, policyLoadedRecord } from './records.js';
 import { type Transport, toolSchemaReader } from './transports.js';
 
 export type OpenedMesh = { readonly mesh: Mesh; readonly ledger: Ledger; readonly resumed: number };
@@ -55,11 +55,6 @@ export async function openMesh(opts: {
   const loaded = await loadPolicy(opts.meshFile, readerOf(transports));
   if (!loaded.ok) return { ok: false, policyIssues: loaded.issues };
   const policy = loaded.policy;
-  if (policy.partitions !== 1) {
-    // Agent- and mesh-scoped limits are split across partitions; one process running all of them
-    // over one state would enforce only a share of each limit.
-    return { ok: false, errors: [runtimeError('MW_RUNTIME_PARTITIONS', { partitions: policy.partitions })] };
-  }
   const modules = await loadModules(policy, transports);
   if (!modules.ok) return { ok: false, errors: modules.errors };
   // The ledger and the tokens are the owner's alone: a data directory made here is 0700.
@@ -67,6 +62,16 @@ export async function openMesh(opts: {
   const durability = opts.durability ?? policy.ledger.durability;
   const ledger = openLedgerAt(opts.ledgerAt ?? ledgerFile(opts.dataDir), { origin: policy.mesh, durability });
   if (isMeshwardenError(ledger)) return { ok: false, errors: [ledger] };
+  // Every chain belongs to one partition for good: another count would put subjects in other chains.
+  const recorded = await recordedPartitions(ledger);
+  if (recorded !== undefined && recorded !== policy.partitions) {
+    await ledger.close();
+    const changed = runtimeError('MW_RUNTIME_PARTITIONS_CHANGED', {
+      recorded,
+      partitions: policy.partitions,
+    });
+    return { ok: false, errors: [changed] };
+  }
   const clock = opts.clock ?? systemClock;
   const mesh = createMesh({
     policy,
@@ -78,7 +83,9 @@ export async function openMesh(opts: {
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
   });
   // The policy is on record before anything is decided or resumed under it.
-  await ledger.append(policyLoadedRecord(clock(), policy.mesh, policy.digest, policy.file, durability));
+  await ledger.append(
+    policyLoadedRecord(clock(), policy.mesh, policy.digest, policy.file, durability, policy.partitions),
+  );
   const resumed = await mesh.recover();
   const close = async () => {
     await mesh.close();
@@ -111,6 +118,19 @@ export async function reloadPolicy(mesh: Mesh, by?: string): Promise<ReloadResul
   if (isMeshwardenError(recorded)) return { ok: false, errors: [recorded] };
   await recorded;
   return { ok: true, digest: loaded.policy.digest, changed: true };
+}
+
+/**
+ * The partition count the ledger was last opened with: its latest `policy.loaded` entry's
+ * `partitions`, 1 for one written before that field was recorded, nothing for a new ledger.
+ */
+async function recordedPartitions(ledger: Pick<LedgerReader, 'scan'>): Promise<number | undefined> {
+  let recorded: number | undefined;
+  for await (const entry of ledger.scan({ kinds: [ENTRY.policyLoaded] })) {
+    const { partitions } = entry.data as { partitions?: unknown };
+    recorded = typeof partitions === 'number' ? partitions : 1;
+  }
+  return recorded;
 }
 
 /** MCP effects without a contract file take their tool's input schema, read through the transports. */

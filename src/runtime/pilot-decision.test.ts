@@ -104,6 +104,20 @@ describe('decidePilotAction refuses, changing nothing', () => {
       deltas: [open(LOOP_BREAKER)],
       code: 'MW_PILOT_BAD_TEXT',
     },
+    {
+      name: 'an approval by a pilot whose name has a lone surrogate',
+      a: { action: 'approve', msgId: held.id, act: { pilot: 'an\ud800', reason: 'ok' } },
+      deltas: [
+        holdOpen(
+          held,
+          'message',
+          { decision: 'hold', detail: 'Held.', reason: 'approval.required', rule: 'big', stage: 'approval' },
+          NOW,
+          false,
+        ),
+      ],
+      code: 'MW_PILOT_BAD_TEXT',
+    },
   ] as const)('$name → $code', ({ a, code, ...rest }) => {
     const deltas = 'deltas' in rest ? rest.deltas : [];
     const decided = decideOver(a, deltas);

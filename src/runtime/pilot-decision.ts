@@ -64,8 +64,10 @@ export function decidePilotAction(
   switch (a.action) {
     case 'approve':
     case 'reject': {
-      // The reason is checked where every release is (holds.ts), timeouts included.
+      // The reason is checked where every release is (holds.ts), timeouts included; the pilot here.
       if (view.hold(a.msgId) === undefined) return runtimeError('MW_PILOT_NOT_HELD', { msgId: a.msgId });
+      const bad = badText({ pilot: a.act.pilot });
+      if (bad !== undefined) return bad;
       const outcome = a.action === 'approve' ? 'deliver' : 'deny';
       return { kind: 'release', msgId: a.msgId, release: { outcome, by, reason: a.act.reason } };
     }

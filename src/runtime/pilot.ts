@@ -1,9 +1,8 @@
-import { isMeshwardenError } from '../envelope/index.js';
-import type { LedgerWriter } from '../ledger/index.js';
-import type { StateStore } from '../state/index.js';
+import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
+import type { LedgerEntry } from '../ledger/index.js';
 import type { ActivePolicy } from './active.js';
 import type { Clock } from './envelopes.js';
-import type { Holds } from './holds.js';
+import type { Partition } from './partitions.js';
 import {
   type ActionResult,
   decidePilotAction,
@@ -33,36 +32,76 @@ export type PilotActions = {
 };
 
 /**
- * The shell of pilot actions: decides each over the state in force (pilot-decision.ts, pure), then
- * records it. Freezes, unfreezes and resets are `pilot.action` entries whose state deltas are applied
- * at once (as a decision's are) and replayed by recovery; approvals and rejections are
- * `hold.released` entries naming the pilot, written by the holds shell.
+ * The shell of pilot actions: decides each over the state of the partition that owns what it names
+ * (pilot-decision.ts, pure), then records it in that partition's chain. A hold is found by its
+ * message id in whichever partition holds it; a freeze by its subject's partition; a breaker reset
+ * goes to every partition where that breaker is open (an agent-, edge- or mesh-scoped breaker may be
+ * open in several), one entry each. Freezes, unfreezes and resets are `pilot.action` entries whose
+ * state deltas are applied at once (as a decision's are) and replayed by recovery; approvals and
+ * rejections are `hold.released` entries naming the pilot, written by the holds shell.
  */
 export function createPilotActions(deps: {
   active: ActivePolicy;
-  ledger: LedgerWriter;
-  state: StateStore;
-  holds: Holds;
+  partitions: readonly Pick<Partition, 'index' | 'state' | 'holds' | 'admission'>[];
+  /** The partition that owns a subject. */
+  partitionOf: (subject: string) => number;
   clock: Clock;
   work: WorkTracker;
 }): PilotActions {
-  const { active, ledger, state, clock } = deps;
+  const { active, partitions, clock } = deps;
+
+  /** Where an action is decided: the hold's partition, the subject's, or (a reset) every one. */
+  const ownersOf = (
+    action: PilotAction,
+  ): readonly Pick<Partition, 'index' | 'state' | 'holds' | 'admission'>[] => {
+    switch (action.action) {
+      case 'approve':
+      case 'reject':
+        return [partitions.find((p) => p.state.hold(action.msgId) !== undefined) ?? partitions[0]!];
+      case 'freeze':
+      case 'unfreeze':
+        return [partitions[deps.partitionOf(action.subject)]!];
+      case 'reset':
+        return partitions;
+    }
+  };
 
   const act = (action: PilotAction): ActionResult => {
     const now = clock();
-    const decided = decidePilotAction(action, state, active.policy, now);
-    if (isMeshwardenError(decided)) return decided;
-    if (decided.kind === 'release') return deps.holds.release(decided.msgId, decided.release);
-    state.apply(decided.deltas);
-    const durable = ledger.append({
-      kind: ENTRY.pilotAction,
-      at: now,
-      subject: decided.subject,
-      agent: pilotActor(action.act.pilot),
-      data: { action: decided.action, deltas: decided.deltas, reason: action.act.reason, ...decided.data },
-    });
-    deps.work.track(durable);
-    return durable;
+    let refused: MeshwardenError | undefined;
+    const recorded: Promise<LedgerEntry>[] = [];
+    for (const owner of ownersOf(action)) {
+      const decided = decidePilotAction(action, owner.state, active.policy, now);
+      if (isMeshwardenError(decided)) {
+        refused ??= decided;
+        continue;
+      }
+      if (decided.kind === 'release') return owner.holds.release(decided.msgId, decided.release);
+      const durable = owner.admission
+        .commit(
+          [
+            {
+              kind: ENTRY.pilotAction,
+              at: now,
+              subject: decided.subject,
+              agent: pilotActor(action.act.pilot),
+              data: {
+                action: decided.action,
+                deltas: decided.deltas,
+                reason: action.act.reason,
+                ...decided.data,
+              },
+            },
+          ],
+          decided.deltas,
+        )
+        .then((entries) => entries[0]!);
+      deps.work.track(durable);
+      recorded.push(durable);
+    }
+    // Refused everywhere (ownersOf names one partition at least), it is refused; else the first entry answers.
+    if (recorded.length === 0) return refused as MeshwardenError;
+    return recorded.length === 1 ? recorded[0]! : Promise.all(recorded).then((entries) => entries[0]!);
   };
 
   return {

@@ -36,13 +36,15 @@ export function policyLoadedRecord(
   digest: string,
   file: string,
   durability: Durability,
+  partitions: number,
   by?: string,
 ): LedgerRecord {
+  const data = { digest, durability, file, mesh, partitions };
   return {
     kind: ENTRY.policyLoaded,
     at,
     ...(by === undefined ? {} : { agent: by }),
-    data: by === undefined ? { digest, durability, file, mesh } : { by, digest, durability, file, mesh },
+    data: by === undefined ? data : { by, ...data },
   };
 }
 

@@ -16,7 +16,8 @@ type DecisionData = {
 };
 
 /**
- * Reads the ledger once from the start: replays every entry's state deltas (so guards continue
+ * Reads the ledger once from the start: replays every entry's state deltas into the state of the
+ * entry's partition (`states[entry.partition]`; so guards continue
  * where they stopped, and holds nobody released are open again), and finds admitted work that is
  * not finished. Who must still handle a message comes from its decision entry (the consumers at
  * admission), not from the policy now in force, so a new policy never re-delivers old traffic.
@@ -25,7 +26,7 @@ type DecisionData = {
  */
 export async function recoverFromLedger(
   ledger: Pick<LedgerReader, 'scan'>,
-  state: StateStore,
+  states: readonly StateStore[],
   dispatch: (envelope: Envelope, gated: GatedKind, consumers: readonly string[]) => void,
   armHolds: () => void,
   /** A failure entry whose failure-breaker deltas were just applied. */
@@ -44,6 +45,8 @@ export async function recoverFromLedger(
   };
 
   for await (const entry of ledger.scan()) {
+    // Open and reload refuse a partition count the ledger was not written with (MW_RUNTIME_PARTITIONS_CHANGED).
+    const state = states[entry.partition]!;
     if (entry.kind === ENTRY.pilotAction) {
       const { deltas } = entry.data as { deltas?: StateDelta[] };
       if (deltas !== undefined) state.apply(deltas);

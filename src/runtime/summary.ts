@@ -33,7 +33,7 @@ export type RunSummary = {
 
 export function summarize(
   counts: RunCounts,
-  state: StateStore,
+  state: Pick<StateStore, 'openBreakers'>,
   ledger: Pick<LedgerWriter, 'heads'>,
   policy: Policy,
 ): RunSummary {

@@ -184,3 +184,20 @@ describe('breaker stage: failure breakers', () => {
     expect(d.verdict).toMatchObject({ decision: 'hold', reason: 'breaker.frozen', rule: 'failing-credits' });
   });
 });
+
+describe('breaker stage: a share per partition', () => {
+  it.each([
+    { scope: 'entity', partitions: 2, tripsAt: 3 }, // exact: over 2
+    { scope: 'agent', partitions: 2, tripsAt: 2 }, // floor(2 / 2) = 1
+    { scope: 'edge', partitions: 3, tripsAt: 1 }, // floor(2 / 3) = 0
+    { scope: 'mesh', partitions: 1, tripsAt: 3 },
+  ] as const)(
+    'trips a $scope breaker with partitions: $partitions at message $tripsAt',
+    ({ scope, partitions, tripsAt }) => {
+      const store = createMemoryState();
+      const policy = testPolicy({ breakers: [rule({ scope })], partitions });
+      const reasons = [1, 2, 3].map(() => step(store, policy, credit(), { kind: 'effect' }).verdict.reason);
+      expect(reasons.indexOf('breaker.tripped') + 1).toBe(tripsAt);
+    },
+  );
+});

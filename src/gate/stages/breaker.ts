@@ -1,3 +1,4 @@
+import { overShare, sharesOf } from '../../policy/index.js';
 import {
   breakerCountKey,
   breakerKey,
@@ -13,7 +14,8 @@ import { formatDuration } from '../format.js';
  * Stage 7, breakers. An open breaker on one of the message's keys stops it: hold `breaker.frozen`
  * (freeze) or deny `breaker.open`; one whose cooldown has passed is closed (a breaker-close delta).
  * Then counting: the message that would be one more than `over` trips the breaker, `breaker.tripped`
- * (hold for freeze, deny for deny).
+ * (hold for freeze, deny for deny). Agent-, edge- and mesh-scoped counts are split across partitions:
+ * each trips past its share of `over`.
  */
 export const breakerStage: Stage = {
   name: 'breaker',
@@ -55,14 +57,16 @@ export const breakerStage: Stage = {
       const countKey = breakerCountKey(rule.id, scopeKey);
       const window = state.window(countKey);
       const count = windowSum(window, now) + 1;
+      const shares = sharesOf(ctx.policy, rule.scope);
+      const over = overShare(rule.over, shares);
       // A released message is counted, but does not trip the breaker that held it once more.
-      if (count > rule.over && ctx.input.release !== true) {
+      if (count > over && ctx.input.release !== true) {
         out.always.push({
           kind: 'breaker-open',
           key: breakerKey(rule.id, scopeKey),
           state: openedBreaker(rule, now),
         });
-        const what = `${rule.id}: ${count} ${rule.count} in ${formatDuration(rule.windowMs)} for ${scopeKey}, over ${rule.over}; the breaker is open`;
+        const what = `${rule.id}: ${count} ${rule.count} in ${formatDuration(rule.windowMs)} for ${scopeKey}, over ${over}${shares > 1 ? ` (this partition's share of ${rule.over})` : ''}; the breaker is open`;
         const until =
           rule.cooldownMs === undefined
             ? 'until a pilot resets it'

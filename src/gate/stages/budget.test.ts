@@ -94,4 +94,23 @@ describe('budget stage', () => {
     });
     expect(denied.deltas).toEqual([]);
   });
+
+  it.each([
+    { scope: 'entity', partitions: 4, want: [OK, OK, OK] }, // exact: 20 + 40 + 30 of 100
+    { scope: 'agent', partitions: 1, want: [OK, OK, OK] },
+    { scope: 'agent', partitions: 4, want: [OK, 'budget.exceeded', 'budget.exceeded'] }, // 25 each
+    { scope: 'mesh', partitions: 2, want: [OK, 'budget.exceeded', OK] }, // 50 each: 20 + 30
+  ] as const)(
+    'enforces a $scope budget with partitions: $partitions as its share',
+    ({ scope, partitions, want }) => {
+      const store = createMemoryState();
+      const policy = testPolicy({ budgets: [budget({ scope })], partitions });
+      const reasons = [{ amount: 20 }, { amount: 40 }, { amount: 30 }].map(
+        (data) => step(store, policy, credit(data), { kind: 'effect' }).verdict,
+      );
+      expect(reasons.map((v) => v.reason)).toEqual(want);
+      if (scope !== 'entity' && partitions > 1)
+        expect(reasons[1]!.detail).toContain(`(this partition's share of 100 over ${partitions})`);
+    },
+  );
 });

@@ -1,3 +1,4 @@
+import { sharesOf } from '../../policy/index.js';
 import { budgetKey, windowAdd, windowSum } from '../../state/index.js';
 import { type Stage, scopeKeyOf, verdict } from '../context.js';
 import { formatDuration, numberAt } from '../format.js';
@@ -5,6 +6,7 @@ import { formatDuration, numberAt } from '../format.js';
 /**
  * Stage 6, budgets: windowed sums of a numeric field. Stops: quarantine `budget.field_not_number`,
  * `budget.negative_value` (a negative amount would refill the budget); deny `budget.exceeded`.
+ * Agent-, edge- and mesh-scoped budgets are split across partitions: each enforces its share of `max`.
  */
 export const budgetStage: Stage = {
   name: 'budget',
@@ -37,12 +39,15 @@ export const budgetStage: Stage = {
       const key = budgetKey(budget.id, scopeKey);
       const window = state.window(key);
       const total = windowSum(window, now) + value;
-      if (total > budget.max) {
+      const shares = sharesOf(ctx.policy, budget.scope);
+      const max = budget.max / shares;
+      if (total > max) {
+        const share = shares > 1 ? ` (this partition's share of ${budget.max} over ${shares})` : '';
         return verdict(
           'deny',
           'budget',
           'budget.exceeded',
-          `${budget.id}: ${total} of ${budget.max} in ${formatDuration(budget.windowMs)} for ${scopeKey}.`,
+          `${budget.id}: ${total} of ${max}${share} in ${formatDuration(budget.windowMs)} for ${scopeKey}.`,
           budget.id,
         );
       }

@@ -287,5 +287,35 @@ describe('envelope stage', () => {
         'envelope.malformed',
       );
     });
+
+    // A candidate the runtime could not measure is refused before any check walks it: a cycle here
+    // would overflow the shape check, and one too deep would overflow JSON.stringify.
+    it('refuses input nested too deep with the pointer, unwalked', () => {
+      const cyclic: Record<string, unknown> = {};
+      cyclic.self = cyclic;
+      const d = decideOnce(cyclic, base, { size: 0, unreadable: { nestedAt: '/data/a/b' } });
+      expect(d.verdict).toMatchObject({
+        decision: 'quarantine',
+        stage: 'envelope',
+        reason: 'envelope.too_deep',
+        detail: 'The message nests deeper than 64 levels (at /data/a/b).',
+        issues: [{ pointer: '/data/a/b', message: 'nested deeper than 64 levels' }],
+      });
+      expect(d.deltas).toEqual([]);
+      expect(d.envelope).toBeUndefined();
+    });
+
+    it('refuses input with no JSON form, saying why', () => {
+      const cyclic: Record<string, unknown> = {};
+      cyclic.self = cyclic;
+      const d = decideOnce(cyclic, base, { size: 0, unreadable: { notJson: 'a cycle at /self' } });
+      expect(d.verdict).toMatchObject({
+        decision: 'quarantine',
+        stage: 'envelope',
+        reason: 'envelope.not_json',
+        detail: 'The envelope has no canonical JSON form: a cycle at /self.',
+      });
+      expect(d.envelope).toBeUndefined();
+    });
   });
 });

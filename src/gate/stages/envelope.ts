@@ -1,11 +1,18 @@
-import { type Envelope, parseSource, readEnvelope, verifyEnvelopeSignature } from '../../envelope/index.js';
+import {
+  type Envelope,
+  MAX_JSON_DEPTH,
+  parseSource,
+  readEnvelope,
+  verifyEnvelopeSignature,
+} from '../../envelope/index.js';
 import type { AgentSpec, IngressSpec } from '../../policy/index.js';
 import { type DeltaSink, type GateFrame, type Identification, type Stage, verdict } from '../context.js';
 import { formatDuration, moreProblems } from '../format.js';
-import type { GateInput, Verdict } from '../types.js';
+import type { GateInput, Unreadable, Verdict } from '../types.js';
 
 /**
- * Stage 1, envelope & identity. Stops: quarantine `envelope.malformed`, `envelope.id_taken`,
+ * Stage 1, envelope & identity. Stops: quarantine `envelope.too_deep`, `envelope.not_json` (input
+ * the runtime could not measure), `envelope.malformed`, `envelope.id_taken`,
  * `envelope.source_mismatch`, `envelope.causation_mismatch`, `envelope.late_emit`,
  * `envelope.too_large`, `envelope.foreign_mesh`, `envelope.version_mismatch`,
  * `envelope.ingress_versioned`, `envelope.unknown_source`, `envelope.signature_missing`,
@@ -42,6 +49,8 @@ type Found = {
 /** The checks, in order; a stop carries what was found before it. */
 const identity = {
   check(ctx: GateFrame, out: DeltaSink, found: Found): Verdict | undefined {
+    // First: such a candidate must not be walked at all.
+    if (ctx.input.unreadable !== undefined) return unreadable(ctx.input.unreadable);
     const read = readEnvelope(ctx.input.candidate);
     if (!read.ok) {
       const issues = read.issues.map((i) => ({ pointer: i.pointer, message: i.message }));
@@ -152,6 +161,28 @@ const identity = {
     return undefined;
   },
 };
+
+/** Input with no JSON text for the size guard to measure: nested too deep, or not JSON at all. */
+function unreadable(why: Unreadable): Verdict {
+  if ('nestedAt' in why) {
+    const pointer = why.nestedAt;
+    return {
+      ...verdict(
+        'quarantine',
+        'envelope',
+        'envelope.too_deep',
+        `The message nests deeper than ${MAX_JSON_DEPTH} levels (at ${pointer}).`,
+      ),
+      issues: [{ pointer, message: `nested deeper than ${MAX_JSON_DEPTH} levels` }],
+    };
+  }
+  return verdict(
+    'quarantine',
+    'envelope',
+    'envelope.not_json',
+    `The envelope has no canonical JSON form: ${why.notJson}.`,
+  );
+}
 
 /** A duplicate id, whether the dedupe window or the ledger caught it: the same verdict either way. */
 function duplicateId(detail: string): Verdict {

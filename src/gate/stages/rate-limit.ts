@@ -1,9 +1,10 @@
+import { sharesOf } from '../../policy/index.js';
 import { bucketKey, takeToken } from '../../state/index.js';
 import { type Stage, scopeKeyOf, verdict } from '../context.js';
 import { formatDuration } from '../format.js';
 
 /**
- * Stage 5, rate limits: one GCRA bucket per (limit, scope key). Agent- and mesh-scoped limits are
+ * Stage 5, rate limits: one GCRA bucket per (limit, scope key). Agent-, edge- and mesh-scoped limits are
  * split across partitions: each partition enforces its share. Stop: deny `rate-limit.exceeded`.
  */
 export const rateLimitStage: Stage = {
@@ -21,7 +22,7 @@ export const rateLimitStage: Stage = {
       ) {
         continue;
       }
-      const split = (limit.scope === 'agent' || limit.scope === 'mesh') && policy.partitions > 1;
+      const split = sharesOf(policy, limit.scope) > 1;
       const intervalMs = split ? limit.intervalMs * policy.partitions : limit.intervalMs;
       const burst = split ? Math.max(1, Math.floor(limit.burst / policy.partitions)) : limit.burst;
       const scopeKey = scopeKeyOf(limit.scope, ctx.sourceName, env);

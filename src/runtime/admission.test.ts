@@ -1,0 +1,129 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openMesh } from './open.js';
+import { ENTRY } from './records.js';
+import { log, writeMesh } from './test-kit.js';
+
+// The admit path's refusals of what no gate stage can read, and of ids the ledger already holds.
+
+describe('input without a canonical JSON form', () => {
+  it.each([
+    ['a lone surrogate', { subject: 'job:\ud800', data: { n: 1 } }],
+    ['a BigInt', { subject: 'job:1', data: { n: 1n } as unknown as { n: number } }],
+  ])('quarantines %s and records it', async (_what, input) => {
+    const dir = writeMesh(0);
+    const opened = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    await using o = opened.opened;
+    const entry = await o.mesh.inject('api', { type: 'job.queued.v1', ...input });
+    await o.mesh.idle();
+    expect((entry.data as { verdict: { reason: string } }).verdict.reason).toBe('envelope.not_json');
+    expect(typeof entry.data.raw).toBe('string');
+    expect(o.mesh.counts().messages.quarantined).toBe(1);
+    expect((await o.ledger.verify()).ok).toBe(true);
+  });
+});
+
+describe('input nested too deep', () => {
+  const nested = (levels: number): unknown => {
+    let v: unknown = 1;
+    for (let i = 0; i < levels; i++) v = [v];
+    return v;
+  };
+
+  it.each([
+    ['50,000 levels from an ingress', 50_000],
+    ['one level past the limit', 64],
+  ])('quarantines %s without walking it, and records it', async (_what, levels) => {
+    const dir = writeMesh(0);
+    const opened = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    await using o = opened.opened;
+    const data = { n: nested(levels) } as unknown as { n: number };
+    const sent = { type: 'job.queued.v1', subject: 'job:1', data, sentBy: 'partner:acme', partner: true };
+    const entry = await o.mesh.inject('api', sent);
+    await o.mesh.idle();
+    const verdict = (entry.data as { verdict: { reason: string; issues: { pointer: string }[] } }).verdict;
+    expect(verdict.reason).toBe('envelope.too_deep');
+    // Recorded like a gate refusal: who sent it and what it is about, so why and search find it.
+    expect(entry.data).toMatchObject({ sentBy: 'partner:acme', partner: true });
+    expect(entry.subject).toBe('job:1');
+    expect(entry.agent).toBe('ingress:api');
+    // Evidence of what arrived: its text where JSON has one (64 levels), a rendering where not.
+    if (levels === 64) expect(entry.data.rawDigest).toMatch(/^sha256:/);
+    // The envelope is level 1, data 2, n 3: the 65th level is the first too deep.
+    expect(verdict.issues[0]!.pointer).toBe(`/data/n${'/0'.repeat(62)}`);
+    expect(typeof entry.data.raw).toBe('string');
+    expect((await o.ledger.verify()).ok).toBe(true);
+  });
+
+  it("quarantines an agent's emission nested too deep, and the mesh goes on", async () => {
+    const dir = writeMesh(0);
+    writeFileSync(
+      join(dir, 'agents', 'flaky.mjs'),
+      `export default { handle(msg, ctx) {
+         let v = 1; for (let i = 0; i < 50000; i++) v = [v];
+         ctx.emit('job.done.v1', { n: v });
+       } };`,
+    );
+    const opened = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    await using o = opened.opened;
+    await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
+    await o.mesh.idle();
+    const reasons = (await Array.fromAsync(o.ledger.scan())).flatMap((e) =>
+      e.kind === ENTRY.decision ? [(e.data as { verdict: { reason: string } }).verdict.reason] : [],
+    );
+    expect(reasons).toEqual(['gate.admitted', 'envelope.too_deep']);
+    expect((await o.ledger.verify()).ok).toBe(true);
+  });
+});
+
+describe('ids from outside', () => {
+  it("refuses an injected id the ledger already holds, under an id of the warden's own", async () => {
+    const dir = writeMesh(0);
+    const opened = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    await using o = opened.opened;
+    await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
+    await o.mesh.idle();
+    // An id the warden made itself (the agent's answer): the gate's dedupe never saw it from outside.
+    const done = (await Array.fromAsync(o.ledger.scan())).find(
+      (e) => (e.data as { envelope?: { type: string } }).envelope?.type === 'job.done.v1',
+    )!;
+    const taken = done.msgId!;
+    const refused = await o.mesh.inject('api', {
+      type: 'job.queued.v1',
+      subject: 'job:2',
+      data: { n: 2 },
+      id: taken,
+    });
+    expect(refused.msgId).not.toBe(taken);
+    expect((refused.data as { verdict: { decision: string; reason: string } }).verdict).toMatchObject({
+      decision: 'deny',
+      reason: 'envelope.duplicate_id',
+    });
+    expect((await o.ledger.byMessage(taken)).map((e) => e.subject)).not.toContain('job:2');
+  });
+
+  it('keeps the causation such a message claims out of the causation index, like any unchecked claim', async () => {
+    const dir = writeMesh(0);
+    const opened = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    await using o = opened.opened;
+    const first = await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
+    await o.mesh.idle();
+    const refused = await o.mesh.inject('api', {
+      type: 'job.queued.v1',
+      subject: 'job:2',
+      data: { n: 2 },
+      id: first.msgId!,
+      causationid: first.msgId!,
+    });
+    expect((refused.data as { verdict: { reason: string } }).verdict.reason).toBe('envelope.duplicate_id');
+    expect(refused.causationId).toBeUndefined();
+    expect((refused.data as { unverifiedCausation?: string }).unverifiedCausation).toBe(first.msgId);
+    expect((await o.ledger.byCausation(first.msgId!)).map((e) => e.msgId)).not.toContain(refused.msgId);
+  });
+});

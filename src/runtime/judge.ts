@@ -1,0 +1,204 @@
+import { type Envelope, errorText, type GatedKind, tooDeepAt } from '../envelope/index.js';
+import {
+  type Decision,
+  decide,
+  type GateInput,
+  type RuntimeFacts,
+  type Unreadable,
+  type Verdict,
+} from '../gate/index.js';
+import type { LedgerRecord } from '../ledger/index.js';
+import type { StateStore } from '../state/index.js';
+import type { ActivePolicy } from './active.js';
+import { claimedCause, jsonText, rawFields } from './candidate-text.js';
+import { decisionData, decisionEvent, type Extra, unreadable } from './decision-data.js';
+import type { Clock, EnvelopeFactory } from './envelopes.js';
+import { alertOf, countDecision, type MeshEvent, type RunCounts } from './events.js';
+import type { HeldMessage } from './holds.js';
+import { type DecisionHeader, decisionRecord, headerOf } from './records.js';
+
+/** Who sent a root message, as the door that took it knows them; recorded with its decision. */
+export type Origin = { readonly sentBy?: string; readonly partner?: boolean };
+
+/** A decision made and recorded in memory, waiting for its ledger entry to be durable. */
+export type Judged = {
+  readonly record: LedgerRecord;
+  readonly msgId: string;
+  readonly gated: GatedKind;
+  readonly verdict: Verdict;
+  readonly envelope: Envelope | undefined;
+  /** Agents an admitted message goes to (recorded in its decision). */
+  readonly consumers: readonly string[];
+};
+
+export type Judge = {
+  /** Gate → state → decision entry, for one candidate: measured, decided, its deltas applied. */
+  judge(
+    candidate: Envelope,
+    gated: GatedKind,
+    external: boolean,
+    origin?: Origin,
+    facts?: RuntimeFacts,
+  ): Judged;
+  /** Builds a decision entry for a verdict reached without a candidate to gate (a rejection), counts it, tells listeners. */
+  record(
+    now: number,
+    msgId: string,
+    gated: GatedKind,
+    verdict: Verdict,
+    envelope: Envelope | undefined,
+    extra: Extra,
+    cause?: string,
+    header?: DecisionHeader,
+  ): Judged;
+  /** Gates a released loop-guard or freeze hold again with those stops lifted, and applies its deltas. */
+  regate(hold: HeldMessage): Decision;
+  /** The agents an admitted message goes to: its target, or every consumer of its type. */
+  consumersOf(envelope: Envelope): readonly string[];
+};
+
+/**
+ * The deciding half of the admit path (admission.ts owns the other: appending and settling): runs the
+ * gate over one partition's state, applies its deltas, and builds the decision entry. Touches no
+ * ledger and no clock but the one it is given.
+ */
+export function createJudge(deps: {
+  readonly active: ActivePolicy;
+  readonly state: StateStore;
+  readonly clock: Clock;
+  readonly factory: EnvelopeFactory;
+  readonly counts: RunCounts;
+  readonly publish: (event: MeshEvent) => void;
+  /** Whether anyone listens: events are built only then, off the hot path otherwise. */
+  readonly listening: () => boolean;
+}): Judge {
+  const { active, state, clock, factory, counts, publish } = deps;
+
+  const consumersOf = (envelope: Envelope): readonly string[] =>
+    envelope.target !== undefined ? [envelope.target] : (active.policy.consumers.get(envelope.type) ?? []);
+
+  /** The gate, then its deltas applied to state: the only place either happens. */
+  const decideAndApply = (input: GateInput): Decision => {
+    const decision = decide(input, active.policy, state);
+    state.apply(decision.deltas);
+    return decision;
+  };
+
+  /** Gate → state → decision entry, for one candidate. */
+  const judge = (
+    candidate: Envelope,
+    gated: GatedKind,
+    external: boolean,
+    origin?: Origin,
+    facts?: RuntimeFacts,
+  ): Judged => {
+    const now = clock();
+    const text = measure(candidate);
+    if (typeof text !== 'string') {
+      // The gate refuses it without walking it. Recorded like any refusal all the same: who sent it,
+      // what it is about (so `why` and the subject and agent queries find it), and as evidence what
+      // arrived, rendered here since it has no JSON text.
+      const { verdict } = decideAndApply({
+        candidate,
+        size: 0,
+        kind: gated,
+        now,
+        external,
+        unreadable: text,
+      });
+      const extra = unreadable(candidate);
+      if (origin?.partner === true) extra.partner = true;
+      if (origin?.sentBy !== undefined) extra.sentBy = origin.sentBy;
+      const header = headerOf(candidate);
+      // An ingress message's causationid is an unchecked claim: not indexed (see gate/decide.ts).
+      const cause = header.agent?.startsWith('ingress:') === true ? undefined : header.causationId;
+      const { causationId: _, ...indexed } = header;
+      const h = cause === undefined ? indexed : { ...indexed, causationId: cause };
+      return record(now, factory.id(), gated, verdict, undefined, extra, cause ?? claimedCause(candidate), h);
+    }
+    const size = Buffer.byteLength(text);
+    const partner = origin?.partner === true;
+    const decision = decideAndApply(
+      facts === undefined
+        ? partner
+          ? { candidate, size, kind: gated, now, external, partner: true }
+          : { candidate, size, kind: gated, now, external }
+        : { candidate, size, kind: gated, now, external, ...(partner ? { partner: true } : {}), ...facts },
+    );
+    const { envelope, verdict, link, unverifiedCausation } = decision;
+    const consumers =
+      verdict.decision === 'deliver' && envelope !== undefined && gated === 'message'
+        ? consumersOf(envelope)
+        : undefined;
+    // An envelope over the size limit is recorded as evidence (prefix, size, SHA-256), not whole.
+    const oversized = envelope !== undefined && size > active.policy.guards.envelope.maxBytes;
+    const extra: Extra = envelope === undefined || oversized ? rawFields(text) : {};
+    if (consumers !== undefined) extra.consumers = consumers;
+    if (decision.deltas.length > 0) extra.deltas = decision.deltas;
+    if (link !== undefined) extra.link = link;
+    if (partner) extra.partner = true;
+    if (origin?.sentBy !== undefined) extra.sentBy = origin.sentBy;
+    if (unverifiedCausation !== undefined) extra.unverifiedCausation = unverifiedCausation;
+    if (oversized) {
+      const header = headerOf(envelope);
+      return record(now, envelope.id, gated, verdict, undefined, extra, header.causationId, header);
+    }
+    // Input that failed the shape check may carry no usable id; it still gets one so `why` finds it.
+    const cause = envelope === undefined ? claimedCause(candidate) : undefined;
+    return record(now, envelope?.id ?? factory.id(), gated, verdict, envelope, extra, cause);
+  };
+
+  const record = (
+    now: number,
+    msgId: string,
+    gated: GatedKind,
+    verdict: Verdict,
+    envelope: Envelope | undefined,
+    extra: Extra,
+    cause?: string,
+    header?: DecisionHeader,
+  ): Judged => {
+    const data = decisionData(gated, verdict, envelope, extra);
+    countDecision(counts, gated, verdict);
+    if (deps.listening()) {
+      publish(decisionEvent(now, msgId, gated, verdict, envelope, extra, cause));
+      const alert = alertOf(now, msgId, verdict);
+      if (alert !== undefined) publish(alert);
+    }
+    const entry = decisionRecord(now, msgId, data, header);
+    const consumers = extra.consumers ?? [];
+    return { record: entry, msgId, gated, verdict, envelope, consumers };
+  };
+
+  return {
+    judge,
+    record,
+    regate(hold) {
+      const text = measure(hold.envelope);
+      // A held envelope was measured when it was held; were it unreadable now, the gate refuses it.
+      return decideAndApply({
+        candidate: hold.envelope,
+        ...(typeof text === 'string' ? { size: Buffer.byteLength(text) } : { size: 0, unreadable: text }),
+        kind: hold.gated,
+        now: clock(),
+        external: false,
+        release: true,
+        ...(hold.partner === true ? { partner: true } : {}),
+      });
+    },
+    consumersOf,
+  };
+}
+
+/**
+ * The JSON text the size guard measures (one measure for every candidate), or why there is none,
+ * for the gate to refuse: input without a canonical JSON form (cycles, BigInt, lone surrogates) is
+ * quarantined instead of failing in the ledger. Nesting is checked first, without recursion:
+ * JSON.stringify itself overflows the stack on a few thousand levels.
+ */
+function measure(candidate: unknown): string | Unreadable {
+  const deep = tooDeepAt(candidate);
+  if (deep !== undefined) return { nestedAt: deep };
+  const text = jsonText(candidate);
+  return typeof text === 'string' ? text : { notJson: errorText(text.cause) };
+}

@@ -1,0 +1,185 @@
+import type { Logger } from 'pino';
+import { parseSource } from '../envelope/index.js';
+import { partnerReach } from '../gate/index.js';
+import type { LedgerReader, LedgerWriter } from '../ledger/index.js';
+import { createMemoryState, type StateStore } from '../state/index.js';
+import type { ActivePolicy } from './active.js';
+import { type Admission, createAdmission, type Rejection, type RootMessage } from './admission.js';
+import type { Outgoing } from './agent-runner.js';
+import type { BusHandler, BusReceipt } from './bus.js';
+import type { Delivery } from './delivery.js';
+import type { Clock, EnvelopeFactory } from './envelopes.js';
+import type { MeshEvent, RunCounts } from './events.js';
+import { createFailureBreakers, type FailureBreakers } from './failures.js';
+import { isFrozen } from './freezes.js';
+import { createHolds, type Holds } from './holds.js';
+import type { WorkTracker } from './work.js';
+
+/**
+ * One partition of a mesh: the subjects that hash to it (`partitionOf`), its state, its admission
+ * (the only caller of the gate for them), its holds' timers and its failure breakers. Its records go
+ * in its own hash chain. Embedded mode runs P of them in one process; distributed mode will run each
+ * on the node that holds its lease, with the same parts.
+ */
+export type Partition = {
+  readonly index: number;
+  readonly state: StateStore;
+  readonly admission: Admission;
+  readonly holds: Holds;
+  readonly failures: FailureBreakers;
+};
+
+/**
+ * What travels on a partition's bus: a root message from an ingress, what one handler emitted for
+ * this partition, or input refused before it became an envelope (bounded; partition 0 records it). `ticket` names the promise its sender waits on (in distributed mode, a reply
+ * subject).
+ */
+export type PartitionItem =
+  | {
+      readonly kind: 'root';
+      readonly ticket: number;
+      readonly ingress: string;
+      readonly message: RootMessage;
+    }
+  | { readonly kind: 'emitted'; readonly ticket: number; readonly emitted: readonly Outgoing[] }
+  | { readonly kind: 'rejected'; readonly ticket: number; readonly rejection: Rejection };
+
+/** Builds partition `index`, over a state of its own. */
+export function createPartition(
+  index: number,
+  deps: {
+    active: ActivePolicy;
+    ledger: LedgerWriter & Pick<LedgerReader, 'byMessage'>;
+    clock: Clock;
+    factory: EnvelopeFactory;
+    counts: RunCounts;
+    work: WorkTracker;
+    log: Logger;
+    publish: (event: MeshEvent) => void;
+    listening: () => boolean;
+    dispatch: Delivery['dispatch'];
+  },
+): Partition {
+  const { active, clock, log } = deps;
+  const state = createMemoryState({
+    echoWindowMs: active.policy.guards.loop.echoWindowMs,
+    dedupeWindowMs: active.policy.guards.envelope.dedupeWindowMs,
+  });
+  const admission = createAdmission({
+    ...deps,
+    state,
+    partition: index,
+    armHold: (msgId) => holds.arm(msgId),
+    reach: (hold) =>
+      partnerReach(active.policy, hold.envelope, parseSource(hold.envelope.source)?.name ?? ''),
+  });
+  const holds = createHolds({
+    active,
+    state,
+    clock,
+    log,
+    isFrozen: (subject, now) => isFrozen(active.policy, state, subject, now),
+    release: admission.release,
+  });
+  const failures = createFailureBreakers({ active, state, commit: admission.commit, clock, log });
+  return { index, state, admission, holds, failures };
+}
+
+/** The promises `inject` and `admitAll` return, kept by ticket until their partition handled them. */
+export type Tickets = {
+  issue<T>(): { readonly ticket: number; readonly promise: Promise<T> };
+  /** Settles a ticket with the outcome of its item (a decision entry, a durable group). */
+  settle(ticket: number, outcome: Promise<unknown>): void;
+  /** Tickets issued and not yet settled: items on the bus that no partition handled yet. */
+  open(): number;
+};
+
+export function createTickets(): Tickets {
+  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  let next = 0;
+  return {
+    issue<T>() {
+      const ticket = next++;
+      const promise = new Promise<T>((resolve, reject) => {
+        waiting.set(ticket, { resolve: resolve as (v: unknown) => void, reject });
+      });
+      return { ticket, promise };
+    },
+    settle(ticket, outcome) {
+      const w = waiting.get(ticket);
+      if (w === undefined) return;
+      waiting.delete(ticket);
+      outcome.then(w.resolve, w.reject);
+    },
+    open: () => waiting.size,
+  };
+}
+
+/**
+ * The bus handler of every partition. Per batch: the duplicate-id reads of its root messages with
+ * ids from outside, all at once (the ledger reader is asynchronous); then each item in bus order,
+ * synchronously, through the partition's admission (gate → deltas → record → append → settle once
+ * durable). The batch is handled once appended, and acked (its receipt) once its records are durable:
+ * the next batch is decided while this one commits, and its duplicate-id reads still see this one
+ * (the reader reads its own writes). Settling (delivery, hold timers) never holds up the next gate.
+ */
+export function partitionHandler(
+  partitions: readonly Partition[],
+  tickets: Tickets,
+): BusHandler<PartitionItem> {
+  return (items, p) => {
+    const { admission } = partitions[p]!;
+    let reads: Promise<boolean>[] | undefined;
+    for (const item of items) {
+      if (item.kind !== 'root' || item.message.id === undefined) continue;
+      reads ??= [];
+      reads.push(admission.idTaken(item.message.id));
+    }
+    if (reads === undefined) return admitBatch(admission, items, undefined, tickets);
+    return Promise.all(reads).then(
+      (taken) => admitBatch(admission, items, taken, tickets),
+      (err: unknown) => {
+        for (const item of items) tickets.settle(item.ticket, Promise.reject(err));
+        return undefined;
+      },
+    );
+  };
+}
+
+/** Admits a batch in order; `taken` answers its root messages with ids, in order, when there are any. */
+function admitBatch(
+  admission: Admission,
+  items: readonly PartitionItem[],
+  taken: readonly boolean[] | undefined,
+  tickets: Tickets,
+): BusReceipt {
+  // Ids recorded by this batch: a later message with one of them is a duplicate the reads could not see.
+  const recorded = taken === undefined ? undefined : new Set<string>();
+  let read = 0;
+  const durables: Promise<unknown>[] = [];
+  for (const item of items) {
+    let durable: Promise<unknown>;
+    try {
+      if (item.kind === 'root') {
+        const id = item.message.id;
+        const isTaken = id !== undefined && (taken?.[read++] === true || recorded?.has(id) === true);
+        const admitted = admission.ingest(item.ingress, item.message, isTaken);
+        recorded?.add(admitted.msgId);
+        durable = admitted.durable;
+      } else if (item.kind === 'emitted') {
+        if (recorded !== undefined)
+          for (const out of item.emitted) if (out.external === true) recorded.add(out.envelope.id);
+        durable = admission.admitAll(item.emitted);
+      } else {
+        durable = admission.reject(item.rejection);
+      }
+    } catch (err) {
+      // A bug in judging one item must not leave its sender waiting, nor the rest of the batch.
+      durable = Promise.reject(err);
+    }
+    tickets.settle(item.ticket, durable);
+    durables.push(durable);
+  }
+  // The senders hear of a failed append; the bus need not report it again.
+  return { done: Promise.allSettled(durables) };
+}

@@ -1,0 +1,46 @@
+import type { BreakerState, StateStore, StateView } from '../state/index.js';
+
+/** What readers outside the partitions (the server's summaries, `run --json`) see of state. */
+export type MeshStateView = StateView & {
+  /** Open breakers, in key order; a key open in several partitions is listed once (opened first). */
+  openBreakers(): readonly { readonly key: string; readonly state: BreakerState }[];
+  /** Live keys over every partition (for memory accounting). */
+  size(): number;
+};
+
+/**
+ * A read-only view over every partition's state. Keys of one subject (entity scope, echoes, holds)
+ * live in that subject's partition only; an agent-, edge- or mesh-scoped key may live in several,
+ * each partition holding its own share, and a single-key read answers with the first partition that
+ * has it. With one partition this is that partition's state itself, at no cost.
+ */
+export function viewOverPartitions(states: readonly StateStore[]): MeshStateView {
+  if (states.length === 1) return states[0]!;
+  const first = <T>(read: (s: StateStore) => T | undefined): T | undefined => {
+    for (const s of states) {
+      const found = read(s);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+  return {
+    bucket: (key) => first((s) => s.bucket(key)),
+    window: (key) => first((s) => s.window(key)),
+    breaker: (key) => first((s) => s.breaker(key)),
+    echoes: (subject) => states.flatMap((s) => s.echoes(subject)),
+    seen: (id) => first((s) => s.seen(id)),
+    hold: (msgId) => first((s) => s.hold(msgId)),
+    holds: () => states.flatMap((s) => s.holds()).sort((a, b) => a.heldAt - b.heldAt),
+    openBreakers() {
+      const byKey = new Map<string, BreakerState>();
+      for (const s of states) {
+        for (const { key, state } of s.openBreakers()) {
+          const known = byKey.get(key);
+          if (known === undefined || state.openedAt < known.openedAt) byKey.set(key, state);
+        }
+      }
+      return [...byKey.keys()].sort().map((key) => ({ key, state: byKey.get(key)! }));
+    },
+    size: () => states.reduce((n, s) => n + s.size(), 0),
+  };
+}
