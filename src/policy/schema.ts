@@ -81,7 +81,7 @@ export const MESH_SCHEMA = object(
     }),
     ingress: mapOf(NAME, object({ emits: typeList }, ['emits'])),
     contracts: path,
-    partitions: { type: 'integer', minimum: 1 },
+    partitions: { type: 'integer', minimum: 1, maximum: 256 },
     ledger: object({ durability: { enum: [...DURABILITIES] } }),
     guards: object({
       loop: object({

@@ -76,6 +76,8 @@ function problemOf(e: ErrorObject): string {
       return `is ${JSON.stringify(e.data)}, but must be one of ${(p.allowedValues as unknown[]).join(', ')}`;
     case 'minimum':
       return `is ${String(e.data)}, but must be at least ${String(p.limit)}`;
+    case 'maximum':
+      return `is ${String(e.data)}, but must be at most ${String(p.limit)}`;
     case 'minLength':
       return 'must not be empty';
     case 'format':
@@ -103,7 +105,7 @@ function expected(type: unknown): string {
 function kindOf(value: unknown): string {
   if (value === null || value === undefined) return 'empty';
   if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'number' && Number.isInteger(value)) return `the number ${value}`;
+  if (typeof value === 'number') return `the number ${value}`;
   return KIND[typeof value] ?? typeof value;
 }
 
