@@ -47,6 +47,28 @@ const open = (dir: string, now = T0) =>
 const job = (subject: string, n = 1) => ({ type: 'job.queued.v1', subject, data: { n } });
 
 describe('partitions in one process', () => {
+  it('admits one of two messages sent together with one id, on subjects of different partitions', async () => {
+    const dir = writeMesh(2);
+    const opened = await open(dir);
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    await using o = opened.opened;
+    expect(partitionOf('job:1', 2)).not.toBe(partitionOf('job:2', 2));
+    const id = createEnvelopeFactory({
+      mesh: 't',
+      maxHops: () => 8,
+      clock: () => T0,
+      random: systemRandom,
+    }).id();
+    // Sent in one tick: both partitions read the ledger before either appended.
+    const both = await Promise.all([
+      o.mesh.inject('api', { ...job('job:1'), id }),
+      o.mesh.inject('api', { ...job('job:2'), id }),
+    ]);
+    await o.mesh.idle();
+    expect(both.map((e) => verdictOf(e)?.reason).sort()).toEqual(['envelope.duplicate_id', 'gate.admitted']);
+    expect((await o.ledger.byMessage(id)).filter((e) => e.kind === ENTRY.decision)).toHaveLength(1);
+  });
+
   it.each([2, 4])(
     'gives each of %i partitions its own chain and its own state, and a checkpoint signs every head',
     async (count) => {

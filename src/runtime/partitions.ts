@@ -122,10 +122,14 @@ export function createTickets(): Tickets {
  * durable). The batch is handled once appended, and acked (its receipt) once its records are durable:
  * the next batch is decided while this one commits, and its duplicate-id reads still see this one
  * (the reader reads its own writes). Settling (delivery, hold timers) never holds up the next gate.
+ * `claims` is shared by every partition's handler: the ids from outside judged and not yet durable,
+ * so that two messages with one id on subjects of different partitions, whose reads both came
+ * before either was appended, are not both admitted.
  */
 export function partitionHandler(
   partitions: readonly Partition[],
   tickets: Tickets,
+  claims: Set<string>,
 ): BusHandler<PartitionItem> {
   return (items, p) => {
     const { admission } = partitions[p]!;
@@ -135,9 +139,9 @@ export function partitionHandler(
       reads ??= [];
       reads.push(admission.idTaken(item.message.id));
     }
-    if (reads === undefined) return admitBatch(admission, items, undefined, tickets);
+    if (reads === undefined) return admitBatch(admission, items, undefined, tickets, claims);
     return Promise.all(reads).then(
-      (taken) => admitBatch(admission, items, taken, tickets),
+      (taken) => admitBatch(admission, items, taken, tickets, claims),
       (err: unknown) => {
         for (const item of items) tickets.settle(item.ticket, Promise.reject(err));
         return undefined;
@@ -152,9 +156,14 @@ function admitBatch(
   items: readonly PartitionItem[],
   taken: readonly boolean[] | undefined,
   tickets: Tickets,
+  claims: Set<string>,
 ): BusReceipt {
-  // Ids recorded by this batch: a later message with one of them is a duplicate the reads could not see.
-  const recorded = taken === undefined ? undefined : new Set<string>();
+  /** Claims an id from outside until its record is durable, when the ledger's reads find it. */
+  const claim = (id: string, durable: Promise<unknown>) => {
+    claims.add(id);
+    const release = () => claims.delete(id);
+    durable.then(release, release);
+  };
   let read = 0;
   const durables: Promise<unknown>[] = [];
   for (const item of items) {
@@ -162,14 +171,13 @@ function admitBatch(
     try {
       if (item.kind === 'root') {
         const id = item.message.id;
-        const isTaken = id !== undefined && (taken?.[read++] === true || recorded?.has(id) === true);
+        const isTaken = id !== undefined && (taken?.[read++] === true || claims.has(id));
         const admitted = admission.ingest(item.ingress, item.message, isTaken);
-        recorded?.add(admitted.msgId);
         durable = admitted.durable;
+        if (id !== undefined && !isTaken) claim(id, durable);
       } else if (item.kind === 'emitted') {
-        if (recorded !== undefined)
-          for (const out of item.emitted) if (out.external === true) recorded.add(out.envelope.id);
         durable = admission.admitAll(item.emitted);
+        for (const out of item.emitted) if (out.external === true) claim(out.envelope.id, durable);
       } else {
         durable = admission.reject(item.rejection);
       }
