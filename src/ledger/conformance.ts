@@ -220,6 +220,19 @@ export function describeLedgerConformance(
         expect(await ledger.count()).toBe(7);
       });
 
+      it('keeps the most recent by time across partitions, whichever partition holds more', async () => {
+        const { ledger } = await opened();
+        await using _ = ledger;
+        const at = (i: number) => ({ kind: 'delivered', at: AT + i, agent: 'sink@1.0.0', data: {} });
+        // Partition 1 is written first and holds more; partition 0 holds the two newest.
+        for (let i = 0; i < 5; i++) await ledger.append(at(i), 1);
+        const newer = [await ledger.append(at(10), 0), await ledger.append(at(11), 0)];
+        const newest = await ledger.append(at(12), 1);
+        expect(await ledger.byAgent('sink@1.0.0', { limit: 3 })).toEqual([...newer, newest]);
+        expect(await ledger.byAgentPrefix('sink@', { limit: 2 })).toEqual([newer[1], newest]);
+        expect(await ledger.byAgent('sink@1.0.0')).toHaveLength(8);
+      });
+
       it('walks lineage back to the root and impact forward, breadth first, across partitions', async () => {
         const { ledger } = await opened();
         await using _ = ledger;

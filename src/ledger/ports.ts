@@ -70,7 +70,10 @@ export type LedgerReader = {
   bySubject(subject: string, opts?: QueryLimit): Promise<LedgerEntry[]>;
   /** The most recent `limit` entries of an agent (`name@version`), oldest first. */
   byAgent(agent: string, opts?: QueryLimit): Promise<LedgerEntry[]>;
-  /** Entries of every actor whose name starts with `prefix` (such as `pilot:`), in append order. */
+  /**
+   * The most recent `limit` entries of every actor whose name starts with `prefix` (such as
+   * `pilot:`), oldest first. With several partitions, "most recent" goes by each entry's time.
+   */
   byAgentPrefix(prefix: string, opts?: QueryLimit): Promise<LedgerEntry[]>;
   /** The first entry of each message from the root down to `msgId` (walks causation back). */
   lineage(msgId: string): Promise<LedgerEntry[]>;

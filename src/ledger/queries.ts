@@ -18,6 +18,10 @@ export const QUERIES = {
   byAgent: `${ENTRY} WHERE agent = ? ORDER BY partition DESC, seq DESC LIMIT ?`,
   // A range over the agent index: every actor whose name starts with the prefix (`pilot:`).
   byAgentPrefix: `${ENTRY} WHERE agent >= ? AND agent < ? ORDER BY partition DESC, seq DESC LIMIT ?`,
+  // The same within one partition: with several, each partition's newest are merged by time.
+  bySubjectIn: `${ENTRY} WHERE subject = ? AND partition = ? ORDER BY seq DESC LIMIT ?`,
+  byAgentIn: `${ENTRY} WHERE agent = ? AND partition = ? ORDER BY seq DESC LIMIT ?`,
+  byAgentPrefixIn: `${ENTRY} WHERE agent >= ? AND agent < ? AND partition = ? ORDER BY seq DESC LIMIT ?`,
 } as const;
 
 export type Queries = {
@@ -31,11 +35,33 @@ export type Queries = {
   scan(opts: ScanOptions): IterableIterator<LedgerEntry>;
 };
 
-export function prepareQueries(db: DatabaseSync): Queries {
+/**
+ * `partitions` lists the partitions that hold entries: with more than one, the most recent entries
+ * of a subject or agent are each partition's most recent, merged by time (a partition's sequence
+ * says nothing of another's).
+ */
+export function prepareQueries(db: DatabaseSync, partitions: () => readonly number[]): Queries {
   const s = Object.fromEntries(Object.entries(QUERIES).map(([k, sql]) => [k, db.prepare(sql)])) as Record<
     keyof typeof QUERIES,
     StatementSync
   >;
+  /** The `limit` most recent matches, oldest first. */
+  const newest = (
+    all: StatementSync,
+    inPartition: StatementSync,
+    args: readonly string[],
+    limit: number,
+  ): LedgerEntry[] => {
+    const held = partitions();
+    if (held.length <= 1)
+      return all
+        .all(...args, limit)
+        .map(toEntry)
+        .reverse();
+    const merged = held.flatMap((p) => inPartition.all(...args, p, limit).map(toEntry));
+    merged.sort((a, b) => b.at - a.at || b.partition - a.partition || b.seq - a.seq);
+    return merged.slice(0, limit).reverse();
+  };
   const first = (msgId: string): LedgerEntry | undefined => {
     const row = s.firstOf.get(msgId);
     return row === undefined ? undefined : toEntry(row);
@@ -43,10 +69,10 @@ export function prepareQueries(db: DatabaseSync): Queries {
   return {
     byMessage: (msgId) => s.byMessage.all(msgId).map(toEntry),
     byCausation: (msgId) => s.byCausation.all(msgId).map(toEntry),
-    bySubject: (subject, limit) => s.bySubject.all(subject, limit).map(toEntry).reverse(),
-    byAgent: (agent, limit) => s.byAgent.all(agent, limit).map(toEntry).reverse(),
+    bySubject: (subject, limit) => newest(s.bySubject, s.bySubjectIn, [subject], limit),
+    byAgent: (agent, limit) => newest(s.byAgent, s.byAgentIn, [agent], limit),
     byAgentPrefix: (prefix, limit) =>
-      s.byAgentPrefix.all(prefix, prefixEnd(prefix), limit).map(toEntry).reverse(),
+      newest(s.byAgentPrefix, s.byAgentPrefixIn, [prefix, prefixEnd(prefix)], limit),
     lineage(msgId) {
       // Each message's first entry carries its causation; follow it to the root. `seen` stops a cycle
       // that only a tampered ledger could hold.

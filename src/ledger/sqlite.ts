@@ -68,7 +68,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
       { cause: err },
     );
   }
-  const queries = prepareQueries(db);
+  const queries = prepareQueries(db, () => durableHeads().map((h) => h.partition));
   // The chainer numbers entries as they are appended; `heads` holds the durable heads, moved by the
   // committer as the worker reports each commit with its hashes.
   const chain = createChainer(new Map([...heads].map(([partition, h]) => [partition, { seq: h.seq }])));
