@@ -16,7 +16,12 @@ export type Integrity = {
     head: string;
     heads: readonly { partition: number; size: number; head: string }[];
     lastVerify: VerifyStatus | null;
-    lastCheckpoint: { at: string; size: number; head: string } | null;
+    lastCheckpoint: {
+      at: string;
+      size: number;
+      head: string;
+      heads: readonly { partition: number; size: number; head: string }[];
+    } | null;
   }>;
   /** Verifies every chain now (the ledger is read in one pass, as a stream) and remembers the result. */
   verify(): Promise<VerifyStatus>;
@@ -41,6 +46,7 @@ export function createIntegrity(ledger: Ledger, now: () => number): Integrity {
                 at: new Date(checkpoint.at).toISOString(),
                 size: checkpoint.partitions.reduce((n, h) => n + h.size, 0),
                 head: checkpoint.partitions[0]?.head ?? '',
+                heads: checkpoint.partitions,
               },
       };
     },

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import {
   type Durability,
   feedFile,
+  headsText,
   type OpenedMesh,
   openMesh,
   type RunSummary,
@@ -126,5 +127,7 @@ export function printSummary(s: RunSummary, out: Output): void {
     out.line(`alert: approval ${rule} could not be evaluated on ${n} message(s), each held for a pilot`);
   for (const b of s.breakers) out.line(`breaker ${b.id} open for ${b.key} (${b.action})`);
   if (s.frozen.length > 0) out.line(`frozen: ${s.frozen.join(', ')}`);
-  out.line(`ledger: ${s.ledger.entries} entries, head ${s.ledger.head}`);
+  out.line(
+    `ledger: ${s.ledger.entries} entries, ${s.ledger.heads.length > 1 ? 'heads' : 'head'} ${headsText(s.ledger.heads)}`,
+  );
 }

@@ -5,6 +5,7 @@ import { createMeshA2aServer, createMeshMcpServer } from '../../interop/index.js
 import {
   type Durability,
   feedFile,
+  headsText,
   isMeshwardenError,
   type Mesh,
   openMesh,
@@ -141,7 +142,9 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   await mcp.close();
   await opened.close();
   const heads = ledger.heads();
-  out.note(`stopped cleanly: ${sizeOf(heads)} ledger entries, head ${heads[0]?.head ?? '(empty)'}`);
+  out.note(
+    `stopped cleanly: ${sizeOf(heads)} ledger entries, ${heads.length > 1 ? 'heads' : 'head'} ${headsText(heads)}`,
+  );
   return EXIT.ok;
 }
 
