@@ -40,6 +40,7 @@ export function compilePolicy(
       digest,
       file: mesh.path,
       partitions: partitionsOf(doc),
+      ...(doc.partitions === undefined ? {} : { partitionsAt: mesh.locate(['partitions'], 'value') }),
       ledger: ledgerOf(doc),
       agents: graph.agents,
       effects: graph.effects,

@@ -150,6 +150,8 @@ export type Policy = {
   /** Absolute path of the mesh file it was loaded from. */
   readonly file: string;
   readonly partitions: number;
+  /** Where `partitions` is written in `file`, when it is: an error about the count points there. */
+  readonly partitionsAt?: { readonly line: number; readonly col: number };
   /** Settings of the ledger the mesh writes; a command-line flag may override them. */
   readonly ledger: LedgerSettings;
   readonly agents: ReadonlyMap<string, AgentSpec>;

@@ -1,4 +1,5 @@
-import { makeError } from '../envelope/index.js';
+import { type MeshwardenError, makeError } from '../envelope/index.js';
+import type { Policy } from '../policy/index.js';
 
 export const runtimeError = makeError({
   MW_RUNTIME_MODULE_LOAD: 'could not load {what} module {file}: {cause}',
@@ -31,3 +32,12 @@ export const runtimeError = makeError({
   MW_PILOT_NO_BREAKER: 'breaker {id} is not open for {key}',
   MW_PILOT_BAD_TEXT: 'the {what} holds a lone surrogate (broken Unicode), which the ledger cannot record',
 });
+
+/** A policy asks for another partition count than the ledger was written with: pointing at `partitions`. */
+export function partitionsChanged(policy: Policy, recorded: number): MeshwardenError {
+  return runtimeError(
+    'MW_RUNTIME_PARTITIONS_CHANGED',
+    { recorded, partitions: policy.partitions },
+    { location: { file: policy.file, pointer: '/partitions', ...policy.partitionsAt } },
+  );
+}

@@ -7,7 +7,7 @@ import type { ActivePolicy } from './active.js';
 import type { RootMessage } from './admission.js';
 import { createDelivery, type RetryOptions } from './delivery.js';
 import { type Clock, createEnvelopeFactory, type Random, systemClock, systemRandom } from './envelopes.js';
-import { runtimeError } from './errors.js';
+import { partitionsChanged, runtimeError } from './errors.js';
 import { createEventHub, type MeshEvent, type RunCounts, zeroCounts } from './events.js';
 import type { HoldView } from './holds.js';
 import type { LoadedModules } from './modules.js';
@@ -210,10 +210,7 @@ export function createMesh(opts: MeshOptions): Mesh {
         });
       }
       if (policy.partitions !== count) {
-        return runtimeError('MW_RUNTIME_PARTITIONS_CHANGED', {
-          recorded: count,
-          partitions: policy.partitions,
-        });
+        return partitionsChanged(policy, count);
       }
       const durable = ledger.append(
         policyLoadedRecord(

@@ -6,7 +6,7 @@ import { type Durability, type Ledger, type LedgerReader, openLedgerAt } from '.
 import { type LoadPolicyOptions, loadPolicy, type PolicyIssue } from '../policy/index.js';
 import type { Clock } from './envelopes.js';
 import { systemClock } from './envelopes.js';
-import { runtimeError } from './errors.js';
+import { partitionsChanged } from './errors.js';
 import { createMesh, type Mesh, type MeshOptions } from './mesh.js';
 import { loadModules } from './modules.js';
 import { ENTRY, policyLoadedRecord } from './records.js';
@@ -66,10 +66,7 @@ export async function openMesh(opts: {
   const recorded = await recordedPartitions(ledger);
   if (recorded !== undefined && recorded !== policy.partitions) {
     await ledger.close();
-    const changed = runtimeError('MW_RUNTIME_PARTITIONS_CHANGED', {
-      recorded,
-      partitions: policy.partitions,
-    });
+    const changed = partitionsChanged(policy, recorded);
     return { ok: false, errors: [changed] };
   }
   const clock = opts.clock ?? systemClock;
