@@ -27,3 +27,11 @@ export function numberAt(data: unknown, path: readonly string[]): number | undef
   }
   return typeof at === 'number' && Number.isFinite(at) ? at : undefined;
 }
+
+/**
+ * How a refusal says it met one partition's share of a limit, the same way for rate limits, budgets
+ * and breakers: ` (each of 4 partitions enforces 1/4 of 2/h)`.
+ */
+export function shareText(partitions: number, does: 'enforces' | 'trips past', whole: string): string {
+  return ` (each of ${partitions} partitions ${does} 1/${partitions} of ${whole})`;
+}

@@ -8,7 +8,7 @@ import {
   windowSum,
 } from '../../state/index.js';
 import { type Stage, scopeKeyOf, verdict } from '../context.js';
-import { formatDuration } from '../format.js';
+import { formatDuration, shareText } from '../format.js';
 
 /**
  * Stage 7, breakers. An open breaker on one of the message's keys stops it: hold `breaker.frozen`
@@ -66,7 +66,7 @@ export const breakerStage: Stage = {
           key: breakerKey(rule.id, scopeKey),
           state: openedBreaker(rule, now),
         });
-        const what = `${rule.id}: ${count} ${rule.count} in ${formatDuration(rule.windowMs)} for ${scopeKey}, over ${over}${shares > 1 ? ` (this partition's share of ${rule.over})` : ''}; the breaker is open`;
+        const what = `${rule.id}: ${count} ${rule.count} in ${formatDuration(rule.windowMs)} for ${scopeKey}, over ${over}${shares > 1 ? shareText(shares, 'trips past', String(rule.over)) : ''}; the breaker is open`;
         const until =
           rule.cooldownMs === undefined
             ? 'until a pilot resets it'

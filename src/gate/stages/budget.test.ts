@@ -110,7 +110,9 @@ describe('budget stage', () => {
       );
       expect(reasons.map((v) => v.reason)).toEqual(want);
       if (scope !== 'entity' && partitions > 1)
-        expect(reasons[1]!.detail).toContain(`(this partition's share of 100 over ${partitions})`);
+        expect(reasons[1]!.detail).toContain(
+          `(each of ${partitions} partitions enforces 1/${partitions} of 100)`,
+        );
     },
   );
 });

@@ -1,7 +1,7 @@
 import { sharesOf } from '../../policy/index.js';
 import { budgetKey, windowAdd, windowSum } from '../../state/index.js';
 import { type Stage, scopeKeyOf, verdict } from '../context.js';
-import { formatDuration, numberAt } from '../format.js';
+import { formatDuration, numberAt, shareText } from '../format.js';
 
 /**
  * Stage 6, budgets: windowed sums of a numeric field. Stops: quarantine `budget.field_not_number`,
@@ -42,7 +42,7 @@ export const budgetStage: Stage = {
       const shares = sharesOf(ctx.policy, budget.scope);
       const max = budget.max / shares;
       if (total > max) {
-        const share = shares > 1 ? ` (this partition's share of ${budget.max} over ${shares})` : '';
+        const share = shares > 1 ? shareText(shares, 'enforces', String(budget.max)) : '';
         return verdict(
           'deny',
           'budget',

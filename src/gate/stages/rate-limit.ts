@@ -1,7 +1,7 @@
 import { sharesOf } from '../../policy/index.js';
 import { bucketKey, takeToken } from '../../state/index.js';
 import { type Stage, scopeKeyOf, verdict } from '../context.js';
-import { formatDuration } from '../format.js';
+import { formatDuration, shareText } from '../format.js';
 
 /**
  * Stage 5, rate limits: one GCRA bucket per (limit, scope key). Agent-, edge- and mesh-scoped limits are
@@ -29,7 +29,7 @@ export const rateLimitStage: Stage = {
       const key = bucketKey(limit.id, scopeKey);
       const taken = takeToken(state.bucket(key), now, intervalMs, burst);
       if (!taken.ok) {
-        const share = split ? ` (this partition's share of ${policy.partitions})` : '';
+        const share = split ? shareText(policy.partitions, 'enforces', limit.rate) : '';
         return verdict(
           'deny',
           'rate-limit',
