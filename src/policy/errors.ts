@@ -55,6 +55,8 @@ export const POLICY_ERRORS = {
   MW_POLICY_NO_EXECUTOR:
     'effect {name} has no module or mcp, so requests for it are recorded but nothing executes them',
   MW_POLICY_UNCONSUMED: '{type} is emitted but no agent consumes it, so it is recorded and goes nowhere',
+  MW_POLICY_EMPTY_SHARE:
+    "breaker {id} is {scope}-scoped with over: {over}, and each of partitions: {partitions} trips past its share, floor({over} / {partitions}) = 0: it opens on a partition's first counted message; write over: {partitions} or more, or scope it by entity",
 } as const;
 
 export type PolicyCode = keyof typeof POLICY_ERRORS;

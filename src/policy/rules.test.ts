@@ -225,3 +225,29 @@ describe('compiled policy: digest', () => {
     expect(digest(['# a comment', ...BASE.map((l) => l.replace(', ', ',  '))])).toBe(base);
   });
 });
+
+describe('compiled policy: shares of partitions', () => {
+  const warnings = (lines: readonly string[]) => {
+    const result = compileLines([...BASE, ...lines]);
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    return result.warnings.map((w) => [w.code, w.line]);
+  };
+
+  it('warns of a breaker whose share of over rounds down to 0, at its over', () => {
+    expect(
+      warnings([
+        'partitions: 4',
+        'breakers:',
+        '  - { id: k, scope: mesh, when: { count: y.v1, over: 3, window: 1m } }',
+        '  - { id: e, scope: entity, when: { count: y.v1, over: 1, window: 1m } }',
+        '  - { id: m, scope: agent, when: { count: y.v1, over: 4, window: 1m } }',
+      ]),
+    ).toEqual([['MW_POLICY_EMPTY_SHARE', BASE.length + 3]]);
+  });
+
+  it('says nothing with one partition', () => {
+    expect(
+      warnings(['breakers:', '  - { id: k, scope: mesh, when: { count: y.v1, over: 0, window: 1m } }']),
+    ).toEqual([]);
+  });
+});

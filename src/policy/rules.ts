@@ -3,6 +3,8 @@ import { compilePredicate } from './cel.js';
 import { checkPredicateTypes } from './cel-check.js';
 import { type Checker, duration, isObj, labelOf, listOf, num, type Obj, shown, str } from './check.js';
 import type { Graph } from './graph.js';
+import { partitionsOf } from './guards.js';
+import { overShare, sharesOf } from './shares.js';
 import type { Path } from './source.js';
 import type { ApprovalRule, BreakerRule, Budget, FailureCount, Match, RateLimit, Scope } from './types.js';
 import { parseRate } from './units.js';
@@ -52,12 +54,32 @@ export function compileRules(
     });
     return out;
   };
+  const breakers = each('breakers', compileBreaker);
+  warnEmptyShares(check, breakers, partitionsOf(doc));
   return {
     limits: each('limits', compileLimit),
     budgets: each('budgets', compileBudget),
-    breakers: each('breakers', compileBreaker),
+    breakers,
     approvals: each('approvals', compileApproval),
   };
+}
+
+/**
+ * A breaker not scoped by entity trips in a partition past floor(over / P): with `over` below P
+ * that share is 0, so it trips on each partition's first counted message. Legal, rarely meant.
+ */
+function warnEmptyShares(check: Checker, breakers: readonly BreakerRule[], partitions: number): void {
+  breakers.forEach((rule, i) => {
+    const shares = sharesOf({ partitions }, rule.scope);
+    if (shares > 1 && overShare(rule.over, shares) === 0) {
+      check.warn('MW_POLICY_EMPTY_SHARE', { id: rule.id, scope: rule.scope, over: rule.over, partitions }, [
+        'breakers',
+        i,
+        'when',
+        'over',
+      ]);
+    }
+  });
 }
 
 function compileLimit(item: Obj, { check, graph, path, id }: Ctx): RateLimit {
