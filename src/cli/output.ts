@@ -19,18 +19,20 @@ export type Output = {
 export function createOutput(json: boolean): Output {
   const error = (err: MeshwardenError) => {
     const where = formatLocation(err.location);
-    process.stderr.write(`error ${err.code}${where === '' ? '' : ` at ${where}`}: ${err.message}\n`);
+    process.stderr.write(
+      `${terminalSafe(`error ${err.code}${where === '' ? '' : ` at ${where}`}: ${err.message}`)}\n`,
+    );
   };
   return {
     json,
     line(text = '') {
-      if (!json) process.stdout.write(`${text}\n`);
+      if (!json) process.stdout.write(`${terminalSafe(text)}\n`);
     },
     document(value) {
       process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
     },
     note(text) {
-      process.stderr.write(`${text}\n`);
+      process.stderr.write(`${terminalSafe(text)}\n`);
     },
     error,
     fail(err) {
@@ -42,6 +44,19 @@ export function createOutput(json: boolean): Output {
       }
     },
   };
+}
+
+/**
+ * Text for a terminal with its control characters shown, not obeyed: subjects, reasons and agent
+ * names come from outside, and an escape sequence in one must not re-title, recolour or rewrite a
+ * pilot's terminal. Line breaks and tabs stay; other C0 and C1 controls and DEL become `\x1b`.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }
 
 /** Left-aligned columns, for tables people read in a terminal. */

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { OpenMeshResult } from '../../runtime/index.js';
 import { formatPolicyIssue, loadPolicy, type PolicyIssue, toolSchemaReader } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
-import type { Output } from '../output.js';
+import { type Output, terminalSafe } from '../output.js';
 import { cliTransports } from '../transports.js';
 
 /**
@@ -42,7 +42,7 @@ export async function checkPolicy(file: string, out: Output): Promise<number> {
 }
 
 function printIssues(issues: readonly PolicyIssue[], out: Output): void {
-  for (const issue of issues) process.stdout.write(`${formatPolicyIssue(issue)}\n`);
+  for (const issue of issues) process.stdout.write(`${terminalSafe(formatPolicyIssue(issue))}\n`);
   out.note(`${issues.length} mistake${issues.length === 1 ? '' : 's'} in the policy`);
 }
 
