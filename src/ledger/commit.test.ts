@@ -202,3 +202,32 @@ describe('a crashed commit worker', () => {
     expect(rowCount(file)).toBe(1);
   });
 });
+
+describe('a stuck commit worker', () => {
+  it('fails what it holds once it commits nothing for too long, instead of leaving writers waiting', async () => {
+    const file = tempFile();
+    openLedger({ file, origin: 'test' }).close();
+    // Another connection holds the write lock: the worker waits on it (its busy timeout is 5 s).
+    const locker = new DatabaseSync(file);
+    locker.exec('BEGIN EXCLUSIVE');
+    const failures: MeshwardenError[] = [];
+    const committer = startCommitter({
+      file,
+      durability: 'normal',
+      maxEntries: 10,
+      heads: new Map(),
+      onFailure: (err) => failures.push(err),
+      stuckAfterMs: 200,
+    });
+    const row = [0, 1, 'k', 1, null, null, null, null, null, '{"seq":1}'];
+    const entry = [{ kind: 'k', at: 1, data: {}, partition: 0, seq: 1, prev: '', hash: '' }];
+    const sent = new Promise<void>((resolve, reject) => committer.send(entry, row, resolve, reject));
+    await expect(sent).rejects.toMatchObject({ code: 'MW_LEDGER_IO' });
+    expect(failures).toHaveLength(1);
+    expect(failures[0]!.message).toContain('did not answer within 0.2 s');
+    locker.exec('ROLLBACK');
+    locker.close();
+    committer.stop();
+    expect(rowCount(file)).toBe(0);
+  });
+});

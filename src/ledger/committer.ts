@@ -55,6 +55,8 @@ export type CommitterOptions = {
   readonly heads: Map<number, Head>;
   /** Called once, on the first failed commit or when the worker dies; every pending batch is rejected. */
   readonly onFailure: (err: MeshwardenError) => void;
+  /** How long batches in flight may go without a commit before the worker counts as stuck (60 s). */
+  readonly stuckAfterMs?: number;
 };
 
 type InFlight = {
@@ -106,11 +108,29 @@ export function startCommitter(opts: CommitterOptions): Committer {
   let stopping = false;
   /** Exited or killed: nothing to wait for. */
   let gone = false;
+  const stuckAfterMs = opts.stuckAfterMs ?? WAIT_MS;
+  /**
+   * Armed while batches are in flight, reset by each commit: a worker that commits nothing for
+   * `stuckAfterMs` is stuck (a hung disk, a lock never released). Its batches fail and the ledger
+   * closes with MW_LEDGER_IO, so appends and the reads that await them end instead of hanging.
+   */
+  let watchdog: NodeJS.Timeout | undefined;
+  const watch = () => {
+    clearTimeout(watchdog);
+    watchdog = undefined;
+    if (inflight.length === 0 || failure !== undefined) return;
+    watchdog = setTimeout(() => {
+      watchdog = undefined;
+      if (inflight.length > 0 && failure === undefined) unresponsive(stuckAfterMs);
+    }, stuckAfterMs);
+    watchdog.unref();
+  };
 
   const fail = (cause: string) => {
     if (failure !== undefined) return;
     const n = inflight.reduce((sum, b) => sum + b.entries.length, 0);
     failure = ledgerError('MW_LEDGER_IO', { file, action: `commit ${n} entries`, cause });
+    clearTimeout(watchdog);
     const lost = inflight;
     inflight = [];
     port.unref();
@@ -146,7 +166,10 @@ export function startCommitter(opts: CommitterOptions): Committer {
       at = link(b.entries, hashes, at);
       b.resolve();
     }
-    if (i > 0) inflight = inflight.slice(i);
+    if (i > 0) {
+      inflight = inflight.slice(i);
+      watch();
+    }
     if (inflight.length === 0) port.unref();
   };
 
@@ -184,10 +207,10 @@ export function startCommitter(opts: CommitterOptions): Committer {
     return true;
   };
 
-  const unresponsive = () => {
+  const unresponsive = (ms = WAIT_MS) => {
     gone = true;
     void worker.terminate();
-    fail(`the commit worker did not answer within ${WAIT_MS / 1000} s`);
+    fail(`the commit worker did not answer within ${ms / 1000} s`);
   };
 
   port.on('message', receive);
@@ -210,6 +233,7 @@ export function startCommitter(opts: CommitterOptions): Committer {
       if (failure !== undefined) return reject(failure);
       const id = ++lastSent;
       inflight.push({ id, entries, resolve, reject });
+      if (watchdog === undefined) watch();
       port.ref();
       port.postMessage({ id, n: entries.length, cols } satisfies CommitRequest);
     },
