@@ -229,6 +229,48 @@ describe('recovery with partitions: 2', () => {
   });
 });
 
+describe('recovery of a handler whose emissions sit in another partition', () => {
+  it('counts the handler done, though the scan reads its emissions before its message', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshwarden-partitions-'));
+    mkdirSync(join(dir, 'contracts'));
+    const open = { type: 'object' };
+    writeFileSync(join(dir, 'contracts', 'job.queued.v1.json'), JSON.stringify(open));
+    writeFileSync(join(dir, 'contracts', 'job.done.v1.json'), JSON.stringify(open));
+    // `fan` answers a job on job:1 (partition 1) with one on job:2 (partition 0).
+    writeFileSync(
+      join(dir, 'fan.mjs'),
+      "export default { handle(msg, ctx) { ctx.emit('job.done.v1', {}, { subject: 'job:2' }); } };",
+    );
+    writeFileSync(join(dir, 'sink.mjs'), 'export default { handle() {} };');
+    writeFileSync(
+      join(dir, 'mesh.yaml'),
+      [
+        'mesh: t',
+        'partitions: 2',
+        'agents:',
+        '  fan: { version: 1.0.0, module: ./fan.mjs, consumes: [job.queued.v1], emits: [job.done.v1] }',
+        '  sink: { version: 1.0.0, module: ./sink.mjs, consumes: [job.done.v1] }',
+        'ingress:',
+        '  api: { emits: [job.queued.v1] }',
+      ].join('\n'),
+    );
+    const first = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
+    if (!first.ok) throw new Error(JSON.stringify(first));
+    const root = await first.opened.mesh.inject('api', job('job:1'));
+    await first.opened.mesh.idle();
+    await first.opened.close();
+    expect([root.partition, partitionOf('job:2', 2)]).toEqual([1, 0]);
+
+    const second = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
+    if (!second.ok) throw new Error(JSON.stringify(second));
+    await using o = second.opened;
+    await o.mesh.idle();
+    expect(o.resumed).toBe(0);
+    const answers = (await o.ledger.byCausation(root.msgId!)).filter((e) => e.kind === ENTRY.decision);
+    expect(answers).toHaveLength(1); // fan ran once, not again on restart
+  });
+});
+
 describe('the partition count is fixed for a ledger', () => {
   it('refuses to open a ledger written with another partition count', async () => {
     const dir = writeMesh(1);

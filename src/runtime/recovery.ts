@@ -37,11 +37,13 @@ export async function recoverFromLedger(
     const waiting = gated === 'effect' ? [`effect:${envelope.type}`] : consumers;
     if (waiting.length > 0) pending.set(id, { envelope, gated, waiting: new Set(waiting) });
   };
+  // Who is done with what, applied once the scan is over: the scan goes partition by partition, and
+  // a handler's emissions, which prove it ran, may sit in a partition read before its message's.
+  const finished = new Map<string, Set<string>>();
   const done = (id: string, agent: string) => {
-    const p = pending.get(id);
-    if (p === undefined) return;
-    p.waiting.delete(workerName(agent));
-    if (p.waiting.size === 0) pending.delete(id);
+    const workers = finished.get(id);
+    if (workers === undefined) finished.set(id, new Set([workerName(agent)]));
+    else workers.add(workerName(agent));
   };
 
   for await (const entry of ledger.scan()) {
@@ -90,6 +92,12 @@ export async function recoverFromLedger(
       if (deltas !== undefined) state.apply(deltas);
       if (entry.agent !== undefined) done(id, entry.agent);
     }
+  }
+  for (const [id, workers] of finished) {
+    const p = pending.get(id);
+    if (p === undefined) continue;
+    for (const worker of workers) p.waiting.delete(worker);
+    if (p.waiting.size === 0) pending.delete(id);
   }
   armHolds();
   for (const p of pending.values()) dispatch(p.envelope, p.gated, [...p.waiting]);
