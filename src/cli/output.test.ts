@@ -10,6 +10,7 @@ describe('terminalSafe', () => {
     ],
     ['NUL, DEL and a C1 control', 'a\u0000b\u007fc\u009bd', 'a\\x00b\\x7fc\\x9bd'],
     ['a carriage return that would overwrite the line', 'ok\rFAKE', 'ok\\x0dFAKE'],
+    ['a right-to-left override that reorders what follows', 'acct:\u202e1488', 'acct:\\u202e1488'],
   ])('shows %s instead of obeying it', (_what, text, shown) => {
     expect(terminalSafe(text)).toBe(shown);
   });

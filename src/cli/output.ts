@@ -49,13 +49,18 @@ export function createOutput(json: boolean): Output {
 /**
  * Text for a terminal with its control characters shown, not obeyed: subjects, reasons and agent
  * names come from outside, and an escape sequence in one must not re-title, recolour or rewrite a
- * pilot's terminal. Line breaks and tabs stay; other C0 and C1 controls and DEL become `\x1b`.
+ * pilot's terminal. Line breaks and tabs stay; other C0 and C1 controls and DEL become `\x1b`, and
+ * the marks that reorder or break text unseen (bidi overrides and isolates, line and paragraph
+ * separators) `\u202e`.
  */
 export function terminalSafe(text: string): string {
   return text.replace(
     // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
-    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) => {
+      const code = c.charCodeAt(0);
+      return code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, '0')}`;
+    },
   );
 }
 

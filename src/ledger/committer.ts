@@ -121,6 +121,8 @@ export function startCommitter(opts: CommitterOptions): Committer {
     if (inflight.length === 0 || failure !== undefined) return;
     watchdog = setTimeout(() => {
       watchdog = undefined;
+      // A main thread busy for that long may not have read reports the worker posted: read them first.
+      drainReports();
       if (inflight.length > 0 && failure === undefined) unresponsive(stuckAfterMs);
     }, stuckAfterMs);
     watchdog.unref();

@@ -55,7 +55,7 @@ export function compileRules(
     return out;
   };
   const breakers = each('breakers', compileBreaker);
-  warnEmptyShares(check, breakers, partitionsOf(doc));
+  warnEmptyShares(check, breakers, partitionsOf(doc), listOf(doc.breakers));
   return {
     limits: each('limits', compileLimit),
     budgets: each('budgets', compileBudget),
@@ -68,18 +68,20 @@ export function compileRules(
  * A breaker not scoped by entity trips in a partition past floor(over / P): with `over` below P
  * that share is 0, so it trips on each partition's first counted message. Legal, rarely meant.
  */
-function warnEmptyShares(check: Checker, breakers: readonly BreakerRule[], partitions: number): void {
-  breakers.forEach((rule, i) => {
+function warnEmptyShares(
+  check: Checker,
+  breakers: readonly BreakerRule[],
+  partitions: number,
+  written: readonly unknown[],
+): void {
+  for (const rule of breakers) {
     const shares = sharesOf({ partitions }, rule.scope);
-    if (shares > 1 && overShare(rule.over, shares) === 0) {
-      check.warn('MW_POLICY_EMPTY_SHARE', { id: rule.id, scope: rule.scope, over: rule.over, partitions }, [
-        'breakers',
-        i,
-        'when',
-        'over',
-      ]);
-    }
-  });
+    if (shares === 1 || overShare(rule.over, shares) > 0) continue;
+    // Where it is written: compiling skips items that are not maps, so indexes may differ.
+    const i = written.findIndex((item) => isObj(item) && str(item.id) === rule.id);
+    const params = { id: rule.id, scope: rule.scope, over: rule.over, partitions };
+    check.warn('MW_POLICY_EMPTY_SHARE', params, ['breakers', i, 'when', 'over']);
+  }
 }
 
 function compileLimit(item: Obj, { check, graph, path, id }: Ctx): RateLimit {

@@ -26,8 +26,10 @@ export type Release = { readonly outcome: 'deliver' | 'deny'; readonly by: strin
 export type Holds = {
   /** Arms an open hold's approval timer once its decision is durable (settled at once if already due). */
   arm(msgId: string): void;
-  /** Arms every open hold's approval timer again under the policy in force (after recovery or a reload). */
+  /** Arms again, under the policy in force, the timers of the holds on record (after a reload). */
   retime(): void;
+  /** Arms every hold in state, all on record (after recovery replayed them from the ledger). */
+  armAll(): void;
   /** Every hold nobody released yet, oldest first, read from state. */
   list(): HoldView[];
   /** Releases a hold: records it, then delivers or executes it, or drops it. */
@@ -129,6 +131,10 @@ export function createHolds(deps: {
     },
     release,
     retime() {
+      close();
+      for (const msgId of [...onRecord]) arm(msgId);
+    },
+    armAll() {
       close();
       for (const hold of state.holds()) arm(hold.msgId);
     },

@@ -116,9 +116,11 @@ export function createInProcessBus<T extends BusValue>(opts: InProcessBusOptions
   // A microtask between batches, not a loop: other partitions' batches interleave with this one's.
   // A batch with a receipt counts as handled once its receipt settles; the next batch need not wait.
   const next = (lane: Lane<T>, batch: readonly T[], receipt: void | BusReceipt) => {
-    if (receipt === undefined) handled(batch.length);
+    // Anything but a receipt with a thenable `done` counts as returning nothing: handled now.
+    const done = (receipt as BusReceipt | null | undefined)?.done;
+    if (!isPromise(done)) handled(batch.length);
     else
-      receipt.done.then(
+      done.then(
         () => handled(batch.length),
         (cause: unknown) => {
           failed(lane, batch, cause);

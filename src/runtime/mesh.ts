@@ -161,6 +161,9 @@ export function createMesh(opts: MeshOptions): Mesh {
   const retimeHolds = () => {
     for (const p of partitions) p.holds.retime();
   };
+  const armAllHolds = () => {
+    for (const p of partitions) p.holds.armAll();
+  };
 
   const evictTimer = setInterval(() => {
     const now = clock();
@@ -246,7 +249,7 @@ export function createMesh(opts: MeshOptions): Mesh {
         ledger,
         partitions.map((p) => p.state),
         delivery.dispatch,
-        retimeHolds,
+        armAllHolds,
         (entry, deltas) => partitions[entry.partition]!.failures.remember(entry, deltas),
       );
       counts.recovered += resumed;

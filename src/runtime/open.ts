@@ -83,11 +83,19 @@ export async function openMesh(opts: {
   await ledger.append(
     policyLoadedRecord(clock(), policy.mesh, policy.digest, policy.file, durability, policy.partitions),
   );
-  const resumed = await mesh.recover();
   const close = async () => {
     await mesh.close();
     await ledger.close();
   };
+  let resumed: number;
+  try {
+    resumed = await mesh.recover();
+  } catch (err) {
+    // A ledger recovery cannot read (entries in a partition this policy does not have) is refused.
+    await close();
+    if (isMeshwardenError(err)) return { ok: false, errors: [err] };
+    throw err;
+  }
   return { ok: true, opened: { mesh, ledger, resumed, close, [Symbol.asyncDispose]: close } };
 }
 

@@ -37,7 +37,7 @@ export function createPartitionRouter(partitions: readonly Partition[], log: Log
   const bus: Bus<PartitionItem> = createInProcessBus<PartitionItem>({
     onError: (err, failed) => log.error({ err, partition: failed.partition }, 'partition handler failed'),
   });
-  const handler = partitionHandler(partitions, tickets, new Set());
+  const handler = partitionHandler(partitions, tickets, new Map());
   for (let p = 0; p < count; p++) bus.subscribe(p, handler);
 
   /** Publishes an item to its partition; resolves as its ticket is settled there. */

@@ -129,7 +129,7 @@ export function createTickets(): Tickets {
 export function partitionHandler(
   partitions: readonly Partition[],
   tickets: Tickets,
-  claims: Set<string>,
+  claims: Map<string, number>,
 ): BusHandler<PartitionItem> {
   return (items, p) => {
     const { admission } = partitions[p]!;
@@ -156,12 +156,18 @@ function admitBatch(
   items: readonly PartitionItem[],
   taken: readonly boolean[] | undefined,
   tickets: Tickets,
-  claims: Set<string>,
+  claims: Map<string, number>,
 ): BusReceipt {
   /** Claims an id from outside until its record is durable, when the ledger's reads find it. */
   const claim = (id: string, durable: Promise<unknown>) => {
-    claims.add(id);
-    const release = () => claims.delete(id);
+    claims.set(id, (claims.get(id) ?? 0) + 1);
+    // Counted: two holders of one id (a refused duplicate's id is not claimed, a forwarded event's
+    // may be) each release their own claim.
+    const release = () => {
+      const left = (claims.get(id) ?? 1) - 1;
+      if (left === 0) claims.delete(id);
+      else claims.set(id, left);
+    };
     durable.then(release, release);
   };
   let read = 0;

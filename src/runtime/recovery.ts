@@ -2,6 +2,7 @@ import type { Envelope, GatedKind } from '../envelope/index.js';
 import type { Verdict } from '../gate/index.js';
 import type { LedgerEntry, LedgerReader } from '../ledger/index.js';
 import { holdOpen, holdRelease, type StateDelta, type StateStore } from '../state/index.js';
+import { runtimeError } from './errors.js';
 import { workerName } from './failures.js';
 import { ENTRY } from './records.js';
 
@@ -47,8 +48,16 @@ export async function recoverFromLedger(
   };
 
   for await (const entry of ledger.scan()) {
-    // Open and reload refuse a partition count the ledger was not written with (MW_RUNTIME_PARTITIONS_CHANGED).
-    const state = states[entry.partition]!;
+    // Open and reload refuse a partition count the ledger was not written with; a ledger whose
+    // entries say otherwise all the same (one with no policy.loaded entry) is refused here.
+    const state = states[entry.partition];
+    if (state === undefined) {
+      const partitions = states.length;
+      throw runtimeError('MW_RUNTIME_PARTITIONS_CHANGED', {
+        recorded: `${entry.partition + 1} or more`,
+        partitions,
+      });
+    }
     if (entry.kind === ENTRY.pilotAction) {
       const { deltas } = entry.data as { deltas?: StateDelta[] };
       if (deltas !== undefined) state.apply(deltas);
