@@ -32,7 +32,7 @@ export type AgentRunner = {
  * Runs agents' handlers with retries; collects what each try emits and admits it as one group, or
  * records a `delivered` entry for a handler that emitted nothing; dead-letters what runs out of tries.
  */
-export function createAgentRunner(deps: {
+export type AgentRunnerDeps = {
   active: ActivePolicy;
   log: Logger;
   clock: Clock;
@@ -55,7 +55,9 @@ export function createAgentRunner(deps: {
   /** Whether the ledger already holds a message with this id (a remote agent's own id may name one). */
   idTaken: (id: string) => Promise<boolean>;
   attempts: Attempts;
-}): AgentRunner {
+};
+
+export function createAgentRunner(deps: AgentRunnerDeps): AgentRunner {
   const { active, log, clock, factory, work, counts, publish } = deps;
   const { attempt, bounded, deadLetter } = deps.attempts;
 

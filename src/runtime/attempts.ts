@@ -46,7 +46,7 @@ export type Attempts = {
 };
 
 /** Retries with backoff (cockatiel), timeouts and dead letters, as both runners use them. */
-export function createAttempts(deps: {
+export type AttemptsDeps = {
   log: Logger;
   clock: Clock;
   work: WorkTracker;
@@ -55,7 +55,9 @@ export function createAttempts(deps: {
   /** Records a failed try or a dead letter (counted into failure breakers); resolves when durable. */
   failed: FailureBreakers['record'];
   retry?: Partial<RetryOptions>;
-}): Attempts {
+};
+
+export function createAttempts(deps: AttemptsDeps): Attempts {
   const { log, clock, work, counts, publish } = deps;
   const options = { ...DEFAULT_RETRY, ...deps.retry };
   const resilience = retry(handleAll, {

@@ -17,7 +17,7 @@ export type EffectRunner = {
 };
 
 /** Runs effect executors with retries; records what they did, or dead-letters what runs out of tries. */
-export function createEffectRunner(deps: {
+export type EffectRunnerDeps = {
   active: ActivePolicy;
   log: Logger;
   clock: Clock;
@@ -31,7 +31,9 @@ export function createEffectRunner(deps: {
    */
   record: (record: LedgerRecord) => Promise<unknown>;
   attempts: Attempts;
-}): EffectRunner {
+};
+
+export function createEffectRunner(deps: EffectRunnerDeps): EffectRunner {
   const { active, log, clock, work, counts, publish } = deps;
   const { attempt, bounded, deadLetter } = deps.attempts;
 

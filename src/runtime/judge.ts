@@ -31,6 +31,18 @@ export type Judged = {
   readonly consumers: readonly string[];
 };
 
+/** Builds a decision entry, counts it and tells listeners (`cause` and `header` for what the gate could not read). */
+type RecordDecision = (
+  now: number,
+  msgId: string,
+  gated: GatedKind,
+  verdict: Verdict,
+  envelope: Envelope | undefined,
+  extra: Extra,
+  cause?: string,
+  header?: DecisionHeader,
+) => Judged;
+
 export type Judge = {
   /** Gate → state → decision entry, for one candidate: measured, decided, its deltas applied. */
   judge(
@@ -41,16 +53,7 @@ export type Judge = {
     facts?: RuntimeFacts,
   ): Judged;
   /** Builds a decision entry for a verdict reached without a candidate to gate (a rejection), counts it, tells listeners. */
-  record(
-    now: number,
-    msgId: string,
-    gated: GatedKind,
-    verdict: Verdict,
-    envelope: Envelope | undefined,
-    extra: Extra,
-    cause?: string,
-    header?: DecisionHeader,
-  ): Judged;
+  record: RecordDecision;
   /** Gates a released loop-guard or freeze hold again with those stops lifted, and applies its deltas. */
   regate(hold: HeldMessage): Decision;
   /** The agents an admitted message goes to: its target, or every consumer of its type. */
@@ -148,16 +151,7 @@ export function createJudge(deps: {
     return record(now, envelope?.id ?? factory.id(), gated, verdict, envelope, extra, cause);
   };
 
-  const record = (
-    now: number,
-    msgId: string,
-    gated: GatedKind,
-    verdict: Verdict,
-    envelope: Envelope | undefined,
-    extra: Extra,
-    cause?: string,
-    header?: DecisionHeader,
-  ): Judged => {
+  const record: RecordDecision = (now, msgId, gated, verdict, envelope, extra, cause, header) => {
     const data = decisionData(gated, verdict, envelope, extra);
     countDecision(counts, gated, verdict);
     if (deps.listening()) {
