@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { terminalSafe } from './output.js';
+import { headsText, terminalSafe } from './output.js';
 
 describe('terminalSafe', () => {
   it.each([
@@ -18,5 +18,18 @@ describe('terminalSafe', () => {
   it('keeps line breaks, tabs and every printable character', () => {
     const text = 'account:8841\tfrozen\nüñïçødé 🙂 « » –';
     expect(terminalSafe(text)).toBe(text);
+  });
+});
+
+describe('headsText', () => {
+  it('names one chain by its head, several by partition, and an empty ledger as empty', () => {
+    expect(headsText([{ partition: 0, head: 'sha256:a' }])).toBe('head sha256:a');
+    expect(
+      headsText([
+        { partition: 0, head: 'sha256:a' },
+        { partition: 1, head: 'sha256:b' },
+      ]),
+    ).toBe('heads 0 sha256:a · 1 sha256:b');
+    expect(headsText([])).toBe('head (empty)');
   });
 });

@@ -1,6 +1,8 @@
 import { isAbsolute, relative } from 'node:path';
 import { formatLocation, type MeshwardenError } from '../runtime/index.js';
 
+type PartitionHead = { readonly partition: number; readonly head: string };
+
 /** Where the CLI writes: stdout carries results (one JSON document with --json), stderr the rest. */
 export type Output = {
   readonly json: boolean;
@@ -81,4 +83,14 @@ export function table(rows: readonly (readonly string[])[]): string {
 export function displayPath(path: string): string {
   const rel = relative(process.cwd(), path);
   return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel;
+}
+
+/**
+ * The ledger's heads as a line says them: `head sha256:…` for a single chain, else each partition's,
+ * numbered (`heads 0 sha256:… · 1 sha256:…`), so that no one takes partition 0's head for the ledger's.
+ */
+export function headsText(heads: readonly PartitionHead[]): string {
+  if (heads.length === 0) return 'head (empty)';
+  if (heads.length === 1 && heads[0]!.partition === 0) return `head ${heads[0]!.head}`;
+  return `heads ${heads.map((h) => `${h.partition} ${h.head}`).join(' · ')}`;
 }

@@ -2,7 +2,6 @@ export { parseCheckpoint, verifyCheckpointSignature } from './checkpoint.js';
 export { type OpenLedgerOptions, openLedgerAt } from './location.js';
 export {
   type Durability,
-  headsText,
   type Ledger,
   type LedgerReader,
   type LedgerWriter,

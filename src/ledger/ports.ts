@@ -100,13 +100,3 @@ export function sizeOf(heads: readonly PartitionHead[]): number {
   for (const h of heads) n += h.size;
   return n;
 }
-
-/**
- * The heads as a line says them: the one head of a single chain, else each partition's, numbered
- * (`0 sha256:… · 1 sha256:…`), so that no one takes partition 0's head for the whole ledger's.
- */
-export function headsText(heads: readonly PartitionHead[]): string {
-  if (heads.length === 0) return '(empty)';
-  if (heads.length === 1 && heads[0]!.partition === 0) return heads[0]!.head;
-  return heads.map((h) => `${h.partition} ${h.head}`).join(' · ');
-}

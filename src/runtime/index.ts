@@ -18,7 +18,6 @@ export { formatDuration } from '../gate/index.js';
 export {
   type Checkpoint,
   type Durability,
-  headsText,
   type Ledger,
   type LedgerEntry,
   type LedgerReader,

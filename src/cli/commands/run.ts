@@ -4,7 +4,6 @@ import type { Logger } from 'pino';
 import {
   type Durability,
   feedFile,
-  headsText,
   type OpenedMesh,
   openMesh,
   type RunSummary,
@@ -13,7 +12,7 @@ import {
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 
-import { type Output, table } from '../output.js';
+import { headsText, type Output, table } from '../output.js';
 import { cliTransports } from '../transports.js';
 import { reportOpenFailure } from './policy-check.js';
 
@@ -127,7 +126,5 @@ export function printSummary(s: RunSummary, out: Output): void {
     out.line(`alert: approval ${rule} could not be evaluated on ${n} message(s), each held for a pilot`);
   for (const b of s.breakers) out.line(`breaker ${b.id} open for ${b.key} (${b.action})`);
   if (s.frozen.length > 0) out.line(`frozen: ${s.frozen.join(', ')}`);
-  out.line(
-    `ledger: ${s.ledger.entries} entries, ${s.ledger.heads.length > 1 ? 'heads' : 'head'} ${headsText(s.ledger.heads)}`,
-  );
+  out.line(`ledger: ${s.ledger.entries} entries, ${headsText(s.ledger.heads)}`);
 }

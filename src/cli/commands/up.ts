@@ -5,7 +5,6 @@ import { createMeshA2aServer, createMeshMcpServer } from '../../interop/index.js
 import {
   type Durability,
   feedFile,
-  headsText,
   isMeshwardenError,
   type Mesh,
   openMesh,
@@ -14,7 +13,7 @@ import {
 import { createServer, openTokenStore } from '../../server/index.js';
 import { cliError, EXIT } from '../errors.js';
 
-import { displayPath, type Output } from '../output.js';
+import { displayPath, headsText, type Output } from '../output.js';
 import { cliTransports } from '../transports.js';
 import { reportOpenFailure } from './policy-check.js';
 
@@ -142,9 +141,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   await mcp.close();
   await opened.close();
   const heads = ledger.heads();
-  out.note(
-    `stopped cleanly: ${sizeOf(heads)} ledger entries, ${heads.length > 1 ? 'heads' : 'head'} ${headsText(heads)}`,
-  );
+  out.note(`stopped cleanly: ${sizeOf(heads)} ledger entries, ${headsText(heads)}`);
   return EXIT.ok;
 }
 
