@@ -7,6 +7,7 @@ import type { IngressMessage } from './define.js';
 import type { Delivery, Outgoing } from './delivery.js';
 import type { Clock, EnvelopeFactory } from './envelopes.js';
 import type { MeshEvent, RunCounts } from './events.js';
+import { takenOutgoing } from './forwarded.js';
 import type { HeldMessage, Release } from './holds.js';
 import { createJudge, type Judged, type Origin } from './judge.js';
 import { ENTRY } from './records.js';
@@ -40,9 +41,11 @@ export type Admission = {
   ingest(ingress: string, message: RootMessage, taken: boolean): Admitted;
   /**
    * Admits what one handler emitted for this partition as one atomic ledger group: a crash keeps all
-   * of it or none (the agent runner splits a handler's emissions by partition first).
+   * of it or none (the agent runner splits a handler's emissions by partition first). `taken` names
+   * the emissions whose id from outside names another message (read before, by the partition
+   * handler): each is gated under an id of the warden's own, and refused (`takenOutgoing`).
    */
-  admitAll(emitted: readonly Outgoing[]): Promise<unknown>;
+  admitAll(emitted: readonly Outgoing[], taken?: ReadonlySet<Outgoing>): Promise<unknown>;
   /**
    * Releases a hold (holds.ts checked it may be): a pilot's approval or rejection, or a timeout. A
    * loop-guard or freeze hold is gated again with those stops lifted; a partner's approval hold has
@@ -182,10 +185,11 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       }
       return { msgId: judged.msgId, durable: append(judged) };
     },
-    admitAll(emitted) {
-      const judged = emitted.map((out) =>
-        judge(out.envelope, out.gated, out.external === true, undefined, out.facts),
-      );
+    admitAll(emitted, taken) {
+      const judged = emitted.map((given) => {
+        const out = taken?.has(given) === true ? takenOutgoing(given, factory.id()) : given;
+        return judge(out.envelope, out.gated, out.external === true, undefined, out.facts);
+      });
       const durable = ledger.appendAll(
         judged.map((j) => j.record),
         partition,

@@ -10,7 +10,7 @@ import type { AgentContext, AgentDefinition } from './define.js';
 import type { Clock, EnvelopeFactory } from './envelopes.js';
 import { runtimeError } from './errors.js';
 import type { MeshEvent, RunCounts } from './events.js';
-import { forwardedOutgoing, type Outbox, settled } from './forwarded.js';
+import { forwardedOutgoing, type Outbox } from './forwarded.js';
 import { deliveredRecord } from './records.js';
 import type { WorkTracker } from './work.js';
 
@@ -52,8 +52,6 @@ export type AgentRunnerDeps = {
    * admit path, applying the state deltas it carries (an executor's reply token); resolves when durable.
    */
   record: (record: LedgerRecord) => Promise<unknown>;
-  /** Whether the ledger already holds a message with this id (a remote agent's own id may name one). */
-  idTaken: (id: string) => Promise<boolean>;
   attempts: Attempts;
 };
 
@@ -78,7 +76,7 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunner {
         } finally {
           outbox.open = false;
         }
-        return settled(outbox.items);
+        return outbox.items;
       },
       (cause) =>
         runtimeError(
@@ -160,22 +158,8 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunner {
       });
     },
     forward(event) {
-      const out = (takenId?: string) => forwardedOutgoing(factory, active.policy, msg, spec, event, takenId);
-      const id = event.id;
-      if (id === undefined) return collect(outbox, spec, msg, out());
-      // An id the ledger already holds (a message of the warden's own, say) names another message:
-      // the event is gated under an id of the warden's own, so that message's lineage stays its own.
-      // The read is awaited: the event keeps its place in the outbox, and the try waits for it.
-      const checked = deps.idTaken(id).then((taken) => out(taken ? id : undefined));
-      if (outbox.open) {
-        // A try that throws never awaits it: its failure (a closed ledger) then fails nobody.
-        checked.catch(() => {});
-        outbox.items.push(checked);
-        return id;
-      }
-      // Late: gated as late once the read is done, as an emission after the try settled is.
-      work.track(checked.then((late) => collect(outbox, spec, msg, late)));
-      return id;
+      // An id of the remote's own is checked for duplicates by the partition that admits it.
+      return collect(outbox, spec, msg, forwardedOutgoing(factory, active.policy, msg, spec, event));
     },
   });
 

@@ -7,20 +7,14 @@ import type { RemoteEvent } from './transports.js';
 
 // What the agent runner needs for events a transport forwards from a remote agent (`ctx.forward`).
 
-/** One try's emissions, in order; a forwarded event with an id of its own waits on a ledger read. */
-export type Outbox = { readonly items: (Outgoing | Promise<Outgoing>)[]; open: boolean };
-
-/** A try's emissions once every duplicate-id read among them is answered. */
-export function settled(items: Outbox['items']): Outgoing[] | Promise<Outgoing[]> {
-  if (!items.some((item) => item instanceof Promise)) return items as Outgoing[];
-  return Promise.all(items);
-}
+/** One try's emissions, in order. */
+export type Outbox = { readonly items: Outgoing[]; open: boolean };
 
 /**
  * A remote agent's event as the warden gates it: the envelope the warden builds (source and
  * causation are the warden's to fill), and what the remote claimed besides, for the gate to
- * compare. An id the ledger already holds (`takenId`) is not used: the event gets one of the
- * warden's own, and the gate refuses it.
+ * compare. An id of its own is `external`: the partition that admits it reads whether the ledger
+ * holds it, or another message claimed it (partitions.ts), and gates it `takenOutgoing` if so.
  */
 export function forwardedOutgoing(
   factory: EnvelopeFactory,
@@ -28,39 +22,36 @@ export function forwardedOutgoing(
   msg: Envelope,
   spec: AgentSpec,
   event: RemoteEvent,
-  takenId: string | undefined,
 ): Outgoing {
-  const { id: _, ...withoutId } = event;
-  const envelope = factory.child(
-    msg,
-    spec,
-    event.type,
-    event.data,
-    authored(takenId === undefined ? event : withoutId),
-  );
-  const facts = factsOf(takenId, event);
+  const envelope = factory.child(msg, spec, event.type, event.data, authored(event));
+  const facts = factsOf(event);
   return {
     envelope,
     gated: policy.effects.has(event.type) ? 'effect' : 'message',
-    ...(event.id === undefined || takenId !== undefined ? {} : { external: true }),
+    ...(event.id === undefined ? {} : { external: true }),
     ...(facts === undefined ? {} : { facts }),
   };
 }
 
-/** What the gate must know of a remote agent's event beyond its envelope: a taken id, its claims. */
-function factsOf(takenId: string | undefined, event: RemoteEvent): RuntimeFacts | undefined {
+/**
+ * An emission whose id from outside names another message (the ledger holds it, or a partition
+ * claimed it): gated under `id`, one of the warden's own, so that message's lineage stays its own,
+ * with the fact `takenId` for the gate to refuse it.
+ */
+export function takenOutgoing(out: Outgoing, id: string): Outgoing {
+  const { external: _, envelope, facts, ...rest } = out;
+  return { ...rest, envelope: { ...envelope, id }, facts: { ...facts, takenId: envelope.id } };
+}
+
+/** What the gate must know of a remote agent's event beyond its envelope: its claims. */
+function factsOf(event: RemoteEvent): RuntimeFacts | undefined {
   const { source, causationid } = event;
-  if (takenId === undefined && source === undefined && causationid === undefined) return undefined;
-  const claimed =
-    source === undefined && causationid === undefined
-      ? undefined
-      : {
-          ...(source === undefined ? {} : { source }),
-          ...(causationid === undefined ? {} : { causationid }),
-        };
+  if (source === undefined && causationid === undefined) return undefined;
   return {
-    ...(takenId === undefined ? {} : { takenId }),
-    ...(claimed === undefined ? {} : { claimed }),
+    claimed: {
+      ...(source === undefined ? {} : { source }),
+      ...(causationid === undefined ? {} : { causationid }),
+    },
   };
 }
 

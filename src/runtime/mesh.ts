@@ -136,8 +136,6 @@ export function createMesh(opts: MeshOptions): Mesh {
     publish,
     listening,
     admitAll: router.admitAll,
-    // Read once per forwarded remote event; any partition's admission reads the same ledger.
-    idTaken: partitions[0]!.admission.idTaken,
     record: (record) =>
       partitions[owner(record.subject)]!.admission.commit(
         [record],

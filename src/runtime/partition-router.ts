@@ -4,6 +4,7 @@ import type { LedgerEntry } from '../ledger/index.js';
 import type { RootMessage } from './admission.js';
 import type { Outgoing } from './agent-runner.js';
 import type { Bus } from './bus.js';
+import { createIdClaims } from './id-claims.js';
 import { createInProcessBus } from './in-process-bus.js';
 import { createTickets, type Partition, type PartitionItem, partitionHandler } from './partitions.js';
 import { type RejectedInput, rejection } from './rejected.js';
@@ -37,7 +38,7 @@ export function createPartitionRouter(partitions: readonly Partition[], log: Log
   const bus: Bus<PartitionItem> = createInProcessBus<PartitionItem>({
     onError: (err, failed) => log.error({ err, partition: failed.partition }, 'partition handler failed'),
   });
-  const handler = partitionHandler(partitions, tickets, new Map());
+  const handler = partitionHandler(partitions, tickets, createIdClaims());
   for (let p = 0; p < count; p++) bus.subscribe(p, handler);
 
   /** Publishes an item to its partition; resolves as its ticket is settled there. */

@@ -13,6 +13,7 @@ import type { MeshEvent, RunCounts } from './events.js';
 import { createFailureBreakers, type FailureBreakers } from './failures.js';
 import { isFrozen } from './freezes.js';
 import { createHolds, type Holds } from './holds.js';
+import type { IdClaims } from './id-claims.js';
 import type { WorkTracker } from './work.js';
 
 /**
@@ -116,33 +117,37 @@ export function createTickets(): Tickets {
 }
 
 /**
- * The bus handler of every partition. Per batch: the duplicate-id reads of its root messages with
- * ids from outside, all at once (the ledger reader is asynchronous); then each item in bus order,
- * synchronously, through the partition's admission (gate → deltas → record → append → settle once
- * durable). The batch is handled once appended, and acked (its receipt) once its records are durable:
- * the next batch is decided while this one commits, and its duplicate-id reads still see this one
- * (the reader reads its own writes). Settling (delivery, hold timers) never holds up the next gate.
- * `claims` is shared by every partition's handler: the ids from outside judged and not yet durable,
- * so that two messages with one id on subjects of different partitions, whose reads both came
- * before either was appended, are not both admitted.
+ * The bus handler of every partition. Per batch: the duplicate-id reads of the ids from outside it
+ * names (its root messages' own, its remote agents' events'), all at once (the ledger reader is
+ * asynchronous); then each item in bus order, synchronously, through the partition's admission
+ * (gate → deltas → record → append → settle once durable). The batch is handled once appended, and
+ * acked (its receipt) once its records are durable: the next batch is decided while this one
+ * commits, and its duplicate-id reads still see this one (the reader reads its own writes).
+ * Settling (delivery, hold timers) never holds up the next gate. `claims` is shared by every
+ * partition's handler (id-claims.ts): an id judged here counts as taken for every partition until
+ * every read can see its record, so two messages with one id on subjects of different partitions,
+ * whose reads both came before either was appended, are not both admitted.
  */
 export function partitionHandler(
   partitions: readonly Partition[],
   tickets: Tickets,
-  claims: Map<string, number>,
+  claims: IdClaims,
 ): BusHandler<PartitionItem> {
   return (items, p) => {
     const { admission } = partitions[p]!;
-    let reads: Promise<boolean>[] | undefined;
-    for (const item of items) {
-      if (item.kind !== 'root' || item.message.id === undefined) continue;
-      reads ??= [];
-      reads.push(admission.idTaken(item.message.id));
-    }
-    if (reads === undefined) return admitBatch(admission, items, undefined, tickets, claims);
-    return Promise.all(reads).then(
-      (taken) => admitBatch(admission, items, taken, tickets, claims),
+    const ids = outsideIds(items);
+    if (ids === undefined) return admitBatch(admission, items, undefined, tickets, claims);
+    const used = claims.reading(ids);
+    return Promise.all(ids.map(admission.idTaken)).then(
+      (taken) => {
+        try {
+          return admitBatch(admission, items, taken, tickets, claims);
+        } finally {
+          used();
+        }
+      },
       (err: unknown) => {
+        used();
         for (const item of items) tickets.settle(item.ticket, Promise.reject(err));
         return undefined;
       },
@@ -150,40 +155,56 @@ export function partitionHandler(
   };
 }
 
-/** Admits a batch in order; `taken` answers its root messages with ids, in order, when there are any. */
+/** The ids from outside a batch names, in item order, if any: what its duplicate-id reads look up. */
+function outsideIds(items: readonly PartitionItem[]): string[] | undefined {
+  let ids: string[] | undefined;
+  for (const item of items) {
+    if (item.kind === 'root') {
+      if (item.message.id === undefined) continue;
+      ids ??= [];
+      ids.push(item.message.id);
+    } else if (item.kind === 'emitted') {
+      for (const out of item.emitted) {
+        if (out.external !== true) continue;
+        ids ??= [];
+        ids.push(out.envelope.id);
+      }
+    }
+  }
+  return ids;
+}
+
+/** Admits a batch in order; `taken` answers the ids `outsideIds` found, in order, when there are any. */
 function admitBatch(
   admission: Admission,
   items: readonly PartitionItem[],
   taken: readonly boolean[] | undefined,
   tickets: Tickets,
-  claims: Map<string, number>,
+  claims: IdClaims,
 ): BusReceipt {
-  /** Claims an id from outside until its record is durable, when the ledger's reads find it. */
-  const claim = (id: string, durable: Promise<unknown>) => {
-    claims.set(id, (claims.get(id) ?? 0) + 1);
-    // Counted: two holders of one id (a refused duplicate's id is not claimed, a forwarded event's
-    // may be) each release their own claim.
-    const release = () => {
-      const left = (claims.get(id) ?? 1) - 1;
-      if (left === 0) claims.delete(id);
-      else claims.set(id, left);
-    };
-    durable.then(release, release);
-  };
   let read = 0;
+  /** Whether the next id from outside names another message: in the ledger, or claimed by one judged. */
+  const isTaken = (id: string) => taken?.[read++] === true || claims.has(id);
   const durables: Promise<unknown>[] = [];
   for (const item of items) {
     let durable: Promise<unknown>;
     try {
       if (item.kind === 'root') {
         const id = item.message.id;
-        const isTaken = id !== undefined && (taken?.[read++] === true || claims.has(id));
-        const admitted = admission.ingest(item.ingress, item.message, isTaken);
-        durable = admitted.durable;
-        if (id !== undefined && !isTaken) claim(id, durable);
+        const idTaken = id !== undefined && isTaken(id);
+        durable = admission.ingest(item.ingress, item.message, idTaken).durable;
+        if (id !== undefined && !idTaken) claims.claim(id, durable);
       } else if (item.kind === 'emitted') {
-        durable = admission.admitAll(item.emitted);
-        for (const out of item.emitted) if (out.external === true) claim(out.envelope.id, durable);
+        let refused: Set<Outgoing> | undefined;
+        for (const out of item.emitted) {
+          if (out.external !== true || !isTaken(out.envelope.id)) continue;
+          refused ??= new Set();
+          refused.add(out);
+        }
+        durable = admission.admitAll(item.emitted, refused);
+        for (const out of item.emitted) {
+          if (out.external === true && refused?.has(out) !== true) claims.claim(out.envelope.id, durable);
+        }
       } else {
         durable = admission.reject(item.rejection);
       }
