@@ -49,7 +49,8 @@ const transport: AgentTransport = {
 
 /**
  * The real SQLite ledger, whose first `held` reads of ID are made when called but answered only once
- * `release` is called: as a slow reader answers, with what it read then.
+ * `release` is called: as a slow reader answers, with what it read then; reads of the id given to
+ * `fail` reject.
  */
 function slowReads(ledger: Ledger, held: number) {
   let release: () => void = () => {};
@@ -58,7 +59,10 @@ function slowReads(ledger: Ledger, held: number) {
   });
   const made: Promise<unknown>[] = [];
   let waiting: { count: number; resolve: () => void } | undefined;
+  let failing: string | undefined;
   const byMessage = (msgId: string): Promise<LedgerEntry[]> => {
+    // As a reader whose connection dropped answers.
+    if (msgId === failing) return Promise.reject(new Error('connection reset'));
     const read = ledger.byMessage(msgId);
     if (msgId !== ID || made.length === held) return read;
     made.push(read);
@@ -70,7 +74,10 @@ function slowReads(ledger: Ledger, held: number) {
     if (made.length < count) await new Promise<void>((resolve) => (waiting = { count, resolve }));
     await Promise.all(made);
   };
-  return { ledger: { ...ledger, byMessage }, madeReads, release: () => release() };
+  const fail = (id: string) => {
+    failing = id;
+  };
+  return { ledger: { ...ledger, byMessage }, madeReads, release: () => release(), fail };
 }
 
 async function openSlowMesh(
@@ -131,6 +138,30 @@ describe('ids from outside claimed across partitions', () => {
       expect(reasonOf(await second)).toBe('envelope.duplicate_id');
       await mesh.idle();
       expect(await decidedUnderId(ledger)).toEqual(['gate.admitted']);
+    } finally {
+      await mesh.close();
+      await ledger.close();
+    }
+  });
+});
+
+describe('a duplicate-id read that fails', () => {
+  it('fails only the message whose id it read; the rest of its batch is admitted', async () => {
+    const { mesh, ledger, slow } = await openSlowMesh(0);
+    const FAILING = '0190f2a0-0000-7000-8000-00000000fa11';
+    slow.fail(FAILING);
+    try {
+      // Sent in one tick: one batch of partition 1, whose reads run at once.
+      const [failed, other, plain] = await Promise.allSettled([
+        mesh.inject('api', { type: 'job.done.v1', subject: 'job:1', data: {}, id: FAILING }),
+        mesh.inject('api', { type: 'job.done.v1', subject: 'job:1', data: {}, id: ID }),
+        mesh.inject('api', { type: 'job.done.v1', subject: 'job:1', data: {} }),
+      ]);
+      expect(failed).toMatchObject({ status: 'rejected', reason: { code: 'MW_RUNTIME_ID_READ' } });
+      expect(other.status === 'fulfilled' && reasonOf(other.value)).toBe('gate.admitted');
+      expect(plain.status === 'fulfilled' && reasonOf(plain.value)).toBe('gate.admitted');
+      await mesh.idle();
+      expect(await ledger.byMessage(FAILING)).toEqual([]);
     } finally {
       await mesh.close();
       await ledger.close();

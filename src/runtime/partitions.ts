@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { parseSource } from '../envelope/index.js';
+import { errorText, type MeshwardenError, parseSource } from '../envelope/index.js';
 import { partnerReach } from '../gate/index.js';
 import type { LedgerReader, LedgerWriter } from '../ledger/index.js';
 import { createMemoryState, type StateStore } from '../state/index.js';
@@ -9,6 +9,7 @@ import type { Outgoing } from './agent-runner.js';
 import type { BusHandler, BusReceipt } from './bus.js';
 import type { Delivery } from './delivery.js';
 import type { Clock, EnvelopeFactory } from './envelopes.js';
+import { runtimeError } from './errors.js';
 import type { MeshEvent, RunCounts } from './events.js';
 import { createFailureBreakers, type FailureBreakers } from './failures.js';
 import { isFrozen } from './freezes.js';
@@ -138,21 +139,21 @@ export function partitionHandler(
     const ids = outsideIds(items);
     if (ids === undefined) return admitBatch(admission, items, undefined, tickets, claims);
     const used = claims.reading(ids);
-    return Promise.all(ids.map(admission.idTaken)).then(
-      (taken) => {
-        try {
-          return admitBatch(admission, items, taken, tickets, claims);
-        } finally {
-          used();
-        }
-      },
-      (err: unknown) => {
+    // Each read answers for its own candidate: one that fails fails that candidate alone.
+    const reads = ids.map((id) => admission.idTaken(id).catch((cause: unknown) => idReadFailed(id, cause)));
+    return Promise.all(reads).then((taken) => {
+      try {
+        return admitBatch(admission, items, taken, tickets, claims);
+      } finally {
         used();
-        for (const item of items) tickets.settle(item.ticket, Promise.reject(err));
-        return undefined;
-      },
-    );
+      }
+    });
   };
+}
+
+/** A duplicate-id read that failed (the ledger could not be read): its candidate cannot be judged. */
+function idReadFailed(id: string, cause: unknown): MeshwardenError {
+  return runtimeError('MW_RUNTIME_ID_READ', { id, cause: errorText(cause) }, { cause });
 }
 
 /** The ids from outside a batch names, in item order, if any: what its duplicate-id reads look up. */
@@ -174,36 +175,54 @@ function outsideIds(items: readonly PartitionItem[]): string[] | undefined {
   return ids;
 }
 
-/** Admits a batch in order; `taken` answers the ids `outsideIds` found, in order, when there are any. */
+/**
+ * Admits a batch in order; `taken` answers the ids `outsideIds` found, in order, when there are any.
+ * An item whose read failed is not judged: its sender gets the read's error (a handler's emissions
+ * to this partition are one atomic group, so one failed read among them fails the group).
+ */
 function admitBatch(
   admission: Admission,
   items: readonly PartitionItem[],
-  taken: readonly boolean[] | undefined,
+  taken: readonly (boolean | MeshwardenError)[] | undefined,
   tickets: Tickets,
   claims: IdClaims,
 ): BusReceipt {
   let read = 0;
-  /** Whether the next id from outside names another message: in the ledger, or claimed by one judged. */
-  const isTaken = (id: string) => taken?.[read++] === true || claims.has(id);
+  /** Whether the next id from outside names another message (in the ledger, or claimed), or why not known. */
+  const isTaken = (id: string): boolean | MeshwardenError => {
+    const answer = taken?.[read++];
+    return typeof answer === 'object' ? answer : answer === true || claims.has(id);
+  };
   const durables: Promise<unknown>[] = [];
   for (const item of items) {
     let durable: Promise<unknown>;
     try {
       if (item.kind === 'root') {
         const id = item.message.id;
-        const idTaken = id !== undefined && isTaken(id);
-        durable = admission.ingest(item.ingress, item.message, idTaken).durable;
-        if (id !== undefined && !idTaken) claims.claim(id, durable);
+        const idTaken = id === undefined ? false : isTaken(id);
+        if (typeof idTaken === 'object') durable = Promise.reject(idTaken);
+        else {
+          durable = admission.ingest(item.ingress, item.message, idTaken).durable;
+          if (id !== undefined && !idTaken) claims.claim(id, durable);
+        }
       } else if (item.kind === 'emitted') {
         let refused: Set<Outgoing> | undefined;
+        let failed: MeshwardenError | undefined;
         for (const out of item.emitted) {
-          if (out.external !== true || !isTaken(out.envelope.id)) continue;
-          refused ??= new Set();
-          refused.add(out);
+          if (out.external !== true) continue;
+          const idTaken = isTaken(out.envelope.id);
+          if (typeof idTaken === 'object') failed ??= idTaken;
+          else if (idTaken) {
+            refused ??= new Set();
+            refused.add(out);
+          }
         }
-        durable = admission.admitAll(item.emitted, refused);
-        for (const out of item.emitted) {
-          if (out.external === true && refused?.has(out) !== true) claims.claim(out.envelope.id, durable);
+        if (failed !== undefined) durable = Promise.reject(failed);
+        else {
+          durable = admission.admitAll(item.emitted, refused);
+          for (const out of item.emitted) {
+            if (out.external === true && refused?.has(out) !== true) claims.claim(out.envelope.id, durable);
+          }
         }
       } else {
         durable = admission.reject(item.rejection);

@@ -38,6 +38,7 @@ const STATUS: Readonly<Record<string, number>> = {
   MW_API_RATE_LIMITED: 429,
   MW_API_CLOSING: 503,
   MW_RUNTIME_CLOSED: 503,
+  MW_RUNTIME_ID_READ: 503,
 };
 
 export function statusOf(error: MeshwardenError): number {
