@@ -124,10 +124,17 @@ export function describeLedgerConformance(
         expectChained([first, ...group]);
         expect(await ledger.appendAll([])).toEqual([]);
         const bad = [rec('x1'), { ...rec('x2'), at: Number.NaN }];
-        await expect(ledger.appendAll(bad, 2)).rejects.toMatchObject({ code: 'MW_LEDGER_RECORD' });
+        const accepted: string[] = [];
+        await expect(ledger.appendAll(bad, 2, () => accepted.push('bad'))).rejects.toMatchObject({
+          code: 'MW_LEDGER_RECORD',
+        });
+        const good = ledger.appendAll([rec('g4')], 2, () => accepted.push('good'));
+        expect(accepted).toEqual(['good']); // told at once, never for a refused group
+        expect((await good)[0]).toMatchObject({ seq: 5, msgId: 'g4' });
         await expect(ledger.append(rec('x3'), -1)).rejects.toMatchObject({ code: 'MW_LEDGER_RECORD' });
-        expect(ledger.heads()).toEqual([{ partition: 2, size: 4, head: group[2]!.hash }]);
-        expect(await ledger.append(rec('s5'), 2)).toMatchObject({ seq: 5, prev: group[2]!.hash });
+        const g4 = (await good)[0]!;
+        expect(ledger.heads()).toEqual([{ partition: 2, size: 5, head: g4.hash }]);
+        expect(await ledger.append(rec('s6'), 2)).toMatchObject({ seq: 6, prev: g4.hash });
         expect(await ledger.byMessage('x1')).toEqual([]);
       });
 

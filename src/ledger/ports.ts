@@ -39,8 +39,15 @@ export type LedgerWriter = {
   /**
    * Chains the records one after the other, like `append` each, and commits them in one transaction:
    * after a crash the ledger holds all of them or none. Resolves when that transaction is durable.
+   * `accepted`, when given, is called synchronously, before appendAll returns, once the records are
+   * chained and on their way to the disk, and never for records refused at once (no canonical form, a
+   * closed ledger): a caller that keeps state beside the ledger moves it only for what was accepted.
    */
-  appendAll(records: readonly LedgerRecord[], partition?: number): Promise<LedgerEntry[]>;
+  appendAll(
+    records: readonly LedgerRecord[],
+    partition?: number,
+    accepted?: () => void,
+  ): Promise<LedgerEntry[]>;
   /** Resolves when everything appended so far is durable; rejects with the error that closed the ledger. */
   flush(): Promise<void>;
   /** Each non-empty partition's size and head hash as durable (after `flush()`, every append before it). */

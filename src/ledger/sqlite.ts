@@ -176,13 +176,21 @@ export function openLedger(opts: LedgerOptions): Ledger {
       const { entry } = chained;
       return writer.push(entry, chained.body).then(() => entry);
     },
-    appendAll(records: readonly LedgerRecord[], partition = 0): Promise<LedgerEntry[]> {
+    appendAll(
+      records: readonly LedgerRecord[],
+      partition = 0,
+      accepted?: () => void,
+    ): Promise<LedgerEntry[]> {
       if (!open) return Promise.reject(closedError());
       const chained = chain.group(records, partition);
       if (isMeshwardenError(chained)) return Promise.reject(chained);
       const { entries } = chained;
-      if (entries.length === 0) return Promise.resolve(entries);
-      return writer.pushGroup(entries, chained.bodies).then(() => entries);
+      const durable =
+        entries.length === 0
+          ? Promise.resolve(entries)
+          : writer.pushGroup(entries, chained.bodies).then(() => entries);
+      accepted?.();
+      return durable;
     },
     flush() {
       if (open) return writer.flush();

@@ -1,8 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { isMeshwardenError } from '../envelope/index.js';
 import { openMesh } from './open.js';
 import { ENTRY } from './records.js';
+import { summarize } from './summary.js';
 import { log, writeMesh } from './test-kit.js';
 
 // The admit path's refusals of what no gate stage can read, and of ids the ledger already holds.
@@ -125,5 +127,25 @@ describe('ids from outside', () => {
     expect(refused.causationId).toBeUndefined();
     expect((refused.data as { unverifiedCausation?: string }).unverifiedCausation).toBe(first.msgId);
     expect((await o.ledger.byCausation(first.msgId!)).map((e) => e.msgId)).not.toContain(refused.msgId);
+  });
+});
+
+describe('a change of state recorded outside a decision', () => {
+  it('moves state only once the ledger accepted its entry: a freeze the ledger refused freezes nothing', async () => {
+    const dir = writeMesh(0);
+    const opened = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    await using o = opened.opened;
+    // The ledger refuses every append from here on, as it does once a commit failed.
+    await o.ledger.close();
+    const act = { pilot: 'ana', reason: 'checking' };
+    const refused = o.mesh.pilot.freeze('job:1', act);
+    if (isMeshwardenError(refused)) throw refused;
+    await expect(refused).rejects.toMatchObject({ code: 'MW_LEDGER_CLOSED' });
+    expect(summarize(o.mesh.counts(), o.mesh.state, o.ledger, o.mesh.policy).frozen).toEqual([]);
+    // Not frozen in memory either: a second try is decided afresh, and refused by the ledger again.
+    const again = o.mesh.pilot.freeze('job:1', act);
+    if (isMeshwardenError(again)) throw again;
+    await expect(again).rejects.toMatchObject({ code: 'MW_LEDGER_CLOSED' });
   });
 });

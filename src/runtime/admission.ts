@@ -55,7 +55,8 @@ export type Admission = {
   release(hold: HeldMessage, release: Release): Promise<LedgerEntry>;
   /**
    * Records a change of state the gate did not decide (a pilot's freeze or reset, a failure count, an
-   * executor's reply token): applies its deltas, then appends its records as one group.
+   * executor's reply token): appends its records as one group, and applies its deltas once the
+   * ledger accepted them (never for records it refused: state moves only with what is written).
    */
   commit(records: readonly LedgerRecord[], deltas: readonly StateDelta[]): Promise<LedgerEntry[]>;
   /** Records input that never became an envelope (quarantined at the `ingress` stage), bounded by `rejection`. */
@@ -204,8 +205,8 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       return release(hold, r);
     },
     commit(records, deltas) {
-      state.apply(deltas);
-      return ledger.appendAll(records, partition);
+      if (deltas.length === 0) return ledger.appendAll(records, partition);
+      return ledger.appendAll(records, partition, () => state.apply(deltas));
     },
     idTaken,
   };

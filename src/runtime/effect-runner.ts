@@ -88,7 +88,7 @@ export function createEffectRunner(deps: EffectRunnerDeps): EffectRunner {
     counts.effects.executed++;
     const value = result.value.value as JsonValue | undefined;
     const executed = effectExecutedRecord(clock(), request, result.attempt, value, result.value.replyToken);
-    // The gate knows a reply token from the moment its record is appended (the deltas apply first).
+    // The gate knows a reply token from the moment its record is appended (the deltas apply then).
     work.track(deps.record(executed));
     publish({
       type: 'effect-executed',
