@@ -291,6 +291,34 @@ export function describeBusConformance(name: string, openBus: BusFactory): void 
       expect(seen).toEqual(numbered(2));
     });
 
+    it('closes only after the follow-ups its handlers publish while it drains; refuses publishes from outside', async () => {
+      const { bus, reported } = await open(openBus);
+      const release = deferred();
+      const started = deferred();
+      const seen: BusValue[] = [];
+      // Items ping-pong between partitions 0 and 1 up to 4; partition 0 waits before its first batch.
+      const hop = (partition: number) => async (items: readonly BusValue[]) => {
+        started.resolve();
+        await release.promise;
+        for (const item of items) {
+          seen.push(item);
+          const n = typeof item === 'number' ? item : 0;
+          if (n < 4) await bus.publish((partition + 1) % 2, n + 1);
+        }
+      };
+      bus.subscribe(0, hop(0));
+      bus.subscribe(1, hop(1));
+      await bus.publish(0, 0);
+      await started.promise;
+      const closing = bus.close();
+      expect(await codeOf(bus.publish(0, 99))).toBe('MW_RUNTIME_BUS_CLOSED');
+      release.resolve();
+      await closing;
+      expect(seen).toEqual([0, 1, 2, 3, 4]);
+      expect(reported).toEqual([]);
+      expect(await codeOf(bus.publish(1, 5))).toBe('MW_RUNTIME_BUS_CLOSED');
+    });
+
     it('refuses a second subscriber on a partition, and a partition that is not a whole number from 0', async () => {
       const { bus } = await open(openBus);
       await using _ = bus;

@@ -21,7 +21,11 @@
 export type Bus<T extends BusValue> = {
   /**
    * Accepts one item for a partition; resolves once the bus holds it (in process: queued; JetStream:
-   * the stream's publish ack). Rejects with `MW_RUNTIME_BUS_CLOSED` once `close` was called.
+   * the stream's publish ack). Rejects with `MW_RUNTIME_BUS_CLOSED` once `close` was called, except
+   * for a follow-up while close drains: an item published by one of this bus's handlers (from its
+   * async context: its own code and what it awaits or chains, as AsyncLocalStorage sees it) belongs
+   * to work in flight, and is accepted and handled before close completes. Once closed, every
+   * publish is refused.
    */
   publish(partition: number, item: T): Promise<void>;
   /**
@@ -37,8 +41,8 @@ export type Bus<T extends BusValue> = {
    */
   drain(): Promise<void>;
   /**
-   * Stops intake, lets every accepted item of a subscribed partition be handled, then resolves
-   * `closed`. Idempotent. Items of a partition nobody subscribed to are not handled: JetStream keeps
+   * Stops intake from outside, lets every accepted item of a subscribed partition be handled, and
+   * the follow-ups their handlers publish meanwhile, then resolves `closed`. Idempotent. Items of a partition nobody subscribed to are not handled: JetStream keeps
    * them for the partition's next owner; the in-process bus reports them to `onError`
    * (`MW_RUNTIME_BUS_UNHANDLED`), so nothing vanishes unsaid.
    */

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { errorText } from '../envelope/index.js';
 import type { Bus, BusHandler, BusOptions, BusReceipt, BusValue } from './bus.js';
 import { runtimeError } from './errors.js';
@@ -23,7 +24,8 @@ const ACCEPTED: Promise<void> = Promise.resolve();
 /**
  * The bus of embedded mode: per-partition FIFO queues in this process. Items are passed as they are
  * (no copy, no serialisation), so handlers treat them as read-only. Costs per item: one array push and
- * a counter; per batch: one microtask and, for an asynchronous handler, its promise. No timers.
+ * a counter; per batch: one microtask, an AsyncLocalStorage scope (so close can tell follow-ups) and,
+ * for an asynchronous handler, its promise. No timers.
  */
 export function createInProcessBus<T extends BusValue>(opts: InProcessBusOptions<T>): Bus<T> {
   const maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? 1024));
@@ -32,6 +34,11 @@ export function createInProcessBus<T extends BusValue>(opts: InProcessBusOptions
   let pending = 0;
   let drained: (() => void)[] = [];
   let closing: Promise<void> | undefined;
+  // Set once close has drained: from then on nothing is accepted, follow-ups included.
+  let shut = false;
+  // The async context of this bus's handlers (their own code, and what they await or chain): what is
+  // published from it while close drains is a follow-up of work in flight, and is accepted.
+  const handling = new AsyncLocalStorage<true>();
   let resolveClosed: (value: void | Error) => void = () => {};
   const closed = new Promise<void | Error>((resolve) => {
     resolveClosed = resolve;
@@ -95,7 +102,7 @@ export function createInProcessBus<T extends BusValue>(opts: InProcessBusOptions
     }
     let result: ReturnType<BusHandler<T>>;
     try {
-      result = lane.handler!(batch, lane.partition);
+      result = handling.run(true, lane.handler!, batch, lane.partition);
     } catch (cause) {
       failed(lane, batch, cause);
       result = undefined;
@@ -162,7 +169,11 @@ export function createInProcessBus<T extends BusValue>(opts: InProcessBusOptions
         );
         handled(items.length);
       }
-      await bus.drain();
+      // Follow-ups published while it drains keep it open; one may come as the last batch is acked.
+      do {
+        await bus.drain();
+      } while (pending > 0);
+      shut = true;
       resolveClosed();
     })();
     return closing;
@@ -170,7 +181,8 @@ export function createInProcessBus<T extends BusValue>(opts: InProcessBusOptions
 
   const bus: Bus<T> = {
     publish(partition, item) {
-      if (closing !== undefined) return Promise.reject(runtimeError('MW_RUNTIME_BUS_CLOSED'));
+      if (closing !== undefined && (shut || handling.getStore() !== true))
+        return Promise.reject(runtimeError('MW_RUNTIME_BUS_CLOSED'));
       const lane = laneOf(partition);
       if (lane === undefined) return Promise.reject(runtimeError('MW_RUNTIME_BUS_PARTITION', { partition }));
       lane.queue.push(item);
