@@ -128,12 +128,16 @@ export type SearchResult = { q: string; kind: 'message' | 'subject' | 'agent'; r
 
 export type VerifyResult = { at: string; ok: boolean; entries: number; firstBad?: unknown };
 
+/** One partition's hash chain: its size and its head hash. */
+export type PartitionHead = { partition: number; size: number; head: string };
+
 export type LedgerStatus = {
   entries: number;
+  /** Partition 0's head; `heads` has every partition's. */
   head: string;
-  heads: { partition: number; size: number; head: string }[];
+  heads: PartitionHead[];
   lastVerify: VerifyResult | null;
-  lastCheckpoint: { at: string; size: number; head: string } | null;
+  lastCheckpoint: { at: string; size: number; head: string; heads: PartitionHead[] } | null;
 };
 
 /** One line of the live feed (the server's compact form of a mesh event). */

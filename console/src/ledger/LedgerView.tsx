@@ -1,14 +1,16 @@
-import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { type ApiError, isApiError } from '../api/client.js';
 import { useApi } from '../api/context.js';
-import type { LedgerStatus } from '../api/types.js';
+import type { LedgerStatus, PartitionHead } from '../api/types.js';
 import { usePolled } from '../api/use-polled.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
 import { timeText } from '../shell/time-text.js';
 import { VerifyStatus } from './VerifyStatus.js';
 
-/** The ledger's integrity: how long it is, its head hash, and whether it last verified intact. */
+/**
+ * The ledger's integrity: how long it is, its head hash (one per partition: each partition is a hash
+ * chain of its own), and whether it last verified intact.
+ */
 export function LedgerView() {
   const api = useApi();
   const ledger = usePolled<LedgerStatus>('/ledger', 5000);
@@ -48,35 +50,56 @@ export function LedgerView() {
           <dl class="facts">
             <dt>Entries</dt>
             <dd data-testid="ledger-entries">{data.entries}</dd>
-            <dt>Head</dt>
-            <dd>
-              <code class="hash" data-testid="ledger-head">
-                {data.head}
-              </code>
-            </dd>
+            {data.heads.length > 1 ? (
+              <>
+                <dt>Heads</dt>
+                <dd>
+                  <PartitionHeads heads={data.heads} testid="ledger-heads" />
+                </dd>
+              </>
+            ) : (
+              <>
+                <dt>Head</dt>
+                <dd>
+                  <code class="hash" data-testid="ledger-head">
+                    {data.head}
+                  </code>
+                </dd>
+              </>
+            )}
             <dt>Last checkpoint</dt>
             <dd data-testid="ledger-checkpoint">
               {data.lastCheckpoint === null || data.lastCheckpoint === undefined ? (
                 'none yet'
               ) : (
                 <>
-                  {data.lastCheckpoint.size} entries at {timeText(data.lastCheckpoint.at)},{' '}
-                  <code class="hash">{data.lastCheckpoint.head}</code>
+                  {data.lastCheckpoint.size} entries at {timeText(data.lastCheckpoint.at)}
+                  {data.lastCheckpoint.heads.length > 1 ? (
+                    <PartitionHeads heads={data.lastCheckpoint.heads} testid="checkpoint-heads" />
+                  ) : (
+                    <>
+                      , <code class="hash">{data.lastCheckpoint.head}</code>
+                    </>
+                  )}
                 </>
               )}
             </dd>
-            {data.heads.length > 1 &&
-              data.heads.map((h) => (
-                <Fragment key={h.partition}>
-                  <dt>Partition {h.partition}</dt>
-                  <dd>
-                    {h.size} entries, <code class="hash">{h.head}</code>
-                  </dd>
-                </Fragment>
-              ))}
           </dl>
         </>
       )}
     </section>
+  );
+}
+
+/** Every partition's size and head hash, partition 0 first. */
+function PartitionHeads({ heads, testid }: { heads: readonly PartitionHead[]; testid: string }) {
+  return (
+    <ul class="partition-heads" data-testid={testid}>
+      {heads.map((h) => (
+        <li key={h.partition} data-testid="partition-head" data-partition={h.partition}>
+          Partition {h.partition}: {h.size} entries, <code class="hash">{h.head}</code>
+        </li>
+      ))}
+    </ul>
   );
 }

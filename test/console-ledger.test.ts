@@ -1,0 +1,90 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO, runCli, tempDir } from './run-cli.js';
+import { call, startUp, type UpProcess } from './up-process.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = join(REPO, 'test-output', 'screenshots');
+
+type Head = { partition: number; size: number; head: string };
+
+/** A mesh of two partitions whose jobs land in both, with a ledger already written and checkpointed. */
+async function writePartitionedData(): Promise<{ mesh: string; data: string }> {
+  const dir = tempDir('console-ledger');
+  mkdirSync(join(dir, 'contracts'));
+  writeFileSync(
+    join(dir, 'mesh.yaml'),
+    [
+      'mesh: split',
+      'partitions: 2',
+      'agents:',
+      '  worker: { version: 1.0.0, module: ./worker.mjs, consumes: [job.queued.v1] }',
+      'ingress:',
+      '  api: { emits: [job.queued.v1] }',
+    ].join('\n'),
+  );
+  writeFileSync(join(dir, 'contracts', 'job.queued.v1.json'), '{ "type": "object" }');
+  writeFileSync(join(dir, 'worker.mjs'), 'export default { handle() {} };');
+  const line = (n: number) =>
+    JSON.stringify({ source: 'api', type: 'job.queued.v1', subject: `job:${n}`, data: { n } });
+  writeFileSync(join(dir, 'jobs.jsonl'), `${[1, 2, 3, 4].map(line).join('\n')}\n`);
+  const mesh = join(dir, 'mesh.yaml');
+  const data = join(dir, 'data');
+  const ran = await runCli(['run', mesh, '--input', join(dir, 'jobs.jsonl'), '--data', data, '--json']);
+  expect(ran.code, ran.stderr).toBe(0);
+  const checkpoint = await runCli(['audit', 'checkpoint', '--data', data]);
+  expect(checkpoint.code, checkpoint.stderr).toBe(0);
+  return { mesh, data };
+}
+
+describe('the console’s ledger view with several partitions', () => {
+  let up: UpProcess;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM))
+      throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install chromium`);
+    if (!existsSync(join(REPO, 'console', 'dist', 'app.js'))) {
+      throw new Error('console/dist/app.js is missing: run `npm run build` first');
+    }
+    mkdirSync(SHOTS, { recursive: true });
+    const { mesh, data } = await writePartitionedData();
+    up = await startUp([mesh, '--data', data]);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true });
+    page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+    page.setDefaultTimeout(15_000);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (up !== undefined) expect(await up.stop()).toBe(0);
+  });
+
+  it('shows every partition’s head, now and in the last checkpoint, not partition 0’s alone', async () => {
+    const status = (await call(up, up.token, 'GET', '/ledger')).body as {
+      heads: Head[];
+      lastCheckpoint: { heads: Head[] };
+    };
+    expect(status.heads.map((h) => h.partition)).toEqual([0, 1]);
+    expect(status.lastCheckpoint.heads.map((h) => h.partition)).toEqual([0, 1]);
+
+    await page.goto(up.console);
+    await page.getByTestId('nav-ledger').click();
+    const shown = async (list: string) =>
+      page
+        .getByTestId(list)
+        .getByTestId('partition-head')
+        .evaluateAll((items) => items.map((li) => [li.getAttribute('data-partition'), li.textContent]));
+    const expected = (heads: Head[]) =>
+      heads.map((h) => [String(h.partition), `Partition ${h.partition}: ${h.size} entries, ${h.head}`]);
+    await page.getByTestId('ledger-heads').waitFor();
+    expect(await shown('ledger-heads')).toEqual(expected(status.heads));
+    expect(await shown('checkpoint-heads')).toEqual(expected(status.lastCheckpoint.heads));
+    // No single "Head" that is partition 0's only.
+    expect(await page.getByTestId('ledger-head').count()).toBe(0);
+    await page.screenshot({ path: join(SHOTS, 'ledger-partitions.png'), fullPage: true });
+  });
+});
