@@ -45,9 +45,14 @@ export type Mesh = {
   readonly state: MeshStateView;
   /** The transports remote agents were connected with (a reload connects new ones the same way). */
   readonly transports: readonly Transport[];
-  /** Gates a root message from an ingress; resolves with the decision entry once it is durable. */
+  /**
+   * Gates a root message from an ingress; resolves with the decision entry once it is durable, or
+   * rejects with a typed error (`MW_RUNTIME_CLOSED`, `MW_RUNTIME_ID_READ`, a ledger error). Not an
+   * `ActionResult`: a gate's refusal is a recorded decision, not an error, and nothing is refused
+   * before the bus but a closed mesh, so every door awaits one promise.
+   */
   inject(ingress: string, input: RootMessage): Promise<LedgerEntry>;
-  /** Records input that could not become an envelope (quarantined at the `ingress` stage). */
+  /** Records input that could not become an envelope (quarantined at the `ingress` stage); rejects like `inject`. */
   reject(input: RejectedInput): Promise<LedgerEntry>;
   /** Redelivers what the ledger shows admitted but not yet delivered or executed; rebuilds state. */
   recover(): Promise<number>;

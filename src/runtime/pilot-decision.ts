@@ -15,8 +15,9 @@ import { entityFreezeIds } from './freezes.js';
 import type { Release } from './holds.js';
 
 /**
- * What every runtime call that records something returns: refused at once, as a typed error with
- * nothing changed, or accepted, as its ledger entry once durable.
+ * What a pilot's action and a hold's release return (and `Mesh.reload`, in the same shape): refused
+ * at once, as a typed error with nothing changed, or accepted, as its ledger entry once durable.
+ * (`Mesh.inject` and `reject` return a promise only: see there.)
  */
 export type ActionResult = Promise<LedgerEntry> | MeshwardenError;
 
