@@ -1,0 +1,225 @@
+import type pg from 'pg';
+import type { MeshwardenError } from '../envelope/index.js';
+import { causeText, ledgerError } from './errors.js';
+import { chainHash, GENESIS, leafHash } from './hash.js';
+import type { Head, PostgresLocation, Tables } from './postgres-schema.js';
+import type { LedgerEntry } from './types.js';
+
+/** Group commit on PostgreSQL: chained entries wait here until their batch's INSERT has committed. */
+export type PostgresCommitter = {
+  /** Queues one entry and its body; resolves once committed, its prev and hash filled in. */
+  push(entry: LedgerEntry, body: string): Promise<void>;
+  /** Queues entries that must commit together: they never straddle two statements. */
+  pushGroup(entries: readonly LedgerEntry[], bodies: readonly string[]): Promise<void>;
+  /** Resolves once everything queued so far is committed; rejects with the failure otherwise. */
+  flush(): Promise<void>;
+};
+
+export type PostgresCommitterOptions = {
+  readonly pool: pg.Pool;
+  readonly tables: Tables;
+  readonly at: PostgresLocation;
+  /** Entries per statement at most when queued batches are merged (a group is never split). */
+  readonly batchSize: number;
+  /** Each partition's durable head: commits continue the chains from it and move it. */
+  readonly heads: Map<number, Head>;
+  /** Called once, on the first failed commit; every batch queued is rejected with the same error. */
+  readonly onFailure: (err: MeshwardenError) => void;
+};
+
+type Batch = {
+  readonly entries: LedgerEntry[];
+  readonly bodies: string[];
+  readonly done: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+};
+
+// One statement per commit, atomic on its own (autocommit): every row from arrays, inserted only if
+// each partition's first row continues the chain as stored (its prev is the stored hash of seq − 1,
+// GENESIS for seq 1). The rows after it chain onto it within the statement, and the primary key
+// (partition, seq) refuses a seq that another writer took meanwhile (its uncommitted insert makes
+// this one wait, then fail). So a writer with a stale head inserts nothing, and no chain forks.
+const insertSql = (t: Tables) => `
+INSERT INTO ${t.entries} (partition, seq, kind, at, msg_id, causation_id, correlation_id, subject, agent, body, prev, hash)
+SELECT * FROM unnest($1::int[], $2::bigint[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[],
+  $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+WHERE NOT EXISTS (${staleSql(t, 13)})`;
+/** Each partition's first row whose prev is not the stored hash before it; the arrays bind from `$n`. */
+const staleSql = (t: Tables, n: number) => `
+SELECT f.partition, f.seq FROM unnest($${n}::int[], $${n + 1}::bigint[], $${n + 2}::text[]) AS f (partition, seq, prev)
+WHERE f.prev IS DISTINCT FROM coalesce(
+  (SELECT e.hash FROM ${t.entries} e WHERE e.partition = f.partition AND e.seq = f.seq - 1),
+  CASE WHEN f.seq = 1 THEN '${GENESIS}' END)`;
+
+const UNIQUE_VIOLATION = '23505';
+
+export function startPostgresCommitter(opts: PostgresCommitterOptions): PostgresCommitter {
+  const { pool, tables, at, heads, batchSize } = opts;
+  const insert = insertSql(tables);
+  let waiting: Batch | undefined;
+  const queued: Batch[] = [];
+  let running = false;
+  let failure: MeshwardenError | undefined;
+  let lastDone: Promise<void> = Promise.resolve();
+  /** A seal is scheduled for the next turn of the event loop: a batch holds what one tick appends. */
+  let ticking = false;
+
+  const open = (): Batch => {
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    // Awaited by whoever appends; a failure is also reported through onFailure, so never unhandled.
+    promise.catch(() => {});
+    if (!ticking) {
+      ticking = true;
+      setImmediate(() => {
+        ticking = false;
+        seal();
+      });
+    }
+    waiting = { entries: [], bodies: [], done: promise, resolve, reject };
+    return waiting;
+  };
+
+  /** Closes the batch being filled and hands it to the commit loop. */
+  const seal = () => {
+    const b = waiting;
+    if (b === undefined) return;
+    waiting = undefined;
+    queued.push(b);
+    lastDone = b.done;
+    void next();
+  };
+
+  const fail = (err: MeshwardenError, lost: readonly Batch[]) => {
+    failure ??= err;
+    for (const b of [...lost, ...queued.splice(0)]) b.reject(failure);
+    if (waiting !== undefined) waiting.reject(failure);
+    waiting = undefined;
+    opts.onFailure(failure);
+  };
+
+  /** Commits the queued batches, merged up to `batchSize` entries, one statement at a time. */
+  const next = async () => {
+    if (running || failure !== undefined) return;
+    running = true;
+    while (queued.length > 0 && failure === undefined) {
+      let end = 1;
+      let n = queued[0]!.entries.length;
+      for (; end < queued.length && n + queued[end]!.entries.length <= batchSize; end++) {
+        n += queued[end]!.entries.length;
+      }
+      const batches = queued.splice(0, end);
+      const err = await commit(batches);
+      if (err !== undefined) fail(err, batches);
+      else for (const b of batches) b.resolve();
+    }
+    running = false;
+  };
+
+  /** Hashes the batches' chains, inserts them in one statement, and moves the heads once committed. */
+  const commit = async (batches: readonly Batch[]): Promise<MeshwardenError | undefined> => {
+    const cols: unknown[][] = Array.from({ length: 15 }, () => []);
+    const links = new Map<number, string>();
+    const linked: [LedgerEntry, string, string][] = [];
+    for (const b of batches) {
+      for (let i = 0; i < b.entries.length; i++) {
+        const e = b.entries[i]!;
+        const body = b.bodies[i]!;
+        let prev = links.get(e.partition);
+        if (prev === undefined) {
+          prev = heads.get(e.partition)?.hash ?? GENESIS;
+          cols[12]!.push(e.partition);
+          cols[13]!.push(e.seq);
+          cols[14]!.push(prev);
+        }
+        const hash = chainHash(prev, leafHash(body));
+        links.set(e.partition, hash);
+        linked.push([e, prev, hash]);
+        const row = [e.partition, e.seq, e.kind, e.at, e.msgId, e.causationId, e.correlationId];
+        row.push(e.subject, e.agent, body, prev, hash);
+        for (let c = 0; c < 12; c++) cols[c]!.push(row[c] ?? null);
+      }
+    }
+    try {
+      const result = await pool.query(insert, cols);
+      if (result.rowCount !== linked.length) return await fenced(cols);
+    } catch (err) {
+      const pgErr = err as { code?: string; detail?: string };
+      if (pgErr.code === UNIQUE_VIOLATION) return fencedAt(pgErr.detail);
+      const action = `commit ${linked.length} entries`;
+      return ledgerError(
+        'MW_LEDGER_IO',
+        { file: at.label, action, cause: at.scrub(causeText(err)) },
+        { cause: err },
+      );
+    }
+    for (const [entry, prev, hash] of linked) {
+      const e = entry as { -readonly [K in keyof LedgerEntry]: LedgerEntry[K] };
+      e.prev = prev;
+      e.hash = hash;
+      const head = heads.get(e.partition);
+      if (head === undefined) heads.set(e.partition, { seq: e.seq, hash });
+      else {
+        head.seq = e.seq;
+        head.hash = hash;
+      }
+    }
+    return undefined;
+  };
+
+  /** `details` names the chain and the seq refused, as numbers, for a shell that handles ownership. */
+  const fencedError = (partition: unknown, seq: unknown) =>
+    ledgerError(
+      'MW_LEDGER_FENCED',
+      { location: at.label, partition: String(partition), seq: String(seq) },
+      { details: { partition: Number(partition), seq: Number(seq) } },
+    );
+
+  /** Names the first partition whose chain moved on (the statement inserted nothing). */
+  const fenced = async (cols: unknown[][]): Promise<MeshwardenError> => {
+    try {
+      const { rows } = await pool.query<{ partition: number; seq: string }>(
+        `${staleSql(tables, 1)} LIMIT 1`,
+        cols.slice(12),
+      );
+      return fencedError(rows[0]?.partition ?? cols[12]![0], rows[0]?.seq ?? cols[13]![0]);
+    } catch {
+      return fencedError(cols[12]![0], cols[13]![0]);
+    }
+  };
+
+  /** A unique violation's detail reads `Key (partition, seq)=(3, 7) already exists.` */
+  const fencedAt = (detail: string | undefined): MeshwardenError => {
+    const m = /=\((\d+), (\d+)\)/.exec(detail ?? '');
+    return fencedError(m?.[1] ?? '?', m?.[2] ?? '?');
+  };
+
+  const rejected = () => Promise.reject(failure ?? ledgerError('MW_LEDGER_CLOSED', {}));
+
+  return {
+    push(entry, body) {
+      if (failure !== undefined) return rejected();
+      const b = waiting ?? open();
+      b.entries.push(entry);
+      b.bodies.push(body);
+      if (b.entries.length >= batchSize) seal();
+      return b.done;
+    },
+    pushGroup(entries, bodies) {
+      if (failure !== undefined) return rejected();
+      if (waiting !== undefined && waiting.entries.length + entries.length > batchSize) seal();
+      const b = waiting ?? open();
+      for (let i = 0; i < entries.length; i++) {
+        b.entries.push(entries[i]!);
+        b.bodies.push(bodies[i]!);
+      }
+      if (b.entries.length >= batchSize) seal();
+      return b.done;
+    },
+    flush() {
+      if (failure !== undefined) return Promise.reject(failure);
+      seal();
+      return lastDone;
+    },
+  };
+}
