@@ -33,7 +33,23 @@ type Batch = {
   readonly done: Promise<void>;
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
+  /** Set when sealed: hashed and written out while the statement before it runs. */
+  prepared?: Prepared;
 };
+
+/** A sealed batch: its 12 columns as PostgreSQL array elements, and each partition's first row. */
+type Prepared = {
+  readonly elems: string[][];
+  readonly guards: Map<number, readonly [seq: number, prev: string]>;
+  readonly linked: [entry: LedgerEntry, prev: string, hash: string][];
+};
+
+/** One element of a PostgreSQL array literal: NULL, a number, or a quoted text. */
+function element(value: string | number | undefined): string {
+  if (value === undefined) return 'NULL';
+  if (typeof value === 'number') return String(value);
+  return `"${value.replace(/["\\]/g, '\\$&')}"`;
+}
 
 // One statement per commit, atomic on its own (autocommit): every row from arrays, inserted only if
 // each partition's first row continues the chain as stored (its prev is the stored hash of seq − 1,
@@ -80,11 +96,12 @@ export function startPostgresCommitter(opts: PostgresCommitterOptions): Postgres
     return waiting;
   };
 
-  /** Closes the batch being filled and hands it to the commit loop. */
+  /** Closes the batch being filled, prepares it, and hands it to the commit loop. */
   const seal = () => {
     const b = waiting;
     if (b === undefined) return;
     waiting = undefined;
+    b.prepared = prepare(b);
     queued.push(b);
     lastDone = b.done;
     void next();
@@ -116,32 +133,53 @@ export function startPostgresCommitter(opts: PostgresCommitterOptions): Postgres
     running = false;
   };
 
-  /** Hashes the batches' chains, inserts them in one statement, and moves the heads once committed. */
-  const commit = async (batches: readonly Batch[]): Promise<MeshwardenError | undefined> => {
-    const cols: unknown[][] = Array.from({ length: 15 }, () => []);
-    const links = new Map<number, string>();
+  /** Each partition's hash as of the last sealed batch: where the next one's chain continues. */
+  const sealed = new Map<number, string>();
+
+  /**
+   * Hashes a batch's chains and writes its columns out as array elements, at seal time, so that the
+   * work overlaps the statement in flight (one row per entry, in order; `pg` sends the text as is).
+   */
+  const prepare = (b: Batch): Prepared => {
+    const elems: string[][] = Array.from({ length: 12 }, () => []);
+    const guards = new Map<number, readonly [number, string]>();
     const linked: [LedgerEntry, string, string][] = [];
-    for (const b of batches) {
-      for (let i = 0; i < b.entries.length; i++) {
-        const e = b.entries[i]!;
-        const body = b.bodies[i]!;
-        let prev = links.get(e.partition);
-        if (prev === undefined) {
-          prev = heads.get(e.partition)?.hash ?? GENESIS;
-          cols[12]!.push(e.partition);
-          cols[13]!.push(e.seq);
-          cols[14]!.push(prev);
-        }
-        const hash = chainHash(prev, leafHash(body));
-        links.set(e.partition, hash);
-        linked.push([e, prev, hash]);
-        const row = [e.partition, e.seq, e.kind, e.at, e.msgId, e.causationId, e.correlationId];
-        row.push(e.subject, e.agent, body, prev, hash);
-        for (let c = 0; c < 12; c++) cols[c]!.push(row[c] ?? null);
+    for (let i = 0; i < b.entries.length; i++) {
+      const e = b.entries[i]!;
+      const body = b.bodies[i]!;
+      const prev = sealed.get(e.partition) ?? heads.get(e.partition)?.hash ?? GENESIS;
+      if (!guards.has(e.partition)) guards.set(e.partition, [e.seq, prev]);
+      const hash = chainHash(prev, leafHash(body));
+      sealed.set(e.partition, hash);
+      linked.push([e, prev, hash]);
+      const row = [e.partition, e.seq, e.kind, e.at, e.msgId, e.causationId, e.correlationId];
+      row.push(e.subject, e.agent, body, prev, hash);
+      for (let c = 0; c < 12; c++) elems[c]!.push(element(row[c]));
+    }
+    return { elems, guards, linked };
+  };
+
+  /** Inserts the prepared batches in one statement, and moves the heads once it has committed. */
+  const commit = async (batches: readonly Batch[]): Promise<MeshwardenError | undefined> => {
+    const parts = batches.map((b) => b.prepared!);
+    const cols: unknown[][] = [[], [], []];
+    const guarded = new Set<number>();
+    for (const { guards } of parts) {
+      for (const [partition, [seq, prev]] of guards) {
+        if (guarded.has(partition)) continue;
+        guarded.add(partition);
+        cols[0]!.push(partition);
+        cols[1]!.push(seq);
+        cols[2]!.push(prev);
       }
     }
+    const linked = parts.flatMap((p) => p.linked);
+    const arrays = Array.from(
+      { length: 12 },
+      (_, c) => `{${parts.map((p) => p.elems[c]!.join(',')).join(',')}}`,
+    );
     try {
-      const result = await pool.query(insert, cols);
+      const result = await pool.query(insert, [...arrays, ...cols]);
       if (result.rowCount !== linked.length) return await fenced(cols);
     } catch (err) {
       const pgErr = err as { code?: string; detail?: string };
@@ -176,15 +214,15 @@ export function startPostgresCommitter(opts: PostgresCommitterOptions): Postgres
     );
 
   /** Names the first partition whose chain moved on (the statement inserted nothing). */
-  const fenced = async (cols: unknown[][]): Promise<MeshwardenError> => {
+  const fenced = async (guards: unknown[][]): Promise<MeshwardenError> => {
     try {
       const { rows } = await pool.query<{ partition: number; seq: string }>(
         `${staleSql(tables, 1)} LIMIT 1`,
-        cols.slice(12),
+        guards,
       );
-      return fencedError(rows[0]?.partition ?? cols[12]![0], rows[0]?.seq ?? cols[13]![0]);
+      return fencedError(rows[0]?.partition ?? guards[0]![0], rows[0]?.seq ?? guards[1]![0]);
     } catch {
-      return fencedError(cols[12]![0], cols[13]![0]);
+      return fencedError(guards[0]![0], guards[1]![0]);
     }
   };
 

@@ -68,14 +68,17 @@ ORDER BY e.at DESC, e.partition DESC, e.seq DESC LIMIT $${n + 1}`;
     return (await pool.query<{ msg_id: string }>(sql, [msgId])).rows.map((r) => r.msg_id);
   };
 
-  /** Pages through `from` (a FROM … WHERE without ORDER BY) by the (partition, seq) key. */
+  /**
+   * Pages through the table by the (partition, seq) key, `filter` ANDed in. The next page is asked
+   * for as soon as a full one arrives, so the server reads it while the consumer works on this one;
+   * after a `break` that query just finishes unread.
+   */
   async function* pages<R extends { partition: number; seq: number }>(
     columns: string,
     filter: string[],
     params: unknown[],
   ): AsyncGenerator<R, void, undefined> {
-    let after: [number, number] | undefined;
-    for (;;) {
+    const page = (after: readonly [number, number] | undefined) => {
       const where = [...filter];
       const args = [...params];
       if (after !== undefined) {
@@ -83,11 +86,17 @@ ORDER BY e.at DESC, e.partition DESC, e.seq DESC LIMIT $${n + 1}`;
         args.push(...after);
       }
       const sql = `SELECT ${columns} FROM ${t.entries}${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`} ORDER BY partition, seq LIMIT ${PAGE}`;
-      const { rows } = await pool.query<R>(sql, args);
+      const rows = pool.query<R>(sql, args).then((r) => r.rows);
+      rows.catch(() => {});
+      return rows;
+    };
+    let next = page(undefined);
+    for (;;) {
+      const rows = await next;
+      const last = rows[rows.length - 1];
+      if (rows.length === PAGE && last !== undefined) next = page([last.partition, last.seq]);
       for (const row of rows) yield row;
       if (rows.length < PAGE) return;
-      const last = rows[rows.length - 1]!;
-      after = [last.partition, last.seq];
     }
   }
 
