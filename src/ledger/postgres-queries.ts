@@ -82,10 +82,12 @@ ORDER BY e.at DESC, e.partition DESC, e.seq DESC LIMIT $${n + 1}`;
       const where = [...filter];
       const args = [...params];
       if (after !== undefined) {
-        where.push(`(partition, seq) > ($${args.length + 1}, $${args.length + 2})`);
+        where.push(`(e.partition, e.seq) > ($${args.length + 1}, $${args.length + 2})`);
         args.push(...after);
       }
-      const sql = `SELECT ${columns} FROM ${t.entries}${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`} ORDER BY partition, seq LIMIT ${PAGE}`;
+      // Ordered by the table's columns, named as such: a bare `seq` would be the output's float8
+      // copy, which the primary key cannot give in order (a sort of the whole rest, every page).
+      const sql = `SELECT ${columns} FROM ${t.entries} e${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`} ORDER BY e.partition, e.seq LIMIT ${PAGE}`;
       const rows = pool.query<R>(sql, args).then((r) => r.rows);
       rows.catch(() => {});
       return rows;
