@@ -37,12 +37,20 @@ type Batch = {
   prepared?: Prepared;
 };
 
-/** A sealed batch: its 12 columns as PostgreSQL array elements, and each partition's first row. */
+/** A sealed batch: its 12 columns as array elements (bodies as they are), each partition's first row. */
 type Prepared = {
   readonly elems: string[][];
   readonly guards: Map<number, readonly [seq: number, prev: string]>;
   readonly linked: [entry: LedgerEntry, prev: string, hash: string][];
 };
+
+/**
+ * Bodies travel as one text, joined by U+001F, which canonical JSON always escapes (every control
+ * character is written `\u00XX`), so nothing needs quoting: PostgreSQL splits it with
+ * `string_to_array`. Prev and hash (`sha256:<hex>`) need no quotes in an array literal either.
+ */
+const BODY_SEPARATOR = '\u001f';
+const RAW = new Set([9, 10, 11]);
 
 /** One element of a PostgreSQL array literal: NULL, a number, or a quoted text. */
 function element(value: string | number | undefined): string {
@@ -59,7 +67,7 @@ function element(value: string | number | undefined): string {
 const insertSql = (t: Tables) => `
 INSERT INTO ${t.entries} (partition, seq, kind, at, msg_id, causation_id, correlation_id, subject, agent, body, prev, hash)
 SELECT * FROM unnest($1::int[], $2::bigint[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[],
-  $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+  $8::text[], $9::text[], string_to_array($10::text, E'\\x1f'), $11::text[], $12::text[])
 WHERE NOT EXISTS (${staleSql(t, 13)})`;
 /** Each partition's first row whose prev is not the stored hash before it; the arrays bind from `$n`. */
 const staleSql = (t: Tables, n: number) => `
@@ -154,7 +162,7 @@ export function startPostgresCommitter(opts: PostgresCommitterOptions): Postgres
       linked.push([e, prev, hash]);
       const row = [e.partition, e.seq, e.kind, e.at, e.msgId, e.causationId, e.correlationId];
       row.push(e.subject, e.agent, body, prev, hash);
-      for (let c = 0; c < 12; c++) elems[c]!.push(element(row[c]));
+      for (let c = 0; c < 12; c++) elems[c]!.push(RAW.has(c) ? (row[c] as string) : element(row[c]));
     }
     return { elems, guards, linked };
   };
@@ -174,9 +182,10 @@ export function startPostgresCommitter(opts: PostgresCommitterOptions): Postgres
       }
     }
     const linked = parts.flatMap((p) => p.linked);
-    const arrays = Array.from(
-      { length: 12 },
-      (_, c) => `{${parts.map((p) => p.elems[c]!.join(',')).join(',')}}`,
+    const arrays = Array.from({ length: 12 }, (_, c) =>
+      c === 9
+        ? parts.map((p) => p.elems[c]!.join(BODY_SEPARATOR)).join(BODY_SEPARATOR)
+        : `{${parts.map((p) => p.elems[c]!.join(',')).join(',')}}`,
     );
     try {
       const result = await pool.query(insert, [...arrays, ...cols]);

@@ -89,6 +89,20 @@ describe('PostgreSQL ledger', () => {
     });
   });
 
+  it('stores any text as it was given: quotes, backslashes, braces, commas, control characters', async () => {
+    const at = freshSchema();
+    await using ledger = await openPostgresLedger({ location: at.location });
+    const odd = 'a"b\\c{d},e NULL \u001f\u0001 ✓';
+    const entries = await ledger.appendAll([
+      rec('m1', undefined, { subject: odd, agent: `${odd}@1`, data: { text: odd, list: [odd, '\\'] } }),
+      rec('m2', 'NULL', { correlationId: '' }),
+    ]);
+    expect(await ledger.byMessage('m1')).toEqual([entries[0]]);
+    expect(await ledger.bySubject(odd)).toEqual([entries[0]]);
+    expect(await ledger.byCausation('NULL')).toEqual([entries[1]]);
+    expect(await ledger.verify()).toMatchObject({ ok: true, entries: 2 });
+  });
+
   it('refuses a record with a NUL in a column and stays open; checkpoints need a key file', async () => {
     const at = freshSchema();
     await using ledger = await openPostgresLedger({ location: at.location });
