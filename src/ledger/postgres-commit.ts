@@ -76,7 +76,89 @@ WHERE f.prev IS DISTINCT FROM coalesce(
   (SELECT e.hash FROM ${t.entries} e WHERE e.partition = f.partition AND e.seq = f.seq - 1),
   CASE WHEN f.seq = 1 THEN '${GENESIS}' END)`;
 
+/**
+ * Hashes a batch's chains and writes its columns out as array elements, at seal time, so that the
+ * work overlaps the statement in flight (one row per entry, in order; `pg` sends the text as is).
+ * `headOf` gives each partition's hash before the batch.
+ */
+function prepareBatch(
+  entries: readonly LedgerEntry[],
+  bodies: readonly string[],
+  headOf: (partition: number) => string,
+): Prepared {
+  const elems: string[][] = Array.from({ length: 12 }, () => []);
+  const guards = new Map<number, readonly [number, string]>();
+  const links = new Map<number, string>();
+  const linked: [LedgerEntry, string, string][] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    const body = bodies[i]!;
+    const prev = links.get(e.partition) ?? headOf(e.partition);
+    if (!guards.has(e.partition)) guards.set(e.partition, [e.seq, prev]);
+    const hash = chainHash(prev, leafHash(body));
+    links.set(e.partition, hash);
+    linked.push([e, prev, hash]);
+    const row = [e.partition, e.seq, e.kind, e.at, e.msgId, e.causationId, e.correlationId];
+    row.push(e.subject, e.agent, body, prev, hash);
+    for (let c = 0; c < 12; c++) elems[c]!.push(RAW.has(c) ? (row[c] as string) : element(row[c]));
+  }
+  return { elems, guards, linked };
+}
+
+/** One statement's parameters from the batches it merges: 12 column texts, then the guard arrays. */
+function statementParams(parts: readonly Prepared[]) {
+  const cols: unknown[][] = [[], [], []];
+  const guarded = new Set<number>();
+  for (const { guards } of parts) {
+    for (const [partition, [seq, prev]] of guards) {
+      if (guarded.has(partition)) continue;
+      guarded.add(partition);
+      cols[0]!.push(partition);
+      cols[1]!.push(seq);
+      cols[2]!.push(prev);
+    }
+  }
+  const linked = parts.flatMap((p) => p.linked);
+  const arrays = Array.from({ length: 12 }, (_, c) =>
+    c === 9
+      ? parts.map((p) => p.elems[c]!.join(BODY_SEPARATOR)).join(BODY_SEPARATOR)
+      : `{${parts.map((p) => p.elems[c]!.join(',')).join(',')}}`,
+  );
+  return { arrays, cols, linked };
+}
+
 const UNIQUE_VIOLATION = '23505';
+
+/** `details` names the chain and the seq refused, as numbers, for a shell that handles ownership. */
+function fencedError(at: PostgresLocation, partition: unknown, seq: unknown): MeshwardenError {
+  return ledgerError(
+    'MW_LEDGER_FENCED',
+    { location: at.label, partition: String(partition), seq: String(seq) },
+    { details: { partition: Number(partition), seq: Number(seq) } },
+  );
+}
+
+/** The statement inserted nothing: names the first partition whose chain moved on. */
+async function staleWriter(
+  pool: pg.Pool,
+  tables: Tables,
+  at: PostgresLocation,
+  guards: unknown[][],
+): Promise<MeshwardenError> {
+  try {
+    const sql = `${staleSql(tables, 1)} LIMIT 1`;
+    const { rows } = await pool.query<{ partition: number; seq: string }>(sql, guards);
+    return fencedError(at, rows[0]?.partition ?? guards[0]![0], rows[0]?.seq ?? guards[1]![0]);
+  } catch {
+    return fencedError(at, guards[0]![0], guards[1]![0]);
+  }
+}
+
+/** Another writer holds a seq: a unique violation's detail reads `Key (partition, seq)=(3, 7) already exists.` */
+function seqTaken(at: PostgresLocation, detail: string | undefined): MeshwardenError {
+  const m = /=\((\d+), (\d+)\)/.exec(detail ?? '');
+  return fencedError(at, m?.[1] ?? -1, m?.[2] ?? -1);
+}
 
 export function startPostgresCommitter(opts: PostgresCommitterOptions): PostgresCommitter {
   const { pool, tables, at, heads, batchSize } = opts;
@@ -88,6 +170,8 @@ export function startPostgresCommitter(opts: PostgresCommitterOptions): Postgres
   let lastDone: Promise<void> = Promise.resolve();
   /** A seal is scheduled for the next turn of the event loop: a batch holds what one tick appends. */
   let ticking = false;
+  /** Each partition's hash as of the last sealed batch: where the next one's chain continues. */
+  const sealed = new Map<number, string>();
 
   const open = (): Batch => {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
@@ -109,7 +193,8 @@ export function startPostgresCommitter(opts: PostgresCommitterOptions): Postgres
     const b = waiting;
     if (b === undefined) return;
     waiting = undefined;
-    b.prepared = prepare(b);
+    b.prepared = prepareBatch(b.entries, b.bodies, (p) => sealed.get(p) ?? heads.get(p)?.hash ?? GENESIS);
+    for (const [entry, , hash] of b.prepared.linked) sealed.set(entry.partition, hash);
     queued.push(b);
     lastDone = b.done;
     void next();
@@ -141,58 +226,15 @@ export function startPostgresCommitter(opts: PostgresCommitterOptions): Postgres
     running = false;
   };
 
-  /** Each partition's hash as of the last sealed batch: where the next one's chain continues. */
-  const sealed = new Map<number, string>();
-
-  /**
-   * Hashes a batch's chains and writes its columns out as array elements, at seal time, so that the
-   * work overlaps the statement in flight (one row per entry, in order; `pg` sends the text as is).
-   */
-  const prepare = (b: Batch): Prepared => {
-    const elems: string[][] = Array.from({ length: 12 }, () => []);
-    const guards = new Map<number, readonly [number, string]>();
-    const linked: [LedgerEntry, string, string][] = [];
-    for (let i = 0; i < b.entries.length; i++) {
-      const e = b.entries[i]!;
-      const body = b.bodies[i]!;
-      const prev = sealed.get(e.partition) ?? heads.get(e.partition)?.hash ?? GENESIS;
-      if (!guards.has(e.partition)) guards.set(e.partition, [e.seq, prev]);
-      const hash = chainHash(prev, leafHash(body));
-      sealed.set(e.partition, hash);
-      linked.push([e, prev, hash]);
-      const row = [e.partition, e.seq, e.kind, e.at, e.msgId, e.causationId, e.correlationId];
-      row.push(e.subject, e.agent, body, prev, hash);
-      for (let c = 0; c < 12; c++) elems[c]!.push(RAW.has(c) ? (row[c] as string) : element(row[c]));
-    }
-    return { elems, guards, linked };
-  };
-
   /** Inserts the prepared batches in one statement, and moves the heads once it has committed. */
   const commit = async (batches: readonly Batch[]): Promise<MeshwardenError | undefined> => {
-    const parts = batches.map((b) => b.prepared!);
-    const cols: unknown[][] = [[], [], []];
-    const guarded = new Set<number>();
-    for (const { guards } of parts) {
-      for (const [partition, [seq, prev]] of guards) {
-        if (guarded.has(partition)) continue;
-        guarded.add(partition);
-        cols[0]!.push(partition);
-        cols[1]!.push(seq);
-        cols[2]!.push(prev);
-      }
-    }
-    const linked = parts.flatMap((p) => p.linked);
-    const arrays = Array.from({ length: 12 }, (_, c) =>
-      c === 9
-        ? parts.map((p) => p.elems[c]!.join(BODY_SEPARATOR)).join(BODY_SEPARATOR)
-        : `{${parts.map((p) => p.elems[c]!.join(',')).join(',')}}`,
-    );
+    const { arrays, cols, linked } = statementParams(batches.map((b) => b.prepared!));
     try {
       const result = await pool.query(insert, [...arrays, ...cols]);
-      if (result.rowCount !== linked.length) return await fenced(cols);
+      if (result.rowCount !== linked.length) return await staleWriter(pool, tables, at, cols);
     } catch (err) {
       const pgErr = err as { code?: string; detail?: string };
-      if (pgErr.code === UNIQUE_VIOLATION) return fencedAt(pgErr.detail);
+      if (pgErr.code === UNIQUE_VIOLATION) return seqTaken(at, pgErr.detail);
       const action = `commit ${linked.length} entries`;
       return ledgerError(
         'MW_LEDGER_IO',
@@ -212,33 +254,6 @@ export function startPostgresCommitter(opts: PostgresCommitterOptions): Postgres
       }
     }
     return undefined;
-  };
-
-  /** `details` names the chain and the seq refused, as numbers, for a shell that handles ownership. */
-  const fencedError = (partition: unknown, seq: unknown) =>
-    ledgerError(
-      'MW_LEDGER_FENCED',
-      { location: at.label, partition: String(partition), seq: String(seq) },
-      { details: { partition: Number(partition), seq: Number(seq) } },
-    );
-
-  /** Names the first partition whose chain moved on (the statement inserted nothing). */
-  const fenced = async (guards: unknown[][]): Promise<MeshwardenError> => {
-    try {
-      const { rows } = await pool.query<{ partition: number; seq: string }>(
-        `${staleSql(tables, 1)} LIMIT 1`,
-        guards,
-      );
-      return fencedError(rows[0]?.partition ?? guards[0]![0], rows[0]?.seq ?? guards[1]![0]);
-    } catch {
-      return fencedError(guards[0]![0], guards[1]![0]);
-    }
-  };
-
-  /** A unique violation's detail reads `Key (partition, seq)=(3, 7) already exists.` */
-  const fencedAt = (detail: string | undefined): MeshwardenError => {
-    const m = /=\((\d+), (\d+)\)/.exec(detail ?? '');
-    return fencedError(m?.[1] ?? '?', m?.[2] ?? '?');
   };
 
   const rejected = () => Promise.reject(failure ?? ledgerError('MW_LEDGER_CLOSED', {}));

@@ -1,8 +1,8 @@
 import type pg from 'pg';
-import { isMeshwardenError } from '../envelope/index.js';
+import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
 import { parseCheckpoint } from './checkpoint.js';
 import { ledgerError } from './errors.js';
-import type { ScanOptions } from './ports.js';
+import type { LedgerReader, ScanOptions } from './ports.js';
 import type { Tables } from './postgres-schema.js';
 import { QUERY_CAP } from './queries.js';
 import type { Checkpoint, LedgerEntry, StoredRow } from './types.js';
@@ -187,6 +187,64 @@ ORDER BY e.at DESC, e.partition DESC, e.seq DESC LIMIT $${n + 1}`;
       }
       return list;
     },
+  };
+}
+
+/** What the reader port asks of the ledger around every query. */
+export type ReadGate = {
+  /** Resolves once the writer's appends so far are durable; rejects MW_LEDGER_CLOSED once closed. */
+  ready(): Promise<void>;
+  isOpen(): boolean;
+  closedError(): MeshwardenError;
+  /** The typed error of a failed query (MW_LEDGER_CLOSED once closed, else MW_LEDGER_IO). */
+  readError(err: unknown): MeshwardenError;
+};
+
+/**
+ * The reader port over the queries: every read waits for the writer first (read-your-writes), and
+ * its failures are typed. Streams end with MW_LEDGER_CLOSED when the ledger closes under them.
+ */
+export function gatedReader(queries: PostgresQueries, gate: ReadGate): LedgerReader {
+  const read = async <T>(run: (q: PostgresQueries) => Promise<T>): Promise<T> => {
+    await gate.ready();
+    try {
+      return await run(queries);
+    } catch (err) {
+      throw gate.readError(err);
+    }
+  };
+  async function* whileOpen<T>(rows: (q: PostgresQueries) => AsyncGenerator<T>): AsyncGenerator<T, void> {
+    await gate.ready();
+    const it = rows(queries);
+    try {
+      for (;;) {
+        if (!gate.isOpen()) throw gate.closedError();
+        let r: IteratorResult<T>;
+        try {
+          r = await it.next();
+        } catch (err) {
+          throw gate.readError(err);
+        }
+        if (r.done) return;
+        yield r.value;
+      }
+    } finally {
+      // A consumer's `break` lands here; no page holds a connection, so this only ends the paging.
+      await it.return(undefined);
+    }
+  }
+  return {
+    count: () => read((q) => q.count()),
+    byMessage: (msgId) => read((q) => q.byMessage(msgId)),
+    byCausation: (msgId) => read((q) => q.byCausation(msgId)),
+    bySubject: (subject, o) => read((q) => q.bySubject(subject, o?.limit ?? QUERY_CAP)),
+    byAgent: (agent, o) => read((q) => q.byAgent(agent, o?.limit ?? QUERY_CAP)),
+    byAgentPrefix: (prefix, o) => read((q) => q.byAgentPrefix(prefix, o?.limit ?? QUERY_CAP)),
+    lineage: (msgId) => read((q) => q.lineage(msgId)),
+    impact: (msgId) => read((q) => q.impact(msgId)),
+    scan: (o = {}) => whileOpen((q) => q.scan(o)),
+    checkpoints: () => read((q) => q.checkpoints()),
+    storedRows: () => whileOpen((q) => q.storedRows()),
   };
 }
 

@@ -54,6 +54,12 @@ export function createPool(at: PostgresLocation, durability: Durability, max: nu
     max,
     options: `-c synchronous_commit=${durability === 'full' ? 'on' : 'off'}`,
     connectionTimeoutMillis: 10_000,
+    // A statement that runs for a minute (a lock never released, a hung disk) fails, as the SQLite
+    // commit worker counts as stuck after 60 s; the client gives up a little later if the server
+    // never answers at all (a cut network), and keepalives find a dead peer meanwhile.
+    statement_timeout: 60_000,
+    query_timeout: 65_000,
+    keepAlive: true,
   });
   // An idle connection the server drops is replaced on next use; unhandled, it would end the process.
   pool.on('error', () => {});

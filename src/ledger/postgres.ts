@@ -1,11 +1,12 @@
+import type pg from 'pg';
 import { canonicalize, isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
 import { createChainer } from './chain.js';
 import { signCheckpoint } from './checkpoint.js';
 import { causeText, ledgerError } from './errors.js';
 import { loadSigningKey, type SigningKey } from './keyfile.js';
-import type { Durability, Ledger, LedgerReader } from './ports.js';
+import type { Durability, Ledger } from './ports.js';
 import { startPostgresCommitter } from './postgres-commit.js';
-import { type PostgresQueries, postgresQueries } from './postgres-queries.js';
+import { gatedReader, type PostgresQueries, postgresQueries } from './postgres-queries.js';
 import {
   createPool,
   type Head,
@@ -13,9 +14,9 @@ import {
   parsePostgresLocation,
   prepareSchema,
   readHeads,
+  type Tables,
   tablesOf,
 } from './postgres-schema.js';
-import { QUERY_CAP } from './queries.js';
 import type { Checkpoint, LedgerEntry, LedgerRecord, VerifyResult } from './types.js';
 import { verifyLedger } from './verify.js';
 
@@ -63,6 +64,15 @@ async function connect(at: PostgresLocation, opts: PostgresLedgerOptions, durabi
     const cause = at.scrub(causeText(err));
     throw ledgerError('MW_LEDGER_IO', { file: at.label, action: 'be opened', cause }, { cause: err });
   }
+}
+
+/** Signs every partition's stored head and stores the checkpoint. */
+async function storeCheckpoint(pool: pg.Pool, tables: Tables, origin: string, key: SigningKey) {
+  const heads = await readHeads(pool, tables);
+  const partitions = [...heads].map(([partition, h]) => ({ partition, size: h.seq, head: h.hash }));
+  const cp = signCheckpoint({ origin, at: Date.now(), partitions }, key.privateKey, key.publicKey);
+  await pool.query(`INSERT INTO ${tables.checkpoints} (body) VALUES ($1)`, [canonicalize(cp)]);
+  return cp;
 }
 
 /**
@@ -124,49 +134,12 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
     if (!open) throw closedError();
     return queries;
   };
-  const read = async <T>(run: (q: PostgresQueries) => Promise<T>): Promise<T> => {
-    const q = await ready();
-    try {
-      return await run(q);
-    } catch (err) {
-      throw readError(err);
-    }
-  };
-
-  /** Yields rows while the ledger is open; a close during the scan ends it with MW_LEDGER_CLOSED. */
-  async function* whileOpen<T>(rows: (q: PostgresQueries) => AsyncGenerator<T>): AsyncGenerator<T, void> {
-    const it = rows(await ready());
-    try {
-      for (;;) {
-        if (!open) throw closedError();
-        let r: IteratorResult<T>;
-        try {
-          r = await it.next();
-        } catch (err) {
-          throw readError(err);
-        }
-        if (r.done) return;
-        yield r.value;
-      }
-    } finally {
-      // A consumer's `break` lands here; no page holds a connection, so this only ends the paging.
-      await it.return(undefined);
-    }
-  }
-
-  const reader: LedgerReader = {
-    count: () => read((q) => q.count()),
-    byMessage: (msgId) => read((q) => q.byMessage(msgId)),
-    byCausation: (msgId) => read((q) => q.byCausation(msgId)),
-    bySubject: (subject, o) => read((q) => q.bySubject(subject, o?.limit ?? QUERY_CAP)),
-    byAgent: (agent, o) => read((q) => q.byAgent(agent, o?.limit ?? QUERY_CAP)),
-    byAgentPrefix: (prefix, o) => read((q) => q.byAgentPrefix(prefix, o?.limit ?? QUERY_CAP)),
-    lineage: (msgId) => read((q) => q.lineage(msgId)),
-    impact: (msgId) => read((q) => q.impact(msgId)),
-    scan: (o = {}) => whileOpen((q) => q.scan(o)),
-    checkpoints: () => read((q) => q.checkpoints()),
-    storedRows: () => whileOpen((q) => q.storedRows()),
-  };
+  const reader = gatedReader(queries, {
+    ready: async () => void (await ready()),
+    isOpen: () => open,
+    closedError,
+    readError,
+  });
   const close = () => shutdown(undefined);
 
   return {
@@ -209,28 +182,16 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
       // Every partition's head as stored once this writer's appends are durable: other writers'
       // partitions included, so one checkpoint signs the whole mesh.
       await ready();
-      let partitions: Checkpoint['partitions'];
-      try {
-        partitions = [...(await readHeads(pool, tables))].map(([partition, h]) => ({
-          partition,
-          size: h.seq,
-          head: h.hash,
-        }));
-      } catch (err) {
-        throw readError(err);
-      }
       if (opts.keyFile === undefined) {
         const cause = 'no keyFile was given to open this PostgreSQL ledger with';
         throw ledgerError('MW_LEDGER_KEY', { file: '(none)', action: 'read', cause });
       }
       key ??= loadSigningKey(opts.keyFile);
-      const cp = signCheckpoint({ origin, at: Date.now(), partitions }, key.privateKey, key.publicKey);
       try {
-        await pool.query(`INSERT INTO ${tables.checkpoints} (body) VALUES ($1)`, [canonicalize(cp)]);
+        return await storeCheckpoint(pool, tables, origin, key);
       } catch (err) {
         throw readError(err, 'store a checkpoint');
       }
-      return cp;
     },
     close,
     closed,
