@@ -1,9 +1,10 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../src/ledger/index.js';
 import { openLedger, openPostgresLedger } from '../src/ledger/index.js';
 import { tempPostgresSchemas } from '../src/ledger/postgres-test-kit.js';
-import { parseEntries, runCli, tempDir } from './run-cli.js';
+import { parseEntries, REPO, runCli, tempDir } from './run-cli.js';
 
 const freshSchema = tempPostgresSchemas();
 
@@ -62,6 +63,36 @@ describe('the CLI on a PostgreSQL ledger (--ledger postgres://…)', () => {
     expect(JSON.parse(checkpoint.stdout)).toMatchObject({ origin: 'retention' });
     const again = await runCli(['audit', 'verify', ...onPg, '--json']);
     expect(JSON.parse(again.stdout)).toMatchObject({ ok: true, checkpoints: 1 });
+  });
+
+  it('runs the retention scenario on it (run --ledger), with the outcome the SQLite file gives', async () => {
+    const at = freshSchema();
+    const mesh = join(REPO, 'examples', 'retention', 'mesh.yaml');
+    const input = join(REPO, 'examples', 'retention', 'tickets.jsonl');
+    const onPg = join(tempDir('pg-run'), 'data');
+    const pg = await runCli([
+      'run',
+      mesh,
+      '--input',
+      input,
+      '--data',
+      onPg,
+      '--ledger',
+      at.location,
+      '--json',
+    ]);
+    expect(pg.code, pg.stderr).toBe(0);
+    expect(existsSync(join(onPg, 'ledger.db'))).toBe(false);
+    const onSqlite = join(tempDir('sqlite-run'), 'data');
+    const sqlite = await runCli(['run', mesh, '--input', input, '--data', onSqlite, '--json']);
+    const [a, b] = [JSON.parse(pg.stdout), JSON.parse(sqlite.stdout)];
+    for (const field of ['messages', 'effects', 'frozen']) expect(a[field]).toEqual(b[field]);
+    const breakers = (s: { breakers: { id: string; key: string; state: string }[] }) =>
+      s.breakers.map(({ id, key, state }) => ({ id, key, state }));
+    expect(breakers(a)).toEqual(breakers(b));
+    expect(a.ledger.entries).toBe(b.ledger.entries);
+    const verify = await runCli(['audit', 'verify', '--ledger', at.location, '--data', onPg, '--json']);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, entries: a.ledger.entries });
   });
 
   it('exits 1 naming the first bad entry when a row was deleted behind its back', async () => {

@@ -35,7 +35,7 @@ const durabilityOption = () =>
 const durabilityOf = (o: { durability?: Durability }) =>
   o.durability === undefined ? {} : { durability: o.durability };
 
-/** `--ledger`: where a reading command finds the ledger when it is not `ledger.db` in `--data`. */
+/** `--ledger`: where `run` and the reading commands find the ledger when not `ledger.db` in `--data`. */
 const ledgerOption = () =>
   new Option(
     '--ledger <location>',
@@ -73,16 +73,21 @@ program
   .argument('[mesh]', 'the mesh file', 'mesh.yaml')
   .option('--input <file>', 'JSON Lines, one root message a line: {"source", "type", "subject", "data"}')
   .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+  .addOption(ledgerOption())
   .addOption(durabilityOption())
   .option('--json', 'print the summary as one JSON document')
   .description('feed messages, run to quiescence, summarize (resumes unfinished work first)')
   .action(
-    async (mesh: string, o: { input?: string; data: string; durability?: Durability; json?: boolean }) => {
+    async (
+      mesh: string,
+      o: { input?: string; data: string; ledger?: string; durability?: Durability; json?: boolean },
+    ) => {
       const opts = {
         mesh,
         data: o.data,
         json: o.json === true,
         ...(o.input === undefined ? {} : { input: o.input }),
+        ...(o.ledger === undefined ? {} : { ledger: o.ledger }),
         ...durabilityOf(o),
       };
       done((await runMesh(opts, createOutput(opts.json), log)).code);
