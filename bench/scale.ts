@@ -163,7 +163,7 @@ export async function entityScale(entities: number, opts: ScaleOptions): Promise
 }
 
 /** A UUIDv7-shaped id: time-ordered prefix, then the counter spread over the random bits. */
-function msgId(at: number, n: number): string {
+export function msgId(at: number, n: number): string {
   const t = at.toString(16).padStart(12, '0');
   const r = Math.imul(n, 0x9e3779b1) >>> 0;
   return `${t.slice(0, 8)}-${t.slice(8)}-7${(n & 0xfff).toString(16).padStart(3, '0')}-8${(r & 0xfff).toString(16).padStart(3, '0')}-${n.toString(16).padStart(12, '0')}`;
@@ -177,7 +177,7 @@ const IN_FLIGHT = 1_000;
 const AGENTS = ['ingress:inbox', 'one@1.0.0', 'two@1.0.0', 'three@1.0.0'] as const;
 
 /** The decision the runtime writes for an admitted hop: verdict and envelope, about 650 bytes of data (a body of about 925). */
-function decisionRecord(c: number, hop: number, at: number, ids: readonly string[]): LedgerRecord {
+export function decisionRecord(c: number, hop: number, at: number, ids: readonly string[]): LedgerRecord {
   const id = ids[hop]!;
   const subject = `account:${c % 100_003}`;
   const agent = AGENTS[Math.min(hop, 3)]!;

@@ -1,20 +1,29 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isMeshwardenError, type Ledger, ledgerFile, openLedgerAt } from '../runtime/index.js';
+import { isMeshwardenError, type Ledger, ledgerFile, openLedgerIn } from '../runtime/index.js';
 import { cliError } from './errors.js';
 import type { Output } from './output.js';
 
+/** Where a reading command finds the ledger: `--ledger` when given, else `ledger.db` in `--data`. */
+export type LedgerPlace = { readonly data: string; readonly ledger?: string };
+
+// `scheme://…` (postgres://, file://); anything else is a path.
+const URL_LIKE = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//;
+
 /**
- * Opens the ledger of an existing data directory, or explains that there is none. Its origin (what
- * checkpoints sign) is the mesh name the runtime recorded in it.
+ * Opens an existing ledger, or explains that there is none: a SQLite file that is missing, a
+ * PostgreSQL schema that holds no ledger (never created by a reader), a server that cannot be
+ * reached. Its origin (what checkpoints sign) is the mesh name the runtime recorded in it; its
+ * checkpoint key is `ledger.key` in the data directory.
  */
-export async function openExistingLedger(dataDir: string, out: Output): Promise<Ledger | undefined> {
-  const file = ledgerFile(resolve(dataDir));
-  if (!existsSync(file)) {
-    out.fail(cliError('MW_CLI_NO_LEDGER', { file, dir: dirname(file) }));
+export async function openExistingLedger(at: LedgerPlace, out: Output): Promise<Ledger | undefined> {
+  const dataDir = resolve(at.data);
+  const location = at.ledger ?? ledgerFile(dataDir);
+  if (!URL_LIKE.test(location) && !existsSync(location)) {
+    out.fail(cliError('MW_CLI_NO_LEDGER', { file: location, dir: dirname(location) }));
     return undefined;
   }
-  const ledger = openLedgerAt(file);
+  const ledger = await openLedgerIn(dataDir, location, { create: false });
   if (isMeshwardenError(ledger)) {
     out.fail(ledger);
     return undefined;

@@ -35,6 +35,13 @@ const durabilityOption = () =>
 const durabilityOf = (o: { durability?: Durability }) =>
   o.durability === undefined ? {} : { durability: o.durability };
 
+/** `--ledger`: where `run` and the reading commands find the ledger when not `ledger.db` in `--data`. */
+const ledgerOption = () =>
+  new Option(
+    '--ledger <location>',
+    'the ledger: a SQLite file, or postgres://[user[:password]@]host[:port]/db[?schema=name] (default: ledger.db in --data; the checkpoint key stays in --data)',
+  );
+
 const program = new Command('meshwarden')
   .description(
     'The control layer between AI agents: every message and side effect gated, guarded and recorded.',
@@ -66,16 +73,21 @@ program
   .argument('[mesh]', 'the mesh file', 'mesh.yaml')
   .option('--input <file>', 'JSON Lines, one root message a line: {"source", "type", "subject", "data"}')
   .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+  .addOption(ledgerOption())
   .addOption(durabilityOption())
   .option('--json', 'print the summary as one JSON document')
   .description('feed messages, run to quiescence, summarize (resumes unfinished work first)')
   .action(
-    async (mesh: string, o: { input?: string; data: string; durability?: Durability; json?: boolean }) => {
+    async (
+      mesh: string,
+      o: { input?: string; data: string; ledger?: string; durability?: Durability; json?: boolean },
+    ) => {
       const opts = {
         mesh,
         data: o.data,
         json: o.json === true,
         ...(o.input === undefined ? {} : { input: o.input }),
+        ...(o.ledger === undefined ? {} : { ledger: o.ledger }),
         ...durabilityOf(o),
       };
       done((await runMesh(opts, createOutput(opts.json), log)).code);
@@ -163,9 +175,10 @@ program
   .command('why')
   .argument('<message-id>')
   .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+  .addOption(ledgerOption())
   .option('--json', 'print one JSON document')
   .description('the causal chain behind a message, root first, with every verdict')
-  .action(async (id: string, o: { data: string; json?: boolean }) =>
+  .action(async (id: string, o: { data: string; ledger?: string; json?: boolean }) =>
     done(await why(id, o, createOutput(o.json === true))),
   );
 
@@ -173,9 +186,10 @@ program
   .command('impact')
   .argument('<target>', 'a message id, or agent@version')
   .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+  .addOption(ledgerOption())
   .option('--json', 'print one JSON document')
   .description('everything that followed a message, or the blast radius of an agent version')
-  .action(async (target: string, o: { data: string; json?: boolean }) =>
+  .action(async (target: string, o: { data: string; ledger?: string; json?: boolean }) =>
     done(await impact(target, o, createOutput(o.json === true))),
   );
 
@@ -183,24 +197,31 @@ const audit = program.command('audit').description('ledger integrity');
 audit
   .command('verify')
   .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+  .addOption(ledgerOption())
   .option('--checkpoint <file>', 'also verify against an exported checkpoint')
   .option('--json', 'print one JSON document')
   .description('exit 0 when the ledger is intact, 1 naming the first bad entry')
-  .action(async (o: { data: string; checkpoint?: string; json?: boolean }) =>
+  .action(async (o: { data: string; ledger?: string; checkpoint?: string; json?: boolean }) =>
     done(await auditVerify(o, createOutput(o.json === true))),
   );
 audit
   .command('checkpoint')
   .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+  .addOption(ledgerOption())
   .option('--out <file>', 'also write the checkpoint to a file')
   .description('sign the ledger heads; keep the printed checkpoint outside the data directory')
-  .action(async (o: { data: string; out?: string }) => done(await auditCheckpoint(o, createOutput(true))));
+  .action(async (o: { data: string; ledger?: string; out?: string }) =>
+    done(await auditCheckpoint(o, createOutput(true))),
+  );
 audit
   .command('export')
   .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+  .addOption(ledgerOption())
   .option('--out <file>', 'write to a file instead of stdout')
   .description('every ledger entry as JSON Lines')
-  .action(async (o: { data: string; out?: string }) => done(await auditExport(o, createOutput(true))));
+  .action(async (o: { data: string; ledger?: string; out?: string }) =>
+    done(await auditExport(o, createOutput(true))),
+  );
 
 registerPilotCommands(program, done);
 

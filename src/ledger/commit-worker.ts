@@ -39,7 +39,12 @@ export type CommitRequest = CommitBatch | { readonly close: true };
  */
 export type CommitReport =
   | { readonly committed: number; readonly hashes: string }
-  | { readonly failed: number; readonly error: string };
+  | {
+      readonly failed: number;
+      readonly error: string;
+      /** Set when another writer holds the row's (partition, seq): this writer's head is stale. */
+      readonly fenced?: { readonly partition: number; readonly seq: number };
+    };
 
 const setup = workerData as CommitSetup;
 /** Values per entry in `cols`; the insert binds two more, prev and hash. */
@@ -55,12 +60,13 @@ let db: DatabaseSync | undefined;
 let insert: StatementSync | undefined;
 
 /** After a failure nothing more is written: later batches chain onto the lost ones. */
-const fail = (err: unknown) => {
+const fail = (err: unknown, at?: { partition: number; seq: number }) => {
   failed = true;
   const lost = committed + 1;
   // Report first: a main thread that sees the counter turn negative reads the report at once.
   const error = err instanceof Error ? err.message : String(err);
-  port.postMessage({ failed: lost, error } satisfies CommitReport);
+  const fenced = at !== undefined && error.includes('UNIQUE constraint failed') ? { fenced: at } : {};
+  port.postMessage({ failed: lost, error, ...fenced } satisfies CommitReport);
   Atomics.store(state, 0, BigInt(-lost));
   Atomics.notify(state, 0);
 };
@@ -75,11 +81,13 @@ const linkHex = (prev: string, body: string): string =>
 const commit = (batches: readonly CommitBatch[]) => {
   if (db === undefined || insert === undefined) return;
   const hashes: string[] = [];
+  let row: { partition: number; seq: number } | undefined;
   try {
     db.exec('BEGIN IMMEDIATE');
     for (const { cols } of batches) {
       for (let i = 0; i < cols.length; i += COLUMNS) {
         const partition = cols[i] as number;
+        row = { partition, seq: cols[i + 1] as number };
         const prev = heads.get(partition) ?? GENESIS;
         const hex = linkHex(prev, cols[i + 9] as string);
         const entryHash = `sha256:${hex}`;
@@ -109,7 +117,7 @@ const commit = (batches: readonly CommitBatch[]) => {
     } catch {
       // The failure below is what the main thread needs to hear about.
     }
-    fail(err);
+    fail(err, row);
     return;
   }
   committed = batches[batches.length - 1]!.id;

@@ -128,10 +128,17 @@ export function startCommitter(opts: CommitterOptions): Committer {
     watchdog.unref();
   };
 
-  const fail = (cause: string) => {
+  const fail = (cause: string, fenced?: { partition: number; seq: number }) => {
     if (failure !== undefined) return;
     const n = inflight.reduce((sum, b) => sum + b.entries.length, 0);
-    failure = ledgerError('MW_LEDGER_IO', { file, action: `commit ${n} entries`, cause });
+    failure =
+      fenced === undefined
+        ? ledgerError('MW_LEDGER_IO', { file, action: `commit ${n} entries`, cause })
+        : ledgerError(
+            'MW_LEDGER_FENCED',
+            { location: file, partition: String(fenced.partition), seq: String(fenced.seq) },
+            { details: fenced },
+          );
     clearTimeout(watchdog);
     const lost = inflight;
     inflight = [];
@@ -178,7 +185,7 @@ export function startCommitter(opts: CommitterOptions): Committer {
   const receive = (report: CommitReport) => {
     if ('committed' in report) return advance(report.committed, report.hashes);
     // Nothing after the last success was committed; the failure rejects it all.
-    fail(report.error);
+    fail(report.error, report.fenced);
   };
 
   /** Reads the reports already posted, without waiting for the event loop. */

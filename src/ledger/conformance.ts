@@ -176,6 +176,21 @@ export function describeLedgerConformance(
         await expect(ledger.flush()).resolves.toBeUndefined();
         expect(await ledger.closed).toBeUndefined();
       });
+      it('fences a writer whose head went stale: its append fails typed, it closes, no chain forks', async () => {
+        const { store, ledger } = await opened();
+        await using _ = ledger;
+        await ledger.append(rec('a1'));
+        // Both writers know the head at seq 1; the first moves on, so the second's seq 2 is taken.
+        await using stale = await store.open();
+        expect(await ledger.append(rec('a2'))).toMatchObject({ seq: 2 });
+        const fenced = { code: 'MW_LEDGER_FENCED' };
+        await expect(stale.appendAll([rec('z2'), rec('z3')])).rejects.toMatchObject(fenced);
+        expect(await stale.closed).toMatchObject(fenced);
+        await expect(stale.append(rec('z4'))).rejects.toMatchObject({ code: 'MW_LEDGER_CLOSED' });
+        expect(await ledger.append(rec('a3'))).toMatchObject({ seq: 3 });
+        expect(await ledger.byMessage('z2')).toEqual([]);
+        expect(await ledger.verify()).toMatchObject({ ok: true, entries: 3 });
+      });
     });
 
     describe('reader', () => {

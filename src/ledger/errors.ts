@@ -8,6 +8,8 @@ export const ledgerError = makeError({
   MW_LEDGER_CHECKPOINT: 'the checkpoint is not valid: {problem}',
   MW_LEDGER_KEY: 'the checkpoint key {file} could not be {action}: {cause}',
   MW_LEDGER_LOCATION: 'the ledger location {location} cannot be opened: {reason}',
+  MW_LEDGER_FENCED:
+    'the ledger {location} refused an append to partition {partition} at entry {seq}: another writer appended to that chain since this one read its head, so this writer is closed',
 });
 
 export type LedgerErrorCode = Parameters<typeof ledgerError>[0];
@@ -15,4 +17,15 @@ export type LedgerErrorCode = Parameters<typeof ledgerError>[0];
 /** The message of an unknown thrown value, for error sentences. */
 export function causeText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A location without its password, so that an error sentence never carries one. */
+export function redacted(location: string): string {
+  try {
+    const url = new URL(location);
+    if (url.password !== '') url.password = '***';
+    return url.href;
+  } catch {
+    return location.replace(/\/\/[^@/]*@/, '//***@');
+  }
 }

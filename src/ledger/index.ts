@@ -9,6 +9,7 @@ export {
   type ScanOptions,
   sizeOf,
 } from './ports.js';
+export { openPostgresLedger, type PostgresLedgerOptions } from './postgres.js';
 export { type LedgerOptions, openLedger } from './sqlite.js';
 export type {
   Checkpoint,

@@ -2,9 +2,11 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isMeshwardenError } from '../envelope/index.js';
 import { openLedgerAt } from './location.js';
+import { tempPostgresSchemas } from './postgres-test-kit.js';
 import { tempLedgerFiles } from './test-kit.js';
 
 const tempFile = tempLedgerFiles('mw-location-');
+const freshSchema = tempPostgresSchemas();
 const record = { kind: 'decision', at: 1, msgId: 'a', data: {} };
 
 describe('openLedgerAt', () => {
@@ -13,12 +15,12 @@ describe('openLedgerAt', () => {
     ['a file: URL', (file: string) => pathToFileURL(file).href],
   ])('opens the SQLite adapter for %s', async (_, locate) => {
     const file = tempFile();
-    const opened = openLedgerAt(locate(file), { origin: 'here', durability: 'normal' });
+    const opened = await openLedgerAt(locate(file), { origin: 'here', durability: 'normal' });
     if (isMeshwardenError(opened)) throw opened;
     await using ledger = opened;
     expect(ledger.durability).toBe('normal');
     await ledger.append(record);
-    const again = openLedgerAt(file);
+    const again = await openLedgerAt(file);
     if (isMeshwardenError(again)) throw again;
     await using reader = again;
     expect(await reader.count()).toBe(1);
@@ -26,14 +28,42 @@ describe('openLedgerAt', () => {
   });
 
   it.each([
-    ['postgres://meshwarden:s3cret@db.internal:5432/ledger'],
-    ['postgresql://db.internal/ledger'],
-    ['mysql://db.internal/ledger'],
+    ['postgres://meshwarden:s3cret@127.0.0.1:5432/test?schema=Not-A-Name'],
+    ['mysql://meshwarden:s3cret@db.internal/ledger'],
     ['https://ledger.example/'],
-  ])('returns MW_LEDGER_LOCATION for %s, with no password in it', (location) => {
-    const result = openLedgerAt(location);
+  ])('returns MW_LEDGER_LOCATION for %s, with no password in it', async (location) => {
+    const result = await openLedgerAt(location);
     expect(isMeshwardenError(result)).toBe(true);
     expect(result).toMatchObject({ code: 'MW_LEDGER_LOCATION' });
     expect((result as Error).message).not.toContain('s3cret');
+  });
+
+  it.each([['postgres'], ['postgresql']])(
+    'opens the PostgreSQL adapter for %s://…?schema=',
+    async (scheme) => {
+      const at = freshSchema();
+      const location = at.location.replace(/^postgres:/, `${scheme}:`);
+      const opened = await openLedgerAt(location, {
+        origin: 'here',
+        durability: 'normal',
+        keyFile: at.keyFile,
+      });
+      if (isMeshwardenError(opened)) throw opened;
+      await using ledger = opened;
+      expect(ledger.durability).toBe('normal');
+      await ledger.append(record);
+      const again = await openLedgerAt(location, { create: false, keyFile: at.keyFile });
+      if (isMeshwardenError(again)) throw again;
+      await using reader = again;
+      expect(await reader.count()).toBe(1);
+      expect((await reader.checkpoint()).origin).toBe('here');
+    },
+  );
+
+  it('refuses, as a value, to read a PostgreSQL schema that holds no ledger, and creates nothing', async () => {
+    const at = freshSchema();
+    expect(await openLedgerAt(at.location, { create: false })).toMatchObject({ code: 'MW_LEDGER_LOCATION' });
+    const { rows } = await at.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [at.schema]);
+    expect(rows).toEqual([]);
   });
 });

@@ -1,13 +1,21 @@
 import { fileURLToPath } from 'node:url';
-import type { MeshwardenError } from '../envelope/index.js';
-import { ledgerError } from './errors.js';
+import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
+import { ledgerError, redacted } from './errors.js';
 import type { Durability, Ledger } from './ports.js';
+import { openPostgresLedger } from './postgres.js';
 import { openLedger } from './sqlite.js';
 
 export type OpenLedgerOptions = {
   /** Names this ledger in its checkpoints (the mesh name); readers leave it out and get the stored one. */
   readonly origin?: string;
   readonly durability?: Durability;
+  /**
+   * The checkpoint key. SQLite's default is `ledger.key` next to the file; a PostgreSQL ledger has
+   * no file to sit next to, so its shells pass one (in their data directory) to take checkpoints.
+   */
+  readonly keyFile?: string;
+  /** False for readers of an existing ledger: a PostgreSQL schema without one is MW_LEDGER_LOCATION. */
+  readonly create?: boolean;
 };
 
 // `scheme://…`; a bare path (or a Windows drive, `C:\…`) has no `//` after its colon.
@@ -15,13 +23,19 @@ const URL_LIKE = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//;
 
 /**
  * The one place a ledger adapter is chosen, by where the ledger lives: a file path (or a `file:`
- * URL) opens the SQLite adapter. Any other URL is an MW_LEDGER_LOCATION error value naming the
- * scheme, so `postgres://…` is refused plainly until its adapter is added here. I/O failures of
- * the adapter itself are thrown, as the adapter throws them.
+ * URL) opens the SQLite adapter, `postgres://…` or `postgresql://…` (with `?schema=name`) the
+ * PostgreSQL one, which connects and reads its heads before it resolves. Any other URL, or a
+ * location its adapter cannot read, is an MW_LEDGER_LOCATION error value (a password in it masked).
+ * I/O failures of the adapter itself (MW_LEDGER_IO: an unreachable server, an unreadable file) are
+ * thrown, as the adapter throws them.
  */
-export function openLedgerAt(location: string, opts: OpenLedgerOptions = {}): Ledger | MeshwardenError {
+export async function openLedgerAt(
+  location: string,
+  opts: OpenLedgerOptions = {},
+): Promise<Ledger | MeshwardenError> {
   const scheme = URL_LIKE.exec(location)?.[1]?.toLowerCase();
-  if (scheme === undefined) return openLedger({ file: location, ...opts });
+  const { create: _create, ...sqlite } = opts;
+  if (scheme === undefined) return openLedger({ file: location, ...sqlite });
   if (scheme === 'file') {
     let file: string;
     try {
@@ -29,22 +43,16 @@ export function openLedgerAt(location: string, opts: OpenLedgerOptions = {}): Le
     } catch (err) {
       return ledgerError('MW_LEDGER_LOCATION', { location, reason: (err as Error).message });
     }
-    return openLedger({ file, ...opts });
+    return openLedger({ file, ...sqlite });
   }
-  const reason =
-    scheme === 'postgres' || scheme === 'postgresql'
-      ? 'the PostgreSQL adapter is not part of this version; use a SQLite file'
-      : `no ledger adapter reads ${scheme}:// locations; use a SQLite file`;
+  if (scheme === 'postgres' || scheme === 'postgresql') {
+    try {
+      return await openPostgresLedger({ location, ...opts });
+    } catch (err) {
+      if (isMeshwardenError(err) && err.code === 'MW_LEDGER_LOCATION') return err;
+      throw err;
+    }
+  }
+  const reason = `no ledger adapter reads ${scheme}:// locations; use a SQLite file or postgres://`;
   return ledgerError('MW_LEDGER_LOCATION', { location: redacted(location), reason });
-}
-
-/** The location without a password, so that an error sentence never carries one. */
-function redacted(location: string): string {
-  try {
-    const url = new URL(location);
-    if (url.password !== '') url.password = '***';
-    return url.href;
-  } catch {
-    return location.replace(/\/\/[^@/]*@/, '//***@');
-  }
 }

@@ -8,7 +8,7 @@ import type {
 } from './types.js';
 
 // The ledger's ports: what the runtime, the server and the CLI code against. Adapters implement
-// them side by side (sqlite.ts today; a PostgreSQL one next), are chosen by one function
+// them side by side (sqlite.ts, postgres.ts), are chosen by one function
 // (location.ts), and prove themselves with one suite (conformance.ts). Nothing here names an engine.
 
 /** How far a commit is forced to the disk: 'full' survives a power loss, 'normal' a process crash. */

@@ -75,8 +75,8 @@ describe('openLedger', () => {
     await using a = openLedger({ file, origin: 'test' });
     const b = openLedger({ file, origin: 'test' });
     await a.append(msg('a'));
-    await expect(b.append(msg('b'))).rejects.toMatchObject({ code: 'MW_LEDGER_IO' });
-    expect(await b.closed).toMatchObject({ code: 'MW_LEDGER_IO' });
+    await expect(b.append(msg('b'))).rejects.toMatchObject({ code: 'MW_LEDGER_FENCED' });
+    expect(await b.closed).toMatchObject({ code: 'MW_LEDGER_FENCED' });
     expect(await a.verify()).toMatchObject({ ok: true, entries: 1 });
   });
 

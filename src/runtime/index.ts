@@ -80,6 +80,7 @@ export {
   ledgerFile,
   type OpenedMesh,
   type OpenMeshResult,
+  openLedgerIn,
   openMesh,
   type ReloadResult,
   reloadPolicy,

@@ -64,7 +64,7 @@ describe('reads through the ledger reader', () => {
       meshFile: join(dir, 'mesh.yaml'),
       dataDir: join(dir, 'data'),
       log,
-      ledgerAt: 'postgres://meshwarden@db.internal/ledger',
+      ledgerAt: 'mysql://meshwarden@db.internal/ledger',
     });
     expect(opened.ok).toBe(false);
     if (!opened.ok) expect(opened.errors?.map((e) => e.code)).toEqual(['MW_LEDGER_LOCATION']);

@@ -2,7 +2,13 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
-import { type Durability, type Ledger, type LedgerReader, openLedgerAt } from '../ledger/index.js';
+import {
+  type Durability,
+  type Ledger,
+  type LedgerReader,
+  type OpenLedgerOptions,
+  openLedgerAt,
+} from '../ledger/index.js';
 import { type LoadPolicyOptions, loadPolicy, type PolicyIssue } from '../policy/index.js';
 import type { Clock } from './envelopes.js';
 import { systemClock } from './envelopes.js';
@@ -28,6 +34,27 @@ export function ledgerFile(dataDir: string): string {
 }
 
 /**
+ * Opens the ledger at `location` (default `ledger.db` in `dataDir`), its checkpoint key in
+ * `dataDir` whatever the engine. An I/O failure of the adapter (a server that cannot be reached)
+ * comes back as an error value too, for the shell to report.
+ */
+export async function openLedgerIn(
+  dataDir: string,
+  location: string | undefined,
+  opts: OpenLedgerOptions = {},
+): Promise<Ledger | MeshwardenError> {
+  try {
+    return await openLedgerAt(location ?? ledgerFile(dataDir), {
+      ...opts,
+      keyFile: join(dataDir, 'ledger.key'),
+    });
+  } catch (err) {
+    if (isMeshwardenError(err)) return err;
+    throw err;
+  }
+}
+
+/**
  * Loads the policy and the agent modules, opens the ledger in `dataDir`, records the policy, and
  * resumes work a previous process admitted but did not finish. The shell's one way in.
  */
@@ -47,7 +74,8 @@ export async function openMesh(opts: {
   durability?: Durability;
   /**
    * Where the ledger lives, as `openLedgerAt` reads it: a SQLite file (default `ledger.db` in
-   * `dataDir`); a location no adapter serves (`postgres://…` for now) fails as MW_LEDGER_LOCATION.
+   * `dataDir`) or `postgres://…`; a location no adapter serves fails as MW_LEDGER_LOCATION, a
+   * server that cannot be reached as MW_LEDGER_IO.
    */
   ledgerAt?: string;
 }): Promise<OpenMeshResult> {
@@ -60,7 +88,7 @@ export async function openMesh(opts: {
   // The ledger and the tokens are the owner's alone: a data directory made here is 0700.
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const durability = opts.durability ?? policy.ledger.durability;
-  const ledger = openLedgerAt(opts.ledgerAt ?? ledgerFile(opts.dataDir), { origin: policy.mesh, durability });
+  const ledger = await openLedgerIn(opts.dataDir, opts.ledgerAt, { origin: policy.mesh, durability });
   if (isMeshwardenError(ledger)) return { ok: false, errors: [ledger] };
   // Every chain belongs to one partition for good: another count would put subjects in other chains.
   const recorded = await recordedPartitions(ledger);

@@ -3,19 +3,19 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { type Checkpoint, isMeshwardenError, parseCheckpoint } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
-import { openExistingLedger } from '../ledger-access.js';
+import { type LedgerPlace, openExistingLedger } from '../ledger-access.js';
 import type { Output } from '../output.js';
 import { drained } from '../stdout.js';
 
 /** `audit verify`: exit 0 when every chain is intact, 1 naming the first bad entry. */
-export async function auditVerify(opts: { data: string; checkpoint?: string }, out: Output): Promise<number> {
+export async function auditVerify(opts: LedgerPlace & { checkpoint?: string }, out: Output): Promise<number> {
   const extra: Checkpoint[] = [];
   if (opts.checkpoint !== undefined) {
     const loaded = await readCheckpointFile(opts.checkpoint, out);
     if (loaded === undefined) return EXIT.usage;
     extra.push(loaded);
   }
-  const ledger = await openExistingLedger(opts.data, out);
+  const ledger = await openExistingLedger(opts, out);
   if (ledger === undefined) return EXIT.usage;
   await using _ledger = ledger;
   const result = await ledger.verify({ checkpoints: extra });
@@ -34,8 +34,8 @@ export async function auditVerify(opts: { data: string; checkpoint?: string }, o
 }
 
 /** `audit checkpoint`: signs the current heads; prints the checkpoint (keep a copy outside the data dir). */
-export async function auditCheckpoint(opts: { data: string; out?: string }, out: Output): Promise<number> {
-  const ledger = await openExistingLedger(opts.data, out);
+export async function auditCheckpoint(opts: LedgerPlace & { out?: string }, out: Output): Promise<number> {
+  const ledger = await openExistingLedger(opts, out);
   if (ledger === undefined) return EXIT.usage;
   await using _ledger = ledger;
   const checkpoint = await ledger.checkpoint();
@@ -51,8 +51,8 @@ export async function auditCheckpoint(opts: { data: string; out?: string }, out:
  * `audit export`: every entry as JSON Lines, in (partition, seq) order, to stdout or --out. A reader
  * that stops reading (`| head`) ends the export quietly, with exit 0.
  */
-export async function auditExport(opts: { data: string; out?: string }, out: Output): Promise<number> {
-  const ledger = await openExistingLedger(opts.data, out);
+export async function auditExport(opts: LedgerPlace & { out?: string }, out: Output): Promise<number> {
+  const ledger = await openExistingLedger(opts, out);
   if (ledger === undefined) return EXIT.usage;
   await using _ledger = ledger;
   const toFile = opts.out !== undefined;

@@ -6,12 +6,12 @@ import {
   whyChain,
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
-import { openExistingLedger } from '../ledger-access.js';
+import { type LedgerPlace, openExistingLedger } from '../ledger-access.js';
 import { type Output, table } from '../output.js';
 
 /** `why <id>`: the causal chain that led to a message, root first. */
-export async function why(id: string, opts: { data: string }, out: Output): Promise<number> {
-  const ledger = await openExistingLedger(opts.data, out);
+export async function why(id: string, opts: LedgerPlace, out: Output): Promise<number> {
+  const ledger = await openExistingLedger(opts, out);
   if (ledger === undefined) return EXIT.usage;
   await using _ledger = ledger;
   const result = await whyChain(ledger, id);
@@ -64,8 +64,8 @@ export async function why(id: string, opts: { data: string }, out: Output): Prom
 }
 
 /** `impact <id | agent@version>`: everything that followed a message, or an agent version's blast radius. */
-export async function impact(target: string, opts: { data: string }, out: Output): Promise<number> {
-  const ledger = await openExistingLedger(opts.data, out);
+export async function impact(target: string, opts: LedgerPlace, out: Output): Promise<number> {
+  const ledger = await openExistingLedger(opts, out);
   if (ledger === undefined) return EXIT.usage;
   await using _ledger = ledger;
   const result = await impactOf(ledger, target);

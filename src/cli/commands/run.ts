@@ -23,6 +23,8 @@ export type RunOptions = {
   json: boolean;
   /** Overrides the mesh file's `ledger.durability`. */
   durability?: Durability;
+  /** Where the ledger lives when not `ledger.db` in `data`: another file, or `postgres://…`. */
+  ledger?: string;
 };
 
 /** Opens the mesh, resumes unfinished work, feeds the input, waits for quiescence, summarizes. */
@@ -49,6 +51,7 @@ export async function runMesh(
     log,
     transports: transports.list,
     ...(opts.durability === undefined ? {} : { durability: opts.durability }),
+    ...(opts.ledger === undefined ? {} : { ledgerAt: opts.ledger }),
   });
   if (!result.ok) return { code: reportOpenFailure(result, opts.mesh, out) };
   await using opened = result.opened;

@@ -1,0 +1,259 @@
+import type pg from 'pg';
+import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
+import { parseCheckpoint } from './checkpoint.js';
+import { ledgerError } from './errors.js';
+import type { LedgerReader, ScanOptions } from './ports.js';
+import type { Tables } from './postgres-schema.js';
+import { QUERY_CAP } from './queries.js';
+import type { Checkpoint, LedgerEntry, StoredRow } from './types.js';
+
+/** Rows per page of a scan: a page is one query, so nothing holds a connection between pages. */
+const PAGE = 2000;
+
+/** The reads of a PostgreSQL ledger, each straight to the pool (the adapter awaits the writer first). */
+export type PostgresQueries = {
+  count(): Promise<number>;
+  byMessage(msgId: string): Promise<LedgerEntry[]>;
+  byCausation(msgId: string): Promise<LedgerEntry[]>;
+  bySubject(subject: string, limit: number): Promise<LedgerEntry[]>;
+  byAgent(agent: string, limit: number): Promise<LedgerEntry[]>;
+  byAgentPrefix(prefix: string, limit: number): Promise<LedgerEntry[]>;
+  lineage(msgId: string): Promise<LedgerEntry[]>;
+  impact(msgId: string): Promise<LedgerEntry[]>;
+  /** Entries in (partition, seq) order, a page per query. */
+  scan(opts: ScanOptions): AsyncGenerator<LedgerEntry, void, undefined>;
+  /** Every row column for column, in (partition, seq) order, a page per query. */
+  storedRows(): AsyncGenerator<StoredRow, void, undefined>;
+  checkpoints(): Promise<Checkpoint[]>;
+};
+
+type EntryRow = { body: string; prev: string; hash: string };
+
+export function postgresQueries(pool: pg.Pool, t: Tables): PostgresQueries {
+  // Only the hashed body and the two hashes are read: the body holds every field of the entry.
+  const ENTRY = `SELECT body, prev, hash FROM ${t.entries}`;
+  const select = async (sql: string, params: unknown[]) =>
+    (await pool.query<EntryRow>(sql, params)).rows.map(toEntry);
+  // The partitions that hold entries, by index seeks (see readHeads).
+  const partitionsSql = `
+WITH RECURSIVE p (partition) AS (
+  SELECT min(partition) FROM ${t.entries}
+  UNION ALL
+  SELECT (SELECT min(partition) FROM ${t.entries} WHERE partition > p.partition) FROM p
+  WHERE p.partition IS NOT NULL
+) SELECT partition FROM p WHERE partition IS NOT NULL`;
+
+  /**
+   * The `limit` most recent matches of `where` (binding $1…$k to `args`), oldest first. With several
+   * partitions, each partition's most recent, merged by time, as the SQLite adapter does.
+   */
+  const newest = async (where: string, args: unknown[], limit: number): Promise<LedgerEntry[]> => {
+    const held = (await pool.query<{ partition: number }>(partitionsSql)).rows.map((r) => r.partition);
+    const n = args.length;
+    if (held.length <= 1) {
+      const sql = `${ENTRY} WHERE ${where} ORDER BY partition DESC, seq DESC LIMIT $${n + 1}`;
+      return (await select(sql, [...args, limit])).reverse();
+    }
+    const sql = `SELECT e.body, e.prev, e.hash FROM unnest($${n + 2}::int[]) AS p (partition)
+CROSS JOIN LATERAL (SELECT body, prev, hash, at, partition, seq FROM ${t.entries}
+  WHERE ${where} AND partition = p.partition ORDER BY seq DESC LIMIT $${n + 1}) e
+ORDER BY e.at DESC, e.partition DESC, e.seq DESC LIMIT $${n + 1}`;
+    return (await select(sql, [...args, limit, held])).reverse();
+  };
+
+  const first = async (msgId: string): Promise<LedgerEntry | undefined> =>
+    (await select(`${ENTRY} WHERE msg_id = $1 ORDER BY partition, seq LIMIT 1`, [msgId]))[0];
+  const consequences = async (msgId: string): Promise<string[]> => {
+    const sql = `SELECT msg_id FROM ${t.entries} WHERE causation_id = $1 AND msg_id IS NOT NULL ORDER BY partition, seq`;
+    return (await pool.query<{ msg_id: string }>(sql, [msgId])).rows.map((r) => r.msg_id);
+  };
+
+  /**
+   * Pages through the table by the (partition, seq) key, `filter` ANDed in. The next page is asked
+   * for as soon as a full one arrives, so the server reads it while the consumer works on this one;
+   * after a `break` that query just finishes unread.
+   */
+  async function* pages<R extends { partition: number; seq: number }>(
+    columns: string,
+    filter: string[],
+    params: unknown[],
+  ): AsyncGenerator<R, void, undefined> {
+    const page = (after: readonly [number, number] | undefined) => {
+      const where = [...filter];
+      const args = [...params];
+      if (after !== undefined) {
+        where.push(`(e.partition, e.seq) > ($${args.length + 1}, $${args.length + 2})`);
+        args.push(...after);
+      }
+      // Ordered by the table's columns, named as such: a bare `seq` would be the output's float8
+      // copy, which the primary key cannot give in order (a sort of the whole rest, every page).
+      const sql = `SELECT ${columns} FROM ${t.entries} e${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`} ORDER BY e.partition, e.seq LIMIT ${PAGE}`;
+      const rows = pool.query<R>(sql, args).then((r) => r.rows);
+      rows.catch(() => {});
+      return rows;
+    };
+    let next = page(undefined);
+    for (;;) {
+      const rows = await next;
+      const last = rows[rows.length - 1];
+      if (rows.length === PAGE && last !== undefined) next = page([last.partition, last.seq]);
+      for (const row of rows) yield row;
+      if (rows.length < PAGE) return;
+    }
+  }
+
+  return {
+    async count() {
+      return (await pool.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM ${t.entries}`)).rows[0]!.n;
+    },
+    byMessage: (msgId) => select(`${ENTRY} WHERE msg_id = $1 ORDER BY partition, seq`, [msgId]),
+    byCausation: (msgId) => select(`${ENTRY} WHERE causation_id = $1 ORDER BY partition, seq`, [msgId]),
+    bySubject: (subject, limit) => newest('subject = $1', [subject], limit),
+    byAgent: (agent, limit) => newest('agent = $1', [agent], limit),
+    // An empty prefix matches nothing, as in SQLite (its range end would be a NUL, which text refuses).
+    byAgentPrefix: async (prefix, limit) =>
+      prefix === '' ? [] : newest('agent >= $1 AND agent < $2', [prefix, prefixEnd(prefix)], limit),
+    async lineage(msgId) {
+      // Each message's first entry carries its causation; follow it to the root. `seen` stops a cycle
+      // that only a tampered ledger could hold.
+      const chain: LedgerEntry[] = [];
+      const seen = new Set<string>();
+      for (
+        let id: string | undefined = msgId;
+        id !== undefined && !seen.has(id) && chain.length < QUERY_CAP;
+      ) {
+        seen.add(id);
+        const entry = await first(id);
+        if (entry === undefined) break;
+        chain.push(entry);
+        id = entry.causationId;
+      }
+      return chain.reverse();
+    },
+    async impact(msgId) {
+      const found: LedgerEntry[] = [];
+      const seen = new Set<string>([msgId]);
+      const queue = [msgId];
+      for (let i = 0; i < queue.length && found.length < QUERY_CAP; i++) {
+        for (const id of await consequences(queue[i]!)) {
+          if (seen.has(id)) continue;
+          seen.add(id);
+          const entry = await first(id);
+          if (entry === undefined) continue;
+          found.push(entry);
+          queue.push(id);
+          if (found.length >= QUERY_CAP) break;
+        }
+      }
+      return found;
+    },
+    async *scan(opts) {
+      if (opts.kinds !== undefined && opts.kinds.length === 0) return;
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (opts.partition !== undefined) {
+        params.push(opts.partition);
+        where.push(`partition = $${params.length}`);
+      }
+      if (opts.afterSeq !== undefined) {
+        params.push(opts.afterSeq);
+        where.push(`seq > $${params.length}`);
+      }
+      if (opts.kinds !== undefined) {
+        params.push(opts.kinds);
+        where.push(`kind = ANY($${params.length}::text[])`);
+      }
+      const columns = 'body, prev, hash, partition, seq::float8 AS seq';
+      for await (const row of pages<EntryRow & { partition: number; seq: number }>(columns, where, params)) {
+        yield toEntry(row);
+      }
+    },
+    async *storedRows() {
+      // Tampered values still fit the column types (integer, bigint, float8, text): numbers as numbers.
+      const columns =
+        'partition, seq::float8 AS seq, kind, at, msg_id, causation_id, correlation_id, subject, agent, body, prev, hash';
+      yield* pages<StoredRow>(columns, [], []);
+    },
+    async checkpoints() {
+      const sql = `SELECT id::text AS id, body FROM ${t.checkpoints} ORDER BY id`;
+      const list: Checkpoint[] = [];
+      for (const row of (await pool.query<{ id: string; body: unknown }>(sql)).rows) {
+        const cp = parseCheckpoint(typeof row.body === 'string' ? row.body : null);
+        if (isMeshwardenError(cp)) {
+          const problem = `stored checkpoint ${row.id}: ${cp.message}`;
+          throw ledgerError('MW_LEDGER_CHECKPOINT', { problem });
+        }
+        list.push(cp);
+      }
+      return list;
+    },
+  };
+}
+
+/** What the reader port asks of the ledger around every query. */
+export type ReadGate = {
+  /** Resolves once the writer's appends so far are durable; rejects MW_LEDGER_CLOSED once closed. */
+  ready(): Promise<void>;
+  isOpen(): boolean;
+  closedError(): MeshwardenError;
+  /** The typed error of a failed query (MW_LEDGER_CLOSED once closed, else MW_LEDGER_IO). */
+  readError(err: unknown): MeshwardenError;
+};
+
+/**
+ * The reader port over the queries: every read waits for the writer first (read-your-writes), and
+ * its failures are typed. Streams end with MW_LEDGER_CLOSED when the ledger closes under them.
+ */
+export function gatedReader(queries: PostgresQueries, gate: ReadGate): LedgerReader {
+  const read = async <T>(run: (q: PostgresQueries) => Promise<T>): Promise<T> => {
+    await gate.ready();
+    try {
+      return await run(queries);
+    } catch (err) {
+      throw gate.readError(err);
+    }
+  };
+  async function* whileOpen<T>(rows: (q: PostgresQueries) => AsyncGenerator<T>): AsyncGenerator<T, void> {
+    await gate.ready();
+    const it = rows(queries);
+    try {
+      for (;;) {
+        if (!gate.isOpen()) throw gate.closedError();
+        let r: IteratorResult<T>;
+        try {
+          r = await it.next();
+        } catch (err) {
+          throw gate.readError(err);
+        }
+        if (r.done) return;
+        yield r.value;
+      }
+    } finally {
+      // A consumer's `break` lands here; no page holds a connection, so this only ends the paging.
+      await it.return(undefined);
+    }
+  }
+  return {
+    count: () => read((q) => q.count()),
+    byMessage: (msgId) => read((q) => q.byMessage(msgId)),
+    byCausation: (msgId) => read((q) => q.byCausation(msgId)),
+    bySubject: (subject, o) => read((q) => q.bySubject(subject, o?.limit ?? QUERY_CAP)),
+    byAgent: (agent, o) => read((q) => q.byAgent(agent, o?.limit ?? QUERY_CAP)),
+    byAgentPrefix: (prefix, o) => read((q) => q.byAgentPrefix(prefix, o?.limit ?? QUERY_CAP)),
+    lineage: (msgId) => read((q) => q.lineage(msgId)),
+    impact: (msgId) => read((q) => q.impact(msgId)),
+    scan: (o = {}) => whileOpen((q) => q.scan(o)),
+    checkpoints: () => read((q) => q.checkpoints()),
+    storedRows: () => whileOpen((q) => q.storedRows()),
+  };
+}
+
+/** An entry from its stored body (every record field, partition and seq) plus its chain hashes. */
+function toEntry(row: EntryRow): LedgerEntry {
+  return { ...(JSON.parse(row.body) as Omit<LedgerEntry, 'prev' | 'hash'>), prev: row.prev, hash: row.hash };
+}
+
+/** The smallest string above every string that starts with `prefix`: its last code unit plus one. */
+function prefixEnd(prefix: string): string {
+  return `${prefix.slice(0, -1)}${String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)}`;
+}

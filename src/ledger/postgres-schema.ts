@@ -1,0 +1,179 @@
+import pg from 'pg';
+import type { MeshwardenError } from '../envelope/index.js';
+import { causeText, ledgerError, redacted } from './errors.js';
+import { GENESIS } from './hash.js';
+import type { Durability } from './ports.js';
+import { SCHEMA_VERSION } from './schema.js';
+
+/** The schema a PostgreSQL ledger's tables live in when neither the URL nor the caller names one. */
+export const DEFAULT_SCHEMA = 'meshwarden';
+
+// Lower-case identifiers only: they need no quoting rules beyond the double quotes added here.
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Where a PostgreSQL ledger lives: the connection string pg reads, its schema, and a safe label. */
+export type PostgresLocation = {
+  /** The URL without the `schema` parameter, which is ours, not a connection setting. */
+  readonly connectionString: string;
+  readonly schema: string;
+  /** The URL with its password masked: what error sentences name. */
+  readonly label: string;
+  /** A driver's error text with the password masked, should it ever quote it. */
+  readonly scrub: (text: string) => string;
+};
+
+/** Reads `postgres://…/db?schema=name`; `schema` (the option) wins over the URL's. */
+export function parsePostgresLocation(location: string, schema?: string): PostgresLocation | MeshwardenError {
+  const label = redacted(location);
+  let url: URL;
+  try {
+    url = new URL(location);
+  } catch (err) {
+    return ledgerError('MW_LEDGER_LOCATION', { location: label, reason: causeText(err) });
+  }
+  const named = schema ?? url.searchParams.get('schema') ?? DEFAULT_SCHEMA;
+  if (!SCHEMA_NAME.test(named)) {
+    const reason = `the schema name ${JSON.stringify(named)} must be lower-case letters, digits and _ (at most 63)`;
+    return ledgerError('MW_LEDGER_LOCATION', { location: label, reason });
+  }
+  url.searchParams.delete('schema');
+  const password = decodeURIComponent(url.password);
+  const scrub = (text: string) => (password === '' ? text : text.replaceAll(password, '***'));
+  return { connectionString: url.href, schema: named, label, scrub };
+}
+
+/**
+ * A pool on the location. `full` durability runs every session with `synchronous_commit = on` (a
+ * COMMIT returns once its WAL is flushed to disk); `normal` with `off` (PostgreSQL acknowledges
+ * before the flush: a crash of the warden loses nothing committed, a crash of the database host may
+ * lose the last commits).
+ */
+export function createPool(at: PostgresLocation, durability: Durability, max: number): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: at.connectionString,
+    max,
+    options: `-c synchronous_commit=${durability === 'full' ? 'on' : 'off'}`,
+    connectionTimeoutMillis: 10_000,
+    // A statement that runs for a minute (a lock never released, a hung disk) fails, as the SQLite
+    // commit worker counts as stuck after 60 s; the client gives up a little later if the server
+    // never answers at all (a cut network), and keepalives find a dead peer meanwhile.
+    statement_timeout: 60_000,
+    query_timeout: 65_000,
+    keepAlive: true,
+  });
+  // An idle connection the server drops is replaced on next use; unhandled, it would end the process.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** The tables, each in the ledger's own schema. `"…"` quoting: the name was checked above. */
+export function tablesOf(schema: string) {
+  const q = `"${schema}"`;
+  return { schema: q, entries: `${q}.entries`, checkpoints: `${q}.checkpoints`, meta: `${q}.meta` };
+}
+export type Tables = ReturnType<typeof tablesOf>;
+
+// The same table as SQLite's (schema.ts), in PostgreSQL types: `at` as float8 so that any finite
+// number the record holds round-trips exactly (integers up to 2^53 included), `seq` as bigint. Text
+// columns sort bytewise (COLLATE "C"), as SQLite's do, so the agent prefix range means the same.
+// Fencing needs no index of its own: the primary key (partition, seq) is one.
+function ddl(t: Tables): string {
+  return `
+CREATE SCHEMA IF NOT EXISTS ${t.schema};
+CREATE TABLE IF NOT EXISTS ${t.meta} (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS ${t.entries} (
+  partition integer NOT NULL,
+  seq bigint NOT NULL,
+  kind text COLLATE "C" NOT NULL,
+  at double precision NOT NULL,
+  msg_id text COLLATE "C",
+  causation_id text COLLATE "C",
+  correlation_id text COLLATE "C",
+  subject text COLLATE "C",
+  agent text COLLATE "C",
+  body text NOT NULL,
+  prev text NOT NULL,
+  hash text NOT NULL,
+  PRIMARY KEY (partition, seq)
+);
+CREATE INDEX IF NOT EXISTS entries_msg_id ON ${t.entries} (msg_id, partition, seq) WHERE msg_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entries_causation_id ON ${t.entries} (causation_id, partition, seq)
+  WHERE causation_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entries_subject ON ${t.entries} (subject, partition, seq) WHERE subject IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entries_agent ON ${t.entries} (agent, partition, seq) WHERE agent IS NOT NULL;
+CREATE TABLE IF NOT EXISTS ${t.checkpoints} (id bigserial PRIMARY KEY, body text NOT NULL);
+INSERT INTO ${t.meta} (key, value) VALUES ('schema', '${SCHEMA_VERSION}') ON CONFLICT DO NOTHING;
+`;
+}
+
+/** The mutable head of one partition's chain. */
+export type Head = { seq: number; hash: string };
+
+// Each partition's last row by index seeks, a loose index scan: the next partition above the last
+// one found, then its highest seq. No scan of the table, however large.
+const headsQuery = (t: Tables) => `
+WITH RECURSIVE p (partition) AS (
+  SELECT min(partition) FROM ${t.entries}
+  UNION ALL
+  SELECT (SELECT min(partition) FROM ${t.entries} WHERE partition > p.partition) FROM p
+  WHERE p.partition IS NOT NULL
+)
+SELECT p.partition, h.seq::float8 AS seq, h.hash FROM p
+CROSS JOIN LATERAL (
+  SELECT seq, hash FROM ${t.entries} e WHERE e.partition = p.partition ORDER BY seq DESC LIMIT 1
+) h
+WHERE p.partition IS NOT NULL ORDER BY p.partition`;
+
+/** Each partition's head as stored now (every writer's commits included). */
+export async function readHeads(pool: pg.Pool, t: Tables): Promise<Map<number, Head>> {
+  const { rows } = await pool.query<{ partition: number; seq: number; hash: unknown }>(headsQuery(t));
+  return new Map(
+    rows.map((r) => [r.partition, { seq: r.seq, hash: typeof r.hash === 'string' ? r.hash : GENESIS }]),
+  );
+}
+
+/**
+ * Creates the schema and tables when missing (unless `create` is false: then a missing ledger is an
+ * MW_LEDGER_LOCATION error, so a reader never leaves an empty schema behind; concurrent openers serialize on an advisory lock, as
+ * `CREATE … IF NOT EXISTS` alone races), checks the schema version, records or reads the origin.
+ */
+export async function prepareSchema(
+  pool: pg.Pool,
+  t: Tables,
+  at: PostgresLocation,
+  origin: string | undefined,
+  create: boolean,
+): Promise<string> {
+  const client = await pool.connect();
+  try {
+    if (!create) {
+      const found = await client.query(`SELECT to_regclass('${t.meta}') IS NOT NULL AS found`);
+      if (found.rows[0]?.found !== true) {
+        const reason = `the schema ${at.schema} holds no ledger`;
+        throw ledgerError('MW_LEDGER_LOCATION', { location: at.label, reason });
+      }
+    }
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`meshwarden.ledger.${at.schema}`]);
+    await client.query(ddl(t));
+    const found = await client.query<{ value: string }>(`SELECT value FROM ${t.meta} WHERE key = 'schema'`);
+    const version = found.rows[0]?.value ?? '';
+    if (version !== SCHEMA_VERSION) {
+      throw ledgerError('MW_LEDGER_SCHEMA', { file: at.label, found: version, expected: SCHEMA_VERSION });
+    }
+    if (origin !== undefined) {
+      await client.query(
+        `INSERT INTO ${t.meta} (key, value) VALUES ('origin', $1) ON CONFLICT (key) DO UPDATE SET value = $1`,
+        [origin],
+      );
+    }
+    const stored = await client.query<{ value: string }>(`SELECT value FROM ${t.meta} WHERE key = 'origin'`);
+    await client.query('COMMIT');
+    return origin ?? stored.rows[0]?.value ?? 'meshwarden';
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}

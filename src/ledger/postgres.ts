@@ -1,0 +1,200 @@
+import type pg from 'pg';
+import { canonicalize, isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
+import { createChainer } from './chain.js';
+import { signCheckpoint } from './checkpoint.js';
+import { causeText, ledgerError } from './errors.js';
+import { loadSigningKey, type SigningKey } from './keyfile.js';
+import type { Durability, Ledger } from './ports.js';
+import { startPostgresCommitter } from './postgres-commit.js';
+import { gatedReader, type PostgresQueries, postgresQueries } from './postgres-queries.js';
+import {
+  createPool,
+  type Head,
+  type PostgresLocation,
+  parsePostgresLocation,
+  prepareSchema,
+  readHeads,
+  type Tables,
+  tablesOf,
+} from './postgres-schema.js';
+import type { Checkpoint, LedgerEntry, LedgerRecord, VerifyResult } from './types.js';
+import { verifyLedger } from './verify.js';
+
+export type PostgresLedgerOptions = {
+  /** `postgres://[user[:password]@]host[:port]/db[?schema=name]` (or `postgresql://`). */
+  readonly location: string;
+  /** The schema that holds the tables; wins over the URL's `schema`; default `meshwarden`. Created when missing. */
+  readonly schema?: string;
+  /** Names this ledger in its checkpoints (the mesh name); readers leave it out and get the recorded one. */
+  readonly origin?: string;
+  /** Ed25519 checkpoint key (PEM PKCS8), created 0600 when missing; `checkpoint()` needs one. */
+  readonly keyFile?: string;
+  /** Entries per INSERT statement at most (an `appendAll` group is never split); default 512. */
+  readonly batchSize?: number;
+  /** 'full' (default): `synchronous_commit = on`; 'normal': `off` (see docs/ledger.md). */
+  readonly durability?: Durability;
+  /** False for a reader of an existing ledger: a schema without one is MW_LEDGER_LOCATION. Default true. */
+  readonly create?: boolean;
+  /** Connections at most: one commits at a time, the others read. Default 4. */
+  readonly connections?: number;
+};
+
+/** Text columns refuse NUL; such a record is refused at append, before it is numbered. */
+const TEXT_FIELDS = ['kind', 'msgId', 'causationId', 'correlationId', 'subject', 'agent'] as const;
+function nulField(record: LedgerRecord): MeshwardenError | undefined {
+  for (const field of TEXT_FIELDS) {
+    const value = record[field];
+    if (typeof value === 'string' && value.includes('\u0000')) {
+      return ledgerError('MW_LEDGER_RECORD', { problem: `${field} holds a NUL character` });
+    }
+  }
+  return undefined;
+}
+
+/** Connects, creates the schema when missing and reads every head; a failure ends the pool. */
+async function connect(at: PostgresLocation, opts: PostgresLedgerOptions, durability: Durability) {
+  const pool = createPool(at, durability, Math.max(2, opts.connections ?? 4));
+  const tables = tablesOf(at.schema);
+  try {
+    const origin = await prepareSchema(pool, tables, at, opts.origin, opts.create ?? true);
+    return { pool, tables, origin, heads: await readHeads(pool, tables) };
+  } catch (err) {
+    await pool.end().catch(() => {});
+    if (isMeshwardenError(err)) throw err;
+    const cause = at.scrub(causeText(err));
+    throw ledgerError('MW_LEDGER_IO', { file: at.label, action: 'be opened', cause }, { cause: err });
+  }
+}
+
+/** Signs every partition's stored head and stores the checkpoint. */
+async function storeCheckpoint(pool: pg.Pool, tables: Tables, origin: string, key: SigningKey) {
+  const heads = await readHeads(pool, tables);
+  const partitions = [...heads].map(([partition, h]) => ({ partition, size: h.seq, head: h.hash }));
+  const cp = signCheckpoint({ origin, at: Date.now(), partitions }, key.privateKey, key.publicKey);
+  await pool.query(`INSERT INTO ${tables.checkpoints} (body) VALUES ($1)`, [canonicalize(cp)]);
+  return cp;
+}
+
+/**
+ * The PostgreSQL adapter of the ledger ports. Opening connects and reads each partition's head, so
+ * entries are numbered at append, in call order, as in SQLite; hashing and the INSERT happen at
+ * commit (postgres-commit.ts), one statement per group commit, fenced against other writers.
+ * Throws MW_LEDGER_LOCATION, MW_LEDGER_IO or MW_LEDGER_SCHEMA. Shells choose it through `openLedgerAt`.
+ */
+export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<Ledger> {
+  const at = parsePostgresLocation(opts.location, opts.schema);
+  if (isMeshwardenError(at)) throw at;
+  const durability = opts.durability ?? 'full';
+  const { pool, tables, origin, heads } = await connect(at, opts, durability);
+  const queries = postgresQueries(pool, tables);
+  const chain = createChainer(new Map([...heads].map(([partition, h]) => [partition, { seq: h.seq }])));
+  let key: SigningKey | undefined;
+  let open = true;
+  let failure: MeshwardenError | undefined;
+  let ended: Promise<void> | undefined;
+  const { promise: closed, resolve: resolveClosed } = Promise.withResolvers<void | Error>();
+
+  /** Stops intake at once; commits what was queued (unless a commit failed), then ends the pool. */
+  const shutdown = (err: MeshwardenError | undefined): Promise<void> => {
+    failure ??= err;
+    if (ended !== undefined) return ended;
+    open = false;
+    ended = (async () => {
+      await committer.flush().catch(() => {});
+      await pool.end().catch(() => {});
+      resolveClosed(failure);
+    })();
+    return ended;
+  };
+  const committer = startPostgresCommitter({
+    pool,
+    tables,
+    at,
+    heads,
+    batchSize: Math.max(1, opts.batchSize ?? 512),
+    onFailure: (err) => void shutdown(err),
+  });
+  const durableHeads = () =>
+    [...heads]
+      .filter(([, h]) => h.seq > 0)
+      .sort(([a], [b]) => a - b)
+      .map(([partition, h]: [number, Head]) => ({ partition, size: h.seq, head: h.hash }));
+  const closedError = () =>
+    ledgerError('MW_LEDGER_CLOSED', {}, failure === undefined ? {} : { cause: failure });
+  const readError = (err: unknown, action = 'be read'): MeshwardenError => {
+    if (isMeshwardenError(err)) return err;
+    if (!open) return closedError();
+    const cause = at.scrub(causeText(err));
+    return ledgerError('MW_LEDGER_IO', { file: at.label, action, cause }, { cause: err });
+  };
+
+  /** Reads see every append made before them: they await the writer's flush, then query the pool. */
+  const ready = async (): Promise<PostgresQueries> => {
+    if (open) await committer.flush().catch(() => {});
+    if (!open) throw closedError();
+    return queries;
+  };
+  const reader = gatedReader(queries, {
+    ready: async () => void (await ready()),
+    isOpen: () => open,
+    closedError,
+    readError,
+  });
+  const close = () => shutdown(undefined);
+
+  return {
+    append(record: LedgerRecord, partition = 0): Promise<LedgerEntry> {
+      if (!open) return Promise.reject(closedError());
+      const refused = nulField(record);
+      if (refused !== undefined) return Promise.reject(refused);
+      const chained = chain.one(record, partition);
+      if (isMeshwardenError(chained)) return Promise.reject(chained);
+      const { entry } = chained;
+      return committer.push(entry, chained.body).then(() => entry);
+    },
+    appendAll(records: readonly LedgerRecord[], partition = 0): Promise<LedgerEntry[]> {
+      if (!open) return Promise.reject(closedError());
+      for (const record of records) {
+        const refused = nulField(record);
+        if (refused !== undefined) return Promise.reject(refused);
+      }
+      const chained = chain.group(records, partition);
+      if (isMeshwardenError(chained)) return Promise.reject(chained);
+      const { entries } = chained;
+      if (entries.length === 0) return Promise.resolve(entries);
+      return committer.pushGroup(entries, chained.bodies).then(() => entries);
+    },
+    flush() {
+      if (open) return committer.flush();
+      return failure === undefined ? Promise.resolve() : Promise.reject(failure);
+    },
+    durability,
+    heads: durableHeads,
+    ...reader,
+    async verify(o = {}): Promise<VerifyResult> {
+      try {
+        return await verifyLedger(reader, o.checkpoints);
+      } catch (err) {
+        throw readError(err);
+      }
+    },
+    async checkpoint(): Promise<Checkpoint> {
+      // Every partition's head as stored once this writer's appends are durable: other writers'
+      // partitions included, so one checkpoint signs the whole mesh.
+      await ready();
+      if (opts.keyFile === undefined) {
+        const cause = 'no keyFile was given to open this PostgreSQL ledger with';
+        throw ledgerError('MW_LEDGER_KEY', { file: '(none)', action: 'read', cause });
+      }
+      key ??= loadSigningKey(opts.keyFile);
+      try {
+        return await storeCheckpoint(pool, tables, origin, key);
+      } catch (err) {
+        throw readError(err, 'store a checkpoint');
+      }
+    },
+    close,
+    closed,
+    [Symbol.asyncDispose]: close,
+  };
+}
