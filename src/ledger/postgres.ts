@@ -152,7 +152,11 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
       const { entry } = chained;
       return committer.push(entry, chained.body).then(() => entry);
     },
-    appendAll(records: readonly LedgerRecord[], partition = 0): Promise<LedgerEntry[]> {
+    appendAll(
+      records: readonly LedgerRecord[],
+      partition = 0,
+      accepted?: () => void,
+    ): Promise<LedgerEntry[]> {
       if (!open) return Promise.reject(closedError());
       for (const record of records) {
         const refused = nulField(record);
@@ -161,8 +165,12 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
       const chained = chain.group(records, partition);
       if (isMeshwardenError(chained)) return Promise.reject(chained);
       const { entries } = chained;
-      if (entries.length === 0) return Promise.resolve(entries);
-      return committer.pushGroup(entries, chained.bodies).then(() => entries);
+      const durable =
+        entries.length === 0
+          ? Promise.resolve(entries)
+          : committer.pushGroup(entries, chained.bodies).then(() => entries);
+      accepted?.();
+      return durable;
     },
     flush() {
       if (open) return committer.flush();
