@@ -1,16 +1,16 @@
 import type { Logger } from 'pino';
-import type { Decision, Verdict } from '../gate/index.js';
+import type { Verdict } from '../gate/index.js';
 import type { LedgerEntry, LedgerReader, LedgerRecord, LedgerWriter } from '../ledger/index.js';
-import { holdRelease, type StateDelta, type StateStore } from '../state/index.js';
+import type { StateDelta, StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
 import type { IngressMessage } from './define.js';
 import type { Delivery, Outgoing } from './delivery.js';
 import type { Clock, EnvelopeFactory } from './envelopes.js';
 import type { MeshEvent, RunCounts } from './events.js';
 import { takenOutgoing } from './forwarded.js';
+import { releaseHold } from './hold-release.js';
 import type { HeldMessage, Release } from './holds.js';
 import { createJudge, type Judged, type Origin } from './judge.js';
-import { ENTRY } from './records.js';
 import type { rejection } from './rejected.js';
 import type { WorkTracker } from './work.js';
 
@@ -30,7 +30,8 @@ export type RootMessage = IngressMessage & {
  * The one admit path: the only place that runs the gate, applies its state deltas, builds decision
  * entries, appends them and settles them (write-ahead: deliver, execute or hold once durable). One
  * admission per partition, over that partition's state and chain; its partition's bus handler
- * (partition-handler.ts) is the only caller of `ingest` and `admitAll`.
+ * (`partitionHandler`, partitions.ts) is the only caller of `ingest` and `admitAll`. A hold's
+ * release is hold-release.ts, run over the same state, chain and judge.
  */
 export type Admission = {
   /**
@@ -95,75 +96,15 @@ export type Admitted = { readonly msgId: string; readonly durable: Promise<Ledge
 export type Rejection = ReturnType<typeof rejection>;
 
 export function createAdmission(deps: AdmissionDeps): Admission {
-  const { active, state, ledger, partition, clock, factory, work } = deps;
-  const { judge, record, regate, consumersOf } = createJudge(deps);
+  const { state, ledger, partition, clock, factory } = deps;
+  const judging = createJudge(deps);
+  const { judge, record } = judging;
 
   const idTaken = (id: string): Promise<boolean> => ledger.byMessage(id).then((found) => found.length > 0);
 
-  /** Write-ahead: delivers or executes only once the decision entry is durable; arms hold timers then. */
-  const settle = (j: Judged, durable: Promise<unknown>): void => {
-    const { verdict, envelope } = j;
-    if (verdict.decision === 'deliver' && envelope !== undefined) {
-      work.track(durable.then(() => deps.dispatch(envelope, j.gated, j.consumers)));
-      return;
-    }
-    work.track(durable);
-    if (verdict.decision === 'hold' && envelope !== undefined) {
-      durable.then(
-        () => deps.armHold(j.msgId),
-        () => {},
-      );
-    }
-  };
-
   const append = (j: Judged): Promise<LedgerEntry> => {
     const durable = ledger.append(j.record, partition);
-    settle(j, durable);
-    return durable;
-  };
-
-  /** A hold's release: gated again where it must be, recorded, then settled once durable. */
-  const release = (hold: HeldMessage, r: Release): Promise<LedgerEntry> => {
-    const released = holdRelease(hold.msgId);
-    state.apply([released]);
-    // An approval hold reserved its limits and counts when it was held. A message the loop guard or
-    // a freeze held never reached those stages: released, it is gated again with those stops lifted,
-    // so it is counted, budgeted and remembered (echo marks) like any admitted message, and a budget
-    // can still refuse it.
-    // A partner's approval hold is not gated again, but the policy may have stopped exposing its
-    // target since: its reach is checked again, so no timeout or approval delivers past that.
-    const regated =
-      r.outcome !== 'deliver'
-        ? undefined
-        : hold.verdict.stage !== 'approval'
-          ? regate(hold)
-          : hold.partner === true
-            ? unreachable(deps.reach(hold))
-            : undefined;
-    const outcome = regated === undefined || regated.verdict.decision === 'deliver' ? r.outcome : 'deny';
-    // Delivered under the policy in force now, which the envelope says like any admitted one.
-    const envelope = regated?.envelope ?? { ...hold.envelope, policydigest: active.policy.digest };
-    const consumers = outcome === 'deliver' && hold.gated === 'message' ? consumersOf(envelope) : [];
-    // The release closes the hold in state first, then the re-gated decision's changes, as applied.
-    const deltas: StateDelta[] = [released, ...(regated?.deltas ?? [])];
-    const durable = ledger.append(
-      releasedRecord(clock(), hold, r, { outcome, consumers, deltas, verdict: regated?.verdict }),
-      partition,
-    );
-    deps.log.info({ msgId: hold.msgId, rule: hold.verdict.rule, outcome, by: r.by }, 'hold released');
-    const refused = outcome !== r.outcome ? regated?.verdict.reason : undefined;
-    const settled = durable.then(() => {
-      deps.publish({
-        type: 'released',
-        at: clock(),
-        msgId: hold.msgId,
-        outcome,
-        by: r.by,
-        ...(refused === undefined ? {} : { regateReason: refused }),
-      });
-      if (outcome === 'deliver') deps.dispatch(envelope, hold.gated, consumers);
-    });
-    work.track(settled);
+    settle(deps, j, durable);
     return durable;
   };
 
@@ -195,14 +136,14 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         judged.map((j) => j.record),
         partition,
       );
-      for (const j of judged) settle(j, durable);
+      for (const j of judged) settle(deps, j, durable);
       return durable;
     },
     reject({ verdict, extra }) {
       return append(record(clock(), factory.id(), 'message', verdict, undefined, extra));
     },
     release(hold, r) {
-      return release(hold, r);
+      return releaseHold(deps, judging, hold, r);
     },
     commit(records, deltas) {
       if (deltas.length === 0) return ledger.appendAll(records, partition);
@@ -212,38 +153,22 @@ export function createAdmission(deps: AdmissionDeps): Admission {
   };
 }
 
-/** A refusal of a partner's reach, in the shape of a re-gated decision (nothing to apply). */
-function unreachable(refused: Verdict | undefined): Decision | undefined {
-  return refused === undefined ? undefined : { verdict: refused, deltas: [] };
-}
-
-/** The `hold.released` entry: who released it, the outcome, and what the re-gate decided. */
-function releasedRecord(
-  at: number,
-  hold: HeldMessage,
-  r: Release,
-  then: {
-    outcome: 'deliver' | 'deny';
-    consumers: readonly string[];
-    deltas: readonly StateDelta[];
-    verdict: Verdict | undefined;
-  },
-): LedgerRecord {
-  const { outcome, consumers, deltas, verdict } = then;
-  return {
-    kind: ENTRY.holdReleased,
-    at,
-    msgId: hold.msgId,
-    subject: hold.subject,
-    ...(r.by === 'timeout' ? {} : { agent: r.by }),
-    data: {
-      by: r.by,
-      ...(consumers.length === 0 ? {} : { consumers }),
-      deltas,
-      outcome,
-      ...(r.reason === undefined ? {} : { reason: r.reason }),
-      ...(hold.verdict.rule === undefined ? {} : { rule: hold.verdict.rule }),
-      ...(verdict === undefined ? {} : { verdict }),
-    },
-  };
+/** Write-ahead: delivers or executes only once the decision entry is durable; arms hold timers then. */
+function settle(
+  deps: Pick<AdmissionDeps, 'work' | 'dispatch' | 'armHold'>,
+  j: Judged,
+  durable: Promise<unknown>,
+): void {
+  const { verdict, envelope } = j;
+  if (verdict.decision === 'deliver' && envelope !== undefined) {
+    deps.work.track(durable.then(() => deps.dispatch(envelope, j.gated, j.consumers)));
+    return;
+  }
+  deps.work.track(durable);
+  if (verdict.decision === 'hold' && envelope !== undefined) {
+    durable.then(
+      () => deps.armHold(j.msgId),
+      () => {},
+    );
+  }
 }

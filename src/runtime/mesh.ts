@@ -2,20 +2,21 @@ import type { Logger } from 'pino';
 import type { MeshwardenError } from '../envelope/index.js';
 import type { LedgerEntry, LedgerReader, LedgerWriter } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
-import type { StateDelta } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
 import type { RootMessage } from './admission.js';
-import { createDelivery, type RetryOptions } from './delivery.js';
+import type { RetryOptions } from './delivery.js';
 import { type Clock, createEnvelopeFactory, type Random, systemClock, systemRandom } from './envelopes.js';
-import { partitionsChanged, runtimeError } from './errors.js';
+import { runtimeError } from './errors.js';
 import { createEventHub, type MeshEvent, type RunCounts, zeroCounts } from './events.js';
 import type { HoldView } from './holds.js';
+import { deliveryOverPartitions } from './mesh-delivery.js';
+import { createMeshLife } from './mesh-life.js';
+import { reloadActivePolicy } from './mesh-reload.js';
 import type { LoadedModules } from './modules.js';
 import { createPartitionRouter } from './partition-router.js';
 import { createPartition, type Partition } from './partitions.js';
 import { createPilotActions, type PilotActions } from './pilot.js';
-import { policyLoadedRecord } from './records.js';
-import { recoverFromLedger } from './recovery.js';
+import { recoverPartitions } from './recovery.js';
 import type { RejectedInput } from './rejected.js';
 import { type MeshStateView, viewOverPartitions } from './state-view.js';
 import type { Transport } from './transports.js';
@@ -80,7 +81,9 @@ export type Mesh = {
  * A mesh of `policy.partitions` partitions in this process (partitions.ts), fed by an in-process bus
  * (partition-router.ts): `inject` and what handlers emit are published to the partition that owns
  * their subject, whose handler is the only one to gate, record and settle them. Distributed mode
- * swaps the bus and the ledger for their NATS and PostgreSQL adapters; nothing else changes.
+ * swaps the bus and the ledger for their NATS and PostgreSQL adapters; nothing else changes. Its
+ * parts: delivery over the partitions (mesh-delivery.ts), eviction, quiescence and close
+ * (mesh-life.ts), reload (mesh-reload.ts), recovery (recovery.ts).
  */
 export function createMesh(opts: MeshOptions): Mesh {
   const { ledger, log } = opts;
@@ -98,109 +101,28 @@ export function createMesh(opts: MeshOptions): Mesh {
   const events = createEventHub(log);
   const { publish, listening } = events;
   const work = createWorkTracker(opts.concurrency ?? 256, (err) => log.error({ err }, 'runtime task failed'));
-  let closing: Promise<void> | undefined;
-  let resolveClosed: (value: void | Error) => void = () => {};
-  const closed = new Promise<void | Error>((resolve) => {
-    resolveClosed = resolve;
-  });
+
+  // What every partition and the delivery over them share.
+  const shared = { active, ledger, clock, factory, counts, work, log, publish, listening };
 
   const partitions: Partition[] = [];
   for (let p = 0; p < count; p++) {
     partitions.push(
       createPartition(p, {
-        active,
-        ledger,
-        clock,
-        factory,
-        counts,
-        work,
-        log,
-        publish,
-        listening,
+        ...shared,
         dispatch: (envelope, gated, consumers) => delivery.dispatch(envelope, gated, consumers),
       }),
     );
   }
   const router = createPartitionRouter(partitions, log);
-  const owner = router.owner;
   const stateView = viewOverPartitions(partitions.map((p) => p.state));
+  const life = createMeshLife({ partitions, router, work, ledger, clock });
 
   const inject: Mesh['inject'] = (ingress, input) =>
-    closing !== undefined ? Promise.reject(runtimeError('MW_RUNTIME_CLOSED')) : router.ingest(ingress, input);
+    life.closing ? Promise.reject(runtimeError('MW_RUNTIME_CLOSED')) : router.ingest(ingress, input);
 
-  const failed: Partition['failures']['record'] = (kind, msg, ...rest) =>
-    partitions[owner(msg.subject)]!.failures.record(kind, msg, ...rest);
-  const delivery = createDelivery({
-    active,
-    failed,
-    log,
-    clock,
-    factory,
-    work,
-    counts,
-    publish,
-    listening,
-    admitAll: router.admitAll,
-    record: (record) =>
-      partitions[owner(record.subject)]!.admission.commit(
-        [record],
-        (record.data as { deltas?: StateDelta[] }).deltas ?? [],
-      ),
-    ingest: (ingress, message) => {
-      inject(ingress, message).catch((err: unknown) =>
-        log.warn({ err, ingress }, 'ingest after close dropped'),
-      );
-    },
-    ...(opts.retry === undefined ? {} : { retry: opts.retry }),
-  });
-
-  const pilot = createPilotActions({
-    active,
-    partitions,
-    partitionOf: owner,
-    clock,
-    work,
-  });
-  const retimeHolds = () => {
-    for (const p of partitions) p.holds.retime();
-  };
-  const armAllHolds = () => {
-    for (const p of partitions) p.holds.armAll();
-  };
-
-  const evictTimer = setInterval(() => {
-    const now = clock();
-    for (const p of partitions) {
-      p.state.evict(now);
-      p.failures.evict(now);
-    }
-  }, 5_000);
-  evictTimer.unref();
-
-  /** Quiet once nothing is on the bus and no work is in flight; each may feed the other. */
-  const idle = async () => {
-    do {
-      await router.drain();
-      await work.idle();
-    } while (router.open() > 0);
-  };
-
-  const close = (): Promise<void> => {
-    closing ??= (async () => {
-      try {
-        await idle();
-        await router.close();
-        await ledger.flush();
-        resolveClosed();
-      } catch (err) {
-        resolveClosed(err as Error);
-      } finally {
-        clearInterval(evictTimer);
-        for (const p of partitions) p.holds.close();
-      }
-    })();
-    return closing;
-  };
+  const delivery = deliveryOverPartitions({ ...shared, partitions, router, inject, retry: opts.retry });
+  const pilot = createPilotActions({ active, partitions, partitionOf: router.owner, clock, work });
 
   return {
     get policy() {
@@ -209,52 +131,13 @@ export function createMesh(opts: MeshOptions): Mesh {
     state: stateView,
     transports: opts.transports ?? [],
     inject,
-    reload(policy, modules, by) {
-      if (policy.mesh !== active.policy.mesh) {
-        return runtimeError('MW_RUNTIME_RELOAD', {
-          detail: `the new policy is for mesh ${policy.mesh}, this one runs ${active.policy.mesh}`,
-        });
-      }
-      if (policy.partitions !== count) {
-        return partitionsChanged(policy, count);
-      }
-      const durable = ledger.append(
-        policyLoadedRecord(
-          clock(),
-          policy.mesh,
-          policy.digest,
-          policy.file,
-          ledger.durability,
-          policy.partitions,
-          by,
-        ),
-      );
-      work.track(durable);
-      // Messages already admitted keep the consumers recorded with them; what comes next is gated,
-      // routed and delivered under the new policy.
-      // The ledger was opened with its durability; a new one in the file waits for the next start.
-      if (policy.ledger.durability !== active.policy.ledger.durability)
-        log.warn(
-          { durability: policy.ledger.durability, inForce: ledger.durability },
-          'ledger durability changes at the next start, not on reload',
-        );
-      active.policy = policy;
-      active.modules = modules;
-      retimeHolds();
-      log.info({ digest: policy.digest }, 'policy reloaded');
-      return durable;
-    },
+    reload: (policy, modules, by) =>
+      reloadActivePolicy({ active, ledger, partitions, clock, work, log }, policy, modules, by),
     // Input that never became an envelope has no subject: partition 0 records it, in call order
     // with what was injected before it.
     reject: router.reject,
     async recover() {
-      const resumed = await recoverFromLedger(
-        ledger,
-        partitions.map((p) => p.state),
-        delivery.dispatch,
-        armAllHolds,
-        (entry, deltas) => partitions[entry.partition]!.failures.remember(entry, deltas),
-      );
+      const resumed = await recoverPartitions(ledger, partitions, delivery.dispatch);
       counts.recovered += resumed;
       return resumed;
     },
@@ -264,10 +147,10 @@ export function createMesh(opts: MeshOptions): Mesh {
         : partitions.flatMap((p) => p.holds.list()).sort((a, b) => a.heldAt - b.heldAt),
     pilot,
     onEvent: events.subscribe,
-    idle,
+    idle: life.idle,
     counts: () => structuredClone(counts),
-    close,
-    closed,
-    [Symbol.asyncDispose]: close,
+    close: life.close,
+    closed: life.closed,
+    [Symbol.asyncDispose]: life.close,
   };
 }

@@ -4,6 +4,7 @@ import type { LedgerEntry, LedgerReader } from '../ledger/index.js';
 import { holdOpen, holdRelease, type StateDelta, type StateStore } from '../state/index.js';
 import { runtimeError } from './errors.js';
 import { workerName } from './failures.js';
+import type { Partition } from './partitions.js';
 import { ENTRY } from './records.js';
 
 type Pending = { readonly envelope: Envelope; readonly gated: GatedKind; readonly waiting: Set<string> };
@@ -111,6 +112,27 @@ export async function recoverFromLedger(
   armHolds();
   for (const p of pending.values()) dispatch(p.envelope, p.gated, [...p.waiting]);
   return pending.size;
+}
+
+/**
+ * `recoverFromLedger` over a mesh's partitions (`Mesh.recover`): each entry's deltas go to its
+ * partition's state, every partition's holds are armed, and a failure entry is remembered by the
+ * failure breakers of the partition that recorded it.
+ */
+export function recoverPartitions(
+  ledger: Pick<LedgerReader, 'scan'>,
+  partitions: readonly Pick<Partition, 'state' | 'holds' | 'failures'>[],
+  dispatch: (envelope: Envelope, gated: GatedKind, consumers: readonly string[]) => void,
+): Promise<number> {
+  return recoverFromLedger(
+    ledger,
+    partitions.map((p) => p.state),
+    dispatch,
+    () => {
+      for (const p of partitions) p.holds.armAll();
+    },
+    (entry, deltas) => partitions[entry.partition]!.failures.remember(entry, deltas),
+  );
 }
 
 /**

@@ -1,0 +1,119 @@
+import type { Logger } from 'pino';
+import type { Decision, Verdict } from '../gate/index.js';
+import type { LedgerEntry, LedgerRecord, LedgerWriter } from '../ledger/index.js';
+import { holdRelease, type StateDelta, type StateStore } from '../state/index.js';
+import type { ActivePolicy } from './active.js';
+import type { Delivery } from './delivery.js';
+import type { Clock } from './envelopes.js';
+import type { MeshEvent } from './events.js';
+import type { HeldMessage, Release } from './holds.js';
+import type { Judge } from './judge.js';
+import { ENTRY } from './records.js';
+import type { WorkTracker } from './work.js';
+
+/** What releasing a hold needs: a partition's state and chain, and its judge to gate it again. */
+export type HoldReleaseDeps = {
+  readonly active: ActivePolicy;
+  readonly state: StateStore;
+  readonly ledger: Pick<LedgerWriter, 'append'>;
+  /** The partition whose chain records the release. */
+  readonly partition: number;
+  readonly clock: Clock;
+  readonly work: WorkTracker;
+  readonly publish: (event: MeshEvent) => void;
+  /** Hands the released message to its consumers or executor, once the release is durable. */
+  readonly dispatch: Delivery['dispatch'];
+  /** A partner's message may still go where it is addressed, under the policy in force: why not, if not. */
+  readonly reach: (hold: HeldMessage) => Verdict | undefined;
+  readonly log: Logger;
+};
+
+/**
+ * Releases a hold (admission.ts's `release`; holds.ts checked it may be): gated again where it must
+ * be, recorded in a `hold.released` entry, then delivered or executed once that is durable.
+ */
+export function releaseHold(
+  deps: HoldReleaseDeps,
+  judge: Pick<Judge, 'regate' | 'consumersOf'>,
+  hold: HeldMessage,
+  r: Release,
+): Promise<LedgerEntry> {
+  const { active, state, ledger, partition, clock, work } = deps;
+  const released = holdRelease(hold.msgId);
+  state.apply([released]);
+  // An approval hold reserved its limits and counts when it was held. A message the loop guard or
+  // a freeze held never reached those stages: released, it is gated again with those stops lifted,
+  // so it is counted, budgeted and remembered (echo marks) like any admitted message, and a budget
+  // can still refuse it.
+  // A partner's approval hold is not gated again, but the policy may have stopped exposing its
+  // target since: its reach is checked again, so no timeout or approval delivers past that.
+  const regated =
+    r.outcome !== 'deliver'
+      ? undefined
+      : hold.verdict.stage !== 'approval'
+        ? judge.regate(hold)
+        : hold.partner === true
+          ? unreachable(deps.reach(hold))
+          : undefined;
+  const outcome = regated === undefined || regated.verdict.decision === 'deliver' ? r.outcome : 'deny';
+  // Delivered under the policy in force now, which the envelope says like any admitted one.
+  const envelope = regated?.envelope ?? { ...hold.envelope, policydigest: active.policy.digest };
+  const consumers = outcome === 'deliver' && hold.gated === 'message' ? judge.consumersOf(envelope) : [];
+  // The release closes the hold in state first, then the re-gated decision's changes, as applied.
+  const deltas: StateDelta[] = [released, ...(regated?.deltas ?? [])];
+  const durable = ledger.append(
+    releasedRecord(clock(), hold, r, { outcome, consumers, deltas, verdict: regated?.verdict }),
+    partition,
+  );
+  deps.log.info({ msgId: hold.msgId, rule: hold.verdict.rule, outcome, by: r.by }, 'hold released');
+  const refused = outcome !== r.outcome ? regated?.verdict.reason : undefined;
+  const settled = durable.then(() => {
+    deps.publish({
+      type: 'released',
+      at: clock(),
+      msgId: hold.msgId,
+      outcome,
+      by: r.by,
+      ...(refused === undefined ? {} : { regateReason: refused }),
+    });
+    if (outcome === 'deliver') deps.dispatch(envelope, hold.gated, consumers);
+  });
+  work.track(settled);
+  return durable;
+}
+
+/** A refusal of a partner's reach, in the shape of a re-gated decision (nothing to apply). */
+function unreachable(refused: Verdict | undefined): Decision | undefined {
+  return refused === undefined ? undefined : { verdict: refused, deltas: [] };
+}
+
+/** The `hold.released` entry: who released it, the outcome, and what the re-gate decided. */
+function releasedRecord(
+  at: number,
+  hold: HeldMessage,
+  r: Release,
+  then: {
+    outcome: 'deliver' | 'deny';
+    consumers: readonly string[];
+    deltas: readonly StateDelta[];
+    verdict: Verdict | undefined;
+  },
+): LedgerRecord {
+  const { outcome, consumers, deltas, verdict } = then;
+  return {
+    kind: ENTRY.holdReleased,
+    at,
+    msgId: hold.msgId,
+    subject: hold.subject,
+    ...(r.by === 'timeout' ? {} : { agent: r.by }),
+    data: {
+      by: r.by,
+      ...(consumers.length === 0 ? {} : { consumers }),
+      deltas,
+      outcome,
+      ...(r.reason === undefined ? {} : { reason: r.reason }),
+      ...(hold.verdict.rule === undefined ? {} : { rule: hold.verdict.rule }),
+      ...(verdict === undefined ? {} : { verdict }),
+    },
+  };
+}

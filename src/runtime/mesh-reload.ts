@@ -1,0 +1,65 @@
+import type { Logger } from 'pino';
+import type { MeshwardenError } from '../envelope/index.js';
+import type { LedgerEntry, LedgerWriter } from '../ledger/index.js';
+import type { Policy } from '../policy/index.js';
+import type { ActivePolicy } from './active.js';
+import type { Clock } from './envelopes.js';
+import { partitionsChanged, runtimeError } from './errors.js';
+import type { LoadedModules } from './modules.js';
+import type { Partition } from './partitions.js';
+import { policyLoadedRecord } from './records.js';
+import type { WorkTracker } from './work.js';
+
+/**
+ * A running mesh's reload (`Mesh.reload`): records the new policy (`policy.loaded`), then puts it and
+ * its modules in force and restarts approval timers under it. Refused, with nothing recorded, for
+ * another mesh or another partition count (the mesh's partitions are fixed for its life).
+ */
+export function reloadActivePolicy(
+  deps: {
+    readonly active: ActivePolicy;
+    readonly ledger: Pick<LedgerWriter, 'append' | 'durability'>;
+    readonly partitions: readonly Pick<Partition, 'holds'>[];
+    readonly clock: Clock;
+    readonly work: Pick<WorkTracker, 'track'>;
+    readonly log: Logger;
+  },
+  policy: Policy,
+  modules: LoadedModules,
+  by: string | undefined,
+): Promise<LedgerEntry> | MeshwardenError {
+  const { active, ledger, partitions, log } = deps;
+  if (policy.mesh !== active.policy.mesh) {
+    return runtimeError('MW_RUNTIME_RELOAD', {
+      detail: `the new policy is for mesh ${policy.mesh}, this one runs ${active.policy.mesh}`,
+    });
+  }
+  if (policy.partitions !== partitions.length) {
+    return partitionsChanged(policy, partitions.length);
+  }
+  const durable = ledger.append(
+    policyLoadedRecord(
+      deps.clock(),
+      policy.mesh,
+      policy.digest,
+      policy.file,
+      ledger.durability,
+      policy.partitions,
+      by,
+    ),
+  );
+  deps.work.track(durable);
+  // Messages already admitted keep the consumers recorded with them; what comes next is gated,
+  // routed and delivered under the new policy.
+  // The ledger was opened with its durability; a new one in the file waits for the next start.
+  if (policy.ledger.durability !== active.policy.ledger.durability)
+    log.warn(
+      { durability: policy.ledger.durability, inForce: ledger.durability },
+      'ledger durability changes at the next start, not on reload',
+    );
+  active.policy = policy;
+  active.modules = modules;
+  for (const p of partitions) p.holds.retime();
+  log.info({ digest: policy.digest }, 'policy reloaded');
+  return durable;
+}
