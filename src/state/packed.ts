@@ -79,7 +79,7 @@ export function createPackedTable(): PackedTable {
    * map holds them all.
    */
   const columnOf = (columns: Columns, key: string, sep: number, add: boolean): number => {
-    const length = sep < 0 ? 0 : sep;
+    const length = Math.max(sep, 0);
     const { names } = columns;
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
