@@ -5,12 +5,29 @@ import { hash } from 'node:crypto';
  * The agent's version is left out on purpose: a loop does not stop being a loop across a deploy.
  */
 export function hopDigest(agent: string, type: string, subject: string): string {
-  const key = `${agent}\u0000${type}\u0000${subject}`;
-  let digest = recentHops.get(key);
+  // Looked up by its three parts, not by a key made of them: the parts are strings the runtime
+  // already holds (their hashes are cached in them), where a key would be a new string every time.
+  let byType = recentHops.get(agent);
+  let bySubject = byType?.get(type);
+  let digest = bySubject?.get(subject);
   if (digest === undefined) {
-    digest = hash('sha256', key, 'hex').slice(0, 12);
-    if (recentHops.size >= RECENT_HOPS) recentHops.clear();
-    recentHops.set(key, digest);
+    digest = hash('sha256', `${agent}\u0000${type}\u0000${subject}`, 'hex').slice(0, 12);
+    if (recentCount >= RECENT_HOPS) {
+      recentHops.clear();
+      recentCount = 0;
+      byType = undefined;
+      bySubject = undefined;
+    }
+    if (byType === undefined) {
+      byType = new Map();
+      recentHops.set(agent, byType);
+    }
+    if (bySubject === undefined) {
+      bySubject = new Map();
+      byType.set(type, bySubject);
+    }
+    bySubject.set(subject, digest);
+    recentCount++;
   }
   return digest;
 }
@@ -18,10 +35,11 @@ export function hopDigest(agent: string, type: string, subject: string): string 
 /**
  * Every hop is digested twice (the gate's loop stage digests a message, and the envelopes its
  * handlers emit digest it again as their parent), and busy subjects repeat: recent digests are
- * remembered, up to a bound, so outside input cannot grow the map.
+ * remembered (by agent, then type, then subject), up to a bound, so outside input cannot grow them.
  */
 const RECENT_HOPS = 8192;
-const recentHops = new Map<string, string>();
+const recentHops = new Map<string, Map<string, Map<string, string>>>();
+let recentCount = 0;
 
 export function parseAncestry(ancestry: string | undefined): readonly string[] {
   return ancestry === undefined || ancestry === '' ? [] : ancestry.split(' ');

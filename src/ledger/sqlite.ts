@@ -25,11 +25,25 @@ export type LedgerOptions = {
   readonly origin?: string;
   /** Ed25519 checkpoint key (PEM PKCS8); default `<dir of file>/ledger.key`, created 0600 when missing. */
   readonly keyFile?: string;
-  /** Entries per group-commit transaction at most (an `appendAll` group is never split); default 512. */
+  /**
+   * Entries per group-commit transaction at most (an `appendAll` group is never split); default 4096.
+   * Entries go to the commit worker in batches of at most 1024 of them (fewer when `batchSize` is
+   * smaller), and batches that queued up behind a running transaction are merged up to this.
+   */
   readonly batchSize?: number;
   /** 'full' (default) survives an OS crash or power loss too; 'normal' only a process crash. */
   readonly durability?: Durability;
 };
+
+/**
+ * Entries per transaction at most by default. Each commit rewrites every index page it touched, and
+ * the subject index's are spread over the whole index: a worker that falls behind catches up by
+ * merging the batches that queued meanwhile into bigger transactions (measured: 4096 entries a
+ * transaction cost the worker about a quarter less per entry than 512).
+ */
+const MAX_TRANSACTION = 4096;
+/** Entries per batch handed to the worker at most, so that it can start on them while more are made. */
+const MAX_HANDOFF = 1024;
 
 /** Stores the given origin, or reads the stored one (`meshwarden` when none was ever given). */
 function recordOrigin(db: DatabaseSync, origin: string | undefined): string {
@@ -72,7 +86,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
   // The chainer numbers entries as they are appended; `heads` holds the durable heads, moved by the
   // committer as the worker reports each commit with its hashes.
   const chain = createChainer(new Map([...heads].map(([partition, h]) => [partition, { seq: h.seq }])));
-  const batchSize = Math.max(1, opts.batchSize ?? 512);
+  const batchSize = Math.max(1, opts.batchSize ?? MAX_TRANSACTION);
   let key: SigningKey | undefined;
   let open = true;
   let failure: MeshwardenError | undefined;
@@ -103,7 +117,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
       .filter(([, h]) => h.seq > 0)
       .sort(([a], [b]) => a - b)
       .map(([partition, h]) => ({ partition, size: h.seq, head: h.hash }));
-  const writer = createWriter(start, batchSize);
+  const writer = createWriter(start, Math.min(batchSize, MAX_HANDOFF));
   const closedError = () =>
     ledgerError('MW_LEDGER_CLOSED', {}, failure === undefined ? {} : { cause: failure });
 

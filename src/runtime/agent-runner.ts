@@ -68,11 +68,9 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunner {
         const outbox: Outbox = { items: [], open: true };
         const abort: TryAbort = {};
         try {
-          await bounded(
-            agent.handle(msg, agentContext(spec, msg, tries, outbox, abort)),
-            `agent ${worker}`,
-            abort,
-          );
+          const handled = agent.handle(msg, agentContext(spec, msg, tries, outbox, abort));
+          // A synchronous handler is done: no await (a microtask per delivery), no timer.
+          if (handled instanceof Promise) await bounded(handled, `agent ${worker}`, abort);
         } finally {
           outbox.open = false;
         }

@@ -85,7 +85,25 @@ export function createAttempts(deps: AttemptsDeps): Attempts {
     return Promise.race([value, expired]).finally(() => clearTimeout(timer));
   };
 
-  /** Runs `fn` with retries; records every failed try; returns the result or the last error. */
+  /** A failed try as a MeshwardenError, recorded as `delivery.failed` unless it was the last try. */
+  const failedTry = (
+    msg: Envelope,
+    worker: string,
+    tries: number,
+    cause: unknown,
+    wrapError: (cause: unknown) => MeshwardenError,
+  ): MeshwardenError => {
+    const error = isMeshwardenError(cause) ? cause : wrapError(cause);
+    if (tries < options.attempts) work.track(deps.failed(ENTRY.deliveryFailed, msg, worker, tries, error));
+    return error;
+  };
+
+  /**
+   * Runs `fn` with retries; records every failed try; returns the result or the last error. The first
+   * try runs before cockatiel is involved (most succeed, and its async layers cost every hop); a
+   * first try that failed is handed to cockatiel as its own first failure, so the retries and their
+   * backoff are the same as if it had run them all.
+   */
   const attempt = async <T>(
     msg: Envelope,
     worker: string,
@@ -94,18 +112,25 @@ export function createAttempts(deps: AttemptsDeps): Attempts {
   ): Promise<
     { ok: true; value: T; attempt: number } | { ok: false; error: MeshwardenError; attempt: number }
   > => {
-    let tries = 0;
+    let first: MeshwardenError;
+    try {
+      return { ok: true, value: await fn(1), attempt: 1 };
+    } catch (cause) {
+      first = failedTry(msg, worker, 1, cause, wrapError);
+    }
+    let tries = 1;
+    let replayed = false;
     try {
       const value = await resilience.execute(async () => {
+        if (!replayed) {
+          replayed = true;
+          throw first;
+        }
         tries++;
         try {
           return await fn(tries);
         } catch (cause) {
-          const error = isMeshwardenError(cause) ? cause : wrapError(cause);
-          if (tries < options.attempts) {
-            work.track(deps.failed(ENTRY.deliveryFailed, msg, worker, tries, error));
-          }
-          throw error;
+          throw failedTry(msg, worker, tries, cause, wrapError);
         }
       });
       return { ok: true, value, attempt: tries };

@@ -28,6 +28,11 @@ export type PackedTable = {
 };
 
 const COLUMN = 2 ** 24;
+/** Columns of one kind found by comparing in place, before the map is asked. */
+const SCANNED = 16;
+
+/** One kind's columns by name: all in `map`, the first `SCANNED` also in `names` (their numbers alongside). */
+type Columns = { readonly map: Map<string, number>; readonly names: string[]; readonly numbers: number[] };
 
 /** Where a key's column ends and its scope begins: its second `|`, or -1. */
 function separator(key: string): number {
@@ -62,36 +67,55 @@ function exact(n: number): number[] {
 
 export function createPackedTable(): PackedTable {
   const scopes = new Map<string, number[]>();
-  const bucketColumns = new Map<string, number>();
-  const windowColumns = new Map<string, number>();
+  const bucketColumns: Columns = { map: new Map(), names: [], numbers: [] };
+  const windowColumns: Columns = { map: new Map(), names: [], numbers: [] };
   /** By column number: whether it holds windows (else buckets). */
   const isWindow: boolean[] = [];
   let records = 0;
 
-  const columnOf = (columns: Map<string, number>, key: string, sep: number, add: boolean): number => {
+  /**
+   * The column a key's `<kind>|<rule>` names. A policy has few, so the first `SCANNED` of a kind are
+   * compared in place with the key's start (no name sliced out of every key, no hash of it); the
+   * map holds them all.
+   */
+  const columnOf = (columns: Columns, key: string, sep: number, add: boolean): number => {
+    const length = Math.max(sep, 0);
+    const { names } = columns;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      if (name.length === length && key.startsWith(name)) return columns.numbers[i]!;
+    }
+    if (!add && names.length < SCANNED) return -1;
     const name = sep < 0 ? '' : key.slice(0, sep);
-    let column = columns.get(name);
+    let column = columns.map.get(name);
     if (column === undefined && add) {
       column = isWindow.length;
       isWindow.push(columns === windowColumns);
-      columns.set(flatCopy(name), column);
+      const copy = flatCopy(name);
+      columns.map.set(copy, column);
+      if (names.length < SCANNED) {
+        names.push(copy);
+        columns.numbers.push(column);
+      }
     }
     return column ?? -1;
   };
 
-  /** The record of `key` in `columns`: its scope's array and the index of its head, if any. */
-  const locate = (columns: Map<string, number>, key: string) => {
+  /** Where `locate` found its record: the scope's array (the index is what it returns). */
+  let located: number[] = [];
+  /** The index of the head of `key`'s record in `columns`, its array left in `located`; or -1. */
+  const locate = (columns: Columns, key: string): number => {
     const sep = separator(key);
     const column = columnOf(columns, key, sep, false);
-    if (column < 0) return undefined;
+    if (column < 0) return -1;
     const list = scopes.get(sep < 0 ? key : key.slice(sep + 1));
-    if (list === undefined) return undefined;
-    const at = find(list, column);
-    return at < 0 ? undefined : { list, at };
+    if (list === undefined) return -1;
+    located = list;
+    return find(list, column);
   };
 
   /** Writes a record (head plus `payload` numbers) for `key`, replacing its previous one. */
-  const put = (columns: Map<string, number>, key: string, payload: readonly number[]): void => {
+  const put = (columns: Columns, key: string, payload: readonly number[]): void => {
     const sep = separator(key);
     const column = columnOf(columns, key, sep, true);
     // windowAdd keeps WINDOW_SLOTS slots; only a corrupted state could reach this.
@@ -147,13 +171,13 @@ export function createPackedTable(): PackedTable {
 
   return {
     bucket(key) {
-      const found = locate(bucketColumns, key);
-      return found === undefined ? undefined : { tat: found.list[found.at + 1]! };
+      const at = locate(bucketColumns, key);
+      return at < 0 ? undefined : { tat: located[at + 1]! };
     },
     window(key) {
-      const found = locate(windowColumns, key);
-      if (found === undefined) return undefined;
-      const { list, at } = found;
+      const at = locate(windowColumns, key);
+      if (at < 0) return undefined;
+      const list = located;
       const len = list[at]! % COLUMN;
       return { slotMs: list[at + 1]!, slots: list.slice(at + 3, at + 1 + len), start: list[at + 2]! };
     },
