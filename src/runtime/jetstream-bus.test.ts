@@ -1,0 +1,162 @@
+// Runs against the NATS server at 127.0.0.1:4222 with JetStream (`.ci/run` starts it when it is not
+// running). Every test has a mesh, so a stream, of its own, deleted after it: tests do not share state.
+import { randomUUID } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { isMeshwardenError } from '../envelope/index.js';
+import type { Bus, BusValue } from './bus.js';
+import { describeBusConformance } from './bus-conformance.js';
+import { type JetStreamBusOptions, openJetStreamBus } from './jetstream-bus.js';
+import { partitionSubject, streamNameOf } from './jetstream-names.js';
+
+const SERVERS = process.env.MW_TEST_NATS ?? 'nats://127.0.0.1:4222';
+let admin: NatsConnection;
+
+beforeAll(async () => {
+  admin = await connect({ servers: SERVERS });
+});
+afterAll(async () => {
+  await admin.close();
+});
+
+/** A mesh name of this test's own; its stream is deleted once the test is over. */
+function freshMesh(): string {
+  const mesh = `test-${randomUUID().slice(0, 8)}`;
+  onTestFinished(async () => {
+    const jsm = await jetstreamManager(admin);
+    await jsm.streams.delete(streamNameOf(mesh)).catch(() => {});
+  });
+  return mesh;
+}
+
+type Options = Omit<JetStreamBusOptions<BusValue>, 'mesh' | 'partitions'> &
+  Partial<Pick<JetStreamBusOptions<BusValue>, 'partitions'>>;
+
+function open(mesh: string, options: Options): Promise<Bus<BusValue>> {
+  return openJetStreamBus<BusValue>({ servers: SERVERS, mesh, partitions: 8, ...options });
+}
+
+describeBusConformance('JetStream', (options) => open(freshMesh(), options));
+
+type Reported = { code: string | undefined; partition: number; items: readonly BusValue[] };
+function collector() {
+  const reported: Reported[] = [];
+  const onError = (error: Error, failed: { partition: number; items: readonly BusValue[] }) =>
+    reported.push({ code: isMeshwardenError(error) ? error.code : undefined, ...failed });
+  return { reported, onError };
+}
+
+function deferred<V = void>() {
+  let resolve: (value: V) => void = () => {};
+  const promise = new Promise<V>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+const idOf = (item: BusValue) =>
+  item !== null && typeof item === 'object' && 'id' in item && typeof item.id === 'string'
+    ? item.id
+    : undefined;
+
+describe('JetStream bus', () => {
+  it('drops a resend with the same id (Nats-Msg-Id) within the duplicate window', async () => {
+    const mesh = freshMesh();
+    await using bus = await open(mesh, { onError: () => {}, idOf });
+    const seen: BusValue[] = [];
+    bus.subscribe(0, (items) => {
+      seen.push(...items);
+    });
+    await bus.publish(0, { id: 'a', n: 1 });
+    await bus.publish(0, { id: 'a', n: 1 }); // a resend, say after a lost publish ack
+    await bus.publish(0, { id: 'b', n: 2 });
+    await bus.drain();
+    expect(seen).toEqual([
+      { id: 'a', n: 1 },
+      { id: 'b', n: 2 },
+    ]);
+  });
+
+  it('redelivers what a crashed owner never acked to the partition’s next subscriber, after ack wait', async () => {
+    const mesh = freshMesh();
+    // The first owner: its receipt never settles, then its connection drops (as a process dies).
+    const crashing = await connect({ servers: SERVERS });
+    const first = await open(mesh, { onError: () => {}, connection: crashing, ackWaitMs: 1_000 });
+    const received = deferred<readonly BusValue[]>();
+    first.subscribe(2, (items) => {
+      received.resolve(items);
+      return { done: new Promise(() => {}) };
+    });
+    await first.publish(2, { n: 1 });
+    expect(await received.promise).toEqual([{ n: 1 }]);
+    await crashing.close();
+    const ended = await first.closed;
+    expect(isMeshwardenError(ended) ? ended.code : ended).toBe('MW_RUNTIME_BUS_CONNECTION');
+    expect(await codeOf(first.publish(2, { n: 2 }))).toBe('MW_RUNTIME_BUS_CLOSED');
+
+    await using next = await open(mesh, { onError: () => {}, ackWaitMs: 1_000 });
+    const redelivered = deferred<readonly BusValue[]>();
+    next.subscribe(2, (items) => {
+      redelivered.resolve(items);
+    });
+    expect(await redelivered.promise).toEqual([{ n: 1 }]);
+    await next.drain();
+  });
+
+  it('carries what one bus publishes to the subscriber on another bus of the same mesh', async () => {
+    const mesh = freshMesh();
+    await using owner = await open(mesh, { onError: () => {} });
+    await using forwarder = await open(mesh, { onError: () => {} });
+    const seen: BusValue[] = [];
+    owner.subscribe(3, (items) => {
+      seen.push(...items);
+    });
+    const items = Array.from({ length: 200 }, (_, n) => ({ n }));
+    for (const item of items) await forwarder.publish(3, item);
+    // The forwarder's drain waits for the owner's consumer to ack what it published.
+    await forwarder.drain();
+    expect(seen).toEqual(items);
+    await owner.drain();
+  });
+
+  it('terminates a message that is not JSON and reports it, then goes on', async () => {
+    const mesh = freshMesh();
+    const { reported, onError } = collector();
+    await using bus = await open(mesh, { onError });
+    const seen: BusValue[] = [];
+    const got = deferred();
+    bus.subscribe(1, (items) => {
+      seen.push(...items);
+      if (seen.length === 1) got.resolve();
+    });
+    // Written by something else on the mesh's subject: not an item of this bus.
+    const jsm = await jetstreamManager(admin);
+    await jsm.jetstream().publish(partitionSubject(mesh, 1), '{not json');
+    await bus.publish(1, { n: 1 });
+    await got.promise;
+    await bus.drain();
+    expect(seen).toEqual([{ n: 1 }]);
+    expect(reported).toEqual([{ code: 'MW_RUNTIME_BUS_DECODE', partition: 1, items: [] }]);
+  });
+
+  it('refuses a partition beyond the mesh’s count, and reports NATS it cannot reach with a typed error', async () => {
+    const mesh = freshMesh();
+    await using bus = await open(mesh, { onError: () => {}, partitions: 2 });
+    expect(await codeOf(bus.publish(2, 'x'))).toBe('MW_RUNTIME_BUS_PARTITION_RANGE');
+    expect(
+      await codeOf(
+        openJetStreamBus({ servers: 'nats://127.0.0.1:1', mesh, partitions: 1, onError: () => {} }),
+      ),
+    ).toBe('MW_RUNTIME_BUS_CONNECT');
+  });
+});
+
+async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise;
+    return undefined;
+  } catch (err) {
+    return isMeshwardenError(err) ? err.code : `not a MeshwardenError: ${String(err)}`;
+  }
+}
