@@ -104,6 +104,24 @@ describe('JetStream bus', () => {
     await next.drain();
   });
 
+  it('keeps a batch that runs longer than the ack wait from being redelivered (+WPI)', async () => {
+    const mesh = freshMesh();
+    await using bus = await open(mesh, { onError: () => {}, ackWaitMs: 300 });
+    const seen: BusValue[] = [];
+    const started = deferred();
+    bus.subscribe(0, (items) => {
+      seen.push(...items);
+      started.resolve();
+      // Durable only after several ack waits: without working indicators the broker would resend.
+      return { done: new Promise((resolve) => setTimeout(resolve, 1_500)) };
+    });
+    await bus.publish(0, { n: 1 });
+    await started.promise;
+    await bus.publish(0, { n: 2 }); // queued behind nothing, handled while the first is unacked
+    await bus.drain();
+    expect(seen).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+
   it('carries what one bus publishes to the subscriber on another bus of the same mesh', async () => {
     const mesh = freshMesh();
     await using owner = await open(mesh, { onError: () => {} });
