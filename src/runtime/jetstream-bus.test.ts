@@ -138,6 +138,39 @@ describe('JetStream bus', () => {
     await owner.drain();
   });
 
+  it('drains once the partition’s consumer acked its items, when it took the partition over after', async () => {
+    const mesh = freshMesh();
+    await using forwarder = await open(mesh, { onError: () => {} });
+    const owner = await open(mesh, { onError: () => {} });
+    const got = deferred();
+    owner.subscribe(6, () => got.resolve());
+    await forwarder.publish(6, { n: 1 });
+    await got.promise;
+    await owner.close(); // handled and acked by the first owner
+    forwarder.subscribe(6, () => {}); // the forwarder now owns partition 6: it never sees that item
+    await forwarder.drain();
+  });
+
+  it('closes without waiting for partitions no one consumes, whose items wait for their next owner', async () => {
+    const mesh = freshMesh();
+    const { reported, onError } = collector();
+    const first = await open(mesh, { onError });
+    await first.publish(5, { n: 1 });
+    await first.publish(5, { n: 2 });
+    await first.close();
+    expect(await first.closed).toBeUndefined();
+    expect(reported).toEqual([]); // kept by the stream, not lost: nothing to report
+    await using next = await open(mesh, { onError });
+    const seen: BusValue[] = [];
+    const both = deferred();
+    next.subscribe(5, (items) => {
+      seen.push(...items);
+      if (seen.length === 2) both.resolve();
+    });
+    await both.promise;
+    expect(seen).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+
   it('terminates a message that is not JSON and reports it, then goes on', async () => {
     const mesh = freshMesh();
     const { reported, onError } = collector();

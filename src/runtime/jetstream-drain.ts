@@ -2,9 +2,10 @@ import type { JetStreamLane } from './jetstream-lane.js';
 
 /**
  * When the bus is quiet: no publish waiting for its ack, no lane holding a message, and every item
- * this bus published has been handled: by its own lane (which saw past its sequence and holds
- * nothing), or, for a partition consumed elsewhere, by that partition's consumer (its ack floor,
- * asked of the broker every `drainPollMs`). Close ignores the partitions consumed elsewhere.
+ * this bus published known to be handled: seen by its own lane of the partition (which holds nothing
+ * now), or acked by the partition's consumer, wherever it runs (its ack floor, asked of the broker
+ * every `pollMs` while a drain waits: work forwarded to another node, or handled before this bus
+ * consumed the partition). Close waits only for the partitions this bus consumes.
  */
 export function createDrainWatch(
   lanes: ReadonlyMap<number, JetStreamLane>,
@@ -16,39 +17,38 @@ export function createDrainWatch(
 ) {
   const { pollMs } = opts;
   let inFlight = 0;
-  // The highest stream sequence this bus published per partition, and the ack floors seen elsewhere.
+  // The highest stream sequence this bus published per partition, and the ack floors asked for.
   const published = new Map<number, number>();
   const floors = new Map<number, number>();
-  let waiters: { remote: boolean; resolve: () => void; reject: (e: Error) => void }[] = [];
+  let waiters: { all: boolean; resolve: () => void; reject: (e: Error) => void }[] = [];
   let polling: ReturnType<typeof setTimeout> | undefined;
 
-  /** Partitions this bus published to that no live lane of it consumes and whose floor is behind. */
-  const behindElsewhere = (): number[] => {
-    const behind: number[] = [];
-    for (const [partition, seq] of published) {
-      const lane = lanes.get(partition);
-      if ((lane === undefined || lane.state === 'gone') && (floors.get(partition) ?? 0) < seq)
-        behind.push(partition);
-    }
-    return behind;
+  const laneOf = (partition: number) => {
+    const lane = lanes.get(partition);
+    return lane !== undefined && lane.state !== 'gone' ? lane : undefined;
   };
 
-  const quietHere = (): boolean => {
+  /** Partitions with items published here not known to be handled; `all`: not only those consumed here. */
+  const behind = (all: boolean): number[] => {
+    const partitions: number[] = [];
+    for (const [partition, seq] of published) {
+      const lane = laneOf(partition);
+      if (lane === undefined && !all) continue;
+      if (Math.max(floors.get(partition) ?? 0, lane?.highestSeen ?? 0) < seq) partitions.push(partition);
+    }
+    return partitions;
+  };
+
+  const idle = (): boolean => {
     if (inFlight > 0) return false;
     for (const lane of lanes.values()) if (lane.held.size > 0) return false;
-    for (const [partition, seq] of published) {
-      const lane = lanes.get(partition);
-      // A lane binding or consuming sees its partition's items arrive in order.
-      if (lane !== undefined && lane.state !== 'gone' && lane.highestSeen < seq) return false;
-    }
     return true;
   };
 
   const poll = () => {
     polling = undefined;
-    const behind = behindElsewhere();
     void Promise.all(
-      behind.map((partition) =>
+      behind(true).map((partition) =>
         opts.ackFloor(partition).then(
           (floor) => {
             floors.set(partition, Math.max(floors.get(partition) ?? 0, floor));
@@ -60,22 +60,21 @@ export function createDrainWatch(
   };
 
   const check = () => {
-    if (waiters.length === 0) return;
-    if (!quietHere()) return;
-    const remoteBehind = behindElsewhere().length > 0;
-    const ready = waiters.filter((w) => !w.remote || !remoteBehind);
-    if (ready.length === 0) {
-      polling ??= setTimeout(poll, pollMs);
-      return;
+    if (waiters.length === 0 || !idle()) return;
+    const behindAll = behind(true);
+    const behindHere = behindAll.filter((partition) => laneOf(partition) !== undefined);
+    const ready = waiters.filter((w) => (w.all ? behindAll : behindHere).length === 0);
+    if (ready.length > 0) {
+      waiters = waiters.filter((w) => !ready.includes(w));
+      for (const w of ready) w.resolve();
     }
-    waiters = waiters.filter((w) => w.remote && remoteBehind);
-    for (const w of ready) w.resolve();
     if (waiters.length > 0) polling ??= setTimeout(poll, pollMs);
   };
 
   return {
     check,
-    quiet: quietHere,
+    /** Quiet as close needs it: the partitions this bus consumes. */
+    quiet: () => idle() && behind(false).length === 0,
     publishing(delta: number) {
       inFlight += delta;
       if (delta < 0) check();
@@ -85,9 +84,9 @@ export function createDrainWatch(
       if (seq > (published.get(partition) ?? 0)) published.set(partition, seq);
       check();
     },
-    /** Resolves once quiet; `remote` waits for the partitions consumed elsewhere too. */
-    until(remote: boolean): Promise<void> {
-      const wait = new Promise<void>((resolve, reject) => waiters.push({ remote, resolve, reject }));
+    /** Resolves once quiet; `all` waits for the partitions consumed elsewhere too (drain), or not (close). */
+    until(all: boolean): Promise<void> {
+      const wait = new Promise<void>((resolve, reject) => waiters.push({ all, resolve, reject }));
       check();
       return wait;
     },
