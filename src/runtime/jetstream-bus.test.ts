@@ -1,6 +1,7 @@
 // Runs against the NATS server at 127.0.0.1:4222 with JetStream (`.ci/run` starts it when it is not
 // running). Every test has a mesh, so a stream, of its own, deleted after it: tests do not share state.
 import { randomUUID } from 'node:crypto';
+import { type AddressInfo, createConnection, createServer, type Socket } from 'node:net';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -122,6 +123,40 @@ describe('JetStream bus', () => {
     expect(seen).toEqual([{ n: 1 }, { n: 2 }]);
   });
 
+  it('rides out a lost connection: reconnects, and what is published after it is handled', async () => {
+    const mesh = freshMesh();
+    const { reported, onError } = collector();
+    await using proxy = await tcpProxy(4222);
+    const connection = await connect({
+      servers: `nats://127.0.0.1:${proxy.port}`,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 50,
+    });
+    onTestFinished(() => connection.close());
+    // A short ack wait: a delivery lost in the cut comes back soon (at least once).
+    await using bus = await open(mesh, { onError, connection, idOf, ackWaitMs: 1_000 });
+    const seen: BusValue[] = [];
+    const second = deferred();
+    bus.subscribe(0, (items) => {
+      seen.push(...items);
+      if (seen.length >= 2) second.resolve();
+    });
+    await bus.publish(0, { id: 'a' });
+    await bus.drain();
+    await connection.flush(); // a's ack reached the broker: only b's fate is under test
+    proxy.cut(); // every socket through the proxy dies, as in a network cut or a broker restart
+    // A publish while cut off may be refused (typed); the same id may be sent again, safely.
+    let code: string | undefined = 'not yet';
+    while (code !== undefined) {
+      code = await codeOf(bus.publish(0, { id: 'b' }));
+      if (code !== undefined) expect(code).toBe('MW_RUNTIME_BUS_PUBLISH');
+    }
+    await second.promise;
+    await bus.drain();
+    expect(seen).toEqual([{ id: 'a' }, { id: 'b' }]);
+    expect(reported).toEqual([]);
+  });
+
   it('carries what one bus publishes to the subscriber on another bus of the same mesh', async () => {
     const mesh = freshMesh();
     await using owner = await open(mesh, { onError: () => {} });
@@ -210,4 +245,35 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   } catch (err) {
     return isMeshwardenError(err) ? err.code : `not a MeshwardenError: ${String(err)}`;
   }
+}
+
+/** A TCP proxy to a local port whose connections can all be cut at once; it keeps accepting. */
+async function tcpProxy(target: number) {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = createConnection({ host: '127.0.0.1', port: target });
+    for (const [a, b] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      sockets.add(a);
+      a.pipe(b);
+      a.on('error', () => b.destroy());
+      a.on('close', () => {
+        sockets.delete(a);
+        b.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    cut() {
+      for (const socket of sockets) socket.destroy();
+    },
+    async [Symbol.asyncDispose]() {
+      this.cut();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
