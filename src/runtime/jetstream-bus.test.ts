@@ -226,6 +226,13 @@ describe('JetStream bus', () => {
     expect(reported).toEqual([{ code: 'MW_RUNTIME_BUS_DECODE', partition: 1, items: [] }]);
   });
 
+  it('refuses to use a stream of the mesh’s name that something else made otherwise', async () => {
+    const mesh = freshMesh();
+    const jsm = await jetstreamManager(admin);
+    await jsm.streams.add({ name: streamNameOf(mesh), subjects: [`other.${mesh}`] });
+    expect(await codeOf(open(mesh, { onError: () => {} }))).toBe('MW_RUNTIME_BUS_STREAM');
+  });
+
   it('refuses a partition beyond the mesh’s count, and reports NATS it cannot reach with a typed error', async () => {
     const mesh = freshMesh();
     await using bus = await open(mesh, { onError: () => {}, partitions: 2 });

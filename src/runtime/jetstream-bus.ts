@@ -88,15 +88,19 @@ async function ensureStream(
   opts: Pick<JetStreamBusOptions<never>, 'mesh' | 'duplicateWindowMs'>,
 ): Promise<void> {
   const name = streamNameOf(opts.mesh);
+  const subjects = meshSubjects(opts.mesh);
   try {
-    await jsm.streams.info(name);
+    const { config } = await jsm.streams.info(name);
+    // Made by something else: the bus would publish where no one listens, or keep acked items.
+    if (config.retention !== RetentionPolicy.Workqueue || !config.subjects?.includes(subjects))
+      throw new Error(`the stream exists, and is not a work queue on ${subjects}`);
     return;
   } catch (err) {
     if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
   }
   await jsm.streams.add({
     name,
-    subjects: [meshSubjects(opts.mesh)],
+    subjects: [subjects],
     // Work queue: an acked item is gone, so the stream holds only work not yet done.
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
@@ -177,9 +181,9 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
         return Promise.reject(runtimeError('MW_RUNTIME_BUS_CLOSED'));
       const bad = partitionError(partition, opts.partitions);
       if (bad !== undefined) return Promise.reject(bad);
-      const data = encode(partition, item);
-      if (typeof data !== 'string') return Promise.reject(data);
-      const id = opts.idOf?.(item);
+      const encoded = encode(partition, item, opts.idOf);
+      if (encoded instanceof Error) return Promise.reject(encoded);
+      const { data, id } = encoded;
       watch.publishing(+1);
       return js
         .publish(partitionSubject(opts.mesh, partition), data, id === undefined ? {} : { msgID: id })
@@ -196,17 +200,10 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
       const bad = partitionError(partition, opts.partitions);
       if (bad !== undefined) throw bad;
       if (lanes.has(partition)) throw runtimeError('MW_RUNTIME_BUS_SUBSCRIBED', { partition });
-      const lane = createJetStreamLane({
-        partition,
-        handler,
-        maxBatch,
-        handling,
-        report,
-        settled: watch.check,
-      });
+      const check = watch.check;
+      const lane = createJetStreamLane({ partition, handler, maxBatch, handling, report, settled: check });
       lanes.set(partition, lane);
-      const isShut = () => shut;
-      void bindLane(lane, { opts, parts, maxBatch, ackWaitMs, report, isShut, check: watch.check });
+      void bindLane(lane, { opts, parts, maxBatch, ackWaitMs, report, isShut: () => shut, check });
     },
     drain() {
       if (ended !== undefined) return Promise.reject(ended);
@@ -293,9 +290,14 @@ function keepWorking(lanes: ReadonlyMap<number, JetStreamLane>, ackWaitMs: numbe
   return timer;
 }
 
-function encode(partition: number, item: BusValue): string | Error {
+/** An item's JSON and its id; an item that cannot be written, or whose id cannot be read, is refused. */
+function encode<T extends BusValue>(
+  partition: number,
+  item: T,
+  idOf: ((item: T) => string | undefined) | undefined,
+): { readonly data: string; readonly id: string | undefined } | Error {
   try {
-    return JSON.stringify(item);
+    return { data: JSON.stringify(item), id: idOf?.(item) };
   } catch (cause) {
     return runtimeError('MW_RUNTIME_BUS_ENCODE', { partition, cause: errorText(cause) }, { cause });
   }
