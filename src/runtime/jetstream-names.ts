@@ -1,12 +1,13 @@
 /**
  * The names the JetStream bus gives a mesh's parts on the broker. A mesh name may hold characters a
- * subject token or a stream name may not (`.`, `*`, `>`, spaces): each is written `_` and its code
- * point in hex, and `_` itself as `_5f`, so two mesh names never share a stream.
+ * subject token or a stream name may not (`.`, `*`, `>`, spaces): each is written as its code point
+ * in hex between two `_` (`a.b` → `a_2e_b`), and `_` itself as `_5f_`, so the name reads back
+ * unambiguously and two mesh names never share a stream.
  */
 export function meshToken(mesh: string): string {
   let token = '';
   for (const char of mesh) {
-    token += /^[A-Za-z0-9-]$/.test(char) ? char : `_${char.codePointAt(0)!.toString(16)}`;
+    token += /^[A-Za-z0-9-]$/.test(char) ? char : `_${char.codePointAt(0)!.toString(16)}_`;
   }
   return token;
 }
