@@ -1,6 +1,6 @@
 // For tests only (excluded from the build, as test-kit.ts files are): the tests every Bus adapter
 // passes. An adapter's test file calls describeBusConformance with a factory of fresh buses; the
-// in-process bus runs it in in-process-bus.test.ts, the NATS adapter will run the same.
+// in-process bus runs it in in-process-bus.test.ts, the JetStream bus in jetstream-bus.test.ts.
 import { describe, expect, it } from 'vitest';
 import { isMeshwardenError } from '../envelope/index.js';
 import type { Bus, BusOptions, BusValue } from './bus.js';
@@ -101,15 +101,18 @@ export function describeBusConformance(name: string, openBus: BusFactory): void 
       await using _ = bus;
       const acks = [deferred(), deferred()];
       const seen: BusValue[] = [];
+      const arrived = [deferred(), deferred()];
       let batches = 0;
       bus.subscribe(0, (items) => {
         seen.push(...items);
+        arrived[batches]!.resolve();
         return { done: acks[batches++]!.promise };
       });
+      // Awaited rather than a few turns: an adapter over a network delivers a round trip later.
       await bus.publish(0, { n: 0 });
-      await turns();
-      await bus.publish(0, { n: 1 }); // handled although the first batch is not acked yet
-      await turns();
+      await arrived[0]!.promise;
+      await bus.publish(0, { n: 1 });
+      await arrived[1]!.promise; // handled although the first batch is not acked yet
       expect(seen).toEqual(numbered(2));
       let drained = false;
       const draining = bus.drain().then(() => {

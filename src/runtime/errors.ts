@@ -28,6 +28,18 @@ export const runtimeError = makeError({
   MW_RUNTIME_BUS_HANDLER: 'the handler of partition {partition} failed on a batch of {count} items: {cause}',
   MW_RUNTIME_BUS_UNHANDLED:
     '{count} items of partition {partition} were never handled: no one subscribed to it before the bus closed',
+  MW_RUNTIME_BUS_PARTITION_RANGE:
+    'partition {partition} is out of range: the mesh has {partitions} partitions, numbered from 0',
+  MW_RUNTIME_BUS_CONNECT: 'could not connect to NATS at {servers}: {cause}',
+  MW_RUNTIME_BUS_STREAM: 'could not create or open the JetStream stream {stream}: {cause}',
+  MW_RUNTIME_BUS_CONNECTION: 'the bus lost its NATS connection, so it stopped: {cause}',
+  MW_RUNTIME_BUS_PUBLISH: 'JetStream did not accept an item for partition {partition}: {cause}',
+  MW_RUNTIME_BUS_ENCODE:
+    'an item for partition {partition} is not plain JSON, so it was not published: {cause}',
+  MW_RUNTIME_BUS_CONSUMER:
+    'the consumer of partition {partition} stopped or could not start, so its items wait in the stream: {cause}',
+  MW_RUNTIME_BUS_DECODE:
+    'the message at stream sequence {seq} of partition {partition} is not JSON; it was dropped (terminated): {cause}',
   MW_PILOT_NOT_HELD: 'message {msgId} is not held: it was never held, or it was already released',
   MW_PILOT_ALREADY_FROZEN: '{subject} is already frozen by a pilot',
   MW_PILOT_NOT_FROZEN: '{subject} is not frozen',

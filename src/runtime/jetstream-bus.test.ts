@@ -1,0 +1,286 @@
+// Runs against the NATS server at 127.0.0.1:4222 with JetStream (`.ci/run` starts it when it is not
+// running). Every test has a mesh, so a stream, of its own, deleted after it: tests do not share state.
+import { randomUUID } from 'node:crypto';
+import { type AddressInfo, createConnection, createServer, type Socket } from 'node:net';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { isMeshwardenError } from '../envelope/index.js';
+import type { Bus, BusValue } from './bus.js';
+import { describeBusConformance } from './bus-conformance.js';
+import { type JetStreamBusOptions, openJetStreamBus } from './jetstream-bus.js';
+import { partitionSubject, streamNameOf } from './jetstream-names.js';
+
+const SERVERS = process.env.MW_TEST_NATS ?? 'nats://127.0.0.1:4222';
+let admin: NatsConnection;
+
+beforeAll(async () => {
+  admin = await connect({ servers: SERVERS });
+});
+afterAll(async () => {
+  await admin.close();
+});
+
+/** A mesh name of this test's own; its stream is deleted once the test is over. */
+function freshMesh(): string {
+  const mesh = `test-${randomUUID().slice(0, 8)}`;
+  onTestFinished(async () => {
+    const jsm = await jetstreamManager(admin);
+    await jsm.streams.delete(streamNameOf(mesh)).catch(() => {});
+  });
+  return mesh;
+}
+
+type Options = Omit<JetStreamBusOptions<BusValue>, 'mesh' | 'partitions'> &
+  Partial<Pick<JetStreamBusOptions<BusValue>, 'partitions'>>;
+
+function open(mesh: string, options: Options): Promise<Bus<BusValue>> {
+  return openJetStreamBus<BusValue>({ servers: SERVERS, mesh, partitions: 8, ...options });
+}
+
+describeBusConformance('JetStream', (options) => open(freshMesh(), options));
+
+type Reported = { code: string | undefined; partition: number; items: readonly BusValue[] };
+function collector() {
+  const reported: Reported[] = [];
+  const onError = (error: Error, failed: { partition: number; items: readonly BusValue[] }) =>
+    reported.push({ code: isMeshwardenError(error) ? error.code : undefined, ...failed });
+  return { reported, onError };
+}
+
+function deferred<V = void>() {
+  let resolve: (value: V) => void = () => {};
+  const promise = new Promise<V>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+const idOf = (item: BusValue) =>
+  item !== null && typeof item === 'object' && 'id' in item && typeof item.id === 'string'
+    ? item.id
+    : undefined;
+
+describe('JetStream bus', () => {
+  it('drops a resend with the same id (Nats-Msg-Id) within the duplicate window', async () => {
+    const mesh = freshMesh();
+    await using bus = await open(mesh, { onError: () => {}, idOf });
+    const seen: BusValue[] = [];
+    bus.subscribe(0, (items) => {
+      seen.push(...items);
+    });
+    await bus.publish(0, { id: 'a', n: 1 });
+    await bus.publish(0, { id: 'a', n: 1 }); // a resend, say after a lost publish ack
+    await bus.publish(0, { id: 'b', n: 2 });
+    await bus.drain();
+    expect(seen).toEqual([
+      { id: 'a', n: 1 },
+      { id: 'b', n: 2 },
+    ]);
+  });
+
+  it('redelivers what a crashed owner never acked to the partition’s next subscriber, after ack wait', async () => {
+    const mesh = freshMesh();
+    // The first owner: its receipt never settles, then its connection drops (as a process dies).
+    const crashing = await connect({ servers: SERVERS });
+    const first = await open(mesh, { onError: () => {}, connection: crashing, ackWaitMs: 1_000 });
+    const received = deferred<readonly BusValue[]>();
+    first.subscribe(2, (items) => {
+      received.resolve(items);
+      return { done: new Promise(() => {}) };
+    });
+    await first.publish(2, { n: 1 });
+    expect(await received.promise).toEqual([{ n: 1 }]);
+    await crashing.close();
+    const ended = await first.closed;
+    expect(isMeshwardenError(ended) ? ended.code : ended).toBe('MW_RUNTIME_BUS_CONNECTION');
+    expect(await codeOf(first.publish(2, { n: 2 }))).toBe('MW_RUNTIME_BUS_CLOSED');
+
+    await using next = await open(mesh, { onError: () => {}, ackWaitMs: 1_000 });
+    const redelivered = deferred<readonly BusValue[]>();
+    next.subscribe(2, (items) => {
+      redelivered.resolve(items);
+    });
+    expect(await redelivered.promise).toEqual([{ n: 1 }]);
+    await next.drain();
+  });
+
+  it('keeps a batch that runs longer than the ack wait from being redelivered (+WPI)', async () => {
+    const mesh = freshMesh();
+    await using bus = await open(mesh, { onError: () => {}, ackWaitMs: 300 });
+    const seen: BusValue[] = [];
+    const started = deferred();
+    bus.subscribe(0, (items) => {
+      seen.push(...items);
+      started.resolve();
+      // Durable only after several ack waits: without working indicators the broker would resend.
+      return { done: new Promise((resolve) => setTimeout(resolve, 1_500)) };
+    });
+    await bus.publish(0, { n: 1 });
+    await started.promise;
+    await bus.publish(0, { n: 2 }); // queued behind nothing, handled while the first is unacked
+    await bus.drain();
+    expect(seen).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+
+  it('rides out a lost connection: reconnects, and what is published after it is handled', async () => {
+    const mesh = freshMesh();
+    const { reported, onError } = collector();
+    await using proxy = await tcpProxy(4222);
+    const connection = await connect({
+      servers: `nats://127.0.0.1:${proxy.port}`,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 50,
+    });
+    onTestFinished(() => connection.close());
+    // A short ack wait: a delivery lost in the cut comes back soon (at least once).
+    await using bus = await open(mesh, { onError, connection, idOf, ackWaitMs: 1_000 });
+    const seen: BusValue[] = [];
+    const second = deferred();
+    bus.subscribe(0, (items) => {
+      seen.push(...items);
+      if (seen.length >= 2) second.resolve();
+    });
+    await bus.publish(0, { id: 'a' });
+    await bus.drain();
+    await connection.flush(); // a's ack reached the broker: only b's fate is under test
+    proxy.cut(); // every socket through the proxy dies, as in a network cut or a broker restart
+    // A publish while cut off may be refused (typed); the same id may be sent again, safely.
+    let code: string | undefined = 'not yet';
+    while (code !== undefined) {
+      code = await codeOf(bus.publish(0, { id: 'b' }));
+      if (code !== undefined) expect(code).toBe('MW_RUNTIME_BUS_PUBLISH');
+    }
+    await second.promise;
+    await bus.drain();
+    expect(seen).toEqual([{ id: 'a' }, { id: 'b' }]);
+    expect(reported).toEqual([]);
+  });
+
+  it('carries what one bus publishes to the subscriber on another bus of the same mesh', async () => {
+    const mesh = freshMesh();
+    await using owner = await open(mesh, { onError: () => {} });
+    await using forwarder = await open(mesh, { onError: () => {} });
+    const seen: BusValue[] = [];
+    owner.subscribe(3, (items) => {
+      seen.push(...items);
+    });
+    const items = Array.from({ length: 200 }, (_, n) => ({ n }));
+    for (const item of items) await forwarder.publish(3, item);
+    // The forwarder's drain waits for the owner's consumer to ack what it published.
+    await forwarder.drain();
+    expect(seen).toEqual(items);
+    await owner.drain();
+  });
+
+  it('drains once the partition’s consumer acked its items, when it took the partition over after', async () => {
+    const mesh = freshMesh();
+    await using forwarder = await open(mesh, { onError: () => {} });
+    const owner = await open(mesh, { onError: () => {} });
+    const got = deferred();
+    owner.subscribe(6, () => got.resolve());
+    await forwarder.publish(6, { n: 1 });
+    await got.promise;
+    await owner.close(); // handled and acked by the first owner
+    forwarder.subscribe(6, () => {}); // the forwarder now owns partition 6: it never sees that item
+    await forwarder.drain();
+  });
+
+  it('closes without waiting for partitions no one consumes, whose items wait for their next owner', async () => {
+    const mesh = freshMesh();
+    const { reported, onError } = collector();
+    const first = await open(mesh, { onError });
+    await first.publish(5, { n: 1 });
+    await first.publish(5, { n: 2 });
+    await first.close();
+    expect(await first.closed).toBeUndefined();
+    expect(reported).toEqual([]); // kept by the stream, not lost: nothing to report
+    await using next = await open(mesh, { onError });
+    const seen: BusValue[] = [];
+    const both = deferred();
+    next.subscribe(5, (items) => {
+      seen.push(...items);
+      if (seen.length === 2) both.resolve();
+    });
+    await both.promise;
+    expect(seen).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+
+  it('terminates a message that is not JSON and reports it, then goes on', async () => {
+    const mesh = freshMesh();
+    const { reported, onError } = collector();
+    await using bus = await open(mesh, { onError });
+    const seen: BusValue[] = [];
+    const got = deferred();
+    bus.subscribe(1, (items) => {
+      seen.push(...items);
+      if (seen.length === 1) got.resolve();
+    });
+    // Written by something else on the mesh's subject: not an item of this bus.
+    const jsm = await jetstreamManager(admin);
+    await jsm.jetstream().publish(partitionSubject(mesh, 1), '{not json');
+    await bus.publish(1, { n: 1 });
+    await got.promise;
+    await bus.drain();
+    expect(seen).toEqual([{ n: 1 }]);
+    expect(reported).toEqual([{ code: 'MW_RUNTIME_BUS_DECODE', partition: 1, items: [] }]);
+  });
+
+  it('refuses to use a stream of the mesh’s name that something else made otherwise', async () => {
+    const mesh = freshMesh();
+    const jsm = await jetstreamManager(admin);
+    await jsm.streams.add({ name: streamNameOf(mesh), subjects: [`other.${mesh}`] });
+    expect(await codeOf(open(mesh, { onError: () => {} }))).toBe('MW_RUNTIME_BUS_STREAM');
+  });
+
+  it('refuses a partition beyond the mesh’s count, and reports NATS it cannot reach with a typed error', async () => {
+    const mesh = freshMesh();
+    await using bus = await open(mesh, { onError: () => {}, partitions: 2 });
+    expect(await codeOf(bus.publish(2, 'x'))).toBe('MW_RUNTIME_BUS_PARTITION_RANGE');
+    expect(
+      await codeOf(
+        openJetStreamBus({ servers: 'nats://127.0.0.1:1', mesh, partitions: 1, onError: () => {} }),
+      ),
+    ).toBe('MW_RUNTIME_BUS_CONNECT');
+  });
+});
+
+async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise;
+    return undefined;
+  } catch (err) {
+    return isMeshwardenError(err) ? err.code : `not a MeshwardenError: ${String(err)}`;
+  }
+}
+
+/** A TCP proxy to a local port whose connections can all be cut at once; it keeps accepting. */
+async function tcpProxy(target: number) {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = createConnection({ host: '127.0.0.1', port: target });
+    for (const [a, b] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      sockets.add(a);
+      a.pipe(b);
+      a.on('error', () => b.destroy());
+      a.on('close', () => {
+        sockets.delete(a);
+        b.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    cut() {
+      for (const socket of sockets) socket.destroy();
+    },
+    async [Symbol.asyncDispose]() {
+      this.cut();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}

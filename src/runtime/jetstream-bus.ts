@@ -1,0 +1,322 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+} from '@nats-io/jetstream';
+import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
+import { errorText } from '../envelope/index.js';
+import type { Bus, BusHandler, BusOptions, BusValue } from './bus.js';
+import { runtimeError } from './errors.js';
+import { createDrainWatch } from './jetstream-drain.js';
+import { createJetStreamLane, type JetStreamLane } from './jetstream-lane.js';
+import { consumerNameOf, meshSubjects, partitionSubject, streamNameOf } from './jetstream-names.js';
+
+export type JetStreamBusOptions<T> = BusOptions<T> & {
+  /** NATS servers, e.g. `nats://127.0.0.1:4222`; ignored when `connection` is given. */
+  readonly servers?: string | readonly string[];
+  /**
+   * A connection to use instead of opening one. The bus does not close it; if it closes, the bus
+   * ends as after a lost connection.
+   */
+  readonly connection?: NatsConnection;
+  /** The mesh: its stream is `MW_<mesh>`, its subjects `mw.<mesh>.p.<partition>`. */
+  readonly mesh: string;
+  /** The mesh's partition count (fixed for its life): partitions are 0 to partitions - 1. */
+  readonly partitions: number;
+  /** An item's id (the envelope id), sent as `Nats-Msg-Id`: the broker drops a resend of it. */
+  readonly idOf?: (item: T) => string | undefined;
+  /** The most items one handler call gets (default 1024). */
+  readonly maxBatch?: number;
+  /** Delivered and not yet acked, per partition, at most (default 8192): bounds what a lane holds. */
+  readonly maxAckPending?: number;
+  /** How long the broker waits for an ack before redelivering (default 30 s); `+WPI` extends it. */
+  readonly ackWaitMs?: number;
+  /** How long the broker remembers an id to drop a resend (default 2 min, as NATS). */
+  readonly duplicateWindowMs?: number;
+  /** How often drain asks the broker about partitions handled elsewhere (default 50 ms). */
+  readonly drainPollMs?: number;
+};
+
+/**
+ * The bus of distributed mode, on NATS JetStream: one work-queue stream per mesh, a durable pull
+ * consumer per subscribed partition, explicit acks once a batch is handled (or its receipt settled),
+ * at least once. docs/distributed.md ("Transport") gives the reasons. Rejects with
+ * `MW_RUNTIME_BUS_CONNECT` or `MW_RUNTIME_BUS_STREAM` when NATS or the stream cannot be reached.
+ */
+export async function openJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>): Promise<Bus<T>> {
+  const servers = opts.servers ?? 'nats://127.0.0.1:4222';
+  const ownConnection = opts.connection === undefined;
+  let nc: NatsConnection;
+  try {
+    nc =
+      opts.connection ??
+      (await connect({
+        servers: typeof servers === 'string' ? servers : [...servers],
+        name: `meshwarden ${opts.mesh}`,
+        // A node keeps trying: a broker restart is an outage to ride out, not the end of the mesh.
+        maxReconnectAttempts: -1,
+      }));
+  } catch (cause) {
+    throw runtimeError(
+      'MW_RUNTIME_BUS_CONNECT',
+      { servers: String(servers), cause: errorText(cause) },
+      { cause },
+    );
+  }
+  const stream = streamNameOf(opts.mesh);
+  try {
+    const jsm = await jetstreamManager(nc);
+    await ensureStream(jsm, opts);
+    return createJetStreamBus(opts, { nc, jsm, js: jetstream(nc), stream, ownConnection });
+  } catch (cause) {
+    if (ownConnection) await nc.close().catch(() => {});
+    throw runtimeError('MW_RUNTIME_BUS_STREAM', { stream, cause: errorText(cause) }, { cause });
+  }
+}
+
+/** Creates the mesh's stream, or binds the one another node created (the same config is a no-op). */
+async function ensureStream(
+  jsm: JetStreamManager,
+  opts: Pick<JetStreamBusOptions<never>, 'mesh' | 'duplicateWindowMs'>,
+): Promise<void> {
+  const name = streamNameOf(opts.mesh);
+  const subjects = meshSubjects(opts.mesh);
+  try {
+    const { config } = await jsm.streams.info(name);
+    // Made by something else: the bus would publish where no one listens, or keep acked items.
+    if (config.retention !== RetentionPolicy.Workqueue || !config.subjects?.includes(subjects))
+      throw new Error(`the stream exists, and is not a work queue on ${subjects}`);
+    return;
+  } catch (err) {
+    if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
+  }
+  await jsm.streams.add({
+    name,
+    subjects: [subjects],
+    // Work queue: an acked item is gone, so the stream holds only work not yet done.
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    duplicate_window: nanos(opts.duplicateWindowMs ?? 120_000),
+  });
+}
+
+function isApiError(err: unknown, code: number): boolean {
+  return err instanceof JetStreamApiError && err.code === code;
+}
+
+type Parts = {
+  readonly nc: NatsConnection;
+  readonly jsm: JetStreamManager;
+  readonly js: JetStreamClient;
+  readonly stream: string;
+  readonly ownConnection: boolean;
+};
+
+function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, parts: Parts): Bus<T> {
+  const { nc, jsm, js, stream } = parts;
+  const maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? 1024));
+  const ackWaitMs = opts.ackWaitMs ?? 30_000;
+  const lanes = new Map<number, JetStreamLane>();
+  const handling = new AsyncLocalStorage<true>();
+  const watch = createDrainWatch(lanes, {
+    pollMs: opts.drainPollMs ?? 50,
+    ackFloor: (partition) =>
+      jsm.consumers.info(stream, consumerNameOf(partition)).then((info) => info.ack_floor.stream_seq),
+  });
+  let closing: Promise<void> | undefined;
+  let shut = false;
+  let ended: Error | undefined;
+  let resolveClosed: (value: void | Error) => void = () => {};
+  const closed = new Promise<void | Error>((resolve) => {
+    resolveClosed = resolve;
+  });
+
+  const report = reporter(opts.onError);
+
+  const working = keepWorking(lanes, ackWaitMs);
+  const stopAll = () => {
+    clearInterval(working);
+    for (const lane of lanes.values()) lane.stop();
+  };
+
+  // The connection closed without close(): the bus ends; what it held is redelivered after ack wait.
+  void nc.closed().then((cause) => {
+    if (shut) return;
+    shut = true;
+    ended = connectionLost(cause);
+    stopAll();
+    watch.fail(ended);
+    resolveClosed(ended);
+  });
+
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      // Follow-ups published while it drains keep it open; one may come as the last batch is acked.
+      while (ended === undefined && !shut) {
+        await watch.until(false).catch(() => {});
+        if (watch.quiet()) break;
+      }
+      if (!shut) {
+        shut = true;
+        stopAll();
+        await Promise.all([...lanes.values()].map((lane) => lane.messages?.close().catch(() => {})));
+        if (parts.ownConnection) await nc.drain().catch(() => {});
+        resolveClosed();
+      }
+    })();
+    return closing;
+  };
+
+  const bus: Bus<T> = {
+    publish(partition, item) {
+      if (shut || (closing !== undefined && handling.getStore() !== true))
+        return Promise.reject(runtimeError('MW_RUNTIME_BUS_CLOSED'));
+      const bad = partitionError(partition, opts.partitions);
+      if (bad !== undefined) return Promise.reject(bad);
+      const encoded = encode(partition, item, opts.idOf);
+      if (encoded instanceof Error) return Promise.reject(encoded);
+      const { data, id } = encoded;
+      watch.publishing(+1);
+      return js
+        .publish(partitionSubject(opts.mesh, partition), data, id === undefined ? {} : { msgID: id })
+        .then(
+          (ack) => watch.accepted(partition, ack.seq),
+          (cause: unknown) => {
+            watch.publishing(-1);
+            throw runtimeError('MW_RUNTIME_BUS_PUBLISH', { partition, cause: errorText(cause) }, { cause });
+          },
+        );
+    },
+    subscribe(partition, handler: BusHandler<T>) {
+      if (closing !== undefined || shut) throw runtimeError('MW_RUNTIME_BUS_CLOSED');
+      const bad = partitionError(partition, opts.partitions);
+      if (bad !== undefined) throw bad;
+      if (lanes.has(partition)) throw runtimeError('MW_RUNTIME_BUS_SUBSCRIBED', { partition });
+      const check = watch.check;
+      const lane = createJetStreamLane({ partition, handler, maxBatch, handling, report, settled: check });
+      lanes.set(partition, lane);
+      void bindLane(lane, { opts, parts, maxBatch, ackWaitMs, report, isShut: () => shut, check });
+    },
+    drain() {
+      if (ended !== undefined) return Promise.reject(ended);
+      return shut ? Promise.resolve() : watch.until(true);
+    },
+    close,
+    closed,
+    [Symbol.asyncDispose]: close,
+  };
+  return bus;
+}
+
+/**
+ * Creates (or binds) the partition's durable pull consumer and starts consuming it. A failure is
+ * reported and leaves the lane gone: its items wait in the stream for the partition's next owner.
+ */
+async function bindLane<T extends BusValue>(
+  lane: JetStreamLane,
+  ctx: {
+    readonly opts: JetStreamBusOptions<T>;
+    readonly parts: Parts;
+    readonly maxBatch: number;
+    readonly ackWaitMs: number;
+    readonly report: (error: Error, partition: number, items: readonly T[]) => void;
+    readonly isShut: () => boolean;
+    readonly check: () => void;
+  },
+): Promise<void> {
+  const { opts, parts, maxBatch, report, isShut } = ctx;
+  const name = consumerNameOf(lane.partition);
+  const gone = (cause: unknown) => {
+    lane.state = 'gone';
+    report(consumerError(lane.partition, cause), lane.partition, []);
+    ctx.check();
+  };
+  try {
+    await parts.jsm.consumers.add(parts.stream, {
+      durable_name: name,
+      filter_subject: partitionSubject(opts.mesh, lane.partition),
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(ctx.ackWaitMs),
+      max_ack_pending: Math.max(maxBatch, opts.maxAckPending ?? 8192),
+    });
+    const consumer = await parts.js.consumers.get(parts.stream, name);
+    if (isShut()) return;
+    const messages = await consumer.consume({ max_messages: maxBatch, callback: (msg) => lane.arrive(msg) });
+    if (isShut()) {
+      await messages.close();
+      return;
+    }
+    lane.messages = messages;
+    lane.state = 'live';
+    void messages.closed().then((cause) => {
+      if (cause !== undefined && !isShut()) gone(cause);
+    });
+  } catch (cause) {
+    if (!isShut()) gone(cause);
+  }
+}
+
+function reporter<T>(onError: BusOptions<T>['onError']) {
+  return (error: Error, partition: number, items: readonly T[]) => {
+    try {
+      onError(error, { partition, items });
+    } catch {
+      // onError must not throw; swallowing keeps the partition going.
+    }
+  };
+}
+
+/**
+ * Sends `+WPI` for every held message each third of the ack wait: a slow batch, and the items queued
+ * behind it, are not redelivered while this process still works on them.
+ */
+function keepWorking(lanes: ReadonlyMap<number, JetStreamLane>, ackWaitMs: number) {
+  const timer = setInterval(
+    () => {
+      for (const lane of lanes.values()) lane.extend();
+    },
+    Math.max(100, Math.floor(ackWaitMs / 3)),
+  );
+  timer.unref();
+  return timer;
+}
+
+/** An item's JSON and its id; an item that cannot be written, or whose id cannot be read, is refused. */
+function encode<T extends BusValue>(
+  partition: number,
+  item: T,
+  idOf: ((item: T) => string | undefined) | undefined,
+): { readonly data: string; readonly id: string | undefined } | Error {
+  try {
+    return { data: JSON.stringify(item), id: idOf?.(item) };
+  } catch (cause) {
+    return runtimeError('MW_RUNTIME_BUS_ENCODE', { partition, cause: errorText(cause) }, { cause });
+  }
+}
+
+function connectionLost(cause: Error | void): Error {
+  return cause === undefined
+    ? runtimeError('MW_RUNTIME_BUS_CONNECTION', { cause: 'the connection was closed' })
+    : runtimeError('MW_RUNTIME_BUS_CONNECTION', { cause: errorText(cause) }, { cause });
+}
+
+function consumerError(partition: number, cause: unknown): Error {
+  return runtimeError('MW_RUNTIME_BUS_CONSUMER', { partition, cause: errorText(cause) }, { cause });
+}
+
+function partitionError(partition: number, partitions: number): Error | undefined {
+  if (!Number.isSafeInteger(partition) || partition < 0)
+    return runtimeError('MW_RUNTIME_BUS_PARTITION', { partition });
+  if (partition >= partitions)
+    return runtimeError('MW_RUNTIME_BUS_PARTITION_RANGE', { partition, partitions });
+  return undefined;
+}
