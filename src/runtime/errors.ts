@@ -40,6 +40,17 @@ export const runtimeError = makeError({
     'the consumer of partition {partition} stopped or could not start, so its items wait in the stream: {cause}',
   MW_RUNTIME_BUS_DECODE:
     'the message at stream sequence {seq} of partition {partition} is not JSON; it was dropped (terminated): {cause}',
+  MW_RUNTIME_LEASE_OPTIONS: 'the partition lease options are not usable: {detail}',
+  MW_RUNTIME_LEASE_CONNECT: 'could not connect to NATS at {servers} for partition leases: {cause}',
+  MW_RUNTIME_LEASE_BUCKET: 'could not create or open the lease bucket {bucket}: {cause}',
+  MW_RUNTIME_LEASE_TIME:
+    'the lease bucket {bucket} holds leases for {recorded} ms, and this node asks for {leaseMs} ms; every node of a mesh must use one lease time',
+  MW_RUNTIME_LEASE_NODE:
+    'node {node} is already live in mesh {mesh} (its membership did not lapse within {ms} ms); two processes must not share a node id',
+  MW_RUNTIME_LEASE_RENEW: 'could not renew {what}: {cause}',
+  MW_RUNTIME_LEASE_CALLBACK: 'the {callback} callback failed for partition {partition}: {cause}',
+  MW_RUNTIME_LEASE_CONNECTION:
+    'the partition leases lost their NATS connection for good, so every lease was given up: {cause}',
   MW_PILOT_NOT_HELD: 'message {msgId} is not held: it was never held, or it was already released',
   MW_PILOT_ALREADY_FROZEN: '{subject} is already frozen by a pilot',
   MW_PILOT_NOT_FROZEN: '{subject} is not frozen',

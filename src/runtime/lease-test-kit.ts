@@ -1,0 +1,127 @@
+// Shared by the partition lease tests: an event log of who owned what when, and a TCP proxy whose
+// cut refuses new connections until it heals.
+import { randomUUID } from 'node:crypto';
+import { type AddressInfo, createConnection, createServer, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { leaseBucketOf } from './lease-names.js';
+import type { LeaseLossReason, PartitionLeaseOptions } from './partition-leases.js';
+
+export const NATS = 'nats://127.0.0.1:4222';
+
+export function uniqueMesh(): string {
+  return `lease-${randomUUID().slice(0, 8)}`;
+}
+
+/** Deletes the mesh's lease bucket. */
+export async function dropLeaseBucket(mesh: string): Promise<void> {
+  const nc = await connect({ servers: NATS });
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete(`KV_${leaseBucketOf(mesh)}`).catch(() => {});
+  } finally {
+    await nc.close();
+  }
+}
+
+export type LeaseEvent = {
+  readonly at: number;
+  readonly node: string;
+  readonly kind: 'acquire' | 'lose';
+  readonly partition: number;
+  readonly epoch?: number;
+  readonly reason?: LeaseLossReason;
+};
+
+/** Records every acquire and loss, in the order they happened, with `performance.now()`. */
+export function createLeaseLog() {
+  const events: LeaseEvent[] = [];
+  return {
+    events,
+    callbacks(node: string, loseDelayMs = 0): Pick<PartitionLeaseOptions, 'onAcquire' | 'onLose'> {
+      return {
+        onAcquire: (partition, epoch) =>
+          events.push({ at: performance.now(), node, kind: 'acquire', partition, epoch }),
+        onLose: async (partition, reason) => {
+          // A hand-off drains first; the loss counts from when the node stopped, i.e. after.
+          if (loseDelayMs > 0 && (reason === 'rebalance' || reason === 'closed')) await sleep(loseDelayMs);
+          events.push({ at: performance.now(), node, kind: 'lose', partition, reason });
+        },
+      };
+    },
+    /** Who owns each partition after replaying the log. */
+    owners(): Map<number, string> {
+      return replay(events).owners;
+    },
+    /** Every moment a partition had two owners, by replaying the log in order (none expected). */
+    overlaps(): string[] {
+      return replay(events).overlaps;
+    },
+  };
+}
+
+function replay(events: readonly LeaseEvent[]) {
+  const owners = new Map<number, string>();
+  const overlaps: string[] = [];
+  const lastEpoch = new Map<number, number>();
+  for (const event of [...events].sort((a, b) => a.at - b.at)) {
+    if (event.kind === 'lose') {
+      if (owners.get(event.partition) === event.node) owners.delete(event.partition);
+      continue;
+    }
+    const owner = owners.get(event.partition);
+    if (owner !== undefined) overlaps.push(`p${event.partition}: ${event.node} took it from live ${owner}`);
+    if ((event.epoch ?? 0) <= (lastEpoch.get(event.partition) ?? 0))
+      overlaps.push(`p${event.partition}: epoch not raised`);
+    lastEpoch.set(event.partition, event.epoch ?? 0);
+    owners.set(event.partition, event.node);
+  }
+  return { owners, overlaps };
+}
+
+export async function waitFor(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+/** A TCP proxy to a local port: `cut()` drops every connection and refuses new ones until `heal()`. */
+export async function cuttableProxy(target: number) {
+  const sockets = new Set<Socket>();
+  let cut = false;
+  const server = createServer((client) => {
+    if (cut) return void client.destroy();
+    const upstream = createConnection({ host: '127.0.0.1', port: target });
+    for (const [a, b] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      sockets.add(a);
+      a.pipe(b);
+      a.on('error', () => b.destroy());
+      a.on('close', () => {
+        sockets.delete(a);
+        b.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    cut() {
+      cut = true;
+      for (const socket of sockets) socket.destroy();
+    },
+    heal() {
+      cut = false;
+    },
+    async [Symbol.asyncDispose]() {
+      this.cut();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}

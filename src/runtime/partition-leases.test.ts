@@ -1,0 +1,183 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { connect } from '@nats-io/transport-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isMeshwardenError } from '../envelope/index.js';
+import {
+  createLeaseLog,
+  cuttableProxy,
+  dropLeaseBucket,
+  NATS,
+  uniqueMesh,
+  waitFor,
+} from './lease-test-kit.js';
+import { joinPartitionLeases, type OwnedLease } from './partition-leases.js';
+
+// Short leases keep the tests quick: 3 s leases, renewed every 250 ms, given up 1 s early.
+const TIMES = { leaseMs: 3_000, tickMs: 250, marginMs: 1_000 };
+const meshes: string[] = [];
+afterEach(async () => {
+  for (const mesh of meshes.splice(0)) await dropLeaseBucket(mesh);
+});
+function newMesh(): string {
+  const mesh = uniqueMesh();
+  meshes.push(mesh);
+  return mesh;
+}
+const all = (n: number) => Array.from({ length: n }, (_, p) => p);
+
+describe('partition leases on NATS KV', () => {
+  it('gives one node every partition, then splits them with a node that joins, never two owners', async () => {
+    const mesh = newMesh();
+    const log = createLeaseLog();
+    const common = { servers: NATS, mesh, partitions: 8, ...TIMES };
+    await using a = await joinPartitionLeases({ ...common, node: 'a', ...log.callbacks('a', 100) });
+    await waitFor('a to own all', () => a.owned().length === 8);
+    await using b = await joinPartitionLeases({ ...common, node: 'b', ...log.callbacks('b') });
+    await waitFor('a split', () => a.owned().length === 4 && b.owned().length === 4);
+    expect(a.owned().map((l) => l.partition)).toEqual(all(4));
+    expect(b.owned().map((l) => l.partition)).toEqual([4, 5, 6, 7]);
+    expect(a.members()).toEqual(['a', 'b']);
+    expect(log.overlaps()).toEqual([]);
+    expect(log.events.filter((e) => e.kind === 'lose').map((e) => e.reason)).toEqual(
+      Array(4).fill('rebalance'),
+    );
+    // A moved partition's new epoch is above the old one: the ledger can fence the old owner.
+    const epochOf = (leases: readonly OwnedLease[], p: number) =>
+      leases.find((l) => l.partition === p)?.epoch;
+    const firstEpoch = log.events.find((e) => e.node === 'a' && e.partition === 5)?.epoch ?? 0;
+    expect(epochOf(b.owned(), 5)).toBeGreaterThan(firstEpoch);
+  });
+
+  it('hands every partition over at once on close(), after the closing node stopped', async () => {
+    const mesh = newMesh();
+    const log = createLeaseLog();
+    // Leases of 60 s: a takeover by expiry would miss the 15 s wait below.
+    const common = { servers: NATS, mesh, partitions: 6, leaseMs: 60_000, tickMs: 250, marginMs: 5_000 };
+    await using a = await joinPartitionLeases({ ...common, node: 'a', ...log.callbacks('a') });
+    const b = await joinPartitionLeases({ ...common, node: 'b', ...log.callbacks('b', 200) });
+    await waitFor('a split', () => a.owned().length === 3 && b.owned().length === 3);
+    await b.close();
+    expect(b.owned()).toEqual([]);
+    expect(await b.closed).toBeUndefined();
+    await waitFor('a to own all', () => a.owned().length === 6);
+    expect(log.overlaps()).toEqual([]);
+    expect(log.events.filter((e) => e.node === 'b' && e.kind === 'lose').map((e) => e.reason)).toEqual(
+      Array(3).fill('closed'),
+    );
+    await b.close(); // idempotent
+  });
+
+  it('moves a SIGKILLed node’s partitions to the survivor, only after the dead node’s leases ran out', async () => {
+    const mesh = newMesh();
+    const log = createLeaseLog();
+    const script = fileURLToPath(new URL('../../test/fixtures/lease-node.ts', import.meta.url));
+    const child = fork(
+      script,
+      [JSON.stringify({ servers: NATS, mesh, node: 'dead', partitions: 8, ...TIMES })],
+      {
+        stdio: 'ignore',
+      },
+    );
+    // What the child owned at its last report, until when.
+    let validUntil = new Map<number, number>();
+    const ready = new Promise<void>((resolve, reject) => {
+      child.on('message', (message: { kind: string; leases?: OwnedLease[] }) => {
+        if (message.kind === 'ready') resolve();
+        if (message.leases !== undefined)
+          validUntil = new Map(message.leases.map((l) => [l.partition, l.validUntil]));
+      });
+      child.on('exit', (code) => reject(new Error(`the lease node exited with ${code}`)));
+    });
+    try {
+      await ready;
+      await waitFor('the child to own all', () => validUntil.size === 8);
+      await using survivor = await joinPartitionLeases({
+        servers: NATS,
+        mesh,
+        node: 'survivor',
+        partitions: 8,
+        ...TIMES,
+        ...log.callbacks('survivor'),
+      });
+      await waitFor('a split', () => survivor.owned().length === 4 && validUntil.size === 4);
+      const theirs = [...validUntil.keys()];
+      expect(theirs).toEqual([0, 1, 2, 3]); // a node above its share hands off its highest
+      const killedAt = Date.now();
+      child.kill('SIGKILL');
+      await waitFor('the takeover', () => survivor.owned().length === 8, 10_000);
+      for (const partition of theirs) {
+        const taken = log.events.find((e) => e.partition === partition && e.node === 'survivor');
+        const takenAt = performance.timeOrigin + (taken?.at ?? 0);
+        expect(takenAt).toBeGreaterThan(killedAt);
+        // The dead node would have stopped by itself by then, had it only been cut off.
+        expect(takenAt).toBeGreaterThanOrEqual(validUntil.get(partition) ?? Number.POSITIVE_INFINITY);
+      }
+      expect(log.overlaps()).toEqual([]);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('stops a node cut off from NATS within its lease, and gives it its share back after the cut', async () => {
+    const mesh = newMesh();
+    const log = createLeaseLog();
+    await using proxy = await cuttableProxy(4222);
+    const common = { mesh, partitions: 8, ...TIMES };
+    await using a = await joinPartitionLeases({ ...common, servers: NATS, node: 'a', ...log.callbacks('a') });
+    const cutConnection = await connect({
+      servers: `nats://127.0.0.1:${proxy.port}`,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 100,
+    });
+    try {
+      await using b = await joinPartitionLeases({
+        ...common,
+        connection: cutConnection,
+        node: 'b',
+        ...log.callbacks('b'),
+      });
+      await waitFor('a split', () => a.owned().length === 4 && b.owned().length === 4);
+      const cutAt = performance.now();
+      proxy.cut();
+      const losses = () => log.events.filter((e) => e.node === 'b' && e.kind === 'lose');
+      await waitFor('b to stop', () => losses().length === 4, TIMES.leaseMs + 2_000);
+      expect(b.owned()).toEqual([]);
+      expect(losses().map((e) => e.reason)).toEqual(Array(4).fill('expired'));
+      for (const loss of losses()) expect(loss.at - cutAt).toBeLessThan(TIMES.leaseMs);
+      await waitFor('a to take over', () => a.owned().length === 8, 10_000);
+      proxy.heal();
+      await waitFor('b back with its share', () => a.owned().length === 4 && b.owned().length === 4, 15_000);
+      expect(log.overlaps()).toEqual([]);
+    } finally {
+      await cutConnection.close();
+    }
+  });
+
+  it('refuses unusable options and a lease time other than the mesh’s', async () => {
+    const mesh = newMesh();
+    const base = { servers: NATS, mesh, partitions: 2, onAcquire: () => {}, onLose: () => {} };
+    expect(await codeOf(joinPartitionLeases({ ...base, node: 'a.b' }))).toBe('MW_RUNTIME_LEASE_OPTIONS');
+    expect(await codeOf(joinPartitionLeases({ ...base, node: 'a', leaseMs: 1_000 }))).toBe(
+      'MW_RUNTIME_LEASE_OPTIONS',
+    );
+    await using first = await joinPartitionLeases({ ...base, node: 'a', ...TIMES });
+    expect(await codeOf(joinPartitionLeases({ ...base, node: 'b', ...TIMES, leaseMs: 4_000 }))).toBe(
+      'MW_RUNTIME_LEASE_TIME',
+    );
+    expect(await codeOf(joinPartitionLeases({ ...base, node: 'a', ...TIMES }))).toBe('MW_RUNTIME_LEASE_NODE');
+    expect(first.node).toBe('a');
+    expect(
+      await codeOf(joinPartitionLeases({ ...base, servers: 'nats://127.0.0.1:1', node: 'c', ...TIMES })),
+    ).toBe('MW_RUNTIME_LEASE_CONNECT');
+  });
+});
+
+async function codeOf(promise: Promise<{ close(): Promise<void> }>): Promise<string | undefined> {
+  try {
+    await (await promise).close();
+    return undefined;
+  } catch (err) {
+    return isMeshwardenError(err) ? err.code : `not a MeshwardenError: ${String(err)}`;
+  }
+}

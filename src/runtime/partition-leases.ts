@@ -1,0 +1,399 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { JetStreamApiCodes, JetStreamApiError, jetstream } from '@nats-io/jetstream';
+import { type KV, Kvm } from '@nats-io/kv';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { errorText, type MeshwardenError } from '../envelope/index.js';
+import { runtimeError } from './errors.js';
+import { leaseBucketOf, memberKey, nodeOfMemberKey, partitionKey, partitionOfKey } from './lease-names.js';
+import { planShare } from './partition-shares.js';
+
+/** Why a node stopped owning a partition. */
+export type LeaseLossReason =
+  /** Handed off to balance the mesh (a node joined); `onLose` was awaited before the release. */
+  | 'rebalance'
+  /** `close()`: handed off, `onLose` awaited before the release. */
+  | 'closed'
+  /** No renewal got through for the lease time minus the margin: stop at once, another may take it. */
+  | 'expired'
+  /** The broker says someone else holds it (this node's lease had lapsed). */
+  | 'taken'
+  /** The NATS connection closed for good. */
+  | 'connection';
+
+export type OwnedLease = {
+  readonly partition: number;
+  /** The fencing epoch: the lease's revision in the bucket when taken; a later owner's is greater. */
+  readonly epoch: number;
+  /** Wall-clock ms after which this node must no longer decide for the partition without a renewal. */
+  readonly validUntil: number;
+};
+
+export type PartitionLeaseOptions = {
+  /** NATS servers; ignored when `connection` is given. */
+  readonly servers?: string | readonly string[];
+  /** A connection to use (not closed by `close()`); its closing ends the leases. */
+  readonly connection?: NatsConnection;
+  readonly mesh: string;
+  /** This node's id, unique in the mesh: letters, digits, `-` and `_`. */
+  readonly node: string;
+  /** The mesh's partition count, fixed for its life. */
+  readonly partitions: number;
+  /** How long the broker keeps a lease that is not renewed (default 5,000 ms; one value per mesh). */
+  readonly leaseMs?: number;
+  /** How often leases are renewed and the mesh looked at (default 500 ms). */
+  readonly tickMs?: number;
+  /** How long before the broker's expiry an owner stops by itself (default 1,500 ms). */
+  readonly marginMs?: number;
+  /** Start deciding for a partition: the epoch fences the ledger writes of this ownership. */
+  readonly onAcquire: (partition: number, epoch: number) => void;
+  /**
+   * Stop deciding for a partition: stop its consumer and admit nothing more for it. For
+   * `rebalance` and `closed` the returned promise (drain the in-flight commits) is awaited before
+   * the lease is released; for the other reasons the lease is already gone, so stop at once.
+   */
+  readonly onLose: (partition: number, reason: LeaseLossReason) => void | Promise<void>;
+  /** Failures that do not end the leases: a renewal that did not get through, a callback that threw. */
+  readonly onError?: (error: MeshwardenError) => void;
+};
+
+export type PartitionLeases = {
+  readonly node: string;
+  /** The partitions this node may decide for now, with their epochs. */
+  owned(): readonly OwnedLease[];
+  /** The live nodes, as last seen, sorted. */
+  members(): readonly string[];
+  /** Hands every partition off (`onLose(p, 'closed')` awaited), releases them for others at once. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+  /** Resolves when closed: with `MW_RUNTIME_LEASE_CONNECTION` if the connection closed for good. */
+  readonly closed: Promise<void | Error>;
+};
+
+type Held = { epoch: number; revision: number; deadline: number; handingOff: boolean };
+
+type Ctx = {
+  readonly opts: PartitionLeaseOptions;
+  readonly kv: KV;
+  readonly leaseMs: number;
+  readonly tickMs: number;
+  readonly marginMs: number;
+  readonly held: Map<number, Held>;
+  readonly handOffs: Set<Promise<void>>;
+  members: string[];
+  stopping: boolean;
+};
+
+/**
+ * Joins the mesh's partition leases on NATS KV (docs/distributed.md, "Ownership"): this node keeps a
+ * membership key alive, takes free partitions up to its share, hands off those above it, renews what
+ * it owns every tick, and stops owning a partition by itself `marginMs` before the broker would let
+ * another node take it. Rejects with `MW_RUNTIME_LEASE_*` when NATS, the bucket or the node id
+ * cannot be used.
+ */
+export async function joinPartitionLeases(opts: PartitionLeaseOptions): Promise<PartitionLeases> {
+  const leaseMs = opts.leaseMs ?? 5_000;
+  const tickMs = opts.tickMs ?? 500;
+  const marginMs = opts.marginMs ?? 1_500;
+  checkOptions(opts, leaseMs, tickMs, marginMs);
+  const nc = opts.connection ?? (await connectNats(opts));
+  try {
+    const kv = await openBucket(nc, opts.mesh, leaseMs, tickMs);
+    const ctx: Ctx = {
+      opts,
+      kv,
+      leaseMs,
+      tickMs,
+      marginMs,
+      held: new Map(),
+      handOffs: new Set(),
+      members: [],
+      stopping: false,
+    };
+    await joinMembers(kv, opts, leaseMs + 2 * tickMs);
+    return startLeases(ctx, nc, opts.connection === undefined);
+  } catch (error) {
+    if (opts.connection === undefined) await nc.close().catch(() => {});
+    throw error;
+  }
+}
+
+function startLeases(ctx: Ctx, nc: NatsConnection, ownConnection: boolean): PartitionLeases {
+  let ended: MeshwardenError | undefined;
+  const loop = runTicks(ctx);
+  const watch = setInterval(() => expireLapsed(ctx), Math.min(100, ctx.tickMs / 2));
+  void nc.closed().then((cause) => {
+    if (ctx.stopping) return;
+    ended = runtimeError('MW_RUNTIME_LEASE_CONNECTION', { cause: errorText(cause ?? 'closed') });
+    ctx.stopping = true;
+    for (const [partition, lease] of [...ctx.held]) {
+      ctx.held.delete(partition);
+      if (!lease.handingOff) callLose(ctx, partition, 'connection');
+    }
+  });
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      ctx.stopping = true;
+      for (const partition of ctx.held.keys()) handOff(ctx, partition, 'closed');
+      while (ctx.handOffs.size > 0) await Promise.all(ctx.handOffs);
+      await loop;
+      clearInterval(watch);
+      if (ended === undefined) await ctx.kv.delete(memberKey(ctx.opts.node)).catch(() => {});
+      if (ownConnection) await nc.close().catch(() => {});
+    })();
+    return closing;
+  };
+  const closed = new Promise<void | Error>((resolve) => {
+    void nc.closed().then(() => {
+      if (ended !== undefined) void close().then(() => resolve(ended));
+    });
+    void loop.then(() => closing?.then(() => resolve(ended)));
+  });
+  return {
+    node: ctx.opts.node,
+    owned: () => ownedNow(ctx),
+    members: () => [...ctx.members],
+    close,
+    [Symbol.asyncDispose]: close,
+    closed,
+  };
+}
+
+function ownedNow(ctx: Ctx): OwnedLease[] {
+  const now = performance.now();
+  const wall = Date.now();
+  return [...ctx.held]
+    .filter(([, lease]) => !lease.handingOff && lease.deadline > now)
+    .map(([partition, lease]) => ({ partition, epoch: lease.epoch, validUntil: wall + lease.deadline - now }))
+    .sort((a, b) => a.partition - b.partition);
+}
+
+/** One tick at a time: renew, look at the mesh, take or hand off. A slow tick delays the next one. */
+async function runTicks(ctx: Ctx): Promise<void> {
+  while (!ctx.stopping || ctx.handOffs.size > 0) {
+    const started = performance.now();
+    await renew(ctx);
+    if (!ctx.stopping) await rebalance(ctx);
+    await sleep(Math.max(0, ctx.tickMs - (performance.now() - started)));
+  }
+}
+
+/** Membership first, so that a dead node's membership lapses before its leases do. */
+async function renew(ctx: Ctx): Promise<void> {
+  const sent = performance.now();
+  try {
+    await ctx.kv.put(memberKey(ctx.opts.node), JSON.stringify({ node: ctx.opts.node }));
+  } catch (cause) {
+    reportError(
+      ctx,
+      runtimeError('MW_RUNTIME_LEASE_RENEW', { what: 'its membership', cause: errorText(cause) }),
+    );
+    return; // the broker is not answering: the leases' deadlines decide
+  }
+  await Promise.all(
+    [...ctx.held].map(async ([partition, lease]) => {
+      try {
+        const value = leaseValue(ctx, lease.epoch);
+        const revision = await ctx.kv.update(partitionKey(partition), value, lease.revision);
+        if (ctx.held.get(partition) !== lease) return; // lapsed meanwhile: it stays lost
+        lease.revision = revision;
+        lease.deadline = sent + ctx.leaseMs - ctx.marginMs;
+      } catch (cause) {
+        if (!isWrongRevision(cause)) {
+          const what = `the lease of partition ${partition}`;
+          reportError(ctx, runtimeError('MW_RUNTIME_LEASE_RENEW', { what, cause: errorText(cause) }));
+        } else if (ctx.held.get(partition) === lease) {
+          ctx.held.delete(partition);
+          if (!lease.handingOff) callLose(ctx, partition, 'taken');
+        }
+      }
+    }),
+  );
+}
+
+async function rebalance(ctx: Ctx): Promise<void> {
+  const members = new Set<string>();
+  const taken = new Set<number>();
+  try {
+    for await (const key of await ctx.kv.keys()) {
+      const node = nodeOfMemberKey(key);
+      if (node !== undefined) members.add(node);
+      const partition = partitionOfKey(key);
+      if (partition !== undefined) taken.add(partition);
+    }
+  } catch {
+    return; // the broker is not answering: try again next tick
+  }
+  members.add(ctx.opts.node);
+  ctx.members = [...members].sort();
+  const owned = new Set<number>();
+  for (const [partition, lease] of ctx.held) {
+    taken.add(partition);
+    if (!lease.handingOff) owned.add(partition);
+  }
+  const plan = planShare({
+    node: ctx.opts.node,
+    members: ctx.members,
+    partitions: ctx.opts.partitions,
+    owned,
+    taken,
+  });
+  for (const partition of plan.release) handOff(ctx, partition, 'rebalance');
+  await Promise.all(plan.acquire.map((partition) => acquire(ctx, partition)));
+}
+
+async function acquire(ctx: Ctx, partition: number): Promise<void> {
+  const sent = performance.now();
+  let revision: number;
+  try {
+    // The epoch is the revision this write gets, so it is written in the first renewal.
+    revision = await ctx.kv.create(partitionKey(partition), leaseValue(ctx, 0));
+  } catch {
+    return; // another node was first, or the broker is not answering
+  }
+  const deadline = sent + ctx.leaseMs - ctx.marginMs;
+  if (ctx.stopping || performance.now() >= deadline) {
+    await ctx.kv.delete(partitionKey(partition), { previousSeq: revision }).catch(() => {});
+    return;
+  }
+  ctx.held.set(partition, { epoch: revision, revision, deadline, handingOff: false });
+  try {
+    ctx.opts.onAcquire(partition, revision);
+  } catch (cause) {
+    reportCallback(ctx, 'onAcquire', partition, cause);
+  }
+}
+
+/** Stop first (await `onLose`), then release: the next owner starts only after this one stopped. */
+function handOff(ctx: Ctx, partition: number, reason: 'rebalance' | 'closed'): void {
+  const lease = ctx.held.get(partition);
+  if (lease === undefined || lease.handingOff) return;
+  lease.handingOff = true;
+  const done = (async () => {
+    try {
+      await ctx.opts.onLose(partition, reason);
+    } catch (cause) {
+      reportCallback(ctx, 'onLose', partition, cause);
+    }
+    if (ctx.held.get(partition) !== lease) return; // lapsed while draining: nothing to release
+    ctx.held.delete(partition);
+    await ctx.kv.delete(partitionKey(partition), { previousSeq: lease.revision }).catch(() => {});
+  })();
+  ctx.handOffs.add(done);
+  void done.then(() => ctx.handOffs.delete(done));
+}
+
+/** A lease whose renewals did not get through in time is given up here, before the broker's expiry. */
+function expireLapsed(ctx: Ctx): void {
+  const now = performance.now();
+  for (const [partition, lease] of [...ctx.held]) {
+    if (lease.deadline > now) continue;
+    ctx.held.delete(partition);
+    if (!lease.handingOff) callLose(ctx, partition, 'expired');
+  }
+}
+
+function callLose(ctx: Ctx, partition: number, reason: LeaseLossReason): void {
+  try {
+    const result = ctx.opts.onLose(partition, reason);
+    if (result !== undefined) void result.catch((cause) => reportCallback(ctx, 'onLose', partition, cause));
+  } catch (cause) {
+    reportCallback(ctx, 'onLose', partition, cause);
+  }
+}
+
+function reportCallback(ctx: Ctx, callback: string, partition: number, cause: unknown): void {
+  reportError(
+    ctx,
+    runtimeError('MW_RUNTIME_LEASE_CALLBACK', { callback, partition, cause: errorText(cause) }, { cause }),
+  );
+}
+
+function reportError(ctx: Ctx, error: MeshwardenError): void {
+  try {
+    ctx.opts.onError?.(error);
+  } catch {
+    // a failing error sink must not stop the renewals
+  }
+}
+
+function leaseValue(ctx: Ctx, epoch: number): string {
+  return JSON.stringify({ node: ctx.opts.node, epoch });
+}
+
+function isWrongRevision(cause: unknown): boolean {
+  return (
+    cause instanceof JetStreamApiError &&
+    (cause.code === JetStreamApiCodes.StreamWrongLastSequence ||
+      cause.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+  );
+}
+
+function checkOptions(opts: PartitionLeaseOptions, leaseMs: number, tickMs: number, marginMs: number): void {
+  const problem = !/^[A-Za-z0-9_-]{1,64}$/.test(opts.node)
+    ? `node ${JSON.stringify(opts.node)} is not 1 to 64 letters, digits, - or _`
+    : !Number.isInteger(opts.partitions) || opts.partitions < 1
+      ? `partitions ${opts.partitions} is not a whole number from 1`
+      : !(tickMs > 0 && marginMs > 0 && 2 * tickMs + marginMs < leaseMs)
+        ? `leaseMs (${leaseMs}) must be more than two ticks (${tickMs} ms each) plus the margin (${marginMs} ms)`
+        : undefined;
+  if (problem !== undefined) throw runtimeError('MW_RUNTIME_LEASE_OPTIONS', { detail: problem });
+}
+
+async function connectNats(opts: PartitionLeaseOptions): Promise<NatsConnection> {
+  const servers = opts.servers ?? 'nats://127.0.0.1:4222';
+  try {
+    return await connect({
+      servers: typeof servers === 'string' ? servers : [...servers],
+      name: `meshwarden ${opts.mesh} ${opts.node} leases`,
+      // A cut is an outage to ride out: the leases lapse meanwhile, and the node rejoins after.
+      maxReconnectAttempts: -1,
+    });
+  } catch (cause) {
+    throw runtimeError(
+      'MW_RUNTIME_LEASE_CONNECT',
+      { servers: String(servers), cause: errorText(cause) },
+      { cause },
+    );
+  }
+}
+
+async function openBucket(nc: NatsConnection, mesh: string, leaseMs: number, tickMs: number): Promise<KV> {
+  const bucket = leaseBucketOf(mesh);
+  let kv: KV;
+  let recorded: number;
+  try {
+    // Requests time out within two ticks, so a cut never stalls the renewals for long.
+    const kvm = new Kvm(jetstream(nc, { timeout: Math.max(2 * tickMs, 1_000) }));
+    kv = await kvm.create(bucket, { ttl: leaseMs, history: 1 }).catch(() => kvm.open(bucket));
+    recorded = (await kv.status()).ttl;
+  } catch (cause) {
+    throw runtimeError('MW_RUNTIME_LEASE_BUCKET', { bucket, cause: errorText(cause) }, { cause });
+  }
+  if (recorded !== leaseMs) throw runtimeError('MW_RUNTIME_LEASE_TIME', { bucket, recorded, leaseMs });
+  return kv;
+}
+
+/** Waits out the membership of an earlier process of this node id (a restart after a crash). */
+async function joinMembers(kv: KV, opts: PartitionLeaseOptions, waitMs: number): Promise<void> {
+  const until = performance.now() + waitMs;
+  const value = JSON.stringify({ node: opts.node });
+  for (;;) {
+    try {
+      await kv.create(memberKey(opts.node), value);
+      return;
+    } catch (cause) {
+      if (!isWrongRevision(cause) && !(cause instanceof Error && /exist/i.test(cause.message))) {
+        throw runtimeError('MW_RUNTIME_LEASE_BUCKET', {
+          bucket: leaseBucketOf(opts.mesh),
+          cause: errorText(cause),
+        });
+      }
+      if (performance.now() >= until) {
+        throw runtimeError('MW_RUNTIME_LEASE_NODE', { node: opts.node, mesh: opts.mesh, ms: waitMs });
+      }
+      await sleep(100);
+    }
+  }
+}
