@@ -1,11 +1,17 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { JetStreamApiCodes, JetStreamApiError, jetstream } from '@nats-io/jetstream';
-import { type KV, Kvm } from '@nats-io/kv';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { errorText, type MeshwardenError } from '../envelope/index.js';
 import { runtimeError } from './errors.js';
-import { leaseBucketOf, memberKey, nodeOfMemberKey, partitionKey, partitionOfKey } from './lease-names.js';
+import {
+  checkLeaseOptions,
+  connectForLeases,
+  isWrongRevision,
+  joinMembers,
+  openLeaseBucket,
+} from './lease-bucket.js';
+import { memberKey, nodeOfMemberKey, partitionKey, partitionOfKey } from './lease-names.js';
 import { planShare } from './partition-shares.js';
 
 /** Why a node stopped owning a partition. */
@@ -95,10 +101,10 @@ export async function joinPartitionLeases(opts: PartitionLeaseOptions): Promise<
   const leaseMs = opts.leaseMs ?? 5_000;
   const tickMs = opts.tickMs ?? 500;
   const marginMs = opts.marginMs ?? 1_500;
-  checkOptions(opts, leaseMs, tickMs, marginMs);
-  const nc = opts.connection ?? (await connectNats(opts));
+  checkLeaseOptions(opts, leaseMs, tickMs, marginMs);
+  const nc = opts.connection ?? (await connectForLeases(opts));
   try {
-    const kv = await openBucket(nc, opts.mesh, leaseMs, tickMs);
+    const kv = await openLeaseBucket(nc, opts.mesh, leaseMs, tickMs);
     const ctx: Ctx = {
       opts,
       kv,
@@ -203,13 +209,30 @@ async function renew(ctx: Ctx): Promise<void> {
         if (!isWrongRevision(cause)) {
           const what = `the lease of partition ${partition}`;
           reportError(ctx, runtimeError('MW_RUNTIME_LEASE_RENEW', { what, cause: errorText(cause) }));
-        } else if (ctx.held.get(partition) === lease) {
+        } else if (ctx.held.get(partition) === lease && !(await stillOurs(ctx, partition, lease))) {
           ctx.held.delete(partition);
           if (!lease.handingOff) callLose(ctx, partition, 'taken');
         }
       }
     }),
   );
+}
+
+/**
+ * A renewal whose answer was lost still changed the revision: if the key still holds this ownership
+ * (node and epoch), take up its revision; the deadline stays, as that write's time is unknown.
+ */
+async function stillOurs(ctx: Ctx, partition: number, lease: Held): Promise<boolean> {
+  try {
+    const entry = await ctx.kv.get(partitionKey(partition));
+    if (entry === null || entry.operation !== 'PUT') return false;
+    const value = entry.json<{ node?: string; epoch?: number }>();
+    if (value.node !== ctx.opts.node || value.epoch !== lease.epoch) return false;
+    lease.revision = entry.revision;
+    return true;
+  } catch {
+    return false; // cannot tell: give it up, the safe side
+  }
 }
 
 async function rebalance(ctx: Ctx): Promise<void> {
@@ -320,80 +343,4 @@ function reportError(ctx: Ctx, error: MeshwardenError): void {
 
 function leaseValue(ctx: Ctx, epoch: number): string {
   return JSON.stringify({ node: ctx.opts.node, epoch });
-}
-
-function isWrongRevision(cause: unknown): boolean {
-  return (
-    cause instanceof JetStreamApiError &&
-    (cause.code === JetStreamApiCodes.StreamWrongLastSequence ||
-      cause.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
-  );
-}
-
-function checkOptions(opts: PartitionLeaseOptions, leaseMs: number, tickMs: number, marginMs: number): void {
-  const problem = !/^[A-Za-z0-9_-]{1,64}$/.test(opts.node)
-    ? `node ${JSON.stringify(opts.node)} is not 1 to 64 letters, digits, - or _`
-    : !Number.isInteger(opts.partitions) || opts.partitions < 1
-      ? `partitions ${opts.partitions} is not a whole number from 1`
-      : !(tickMs > 0 && marginMs > 0 && 2 * tickMs + marginMs < leaseMs)
-        ? `leaseMs (${leaseMs}) must be more than two ticks (${tickMs} ms each) plus the margin (${marginMs} ms)`
-        : undefined;
-  if (problem !== undefined) throw runtimeError('MW_RUNTIME_LEASE_OPTIONS', { detail: problem });
-}
-
-async function connectNats(opts: PartitionLeaseOptions): Promise<NatsConnection> {
-  const servers = opts.servers ?? 'nats://127.0.0.1:4222';
-  try {
-    return await connect({
-      servers: typeof servers === 'string' ? servers : [...servers],
-      name: `meshwarden ${opts.mesh} ${opts.node} leases`,
-      // A cut is an outage to ride out: the leases lapse meanwhile, and the node rejoins after.
-      maxReconnectAttempts: -1,
-    });
-  } catch (cause) {
-    throw runtimeError(
-      'MW_RUNTIME_LEASE_CONNECT',
-      { servers: String(servers), cause: errorText(cause) },
-      { cause },
-    );
-  }
-}
-
-async function openBucket(nc: NatsConnection, mesh: string, leaseMs: number, tickMs: number): Promise<KV> {
-  const bucket = leaseBucketOf(mesh);
-  let kv: KV;
-  let recorded: number;
-  try {
-    // Requests time out within two ticks, so a cut never stalls the renewals for long.
-    const kvm = new Kvm(jetstream(nc, { timeout: Math.max(2 * tickMs, 1_000) }));
-    kv = await kvm.create(bucket, { ttl: leaseMs, history: 1 }).catch(() => kvm.open(bucket));
-    recorded = (await kv.status()).ttl;
-  } catch (cause) {
-    throw runtimeError('MW_RUNTIME_LEASE_BUCKET', { bucket, cause: errorText(cause) }, { cause });
-  }
-  if (recorded !== leaseMs) throw runtimeError('MW_RUNTIME_LEASE_TIME', { bucket, recorded, leaseMs });
-  return kv;
-}
-
-/** Waits out the membership of an earlier process of this node id (a restart after a crash). */
-async function joinMembers(kv: KV, opts: PartitionLeaseOptions, waitMs: number): Promise<void> {
-  const until = performance.now() + waitMs;
-  const value = JSON.stringify({ node: opts.node });
-  for (;;) {
-    try {
-      await kv.create(memberKey(opts.node), value);
-      return;
-    } catch (cause) {
-      if (!isWrongRevision(cause) && !(cause instanceof Error && /exist/i.test(cause.message))) {
-        throw runtimeError('MW_RUNTIME_LEASE_BUCKET', {
-          bucket: leaseBucketOf(opts.mesh),
-          cause: errorText(cause),
-        });
-      }
-      if (performance.now() >= until) {
-        throw runtimeError('MW_RUNTIME_LEASE_NODE', { node: opts.node, mesh: opts.mesh, ms: waitMs });
-      }
-      await sleep(100);
-    }
-  }
 }

@@ -1,0 +1,98 @@
+// Opening a mesh's partition leases: the options, the NATS connection, the lease bucket and this
+// node's membership (src/runtime/partition-leases.ts uses them).
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { JetStreamApiCodes, JetStreamApiError, jetstream } from '@nats-io/jetstream';
+import { type KV, Kvm } from '@nats-io/kv';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { errorText } from '../envelope/index.js';
+import { runtimeError } from './errors.js';
+import { leaseBucketOf, memberKey } from './lease-names.js';
+import type { PartitionLeaseOptions } from './partition-leases.js';
+
+/** The broker refused a compare-and-set: the key is not at the revision given. */
+export function isWrongRevision(cause: unknown): boolean {
+  return (
+    cause instanceof JetStreamApiError &&
+    (cause.code === JetStreamApiCodes.StreamWrongLastSequence ||
+      cause.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+  );
+}
+
+export function checkLeaseOptions(
+  opts: PartitionLeaseOptions,
+  leaseMs: number,
+  tickMs: number,
+  marginMs: number,
+): void {
+  const problem = !/^[A-Za-z0-9_-]{1,64}$/.test(opts.node)
+    ? `node ${JSON.stringify(opts.node)} is not 1 to 64 letters, digits, - or _`
+    : !Number.isInteger(opts.partitions) || opts.partitions < 1
+      ? `partitions ${opts.partitions} is not a whole number from 1`
+      : !(tickMs > 0 && marginMs > 0 && 2 * tickMs + marginMs < leaseMs)
+        ? `leaseMs (${leaseMs}) must be more than two ticks (${tickMs} ms each) plus the margin (${marginMs} ms)`
+        : undefined;
+  if (problem !== undefined) throw runtimeError('MW_RUNTIME_LEASE_OPTIONS', { detail: problem });
+}
+
+export async function connectForLeases(opts: PartitionLeaseOptions): Promise<NatsConnection> {
+  const servers = opts.servers ?? 'nats://127.0.0.1:4222';
+  try {
+    return await connect({
+      servers: typeof servers === 'string' ? servers : [...servers],
+      name: `meshwarden ${opts.mesh} ${opts.node} leases`,
+      // A cut is an outage to ride out: the leases lapse meanwhile, and the node rejoins after.
+      maxReconnectAttempts: -1,
+    });
+  } catch (cause) {
+    throw runtimeError(
+      'MW_RUNTIME_LEASE_CONNECT',
+      { servers: String(servers), cause: errorText(cause) },
+      { cause },
+    );
+  }
+}
+
+export async function openLeaseBucket(
+  nc: NatsConnection,
+  mesh: string,
+  leaseMs: number,
+  tickMs: number,
+): Promise<KV> {
+  const bucket = leaseBucketOf(mesh);
+  let kv: KV;
+  let recorded: number;
+  try {
+    // Requests time out within two ticks, so a cut never stalls the renewals for long.
+    const kvm = new Kvm(jetstream(nc, { timeout: Math.max(2 * tickMs, 1_000) }));
+    kv = await kvm.create(bucket, { ttl: leaseMs, history: 1 }).catch(() => kvm.open(bucket));
+    recorded = (await kv.status()).ttl;
+  } catch (cause) {
+    throw runtimeError('MW_RUNTIME_LEASE_BUCKET', { bucket, cause: errorText(cause) }, { cause });
+  }
+  if (recorded !== leaseMs) throw runtimeError('MW_RUNTIME_LEASE_TIME', { bucket, recorded, leaseMs });
+  return kv;
+}
+
+/** Waits out the membership of an earlier process of this node id (a restart after a crash). */
+export async function joinMembers(kv: KV, opts: PartitionLeaseOptions, waitMs: number): Promise<void> {
+  const until = performance.now() + waitMs;
+  const value = JSON.stringify({ node: opts.node });
+  for (;;) {
+    try {
+      await kv.create(memberKey(opts.node), value);
+      return;
+    } catch (cause) {
+      if (!isWrongRevision(cause) && !(cause instanceof Error && /exist/i.test(cause.message))) {
+        throw runtimeError('MW_RUNTIME_LEASE_BUCKET', {
+          bucket: leaseBucketOf(opts.mesh),
+          cause: errorText(cause),
+        });
+      }
+      if (performance.now() >= until) {
+        throw runtimeError('MW_RUNTIME_LEASE_NODE', { node: opts.node, mesh: opts.mesh, ms: waitMs });
+      }
+      await sleep(100);
+    }
+  }
+}
