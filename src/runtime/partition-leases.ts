@@ -238,16 +238,18 @@ async function stillOurs(ctx: Ctx, partition: number, lease: Held): Promise<bool
 async function rebalance(ctx: Ctx): Promise<void> {
   const members = new Set<string>();
   const taken = new Set<number>();
-  try {
+  const listed = async () => {
     for await (const key of await ctx.kv.keys()) {
       const node = nodeOfMemberKey(key);
       if (node !== undefined) members.add(node);
       const partition = partitionOfKey(key);
       if (partition !== undefined) taken.add(partition);
     }
-  } catch {
-    return; // the broker is not answering: try again next tick
-  }
+    return true;
+  };
+  // A listing cut off mid-way must not stall the ticks (and so the renewals) for good.
+  const timeout = sleep(Math.max(2 * ctx.tickMs, 1_000), false, { ref: false });
+  if (!(await Promise.race([listed().catch(() => false), timeout]))) return; // try again next tick
   members.add(ctx.opts.node);
   ctx.members = [...members].sort();
   const owned = new Set<number>();
