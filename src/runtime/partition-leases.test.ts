@@ -49,6 +49,19 @@ describe('partition leases on NATS KV', () => {
     expect(epochOf(b.owned(), 5)).toBeGreaterThan(firstEpoch);
   });
 
+  it('splits 16 partitions 6, 5 and 5 over three nodes', async () => {
+    const mesh = newMesh();
+    const log = createLeaseLog();
+    const common = { servers: NATS, mesh, partitions: 16, ...TIMES };
+    await using a = await joinPartitionLeases({ ...common, node: 'a', ...log.callbacks('a') });
+    await using b = await joinPartitionLeases({ ...common, node: 'b', ...log.callbacks('b') });
+    await using c = await joinPartitionLeases({ ...common, node: 'c', ...log.callbacks('c') });
+    const counts = () => [a, b, c].map((node) => node.owned().length);
+    await waitFor('a three-way split', () => counts().join() === '6,5,5');
+    expect(log.owners().size).toBe(16);
+    expect(log.overlaps()).toEqual([]);
+  });
+
   it('hands every partition over at once on close(), after the closing node stopped', async () => {
     const mesh = newMesh();
     const log = createLeaseLog();
