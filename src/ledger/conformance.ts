@@ -207,6 +207,20 @@ export function describeLedgerConformance(
         expect(await g).toHaveLength(2);
       });
 
+      it('finds nothing, without an error, for a key holding a NUL (outside input may)', async () => {
+        const { ledger } = await opened();
+        await using _ = ledger;
+        await ledger.append(rec('m1'));
+        const key = 'm1\u0000x';
+        expect(await ledger.byMessage(key)).toEqual([]);
+        expect(await ledger.byCausation(key)).toEqual([]);
+        expect(await ledger.bySubject(key)).toEqual([]);
+        expect(await ledger.byAgent(key)).toEqual([]);
+        expect(await ledger.byAgentPrefix('churn\u0000')).toEqual([]);
+        expect(await ledger.lineage(key)).toEqual([]);
+        expect(await ledger.impact(key)).toEqual([]);
+      });
+
       it('answers every query, in append order, with limits keeping the most recent', async () => {
         const { ledger } = await opened();
         await using _ = ledger;

@@ -32,8 +32,10 @@ type EntryRow = { body: string; prev: string; hash: string };
 export function postgresQueries(pool: pg.Pool, t: Tables): PostgresQueries {
   // Only the hashed body and the two hashes are read: the body holds every field of the entry.
   const ENTRY = `SELECT body, prev, hash FROM ${t.entries}`;
-  const select = async (sql: string, params: unknown[]) =>
-    (await pool.query<EntryRow>(sql, params)).rows.map(toEntry);
+  // PostgreSQL text cannot hold a NUL (the writer refuses such records), so a key holding one matches
+  // nothing: answered as SQLite answers it, instead of the server's "invalid byte sequence".
+  const select = async (sql: string, params: unknown[]): Promise<LedgerEntry[]> =>
+    params.some(holdsNul) ? [] : (await pool.query<EntryRow>(sql, params)).rows.map(toEntry);
   // The partitions that hold entries, by index seeks (see readHeads).
   const partitionsSql = `
 WITH RECURSIVE p (partition) AS (
@@ -64,6 +66,7 @@ ORDER BY e.at DESC, e.partition DESC, e.seq DESC LIMIT $${n + 1}`;
   const first = async (msgId: string): Promise<LedgerEntry | undefined> =>
     (await select(`${ENTRY} WHERE msg_id = $1 ORDER BY partition, seq LIMIT 1`, [msgId]))[0];
   const consequences = async (msgId: string): Promise<string[]> => {
+    if (holdsNul(msgId)) return [];
     const sql = `SELECT msg_id FROM ${t.entries} WHERE causation_id = $1 AND msg_id IS NOT NULL ORDER BY partition, seq`;
     return (await pool.query<{ msg_id: string }>(sql, [msgId])).rows.map((r) => r.msg_id);
   };
@@ -256,4 +259,8 @@ function toEntry(row: EntryRow): LedgerEntry {
 /** The smallest string above every string that starts with `prefix`: its last code unit plus one. */
 function prefixEnd(prefix: string): string {
   return `${prefix.slice(0, -1)}${String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)}`;
+}
+
+function holdsNul(value: unknown): boolean {
+  return typeof value === 'string' && value.includes('\u0000');
 }
