@@ -1,8 +1,8 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isMeshwardenError } from '../envelope/index.js';
-import { openMesh } from './open.js';
+import { openMesh, reloadPolicy } from './open.js';
 import { ENTRY } from './records.js';
 import { summarize } from './summary.js';
 import { log, writeMesh } from './test-kit.js';
@@ -147,5 +147,35 @@ describe('a change of state recorded outside a decision', () => {
     const again = o.mesh.pilot.freeze('job:1', act);
     if (isMeshwardenError(again)) throw again;
     await expect(again).rejects.toMatchObject({ code: 'MW_LEDGER_CLOSED' });
+  });
+  it('closes a hold only once the ledger took its release: an approval it refused leaves the hold listed', async () => {
+    const dir = writeMesh(0, [
+      'approvals:',
+      "  - { id: big-job, when: 'msg.data.n > 10', timeout: 1h, onTimeout: deny }",
+    ]);
+    const opened = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    await using o = opened.opened;
+    const held = await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:9', data: { n: 99 } });
+    await o.mesh.idle();
+    expect(o.mesh.held().map((h) => h.msgId)).toEqual([held.msgId]);
+    await o.ledger.close();
+    const refused = o.mesh.pilot.approve(held.msgId!, { pilot: 'ana', reason: 'fine' });
+    if (isMeshwardenError(refused)) throw refused;
+    await expect(refused).rejects.toMatchObject({ code: 'MW_LEDGER_CLOSED' });
+    expect(o.mesh.held().map((h) => h.msgId)).toEqual([held.msgId]);
+  });
+
+  it('puts a reloaded policy in force only once the ledger took its policy.loaded', async () => {
+    const dir = writeMesh(0);
+    const opened = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    await using o = opened.opened;
+    const before = o.mesh.policy.digest;
+    writeFileSync(join(dir, 'mesh.yaml'), `${readFileSync(join(dir, 'mesh.yaml'), 'utf8')}\nlimits: []\n`);
+    await o.ledger.close();
+    const reloaded = await reloadPolicy(o.mesh);
+    expect(!reloaded.ok && reloaded.errors?.map((e) => e.code)).toEqual(['MW_LEDGER_CLOSED']);
+    expect(o.mesh.policy.digest).toBe(before);
   });
 });

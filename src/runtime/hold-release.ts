@@ -15,7 +15,7 @@ import type { WorkTracker } from './work.js';
 export type HoldReleaseDeps = {
   readonly active: ActivePolicy;
   readonly state: StateStore;
-  readonly ledger: Pick<LedgerWriter, 'append'>;
+  readonly ledger: Pick<LedgerWriter, 'appendAll'>;
   /** The partition whose chain records the release. */
   readonly partition: number;
   readonly clock: Clock;
@@ -40,7 +40,6 @@ export function releaseHold(
 ): Promise<LedgerEntry> {
   const { active, state, ledger, partition, clock, work } = deps;
   const released = holdRelease(hold.msgId);
-  state.apply([released]);
   // An approval hold reserved its limits and counts when it was held. A message the loop guard or
   // a freeze held never reached those stages: released, it is gated again with those stops lifted,
   // so it is counted, budgeted and remembered (echo marks) like any admitted message, and a budget
@@ -61,10 +60,14 @@ export function releaseHold(
   const consumers = outcome === 'deliver' && hold.gated === 'message' ? judge.consumersOf(envelope) : [];
   // The release closes the hold in state first, then the re-gated decision's changes, as applied.
   const deltas: StateDelta[] = [released, ...(regated?.deltas ?? [])];
-  const durable = ledger.append(
-    releasedRecord(clock(), hold, r, { outcome, consumers, deltas, verdict: regated?.verdict }),
-    partition,
-  );
+  // The hold closes in state only once the ledger took its release (never for a refused append).
+  const durable = ledger
+    .appendAll(
+      [releasedRecord(clock(), hold, r, { outcome, consumers, deltas, verdict: regated?.verdict })],
+      partition,
+      () => state.apply([released]),
+    )
+    .then((entries) => entries[0]!);
   deps.log.info({ msgId: hold.msgId, rule: hold.verdict.rule, outcome, by: r.by }, 'hold released');
   const refused = outcome !== r.outcome ? regated?.verdict.reason : undefined;
   const settled = durable.then(() => {

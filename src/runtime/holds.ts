@@ -76,7 +76,11 @@ export function createHolds(deps: {
     if (!r.by.isWellFormed()) return runtimeError('MW_PILOT_BAD_TEXT', { what: 'pilot' });
     disarm(msgId);
     onRecord.delete(msgId);
-    return deps.release(hold, r);
+    const released = deps.release(hold, r);
+    // The hold closes in state once the ledger took its release, at once: one it refused (a closed
+    // ledger) is still open, and still listed for a pilot (no timer again: it would be refused too).
+    if (state.hold(msgId) !== undefined) onRecord.add(msgId);
+    return released;
   };
 
   const expire = (msgId: string, onTimeout: 'deliver' | 'deny') => {

@@ -18,7 +18,7 @@ import type { WorkTracker } from './work.js';
 export function reloadActivePolicy(
   deps: {
     readonly active: ActivePolicy;
-    readonly ledger: Pick<LedgerWriter, 'append' | 'durability'>;
+    readonly ledger: Pick<LedgerWriter, 'appendAll' | 'durability'>;
     readonly partitions: readonly Pick<Partition, 'holds'>[];
     readonly clock: Clock;
     readonly work: Pick<WorkTracker, 'track'>;
@@ -37,29 +37,33 @@ export function reloadActivePolicy(
   if (policy.partitions !== partitions.length) {
     return partitionsChanged(policy, partitions.length);
   }
-  const durable = ledger.append(
-    policyLoadedRecord(
-      deps.clock(),
-      policy.mesh,
-      policy.digest,
-      policy.file,
-      ledger.durability,
-      policy.partitions,
-      by,
-    ),
+  const record = policyLoadedRecord(
+    deps.clock(),
+    policy.mesh,
+    policy.digest,
+    policy.file,
+    ledger.durability,
+    policy.partitions,
+    by,
   );
+  // The policy goes into force once the ledger took its `policy.loaded` (in chain order, before
+  // anything decided under it); an append refused at once (a closed ledger) leaves the old one.
+  const durable = ledger
+    .appendAll([record], 0, () => {
+      // The ledger was opened with its durability; a new one in the file waits for the next start.
+      if (policy.ledger.durability !== active.policy.ledger.durability)
+        log.warn(
+          { durability: policy.ledger.durability, inForce: ledger.durability },
+          'ledger durability changes at the next start, not on reload',
+        );
+      // Messages already admitted keep the consumers recorded with them; what comes next is gated,
+      // routed and delivered under the new policy.
+      active.policy = policy;
+      active.modules = modules;
+      for (const p of partitions) p.holds.retime();
+      log.info({ digest: policy.digest }, 'policy reloaded');
+    })
+    .then((entries) => entries[0]!);
   deps.work.track(durable);
-  // Messages already admitted keep the consumers recorded with them; what comes next is gated,
-  // routed and delivered under the new policy.
-  // The ledger was opened with its durability; a new one in the file waits for the next start.
-  if (policy.ledger.durability !== active.policy.ledger.durability)
-    log.warn(
-      { durability: policy.ledger.durability, inForce: ledger.durability },
-      'ledger durability changes at the next start, not on reload',
-    );
-  active.policy = policy;
-  active.modules = modules;
-  for (const p of partitions) p.holds.retime();
-  log.info({ digest: policy.digest }, 'policy reloaded');
   return durable;
 }

@@ -149,7 +149,13 @@ export async function reloadPolicy(mesh: Mesh, by?: string): Promise<ReloadResul
   if (!modules.ok) return { ok: false, errors: modules.errors };
   const recorded = mesh.reload(loaded.policy, modules.modules, by);
   if (isMeshwardenError(recorded)) return { ok: false, errors: [recorded] };
-  await recorded;
+  try {
+    await recorded;
+  } catch (err) {
+    // The ledger refused `policy.loaded` (closed, or a commit failed): the old policy stays in force.
+    if (isMeshwardenError(err)) return { ok: false, errors: [err] };
+    throw err;
+  }
   return { ok: true, digest: loaded.policy.digest, changed: true };
 }
 
