@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import type { SQLInputValue } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
-import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { MeshwardenError } from '../envelope/index.js';
-import type { CommitReport, CommitRequest, CommitSetup } from './commit-worker.js';
+import { trackCommitBatches } from './commit-batches.js';
+import type { CommitRequest, CommitSetup } from './commit-worker.js';
 import { ledgerError } from './errors.js';
-import { GENESIS } from './hash.js';
 import {
   BUSY_TIMEOUT_MS,
   connectionPragmas,
@@ -59,13 +59,6 @@ export type CommitterOptions = {
   readonly stuckAfterMs?: number;
 };
 
-type InFlight = {
-  readonly id: number;
-  readonly entries: readonly LedgerEntry[];
-  readonly resolve: () => void;
-  readonly reject: (err: Error) => void;
-};
-
 let workerUrl: URL | undefined;
 /** The built worker next to this module (dist/), else its TypeScript source (vitest runs src/). */
 function commitWorkerUrl(): URL {
@@ -78,12 +71,102 @@ function commitWorkerUrl(): URL {
 
 /** Starts the worker on its own connection to `file`, with the same pragmas as the main one. */
 export function startCommitter(opts: CommitterOptions): Committer {
-  const { file } = opts;
   // [0]: the last committed batch id, or -(first lost id); [1]: 1 once the worker closed its connection.
   const state = new BigInt64Array(new SharedArrayBuffer(16));
+  const { worker, port } = spawnCommitWorker(opts, state);
+  let lastSent = 0;
+  let crash: Error | undefined;
+  let stopping = false;
+  /** Exited or killed: nothing to wait for. */
+  let gone = false;
+  const stuckAfterMs = opts.stuckAfterMs ?? WAIT_MS;
+  const batches = trackCommitBatches({
+    file: opts.file,
+    heads: opts.heads,
+    onFailure: opts.onFailure,
+    port,
+    stuckAfterMs,
+    stuck: () => unresponsive(stuckAfterMs),
+  });
+
+  /**
+   * Catches up after a wait, or once the worker is gone: every report is posted before the counter
+   * says as much, so the reports there are to read cover what the counter says.
+   */
+  const settle = () => {
+    const value = Number(Atomics.load(state, 0));
+    batches.drainReports();
+    if (value < 0) batches.fail('the commit worker failed');
+  };
+
+  /** Blocks until `done()` or the deadline; false when the worker did not answer in time. */
+  const block = (index: number, done: (value: bigint) => boolean): boolean => {
+    const deadline = performance.now() + WAIT_MS;
+    for (let value = Atomics.load(state, index); !done(value); value = Atomics.load(state, index)) {
+      const left = deadline - performance.now();
+      if (left <= 0 || gone) return gone;
+      Atomics.wait(state, index, value, left);
+    }
+    return true;
+  };
+
+  const unresponsive = (ms = WAIT_MS) => {
+    gone = true;
+    void worker.terminate();
+    batches.fail(`the commit worker did not answer within ${ms / 1000} s`);
+  };
+
+  port.on('message', batches.receive);
+  worker.on('error', (err) => {
+    crash ??= err;
+  });
+  worker.on('exit', (code) => {
+    gone = true;
+    settle();
+    if (!stopping) batches.fail(`the commit worker stopped: ${crash?.message ?? `exit code ${code}`}`);
+    port.close();
+  });
+
+  return {
+    send(entries, cols, resolve, reject) {
+      if (batches.failure !== undefined || stopping) {
+        return reject(batches.failure ?? ledgerError('MW_LEDGER_CLOSED', {}));
+      }
+      // A busy main thread reads its acknowledgements late (the event loop is not polled during a
+      // long run of microtasks): settle what the worker already reported durable.
+      batches.drainReports();
+      if (batches.failure !== undefined) return reject(batches.failure);
+      const id = ++lastSent;
+      batches.sent({ id, entries, resolve, reject });
+      port.postMessage({ id, n: entries.length, cols } satisfies CommitRequest);
+    },
+    stop() {
+      if (stopping) return;
+      stopping = true;
+      if (!gone) {
+        port.postMessage({ close: true } satisfies CommitRequest);
+        if (!block(1, (v) => v === 1n)) return unresponsive();
+      }
+      settle();
+      // Anything still pending was sent after a failure the worker skipped, or to a dead worker.
+      if (batches.pending > 0) batches.fail('the commit worker stopped before committing every batch');
+      port.close();
+    },
+    terminate() {
+      gone = true;
+      return worker.terminate();
+    },
+  };
+}
+
+/** The worker thread, unref'd, and the main thread's end of its channel, unref'd too. */
+function spawnCommitWorker(
+  opts: Pick<CommitterOptions, 'file' | 'durability' | 'maxEntries' | 'heads'>,
+  state: BigInt64Array,
+): { worker: Worker; port: MessagePort } {
   const { port1: port, port2 } = new MessageChannel();
   const setup: CommitSetup = {
-    file,
+    file: opts.file,
     timeout: BUSY_TIMEOUT_MS,
     pragmas: connectionPragmas(opts.durability),
     insert: INSERT_ENTRY,
@@ -101,166 +184,5 @@ export function startCommitter(opts: CommitterOptions): Committer {
   // An idle ledger does not keep the process alive; batches in flight do (the port is ref'd then).
   worker.unref();
   port.unref();
-  let inflight: InFlight[] = [];
-  let lastSent = 0;
-  let failure: MeshwardenError | undefined;
-  let crash: Error | undefined;
-  let stopping = false;
-  /** Exited or killed: nothing to wait for. */
-  let gone = false;
-  const stuckAfterMs = opts.stuckAfterMs ?? WAIT_MS;
-  /**
-   * Armed while batches are in flight, reset by each commit: a worker that commits nothing for
-   * `stuckAfterMs` is stuck (a hung disk, a lock never released). Its batches fail and the ledger
-   * closes with MW_LEDGER_IO, so appends and the reads that await them end instead of hanging.
-   */
-  let watchdog: NodeJS.Timeout | undefined;
-  const watch = () => {
-    clearTimeout(watchdog);
-    watchdog = undefined;
-    if (inflight.length === 0 || failure !== undefined) return;
-    watchdog = setTimeout(() => {
-      watchdog = undefined;
-      // A main thread busy for that long may not have read reports the worker posted: read them first.
-      drainReports();
-      if (inflight.length > 0 && failure === undefined) unresponsive(stuckAfterMs);
-    }, stuckAfterMs);
-    watchdog.unref();
-  };
-
-  const fail = (cause: string, fenced?: { partition: number; seq: number }) => {
-    if (failure !== undefined) return;
-    const n = inflight.reduce((sum, b) => sum + b.entries.length, 0);
-    failure =
-      fenced === undefined
-        ? ledgerError('MW_LEDGER_IO', { file, action: `commit ${n} entries`, cause })
-        : ledgerError(
-            'MW_LEDGER_FENCED',
-            { location: file, partition: String(fenced.partition), seq: String(fenced.seq) },
-            { details: fenced },
-          );
-    clearTimeout(watchdog);
-    const lost = inflight;
-    inflight = [];
-    port.unref();
-    for (const b of lost) b.reject(failure);
-    opts.onFailure(failure);
-  };
-
-  const { heads } = opts;
-  /** Fills in prev and hash of the entries a report covers, in order, moving the heads with them. */
-  const link = (entries: readonly LedgerEntry[], hashes: string, at: number): number => {
-    for (const entry of entries) {
-      const e = entry as { -readonly [K in keyof LedgerEntry]: LedgerEntry[K] };
-      let head = heads.get(e.partition);
-      if (head === undefined) {
-        head = { seq: 0, hash: GENESIS };
-        heads.set(e.partition, head);
-      }
-      e.prev = head.hash;
-      e.hash = `sha256:${hashes.slice(at, at + 64)}`;
-      head.seq = e.seq;
-      head.hash = e.hash;
-      at += 64;
-    }
-    return at;
-  };
-
-  /** Resolves the batches up to `done`, in order, their hashes (64 hex digits each) in `hashes`. */
-  const advance = (done: number, hashes: string) => {
-    let i = 0;
-    let at = 0;
-    while (i < inflight.length && inflight[i]!.id <= done) {
-      const b = inflight[i++]!;
-      at = link(b.entries, hashes, at);
-      b.resolve();
-    }
-    if (i > 0) {
-      inflight = inflight.slice(i);
-      watch();
-    }
-    if (inflight.length === 0) port.unref();
-  };
-
-  const receive = (report: CommitReport) => {
-    if ('committed' in report) return advance(report.committed, report.hashes);
-    // Nothing after the last success was committed; the failure rejects it all.
-    fail(report.error, report.fenced);
-  };
-
-  /** Reads the reports already posted, without waiting for the event loop. */
-  const drainReports = () => {
-    for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
-      receive(m.message as CommitReport);
-    }
-  };
-
-  /**
-   * Catches up after a wait, or once the worker is gone: every report is posted before the counter
-   * says as much, so the reports there are to read cover what the counter says.
-   */
-  const settle = () => {
-    const value = Number(Atomics.load(state, 0));
-    drainReports();
-    if (value < 0) fail('the commit worker failed');
-  };
-
-  /** Blocks until `done()` or the deadline; false when the worker did not answer in time. */
-  const block = (index: number, done: (value: bigint) => boolean): boolean => {
-    const deadline = performance.now() + WAIT_MS;
-    for (let value = Atomics.load(state, index); !done(value); value = Atomics.load(state, index)) {
-      const left = deadline - performance.now();
-      if (left <= 0 || gone) return gone;
-      Atomics.wait(state, index, value, left);
-    }
-    return true;
-  };
-
-  const unresponsive = (ms = WAIT_MS) => {
-    gone = true;
-    void worker.terminate();
-    fail(`the commit worker did not answer within ${ms / 1000} s`);
-  };
-
-  port.on('message', receive);
-  worker.on('error', (err) => {
-    crash ??= err;
-  });
-  worker.on('exit', (code) => {
-    gone = true;
-    settle();
-    if (!stopping) fail(`the commit worker stopped: ${crash?.message ?? `exit code ${code}`}`);
-    port.close();
-  });
-
-  return {
-    send(entries, cols, resolve, reject) {
-      if (failure !== undefined || stopping) return reject(failure ?? ledgerError('MW_LEDGER_CLOSED', {}));
-      // A busy main thread reads its acknowledgements late (the event loop is not polled during a
-      // long run of microtasks): settle what the worker already reported durable.
-      drainReports();
-      if (failure !== undefined) return reject(failure);
-      const id = ++lastSent;
-      inflight.push({ id, entries, resolve, reject });
-      if (watchdog === undefined) watch();
-      port.ref();
-      port.postMessage({ id, n: entries.length, cols } satisfies CommitRequest);
-    },
-    stop() {
-      if (stopping) return;
-      stopping = true;
-      if (!gone) {
-        port.postMessage({ close: true } satisfies CommitRequest);
-        if (!block(1, (v) => v === 1n)) return unresponsive();
-      }
-      settle();
-      // Anything still pending was sent after a failure the worker skipped, or to a dead worker.
-      if (inflight.length > 0) fail('the commit worker stopped before committing every batch');
-      port.close();
-    },
-    terminate() {
-      gone = true;
-      return worker.terminate();
-    },
-  };
+  return { worker, port };
 }

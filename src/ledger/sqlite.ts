@@ -1,16 +1,17 @@
 import { dirname, join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
-import { canonicalize, isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
+import { canonicalize, isMeshwardenError } from '../envelope/index.js';
 import { createChainer } from './chain.js';
 import { signCheckpoint } from './checkpoint.js';
 import { startCommitter } from './committer.js';
 import { causeText, ledgerError } from './errors.js';
 import { loadSigningKey, type SigningKey } from './keyfile.js';
 import { tightenModes } from './modes.js';
-import type { Ledger, LedgerReader } from './ports.js';
-import { prepareQueries, QUERY_CAP, type Queries } from './queries.js';
+import type { Ledger } from './ports.js';
+import { prepareQueries } from './queries.js';
 import { type Durability, type Head, openDatabase, readHeads } from './schema.js';
-import { readCheckpoints, selectStoredRows } from './stored.js';
+import { createLedgerLife } from './sqlite-life.js';
+import { createSqliteReader, readsReady, type SqliteReadDeps } from './sqlite-reader.js';
 import type { Checkpoint, LedgerEntry, LedgerRecord, VerifyResult } from './types.js';
 import { verifyLedger } from './verify.js';
 import { createWriter } from './writer.js';
@@ -60,131 +61,38 @@ function recordOrigin(db: DatabaseSync, origin: string | undefined): string {
 /**
  * The SQLite adapter of the ledger ports: opens the file, reading each partition's head so appends
  * continue the chains. Entries are numbered and their bodies built here, on the calling thread, in
- * call order; a worker thread hashes the chains and commits them (see committer.ts). Shells choose it through `openLedgerAt` (location.ts).
+ * call order; a worker thread hashes the chains and commits them (see committer.ts). Shells choose
+ * it through `openLedgerAt` (location.ts). Its reads are in sqlite-reader.ts, its shutdown in
+ * sqlite-life.ts.
  */
 export function openLedger(opts: LedgerOptions): Ledger {
   const { file } = opts;
   const durability = opts.durability ?? 'full';
   const keyFile = opts.keyFile ?? join(dirname(file), 'ledger.key');
-  const db = openDatabase(file, durability);
-  // The key is made 0600 when it is first needed; one left readable by others is tightened now.
-  tightenModes([keyFile]);
-  let heads: Map<number, Head>;
-  let origin: string;
-  try {
-    origin = recordOrigin(db, opts.origin);
-    heads = readHeads(db);
-  } catch (err) {
-    db.close();
-    throw ledgerError(
-      'MW_LEDGER_IO',
-      { file, action: 'read its heads', cause: causeText(err) },
-      { cause: err },
-    );
-  }
+  const { db, origin, heads } = openStore(file, durability, keyFile, opts.origin);
   const queries = prepareQueries(db, () => durableHeads().map((h) => h.partition));
   // The chainer numbers entries as they are appended; `heads` holds the durable heads, moved by the
   // committer as the worker reports each commit with its hashes.
   const chain = createChainer(new Map([...heads].map(([partition, h]) => [partition, { seq: h.seq }])));
   const batchSize = Math.max(1, opts.batchSize ?? MAX_TRANSACTION);
   let key: SigningKey | undefined;
-  let open = true;
-  let failure: MeshwardenError | undefined;
-  let resolveClosed!: (value: void | Error) => void;
-  const closed = new Promise<void | Error>((resolve) => {
-    resolveClosed = resolve;
-  });
 
-  /**
-   * Stops intake, lets the worker commit what it was sent and close its connection (blocking, as a
-   * query does), then closes the reading connection. A failure lands here too, once.
-   */
-  const shutdown = (err: MeshwardenError | undefined) => {
-    failure ??= err;
-    if (!open) return;
-    open = false;
-    writer.close();
-    try {
-      db.close();
-    } catch {
-      // After a failed write closing may fail too; the first error is the one reported.
-    }
-    resolveClosed(failure);
-  };
-  const start = () => startCommitter({ file, durability, maxEntries: batchSize, heads, onFailure: shutdown });
+  // A failed commit shuts the ledger down (`life` exists by then: the first append starts it).
+  const start = () =>
+    startCommitter({ file, durability, maxEntries: batchSize, heads, onFailure: life.shutdown });
   const durableHeads = () =>
     [...heads]
       .filter(([, h]) => h.seq > 0)
       .sort(([a], [b]) => a - b)
       .map(([partition, h]) => ({ partition, size: h.seq, head: h.hash }));
   const writer = createWriter(start, Math.min(batchSize, MAX_HANDOFF));
-  const closedError = () =>
-    ledgerError('MW_LEDGER_CLOSED', {}, failure === undefined ? {} : { cause: failure });
-
-  /**
-   * Reads see every append made before them: they await the writer's flush (the worker reports each
-   * commit through its port, so nothing blocks the thread), then query the reading connection.
-   */
-  const ready = async (): Promise<Queries> => {
-    if (open) {
-      try {
-        await writer.flush();
-      } catch {
-        // A failed commit has closed the ledger by now; the check below says so.
-      }
-    }
-    if (!open) throw closedError();
-    return queries;
-  };
-
-  /** Yields rows while the ledger is open; a close during the scan ends it with MW_LEDGER_CLOSED. */
-  async function* whileOpen<T>(rows: () => Iterator<T>): AsyncGenerator<T, void, undefined> {
-    await ready();
-    const it = rows();
-    try {
-      for (;;) {
-        if (!open) throw closedError();
-        const r = it.next();
-        if (r.done) return;
-        yield r.value;
-      }
-    } finally {
-      // A consumer's `break` lands here: ending the statement releases its read snapshot. Closing
-      // the database finalized it already.
-      if (open) it.return?.();
-    }
-  }
-
-  const close = (): Promise<void> => {
-    shutdown(undefined);
-    return Promise.resolve();
-  };
-
-  const reader: LedgerReader = {
-    count: async () => {
-      await ready();
-      return chain.count();
-    },
-    byMessage: async (msgId) => (await ready()).byMessage(msgId),
-    byCausation: async (msgId) => (await ready()).byCausation(msgId),
-    bySubject: async (subject, o) => (await ready()).bySubject(subject, o?.limit ?? QUERY_CAP),
-    byAgent: async (agent, o) => (await ready()).byAgent(agent, o?.limit ?? QUERY_CAP),
-    byAgentPrefix: async (prefix, o) => (await ready()).byAgentPrefix(prefix, o?.limit ?? QUERY_CAP),
-    lineage: async (msgId) => (await ready()).lineage(msgId),
-    impact: async (msgId) => (await ready()).impact(msgId),
-    scan: (o = {}) => whileOpen(() => queries.scan(o)),
-    async checkpoints() {
-      await ready();
-      const stored = readCheckpoints(db);
-      if (isMeshwardenError(stored)) throw stored;
-      return stored;
-    },
-    storedRows: () => whileOpen(() => selectStoredRows(db)),
-  };
+  const life = createLedgerLife({ db, writer });
+  const reads: SqliteReadDeps = { db, queries, chain, writer, life };
+  const reader = createSqliteReader(reads);
 
   return {
     append(record: LedgerRecord, partition = 0): Promise<LedgerEntry> {
-      if (!open) return Promise.reject(closedError());
+      if (!life.open) return Promise.reject(life.closedError());
       const chained = chain.one(record, partition);
       if (isMeshwardenError(chained)) return Promise.reject(chained);
       const { entry } = chained;
@@ -195,7 +103,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
       partition = 0,
       accepted?: () => void,
     ): Promise<LedgerEntry[]> {
-      if (!open) return Promise.reject(closedError());
+      if (!life.open) return Promise.reject(life.closedError());
       const chained = chain.group(records, partition);
       if (isMeshwardenError(chained)) return Promise.reject(chained);
       const { entries } = chained;
@@ -207,8 +115,8 @@ export function openLedger(opts: LedgerOptions): Ledger {
       return durable;
     },
     flush() {
-      if (open) return writer.flush();
-      return failure === undefined ? Promise.resolve() : Promise.reject(failure);
+      if (life.open) return writer.flush();
+      return life.failure === undefined ? Promise.resolve() : Promise.reject(life.failure);
     },
     durability,
     heads: durableHeads,
@@ -223,7 +131,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
     },
     async checkpoint(): Promise<Checkpoint> {
       // The heads of everything appended so far, once the flush in `ready` made them durable.
-      await ready();
+      await readsReady(reads);
       const partitions = durableHeads();
       key ??= loadSigningKey(keyFile);
       const cp = signCheckpoint({ origin, at: Date.now(), partitions }, key.privateKey, key.publicKey);
@@ -238,8 +146,33 @@ export function openLedger(opts: LedgerOptions): Ledger {
       }
       return cp;
     },
-    close,
-    closed,
-    [Symbol.asyncDispose]: close,
+    close: life.close,
+    closed: life.closed,
+    [Symbol.asyncDispose]: life.close,
   };
+}
+
+/**
+ * Opens the file (created with its schema when missing) and reads what appends continue from: the
+ * origin, stored or recorded, and each partition's durable head.
+ */
+function openStore(
+  file: string,
+  durability: Durability,
+  keyFile: string,
+  origin: string | undefined,
+): { db: DatabaseSync; origin: string; heads: Map<number, Head> } {
+  const db = openDatabase(file, durability);
+  // The key is made 0600 when it is first needed; one left readable by others is tightened now.
+  tightenModes([keyFile]);
+  try {
+    return { db, origin: recordOrigin(db, origin), heads: readHeads(db) };
+  } catch (err) {
+    db.close();
+    throw ledgerError(
+      'MW_LEDGER_IO',
+      { file, action: 'read its heads', cause: causeText(err) },
+      { cause: err },
+    );
+  }
 }

@@ -5,12 +5,13 @@ import type { RuntimeFacts } from '../gate/index.js';
 import type { LedgerRecord } from '../ledger/index.js';
 import type { AgentSpec } from '../policy/index.js';
 import type { ActivePolicy } from './active.js';
-import { type Attempts, signalOf, type TryAbort } from './attempts.js';
-import type { AgentContext, AgentDefinition } from './define.js';
+import { agentContext } from './agent-context.js';
+import type { Attempts, TryAbort } from './attempts.js';
+import type { AgentDefinition } from './define.js';
 import type { Clock, EnvelopeFactory } from './envelopes.js';
 import { runtimeError } from './errors.js';
 import type { MeshEvent, RunCounts } from './events.js';
-import { forwardedOutgoing, type Outbox } from './forwarded.js';
+import type { Outbox } from './forwarded.js';
 import { deliveredRecord } from './records.js';
 import type { WorkTracker } from './work.js';
 
@@ -56,7 +57,7 @@ export type AgentRunnerDeps = {
 };
 
 export function createAgentRunner(deps: AgentRunnerDeps): AgentRunner {
-  const { active, log, clock, factory, work, counts, publish } = deps;
+  const { active, clock, work, counts, publish } = deps;
   const { attempt, bounded, deadLetter } = deps.attempts;
 
   const handle = async (msg: Envelope, spec: AgentSpec, agent: AgentDefinition): Promise<boolean> => {
@@ -68,7 +69,7 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunner {
         const outbox: Outbox = { items: [], open: true };
         const abort: TryAbort = {};
         try {
-          const handled = agent.handle(msg, agentContext(spec, msg, tries, outbox, abort));
+          const handled = agent.handle(msg, agentContext(deps, spec, msg, tries, outbox, abort));
           // A synchronous handler is done: no await (a microtask per delivery), no timer.
           if (handled instanceof Promise) await bounded(handled, `agent ${worker}`, abort);
         } finally {
@@ -107,59 +108,6 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunner {
     work.track(deps.listening() ? durable.then(told) : durable);
     return true;
   };
-
-  /** Buffers one try's emissions; an emission after the try settled is a bug in the agent, and says so. */
-  const collect = (outbox: Outbox, spec: AgentSpec, msg: Envelope, out: Outgoing): string => {
-    if (!outbox.open) {
-      const error = runtimeError('MW_RUNTIME_LATE_EMIT', {
-        agent: spec.name,
-        type: out.envelope.type,
-        msgId: msg.id,
-      });
-      // Throwing would land in the agent's timer callback and crash the process: gated on its own
-      // instead, where the gate refuses it (`envelope.late_emit`) and the ledger records it.
-      log.error({ err: error, msgId: msg.id, agent: spec.name }, 'late emit refused');
-      work.track(deps.admitAll([{ ...out, facts: { ...out.facts, late: true } }]));
-      return out.envelope.id;
-    }
-    outbox.items.push(out);
-    return out.envelope.id;
-  };
-
-  const agentContext = (
-    spec: AgentSpec,
-    msg: Envelope,
-    tries: number,
-    outbox: Outbox,
-    abort: TryAbort,
-  ): AgentContext => ({
-    agent: spec.name,
-    version: spec.version,
-    attempt: tries,
-    get signal() {
-      return signalOf(abort);
-    },
-    // Made on first use: most handlers never log, and a child logger per delivery is not free.
-    get log() {
-      return log.child({ agent: spec.name, msgId: msg.id });
-    },
-    emit(type, data, o = {}) {
-      return collect(outbox, spec, msg, {
-        envelope: factory.child(msg, spec, type, data, o),
-        gated: 'message',
-      });
-    },
-    effect(name, data, o = {}) {
-      return collect(outbox, spec, msg, {
-        envelope: factory.child(msg, spec, name, data, o),
-        gated: 'effect',
-      });
-    },
-    forward(event) {
-      // An id of the remote's own is checked for duplicates by the partition that admits it.
-      return collect(outbox, spec, msg, forwardedOutgoing(factory, active.policy, msg, spec, event));
-    },
-  });
 
   const unknownConsumer = (msg: Envelope, name: string): false => {
     deadLetter(msg, name, 0, runtimeError('MW_RUNTIME_UNKNOWN_CONSUMER', { agent: name, msgId: msg.id }));

@@ -11,11 +11,12 @@ import type { LedgerRecord } from '../ledger/index.js';
 import type { StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
 import { claimedCause, jsonText, rawFields } from './candidate-text.js';
-import { decisionData, decisionEvent, type Extra, unreadable } from './decision-data.js';
+import type { Extra } from './decision-data.js';
+import { createDecisionRecorder, type RecordDecision, recordUnreadable } from './decision-recorder.js';
 import type { Clock, EnvelopeFactory } from './envelopes.js';
-import { alertOf, countDecision, type MeshEvent, type RunCounts } from './events.js';
+import type { MeshEvent, RunCounts } from './events.js';
 import type { HeldMessage } from './holds.js';
-import { type DecisionHeader, decisionRecord, headerOf } from './records.js';
+import { headerOf } from './records.js';
 
 /** Who sent a root message, as the door that took it knows them; recorded with its decision. */
 export type Origin = { readonly sentBy?: string; readonly partner?: boolean };
@@ -30,18 +31,6 @@ export type Judged = {
   /** Agents an admitted message goes to (recorded in its decision). */
   readonly consumers: readonly string[];
 };
-
-/** Builds a decision entry, counts it and tells listeners (`cause` and `header` for what the gate could not read). */
-type RecordDecision = (
-  now: number,
-  msgId: string,
-  gated: GatedKind,
-  verdict: Verdict,
-  envelope: Envelope | undefined,
-  extra: Extra,
-  cause?: string,
-  header?: DecisionHeader,
-) => Judged;
 
 export type Judge = {
   /** Gate → state → decision entry, for one candidate: measured, decided, its deltas applied. */
@@ -60,12 +49,7 @@ export type Judge = {
   consumersOf(envelope: Envelope): readonly string[];
 };
 
-/**
- * The deciding half of the admit path (admission.ts owns the other: appending and settling): runs the
- * gate over one partition's state, applies its deltas, and builds the decision entry. Touches no
- * ledger and no clock but the one it is given.
- */
-export function createJudge(deps: {
+export type JudgeDeps = {
   readonly active: ActivePolicy;
   readonly state: StateStore;
   readonly clock: Clock;
@@ -74,8 +58,16 @@ export function createJudge(deps: {
   readonly publish: (event: MeshEvent) => void;
   /** Whether anyone listens: events are built only then, off the hot path otherwise. */
   readonly listening: () => boolean;
-}): Judge {
-  const { active, state, clock, factory, counts, publish } = deps;
+};
+
+/**
+ * The deciding half of the admit path (admission.ts owns the other: appending and settling): runs the
+ * gate over one partition's state, applies its deltas, and builds the decision entry. Touches no
+ * ledger and no clock but the one it is given.
+ */
+export function createJudge(deps: JudgeDeps): Judge {
+  const { active, state, clock, factory } = deps;
+  const record = createDecisionRecorder(deps);
 
   const consumersOf = (envelope: Envelope): readonly string[] =>
     envelope.target !== undefined ? [envelope.target] : (active.policy.consumers.get(envelope.type) ?? []);
@@ -98,9 +90,7 @@ export function createJudge(deps: {
     const now = clock();
     const text = measure(candidate);
     if (typeof text !== 'string') {
-      // The gate refuses it without walking it. Recorded like any refusal all the same: who sent it,
-      // what it is about (so `why` and the subject and agent queries find it), and as evidence what
-      // arrived, rendered here since it has no JSON text.
+      // The gate refuses it without walking it; recorded like any refusal all the same.
       const { verdict } = decideAndApply({
         candidate,
         size: 0,
@@ -109,15 +99,7 @@ export function createJudge(deps: {
         external,
         unreadable: text,
       });
-      const extra = unreadable(candidate);
-      if (origin?.partner === true) extra.partner = true;
-      if (origin?.sentBy !== undefined) extra.sentBy = origin.sentBy;
-      const header = headerOf(candidate);
-      // An ingress message's causationid is an unchecked claim: not indexed (see gate/decide.ts).
-      const cause = header.agent?.startsWith('ingress:') === true ? undefined : header.causationId;
-      const { causationId: _, ...indexed } = header;
-      const h = cause === undefined ? indexed : { ...indexed, causationId: cause };
-      return record(now, factory.id(), gated, verdict, undefined, extra, cause ?? claimedCause(candidate), h);
+      return recordUnreadable(record, factory, now, gated, verdict, candidate, origin);
     }
     const size = Buffer.byteLength(text);
     const partner = origin?.partner === true;
@@ -149,19 +131,6 @@ export function createJudge(deps: {
     // Input that failed the shape check may carry no usable id; it still gets one so `why` finds it.
     const cause = envelope === undefined ? claimedCause(candidate) : undefined;
     return record(now, envelope?.id ?? factory.id(), gated, verdict, envelope, extra, cause);
-  };
-
-  const record: RecordDecision = (now, msgId, gated, verdict, envelope, extra, cause, header) => {
-    const data = decisionData(gated, verdict, envelope, extra);
-    countDecision(counts, gated, verdict);
-    if (deps.listening()) {
-      publish(decisionEvent(now, msgId, gated, verdict, envelope, extra, cause));
-      const alert = alertOf(now, msgId, verdict);
-      if (alert !== undefined) publish(alert);
-    }
-    const entry = decisionRecord(now, msgId, data, header);
-    const consumers = extra.consumers ?? [];
-    return { record: entry, msgId, gated, verdict, envelope, consumers };
   };
 
   return {

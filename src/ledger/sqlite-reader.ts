@@ -1,0 +1,86 @@
+import type { DatabaseSync } from 'node:sqlite';
+import { isMeshwardenError } from '../envelope/index.js';
+import type { Chainer } from './chain.js';
+import type { LedgerReader } from './ports.js';
+import { QUERY_CAP, type Queries } from './queries.js';
+import type { LedgerLife } from './sqlite-life.js';
+import { readCheckpoints, selectStoredRows } from './stored.js';
+import type { Writer } from './writer.js';
+
+/** What the SQLite ledger's reads need: the reading connection, and what makes them see every append. */
+export type SqliteReadDeps = {
+  /** The reading connection. */
+  readonly db: DatabaseSync;
+  /** Its prepared queries. */
+  readonly queries: Queries;
+  /** Counts the entries appended, durable or not (a read is durable once `ready`). */
+  readonly chain: Pick<Chainer, 'count'>;
+  readonly writer: Pick<Writer, 'flush'>;
+  readonly life: Pick<LedgerLife, 'open' | 'closedError'>;
+};
+
+/**
+ * Reads see every append made before them: they await the writer's flush (the worker reports each
+ * commit through its port, so nothing blocks the thread), then query the reading connection.
+ */
+export async function readsReady(deps: SqliteReadDeps): Promise<Queries> {
+  const { life } = deps;
+  if (life.open) {
+    try {
+      await deps.writer.flush();
+    } catch {
+      // A failed commit has closed the ledger by now; the check below says so.
+    }
+  }
+  if (!life.open) throw life.closedError();
+  return deps.queries;
+}
+
+/** The SQLite adapter's reader port, over the reading connection. */
+export function createSqliteReader(deps: SqliteReadDeps): LedgerReader {
+  const { db, queries, chain } = deps;
+  const ready = () => readsReady(deps);
+  return {
+    count: async () => {
+      await ready();
+      return chain.count();
+    },
+    byMessage: async (msgId) => (await ready()).byMessage(msgId),
+    byCausation: async (msgId) => (await ready()).byCausation(msgId),
+    bySubject: async (subject, o) => (await ready()).bySubject(subject, o?.limit ?? QUERY_CAP),
+    byAgent: async (agent, o) => (await ready()).byAgent(agent, o?.limit ?? QUERY_CAP),
+    byAgentPrefix: async (prefix, o) => (await ready()).byAgentPrefix(prefix, o?.limit ?? QUERY_CAP),
+    lineage: async (msgId) => (await ready()).lineage(msgId),
+    impact: async (msgId) => (await ready()).impact(msgId),
+    scan: (o = {}) => whileOpen(deps, () => queries.scan(o)),
+    async checkpoints() {
+      await ready();
+      const stored = readCheckpoints(db);
+      if (isMeshwardenError(stored)) throw stored;
+      return stored;
+    },
+    storedRows: () => whileOpen(deps, () => selectStoredRows(db)),
+  };
+}
+
+/** Yields rows while the ledger is open; a close during the scan ends it with MW_LEDGER_CLOSED. */
+async function* whileOpen<T>(
+  deps: SqliteReadDeps,
+  rows: () => Iterator<T>,
+): AsyncGenerator<T, void, undefined> {
+  const { life } = deps;
+  await readsReady(deps);
+  const it = rows();
+  try {
+    for (;;) {
+      if (!life.open) throw life.closedError();
+      const r = it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    // A consumer's `break` lands here: ending the statement releases its read snapshot. Closing
+    // the database finalized it already.
+    if (life.open) it.return?.();
+  }
+}
