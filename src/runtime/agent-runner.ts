@@ -13,6 +13,7 @@ import { runtimeError } from './errors.js';
 import type { MeshEvent, RunCounts } from './events.js';
 import type { Outbox } from './forwarded.js';
 import { deliveredRecord } from './records.js';
+import { isThenable } from './thenable.js';
 import type { WorkTracker } from './work.js';
 
 export type Outgoing = {
@@ -71,7 +72,7 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunner {
         try {
           const handled = agent.handle(msg, agentContext(deps, spec, msg, tries, outbox, abort));
           // A synchronous handler is done: no await (a microtask per delivery), no timer.
-          if (handled instanceof Promise) await bounded(handled, `agent ${worker}`, abort);
+          if (isThenable(handled)) await bounded(handled, `agent ${worker}`, abort);
         } finally {
           outbox.open = false;
         }

@@ -7,6 +7,7 @@ import { runtimeError } from './errors.js';
 import type { MeshEvent, RunCounts } from './events.js';
 import type { FailureBreakers } from './failures.js';
 import { ENTRY } from './records.js';
+import { isThenable } from './thenable.js';
 import type { WorkTracker } from './work.js';
 
 export type RetryOptions = {
@@ -69,8 +70,8 @@ export function createAttempts(deps: AttemptsDeps): Attempts {
    * Bounds an asynchronous try. A synchronous handler needs no timer, which keeps the common case
    * cheap (cockatiel's timeout policy allocates an AbortController and a DOMException per call).
    */
-  const bounded = <T>(value: T | Promise<T>, what: string, abort: TryAbort): T | Promise<T> => {
-    if (!(value instanceof Promise)) return value;
+  const bounded = <T>(value: T | PromiseLike<T>, what: string, abort: TryAbort): T | Promise<T> => {
+    if (!isThenable(value)) return value;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {

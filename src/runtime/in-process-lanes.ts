@@ -3,6 +3,7 @@ import { errorText } from '../envelope/index.js';
 import type { BusHandler, BusOptions, BusReceipt } from './bus.js';
 import { runtimeError } from './errors.js';
 import type { Backlog } from './in-process-drain.js';
+import { isThenable } from './thenable.js';
 
 /** One partition's FIFO queue. A head index, not Array#shift, which copies the queue on every call. */
 export type Lane<T> = {
@@ -84,7 +85,7 @@ export function createLaneWorker<T>(deps: LaneWorkerDeps<T>): LaneWorker<T> {
       failed(lane, batch, cause);
       result = undefined;
     }
-    if (isPromise(result)) {
+    if (isThenable(result)) {
       result.then(
         (receipt) => next(lane, batch, receipt),
         (cause: unknown) => {
@@ -102,7 +103,7 @@ export function createLaneWorker<T>(deps: LaneWorkerDeps<T>): LaneWorker<T> {
   const next = (lane: Lane<T>, batch: readonly T[], receipt: void | BusReceipt) => {
     // Anything but a receipt with a thenable `done` counts as returning nothing: handled now.
     const done = (receipt as BusReceipt | null | undefined)?.done;
-    if (!isPromise(done)) backlog.handled(batch.length);
+    if (!isThenable(done)) backlog.handled(batch.length);
     else
       done.then(
         () => backlog.handled(batch.length),
@@ -157,9 +158,4 @@ function takeBatch<T>(lane: Lane<T>, maxBatch: number): T[] | undefined {
     lane.head = 0;
   }
   return batch;
-}
-
-// A thenable counts as a promise: a handler's promise may come from another realm or library.
-function isPromise<R>(value: R | Promise<R>): value is Promise<R> {
-  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }

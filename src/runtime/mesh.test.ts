@@ -181,6 +181,18 @@ describe('misbehaving handlers', () => {
     expect(await reasons(o)).toEqual(['gate.admitted', 'envelope.late_emit']);
   });
 
+  it('awaits a handler that returns a thenable of a promise library, not only a native Promise', async () => {
+    // Its emission comes when the thenable settles: part of the try, not a late emission.
+    await using o = await openWith(
+      `export default { handle(msg, ctx) {
+         return { then(resolve) { setTimeout(() => { ctx.emit('job.done.v1', { n: 1 }); resolve(); }, 5); } };
+       } };`,
+    );
+    await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
+    await o.mesh.idle();
+    expect(await reasons(o)).toEqual(['gate.admitted', 'gate.admitted']);
+  });
+
   it('settles an approval hold when its timeout passes while the mesh runs', async () => {
     await using o = await openWith('export default { handle() {} };', [
       'approvals:',
