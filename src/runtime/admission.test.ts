@@ -1,8 +1,10 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { isMeshwardenError } from '../envelope/index.js';
-import { openMesh, reloadPolicy } from './open.js';
+import { openLedger } from '../ledger/index.js';
+import { ledgerFile, openMesh, reloadPolicy } from './open.js';
 import { ENTRY } from './records.js';
 import { summarize } from './summary.js';
 import { log, writeMesh } from './test-kit.js';
@@ -177,5 +179,22 @@ describe('a change of state recorded outside a decision', () => {
     const reloaded = await reloadPolicy(o.mesh);
     expect(!reloaded.ok && reloaded.errors?.map((e) => e.code)).toEqual(['MW_LEDGER_CLOSED']);
     expect(o.mesh.policy.digest).toBe(before);
+  });
+});
+
+describe('opening on a ledger that fails', () => {
+  it('answers a typed error, and closes what it opened, when the first append fails', async () => {
+    const dir = writeMesh(0);
+    const data = join(dir, 'data');
+    mkdirSync(data, { mode: 0o700 });
+    // A ledger file whose every insert fails: a deterministic commit failure at open.
+    await openLedger({ file: ledgerFile(data), origin: 't' }).close();
+    const db = new DatabaseSync(ledgerFile(data));
+    db.exec(
+      `CREATE TRIGGER boom BEFORE INSERT ON entries BEGIN SELECT RAISE(ABORT, 'injected failure'); END`,
+    );
+    db.close();
+    const opened = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: data, log });
+    expect(!opened.ok && opened.errors?.map((e) => e.code)).toEqual(['MW_LEDGER_IO']);
   });
 });

@@ -9,12 +9,12 @@ import {
   type OpenLedgerOptions,
   openLedgerAt,
 } from '../ledger/index.js';
-import { type LoadPolicyOptions, loadPolicy, type PolicyIssue } from '../policy/index.js';
+import { type LoadPolicyOptions, loadPolicy, type Policy, type PolicyIssue } from '../policy/index.js';
 import type { Clock } from './envelopes.js';
 import { systemClock } from './envelopes.js';
 import { partitionsChanged } from './errors.js';
 import { createMesh, type Mesh, type MeshOptions } from './mesh.js';
-import { loadModules } from './modules.js';
+import { type LoadedModules, loadModules } from './modules.js';
 import { ENTRY, policyLoadedRecord } from './records.js';
 import { type Transport, toolSchemaReader } from './transports.js';
 
@@ -90,6 +90,25 @@ export async function openMesh(opts: {
   const durability = opts.durability ?? policy.ledger.durability;
   const ledger = await openLedgerIn(opts.dataDir, opts.ledgerAt, { origin: policy.mesh, durability });
   if (isMeshwardenError(ledger)) return { ok: false, errors: [ledger] };
+  try {
+    return await openOnLedger(ledger, policy, modules.modules, durability, opts);
+  } catch (err) {
+    // A read or an append that fails before the mesh is handed over (the ledger's server gone, a
+    // ledger recovery cannot read) closes what was opened, and is a value when it is typed.
+    await ledger.close().catch(() => {});
+    if (isMeshwardenError(err)) return { ok: false, errors: [err] };
+    throw err;
+  }
+}
+
+/** The rest of openMesh, once its ledger is open: the caller closes the ledger if this throws. */
+async function openOnLedger(
+  ledger: Ledger,
+  policy: Policy,
+  modules: LoadedModules,
+  durability: Durability,
+  opts: Pick<Parameters<typeof openMesh>[0], 'clock' | 'retry' | 'transports' | 'log'>,
+): Promise<OpenMeshResult> {
   // Every chain belongs to one partition for good: another count would put subjects in other chains.
   const recorded = await recordedPartitions(ledger);
   if (recorded !== undefined && recorded !== policy.partitions) {
@@ -101,27 +120,26 @@ export async function openMesh(opts: {
   const mesh = createMesh({
     policy,
     ledger,
-    modules: modules.modules,
-    transports,
+    modules,
+    transports: opts.transports ?? [],
     log: opts.log.child({ layer: 'runtime' }),
     clock,
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
   });
-  // The policy is on record before anything is decided or resumed under it.
-  await ledger.append(
-    policyLoadedRecord(clock(), policy.mesh, policy.digest, policy.file, durability, policy.partitions),
-  );
   const close = async () => {
     await mesh.close();
     await ledger.close();
   };
   let resumed: number;
   try {
+    // The policy is on record before anything is decided or resumed under it.
+    await ledger.append(
+      policyLoadedRecord(clock(), policy.mesh, policy.digest, policy.file, durability, policy.partitions),
+    );
     resumed = await mesh.recover();
   } catch (err) {
     // A ledger recovery cannot read (entries in a partition this policy does not have) is refused.
     await close();
-    if (isMeshwardenError(err)) return { ok: false, errors: [err] };
     throw err;
   }
   return { ok: true, opened: { mesh, ledger, resumed, close, [Symbol.asyncDispose]: close } };
