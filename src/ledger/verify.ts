@@ -1,13 +1,12 @@
 import { isMeshwardenError } from '../envelope/index.js';
 import { verifyCheckpointSignature } from './checkpoint.js';
-import { checkColumns } from './columns.js';
-import { chainHash, GENESIS, leafHash } from './hash.js';
+import { GENESIS } from './hash.js';
 import type { LedgerReader } from './ports.js';
-import type { Checkpoint, PartitionHead, StoredRow, VerifyProblem, VerifyResult } from './types.js';
+import type { Checkpoint, PartitionHead, StoredRow, VerifyResult } from './types.js';
+import { checkEntry, type Failure, fail } from './verify-entry.js';
 
 export type { StoredRow } from './types.js';
 
-type Failure = Extract<VerifyResult, { ok: false }>;
 type Mark = { readonly size: number; readonly head: string; readonly index: number };
 
 /**
@@ -70,15 +69,18 @@ type Verifier = {
   end(): VerifyResult;
 };
 
-function createVerifier(checkpoints: readonly Checkpoint[]): Verifier {
+/** Each partition's checkpointed sizes, smallest first, and the partitions checkpoints name, in order. */
+type Marks = { readonly byPartition: Map<number, Mark[]>; readonly partitions: number[] };
+
+/** The checkpoints' marks, or the failure of the first checkpoint whose signature does not verify. */
+function checkpointMarks(checkpoints: readonly Checkpoint[]): Marks | Failure {
   const marks = new Map<number, Mark[]>();
   for (const [index, cp] of checkpoints.entries()) {
     if (!verifyCheckpointSignature(cp)) {
       // No entry is at fault, so (0, 0); `detail` names the checkpoint.
-      const failed = fail(0, 'bad-signature', 0, 0, {
+      return fail(0, 'bad-signature', 0, 0, {
         detail: `checkpoint #${index + 1} (origin ${cp.origin}) has a signature that does not verify`,
       });
-      return { failed, next: () => failed, end: () => failed };
     }
     for (const p of cp.partitions) {
       if (p.size === 0) continue;
@@ -88,7 +90,13 @@ function createVerifier(checkpoints: readonly Checkpoint[]): Verifier {
     }
   }
   for (const list of marks.values()) list.sort((a, b) => a.size - b.size);
-  const marked = [...marks.keys()].sort((a, b) => a - b);
+  return { byPartition: marks, partitions: [...marks.keys()].sort((a, b) => a - b) };
+}
+
+function createVerifier(checkpoints: readonly Checkpoint[]): Verifier {
+  const read = checkpointMarks(checkpoints);
+  if ('ok' in read) return { failed: read, next: () => read, end: () => read };
+  const { byPartition: marks, partitions: marked } = read;
 
   const heads: PartitionHead[] = [];
   let entries = 0;
@@ -131,53 +139,15 @@ function createVerifier(checkpoints: readonly Checkpoint[]): Verifier {
       reached = 0;
     }
     const seq = last + 1;
-    const where = `entry ${seq} of partition ${partition}`;
-    if (row.seq !== seq) {
-      const detail =
-        seq === 1
-          ? `${where} is missing: the chain starts at ${String(row.seq)}`
-          : `${where} is missing: the next stored entry is ${String(row.seq)}`;
-      return fail(entries, 'sequence-gap', partition, seq, {
-        expected: String(seq),
-        actual: String(row.seq),
-        detail,
-      });
-    }
-    if (typeof row.body !== 'string' || typeof row.prev !== 'string' || typeof row.hash !== 'string') {
-      return fail(entries, 'malformed-row', partition, seq, {
-        detail: `${where}: body, prev or hash is not text`,
-      });
-    }
-    if (row.prev !== lastHash) {
-      const of = seq === 1 ? 'the genesis value' : `the hash of entry ${seq - 1}`;
-      return fail(entries, 'prev-mismatch', partition, seq, {
-        expected: lastHash,
-        actual: row.prev,
-        detail: `${where}: prev is not ${of}`,
-      });
-    }
-    const computed = chainHash(row.prev, leafHash(row.body));
-    if (computed !== row.hash) {
-      return fail(entries, 'hash-mismatch', partition, seq, {
-        expected: computed,
-        actual: row.hash,
-        detail: `${where}: the stored hash is not the hash of its body and prev, so the entry was changed`,
-      });
-    }
-    const column = checkColumns(row);
-    if (column !== undefined) {
-      return fail(entries, column.problem, partition, seq, {
-        ...column.values,
-        detail: `${where}: ${column.detail}`,
-      });
-    }
+    const bad = checkEntry(row, seq, partition, lastHash, entries);
+    if (bad !== undefined) return bad;
     while (reached < pending.length && pending[reached]!.size === seq) {
       const mark = pending[reached++]!;
       if (mark.head !== row.hash) {
         return fail(entries, 'checkpoint-mismatch', partition, seq, {
           expected: mark.head,
           actual: row.hash,
-          detail: `${where} does not have the head hash checkpoint #${mark.index + 1} signed, so the chain was rewritten`,
+          detail: `entry ${seq} of partition ${partition} does not have the head hash checkpoint #${mark.index + 1} signed, so the chain was rewritten`,
         });
       }
     }
@@ -200,14 +170,4 @@ function truncated(entries: number, partition: number, size: number, mark: Mark)
     actual: String(size),
     detail: `partition ${partition} has ${size} entries but checkpoint #${mark.index + 1} recorded ${mark.size}, so its tail was cut`,
   });
-}
-
-function fail(
-  entries: number,
-  problem: VerifyProblem,
-  partition: number,
-  seq: number,
-  rest: { expected?: string; actual?: string; detail: string },
-): Failure {
-  return { ok: false, entries, problem, partition, seq, ...rest };
 }
