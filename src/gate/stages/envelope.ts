@@ -1,14 +1,9 @@
-import {
-  type Envelope,
-  MAX_JSON_DEPTH,
-  parseSource,
-  readEnvelope,
-  verifyEnvelopeSignature,
-} from '../../envelope/index.js';
+import { type Envelope, MAX_JSON_DEPTH, parseSource, readEnvelope } from '../../envelope/index.js';
 import type { AgentSpec, IngressSpec } from '../../policy/index.js';
 import { type DeltaSink, type GateFrame, type Identification, type Stage, verdict } from '../context.js';
 import { formatDuration, moreProblems } from '../format.js';
 import type { GateInput, Unreadable, Verdict } from '../types.js';
+import { senderStop } from './envelope-sender.js';
 
 /**
  * Stage 1, envelope & identity. Stops: quarantine `envelope.too_deep`, `envelope.not_json` (input
@@ -19,7 +14,8 @@ import type { GateInput, Unreadable, Verdict } from '../types.js';
  * `envelope.signature_invalid`; deny `envelope.duplicate_id`. The runtime's facts (a taken id, a
  * remote's claims, a late emission) stop a readable envelope before anything else, as they did
  * when the runtime refused such envelopes itself. An external id that passes identity and is not a
- * duplicate is remembered (a `seen` delta) whatever the final verdict.
+ * duplicate is remembered (a `seen` delta) whatever the final verdict. The sender's own checks
+ * (an agent's version and signature, an ingress, an unknown name) are in envelope-sender.ts.
  */
 export const envelopeStage: Stage<GateFrame, Identification> = {
   name: 'envelope',
@@ -92,60 +88,8 @@ const identity = {
         `The source ${env.source} belongs to mesh "${src.mesh}", not to this mesh "${policy.mesh}".`,
       );
     }
-    const agent = policy.agents.get(src.name);
-    if (agent !== undefined) {
-      found.agent = agent;
-      if (src.version !== agent.version) {
-        const sent = src.version === undefined ? 'no version' : `version ${src.version}`;
-        return verdict(
-          'quarantine',
-          'envelope',
-          'envelope.version_mismatch',
-          `Agent ${src.name} sent ${sent}, but the policy registers version ${agent.version}.`,
-          src.name,
-        );
-      }
-      if (agent.publicKey !== undefined) {
-        if (env.signature === undefined) {
-          return verdict(
-            'quarantine',
-            'envelope',
-            'envelope.signature_missing',
-            `Agent ${src.name} must sign its envelopes, and this one carries no signature.`,
-            src.name,
-          );
-        }
-        if (!verifyEnvelopeSignature(env, agent.publicKey)) {
-          return verdict(
-            'quarantine',
-            'envelope',
-            'envelope.signature_invalid',
-            `The signature on this envelope does not match agent ${src.name}'s registered public key.`,
-            src.name,
-          );
-        }
-      }
-    } else {
-      const ingress = policy.ingress.get(src.name);
-      if (ingress === undefined) {
-        return verdict(
-          'quarantine',
-          'envelope',
-          'envelope.unknown_source',
-          `"${src.name}" is neither a registered agent nor an ingress of mesh "${policy.mesh}".`,
-        );
-      }
-      found.ingress = ingress;
-      if (src.version !== undefined) {
-        return verdict(
-          'quarantine',
-          'envelope',
-          'envelope.ingress_versioned',
-          `Ingress ${src.name} is not an agent and carries no version, but the source says @${src.version}.`,
-          src.name,
-        );
-      }
-    }
+    const sender = senderStop(policy, src, env, found);
+    if (sender !== undefined) return sender;
     if (input.external) {
       const seenAt = ctx.state.seen(env.id);
       if (seenAt !== undefined && ctx.now - seenAt <= guard.dedupeWindowMs) {
