@@ -1,20 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Message, Task, TaskArtifactUpdateEvent, TaskStatusUpdateEvent } from '@a2a-js/sdk';
 import { TaskNotCancelableError } from '@a2a-js/sdk/errors';
 import { AgentEvent, type AgentExecutor, type RequestContext } from '@a2a-js/sdk/server';
-import {
-  errorText,
-  isMeshwardenError,
-  isUuid,
-  type JsonValue,
-  type Mesh,
-  type MeshEvent,
-} from '../../runtime/index.js';
+import { errorText, isMeshwardenError, isUuid, type JsonValue, type Mesh } from '../../runtime/index.js';
 import { a2aError } from './errors.js';
-import type { Following } from './follow.js';
+import type { Follow, Following } from './follow.js';
 import type { Served } from './serve-card.js';
-
-const VERDICT_TYPE = 'meshwarden.verdict';
+import { agentMessage, type TaskUpdates, taskUpdates } from './task-updates.js';
 
 /** The SDK's user, as the shell's caller becomes one (see serve.ts): its name and whether it is a partner. */
 export type ServedUser = {
@@ -55,7 +46,10 @@ function rootOf(message: RequestContext['userMessage'], types: readonly string[]
 
 type Verdict = { decision: string; reason: string; detail?: string };
 
-function verdictOf(entry: { msgId?: string | undefined; data: unknown }) {
+/** What a task answers of the gate's verdict on the message it sent. */
+type TaskVerdict = { id: string; decision: string; reason: string; detail: string | undefined };
+
+function verdictOf(entry: { msgId?: string | undefined; data: unknown }): TaskVerdict {
   const { verdict } = entry.data as { verdict: Verdict };
   return {
     id: entry.msgId ?? '',
@@ -108,31 +102,8 @@ export function agentExecutor(
 ): AgentExecutor {
   return {
     async execute(request, bus) {
-      const { taskId, contextId } = request;
-      const update = (state: string, answer: Record<string, unknown>, text?: string) =>
-        bus.publish(
-          AgentEvent.statusUpdate(
-            TaskStatusUpdateEvent.fromJSON({
-              taskId,
-              contextId,
-              status: {
-                state,
-                timestamp: new Date().toISOString(),
-                message: Message.toJSON(agentMessage(contextId, taskId, answer, text)),
-              },
-            }),
-          ),
-        );
-      bus.publish(
-        AgentEvent.task(
-          Task.fromJSON({
-            id: taskId,
-            contextId,
-            status: { state: 'TASK_STATE_SUBMITTED', timestamp: new Date().toISOString() },
-            history: [Message.toJSON(request.userMessage)],
-          }),
-        ),
-      );
+      const updates = taskUpdates(bus, request);
+      updates.submitted();
       const root = rootOf(request.userMessage, served.accepts);
       const follow = following.follow(root.id);
       try {
@@ -143,77 +114,20 @@ export function agentExecutor(
         });
         const verdict = verdictOf(entry);
         if (verdict.decision === 'deny' || verdict.decision === 'quarantine') {
-          update('TASK_STATE_REJECTED', verdict, verdict.detail);
+          updates.status('TASK_STATE_REJECTED', verdict, verdict.detail);
           return;
         }
-        if (verdict.decision === 'hold') {
-          update(
-            'TASK_STATE_AUTH_REQUIRED',
-            verdict,
-            `Held for a pilot: ${verdict.detail ?? verdict.reason}`,
-          );
-          const released = await follow.released();
-          if ('stopped' in released) return stoppedUpdate(update, verdict.id);
-          if (released.outcome === 'deny') {
-            const { by, regateReason } = released;
-            const answer = {
-              ...verdict,
-              decision: 'deny',
-              reason: regateReason ?? 'hold.rejected',
-              releasedBy: by,
-            };
-            const text =
-              regateReason === undefined
-                ? `Rejected by ${by}.`
-                : `Approved by ${by}, then refused by the gate (${regateReason}).`;
-            update('TASK_STATE_REJECTED', answer, text);
-            return;
-          }
-        }
-        update(
+        if (verdict.decision === 'hold' && (await endedHeld(updates, verdict, follow))) return;
+        updates.status(
           'TASK_STATE_WORKING',
           { ...verdict, decision: 'deliver' },
           `Delivered to ${served.spec.name}.`,
         );
-        const handled = await follow.handled();
-        if ('stopped' in handled) return stoppedUpdate(update, verdict.id);
-        if (!handled.ok) {
-          const answer = {
-            id: verdict.id,
-            agent: handled.agent,
-            code: handled.code,
-            message: handled.message,
-          };
-          update('TASK_STATE_FAILED', answer, `${handled.agent} failed: ${handled.message}`);
-          return;
-        }
-        for (const answer of handled.answers) {
-          const artifact = artifactOf(answer);
-          if (artifact !== undefined)
-            bus.publish(
-              AgentEvent.artifactUpdate(TaskArtifactUpdateEvent.fromJSON({ taskId, contextId, artifact })),
-            );
-        }
-        const summary = {
-          id: verdict.id,
-          agent: handled.agent,
-          answers: handled.answers.map((a) => ({
-            id: a.msgId,
-            type: a.envelope?.type ?? '',
-            gated: a.gated,
-            decision: a.verdict.decision,
-            reason: a.verdict.reason,
-          })),
-        };
-        update(
-          'TASK_STATE_COMPLETED',
-          summary,
-          `${handled.agent} answered ${summary.answers.length} message(s).`,
-        );
+        await answerHandled(updates, verdict.id, follow);
       } catch (cause) {
         // The mesh could not take it (closing, a ledger failure): the task says so, typed.
         const failure = failureOf(cause);
-        update('TASK_STATE_FAILED', failure, failure.message);
+        updates.status('TASK_STATE_FAILED', failure, failure.message);
       } finally {
         follow.close();
       }
@@ -226,39 +140,86 @@ export function agentExecutor(
   };
 }
 
-type Update = (state: string, answer: Record<string, unknown>, text?: string) => void;
+/**
+ * A held message: `auth-required` until a pilot decides. Answers whether the task ended there:
+ * rejected (by the pilot, or by the gate after an approval), or failed as the mesh stopped.
+ */
+async function endedHeld(
+  updates: Pick<TaskUpdates, 'status'>,
+  verdict: TaskVerdict,
+  follow: Pick<Follow, 'released'>,
+): Promise<boolean> {
+  updates.status(
+    'TASK_STATE_AUTH_REQUIRED',
+    verdict,
+    `Held for a pilot: ${verdict.detail ?? verdict.reason}`,
+  );
+  const released = await follow.released();
+  if ('stopped' in released) {
+    stoppedUpdate(updates, verdict.id);
+    return true;
+  }
+  if (released.outcome !== 'deny') return false;
+  const { by, regateReason } = released;
+  const answer = {
+    ...verdict,
+    decision: 'deny',
+    reason: regateReason ?? 'hold.rejected',
+    releasedBy: by,
+  };
+  const text =
+    regateReason === undefined
+      ? `Rejected by ${by}.`
+      : `Approved by ${by}, then refused by the gate (${regateReason}).`;
+  updates.status('TASK_STATE_REJECTED', answer, text);
+  return true;
+}
 
-function stoppedUpdate(update: Update, id: string): void {
-  update(
+/**
+ * A delivered message (`id`): the task completes with one artifact per message of the agent's the
+ * gate delivered and a summary of every answer, or fails as the agent's handling was dead-lettered
+ * or the mesh stopped.
+ */
+async function answerHandled(
+  updates: TaskUpdates,
+  id: string,
+  follow: Pick<Follow, 'handled'>,
+): Promise<void> {
+  const handled = await follow.handled();
+  if ('stopped' in handled) return stoppedUpdate(updates, id);
+  if (!handled.ok) {
+    const answer = {
+      id,
+      agent: handled.agent,
+      code: handled.code,
+      message: handled.message,
+    };
+    updates.status('TASK_STATE_FAILED', answer, `${handled.agent} failed: ${handled.message}`);
+    return;
+  }
+  updates.artifacts(handled.answers);
+  const summary = {
+    id,
+    agent: handled.agent,
+    answers: handled.answers.map((a) => ({
+      id: a.msgId,
+      type: a.envelope?.type ?? '',
+      gated: a.gated,
+      decision: a.verdict.decision,
+      reason: a.verdict.reason,
+    })),
+  };
+  updates.status(
+    'TASK_STATE_COMPLETED',
+    summary,
+    `${handled.agent} answered ${summary.answers.length} message(s).`,
+  );
+}
+
+function stoppedUpdate(updates: Pick<TaskUpdates, 'status'>, id: string): void {
+  updates.status(
     'TASK_STATE_FAILED',
     { id, code: 'MW_RUNTIME_CLOSED' },
     'The mesh stopped before the message was handled; the ledger keeps it, and a restart resumes it.',
   );
-}
-
-/** A delivered message the agent emitted, as an artifact; effects and what the gate stopped stay inside. */
-function artifactOf(answer: Extract<MeshEvent, { type: 'decision' }>): JsonValue | undefined {
-  const envelope = answer.envelope;
-  if (answer.gated !== 'message' || answer.verdict.decision !== 'deliver' || envelope === undefined)
-    return undefined;
-  const metadata = { type: envelope.type, subject: envelope.subject, id: envelope.id };
-  return {
-    artifactId: envelope.id,
-    name: envelope.type,
-    parts: [{ data: envelope.data, metadata, mediaType: 'application/json' }],
-    metadata,
-  };
-}
-
-function agentMessage(contextId: string, taskId: string | undefined, answer: object, text?: string): Message {
-  return Message.fromJSON({
-    messageId: randomUUID(),
-    contextId,
-    ...(taskId === undefined ? {} : { taskId }),
-    role: 'ROLE_AGENT',
-    parts: [
-      { data: answer, metadata: { type: VERDICT_TYPE }, mediaType: 'application/json' },
-      ...(text === undefined ? [] : [{ text, mediaType: 'text/plain' }]),
-    ],
-  });
 }
