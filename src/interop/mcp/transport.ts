@@ -2,20 +2,20 @@ import type { Logger } from 'pino';
 import {
   type EffectDefinition,
   type EffectTransport,
-  type Envelope,
   isMeshwardenError,
   type JsonValue,
   type MeshwardenError,
   type ToolSchemaResult,
 } from '../../runtime/index.js';
 import { credentialOf } from '../auth.js';
-import { createResilience, type Resilience } from '../resilience.js';
+import { createResilience, type Resilience, type ResilienceOptions } from '../resilience.js';
 import { readServer } from './command.js';
 import { createConnections } from './connections.js';
 import { mcpError } from './errors.js';
 import { callFailure } from './failures.js';
 import { MAX_REPLY_BYTES } from './fetch.js';
-import { effectResult, type Where } from './result.js';
+import type { Where } from './result.js';
+import { callTool, type JsonObject, listTools, type ToolCallDeps } from './tool-calls.js';
 
 export type McpTransportOptions = {
   /** A call (connecting and listing tools included) that takes longer fails (default 10 s). */
@@ -40,16 +40,15 @@ export type McpTransport = EffectTransport & {
   [Symbol.asyncDispose](): Promise<void>;
 };
 
-/** Errors that are the server answering, not the server failing: they keep its circuit closed… */
+/**
+ * Errors that are the server answering, not the server failing: they keep its circuit closed (and
+ * its connection: tool-calls.ts drops that only when it is lost).
+ */
 const ANSWERS: ReadonlySet<string> = new Set([
   'MW_INTEROP_MCP_TOOL_ERROR',
   'MW_INTEROP_MCP_FAILED',
   'MW_INTEROP_MCP_UNKNOWN_TOOL',
 ]);
-/** …and these keep its connection too (an unknown tool reconnects, to list the tools again). */
-// Only a failed connection is dropped: it is shared by every effect on the server, so one effect's
-// unknown tool, bad reply or slow call must not cut the calls of the others.
-const CONNECTION_LOST: ReadonlySet<string> = new Set(['MW_INTEROP_MCP_EXITED', 'MW_INTEROP_UNREACHABLE']);
 
 /**
  * Effects executed by a tool of an MCP server (`effects.<name>: { mcp, tool }`). The server is
@@ -57,7 +56,7 @@ const CONNECTION_LOST: ReadonlySet<string> = new Set(['MW_INTEROP_MCP_EXITED', '
  * input schema of a tool whose effect has no contract file (inputSchema): over Streamable HTTP, or
  * spawned once and spoken to over stdio; one client per server, shared by its effects, listing its
  * tools when it connects. Each admitted request is one `tools/call` (arguments: the request's data;
- * `_meta`: its id, subject and case, see metaOf). Per server, cockatiel bounds each call (and each
+ * `_meta`: its id, subject and case; tool-calls.ts has the call). Per server, cockatiel bounds each call (and each
  * read of the tools) with a timeout and opens a circuit after repeated failures. Every failure is a typed error: the runtime records it,
  * retries, and dead-letters the request after the last try.
  */
@@ -70,17 +69,8 @@ export function createMcpTransport(opts: McpTransportOptions = {}): McpTransport
     ...(opts.env ? { env: opts.env } : {}),
     ...(opts.log ? { log: opts.log } : {}),
   });
-  // One circuit per server, shared by its effects and kept across policy reloads. Failures the
-  // server answered (a tool error, a refused call) do not count: the server is up.
-  const circuits = new Map<string, Resilience>();
-  const circuitOf = (server: string): Resilience => {
-    let circuit = circuits.get(server);
-    if (circuit === undefined) {
-      circuit = createResilience(opts, (e) => !(isMeshwardenError(e) && ANSWERS.has(e.code)));
-      circuits.set(server, circuit);
-    }
-    return circuit;
-  };
+  const calls: ToolCallDeps = { connections, timeoutMs, maxResultBytes };
+  const circuitOf = serverCircuits(opts);
 
   let closing: Promise<void> | undefined;
   let settle: (value: void | Error) => void = () => undefined;
@@ -115,30 +105,6 @@ export function createMcpTransport(opts: McpTransportOptions = {}): McpTransport
         return mcpError('MW_INTEROP_MCP_SERVER', { ...where, problem: address });
       const resilience = circuitOf(server);
 
-      const call = async (request: Envelope, args: JsonObject, attempt: number, signal: AbortSignal) => {
-        const connection = connections.get(server, address);
-        try {
-          await connection.ready;
-          const tools = connection.tools();
-          if (!tools.has(tool)) {
-            const listed = [...tools.keys()].join(', ') || 'none';
-            throw mcpError('MW_INTEROP_MCP_UNKNOWN_TOOL', { ...where, tools: listed });
-          }
-          const _meta = metaOf(request, attempt);
-          const result = await connection.client.callTool(
-            { name: tool, arguments: args, _meta },
-            { signal, timeout: timeoutMs },
-          );
-          const value = effectResult(result, where, maxResultBytes);
-          if (isMeshwardenError(value)) throw value;
-          return value;
-        } catch (cause) {
-          const error = signal.aborted ? cause : callFailure(cause, where, connection.exit(), timeoutMs);
-          if (isMeshwardenError(error) && CONNECTION_LOST.has(error.code)) connections.drop(connection);
-          throw error;
-        }
-      };
-
       return {
         async execute(request, ctx) {
           const data = request.data;
@@ -147,7 +113,10 @@ export function createMcpTransport(opts: McpTransportOptions = {}): McpTransport
             throw mcpError('MW_INTEROP_MCP_ARGUMENTS', { ...where, kind });
           }
           try {
-            return await resilience.execute((signal) => call(request, data, ctx.attempt, signal), where);
+            return await resilience.execute(
+              (signal) => callTool(calls, address, where, request, data, ctx.attempt, signal),
+              where,
+            );
           } catch (cause) {
             throw callFailure(cause, where, undefined, timeoutMs);
           }
@@ -166,19 +135,8 @@ export function createMcpTransport(opts: McpTransportOptions = {}): McpTransport
       if (typeof address === 'string') return { ok: false, reason: address };
       // The same connection (and child) the calls use, under the same timeout and circuit. The
       // tools are listed again, so that a policy reload sees a tool whose schema changed.
-      const list = async () => {
-        const connection = connections.get(server, address);
-        try {
-          await connection.ready;
-          return await connection.listTools();
-        } catch (cause) {
-          const error = callFailure(cause, where, connection.exit(), timeoutMs);
-          if (CONNECTION_LOST.has(error.code)) connections.drop(connection);
-          throw error;
-        }
-      };
       try {
-        const tools = await circuitOf(server).execute(list, where);
+        const tools = await circuitOf(server).execute(() => listTools(calls, address, where), where);
         const listed = tools.get(tool);
         if (listed !== undefined) return { ok: true, schema: listed.inputSchema };
         const names = [...tools.keys()].join(', ') || 'none';
@@ -194,24 +152,20 @@ export function createMcpTransport(opts: McpTransportOptions = {}): McpTransport
 }
 
 /**
- * What the tool learns besides its arguments: the request's id is its idempotency key (a retry, or
- * a crash before the ledger recorded the result, calls again with the same id); the subject and
- * the case tie the call to the mesh's ledger; W3C trace context goes under its SEP-414 keys.
+ * One circuit per server, made on first use, shared by its effects and kept across policy reloads.
+ * Failures the server answered (a tool error, a refused call) do not count: the server is up.
  */
-function metaOf(request: Envelope, attempt: number): Record<string, string | number> {
-  return {
-    'meshwarden/id': request.id,
-    'meshwarden/effect': request.type,
-    'meshwarden/subject': request.subject,
-    'meshwarden/correlationid': request.correlationid,
-    ...(request.causationid === undefined ? {} : { 'meshwarden/causationid': request.causationid }),
-    'meshwarden/attempt': attempt,
-    ...(request.traceparent === undefined ? {} : { traceparent: request.traceparent }),
-    ...(request.tracestate === undefined ? {} : { tracestate: request.tracestate }),
+function serverCircuits(opts: ResilienceOptions): (server: string) => Resilience {
+  const circuits = new Map<string, Resilience>();
+  return (server) => {
+    let circuit = circuits.get(server);
+    if (circuit === undefined) {
+      circuit = createResilience(opts, (e) => !(isMeshwardenError(e) && ANSWERS.has(e.code)));
+      circuits.set(server, circuit);
+    }
+    return circuit;
   };
 }
-
-type JsonObject = { readonly [key: string]: JsonValue };
 
 function isObject(value: JsonValue): value is JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
