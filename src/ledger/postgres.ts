@@ -13,11 +13,12 @@ import {
   type PostgresLocation,
   parsePostgresLocation,
   prepareSchema,
+  readHead,
   readHeads,
   type Tables,
   tablesOf,
 } from './postgres-schema.js';
-import type { Checkpoint, LedgerEntry, LedgerRecord, VerifyResult } from './types.js';
+import type { Checkpoint, LedgerEntry, LedgerRecord, PartitionHead, VerifyResult } from './types.js';
 import { verifyLedger } from './verify.js';
 
 export type PostgresLedgerOptions = {
@@ -66,9 +67,14 @@ async function connect(at: PostgresLocation, opts: PostgresLedgerOptions, durabi
   }
 }
 
-/** Signs every partition's stored head and stores the checkpoint. */
-async function storeCheckpoint(pool: pg.Pool, tables: Tables, origin: string, key: SigningKey) {
-  const heads = await readHeads(pool, tables);
+/** Signs the stored heads and stores the checkpoint. */
+async function storeCheckpoint(
+  pool: pg.Pool,
+  tables: Tables,
+  origin: string,
+  key: SigningKey,
+  heads: Map<number, Head>,
+) {
   const partitions = [...heads].map(([partition, h]) => ({ partition, size: h.seq, head: h.hash }));
   const cp = signCheckpoint({ origin, at: Date.now(), partitions }, key.privateKey, key.publicKey);
   await pool.query(`INSERT INTO ${tables.checkpoints} (body) VALUES ($1)`, [canonicalize(cp)]);
@@ -87,7 +93,13 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
   const durability = opts.durability ?? 'full';
   const { pool, tables, origin, heads } = await connect(at, opts, durability);
   const queries = postgresQueries(pool, tables);
-  const chain = createChainer(new Map([...heads].map(([partition, h]) => [partition, { seq: h.seq }])));
+  // The chainer's numbering, per partition; adopt() moves it to the stored head.
+  const numbered = new Map([...heads].map(([partition, h]) => [partition, { seq: h.seq }]));
+  const chain = createChainer(numbered);
+  /** Who waits for a partition's next fence (`fenced()`); resolved and forgotten when it comes. */
+  const fenceWaiters = new Map<number, PromiseWithResolvers<MeshwardenError>>();
+  /** Partitions whose adopt() has not resolved yet: appends to them are refused meanwhile. */
+  const adopting = new Set<number>();
   let key: SigningKey | undefined;
   let open = true;
   let failure: MeshwardenError | undefined;
@@ -113,7 +125,19 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
     heads,
     batchSize: Math.max(1, opts.batchSize ?? 512),
     onFailure: (err) => void shutdown(err),
+    onFenced(partition, err) {
+      fenceWaiters.get(partition)?.resolve(err);
+      fenceWaiters.delete(partition);
+    },
   });
+  /** Why an append to `partition` is refused before it is numbered, if it is. */
+  const refusal = (partition: number): MeshwardenError | undefined => {
+    if (!open) return closedError();
+    const fence = committer.fenceOf(partition);
+    if (fence !== undefined) return fence;
+    if (adopting.has(partition)) return ledgerError('MW_LEDGER_ADOPTING', { partition: String(partition) });
+    return undefined;
+  };
   const durableHeads = () =>
     [...heads]
       .filter(([, h]) => h.seq > 0)
@@ -144,8 +168,7 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
 
   return {
     append(record: LedgerRecord, partition = 0): Promise<LedgerEntry> {
-      if (!open) return Promise.reject(closedError());
-      const refused = nulField(record);
+      const refused = refusal(partition) ?? nulField(record);
       if (refused !== undefined) return Promise.reject(refused);
       const chained = chain.one(record, partition);
       if (isMeshwardenError(chained)) return Promise.reject(chained);
@@ -157,7 +180,8 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
       partition = 0,
       accepted?: () => void,
     ): Promise<LedgerEntry[]> {
-      if (!open) return Promise.reject(closedError());
+      const blocked = refusal(partition);
+      if (blocked !== undefined) return Promise.reject(blocked);
       for (const record of records) {
         const refused = nulField(record);
         if (refused !== undefined) return Promise.reject(refused);
@@ -178,6 +202,38 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
     },
     durability,
     heads: durableHeads,
+    async adopt(partition: number): Promise<PartitionHead> {
+      if (!Number.isSafeInteger(partition) || partition < 0) {
+        const problem = `partition ${partition} is not a non-negative integer`;
+        throw ledgerError('MW_LEDGER_RECORD', { problem });
+      }
+      if (!open) throw closedError();
+      adopting.add(partition);
+      try {
+        // In the commit loop, after what was appended to it so far: nothing commits meanwhile.
+        const head = await committer.between(async () => {
+          const stored = await readHead(pool, tables, partition);
+          committer.lift(partition, stored);
+          numbered.set(partition, { seq: stored.seq });
+          return stored;
+        });
+        return { partition, size: head.seq, head: head.hash };
+      } catch (err) {
+        throw readError(err, 'read a head');
+      } finally {
+        adopting.delete(partition);
+      }
+    },
+    fenced(partition: number): Promise<MeshwardenError> {
+      const fence = committer.fenceOf(partition);
+      if (fence !== undefined) return Promise.resolve(fence);
+      let waiter = fenceWaiters.get(partition);
+      if (waiter === undefined) {
+        waiter = Promise.withResolvers<MeshwardenError>();
+        fenceWaiters.set(partition, waiter);
+      }
+      return waiter.promise;
+    },
     ...reader,
     async verify(o = {}): Promise<VerifyResult> {
       try {
@@ -187,16 +243,22 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
       }
     },
     async checkpoint(): Promise<Checkpoint> {
-      // Every partition's head as stored once this writer's appends are durable: other writers'
-      // partitions included, so one checkpoint signs the whole mesh.
-      await ready();
+      if (!open) throw closedError();
       if (opts.keyFile === undefined) {
         const cause = 'no keyFile was given to open this PostgreSQL ledger with';
         throw ledgerError('MW_LEDGER_KEY', { file: '(none)', action: 'read', cause });
       }
       key ??= loadSigningKey(opts.keyFile);
+      let stored: Map<number, Head>;
       try {
-        return await storeCheckpoint(pool, tables, origin, key);
+        // Every partition's head as stored once this writer's appends are durable: other writers'
+        // partitions included, so one checkpoint signs the whole mesh.
+        stored = await committer.between(() => readHeads(pool, tables));
+      } catch (err) {
+        throw readError(err, 'read its heads');
+      }
+      try {
+        return await storeCheckpoint(pool, tables, origin, key, stored);
       } catch (err) {
         throw readError(err, 'store a checkpoint');
       }
