@@ -72,7 +72,9 @@ export type LedgerWriter = {
    */
   fenced(partition: number): Promise<MeshwardenError>;
   /**
-   * Signs the heads of every partition once they are durable, stores the checkpoint and returns it.
+   * Signs the heads of every partition as stored, once this writer's appends are durable, stores
+   * the checkpoint and returns it. Rejects with MW_LEDGER_FENCED (and fences the partition) when a
+   * partition this writer holds has moved on without it in the store.
    */
   checkpoint(): Promise<Checkpoint>;
   /** Commits what was appended and releases the store. Idempotent. */

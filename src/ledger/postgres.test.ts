@@ -72,6 +72,27 @@ describe('PostgreSQL ledger', () => {
     await expect(ledger.adopt(-1)).rejects.toMatchObject({ code: 'MW_LEDGER_RECORD' });
   });
 
+  it('refuses a checkpoint when a partition it holds moved on without it, and fences that partition', async () => {
+    const at = freshSchema();
+    await using a = await openPostgresLedger({ location: at.location, keyFile: at.keyFile });
+    await a.append(rec('a1'), 0);
+    await a.append(rec('a2'), 1);
+    await using b = await openPostgresLedger({ location: at.location });
+    await b.adopt(1);
+    const b3 = await b.append(rec('b3'), 1);
+    await expect(a.checkpoint()).rejects.toMatchObject({
+      code: 'MW_LEDGER_FENCED',
+      details: { partition: 1, seq: 2 },
+    });
+    expect(await a.fenced(1)).toMatchObject({ details: { partition: 1 } });
+    // What it no longer holds it does not vouch for: the next checkpoint signs the stored heads.
+    const cp = await a.checkpoint();
+    expect(cp.partitions.map((p) => [p.partition, p.size, p.head])).toEqual([
+      [0, 1, a.heads()[0]!.head],
+      [1, 2, b3.hash],
+    ]);
+  });
+
   it('lets two writers race on one partition: one is fenced, every committed entry chains', async () => {
     const at = freshSchema();
     await using a = await openPostgresLedger({ location: at.location });

@@ -3,8 +3,10 @@ import { canonicalize, isMeshwardenError, type MeshwardenError } from '../envelo
 import { createChainer } from './chain.js';
 import { signCheckpoint } from './checkpoint.js';
 import { causeText, ledgerError } from './errors.js';
+import { GENESIS } from './hash.js';
 import { loadSigningKey, type SigningKey } from './keyfile.js';
 import type { Durability, Ledger } from './ports.js';
+import { fencedError } from './postgres-batch.js';
 import { startPostgresCommitter } from './postgres-commit.js';
 import { gatedReader, type PostgresQueries, postgresQueries } from './postgres-queries.js';
 import {
@@ -166,6 +168,25 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
   });
   const close = () => shutdown(undefined);
 
+  /**
+   * A checkpoint signs every partition's head as stored, other writers' partitions included, so one
+   * checkpoint covers the whole mesh. But a partition this writer holds (committed to or adopted,
+   * not fenced) must be stored as this writer left it: the heads were read between two commits, so
+   * any difference is another writer's. That partition is fenced now, and the checkpoint refused.
+   */
+  const movedOn = (stored: Map<number, Head>): MeshwardenError | undefined => {
+    let first: MeshwardenError | undefined;
+    for (const partition of [...committer.held]) {
+      const mine = heads.get(partition) ?? { seq: 0, hash: GENESIS };
+      const theirs = stored.get(partition) ?? { seq: 0, hash: GENESIS };
+      if (mine.seq === theirs.seq && mine.hash === theirs.hash) continue;
+      const err = fencedError(at, partition, mine.seq + 1);
+      committer.fence(partition, err);
+      first ??= err;
+    }
+    return first;
+  };
+
   return {
     append(record: LedgerRecord, partition = 0): Promise<LedgerEntry> {
       const refused = refusal(partition) ?? nulField(record);
@@ -251,9 +272,13 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
       key ??= loadSigningKey(opts.keyFile);
       let stored: Map<number, Head>;
       try {
-        // Every partition's head as stored once this writer's appends are durable: other writers'
-        // partitions included, so one checkpoint signs the whole mesh.
-        stored = await committer.between(() => readHeads(pool, tables));
+        // Between two commits, so that this writer's heads are exactly what it committed.
+        stored = await committer.between(async () => {
+          const read = await readHeads(pool, tables);
+          const moved = movedOn(read);
+          if (moved !== undefined) throw moved;
+          return read;
+        });
       } catch (err) {
         throw readError(err, 'read its heads');
       }
