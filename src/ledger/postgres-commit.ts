@@ -76,6 +76,44 @@ const isStep = (item: Batch | Step): item is Step => 'run' in item;
 
 const UNIQUE_VIOLATION = '23505';
 
+/**
+ * The partitions whose chains moved on, read after the statement was refused. Should the read
+ * fail or find none (the store changed again meanwhile), the unique violation's detail (`Key
+ * (partition, seq)=(3, 7) already exists.`) or else the statement's first partition is fenced, so
+ * the retry always has less to write.
+ */
+async function refusedChains(
+  pool: pg.Pool,
+  staleQuery: string,
+  cols: [number[], number[], string[]],
+  detail: string | undefined,
+): Promise<(readonly [number, number])[]> {
+  const found: (readonly [number, number])[] = [];
+  try {
+    const { rows } = await pool.query<{ partition: number; seq: string }>(staleQuery, cols);
+    for (const r of rows) found.push([r.partition, Number(r.seq)]);
+  } catch {}
+  const m = /=\((\d+), (\d+)\)/.exec(detail ?? '');
+  if (found.length === 0 && m !== null) found.push([Number(m[1]), Number(m[2])]);
+  const inStatement = found.filter(([p]) => cols[0].includes(p));
+  return inStatement.length > 0 ? inStatement : [[cols[0][0]!, cols[1][0]!] as const];
+}
+
+/** Fills in each committed entry's prev and hash, and moves the heads. */
+function link(linked: readonly (readonly [LedgerEntry, string, string])[], heads: Map<number, Head>) {
+  for (const [entry, prev, hash] of linked) {
+    const e = entry as { -readonly [K in keyof LedgerEntry]: LedgerEntry[K] };
+    e.prev = prev;
+    e.hash = hash;
+    const head = heads.get(e.partition);
+    if (head === undefined) heads.set(e.partition, { seq: e.seq, hash });
+    else {
+      head.seq = e.seq;
+      head.hash = hash;
+    }
+  }
+}
+
 export function startPostgresCommitter(opts: PostgresCommitterOptions): PostgresCommitter {
   const { pool, tables, at, heads, batchSize } = opts;
   const insert = insertSql(tables);
@@ -201,7 +239,7 @@ export function startPostgresCommitter(opts: PostgresCommitterOptions): Postgres
         const result = await pool.query(insert, [...arrays, ...cols]);
         if (result.rowCount === linked.length) {
           for (const p of cols[0]) held.add(p);
-          link(linked);
+          link(linked, heads);
           return undefined;
         }
       } catch (err) {
@@ -216,40 +254,8 @@ export function startPostgresCommitter(opts: PostgresCommitterOptions): Postgres
         }
         detail = pgErr.detail;
       }
-      for (const [partition, seq] of await refusedChains(cols, detail)) {
+      for (const [partition, seq] of await refusedChains(pool, stale, cols, detail)) {
         fence(partition, fencedError(at, partition, seq), batches);
-      }
-    }
-  };
-
-  /**
-   * The partitions whose chains moved on, read after the statement was refused. Should the read
-   * fail or find none (the store changed again meanwhile), the unique violation's detail (`Key
-   * (partition, seq)=(3, 7) already exists.`) or else the statement's first partition is fenced, so
-   * the retry always has less to write.
-   */
-  const refusedChains = async (cols: [number[], number[], string[]], detail: string | undefined) => {
-    const found: (readonly [number, number])[] = [];
-    try {
-      const { rows } = await pool.query<{ partition: number; seq: string }>(stale, cols);
-      for (const r of rows) found.push([r.partition, Number(r.seq)]);
-    } catch {}
-    const m = /=\((\d+), (\d+)\)/.exec(detail ?? '');
-    if (found.length === 0 && m !== null) found.push([Number(m[1]), Number(m[2])]);
-    const inStatement = found.filter(([p]) => cols[0].includes(p));
-    return inStatement.length > 0 ? inStatement : [[cols[0][0]!, cols[1][0]!] as const];
-  };
-
-  const link = (linked: readonly (readonly [LedgerEntry, string, string])[]) => {
-    for (const [entry, prev, hash] of linked) {
-      const e = entry as { -readonly [K in keyof LedgerEntry]: LedgerEntry[K] };
-      e.prev = prev;
-      e.hash = hash;
-      const head = heads.get(e.partition);
-      if (head === undefined) heads.set(e.partition, { seq: e.seq, hash });
-      else {
-        head.seq = e.seq;
-        head.hash = hash;
       }
     }
   };

@@ -3,11 +3,10 @@ import { canonicalize, isMeshwardenError, type MeshwardenError } from '../envelo
 import { createChainer } from './chain.js';
 import { signCheckpoint } from './checkpoint.js';
 import { causeText, ledgerError } from './errors.js';
-import { GENESIS } from './hash.js';
 import { loadSigningKey, type SigningKey } from './keyfile.js';
 import type { Durability, Ledger } from './ports.js';
-import { fencedError } from './postgres-batch.js';
 import { startPostgresCommitter } from './postgres-commit.js';
+import { partitionOwnership } from './postgres-ownership.js';
 import { gatedReader, type PostgresQueries, postgresQueries } from './postgres-queries.js';
 import {
   createPool,
@@ -15,7 +14,6 @@ import {
   type PostgresLocation,
   parsePostgresLocation,
   prepareSchema,
-  readHead,
   readHeads,
   type Tables,
   tablesOf,
@@ -98,10 +96,6 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
   // The chainer's numbering, per partition; adopt() moves it to the stored head.
   const numbered = new Map([...heads].map(([partition, h]) => [partition, { seq: h.seq }]));
   const chain = createChainer(numbered);
-  /** Who waits for a partition's next fence (`fenced()`); resolved and forgotten when it comes. */
-  const fenceWaiters = new Map<number, PromiseWithResolvers<MeshwardenError>>();
-  /** Partitions whose adopt() has not resolved yet: appends to them are refused meanwhile. */
-  const adopting = new Set<number>();
   let key: SigningKey | undefined;
   let open = true;
   let failure: MeshwardenError | undefined;
@@ -127,19 +121,11 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
     heads,
     batchSize: Math.max(1, opts.batchSize ?? 512),
     onFailure: (err) => void shutdown(err),
-    onFenced(partition, err) {
-      fenceWaiters.get(partition)?.resolve(err);
-      fenceWaiters.delete(partition);
-    },
+    onFenced: (partition, err) => ownership.onFenced(partition, err),
   });
+  const ownership = partitionOwnership({ committer, pool, tables, at, heads, numbered });
   /** Why an append to `partition` is refused before it is numbered, if it is. */
-  const refusal = (partition: number): MeshwardenError | undefined => {
-    if (!open) return closedError();
-    const fence = committer.fenceOf(partition);
-    if (fence !== undefined) return fence;
-    if (adopting.has(partition)) return ledgerError('MW_LEDGER_ADOPTING', { partition: String(partition) });
-    return undefined;
-  };
+  const refusal = (partition: number) => (open ? ownership.refusal(partition) : closedError());
   const durableHeads = () =>
     [...heads]
       .filter(([, h]) => h.seq > 0)
@@ -167,25 +153,6 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
     readError,
   });
   const close = () => shutdown(undefined);
-
-  /**
-   * A checkpoint signs every partition's head as stored, other writers' partitions included, so one
-   * checkpoint covers the whole mesh. But a partition this writer holds (committed to or adopted,
-   * not fenced) must be stored as this writer left it: the heads were read between two commits, so
-   * any difference is another writer's. That partition is fenced now, and the checkpoint refused.
-   */
-  const movedOn = (stored: Map<number, Head>): MeshwardenError | undefined => {
-    let first: MeshwardenError | undefined;
-    for (const partition of [...committer.held]) {
-      const mine = heads.get(partition) ?? { seq: 0, hash: GENESIS };
-      const theirs = stored.get(partition) ?? { seq: 0, hash: GENESIS };
-      if (mine.seq === theirs.seq && mine.hash === theirs.hash) continue;
-      const err = fencedError(at, partition, mine.seq + 1);
-      committer.fence(partition, err);
-      first ??= err;
-    }
-    return first;
-  };
 
   return {
     append(record: LedgerRecord, partition = 0): Promise<LedgerEntry> {
@@ -224,37 +191,14 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
     durability,
     heads: durableHeads,
     async adopt(partition: number): Promise<PartitionHead> {
-      if (!Number.isSafeInteger(partition) || partition < 0) {
-        const problem = `partition ${partition} is not a non-negative integer`;
-        throw ledgerError('MW_LEDGER_RECORD', { problem });
-      }
       if (!open) throw closedError();
-      adopting.add(partition);
       try {
-        // In the commit loop, after what was appended to it so far: nothing commits meanwhile.
-        const head = await committer.between(async () => {
-          const stored = await readHead(pool, tables, partition);
-          committer.lift(partition, stored);
-          numbered.set(partition, { seq: stored.seq });
-          return stored;
-        });
-        return { partition, size: head.seq, head: head.hash };
+        return await ownership.adopt(partition);
       } catch (err) {
         throw readError(err, 'read a head');
-      } finally {
-        adopting.delete(partition);
       }
     },
-    fenced(partition: number): Promise<MeshwardenError> {
-      const fence = committer.fenceOf(partition);
-      if (fence !== undefined) return Promise.resolve(fence);
-      let waiter = fenceWaiters.get(partition);
-      if (waiter === undefined) {
-        waiter = Promise.withResolvers<MeshwardenError>();
-        fenceWaiters.set(partition, waiter);
-      }
-      return waiter.promise;
-    },
+    fenced: (partition: number) => ownership.fenced(partition),
     ...reader,
     async verify(o = {}): Promise<VerifyResult> {
       try {
@@ -275,7 +219,7 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
         // Between two commits, so that this writer's heads are exactly what it committed.
         stored = await committer.between(async () => {
           const read = await readHeads(pool, tables);
-          const moved = movedOn(read);
+          const moved = ownership.movedOn(read);
           if (moved !== undefined) throw moved;
           return read;
         });
