@@ -176,20 +176,44 @@ export function describeLedgerConformance(
         await expect(ledger.flush()).resolves.toBeUndefined();
         expect(await ledger.closed).toBeUndefined();
       });
-      it('fences a writer whose head went stale: its append fails typed, it closes, no chain forks', async () => {
+      it('fences a writer whose head went stale: its append fails typed, it stops, no chain forks', async () => {
         const { store, ledger } = await opened();
         await using _ = ledger;
         await ledger.append(rec('a1'));
         // Both writers know the head at seq 1; the first moves on, so the second's seq 2 is taken.
         await using stale = await store.open();
         expect(await ledger.append(rec('a2'))).toMatchObject({ seq: 2 });
-        const fenced = { code: 'MW_LEDGER_FENCED' };
+        const fenced = { code: 'MW_LEDGER_FENCED', details: { partition: 0, seq: 2 } };
         await expect(stale.appendAll([rec('z2'), rec('z3')])).rejects.toMatchObject(fenced);
-        expect(await stale.closed).toMatchObject(fenced);
-        await expect(stale.append(rec('z4'))).rejects.toMatchObject({ code: 'MW_LEDGER_CLOSED' });
+        expect(await stale.fenced(0)).toMatchObject(fenced);
+        // The partition is fenced (or, where a fence closes the whole ledger, the ledger is closed).
+        await expect(stale.append(rec('z4'))).rejects.toMatchObject({
+          code: expect.stringMatching(/^MW_LEDGER_(FENCED|CLOSED)$/),
+        });
         expect(await ledger.append(rec('a3'))).toMatchObject({ seq: 3 });
         expect(await ledger.byMessage('z2')).toEqual([]);
         expect(await ledger.verify()).toMatchObject({ ok: true, entries: 3 });
+      });
+
+      it('adopts a partition: its stored head, after what was appended to it, and appends go on from it', async () => {
+        const { ledger } = await opened();
+        await using _ = ledger;
+        await ledger.append(rec('a1'), 3);
+        const pending = ledger.append(rec('a2'), 3);
+        const head = await ledger.adopt(3);
+        const a2 = await pending;
+        expect(head).toEqual({ partition: 3, size: 2, head: a2.hash });
+        expect(ledger.heads()).toEqual([head]);
+        expect(await ledger.adopt(5)).toEqual({ partition: 5, size: 0, head: GENESIS });
+        expect(await ledger.append(rec('b1'), 5)).toMatchObject({ partition: 5, seq: 1, prev: GENESIS });
+        expect(await ledger.append(rec('a3'), 3)).toMatchObject({ seq: 3, prev: a2.hash });
+        expect(await ledger.verify()).toMatchObject({ ok: true, entries: 4 });
+        let fenced = false;
+        void ledger.fenced(3).then(() => {
+          fenced = true;
+        });
+        await ledger.flush();
+        expect(fenced).toBe(false);
       });
     });
 

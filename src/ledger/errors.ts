@@ -9,7 +9,9 @@ export const ledgerError = makeError({
   MW_LEDGER_KEY: 'the checkpoint key {file} could not be {action}: {cause}',
   MW_LEDGER_LOCATION: 'the ledger location {location} cannot be opened: {reason}',
   MW_LEDGER_FENCED:
-    'the ledger {location} refused an append to partition {partition} at entry {seq}: another writer appended to that chain since this one read its head, so this writer is closed',
+    'the ledger {location} fenced partition {partition} at entry {seq}: another writer appended to that chain since this one read its head, so this writer no longer writes it',
+  MW_LEDGER_ADOPTING:
+    'partition {partition} is being adopted (its stored head read): append to it once adopt() has resolved',
 });
 
 export type LedgerErrorCode = Parameters<typeof ledgerError>[0];

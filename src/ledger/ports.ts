@@ -1,3 +1,4 @@
+import type { MeshwardenError } from '../envelope/index.js';
 import type {
   Checkpoint,
   LedgerEntry,
@@ -50,9 +51,31 @@ export type LedgerWriter = {
   ): Promise<LedgerEntry[]>;
   /** Resolves when everything appended so far is durable; rejects with the error that closed the ledger. */
   flush(): Promise<void>;
-  /** Each non-empty partition's size and head hash as durable (after `flush()`, every append before it). */
+  /**
+   * The writer's own view, without a read: each non-empty partition's size and head hash as read at
+   * open, adopted, or as this writer last committed it (after `flush()`, every append before it). A
+   * fenced partition is left out until it is adopted again. Another writer's later commits do not
+   * show here; the reader port and `checkpoint()` read the store.
+   */
   heads(): readonly PartitionHead[];
-  /** Signs the heads of every partition once they are durable, stores the checkpoint and returns it. */
+  /**
+   * (Re)takes a partition: once everything appended to it so far is committed or fenced, reads its
+   * head as stored, continues its chain from there, and lifts a fence on it. Resolves with that head
+   * (size 0 and GENESIS for an empty chain). Appends to the partition before it resolves are refused
+   * with MW_LEDGER_ADOPTING. An owner calls it when it takes a partition over, and after a fence.
+   */
+  adopt(partition: number): Promise<PartitionHead>;
+  /**
+   * Resolves with the MW_LEDGER_FENCED error once this writer is fenced on `partition` (at once if it
+   * is now): its pending and later appends to it fail with that error until `adopt(partition)`. The
+   * shell stops deciding for the partition. Never rejects; pending while the partition is writable.
+   */
+  fenced(partition: number): Promise<MeshwardenError>;
+  /**
+   * Signs the heads of every partition as stored, once this writer's appends are durable, stores
+   * the checkpoint and returns it. Rejects with MW_LEDGER_FENCED (and fences the partition) when a
+   * partition this writer holds has moved on without it in the store.
+   */
   checkpoint(): Promise<Checkpoint>;
   /** Commits what was appended and releases the store. Idempotent. */
   close(): Promise<void>;
@@ -106,4 +129,16 @@ export function sizeOf(heads: readonly PartitionHead[]): number {
   let n = 0;
   for (const h of heads) n += h.size;
   return n;
+}
+
+/**
+ * `fenced()` of an adapter whose fence closes the whole ledger (SQLite's file has one writer): the
+ * closing error when it was a fence, else never.
+ */
+export function fenceOnClose(closed: Promise<void | Error>): Promise<MeshwardenError> {
+  return closed.then((err) =>
+    err !== undefined && (err as MeshwardenError).code === 'MW_LEDGER_FENCED'
+      ? (err as MeshwardenError)
+      : new Promise<MeshwardenError>(() => {}),
+  );
 }

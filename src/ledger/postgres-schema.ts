@@ -132,6 +132,13 @@ export async function readHeads(pool: pg.Pool, t: Tables): Promise<Map<number, H
   );
 }
 
+/** One partition's head as stored now (seq 0 and GENESIS when it holds nothing). */
+export async function readHead(pool: pg.Pool, t: Tables, partition: number): Promise<Head> {
+  const sql = `SELECT seq::float8 AS seq, hash FROM ${t.entries} WHERE partition = $1 ORDER BY seq DESC LIMIT 1`;
+  const { rows } = await pool.query<{ seq: number; hash: string }>(sql, [partition]);
+  return rows[0] === undefined ? { seq: 0, hash: GENESIS } : { seq: rows[0].seq, hash: rows[0].hash };
+}
+
 /**
  * Creates the schema and tables when missing (unless `create` is false: then a missing ledger is an
  * MW_LEDGER_LOCATION error, so a reader never leaves an empty schema behind; concurrent openers serialize on an advisory lock, as

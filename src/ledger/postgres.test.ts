@@ -17,9 +17,80 @@ describe('PostgreSQL ledger', () => {
       code: 'MW_LEDGER_FENCED',
       details: { partition: 0, seq: 5 },
     });
-    expect(await ledger.closed).toMatchObject({ code: 'MW_LEDGER_FENCED' });
+    expect(await ledger.fenced(0)).toMatchObject({ code: 'MW_LEDGER_FENCED' });
     const { rows } = await at.query(`SELECT seq FROM "${at.schema}".entries ORDER BY seq`);
     expect(rows.map((r) => Number(r.seq))).toEqual([1, 2]);
+    // Adopting reads the stored head, and the chain goes on from there.
+    expect(await ledger.adopt(0)).toMatchObject({ partition: 0, size: 2 });
+    expect(await ledger.append(rec('m3'))).toMatchObject({ seq: 3 });
+    expect(await ledger.verify()).toMatchObject({ ok: true, entries: 3 });
+  });
+
+  it('fences one partition: its queued and later appends fail, the other partitions keep committing', async () => {
+    const at = freshSchema();
+    // Batches of 4: the appends below queue several statements behind the one that is refused.
+    await using a = await openPostgresLedger({ location: at.location, batchSize: 4 });
+    await a.append(rec('a0'), 0);
+    await a.append(rec('a1'), 1);
+    // Another owner takes partition 1 over and appends to it.
+    await using b = await openPostgresLedger({ location: at.location });
+    expect(await b.adopt(1)).toMatchObject({ partition: 1, size: 1 });
+    const b2 = await b.append(rec('b2'), 1);
+    let told: unknown;
+    void a.fenced(1).then((err) => {
+      told = err;
+    });
+    const on0 = Array.from({ length: 10 }, (_, i) => a.append(rec(`x${i}`), 0));
+    const on1 = Promise.allSettled(Array.from({ length: 10 }, (_, i) => a.append(rec(`y${i}`), 1)));
+    const group = a.appendAll([rec('g1'), rec('g2')], 0);
+    expect((await Promise.all(on0)).map((e) => e.seq)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(await group).toHaveLength(2);
+    for (const r of await on1) {
+      expect(r).toMatchObject({ status: 'rejected', reason: { code: 'MW_LEDGER_FENCED' } });
+    }
+    expect(told).toMatchObject({ code: 'MW_LEDGER_FENCED', details: { partition: 1, seq: 2 } });
+    await expect(a.append(rec('y10'), 1)).rejects.toMatchObject({ code: 'MW_LEDGER_FENCED' });
+    expect(a.heads().map((h) => h.partition)).toEqual([0]);
+    expect(await a.append(rec('x10'), 0)).toMatchObject({ seq: 14 });
+    // Taking it back: the stored head is b's, and b is the one fenced now.
+    expect(await a.adopt(1)).toEqual({ partition: 1, size: 2, head: b2.hash });
+    expect(await a.append(rec('y11'), 1)).toMatchObject({ seq: 3, prev: b2.hash });
+    await expect(b.append(rec('b3'), 1)).rejects.toMatchObject({ code: 'MW_LEDGER_FENCED' });
+    expect(await a.byMessage('y0')).toEqual([]);
+    expect(await a.verify()).toMatchObject({ ok: true, entries: 17 });
+  });
+
+  it('refuses appends to a partition while it is being adopted', async () => {
+    const at = freshSchema();
+    await using ledger = await openPostgresLedger({ location: at.location });
+    await ledger.append(rec('m1'), 2);
+    const adopting = ledger.adopt(2);
+    await expect(ledger.append(rec('m2'), 2)).rejects.toMatchObject({ code: 'MW_LEDGER_ADOPTING' });
+    expect(await ledger.append(rec('m3'), 1)).toMatchObject({ seq: 1 });
+    expect(await adopting).toMatchObject({ size: 1 });
+    expect(await ledger.append(rec('m4'), 2)).toMatchObject({ seq: 2 });
+    await expect(ledger.adopt(-1)).rejects.toMatchObject({ code: 'MW_LEDGER_RECORD' });
+  });
+
+  it('refuses a checkpoint when a partition it holds moved on without it, and fences that partition', async () => {
+    const at = freshSchema();
+    await using a = await openPostgresLedger({ location: at.location, keyFile: at.keyFile });
+    await a.append(rec('a1'), 0);
+    await a.append(rec('a2'), 1);
+    await using b = await openPostgresLedger({ location: at.location });
+    await b.adopt(1);
+    const b3 = await b.append(rec('b3'), 1);
+    await expect(a.checkpoint()).rejects.toMatchObject({
+      code: 'MW_LEDGER_FENCED',
+      details: { partition: 1, seq: 2 },
+    });
+    expect(await a.fenced(1)).toMatchObject({ details: { partition: 1 } });
+    // What it no longer holds it does not vouch for: the next checkpoint signs the stored heads.
+    const cp = await a.checkpoint();
+    expect(cp.partitions.map((p) => [p.partition, p.size, p.head])).toEqual([
+      [0, 1, a.heads()[0]!.head],
+      [1, 2, b3.hash],
+    ]);
   });
 
   it('lets two writers race on one partition: one is fenced, every committed entry chains', async () => {

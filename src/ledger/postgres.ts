@@ -6,6 +6,7 @@ import { causeText, ledgerError } from './errors.js';
 import { loadSigningKey, type SigningKey } from './keyfile.js';
 import type { Durability, Ledger } from './ports.js';
 import { startPostgresCommitter } from './postgres-commit.js';
+import { partitionOwnership } from './postgres-ownership.js';
 import { gatedReader, type PostgresQueries, postgresQueries } from './postgres-queries.js';
 import {
   createPool,
@@ -17,7 +18,7 @@ import {
   type Tables,
   tablesOf,
 } from './postgres-schema.js';
-import type { Checkpoint, LedgerEntry, LedgerRecord, VerifyResult } from './types.js';
+import type { Checkpoint, LedgerEntry, LedgerRecord, PartitionHead, VerifyResult } from './types.js';
 import { verifyLedger } from './verify.js';
 
 export type PostgresLedgerOptions = {
@@ -66,9 +67,14 @@ async function connect(at: PostgresLocation, opts: PostgresLedgerOptions, durabi
   }
 }
 
-/** Signs every partition's stored head and stores the checkpoint. */
-async function storeCheckpoint(pool: pg.Pool, tables: Tables, origin: string, key: SigningKey) {
-  const heads = await readHeads(pool, tables);
+/** Signs the stored heads and stores the checkpoint. */
+async function storeCheckpoint(
+  pool: pg.Pool,
+  tables: Tables,
+  origin: string,
+  key: SigningKey,
+  heads: Map<number, Head>,
+) {
   const partitions = [...heads].map(([partition, h]) => ({ partition, size: h.seq, head: h.hash }));
   const cp = signCheckpoint({ origin, at: Date.now(), partitions }, key.privateKey, key.publicKey);
   await pool.query(`INSERT INTO ${tables.checkpoints} (body) VALUES ($1)`, [canonicalize(cp)]);
@@ -87,7 +93,9 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
   const durability = opts.durability ?? 'full';
   const { pool, tables, origin, heads } = await connect(at, opts, durability);
   const queries = postgresQueries(pool, tables);
-  const chain = createChainer(new Map([...heads].map(([partition, h]) => [partition, { seq: h.seq }])));
+  // The chainer's numbering, per partition; adopt() moves it to the stored head.
+  const numbered = new Map([...heads].map(([partition, h]) => [partition, { seq: h.seq }]));
+  const chain = createChainer(numbered);
   let key: SigningKey | undefined;
   let open = true;
   let failure: MeshwardenError | undefined;
@@ -113,7 +121,11 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
     heads,
     batchSize: Math.max(1, opts.batchSize ?? 512),
     onFailure: (err) => void shutdown(err),
+    onFenced: (partition, err) => ownership.onFenced(partition, err),
   });
+  const ownership = partitionOwnership({ committer, pool, tables, at, heads, numbered });
+  /** Why an append to `partition` is refused before it is numbered, if it is. */
+  const refusal = (partition: number) => (open ? ownership.refusal(partition) : closedError());
   const durableHeads = () =>
     [...heads]
       .filter(([, h]) => h.seq > 0)
@@ -144,8 +156,7 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
 
   return {
     append(record: LedgerRecord, partition = 0): Promise<LedgerEntry> {
-      if (!open) return Promise.reject(closedError());
-      const refused = nulField(record);
+      const refused = refusal(partition) ?? nulField(record);
       if (refused !== undefined) return Promise.reject(refused);
       const chained = chain.one(record, partition);
       if (isMeshwardenError(chained)) return Promise.reject(chained);
@@ -157,7 +168,8 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
       partition = 0,
       accepted?: () => void,
     ): Promise<LedgerEntry[]> {
-      if (!open) return Promise.reject(closedError());
+      const blocked = refusal(partition);
+      if (blocked !== undefined) return Promise.reject(blocked);
       for (const record of records) {
         const refused = nulField(record);
         if (refused !== undefined) return Promise.reject(refused);
@@ -178,6 +190,15 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
     },
     durability,
     heads: durableHeads,
+    async adopt(partition: number): Promise<PartitionHead> {
+      if (!open) throw closedError();
+      try {
+        return await ownership.adopt(partition);
+      } catch (err) {
+        throw readError(err, 'read a head');
+      }
+    },
+    fenced: (partition: number) => ownership.fenced(partition),
     ...reader,
     async verify(o = {}): Promise<VerifyResult> {
       try {
@@ -187,16 +208,26 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
       }
     },
     async checkpoint(): Promise<Checkpoint> {
-      // Every partition's head as stored once this writer's appends are durable: other writers'
-      // partitions included, so one checkpoint signs the whole mesh.
-      await ready();
+      if (!open) throw closedError();
       if (opts.keyFile === undefined) {
         const cause = 'no keyFile was given to open this PostgreSQL ledger with';
         throw ledgerError('MW_LEDGER_KEY', { file: '(none)', action: 'read', cause });
       }
       key ??= loadSigningKey(opts.keyFile);
+      let stored: Map<number, Head>;
       try {
-        return await storeCheckpoint(pool, tables, origin, key);
+        // Between two commits, so that this writer's heads are exactly what it committed.
+        stored = await committer.between(async () => {
+          const read = await readHeads(pool, tables);
+          const moved = ownership.movedOn(read);
+          if (moved !== undefined) throw moved;
+          return read;
+        });
+      } catch (err) {
+        throw readError(err, 'read its heads');
+      }
+      try {
+        return await storeCheckpoint(pool, tables, origin, key, stored);
       } catch (err) {
         throw readError(err, 'store a checkpoint');
       }

@@ -5,9 +5,10 @@ import { createChainer } from './chain.js';
 import { signCheckpoint } from './checkpoint.js';
 import { startCommitter } from './committer.js';
 import { causeText, ledgerError } from './errors.js';
+import { GENESIS } from './hash.js';
 import { loadSigningKey, type SigningKey } from './keyfile.js';
 import { tightenModes } from './modes.js';
-import type { Ledger } from './ports.js';
+import { fenceOnClose, type Ledger } from './ports.js';
 import { prepareQueries } from './queries.js';
 import { type Durability, type Head, openDatabase, readHeads } from './schema.js';
 import { createLedgerLife } from './sqlite-life.js';
@@ -120,6 +121,13 @@ export function openLedger(opts: LedgerOptions): Ledger {
     },
     durability,
     heads: durableHeads,
+    // One writer per file: its own head is the stored one, and a fence closes the whole ledger.
+    async adopt(partition) {
+      await readsReady(reads);
+      const h = heads.get(partition);
+      return { partition, size: h?.seq ?? 0, head: h?.hash ?? GENESIS };
+    },
+    fenced: () => fenceOnClose(life.closed),
     ...reader,
     async verify(o = {}): Promise<VerifyResult> {
       try {
