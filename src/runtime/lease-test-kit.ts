@@ -27,27 +27,35 @@ export async function dropLeaseBucket(mesh: string): Promise<void> {
 }
 
 export type LeaseEvent = {
+  /** `Date.now()` where it happened: the one clock every process on this machine shares. */
   readonly at: number;
   readonly node: string;
   readonly kind: 'acquire' | 'lose';
   readonly partition: number;
   readonly epoch?: number;
-  readonly reason?: LeaseLossReason;
+  /** `killed`: the last moment a SIGKILLed node could still decide, as it last reported. */
+  readonly reason?: LeaseLossReason | 'killed';
 };
 
-/** Records every acquire and loss, in the order they happened, with `performance.now()`. */
+/**
+ * Records every acquire and loss of every node, this process's and (through `record`) a child's
+ * sent over IPC, in each node's own order.
+ */
 export function createLeaseLog() {
   const events: LeaseEvent[] = [];
   return {
     events,
+    record(event: LeaseEvent): void {
+      events.push(event);
+    },
     callbacks(node: string, loseDelayMs = 0): Pick<PartitionLeaseOptions, 'onAcquire' | 'onLose'> {
       return {
         onAcquire: (partition, epoch) =>
-          events.push({ at: performance.now(), node, kind: 'acquire', partition, epoch }),
+          events.push({ at: Date.now(), node, kind: 'acquire', partition, epoch }),
         onLose: async (partition, reason) => {
           // A hand-off drains first; the loss counts from when the node stopped, i.e. after.
           if (loseDelayMs > 0 && (reason === 'rebalance' || reason === 'closed')) await sleep(loseDelayMs);
-          events.push({ at: performance.now(), node, kind: 'lose', partition, reason });
+          events.push({ at: Date.now(), node, kind: 'lose', partition, reason });
         },
       };
     },
@@ -66,6 +74,7 @@ function replay(events: readonly LeaseEvent[]) {
   const owners = new Map<number, string>();
   const overlaps: string[] = [];
   const lastEpoch = new Map<number, number>();
+  // A stable sort: events of one node at the same ms keep that node's order.
   for (const event of [...events].sort((a, b) => a.at - b.at)) {
     if (event.kind === 'lose') {
       if (owners.get(event.partition) === event.node) owners.delete(event.partition);
