@@ -173,6 +173,41 @@ describe('partition leases on NATS KV', () => {
     }
   });
 
+  it('tells a node whose lease lapses while it hands off (a second onLose, expired)', async () => {
+    const mesh = newMesh();
+    const log = createLeaseLog();
+    await using proxy = await cuttableProxy(4222);
+    const common = { mesh, partitions: 4, ...TIMES };
+    await using a = await joinPartitionLeases({ ...common, servers: NATS, node: 'a', ...log.callbacks('a') });
+    const cutConnection = await connect({
+      servers: `nats://127.0.0.1:${proxy.port}`,
+      reconnectTimeWait: 100,
+    });
+    try {
+      // b's drain takes far longer than a lease: its hand-off outlives the lease once cut off.
+      const b = await joinPartitionLeases({
+        ...common,
+        connection: cutConnection,
+        node: 'b',
+        ...log.callbacks('b', 8_000),
+      });
+      await waitFor('a split', () => a.owned().length === 2 && b.owned().length === 2);
+      const closing = b.close();
+      proxy.cut();
+      const reasons = () =>
+        log.events.filter((e) => e.node === 'b' && e.kind === 'lose').map((e) => e.reason);
+      await waitFor('b told its leases lapsed', () => reasons().length === 2, 10_000);
+      expect(reasons()).toEqual(['expired', 'expired']);
+      await waitFor('a to take over', () => a.owned().length === 4, 10_000);
+      // Replayed in order: a took each partition only after b was told to stop.
+      expect(log.overlaps()).toEqual([]);
+      await closing;
+      expect(reasons()).toEqual(['expired', 'expired', 'closed', 'closed']);
+    } finally {
+      await cutConnection.close();
+    }
+  });
+
   it('keeps a lease whose renewal answer was lost (the key still holds this node and epoch)', async () => {
     const mesh = newMesh();
     const log = createLeaseLog();

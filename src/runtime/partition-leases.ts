@@ -56,7 +56,9 @@ export type PartitionLeaseOptions = {
   /**
    * Stop deciding for a partition: stop its consumer and admit nothing more for it. For
    * `rebalance` and `closed` the returned promise (drain the in-flight commits) is awaited before
-   * the lease is released; for the other reasons the lease is already gone, so stop at once.
+   * the lease is released; for the other reasons the lease is already gone, so stop at once. A
+   * lease that lapses while its hand-off drains gets a second call, `expired`, while the first is
+   * still pending: stop committing at once.
    */
   readonly onLose: (partition: number, reason: LeaseLossReason) => void | Promise<void>;
   /** Failures that do not end the leases: a renewal that did not get through, a callback that threw. */
@@ -309,13 +311,17 @@ function handOff(ctx: Ctx, partition: number, reason: 'rebalance' | 'closed'): v
   void done.then(() => ctx.handOffs.delete(done));
 }
 
-/** A lease whose renewals did not get through in time is given up here, before the broker's expiry. */
+/**
+ * A lease whose renewals did not get through in time is given up here, before the broker's expiry.
+ * One lapsing during a hand-off gets a second `onLose(p, 'expired')`: its drain must stop committing
+ * now, as another node may take the partition once the broker frees it.
+ */
 function expireLapsed(ctx: Ctx): void {
   const now = performance.now();
   for (const [partition, lease] of [...ctx.held]) {
     if (lease.deadline > now) continue;
     ctx.held.delete(partition);
-    if (!lease.handingOff) callLose(ctx, partition, 'expired');
+    callLose(ctx, partition, 'expired');
   }
 }
 
