@@ -240,8 +240,13 @@ async function stillOurs(ctx: Ctx, partition: number, lease: Held): Promise<bool
 async function rebalance(ctx: Ctx): Promise<void> {
   const members = new Set<string>();
   const taken = new Set<number>();
+  let listing: { stop(): void } | undefined;
+  let abandoned = false;
   const listed = async () => {
-    for await (const key of await ctx.kv.keys()) {
+    const keys = await ctx.kv.keys();
+    listing = keys;
+    if (abandoned) keys.stop();
+    for await (const key of keys) {
       const node = nodeOfMemberKey(key);
       if (node !== undefined) members.add(node);
       const partition = partitionOfKey(key);
@@ -251,7 +256,11 @@ async function rebalance(ctx: Ctx): Promise<void> {
   };
   // A listing cut off mid-way must not stall the ticks (and so the renewals) for good.
   const timeout = sleep(Math.max(2 * ctx.tickMs, 1_000), false, { ref: false });
-  if (!(await Promise.race([listed().catch(() => false), timeout]))) return; // try again next tick
+  if (!(await Promise.race([listed().catch(() => false), timeout]))) {
+    abandoned = true;
+    listing?.stop(); // its consumer goes; try again next tick
+    return;
+  }
   members.add(ctx.opts.node);
   ctx.members = [...members].sort();
   const owned = new Set<number>();
@@ -271,24 +280,51 @@ async function rebalance(ctx: Ctx): Promise<void> {
 }
 
 async function acquire(ctx: Ctx, partition: number): Promise<void> {
-  const sent = performance.now();
   let revision: number;
+  let epoch: number;
+  let sent = performance.now();
   try {
     // The epoch is the revision this write gets, so it is written in the first renewal.
     revision = await ctx.kv.create(partitionKey(partition), leaseValue(ctx, 0));
+    epoch = revision;
   } catch {
-    return; // another node was first, or the broker is not answering
+    // Another node was first, the broker is not answering, or this create's answer was lost.
+    const created = await createdAnyway(ctx, partition);
+    if (created === undefined) return;
+    ({ epoch, revision, sent } = created);
   }
   const deadline = sent + ctx.leaseMs - ctx.marginMs;
   if (ctx.stopping || performance.now() >= deadline) {
     await ctx.kv.delete(partitionKey(partition), { previousSeq: revision }).catch(() => {});
     return;
   }
-  ctx.held.set(partition, { epoch: revision, revision, deadline, handingOff: false });
+  ctx.held.set(partition, { epoch, revision, deadline, handingOff: false });
   try {
-    ctx.opts.onAcquire(partition, revision);
+    ctx.opts.onAcquire(partition, epoch);
   } catch (cause) {
     reportCallback(ctx, 'onAcquire', partition, cause);
+  }
+}
+
+/**
+ * A create whose answer was lost left this node's lease (epoch still 0) that nobody renews: read it
+ * back and renew it at once (writing the epoch, the create's revision), as its write time is unknown.
+ */
+async function createdAnyway(
+  ctx: Ctx,
+  partition: number,
+): Promise<{ epoch: number; revision: number; sent: number } | undefined> {
+  try {
+    const entry = await ctx.kv.get(partitionKey(partition));
+    if (entry === null || entry.operation !== 'PUT') return undefined;
+    const value = entry.json<{ node?: string; epoch?: number }>();
+    if (value.node !== ctx.opts.node || value.epoch !== 0) return undefined;
+    const sent = performance.now();
+    const key = partitionKey(partition);
+    const revision = await ctx.kv.update(key, leaseValue(ctx, entry.revision), entry.revision);
+    return { epoch: entry.revision, revision, sent };
+  } catch {
+    return undefined; // cannot tell, or someone else moved it: leave it to lapse
   }
 }
 
