@@ -38,7 +38,9 @@ function open(mesh: string, options: Options): Promise<Bus<BusValue>> {
   return openJetStreamBus<BusValue>({ servers: SERVERS, mesh, partitions: 8, ...options });
 }
 
-describeBusConformance('JetStream', (options) => open(freshMesh(), options));
+describeBusConformance('JetStream', (options) => open(freshMesh(), { redeliverDelayMs: 100, ...options }), {
+  redelivery: true,
+});
 
 type Reported = { code: string | undefined; partition: number; items: readonly BusValue[] };
 function collector() {

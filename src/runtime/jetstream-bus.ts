@@ -39,6 +39,8 @@ export type JetStreamBusOptions<T> = BusOptions<T> & {
   readonly maxAckPending?: number;
   /** How long the broker waits for an ack before redelivering (default 30 s); `+WPI` extends it. */
   readonly ackWaitMs?: number;
+  /** How long a batch whose receipt rejected (not durable) waits to be redelivered (default 1 s). */
+  readonly redeliverDelayMs?: number;
   /** How long the broker remembers an id to drop a resend (default 2 min, as NATS). */
   readonly duplicateWindowMs?: number;
   /** How often drain asks the broker about partitions handled elsewhere (default 50 ms). */
@@ -201,7 +203,16 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
       if (bad !== undefined) throw bad;
       if (lanes.has(partition)) throw runtimeError('MW_RUNTIME_BUS_SUBSCRIBED', { partition });
       const check = watch.check;
-      const lane = createJetStreamLane({ partition, handler, maxBatch, handling, report, settled: check });
+      const redeliverDelayMs = opts.redeliverDelayMs ?? 1_000;
+      const lane = createJetStreamLane({
+        partition,
+        handler,
+        maxBatch,
+        handling,
+        report,
+        settled: check,
+        redeliverDelayMs,
+      });
       lanes.set(partition, lane);
       void bindLane(lane, { opts, parts, maxBatch, ackWaitMs, report, isShut: () => shut, check });
     },

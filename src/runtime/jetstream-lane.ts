@@ -13,6 +13,8 @@ export type JetStreamLane = {
   readonly partition: number;
   /** Delivered and not yet acked (or termed, or handed back): drain waits for it to empty. */
   readonly held: Set<JsMsg>;
+  /** Stream sequences handed back (`nak`) as not durable, due back here: drain waits for them. */
+  readonly handedBack: Set<number>;
   /** The highest stream sequence delivered here: every item this bus published up to it arrived. */
   highestSeen: number;
   /** Binding its consumer, consuming, or gone (its consumer failed, or the lane stopped). */
@@ -33,6 +35,8 @@ export type LaneDeps<T> = {
   /** The async context of handlers: what they publish while the bus closes is a follow-up. */
   readonly handling: AsyncLocalStorage<true>;
   readonly report: (error: Error, partition: number, items: readonly T[]) => void;
+  /** How long the broker waits before redelivering a batch that did not become durable. */
+  readonly redeliverDelayMs: number;
   /** Called after held messages were acked or handed back: drain may be satisfied. */
   readonly settled: () => void;
 };
@@ -40,7 +44,7 @@ export type LaneDeps<T> = {
 type Queued<T> = { readonly msg: JsMsg; readonly item: T };
 
 export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetStreamLane {
-  const { partition, handler, maxBatch, handling, report, settled } = deps;
+  const { partition, handler, maxBatch, handling, report, settled, redeliverDelayMs } = deps;
   let queue: Queued<T>[] = [];
   let head = 0;
   let busy = false;
@@ -64,6 +68,27 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
     for (const { msg } of batch) {
       msg.ack();
       lane.held.delete(msg);
+    }
+    settled();
+  };
+
+  // A receipt that rejects: the batch's decisions are not all durable, so it must not be acked
+  // (acked is gone, in a work queue). Handed back, it is redelivered after the delay.
+  const handBack = (batch: readonly Queued<T>[], items: readonly T[], cause: unknown) => {
+    report(
+      runtimeError(
+        'MW_RUNTIME_BUS_NOT_DURABLE',
+        { partition, count: items.length, cause: errorText(cause) },
+        { cause },
+      ),
+      partition,
+      items,
+    );
+    if (stopped) return; // redelivered to the next consumer after the ack wait
+    for (const { msg } of batch) {
+      msg.nak(redeliverDelayMs);
+      lane.held.delete(msg);
+      lane.handedBack.add(msg.seq);
     }
     settled();
   };
@@ -111,18 +136,15 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
     } else next(batch, items, result);
   };
 
-  // As in the in-process bus: a receipt's batch is acked once `done` settles, the next batch need
-  // not wait for it; a throw or a rejection is reported and the batch acked (the contract).
+  // A receipt's batch is acked once `done` resolves, the next batch need not wait for it; a
+  // rejected `done` hands it back; a handler's throw is reported and the batch acked (the contract).
   const next = (batch: readonly Queued<T>[], items: readonly T[], receipt: void | BusReceipt) => {
     const done = (receipt as BusReceipt | null | undefined)?.done;
     if (!isPromise(done)) ack(batch);
     else
       done.then(
         () => ack(batch),
-        (cause: unknown) => {
-          failed(items, cause);
-          ack(batch);
-        },
+        (cause: unknown) => handBack(batch, items, cause),
       );
     queueMicrotask(pump);
   };
@@ -130,6 +152,7 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
   const lane: JetStreamLane = {
     partition,
     held: new Set(),
+    handedBack: new Set(),
     highestSeen: 0,
     state: 'binding',
     messages: undefined,
@@ -139,6 +162,7 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
         return;
       }
       if (msg.seq > lane.highestSeen) lane.highestSeen = msg.seq;
+      lane.handedBack.delete(msg.seq);
       let item: T;
       try {
         item = JSON.parse(msg.string()) as T;
@@ -172,6 +196,7 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
       if (stopped) return;
       stopped = true;
       lane.state = 'gone';
+      lane.handedBack.clear(); // for the partition's next consumer
       // Queued and not handled: handed back now rather than after the ack wait.
       for (let i = head; i < queue.length; i++) queue[i]!.msg.nak();
       queue = [];
