@@ -156,6 +156,42 @@ export function describeBusConformance(
       }
     });
 
+    it('unsubscribes a partition once its batch in flight is acked; the next subscriber gets the rest', async () => {
+      const { bus, reported } = await open(openBus);
+      await using _ = bus;
+      const ack = deferred();
+      const arrived = deferred();
+      const first: BusValue[] = [];
+      bus.subscribe(0, (items) => {
+        first.push(...items);
+        arrived.resolve();
+        return { done: ack.promise };
+      });
+      await bus.publish(0, { n: 0 });
+      await arrived.promise;
+      let unsubscribed = false;
+      const unsubscribing = bus.unsubscribe(0).then(() => {
+        unsubscribed = true;
+      });
+      await turns();
+      expect(unsubscribed).toBe(false); // its batch is not acked yet
+      ack.resolve();
+      await unsubscribing;
+      for (const item of numbered(5, 1)) await bus.publish(0, item);
+      await turns();
+      expect(first).toEqual(numbered(1)); // nothing more after unsubscribe
+      const second: BusValue[] = [];
+      bus.subscribe(0, (items) => {
+        second.push(...items);
+      });
+      await bus.drain();
+      expect(second).toEqual(numbered(5, 1));
+      expect(first).toEqual(numbered(1)); // acked before unsubscribe resolved: not redelivered
+      await bus.unsubscribe(0);
+      await bus.unsubscribe(0); // nothing to do
+      expect(reported).toEqual([]);
+    });
+
     it('holds back no partition behind a slow handler on another', async () => {
       const { bus } = await open(openBus);
       await using _ = bus;

@@ -42,6 +42,13 @@ export type Bus<T extends BusValue> = {
    */
   subscribe(partition: number, handler: BusHandler<T>): void;
   /**
+   * Stops being a partition's consumer (its owner lost it): hands out no more batches, gives back
+   * what waits (JetStream: `nak`, for the partition's next consumer), and resolves once the batches
+   * in flight were acked (their receipts settled). The partition may be subscribed again later, here
+   * or elsewhere. Unsubscribing a partition without a subscriber does nothing.
+   */
+  unsubscribe(partition: number): Promise<void>;
+  /**
    * Resolves once every item accepted so far has been handled and acked, and every item those handlers published
    * meanwhile (follow-ups): the bus is quiescent. Items of a partition nobody subscribed to keep it
    * waiting until someone does.

@@ -216,6 +216,18 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
       lanes.set(partition, lane);
       void bindLane(lane, { opts, parts, maxBatch, ackWaitMs, report, isShut: () => shut, check });
     },
+    async unsubscribe(partition) {
+      const lane = lanes.get(partition);
+      if (lane === undefined) return;
+      // Gone from the map first: a new subscriber binds a fresh lane on the same durable consumer.
+      lanes.delete(partition);
+      const retired = lane.retire();
+      await lane.messages?.close().catch(() => {}); // pulls no more
+      await retired;
+      lane.state = 'gone';
+      await lane.messages?.close().catch(() => {}); // bound meanwhile
+      watch.check();
+    },
     drain() {
       if (ended !== undefined) return Promise.reject(ended);
       return shut ? Promise.resolve() : watch.until(true);
@@ -260,9 +272,9 @@ async function bindLane<T extends BusValue>(
       max_ack_pending: Math.max(maxBatch, opts.maxAckPending ?? 8192),
     });
     const consumer = await parts.js.consumers.get(parts.stream, name);
-    if (isShut()) return;
+    if (isShut() || isGone(lane)) return;
     const messages = await consumer.consume({ max_messages: maxBatch, callback: (msg) => lane.arrive(msg) });
-    if (isShut()) {
+    if (isShut() || isGone(lane)) {
       await messages.close();
       return;
     }
@@ -274,6 +286,11 @@ async function bindLane<T extends BusValue>(
   } catch (cause) {
     if (!isShut()) gone(cause);
   }
+}
+
+/** Unsubscribed (or failed) meanwhile: a read through a function, as the state changes across awaits. */
+function isGone(lane: JetStreamLane): boolean {
+  return lane.state === 'gone';
 }
 
 function reporter<T>(onError: BusOptions<T>['onError']) {

@@ -26,6 +26,11 @@ export type JetStreamLane = {
   extend(): void;
   /** Stops acking and handing out: held messages not yet handled go back to the stream (`nak`). */
   stop(): void;
+  /**
+   * Stops handing out (unsubscribe): queued and later arriving messages go back (`nak`), batches in
+   * the handler or waiting for their receipt are still acked (or handed back); resolves once none is held.
+   */
+  retire(): Promise<void>;
 };
 
 export type LaneDeps<T> = {
@@ -49,6 +54,12 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
   let head = 0;
   let busy = false;
   let stopped = false;
+  let retiring = false;
+  let retired: (() => void) | undefined;
+  const released = () => {
+    if (retired !== undefined && lane.held.size === 0) retired();
+    settled();
+  };
 
   const failed = (batch: readonly T[], cause: unknown) =>
     report(
@@ -69,7 +80,7 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
       msg.ack();
       lane.held.delete(msg);
     }
-    settled();
+    released();
   };
 
   // A receipt that rejects: the batch's decisions are not all durable, so it must not be acked
@@ -86,11 +97,11 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
     );
     if (stopped) return; // redelivered to the next consumer after the ack wait
     for (const { msg } of batch) {
-      msg.nak(redeliverDelayMs);
+      msg.nak(retiring ? undefined : redeliverDelayMs);
       lane.held.delete(msg);
-      lane.handedBack.add(msg.seq);
+      if (!retiring) lane.handedBack.add(msg.seq); // due back here; once retiring, for the next consumer
     }
-    settled();
+    released();
   };
 
   const take = (): Queued<T>[] | undefined => {
@@ -112,7 +123,7 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
   };
 
   const pump = (): void => {
-    const batch = stopped ? undefined : take();
+    const batch = stopped || retiring ? undefined : take();
     if (batch === undefined) {
       busy = false;
       return;
@@ -157,7 +168,7 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
     state: 'binding',
     messages: undefined,
     arrive(msg) {
-      if (stopped) {
+      if (stopped || retiring) {
         msg.nak();
         return;
       }
@@ -192,10 +203,27 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
       if (stopped) return;
       for (const msg of lane.held) msg.working();
     },
+    retire() {
+      if (!retiring) {
+        retiring = true;
+        lane.handedBack.clear();
+        for (let i = head; i < queue.length; i++) {
+          queue[i]!.msg.nak();
+          lane.held.delete(queue[i]!.msg);
+        }
+        queue = [];
+        head = 0;
+      }
+      return new Promise<void>((resolve) => {
+        retired = resolve;
+        released();
+      });
+    },
     stop() {
       if (stopped) return;
       stopped = true;
       lane.state = 'gone';
+      retired?.(); // nothing more will be acked here
       lane.handedBack.clear(); // for the partition's next consumer
       // Queued and not handled: handed back now rather than after the ack wait.
       for (let i = head; i < queue.length; i++) queue[i]!.msg.nak();
