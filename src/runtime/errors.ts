@@ -32,6 +32,7 @@ export const runtimeError = makeError({
     '{count} items of partition {partition} were never handled: no one subscribed to it before the bus closed',
   MW_RUNTIME_BUS_PARTITION_RANGE:
     'partition {partition} is out of range: the mesh has {partitions} partitions, numbered from 0',
+  MW_RUNTIME_BUS_OPTIONS: 'the JetStream bus options are not usable: {detail}',
   MW_RUNTIME_BUS_CONNECT: 'could not connect to NATS at {servers}: {cause}',
   MW_RUNTIME_BUS_STREAM: 'could not create or open the JetStream stream {stream}: {cause}',
   MW_RUNTIME_BUS_CONNECTION: 'the bus lost its NATS connection, so it stopped: {cause}',

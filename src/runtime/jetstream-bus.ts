@@ -11,13 +11,14 @@ import {
   RetentionPolicy,
   StorageType,
 } from '@nats-io/jetstream';
-import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
+import { type NatsConnection, nanos } from '@nats-io/transport-node';
 import { errorText } from '../envelope/index.js';
 import type { Bus, BusHandler, BusOptions, BusValue } from './bus.js';
 import { runtimeError } from './errors.js';
 import { createDrainWatch } from './jetstream-drain.js';
 import { createJetStreamLane, type JetStreamLane } from './jetstream-lane.js';
 import { consumerNameOf, meshSubjects, partitionSubject, streamNameOf } from './jetstream-names.js';
+import { connectNats } from './nats-connect.js';
 
 export type JetStreamBusOptions<T> = BusOptions<T> & {
   /** NATS servers, e.g. `nats://127.0.0.1:4222`; ignored when `connection` is given. */
@@ -54,25 +55,10 @@ export type JetStreamBusOptions<T> = BusOptions<T> & {
  * `MW_RUNTIME_BUS_CONNECT` or `MW_RUNTIME_BUS_STREAM` when NATS or the stream cannot be reached.
  */
 export async function openJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>): Promise<Bus<T>> {
-  const servers = opts.servers ?? 'nats://127.0.0.1:4222';
+  if (opts.mesh === '') throw runtimeError('MW_RUNTIME_BUS_OPTIONS', { detail: 'the mesh name is empty' });
   const ownConnection = opts.connection === undefined;
-  let nc: NatsConnection;
-  try {
-    nc =
-      opts.connection ??
-      (await connect({
-        servers: typeof servers === 'string' ? servers : [...servers],
-        name: `meshwarden ${opts.mesh}`,
-        // A node keeps trying: a broker restart is an outage to ride out, not the end of the mesh.
-        maxReconnectAttempts: -1,
-      }));
-  } catch (cause) {
-    throw runtimeError(
-      'MW_RUNTIME_BUS_CONNECT',
-      { servers: String(servers), cause: errorText(cause) },
-      { cause },
-    );
-  }
+  const nc =
+    opts.connection ?? (await connectNats(opts.servers, `meshwarden ${opts.mesh}`, 'MW_RUNTIME_BUS_CONNECT'));
   const stream = streamNameOf(opts.mesh);
   try {
     const jsm = await jetstreamManager(nc);

@@ -1,7 +1,6 @@
-// Shared by the partition lease tests: an event log of who owned what when, and a TCP proxy whose
-// cut refuses new connections until it heals.
+// Shared by the partition lease tests: an event log of who owned what when. (The TCP proxy that cuts
+// a node off is in tcp-cut-test-kit.ts.)
 import { randomUUID } from 'node:crypto';
-import { type AddressInfo, createConnection, createServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -96,41 +95,4 @@ export async function waitFor(what: string, check: () => boolean, timeoutMs = 15
     if (performance.now() > until) throw new Error(`timed out waiting for ${what}`);
     await sleep(25);
   }
-}
-
-/** A TCP proxy to a local port: `cut()` drops every connection and refuses new ones until `heal()`. */
-export async function cuttableProxy(target: number) {
-  const sockets = new Set<Socket>();
-  let cut = false;
-  const server = createServer((client) => {
-    if (cut) return void client.destroy();
-    const upstream = createConnection({ host: '127.0.0.1', port: target });
-    for (const [a, b] of [
-      [client, upstream],
-      [upstream, client],
-    ] as const) {
-      sockets.add(a);
-      a.pipe(b);
-      a.on('error', () => b.destroy());
-      a.on('close', () => {
-        sockets.delete(a);
-        b.destroy();
-      });
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    cut() {
-      cut = true;
-      for (const socket of sockets) socket.destroy();
-    },
-    heal() {
-      cut = false;
-    },
-    async [Symbol.asyncDispose]() {
-      this.cut();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
 }

@@ -6,15 +6,9 @@ import { connect } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isMeshwardenError } from '../envelope/index.js';
 import { leaseBucketOf, partitionKey } from './lease-names.js';
-import {
-  createLeaseLog,
-  cuttableProxy,
-  dropLeaseBucket,
-  NATS,
-  uniqueMesh,
-  waitFor,
-} from './lease-test-kit.js';
+import { createLeaseLog, dropLeaseBucket, NATS, uniqueMesh, waitFor } from './lease-test-kit.js';
 import { joinPartitionLeases, type LeaseLossReason, type OwnedLease } from './partition-leases.js';
+import { cuttableProxy } from './tcp-cut-test-kit.js';
 
 // Short leases keep the tests quick: 3 s leases, renewed every 250 ms, given up 1 s early.
 const TIMES = { leaseMs: 3_000, tickMs: 250, marginMs: 1_000 };
@@ -290,6 +284,9 @@ describe('partition leases on NATS KV', () => {
     const mesh = newMesh();
     const base = { servers: NATS, mesh, partitions: 2, onAcquire: () => {}, onLose: () => {} };
     expect(await codeOf(joinPartitionLeases({ ...base, node: 'a.b' }))).toBe('MW_RUNTIME_LEASE_OPTIONS');
+    expect(await codeOf(joinPartitionLeases({ ...base, mesh: '', node: 'a' }))).toBe(
+      'MW_RUNTIME_LEASE_OPTIONS',
+    );
     expect(await codeOf(joinPartitionLeases({ ...base, node: 'a', leaseMs: 1_000 }))).toBe(
       'MW_RUNTIME_LEASE_OPTIONS',
     );
