@@ -49,115 +49,56 @@ export type LaneDeps<T> = {
 type Queued<T> = { readonly msg: JsMsg; readonly item: T };
 
 export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetStreamLane {
-  const { partition, handler, maxBatch, handling, report, settled, redeliverDelayMs } = deps;
-  let queue: Queued<T>[] = [];
-  let head = 0;
+  const { partition, report, settled, redeliverDelayMs } = deps;
+  const arrivals = createArrivals<T>(deps.maxBatch);
   let busy = false;
   let stopped = false;
   let retiring = false;
   let retired: (() => void) | undefined;
-  const released = () => {
+
+  // Acked once durable. A receipt that rejects means not durable: acked would be gone (a work
+  // queue), so it is handed back (`nak`), to come again after the delay. Once stopped (the bus
+  // closed or lost its connection) neither: it is redelivered after the ack wait, as after a crash.
+  const settle = (batch: readonly Queued<T>[], durable: boolean) => {
+    if (stopped) return;
+    for (const { msg } of batch) {
+      if (durable) msg.ack();
+      else msg.nak(retiring ? undefined : redeliverDelayMs);
+      if (!durable && !retiring) lane.handedBack.add(msg.seq); // due back here, not elsewhere
+      lane.held.delete(msg);
+    }
     if (retired !== undefined && lane.held.size === 0) retired();
     settled();
   };
-
-  const failed = (batch: readonly T[], cause: unknown) =>
-    report(
-      runtimeError(
-        'MW_RUNTIME_BUS_HANDLER',
-        { partition, count: batch.length, cause: errorText(cause) },
-        { cause },
-      ),
-      partition,
-      batch,
-    );
-
-  // Once stopped (the bus closed or lost its connection), nothing is acked: what was not acked yet
-  // is redelivered to the partition's next consumer, as after a crash.
-  const ack = (batch: readonly Queued<T>[]) => {
-    if (stopped) return;
-    for (const { msg } of batch) {
-      msg.ack();
+  const giveBackQueued = () => {
+    for (const { msg } of arrivals.takeRest()) {
+      msg.nak();
       lane.held.delete(msg);
     }
-    released();
-  };
-
-  // A receipt that rejects: the batch's decisions are not all durable, so it must not be acked
-  // (acked is gone, in a work queue). Handed back, it is redelivered after the delay.
-  const handBack = (batch: readonly Queued<T>[], items: readonly T[], cause: unknown) => {
-    report(
-      runtimeError(
-        'MW_RUNTIME_BUS_NOT_DURABLE',
-        { partition, count: items.length, cause: errorText(cause) },
-        { cause },
-      ),
-      partition,
-      items,
-    );
-    if (stopped) return; // redelivered to the next consumer after the ack wait
-    for (const { msg } of batch) {
-      msg.nak(retiring ? undefined : redeliverDelayMs);
-      lane.held.delete(msg);
-      if (!retiring) lane.handedBack.add(msg.seq); // due back here; once retiring, for the next consumer
-    }
-    released();
-  };
-
-  const take = (): Queued<T>[] | undefined => {
-    const left = queue.length - head;
-    if (left === 0) return undefined;
-    if (head === 0 && left <= maxBatch) {
-      const batch = queue;
-      queue = [];
-      return batch;
-    }
-    const end = Math.min(queue.length, head + maxBatch);
-    const batch = queue.slice(head, end);
-    head = end;
-    if (head === queue.length) {
-      queue = [];
-      head = 0;
-    }
-    return batch;
   };
 
   const pump = (): void => {
-    const batch = stopped || retiring ? undefined : take();
+    const batch = stopped || retiring ? undefined : arrivals.take();
     if (batch === undefined) {
       busy = false;
       return;
     }
     const items = batch.map((queued) => queued.item);
-    let result: ReturnType<BusHandler<T>>;
-    try {
-      result = handling.run(true, handler, items, partition);
-    } catch (cause) {
-      failed(items, cause);
-      result = undefined;
-    }
-    if (isPromise(result)) {
-      result.then(
-        (receipt) => next(batch, items, receipt),
-        (cause: unknown) => {
-          failed(items, cause);
-          next(batch, items, undefined);
-        },
-      );
-    } else next(batch, items, result);
-  };
-
-  // A receipt's batch is acked once `done` resolves, the next batch need not wait for it; a
-  // rejected `done` hands it back; a handler's throw is reported and the batch acked (the contract).
-  const next = (batch: readonly Queued<T>[], items: readonly T[], receipt: void | BusReceipt) => {
-    const done = (receipt as BusReceipt | null | undefined)?.done;
-    if (!isPromise(done)) ack(batch);
-    else
-      done.then(
-        () => ack(batch),
-        (cause: unknown) => handBack(batch, items, cause),
-      );
-    queueMicrotask(pump);
+    // A receipt's batch is acked once `done` resolves, the next batch need not wait for it; a
+    // rejected `done` hands it back; a handler's throw is reported and the batch acked (the contract).
+    runHandler(deps, items, (receipt) => {
+      const done = (receipt as BusReceipt | null | undefined)?.done;
+      if (!isPromise(done)) settle(batch, true);
+      else
+        done.then(
+          () => settle(batch, true),
+          (cause: unknown) => {
+            report(batchError('MW_RUNTIME_BUS_NOT_DURABLE', partition, items, cause), partition, items);
+            settle(batch, false);
+          },
+        );
+      queueMicrotask(pump);
+    });
   };
 
   const lane: JetStreamLane = {
@@ -168,55 +109,31 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
     state: 'binding',
     messages: undefined,
     arrive(msg) {
-      if (stopped || retiring) {
-        msg.nak();
-        return;
-      }
+      if (stopped || retiring) return void msg.nak();
       if (msg.seq > lane.highestSeen) lane.highestSeen = msg.seq;
       lane.handedBack.delete(msg.seq);
-      let item: T;
-      try {
-        item = JSON.parse(msg.string()) as T;
-      } catch (cause) {
-        // Not ours to handle and never will be: terminated, so it is not redelivered forever.
-        msg.term('not JSON');
-        report(
-          runtimeError(
-            'MW_RUNTIME_BUS_DECODE',
-            { partition, seq: msg.seq, cause: errorText(cause) },
-            { cause },
-          ),
-          partition,
-          [],
-        );
-        settled();
-        return;
-      }
+      const item = decode<T>(msg, partition, report);
+      if (item === undefined) return settled();
       lane.held.add(msg);
-      queue.push({ msg, item });
+      arrivals.push({ msg, item });
       if (!busy) {
         busy = true;
         queueMicrotask(pump);
       }
     },
     extend() {
-      if (stopped) return;
-      for (const msg of lane.held) msg.working();
+      if (!stopped) for (const msg of lane.held) msg.working();
     },
     retire() {
+      if (stopped) return Promise.resolve(); // nothing more will be acked here
       if (!retiring) {
         retiring = true;
         lane.handedBack.clear();
-        for (let i = head; i < queue.length; i++) {
-          queue[i]!.msg.nak();
-          lane.held.delete(queue[i]!.msg);
-        }
-        queue = [];
-        head = 0;
+        giveBackQueued();
       }
       return new Promise<void>((resolve) => {
         retired = resolve;
-        released();
+        settle([], true);
       });
     },
     stop() {
@@ -225,13 +142,93 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
       lane.state = 'gone';
       retired?.(); // nothing more will be acked here
       lane.handedBack.clear(); // for the partition's next consumer
-      // Queued and not handled: handed back now rather than after the ack wait.
-      for (let i = head; i < queue.length; i++) queue[i]!.msg.nak();
-      queue = [];
-      head = 0;
+      giveBackQueued(); // now rather than after the ack wait
     },
   };
   return lane;
+}
+
+/** Runs the handler on a batch; `then` gets its receipt, or nothing once a throw was reported. */
+function runHandler<T>(
+  deps: LaneDeps<T>,
+  items: readonly T[],
+  then: (receipt: void | BusReceipt) => void,
+): void {
+  const { partition, report } = deps;
+  const failed = (cause: unknown) =>
+    report(batchError('MW_RUNTIME_BUS_HANDLER', partition, items, cause), partition, items);
+  let result: ReturnType<BusHandler<T>>;
+  try {
+    result = deps.handling.run(true, deps.handler, items, partition);
+  } catch (cause) {
+    failed(cause);
+    result = undefined;
+  }
+  if (isPromise(result))
+    result.then(then, (cause: unknown) => {
+      failed(cause);
+      then(undefined);
+    });
+  else then(result);
+}
+
+/** The messages that arrived and wait for the handler, in order; taken a batch at a time. */
+function createArrivals<T>(maxBatch: number) {
+  let queue: Queued<T>[] = [];
+  let head = 0;
+  return {
+    push(queued: Queued<T>): void {
+      queue.push(queued);
+    },
+    take(): Queued<T>[] | undefined {
+      const left = queue.length - head;
+      if (left === 0) return undefined;
+      if (head === 0 && left <= maxBatch) {
+        const batch = queue;
+        queue = [];
+        return batch;
+      }
+      const end = Math.min(queue.length, head + maxBatch);
+      const batch = queue.slice(head, end);
+      head = end;
+      if (head === queue.length) {
+        queue = [];
+        head = 0;
+      }
+      return batch;
+    },
+    takeRest(): Queued<T>[] {
+      const rest = queue.slice(head);
+      queue = [];
+      head = 0;
+      return rest;
+    },
+  };
+}
+
+/** A message's item, or nothing if it is not JSON: then it is terminated (never ours) and reported. */
+function decode<T>(msg: JsMsg, partition: number, report: LaneDeps<T>['report']): T | undefined {
+  try {
+    return JSON.parse(msg.string()) as T;
+  } catch (cause) {
+    msg.term('not JSON');
+    const error = runtimeError(
+      'MW_RUNTIME_BUS_DECODE',
+      { partition, seq: msg.seq, cause: errorText(cause) },
+      { cause },
+    );
+    report(error, partition, []);
+    return undefined;
+  }
+}
+
+function batchError(
+  code: 'MW_RUNTIME_BUS_HANDLER' | 'MW_RUNTIME_BUS_NOT_DURABLE',
+  partition: number,
+  items: readonly unknown[],
+  cause: unknown,
+): Error {
+  return runtimeError(code, { partition, count: items.length, cause: errorText(cause) }, { cause });
 }
 
 // A thenable counts as a promise: a handler's promise may come from another realm or library.
