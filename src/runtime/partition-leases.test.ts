@@ -8,7 +8,7 @@ import { isMeshwardenError } from '../envelope/index.js';
 import { leaseBucketOf, partitionKey } from './lease-names.js';
 import { createLeaseLog, dropLeaseBucket, NATS, uniqueMesh, waitFor } from './lease-test-kit.js';
 import { joinPartitionLeases, type LeaseLossReason, type OwnedLease } from './partition-leases.js';
-import { cuttableProxy } from './tcp-cut-test-kit.js';
+import { answerLosingProxy, cuttableProxy } from './tcp-cut-test-kit.js';
 
 // Short leases keep the tests quick: 3 s leases, renewed every 250 ms, given up 1 s early.
 const TIMES = { leaseMs: 3_000, tickMs: 250, marginMs: 1_000 };
@@ -199,6 +199,34 @@ describe('partition leases on NATS KV', () => {
       expect(reasons()).toEqual(['expired', 'expired', 'closed', 'closed']);
     } finally {
       await cutConnection.close();
+    }
+  });
+
+  it('takes up a lease whose create answer was lost, instead of leaving it to stall a lease', async () => {
+    const mesh = newMesh();
+    const log = createLeaseLog();
+    // The broker stores the create of p0 and its answer is lost on the way back.
+    await using proxy = await answerLosingProxy(4222, `$KV.${leaseBucketOf(mesh)}.p.0`);
+    const nc = await connect({ servers: `nats://127.0.0.1:${proxy.port}` });
+    try {
+      // Leases of 60 s: waiting for the orphaned key to lapse would miss the wait below.
+      const times = { leaseMs: 60_000, tickMs: 250, marginMs: 5_000 };
+      await using a = await joinPartitionLeases({
+        connection: nc,
+        mesh,
+        partitions: 1,
+        ...times,
+        node: 'a',
+        ...log.callbacks('a'),
+      });
+      await waitFor('a to own p0', () => a.owned().length === 1, 10_000);
+      expect(proxy.lost()).toBe(true);
+      await using side = await sideBucket(mesh);
+      const entry = await side.kv.get(partitionKey(0));
+      expect(entry?.json()).toEqual({ node: 'a', epoch: a.owned()[0]?.epoch });
+      expect(log.events.map((e) => [e.kind, e.partition])).toEqual([['acquire', 0]]);
+    } finally {
+      await nc.close();
     }
   });
 
