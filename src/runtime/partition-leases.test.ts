@@ -202,6 +202,30 @@ describe('partition leases on NATS KV', () => {
     }
   });
 
+  it('tells a node whose connection closes for good while it hands off (a second onLose, connection)', async () => {
+    const mesh = newMesh();
+    const log = createLeaseLog();
+    const nc = await connect({ servers: NATS });
+    const common = { mesh, partitions: 2, ...TIMES };
+    // a's drain takes far longer than the test: its hand-off is still pending when the connection goes.
+    const a = await joinPartitionLeases({
+      ...common,
+      connection: nc,
+      node: 'a',
+      ...log.callbacks('a', 8_000),
+    });
+    await waitFor('a to own all', () => a.owned().length === 2);
+    await using b = await joinPartitionLeases({ ...common, servers: NATS, node: 'b', ...log.callbacks('b') });
+    await waitFor('a handing p1 off', () => a.owned().length === 1);
+    await nc.close();
+    const reasons = () => log.events.filter((e) => e.node === 'a' && e.kind === 'lose').map((e) => e.reason);
+    await waitFor('a told its connection closed', () => reasons().length === 2, 5_000);
+    expect(reasons()).toEqual(['connection', 'connection']);
+    expect(isMeshwardenError(await a.closed) ? 'ended' : 'not ended').toBe('ended');
+    await waitFor('b to own all', () => b.owned().length === 2, 15_000);
+    expect(log.overlaps()).toEqual([]);
+  });
+
   it('takes up a lease whose create answer was lost, instead of leaving it to stall a lease', async () => {
     const mesh = newMesh();
     const log = createLeaseLog();

@@ -57,8 +57,8 @@ export type PartitionLeaseOptions = {
    * Stop deciding for a partition: stop its consumer and admit nothing more for it. For
    * `rebalance` and `closed` the returned promise (drain the in-flight commits) is awaited before
    * the lease is released; for the other reasons the lease is already gone, so stop at once. A
-   * lease that lapses while its hand-off drains gets a second call, `expired`, while the first is
-   * still pending: stop committing at once.
+   * lease lost while its hand-off drains gets a second call (`expired`, `taken` or `connection`)
+   * while the first is still pending: stop committing at once.
    */
   readonly onLose: (partition: number, reason: LeaseLossReason) => void | Promise<void>;
   /** Failures that do not end the leases: a renewal that did not get through, a callback that threw. */
@@ -136,7 +136,7 @@ function startLeases(ctx: Ctx, nc: NatsConnection, ownConnection: boolean): Part
     ctx.stopping = true;
     for (const [partition, lease] of [...ctx.held]) {
       ctx.held.delete(partition);
-      if (!lease.handingOff) callLose(ctx, partition, 'connection');
+      callLose(ctx, partition, 'connection'); // a second call during a hand-off: stop now
     }
   });
   let closing: Promise<void> | undefined;
@@ -213,7 +213,7 @@ async function renew(ctx: Ctx): Promise<void> {
           reportError(ctx, runtimeError('MW_RUNTIME_LEASE_RENEW', { what, cause: errorText(cause) }));
         } else if (ctx.held.get(partition) === lease && !(await stillOurs(ctx, partition, lease))) {
           ctx.held.delete(partition);
-          if (!lease.handingOff) callLose(ctx, partition, 'taken');
+          callLose(ctx, partition, 'taken'); // a second call during a hand-off: stop now
         }
       }
     }),
@@ -349,8 +349,8 @@ function handOff(ctx: Ctx, partition: number, reason: 'rebalance' | 'closed'): v
 
 /**
  * A lease whose renewals did not get through in time is given up here, before the broker's expiry.
- * One lapsing during a hand-off gets a second `onLose(p, 'expired')`: its drain must stop committing
- * now, as another node may take the partition once the broker frees it.
+ * One lapsing during a hand-off gets a second `onLose(p, 'expired')` (as one taken or cut off does):
+ * its drain must stop committing now, as another node may take the partition once the broker frees it.
  */
 function expireLapsed(ctx: Ctx): void {
   const now = performance.now();
