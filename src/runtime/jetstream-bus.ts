@@ -190,30 +190,12 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
       if (lanes.has(partition)) throw runtimeError('MW_RUNTIME_BUS_SUBSCRIBED', { partition });
       const check = watch.check;
       const redeliverDelayMs = opts.redeliverDelayMs ?? 1_000;
-      const lane = createJetStreamLane({
-        partition,
-        handler,
-        maxBatch,
-        handling,
-        report,
-        settled: check,
-        redeliverDelayMs,
-      });
+      const laneDeps = { partition, handler, maxBatch, handling, report, redeliverDelayMs };
+      const lane = createJetStreamLane({ ...laneDeps, settled: check });
       lanes.set(partition, lane);
       void bindLane(lane, { opts, parts, maxBatch, ackWaitMs, report, isShut: () => shut, check });
     },
-    async unsubscribe(partition) {
-      const lane = lanes.get(partition);
-      if (lane === undefined) return;
-      // Gone from the map first: a new subscriber binds a fresh lane on the same durable consumer.
-      lanes.delete(partition);
-      const retired = lane.retire();
-      await lane.messages?.close().catch(() => {}); // pulls no more
-      await retired;
-      lane.state = 'gone';
-      await lane.messages?.close().catch(() => {}); // bound meanwhile
-      watch.check();
-    },
+    unsubscribe: (partition) => unsubscribeLane(lanes, partition, watch.check),
     drain() {
       if (ended !== undefined) return Promise.reject(ended);
       return shut ? Promise.resolve() : watch.until(true);
@@ -223,6 +205,27 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
     [Symbol.asyncDispose]: close,
   };
   return bus;
+}
+
+/**
+ * Stops a partition's lane (its owner lost it): it pulls no more, what waits goes back, and this
+ * resolves once its batches in flight were acked or handed back. Gone from the map first, so a new
+ * subscriber binds a fresh lane on the same durable consumer.
+ */
+async function unsubscribeLane(
+  lanes: Map<number, JetStreamLane>,
+  partition: number,
+  check: () => void,
+): Promise<void> {
+  const lane = lanes.get(partition);
+  if (lane === undefined) return;
+  lanes.delete(partition);
+  const retired = lane.retire();
+  await lane.messages?.close().catch(() => {}); // pulls no more
+  await retired;
+  lane.state = 'gone';
+  await lane.messages?.close().catch(() => {}); // bound meanwhile
+  check();
 }
 
 /**
