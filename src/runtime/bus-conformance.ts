@@ -56,7 +56,17 @@ function thrownCode(fn: () => unknown): string | undefined {
 
 const numbered = (count: number, from = 0) => Array.from({ length: count }, (_, i) => ({ n: from + i }));
 
-export function describeBusConformance(name: string, openBus: BusFactory): void {
+/** What an adapter can do beyond the common contract. */
+export type BusSupports = {
+  /** Hands a batch whose receipt rejected back for redelivery (JetStream), rather than dropping it. */
+  readonly redelivery: boolean;
+};
+
+export function describeBusConformance(
+  name: string,
+  openBus: BusFactory,
+  supports: BusSupports = { redelivery: false },
+): void {
   describe(`Bus conformance: ${name}`, () => {
     it('hands one partition its items in publish order, one batch at a time', async () => {
       const { bus, reported } = await open(openBus);
@@ -126,13 +136,60 @@ export function describeBusConformance(name: string, openBus: BusFactory): void 
       expect(reported).toEqual([]);
     });
 
-    it('reports a receipt that rejects, with its items', async () => {
+    it('reports a receipt that rejects (not durable), with its items, and redelivers it if it can', async () => {
       const { bus, reported } = await open(openBus);
       await using _ = bus;
-      bus.subscribe(0, () => ({ done: Promise.reject(new Error('not durable')) }));
+      const seen: BusValue[] = [];
+      bus.subscribe(0, (items) => {
+        seen.push(...items);
+        // Not durable the first time only.
+        return { done: seen.length === 1 ? Promise.reject(new Error('not durable')) : Promise.resolve() };
+      });
       await bus.publish(0, { n: 7 });
       await bus.drain();
-      expect(reported).toEqual([{ code: 'MW_RUNTIME_BUS_HANDLER', partition: 0, items: [{ n: 7 }] }]);
+      if (supports.redelivery) {
+        expect(seen).toEqual([{ n: 7 }, { n: 7 }]);
+        expect(reported).toEqual([{ code: 'MW_RUNTIME_BUS_NOT_DURABLE', partition: 0, items: [{ n: 7 }] }]);
+      } else {
+        expect(seen).toEqual([{ n: 7 }]);
+        expect(reported).toEqual([{ code: 'MW_RUNTIME_BUS_HANDLER', partition: 0, items: [{ n: 7 }] }]);
+      }
+    });
+
+    it('unsubscribes a partition once its batch in flight is acked; the next subscriber gets the rest', async () => {
+      const { bus, reported } = await open(openBus);
+      await using _ = bus;
+      const ack = deferred();
+      const arrived = deferred();
+      const first: BusValue[] = [];
+      bus.subscribe(0, (items) => {
+        first.push(...items);
+        arrived.resolve();
+        return { done: ack.promise };
+      });
+      await bus.publish(0, { n: 0 });
+      await arrived.promise;
+      let unsubscribed = false;
+      const unsubscribing = bus.unsubscribe(0).then(() => {
+        unsubscribed = true;
+      });
+      await turns();
+      expect(unsubscribed).toBe(false); // its batch is not acked yet
+      ack.resolve();
+      await unsubscribing;
+      for (const item of numbered(5, 1)) await bus.publish(0, item);
+      await turns();
+      expect(first).toEqual(numbered(1)); // nothing more after unsubscribe
+      const second: BusValue[] = [];
+      bus.subscribe(0, (items) => {
+        second.push(...items);
+      });
+      await bus.drain();
+      expect(second).toEqual(numbered(5, 1));
+      expect(first).toEqual(numbered(1)); // acked before unsubscribe resolved: not redelivered
+      await bus.unsubscribe(0);
+      await bus.unsubscribe(0); // nothing to do
+      expect(reported).toEqual([]);
     });
 
     it('holds back no partition behind a slow handler on another', async () => {

@@ -10,9 +10,15 @@
  *   batch starts only after the previous one's handler returned (or its promise settled). Partitions
  *   are independent (a slow handler on one does not hold back another).
  * - A handler that returns (or whose promise resolves) has handled its whole batch. With a receipt
- *   (`{ done }`), the batch is acked once `done` settles, while the next batch already runs: that
+ *   (`{ done }`), the batch is acked once `done` resolves, while the next batch already runs: that
  *   pipelines deciding with committing, as write-ahead needs the ack only once the decisions are
  *   durable. Without one, returning is the ack.
+ * - A receipt whose `done` rejects says "not durable": a decision of the batch did not become
+ *   durable. The bus reports it to `onError` with the batch; an adapter that can redeliver
+ *   (JetStream: `MW_RUNTIME_BUS_NOT_DURABLE`) hands the batch back instead of acking it, and it comes
+ *   again after a delay (after later batches, so order holds only between successes); drain and
+ *   close wait for it. The in-process bus cannot redeliver: it reports (`MW_RUNTIME_BUS_HANDLER`)
+ *   and counts the batch handled (its senders heard of the failure already).
  * - A handler that throws (or rejects) does not crash the process and does not stop its partition: the
  *   bus reports the error with the batch to `onError` and goes on with the next batch. The batch counts
  *   as handled (acked): retries and dead letters are the handler's job (the runners own them), so a
@@ -36,6 +42,13 @@ export type Bus<T extends BusValue> = {
    */
   subscribe(partition: number, handler: BusHandler<T>): void;
   /**
+   * Stops being a partition's consumer (its owner lost it): hands out no more batches, gives back
+   * what waits (JetStream: `nak`, for the partition's next consumer), and resolves once the batches
+   * in flight were acked (their receipts settled). The partition may be subscribed again later, here
+   * or elsewhere. Unsubscribing a partition without a subscriber does nothing.
+   */
+  unsubscribe(partition: number): Promise<void>;
+  /**
    * Resolves once every item accepted so far has been handled and acked, and every item those handlers published
    * meanwhile (follow-ups): the bus is quiescent. Items of a partition nobody subscribed to keep it
    * waiting until someone does.
@@ -56,21 +69,24 @@ export type Bus<T extends BusValue> = {
 /**
  * Handles a batch of one partition's items, in publish order (a batch holds one item or more). Returns
  * when they are handled, or a promise that resolves when they are; with a receipt, the batch is acked
- * when the receipt's `done` settles (a rejection is reported like a handler's).
+ * when the receipt's `done` resolves (a rejection means not durable: see the contract on `Bus`).
  */
 export type BusHandler<T> = (
   items: readonly T[],
   partition: number,
 ) => void | BusReceipt | Promise<void | BusReceipt>;
 
-/** A batch handled, to be acked later: once `done` settles (say, once its decisions are durable). */
+/**
+ * A batch handled, to be acked later: once `done` resolves (say, once its decisions are durable);
+ * `done` rejects when one of them did not become durable.
+ */
 export type BusReceipt = { readonly done: Promise<unknown> };
 
 /** What every adapter's factory takes. */
 export type BusOptions<T> = {
   /**
    * Told of a batch whose handler threw or rejected (`MW_RUNTIME_BUS_HANDLER`, with the thrown value
-   * as its cause), and, on close, of items no one subscribed to (`MW_RUNTIME_BUS_UNHANDLED`). Must
+   * as its cause), of one whose receipt rejected (not durable, see the contract), and, on close, of items no one subscribed to (`MW_RUNTIME_BUS_UNHANDLED`). Must
    * not throw (a throw here is swallowed, to keep the partition going).
    */
   readonly onError: (

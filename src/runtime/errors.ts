@@ -26,10 +26,13 @@ export const runtimeError = makeError({
   MW_RUNTIME_BUS_PARTITION: 'partition {partition} is not a partition number (a whole number from 0)',
   MW_RUNTIME_BUS_SUBSCRIBED: 'partition {partition} already has a subscriber; a partition has one',
   MW_RUNTIME_BUS_HANDLER: 'the handler of partition {partition} failed on a batch of {count} items: {cause}',
+  MW_RUNTIME_BUS_NOT_DURABLE:
+    'a batch of {count} items of partition {partition} did not become durable, so it was handed back for redelivery: {cause}',
   MW_RUNTIME_BUS_UNHANDLED:
     '{count} items of partition {partition} were never handled: no one subscribed to it before the bus closed',
   MW_RUNTIME_BUS_PARTITION_RANGE:
     'partition {partition} is out of range: the mesh has {partitions} partitions, numbered from 0',
+  MW_RUNTIME_BUS_OPTIONS: 'the JetStream bus options are not usable: {detail}',
   MW_RUNTIME_BUS_CONNECT: 'could not connect to NATS at {servers}: {cause}',
   MW_RUNTIME_BUS_STREAM: 'could not create or open the JetStream stream {stream}: {cause}',
   MW_RUNTIME_BUS_CONNECTION: 'the bus lost its NATS connection, so it stopped: {cause}',

@@ -49,6 +49,13 @@ export function createInProcessBus<T extends BusValue>(opts: InProcessBusOptions
       lane.handler = handler;
       worker.wake(lane);
     },
+    unsubscribe(partition) {
+      const lane = lanes.get(partition);
+      if (lane === undefined || lane.handler === undefined) return Promise.resolve();
+      lane.handler = undefined; // what waits stays queued for the next subscriber
+      if (lane.inFlight === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => lane.idle.push(resolve));
+    },
     drain() {
       return backlog.drained();
     },

@@ -13,6 +13,10 @@ export type Lane<T> = {
   head: number;
   /** A batch is scheduled or running: the next one waits for it. */
   busy: boolean;
+  /** Batches handed to a handler and not yet handled (handler running, or receipt pending). */
+  inFlight: number;
+  /** Told when `inFlight` drops to 0 (unsubscribe waits for it). */
+  idle: (() => void)[];
 };
 
 /** A partition's lane, made on first use; none for a partition that is not a non-negative integer. */
@@ -20,7 +24,7 @@ export function laneOf<T>(lanes: Map<number, Lane<T>>, partition: number): Lane<
   let lane = lanes.get(partition);
   if (lane === undefined) {
     if (!Number.isSafeInteger(partition) || partition < 0) return undefined;
-    lane = { partition, handler: undefined, queue: [], head: 0, busy: false };
+    lane = { partition, handler: undefined, queue: [], head: 0, busy: false, inFlight: 0, idle: [] };
     lanes.set(partition, lane);
   }
   return lane;
@@ -79,6 +83,7 @@ export function createLaneWorker<T>(deps: LaneWorkerDeps<T>): LaneWorker<T> {
       return;
     }
     let result: ReturnType<BusHandler<T>>;
+    lane.inFlight++;
     try {
       result = handling.run(true, lane.handler!, batch, lane.partition);
     } catch (cause) {
@@ -103,15 +108,16 @@ export function createLaneWorker<T>(deps: LaneWorkerDeps<T>): LaneWorker<T> {
   const next = (lane: Lane<T>, batch: readonly T[], receipt: void | BusReceipt) => {
     // Anything but a receipt with a thenable `done` counts as returning nothing: handled now.
     const done = (receipt as BusReceipt | null | undefined)?.done;
-    if (!isThenable(done)) backlog.handled(batch.length);
+    const handled = () => {
+      backlog.handled(batch.length);
+      if (--lane.inFlight === 0) for (const resolve of lane.idle.splice(0)) resolve();
+    };
+    if (!isThenable(done)) handled();
     else
-      done.then(
-        () => backlog.handled(batch.length),
-        (cause: unknown) => {
-          failed(lane, batch, cause);
-          backlog.handled(batch.length);
-        },
-      );
+      done.then(handled, (cause: unknown) => {
+        failed(lane, batch, cause);
+        handled();
+      });
     queueMicrotask(() => pump(lane));
   };
 

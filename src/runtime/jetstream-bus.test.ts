@@ -1,7 +1,6 @@
 // Runs against the NATS server at 127.0.0.1:4222 with JetStream (`.ci/run` starts it when it is not
 // running). Every test has a mesh, so a stream, of its own, deleted after it: tests do not share state.
 import { randomUUID } from 'node:crypto';
-import { type AddressInfo, createConnection, createServer, type Socket } from 'node:net';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -10,6 +9,7 @@ import type { Bus, BusValue } from './bus.js';
 import { describeBusConformance } from './bus-conformance.js';
 import { type JetStreamBusOptions, openJetStreamBus } from './jetstream-bus.js';
 import { partitionSubject, streamNameOf } from './jetstream-names.js';
+import { cuttableProxy } from './tcp-cut-test-kit.js';
 
 const SERVERS = process.env.MW_TEST_NATS ?? 'nats://127.0.0.1:4222';
 let admin: NatsConnection;
@@ -38,7 +38,9 @@ function open(mesh: string, options: Options): Promise<Bus<BusValue>> {
   return openJetStreamBus<BusValue>({ servers: SERVERS, mesh, partitions: 8, ...options });
 }
 
-describeBusConformance('JetStream', (options) => open(freshMesh(), options));
+describeBusConformance('JetStream', (options) => open(freshMesh(), { redeliverDelayMs: 100, ...options }), {
+  redelivery: true,
+});
 
 type Reported = { code: string | undefined; partition: number; items: readonly BusValue[] };
 function collector() {
@@ -79,7 +81,7 @@ describe('JetStream bus', () => {
     ]);
   });
 
-  it('redelivers what a crashed owner never acked to the partition’s next subscriber, after ack wait', async () => {
+  it('redelivers what an owner whose connection dropped never acked to the partition’s next subscriber, after ack wait', async () => {
     const mesh = freshMesh();
     // The first owner: its receipt never settles, then its connection drops (as a process dies).
     const crashing = await connect({ servers: SERVERS });
@@ -126,7 +128,7 @@ describe('JetStream bus', () => {
   it('rides out a lost connection: reconnects, and what is published after it is handled', async () => {
     const mesh = freshMesh();
     const { reported, onError } = collector();
-    await using proxy = await tcpProxy(4222);
+    await using proxy = await cuttableProxy(4222);
     const connection = await connect({
       servers: `nats://127.0.0.1:${proxy.port}`,
       maxReconnectAttempts: -1,
@@ -145,6 +147,7 @@ describe('JetStream bus', () => {
     await bus.drain();
     await connection.flush(); // a's ack reached the broker: only b's fate is under test
     proxy.cut(); // every socket through the proxy dies, as in a network cut or a broker restart
+    proxy.heal(); // and it accepts again, so the client reconnects
     // A publish while cut off may be refused (typed); the same id may be sent again, safely.
     let code: string | undefined = 'not yet';
     while (code !== undefined) {
@@ -242,6 +245,10 @@ describe('JetStream bus', () => {
         openJetStreamBus({ servers: 'nats://127.0.0.1:1', mesh, partitions: 1, onError: () => {} }),
       ),
     ).toBe('MW_RUNTIME_BUS_CONNECT');
+    // An empty mesh name would make the subjects `mw..p.*`: refused before connecting.
+    expect(await codeOf(openJetStreamBus({ mesh: '', partitions: 1, onError: () => {} }))).toBe(
+      'MW_RUNTIME_BUS_OPTIONS',
+    );
   });
 });
 
@@ -252,35 +259,4 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   } catch (err) {
     return isMeshwardenError(err) ? err.code : `not a MeshwardenError: ${String(err)}`;
   }
-}
-
-/** A TCP proxy to a local port whose connections can all be cut at once; it keeps accepting. */
-async function tcpProxy(target: number) {
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = createConnection({ host: '127.0.0.1', port: target });
-    for (const [a, b] of [
-      [client, upstream],
-      [upstream, client],
-    ] as const) {
-      sockets.add(a);
-      a.pipe(b);
-      a.on('error', () => b.destroy());
-      a.on('close', () => {
-        sockets.delete(a);
-        b.destroy();
-      });
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    cut() {
-      for (const socket of sockets) socket.destroy();
-    },
-    async [Symbol.asyncDispose]() {
-      this.cut();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
 }

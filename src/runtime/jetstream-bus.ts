@@ -11,13 +11,14 @@ import {
   RetentionPolicy,
   StorageType,
 } from '@nats-io/jetstream';
-import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
+import { type NatsConnection, nanos } from '@nats-io/transport-node';
 import { errorText } from '../envelope/index.js';
 import type { Bus, BusHandler, BusOptions, BusValue } from './bus.js';
 import { runtimeError } from './errors.js';
 import { createDrainWatch } from './jetstream-drain.js';
 import { createJetStreamLane, type JetStreamLane } from './jetstream-lane.js';
 import { consumerNameOf, meshSubjects, partitionSubject, streamNameOf } from './jetstream-names.js';
+import { connectNats } from './nats-connect.js';
 
 export type JetStreamBusOptions<T> = BusOptions<T> & {
   /** NATS servers, e.g. `nats://127.0.0.1:4222`; ignored when `connection` is given. */
@@ -39,6 +40,8 @@ export type JetStreamBusOptions<T> = BusOptions<T> & {
   readonly maxAckPending?: number;
   /** How long the broker waits for an ack before redelivering (default 30 s); `+WPI` extends it. */
   readonly ackWaitMs?: number;
+  /** How long a batch whose receipt rejected (not durable) waits to be redelivered (default 1 s). */
+  readonly redeliverDelayMs?: number;
   /** How long the broker remembers an id to drop a resend (default 2 min, as NATS). */
   readonly duplicateWindowMs?: number;
   /** How often drain asks the broker about partitions handled elsewhere (default 50 ms). */
@@ -52,25 +55,10 @@ export type JetStreamBusOptions<T> = BusOptions<T> & {
  * `MW_RUNTIME_BUS_CONNECT` or `MW_RUNTIME_BUS_STREAM` when NATS or the stream cannot be reached.
  */
 export async function openJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>): Promise<Bus<T>> {
-  const servers = opts.servers ?? 'nats://127.0.0.1:4222';
+  if (opts.mesh === '') throw runtimeError('MW_RUNTIME_BUS_OPTIONS', { detail: 'the mesh name is empty' });
   const ownConnection = opts.connection === undefined;
-  let nc: NatsConnection;
-  try {
-    nc =
-      opts.connection ??
-      (await connect({
-        servers: typeof servers === 'string' ? servers : [...servers],
-        name: `meshwarden ${opts.mesh}`,
-        // A node keeps trying: a broker restart is an outage to ride out, not the end of the mesh.
-        maxReconnectAttempts: -1,
-      }));
-  } catch (cause) {
-    throw runtimeError(
-      'MW_RUNTIME_BUS_CONNECT',
-      { servers: String(servers), cause: errorText(cause) },
-      { cause },
-    );
-  }
+  const nc =
+    opts.connection ?? (await connectNats(opts.servers, `meshwarden ${opts.mesh}`, 'MW_RUNTIME_BUS_CONNECT'));
   const stream = streamNameOf(opts.mesh);
   try {
     const jsm = await jetstreamManager(nc);
@@ -201,10 +189,13 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
       if (bad !== undefined) throw bad;
       if (lanes.has(partition)) throw runtimeError('MW_RUNTIME_BUS_SUBSCRIBED', { partition });
       const check = watch.check;
-      const lane = createJetStreamLane({ partition, handler, maxBatch, handling, report, settled: check });
+      const redeliverDelayMs = opts.redeliverDelayMs ?? 1_000;
+      const laneDeps = { partition, handler, maxBatch, handling, report, redeliverDelayMs };
+      const lane = createJetStreamLane({ ...laneDeps, settled: check });
       lanes.set(partition, lane);
       void bindLane(lane, { opts, parts, maxBatch, ackWaitMs, report, isShut: () => shut, check });
     },
+    unsubscribe: (partition) => unsubscribeLane(lanes, partition, watch.check),
     drain() {
       if (ended !== undefined) return Promise.reject(ended);
       return shut ? Promise.resolve() : watch.until(true);
@@ -214,6 +205,27 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
     [Symbol.asyncDispose]: close,
   };
   return bus;
+}
+
+/**
+ * Stops a partition's lane (its owner lost it): it pulls no more, what waits goes back, and this
+ * resolves once its batches in flight were acked or handed back. Gone from the map first, so a new
+ * subscriber binds a fresh lane on the same durable consumer.
+ */
+async function unsubscribeLane(
+  lanes: Map<number, JetStreamLane>,
+  partition: number,
+  check: () => void,
+): Promise<void> {
+  const lane = lanes.get(partition);
+  if (lane === undefined) return;
+  lanes.delete(partition);
+  const retired = lane.retire();
+  await lane.messages?.close().catch(() => {}); // pulls no more
+  await retired;
+  lane.state = 'gone';
+  await lane.messages?.close().catch(() => {}); // bound meanwhile
+  check();
 }
 
 /**
@@ -249,9 +261,9 @@ async function bindLane<T extends BusValue>(
       max_ack_pending: Math.max(maxBatch, opts.maxAckPending ?? 8192),
     });
     const consumer = await parts.js.consumers.get(parts.stream, name);
-    if (isShut()) return;
+    if (isShut() || isGone(lane)) return;
     const messages = await consumer.consume({ max_messages: maxBatch, callback: (msg) => lane.arrive(msg) });
-    if (isShut()) {
+    if (isShut() || isGone(lane)) {
       await messages.close();
       return;
     }
@@ -263,6 +275,11 @@ async function bindLane<T extends BusValue>(
   } catch (cause) {
     if (!isShut()) gone(cause);
   }
+}
+
+/** Unsubscribed (or failed) meanwhile: a read through a function, as the state changes across awaits. */
+function isGone(lane: JetStreamLane): boolean {
+  return lane.state === 'gone';
 }
 
 function reporter<T>(onError: BusOptions<T>['onError']) {

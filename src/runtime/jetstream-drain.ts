@@ -41,7 +41,7 @@ export function createDrainWatch(
 
   const idle = (): boolean => {
     if (inFlight > 0) return false;
-    for (const lane of lanes.values()) if (lane.held.size > 0) return false;
+    for (const lane of lanes.values()) if (lane.held.size > 0 || lane.handedBack.size > 0) return false;
     return true;
   };
 

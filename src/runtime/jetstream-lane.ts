@@ -3,6 +3,7 @@ import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { errorText } from '../envelope/index.js';
 import type { BusHandler, BusReceipt, BusValue } from './bus.js';
 import { runtimeError } from './errors.js';
+import { isThenable } from './thenable.js';
 
 /**
  * One subscribed partition of the JetStream bus: the messages its pull consumer delivered and this
@@ -13,6 +14,8 @@ export type JetStreamLane = {
   readonly partition: number;
   /** Delivered and not yet acked (or termed, or handed back): drain waits for it to empty. */
   readonly held: Set<JsMsg>;
+  /** Stream sequences handed back (`nak`) as not durable, due back here: drain waits for them. */
+  readonly handedBack: Set<number>;
   /** The highest stream sequence delivered here: every item this bus published up to it arrived. */
   highestSeen: number;
   /** Binding its consumer, consuming, or gone (its consumer failed, or the lane stopped). */
@@ -24,6 +27,11 @@ export type JetStreamLane = {
   extend(): void;
   /** Stops acking and handing out: held messages not yet handled go back to the stream (`nak`). */
   stop(): void;
+  /**
+   * Stops handing out (unsubscribe): queued and later arriving messages go back (`nak`), batches in
+   * the handler or waiting for their receipt are still acked (or handed back); resolves once none is held.
+   */
+  retire(): Promise<void>;
 };
 
 export type LaneDeps<T> = {
@@ -33,6 +41,8 @@ export type LaneDeps<T> = {
   /** The async context of handlers: what they publish while the bus closes is a follow-up. */
   readonly handling: AsyncLocalStorage<true>;
   readonly report: (error: Error, partition: number, items: readonly T[]) => void;
+  /** How long the broker waits before redelivering a batch that did not become durable. */
+  readonly redeliverDelayMs: number;
   /** Called after held messages were acked or handed back: drain may be satisfied. */
   readonly settled: () => void;
 };
@@ -40,148 +50,184 @@ export type LaneDeps<T> = {
 type Queued<T> = { readonly msg: JsMsg; readonly item: T };
 
 export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetStreamLane {
-  const { partition, handler, maxBatch, handling, report, settled } = deps;
-  let queue: Queued<T>[] = [];
-  let head = 0;
+  const { partition, report, settled, redeliverDelayMs } = deps;
+  const arrivals = createArrivals<T>(deps.maxBatch);
   let busy = false;
   let stopped = false;
+  let retiring = false;
+  let retired: (() => void) | undefined;
 
-  const failed = (batch: readonly T[], cause: unknown) =>
-    report(
-      runtimeError(
-        'MW_RUNTIME_BUS_HANDLER',
-        { partition, count: batch.length, cause: errorText(cause) },
-        { cause },
-      ),
-      partition,
-      batch,
-    );
-
-  // Once stopped (the bus closed or lost its connection), nothing is acked: what was not acked yet
-  // is redelivered to the partition's next consumer, as after a crash.
-  const ack = (batch: readonly Queued<T>[]) => {
+  // Acked once durable. A receipt that rejects means not durable: acked would be gone (a work
+  // queue), so it is handed back (`nak`), to come again after the delay. Once stopped (the bus
+  // closed or lost its connection) neither: it is redelivered after the ack wait, as after a crash.
+  const settle = (batch: readonly Queued<T>[], durable: boolean) => {
     if (stopped) return;
     for (const { msg } of batch) {
-      msg.ack();
+      if (durable) msg.ack();
+      else msg.nak(retiring ? undefined : redeliverDelayMs);
+      if (!durable && !retiring) lane.handedBack.add(msg.seq); // due back here, not elsewhere
       lane.held.delete(msg);
     }
+    if (retired !== undefined && lane.held.size === 0) retired();
     settled();
   };
-
-  const take = (): Queued<T>[] | undefined => {
-    const left = queue.length - head;
-    if (left === 0) return undefined;
-    if (head === 0 && left <= maxBatch) {
-      const batch = queue;
-      queue = [];
-      return batch;
+  const giveBackQueued = () => {
+    for (const { msg } of arrivals.takeRest()) {
+      msg.nak();
+      lane.held.delete(msg);
     }
-    const end = Math.min(queue.length, head + maxBatch);
-    const batch = queue.slice(head, end);
-    head = end;
-    if (head === queue.length) {
-      queue = [];
-      head = 0;
-    }
-    return batch;
   };
 
   const pump = (): void => {
-    const batch = stopped ? undefined : take();
+    const batch = stopped || retiring ? undefined : arrivals.take();
     if (batch === undefined) {
       busy = false;
       return;
     }
     const items = batch.map((queued) => queued.item);
-    let result: ReturnType<BusHandler<T>>;
-    try {
-      result = handling.run(true, handler, items, partition);
-    } catch (cause) {
-      failed(items, cause);
-      result = undefined;
-    }
-    if (isPromise(result)) {
-      result.then(
-        (receipt) => next(batch, items, receipt),
-        (cause: unknown) => {
-          failed(items, cause);
-          next(batch, items, undefined);
-        },
-      );
-    } else next(batch, items, result);
-  };
-
-  // As in the in-process bus: a receipt's batch is acked once `done` settles, the next batch need
-  // not wait for it; a throw or a rejection is reported and the batch acked (the contract).
-  const next = (batch: readonly Queued<T>[], items: readonly T[], receipt: void | BusReceipt) => {
-    const done = (receipt as BusReceipt | null | undefined)?.done;
-    if (!isPromise(done)) ack(batch);
-    else
-      done.then(
-        () => ack(batch),
-        (cause: unknown) => {
-          failed(items, cause);
-          ack(batch);
-        },
-      );
-    queueMicrotask(pump);
+    // A receipt's batch is acked once `done` resolves, the next batch need not wait for it; a
+    // rejected `done` hands it back; a handler's throw is reported and the batch acked (the contract).
+    runHandler(deps, items, (receipt) => {
+      const done = (receipt as BusReceipt | null | undefined)?.done;
+      if (!isThenable(done)) settle(batch, true);
+      else
+        done.then(
+          () => settle(batch, true),
+          (cause: unknown) => {
+            report(batchError('MW_RUNTIME_BUS_NOT_DURABLE', partition, items, cause), partition, items);
+            settle(batch, false);
+          },
+        );
+      queueMicrotask(pump);
+    });
   };
 
   const lane: JetStreamLane = {
     partition,
     held: new Set(),
+    handedBack: new Set(),
     highestSeen: 0,
     state: 'binding',
     messages: undefined,
     arrive(msg) {
-      if (stopped) {
-        msg.nak();
-        return;
-      }
+      if (stopped || retiring) return void msg.nak();
       if (msg.seq > lane.highestSeen) lane.highestSeen = msg.seq;
-      let item: T;
-      try {
-        item = JSON.parse(msg.string()) as T;
-      } catch (cause) {
-        // Not ours to handle and never will be: terminated, so it is not redelivered forever.
-        msg.term('not JSON');
-        report(
-          runtimeError(
-            'MW_RUNTIME_BUS_DECODE',
-            { partition, seq: msg.seq, cause: errorText(cause) },
-            { cause },
-          ),
-          partition,
-          [],
-        );
-        settled();
-        return;
-      }
+      lane.handedBack.delete(msg.seq);
+      const item = decode<T>(msg, partition, report);
+      if (item === undefined) return settled();
       lane.held.add(msg);
-      queue.push({ msg, item });
+      arrivals.push({ msg, item });
       if (!busy) {
         busy = true;
         queueMicrotask(pump);
       }
     },
     extend() {
-      if (stopped) return;
-      for (const msg of lane.held) msg.working();
+      if (!stopped) for (const msg of lane.held) msg.working();
+    },
+    retire() {
+      if (stopped) return Promise.resolve(); // nothing more will be acked here
+      if (!retiring) {
+        retiring = true;
+        lane.handedBack.clear();
+        giveBackQueued();
+      }
+      return new Promise<void>((resolve) => {
+        retired = resolve;
+        settle([], true);
+      });
     },
     stop() {
       if (stopped) return;
       stopped = true;
       lane.state = 'gone';
-      // Queued and not handled: handed back now rather than after the ack wait.
-      for (let i = head; i < queue.length; i++) queue[i]!.msg.nak();
-      queue = [];
-      head = 0;
+      retired?.(); // nothing more will be acked here
+      lane.handedBack.clear(); // for the partition's next consumer
+      giveBackQueued(); // now rather than after the ack wait
     },
   };
   return lane;
 }
 
-// A thenable counts as a promise: a handler's promise may come from another realm or library.
-function isPromise<R>(value: R | Promise<R>): value is Promise<R> {
-  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
+/** Runs the handler on a batch; `then` gets its receipt, or nothing once a throw was reported. */
+function runHandler<T>(
+  deps: LaneDeps<T>,
+  items: readonly T[],
+  then: (receipt: void | BusReceipt) => void,
+): void {
+  const { partition, report } = deps;
+  const failed = (cause: unknown) =>
+    report(batchError('MW_RUNTIME_BUS_HANDLER', partition, items, cause), partition, items);
+  let result: ReturnType<BusHandler<T>>;
+  try {
+    result = deps.handling.run(true, deps.handler, items, partition);
+  } catch (cause) {
+    failed(cause);
+    result = undefined;
+  }
+  if (isThenable(result))
+    result.then(then, (cause: unknown) => {
+      failed(cause);
+      then(undefined);
+    });
+  else then(result);
+}
+
+/** The messages that arrived and wait for the handler, in order; taken a batch at a time. */
+function createArrivals<T>(maxBatch: number) {
+  let queue: Queued<T>[] = [];
+  let head = 0;
+  return {
+    push(queued: Queued<T>): void {
+      queue.push(queued);
+    },
+    take(): Queued<T>[] | undefined {
+      const left = queue.length - head;
+      if (left === 0) return undefined;
+      if (head === 0 && left <= maxBatch) {
+        const batch = queue;
+        queue = [];
+        return batch;
+      }
+      const end = Math.min(queue.length, head + maxBatch);
+      const batch = queue.slice(head, end);
+      head = end;
+      if (head === queue.length) {
+        queue = [];
+        head = 0;
+      }
+      return batch;
+    },
+    takeRest(): Queued<T>[] {
+      const rest = queue.slice(head);
+      queue = [];
+      head = 0;
+      return rest;
+    },
+  };
+}
+
+/** A message's item, or nothing if it is not JSON: then it is terminated (never ours) and reported. */
+function decode<T>(msg: JsMsg, partition: number, report: LaneDeps<T>['report']): T | undefined {
+  try {
+    return JSON.parse(msg.string()) as T;
+  } catch (cause) {
+    msg.term('not JSON');
+    const error = runtimeError(
+      'MW_RUNTIME_BUS_DECODE',
+      { partition, seq: msg.seq, cause: errorText(cause) },
+      { cause },
+    );
+    report(error, partition, []);
+    return undefined;
+  }
+}
+
+function batchError(
+  code: 'MW_RUNTIME_BUS_HANDLER' | 'MW_RUNTIME_BUS_NOT_DURABLE',
+  partition: number,
+  items: readonly unknown[],
+  cause: unknown,
+): Error {
+  return runtimeError(code, { partition, count: items.length, cause: errorText(cause) }, { cause });
 }

@@ -4,10 +4,11 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JetStreamApiCodes, JetStreamApiError, jetstream } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { errorText } from '../envelope/index.js';
 import { runtimeError } from './errors.js';
 import { leaseBucketOf, memberKey } from './lease-names.js';
+import { connectNats } from './nats-connect.js';
 import type { PartitionLeaseOptions } from './partition-leases.js';
 
 /** The broker refused a compare-and-set: the key is not at the revision given. */
@@ -25,32 +26,21 @@ export function checkLeaseOptions(
   tickMs: number,
   marginMs: number,
 ): void {
-  const problem = !/^[A-Za-z0-9_-]{1,64}$/.test(opts.node)
-    ? `node ${JSON.stringify(opts.node)} is not 1 to 64 letters, digits, - or _`
-    : !Number.isInteger(opts.partitions) || opts.partitions < 1
-      ? `partitions ${opts.partitions} is not a whole number from 1`
-      : !(tickMs > 0 && marginMs > 0 && 2 * tickMs + marginMs < leaseMs)
-        ? `leaseMs (${leaseMs}) must be more than two ticks (${tickMs} ms each) plus the margin (${marginMs} ms)`
-        : undefined;
+  const problem =
+    opts.mesh === ''
+      ? 'the mesh name is empty'
+      : !/^[A-Za-z0-9_-]{1,64}$/.test(opts.node)
+        ? `node ${JSON.stringify(opts.node)} is not 1 to 64 letters, digits, - or _`
+        : !Number.isInteger(opts.partitions) || opts.partitions < 1
+          ? `partitions ${opts.partitions} is not a whole number from 1`
+          : !(tickMs > 0 && marginMs > 0 && 2 * tickMs + marginMs < leaseMs)
+            ? `leaseMs (${leaseMs}) must be more than two ticks (${tickMs} ms each) plus the margin (${marginMs} ms)`
+            : undefined;
   if (problem !== undefined) throw runtimeError('MW_RUNTIME_LEASE_OPTIONS', { detail: problem });
 }
 
-export async function connectForLeases(opts: PartitionLeaseOptions): Promise<NatsConnection> {
-  const servers = opts.servers ?? 'nats://127.0.0.1:4222';
-  try {
-    return await connect({
-      servers: typeof servers === 'string' ? servers : [...servers],
-      name: `meshwarden ${opts.mesh} ${opts.node} leases`,
-      // A cut is an outage to ride out: the leases lapse meanwhile, and the node rejoins after.
-      maxReconnectAttempts: -1,
-    });
-  } catch (cause) {
-    throw runtimeError(
-      'MW_RUNTIME_LEASE_CONNECT',
-      { servers: String(servers), cause: errorText(cause) },
-      { cause },
-    );
-  }
+export function connectForLeases(opts: PartitionLeaseOptions): Promise<NatsConnection> {
+  return connectNats(opts.servers, `meshwarden ${opts.mesh} ${opts.node} leases`, 'MW_RUNTIME_LEASE_CONNECT');
 }
 
 export async function openLeaseBucket(

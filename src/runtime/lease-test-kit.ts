@@ -1,7 +1,6 @@
-// Shared by the partition lease tests: an event log of who owned what when, and a TCP proxy whose
-// cut refuses new connections until it heals.
+// Shared by the partition lease tests: an event log of who owned what when. (The TCP proxy that cuts
+// a node off is in tcp-cut-test-kit.ts.)
 import { randomUUID } from 'node:crypto';
-import { type AddressInfo, createConnection, createServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -27,27 +26,35 @@ export async function dropLeaseBucket(mesh: string): Promise<void> {
 }
 
 export type LeaseEvent = {
+  /** `Date.now()` where it happened: the one clock every process on this machine shares. */
   readonly at: number;
   readonly node: string;
   readonly kind: 'acquire' | 'lose';
   readonly partition: number;
   readonly epoch?: number;
-  readonly reason?: LeaseLossReason;
+  /** `killed`: the last moment a SIGKILLed node could still decide, as it last reported. */
+  readonly reason?: LeaseLossReason | 'killed';
 };
 
-/** Records every acquire and loss, in the order they happened, with `performance.now()`. */
+/**
+ * Records every acquire and loss of every node, this process's and (through `record`) a child's
+ * sent over IPC, in each node's own order.
+ */
 export function createLeaseLog() {
   const events: LeaseEvent[] = [];
   return {
     events,
+    record(event: LeaseEvent): void {
+      events.push(event);
+    },
     callbacks(node: string, loseDelayMs = 0): Pick<PartitionLeaseOptions, 'onAcquire' | 'onLose'> {
       return {
         onAcquire: (partition, epoch) =>
-          events.push({ at: performance.now(), node, kind: 'acquire', partition, epoch }),
+          events.push({ at: Date.now(), node, kind: 'acquire', partition, epoch }),
         onLose: async (partition, reason) => {
           // A hand-off drains first; the loss counts from when the node stopped, i.e. after.
           if (loseDelayMs > 0 && (reason === 'rebalance' || reason === 'closed')) await sleep(loseDelayMs);
-          events.push({ at: performance.now(), node, kind: 'lose', partition, reason });
+          events.push({ at: Date.now(), node, kind: 'lose', partition, reason });
         },
       };
     },
@@ -66,6 +73,7 @@ function replay(events: readonly LeaseEvent[]) {
   const owners = new Map<number, string>();
   const overlaps: string[] = [];
   const lastEpoch = new Map<number, number>();
+  // A stable sort: events of one node at the same ms keep that node's order.
   for (const event of [...events].sort((a, b) => a.at - b.at)) {
     if (event.kind === 'lose') {
       if (owners.get(event.partition) === event.node) owners.delete(event.partition);
@@ -87,41 +95,4 @@ export async function waitFor(what: string, check: () => boolean, timeoutMs = 15
     if (performance.now() > until) throw new Error(`timed out waiting for ${what}`);
     await sleep(25);
   }
-}
-
-/** A TCP proxy to a local port: `cut()` drops every connection and refuses new ones until `heal()`. */
-export async function cuttableProxy(target: number) {
-  const sockets = new Set<Socket>();
-  let cut = false;
-  const server = createServer((client) => {
-    if (cut) return void client.destroy();
-    const upstream = createConnection({ host: '127.0.0.1', port: target });
-    for (const [a, b] of [
-      [client, upstream],
-      [upstream, client],
-    ] as const) {
-      sockets.add(a);
-      a.pipe(b);
-      a.on('error', () => b.destroy());
-      a.on('close', () => {
-        sockets.delete(a);
-        b.destroy();
-      });
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    cut() {
-      cut = true;
-      for (const socket of sockets) socket.destroy();
-    },
-    heal() {
-      cut = false;
-    },
-    async [Symbol.asyncDispose]() {
-      this.cut();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
 }

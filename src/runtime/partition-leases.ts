@@ -56,7 +56,9 @@ export type PartitionLeaseOptions = {
   /**
    * Stop deciding for a partition: stop its consumer and admit nothing more for it. For
    * `rebalance` and `closed` the returned promise (drain the in-flight commits) is awaited before
-   * the lease is released; for the other reasons the lease is already gone, so stop at once.
+   * the lease is released; for the other reasons the lease is already gone, so stop at once. A
+   * lease lost while its hand-off drains gets a second call (`expired`, `taken` or `connection`)
+   * while the first is still pending: stop committing at once.
    */
   readonly onLose: (partition: number, reason: LeaseLossReason) => void | Promise<void>;
   /** Failures that do not end the leases: a renewal that did not get through, a callback that threw. */
@@ -134,7 +136,7 @@ function startLeases(ctx: Ctx, nc: NatsConnection, ownConnection: boolean): Part
     ctx.stopping = true;
     for (const [partition, lease] of [...ctx.held]) {
       ctx.held.delete(partition);
-      if (!lease.handingOff) callLose(ctx, partition, 'connection');
+      callLose(ctx, partition, 'connection'); // a second call during a hand-off: stop now
     }
   });
   let closing: Promise<void> | undefined;
@@ -211,7 +213,7 @@ async function renew(ctx: Ctx): Promise<void> {
           reportError(ctx, runtimeError('MW_RUNTIME_LEASE_RENEW', { what, cause: errorText(cause) }));
         } else if (ctx.held.get(partition) === lease && !(await stillOurs(ctx, partition, lease))) {
           ctx.held.delete(partition);
-          if (!lease.handingOff) callLose(ctx, partition, 'taken');
+          callLose(ctx, partition, 'taken'); // a second call during a hand-off: stop now
         }
       }
     }),
@@ -238,8 +240,13 @@ async function stillOurs(ctx: Ctx, partition: number, lease: Held): Promise<bool
 async function rebalance(ctx: Ctx): Promise<void> {
   const members = new Set<string>();
   const taken = new Set<number>();
+  let listing: { stop(): void } | undefined;
+  let abandoned = false;
   const listed = async () => {
-    for await (const key of await ctx.kv.keys()) {
+    const keys = await ctx.kv.keys();
+    listing = keys;
+    if (abandoned) keys.stop();
+    for await (const key of keys) {
       const node = nodeOfMemberKey(key);
       if (node !== undefined) members.add(node);
       const partition = partitionOfKey(key);
@@ -249,7 +256,11 @@ async function rebalance(ctx: Ctx): Promise<void> {
   };
   // A listing cut off mid-way must not stall the ticks (and so the renewals) for good.
   const timeout = sleep(Math.max(2 * ctx.tickMs, 1_000), false, { ref: false });
-  if (!(await Promise.race([listed().catch(() => false), timeout]))) return; // try again next tick
+  if (!(await Promise.race([listed().catch(() => false), timeout]))) {
+    abandoned = true;
+    listing?.stop(); // its consumer goes; try again next tick
+    return;
+  }
   members.add(ctx.opts.node);
   ctx.members = [...members].sort();
   const owned = new Set<number>();
@@ -269,24 +280,51 @@ async function rebalance(ctx: Ctx): Promise<void> {
 }
 
 async function acquire(ctx: Ctx, partition: number): Promise<void> {
-  const sent = performance.now();
   let revision: number;
+  let epoch: number;
+  let sent = performance.now();
   try {
     // The epoch is the revision this write gets, so it is written in the first renewal.
     revision = await ctx.kv.create(partitionKey(partition), leaseValue(ctx, 0));
+    epoch = revision;
   } catch {
-    return; // another node was first, or the broker is not answering
+    // Another node was first, the broker is not answering, or this create's answer was lost.
+    const created = await createdAnyway(ctx, partition);
+    if (created === undefined) return;
+    ({ epoch, revision, sent } = created);
   }
   const deadline = sent + ctx.leaseMs - ctx.marginMs;
   if (ctx.stopping || performance.now() >= deadline) {
     await ctx.kv.delete(partitionKey(partition), { previousSeq: revision }).catch(() => {});
     return;
   }
-  ctx.held.set(partition, { epoch: revision, revision, deadline, handingOff: false });
+  ctx.held.set(partition, { epoch, revision, deadline, handingOff: false });
   try {
-    ctx.opts.onAcquire(partition, revision);
+    ctx.opts.onAcquire(partition, epoch);
   } catch (cause) {
     reportCallback(ctx, 'onAcquire', partition, cause);
+  }
+}
+
+/**
+ * A create whose answer was lost left this node's lease (epoch still 0) that nobody renews: read it
+ * back and renew it at once (writing the epoch, the create's revision), as its write time is unknown.
+ */
+async function createdAnyway(
+  ctx: Ctx,
+  partition: number,
+): Promise<{ epoch: number; revision: number; sent: number } | undefined> {
+  try {
+    const entry = await ctx.kv.get(partitionKey(partition));
+    if (entry === null || entry.operation !== 'PUT') return undefined;
+    const value = entry.json<{ node?: string; epoch?: number }>();
+    if (value.node !== ctx.opts.node || value.epoch !== 0) return undefined;
+    const sent = performance.now();
+    const key = partitionKey(partition);
+    const revision = await ctx.kv.update(key, leaseValue(ctx, entry.revision), entry.revision);
+    return { epoch: entry.revision, revision, sent };
+  } catch {
+    return undefined; // cannot tell, or someone else moved it: leave it to lapse
   }
 }
 
@@ -309,13 +347,17 @@ function handOff(ctx: Ctx, partition: number, reason: 'rebalance' | 'closed'): v
   void done.then(() => ctx.handOffs.delete(done));
 }
 
-/** A lease whose renewals did not get through in time is given up here, before the broker's expiry. */
+/**
+ * A lease whose renewals did not get through in time is given up here, before the broker's expiry.
+ * One lapsing during a hand-off gets a second `onLose(p, 'expired')` (as one taken or cut off does):
+ * its drain must stop committing now, as another node may take the partition once the broker frees it.
+ */
 function expireLapsed(ctx: Ctx): void {
   const now = performance.now();
   for (const [partition, lease] of [...ctx.held]) {
     if (lease.deadline > now) continue;
     ctx.held.delete(partition);
-    if (!lease.handingOff) callLose(ctx, partition, 'expired');
+    callLose(ctx, partition, 'expired');
   }
 }
 

@@ -234,6 +234,11 @@ function admitBatch(
     tickets.settle(item.ticket, durable);
     durables.push(durable);
   }
-  // The senders hear of a failed append; the bus need not report it again.
-  return { done: Promise.allSettled(durables) };
+  // Settles once every decision settled; rejects if one did not become durable, so that a bus that
+  // can redeliver (JetStream) hands the batch back instead of acking it. The senders hear of it too.
+  return { done: Promise.allSettled(durables).then(firstFailure) };
+}
+
+function firstFailure(results: readonly PromiseSettledResult<unknown>[]): void {
+  for (const result of results) if (result.status === 'rejected') throw result.reason;
 }

@@ -1,0 +1,25 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { errorText } from '../envelope/index.js';
+import { runtimeError } from './errors.js';
+
+/**
+ * Opens a NATS connection for the bus or the leases; rejects with `code` (`{servers}`, `{cause}`)
+ * when NATS cannot be reached. It keeps reconnecting for good: a broker restart or a cut is an
+ * outage to ride out (the leases lapse meanwhile), not the end of the mesh.
+ */
+export async function connectNats(
+  servers: string | readonly string[] | undefined,
+  name: string,
+  code: 'MW_RUNTIME_BUS_CONNECT' | 'MW_RUNTIME_LEASE_CONNECT',
+): Promise<NatsConnection> {
+  const to = servers ?? 'nats://127.0.0.1:4222';
+  try {
+    return await connect({
+      servers: typeof to === 'string' ? to : [...to],
+      name,
+      maxReconnectAttempts: -1,
+    });
+  } catch (cause) {
+    throw runtimeError(code, { servers: String(to), cause: errorText(cause) }, { cause });
+  }
+}
