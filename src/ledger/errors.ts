@@ -8,6 +8,8 @@ export const ledgerError = makeError({
   MW_LEDGER_CHECKPOINT: 'the checkpoint is not valid: {problem}',
   MW_LEDGER_KEY: 'the checkpoint key {file} could not be {action}: {cause}',
   MW_LEDGER_LOCATION: 'the ledger location {location} cannot be opened: {reason}',
+  MW_LEDGER_LOCKED:
+    'the ledger {location} is already open for writing by {holder}; one process writes a ledger at a time: stop that one first (why and audit can read the ledger meanwhile), or use another data directory or schema',
   MW_LEDGER_FENCED:
     'the ledger {location} refused an append to partition {partition} at entry {seq}: another writer appended to that chain since this one read its head, so this writer is closed',
 });

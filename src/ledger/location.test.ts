@@ -20,7 +20,7 @@ describe('openLedgerAt', () => {
     await using ledger = opened;
     expect(ledger.durability).toBe('normal');
     await ledger.append(record);
-    const again = await openLedgerAt(file);
+    const again = await openLedgerAt(file, { create: false });
     if (isMeshwardenError(again)) throw again;
     await using reader = again;
     expect(await reader.count()).toBe(1);
@@ -59,6 +59,38 @@ describe('openLedgerAt', () => {
       expect((await reader.checkpoint()).origin).toBe('here');
     },
   );
+
+  it('refuses a second SQLite writer with MW_LEDGER_LOCKED naming this process, until the first closes', async () => {
+    const file = tempFile();
+    const first = await openLedgerAt(file, { origin: 'here' });
+    if (isMeshwardenError(first)) throw first;
+    const second = await openLedgerAt(file, { origin: 'here' });
+    expect(second).toMatchObject({ code: 'MW_LEDGER_LOCKED' });
+    expect((second as Error).message).toContain(`process ${process.pid}`);
+    await first.close();
+    const third = await openLedgerAt(file, { origin: 'here' });
+    if (isMeshwardenError(third)) throw third;
+    await third.close();
+  });
+
+  it('refuses a second PostgreSQL writer on one schema with MW_LEDGER_LOCKED; readers still open', async () => {
+    const at = freshSchema();
+    const opts = { origin: 'here', keyFile: at.keyFile };
+    const first = await openLedgerAt(at.location, opts);
+    if (isMeshwardenError(first)) throw first;
+    await first.append(record);
+    const second = await openLedgerAt(at.location, opts);
+    expect(second).toMatchObject({ code: 'MW_LEDGER_LOCKED' });
+    expect((second as Error).message).toContain(`meshwarden writer pid ${process.pid}`);
+    const reader = await openLedgerAt(at.location, { create: false, keyFile: at.keyFile });
+    if (isMeshwardenError(reader)) throw reader;
+    expect(await reader.count()).toBe(1);
+    await reader.close();
+    await first.close();
+    const third = await openLedgerAt(at.location, opts);
+    if (isMeshwardenError(third)) throw third;
+    await third.close();
+  });
 
   it('refuses, as a value, to read a PostgreSQL schema that holds no ledger, and creates nothing', async () => {
     const at = freshSchema();

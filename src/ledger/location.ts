@@ -3,7 +3,10 @@ import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
 import { ledgerError, redacted } from './errors.js';
 import type { Durability, Ledger } from './ports.js';
 import { openPostgresLedger } from './postgres.js';
+import { parsePostgresLocation } from './postgres-schema.js';
+import { lockPostgresWriter } from './postgres-writer-lock.js';
 import { openLedger } from './sqlite.js';
+import { lockSqliteWriter, type WriterLock } from './writer-lock.js';
 
 export type OpenLedgerOptions = {
   /** Names this ledger in its checkpoints (the mesh name); readers leave it out and get the stored one. */
@@ -14,7 +17,11 @@ export type OpenLedgerOptions = {
    * no file to sit next to, so its shells pass one (in their data directory) to take checkpoints.
    */
   readonly keyFile?: string;
-  /** False for readers of an existing ledger: a PostgreSQL schema without one is MW_LEDGER_LOCATION. */
+  /**
+   * False for readers of an existing ledger: a PostgreSQL schema without one is MW_LEDGER_LOCATION.
+   * Otherwise the opener is the ledger's one writer: it takes the writer lock (writer-lock.ts), and a
+   * ledger another process writes is MW_LEDGER_LOCKED.
+   */
   readonly create?: boolean;
 };
 
@@ -35,7 +42,8 @@ export async function openLedgerAt(
 ): Promise<Ledger | MeshwardenError> {
   const scheme = URL_LIKE.exec(location)?.[1]?.toLowerCase();
   const { create: _create, ...sqlite } = opts;
-  if (scheme === undefined) return openLedger({ file: location, ...sqlite });
+  const writer = opts.create !== false;
+  if (scheme === undefined) return openSqliteAt(location, sqlite, writer);
   if (scheme === 'file') {
     let file: string;
     try {
@@ -43,16 +51,43 @@ export async function openLedgerAt(
     } catch (err) {
       return ledgerError('MW_LEDGER_LOCATION', { location, reason: (err as Error).message });
     }
-    return openLedger({ file, ...sqlite });
+    return openSqliteAt(file, sqlite, writer);
   }
   if (scheme === 'postgres' || scheme === 'postgresql') {
+    const at = parsePostgresLocation(location);
+    if (isMeshwardenError(at)) return at;
+    const lock = writer ? await lockPostgresWriter(at) : undefined;
+    if (isMeshwardenError(lock)) return lock;
     try {
-      return await openPostgresLedger({ location, ...opts });
+      return heldUntilClosed(await openPostgresLedger({ location, ...opts }), lock);
     } catch (err) {
+      lock?.release();
       if (isMeshwardenError(err) && err.code === 'MW_LEDGER_LOCATION') return err;
       throw err;
     }
   }
   const reason = `no ledger adapter reads ${scheme}:// locations; use a SQLite file or postgres://`;
   return ledgerError('MW_LEDGER_LOCATION', { location: redacted(location), reason });
+}
+
+/** Opens a SQLite ledger; a writer holds the file's writer lock first, so a second one never writes. */
+function openSqliteAt(
+  file: string,
+  opts: Omit<OpenLedgerOptions, 'create'>,
+  writer: boolean,
+): Ledger | MeshwardenError {
+  const lock = writer ? lockSqliteWriter(file) : undefined;
+  if (isMeshwardenError(lock)) return lock;
+  try {
+    return heldUntilClosed(openLedger({ file, ...opts }), lock);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+}
+
+/** Releases the writer lock once the ledger is closed, by its owner or by a failure. */
+function heldUntilClosed(ledger: Ledger, lock: WriterLock | undefined): Ledger {
+  if (lock !== undefined) void ledger.closed.then(lock.release, lock.release);
+  return ledger;
 }
