@@ -21,13 +21,39 @@ export function causeText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** A location without its password, so that an error sentence never carries one. */
+/**
+ * Query parameters that carry a credential: pg-connection-string passes every parameter on as a
+ * connection setting, so `?password=` is as secret as the URL's own password (and libpq's
+ * `sslpassword` unlocks a key). `sslkey`/`sslcert` name files, not secrets.
+ */
+const CREDENTIAL_PARAM = /pass|secret|token/i;
+
+/** A location without its password (in the URL or a parameter), so no error sentence carries one. */
 export function redacted(location: string): string {
   try {
     const url = new URL(location);
     if (url.password !== '') url.password = '***';
-    return url.href;
+    for (const name of [...url.searchParams.keys()]) {
+      if (CREDENTIAL_PARAM.test(name)) url.searchParams.set(name, '***');
+    }
+    // searchParams.set re-encodes `*`; keep the mask readable.
+    return url.href.replaceAll('%2A%2A%2A', '***');
   } catch {
-    return location.replace(/\/\/[^@/]*@/, '//***@');
+    return location
+      .replace(/\/\/[^@/]*@/, '//***@')
+      .replace(/((?:pass|secret|token)[^=&]*=)[^&]*/gi, '$1***');
+  }
+}
+
+/** The credentials a location carries (its password, credential parameters), to mask in driver text. */
+export function credentialsOf(location: string): string[] {
+  try {
+    const url = new URL(location);
+    const found = url.password === '' ? [] : [decodeURIComponent(url.password)];
+    for (const [name, value] of url.searchParams)
+      if (CREDENTIAL_PARAM.test(name) && value !== '') found.push(value);
+    return found;
+  } catch {
+    return [];
   }
 }

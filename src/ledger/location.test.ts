@@ -29,6 +29,8 @@ describe('openLedgerAt', () => {
 
   it.each([
     ['postgres://meshwarden:s3cret@127.0.0.1:5432/test?schema=Not-A-Name'],
+    ['postgres://meshwarden@127.0.0.1:5432/test?schema=Not-A-Name&password=s3cret'],
+    ['postgres://meshwarden@127.0.0.1:5432/test?sslpassword=s3cret&schema=Not-A-Name'],
     ['mysql://meshwarden:s3cret@db.internal/ledger'],
     ['https://ledger.example/'],
   ])('returns MW_LEDGER_LOCATION for %s, with no password in it', async (location) => {

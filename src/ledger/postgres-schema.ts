@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { MeshwardenError } from '../envelope/index.js';
-import { causeText, ledgerError, redacted } from './errors.js';
+import { causeText, credentialsOf, ledgerError, redacted } from './errors.js';
 import { GENESIS } from './hash.js';
 import type { Durability } from './ports.js';
 import { SCHEMA_VERSION } from './schema.js';
@@ -37,8 +37,8 @@ export function parsePostgresLocation(location: string, schema?: string): Postgr
     return ledgerError('MW_LEDGER_LOCATION', { location: label, reason });
   }
   url.searchParams.delete('schema');
-  const password = decodeURIComponent(url.password);
-  const scrub = (text: string) => (password === '' ? text : text.replaceAll(password, '***'));
+  const secrets = credentialsOf(location);
+  const scrub = (text: string) => secrets.reduce((t, secret) => t.replaceAll(secret, '***'), text);
   return { connectionString: url.href, schema: named, label, scrub };
 }
 
