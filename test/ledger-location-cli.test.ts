@@ -1,6 +1,8 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempPostgresSchemas } from '../src/ledger/postgres-test-kit.js';
-import { runCli, tempDir } from './run-cli.js';
+import { REPO, runCli, tempDir } from './run-cli.js';
 
 const freshSchema = tempPostgresSchemas();
 
@@ -18,4 +20,18 @@ describe('ledger locations on the command line', () => {
       }
     }
   });
+
+  it.each([['postgres:garbage'], ['postgres:/127.0.0.1:5432/test'], ['nosuch:ledger']])(
+    'refuses %s as a location (MW_LEDGER_LOCATION) and creates no file for it',
+    async (location) => {
+      const cwd = tempDir('location-bad');
+      const mesh = join(REPO, 'examples', 'retention', 'mesh.yaml');
+      const run = await runCli(['run', mesh, '--data', 'data', '--ledger', location], { cwd });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('error MW_LEDGER_LOCATION:');
+      expect(readdirSync(cwd).filter((f) => f !== 'data')).toEqual([]);
+      const why = await runCli(['why', 'x', '--ledger', location], { cwd });
+      expect(why.stderr).toContain('error MW_LEDGER_LOCATION:');
+    },
+  );
 });

@@ -1,14 +1,17 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isMeshwardenError, type Ledger, ledgerFile, openLedgerIn } from '../runtime/index.js';
+import {
+  isMeshwardenError,
+  type Ledger,
+  ledgerFile,
+  locationScheme,
+  openLedgerIn,
+} from '../runtime/index.js';
 import { cliError } from './errors.js';
 import type { Output } from './output.js';
 
 /** Where a reading command finds the ledger: `--ledger` when given, else `ledger.db` in `--data`. */
 export type LedgerPlace = { readonly data: string; readonly ledger?: string };
-
-// `scheme://…` (postgres://, file://); anything else is a path.
-const URL_LIKE = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//;
 
 /**
  * Opens an existing ledger, or explains that there is none: a SQLite file that is missing, a
@@ -19,7 +22,7 @@ const URL_LIKE = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//;
 export async function openExistingLedger(at: LedgerPlace, out: Output): Promise<Ledger | undefined> {
   const dataDir = resolve(at.data);
   const location = at.ledger ?? ledgerFile(dataDir);
-  if (!URL_LIKE.test(location) && !existsSync(location)) {
+  if (locationScheme(location) === undefined && !existsSync(location)) {
     out.fail(cliError('MW_CLI_NO_LEDGER', { file: location, dir: dirname(location) }));
     return undefined;
   }

@@ -32,6 +32,8 @@ const CREDENTIAL_PARAM = /pass|secret|token/i;
 export function redacted(location: string): string {
   try {
     const url = new URL(location);
+    // `scheme:user:pass@host` (no `//`) parses with the credentials in an opaque path.
+    if (!url.href.startsWith(`${url.protocol}//`)) throw new Error('not a hierarchical URL');
     if (url.password !== '') url.password = '***';
     for (const name of [...url.searchParams.keys()]) {
       if (CREDENTIAL_PARAM.test(name)) url.searchParams.set(name, '***');
@@ -40,7 +42,7 @@ export function redacted(location: string): string {
     return url.href.replaceAll('%2A%2A%2A', '***');
   } catch {
     return location
-      .replace(/\/\/[^@/]*@/, '//***@')
+      .replace(/^([a-zA-Z][a-zA-Z0-9+.-]+:(?:\/\/)?)[^@/]*@/, '$1***@')
       .replace(/((?:pass|secret|token)[^=&]*=)[^&]*/gi, '$1***');
   }
 }

@@ -32,6 +32,10 @@ describe('openLedgerAt', () => {
     ['postgres://meshwarden@127.0.0.1:5432/test?schema=Not-A-Name&password=s3cret'],
     ['postgres://meshwarden@127.0.0.1:5432/test?sslpassword=s3cret&schema=Not-A-Name'],
     ['mysql://meshwarden:s3cret@db.internal/ledger'],
+    ['postgres:garbage'],
+    ['postgres:/127.0.0.1:5432/test'],
+    ['PostgreSQL:meshwarden:s3cret@127.0.0.1/test'],
+    ['mysql:ledger'],
     ['https://ledger.example/'],
   ])('returns MW_LEDGER_LOCATION for %s, with no password in it', async (location) => {
     const result = await openLedgerAt(location);

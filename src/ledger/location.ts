@@ -25,8 +25,14 @@ export type OpenLedgerOptions = {
   readonly create?: boolean;
 };
 
-// `scheme://…`; a bare path (or a Windows drive, `C:\…`) has no `//` after its colon.
-const URL_LIKE = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//;
+// A scheme of two or more characters and a colon: `postgres:…`, `file:…`. A Windows drive (`C:\…`)
+// is one letter, so it stays a path; so does anything without a colon before its first `/`.
+const URL_SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]+):/;
+
+/** The URL scheme a ledger location starts with (lower case), or nothing for a file path. */
+export function locationScheme(location: string): string | undefined {
+  return URL_SCHEME.exec(location)?.[1]?.toLowerCase();
+}
 
 /**
  * The one place a ledger adapter is chosen, by where the ledger lives: a file path (or a `file:`
@@ -40,7 +46,7 @@ export async function openLedgerAt(
   location: string,
   opts: OpenLedgerOptions = {},
 ): Promise<Ledger | MeshwardenError> {
-  const scheme = URL_LIKE.exec(location)?.[1]?.toLowerCase();
+  const scheme = locationScheme(location);
   const { create: _create, ...sqlite } = opts;
   const writer = opts.create !== false;
   if (scheme === undefined) return openSqliteAt(location, sqlite, writer);
@@ -54,6 +60,10 @@ export async function openLedgerAt(
     return openSqliteAt(file, sqlite, writer);
   }
   if (scheme === 'postgres' || scheme === 'postgresql') {
+    if (!location.slice(scheme.length + 1).startsWith('//')) {
+      const reason = `a PostgreSQL location is ${scheme}://[user@]host[:port]/database[?schema=name]`;
+      return ledgerError('MW_LEDGER_LOCATION', { location: redacted(location), reason });
+    }
     const at = parsePostgresLocation(location);
     if (isMeshwardenError(at)) return at;
     const lock = writer ? await lockPostgresWriter(at) : undefined;
@@ -66,7 +76,7 @@ export async function openLedgerAt(
       throw err;
     }
   }
-  const reason = `no ledger adapter reads ${scheme}:// locations; use a SQLite file or postgres://`;
+  const reason = `no ledger adapter reads ${scheme}: locations; use a SQLite file path, file:, or postgres://`;
   return ledgerError('MW_LEDGER_LOCATION', { location: redacted(location), reason });
 }
 
