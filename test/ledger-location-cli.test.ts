@@ -1,6 +1,8 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { isMeshwardenError } from '../src/envelope/index.js';
+import { openLedgerAt } from '../src/ledger/index.js';
 import { tempPostgresSchemas } from '../src/ledger/postgres-test-kit.js';
 import { REPO, runCli, tempDir } from './run-cli.js';
 
@@ -34,4 +36,35 @@ describe('ledger locations on the command line', () => {
       expect(why.stderr).toContain('error MW_LEDGER_LOCATION:');
     },
   );
+
+  it('checkpoints a PostgreSQL ledger with no data directory yet: makes it 0700 with the key in it', async () => {
+    const at = freshSchema();
+    const writer = await openLedgerAt(at.location, { origin: 'retention', keyFile: at.keyFile });
+    if (isMeshwardenError(writer)) throw writer;
+    await writer.append({ kind: 'decision', at: 1, msgId: 'a', data: {} });
+    await writer.close();
+    const data = join(tempDir('checkpoint-nodata'), 'not', 'yet');
+    const made = await runCli(['audit', 'checkpoint', '--ledger', at.location, '--data', data]);
+    expect(made.code, made.stderr).toBe(0);
+    expect(JSON.parse(made.stdout)).toMatchObject({ origin: 'retention' });
+    expect(statSync(data).mode & 0o777).toBe(0o700);
+    expect(statSync(join(data, 'ledger.key')).mode & 0o777).toBe(0o600);
+
+    // A key that cannot be made: one plain line naming the cause once, nothing on stdout.
+    const file = join(tempDir('checkpoint-blocked'), 'a-file');
+    writeFileSync(file, '');
+    const blocked = await runCli([
+      'audit',
+      'checkpoint',
+      '--ledger',
+      at.location,
+      '--data',
+      join(file, 'data'),
+    ]);
+    expect(blocked.code).toBe(1);
+    expect(blocked.stdout).toBe('');
+    const lines = blocked.stderr.trim().split('\n');
+    expect(lines).toEqual([expect.stringMatching(/^error MW_LEDGER_KEY: /)]);
+    expect(lines[0]?.match(/ENOTDIR/g)?.length).toBe(1);
+  });
 });

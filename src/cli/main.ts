@@ -211,7 +211,7 @@ audit
   .option('--out <file>', 'also write the checkpoint to a file')
   .description('sign the ledger heads; keep the printed checkpoint outside the data directory')
   .action(async (o: { data: string; ledger?: string; out?: string }) =>
-    done(await auditCheckpoint(o, createOutput(true))),
+    done(await auditCheckpoint(o, createOutput(false))),
   );
 audit
   .command('export')
