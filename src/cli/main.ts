@@ -220,7 +220,7 @@ audit
   .option('--out <file>', 'write to a file instead of stdout')
   .description('every ledger entry as JSON Lines')
   .action(async (o: { data: string; ledger?: string; out?: string }) =>
-    done(await auditExport(o, createOutput(true))),
+    done(await auditExport(o, createOutput(false))),
   );
 
 registerPilotCommands(program, done);
