@@ -6,6 +6,7 @@ import {
   type Durability,
   type Ledger,
   type LedgerReader,
+  locationScheme,
   type OpenLedgerOptions,
   openLedgerAt,
 } from '../ledger/index.js';
@@ -94,7 +95,8 @@ export async function openMesh(opts: {
   const recorded = await recordedPartitions(ledger);
   if (recorded !== undefined && recorded !== policy.partitions) {
     await ledger.close();
-    const changed = partitionsChanged(policy, recorded);
+    const engine = locationScheme(opts.ledgerAt ?? '')?.startsWith('postgres') ? 'postgres' : 'sqlite';
+    const changed = partitionsChanged(policy, recorded, engine);
     return { ok: false, errors: [changed] };
   }
   const clock = opts.clock ?? systemClock;
