@@ -36,6 +36,12 @@ export function parsePostgresLocation(location: string, schema?: string): Postgr
     const reason = `the schema name ${JSON.stringify(named)} must be lower-case letters, digits and _ (at most 63)`;
     return ledgerError('MW_LEDGER_LOCATION', { location: label, reason });
   }
+  // PostgreSQL's own schemas: pg_catalog, pg_toast, pg_temp_N… (the pg_ prefix is reserved for
+  // system schemas; CREATE SCHEMA refuses it) and information_schema.
+  if (named.startsWith('pg_') || named === 'information_schema') {
+    const reason = `${named} is a PostgreSQL system schema name (pg_… and information_schema are reserved); name another schema`;
+    return ledgerError('MW_LEDGER_LOCATION', { location: label, reason });
+  }
   url.searchParams.delete('schema');
   const secrets = credentialsOf(location);
   const scrub = (text: string) => secrets.reduce((t, secret) => t.replaceAll(secret, '***'), text);
