@@ -67,4 +67,20 @@ describe('ledger locations on the command line', () => {
     expect(lines).toEqual([expect.stringMatching(/^error MW_LEDGER_KEY: /)]);
     expect(lines[0]?.match(/ENOTDIR/g)?.length).toBe(1);
   });
+
+  it('suggests a user in the URL or PGUSER when neither the URL nor the environment names one', async () => {
+    const location = 'postgres://127.0.0.1:5432/test?schema=mw_no_user';
+    const env = { USER: '', PGUSER: '', LOGNAME: '' };
+    const data = join(tempDir('no-user'), 'data');
+    for (const args of [
+      ['audit', 'verify', '--ledger', location, '--data', data],
+      ['run', join(REPO, 'examples', 'retention', 'mesh.yaml'), '--data', data, '--ledger', location],
+    ]) {
+      const r = await runCli(args, { env });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('error MW_LEDGER_IO:');
+      expect(r.stderr).toContain('postgres://postgres@127.0.0.1:5432/test');
+      expect(r.stderr).toContain('PGUSER');
+    }
+  });
 });

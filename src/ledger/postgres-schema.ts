@@ -49,6 +49,16 @@ export function parsePostgresLocation(location: string, schema?: string): Postgr
 }
 
 /**
+ * A driver's error as an error sentence's cause: credentials masked, and a hint where the server's
+ * words leave a user guessing (no user name: neither the URL nor PGUSER/USER gave one).
+ */
+export function connectionCause(at: PostgresLocation, err: unknown): string {
+  const cause = at.scrub(causeText(err));
+  if (!/no PostgreSQL user name specified/i.test(cause)) return cause;
+  return `${cause}; name the user in the URL (postgres://postgres@127.0.0.1:5432/test?schema=…) or set PGUSER`;
+}
+
+/**
  * A pool on the location. `full` durability runs every session with `synchronous_commit = on` (a
  * COMMIT returns once its WAL is flushed to disk); `normal` with `off` (PostgreSQL acknowledges
  * before the flush: a crash of the warden loses nothing committed, a crash of the database host may

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { MeshwardenError } from '../envelope/index.js';
-import { causeText, ledgerError } from './errors.js';
-import type { PostgresLocation } from './postgres-schema.js';
+import { ledgerError } from './errors.js';
+import { connectionCause, type PostgresLocation } from './postgres-schema.js';
 import { type WriterLock, writerBusy } from './writer-lock.js';
 
 // The advisory lock key's first half, so that ours never meets another application's locks; the
@@ -36,7 +36,7 @@ export async function lockPostgresWriter(at: PostgresLocation): Promise<WriterLo
     }
   } catch (err) {
     await client.end().catch(() => {});
-    const cause = at.scrub(causeText(err));
+    const cause = connectionCause(at, err);
     return ledgerError('MW_LEDGER_IO', { file: at.label, action: 'be opened', cause }, { cause: err });
   }
   let held = true;

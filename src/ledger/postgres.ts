@@ -8,6 +8,7 @@ import type { Durability, Ledger } from './ports.js';
 import { startPostgresCommitter } from './postgres-commit.js';
 import { gatedReader, type PostgresQueries, postgresQueries } from './postgres-queries.js';
 import {
+  connectionCause,
   createPool,
   type Head,
   type PostgresLocation,
@@ -61,7 +62,7 @@ async function connect(at: PostgresLocation, opts: PostgresLedgerOptions, durabi
   } catch (err) {
     await pool.end().catch(() => {});
     if (isMeshwardenError(err)) throw err;
-    const cause = at.scrub(causeText(err));
+    const cause = connectionCause(at, err);
     throw ledgerError('MW_LEDGER_IO', { file: at.label, action: 'be opened', cause }, { cause: err });
   }
 }
