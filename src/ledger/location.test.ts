@@ -101,6 +101,20 @@ describe('openLedgerAt', () => {
     await third.close();
   });
 
+  it("refuses a PostgreSQL schema whose tables are another application's, as MW_LEDGER_LOCATION", async () => {
+    const at = freshSchema();
+    await at.query(`CREATE SCHEMA "${at.schema}"`);
+    await at.query(`CREATE TABLE "${at.schema}".entries (id serial PRIMARY KEY, note text)`);
+    const opened = await openLedgerAt(at.location, { origin: 'here', keyFile: at.keyFile });
+    expect(opened).toMatchObject({ code: 'MW_LEDGER_LOCATION' });
+    expect((opened as Error).message).toContain('not a Meshwarden ledger');
+    // The lock went with the refusal: a writer of a schema of its own is not held up.
+    await at.query(`DROP TABLE "${at.schema}".entries`);
+    const retried = await openLedgerAt(at.location, { origin: 'here', keyFile: at.keyFile });
+    if (isMeshwardenError(retried)) throw retried;
+    await retried.close();
+  });
+
   it('refuses, as a value, to read a PostgreSQL schema that holds no ledger, and creates nothing', async () => {
     const at = freshSchema();
     expect(await openLedgerAt(at.location, { create: false })).toMatchObject({ code: 'MW_LEDGER_LOCATION' });

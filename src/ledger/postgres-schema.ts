@@ -140,9 +140,28 @@ CROSS JOIN LATERAL (
 ) h
 WHERE p.partition IS NOT NULL ORDER BY p.partition`;
 
+// SQLSTATEs of tables that are not ours: a column or table missing, a column of another type.
+const FOREIGN_TABLE_STATES = new Set(['42703', '42P01', '42804', '22P02']);
+
+/**
+ * The error for a schema whose tables (an `entries` or `meta` of another application) are not a
+ * Meshwarden ledger: MW_LEDGER_LOCATION, not the driver's "column … does not exist".
+ */
+function foreignTables(at: PostgresLocation, err: unknown): unknown {
+  const state = (err as { code?: unknown }).code;
+  if (typeof state !== 'string' || !FOREIGN_TABLE_STATES.has(state)) return err;
+  const reason = `the schema ${at.schema} holds tables that are not a Meshwarden ledger (${at.scrub(causeText(err))}); name another schema`;
+  return ledgerError('MW_LEDGER_LOCATION', { location: at.label, reason }, { cause: err });
+}
+
 /** Each partition's head as stored now (every writer's commits included). */
-export async function readHeads(pool: pg.Pool, t: Tables): Promise<Map<number, Head>> {
-  const { rows } = await pool.query<{ partition: number; seq: number; hash: unknown }>(headsQuery(t));
+export async function readHeads(pool: pg.Pool, t: Tables, at?: PostgresLocation): Promise<Map<number, Head>> {
+  let rows: { partition: number; seq: number; hash: unknown }[];
+  try {
+    ({ rows } = await pool.query<{ partition: number; seq: number; hash: unknown }>(headsQuery(t)));
+  } catch (err) {
+    throw at === undefined ? err : foreignTables(at, err);
+  }
   return new Map(
     rows.map((r) => [r.partition, { seq: r.seq, hash: typeof r.hash === 'string' ? r.hash : GENESIS }]),
   );
@@ -188,7 +207,7 @@ export async function prepareSchema(
     return origin ?? stored.rows[0]?.value ?? 'meshwarden';
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
-    throw err;
+    throw foreignTables(at, err);
   } finally {
     client.release();
   }

@@ -58,7 +58,7 @@ async function connect(at: PostgresLocation, opts: PostgresLedgerOptions, durabi
   const tables = tablesOf(at.schema);
   try {
     const origin = await prepareSchema(pool, tables, at, opts.origin, opts.create ?? true);
-    return { pool, tables, origin, heads: await readHeads(pool, tables) };
+    return { pool, tables, origin, heads: await readHeads(pool, tables, at) };
   } catch (err) {
     await pool.end().catch(() => {});
     if (isMeshwardenError(err)) throw err;
