@@ -76,3 +76,14 @@ describe('audit export and checkpoint errors', () => {
     },
   );
 });
+
+describe('a missing ledger named by --ledger', () => {
+  it('says to check --ledger, not to run a mesh with --data', async () => {
+    const file = join(tempDir('no-ledger-at'), 'nonexistent.db');
+    const r = await runCli(['why', 'x', '--ledger', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error MW_CLI_NO_LEDGER: /);
+    expect(r.stderr).toContain('--ledger');
+    expect(r.stderr).not.toContain('--data');
+  });
+});

@@ -23,7 +23,12 @@ export async function openExistingLedger(at: LedgerPlace, out: Output): Promise<
   const dataDir = resolve(at.data);
   const location = at.ledger ?? ledgerFile(dataDir);
   if (locationScheme(location) === undefined && !existsSync(location)) {
-    out.fail(cliError('MW_CLI_NO_LEDGER', { file: location, dir: dirname(location) }));
+    // The advice follows the option that named the place: a --ledger file, or --data's ledger.db.
+    const hint =
+      at.ledger === undefined
+        ? `run a mesh with --data ${dirname(location)} first, or pass the right --data`
+        : `check the --ledger path, or run a mesh with --ledger ${location} first`;
+    out.fail(cliError('MW_CLI_NO_LEDGER', { file: location, hint }));
     return undefined;
   }
   const ledger = await openLedgerIn(dataDir, location, { create: false });
