@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isMeshwardenError } from '../src/envelope/index.js';
@@ -32,6 +32,7 @@ describe('one writer per SQLite ledger', () => {
     } finally {
       expect(await up.stop()).toBe(0);
     }
+    expect(statSync(join(data, 'ledger.db.lock')).mode & 0o777).toBe(0o600);
     // The lock went with the process: the next writer opens the ledger.
     expect((await runCli(['run', MESH, '--input', TICKETS, '--data', data])).code).toBe(0);
   });

@@ -23,6 +23,8 @@ export function lockSqliteWriter(file: string): WriterLock | MeshwardenError {
   const lockFile = lockFileOf(file);
   let db: DatabaseSync;
   try {
+    // Owner-only like the ledger's other files (SQLite would make it with the umask's mode).
+    closeSync(openSync(lockFile, 'a', 0o600));
     db = new DatabaseSync(lockFile, { timeout: 0 });
   } catch (err) {
     return ledgerError('MW_LEDGER_IO', { file: lockFile, action: 'be opened', cause: causeText(err) });
