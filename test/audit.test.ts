@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -57,5 +57,33 @@ describe('audit', () => {
     const r = await runCli(['audit', 'verify', '--data', join(tempDir('none'), 'missing')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('MW_CLI_NO_LEDGER');
+  });
+});
+
+describe('audit export and checkpoint errors', () => {
+  it.each([['export'], ['checkpoint']])(
+    'audit %s writes its error to stderr only, never to stdout or --out',
+    async (command) => {
+      const dir = tempDir('audit-error');
+      const out = join(dir, 'out.jsonl');
+      for (const extra of [[], ['--out', out]]) {
+        const r = await runCli(['audit', command, '--data', join(dir, 'none'), ...extra]);
+        expect(r.code).toBe(2);
+        expect(r.stdout).toBe('');
+        expect(r.stderr).toMatch(/^error MW_CLI_NO_LEDGER: /);
+      }
+      expect(existsSync(out)).toBe(false);
+    },
+  );
+});
+
+describe('a missing ledger named by --ledger', () => {
+  it('says to check --ledger, not to run a mesh with --data', async () => {
+    const file = join(tempDir('no-ledger-at'), 'nonexistent.db');
+    const r = await runCli(['why', 'x', '--ledger', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error MW_CLI_NO_LEDGER: /);
+    expect(r.stderr).toContain('--ledger');
+    expect(r.stderr).not.toContain('--data');
   });
 });

@@ -73,6 +73,9 @@ describe('bad input', () => {
       verdict: 'quarantine',
       reason: 'ingress.malformed_json',
     });
+    // In text, a line that never parsed is about nothing: no empty subject.
+    const text = await runCli(['why', first.msgId!, '--data', data]);
+    expect(text.stdout.split('\n')[0]).toMatch(/^why \S+: \(unparsed input\), the last of 1 message/);
   });
 
   it('quarantines a 200 MB line without holding it, and a line that is not UTF-8, and goes on', async () => {

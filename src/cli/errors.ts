@@ -1,7 +1,7 @@
 import { makeError } from '../runtime/index.js';
 
 export const cliError = makeError({
-  MW_CLI_NO_LEDGER: 'no ledger at {file}: run a mesh with --data {dir} first, or pass the right --data',
+  MW_CLI_NO_LEDGER: 'no ledger at {file}: {hint}',
   MW_CLI_NOT_FOUND: 'the ledger has no message {id}',
   MW_CLI_DIR_NOT_EMPTY: '{dir} already has a {what}; refusing to overwrite it',
   MW_CLI_INPUT_MISSING: 'cannot read input file {file}: {cause}',

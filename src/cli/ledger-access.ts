@@ -1,14 +1,17 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isMeshwardenError, type Ledger, ledgerFile, openLedgerIn } from '../runtime/index.js';
+import {
+  isMeshwardenError,
+  type Ledger,
+  ledgerFile,
+  locationScheme,
+  openLedgerIn,
+} from '../runtime/index.js';
 import { cliError } from './errors.js';
 import type { Output } from './output.js';
 
 /** Where a reading command finds the ledger: `--ledger` when given, else `ledger.db` in `--data`. */
 export type LedgerPlace = { readonly data: string; readonly ledger?: string };
-
-// `scheme://…` (postgres://, file://); anything else is a path.
-const URL_LIKE = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//;
 
 /**
  * Opens an existing ledger, or explains that there is none: a SQLite file that is missing, a
@@ -19,8 +22,13 @@ const URL_LIKE = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//;
 export async function openExistingLedger(at: LedgerPlace, out: Output): Promise<Ledger | undefined> {
   const dataDir = resolve(at.data);
   const location = at.ledger ?? ledgerFile(dataDir);
-  if (!URL_LIKE.test(location) && !existsSync(location)) {
-    out.fail(cliError('MW_CLI_NO_LEDGER', { file: location, dir: dirname(location) }));
+  if (locationScheme(location) === undefined && !existsSync(location)) {
+    // The advice follows the option that named the place: a --ledger file, or --data's ledger.db.
+    const hint =
+      at.ledger === undefined
+        ? `run a mesh with --data ${dirname(location)} first, or pass the right --data`
+        : `check the --ledger path, or run a mesh with --ledger ${location} first`;
+    out.fail(cliError('MW_CLI_NO_LEDGER', { file: location, hint }));
     return undefined;
   }
   const ledger = await openLedgerIn(dataDir, location, { create: false });

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
-import { DURABILITIES, type Durability, errorText } from '../runtime/index.js';
+import { DURABILITIES, type Durability, errorText, isMeshwardenError } from '../runtime/index.js';
 import { DEFAULT_URL } from './api-client.js';
 import { auditCheckpoint, auditExport, auditVerify } from './commands/audit.js';
 import { demoRetention } from './commands/demo.js';
@@ -211,7 +211,7 @@ audit
   .option('--out <file>', 'also write the checkpoint to a file')
   .description('sign the ledger heads; keep the printed checkpoint outside the data directory')
   .action(async (o: { data: string; ledger?: string; out?: string }) =>
-    done(await auditCheckpoint(o, createOutput(true))),
+    done(await auditCheckpoint(o, createOutput(false))),
   );
 audit
   .command('export')
@@ -220,7 +220,7 @@ audit
   .option('--out <file>', 'write to a file instead of stdout')
   .description('every ledger entry as JSON Lines')
   .action(async (o: { data: string; ledger?: string; out?: string }) =>
-    done(await auditExport(o, createOutput(true))),
+    done(await auditExport(o, createOutput(false))),
   );
 
 registerPilotCommands(program, done);
@@ -236,6 +236,10 @@ try {
       const message = err.message.replace(/^error: /, '');
       createOutput(true).document({ ok: false, error: { code: 'MW_CLI_USAGE', message } });
     }
+  } else if (isMeshwardenError(err)) {
+    // A typed error no command caught (a ledger that closed under it) is still one plain line.
+    createOutput(process.argv.includes('--json')).fail(err);
+    exitCode = EXIT.failed;
   } else {
     cliLog.fatal({ err }, 'meshwarden failed');
     process.stderr.write(`meshwarden: ${errorText(err)}\n`);

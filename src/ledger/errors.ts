@@ -8,6 +8,8 @@ export const ledgerError = makeError({
   MW_LEDGER_CHECKPOINT: 'the checkpoint is not valid: {problem}',
   MW_LEDGER_KEY: 'the checkpoint key {file} could not be {action}: {cause}',
   MW_LEDGER_LOCATION: 'the ledger location {location} cannot be opened: {reason}',
+  MW_LEDGER_LOCKED:
+    'the ledger {location} is already open for writing by {holder}; one process writes a ledger at a time: stop that one first (why and audit can read the ledger meanwhile), or use another data directory or schema',
   MW_LEDGER_FENCED:
     'the ledger {location} fenced partition {partition} at entry {seq}: another writer appended to that chain since this one read its head, so this writer no longer writes it',
   MW_LEDGER_ADOPTING:
@@ -21,13 +23,41 @@ export function causeText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** A location without its password, so that an error sentence never carries one. */
+/**
+ * Query parameters that carry a credential: pg-connection-string passes every parameter on as a
+ * connection setting, so `?password=` is as secret as the URL's own password (and libpq's
+ * `sslpassword` unlocks a key). `sslkey`/`sslcert` name files, not secrets.
+ */
+const CREDENTIAL_PARAM = /pass|secret|token/i;
+
+/** A location without its password (in the URL or a parameter), so no error sentence carries one. */
 export function redacted(location: string): string {
   try {
     const url = new URL(location);
+    // `scheme:user:pass@host` (no `//`) parses with the credentials in an opaque path.
+    if (!url.href.startsWith(`${url.protocol}//`)) throw new Error('not a hierarchical URL');
     if (url.password !== '') url.password = '***';
-    return url.href;
+    for (const name of [...url.searchParams.keys()]) {
+      if (CREDENTIAL_PARAM.test(name)) url.searchParams.set(name, '***');
+    }
+    // searchParams.set re-encodes `*`; keep the mask readable.
+    return url.href.replaceAll('%2A%2A%2A', '***');
   } catch {
-    return location.replace(/\/\/[^@/]*@/, '//***@');
+    return location
+      .replace(/^([a-zA-Z][a-zA-Z0-9+.-]+:(?:\/\/)?)[^@/]*@/, '$1***@')
+      .replace(/((?:pass|secret|token)[^=&]*=)[^&]*/gi, '$1***');
+  }
+}
+
+/** The credentials a location carries (its password, credential parameters), to mask in driver text. */
+export function credentialsOf(location: string): string[] {
+  try {
+    const url = new URL(location);
+    const found = url.password === '' ? [] : [decodeURIComponent(url.password)];
+    for (const [name, value] of url.searchParams)
+      if (CREDENTIAL_PARAM.test(name) && value !== '') found.push(value);
+    return found;
+  } catch {
+    return [];
   }
 }

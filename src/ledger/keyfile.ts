@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { causeText, ledgerError } from './errors.js';
 
 export type SigningKey = { readonly privateKey: KeyObject; readonly publicKey: string };
@@ -27,6 +28,9 @@ function createKeyFile(file: string): string {
   const { privateKey } = generateKeyPairSync('ed25519');
   const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
   try {
+    // The key's directory (the data directory) may not exist yet for a PostgreSQL ledger: made 0700,
+    // as `run` makes it.
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     // 'wx': if another process created the key meanwhile, use theirs rather than overwrite it.
     writeFileSync(file, pem, { mode: 0o600, flag: 'wx' });
     return pem;

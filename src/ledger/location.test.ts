@@ -20,7 +20,7 @@ describe('openLedgerAt', () => {
     await using ledger = opened;
     expect(ledger.durability).toBe('normal');
     await ledger.append(record);
-    const again = await openLedgerAt(file);
+    const again = await openLedgerAt(file, { create: false });
     if (isMeshwardenError(again)) throw again;
     await using reader = again;
     expect(await reader.count()).toBe(1);
@@ -29,7 +29,16 @@ describe('openLedgerAt', () => {
 
   it.each([
     ['postgres://meshwarden:s3cret@127.0.0.1:5432/test?schema=Not-A-Name'],
+    ['postgres://meshwarden@127.0.0.1:5432/test?schema=Not-A-Name&password=s3cret'],
+    ['postgres://meshwarden@127.0.0.1:5432/test?sslpassword=s3cret&schema=Not-A-Name'],
     ['mysql://meshwarden:s3cret@db.internal/ledger'],
+    ['postgres://meshwarden:s3cret@127.0.0.1:5432/test?schema=pg_catalog'],
+    ['postgres://meshwarden:s3cret@127.0.0.1:5432/test?schema=pg_temp_3'],
+    ['postgres://meshwarden:s3cret@127.0.0.1:5432/test?schema=information_schema'],
+    ['postgres:garbage'],
+    ['postgres:/127.0.0.1:5432/test'],
+    ['PostgreSQL:meshwarden:s3cret@127.0.0.1/test'],
+    ['mysql:ledger'],
     ['https://ledger.example/'],
   ])('returns MW_LEDGER_LOCATION for %s, with no password in it', async (location) => {
     const result = await openLedgerAt(location);
@@ -59,6 +68,52 @@ describe('openLedgerAt', () => {
       expect((await reader.checkpoint()).origin).toBe('here');
     },
   );
+
+  it('refuses a second SQLite writer with MW_LEDGER_LOCKED naming this process, until the first closes', async () => {
+    const file = tempFile();
+    const first = await openLedgerAt(file, { origin: 'here' });
+    if (isMeshwardenError(first)) throw first;
+    const second = await openLedgerAt(file, { origin: 'here' });
+    expect(second).toMatchObject({ code: 'MW_LEDGER_LOCKED' });
+    expect((second as Error).message).toContain(`process ${process.pid}`);
+    await first.close();
+    const third = await openLedgerAt(file, { origin: 'here' });
+    if (isMeshwardenError(third)) throw third;
+    await third.close();
+  });
+
+  it('refuses a second PostgreSQL writer on one schema with MW_LEDGER_LOCKED; readers still open', async () => {
+    const at = freshSchema();
+    const opts = { origin: 'here', keyFile: at.keyFile };
+    const first = await openLedgerAt(at.location, opts);
+    if (isMeshwardenError(first)) throw first;
+    await first.append(record);
+    const second = await openLedgerAt(at.location, opts);
+    expect(second).toMatchObject({ code: 'MW_LEDGER_LOCKED' });
+    expect((second as Error).message).toContain(`meshwarden writer pid ${process.pid}`);
+    const reader = await openLedgerAt(at.location, { create: false, keyFile: at.keyFile });
+    if (isMeshwardenError(reader)) throw reader;
+    expect(await reader.count()).toBe(1);
+    await reader.close();
+    await first.close();
+    const third = await openLedgerAt(at.location, opts);
+    if (isMeshwardenError(third)) throw third;
+    await third.close();
+  });
+
+  it("refuses a PostgreSQL schema whose tables are another application's, as MW_LEDGER_LOCATION", async () => {
+    const at = freshSchema();
+    await at.query(`CREATE SCHEMA "${at.schema}"`);
+    await at.query(`CREATE TABLE "${at.schema}".entries (id serial PRIMARY KEY, note text)`);
+    const opened = await openLedgerAt(at.location, { origin: 'here', keyFile: at.keyFile });
+    expect(opened).toMatchObject({ code: 'MW_LEDGER_LOCATION' });
+    expect((opened as Error).message).toContain('not a Meshwarden ledger');
+    // The lock went with the refusal: a writer of a schema of its own is not held up.
+    await at.query(`DROP TABLE "${at.schema}".entries`);
+    const retried = await openLedgerAt(at.location, { origin: 'here', keyFile: at.keyFile });
+    if (isMeshwardenError(retried)) throw retried;
+    await retried.close();
+  });
 
   it('refuses, as a value, to read a PostgreSQL schema that holds no ledger, and creates nothing', async () => {
     const at = freshSchema();

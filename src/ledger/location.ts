@@ -3,7 +3,10 @@ import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
 import { ledgerError, redacted } from './errors.js';
 import type { Durability, Ledger } from './ports.js';
 import { openPostgresLedger } from './postgres.js';
+import { parsePostgresLocation } from './postgres-schema.js';
+import { lockPostgresWriter } from './postgres-writer-lock.js';
 import { openLedger } from './sqlite.js';
+import { lockSqliteWriter, type WriterLock } from './writer-lock.js';
 
 export type OpenLedgerOptions = {
   /** Names this ledger in its checkpoints (the mesh name); readers leave it out and get the stored one. */
@@ -14,12 +17,22 @@ export type OpenLedgerOptions = {
    * no file to sit next to, so its shells pass one (in their data directory) to take checkpoints.
    */
   readonly keyFile?: string;
-  /** False for readers of an existing ledger: a PostgreSQL schema without one is MW_LEDGER_LOCATION. */
+  /**
+   * False for readers of an existing ledger: a PostgreSQL schema without one is MW_LEDGER_LOCATION.
+   * Otherwise the opener is the ledger's one writer: it takes the writer lock (writer-lock.ts), and a
+   * ledger another process writes is MW_LEDGER_LOCKED.
+   */
   readonly create?: boolean;
 };
 
-// `scheme://…`; a bare path (or a Windows drive, `C:\…`) has no `//` after its colon.
-const URL_LIKE = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//;
+// A scheme of two or more characters and a colon: `postgres:…`, `file:…`. A Windows drive (`C:\…`)
+// is one letter, so it stays a path; so does anything without a colon before its first `/`.
+const URL_SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]+):/;
+
+/** The URL scheme a ledger location starts with (lower case), or nothing for a file path. */
+export function locationScheme(location: string): string | undefined {
+  return URL_SCHEME.exec(location)?.[1]?.toLowerCase();
+}
 
 /**
  * The one place a ledger adapter is chosen, by where the ledger lives: a file path (or a `file:`
@@ -33,9 +46,10 @@ export async function openLedgerAt(
   location: string,
   opts: OpenLedgerOptions = {},
 ): Promise<Ledger | MeshwardenError> {
-  const scheme = URL_LIKE.exec(location)?.[1]?.toLowerCase();
+  const scheme = locationScheme(location);
   const { create: _create, ...sqlite } = opts;
-  if (scheme === undefined) return openLedger({ file: location, ...sqlite });
+  const writer = opts.create !== false;
+  if (scheme === undefined) return openSqliteAt(location, sqlite, writer);
   if (scheme === 'file') {
     let file: string;
     try {
@@ -43,16 +57,47 @@ export async function openLedgerAt(
     } catch (err) {
       return ledgerError('MW_LEDGER_LOCATION', { location, reason: (err as Error).message });
     }
-    return openLedger({ file, ...sqlite });
+    return openSqliteAt(file, sqlite, writer);
   }
   if (scheme === 'postgres' || scheme === 'postgresql') {
+    if (!location.slice(scheme.length + 1).startsWith('//')) {
+      const reason = `a PostgreSQL location is ${scheme}://[user@]host[:port]/database[?schema=name]`;
+      return ledgerError('MW_LEDGER_LOCATION', { location: redacted(location), reason });
+    }
+    const at = parsePostgresLocation(location);
+    if (isMeshwardenError(at)) return at;
+    const lock = writer ? await lockPostgresWriter(at) : undefined;
+    if (isMeshwardenError(lock)) return lock;
     try {
-      return await openPostgresLedger({ location, ...opts });
+      return heldUntilClosed(await openPostgresLedger({ location, ...opts }), lock);
     } catch (err) {
+      lock?.release();
       if (isMeshwardenError(err) && err.code === 'MW_LEDGER_LOCATION') return err;
       throw err;
     }
   }
-  const reason = `no ledger adapter reads ${scheme}:// locations; use a SQLite file or postgres://`;
+  const reason = `no ledger adapter reads ${scheme}: locations; use a SQLite file path, file:, or postgres://`;
   return ledgerError('MW_LEDGER_LOCATION', { location: redacted(location), reason });
+}
+
+/** Opens a SQLite ledger; a writer holds the file's writer lock first, so a second one never writes. */
+function openSqliteAt(
+  file: string,
+  opts: Omit<OpenLedgerOptions, 'create'>,
+  writer: boolean,
+): Ledger | MeshwardenError {
+  const lock = writer ? lockSqliteWriter(file) : undefined;
+  if (isMeshwardenError(lock)) return lock;
+  try {
+    return heldUntilClosed(openLedger({ file, ...opts }), lock);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+}
+
+/** Releases the writer lock once the ledger is closed, by its owner or by a failure. */
+function heldUntilClosed(ledger: Ledger, lock: WriterLock | undefined): Ledger {
+  if (lock !== undefined) void ledger.closed.then(lock.release, lock.release);
+  return ledger;
 }

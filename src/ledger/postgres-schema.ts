@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { MeshwardenError } from '../envelope/index.js';
-import { causeText, ledgerError, redacted } from './errors.js';
+import { causeText, credentialsOf, ledgerError, redacted } from './errors.js';
 import { GENESIS } from './hash.js';
 import type { Durability } from './ports.js';
 import { SCHEMA_VERSION } from './schema.js';
@@ -36,10 +36,26 @@ export function parsePostgresLocation(location: string, schema?: string): Postgr
     const reason = `the schema name ${JSON.stringify(named)} must be lower-case letters, digits and _ (at most 63)`;
     return ledgerError('MW_LEDGER_LOCATION', { location: label, reason });
   }
+  // PostgreSQL's own schemas: pg_catalog, pg_toast, pg_temp_N… (the pg_ prefix is reserved for
+  // system schemas; CREATE SCHEMA refuses it) and information_schema.
+  if (named.startsWith('pg_') || named === 'information_schema') {
+    const reason = `${named} is a PostgreSQL system schema name (pg_… and information_schema are reserved); name another schema`;
+    return ledgerError('MW_LEDGER_LOCATION', { location: label, reason });
+  }
   url.searchParams.delete('schema');
-  const password = decodeURIComponent(url.password);
-  const scrub = (text: string) => (password === '' ? text : text.replaceAll(password, '***'));
+  const secrets = credentialsOf(location);
+  const scrub = (text: string) => secrets.reduce((t, secret) => t.replaceAll(secret, '***'), text);
   return { connectionString: url.href, schema: named, label, scrub };
+}
+
+/**
+ * A driver's error as an error sentence's cause: credentials masked, and a hint where the server's
+ * words leave a user guessing (no user name: neither the URL nor PGUSER/USER gave one).
+ */
+export function connectionCause(at: PostgresLocation, err: unknown): string {
+  const cause = at.scrub(causeText(err));
+  if (!/no PostgreSQL user name specified/i.test(cause)) return cause;
+  return `${cause}; name the user in the URL (postgres://postgres@127.0.0.1:5432/test?schema=…) or set PGUSER`;
 }
 
 /**
@@ -124,9 +140,28 @@ CROSS JOIN LATERAL (
 ) h
 WHERE p.partition IS NOT NULL ORDER BY p.partition`;
 
+// SQLSTATEs of tables that are not ours: a column or table missing, a column of another type.
+const FOREIGN_TABLE_STATES = new Set(['42703', '42P01', '42804', '22P02']);
+
+/**
+ * The error for a schema whose tables (an `entries` or `meta` of another application) are not a
+ * Meshwarden ledger: MW_LEDGER_LOCATION, not the driver's "column … does not exist".
+ */
+function foreignTables(at: PostgresLocation, err: unknown): unknown {
+  const state = (err as { code?: unknown }).code;
+  if (typeof state !== 'string' || !FOREIGN_TABLE_STATES.has(state)) return err;
+  const reason = `the schema ${at.schema} holds tables that are not a Meshwarden ledger (${at.scrub(causeText(err))}); name another schema`;
+  return ledgerError('MW_LEDGER_LOCATION', { location: at.label, reason }, { cause: err });
+}
+
 /** Each partition's head as stored now (every writer's commits included). */
-export async function readHeads(pool: pg.Pool, t: Tables): Promise<Map<number, Head>> {
-  const { rows } = await pool.query<{ partition: number; seq: number; hash: unknown }>(headsQuery(t));
+export async function readHeads(pool: pg.Pool, t: Tables, at?: PostgresLocation): Promise<Map<number, Head>> {
+  let rows: { partition: number; seq: number; hash: unknown }[];
+  try {
+    ({ rows } = await pool.query<{ partition: number; seq: number; hash: unknown }>(headsQuery(t)));
+  } catch (err) {
+    throw at === undefined ? err : foreignTables(at, err);
+  }
   return new Map(
     rows.map((r) => [r.partition, { seq: r.seq, hash: typeof r.hash === 'string' ? r.hash : GENESIS }]),
   );
@@ -179,7 +214,7 @@ export async function prepareSchema(
     return origin ?? stored.rows[0]?.value ?? 'meshwarden';
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
-    throw err;
+    throw foreignTables(at, err);
   } finally {
     client.release();
   }

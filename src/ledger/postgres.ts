@@ -9,6 +9,7 @@ import { startPostgresCommitter } from './postgres-commit.js';
 import { partitionOwnership } from './postgres-ownership.js';
 import { gatedReader, type PostgresQueries, postgresQueries } from './postgres-queries.js';
 import {
+  connectionCause,
   createPool,
   type Head,
   type PostgresLocation,
@@ -58,11 +59,11 @@ async function connect(at: PostgresLocation, opts: PostgresLedgerOptions, durabi
   const tables = tablesOf(at.schema);
   try {
     const origin = await prepareSchema(pool, tables, at, opts.origin, opts.create ?? true);
-    return { pool, tables, origin, heads: await readHeads(pool, tables) };
+    return { pool, tables, origin, heads: await readHeads(pool, tables, at) };
   } catch (err) {
     await pool.end().catch(() => {});
     if (isMeshwardenError(err)) throw err;
-    const cause = at.scrub(causeText(err));
+    const cause = connectionCause(at, err);
     throw ledgerError('MW_LEDGER_IO', { file: at.label, action: 'be opened', cause }, { cause: err });
   }
 }

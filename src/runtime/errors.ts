@@ -14,7 +14,7 @@ export const runtimeError = makeError({
   MW_RUNTIME_LATE_EMIT:
     'agent {agent} emitted {type} after its handler for message {msgId} had returned; handlers must emit before they return',
   MW_RUNTIME_PARTITIONS_CHANGED:
-    'the ledger was written with partitions: {recorded}, and the policy asks for partitions: {partitions}; a mesh keeps its partition count for its life (a new count needs a new data directory)',
+    'the ledger was written with partitions: {recorded}, and the policy asks for partitions: {partitions}; a mesh keeps its partition count for its life (a new count needs {fresh})',
   MW_RUNTIME_REPLY_TOKEN:
     'effect {effect} gave reply token {token}, which is not 6 to 200 characters without white space',
   MW_RUNTIME_TIMEOUT: '{what} did not finish within {ms} ms',
@@ -61,11 +61,26 @@ export const runtimeError = makeError({
   MW_PILOT_BAD_TEXT: 'the {what} holds a lone surrogate (broken Unicode), which the ledger cannot record',
 });
 
-/** A policy asks for another partition count than the ledger was written with: pointing at `partitions`. */
-export function partitionsChanged(policy: Policy, recorded: number): MeshwardenError {
+/**
+ * A policy asks for another partition count than the ledger was written with: pointing at
+ * `partitions`, or at the top of the file when the key is gone (the default, 1). A fresh ledger is
+ * a new data directory, or a new schema for one in PostgreSQL.
+ */
+export function partitionsChanged(
+  policy: Policy,
+  recorded: number,
+  engine: 'sqlite' | 'postgres' = 'sqlite',
+): MeshwardenError {
+  const fresh = engine === 'postgres' ? 'a new schema' : 'a new data directory';
   return runtimeError(
     'MW_RUNTIME_PARTITIONS_CHANGED',
-    { recorded, partitions: policy.partitions },
-    { location: { file: policy.file, pointer: '/partitions', ...policy.partitionsAt } },
+    { recorded, partitions: policy.partitions, fresh },
+    {
+      location: {
+        file: policy.file,
+        pointer: '/partitions',
+        ...(policy.partitionsAt ?? { line: 1, col: 1 }),
+      },
+    },
   );
 }

@@ -42,6 +42,9 @@ export async function feedFile(
           ...(parsed.id === undefined ? {} : { id: parsed.id }),
           ...(parsed.causationid === undefined ? {} : { causationid: parsed.causationid }),
         });
+    // Only every 512th is awaited; a failure of the others (a ledger that closed) must not go
+    // unhandled and end the process: the shell learns of it from the ledger's `closed`.
+    last.catch(() => {});
     // Backpressure: let the ledger catch up every few hundred lines instead of queueing the whole file.
     if (count % 512 === 0) {
       await last;

@@ -22,6 +22,7 @@ export {
   type LedgerEntry,
   type LedgerReader,
   type LedgerWriter,
+  locationScheme,
   openLedger,
   openLedgerAt,
   parseCheckpoint,

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { MeshwardenError } from '../envelope/index.js';
+import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
 import type { LedgerEntry, LedgerReader, LedgerWriter } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import type { ActivePolicy } from './active.js';
@@ -100,7 +100,7 @@ export function createMesh(opts: MeshOptions): Mesh {
   const counts = zeroCounts();
   const events = createEventHub(log);
   const { publish, listening } = events;
-  const work = createWorkTracker(opts.concurrency ?? 256, (err) => log.error({ err }, 'runtime task failed'));
+  const work = createWorkTracker(opts.concurrency ?? 256, taskFailureLog(log));
 
   // What every partition and the delivery over them share.
   const shared = { active, ledger, clock, factory, counts, work, log, publish, listening };
@@ -152,5 +152,23 @@ export function createMesh(opts: MeshOptions): Mesh {
     close: life.close,
     closed: life.closed,
     [Symbol.asyncDispose]: life.close,
+  };
+}
+
+/**
+ * Logs a failed task. Once the ledger has closed (fenced, failed) every task that needs it fails
+ * the same way: that is logged once, not once per message.
+ */
+function taskFailureLog(log: Logger): (err: unknown) => void {
+  let ledgerDown = false;
+  return (err) => {
+    const code = isMeshwardenError(err) ? err.code : undefined;
+    if (code === 'MW_LEDGER_CLOSED' || code === 'MW_LEDGER_FENCED') {
+      if (ledgerDown) return;
+      ledgerDown = true;
+      log.error({ err }, 'the ledger closed; work that needs it fails from now on');
+      return;
+    }
+    log.error({ err }, 'runtime task failed');
   };
 }

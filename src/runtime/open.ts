@@ -6,6 +6,7 @@ import {
   type Durability,
   type Ledger,
   type LedgerReader,
+  locationScheme,
   type OpenLedgerOptions,
   openLedgerAt,
 } from '../ledger/index.js';
@@ -107,13 +108,14 @@ async function openOnLedger(
   policy: Policy,
   modules: LoadedModules,
   durability: Durability,
-  opts: Pick<Parameters<typeof openMesh>[0], 'clock' | 'retry' | 'transports' | 'log'>,
+  opts: Pick<Parameters<typeof openMesh>[0], 'clock' | 'retry' | 'transports' | 'log' | 'ledgerAt'>,
 ): Promise<OpenMeshResult> {
   // Every chain belongs to one partition for good: another count would put subjects in other chains.
   const recorded = await recordedPartitions(ledger);
   if (recorded !== undefined && recorded !== policy.partitions) {
     await ledger.close();
-    const changed = partitionsChanged(policy, recorded);
+    const engine = locationScheme(opts.ledgerAt ?? '')?.startsWith('postgres') ? 'postgres' : 'sqlite';
+    const changed = partitionsChanged(policy, recorded, engine);
     return { ok: false, errors: [changed] };
   }
   const clock = opts.clock ?? systemClock;

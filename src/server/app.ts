@@ -85,6 +85,10 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
   const integrity = createIntegrity(opts.ledger, now);
+  let ledgerFailure: MeshwardenError | undefined;
+  void opts.ledger.closed.then((result) => {
+    if (isMeshwardenError(result)) ledgerFailure = result;
+  });
   const live = createLiveView(opts.mesh);
   const deps: ApiDeps = {
     mesh: opts.mesh,
@@ -96,6 +100,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     now,
     startedAt: now(),
     closing: () => closing,
+    ledgerFailure: () => ledgerFailure,
   };
 
   app.setErrorHandler(async (err: FastifyError | MeshwardenError, request, reply) => {

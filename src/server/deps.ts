@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Ledger, Mesh } from '../runtime/index.js';
+import type { Ledger, Mesh, MeshwardenError } from '../runtime/index.js';
 import type { Integrity } from './integrity.js';
 import type { LiveView } from './live.js';
 import type { TokenStore } from './tokens.js';
@@ -18,4 +18,6 @@ export type ApiDeps = {
   readonly startedAt: number;
   /** True once shutdown began: actions get 503, streams end. */
   readonly closing: () => boolean;
+  /** The error the ledger closed with, once it did (a fenced or failed commit): health is then 503. */
+  readonly ledgerFailure: () => MeshwardenError | undefined;
 };

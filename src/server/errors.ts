@@ -39,6 +39,10 @@ const STATUS: Readonly<Record<string, number>> = {
   MW_API_CLOSING: 503,
   MW_RUNTIME_CLOSED: 503,
   MW_RUNTIME_ID_READ: 503,
+  // A ledger that closed (fenced, failed) or cannot be reached serves nothing until restarted.
+  MW_LEDGER_CLOSED: 503,
+  MW_LEDGER_FENCED: 503,
+  MW_LEDGER_IO: 503,
 };
 
 export function statusOf(error: MeshwardenError): number {

@@ -30,7 +30,7 @@ export const API_ERROR_SCHEMA = {
   required: ['error'],
 } as const;
 
-const errorReply = { $ref: 'ApiError#' } as const;
+export const errorReply = { $ref: 'ApiError#' } as const;
 
 /** A free-form JSON object: the reply schema keeps every member (no serializer stripping). */
 export const anyObject = { type: 'object', additionalProperties: true } as const;

@@ -38,7 +38,15 @@ export async function auditCheckpoint(opts: LedgerPlace & { out?: string }, out:
   const ledger = await openExistingLedger(opts, out);
   if (ledger === undefined) return EXIT.usage;
   await using _ledger = ledger;
-  const checkpoint = await ledger.checkpoint();
+  let checkpoint: Checkpoint;
+  try {
+    checkpoint = await ledger.checkpoint();
+  } catch (err) {
+    // A key that cannot be read or made (MW_LEDGER_KEY) is one plain line, and no output file.
+    if (!isMeshwardenError(err)) throw err;
+    out.fail(err);
+    return EXIT.failed;
+  }
   if (opts.out !== undefined) {
     await writeFile(opts.out, `${JSON.stringify(checkpoint, null, 2)}\n`);
     out.note(`checkpoint written to ${opts.out}`);

@@ -24,8 +24,10 @@ export async function why(id: string, opts: LedgerPlace, out: Output): Promise<n
     return EXIT.ok;
   }
   const last = result.chain.at(-1)!;
+  // An input line that never parsed has no subject to be about.
+  const about = last.subject === '' || last.subject === undefined ? '' : ` about ${last.subject}`;
   out.line(
-    `why ${id}: ${last.gated === 'effect' ? 'effect ' : ''}${last.type} about ${last.subject}, the last of ${result.chain.length} message(s) in its chain, root first:`,
+    `why ${id}: ${last.gated === 'effect' ? 'effect ' : ''}${last.type}${about}, the last of ${result.chain.length} message(s) in its chain, root first:`,
   );
   out.line(table(result.chain.map(row)));
   for (const link of result.chain) {

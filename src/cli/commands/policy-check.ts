@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { OpenMeshResult } from '../../runtime/index.js';
+import type { MeshwardenError, OpenMeshResult } from '../../runtime/index.js';
 import { formatPolicyIssue, loadPolicy, type PolicyIssue, toolSchemaReader } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { type Output, terminalSafe } from '../output.js';
@@ -62,8 +62,20 @@ export function reportOpenFailure(
       out.document({
         ok: false,
         file,
-        errors: (result.errors ?? []).map((e) => ({ code: e.code, message: e.message })),
+        errors: (result.errors ?? []).map(errorView),
       });
   }
   return EXIT.failed;
+}
+
+/** An open failure as --json shows it: its code and message, and where, as policy issues say it. */
+function errorView(e: MeshwardenError) {
+  const at = e.location;
+  return {
+    code: e.code,
+    message: e.message,
+    ...(at?.file === undefined ? {} : { file: at.file }),
+    ...(at?.line === undefined ? {} : { line: at.line, col: at.col ?? 1 }),
+    ...(at?.pointer === undefined ? {} : { pointer: at.pointer }),
+  };
 }

@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import {
   type Durability,
   feedFile,
+  isMeshwardenError,
+  type MeshwardenError,
   type OpenedMesh,
   openMesh,
   type RunSummary,
@@ -68,6 +70,13 @@ export async function runMesh(
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // A ledger that closes on an error (a fenced or failed commit) ends the run: stop reading input.
+  let failure: MeshwardenError | undefined;
+  void opened.ledger.closed.then((closed) => {
+    if (!isMeshwardenError(closed)) return;
+    failure = closed;
+    stop.abort();
+  });
   const started = Date.now();
   let nextNote = started + 2_000;
   try {
@@ -87,11 +96,19 @@ export async function runMesh(
       );
     }
     await opened.mesh.idle();
+    await opened.ledger.flush();
+  } catch (err) {
+    // Work that failed because the ledger closed: the ledger's error is the one to report.
+    if (failure === undefined && !isMeshwardenError(err)) throw err;
+    failure ??= err as MeshwardenError;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  await opened.ledger.flush();
+  if (failure !== undefined) {
+    out.fail(failure);
+    return { code: EXIT.failed };
+  }
   const summary = summarize(opened.mesh.counts(), opened.mesh.state, opened.ledger, opened.mesh.policy);
   if (observe === undefined) {
     if (out.json) out.document(summary);

@@ -134,12 +134,21 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     );
   }
 
-  await stopped;
+  // A ledger that closes on an error (a fenced or failed commit) records nothing more: up stops
+  // rather than serve a mesh that cannot keep its record.
+  const failed = ledger.closed.then((result) => (isMeshwardenError(result) ? result : undefined));
+  const failure = await Promise.race([stopped.then(() => undefined), failed]);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  if (failure !== undefined) log.error({ err: failure }, 'the ledger closed; stopping');
   await server.close();
   await mcp.close();
   await opened.close();
+  if (failure !== undefined) {
+    out.fail(failure);
+    out.note('stopped: the ledger closed on that error; meshwarden audit verify shows what it holds');
+    return EXIT.failed;
+  }
   const heads = ledger.heads();
   out.note(`stopped cleanly: ${sizeOf(heads)} ledger entries, ${headsText(heads)}`);
   return EXIT.ok;

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Policy } from '../../runtime/index.js';
 import type { ApiDeps } from '../deps.js';
-import { anyObject, errors, verdictCounts } from '../schemas.js';
+import { errorBody } from '../errors.js';
+import { anyObject, errorReply, errors, verdictCounts } from '../schemas.js';
 
 const node = {
   type: 'object',
@@ -42,7 +43,7 @@ export async function statusRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     '/health',
     {
       schema: {
-        summary: 'Is the mesh up (no token needed)',
+        summary: 'Is the mesh up (no token needed); 503 with the error once its ledger failed',
         tags: ['status'],
         security: [],
         response: {
@@ -54,14 +55,20 @@ export async function statusRoutes(app: FastifyInstance, deps: ApiDeps): Promise
               uptimeSeconds: { type: 'integer' },
             },
           },
+          503: errorReply,
         },
       },
     },
-    async () => ({
-      ok: !deps.closing(),
-      mesh: deps.mesh.policy.mesh,
-      uptimeSeconds: Math.floor((deps.now() - deps.startedAt) / 1000),
-    }),
+    async (_request, reply) => {
+      // A mesh whose ledger closed on an error records nothing more: it is not healthy.
+      const failure = deps.ledgerFailure();
+      if (failure !== undefined) return reply.code(503).send(errorBody(failure));
+      return {
+        ok: !deps.closing(),
+        mesh: deps.mesh.policy.mesh,
+        uptimeSeconds: Math.floor((deps.now() - deps.startedAt) / 1000),
+      };
+    },
   );
 
   app.get(

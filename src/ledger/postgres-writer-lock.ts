@@ -1,0 +1,69 @@
+import pg from 'pg';
+import type { MeshwardenError } from '../envelope/index.js';
+import { ledgerError } from './errors.js';
+import { connectionCause, type PostgresLocation } from './postgres-schema.js';
+import { type WriterLock, writerBusy } from './writer-lock.js';
+
+// The advisory lock key's first half, so that ours never meets another application's locks; the
+// second half is hashtext of the schema name.
+const LOCK_CLASS = 0x4d57_4c44; // "MWLD"
+
+/**
+ * Takes the embedded writer's lock of a PostgreSQL ledger: a session advisory lock on a key derived
+ * from the schema name, held by a connection of its own until `release` (or until that session
+ * ends: the server drops the lock with it, so a killed process never leaves one behind). The
+ * session's application_name carries this process's pid, so that a refused writer can name it.
+ * Distributed mode replaces this one-writer lock with per-partition leases (docs/ledger.md).
+ */
+export async function lockPostgresWriter(at: PostgresLocation): Promise<WriterLock | MeshwardenError> {
+  const client = new pg.Client({
+    connectionString: at.connectionString,
+    application_name: `meshwarden writer pid ${process.pid}`,
+    connectionTimeoutMillis: 10_000,
+  });
+  // A session the server drops ends the lock; the partition fencing still refuses a second writer.
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [
+      LOCK_CLASS,
+      at.schema,
+    ]);
+    if (got.rows[0]?.ok !== true) {
+      const holder = await holderOf(client, at.schema);
+      await client.end().catch(() => {});
+      return writerBusy(at.label, holder);
+    }
+  } catch (err) {
+    await client.end().catch(() => {});
+    const cause = connectionCause(at, err);
+    return ledgerError('MW_LEDGER_IO', { file: at.label, action: 'be opened', cause }, { cause: err });
+  }
+  let held = true;
+  return {
+    release: () => {
+      if (!held) return;
+      held = false;
+      // Ending the session releases its advisory locks.
+      void client.end().catch(() => {});
+    },
+  };
+}
+
+/** The holding session's application_name (`meshwarden writer pid N`) when the server shows it. */
+async function holderOf(client: pg.Client, schema: string): Promise<string | undefined> {
+  try {
+    const { rows } = await client.query<{ name: string | null; addr: string | null }>(
+      `SELECT a.application_name AS name, a.client_addr::text AS addr
+         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::bigint::oid
+          AND l.objid = ((hashtext($2)::bigint + 4294967296) % 4294967296)::oid AND l.objsubid = 2`,
+      [LOCK_CLASS, schema],
+    );
+    const row = rows[0];
+    if (row === undefined || row.name === null || row.name === '') return undefined;
+    return row.addr === null ? row.name : `${row.name} at ${row.addr}`;
+  } catch {
+    return undefined;
+  }
+}
