@@ -1,5 +1,6 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { isMeshwardenError } from '../src/envelope/index.js';
 import { openLedger, openLedgerAt } from '../src/ledger/index.js';
@@ -91,14 +92,31 @@ describe('a run whose ledger is taken from it', () => {
     const data = join(dir, 'data');
     const running = runCli(['run', MESH, '--input', bigInput(dir), '--data', data]);
     const file = join(data, 'ledger.db');
-    await until(async () => existsSync(file), 'the ledger file');
-    // Bypasses the writer lock on purpose; retried until its append lands between the run's commits.
-    for (let i = 0; i < 200; i++) {
-      const intruder = openLedger({ file });
-      await intruder.append({ kind: 'test.intruder', at: 1, data: {} }).catch(() => {});
-      await intruder.close();
-      if (!isMeshwardenError(await intruder.closed)) break;
-    }
+    // Bypasses the writer lock on purpose: once the run has committed some entries, a row is put
+    // in partition 0's chain a little ahead of it, so its commit of that seq is refused (fenced),
+    // whatever the speed of the machine.
+    const ahead = await until(async () => {
+      if (!existsSync(file)) return undefined;
+      try {
+        const db = new DatabaseSync(file, { readOnly: true });
+        try {
+          const top = Number(
+            db.prepare('SELECT max(seq) AS n FROM entries WHERE partition = 0').get()?.n ?? 0,
+          );
+          return top >= 50 ? top + 500 : undefined;
+        } finally {
+          db.close();
+        }
+      } catch {
+        return undefined; // the file is still being created, or locked for a moment: look again
+      }
+    }, 'the run committing');
+    const db = new DatabaseSync(file);
+    db.exec('PRAGMA busy_timeout = 5000');
+    db.prepare(
+      `INSERT INTO entries (partition, seq, kind, at, body, prev, hash) VALUES (0, ?, 'test.intruder', 1, '{}', 'x', 'y')`,
+    ).run(ahead);
+    db.close();
     const run = await running;
     expect(run.code).toBe(1);
     const lines = run.stderr.trim().split('\n');

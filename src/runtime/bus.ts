@@ -14,11 +14,11 @@
  *   pipelines deciding with committing, as write-ahead needs the ack only once the decisions are
  *   durable. Without one, returning is the ack.
  * - A receipt whose `done` rejects says "not durable": a decision of the batch did not become
- *   durable. The bus reports it to `onError` with the batch; an adapter that can redeliver
- *   (JetStream: `MW_RUNTIME_BUS_NOT_DURABLE`) hands the batch back instead of acking it, and it comes
+ *   durable. The bus reports it to `onError` with the batch (`MW_RUNTIME_BUS_NOT_DURABLE`); an
+ *   adapter that can redeliver (JetStream) hands the batch back instead of acking it, and it comes
  *   again after a delay (after later batches, so order holds only between successes); drain and
- *   close wait for it. The in-process bus cannot redeliver: it reports (`MW_RUNTIME_BUS_HANDLER`)
- *   and counts the batch handled (its senders heard of the failure already).
+ *   close wait for it. The in-process bus cannot redeliver: it reports and counts the batch handled
+ *   (its senders heard of the failure already).
  * - A handler that throws (or rejects) does not crash the process and does not stop its partition: the
  *   bus reports the error with the batch to `onError` and goes on with the next batch. The batch counts
  *   as handled (acked): retries and dead letters are the handler's job (the runners own them), so a
@@ -86,8 +86,9 @@ export type BusReceipt = { readonly done: Promise<unknown> };
 export type BusOptions<T> = {
   /**
    * Told of a batch whose handler threw or rejected (`MW_RUNTIME_BUS_HANDLER`, with the thrown value
-   * as its cause), of one whose receipt rejected (not durable, see the contract), and, on close, of items no one subscribed to (`MW_RUNTIME_BUS_UNHANDLED`). Must
-   * not throw (a throw here is swallowed, to keep the partition going).
+   * as its cause), of one whose receipt rejected (`MW_RUNTIME_BUS_NOT_DURABLE`, see the contract),
+   * and, on close, of items no one subscribed to (`MW_RUNTIME_BUS_UNHANDLED`). Must not throw (a
+   * throw here is swallowed, to keep the partition going).
    */
   readonly onError: (
     error: Error,

@@ -27,7 +27,7 @@ export const runtimeError = makeError({
   MW_RUNTIME_BUS_SUBSCRIBED: 'partition {partition} already has a subscriber; a partition has one',
   MW_RUNTIME_BUS_HANDLER: 'the handler of partition {partition} failed on a batch of {count} items: {cause}',
   MW_RUNTIME_BUS_NOT_DURABLE:
-    'a batch of {count} items of partition {partition} did not become durable, so it was handed back for redelivery: {cause}',
+    'a batch of {count} items of partition {partition} did not become durable (a bus that can redeliver hands it back): {cause}',
   MW_RUNTIME_BUS_UNHANDLED:
     '{count} items of partition {partition} were never handled: no one subscribed to it before the bus closed',
   MW_RUNTIME_BUS_PARTITION_RANGE:

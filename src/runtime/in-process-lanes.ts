@@ -63,11 +63,16 @@ export type LaneWorker<T> = {
 export function createLaneWorker<T>(deps: LaneWorkerDeps<T>): LaneWorker<T> {
   const { maxBatch, handling, backlog, onError } = deps;
 
-  const failed = (lane: Lane<T>, batch: readonly T[], cause: unknown) =>
+  const failed = (
+    lane: Lane<T>,
+    batch: readonly T[],
+    cause: unknown,
+    code: 'MW_RUNTIME_BUS_HANDLER' | 'MW_RUNTIME_BUS_NOT_DURABLE' = 'MW_RUNTIME_BUS_HANDLER',
+  ) =>
     report(
       onError,
       runtimeError(
-        'MW_RUNTIME_BUS_HANDLER',
+        code,
         { partition: lane.partition, count: batch.length, cause: errorText(cause) },
         { cause },
       ),
@@ -115,7 +120,8 @@ export function createLaneWorker<T>(deps: LaneWorkerDeps<T>): LaneWorker<T> {
     if (!isThenable(done)) handled();
     else
       done.then(handled, (cause: unknown) => {
-        failed(lane, batch, cause);
+        // Not durable: reported as such, as every adapter does; in process there is no redelivery.
+        failed(lane, batch, cause, 'MW_RUNTIME_BUS_NOT_DURABLE');
         handled();
       });
     queueMicrotask(() => pump(lane));

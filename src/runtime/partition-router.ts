@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { partitionOf } from '../envelope/index.js';
+import { isMeshwardenError, partitionOf } from '../envelope/index.js';
 import type { LedgerEntry } from '../ledger/index.js';
 import type { RootMessage } from './admission.js';
 import type { Outgoing } from './agent-runner.js';
@@ -35,8 +35,13 @@ export function createPartitionRouter(partitions: readonly Partition[], log: Log
   const owner = (subject: unknown): number =>
     count === 1 || typeof subject !== 'string' ? 0 : partitionOf(subject, count);
   const tickets = createTickets();
+  // A batch that did not become durable told each of its senders so through their tickets, and the
+  // ledger's failure is logged where it closed the ledger: not said again here, once per batch.
   const bus: Bus<PartitionItem> = createInProcessBus<PartitionItem>({
-    onError: (err, failed) => log.error({ err, partition: failed.partition }, 'partition handler failed'),
+    onError: (err, failed) => {
+      if (isMeshwardenError(err) && err.code === 'MW_RUNTIME_BUS_NOT_DURABLE') return;
+      log.error({ err, partition: failed.partition }, 'partition handler failed');
+    },
   });
   const handler = partitionHandler(partitions, tickets, createIdClaims());
   for (let p = 0; p < count; p++) bus.subscribe(p, handler);
