@@ -37,6 +37,21 @@ describe('ledger locations on the command line', () => {
     },
   );
 
+  it.each([['file:ledger.db'], ['file:./ledger.db']])(
+    'reads %s as a path relative to the working directory, not the root of the disk',
+    async (location) => {
+      const cwd = tempDir('location-file');
+      const mesh = join(REPO, 'examples', 'retention', 'mesh.yaml');
+      const tickets = join(REPO, 'examples', 'retention', 'tickets.jsonl');
+      const run = await runCli(['run', mesh, '--input', tickets, '--data', 'data', '--ledger', location], {
+        cwd,
+      });
+      expect(run.code).toBe(0);
+      expect(statSync(join(cwd, 'ledger.db')).isFile()).toBe(true);
+      expect((await runCli(['audit', 'verify', '--ledger', location], { cwd })).code).toBe(0);
+    },
+  );
+
   it('checkpoints a PostgreSQL ledger with no data directory yet: makes it 0700 with the key in it', async () => {
     const at = freshSchema();
     const writer = await openLedgerAt(at.location, { origin: 'retention', keyFile: at.keyFile });

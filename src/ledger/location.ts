@@ -51,6 +51,11 @@ export async function openLedgerAt(
   const writer = opts.create !== false;
   if (scheme === undefined) return openSqliteAt(location, sqlite, writer);
   if (scheme === 'file') {
+    // `file:///abs/ledger.db` is a file URL; `file:ledger.db` or `file:./x/ledger.db` is a path
+    // relative to the working directory (a URL parser would put it at the root of the disk).
+    const rest = location.slice('file:'.length);
+    if (rest === '') return ledgerError('MW_LEDGER_LOCATION', { location, reason: 'file: names no file' });
+    if (!rest.startsWith('/')) return openSqliteAt(rest, sqlite, writer);
     let file: string;
     try {
       file = fileURLToPath(location);
