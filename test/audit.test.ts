@@ -18,6 +18,20 @@ describe('audit', () => {
     db.close();
   };
 
+  it.each([['checkpoint'], ['export']])(
+    'refuses an --out it cannot write before %s does anything: a typed line, no stack, nothing stored',
+    async (command) => {
+      const before = await runCli(['audit', 'verify', '--data', data, '--json']);
+      const r = await runCli(['audit', command, '--data', data, '--out', join(data, 'no', 'such', 'x.json')]);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^error MW_CLI_OUT_FILE: cannot write output file /);
+      expect(r.stderr).not.toContain('    at ');
+      const after = await runCli(['audit', 'verify', '--data', data, '--json']);
+      expect(JSON.parse(after.stdout).checkpoints).toBe(JSON.parse(before.stdout).checkpoints);
+    },
+  );
+
   it('detects a deleted row and names where the chain breaks', async () => {
     sql('DELETE FROM entries WHERE seq = 10');
     const r = await runCli(['audit', 'verify', '--data', data, '--json']);

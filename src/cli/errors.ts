@@ -6,6 +6,7 @@ export const cliError = makeError({
   MW_CLI_DIR_NOT_EMPTY: '{dir} already has a {what}; refusing to overwrite it',
   MW_CLI_INPUT_MISSING: 'cannot read input file {file}: {cause}',
   MW_CLI_CHECKPOINT_FILE: 'cannot use checkpoint file {file}: {cause}',
+  MW_CLI_OUT_FILE: 'cannot write output file {file}: {cause}',
   MW_CLI_MESH_FAILED: 'the mesh in {file} cannot start',
   MW_CLI_LISTEN: 'cannot listen on {host}:{port}: {cause}',
   MW_CLI_NO_TOKEN:

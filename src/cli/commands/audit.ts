@@ -1,5 +1,4 @@
-import { createWriteStream } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { type Checkpoint, isMeshwardenError, parseCheckpoint } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
@@ -38,6 +37,10 @@ export async function auditCheckpoint(opts: LedgerPlace & { out?: string }, out:
   const ledger = await openExistingLedger(opts, out);
   if (ledger === undefined) return EXIT.usage;
   await using _ledger = ledger;
+  // The output file is opened first: a checkpoint is stored only when it can also be kept outside.
+  const file = opts.out === undefined ? undefined : await openOutput(opts.out, out);
+  if (file === null) return EXIT.usage;
+  await using _file = file;
   let checkpoint: Checkpoint;
   try {
     checkpoint = await ledger.checkpoint();
@@ -47,12 +50,22 @@ export async function auditCheckpoint(opts: LedgerPlace & { out?: string }, out:
     out.fail(err);
     return EXIT.failed;
   }
-  if (opts.out !== undefined) {
-    await writeFile(opts.out, `${JSON.stringify(checkpoint, null, 2)}\n`);
+  if (file !== undefined) {
+    await file.writeFile(`${JSON.stringify(checkpoint, null, 2)}\n`);
     out.note(`checkpoint written to ${opts.out}`);
   }
   out.document(checkpoint);
   return EXIT.ok;
+}
+
+/** Opens `--out` for writing, or says why not (MW_CLI_OUT_FILE) and answers null. */
+async function openOutput(path: string, out: Output): Promise<FileHandle | null> {
+  try {
+    return await open(path, 'w');
+  } catch (cause) {
+    out.fail(cliError('MW_CLI_OUT_FILE', { file: path, cause: (cause as Error).message }));
+    return null;
+  }
 }
 
 /**
@@ -63,8 +76,10 @@ export async function auditExport(opts: LedgerPlace & { out?: string }, out: Out
   const ledger = await openExistingLedger(opts, out);
   if (ledger === undefined) return EXIT.usage;
   await using _ledger = ledger;
-  const toFile = opts.out !== undefined;
-  const sink = opts.out === undefined ? process.stdout : createWriteStream(opts.out);
+  const file = opts.out === undefined ? undefined : await openOutput(opts.out, out);
+  if (file === null) return EXIT.usage;
+  const toFile = file !== undefined;
+  const sink = file === undefined ? process.stdout : file.createWriteStream();
   // A failed write stops the loop and is read back below (stdout's by main.ts: see stdout.ts).
   if (toFile) sink.on('error', () => {});
   let count = 0;
