@@ -4,8 +4,8 @@ import { parseCheckpoint } from './checkpoint.js';
 import { ledgerError } from './errors.js';
 import type { LedgerReader, ScanOptions } from './ports.js';
 import type { Tables } from './postgres-schema.js';
-import { QUERY_CAP } from './queries.js';
 import type { Checkpoint, LedgerEntry, StoredRow } from './types.js';
+import { QUERY_CAP, walkImpact, walkLineage } from './walks.js';
 
 /** Rows per page of a scan: a page is one query, so nothing holds a connection between pages. */
 const PAGE = 2000;
@@ -116,40 +116,8 @@ ORDER BY e.at DESC, e.partition DESC, e.seq DESC LIMIT $${n + 1}`;
     // An empty prefix matches nothing, as in SQLite (its range end would be a NUL, which text refuses).
     byAgentPrefix: async (prefix, limit) =>
       prefix === '' ? [] : newest('agent >= $1 AND agent < $2', [prefix, prefixEnd(prefix)], limit),
-    async lineage(msgId) {
-      // Each message's first entry carries its causation; follow it to the root. `seen` stops a cycle
-      // that only a tampered ledger could hold.
-      const chain: LedgerEntry[] = [];
-      const seen = new Set<string>();
-      for (
-        let id: string | undefined = msgId;
-        id !== undefined && !seen.has(id) && chain.length < QUERY_CAP;
-      ) {
-        seen.add(id);
-        const entry = await first(id);
-        if (entry === undefined) break;
-        chain.push(entry);
-        id = entry.causationId;
-      }
-      return chain.reverse();
-    },
-    async impact(msgId) {
-      const found: LedgerEntry[] = [];
-      const seen = new Set<string>([msgId]);
-      const queue = [msgId];
-      for (let i = 0; i < queue.length && found.length < QUERY_CAP; i++) {
-        for (const id of await consequences(queue[i]!)) {
-          if (seen.has(id)) continue;
-          seen.add(id);
-          const entry = await first(id);
-          if (entry === undefined) continue;
-          found.push(entry);
-          queue.push(id);
-          if (found.length >= QUERY_CAP) break;
-        }
-      }
-      return found;
-    },
+    lineage: (msgId) => walkLineage(msgId, first),
+    impact: (msgId) => walkImpact(msgId, first, consequences),
     async *scan(opts) {
       if (opts.kinds !== undefined && opts.kinds.length === 0) return;
       const where: string[] = [];

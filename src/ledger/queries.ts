@@ -1,9 +1,9 @@
 import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
 import type { ScanOptions } from './ports.js';
 import type { LedgerEntry } from './types.js';
+import { walkImpact, walkLineage } from './walks.js';
 
-/** Lineage and impact stop after this many messages; so do the by-subject and by-agent lists by default. */
-export const QUERY_CAP = 100_000;
+export { QUERY_CAP } from './walks.js';
 
 // Only the hashed body and the two hashes are read: the body holds every field of the entry.
 const ENTRY = 'SELECT body, prev, hash FROM entries';
@@ -30,8 +30,8 @@ export type Queries = {
   bySubject(subject: string, limit: number): LedgerEntry[];
   byAgent(agent: string, limit: number): LedgerEntry[];
   byAgentPrefix(prefix: string, limit: number): LedgerEntry[];
-  lineage(msgId: string): LedgerEntry[];
-  impact(msgId: string): LedgerEntry[];
+  lineage(msgId: string): Promise<LedgerEntry[]>;
+  impact(msgId: string): Promise<LedgerEntry[]>;
   scan(opts: ScanOptions): IterableIterator<LedgerEntry>;
 };
 
@@ -73,41 +73,9 @@ export function prepareQueries(db: DatabaseSync, partitions: () => readonly numb
     byAgent: (agent, limit) => newest(s.byAgent, s.byAgentIn, [agent], limit),
     byAgentPrefix: (prefix, limit) =>
       newest(s.byAgentPrefix, s.byAgentPrefixIn, [prefix, prefixEnd(prefix)], limit),
-    lineage(msgId) {
-      // Each message's first entry carries its causation; follow it to the root. `seen` stops a cycle
-      // that only a tampered ledger could hold.
-      const chain: LedgerEntry[] = [];
-      const seen = new Set<string>();
-      for (
-        let id: string | undefined = msgId;
-        id !== undefined && !seen.has(id) && chain.length < QUERY_CAP;
-      ) {
-        seen.add(id);
-        const entry = first(id);
-        if (entry === undefined) break;
-        chain.push(entry);
-        id = entry.causationId;
-      }
-      return chain.reverse();
-    },
-    impact(msgId) {
-      const found: LedgerEntry[] = [];
-      const seen = new Set<string>([msgId]);
-      const queue = [msgId];
-      for (let i = 0; i < queue.length && found.length < QUERY_CAP; i++) {
-        for (const row of s.consequences.all(queue[i]!)) {
-          const id = row.msg_id as string;
-          if (seen.has(id)) continue;
-          seen.add(id);
-          const entry = first(id);
-          if (entry === undefined) continue;
-          found.push(entry);
-          queue.push(id);
-          if (found.length >= QUERY_CAP) break;
-        }
-      }
-      return found;
-    },
+    lineage: (msgId) => walkLineage(msgId, first),
+    impact: (msgId) =>
+      walkImpact(msgId, first, (id) => s.consequences.all(id).map((row) => row.msg_id as string)),
     scan: (opts) => scanEntries(db, opts),
   };
 }
