@@ -27,12 +27,18 @@ type DecisionData = {
  * the envelope id is the idempotency key). Returns how much work was resumed.
  */
 export async function recoverFromLedger(
-  ledger: Pick<LedgerReader, 'scan'>,
+  ledger: Pick<LedgerReader, 'scan' | 'byCausation'>,
   states: readonly StateStore[],
   dispatch: (envelope: Envelope, gated: GatedKind, consumers: readonly string[]) => void,
   armHolds: () => void,
   /** A failure entry whose failure-breaker deltas were just applied. */
   onFailure: (entry: LedgerEntry, deltas: readonly StateDelta[]) => void = () => {},
+  /**
+   * Reads this partition's chain only (a node taking one partition over). What proves a handler
+   * ran may then sit in a partition not read: the work still pending is checked against its
+   * consequences (`byCausation`), one read per unfinished message.
+   */
+  only?: number,
 ): Promise<number> {
   const pending = new Map<string, Pending>();
   const admitted = (id: string, envelope: Envelope, gated: GatedKind, consumers: readonly string[]) => {
@@ -48,7 +54,7 @@ export async function recoverFromLedger(
     else workers.add(workerName(agent));
   };
 
-  for await (const entry of ledger.scan()) {
+  for await (const entry of ledger.scan(only === undefined ? {} : { partition: only })) {
     // Open and reload refuse a partition count the ledger was not written with; a ledger whose
     // entries say otherwise all the same (one with no policy.loaded entry) is refused here.
     const state = states[entry.partition];
@@ -103,6 +109,13 @@ export async function recoverFromLedger(
       if (entry.agent !== undefined) done(id, entry.agent);
     }
   }
+  if (only !== undefined) {
+    for (const id of pending.keys()) {
+      for (const entry of await ledger.byCausation(id)) {
+        if (entry.kind === ENTRY.decision && entry.agent !== undefined) done(id, entry.agent);
+      }
+    }
+  }
   for (const [id, workers] of finished) {
     const p = pending.get(id);
     if (p === undefined) continue;
@@ -120,7 +133,7 @@ export async function recoverFromLedger(
  * failure breakers of the partition that recorded it.
  */
 export function recoverPartitions(
-  ledger: Pick<LedgerReader, 'scan'>,
+  ledger: Pick<LedgerReader, 'scan' | 'byCausation'>,
   partitions: readonly Pick<Partition, 'state' | 'holds' | 'failures'>[],
   dispatch: (envelope: Envelope, gated: GatedKind, consumers: readonly string[]) => void,
 ): Promise<number> {
@@ -141,4 +154,26 @@ export function recoverPartitions(
  */
 function opensHold(deltas: readonly StateDelta[] | undefined): boolean {
   return deltas?.some((d) => d.kind === 'hold-open') === true;
+}
+
+/**
+ * Rebuilds one partition from its own chain (a node that takes the partition over): its state, its
+ * holds' timers, its failure breakers' memory, and the work it admitted and did not finish, which is
+ * dispatched again. Returns how much work was resumed.
+ */
+export function recoverPartition(
+  ledger: Pick<LedgerReader, 'scan' | 'byCausation'>,
+  partition: Pick<Partition, 'index' | 'state' | 'holds' | 'failures'>,
+  dispatch: (envelope: Envelope, gated: GatedKind, consumers: readonly string[]) => void,
+): Promise<number> {
+  const states: StateStore[] = [];
+  states[partition.index] = partition.state;
+  return recoverFromLedger(
+    ledger,
+    states,
+    dispatch,
+    () => partition.holds.armAll(),
+    (entry, deltas) => partition.failures.remember(entry, deltas),
+    partition.index,
+  );
 }
