@@ -1,0 +1,89 @@
+// A node cut off from NATS (issue 12): its `--cluster` URL goes through a TCP proxy that drops every
+// socket and refuses new ones, as a network cut does. It must stop deciding within its lease (5 s,
+// docs/distributed.md "Ownership"), the other node must take its partitions over, nothing accepted
+// may be lost, and once the cut heals it must rejoin and decide again, without a restart.
+import { describe, expect, it } from 'vitest';
+import { cuttableProxy } from '../src/runtime/tcp-cut-test-kit.js';
+import { NATS, openClusterKit, type SendResult, ticketLoad, waitFor } from './cluster-kit.js';
+import { currentOwners, ownershipHistory, ownershipProblems, settle } from './cluster-ledger.js';
+
+const PARTITIONS = 8;
+/** The lease time `up --cluster` runs with (docs/distributed.md, the defaults). */
+const LEASE_MS = 5_000;
+
+describe('a node cut off from NATS', () => {
+  it('stops deciding within its lease, loses nothing, and rejoins when the cut heals', async () => {
+    // The proxy goes last: the nodes stop (kit's dispose) while it still lets them through.
+    await using proxy = await cuttableProxy(Number(new URL(NATS).port || 4222));
+    await using kit = await openClusterKit({ partitions: PARTITIONS });
+    await kit.start('node-a');
+    await kit.start('node-b', { cluster: `nats://127.0.0.1:${proxy.port}` });
+    const before = await waitFor('both nodes owning partitions', async () => {
+      const owners = currentOwners(await ownershipHistory(kit));
+      const holders = new Set(owners.values());
+      return owners.size === PARTITIONS && holders.has('node-a') && holders.has('node-b') && owners;
+    });
+    const cutOff = [...before].filter(([, n]) => n === 'node-b').map(([p]) => p);
+
+    const accepted: string[] = [];
+    const keep = (results: readonly SendResult[]) => {
+      for (const r of results) if (r.id !== undefined) accepted.push(r.id);
+      return results;
+    };
+    const load = ticketLoad(900, 300_000);
+    expect(keep(await kit.sendAll(load.slice(0, 300))).every((r) => r.status === 202)).toBe(true);
+
+    proxy.cut();
+    const cutAt = Date.now();
+    // During the cut: node-a takes every case (node-b's partitions once it owns them); what node-b
+    // answers is either a refusal or an acceptance the ledger must then hold.
+    const toB = await Promise.all(load.slice(300, 320).map((body) => kit.send('node-b', body)));
+    keep(toB);
+    const toA = await Promise.all(load.slice(320, 600).map((body) => kit.send('node-a', body)));
+    keep(toA);
+    await waitFor(
+      `node-a taking over node-b's partitions ${cutOff.join(' ')}`,
+      async () => {
+        const taken = (await ownershipHistory(kit)).filter((o) => o.node === 'node-a' && o.at > cutAt);
+        return cutOff.every((p) => taken.some((o) => o.partition === p));
+      },
+      30_000,
+    );
+    expect(kit.node('node-b').running, 'node-b rides the cut out').toBe(true);
+
+    proxy.heal();
+    const healedAt = Date.now();
+    await waitFor(
+      'node-b owning partitions again',
+      async () => (await ownershipHistory(kit)).some((o) => o.node === 'node-b' && o.at > healedAt),
+      30_000,
+    );
+    // Back: node-b takes cases again and they are decided.
+    const afterB = keep(await Promise.all(load.slice(600, 700).map((body) => kit.send('node-b', body))));
+    expect(afterB.map((r) => r.status)).toEqual(afterB.map(() => 202));
+    keep(await kit.sendAll(load.slice(700)));
+
+    expect(
+      toA.filter((r) => r.status !== 202),
+      'node-a kept taking cases during the cut',
+    ).toEqual([]);
+    const { findings, entries } = await settle(kit, PARTITIONS, accepted);
+    expect(findings.undecided, 'accepted messages with no decision in the ledger').toEqual([]);
+    expect(findings.unhandled.slice(0, 20), 'admitted work never handled').toEqual([]);
+
+    // Within its lease: in each partition node-b owned, nothing was written after the cut plus a
+    // lease before node-a's partition.owned (only node-b could have written it).
+    const history = await ownershipHistory(kit);
+    for (const p of cutOff) {
+      const takeover = history.find((o) => o.partition === p && o.node === 'node-a' && o.at > cutAt)!;
+      const late = entries.filter(
+        (e) => e.partition === p && e.seq < takeover.seq && e.at > cutAt + LEASE_MS,
+      );
+      expect(late.map((e) => `p${p} seq ${e.seq} ${e.kind} at cut+${e.at - cutAt} ms`)).toEqual([]);
+    }
+    expect(ownershipProblems(history, PARTITIONS)).toEqual([]);
+    const verify = await kit.verify();
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true });
+  }, 180_000);
+});
