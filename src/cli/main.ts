@@ -12,6 +12,7 @@ import { runMesh } from './commands/run.js';
 import { up } from './commands/up.js';
 import { EXIT } from './errors.js';
 import { createRootLogger } from './log.js';
+import { defaultNode } from './node-id.js';
 import { createOutput } from './output.js';
 import { registerPilotCommands } from './pilot-commands.js';
 import { stdoutFailure, watchOutputStreams } from './stdout.js';
@@ -41,6 +42,20 @@ const ledgerOption = () =>
     '--ledger <location>',
     'the ledger: a SQLite file, or postgres://[user[:password]@]host[:port]/db[?schema=name] (default: ledger.db in --data; the checkpoint key stays in --data)',
   );
+
+/** `--cluster` and `--node`: join a mesh's cluster on NATS as one node (docs/distributed.md). */
+const clusterOption = () =>
+  new Option(
+    '--cluster <nats-url>',
+    'join the mesh as one node of a cluster on NATS JetStream (needs --ledger postgres://…, shared by every node)',
+  );
+const nodeOption = () =>
+  new Option(
+    '--node <id>',
+    "this node's id in the cluster, unique in the mesh (default: host name and port, or pid)",
+  );
+const clusterOf = (o: { cluster?: string; node?: string }, fallback: string) =>
+  o.cluster === undefined ? {} : { cluster: { servers: o.cluster, node: o.node ?? defaultNode(fallback) } };
 
 const program = new Command('meshwarden')
   .description(
@@ -75,12 +90,22 @@ program
   .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
   .addOption(ledgerOption())
   .addOption(durabilityOption())
+  .addOption(clusterOption())
+  .addOption(nodeOption())
   .option('--json', 'print the summary as one JSON document')
   .description('feed messages, run to quiescence, summarize (resumes unfinished work first)')
   .action(
     async (
       mesh: string,
-      o: { input?: string; data: string; ledger?: string; durability?: Durability; json?: boolean },
+      o: {
+        input?: string;
+        data: string;
+        ledger?: string;
+        durability?: Durability;
+        cluster?: string;
+        node?: string;
+        json?: boolean;
+      },
     ) => {
       const opts = {
         mesh,
@@ -89,6 +114,7 @@ program
         ...(o.input === undefined ? {} : { input: o.input }),
         ...(o.ledger === undefined ? {} : { ledger: o.ledger }),
         ...durabilityOf(o),
+        ...clusterOf(o, `run-${process.pid}`),
       };
       done((await runMesh(opts, createOutput(opts.json), log)).code);
     },
@@ -102,7 +128,10 @@ program
   .option('--data <dir>', 'data directory (ledger, tokens)', DEFAULT_DATA)
   .option('--input <file>', 'also feed these JSON Lines messages at start')
   .option('--rate-limit <n>', 'API calls per token a minute', '600')
+  .addOption(ledgerOption())
   .addOption(durabilityOption())
+  .addOption(clusterOption())
+  .addOption(nodeOption())
   .option('--json', 'print the URLs (and a first token) as one JSON document')
   .description('run the mesh with the HTTP API and the web console until Ctrl-C')
   .action(
@@ -114,7 +143,10 @@ program
         data: string;
         input?: string;
         rateLimit: string;
+        ledger?: string;
         durability?: Durability;
+        cluster?: string;
+        node?: string;
         json?: boolean;
       },
     ) => {
@@ -134,7 +166,9 @@ program
         rateLimit,
         json: o.json === true,
         ...(o.input === undefined ? {} : { input: o.input }),
+        ...(o.ledger === undefined ? {} : { ledger: o.ledger }),
         ...durabilityOf(o),
+        ...clusterOf(o, port === 0 ? `pid${process.pid}` : String(port)),
       };
       done(await up(opts, createOutput(opts.json), log));
     },

@@ -23,6 +23,12 @@ export type OpenLedgerOptions = {
    * ledger another process writes is MW_LEDGER_LOCKED.
    */
   readonly create?: boolean;
+  /**
+   * Distributed mode: several processes write this ledger, each the partitions it holds a lease on,
+   * fenced by chain position (docs/ledger.md, "Fencing"); no one-writer lock is taken. PostgreSQL
+   * only: a SQLite file has one writer (MW_LEDGER_LOCATION).
+   */
+  readonly shared?: boolean;
 };
 
 // A scheme of two or more characters and a colon: `postgres:…`, `file:…`. A Windows drive (`C:\…`)
@@ -47,8 +53,12 @@ export async function openLedgerAt(
   opts: OpenLedgerOptions = {},
 ): Promise<Ledger | MeshwardenError> {
   const scheme = locationScheme(location);
-  const { create: _create, ...sqlite } = opts;
+  const { create: _create, shared, ...sqlite } = opts;
   const writer = opts.create !== false;
+  if (shared === true && scheme !== 'postgres' && scheme !== 'postgresql') {
+    const reason = 'nodes of one mesh share a PostgreSQL ledger (postgres://…); a SQLite file has one writer';
+    return ledgerError('MW_LEDGER_LOCATION', { location: redacted(location), reason });
+  }
   if (scheme === undefined) return openSqliteAt(location, sqlite, writer);
   if (scheme === 'file') {
     // `file:///abs/ledger.db` is a file URL; `file:ledger.db` or `file:./x/ledger.db` is a path
@@ -71,10 +81,11 @@ export async function openLedgerAt(
     }
     const at = parsePostgresLocation(location);
     if (isMeshwardenError(at)) return at;
-    const lock = writer ? await lockPostgresWriter(at) : undefined;
+    const lock = writer && shared !== true ? await lockPostgresWriter(at) : undefined;
     if (isMeshwardenError(lock)) return lock;
     try {
-      return heldUntilClosed(await openPostgresLedger({ location, ...opts }), lock);
+      const pgOpts = { location, ...sqlite, ...(opts.create === undefined ? {} : { create: opts.create }) };
+      return heldUntilClosed(await openPostgresLedger(pgOpts), lock);
     } catch (err) {
       lock?.release();
       if (isMeshwardenError(err) && err.code === 'MW_LEDGER_LOCATION') return err;

@@ -37,9 +37,10 @@ export type Admission = {
   /**
    * Gates a root message from an ingress and appends its decision at once; `taken` says whether the
    * ledger already holds a message with its id (read before, by the partition handler). Returns the
-   * id it was recorded under, and its decision entry once durable.
+   * id it was recorded under, and its decision entry once durable. `assigned`: the id is the
+   * warden's own, given by the node that sent it over the bus (distributed mode), not from outside.
    */
-  ingest(ingress: string, message: RootMessage, taken: boolean): Admitted;
+  ingest(ingress: string, message: RootMessage, taken: boolean, assigned?: boolean): Admitted;
   /**
    * Admits what one handler emitted for this partition as one atomic ledger group: a crash keeps all
    * of it or none (the agent runner splits a handler's emissions by partition first). `taken` names
@@ -64,6 +65,8 @@ export type Admission = {
   reject(rejected: Rejection): Promise<LedgerEntry>;
   /** Whether the ledger already holds a message with this id (an id from outside can name one). */
   idTaken(id: string): Promise<boolean>;
+  /** The first entry the ledger holds for a message id (its decision), if any. */
+  decisionOf(id: string): Promise<LedgerEntry | undefined>;
 };
 
 export type AdmissionDeps = {
@@ -109,7 +112,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
   };
 
   return {
-    ingest(ingress, input, taken) {
+    ingest(ingress, input, taken, assigned = false) {
       const { sentBy, partner, ...message } = input;
       const origin: Origin = {
         ...(sentBy === undefined ? {} : { sentBy }),
@@ -123,7 +126,12 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         const { id: takenId, ...rest } = message;
         judged = judge(factory.root(ingress, rest), 'message', false, origin, { takenId });
       } else {
-        judged = judge(factory.root(ingress, message), 'message', message.id !== undefined, origin);
+        judged = judge(
+          factory.root(ingress, message),
+          'message',
+          message.id !== undefined && !assigned,
+          origin,
+        );
       }
       return { msgId: judged.msgId, durable: append(judged) };
     },
@@ -150,6 +158,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       return ledger.appendAll(records, partition, () => state.apply(deltas));
     },
     idTaken,
+    decisionOf: (id) => ledger.byMessage(id).then((found) => found[0]),
   };
 }
 

@@ -54,6 +54,9 @@ export const runtimeError = makeError({
   MW_RUNTIME_LEASE_CALLBACK: 'the {callback} callback failed for partition {partition}: {cause}',
   MW_RUNTIME_LEASE_CONNECTION:
     'the partition leases lost their NATS connection for good, so every lease was given up: {cause}',
+  MW_RUNTIME_PARTITION_ELSEWHERE:
+    '{what} is decided on the node that owns {where}, not on this one; ask that node (its console or API), or ask again once ownership settles',
+  MW_RUNTIME_NOT_CLUSTERED: 'distributed mode needs {what}',
   MW_PILOT_NOT_HELD: 'message {msgId} is not held: it was never held, or it was already released',
   MW_PILOT_ALREADY_FROZEN: '{subject} is already frozen by a pilot',
   MW_PILOT_NOT_FROZEN: '{subject} is not frozen',

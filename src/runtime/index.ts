@@ -86,6 +86,7 @@ export {
   type ReloadResult,
   reloadPolicy,
 } from './open.js';
+export type { ClusterOptions } from './open-cluster.js';
 export type { PilotActions } from './pilot.js';
 export {
   type ActionResult,

@@ -11,9 +11,10 @@ import { createEventHub, type MeshEvent, type RunCounts, zeroCounts } from './ev
 import type { HoldView } from './holds.js';
 import { deliveryOverPartitions } from './mesh-delivery.js';
 import { createMeshLife } from './mesh-life.js';
+import { createPartitionOwnership, type PartitionOwnership } from './mesh-ownership.js';
 import { reloadActivePolicy } from './mesh-reload.js';
 import type { LoadedModules } from './modules.js';
-import { createPartitionRouter } from './partition-router.js';
+import { createPartitionRouter, type RouterCluster } from './partition-router.js';
 import { createPartition, type Partition } from './partitions.js';
 import { createPilotActions, type PilotActions } from './pilot.js';
 import { recoverPartitions } from './recovery.js';
@@ -35,6 +36,11 @@ export type MeshOptions = {
   readonly retry?: Partial<RetryOptions>;
   /** Handlers and executors running at once (default 256). */
   readonly concurrency?: number;
+  /**
+   * Distributed mode: the mesh's bus (JetStream), this node's name, its replies. The mesh then
+   * decides only for the partitions it is given (`Mesh.ownership`), and publishes the rest.
+   */
+  readonly cluster?: Omit<RouterCluster, 'newId'>;
 };
 
 export type { RejectedInput } from './rejected.js';
@@ -70,6 +76,8 @@ export type Mesh = {
   onEvent(listener: (event: MeshEvent) => void): () => void;
   /** Resolves when nothing is on the bus, queued, awaiting durability or running. */
   idle(): Promise<void>;
+  /** Distributed mode: which partitions this node decides for, and taking one over or giving it up. */
+  readonly ownership?: PartitionOwnership;
   counts(): RunCounts;
   /** Stops intake, lets in-flight work finish, closes the bus, flushes the ledger. Idempotent. */
   close(): Promise<void>;
@@ -105,24 +113,52 @@ export function createMesh(opts: MeshOptions): Mesh {
   // What every partition and the delivery over them share.
   const shared = { active, ledger, clock, factory, counts, work, log, publish, listening };
 
+  const build = (p: number): Partition =>
+    createPartition(p, {
+      ...shared,
+      dispatch: (envelope, gated, consumers) => delivery.dispatch(envelope, gated, consumers),
+    });
   const partitions: Partition[] = [];
-  for (let p = 0; p < count; p++) {
-    partitions.push(
-      createPartition(p, {
-        ...shared,
-        dispatch: (envelope, gated, consumers) => delivery.dispatch(envelope, gated, consumers),
-      }),
-    );
-  }
-  const router = createPartitionRouter(partitions, log);
-  const stateView = viewOverPartitions(partitions.map((p) => p.state));
+  for (let p = 0; p < count; p++) partitions.push(build(p));
+  const router = createPartitionRouter(
+    partitions,
+    log,
+    opts.cluster === undefined ? undefined : { ...opts.cluster, newId: () => factory.id() },
+  );
+  // Distributed mode replaces a partition's slot when it changes owner: the view reads them live.
+  const stateView =
+    opts.cluster === undefined
+      ? viewOverPartitions(partitions.map((p) => p.state))
+      : viewOverPartitions(() => partitions.map((p) => p.state));
   const life = createMeshLife({ partitions, router, work, ledger, clock });
 
   const inject: Mesh['inject'] = (ingress, input) =>
     life.closing ? Promise.reject(runtimeError('MW_RUNTIME_CLOSED')) : router.ingest(ingress, input);
 
   const delivery = deliveryOverPartitions({ ...shared, partitions, router, inject, retry: opts.retry });
-  const pilot = createPilotActions({ active, partitions, partitionOf: router.owner, clock, work });
+  const ownership =
+    opts.cluster === undefined
+      ? undefined
+      : createPartitionOwnership({
+          node: opts.cluster.node,
+          partitions,
+          build,
+          router,
+          ledger,
+          active,
+          clock,
+          dispatch: delivery.dispatch,
+          counts,
+          log,
+        });
+  const pilot = createPilotActions({
+    active,
+    partitions,
+    partitionOf: router.owner,
+    clock,
+    work,
+    ...(ownership === undefined ? {} : { owns: ownership.owns }),
+  });
 
   return {
     get policy() {
@@ -137,6 +173,8 @@ export function createMesh(opts: MeshOptions): Mesh {
     // with what was injected before it.
     reject: router.reject,
     async recover() {
+      // Distributed mode resumes a partition's work when it takes the partition over.
+      if (ownership !== undefined) return 0;
       const resumed = await recoverPartitions(ledger, partitions, delivery.dispatch);
       counts.recovered += resumed;
       return resumed;
@@ -146,6 +184,7 @@ export function createMesh(opts: MeshOptions): Mesh {
         ? partitions[0]!.holds.list()
         : partitions.flatMap((p) => p.holds.list()).sort((a, b) => a.heldAt - b.heldAt),
     pilot,
+    ...(ownership === undefined ? {} : { ownership }),
     onEvent: events.subscribe,
     idle: life.idle,
     counts: () => structuredClone(counts),

@@ -13,13 +13,21 @@ import {
 import { type LoadPolicyOptions, loadPolicy, type Policy, type PolicyIssue } from '../policy/index.js';
 import type { Clock } from './envelopes.js';
 import { systemClock } from './envelopes.js';
-import { partitionsChanged } from './errors.js';
+import { partitionsChanged, runtimeError } from './errors.js';
 import { createMesh, type Mesh, type MeshOptions } from './mesh.js';
 import { type LoadedModules, loadModules } from './modules.js';
+import { type ClusterOptions, linkCluster } from './open-cluster.js';
+import type { PartitionLeases } from './partition-leases.js';
 import { ENTRY, policyLoadedRecord } from './records.js';
 import { type Transport, toolSchemaReader } from './transports.js';
 
-export type OpenedMesh = { readonly mesh: Mesh; readonly ledger: Ledger; readonly resumed: number };
+export type OpenedMesh = {
+  readonly mesh: Mesh;
+  readonly ledger: Ledger;
+  readonly resumed: number;
+  /** Distributed mode: this node's leases (which partitions it owns, the live nodes). */
+  readonly leases?: PartitionLeases;
+};
 
 export type OpenMeshResult =
   | { readonly ok: true; readonly opened: OpenedMesh & AsyncDisposable & { close(): Promise<void> } }
@@ -79,6 +87,11 @@ export async function openMesh(opts: {
    * server that cannot be reached as MW_LEDGER_IO.
    */
   ledgerAt?: string;
+  /**
+   * Distributed mode: join the mesh's cluster on NATS as one node (open-cluster.ts). Needs a
+   * PostgreSQL `ledgerAt`, which every node shares.
+   */
+  cluster?: ClusterOptions;
 }): Promise<OpenMeshResult> {
   const transports = opts.transports ?? [];
   const loaded = await loadPolicy(opts.meshFile, readerOf(transports));
@@ -89,7 +102,16 @@ export async function openMesh(opts: {
   // The ledger and the tokens are the owner's alone: a data directory made here is 0700.
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const durability = opts.durability ?? policy.ledger.durability;
-  const ledger = await openLedgerIn(opts.dataDir, opts.ledgerAt, { origin: policy.mesh, durability });
+  const shared = opts.cluster === undefined ? {} : { shared: true };
+  if (opts.cluster !== undefined && !locationScheme(opts.ledgerAt ?? '')?.startsWith('postgres')) {
+    const what = 'a PostgreSQL ledger every node shares (--ledger postgres://…)';
+    return { ok: false, errors: [runtimeError('MW_RUNTIME_NOT_CLUSTERED', { what })] };
+  }
+  const ledger = await openLedgerIn(opts.dataDir, opts.ledgerAt, {
+    origin: policy.mesh,
+    durability,
+    ...shared,
+  });
   if (isMeshwardenError(ledger)) return { ok: false, errors: [ledger] };
   try {
     return await openOnLedger(ledger, policy, modules.modules, durability, opts);
@@ -108,7 +130,10 @@ async function openOnLedger(
   policy: Policy,
   modules: LoadedModules,
   durability: Durability,
-  opts: Pick<Parameters<typeof openMesh>[0], 'clock' | 'retry' | 'transports' | 'log' | 'ledgerAt'>,
+  opts: Pick<
+    Parameters<typeof openMesh>[0],
+    'clock' | 'retry' | 'transports' | 'log' | 'ledgerAt' | 'cluster'
+  >,
 ): Promise<OpenMeshResult> {
   // Every chain belongs to one partition for good: another count would put subjects in other chains.
   const recorded = await recordedPartitions(ledger);
@@ -119,6 +144,8 @@ async function openOnLedger(
     return { ok: false, errors: [changed] };
   }
   const clock = opts.clock ?? systemClock;
+  if (opts.cluster !== undefined)
+    return openClusterNode(ledger, policy, modules, { ...opts, cluster: opts.cluster });
   const mesh = createMesh({
     policy,
     ledger,
@@ -180,12 +207,58 @@ export async function reloadPolicy(mesh: Mesh, by?: string): Promise<ReloadResul
 }
 
 /**
- * The partition count the ledger was last opened with: its latest `policy.loaded` entry's
- * `partitions`, 1 for one written before that field was recorded, nothing for a new ledger.
+ * Joins the cluster as one node (distributed mode): the mesh decides for the partitions its leases
+ * give it, each rebuilt from its chain when taken over (mesh-ownership.ts); nothing is recorded or
+ * resumed here, as every partition's owner records `partition.owned` and resumes its work. Closing
+ * waits for what this node sent, hands its partitions off, then closes the bus and the ledger.
+ */
+async function openClusterNode(
+  ledger: Ledger,
+  policy: Policy,
+  modules: LoadedModules,
+  opts: Pick<Parameters<typeof openMesh>[0], 'clock' | 'retry' | 'transports' | 'log'> & {
+    cluster: ClusterOptions;
+  },
+): Promise<OpenMeshResult> {
+  const log = opts.log.child({ layer: 'runtime', node: opts.cluster.node });
+  const link = await linkCluster(policy, opts.cluster, log);
+  const mesh = createMesh({
+    policy,
+    ledger,
+    modules,
+    transports: opts.transports ?? [],
+    log,
+    ...(opts.clock === undefined ? {} : { clock: opts.clock }),
+    ...(opts.retry === undefined ? {} : { retry: opts.retry }),
+    cluster: link.router,
+  });
+  let leases: PartitionLeases;
+  try {
+    leases = await link.join(mesh);
+  } catch (err) {
+    await mesh.close();
+    await link.close();
+    throw err;
+  }
+  const close = async () => {
+    // Replies to what this node sent come from the owners: wait for them before leaving.
+    await mesh.idle().catch(() => {});
+    await leases.close();
+    await mesh.close();
+    await link.close();
+    await ledger.close();
+  };
+  return { ok: true, opened: { mesh, ledger, resumed: 0, leases, close, [Symbol.asyncDispose]: close } };
+}
+
+/**
+ * The partition count the ledger was last opened with: its latest `policy.loaded` (or, distributed,
+ * `partition.owned`) entry's `partitions`, 1 for one written before that field was recorded,
+ * nothing for a new ledger.
  */
 async function recordedPartitions(ledger: Pick<LedgerReader, 'scan'>): Promise<number | undefined> {
   let recorded: number | undefined;
-  for await (const entry of ledger.scan({ kinds: [ENTRY.policyLoaded] })) {
+  for await (const entry of ledger.scan({ kinds: [ENTRY.policyLoaded, ENTRY.partitionOwned] })) {
     const { partitions } = entry.data as { partitions?: unknown };
     recorded = typeof partitions === 'number' ? partitions : 1;
   }

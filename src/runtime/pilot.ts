@@ -2,6 +2,7 @@ import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
 import type { LedgerEntry } from '../ledger/index.js';
 import type { ActivePolicy } from './active.js';
 import type { Clock } from './envelopes.js';
+import { runtimeError } from './errors.js';
 import type { Partition } from './partitions.js';
 import {
   type ActionResult,
@@ -12,6 +13,14 @@ import {
 } from './pilot-decision.js';
 import { ENTRY } from './records.js';
 import type { WorkTracker } from './work.js';
+
+/** An action on a partition another node owns (distributed mode). */
+function elsewhere(what: string, where: number | string): MeshwardenError {
+  return runtimeError('MW_RUNTIME_PARTITION_ELSEWHERE', {
+    what,
+    where: typeof where === 'number' ? `partition ${where}` : where,
+  });
+}
 
 /**
  * A pilot's actions. Each returns the same shape (`ActionResult`): refused at once with a typed
@@ -47,21 +56,35 @@ export function createPilotActions(deps: {
   partitionOf: (subject: string) => number;
   clock: Clock;
   work: WorkTracker;
+  /** Distributed mode: whether this node owns a partition now (others' are decided where they are owned). */
+  owns?: (partition: number) => boolean;
 }): PilotActions {
-  const { active, partitions, clock } = deps;
+  const { active, clock } = deps;
+  const owns = deps.owns;
 
-  /** Where an action is decided: the hold's partition, the subject's, or (a reset) every one. */
+  /** Where an action is decided: the hold's partition, the subject's, or (a reset) every one owned here. */
   const ownersOf = (
     action: PilotAction,
-  ): readonly Pick<Partition, 'index' | 'state' | 'holds' | 'admission'>[] => {
+  ): readonly Pick<Partition, 'index' | 'state' | 'holds' | 'admission'>[] | MeshwardenError => {
+    const partitions = owns === undefined ? deps.partitions : deps.partitions.filter((p) => owns(p.index));
     switch (action.action) {
       case 'approve':
-      case 'reject':
-        return [partitions.find((p) => p.state.hold(action.msgId) !== undefined) ?? partitions[0]!];
+      case 'reject': {
+        const holder = partitions.find((p) => p.state.hold(action.msgId) !== undefined);
+        if (holder !== undefined) return [holder];
+        if (owns !== undefined && partitions.length < deps.partitions.length)
+          return elsewhere(`message ${action.msgId}`, 'its partition (no partition of this node holds it)');
+        return [deps.partitions[0]!];
+      }
       case 'freeze':
-      case 'unfreeze':
-        return [partitions[deps.partitionOf(action.subject)]!];
+      case 'unfreeze': {
+        const p = deps.partitionOf(action.subject);
+        if (owns !== undefined && !owns(p)) return elsewhere(action.subject, p);
+        return [deps.partitions[p]!];
+      }
       case 'reset':
+        if (partitions.length === 0)
+          return elsewhere(`breaker ${action.breaker}`, 'the partitions (this node owns none now)');
         return partitions;
     }
   };
@@ -70,7 +93,9 @@ export function createPilotActions(deps: {
     const now = clock();
     let refused: MeshwardenError | undefined;
     const recorded: Promise<LedgerEntry>[] = [];
-    for (const owner of ownersOf(action)) {
+    const owners = ownersOf(action);
+    if (isMeshwardenError(owners)) return owners;
+    for (const owner of owners) {
       const decided = decidePilotAction(action, owner.state, active.policy, now);
       if (isMeshwardenError(decided)) {
         refused ??= decided;

@@ -20,6 +20,7 @@ export const ENTRY = {
   holdReleased: 'hold.released',
   pilotAction: 'pilot.action',
   breakerOpened: 'breaker.opened',
+  partitionOwned: 'partition.owned',
 } as const;
 
 /** `name@version` for agents, `ingress:<name>` for ingress sources, the raw source otherwise. */
@@ -45,6 +46,32 @@ export function policyLoadedRecord(
     at,
     ...(by === undefined ? {} : { agent: by }),
     data: by === undefined ? data : { by, ...data },
+  };
+}
+
+/**
+ * A node took a partition over (distributed mode): its first write to the partition's chain, so the
+ * chain names every owner in turn, with the lease epoch it holds (a later owner's is greater), and a
+ * former owner's next append finds the head moved and is fenced. It also records the policy in force
+ * there, as `policy.loaded` does in embedded mode.
+ */
+export function partitionOwnedRecord(
+  at: number,
+  owner: { readonly node: string; readonly epoch: number },
+  policy: {
+    readonly mesh: string;
+    readonly digest: string;
+    readonly file: string;
+    readonly partitions: number;
+  },
+  durability: Durability,
+): LedgerRecord {
+  const { mesh, digest, file, partitions } = policy;
+  return {
+    kind: ENTRY.partitionOwned,
+    at,
+    agent: `node:${owner.node}`,
+    data: { node: owner.node, epoch: owner.epoch, digest, durability, file, mesh, partitions },
   };
 }
 

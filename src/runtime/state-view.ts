@@ -14,10 +14,14 @@ export type MeshStateView = StateView & {
  * each partition holding its own share, and a single-key read answers with the first partition that
  * has it. With one partition this is that partition's state itself, at no cost.
  */
-export function viewOverPartitions(states: readonly StateStore[]): MeshStateView {
-  if (states.length === 1) return states[0]!;
+export function viewOverPartitions(
+  given: readonly StateStore[] | (() => readonly StateStore[]),
+): MeshStateView {
+  if (typeof given !== 'function' && given.length === 1) return given[0]!;
+  // Distributed mode hands a function: a partition's state is replaced when it changes owner.
+  const live = typeof given === 'function' ? given : () => given;
   const first = <T>(read: (s: StateStore) => T | undefined): T | undefined => {
-    for (const s of states) {
+    for (const s of live()) {
       const found = read(s);
       if (found !== undefined) return found;
     }
@@ -27,13 +31,16 @@ export function viewOverPartitions(states: readonly StateStore[]): MeshStateView
     bucket: (key) => first((s) => s.bucket(key)),
     window: (key) => first((s) => s.window(key)),
     breaker: (key) => first((s) => s.breaker(key)),
-    echoes: (subject) => states.flatMap((s) => s.echoes(subject)),
+    echoes: (subject) => live().flatMap((s) => s.echoes(subject)),
     seen: (id) => first((s) => s.seen(id)),
     hold: (msgId) => first((s) => s.hold(msgId)),
-    holds: () => states.flatMap((s) => s.holds()).sort((a, b) => a.heldAt - b.heldAt),
+    holds: () =>
+      live()
+        .flatMap((s) => s.holds())
+        .sort((a, b) => a.heldAt - b.heldAt),
     openBreakers() {
       const byKey = new Map<string, BreakerState>();
-      for (const s of states) {
+      for (const s of live()) {
         for (const { key, state } of s.openBreakers()) {
           const known = byKey.get(key);
           if (known === undefined || state.openedAt < known.openedAt) byKey.set(key, state);
@@ -41,6 +48,6 @@ export function viewOverPartitions(states: readonly StateStore[]): MeshStateView
       }
       return [...byKey.keys()].sort().map((key) => ({ key, state: byKey.get(key)! }));
     },
-    size: () => states.reduce((n, s) => n + s.size(), 0),
+    size: () => live().reduce((n, s) => n + s.size(), 0),
   };
 }

@@ -39,6 +39,12 @@ const STATUS: Readonly<Record<string, number>> = {
   MW_API_CLOSING: 503,
   MW_RUNTIME_CLOSED: 503,
   MW_RUNTIME_ID_READ: 503,
+  // Distributed mode: the broker or the partition's owner cannot take it just now; ask again.
+  MW_RUNTIME_BUS_PUBLISH: 503,
+  MW_RUNTIME_BUS_CLOSED: 503,
+  MW_RUNTIME_BUS_CONNECTION: 503,
+  MW_RUNTIME_PARTITION_ELSEWHERE: 503,
+  MW_LEDGER_ADOPTING: 503,
   // A ledger that closed (fenced, failed) or cannot be reached serves nothing until restarted.
   MW_LEDGER_CLOSED: 503,
   MW_LEDGER_FENCED: 503,

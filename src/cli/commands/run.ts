@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import {
+  type ClusterOptions,
   type Durability,
   feedFile,
   isMeshwardenError,
@@ -27,6 +28,8 @@ export type RunOptions = {
   durability?: Durability;
   /** Where the ledger lives when not `ledger.db` in `data`: another file, or `postgres://…`. */
   ledger?: string;
+  /** Join the mesh's cluster as one node (needs a PostgreSQL `ledger`). */
+  cluster?: ClusterOptions;
 };
 
 /** Opens the mesh, resumes unfinished work, feeds the input, waits for quiescence, summarizes. */
@@ -54,6 +57,7 @@ export async function runMesh(
     transports: transports.list,
     ...(opts.durability === undefined ? {} : { durability: opts.durability }),
     ...(opts.ledger === undefined ? {} : { ledgerAt: opts.ledger }),
+    ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),
   });
   if (!result.ok) return { code: reportOpenFailure(result, opts.mesh, out) };
   await using opened = result.opened;

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createMeshA2aServer, createMeshMcpServer } from '../../interop/index.js';
 import {
+  type ClusterOptions,
   type Durability,
   feedFile,
   isMeshwardenError,
@@ -24,8 +25,12 @@ export type UpOptions = {
   readonly host: string;
   readonly input?: string;
   readonly rateLimit?: number;
+  /** Where the ledger lives when not `ledger.db` in `data`: another file, or `postgres://…`. */
+  readonly ledger?: string;
   /** Overrides the mesh file's `ledger.durability`. */
   readonly durability?: Durability;
+  /** Join the mesh's cluster as one node (needs a PostgreSQL `ledger`). */
+  readonly cluster?: ClusterOptions;
   readonly json: boolean;
 };
 
@@ -48,6 +53,8 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     log,
     transports: transports.list,
     ...(opts.durability === undefined ? {} : { durability: opts.durability }),
+    ...(opts.ledger === undefined ? {} : { ledgerAt: opts.ledger }),
+    ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),
   });
   if (!result.ok) return reportOpenFailure(result, opts.mesh, out);
   const opened = result.opened;
@@ -125,7 +132,15 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  announce(out, { mesh, url, durability: ledger.durability, dataDir, tokenFile, first });
+  announce(out, {
+    mesh,
+    url,
+    durability: ledger.durability,
+    dataDir,
+    tokenFile,
+    first,
+    cluster: opts.cluster,
+  });
 
   if (input !== undefined) {
     feedFile(mesh, input, () => {}, stop.signal).then(
@@ -184,9 +199,10 @@ function announce(
     dataDir: string;
     tokenFile: string;
     first: { token: string } | undefined;
+    cluster: ClusterOptions | undefined;
   },
 ): void {
-  const { mesh, url, durability, dataDir, tokenFile, first } = at;
+  const { mesh, url, durability, dataDir, tokenFile, first, cluster } = at;
   const consoleUrl = first === undefined ? `${url}/` : `${url}/#token=${first.token}`;
   if (out.json) {
     out.document({
@@ -198,10 +214,13 @@ function announce(
       mcp: `${url}/api/v1/mcp`,
       a2a: a2aNames(mesh).map((name) => `${url}/api/v1/a2a/${name}/.well-known/agent-card.json`),
       ...(first === undefined ? {} : { token: first.token }),
+      ...(cluster === undefined ? {} : { node: cluster.node, cluster: cluster.servers }),
     });
   } else {
     out.line(
-      `Meshwarden is up: mesh ${mesh.policy.mesh}, ledger in ${displayPath(dataDir)} (durability ${durability})`,
+      cluster === undefined
+        ? `Meshwarden is up: mesh ${mesh.policy.mesh}, ledger in ${displayPath(dataDir)} (durability ${durability})`
+        : `Meshwarden is up: node ${cluster.node} of mesh ${mesh.policy.mesh} on ${cluster.servers} (${mesh.policy.partitions} partitions shared by the live nodes; durability ${durability})`,
     );
     out.line(`  console  ${consoleUrl}`);
     out.line(`  api      ${url}/api/v1  (docs/api.md; OpenAPI at ${url}/api/v1/openapi.json)`);

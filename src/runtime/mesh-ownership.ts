@@ -1,0 +1,128 @@
+import type { Logger } from 'pino';
+import type { LedgerReader, LedgerWriter } from '../ledger/index.js';
+import type { ActivePolicy } from './active.js';
+import type { Delivery } from './delivery.js';
+import type { Clock } from './envelopes.js';
+import type { RunCounts } from './events.js';
+import type { PartitionRouter } from './partition-router.js';
+import type { Partition } from './partitions.js';
+import { partitionOwnedRecord } from './records.js';
+import { recoverPartition } from './recovery.js';
+
+/**
+ * Which partitions this node decides for (distributed mode), and the two moves the partition leases
+ * call: take one over, give one up. A partition this node does not own has an empty state here and
+ * no subscriber on the bus; what is sent to it is published for its owner.
+ */
+export type PartitionOwnership = {
+  /**
+   * Takes a partition over, with the lease epoch that grants it: adopts its chain from the stored
+   * head, appends `partition.owned` (node, epoch) as its first write there (a former owner's next
+   * append is fenced from then on), rebuilds its state from its chain, dispatches again the work it
+   * admitted and did not finish, then handles its items. Resolves with how much work was resumed.
+   */
+  acquire(partition: number, epoch: number): Promise<number>;
+  /**
+   * Gives a partition up: from the call on (synchronously) nothing more is decided for it here;
+   * resolves once its items in flight were acked or handed back, and its state is forgotten.
+   */
+  release(partition: number): Promise<void>;
+  owns(partition: number): boolean;
+  /** The partitions owned now, in order. */
+  owned(): number[];
+};
+
+export function createPartitionOwnership(deps: {
+  readonly node: string;
+  /** The mesh's partitions: a slot is replaced by a fresh partition on each take-over and give-up. */
+  readonly partitions: Partition[];
+  readonly build: (partition: number) => Partition;
+  readonly router: Pick<PartitionRouter, 'take' | 'give'>;
+  readonly ledger: LedgerWriter & Pick<LedgerReader, 'scan' | 'byCausation'>;
+  readonly active: ActivePolicy;
+  readonly clock: Clock;
+  readonly dispatch: Delivery['dispatch'];
+  readonly counts: RunCounts;
+  readonly log: Logger;
+}): PartitionOwnership {
+  const { partitions, router, ledger, log } = deps;
+  /** Owned now: the epoch each was taken with. */
+  const owned = new Map<number, number>();
+  /** Wanted now (acquire called, release not since): an acquire that finds it gone stops. */
+  const wanted = new Map<number, number>();
+  /** One move at a time per partition: a give-up waits for the take-over it follows. */
+  const moves = new Map<number, Promise<unknown>>();
+  const serial = <T>(p: number, move: () => Promise<T>): Promise<T> => {
+    const done = (moves.get(p) ?? Promise.resolve()).then(move, move);
+    moves.set(
+      p,
+      done.catch(() => {}),
+    );
+    return done;
+  };
+
+  const fresh = (p: number): Partition => {
+    partitions[p]!.holds.close();
+    const built = deps.build(p);
+    partitions[p] = built;
+    return built;
+  };
+
+  const take = async (p: number, epoch: number): Promise<number> => {
+    if (wanted.get(p) !== epoch) return 0;
+    const partition = fresh(p);
+    await ledger.adopt(p);
+    const { policy } = deps.active;
+    await partition.admission.commit(
+      [partitionOwnedRecord(deps.clock(), { node: deps.node, epoch }, policy, ledger.durability)],
+      [],
+    );
+    const resumed = await recoverPartition(ledger, partition, deps.dispatch);
+    deps.counts.recovered += resumed;
+    // Given up while it was being rebuilt: its items stay for the next owner.
+    if (wanted.get(p) !== epoch) return resumed;
+    owned.set(p, epoch);
+    router.take(p);
+    // Another writer moved the chain on (this lease lapsed unnoticed): stop deciding for it here.
+    void ledger.fenced(p).then((err) => {
+      if (owned.get(p) !== epoch || partitions[p] !== partition) return;
+      log.warn({ err, partition: p }, 'fenced on a partition this node thought it owned; giving it up');
+      void release(p);
+    });
+    return resumed;
+  };
+
+  const release = (p: number): Promise<void> => {
+    wanted.delete(p);
+    const was = owned.get(p);
+    owned.delete(p);
+    return serial(p, async () => {
+      if (was !== undefined) await router.give(p);
+      if (!wanted.has(p)) fresh(p);
+    });
+  };
+
+  /** A take-over that failed (the ledger could not be read or written) is tried again while wanted. */
+  const takeUntilDone = async (p: number, epoch: number): Promise<number> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await take(p, epoch);
+      } catch (err) {
+        if (wanted.get(p) !== epoch) return 0;
+        log.error({ err, partition: p, attempt }, 'could not take the partition over; trying again in 1 s');
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        if (wanted.get(p) !== epoch) return 0;
+      }
+    }
+  };
+
+  return {
+    acquire(p, epoch) {
+      wanted.set(p, epoch);
+      return serial(p, () => takeUntilDone(p, epoch));
+    },
+    release,
+    owns: (p) => owned.has(p),
+    owned: () => [...owned.keys()].sort((a, b) => a - b),
+  };
+}
