@@ -49,6 +49,9 @@ describe('a node cut off from NATS', () => {
       },
       30_000,
     );
+    kit.note(
+      `cut node-b off (partitions ${cutOff.join(' ')}); its answers meanwhile: ${JSON.stringify(toB.map((r) => `${r.status} ${r.error ?? ''}`))}`,
+    );
     expect(kit.node('node-b').running, 'node-b rides the cut out').toBe(true);
 
     proxy.heal();
@@ -58,6 +61,7 @@ describe('a node cut off from NATS', () => {
       async () => (await ownershipHistory(kit)).some((o) => o.node === 'node-b' && o.at > healedAt),
       30_000,
     );
+    kit.note('node-b owns partitions again');
     // Back: node-b takes cases again and they are decided.
     const afterB = keep(await Promise.all(load.slice(600, 700).map((body) => kit.send('node-b', body))));
     expect(afterB.map((r) => r.status)).toEqual(afterB.map(() => 202));

@@ -43,7 +43,13 @@ export type ClusterNode = {
   log(): string;
 };
 
-export type SendResult = { readonly status: number; readonly id?: string; readonly error?: string };
+export type SendResult = {
+  readonly status: number;
+  readonly id?: string;
+  readonly error?: string;
+  /** What the earlier tries got (`<status> <error>`), when it was sent again. */
+  readonly retried?: readonly string[];
+};
 
 /** A message as `POST /api/v1/messages` takes it. */
 export type SendBody = { type: string; subject: string; data: unknown; ingress?: string; to?: string };
@@ -134,8 +140,9 @@ export async function openClusterKit(opts: ClusterKitOptions = {}) {
         method: 'POST',
         headers: { authorization: `Bearer ${node.token}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
-        // A node that hangs on to a call (its transport cut) answers nothing: status 0.
-        signal: AbortSignal.timeout(30_000),
+        // A node that hangs on to a call (its transport cut) answers nothing: status 0. Longer than
+        // JetStream's ack wait (30 s), after which a dead owner's unacked items come again.
+        signal: AbortSignal.timeout(60_000),
       });
       const text = await res.text();
       const reply = text === '' ? {} : JSON.parse(text);
@@ -155,6 +162,10 @@ export async function openClusterKit(opts: ClusterKitOptions = {}) {
     /** `postgres://…/test?schema=<schema>`: the ledger every node shares. */
     ledger,
     nodes: () => [...nodes.values()] as readonly ClusterNode[],
+    /** Appends a line to `<dir>/test.log` (kept with MW_TEST_KEEP=1, beside the nodes' logs). */
+    note(text: string): void {
+      appendFileSync(join(dir, 'test.log'), `${new Date().toISOString()} ${text}\n`);
+    },
     node: (name: string): ClusterNode => get(name),
     start,
     /** SIGKILL, then waits until the process is gone. */
@@ -188,15 +199,17 @@ export async function openClusterKit(opts: ClusterKitOptions = {}) {
       const worker = async () => {
         for (let i = next++; i < bodies.length; i = next++) {
           let result: SendResult = { status: 0, error: 'no running node' };
+          const before: string[] = [];
           // A node that died, or a partition between owners, is waited out: about 15 s in all.
           for (let attempt = 0; attempt < 12; attempt++) {
             const live = [...nodes.values()].filter((n) => n.running);
             if (live.length === 0) break;
             result = await send(live[turn++ % live.length]!.name, bodies[i]!);
             if (result.status !== 0 && result.status !== 503) break;
+            before.push(`${result.status} ${result.error}`);
             await new Promise((r) => setTimeout(r, Math.min(2_000, 250 * (attempt + 1))));
           }
-          results[i] = result;
+          results[i] = before.length === 0 ? result : { ...result, retried: before };
         }
       };
       await Promise.all(Array.from({ length: concurrency }, worker));
@@ -217,9 +230,12 @@ export async function openClusterKit(opts: ClusterKitOptions = {}) {
           clearTimeout(timer);
         }),
       );
-      await dropClusterParts(mesh, db, schema);
+      // MW_TEST_KEEP=1 keeps everything to look at: the dir, the schema, the stream and the bucket.
+      if (process.env.MW_TEST_KEEP === undefined) {
+        await dropClusterParts(mesh, db, schema);
+        rmSync(dir, { recursive: true, force: true });
+      }
       await db.end();
-      if (process.env.MW_TEST_KEEP === undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -287,18 +303,19 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Polls `check` every 250 ms until it returns something other than undefined or false. */
+/** Polls `check` every `everyMs` until it returns something other than undefined or false. */
 export async function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined | false>,
   timeoutMs = 30_000,
+  everyMs = 250,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 

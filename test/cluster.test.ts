@@ -27,7 +27,14 @@ function sender(kit: ClusterKit) {
     accepted,
     refused,
     async send(bodies: readonly SendBody[]): Promise<SendResult[]> {
+      const started = Date.now();
       const results = await kit.sendAll(bodies);
+      const failed = results.filter((r) => r.id === undefined).length;
+      const retried = results.flatMap((r) => r.retried ?? []);
+      const why = [...new Set(retried.map((t) => t.slice(0, 80)))].slice(0, 5);
+      kit.note(
+        `sent ${bodies.length} in ${Date.now() - started} ms: ${failed} not accepted, ${retried.length} tries again (${why.join('; ')})`,
+      );
       for (const r of results) {
         if (r.id === undefined) refused.push(r);
         else accepted.push(r.id);
@@ -67,11 +74,16 @@ describe('three up --cluster nodes on one mesh', () => {
     const during = out.send(load.slice(3_000, 6_000));
     const scenario = await out.send(retention);
     expect(scenario.map((r) => r.status)).toEqual(retention.map(() => 202));
-    await waitFor('the first credit.issue decision for 8841', () => firstCredit(kit), 30_000).catch(
+    // Polled closely: the loop's first credit is the moment to kill its partition's owner.
+    const firstCredit = async () => (await loopSoFar(kit)).credits > 0;
+    await waitFor('the first credit.issue decision for 8841', firstCredit, 30_000, 50).catch(
       () => undefined, // killed all the same; the assertions below say what the ledger holds
     );
     await kit.kill(victim);
     const killedAt = Date.now();
+    kit.note(
+      `killed ${victim}, owner of ${LOOPING}'s partition ${partitionOf(LOOPING, PARTITIONS)}; ${out.accepted.length} accepted; ${LOOPING} so far: ${JSON.stringify(await loopSoFar(kit))}`,
+    );
     await during;
     await out.send(load.slice(6_000, 8_000));
 
@@ -80,8 +92,13 @@ describe('three up --cluster nodes on one mesh', () => {
       const moved = (await ownershipHistory(kit)).filter((o) => o.at > killedAt && o.node !== victim);
       return victimPartitions.every((p) => moved.some((o) => o.partition === p));
     });
+    const takeovers = (await ownershipHistory(kit)).filter((o) => o.at > killedAt && o.node !== victim);
+    kit.note(
+      `${victim}'s partitions ${victimPartitions.join(' ')} taken over, the last ${Math.max(...takeovers.map((o) => o.at)) - killedAt} ms after the kill`,
+    );
     const restartedAt = Date.now();
     await kit.start(victim);
+    kit.note(`${victim} restarted`);
     await out.send(load.slice(8_000));
     await waitFor(`${victim} owning partitions again`, async () =>
       (await ownershipHistory(kit)).some((o) => o.node === victim && o.at > restartedAt),
@@ -90,6 +107,9 @@ describe('three up --cluster nodes on one mesh', () => {
     expect(out.refused, 'every case was accepted by some node').toEqual([]);
     expect(out.accepted).toHaveLength(load.length + retention.length);
     const { findings } = await settle(kit, PARTITIONS, out.accepted);
+    kit.note(
+      `settled: ${findings.entries} entries, ${LOOPING} credits ${JSON.stringify(findings.credits(LOOPING))}, breakers ${JSON.stringify(findings.openBreakers)}`,
+    );
     expect(findings.undecided, 'accepted messages with no decision in the ledger').toEqual([]);
     expect(findings.unhandled.slice(0, 20), 'admitted work never handled').toEqual([]);
     const credits = findings.credits(LOOPING);
@@ -110,13 +130,15 @@ describe('three up --cluster nodes on one mesh', () => {
   }, 240_000);
 });
 
-/** The first `credit.issue` decision for 8841 (write-ahead: its credit is under way). */
-async function firstCredit(kit: ClusterKit): Promise<boolean> {
+/** How far 8841's loop got: its entries and its `credit.issue` decisions in the ledger. */
+async function loopSoFar(kit: ClusterKit): Promise<{ entries: number; credits: number }> {
   const { rows } = await kit
     .query(
-      `SELECT 1 FROM "${kit.schema}".entries WHERE kind = 'decision' AND subject = $1 AND body LIKE '%"type":"credit.issue"%' LIMIT 1`,
+      `SELECT count(*)::int AS entries,
+              count(*) FILTER (WHERE kind = 'decision' AND body LIKE '%"type":"credit.issue"%')::int AS credits
+         FROM "${kit.schema}".entries WHERE subject = $1`,
       [LOOPING],
     )
-    .catch(() => ({ rows: [] }));
-  return rows.length > 0;
+    .catch(() => ({ rows: [{ entries: 0, credits: 0 }] }));
+  return rows[0];
 }
