@@ -74,6 +74,7 @@ describe('a node cut off from NATS', () => {
     const { findings, entries } = await settle(kit, PARTITIONS, accepted);
     expect(findings.undecided, 'accepted messages with no decision in the ledger').toEqual([]);
     expect(findings.unhandled.slice(0, 20), 'admitted work never handled').toEqual([]);
+    expect(findings.decidedTwice, 'messages decided twice (a redelivery admitted again)').toEqual([]);
 
     // Within its lease: in each partition node-b owned, nothing was written after the cut plus a
     // lease before node-a's partition.owned (only node-b could have written it).

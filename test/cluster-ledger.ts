@@ -87,6 +87,8 @@ export type LedgerFindings = {
   readonly entries: number;
   /** Ids a node accepted (202) with no decision entry. */
   readonly undecided: readonly string[];
+  /** Ids with more than one decision entry: a redelivered item decided again instead of answered. */
+  readonly decidedTwice: readonly string[];
   /** Admitted work not finished: a consumer that never handled it, an effect never executed. */
   readonly unhandled: readonly { id: string; type: string; subject: string; waiting: readonly string[] }[];
   /** Open breakers rebuilt from the deltas (`id` a rule id, `loop` or `pilot`). */
@@ -107,7 +109,12 @@ export async function ledgerFindings(
   accepted: readonly string[],
 ): Promise<LedgerFindings> {
   const decided = new Set<string>();
-  for (const e of entries) if (e.kind === 'decision' && e.msgId !== undefined) decided.add(e.msgId);
+  const decidedTwice = new Set<string>();
+  for (const e of entries) {
+    if (e.kind !== 'decision' || e.msgId === undefined) continue;
+    if (decided.has(e.msgId)) decidedTwice.add(e.msgId);
+    decided.add(e.msgId);
+  }
   const states: StateStore[] = Array.from({ length: partitions }, () => createMemoryState());
   const unhandled: { id: string; type: string; subject: string; waiting: string[] }[] = [];
   const reader = {
@@ -133,6 +140,7 @@ export async function ledgerFindings(
   return {
     entries: entries.length,
     undecided: accepted.filter((id) => !decided.has(id)),
+    decidedTwice: [...decidedTwice],
     unhandled,
     openBreakers,
     frozen: [...new Set(openBreakers.filter((b) => b.action === 'freeze').map((b) => b.key))].sort(),

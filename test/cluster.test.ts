@@ -112,6 +112,7 @@ describe('three up --cluster nodes on one mesh', () => {
     );
     expect(findings.undecided, 'accepted messages with no decision in the ledger').toEqual([]);
     expect(findings.unhandled.slice(0, 20), 'admitted work never handled').toEqual([]);
+    expect(findings.decidedTwice, 'messages decided twice (a redelivery admitted again)').toEqual([]);
     const credits = findings.credits(LOOPING);
     expect(credits.admitted).toBeGreaterThan(0);
     expect(credits.admitted).toBeLessThanOrEqual(2);
