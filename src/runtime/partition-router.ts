@@ -27,7 +27,10 @@ export type PartitionRouter = {
   admitAll(emitted: readonly Outgoing[]): Promise<unknown>;
   /** Input that never became an envelope, bounded here, recorded by partition 0 in call order. */
   reject(input: RejectedInput): Promise<LedgerEntry>;
-  /** Starts handling a partition's items (distributed mode: this node took its lease). */
+  /**
+   * Starts handling a partition's items (distributed mode: this node took its lease, and its former
+   * owner is fenced), what that owner held unacked included, at once.
+   */
   take(partition: number): void;
   /** Stops handling a partition: resolves once the batches in flight were acked or handed back. */
   give(partition: number): Promise<void>;
@@ -114,7 +117,7 @@ export function createPartitionRouter(
     },
     // Bounded before it travels: a hostile body must not grow the ledger, nor the bus.
     reject: (input) => send(0, (ticket) => ({ kind: 'rejected', ticket, rejection: rejection(input) })),
-    take: (p) => bus.subscribe(p, handler),
+    take: (p) => bus.subscribe(p, handler, { takeOver: true }),
     give: (p) => bus.unsubscribe(p),
     drain: () => bus.drain(),
     open: () => tickets.open(),
