@@ -24,7 +24,10 @@ function freshCluster() {
   const mesh = uniqueMesh();
   const dir = writeMesh(0);
   const file = join(dir, 'mesh.yaml');
-  writeFileSync(file, readFileSync(file, 'utf8').replace('mesh: t', `mesh: ${mesh}\npartitions: ${PARTITIONS}`));
+  writeFileSync(
+    file,
+    readFileSync(file, 'utf8').replace('mesh: t', `mesh: ${mesh}\npartitions: ${PARTITIONS}`),
+  );
   const at = freshSchema();
   onTestFinished(async () => {
     await dropLeaseBucket(mesh);
@@ -115,7 +118,8 @@ describe('a cluster of two nodes in one process', () => {
     const freeze = a.mesh.pilot.freeze(subject, { pilot: 'ana', reason: 'looks like a loop' });
     if (!(freeze instanceof Promise)) throw freeze;
     expect((await freeze).partition).toBe(p);
-    const frozenOn = (o: OpenedMesh) => o.mesh.state.openBreakers().some((x) => x.key.endsWith(`|${subject}`));
+    const frozenOn = (o: OpenedMesh) =>
+      o.mesh.state.openBreakers().some((x) => x.key.endsWith(`|${subject}`));
     expect(frozenOn(b)).toBe(true);
     const statuses = await a.control!.nodes();
     expect(statuses.map((n) => n.node)).toEqual(['a', 'b']);

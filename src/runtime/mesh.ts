@@ -42,7 +42,7 @@ export type MeshOptions = {
    * action on a partition another node owns reaches that node. The mesh then decides only for the
    * partitions it is given (`Mesh.node`), and publishes the rest.
    */
-  readonly cluster?: Omit<RouterCluster, 'newId'> & {
+  readonly cluster?: Omit<RouterCluster, 'newId' | 'lookup'> & {
     readonly routePilot: (action: PilotAction) => Promise<LedgerEntry>;
   };
 };
@@ -136,7 +136,13 @@ export function createMesh(opts: MeshOptions): Mesh {
   const router = createPartitionRouter(
     partitions,
     log,
-    opts.cluster === undefined ? undefined : { ...opts.cluster, newId: () => factory.id() },
+    opts.cluster === undefined
+      ? undefined
+      : {
+          ...opts.cluster,
+          newId: () => factory.id(),
+          lookup: (id) => ledger.byMessage(id).then((found) => found[0]),
+        },
   );
   // Distributed mode replaces a partition's slot when it changes owner: the view reads them live.
   const stateView =
@@ -191,7 +197,13 @@ export function createMesh(opts: MeshOptions): Mesh {
     transports: opts.transports ?? [],
     inject,
     reload: (policy, modules, by) =>
-      reloadActivePolicy({ active, ledger, partitions, clock, work, log }, policy, modules, by),
+      opts.cluster === undefined
+        ? reloadActivePolicy({ active, ledger, partitions, clock, work, log }, policy, modules, by)
+        : // One node cannot put a policy in force on partitions other nodes own.
+          runtimeError('MW_RUNTIME_RELOAD', {
+            detail:
+              'a node of a cluster does not reload; restart the nodes one at a time with the new mesh file (each partition records the policy it runs under in partition.owned)',
+          }),
     // Input that never became an envelope has no subject: partition 0 records it, in call order
     // with what was injected before it.
     reject: router.reject,

@@ -26,7 +26,7 @@ export type ClusterLink = {
   /** The bus's connection, which replies and the control channel share. */
   readonly connection: NatsConnection;
   /** What `createMesh` takes as `cluster`. */
-  readonly router: Omit<RouterCluster, 'newId'>;
+  readonly router: Omit<RouterCluster, 'newId' | 'lookup'>;
   /**
    * Joins the partition leases for `mesh`: from then on the node takes its share of the partitions
    * over (`mesh.node`) and gives them up as the leases say.
