@@ -32,6 +32,11 @@ describe('compilePolicy reports each mistake where it is written', () => {
     ['value out of range', ['partitions: 0'], [['MW_POLICY_BAD_VALUE', 9, '0']]],
     ['partitions past the most one process runs', ['partitions: 257'], [['MW_POLICY_BAD_VALUE', 9, '257']]],
     ['partitions not whole', ['partitions: 1.5'], [['MW_POLICY_TYPE', 9, '1.5']]],
+    [
+      'two partition counts',
+      ['partitions: 4', 'cluster: { partitions: 8 }'],
+      [['MW_POLICY_BAD_VALUE', 10, '8']],
+    ],
     ['enum', ['guards:', '  loop: { action: stop }'], [['MW_POLICY_BAD_VALUE', 10, 'stop']]],
     [
       'echo length below 4',

@@ -2,7 +2,7 @@ import { digestOf } from '../envelope/index.js';
 import { createChecker, isObj, str } from './check.js';
 import { compileContracts } from './contract-files.js';
 import { compileGraph } from './graph.js';
-import { compileGuards, ledgerOf, partitionsOf } from './guards.js';
+import { compileGuards, ledgerOf, partitionsOf, partitionsPath } from './guards.js';
 import { type PolicyLoadResult, sortIssues } from './issues.js';
 import { compileRules } from './rules.js';
 import { checkShape } from './shape.js';
@@ -40,7 +40,9 @@ export function compilePolicy(
       digest,
       file: mesh.path,
       partitions: partitionsOf(doc),
-      ...(doc.partitions === undefined ? {} : { partitionsAt: mesh.locate(['partitions'], 'value') }),
+      ...(partitionsPath(doc) === undefined
+        ? {}
+        : { partitionsAt: mesh.locate(partitionsPath(doc)!.path, 'value') }),
       ledger: ledgerOf(doc),
       agents: graph.agents,
       effects: graph.effects,

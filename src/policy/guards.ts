@@ -15,6 +15,15 @@ const DEFAULTS = {
 
 /** The loop and envelope guards, each setting defaulted when absent. */
 export function compileGuards(check: Checker, doc: Obj): { loop: LoopGuard; envelope: EnvelopeGuard } {
+  const cluster = isObj(doc.cluster) ? doc.cluster : {};
+  if (
+    doc.partitions !== undefined &&
+    cluster.partitions !== undefined &&
+    doc.partitions !== cluster.partitions
+  ) {
+    const problem = `is ${String(cluster.partitions)} and partitions is ${String(doc.partitions)}: a mesh has one partition count, write it once`;
+    check.report('MW_POLICY_BAD_VALUE', { where: 'cluster.partitions', problem }, ['cluster', 'partitions']);
+  }
   const guards = isObj(doc.guards) ? doc.guards : {};
   const loop = isObj(guards.loop) ? guards.loop : {};
   const envelope = isObj(guards.envelope) ? guards.envelope : {};
@@ -39,7 +48,21 @@ export function compileGuards(check: Checker, doc: Obj): { loop: LoopGuard; enve
 }
 
 export function partitionsOf(doc: Obj): number {
-  return num(doc.partitions, DEFAULTS.partitions);
+  return num(doc.partitions ?? partitionsPath(doc)?.value, DEFAULTS.partitions);
+}
+
+/**
+ * Where the partition count is written: `partitions`, or `cluster.partitions` (one name for it in a
+ * distributed mesh's file). Both written with two counts is a mistake (checkPartitions).
+ */
+export function partitionsPath(
+  doc: Obj,
+): { readonly path: readonly string[]; readonly value: unknown } | undefined {
+  if (doc.partitions !== undefined) return { path: ['partitions'], value: doc.partitions };
+  const cluster = isObj(doc.cluster) ? doc.cluster : undefined;
+  if (cluster?.partitions !== undefined)
+    return { path: ['cluster', 'partitions'], value: cluster.partitions };
+  return undefined;
 }
 
 /** The `ledger:` settings, defaulted; a wrong value was reported by the shape check and reads as the default. */

@@ -226,6 +226,15 @@ describe('compiled policy: digest', () => {
   });
 });
 
+describe('compiled policy: the partition count', () => {
+  it('reads cluster.partitions as the count, where a distributed mesh writes it', () => {
+    const result = compileLines([...BASE, 'cluster: { partitions: 16 }']);
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    expect(result.policy.partitions).toBe(16);
+    expect(result.policy.partitionsAt?.line).toBe(BASE.length + 1);
+  });
+});
+
 describe('compiled policy: shares of partitions', () => {
   const warnings = (lines: readonly string[]) => {
     const result = compileLines([...BASE, ...lines]);

@@ -82,6 +82,8 @@ export const MESH_SCHEMA = object(
     ingress: mapOf(NAME, object({ emits: typeList }, ['emits'])),
     contracts: path,
     partitions: { type: 'integer', minimum: 1, maximum: 256 },
+    // The same count, where a distributed mesh's settings are read (docs/distributed.md).
+    cluster: object({ partitions: { type: 'integer', minimum: 1, maximum: 256 } }),
     ledger: object({ durability: { enum: [...DURABILITIES] } }),
     guards: object({
       loop: object({

@@ -38,9 +38,11 @@ export type Bus<T extends BusValue> = {
   /**
    * Makes `handler` the one consumer of a partition; items published before it subscribed wait for it.
    * Throws `MW_RUNTIME_BUS_SUBSCRIBED` if the partition already has one, `MW_RUNTIME_BUS_CLOSED` after
-   * close.
+   * close. `takeOver`: the partition's previous subscriber, wherever it ran, is gone for good (its
+   * owner lost it and is fenced), so what it held and never acked is handed to this one at once and
+   * in order, rather than after an ack wait (JetStream; the in-process bus holds nothing elsewhere).
    */
-  subscribe(partition: number, handler: BusHandler<T>): void;
+  subscribe(partition: number, handler: BusHandler<T>, opts?: { readonly takeOver?: boolean }): void;
   /**
    * Stops being a partition's consumer (its owner lost it): hands out no more batches, gives back
    * what waits (JetStream: `nak`, for the partition's next consumer), and resolves once the batches

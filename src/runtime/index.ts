@@ -41,6 +41,7 @@ export {
   type ToolSchemaReader,
   type ToolSchemaResult,
 } from '../policy/index.js';
+export type { ClusterControl, NodeStatus } from './cluster-control.js';
 export {
   type AgentContext,
   type AgentDefinition,
@@ -97,7 +98,7 @@ export {
   pilotActor,
 } from './pilot-decision.js';
 export { type BreakerOpening, ENTRY } from './records.js';
-export { type RunSummary, summarize } from './summary.js';
+export { clusterCounts, type RunSummary, summarize } from './summary.js';
 export {
   type AgentTransport,
   type EffectTransport,

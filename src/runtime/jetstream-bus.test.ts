@@ -107,6 +107,38 @@ describe('JetStream bus', () => {
     await next.drain();
   });
 
+  it('hands a taking-over subscriber what the fenced owner held at once and in order, not after the ack wait', async () => {
+    const mesh = freshMesh();
+    // An ack wait far beyond the test's timeout: only a take-over can deliver {n: 1} in time.
+    const crashing = await connect({ servers: SERVERS });
+    const first = await open(mesh, { onError: () => {}, connection: crashing, ackWaitMs: 600_000 });
+    const received = deferred<readonly BusValue[]>();
+    first.subscribe(3, (items) => {
+      received.resolve(items);
+      return { done: new Promise(() => {}) };
+    });
+    await first.publish(3, { n: 1 });
+    expect(await received.promise).toEqual([{ n: 1 }]);
+    await crashing.close();
+    await first.closed;
+
+    await using next = await open(mesh, { onError: () => {}, ackWaitMs: 600_000 });
+    await next.publish(3, { n: 2 });
+    const seen: BusValue[] = [];
+    const both = deferred<void>();
+    next.subscribe(
+      3,
+      (items) => {
+        seen.push(...items);
+        if (seen.length >= 2) both.resolve();
+      },
+      { takeOver: true },
+    );
+    await both.promise;
+    expect(seen).toEqual([{ n: 1 }, { n: 2 }]);
+    await next.drain();
+  });
+
   it('keeps a batch that runs longer than the ack wait from being redelivered (+WPI)', async () => {
     const mesh = freshMesh();
     await using bus = await open(mesh, { onError: () => {}, ackWaitMs: 300 });

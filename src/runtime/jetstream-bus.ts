@@ -183,7 +183,7 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
           },
         );
     },
-    subscribe(partition, handler: BusHandler<T>) {
+    subscribe(partition, handler: BusHandler<T>, subscribeOpts) {
       if (closing !== undefined || shut) throw runtimeError('MW_RUNTIME_BUS_CLOSED');
       const bad = partitionError(partition, opts.partitions);
       if (bad !== undefined) throw bad;
@@ -193,7 +193,8 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
       const laneDeps = { partition, handler, maxBatch, handling, report, redeliverDelayMs };
       const lane = createJetStreamLane({ ...laneDeps, settled: check });
       lanes.set(partition, lane);
-      void bindLane(lane, { opts, parts, maxBatch, ackWaitMs, report, isShut: () => shut, check });
+      const takeOver = subscribeOpts?.takeOver === true;
+      void bindLane(lane, { opts, parts, maxBatch, ackWaitMs, report, isShut: () => shut, check, takeOver });
     },
     unsubscribe: (partition) => unsubscribeLane(lanes, partition, watch.check),
     drain() {
@@ -242,6 +243,7 @@ async function bindLane<T extends BusValue>(
     readonly report: (error: Error, partition: number, items: readonly T[]) => void;
     readonly isShut: () => boolean;
     readonly check: () => void;
+    readonly takeOver: boolean;
   },
 ): Promise<void> {
   const { opts, parts, maxBatch, report, isShut } = ctx;
@@ -252,6 +254,13 @@ async function bindLane<T extends BusValue>(
     ctx.check();
   };
   try {
+    // On a work queue the stream holds exactly what was not acked: a new consumer delivers all of
+    // it from the start, where the old one would wait out the ack wait of what its last owner held.
+    if (ctx.takeOver) {
+      await parts.jsm.consumers.delete(parts.stream, name).catch((err: unknown) => {
+        if (!isApiError(err, JetStreamApiCodes.ConsumerNotFound)) throw err;
+      });
+    }
     await parts.jsm.consumers.add(parts.stream, {
       durable_name: name,
       filter_subject: partitionSubject(opts.mesh, lane.partition),

@@ -32,6 +32,9 @@ export type PartitionOwnership = {
   owned(): number[];
 };
 
+/** How long giving a partition up waits for its lane's batches in flight. */
+const GIVE_UP_MS = 10_000;
+
 export function createPartitionOwnership(deps: {
   readonly node: string;
   /** The mesh's partitions: a slot is replaced by a fresh partition on each take-over and give-up. */
@@ -92,12 +95,27 @@ export function createPartitionOwnership(deps: {
     return resumed;
   };
 
+  /**
+   * Hands the partition's lane back; waits for its batches in flight at most GIVE_UP_MS, so that a
+   * lane that cannot settle (NATS cut: its acks cannot go) does not keep this node from taking the
+   * partition again once it heals. What it still held is redelivered to the next owner.
+   */
+  const handBack = async (p: number): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), GIVE_UP_MS);
+    });
+    const given = await Promise.race([router.give(p).then(() => 'given' as const), late]);
+    clearTimeout(timer);
+    if (given === 'late') log.warn({ partition: p }, 'the partition’s lane did not settle in time; moving on');
+  };
+
   const release = (p: number): Promise<void> => {
     wanted.delete(p);
     const was = owned.get(p);
     owned.delete(p);
     return serial(p, async () => {
-      if (was !== undefined) await router.give(p);
+      if (was !== undefined) await handBack(p);
       if (!wanted.has(p)) fresh(p);
     });
   };

@@ -16,7 +16,8 @@ import { reloadActivePolicy } from './mesh-reload.js';
 import type { LoadedModules } from './modules.js';
 import { createPartitionRouter, type RouterCluster } from './partition-router.js';
 import { createPartition, type Partition } from './partitions.js';
-import { createPilotActions, type PilotActions } from './pilot.js';
+import { createPilotActions, type PilotActions, routedPilot } from './pilot.js';
+import type { PilotAction } from './pilot-decision.js';
 import { recoverPartitions } from './recovery.js';
 import type { RejectedInput } from './rejected.js';
 import { type MeshStateView, viewOverPartitions } from './state-view.js';
@@ -37,10 +38,22 @@ export type MeshOptions = {
   /** Handlers and executors running at once (default 256). */
   readonly concurrency?: number;
   /**
-   * Distributed mode: the mesh's bus (JetStream), this node's name, its replies. The mesh then
-   * decides only for the partitions it is given (`Mesh.ownership`), and publishes the rest.
+   * Distributed mode: the mesh's bus (JetStream), this node's name, its replies, and how a pilot's
+   * action on a partition another node owns reaches that node. The mesh then decides only for the
+   * partitions it is given (`Mesh.node`), and publishes the rest.
    */
-  readonly cluster?: Omit<RouterCluster, 'newId'>;
+  readonly cluster?: Omit<RouterCluster, 'newId' | 'lookup'> & {
+    readonly routePilot: (action: PilotAction) => Promise<LedgerEntry>;
+  };
+};
+
+/** A mesh's side as one node of a cluster (distributed mode). */
+export type MeshNode = PartitionOwnership & {
+  readonly name: string;
+  /** Pilot actions on this node's partitions only (what another node routes here). */
+  readonly pilot: PilotActions;
+  /** Work in flight here: running, queued, awaiting durability, or waiting for an owner's reply. */
+  inFlight(): number;
 };
 
 export type { RejectedInput } from './rejected.js';
@@ -76,8 +89,8 @@ export type Mesh = {
   onEvent(listener: (event: MeshEvent) => void): () => void;
   /** Resolves when nothing is on the bus, queued, awaiting durability or running. */
   idle(): Promise<void>;
-  /** Distributed mode: which partitions this node decides for, and taking one over or giving it up. */
-  readonly ownership?: PartitionOwnership;
+  /** Distributed mode: which partitions this node decides for, taking one over or giving it up. */
+  readonly node?: MeshNode;
   counts(): RunCounts;
   /** Stops intake, lets in-flight work finish, closes the bus, flushes the ledger. Idempotent. */
   close(): Promise<void>;
@@ -123,7 +136,13 @@ export function createMesh(opts: MeshOptions): Mesh {
   const router = createPartitionRouter(
     partitions,
     log,
-    opts.cluster === undefined ? undefined : { ...opts.cluster, newId: () => factory.id() },
+    opts.cluster === undefined
+      ? undefined
+      : {
+          ...opts.cluster,
+          newId: () => factory.id(),
+          lookup: (id) => ledger.byMessage(id).then((found) => found[0]),
+        },
   );
   // Distributed mode replaces a partition's slot when it changes owner: the view reads them live.
   const stateView =
@@ -151,7 +170,7 @@ export function createMesh(opts: MeshOptions): Mesh {
           counts,
           log,
         });
-  const pilot = createPilotActions({
+  const localPilot = createPilotActions({
     active,
     partitions,
     partitionOf: router.owner,
@@ -159,6 +178,16 @@ export function createMesh(opts: MeshOptions): Mesh {
     work,
     ...(ownership === undefined ? {} : { owns: ownership.owns }),
   });
+  const pilot = opts.cluster === undefined ? localPilot : routedPilot(localPilot, opts.cluster.routePilot);
+  const node: MeshNode | undefined =
+    ownership === undefined
+      ? undefined
+      : {
+          ...ownership,
+          name: opts.cluster!.node,
+          pilot: localPilot,
+          inFlight: () => work.inFlight + router.open(),
+        };
 
   return {
     get policy() {
@@ -168,7 +197,13 @@ export function createMesh(opts: MeshOptions): Mesh {
     transports: opts.transports ?? [],
     inject,
     reload: (policy, modules, by) =>
-      reloadActivePolicy({ active, ledger, partitions, clock, work, log }, policy, modules, by),
+      opts.cluster === undefined
+        ? reloadActivePolicy({ active, ledger, partitions, clock, work, log }, policy, modules, by)
+        : // One node cannot put a policy in force on partitions other nodes own.
+          runtimeError('MW_RUNTIME_RELOAD', {
+            detail:
+              'a node of a cluster does not reload; restart the nodes one at a time with the new mesh file (each partition records the policy it runs under in partition.owned)',
+          }),
     // Input that never became an envelope has no subject: partition 0 records it, in call order
     // with what was injected before it.
     reject: router.reject,
@@ -184,7 +219,7 @@ export function createMesh(opts: MeshOptions): Mesh {
         ? partitions[0]!.holds.list()
         : partitions.flatMap((p) => p.holds.list()).sort((a, b) => a.heldAt - b.heldAt),
     pilot,
-    ...(ownership === undefined ? {} : { ownership }),
+    ...(node === undefined ? {} : { node }),
     onEvent: events.subscribe,
     idle: life.idle,
     counts: () => structuredClone(counts),

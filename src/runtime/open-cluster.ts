@@ -23,11 +23,13 @@ export type ClusterOptions = {
 /** A node's connections to the cluster: the bus and replies on one connection, leases on another. */
 export type ClusterLink = {
   readonly node: string;
+  /** The bus's connection, which replies and the control channel share. */
+  readonly connection: NatsConnection;
   /** What `createMesh` takes as `cluster`. */
-  readonly router: Omit<RouterCluster, 'newId'>;
+  readonly router: Omit<RouterCluster, 'newId' | 'lookup'>;
   /**
    * Joins the partition leases for `mesh`: from then on the node takes its share of the partitions
-   * over (`mesh.ownership`) and gives them up as the leases say.
+   * over (`mesh.node`) and gives them up as the leases say.
    */
   join(mesh: Mesh): Promise<PartitionLeases>;
   /** Closes the bus's connection (after the mesh closed its bus). */
@@ -72,6 +74,7 @@ export async function linkCluster(policy: Policy, opts: ClusterOptions, log: Log
   }
   return {
     node: opts.node,
+    connection: nc,
     router: {
       bus,
       node: opts.node,
@@ -85,7 +88,7 @@ export async function linkCluster(policy: Policy, opts: ClusterOptions, log: Log
         }),
     },
     join(meshRuntime) {
-      const ownership = meshRuntime.ownership!;
+      const ownership = meshRuntime.node!;
       return joinPartitionLeases({
         servers: opts.servers,
         mesh,

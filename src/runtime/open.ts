@@ -11,6 +11,7 @@ import {
   openLedgerAt,
 } from '../ledger/index.js';
 import { type LoadPolicyOptions, loadPolicy, type Policy, type PolicyIssue } from '../policy/index.js';
+import { type ClusterControl, serveClusterControl } from './cluster-control.js';
 import type { Clock } from './envelopes.js';
 import { systemClock } from './envelopes.js';
 import { partitionsChanged, runtimeError } from './errors.js';
@@ -27,6 +28,8 @@ export type OpenedMesh = {
   readonly resumed: number;
   /** Distributed mode: this node's leases (which partitions it owns, the live nodes). */
   readonly leases?: PartitionLeases;
+  /** Distributed mode: every node's status, pilot actions routed to owners, mesh-wide quiet. */
+  readonly control?: ClusterControl;
 };
 
 export type OpenMeshResult =
@@ -222,6 +225,8 @@ async function openClusterNode(
 ): Promise<OpenMeshResult> {
   const log = opts.log.child({ layer: 'runtime', node: opts.cluster.node });
   const link = await linkCluster(policy, opts.cluster, log);
+  // Bound below, once the mesh it serves exists; a pilot action cannot come before the API listens.
+  let control: ClusterControl | undefined;
   const mesh = createMesh({
     policy,
     ledger,
@@ -230,12 +235,20 @@ async function openClusterNode(
     log,
     ...(opts.clock === undefined ? {} : { clock: opts.clock }),
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
-    cluster: link.router,
+    cluster: { ...link.router, routePilot: (action) => control!.route(action) },
+  });
+  control = serveClusterControl({
+    connection: link.connection,
+    mesh,
+    meshName: policy.mesh,
+    node: link.node,
+    onError: (err) => log.warn({ err }, 'control'),
   });
   let leases: PartitionLeases;
   try {
     leases = await link.join(mesh);
   } catch (err) {
+    await control.close();
     await mesh.close();
     await link.close();
     throw err;
@@ -245,10 +258,12 @@ async function openClusterNode(
     await mesh.idle().catch(() => {});
     await leases.close();
     await mesh.close();
+    await control?.close();
     await link.close();
     await ledger.close();
   };
-  return { ok: true, opened: { mesh, ledger, resumed: 0, leases, close, [Symbol.asyncDispose]: close } };
+  const opened = { mesh, ledger, resumed: 0, leases, control, close, [Symbol.asyncDispose]: close };
+  return { ok: true, opened };
 }
 
 /**

@@ -27,7 +27,10 @@ export type PartitionRouter = {
   admitAll(emitted: readonly Outgoing[]): Promise<unknown>;
   /** Input that never became an envelope, bounded here, recorded by partition 0 in call order. */
   reject(input: RejectedInput): Promise<LedgerEntry>;
-  /** Starts handling a partition's items (distributed mode: this node took its lease). */
+  /**
+   * Starts handling a partition's items (distributed mode: this node took its lease, and its former
+   * owner is fenced), what that owner held unacked included, at once.
+   */
   take(partition: number): void;
   /** Stops handling a partition: resolves once the batches in flight were acked or handed back. */
   give(partition: number): Promise<void>;
@@ -46,7 +49,13 @@ export type RouterCluster = {
   readonly replies: (settle: Tickets['settle']) => ReplyChannel;
   /** A fresh message id: a root message gets one before it travels, so a redelivery is known. */
   readonly newId: () => string;
+  /** The first entry the ledger holds for a message id: where a lost reply's outcome is found. */
+  readonly lookup: (id: string) => Promise<LedgerEntry | undefined>;
 };
+
+/** How long a sender waits for a reply before it looks for the outcome in the ledger, and how often. */
+const REPLY_WAIT_MS = 20_000;
+const LOOKUP_EVERY_MS = 5_000;
 
 export function createPartitionRouter(
   partitions: readonly Partition[],
@@ -77,6 +86,7 @@ export function createPartitionRouter(
     redelivered: cluster !== undefined,
   });
   if (cluster === undefined) for (let p = 0; p < count; p++) bus.subscribe(p, handler);
+  const lost = cluster === undefined ? undefined : lostReplies(tickets, cluster.lookup);
 
   /** Publishes an item to its partition; resolves as its ticket is settled there. */
   const send = <T>(partition: number, item: (ticket: number) => PartitionItem): Promise<T> => {
@@ -85,6 +95,7 @@ export function createPartitionRouter(
     bus
       .publish(partition, node === undefined ? built : { ...built, from: node })
       .catch((err: unknown) => tickets.settle(ticket, Promise.reject(err)));
+    lost?.watch(built, promise);
     return promise;
   };
 
@@ -114,13 +125,53 @@ export function createPartitionRouter(
     },
     // Bounded before it travels: a hostile body must not grow the ledger, nor the bus.
     reject: (input) => send(0, (ticket) => ({ kind: 'rejected', ticket, rejection: rejection(input) })),
-    take: (p) => bus.subscribe(p, handler),
+    take: (p) => bus.subscribe(p, handler, { takeOver: true }),
     give: (p) => bus.unsubscribe(p),
     drain: () => bus.drain(),
     open: () => tickets.open(),
     async close() {
       await bus.close();
       await replies?.close();
+      lost?.stop();
     },
+  };
+}
+
+/**
+ * A reply is at most once (core NATS): one lost in a disconnect would leave its sender waiting for
+ * good. So an item whose reply has not come within REPLY_WAIT_MS is looked up in the ledger by its
+ * id, every LOOKUP_EVERY_MS: once its decision is there, the ticket settles with it (a handler's
+ * group with its entries' first). An item still on its way to an owner is simply not found yet.
+ */
+function lostReplies(tickets: Tickets, lookup: RouterCluster['lookup']) {
+  const waiting = new Map<number, { readonly id: string; readonly root: boolean; readonly since: number }>();
+  const timer = setInterval(() => {
+    const due = Date.now() - REPLY_WAIT_MS;
+    for (const [ticket, w] of waiting) {
+      if (w.since > due) continue;
+      lookup(w.id).then(
+        (entry) => {
+          if (entry === undefined || !waiting.has(ticket)) return;
+          tickets.settle(ticket, Promise.resolve(w.root ? entry : [entry]));
+        },
+        () => {}, // the ledger unreachable: try again next round
+      );
+    }
+  }, LOOKUP_EVERY_MS);
+  timer.unref();
+  return {
+    watch(item: PartitionItem, settled: Promise<unknown>) {
+      const id =
+        item.kind === 'root'
+          ? item.message.id
+          : item.kind === 'emitted'
+            ? item.emitted.find((out) => out.external !== true)?.envelope.id
+            : undefined;
+      if (id === undefined) return;
+      waiting.set(item.ticket, { id, root: item.kind === 'root', since: Date.now() });
+      const done = () => waiting.delete(item.ticket);
+      settled.then(done, done);
+    },
+    stop: () => clearInterval(timer),
   };
 }

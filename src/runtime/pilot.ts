@@ -137,3 +137,23 @@ export function createPilotActions(deps: {
     resetBreaker: (breaker, key, a) => act({ action: 'reset', breaker, key, act: a }),
   };
 }
+
+/**
+ * A cluster node's pilot actions (distributed mode): each is decided here when this node owns its
+ * partition, and otherwise routed (`route`) to the node that does. A breaker reset is always routed:
+ * an agent-, edge- or mesh-scoped breaker may be open in partitions of several nodes.
+ */
+export function routedPilot(
+  local: PilotActions,
+  route: (action: PilotAction) => Promise<LedgerEntry>,
+): PilotActions {
+  const here = (result: ActionResult, action: PilotAction): ActionResult =>
+    isMeshwardenError(result) && result.code === 'MW_RUNTIME_PARTITION_ELSEWHERE' ? route(action) : result;
+  return {
+    approve: (msgId, act) => here(local.approve(msgId, act), { action: 'approve', msgId, act }),
+    reject: (msgId, act) => here(local.reject(msgId, act), { action: 'reject', msgId, act }),
+    freeze: (subject, act) => here(local.freeze(subject, act), { action: 'freeze', subject, act }),
+    unfreeze: (subject, act) => here(local.unfreeze(subject, act), { action: 'unfreeze', subject, act }),
+    resetBreaker: (breaker, key, act) => route({ action: 'reset', breaker, key, act }),
+  };
+}

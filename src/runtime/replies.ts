@@ -1,6 +1,6 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { errorText, isMeshwardenError, MeshwardenError } from '../envelope/index.js';
 import { meshToken } from './jetstream-names.js';
+import { errorFromWire, errorToWire, type WireError } from './wire-error.js';
 
 /**
  * Carries the outcome of an item handled on another node back to the node that sent it (distributed
@@ -17,12 +17,7 @@ export type ReplyChannel = {
 };
 
 /** A reply on the wire: the ticket, and the value or the error (typed errors keep their code). */
-type Wire =
-  | { readonly t: number; readonly v: unknown }
-  | {
-      readonly t: number;
-      readonly e: { readonly code?: string; readonly message: string; readonly details?: unknown };
-    };
+type Wire = { readonly t: number; readonly v: unknown } | { readonly t: number; readonly e: WireError };
 
 /** The subject a node's replies come to, `mw.<mesh>.r.<node>`. */
 export function replySubject(mesh: string, node: string): string {
@@ -55,7 +50,7 @@ export function openNatsReplies(opts: {
         opts.onError(cause);
         return;
       }
-      opts.settle(wire.t, 'e' in wire ? Promise.reject(revive(wire.e)) : Promise.resolve(wire.v));
+      opts.settle(wire.t, 'e' in wire ? Promise.reject(errorFromWire(wire.e)) : Promise.resolve(wire.v));
     },
   });
   const publish = (node: string, wire: Wire) => {
@@ -70,29 +65,11 @@ export function openNatsReplies(opts: {
     send(node, ticket, outcome) {
       outcome.then(
         (v) => publish(node, { t: ticket, v: v ?? null }),
-        (err: unknown) => publish(node, { t: ticket, e: flatten(err) }),
+        (err: unknown) => publish(node, { t: ticket, e: errorToWire(err) }),
       );
     },
     async close() {
       if (!sub.isClosed()) sub.unsubscribe();
     },
   };
-}
-
-function flatten(err: unknown): { code?: string; message: string; details?: unknown } {
-  if (isMeshwardenError(err)) {
-    return {
-      code: err.code,
-      message: err.message,
-      ...(err.details === undefined ? {} : { details: err.details }),
-    };
-  }
-  return { message: errorText(err) };
-}
-
-function revive(e: { readonly code?: string; readonly message: string; readonly details?: unknown }): Error {
-  if (e.code === undefined) return new Error(e.message);
-  const details =
-    typeof e.details === 'object' && e.details !== null ? (e.details as Record<string, unknown>) : undefined;
-  return new MeshwardenError(e.code, e.message, details === undefined ? {} : { details });
 }

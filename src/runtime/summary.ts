@@ -1,7 +1,8 @@
 import { type LedgerWriter, sizeOf } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import { parseBreakerKey, type StateStore } from '../state/index.js';
-import type { RunCounts } from './events.js';
+import type { NodeStatus } from './cluster-control.js';
+import { type RunCounts, zeroCounts } from './events.js';
 import { entityFreezeIds } from './freezes.js';
 
 /** The summary `run --json` and `demo retention --json` print (DESIGN.md "Command line contract"). */
@@ -70,4 +71,33 @@ export function summarize(
     ledger: { entries: sizeOf(heads), head: heads[0]?.head ?? '', heads },
     policy: { mesh: policy.mesh, digest: policy.digest },
   };
+}
+
+/**
+ * What a run of a cluster node counts (`run --cluster`): every node's counts at the end less what
+ * it had counted when the run began (a node that started meanwhile counts whole; one that died
+ * meanwhile is missing), and the breakers open anywhere in the mesh.
+ */
+export function clusterCounts(
+  before: readonly NodeStatus[],
+  after: readonly NodeStatus[],
+): { counts: RunCounts; state: Pick<StateStore, 'openBreakers'> } {
+  const counts = zeroCounts();
+  const earlier = new Map(before.map((n) => [n.node, n.counts]));
+  for (const n of after) {
+    const from = earlier.get(n.node) ?? zeroCounts();
+    for (const k of Object.keys(counts.messages) as (keyof RunCounts['messages'])[])
+      counts.messages[k] += n.counts.messages[k] - from.messages[k];
+    for (const k of Object.keys(counts.effects) as (keyof RunCounts['effects'])[])
+      counts.effects[k] += n.counts.effects[k] - from.effects[k];
+    counts.deadLetters += n.counts.deadLetters - from.deadLetters;
+    counts.recovered += n.counts.recovered - from.recovered;
+    for (const [rule, c] of Object.entries(n.counts.predicateErrors))
+      counts.predicateErrors[rule] =
+        (counts.predicateErrors[rule] ?? 0) + c - (from.predicateErrors[rule] ?? 0);
+  }
+  const open = new Map<string, NodeStatus['breakers'][number]>();
+  for (const n of after) for (const b of n.breakers) if (!open.has(b.key)) open.set(b.key, b);
+  const breakers = [...open.values()].sort((a, b) => a.key.localeCompare(b.key));
+  return { counts, state: { openBreakers: () => breakers } };
 }

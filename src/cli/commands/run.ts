@@ -2,11 +2,14 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import {
+  type ClusterControl,
   type ClusterOptions,
+  clusterCounts,
   type Durability,
   feedFile,
   isMeshwardenError,
   type MeshwardenError,
+  type NodeStatus,
   type OpenedMesh,
   openMesh,
   type RunSummary,
@@ -81,6 +84,9 @@ export async function runMesh(
     failure = closed;
     stop.abort();
   });
+  // A cluster node's summary counts what every node decided during the run (their counts before it).
+  const control = opened.control;
+  const before = control === undefined ? undefined : await control.nodes();
   const started = Date.now();
   let nextNote = started + 2_000;
   try {
@@ -100,6 +106,10 @@ export async function runMesh(
       );
     }
     await opened.mesh.idle();
+    if (control !== undefined) {
+      out.note('waiting until the whole mesh is quiet (no item on the stream, no node working) …');
+      await control.quiet();
+    }
     await opened.ledger.flush();
   } catch (err) {
     // Work that failed because the ledger closed: the ledger's error is the one to report.
@@ -113,12 +123,28 @@ export async function runMesh(
     out.fail(failure);
     return { code: EXIT.failed };
   }
-  const summary = summarize(opened.mesh.counts(), opened.mesh.state, opened.ledger, opened.mesh.policy);
+  const { mesh, ledger } = opened;
+  const summary =
+    control === undefined || before === undefined
+      ? summarize(mesh.counts(), mesh.state, ledger, mesh.policy)
+      : await clusterSummary(control, before, opened);
   if (observe === undefined) {
     if (out.json) out.document(summary);
     else printSummary(summary, out);
   }
   return { code: EXIT.ok, summary };
+}
+
+/** The summary of a cluster node's run: what every node decided meanwhile, the mesh's breakers. */
+async function clusterSummary(
+  control: ClusterControl,
+  before: readonly NodeStatus[],
+  opened: OpenedMesh,
+): Promise<RunSummary> {
+  const { counts, state } = clusterCounts(before, await control.nodes());
+  const summary = summarize(counts, state, opened.ledger, opened.mesh.policy);
+  // The writer knows the heads of the partitions this node owns; the store counts every entry.
+  return { ...summary, ledger: { ...summary.ledger, entries: await opened.ledger.count() } };
 }
 
 export function printSummary(s: RunSummary, out: Output): void {

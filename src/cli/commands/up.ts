@@ -164,6 +164,11 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     out.note('stopped: the ledger closed on that error; meshwarden audit verify shows what it holds');
     return EXIT.failed;
   }
+  if (opts.cluster !== undefined) {
+    // The writer's heads are those of partitions it held; the others moved on elsewhere.
+    out.note(`stopped cleanly: node ${opts.cluster.node} handed its partitions to the live nodes`);
+    return EXIT.ok;
+  }
   const heads = ledger.heads();
   out.note(`stopped cleanly: ${sizeOf(heads)} ledger entries, ${headsText(heads)}`);
   return EXIT.ok;

@@ -1,0 +1,201 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { isMeshwardenError, type MeshwardenError, partitionOf } from '../envelope/index.js';
+import type { LedgerEntry } from '../ledger/index.js';
+import { type BreakerState, breakerKey } from '../state/index.js';
+import { runtimeError } from './errors.js';
+import type { RunCounts } from './events.js';
+import type { HoldView } from './holds.js';
+import { meshToken, streamNameOf } from './jetstream-names.js';
+import type { Mesh } from './mesh.js';
+import type { PilotAction } from './pilot-decision.js';
+import { errorFromWire, errorToWire, type WireError } from './wire-error.js';
+
+/** What a node of a cluster says of itself when asked (`nodes()`). */
+export type NodeStatus = {
+  readonly node: string;
+  /** The partitions it decides for now. */
+  readonly owned: readonly number[];
+  /** Its work in flight: running, queued, awaiting durability, or waiting for a reply. */
+  readonly busy: number;
+  /** What it decided since it started. */
+  readonly counts: RunCounts;
+  /** What waits for a pilot in its partitions. */
+  readonly held: readonly HoldView[];
+  /** Breakers open in its partitions. */
+  readonly breakers: readonly { readonly key: string; readonly state: BreakerState }[];
+};
+
+/**
+ * The cluster's control channel over core NATS (distributed mode): every node answers
+ * `mw.<mesh>.c.status` with its `NodeStatus`, and runs the pilot actions sent to
+ * `mw.<mesh>.c.n.<node>` on its own partitions. What one node shows of the whole mesh (the console,
+ * `run --cluster`'s summary) and a pilot's action on a partition another node owns go through it.
+ */
+export type ClusterControl = {
+  /** Every live node's status: those that answer within `waitMs` (default 1 s), sorted by name. */
+  nodes(waitMs?: number): Promise<NodeStatus[]>;
+  /** Runs a pilot action on the node that owns what it names (see `routePilot`). */
+  route(action: PilotAction): Promise<LedgerEntry>;
+  /**
+   * Resolves once the mesh is quiet: its stream holds no item, and no node has work in flight,
+   * seen twice in a row `pollMs` (100 ms) apart.
+   */
+  quiet(pollMs?: number): Promise<void>;
+  close(): Promise<void>;
+};
+
+type Wire<T> = { readonly ok: T } | { readonly error: WireError };
+
+export function serveClusterControl(opts: {
+  readonly connection: NatsConnection;
+  readonly mesh: Mesh;
+  readonly meshName: string;
+  readonly node: string;
+  readonly onError: (err: unknown) => void;
+}): ClusterControl {
+  const { connection: nc, mesh, meshName } = opts;
+  const token = meshToken(meshName);
+  const statusSubject = `mw.${token}.c.status`;
+  const nodeSubject = (node: string) => `mw.${token}.c.n.${node}`;
+  const local = () => mesh.node!;
+
+  const status = (): NodeStatus => ({
+    node: opts.node,
+    owned: local().owned(),
+    busy: local().inFlight(),
+    counts: mesh.counts(),
+    held: local().owned().length === 0 ? [] : mesh.held(),
+    breakers: mesh.state.openBreakers(),
+  });
+
+  const subs: Subscription[] = [
+    nc.subscribe(statusSubject, {
+      callback: (err, msg) => {
+        if (err !== null) return opts.onError(err);
+        msg.respond(JSON.stringify({ ok: status() }));
+      },
+    }),
+    nc.subscribe(nodeSubject(opts.node), {
+      callback: (err, msg) => {
+        if (err !== null) return opts.onError(err);
+        let action: PilotAction;
+        try {
+          action = msg.json<PilotAction>();
+        } catch (cause) {
+          msg.respond(JSON.stringify(failure(cause)));
+          return;
+        }
+        settled(runHere(mesh, action)).then((wire) => msg.respond(JSON.stringify(wire)));
+      },
+    }),
+  ];
+
+  const nodes: ClusterControl['nodes'] = async (waitMs = 1_000) => {
+    const found: NodeStatus[] = [];
+    const replies = await nc.requestMany(statusSubject, '', { strategy: 'timer', maxWait: waitMs });
+    for await (const reply of replies) {
+      const wire = reply.json<Wire<NodeStatus>>();
+      if ('ok' in wire) found.push(wire.ok);
+    }
+    return found.sort((a, b) => a.node.localeCompare(b.node));
+  };
+
+  const ask = async (node: string, action: PilotAction): Promise<LedgerEntry> => {
+    const reply = await nc.request(nodeSubject(node), JSON.stringify(action), { timeout: 10_000 });
+    const wire = reply.json<Wire<LedgerEntry>>();
+    if ('ok' in wire) return wire.ok;
+    throw errorFromWire(wire.error);
+  };
+
+  return {
+    nodes,
+    async route(action) {
+      const targets = whoDecides(await nodes(), action, mesh);
+      if (isMeshwardenError(targets)) throw targets;
+      const entries = await Promise.allSettled(targets.map((node) => ask(node, action)));
+      const done = entries.find((e) => e.status === 'fulfilled');
+      if (done !== undefined) return (done as PromiseFulfilledResult<LedgerEntry>).value;
+      throw (entries[0] as PromiseRejectedResult).reason;
+    },
+    async quiet(pollMs = 100) {
+      const jsm = await jetstreamManager(nc);
+      let calm = 0;
+      while (calm < 2) {
+        const { state } = await jsm.streams.info(streamNameOf(meshName));
+        const busy = state.messages > 0 || (await nodes(300)).some((n) => n.busy > 0);
+        calm = busy ? 0 : calm + 1;
+        await new Promise((resolve) => setTimeout(resolve, pollMs));
+      }
+    },
+    async close() {
+      for (const sub of subs) sub.unsubscribe();
+    },
+  };
+}
+
+/** The nodes an action goes to: the hold's, the subject's partition's owner, every node with the breaker open. */
+function whoDecides(
+  nodes: readonly NodeStatus[],
+  action: PilotAction,
+  mesh: Mesh,
+): string[] | MeshwardenError {
+  switch (action.action) {
+    case 'approve':
+    case 'reject': {
+      const holder = nodes.find((n) => n.held.some((h) => h.msgId === action.msgId));
+      if (holder === undefined) return runtimeError('MW_PILOT_NOT_HELD', { msgId: action.msgId });
+      return [holder.node];
+    }
+    case 'freeze':
+    case 'unfreeze': {
+      const p = partitionOf(action.subject, mesh.policy.partitions);
+      const owner = nodes.find((n) => n.owned.includes(p));
+      if (owner === undefined)
+        return runtimeError('MW_RUNTIME_PARTITION_ELSEWHERE', {
+          what: action.subject,
+          where: `partition ${p} (no live node owns it just now)`,
+        });
+      return [owner.node];
+    }
+    case 'reset': {
+      const { breaker, key: scopeKey } = action;
+      const key = breakerKey(breaker, scopeKey);
+      const open = nodes.filter((n) => n.breakers.some((b) => b.key === key));
+      if (open.length === 0) return runtimeError('MW_PILOT_NO_BREAKER', { id: breaker, key: scopeKey });
+      return open.map((n) => n.node);
+    }
+  }
+}
+
+/** Runs an action with this node's own partitions only: one hop, never routed on. */
+function runHere(mesh: Mesh, action: PilotAction): Promise<LedgerEntry> {
+  const pilot = mesh.node!.pilot;
+  const act = (): ReturnType<typeof pilot.approve> => {
+    switch (action.action) {
+      case 'approve':
+        return pilot.approve(action.msgId, action.act);
+      case 'reject':
+        return pilot.reject(action.msgId, action.act);
+      case 'freeze':
+        return pilot.freeze(action.subject, action.act);
+      case 'unfreeze':
+        return pilot.unfreeze(action.subject, action.act);
+      case 'reset':
+        return pilot.resetBreaker(action.breaker, action.key, action.act);
+    }
+  };
+  const result = act();
+  return isMeshwardenError(result) ? Promise.reject(result) : result;
+}
+
+function settled<T>(work: Promise<T>): Promise<Wire<T>> {
+  return work.then(
+    (ok) => ({ ok }),
+    (err: unknown) => failure(err),
+  );
+}
+
+function failure(err: unknown): Wire<never> {
+  return { error: errorToWire(err) };
+}

@@ -1,0 +1,91 @@
+// `run --cluster` beside an `up --cluster` node, on the real NATS and PostgreSQL: the retention
+// example run as a cluster prints the summary embedded `run` prints.
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { tempPostgresSchemas } from '../src/ledger/postgres-test-kit.js';
+import { streamNameOf } from '../src/runtime/jetstream-names.js';
+import { dropLeaseBucket, NATS, uniqueMesh } from '../src/runtime/lease-test-kit.js';
+import { REPO, runCli, tempDir } from './run-cli.js';
+import { startUp } from './up-process.js';
+
+const freshSchema = tempPostgresSchemas();
+
+/** The retention example in a temp dir, as a mesh of its own with `cluster: { partitions: 4 }`. */
+function retentionCluster(): { dir: string; file: string; mesh: string } {
+  const dir = tempDir('cluster-run');
+  cpSync(join(REPO, 'examples', 'retention'), dir, { recursive: true });
+  const mesh = uniqueMesh();
+  const file = join(dir, 'mesh.yaml');
+  const text = readFileSync(file, 'utf8').replace(/^mesh: retention$/m, `mesh: ${mesh}`);
+  writeFileSync(file, `${text}\ncluster: { partitions: 4 }\n`);
+  onTestFinished(async () => {
+    await dropLeaseBucket(mesh);
+    const nc = await connect({ servers: NATS });
+    await (await jetstreamManager(nc)).streams.delete(streamNameOf(mesh)).catch(() => {});
+    await nc.close();
+  });
+  return { dir, file, mesh };
+}
+
+describe('run --cluster', () => {
+  it('joins as a node beside up, waits for the whole mesh, and sums what every node decided', async () => {
+    const { dir, file } = retentionCluster();
+    const ledger = freshSchema().location;
+    const cluster = ['--cluster', NATS, '--ledger', ledger];
+    const node = await startUp([file, ...cluster, '--node', 'up-1', '--data', join(dir, 'up')]);
+    onTestFinished(async () => {
+      await node.stop();
+    });
+    const input = join(dir, 'tickets.jsonl');
+    const run = await runCli([
+      'run',
+      file,
+      '--input',
+      input,
+      ...cluster,
+      '--data',
+      join(dir, 'run'),
+      '--json',
+    ]);
+    expect(run.stderr).toContain('waiting until the whole mesh is quiet');
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    // What embedded `run` prints for this input (test/retention.test.ts and the README).
+    expect(summary.messages).toMatchObject({ admitted: 21, delivered: 21, held: 1, quarantined: 3 });
+    expect(summary.effects).toMatchObject({ executed: 11, held: 1 });
+    expect(summary.frozen).toEqual(['account:8841']);
+
+    // Every chain verifies, and lists its owners in turn: up-1 first, the run's node among them.
+    const verified = await runCli([
+      'audit',
+      'verify',
+      '--ledger',
+      ledger,
+      '--data',
+      join(dir, 'run'),
+      '--json',
+    ]);
+    expect(verified.code).toBe(0);
+    expect(JSON.parse(verified.stdout).ok).toBe(true);
+    const exported = await runCli(['audit', 'export', '--ledger', ledger, '--data', join(dir, 'run')]);
+    const owners = exported.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+      .filter((e) => e.kind === 'partition.owned')
+      .map((e) => e.data.node as string);
+    expect(owners.filter((n) => n === 'up-1').length).toBeGreaterThanOrEqual(4);
+    expect(owners.some((n) => n.includes('-run-'))).toBe(true);
+  });
+
+  it('refuses a cluster without a PostgreSQL ledger, in one line', async () => {
+    const { dir, file } = retentionCluster();
+    const run = await runCli(['run', file, '--cluster', NATS, '--data', join(dir, 'run')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('MW_RUNTIME_NOT_CLUSTERED');
+    expect(run.stderr).not.toContain('    at ');
+  });
+});

@@ -1,0 +1,155 @@
+// Distributed mode in one process: two nodes (`openMesh({ cluster })`) on the real NATS JetStream and
+// PostgreSQL, sharing one mesh. The CLI test with three processes and a SIGKILL is cluster.test.ts.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { partitionOf } from '../src/envelope/index.js';
+import type { LedgerEntry } from '../src/ledger/index.js';
+import { tempPostgresSchemas } from '../src/ledger/postgres-test-kit.js';
+import { ENTRY, type OpenedMesh, openMesh } from '../src/runtime/index.js';
+import { openJetStreamBus } from '../src/runtime/jetstream-bus.js';
+import { streamNameOf } from '../src/runtime/jetstream-names.js';
+import { dropLeaseBucket, NATS, uniqueMesh, waitFor } from '../src/runtime/lease-test-kit.js';
+import type { PartitionItem } from '../src/runtime/partitions.js';
+import { log, writeMesh } from '../src/runtime/test-kit.js';
+
+const freshSchema = tempPostgresSchemas();
+const PARTITIONS = 4;
+const reasonOf = (e: LedgerEntry) => (e.data as { verdict: { reason: string } }).verdict.reason;
+
+/** A mesh of its own (stream, lease bucket, schema), removed after the test; `join(node)` opens a node. */
+function freshCluster() {
+  const mesh = uniqueMesh();
+  const dir = writeMesh(0);
+  const file = join(dir, 'mesh.yaml');
+  writeFileSync(
+    file,
+    readFileSync(file, 'utf8').replace('mesh: t', `mesh: ${mesh}\npartitions: ${PARTITIONS}`),
+  );
+  const at = freshSchema();
+  onTestFinished(async () => {
+    await dropLeaseBucket(mesh);
+    const nc = await connect({ servers: NATS });
+    await (await jetstreamManager(nc)).streams.delete(streamNameOf(mesh)).catch(() => {});
+    await nc.close();
+  });
+  const join_ = async (node: string): Promise<OpenedMesh & { close(): Promise<void> }> => {
+    const opened = await openMesh({
+      meshFile: file,
+      dataDir: join(dir, `data-${node}`),
+      log,
+      ledgerAt: at.location,
+      cluster: { servers: NATS, node, leaseMs: 3_000 },
+    });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    onTestFinished(() => opened.opened.close());
+    return opened.opened;
+  };
+  return { mesh, join: join_ };
+}
+
+const ownedBy = (o: OpenedMesh) => o.mesh.node!.owned();
+
+/** A subject of this test whose partition `o` owns. */
+function subjectOwnedBy(o: OpenedMesh): string {
+  for (let i = 0; ; i++) if (ownedBy(o).includes(partitionOf(`job:${i}`, PARTITIONS))) return `job:${i}`;
+}
+
+async function twoNodes() {
+  const cluster = freshCluster();
+  const a = await cluster.join('a');
+  const b = await cluster.join('b');
+  await waitFor('the partitions split between a and b', () => {
+    const [na, nb] = [ownedBy(a).length, ownedBy(b).length];
+    return na > 0 && nb > 0 && na + nb === PARTITIONS;
+  });
+  return { ...cluster, a, b };
+}
+
+describe('a cluster of two nodes in one process', () => {
+  it('decides a message on the node that owns its partition, and answers its sender on the other', async () => {
+    const { a, b } = await twoNodes();
+    const subject = subjectOwnedBy(b);
+    const decided = await a.mesh.inject('api', { type: 'job.queued.v1', subject, data: { n: 1 } });
+    expect(reasonOf(decided)).toBe('gate.admitted');
+    expect(decided.partition).toBe(partitionOf(subject, PARTITIONS));
+    await a.control!.quiet();
+    // b's partition handled it; what its agent emitted was decided and handled too.
+    const consequences = await a.ledger.byCausation(decided.msgId!);
+    expect(consequences.map((e) => e.agent).sort()).toEqual(['flaky@1.0.0', 'flaky@1.0.0']);
+    expect(b.mesh.counts().messages.admitted).toBeGreaterThanOrEqual(1);
+    expect((await a.ledger.verify()).ok).toBe(true);
+  });
+
+  it('admits an item delivered again after its owner recorded it once: the sender gets the first decision', async () => {
+    const { mesh, a } = await twoNodes();
+    const subject = subjectOwnedBy(a);
+    // A second publisher without the broker's dedupe, as a redelivery after a crash comes.
+    await using bus = await openJetStreamBus<PartitionItem>({
+      servers: NATS,
+      mesh,
+      partitions: PARTITIONS,
+      onError: () => {},
+    });
+    const id = '0190f2a0-0000-7000-8000-0000000000c1';
+    const item: PartitionItem = {
+      kind: 'root',
+      ticket: 1,
+      from: 'gone',
+      ingress: 'api',
+      message: { type: 'job.queued.v1', subject, data: { n: 2 }, id },
+      assigned: true,
+    };
+    const p = partitionOf(subject, PARTITIONS);
+    await bus.publish(p, item);
+    await bus.publish(p, item);
+    await a.control!.quiet();
+    const recorded = await a.ledger.byMessage(id);
+    expect(recorded.filter((e) => e.kind === ENTRY.decision)).toHaveLength(1);
+    expect(reasonOf(recorded[0]!)).toBe('gate.admitted');
+  });
+
+  it('routes a pilot’s freeze to the owner, and a node that takes the partition over rebuilds it from the chain', async () => {
+    const { a, b } = await twoNodes();
+    const subject = subjectOwnedBy(b);
+    const p = partitionOf(subject, PARTITIONS);
+    const freeze = a.mesh.pilot.freeze(subject, { pilot: 'ana', reason: 'looks like a loop' });
+    if (!(freeze instanceof Promise)) throw freeze;
+    expect((await freeze).partition).toBe(p);
+    const frozenOn = (o: OpenedMesh) =>
+      o.mesh.state.openBreakers().some((x) => x.key.endsWith(`|${subject}`));
+    expect(frozenOn(b)).toBe(true);
+    const statuses = await a.control!.nodes();
+    expect(statuses.map((n) => n.node)).toEqual(['a', 'b']);
+    expect(statuses[1]!.breakers.some((x) => x.key.endsWith(`|${subject}`))).toBe(true);
+
+    // b leaves: a takes every partition over, p's state from p's chain.
+    await b.close();
+    await waitFor('a owns every partition', () => ownedBy(a).length === PARTITIONS);
+    expect(frozenOn(a)).toBe(true);
+    const owners: { node: string; epoch: number }[] = [];
+    for await (const e of a.ledger.scan({ partition: p, kinds: [ENTRY.partitionOwned] }))
+      owners.push(e.data as { node: string; epoch: number });
+    // a took every partition as it joined first, handed p to b, and takes it back now.
+    expect(owners.map((o) => o.node)).toEqual(['a', 'b', 'a']);
+    const epochs = owners.map((o) => o.epoch);
+    expect(epochs).toEqual([...epochs].sort((x, y) => x - y));
+    // Decided on a now, under the freeze b recorded.
+    const held = await a.mesh.inject('api', { type: 'job.queued.v1', subject, data: { n: 3 } });
+    expect((held.data as { verdict: { decision: string } }).verdict.decision).toBe('hold');
+  });
+
+  it('refuses to join without a PostgreSQL ledger', async () => {
+    const dir = writeMesh(0);
+    const opened = await openMesh({
+      meshFile: join(dir, 'mesh.yaml'),
+      dataDir: join(dir, 'data'),
+      log,
+      cluster: { servers: NATS, node: 'x' },
+    });
+    expect(opened.ok).toBe(false);
+    if (!opened.ok) expect(opened.errors?.map((e) => e.code)).toEqual(['MW_RUNTIME_NOT_CLUSTERED']);
+  });
+});
