@@ -35,6 +35,7 @@ describe('a node cut off from NATS', () => {
 
     proxy.cut();
     const cutAt = Date.now();
+    kit.note(`cut node-b off NATS (it owns partitions ${cutOff.join(' ')})`);
     // During the cut: node-a takes every case (node-b's partitions once it owns them); what node-b
     // answers is either a refusal or an acceptance the ledger must then hold.
     const toB = await Promise.all(load.slice(300, 320).map((body) => kit.send('node-b', body)));
@@ -50,7 +51,7 @@ describe('a node cut off from NATS', () => {
       30_000,
     );
     kit.note(
-      `cut node-b off (partitions ${cutOff.join(' ')}); its answers meanwhile: ${JSON.stringify(toB.map((r) => `${r.status} ${r.error ?? ''}`))}`,
+      `node-a took node-b's partitions; node-b's answers meanwhile: ${JSON.stringify(toB.map((r) => `${r.status} ${r.error ?? ''}`))}`,
     );
     expect(kit.node('node-b').running, 'node-b rides the cut out').toBe(true);
 
@@ -85,6 +86,20 @@ describe('a node cut off from NATS', () => {
         (e) => e.partition === p && e.seq < takeover.seq && e.at > cutAt + LEASE_MS,
       );
       expect(late.map((e) => `p${p} seq ${e.seq} ${e.kind} at cut+${e.at - cutAt} ms`)).toEqual([]);
+    }
+    // And it said so itself: each partition given up (its lease lapsed, or its connection closed)
+    // after the cut and before node-a's partition.owned there.
+    const stops = kit
+      .node('node-b')
+      .records()
+      .filter((r) => r.msg === 'partition given up' && r.time >= cutAt && r.time < healedAt);
+    for (const p of cutOff) {
+      const takeover = history.find((o) => o.partition === p && o.node === 'node-a' && o.at > cutAt)!;
+      const stop = stops.find((r) => r.partition === p);
+      expect(stop, `node-b's log: partition ${p} given up during the cut`).toMatchObject({
+        reason: expect.stringMatching(/^(expired|connection)$/),
+      });
+      expect(stop!.time, `node-b stopped p${p} before node-a took it`).toBeLessThan(takeover.at);
     }
     expect(ownershipProblems(history, PARTITIONS)).toEqual([]);
     const verify = await kit.verify();

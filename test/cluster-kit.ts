@@ -41,7 +41,14 @@ export type ClusterNode = {
   readonly running: boolean;
   /** Everything it wrote on stderr, all its lives (also in `<kit dir>/<name>.log`). */
   log(): string;
+  /** Its log's JSON lines (pino: `time`, `level`, `msg` and the fields), all its lives. */
+  records(): LogRecord[];
 };
+
+export type LogRecord = { readonly time: number; readonly level: number; readonly msg: string } & Record<
+  string,
+  unknown
+>;
 
 export type SendResult = {
   readonly status: number;
@@ -95,7 +102,9 @@ export async function openClusterKit(opts: ClusterKitOptions = {}) {
     const args = ['up', meshFile];
     if (opts.cluster !== false) args.push('--cluster', cluster, '--ledger', ledger, '--node', name);
     args.push('--port', String(port), '--data', data, '--json', '--rate-limit', '1000000');
-    const child = spawn(process.execPath, [BIN, ...args, ...(opts.args ?? [])], { cwd: REPO });
+    // At info, a node logs each partition it takes over and gives up (what the tests read).
+    const env = { ...process.env, MESHWARDEN_LOG: process.env.MESHWARDEN_LOG ?? 'info' };
+    const child = spawn(process.execPath, [BIN, ...args, ...(opts.args ?? [])], { cwd: REPO, env });
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child.on('close', (code, signal) => resolve({ code, signal })),
     );
@@ -109,6 +118,15 @@ export async function openClusterKit(opts: ClusterKitOptions = {}) {
       running: false,
       logText: '',
       log: () => node.logText,
+      records: () =>
+        node.logText.split('\n').flatMap((line) => {
+          if (!line.startsWith('{')) return [];
+          try {
+            return [JSON.parse(line) as LogRecord];
+          } catch {
+            return []; // a line cut by a SIGKILL
+          }
+        }),
     };
     Object.assign(node, { cluster, life: { child, exited } });
     nodes.set(name, node);
@@ -242,14 +260,21 @@ export async function openClusterKit(opts: ClusterKitOptions = {}) {
 
 export type ClusterKit = Awaited<ReturnType<typeof openClusterKit>>;
 
-/** The example's folder copied to `dir`, its mesh file renamed to `mesh` and given `partitions`. */
+/**
+ * The example's folder copied to `dir`, its mesh file renamed to `mesh` and given
+ * `cluster: { partitions }` (the distributed spelling of the partition count).
+ */
 function writeMeshCopy(dir: string, example: string, mesh: string, partitions: number): string {
   cpSync(join(REPO, 'examples', example), dir, { recursive: true });
   const file = join(dir, 'mesh.yaml');
   const text = readFileSync(file, 'utf8');
   if (!/^mesh: .*$/m.test(text)) throw new Error(`examples/${example}/mesh.yaml has no "mesh:" line`);
-  const renamed = text.replace(/^mesh: .*$/m, `mesh: ${mesh}`).replace(/^partitions: .*$/m, '');
-  writeFileSync(file, `${renamed}\npartitions: ${partitions}\n`);
+  if (/^(partitions|cluster):/m.test(text))
+    throw new Error(`examples/${example}/mesh.yaml sets its partitions already`);
+  writeFileSync(
+    file,
+    `${text.replace(/^mesh: .*$/m, `mesh: ${mesh}`)}\ncluster: { partitions: ${partitions} }\n`,
+  );
   return file;
 }
 
