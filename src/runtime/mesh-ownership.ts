@@ -107,7 +107,8 @@ export function createPartitionOwnership(deps: {
     });
     const given = await Promise.race([router.give(p).then(() => 'given' as const), late]);
     clearTimeout(timer);
-    if (given === 'late') log.warn({ partition: p }, 'the partition’s lane did not settle in time; moving on');
+    if (given === 'late')
+      log.warn({ partition: p }, 'the partition’s lane did not settle in time; moving on');
   };
 
   const release = (p: number): Promise<void> => {
