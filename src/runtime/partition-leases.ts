@@ -134,7 +134,7 @@ function startLeases(ctx: Ctx, nc: NatsConnection, ownConnection: boolean): Part
     if (ctx.stopping) return;
     ended = runtimeError('MW_RUNTIME_LEASE_CONNECTION', { cause: errorText(cause ?? 'closed') });
     ctx.stopping = true;
-    for (const [partition, lease] of [...ctx.held]) {
+    for (const partition of [...ctx.held.keys()]) {
       ctx.held.delete(partition);
       callLose(ctx, partition, 'connection'); // a second call during a hand-off: stop now
     }
