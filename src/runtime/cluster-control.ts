@@ -1,8 +1,9 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { isMeshwardenError, type MeshwardenError, partitionOf } from '../envelope/index.js';
+import { errorText, isMeshwardenError, type MeshwardenError, partitionOf } from '../envelope/index.js';
 import type { LedgerEntry } from '../ledger/index.js';
 import { type BreakerState, breakerKey } from '../state/index.js';
+import { type ClusterEventListener, openClusterFeed } from './cluster-feed.js';
 import { runtimeError } from './errors.js';
 import type { RunCounts } from './events.js';
 import type { HoldView } from './holds.js';
@@ -33,8 +34,19 @@ export type NodeStatus = {
  * `run --cluster`'s summary) and a pilot's action on a partition another node owns go through it.
  */
 export type ClusterControl = {
-  /** Every live node's status: those that answer within `waitMs` (default 1 s), sorted by name. */
+  /** This node's id. */
+  readonly node: string;
+  /**
+   * Every live node's status, sorted by name: as many as the leases list as members answer, or
+   * those that answered within `waitMs` (default 1 s). Rejects with MW_RUNTIME_CONTROL when NATS
+   * cannot be asked.
+   */
   nodes(waitMs?: number): Promise<NodeStatus[]>;
+  /**
+   * Every node's events (the mesh-wide live feed, cluster-feed.ts), with the node that decided each:
+   * this node's at once, the others' about 100 ms later. Returns the function that stops it.
+   */
+  onEvent(listener: ClusterEventListener): () => void;
   /** Runs a pilot action on the node that owns what it names (see `routePilot`). */
   route(action: PilotAction): Promise<LedgerEntry>;
   /**
@@ -52,6 +64,8 @@ export function serveClusterControl(opts: {
   readonly mesh: Mesh;
   readonly meshName: string;
   readonly node: string;
+  /** The live nodes as the leases see them, once joined: `nodes()` stops waiting once all answered. */
+  readonly members?: () => readonly string[];
   readonly onError: (err: unknown) => void;
 }): ClusterControl {
   const { connection: nc, mesh, meshName } = opts;
@@ -91,25 +105,51 @@ export function serveClusterControl(opts: {
     }),
   ];
 
+  const feed = openClusterFeed({
+    connection: nc,
+    meshName,
+    node: opts.node,
+    onLocalEvent: (listener) => mesh.onEvent(listener),
+    onError: opts.onError,
+  });
+
   const nodes: ClusterControl['nodes'] = async (waitMs = 1_000) => {
     const found: NodeStatus[] = [];
-    const replies = await nc.requestMany(statusSubject, '', { strategy: 'timer', maxWait: waitMs });
-    for await (const reply of replies) {
-      const wire = reply.json<Wire<NodeStatus>>();
-      if ('ok' in wire) found.push(wire.ok);
+    // Known members: stop once each answered, so a console's poll does not wait out the timer.
+    const expected = opts.members?.().length ?? 0;
+    const strategy =
+      expected > 0
+        ? ({ strategy: 'count', maxMessages: expected, maxWait: waitMs } as const)
+        : ({ strategy: 'timer', maxWait: waitMs } as const);
+    try {
+      const replies = await nc.requestMany(statusSubject, '', strategy);
+      for await (const reply of replies) {
+        const wire = reply.json<Wire<NodeStatus>>();
+        if ('ok' in wire) found.push(wire.ok);
+      }
+    } catch (cause) {
+      throw controlError('for the status of its nodes', cause);
     }
     return found.sort((a, b) => a.node.localeCompare(b.node));
   };
 
   const ask = async (node: string, action: PilotAction): Promise<LedgerEntry> => {
-    const reply = await nc.request(nodeSubject(node), JSON.stringify(action), { timeout: 10_000 });
-    const wire = reply.json<Wire<LedgerEntry>>();
+    let wire: Wire<LedgerEntry>;
+    try {
+      const reply = await nc.request(nodeSubject(node), JSON.stringify(action), { timeout: 10_000 });
+      wire = reply.json<Wire<LedgerEntry>>();
+    } catch (cause) {
+      // No answer (the node left, the broker is away): a typed error the API maps to 503.
+      throw controlError(`to ${action.action} on node ${node}`, cause);
+    }
     if ('ok' in wire) return wire.ok;
     throw errorFromWire(wire.error);
   };
 
   return {
+    node: opts.node,
     nodes,
+    onEvent: (listener) => feed.onEvent(listener),
     async route(action) {
       const targets = whoDecides(await nodes(), action, mesh);
       if (isMeshwardenError(targets)) throw targets;
@@ -129,6 +169,7 @@ export function serveClusterControl(opts: {
       }
     },
     async close() {
+      feed.close();
       for (const sub of subs) sub.unsubscribe();
     },
   };
@@ -166,6 +207,10 @@ function whoDecides(
       return open.map((n) => n.node);
     }
   }
+}
+
+function controlError(what: string, cause: unknown): MeshwardenError {
+  return runtimeError('MW_RUNTIME_CONTROL', { what, cause: errorText(cause) }, { cause });
 }
 
 /** Runs an action with this node's own partitions only: one hop, never routed on. */

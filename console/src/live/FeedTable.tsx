@@ -38,7 +38,13 @@ export function FeedTable({ rows }: { rows: FeedRow[] }) {
 }
 
 function FeedCells({ event }: { event: FeedEvent }) {
-  const time = <td>{timeText(event.at)}</td>;
+  // In a cluster each line names the node that decided it.
+  const time = (
+    <td data-node={event.node}>
+      {timeText(event.at)}
+      {event.node !== undefined && <span class="muted"> on {event.node}</span>}
+    </td>
+  );
   switch (event.kind) {
     case 'decision':
       return (

@@ -23,6 +23,7 @@ const hold = {
     timeoutAt: { type: ['string', 'null'] },
     onTimeout: { type: ['string', 'null'], enum: ['deliver', 'deny', null] },
     data: {},
+    node: { type: 'string', description: 'In a cluster: the node whose partition holds it' },
   },
   required: ['id', 'type', 'subject', 'stage', 'reason', 'heldAt'],
 } as const;
@@ -65,6 +66,22 @@ function holdOf(h: HoldView) {
   };
 }
 
+/** What waits in this mesh, or (a cluster) in every live node's partitions, oldest first. */
+async function heldEverywhere(deps: ApiDeps) {
+  if (deps.cluster === undefined) return deps.mesh.held().map(holdOf);
+  const seen = new Set<string>();
+  const holds: (ReturnType<typeof holdOf> & { node: string; at: number })[] = [];
+  for (const n of await deps.cluster.nodes()) {
+    for (const h of n.held) {
+      // A partition changing hands may be listed by both nodes for a moment.
+      if (seen.has(h.msgId)) continue;
+      seen.add(h.msgId);
+      holds.push({ ...holdOf(h), node: n.node, at: h.heldAt });
+    }
+  }
+  return holds.sort((a, b) => a.at - b.at).map(({ at: _at, ...hold }) => hold);
+}
+
 /** The held queue, and a pilot's approve and reject. */
 export async function holdRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   app.get(
@@ -76,11 +93,11 @@ export async function holdRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         tags: ['holds'],
         response: {
           200: { type: 'object', properties: { holds: { type: 'array', items: hold } } },
-          ...errors(),
+          ...errors(503),
         },
       },
     },
-    async () => ({ holds: deps.mesh.held().map(holdOf) }),
+    async () => ({ holds: await heldEverywhere(deps) }),
   );
 
   for (const action of ['approve', 'reject'] as const) {
