@@ -21,8 +21,12 @@ export type NodeStatus = {
   readonly busy: number;
   /** What it decided since it started. */
   readonly counts: RunCounts;
-  /** What waits for a pilot in its partitions. */
+  /**
+   * What waits for a pilot in its partitions, oldest first: as many as fit one NATS message with the
+   * rest of the status (about a thousand with small payloads); `heldTotal` says how many there are.
+   */
   readonly held: readonly HoldView[];
+  readonly heldTotal: number;
   /** Breakers open in its partitions. */
   readonly breakers: readonly { readonly key: string; readonly state: BreakerState }[];
 };
@@ -74,20 +78,25 @@ export function serveClusterControl(opts: {
   const nodeSubject = (node: string) => `mw.${token}.c.n.${node}`;
   const local = () => mesh.node!;
 
-  const status = (): NodeStatus => ({
-    node: opts.node,
-    owned: local().owned(),
-    busy: local().inFlight(),
-    counts: mesh.counts(),
-    held: local().owned().length === 0 ? [] : mesh.held(),
-    breakers: mesh.state.openBreakers(),
-  });
+  const status = (): string => {
+    const held = local().owned().length === 0 ? [] : mesh.held();
+    const full: NodeStatus = {
+      node: opts.node,
+      owned: local().owned(),
+      busy: local().inFlight(),
+      counts: mesh.counts(),
+      held,
+      heldTotal: held.length,
+      breakers: mesh.state.openBreakers(),
+    };
+    return fitted(full, Math.floor((nc.info?.max_payload ?? 1_048_576) * 0.9));
+  };
 
   const subs: Subscription[] = [
     nc.subscribe(statusSubject, {
       callback: (err, msg) => {
         if (err !== null) return opts.onError(err);
-        msg.respond(JSON.stringify({ ok: status() }));
+        msg.respond(status());
       },
     }),
     nc.subscribe(nodeSubject(opts.node), {
@@ -156,7 +165,14 @@ export function serveClusterControl(opts: {
       const entries = await Promise.allSettled(targets.map((node) => ask(node, action)));
       const done = entries.find((e) => e.status === 'fulfilled');
       if (done !== undefined) return (done as PromiseFulfilledResult<LedgerEntry>).value;
-      throw (entries[0] as PromiseRejectedResult).reason;
+      const reasons = entries.map((e) => (e as PromiseRejectedResult).reason as unknown);
+      // A hold asked of several nodes: the one that holds it answers; if none did, it is not held.
+      const elsewhere = (r: unknown) => isMeshwardenError(r) && r.code === 'MW_RUNTIME_PARTITION_ELSEWHERE';
+      if ((action.action === 'approve' || action.action === 'reject') && targets.length > 1) {
+        const real = reasons.find((r) => !elsewhere(r));
+        throw real ?? runtimeError('MW_PILOT_NOT_HELD', { msgId: action.msgId });
+      }
+      throw reasons[0];
     },
     async quiet(pollMs = 100) {
       const jsm = await jetstreamManager(nc);
@@ -185,8 +201,11 @@ function whoDecides(
     case 'approve':
     case 'reject': {
       const holder = nodes.find((n) => n.held.some((h) => h.msgId === action.msgId));
-      if (holder === undefined) return runtimeError('MW_PILOT_NOT_HELD', { msgId: action.msgId });
-      return [holder.node];
+      if (holder !== undefined) return [holder.node];
+      // Not listed, but some node has more holds than its status could carry: ask those.
+      const unlisted = nodes.filter((n) => n.heldTotal > n.held.length).map((n) => n.node);
+      if (unlisted.length === 0) return runtimeError('MW_PILOT_NOT_HELD', { msgId: action.msgId });
+      return unlisted;
     }
     case 'freeze':
     case 'unfreeze': {
@@ -207,6 +226,23 @@ function whoDecides(
       return open.map((n) => n.node);
     }
   }
+}
+
+/**
+ * A status as the JSON of its reply, within `maxBytes`: with too many holds for one message, the
+ * oldest that fit (`heldTotal` keeps the count).
+ */
+export function fitted(status: NodeStatus, maxBytes: number): string {
+  const text = JSON.stringify({ ok: status });
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let room = maxBytes - Buffer.byteLength(JSON.stringify({ ok: { ...status, held: [] } }));
+  const kept: HoldView[] = [];
+  for (const hold of status.held) {
+    room -= Buffer.byteLength(JSON.stringify(hold)) + 1;
+    if (room < 0) break;
+    kept.push(hold);
+  }
+  return JSON.stringify({ ok: { ...status, held: kept } });
 }
 
 function controlError(what: string, cause: unknown): MeshwardenError {

@@ -47,11 +47,11 @@ export function openClusterFeed(opts: {
   const flush = () => {
     timer = undefined;
     if (pending.length === 0 && droppedNow === 0) return;
-    const batch: EventBatch = { node, events: pending, dropped: droppedNow };
+    const chunks = chunked(pending, node, droppedNow, maxBytesOf(nc));
     pending = [];
     droppedNow = 0;
     try {
-      nc.publish(subject, JSON.stringify(batch));
+      for (const chunk of chunks) nc.publish(subject, chunk);
     } catch (err) {
       // A closed connection: the feed ends with the node; decisions are in the ledger all the same.
       opts.onError(err);
@@ -98,6 +98,44 @@ export function openClusterFeed(opts: {
       listeners.clear();
     },
   };
+}
+
+/** Half the broker's largest message (1 MiB by default): a batch's messages stay well under it. */
+function maxBytesOf(nc: NatsConnection): number {
+  return Math.floor((nc.info?.max_payload ?? 1_048_576) / 2);
+}
+
+/**
+ * A batch as messages of at most about `maxBytes` each (`EventBatch` JSON; the first carries
+ * `dropped`). An event bigger than that alone (a huge subject) is counted as dropped instead.
+ */
+export function chunked(
+  events: readonly MeshEvent[],
+  node: string,
+  dropped: number,
+  maxBytes: number,
+): string[] {
+  const room = maxBytes - 64 - Buffer.byteLength(node);
+  const texts = events.map((event) => JSON.stringify(event));
+  const fits = texts.filter((text) => Buffer.byteLength(text) < room);
+  const head = (d: number) => `{"node":${JSON.stringify(node)},"dropped":${d},"events":[`;
+  const chunks: string[] = [];
+  let parts: string[] = [];
+  let size = 0;
+  const close = () => {
+    const d = chunks.length === 0 ? dropped + texts.length - fits.length : 0;
+    chunks.push(`${head(d)}${parts.join(',')}]}`);
+    parts = [];
+    size = 0;
+  };
+  for (const text of fits) {
+    const bytes = Buffer.byteLength(text) + 1;
+    if (parts.length > 0 && size + bytes > room) close();
+    parts.push(text);
+    size += bytes;
+  }
+  if (parts.length > 0 || chunks.length === 0) close();
+  return chunks;
 }
 
 /** An event as the feed needs it: no payload, no ancestry, no effect result. */

@@ -57,7 +57,7 @@ export async function clusterRoutes(app: FastifyInstance, deps: ApiDeps): Promis
           self: n.node === cluster.node,
           owned: [...n.owned].sort((a, b) => a - b),
           busy: n.busy,
-          held: n.held.length,
+          held: n.heldTotal,
           breakers: n.breakers.length,
           counts: n.counts,
         })),
