@@ -26,8 +26,8 @@ const MAX_BATCH = 2_000;
  * NATS, subject `mw.<mesh>.events`, and every node subscribes to that subject. Core NATS, not a
  * stream: the feed is a live view (a watcher that was away reads the ledger), so nothing is stored or
  * acked, and a node that is gone simply stops appearing. A batch carries at most `MAX_BATCH` events
- * a `FLUSH_MS`; the rest are counted as dropped. Envelopes travel without their `data` and ancestry,
- * which the feed never shows (`GET /messages/{id}` reads them from the ledger).
+ * a `FLUSH_MS`; the rest are counted as dropped. Envelopes travel as the feed shows them (id, source,
+ * type, subject, time, hop), not whole: the ledger has the rest (`GET /messages/{id}/why`).
  */
 export function openClusterFeed(opts: {
   readonly connection: NatsConnection;
@@ -138,12 +138,12 @@ export function chunked(
   return chunks;
 }
 
-/** An event as the feed needs it: no payload, no ancestry, no effect result. */
-function slim(event: MeshEvent): MeshEvent {
+/** An event as the feed needs it: an envelope's identity only, no payload, no effect result. */
+export function slim(event: MeshEvent): MeshEvent {
   if (event.type === 'decision' && event.envelope !== undefined) {
-    const { data: _data, ancestry: _ancestry, ...rest } = event.envelope;
+    const { id, source, type, subject, time, hop } = event.envelope;
     const { link: _link, ...decision } = event;
-    return { ...decision, envelope: { ...rest, data: null } as Envelope };
+    return { ...decision, envelope: { id, source, type, subject, time, hop, data: null } as Envelope };
   }
   if (event.type === 'effect-executed') {
     const { result: _result, ...executed } = event;
