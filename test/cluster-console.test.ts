@@ -78,6 +78,14 @@ describe('a cluster seen from one node (API and console)', () => {
     return node;
   };
 
+  /** A fresh subject whose partition `node` owns. */
+  const subjectOf = (node: Node, prefix = 'c') => {
+    const theirs = node.opened.mesh.node!.owned();
+    let n = 0;
+    while (!theirs.includes(partitionOf(`account:${prefix}${n}`, PARTITIONS))) n++;
+    return `account:${prefix}${n}`;
+  };
+
   /** Reads the live feed of `node` into `feed` until the tests end. */
   const watchFeed = async (node: Node) => {
     const res = await fetch(`${node.api}/events`, {
@@ -212,6 +220,19 @@ describe('a cluster seen from one node (API and console)', () => {
       expect(await card.getByTestId('hold-node').textContent()).toBe(there.name);
       mkdirSync(SHOTS, { recursive: true });
       await page.screenshot({ path: join(SHOTS, 'cluster-held.png'), fullPage: true });
+      // The live feed of this node shows what the other node decides, with its name.
+      await page.getByTestId('nav-live').click();
+      await page.locator('[data-testid="feed-state"].feed-live').waitFor();
+      const subject = subjectOf(there);
+      await here.opened.mesh.inject('inbox', {
+        type: 'ticket.opened.v1',
+        subject,
+        data: { text: 'Angry again, we will cancel.' },
+      });
+      const row = page.locator(`[data-testid="feed-row"][data-node="${there.name}"]`).first();
+      await row.waitFor();
+      expect(await row.textContent()).toContain(`on ${there.name}`);
+      await page.screenshot({ path: join(SHOTS, 'cluster-feed.png'), fullPage: true });
     } finally {
       await browser?.close();
     }
@@ -231,10 +252,7 @@ describe('a cluster seen from one node (API and console)', () => {
   });
 
   it('freezes a subject the other node owns, lists it frozen here, refuses a second freeze, unfreezes', async () => {
-    const theirs = there.opened.mesh.node!.owned();
-    let n = 0;
-    while (!theirs.includes(partitionOf(`account:c${n}`, PARTITIONS))) n++;
-    const subject = `account:c${n}`;
+    const subject = subjectOf(there, 'f');
     const freeze = () => call(here, here.token, 'POST', '/freeze', { subject, reason: 'fraud check' });
     expect((await freeze()).status).toBe(200);
     const breakers = await get('/breakers');

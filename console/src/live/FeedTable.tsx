@@ -25,6 +25,7 @@ export function FeedTable({ rows }: { rows: FeedRow[] }) {
             data-testid="feed-row"
             data-message-id={event.id}
             data-kind={event.kind}
+            data-node={event.node}
             onClick={() => {
               location.hash = href.message(event.id);
             }}
@@ -40,7 +41,7 @@ export function FeedTable({ rows }: { rows: FeedRow[] }) {
 function FeedCells({ event }: { event: FeedEvent }) {
   // In a cluster each line names the node that decided it.
   const time = (
-    <td data-node={event.node}>
+    <td>
       {timeText(event.at)}
       {event.node !== undefined && <span class="muted"> on {event.node}</span>}
     </td>
