@@ -265,4 +265,23 @@ describe('a cluster seen from one node (API and console)', () => {
     expect(unfrozen.body).toEqual({ subject, frozen: false, closed: ['pilot'] });
     expect((await get('/breakers')).frozen).not.toContain(subject);
   });
+
+  it("resets the loop guard's breaker wherever it is open, and a second reset finds none", async () => {
+    type Breaker = { id: string; key: string };
+    const isLoop = (b: Breaker) => b.id === 'loop' && b.key === 'account:8841';
+    await until(
+      async () => ((await get('/breakers')).breakers as Breaker[]).some(isLoop),
+      'the loop breaker',
+    );
+    const reset = () =>
+      call(here, here.token, 'POST', '/breakers/loop/reset', {
+        key: 'account:8841',
+        reason: 'fixed the address',
+      });
+    expect((await reset()).body).toEqual({ id: 'loop', key: 'account:8841', closed: true });
+    expect(((await get('/breakers')).breakers as Breaker[]).some(isLoop)).toBe(false);
+    const again = await reset();
+    expect(again.status).toBe(404);
+    expect(again.body.error.code).toBe('MW_PILOT_NO_BREAKER');
+  });
 });
