@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
@@ -143,9 +144,11 @@ describe('a cluster seen from one node (API and console)', () => {
 
   afterAll(async () => {
     stopFeed.abort();
+    // A node that does not close in time must not keep its schema, stream and bucket around.
+    const bounded = (work: Promise<void>) => Promise.race([work, sleep(20_000)]);
     for (const node of nodes.reverse()) {
-      await node.server.close();
-      await node.opened.close();
+      await bounded(node.server.close());
+      await bounded(node.opened.close());
     }
     await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await admin.end();
@@ -156,7 +159,7 @@ describe('a cluster seen from one node (API and console)', () => {
       await nc.close();
     }
     await dropLeaseBucket(mesh);
-  });
+  }, 120_000);
 
   it('reports this node, the live nodes and the partitions each owns', async () => {
     const cluster = await get('/cluster');
