@@ -1,8 +1,9 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { isMeshwardenError, type MeshwardenError, partitionOf } from '../envelope/index.js';
+import { errorText, isMeshwardenError, type MeshwardenError, partitionOf } from '../envelope/index.js';
 import type { LedgerEntry } from '../ledger/index.js';
 import { type BreakerState, breakerKey } from '../state/index.js';
+import { type ClusterEventListener, openClusterFeed } from './cluster-feed.js';
 import { runtimeError } from './errors.js';
 import type { RunCounts } from './events.js';
 import type { HoldView } from './holds.js';
@@ -20,8 +21,12 @@ export type NodeStatus = {
   readonly busy: number;
   /** What it decided since it started. */
   readonly counts: RunCounts;
-  /** What waits for a pilot in its partitions. */
+  /**
+   * What waits for a pilot in its partitions, oldest first: as many as fit one NATS message with the
+   * rest of the status (about a thousand with small payloads); `heldTotal` says how many there are.
+   */
   readonly held: readonly HoldView[];
+  readonly heldTotal: number;
   /** Breakers open in its partitions. */
   readonly breakers: readonly { readonly key: string; readonly state: BreakerState }[];
 };
@@ -33,8 +38,19 @@ export type NodeStatus = {
  * `run --cluster`'s summary) and a pilot's action on a partition another node owns go through it.
  */
 export type ClusterControl = {
-  /** Every live node's status: those that answer within `waitMs` (default 1 s), sorted by name. */
+  /** This node's id. */
+  readonly node: string;
+  /**
+   * Every live node's status, sorted by name: as many as the leases list as members answer, or
+   * those that answered within `waitMs` (default 1 s). Rejects with MW_RUNTIME_CONTROL when NATS
+   * cannot be asked.
+   */
   nodes(waitMs?: number): Promise<NodeStatus[]>;
+  /**
+   * Every node's events (the mesh-wide live feed, cluster-feed.ts), with the node that decided each:
+   * this node's at once, the others' about 100 ms later. Returns the function that stops it.
+   */
+  onEvent(listener: ClusterEventListener): () => void;
   /** Runs a pilot action on the node that owns what it names (see `routePilot`). */
   route(action: PilotAction): Promise<LedgerEntry>;
   /**
@@ -52,6 +68,8 @@ export function serveClusterControl(opts: {
   readonly mesh: Mesh;
   readonly meshName: string;
   readonly node: string;
+  /** The live nodes as the leases see them, once joined: `nodes()` stops waiting once all answered. */
+  readonly members?: () => readonly string[];
   readonly onError: (err: unknown) => void;
 }): ClusterControl {
   const { connection: nc, mesh, meshName } = opts;
@@ -60,20 +78,25 @@ export function serveClusterControl(opts: {
   const nodeSubject = (node: string) => `mw.${token}.c.n.${node}`;
   const local = () => mesh.node!;
 
-  const status = (): NodeStatus => ({
-    node: opts.node,
-    owned: local().owned(),
-    busy: local().inFlight(),
-    counts: mesh.counts(),
-    held: local().owned().length === 0 ? [] : mesh.held(),
-    breakers: mesh.state.openBreakers(),
-  });
+  const status = (): string => {
+    const held = local().owned().length === 0 ? [] : mesh.held();
+    const full: NodeStatus = {
+      node: opts.node,
+      owned: local().owned(),
+      busy: local().inFlight(),
+      counts: mesh.counts(),
+      held,
+      heldTotal: held.length,
+      breakers: mesh.state.openBreakers(),
+    };
+    return fitted(full, Math.floor((nc.info?.max_payload ?? 1_048_576) * 0.9));
+  };
 
   const subs: Subscription[] = [
     nc.subscribe(statusSubject, {
       callback: (err, msg) => {
         if (err !== null) return opts.onError(err);
-        msg.respond(JSON.stringify({ ok: status() }));
+        msg.respond(status());
       },
     }),
     nc.subscribe(nodeSubject(opts.node), {
@@ -91,32 +114,65 @@ export function serveClusterControl(opts: {
     }),
   ];
 
+  const feed = openClusterFeed({
+    connection: nc,
+    meshName,
+    node: opts.node,
+    onLocalEvent: (listener) => mesh.onEvent(listener),
+    onError: opts.onError,
+  });
+
   const nodes: ClusterControl['nodes'] = async (waitMs = 1_000) => {
     const found: NodeStatus[] = [];
-    const replies = await nc.requestMany(statusSubject, '', { strategy: 'timer', maxWait: waitMs });
-    for await (const reply of replies) {
-      const wire = reply.json<Wire<NodeStatus>>();
-      if ('ok' in wire) found.push(wire.ok);
+    // Known members: stop once each answered, so a console's poll does not wait out the timer.
+    const expected = opts.members?.().length ?? 0;
+    const strategy =
+      expected > 0
+        ? ({ strategy: 'count', maxMessages: expected, maxWait: waitMs } as const)
+        : ({ strategy: 'timer', maxWait: waitMs } as const);
+    try {
+      const replies = await nc.requestMany(statusSubject, '', strategy);
+      for await (const reply of replies) {
+        const wire = reply.json<Wire<NodeStatus>>();
+        if ('ok' in wire) found.push(wire.ok);
+      }
+    } catch (cause) {
+      throw controlError('for the status of its nodes', cause);
     }
     return found.sort((a, b) => a.node.localeCompare(b.node));
   };
 
   const ask = async (node: string, action: PilotAction): Promise<LedgerEntry> => {
-    const reply = await nc.request(nodeSubject(node), JSON.stringify(action), { timeout: 10_000 });
-    const wire = reply.json<Wire<LedgerEntry>>();
+    let wire: Wire<LedgerEntry>;
+    try {
+      const reply = await nc.request(nodeSubject(node), JSON.stringify(action), { timeout: 10_000 });
+      wire = reply.json<Wire<LedgerEntry>>();
+    } catch (cause) {
+      // No answer (the node left, the broker is away): a typed error the API maps to 503.
+      throw controlError(`to ${action.action} on node ${node}`, cause);
+    }
     if ('ok' in wire) return wire.ok;
     throw errorFromWire(wire.error);
   };
 
   return {
+    node: opts.node,
     nodes,
+    onEvent: (listener) => feed.onEvent(listener),
     async route(action) {
       const targets = whoDecides(await nodes(), action, mesh);
       if (isMeshwardenError(targets)) throw targets;
       const entries = await Promise.allSettled(targets.map((node) => ask(node, action)));
       const done = entries.find((e) => e.status === 'fulfilled');
       if (done !== undefined) return (done as PromiseFulfilledResult<LedgerEntry>).value;
-      throw (entries[0] as PromiseRejectedResult).reason;
+      const reasons = entries.map((e) => (e as PromiseRejectedResult).reason as unknown);
+      // A hold asked of several nodes: the one that holds it answers; if none did, it is not held.
+      const elsewhere = (r: unknown) => isMeshwardenError(r) && r.code === 'MW_RUNTIME_PARTITION_ELSEWHERE';
+      if ((action.action === 'approve' || action.action === 'reject') && targets.length > 1) {
+        const real = reasons.find((r) => !elsewhere(r));
+        throw real ?? runtimeError('MW_PILOT_NOT_HELD', { msgId: action.msgId });
+      }
+      throw reasons[0];
     },
     async quiet(pollMs = 100) {
       const jsm = await jetstreamManager(nc);
@@ -129,6 +185,7 @@ export function serveClusterControl(opts: {
       }
     },
     async close() {
+      feed.close();
       for (const sub of subs) sub.unsubscribe();
     },
   };
@@ -144,8 +201,11 @@ function whoDecides(
     case 'approve':
     case 'reject': {
       const holder = nodes.find((n) => n.held.some((h) => h.msgId === action.msgId));
-      if (holder === undefined) return runtimeError('MW_PILOT_NOT_HELD', { msgId: action.msgId });
-      return [holder.node];
+      if (holder !== undefined) return [holder.node];
+      // Not listed, but some node has more holds than its status could carry: ask those.
+      const unlisted = nodes.filter((n) => n.heldTotal > n.held.length).map((n) => n.node);
+      if (unlisted.length === 0) return runtimeError('MW_PILOT_NOT_HELD', { msgId: action.msgId });
+      return unlisted;
     }
     case 'freeze':
     case 'unfreeze': {
@@ -166,6 +226,27 @@ function whoDecides(
       return open.map((n) => n.node);
     }
   }
+}
+
+/**
+ * A status as the JSON of its reply, within `maxBytes`: with too many holds for one message, the
+ * oldest that fit (`heldTotal` keeps the count).
+ */
+export function fitted(status: NodeStatus, maxBytes: number): string {
+  const text = JSON.stringify({ ok: status });
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let room = maxBytes - Buffer.byteLength(JSON.stringify({ ok: { ...status, held: [] } }));
+  const kept: HoldView[] = [];
+  for (const hold of status.held) {
+    room -= Buffer.byteLength(JSON.stringify(hold)) + 1;
+    if (room < 0) break;
+    kept.push(hold);
+  }
+  return JSON.stringify({ ok: { ...status, held: kept } });
+}
+
+function controlError(what: string, cause: unknown): MeshwardenError {
+  return runtimeError('MW_RUNTIME_CONTROL', { what, cause: errorText(cause) }, { cause });
 }
 
 /** Runs an action with this node's own partitions only: one hop, never routed on. */

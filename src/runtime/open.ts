@@ -227,6 +227,7 @@ async function openClusterNode(
   const link = await linkCluster(policy, opts.cluster, log);
   // Bound below, once the mesh it serves exists; a pilot action cannot come before the API listens.
   let control: ClusterControl | undefined;
+  let leases: PartitionLeases | undefined;
   const mesh = createMesh({
     policy,
     ledger,
@@ -242,9 +243,9 @@ async function openClusterNode(
     mesh,
     meshName: policy.mesh,
     node: link.node,
+    members: () => leases?.members() ?? [],
     onError: (err) => log.warn({ err }, 'control'),
   });
-  let leases: PartitionLeases;
   try {
     leases = await link.join(mesh);
   } catch (err) {
@@ -256,7 +257,7 @@ async function openClusterNode(
   const close = async () => {
     // Replies to what this node sent come from the owners: wait for them before leaving.
     await mesh.idle().catch(() => {});
-    await leases.close();
+    await leases?.close();
     await mesh.close();
     await control?.close();
     await link.close();

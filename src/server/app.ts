@@ -20,13 +20,14 @@ import {
 } from '../runtime/index.js';
 import { bearerAuth, bearerOf } from './auth.js';
 import { jsonBodyParser, jsonProblemAt, problemError } from './body.js';
-import { API_PREFIX, type ApiDeps } from './deps.js';
+import { API_PREFIX, type ApiDeps, type ClusterView } from './deps.js';
 import { apiError, errorBody, statusOf } from './errors.js';
 import { createIntegrity, type Integrity } from './integrity.js';
 import { createLiveView } from './live.js';
 import { bodyRefusalOf, recordRefusal } from './refusals.js';
 import { a2aRoutes } from './routes/a2a.js';
 import { breakerRoutes } from './routes/breakers.js';
+import { clusterRoutes } from './routes/cluster.js';
 import { eventRoutes } from './routes/events.js';
 import { holdRoutes } from './routes/holds.js';
 import { mcpRoutes } from './routes/mcp.js';
@@ -58,6 +59,12 @@ export type ServerOptions = {
   readonly mcp?: McpEndpoint;
   /** Ingress and exposed agents as A2A agents (interop's `createMeshA2aServer`), at /api/v1/a2a/<name>. */
   readonly a2a?: A2aEndpoint;
+  /**
+   * Distributed mode: the node's view of its cluster (`OpenedMesh.control`). With it, the holds,
+   * breakers, frozen subjects, counts and live feed are the whole mesh's, and `GET /cluster` lists
+   * the live nodes; without it (embedded), this process's mesh is the whole mesh.
+   */
+  readonly cluster?: ClusterView;
 };
 
 export type Server = {
@@ -89,7 +96,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
   void opts.ledger.closed.then((result) => {
     if (isMeshwardenError(result)) ledgerFailure = result;
   });
-  const live = createLiveView(opts.mesh);
+  const live = createLiveView(opts.mesh, opts.cluster);
   const deps: ApiDeps = {
     mesh: opts.mesh,
     ledger: opts.ledger,
@@ -101,6 +108,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     startedAt: now(),
     closing: () => closing,
     ledgerFailure: () => ledgerFailure,
+    ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),
   };
 
   app.setErrorHandler(async (err: FastifyError | MeshwardenError, request, reply) => {
@@ -172,6 +180,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
       for (const routes of [
         statusRoutes,
+        clusterRoutes,
         holdRoutes,
         breakerRoutes,
         messageRoutes,

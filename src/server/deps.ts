@@ -1,10 +1,16 @@
 import type { Logger } from 'pino';
-import type { Ledger, Mesh, MeshwardenError } from '../runtime/index.js';
+import type { ClusterControl, Ledger, Mesh, MeshwardenError } from '../runtime/index.js';
 import type { Integrity } from './integrity.js';
 import type { LiveView } from './live.js';
 import type { TokenStore } from './tokens.js';
 
 export const API_PREFIX = '/api/v1';
+
+/**
+ * What the server reads of the cluster a node belongs to (distributed mode): every live node's
+ * status, and every node's events. The runtime does the NATS side (cluster-control.ts).
+ */
+export type ClusterView = Pick<ClusterControl, 'node' | 'nodes' | 'onEvent'>;
 
 /** What every route plugin gets through its options (STYLE.md: dependencies come in, no globals). */
 export type ApiDeps = {
@@ -13,6 +19,8 @@ export type ApiDeps = {
   readonly tokens: TokenStore;
   readonly integrity: Integrity;
   readonly live: LiveView;
+  /** Distributed mode: holds, breakers, counts and the feed cover every node, not just this one. */
+  readonly cluster?: ClusterView;
   readonly log: Logger;
   readonly now: () => number;
   readonly startedAt: number;

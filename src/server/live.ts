@@ -1,7 +1,13 @@
 import { type Mesh, type MeshEvent, parseSource } from '../runtime/index.js';
+import type { ClusterView } from './deps.js';
 
-/** One line of the live feed: a mesh event, compact (docs/api.md, `GET /events`). */
-export type FeedEvent =
+/**
+ * One line of the live feed: a mesh event, compact (docs/api.md, `GET /events`). In a cluster each
+ * names the `node` that decided it.
+ */
+export type FeedEvent = FeedLine & { readonly node?: string };
+
+type FeedLine =
   | {
       readonly kind: 'decision';
       readonly at: string;
@@ -38,13 +44,15 @@ export type FeedEvent =
       readonly outcome: 'deliver' | 'deny';
       readonly by: string;
     }
-  | FeedAlert;
+  | FeedAlertLine;
 
 /**
  * An approval predicate that could not be evaluated: the message (`id`, the latest) is held, and a
  * pilot should fix the rule. `count` is how many times since the mesh started.
  */
-export type FeedAlert = {
+export type FeedAlert = FeedAlertLine & { readonly node?: string };
+
+type FeedAlertLine = {
   readonly kind: 'alert';
   readonly at: string;
   readonly alert: 'predicate_error';
@@ -81,7 +89,12 @@ export function nodeOf(source: string): string {
   return ref.version === undefined ? `ingress:${ref.name}` : `agent:${ref.name}`;
 }
 
-export function feedEventOf(event: MeshEvent, count = 1): FeedEvent {
+export function feedEventOf(event: MeshEvent, count = 1, node?: string): FeedEvent {
+  const line = feedLineOf(event, count);
+  return node === undefined ? line : { ...line, node };
+}
+
+function feedLineOf(event: MeshEvent, count: number): FeedLine {
   const at = new Date(event.at).toISOString();
   switch (event.type) {
     case 'decision':
@@ -124,9 +137,10 @@ export function feedEventOf(event: MeshEvent, count = 1): FeedEvent {
 /**
  * Watches the mesh for the console: per-edge verdict counts over a sliding window of one-second
  * slots, and a fan-out of compact events to feed subscribers. Events are built only while someone
- * subscribes.
+ * subscribes. In a cluster it watches every node's events (`cluster.onEvent`), so the rates and the
+ * feed are the whole mesh's.
  */
-export function createLiveView(mesh: Mesh): LiveView {
+export function createLiveView(mesh: Mesh, cluster?: Pick<ClusterView, 'onEvent'>): LiveView {
   const slots = new Map<string, { second: number; counts: VerdictCounts }[]>();
   const subscribers = new Set<(event: FeedEvent) => void>();
   const alerts = new Map<string, { line: FeedAlert; when: string | undefined }>();
@@ -147,7 +161,11 @@ export function createLiveView(mesh: Mesh): LiveView {
     last.counts[decision]++;
   };
 
-  const stop = mesh.onEvent((event) => {
+  const watch =
+    cluster === undefined
+      ? (listener: (event: MeshEvent, node?: string) => void) => mesh.onEvent((event) => listener(event))
+      : (listener: (event: MeshEvent, node?: string) => void) => cluster.onEvent(listener);
+  const stop = watch((event, node) => {
     if (event.type === 'decision' && event.envelope !== undefined) {
       const key = `${nodeOf(event.envelope.source)} ${event.envelope.type}`;
       count(key, Math.floor(event.at / 1000), event.verdict.decision);
@@ -156,11 +174,11 @@ export function createLiveView(mesh: Mesh): LiveView {
     if (event.type === 'alert') {
       const when = whenOf(event.rule);
       const last = alerts.get(event.rule);
-      line = feedEventOf(event, (last?.when === when ? (last?.line.count ?? 0) : 0) + 1);
+      line = feedEventOf(event, (last?.when === when ? (last?.line.count ?? 0) : 0) + 1, node);
       alerts.set(event.rule, { line: line as FeedAlert, when });
     }
     if (subscribers.size === 0) return;
-    line ??= feedEventOf(event);
+    line ??= feedEventOf(event, 1, node);
     for (const send of subscribers) send(line);
   });
 

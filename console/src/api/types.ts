@@ -61,6 +61,17 @@ export type Hold = {
   timeoutAt: string | null;
   onTimeout: string | null;
   data: unknown;
+  /** In a cluster: the node whose partition holds it. */
+  node?: string;
+};
+
+/** `GET /cluster`: embedded, or this node and every live node of the cluster. */
+export type ClusterStatus = {
+  mode: 'embedded' | 'cluster';
+  node: string | null;
+  partitions: number;
+  nodes: { node: string; self: boolean; owned: number[]; busy: number; held: number; breakers: number }[];
+  unowned: number[];
 };
 
 export type Breaker = {
@@ -140,8 +151,10 @@ export type LedgerStatus = {
   lastCheckpoint: { at: string; size: number; head: string; heads: PartitionHead[] } | null;
 };
 
-/** One line of the live feed (the server's compact form of a mesh event). */
-export type FeedEvent =
+/** One line of the live feed (the server's compact form of a mesh event); in a cluster, with its node. */
+export type FeedEvent = FeedLine & { node?: string };
+
+type FeedLine =
   | {
       kind: 'decision';
       at: string;

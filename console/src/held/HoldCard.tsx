@@ -54,6 +54,12 @@ export function HoldCard({ hold, onChanged }: { hold: Hold; onChanged: () => voi
             </dd>
           </>
         )}
+        {hold.node !== undefined && (
+          <>
+            <dt>On node</dt>
+            <dd data-testid="hold-node">{hold.node}</dd>
+          </>
+        )}
         <dt>Data</dt>
         <dd>
           <pre class="data">{JSON.stringify(hold.data, null, 2)}</pre>

@@ -25,6 +25,7 @@ export function FeedTable({ rows }: { rows: FeedRow[] }) {
             data-testid="feed-row"
             data-message-id={event.id}
             data-kind={event.kind}
+            data-node={event.node}
             onClick={() => {
               location.hash = href.message(event.id);
             }}
@@ -38,7 +39,13 @@ export function FeedTable({ rows }: { rows: FeedRow[] }) {
 }
 
 function FeedCells({ event }: { event: FeedEvent }) {
-  const time = <td>{timeText(event.at)}</td>;
+  // In a cluster each line names the node that decided it.
+  const time = (
+    <td>
+      {timeText(event.at)}
+      {event.node !== undefined && <span class="muted"> on {event.node}</span>}
+    </td>
+  );
   switch (event.kind) {
     case 'decision':
       return (

@@ -1,6 +1,7 @@
 import type { MeshGraph, Stats } from '../api/types.js';
 import { usePolled } from '../api/use-polled.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
+import { ClusterStatus } from './ClusterStatus.js';
 import { Counters } from './Counters.js';
 import { MeshGraphView } from './MeshGraphView.js';
 import { VerdictLegend } from './VerdictLegend.js';
@@ -17,6 +18,7 @@ export function MeshView() {
           {stats.data?.windowSeconds ?? 10} seconds, coloured by the verdict most of them got.
         </p>
       </header>
+      <ClusterStatus />
       <Counters stats={stats.data} />
       <ApiErrorNotice error={mesh.error ?? stats.error} />
       <VerdictLegend />

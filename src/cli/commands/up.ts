@@ -79,6 +79,8 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     // Remote A2A clients reach the mesh as one A2A agent per ingress, through the gate too.
     a2a: createMeshA2aServer(mesh),
     log: log.child({ layer: 'server' }),
+    // A cluster node's console and API show the whole mesh, not just its own partitions.
+    ...(opened.control === undefined ? {} : { cluster: opened.control }),
     ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
   });
   const verify = async () => {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { isMeshwardenError, summarize } from '../../runtime/index.js';
+import { clusterCounts, isMeshwardenError, summarize } from '../../runtime/index.js';
 import type { ApiDeps } from '../deps.js';
 import { apiError } from '../errors.js';
 import { errors } from '../schemas.js';
@@ -48,12 +48,17 @@ export async function breakerRoutes(app: FastifyInstance, deps: ApiDeps): Promis
               frozen: { type: 'array', items: { type: 'string' } },
             },
           },
-          ...errors(),
+          ...errors(503),
         },
       },
     },
     async () => {
-      const summary = summarize(mesh.counts(), mesh.state, deps.ledger, mesh.policy);
+      // A cluster: the breakers open in any live node's partitions, a key open in several listed once.
+      const { counts, state } =
+        deps.cluster === undefined
+          ? { counts: mesh.counts(), state: mesh.state }
+          : clusterCounts([], await deps.cluster.nodes());
+      const summary = summarize(counts, state, deps.ledger, mesh.policy);
       return { breakers: summary.breakers, frozen: summary.frozen };
     },
   );

@@ -23,6 +23,7 @@ const hold = {
     timeoutAt: { type: ['string', 'null'] },
     onTimeout: { type: ['string', 'null'], enum: ['deliver', 'deny', null] },
     data: {},
+    node: { type: 'string', description: 'In a cluster: the node whose partition holds it' },
   },
   required: ['id', 'type', 'subject', 'stage', 'reason', 'heldAt'],
 } as const;
@@ -65,6 +66,25 @@ function holdOf(h: HoldView) {
   };
 }
 
+/** What waits in this mesh, or (a cluster) in every live node's partitions, oldest first. */
+async function heldEverywhere(deps: ApiDeps) {
+  if (deps.cluster === undefined) return { holds: deps.mesh.held().map(holdOf) };
+  const seen = new Set<string>();
+  const holds: (ReturnType<typeof holdOf> & { node: string; at: number })[] = [];
+  let unlisted = 0;
+  for (const n of await deps.cluster.nodes()) {
+    unlisted += n.heldTotal - n.held.length;
+    for (const h of n.held) {
+      // A partition changing hands may be listed by both nodes for a moment.
+      if (seen.has(h.msgId)) continue;
+      seen.add(h.msgId);
+      holds.push({ ...holdOf(h), node: n.node, at: h.heldAt });
+    }
+  }
+  const listed = holds.sort((a, b) => a.at - b.at).map(({ at: _at, ...hold }) => hold);
+  return unlisted === 0 ? { holds: listed } : { holds: listed, unlisted };
+}
+
 /** The held queue, and a pilot's approve and reject. */
 export async function holdRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   app.get(
@@ -75,12 +95,21 @@ export async function holdRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         summary: 'What waits for a pilot: approval holds, and messages held by the loop guard or a freeze',
         tags: ['holds'],
         response: {
-          200: { type: 'object', properties: { holds: { type: 'array', items: hold } } },
-          ...errors(),
+          200: {
+            type: 'object',
+            properties: {
+              holds: { type: 'array', items: hold },
+              unlisted: {
+                type: 'integer',
+                description: 'In a cluster: holds a node has beyond what its status could carry',
+              },
+            },
+          },
+          ...errors(503),
         },
       },
     },
-    async () => ({ holds: deps.mesh.held().map(holdOf) }),
+    async () => heldEverywhere(deps),
   );
 
   for (const action of ['approve', 'reject'] as const) {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Policy } from '../../runtime/index.js';
+import { clusterCounts, type Policy } from '../../runtime/index.js';
 import type { ApiDeps } from '../deps.js';
 import { errorBody } from '../errors.js';
 import { anyObject, errorReply, errors, verdictCounts } from '../schemas.js';
@@ -33,6 +33,7 @@ const alert = {
     reason: { type: 'string' },
     detail: { type: 'string' },
     count: { type: 'integer' },
+    node: { type: 'string' },
   },
   required: ['kind', 'at', 'alert', 'id', 'rule', 'reason', 'detail', 'count'],
 } as const;
@@ -52,6 +53,7 @@ export async function statusRoutes(app: FastifyInstance, deps: ApiDeps): Promise
             properties: {
               ok: { type: 'boolean' },
               mesh: { type: 'string' },
+              node: { type: 'string', description: "In a cluster: this node's id" },
               uptimeSeconds: { type: 'integer' },
             },
           },
@@ -66,6 +68,7 @@ export async function statusRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       return {
         ok: !deps.closing(),
         mesh: deps.mesh.policy.mesh,
+        ...(deps.cluster === undefined ? {} : { node: deps.cluster.node }),
         uptimeSeconds: Math.floor((deps.now() - deps.startedAt) / 1000),
       };
     },
@@ -104,7 +107,8 @@ export async function statusRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     {
       config: { role: 'viewer' },
       schema: {
-        summary: 'Counts since start, decisions per edge over the last seconds, and alerts',
+        summary:
+          'Counts since start, decisions per edge over the last seconds, and alerts (in a cluster: of every live node)',
         tags: ['status'],
         response: {
           200: {
@@ -116,12 +120,16 @@ export async function statusRoutes(app: FastifyInstance, deps: ApiDeps): Promise
               alerts: { type: 'array', items: alert },
             },
           },
-          ...errors(),
+          ...errors(503),
         },
       },
     },
     async () => ({
-      counts: deps.mesh.counts(),
+      // A cluster: what every live node counted since it started (a node gone takes its counts along).
+      counts:
+        deps.cluster === undefined
+          ? deps.mesh.counts()
+          : clusterCounts([], await deps.cluster.nodes()).counts,
       windowSeconds: deps.live.windowSeconds,
       edges: deps.live.edgeCounts(deps.now()),
       alerts: deps.live.alerts(),

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { fitted, type NodeStatus } from './cluster-control.js';
+import { zeroCounts } from './events.js';
+import type { HoldView } from './holds.js';
+
+const hold = (i: number) =>
+  ({ msgId: `m${i}`, heldAt: i, envelope: { data: { note: 'x'.repeat(200) } } }) as unknown as HoldView;
+const status = (n: number): NodeStatus => ({
+  node: 'a',
+  owned: [0, 1],
+  busy: 0,
+  counts: zeroCounts(),
+  held: Array.from({ length: n }, (_, i) => hold(i)),
+  heldTotal: n,
+  breakers: [],
+});
+
+describe("a node's status fits one NATS message", () => {
+  it('is sent whole when it fits', () => {
+    expect(JSON.parse(fitted(status(3), 10_000))).toEqual({ ok: status(3) });
+  });
+
+  it('keeps the oldest holds that fit, and the true count, when there are too many', () => {
+    const text = fitted(status(100), 4_096);
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(4_096);
+    const { ok } = JSON.parse(text) as { ok: NodeStatus };
+    expect(ok.heldTotal).toBe(100);
+    expect(ok.held.length).toBeGreaterThan(0);
+    expect(ok.held.length).toBeLessThan(100);
+    expect(ok.held.map((h) => h.msgId)).toEqual(
+      status(100)
+        .held.slice(0, ok.held.length)
+        .map((h) => h.msgId),
+    );
+  });
+});
