@@ -86,7 +86,9 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   const verify = async () => {
     const verified = await server.integrity.verify();
     if (!verified.ok) {
-      out.note(`warning: the ledger is NOT intact (${verified.firstBad?.detail}); run meshwarden audit verify`);
+      out.note(
+        `warning: the ledger is NOT intact (${verified.firstBad?.detail}); run meshwarden audit verify`,
+      );
     }
   };
   if (opts.cluster === undefined) {
