@@ -1,0 +1,164 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { createMeshA2aServer, createMeshMcpServer } from '../../interop/index.js';
+import {
+  type ClusterOptions,
+  isMeshwardenError,
+  type Mesh,
+  type OpenedMesh,
+  sizeOf,
+} from '../../runtime/index.js';
+import { createServer, openTokenStore } from '../../server/index.js';
+import { cliError, EXIT } from '../errors.js';
+import { displayPath, type Output } from '../output.js';
+import type { UpOptions } from './up.js';
+
+/** What `up` serves once it listens: the API server, its MCP server, the URL and a first token. */
+export type Served = {
+  readonly server: Awaited<ReturnType<typeof createServer>>;
+  readonly mcp: ReturnType<typeof createMeshMcpServer>;
+  readonly url: string;
+  readonly first: { readonly token: string } | undefined;
+  readonly tokenFile: string;
+};
+
+/**
+ * Opens the tokens, builds the API (with the MCP and A2A doors), verifies the ledger, listens, and
+ * makes a first admin token for a new data directory. Returns the exit code when one step fails,
+ * having closed what it opened and the mesh.
+ */
+export async function serve(
+  opened: OpenedMesh & { close(): Promise<void> },
+  opts: Pick<UpOptions, 'port' | 'host' | 'rateLimit' | 'cluster'> & { readonly dataDir: string },
+  out: Output,
+  log: Logger,
+): Promise<Served | number> {
+  const { mesh, ledger } = opened;
+  const tokenFile = join(opts.dataDir, 'tokens.json');
+  const tokens = await openTokenStore(tokenFile);
+  if (isMeshwardenError(tokens)) {
+    out.fail(tokens);
+    await opened.close();
+    return EXIT.failed;
+  }
+  // Pilots' LLM clients reach the mesh as MCP tools at /api/v1/mcp, through the gate like any sender.
+  const mcp = createMeshMcpServer(mesh, { log: log.child({ layer: 'interop' }) });
+  const server = await createServer({
+    mesh,
+    ledger,
+    tokens,
+    mcp,
+    // Remote A2A clients reach the mesh as one A2A agent per ingress, through the gate too.
+    a2a: createMeshA2aServer(mesh),
+    log: log.child({ layer: 'server' }),
+    // A cluster node's console and API show the whole mesh, not just its own partitions.
+    ...(opened.control === undefined ? {} : { cluster: opened.control }),
+    ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
+  });
+  const verify = async () => {
+    const verified = await server.integrity.verify();
+    if (!verified.ok) {
+      out.note(
+        `warning: the ledger is NOT intact (${verified.firstBad?.detail}); run meshwarden audit verify`,
+      );
+    }
+  };
+  if (opts.cluster === undefined) {
+    out.note(`verifying the ledger (${sizeOf(ledger.heads()).toLocaleString('en')} entries) …`);
+    await verify();
+  } else {
+    // A cluster's ledger holds the whole mesh's history: checked while the node serves, not before.
+    out.note('verifying the shared ledger in the background …');
+    verify().catch((err: unknown) => log.warn({ err }, 'ledger verification failed'));
+  }
+  let url: string;
+  try {
+    url = await server.listen(opts.port, opts.host);
+  } catch (cause) {
+    out.fail(
+      cliError('MW_CLI_LISTEN', { host: opts.host, port: opts.port, cause: (cause as Error).message }),
+    );
+    await server.close();
+    await mcp.close();
+    await opened.close();
+    return EXIT.failed;
+  }
+
+  // Made once the port is ours, so a failed start never stores a token nobody was shown. A data
+  // directory without any admin token (a new one) gets one.
+  const first = tokens.list().some((t) => t.role === 'admin')
+    ? undefined
+    : await tokens.create(freeName(tokens.list().map((t) => t.name)), 'admin');
+  if (isMeshwardenError(first)) {
+    out.fail(first);
+    await server.close();
+    await mcp.close();
+    await opened.close();
+    return EXIT.failed;
+  }
+
+  return { server, mcp, url, first, tokenFile };
+}
+
+/** `admin`, or `admin-2`, `admin-3`, … when a token already has that name. */
+function freeName(taken: readonly string[]): string {
+  if (!taken.includes('admin')) return 'admin';
+  for (let i = 2; ; i++) if (!taken.includes(`admin-${i}`)) return `admin-${i}`;
+}
+
+/** What is served over A2A: each ingress, and each agent the policy exposes. */
+function a2aNames(mesh: Mesh): string[] {
+  const exposed = [...mesh.policy.agents.values()].filter((a) => a.expose !== undefined).map((a) => a.name);
+  return [...mesh.policy.ingress.keys(), ...exposed];
+}
+
+/** What `up` says once it listens: its URLs, the durability in force and a first admin token. */
+export function announce(
+  out: Output,
+  at: {
+    mesh: Mesh;
+    url: string;
+    durability: string;
+    dataDir: string;
+    tokenFile: string;
+    first: { token: string } | undefined;
+    cluster: ClusterOptions | undefined;
+  },
+): void {
+  const { mesh, url, durability, dataDir, tokenFile, first, cluster } = at;
+  const consoleUrl = first === undefined ? `${url}/` : `${url}/#token=${first.token}`;
+  if (out.json) {
+    out.document({
+      mesh: mesh.policy.mesh,
+      durability: durability,
+      url,
+      console: consoleUrl,
+      api: `${url}/api/v1`,
+      mcp: `${url}/api/v1/mcp`,
+      a2a: a2aNames(mesh).map((name) => `${url}/api/v1/a2a/${name}/.well-known/agent-card.json`),
+      ...(first === undefined ? {} : { token: first.token }),
+      ...(cluster === undefined ? {} : { node: cluster.node, cluster: cluster.servers }),
+    });
+  } else {
+    out.line(
+      cluster === undefined
+        ? `Meshwarden is up: mesh ${mesh.policy.mesh}, ledger in ${displayPath(dataDir)} (durability ${durability})`
+        : `Meshwarden is up: node ${cluster.node} of mesh ${mesh.policy.mesh} on ${cluster.servers} (${mesh.policy.partitions} partitions shared by the live nodes; durability ${durability})`,
+    );
+    out.line(`  console  ${consoleUrl}`);
+    out.line(`  api      ${url}/api/v1  (docs/api.md; OpenAPI at ${url}/api/v1/openapi.json)`);
+    out.line(`  mcp      ${url}/api/v1/mcp  (a pilot token; docs/interop.md)`);
+    for (const name of a2aNames(mesh)) {
+      // Only an exposed agent's card is public; an ingress's takes a token too (docs/interop.md).
+      const needs = mesh.policy.ingress.has(name)
+        ? 'its card and sending need a token'
+        : 'sending needs a partner or pilot token';
+      out.line(`  a2a      ${url}/api/v1/a2a/${name}/.well-known/agent-card.json  (${needs})`);
+    }
+    if (first !== undefined) {
+      out.line(`  admin token (shown only now; stored hashed in ${displayPath(tokenFile)}):`);
+      out.line(`    ${first.token}`);
+    }
+    out.line('Ctrl-C stops it: in-flight work finishes and the ledger is flushed.');
+  }
+}
