@@ -23,12 +23,20 @@ export function reloadActivePolicy(
     readonly clock: Clock;
     readonly work: Pick<WorkTracker, 'track'>;
     readonly log: Logger;
+    /** A node of a cluster: it cannot put a policy in force on partitions other nodes own. */
+    readonly clustered?: boolean;
   },
   policy: Policy,
   modules: LoadedModules,
   by: string | undefined,
 ): Promise<LedgerEntry> | MeshwardenError {
   const { active, ledger, partitions, log } = deps;
+  if (deps.clustered === true) {
+    return runtimeError('MW_RUNTIME_RELOAD', {
+      detail:
+        'a node of a cluster does not reload; restart the nodes one at a time with the new mesh file (each partition records the policy it runs under in partition.owned)',
+    });
+  }
   if (policy.mesh !== active.policy.mesh) {
     return runtimeError('MW_RUNTIME_RELOAD', {
       detail: `the new policy is for mesh ${policy.mesh}, this one runs ${active.policy.mesh}`,

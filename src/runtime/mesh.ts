@@ -5,7 +5,14 @@ import type { Policy } from '../policy/index.js';
 import type { ActivePolicy } from './active.js';
 import type { RootMessage } from './admission.js';
 import type { RetryOptions } from './delivery.js';
-import { type Clock, createEnvelopeFactory, type Random, systemClock, systemRandom } from './envelopes.js';
+import {
+  type Clock,
+  createEnvelopeFactory,
+  type EnvelopeFactory,
+  type Random,
+  systemClock,
+  systemRandom,
+} from './envelopes.js';
 import { runtimeError } from './errors.js';
 import { createEventHub, type MeshEvent, type RunCounts, zeroCounts } from './events.js';
 import type { HoldView } from './holds.js';
@@ -133,17 +140,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     });
   const partitions: Partition[] = [];
   for (let p = 0; p < count; p++) partitions.push(build(p));
-  const router = createPartitionRouter(
-    partitions,
-    log,
-    opts.cluster === undefined
-      ? undefined
-      : {
-          ...opts.cluster,
-          newId: () => factory.id(),
-          lookup: (id) => ledger.byMessage(id).then((found) => found[0]),
-        },
-  );
+  const router = createPartitionRouter(partitions, log, routerCluster(opts.cluster, factory, ledger));
   // Distributed mode replaces a partition's slot when it changes owner: the view reads them live.
   const stateView =
     opts.cluster === undefined
@@ -159,16 +156,12 @@ export function createMesh(opts: MeshOptions): Mesh {
     opts.cluster === undefined
       ? undefined
       : createPartitionOwnership({
+          ...shared,
           node: opts.cluster.node,
           partitions,
           build,
           router,
-          ledger,
-          active,
-          clock,
           dispatch: delivery.dispatch,
-          counts,
-          log,
         });
   const localPilot = createPilotActions({
     active,
@@ -179,15 +172,10 @@ export function createMesh(opts: MeshOptions): Mesh {
     ...(ownership === undefined ? {} : { owns: ownership.owns }),
   });
   const pilot = opts.cluster === undefined ? localPilot : routedPilot(localPilot, opts.cluster.routePilot);
-  const node: MeshNode | undefined =
+  const node =
     ownership === undefined
       ? undefined
-      : {
-          ...ownership,
-          name: opts.cluster!.node,
-          pilot: localPilot,
-          inFlight: () => work.inFlight + router.open(),
-        };
+      : meshNode(ownership, opts.cluster!.node, localPilot, () => work.inFlight + router.open());
 
   return {
     get policy() {
@@ -197,13 +185,12 @@ export function createMesh(opts: MeshOptions): Mesh {
     transports: opts.transports ?? [],
     inject,
     reload: (policy, modules, by) =>
-      opts.cluster === undefined
-        ? reloadActivePolicy({ active, ledger, partitions, clock, work, log }, policy, modules, by)
-        : // One node cannot put a policy in force on partitions other nodes own.
-          runtimeError('MW_RUNTIME_RELOAD', {
-            detail:
-              'a node of a cluster does not reload; restart the nodes one at a time with the new mesh file (each partition records the policy it runs under in partition.owned)',
-          }),
+      reloadActivePolicy(
+        { active, ledger, partitions, clock, work, log, clustered: opts.cluster !== undefined },
+        policy,
+        modules,
+        by,
+      ),
     // Input that never became an envelope has no subject: partition 0 records it, in call order
     // with what was injected before it.
     reject: router.reject,
@@ -227,6 +214,29 @@ export function createMesh(opts: MeshOptions): Mesh {
     closed: life.closed,
     [Symbol.asyncDispose]: life.close,
   };
+}
+
+/** What the router of a cluster node is given: the mesh's cluster links, ids and the ledger's lookup. */
+function routerCluster(
+  cluster: MeshOptions['cluster'],
+  factory: EnvelopeFactory,
+  ledger: Pick<LedgerReader, 'byMessage'>,
+): RouterCluster | undefined {
+  if (cluster === undefined) return undefined;
+  return {
+    ...cluster,
+    newId: () => factory.id(),
+    lookup: (id) => ledger.byMessage(id).then((found) => found[0]),
+  };
+}
+
+function meshNode(
+  ownership: PartitionOwnership,
+  name: string,
+  pilot: PilotActions,
+  inFlight: () => number,
+): MeshNode {
+  return { ...ownership, name, pilot, inFlight };
 }
 
 /**
