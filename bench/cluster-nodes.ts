@@ -50,8 +50,14 @@ export async function startNode(place: ClusterPlace, name: string): Promise<Clus
     join(place.dir, name),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+  // A bench that dies (a throw, Ctrl-C) must not leave nodes running on the shared cores.
+  const orphaned = () => child.kill('SIGKILL');
+  process.once('exit', orphaned);
   const exited = new Promise<string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(signal ?? String(code))),
+    child.once('exit', (code, signal) => {
+      process.off('exit', orphaned);
+      resolve(signal ?? String(code));
+    }),
   );
   const up = new Promise<void>((resolve, reject) => {
     let seen = '';
