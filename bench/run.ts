@@ -1,8 +1,11 @@
 // npm run bench [-- --quick]: the machine's limit for a durable hop, Meshwarden end to end and its
 // gate alone, in one run. Prints progress to stderr and one table to stdout, and writes
 // bench/results/latest.json. Runs on the built dist/ (npm run bench builds first): what users run.
+// npm run bench -- --cluster [--quick]: distributed mode alone (cluster-report.ts), which needs NATS
+// and PostgreSQL; it writes its results under `cluster` in the same file.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { benchCluster } from './cluster-report.ts';
 import { durabilityCost, durabilityRows } from './durability.ts';
 import { gateLatency } from './gate.ts';
 import { durableHopLimit } from './limit.ts';
@@ -15,6 +18,10 @@ const quick = process.argv.includes('--quick');
 const began = performance.now();
 const progress = (text: string) =>
   process.stderr.write(`[${((performance.now() - began) / 1000).toFixed(0).padStart(4)} s] ${text}\n`);
+if (process.argv.includes('--cluster')) {
+  await benchCluster({ quick, progress });
+  process.exit(0);
+}
 
 const sizes = quick
   ? { limit: 20_000, pipelines: 5_000, latency: 500, decisions: 50_000, peers: 2_000 }
