@@ -269,6 +269,12 @@ export function describeLedgerConformance(
         await ledger.append({ kind: 'pilot.action', at: AT, agent: 'pilotless', data: {} });
         expect(await ledger.byMessage('m1')).toEqual([m1, d1]);
         expect(await ledger.byMessage('nope')).toEqual([]);
+        // A message's first entry each, in one read; ids without one left out.
+        const firsts = await ledger.firstOfEach(['m3', 'm1', 'nope', 'm1']);
+        expect([...firsts.keys()].sort()).toEqual(['m1', 'm3']);
+        expect(firsts.get('m1')).toEqual(m1);
+        expect(firsts.get('m3')).toEqual(m3);
+        expect(await ledger.firstOfEach([])).toEqual(new Map());
         expect(await ledger.byCausation('m1')).toEqual([m2, m3]);
         expect(await ledger.bySubject('account:1')).toEqual([m1, m3, p1]);
         expect(await ledger.bySubject('account:1', { limit: 2 })).toEqual([m3, p1]);

@@ -94,6 +94,11 @@ export type LedgerReader = {
   count(): Promise<number>;
   /** Entries naming a message id, in append order (the first is its decision). */
   byMessage(msgId: string): Promise<LedgerEntry[]>;
+  /**
+   * The first entry of each of these message ids that the ledger holds (a message's decision), in
+   * one read: what a batch's duplicate-id checks ask. Ids without an entry are left out.
+   */
+  firstOfEach(msgIds: readonly string[]): Promise<Map<string, LedgerEntry>>;
   /** Entries whose causation is `msgId`: its direct consequences. */
   byCausation(msgId: string): Promise<LedgerEntry[]>;
   /** The most recent `limit` entries about a subject, oldest first. */

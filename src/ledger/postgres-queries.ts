@@ -14,6 +14,7 @@ const PAGE = 2000;
 export type PostgresQueries = {
   count(): Promise<number>;
   byMessage(msgId: string): Promise<LedgerEntry[]>;
+  firstOfEach(msgIds: readonly string[]): Promise<Map<string, LedgerEntry>>;
   byCausation(msgId: string): Promise<LedgerEntry[]>;
   bySubject(subject: string, limit: number): Promise<LedgerEntry[]>;
   byAgent(agent: string, limit: number): Promise<LedgerEntry[]>;
@@ -110,6 +111,14 @@ ORDER BY e.at DESC, e.partition DESC, e.seq DESC LIMIT $${n + 1}`;
       return (await pool.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM ${t.entries}`)).rows[0]!.n;
     },
     byMessage: (msgId) => select(`${ENTRY} WHERE msg_id = $1 ORDER BY partition, seq`, [msgId]),
+    // One round trip for a batch's ids (a query each was the largest cost of a cluster node's hop).
+    async firstOfEach(msgIds) {
+      const found = new Map<string, LedgerEntry>();
+      if (msgIds.length === 0) return found;
+      const sql = `SELECT DISTINCT ON (msg_id) body, prev, hash FROM ${t.entries} WHERE msg_id = ANY($1) ORDER BY msg_id, partition, seq`;
+      for (const entry of await select(sql, [msgIds])) found.set(entry.msgId!, entry);
+      return found;
+    },
     byCausation: (msgId) => select(`${ENTRY} WHERE causation_id = $1 ORDER BY partition, seq`, [msgId]),
     bySubject: (subject, limit) => newest('subject = $1', [subject], limit),
     byAgent: (agent, limit) => newest('agent = $1', [agent], limit),
@@ -207,6 +216,7 @@ export function gatedReader(queries: PostgresQueries, gate: ReadGate): LedgerRea
   return {
     count: () => read((q) => q.count()),
     byMessage: (msgId) => read((q) => q.byMessage(msgId)),
+    firstOfEach: (msgIds) => read((q) => q.firstOfEach(msgIds)),
     byCausation: (msgId) => read((q) => q.byCausation(msgId)),
     bySubject: (subject, o) => read((q) => q.bySubject(subject, o?.limit ?? QUERY_CAP)),
     byAgent: (agent, o) => read((q) => q.byAgent(agent, o?.limit ?? QUERY_CAP)),

@@ -26,6 +26,7 @@ export const QUERIES = {
 
 export type Queries = {
   byMessage(msgId: string): LedgerEntry[];
+  firstOfEach(msgIds: readonly string[]): Map<string, LedgerEntry>;
   byCausation(msgId: string): LedgerEntry[];
   bySubject(subject: string, limit: number): LedgerEntry[];
   byAgent(agent: string, limit: number): LedgerEntry[];
@@ -68,6 +69,15 @@ export function prepareQueries(db: DatabaseSync, partitions: () => readonly numb
   };
   return {
     byMessage: (msgId) => s.byMessage.all(msgId).map(toEntry),
+    // One indexed lookup each, on this thread: SQLite has no round trip to save.
+    firstOfEach(msgIds) {
+      const found = new Map<string, LedgerEntry>();
+      for (const id of msgIds) {
+        const entry = first(id);
+        if (entry !== undefined) found.set(id, entry);
+      }
+      return found;
+    },
     byCausation: (msgId) => s.byCausation.all(msgId).map(toEntry),
     bySubject: (subject, limit) => newest(s.bySubject, s.bySubjectIn, [subject], limit),
     byAgent: (agent, limit) => newest(s.byAgent, s.byAgentIn, [agent], limit),

@@ -46,6 +46,7 @@ export function createSqliteReader(deps: SqliteReadDeps): LedgerReader {
       return chain.count();
     },
     byMessage: async (msgId) => (await ready()).byMessage(msgId),
+    firstOfEach: async (msgIds) => (await ready()).firstOfEach(msgIds),
     byCausation: async (msgId) => (await ready()).byCausation(msgId),
     bySubject: async (subject, o) => (await ready()).bySubject(subject, o?.limit ?? QUERY_CAP),
     byAgent: async (agent, o) => (await ready()).byAgent(agent, o?.limit ?? QUERY_CAP),

@@ -63,17 +63,15 @@ export type Admission = {
   commit(records: readonly LedgerRecord[], deltas: readonly StateDelta[]): Promise<LedgerEntry[]>;
   /** Records input that never became an envelope (quarantined at the `ingress` stage), bounded by `rejection`. */
   reject(rejected: Rejection): Promise<LedgerEntry>;
-  /** Whether the ledger already holds a message with this id (an id from outside can name one). */
-  idTaken(id: string): Promise<boolean>;
-  /** The first entry the ledger holds for a message id (its decision), if any. */
-  decisionOf(id: string): Promise<LedgerEntry | undefined>;
+  /** The first entry (its decision) the ledger holds for each of these message ids, in one read. */
+  decisionsOf(ids: readonly string[]): Promise<ReadonlyMap<string, LedgerEntry>>;
 };
 
 export type AdmissionDeps = {
   readonly active: ActivePolicy;
   readonly state: StateStore;
   /** Appends decisions; reads only to tell whether an id from outside is taken. */
-  readonly ledger: LedgerWriter & Pick<LedgerReader, 'byMessage'>;
+  readonly ledger: LedgerWriter & Pick<LedgerReader, 'firstOfEach'>;
   /** The partition this admission decides for: its state is `state`, its records go in its chain. */
   readonly partition: number;
   readonly clock: Clock;
@@ -102,8 +100,6 @@ export function createAdmission(deps: AdmissionDeps): Admission {
   const { state, ledger, partition, clock, factory } = deps;
   const judging = createJudge(deps);
   const { judge, record } = judging;
-
-  const idTaken = (id: string): Promise<boolean> => ledger.byMessage(id).then((found) => found.length > 0);
 
   const append = (j: Judged): Promise<LedgerEntry> => {
     const durable = ledger.append(j.record, partition);
@@ -157,8 +153,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       if (deltas.length === 0) return ledger.appendAll(records, partition);
       return ledger.appendAll(records, partition, () => state.apply(deltas));
     },
-    idTaken,
-    decisionOf: (id) => ledger.byMessage(id).then((found) => found[0]),
+    decisionsOf: (ids) => ledger.firstOfEach(ids),
   };
 }
 

@@ -46,11 +46,12 @@ export function partitionHandler(
     const ids = idsToRead(items, probing);
     if (ids === undefined) return admitBatch(admission, items, undefined, { settle, claims, probing });
     const used = claims.reading(ids);
-    // Each read answers for its own candidate: one that fails fails that candidate alone.
-    const reads = ids.map((id) =>
-      admission.decisionOf(id).catch((cause: unknown): MeshwardenError => idReadFailed(id, cause)),
+    // One read for the batch; if it fails, each candidate that needed it fails with it.
+    const reads = admission.decisionsOf(ids).then(
+      (found): Answer[] => ids.map((id) => found.get(id)),
+      (cause: unknown): Answer[] => ids.map((id) => idReadFailed(id, cause)),
     );
-    return Promise.all(reads).then((answers) => {
+    return reads.then((answers) => {
       try {
         return admitBatch(admission, items, answers, { settle, claims, probing });
       } finally {

@@ -11,7 +11,7 @@ import { createTickets } from './tickets.js';
 describe('the partition handler’s receipt', () => {
   it('rejects when a decision of the batch did not become durable, and the sender hears of it', async () => {
     // A ledger that cannot be read: the item's duplicate-id read fails, so it is never judged.
-    const admission = { decisionOf: () => Promise.reject(new Error('the ledger is down')) };
+    const admission = { decisionsOf: () => Promise.reject(new Error('the ledger is down')) };
     const partitions = [{ admission } as unknown as Partition];
     const tickets = createTickets();
     const { ticket, promise } = tickets.issue();

@@ -63,7 +63,7 @@ export function createPartition(
   index: number,
   deps: {
     active: ActivePolicy;
-    ledger: LedgerWriter & Pick<LedgerReader, 'byMessage'>;
+    ledger: LedgerWriter & Pick<LedgerReader, 'firstOfEach'>;
     clock: Clock;
     factory: EnvelopeFactory;
     counts: RunCounts;
