@@ -14,6 +14,30 @@ const snap = (partition: number, seq: number, body = `{"seq":${seq}}`): Snapshot
 
 export function describeSnapshotPort(opened: OpenedStore): void {
   describe('snapshots', () => {
+    it('scans a partition after a seq across pages, with kinds, up to its head (what a rebuild reads)', async () => {
+      const { ledger } = await opened();
+      const records = Array.from({ length: 4_500 }, (_, i) => ({
+        kind: i % 3 === 0 ? 'decision' : 'delivered',
+        at: 1_732_000_000_000 + i,
+        msgId: `m${i}`,
+        data: { i },
+      }));
+      for (let i = 0; i < records.length; i += 500) await ledger.appendAll(records.slice(i, i + 500), 1);
+      await ledger.append(records[0]!, 0);
+      const seqs = async (opts: Parameters<typeof ledger.scan>[0]) => {
+        const out: number[] = [];
+        for await (const e of ledger.scan(opts)) out.push(e.seq);
+        return out;
+      };
+      const tail = await seqs({ partition: 1, afterSeq: 1_999 });
+      expect(tail).toEqual(Array.from({ length: 2_501 }, (_, i) => 2_000 + i));
+      const decisions = await seqs({ partition: 1, afterSeq: 10, kinds: ['decision'] });
+      expect(decisions).toEqual(Array.from({ length: 1_496 }, (_, i) => 13 + 3 * i));
+      expect(await seqs({ partition: 1, afterSeq: 4_500 })).toEqual([]);
+      expect(await seqs({ partition: 2 })).toEqual([]);
+      await ledger.close();
+    });
+
     it('stores snapshots per partition, newest first, with the digest and size of their body', async () => {
       const { ledger } = await opened();
       expect(await ledger.snapshots(0)).toEqual([]);
