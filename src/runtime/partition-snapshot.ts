@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { sha256 } from '../envelope/index.js';
 import type { LedgerReader, PartitionSnapshots, SnapshotHead } from '../ledger/index.js';
-import { createMemoryState } from '../state/index.js';
+import { createMemoryState, type StateStore } from '../state/index.js';
 import { runtimeError } from './errors.js';
 import { createPartitionFold, evictFold, type PartitionFold, settleElsewhere } from './recovery-fold.js';
 import {
@@ -29,6 +29,8 @@ export type FoldOptions = {
   readonly windows?: StateWindows;
   /** False: fold the whole chain, whatever snapshots there are. Default true. */
   readonly snapshots?: boolean;
+  /** The empty store to fold into (a partition's own); default a fresh one kept for `windows`. */
+  readonly state?: StateStore;
 };
 
 /** A fold of a partition's chain, and where it started: the snapshot's entry, or 0. */
@@ -54,6 +56,7 @@ async function latestSnapshot(
   ledger: FoldSource,
   partition: number,
   windows: StateWindows,
+  state: StateStore,
   log: Logger | undefined,
 ): Promise<PartitionFold | undefined> {
   if (ledger.snapshots === undefined || ledger.snapshotBody === undefined) return undefined;
@@ -72,7 +75,7 @@ async function latestSnapshot(
       warn(log, head, 'its body does not match its digest');
       continue;
     }
-    const fold = decodeFold(body, head, windows);
+    const fold = decodeFold(body, head, windows, state);
     if (typeof fold === 'string') {
       warn(log, head, fold);
       continue;
@@ -93,9 +96,10 @@ export async function loadPartitionFold(
   opts: FoldOptions = {},
 ): Promise<LoadedFold> {
   const windows = opts.windows ?? DEFAULT_WINDOWS;
+  const state = opts.state ?? createMemoryState(windows);
   const snapshot =
-    opts.snapshots === false ? undefined : await latestSnapshot(ledger, partition, windows, opts.log);
-  const fold = snapshot ?? createPartitionFold(partition, createMemoryState(windows));
+    opts.snapshots === false ? undefined : await latestSnapshot(ledger, partition, windows, state, opts.log);
+  const fold = snapshot ?? createPartitionFold(partition, state);
   const from = fold.last.seq;
   let folded = 0;
   for await (const entry of ledger.scan({ partition, afterSeq: from })) {
@@ -132,7 +136,8 @@ export async function snapshotPartition(
   opts: FoldOptions & { readonly keep?: number } = {},
 ): Promise<SnapshotWritten | undefined> {
   const windows = opts.windows ?? DEFAULT_WINDOWS;
-  const { fold, from, folded } = await loadPartitionFold(ledger, partition, { ...opts, windows });
+  const { state: _given, ...rest } = opts;
+  const { fold, from, folded } = await loadPartitionFold(ledger, partition, { ...rest, windows });
   if (folded === 0) return undefined;
   await settleElsewhere(fold, ledger);
   evictFold(fold, fold.last.at);

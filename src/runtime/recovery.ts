@@ -100,11 +100,10 @@ export async function recoverPartition(
   ledger: FoldSource,
   partition: Pick<Partition, 'index' | 'state' | 'holds' | 'failures'>,
   dispatch: (envelope: Envelope, gated: GatedKind, consumers: readonly string[]) => void,
-  opts: FoldOptions = {},
+  opts: Omit<FoldOptions, 'state'> = {},
 ): Promise<number> {
-  const { fold } = await loadPartitionFold(ledger, partition.index, opts);
+  const { fold } = await loadPartitionFold(ledger, partition.index, { ...opts, state: partition.state });
   await settleElsewhere(fold, ledger);
-  partition.state.apply(fold.state.contents());
   for (const [key, failures] of fold.failures) {
     for (const f of failures) partition.failures.recall(key, f.msgId, f.at);
   }

@@ -1,8 +1,13 @@
 import type { Envelope, GatedKind } from '../envelope/index.js';
 import type { SnapshotHead } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
-import { createMemoryState, type StateDelta, WINDOW_SLOTS } from '../state/index.js';
-import { createPartitionFold, type PartitionFold, type RememberedFailure } from './recovery-fold.js';
+import { type StateDelta, type StateStore, WINDOW_SLOTS } from '../state/index.js';
+import {
+  createPartitionFold,
+  type PartitionFold,
+  type PendingWork,
+  type RememberedFailure,
+} from './recovery-fold.js';
 
 // A partition fold (recovery-fold.ts) as the text of a snapshot, and back. The ledger stores the
 // text beside the chain without reading it; here it is read as untrusted input: anything that does
@@ -59,11 +64,17 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
 
 /**
- * Decodes snapshot text into a fold over a fresh state kept for `windows`. Returns why it cannot be
- * used instead: text that does not parse or has not the shape, a head it does not match, or windows
- * shorter than `windows` (it dropped marks or ids the state must keep).
+ * Decodes snapshot text into a fold over `state`, which must be empty (a fresh store kept for
+ * `windows`, or the partition's own, so nothing is copied). Returns why it cannot be used instead,
+ * `state` then untouched: text that does not parse or has not the shape, a head it does not match,
+ * or windows shorter than `windows` (it dropped marks or ids the state must keep).
  */
-export function decodeFold(text: string, head: SnapshotHead, windows: StateWindows): PartitionFold | string {
+export function decodeFold(
+  text: string,
+  head: SnapshotHead,
+  windows: StateWindows,
+  state: StateStore,
+): PartitionFold | string {
   let body: Partial<Body>;
   try {
     body = JSON.parse(text) as Partial<Body>;
@@ -81,27 +92,32 @@ export function decodeFold(text: string, head: SnapshotHead, windows: StateWindo
   if (typeof body.at !== 'number' || !Array.isArray(body.state) || !Array.isArray(body.failures))
     return 'its body is not a partition fold';
   if (!Array.isArray(body.pending)) return 'its body is not a partition fold';
-  const fold = createPartitionFold(head.partition, createMemoryState(windows));
-  try {
-    if (!body.state.every(isSnapshotDelta)) return 'its state is not deltas';
-    fold.state.apply(body.state);
-  } catch {
-    return 'its state does not apply';
-  }
+  // Everything is checked before anything is applied: a body that fails leaves `state` as it was.
+  if (!body.state.every(isSnapshotDelta)) return 'its state is not deltas';
   const failures = decodeFailures(body.failures);
   if (failures === undefined) return 'its failure memory is malformed';
+  const pending = decodePending(body.pending);
+  if (pending === undefined) return 'its pending work is malformed';
+  const fold = createPartitionFold(head.partition, state);
+  state.apply(body.state);
   for (const [key, list] of failures) fold.failures.set(key, list);
-  for (const p of body.pending) {
-    if (!Array.isArray(p) || typeof p[0] !== 'string' || (p[1] !== 'message' && p[1] !== 'effect'))
-      return 'its pending work is malformed';
-    if (!isStrings(p[2]) || !isObject(p[3]) || typeof (p[3] as Partial<Envelope>).type !== 'string')
-      return 'its pending work is malformed';
-    fold.pending.set(p[0], { envelope: p[3] as Envelope, gated: p[1], waiting: new Set(p[2]) });
-  }
+  for (const [id, work] of pending) fold.pending.set(id, work);
   fold.last.seq = head.seq;
   fold.last.hash = head.hash;
   fold.last.at = body.at;
   return fold;
+}
+
+function decodePending(raw: unknown[]): [string, PendingWork][] | undefined {
+  const out: [string, PendingWork][] = [];
+  for (const p of raw) {
+    if (!Array.isArray(p) || typeof p[0] !== 'string' || (p[1] !== 'message' && p[1] !== 'effect'))
+      return undefined;
+    if (!isStrings(p[2]) || !isObject(p[3]) || typeof (p[3] as Partial<Envelope>).type !== 'string')
+      return undefined;
+    out.push([p[0], { envelope: p[3] as Envelope, gated: p[1], waiting: new Set(p[2]) }]);
+  }
+  return out;
 }
 
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
