@@ -237,7 +237,7 @@ function describeSnapshots(name: string, setup: () => { location: (dir: string) 
       }
     });
 
-    it('ignores a snapshot the chain does not hold, and one beyond its head, with a warning', async () => {
+    it('ignores a snapshot the chain does not hold, one beyond its head and one of another format, each with a warning', async () => {
       const { location, tamper } = setup();
       await using ledger = await scenario(location);
       const [head] = await ledger.snapshots(0);
@@ -250,12 +250,19 @@ function describeSnapshots(name: string, setup: () => { location: (dir: string) 
         seq: 10_000,
         body: body.replace(`"seq":${head.seq}`, '"seq":10000'),
       });
+      // And one of a format this code does not know, an entry earlier (a newer node wrote it).
+      const v9 = { ...head, seq: head.seq - 1, format: 'meshwarden.partition-fold.v9', body };
+      await ledger.putSnapshot(v9, { keep: 3 });
       const { log, warnings } = capturedLog();
       const snap = await folded(ledger, 0, { log });
       const full = await folded(ledger, 0, { snapshots: false });
       expect(snap.from).toBe(0);
       expect(view(snap.fold, LATER)).toEqual(view(full.fold, LATER));
-      expect(warnings().map((w) => w.err?.code)).toEqual(['MW_RUNTIME_SNAPSHOT', 'MW_RUNTIME_SNAPSHOT']);
+      expect(warnings().map((w) => w.err?.code)).toEqual([
+        'MW_RUNTIME_SNAPSHOT',
+        'MW_RUNTIME_SNAPSHOT',
+        'MW_RUNTIME_SNAPSHOT',
+      ]);
     });
 
     it('ignores a corrupt snapshot body with a warning, never a crash', async () => {
