@@ -8,13 +8,19 @@ import { describe, expect, it } from 'vitest';
 import { isMeshwardenError, partitionOf } from '../src/envelope/index.js';
 import { type Ledger, openLedgerAt } from '../src/ledger/index.js';
 import { tempPostgresSchemas } from '../src/ledger/postgres-test-kit.js';
+import { loadPolicy } from '../src/policy/index.js';
 import { createEnvelopeFactory } from '../src/runtime/envelopes.js';
+import { zeroCounts } from '../src/runtime/events.js';
+import { loadModules } from '../src/runtime/modules.js';
 import { openMesh } from '../src/runtime/open.js';
 import { loadPartitionFold, snapshotPartition } from '../src/runtime/partition-snapshot.js';
+import { createPartition } from '../src/runtime/partitions.js';
 import { decisionRecord, deliveredRecord } from '../src/runtime/records.js';
 import { recoverPartition } from '../src/runtime/recovery.js';
 import { type PartitionFold, settleElsewhere } from '../src/runtime/recovery-fold.js';
-import { createMemoryState, type StateDelta } from '../src/state/index.js';
+import { stateWindows } from '../src/runtime/snapshot-codec.js';
+import { createWorkTracker } from '../src/runtime/work.js';
+import type { StateDelta } from '../src/state/index.js';
 
 const T0 = Date.parse('2026-06-01T00:00:00Z');
 const MIN = 60_000;
@@ -69,7 +75,7 @@ function capturedLog() {
  * Runs the scenario: traffic, a snapshot of each partition, more traffic, then work admitted and
  * never handled (as a process killed after its admission leaves it). Returns the ledger, reopened.
  */
-async function scenario(location: (dir: string) => string): Promise<Ledger> {
+async function scenario(location: (dir: string) => string): Promise<{ ledger: Ledger; meshFile: string }> {
   const dir = writeMesh();
   const ledgerAt = location(dir);
   let now = T0;
@@ -144,7 +150,7 @@ async function scenario(location: (dir: string) => string): Promise<Ledger> {
   const first = unfinished[0]!;
   await reopened.append(deliveredRecord(now, first, 'sink@1.0.0', 1), partitionOf(first.subject, P));
   await admit('job:9');
-  return reopened;
+  return { ledger: reopened, meshFile: join(dir, 'mesh.yaml') };
 }
 
 /** A fold as comparable data: state at `now` (evicted, order-free), holds in order, work, failures. */
@@ -177,7 +183,8 @@ function describeSnapshots(name: string, setup: () => { location: (dir: string) 
   describe(`partition snapshots (${name})`, () => {
     it('rebuilds from a snapshot and its tail exactly what the whole chain rebuilds', async () => {
       const { location } = setup();
-      await using ledger = await scenario(location);
+      const { ledger: opened, meshFile } = await scenario(location);
+      await using ledger = opened;
       const seen = { holds: 0, breakers: 0, pending: 0, failures: 0, buckets: 0 };
       for (let p = 0; p < P; p++) {
         const full = await folded(ledger, p, { snapshots: false });
@@ -200,46 +207,58 @@ function describeSnapshots(name: string, setup: () => { location: (dir: string) 
       expect(seen.failures).toBeGreaterThan(0);
       expect(seen.buckets).toBeGreaterThan(0);
 
-      // recoverPartition, the wiring's call, restores and resumes the same with or without snapshots.
+      // recoverPartition, the wiring's call, into a partition as the mesh builds it: the same state,
+      // holds (with their timeouts) and resumed work with or without snapshots.
+      const loaded = await loadPolicy(meshFile);
+      if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
+      const modules = await loadModules(loaded.policy);
+      if (!modules.ok) throw modules.errors[0];
+      const active = { policy: loaded.policy, modules: modules.modules };
+      const restored = { holds: 0, timed: 0, resumed: 0 };
       for (let p = 0; p < P; p++) {
         const rebuilt = async (snapshots: boolean) => {
-          const state = createMemoryState();
-          const recalled: string[] = [];
           const dispatched: string[] = [];
-          let armed = 0;
-          const partition = {
-            index: p,
-            state,
-            holds: { armAll: () => void armed++ },
-            failures: { recall: (key: string, msgId: string) => void recalled.push(`${key} ${msgId}`) },
-          } as unknown as Parameters<typeof recoverPartition>[1];
+          const partition = createPartition(p, {
+            active,
+            ledger,
+            clock: () => LATER,
+            factory: createEnvelopeFactory({
+              mesh: 'snap',
+              maxHops: () => 8,
+              clock: () => LATER,
+              random: (b) => randomFillSync(b),
+            }),
+            counts: zeroCounts(),
+            work: createWorkTracker(8, () => {}),
+            log: pino({ level: 'silent' }),
+            publish: () => {},
+            listening: () => false,
+            dispatch: () => {},
+          });
           const resumed = await recoverPartition(
             ledger,
             partition,
             (e, _g, c) => dispatched.push(`${e.id} ${c}`),
-            {
-              snapshots,
-            },
+            { snapshots, windows: stateWindows(loaded.policy) },
           );
-          state.evict(LATER);
-          return {
-            resumed,
-            armed,
-            recalled,
-            dispatched,
-            state: state
-              .contents()
-              .map((d) => JSON.stringify(d))
-              .sort(),
-          };
+          const holds = partition.holds.list();
+          partition.holds.close();
+          partition.state.evict(LATER);
+          const state = partition.state.contents().map((d) => JSON.stringify(d));
+          return { resumed, dispatched, holds, state: state.sort() };
         };
-        expect(await rebuilt(true)).toEqual(await rebuilt(false));
+        const whole = await rebuilt(false);
+        expect(await rebuilt(true)).toEqual(whole);
+        restored.holds += whole.holds.length;
+        restored.timed += whole.holds.filter((h) => h.timeoutAt !== undefined).length;
+        restored.resumed += whole.resumed;
       }
+      expect(restored).toEqual({ holds: 1, timed: 1, resumed: 3 });
     });
 
     it('ignores a snapshot the chain does not hold, one beyond its head and one of another format, each with a warning', async () => {
       const { location, tamper } = setup();
-      await using ledger = await scenario(location);
+      await using ledger = (await scenario(location)).ledger;
       const [head] = await ledger.snapshots(0);
       if (head === undefined) throw new Error('no snapshot');
       const body = (await ledger.snapshotBody(0, head.seq))!;
@@ -267,7 +286,7 @@ function describeSnapshots(name: string, setup: () => { location: (dir: string) 
 
     it('ignores a corrupt snapshot body with a warning, never a crash', async () => {
       const { location, tamper } = setup();
-      await using ledger = await scenario(location);
+      await using ledger = (await scenario(location)).ledger;
       const full = await folded(ledger, 1, { snapshots: false });
       const [head, older] = await ledger.snapshots(1);
       if (head === undefined || older === undefined) throw new Error('no snapshots');
