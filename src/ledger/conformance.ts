@@ -3,6 +3,7 @@
 // tests only: it imports vitest, so the build leaves it out (tsconfig.build.json) and no module of
 // the package imports it.
 import { describe, expect, it } from 'vitest';
+import { describeSnapshotPort } from './conformance-snapshots.js';
 import { describeVerification } from './conformance-verify.js';
 import { chainHash, entryBody, GENESIS, leafHash } from './hash.js';
 import type { Ledger } from './ports.js';
@@ -372,5 +373,6 @@ export function describeLedgerConformance(
     });
 
     describeVerification(opened);
+    describeSnapshotPort(opened);
   });
 }

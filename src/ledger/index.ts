@@ -5,8 +5,11 @@ export {
   type Ledger,
   type LedgerReader,
   type LedgerWriter,
+  type PartitionSnapshots,
   type QueryLimit,
   type ScanOptions,
+  type SnapshotHead,
+  type SnapshotRecord,
   sizeOf,
 } from './ports.js';
 export { openPostgresLedger, type PostgresLedgerOptions } from './postgres.js';

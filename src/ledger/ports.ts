@@ -122,9 +122,52 @@ export type LedgerReader = {
   storedRows(): AsyncIterable<StoredRow>;
 };
 
+/**
+ * A partition's rebuilt state as of one entry of its chain, kept beside the chain so that a node
+ * taking the partition over folds only the entries after it. A cache, never the truth: the ledger
+ * stores and returns it without reading `body`, and whoever reads it checks that the chain still
+ * holds entry `seq` with `hash` (and that `body` has `digest`) before trusting it.
+ */
+export type SnapshotRecord = {
+  readonly partition: number;
+  /** The last entry the snapshot covers, and that entry's hash. */
+  readonly seq: number;
+  readonly hash: string;
+  /** What the body is, as its writer names it (a reader ignores a format it does not know). */
+  readonly format: string;
+  /** The state, as text; opaque to the ledger. */
+  readonly body: string;
+};
+
+/** A stored snapshot without its body: what choosing one needs. */
+export type SnapshotHead = Omit<SnapshotRecord, 'body'> & {
+  /** `sha256:<hex>` of the body as it was stored, computed by the ledger. */
+  readonly digest: string;
+  /** The body's size in bytes. */
+  readonly bytes: number;
+};
+
+/**
+ * The snapshot port: both adapters keep snapshots in a table of their own beside the entries (never
+ * hashed into a chain, never verified by `verify()`). Writes need no partition ownership: a stale
+ * snapshot is harmless, because a reader checks it against the chain.
+ */
+export type PartitionSnapshots = {
+  /**
+   * Stores a snapshot (replacing one at the same partition and seq) and drops the partition's older
+   * ones beyond the `keep` newest (default 2). Resolves once stored.
+   */
+  putSnapshot(snapshot: SnapshotRecord, opts?: { readonly keep?: number }): Promise<SnapshotHead>;
+  /** The partition's stored snapshots, newest (highest seq) first. */
+  snapshots(partition: number): Promise<SnapshotHead[]>;
+  /** The body of one stored snapshot, or undefined when it is gone. */
+  snapshotBody(partition: number, seq: number): Promise<string | undefined>;
+};
+
 /** Both ports over one store, plus verification: what a shell that owns the ledger holds. */
 export type Ledger = LedgerWriter &
-  LedgerReader & {
+  LedgerReader &
+  PartitionSnapshots & {
     /** Recomputes every chain and checks it against the stored and the given checkpoints. */
     verify(opts?: { readonly checkpoints?: readonly Checkpoint[] }): Promise<VerifyResult>;
   };

@@ -106,6 +106,41 @@ ORDER BY e.at DESC, e.partition DESC, e.seq DESC LIMIT $${n + 1}`;
     }
   }
 
+  /**
+   * One partition's entries after `afterSeq`, up to its head when the scan starts, a page per range
+   * of PAGE seqs (`seq > lo AND seq <= lo + PAGE`). A keyset page (`seq > last … LIMIT`) is what
+   * `pages` does, and on a table the planner has no statistics for (a chain just written, before
+   * autovacuum analyzes it) PostgreSQL takes a bitmap scan of the whole rest of the partition and
+   * sorts it, every page: a million-entry chain read that way took minutes. A bounded range reads
+   * its page whatever the plan; a gap left by a deleted row only makes a page shorter.
+   */
+  async function* partitionPages(
+    partition: number,
+    afterSeq: number,
+    kinds: readonly string[] | undefined,
+  ): AsyncGenerator<EntryRow, void, undefined> {
+    const headSql = `SELECT max(seq)::float8 AS seq FROM ${t.entries} WHERE partition = $1`;
+    const head = (await pool.query<{ seq: number | null }>(headSql, [partition])).rows[0]?.seq ?? 0;
+    const kindFilter = kinds === undefined ? '' : ' AND kind = ANY($4::text[])';
+    const sql = `SELECT body, prev, hash FROM ${t.entries} e WHERE partition = $1 AND seq > $2 AND seq <= $3${kindFilter} ORDER BY e.partition, e.seq`;
+    const page = (lo: number) => {
+      const args: unknown[] = [partition, lo, lo + PAGE];
+      if (kinds !== undefined) args.push(kinds);
+      const rows = pool.query<EntryRow>(sql, args).then((r) => r.rows);
+      rows.catch(() => {});
+      return rows;
+    };
+    // The next page is asked for before this one is yielded, as `pages` does.
+    let lo = Math.max(0, afterSeq);
+    let next = lo < head ? page(lo) : undefined;
+    while (next !== undefined) {
+      const rows = await next;
+      lo += PAGE;
+      next = lo < head ? page(lo) : undefined;
+      for (const row of rows) yield row;
+    }
+  }
+
   return {
     async count() {
       return (await pool.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM ${t.entries}`)).rows[0]!.n;
@@ -129,6 +164,11 @@ ORDER BY e.at DESC, e.partition DESC, e.seq DESC LIMIT $${n + 1}`;
     impact: (msgId) => walkImpact(msgId, first, consequences),
     async *scan(opts) {
       if (opts.kinds !== undefined && opts.kinds.length === 0) return;
+      if (opts.partition !== undefined) {
+        for await (const row of partitionPages(opts.partition, opts.afterSeq ?? 0, opts.kinds))
+          yield toEntry(row);
+        return;
+      }
       const where: string[] = [];
       const params: unknown[] = [];
       if (opts.partition !== undefined) {

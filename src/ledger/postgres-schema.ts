@@ -85,14 +85,21 @@ export function createPool(at: PostgresLocation, durability: Durability, max: nu
 /** The tables, each in the ledger's own schema. `"…"` quoting: the name was checked above. */
 export function tablesOf(schema: string) {
   const q = `"${schema}"`;
-  return { schema: q, entries: `${q}.entries`, checkpoints: `${q}.checkpoints`, meta: `${q}.meta` };
+  return {
+    schema: q,
+    entries: `${q}.entries`,
+    checkpoints: `${q}.checkpoints`,
+    meta: `${q}.meta`,
+    snapshots: `${q}.snapshots`,
+  };
 }
 export type Tables = ReturnType<typeof tablesOf>;
 
 // The same table as SQLite's (schema.ts), in PostgreSQL types: `at` as float8 so that any finite
 // number the record holds round-trips exactly (integers up to 2^53 included), `seq` as bigint. Text
 // columns sort bytewise (COLLATE "C"), as SQLite's do, so the agent prefix range means the same.
-// Fencing needs no index of its own: the primary key (partition, seq) is one.
+// Fencing needs no index of its own: the primary key (partition, seq) is one. `snapshots` is a cache
+// beside the chains (ports.ts, PartitionSnapshots), as in SQLite.
 function ddl(t: Tables): string {
   return `
 CREATE SCHEMA IF NOT EXISTS ${t.schema};
@@ -118,6 +125,16 @@ CREATE INDEX IF NOT EXISTS entries_causation_id ON ${t.entries} (causation_id, p
 CREATE INDEX IF NOT EXISTS entries_subject ON ${t.entries} (subject, partition, seq) WHERE subject IS NOT NULL;
 CREATE INDEX IF NOT EXISTS entries_agent ON ${t.entries} (agent, partition, seq) WHERE agent IS NOT NULL;
 CREATE TABLE IF NOT EXISTS ${t.checkpoints} (id bigserial PRIMARY KEY, body text NOT NULL);
+CREATE TABLE IF NOT EXISTS ${t.snapshots} (
+  partition integer NOT NULL,
+  seq bigint NOT NULL,
+  hash text NOT NULL,
+  format text NOT NULL,
+  digest text NOT NULL,
+  bytes bigint NOT NULL,
+  body text NOT NULL,
+  PRIMARY KEY (partition, seq)
+);
 INSERT INTO ${t.meta} (key, value) VALUES ('schema', '${SCHEMA_VERSION}') ON CONFLICT DO NOTHING;
 `;
 }

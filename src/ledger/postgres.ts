@@ -19,6 +19,7 @@ import {
   type Tables,
   tablesOf,
 } from './postgres-schema.js';
+import { postgresSnapshots } from './postgres-snapshots.js';
 import type { Checkpoint, LedgerEntry, LedgerRecord, PartitionHead, VerifyResult } from './types.js';
 import { verifyLedger } from './verify.js';
 
@@ -201,6 +202,14 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
     },
     fenced: (partition: number) => ownership.fenced(partition),
     ...reader,
+    ...postgresSnapshots(pool, tables, async (action, query) => {
+      await ready();
+      try {
+        return await query();
+      } catch (err) {
+        throw readError(err, action);
+      }
+    }),
     async verify(o = {}): Promise<VerifyResult> {
       try {
         return await verifyLedger(reader, o.checkpoints);

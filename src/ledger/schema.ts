@@ -15,7 +15,9 @@ export type { Durability } from './ports.js';
 // only what it returns. The nullable ones are partial: `col = ?` implies `col IS NOT NULL`, so SQLite
 // still uses them, and appends without the column skip that index. Every index costs each append
 // (about 2 µs here), so there is one per lookup a query makes and none for scans: no index on `at`
-// or `kind`, which only full scans filter on.
+// or `kind`, which only full scans filter on. `snapshots` is a cache beside the chains (ports.ts,
+// PartitionSnapshots): not hashed, not verified, added without a schema version of its own because
+// a ledger without the table gets it on open and an older reader never looks at it.
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS entries (
@@ -39,6 +41,16 @@ CREATE INDEX IF NOT EXISTS entries_causation_id ON entries (causation_id, partit
 CREATE INDEX IF NOT EXISTS entries_subject ON entries (subject, partition, seq) WHERE subject IS NOT NULL;
 CREATE INDEX IF NOT EXISTS entries_agent ON entries (agent, partition, seq) WHERE agent IS NOT NULL;
 CREATE TABLE IF NOT EXISTS checkpoints (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshots (
+  partition INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  format TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (partition, seq)
+);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '${SCHEMA_VERSION}');
 `;
 

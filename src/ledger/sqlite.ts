@@ -13,6 +13,7 @@ import { prepareQueries } from './queries.js';
 import { type Durability, type Head, openDatabase, readHeads } from './schema.js';
 import { createLedgerLife } from './sqlite-life.js';
 import { createSqliteReader, readsReady, type SqliteReadDeps } from './sqlite-reader.js';
+import { sqliteSnapshots } from './sqlite-snapshots.js';
 import type { Checkpoint, LedgerEntry, LedgerRecord, VerifyResult } from './types.js';
 import { verifyLedger } from './verify.js';
 import { createWriter } from './writer.js';
@@ -129,6 +130,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
     },
     fenced: () => fenceOnClose(life.closed),
     ...reader,
+    ...sqliteSnapshots(db, file, () => readsReady(reads)),
     async verify(o = {}): Promise<VerifyResult> {
       try {
         return await verifyLedger(reader, o.checkpoints);

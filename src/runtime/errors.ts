@@ -19,6 +19,8 @@ export const runtimeError = makeError({
     'effect {effect} gave reply token {token}, which is not 6 to 200 characters without white space',
   MW_RUNTIME_TIMEOUT: '{what} did not finish within {ms} ms',
   MW_RUNTIME_CLOSED: 'the mesh is closed',
+  MW_RUNTIME_SNAPSHOT:
+    'the snapshot of partition {partition} at entry {seq} was not used, and the chain is folded without it: {reason}',
   MW_RUNTIME_ID_READ:
     'could not read the ledger to check whether id {id} names another message, so that message was not admitted: {cause}',
   MW_RUNTIME_RELOAD: 'the policy cannot be reloaded: {detail}',

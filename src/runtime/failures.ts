@@ -87,6 +87,11 @@ export type FailureBreakers = {
   ): Promise<unknown>;
   /** Recovery: a failure entry read back from the ledger, whose deltas were applied. */
   remember(entry: LedgerEntry, deltas: readonly StateDelta[]): void;
+  /**
+   * Recovery of one partition (recovery-fold.ts): one failure of message `msgId` at `at`, counted at
+   * breaker count key `key`; recalled oldest first, as `remember` would have seen them.
+   */
+  recall(key: string, msgId: string, at: number): void;
   /** Forgets the failures of counts that are back to zero. */
   evict(now: number): void;
 };
@@ -116,14 +121,16 @@ export function createFailureBreakers(deps: {
     recent.set(countKey, list);
   };
 
+  /** Notes a failure at a breaker count key, if a breaker of the policy in force counts there. */
+  const noteAt = (key: string, msgId: string, at: number) => {
+    const parsed = parseBreakerCountKey(key);
+    if (parsed === undefined) return;
+    const rule = active.policy.breakers.find((b) => b.id === parsed.id);
+    if (rule !== undefined) note(key, rule.over, msgId, at);
+  };
+
   const noteAll = (deltas: readonly StateDelta[], msgId: string, at: number) => {
-    for (const d of deltas) {
-      if (d.kind !== 'window') continue;
-      const parsed = parseBreakerCountKey(d.key);
-      if (parsed === undefined) continue;
-      const rule = active.policy.breakers.find((b) => b.id === parsed.id);
-      if (rule !== undefined) note(d.key, rule.over, msgId, at);
-    }
+    for (const d of deltas) if (d.kind === 'window') noteAt(d.key, msgId, at);
   };
 
   return {
@@ -156,6 +163,7 @@ export function createFailureBreakers(deps: {
     remember(entry, deltas) {
       if (entry.msgId !== undefined) noteAll(deltas, entry.msgId, entry.at);
     },
+    recall: noteAt,
     evict(now) {
       for (const key of recent.keys()) {
         if (windowIsNeutral(state.window(key), now)) recent.delete(key);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Envelope } from '../envelope/index.js';
 import { breakerKey, bucketKey, budgetKey } from './keys.js';
 import { createMemoryState, ECHO_MARKS_PER_SUBJECT } from './memory.js';
 import type { BreakerState, EchoMark } from './types.js';
@@ -18,6 +19,45 @@ const mark = (effectId: string, at: number): EchoMark => ({
 });
 
 describe('createMemoryState', () => {
+  it('gives its contents as deltas that rebuild it, keys of every shape included', () => {
+    const store = createMemoryState();
+    const win = windowAdd(undefined, NOW, HOUR, 3);
+    const env = { id: 'm1', subject: 's' } as unknown as Envelope;
+    const verdict = { decision: 'hold', detail: 'd', reason: 'approval.required', stage: 'approval' };
+    store.apply([
+      { kind: 'bucket', key: bucketKey('l', 's'), state: { tat: NOW + 5 } },
+      { kind: 'window', key: bucketKey('l', 's'), state: win },
+      { kind: 'window', key: budgetKey('b', 's:1|x'), state: win },
+      { kind: 'bucket', key: 'plain', state: { tat: NOW } },
+      { kind: 'window', key: 'one|bar', state: win },
+      { kind: 'breaker-open', key: breakerKey('loop', 's'), state: open },
+      { kind: 'echo', subject: 's', mark: mark('e1', NOW) },
+      { kind: 'echo', subject: 's', mark: mark('e2', NOW + 1) },
+      { kind: 'reply-token', subject: 's', effectId: 'e1', token: 'tok-123456' },
+      { kind: 'seen', id: 'id-1', at: NOW },
+      {
+        hold: { envelope: env, gated: 'message', heldAt: NOW, msgId: 'm2', subject: 's', verdict },
+        kind: 'hold-open',
+      },
+      {
+        hold: { envelope: env, gated: 'message', heldAt: NOW, msgId: 'm1', subject: 's', verdict },
+        kind: 'hold-open',
+      },
+    ]);
+    const copy = createMemoryState();
+    copy.apply(store.contents());
+    expect(copy.contents()).toEqual(store.contents());
+    expect(copy.size()).toBe(store.size());
+    expect(copy.window('one|bar')).toEqual(win);
+    expect(copy.bucket('plain')).toEqual({ tat: NOW });
+    expect(copy.echoes('s').map((m) => [m.effectId, m.replyToken])).toEqual([
+      ['e1', 'tok-123456'],
+      ['e2', undefined],
+    ]);
+    expect(copy.holds().map((h) => h.msgId)).toEqual(['m2', 'm1']);
+    expect(createMemoryState().contents()).toEqual([]);
+  });
+
   it('applies every kind of delta and reads it back', () => {
     const store = createMemoryState();
     const win = windowAdd(undefined, NOW, HOUR, 3);

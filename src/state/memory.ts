@@ -104,5 +104,14 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateStore {
       return [...breakers.keys()].sort().map((key) => ({ key, state: breakers.get(key)! }));
     },
     size: () => packed.size() + breakers.size + echoes.size + seen.size + holds.size,
+    contents() {
+      const out: StateDelta[] = [...packed.records()];
+      for (const [key, state] of breakers) out.push({ kind: 'breaker-open', key, state });
+      for (const [subject, marks] of echoes)
+        for (const mark of marks) out.push({ kind: 'echo', subject, mark });
+      for (const [id, at] of seen) out.push({ kind: 'seen', id, at });
+      for (const hold of holds.values()) out.push({ hold, kind: 'hold-open' });
+      return out;
+    },
   };
 }

@@ -27,7 +27,13 @@ export type PackedTable = {
   evict(now: number): number;
   /** Live records (keys). */
   size(): number;
+  /** Every record, as the key it was set under and its state. */
+  records(): IterableIterator<PackedRecord>;
 };
+
+export type PackedRecord =
+  | { readonly kind: 'bucket'; readonly key: string; readonly state: BucketState }
+  | { readonly kind: 'window'; readonly key: string; readonly state: WindowState };
 
 export function createPackedTable(): PackedTable {
   const scopes = new Map<string, number[]>();
@@ -94,5 +100,28 @@ export function createPackedTable(): PackedTable {
       return dropped;
     },
     size: () => records,
+    *records() {
+      // Column numbers back to their `<kind>|<rule>` ('' for a key that is a scope of its own).
+      const names: string[] = [];
+      for (const [name, n] of columns.bucket.map) names[n] = name;
+      for (const [name, n] of columns.window.map) names[n] = name;
+      for (const [scope, list] of scopes) {
+        for (let i = 0; i < list.length; ) {
+          const len = list[i]! % COLUMN;
+          const column = (list[i]! - len) / COLUMN;
+          const name = names[column]!;
+          const key = name === '' ? scope : `${name}|${scope}`;
+          if (columns.isWindow[column]) {
+            const state = {
+              slotMs: list[i + 1]!,
+              slots: list.slice(i + 3, i + 1 + len),
+              start: list[i + 2]!,
+            };
+            yield { kind: 'window', key, state };
+          } else yield { kind: 'bucket', key, state: { tat: list[i + 1]! } };
+          i += 1 + len;
+        }
+      }
+    },
   };
 }

@@ -14,4 +14,9 @@ export type StateStore = StateView & {
   openBreakers(): readonly { readonly key: string; readonly state: BreakerState }[];
   /** Number of live keys (for memory accounting). */
   size(): number;
+  /**
+   * Everything the store holds, as the deltas that rebuild it: `apply(contents())` on an empty store
+   * gives the same store (holds and echo marks in their order). What a partition snapshot keeps.
+   */
+  contents(): StateDelta[];
 };
