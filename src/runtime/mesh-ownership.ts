@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { LedgerReader, LedgerWriter } from '../ledger/index.js';
+import type { LedgerReader, LedgerWriter, PartitionSnapshots } from '../ledger/index.js';
 import type { ActivePolicy } from './active.js';
 import type { Delivery } from './delivery.js';
 import type { Clock } from './envelopes.js';
@@ -8,6 +8,8 @@ import type { PartitionRouter } from './partition-router.js';
 import type { Partition } from './partitions.js';
 import { partitionOwnedRecord } from './records.js';
 import { recoverPartition } from './recovery.js';
+import { stateWindows } from './snapshot-codec.js';
+import { createSnapshotKeeper } from './snapshot-keeper.js';
 
 /**
  * Which partitions this node decides for (distributed mode), and the two moves the partition leases
@@ -24,9 +26,13 @@ export type PartitionOwnership = {
   acquire(partition: number, epoch: number): Promise<number>;
   /**
    * Gives a partition up: from the call on (synchronously) nothing more is decided for it here;
-   * resolves once its items in flight were acked or handed back, and its state is forgotten.
+   * resolves once its items in flight were acked or handed back, and its state is forgotten. A
+   * hand-off (`handOff`: the lease is still held, the next owner waits) writes the partition's
+   * snapshot first, so that the next owner's rebuild folds almost nothing.
    */
-  release(partition: number): Promise<void>;
+  release(partition: number, handOff?: boolean): Promise<void>;
+  /** Stops the background snapshots (the node is leaving). */
+  stop(): void;
   owns(partition: number): boolean;
   /** The partitions owned now, in order. */
   owned(): number[];
@@ -41,7 +47,7 @@ export function createPartitionOwnership(deps: {
   readonly partitions: Partition[];
   readonly build: (partition: number) => Partition;
   readonly router: Pick<PartitionRouter, 'take' | 'give'>;
-  readonly ledger: LedgerWriter & Pick<LedgerReader, 'scan' | 'byCausation'>;
+  readonly ledger: LedgerWriter & Pick<LedgerReader, 'scan' | 'byCausation'> & Partial<PartitionSnapshots>;
   readonly active: ActivePolicy;
   readonly clock: Clock;
   readonly dispatch: Delivery['dispatch'];
@@ -49,6 +55,12 @@ export function createPartitionOwnership(deps: {
   readonly log: Logger;
 }): PartitionOwnership {
   const { partitions, router, ledger, log } = deps;
+  const windows = () => stateWindows(deps.active.policy);
+  const putSnapshot = ledger.putSnapshot?.bind(ledger);
+  const keeper =
+    putSnapshot === undefined
+      ? undefined
+      : createSnapshotKeeper({ ledger: { ...pick(ledger), putSnapshot }, windows, log });
   /** Owned now: the epoch each was taken with. */
   const owned = new Map<number, number>();
   /** Wanted now (acquire called, release not since): an acquire that finds it gone stops. */
@@ -80,11 +92,13 @@ export function createPartitionOwnership(deps: {
       [partitionOwnedRecord(deps.clock(), { node: deps.node, epoch }, policy, ledger.durability)],
       [],
     );
-    const resumed = await recoverPartition(ledger, partition, deps.dispatch);
+    // After partition.owned is durable: it fences the former owner, so nothing lands behind the fold.
+    const resumed = await recoverPartition(ledger, partition, deps.dispatch, { log, windows: windows() });
     deps.counts.recovered += resumed;
     // Given up while it was being rebuilt: its items stay for the next owner.
     if (wanted.get(p) !== epoch) return resumed;
     owned.set(p, epoch);
+    keeper?.track(p);
     router.take(p);
     // Another writer moved the chain on (this lease lapsed unnoticed): stop deciding for it here.
     void ledger.fenced(p).then((err) => {
@@ -111,12 +125,14 @@ export function createPartitionOwnership(deps: {
       log.warn({ partition: p }, 'the partition’s lane did not settle in time; moving on');
   };
 
-  const release = (p: number): Promise<void> => {
+  const release = (p: number, handOff = false): Promise<void> => {
     wanted.delete(p);
     const was = owned.get(p);
     owned.delete(p);
+    keeper?.untrack(p);
     return serial(p, async () => {
       if (was !== undefined) await handBack(p);
+      if (was !== undefined && handOff) await keeper?.handOff(p);
       if (!wanted.has(p)) fresh(p);
     });
   };
@@ -141,7 +157,23 @@ export function createPartitionOwnership(deps: {
       return serial(p, () => takeUntilDone(p, epoch));
     },
     release,
+    stop: () => keeper?.stop(),
     owns: (p) => owned.has(p),
     owned: () => [...owned.keys()].sort((a, b) => a - b),
+  };
+}
+
+/** The reads a snapshot needs, bound to the ledger (its methods may use `this`). */
+function pick(
+  ledger: Pick<LedgerReader, 'scan' | 'byCausation'> &
+    Partial<PartitionSnapshots> &
+    Pick<LedgerWriter, 'heads'>,
+) {
+  return {
+    scan: ledger.scan.bind(ledger),
+    byCausation: ledger.byCausation.bind(ledger),
+    heads: ledger.heads.bind(ledger),
+    ...(ledger.snapshots === undefined ? {} : { snapshots: ledger.snapshots.bind(ledger) }),
+    ...(ledger.snapshotBody === undefined ? {} : { snapshotBody: ledger.snapshotBody.bind(ledger) }),
   };
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
-import type { LedgerEntry, LedgerReader, LedgerWriter } from '../ledger/index.js';
+import type { LedgerEntry, LedgerReader, LedgerWriter, PartitionSnapshots } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import type { ActivePolicy } from './active.js';
 import type { RootMessage } from './admission.js';
@@ -34,7 +34,7 @@ import { createWorkTracker } from './work.js';
 export type MeshOptions = {
   readonly policy: Policy;
   /** The ledger's ports: the mesh appends through the writer and reads (recovery, duplicate ids) through the reader. */
-  readonly ledger: LedgerWriter & LedgerReader;
+  readonly ledger: LedgerWriter & LedgerReader & Partial<PartitionSnapshots>;
   readonly modules: LoadedModules;
   /** How remote agents are reached; kept for reloads. */
   readonly transports?: readonly Transport[];

@@ -103,9 +103,10 @@ export async function linkCluster(policy: Policy, opts: ClusterOptions, log: Log
         },
         onLose: (partition, reason) => {
           log.info({ partition, reason }, 'partition given up');
-          const released = ownership.release(partition);
+          const handOff = reason === 'rebalance' || reason === 'closed';
+          const released = ownership.release(partition, handOff);
           // A hand-off waits for the partition's items in flight; a lapsed lease stops at once.
-          return reason === 'rebalance' || reason === 'closed' ? released : undefined;
+          return handOff ? released : undefined;
         },
         onError: (err) => log.warn({ err }, 'lease'),
       });
