@@ -8,6 +8,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { partitionOf } from '../src/envelope/index.js';
 import type { LedgerEntry } from '../src/ledger/index.js';
 import { tempPostgresSchemas } from '../src/ledger/postgres-test-kit.js';
+import { createEnvelopeFactory, systemRandom } from '../src/runtime/envelopes.js';
 import { ENTRY, type OpenedMesh, openMesh } from '../src/runtime/index.js';
 import { openJetStreamBus } from '../src/runtime/jetstream-bus.js';
 import { streamNameOf } from '../src/runtime/jetstream-names.js';
@@ -83,7 +84,7 @@ describe('a cluster of two nodes in one process', () => {
     expect((await a.ledger.verify()).ok).toBe(true);
   });
 
-  it('admits an item delivered again after its owner recorded it once: the sender gets the first decision', async () => {
+  it('admits an item delivered again after its owner recorded it once, a root message or a handler’s group', async () => {
     const { mesh, a } = await twoNodes();
     const subject = subjectOwnedBy(a);
     // A second publisher without the broker's dedupe, as a redelivery after a crash comes.
@@ -109,6 +110,29 @@ describe('a cluster of two nodes in one process', () => {
     const recorded = await a.ledger.byMessage(id);
     expect(recorded.filter((e) => e.kind === ENTRY.decision)).toHaveLength(1);
     expect(reasonOf(recorded[0]!)).toBe('gate.admitted');
+
+    // A handler's emissions, twice (its first run's copy waited on the stream while a new owner ran
+    // it again): one group admitted, the copy found recorded, even within one batch.
+    const factory = createEnvelopeFactory({
+      mesh,
+      maxHops: () => 8,
+      clock: Date.now,
+      random: systemRandom,
+      derivedChildIds: true,
+    });
+    const parent = factory.root('api', { type: 'job.queued.v1', subject, data: { n: 3 } });
+    const flaky = a.mesh.policy.agents.get('flaky')!;
+    const group: PartitionItem = {
+      kind: 'emitted',
+      ticket: 2,
+      from: 'gone',
+      emitted: [{ envelope: factory.child(parent, flaky, 'job.done.v1', { n: 3 }, {}, 0), gated: 'message' }],
+    };
+    await Promise.all([bus.publish(p, group), bus.publish(p, group)]);
+    await bus.publish(p, group);
+    await a.control!.quiet();
+    const emitted = group.emitted[0]!.envelope.id;
+    expect((await a.ledger.byMessage(emitted)).filter((e) => e.kind === ENTRY.decision)).toHaveLength(1);
   });
 
   it('routes a pilot’s freeze to the owner, and a node that takes the partition over rebuilds it from the chain', async () => {

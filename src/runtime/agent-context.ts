@@ -35,13 +35,13 @@ export function agentContext(
     },
     emit(type, data, o = {}) {
       return collect(deps, outbox, spec, msg, {
-        envelope: factory.child(msg, spec, type, data, o),
+        envelope: factory.child(msg, spec, type, data, o, outbox.items.length),
         gated: 'message',
       });
     },
     effect(name, data, o = {}) {
       return collect(deps, outbox, spec, msg, {
-        envelope: factory.child(msg, spec, name, data, o),
+        envelope: factory.child(msg, spec, name, data, o, outbox.items.length),
         gated: 'effect',
       });
     },

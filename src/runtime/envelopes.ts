@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import {
   childTraceparent,
   type Envelope,
@@ -51,6 +51,8 @@ export type EnvelopeFactory = {
       time?: string;
       signature?: string;
     },
+    /** Its place among what one try of the handler emitted (0, 1, …): derived ids are made of it. */
+    seq?: number,
   ): Envelope;
 };
 
@@ -60,6 +62,13 @@ export function createEnvelopeFactory(opts: {
   maxHops: () => number;
   clock: Clock;
   random: Random;
+  /**
+   * Distributed mode: a child's id is derived from its parent's id, the emitting agent and its
+   * `seq`, not random. A handler run again after a crash (its first run's emissions may wait on the
+   * stream) then emits under the same ids, and the partition that admits them finds the second copy
+   * recorded already instead of starting a second chain of work.
+   */
+  derivedChildIds?: boolean;
 }): EnvelopeFactory {
   const { fresh, inputDigest, timeOf, ingressSource, agentSource } = createEnvelopeParts(opts);
 
@@ -87,7 +96,7 @@ export function createEnvelopeFactory(opts: {
       e.type = input.type;
       return e;
     },
-    child(parent, agent, type, data, o) {
+    child(parent, agent, type, data, o, seq) {
       const now = opts.clock();
       const r = fresh();
       const parentAgent = parseSource(parent.source)?.name ?? parent.source;
@@ -104,7 +113,11 @@ export function createEnvelopeFactory(opts: {
         data,
         datacontenttype: 'application/json',
         hop: parent.hop + 1,
-        id: o.id ?? formatUuidV7(now, r),
+        id:
+          o.id ??
+          (opts.derivedChildIds === true && seq !== undefined
+            ? derivedId(parent.id, agent.name, seq, now)
+            : formatUuidV7(now, r)),
         inputdigest: inputDigest(parent),
       } as Mutable<Envelope>;
       if (o.model !== undefined) envelope.model = o.model;
@@ -119,4 +132,16 @@ export function createEnvelopeFactory(opts: {
       return envelope;
     },
   };
+}
+
+/**
+ * A UUIDv7 made of what it names, not of chance: the parent's time (its id's first 48 bits when it is
+ * a UUIDv7, `now` otherwise) and the first bytes of SHA-256(parent id, agent, seq).
+ */
+function derivedId(parentId: string, agent: string, seq: number, now: number): string {
+  const digest = createHash('sha256').update(`${parentId}\u0000${agent}\u0000${seq}`).digest();
+  const ms = /^[0-9a-f]{8}-[0-9a-f]{4}-7/.test(parentId)
+    ? Number.parseInt(parentId.slice(0, 8) + parentId.slice(9, 13), 16)
+    : now;
+  return formatUuidV7(ms, digest);
 }

@@ -124,6 +124,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     maxHops: () => active.policy.guards.loop.maxHops,
     clock,
     random: opts.random ?? systemRandom,
+    derivedChildIds: opts.cluster !== undefined,
   });
   const counts = zeroCounts();
   const events = createEventHub(log);

@@ -162,10 +162,12 @@ function admitGroup(
 ): Promise<unknown> {
   let recorded = false;
   let failed: MeshwardenError | undefined;
-  if (ctx.probing && ownIdOf(emitted) !== undefined) {
+  const own = ctx.probing ? ownIdOf(emitted) : undefined;
+  if (own !== undefined) {
     const answer = next();
     if (answer instanceof Error) failed = answer;
-    else recorded = answer !== undefined;
+    // Claimed: a copy of this group was judged in a batch whose record the read could not see yet.
+    else recorded = answer !== undefined || ctx.claims.has(own);
   }
   let refused: Set<Outgoing> | undefined;
   for (const out of emitted) {
@@ -184,6 +186,7 @@ function admitGroup(
   for (const out of emitted) {
     if (out.external === true && refused?.has(out) !== true) ctx.claims.claim(out.envelope.id, durable);
   }
+  if (own !== undefined) ctx.claims.claim(own, durable);
   return durable;
 }
 
