@@ -87,7 +87,7 @@ export async function openLedgerAt(
       const pgOpts = { location, ...sqlite, ...(opts.create === undefined ? {} : { create: opts.create }) };
       return heldUntilClosed(await openPostgresLedger(pgOpts), lock);
     } catch (err) {
-      lock?.release();
+      void lock?.release();
       if (isMeshwardenError(err) && err.code === 'MW_LEDGER_LOCATION') return err;
       throw err;
     }
@@ -107,13 +107,21 @@ function openSqliteAt(
   try {
     return heldUntilClosed(openLedger({ file, ...opts }), lock);
   } catch (err) {
-    lock?.release();
+    void lock?.release();
     throw err;
   }
 }
 
-/** Releases the writer lock once the ledger is closed, by its owner or by a failure. */
+/**
+ * Releases the writer lock once the ledger is closed, by its owner or by a failure; the owner's
+ * `close()` resolves only once the lock is free, so a writer opened right after it is not refused.
+ */
 function heldUntilClosed(ledger: Ledger, lock: WriterLock | undefined): Ledger {
-  if (lock !== undefined) void ledger.closed.then(lock.release, lock.release);
-  return ledger;
+  if (lock === undefined) return ledger;
+  void ledger.closed.then(lock.release, lock.release);
+  const close = async () => {
+    await ledger.close();
+    await lock.release();
+  };
+  return { ...ledger, close, [Symbol.asyncDispose]: close };
 }

@@ -39,13 +39,12 @@ export async function lockPostgresWriter(at: PostgresLocation): Promise<WriterLo
     const cause = connectionCause(at, err);
     return ledgerError('MW_LEDGER_IO', { file: at.label, action: 'be opened', cause }, { cause: err });
   }
-  let held = true;
+  let ended: Promise<void> | undefined;
   return {
+    // Ending the session releases its advisory locks; resolved once the server has seen it end.
     release: () => {
-      if (!held) return;
-      held = false;
-      // Ending the session releases its advisory locks.
-      void client.end().catch(() => {});
+      ended ??= client.end().catch(() => {});
+      return ended;
     },
   };
 }

@@ -3,8 +3,8 @@ import { DatabaseSync } from 'node:sqlite';
 import type { MeshwardenError } from '../envelope/index.js';
 import { causeText, ledgerError } from './errors.js';
 
-/** A held writer lock; `release` is idempotent. */
-export type WriterLock = { readonly release: () => void };
+/** A held writer lock; `release` is idempotent and resolves once the lock is free for another writer. */
+export type WriterLock = { readonly release: () => Promise<void> };
 
 /** The lock file of a SQLite ledger: `ledger.db.lock` beside `ledger.db`. */
 export function lockFileOf(file: string): string {
@@ -44,7 +44,7 @@ export function lockSqliteWriter(file: string): WriterLock | MeshwardenError {
   }
   let held = true;
   return {
-    release: () => {
+    release: async () => {
       if (!held) return;
       held = false;
       db.close();
