@@ -35,13 +35,13 @@ export function agentContext(
     },
     emit(type, data, o = {}) {
       return collect(deps, outbox, spec, msg, {
-        envelope: factory.child(msg, spec, type, data, o, outbox.items.length),
+        envelope: factory.child(msg, spec, type, data, o, placeIn(outbox)),
         gated: 'message',
       });
     },
     effect(name, data, o = {}) {
       return collect(deps, outbox, spec, msg, {
-        envelope: factory.child(msg, spec, name, data, o, outbox.items.length),
+        envelope: factory.child(msg, spec, name, data, o, placeIn(outbox)),
         gated: 'effect',
       });
     },
@@ -50,6 +50,14 @@ export function agentContext(
       return collect(deps, outbox, spec, msg, forwardedOutgoing(factory, active.policy, msg, spec, event));
     },
   };
+}
+
+/**
+ * An emission's place in its try, of which a cluster node derives its id; none for a late one (after
+ * the try settled), which keeps a random id: it is no part of what a run of the handler emits.
+ */
+function placeIn(outbox: Outbox): number | undefined {
+  return outbox.open ? outbox.items.length : undefined;
 }
 
 /** Buffers one try's emissions; an emission after the try settled is a bug in the agent, and says so. */

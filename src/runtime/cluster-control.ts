@@ -54,10 +54,11 @@ export type ClusterControl = {
   /** Runs a pilot action on the node that owns what it names (see `routePilot`). */
   route(action: PilotAction): Promise<LedgerEntry>;
   /**
-   * Resolves once the mesh is quiet: its stream holds no item, and no node has work in flight,
+   * Resolves once the mesh is quiet (or `signal` aborts): its stream holds no item, and no node has
+   * work in flight; rejects with MW_RUNTIME_CONTROL when NATS cannot be asked,
    * seen twice in a row `pollMs` (100 ms) apart.
    */
-  quiet(pollMs?: number): Promise<void>;
+  quiet(pollMs?: number, signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -174,12 +175,17 @@ export function serveClusterControl(opts: {
       }
       throw reasons[0];
     },
-    async quiet(pollMs = 100) {
-      const jsm = await jetstreamManager(nc);
+    async quiet(pollMs = 100, signal) {
       let calm = 0;
-      while (calm < 2) {
-        const { state } = await jsm.streams.info(streamNameOf(meshName));
-        const busy = state.messages > 0 || (await nodes(300)).some((n) => n.busy > 0);
+      while (calm < 2 && signal?.aborted !== true) {
+        let busy: boolean;
+        try {
+          const jsm = await jetstreamManager(nc);
+          const { state } = await jsm.streams.info(streamNameOf(meshName));
+          busy = state.messages > 0 || (await nodes(300)).some((n) => n.busy > 0);
+        } catch (cause) {
+          throw isMeshwardenError(cause) ? cause : controlError('whether the mesh is quiet', cause);
+        }
         calm = busy ? 0 : calm + 1;
         await new Promise((resolve) => setTimeout(resolve, pollMs));
       }
@@ -252,6 +258,12 @@ function controlError(what: string, cause: unknown): MeshwardenError {
 /** Runs an action with this node's own partitions only: one hop, never routed on. */
 function runHere(mesh: Mesh, action: PilotAction): Promise<LedgerEntry> {
   const pilot = mesh.node!.pilot;
+  if (
+    typeof action !== 'object' ||
+    action === null ||
+    !['approve', 'reject', 'freeze', 'unfreeze', 'reset'].includes(action.action)
+  )
+    return Promise.reject(controlError('a pilot action', 'it is not one'));
   const act = (): ReturnType<typeof pilot.approve> => {
     switch (action.action) {
       case 'approve':

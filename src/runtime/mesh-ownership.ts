@@ -63,6 +63,8 @@ export function createPartitionOwnership(deps: {
       : createSnapshotKeeper({ ledger: { ...pick(ledger), putSnapshot }, windows, log });
   /** Owned now: the epoch each was taken with. */
   const owned = new Map<number, number>();
+  /** The epoch of the last `partition.owned` this node wrote, per partition. */
+  const recorded = new Map<number, number>();
   /** Wanted now (acquire called, release not since): an acquire that finds it gone stops. */
   const wanted = new Map<number, number>();
   /** One move at a time per partition: a give-up waits for the take-over it follows. */
@@ -88,12 +90,21 @@ export function createPartitionOwnership(deps: {
     const partition = fresh(p);
     await ledger.adopt(p);
     const { policy } = deps.active;
-    await partition.admission.commit(
-      [partitionOwnedRecord(deps.clock(), { node: deps.node, epoch }, policy, ledger.durability)],
-      [],
-    );
+    // Once per epoch: a take-over tried again after its entry was written does not write it twice.
+    if (recorded.get(p) !== epoch) {
+      await partition.admission.commit(
+        [partitionOwnedRecord(deps.clock(), { node: deps.node, epoch }, policy, ledger.durability)],
+        [],
+      );
+      recorded.set(p, epoch);
+    }
     // After partition.owned is durable: it fences the former owner, so nothing lands behind the fold.
-    const resumed = await recoverPartition(ledger, partition, deps.dispatch, { log, windows: windows() });
+    // Resumed work starts only while the partition is still wanted: one given up meanwhile leaves it
+    // to the next owner, which would start it too.
+    const dispatch: Delivery['dispatch'] = (envelope, gated, consumers) => {
+      if (wanted.get(p) === epoch) deps.dispatch(envelope, gated, consumers);
+    };
+    const resumed = await recoverPartition(ledger, partition, dispatch, { log, windows: windows() });
     deps.counts.recovered += resumed;
     // Given up while it was being rebuilt: its items stay for the next owner.
     if (wanted.get(p) !== epoch) return resumed;
@@ -130,6 +141,8 @@ export function createPartitionOwnership(deps: {
     const was = owned.get(p);
     owned.delete(p);
     keeper?.untrack(p);
+    // Its hold timers stop now: a hold's timeout is the next owner's to release.
+    if (was !== undefined) partitions[p]!.holds.close();
     return serial(p, async () => {
       if (was !== undefined) await handBack(p);
       if (was !== undefined && handOff) await keeper?.handOff(p);

@@ -50,6 +50,8 @@ export type MeshOptions = {
    * partitions it is given (`Mesh.node`), and publishes the rest.
    */
   readonly cluster?: Omit<RouterCluster, 'newId' | 'lookup'> & {
+    /** The node's id in the mesh (`--node`), as `partition.owned` records it. */
+    readonly name: string;
     readonly routePilot: (action: PilotAction) => Promise<LedgerEntry>;
   };
 };
@@ -158,7 +160,7 @@ export function createMesh(opts: MeshOptions): Mesh {
       ? undefined
       : createPartitionOwnership({
           ...shared,
-          node: opts.cluster.node,
+          node: opts.cluster.name,
           partitions,
           build,
           router,
@@ -176,7 +178,7 @@ export function createMesh(opts: MeshOptions): Mesh {
   const node =
     ownership === undefined
       ? undefined
-      : meshNode(ownership, opts.cluster!.node, localPilot, () => work.inFlight + router.open());
+      : meshNode(ownership, opts.cluster!.name, localPilot, () => work.inFlight + router.open());
 
   return {
     get policy() {
@@ -202,10 +204,7 @@ export function createMesh(opts: MeshOptions): Mesh {
       counts.recovered += resumed;
       return resumed;
     },
-    held: () =>
-      count === 1
-        ? partitions[0]!.holds.list()
-        : partitions.flatMap((p) => p.holds.list()).sort((a, b) => a.heldAt - b.heldAt),
+    held: () => heldIn(partitions, ownership),
     pilot,
     ...(node === undefined ? {} : { node }),
     onEvent: events.subscribe,
@@ -217,17 +216,26 @@ export function createMesh(opts: MeshOptions): Mesh {
   };
 }
 
+/** What waits for a pilot; a cluster node lists only what it owns now (one being given up is the next owner's). */
+function heldIn(partitions: readonly Partition[], ownership: PartitionOwnership | undefined): HoldView[] {
+  if (partitions.length === 1 && ownership === undefined) return partitions[0]!.holds.list();
+  return partitions
+    .filter((p) => ownership?.owns(p.index) ?? true)
+    .flatMap((p) => p.holds.list())
+    .sort((a, b) => a.heldAt - b.heldAt);
+}
+
 /** What the router of a cluster node is given: the mesh's cluster links, ids and the ledger's lookup. */
 function routerCluster(
   cluster: MeshOptions['cluster'],
   factory: EnvelopeFactory,
-  ledger: Pick<LedgerReader, 'byMessage'>,
+  ledger: Pick<LedgerReader, 'firstOfEach'>,
 ): RouterCluster | undefined {
   if (cluster === undefined) return undefined;
   return {
     ...cluster,
     newId: () => factory.id(),
-    lookup: (id) => ledger.byMessage(id).then((found) => found[0]),
+    lookup: (ids) => ledger.firstOfEach(ids),
   };
 }
 

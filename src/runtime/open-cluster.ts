@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { MeshwardenError } from '../envelope/index.js';
 import type { Policy } from '../policy/index.js';
+import { runtimeError } from './errors.js';
 import { openJetStreamBus } from './jetstream-bus.js';
 import type { Mesh } from './mesh.js';
 import { connectNats } from './nats-connect.js';
@@ -36,12 +38,19 @@ export type ClusterLink = {
   close(): Promise<void>;
 };
 
-/** The id of an item for the broker's dedupe: its message's (a root's is given before it travels). */
+/**
+ * The id of an item for the broker's dedupe: one this node made, so that only a resend of the same
+ * item is dropped. A root's id given by its node before it travels; a handler's group's first id of
+ * the warden's own. Not an id from outside: the broker would drop a second message that reuses it
+ * (whole, with the warden's own emissions beside it) where the gate records it as a duplicate.
+ */
 function idOf(item: PartitionItem): string | undefined {
-  if (item.kind === 'root') return item.message.id;
-  if (item.kind === 'emitted') return item.emitted[0]?.envelope.id;
+  if (item.kind === 'root') return item.assigned === true ? item.message.id : undefined;
+  if (item.kind === 'emitted') return item.emitted.find((out) => out.external !== true)?.envelope.id;
   return undefined;
 }
+
+const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * Connects a node to the mesh's NATS: the JetStream bus (stream `MW_<mesh>`) and the replies on one
@@ -50,6 +59,13 @@ function idOf(item: PartitionItem): string | undefined {
  */
 export async function linkCluster(policy: Policy, opts: ClusterOptions, log: Logger): Promise<ClusterLink> {
   const mesh = policy.mesh;
+  // Checked before anything subscribes: the id is a subject token (replies, the control channel).
+  if (!NODE_ID.test(opts.node)) {
+    const detail = `the node id "${opts.node}" must be 1 to 64 letters, digits, - or _`;
+    throw runtimeError('MW_RUNTIME_LEASE_OPTIONS', { detail });
+  }
+  // This process's replies: a restarted node (same id) must not get its former process's.
+  const incarnation = `${opts.node}.${randomUUID().slice(0, 8)}`;
   const nc: NatsConnection = await connectNats(
     opts.servers,
     `meshwarden ${mesh} ${opts.node}`,
@@ -77,12 +93,12 @@ export async function linkCluster(policy: Policy, opts: ClusterOptions, log: Log
     connection: nc,
     router: {
       bus,
-      node: opts.node,
+      node: incarnation,
       replies: (settle) =>
         openNatsReplies({
           connection: nc,
           mesh,
-          node: opts.node,
+          node: incarnation,
           settle,
           onError: (err) => log.warn({ err }, 'reply'),
         }),

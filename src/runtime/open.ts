@@ -236,7 +236,7 @@ async function openClusterNode(
     log,
     ...(opts.clock === undefined ? {} : { clock: opts.clock }),
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
-    cluster: { ...link.router, routePilot: (action) => control!.route(action) },
+    cluster: { ...link.router, name: link.node, routePilot: (action) => control!.route(action) },
   });
   control = serveClusterControl({
     connection: link.connection,
@@ -254,17 +254,46 @@ async function openClusterNode(
     await link.close();
     throw err;
   }
-  const close = async () => {
-    // Replies to what this node sent come from the owners: wait for them before leaving.
-    await mesh.idle().catch(() => {});
-    await leases?.close();
-    await mesh.close();
-    await control?.close();
-    await link.close();
-    await ledger.close();
+  let ledgerFailed = false;
+  void ledger.closed.then((err) => {
+    ledgerFailed = err !== undefined;
+  });
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      // Replies to what this node sent come from the owners: wait for them before leaving, but not
+      // for good (an owner gone for good), and not at all once the ledger failed (nothing settles).
+      if (!ledgerFailed)
+        await within(
+          CLOSE_WAIT_MS,
+          mesh.idle().catch(() => {}),
+        );
+      await leases?.close();
+      mesh.node?.stop();
+      if (!(await within(CLOSE_WAIT_MS, mesh.close())))
+        log.warn({ ms: CLOSE_WAIT_MS }, 'in-flight work did not settle; closing anyway');
+      await control?.close();
+      await link.close();
+      await ledger.close();
+    })();
+    return closing;
   };
   const opened = { mesh, ledger, resumed: 0, leases, control, close, [Symbol.asyncDispose]: close };
   return { ok: true, opened };
+}
+
+/** How long a leaving cluster node waits for its work in flight, at each of two steps. */
+const CLOSE_WAIT_MS = 30_000;
+
+/** Whether `work` settled within `ms`. */
+async function within(ms: number, work: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const done = await Promise.race([work.then(() => true), late]);
+  clearTimeout(timer);
+  return done;
 }
 
 /**

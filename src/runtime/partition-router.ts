@@ -41,7 +41,11 @@ export type PartitionRouter = {
   close(): Promise<void>;
 };
 
-/** What distributed mode hands the router: the mesh's bus, this node's name and its replies. */
+/**
+ * What distributed mode hands the router: the mesh's bus, where this process's replies come (`node`:
+ * the node's id and an incarnation of this process, so that a restarted node, whose tickets count
+ * from 0 again, never takes a reply meant for its former process), and its replies.
+ */
 export type RouterCluster = {
   readonly bus: Bus<PartitionItem>;
   readonly node: string;
@@ -49,8 +53,8 @@ export type RouterCluster = {
   readonly replies: (settle: Tickets['settle']) => ReplyChannel;
   /** A fresh message id: a root message gets one before it travels, so a redelivery is known. */
   readonly newId: () => string;
-  /** The first entry the ledger holds for a message id: where a lost reply's outcome is found. */
-  readonly lookup: (id: string) => Promise<LedgerEntry | undefined>;
+  /** The first entry the ledger holds for each message id: where lost replies' outcomes are found. */
+  readonly lookup: (ids: readonly string[]) => Promise<ReadonlyMap<string, LedgerEntry>>;
 };
 
 /** How long a sender waits for a reply before it looks for the outcome in the ledger, and how often. */
@@ -145,18 +149,28 @@ export function createPartitionRouter(
  */
 function lostReplies(tickets: Tickets, lookup: RouterCluster['lookup']) {
   const waiting = new Map<number, { readonly id: string; readonly root: boolean; readonly since: number }>();
+  let looking = false;
+  // One batched read a round, and none while the last one runs: a backlog must not flood the ledger.
   const timer = setInterval(() => {
+    if (looking) return;
     const due = Date.now() - REPLY_WAIT_MS;
-    for (const [ticket, w] of waiting) {
-      if (w.since > due) continue;
-      lookup(w.id).then(
-        (entry) => {
-          if (entry === undefined || !waiting.has(ticket)) return;
-          tickets.settle(ticket, Promise.resolve(w.root ? entry : [entry]));
+    const overdue = [...waiting].filter(([, w]) => w.since <= due);
+    if (overdue.length === 0) return;
+    looking = true;
+    lookup(overdue.map(([, w]) => w.id))
+      .then(
+        (found) => {
+          for (const [ticket, w] of overdue) {
+            const entry = found.get(w.id);
+            if (entry === undefined || !waiting.has(ticket)) continue;
+            tickets.settle(ticket, Promise.resolve(w.root ? entry : [entry]));
+          }
         },
         () => {}, // the ledger unreachable: try again next round
-      );
-    }
+      )
+      .finally(() => {
+        looking = false;
+      });
   }, LOOKUP_EVERY_MS);
   timer.unref();
   return {

@@ -5,6 +5,8 @@ import type { StateWindows } from './snapshot-codec.js';
 
 /** How often an owner looks whether one of its partitions grew enough for a new snapshot. */
 const LOOK_EVERY_MS = 5_000;
+/** How long a hand-off waits for its snapshot (it goes on being written after, for no one). */
+const HAND_OFF_MS = 5_000;
 
 /**
  * Keeps the snapshots of the partitions a node owns (distributed mode; docs/distributed.md, "State
@@ -59,9 +61,15 @@ export function createSnapshotKeeper(deps: {
   return {
     track: (p) => void covered.set(p, 0),
     untrack: (p) => void covered.delete(p),
+    // Bounded: the next owner waits for this hand-off, and a snapshot is only a cache.
     async handOff(p) {
       covered.delete(p);
-      await write(p);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, HAND_OFF_MS);
+      });
+      await Promise.race([write(p), late]);
+      clearTimeout(timer);
     },
     stop: () => clearInterval(timer),
   };

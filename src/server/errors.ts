@@ -44,6 +44,7 @@ const STATUS: Readonly<Record<string, number>> = {
   MW_RUNTIME_BUS_CLOSED: 503,
   MW_RUNTIME_BUS_CONNECTION: 503,
   MW_RUNTIME_PARTITION_ELSEWHERE: 503,
+  MW_RUNTIME_REMOTE: 503,
   // The cluster's control channel: a node or the broker did not answer.
   MW_RUNTIME_CONTROL: 503,
   MW_LEDGER_ADOPTING: 503,

@@ -108,7 +108,7 @@ export async function runMesh(
     await opened.mesh.idle();
     if (control !== undefined) {
       out.note('waiting until the whole mesh is quiet (no item on the stream, no node working) …');
-      await control.quiet();
+      await control.quiet(100, stop.signal);
     }
     await opened.ledger.flush();
   } catch (err) {
