@@ -116,16 +116,7 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
   const handling = new AsyncLocalStorage<true>();
   const watch = createDrainWatch(lanes, {
     pollMs: opts.drainPollMs ?? 50,
-    // A consumer recreated on a takeover starts with an ack floor of 0 while everything before it is
-    // done (a work queue keeps only what is not): with nothing pending, what it delivered is the floor.
-    ackFloor: (partition) =>
-      jsm.consumers
-        .info(stream, consumerNameOf(partition))
-        .then((info) =>
-          info.num_pending === 0 && info.num_ack_pending === 0
-            ? Math.max(info.ack_floor.stream_seq, info.delivered.stream_seq)
-            : info.ack_floor.stream_seq,
-        ),
+    ackFloor: (partition) => ackFloorOf(jsm, stream, partition),
   });
   let closing: Promise<void> | undefined;
   let shut = false;
@@ -214,6 +205,18 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
     [Symbol.asyncDispose]: close,
   };
   return bus;
+}
+
+/**
+ * Up to which stream sequence a partition's items are done. A consumer recreated on a takeover starts
+ * with an ack floor of 0 while everything before it is done (a work queue keeps only what is not):
+ * with nothing pending, what it delivered is the floor.
+ */
+async function ackFloorOf(jsm: JetStreamManager, stream: string, partition: number): Promise<number> {
+  const info = await jsm.consumers.info(stream, consumerNameOf(partition));
+  return info.num_pending === 0 && info.num_ack_pending === 0
+    ? Math.max(info.ack_floor.stream_seq, info.delivered.stream_seq)
+    : info.ack_floor.stream_seq;
 }
 
 /**
