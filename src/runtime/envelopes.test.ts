@@ -39,6 +39,13 @@ describe('child ids', () => {
     expect(new Set([first.id, next.id, other.id]).size).toBe(3);
   });
 
+  it('are derived the same way under a parent whose id is not a UUIDv7 (an id from outside)', () => {
+    const outside = { ...parent, id: '3f2b8c1e-9d4a-4e6f-8a7b-1c2d3e4f5a6b' };
+    const first = factory(true, 1_800_000_000_500).child(outside, agent, 'b.v1', {}, {}, 0);
+    const again = factory(true, 1_800_000_777_000).child(outside, agent, 'b.v1', {}, {}, 0);
+    expect(again.id).toBe(first.id);
+  });
+
   it('are random in embedded mode, and a remote agent’s own id is kept either way', () => {
     const a = factory(false, 1_800_000_000_500).child(parent, agent, 'b.v1', {}, {}, 0);
     const b = factory(false, 1_800_000_000_500).child(parent, agent, 'b.v1', {}, {}, 0);

@@ -116,7 +116,7 @@ export function createEnvelopeFactory(opts: {
         id:
           o.id ??
           (opts.derivedChildIds === true && seq !== undefined
-            ? derivedId(parent.id, agent.name, seq, now)
+            ? derivedId(parent, agent.name, seq)
             : formatUuidV7(now, r)),
         inputdigest: inputDigest(parent),
       } as Mutable<Envelope>;
@@ -136,12 +136,13 @@ export function createEnvelopeFactory(opts: {
 
 /**
  * A UUIDv7 made of what it names, not of chance: the parent's time (its id's first 48 bits when it is
- * a UUIDv7, `now` otherwise) and the first bytes of SHA-256(parent id, agent, seq).
+ * a UUIDv7, else its `time`, both fixed once the parent is recorded) and the first bytes of
+ * SHA-256(parent id, agent, seq).
  */
-function derivedId(parentId: string, agent: string, seq: number, now: number): string {
-  const digest = createHash('sha256').update(`${parentId}\u0000${agent}\u0000${seq}`).digest();
-  const ms = /^[0-9a-f]{8}-[0-9a-f]{4}-7/.test(parentId)
-    ? Number.parseInt(parentId.slice(0, 8) + parentId.slice(9, 13), 16)
-    : now;
+function derivedId(parent: Envelope, agent: string, seq: number): string {
+  const digest = createHash('sha256').update(`${parent.id}\u0000${agent}\u0000${seq}`).digest();
+  const ms = /^[0-9a-f]{8}-[0-9a-f]{4}-7/.test(parent.id)
+    ? Number.parseInt(parent.id.slice(0, 8) + parent.id.slice(9, 13), 16)
+    : Date.parse(parent.time) || 0;
   return formatUuidV7(ms, digest);
 }
