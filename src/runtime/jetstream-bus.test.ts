@@ -8,7 +8,7 @@ import { isMeshwardenError } from '../envelope/index.js';
 import type { Bus, BusValue } from './bus.js';
 import { describeBusConformance } from './bus-conformance.js';
 import { type JetStreamBusOptions, openJetStreamBus } from './jetstream-bus.js';
-import { partitionSubject, streamNameOf } from './jetstream-names.js';
+import { consumerNameOf, partitionSubject, streamNameOf } from './jetstream-names.js';
 import { cuttableProxy } from './tcp-cut-test-kit.js';
 
 const SERVERS = process.env.MW_TEST_NATS ?? 'nats://127.0.0.1:4222';
@@ -137,6 +137,31 @@ describe('JetStream bus', () => {
     await both.promise;
     expect(seen).toEqual([{ n: 1 }, { n: 2 }]);
     await next.drain();
+  });
+
+  it('binds a partition again when its consumer is deleted under it, and reports it', async () => {
+    const mesh = freshMesh();
+    const errors: string[] = [];
+    await using bus = await open(mesh, {
+      onError: (err) => errors.push(isMeshwardenError(err) ? err.code : String(err)),
+    });
+    const seen: BusValue[] = [];
+    let arrived = deferred<void>();
+    bus.subscribe(5, (items) => {
+      seen.push(...items);
+      arrived.resolve();
+    });
+    await bus.publish(5, { n: 1 });
+    await arrived.promise;
+    arrived = deferred<void>();
+    // As a mistaken operator (or a lost broker state) would: the partition's owner still holds it.
+    const jsm = await jetstreamManager(admin);
+    await jsm.consumers.delete(streamNameOf(mesh), consumerNameOf(5));
+    await bus.publish(5, { n: 2 });
+    await arrived.promise;
+    expect(seen).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(errors).toContain('MW_RUNTIME_BUS_CONSUMER');
+    await bus.drain();
   });
 
   it('keeps a batch that runs longer than the ack wait from being redelivered (+WPI)', async () => {

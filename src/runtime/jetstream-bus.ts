@@ -259,10 +259,17 @@ async function bindLane<T extends BusValue>(
 ): Promise<void> {
   const { opts, parts, maxBatch, report, isShut } = ctx;
   const name = consumerNameOf(lane.partition);
+  // Reported, and bound again a moment later while the lane is still subscribed: a partition whose
+  // owner keeps its lease must not stay unserved (the broker restarted, the consumer was deleted).
   const gone = (cause: unknown) => {
-    lane.state = 'gone';
     report(consumerError(lane.partition, cause), lane.partition, []);
+    if (isGone(lane)) return;
+    lane.state = 'binding';
+    lane.messages = undefined;
     ctx.check();
+    setTimeout(() => {
+      if (!isShut() && !isGone(lane)) void bindLane(lane, { ...ctx, takeOver: false });
+    }, REBIND_MS).unref();
   };
   try {
     // On a work queue the stream holds exactly what was not acked: a new consumer delivers all of
@@ -282,7 +289,13 @@ async function bindLane<T extends BusValue>(
     });
     const consumer = await parts.js.consumers.get(parts.stream, name);
     if (isShut() || isGone(lane)) return;
-    const messages = await consumer.consume({ max_messages: maxBatch, callback: (msg) => lane.arrive(msg) });
+    // Ends (and binds again, below) if the consumer is deleted: by default the client waits for it to
+    // come back, which nothing would do, and the partition would stall unsaid.
+    const messages = await consumer.consume({
+      max_messages: maxBatch,
+      abort_on_missing_resource: true,
+      callback: (msg) => lane.arrive(msg),
+    });
     if (isShut() || isGone(lane)) {
       await messages.close();
       return;
@@ -297,7 +310,10 @@ async function bindLane<T extends BusValue>(
   }
 }
 
-/** Unsubscribed (or failed) meanwhile: a read through a function, as the state changes across awaits. */
+/** How long a lane whose consumer stopped or could not be made waits before it binds again. */
+const REBIND_MS = 1_000;
+
+/** Unsubscribed meanwhile: a read through a function, as the state changes across awaits. */
 function isGone(lane: JetStreamLane): boolean {
   return lane.state === 'gone';
 }
