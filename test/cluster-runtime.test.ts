@@ -36,19 +36,21 @@ function freshCluster() {
     await (await jetstreamManager(nc)).streams.delete(streamNameOf(mesh)).catch(() => {});
     await nc.close();
   });
-  const join_ = async (node: string): Promise<OpenedMesh & { close(): Promise<void> }> => {
-    const opened = await openMesh({
+  const open = (node: string, ledgerAt = at.location) =>
+    openMesh({
       meshFile: file,
       dataDir: join(dir, `data-${node}`),
       log,
-      ledgerAt: at.location,
+      ledgerAt,
       cluster: { servers: NATS, node, leaseMs: 3_000 },
     });
+  const join_ = async (node: string): Promise<OpenedMesh & { close(): Promise<void> }> => {
+    const opened = await open(node);
     if (!opened.ok) throw new Error(JSON.stringify(opened));
     onTestFinished(() => opened.opened.close());
     return opened.opened;
   };
-  return { mesh, join: join_ };
+  return { mesh, join: join_, open };
 }
 
 const ownedBy = (o: OpenedMesh) => o.mesh.node!.owned();
@@ -165,6 +167,18 @@ describe('a cluster of two nodes in one process', () => {
     // Decided on a now, under the freeze b recorded.
     const held = await a.mesh.inject('api', { type: 'job.queued.v1', subject, data: { n: 3 } });
     expect((held.data as { verdict: { decision: string } }).verdict.decision).toBe('hold');
+  });
+
+  it('refuses a node of the same mesh name on another ledger, which would split the mesh', async () => {
+    const cluster = freshCluster();
+    await cluster.join('a');
+    const other = await cluster.open('b', freshSchema().location);
+    expect(other.ok).toBe(false);
+    if (!other.ok) {
+      const [error] = other.errors ?? [];
+      expect(error?.code).toBe('MW_RUNTIME_CLUSTER_MISMATCH');
+      expect(error?.message).toContain('same partition count and ledger');
+    }
   });
 
   it('refuses to join without a PostgreSQL ledger', async () => {

@@ -1,5 +1,5 @@
 export { parseCheckpoint, verifyCheckpointSignature } from './checkpoint.js';
-export { locationScheme, type OpenLedgerOptions, openLedgerAt } from './location.js';
+export { ledgerName, locationScheme, type OpenLedgerOptions, openLedgerAt } from './location.js';
 export {
   type Durability,
   type Ledger,

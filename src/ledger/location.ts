@@ -125,3 +125,17 @@ function heldUntilClosed(ledger: Ledger, lock: WriterLock | undefined): Ledger {
   };
   return { ...ledger, close, [Symbol.asyncDispose]: close };
 }
+
+/**
+ * What names a ledger across processes whatever host alias reaches it: a PostgreSQL location's
+ * database and schema (`postgres:test/retention`), a file's path otherwise. Nodes of one cluster
+ * must share it (a node on another schema would split the mesh's chains).
+ */
+export function ledgerName(location: string): string {
+  const scheme = locationScheme(location);
+  if (scheme !== 'postgres' && scheme !== 'postgresql') return location;
+  const at = parsePostgresLocation(location);
+  if (isMeshwardenError(at)) return location;
+  const db = new URL(at.connectionString).pathname.replace(/^\//, '');
+  return `postgres:${db}/${at.schema}`;
+}

@@ -12,7 +12,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { type NatsConnection, nanos } from '@nats-io/transport-node';
-import { errorText } from '../envelope/index.js';
+import { errorText, isMeshwardenError } from '../envelope/index.js';
 import type { Bus, BusHandler, BusOptions, BusValue } from './bus.js';
 import { runtimeError } from './errors.js';
 import { createDrainWatch } from './jetstream-drain.js';
@@ -46,6 +46,12 @@ export type JetStreamBusOptions<T> = BusOptions<T> & {
   readonly duplicateWindowMs?: number;
   /** How often drain asks the broker about partitions handled elsewhere (default 50 ms). */
   readonly drainPollMs?: number;
+  /**
+   * What every bus of the mesh must agree on (a cluster node's partition count and ledger), kept as
+   * the stream's description by the first: a bus whose identity differs is refused
+   * (`MW_RUNTIME_CLUSTER_MISMATCH`), rather than join a mesh it would split.
+   */
+  readonly identity?: string;
 };
 
 /**
@@ -66,6 +72,7 @@ export async function openJetStreamBus<T extends BusValue>(opts: JetStreamBusOpt
     return createJetStreamBus(opts, { nc, jsm, js: jetstream(nc), stream, ownConnection });
   } catch (cause) {
     if (ownConnection) await nc.close().catch(() => {});
+    if (isMeshwardenError(cause)) throw cause;
     throw runtimeError('MW_RUNTIME_BUS_STREAM', { stream, cause: errorText(cause) }, { cause });
   }
 }
@@ -73,7 +80,7 @@ export async function openJetStreamBus<T extends BusValue>(opts: JetStreamBusOpt
 /** Creates the mesh's stream, or binds the one another node created (the same config is a no-op). */
 async function ensureStream(
   jsm: JetStreamManager,
-  opts: Pick<JetStreamBusOptions<never>, 'mesh' | 'duplicateWindowMs'>,
+  opts: Pick<JetStreamBusOptions<never>, 'mesh' | 'duplicateWindowMs' | 'identity'>,
 ): Promise<void> {
   const name = streamNameOf(opts.mesh);
   const subjects = meshSubjects(opts.mesh);
@@ -82,6 +89,14 @@ async function ensureStream(
     // Made by something else: the bus would publish where no one listens, or keep acked items.
     if (config.retention !== RetentionPolicy.Workqueue || !config.subjects?.includes(subjects))
       throw new Error(`the stream exists, and is not a work queue on ${subjects}`);
+    const recorded = config.description ?? '';
+    if (opts.identity !== undefined && recorded !== '' && recorded !== opts.identity) {
+      throw runtimeError('MW_RUNTIME_CLUSTER_MISMATCH', {
+        mesh: opts.mesh,
+        recorded,
+        identity: opts.identity,
+      });
+    }
     return;
   } catch (err) {
     if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
@@ -93,6 +108,7 @@ async function ensureStream(
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
     duplicate_window: nanos(opts.duplicateWindowMs ?? 120_000),
+    ...(opts.identity === undefined ? {} : { description: opts.identity }),
   });
 }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { MeshwardenError } from '../envelope/index.js';
+import { ledgerName } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import { runtimeError } from './errors.js';
 import { openJetStreamBus } from './jetstream-bus.js';
@@ -57,7 +58,13 @@ const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
  * connection; the leases on a connection of their own, so a flood of items never delays a renewal
  * (both go to the same servers, so a cut cuts both). Rejects with `MW_RUNTIME_BUS_*` errors.
  */
-export async function linkCluster(policy: Policy, opts: ClusterOptions, log: Logger): Promise<ClusterLink> {
+export async function linkCluster(
+  policy: Policy,
+  opts: ClusterOptions,
+  /** Where the shared ledger is: nodes of one mesh must name the same one. */
+  ledgerAt: string,
+  log: Logger,
+): Promise<ClusterLink> {
   const mesh = policy.mesh;
   // Checked before anything subscribes: the id is a subject token (replies, the control channel).
   if (!NODE_ID.test(opts.node)) {
@@ -78,6 +85,8 @@ export async function linkCluster(policy: Policy, opts: ClusterOptions, log: Log
       mesh,
       partitions: policy.partitions,
       idOf,
+      // The first node records them; a node with another count or ledger is refused, not joined.
+      identity: `partitions ${policy.partitions}, ledger ${ledgerName(ledgerAt)}`,
       onError: (err, failed) => {
         // A batch that did not become durable told its senders; the ledger logs why it failed.
         if ((err as MeshwardenError).code === 'MW_RUNTIME_BUS_NOT_DURABLE') return;

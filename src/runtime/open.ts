@@ -148,7 +148,11 @@ async function openOnLedger(
   }
   const clock = opts.clock ?? systemClock;
   if (opts.cluster !== undefined)
-    return openClusterNode(ledger, policy, modules, { ...opts, cluster: opts.cluster });
+    return openClusterNode(ledger, policy, modules, {
+      ...opts,
+      cluster: opts.cluster,
+      ledgerAt: opts.ledgerAt ?? '',
+    });
   const mesh = createMesh({
     policy,
     ledger,
@@ -221,10 +225,11 @@ async function openClusterNode(
   modules: LoadedModules,
   opts: Pick<Parameters<typeof openMesh>[0], 'clock' | 'retry' | 'transports' | 'log'> & {
     cluster: ClusterOptions;
+    ledgerAt: string;
   },
 ): Promise<OpenMeshResult> {
   const log = opts.log.child({ layer: 'runtime', node: opts.cluster.node });
-  const link = await linkCluster(policy, opts.cluster, log);
+  const link = await linkCluster(policy, opts.cluster, opts.ledgerAt, log);
   // Bound below, once the mesh it serves exists; a pilot action cannot come before the API listens.
   let control: ClusterControl | undefined;
   let leases: PartitionLeases | undefined;
