@@ -81,6 +81,16 @@ describe('run --cluster', () => {
     expect(owners.some((n) => n.includes('-run-'))).toBe(true);
   });
 
+  it('refuses --node without --cluster, and a --cluster URL that is not NATS, as usage errors', async () => {
+    const { dir, file } = retentionCluster();
+    const alone = await runCli(['run', file, '--node', 'a', '--data', join(dir, 'run')]);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('--node names a node of a cluster: it needs --cluster');
+    const http = await runCli(['up', file, '--cluster', 'http://127.0.0.1:4222', '--data', join(dir, 'up')]);
+    expect(http.code).toBe(2);
+    expect(http.stderr).toContain('--cluster takes a NATS URL');
+  });
+
   it('refuses a cluster without a PostgreSQL ledger, in one line', async () => {
     const { dir, file } = retentionCluster();
     const run = await runCli(['run', file, '--cluster', NATS, '--data', join(dir, 'run')]);

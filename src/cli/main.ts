@@ -54,8 +54,20 @@ const nodeOption = () =>
     '--node <id>',
     "this node's id in the cluster, unique in the mesh (default: host name and port, or pid)",
   );
-const clusterOf = (o: { cluster?: string; node?: string }, fallback: string) =>
-  o.cluster === undefined ? {} : { cluster: { servers: o.cluster, node: o.node ?? defaultNode(fallback) } };
+const clusterOf = (o: { cluster?: string; node?: string }, fallback: string) => {
+  if (o.cluster === undefined) {
+    if (o.node !== undefined)
+      program.error('--node names a node of a cluster: it needs --cluster', { exitCode: EXIT.usage });
+    return {};
+  }
+  // nats://, tls:// (or ws://, wss://), or a bare host:port: another scheme is another protocol.
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(o.cluster)?.[1]?.toLowerCase();
+  if (scheme !== undefined && !['nats', 'tls', 'ws', 'wss'].includes(scheme))
+    program.error(`--cluster takes a NATS URL (nats://host:4222), not ${scheme}://`, {
+      exitCode: EXIT.usage,
+    });
+  return { cluster: { servers: o.cluster, node: o.node ?? defaultNode(fallback) } };
+};
 
 const program = new Command('meshwarden')
   .description(

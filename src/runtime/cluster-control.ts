@@ -292,3 +292,14 @@ function settled<T>(work: Promise<T>): Promise<Wire<T>> {
 function failure(err: unknown): Wire<never> {
   return { error: errorToWire(err) };
 }
+
+/**
+ * The partitions no live node answered for (a take-over under way): what a mesh-wide list built
+ * from the nodes' statuses cannot show, said beside it so that a pilot never reads it as empty.
+ */
+export function unownedPartitions(nodes: readonly NodeStatus[], partitions: number): number[] {
+  const owned = new Set(nodes.flatMap((n) => n.owned));
+  const missing: number[] = [];
+  for (let p = 0; p < partitions; p++) if (!owned.has(p)) missing.push(p);
+  return missing;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fitted, type NodeStatus } from './cluster-control.js';
+import { fitted, type NodeStatus, unownedPartitions } from './cluster-control.js';
 import { zeroCounts } from './events.js';
 import type { HoldView } from './holds.js';
 
@@ -32,5 +32,14 @@ describe("a node's status fits one NATS message", () => {
         .held.slice(0, ok.held.length)
         .map((h) => h.msgId),
     );
+  });
+});
+
+describe('partitions no live node owns', () => {
+  it('are named beside a mesh-wide list, so that it never reads as empty', () => {
+    const node = (name: string, owned: number[]) => ({ node: name, owned }) as unknown as NodeStatus;
+    expect(unownedPartitions([node('a', [0, 3]), node('b', [1])], 4)).toEqual([2]);
+    expect(unownedPartitions([node('a', [0, 1, 2, 3])], 4)).toEqual([]);
+    expect(unownedPartitions([], 2)).toEqual([0, 1]);
   });
 });

@@ -41,7 +41,7 @@ export {
   type ToolSchemaReader,
   type ToolSchemaResult,
 } from '../policy/index.js';
-export type { ClusterControl, NodeStatus } from './cluster-control.js';
+export { type ClusterControl, type NodeStatus, unownedPartitions } from './cluster-control.js';
 export {
   type AgentContext,
   type AgentDefinition,

@@ -118,7 +118,9 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   }
   if (opts.cluster !== undefined) {
     // The writer's heads are those of partitions it held; the others moved on elsewhere.
-    out.note(`stopped cleanly: node ${opts.cluster.node} handed its partitions to the live nodes`);
+    out.note(
+      `stopped cleanly: node ${opts.cluster.node} handed its partitions off to the nodes still live, if any`,
+    );
     return EXIT.ok;
   }
   const heads = ledger.heads();

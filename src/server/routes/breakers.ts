@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { clusterCounts, isMeshwardenError, summarize } from '../../runtime/index.js';
+import { clusterCounts, isMeshwardenError, summarize, unownedPartitions } from '../../runtime/index.js';
 import type { ApiDeps } from '../deps.js';
 import { apiError } from '../errors.js';
 import { errors } from '../schemas.js';
@@ -46,6 +46,12 @@ export async function breakerRoutes(app: FastifyInstance, deps: ApiDeps): Promis
                 },
               },
               frozen: { type: 'array', items: { type: 'string' } },
+              unowned: {
+                type: 'array',
+                items: { type: 'integer' },
+                description:
+                  'In a cluster: partitions no live node owns just now (a take-over under way), whose breakers are not listed',
+              },
             },
           },
           ...errors(503),
@@ -54,12 +60,19 @@ export async function breakerRoutes(app: FastifyInstance, deps: ApiDeps): Promis
     },
     async () => {
       // A cluster: the breakers open in any live node's partitions, a key open in several listed once.
-      const { counts, state } =
-        deps.cluster === undefined
-          ? { counts: mesh.counts(), state: mesh.state }
-          : clusterCounts([], await deps.cluster.nodes());
+      if (deps.cluster === undefined) {
+        const summary = summarize(mesh.counts(), mesh.state, deps.ledger, mesh.policy);
+        return { breakers: summary.breakers, frozen: summary.frozen };
+      }
+      const nodes = await deps.cluster.nodes();
+      const { counts, state } = clusterCounts([], nodes);
       const summary = summarize(counts, state, deps.ledger, mesh.policy);
-      return { breakers: summary.breakers, frozen: summary.frozen };
+      const unowned = unownedPartitions(nodes, mesh.policy.partitions);
+      return {
+        breakers: summary.breakers,
+        frozen: summary.frozen,
+        ...(unowned.length === 0 ? {} : { unowned }),
+      };
     },
   );
 

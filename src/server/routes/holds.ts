@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type HoldView, isMeshwardenError } from '../../runtime/index.js';
+import { type HoldView, isMeshwardenError, unownedPartitions } from '../../runtime/index.js';
 import type { ApiDeps } from '../deps.js';
 import { apiError } from '../errors.js';
 import { errors, reasonBody } from '../schemas.js';
@@ -72,7 +72,9 @@ async function heldEverywhere(deps: ApiDeps) {
   const seen = new Set<string>();
   const holds: (ReturnType<typeof holdOf> & { node: string; at: number })[] = [];
   let unlisted = 0;
-  for (const n of await deps.cluster.nodes()) {
+  const nodes = await deps.cluster.nodes();
+  const unowned = unownedPartitions(nodes, deps.mesh.policy.partitions);
+  for (const n of nodes) {
     unlisted += n.heldTotal - n.held.length;
     for (const h of n.held) {
       // A partition changing hands may be listed by both nodes for a moment.
@@ -82,7 +84,11 @@ async function heldEverywhere(deps: ApiDeps) {
     }
   }
   const listed = holds.sort((a, b) => a.at - b.at).map(({ at: _at, ...hold }) => hold);
-  return unlisted === 0 ? { holds: listed } : { holds: listed, unlisted };
+  return {
+    holds: listed,
+    ...(unlisted === 0 ? {} : { unlisted }),
+    ...(unowned.length === 0 ? {} : { unowned }),
+  };
 }
 
 /** The held queue, and a pilot's approve and reject. */
@@ -102,6 +108,12 @@ export async function holdRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
               unlisted: {
                 type: 'integer',
                 description: 'In a cluster: holds a node has beyond what its status could carry',
+              },
+              unowned: {
+                type: 'array',
+                items: { type: 'integer' },
+                description:
+                  'In a cluster: partitions no live node owns just now (a take-over under way), whose holds are not listed',
               },
             },
           },
