@@ -1,6 +1,6 @@
 // `run --cluster` beside an `up --cluster` node, on the real NATS and PostgreSQL: the retention
 // example run as a cluster prints the summary embedded `run` prints.
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -89,6 +89,16 @@ describe('run --cluster', () => {
     const http = await runCli(['up', file, '--cluster', 'http://127.0.0.1:4222', '--data', join(dir, 'up')]);
     expect(http.code).toBe(2);
     expect(http.stderr).toContain('--cluster takes a NATS URL');
+  });
+
+  it('fails in one line when NATS cannot be reached, and leaves no data directory of its own behind', async () => {
+    const { dir, file } = retentionCluster();
+    const data = join(dir, 'never');
+    const cluster = ['--cluster', 'nats://127.0.0.1:1', '--ledger', freshSchema().location];
+    const run = await runCli(['run', file, ...cluster, '--data', data]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('MW_RUNTIME_BUS_CONNECT');
+    expect(existsSync(data)).toBe(false);
   });
 
   it('refuses a cluster without a PostgreSQL ledger, in one line', async () => {

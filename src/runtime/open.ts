@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
@@ -102,14 +102,26 @@ export async function openMesh(opts: {
   const policy = loaded.policy;
   const modules = await loadModules(policy, transports);
   if (!modules.ok) return { ok: false, errors: modules.errors };
-  // The ledger and the tokens are the owner's alone: a data directory made here is 0700.
-  await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
-  const durability = opts.durability ?? policy.ledger.durability;
-  const shared = opts.cluster === undefined ? {} : { shared: true };
   if (opts.cluster !== undefined && !locationScheme(opts.ledgerAt ?? '')?.startsWith('postgres')) {
     const what = 'a PostgreSQL ledger every node shares (--ledger postgres://…)';
     return { ok: false, errors: [runtimeError('MW_RUNTIME_NOT_CLUSTERED', { what })] };
   }
+  // The ledger and the tokens are the owner's alone: a data directory made here is 0700.
+  const made = await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+  const opened = await openInDataDir(policy, modules.modules, opts);
+  // A start that failed leaves no empty data directory of its own making behind.
+  if (!opened.ok && made !== undefined) await rmdir(opts.dataDir).catch(() => {});
+  return opened;
+}
+
+/** openMesh once its data directory exists: opens the ledger, then the mesh on it. */
+async function openInDataDir(
+  policy: Policy,
+  modules: LoadedModules,
+  opts: Parameters<typeof openMesh>[0],
+): Promise<OpenMeshResult> {
+  const durability = opts.durability ?? policy.ledger.durability;
+  const shared = opts.cluster === undefined ? {} : { shared: true };
   const ledger = await openLedgerIn(opts.dataDir, opts.ledgerAt, {
     origin: policy.mesh,
     durability,
@@ -117,7 +129,7 @@ export async function openMesh(opts: {
   });
   if (isMeshwardenError(ledger)) return { ok: false, errors: [ledger] };
   try {
-    return await openOnLedger(ledger, policy, modules.modules, durability, opts);
+    return await openOnLedger(ledger, policy, modules, durability, opts);
   } catch (err) {
     // A read or an append that fails before the mesh is handed over (the ledger's server gone, a
     // ledger recovery cannot read) closes what was opened, and is a value when it is typed.
