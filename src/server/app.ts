@@ -116,7 +116,11 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     // Fastify's own client errors keep their status (400 for a bad length, say); the rest map by code.
     const own = !isMeshwardenError(err) && !('validation' in err) && error.code === 'MW_API_BAD_REQUEST';
     const status = own ? (err.statusCode ?? 400) : statusOf(error);
-    if (status >= 500) request.log.error({ err, url: request.url }, 'api call failed');
+    // A 503 is an outage the caller is told to ride out (a take-over, NATS or the ledger away): said
+    // once per call at warn, without a stack; a 500 is a bug, with its stack.
+    if (status === 503 && isMeshwardenError(error))
+      request.log.warn({ code: error.code, url: request.url }, `api call refused for now: ${error.message}`);
+    else if (status >= 500) request.log.error({ err, url: request.url }, 'api call failed');
     else {
       const refusal = bodyRefusalOf(request, err);
       if (refusal !== undefined) await recordRefusal(deps, request, refusal, error);
