@@ -1,8 +1,7 @@
 import type pg from 'pg';
-import { sha256 } from '../envelope/index.js';
 import type { PartitionSnapshots, SnapshotHead } from './ports.js';
 import type { Tables } from './postgres-schema.js';
-import { KEEP_SNAPSHOTS } from './sqlite-snapshots.js';
+import { snapshotHeadOf, snapshotsKept } from './snapshot-heads.js';
 
 type HeadRow = {
   partition: number;
@@ -27,15 +26,8 @@ export function postgresSnapshots(
   return {
     putSnapshot: (s, opts = {}) =>
       run('store a snapshot', async () => {
-        const head: SnapshotHead = {
-          partition: s.partition,
-          seq: s.seq,
-          hash: s.hash,
-          format: s.format,
-          digest: sha256(s.body),
-          bytes: Buffer.byteLength(s.body),
-        };
-        const keep = Math.max(1, opts.keep ?? KEEP_SNAPSHOTS);
+        const head = snapshotHeadOf(s);
+        const keep = snapshotsKept(opts);
         const client = await pool.connect();
         try {
           await client.query('BEGIN');

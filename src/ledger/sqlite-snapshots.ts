@@ -1,10 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
-import { sha256 } from '../envelope/index.js';
 import { causeText, ledgerError } from './errors.js';
 import type { PartitionSnapshots, SnapshotHead } from './ports.js';
-
-/** Snapshots kept per partition unless the writer says otherwise: the newest, and one to fall back on. */
-export const KEEP_SNAPSHOTS = 2;
+import { snapshotHeadOf, snapshotsKept } from './snapshot-heads.js';
 
 type HeadRow = {
   partition: number | bigint;
@@ -39,15 +36,8 @@ export function sqliteSnapshots(
   return {
     async putSnapshot(s, opts = {}) {
       await ready();
-      const head: SnapshotHead = {
-        partition: s.partition,
-        seq: s.seq,
-        hash: s.hash,
-        format: s.format,
-        digest: sha256(s.body),
-        bytes: Buffer.byteLength(s.body),
-      };
-      const keep = Math.max(1, opts.keep ?? KEEP_SNAPSHOTS);
+      const head = snapshotHeadOf(s);
+      const keep = snapshotsKept(opts);
       try {
         db.exec('BEGIN IMMEDIATE');
         try {
