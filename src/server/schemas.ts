@@ -56,3 +56,11 @@ export const verdictCounts = {
 export function errors(...codes: readonly number[]): Record<number, typeof errorReply> {
   return Object.fromEntries([401, 403, 429, ...codes].map((code) => [code, errorReply]));
 }
+
+/** In a cluster: partitions no live node owns just now (a take-over under way), left out of a list. */
+export const unownedSchema = {
+  type: 'array',
+  items: { type: 'integer' },
+  description:
+    'In a cluster: partitions no live node owns just now (a take-over under way), whose entries the list could not hold',
+} as const;

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { clusterCounts, isMeshwardenError, summarize, unownedPartitions } from '../../runtime/index.js';
 import type { ApiDeps } from '../deps.js';
 import { apiError } from '../errors.js';
-import { errors } from '../schemas.js';
+import { errors, unownedSchema } from '../schemas.js';
 
 const text = { type: 'string', minLength: 1, maxLength: 500 } as const;
 const subjectBody = {
@@ -46,12 +46,7 @@ export async function breakerRoutes(app: FastifyInstance, deps: ApiDeps): Promis
                 },
               },
               frozen: { type: 'array', items: { type: 'string' } },
-              unowned: {
-                type: 'array',
-                items: { type: 'integer' },
-                description:
-                  'In a cluster: partitions no live node owns just now (a take-over under way), whose breakers are not listed',
-              },
+              unowned: unownedSchema,
             },
           },
           ...errors(503),

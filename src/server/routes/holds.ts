@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { type HoldView, isMeshwardenError, unownedPartitions } from '../../runtime/index.js';
 import type { ApiDeps } from '../deps.js';
 import { apiError } from '../errors.js';
-import { errors, reasonBody } from '../schemas.js';
+import { errors, reasonBody, unownedSchema } from '../schemas.js';
 
 const hold = {
   type: 'object',
@@ -109,12 +109,7 @@ export async function holdRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
                 type: 'integer',
                 description: 'In a cluster: holds a node has beyond what its status could carry',
               },
-              unowned: {
-                type: 'array',
-                items: { type: 'integer' },
-                description:
-                  'In a cluster: partitions no live node owns just now (a take-over under way), whose holds are not listed',
-              },
+              unowned: unownedSchema,
             },
           },
           ...errors(503),
