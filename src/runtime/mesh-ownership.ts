@@ -10,6 +10,7 @@ import { partitionOwnedRecord } from './records.js';
 import { recoverPartition } from './recovery.js';
 import { stateWindows } from './snapshot-codec.js';
 import { createSnapshotKeeper } from './snapshot-keeper.js';
+import { within } from './within.js';
 
 /**
  * Which partitions this node decides for (distributed mode), and the two moves the partition leases
@@ -126,13 +127,7 @@ export function createPartitionOwnership(deps: {
    * partition again once it heals. What it still held is redelivered to the next owner.
    */
   const handBack = async (p: number): Promise<void> => {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), GIVE_UP_MS);
-    });
-    const given = await Promise.race([router.give(p).then(() => 'given' as const), late]);
-    clearTimeout(timer);
-    if (given === 'late')
+    if (!(await within(GIVE_UP_MS, router.give(p))))
       log.warn({ partition: p }, 'the partition’s lane did not settle in time; moving on');
   };
 

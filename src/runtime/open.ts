@@ -21,6 +21,7 @@ import { type ClusterOptions, linkCluster } from './open-cluster.js';
 import type { PartitionLeases } from './partition-leases.js';
 import { ENTRY, policyLoadedRecord } from './records.js';
 import { type Transport, toolSchemaReader } from './transports.js';
+import { within } from './within.js';
 
 export type OpenedMesh = {
   readonly mesh: Mesh;
@@ -280,11 +281,7 @@ async function openClusterNode(
     closing ??= (async () => {
       // Replies to what this node sent come from the owners: wait for them before leaving, but not
       // for good (an owner gone for good), and not at all once the ledger failed (nothing settles).
-      if (!ledgerFailed)
-        await within(
-          CLOSE_WAIT_MS,
-          mesh.idle().catch(() => {}),
-        );
+      if (!ledgerFailed) await within(CLOSE_WAIT_MS, mesh.idle());
       await leases?.close();
       mesh.node?.stop();
       if (!(await within(CLOSE_WAIT_MS, mesh.close())))
@@ -301,17 +298,6 @@ async function openClusterNode(
 
 /** How long a leaving cluster node waits for its work in flight, at each of two steps. */
 const CLOSE_WAIT_MS = 30_000;
-
-/** Whether `work` settled within `ms`. */
-async function within(ms: number, work: Promise<unknown>): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  const done = await Promise.race([work.then(() => true), late]);
-  clearTimeout(timer);
-  return done;
-}
 
 /**
  * The partition count the ledger was last opened with: its latest `policy.loaded` (or, distributed,

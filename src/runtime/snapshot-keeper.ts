@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { LedgerWriter, PartitionSnapshots } from '../ledger/index.js';
 import { type FoldSource, SNAPSHOT_EVERY, snapshotPartition } from './partition-snapshot.js';
 import type { StateWindows } from './snapshot-codec.js';
+import { within } from './within.js';
 
 /** How often an owner looks whether one of its partitions grew enough for a new snapshot. */
 const LOOK_EVERY_MS = 5_000;
@@ -64,12 +65,7 @@ export function createSnapshotKeeper(deps: {
     // Bounded: the next owner waits for this hand-off, and a snapshot is only a cache.
     async handOff(p) {
       covered.delete(p);
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, HAND_OFF_MS);
-      });
-      await Promise.race([write(p), late]);
-      clearTimeout(timer);
+      await within(HAND_OFF_MS, write(p));
     },
     stop: () => clearInterval(timer),
   };
