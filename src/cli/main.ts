@@ -98,7 +98,10 @@ program
 program
   .command('run')
   .argument('[mesh]', 'the mesh file', 'mesh.yaml')
-  .option('--input <file>', 'JSON Lines, one root message a line: {"source", "type", "subject", "data"}')
+  .option(
+    '--input <file>',
+    'JSON Lines, one root message a line: {"source", "type", "subject", "data"} (default: messages.jsonl beside the mesh file, if there is one; not with --cluster)',
+  )
   .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
   .addOption(ledgerOption())
   .addOption(durabilityOption())

@@ -3,7 +3,14 @@ import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 
 export type ScaffoldResult =
-  | { readonly ok: true; readonly files: readonly string[]; readonly note?: string }
+  | {
+      readonly ok: true;
+      readonly files: readonly string[];
+      /** What was done beside copying (a package.json changed). */
+      readonly note?: string;
+      /** What the user must fix for the mesh to load. */
+      readonly warning?: string;
+    }
   | { readonly ok: false; readonly clash: string };
 
 /**
@@ -23,17 +30,27 @@ export async function copyMeshFolder(source: string, target: string): Promise<Sc
     await writeFile(pkg, `${JSON.stringify({ private: true, type: 'module' }, null, 2)}\n`);
     return { ok: true, files: [...files, 'package.json'] };
   }
-  let type: unknown;
+  let manifest: unknown;
   try {
-    type = (JSON.parse(await readFile(pkg, 'utf8')) as { type?: unknown }).type;
+    manifest = JSON.parse(await readFile(pkg, 'utf8'));
   } catch {
-    return { ok: true, files, note: `${pkg} is not valid JSON; Node needs it to say "type": "module"` };
+    return { ok: true, files, warning: `${pkg} is not valid JSON; Node needs it to say "type": "module"` };
   }
-  return type === 'module'
-    ? { ok: true, files }
-    : {
-        ok: true,
-        files,
-        note: `${pkg} does not say "type": "module"; Node will not load the .ts agents as ES modules`,
-      };
+  if (manifest === null || typeof manifest !== 'object' || Array.isArray(manifest)) {
+    return { ok: true, files, warning: `${pkg} is not a JSON object; Node needs it to say "type": "module"` };
+  }
+  const type = (manifest as { type?: unknown }).type;
+  if (type === 'module') return { ok: true, files };
+  // A package.json without a type (what `npm install ./meshwarden-<v>.tgz` writes in an empty folder)
+  // means CommonJS to Node; saying "module" changes nothing else. An explicit "commonjs" is the
+  // project's own choice: say what it costs instead of changing it.
+  if (type === undefined) {
+    await writeFile(pkg, `${JSON.stringify({ ...manifest, type: 'module' }, null, 2)}\n`);
+    return { ok: true, files: [...files, 'package.json'], note: `added "type": "module" to ${pkg}` };
+  }
+  return {
+    ok: true,
+    files,
+    warning: `${pkg} says "type": ${JSON.stringify(type)}; Node will not load the .ts agents as ES modules`,
+  };
 }

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { PartitionSnapshots, SnapshotHead } from './ports.js';
+import type { PartitionSnapshots } from './ports.js';
 import type { Tables } from './postgres-schema.js';
 import { snapshotHeadOf, snapshotsKept } from './snapshot-heads.js';
 

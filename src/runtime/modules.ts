@@ -109,7 +109,9 @@ function bindPackageName(): void {
 function hintFor(cause: unknown): string {
   const code = (cause as { code?: unknown } | null)?.code;
   if (code === 'ERR_MODULE_NOT_FOUND' && errorText(cause).includes("'meshwarden'")) {
-    return ' (install meshwarden where the mesh lives: npm install meshwarden)';
+    // Not "npm install meshwarden": the package may not be on the registry the user reaches.
+    const root = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
+    return ` (install this copy of meshwarden where the mesh lives: npm install ${root})`;
   }
   // Node reports a CommonJS-scoped file that uses import as a SyntaxError, without a code.
   if (cause instanceof SyntaxError && errorText(cause).includes('outside a module')) {

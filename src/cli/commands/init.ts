@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { cliError, EXIT } from '../errors.js';
 import { displayPath, type Output } from '../output.js';
@@ -12,7 +13,8 @@ export async function init(dir: string, out: Output): Promise<number> {
     out.fail(cliError('MW_CLI_DIR_NOT_EMPTY', { dir, what: copied.clash }));
     return EXIT.usage;
   }
-  if (copied.note !== undefined) out.note(`warning: ${copied.note}`);
+  if (copied.note !== undefined) out.note(copied.note);
+  if (copied.warning !== undefined) out.note(`warning: ${copied.warning}`);
   const shown = displayPath(target);
   if (out.json) {
     out.document({
@@ -27,8 +29,23 @@ export async function init(dir: string, out: Output): Promise<number> {
   out.line(
     `  npx meshwarden run ${shown}/mesh.yaml --input ${shown}/messages.jsonl --data ${shown}/.meshwarden`,
   );
-  out.line(
-    `Agents import from 'meshwarden': outside a project that has it installed, run npm install meshwarden there.`,
-  );
+  out.line(packageAdvice(target));
   return EXIT.ok;
+}
+
+/**
+ * What to say about `import … from 'meshwarden'` in the scaffolded agents. Never "npm install
+ * meshwarden": the package may not be on the registry the user reaches, and the warden needs no
+ * install to run them (it resolves the name to itself, runtime/modules.ts). Only an editor's types do.
+ */
+function packageAdvice(target: string): string {
+  try {
+    createRequire(join(target, 'package.json')).resolve('meshwarden');
+    return `Agents import from 'meshwarden', which this folder has installed.`;
+  } catch {
+    return [
+      `Agents import from 'meshwarden': the warden resolves that to itself when it loads them, so they run as they are.`,
+      `For your editor's types, install this copy into the project: npm install ${PACKAGE_ROOT.replace(/\/$/, '')}`,
+    ].join('\n');
+  }
 }

@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import {
   type ClusterControl,
@@ -17,8 +18,7 @@ import {
   summarize,
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
-
-import { headsText, type Output, table } from '../output.js';
+import { displayPath, headsText, type Output, table } from '../output.js';
 import { cliTransports } from '../transports.js';
 import { reportOpenFailure } from './policy-check.js';
 
@@ -42,13 +42,16 @@ export async function runMesh(
   log: Logger,
   observe?: (opened: OpenedMesh) => void,
 ): Promise<{ code: number; summary?: RunSummary }> {
-  const input = opts.input === undefined ? undefined : resolve(opts.input);
+  const given = opts.input ?? sampleBeside(opts);
+  if (given !== opts.input && given !== undefined)
+    out.note(`no --input: feeding ${displayPath(given)}, the messages file beside the mesh file`);
+  const input = given === undefined ? undefined : resolve(given);
   if (input !== undefined) {
     try {
       // A directory or a FIFO passes access(); only a regular file is read line by line.
       if (!(await stat(input)).isFile()) throw new Error('not a regular file');
     } catch (cause) {
-      out.fail(cliError('MW_CLI_INPUT_MISSING', { file: opts.input ?? '', cause: (cause as Error).message }));
+      out.fail(cliError('MW_CLI_INPUT_MISSING', { file: given ?? '', cause: (cause as Error).message }));
       return { code: EXIT.usage };
     }
   }
@@ -177,4 +180,14 @@ export function printSummary(s: RunSummary, out: Output): void {
   for (const b of s.breakers) out.line(`breaker ${b.id} open for ${b.key} (${b.action})`);
   if (s.frozen.length > 0) out.line(`frozen: ${s.frozen.join(', ')}`);
   out.line(`ledger: ${s.ledger.entries} entries, ${headsText(s.ledger.heads)}`);
+}
+
+/**
+ * `run` without `--input`, embedded: the `messages.jsonl` that `init` scaffolds beside mesh.yaml, so
+ * `meshwarden init && meshwarden run` shows the mesh at work. A cluster node feeds nothing unasked.
+ */
+function sampleBeside(opts: RunOptions): string | undefined {
+  if (opts.cluster !== undefined) return undefined;
+  const sample = join(dirname(resolve(opts.mesh)), 'messages.jsonl');
+  return existsSync(sample) ? sample : undefined;
 }
