@@ -5,17 +5,19 @@ import type { LedgerStatus, PartitionHead } from '../api/types.js';
 import { usePolled } from '../api/use-polled.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
 import { timeText } from '../shell/time-text.js';
+import { EntryList } from './EntryList.js';
 import { VerifyStatus } from './VerifyStatus.js';
 
 /**
- * The ledger's integrity: how long it is, its head hash (one per partition: each partition is a hash
- * chain of its own), and whether it last verified intact.
+ * The ledger as it is now: how long it is, its head hash (one per partition: each partition is a hash
+ * chain of its own), when it was last verified and over how many entries, and its entries.
  */
 export function LedgerView() {
   const api = useApi();
-  const ledger = usePolled<LedgerStatus>('/ledger', 5000);
+  const ledger = usePolled<LedgerStatus>('/ledger', 2000);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError>();
+  const [partition, setPartition] = useState(0);
   const data = ledger.data;
 
   const verify = async () => {
@@ -43,13 +45,15 @@ export function LedgerView() {
       <ApiErrorNotice error={ledger.error ?? error} />
       {data && (
         <>
-          <VerifyStatus verify={data.lastVerify} />
+          <VerifyStatus verify={data.lastVerify} entries={data.entries} />
           <button type="button" class="primary" onClick={verify} disabled={busy} data-testid="verify-button">
             {busy ? 'Verifying…' : 'Verify now'}
           </button>
           <dl class="facts">
-            <dt>Entries</dt>
-            <dd data-testid="ledger-entries">{data.entries}</dd>
+            <dt>Entries now</dt>
+            <dd data-testid="ledger-entries" data-entries={data.entries}>
+              {data.entries}
+            </dd>
             {data.heads.length > 1 ? (
               <>
                 <dt>Heads</dt>
@@ -85,6 +89,24 @@ export function LedgerView() {
               )}
             </dd>
           </dl>
+          <h3>Entries</h3>
+          {data.heads.length > 1 && (
+            <label class="partition-pick">
+              Partition{' '}
+              <select
+                value={partition}
+                onChange={(e) => setPartition(Number(e.currentTarget.value))}
+                data-testid="ledger-partition"
+              >
+                {data.heads.map((h) => (
+                  <option key={h.partition} value={h.partition}>
+                    {h.partition} ({h.size} entries)
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
+          <EntryList key={partition} partition={partition} partitions={data.heads.length} />
         </>
       )}
     </section>

@@ -1,15 +1,9 @@
 import type { ChainLink } from '../api/types.js';
+import { AgentName, RuleWords } from '../shell/CodeWords.js';
+import { Outcomes } from '../shell/Outcomes.js';
 import { href } from '../shell/route.js';
 import { timeText } from '../shell/time-text.js';
 import { VerdictBadge } from '../shell/VerdictBadge.js';
-
-const OUTCOME_WORDS: Record<string, string> = {
-  delivered: 'handled by',
-  'effect.executed': 'executed',
-  'delivery.failed': 'failed',
-  'hold.released': 'released by',
-  'dead-letter': 'dead letter',
-};
 
 const VIA_WORDS: Record<string, string> = {
   causationid: 'its causationid names',
@@ -50,7 +44,7 @@ export function ChainTable({
           >
             <td>{link.hop}</td>
             <td>
-              <code>{link.agent || link.source}</code>
+              <AgentName raw={link.agent || link.source} />
             </td>
             <td>
               <a href={href.message(link.id)}>{link.type}</a>
@@ -63,8 +57,8 @@ export function ChainTable({
             </td>
             <td>{link.rule === null ? '—' : <code>{link.rule}</code>}</td>
             <td>
-              {link.detail}
-              <div class="code">{link.reason}</div>
+              <RuleWords reason={link.reason} stage={link.stage} />
+              <div class="muted small">{link.detail}</div>
               {link.echoOf !== null && (
                 <div class="echo">
                   {link.linkedTo ? (VIA_WORDS[link.linkedTo.via] ?? 'linked to') : 'echo of'}{' '}
@@ -78,20 +72,7 @@ export function ChainTable({
               )}
             </td>
             <td>
-              {link.outcomes.length === 0
-                ? '—'
-                : link.outcomes.map((o) => (
-                    <div key={`${o.kind}${o.agent}${o.at}`}>
-                      {OUTCOME_WORDS[o.kind] ?? o.kind}
-                      {o.agent === null ? '' : ` ${o.agent}`}
-                      {o.error !== undefined && (
-                        <div class="code" title={o.error.message}>
-                          {o.attempt === undefined ? '' : `try ${o.attempt}: `}
-                          {o.error.code}: {o.error.message}
-                        </div>
-                      )}
-                    </div>
-                  ))}
+              <Outcomes link={link} testid="chain-outcome" />
             </td>
           </tr>
         ))}

@@ -8,7 +8,8 @@ export type Route =
   | { view: 'search'; q: string }
   | { view: 'message'; id: string }
   | { view: 'ledger' }
-  | { view: 'live' };
+  | { view: 'live' }
+  | { view: 'glossary' };
 
 export function parseRoute(hash: string): Route {
   const [path = '', query = ''] = hash.replace(/^#\/?/, '').split('?');
@@ -18,6 +19,7 @@ export function parseRoute(hash: string): Route {
     case 'breakers':
     case 'ledger':
     case 'live':
+    case 'glossary':
       return { view };
     case 'search':
       return { view, q: new URLSearchParams(query).get('q') ?? '' };
