@@ -149,6 +149,9 @@ describe('a console that never shows stale truth', () => {
       .poll(() => outcomes.evaluateAll((els) => els.map((e) => e.getAttribute('data-kind'))))
       .toEqual(['hold.released', 'effect.executed']);
     expect(await outcomes.first().textContent()).toContain('admin');
+    // Its verdict is where it ended, not where it waited.
+    expect(await row.getByTestId('verdict-badge').getAttribute('data-verdict')).toBe('deliver');
+    expect(await row.getByTestId('was-held').count()).toBe(1);
     await shot('search-outcomes');
   });
 

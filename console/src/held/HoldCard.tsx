@@ -4,7 +4,6 @@ import { AgentName, RuleWords } from '../shell/CodeWords.js';
 import { ReasonedAction } from '../shell/ReasonedAction.js';
 import { href } from '../shell/route.js';
 import { timeText } from '../shell/time-text.js';
-import { stageWords } from '../shell/words.js';
 import { Countdown } from './Countdown.js';
 import { FrozenWarning } from './FrozenWarning.js';
 
@@ -41,14 +40,15 @@ export function HoldCard({
       <dl class="facts">
         <dt>Why held</dt>
         <dd data-testid="hold-why">
-          <strong>{stageWords(hold.stage)}</strong>
+          <strong>
+            <RuleWords reason={hold.reason} stage={hold.stage} />
+          </strong>
           {hold.rule !== null && (
             <>
               {' '}
-              (rule <code>{hold.rule}</code>)
+              · rule <code>{hold.rule}</code>
             </>
           )}
-          : <RuleWords reason={hold.reason} stage={hold.stage} />
           <div>{hold.detail}</div>
         </dd>
         {hold.predicate !== null && (

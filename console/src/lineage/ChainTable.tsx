@@ -1,9 +1,8 @@
 import type { ChainLink } from '../api/types.js';
 import { AgentName, RuleWords } from '../shell/CodeWords.js';
-import { Outcomes } from '../shell/Outcomes.js';
+import { CurrentVerdict, Outcomes } from '../shell/Outcomes.js';
 import { href } from '../shell/route.js';
 import { timeText } from '../shell/time-text.js';
-import { VerdictBadge } from '../shell/VerdictBadge.js';
 
 const VIA_WORDS: Record<string, string> = {
   causationid: 'its causationid names',
@@ -53,7 +52,7 @@ export function ChainTable({
               </div>
             </td>
             <td>
-              <VerdictBadge verdict={link.verdict} />
+              <CurrentVerdict link={link} />
             </td>
             <td>{link.rule === null ? '—' : <code>{link.rule}</code>}</td>
             <td>

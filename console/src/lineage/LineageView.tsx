@@ -2,8 +2,8 @@ import { useMemo } from 'preact/hooks';
 import type { Impact, Why } from '../api/types.js';
 import { usePolled } from '../api/use-polled.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
+import { CurrentVerdict } from '../shell/Outcomes.js';
 import { href } from '../shell/route.js';
-import { VerdictBadge } from '../shell/VerdictBadge.js';
 import { ChainTable } from './ChainTable.js';
 import { LineageGraph } from './LineageGraph.js';
 import { lineageGraph } from './lineage-graph.js';
@@ -32,7 +32,7 @@ export function LineageView({ id }: { id: string }) {
           {self && (
             <>
               of <span class="muted">{self.type}</span> for{' '}
-              <a href={href.search(self.subject)}>{self.subject}</a> <VerdictBadge verdict={self.verdict} />
+              <a href={href.search(self.subject)}>{self.subject}</a> <CurrentVerdict link={self} />
             </>
           )}
         </h2>

@@ -1,9 +1,8 @@
 import type { ChainLink } from '../api/types.js';
 import { AgentName, RuleWords } from '../shell/CodeWords.js';
-import { Outcomes } from '../shell/Outcomes.js';
+import { CurrentVerdict, Outcomes } from '../shell/Outcomes.js';
 import { href } from '../shell/route.js';
 import { timeText } from '../shell/time-text.js';
-import { VerdictBadge } from '../shell/VerdictBadge.js';
 
 /** Search results; a whole row opens the message's lineage. */
 export function ResultsTable({ results }: { results: ChainLink[] }) {
@@ -43,7 +42,7 @@ export function ResultsTable({ results }: { results: ChainLink[] }) {
               <AgentName raw={r.agent || r.source} />
             </td>
             <td>
-              <VerdictBadge verdict={r.verdict} />
+              <CurrentVerdict link={r} />
             </td>
             <td>
               <Outcomes link={r} testid="search-outcome" />

@@ -1,4 +1,5 @@
-import type { ChainLink, Outcome } from '../api/types.js';
+import type { ChainLink, Decision, Outcome } from '../api/types.js';
+import { VerdictBadge } from './VerdictBadge.js';
 import { agentName, reasonWords } from './words.js';
 
 /** What became of a message after its verdict, one line per ledger entry, in plain words. */
@@ -55,5 +56,28 @@ export function Outcomes({ link, testid }: { link: ChainLink; testid: string }) 
         </li>
       ))}
     </ul>
+  );
+}
+
+/** Where a held message ended: let through or refused once a pilot (or the timeout) answered. */
+export function finalVerdict(link: ChainLink): Decision {
+  if (link.verdict !== 'hold') return link.verdict;
+  const released = link.outcomes.find((o) => o.kind === 'hold.released');
+  if (released === undefined) return 'hold';
+  if (released.outcome === 'deny') return 'deny';
+  return released.verdict !== undefined && released.verdict.decision !== 'deliver' ? 'deny' : 'deliver';
+}
+
+/** The verdict as it stands now: a held message a pilot answered shows how it ended, and that it was held. */
+export function CurrentVerdict({ link }: { link: ChainLink }) {
+  const now = finalVerdict(link);
+  if (now === link.verdict) return <VerdictBadge verdict={link.verdict} />;
+  return (
+    <>
+      <VerdictBadge verdict={now} />{' '}
+      <span class="muted small" data-testid="was-held">
+        after being held
+      </span>
+    </>
   );
 }
