@@ -195,6 +195,12 @@ describe('a console that never shows stale truth', () => {
       .evaluateAll((els) => els.map((e) => e.getAttribute('data-term')));
     for (const term of ['hold', 'freeze', 'breaker', 'quarantine', 'subject', 'case', 'lineage', 'loop'])
       expect(terms).toContain(term);
+    // A word in a view's text explains itself on hover and opens its entry on click.
+    await page.goto(`${up.url}/#/breakers`);
+    const freeze = page.locator('[data-testid="term-link"][data-term="freeze"]').first();
+    expect(await freeze.getAttribute('title')).toBeTruthy();
+    await freeze.click();
+    await page.locator('[data-testid="glossary-term"][data-term="freeze"].selected').waitFor();
     await shot('glossary');
     expect(pageErrors).toEqual([]);
   });

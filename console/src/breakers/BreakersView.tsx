@@ -1,5 +1,6 @@
 import type { Breakers, PolicyView } from '../api/types.js';
 import { usePolled } from '../api/use-polled.js';
+import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
 import { BreakerRules } from './BreakerRules.js';
 import { BreakerTable } from './BreakerTable.js';
@@ -15,8 +16,9 @@ export function BreakersView() {
       <header class="view-header">
         <h2>Breakers &amp; frozen subjects</h2>
         <p class="hint">
-          A breaker opens when one of the rules below trips. While it is open the warden holds (freezes) or
-          refuses everything for what it names. Messages already held stay held: answer them in “Held”.
+          A <Term id="breaker">breaker</Term> opens when one of the rules below trips. While it is open the
+          warden holds (<Term id="freeze">freezes</Term>) or refuses everything for what it names, such as a{' '}
+          <Term id="subject">subject</Term>. Messages already held stay held: answer them in “Held”.
         </p>
       </header>
       <ApiErrorNotice error={state.error ?? policy.error} />

@@ -122,6 +122,24 @@ export const TERMS: Term[] = [
     text: 'Identity (is the sender known?), permission (may it send this?), content (does it match its contract?), loop guard, rate limits, budgets, breakers, approval rules. The first that stops a message decides its verdict.',
   },
   {
+    term: 'envelope',
+    word: 'Identity check',
+    code: 'envelope',
+    text: 'The first check: the message is well formed, not too large, from a sender the mesh knows at the version it runs, signed when it must be, and not a duplicate.',
+  },
+  {
+    term: 'authorization',
+    word: 'Permission check',
+    code: 'authorization',
+    text: 'The sender may send this kind of message (or ask for this side effect), and whoever it is addressed to may take it.',
+  },
+  {
+    term: 'contract-check',
+    word: 'Content check',
+    code: 'contract',
+    text: 'The message’s content matches its contract.',
+  },
+  {
     term: 'contract',
     word: 'Contract',
     text: 'The agreed shape of a kind of message (which fields, which types). A message that does not match is quarantined.',

@@ -1,5 +1,6 @@
 import type { Breakers, Hold } from '../api/types.js';
 import { type Polled, usePolled } from '../api/use-polled.js';
+import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
 import { HoldCard } from './HoldCard.js';
 
@@ -14,8 +15,9 @@ export function HeldView({ holds }: { holds: Polled<{ holds: Hold[] }> }) {
       <header class="view-header">
         <h2>Held for a pilot {list !== undefined && <span class="count">{list.length}</span>}</h2>
         <p class="hint">
-          These messages and side effects wait for a decision. Approve lets them through, reject drops them;
-          both are written to the ledger with your name and reason.
+          These messages and <Term id="side-effect">side effects</Term> are <Term id="hold">held</Term>: they
+          wait for a decision. Approve lets them through, reject drops them; both are written to the{' '}
+          <Term id="ledger">ledger</Term> with your name and reason.
         </p>
       </header>
       <ApiErrorNotice error={holds.error} />

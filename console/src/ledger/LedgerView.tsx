@@ -3,6 +3,7 @@ import { type ApiError, isApiError } from '../api/client.js';
 import { useApi } from '../api/context.js';
 import type { LedgerStatus, PartitionHead } from '../api/types.js';
 import { usePolled } from '../api/use-polled.js';
+import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
 import { timeText } from '../shell/time-text.js';
 import { EntryList } from './EntryList.js';
@@ -38,8 +39,9 @@ export function LedgerView() {
       <header class="view-header">
         <h2>Ledger</h2>
         <p class="hint">
-          Every decision and pilot action is written here, each entry chained to the one before by its hash.
-          If anyone edits or removes an entry, verification names the first entry that no longer fits.
+          Every decision and <Term id="pilot">pilot</Term> action is written to the{' '}
+          <Term id="ledger">ledger</Term>, each entry chained to the one before by its hash. If anyone edits
+          or removes an entry, verification names the first entry that no longer fits.
         </p>
       </header>
       <ApiErrorNotice error={ledger.error ?? error} />

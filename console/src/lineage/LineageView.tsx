@@ -1,6 +1,7 @@
 import { useMemo } from 'preact/hooks';
 import type { Impact, Why } from '../api/types.js';
 import { usePolled } from '../api/use-polled.js';
+import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
 import { CurrentVerdict } from '../shell/Outcomes.js';
 import { href } from '../shell/route.js';
@@ -37,8 +38,9 @@ export function LineageView({ id }: { id: string }) {
           )}
         </h2>
         <p class="hint">
-          Message <code data-testid="lineage-id">{id}</code>. Arrows point from a message to what it caused; a
-          dashed arrow is an effect of the mesh coming back in (an echo). Click any box to follow it.
+          Message <code data-testid="lineage-id">{id}</code>. Arrows point from a message to what it caused,
+          step by step through its <Term id="case">case</Term>; a dashed arrow is a side effect of the mesh
+          coming back in (an <Term id="echo">echo</Term>). Click any box to follow it.
         </p>
         {self && <p class="detail">{self.detail}</p>}
       </header>

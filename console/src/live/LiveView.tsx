@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { useApi } from '../api/context.js';
+import { Term } from '../glossary/Term.js';
 import { VerdictBadge } from '../shell/VerdictBadge.js';
 import { FeedTable } from './FeedTable.js';
 import { type FeedState, followFeed } from './feed-stream.js';
@@ -57,7 +58,8 @@ export function LiveView() {
           </span>
         </h2>
         <p class="hint">
-          Decisions as they happen. Every one is also in the ledger, even if this page skips some.
+          Decisions as they happen, with their <Term id="verdict">verdicts</Term>. Every one is also in the{' '}
+          <Term id="ledger">ledger</Term>, even if this page skips some.
         </p>
       </header>
       <div class="feed-summary" data-testid="feed-totals">

@@ -94,6 +94,6 @@ function CurrentView({ route, holds }: { route: Route; holds: Polled<{ holds: Ho
     case 'live':
       return <LiveView />;
     case 'glossary':
-      return <GlossaryView />;
+      return <GlossaryView term={route.term} />;
   }
 }

@@ -9,7 +9,7 @@ export type Route =
   | { view: 'message'; id: string }
   | { view: 'ledger' }
   | { view: 'live' }
-  | { view: 'glossary' };
+  | { view: 'glossary'; term: string };
 
 export function parseRoute(hash: string): Route {
   const [path = '', query = ''] = hash.replace(/^#\/?/, '').split('?');
@@ -19,8 +19,9 @@ export function parseRoute(hash: string): Route {
     case 'breakers':
     case 'ledger':
     case 'live':
-    case 'glossary':
       return { view };
+    case 'glossary':
+      return { view, term: new URLSearchParams(query).get('term') ?? '' };
     case 'search':
       return { view, q: new URLSearchParams(query).get('q') ?? '' };
     case 'message':
