@@ -3,6 +3,7 @@ import { AgentName, RuleWords } from '../shell/CodeWords.js';
 import { CurrentVerdict, Outcomes } from '../shell/Outcomes.js';
 import { href } from '../shell/route.js';
 import { timeText } from '../shell/time-text.js';
+import { breakerWords } from '../shell/words.js';
 
 const VIA_WORDS: Record<string, string> = {
   causationid: 'its causationid names',
@@ -54,7 +55,15 @@ export function ChainTable({
             <td>
               <CurrentVerdict link={link} />
             </td>
-            <td>{link.rule === null ? '—' : <code>{link.rule}</code>}</td>
+            <td>
+              {link.rule === null ? (
+                '—'
+              ) : breakerWords(link.rule) === link.rule ? (
+                <code>{link.rule}</code>
+              ) : (
+                <span title={link.rule}>{breakerWords(link.rule)}</span>
+              )}
+            </td>
             <td>
               <RuleWords reason={link.reason} stage={link.stage} />
               <div class="muted small">{link.detail}</div>

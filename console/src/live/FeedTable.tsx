@@ -54,7 +54,10 @@ function FeedCells({ event }: { event: FeedEvent }) {
           {time}
           <td>
             {event.type}
-            {event.gated === 'effect' && <span class="muted"> (effect)</span>}
+            {event.gated === 'effect' && <span class="muted"> (side effect)</span>}
+            <div class="muted small">
+              from <AgentName raw={event.from} />
+            </div>
           </td>
           <td>{event.subject}</td>
           <td>
