@@ -1,9 +1,10 @@
 import { useApi } from '../api/context.js';
 import type { Breaker, Hold } from '../api/types.js';
-import { AgentName, RuleWords } from '../shell/CodeWords.js';
+import { Age, AgentName, RuleWords } from '../shell/CodeWords.js';
 import { ReasonedAction } from '../shell/ReasonedAction.js';
 import { href } from '../shell/route.js';
 import { timeText } from '../shell/time-text.js';
+import { breakerWords } from '../shell/words.js';
 import { Countdown } from './Countdown.js';
 import { FrozenWarning } from './FrozenWarning.js';
 
@@ -51,6 +52,20 @@ export function HoldCard({
           )}
           <div>{hold.detail}</div>
         </dd>
+        {freezes.length > 0 && (
+          <>
+            <dt>Frozen</dt>
+            <dd data-testid="hold-frozen">
+              {hold.subject} is frozen by{' '}
+              {freezes.map((b, i) => (
+                <span key={b.id}>
+                  {i > 0 && ' and '}
+                  {breakerWords(b.id)}, <Age at={b.openedAt} />
+                </span>
+              ))}
+            </dd>
+          </>
+        )}
         {hold.predicate !== null && (
           <>
             <dt>Condition</dt>

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef } from 'preact/hooks';
 import { ArrowMarkers, markerUrl } from '../graph/ArrowMarkers.js';
 import { edgePath, fitted, layoutGraph, textWidth } from '../graph/layout.js';
-import { finalVerdict } from '../shell/Outcomes.js';
+import { finalVerdict } from '../shell/outcome-words.js';
 import { href } from '../shell/route.js';
 import type { Lineage } from './lineage-graph.js';
 
