@@ -171,6 +171,7 @@ describe('a console that never shows stale truth', () => {
     const drawn = Number(await bars.getAttribute('data-decisions'));
     expect(drawn).toBeGreaterThan(0);
     expect(Number(await testid('feed-rate').getAttribute('data-decisions'))).toBe(drawn);
+    expect(await testid('feed-rate').textContent()).toMatch(new RegExp(`^${drawn} decisions? in the last`));
   });
 
   it('speaks plainly: stage and rule names in words, agents by name and version, a glossary a click away', async () => {
