@@ -63,6 +63,7 @@ export function EntryList({ partition, partitions }: { partition: number; partit
                   <tr
                     key={`${e.partition}:${e.seq}`}
                     data-testid="ledger-entry"
+                    data-partition={e.partition}
                     data-seq={e.seq}
                     data-kind={e.kind}
                   >
@@ -93,6 +94,7 @@ export function EntryList({ partition, partitions }: { partition: number; partit
                       )}
                       {e.outcome !== undefined && (OUTCOME_WORDS[e.outcome] ?? e.outcome)}
                       {e.action !== undefined && e.action}
+                      {e.kind === 'effect.executed' && 'done'}
                     </td>
                   </tr>
                 ))}
