@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { Decision, LedgerPage } from '../api/types.js';
+import type { Decision, LedgerEntryView, LedgerPage } from '../api/types.js';
 import { usePolled } from '../api/use-polled.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
 import { AgentName, RuleWords } from '../shell/CodeWords.js';
@@ -60,43 +60,7 @@ export function EntryList({ partition, partitions }: { partition: number; partit
               </thead>
               <tbody>
                 {data.entries.map((e) => (
-                  <tr
-                    key={`${e.partition}:${e.seq}`}
-                    data-testid="ledger-entry"
-                    data-partition={e.partition}
-                    data-seq={e.seq}
-                    data-kind={e.kind}
-                  >
-                    <td title={e.hash}>{e.seq}</td>
-                    <td>{timeText(e.at)}</td>
-                    <td>
-                      {KIND_WORDS[e.kind] ?? e.kind} <span class="code small">{e.kind}</span>
-                    </td>
-                    <td>
-                      {e.msgId === undefined ? (
-                        (e.type ?? '—')
-                      ) : (
-                        <a
-                          href={href.message(e.msgId)}
-                          data-testid="ledger-entry-link"
-                          data-message-id={e.msgId}
-                        >
-                          {e.type ?? 'the message'}
-                        </a>
-                      )}
-                      {e.subject !== undefined && <div class="muted">{e.subject}</div>}
-                    </td>
-                    <td>{e.agent === undefined ? '—' : <AgentName raw={e.agent} />}</td>
-                    <td>
-                      {e.decision !== undefined && <VerdictBadge verdict={e.decision as Decision} />}{' '}
-                      {e.reason !== undefined && e.reason !== 'gate.admitted' && (
-                        <RuleWords reason={e.reason} {...(e.stage === undefined ? {} : { stage: e.stage })} />
-                      )}
-                      {e.outcome !== undefined && (OUTCOME_WORDS[e.outcome] ?? e.outcome)}
-                      {e.action !== undefined && e.action}
-                      {e.kind === 'effect.executed' && 'done'}
-                    </td>
-                  </tr>
+                  <EntryRow key={`${e.partition}:${e.seq}`} entry={e} />
                 ))}
               </tbody>
             </table>
@@ -124,5 +88,38 @@ export function EntryList({ partition, partitions }: { partition: number; partit
         </>
       )}
     </div>
+  );
+}
+
+/** One entry in words: where it sits in its chain, what it is, what it is about, who, and the result. */
+function EntryRow({ entry: e }: { entry: LedgerEntryView }) {
+  return (
+    <tr data-testid="ledger-entry" data-partition={e.partition} data-seq={e.seq} data-kind={e.kind}>
+      <td title={e.hash}>{e.seq}</td>
+      <td>{timeText(e.at)}</td>
+      <td>
+        {KIND_WORDS[e.kind] ?? e.kind} <span class="code small">{e.kind}</span>
+      </td>
+      <td>
+        {e.msgId === undefined ? (
+          (e.type ?? '—')
+        ) : (
+          <a href={href.message(e.msgId)} data-testid="ledger-entry-link" data-message-id={e.msgId}>
+            {e.type ?? 'the message'}
+          </a>
+        )}
+        {e.subject !== undefined && <div class="muted">{e.subject}</div>}
+      </td>
+      <td>{e.agent === undefined ? '—' : <AgentName raw={e.agent} />}</td>
+      <td>
+        {e.decision !== undefined && <VerdictBadge verdict={e.decision as Decision} />}{' '}
+        {e.reason !== undefined && e.reason !== 'gate.admitted' && (
+          <RuleWords reason={e.reason} {...(e.stage === undefined ? {} : { stage: e.stage })} />
+        )}
+        {e.outcome !== undefined && (OUTCOME_WORDS[e.outcome] ?? e.outcome)}
+        {e.action !== undefined && e.action}
+        {e.kind === 'effect.executed' && 'done'}
+      </td>
+    </tr>
   );
 }
