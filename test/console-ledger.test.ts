@@ -85,6 +85,17 @@ describe('the console’s ledger view with several partitions', () => {
     expect(await shown('checkpoint-heads')).toEqual(expected(status.lastCheckpoint.heads));
     // No single "Head" that is partition 0's only.
     expect(await page.getByTestId('ledger-head').count()).toBe(0);
+    // The entries list shows one partition's chain at a time, newest first; pick the other one.
+    const listed = () =>
+      page
+        .getByTestId('ledger-entry')
+        .evaluateAll((rows) =>
+          rows.map((r) => [r.getAttribute('data-partition'), Number(r.getAttribute('data-seq'))]),
+        );
+    const newestFirst = (h: Head) => Array.from({ length: Math.min(h.size, 25) }, (_, i) => h.size - i);
+    await expect.poll(listed).toEqual(newestFirst(status.heads[0]!).map((seq) => ['0', seq]));
+    await page.getByTestId('ledger-partition').selectOption('1');
+    await expect.poll(listed).toEqual(newestFirst(status.heads[1]!).map((seq) => ['1', seq]));
     await page.screenshot({ path: join(SHOTS, 'ledger-partitions.png'), fullPage: true });
   });
 });

@@ -105,8 +105,10 @@ describe('web console in a real browser against a real `up` process', () => {
 
     // The approval is part of the credit's lineage, with the pilot's name.
     await page.goto(`${up.url}/#/message/${holdId}`);
-    const row = page.locator(`[data-testid="why-chain"] [data-message-id="${holdId}"]`);
-    await expect.poll(() => row.textContent()).toContain('released by pilot:admin');
+    const released = page.locator(
+      `[data-testid="why-chain"] [data-message-id="${holdId}"] [data-testid="chain-outcome"][data-kind="hold.released"]`,
+    );
+    await expect.poll(() => released.textContent()).toContain('approved by pilot admin');
   });
 
   it('shows the warden refusing a viewer inline', async () => {

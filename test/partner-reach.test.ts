@@ -263,6 +263,7 @@ describe('a partner reaches only the agent the policy exposes, through every doo
       ['GET', '/tokens'],
       ['GET', '/policy'],
       ['GET', '/ledger'],
+      ['GET', '/ledger/entries'],
       ['GET', '/search?q=acct:pilot'],
       ['GET', '/messages/0190a3c5-0000-7000-8000-000000000000/why'],
       ['POST', '/holds/0190a3c5-0000-7000-8000-000000000000/approve'],

@@ -30,6 +30,7 @@ import { breakerRoutes } from './routes/breakers.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { eventRoutes } from './routes/events.js';
 import { holdRoutes } from './routes/holds.js';
+import { ledgerEntryRoutes } from './routes/ledger-entries.js';
 import { mcpRoutes } from './routes/mcp.js';
 import { messageRoutes } from './routes/messages.js';
 import { policyRoutes } from './routes/policy.js';
@@ -184,6 +185,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
       for (const routes of [
         statusRoutes,
+        ledgerEntryRoutes,
         clusterRoutes,
         holdRoutes,
         breakerRoutes,

@@ -90,6 +90,10 @@ export type Outcome = {
   kind: string;
   agent: string | null;
   at: string;
+  /** On `hold.released`: `deliver` or `deny`, the pilot's reason, and the verdict when gated again. */
+  outcome?: string;
+  reason?: string;
+  verdict?: { decision: string; reason: string; detail: string };
   /** On `delivery.failed` and `dead-letter`: the try and what went wrong. */
   attempt?: number;
   error?: { code: string; message: string };
@@ -179,3 +183,45 @@ type FeedLine =
 
 /** One `decisions` event: a sample of events, the true verdict counts of the interval, and how many were left out. */
 export type FeedBatch = { events: FeedEvent[]; counts?: VerdictCounts; dropped: number };
+
+/** One entry as `GET /ledger/entries` lists it. */
+export type LedgerEntryView = {
+  partition: number;
+  seq: number;
+  kind: string;
+  at: string;
+  hash: string;
+  msgId?: string;
+  subject?: string;
+  agent?: string;
+  type?: string;
+  decision?: string;
+  stage?: string;
+  reason?: string;
+  rule?: string;
+  outcome?: string;
+  action?: string;
+};
+
+/** A page of one partition's entries, newest first; `next` is the `before` of the older page. */
+export type LedgerPage = { partition: number; size: number; entries: LedgerEntryView[]; next: number | null };
+
+/** `GET /policy`: the policy in force, with its loop guard and breaker rules (absent from older wardens). */
+export type PolicyView = {
+  mesh: string;
+  digest: string;
+  file: string;
+  guards?: { loop: { maxHops: number; maxRepeats: number; echoWindowMs: number; action: 'freeze' | 'deny' } };
+  breakers?: BreakerRuleView[];
+};
+
+export type BreakerRuleView = {
+  id: string;
+  scope: 'agent' | 'edge' | 'entity' | 'mesh';
+  count: string;
+  failures?: 'failures' | 'deadLetters';
+  over: number;
+  windowMs: number;
+  action: 'freeze' | 'deny';
+  cooldownMs?: number;
+};

@@ -1,8 +1,10 @@
 import { useApi } from '../api/context.js';
 import type { Breaker } from '../api/types.js';
+import { Age, AgentName } from '../shell/CodeWords.js';
 import { ReasonedAction } from '../shell/ReasonedAction.js';
 import { href } from '../shell/route.js';
 import { timeText } from '../shell/time-text.js';
+import { breakerWords } from '../shell/words.js';
 
 /** Open breakers; resetting one closes it for that key and clears its count window. */
 export function BreakerTable({ breakers, onChanged }: { breakers: Breaker[]; onChanged: () => void }) {
@@ -31,20 +33,24 @@ export function BreakerTable({ breakers, onChanged }: { breakers: Breaker[]; onC
         {breakers.map((b) => (
           <tr key={`${b.id} ${b.key}`} data-testid="breaker-row" data-breaker-id={b.id} data-key={b.key}>
             <td>
-              <code>{b.id}</code>
+              {breakerWords(b.id)} {b.id !== breakerWords(b.id) && <span class="code small">{b.id}</span>}
             </td>
             <td>
               <a href={href.search(b.key)}>{b.key}</a>
             </td>
             <td>
               {b.action === 'freeze'
-                ? 'holds everything (frozen)'
+                ? 'holds everything for it (frozen)'
                 : b.action === 'deny'
-                  ? 'denies everything'
+                  ? 'refuses everything for it'
                   : b.action}
             </td>
-            <td>{timeText(b.openedAt)}</td>
-            <td>{b.by}</td>
+            <td>
+              {timeText(b.openedAt)}, <Age at={b.openedAt} />
+            </td>
+            <td>
+              <AgentName raw={b.by === b.id ? breakerWords(b.by) : b.by} />
+            </td>
             <td>{b.closesAt === null ? 'only by a pilot' : timeText(b.closesAt)}</td>
             <td>
               <ReasonedAction

@@ -1,9 +1,20 @@
 import { useApi } from '../api/context.js';
+import type { Breaker } from '../api/types.js';
+import { Age } from '../shell/CodeWords.js';
 import { ReasonedAction } from '../shell/ReasonedAction.js';
 import { href } from '../shell/route.js';
+import { breakerWords } from '../shell/words.js';
 
 /** Frozen subjects: everything about them is held until a pilot unfreezes them. */
-export function FrozenList({ frozen, onChanged }: { frozen: string[]; onChanged: () => void }) {
+export function FrozenList({
+  frozen,
+  breakers,
+  onChanged,
+}: {
+  frozen: string[];
+  breakers: Breaker[];
+  onChanged: () => void;
+}) {
   const api = useApi();
   if (frozen.length === 0) {
     return (
@@ -18,6 +29,16 @@ export function FrozenList({ frozen, onChanged }: { frozen: string[]; onChanged:
         <li key={subject} class="frozen-subject" data-testid="frozen-subject" data-subject={subject}>
           <span class="frozen-name">
             <span aria-hidden="true">❄</span> <a href={href.search(subject)}>{subject}</a>
+          </span>
+          <span class="muted frozen-by">
+            {breakers
+              .filter((b) => b.key === subject && b.action === 'freeze')
+              .map((b, i) => (
+                <span key={b.id}>
+                  {i === 0 ? 'frozen by ' : ', '}
+                  {breakerWords(b.id)} <Age at={b.openedAt} />
+                </span>
+              ))}
           </span>
           <ReasonedAction
             label="Unfreeze"

@@ -1,18 +1,23 @@
-import type { Hold } from '../api/types.js';
-import type { Polled } from '../api/use-polled.js';
+import type { Breakers, Hold } from '../api/types.js';
+import { type Polled, usePolled } from '../api/use-polled.js';
+import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
 import { HoldCard } from './HoldCard.js';
 
 /** The held queue; the shell polls it (every 2 s, and after each answer) and shares it with the nav. */
 export function HeldView({ holds }: { holds: Polled<{ holds: Hold[] }> }) {
   const list = holds.data?.holds;
+  // Which subjects are frozen now, so approving for one of them says what it will and will not do.
+  const breakers = usePolled<Breakers>('/breakers', 2000).data?.breakers ?? [];
+  const freezesOf = (subject: string) => breakers.filter((b) => b.key === subject && b.action === 'freeze');
   return (
     <section class="view" data-testid="held-view">
       <header class="view-header">
         <h2>Held for a pilot {list !== undefined && <span class="count">{list.length}</span>}</h2>
         <p class="hint">
-          These messages and side effects wait for a decision. Approve lets them through, reject drops them;
-          both are written to the ledger with your name and reason.
+          These messages and <Term id="side-effect">side effects</Term> are <Term id="hold">held</Term>: they
+          wait for a decision. Approve lets them through, reject drops them; both are written to the{' '}
+          <Term id="ledger">ledger</Term> with your name and reason.
         </p>
       </header>
       <ApiErrorNotice error={holds.error} />
@@ -24,7 +29,7 @@ export function HeldView({ holds }: { holds: Polled<{ holds: Hold[] }> }) {
       )}
       <div class="cards">
         {list?.map((hold) => (
-          <HoldCard key={hold.id} hold={hold} onChanged={holds.refresh} />
+          <HoldCard key={hold.id} hold={hold} freezes={freezesOf(hold.subject)} onChanged={holds.refresh} />
         ))}
       </div>
     </section>

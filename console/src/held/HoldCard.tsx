@@ -1,18 +1,24 @@
 import { useApi } from '../api/context.js';
-import type { Hold } from '../api/types.js';
+import type { Breaker, Hold } from '../api/types.js';
+import { Age, AgentName, RuleWords } from '../shell/CodeWords.js';
 import { ReasonedAction } from '../shell/ReasonedAction.js';
 import { href } from '../shell/route.js';
 import { timeText } from '../shell/time-text.js';
+import { breakerWords } from '../shell/words.js';
 import { Countdown } from './Countdown.js';
-
-const STAGE_WORDS: Record<string, string> = {
-  approval: 'needs approval',
-  loop: 'stopped by the loop guard',
-  breaker: 'subject is frozen',
-};
+import { FrozenWarning } from './FrozenWarning.js';
 
 /** One held message or effect: what it is, why it waits, and the pilot's two answers. */
-export function HoldCard({ hold, onChanged }: { hold: Hold; onChanged: () => void }) {
+export function HoldCard({
+  hold,
+  freezes,
+  onChanged,
+}: {
+  hold: Hold;
+  /** The freezes open on the hold's subject now. */
+  freezes: Breaker[];
+  onChanged: () => void;
+}) {
   const api = useApi();
   const what = hold.gated === 'effect' ? 'side effect' : 'message';
   const path = `/holds/${encodeURIComponent(hold.id)}`;
@@ -35,15 +41,31 @@ export function HoldCard({ hold, onChanged }: { hold: Hold; onChanged: () => voi
       <dl class="facts">
         <dt>Why held</dt>
         <dd data-testid="hold-why">
-          <strong>{STAGE_WORDS[hold.stage] ?? hold.stage}</strong>
+          <strong>
+            <RuleWords reason={hold.reason} stage={hold.stage} />
+          </strong>
           {hold.rule !== null && (
             <>
               {' '}
-              by rule <code>{hold.rule}</code>
+              · rule <code>{hold.rule}</code>
             </>
           )}
-          : {hold.detail} <span class="code">({hold.reason})</span>
+          <div>{hold.detail}</div>
         </dd>
+        {freezes.length > 0 && (
+          <>
+            <dt>Frozen</dt>
+            <dd data-testid="hold-frozen">
+              {hold.subject} is frozen by{' '}
+              {freezes.map((b, i) => (
+                <span key={b.id}>
+                  {i > 0 && ' and '}
+                  {breakerWords(b.id)}, <Age at={b.openedAt} />
+                </span>
+              ))}
+            </dd>
+          </>
+        )}
         {hold.predicate !== null && (
           <>
             <dt>Condition</dt>
@@ -66,7 +88,8 @@ export function HoldCard({ hold, onChanged }: { hold: Hold; onChanged: () => voi
         </dd>
         <dt>From</dt>
         <dd>
-          {what} from <code>{hold.source}</code>, hop {hold.hop}, held at {timeText(hold.heldAt)}
+          {what} from <AgentName raw={hold.source} />, step {hold.hop} of its case, held at{' '}
+          {timeText(hold.heldAt)}
         </dd>
       </dl>
       <footer class="actions">
@@ -80,6 +103,7 @@ export function HoldCard({ hold, onChanged }: { hold: Hold; onChanged: () => voi
           question={`Why approve this ${hold.type}?`}
           act={(reason) => api.post(`${path}/approve`, { reason })}
           onDone={onChanged}
+          warning={<FrozenWarning hold={hold} freezes={freezes} />}
         />
         <ReasonedAction
           label="Reject"

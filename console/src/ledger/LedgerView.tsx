@@ -3,19 +3,22 @@ import { type ApiError, isApiError } from '../api/client.js';
 import { useApi } from '../api/context.js';
 import type { LedgerStatus, PartitionHead } from '../api/types.js';
 import { usePolled } from '../api/use-polled.js';
+import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
 import { timeText } from '../shell/time-text.js';
+import { EntryList } from './EntryList.js';
 import { VerifyStatus } from './VerifyStatus.js';
 
 /**
- * The ledger's integrity: how long it is, its head hash (one per partition: each partition is a hash
- * chain of its own), and whether it last verified intact.
+ * The ledger as it is now: how long it is, its head hash (one per partition: each partition is a hash
+ * chain of its own), when it was last verified and over how many entries, and its entries.
  */
 export function LedgerView() {
   const api = useApi();
-  const ledger = usePolled<LedgerStatus>('/ledger', 5000);
+  const ledger = usePolled<LedgerStatus>('/ledger', 2000);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError>();
+  const [partition, setPartition] = useState(0);
   const data = ledger.data;
 
   const verify = async () => {
@@ -36,20 +39,23 @@ export function LedgerView() {
       <header class="view-header">
         <h2>Ledger</h2>
         <p class="hint">
-          Every decision and pilot action is written here, each entry chained to the one before by its hash.
-          If anyone edits or removes an entry, verification names the first entry that no longer fits.
+          Every decision and <Term id="pilot">pilot</Term> action is written to the{' '}
+          <Term id="ledger">ledger</Term>, each entry chained to the one before by its hash. If anyone edits
+          or removes an entry, verification names the first entry that no longer fits.
         </p>
       </header>
       <ApiErrorNotice error={ledger.error ?? error} />
       {data && (
         <>
-          <VerifyStatus verify={data.lastVerify} />
+          <VerifyStatus verify={data.lastVerify} entries={data.entries} />
           <button type="button" class="primary" onClick={verify} disabled={busy} data-testid="verify-button">
             {busy ? 'Verifying…' : 'Verify now'}
           </button>
           <dl class="facts">
-            <dt>Entries</dt>
-            <dd data-testid="ledger-entries">{data.entries}</dd>
+            <dt>Entries now</dt>
+            <dd data-testid="ledger-entries" data-entries={data.entries}>
+              {data.entries}
+            </dd>
             {data.heads.length > 1 ? (
               <>
                 <dt>Heads</dt>
@@ -85,6 +91,24 @@ export function LedgerView() {
               )}
             </dd>
           </dl>
+          <h3>Entries</h3>
+          {data.heads.length > 1 && (
+            <label class="partition-pick">
+              Partition{' '}
+              <select
+                value={partition}
+                onChange={(e) => setPartition(Number(e.currentTarget.value))}
+                data-testid="ledger-partition"
+              >
+                {data.heads.map((h) => (
+                  <option key={h.partition} value={h.partition}>
+                    {h.partition} ({h.size} entries)
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
+          <EntryList key={partition} partition={partition} partitions={data.heads.length} />
         </>
       )}
     </section>

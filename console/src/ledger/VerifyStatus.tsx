@@ -1,28 +1,55 @@
 import type { VerifyResult } from '../api/types.js';
+import { Age } from '../shell/CodeWords.js';
 import { timeText } from '../shell/time-text.js';
 
-/** The last verification, in words: intact, or TAMPERED with the first bad entry. */
-export function VerifyStatus({ verify }: { verify: VerifyResult | null }) {
+/**
+ * The last verification said plainly: when it ran, over how many entries, and what it found; and how
+ * many entries were written since, which no verification has checked yet.
+ */
+export function VerifyStatus({ verify, entries }: { verify: VerifyResult | null; entries: number }) {
   if (verify === null || verify === undefined) {
     return (
       <p class="verify-status unknown" data-testid="verify-status" data-ok="unknown">
-        Not verified yet.
+        Not verified yet: press “Verify now” to check all {entries} entries.
       </p>
     );
   }
-  if (verify.ok) {
-    return (
-      <p class="verify-status ok" data-testid="verify-status" data-ok="true">
-        ✔ Intact: {verify.entries} entries verified at {timeText(verify.at)}.
-      </p>
-    );
-  }
-  return (
-    <p class="verify-status tampered" data-testid="verify-status" data-ok="false" role="alert">
-      ✖ TAMPERED: the first bad entry is <code>{describeBad(verify.firstBad)}</code> (verified at{' '}
-      {timeText(verify.at)}).
-    </p>
+  const since = Math.max(0, entries - verify.entries);
+  const when = (
+    <>
+      {timeText(verify.at)} (<Age at={verify.at} />)
+    </>
   );
+  return (
+    <>
+      {verify.ok ? (
+        <p class="verify-status ok" data-testid="verify-status" data-ok="true" data-verified={verify.entries}>
+          ✔ Last verification, at {when}, checked {plural(verify.entries, 'entry', 'entries')}: all intact.
+        </p>
+      ) : (
+        <p
+          class="verify-status tampered"
+          data-testid="verify-status"
+          data-ok="false"
+          data-verified={verify.entries}
+          role="alert"
+        >
+          ✖ TAMPERED: the last verification, at {when}, found that the first bad entry is{' '}
+          <code>{describeBad(verify.firstBad)}</code>.
+        </p>
+      )}
+      {since > 0 && (
+        <p class="verify-since" data-testid="verify-unverified" data-count={since}>
+          {plural(since, 'entry has', 'entries have')} been written since then and not verified yet. Press
+          “Verify now” to check the whole ledger as it is now.
+        </p>
+      )}
+    </>
+  );
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
 
 function describeBad(firstBad: unknown): string {

@@ -1,15 +1,9 @@
 import type { ChainLink } from '../api/types.js';
+import { AgentName, RuleWords } from '../shell/CodeWords.js';
+import { CurrentVerdict, Outcomes } from '../shell/Outcomes.js';
 import { href } from '../shell/route.js';
 import { timeText } from '../shell/time-text.js';
-import { VerdictBadge } from '../shell/VerdictBadge.js';
-
-const OUTCOME_WORDS: Record<string, string> = {
-  delivered: 'handled by',
-  'effect.executed': 'executed',
-  'delivery.failed': 'failed',
-  'hold.released': 'released by',
-  'dead-letter': 'dead letter',
-};
+import { breakerWords } from '../shell/words.js';
 
 const VIA_WORDS: Record<string, string> = {
   causationid: 'its causationid names',
@@ -50,7 +44,7 @@ export function ChainTable({
           >
             <td>{link.hop}</td>
             <td>
-              <code>{link.agent || link.source}</code>
+              <AgentName raw={link.agent || link.source} />
             </td>
             <td>
               <a href={href.message(link.id)}>{link.type}</a>
@@ -59,12 +53,20 @@ export function ChainTable({
               </div>
             </td>
             <td>
-              <VerdictBadge verdict={link.verdict} />
+              <CurrentVerdict link={link} />
             </td>
-            <td>{link.rule === null ? '—' : <code>{link.rule}</code>}</td>
             <td>
-              {link.detail}
-              <div class="code">{link.reason}</div>
+              {link.rule === null ? (
+                '—'
+              ) : breakerWords(link.rule) === link.rule ? (
+                <code>{link.rule}</code>
+              ) : (
+                <span title={link.rule}>{breakerWords(link.rule)}</span>
+              )}
+            </td>
+            <td>
+              <RuleWords reason={link.reason} stage={link.stage} />
+              <div class="muted small">{link.detail}</div>
               {link.echoOf !== null && (
                 <div class="echo">
                   {link.linkedTo ? (VIA_WORDS[link.linkedTo.via] ?? 'linked to') : 'echo of'}{' '}
@@ -78,20 +80,7 @@ export function ChainTable({
               )}
             </td>
             <td>
-              {link.outcomes.length === 0
-                ? '—'
-                : link.outcomes.map((o) => (
-                    <div key={`${o.kind}${o.agent}${o.at}`}>
-                      {OUTCOME_WORDS[o.kind] ?? o.kind}
-                      {o.agent === null ? '' : ` ${o.agent}`}
-                      {o.error !== undefined && (
-                        <div class="code" title={o.error.message}>
-                          {o.attempt === undefined ? '' : `try ${o.attempt}: `}
-                          {o.error.code}: {o.error.message}
-                        </div>
-                      )}
-                    </div>
-                  ))}
+              <Outcomes link={link} testid="chain-outcome" />
             </td>
           </tr>
         ))}

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef } from 'preact/hooks';
 import { ArrowMarkers, markerUrl } from '../graph/ArrowMarkers.js';
 import { edgePath, fitted, layoutGraph, textWidth } from '../graph/layout.js';
+import { finalVerdict } from '../shell/outcome-words.js';
 import { href } from '../shell/route.js';
 import type { Lineage } from './lineage-graph.js';
 
@@ -14,13 +15,18 @@ const VERDICT_WORDS = {
 /** The lineage as a picture: causes flow left to right into the selected message, effects fan out. */
 export function LineageGraph({ lineage, selected }: { lineage: Lineage; selected: string }) {
   // The lineage is polled; lay it out again only when what is drawn changed.
-  const signature = lineage.nodes.map((n) => `${n.id}:${n.verdict}`).join(' ');
+  const signature = lineage.nodes.map((n) => `${n.id}:${n.verdict}:${finalVerdict(n)}`).join(' ');
   const laid = useMemo(
     () =>
       layoutGraph({
         nodes: lineage.nodes.map((n) => ({
           id: n.id,
-          width: Math.max(textWidth(n.type, 13), textWidth(n.subject, 12), 90) + 28,
+          width:
+            Math.max(
+              textWidth(n.type, 13),
+              textWidth(n.subject, 12),
+              finalVerdict(n) === n.verdict ? 90 : textWidth('held, then delivered · effect', 11),
+            ) + 28,
           height: 62,
         })),
         edges: lineage.edges.map((e) => ({ from: e.from, to: e.to, name: e.kind })),
@@ -83,7 +89,9 @@ export function LineageGraph({ lineage, selected }: { lineage: Lineage; selected
                 {n.subject}
               </text>
               <text x={box.x} y={box.y + 21} class="node-verdict">
-                {VERDICT_WORDS[n.verdict] ?? n.verdict}
+                {finalVerdict(n) === n.verdict
+                  ? VERDICT_WORDS[n.verdict]
+                  : `held, then ${VERDICT_WORDS[finalVerdict(n)]}`}
                 {n.gated === 'effect' ? ' · effect' : ''}
               </text>
             </g>

@@ -1,9 +1,10 @@
 import { useMemo } from 'preact/hooks';
 import type { Impact, Why } from '../api/types.js';
 import { usePolled } from '../api/use-polled.js';
+import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
+import { CurrentVerdict } from '../shell/Outcomes.js';
 import { href } from '../shell/route.js';
-import { VerdictBadge } from '../shell/VerdictBadge.js';
 import { ChainTable } from './ChainTable.js';
 import { LineageGraph } from './LineageGraph.js';
 import { lineageGraph } from './lineage-graph.js';
@@ -32,13 +33,14 @@ export function LineageView({ id }: { id: string }) {
           {self && (
             <>
               of <span class="muted">{self.type}</span> for{' '}
-              <a href={href.search(self.subject)}>{self.subject}</a> <VerdictBadge verdict={self.verdict} />
+              <a href={href.search(self.subject)}>{self.subject}</a> <CurrentVerdict link={self} />
             </>
           )}
         </h2>
         <p class="hint">
-          Message <code data-testid="lineage-id">{id}</code>. Arrows point from a message to what it caused; a
-          dashed arrow is an effect of the mesh coming back in (an echo). Click any box to follow it.
+          Message <code data-testid="lineage-id">{id}</code>. Arrows point from a message to what it caused,
+          step by step through its <Term id="case">case</Term>; a dashed arrow is a side effect of the mesh
+          coming back in (an <Term id="echo">echo</Term>). Click any box to follow it.
         </p>
         {self && <p class="detail">{self.detail}</p>}
       </header>

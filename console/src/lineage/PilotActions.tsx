@@ -1,5 +1,6 @@
 import type { PilotAction } from '../api/types.js';
 import { timeText } from '../shell/time-text.js';
+import { agentName, breakerWords } from '../shell/words.js';
 
 /** What pilots did to this lineage's subjects (freezes, unfreezes, resets), oldest first. */
 export function PilotActions({ actions }: { actions: PilotAction[] | undefined }) {
@@ -10,8 +11,8 @@ export function PilotActions({ actions }: { actions: PilotAction[] | undefined }
     <ul class="pilot-actions" data-testid="pilot-actions">
       {actions.map((a) => (
         <li key={`${a.at} ${a.action} ${a.subject}`} data-testid="pilot-action">
-          {timeText(a.at)}: <strong>{a.pilot}</strong> {a.action}
-          {a.breaker === undefined ? '' : ` ${a.breaker}`} on {a.subject}: “{a.reason}”
+          {timeText(a.at)}: <strong title={a.pilot}>{agentName(a.pilot)}</strong> {a.action}
+          {a.breaker === undefined ? '' : ` ${breakerWords(a.breaker)}`} on {a.subject}: “{a.reason}”
         </li>
       ))}
     </ul>

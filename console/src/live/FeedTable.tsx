@@ -1,4 +1,5 @@
 import type { FeedEvent } from '../api/types.js';
+import { AgentName, RuleWords } from '../shell/CodeWords.js';
 import { href } from '../shell/route.js';
 import { timeText } from '../shell/time-text.js';
 import { VerdictBadge } from '../shell/VerdictBadge.js';
@@ -53,15 +54,18 @@ function FeedCells({ event }: { event: FeedEvent }) {
           {time}
           <td>
             {event.type}
-            {event.gated === 'effect' && <span class="muted"> (effect)</span>}
+            {event.gated === 'effect' && <span class="muted"> (side effect)</span>}
+            <div class="muted small">
+              from <AgentName raw={event.from} />
+            </div>
           </td>
           <td>{event.subject}</td>
           <td>
             <VerdictBadge verdict={event.decision} />
           </td>
           <td>
-            <span class="code" title={event.detail}>
-              {event.reason}
+            <span title={event.detail}>
+              <RuleWords reason={event.reason} stage={event.stage} />
             </span>
             {event.rule !== null && <span class="muted"> · rule {event.rule}</span>}
           </td>
@@ -72,7 +76,7 @@ function FeedCells({ event }: { event: FeedEvent }) {
         <>
           {time}
           <td colSpan={2} class="muted">
-            handed to {event.agent}
+            handed to <AgentName raw={event.agent} />
           </td>
           <td>
             <span class="tag">handled</span>
@@ -96,7 +100,9 @@ function FeedCells({ event }: { event: FeedEvent }) {
       return (
         <>
           {time}
-          <td colSpan={2}>failed in {event.worker}</td>
+          <td colSpan={2}>
+            failed in <AgentName raw={event.worker} />
+          </td>
           <td>
             <span class="tag dead">dead letter</span>
           </td>
@@ -108,7 +114,7 @@ function FeedCells({ event }: { event: FeedEvent }) {
         <>
           {time}
           <td colSpan={2} class="muted">
-            hold released by {event.by}
+            hold answered by <AgentName raw={event.by} />
           </td>
           <td>
             <span class="tag">{event.outcome === 'deliver' ? 'approved' : 'rejected'}</span>

@@ -1,9 +1,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { useApi } from '../api/context.js';
+import { Term } from '../glossary/Term.js';
 import { VerdictBadge } from '../shell/VerdictBadge.js';
 import { FeedTable } from './FeedTable.js';
 import { type FeedState, followFeed } from './feed-stream.js';
-import { createFeedTally, type FeedSnapshot } from './feed-tally.js';
+import { createFeedTally, decisionsIn, type FeedSnapshot, SECONDS_SHOWN } from './feed-tally.js';
 import { RateBars } from './RateBars.js';
 
 // At most four renders a second however fast decisions arrive.
@@ -43,8 +44,10 @@ export function LiveView() {
   }, [api]);
 
   const t = snapshot.totals;
-  const last = snapshot.seconds.at(-2)?.counts; // the last complete second
-  const lastDecisions = last ? last.deliver + last.deny + last.hold + last.quarantine + last.unknown : 0;
+  // The rate is read off the very seconds the chart draws, so the two never disagree.
+  const perSecond = snapshot.seconds.map((s) => decisionsIn(s.counts));
+  const drawn = perSecond.reduce((a, b) => a + b, 0);
+  const busiest = Math.max(0, ...perSecond);
   return (
     <section class="view" data-testid="live-view">
       <header class="view-header">
@@ -55,11 +58,17 @@ export function LiveView() {
           </span>
         </h2>
         <p class="hint">
-          Decisions as they happen. Every one is also in the ledger, even if this page skips some.
+          Decisions as they happen, with their <Term id="verdict">verdicts</Term>. Every one is also in the{' '}
+          <Term id="ledger">ledger</Term>, even if this page skips some.
         </p>
       </header>
       <div class="feed-summary" data-testid="feed-totals">
-        <span data-testid="feed-rate">{lastDecisions} decisions/s</span>
+        <span data-testid="feed-rate" data-decisions={drawn}>
+          {drawn} {drawn === 1 ? 'decision' : 'decisions'} in the last {SECONDS_SHOWN} s
+          {drawn > 0 &&
+            ` (${rateText(drawn / SECONDS_SHOWN)} a second on average, busiest second ${busiest})`}
+        </span>
+        <span class="muted">since this page opened:</span>
         <VerdictBadge verdict="deliver" /> {t.deliver}
         <VerdictBadge verdict="hold" /> {t.hold}
         <VerdictBadge verdict="deny" /> {t.deny}
@@ -91,4 +100,8 @@ export function LiveView() {
       <FeedTable rows={onlyAttention ? snapshot.attention : snapshot.rows} />
     </section>
   );
+}
+
+function rateText(rate: number): string {
+  return rate >= 10 ? String(Math.round(rate)) : String(Math.round(rate * 10) / 10);
 }

@@ -1,22 +1,22 @@
-import type { FeedSnapshot, SecondCounts } from './feed-tally.js';
+import { decisionsIn, type FeedSnapshot, STACKED as STACK } from './feed-tally.js';
 
-const STACK: (keyof SecondCounts)[] = ['deliver', 'hold', 'deny', 'quarantine', 'unknown'];
 const WIDTH = 600;
 const HEIGHT = 80;
 
-/** Events per second over the last minute, stacked by verdict (grey: left out by the feed, verdict unknown). */
+/** Decisions per second over the last minute, stacked by verdict (grey: left out by the feed, verdict unknown). */
 export function RateBars({ seconds }: { seconds: FeedSnapshot['seconds'] }) {
-  const totals = seconds.map((s) => STACK.reduce((sum, k) => sum + s.counts[k], 0));
+  const totals = seconds.map((s) => decisionsIn(s.counts));
   const peak = Math.max(1, ...totals);
   const barWidth = WIDTH / seconds.length;
   return (
     <svg
       class="rate-bars"
       data-testid="rate-bars"
+      data-decisions={totals.reduce((a, b) => a + b, 0)}
       viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
       preserveAspectRatio="none"
       role="img"
-      aria-label={`Events per second over the last minute; peak ${peak}`}
+      aria-label={`Decisions per second over the last minute; busiest second ${peak}`}
     >
       {seconds.map((s, i) => {
         let y = HEIGHT;

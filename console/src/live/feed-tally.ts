@@ -18,6 +18,13 @@ export type FeedSnapshot = {
 };
 
 const DECISIONS: Decision[] = ['deliver', 'deny', 'hold', 'quarantine'];
+
+/** The decisions of one second as the chart stacks them: every verdict, and those left out (unknown). */
+export const STACKED: (keyof SecondCounts)[] = ['deliver', 'hold', 'deny', 'quarantine', 'unknown'];
+
+export function decisionsIn(counts: SecondCounts): number {
+  return STACKED.reduce((sum, k) => sum + counts[k], 0);
+}
 const zero = (): SecondCounts => ({
   deliver: 0,
   deny: 0,

@@ -13,7 +13,12 @@ const COUNTERS: Counter[] = [
     tone: 'quarantine',
     value: (c) => c.messages.quarantined + c.effects.quarantined,
   },
-  { id: 'effects-executed', label: 'Effects executed', tone: 'deliver', value: (c) => c.effects.executed },
+  {
+    id: 'effects-executed',
+    label: 'Side effects executed',
+    tone: 'deliver',
+    value: (c) => c.effects.executed,
+  },
   { id: 'dead-letters', label: 'Dead letters', tone: 'deny', value: (c) => c.deadLetters },
 ];
 

@@ -3,7 +3,7 @@ import type { Box } from '../graph/layout.js';
 
 const CAPTION: Record<MeshNode['kind'], string> = {
   agent: 'agent',
-  ingress: 'ingress',
+  ingress: 'way in',
   effect: 'side effect',
 };
 

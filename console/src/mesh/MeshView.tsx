@@ -1,5 +1,6 @@
 import type { MeshGraph, Stats } from '../api/types.js';
 import { usePolled } from '../api/use-polled.js';
+import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
 import { ClusterStatus } from './ClusterStatus.js';
 import { Counters } from './Counters.js';
@@ -14,8 +15,10 @@ export function MeshView() {
       <header class="view-header">
         <h2>Mesh {mesh.data && <span class="muted">{mesh.data.mesh}</span>}</h2>
         <p class="hint">
-          Who may talk to whom. Each arrow shows how many decisions crossed it in the last{' '}
-          {stats.data?.windowSeconds ?? 10} seconds, coloured by the verdict most of them got.
+          Who may talk to whom: messages come in through a <Term id="way-in">way in</Term>, pass from{' '}
+          <Term id="agent">agent</Term> to agent, and leave as <Term id="side-effect">side effects</Term>.
+          Each arrow shows how many decisions crossed it in the last {stats.data?.windowSeconds ?? 10}{' '}
+          seconds, coloured by the <Term id="verdict">verdict</Term> most of them got.
         </p>
       </header>
       <ClusterStatus />

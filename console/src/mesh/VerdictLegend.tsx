@@ -13,7 +13,7 @@ export function VerdictLegend() {
         <svg width="22" height="14" aria-hidden="true">
           <rect x="1" y="1" width="20" height="12" rx="6" class="legend-node" />
         </svg>
-        ingress
+        way in
       </span>
       <span class="legend-shape">
         <svg width="22" height="14" aria-hidden="true">

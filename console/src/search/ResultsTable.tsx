@@ -1,7 +1,8 @@
 import type { ChainLink } from '../api/types.js';
+import { AgentName, RuleWords } from '../shell/CodeWords.js';
+import { CurrentVerdict, Outcomes } from '../shell/Outcomes.js';
 import { href } from '../shell/route.js';
 import { timeText } from '../shell/time-text.js';
-import { VerdictBadge } from '../shell/VerdictBadge.js';
 
 /** Search results; a whole row opens the message's lineage. */
 export function ResultsTable({ results }: { results: ChainLink[] }) {
@@ -14,6 +15,7 @@ export function ResultsTable({ results }: { results: ChainLink[] }) {
           <th>Subject</th>
           <th>From</th>
           <th>Verdict</th>
+          <th>Then</th>
           <th>Why</th>
         </tr>
       </thead>
@@ -33,18 +35,21 @@ export function ResultsTable({ results }: { results: ChainLink[] }) {
               <a href={href.message(r.id)} data-testid="search-result-link">
                 {r.type}
               </a>
-              {r.gated === 'effect' && <span class="muted"> (effect)</span>}
+              {r.gated === 'effect' && <span class="muted"> (side effect)</span>}
             </td>
             <td>{r.subject}</td>
             <td>
-              <code>{r.agent || r.source}</code>
+              <AgentName raw={r.agent || r.source} />
             </td>
             <td>
-              <VerdictBadge verdict={r.verdict} />
+              <CurrentVerdict link={r} />
             </td>
             <td>
-              {r.detail}
-              <div class="code">{r.reason}</div>
+              <Outcomes link={r} testid="search-outcome" />
+            </td>
+            <td>
+              <RuleWords reason={r.reason} stage={r.stage} />
+              <div class="muted small">{r.detail}</div>
             </td>
           </tr>
         ))}

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { SearchResult } from '../api/types.js';
 import { usePolled } from '../api/use-polled.js';
+import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
 import { href } from '../shell/route.js';
 import { ResultsTable } from './ResultsTable.js';
@@ -18,8 +19,9 @@ export function SearchView({ q }: { q: string }) {
       <header class="view-header">
         <h2>Search &amp; lineage</h2>
         <p class="hint">
-          Type a message id, a subject such as <code>account:8841</code>, or an agent version such as{' '}
-          <code>discount@1.1.0</code>. Click a message to see why it happened and what followed.
+          Type a message id, a <Term id="subject">subject</Term> such as <code>account:8841</code>, or an
+          agent version such as <code>discount@1.1.0</code>. Click a message to see its{' '}
+          <Term id="lineage">lineage</Term>: why it happened and what followed.
         </p>
       </header>
       <form

@@ -6,6 +6,7 @@ import { type Polled, usePolled } from '../api/use-polled.js';
 import { type Notice, SignIn } from '../auth/SignIn.js';
 import { adoptTokenFromAddress, forgetToken, saveToken } from '../auth/token.js';
 import { BreakersView } from '../breakers/BreakersView.js';
+import { GlossaryView } from '../glossary/GlossaryView.js';
 import { HeldView } from '../held/HeldView.js';
 import { LedgerView } from '../ledger/LedgerView.js';
 import { LineageView } from '../lineage/LineageView.js';
@@ -92,5 +93,7 @@ function CurrentView({ route, holds }: { route: Route; holds: Polled<{ holds: Ho
       return <LedgerView />;
     case 'live':
       return <LiveView />;
+    case 'glossary':
+      return <GlossaryView term={route.term} />;
   }
 }

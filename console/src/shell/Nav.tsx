@@ -7,6 +7,7 @@ const LINKS: { view: Route['view']; label: string; hash: string }[] = [
   { view: 'search', label: 'Search & lineage', hash: '#/search' },
   { view: 'ledger', label: 'Ledger', hash: '#/ledger' },
   { view: 'live', label: 'Live feed', hash: '#/live' },
+  { view: 'glossary', label: 'Glossary', hash: '#/glossary' },
 ];
 
 /** The top bar; "Held" shows how many items wait, so a pilot sees work from any view. */
@@ -14,12 +15,14 @@ export function Nav({ route, waiting, onSignOut }: { route: Route; waiting: numb
   const current = route.view === 'message' ? 'search' : route.view;
   return (
     <nav class="top-nav" aria-label="Views">
-      <span class="brand">Meshwarden</span>
+      <a class="brand" href="#/mesh" data-testid="brand" title="Overview">
+        Meshwarden
+      </a>
       {LINKS.map((link) => (
         <a
           key={link.view}
           href={link.hash}
-          class={current === link.view ? 'active' : ''}
+          class={`${current === link.view ? 'active' : ''} ${link.view === 'glossary' ? 'glossary-link' : ''}`}
           aria-current={current === link.view ? 'page' : undefined}
           data-testid={`nav-${link.view}`}
         >

@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { type ApiError, isApiError } from '../api/client.js';
 import { ApiErrorNotice } from './ApiErrorNotice.js';
@@ -11,13 +12,15 @@ type Props = {
   question: string;
   act: (reason: string) => Promise<unknown>;
   onDone?: () => void;
+  /** What the pilot must know before confirming (shown above the reason field). */
+  warning?: ComponentChildren;
 };
 
 /**
  * A pilot action that needs a reason: the button opens a small inline form, the reason is
  * required, and the warden's refusal is shown right there.
  */
-export function ReasonedAction({ label, tone, testid, question, act, onDone }: Props) {
+export function ReasonedAction({ label, tone, testid, question, act, onDone, warning }: Props) {
   const [open, setOpen] = useState(false);
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState(false);
@@ -62,6 +65,7 @@ export function ReasonedAction({ label, tone, testid, question, act, onDone }: P
 
   return (
     <form class="reason-form" onSubmit={submit} data-testid="reason-form">
+      {warning}
       <label>
         {question}
         <input

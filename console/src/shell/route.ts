@@ -8,7 +8,8 @@ export type Route =
   | { view: 'search'; q: string }
   | { view: 'message'; id: string }
   | { view: 'ledger' }
-  | { view: 'live' };
+  | { view: 'live' }
+  | { view: 'glossary'; term: string };
 
 export function parseRoute(hash: string): Route {
   const [path = '', query = ''] = hash.replace(/^#\/?/, '').split('?');
@@ -19,6 +20,8 @@ export function parseRoute(hash: string): Route {
     case 'ledger':
     case 'live':
       return { view };
+    case 'glossary':
+      return { view, term: new URLSearchParams(query).get('term') ?? '' };
     case 'search':
       return { view, q: new URLSearchParams(query).get('q') ?? '' };
     case 'message':

@@ -19,3 +19,12 @@ export function timeText(at: string | number | null | undefined): string {
   const today = new Date().toDateString() === date.toDateString();
   return today ? date.toLocaleTimeString() : date.toLocaleString();
 }
+
+/** A span as mesh.yaml writes it: `1h`, `30 min`, `90 s`, `250 ms`. */
+export function spanText(ms: number): string {
+  if (ms >= 86_400_000 && ms % 86_400_000 === 0) return `${ms / 86_400_000} d`;
+  if (ms >= 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000} min`;
+  if (ms >= 1000) return `${Math.round(ms / 100) / 10} s`;
+  return `${ms} ms`;
+}

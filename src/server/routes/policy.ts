@@ -1,8 +1,46 @@
 import type { FastifyInstance } from 'fastify';
-import { formatLocation, pilotActor, reloadPolicy } from '../../runtime/index.js';
+import { formatLocation, type Policy, pilotActor, reloadPolicy } from '../../runtime/index.js';
 import type { ApiDeps } from '../deps.js';
 import { apiError } from '../errors.js';
 import { errors } from '../schemas.js';
+
+const loopSchema = {
+  type: 'object',
+  properties: {
+    maxHops: { type: 'integer' },
+    maxRepeats: { type: 'integer' },
+    echoWindowMs: { type: 'integer' },
+    action: { type: 'string', enum: ['freeze', 'deny'] },
+  },
+} as const;
+
+const breakerSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    scope: { type: 'string', enum: ['agent', 'edge', 'entity', 'mesh'] },
+    count: { type: 'string' },
+    failures: { type: 'string', enum: ['failures', 'deadLetters'] },
+    over: { type: 'integer' },
+    windowMs: { type: 'integer' },
+    action: { type: 'string', enum: ['freeze', 'deny'] },
+    cooldownMs: { type: 'integer' },
+  },
+} as const;
+
+/** A breaker rule as mesh.yaml says it, for people reading what a breaker on their mesh does. */
+function breakerView(rule: Policy['breakers'][number]) {
+  return {
+    id: rule.id,
+    scope: rule.scope,
+    count: rule.count,
+    ...(rule.failures === undefined ? {} : { failures: rule.failures.kind }),
+    over: rule.over,
+    windowMs: rule.windowMs,
+    action: rule.action,
+    ...(rule.cooldownMs === undefined ? {} : { cooldownMs: rule.cooldownMs }),
+  };
+}
 
 /** The policy in force, and an admin's reload of the mesh file. */
 export async function policyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
@@ -14,20 +52,33 @@ export async function policyRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     {
       config: { role: 'viewer' },
       schema: {
-        summary: 'The policy in force: mesh, digest and file',
+        summary: 'The policy in force: mesh, digest and file, its loop guard and its breakers',
         tags: ['policy'],
         response: {
           200: {
             type: 'object',
-            properties: { mesh: { type: 'string' }, digest: { type: 'string' }, file: { type: 'string' } },
+            properties: {
+              mesh: { type: 'string' },
+              digest: { type: 'string' },
+              file: { type: 'string' },
+              guards: { type: 'object', properties: { loop: loopSchema } },
+              breakers: { type: 'array', items: breakerSchema },
+            },
           },
           ...errors(),
         },
       },
     },
     async () => {
-      const { mesh, digest, file } = deps.mesh.policy;
-      return { mesh, digest, file };
+      const { mesh, digest, file, guards, breakers } = deps.mesh.policy;
+      const { maxHops, maxRepeats, echoWindowMs, action } = guards.loop;
+      return {
+        mesh,
+        digest,
+        file,
+        guards: { loop: { maxHops, maxRepeats, echoWindowMs, action } },
+        breakers: breakers.map(breakerView),
+      };
     },
   );
 

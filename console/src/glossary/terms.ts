@@ -1,0 +1,167 @@
+// The words the console uses, for a pilot who is not a programmer. `term` is the anchor (#/glossary).
+
+export type Term = { term: string; word: string; code?: string; text: string };
+
+export const TERMS: Term[] = [
+  {
+    term: 'warden',
+    word: 'Warden',
+    text: 'Meshwarden itself: it stands between the agents, checks every message and side effect before it happens, and writes down every decision.',
+  },
+  {
+    term: 'agent',
+    word: 'Agent',
+    text: 'A small program that does one job (score a ticket, decide a discount). Shown by name and version, e.g. “sentiment 1.4.0”.',
+  },
+  {
+    term: 'way-in',
+    word: 'Way in (ingress)',
+    code: 'ingress',
+    text: 'Where messages from outside enter the mesh, such as a support inbox.',
+  },
+  {
+    term: 'side-effect',
+    word: 'Side effect',
+    code: 'effect',
+    text: 'Something that leaves the mesh and changes the world: a credit issued, an e-mail sent. The warden checks each one like a message.',
+  },
+  {
+    term: 'subject',
+    word: 'Subject',
+    text: 'What a message is about, such as a customer account (“account:8841”). Limits, budgets and freezes count per subject.',
+  },
+  {
+    term: 'case',
+    word: 'Case',
+    code: 'correlationid',
+    text: 'Everything that followed from one message that came in from outside: a chain of messages and side effects.',
+  },
+  {
+    term: 'lineage',
+    word: 'Lineage',
+    text: 'A message’s history: what caused it, step by step back to the message that came in, and what it caused in turn.',
+  },
+  {
+    term: 'step',
+    word: 'Step (hop)',
+    code: 'hop',
+    text: 'How far a message is from the start of its case: the message that came in is step 0, what it caused step 1, and so on.',
+  },
+  {
+    term: 'verdict',
+    word: 'Verdict',
+    text: 'What the warden decided about a message: delivered, held, denied or quarantined.',
+  },
+  {
+    term: 'delivered',
+    word: 'Delivered',
+    code: 'deliver',
+    text: 'Passed every check and was handed on (or the side effect was carried out).',
+  },
+  {
+    term: 'hold',
+    word: 'Held',
+    code: 'hold',
+    text: 'Waiting for a pilot to approve or reject it, in “Held”. Some holds end by themselves after a while (the card says how).',
+  },
+  {
+    term: 'denied',
+    word: 'Denied',
+    code: 'deny',
+    text: 'Refused: it goes no further. The reason is written down.',
+  },
+  {
+    term: 'quarantine',
+    word: 'Quarantined',
+    code: 'quarantine',
+    text: 'Malformed or untrusted input, set aside and kept for review; nothing acts on it.',
+  },
+  {
+    term: 'freeze',
+    word: 'Freeze (frozen)',
+    text: 'Everything about one subject is held for a pilot, until a pilot unfreezes it. The loop guard, a breaker or a pilot can freeze a subject.',
+  },
+  {
+    term: 'breaker',
+    word: 'Breaker',
+    text: 'A rule that counts (say, credits per account per hour) and “opens” when the count goes over its limit: it then freezes or refuses everything for what it counts, until a pilot resets it or its cool-down ends. Breakers & frozen lists this mesh’s breakers.',
+  },
+  {
+    term: 'loop',
+    word: 'Loop guard',
+    code: 'loop',
+    text: 'Stops messages going round in circles, such as a confirmation e-mail that comes back as a new ticket: when the same step repeats in a case’s history, or a case grows too long, it freezes the subject.',
+  },
+  {
+    term: 'echo',
+    word: 'Echo',
+    text: 'A message from outside that is really the mesh’s own side effect coming back (an e-mail we sent, arriving as a ticket). The warden links it to that side effect, so the loop guard sees the loop.',
+  },
+  {
+    term: 'approval',
+    word: 'Approval rule',
+    code: 'approval',
+    text: 'A condition (such as “a credit over 50”) that holds a message for a pilot to approve.',
+  },
+  {
+    term: 'rate-limit',
+    word: 'Rate limit',
+    code: 'rate-limit',
+    text: 'At most so many messages in a given time, per agent, path or subject.',
+  },
+  {
+    term: 'budget',
+    word: 'Budget',
+    code: 'budget',
+    text: 'At most so much of an amount in a given time, such as 100 EUR of credit per account per day.',
+  },
+  {
+    term: 'checks',
+    word: 'The checks, in order',
+    code: 'stage',
+    text: 'Identity (is the sender known?), permission (may it send this?), content (does it match its contract?), loop guard, rate limits, budgets, breakers, approval rules. The first that stops a message decides its verdict.',
+  },
+  {
+    term: 'envelope',
+    word: 'Identity check',
+    code: 'envelope',
+    text: 'The first check: the message is well formed, not too large, from a sender the mesh knows at the version it runs, signed when it must be, and not a duplicate.',
+  },
+  {
+    term: 'authorization',
+    word: 'Permission check',
+    code: 'authorization',
+    text: 'The sender may send this kind of message (or ask for this side effect), and whoever it is addressed to may take it.',
+  },
+  {
+    term: 'contract-check',
+    word: 'Content check',
+    code: 'contract',
+    text: 'The message’s content matches its contract.',
+  },
+  {
+    term: 'contract',
+    word: 'Contract',
+    text: 'The agreed shape of a kind of message (which fields, which types). A message that does not match is quarantined.',
+  },
+  {
+    term: 'dead-letter',
+    word: 'Dead letter',
+    text: 'A message an agent or side effect kept failing on; the warden gave up after its last try and kept it for review.',
+  },
+  {
+    term: 'ledger',
+    word: 'Ledger',
+    text: 'The record of every decision and pilot action, each entry chained to the one before by its hash, so any change afterwards is found by “Verify now”.',
+  },
+  {
+    term: 'partition',
+    word: 'Partition',
+    text: 'A share of the subjects; each has a ledger chain of its own. A small mesh has one.',
+  },
+  {
+    term: 'pilot',
+    word: 'Pilot',
+    text: 'A person who watches the mesh and answers it: approves, rejects, freezes, unfreezes, resets. Every action is written to the ledger with the pilot’s name and reason.',
+  },
+];

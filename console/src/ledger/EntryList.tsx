@@ -1,0 +1,125 @@
+import { useState } from 'preact/hooks';
+import type { Decision, LedgerEntryView, LedgerPage } from '../api/types.js';
+import { usePolled } from '../api/use-polled.js';
+import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
+import { AgentName, RuleWords } from '../shell/CodeWords.js';
+import { href } from '../shell/route.js';
+import { timeText } from '../shell/time-text.js';
+import { VerdictBadge } from '../shell/VerdictBadge.js';
+
+const PAGE = 25;
+
+const KIND_WORDS: Record<string, string> = {
+  decision: 'Decision',
+  delivered: 'Handed to an agent',
+  'delivery.failed': 'Delivery failed',
+  'dead-letter': 'Given up (dead letter)',
+  'effect.executed': 'Side effect carried out',
+  'hold.released': 'Hold answered',
+  'pilot.action': 'Pilot action',
+  'breaker.opened': 'Breaker opened',
+  'policy.loaded': 'Policy put in force',
+  'partition.owned': 'Partition taken over',
+};
+
+const OUTCOME_WORDS: Record<string, string> = { deliver: 'let through', deny: 'refused' };
+
+/**
+ * One partition's entries, newest first, a page at a time. The newest page follows the ledger as it
+ * grows (polled); an older page stands still so a pilot can read it.
+ */
+export function EntryList({ partition, partitions }: { partition: number; partitions: number }) {
+  const [before, setBefore] = useState<number[]>([]);
+  const cursor = before.at(-1);
+  const query = new URLSearchParams({ partition: String(partition), limit: String(PAGE) });
+  if (cursor !== undefined) query.set('before', String(cursor));
+  const page = usePolled<LedgerPage>(`/ledger/entries?${query}`, cursor === undefined ? 2000 : 0);
+  const data = page.data;
+  return (
+    <div class="entry-list" data-testid="ledger-entry-list">
+      <ApiErrorNotice error={page.error} />
+      {data !== undefined && (
+        <>
+          <p class="muted">
+            {partitions > 1 ? `Partition ${partition}: ` : ''}
+            {data.entries.length === 0
+              ? 'no entries.'
+              : `entries ${data.entries.at(-1)?.seq} to ${data.entries[0]?.seq} of ${data.size}, newest first${cursor === undefined ? ' (this page follows new entries as they are written)' : ''}.`}
+          </p>
+          {data.entries.length > 0 && (
+            <table class="table" data-testid="ledger-entries-table">
+              <thead>
+                <tr>
+                  <th>#</th>
+                  <th>When</th>
+                  <th>What</th>
+                  <th>About</th>
+                  <th>Who</th>
+                  <th>Result</th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.entries.map((e) => (
+                  <EntryRow key={`${e.partition}:${e.seq}`} entry={e} />
+                ))}
+              </tbody>
+            </table>
+          )}
+          <div class="toolbar">
+            <button
+              type="button"
+              class="action neutral"
+              disabled={cursor === undefined}
+              onClick={() => setBefore(before.slice(0, -1))}
+              data-testid="ledger-newer"
+            >
+              ← Newer
+            </button>
+            <button
+              type="button"
+              class="action neutral"
+              disabled={data.next === null}
+              onClick={() => data.next !== null && setBefore([...before, data.next])}
+              data-testid="ledger-older"
+            >
+              Older →
+            </button>
+          </div>
+        </>
+      )}
+    </div>
+  );
+}
+
+/** One entry in words: where it sits in its chain, what it is, what it is about, who, and the result. */
+function EntryRow({ entry: e }: { entry: LedgerEntryView }) {
+  return (
+    <tr data-testid="ledger-entry" data-partition={e.partition} data-seq={e.seq} data-kind={e.kind}>
+      <td title={e.hash}>{e.seq}</td>
+      <td>{timeText(e.at)}</td>
+      <td>
+        {KIND_WORDS[e.kind] ?? e.kind} <span class="code small">{e.kind}</span>
+      </td>
+      <td>
+        {e.msgId === undefined ? (
+          (e.type ?? '—')
+        ) : (
+          <a href={href.message(e.msgId)} data-testid="ledger-entry-link" data-message-id={e.msgId}>
+            {e.type ?? 'the message'}
+          </a>
+        )}
+        {e.subject !== undefined && <div class="muted">{e.subject}</div>}
+      </td>
+      <td>{e.agent === undefined ? '—' : <AgentName raw={e.agent} />}</td>
+      <td>
+        {e.decision !== undefined && <VerdictBadge verdict={e.decision as Decision} />}{' '}
+        {e.reason !== undefined && e.reason !== 'gate.admitted' && (
+          <RuleWords reason={e.reason} {...(e.stage === undefined ? {} : { stage: e.stage })} />
+        )}
+        {e.outcome !== undefined && (OUTCOME_WORDS[e.outcome] ?? e.outcome)}
+        {e.action !== undefined && e.action}
+        {e.kind === 'effect.executed' && 'done'}
+      </td>
+    </tr>
+  );
+}

@@ -1,0 +1,32 @@
+import { durationText, timeText } from './time-text.js';
+import { useNow } from './use-now.js';
+import { agentName, reasonWords } from './words.js';
+
+/** A stop in plain words, its code kept small beside it (and on hover) for whoever searches the logs. */
+export function RuleWords({ reason, stage }: { reason: string; stage?: string }) {
+  return (
+    <span class="rule-words" data-testid="rule-words" data-code={reason} title={reason}>
+      {reasonWords(reason, stage)} <span class="code small">{reason}</span>
+    </span>
+  );
+}
+
+/** An agent or actor by name and version; the full address on hover. */
+export function AgentName({ raw }: { raw: string | null | undefined }) {
+  return (
+    <span class="agent-name" title={raw ?? undefined} data-testid="agent-name">
+      {agentName(raw)}
+    </span>
+  );
+}
+
+/** "3m 12s ago", counting on every second; the time itself on hover. */
+export function Age({ at }: { at: string | number }) {
+  const now = useNow();
+  const when = new Date(at).getTime();
+  return (
+    <span class="age" data-testid="age" title={timeText(at)}>
+      {durationText(now - when)} ago
+    </span>
+  );
+}

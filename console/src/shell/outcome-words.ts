@@ -1,0 +1,37 @@
+import type { ChainLink, Decision, Outcome } from '../api/types.js';
+import { agentName, reasonWords } from './words.js';
+
+/** What became of a message after its verdict, one line per ledger entry, in plain words. */
+export function outcomeWords(o: Outcome): string {
+  switch (o.kind) {
+    case 'hold.released': {
+      const who = o.agent === null ? 'on timeout' : `by ${agentName(o.agent)}`;
+      const answer = o.outcome === 'deny' ? 'rejected' : 'approved';
+      const base =
+        o.agent === null ? `${o.outcome === 'deny' ? 'denied' : 'let through'} ${who}` : `${answer} ${who}`;
+      // Approved, then gated again (a loop or freeze hold) and refused by what still applies.
+      if (o.verdict !== undefined && o.verdict.decision !== 'deliver')
+        return `${base}, then refused: ${reasonWords(o.verdict.reason)}`;
+      return base;
+    }
+    case 'effect.executed':
+      return 'executed';
+    case 'delivered':
+      return `handled by ${agentName(o.agent)}`;
+    case 'delivery.failed':
+      return `failed${o.attempt === undefined ? '' : ` (try ${o.attempt})`}${o.agent === null ? '' : ` in ${agentName(o.agent)}`}`;
+    case 'dead-letter':
+      return 'given up after its last try (dead letter)';
+    default:
+      return o.kind;
+  }
+}
+
+/** Where a held message ended: let through or refused once a pilot (or the timeout) answered. */
+export function finalVerdict(link: ChainLink): Decision {
+  if (link.verdict !== 'hold') return link.verdict;
+  const released = link.outcomes.find((o) => o.kind === 'hold.released');
+  if (released === undefined) return 'hold';
+  if (released.outcome === 'deny') return 'deny';
+  return released.verdict !== undefined && released.verdict.decision !== 'deliver' ? 'deny' : 'deliver';
+}

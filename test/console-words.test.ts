@@ -1,0 +1,111 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ChainLink, Outcome } from '../console/src/api/types.js';
+import { ruleSentence } from '../console/src/breakers/rule-sentence.js';
+import { finalVerdict, outcomeWords } from '../console/src/shell/outcome-words.js';
+import { agentName, reasonWords } from '../console/src/shell/words.js';
+import { REPO } from './run-cli.js';
+
+// The console's plain words (issue 14): pure functions, so a table each.
+describe('plain words in the console', () => {
+  it.each([
+    ['mesh://retention/sentiment@1.4.0', 'sentiment 1.4.0'],
+    ['churn@2.0.1', 'churn 2.0.1'],
+    ['agent:churn', 'churn'],
+    ['mesh://retention/inbox', 'inbox'],
+    ['ingress:inbox', 'inbox (way in)'],
+    ['effect:credit.issue', 'credit.issue (side effect)'],
+    ['pilot:ana', 'pilot ana'],
+    ['partner:acme', 'partner caller acme'],
+    ['', '—'],
+    [null, '—'],
+  ])('names %s as %s', (raw, name) => {
+    expect(agentName(raw)).toBe(name);
+  });
+
+  it.each([
+    ['loop.repeated_hop', undefined, "Loop guard: the same step repeated in this case's history"],
+    ['approval.required', 'approval', 'Approval rule: waits for a pilot to approve it'],
+    ['gate.admitted', 'gate', 'Passed every check'],
+    ['ingress.body_too_large', 'ingress', 'Way in: a request body that could not be taken'],
+    ['budget.something_new', 'budget', 'Budget'],
+  ])('says %s (stage %s) as %s', (reason, stage, words) => {
+    expect(reasonWords(reason, stage)).toBe(words);
+  });
+
+  it('has words for every stop the gate can give', () => {
+    const dir = join(REPO, 'src', 'gate', 'stages');
+    const codes = new Set<string>();
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))) {
+      const text = readFileSync(join(dir, file), 'utf8');
+      for (const m of text.matchAll(
+        /'((?:envelope|authorization|contract|loop|rate-limit|budget|breaker|approval)\.[a-z_]+)'/g,
+      ))
+        codes.add(m[1]!);
+    }
+    expect(codes.size).toBeGreaterThan(20);
+    // A code without words falls back to its stage's name alone.
+    const missing = [...codes].filter((c) => !reasonWords(c).includes(': '));
+    expect(missing).toEqual([]);
+  });
+
+  const released = (o: Partial<Outcome>): Outcome => ({
+    kind: 'hold.released',
+    agent: 'pilot:ana',
+    at: 'x',
+    ...o,
+  });
+  it.each([
+    [released({ outcome: 'deliver' }), 'approved by pilot ana'],
+    [released({ outcome: 'deny' }), 'rejected by pilot ana'],
+    [released({ outcome: 'deny', agent: null }), 'denied on timeout'],
+    [released({ outcome: 'deliver', agent: null }), 'let through on timeout'],
+    [
+      released({ outcome: 'deliver', verdict: { decision: 'deny', reason: 'budget.exceeded', detail: '' } }),
+      'approved by pilot ana, then refused: Budget: over its budget',
+    ],
+    [{ kind: 'effect.executed', agent: null, at: 'x' }, 'executed'],
+    [{ kind: 'delivered', agent: 'churn@2.0.1', at: 'x' }, 'handled by churn 2.0.1'],
+  ])('says outcome %o as %s', (outcome, words) => {
+    expect(outcomeWords(outcome)).toBe(words);
+  });
+
+  it.each([
+    ['hold', [], 'hold'],
+    ['hold', [released({ outcome: 'deliver' })], 'deliver'],
+    ['hold', [released({ outcome: 'deny' })], 'deny'],
+    ['deliver', [], 'deliver'],
+  ] as const)('a %s with outcomes %o now stands as %s', (verdict, outcomes, now) => {
+    expect(finalVerdict({ verdict, outcomes } as unknown as ChainLink)).toBe(now);
+  });
+
+  it('says what a breaker of the policy does', () => {
+    expect(
+      ruleSentence({
+        id: 'credit-burst',
+        scope: 'entity',
+        count: 'credit.issue',
+        over: 2,
+        windowMs: 3_600_000,
+        action: 'freeze',
+      }),
+    ).toBe(
+      'Opens when more than 2 credit.issue are let through for one subject within 1 h; it then freezes that subject: everything for it waits for a pilot, until a pilot resets it.',
+    );
+    expect(
+      ruleSentence({
+        id: 'mailer-down',
+        scope: 'mesh',
+        count: 'effect:email.send',
+        failures: 'failures',
+        over: 5,
+        windowMs: 600_000,
+        action: 'deny',
+        cooldownMs: 300_000,
+      }),
+    ).toBe(
+      'Opens when effect:email.send fails more than 5 times in the whole mesh within 10 min; it then refuses everything for the whole mesh, for 5 min, or until a pilot resets it.',
+    );
+  });
+});
