@@ -1,4 +1,4 @@
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO, runCli, tempDir } from './run-cli.js';
@@ -69,6 +69,35 @@ describe('init and policy check', () => {
     expect(codes).toEqual(
       expect.arrayContaining(['MW_POLICY_UNKNOWN_KEY', 'MW_POLICY_BAD_CEL', 'MW_POLICY_BAD_DURATION']),
     );
+  });
+
+  it('says which copy to install for editor types, never a registry install', async () => {
+    const dir = tempDir('advice');
+    const init = await runCli(['init', dir, '--json']);
+    expect(init.code, init.stderr).toBe(0);
+    expect(JSON.parse(init.stdout).package).toEqual({
+      installed: false,
+      install: `npm install ${REPO.replace(/\/$/, '')}`,
+    });
+  });
+
+  it('makes a typeless package.json a module only where the project has no modules of its own', async () => {
+    const empty = tempDir('typeless');
+    writeFileSync(join(empty, 'package.json'), JSON.stringify({ dependencies: { x: '1' } }));
+    expect((await runCli(['init', empty])).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(empty, 'package.json'), 'utf8'))).toEqual({
+      dependencies: { x: '1' },
+      type: 'module',
+    });
+    const commonjs = tempDir('commonjs');
+    const manifest = JSON.stringify({ name: 'old-app' });
+    writeFileSync(join(commonjs, 'package.json'), manifest);
+    mkdirSync(join(commonjs, 'lib'));
+    writeFileSync(join(commonjs, 'lib', 'server.js'), "module.exports = require('http');\n");
+    const init = await runCli(['init', commonjs]);
+    expect(init.code).toBe(0);
+    expect(readFileSync(join(commonjs, 'package.json'), 'utf8')).toBe(manifest);
+    expect(init.stderr).toContain('warning');
   });
 
   it('is a usage error to call an unknown command or scenario', async () => {

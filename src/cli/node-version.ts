@@ -22,6 +22,6 @@ export function oldNodeAdvice(version: string): string {
   return [
     `meshwarden needs Node.js ${OLDEST_NODE} or newer; this is Node.js ${version.replace(/^v/, '')}.`,
     'Install Node.js 24 LTS (https://nodejs.org/en/download, or `nvm install 24`), or run this copy',
-    'on Node 24 without installing it: npx -p node@24 -- meshwarden <command>',
+    'on Node 24 without installing it: npx --yes -p node@24 -- meshwarden <command>',
   ].join(' ');
 }

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { type Dirent, existsSync } from 'node:fs';
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 
@@ -23,6 +23,8 @@ export async function copyMeshFolder(source: string, target: string): Promise<Sc
   const files = entries.filter((f) => f.isFile()).map((f) => relative(source, join(f.parentPath, f.name)));
   const clash = files.find((f) => existsSync(join(target, f)));
   if (clash !== undefined) return { ok: false, clash };
+  // Read before copying, so that only the project's own modules count (see below).
+  const projectCode = await firstModuleIn(target);
   // Nothing would be overwritten (checked above), so force only merges into an existing folder.
   await cp(source, target, { recursive: true, force: true });
   const pkg = join(target, 'package.json');
@@ -42,15 +44,42 @@ export async function copyMeshFolder(source: string, target: string): Promise<Sc
   const type = (manifest as { type?: unknown }).type;
   if (type === 'module') return { ok: true, files };
   // A package.json without a type (what `npm install ./meshwarden-<v>.tgz` writes in an empty folder)
-  // means CommonJS to Node; saying "module" changes nothing else. An explicit "commonjs" is the
-  // project's own choice: say what it costs instead of changing it.
-  if (type === undefined) {
+  // means CommonJS to Node. Saying "module" is safe only where the project has no .js or .ts of its
+  // own, which it would turn into ES modules; an explicit "commonjs" is the project's own choice.
+  // Either way, say what it costs instead of changing it.
+  if (type === undefined && projectCode === undefined) {
     await writeFile(pkg, `${JSON.stringify({ ...manifest, type: 'module' }, null, 2)}\n`);
     return { ok: true, files: [...files, 'package.json'], note: `added "type": "module" to ${pkg}` };
   }
+  const why =
+    type === undefined
+      ? `has no "type" (CommonJS), left so because the project has modules of its own (${relative(target, projectCode ?? target)})`
+      : `says "type": ${JSON.stringify(type)}`;
   return {
     ok: true,
     files,
-    warning: `${pkg} says "type": ${JSON.stringify(type)}; Node will not load the .ts agents as ES modules`,
+    warning: `${pkg} ${why}; Node will not load the .ts agents as ES modules: move the mesh to a folder with its own package.json saying "type": "module"`,
   };
+}
+
+const SKIPPED = new Set(['node_modules', '.git']);
+
+/** The first .js or .ts file under `dir` outside node_modules and .git, if any (a bounded walk). */
+async function firstModuleIn(dir: string, budget = { entries: 5000 }): Promise<string | undefined> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return undefined;
+  }
+  for (const entry of entries) {
+    if (--budget.entries < 0) return dir; // too big to be sure: count it as having code
+    const path = join(dir, entry.name);
+    if (entry.isFile() && /\.(js|ts|jsx|tsx)$/.test(entry.name)) return path;
+    if (entry.isDirectory() && !SKIPPED.has(entry.name)) {
+      const found = await firstModuleIn(path, budget);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
 }

@@ -16,12 +16,9 @@ export async function init(dir: string, out: Output): Promise<number> {
   if (copied.note !== undefined) out.note(copied.note);
   if (copied.warning !== undefined) out.note(`warning: ${copied.warning}`);
   const shown = displayPath(target);
+  const pkg = packageState(target);
   if (out.json) {
-    out.document({
-      ok: true,
-      dir: target,
-      files: copied.files,
-    });
+    out.document({ ok: true, dir: target, files: copied.files, package: pkg });
     return EXIT.ok;
   }
   out.line(`scaffolded a mesh in ${shown}/`);
@@ -29,23 +26,28 @@ export async function init(dir: string, out: Output): Promise<number> {
   out.line(
     `  npx meshwarden run ${shown}/mesh.yaml --input ${shown}/messages.jsonl --data ${shown}/.meshwarden`,
   );
-  out.line(packageAdvice(target));
+  out.line(
+    pkg.installed
+      ? `Agents import from 'meshwarden', which this folder has installed.`
+      : [
+          `Agents import from 'meshwarden': the warden resolves that to itself when it loads them, so they run as they are.`,
+          `For your editor's types, install this copy into the project: ${pkg.install}`,
+        ].join('\n'),
+  );
   return EXIT.ok;
 }
 
 /**
- * What to say about `import … from 'meshwarden'` in the scaffolded agents. Never "npm install
- * meshwarden": the package may not be on the registry the user reaches, and the warden needs no
- * install to run them (it resolves the name to itself, runtime/modules.ts). Only an editor's types do.
+ * Whether the scaffolded agents' `import … from 'meshwarden'` resolves in `target`, and if not, what
+ * installs it. Never "npm install meshwarden": the package may not be on the registry the user
+ * reaches, and the warden needs no install to run them (it resolves the name to itself,
+ * runtime/modules.ts); only an editor's types do.
  */
-function packageAdvice(target: string): string {
+function packageState(target: string): { installed: boolean; install?: string } {
   try {
     createRequire(join(target, 'package.json')).resolve('meshwarden');
-    return `Agents import from 'meshwarden', which this folder has installed.`;
+    return { installed: true };
   } catch {
-    return [
-      `Agents import from 'meshwarden': the warden resolves that to itself when it loads them, so they run as they are.`,
-      `For your editor's types, install this copy into the project: npm install ${PACKAGE_ROOT.replace(/\/$/, '')}`,
-    ].join('\n');
+    return { installed: false, install: `npm install ${PACKAGE_ROOT.replace(/\/$/, '')}` };
   }
 }
