@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { createAlertSinks } from '../../interop/index.js';
 import {
   type ClusterControl,
   type ClusterOptions,
@@ -17,7 +18,6 @@ import {
   summarize,
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
-
 import { headsText, type Output, table } from '../output.js';
 import { cliTransports } from '../transports.js';
 import { reportOpenFailure } from './policy-check.js';
@@ -58,6 +58,7 @@ export async function runMesh(
     dataDir: resolve(opts.data),
     log,
     transports: transports.list,
+    alertSinks: (specs) => createAlertSinks(specs),
     ...(opts.durability === undefined ? {} : { durability: opts.durability }),
     ...(opts.ledger === undefined ? {} : { ledgerAt: opts.ledger }),
     ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { createAlertSinks } from '../../interop/index.js';
 import {
   type ClusterOptions,
   type Durability,
@@ -10,7 +11,6 @@ import {
   sizeOf,
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
-
 import { displayPath, headsText, type Output } from '../output.js';
 import { cliTransports } from '../transports.js';
 import { reportOpenFailure } from './policy-check.js';
@@ -50,6 +50,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     dataDir,
     log,
     transports: transports.list,
+    alertSinks: (specs) => createAlertSinks(specs),
     ...(opts.durability === undefined ? {} : { durability: opts.durability }),
     ...(opts.ledger === undefined ? {} : { ledgerAt: opts.ledger }),
     ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),
