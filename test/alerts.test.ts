@@ -1,0 +1,131 @@
+/**
+ * Alerts end to end: the retention example with an `alerts:` section, real HTTP receivers on
+ * loopback standing in for PagerDuty, Slack and a SIEM webhook, the SQLite ledger, and `why` read
+ * by the built CLI.
+ */
+import { createHmac } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAlertSinks } from '../src/interop/index.js';
+import { ALERT_SENT, feedFile, type MeshEvent, openMesh } from '../src/runtime/index.js';
+import { type Answer, type Receiver, startReceiver } from './alert-receiver.js';
+import { REPO, runCli, tempDir } from './run-cli.js';
+
+const log = pino({ level: 'silent' });
+const ENV = { MW_T_PD: 'pd-routing-key', MW_T_SLACK: '', MW_T_SECRET: 'hook-secret' };
+const work = join(REPO, 'test-output');
+let root = '';
+
+beforeAll(() => {
+  mkdirSync(work, { recursive: true });
+  root = mkdtempSync(join(work, 'alerts-'));
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A copy of examples/retention whose mesh.yaml ends with `alerts` (lines, indented by the caller). */
+function retentionWith(alerts: readonly string[]): string {
+  const dir = mkdtempSync(join(root, 'retention-'));
+  cpSync(join(REPO, 'examples', 'retention'), dir, { recursive: true });
+  const file = join(dir, 'mesh.yaml');
+  writeFileSync(file, `${readFileSync(file, 'utf8')}\nalerts:\n${alerts.join('\n')}\n`);
+  return dir;
+}
+
+async function openWith(dir: string, env: Record<string, string>, events: MeshEvent[] = []) {
+  const opened = await openMesh({
+    meshFile: join(dir, 'mesh.yaml'),
+    dataDir: join(dir, 'data'),
+    log,
+    alertSinks: (specs) => createAlertSinks(specs, { env, initialDelayMs: 5 }),
+  });
+  if (!opened.ok) throw new Error(JSON.stringify(opened));
+  opened.opened.mesh.onEvent((e) => events.push(e));
+  return opened.opened;
+}
+
+describe('alerts from the retention example', () => {
+  let rx: Receiver;
+  beforeAll(async () => {
+    rx = await startReceiver();
+  });
+  afterAll(() => rx.close());
+
+  it('pages PagerDuty when 8841 freezes and resolves it when a pilot resets the breaker; Slack links the lineage; the webhook is signed CloudEvents; why shows it', async () => {
+    const dir = retentionWith([
+      '  console: http://warden.test:7070',
+      '  sinks:',
+      `    oncall: { type: pagerduty, routingKey: { env: MW_T_PD }, url: "${rx.url}/pd" }`,
+      '    chat: { type: slack, url: { env: MW_T_SLACK } }',
+      `    siem: { type: webhook, url: "${rx.url}/hook", secret: { env: MW_T_SECRET } }`,
+      '  routes:',
+      '    - { id: freezes, on: [breaker.opened, breaker.closed], sink: oncall, severity: critical }',
+      '    - { id: chat, on: [breaker.opened], sink: chat, severity: critical }',
+      '    - { id: audit, on: [breaker.opened], sink: siem, severity: warning }',
+    ]);
+    const env = { ...ENV, MW_T_SLACK: `${rx.url}/slack/T000/B000/secret` };
+    const o = await openWith(dir, env);
+    await feedFile(o.mesh, join(dir, 'tickets.jsonl'), () => {}, new AbortController().signal);
+    await o.mesh.idle();
+
+    const [trigger] = await rx.waitFor('/pd', 1);
+    const pd = trigger!.json as Record<string, any>;
+    expect(pd).toMatchObject({ routing_key: 'pd-routing-key', event_action: 'trigger' });
+    expect(pd.payload).toMatchObject({
+      severity: 'critical',
+      component: 'account:8841',
+      class: 'breaker.opened',
+    });
+    const key = pd.dedup_key as string;
+    expect(key).toMatch(/\|account:8841$/);
+    const breaker = key.split('|')[1]!;
+
+    const [slack] = await rx.waitFor('/slack/T000/B000/secret', 1);
+    const s = slack!.json as { text: string; blocks: { text?: { text: string } }[] };
+    const msgId = pd.payload.custom_details.msgId as string;
+    const lineage = `http://warden.test:7070/#/message/${msgId}`;
+    expect(s.text).toContain(lineage);
+    expect(s.blocks.some((b) => b.text?.text.includes(`<${lineage}|`))).toBe(true);
+
+    const [hook] = await rx.waitFor('/hook', 1);
+    const signature = String(hook!.headers['meshwarden-signature']);
+    const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(signature)!;
+    const expected = createHmac('sha256', 'hook-secret').update(`${t}.${hook!.body}`).digest('hex');
+    expect(v1).toBe(expected);
+    expect(hook!.headers['content-type']).toMatch(/^application\/cloudevents\+json/);
+    expect(hook!.json).toMatchObject({
+      specversion: '1.0',
+      type: 'meshwarden.alert.breaker.opened',
+      source: 'mesh://retention/alerts',
+      subject: 'account:8841',
+      datacontenttype: 'application/json',
+      data: { route: 'audit', severity: 'warning', key, msgId, link: lineage },
+    });
+
+    const reset = o.mesh.pilot.resetBreaker(breaker, 'account:8841', { pilot: 'ana', reason: 'refunded' });
+    if (!(reset instanceof Promise)) throw reset;
+    await reset;
+    const pages = await rx.waitFor('/pd', 2);
+    expect(pages[1]!.json).toEqual({
+      routing_key: 'pd-routing-key',
+      event_action: 'resolve',
+      dedup_key: key,
+    });
+    await o.close();
+
+    const why = await runCli(['why', msgId, '--data', join(dir, 'data'), '--json']);
+    expect(why.code, why.stderr).toBe(0);
+    const outcomes = JSON.parse(why.stdout).chain.at(-1).outcomes as { kind: string; alert?: object }[];
+    const alerts = outcomes.filter((x) => x.kind === ALERT_SENT).map((x) => x.alert);
+    expect(alerts).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ route: 'freezes', sink: 'oncall', outcome: 'sent', attempts: 1 }),
+        expect.objectContaining({ route: 'chat', sink: 'chat', outcome: 'sent' }),
+        expect.objectContaining({ route: 'audit', sink: 'siem', outcome: 'sent' }),
+      ]),
+    );
+    const text = await runCli(['why', msgId, '--data', join(dir, 'data')]);
+    expect(text.stdout).toMatch(/^alert: told sink oncall about /m);
+  });
+});
