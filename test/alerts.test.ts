@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAlertSinks } from '../src/interop/index.js';
-import { ALERT_SENT, feedFile, type MeshEvent, openMesh } from '../src/runtime/index.js';
+import { ALERT_SENT, feedFile, type MeshEvent, openLedger, openMesh } from '../src/runtime/index.js';
 import { type Answer, type Receiver, startReceiver } from './alert-receiver.js';
-import { REPO, runCli, tempDir } from './run-cli.js';
+import { REPO, runCli } from './run-cli.js';
 
 const log = pino({ level: 'silent' });
 const ENV = { MW_T_PD: 'pd-routing-key', MW_T_SLACK: '', MW_T_SECRET: 'hook-secret' };
@@ -70,20 +70,23 @@ describe('alerts from the retention example', () => {
     await o.mesh.idle();
 
     const [trigger] = await rx.waitFor('/pd', 1);
-    const pd = trigger!.json as Record<string, any>;
+    const pd = trigger!.json as {
+      dedup_key: string;
+      payload: { custom_details: { msgId: string } };
+    };
     expect(pd).toMatchObject({ routing_key: 'pd-routing-key', event_action: 'trigger' });
     expect(pd.payload).toMatchObject({
       severity: 'critical',
       component: 'account:8841',
       class: 'breaker.opened',
     });
-    const key = pd.dedup_key as string;
+    const key = pd.dedup_key;
     expect(key).toMatch(/\|account:8841$/);
     const breaker = key.split('|')[1]!;
 
     const [slack] = await rx.waitFor('/slack/T000/B000/secret', 1);
     const s = slack!.json as { text: string; blocks: { text?: { text: string } }[] };
-    const msgId = pd.payload.custom_details.msgId as string;
+    const msgId = pd.payload.custom_details.msgId;
     const lineage = `http://warden.test:7070/#/message/${msgId}`;
     expect(s.text).toContain(lineage);
     expect(s.blocks.some((b) => b.text?.text.includes(`<${lineage}|`))).toBe(true);
@@ -127,5 +130,142 @@ describe('alerts from the retention example', () => {
     );
     const text = await runCli(['why', msgId, '--data', join(dir, 'data')]);
     expect(text.stdout).toMatch(/^alert: told sink oncall about /m);
+  });
+});
+
+/** Retention with one webhook route on breaker.opened, to a receiver that answers as `answer` says. */
+async function freezeWithWebhook(answer: Answer, sink: string, events: MeshEvent[]) {
+  const rx = await startReceiver(answer);
+  const dir = retentionWith([
+    '  sinks:',
+    `    siem: { type: webhook, url: "${rx.url}/hook", secret: { env: MW_T_SECRET }, ${sink} }`,
+    '  routes:',
+    '    - { id: audit, on: [breaker.opened], sink: siem, severity: warning }',
+  ]);
+  const o = await openWith(dir, ENV, events);
+  await feedFile(o.mesh, join(dir, 'tickets.jsonl'), () => {}, new AbortController().signal);
+  await o.mesh.idle();
+  await o.close();
+  const entries = await (async () => {
+    await using ledger = await openLedger({ file: join(dir, 'data', 'ledger.db') });
+    return await Array.fromAsync(ledger.scan());
+  })();
+  await rx.close();
+  return { rx, entries: entries.filter((e) => e.kind === ALERT_SENT) };
+}
+
+describe('a webhook receiver that fails', () => {
+  it('500s, then a hang past the timeout, then recovers: retried, then delivered once', async () => {
+    const events: MeshEvent[] = [];
+    const answer: Answer = (_, n) => (n < 2 ? 500 : n === 2 ? 'hang' : 204);
+    const { rx, entries } = await freezeWithWebhook(answer, 'retries: 3, timeout: 300ms', events);
+    expect(rx.on('/hook').length).toBe(4);
+    // Every try carries the same CloudEvent: a receiver deduplicates on its id.
+    expect(new Set(rx.on('/hook').map((r) => (r.json as { id: string }).id)).size).toBe(1);
+    expect(entries.map((e) => [e.data.outcome, e.data.attempts])).toEqual([['sent', 4]]);
+    const delivery = events.filter((e) => e.type === 'alert-delivery');
+    expect(delivery).toEqual([expect.objectContaining({ route: 'audit', outcome: 'sent', attempts: 4 })]);
+  });
+
+  it('never recovers: given up after its last try, recorded, and a dead letter pilots see', async () => {
+    const events: MeshEvent[] = [];
+    const { rx, entries } = await freezeWithWebhook(() => 503, 'retries: 2', events);
+    expect(rx.on('/hook').length).toBe(3);
+    expect(entries).toEqual([
+      expect.objectContaining({
+        msgId: expect.any(String),
+        data: expect.objectContaining({
+          route: 'audit',
+          sink: 'siem',
+          event: 'breaker.opened',
+          outcome: 'failed',
+          attempts: 3,
+          error: expect.objectContaining({ code: 'MW_INTEROP_ALERT_SEND' }),
+        }),
+      }),
+    ]);
+    const dead = events.filter((e) => e.type === 'dead-letter');
+    expect(dead).toEqual([
+      expect.objectContaining({
+        worker: 'alert:audit',
+        code: 'MW_INTEROP_ALERT_SEND',
+        msgId: entries[0]!.msgId,
+      }),
+    ]);
+    expect(events.filter((e) => e.type === 'alert-delivery')).toEqual([
+      expect.objectContaining({ outcome: 'failed', attempts: 3 }),
+    ]);
+  });
+});
+
+describe('a storm', () => {
+  it('1,000 held messages make a bounded number of requests, and the rest are counted', async () => {
+    const rx = await startReceiver();
+    const dir = retentionWith([
+      '  sinks:',
+      `    siem: { type: webhook, url: "${rx.url}/storm" }`,
+      '  routes:',
+      '    - { id: holds, on: [hold.created], sink: siem, rate: 5/min }',
+    ]);
+    const events: MeshEvent[] = [];
+    const o = await openWith(dir, ENV, events);
+    const frozen = o.mesh.pilot.freeze('account:8841', { pilot: 'ana', reason: 'storm drill' });
+    if (!(frozen instanceof Promise)) throw frozen;
+    await frozen;
+    const text = 'The app keeps crashing and I am angry.';
+    await Promise.all(
+      Array.from({ length: 1000 }, () =>
+        o.mesh.inject('inbox', { type: 'ticket.opened.v1', subject: 'account:8841', data: { text } }),
+      ),
+    );
+    await o.mesh.idle();
+    await o.close();
+    await rx.close();
+    const sent = rx.on('/storm').length;
+    expect(sent).toBeGreaterThanOrEqual(5);
+    expect(sent).toBeLessThanOrEqual(7);
+    const outcomes = events.filter((e) => e.type === 'alert-delivery').map((e) => e.outcome);
+    expect(outcomes.filter((x) => x === 'sent').length).toBe(sent);
+    expect(outcomes.filter((x) => x === 'suppressed').length).toBe(1000 - sent);
+  });
+});
+
+describe('alert mistakes', () => {
+  it('a sink whose secret is not in the environment fails the start with a typed error', async () => {
+    const dir = retentionWith([
+      '  sinks:',
+      '    oncall: { type: pagerduty, routingKey: { env: MW_T_UNSET } }',
+      '  routes:',
+      '    - { id: freezes, on: [breaker.opened], sink: oncall }',
+    ]);
+    const opened = await openMesh({
+      meshFile: join(dir, 'mesh.yaml'),
+      dataDir: join(dir, 'data'),
+      log,
+      alertSinks: (specs) => createAlertSinks(specs, { env: {} }),
+    });
+    expect(opened.ok).toBe(false);
+    if (opened.ok) return;
+    expect(opened.errors?.map((e) => e.code)).toEqual(['MW_INTEROP_ALERT_ENV']);
+  });
+
+  it('`policy check` names an unknown sink and event at file:line:col', async () => {
+    const dir = retentionWith([
+      '  sinks:',
+      '    oncall: { type: pagerduty, routingKey: { env: PD_KEY } }',
+      '  routes:',
+      '    - { id: freezes, on: [breaker.tripped], sink: pager }',
+    ]);
+    const file = join(dir, 'mesh.yaml');
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const line = lines.findIndex((l) => l.includes('breaker.tripped')) + 1;
+    const check = await runCli(['policy', 'check', file, '--json']);
+    expect(check.code).toBe(1);
+    const issues = JSON.parse(check.stdout).issues as { code: string; line: number; col: number }[];
+    const at = (needle: string) => lines[line - 1]!.indexOf(needle) + 1;
+    expect(issues.map((i) => [i.code, i.line, i.col])).toEqual([
+      ['MW_POLICY_BAD_VALUE', line, at('breaker.tripped')],
+      ['MW_POLICY_UNKNOWN_REFERENCE', line, at('pager')],
+    ]);
   });
 });
