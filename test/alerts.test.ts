@@ -58,7 +58,7 @@ describe('alerts from the retention example', () => {
       '  sinks:',
       `    oncall: { type: pagerduty, routingKey: { env: MW_T_PD }, url: "${rx.url}/pd" }`,
       '    chat: { type: slack, url: { env: MW_T_SLACK } }',
-      `    siem: { type: webhook, url: "${rx.url}/hook", secret: { env: MW_T_SECRET } }`,
+      `    siem: { type: webhook, url: "${rx.url}/hook", secret: { env: MW_T_SECRET }, auth: { env: MW_T_PD, header: DD-API-KEY } }`,
       '  routes:',
       '    - { id: freezes, on: [breaker.opened, breaker.closed], sink: oncall, severity: critical }',
       '    - { id: chat, on: [breaker.opened], sink: chat, severity: critical }',
@@ -96,6 +96,7 @@ describe('alerts from the retention example', () => {
     const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(signature)!;
     const expected = createHmac('sha256', 'hook-secret').update(`${t}.${hook!.body}`).digest('hex');
     expect(v1).toBe(expected);
+    expect(hook!.headers['dd-api-key']).toBe('pd-routing-key');
     expect(hook!.headers['content-type']).toMatch(/^application\/cloudevents\+json/);
     expect(hook!.json).toMatchObject({
       specversion: '1.0',

@@ -1,3 +1,5 @@
+import type { RemoteAuth } from './types.js';
+
 /**
  * The `alerts:` settings: which mesh events go to which sink (webhook, Slack, PagerDuty), at which
  * severity, deduplicated and rate-limited per route. docs/alerts.md documents every event and key.
@@ -35,6 +37,8 @@ export type AlertSinkSpec = {
   readonly routingKey?: SecretRef;
   /** The webhook's HMAC-SHA256 key. */
   readonly secret?: SecretRef;
+  /** A credential header sent with every request (`Authorization: Bearer <secret>` unless told). */
+  readonly auth?: RemoteAuth;
   /** One try's limit. */
   readonly timeoutMs: number;
   /** Tries after the first before the alert is given up (a dead letter). */

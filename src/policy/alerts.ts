@@ -19,6 +19,7 @@ import {
   shown,
   str,
 } from './check.js';
+import { authOf } from './graph.js';
 import { parseRate } from './units.js';
 
 /** Defaults docs/alerts.md lists with the same values. */
@@ -80,12 +81,14 @@ function compileSink(check: Checker, name: string, raw: Obj): AlertSinkSpec | un
   }
   const routingKey = secretOf(raw.routingKey);
   const secret = secretOf(raw.secret);
+  const auth = authOf(raw.auth);
   return {
     name,
     type,
     ...(url === undefined ? {} : { url }),
     ...(routingKey === undefined ? {} : { routingKey }),
     ...(secret === undefined ? {} : { secret }),
+    ...(auth === undefined ? {} : { auth }),
     timeoutMs: duration(check, raw.timeout, [...path, 'timeout'], DEFAULTS.timeout),
     retries: num(raw.retries, DEFAULTS.retries),
   };

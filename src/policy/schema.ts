@@ -163,6 +163,8 @@ export const MESH_SCHEMA = object(
             url: ANY,
             routingKey: SECRET,
             secret: SECRET,
+            // A header the receiver wants (incident.io's Authorization, Datadog's DD-API-KEY).
+            auth: AUTH,
             timeout: ANY,
             retries: { type: 'integer', minimum: 0, maximum: 10 },
           },

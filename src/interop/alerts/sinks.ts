@@ -1,4 +1,5 @@
 import type { AlertSink, AlertSinkSpec, MeshwardenError, SecretRef } from '../../runtime/index.js';
+import { credentialOf, headersOf } from '../auth.js';
 import { interopError } from '../errors.js';
 import { PAGERDUTY_URL, pagerDutyEventOf } from './pagerduty.js';
 import { postWithRetries } from './post.js';
@@ -40,6 +41,9 @@ export function createAlertSinks(
   const sinks = new Map<string, AlertSink>();
   for (const spec of specs.values()) {
     const url = read(spec, 'url', spec.url);
+    const credential = credentialOf(spec.auth, `alert sink ${spec.name}`, env);
+    if (credential instanceof Error) errors.push(credential);
+    const auth = credential instanceof Error ? {} : headersOf(credential);
     const post = (target: string, body: string, headers: () => Record<string, string> = () => ({})) =>
       postWithRetries(
         {
@@ -51,7 +55,7 @@ export function createAlertSinks(
           ...(opts.initialDelayMs === undefined ? {} : { initialDelayMs: opts.initialDelayMs }),
         },
         body,
-        headers,
+        () => ({ ...auth, ...headers() }),
       );
     if (spec.type === 'pagerduty') {
       const routingKey = read(spec, 'routingKey', spec.routingKey);
