@@ -19,3 +19,4 @@ export {
 } from './mcp/serve.js';
 export { type MeshTool, meshTools, toolName } from './mcp/serve-tools.js';
 export { createMcpTransport, type McpTransport, type McpTransportOptions } from './mcp/transport.js';
+export type { ResilienceOptions, Where } from './resilience.js';

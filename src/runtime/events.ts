@@ -108,6 +108,17 @@ export type MeshEvent =
       readonly result?: JsonValue;
     };
 
+/** An alarm raised outside the runtime (a remote agent's circuit, the ledger's verifier), for `Mesh.raise`. */
+export type OutsideAlarm = {
+  readonly event: AlertEventName;
+  readonly key: string;
+  readonly summary: string;
+  readonly subject?: string;
+  readonly msgId?: string;
+  readonly rule?: string;
+  readonly detail?: JsonObject;
+};
+
 export type RunCounts = {
   messages: { admitted: number; delivered: number; denied: number; held: number; quarantined: number };
   effects: { executed: number; denied: number; held: number; quarantined: number; failed: number };

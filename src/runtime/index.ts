@@ -61,7 +61,7 @@ export {
 export type { RetryOptions } from './delivery.js';
 export type { A2aCaller, A2aEndpoint, McpCaller, McpEndpoint } from './endpoints.js';
 export { type Clock, systemClock } from './envelopes.js';
-export type { MeshEvent, RunCounts } from './events.js';
+export type { MeshEvent, OutsideAlarm, RunCounts } from './events.js';
 export {
   createEvidenceBuilder,
   type EvidenceBuilder,

@@ -16,7 +16,7 @@ import {
   systemRandom,
 } from './envelopes.js';
 import { runtimeError } from './errors.js';
-import { createEventHub, type MeshEvent, type RunCounts, zeroCounts } from './events.js';
+import { createEventHub, type MeshEvent, type OutsideAlarm, type RunCounts, zeroCounts } from './events.js';
 import type { HoldView } from './holds.js';
 import { deliveryOverPartitions } from './mesh-delivery.js';
 import { createMeshLife } from './mesh-life.js';
@@ -103,6 +103,12 @@ export type Mesh = {
   /** A pilot's approvals, rejections, freezes and resets, each recorded in the ledger. */
   readonly pilot: PilotActions;
   onEvent(listener: (event: MeshEvent) => void): () => void;
+  /**
+   * Raises an alarm from outside the runtime (a remote agent's circuit opened, the ledger failed
+   * verification): published like the mesh's own, so `alerts:` routes it. Recorded in the first
+   * partition this node owns.
+   */
+  raise(alarm: OutsideAlarm): void;
   /** Resolves when nothing is on the bus, queued, awaiting durability or running. */
   idle(): Promise<void>;
   /** Distributed mode: which partitions this node decides for, taking one over or giving it up. */
@@ -235,6 +241,11 @@ export function createMesh(opts: MeshOptions): Mesh {
     pilot,
     ...(node === undefined ? {} : { node }),
     onEvent: events.subscribe,
+    raise(alarm) {
+      const partition = ownership === undefined ? 0 : partitions.findIndex((p) => ownership.owns(p.index));
+      if (partition < 0) return; // a node that owns nothing now: another node records it
+      publish({ type: 'alarm', at: clock(), partition, ...alarm });
+    },
     idle: life.idle,
     counts: () => structuredClone(counts),
     close,

@@ -19,7 +19,7 @@ import {
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { headsText, type Output, table } from '../output.js';
-import { cliTransports } from '../transports.js';
+import { alertingTransports } from '../transports.js';
 import { reportOpenFailure } from './policy-check.js';
 
 export type RunOptions = {
@@ -52,7 +52,8 @@ export async function runMesh(
       return { code: EXIT.usage };
     }
   }
-  await using transports = cliTransports();
+  const alerting = alertingTransports();
+  await using transports = alerting.transports;
   const result = await openMesh({
     meshFile: resolve(opts.mesh),
     dataDir: resolve(opts.data),
@@ -65,6 +66,7 @@ export async function runMesh(
   });
   if (!result.ok) return { code: reportOpenFailure(result, opts.mesh, out) };
   await using opened = result.opened;
+  alerting.bind(opened.mesh);
   observe?.(opened);
   if (opened.resumed > 0)
     out.note(`resuming ${opened.resumed} admitted message(s) a previous run did not finish`);

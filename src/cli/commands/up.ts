@@ -12,7 +12,7 @@ import {
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { displayPath, headsText, type Output } from '../output.js';
-import { cliTransports } from '../transports.js';
+import { alertingTransports } from '../transports.js';
 import { reportOpenFailure } from './policy-check.js';
 import { announce, serve } from './up-serve.js';
 
@@ -44,7 +44,8 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   }
   const dataDir = resolve(opts.data);
   // Closed after the mesh (await using, declared first): MCP servers get a graceful stop.
-  await using transports = cliTransports();
+  const alerting = alertingTransports();
+  await using transports = alerting.transports;
   const result = await openMesh({
     meshFile: resolve(opts.mesh),
     dataDir,
@@ -58,6 +59,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   if (!result.ok) return reportOpenFailure(result, opts.mesh, out);
   const opened = result.opened;
   const { mesh, ledger } = opened;
+  alerting.bind(mesh);
   if (opened.resumed > 0)
     out.note(`resuming ${opened.resumed} admitted message(s) a previous run did not finish`);
 
