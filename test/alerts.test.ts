@@ -199,35 +199,64 @@ describe('a webhook receiver that fails', () => {
   });
 });
 
+/** Freezes 8841, then sends it 1,000 tickets (each held: `hold.created`) with the given alerts lines. */
+async function storm(alerts: (url: string) => string[], answer?: Answer) {
+  const rx = await startReceiver(answer);
+  const dir = retentionWith(alerts(rx.url));
+  const events: MeshEvent[] = [];
+  const o = await openWith(dir, ENV, events);
+  const frozen = o.mesh.pilot.freeze('account:8841', { pilot: 'ana', reason: 'storm drill' });
+  if (!(frozen instanceof Promise)) throw frozen;
+  await frozen;
+  const text = 'The app keeps crashing and I am angry.';
+  await Promise.all(
+    Array.from({ length: 1000 }, () =>
+      o.mesh.inject('inbox', { type: 'ticket.opened.v1', subject: 'account:8841', data: { text } }),
+    ),
+  );
+  await o.mesh.idle();
+  await o.close();
+  await rx.close();
+  const entries = await (async () => {
+    await using ledger = await openLedger({ file: join(dir, 'data', 'ledger.db') });
+    return await Array.fromAsync(ledger.scan({ kinds: [ALERT_SENT] }));
+  })();
+  const outcomes = events.filter((e) => e.type === 'alert-delivery');
+  return { rx, entries, outcomes };
+}
+
 describe('a storm', () => {
   it('1,000 held messages make a bounded number of requests, and the rest are counted', async () => {
-    const rx = await startReceiver();
-    const dir = retentionWith([
+    const { rx, entries, outcomes } = await storm((url) => [
       '  sinks:',
-      `    siem: { type: webhook, url: "${rx.url}/storm" }`,
+      `    siem: { type: webhook, url: "${url}/storm" }`,
       '  routes:',
       '    - { id: holds, on: [hold.created], sink: siem, rate: 5/min }',
     ]);
-    const events: MeshEvent[] = [];
-    const o = await openWith(dir, ENV, events);
-    const frozen = o.mesh.pilot.freeze('account:8841', { pilot: 'ana', reason: 'storm drill' });
-    if (!(frozen instanceof Promise)) throw frozen;
-    await frozen;
-    const text = 'The app keeps crashing and I am angry.';
-    await Promise.all(
-      Array.from({ length: 1000 }, () =>
-        o.mesh.inject('inbox', { type: 'ticket.opened.v1', subject: 'account:8841', data: { text } }),
-      ),
-    );
-    await o.mesh.idle();
-    await o.close();
-    await rx.close();
     const sent = rx.on('/storm').length;
     expect(sent).toBeGreaterThanOrEqual(5);
     expect(sent).toBeLessThanOrEqual(7);
-    const outcomes = events.filter((e) => e.type === 'alert-delivery').map((e) => e.outcome);
-    expect(outcomes.filter((x) => x === 'sent').length).toBe(sent);
-    expect(outcomes.filter((x) => x === 'suppressed').length).toBe(1000 - sent);
+    expect(outcomes.filter((e) => e.outcome === 'sent').length).toBe(sent);
+    expect(outcomes.filter((e) => e.outcome === 'suppressed').length).toBe(1000 - sent);
+    expect(entries.length).toBe(sent);
+  });
+
+  it('a full queue in front of a receiver that hangs: the overflow is recorded and counted, never silent', async () => {
+    const { rx, entries, outcomes } = await storm(
+      (url) => [
+        '  queue: 2',
+        '  sinks:',
+        `    siem: { type: webhook, url: "${url}/slow", timeout: 3s, retries: 0 }`,
+        '  routes:',
+        '    - { id: holds, on: [hold.created], sink: siem, dedupe: 0 }',
+      ],
+      () => 'hang',
+    );
+    // Four in flight and two queued reach the receiver; the rest overflow.
+    expect(rx.on('/slow').length).toBe(6);
+    const by = (outcome: string) => entries.filter((e) => e.data.outcome === outcome).length;
+    expect([by('failed'), by('overflow')]).toEqual([6, 994]);
+    expect(outcomes.filter((e) => e.reason === 'overflow').length).toBe(994);
   });
 });
 

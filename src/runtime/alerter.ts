@@ -6,6 +6,7 @@ import { decideAlert, EMPTY_ROUTE, type RouteMemory } from './alert-decide.js';
 import { type AlarmInput, alarmOf, linkOf } from './alert-input.js';
 import type { AlertMessage, AlertSink } from './alert-sink.js';
 import type { MeshEvent } from './events.js';
+import { runtimeError } from './errors.js';
 import { within } from './within.js';
 
 /** The ledger entry kind of an alert's outcome (docs/ledger.md, docs/alerts.md). */
@@ -145,9 +146,15 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     const decided = decideAlert(route, memory.get(route.id) ?? EMPTY_ROUTE, alarm.event, alarm.key, now);
     memory.set(route.id, decided.memory);
     if (!decided.send) return delivery(route, alarm.event, 'suppressed', 0, decided.reason);
-    const sink = deps.sinks.get(route.sink);
-    if (sink === undefined) return; // a reload named a sink this process was not started with
     const message = messageOf(deps, settings, route, alarm, decided.suppressed);
+    const sink = deps.sinks.get(route.sink);
+    if (sink === undefined) {
+      // A reload named a sink this process was not started with: recorded and told, not dropped.
+      const error = runtimeError('MW_RUNTIME_ALERT_SINK', { route: route.id, sink: route.sink });
+      log.warn({ route: route.id, sink: route.sink }, 'alert route names a sink not started');
+      record(message, 'failed', 0, { code: error.code, message: error.message });
+      return delivery(route, alarm.event, 'failed', 0);
+    }
     if (queue.length >= settings.queue) {
       // Recorded, counted into the route's next alert, and told: never silent.
       const m = memory.get(route.id)!;
