@@ -1,7 +1,7 @@
 import type { Envelope, GatedKind } from '../envelope/index.js';
 import { type EchoLink, type LinkVia, scopeKeyFor, type Verdict } from '../gate/index.js';
 import type { LedgerEntry, LedgerReader } from '../ledger/index.js';
-import { ALERT_SENT } from './alerter.js';
+import { ALERT_SENT } from './alert-records.js';
 import { type BreakerOpening, ENTRY } from './records.js';
 
 function alertOutcomeOf(data: Readonly<Record<string, unknown>>): AlertOutcome {
