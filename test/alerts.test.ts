@@ -131,6 +131,12 @@ describe('alerts from the retention example', () => {
     );
     const text = await runCli(['why', msgId, '--data', join(dir, 'data')]);
     expect(text.stdout).toMatch(/^alert: told sink oncall about /m);
+
+    // A restart reads its alert.sent entries back and replays no alarm: nothing is paged again.
+    const again = await openWith(dir, env);
+    await again.mesh.idle();
+    await again.close();
+    expect(rx.on('/pd').length).toBe(2);
   });
 });
 
