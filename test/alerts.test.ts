@@ -206,7 +206,11 @@ describe('a webhook receiver that fails', () => {
 });
 
 /** Freezes 8841, then sends it 1,000 tickets (each held: `hold.created`) with the given alerts lines. */
-async function storm(alerts: (url: string) => string[], answer?: Answer) {
+async function storm(
+  alerts: (url: string) => string[],
+  answer?: Answer,
+  settle: (rx: Receiver) => Promise<unknown> = async () => {},
+) {
   const rx = await startReceiver(answer);
   const dir = retentionWith(alerts(rx.url));
   const events: MeshEvent[] = [];
@@ -221,6 +225,7 @@ async function storm(alerts: (url: string) => string[], answer?: Answer) {
     ),
   );
   await o.mesh.idle();
+  await settle(rx);
   await o.close();
   await rx.close();
   const entries = await (async () => {
@@ -245,6 +250,28 @@ describe('a storm', () => {
     expect(outcomes.filter((e) => e.outcome === 'sent').length).toBe(sent);
     expect(outcomes.filter((e) => e.outcome === 'suppressed').length).toBe(1000 - sent);
     expect(entries.length).toBe(sent);
+  });
+
+  it('once the rate allows, the latest held alert is sent with the count: every held one is reported', async () => {
+    /** Alerts received, plus the held-back counts they carry. */
+    const told = (rx: Receiver) =>
+      rx
+        .on('/storm')
+        .reduce((n, r) => n + 1 + (r.json as { data: { suppressed: number } }).data.suppressed, 0);
+    const { rx } = await storm(
+      (url) => [
+        '  sinks:',
+        `    siem: { type: webhook, url: "${url}/storm" }`,
+        '  routes:',
+        '    - { id: holds, on: [hold.created], sink: siem, rate: 4/s }',
+      ],
+      undefined,
+      async (rx) => {
+        while (told(rx) < 1000) await new Promise((r) => setTimeout(r, 20));
+      },
+    );
+    expect(told(rx)).toBe(1000);
+    expect(rx.on('/storm').at(-1)!.json).toMatchObject({ data: { suppressed: expect.any(Number) } });
   });
 
   it('a full queue in front of a receiver that hangs: the overflow is recorded and counted, never silent', async () => {

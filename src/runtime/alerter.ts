@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { JsonObject } from '../envelope/index.js';
 import type { LedgerRecord } from '../ledger/index.js';
 import type { AlertRoute, AlertsPolicy, Policy } from '../policy/index.js';
+import { createCatchUp } from './alert-catch-up.js';
 import { decideAlert, EMPTY_ROUTE, type RouteMemory } from './alert-decide.js';
 import { type AlarmInput, alarmOf } from './alert-input.js';
 import { createSendQueue } from './alert-queue.js';
@@ -80,14 +81,28 @@ export function createAlerter(deps: AlerterDeps): Alerter {
   };
   const queue = createSendQueue<Job>(() => alerts()?.queue ?? 0, IN_FLIGHT, send);
 
-  const routeOne = (settings: AlertsPolicy, route: AlertRoute, alarm: AlarmInput, now: number) => {
+  /** `resent`: a held alert sent late (catch-up), which its route counted among those held back. */
+  const routeOne = (
+    settings: AlertsPolicy,
+    route: AlertRoute,
+    alarm: AlarmInput,
+    now: number,
+    resent = false,
+  ) => {
     const decided = decideAlert(route, memory.get(route.id) ?? EMPTY_ROUTE, alarm.event, alarm.key, now);
-    memory.set(route.id, decided.memory);
-    if (!decided.send)
+    if (!decided.send) {
+      if (decided.reason === 'rate') catchUp.held(route, alarm);
+      // A held alert held again is still one: counted and told once.
+      if (resent)
+        return memory.set(route.id, { ...decided.memory, suppressed: decided.memory.suppressed - 1 });
+      memory.set(route.id, decided.memory);
       return publish(deliveryEvent(now, route, alarm.event, 'suppressed', 0, decided.reason));
+    }
+    memory.set(route.id, decided.memory);
     const partition = alarm.partition ?? (alarm.subject === undefined ? 0 : deps.partitionOf(alarm.subject));
     const mesh = deps.policy().mesh;
-    const message = alertMessageOf(deps.newId(), mesh, settings, route, alarm, partition, decided.suppressed);
+    const others = decided.suppressed - (resent ? 1 : 0);
+    const message = alertMessageOf(deps.newId(), mesh, settings, route, alarm, partition, others);
     const sink = deps.sinks.get(route.sink);
     if (sink === undefined) {
       // A reload named a sink this process was not started with: recorded and told, not dropped.
@@ -99,9 +114,9 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     if (queue.offer({ message, sink, route })) return;
     // The queue is full: recorded, counted into the route's next alert, and told; never silent.
     const m = memory.get(route.id)!;
-    memory.set(route.id, { ...m, suppressed: m.suppressed + 1 + decided.suppressed });
+    memory.set(route.id, { ...m, suppressed: m.suppressed + 1 + others });
     record(message, 'overflow', 0);
-    publish(deliveryEvent(now, route, alarm.event, 'suppressed', 0, 'overflow'));
+    if (!resent) publish(deliveryEvent(now, route, alarm.event, 'suppressed', 0, 'overflow'));
   };
 
   const raise = (alarm: AlarmInput) => {
@@ -113,6 +128,16 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     if (alarm.event === 'hold.created') expiry.arm(settings, alarm, now);
   };
   const expiry = createHoldExpiry({ policy: deps.policy, stillHeld: deps.stillHeld, clock, raise });
+  // Once the rate allows, the latest alert a route held back is sent with the count, if no other did.
+  const catchUp = createCatchUp({
+    pending: (route) => memory.get(route.id)?.suppressed ?? 0,
+    send: (route, alarm) => {
+      const settings = alerts();
+      const current = settings?.routes.find((r) => r.id === route.id);
+      if (settings === undefined || current === undefined || closed) return;
+      routeOne(settings, current, alarm, clock(), true);
+    },
+  });
 
   return {
     offer(event) {
@@ -125,6 +150,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       if (closed) return;
       closed = true;
       expiry.close();
+      catchUp.close();
       if (!(await queue.drain(CLOSE_WAIT_MS)))
         log.warn({ pending: queue.pending() }, 'alerts still pending at close');
     },
