@@ -11,6 +11,8 @@ export const interopError = makeError({
   MW_INTEROP_CONTENT_TYPE:
     '{who} at {url} answered with content type {type}; it must be application/cloudevents-batch+json, application/cloudevents+json or application/json',
   MW_INTEROP_REPLY_TOO_BIG: '{who} at {url} answered with more than {limit} bytes',
+  MW_INTEROP_ALERT_ENV: 'alert sink {sink}: its {what} reads environment variable {env}, which {problem}',
+  MW_INTEROP_ALERT_SEND: 'alert sink {sink} ({type}) at {url}: {problem}',
   MW_INTEROP_AUTH_ENV: '{who}: its auth reads environment variable {env}, which {problem}',
   MW_INTEROP_BAD_REPLY: '{who} at {url} answered with something that is not CloudEvents: {problem}',
 });

@@ -3,6 +3,8 @@
 export { a2aError } from './a2a/errors.js';
 export { createMeshA2aServer, type MeshA2aServer } from './a2a/serve.js';
 export { type A2aTransportOptions, createA2aTransport } from './a2a/transport.js';
+export { type AlertSinkOptions, createAlertSinks } from './alerts/sinks.js';
+export { cloudEventOf, SIGNATURE_HEADER, signatureOf } from './alerts/webhook.js';
 export { interopError } from './errors.js';
 export type { Emission } from './frameworks/emissions.js';
 export { type InvokableGraph, langGraphAgent } from './frameworks/langgraph.js';
@@ -17,3 +19,4 @@ export {
 } from './mcp/serve.js';
 export { type MeshTool, meshTools, toolName } from './mcp/serve-tools.js';
 export { createMcpTransport, type McpTransport, type McpTransportOptions } from './mcp/transport.js';
+export type { ResilienceOptions, Where } from './resilience.js';

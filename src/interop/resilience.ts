@@ -18,6 +18,8 @@ export type ResilienceOptions = {
   readonly breakAfter?: number;
   /** …and how long it stays open before one trial call (default 30 s). */
   readonly halfOpenAfterMs?: number;
+  /** Told when a target's circuit opens (the `circuit.opened` alert), with the target its last call named. */
+  readonly onOpen?: (where: Where, failures: number) => void;
 };
 
 /** The remote thing a failure names: who and where. */
@@ -42,10 +44,18 @@ export function createResilience(
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const breakAfter = opts.breakAfter ?? 5;
   const halfOpenAfter = opts.halfOpenAfterMs ?? 30_000;
-  const policy = wrap(
-    circuitBreaker(handleWhen(counts), { halfOpenAfter, breaker: new ConsecutiveBreaker(breakAfter) }),
-    timeout(timeoutMs, TimeoutStrategy.Aggressive),
-  );
+  const circuit = circuitBreaker(handleWhen(counts), {
+    halfOpenAfter,
+    breaker: new ConsecutiveBreaker(breakAfter),
+  });
+  let last: Where | undefined;
+  if (opts.onOpen !== undefined) {
+    const onOpen = opts.onOpen;
+    circuit.onBreak(() => {
+      if (last !== undefined) onOpen(last, breakAfter);
+    });
+  }
+  const policy = wrap(circuit, timeout(timeoutMs, TimeoutStrategy.Aggressive));
   const typed = (cause: unknown, where: Where): MeshwardenError => {
     if (isMeshwardenError(cause)) return cause;
     if (cause instanceof TaskCancelledError)
@@ -58,6 +68,7 @@ export function createResilience(
   };
   return {
     async execute(call, where) {
+      last = where;
       try {
         return await policy.execute(({ signal }) => call(signal));
       } catch (cause) {

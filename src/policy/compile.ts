@@ -1,4 +1,5 @@
 import { digestOf } from '../envelope/index.js';
+import { compileAlerts } from './alerts.js';
 import { createChecker, isObj, str } from './check.js';
 import { compileContracts } from './contract-files.js';
 import { compileGraph } from './graph.js';
@@ -29,6 +30,7 @@ export function compilePolicy(
   const compiled = compileContracts(check, graph, contracts, tools);
   const guards = compileGuards(check, doc);
   const rules = compileRules(check, doc, graph, new Map(Object.entries(compiled.schemas)));
+  const alerts = compileAlerts(check, doc);
   if (check.issues.length > 0) return { ok: false, issues: sortIssues(check.issues, mesh.file) };
   // The digest covers the document as written and every contract (a tool's schema included): any
   // change to either changes it.
@@ -51,6 +53,7 @@ export function compilePolicy(
       consumers: graph.consumers,
       guards,
       ...rules,
+      ...(alerts === undefined ? {} : { alerts }),
     },
     warnings: sortIssues([...mesh.warnings, ...check.warnings], mesh.file),
   };

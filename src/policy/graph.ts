@@ -191,7 +191,7 @@ function compileAgent(check: Checker, name: string, spec: Obj, dir: string): Age
 }
 
 /** `auth: { env, header?, scheme? }`, its shape checked by the schema: `Authorization: Bearer` unless told. */
-function authOf(value: unknown): RemoteAuth | undefined {
+export function authOf(value: unknown): RemoteAuth | undefined {
   if (!isObj(value)) return undefined;
   const env = str(value.env);
   if (env === undefined) return undefined;

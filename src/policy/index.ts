@@ -1,3 +1,15 @@
+export {
+  ALERT_EVENTS,
+  ALERT_SEVERITIES,
+  type AlertEventName,
+  type AlertRoute,
+  type AlertSeverity,
+  type AlertSinkSpec,
+  type AlertsPolicy,
+  type SecretRef,
+  SINK_TYPES,
+  type SinkType,
+} from './alert-types.js';
 export { type CompiledPredicate, compilePredicate, type Predicate } from './cel.js';
 export { compilePolicy } from './compile.js';
 export { POLICY_ERRORS, type PolicyCode, policyMessage } from './errors.js';

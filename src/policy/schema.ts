@@ -4,6 +4,7 @@
  * codes. Keys are a contract: add keys freely, rename none.
  */
 import { TYPE_NAME } from '../envelope/index.js';
+import { ALERT_EVENTS, ALERT_SEVERITIES, SINK_TYPES } from './alert-types.js';
 import { DURABILITIES } from './types.js';
 
 /** Names of meshes, agents and ingress: they appear in `mesh://<mesh>/<name>@<version>` sources. */
@@ -34,6 +35,8 @@ const AUTH = {
   },
 };
 const ACTION = { enum: ['freeze', 'deny'] };
+/** A secret: the environment variable that holds it, never its value. */
+const SECRET = object({ env: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } }, ['env']);
 const ANY = {};
 const typeList = { type: 'array', items: { type: 'string', pattern: TYPE } };
 const id = { type: 'string', pattern: ID };
@@ -147,6 +150,42 @@ export const MESH_SCHEMA = object(
         ['id', 'scope', 'when'],
       ),
     },
+    alerts: object({
+      console: { type: 'string', format: 'uri' },
+      queue: { type: 'integer', minimum: 1 },
+      holdExpiring: ANY,
+      sinks: mapOf(
+        NAME,
+        object(
+          {
+            type: { enum: [...SINK_TYPES] },
+            // A URL, or { env } for one that is itself a secret (Slack's): checked in alerts.ts.
+            url: ANY,
+            routingKey: SECRET,
+            secret: SECRET,
+            // A header the receiver wants (incident.io's Authorization, Datadog's DD-API-KEY).
+            auth: AUTH,
+            timeout: ANY,
+            retries: { type: 'integer', minimum: 0, maximum: 10 },
+          },
+          ['type'],
+        ),
+      ),
+      routes: {
+        type: 'array',
+        items: object(
+          {
+            id,
+            on: { type: 'array', minItems: 1, items: { enum: [...ALERT_EVENTS] } },
+            sink: { type: 'string', pattern: NAME },
+            severity: { enum: [...ALERT_SEVERITIES] },
+            rate: ANY,
+            dedupe: ANY,
+          },
+          ['id', 'on', 'sink'],
+        ),
+      },
+    }),
     approvals: {
       type: 'array',
       items: object({ id, when: ANY, timeout: ANY, onTimeout: { enum: ['deny', 'deliver'] } }, [

@@ -1,5 +1,6 @@
 import type { Contract } from '../contracts/index.js';
 import type { Envelope } from '../envelope/index.js';
+import type { AlertsPolicy } from './alert-types.js';
 
 export type Scope = 'agent' | 'edge' | 'entity' | 'mesh';
 
@@ -166,4 +167,6 @@ export type Policy = {
   readonly budgets: readonly Budget[];
   readonly breakers: readonly BreakerRule[];
   readonly approvals: readonly ApprovalRule[];
+  /** Where mesh events are alerted (docs/alerts.md); absent when the file has no `alerts:`. */
+  readonly alerts?: AlertsPolicy;
 };

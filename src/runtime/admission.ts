@@ -3,6 +3,7 @@ import type { Verdict } from '../gate/index.js';
 import type { LedgerEntry, LedgerReader, LedgerRecord, LedgerWriter } from '../ledger/index.js';
 import type { StateDelta, StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
+import { alarmsOf, raisesAlarm } from './alarms.js';
 import type { IngressMessage } from './define.js';
 import type { Delivery, Outgoing } from './delivery.js';
 import type { Clock, EnvelopeFactory } from './envelopes.js';
@@ -104,7 +105,25 @@ export function createAdmission(deps: AdmissionDeps): Admission {
   const append = (j: Judged): Promise<LedgerEntry> => {
     const durable = ledger.append(j.record, partition);
     settle(deps, j, durable);
+    announce([j.record], [], durable);
     return durable;
+  };
+
+  /** Breakers that opened or closed and messages held, told once durable (alarms.ts), if anyone listens. */
+  const announce = (
+    records: readonly LedgerRecord[],
+    deltas: readonly StateDelta[],
+    durable: Promise<unknown>,
+  ): void => {
+    if (!deps.listening()) return;
+    if (!raisesAlarm(deltas) && !records.some((r) => raisesAlarm(r.data.deltas as StateDelta[] | undefined)))
+      return;
+    durable.then(
+      () => {
+        for (const alarm of alarmsOf(clock(), partition, records, deltas)) deps.publish(alarm);
+      },
+      () => {},
+    );
   };
 
   return {
@@ -141,6 +160,11 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         partition,
       );
       for (const j of judged) settle(deps, j, durable);
+      announce(
+        judged.map((j) => j.record),
+        [],
+        durable,
+      );
       return durable;
     },
     reject({ verdict, extra }) {
@@ -151,7 +175,11 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     },
     commit(records, deltas) {
       if (deltas.length === 0) return ledger.appendAll(records, partition);
-      return ledger.appendAll(records, partition, () => state.apply(deltas));
+      const durable = ledger.appendAll(records, partition, () => state.apply(deltas));
+      // A pilot's or a failure's record may carry its deltas too: each is told once.
+      const carried = records.some((r) => r.data.deltas !== undefined);
+      announce(records, carried ? [] : deltas, durable);
+      return durable;
     },
     decisionsOf: (ids) => ledger.firstOfEach(ids),
   };

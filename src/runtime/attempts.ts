@@ -151,6 +151,8 @@ export function createAttempts(deps: AttemptsDeps): Attempts {
       worker,
       code: error.code,
       message: error.message,
+      subject: msg.subject,
+      correlationid: msg.correlationid,
     });
   };
 

@@ -29,7 +29,7 @@ export function createDecisionRecorder(
     countDecision(counts, gated, verdict);
     if (deps.listening()) {
       publish(decisionEvent(now, msgId, gated, verdict, envelope, extra, cause));
-      const alert = alertOf(now, msgId, verdict);
+      const alert = alertOf(now, msgId, verdict, envelope);
       if (alert !== undefined) publish(alert);
     }
     const entry = decisionRecord(now, msgId, data, header);

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
-import type { Envelope, GatedKind, JsonValue } from '../envelope/index.js';
+import type { Envelope, GatedKind, JsonObject, JsonValue } from '../envelope/index.js';
 import type { EchoLink, Verdict } from '../gate/index.js';
+import type { AlertEventName } from '../policy/index.js';
 
 /** What the mesh tells listeners (the CLI's story, later the live feed). */
 export type MeshEvent =
@@ -43,6 +44,9 @@ export type MeshEvent =
       readonly worker: string;
       readonly code: string;
       readonly message: string;
+      /** The dead message's subject and case, for alerts (absent for an alert's own dead letter). */
+      readonly subject?: string;
+      readonly correlationid?: string;
     }
   | {
       /**
@@ -57,6 +61,43 @@ export type MeshEvent =
       /** The verdict's reason and sentence (the sentence names the predicate and its error). */
       readonly reason: string;
       readonly detail: string;
+      /** The held message's subject and case, when it has an envelope. */
+      readonly subject?: string;
+      readonly correlationid?: string;
+    }
+  | {
+      /**
+       * Something an on-call pilot may be paged for (docs/alerts.md lists each `event`): published
+       * by the node that owns the partition, once the entry that caused it is durable.
+       */
+      readonly type: 'alarm';
+      readonly at: number;
+      readonly event: AlertEventName;
+      /** What the alarm is about: a breaker key (`br|<id>|<scope key>`), a held message's id, an agent. */
+      readonly key: string;
+      /** The chain its entry belongs in: the partition that raised it. */
+      readonly partition: number;
+      readonly msgId?: string;
+      readonly subject?: string;
+      readonly correlationid?: string;
+      /** The breaker or approval rule, or the agent whose circuit opened. */
+      readonly rule?: string;
+      /** A sentence a pilot understands. */
+      readonly summary: string;
+      /** The breaker's or hold's facts, for the sinks' payloads. */
+      readonly detail?: JsonObject;
+    }
+  | {
+      /** What became of one alert (telemetry counts these): sent, given up, or held back by dedupe or rate. */
+      readonly type: 'alert-delivery';
+      readonly at: number;
+      readonly route: string;
+      readonly sink: string;
+      readonly event: AlertEventName;
+      readonly outcome: 'sent' | 'failed' | 'suppressed';
+      readonly attempts: number;
+      /** Why a suppressed one was held back: a duplicate, the route's rate, or a full queue. */
+      readonly reason?: 'duplicate' | 'rate' | 'overflow';
     }
   | {
       readonly type: 'effect-executed';
@@ -66,6 +107,17 @@ export type MeshEvent =
       readonly subject: string;
       readonly result?: JsonValue;
     };
+
+/** An alarm raised outside the runtime (a remote agent's circuit, the ledger's verifier), for `Mesh.raise`. */
+export type OutsideAlarm = {
+  readonly event: AlertEventName;
+  readonly key: string;
+  readonly summary: string;
+  readonly subject?: string;
+  readonly msgId?: string;
+  readonly rule?: string;
+  readonly detail?: JsonObject;
+};
 
 export type RunCounts = {
   messages: { admitted: number; delivered: number; denied: number; held: number; quarantined: number };
@@ -78,10 +130,17 @@ export type RunCounts = {
 };
 
 /** The alert a decision raises, if any: a predicate error is one, never a silent hold. */
-export function alertOf(at: number, msgId: string, verdict: Verdict): MeshEvent | undefined {
+export function alertOf(
+  at: number,
+  msgId: string,
+  verdict: Verdict,
+  envelope?: Envelope,
+): MeshEvent | undefined {
   if (verdict.reason !== 'approval.predicate_error') return undefined;
   const { reason, rule = '', detail = '' } = verdict;
-  return { type: 'alert', at, alert: 'predicate_error', msgId, rule, reason, detail };
+  const about =
+    envelope === undefined ? {} : { subject: envelope.subject, correlationid: envelope.correlationid };
+  return { type: 'alert', at, alert: 'predicate_error', msgId, rule, reason, detail, ...about };
 }
 
 export function zeroCounts(): RunCounts {

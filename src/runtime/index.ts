@@ -6,6 +6,7 @@ export {
   formatLocation,
   isMeshwardenError,
   isUuid,
+  type JsonObject,
   type JsonValue,
   type MeshwardenError,
   makeError,
@@ -30,6 +31,8 @@ export {
 } from '../ledger/index.js';
 export {
   type AgentSpec,
+  type AlertSinkSpec,
+  type AlertsPolicy,
   DURABILITIES,
   type EffectSpec,
   formatPolicyIssue,
@@ -38,9 +41,12 @@ export {
   type Policy,
   type PolicyIssue,
   type RemoteAuth,
+  type SecretRef,
   type ToolSchemaReader,
   type ToolSchemaResult,
 } from '../policy/index.js';
+export type { AlertMessage, AlertSink, AlertSinkFactory, SinkResult } from './alert-sink.js';
+export { ALERT_SENT } from './alerter.js';
 export { type ClusterControl, type NodeStatus, unownedPartitions } from './cluster-control.js';
 export {
   type AgentContext,
@@ -55,7 +61,7 @@ export {
 export type { RetryOptions } from './delivery.js';
 export type { A2aCaller, A2aEndpoint, McpCaller, McpEndpoint } from './endpoints.js';
 export { type Clock, systemClock } from './envelopes.js';
-export type { MeshEvent, RunCounts } from './events.js';
+export type { MeshEvent, OutsideAlarm, RunCounts } from './events.js';
 export {
   createEvidenceBuilder,
   type EvidenceBuilder,

@@ -1,7 +1,21 @@
 import type { Envelope, GatedKind } from '../envelope/index.js';
 import { type EchoLink, type LinkVia, scopeKeyFor, type Verdict } from '../gate/index.js';
 import type { LedgerEntry, LedgerReader } from '../ledger/index.js';
+import { ALERT_SENT } from './alert-records.js';
 import { type BreakerOpening, ENTRY } from './records.js';
+
+function alertOutcomeOf(data: Readonly<Record<string, unknown>>): AlertOutcome {
+  const text = (key: string) => (typeof data[key] === 'string' ? (data[key] as string) : '');
+  const attempts = typeof data.attempts === 'number' ? data.attempts : 0;
+  return {
+    route: text('route'),
+    sink: text('sink'),
+    event: text('event'),
+    severity: text('severity'),
+    outcome: text('outcome'),
+    attempts,
+  };
+}
 
 /** One message or effect in a lineage, as `why --json` prints it. */
 export type ChainLink = {
@@ -57,6 +71,19 @@ export type Outcome = {
   readonly verdict?: { readonly decision: string; readonly reason: string; readonly detail: string };
   readonly attempt?: number;
   readonly error?: { readonly code: string; readonly message: string };
+  /** For `alert.sent`: who was told about this message, how, and whether it reached them. */
+  readonly alert?: AlertOutcome;
+};
+
+/** An alert about a message (an `alert.sent` entry, docs/alerts.md). */
+export type AlertOutcome = {
+  readonly route: string;
+  readonly sink: string;
+  readonly event: string;
+  readonly severity: string;
+  /** `sent`, `failed` (after its last try) or `overflow` (the queue was full). */
+  readonly outcome: string;
+  readonly attempts: number;
 };
 
 /** A pilot's freeze, unfreeze or breaker reset, as `why` lists them next to the chain. */
@@ -119,6 +146,7 @@ export async function toChainLink(ledger: LedgerReader, entry: LedgerEntry): Pro
           : {}),
         ...(failed && attempt !== undefined ? { attempt } : {}),
         ...(failed && error !== undefined ? { error: { code: error.code, message: error.message } } : {}),
+        ...(x.kind === ALERT_SENT ? { alert: alertOutcomeOf(x.data) } : {}),
       };
     });
   // A handler that emitted has no `delivered` entry: the first decision on what it emitted stands

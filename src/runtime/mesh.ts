@@ -4,6 +4,8 @@ import type { LedgerEntry, LedgerReader, LedgerWriter, PartitionSnapshots } from
 import type { Policy } from '../policy/index.js';
 import type { ActivePolicy } from './active.js';
 import type { RootMessage } from './admission.js';
+import type { AlertSink } from './alert-sink.js';
+import { createAlerter } from './alerter.js';
 import type { RetryOptions } from './delivery.js';
 import {
   type Clock,
@@ -14,7 +16,7 @@ import {
   systemRandom,
 } from './envelopes.js';
 import { runtimeError } from './errors.js';
-import { createEventHub, type MeshEvent, type RunCounts, zeroCounts } from './events.js';
+import { createEventHub, type MeshEvent, type OutsideAlarm, type RunCounts, zeroCounts } from './events.js';
 import type { HoldView } from './holds.js';
 import { deliveryOverPartitions } from './mesh-delivery.js';
 import { createMeshLife } from './mesh-life.js';
@@ -44,6 +46,11 @@ export type MeshOptions = {
   readonly retry?: Partial<RetryOptions>;
   /** Handlers and executors running at once (default 256). */
   readonly concurrency?: number;
+  /**
+   * The sinks the policy's `alerts.sinks` name, built by the shell (interop/alerts/): alarms this
+   * mesh raises are routed to them (alerter.ts). Without it, nothing is alerted.
+   */
+  readonly alertSinks?: ReadonlyMap<string, AlertSink>;
   /**
    * Distributed mode: the mesh's bus (JetStream), this node's name, its replies, and how a pilot's
    * action on a partition another node owns reaches that node. The mesh then decides only for the
@@ -96,6 +103,12 @@ export type Mesh = {
   /** A pilot's approvals, rejections, freezes and resets, each recorded in the ledger. */
   readonly pilot: PilotActions;
   onEvent(listener: (event: MeshEvent) => void): () => void;
+  /**
+   * Raises an alarm from outside the runtime (a remote agent's circuit opened, the ledger failed
+   * verification): published like the mesh's own, so `alerts:` routes it. Recorded in the first
+   * partition this node owns.
+   */
+  raise(alarm: OutsideAlarm): void;
   /** Resolves when nothing is on the bus, queued, awaiting durability or running. */
   idle(): Promise<void>;
   /** Distributed mode: which partitions this node decides for, taking one over or giving it up. */
@@ -175,6 +188,26 @@ export function createMesh(opts: MeshOptions): Mesh {
     ...(ownership === undefined ? {} : { owns: ownership.owns }),
   });
   const pilot = opts.cluster === undefined ? localPilot : routedPilot(localPilot, opts.cluster.routePilot);
+  const alerter =
+    opts.alertSinks === undefined
+      ? undefined
+      : createAlerter({
+          policy: () => active.policy,
+          sinks: opts.alertSinks,
+          append: (record, partition) => ledger.append(record, partition),
+          publish,
+          partitionOf: router.owner,
+          stillHeld: (msgId) => heldIn(partitions, ownership).some((h) => h.msgId === msgId),
+          clock,
+          newId: () => factory.id(),
+          log: log.child({ part: 'alerts' }),
+        });
+  // The alerter hears only what this node decided: the owner of a partition raises its alerts.
+  if (alerter !== undefined) events.subscribe(alerter.offer);
+  const close = async () => {
+    await life.close();
+    await alerter?.close();
+  };
   const node =
     ownership === undefined
       ? undefined
@@ -208,11 +241,16 @@ export function createMesh(opts: MeshOptions): Mesh {
     pilot,
     ...(node === undefined ? {} : { node }),
     onEvent: events.subscribe,
+    raise(alarm) {
+      const partition = ownership === undefined ? 0 : partitions.findIndex((p) => ownership.owns(p.index));
+      if (partition < 0) return; // a node that owns nothing now: another node records it
+      publish({ type: 'alarm', at: clock(), partition, ...alarm });
+    },
     idle: life.idle,
     counts: () => structuredClone(counts),
-    close: life.close,
+    close,
     closed: life.closed,
-    [Symbol.asyncDispose]: life.close,
+    [Symbol.asyncDispose]: close,
   };
 }
 

@@ -11,6 +11,7 @@ import {
   openLedgerAt,
 } from '../ledger/index.js';
 import { type LoadPolicyOptions, loadPolicy, type Policy, type PolicyIssue } from '../policy/index.js';
+import type { AlertSink, AlertSinkFactory } from './alert-sink.js';
 import { type ClusterControl, serveClusterControl } from './cluster-control.js';
 import type { Clock } from './envelopes.js';
 import { systemClock } from './envelopes.js';
@@ -96,11 +97,19 @@ export async function openMesh(opts: {
    * PostgreSQL `ledgerAt`, which every node shares.
    */
   cluster?: ClusterOptions;
+  /**
+   * Builds the sinks of the policy's `alerts:` (interop's createAlertSinks), reading their secrets
+   * now: a missing one fails the start. Without it, nothing is alerted.
+   */
+  alertSinks?: AlertSinkFactory;
 }): Promise<OpenMeshResult> {
   const transports = opts.transports ?? [];
   const loaded = await loadPolicy(opts.meshFile, readerOf(transports));
   if (!loaded.ok) return { ok: false, policyIssues: loaded.issues };
   const policy = loaded.policy;
+  const sinks = policy.alerts === undefined ? undefined : opts.alertSinks?.(policy.alerts.sinks);
+  if (sinks !== undefined && !isSinkMap(sinks)) return { ok: false, errors: sinks };
+
   const modules = await loadModules(policy, transports);
   if (!modules.ok) return { ok: false, errors: modules.errors };
   if (opts.cluster !== undefined && !locationScheme(opts.ledgerAt ?? '')?.startsWith('postgres')) {
@@ -109,17 +118,30 @@ export async function openMesh(opts: {
   }
   // The ledger and the tokens are the owner's alone: a data directory made here is 0700.
   const made = await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
-  const opened = await openInDataDir(policy, modules.modules, opts);
+  const opened = await openInDataDir(
+    policy,
+    modules.modules,
+    sinks === undefined ? opts : { ...opts, sinks },
+  );
   // A start that failed leaves no empty data directory of its own making behind.
   if (!opened.ok && made !== undefined) await rmdir(opts.dataDir).catch(() => {});
   return opened;
+}
+
+/** openMesh's options, with the alert sinks once built. */
+type OpenOptions = Parameters<typeof openMesh>[0] & { sinks?: ReadonlyMap<string, AlertSink> };
+
+function isSinkMap(
+  sinks: ReadonlyMap<string, AlertSink> | readonly MeshwardenError[],
+): sinks is ReadonlyMap<string, AlertSink> {
+  return sinks instanceof Map;
 }
 
 /** openMesh once its data directory exists: opens the ledger, then the mesh on it. */
 async function openInDataDir(
   policy: Policy,
   modules: LoadedModules,
-  opts: Parameters<typeof openMesh>[0],
+  opts: OpenOptions,
 ): Promise<OpenMeshResult> {
   const durability = opts.durability ?? policy.ledger.durability;
   const shared = opts.cluster === undefined ? {} : { shared: true };
@@ -146,10 +168,7 @@ async function openOnLedger(
   policy: Policy,
   modules: LoadedModules,
   durability: Durability,
-  opts: Pick<
-    Parameters<typeof openMesh>[0],
-    'clock' | 'retry' | 'transports' | 'log' | 'ledgerAt' | 'cluster'
-  >,
+  opts: Pick<OpenOptions, 'clock' | 'retry' | 'transports' | 'log' | 'ledgerAt' | 'cluster' | 'sinks'>,
 ): Promise<OpenMeshResult> {
   // Every chain belongs to one partition for good: another count would put subjects in other chains.
   const recorded = await recordedPartitions(ledger);
@@ -174,6 +193,7 @@ async function openOnLedger(
     log: opts.log.child({ layer: 'runtime' }),
     clock,
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
+    ...(opts.sinks === undefined ? {} : { alertSinks: opts.sinks }),
   });
   const close = async () => {
     await mesh.close();
@@ -236,7 +256,7 @@ async function openClusterNode(
   ledger: Ledger,
   policy: Policy,
   modules: LoadedModules,
-  opts: Pick<Parameters<typeof openMesh>[0], 'clock' | 'retry' | 'transports' | 'log'> & {
+  opts: Pick<OpenOptions, 'clock' | 'retry' | 'transports' | 'log' | 'sinks'> & {
     cluster: ClusterOptions;
     ledgerAt: string;
   },
@@ -254,6 +274,7 @@ async function openClusterNode(
     log,
     ...(opts.clock === undefined ? {} : { clock: opts.clock }),
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
+    ...(opts.sinks === undefined ? {} : { alertSinks: opts.sinks }),
     cluster: { ...link.router, name: link.node, routePilot: (action) => control!.route(action) },
   });
   control = serveClusterControl({

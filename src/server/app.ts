@@ -92,7 +92,14 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     // Unknown members are an error to report, not something to drop silently.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
-  const integrity = createIntegrity(opts.ledger, now);
+  const integrity = createIntegrity(opts.ledger, now, (bad) =>
+    opts.mesh.raise({
+      event: 'ledger.verify_failed',
+      key: `p${bad.partition}`,
+      summary: `the ledger failed verification at partition ${bad.partition}, entry ${bad.seq}: ${bad.detail}`,
+      detail: { partition: bad.partition, seq: bad.seq, problem: bad.detail },
+    }),
+  );
   let ledgerFailure: MeshwardenError | undefined;
   void opts.ledger.closed.then((result) => {
     if (isMeshwardenError(result)) ledgerFailure = result;

@@ -27,7 +27,12 @@ export type Integrity = {
   verify(): Promise<VerifyStatus>;
 };
 
-export function createIntegrity(ledger: Ledger, now: () => number): Integrity {
+/** `onTampered` is told of a verify that found a bad entry (the `ledger.verify_failed` alert). */
+export function createIntegrity(
+  ledger: Ledger,
+  now: () => number,
+  onTampered: (bad: NonNullable<VerifyStatus['firstBad']>) => void = () => {},
+): Integrity {
   let lastVerify: VerifyStatus | null = null;
   return {
     async status() {
@@ -60,6 +65,7 @@ export function createIntegrity(ledger: Ledger, now: () => number): Integrity {
             entries: result.entries,
             firstBad: { partition: result.partition, seq: result.seq, detail: result.detail },
           };
+      if (lastVerify.firstBad !== undefined) onTampered(lastVerify.firstBad);
       return lastVerify;
     },
   };

@@ -89,12 +89,15 @@ export function nodeOf(source: string): string {
   return ref.version === undefined ? `ingress:${ref.name}` : `agent:${ref.name}`;
 }
 
-export function feedEventOf(event: MeshEvent, count = 1, node?: string): FeedEvent {
+/** Events the feed shows; alarms and alert outcomes reach pilots through their sinks (docs/alerts.md). */
+type FeedSource = Exclude<MeshEvent, { type: 'alarm' | 'alert-delivery' }>;
+
+export function feedEventOf(event: FeedSource, count = 1, node?: string): FeedEvent {
   const line = feedLineOf(event, count);
   return node === undefined ? line : { ...line, node };
 }
 
-function feedLineOf(event: MeshEvent, count: number): FeedLine {
+function feedLineOf(event: FeedSource, count: number): FeedLine {
   const at = new Date(event.at).toISOString();
   switch (event.type) {
     case 'decision':
@@ -166,6 +169,7 @@ export function createLiveView(mesh: Mesh, cluster?: Pick<ClusterView, 'onEvent'
       ? (listener: (event: MeshEvent, node?: string) => void) => mesh.onEvent((event) => listener(event))
       : (listener: (event: MeshEvent, node?: string) => void) => cluster.onEvent(listener);
   const stop = watch((event, node) => {
+    if (event.type === 'alarm' || event.type === 'alert-delivery') return;
     if (event.type === 'decision' && event.envelope !== undefined) {
       const key = `${nodeOf(event.envelope.source)} ${event.envelope.type}`;
       count(key, Math.floor(event.at / 1000), event.verdict.decision);

@@ -140,7 +140,7 @@ function tellNext(events: readonly MeshEvent[], summary: RunSummary, dir: string
   const root = events.find(
     (e) => e.type === 'decision' && e.envelope?.hop === 0 && e.envelope.subject === lastLooping?.subject,
   );
-  if (root !== undefined)
+  if (root?.type === 'decision')
     out.line(`  npx meshwarden impact ${root.msgId} --data ${dir}   # everything that ticket caused`);
   out.line(`  npx meshwarden audit verify --data ${dir}                 # check the ledger's hash chain`);
 }

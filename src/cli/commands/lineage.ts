@@ -45,6 +45,19 @@ export async function why(id: string, opts: LedgerPlace, out: Output): Promise<n
         out.line(
           `note: ${link.id} was gated again on release and refused: ${o.verdict.reason}: ${o.verdict.detail}`,
         );
+      if (o.alert !== undefined) {
+        const a = o.alert;
+        const told =
+          a.outcome === 'sent'
+            ? 'told'
+            : a.outcome === 'failed'
+              ? 'could not tell'
+              : 'did not tell (queue full)';
+        const tries = a.attempts === 1 ? '1 try' : `${a.attempts} tries`;
+        out.line(
+          `alert: ${told} sink ${a.sink} about ${link.id} at ${o.at} (route ${a.route}, ${a.event}, ${a.severity}, ${tries})`,
+        );
+      }
       if (o.error !== undefined) {
         const what = o.kind === 'dead-letter' ? 'dead-lettered' : 'failed';
         const tries = o.attempt === undefined ? '' : ` (try ${o.attempt})`;

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { createAlertSinks } from '../../interop/index.js';
 import {
   type ClusterControl,
   type ClusterOptions,
@@ -19,7 +20,7 @@ import {
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { displayPath, headsText, type Output, table } from '../output.js';
-import { cliTransports } from '../transports.js';
+import { alertingTransports } from '../transports.js';
 import { reportOpenFailure } from './policy-check.js';
 
 export type RunOptions = {
@@ -55,18 +56,21 @@ export async function runMesh(
       return { code: EXIT.usage };
     }
   }
-  await using transports = cliTransports();
+  const alerting = alertingTransports();
+  await using transports = alerting.transports;
   const result = await openMesh({
     meshFile: resolve(opts.mesh),
     dataDir: resolve(opts.data),
     log,
     transports: transports.list,
+    alertSinks: (specs) => createAlertSinks(specs),
     ...(opts.durability === undefined ? {} : { durability: opts.durability }),
     ...(opts.ledger === undefined ? {} : { ledgerAt: opts.ledger }),
     ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),
   });
   if (!result.ok) return { code: reportOpenFailure(result, opts.mesh, out) };
   await using opened = result.opened;
+  alerting.bind(opened.mesh);
   observe?.(opened);
   if (opened.resumed > 0)
     out.note(`resuming ${opened.resumed} admitted message(s) a previous run did not finish`);

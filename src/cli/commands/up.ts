@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { createAlertSinks } from '../../interop/index.js';
 import {
   type ClusterOptions,
   type Durability,
@@ -10,9 +11,8 @@ import {
   sizeOf,
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
-
 import { displayPath, headsText, type Output } from '../output.js';
-import { cliTransports } from '../transports.js';
+import { alertingTransports } from '../transports.js';
 import { reportOpenFailure } from './policy-check.js';
 import { announce, serve } from './up-serve.js';
 
@@ -44,12 +44,14 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   }
   const dataDir = resolve(opts.data);
   // Closed after the mesh (await using, declared first): MCP servers get a graceful stop.
-  await using transports = cliTransports();
+  const alerting = alertingTransports();
+  await using transports = alerting.transports;
   const result = await openMesh({
     meshFile: resolve(opts.mesh),
     dataDir,
     log,
     transports: transports.list,
+    alertSinks: (specs) => createAlertSinks(specs),
     ...(opts.durability === undefined ? {} : { durability: opts.durability }),
     ...(opts.ledger === undefined ? {} : { ledgerAt: opts.ledger }),
     ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),
@@ -57,6 +59,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   if (!result.ok) return reportOpenFailure(result, opts.mesh, out);
   const opened = result.opened;
   const { mesh, ledger } = opened;
+  alerting.bind(mesh);
   if (opened.resumed > 0)
     out.note(`resuming ${opened.resumed} admitted message(s) a previous run did not finish`);
 

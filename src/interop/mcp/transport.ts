@@ -28,6 +28,8 @@ export type McpTransportOptions = {
   readonly breakAfter?: number;
   /** …and how long it stays open before one trial call (default 30 s). */
   readonly halfOpenAfterMs?: number;
+  /** Told when a server's circuit opens (ResilienceOptions). */
+  readonly onOpen?: ResilienceOptions['onOpen'];
   /** Environment added for spawned servers, over the SDK's default (HOME, PATH, USER, …). */
   readonly env?: Readonly<Record<string, string>>;
   readonly log?: Logger;

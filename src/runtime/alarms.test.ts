@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import type { Envelope } from '../envelope/index.js';
+import type { LedgerRecord } from '../ledger/index.js';
+import type { StateDelta } from '../state/index.js';
+import { alarmsOf, raisesAlarm } from './alarms.js';
+import { alarmOf, linkOf } from './alert-input.js';
+import type { MeshEvent } from './events.js';
+
+const NOW = 1_700_000_000_000;
+const open: StateDelta = {
+  kind: 'breaker-open',
+  key: 'br|credit-burst|account:8841',
+  state: { state: 'open', action: 'freeze', openedAt: NOW, by: 'credit-burst' },
+};
+const close: StateDelta = { kind: 'breaker-close', key: 'br|credit-burst|account:8841' };
+const envelope = { id: 'm1', type: 'credit.issue', subject: 'account:8841', correlationid: 'c1' } as Envelope;
+const held: StateDelta = {
+  kind: 'hold-open',
+  hold: {
+    envelope,
+    gated: 'effect',
+    heldAt: NOW,
+    msgId: 'm1',
+    subject: 'account:8841',
+    verdict: {
+      decision: 'hold',
+      stage: 'breaker',
+      reason: 'breaker.frozen',
+      rule: 'credit-burst',
+      detail: 'frozen',
+    },
+  },
+};
+const decision = (deltas: StateDelta[]): LedgerRecord => ({
+  kind: 'decision',
+  at: NOW,
+  msgId: 'm1',
+  correlationId: 'c1',
+  data: { deltas: deltas as never },
+});
+
+describe('alarmsOf', () => {
+  it.each<[string, LedgerRecord[], StateDelta[], [string, string][]]>([
+    ['a decision that opens a breaker', [decision([open])], [], [['breaker.opened', open.key]]],
+    ['a decision that holds', [decision([held])], [], [['hold.created', 'm1']]],
+    [
+      'a pilot reset (deltas given beside the record)',
+      [{ kind: 'pilot.action', at: NOW, data: {} }],
+      [close],
+      [['breaker.closed', close.key]],
+    ],
+    ['a decision with neither', [decision([{ kind: 'seen', id: 'x', at: NOW }])], [], []],
+  ])('%s', (_, records, extra, expected) => {
+    expect(alarmsOf(NOW, 3, records, extra).map((a) => [a.event, a.key])).toEqual(expected);
+  });
+
+  it('names the breaker, the subject and the message that tripped it', () => {
+    const [alarm] = alarmsOf(NOW, 3, [decision([open])]);
+    expect(alarm).toMatchObject({
+      partition: 3,
+      msgId: 'm1',
+      correlationid: 'c1',
+      subject: 'account:8841',
+      rule: 'credit-burst',
+    });
+  });
+
+  it.each<[StateDelta[] | undefined, boolean]>([
+    [undefined, false],
+    [[{ kind: 'seen', id: 'x', at: NOW }], false],
+    [[open], true],
+    [[held], true],
+  ])('raisesAlarm(%j) is %s', (deltas, expected) => {
+    expect(raisesAlarm(deltas)).toBe(expected);
+  });
+});
+
+describe('alarmOf', () => {
+  it.each<[string, MeshEvent, [string, string] | undefined]>([
+    [
+      'a dead letter, keyed by its worker',
+      {
+        type: 'dead-letter',
+        at: NOW,
+        msgId: 'm',
+        worker: 'churn@2.0.1',
+        code: 'MW_RUNTIME_HANDLER',
+        message: 'x',
+      },
+      ['dead-letter', 'churn@2.0.1'],
+    ],
+    [
+      'an alert’s own dead letter raises nothing',
+      {
+        type: 'dead-letter',
+        at: NOW,
+        msgId: 'm',
+        worker: 'alert:audit',
+        code: 'MW_INTEROP_ALERT_SEND',
+        message: 'x',
+      },
+      undefined,
+    ],
+    [
+      'a predicate error, keyed by its rule',
+      {
+        type: 'alert',
+        at: NOW,
+        alert: 'predicate_error',
+        msgId: 'm',
+        rule: 'big',
+        reason: 'approval.predicate_error',
+        detail: 'd',
+      },
+      ['predicate.error', 'big'],
+    ],
+    [
+      'a delivery raises nothing',
+      { type: 'delivered', at: NOW, msgId: 'm', correlationid: 'c', agent: 'a', emitted: [] },
+      undefined,
+    ],
+  ])('%s', (_, event, expected) => {
+    const alarm = alarmOf(event);
+    expect(alarm === undefined ? undefined : [alarm.event, alarm.key]).toEqual(expected);
+  });
+
+  it.each<[string | undefined, string | undefined, string, string | undefined]>([
+    [undefined, 'm1', 'breaker.opened', undefined],
+    ['http://w:7070', 'm/1', 'hold.created', 'http://w:7070/#/message/m%2F1'],
+    ['http://w:7070', undefined, 'breaker.closed', 'http://w:7070/#/breakers'],
+  ])('linkOf(%s, %s, %s)', (console, msgId, event, expected) => {
+    const alarm = {
+      at: NOW,
+      event,
+      key: 'k',
+      summary: '',
+      ...(msgId === undefined ? {} : { msgId }),
+    } as never;
+    expect(linkOf(console, alarm)).toBe(expected);
+  });
+});

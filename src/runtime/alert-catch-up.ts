@@ -1,0 +1,44 @@
+import type { AlertRoute } from '../policy/index.js';
+import type { AlarmInput } from './alert-input.js';
+
+/**
+ * After a storm a route's rate held back, its latest held alert is sent once the bucket has a token
+ * again (one interval later), carrying how many were held back: the count reaches on-call even when
+ * nothing else comes. Nothing is sent when another alert of the route already reported them.
+ */
+export type CatchUp = {
+  /** `alarm` was held back by `route`'s rate. */
+  held(route: AlertRoute, alarm: AlarmInput): void;
+  close(): void;
+};
+
+export function createCatchUp(deps: {
+  /** How many the route holds back now, to be reported. */
+  readonly pending: (route: AlertRoute) => number;
+  readonly send: (route: AlertRoute, alarm: AlarmInput) => void;
+}): CatchUp {
+  const latest = new Map<string, AlarmInput>();
+  const timers = new Map<string, NodeJS.Timeout>();
+  const arm = (route: AlertRoute) => {
+    if (timers.has(route.id) || route.rate === undefined) return;
+    const timer = setTimeout(() => {
+      timers.delete(route.id);
+      const alarm = latest.get(route.id);
+      latest.delete(route.id);
+      if (alarm !== undefined && deps.pending(route) > 0) deps.send(route, alarm);
+    }, route.rate.intervalMs);
+    timer.unref();
+    timers.set(route.id, timer);
+  };
+  return {
+    held(route, alarm) {
+      latest.set(route.id, alarm);
+      arm(route);
+    },
+    close() {
+      for (const t of timers.values()) clearTimeout(t);
+      timers.clear();
+      latest.clear();
+    },
+  };
+}
