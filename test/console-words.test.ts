@@ -62,8 +62,17 @@ describe('plain words in the console', () => {
     [released({ outcome: 'deny', agent: null }), 'denied on timeout'],
     [released({ outcome: 'deliver', agent: null }), 'let through on timeout'],
     [
-      released({ outcome: 'deliver', verdict: { decision: 'deny', reason: 'budget.exceeded', detail: '' } }),
+      // The runtime writes 'deny' when the re-check after an approval refuses (hold-release.ts).
+      released({ outcome: 'deny', verdict: { decision: 'deny', reason: 'budget.exceeded', detail: '' } }),
       'approved by pilot ana, then refused: Budget: over its budget',
+    ],
+    [
+      released({
+        outcome: 'deny',
+        agent: null,
+        verdict: { decision: 'deny', reason: 'budget.exceeded', detail: '' },
+      }),
+      'let through on timeout, then refused: Budget: over its budget',
     ],
     [{ kind: 'effect.executed', agent: null, at: 'x' }, 'executed'],
     [{ kind: 'delivered', agent: 'churn@2.0.1', at: 'x' }, 'handled by churn 2.0.1'],

@@ -178,7 +178,7 @@ type FeedLine =
   | { kind: 'delivered'; at: string; id: string; agent: string }
   | { kind: 'effect-executed'; at: string; id: string; effect: string; subject: string }
   | { kind: 'dead-letter'; at: string; id: string; worker: string; code: string }
-  | { kind: 'released'; at: string; id: string; outcome: 'deliver' | 'deny'; by: string }
+  | { kind: 'released'; at: string; id: string; outcome: 'deliver' | 'deny'; by: string; refused?: string }
   | Alert;
 
 /** One `decisions` event: a sample of events, the true verdict counts of the interval, and how many were left out. */

@@ -6,9 +6,11 @@ export function outcomeWords(o: Outcome): string {
   switch (o.kind) {
     case 'hold.released': {
       const who = o.agent === null ? 'on timeout' : `by ${agentName(o.agent)}`;
-      const answer = o.outcome === 'deny' ? 'rejected' : 'approved';
-      const base =
-        o.agent === null ? `${o.outcome === 'deny' ? 'denied' : 'let through'} ${who}` : `${answer} ${who}`;
+      // A re-check (and so a verdict) follows only an approval, or a timeout that lets through:
+      // the runtime then writes outcome 'deny' when the re-check refuses, yet the pilot approved.
+      const letThrough = o.verdict !== undefined || o.outcome !== 'deny';
+      const answer = letThrough ? 'approved' : 'rejected';
+      const base = o.agent === null ? `${letThrough ? 'let through' : 'denied'} ${who}` : `${answer} ${who}`;
       // Approved, then gated again (a loop or freeze hold) and refused by what still applies.
       if (o.verdict !== undefined && o.verdict.decision !== 'deliver')
         return `${base}, then refused: ${reasonWords(o.verdict.reason)}`;
