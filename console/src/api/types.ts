@@ -141,7 +141,8 @@ export type Impact = { target: string; roots: ChainLink[]; impact: ChainLink[] }
 
 export type SearchResult = { q: string; kind: 'message' | 'subject' | 'agent'; results: ChainLink[] };
 
-export type VerifyResult = { at: string; ok: boolean; entries: number; firstBad?: unknown };
+/** GET /ledger's `lastVerify`: `entries` checked good, of `size` the ledger held then. */
+export type VerifyResult = { at: string; ok: boolean; entries: number; size?: number; firstBad?: unknown };
 
 /** One partition's hash chain: its size and its head hash. */
 export type PartitionHead = { partition: number; size: number; head: string };
