@@ -118,7 +118,11 @@ function FeedCells({ event }: { event: FeedEvent }) {
           </td>
           <td>
             <span class="tag" data-answer={event.refused === undefined ? event.outcome : 'refused'}>
-              {event.outcome === 'deliver' ? 'approved' : event.refused === undefined ? 'rejected' : 'approved, then refused'}
+              {event.outcome === 'deliver'
+                ? 'approved'
+                : event.refused === undefined
+                  ? 'rejected'
+                  : 'approved, then refused'}
             </span>
           </td>
           <td>{event.refused === undefined ? null : <RuleWords reason={event.refused} />}</td>
