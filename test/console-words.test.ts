@@ -117,4 +117,23 @@ describe('plain words in the console', () => {
       'Opens when effect:email.send fails more than 5 times in the whole mesh within 10 min; it then refuses everything for the whole mesh, for 5 min, or until a pilot resets it.',
     );
   });
+
+  it('says that with several partitions an agent-, edge- or mesh-wide breaker trips at each partition’s share', () => {
+    const rule = {
+      id: 'burst',
+      count: 'credit.issue',
+      over: 8,
+      windowMs: 3_600_000,
+      action: 'freeze',
+    } as const;
+    expect(ruleSentence({ ...rule, scope: 'agent' }, 4)).toBe(
+      'Opens when more than 2 credit.issue are let through from one agent in one partition (each of the 4 partitions counts on its own, up to its share: 2 of 8) within 1 h; it then freezes that agent in that partition: everything for it waits for a pilot, until a pilot resets it.',
+    );
+    expect(ruleSentence({ ...rule, scope: 'mesh' }, 4)).toBe(
+      'Opens when more than 2 credit.issue are let through in one partition (each of the 4 partitions counts on its own, up to its share: 2 of 8) within 1 h; it then freezes the whole mesh in that partition: everything for it waits for a pilot, until a pilot resets it.',
+    );
+    // A subject lives in one partition: its breaker is exact however many there are.
+    expect(ruleSentence({ ...rule, scope: 'entity' }, 4)).toBe(ruleSentence({ ...rule, scope: 'entity' }, 1));
+    expect(ruleSentence({ ...rule, scope: 'entity' }, 4)).toContain('more than 8 credit.issue');
+  });
 });

@@ -212,6 +212,8 @@ export type PolicyView = {
   mesh: string;
   digest: string;
   file: string;
+  /** The partition count (absent from older wardens). */
+  partitions?: number;
   guards?: { loop: { maxHops: number; maxRepeats: number; echoWindowMs: number; action: 'freeze' | 'deny' } };
   breakers?: BreakerRuleView[];
 };
