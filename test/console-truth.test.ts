@@ -1,15 +1,13 @@
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ConsoleBrowser, openBrowser } from './browser.js';
 import { REPO, tempDir } from './run-cli.js';
 import { call, startUp, type UpProcess, until } from './up-process.js';
 
 const MESH = join(REPO, 'examples', 'retention', 'mesh.yaml');
 const TICKETS = join(REPO, 'examples', 'retention', 'tickets.jsonl');
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = join(REPO, 'test-output', 'screenshots');
 
 type Hold = { id: string; subject: string; type: string; stage: string; rule: string | null };
 
@@ -18,27 +16,20 @@ describe('a console that never shows stale truth', () => {
   const data = join(tempDir('console-truth'), 'data');
   let up: UpProcess;
   let admin: string;
-  let browser: Browser;
+  let browser: ConsoleBrowser;
   let page: Page;
   const pageErrors: string[] = [];
   const holds = async (): Promise<Hold[]> => (await call(up, admin, 'GET', '/holds')).body.holds;
   const testid = (id: string) => page.getByTestId(id);
-  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  const shot = (name: string) => browser.shot(name);
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install chromium`);
-    if (!existsSync(join(REPO, 'console', 'dist', 'app.js'))) {
-      throw new Error('console/dist/app.js is missing: run `npm run build` first');
-    }
-    mkdirSync(SHOTS, { recursive: true });
     up = await startUp([MESH, '--data', data, '--input', TICKETS]);
     admin = up.token!;
     await until(async () => (await holds()).some((h) => h.rule === 'big-credit'), 'the big-credit hold');
     await until(async () => (await holds()).some((h) => h.stage === 'loop'), 'the loop hold');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true });
-    page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
-    page.setDefaultTimeout(15_000);
+    browser = await openBrowser();
+    page = browser.page;
     page.on('pageerror', (err) => pageErrors.push(err.message));
     await page.goto(up.console);
     await testid('mesh-graph').waitFor();
