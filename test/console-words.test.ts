@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ChainLink, Outcome } from '../console/src/api/types.js';
+import type { Breaker, ChainLink, Outcome } from '../console/src/api/types.js';
 import { ruleSentence } from '../console/src/breakers/rule-sentence.js';
+import { freezesOf, frozenWhat } from '../console/src/held/freezes.js';
 import { finalVerdict, outcomeWords } from '../console/src/shell/outcome-words.js';
 import { agentName, reasonWords } from '../console/src/shell/words.js';
 import { REPO } from './run-cli.js';
@@ -136,4 +137,31 @@ describe('plain words in the console', () => {
     expect(ruleSentence({ ...rule, scope: 'entity' }, 4)).toBe(ruleSentence({ ...rule, scope: 'entity' }, 1));
     expect(ruleSentence({ ...rule, scope: 'entity' }, 4)).toContain('more than 8 credit.issue');
   });
+
+  const freeze = (id: string, key: string, action = 'freeze'): Breaker => ({
+    id,
+    key,
+    action,
+    state: 'open',
+    openedAt: 'x',
+    closesAt: null,
+    by: 'gate',
+  });
+  const credit = { subject: 'account:3316', source: 'mesh://retention/discount@1.1.0' };
+  it.each([
+    [freeze('loop', 'account:3316'), true, 'account:3316'],
+    [freeze('pilot', 'account:8841'), false, 'account:8841'],
+    [freeze('agent-burst', 'discount'), true, 'agent discount'],
+    [freeze('agent-burst', 'churn'), false, 'agent churn'],
+    [freeze('edge-burst', 'discount->credit.issue'), true, 'the path discount->credit.issue'],
+    [freeze('edge-burst', 'churn->discount'), false, 'the path churn->discount'],
+    [freeze('mesh-burst', '*'), true, 'the whole mesh'],
+    [freeze('mesh-deny', '*', 'deny'), false, 'the whole mesh'],
+  ])(
+    'a held credit from discount for account:3316 under breaker %o: frozen %s, "%s"',
+    (b, applies, words) => {
+      expect(freezesOf(credit, [b])).toEqual(applies ? [b] : []);
+      expect(frozenWhat(b, credit.subject)).toBe(words);
+    },
+  );
 });
