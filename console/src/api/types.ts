@@ -185,7 +185,10 @@ type FeedLine =
 /** One `decisions` event: a sample of events, the true verdict counts of the interval, and how many were left out. */
 export type FeedBatch = { events: FeedEvent[]; counts?: VerdictCounts; dropped: number };
 
-/** One entry as `GET /ledger/entries` lists it. */
+/**
+ * One entry as `GET /ledger/entries` lists it: mirrors `EntryView` in
+ * src/server/routes/ledger-entries.ts (the console has its own build and cannot import the server).
+ */
 export type LedgerEntryView = {
   partition: number;
   seq: number;

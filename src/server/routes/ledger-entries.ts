@@ -11,7 +11,10 @@ const whole = { type: 'string', pattern: '^(0|[1-9][0-9]{0,14})$' } as const;
 
 type Query = { partition?: string; before?: string; limit?: string };
 
-/** One ledger entry as a list shows it: where it sits in its chain, what it is about, its hash. */
+/**
+ * One ledger entry as a list shows it: where it sits in its chain, what it is about, its hash. The
+ * console mirrors it as `LedgerEntryView` (console/src/api/types.ts): change both.
+ */
 export type EntryView = {
   partition: number;
   seq: number;
