@@ -100,9 +100,12 @@ describe('a console that never shows stale truth', () => {
     await page.goto(`${up.url}/#/breakers`);
     const rule = page.locator('[data-testid="breaker-rule"][data-rule-id="credit-burst"]');
     await rule.waitFor();
-    const words = await rule.textContent();
-    expect(words).toContain('credit.issue');
-    expect(words).toContain('2');
+    expect(await rule.getAttribute('data-count')).toBe('credit.issue');
+    expect(await rule.getAttribute('data-over')).toBe('2');
+    expect(await rule.getAttribute('data-scope')).toBe('entity');
+    expect(await rule.getAttribute('data-window-ms')).toBe('3600000');
+    // One partition: the breaker trips past all of `over`.
+    expect(await rule.getAttribute('data-share')).toBe('2');
     expect(await page.locator('[data-testid="breaker-rule"][data-rule-id="loop"]').count()).toBe(1);
     const age = page.locator('[data-testid="breaker-row"][data-key="account:8841"] [data-testid="age"]');
     const before = await age.textContent();
@@ -141,7 +144,8 @@ describe('a console that never shows stale truth', () => {
     await expect
       .poll(() => outcomes.evaluateAll((els) => els.map((e) => e.getAttribute('data-kind'))))
       .toEqual(['hold.released', 'effect.executed']);
-    expect(await outcomes.first().textContent()).toContain('admin');
+    expect(await outcomes.first().getAttribute('data-answer')).toBe('approved');
+    expect(await outcomes.first().getAttribute('data-by')).toBe('pilot:admin');
     // Its verdict is where it ended, not where it waited.
     expect(await row.getByTestId('verdict-badge').getAttribute('data-verdict')).toBe('deliver');
     expect(await row.getByTestId('was-held').count()).toBe(1);
@@ -203,6 +207,65 @@ describe('a console that never shows stale truth', () => {
     await page.locator('[data-testid="glossary-term"][data-term="freeze"].selected').waitFor();
     await shot('glossary');
     expect(pageErrors).toEqual([]);
+  });
+
+  it('a pilot’s approval that the budget then refuses reads "approved, then refused", not "rejected"', async () => {
+    // account:7702 has had two 25 EUR credits (the tickets file) of its budget of 100. Frozen by a
+    // pilot, three more credits wait for approval; the freeze holds them before their budget counts.
+    const subject = 'account:7702';
+    expect((await call(up, admin, 'POST', '/freeze', { subject, reason: 'checking invoices' })).status).toBe(
+      200,
+    );
+    for (let i = 0; i < 3; i++) {
+      const text = 'Terrible, still broken.';
+      const sent = await call(up, admin, 'POST', '/messages', {
+        type: 'ticket.opened.v1',
+        subject,
+        data: { text },
+      });
+      expect(sent.status).toBe(202);
+    }
+    // Let each case through to its credit request, every step held by the freeze on the way.
+    const credits = await until(
+      async () => {
+        const mine = (await holds()).filter((h) => h.subject === subject);
+        for (const h of mine.filter((h) => h.type !== 'credit.issue' && h.type !== 'email.send'))
+          await call(up, admin, 'POST', `/holds/${h.id}/approve`, { reason: 'let the case go on' });
+        const held = mine.filter((h) => h.type === 'credit.issue');
+        return held.length === 3 ? held : undefined;
+      },
+      'three held credits',
+      600,
+    );
+    for (const h of credits.slice(0, 2)) {
+      const approved = await call(up, admin, 'POST', `/holds/${h.id}/approve`, { reason: 'fine' });
+      expect(approved.body).toMatchObject({ outcome: 'deliver' });
+    }
+    // The third goes past the budget: the pilot approves it, the re-check refuses it.
+    const last = credits[2]!;
+    await page.goto(`${up.url}/#/held`);
+    const card = page.locator(`[data-testid="hold-card"][data-hold-id="${last.id}"]`);
+    await card.getByTestId('approve-button').click();
+    expect(await card.getByTestId('frozen-warning').getAttribute('data-breakers')).toBe('pilot');
+    await card.getByTestId('reason-input').fill('one more, then stop');
+    await card.getByTestId('confirm-button').click();
+    await card.waitFor({ state: 'detached' });
+
+    await page.goto(`${up.url}/#/message/${encodeURIComponent(last.id)}`);
+    const outcome = page
+      .locator(`[data-testid="chain-row"][data-message-id="${last.id}"]`)
+      .locator('[data-testid="chain-outcome"][data-kind="hold.released"]');
+    await outcome.waitFor();
+    expect(await outcome.getAttribute('data-answer')).toBe('approved');
+    expect(await outcome.getAttribute('data-by')).toBe('pilot:admin');
+    expect(await outcome.getAttribute('data-refused')).toBe('budget.exceeded');
+    await shot('lineage-approved-then-refused');
+    // The ledger list says it in the same words.
+    await page.goto(`${up.url}/#/ledger`);
+    const answer = page.getByTestId('ledger-entry-answer').first();
+    await answer.waitFor();
+    expect(await answer.getAttribute('data-answer')).toBe('approved');
+    expect(await answer.getAttribute('data-refused')).toBe('budget.exceeded');
   });
 
   // Last: it breaks the ledger.

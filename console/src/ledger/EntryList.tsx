@@ -3,7 +3,7 @@ import type { Decision, LedgerEntryView, LedgerPage, Outcome } from '../api/type
 import { usePolled } from '../api/use-polled.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
 import { AgentName, RuleWords } from '../shell/CodeWords.js';
-import { outcomeWords } from '../shell/outcome-words.js';
+import { outcomeWords, releaseAnswer } from '../shell/outcome-words.js';
 import { href } from '../shell/route.js';
 import { timeText } from '../shell/time-text.js';
 import { VerdictBadge } from '../shell/VerdictBadge.js';
@@ -104,7 +104,13 @@ function EntryRow({ entry: e }: { entry: LedgerEntryView }) {
       <td>{e.agent === undefined ? '—' : <AgentName raw={e.agent} />}</td>
       {e.kind === 'hold.released' ? (
         // In the words Search and the lineage use; its verdict, if any, is the re-check's.
-        <td data-answer={e.outcome}>{outcomeWords(releasedOutcome(e))}</td>
+        <td
+          data-testid="ledger-entry-answer"
+          data-answer={releaseAnswer(releasedOutcome(e))}
+          data-refused={e.reason}
+        >
+          {outcomeWords(releasedOutcome(e))}
+        </td>
       ) : (
         <td>
           {e.decision !== undefined && <VerdictBadge verdict={e.decision as Decision} />}{' '}
