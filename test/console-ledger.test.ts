@@ -85,6 +85,12 @@ describe('the console’s ledger view with several partitions', () => {
         );
     const newestFirst = (h: Head) => Array.from({ length: Math.min(h.size, 25) }, (_, i) => h.size - i);
     await expect.poll(listed).toEqual(newestFirst(status.heads[0]!).map((seq) => ['0', seq]));
+    // The picker lists the policy's partitions, whatever this node's writer holds.
+    const options = await page
+      .getByTestId('ledger-partition')
+      .locator('option')
+      .evaluateAll((els) => els.map((o) => o.getAttribute('value')));
+    expect(options).toEqual(['0', '1']);
     await page.getByTestId('ledger-partition').selectOption('1');
     await expect.poll(listed).toEqual(newestFirst(status.heads[1]!).map((seq) => ['1', seq]));
     await browser.shot('ledger-partitions');

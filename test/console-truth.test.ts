@@ -96,6 +96,26 @@ describe('a console that never shows stale truth', () => {
     expect(await testid('lineage-view').getAttribute('data-message-id')).toBe(id);
   });
 
+  it('a double click on "Older" goes back one page on "Newer", and no page shows under another’s address', async () => {
+    await page.goto(`${up.url}/#/ledger`);
+    const list = testid('ledger-entry-list');
+    const rows = page.locator('[data-testid="ledger-entry"]');
+    await rows.first().waitFor();
+    expect(await list.getAttribute('data-before')).toBeNull();
+    // Two clicks before the page can draw again (one task): both see the same "next".
+    await testid('ledger-older').evaluate((el) => {
+      const button = el as unknown as { click(): void };
+      button.click();
+      button.click();
+    });
+    await expect.poll(() => list.getAttribute('data-before')).not.toBeNull();
+    const before = Number(await list.getAttribute('data-before'));
+    // The rows shown are the older page's, never the newest page's under the older address.
+    await expect.poll(async () => Number(await rows.first().getAttribute('data-seq'))).toBe(before - 1);
+    await testid('ledger-newer').click();
+    await expect.poll(() => list.getAttribute('data-before')).toBeNull();
+  });
+
   it('the breakers page says what this policy’s breakers are, and a freeze’s age ticks', async () => {
     await page.goto(`${up.url}/#/breakers`);
     const rule = page.locator('[data-testid="breaker-rule"][data-rule-id="credit-burst"]');
