@@ -2,13 +2,12 @@
 // actions on it reach the node that owns what they name. Real NATS JetStream and PostgreSQL (as the
 // machine runs them); the mesh's schema, stream and lease bucket are deleted after.
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
-import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionOf } from '../src/envelope/index.js';
 import { TEST_POSTGRES } from '../src/ledger/postgres-test-kit.js';
@@ -17,11 +16,10 @@ import { streamNameOf } from '../src/runtime/jetstream-names.js';
 import { dropLeaseBucket, NATS } from '../src/runtime/lease-test-kit.js';
 import { log } from '../src/runtime/test-kit.js';
 import { createServer, openTokenStore, type Server } from '../src/server/index.js';
+import { type ConsoleBrowser, openBrowser } from './browser.js';
 import { REPO, tempDir } from './run-cli.js';
 import { call, until } from './up-process.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = join(REPO, 'test-output', 'screenshots');
 const PARTITIONS = 4;
 const BIG_CREDIT_ACCOUNT = 'account:3316';
 
@@ -199,15 +197,10 @@ describe('a cluster seen from one node (API and console)', () => {
   });
 
   it('shows the cluster and a hold of the other node in the console', async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install chromium`);
-    if (!existsSync(join(REPO, 'console', 'dist', 'app.js')))
-      throw new Error('console/dist/app.js is missing: run `npm run build` first');
-    let browser: Browser | undefined;
+    let browser: ConsoleBrowser | undefined;
     try {
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true });
-      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-      page.setDefaultTimeout(15_000);
+      browser = await openBrowser();
+      const { page } = browser;
       await page.goto(`${here.url}/#token=${here.token}`);
       const self = page.locator(`[data-testid="cluster-node"][data-node="${here.name}"]`);
       await self.waitFor();
@@ -215,14 +208,12 @@ describe('a cluster seen from one node (API and console)', () => {
       const other = page.locator(`[data-testid="cluster-node"][data-node="${there.name}"]`);
       const owned = there.opened.mesh.node!.owned().join(',');
       expect(await other.getAttribute('data-owned')).toBe(owned);
-      mkdirSync(SHOTS, { recursive: true });
-      await page.screenshot({ path: join(SHOTS, 'cluster-mesh.png'), fullPage: true });
+      await browser.shot('cluster-mesh');
       await page.getByTestId('nav-held').click();
       const card = page.locator(`[data-testid="hold-card"][data-subject="${BIG_CREDIT_ACCOUNT}"]`);
       await card.waitFor();
       expect(await card.getByTestId('hold-node').textContent()).toBe(there.name);
-      mkdirSync(SHOTS, { recursive: true });
-      await page.screenshot({ path: join(SHOTS, 'cluster-held.png'), fullPage: true });
+      await browser.shot('cluster-held');
       // The live feed of this node shows what the other node decides, with its name.
       await page.getByTestId('nav-live').click();
       await page.locator('[data-testid="feed-state"].feed-live').waitFor();
@@ -235,7 +226,7 @@ describe('a cluster seen from one node (API and console)', () => {
       const row = page.locator(`[data-testid="feed-row"][data-node="${there.name}"]`).first();
       await row.waitFor();
       expect(await row.textContent()).toContain(`on ${there.name}`);
-      await page.screenshot({ path: join(SHOTS, 'cluster-feed.png'), fullPage: true });
+      await browser.shot('cluster-feed');
     } finally {
       await browser?.close();
     }

@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ChainLink, Outcome } from '../console/src/api/types.js';
+import type { Breaker, ChainLink, Outcome } from '../console/src/api/types.js';
 import { ruleSentence } from '../console/src/breakers/rule-sentence.js';
+import { freezesOf, frozenWhat } from '../console/src/held/freezes.js';
 import { finalVerdict, outcomeWords } from '../console/src/shell/outcome-words.js';
 import { agentName, reasonWords } from '../console/src/shell/words.js';
 import { REPO } from './run-cli.js';
@@ -62,8 +63,17 @@ describe('plain words in the console', () => {
     [released({ outcome: 'deny', agent: null }), 'denied on timeout'],
     [released({ outcome: 'deliver', agent: null }), 'let through on timeout'],
     [
-      released({ outcome: 'deliver', verdict: { decision: 'deny', reason: 'budget.exceeded', detail: '' } }),
+      // The runtime writes 'deny' when the re-check after an approval refuses (hold-release.ts).
+      released({ outcome: 'deny', verdict: { decision: 'deny', reason: 'budget.exceeded', detail: '' } }),
       'approved by pilot ana, then refused: Budget: over its budget',
+    ],
+    [
+      released({
+        outcome: 'deny',
+        agent: null,
+        verdict: { decision: 'deny', reason: 'budget.exceeded', detail: '' },
+      }),
+      'let through on timeout, then refused: Budget: over its budget',
     ],
     [{ kind: 'effect.executed', agent: null, at: 'x' }, 'executed'],
     [{ kind: 'delivered', agent: 'churn@2.0.1', at: 'x' }, 'handled by churn 2.0.1'],
@@ -108,4 +118,50 @@ describe('plain words in the console', () => {
       'Opens when effect:email.send fails more than 5 times in the whole mesh within 10 min; it then refuses everything for the whole mesh, for 5 min, or until a pilot resets it.',
     );
   });
+
+  it('says that with several partitions an agent-, edge- or mesh-wide breaker trips at each partition’s share', () => {
+    const rule = {
+      id: 'burst',
+      count: 'credit.issue',
+      over: 8,
+      windowMs: 3_600_000,
+      action: 'freeze',
+    } as const;
+    expect(ruleSentence({ ...rule, scope: 'agent' }, 4)).toBe(
+      'Opens when more than 2 credit.issue are let through from one agent in one partition (each of the 4 partitions counts on its own, up to its share: 2 of 8) within 1 h; it then freezes that agent in that partition: everything for it waits for a pilot, until a pilot resets it.',
+    );
+    expect(ruleSentence({ ...rule, scope: 'mesh' }, 4)).toBe(
+      'Opens when more than 2 credit.issue are let through in one partition (each of the 4 partitions counts on its own, up to its share: 2 of 8) within 1 h; it then freezes the whole mesh in that partition: everything for it waits for a pilot, until a pilot resets it.',
+    );
+    // A subject lives in one partition: its breaker is exact however many there are.
+    expect(ruleSentence({ ...rule, scope: 'entity' }, 4)).toBe(ruleSentence({ ...rule, scope: 'entity' }, 1));
+    expect(ruleSentence({ ...rule, scope: 'entity' }, 4)).toContain('more than 8 credit.issue');
+  });
+
+  const freeze = (id: string, key: string, action = 'freeze'): Breaker => ({
+    id,
+    key,
+    action,
+    state: 'open',
+    openedAt: 'x',
+    closesAt: null,
+    by: 'gate',
+  });
+  const credit = { subject: 'account:3316', source: 'mesh://retention/discount@1.1.0' };
+  it.each([
+    [freeze('loop', 'account:3316'), true, 'account:3316'],
+    [freeze('pilot', 'account:8841'), false, 'account:8841'],
+    [freeze('agent-burst', 'discount'), true, 'agent discount'],
+    [freeze('agent-burst', 'churn'), false, 'agent churn'],
+    [freeze('edge-burst', 'discount->credit.issue'), true, 'the path discount->credit.issue'],
+    [freeze('edge-burst', 'churn->discount'), false, 'the path churn->discount'],
+    [freeze('mesh-burst', '*'), true, 'the whole mesh'],
+    [freeze('mesh-deny', '*', 'deny'), false, 'the whole mesh'],
+  ])(
+    'a held credit from discount for account:3316 under breaker %o: frozen %s, "%s"',
+    (b, applies, words) => {
+      expect(freezesOf(credit, [b])).toEqual(applies ? [b] : []);
+      expect(frozenWhat(b, credit.subject)).toBe(words);
+    },
+  );
 });

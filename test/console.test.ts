@@ -1,17 +1,16 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FeedEvent } from '../console/src/api/types.js';
 import { createFeedTally } from '../console/src/live/feed-tally.js';
 import { createSseParser, type SseMessage } from '../console/src/live/sse-parser.js';
+import { type ConsoleBrowser, openBrowser } from './browser.js';
 import { REPO, tempDir } from './run-cli.js';
 import { call, startUp, type UpProcess, until } from './up-process.js';
 
 const MESH = join(REPO, 'examples', 'retention', 'mesh.yaml');
 const TICKETS = join(REPO, 'examples', 'retention', 'tickets.jsonl');
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = join(REPO, 'test-output', 'screenshots');
 
 type Hold = { id: string; subject: string; type: string; stage: string; rule: string | null };
 
@@ -19,32 +18,22 @@ describe('web console in a real browser against a real `up` process', () => {
   const data = join(tempDir('console'), 'data');
   let up: UpProcess;
   let admin: string;
-  let browser: Browser;
-  let context: BrowserContext;
+  let browser: ConsoleBrowser;
   let page: Page;
   const pageErrors: string[] = [];
   const holds = async (): Promise<Hold[]> => (await call(up, admin, 'GET', '/holds')).body.holds;
-  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  const shot = (name: string) => browser.shot(name);
   const testid = (id: string) => page.getByTestId(id);
 
   beforeAll(async () => {
-    // A missing browser or an unbuilt console is a failure to fix, never a reason to skip.
-    if (!existsSync(CHROMIUM))
-      throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install chromium`);
-    if (!existsSync(join(REPO, 'console', 'dist', 'app.js'))) {
-      throw new Error('console/dist/app.js is missing: run `npm run build` first');
-    }
-    mkdirSync(SHOTS, { recursive: true });
     up = await startUp([MESH, '--data', data, '--input', TICKETS]);
     admin = up.token!;
     // The retention run settles: 3316's big credit waits for approval, 8841's loop is frozen.
     await until(async () => (await holds()).some((h) => h.rule === 'big-credit'), 'the big-credit hold');
     await until(async () => (await holds()).some((h) => h.stage === 'loop'), 'the loop hold');
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true });
-    context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(15_000);
+    browser = await openBrowser();
+    page = browser.page;
     page.on('pageerror', (err) => pageErrors.push(err.message));
   });
 
@@ -114,7 +103,7 @@ describe('web console in a real browser against a real `up` process', () => {
   it('shows the warden refusing a viewer inline', async () => {
     const viewer = await call(up, admin, 'POST', '/tokens', { name: 'vera', role: 'viewer' });
     expect(viewer.status).toBe(201);
-    const other = await browser.newPage();
+    const other = await browser.browser.newPage();
     try {
       await other.goto(`${up.url}/#token=${viewer.body.token}`);
       await other.getByTestId('nav-held').click();
@@ -131,7 +120,7 @@ describe('web console in a real browser against a real `up` process', () => {
   });
 
   it('sends a refused token back to the sign-in form, and signs in with a pasted one', async () => {
-    const other = await browser.newPage();
+    const other = await browser.browser.newPage();
     try {
       await other.goto(`${up.url}/#token=mw_not-a-token`);
       await other.getByTestId('sign-in-notice').waitFor();
@@ -242,15 +231,14 @@ function writeAlertMesh(): { mesh: string; input: string } {
 
 describe('a predicate error in the console: one banner per rule, with a count', () => {
   let up: UpProcess;
-  let browser: Browser;
+  let browser: ConsoleBrowser;
   let page: Page;
 
   beforeAll(async () => {
     const { mesh, input } = writeAlertMesh();
     up = await startUp([mesh, '--data', join(tempDir('console-alert-data'), 'data'), '--input', input]);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true });
-    page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
-    page.setDefaultTimeout(15_000);
+    browser = await openBrowser();
+    page = browser.page;
   });
 
   afterAll(async () => {
@@ -273,7 +261,7 @@ describe('a predicate error in the console: one banner per rule, with a count', 
     expect(await banner.getAttribute('data-rule')).toBe('addressed');
     expect(await banner.getAttribute('data-count')).toBe('3');
     expect(await page.getByTestId('alert-detail').textContent()).toContain('msg.target');
-    await page.screenshot({ path: join(SHOTS, 'alert-banner.png'), fullPage: true });
+    await browser.shot('alert-banner');
 
     // The live feed carries the alert too, and the banner counts on without a second banner.
     const feed = await fetch(`${up.api}/events`, { headers: { authorization: `Bearer ${up.token}` } });

@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO, tempDir } from './run-cli.js';
@@ -68,12 +69,25 @@ describe('GET /ledger/entries and the policy’s guards', () => {
     expect(reply.body.error).toMatchObject({ code: 'MW_API_BAD_REQUEST', pointer });
   });
 
-  it('needs a token, like every read', async () => {
+  it('needs a token, like every read, and a viewer’s will do', async () => {
     expect((await call(up, undefined, 'GET', '/ledger/entries')).status).toBe(401);
+    const viewer = await call(up, admin, 'POST', '/tokens', { name: 'vic', role: 'viewer' });
+    expect(viewer.status).toBe(201);
+    const page = await call(up, viewer.body.token, 'GET', '/ledger/entries?limit=1');
+    expect(page.status).toBe(200);
+    expect(page.body.entries).toHaveLength(1);
+  });
+
+  it.each([0, 1])('answers ?before=%i with no entries and no next page', async (before) => {
+    const page = await call(up, admin, 'GET', `/ledger/entries?before=${before}`);
+    expect(page.status).toBe(200);
+    expect(page.body).toMatchObject({ partition: 0, entries: [], next: null });
+    expect(page.body.size).toBeGreaterThan(0);
   });
 
   it('GET /policy names the loop guard and the breakers as mesh.yaml has them', async () => {
     const policy = (await call(up, admin, 'GET', '/policy')).body;
+    expect(policy.partitions).toBe(1);
     expect(policy.guards.loop).toMatchObject({ maxHops: 8, maxRepeats: 1, action: 'freeze' });
     expect(policy.breakers).toEqual([
       {
@@ -85,5 +99,41 @@ describe('GET /ledger/entries and the policy’s guards', () => {
         action: 'freeze',
       },
     ]);
+  });
+});
+
+describe('GET /ledger/entries of a partition that holds nothing', () => {
+  let up: UpProcess;
+
+  beforeAll(async () => {
+    // Two partitions and no traffic: the policy's entry lands in partition 0, partition 1 stays empty.
+    const dir = tempDir('ledger-entries-empty');
+    mkdirSync(join(dir, 'contracts'));
+    writeFileSync(
+      join(dir, 'mesh.yaml'),
+      [
+        'mesh: quiet',
+        'partitions: 2',
+        'agents:',
+        '  worker: { version: 1.0.0, module: ./worker.mjs, consumes: [job.queued.v1] }',
+        'ingress:',
+        '  api: { emits: [job.queued.v1] }',
+      ].join('\n'),
+    );
+    writeFileSync(join(dir, 'contracts', 'job.queued.v1.json'), '{ "type": "object" }');
+    writeFileSync(join(dir, 'worker.mjs'), 'export default { handle() {} };');
+    up = await startUp([join(dir, 'mesh.yaml'), '--data', join(dir, 'data')]);
+  });
+
+  afterAll(async () => {
+    if (up !== undefined) expect(await up.stop()).toBe(0);
+  });
+
+  it('answers no entries and no next page, and the policy names both partitions', async () => {
+    expect((await call(up, up.token, 'GET', '/policy')).body.partitions).toBe(2);
+    const page = await call(up, up.token, 'GET', '/ledger/entries?partition=1');
+    expect(page.status).toBe(200);
+    expect(page.body).toEqual({ partition: 1, size: 0, entries: [], next: null });
+    expect((await call(up, up.token, 'GET', '/ledger/entries?partition=2')).status).toBe(400);
   });
 });

@@ -333,6 +333,20 @@ export function describeLedgerConformance(
         expect(await all(ledger.scan({ kinds: [] }))).toEqual([]);
       });
 
+      it("reads a partition's newest seq as stored, another writer's included, and 0 when empty", async () => {
+        const { store, ledger } = await opened();
+        await using _ = ledger;
+        const pending = ledger.appendAll([rec('a1'), rec('a2')]);
+        expect(await ledger.newestSeq(0)).toBe(2);
+        await pending;
+        // A partition this writer never held: what another writer stored there.
+        await using other = await store.open();
+        await other.appendAll([rec('b1'), rec('b2'), rec('b3')], 2);
+        expect(ledger.heads().map((h) => h.partition)).toEqual([0]);
+        expect(await ledger.newestSeq(2)).toBe(3);
+        expect(await ledger.newestSeq(1)).toBe(0);
+      });
+
       it('stops a scan on break and keeps appending and reading', async () => {
         const { ledger } = await opened();
         await using _ = ledger;

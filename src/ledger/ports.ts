@@ -116,6 +116,11 @@ export type LedgerReader = {
   impact(msgId: string): Promise<LedgerEntry[]>;
   /** Entries in (partition, seq) order; releases what it holds on `break`. */
   scan(opts?: ScanOptions): AsyncIterable<LedgerEntry>;
+  /**
+   * The seq of the newest entry the store holds in `partition` (0 when it holds none), whoever wrote
+   * it: one index seek, not a read of the chain.
+   */
+  newestSeq(partition: number): Promise<number>;
   /** Stored checkpoints, oldest first; rejects with MW_LEDGER_CHECKPOINT when one does not parse. */
   checkpoints(): Promise<Checkpoint[]>;
   /** Every row column for column, in (partition, seq) order: what `verifyRows` checks. */

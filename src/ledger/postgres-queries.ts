@@ -21,6 +21,7 @@ export type PostgresQueries = {
   impact(msgId: string): Promise<LedgerEntry[]>;
   /** Entries in (partition, seq) order, a page per query. */
   scan(opts: ScanOptions): AsyncGenerator<LedgerEntry, void, undefined>;
+  newestSeq(partition: number): Promise<number>;
   /** Every row column for column, in (partition, seq) order, a page per query. */
   storedRows(): AsyncGenerator<StoredRow, void, undefined>;
   checkpoints(): Promise<Checkpoint[]>;
@@ -113,6 +114,11 @@ ORDER BY e.at DESC, e.partition DESC, e.seq DESC LIMIT $${n + 1}`;
         yield toEntry(row);
       }
     },
+    async newestSeq(partition) {
+      // One seek down the (partition, seq) key.
+      const sql = `SELECT seq::float8 AS seq FROM ${t.entries} WHERE partition = $1 ORDER BY seq DESC LIMIT 1`;
+      return (await pool.query<{ seq: number }>(sql, [partition])).rows[0]?.seq ?? 0;
+    },
     async *storedRows() {
       // Tampered values still fit the column types (integer, bigint, float8, text): numbers as numbers.
       const columns =
@@ -189,6 +195,7 @@ export function gatedReader(queries: PostgresQueries, gate: ReadGate): LedgerRea
     lineage: (msgId) => read((q) => q.lineage(msgId)),
     impact: (msgId) => read((q) => q.impact(msgId)),
     scan: (o = {}) => whileOpen((q) => q.scan(o)),
+    newestSeq: (partition) => read((q) => q.newestSeq(partition)),
     checkpoints: () => read((q) => q.checkpoints()),
     storedRows: () => whileOpen((q) => q.storedRows()),
   };

@@ -22,6 +22,8 @@ export const QUERIES = {
   bySubjectIn: `${ENTRY} WHERE subject = ? AND partition = ? ORDER BY seq DESC LIMIT ?`,
   byAgentIn: `${ENTRY} WHERE agent = ? AND partition = ? ORDER BY seq DESC LIMIT ?`,
   byAgentPrefixIn: `${ENTRY} WHERE agent >= ? AND agent < ? AND partition = ? ORDER BY seq DESC LIMIT ?`,
+  // One seek down the (partition, seq) key.
+  newestSeq: 'SELECT seq FROM entries WHERE partition = ? ORDER BY seq DESC LIMIT 1',
 } as const;
 
 export type Queries = {
@@ -34,6 +36,7 @@ export type Queries = {
   lineage(msgId: string): Promise<LedgerEntry[]>;
   impact(msgId: string): Promise<LedgerEntry[]>;
   scan(opts: ScanOptions): IterableIterator<LedgerEntry>;
+  newestSeq(partition: number): number;
 };
 
 /**
@@ -87,6 +90,7 @@ export function prepareQueries(db: DatabaseSync, partitions: () => readonly numb
     impact: (msgId) =>
       walkImpact(msgId, first, (id) => s.consequences.all(id).map((row) => row.msg_id as string)),
     scan: (opts) => scanEntries(db, opts),
+    newestSeq: (partition) => Number(s.newestSeq.get(partition)?.seq ?? 0),
   };
 }
 

@@ -54,6 +54,7 @@ export function createSqliteReader(deps: SqliteReadDeps): LedgerReader {
     lineage: async (msgId) => (await ready()).lineage(msgId),
     impact: async (msgId) => (await ready()).impact(msgId),
     scan: (o = {}) => whileOpen(deps, () => queries.scan(o)),
+    newestSeq: async (partition) => (await ready()).newestSeq(partition),
     async checkpoints() {
       await ready();
       const stored = readCheckpoints(db);

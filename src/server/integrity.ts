@@ -3,7 +3,10 @@ import { type Ledger, sizeOf } from '../runtime/index.js';
 export type VerifyStatus = {
   readonly at: string;
   readonly ok: boolean;
+  /** Intact: every entry checked. Not intact: the good entries read before the first bad one. */
   readonly entries: number;
+  /** How many entries the ledger held when it was verified, good or not. */
+  readonly size: number;
   readonly firstBad?: { readonly partition: number; readonly seq: number; readonly detail: string };
 };
 
@@ -56,13 +59,16 @@ export function createIntegrity(
       };
     },
     async verify() {
+      // A failed verify stops at the first bad entry: what the ledger held is taken before it reads.
+      const before = sizeOf(ledger.heads());
       const result = await ledger.verify();
       lastVerify = result.ok
-        ? { at: new Date(now()).toISOString(), ok: true, entries: result.entries }
+        ? { at: new Date(now()).toISOString(), ok: true, entries: result.entries, size: result.entries }
         : {
             at: new Date(now()).toISOString(),
             ok: false,
             entries: result.entries,
+            size: Math.max(before, result.entries),
             firstBad: { partition: result.partition, seq: result.seq, detail: result.detail },
           };
       if (lastVerify.firstBad !== undefined) onTampered(lastVerify.firstBad);

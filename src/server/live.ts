@@ -43,6 +43,8 @@ type FeedLine =
       readonly id: string;
       readonly outcome: 'deliver' | 'deny';
       readonly by: string;
+      /** An approval that the re-check refused all the same (a loop or freeze hold): its reason. */
+      readonly refused?: string;
     }
   | FeedAlertLine;
 
@@ -122,7 +124,14 @@ function feedLineOf(event: FeedSource, count: number): FeedLine {
     case 'dead-letter':
       return { kind: 'dead-letter', at, id: event.msgId, worker: event.worker, code: event.code };
     case 'released':
-      return { kind: 'released', at, id: event.msgId, outcome: event.outcome, by: event.by };
+      return {
+        kind: 'released',
+        at,
+        id: event.msgId,
+        outcome: event.outcome,
+        by: event.by,
+        ...(event.regateReason === undefined ? {} : { refused: event.regateReason }),
+      };
     case 'alert':
       return {
         kind: 'alert',

@@ -141,7 +141,8 @@ export type Impact = { target: string; roots: ChainLink[]; impact: ChainLink[] }
 
 export type SearchResult = { q: string; kind: 'message' | 'subject' | 'agent'; results: ChainLink[] };
 
-export type VerifyResult = { at: string; ok: boolean; entries: number; firstBad?: unknown };
+/** GET /ledger's `lastVerify`: `entries` checked good, of `size` the ledger held then. */
+export type VerifyResult = { at: string; ok: boolean; entries: number; size?: number; firstBad?: unknown };
 
 /** One partition's hash chain: its size and its head hash. */
 export type PartitionHead = { partition: number; size: number; head: string };
@@ -178,13 +179,16 @@ type FeedLine =
   | { kind: 'delivered'; at: string; id: string; agent: string }
   | { kind: 'effect-executed'; at: string; id: string; effect: string; subject: string }
   | { kind: 'dead-letter'; at: string; id: string; worker: string; code: string }
-  | { kind: 'released'; at: string; id: string; outcome: 'deliver' | 'deny'; by: string }
+  | { kind: 'released'; at: string; id: string; outcome: 'deliver' | 'deny'; by: string; refused?: string }
   | Alert;
 
 /** One `decisions` event: a sample of events, the true verdict counts of the interval, and how many were left out. */
 export type FeedBatch = { events: FeedEvent[]; counts?: VerdictCounts; dropped: number };
 
-/** One entry as `GET /ledger/entries` lists it. */
+/**
+ * One entry as `GET /ledger/entries` lists it: mirrors `EntryView` in
+ * src/server/routes/ledger-entries.ts (the console has its own build and cannot import the server).
+ */
 export type LedgerEntryView = {
   partition: number;
   seq: number;
@@ -211,6 +215,8 @@ export type PolicyView = {
   mesh: string;
   digest: string;
   file: string;
+  /** The partition count (absent from older wardens). */
+  partitions?: number;
   guards?: { loop: { maxHops: number; maxRepeats: number; echoWindowMs: number; action: 'freeze' | 'deny' } };
   breakers?: BreakerRuleView[];
 };

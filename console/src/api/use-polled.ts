@@ -4,11 +4,14 @@ import { useApi } from './context.js';
 
 export type Polled<T> = { data: T | undefined; error: ApiError | undefined; refresh: () => void };
 
-/** GETs `path` now and every `intervalMs` (0: once); `refresh` fetches again at once (after an action). */
+/**
+ * GETs `path` now and every `intervalMs` (0: once); `refresh` fetches again at once (after an action).
+ * `data` and `error` are only ever the answer for `path` as it is now: while a new address loads,
+ * there is none, never the old address's answer.
+ */
 export function usePolled<T>(path: string | null, intervalMs: number): Polled<T> {
   const api = useApi();
-  const [data, setData] = useState<T>();
-  const [error, setError] = useState<ApiError>();
+  const [answer, setAnswer] = useState<{ path: string; data?: T; error?: ApiError }>();
   const generation = useRef(0);
 
   const load = useCallback(() => {
@@ -18,19 +21,18 @@ export function usePolled<T>(path: string | null, intervalMs: number): Polled<T>
       (value) => {
         // An older, slower answer must not overwrite a newer one.
         if (mine !== generation.current) return;
-        setData(value);
-        setError(undefined);
+        setAnswer({ path, data: value });
       },
       (err: unknown) => {
         if (mine !== generation.current) return;
-        setError(isApiError(err) ? err : { status: 0, code: 'CONSOLE', message: String(err) });
+        const error = isApiError(err) ? err : { status: 0, code: 'CONSOLE', message: String(err) };
+        // A failed poll keeps the last data of the same address, with the error beside it.
+        setAnswer((last) => ({ path, ...(last?.path === path ? { data: last.data } : {}), error }));
       },
     );
   }, [api, path]);
 
   useEffect(() => {
-    setData(undefined);
-    setError(undefined);
     load();
     if (intervalMs <= 0 || path === null) return;
     const timer = setInterval(load, intervalMs);
@@ -40,5 +42,6 @@ export function usePolled<T>(path: string | null, intervalMs: number): Polled<T>
     };
   }, [load, intervalMs, path]);
 
-  return { data, error, refresh: load };
+  const current = answer !== undefined && answer.path === path ? answer : undefined;
+  return { data: current?.data, error: current?.error, refresh: load };
 }

@@ -1,4 +1,4 @@
-import type { PolicyView } from '../api/types.js';
+import type { BreakerRuleView, PolicyView } from '../api/types.js';
 import { ruleSentence } from './rule-sentence.js';
 
 /** This mesh's breakers, read from the policy in force: what trips each one and what it does. */
@@ -19,8 +19,17 @@ export function BreakerRules({ policy }: { policy: PolicyView | undefined }) {
         </li>
       )}
       {(policy.breakers ?? []).map((rule) => (
-        <li key={rule.id} data-testid="breaker-rule" data-rule-id={rule.id}>
-          <strong>{rule.id}</strong>: {ruleSentence(rule)}
+        <li
+          key={rule.id}
+          data-testid="breaker-rule"
+          data-rule-id={rule.id}
+          data-count={rule.count}
+          data-over={rule.over}
+          data-scope={rule.scope}
+          data-window-ms={rule.windowMs}
+          data-share={shareOf(rule, policy.partitions ?? 1)}
+        >
+          <strong>{rule.id}</strong>: {ruleSentence(rule, policy.partitions ?? 1)}
         </li>
       ))}
       <li data-testid="breaker-rule" data-rule-id="pilot">
@@ -29,4 +38,9 @@ export function BreakerRules({ policy }: { policy: PolicyView | undefined }) {
       </li>
     </ul>
   );
+}
+
+/** The count past which the breaker trips in one partition: all of `over`, or a partition's share. */
+function shareOf(rule: BreakerRuleView, partitions: number): number {
+  return rule.scope === 'entity' || partitions <= 1 ? rule.over : Math.floor(rule.over / partitions);
 }

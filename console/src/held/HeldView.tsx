@@ -2,14 +2,16 @@ import type { Breakers, Hold } from '../api/types.js';
 import { type Polled, usePolled } from '../api/use-polled.js';
 import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
+import { freezesOf } from './freezes.js';
 import { HoldCard } from './HoldCard.js';
 
 /** The held queue; the shell polls it (every 2 s, and after each answer) and shares it with the nav. */
 export function HeldView({ holds }: { holds: Polled<{ holds: Hold[] }> }) {
   const list = holds.data?.holds;
-  // Which subjects are frozen now, so approving for one of them says what it will and will not do.
-  const breakers = usePolled<Breakers>('/breakers', 2000).data?.breakers ?? [];
-  const freezesOf = (subject: string) => breakers.filter((b) => b.key === subject && b.action === 'freeze');
+  // What is frozen now, so approving says what it will and will not do. Not read yet (or not
+  // readable) is not "not frozen": the approve form then waits for it.
+  const breakers = usePolled<Breakers>('/breakers', 2000);
+  const open = breakers.data?.breakers;
   return (
     <section class="view" data-testid="held-view">
       <header class="view-header">
@@ -21,6 +23,17 @@ export function HeldView({ holds }: { holds: Polled<{ holds: Hold[] }> }) {
         </p>
       </header>
       <ApiErrorNotice error={holds.error} />
+      {breakers.error !== undefined && (
+        <div data-testid="breakers-error">
+          <p class="muted">
+            Which subjects, agents and paths are frozen could not be read
+            {open === undefined
+              ? ': approving waits until it can be.'
+              : '; what is shown is from the last read.'}
+          </p>
+          <ApiErrorNotice error={breakers.error} />
+        </div>
+      )}
       {list === undefined && holds.error === undefined && <p class="muted">Loading…</p>}
       {list?.length === 0 && (
         <p class="empty" data-testid="held-empty">
@@ -29,7 +42,12 @@ export function HeldView({ holds }: { holds: Polled<{ holds: Hold[] }> }) {
       )}
       <div class="cards">
         {list?.map((hold) => (
-          <HoldCard key={hold.id} hold={hold} freezes={freezesOf(hold.subject)} onChanged={holds.refresh} />
+          <HoldCard
+            key={hold.id}
+            hold={hold}
+            freezes={open === undefined ? undefined : freezesOf(hold, open)}
+            onChanged={holds.refresh}
+          />
         ))}
       </div>
     </section>

@@ -7,6 +7,7 @@ import { timeText } from '../shell/time-text.js';
 import { breakerWords } from '../shell/words.js';
 import { Countdown } from './Countdown.js';
 import { FrozenWarning } from './FrozenWarning.js';
+import { frozenWhat } from './freezes.js';
 
 /** One held message or effect: what it is, why it waits, and the pilot's two answers. */
 export function HoldCard({
@@ -15,12 +16,11 @@ export function HoldCard({
   onChanged,
 }: {
   hold: Hold;
-  /** The freezes open on the hold's subject now. */
-  freezes: Breaker[];
+  /** The freezes open now on what it is about (freezes.ts); undefined while not known. */
+  freezes: Breaker[] | undefined;
   onChanged: () => void;
 }) {
   const api = useApi();
-  const what = hold.gated === 'effect' ? 'side effect' : 'message';
   const path = `/holds/${encodeURIComponent(hold.id)}`;
   return (
     <article
@@ -38,60 +38,7 @@ export function HoldCard({
         </h3>
         <Countdown timeoutAt={hold.timeoutAt} onTimeout={hold.onTimeout} />
       </header>
-      <dl class="facts">
-        <dt>Why held</dt>
-        <dd data-testid="hold-why">
-          <strong>
-            <RuleWords reason={hold.reason} stage={hold.stage} />
-          </strong>
-          {hold.rule !== null && (
-            <>
-              {' '}
-              · rule <code>{hold.rule}</code>
-            </>
-          )}
-          <div>{hold.detail}</div>
-        </dd>
-        {freezes.length > 0 && (
-          <>
-            <dt>Frozen</dt>
-            <dd data-testid="hold-frozen">
-              {hold.subject} is frozen by{' '}
-              {freezes.map((b, i) => (
-                <span key={b.id}>
-                  {i > 0 && ' and '}
-                  {breakerWords(b.id)}, <Age at={b.openedAt} />
-                </span>
-              ))}
-            </dd>
-          </>
-        )}
-        {hold.predicate !== null && (
-          <>
-            <dt>Condition</dt>
-            <dd>
-              <code class="predicate" data-testid="hold-predicate">
-                {hold.predicate}
-              </code>
-            </dd>
-          </>
-        )}
-        {hold.node !== undefined && (
-          <>
-            <dt>On node</dt>
-            <dd data-testid="hold-node">{hold.node}</dd>
-          </>
-        )}
-        <dt>Data</dt>
-        <dd>
-          <pre class="data">{JSON.stringify(hold.data, null, 2)}</pre>
-        </dd>
-        <dt>From</dt>
-        <dd>
-          {what} from <AgentName raw={hold.source} />, step {hold.hop} of its case, held at{' '}
-          {timeText(hold.heldAt)}
-        </dd>
-      </dl>
+      <HoldFacts hold={hold} freezes={freezes} />
       <footer class="actions">
         <a href={href.message(hold.id)} data-testid="hold-lineage-link">
           Show why it happened
@@ -104,6 +51,7 @@ export function HoldCard({
           act={(reason) => api.post(`${path}/approve`, { reason })}
           onDone={onChanged}
           warning={<FrozenWarning hold={hold} freezes={freezes} />}
+          blocked={freezes === undefined}
         />
         <ReasonedAction
           label="Reject"
@@ -115,5 +63,65 @@ export function HoldCard({
         />
       </footer>
     </article>
+  );
+}
+
+/** What the hold is about, why it waits, what is frozen, where it came from. */
+function HoldFacts({ hold, freezes }: { hold: Hold; freezes: Breaker[] | undefined }) {
+  const what = hold.gated === 'effect' ? 'side effect' : 'message';
+  return (
+    <dl class="facts">
+      <dt>Why held</dt>
+      <dd data-testid="hold-why">
+        <strong>
+          <RuleWords reason={hold.reason} stage={hold.stage} />
+        </strong>
+        {hold.rule !== null && (
+          <>
+            {' '}
+            · rule <code>{hold.rule}</code>
+          </>
+        )}
+        <div>{hold.detail}</div>
+      </dd>
+      {freezes !== undefined && freezes.length > 0 && (
+        <>
+          <dt>Frozen</dt>
+          <dd data-testid="hold-frozen">
+            {freezes.map((b, i) => (
+              <span key={`${b.id} ${b.key}`}>
+                {i > 0 && ' and '}
+                {frozenWhat(b, hold.subject)} by the {breakerWords(b.id)}, <Age at={b.openedAt} />
+              </span>
+            ))}
+          </dd>
+        </>
+      )}
+      {hold.predicate !== null && (
+        <>
+          <dt>Condition</dt>
+          <dd>
+            <code class="predicate" data-testid="hold-predicate">
+              {hold.predicate}
+            </code>
+          </dd>
+        </>
+      )}
+      {hold.node !== undefined && (
+        <>
+          <dt>On node</dt>
+          <dd data-testid="hold-node">{hold.node}</dd>
+        </>
+      )}
+      <dt>Data</dt>
+      <dd>
+        <pre class="data">{JSON.stringify(hold.data, null, 2)}</pre>
+      </dd>
+      <dt>From</dt>
+      <dd>
+        {what} from <AgentName raw={hold.source} />, step {hold.hop} of its case, held at{' '}
+        {timeText(hold.heldAt)}
+      </dd>
+    </dl>
   );
 }

@@ -1,28 +1,15 @@
 import { useState } from 'preact/hooks';
-import type { Decision, LedgerEntryView, LedgerPage } from '../api/types.js';
+import type { Decision, LedgerEntryView, LedgerPage, Outcome } from '../api/types.js';
 import { usePolled } from '../api/use-polled.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
 import { AgentName, RuleWords } from '../shell/CodeWords.js';
+import { outcomeWords, releaseAnswer } from '../shell/outcome-words.js';
 import { href } from '../shell/route.js';
 import { timeText } from '../shell/time-text.js';
 import { VerdictBadge } from '../shell/VerdictBadge.js';
+import { entryKindWords } from '../shell/words.js';
 
 const PAGE = 25;
-
-const KIND_WORDS: Record<string, string> = {
-  decision: 'Decision',
-  delivered: 'Handed to an agent',
-  'delivery.failed': 'Delivery failed',
-  'dead-letter': 'Given up (dead letter)',
-  'effect.executed': 'Side effect carried out',
-  'hold.released': 'Hold answered',
-  'pilot.action': 'Pilot action',
-  'breaker.opened': 'Breaker opened',
-  'policy.loaded': 'Policy put in force',
-  'partition.owned': 'Partition taken over',
-};
-
-const OUTCOME_WORDS: Record<string, string> = { deliver: 'let through', deny: 'refused' };
 
 /**
  * One partition's entries, newest first, a page at a time. The newest page follows the ledger as it
@@ -36,7 +23,7 @@ export function EntryList({ partition, partitions }: { partition: number; partit
   const page = usePolled<LedgerPage>(`/ledger/entries?${query}`, cursor === undefined ? 2000 : 0);
   const data = page.data;
   return (
-    <div class="entry-list" data-testid="ledger-entry-list">
+    <div class="entry-list" data-testid="ledger-entry-list" data-size={data?.size} data-before={cursor}>
       <ApiErrorNotice error={page.error} />
       {data !== undefined && (
         <>
@@ -44,7 +31,7 @@ export function EntryList({ partition, partitions }: { partition: number; partit
             {partitions > 1 ? `Partition ${partition}: ` : ''}
             {data.entries.length === 0
               ? 'no entries.'
-              : `entries ${data.entries.at(-1)?.seq} to ${data.entries[0]?.seq} of ${data.size}, newest first${cursor === undefined ? ' (this page follows new entries as they are written)' : ''}.`}
+              : `entries ${data.entries.at(-1)?.seq} to ${data.entries[0]?.seq} of ${data.size} when read, newest first${cursor === undefined ? ' (this page follows new entries as they are written)' : ''}.`}
           </p>
           {data.entries.length > 0 && (
             <table class="table" data-testid="ledger-entries-table">
@@ -70,7 +57,7 @@ export function EntryList({ partition, partitions }: { partition: number; partit
               type="button"
               class="action neutral"
               disabled={cursor === undefined}
-              onClick={() => setBefore(before.slice(0, -1))}
+              onClick={() => setBefore((b) => b.slice(0, -1))}
               data-testid="ledger-newer"
             >
               ← Newer
@@ -79,7 +66,11 @@ export function EntryList({ partition, partitions }: { partition: number; partit
               type="button"
               class="action neutral"
               disabled={data.next === null}
-              onClick={() => data.next !== null && setBefore([...before, data.next])}
+              onClick={() => {
+                const next = data.next;
+                // A double click must not record the same page twice (Newer would then stand still).
+                if (next !== null) setBefore((b) => (b.at(-1) === next ? b : [...b, next]));
+              }}
               data-testid="ledger-older"
             >
               Older →
@@ -98,7 +89,7 @@ function EntryRow({ entry: e }: { entry: LedgerEntryView }) {
       <td title={e.hash}>{e.seq}</td>
       <td>{timeText(e.at)}</td>
       <td>
-        {KIND_WORDS[e.kind] ?? e.kind} <span class="code small">{e.kind}</span>
+        {entryKindWords(e.kind)} <span class="code small">{e.kind}</span>
       </td>
       <td>
         {e.msgId === undefined ? (
@@ -111,15 +102,38 @@ function EntryRow({ entry: e }: { entry: LedgerEntryView }) {
         {e.subject !== undefined && <div class="muted">{e.subject}</div>}
       </td>
       <td>{e.agent === undefined ? '—' : <AgentName raw={e.agent} />}</td>
-      <td>
-        {e.decision !== undefined && <VerdictBadge verdict={e.decision as Decision} />}{' '}
-        {e.reason !== undefined && e.reason !== 'gate.admitted' && (
-          <RuleWords reason={e.reason} {...(e.stage === undefined ? {} : { stage: e.stage })} />
-        )}
-        {e.outcome !== undefined && (OUTCOME_WORDS[e.outcome] ?? e.outcome)}
-        {e.action !== undefined && e.action}
-        {e.kind === 'effect.executed' && 'done'}
-      </td>
+      {e.kind === 'hold.released' ? (
+        // In the words Search and the lineage use; its verdict, if any, is the re-check's.
+        <td
+          data-testid="ledger-entry-answer"
+          data-answer={releaseAnswer(releasedOutcome(e))}
+          data-refused={e.reason}
+        >
+          {outcomeWords(releasedOutcome(e))}
+        </td>
+      ) : (
+        <td>
+          {e.decision !== undefined && <VerdictBadge verdict={e.decision as Decision} />}{' '}
+          {e.reason !== undefined && e.reason !== 'gate.admitted' && (
+            <RuleWords reason={e.reason} {...(e.stage === undefined ? {} : { stage: e.stage })} />
+          )}
+          {e.action !== undefined && e.action}
+          {e.kind === 'effect.executed' && 'done'}
+        </td>
+      )}
     </tr>
   );
+}
+
+/** A `hold.released` entry as the outcome of its message, which `outcomeWords` says. */
+function releasedOutcome(e: LedgerEntryView): Outcome {
+  return {
+    kind: e.kind,
+    agent: e.agent ?? null,
+    at: e.at,
+    ...(e.outcome === undefined ? {} : { outcome: e.outcome }),
+    ...(e.decision === undefined
+      ? {}
+      : { verdict: { decision: e.decision, reason: e.reason ?? '', detail: '' } }),
+  };
 }

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { type ApiError, isApiError } from '../api/client.js';
 import { useApi } from '../api/context.js';
-import type { LedgerStatus, PartitionHead } from '../api/types.js';
+import type { LedgerStatus, PartitionHead, PolicyView } from '../api/types.js';
 import { usePolled } from '../api/use-polled.js';
 import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
@@ -19,6 +19,10 @@ export function LedgerView() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError>();
   const [partition, setPartition] = useState(0);
+  // Every partition of the mesh, from the policy: GET /ledger's heads are the writer's own, which
+  // leave out empty partitions and, in a cluster, those other nodes own.
+  const policy = usePolled<PolicyView>('/policy', 0);
+  const partitions = policy.data?.partitions ?? ledger.data?.heads.length ?? 1;
   const data = ledger.data;
 
   const verify = async () => {
@@ -51,67 +55,75 @@ export function LedgerView() {
           <button type="button" class="primary" onClick={verify} disabled={busy} data-testid="verify-button">
             {busy ? 'Verifying…' : 'Verify now'}
           </button>
-          <dl class="facts">
-            <dt>Entries now</dt>
-            <dd data-testid="ledger-entries" data-entries={data.entries}>
-              {data.entries}
-            </dd>
-            {data.heads.length > 1 ? (
-              <>
-                <dt>Heads</dt>
-                <dd>
-                  <PartitionHeads heads={data.heads} testid="ledger-heads" />
-                </dd>
-              </>
-            ) : (
-              <>
-                <dt>Head</dt>
-                <dd>
-                  <code class="hash" data-testid="ledger-head">
-                    {data.head}
-                  </code>
-                </dd>
-              </>
-            )}
-            <dt>Last checkpoint</dt>
-            <dd data-testid="ledger-checkpoint">
-              {data.lastCheckpoint === null || data.lastCheckpoint === undefined ? (
-                'none yet'
-              ) : (
-                <>
-                  {data.lastCheckpoint.size} entries at {timeText(data.lastCheckpoint.at)}
-                  {data.lastCheckpoint.heads.length > 1 ? (
-                    <PartitionHeads heads={data.lastCheckpoint.heads} testid="checkpoint-heads" />
-                  ) : (
-                    <>
-                      , <code class="hash">{data.lastCheckpoint.head}</code>
-                    </>
-                  )}
-                </>
-              )}
-            </dd>
-          </dl>
+          <LedgerFacts status={data} />
           <h3>Entries</h3>
-          {data.heads.length > 1 && (
+          {partitions > 1 && (
             <label class="partition-pick">
               Partition{' '}
               <select
                 value={partition}
                 onChange={(e) => setPartition(Number(e.currentTarget.value))}
                 data-testid="ledger-partition"
+                data-partitions={partitions}
               >
-                {data.heads.map((h) => (
-                  <option key={h.partition} value={h.partition}>
-                    {h.partition} ({h.size} entries)
+                {Array.from({ length: partitions }, (_, p) => (
+                  <option key={p} value={p}>
+                    {p}
                   </option>
                 ))}
               </select>
             </label>
           )}
-          <EntryList key={partition} partition={partition} partitions={data.heads.length} />
+          <EntryList key={partition} partition={partition} partitions={partitions} />
         </>
       )}
     </section>
+  );
+}
+
+/** The ledger's length now, its head (or heads), and its last checkpoint. */
+function LedgerFacts({ status: data }: { status: LedgerStatus }) {
+  return (
+    <dl class="facts">
+      <dt>Entries now</dt>
+      <dd data-testid="ledger-entries" data-entries={data.entries}>
+        {data.entries}
+      </dd>
+      {data.heads.length > 1 ? (
+        <>
+          <dt>Heads</dt>
+          <dd>
+            <PartitionHeads heads={data.heads} testid="ledger-heads" />
+          </dd>
+        </>
+      ) : (
+        <>
+          <dt>Head</dt>
+          <dd>
+            <code class="hash" data-testid="ledger-head">
+              {data.head}
+            </code>
+          </dd>
+        </>
+      )}
+      <dt>Last checkpoint</dt>
+      <dd data-testid="ledger-checkpoint">
+        {data.lastCheckpoint === null || data.lastCheckpoint === undefined ? (
+          'none yet'
+        ) : (
+          <>
+            {data.lastCheckpoint.size} entries at {timeText(data.lastCheckpoint.at)}
+            {data.lastCheckpoint.heads.length > 1 ? (
+              <PartitionHeads heads={data.lastCheckpoint.heads} testid="checkpoint-heads" />
+            ) : (
+              <>
+                , <code class="hash">{data.lastCheckpoint.head}</code>
+              </>
+            )}
+          </>
+        )}
+      </dd>
+    </dl>
   );
 }
 

@@ -14,7 +14,8 @@ export function VerifyStatus({ verify, entries }: { verify: VerifyResult | null;
       </p>
     );
   }
-  const since = Math.max(0, entries - verify.entries);
+  // Only an intact verification vouches for what it read; a tampered one stopped at its first bad entry.
+  const since = verify.ok ? Math.max(0, entries - (verify.size ?? verify.entries)) : 0;
   const when = (
     <>
       {timeText(verify.at)} (<Age at={verify.at} />)
@@ -32,10 +33,11 @@ export function VerifyStatus({ verify, entries }: { verify: VerifyResult | null;
           data-testid="verify-status"
           data-ok="false"
           data-verified={verify.entries}
+          data-size={verify.size}
           role="alert"
         >
           ✖ TAMPERED: the last verification, at {when}, found that the first bad entry is{' '}
-          <code>{describeBad(verify.firstBad)}</code>.
+          <code>{describeBad(verify.firstBad)}</code>. {checkedGood(verify)}
         </p>
       )}
       {since > 0 && (
@@ -46,6 +48,23 @@ export function VerifyStatus({ verify, entries }: { verify: VerifyResult | null;
       )}
     </>
   );
+}
+
+/** Which entries a failed verification read and found good: those before its first bad one. */
+function checkedGood(verify: VerifyResult): string {
+  const bad = verify.firstBad as { partition?: unknown; seq?: unknown } | undefined;
+  const of = verify.size === undefined ? '' : ` of the ${verify.size} the ledger held`;
+  if (verify.entries === 0) return `No entry${of} was found good: the check stopped at the first.`;
+  let where = '';
+  if (typeof bad?.partition === 'number' && typeof bad.seq === 'number') {
+    // Verification reads partition by partition, each from seq 1.
+    const parts = [];
+    if (bad.partition > 0)
+      parts.push(bad.partition === 1 ? 'all of partition 0' : `all of partitions 0 to ${bad.partition - 1}`);
+    if (bad.seq > 1) parts.push(`entries 1 to ${bad.seq - 1} of partition ${bad.partition}`);
+    where = ` (${parts.join(', and ')})`;
+  }
+  return `Only the ${plural(verify.entries, 'entry', 'entries')}${of} read before it${where} were checked good; none after it was checked.`;
 }
 
 function plural(n: number, one: string, many: string): string {

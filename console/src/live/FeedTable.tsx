@@ -117,9 +117,15 @@ function FeedCells({ event }: { event: FeedEvent }) {
             hold answered by <AgentName raw={event.by} />
           </td>
           <td>
-            <span class="tag">{event.outcome === 'deliver' ? 'approved' : 'rejected'}</span>
+            <span class="tag" data-answer={event.refused === undefined ? event.outcome : 'refused'}>
+              {event.outcome === 'deliver'
+                ? 'approved'
+                : event.refused === undefined
+                  ? 'rejected'
+                  : 'approved, then refused'}
+            </span>
           </td>
-          <td />
+          <td>{event.refused === undefined ? null : <RuleWords reason={event.refused} />}</td>
         </>
       );
   }

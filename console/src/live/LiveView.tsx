@@ -17,6 +17,7 @@ export function LiveView() {
   const [state, setState] = useState<FeedState>('connecting');
   const [paused, setPaused] = useState(false);
   const [onlyAttention, setOnlyAttention] = useState(false);
+  const openedAt = useRef(Date.now());
   const pausedRef = useRef(paused);
   pausedRef.current = paused;
 
@@ -44,10 +45,6 @@ export function LiveView() {
   }, [api]);
 
   const t = snapshot.totals;
-  // The rate is read off the very seconds the chart draws, so the two never disagree.
-  const perSecond = snapshot.seconds.map((s) => decisionsIn(s.counts));
-  const drawn = perSecond.reduce((a, b) => a + b, 0);
-  const busiest = Math.max(0, ...perSecond);
   return (
     <section class="view" data-testid="live-view">
       <header class="view-header">
@@ -63,11 +60,7 @@ export function LiveView() {
         </p>
       </header>
       <div class="feed-summary" data-testid="feed-totals">
-        <span data-testid="feed-rate" data-decisions={drawn}>
-          {drawn} {drawn === 1 ? 'decision' : 'decisions'} in the last {SECONDS_SHOWN} s
-          {drawn > 0 &&
-            ` (${rateText(drawn / SECONDS_SHOWN)} a second on average, busiest second ${busiest})`}
-        </span>
+        <FeedRate snapshot={snapshot} openMs={Date.now() - openedAt.current} />
         <span class="muted">since this page opened:</span>
         <VerdictBadge verdict="deliver" /> {t.deliver}
         <VerdictBadge verdict="hold" /> {t.hold}
@@ -99,6 +92,25 @@ export function LiveView() {
       </div>
       <FeedTable rows={onlyAttention ? snapshot.attention : snapshot.rows} />
     </section>
+  );
+}
+
+/**
+ * How many decisions the chart draws and their average rate, over the seconds this page has seen:
+ * the last minute, or less while the page is younger than that.
+ */
+function FeedRate({ snapshot, openMs }: { snapshot: FeedSnapshot; openMs: number }) {
+  // The rate is read off the very seconds the chart draws, so the two never disagree.
+  const perSecond = snapshot.seconds.map((s) => decisionsIn(s.counts));
+  const drawn = perSecond.reduce((a, b) => a + b, 0);
+  const busiest = Math.max(0, ...perSecond);
+  const seconds = Math.min(SECONDS_SHOWN, Math.max(1, Math.ceil(openMs / 1000)));
+  const span = seconds < SECONDS_SHOWN ? 'since this page opened' : `in the last ${SECONDS_SHOWN} s`;
+  return (
+    <span data-testid="feed-rate" data-decisions={drawn} data-window-ms={seconds * 1000}>
+      {drawn} {drawn === 1 ? 'decision' : 'decisions'} {span}
+      {drawn > 0 && ` (${rateText(drawn / seconds)} a second on average, busiest second ${busiest})`}
+    </span>
   );
 }
 

@@ -1,5 +1,5 @@
 import type { ChainLink } from '../api/types.js';
-import { finalVerdict, outcomeWords } from './outcome-words.js';
+import { finalVerdict, outcomeWords, releaseAnswer } from './outcome-words.js';
 import { VerdictBadge } from './VerdictBadge.js';
 
 /** The outcomes of a link, or "still waiting for a pilot" for a hold nobody answered yet. */
@@ -18,6 +18,9 @@ export function Outcomes({ link, testid }: { link: ChainLink; testid: string }) 
           key={`${o.kind}${o.agent}${o.at}`}
           data-testid={testid}
           data-kind={o.kind}
+          data-answer={o.kind === 'hold.released' ? releaseAnswer(o) : undefined}
+          data-refused={o.kind === 'hold.released' ? o.verdict?.reason : undefined}
+          data-by={o.agent ?? undefined}
           title={o.reason ?? o.at}
         >
           {outcomeWords(o)}

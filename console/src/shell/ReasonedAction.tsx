@@ -14,13 +14,15 @@ type Props = {
   onDone?: () => void;
   /** What the pilot must know before confirming (shown above the reason field). */
   warning?: ComponentChildren;
+  /** True while what the warning needs is not known yet: confirming waits for it. */
+  blocked?: boolean;
 };
 
 /**
  * A pilot action that needs a reason: the button opens a small inline form, the reason is
  * required, and the warden's refusal is shown right there.
  */
-export function ReasonedAction({ label, tone, testid, question, act, onDone, warning }: Props) {
+export function ReasonedAction({ label, tone, testid, question, act, onDone, warning, blocked }: Props) {
   const [open, setOpen] = useState(false);
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState(false);
@@ -40,6 +42,7 @@ export function ReasonedAction({ label, tone, testid, question, act, onDone, war
 
   const submit = async (e: Event) => {
     e.preventDefault();
+    if (blocked === true) return;
     const text = reason.trim();
     if (text === '') {
       setError({
@@ -79,7 +82,12 @@ export function ReasonedAction({ label, tone, testid, question, act, onDone, war
           ref={input}
         />
       </label>
-      <button type="submit" class={`action ${tone}`} disabled={busy} data-testid="confirm-button">
+      <button
+        type="submit"
+        class={`action ${tone}`}
+        disabled={busy || blocked === true}
+        data-testid="confirm-button"
+      >
         {label}
       </button>
       <button type="button" class="action neutral" onClick={() => setOpen(false)} data-testid="cancel-button">

@@ -1,14 +1,32 @@
 import type { ChainLink, Decision, Outcome } from '../api/types.js';
 import { agentName, reasonWords } from './words.js';
 
+export type ReleaseAnswer = 'approved' | 'rejected' | 'let-through' | 'denied';
+
+const ANSWER_WORDS: Record<ReleaseAnswer, string> = {
+  approved: 'approved',
+  rejected: 'rejected',
+  'let-through': 'let through',
+  denied: 'denied',
+};
+
+/**
+ * How a hold was answered: by a pilot (approved or rejected) or by its timeout (let through or
+ * denied). A re-check (and so a verdict) follows only a release that lets through: the runtime then
+ * writes outcome 'deny' when the re-check refuses, yet the pilot approved.
+ */
+export function releaseAnswer(o: Outcome): ReleaseAnswer {
+  const letThrough = o.verdict !== undefined || o.outcome !== 'deny';
+  if (o.agent === null) return letThrough ? 'let-through' : 'denied';
+  return letThrough ? 'approved' : 'rejected';
+}
+
 /** What became of a message after its verdict, one line per ledger entry, in plain words. */
 export function outcomeWords(o: Outcome): string {
   switch (o.kind) {
     case 'hold.released': {
       const who = o.agent === null ? 'on timeout' : `by ${agentName(o.agent)}`;
-      const answer = o.outcome === 'deny' ? 'rejected' : 'approved';
-      const base =
-        o.agent === null ? `${o.outcome === 'deny' ? 'denied' : 'let through'} ${who}` : `${answer} ${who}`;
+      const base = `${ANSWER_WORDS[releaseAnswer(o)]} ${who}`;
       // Approved, then gated again (a loop or freeze hold) and refused by what still applies.
       if (o.verdict !== undefined && o.verdict.decision !== 'deliver')
         return `${base}, then refused: ${reasonWords(o.verdict.reason)}`;

@@ -60,6 +60,25 @@ const REASON_WORDS: Record<string, string> = {
   'rate-limit.exceeded': 'too many, too fast',
 };
 
+/** Each kind of ledger entry, as a list names it. */
+const ENTRY_KIND_WORDS: Record<string, string> = {
+  decision: 'Decision',
+  delivered: 'Handed to an agent',
+  'delivery.failed': 'Delivery failed',
+  'dead-letter': 'Given up (dead letter)',
+  'effect.executed': 'Side effect carried out',
+  'hold.released': 'Hold answered',
+  'pilot.action': 'Pilot action',
+  'breaker.opened': 'Breaker opened',
+  'policy.loaded': 'Policy put in force',
+  'partition.owned': 'Partition taken over',
+};
+
+/** "Hold answered", from `hold.released`; an unknown kind as it is. */
+export function entryKindWords(kind: string): string {
+  return ENTRY_KIND_WORDS[kind] ?? kind;
+}
+
 /** "Loop guard: the same step repeated in this case's history", from `loop.repeated_hop`. */
 export function reasonWords(reason: string, stage?: string): string {
   const phrase = REASON_WORDS[reason];

@@ -11,7 +11,10 @@ const whole = { type: 'string', pattern: '^(0|[1-9][0-9]{0,14})$' } as const;
 
 type Query = { partition?: string; before?: string; limit?: string };
 
-/** One ledger entry as a list shows it: where it sits in its chain, what it is about, its hash. */
+/**
+ * One ledger entry as a list shows it: where it sits in its chain, what it is about, its hash. The
+ * console mirrors it as `LedgerEntryView` (console/src/api/types.ts): change both.
+ */
 export type EntryView = {
   partition: number;
   seq: number;
@@ -76,7 +79,8 @@ export async function ledgerEntryRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       }
       const limit = Number(request.query.limit ?? DEFAULT_LIMIT);
       if (limit < 1 || limit > MAX_LIMIT) throw badQuery('/limit', `limit must be 1 to ${MAX_LIMIT}`);
-      const size = await sizeOf(deps, partition);
+      // The partition's size as stored: in a cluster, other nodes' newest entries included.
+      const size = await deps.ledger.newestSeq(partition);
       const last = Math.min(
         size,
         request.query.before === undefined ? size : Number(request.query.before) - 1,
@@ -93,17 +97,6 @@ export async function ledgerEntryRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       return { partition, size, entries, next: first > 1 && last >= 1 ? first : null };
     },
   );
-}
-
-/**
- * The partition's size as stored: the writer's own head (exact in embedded mode), then whatever the
- * store holds past it (in a cluster, what other nodes committed; a partition this node never held is
- * read from its start).
- */
-async function sizeOf(deps: ApiDeps, partition: number): Promise<number> {
-  let size = deps.ledger.heads().find((h) => h.partition === partition)?.size ?? 0;
-  for await (const entry of deps.ledger.scan({ partition, afterSeq: size })) size = entry.seq;
-  return size;
 }
 
 function badQuery(pointer: string, detail: string) {

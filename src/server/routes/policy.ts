@@ -52,7 +52,8 @@ export async function policyRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     {
       config: { role: 'viewer' },
       schema: {
-        summary: 'The policy in force: mesh, digest and file, its loop guard and its breakers',
+        summary:
+          'The policy in force: mesh, digest and file, partition count, its loop guard and its breakers',
         tags: ['policy'],
         response: {
           200: {
@@ -61,6 +62,7 @@ export async function policyRoutes(app: FastifyInstance, deps: ApiDeps): Promise
               mesh: { type: 'string' },
               digest: { type: 'string' },
               file: { type: 'string' },
+              partitions: { type: 'integer' },
               guards: { type: 'object', properties: { loop: loopSchema } },
               breakers: { type: 'array', items: breakerSchema },
             },
@@ -70,12 +72,13 @@ export async function policyRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       },
     },
     async () => {
-      const { mesh, digest, file, guards, breakers } = deps.mesh.policy;
+      const { mesh, digest, file, partitions, guards, breakers } = deps.mesh.policy;
       const { maxHops, maxRepeats, echoWindowMs, action } = guards.loop;
       return {
         mesh,
         digest,
         file,
+        partitions,
         guards: { loop: { maxHops, maxRepeats, echoWindowMs, action } },
         breakers: breakers.map(breakerView),
       };
