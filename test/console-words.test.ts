@@ -57,6 +57,19 @@ describe('plain words in the console', () => {
     at: 'x',
     ...o,
   });
+  const alerted = (outcome: string, attempts: number): Outcome => ({
+    kind: 'alert.sent',
+    agent: null,
+    at: 'x',
+    alert: {
+      route: 'freezes',
+      sink: 'oncall',
+      event: 'breaker.opened',
+      severity: 'critical',
+      outcome,
+      attempts,
+    },
+  });
   it.each([
     [released({ outcome: 'deliver' }), 'approved by pilot ana'],
     [released({ outcome: 'deny' }), 'rejected by pilot ana'],
@@ -77,6 +90,9 @@ describe('plain words in the console', () => {
     ],
     [{ kind: 'effect.executed', agent: null, at: 'x' }, 'executed'],
     [{ kind: 'delivered', agent: 'churn@2.0.1', at: 'x' }, 'handled by churn 2.0.1'],
+    [alerted('sent', 1), 'on-call told (oncall, breaker opened)'],
+    [alerted('failed', 4), 'on-call could not be told (oncall, breaker opened; 4 tries)'],
+    [alerted('overflow', 0), 'on-call not told: the alert queue was full (oncall, breaker opened)'],
   ])('says outcome %o as %s', (outcome, words) => {
     expect(outcomeWords(outcome)).toBe(words);
   });

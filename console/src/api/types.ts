@@ -97,6 +97,8 @@ export type Outcome = {
   /** On `delivery.failed` and `dead-letter`: the try and what went wrong. */
   attempt?: number;
   error?: { code: string; message: string };
+  /** On `alert.sent`: who was told about this message, how, and whether it reached them (docs/alerts.md). */
+  alert?: { route: string; sink: string; event: string; severity: string; outcome: string; attempts: number };
 };
 
 /** The effect an ingress message was linked to, and how (`causationid`, `reply-token`, `echo`). */

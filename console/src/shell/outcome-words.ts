@@ -40,6 +40,8 @@ export function outcomeWords(o: Outcome): string {
       return `failed${o.attempt === undefined ? '' : ` (try ${o.attempt})`}${o.agent === null ? '' : ` in ${agentName(o.agent)}`}`;
     case 'dead-letter':
       return 'given up after its last try (dead letter)';
+    case 'alert.sent':
+      return o.alert === undefined ? 'alert' : alertWords(o.alert);
     default:
       return o.kind;
   }
@@ -52,4 +54,13 @@ export function finalVerdict(link: ChainLink): Decision {
   if (released === undefined) return 'hold';
   if (released.outcome === 'deny') return 'deny';
   return released.verdict !== undefined && released.verdict.decision !== 'deliver' ? 'deny' : 'deliver';
+}
+
+/** "paged on-call (oncall, breaker opened)": whether a pilot was told, through which sink, about what. */
+function alertWords(a: NonNullable<Outcome['alert']>): string {
+  const what = `${a.sink}, ${a.event.replace('.', ' ')}`;
+  if (a.outcome === 'sent') return `on-call told (${what})`;
+  const tries = a.attempts === 1 ? '1 try' : `${a.attempts} tries`;
+  if (a.outcome === 'failed') return `on-call could not be told (${what}; ${tries})`;
+  return `on-call not told: the alert queue was full (${what})`;
 }

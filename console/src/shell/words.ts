@@ -72,6 +72,7 @@ const ENTRY_KIND_WORDS: Record<string, string> = {
   'breaker.opened': 'Breaker opened',
   'policy.loaded': 'Policy put in force',
   'partition.owned': 'Partition taken over',
+  'alert.sent': 'On-call told',
 };
 
 /** "Hold answered", from `hold.released`; an unknown kind as it is. */
