@@ -12,6 +12,7 @@ import { releaseHold } from './hold-release.js';
 import type { HeldMessage, Release } from './holds.js';
 import { createJudge, type Judged, type Origin } from './judge.js';
 import type { rejection } from './rejected.js';
+import { type MeshTelemetry, noTelemetry } from './telemetry.js';
 import type { WorkTracker } from './work.js';
 
 export type { Origin } from './judge.js';
@@ -88,6 +89,8 @@ export type AdmissionDeps = {
   /** A partner's message may still go where it is addressed, under the policy in force: why not, if not. */
   readonly reach: (hold: HeldMessage) => Verdict | undefined;
   readonly log: Logger;
+  /** Times decisions and ledger appends when on (telemetry.ts). */
+  readonly telemetry?: MeshTelemetry;
 };
 
 /** A root message's decision: the id it is recorded under, and its entry once durable. */
@@ -101,8 +104,20 @@ export function createAdmission(deps: AdmissionDeps): Admission {
   const judging = createJudge(deps);
   const { judge, record } = judging;
 
+  const telemetry = deps.telemetry ?? noTelemetry;
+  /** The append's time from call to durable, when telemetry is on; else the promise as it is. */
+  const timed = <T>(durable: Promise<T>, entries: number): Promise<T> => {
+    if (!telemetry.on) return durable;
+    const began = performance.now();
+    durable.then(
+      () => telemetry.ledgerCommit(performance.now() - began, entries),
+      () => {},
+    );
+    return durable;
+  };
+
   const append = (j: Judged): Promise<LedgerEntry> => {
-    const durable = ledger.append(j.record, partition);
+    const durable = timed(ledger.append(j.record, partition), 1);
     settle(deps, j, durable);
     return durable;
   };
@@ -136,9 +151,12 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         const out = taken?.has(given) === true ? takenOutgoing(given, factory.id()) : given;
         return judge(out.envelope, out.gated, out.external === true, undefined, out.facts);
       });
-      const durable = ledger.appendAll(
-        judged.map((j) => j.record),
-        partition,
+      const durable = timed(
+        ledger.appendAll(
+          judged.map((j) => j.record),
+          partition,
+        ),
+        judged.length,
       );
       for (const j of judged) settle(deps, j, durable);
       return durable;

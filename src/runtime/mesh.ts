@@ -28,6 +28,7 @@ import type { PilotAction } from './pilot-decision.js';
 import { recoverPartitions } from './recovery.js';
 import type { RejectedInput } from './rejected.js';
 import { type MeshStateView, viewOverPartitions } from './state-view.js';
+import { type MeshTelemetry, noTelemetry } from './telemetry.js';
 import type { Transport } from './transports.js';
 import { createWorkTracker } from './work.js';
 
@@ -49,6 +50,11 @@ export type MeshOptions = {
    * action on a partition another node owns reaches that node. The mesh then decides only for the
    * partitions it is given (`Mesh.node`), and publishes the rest.
    */
+  /**
+   * Traces and metrics (telemetry/, wired by cli/); off by default. The mesh tells it decisions,
+   * deliveries and ledger appends, and registers its gauges (holds, open breakers, dead letters).
+   */
+  readonly telemetry?: MeshTelemetry;
   readonly cluster?: Omit<RouterCluster, 'newId' | 'lookup'> & {
     /** The node's id in the mesh (`--node`), as `partition.owned` records it. */
     readonly name: string;
@@ -134,7 +140,8 @@ export function createMesh(opts: MeshOptions): Mesh {
   const work = createWorkTracker(opts.concurrency ?? 256, taskFailureLog(log));
 
   // What every partition and the delivery over them share.
-  const shared = { active, ledger, clock, factory, counts, work, log, publish, listening };
+  const telemetry = opts.telemetry ?? noTelemetry;
+  const shared = { active, ledger, clock, factory, counts, work, log, publish, listening, telemetry };
 
   const build = (p: number): Partition =>
     createPartition(p, {
@@ -180,6 +187,17 @@ export function createMesh(opts: MeshOptions): Mesh {
       ? undefined
       : meshNode(ownership, opts.cluster!.name, localPilot, () => work.inFlight + router.open());
 
+  // Read when metrics are collected (a scrape, an export), never on the hot path.
+  const unobserve = telemetry.observe({
+    holdsPending: () => heldIn(partitions, ownership).length,
+    breakersOpen: () => stateView.openBreakers().length,
+    deadLetters: () => counts.deadLetters,
+  });
+  const close = (): Promise<void> => {
+    unobserve();
+    return life.close();
+  };
+
   return {
     get policy() {
       return active.policy;
@@ -210,9 +228,9 @@ export function createMesh(opts: MeshOptions): Mesh {
     onEvent: events.subscribe,
     idle: life.idle,
     counts: () => structuredClone(counts),
-    close: life.close,
+    close,
     closed: life.closed,
-    [Symbol.asyncDispose]: life.close,
+    [Symbol.asyncDispose]: close,
   };
 }
 
