@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { hex } from './hex.js';
 
 /**
  * The span id a message's own `traceparent` names: the span of its gate decision (telemetry/ exports
@@ -15,9 +14,19 @@ export function spanIdOf(id: string): string {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-/** A W3C `traceparent` for a new trace (16 random bytes for the trace id) whose span is message `id`'s. */
-export function newTraceparent(traceId: Uint8Array, id: string): string {
-  return `00-${hex(traceId.subarray(0, 16))}-${spanIdOf(id)}-01`;
+/**
+ * The trace id of a case: made of its root message's id (its `correlationid`), as the span id is of
+ * a message's (the UUID's 32 hex digits, or the first 32 of SHA-256 of any other id). A message
+ * the gate links into an earlier case (an echo) then joins that case's trace, whatever trace it came in with.
+ */
+export function traceIdFor(correlationid: string): string {
+  if (UUID.test(correlationid)) return correlationid.replaceAll('-', '');
+  return createHash('sha256').update(correlationid).digest('hex').slice(0, 32);
+}
+
+/** The `traceparent` of message `id` in case `correlationid`: the case's trace, the message's own span. */
+export function caseTraceparent(correlationid: string, id: string, flags = '01'): string {
+  return `00-${traceIdFor(correlationid)}-${spanIdOf(id)}-${flags}`;
 }
 
 const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -28,11 +37,11 @@ export function traceIdOf(traceparent: string | undefined): string | undefined {
 }
 
 /**
- * A child `traceparent`: the parent's trace, the span of the child message `id`'s decision. Falls back
- * to a new trace when the parent's is malformed.
+ * A child `traceparent`: the parent's trace and flags, the span of the child message `id`'s
+ * decision. Falls back to the case's own when the parent's is malformed.
  */
-export function childTraceparent(parent: string | undefined, id: string, traceId: Uint8Array): string {
+export function childTraceparent(parent: string | undefined, id: string, correlationid: string): string {
   // `test` and slices, not `exec`: no match array per message.
-  if (parent === undefined || !TRACEPARENT.test(parent)) return newTraceparent(traceId, id);
+  if (parent === undefined || !TRACEPARENT.test(parent)) return caseTraceparent(correlationid, id);
   return `00-${parent.slice(3, 35)}-${spanIdOf(id)}-${parent.slice(53)}`;
 }

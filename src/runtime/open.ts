@@ -20,6 +20,7 @@ import { type LoadedModules, loadModules } from './modules.js';
 import { type ClusterOptions, linkCluster } from './open-cluster.js';
 import type { PartitionLeases } from './partition-leases.js';
 import { ENTRY, policyLoadedRecord } from './records.js';
+import type { MeshTelemetry } from './telemetry.js';
 import { type Transport, toolSchemaReader } from './transports.js';
 import { within } from './within.js';
 
@@ -96,6 +97,8 @@ export async function openMesh(opts: {
    * PostgreSQL `ledgerAt`, which every node shares.
    */
   cluster?: ClusterOptions;
+  /** Traces and metrics (telemetry/, wired by cli/); off when absent. */
+  telemetry?: MeshTelemetry;
 }): Promise<OpenMeshResult> {
   const transports = opts.transports ?? [];
   const loaded = await loadPolicy(opts.meshFile, readerOf(transports));
@@ -148,7 +151,7 @@ async function openOnLedger(
   durability: Durability,
   opts: Pick<
     Parameters<typeof openMesh>[0],
-    'clock' | 'retry' | 'transports' | 'log' | 'ledgerAt' | 'cluster'
+    'clock' | 'retry' | 'transports' | 'log' | 'ledgerAt' | 'cluster' | 'telemetry'
   >,
 ): Promise<OpenMeshResult> {
   // Every chain belongs to one partition for good: another count would put subjects in other chains.
@@ -174,6 +177,7 @@ async function openOnLedger(
     log: opts.log.child({ layer: 'runtime' }),
     clock,
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
+    ...(opts.telemetry === undefined ? {} : { telemetry: opts.telemetry }),
   });
   const close = async () => {
     await mesh.close();
@@ -236,7 +240,7 @@ async function openClusterNode(
   ledger: Ledger,
   policy: Policy,
   modules: LoadedModules,
-  opts: Pick<Parameters<typeof openMesh>[0], 'clock' | 'retry' | 'transports' | 'log'> & {
+  opts: Pick<Parameters<typeof openMesh>[0], 'clock' | 'retry' | 'transports' | 'log' | 'telemetry'> & {
     cluster: ClusterOptions;
     ledgerAt: string;
   },
@@ -254,6 +258,7 @@ async function openClusterNode(
     log,
     ...(opts.clock === undefined ? {} : { clock: opts.clock }),
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
+    ...(opts.telemetry === undefined ? {} : { telemetry: opts.telemetry }),
     cluster: { ...link.router, name: link.node, routePilot: (action) => control!.route(action) },
   });
   control = serveClusterControl({
