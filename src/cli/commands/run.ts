@@ -19,6 +19,7 @@ import {
 import { cliError, EXIT } from '../errors.js';
 
 import { headsText, type Output, table } from '../output.js';
+import { cliTelemetry } from '../telemetry.js';
 import { cliTransports } from '../transports.js';
 import { reportOpenFailure } from './policy-check.js';
 
@@ -52,6 +53,13 @@ export async function runMesh(
       return { code: EXIT.usage };
     }
   }
+  // Closed last (await using, declared first): what the mesh did is exported before exit.
+  const observed = cliTelemetry(process.env, log, { serveMetrics: false });
+  if (isMeshwardenError(observed)) {
+    out.fail(observed);
+    return { code: EXIT.usage };
+  }
+  await using telemetry = observed;
   await using transports = cliTransports();
   const result = await openMesh({
     meshFile: resolve(opts.mesh),
@@ -61,6 +69,7 @@ export async function runMesh(
     ...(opts.durability === undefined ? {} : { durability: opts.durability }),
     ...(opts.ledger === undefined ? {} : { ledgerAt: opts.ledger }),
     ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),
+    ...(telemetry.telemetry === undefined ? {} : { telemetry: telemetry.telemetry }),
   });
   if (!result.ok) return { code: reportOpenFailure(result, opts.mesh, out) };
   await using opened = result.opened;
