@@ -61,9 +61,18 @@ describe('decision spans over OTLP/HTTP', () => {
         .filter((e) => e.kind === ENTRY.decision)
         .map((e) => (e.data as { envelope?: Envelope }).envelope)
         .filter((e): e is Envelope => e !== undefined);
-      const spans = receiver.spans.filter((s) => s.name.startsWith('gate '));
+      // Every decision is one span; one on input that never became an envelope (refused before the
+      // gate, or failing the envelope's shape) is a root of its own, without a subject.
+      expect(receiver.spans.length).toBe(entries.filter((e) => e.kind === ENTRY.decision).length);
+      const spans = receiver.spans.filter((s) => s.attributes['meshwarden.subject'] !== undefined);
       const byId = new Map<string, ReceivedSpan>(spans.map((s) => [s.spanId, s]));
       expect(spans.length).toBe(decided.length);
+      const shapeless = receiver.spans.filter((s) => s.attributes['meshwarden.subject'] === undefined);
+      expect(shapeless.length).toBeGreaterThan(0);
+      for (const s of shapeless) {
+        expect(s.parentSpanId).toBe('');
+        expect(['envelope', 'ingress']).toContain(s.attributes['meshwarden.stage']);
+      }
       for (const envelope of decided) {
         const span = byId.get(envelope.traceparent!.slice(36, 52));
         expect(span, envelope.id).toBeDefined();

@@ -162,7 +162,21 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       return durable;
     },
     reject({ verdict, extra }) {
-      return append(record(clock(), factory.id(), 'message', verdict, undefined, extra));
+      const judged = record(clock(), factory.id(), 'message', verdict, undefined, extra);
+      // Refused before the gate (no envelope to gate): counted, with no gate time.
+      if (telemetry.on) {
+        const { msgId, gated } = judged;
+        const { digest } = deps.active.policy;
+        telemetry.decision({
+          msgId,
+          gated,
+          verdict,
+          envelope: undefined,
+          policyDigest: digest,
+          startedAt: performance.now(),
+        });
+      }
+      return append(judged);
     },
     release(hold, r) {
       return releaseHold(deps, judging, hold, r);

@@ -13,7 +13,8 @@ export type DecisionReport = {
   readonly envelope: Envelope | undefined;
   readonly policyDigest: string;
   readonly startedAt: number;
-  readonly durationMs: number;
+  /** Absent for input refused before the gate (stage `ingress`): nothing was timed. */
+  readonly durationMs?: number;
   /** A pilot released it from the loop guard or a freeze, and it was gated again. */
   readonly release?: boolean;
 };

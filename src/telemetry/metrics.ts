@@ -22,7 +22,8 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
  * each with its labels.
  */
 export type Instruments = {
-  decision(attrs: Attributes, seconds: number): void;
+  /** One decision; `seconds` the gate's time, absent when refused before the gate. */
+  decision(attrs: Attributes, seconds: number | undefined): void;
   delivery(agent: string, seconds: number, ok: boolean): void;
   deliveryFailed(agent: string): void;
   ledgerCommit(seconds: number, entries: number): void;
@@ -103,6 +104,7 @@ export function createInstruments(meter: Meter): Instruments {
   return {
     decision(attrs, seconds) {
       decisions.add(1, attrs);
+      if (seconds === undefined) return;
       const verdict = attrs.verdict as string;
       let v = verdictAttrs.get(verdict);
       if (v === undefined) {

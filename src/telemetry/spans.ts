@@ -20,7 +20,8 @@ export type TelemetryDecision = {
   readonly policyDigest: string;
   /** `performance.now()` ms when `decide` began, and how long it took. */
   readonly startedAt: number;
-  readonly durationMs: number;
+  /** Absent for input refused before the gate (stage `ingress`). */
+  readonly durationMs?: number;
   readonly release?: boolean;
 };
 
@@ -115,7 +116,7 @@ export function decisionSpan(
 ): ReadableSpan {
   const { verdict } = d;
   const startTime = hrTimeOf(d.startedAt);
-  const endTime = hrTimeOf(d.startedAt + d.durationMs);
+  const endTime = hrTimeOf(d.startedAt + (d.durationMs ?? 0));
   const context: SpanContext = {
     traceId: place.traceId,
     spanId: place.spanId,
@@ -149,7 +150,7 @@ export function decisionSpan(
     attributes: attributesOf(d),
     links: [],
     events,
-    duration: durationOf(d.durationMs),
+    duration: durationOf(d.durationMs ?? 0),
     ended: true,
     resource,
     instrumentationScope: scope,

@@ -129,7 +129,7 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
         };
         counted.set(key, attrs);
       }
-      instruments.decision(attrs, d.durationMs / 1000);
+      instruments.decision(attrs, d.durationMs === undefined ? undefined : d.durationMs / 1000);
       if (spans === undefined) return;
       const place = placeOf(d);
       if (!sample(place)) return;
