@@ -99,7 +99,7 @@ export function createAttempts(deps: AttemptsDeps): Attempts {
     wrapError: (cause: unknown) => MeshwardenError,
   ): MeshwardenError => {
     const error = isMeshwardenError(cause) ? cause : wrapError(cause);
-    telemetry.deliveryFailed(worker);
+    if (telemetry.on) telemetry.deliveryFailed(worker);
     if (tries < options.attempts) work.track(deps.failed(ENTRY.deliveryFailed, msg, worker, tries, error));
     return error;
   };
