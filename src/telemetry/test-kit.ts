@@ -19,6 +19,8 @@ export type OtlpReceiver = {
   readonly url: string;
   readonly requests: { readonly path: string; readonly contentType: string; readonly bytes: number }[];
   readonly spans: ReceivedSpan[];
+  /** Requests and bytes taken in, discarded or not. */
+  readonly count: { requests: number; bytes: number };
   close(): Promise<void>;
 };
 
@@ -30,9 +32,12 @@ export type OtlpReceiver = {
 export async function startOtlpReceiver(opts: { discard?: boolean } = {}): Promise<OtlpReceiver> {
   const requests: OtlpReceiver['requests'] = [];
   const spans: ReceivedSpan[] = [];
+  const count = { requests: 0, bytes: 0 };
   const server = createServer(async (req, res) => {
     const body = await readBody(req);
     const contentType = req.headers['content-type'] ?? '';
+    count.requests++;
+    count.bytes += body.length;
     if (opts.discard !== true) {
       requests.push({ path: req.url ?? '', contentType, bytes: body.length });
       if (req.url === '/v1/traces')
@@ -47,6 +52,7 @@ export async function startOtlpReceiver(opts: { discard?: boolean } = {}): Promi
     url: `http://127.0.0.1:${port}`,
     requests,
     spans,
+    count,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
