@@ -3,8 +3,8 @@
 // against off, in the same run. Off and on alternate, and each side keeps its best run, so the
 // ratio compares like with like on a shared machine.
 
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { createTelemetry, telemetryConfig } from '../dist/telemetry/index.js';
 import { type PipelineResult, runPipelines } from './pipeline.ts';
 import { round } from './stats.ts';
@@ -28,34 +28,43 @@ export async function telemetryOverhead(
   progress: (text: string) => void,
 ): Promise<TelemetryOverhead> {
   const receiver = await startOtlpReceiver();
+  let result: Omit<TelemetryOverhead, 'exportRequests' | 'exportBytes'>;
   try {
-    return await measure(receiver, pipelines, rounds, progress);
-  } finally {
+    result = await measure(receiver, pipelines, rounds, progress);
+  } catch (err) {
     await receiver.close();
+    throw err;
   }
+  const received = await receiver.close();
+  return { ...result, exportRequests: received.requests, exportBytes: received.bytes };
 }
 
-/** An OTLP/HTTP receiver on loopback that accepts everything and keeps nothing but counts. */
+/**
+ * An OTLP/HTTP receiver on loopback, in a process of its own as a collector would be, that accepts
+ * everything and keeps nothing; it reports the requests and bytes it took in when asked to stop.
+ */
+const RECEIVER = `
+const http = require('node:http');
+let requests = 0, bytes = 0;
+const server = http.createServer((req, res) => {
+  req.on('data', (c) => { bytes += c.length; });
+  req.on('end', () => { requests++; res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(); });
+});
+server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
+process.stdin.on('end', () => { process.stdout.write(JSON.stringify({ requests, bytes }) + '\\n'); process.exit(0); });
+process.stdin.resume();
+`;
+
 async function startOtlpReceiver() {
-  const count = { requests: 0, bytes: 0 };
-  const server = createServer((req, res) => {
-    req.on('data', (chunk: Buffer) => {
-      count.bytes += chunk.length;
-    });
-    req.on('end', () => {
-      count.requests++;
-      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const child = spawn(process.execPath, ['-e', RECEIVER], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const port = Number((await lines.next()).value);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    count,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    url: `http://127.0.0.1:${port}`,
+    async close(): Promise<{ requests: number; bytes: number }> {
+      child.stdin.end();
+      return JSON.parse((await lines.next()).value as string);
+    },
   };
 }
 
@@ -64,7 +73,7 @@ async function measure(
   pipelines: number,
   rounds: number,
   progress: (text: string) => void,
-): Promise<TelemetryOverhead> {
+): Promise<Omit<TelemetryOverhead, 'exportRequests' | 'exportBytes'>> {
   // Every span kept and exported (a queue the run never overflows), metrics every second.
   const env = {
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
@@ -95,8 +104,6 @@ async function measure(
     offHopsPerSecond: off!.hopsPerSecond,
     onHopsPerSecond: on!.hopsPerSecond,
     ratio: round(on!.hopsPerSecond / off!.hopsPerSecond, 3),
-    exportRequests: receiver.count.requests,
-    exportBytes: receiver.count.bytes,
     env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:<port>' },
   };
 }

@@ -91,7 +91,9 @@ describe('decision spans over OTLP/HTTP', () => {
 
       // One case, one trace: account 8841's ticket and everything it caused.
       const root = decided.find((e) => e.subject === 'account:8841' && e.hop === 0)!;
-      const caseSpans = spans.filter((s) => s.attributes['meshwarden.case'] === root.correlationid);
+      const caseSpans = spans.filter(
+        (s) => s.attributes['messaging.message.conversation_id'] === root.correlationid,
+      );
       expect(caseSpans.length).toBeGreaterThanOrEqual(4);
       expect(new Set(caseSpans.map((s) => s.traceId)).size).toBe(1);
       expect(spans.filter((s) => s.traceId === caseSpans[0]!.traceId).length).toBe(caseSpans.length);

@@ -95,8 +95,18 @@ export function createInstruments(meter: Meter): Instruments {
   const byAgent = (agent: string): Attributes => {
     let a = agentAttrs.get(agent);
     if (a === undefined) {
-      a = { agent };
+      a = { agent, outcome: 'delivered' };
       agentAttrs.set(agent, a);
+    }
+    return a;
+  };
+
+  const failedAgents = new Map<string, Attributes>();
+  const failedAttrs = (agent: string): Attributes => {
+    let a = failedAgents.get(agent);
+    if (a === undefined) {
+      a = { agent };
+      failedAgents.set(agent, a);
     }
     return a;
   };
@@ -114,10 +124,11 @@ export function createInstruments(meter: Meter): Instruments {
       gate.record(seconds, v);
     },
     delivery(agent, seconds, ok) {
-      delivery.record(seconds, { agent, outcome: ok ? 'delivered' : 'dead_letter' });
+      if (ok) delivery.record(seconds, byAgent(agent));
+      else delivery.record(seconds, { ...byAgent(agent), outcome: 'dead_letter' });
     },
     deliveryFailed(agent) {
-      failures.add(1, byAgent(agent));
+      failures.add(1, failedAttrs(agent));
     },
     ledgerCommit(seconds, entries) {
       commit.record(seconds);

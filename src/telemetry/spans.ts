@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { type Attributes, type HrTime, type SpanContext, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import {
+  type Attributes,
+  type HrTime,
+  type Link,
+  type SpanContext,
+  SpanKind,
+  SpanStatusCode,
+} from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace';
@@ -57,21 +64,24 @@ export function placeOf(d: TelemetryDecision): SpanPlace {
     : { traceId, spanId: own, parentSpanId: named, sampled };
 }
 
-/** The span's attributes: Meshwarden's own, then OpenTelemetry's messaging and gen_ai conventions. */
+/**
+ * The span's attributes: Meshwarden's own, then OpenTelemetry's messaging and gen_ai conventions.
+ * Only what a span adds: a pass's reason (`gate.admitted`) and kind (`message`) go without saying,
+ * and the case's id is `messaging.message.conversation_id`. Each attribute is bytes in every export.
+ */
 export function attributesOf(d: TelemetryDecision): Attributes {
   const { verdict, envelope: e } = d;
   const a: Attributes = {
     'meshwarden.verdict': verdict.decision,
     'meshwarden.stage': verdict.stage,
-    'meshwarden.reason': verdict.reason,
-    'meshwarden.kind': d.gated,
     'meshwarden.policy.digest': d.policyDigest,
     'messaging.system': 'meshwarden',
     'messaging.operation.type': 'process',
-    'messaging.operation.name': 'gate',
     'messaging.message.id': d.msgId,
   };
+  if (verdict.decision !== 'deliver') a['meshwarden.reason'] = verdict.reason;
   if (verdict.rule !== undefined) a['meshwarden.rule'] = verdict.rule;
+  if (d.gated === 'effect') a['meshwarden.kind'] = 'effect';
   if (d.release === true) a['meshwarden.release'] = true;
   if (e === undefined) return a;
   const source = parseSource(e.source);
@@ -81,7 +91,6 @@ export function attributesOf(d: TelemetryDecision): Attributes {
   const version = e.agentversion ?? source?.version;
   if (version !== undefined) a['meshwarden.agent.version'] = version;
   a['meshwarden.hop'] = e.hop;
-  a['meshwarden.case'] = e.correlationid;
   if (e.target !== undefined) a['meshwarden.target'] = e.target;
   a['messaging.destination.name'] = e.type;
   a['messaging.message.conversation_id'] = e.correlationid;
@@ -89,6 +98,10 @@ export function attributesOf(d: TelemetryDecision): Attributes {
   if (e.model !== undefined) a['gen_ai.request.model'] = e.model;
   return a;
 }
+
+// Shared by every span without events or links (the exporters only read them).
+const NO_EVENTS: TimedEvent[] = [];
+const NO_LINKS: Link[] = [];
 
 /** hrtime of a `performance.now()` reading, as the epoch time OTLP carries. */
 export function hrTimeOf(perfMs: number): HrTime {
@@ -131,11 +144,11 @@ export function decisionSpan(
           traceFlags: context.traceFlags,
           isRemote: true,
         };
-  const events: TimedEvent[] = [];
+  let events = NO_EVENTS;
   if (verdict.decision !== 'deliver') {
     const attributes: Attributes = { 'meshwarden.reason': verdict.reason };
     if (verdict.detail !== undefined) attributes['meshwarden.detail'] = verdict.detail;
-    events.push({ name: `meshwarden.${verdict.decision}`, time: endTime, attributes });
+    events = [{ name: `meshwarden.${verdict.decision}`, time: endTime, attributes }];
   }
   const failed = verdict.decision === 'deny' || verdict.decision === 'quarantine';
   const type = d.envelope?.type;
@@ -148,7 +161,7 @@ export function decisionSpan(
     endTime,
     status: failed ? { code: SpanStatusCode.ERROR, message: verdict.reason } : { code: SpanStatusCode.UNSET },
     attributes: attributesOf(d),
-    links: [],
+    links: NO_LINKS,
     events,
     duration: durationOf(d.durationMs ?? 0),
     ended: true,
