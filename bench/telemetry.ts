@@ -26,11 +26,12 @@ export async function telemetryOverhead(
   pipelines: number,
   rounds: number,
   progress: (text: string) => void,
+  extra: Record<string, string> = {},
 ): Promise<TelemetryOverhead> {
   const receiver = await startOtlpReceiver();
   let result: Omit<TelemetryOverhead, 'exportRequests' | 'exportBytes'>;
   try {
-    result = await measure(receiver, pipelines, rounds, progress);
+    result = await measure(receiver, pipelines, rounds, progress, extra);
   } catch (err) {
     await receiver.close();
     throw err;
@@ -73,6 +74,7 @@ async function measure(
   pipelines: number,
   rounds: number,
   progress: (text: string) => void,
+  extra: Record<string, string>,
 ): Promise<Omit<TelemetryOverhead, 'exportRequests' | 'exportBytes'>> {
   // Every span kept and exported (a queue the run never overflows), metrics every second.
   const env = {
@@ -81,6 +83,7 @@ async function measure(
     OTEL_BSP_MAX_QUEUE_SIZE: String(Math.max(2048, pipelines * 3)),
     OTEL_BSP_SCHEDULE_DELAY: '500',
     OTEL_METRIC_EXPORT_INTERVAL: '1000',
+    ...extra,
   };
   const config = telemetryConfig(env);
   if (config === undefined || config instanceof Error) throw new Error(`telemetry config: ${String(config)}`);

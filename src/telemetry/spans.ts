@@ -37,7 +37,10 @@ export type SpanPlace = {
   readonly traceId: string;
   readonly spanId: string;
   readonly parentSpanId?: string;
+  /** The traceparent's sampled flag: what a caller decided, for a parent that is the caller's. */
   readonly sampled: boolean;
+  /** The parent is a caller's span (a root's traceparent), not a decision of this mesh. */
+  readonly remoteParent?: true;
 };
 
 /**
@@ -61,7 +64,7 @@ export function placeOf(d: TelemetryDecision): SpanPlace {
   const named = traceIdOf(e.traceparent) === undefined ? undefined : e.traceparent!.slice(36, 52);
   return named === undefined || named === own
     ? { traceId, spanId: own, sampled }
-    : { traceId, spanId: own, parentSpanId: named, sampled };
+    : { traceId, spanId: own, parentSpanId: named, sampled, remoteParent: true };
 }
 
 /**

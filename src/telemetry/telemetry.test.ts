@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { caseTraceparent, type Envelope, spanIdOf } from '../envelope/index.js';
 import { telemetryConfig } from './config.js';
@@ -50,7 +51,13 @@ describe('where a decision span sits', () => {
     {
       what: 'a root a caller sent under its own span: that span is the parent',
       d: decision(envelope(ROOT, { traceparent: `00-${trace}-00f067aa0ba902b7-00` })),
-      place: { traceId: trace, spanId: spanIdOf(ROOT), parentSpanId: '00f067aa0ba902b7', sampled: false },
+      place: {
+        traceId: trace,
+        spanId: spanIdOf(ROOT),
+        parentSpanId: '00f067aa0ba902b7',
+        sampled: false,
+        remoteParent: true,
+      },
     },
   ])('$what', ({ d, place }) => {
     expect(placeOf(d)).toEqual(place);
@@ -125,5 +132,56 @@ describe('createTelemetry', () => {
       'a_b_seconds_sum 2',
       'a_bc 3',
     ]);
+  });
+});
+
+describe('sampling (OTEL_TRACES_SAMPLER)', () => {
+  it('keeps or drops a case whole under parentbased_traceidratio', async () => {
+    const exported: string[] = [];
+    const { createServer } = await import('node:http');
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        for (const rs of JSON.parse(body).resourceSpans)
+          for (const ss of rs.scopeSpans) for (const sp of ss.spans) exported.push(sp.traceId);
+        res.end('{}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const config = telemetryConfig({
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${port}/v1/traces`,
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.5',
+    });
+    if (config === undefined || config instanceof Error) throw new Error('no config');
+    const telemetry = createTelemetry({ config, version: '0.1.0' });
+    const cases = Array.from({ length: 200 }, () => randomUUID());
+    for (const root of cases) {
+      const child = randomUUID();
+      telemetry.decision(
+        decision(envelope(root, { correlationid: root, traceparent: caseTraceparent(root, root) })),
+      );
+      telemetry.decision(
+        decision(
+          envelope(child, {
+            correlationid: root,
+            hop: 1,
+            causationid: root,
+            traceparent: caseTraceparent(root, child),
+          }),
+        ),
+      );
+    }
+    await telemetry.close();
+    server.close();
+    const perTrace = new Map<string, number>();
+    for (const t of exported) perTrace.set(t, (perTrace.get(t) ?? 0) + 1);
+    // About half the cases, each with both its decisions.
+    expect(perTrace.size).toBeGreaterThan(40);
+    expect(perTrace.size).toBeLessThan(160);
+    expect([...perTrace.values()].every((n) => n === 2)).toBe(true);
   });
 });

@@ -165,27 +165,22 @@ function agentOf(d: TelemetryDecision): string {
 }
 
 /**
- * `OTEL_TRACES_SAMPLER`. Parent-based samplers follow the sampled flag of the traceparent for a
- * span with a parent, and sample roots as named; `traceidratio` reads the trace id, so every
- * decision of one case is kept or dropped together.
+ * `OTEL_TRACES_SAMPLER`. A decision's parent is a decision of this mesh (sampled by the same rule on
+ * the same trace id, so the rule is applied again) or, for a root, the caller's span named by its
+ * traceparent, whose sampled flag parent-based samplers follow. `traceidratio` reads the trace id,
+ * so every decision of one case is kept or dropped together.
  */
 function samplerFor(s: TelemetryConfig['sampler']): (place: SpanPlace) => boolean {
   const threshold = Math.floor(s.ratio * 0xffffffff);
   const byRatio = (place: SpanPlace) => Number.parseInt(place.traceId.slice(24), 16) <= threshold;
-  switch (s.name) {
-    case 'always_on':
-      return () => true;
-    case 'always_off':
-      return () => false;
-    case 'traceidratio':
-      return byRatio;
-    case 'parentbased_always_off':
-      return (p) => p.parentSpanId !== undefined && p.sampled;
-    case 'parentbased_traceidratio':
-      return (p) => (p.parentSpanId === undefined ? byRatio(p) : p.sampled);
-    default:
-      return (p) => p.parentSpanId === undefined || p.sampled;
-  }
+  const root =
+    s.name === 'traceidratio' || s.name === 'parentbased_traceidratio'
+      ? byRatio
+      : s.name === 'always_off' || s.name === 'parentbased_always_off'
+        ? () => false
+        : () => true;
+  if (!s.name.startsWith('parentbased_')) return root;
+  return (p) => (p.remoteParent === true ? p.sampled : root(p));
 }
 
 /**
