@@ -98,6 +98,11 @@ const rows: [string, string, string][] = [
     `ratio ${telemetry.ratio}, target ≥ ${t.telemetryRatio}; best of ${telemetry.rounds} alternating runs`,
   ],
   [
+    'telemetry: CPU µs per hop off / on',
+    `${telemetry.offCpuUsPerHop} / ${telemetry.onCpuUsPerHop}`,
+    `ratio ${telemetry.cpuRatio}: every thread of the process, least of ${telemetry.rounds}`,
+  ],
+  [
     'meshwarden: pipeline p50 / p99 ms, saturated',
     `${meshwarden.pipelineP50ms} / ${meshwarden.pipelineP99ms}`,
     '2,000 in flight',

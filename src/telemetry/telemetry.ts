@@ -44,6 +44,9 @@ export type TelemetryOptions = {
   readonly onError?: (err: Error) => void;
 };
 
+/** Label sets of the decision counter at most before new agents count as `other`. */
+const LABEL_SETS = 2000;
+
 /** Prometheus's text exposition format, as scrapers expect it. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -116,7 +119,9 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
     decision(d) {
       if (closing !== undefined) return;
       const { verdict } = d;
-      const agent = agentOf(d);
+      // A sender's name may come from outside (a refused candidate's claim): past LABEL_SETS label
+      // sets, new names count as `other`, so no caller can grow the series without bound.
+      const agent = counted.size < LABEL_SETS ? agentOf(d) : 'other';
       const key = `${verdict.decision}\u0000${verdict.stage}\u0000${verdict.rule ?? ''}\u0000${agent}\u0000${d.gated}`;
       let attrs = counted.get(key);
       if (attrs === undefined) {
