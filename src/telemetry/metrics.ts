@@ -21,9 +21,14 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
  * `meshwarden_gate_decisions_total`, and unit `s` into a `_seconds` suffix. docs/telemetry.md lists
  * each with its labels.
  */
+/** A label set of the decision counter and its count. */
+export type DecisionCell = { readonly attrs: Attributes; count: number };
+
 export type Instruments = {
-  /** One decision; `seconds` the gate's time, absent when refused before the gate. */
-  decision(attrs: Attributes, seconds: number | undefined): void;
+  /** One decision, counted in `cell` (see `cellOf`); `seconds` the gate's time, absent when refused before the gate. */
+  decision(cell: DecisionCell, seconds: number | undefined): void;
+  /** The counting cell of one label set (verdict, stage, rule, agent, kind): made once, kept. */
+  cellOf(attrs: Attributes): DecisionCell;
   delivery(agent: string, seconds: number, ok: boolean): void;
   deliveryFailed(agent: string): void;
   ledgerCommit(seconds: number, entries: number): void;
@@ -32,7 +37,9 @@ export type Instruments = {
 };
 
 export function createInstruments(meter: Meter): Instruments {
-  const decisions = meter.createCounter('meshwarden.gate.decisions', {
+  // Observed, not added to: a decision bumps a number in its label set's cell (no attribute
+  // hashing per call, as counter.add would do), and collection reads the cells.
+  const decisions = meter.createObservableCounter('meshwarden.gate.decisions', {
     unit: '{decision}',
     description: 'Gate decisions, by verdict, stage, rule, agent and kind (message or effect).',
   });
@@ -85,6 +92,10 @@ export function createInstruments(meter: Meter): Instruments {
     for (const g of watched) n += read(g);
     result.observe(n);
   };
+  const cells: DecisionCell[] = [];
+  decisions.addCallback((result) => {
+    for (const c of cells) result.observe(c.count, c.attrs);
+  });
   holds.addCallback(sum((g) => g.holdsPending()));
   breakers.addCallback(sum((g) => g.breakersOpen()));
   dead.addCallback(sum((g) => g.deadLetters()));
@@ -112,10 +123,15 @@ export function createInstruments(meter: Meter): Instruments {
   };
 
   return {
-    decision(attrs, seconds) {
-      decisions.add(1, attrs);
+    cellOf(attrs) {
+      const cell = { attrs, count: 0 };
+      cells.push(cell);
+      return cell;
+    },
+    decision(cell, seconds) {
+      cell.count++;
       if (seconds === undefined) return;
-      const verdict = attrs.verdict as string;
+      const verdict = cell.attrs.verdict as string;
       let v = verdictAttrs.get(verdict);
       if (v === undefined) {
         v = { verdict };

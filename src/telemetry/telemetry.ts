@@ -1,4 +1,3 @@
-import type { Attributes } from '@opentelemetry/api';
 import { OTLPMetricExporter as JsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as ProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
@@ -8,7 +7,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, type MetricReader, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
 import type { TelemetryConfig } from './config.js';
-import { createInstruments, type Gauges } from './metrics.js';
+import { createInstruments, type DecisionCell, type Gauges } from './metrics.js';
 import { decisionSpan, placeOf, type SpanPlace, type TelemetryDecision } from './spans.js';
 
 /**
@@ -102,7 +101,7 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
   const report = (err: unknown) => opts.onError?.(err instanceof Error ? err : new Error(String(err)));
   // Attributes of the decision counter, one object per label set seen (bounded by the policy's
   // agents, stages and rules); the key is built from strings the runtime already holds.
-  const counted = new Map<string, Attributes>();
+  const counted = new Map<string, DecisionCell>();
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -123,18 +122,18 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
       // sets, new names count as `other`, so no caller can grow the series without bound.
       const agent = counted.size < LABEL_SETS ? agentOf(d) : 'other';
       const key = `${verdict.decision}\u0000${verdict.stage}\u0000${verdict.rule ?? ''}\u0000${agent}\u0000${d.gated}`;
-      let attrs = counted.get(key);
-      if (attrs === undefined) {
-        attrs = {
+      let cell = counted.get(key);
+      if (cell === undefined) {
+        cell = instruments.cellOf({
           verdict: verdict.decision,
           stage: verdict.stage,
           rule: verdict.rule ?? '',
           agent,
           kind: d.gated,
-        };
-        counted.set(key, attrs);
+        });
+        counted.set(key, cell);
       }
-      instruments.decision(attrs, d.durationMs === undefined ? undefined : d.durationMs / 1000);
+      instruments.decision(cell, d.durationMs === undefined ? undefined : d.durationMs / 1000);
       if (spans === undefined) return;
       const place = placeOf(d);
       if (!sample(place)) return;
