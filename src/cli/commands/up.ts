@@ -108,6 +108,9 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     cluster: opts.cluster,
   });
 
+  if (telemetry.metrics !== undefined)
+    out.note(`Prometheus metrics at ${url}/metrics, to the bearer token in MESHWARDEN_METRICS_TOKEN`);
+
   if (input !== undefined) {
     feedFile(mesh, input, () => {}, stop.signal).then(
       (lines) => out.note(`fed ${lines} line(s) from ${displayPath(input)}`),
