@@ -36,7 +36,8 @@ export type Instruments = {
   observe(gauges: Gauges): () => void;
 };
 
-export function createInstruments(meter: Meter): Instruments {
+/** Every instrument, declared: names, units, descriptions and bucket boundaries. */
+function declare(meter: Meter) {
   // Observed, not added to: a decision bumps a number in its label set's cell (no attribute
   // hashing per call, as counter.add would do), and collection reads the cells.
   const decisions = meter.createObservableCounter('meshwarden.gate.decisions', {
@@ -84,7 +85,12 @@ export function createInstruments(meter: Meter): Instruments {
     unit: '{message}',
     description: 'Messages and effect requests dead-lettered since the mesh started.',
   });
+  return { decisions, gate, commit, batch, delivery, failures, alerts, holds, breakers, dead };
+}
 
+export function createInstruments(meter: Meter): Instruments {
+  const { decisions, gate, commit, batch, delivery, failures, alerts, holds, breakers, dead } =
+    declare(meter);
   const watched = new Set<Gauges>();
   const sum = (read: (g: Gauges) => number) => (result: ObservableResult) => {
     if (watched.size === 0) return;

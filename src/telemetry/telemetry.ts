@@ -73,20 +73,7 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
               : new ProtoTraceExporter({ url: config.traces.url }),
           ...config.batch,
         });
-  const readers: MetricReader[] = [];
-  if (config.metrics !== undefined) {
-    const { url, protocol, intervalMs } = config.metrics;
-    readers.push(
-      new PeriodicExportingMetricReader({
-        exporter:
-          protocol === 'http/json' ? new JsonMetricExporter({ url }) : new ProtoMetricExporter({ url }),
-        exportIntervalMillis: intervalMs,
-        exportTimeoutMillis: Math.min(30_000, intervalMs),
-      }),
-    );
-  }
-  const prometheus = config.prometheus ? new PrometheusExporter({ preventServerStart: true }) : undefined;
-  if (prometheus !== undefined) readers.push(prometheus);
+  const { readers, prometheus } = metricReaders(config);
   const meters = new MeterProvider({ resource, readers });
   const instruments = createInstruments(meters.getMeter(scope.name, scope.version));
   // No otel_scope_* labels on every series: one scope, Meshwarden's.
@@ -157,6 +144,28 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
     closed,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** The OTLP metric reader and the Prometheus one, as the configuration asks; both read one MeterProvider. */
+function metricReaders(config: TelemetryConfig): {
+  readers: MetricReader[];
+  prometheus: PrometheusExporter | undefined;
+} {
+  const readers: MetricReader[] = [];
+  if (config.metrics !== undefined) {
+    const { url, protocol, intervalMs } = config.metrics;
+    readers.push(
+      new PeriodicExportingMetricReader({
+        exporter:
+          protocol === 'http/json' ? new JsonMetricExporter({ url }) : new ProtoMetricExporter({ url }),
+        exportIntervalMillis: intervalMs,
+        exportTimeoutMillis: Math.min(30_000, intervalMs),
+      }),
+    );
+  }
+  const prometheus = config.prometheus ? new PrometheusExporter({ preventServerStart: true }) : undefined;
+  if (prometheus !== undefined) readers.push(prometheus);
+  return { readers, prometheus };
 }
 
 /** The agent a decision is counted under: the sender's name (an agent, or the ingress it came in by), else `unknown`. */
