@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { type Durability, openMesh } from '../dist/runtime/index.js';
+import { type Durability, type MeshTelemetry, openMesh } from '../dist/runtime/index.js';
 import { quantile, round } from './stats.ts';
 
 /** The bench mesh, run by one partition, or by two in one process (mesh-p2.yaml: `partitions: 2`). */
@@ -29,7 +29,7 @@ export type PipelineResult = {
  * quiescence with the ledger flushed. A pipeline's latency runs from its inject to the moment the
  * last agent's handler is done: with many in flight it is mostly queueing, with few it is the cost
  * of three durable hops. `durability` overrides the bench mesh's (the default, `full`), as
- * `--durability` does; `partitions` picks the mesh run by one partition or by two.
+ * `--durability` does; `partitions` picks the mesh run by one partition or by two; `telemetry`, when given, is the mesh's.
  */
 export async function runPipelines(
   pipelines: number,
@@ -37,6 +37,7 @@ export async function runPipelines(
   inFlight: number,
   durability?: Durability,
   partitions: 1 | 2 = 1,
+  telemetry?: MeshTelemetry,
 ): Promise<PipelineResult> {
   const dir = mkdtempSync(join(tmpdir(), 'meshwarden-bench-'));
   try {
@@ -45,6 +46,7 @@ export async function runPipelines(
       dataDir: dir,
       log: pino({ level: 'silent' }),
       ...(durability === undefined ? {} : { durability }),
+      ...(telemetry === undefined ? {} : { telemetry }),
     });
     if (!opened.ok) throw new Error(`bench mesh failed to open: ${JSON.stringify(opened)}`);
     await using o = opened.opened;

@@ -13,6 +13,7 @@ import { runPeers } from './peers/index.ts';
 import { runPipelines } from './pipeline.ts';
 import { entityScale, ledgerScale, SCALE_SIZES } from './scale.ts';
 import { round } from './stats.ts';
+import { telemetryOverhead } from './telemetry.ts';
 
 const quick = process.argv.includes('--quick');
 const began = performance.now();
@@ -39,6 +40,12 @@ progress(
   `meshwarden: the same ${sizes.pipelines.toLocaleString('en')} pipelines, partitions: 2 in one process …`,
 );
 const partitions2 = await runPipelines(sizes.pipelines, 1_000, 2_000, undefined, 2);
+const telemetry = await telemetryOverhead(sizes.pipelines, 3, progress);
+// The same with one case in ten traced (metrics all the same): what a busy mesh would run.
+const telemetrySampled = await telemetryOverhead(sizes.pipelines, 3, progress, {
+  OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+  OTEL_TRACES_SAMPLER_ARG: '0.1',
+});
 progress(`meshwarden: ${sizes.latency.toLocaleString('en')} pipelines, 4 in flight, for latency …`);
 const latency = await runPipelines(sizes.latency, 1_000, 4);
 progress(`gate: ${sizes.decisions.toLocaleString('en')} decisions over 100,000 entities …`);
@@ -57,10 +64,19 @@ const results = {
   node: process.version,
   quick,
   seconds: round((performance.now() - began) / 1000, 1),
-  targets: { hopsPerSecond: 50_000, gateP99us: 50, ratioToLimit: 0.5, bytesPerEntity: 300, whyMs: 10 },
+  targets: {
+    hopsPerSecond: 50_000,
+    gateP99us: 50,
+    ratioToLimit: 0.5,
+    bytesPerEntity: 300,
+    whyMs: 10,
+    telemetryRatio: 0.9,
+  },
   limit,
   meshwarden: { ...meshwarden, ratioToLimit: round(meshwarden.hopsPerSecond / limit.hopsPerSecond, 2) },
   partitions2,
+  telemetry,
+  telemetrySampled,
   latency,
   gate,
   peers,
@@ -81,6 +97,21 @@ const rows: [string, string, string][] = [
     'meshwarden: guarded hops/s, partitions: 2',
     fmt(partitions2.hopsPerSecond),
     'two partitions, one process (bench/mesh/mesh-p2.yaml)',
+  ],
+  [
+    'telemetry: guarded hops/s on / off (OTLP)',
+    `${fmt(telemetry.onHopsPerSecond)} / ${fmt(telemetry.offHopsPerSecond)}`,
+    `ratio ${telemetry.ratio}, target ≥ ${t.telemetryRatio}; best of ${telemetry.rounds} alternating runs`,
+  ],
+  [
+    'telemetry, 1 case in 10 traced: hops/s on / off',
+    `${fmt(telemetrySampled.onHopsPerSecond)} / ${fmt(telemetrySampled.offHopsPerSecond)}`,
+    `ratio ${telemetrySampled.ratio}; CPU µs per hop ${telemetrySampled.offCpuUsPerHop} / ${telemetrySampled.onCpuUsPerHop}`,
+  ],
+  [
+    'telemetry: CPU µs per hop off / on',
+    `${telemetry.offCpuUsPerHop} / ${telemetry.onCpuUsPerHop}`,
+    `ratio ${telemetry.cpuRatio}: every thread of the process, least of ${telemetry.rounds}`,
   ],
   [
     'meshwarden: pipeline p50 / p99 ms, saturated',

@@ -15,8 +15,9 @@ const ALLOWED = {
   interop: ['runtime'],
   telemetry: ['envelope'],
   server: ['runtime'],
-  // DESIGN.md's table lists server and runtime; the CLI also hands interop's transports to the runtime.
-  cli: ['server', 'runtime', 'interop'],
+  // DESIGN.md's table lists server and runtime; the CLI also hands interop's transports to the runtime,
+  // and telemetry's exporters to the mesh (the runtime's MeshTelemetry port) and to the server (/metrics).
+  cli: ['server', 'runtime', 'interop', 'telemetry'],
 };
 const root = new URL('../src/', import.meta.url).pathname;
 const problems = [];

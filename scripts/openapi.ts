@@ -17,7 +17,9 @@ export async function generateOpenApi(): Promise<string> {
     await using o = opened.opened;
     const tokens = await openTokenStore(join(dir, 'tokens.json'));
     if (!('verify' in tokens)) throw tokens;
-    await using server = await createServer({ mesh: o.mesh, ledger: o.ledger, tokens, log });
+    // With GET /metrics (served when MESHWARDEN_METRICS_TOKEN is set), so the document lists it.
+    const metrics = { token: 'openapi-metrics-token', contentType: 'text/plain', scrape: async () => '' };
+    await using server = await createServer({ mesh: o.mesh, ledger: o.ledger, tokens, log, metrics });
     await server.app.ready();
     return `${JSON.stringify(server.app.swagger(), null, 2)}\n`;
   } finally {

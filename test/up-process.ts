@@ -20,10 +20,11 @@ export type UpProcess = {
  */
 export function startUp(
   args: readonly string[],
-  opts: { bin?: string; cwd?: string } = {},
+  opts: { bin?: string; cwd?: string; env?: Record<string, string> } = {},
 ): Promise<UpProcess> {
   const child = spawn(process.execPath, [opts.bin ?? BIN, 'up', '--json', '--port', '0', ...args], {
     cwd: opts.cwd ?? REPO,
+    ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }),
   });
   let stdout = '';
   let stderr = '';

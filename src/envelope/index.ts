@@ -15,5 +15,5 @@ export { partitionOf } from './partition.js';
 export { isTypeName, readEnvelope, type ShapeIssue, TYPE_NAME } from './shape.js';
 export { SIGNED_ATTRIBUTES, signEnvelope, signedBytes, verifyEnvelopeSignature } from './signature.js';
 export { formatSource, parseSource, type SourceRef } from './source.js';
-export { childTraceparent, newTraceparent } from './trace.js';
+export { caseTraceparent, childTraceparent, spanIdOf, traceIdFor, traceIdOf } from './trace.js';
 export type { Envelope, GatedKind, JsonObject, JsonPrimitive, JsonValue } from './types.js';

@@ -13,6 +13,7 @@ import { releaseHold } from './hold-release.js';
 import type { HeldMessage, Release } from './holds.js';
 import { createJudge, type Judged, type Origin } from './judge.js';
 import type { rejection } from './rejected.js';
+import { type MeshTelemetry, noTelemetry } from './telemetry.js';
 import type { WorkTracker } from './work.js';
 
 export type { Origin } from './judge.js';
@@ -89,6 +90,8 @@ export type AdmissionDeps = {
   /** A partner's message may still go where it is addressed, under the policy in force: why not, if not. */
   readonly reach: (hold: HeldMessage) => Verdict | undefined;
   readonly log: Logger;
+  /** Times decisions and ledger appends when on (telemetry.ts). */
+  readonly telemetry?: MeshTelemetry;
 };
 
 /** A root message's decision: the id it is recorded under, and its entry once durable. */
@@ -102,8 +105,20 @@ export function createAdmission(deps: AdmissionDeps): Admission {
   const judging = createJudge(deps);
   const { judge, record } = judging;
 
+  const telemetry = deps.telemetry ?? noTelemetry;
+  /** The append's time from call to durable, when telemetry is on; else the promise as it is. */
+  const timed = <T>(durable: Promise<T>, entries: number): Promise<T> => {
+    if (!telemetry.on) return durable;
+    const began = performance.now();
+    durable.then(
+      () => telemetry.ledgerCommit(performance.now() - began, entries),
+      () => {},
+    );
+    return durable;
+  };
+
   const append = (j: Judged): Promise<LedgerEntry> => {
-    const durable = ledger.append(j.record, partition);
+    const durable = timed(ledger.append(j.record, partition), 1);
     settle(deps, j, durable);
     announce([j.record], [], durable);
     return durable;
@@ -155,9 +170,12 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         const out = taken?.has(given) === true ? takenOutgoing(given, factory.id()) : given;
         return judge(out.envelope, out.gated, out.external === true, undefined, out.facts);
       });
-      const durable = ledger.appendAll(
-        judged.map((j) => j.record),
-        partition,
+      const durable = timed(
+        ledger.appendAll(
+          judged.map((j) => j.record),
+          partition,
+        ),
+        judged.length,
       );
       for (const j of judged) settle(deps, j, durable);
       announce(
@@ -168,7 +186,21 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       return durable;
     },
     reject({ verdict, extra }) {
-      return append(record(clock(), factory.id(), 'message', verdict, undefined, extra));
+      const judged = record(clock(), factory.id(), 'message', verdict, undefined, extra);
+      // Refused before the gate (no envelope to gate): counted, with no gate time.
+      if (telemetry.on) {
+        const { msgId, gated } = judged;
+        const { digest } = deps.active.policy;
+        telemetry.decision({
+          msgId,
+          gated,
+          verdict,
+          envelope: undefined,
+          policyDigest: digest,
+          startedAt: performance.now(),
+        });
+      }
+      return append(judged);
     },
     release(hold, r) {
       return releaseHold(deps, judging, hold, r);

@@ -7,6 +7,7 @@ import { runtimeError } from './errors.js';
 import type { MeshEvent, RunCounts } from './events.js';
 import type { FailureBreakers } from './failures.js';
 import { ENTRY } from './records.js';
+import { type MeshTelemetry, noTelemetry } from './telemetry.js';
 import { isThenable } from './thenable.js';
 import type { WorkTracker } from './work.js';
 
@@ -56,10 +57,13 @@ export type AttemptsDeps = {
   /** Records a failed try or a dead letter (counted into failure breakers); resolves when durable. */
   failed: FailureBreakers['record'];
   retry?: Partial<RetryOptions>;
+  /** Told each delivery's time and outcome, and each failed try, when on. */
+  telemetry?: MeshTelemetry;
 };
 
 export function createAttempts(deps: AttemptsDeps): Attempts {
   const { log, clock, work, counts, publish } = deps;
+  const telemetry = deps.telemetry ?? noTelemetry;
   const options = { ...DEFAULT_RETRY, ...deps.retry };
   const resilience = retry(handleAll, {
     maxAttempts: options.attempts - 1,
@@ -95,6 +99,7 @@ export function createAttempts(deps: AttemptsDeps): Attempts {
     wrapError: (cause: unknown) => MeshwardenError,
   ): MeshwardenError => {
     const error = isMeshwardenError(cause) ? cause : wrapError(cause);
+    if (telemetry.on) telemetry.deliveryFailed(worker);
     if (tries < options.attempts) work.track(deps.failed(ENTRY.deliveryFailed, msg, worker, tries, error));
     return error;
   };
@@ -156,7 +161,15 @@ export function createAttempts(deps: AttemptsDeps): Attempts {
     });
   };
 
-  return { bounded, attempt, deadLetter };
+  /** `attempt`, timed for telemetry when it is on. */
+  const timedAttempt: Attempts['attempt'] = async (msg, worker, fn, wrapError) => {
+    const began = performance.now();
+    const result = await attempt(msg, worker, fn, wrapError);
+    telemetry.delivery(worker, performance.now() - began, result.ok);
+    return result;
+  };
+
+  return { bounded, attempt: telemetry.on ? timedAttempt : attempt, deadLetter };
 }
 
 /**

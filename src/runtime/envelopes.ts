@@ -1,12 +1,12 @@
 import { createHash, randomFillSync } from 'node:crypto';
 import {
+  caseTraceparent,
   childTraceparent,
   type Envelope,
   extendAncestry,
   formatUuidV7,
   hopDigest,
   type JsonValue,
-  newTraceparent,
   parseSource,
 } from '../envelope/index.js';
 import type { AgentSpec } from '../policy/index.js';
@@ -92,7 +92,7 @@ export function createEnvelopeFactory(opts: {
       e.subject = input.subject;
       if (input.target !== undefined) e.target = input.target;
       e.time = timeOf(now);
-      e.traceparent = newTraceparent(r.subarray(10, 26), r.subarray(26, 34));
+      e.traceparent = caseTraceparent(id, id);
       e.type = input.type;
       return e;
     },
@@ -127,7 +127,7 @@ export function createEnvelopeFactory(opts: {
       envelope.subject = o.subject ?? parent.subject;
       if (o.target !== undefined) envelope.target = o.target;
       envelope.time = o.time ?? timeOf(now);
-      envelope.traceparent = childTraceparent(parent.traceparent, r.subarray(26, 34), r.subarray(10, 26));
+      envelope.traceparent = childTraceparent(parent.traceparent, envelope.id, parent.correlationid);
       envelope.type = type;
       return envelope;
     },

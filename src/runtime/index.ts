@@ -106,6 +106,13 @@ export {
 export { type BreakerOpening, ENTRY } from './records.js';
 export { clusterCounts, type RunSummary, summarize } from './summary.js';
 export {
+  type AlertOutcome,
+  type DecisionReport,
+  type MeshGauges,
+  type MeshTelemetry,
+  noTelemetry,
+} from './telemetry.js';
+export {
   type AgentTransport,
   type EffectTransport,
   REMOTE_ATTRIBUTES,

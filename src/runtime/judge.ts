@@ -17,6 +17,7 @@ import type { Clock, EnvelopeFactory } from './envelopes.js';
 import type { MeshEvent, RunCounts } from './events.js';
 import type { HeldMessage } from './holds.js';
 import { headerOf } from './records.js';
+import { type MeshTelemetry, noTelemetry } from './telemetry.js';
 
 /** Who sent a root message, as the door that took it knows them; recorded with its decision. */
 export type Origin = { readonly sentBy?: string; readonly partner?: boolean };
@@ -58,6 +59,8 @@ export type JudgeDeps = {
   readonly publish: (event: MeshEvent) => void;
   /** Whether anyone listens: events are built only then, off the hot path otherwise. */
   readonly listening: () => boolean;
+  /** Told each decision, timed around `decide`, when on. */
+  readonly telemetry?: MeshTelemetry;
 };
 
 /**
@@ -67,16 +70,49 @@ export type JudgeDeps = {
  */
 export function createJudge(deps: JudgeDeps): Judge {
   const { active, state, clock, factory } = deps;
+  const telemetry = deps.telemetry ?? noTelemetry;
   const record = createDecisionRecorder(deps);
 
   const consumersOf = (envelope: Envelope): readonly string[] =>
     envelope.target !== undefined ? [envelope.target] : (active.policy.consumers.get(envelope.type) ?? []);
 
+  /** When the last decision began and how long it took (`performance.now()` ms); -1 when untimed. */
+  let began = 0;
+  let took = -1;
   /** The gate, then its deltas applied to state: the only place either happens. */
   const decideAndApply = (input: GateInput): Decision => {
+    // With telemetry on, timed here: the gate itself reads no clock.
+    if (telemetry.on) began = performance.now();
     const decision = decide(input, active.policy, state);
+    if (telemetry.on) took = performance.now() - began;
     state.apply(decision.deltas);
     return decision;
+  };
+  /** Tells telemetry the decision just timed, under the id it is recorded with. */
+  const report = (
+    msgId: string,
+    gated: GatedKind,
+    verdict: Verdict,
+    envelope: Envelope | undefined,
+    release?: true,
+  ): void => {
+    if (took < 0) return;
+    const ms = took;
+    took = -1;
+    telemetry.decision({
+      msgId,
+      gated,
+      verdict,
+      envelope,
+      policyDigest: active.policy.digest,
+      startedAt: began,
+      durationMs: ms,
+      ...(release === undefined ? {} : { release }),
+    });
+  };
+  const told = (j: Judged, envelope: Envelope | undefined): Judged => {
+    report(j.msgId, j.gated, j.verdict, envelope);
+    return j;
   };
 
   /** Gate → state → decision entry, for one candidate. */
@@ -99,7 +135,7 @@ export function createJudge(deps: JudgeDeps): Judge {
         external,
         unreadable: text,
       });
-      return recordUnreadable(record, factory, now, gated, verdict, candidate, origin);
+      return told(recordUnreadable(record, factory, now, gated, verdict, candidate, origin), undefined);
     }
     const size = Buffer.byteLength(text);
     const partner = origin?.partner === true;
@@ -126,11 +162,14 @@ export function createJudge(deps: JudgeDeps): Judge {
     if (unverifiedCausation !== undefined) extra.unverifiedCausation = unverifiedCausation;
     if (oversized) {
       const header = headerOf(envelope);
-      return record(now, envelope.id, gated, verdict, undefined, extra, header.causationId, header);
+      return told(
+        record(now, envelope.id, gated, verdict, undefined, extra, header.causationId, header),
+        envelope,
+      );
     }
     // Input that failed the shape check may carry no usable id; it still gets one so `why` finds it.
     const cause = envelope === undefined ? claimedCause(candidate) : undefined;
-    return record(now, envelope?.id ?? factory.id(), gated, verdict, envelope, extra, cause);
+    return told(record(now, envelope?.id ?? factory.id(), gated, verdict, envelope, extra, cause), envelope);
   };
 
   return {
@@ -139,7 +178,7 @@ export function createJudge(deps: JudgeDeps): Judge {
     regate(hold) {
       const text = measure(hold.envelope);
       // A held envelope was measured when it was held; were it unreadable now, the gate refuses it.
-      return decideAndApply({
+      const decision = decideAndApply({
         candidate: hold.envelope,
         ...(typeof text === 'string' ? { size: Buffer.byteLength(text) } : { size: 0, unreadable: text }),
         kind: hold.gated,
@@ -148,6 +187,8 @@ export function createJudge(deps: JudgeDeps): Judge {
         release: true,
         ...(hold.partner === true ? { partner: true } : {}),
       });
+      report(hold.envelope.id, hold.gated, decision.verdict, hold.envelope, true);
+      return decision;
     },
     consumersOf,
   };

@@ -7,6 +7,7 @@ import type { Clock, EnvelopeFactory } from './envelopes.js';
 import type { MeshEvent, RunCounts } from './events.js';
 import type { PartitionRouter } from './partition-router.js';
 import type { Partition } from './partitions.js';
+import type { MeshTelemetry } from './telemetry.js';
 import type { WorkTracker } from './work.js';
 
 /**
@@ -28,6 +29,7 @@ export function deliveryOverPartitions(deps: {
   readonly publish: (event: MeshEvent) => void;
   readonly listening: () => boolean;
   readonly retry: Partial<RetryOptions> | undefined;
+  readonly telemetry?: MeshTelemetry;
 }): Delivery {
   const { partitions, inject, log } = deps;
   const owner = deps.router.owner;
@@ -55,5 +57,6 @@ export function deliveryOverPartitions(deps: {
       );
     },
     ...(deps.retry === undefined ? {} : { retry: deps.retry }),
+    ...(deps.telemetry === undefined ? {} : { telemetry: deps.telemetry }),
   });
 }

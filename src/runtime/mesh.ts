@@ -30,6 +30,7 @@ import type { PilotAction } from './pilot-decision.js';
 import { recoverPartitions } from './recovery.js';
 import type { RejectedInput } from './rejected.js';
 import { type MeshStateView, viewOverPartitions } from './state-view.js';
+import { type MeshTelemetry, noTelemetry } from './telemetry.js';
 import type { Transport } from './transports.js';
 import { createWorkTracker } from './work.js';
 
@@ -56,6 +57,11 @@ export type MeshOptions = {
    * action on a partition another node owns reaches that node. The mesh then decides only for the
    * partitions it is given (`Mesh.node`), and publishes the rest.
    */
+  /**
+   * Traces and metrics (telemetry/, wired by cli/); off by default. The mesh tells it decisions,
+   * deliveries and ledger appends, and registers its gauges (holds, open breakers, dead letters).
+   */
+  readonly telemetry?: MeshTelemetry;
   readonly cluster?: Omit<RouterCluster, 'newId' | 'lookup'> & {
     /** The node's id in the mesh (`--node`), as `partition.owned` records it. */
     readonly name: string;
@@ -147,7 +153,8 @@ export function createMesh(opts: MeshOptions): Mesh {
   const work = createWorkTracker(opts.concurrency ?? 256, taskFailureLog(log));
 
   // What every partition and the delivery over them share.
-  const shared = { active, ledger, clock, factory, counts, work, log, publish, listening };
+  const telemetry = opts.telemetry ?? noTelemetry;
+  const shared = { active, ledger, clock, factory, counts, work, log, publish, listening, telemetry };
 
   const build = (p: number): Partition =>
     createPartition(p, {
@@ -195,7 +202,11 @@ export function createMesh(opts: MeshOptions): Mesh {
           policy: () => active.policy,
           sinks: opts.alertSinks,
           append: (record, partition) => ledger.append(record, partition),
-          publish,
+          // Each delivery outcome also counts in the metrics (meshwarden_alerts_total).
+          publish: (event) => {
+            if (event.type === 'alert-delivery') telemetry.alert(event.route, event.sink, event.outcome);
+            publish(event);
+          },
           partitionOf: router.owner,
           stillHeld: (msgId) => heldIn(partitions, ownership).some((h) => h.msgId === msgId),
           clock,
@@ -204,14 +215,22 @@ export function createMesh(opts: MeshOptions): Mesh {
         });
   // The alerter hears only what this node decided: the owner of a partition raises its alerts.
   if (alerter !== undefined) events.subscribe(alerter.offer);
-  const close = async () => {
-    await life.close();
-    await alerter?.close();
-  };
   const node =
     ownership === undefined
       ? undefined
       : meshNode(ownership, opts.cluster!.name, localPilot, () => work.inFlight + router.open());
+
+  // Read when metrics are collected (a scrape, an export), never on the hot path.
+  const unobserve = telemetry.observe({
+    holdsPending: () => heldIn(partitions, ownership).length,
+    breakersOpen: () => stateView.openBreakers().length,
+    deadLetters: () => counts.deadLetters,
+  });
+  const close = async (): Promise<void> => {
+    unobserve();
+    await life.close();
+    await alerter?.close();
+  };
 
   return {
     get policy() {

@@ -21,6 +21,7 @@ import { type LoadedModules, loadModules } from './modules.js';
 import { type ClusterOptions, linkCluster } from './open-cluster.js';
 import type { PartitionLeases } from './partition-leases.js';
 import { ENTRY, policyLoadedRecord } from './records.js';
+import type { MeshTelemetry } from './telemetry.js';
 import { type Transport, toolSchemaReader } from './transports.js';
 import { within } from './within.js';
 
@@ -102,6 +103,8 @@ export async function openMesh(opts: {
    * now: a missing one fails the start. Without it, nothing is alerted.
    */
   alertSinks?: AlertSinkFactory;
+  /** Traces and metrics (telemetry/, wired by cli/); off when absent. */
+  telemetry?: MeshTelemetry;
 }): Promise<OpenMeshResult> {
   const transports = opts.transports ?? [];
   const loaded = await loadPolicy(opts.meshFile, readerOf(transports));
@@ -168,7 +171,10 @@ async function openOnLedger(
   policy: Policy,
   modules: LoadedModules,
   durability: Durability,
-  opts: Pick<OpenOptions, 'clock' | 'retry' | 'transports' | 'log' | 'ledgerAt' | 'cluster' | 'sinks'>,
+  opts: Pick<
+    OpenOptions,
+    'clock' | 'retry' | 'transports' | 'log' | 'ledgerAt' | 'cluster' | 'sinks' | 'telemetry'
+  >,
 ): Promise<OpenMeshResult> {
   // Every chain belongs to one partition for good: another count would put subjects in other chains.
   const recorded = await recordedPartitions(ledger);
@@ -194,6 +200,7 @@ async function openOnLedger(
     clock,
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
     ...(opts.sinks === undefined ? {} : { alertSinks: opts.sinks }),
+    ...(opts.telemetry === undefined ? {} : { telemetry: opts.telemetry }),
   });
   const close = async () => {
     await mesh.close();
@@ -256,7 +263,7 @@ async function openClusterNode(
   ledger: Ledger,
   policy: Policy,
   modules: LoadedModules,
-  opts: Pick<OpenOptions, 'clock' | 'retry' | 'transports' | 'log' | 'sinks'> & {
+  opts: Pick<OpenOptions, 'clock' | 'retry' | 'transports' | 'log' | 'sinks' | 'telemetry'> & {
     cluster: ClusterOptions;
     ledgerAt: string;
   },
@@ -275,6 +282,7 @@ async function openClusterNode(
     ...(opts.clock === undefined ? {} : { clock: opts.clock }),
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
     ...(opts.sinks === undefined ? {} : { alertSinks: opts.sinks }),
+    ...(opts.telemetry === undefined ? {} : { telemetry: opts.telemetry }),
     cluster: { ...link.router, name: link.node, routePilot: (action) => control!.route(action) },
   });
   control = serveClusterControl({

@@ -12,6 +12,7 @@ import type { MeshEvent, RunCounts } from './events.js';
 import { createFailureBreakers, type FailureBreakers } from './failures.js';
 import { isFrozen } from './freezes.js';
 import { createHolds, type Holds } from './holds.js';
+import type { MeshTelemetry } from './telemetry.js';
 import type { WorkTracker } from './work.js';
 
 /**
@@ -72,6 +73,7 @@ export function createPartition(
     publish: (event: MeshEvent) => void;
     listening: () => boolean;
     dispatch: Delivery['dispatch'];
+    telemetry?: MeshTelemetry;
   },
 ): Partition {
   const { active, clock, log } = deps;

@@ -20,7 +20,7 @@ import {
 } from '../runtime/index.js';
 import { bearerAuth, bearerOf } from './auth.js';
 import { jsonBodyParser, jsonProblemAt, problemError } from './body.js';
-import { API_PREFIX, type ApiDeps, type ClusterView } from './deps.js';
+import { API_PREFIX, type ApiDeps, type ClusterView, type MetricsEndpoint } from './deps.js';
 import { apiError, errorBody, statusOf } from './errors.js';
 import { createIntegrity, type Integrity } from './integrity.js';
 import { createLiveView } from './live.js';
@@ -33,6 +33,7 @@ import { holdRoutes } from './routes/holds.js';
 import { ledgerEntryRoutes } from './routes/ledger-entries.js';
 import { mcpRoutes } from './routes/mcp.js';
 import { messageRoutes } from './routes/messages.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { policyRoutes } from './routes/policy.js';
 import { statusRoutes } from './routes/status.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -66,6 +67,8 @@ export type ServerOptions = {
    * the live nodes; without it (embedded), this process's mesh is the whole mesh.
    */
   readonly cluster?: ClusterView;
+  /** `GET /metrics` in the Prometheus text format, behind its own token (routes/metrics.ts); absent: not served. */
+  readonly metrics?: MetricsEndpoint;
 };
 
 export type Server = {
@@ -149,7 +152,16 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
         version: '1',
         description: 'Everything a pilot can do: the console and the CLI use this API. See docs/api.md.',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          metrics: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'MESHWARDEN_METRICS_TOKEN, for GET /metrics only',
+          },
+        },
+      },
       security: [{ bearer: [] }],
     },
     // Shared schemas keep their $id as their name under components/schemas.
@@ -210,6 +222,10 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     },
     { prefix: API_PREFIX },
   );
+
+  // At the root, where Prometheus scrapes by default, outside the API's pilot tokens and rate limit.
+  const { metrics } = opts;
+  if (metrics !== undefined) await app.register(async (scope) => metricsRoutes(scope, deps, metrics));
 
   const consoleDir = opts.consoleDir ?? CONSOLE_DIR;
   if (existsSync(consoleDir)) await app.register(fastifyStatic, { root: consoleDir, prefix: '/' });

@@ -12,6 +12,16 @@ export const API_PREFIX = '/api/v1';
  */
 export type ClusterView = Pick<ClusterControl, 'node' | 'nodes' | 'onEvent'>;
 
+/**
+ * The Prometheus endpoint (`GET /metrics`), when the shell turned it on: the text of the metrics
+ * telemetry/ records, and the token a scraper must send (its own, never a pilot's).
+ */
+export type MetricsEndpoint = {
+  readonly token: string;
+  readonly contentType: string;
+  scrape(): Promise<string | undefined>;
+};
+
 /** What every route plugin gets through its options (STYLE.md: dependencies come in, no globals). */
 export type ApiDeps = {
   readonly mesh: Mesh;

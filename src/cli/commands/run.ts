@@ -20,6 +20,7 @@ import {
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { displayPath, headsText, type Output, table } from '../output.js';
+import { cliTelemetry } from '../telemetry.js';
 import { alertingTransports } from '../transports.js';
 import { reportOpenFailure } from './policy-check.js';
 
@@ -56,6 +57,13 @@ export async function runMesh(
       return { code: EXIT.usage };
     }
   }
+  // Closed last (await using, declared first): what the mesh did is exported before exit.
+  const observed = cliTelemetry(process.env, log, { serveMetrics: false });
+  if (isMeshwardenError(observed)) {
+    out.fail(observed);
+    return { code: EXIT.usage };
+  }
+  await using telemetry = observed;
   const alerting = alertingTransports();
   await using transports = alerting.transports;
   const result = await openMesh({
@@ -67,6 +75,7 @@ export async function runMesh(
     ...(opts.durability === undefined ? {} : { durability: opts.durability }),
     ...(opts.ledger === undefined ? {} : { ledgerAt: opts.ledger }),
     ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),
+    ...(telemetry.telemetry === undefined ? {} : { telemetry: telemetry.telemetry }),
   });
   if (!result.ok) return { code: reportOpenFailure(result, opts.mesh, out) };
   await using opened = result.opened;

@@ -8,7 +8,7 @@ import {
   type OpenedMesh,
   sizeOf,
 } from '../../runtime/index.js';
-import { createServer, openTokenStore } from '../../server/index.js';
+import { createServer, type MetricsEndpoint, openTokenStore } from '../../server/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { displayPath, type Output } from '../output.js';
 import type { UpOptions } from './up.js';
@@ -29,7 +29,11 @@ export type Served = {
  */
 export async function serve(
   opened: OpenedMesh & { close(): Promise<void> },
-  opts: Pick<UpOptions, 'port' | 'host' | 'rateLimit' | 'cluster'> & { readonly dataDir: string },
+  opts: Pick<UpOptions, 'port' | 'host' | 'rateLimit' | 'cluster'> & {
+    readonly dataDir: string;
+    /** `GET /metrics` (cli/telemetry.ts), when MESHWARDEN_METRICS_TOKEN is set. */
+    readonly metrics?: MetricsEndpoint;
+  },
   out: Output,
   log: Logger,
 ): Promise<Served | number> {
@@ -54,6 +58,7 @@ export async function serve(
     // A cluster node's console and API show the whole mesh, not just its own partitions.
     ...(opened.control === undefined ? {} : { cluster: opened.control }),
     ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
+    ...(opts.metrics === undefined ? {} : { metrics: opts.metrics }),
   });
   const verify = async () => {
     const verified = await server.integrity.verify();

@@ -12,6 +12,7 @@ import {
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { displayPath, headsText, type Output } from '../output.js';
+import { cliTelemetry } from '../telemetry.js';
 import { alertingTransports } from '../transports.js';
 import { reportOpenFailure } from './policy-check.js';
 import { announce, serve } from './up-serve.js';
@@ -43,6 +44,13 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     return EXIT.usage;
   }
   const dataDir = resolve(opts.data);
+  // Closed after the mesh (await using, declared first): the last spans and metrics are exported.
+  const observed = cliTelemetry(process.env, log, { serveMetrics: true });
+  if (isMeshwardenError(observed)) {
+    out.fail(observed);
+    return EXIT.usage;
+  }
+  await using telemetry = observed;
   // Closed after the mesh (await using, declared first): MCP servers get a graceful stop.
   const alerting = alertingTransports();
   await using transports = alerting.transports;
@@ -55,6 +63,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     ...(opts.durability === undefined ? {} : { durability: opts.durability }),
     ...(opts.ledger === undefined ? {} : { ledgerAt: opts.ledger }),
     ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),
+    ...(telemetry.telemetry === undefined ? {} : { telemetry: telemetry.telemetry }),
   });
   if (!result.ok) return reportOpenFailure(result, opts.mesh, out);
   const opened = result.opened;
@@ -63,7 +72,12 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   if (opened.resumed > 0)
     out.note(`resuming ${opened.resumed} admitted message(s) a previous run did not finish`);
 
-  const served = await serve(opened, { ...opts, dataDir }, out, log);
+  const served = await serve(
+    opened,
+    { ...opts, dataDir, ...(telemetry.metrics === undefined ? {} : { metrics: telemetry.metrics }) },
+    out,
+    log,
+  );
   if (typeof served === 'number') return served;
   const { server, mcp, url, first, tokenFile } = served;
 
@@ -96,6 +110,9 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     first,
     cluster: opts.cluster,
   });
+
+  if (telemetry.metrics !== undefined)
+    out.note(`Prometheus metrics at ${url}/metrics, to the bearer token in MESHWARDEN_METRICS_TOKEN`);
 
   if (input !== undefined) {
     feedFile(mesh, input, () => {}, stop.signal).then(

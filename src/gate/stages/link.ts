@@ -1,4 +1,4 @@
-import type { Envelope } from '../../envelope/index.js';
+import { caseTraceparent, type Envelope, traceIdOf } from '../../envelope/index.js';
 import {
   type EchoMark,
   echoFingerprints,
@@ -78,6 +78,12 @@ function relink(env: Envelope, mark: EchoMark, how: Omit<EchoLink, 'effectId' | 
     correlationid: mark.correlationid,
     hop: mark.hop + 1,
     ancestry: mark.ancestry,
+    // The effect's case's trace: one case, one trace, echo included.
+    traceparent: caseTraceparent(
+      mark.correlationid,
+      env.id,
+      traceIdOf(env.traceparent) === undefined ? '01' : env.traceparent!.slice(53),
+    ),
   };
   // Members in canonical order: effect, effectId, fingerprint, token, via.
   const link = {

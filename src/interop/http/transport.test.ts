@@ -32,6 +32,8 @@ const log = pino({ level: 'silent' });
 const keys = generateKeyPairSync('ed25519');
 const stranger = generateKeyPairSync('ed25519');
 let mode: Mode = 'ok';
+/** The W3C trace headers of the last call, and the traceparent its body carried. */
+let traced: { header?: string; body?: string } = {};
 let agent: FastifyInstance;
 let url: string;
 
@@ -43,6 +45,7 @@ beforeAll(async () => {
   );
   agent.post('/score', async (request, reply) => {
     const msg = request.body as Envelope;
+    traced = { header: request.headers.traceparent as string | undefined, body: msg.traceparent };
     if (mode === 'auth' && request.headers.authorization !== 'Bearer s3cret') return reply.code(401).send();
     const event = {
       id: mode === 'fixed-id' ? FIXED_ID : mode === 'input-id' ? msg.id : randomUUID(),
@@ -165,6 +168,9 @@ describe('HTTP agents (url:)', () => {
     });
     expect(decision!.agent).toBe('scorer@1.0.0');
     expect(entries.some((e) => e.kind === ENTRY.delivered && e.agent === 'sink@1.0.0')).toBe(true);
+    // The trace context goes as a W3C header too, where an instrumented HTTP server reads it.
+    expect(traced.header).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(traced.header).toBe(traced.body);
   });
 
   it.each([

@@ -1,10 +1,12 @@
 import {
   type AgentDefinition,
   type AgentTransport,
+  type Envelope,
   errorText,
   isMeshwardenError,
   type MeshwardenError,
 } from '../../runtime/index.js';
+import { traceHeaders } from '../a2a/message.js';
 import { credentialOf, headersOf } from '../auth.js';
 import { interopError } from '../errors.js';
 import { createResilience, type Resilience, type ResilienceOptions } from '../resilience.js';
@@ -37,13 +39,17 @@ export function createHttpTransport(opts: HttpTransportOptions = {}): AgentTrans
       const key = `${spec.name}\0${url}`;
       const resilience = circuits.get(key) ?? createResilience(opts);
       circuits.set(key, resilience);
-      const call = async (body: string, signal: AbortSignal) => {
+      const call = async (msg: Envelope, signal: AbortSignal) => {
+        const body = JSON.stringify(msg);
         let response: Response;
         try {
           response = await fetch(url, {
             method: 'POST',
             headers: {
               ...headersOf(credential),
+              // W3C trace context as headers too, where an instrumented HTTP server looks for it: the
+              // agent's spans then sit under the gate decision that delivered the message.
+              ...traceHeaders(msg),
               'content-type': 'application/cloudevents+json; charset=utf-8',
               accept: 'application/cloudevents-batch+json, application/cloudevents+json, application/json',
             },
@@ -68,7 +74,7 @@ export function createHttpTransport(opts: HttpTransportOptions = {}): AgentTrans
       };
       return {
         async handle(msg, ctx) {
-          const events = await resilience.execute((signal) => call(JSON.stringify(msg), signal), where);
+          const events = await resilience.execute((signal) => call(msg, signal), where);
           for (const event of events) ctx.forward(event);
         },
       };

@@ -1,0 +1,137 @@
+// Telemetry's cost: guarded hops/s with OpenTelemetry on (every decision a span, every metric
+// recorded, exported over OTLP/HTTP protobuf to a loopback receiver that accepts and discards)
+// against off, in the same run. Off and on alternate, and each side keeps its best run, so the
+// ratio compares like with like on a shared machine.
+
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { createTelemetry, telemetryConfig } from '../dist/telemetry/index.js';
+import { type PipelineResult, runPipelines } from './pipeline.ts';
+import { round } from './stats.ts';
+
+export type TelemetryOverhead = {
+  pipelines: number;
+  rounds: number;
+  offHopsPerSecond: number;
+  onHopsPerSecond: number;
+  /** on / off: 1 is free; the target is ≥ 0.9 (at most 10 % slower). */
+  ratio: number;
+  /**
+   * CPU time of this process (every thread: the gate's, the ledger's commit worker, the export) per
+   * guarded hop, least of the rounds, off and on; on a shared machine it moves less than hops/s.
+   */
+  offCpuUsPerHop: number;
+  onCpuUsPerHop: number;
+  /** off / on CPU per hop: the share of the machine's work a hop still gets, telemetry on. */
+  cpuRatio: number;
+  /** What the receiver took in, on runs: proof the spans and metrics really left the process. */
+  exportRequests: number;
+  exportBytes: number;
+  env: Record<string, string>;
+};
+
+export async function telemetryOverhead(
+  pipelines: number,
+  rounds: number,
+  progress: (text: string) => void,
+  extra: Record<string, string> = {},
+): Promise<TelemetryOverhead> {
+  const receiver = await startOtlpReceiver();
+  let result: Omit<TelemetryOverhead, 'exportRequests' | 'exportBytes'>;
+  try {
+    result = await measure(receiver, pipelines, rounds, progress, extra);
+  } catch (err) {
+    await receiver.close();
+    throw err;
+  }
+  const received = await receiver.close();
+  return { ...result, exportRequests: received.requests, exportBytes: received.bytes };
+}
+
+/**
+ * An OTLP/HTTP receiver on loopback, in a process of its own as a collector would be, that accepts
+ * everything and keeps nothing; it reports the requests and bytes it took in when asked to stop.
+ */
+const RECEIVER = `
+const http = require('node:http');
+let requests = 0, bytes = 0;
+const server = http.createServer((req, res) => {
+  req.on('data', (c) => { bytes += c.length; });
+  req.on('end', () => { requests++; res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(); });
+});
+server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
+process.stdin.on('end', () => { process.stdout.write(JSON.stringify({ requests, bytes }) + '\\n'); process.exit(0); });
+process.stdin.resume();
+`;
+
+async function startOtlpReceiver() {
+  const child = spawn(process.execPath, ['-e', RECEIVER], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const port = Number((await lines.next()).value);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async close(): Promise<{ requests: number; bytes: number }> {
+      child.stdin.end();
+      return JSON.parse((await lines.next()).value as string);
+    },
+  };
+}
+
+async function measure(
+  receiver: Awaited<ReturnType<typeof startOtlpReceiver>>,
+  pipelines: number,
+  rounds: number,
+  progress: (text: string) => void,
+  extra: Record<string, string>,
+): Promise<Omit<TelemetryOverhead, 'exportRequests' | 'exportBytes'>> {
+  // Every span kept and exported (a queue the run never overflows), metrics every second.
+  const env = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    OTEL_BSP_MAX_QUEUE_SIZE: String(Math.max(2048, pipelines * 3)),
+    OTEL_BSP_SCHEDULE_DELAY: '500',
+    OTEL_METRIC_EXPORT_INTERVAL: '1000',
+    ...extra,
+  };
+  const config = telemetryConfig(env);
+  if (config === undefined || config instanceof Error) throw new Error(`telemetry config: ${String(config)}`);
+  let off: PipelineResult | undefined;
+  let on: PipelineResult | undefined;
+  let offCpu = Number.POSITIVE_INFINITY;
+  let onCpu = Number.POSITIVE_INFINITY;
+  /** The run and its CPU time per hop, in µs, for this process's threads. */
+  const timed = async (run: () => Promise<PipelineResult>) => {
+    const before = process.cpuUsage();
+    const result = await run();
+    const used = process.cpuUsage(before);
+    return { result, cpu: (used.user + used.system) / result.hops };
+  };
+  for (let r = 1; r <= rounds; r++) {
+    progress(
+      `telemetry: round ${r}/${rounds}, ${pipelines.toLocaleString('en')} pipelines off, then on (OTLP to loopback) …`,
+    );
+    const a = await timed(() => runPipelines(pipelines, 1_000, 2_000));
+    if (off === undefined || a.result.hopsPerSecond > off.hopsPerSecond) off = a.result;
+    offCpu = Math.min(offCpu, a.cpu);
+    const telemetry = createTelemetry({ config, version: 'bench' });
+    // The last export (close) counts in the CPU time, not in hops/s: the run is over by then.
+    const b = await timed(async () => {
+      const result = await runPipelines(pipelines, 1_000, 2_000, undefined, 1, telemetry);
+      await telemetry.close();
+      return result;
+    });
+    if (on === undefined || b.result.hopsPerSecond > on.hopsPerSecond) on = b.result;
+    onCpu = Math.min(onCpu, b.cpu);
+  }
+  return {
+    pipelines,
+    rounds,
+    offHopsPerSecond: off!.hopsPerSecond,
+    onHopsPerSecond: on!.hopsPerSecond,
+    ratio: round(on!.hopsPerSecond / off!.hopsPerSecond, 3),
+    offCpuUsPerHop: round(offCpu, 1),
+    onCpuUsPerHop: round(onCpu, 1),
+    cpuRatio: round(offCpu / onCpu, 3),
+    env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:<port>' },
+  };
+}

@@ -1,0 +1,70 @@
+import type { Logger } from 'pino';
+import type { MeshwardenError } from '../runtime/index.js';
+import type { MetricsEndpoint } from '../server/index.js';
+import {
+  createTelemetry,
+  type Env,
+  PROMETHEUS_CONTENT_TYPE,
+  type Telemetry,
+  telemetryConfig,
+  telemetryError,
+} from '../telemetry/index.js';
+
+/** The package version, as `meshwarden --version` says it: `service.version` on every span and metric. */
+const VERSION = '0.1.0';
+/** A scrape token shorter than this is refused: it guards the endpoint on its own. */
+const MIN_TOKEN = 16;
+
+/** Telemetry as the CLI turns it on: for the mesh (its port), for `up`'s /metrics, and closed last. */
+export type CliTelemetry = {
+  /** Absent when off (no OTEL_* asks for it and no metrics token): the mesh keeps its no-op port. */
+  readonly telemetry?: Telemetry;
+  /** `up`'s `GET /metrics`, when MESHWARDEN_METRICS_TOKEN is set. */
+  readonly metrics?: MetricsEndpoint;
+  [Symbol.asyncDispose](): Promise<void>;
+};
+
+/**
+ * Reads the `OTEL_*` variables (and, for `up`, MESHWARDEN_METRICS_TOKEN) and starts the exporters
+ * they ask for. Export failures (a collector away) are logged at warn, never thrown into the mesh.
+ */
+export function cliTelemetry(
+  env: Env,
+  log: Logger,
+  opts: { readonly serveMetrics: boolean },
+): CliTelemetry | MeshwardenError {
+  const token = opts.serveMetrics ? env.MESHWARDEN_METRICS_TOKEN?.trim() || undefined : undefined;
+  if (token !== undefined && token.length < MIN_TOKEN)
+    return telemetryError('MW_TELEMETRY_ENV', {
+      name: 'MESHWARDEN_METRICS_TOKEN',
+      value: '…',
+      problem: `it must be at least ${MIN_TOKEN} characters (openssl rand -hex 32 makes one)`,
+    });
+  const config = telemetryConfig(env, { prometheus: token !== undefined });
+  if (config instanceof Error) return config;
+  if (config === undefined) return { [Symbol.asyncDispose]: async () => {} };
+  const tlog = log.child({ layer: 'telemetry' });
+  const telemetry = createTelemetry({
+    config,
+    version: VERSION,
+    onError: (err) => tlog.warn({ err }, 'telemetry export failed'),
+  });
+  tlog.info(
+    {
+      traces: config.traces?.url,
+      metrics: config.metrics?.url,
+      prometheus: config.prometheus,
+      sampler: config.sampler.name,
+    },
+    'telemetry on',
+  );
+  const metrics: MetricsEndpoint | undefined =
+    token === undefined || !config.prometheus
+      ? undefined
+      : { token, contentType: PROMETHEUS_CONTENT_TYPE, scrape: () => telemetry.scrape() };
+  return {
+    telemetry,
+    ...(metrics === undefined ? {} : { metrics }),
+    [Symbol.asyncDispose]: () => telemetry.close(),
+  };
+}

@@ -1,0 +1,62 @@
+import type { Envelope, GatedKind } from '../envelope/index.js';
+import type { Verdict } from '../gate/index.js';
+
+/**
+ * One gate decision as telemetry sees it. Times are `performance.now()` milliseconds, taken around
+ * `decide` by the runtime (the gate reads no clock), and only when telemetry is on.
+ */
+export type DecisionReport = {
+  readonly msgId: string;
+  readonly gated: GatedKind;
+  readonly verdict: Verdict;
+  /** The envelope the gate read; absent when the candidate never became one. */
+  readonly envelope: Envelope | undefined;
+  readonly policyDigest: string;
+  readonly startedAt: number;
+  /** Absent for input refused before the gate (stage `ingress`): nothing was timed. */
+  readonly durationMs?: number;
+  /** A pilot released it from the loop guard or a freeze, and it was gated again. */
+  readonly release?: boolean;
+};
+
+/** Live values read when metrics are collected, not on the hot path. */
+export type MeshGauges = {
+  holdsPending(): number;
+  breakersOpen(): number;
+  deadLetters(): number;
+};
+
+/** What an alert delivery came to (alerts/ tells it; the merger wires it). */
+export type AlertOutcome = 'sent' | 'failed' | 'suppressed';
+
+/**
+ * The runtime's telemetry port: telemetry/ implements it (OpenTelemetry traces and metrics), cli/
+ * hands that to the mesh. The default does nothing, and the runtime asks `on` before it reads a
+ * clock or builds a report, so a mesh without telemetry pays one property read per decision.
+ */
+export type MeshTelemetry = {
+  readonly on: boolean;
+  decision(report: DecisionReport): void;
+  /** One handler run for one agent, retries included: how long, and whether it ended delivered. */
+  delivery(agent: string, durationMs: number, ok: boolean): void;
+  /** One failed try of a handler or executor (the last one becomes a dead letter). */
+  deliveryFailed(agent: string): void;
+  /** One ledger append, from the call to durable, and how many entries it carried. */
+  ledgerCommit(durationMs: number, entries: number): void;
+  alert(route: string, sink: string, outcome: AlertOutcome): void;
+  /** Registers the mesh's gauges; returns the unregister. */
+  observe(gauges: MeshGauges): () => void;
+};
+
+const nothing = (): void => {};
+
+/** Telemetry off: every method a no-op, `on` false. */
+export const noTelemetry: MeshTelemetry = Object.freeze({
+  on: false,
+  decision: nothing,
+  delivery: nothing,
+  deliveryFailed: nothing,
+  ledgerCommit: nothing,
+  alert: nothing,
+  observe: () => nothing,
+});

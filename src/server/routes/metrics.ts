@@ -1,0 +1,44 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { bearerOf } from '../auth.js';
+import type { ApiDeps, MetricsEndpoint } from '../deps.js';
+import { apiError, errorBody } from '../errors.js';
+import { errorReply } from '../schemas.js';
+
+/**
+ * `GET /metrics`: the Prometheus text format, at the path Prometheus scrapes by default, outside
+ * /api/v1. Its own bearer token (`MESHWARDEN_METRICS_TOKEN`), never a pilot's: a scraper's
+ * credential can read counts and nothing else, and a pilot token never sits in a scrape config.
+ */
+export async function metricsRoutes(
+  app: FastifyInstance,
+  deps: ApiDeps,
+  metrics: MetricsEndpoint,
+): Promise<void> {
+  const expected = Buffer.from(metrics.token);
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        summary:
+          'Metrics in the Prometheus text format (its own token: MESHWARDEN_METRICS_TOKEN; see docs/telemetry.md)',
+        tags: ['status'],
+        security: [{ metrics: [] }],
+        produces: ['text/plain'],
+        response: { 200: { type: 'string' }, 401: errorReply, 404: errorReply },
+      },
+    },
+    async (request, reply) => {
+      const given = Buffer.from(bearerOf(request.headers.authorization) ?? '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        reply.header('www-authenticate', 'Bearer realm="metrics"');
+        return reply.code(401).send(errorBody(apiError('MW_API_UNAUTHENTICATED')));
+      }
+      const text = await metrics.scrape();
+      if (text === undefined)
+        return reply.code(404).send(errorBody(apiError('MW_API_NOT_FOUND', { what: 'GET /metrics' })));
+      deps.log.trace({ bytes: text.length }, 'metrics scraped');
+      return reply.type(metrics.contentType).send(text);
+    },
+  );
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { telemetryConfig } from './config.js';
+
+describe('telemetryConfig (OTEL_* variables)', () => {
+  it.each([
+    { env: {}, why: 'nothing asks for it' },
+    {
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SDK_DISABLED: 'true' },
+      why: 'the SDK is disabled',
+    },
+    {
+      env: {
+        OTEL_TRACES_EXPORTER: 'none',
+        OTEL_METRICS_EXPORTER: 'none',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c',
+      },
+      why: 'both exporters none',
+    },
+  ])('is off when $why', ({ env }) => {
+    expect(telemetryConfig(env)).toBeUndefined();
+  });
+
+  it('appends /v1/<signal> to the base endpoint; a signal endpoint is used as is', () => {
+    const config = telemetryConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://other:9999/custom',
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+    });
+    expect(config).toMatchObject({
+      traces: { url: 'http://collector:4318/v1/traces', protocol: 'http/json' },
+      metrics: { url: 'http://other:9999/custom', protocol: 'http/protobuf', intervalMs: 60_000 },
+      prometheus: false,
+      sampler: { name: 'parentbased_always_on', ratio: 1 },
+      serviceName: 'meshwarden',
+    });
+  });
+
+  it('reads the service name, resource attributes, sampler, batch and interval', () => {
+    const config = telemetryConfig(
+      {
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_METRICS_EXPORTER: 'prometheus',
+        OTEL_SERVICE_NAME: 'warden-eu',
+        OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=prod, team=a%2Cb',
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0.25',
+        OTEL_BSP_MAX_QUEUE_SIZE: '100',
+        OTEL_BSP_SCHEDULE_DELAY: '250',
+      },
+      { prometheus: true },
+    );
+    expect(config).toMatchObject({
+      traces: { url: 'http://localhost:4318/v1/traces', protocol: 'http/protobuf' },
+      prometheus: true,
+      serviceName: 'warden-eu',
+      resource: { 'deployment.environment.name': 'prod', team: 'a,b' },
+      sampler: { name: 'parentbased_traceidratio', ratio: 0.25 },
+      // The batch never exceeds the queue.
+      batch: { maxQueueSize: 100, maxExportBatchSize: 100, scheduledDelayMillis: 250 },
+    });
+    expect(config).not.toHaveProperty('metrics');
+  });
+
+  it.each([
+    [
+      'OTEL_EXPORTER_OTLP_PROTOCOL',
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+    ],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }],
+    ['OTEL_TRACES_SAMPLER', { OTEL_TRACES_EXPORTER: 'otlp', OTEL_TRACES_SAMPLER: 'sometimes' }],
+    [
+      'OTEL_TRACES_SAMPLER_ARG',
+      { OTEL_TRACES_EXPORTER: 'otlp', OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '2' },
+    ],
+    ['OTEL_METRIC_EXPORT_INTERVAL', { OTEL_METRICS_EXPORTER: 'otlp', OTEL_METRIC_EXPORT_INTERVAL: '-5' }],
+    ['OTEL_TRACES_EXPORTER', { OTEL_TRACES_EXPORTER: 'zipkin' }],
+    ['OTEL_RESOURCE_ATTRIBUTES', { OTEL_TRACES_EXPORTER: 'otlp', OTEL_RESOURCE_ATTRIBUTES: 'novalue' }],
+  ])('refuses a wrong %s with MW_TELEMETRY_ENV naming it', (name, env) => {
+    const config = telemetryConfig(env);
+    expect(config).toBeInstanceOf(Error);
+    expect(config).toMatchObject({ code: 'MW_TELEMETRY_ENV' });
+    expect((config as Error).message).toContain(name);
+  });
+});

@@ -1,0 +1,169 @@
+import type { Attributes, Meter, ObservableResult } from '@opentelemetry/api';
+
+/** The mesh's live values, read at collection time (structurally the runtime's `MeshGauges`). */
+export type Gauges = {
+  holdsPending(): number;
+  breakersOpen(): number;
+  deadLetters(): number;
+};
+
+/** Gate latency buckets, in seconds: a decision takes microseconds, a slow one a millisecond. */
+const GATE_BUCKETS = [
+  0.000_002_5, 0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.01,
+];
+/** Ledger commits and handler runs, in seconds: a batched fsync, a remote agent's round trip. */
+const IO_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
+
+/**
+ * Every instrument Meshwarden records. Names follow OpenTelemetry's conventions (dotted, units in
+ * UCUM); the Prometheus serializer turns `meshwarden.gate.decisions` with unit `{decision}` into
+ * `meshwarden_gate_decisions_total`, and unit `s` into a `_seconds` suffix. docs/telemetry.md lists
+ * each with its labels.
+ */
+/** A label set of the decision counter and its count. */
+export type DecisionCell = { readonly attrs: Attributes; count: number };
+
+export type Instruments = {
+  /** One decision, counted in `cell` (see `cellOf`); `seconds` the gate's time, absent when refused before the gate. */
+  decision(cell: DecisionCell, seconds: number | undefined): void;
+  /** The counting cell of one label set (verdict, stage, rule, agent, kind): made once, kept. */
+  cellOf(attrs: Attributes): DecisionCell;
+  delivery(agent: string, seconds: number, ok: boolean): void;
+  deliveryFailed(agent: string): void;
+  ledgerCommit(seconds: number, entries: number): void;
+  alert(route: string, sink: string, outcome: string): void;
+  observe(gauges: Gauges): () => void;
+};
+
+/** Every instrument, declared: names, units, descriptions and bucket boundaries. */
+function declare(meter: Meter) {
+  // Observed, not added to: a decision bumps a number in its label set's cell (no attribute
+  // hashing per call, as counter.add would do), and collection reads the cells.
+  const decisions = meter.createObservableCounter('meshwarden.gate.decisions', {
+    unit: '{decision}',
+    description: 'Gate decisions, by verdict, stage, rule, agent and kind (message or effect).',
+  });
+  const gate = meter.createHistogram('meshwarden.gate.duration', {
+    unit: 's',
+    description: 'Time the gate took to decide, by verdict.',
+    advice: { explicitBucketBoundaries: GATE_BUCKETS },
+  });
+  const commit = meter.createHistogram('meshwarden.ledger.commit.duration', {
+    unit: 's',
+    description: 'Time from a ledger append to its entries being durable.',
+    advice: { explicitBucketBoundaries: IO_BUCKETS },
+  });
+  const batch = meter.createHistogram('meshwarden.ledger.commit.entries', {
+    unit: '{entry}',
+    description: 'Entries per ledger append (an agent run’s emissions are appended as one group).',
+    advice: { explicitBucketBoundaries: BATCH_BUCKETS },
+  });
+  const delivery = meter.createHistogram('meshwarden.agent.delivery.duration', {
+    unit: 's',
+    description:
+      'Time to deliver one message to one agent (or effect to its executor), retries included, by outcome.',
+    advice: { explicitBucketBoundaries: IO_BUCKETS },
+  });
+  const failures = meter.createCounter('meshwarden.agent.delivery.failures', {
+    unit: '{try}',
+    description: 'Failed tries of a handler or executor (the last one of a message becomes a dead letter).',
+  });
+  const alerts = meter.createCounter('meshwarden.alerts', {
+    unit: '{alert}',
+    description: 'Alert deliveries, by route, sink and outcome (sent, failed, suppressed).',
+  });
+  const holds = meter.createObservableGauge('meshwarden.holds.pending', {
+    unit: '{hold}',
+    description: 'Messages held for a pilot now (approval holds, loop-guard and freeze holds).',
+  });
+  const breakers = meter.createObservableGauge('meshwarden.breakers.open', {
+    unit: '{breaker}',
+    description: 'Breaker keys open now.',
+  });
+  const dead = meter.createObservableCounter('meshwarden.dead_letters', {
+    unit: '{message}',
+    description: 'Messages and effect requests dead-lettered since the mesh started.',
+  });
+  return { decisions, gate, commit, batch, delivery, failures, alerts, holds, breakers, dead };
+}
+
+export function createInstruments(meter: Meter): Instruments {
+  const { decisions, gate, commit, batch, delivery, failures, alerts, holds, breakers, dead } =
+    declare(meter);
+  const watched = new Set<Gauges>();
+  const sum = (read: (g: Gauges) => number) => (result: ObservableResult) => {
+    if (watched.size === 0) return;
+    let n = 0;
+    for (const g of watched) n += read(g);
+    result.observe(n);
+  };
+  const cells: DecisionCell[] = [];
+  decisions.addCallback((result) => {
+    for (const c of cells) result.observe(c.count, c.attrs);
+  });
+  holds.addCallback(sum((g) => g.holdsPending()));
+  breakers.addCallback(sum((g) => g.breakersOpen()));
+  dead.addCallback(sum((g) => g.deadLetters()));
+
+  // Attribute objects for the few label sets that repeat, made once (the SDK hashes each call's).
+  const verdictAttrs = new Map<string, Attributes>();
+  const agentAttrs = new Map<string, Attributes>();
+  const byAgent = (agent: string): Attributes => {
+    let a = agentAttrs.get(agent);
+    if (a === undefined) {
+      a = { agent, outcome: 'delivered' };
+      agentAttrs.set(agent, a);
+    }
+    return a;
+  };
+
+  const failedAgents = new Map<string, Attributes>();
+  const failedAttrs = (agent: string): Attributes => {
+    let a = failedAgents.get(agent);
+    if (a === undefined) {
+      a = { agent };
+      failedAgents.set(agent, a);
+    }
+    return a;
+  };
+
+  return {
+    cellOf(attrs) {
+      const cell = { attrs, count: 0 };
+      cells.push(cell);
+      return cell;
+    },
+    decision(cell, seconds) {
+      cell.count++;
+      if (seconds === undefined) return;
+      const verdict = cell.attrs.verdict as string;
+      let v = verdictAttrs.get(verdict);
+      if (v === undefined) {
+        v = { verdict };
+        verdictAttrs.set(verdict, v);
+      }
+      gate.record(seconds, v);
+    },
+    delivery(agent, seconds, ok) {
+      if (ok) delivery.record(seconds, byAgent(agent));
+      else delivery.record(seconds, { ...byAgent(agent), outcome: 'dead_letter' });
+    },
+    deliveryFailed(agent) {
+      failures.add(1, failedAttrs(agent));
+    },
+    ledgerCommit(seconds, entries) {
+      commit.record(seconds);
+      batch.record(entries);
+    },
+    alert(route, sink, outcome) {
+      alerts.add(1, { route, sink, outcome });
+    },
+    observe(gauges) {
+      watched.add(gauges);
+      return () => {
+        watched.delete(gauges);
+      };
+    },
+  };
+}

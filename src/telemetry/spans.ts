@@ -1,0 +1,177 @@
+import { randomBytes } from 'node:crypto';
+import {
+  type Attributes,
+  type HrTime,
+  type Link,
+  type SpanContext,
+  SpanKind,
+  SpanStatusCode,
+} from '@opentelemetry/api';
+import type { InstrumentationScope } from '@opentelemetry/core';
+import type { Resource } from '@opentelemetry/resources';
+import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace';
+import { type Envelope, parseSource, spanIdOf, traceIdOf } from '../envelope/index.js';
+
+/** One gate decision, as the runtime tells it (structurally its `DecisionReport`). */
+export type TelemetryDecision = {
+  readonly msgId: string;
+  readonly gated: 'message' | 'effect';
+  readonly verdict: {
+    readonly decision: 'deliver' | 'deny' | 'hold' | 'quarantine';
+    readonly stage: string;
+    readonly rule?: string;
+    readonly reason: string;
+    readonly detail?: string;
+  };
+  readonly envelope: Envelope | undefined;
+  readonly policyDigest: string;
+  /** `performance.now()` ms when `decide` began, and how long it took. */
+  readonly startedAt: number;
+  /** Absent for input refused before the gate (stage `ingress`). */
+  readonly durationMs?: number;
+  readonly release?: boolean;
+};
+
+/** Where a decision's span sits: its trace, its own id, its parent's (if any), the sampled flag. */
+export type SpanPlace = {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId?: string;
+  /** The traceparent's sampled flag: what a caller decided, for a parent that is the caller's. */
+  readonly sampled: boolean;
+  /** The parent is a caller's span (a root's traceparent), not a decision of this mesh. */
+  readonly remoteParent?: true;
+};
+
+/**
+ * The span a decision is exported as. Its id is the one the message's own `traceparent` names
+ * (envelope/trace.ts: made of the message id), so whatever received the message (a remote agent over
+ * HTTP or A2A) sits under it; its parent is the decision on the message that caused it (same rule,
+ * from `causationid`). A root's parent is the span its traceparent names when that is not its own
+ * (a caller's); else it is the trace's root. A release (gated again after a pilot's approval) is a
+ * child of the first decision, with an id of its own.
+ */
+export function placeOf(d: TelemetryDecision): SpanPlace {
+  const e = d.envelope;
+  const traceId = traceIdOf(e?.traceparent) ?? randomBytes(16).toString('hex');
+  const sampled = e?.traceparent === undefined || e.traceparent.endsWith('1');
+  if (e === undefined) return { traceId, spanId: randomBytes(8).toString('hex'), sampled };
+  const own = spanIdOf(e.id);
+  if (d.release === true)
+    return { traceId, spanId: randomBytes(8).toString('hex'), parentSpanId: own, sampled };
+  if (e.hop > 0 && e.causationid !== undefined)
+    return { traceId, spanId: own, parentSpanId: spanIdOf(e.causationid), sampled };
+  const named = traceIdOf(e.traceparent) === undefined ? undefined : e.traceparent!.slice(36, 52);
+  return named === undefined || named === own
+    ? { traceId, spanId: own, sampled }
+    : { traceId, spanId: own, parentSpanId: named, sampled, remoteParent: true };
+}
+
+/**
+ * The span's attributes: Meshwarden's own, then OpenTelemetry's messaging and gen_ai conventions.
+ * Only what a span adds: a pass's reason (`gate.admitted`) and kind (`message`) go without saying,
+ * and the case's id is `messaging.message.conversation_id`. Each attribute is bytes in every export.
+ */
+export function attributesOf(d: TelemetryDecision): Attributes {
+  const { verdict, envelope: e } = d;
+  const a: Attributes = {
+    'meshwarden.verdict': verdict.decision,
+    'meshwarden.stage': verdict.stage,
+    'meshwarden.policy.digest': d.policyDigest,
+    'messaging.system': 'meshwarden',
+    'messaging.operation.type': 'process',
+    'messaging.message.id': d.msgId,
+  };
+  if (verdict.decision !== 'deliver') a['meshwarden.reason'] = verdict.reason;
+  if (verdict.rule !== undefined) a['meshwarden.rule'] = verdict.rule;
+  if (d.gated === 'effect') a['meshwarden.kind'] = 'effect';
+  if (d.release === true) a['meshwarden.release'] = true;
+  if (e === undefined) return a;
+  const source = parseSource(e.source);
+  const agent = source?.name ?? e.source;
+  a['meshwarden.subject'] = e.subject;
+  a['meshwarden.agent'] = agent;
+  const version = e.agentversion ?? source?.version;
+  if (version !== undefined) a['meshwarden.agent.version'] = version;
+  a['meshwarden.hop'] = e.hop;
+  if (e.target !== undefined) a['meshwarden.target'] = e.target;
+  a['messaging.destination.name'] = e.type;
+  a['messaging.message.conversation_id'] = e.correlationid;
+  a['gen_ai.agent.name'] = agent;
+  if (e.model !== undefined) a['gen_ai.request.model'] = e.model;
+  return a;
+}
+
+// Shared by every span without events or links (the exporters only read them).
+const NO_EVENTS: TimedEvent[] = [];
+const NO_LINKS: Link[] = [];
+
+/** hrtime of a `performance.now()` reading, as the epoch time OTLP carries. */
+export function hrTimeOf(perfMs: number): HrTime {
+  const ms = performance.timeOrigin + perfMs;
+  const s = Math.floor(ms / 1000);
+  return [s, Math.round((ms - s * 1000) * 1e6)];
+}
+
+function durationOf(ms: number): HrTime {
+  const s = Math.floor(ms / 1000);
+  return [s, Math.round((ms - s * 1000) * 1e6)];
+}
+
+/**
+ * A finished span, built as the SDK's exporters read one (ReadableSpan), not through a Tracer: its
+ * ids are the envelope's, which the Tracer API does not let one choose, and a plain object per
+ * decision costs less than a live Span. deny and quarantine set status ERROR with the reason; every
+ * stop (hold included) adds an event `meshwarden.<verdict>` with its reason and detail.
+ */
+export function decisionSpan(
+  d: TelemetryDecision,
+  place: SpanPlace,
+  resource: Resource,
+  scope: InstrumentationScope,
+): ReadableSpan {
+  const { verdict } = d;
+  const startTime = hrTimeOf(d.startedAt);
+  const endTime = hrTimeOf(d.startedAt + (d.durationMs ?? 0));
+  const context: SpanContext = {
+    traceId: place.traceId,
+    spanId: place.spanId,
+    traceFlags: place.sampled ? 1 : 0,
+  };
+  const parent: SpanContext | undefined =
+    place.parentSpanId === undefined
+      ? undefined
+      : {
+          traceId: place.traceId,
+          spanId: place.parentSpanId,
+          traceFlags: context.traceFlags,
+          isRemote: true,
+        };
+  let events = NO_EVENTS;
+  if (verdict.decision !== 'deliver') {
+    const attributes: Attributes = { 'meshwarden.reason': verdict.reason };
+    if (verdict.detail !== undefined) attributes['meshwarden.detail'] = verdict.detail;
+    events = [{ name: `meshwarden.${verdict.decision}`, time: endTime, attributes }];
+  }
+  const failed = verdict.decision === 'deny' || verdict.decision === 'quarantine';
+  const type = d.envelope?.type;
+  return {
+    name: `${d.release === true ? 'release' : 'gate'} ${type ?? d.gated}`,
+    kind: SpanKind.CONSUMER,
+    spanContext: () => context,
+    ...(parent === undefined ? {} : { parentSpanContext: parent }),
+    startTime,
+    endTime,
+    status: failed ? { code: SpanStatusCode.ERROR, message: verdict.reason } : { code: SpanStatusCode.UNSET },
+    attributes: attributesOf(d),
+    links: NO_LINKS,
+    events,
+    duration: durationOf(d.durationMs ?? 0),
+    ended: true,
+    resource,
+    instrumentationScope: scope,
+    droppedAttributesCount: 0,
+    droppedEventsCount: 0,
+    droppedLinksCount: 0,
+  };
+}

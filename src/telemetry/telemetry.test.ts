@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { caseTraceparent, type Envelope, spanIdOf } from '../envelope/index.js';
+import { telemetryConfig } from './config.js';
+import { placeOf, type TelemetryDecision } from './spans.js';
+import { createTelemetry, withSecondsSuffix } from './telemetry.js';
+
+const ROOT = '01a23cd8-27b5-714f-acc6-291cff3c1fa4';
+const CHILD = '01a23cd8-27dc-7566-b555-e4890248cd02';
+
+function envelope(id: string, over: Partial<Envelope> = {}): Envelope {
+  return {
+    specversion: '1.0',
+    id,
+    source: 'mesh://m/churn@2.0.1',
+    type: 'churn.assessed.v1',
+    time: '2026-01-01T00:00:00Z',
+    subject: 'account:1',
+    data: {},
+    correlationid: ROOT,
+    hop: 0,
+    traceparent: caseTraceparent(ROOT, id),
+    ...over,
+  };
+}
+
+const decision = (e: Envelope | undefined, over: Partial<TelemetryDecision> = {}): TelemetryDecision => ({
+  msgId: e?.id ?? 'x',
+  gated: 'message',
+  verdict: { decision: 'deliver', stage: 'gate', reason: 'gate.admitted' },
+  envelope: e,
+  policyDigest: 'sha256:abc',
+  startedAt: 1,
+  durationMs: 0.01,
+  ...over,
+});
+
+describe('where a decision span sits', () => {
+  const trace = ROOT.replaceAll('-', '');
+  it.each([
+    {
+      what: 'a root: the trace of its case, its own span, no parent',
+      d: decision(envelope(ROOT)),
+      place: { traceId: trace, spanId: spanIdOf(ROOT), sampled: true },
+    },
+    {
+      what: 'a child: its parent is the decision on its causation',
+      d: decision(envelope(CHILD, { hop: 1, causationid: ROOT })),
+      place: { traceId: trace, spanId: spanIdOf(CHILD), parentSpanId: spanIdOf(ROOT), sampled: true },
+    },
+    {
+      what: 'a root a caller sent under its own span: that span is the parent',
+      d: decision(envelope(ROOT, { traceparent: `00-${trace}-00f067aa0ba902b7-00` })),
+      place: {
+        traceId: trace,
+        spanId: spanIdOf(ROOT),
+        parentSpanId: '00f067aa0ba902b7',
+        sampled: false,
+        remoteParent: true,
+      },
+    },
+  ])('$what', ({ d, place }) => {
+    expect(placeOf(d)).toEqual(place);
+  });
+
+  it('a release is a child of the first decision, with an id of its own', () => {
+    const place = placeOf(decision(envelope(CHILD, { hop: 1, causationid: ROOT }), { release: true }));
+    expect(place.parentSpanId).toBe(spanIdOf(CHILD));
+    expect(place.spanId).not.toBe(spanIdOf(CHILD));
+  });
+});
+
+describe('createTelemetry', () => {
+  const on = () => {
+    const config = telemetryConfig({}, { prometheus: true });
+    if (config === undefined || config instanceof Error) throw new Error('no config');
+    return createTelemetry({ config, version: '0.1.0' });
+  };
+
+  it('counts alert deliveries by route, sink and outcome (meshwarden_alerts_total)', async () => {
+    await using telemetry = on();
+    telemetry.alert('on-call', 'pagerduty', 'sent');
+    telemetry.alert('on-call', 'pagerduty', 'sent');
+    telemetry.alert('on-call', 'pagerduty', 'failed');
+    telemetry.alert('team', 'slack', 'suppressed');
+    const text = (await telemetry.scrape())!;
+    expect(text).toContain('# TYPE meshwarden_alerts_total counter');
+    expect(text).toContain('meshwarden_alerts_total{route="on-call",sink="pagerduty",outcome="sent"} 2');
+    expect(text).toContain('meshwarden_alerts_total{route="on-call",sink="pagerduty",outcome="failed"} 1');
+    expect(text).toContain('meshwarden_alerts_total{route="team",sink="slack",outcome="suppressed"} 1');
+  });
+
+  it('counts decisions by verdict, stage, rule, agent and kind; times the gate in seconds', async () => {
+    await using telemetry = on();
+    const held = decision(envelope(ROOT), {
+      verdict: { decision: 'hold', stage: 'approval', rule: 'big-credit', reason: 'approval.required' },
+    });
+    telemetry.decision(held);
+    telemetry.decision(held);
+    telemetry.decision(
+      decision(undefined, {
+        durationMs: undefined,
+        verdict: { decision: 'quarantine', stage: 'ingress', reason: 'ingress.not_json' },
+      }),
+    );
+    const text = (await telemetry.scrape())!;
+    expect(text).toContain(
+      'meshwarden_gate_decisions_total{verdict="hold",stage="approval",rule="big-credit",agent="churn",kind="message"} 2',
+    );
+    expect(text).toContain(
+      'meshwarden_gate_decisions_total{verdict="quarantine",stage="ingress",rule="",agent="unknown",kind="message"} 1',
+    );
+    // Input refused before the gate is counted, not timed.
+    expect(text).toContain('meshwarden_gate_duration_seconds_count{verdict="hold"} 2');
+    expect(text).not.toContain('meshwarden_gate_duration_seconds_count{verdict="quarantine"}');
+  });
+
+  it('renames a family in seconds as Prometheus expects', () => {
+    const text = [
+      '# HELP a_b x',
+      '# UNIT a_b s',
+      '# TYPE a_b histogram',
+      'a_b_count{k="v"} 1',
+      'a_b_sum 2',
+      'a_bc 3',
+    ].join('\n');
+    expect(withSecondsSuffix(text).split('\n')).toEqual([
+      '# HELP a_b_seconds x',
+      '# UNIT a_b_seconds seconds',
+      '# TYPE a_b_seconds histogram',
+      'a_b_seconds_count{k="v"} 1',
+      'a_b_seconds_sum 2',
+      'a_bc 3',
+    ]);
+  });
+});
+
+describe('sampling (OTEL_TRACES_SAMPLER)', () => {
+  it('keeps or drops a case whole under parentbased_traceidratio', async () => {
+    const exported: string[] = [];
+    const { createServer } = await import('node:http');
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        for (const rs of JSON.parse(body).resourceSpans)
+          for (const ss of rs.scopeSpans) for (const sp of ss.spans) exported.push(sp.traceId);
+        res.end('{}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const config = telemetryConfig({
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${port}/v1/traces`,
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.5',
+    });
+    if (config === undefined || config instanceof Error) throw new Error('no config');
+    const telemetry = createTelemetry({ config, version: '0.1.0' });
+    const cases = Array.from({ length: 200 }, () => randomUUID());
+    for (const root of cases) {
+      const child = randomUUID();
+      telemetry.decision(
+        decision(envelope(root, { correlationid: root, traceparent: caseTraceparent(root, root) })),
+      );
+      telemetry.decision(
+        decision(
+          envelope(child, {
+            correlationid: root,
+            hop: 1,
+            causationid: root,
+            traceparent: caseTraceparent(root, child),
+          }),
+        ),
+      );
+    }
+    await telemetry.close();
+    server.close();
+    const perTrace = new Map<string, number>();
+    for (const t of exported) perTrace.set(t, (perTrace.get(t) ?? 0) + 1);
+    // About half the cases, each with both its decisions.
+    expect(perTrace.size).toBeGreaterThan(40);
+    expect(perTrace.size).toBeLessThan(160);
+    expect([...perTrace.values()].every((n) => n === 2)).toBe(true);
+  });
+});

@@ -1,0 +1,213 @@
+import { OTLPMetricExporter as JsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as ProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider, type MetricReader, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
+import type { TelemetryConfig } from './config.js';
+import { createInstruments, type DecisionCell, type Gauges } from './metrics.js';
+import { decisionSpan, placeOf, type SpanPlace, type TelemetryDecision } from './spans.js';
+
+/**
+ * Meshwarden's telemetry, on: what the runtime's `MeshTelemetry` port asks for (it is handed to the
+ * mesh as that), plus the Prometheus text for `GET /metrics` and a flush and close.
+ */
+export type Telemetry = {
+  readonly on: true;
+  decision(d: TelemetryDecision): void;
+  delivery(agent: string, durationMs: number, ok: boolean): void;
+  deliveryFailed(agent: string): void;
+  ledgerCommit(durationMs: number, entries: number): void;
+  /** One alert delivery's outcome (alerts/ calls it through the port). */
+  alert(route: string, sink: string, outcome: 'sent' | 'failed' | 'suppressed'): void;
+  observe(gauges: Gauges): () => void;
+  /** The metrics in Prometheus text format (0.0.4); undefined when the endpoint is not on. */
+  scrape(): Promise<string | undefined>;
+  /** Exports what is buffered (spans and metrics) now. */
+  flush(): Promise<void>;
+  /** Flushes, then stops the exporters. Idempotent. */
+  close(): Promise<void>;
+  readonly closed: Promise<void | Error>;
+  [Symbol.asyncDispose](): Promise<void>;
+};
+
+export type TelemetryOptions = {
+  readonly config: TelemetryConfig;
+  /** The package's version, for `service.version` and the instrumentation scope. */
+  readonly version: string;
+  /** The mesh's name (`meshwarden.mesh` on the resource). */
+  readonly mesh?: string;
+  /** Called when an export fails (a collector down): the caller logs it; telemetry never throws into the mesh. */
+  readonly onError?: (err: Error) => void;
+};
+
+/** Label sets of the decision counter at most before new agents count as `other`. */
+const LABEL_SETS = 2000;
+
+/** Prometheus's text exposition format, as scrapers expect it. */
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/**
+ * Traces and metrics through the official OpenTelemetry SDK: decision spans go to a
+ * BatchSpanProcessor with the OTLP/HTTP exporter the protocol names; one MeterProvider's instruments
+ * feed both the OTLP metric exporter and the Prometheus serializer, so nothing is recorded twice.
+ */
+export function createTelemetry(opts: TelemetryOptions): Telemetry {
+  const { config } = opts;
+  const resource = resourceFromAttributes({
+    ...config.resource,
+    'service.name': config.serviceName,
+    'service.version': config.resource['service.version'] ?? opts.version,
+    ...(opts.mesh === undefined ? {} : { 'meshwarden.mesh': opts.mesh }),
+  });
+  const scope = { name: 'meshwarden', version: opts.version };
+  const spans =
+    config.traces === undefined
+      ? undefined
+      : new BatchSpanProcessor({
+          exporter:
+            config.traces.protocol === 'http/json'
+              ? new JsonTraceExporter({ url: config.traces.url })
+              : new ProtoTraceExporter({ url: config.traces.url }),
+          ...config.batch,
+        });
+  const { readers, prometheus } = metricReaders(config);
+  const meters = new MeterProvider({ resource, readers });
+  const instruments = createInstruments(meters.getMeter(scope.name, scope.version));
+  // No otel_scope_* labels on every series: one scope, Meshwarden's.
+  const serializer = new PrometheusSerializer('', false, undefined, false, true);
+  const sample = samplerFor(config.sampler);
+
+  let closing: Promise<void> | undefined;
+  let settle: (v: void | Error) => void = () => {};
+  const closed = new Promise<void | Error>((resolve) => {
+    settle = resolve;
+  });
+  const report = (err: unknown) => opts.onError?.(err instanceof Error ? err : new Error(String(err)));
+  // Attributes of the decision counter, one object per label set seen (bounded by the policy's
+  // agents, stages and rules); the key is built from strings the runtime already holds.
+  const counted = new Map<string, DecisionCell>();
+
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      const results = await Promise.allSettled([spans?.shutdown(), meters.shutdown()]);
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed !== undefined) report(failed.reason);
+      settle(failed === undefined ? undefined : new Error(String(failed.reason)));
+    })();
+    return closing;
+  };
+
+  return {
+    on: true,
+    decision(d) {
+      if (closing !== undefined) return;
+      const { verdict } = d;
+      // A sender's name may come from outside (a refused candidate's claim): past LABEL_SETS label
+      // sets, new names count as `other`, so no caller can grow the series without bound.
+      const agent = counted.size < LABEL_SETS ? agentOf(d) : 'other';
+      const key = `${verdict.decision}\u0000${verdict.stage}\u0000${verdict.rule ?? ''}\u0000${agent}\u0000${d.gated}`;
+      let cell = counted.get(key);
+      if (cell === undefined) {
+        cell = instruments.cellOf({
+          verdict: verdict.decision,
+          stage: verdict.stage,
+          rule: verdict.rule ?? '',
+          agent,
+          kind: d.gated,
+        });
+        counted.set(key, cell);
+      }
+      instruments.decision(cell, d.durationMs === undefined ? undefined : d.durationMs / 1000);
+      if (spans === undefined) return;
+      const place = placeOf(d);
+      if (!sample(place)) return;
+      spans.onEnd(decisionSpan(d, place, resource, scope));
+    },
+    delivery: (agent, ms, ok) => instruments.delivery(agent, ms / 1000, ok),
+    deliveryFailed: (agent) => instruments.deliveryFailed(agent),
+    ledgerCommit: (ms, entries) => instruments.ledgerCommit(ms / 1000, entries),
+    alert: (route, sink, outcome) => instruments.alert(route, sink, outcome),
+    observe: (gauges) => instruments.observe(gauges),
+    async scrape() {
+      if (prometheus === undefined) return undefined;
+      const { resourceMetrics, errors } = await prometheus.collect();
+      for (const err of errors) report(err);
+      return withSecondsSuffix(serializer.serialize(resourceMetrics));
+    },
+    async flush() {
+      await Promise.all([spans?.forceFlush(), meters.forceFlush()]).catch(report);
+    },
+    close,
+    closed,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** The OTLP metric reader and the Prometheus one, as the configuration asks; both read one MeterProvider. */
+function metricReaders(config: TelemetryConfig): {
+  readers: MetricReader[];
+  prometheus: PrometheusExporter | undefined;
+} {
+  const readers: MetricReader[] = [];
+  if (config.metrics !== undefined) {
+    const { url, protocol, intervalMs } = config.metrics;
+    readers.push(
+      new PeriodicExportingMetricReader({
+        exporter:
+          protocol === 'http/json' ? new JsonMetricExporter({ url }) : new ProtoMetricExporter({ url }),
+        exportIntervalMillis: intervalMs,
+        exportTimeoutMillis: Math.min(30_000, intervalMs),
+      }),
+    );
+  }
+  const prometheus = config.prometheus ? new PrometheusExporter({ preventServerStart: true }) : undefined;
+  if (prometheus !== undefined) readers.push(prometheus);
+  return { readers, prometheus };
+}
+
+/** The agent a decision is counted under: the sender's name (an agent, or the ingress it came in by), else `unknown`. */
+function agentOf(d: TelemetryDecision): string {
+  const source = d.envelope?.source;
+  if (source === undefined) return 'unknown';
+  const slash = source.lastIndexOf('/');
+  const at = source.lastIndexOf('@');
+  return at > slash ? source.slice(slash + 1, at) : source.slice(slash + 1);
+}
+
+/**
+ * `OTEL_TRACES_SAMPLER`. A decision's parent is a decision of this mesh (sampled by the same rule on
+ * the same trace id, so the rule is applied again) or, for a root, the caller's span named by its
+ * traceparent, whose sampled flag parent-based samplers follow. `traceidratio` reads the trace id,
+ * so every decision of one case is kept or dropped together.
+ */
+function samplerFor(s: TelemetryConfig['sampler']): (place: SpanPlace) => boolean {
+  const threshold = Math.floor(s.ratio * 0xffffffff);
+  const byRatio = (place: SpanPlace) => Number.parseInt(place.traceId.slice(24), 16) <= threshold;
+  const root =
+    s.name === 'traceidratio' || s.name === 'parentbased_traceidratio'
+      ? byRatio
+      : s.name === 'always_off' || s.name === 'parentbased_always_off'
+        ? () => false
+        : () => true;
+  if (!s.name.startsWith('parentbased_')) return root;
+  return (p) => (p.remoteParent === true ? p.sampled : root(p));
+}
+
+/**
+ * Prometheus names carry their unit (`_seconds`); this serializer writes the unit in a `# UNIT` line
+ * only, so a family in seconds is renamed here, as the OpenTelemetry Collector's exporter would.
+ */
+export function withSecondsSuffix(text: string): string {
+  const names = [...text.matchAll(/^# UNIT (\S+) s$/gm)].map((m) => m[1]!);
+  let out = text;
+  for (const name of names) {
+    out = out
+      .replaceAll(new RegExp(`^(# (?:HELP|TYPE|UNIT) )${name} `, 'gm'), `$1${name}_seconds `)
+      .replaceAll(new RegExp(`^${name}(_bucket|_count|_sum)?([{ ])`, 'gm'), `${name}_seconds$1$2`)
+      .replace(`# UNIT ${name}_seconds s`, `# UNIT ${name}_seconds seconds`);
+  }
+  return out;
+}

@@ -1,0 +1,209 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One span as it arrived, whichever the protocol: ids in hex, attributes as plain values. */
+export type ReceivedSpan = {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string;
+  readonly name: string;
+  readonly attributes: Readonly<Record<string, string | number | boolean>>;
+  readonly statusCode: number;
+  readonly events: readonly string[];
+  readonly resource: Readonly<Record<string, string | number | boolean>>;
+};
+
+/** What a loopback OTLP/HTTP receiver got: each request's path and content type, and the spans decoded. */
+export type OtlpReceiver = {
+  /** `http://127.0.0.1:<port>`: the base for OTEL_EXPORTER_OTLP_ENDPOINT. */
+  readonly url: string;
+  readonly requests: { readonly path: string; readonly contentType: string; readonly bytes: number }[];
+  readonly spans: ReceivedSpan[];
+  /** Requests and bytes taken in, discarded or not. */
+  readonly count: { requests: number; bytes: number };
+  close(): Promise<void>;
+};
+
+/**
+ * A real OTLP/HTTP receiver on loopback: accepts /v1/traces and /v1/metrics (protobuf or JSON),
+ * answers 200 with an empty response as a collector does, and decodes trace requests.
+ * `discard` keeps nothing (the bench's sink).
+ */
+export async function startOtlpReceiver(opts: { discard?: boolean } = {}): Promise<OtlpReceiver> {
+  const requests: OtlpReceiver['requests'] = [];
+  const spans: ReceivedSpan[] = [];
+  const count = { requests: 0, bytes: 0 };
+  const server = createServer(async (req, res) => {
+    const body = await readBody(req);
+    const contentType = req.headers['content-type'] ?? '';
+    count.requests++;
+    count.bytes += body.length;
+    if (opts.discard !== true) {
+      requests.push({ path: req.url ?? '', contentType, bytes: body.length });
+      if (req.url === '/v1/traces')
+        spans.push(...(contentType.includes('json') ? jsonSpans(body) : protobufSpans(body)));
+    }
+    res.writeHead(200, { 'content-type': contentType.includes('json') ? 'application/json' : contentType });
+    res.end(contentType.includes('json') ? '{}' : '');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    spans,
+    count,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+type JsonValue = {
+  stringValue?: string;
+  intValue?: string | number;
+  boolValue?: boolean;
+  doubleValue?: number;
+};
+type JsonAttr = { key: string; value: JsonValue };
+
+function jsonAttrs(list: readonly JsonAttr[] | undefined): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const { key, value } of list ?? []) {
+    out[key] = value.stringValue ?? value.boolValue ?? value.doubleValue ?? Number(value.intValue);
+  }
+  return out;
+}
+
+/** OTLP/JSON: ids are hex strings (the OTLP spec's JSON mapping). */
+function jsonSpans(body: Buffer): ReceivedSpan[] {
+  const request = JSON.parse(body.toString('utf8')) as {
+    resourceSpans: {
+      resource?: { attributes?: JsonAttr[] };
+      scopeSpans: {
+        spans: {
+          traceId: string;
+          spanId: string;
+          parentSpanId?: string;
+          name: string;
+          attributes?: JsonAttr[];
+          status?: { code?: number };
+          events?: { name: string }[];
+        }[];
+      }[];
+    }[];
+  };
+  return request.resourceSpans.flatMap((rs) =>
+    rs.scopeSpans.flatMap((ss) =>
+      ss.spans.map((s) => ({
+        traceId: s.traceId,
+        spanId: s.spanId,
+        parentSpanId: s.parentSpanId ?? '',
+        name: s.name,
+        attributes: jsonAttrs(s.attributes),
+        statusCode: s.status?.code ?? 0,
+        events: (s.events ?? []).map((e) => e.name),
+        resource: jsonAttrs(rs.resource?.attributes),
+      })),
+    ),
+  );
+}
+
+/** A protobuf message's fields: number → the values seen (varints as numbers, length-delimited as bytes). */
+type Fields = Map<number, (number | Buffer)[]>;
+
+/** The protobuf wire format, enough for OTLP: varint, 64-bit, length-delimited and 32-bit fields. */
+function fieldsOf(buf: Buffer): Fields {
+  const fields: Fields = new Map();
+  let at = 0;
+  const varint = (): number => {
+    let n = 0;
+    let shift = 1;
+    for (;;) {
+      const b = buf[at++]!;
+      n += (b & 0x7f) * shift;
+      if (b < 0x80) return n;
+      shift *= 128;
+    }
+  };
+  while (at < buf.length) {
+    const tag = varint();
+    const field = Math.floor(tag / 8);
+    const wire = tag & 7;
+    let value: number | Buffer;
+    if (wire === 0) value = varint();
+    else if (wire === 1) {
+      value = buf.subarray(at, at + 8);
+      at += 8;
+    } else if (wire === 2) {
+      const len = varint();
+      value = buf.subarray(at, at + len);
+      at += len;
+    } else if (wire === 5) {
+      value = buf.subarray(at, at + 4);
+      at += 4;
+    } else throw new Error(`protobuf wire type ${wire} at byte ${at}`);
+    const list = fields.get(field) ?? [];
+    list.push(value);
+    fields.set(field, list);
+  }
+  return fields;
+}
+
+const bytes = (f: Fields, n: number): Buffer[] => (f.get(n) ?? []).filter((v) => Buffer.isBuffer(v));
+const text = (f: Fields, n: number): string => bytes(f, n)[0]?.toString('utf8') ?? '';
+
+/** KeyValue {key = 1; AnyValue value = 2}; AnyValue {string 1, bool 2, int 3, double 4}. */
+function protobufAttrs(list: Buffer[]): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const kv of list) {
+    const f = fieldsOf(kv);
+    const value = fieldsOf(bytes(f, 2)[0] ?? Buffer.alloc(0));
+    if (value.has(1)) out[text(f, 1)] = text(value, 1);
+    else if (value.has(2)) out[text(f, 1)] = value.get(2)![0] === 1;
+    else if (value.has(3)) out[text(f, 1)] = value.get(3)![0] as number;
+    else if (value.has(4)) out[text(f, 1)] = (value.get(4)![0] as Buffer).readDoubleLE(0);
+  }
+  return out;
+}
+
+/**
+ * ExportTraceServiceRequest {resource_spans = 1}; ResourceSpans {resource 1, scope_spans 2};
+ * ScopeSpans {spans 2}; Span {trace_id 1, span_id 2, parent_span_id 4, name 5, attributes 9,
+ * events 11, status 15}; Status {code 3}; Event {name 2}. Field numbers from opentelemetry-proto.
+ */
+function protobufSpans(body: Buffer): ReceivedSpan[] {
+  const out: ReceivedSpan[] = [];
+  for (const rs of bytes(fieldsOf(body), 1)) {
+    const rsf = fieldsOf(rs);
+    const resource = protobufAttrs(bytes(fieldsOf(bytes(rsf, 1)[0] ?? Buffer.alloc(0)), 1));
+    for (const ss of bytes(rsf, 2)) {
+      for (const span of bytes(fieldsOf(ss), 2)) {
+        const s = fieldsOf(span);
+        const status = fieldsOf(bytes(s, 15)[0] ?? Buffer.alloc(0));
+        out.push({
+          traceId: bytes(s, 1)[0]?.toString('hex') ?? '',
+          spanId: bytes(s, 2)[0]?.toString('hex') ?? '',
+          parentSpanId: bytes(s, 4)[0]?.toString('hex') ?? '',
+          name: text(s, 5),
+          attributes: protobufAttrs(bytes(s, 9)),
+          statusCode: (status.get(3)?.[0] as number | undefined) ?? 0,
+          events: bytes(s, 11).map((e) => text(fieldsOf(e), 2)),
+          resource,
+        });
+      }
+    }
+  }
+  return out;
+}

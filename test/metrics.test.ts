@@ -1,0 +1,115 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type OtlpReceiver, startOtlpReceiver } from '../src/telemetry/test-kit.js';
+import { REPO, tempDir } from './run-cli.js';
+import { call, startUp, type UpProcess, until } from './up-process.js';
+
+const MESH = join(REPO, 'examples', 'retention', 'mesh.yaml');
+const TICKETS = join(REPO, 'examples', 'retention', 'tickets.jsonl');
+const METRICS_TOKEN = 'scrape-3f9c2a7d41b8e6f0';
+
+/** The samples of one metric family in Prometheus text: labels → value. */
+function samples(text: string, name: string): { labels: Record<string, string>; value: number }[] {
+  const out: { labels: Record<string, string>; value: number }[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (m === null || m[1] !== name) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    out.push({ labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+const sum = (list: { value: number }[]) => list.reduce((n, s) => n + s.value, 0);
+
+describe('GET /metrics on a real `up` process', () => {
+  let up: UpProcess;
+  let receiver: OtlpReceiver;
+  let admin: string;
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    up = await startUp([MESH, '--data', join(tempDir('metrics'), 'data'), '--input', TICKETS], {
+      env: {
+        MESHWARDEN_METRICS_TOKEN: METRICS_TOKEN,
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_METRIC_EXPORT_INTERVAL: '200',
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+      },
+    });
+    admin = up.token!;
+    // The retention run settles: 3316's big credit waits for approval, 8841's loop is held.
+    const holds = async () =>
+      (await call(up, admin, 'GET', '/holds')).body.holds as { rule: string | null; stage: string }[];
+    await until(async () => (await holds()).some((h) => h.rule === 'big-credit'), 'the big-credit hold');
+    await until(async () => (await holds()).some((h) => h.stage === 'loop'), 'the loop hold');
+  });
+
+  afterAll(async () => {
+    if (up !== undefined) expect(await up.stop()).toBe(0);
+    await receiver?.close();
+  });
+
+  const scrape = (token: string | undefined) =>
+    fetch(`${up.url}/metrics`, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
+
+  it('asks for its own token: none, a wrong one and a pilot admin token are 401', async () => {
+    for (const token of [undefined, 'scrape-wrong-token-0000', admin]) {
+      const res = await scrape(token);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toContain('Bearer');
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('MW_API_UNAUTHENTICATED');
+    }
+  });
+
+  it('serves the Prometheus text format, its counts those of the run', async () => {
+    const res = await scrape(METRICS_TOKEN);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const text = await res.text();
+    const stats = (await call(up, admin, 'GET', '/stats')).body.counts as {
+      messages: Record<string, number>;
+      effects: Record<string, number>;
+      deadLetters: number;
+    };
+    const decisions = samples(text, 'meshwarden_gate_decisions_total');
+    const counted = (kind: string, verdict: string) =>
+      sum(decisions.filter((s) => s.labels.kind === kind && s.labels.verdict === verdict));
+    expect(counted('message', 'deliver')).toBe(stats.messages.admitted);
+    expect(counted('message', 'deny')).toBe(stats.messages.denied);
+    expect(counted('message', 'hold')).toBe(stats.messages.held);
+    expect(counted('message', 'quarantine')).toBe(stats.messages.quarantined);
+    expect(counted('effect', 'deliver')).toBe(stats.effects.executed + stats.effects.failed);
+    expect(counted('effect', 'hold')).toBe(stats.effects.held);
+    // The labels say who and why: the big credit held by its approval rule, from discount.
+    expect(decisions).toContainEqual({
+      labels: { verdict: 'hold', stage: 'approval', rule: 'big-credit', agent: 'discount', kind: 'effect' },
+      value: 1,
+    });
+    const gate = samples(text, 'meshwarden_gate_duration_seconds_count');
+    // Every decision the gate made was timed; input refused before it (stage ingress) was not.
+    expect(sum(gate)).toBe(sum(decisions.filter((s) => s.labels.stage !== 'ingress')));
+    expect(sum(decisions.filter((s) => s.labels.stage === 'ingress'))).toBeGreaterThan(0);
+    const holds = (await call(up, admin, 'GET', '/holds')).body.holds as unknown[];
+    expect(samples(text, 'meshwarden_holds_pending')[0]?.value).toBe(holds.length);
+    expect(samples(text, 'meshwarden_dead_letters_total')[0]?.value).toBe(stats.deadLetters);
+    expect(sum(samples(text, 'meshwarden_ledger_commit_entries_sum'))).toBeGreaterThanOrEqual(sum(decisions));
+    const deliveries = samples(text, 'meshwarden_agent_delivery_duration_seconds_count');
+    expect(deliveries.some((s) => s.labels.agent === 'churn@2.0.1' && s.labels.outcome === 'delivered')).toBe(
+      true,
+    );
+  });
+
+  it('exports the same instruments over OTLP, and the spans', async () => {
+    await until(
+      async () => receiver.requests.some((r) => r.path === '/v1/metrics' && r.bytes > 0),
+      'an OTLP metrics export',
+    );
+    await until(async () => receiver.spans.length > 0, 'an OTLP trace export');
+    expect(receiver.requests.find((r) => r.path === '/v1/metrics')?.contentType).toBe(
+      'application/x-protobuf',
+    );
+    expect(receiver.spans.every((s) => s.resource['service.name'] === 'meshwarden')).toBe(true);
+  });
+});
