@@ -141,6 +141,45 @@ describe('HTTP API against a real `up` process', () => {
     expect(why.chain[0].sentBy).toBe('pilot:pilot');
   });
 
+  it("continues a caller's W3C trace: the case's messages carry the caller's trace id", async () => {
+    const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const caller = `00-${trace}-00f067aa0ba902b7-01`;
+    const send = (traceparent: string) =>
+      fetch(`${up.api}/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens.pilot}`, 'content-type': 'application/json', traceparent },
+        body: JSON.stringify({
+          type: 'ticket.opened.v1',
+          subject: 'account:6161',
+          data: { subject: 'Hi', text: 'A question', from: 'kim@example.com' },
+        }),
+      }).then(async (r) => ({ status: r.status, id: ((await r.json()) as { id: string }).id }));
+    const sent = await send(caller);
+    const garbled = await send('00-not-a-trace-01');
+    expect([sent.status, garbled.status]).toEqual([202, 202]);
+    const envelopes = async () =>
+      (await runCli(['audit', 'export', '--data', data])).stdout
+        .split('\n')
+        .filter((line) => line.includes('"kind":"decision"'))
+        .map(
+          (line) =>
+            JSON.parse(line).data.envelope as { id: string; correlationid: string; traceparent: string },
+        )
+        .filter((e) => e !== undefined);
+    // The case reaches its second hop (sentiment's score), which inherits the trace.
+    let found: Awaited<ReturnType<typeof envelopes>> = [];
+    await until(async () => {
+      found = (await envelopes()).filter((e) => e.correlationid === sent.id);
+      return found.length >= 2;
+    }, 'the case past its first hop');
+    expect(found.find((e) => e.id === sent.id)?.traceparent).toBe(caller);
+    for (const e of found) expect(e.traceparent.slice(3, 35)).toBe(trace);
+    // A malformed traceparent is ignored (W3C): the case gets a trace of its own.
+    const own = (await envelopes()).find((e) => e.id === garbled.id)!;
+    expect(own.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(own.traceparent.slice(3, 35)).not.toBe(trace);
+  });
+
   it('quarantines a message whose causationid names no effect of its subject, and keeps the claim', async () => {
     const found = (await call(up, tokens.viewer, 'GET', '/search?q=account:1203')).body.results;
     const credit = found.find((r: { type: string }) => r.type === 'credit.issue');

@@ -26,6 +26,8 @@ export type RootMessage = IngressMessage & {
   readonly sentBy?: string;
   /** Sent by an outside caller (a `partner` token): the gate lets it reach only the exposed agent it addresses. */
   readonly partner?: boolean;
+  /** The caller's W3C `traceparent` (an HTTP header): the case continues the caller's trace. */
+  readonly traceparent?: string;
 };
 
 /**

@@ -8,6 +8,7 @@ import {
   hopDigest,
   type JsonValue,
   parseSource,
+  traceIdOf,
 } from '../envelope/index.js';
 import type { AgentSpec } from '../policy/index.js';
 import { createEnvelopeParts } from './envelope-parts.js';
@@ -34,6 +35,8 @@ export type EnvelopeFactory = {
       target?: string;
       /** Claimed by the outside; the gate checks it (loop stage). */
       causationid?: string;
+      /** A caller's W3C trace context: the case continues the caller's trace (ignored when malformed). */
+      traceparent?: string;
     },
   ): Envelope;
   /** A message or effect request caused by `parent`, emitted by `agent`. */
@@ -92,7 +95,12 @@ export function createEnvelopeFactory(opts: {
       e.subject = input.subject;
       if (input.target !== undefined) e.target = input.target;
       e.time = timeOf(now);
-      e.traceparent = caseTraceparent(id, id);
+      // W3C trace context: a caller's valid traceparent is kept, so the case is a part of the caller's
+      // trace (its decision's span under the caller's span, telemetry/spans.ts); else the case's own.
+      e.traceparent =
+        input.traceparent !== undefined && traceIdOf(input.traceparent) !== undefined
+          ? input.traceparent
+          : caseTraceparent(id, id);
       e.type = input.type;
       return e;
     },

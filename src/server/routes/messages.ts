@@ -67,6 +67,10 @@ export async function messageRoutes(app: FastifyInstance, deps: ApiDeps): Promis
         ...(body.to === undefined ? {} : { target: body.to }),
         ...(body.causationid === undefined ? {} : { causationid: body.causationid }),
         ...(partner ? { sentBy: `partner:${caller.name}`, partner } : { sentBy: pilotActor(caller.name) }),
+        // W3C trace context: the case continues the caller's trace (a malformed header is ignored).
+        ...(typeof request.headers.traceparent === 'string'
+          ? { traceparent: request.headers.traceparent }
+          : {}),
       });
       const { verdict } = entry.data as { verdict: unknown };
       return reply.code(202).send({ id: entry.msgId, verdict });
