@@ -1,13 +1,15 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { JsonObject } from '../envelope/index.js';
 import type { LedgerRecord } from '../ledger/index.js';
-import type { AlertRoute, AlertsPolicy, Policy } from '../policy/index.js';
+import type { AlertSinkSpec, AlertsPolicy, Policy } from '../policy/index.js';
 import { createCatchUp } from './alert-catch-up.js';
-import { decideAlert, EMPTY_ROUTE, type RouteMemory } from './alert-decide.js';
+import type { RouteMemory } from './alert-decide.js';
 import { type AlarmInput, alarmOf } from './alert-input.js';
 import { createSendQueue } from './alert-queue.js';
-import { type AlertOutcomeName, alertMessageOf, alertSentRecord, deliveryEvent } from './alert-records.js';
-import type { AlertMessage, AlertSink } from './alert-sink.js';
+import { type AlertOutcomeName, alertSentRecord, deliveryEvent } from './alert-records.js';
+import { type AlertJob, createRouteOne } from './alert-route.js';
+import type { AlertMessage, AlertSink, SinkResult } from './alert-sink.js';
 import { runtimeError } from './errors.js';
 import type { MeshEvent } from './events.js';
 import { createHoldExpiry } from './hold-expiry.js';
@@ -16,11 +18,14 @@ export { ALERT_SENT } from './alert-records.js';
 
 /** Alerts sent at once, over all sinks: a slow receiver holds these, never the gate. */
 const IN_FLIGHT = 4;
-/** How long closing waits for alerts still queued or in flight. */
+/** How long closing waits for alerts still queued or in flight before it aborts them. */
 const CLOSE_WAIT_MS = 10_000;
+/** How long closing then waits for aborted sends to record their outcome. */
+const ABORT_WAIT_MS = 2_000;
 
 export type AlerterDeps = {
   readonly policy: () => Policy;
+  /** The sinks built from the policy the process started with (its `alerts.sinks`, if any). */
   readonly sinks: ReadonlyMap<string, AlertSink>;
   /** Appends an alert's entry in a partition's chain (the one that raised it). */
   readonly append: (record: LedgerRecord, partition: number) => Promise<unknown>;
@@ -32,6 +37,8 @@ export type AlerterDeps = {
   readonly clock: () => number;
   readonly newId: () => string;
   readonly log: Logger;
+  /** How long close() waits before aborting sends (default 10 s); tests shorten it. */
+  readonly closeWaitMs?: number;
 };
 
 export type Alerter = {
@@ -39,32 +46,41 @@ export type Alerter = {
   offer(event: MeshEvent): void;
   /** Alerts queued or in flight. */
   pending(): number;
-  /** Stops intake and timers, waits (bounded) for what is queued. Idempotent. */
+  /**
+   * Stops intake and timers, waits (bounded) for what is queued, aborts what is still in flight
+   * (recorded as failed), and waits for every outcome to be recorded. Idempotent.
+   */
   close(): Promise<void>;
 };
 
-type Job = { readonly message: AlertMessage; readonly sink: AlertSink; readonly route: AlertRoute };
+/** A sink spec's digest: a reload that changes it reaches a sink this process was not started with. */
+function digestOf(spec: AlertSinkSpec | undefined): string {
+  return spec === undefined ? '' : createHash('sha256').update(JSON.stringify(spec)).digest('hex');
+}
 
 /**
- * The shell around decideAlert: turns mesh events into alerts per route, holds back duplicates and
- * what is past a route's rate (counted, and said by the next alert), queues the rest up to
- * `alerts.queue` (past it: counted and recorded as overflow), sends a few at a time, and records
- * every outcome as an `alert.sent` entry and an `alert-delivery` event. A final failure is also a
- * `dead-letter` event, where pilots see dead letters.
+ * The shell around decideAlert: turns mesh events into alerts per route (alert-route.ts), sends a
+ * few at a time, and records every outcome as an `alert.sent` entry and an `alert-delivery`
+ * event. A final failure is also a `dead-letter` event, where pilots see dead letters.
  */
 export function createAlerter(deps: AlerterDeps): Alerter {
   const { log, clock, publish } = deps;
   const memory = new Map<string, RouteMemory>();
+  const abort = new AbortController();
+  const recording = new Set<Promise<unknown>>();
   let closed = false;
   const alerts = (): AlertsPolicy | undefined => deps.policy().alerts;
+  const started = new Map([...(alerts()?.sinks ?? new Map()).entries()].map(([n, s]) => [n, digestOf(s)]));
 
-  const record = (m: AlertMessage, outcome: AlertOutcomeName, attempts: number, error?: JsonObject) =>
-    deps.append(alertSentRecord(clock(), m, outcome, attempts, error), m.partition).catch((err: unknown) => {
-      log.error({ err, alert: m.id, route: m.route }, 'alert outcome not recorded');
-    });
+  const record = (m: AlertMessage, outcome: AlertOutcomeName, attempts: number, error?: JsonObject) => {
+    const done = deps
+      .append(alertSentRecord(clock(), m, outcome, attempts, error), m.partition)
+      .catch((err: unknown) => log.error({ err, alert: m.id, route: m.route }, 'alert outcome not recorded'))
+      .finally(() => recording.delete(done));
+    recording.add(done);
+  };
 
-  const send = async ({ message: m, sink, route }: Job) => {
-    const result = await sink.send(m);
+  const outcome = ({ message: m, route }: AlertJob, result: SinkResult) => {
     if (result.ok) {
       record(m, 'sent', result.attempts);
       return publish(deliveryEvent(clock(), route, m.event, 'sent', result.attempts));
@@ -79,45 +95,36 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     const msgId = m.msgId ?? m.id;
     publish({ type: 'dead-letter', at: clock(), msgId, worker: `alert:${m.route}`, code, message });
   };
-  const queue = createSendQueue<Job>(() => alerts()?.queue ?? 0, IN_FLIGHT, send);
-
-  /** `resent`: a held alert sent late (catch-up), which its route counted among those held back. */
-  const routeOne = (
-    settings: AlertsPolicy,
-    route: AlertRoute,
-    alarm: AlarmInput,
-    now: number,
-    resent = false,
-  ) => {
-    const decided = decideAlert(route, memory.get(route.id) ?? EMPTY_ROUTE, alarm.event, alarm.key, now);
-    if (!decided.send) {
-      if (decided.reason === 'rate') catchUp.held(route, alarm);
-      // A held alert held again is still one: counted and told once.
-      if (resent)
-        return memory.set(route.id, { ...decided.memory, suppressed: decided.memory.suppressed - 1 });
-      memory.set(route.id, decided.memory);
-      return publish(deliveryEvent(now, route, alarm.event, 'suppressed', 0, decided.reason));
-    }
-    memory.set(route.id, decided.memory);
-    const partition = alarm.partition ?? (alarm.subject === undefined ? 0 : deps.partitionOf(alarm.subject));
-    const mesh = deps.policy().mesh;
-    const others = decided.suppressed - (resent ? 1 : 0);
-    const message = alertMessageOf(deps.newId(), mesh, settings, route, alarm, partition, others);
-    const sink = deps.sinks.get(route.sink);
-    if (sink === undefined) {
-      // A reload named a sink this process was not started with: recorded and told, not dropped.
-      const error = runtimeError('MW_RUNTIME_ALERT_SINK', { route: route.id, sink: route.sink });
-      log.warn({ route: route.id, sink: route.sink }, 'alert route names a sink not started');
-      record(message, 'failed', 0, { code: error.code, message: error.message });
-      return publish(deliveryEvent(now, route, alarm.event, 'failed', 0));
-    }
-    if (queue.offer({ message, sink, route })) return;
-    // The queue is full: recorded, counted into the route's next alert, and told; never silent.
-    const m = memory.get(route.id)!;
-    memory.set(route.id, { ...m, suppressed: m.suppressed + 1 + others });
-    record(message, 'overflow', 0);
-    if (!resent) publish(deliveryEvent(now, route, alarm.event, 'suppressed', 0, 'overflow'));
+  // A sink is public API: one that throws is logged and its alert recorded as failed, never fatal.
+  const threw = (job: AlertJob, err: unknown) => {
+    log.error({ err, alert: job.message.id, sink: job.message.sink }, 'alert sink threw');
+    const error = runtimeError('MW_RUNTIME_ALERT_SINK_THREW', { sink: job.message.sink });
+    outcome(job, { ok: false, attempts: 1, error });
   };
+  const queue = createSendQueue<AlertJob>(
+    () => alerts()?.queue ?? 0,
+    IN_FLIGHT,
+    async (job) => outcome(job, await job.sink.send(job.message, abort.signal)),
+    threw,
+  );
+
+  const routeOne = createRouteOne({
+    memory,
+    queue,
+    sinkOf: (settings, name) => {
+      const sink = deps.sinks.get(name);
+      return sink !== undefined && digestOf(settings.sinks.get(name)) === started.get(name)
+        ? sink
+        : undefined;
+    },
+    heldByRate: (route, alarm) => catchUp.held(route, alarm),
+    record,
+    publish,
+    mesh: () => deps.policy().mesh,
+    partitionOf: deps.partitionOf,
+    newId: deps.newId,
+    log,
+  });
 
   const raise = (alarm: AlarmInput) => {
     const settings = alerts();
@@ -142,6 +149,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
   return {
     offer(event) {
       if (closed) return;
+      if (event.type === 'released') return expiry.released(event.msgId);
       const alarm = alarmOf(event);
       if (alarm !== undefined) raise(alarm);
     },
@@ -151,8 +159,12 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       closed = true;
       expiry.close();
       catchUp.close();
-      if (!(await queue.drain(CLOSE_WAIT_MS)))
-        log.warn({ pending: queue.pending() }, 'alerts still pending at close');
+      if (!(await queue.drain(deps.closeWaitMs ?? CLOSE_WAIT_MS))) {
+        log.warn({ pending: queue.pending() }, 'alerts still pending at close: aborted');
+        abort.abort();
+        await queue.drain(ABORT_WAIT_MS);
+      }
+      while (recording.size > 0) await Promise.all(recording);
     },
   };
 }

@@ -48,7 +48,8 @@ export type MeshOptions = {
   readonly concurrency?: number;
   /**
    * The sinks the policy's `alerts.sinks` name, built by the shell (interop/alerts/): alarms this
-   * mesh raises are routed to them (alerter.ts). Without it, nothing is alerted.
+   * mesh raises are routed to them (alerter.ts). Without it, a route is recorded as failed
+   * (MW_RUNTIME_ALERT_SINK), never silently dropped.
    */
   readonly alertSinks?: ReadonlyMap<string, AlertSink>;
   /**
@@ -188,25 +189,24 @@ export function createMesh(opts: MeshOptions): Mesh {
     ...(ownership === undefined ? {} : { owns: ownership.owns }),
   });
   const pilot = opts.cluster === undefined ? localPilot : routedPilot(localPilot, opts.cluster.routePilot);
-  const alerter =
-    opts.alertSinks === undefined
-      ? undefined
-      : createAlerter({
-          policy: () => active.policy,
-          sinks: opts.alertSinks,
-          append: (record, partition) => ledger.append(record, partition),
-          publish,
-          partitionOf: router.owner,
-          stillHeld: (msgId) => heldIn(partitions, ownership).some((h) => h.msgId === msgId),
-          clock,
-          newId: () => factory.id(),
-          log: log.child({ part: 'alerts' }),
-        });
+  // Always there, so a reload that adds `alerts:` routes fails loudly (MW_RUNTIME_ALERT_SINK) rather
+  // than alerting nothing; it hears only alarms, so decisions cost nothing more (events.ts).
+  const alerter = createAlerter({
+    policy: () => active.policy,
+    sinks: opts.alertSinks ?? new Map(),
+    append: (record, partition) => ledger.append(record, partition),
+    publish,
+    partitionOf: router.owner,
+    stillHeld: (msgId) => heldIn(partitions, ownership).some((h) => h.msgId === msgId),
+    clock,
+    newId: () => factory.id(),
+    log: log.child({ part: 'alerts' }),
+  });
   // The alerter hears only what this node decided: the owner of a partition raises its alerts.
-  if (alerter !== undefined) events.subscribe(alerter.offer);
+  events.subscribeAlarms(alerter.offer);
   const close = async () => {
     await life.close();
-    await alerter?.close();
+    await alerter.close();
   };
   const node =
     ownership === undefined
