@@ -87,8 +87,8 @@ describe('alarms from outside the gate', () => {
     const rx = await startReceiver();
     const dir = writeMesh(
       `${rx.url}/hook`,
-      ['approvals:', '  - { id: all, when: \'msg.type == "job.v1"\', timeout: 3s }'],
-      ['  holdExpiring: 2500ms', '  routes:', '    - { id: late, on: [hold.expiring], sink: hook }'],
+      ['approvals:', '  - { id: all, when: \'msg.type == "job.v1"\', timeout: 2s }'],
+      ['  holdExpiring: 1990ms', '  routes:', '    - { id: late, on: [hold.expiring], sink: hook }'],
     );
     const o = await open(dir);
     const entry = await o.mesh.inject('in', { type: 'job.v1', subject: 'job:2', data: {} });
