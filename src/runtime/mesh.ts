@@ -52,6 +52,8 @@ export type MeshOptions = {
    * (MW_RUNTIME_ALERT_SINK), never silently dropped.
    */
   readonly alertSinks?: ReadonlyMap<string, AlertSink>;
+  /** How long closing waits for alerts in flight before it aborts them (default 10 s). */
+  readonly alertCloseWaitMs?: number;
   /**
    * Distributed mode: the mesh's bus (JetStream), this node's name, its replies, and how a pilot's
    * action on a partition another node owns reaches that node. The mesh then decides only for the
@@ -201,6 +203,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     clock,
     newId: () => factory.id(),
     log: log.child({ part: 'alerts' }),
+    ...(opts.alertCloseWaitMs === undefined ? {} : { closeWaitMs: opts.alertCloseWaitMs }),
   });
   // The alerter hears only what this node decided: the owner of a partition raises its alerts.
   events.subscribeAlarms(alerter.offer);

@@ -102,6 +102,8 @@ export async function openMesh(opts: {
    * now: a missing one fails the start. Without it, nothing is alerted.
    */
   alertSinks?: AlertSinkFactory;
+  /** How long closing waits for alerts in flight before it aborts them (default 10 s); tests shorten it. */
+  alertCloseWaitMs?: number;
 }): Promise<OpenMeshResult> {
   const transports = opts.transports ?? [];
   const loaded = await loadPolicy(opts.meshFile, readerOf(transports));
@@ -168,7 +170,10 @@ async function openOnLedger(
   policy: Policy,
   modules: LoadedModules,
   durability: Durability,
-  opts: Pick<OpenOptions, 'clock' | 'retry' | 'transports' | 'log' | 'ledgerAt' | 'cluster' | 'sinks'>,
+  opts: Pick<
+    OpenOptions,
+    'clock' | 'retry' | 'transports' | 'log' | 'ledgerAt' | 'cluster' | 'sinks' | 'alertCloseWaitMs'
+  >,
 ): Promise<OpenMeshResult> {
   // Every chain belongs to one partition for good: another count would put subjects in other chains.
   const recorded = await recordedPartitions(ledger);
@@ -194,6 +199,7 @@ async function openOnLedger(
     clock,
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
     ...(opts.sinks === undefined ? {} : { alertSinks: opts.sinks }),
+    ...(opts.alertCloseWaitMs === undefined ? {} : { alertCloseWaitMs: opts.alertCloseWaitMs }),
   });
   const close = async () => {
     await mesh.close();
@@ -256,7 +262,7 @@ async function openClusterNode(
   ledger: Ledger,
   policy: Policy,
   modules: LoadedModules,
-  opts: Pick<OpenOptions, 'clock' | 'retry' | 'transports' | 'log' | 'sinks'> & {
+  opts: Pick<OpenOptions, 'clock' | 'retry' | 'transports' | 'log' | 'sinks' | 'alertCloseWaitMs'> & {
     cluster: ClusterOptions;
     ledgerAt: string;
   },
@@ -275,6 +281,7 @@ async function openClusterNode(
     ...(opts.clock === undefined ? {} : { clock: opts.clock }),
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
     ...(opts.sinks === undefined ? {} : { alertSinks: opts.sinks }),
+    ...(opts.alertCloseWaitMs === undefined ? {} : { alertCloseWaitMs: opts.alertCloseWaitMs }),
     cluster: { ...link.router, name: link.node, routePilot: (action) => control!.route(action) },
   });
   control = serveClusterControl({
