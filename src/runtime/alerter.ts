@@ -58,6 +58,15 @@ function digestOf(spec: AlertSinkSpec | undefined): string {
   return spec === undefined ? '' : createHash('sha256').update(JSON.stringify(spec)).digest('hex');
 }
 
+/** The sink a route names, only while its spec is the one the process started with (`started`). */
+function sinkLookup(sinks: ReadonlyMap<string, AlertSink>, started: AlertsPolicy | undefined) {
+  const digests = new Map([...(started?.sinks ?? new Map()).entries()].map(([n, s]) => [n, digestOf(s)]));
+  return (settings: AlertsPolicy, name: string): AlertSink | undefined => {
+    const sink = sinks.get(name);
+    return sink !== undefined && digestOf(settings.sinks.get(name)) === digests.get(name) ? sink : undefined;
+  };
+}
+
 /**
  * The shell around decideAlert: turns mesh events into alerts per route (alert-route.ts), sends a
  * few at a time, and records every outcome as an `alert.sent` entry and an `alert-delivery`
@@ -70,8 +79,6 @@ export function createAlerter(deps: AlerterDeps): Alerter {
   const recording = new Set<Promise<unknown>>();
   let closed = false;
   const alerts = (): AlertsPolicy | undefined => deps.policy().alerts;
-  const started = new Map([...(alerts()?.sinks ?? new Map()).entries()].map(([n, s]) => [n, digestOf(s)]));
-
   const record = (m: AlertMessage, outcome: AlertOutcomeName, attempts: number, error?: JsonObject) => {
     const done = deps
       .append(alertSentRecord(clock(), m, outcome, attempts, error), m.partition)
@@ -111,12 +118,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
   const routeOne = createRouteOne({
     memory,
     queue,
-    sinkOf: (settings, name) => {
-      const sink = deps.sinks.get(name);
-      return sink !== undefined && digestOf(settings.sinks.get(name)) === started.get(name)
-        ? sink
-        : undefined;
-    },
+    sinkOf: sinkLookup(deps.sinks, alerts()),
     heldByRate: (route, alarm) => catchUp.held(route, alarm),
     record,
     publish,
