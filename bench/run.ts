@@ -5,6 +5,7 @@
 // and PostgreSQL; it writes its results under `cluster` in the same file.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { alertsCost } from './alerts.ts';
 import { benchCluster } from './cluster-report.ts';
 import { durabilityCost, durabilityRows } from './durability.ts';
 import { gateLatency } from './gate.ts';
@@ -39,6 +40,10 @@ progress(
   `meshwarden: the same ${sizes.pipelines.toLocaleString('en')} pipelines, partitions: 2 in one process …`,
 );
 const partitions2 = await runPipelines(sizes.pipelines, 1_000, 2_000, undefined, 2);
+progress(
+  `meshwarden: ${sizes.pipelines.toLocaleString('en')} pipelines, nobody listening, without and with alerts: …`,
+);
+const alerts = await alertsCost(sizes.pipelines, quick ? 3 : 5);
 progress(`meshwarden: ${sizes.latency.toLocaleString('en')} pipelines, 4 in flight, for latency …`);
 const latency = await runPipelines(sizes.latency, 1_000, 4);
 progress(`gate: ${sizes.decisions.toLocaleString('en')} decisions over 100,000 entities …`);
@@ -61,6 +66,7 @@ const results = {
   limit,
   meshwarden: { ...meshwarden, ratioToLimit: round(meshwarden.hopsPerSecond / limit.hopsPerSecond, 2) },
   partitions2,
+  alerts,
   latency,
   gate,
   peers,
@@ -81,6 +87,11 @@ const rows: [string, string, string][] = [
     'meshwarden: guarded hops/s, partitions: 2',
     fmt(partitions2.hopsPerSecond),
     'two partitions, one process (bench/mesh/mesh-p2.yaml)',
+  ],
+  [
+    'meshwarden: guarded hops/s, no listener / with alerts:',
+    `${fmt(alerts.withoutAlerts)} / ${fmt(alerts.withAlerts)}`,
+    'an alerts route must cost nothing (bench/alerts.ts)',
   ],
   [
     'meshwarden: pipeline p50 / p99 ms, saturated',
