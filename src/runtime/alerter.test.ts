@@ -5,6 +5,7 @@ import type { AlertRoute, AlertSinkSpec, AlertsPolicy, Policy } from '../policy/
 import type { AlertSink, SinkResult } from './alert-sink.js';
 import { createAlerter } from './alerter.js';
 import type { MeshEvent } from './events.js';
+import type { Timers } from './hold-expiry.js';
 
 const NOW = 1_700_000_000_000;
 const log = pino({ level: 'silent' });
@@ -35,7 +36,12 @@ function policyWith(alerts: Partial<AlertsPolicy>): Policy {
 }
 
 /** An alerter over `sink`, with a policy the test may swap, and what it records and publishes. */
-function harness(sink: AlertSink, policy: Policy, closeWaitMs?: number) {
+function harness(
+  sink: AlertSink,
+  policy: Policy,
+  closeWaitMs?: number,
+  time: { clock?: () => number; timers?: Timers } = {},
+) {
   const current = { policy };
   const records: LedgerRecord[] = [];
   const events: MeshEvent[] = [];
@@ -50,7 +56,8 @@ function harness(sink: AlertSink, policy: Policy, closeWaitMs?: number) {
     publish: (e) => events.push(e),
     partitionOf: () => 0,
     stillHeld: () => true,
-    clock: () => NOW,
+    clock: time.clock ?? (() => NOW),
+    ...(time.timers === undefined ? {} : { timers: time.timers }),
     newId: () => `a${++n}`,
     log,
     ...(closeWaitMs === undefined ? {} : { closeWaitMs }),
@@ -83,6 +90,29 @@ describe('createAlerter', () => {
     h.alarm('breaker.closed', 'b');
     await h.alerter.close();
     expect(seen).toEqual(['breaker.opened a', 'breaker.closed a', 'breaker.closed b']);
+  });
+
+  it('a storm past the rate: once a token is back, the latest held alert is sent, counting the others', async () => {
+    let now = NOW;
+    const due: { at: number; fn: () => void }[] = [];
+    const timers: Timers = {
+      setTimeout: (fn, ms) => due.push({ at: now + ms, fn }),
+      clearTimeout: () => {},
+    };
+    const seen: string[] = [];
+    const rated = { ...route, rate: { intervalMs: 60_000, burst: 1, text: '1/min' } };
+    const h = harness(okSink(seen), policyWith({ routes: [rated] }), undefined, { clock: () => now, timers });
+    for (let i = 0; i < 10; i++) h.alarm('hold.created', `m${i}`);
+    expect(seen).toEqual(['hold.created m0']);
+    for (let i = 0; i < 5 && due.length > 0; i++) {
+      const next = due.shift()!;
+      now = next.at;
+      next.fn();
+    }
+    await h.alerter.close();
+    expect(seen).toEqual(['hold.created m0', 'hold.created m9']);
+    // Ten in all: one, then the latest carrying the eight others.
+    expect(h.records.map((r) => r.data.suppressed)).toEqual([0, 8]);
   });
 
   it('a resolve is never overflowed by a full queue', async () => {

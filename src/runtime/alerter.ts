@@ -1,18 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { JsonObject } from '../envelope/index.js';
 import type { LedgerRecord } from '../ledger/index.js';
 import type { AlertSinkSpec, AlertsPolicy, Policy } from '../policy/index.js';
 import { createCatchUp } from './alert-catch-up.js';
 import type { RouteMemory } from './alert-decide.js';
 import { type AlarmInput, alarmOf } from './alert-input.js';
+import { createAlertOutcomes } from './alert-outcome.js';
 import { createSendQueue } from './alert-queue.js';
-import { type AlertOutcomeName, alertSentRecord, deliveryEvent } from './alert-records.js';
 import { type AlertJob, createRouteOne } from './alert-route.js';
-import type { AlertMessage, AlertSink, SinkResult } from './alert-sink.js';
-import { runtimeError } from './errors.js';
+import type { AlertSink } from './alert-sink.js';
 import type { MeshEvent } from './events.js';
-import { createHoldExpiry } from './hold-expiry.js';
+import { createHoldExpiry, type Timers } from './hold-expiry.js';
 
 export { ALERT_SENT } from './alert-records.js';
 
@@ -39,6 +37,8 @@ export type AlerterDeps = {
   readonly log: Logger;
   /** How long close() waits before aborting sends (default 10 s); tests shorten it. */
   readonly closeWaitMs?: number;
+  /** The catch-up's and hold.expiring's timers (Node's by default); tests move time with their own. */
+  readonly timers?: Timers;
 };
 
 export type Alerter = {
@@ -76,38 +76,9 @@ export function createAlerter(deps: AlerterDeps): Alerter {
   const { log, clock, publish } = deps;
   const memory = new Map<string, RouteMemory>();
   const abort = new AbortController();
-  const recording = new Set<Promise<unknown>>();
   let closed = false;
   const alerts = (): AlertsPolicy | undefined => deps.policy().alerts;
-  const record = (m: AlertMessage, outcome: AlertOutcomeName, attempts: number, error?: JsonObject) => {
-    const done = deps
-      .append(alertSentRecord(clock(), m, outcome, attempts, error), m.partition)
-      .catch((err: unknown) => log.error({ err, alert: m.id, route: m.route }, 'alert outcome not recorded'))
-      .finally(() => recording.delete(done));
-    recording.add(done);
-  };
-
-  const outcome = ({ message: m, route }: AlertJob, result: SinkResult) => {
-    if (result.ok) {
-      record(m, 'sent', result.attempts);
-      return publish(deliveryEvent(clock(), route, m.event, 'sent', result.attempts));
-    }
-    const { code, message } = result.error;
-    log.warn(
-      { alert: m.id, route: m.route, sink: m.sink, code, attempts: result.attempts },
-      'alert not delivered',
-    );
-    record(m, 'failed', result.attempts, { code, message });
-    publish(deliveryEvent(clock(), route, m.event, 'failed', result.attempts));
-    const msgId = m.msgId ?? m.id;
-    publish({ type: 'dead-letter', at: clock(), msgId, worker: `alert:${m.route}`, code, message });
-  };
-  // A sink is public API: one that throws is logged and its alert recorded as failed, never fatal.
-  const threw = (job: AlertJob, err: unknown) => {
-    log.error({ err, alert: job.message.id, sink: job.message.sink }, 'alert sink threw');
-    const error = runtimeError('MW_RUNTIME_ALERT_SINK_THREW', { sink: job.message.sink });
-    outcome(job, { ok: false, attempts: 1, error });
-  };
+  const { record, outcome, threw, recorded } = createAlertOutcomes(deps);
   const queue = createSendQueue<AlertJob>(
     () => alerts()?.queue ?? 0,
     IN_FLIGHT,
@@ -136,9 +107,17 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       if (route.on.includes(alarm.event)) routeOne(settings, route, alarm, now);
     if (alarm.event === 'hold.created') expiry.arm(settings, alarm, now);
   };
-  const expiry = createHoldExpiry({ policy: deps.policy, stillHeld: deps.stillHeld, clock, raise });
+  const timers = deps.timers === undefined ? {} : { timers: deps.timers };
+  const expiry = createHoldExpiry({
+    policy: deps.policy,
+    stillHeld: deps.stillHeld,
+    clock,
+    raise,
+    ...timers,
+  });
   // Once the rate allows, the latest alert a route held back is sent with the count, if no other did.
   const catchUp = createCatchUp({
+    ...timers,
     pending: (route) => memory.get(route.id)?.suppressed ?? 0,
     send: (route, alarm) => {
       const settings = alerts();
@@ -166,7 +145,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
         abort.abort();
         await queue.drain(ABORT_WAIT_MS);
       }
-      while (recording.size > 0) await Promise.all(recording);
+      await recorded();
     },
   };
 }

@@ -14,12 +14,13 @@ export type HoldExpiry = {
   close(): void;
 };
 
+/** Timers the alerter arms (Node's, unref'd, by default): tests pass their own to move time. */
 export type Timers = {
   readonly setTimeout: (fn: () => void, ms: number) => unknown;
   readonly clearTimeout: (timer: unknown) => void;
 };
 
-const NODE_TIMERS: Timers = {
+export const NODE_TIMERS: Timers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
   clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout),
 };
