@@ -322,6 +322,38 @@ describe('a storm', () => {
   });
 });
 
+describe('a crash between an alarm and its alert', () => {
+  it('a breaker open whose page was never sent is paged when the warden starts again, once', async () => {
+    const rx = await startReceiver();
+    const dir = retentionWith([
+      '  sinks:',
+      `    oncall: { type: pagerduty, routingKey: { env: MW_T_PD }, url: "${rx.url}/pd" }`,
+      '  routes:',
+      '    - { id: freezes, on: [breaker.opened, breaker.closed], sink: oncall, severity: critical }',
+    ]);
+    // First run with no sinks built: the opening's alert is recorded as failed, never sent.
+    const first = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
+    if (!first.ok) throw new Error(JSON.stringify(first));
+    await feedFile(first.opened.mesh, join(dir, 'tickets.jsonl'), () => {}, new AbortController().signal);
+    await first.opened.mesh.idle();
+    await first.opened.close();
+    expect(rx.on('/pd').length).toBe(0);
+
+    const again = await openWith(dir, ENV);
+    const [page] = await rx.waitFor('/pd', 1);
+    expect(page!.json).toMatchObject({
+      event_action: 'trigger',
+      payload: { class: 'breaker.opened', component: 'account:8841' },
+    });
+    await again.close();
+    const third = await openWith(dir, ENV);
+    await third.mesh.idle();
+    await third.close();
+    expect(rx.on('/pd').length).toBe(1);
+    await rx.close();
+  });
+});
+
 describe('alert mistakes', () => {
   it('a sink whose secret is not in the environment fails the start with a typed error', async () => {
     const dir = retentionWith([

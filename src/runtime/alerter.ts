@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { LedgerRecord } from '../ledger/index.js';
+import type { LedgerEntry, LedgerRecord } from '../ledger/index.js';
 import type { AlertSinkSpec, AlertsPolicy, Policy } from '../policy/index.js';
+import type { BreakerState } from '../state/index.js';
 import { createCatchUp } from './alert-catch-up.js';
 import type { RouteMemory } from './alert-decide.js';
 import { type AlarmInput, alarmOf } from './alert-input.js';
 import { createAlertOutcomes } from './alert-outcome.js';
 import { createSendQueue } from './alert-queue.js';
+import { lastBreakerAlerts, missingBreakerAlerts } from './alert-reconcile.js';
 import { type AlertJob, createRouteOne } from './alert-route.js';
 import type { AlertSink } from './alert-sink.js';
 import type { MeshEvent } from './events.js';
@@ -46,6 +48,14 @@ export type Alerter = {
   offer(event: MeshEvent): void;
   /** Alerts queued or in flight. */
   pending(): number;
+  /**
+   * At start, after recovery: sends the breaker alerts a crash lost (alert-reconcile.ts), reading
+   * the breakers open now and the `alert.sent` entries.
+   */
+  reconcile(
+    open: readonly { readonly key: string; readonly state: BreakerState }[],
+    sent: AsyncIterable<LedgerEntry>,
+  ): Promise<void>;
   /**
    * Stops intake and timers, waits (bounded) for what is queued, aborts what is still in flight
    * (recorded as failed), and waits for every outcome to be recorded. Idempotent.
@@ -135,6 +145,13 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       if (alarm !== undefined) raise(alarm);
     },
     pending: queue.pending,
+    async reconcile(open, sent) {
+      const settings = alerts();
+      if (settings === undefined || closed) return;
+      const now = clock();
+      const missing = missingBreakerAlerts(settings.routes, open, await lastBreakerAlerts(sent), now);
+      for (const { route, alarm } of missing) routeOne(settings, route, alarm, now);
+    },
     async close() {
       if (closed) return;
       closed = true;

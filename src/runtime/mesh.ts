@@ -5,7 +5,7 @@ import type { Policy } from '../policy/index.js';
 import type { ActivePolicy } from './active.js';
 import type { RootMessage } from './admission.js';
 import type { AlertSink } from './alert-sink.js';
-import { createAlerter } from './alerter.js';
+import { ALERT_SENT, createAlerter } from './alerter.js';
 import type { RetryOptions } from './delivery.js';
 import {
   type Clock,
@@ -238,6 +238,8 @@ export function createMesh(opts: MeshOptions): Mesh {
       if (ownership !== undefined) return 0;
       const resumed = await recoverPartitions(ledger, partitions, delivery.dispatch);
       counts.recovered += resumed;
+      // Breaker alerts a crash lost (alerts are at most once): sent now, once.
+      await alerter.reconcile(stateView.openBreakers(), ledger.scan({ kinds: [ALERT_SENT] }));
       return resumed;
     },
     held: () => heldIn(partitions, ownership),
