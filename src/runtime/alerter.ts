@@ -147,7 +147,8 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     pending: queue.pending,
     async reconcile(open, sent) {
       const settings = alerts();
-      if (settings === undefined || closed) return;
+      const breakerRoutes = settings?.routes.some((r) => r.on.some((e) => e.startsWith('breaker.')));
+      if (settings === undefined || !breakerRoutes || closed) return; // no scan of the ledger then
       const now = clock();
       const missing = missingBreakerAlerts(settings.routes, open, await lastBreakerAlerts(sent), now);
       for (const { route, alarm } of missing) routeOne(settings, route, alarm, now);
