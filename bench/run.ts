@@ -5,6 +5,7 @@
 // and PostgreSQL; it writes its results under `cluster` in the same file.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { alertsCost } from './alerts.ts';
 import { benchCluster } from './cluster-report.ts';
 import { durabilityCost, durabilityRows } from './durability.ts';
 import { gateLatency } from './gate.ts';
@@ -46,6 +47,10 @@ const telemetrySampled = await telemetryOverhead(sizes.pipelines, 3, progress, {
   OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
   OTEL_TRACES_SAMPLER_ARG: '0.1',
 });
+progress(
+  `meshwarden: ${sizes.pipelines.toLocaleString('en')} pipelines, nobody listening, without and with alerts: …`,
+);
+const alerts = await alertsCost(sizes.pipelines, quick ? 3 : 5);
 progress(`meshwarden: ${sizes.latency.toLocaleString('en')} pipelines, 4 in flight, for latency …`);
 const latency = await runPipelines(sizes.latency, 1_000, 4);
 progress(`gate: ${sizes.decisions.toLocaleString('en')} decisions over 100,000 entities …`);
@@ -77,6 +82,7 @@ const results = {
   partitions2,
   telemetry,
   telemetrySampled,
+  alerts,
   latency,
   gate,
   peers,
@@ -112,6 +118,11 @@ const rows: [string, string, string][] = [
     'telemetry: CPU µs per hop off / on',
     `${telemetry.offCpuUsPerHop} / ${telemetry.onCpuUsPerHop}`,
     `ratio ${telemetry.cpuRatio}: every thread of the process, least of ${telemetry.rounds}`,
+  ],
+  [
+    'meshwarden: guarded hops/s, no listener / with alerts:',
+    `${fmt(alerts.withoutAlerts)} / ${fmt(alerts.withAlerts)}`,
+    'an alerts route must cost nothing (bench/alerts.ts)',
   ],
   [
     'meshwarden: pipeline p50 / p99 ms, saturated',

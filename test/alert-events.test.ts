@@ -76,7 +76,7 @@ describe('alarms from outside the gate', () => {
     await o.mesh.idle();
     const [hook] = await rx.waitFor('/hook', 1);
     expect(hook!.json).toMatchObject({
-      type: 'meshwarden.alert.circuit.opened',
+      type: 'io.meshwarden.alert.circuit.opened',
       data: { event: 'circuit.opened', key: 'agent worker', severity: 'error', detail: { failures: 5 } },
     });
     await o.close();
@@ -87,14 +87,14 @@ describe('alarms from outside the gate', () => {
     const rx = await startReceiver();
     const dir = writeMesh(
       `${rx.url}/hook`,
-      ['approvals:', '  - { id: all, when: \'msg.type == "job.v1"\', timeout: 3s }'],
-      ['  holdExpiring: 2500ms', '  routes:', '    - { id: late, on: [hold.expiring], sink: hook }'],
+      ['approvals:', '  - { id: all, when: \'msg.type == "job.v1"\', timeout: 2s }'],
+      ['  holdExpiring: 1990ms', '  routes:', '    - { id: late, on: [hold.expiring], sink: hook }'],
     );
     const o = await open(dir);
     const entry = await o.mesh.inject('in', { type: 'job.v1', subject: 'job:2', data: {} });
     const [hook] = await rx.waitFor('/hook', 1);
     expect(hook!.json).toMatchObject({
-      type: 'meshwarden.alert.hold.expiring',
+      type: 'io.meshwarden.alert.hold.expiring',
       subject: 'job:2',
       data: { key: entry.msgId, msgId: entry.msgId, rule: 'all', detail: { onTimeout: 'deny' } },
     });
@@ -124,7 +124,7 @@ describe('alarms from outside the gate', () => {
       expect(verified.body.lastVerify).toMatchObject({ ok: false });
       const [hook] = await rx.waitFor('/hook', 1);
       expect(hook!.json).toMatchObject({
-        type: 'meshwarden.alert.ledger.verify_failed',
+        type: 'io.meshwarden.alert.ledger.verify_failed',
         data: { event: 'ledger.verify_failed', severity: 'critical', key: 'p0', detail: { partition: 0 } },
       });
     } finally {

@@ -2,6 +2,7 @@ import {
   createA2aTransport,
   createHttpTransport,
   createMcpTransport,
+  hostOf,
   type ResilienceOptions,
 } from '../interop/index.js';
 import type { Mesh, Transport } from '../runtime/index.js';
@@ -43,14 +44,4 @@ export function alertingTransports(): { transports: CliTransports; bind(mesh: Pi
       target = mesh;
     },
   };
-}
-
-/** What a log or an alert may show of a URL: its scheme, host and port (a path may hold a secret). */
-function hostOf(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}`;
-  } catch {
-    return '(a URL)';
-  }
 }

@@ -20,3 +20,4 @@ export {
 export { type MeshTool, meshTools, toolName } from './mcp/serve-tools.js';
 export { createMcpTransport, type McpTransport, type McpTransportOptions } from './mcp/transport.js';
 export type { ResilienceOptions, Where } from './resilience.js';
+export { hostOf } from './url-host.js';

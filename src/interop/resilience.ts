@@ -1,5 +1,6 @@
 import {
   BrokenCircuitError,
+  CircuitState,
   ConsecutiveBreaker,
   circuitBreaker,
   handleWhen,
@@ -48,13 +49,17 @@ export function createResilience(
     halfOpenAfter,
     breaker: new ConsecutiveBreaker(breakAfter),
   });
-  let last: Where | undefined;
-  if (opts.onOpen !== undefined) {
-    const onOpen = opts.onOpen;
-    circuit.onBreak(() => {
-      if (last !== undefined) onOpen(last, breakAfter);
-    });
-  }
+  // Told once per outage, naming the call that opened it: a failed half-open trial opens the
+  // circuit again but is the same outage, until a call succeeds and the circuit closes.
+  let told = false;
+  circuit.onReset(() => {
+    told = false;
+  });
+  const opened = (where: Where) => {
+    if (told || circuit.state !== CircuitState.Open) return;
+    told = true;
+    opts.onOpen?.(where, breakAfter);
+  };
   const policy = wrap(circuit, timeout(timeoutMs, TimeoutStrategy.Aggressive));
   const typed = (cause: unknown, where: Where): MeshwardenError => {
     if (isMeshwardenError(cause)) return cause;
@@ -68,10 +73,10 @@ export function createResilience(
   };
   return {
     async execute(call, where) {
-      last = where;
       try {
         return await policy.execute(({ signal }) => call(signal));
       } catch (cause) {
+        if (!(cause instanceof BrokenCircuitError)) opened(where);
         throw typed(cause, where);
       }
     },

@@ -97,6 +97,24 @@ describe('alerts: in mesh.yaml', () => {
       '"ftp',
     ],
     [
+      'a literal Slack URL',
+      '    s: { type: slack, url: "https://hooks.slack.com/services/T0/B0/x" }',
+      'MW_POLICY_BAD_VALUE',
+      '"https',
+    ],
+    [
+      'a URL with user:password@',
+      '    s: { type: webhook, url: "https://u:pw@x.example.com/in" }',
+      'MW_POLICY_BAD_VALUE',
+      '"https',
+    ],
+    [
+      'a URL with a query string',
+      '    s: { type: webhook, url: "https://x.example.com/in?token=abc" }',
+      'MW_POLICY_BAD_VALUE',
+      '"https',
+    ],
+    [
       'an unknown sink type',
       '    s: { type: email, url: "https://x.example.com" }',
       'MW_POLICY_BAD_VALUE',

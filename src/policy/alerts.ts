@@ -75,10 +75,9 @@ function compileSink(check: Checker, name: string, raw: Obj): AlertSinkSpec | un
     if (raw[key] === undefined)
       check.report('MW_POLICY_MISSING_KEY', { where: labelOf(path), key }, path, 'key');
   const url = typeof raw.url === 'string' ? raw.url : secretOf(raw.url);
-  if (raw.url !== undefined && (url === undefined || (typeof url === 'string' && !isHttpUrl(url)))) {
-    const problem = `is ${shown(raw.url)}: write an http(s) URL, or { env: NAME } to read it from the environment`;
+  const problem = raw.url === undefined ? undefined : urlProblem(type, url, raw.url);
+  if (problem !== undefined)
     check.report('MW_POLICY_BAD_VALUE', { where: labelOf([...path, 'url']), problem }, [...path, 'url']);
-  }
   const routingKey = secretOf(raw.routingKey);
   const secret = secretOf(raw.secret);
   const auth = authOf(raw.auth);
@@ -94,12 +93,25 @@ function compileSink(check: Checker, name: string, raw: Obj): AlertSinkSpec | un
   };
 }
 
-function isHttpUrl(text: string): boolean {
+/**
+ * What is wrong with a sink's `url`, if anything. A secret never goes in the file (docs/policy.md):
+ * a Slack webhook URL is one, and so is a URL's `user:password@` or query string (a token).
+ */
+function urlProblem(type: SinkType, url: SecretRef | string | undefined, raw: unknown): string | undefined {
+  const env = 'or { env: NAME } to read it from the environment';
+  if (url === undefined) return `is ${shown(raw)}: write an http(s) URL, ${env}`;
+  if (typeof url !== 'string') return undefined;
+  if (type === 'slack') return 'is written in the file: a Slack webhook URL is a secret; write { env: NAME }';
+  let parsed: URL;
   try {
-    return ['http:', 'https:'].includes(new URL(text).protocol);
+    parsed = new URL(url);
   } catch {
-    return false;
+    return `is ${shown(raw)}: write an http(s) URL, ${env}`;
   }
+  if (!['http:', 'https:'].includes(parsed.protocol)) return `is ${shown(raw)}: write an http(s) URL, ${env}`;
+  if (parsed.username !== '' || parsed.password !== '' || parsed.search !== '')
+    return `carries a credential (user:password@ or a query string) written in the file: use auth: { env: NAME }, ${env}`;
+  return undefined;
 }
 
 function secretOf(value: unknown): SecretRef | undefined {

@@ -126,13 +126,12 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     return durable;
   };
 
-  /** Breakers that opened or closed and messages held, told once durable (alarms.ts), if anyone listens. */
+  /** Breakers that opened or closed and messages held, told once durable (alarms.ts): the alerter hears them. */
   const announce = (
     records: readonly LedgerRecord[],
     deltas: readonly StateDelta[],
     durable: Promise<unknown>,
   ): void => {
-    if (!deps.listening()) return;
     if (!raisesAlarm(deltas) && !records.some((r) => raisesAlarm(r.data.deltas as StateDelta[] | undefined)))
       return;
     durable.then(

@@ -1,5 +1,6 @@
 import type { AlertRoute } from '../policy/index.js';
 import type { AlarmInput } from './alert-input.js';
+import { NODE_TIMERS, type Timers } from './hold-expiry.js';
 
 /**
  * After a storm a route's rate held back, its latest held alert is sent once the bucket has a token
@@ -16,18 +17,19 @@ export function createCatchUp(deps: {
   /** How many the route holds back now, to be reported. */
   readonly pending: (route: AlertRoute) => number;
   readonly send: (route: AlertRoute, alarm: AlarmInput) => void;
+  readonly timers?: Timers;
 }): CatchUp {
+  const { setTimeout: set, clearTimeout: clear } = deps.timers ?? NODE_TIMERS;
   const latest = new Map<string, AlarmInput>();
-  const timers = new Map<string, NodeJS.Timeout>();
+  const timers = new Map<string, unknown>();
   const arm = (route: AlertRoute) => {
     if (timers.has(route.id) || route.rate === undefined) return;
-    const timer = setTimeout(() => {
+    const timer = set(() => {
       timers.delete(route.id);
       const alarm = latest.get(route.id);
       latest.delete(route.id);
       if (alarm !== undefined && deps.pending(route) > 0) deps.send(route, alarm);
     }, route.rate.intervalMs);
-    timer.unref();
     timers.set(route.id, timer);
   };
   return {
@@ -36,7 +38,7 @@ export function createCatchUp(deps: {
       arm(route);
     },
     close() {
-      for (const t of timers.values()) clearTimeout(t);
+      for (const t of timers.values()) clear(t);
       timers.clear();
       latest.clear();
     },

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertEventName, AlertRoute } from '../policy/index.js';
-import { type AlertDecision, decideAlert, EMPTY_ROUTE, type RouteMemory } from './alert-decide.js';
+import {
+  commitSent,
+  createRouteMemory,
+  decideAlert,
+  holdBack,
+  MAX_MARKS,
+  type RouteMemory,
+} from './alert-decide.js';
 
 const NOW = 1_700_000_000_000;
 const base: AlertRoute = {
@@ -16,11 +23,15 @@ type Step = [event: AlertEventName, key: string, atMs: number];
 
 /** Runs the steps through one route; returns what each decided (`send+N` says N were held back before it). */
 function run(route: AlertRoute, steps: readonly Step[]): string[] {
-  let memory: RouteMemory = EMPTY_ROUTE;
+  const memory: RouteMemory = createRouteMemory();
   return steps.map(([event, key, at]) => {
-    const d: AlertDecision = decideAlert(route, memory, event, key, NOW + at);
-    memory = d.memory;
-    return d.send ? `send+${d.suppressed}` : d.reason;
+    const d = decideAlert(route, memory, event, key, NOW + at);
+    if (!d.send) {
+      holdBack(memory);
+      return d.reason;
+    }
+    commitSent(route, memory, d, event, key, NOW + at);
+    return `send+${d.suppressed}`;
   });
 }
 
@@ -97,8 +108,47 @@ describe('decideAlert', () => {
   });
 
   it('old marks are forgotten', () => {
-    const first = decideAlert(base, EMPTY_ROUTE, 'breaker.opened', 'a', NOW);
-    const second = decideAlert(base, first.memory, 'breaker.opened', 'b', NOW + 600_000);
-    expect([...second.memory.sent.keys()]).toEqual(['breaker.opened|b']);
+    const memory = createRouteMemory();
+    for (const [key, at] of [
+      ['a', NOW],
+      ['b', NOW + 600_000],
+    ] as const) {
+      const d = decideAlert(base, memory, 'breaker.opened', key, at);
+      if (d.send) commitSent(base, memory, d, 'breaker.opened', key, at);
+    }
+    expect([...memory.sent.keys()]).toEqual(['breaker.opened|b']);
+  });
+
+  it('50,000 distinct keys within the window: every one is sent, and the marks stay capped', () => {
+    const steps: Step[] = Array.from({ length: 50_000 }, (_, i) => ['hold.created', `m${i}`, i]);
+    const memory = createRouteMemory();
+    let sent = 0;
+    for (const [event, key, at] of steps) {
+      const d = decideAlert(base, memory, event, key, NOW + at);
+      if (d.send) {
+        commitSent(base, memory, d, event, key, NOW + at);
+        sent++;
+      }
+    }
+    expect(sent).toBe(50_000);
+    expect(memory.sent.size).toBe(MAX_MARKS);
+    expect(memory.sent.has('hold.created|m49999')).toBe(true);
+  });
+
+  it('a resolve is never a duplicate nor past the rate', () => {
+    const steps: Step[] = [
+      ['breaker.opened', 'a', 0],
+      ['breaker.opened', 'b', 0],
+      ['breaker.closed', 'a', 1],
+      ['breaker.closed', 'a', 2],
+      ['breaker.closed', 'b', 3],
+    ];
+    expect(run({ ...rated, dedupeMs: 600_000 }, steps)).toEqual([
+      'send+0',
+      'send+0',
+      'send+0',
+      'send+0',
+      'send+0',
+    ]);
   });
 });

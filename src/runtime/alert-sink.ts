@@ -31,9 +31,13 @@ export type SinkResult =
   | { readonly ok: true; readonly attempts: number }
   | { readonly ok: false; readonly attempts: number; readonly error: MeshwardenError };
 
-/** Where alerts go (interop/alerts/ builds them: webhook, Slack, PagerDuty). `send` never rejects. */
+/**
+ * Where alerts go (interop/alerts/ builds them: webhook, Slack, PagerDuty). `send` should never
+ * reject (one that does is recorded as failed, MW_RUNTIME_ALERT_SINK_THREW). `signal` aborts it when
+ * the warden closes: it then resolves at once, a failure.
+ */
 export type AlertSink = {
-  send(alert: AlertMessage): Promise<SinkResult>;
+  send(alert: AlertMessage, signal?: AbortSignal): Promise<SinkResult>;
 };
 
 /**

@@ -1,26 +1,31 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { JsonObject } from '../envelope/index.js';
-import type { LedgerRecord } from '../ledger/index.js';
-import type { AlertRoute, AlertsPolicy, Policy } from '../policy/index.js';
+import type { LedgerEntry, LedgerRecord } from '../ledger/index.js';
+import type { AlertSinkSpec, AlertsPolicy, Policy } from '../policy/index.js';
+import type { BreakerState } from '../state/index.js';
 import { createCatchUp } from './alert-catch-up.js';
-import { decideAlert, EMPTY_ROUTE, type RouteMemory } from './alert-decide.js';
+import type { RouteMemory } from './alert-decide.js';
 import { type AlarmInput, alarmOf } from './alert-input.js';
+import { createAlertOutcomes } from './alert-outcome.js';
 import { createSendQueue } from './alert-queue.js';
-import { type AlertOutcomeName, alertMessageOf, alertSentRecord, deliveryEvent } from './alert-records.js';
-import type { AlertMessage, AlertSink } from './alert-sink.js';
-import { runtimeError } from './errors.js';
+import { lastBreakerAlerts, missingBreakerAlerts } from './alert-reconcile.js';
+import { type AlertJob, createRouteOne } from './alert-route.js';
+import type { AlertSink } from './alert-sink.js';
 import type { MeshEvent } from './events.js';
-import { createHoldExpiry } from './hold-expiry.js';
+import { createHoldExpiry, type Timers } from './hold-expiry.js';
 
 export { ALERT_SENT } from './alert-records.js';
 
 /** Alerts sent at once, over all sinks: a slow receiver holds these, never the gate. */
 const IN_FLIGHT = 4;
-/** How long closing waits for alerts still queued or in flight. */
+/** How long closing waits for alerts still queued or in flight before it aborts them. */
 const CLOSE_WAIT_MS = 10_000;
+/** How long closing then waits for aborted sends to record their outcome. */
+const ABORT_WAIT_MS = 2_000;
 
 export type AlerterDeps = {
   readonly policy: () => Policy;
+  /** The sinks built from the policy the process started with (its `alerts.sinks`, if any). */
   readonly sinks: ReadonlyMap<string, AlertSink>;
   /** Appends an alert's entry in a partition's chain (the one that raised it). */
   readonly append: (record: LedgerRecord, partition: number) => Promise<unknown>;
@@ -32,6 +37,10 @@ export type AlerterDeps = {
   readonly clock: () => number;
   readonly newId: () => string;
   readonly log: Logger;
+  /** How long close() waits before aborting sends (default 10 s); tests shorten it. */
+  readonly closeWaitMs?: number;
+  /** The catch-up's and hold.expiring's timers (Node's by default); tests move time with their own. */
+  readonly timers?: Timers;
 };
 
 export type Alerter = {
@@ -39,85 +48,66 @@ export type Alerter = {
   offer(event: MeshEvent): void;
   /** Alerts queued or in flight. */
   pending(): number;
-  /** Stops intake and timers, waits (bounded) for what is queued. Idempotent. */
+  /**
+   * At start, after recovery: sends the breaker alerts a crash lost (alert-reconcile.ts), reading
+   * the breakers open now and the `alert.sent` entries.
+   */
+  reconcile(
+    open: readonly { readonly key: string; readonly state: BreakerState }[],
+    sent: AsyncIterable<LedgerEntry>,
+  ): Promise<void>;
+  /**
+   * Stops intake and timers, waits (bounded) for what is queued, aborts what is still in flight
+   * (recorded as failed), and waits for every outcome to be recorded. Idempotent.
+   */
   close(): Promise<void>;
 };
 
-type Job = { readonly message: AlertMessage; readonly sink: AlertSink; readonly route: AlertRoute };
+/** A sink spec's digest: a reload that changes it reaches a sink this process was not started with. */
+function digestOf(spec: AlertSinkSpec | undefined): string {
+  return spec === undefined ? '' : createHash('sha256').update(JSON.stringify(spec)).digest('hex');
+}
+
+/** The sink a route names, only while its spec is the one the process started with (`started`). */
+function sinkLookup(sinks: ReadonlyMap<string, AlertSink>, started: AlertsPolicy | undefined) {
+  const digests = new Map([...(started?.sinks ?? new Map()).entries()].map(([n, s]) => [n, digestOf(s)]));
+  return (settings: AlertsPolicy, name: string): AlertSink | undefined => {
+    const sink = sinks.get(name);
+    return sink !== undefined && digestOf(settings.sinks.get(name)) === digests.get(name) ? sink : undefined;
+  };
+}
 
 /**
- * The shell around decideAlert: turns mesh events into alerts per route, holds back duplicates and
- * what is past a route's rate (counted, and said by the next alert), queues the rest up to
- * `alerts.queue` (past it: counted and recorded as overflow), sends a few at a time, and records
- * every outcome as an `alert.sent` entry and an `alert-delivery` event. A final failure is also a
- * `dead-letter` event, where pilots see dead letters.
+ * The shell around decideAlert: turns mesh events into alerts per route (alert-route.ts), sends a
+ * few at a time, and records every outcome as an `alert.sent` entry and an `alert-delivery`
+ * event. A final failure is also a `dead-letter` event, where pilots see dead letters.
  */
 export function createAlerter(deps: AlerterDeps): Alerter {
   const { log, clock, publish } = deps;
   const memory = new Map<string, RouteMemory>();
+  const abort = new AbortController();
   let closed = false;
   const alerts = (): AlertsPolicy | undefined => deps.policy().alerts;
+  const { record, outcome, threw, recorded } = createAlertOutcomes(deps);
+  const queue = createSendQueue<AlertJob>(
+    () => alerts()?.queue ?? 0,
+    IN_FLIGHT,
+    async (job) => outcome(job, await job.sink.send(job.message, abort.signal)),
+    threw,
+  );
 
-  const record = (m: AlertMessage, outcome: AlertOutcomeName, attempts: number, error?: JsonObject) =>
-    deps.append(alertSentRecord(clock(), m, outcome, attempts, error), m.partition).catch((err: unknown) => {
-      log.error({ err, alert: m.id, route: m.route }, 'alert outcome not recorded');
-    });
-
-  const send = async ({ message: m, sink, route }: Job) => {
-    const result = await sink.send(m);
-    if (result.ok) {
-      record(m, 'sent', result.attempts);
-      return publish(deliveryEvent(clock(), route, m.event, 'sent', result.attempts));
-    }
-    const { code, message } = result.error;
-    log.warn(
-      { alert: m.id, route: m.route, sink: m.sink, code, attempts: result.attempts },
-      'alert not delivered',
-    );
-    record(m, 'failed', result.attempts, { code, message });
-    publish(deliveryEvent(clock(), route, m.event, 'failed', result.attempts));
-    const msgId = m.msgId ?? m.id;
-    publish({ type: 'dead-letter', at: clock(), msgId, worker: `alert:${m.route}`, code, message });
-  };
-  const queue = createSendQueue<Job>(() => alerts()?.queue ?? 0, IN_FLIGHT, send);
-
-  /** `resent`: a held alert sent late (catch-up), which its route counted among those held back. */
-  const routeOne = (
-    settings: AlertsPolicy,
-    route: AlertRoute,
-    alarm: AlarmInput,
-    now: number,
-    resent = false,
-  ) => {
-    const decided = decideAlert(route, memory.get(route.id) ?? EMPTY_ROUTE, alarm.event, alarm.key, now);
-    if (!decided.send) {
-      if (decided.reason === 'rate') catchUp.held(route, alarm);
-      // A held alert held again is still one: counted and told once.
-      if (resent)
-        return memory.set(route.id, { ...decided.memory, suppressed: decided.memory.suppressed - 1 });
-      memory.set(route.id, decided.memory);
-      return publish(deliveryEvent(now, route, alarm.event, 'suppressed', 0, decided.reason));
-    }
-    memory.set(route.id, decided.memory);
-    const partition = alarm.partition ?? (alarm.subject === undefined ? 0 : deps.partitionOf(alarm.subject));
-    const mesh = deps.policy().mesh;
-    const others = decided.suppressed - (resent ? 1 : 0);
-    const message = alertMessageOf(deps.newId(), mesh, settings, route, alarm, partition, others);
-    const sink = deps.sinks.get(route.sink);
-    if (sink === undefined) {
-      // A reload named a sink this process was not started with: recorded and told, not dropped.
-      const error = runtimeError('MW_RUNTIME_ALERT_SINK', { route: route.id, sink: route.sink });
-      log.warn({ route: route.id, sink: route.sink }, 'alert route names a sink not started');
-      record(message, 'failed', 0, { code: error.code, message: error.message });
-      return publish(deliveryEvent(now, route, alarm.event, 'failed', 0));
-    }
-    if (queue.offer({ message, sink, route })) return;
-    // The queue is full: recorded, counted into the route's next alert, and told; never silent.
-    const m = memory.get(route.id)!;
-    memory.set(route.id, { ...m, suppressed: m.suppressed + 1 + others });
-    record(message, 'overflow', 0);
-    if (!resent) publish(deliveryEvent(now, route, alarm.event, 'suppressed', 0, 'overflow'));
-  };
+  const routeOne = createRouteOne({
+    memory,
+    queue,
+    sinkOf: sinkLookup(deps.sinks, alerts()),
+    heldByRate: (route, alarm) => catchUp.held(route, alarm),
+    record,
+    publish,
+    mesh: () => deps.policy().mesh,
+    partitionOf: deps.partitionOf,
+    newId: deps.newId,
+    log,
+  });
 
   const raise = (alarm: AlarmInput) => {
     const settings = alerts();
@@ -127,9 +117,17 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       if (route.on.includes(alarm.event)) routeOne(settings, route, alarm, now);
     if (alarm.event === 'hold.created') expiry.arm(settings, alarm, now);
   };
-  const expiry = createHoldExpiry({ policy: deps.policy, stillHeld: deps.stillHeld, clock, raise });
+  const timers = deps.timers === undefined ? {} : { timers: deps.timers };
+  const expiry = createHoldExpiry({
+    policy: deps.policy,
+    stillHeld: deps.stillHeld,
+    clock,
+    raise,
+    ...timers,
+  });
   // Once the rate allows, the latest alert a route held back is sent with the count, if no other did.
   const catchUp = createCatchUp({
+    ...timers,
     pending: (route) => memory.get(route.id)?.suppressed ?? 0,
     send: (route, alarm) => {
       const settings = alerts();
@@ -142,17 +140,30 @@ export function createAlerter(deps: AlerterDeps): Alerter {
   return {
     offer(event) {
       if (closed) return;
+      if (event.type === 'released') return expiry.released(event.msgId);
       const alarm = alarmOf(event);
       if (alarm !== undefined) raise(alarm);
     },
     pending: queue.pending,
+    async reconcile(open, sent) {
+      const settings = alerts();
+      const breakerRoutes = settings?.routes.some((r) => r.on.some((e) => e.startsWith('breaker.')));
+      if (settings === undefined || !breakerRoutes || closed) return; // no scan of the ledger then
+      const now = clock();
+      const missing = missingBreakerAlerts(settings.routes, open, await lastBreakerAlerts(sent), now);
+      for (const { route, alarm } of missing) routeOne(settings, route, alarm, now);
+    },
     async close() {
       if (closed) return;
       closed = true;
       expiry.close();
       catchUp.close();
-      if (!(await queue.drain(CLOSE_WAIT_MS)))
-        log.warn({ pending: queue.pending() }, 'alerts still pending at close');
+      if (!(await queue.drain(deps.closeWaitMs ?? CLOSE_WAIT_MS))) {
+        log.warn({ pending: queue.pending() }, 'alerts still pending at close: aborted');
+        abort.abort();
+        await queue.drain(ABORT_WAIT_MS);
+      }
+      await recorded();
     },
   };
 }

@@ -27,11 +27,10 @@ export function createDecisionRecorder(
   return (now, msgId, gated, verdict, envelope, extra, cause, header) => {
     const data = decisionData(gated, verdict, envelope, extra);
     countDecision(counts, gated, verdict);
-    if (deps.listening()) {
-      publish(decisionEvent(now, msgId, gated, verdict, envelope, extra, cause));
-      const alert = alertOf(now, msgId, verdict, envelope);
-      if (alert !== undefined) publish(alert);
-    }
+    if (deps.listening()) publish(decisionEvent(now, msgId, gated, verdict, envelope, extra, cause));
+    // Published even when nobody listens to everything: the alerter hears alerts (events.ts).
+    const alert = alertOf(now, msgId, verdict, envelope);
+    if (alert !== undefined) publish(alert);
     const entry = decisionRecord(now, msgId, data, header);
     const consumers = extra.consumers ?? [];
     return { record: entry, msgId, gated, verdict, envelope, consumers };

@@ -60,7 +60,9 @@ export const runtimeError = makeError({
     '{what} is decided on the node that owns {where}, not on this one; ask that node (its console or API), or ask again once ownership settles',
   MW_RUNTIME_NOT_CLUSTERED: 'distributed mode needs {what}',
   MW_RUNTIME_ALERT_SINK:
-    'alert route {route} sends to sink {sink}, which this process was not started with (a reload added it); restart the warden so it reads the sink and its secrets',
+    'alert route {route} sends to sink {sink}, which this process was not started with (a reload added or changed it); restart the warden so it reads the sink and its secrets',
+  MW_RUNTIME_ALERT_SINK_THREW:
+    'alert sink {sink} threw instead of returning its outcome (the warden log has the error); a sink must never throw',
   MW_RUNTIME_CLUSTER_MISMATCH:
     'mesh {mesh} on this NATS runs with {recorded}, and this node has {identity}: every node of a mesh must use the same partition count and ledger (another count or ledger is another mesh: give it another mesh name)',
   MW_RUNTIME_REMOTE: 'another node of the mesh failed on this (its log has more): {cause}',

@@ -176,28 +176,44 @@ export function countDecision(counts: RunCounts, gated: GatedKind, verdict: Verd
 /** Who listens to a mesh's events: `publish` tells each listener, and one that throws is logged, not fatal. */
 export type EventHub = {
   publish(event: MeshEvent): void;
-  /** Whether anyone listens: events are built only then, off the hot path otherwise. */
+  /** Whether anyone listens to every event: decision events are built only then, off the hot path otherwise. */
   listening(): boolean;
   /** Adds a listener; returns the function that removes it. */
   subscribe(listener: (event: MeshEvent) => void): () => void;
+  /**
+   * Adds a listener told only alarms, predicate-error alerts, dead letters and releases (the alerter): it does
+   * not turn `listening()` on, so the hot path builds nothing more for it.
+   */
+  subscribeAlarms(listener: (event: MeshEvent) => void): () => void;
 };
+
+/** The events an alarm listener hears; each is built whether or not anyone listens to everything. */
+const ALARM_TYPES: ReadonlySet<MeshEvent['type']> = new Set(['alarm', 'alert', 'dead-letter', 'released']);
 
 export function createEventHub(log: Logger): EventHub {
   const listeners = new Set<(event: MeshEvent) => void>();
+  const alarmListeners = new Set<(event: MeshEvent) => void>();
+  const tell = (listener: (event: MeshEvent) => void, event: MeshEvent) => {
+    try {
+      listener(event);
+    } catch (err) {
+      log.warn({ err }, 'mesh event listener threw');
+    }
+  };
   return {
     publish(event) {
-      for (const listener of listeners) {
-        try {
-          listener(event);
-        } catch (err) {
-          log.warn({ err }, 'mesh event listener threw');
-        }
-      }
+      for (const listener of listeners) tell(listener, event);
+      if (alarmListeners.size > 0 && ALARM_TYPES.has(event.type))
+        for (const listener of alarmListeners) tell(listener, event);
     },
     listening: () => listeners.size > 0,
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    subscribeAlarms(listener) {
+      alarmListeners.add(listener);
+      return () => alarmListeners.delete(listener);
     },
   };
 }

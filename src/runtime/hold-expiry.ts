@@ -1,10 +1,28 @@
 import type { AlertsPolicy, Policy } from '../policy/index.js';
 import type { AlarmInput } from './alert-input.js';
 
+/** setTimeout's longest delay (2^31-1 ms, about 24.8 days): a longer one fires at once, so waits are chunked. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** `hold.expiring`: `alerts.holdExpiring` before an approval hold's timeout, if it is still held then. */
 export type HoldExpiry = {
   arm(settings: AlertsPolicy, created: AlarmInput, now: number): void;
+  /** The hold was released: its timer goes. */
+  released(msgId: string): void;
+  /** Timers armed (one per hold still waiting). */
+  armed(): number;
   close(): void;
+};
+
+/** Timers the alerter arms (Node's, unref'd, by default): tests pass their own to move time. */
+export type Timers = {
+  readonly setTimeout: (fn: () => void, ms: number) => unknown;
+  readonly clearTimeout: (timer: unknown) => void;
+};
+
+export const NODE_TIMERS: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout),
 };
 
 export function createHoldExpiry(deps: {
@@ -12,8 +30,27 @@ export function createHoldExpiry(deps: {
   readonly stillHeld: (msgId: string) => boolean;
   readonly clock: () => number;
   readonly raise: (alarm: AlarmInput) => void;
+  readonly timers?: Timers;
 }): HoldExpiry {
-  const timers = new Set<NodeJS.Timeout>();
+  const timers = new Map<string, unknown>();
+  const { setTimeout: set, clearTimeout: clear } = deps.timers ?? NODE_TIMERS;
+
+  /** Waits until `at`, re-arming every MAX_TIMER_MS, then runs `fire`. */
+  const wait = (msgId: string, at: number, fire: () => void) => {
+    const left = at - deps.clock();
+    timers.set(
+      msgId,
+      set(
+        () => {
+          if (at - deps.clock() > 0 && left > MAX_TIMER_MS) return wait(msgId, at, fire);
+          timers.delete(msgId);
+          fire();
+        },
+        Math.min(MAX_TIMER_MS, Math.max(0, left)),
+      ),
+    );
+  };
+
   return {
     arm(settings, created, now) {
       if (!settings.routes.some((r) => r.on.includes('hold.expiring')) || created.msgId === undefined) return;
@@ -22,25 +59,28 @@ export function createHoldExpiry(deps: {
       const heldAt = typeof created.detail?.heldAt === 'number' ? created.detail.heldAt : now;
       const timeoutAt = heldAt + rule.timeoutMs;
       const msgId = created.msgId;
-      const timer = setTimeout(
-        () => {
-          timers.delete(timer);
-          if (!deps.stillHeld(msgId)) return;
-          const minutes = Math.max(1, Math.round((timeoutAt - deps.clock()) / 60_000));
-          deps.raise({
-            ...created,
-            event: 'hold.expiring',
-            summary: `${created.summary}; it times out (${rule.onTimeout}) in about ${minutes} min`,
-            detail: { ...created.detail, timeoutAt, onTimeout: rule.onTimeout },
-          });
-        },
-        Math.max(0, timeoutAt - settings.holdExpiringMs - now),
-      );
-      timer.unref();
-      timers.add(timer);
+      const old = timers.get(msgId);
+      if (old !== undefined) clear(old);
+      wait(msgId, timeoutAt - settings.holdExpiringMs, () => {
+        if (!deps.stillHeld(msgId)) return;
+        const minutes = Math.max(1, Math.round((timeoutAt - deps.clock()) / 60_000));
+        deps.raise({
+          ...created,
+          event: 'hold.expiring',
+          summary: `${created.summary}; it times out (${rule.onTimeout}) in about ${minutes} min`,
+          detail: { ...created.detail, timeoutAt, onTimeout: rule.onTimeout },
+        });
+      });
     },
+    released(msgId) {
+      const t = timers.get(msgId);
+      if (t === undefined) return;
+      clear(t);
+      timers.delete(msgId);
+    },
+    armed: () => timers.size,
     close() {
-      for (const t of timers) clearTimeout(t);
+      for (const t of timers.values()) clear(t);
       timers.clear();
     },
   };

@@ -5,7 +5,7 @@ import type { Policy } from '../policy/index.js';
 import type { ActivePolicy } from './active.js';
 import type { RootMessage } from './admission.js';
 import type { AlertSink } from './alert-sink.js';
-import { createAlerter } from './alerter.js';
+import { ALERT_SENT, createAlerter } from './alerter.js';
 import type { RetryOptions } from './delivery.js';
 import {
   type Clock,
@@ -49,9 +49,12 @@ export type MeshOptions = {
   readonly concurrency?: number;
   /**
    * The sinks the policy's `alerts.sinks` name, built by the shell (interop/alerts/): alarms this
-   * mesh raises are routed to them (alerter.ts). Without it, nothing is alerted.
+   * mesh raises are routed to them (alerter.ts). Without it, a route is recorded as failed
+   * (MW_RUNTIME_ALERT_SINK), never silently dropped.
    */
   readonly alertSinks?: ReadonlyMap<string, AlertSink>;
+  /** How long closing waits for alerts in flight before it aborts them (default 10 s). */
+  readonly alertCloseWaitMs?: number;
   /**
    * Distributed mode: the mesh's bus (JetStream), this node's name, its replies, and how a pilot's
    * action on a partition another node owns reaches that node. The mesh then decides only for the
@@ -195,26 +198,26 @@ export function createMesh(opts: MeshOptions): Mesh {
     ...(ownership === undefined ? {} : { owns: ownership.owns }),
   });
   const pilot = opts.cluster === undefined ? localPilot : routedPilot(localPilot, opts.cluster.routePilot);
-  const alerter =
-    opts.alertSinks === undefined
-      ? undefined
-      : createAlerter({
-          policy: () => active.policy,
-          sinks: opts.alertSinks,
-          append: (record, partition) => ledger.append(record, partition),
-          // Each delivery outcome also counts in the metrics (meshwarden_alerts_total).
-          publish: (event) => {
-            if (event.type === 'alert-delivery') telemetry.alert(event.route, event.sink, event.outcome);
-            publish(event);
-          },
-          partitionOf: router.owner,
-          stillHeld: (msgId) => heldIn(partitions, ownership).some((h) => h.msgId === msgId),
-          clock,
-          newId: () => factory.id(),
-          log: log.child({ part: 'alerts' }),
-        });
+  // Always there, so a reload that adds `alerts:` routes fails loudly (MW_RUNTIME_ALERT_SINK) rather
+  // than alerting nothing; it hears only alarms, so decisions cost nothing more (events.ts).
+  const alerter = createAlerter({
+    policy: () => active.policy,
+    sinks: opts.alertSinks ?? new Map(),
+    append: (record, partition) => ledger.append(record, partition),
+    // Each delivery outcome also counts in the metrics (meshwarden_alerts_total).
+    publish: (event) => {
+      if (event.type === 'alert-delivery') telemetry.alert(event.route, event.sink, event.outcome);
+      publish(event);
+    },
+    partitionOf: router.owner,
+    stillHeld: (msgId) => heldIn(partitions, ownership).some((h) => h.msgId === msgId),
+    clock,
+    newId: () => factory.id(),
+    log: log.child({ part: 'alerts' }),
+    ...(opts.alertCloseWaitMs === undefined ? {} : { closeWaitMs: opts.alertCloseWaitMs }),
+  });
   // The alerter hears only what this node decided: the owner of a partition raises its alerts.
-  if (alerter !== undefined) events.subscribe(alerter.offer);
+  events.subscribeAlarms(alerter.offer);
   const node =
     ownership === undefined
       ? undefined
@@ -229,7 +232,7 @@ export function createMesh(opts: MeshOptions): Mesh {
   const close = async (): Promise<void> => {
     unobserve();
     await life.close();
-    await alerter?.close();
+    await alerter.close();
   };
 
   return {
@@ -254,6 +257,8 @@ export function createMesh(opts: MeshOptions): Mesh {
       if (ownership !== undefined) return 0;
       const resumed = await recoverPartitions(ledger, partitions, delivery.dispatch);
       counts.recovered += resumed;
+      // Breaker alerts a crash lost (alerts are at most once): sent now, once.
+      await alerter.reconcile(stateView.openBreakers(), ledger.scan({ kinds: [ALERT_SENT] }));
       return resumed;
     },
     held: () => heldIn(partitions, ownership),

@@ -105,6 +105,8 @@ export async function openMesh(opts: {
   alertSinks?: AlertSinkFactory;
   /** Traces and metrics (telemetry/, wired by cli/); off when absent. */
   telemetry?: MeshTelemetry;
+  /** How long closing waits for alerts in flight before it aborts them (default 10 s); tests shorten it. */
+  alertCloseWaitMs?: number;
 }): Promise<OpenMeshResult> {
   const transports = opts.transports ?? [];
   const loaded = await loadPolicy(opts.meshFile, readerOf(transports));
@@ -173,7 +175,15 @@ async function openOnLedger(
   durability: Durability,
   opts: Pick<
     OpenOptions,
-    'clock' | 'retry' | 'transports' | 'log' | 'ledgerAt' | 'cluster' | 'sinks' | 'telemetry'
+    | 'clock'
+    | 'retry'
+    | 'transports'
+    | 'log'
+    | 'ledgerAt'
+    | 'cluster'
+    | 'sinks'
+    | 'telemetry'
+    | 'alertCloseWaitMs'
   >,
 ): Promise<OpenMeshResult> {
   // Every chain belongs to one partition for good: another count would put subjects in other chains.
@@ -201,6 +211,7 @@ async function openOnLedger(
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
     ...(opts.sinks === undefined ? {} : { alertSinks: opts.sinks }),
     ...(opts.telemetry === undefined ? {} : { telemetry: opts.telemetry }),
+    ...(opts.alertCloseWaitMs === undefined ? {} : { alertCloseWaitMs: opts.alertCloseWaitMs }),
   });
   const close = async () => {
     await mesh.close();
@@ -263,7 +274,10 @@ async function openClusterNode(
   ledger: Ledger,
   policy: Policy,
   modules: LoadedModules,
-  opts: Pick<OpenOptions, 'clock' | 'retry' | 'transports' | 'log' | 'sinks' | 'telemetry'> & {
+  opts: Pick<
+    OpenOptions,
+    'clock' | 'retry' | 'transports' | 'log' | 'sinks' | 'telemetry' | 'alertCloseWaitMs'
+  > & {
     cluster: ClusterOptions;
     ledgerAt: string;
   },
@@ -283,6 +297,7 @@ async function openClusterNode(
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
     ...(opts.sinks === undefined ? {} : { alertSinks: opts.sinks }),
     ...(opts.telemetry === undefined ? {} : { telemetry: opts.telemetry }),
+    ...(opts.alertCloseWaitMs === undefined ? {} : { alertCloseWaitMs: opts.alertCloseWaitMs }),
     cluster: { ...link.router, name: link.node, routePilot: (action) => control!.route(action) },
   });
   control = serveClusterControl({

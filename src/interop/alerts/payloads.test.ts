@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { AlertMessage } from '../../runtime/index.js';
-import { pagerDutyEventOf } from './pagerduty.js';
+import { dedupKeyOf, pagerDutyEventOf } from './pagerduty.js';
 import { postWithRetries } from './post.js';
 import { slackMessageOf } from './slack.js';
 import { cloudEventOf, signatureOf } from './webhook.js';
@@ -28,16 +28,58 @@ const base: AlertMessage = {
 
 describe('alert payloads', () => {
   it.each<[string, AlertMessage, object]>([
-    ['an opening triggers', base, { event_action: 'trigger', dedup_key: base.key }],
+    ['an opening triggers', base, { event_action: 'trigger', dedup_key: `retention|${base.key}` }],
     [
       'a closing resolves, with the same dedup_key and nothing else',
       { ...base, event: 'breaker.closed' },
-      { routing_key: 'rk', event_action: 'resolve', dedup_key: base.key },
+      { routing_key: 'rk', event_action: 'resolve', dedup_key: `retention|${base.key}` },
     ],
   ])('PagerDuty: %s', (_, m, expected) => {
     const event = pagerDutyEventOf(m, 'rk');
     expect(event).toMatchObject(expected);
     if (m.event === 'breaker.closed') expect(event).toEqual(expected);
+  });
+
+  it('PagerDuty: the dedup_key names the mesh, and past 255 characters is a hash', () => {
+    expect(dedupKeyOf({ mesh: 'a', key: 'k' })).not.toBe(dedupKeyOf({ mesh: 'b', key: 'k' }));
+    const long = dedupKeyOf({ mesh: 'm', key: 'x'.repeat(300) });
+    expect(long).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(dedupKeyOf({ mesh: 'm', key: 'x'.repeat(253) })).toHaveLength(255);
+  });
+
+  it('PagerDuty: custom_details carries every field an alert has', () => {
+    const event = pagerDutyEventOf(
+      { ...base, correlationid: 'c1', rule: 'credit-burst', detail: { a: 1 } },
+      'rk',
+    );
+    const details = (event.payload as { custom_details: object }).custom_details;
+    expect(Object.keys(details).sort()).toEqual(
+      [
+        'alert',
+        'mesh',
+        'route',
+        'sink',
+        'severity',
+        'event',
+        'key',
+        'summary',
+        'suppressed',
+        'partition',
+        'msgId',
+        'correlationid',
+        'rule',
+        'link',
+        'detail',
+      ].sort(),
+    );
+  });
+
+  it('Slack escapes the notification text too', () => {
+    const slack = slackMessageOf({ ...base, summary: 'hi <!channel> <https://evil|click> & more' }) as {
+      text: string;
+    };
+    expect(slack.text).not.toMatch(/[<>]/);
+    expect(slack.text).toContain('&lt;!channel&gt;');
   });
 
   it('Slack escapes mrkdwn and links the lineage', () => {

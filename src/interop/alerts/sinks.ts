@@ -38,15 +38,37 @@ export function createAlertSinks(
       );
     return value;
   };
+  // A URL read from the environment is checked now: a malformed one would fail every send with a
+  // message that quotes it (a secret). The error names the variable, never the value.
+  const readUrl = (spec: AlertSinkSpec): string => {
+    const url = read(spec, 'url', spec.url);
+    if (url !== '' && typeof spec.url === 'object' && !isHttpUrl(url))
+      errors.push(
+        interopError('MW_INTEROP_ALERT_ENV', {
+          sink: spec.name,
+          what: 'url',
+          env: spec.url.env,
+          problem: 'is not an http(s) URL; set it to the URL the receiver gave you',
+        }),
+      );
+    return url;
+  };
   const sinks = new Map<string, AlertSink>();
   for (const spec of specs.values()) {
-    const url = read(spec, 'url', spec.url);
+    const url = readUrl(spec);
     const credential = credentialOf(spec.auth, `alert sink ${spec.name}`, env);
     if (credential instanceof Error) errors.push(credential);
     const auth = credential instanceof Error ? {} : headersOf(credential);
-    const post = (target: string, body: string, headers: () => Record<string, string> = () => ({})) =>
+    const post = (
+      target: string,
+      body: string,
+      signal: AbortSignal | undefined,
+      headers: () => Record<string, string> = () => ({}),
+    ) =>
       postWithRetries(
         {
+          ...(signal === undefined ? {} : { signal }),
+          clock,
           sink: spec.name,
           type: spec.type,
           url: target,
@@ -60,15 +82,17 @@ export function createAlertSinks(
     if (spec.type === 'pagerduty') {
       const routingKey = read(spec, 'routingKey', spec.routingKey);
       const target = url === '' ? PAGERDUTY_URL : url;
-      sinks.set(spec.name, { send: (m) => post(target, JSON.stringify(pagerDutyEventOf(m, routingKey))) });
+      sinks.set(spec.name, {
+        send: (m, signal) => post(target, JSON.stringify(pagerDutyEventOf(m, routingKey)), signal),
+      });
     } else if (spec.type === 'slack') {
-      sinks.set(spec.name, { send: (m) => post(url, JSON.stringify(slackMessageOf(m))) });
+      sinks.set(spec.name, { send: (m, signal) => post(url, JSON.stringify(slackMessageOf(m)), signal) });
     } else {
       const secret = spec.secret === undefined ? undefined : read(spec, 'secret', spec.secret);
       sinks.set(spec.name, {
-        send: (m) => {
+        send: (m, signal) => {
           const body = JSON.stringify(cloudEventOf(m));
-          return post(url, body, () => ({
+          return post(url, body, signal, () => ({
             'content-type': 'application/cloudevents+json; charset=utf-8',
             ...(secret === undefined
               ? {}
@@ -79,4 +103,12 @@ export function createAlertSinks(
     }
   }
   return errors.length > 0 ? errors : sinks;
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(text).protocol);
+  } catch {
+    return false;
+  }
 }

@@ -34,6 +34,7 @@ export function slackMessageOf(m: AlertMessage): JsonObject {
       type: 'section',
       text: { type: 'mrkdwn', text: `<${m.link}|Open the lineage in the Meshwarden console>` },
     });
-  const link = m.link === undefined ? '' : ` ${m.link}`;
-  return { text: `[${m.severity}] ${m.summary}${held}${link}`, blocks };
+  const link = m.link === undefined ? '' : ` ${escaped(m.link)}`;
+  // The notification's text is mrkdwn too: a summary may quote an outsider (`<!channel>`, `<url|label>`).
+  return { text: `[${m.severity}] ${summary}${held}${link}`, blocks };
 }

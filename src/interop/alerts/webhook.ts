@@ -5,7 +5,7 @@ import type { AlertMessage, JsonObject } from '../../runtime/index.js';
 export const SIGNATURE_HEADER = 'meshwarden-signature';
 
 /**
- * An alert as a CloudEvents 1.0 event in structured JSON: `type` is `meshwarden.alert.<event>`,
+ * An alert as a CloudEvents 1.0 event in structured JSON: `type` is `io.meshwarden.alert.<event>`,
  * `source` the mesh's alerts, `subject` the entity, `id` the alert's own (a receiver's idempotency key).
  */
 export function cloudEventOf(m: AlertMessage): JsonObject {
@@ -29,7 +29,7 @@ export function cloudEventOf(m: AlertMessage): JsonObject {
     specversion: '1.0',
     id: m.id,
     source: `mesh://${m.mesh}/alerts`,
-    type: `meshwarden.alert.${m.event}`,
+    type: `io.meshwarden.alert.${m.event}`,
     time: new Date(m.at).toISOString(),
     datacontenttype: 'application/json',
     ...(m.subject === undefined || m.subject === '' ? {} : { subject: m.subject }),

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { createResilience, type Where } from './resilience.js';
+
+const fail = async (): Promise<never> => {
+  throw new Error('down');
+};
+const ok = async () => 'ok';
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('createResilience: circuit.opened', () => {
+  it('is raised once per outage, naming the call that opened it, until the circuit closes', async () => {
+    const told: string[] = [];
+    const r = createResilience({
+      breakAfter: 2,
+      halfOpenAfterMs: 20,
+      onOpen: (w: Where) => told.push(w.url),
+    });
+    const a = { who: 'agent x', url: 'http://a' };
+    const b = { who: 'agent x', url: 'http://b' };
+    await r.execute(fail, a).catch(() => {});
+    // Two calls at once: the one whose failure opened the circuit is named, not the last started.
+    const second = r.execute(fail, a).catch(() => {});
+    const third = r.execute(() => wait(5).then(fail), b).catch(() => {});
+    await Promise.all([second, third]);
+    expect(told).toEqual(['http://a']);
+    // Half-open trials that fail open it again: the same outage, told once.
+    for (let i = 0; i < 3; i++) {
+      await wait(30);
+      await r.execute(fail, a).catch(() => {});
+    }
+    expect(told).toEqual(['http://a']);
+    // A trial that succeeds closes it; the next outage is told again.
+    await wait(30);
+    await r.execute(ok, a);
+    await r.execute(fail, b).catch(() => {});
+    await r.execute(fail, b).catch(() => {});
+    expect(told).toEqual(['http://a', 'http://b']);
+  });
+});

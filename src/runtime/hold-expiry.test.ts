@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import type { AlertsPolicy, Policy } from '../policy/index.js';
+import type { AlarmInput } from './alert-input.js';
+import { createHoldExpiry, MAX_TIMER_MS, type Timers } from './hold-expiry.js';
+
+const NOW = 1_700_000_000_000;
+const DAY = 86_400_000;
+
+/** Timers on a clock the test moves: `advance` fires what is due, in order. */
+function fakeTimers() {
+  let now = NOW;
+  const due = new Map<number, { at: number; fn: () => void }>();
+  let next = 0;
+  const timers: Timers = {
+    setTimeout: (fn, ms) => {
+      expect(ms).toBeLessThanOrEqual(MAX_TIMER_MS);
+      due.set(++next, { at: now + ms, fn });
+      return next;
+    },
+    clearTimeout: (id) => due.delete(id as number),
+  };
+  const advance = (ms: number) => {
+    const until = now + ms;
+    for (;;) {
+      const first = [...due.entries()].filter(([, t]) => t.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
+      if (first === undefined) break;
+      due.delete(first[0]);
+      now = first[1].at;
+      first[1].fn();
+    }
+    now = until;
+  };
+  return { timers, advance, clock: () => now, pending: () => due.size };
+}
+
+const settings = {
+  holdExpiringMs: 15 * 60_000,
+  routes: [{ id: 'r', on: ['hold.expiring'], sink: 's', severity: 'warning', dedupeMs: 0 }],
+} as unknown as AlertsPolicy;
+const policy = { approvals: [{ id: 'big', timeoutMs: 30 * DAY, onTimeout: 'deny' }] } as unknown as Policy;
+const created: AlarmInput = {
+  at: NOW,
+  event: 'hold.created',
+  key: 'm1',
+  msgId: 'm1',
+  rule: 'big',
+  summary: 'held',
+  detail: { heldAt: NOW },
+};
+
+describe('createHoldExpiry', () => {
+  it('a 30-day timeout fires 15 min before it, not at once (waits past 2^31-1 ms are chunked)', () => {
+    const t = fakeTimers();
+    const raised: AlarmInput[] = [];
+    const expiry = createHoldExpiry({
+      policy: () => policy,
+      stillHeld: () => true,
+      clock: t.clock,
+      raise: (a) => raised.push(a),
+      timers: t.timers,
+    });
+    expiry.arm(settings, created, NOW);
+    t.advance(29 * DAY);
+    expect(raised).toEqual([]);
+    t.advance(DAY - 15 * 60_000);
+    expect(raised.map((a) => a.event)).toEqual(['hold.expiring']);
+    expect(expiry.armed()).toBe(0);
+  });
+
+  it('a released hold drops its timer', () => {
+    const t = fakeTimers();
+    const expiry = createHoldExpiry({
+      policy: () => policy,
+      stillHeld: () => true,
+      clock: t.clock,
+      raise: () => {},
+      timers: t.timers,
+    });
+    expiry.arm(settings, created, NOW);
+    expect([expiry.armed(), t.pending()]).toEqual([1, 1]);
+    expiry.released('m1');
+    expect([expiry.armed(), t.pending()]).toEqual([0, 0]);
+  });
+});
