@@ -102,7 +102,7 @@ describe('an npm-installed copy', () => {
   it('tells a user on a Node older than 22.18 what to do, instead of failing on node:sqlite', async () => {
     const project = tempDir('old-node');
     npm(['install', '--no-audit', '--no-fund', tarball], project);
-    const bin = join(project, 'node_modules', 'meshwarden', 'dist', 'cli', 'bin.js');
+    const bin = join(project, 'node_modules', 'meshwarden', 'dist', 'cli', 'main.js');
     const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = execFile(oldNode(), [bin, 'run', '--json'], { cwd: project }, (_err, stdout, stderr) =>
         resolve({ code: child.exitCode, stdout, stderr }),

@@ -80,7 +80,7 @@ export async function auditExport(opts: LedgerPlace & { out?: string }, out: Out
   if (file === null) return EXIT.usage;
   const toFile = file !== undefined;
   const sink = file === undefined ? process.stdout : file.createWriteStream();
-  // A failed write stops the loop and is read back below (stdout's by main.ts: see stdout.ts).
+  // A failed write stops the loop and is read back below (stdout's by program.ts: see stdout.ts).
   if (toFile) sink.on('error', () => {});
   let count = 0;
   for await (const entry of ledger.scan()) {

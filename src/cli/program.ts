@@ -1,0 +1,305 @@
+import { Command, CommanderError, Option } from 'commander';
+import { DURABILITIES, type Durability, errorText, isMeshwardenError } from '../runtime/index.js';
+import { DEFAULT_URL } from './api-client.js';
+import { auditCheckpoint, auditExport, auditVerify } from './commands/audit.js';
+import { demoRetention } from './commands/demo.js';
+import { init } from './commands/init.js';
+import { impact, why } from './commands/lineage.js';
+import { mcp } from './commands/mcp.js';
+import { checkPolicy } from './commands/policy-check.js';
+import { runMesh } from './commands/run.js';
+import { up } from './commands/up.js';
+import { EXIT } from './errors.js';
+import { createRootLogger } from './log.js';
+import { defaultNode } from './node-id.js';
+import { createOutput } from './output.js';
+import { registerPilotCommands } from './pilot-commands.js';
+import { stdoutFailure, watchOutputStreams } from './stdout.js';
+
+const DEFAULT_DATA = '.meshwarden';
+// A reader closing the pipe (`| head`) is not an error: see stdout.ts.
+watchOutputStreams();
+const log = createRootLogger();
+const cliLog = log.child({ layer: 'cli' });
+let exitCode: number = EXIT.ok;
+const done = (code: number) => {
+  exitCode = code;
+};
+
+/** `--durability`: overrides the mesh file's `ledger.durability` (docs/cli.md). */
+const durabilityOption = () =>
+  new Option(
+    '--durability <mode>',
+    "how far each ledger commit is forced to disk: full survives a power loss, normal a crash of the process (default: the mesh file's ledger.durability, else full)",
+  ).choices(DURABILITIES);
+const durabilityOf = (o: { durability?: Durability }) =>
+  o.durability === undefined ? {} : { durability: o.durability };
+
+/** `--ledger`: where `run` and the reading commands find the ledger when not `ledger.db` in `--data`. */
+const ledgerOption = () =>
+  new Option(
+    '--ledger <location>',
+    'the ledger: a SQLite file, or postgres://[user[:password]@]host[:port]/db[?schema=name] (default: ledger.db in --data; the checkpoint key stays in --data)',
+  );
+
+/** `--cluster` and `--node`: join a mesh's cluster on NATS as one node (docs/distributed.md). */
+const clusterOption = () =>
+  new Option(
+    '--cluster <nats-url>',
+    'join the mesh as one node of a cluster on NATS JetStream (needs --ledger postgres://…, shared by every node)',
+  );
+const nodeOption = () =>
+  new Option(
+    '--node <id>',
+    "this node's id in the cluster, unique in the mesh (default: host name and port, or pid)",
+  );
+const clusterOf = (o: { cluster?: string; node?: string }, fallback: string) => {
+  if (o.cluster === undefined) {
+    if (o.node !== undefined)
+      program.error('--node names a node of a cluster: it needs --cluster', { exitCode: EXIT.usage });
+    return {};
+  }
+  // nats://, tls:// (or ws://, wss://), or a bare host:port: another scheme is another protocol.
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(o.cluster)?.[1]?.toLowerCase();
+  if (scheme !== undefined && !['nats', 'tls', 'ws', 'wss'].includes(scheme))
+    program.error(`--cluster takes a NATS URL (nats://host:4222), not ${scheme}://`, {
+      exitCode: EXIT.usage,
+    });
+  return { cluster: { servers: o.cluster, node: o.node ?? defaultNode(fallback) } };
+};
+
+const program = new Command('meshwarden')
+  .description(
+    'The control layer between AI agents: every message and side effect gated, guarded and recorded.',
+  )
+  .version('0.1.0')
+  .exitOverride()
+  .showHelpAfterError();
+
+program
+  .command('init')
+  .argument('[dir]', 'folder to scaffold', '.')
+  .option('--json', 'print one JSON document')
+  .description('scaffold a mesh: mesh.yaml, contracts/, agents/, effects/')
+  .action(async (dir: string, o: { json?: boolean }) => done(await init(dir, createOutput(o.json === true))));
+
+program
+  .command('policy')
+  .description('policy tools')
+  .command('check')
+  .argument('[mesh]', 'the mesh file', 'mesh.yaml')
+  .option('--json', 'print one JSON document')
+  .description('validate a mesh file; exit 1 listing every mistake as file:line:col')
+  .action(async (file: string, o: { json?: boolean }) =>
+    done(await checkPolicy(file, createOutput(o.json === true))),
+  );
+
+program
+  .command('run')
+  .argument('[mesh]', 'the mesh file', 'mesh.yaml')
+  .option(
+    '--input <file>',
+    'JSON Lines, one root message a line: {"source", "type", "subject", "data"} (default: messages.jsonl beside the mesh file, if there is one; not with --cluster)',
+  )
+  .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+  .addOption(ledgerOption())
+  .addOption(durabilityOption())
+  .addOption(clusterOption())
+  .addOption(nodeOption())
+  .option('--json', 'print the summary as one JSON document')
+  .description('feed messages, run to quiescence, summarize (resumes unfinished work first)')
+  .action(
+    async (
+      mesh: string,
+      o: {
+        input?: string;
+        data: string;
+        ledger?: string;
+        durability?: Durability;
+        cluster?: string;
+        node?: string;
+        json?: boolean;
+      },
+    ) => {
+      const opts = {
+        mesh,
+        data: o.data,
+        json: o.json === true,
+        ...(o.input === undefined ? {} : { input: o.input }),
+        ...(o.ledger === undefined ? {} : { ledger: o.ledger }),
+        ...durabilityOf(o),
+        ...clusterOf(o, `run-${process.pid}`),
+      };
+      done((await runMesh(opts, createOutput(opts.json), log)).code);
+    },
+  );
+
+program
+  .command('up')
+  .argument('[mesh]', 'the mesh file', 'mesh.yaml')
+  .option('--port <port>', 'port for the API and the console (0 picks a free one)', '7070')
+  .option('--host <host>', 'address to bind; anything but loopback exposes the API', '127.0.0.1')
+  .option('--data <dir>', 'data directory (ledger, tokens)', DEFAULT_DATA)
+  .option('--input <file>', 'also feed these JSON Lines messages at start')
+  .option('--rate-limit <n>', 'API calls per token a minute', '600')
+  .addOption(ledgerOption())
+  .addOption(durabilityOption())
+  .addOption(clusterOption())
+  .addOption(nodeOption())
+  .option('--json', 'print the URLs (and a first token) as one JSON document')
+  .description('run the mesh with the HTTP API and the web console until Ctrl-C')
+  .action(
+    async (
+      mesh: string,
+      o: {
+        port: string;
+        host: string;
+        data: string;
+        input?: string;
+        rateLimit: string;
+        ledger?: string;
+        durability?: Durability;
+        cluster?: string;
+        node?: string;
+        json?: boolean;
+      },
+    ) => {
+      const port = Number(o.port);
+      const rateLimit = Number(o.rateLimit);
+      if (!Number.isInteger(port) || port < 0 || port > 65_535)
+        program.error(`--port must be a port number, not "${o.port}"`, { exitCode: EXIT.usage });
+      if (!Number.isInteger(rateLimit) || rateLimit < 1)
+        program.error(`--rate-limit must be a positive integer, not "${o.rateLimit}"`, {
+          exitCode: EXIT.usage,
+        });
+      const opts = {
+        mesh,
+        data: o.data,
+        port,
+        host: o.host,
+        rateLimit,
+        json: o.json === true,
+        ...(o.input === undefined ? {} : { input: o.input }),
+        ...(o.ledger === undefined ? {} : { ledger: o.ledger }),
+        ...durabilityOf(o),
+        ...clusterOf(o, port === 0 ? `pid${process.pid}` : String(port)),
+      };
+      done(await up(opts, createOutput(opts.json), log));
+    },
+  );
+
+program
+  .command('mcp')
+  .description("serve the running mesh's MCP tools over stdio, for MCP clients that spawn their servers")
+  .addOption(
+    new Option('--url <url>', 'the mesh: the address meshwarden up printed')
+      .env('MESHWARDEN_URL')
+      .default(DEFAULT_URL),
+  )
+  .addOption(
+    new Option('--token <token>', 'your API token (sending needs role partner or pilot)').env(
+      'MESHWARDEN_TOKEN',
+    ),
+  )
+  .action(async (o: { url: string; token?: string }) => {
+    done(await mcp(o, createOutput(false), log));
+  });
+
+program
+  .command('demo')
+  .argument('<scenario>', 'the scenario: retention')
+  .option('--data <dir>', 'data directory for the demo ledger', `${DEFAULT_DATA}/demo`)
+  .addOption(durabilityOption())
+  .option('--json', 'print the summary as one JSON document')
+  .description('run a shipped scenario and tell it as a story')
+  .action(async (scenario: string, o: { data: string; durability?: Durability; json?: boolean }) => {
+    if (scenario !== 'retention')
+      program.error(`unknown scenario "${scenario}" (try: retention)`, { exitCode: EXIT.usage });
+    const opts = { data: o.data, json: o.json === true, ...durabilityOf(o) };
+    done(await demoRetention(opts, createOutput(opts.json), log));
+  });
+
+program
+  .command('why')
+  .argument('<message-id>')
+  .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+  .addOption(ledgerOption())
+  .option('--json', 'print one JSON document')
+  .description('the causal chain behind a message, root first, with every verdict')
+  .action(async (id: string, o: { data: string; ledger?: string; json?: boolean }) =>
+    done(await why(id, o, createOutput(o.json === true))),
+  );
+
+program
+  .command('impact')
+  .argument('<target>', 'a message id, or agent@version')
+  .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+  .addOption(ledgerOption())
+  .option('--json', 'print one JSON document')
+  .description('everything that followed a message, or the blast radius of an agent version')
+  .action(async (target: string, o: { data: string; ledger?: string; json?: boolean }) =>
+    done(await impact(target, o, createOutput(o.json === true))),
+  );
+
+const audit = program.command('audit').description('ledger integrity');
+audit
+  .command('verify')
+  .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+  .addOption(ledgerOption())
+  .option('--checkpoint <file>', 'also verify against an exported checkpoint')
+  .option('--json', 'print one JSON document')
+  .description('exit 0 when the ledger is intact, 1 naming the first bad entry')
+  .action(async (o: { data: string; ledger?: string; checkpoint?: string; json?: boolean }) =>
+    done(await auditVerify(o, createOutput(o.json === true))),
+  );
+audit
+  .command('checkpoint')
+  .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+  .addOption(ledgerOption())
+  .option('--out <file>', 'also write the checkpoint to a file')
+  .description('sign the ledger heads; keep the printed checkpoint outside the data directory')
+  .action(async (o: { data: string; ledger?: string; out?: string }) =>
+    done(await auditCheckpoint(o, createOutput(false))),
+  );
+audit
+  .command('export')
+  .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+  .addOption(ledgerOption())
+  .option('--out <file>', 'write to a file instead of stdout')
+  .description('every ledger entry as JSON Lines')
+  .action(async (o: { data: string; ledger?: string; out?: string }) =>
+    done(await auditExport(o, createOutput(false))),
+  );
+
+registerPilotCommands(program, done);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Help and version are successes; every other parse problem is a usage error. Commander has
+    // already said what is wrong on stderr; with --json stdout still gets its one document.
+    exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (exitCode === EXIT.usage && process.argv.includes('--json')) {
+      const message = err.message.replace(/^error: /, '');
+      createOutput(true).document({ ok: false, error: { code: 'MW_CLI_USAGE', message } });
+    }
+  } else if (isMeshwardenError(err)) {
+    // A typed error no command caught (a ledger that closed under it) is still one plain line.
+    createOutput(process.argv.includes('--json')).fail(err);
+    exitCode = EXIT.failed;
+  } else {
+    cliLog.fatal({ err }, 'meshwarden failed');
+    process.stderr.write(`meshwarden: ${errorText(err)}\n`);
+    exitCode = EXIT.failed;
+  }
+}
+// A failed write is reported by an 'error' event a tick later: let the last one arrive.
+await new Promise((resolve) => setImmediate(resolve));
+const lost = stdoutFailure();
+if (lost !== undefined) {
+  process.stderr.write(`meshwarden: cannot write the output: ${errorText(lost)}\n`);
+  if (exitCode === EXIT.ok) exitCode = EXIT.failed;
+}
+log.flush();
+process.exitCode = exitCode;
