@@ -96,7 +96,7 @@ describe('alarms from outside the gate', () => {
     expect(hook!.json).toMatchObject({
       type: 'io.meshwarden.alert.hold.expiring',
       subject: 'job:2',
-      data: { key: entry.msgId, msgId: entry.msgId, rule: 'all', detail: { onTimeout: 'deny' } },
+      data: { key: 'all|job:2', msgId: entry.msgId, rule: 'all', detail: { onTimeout: 'deny' } },
     });
     await o.close();
     await rx.close();

@@ -262,7 +262,7 @@ describe('a storm', () => {
         '  sinks:',
         `    siem: { type: webhook, url: "${url}/storm" }`,
         '  routes:',
-        '    - { id: holds, on: [hold.created], sink: siem, rate: 5/min }',
+        '    - { id: holds, on: [hold.created], sink: siem, rate: 5/min, dedupe: 0 }',
       ],
       undefined,
       undefined,
@@ -272,6 +272,23 @@ describe('a storm', () => {
     expect(outcomes.filter((e) => e.outcome === 'sent').length).toBe(5);
     expect(outcomes.filter((e) => e.outcome === 'suppressed').length).toBe(995);
     expect(entries.length).toBe(5);
+  });
+
+  it('1,000 held messages of one subject and rule are one alert within the dedupe window, the rest counted', async () => {
+    const frozen = Date.now();
+    const { rx, outcomes } = await storm(
+      (url) => [
+        '  sinks:',
+        `    siem: { type: webhook, url: "${url}/storm" }`,
+        '  routes:',
+        '    - { id: holds, on: [hold.created], sink: siem }',
+      ],
+      undefined,
+      undefined,
+      { clock: () => frozen },
+    );
+    expect(rx.on('/storm').length).toBe(1);
+    expect(outcomes.filter((e) => e.reason === 'duplicate').length).toBe(999);
   });
 
   it('once the rate allows, the latest held alert is sent with the count: every held one is reported', async () => {
@@ -285,7 +302,7 @@ describe('a storm', () => {
         '  sinks:',
         `    siem: { type: webhook, url: "${url}/storm" }`,
         '  routes:',
-        '    - { id: holds, on: [hold.created], sink: siem, rate: 4/s }',
+        '    - { id: holds, on: [hold.created], sink: siem, rate: 4/s, dedupe: 0 }',
       ],
       undefined,
       async (rx) => {

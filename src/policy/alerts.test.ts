@@ -30,7 +30,7 @@ describe('alerts: in mesh.yaml', () => {
     expect(alerts.sinks.get('oncall')).toMatchObject({
       type: 'pagerduty',
       routingKey: { env: 'PD_KEY' },
-      retries: 3,
+      retries: 8,
     });
     expect(alerts.routes[0]).toMatchObject({ id: 'freezes', severity: 'critical', dedupeMs: 600_000 });
     expect(alerts.routes[1]).toMatchObject({

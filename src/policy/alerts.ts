@@ -23,7 +23,7 @@ import { authOf } from './graph.js';
 import { parseRate } from './units.js';
 
 /** Defaults docs/alerts.md lists with the same values. */
-const DEFAULTS = { queue: 1000, holdExpiring: '15m', timeout: '5s', retries: 3, dedupe: '10m' } as const;
+const DEFAULTS = { queue: 1000, holdExpiring: '15m', timeout: '5s', retries: 8, dedupe: '10m' } as const;
 
 /** What each sink type needs to be reached. */
 const NEEDS: Readonly<Record<SinkType, readonly string[]>> = {

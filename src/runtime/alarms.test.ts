@@ -42,7 +42,8 @@ const decision = (deltas: StateDelta[]): LedgerRecord => ({
 describe('alarmsOf', () => {
   it.each<[string, LedgerRecord[], StateDelta[], [string, string][]]>([
     ['a decision that opens a breaker', [decision([open])], [], [['breaker.opened', open.key]]],
-    ['a decision that holds', [decision([held])], [], [['hold.created', 'm1']]],
+    // One alert per rule and subject: a frozen account's held messages do not page one by one.
+    ['a decision that holds', [decision([held])], [], [['hold.created', 'credit-burst|account:8841']]],
     [
       'a pilot reset (deltas given beside the record)',
       [{ kind: 'pilot.action', at: NOW, data: {} }],
@@ -52,6 +53,17 @@ describe('alarmsOf', () => {
     ['a decision with neither', [decision([{ kind: 'seen', id: 'x', at: NOW }])], [], []],
   ])('%s', (_, records, extra, expected) => {
     expect(alarmsOf(NOW, 3, records, extra).map((a) => [a.event, a.key])).toEqual(expected);
+  });
+
+  it("says who closed a breaker, and the pilot's reason", () => {
+    const reset: LedgerRecord = {
+      kind: 'pilot.action',
+      at: NOW,
+      agent: 'pilot:ana',
+      data: { reason: 'mailer loop fixed' },
+    };
+    const [alarm] = alarmsOf(NOW, 3, [reset], [close]);
+    expect(alarm?.detail).toMatchObject({ by: 'pilot:ana', reason: 'mailer loop fixed' });
   });
 
   it('names the breaker, the subject and the message that tripped it', () => {

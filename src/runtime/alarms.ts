@@ -46,6 +46,9 @@ function pushAlarm(out: Alarm[], at: number, partition: number, record: LedgerRe
     const scopeKey = parsed?.scopeKey ?? '';
     const opened = d.kind === 'breaker-open';
     const by = opened ? d.state.by : (record.agent ?? 'its cooldown');
+    // A pilot's reset or unfreeze says who and why, so on-call reads the resolve as an answer.
+    const reason = !opened && typeof record.data.reason === 'string' ? record.data.reason : undefined;
+    const why = reason === undefined ? '' : `: "${reason}"`;
     out.push({
       type: 'alarm',
       at,
@@ -56,10 +59,10 @@ function pushAlarm(out: Alarm[], at: number, partition: number, record: LedgerRe
       rule,
       summary: opened
         ? `breaker ${rule} opened for ${scopeKey} (${d.state.action}): ${d.state.action === 'freeze' ? 'everything for it is held for a pilot' : 'everything for it is denied'}`
-        : `breaker ${rule} closed for ${scopeKey}`,
+        : `breaker ${rule} closed for ${scopeKey} by ${by.replace(/^pilot:/, 'pilot ')}${why}`,
       detail: opened
         ? { breaker: rule, scopeKey, action: d.state.action, by, openedAt: d.state.openedAt }
-        : { breaker: rule, scopeKey, by },
+        : { breaker: rule, scopeKey, by, ...(reason === undefined ? {} : { reason }) },
     });
     return;
   }
@@ -69,7 +72,9 @@ function pushAlarm(out: Alarm[], at: number, partition: number, record: LedgerRe
       type: 'alarm',
       at,
       event: 'hold.created',
-      key: hold.msgId,
+      // Holds of one subject for one rule are one alert within a route's dedupe window, the others
+      // counted: a frozen account's storm of held messages pages once, not once a message.
+      key: `${hold.verdict.rule ?? hold.verdict.reason}|${hold.subject}`,
       ...about,
       msgId: hold.msgId,
       subject: hold.subject,

@@ -61,13 +61,17 @@ export function createHoldExpiry(deps: {
       const msgId = created.msgId;
       const old = timers.get(msgId);
       if (old !== undefined) clear(old);
-      wait(msgId, timeoutAt - settings.holdExpiringMs, () => {
+      // A timeout shorter than the lead would warn at once, beside hold.created: warn half-way instead.
+      const lead = Math.min(settings.holdExpiringMs, rule.timeoutMs / 2);
+      wait(msgId, timeoutAt - lead, () => {
         if (!deps.stillHeld(msgId)) return;
-        const minutes = Math.max(1, Math.round((timeoutAt - deps.clock()) / 60_000));
+        const left = Math.max(0, timeoutAt - deps.clock());
+        const when =
+          left < 90_000 ? `${Math.round(left / 1000)} s` : `about ${Math.round(left / 60_000)} min`;
         deps.raise({
           ...created,
           event: 'hold.expiring',
-          summary: `${created.summary}; it times out (${rule.onTimeout}) in about ${minutes} min`,
+          summary: `${created.summary.replace(/\.$/, '')}; it times out (${rule.onTimeout}) in ${when}`,
           detail: { ...created.detail, timeoutAt, onTimeout: rule.onTimeout },
         });
       });

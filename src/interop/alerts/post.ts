@@ -73,7 +73,7 @@ async function tryOnce(
   try {
     res = await fetch(opts.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers() },
+      headers: { 'content-type': 'application/json', 'user-agent': 'meshwarden-alerts', ...headers() },
       body,
       signal: opts.signal === undefined ? timeout : AbortSignal.any([opts.signal, timeout]),
       redirect: 'error',

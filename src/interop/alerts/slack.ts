@@ -17,7 +17,11 @@ function escaped(text: string): string {
  * summary, the facts, and a link to the console's lineage of the case when `alerts.console` is set.
  */
 export function slackMessageOf(m: AlertMessage): JsonObject {
-  const head = `${MARK[m.severity] ?? ''} *${m.severity}* ${m.event} in mesh ${escaped(m.mesh)}`;
+  // A breaker closing resolves what its opening raised: it reads as a resolve, not a new alarm.
+  const head =
+    m.event === 'breaker.closed'
+      ? `:white_check_mark: *resolved* ${m.event} in mesh ${escaped(m.mesh)}`
+      : `${MARK[m.severity] ?? ''} *${m.severity}* ${m.event} in mesh ${escaped(m.mesh)}`;
   const summary = escaped(m.summary);
   const held = m.suppressed > 0 ? ` (${m.suppressed} more held back since the last alert)` : '';
   const facts = [
@@ -36,5 +40,6 @@ export function slackMessageOf(m: AlertMessage): JsonObject {
     });
   const link = m.link === undefined ? '' : ` ${escaped(m.link)}`;
   // The notification's text is mrkdwn too: a summary may quote an outsider (`<!channel>`, `<url|label>`).
-  return { text: `[${m.severity}] ${summary}${held}${link}`, blocks };
+  const tag = m.event === 'breaker.closed' ? 'resolved' : m.severity;
+  return { text: `[${tag}] ${summary}${held}${link}`, blocks };
 }
