@@ -47,7 +47,9 @@ export function cliTelemetry(
   const telemetry = createTelemetry({
     config,
     version: VERSION,
-    onError: (err) => tlog.warn({ err }, 'telemetry export failed'),
+    // Once per failure streak of a signal (a collector away is one warning, not one per interval).
+    onError: (err, signal) => tlog.warn({ err, signal }, 'telemetry export failed'),
+    onRecover: (signal) => tlog.info({ signal }, 'telemetry export recovered'),
   });
   tlog.info(
     {

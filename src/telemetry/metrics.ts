@@ -33,6 +33,8 @@ export type Instruments = {
   deliveryFailed(agent: string): void;
   ledgerCommit(seconds: number, entries: number): void;
   alert(route: string, sink: string, outcome: string): void;
+  /** A decision span dropped: the batch processor's queue was full (OTEL_BSP_MAX_QUEUE_SIZE). */
+  spansDropped(): void;
   observe(gauges: Gauges): () => void;
 };
 
@@ -73,6 +75,10 @@ function declare(meter: Meter) {
     unit: '{alert}',
     description: 'Alert deliveries, by route, sink and outcome (sent, failed, suppressed).',
   });
+  const dropped = meter.createCounter('meshwarden.telemetry.spans.dropped', {
+    unit: '{span}',
+    description: 'Decision spans dropped because the export queue was full (OTEL_BSP_MAX_QUEUE_SIZE).',
+  });
   const holds = meter.createObservableGauge('meshwarden.holds.pending', {
     unit: '{hold}',
     description: 'Messages held for a pilot now (approval holds, loop-guard and freeze holds).',
@@ -85,11 +91,11 @@ function declare(meter: Meter) {
     unit: '{message}',
     description: 'Messages and effect requests dead-lettered since the mesh started.',
   });
-  return { decisions, gate, commit, batch, delivery, failures, alerts, holds, breakers, dead };
+  return { decisions, gate, commit, batch, delivery, failures, alerts, dropped, holds, breakers, dead };
 }
 
 export function createInstruments(meter: Meter): Instruments {
-  const { decisions, gate, commit, batch, delivery, failures, alerts, holds, breakers, dead } =
+  const { decisions, gate, commit, batch, delivery, failures, alerts, dropped, holds, breakers, dead } =
     declare(meter);
   const watched = new Set<Gauges>();
   const sum = (read: (g: Gauges) => number) => (result: ObservableResult) => {
@@ -102,6 +108,8 @@ export function createInstruments(meter: Meter): Instruments {
   decisions.addCallback((result) => {
     for (const c of cells) result.observe(c.count, c.attrs);
   });
+  // Zero from the start, so `rate()` and alert rules see the series before the first drop.
+  dropped.add(0);
   holds.addCallback(sum((g) => g.holdsPending()));
   breakers.addCallback(sum((g) => g.breakersOpen()));
   dead.addCallback(sum((g) => g.deadLetters()));
@@ -158,6 +166,9 @@ export function createInstruments(meter: Meter): Instruments {
     },
     alert(route, sink, outcome) {
       alerts.add(1, { route, sink, outcome });
+    },
+    spansDropped() {
+      dropped.add(1);
     },
     observe(gauges) {
       watched.add(gauges);

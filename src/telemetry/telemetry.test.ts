@@ -185,3 +185,76 @@ describe('sampling (OTEL_TRACES_SAMPLER)', () => {
     expect([...perTrace.values()].every((n) => n === 2)).toBe(true);
   });
 });
+
+/** A loopback OTLP/HTTP receiver whose answer the test sets (200, or a collector's failure). */
+async function receiver(opts: { delayMs?: number } = {}) {
+  const { createServer } = await import('node:http');
+  const state = { status: 200, requests: 0 };
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      state.requests++;
+      setTimeout(() => res.writeHead(state.status).end('{}'), opts.delayMs ?? 0);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+  return { url, state, close };
+}
+
+describe('export failures and drops', () => {
+  it('tells a failed metrics export once per failure streak, and its recovery', async () => {
+    const collector = await receiver();
+    const config = telemetryConfig({
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${collector.url}/v1/metrics`,
+      OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json',
+      OTEL_TRACES_EXPORTER: 'none',
+    });
+    if (config === undefined || config instanceof Error) throw new Error('no config');
+    const told: string[] = [];
+    const telemetry = createTelemetry({
+      config,
+      version: '0.1.0',
+      onError: (_err, signal) => told.push(`failed ${signal}`),
+      onRecover: (signal) => told.push(`recovered ${signal}`),
+    });
+    telemetry.deliveryFailed('churn');
+    collector.state.status = 400;
+    for (let i = 0; i < 3; i++) await telemetry.flush();
+    collector.state.status = 200;
+    await telemetry.flush();
+    await telemetry.flush();
+    collector.state.status = 400;
+    await telemetry.flush();
+    await telemetry.close();
+    await collector.close();
+    expect(collector.state.requests).toBeGreaterThanOrEqual(6);
+    expect(told).toEqual(['failed metrics', 'recovered metrics', 'failed metrics']);
+  });
+
+  it('counts decision spans dropped at a full queue (meshwarden_telemetry_spans_dropped_total)', async () => {
+    // A slow collector: the first batch is out, two spans wait, the rest find the queue full.
+    const collector = await receiver({ delayMs: 200 });
+    const config = telemetryConfig(
+      {
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collector.url}/v1/traces`,
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+        OTEL_BSP_MAX_QUEUE_SIZE: '2',
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2',
+      },
+      { prometheus: true },
+    );
+    if (config === undefined || config instanceof Error) throw new Error('no config');
+    const telemetry = createTelemetry({ config, version: '0.1.0' });
+    expect(await telemetry.scrape()).toContain('meshwarden_telemetry_spans_dropped_total 0');
+    for (let i = 0; i < 10; i++) telemetry.decision(decision(envelope(randomUUID())));
+    expect(await telemetry.scrape()).toContain('meshwarden_telemetry_spans_dropped_total 6');
+    await telemetry.close();
+    await collector.close();
+  });
+});
