@@ -62,6 +62,16 @@ describe('telemetryConfig (OTEL_* variables)', () => {
   });
 
   it.each([
+    [{}, 3000],
+    [{ OTEL_EXPORTER_OTLP_TIMEOUT: '1500' }, 1500],
+    [{ OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '800' }, 800],
+    [{ OTEL_EXPORTER_OTLP_TIMEOUT: '60000' }, 3000],
+  ])('bounds the shutdown flush by 3 s or the OTLP timeout: %o → %i ms', (env, ms) => {
+    const config = telemetryConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', ...env });
+    expect(config).toMatchObject({ shutdownMillis: ms });
+  });
+
+  it.each([
     [
       'OTEL_EXPORTER_OTLP_PROTOCOL',
       { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },

@@ -12,10 +12,17 @@ export type SamplerName =
 
 /** What the `OTEL_*` variables ask for (the subset of the SDK configuration spec Meshwarden honours). */
 export type TelemetryConfig = {
-  /** OTLP trace export: where to, how; absent when traces are off. */
-  readonly traces?: { readonly url: string; readonly protocol: OtlpProtocol };
-  /** OTLP metric export: where to, how, and how often; absent when off. */
-  readonly metrics?: { readonly url: string; readonly protocol: OtlpProtocol; readonly intervalMs: number };
+  /** OTLP trace export: where to, how, how long one export may take; absent when traces are off. */
+  readonly traces?: { readonly url: string; readonly protocol: OtlpProtocol; readonly timeoutMillis: number };
+  /** OTLP metric export: where to, how, how long, and how often; absent when off. */
+  readonly metrics?: {
+    readonly url: string;
+    readonly protocol: OtlpProtocol;
+    readonly timeoutMillis: number;
+    readonly intervalMs: number;
+  };
+  /** How long close may wait for the last export: 3 s, or the OTLP timeout when lower. */
+  readonly shutdownMillis: number;
   /** The Prometheus text endpoint (`GET /metrics` on `up`) is served from the same instruments. */
   readonly prometheus: boolean;
   readonly sampler: { readonly name: SamplerName; readonly ratio: number };
@@ -31,6 +38,9 @@ export type TelemetryConfig = {
 };
 
 export type Env = Readonly<Record<string, string | undefined>>;
+
+/** The most `run` waits at exit for a collector: a dead one must not hold the command for 10 s. */
+const SHUTDOWN_MILLIS = 3000;
 
 const SAMPLERS: readonly SamplerName[] = [
   'always_on',
@@ -80,6 +90,11 @@ export function telemetryConfig(
   return {
     ...(traces === undefined ? {} : { traces }),
     ...(metrics === undefined ? {} : { metrics: { ...metrics, intervalMs: interval } }),
+    shutdownMillis: Math.min(
+      SHUTDOWN_MILLIS,
+      traces?.timeoutMillis ?? SHUTDOWN_MILLIS,
+      metrics?.timeoutMillis ?? SHUTDOWN_MILLIS,
+    ),
     prometheus,
     sampler,
     batch: { ...batch, maxExportBatchSize: Math.min(batch.maxExportBatchSize, batch.maxQueueSize) },
@@ -106,7 +121,7 @@ function signal(
   which: 'TRACES' | 'METRICS',
   base: string | undefined,
   exporter: readonly string[],
-): { url: string; protocol: OtlpProtocol } | undefined | MeshwardenError {
+): { url: string; protocol: OtlpProtocol; timeoutMillis: number } | undefined | MeshwardenError {
   if (exporter.includes('none')) return undefined;
   const own = env[`OTEL_EXPORTER_OTLP_${which}_ENDPOINT`]?.trim() || undefined;
   if (own === undefined && base === undefined && !exporter.includes('otlp')) return undefined;
@@ -132,7 +147,12 @@ function signal(
       problem:
         'Meshwarden exports OTLP over HTTP: http/protobuf (the default) or http/json; grpc is not supported',
     });
-  return { url, protocol };
+  const timeoutName = env[`OTEL_EXPORTER_OTLP_${which}_TIMEOUT`]?.trim()
+    ? `OTEL_EXPORTER_OTLP_${which}_TIMEOUT`
+    : 'OTEL_EXPORTER_OTLP_TIMEOUT';
+  const timeoutMillis = positive(env, timeoutName, 10_000);
+  if (typeof timeoutMillis !== 'number') return timeoutMillis;
+  return { url, protocol, timeoutMillis };
 }
 
 function samplerOf(env: Env): { name: SamplerName; ratio: number } | MeshwardenError {

@@ -55,39 +55,81 @@ function watching<T>(
 
 /** A trace and a metric exporter for one configuration, watched; `handed` sees each span batch taken from the queue. */
 export function createExporters(opts: {
-  readonly traces?: { readonly url: string; readonly protocol: OtlpProtocol };
-  readonly metrics?: { readonly url: string; readonly protocol: OtlpProtocol };
-  readonly timeoutMillis?: number;
+  readonly traces?: { readonly url: string; readonly protocol: OtlpProtocol; readonly timeoutMillis: number };
+  readonly metrics?: {
+    readonly url: string;
+    readonly protocol: OtlpProtocol;
+    readonly timeoutMillis: number;
+  };
   readonly watch: ExportWatch;
   readonly handed: (spans: ReadableSpan[]) => void;
-}): { spans?: SpanExporter; metrics?: PushMetricExporter } & Streaks {
+}): {
+  spans?: SpanExporter;
+  metrics?: PushMetricExporter;
+  /** From now on each export gives up after `ms` (retries included): the shutdown flush is bounded. */
+  bound(ms: number): void;
+} & Streaks {
   const state = new Map<Signal, boolean>();
-  const timeout = opts.timeoutMillis === undefined ? {} : { timeoutMillis: opts.timeoutMillis };
   const failing = (signal?: Signal) =>
     signal === undefined ? [...state.values()].includes(true) : state.get(signal) === true;
+  // Each signal's exporter now, and every one made (all are shut down). bound() swaps in one with
+  // a shorter timeout: the OTLP exporter's retries toward a dead collector run to its timeout.
+  const shutdownAll = (made: readonly { shutdown(): Promise<void> }[]) => () =>
+    Promise.all(made.map((e) => e.shutdown())).then(() => {});
   let spans: SpanExporter | undefined;
+  let swapSpans: ((ms: number) => void) | undefined;
   if (opts.traces !== undefined) {
-    const { url, protocol } = opts.traces;
-    const inner =
-      protocol === 'http/json'
-        ? new JsonTraceExporter({ url, ...timeout })
-        : new ProtoTraceExporter({ url, ...timeout });
+    const { url, protocol, timeoutMillis } = opts.traces;
+    const made: { shutdown(): Promise<void> }[] = [];
+    const make = (ms: number) => {
+      const e =
+        protocol === 'http/json'
+          ? new JsonTraceExporter({ url, timeoutMillis: ms })
+          : new ProtoTraceExporter({ url, timeoutMillis: ms });
+      made.push(e);
+      return e;
+    };
+    let inner = make(timeoutMillis);
+    swapSpans = (ms) => {
+      if (ms < timeoutMillis) inner = make(ms);
+    };
     spans = {
-      export: watching<ReadableSpan[]>(inner, 'traces', opts.watch, state, opts.handed),
-      shutdown: () => inner.shutdown(),
+      export: watching<ReadableSpan[]>(
+        { export: (items, done) => inner.export(items, done) },
+        'traces',
+        opts.watch,
+        state,
+        opts.handed,
+      ),
+      shutdown: shutdownAll(made),
       forceFlush: () => inner.forceFlush(),
     };
   }
   let metrics: PushMetricExporter | undefined;
+  let swapMetrics: ((ms: number) => void) | undefined;
   if (opts.metrics !== undefined) {
-    const { url, protocol } = opts.metrics;
-    const inner =
-      protocol === 'http/json'
-        ? new JsonMetricExporter({ url, ...timeout })
-        : new ProtoMetricExporter({ url, ...timeout });
+    const { url, protocol, timeoutMillis } = opts.metrics;
+    const made: { shutdown(): Promise<void> }[] = [];
+    const make = (ms: number) => {
+      const e =
+        protocol === 'http/json'
+          ? new JsonMetricExporter({ url, timeoutMillis: ms })
+          : new ProtoMetricExporter({ url, timeoutMillis: ms });
+      made.push(e);
+      return e;
+    };
+    let inner = make(timeoutMillis);
+    swapMetrics = (ms) => {
+      if (ms < timeoutMillis) inner = make(ms);
+    };
     metrics = {
-      export: watching<ResourceMetrics>(inner, 'metrics', opts.watch, state),
-      shutdown: () => inner.shutdown(),
+      export: watching<ResourceMetrics>(
+        { export: (items, done) => inner.export(items, done) },
+        'metrics',
+        opts.watch,
+        state,
+      ),
+      shutdown: shutdownAll(made),
       forceFlush: () => inner.forceFlush(),
       // OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE (delta for Datadog) is the exporter's.
       selectAggregationTemporality: (type) => inner.selectAggregationTemporality(type),
@@ -97,6 +139,10 @@ export function createExporters(opts: {
   return {
     ...(spans === undefined ? {} : { spans }),
     ...(metrics === undefined ? {} : { metrics }),
+    bound(ms) {
+      swapSpans?.(ms);
+      swapMetrics?.(ms);
+    },
     failing,
   };
 }

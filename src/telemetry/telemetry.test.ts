@@ -258,3 +258,29 @@ describe('export failures and drops', () => {
     await collector.close();
   });
 });
+
+describe('closing toward a dead collector', () => {
+  it('bounds the last export (3 s at most), not the OTLP timeout of 10 s with its retries', async () => {
+    // 503 is retryable: unbounded, the exporter would retry for its whole 10 s timeout, and this
+    // test would outlive vitest's 5 s limit.
+    const collector = await receiver();
+    collector.state.status = 503;
+    const config = telemetryConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    });
+    if (config === undefined || config instanceof Error) throw new Error('no config');
+    expect(config.shutdownMillis).toBe(3000);
+    const told: string[] = [];
+    const telemetry = createTelemetry({
+      config: { ...config, shutdownMillis: 1000 },
+      version: '0.1.0',
+      onError: (_err, signal) => told.push(`failed ${signal ?? 'close'}`),
+    });
+    telemetry.decision(decision(envelope(randomUUID())));
+    await telemetry.close();
+    await collector.close();
+    expect(await telemetry.closed).toBeInstanceOf(Error);
+    expect(told).toContain('failed traces');
+  });
+});

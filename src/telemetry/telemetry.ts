@@ -109,8 +109,21 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      const results = await Promise.allSettled([spans?.shutdown(), meters.shutdown()]);
-      const failed = results.find((r) => r.status === 'rejected');
+      // The last export is bounded (config.shutdownMillis): a dead collector must not hold the
+      // command's exit for the exporter's 10 s of retries.
+      exporters.bound(config.shutdownMillis);
+      let timer: NodeJS.Timeout | undefined;
+      const cut = new Promise<'cut'>((resolve) => {
+        timer = setTimeout(() => resolve('cut'), config.shutdownMillis + 500);
+        timer.unref();
+      });
+      const done = Promise.allSettled([spans?.shutdown(), meters.shutdown()]);
+      const results = await Promise.race([done, cut]);
+      clearTimeout(timer);
+      const failed =
+        results === 'cut'
+          ? { reason: new Error(`telemetry flush cut short after ${config.shutdownMillis} ms`) }
+          : results.find((r) => r.status === 'rejected');
       if (failed !== undefined) reportUnlessTold(failed.reason);
       settle(failed === undefined ? undefined : new Error(String(failed.reason)));
     })();
