@@ -39,6 +39,11 @@ export type TelemetryConfig = {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+/** MW_TELEMETRY_ENV, with the variable and its value (as set) also as details, for callers and tests. */
+function envError(p: { name: string; value: string; problem: string }): MeshwardenError {
+  return telemetryError('MW_TELEMETRY_ENV', p, { details: { variable: p.name, value: p.value } });
+}
+
 /** The most `run` waits at exit for a collector: a dead one must not hold the command for 10 s. */
 const SHUTDOWN_MILLIS = 3000;
 
@@ -110,8 +115,7 @@ function exporters(env: Env, name: string): string[] | MeshwardenError {
   const list = value.split(',').map((s) => s.trim().toLowerCase());
   const known = name === 'OTEL_METRICS_EXPORTER' ? ['otlp', 'none', 'prometheus'] : ['otlp', 'none'];
   const bad = list.find((e) => !known.includes(e));
-  if (bad !== undefined)
-    return telemetryError('MW_TELEMETRY_ENV', { name, value, problem: `it may list ${known.join(', ')}` });
+  if (bad !== undefined) return envError({ name, value, problem: `it may list ${known.join(', ')}` });
   return list;
 }
 
@@ -131,9 +135,10 @@ function signal(
     own ?? (base === undefined ? `http://localhost:4318/${path}` : `${base.replace(/\/+$/, '')}/${path}`);
   const urlName = own !== undefined ? `OTEL_EXPORTER_OTLP_${which}_ENDPOINT` : 'OTEL_EXPORTER_OTLP_ENDPOINT';
   if (!/^https?:\/\/[^/\s]+/.test(url))
-    return telemetryError('MW_TELEMETRY_ENV', {
+    return envError({
       name: urlName,
-      value: url,
+      // The value as set, not with /v1/<signal> appended.
+      value: own ?? base ?? url,
       problem: 'it must be an http:// or https:// address, such as http://localhost:4318',
     });
   const protocolName = env[`OTEL_EXPORTER_OTLP_${which}_PROTOCOL`]?.trim()
@@ -141,7 +146,7 @@ function signal(
     : 'OTEL_EXPORTER_OTLP_PROTOCOL';
   const protocol = env[protocolName]?.trim() || 'http/protobuf';
   if (protocol !== 'http/protobuf' && protocol !== 'http/json')
-    return telemetryError('MW_TELEMETRY_ENV', {
+    return envError({
       name: protocolName,
       value: protocol,
       problem:
@@ -152,13 +157,23 @@ function signal(
     : 'OTEL_EXPORTER_OTLP_TIMEOUT';
   const timeoutMillis = positive(env, timeoutName, 10_000);
   if (typeof timeoutMillis !== 'number') return timeoutMillis;
+  // Read by the exporter, which would ignore a wrong one without a word: checked here.
+  for (const name of ['OTEL_EXPORTER_OTLP_COMPRESSION', `OTEL_EXPORTER_OTLP_${which}_COMPRESSION`]) {
+    const value = env[name]?.trim();
+    if (value !== undefined && value !== '' && value !== 'gzip' && value !== 'none')
+      return envError({ name, value, problem: 'it may be gzip or none' });
+  }
+  for (const name of ['OTEL_EXPORTER_OTLP_HEADERS', `OTEL_EXPORTER_OTLP_${which}_HEADERS`]) {
+    const headers = pairsOf(env, name);
+    if (headers instanceof Error) return headers;
+  }
   return { url, protocol, timeoutMillis };
 }
 
 function samplerOf(env: Env): { name: SamplerName; ratio: number } | MeshwardenError {
   const name = (env.OTEL_TRACES_SAMPLER?.trim().toLowerCase() || 'parentbased_always_on') as SamplerName;
   if (!SAMPLERS.includes(name))
-    return telemetryError('MW_TELEMETRY_ENV', {
+    return envError({
       name: 'OTEL_TRACES_SAMPLER',
       value: name,
       problem: `it may be ${SAMPLERS.join(', ')}`,
@@ -167,7 +182,7 @@ function samplerOf(env: Env): { name: SamplerName; ratio: number } | MeshwardenE
   if (!name.endsWith('traceidratio') || arg === undefined || arg === '') return { name, ratio: 1 };
   const ratio = Number(arg);
   if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1)
-    return telemetryError('MW_TELEMETRY_ENV', {
+    return envError({
       name: 'OTEL_TRACES_SAMPLER_ARG',
       value: arg,
       problem: 'it must be a number from 0 to 1',
@@ -180,13 +195,18 @@ function positive(env: Env, name: string, fallback: number): number | Meshwarden
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0)
-    return telemetryError('MW_TELEMETRY_ENV', { name, value, problem: 'it must be a whole number above 0' });
+    return envError({ name, value, problem: 'it must be a whole number above 0' });
   return n;
 }
 
 /** `OTEL_RESOURCE_ATTRIBUTES`: `key=value` pairs, comma-separated, percent-encoded (W3C Baggage). */
 function resourceOf(env: Env): Record<string, string> | MeshwardenError {
-  const value = env.OTEL_RESOURCE_ATTRIBUTES?.trim();
+  return pairsOf(env, 'OTEL_RESOURCE_ATTRIBUTES');
+}
+
+/** `key=value` pairs, comma-separated, percent-encoded (W3C Baggage): resource attributes, OTLP headers. */
+function pairsOf(env: Env, name: string): Record<string, string> | MeshwardenError {
+  const value = env[name]?.trim();
   const out: Record<string, string> = {};
   if (value === undefined || value === '') return out;
   for (const pair of value.split(',')) {
@@ -198,12 +218,17 @@ function resourceOf(env: Env): Record<string, string> | MeshwardenError {
     } catch {
       decoded = undefined;
     }
-    if (key === '' || decoded === undefined)
-      return telemetryError('MW_TELEMETRY_ENV', {
-        name: 'OTEL_RESOURCE_ATTRIBUTES',
-        value,
-        problem: `"${pair}" is not key=value (percent-encoded)`,
+    if (key === '' || decoded === undefined) {
+      // A header may hold a secret (an API key): its value is not repeated.
+      const secret = name.endsWith('_HEADERS');
+      return envError({
+        name,
+        value: secret ? '…' : value,
+        problem: secret
+          ? 'it must be key=value pairs, comma-separated, percent-encoded (DD-API-KEY=…,Authorization=Basic%20…)'
+          : `"${pair}" is not key=value (percent-encoded)`,
       });
+    }
     out[key] = decoded;
   }
   return out;
