@@ -134,4 +134,15 @@ describe('decision spans over OTLP/HTTP', () => {
       }
     },
   );
+
+  it('run (export at exit only) pushes the state gauges: holds pending, breakers open, dead letters', async () => {
+    receiver = await startOtlpReceiver();
+    await runRetention(receiver, 'http/json');
+    const names = new Set(receiver.metrics.map((m) => m.name));
+    for (const name of ['meshwarden.holds.pending', 'meshwarden.breakers.open', 'meshwarden.dead_letters'])
+      expect(names, name).toContain(name);
+    // The retention example's loop guard holds 8841's case: the last export says so.
+    const holds = receiver.metrics.filter((m) => m.name === 'meshwarden.holds.pending').at(-1);
+    expect(holds?.value).toBeGreaterThan(0);
+  });
 });

@@ -98,6 +98,7 @@ export function createInstruments(meter: Meter): Instruments {
   const { decisions, gate, commit, batch, delivery, failures, alerts, dropped, holds, breakers, dead } =
     declare(meter);
   const watched = new Set<Gauges>();
+  const frozen = new WeakSet<Gauges>();
   const sum = (read: (g: Gauges) => number) => (result: ObservableResult) => {
     if (watched.size === 0) return;
     let n = 0;
@@ -171,9 +172,25 @@ export function createInstruments(meter: Meter): Instruments {
       dropped.add(1);
     },
     observe(gauges) {
+      // A new mesh's live values replace a closed one's last ones.
+      for (const g of watched) if (frozen.has(g)) watched.delete(g);
       watched.add(gauges);
       return () => {
-        watched.delete(gauges);
+        if (!watched.delete(gauges)) return;
+        // The mesh closes before telemetry's last export: its last values are kept for that export,
+        // so `run`, which exports only at exit, still pushes holds, breakers and dead letters.
+        const last = {
+          holds: gauges.holdsPending(),
+          open: gauges.breakersOpen(),
+          dead: gauges.deadLetters(),
+        };
+        const still: Gauges = {
+          holdsPending: () => last.holds,
+          breakersOpen: () => last.open,
+          deadLetters: () => last.dead,
+        };
+        frozen.add(still);
+        watched.add(still);
       };
     },
   };
