@@ -145,4 +145,49 @@ describe('decision spans over OTLP/HTTP', () => {
     const holds = receiver.metrics.filter((m) => m.name === 'meshwarden.holds.pending').at(-1);
     expect(holds?.value).toBeGreaterThan(0);
   });
+
+  it('labels a sender the policy does not know as agent="unknown"; gen_ai.agent.name only on agents', async () => {
+    receiver = await startOtlpReceiver();
+    const dir = mkdtempSync(join(tmpdir(), 'meshwarden-telemetry-'));
+    cpSync(EXAMPLE, dir, { recursive: true });
+    const config = telemetryConfig(
+      {
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
+        OTEL_METRICS_EXPORTER: 'prometheus',
+      },
+      { prometheus: true },
+    );
+    if (config === undefined || config instanceof Error) throw new Error(String(config));
+    const telemetry = createTelemetry({ config, version: '0.1.0' });
+    const opened = await openMesh({
+      meshFile: join(dir, 'mesh.yaml'),
+      dataDir: join(dir, 'data'),
+      log: pino({ level: 'silent' }),
+      telemetry,
+    });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    const o = opened.opened;
+    const ticket = { type: 'ticket.opened.v1', subject: 'account:4242', data: { text: 'Hello' } };
+    const fax = await o.mesh.inject('fax', ticket);
+    await o.mesh.inject('inbox', { ...ticket, subject: 'account:4243' });
+    await o.mesh.idle();
+    const text = (await telemetry.scrape())!;
+    await o.close();
+    await telemetry.close();
+    const agents = new Set(
+      [...text.matchAll(/^meshwarden_gate_decisions_total\{[^}]*agent="([^"]*)"/gm)].map((m) => m[1]),
+    );
+    expect(agents.has('fax')).toBe(false);
+    expect(agents.has('unknown')).toBe(true);
+    expect(agents.has('inbox')).toBe(true);
+    const faxSpan = receiver.spans.find((sp) => sp.attributes['messaging.message.id'] === fax.msgId)!;
+    expect(faxSpan.attributes['meshwarden.agent']).toBe('fax');
+    expect(faxSpan.attributes).not.toHaveProperty('gen_ai.agent.name');
+    const byIngress = receiver.spans.filter((sp) => sp.attributes['meshwarden.agent'] === 'inbox');
+    expect(byIngress.length).toBeGreaterThan(0);
+    for (const sp of byIngress) expect(sp.attributes).not.toHaveProperty('gen_ai.agent.name');
+    const byAgent = receiver.spans.filter((sp) => sp.attributes['meshwarden.agent'] === 'sentiment');
+    expect(byAgent.length).toBeGreaterThan(0);
+    for (const sp of byAgent) expect(sp.attributes['gen_ai.agent.name']).toBe('sentiment');
+  });
 });

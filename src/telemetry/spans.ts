@@ -24,6 +24,8 @@ export type TelemetryDecision = {
     readonly detail?: string;
   };
   readonly envelope: Envelope | undefined;
+  /** What the source is to the policy (absent: not said, taken as named). */
+  readonly sender?: 'agent' | 'ingress' | 'unknown';
   readonly policyDigest: string;
   /** `performance.now()` ms when `decide` began, and how long it took. */
   readonly startedAt: number;
@@ -97,7 +99,8 @@ export function attributesOf(d: TelemetryDecision): Attributes {
   if (e.target !== undefined) a['meshwarden.target'] = e.target;
   a['messaging.destination.name'] = e.type;
   a['messaging.message.conversation_id'] = e.correlationid;
-  a['gen_ai.agent.name'] = agent;
+  // gen_ai's agent is an agent: not an ingress, not a name the policy does not know.
+  if (d.sender === 'agent') a['gen_ai.agent.name'] = agent;
   if (e.model !== undefined) a['gen_ai.request.model'] = e.model;
   return a;
 }

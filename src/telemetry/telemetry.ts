@@ -206,10 +206,14 @@ function metricReaders(
   return { readers, prometheus };
 }
 
-/** The agent a decision is counted under: the sender's name (an agent, or the ingress it came in by), else `unknown`. */
+/**
+ * The agent a decision is counted under: the sender's name (an agent, or the ingress it came in by);
+ * `unknown` when there is no envelope or the runtime says the policy has no such sender (an input
+ * line's made-up `source`), so labels stay bounded by the policy.
+ */
 function agentOf(d: TelemetryDecision): string {
   const source = d.envelope?.source;
-  if (source === undefined) return 'unknown';
+  if (source === undefined || d.sender === 'unknown') return 'unknown';
   const slash = source.lastIndexOf('/');
   const at = source.lastIndexOf('@');
   return at > slash ? source.slice(slash + 1, at) : source.slice(slash + 1);
