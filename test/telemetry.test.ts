@@ -71,6 +71,9 @@ describe('decision spans over OTLP/HTTP', () => {
       expect(shapeless.length).toBeGreaterThan(0);
       for (const s of shapeless) {
         expect(s.parentSpanId).toBe('');
+        expect(s.name).toBe('refuse message');
+        // Its trace is made of the decision's id, as `why` takes it.
+        expect(s.traceId).toBe(String(s.attributes['messaging.message.id']).replaceAll('-', ''));
         expect(['envelope', 'ingress']).toContain(s.attributes['meshwarden.stage']);
       }
       for (const envelope of decided) {

@@ -63,6 +63,12 @@ describe('where a decision span sits', () => {
     expect(placeOf(d)).toEqual(place);
   });
 
+  it("input that never became an envelope is a root of its own, made of its decision's id", () => {
+    const id = '01a23cd8-27b5-714f-acc6-291cff3c1fa9';
+    const place = placeOf(decision(undefined, { msgId: id }));
+    expect(place).toEqual({ traceId: id.replaceAll('-', ''), spanId: spanIdOf(id), sampled: true });
+  });
+
   it('a release is a child of the first decision, with an id of its own', () => {
     const place = placeOf(decision(envelope(CHILD, { hop: 1, causationid: ROOT }), { release: true }));
     expect(place.parentSpanId).toBe(spanIdOf(CHILD));
