@@ -106,6 +106,10 @@ describe('telemetryConfig (OTEL_* variables)', () => {
       { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_HEADERS: 'garbage' },
     ],
     [
+      'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE',
+      { OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'deltas' },
+    ],
+    [
       'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
       { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'a=b,=c' },
     ],
@@ -131,6 +135,7 @@ describe('telemetryConfig (OTEL_* variables)', () => {
     [{ OTEL_EXPORTER_OTLP_COMPRESSION: 'none' }],
     [{ OTEL_EXPORTER_OTLP_HEADERS: 'DD-API-KEY=abc,Authorization=Basic%20eHk=' }],
     [{ OTEL_EXPORTER_OTLP_TIMEOUT: '2500' }],
+    [{ OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta' }],
   ])('accepts %o', (env) => {
     expect(telemetryConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', ...env })).not.toBeInstanceOf(
       Error,
