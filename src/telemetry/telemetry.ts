@@ -9,7 +9,7 @@ import {
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
 import type { TelemetryConfig } from './config.js';
 import { createExporters, type Signal } from './exporters.js';
-import { createInstruments, type DecisionCell, type Gauges } from './metrics.js';
+import { createInstruments, type DecisionCell, type Gauges, type Instruments } from './metrics.js';
 import { decisionSpan, placeOf, type SpanPlace, type TelemetryDecision } from './spans.js';
 
 /**
@@ -103,29 +103,16 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
   const reportUnlessTold = (err: unknown) => {
     if (!exporters.failing()) report(err);
   };
-  // Attributes of the decision counter, one object per label set seen (bounded by the policy's
-  // agents, stages and rules); the key is built from strings the runtime already holds.
-  const counted = new Map<string, DecisionCell>();
+  const cellOf = decisionCells(instruments);
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
       // The last export is bounded (config.shutdownMillis): a dead collector must not hold the
       // command's exit for the exporter's 10 s of retries.
       exporters.bound(config.shutdownMillis);
-      let timer: NodeJS.Timeout | undefined;
-      const cut = new Promise<'cut'>((resolve) => {
-        timer = setTimeout(() => resolve('cut'), config.shutdownMillis + 500);
-        timer.unref();
-      });
-      const done = Promise.allSettled([spans?.shutdown(), meters.shutdown()]);
-      const results = await Promise.race([done, cut]);
-      clearTimeout(timer);
-      const failed =
-        results === 'cut'
-          ? { reason: new Error(`telemetry flush cut short after ${config.shutdownMillis} ms`) }
-          : results.find((r) => r.status === 'rejected');
-      if (failed !== undefined) reportUnlessTold(failed.reason);
-      settle(failed === undefined ? undefined : new Error(String(failed.reason)));
+      const failed = await within(config.shutdownMillis + 500, [spans?.shutdown(), meters.shutdown()]);
+      if (failed !== undefined) reportUnlessTold(failed);
+      settle(failed === undefined ? undefined : failed instanceof Error ? failed : new Error(String(failed)));
     })();
     return closing;
   };
@@ -134,22 +121,7 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
     on: true,
     decision(d) {
       if (closing !== undefined) return;
-      const { verdict } = d;
-      // A sender's name may come from outside (a refused candidate's claim): past LABEL_SETS label
-      // sets, new names count as `other`, so no caller can grow the series without bound.
-      const agent = counted.size < LABEL_SETS ? agentOf(d) : 'other';
-      const key = `${verdict.decision}\u0000${verdict.stage}\u0000${verdict.rule ?? ''}\u0000${agent}\u0000${d.gated}`;
-      let cell = counted.get(key);
-      if (cell === undefined) {
-        cell = instruments.cellOf({
-          verdict: verdict.decision,
-          stage: verdict.stage,
-          rule: verdict.rule ?? '',
-          agent,
-          kind: d.gated,
-        });
-        counted.set(key, cell);
-      }
+      const cell = cellOf(d);
       instruments.decision(cell, d.durationMs === undefined ? undefined : d.durationMs / 1000);
       if (spans === undefined) return;
       const place = placeOf(d);
@@ -180,6 +152,48 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
     closed,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/**
+ * The decision counter's cell for a decision's label set. Attributes are one object per label set
+ * seen (bounded by the policy's agents, stages and rules); the key is built from strings the runtime
+ * already holds.
+ */
+function decisionCells(instruments: Instruments): (d: TelemetryDecision) => DecisionCell {
+  const counted = new Map<string, DecisionCell>();
+  return (d) => {
+    const { verdict } = d;
+    // A sender's name may come from outside (a refused candidate's claim): past LABEL_SETS label
+    // sets, new names count as `other`, so no caller can grow the series without bound.
+    const agent = counted.size < LABEL_SETS ? agentOf(d) : 'other';
+    const key = `${verdict.decision}\u0000${verdict.stage}\u0000${verdict.rule ?? ''}\u0000${agent}\u0000${d.gated}`;
+    let cell = counted.get(key);
+    if (cell === undefined) {
+      cell = instruments.cellOf({
+        verdict: verdict.decision,
+        stage: verdict.stage,
+        rule: verdict.rule ?? '',
+        agent,
+        kind: d.gated,
+      });
+      counted.set(key, cell);
+    }
+    return cell;
+  };
+}
+
+/** Waits for `parts` at most `ms`: the first failure, a cut-short error, or undefined when all went well. */
+async function within(ms: number, parts: readonly (Promise<void> | undefined)[]): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const cut = new Promise<'cut'>((resolve) => {
+    timer = setTimeout(() => resolve('cut'), ms);
+    timer.unref();
+  });
+  const results = await Promise.race([Promise.allSettled(parts), cut]);
+  clearTimeout(timer);
+  if (results === 'cut') return new Error(`telemetry flush cut short after ${ms} ms`);
+  const failed = results.find((r) => r.status === 'rejected');
+  return failed?.reason;
 }
 
 /** The OTLP metric reader and the Prometheus one, as the configuration asks; both read one MeterProvider. */
