@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { type AgentCard, type Message, type Task, TaskState } from '@a2a-js/sdk';
-import { ClientFactory, RestTransportFactory } from '@a2a-js/sdk/client';
+import { ClientFactory, JsonRpcTransportFactory, RestTransportFactory } from '@a2a-js/sdk/client';
 import {
   ClientFactory as V03ClientFactory,
   JsonRpcTransportFactory as V03JsonRpcTransportFactory,
@@ -11,12 +11,13 @@ import {
 import { Client as McpClient, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonRpcClient, request } from './a2a-client.js';
-import { REPO, tempDir } from './run-cli.js';
+import { REPO, runCli, tempDir } from './run-cli.js';
 import { call, startUp, type UpProcess, until } from './up-process.js';
 
 describe('the mesh as A2A agents: each ingress served to remote A2A clients through the gate', () => {
   let up: UpProcess;
   let card: AgentCard;
+  const data = join(tempDir('a2a-serve'), 'data');
   const cardUrl = () => `${up.api}/a2a/inbox/.well-known/agent-card.json`;
   const client = (token: string) => jsonRpcClient(card, token);
   const verdictOf = (result: unknown) => {
@@ -27,11 +28,7 @@ describe('the mesh as A2A agents: each ingress served to remote A2A clients thro
   };
 
   beforeAll(async () => {
-    up = await startUp([
-      join(REPO, 'examples', 'retention', 'mesh.yaml'),
-      '--data',
-      join(tempDir('a2a-serve'), 'data'),
-    ]);
+    up = await startUp([join(REPO, 'examples', 'retention', 'mesh.yaml'), '--data', data]);
     // An ingress's card is not public: it takes a token (an exposed agent's is, below).
     expect((await fetch(cardUrl())).status).toBe(401);
     const res = await fetch(cardUrl(), { headers: { authorization: `Bearer ${up.token}` } });
@@ -67,6 +64,42 @@ describe('the mesh as A2A agents: each ingress served to remote A2A clients thro
       ),
     );
     expect(again).toMatchObject({ decision: 'deny', reason: 'envelope.duplicate_id' });
+  });
+
+  it("continues a caller's W3C trace from the request's traceparent header; a malformed one is ignored", async () => {
+    const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const caller = `00-${trace}-00f067aa0ba902b7-01`;
+    // The official client, its fetch sending the header as an instrumented caller's would.
+    const traced = (traceparent: string) =>
+      new ClientFactory({
+        transports: [
+          new JsonRpcTransportFactory({
+            fetchImpl: (input, init) =>
+              fetch(input, {
+                ...init,
+                headers: { ...(init?.headers as object), authorization: `Bearer ${up.token}`, traceparent },
+              }),
+          }),
+        ],
+      }).createFromAgentCard(card);
+    const ticket = { subject: 'Trace', text: 'Where is my refund', from: 'bo@example.com' };
+    const send = async (traceparent: string) =>
+      verdictOf(
+        await (await traced(traceparent)).sendMessage(
+          request(ticket, { type: 'ticket.opened.v1', subject: 'account:9011' }),
+        ),
+      )!;
+    const sent = await send(caller);
+    const garbled = await send('00-not-a-trace-01');
+    expect([sent.decision, garbled.decision]).toEqual(['deliver', 'deliver']);
+    const exported = (await runCli(['audit', 'export', '--data', data])).stdout
+      .split('\n')
+      .filter((line) => line.includes('"kind":"decision"'))
+      .map((line) => JSON.parse(line).data.envelope as { id: string; traceparent: string } | undefined);
+    const traceOf = (id: string) => exported.find((e) => e?.id === id)?.traceparent;
+    expect(traceOf(sent.id)).toBe(caller);
+    expect(traceOf(garbled.id)).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(traceOf(garbled.id)?.slice(3, 35)).not.toBe(trace);
   });
 
   it('records what breaks the contract, and refuses callers without a pilot token', async () => {

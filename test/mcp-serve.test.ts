@@ -3,7 +3,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, tempDir } from './run-cli.js';
+import { REPO, runCli, tempDir } from './run-cli.js';
 import { call, startUp, type UpProcess } from './up-process.js';
 
 const MESH = join(REPO, 'examples', 'retention', 'mesh.yaml');
@@ -53,6 +53,34 @@ describe('the mesh as an MCP server, on a real `up` process', () => {
 
   afterAll(async () => {
     if (up !== undefined) expect(await up.stop()).toBe(0);
+  });
+
+  it("continues a caller's W3C trace: the call's _meta.traceparent, else the HTTP header", async () => {
+    const trace = (n: string) => `00-${n.repeat(32)}-00f067aa0ba902b7-01`;
+    const client = new Client({ name: 'test-llm', version: '1.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${up.api}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${tokens.pilot}`, traceparent: trace('a') } },
+      }),
+    );
+    const callWith = async (meta: Record<string, unknown> | undefined) =>
+      (
+        await client.callTool({
+          name: TOOL,
+          arguments: { subject: 'account:5011', data: { text: 'Trace me' } },
+          ...(meta === undefined ? {} : { _meta: meta }),
+        })
+      ).structuredContent as Structured;
+    const byHeader = await callWith(undefined);
+    const byMeta = await callWith({ traceparent: trace('b') });
+    await client.close();
+    const exported = (await runCli(['audit', 'export', '--data', data])).stdout
+      .split('\n')
+      .filter((line) => line.includes('"kind":"decision"'))
+      .map((line) => JSON.parse(line).data.envelope as { id: string; traceparent: string } | undefined);
+    const traceOf = (id: string) => exported.find((e) => e?.id === id)?.traceparent;
+    expect(traceOf(byHeader.id)).toBe(trace('a'));
+    expect(traceOf(byMeta.id)).toBe(trace('b'));
   });
 
   it('lists one tool per ingress type, its contract as the schema of data', async () => {

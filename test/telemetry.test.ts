@@ -71,6 +71,9 @@ describe('decision spans over OTLP/HTTP', () => {
       expect(shapeless.length).toBeGreaterThan(0);
       for (const s of shapeless) {
         expect(s.parentSpanId).toBe('');
+        expect(s.name).toBe('refuse message');
+        // Its trace is made of the decision's id, as `why` takes it.
+        expect(s.traceId).toBe(String(s.attributes['messaging.message.id']).replaceAll('-', ''));
         expect(['envelope', 'ingress']).toContain(s.attributes['meshwarden.stage']);
       }
       for (const envelope of decided) {
@@ -134,4 +137,60 @@ describe('decision spans over OTLP/HTTP', () => {
       }
     },
   );
+
+  it('run (export at exit only) pushes the state gauges: holds pending, breakers open, dead letters', async () => {
+    receiver = await startOtlpReceiver();
+    await runRetention(receiver, 'http/json');
+    const names = new Set(receiver.metrics.map((m) => m.name));
+    for (const name of ['meshwarden.holds.pending', 'meshwarden.breakers.open', 'meshwarden.dead_letters'])
+      expect(names, name).toContain(name);
+    // The retention example's loop guard holds 8841's case: the last export says so.
+    const holds = receiver.metrics.filter((m) => m.name === 'meshwarden.holds.pending').at(-1);
+    expect(holds?.value).toBeGreaterThan(0);
+  });
+
+  it('labels a sender the policy does not know as agent="unknown"; gen_ai.agent.name only on agents', async () => {
+    receiver = await startOtlpReceiver();
+    const dir = mkdtempSync(join(tmpdir(), 'meshwarden-telemetry-'));
+    cpSync(EXAMPLE, dir, { recursive: true });
+    const config = telemetryConfig(
+      {
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
+        OTEL_METRICS_EXPORTER: 'prometheus',
+      },
+      { prometheus: true },
+    );
+    if (config === undefined || config instanceof Error) throw new Error(String(config));
+    const telemetry = createTelemetry({ config, version: '0.1.0' });
+    const opened = await openMesh({
+      meshFile: join(dir, 'mesh.yaml'),
+      dataDir: join(dir, 'data'),
+      log: pino({ level: 'silent' }),
+      telemetry,
+    });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    const o = opened.opened;
+    const ticket = { type: 'ticket.opened.v1', subject: 'account:4242', data: { text: 'Hello' } };
+    const fax = await o.mesh.inject('fax', ticket);
+    await o.mesh.inject('inbox', { ...ticket, subject: 'account:4243' });
+    await o.mesh.idle();
+    const text = (await telemetry.scrape())!;
+    await o.close();
+    await telemetry.close();
+    const agents = new Set(
+      [...text.matchAll(/^meshwarden_gate_decisions_total\{[^}]*agent="([^"]*)"/gm)].map((m) => m[1]),
+    );
+    expect(agents.has('fax')).toBe(false);
+    expect(agents.has('unknown')).toBe(true);
+    expect(agents.has('inbox')).toBe(true);
+    const faxSpan = receiver.spans.find((sp) => sp.attributes['messaging.message.id'] === fax.msgId)!;
+    expect(faxSpan.attributes['meshwarden.agent']).toBe('fax');
+    expect(faxSpan.attributes).not.toHaveProperty('gen_ai.agent.name');
+    const byIngress = receiver.spans.filter((sp) => sp.attributes['meshwarden.agent'] === 'inbox');
+    expect(byIngress.length).toBeGreaterThan(0);
+    for (const sp of byIngress) expect(sp.attributes).not.toHaveProperty('gen_ai.agent.name');
+    const byAgent = receiver.spans.filter((sp) => sp.attributes['meshwarden.agent'] === 'sentiment');
+    expect(byAgent.length).toBeGreaterThan(0);
+    for (const sp of byAgent) expect(sp.attributes['gen_ai.agent.name']).toBe('sentiment');
+  });
 });

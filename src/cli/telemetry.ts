@@ -42,12 +42,25 @@ export function cliTelemetry(
     });
   const config = telemetryConfig(env, { prometheus: token !== undefined });
   if (config instanceof Error) return config;
-  if (config === undefined) return { [Symbol.asyncDispose]: async () => {} };
   const tlog = log.child({ layer: 'telemetry' });
+  // A token set while metrics are off: /metrics answers 404, so say why at start, not never.
+  if (token !== undefined && config?.prometheus !== true)
+    tlog.warn(
+      {
+        because:
+          env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true'
+            ? 'OTEL_SDK_DISABLED=true'
+            : 'OTEL_METRICS_EXPORTER=none',
+      },
+      'MESHWARDEN_METRICS_TOKEN is set but metrics are off: GET /metrics answers 404',
+    );
+  if (config === undefined) return { [Symbol.asyncDispose]: async () => {} };
   const telemetry = createTelemetry({
     config,
     version: VERSION,
-    onError: (err) => tlog.warn({ err }, 'telemetry export failed'),
+    // Once per failure streak of a signal (a collector away is one warning, not one per interval).
+    onError: (err, signal) => tlog.warn({ err, signal }, 'telemetry export failed'),
+    onRecover: (signal) => tlog.info({ signal }, 'telemetry export recovered'),
   });
   tlog.info(
     {

@@ -1,4 +1,4 @@
-import { type Envelope, errorText, type GatedKind, tooDeepAt } from '../envelope/index.js';
+import { type Envelope, errorText, type GatedKind, parseSource, tooDeepAt } from '../envelope/index.js';
 import {
   type Decision,
   decide,
@@ -99,12 +99,23 @@ export function createJudge(deps: JudgeDeps): Judge {
     if (took < 0) return;
     const ms = took;
     took = -1;
+    // Whether the sender is the policy's: a name from outside (an input line's `source`) must not
+    // become a metric label of its own.
+    const name = envelope === undefined ? undefined : parseSource(envelope.source)?.name;
+    const { policy } = active;
+    const sender =
+      name !== undefined && policy.agents.has(name)
+        ? 'agent'
+        : name !== undefined && policy.ingress.has(name)
+          ? 'ingress'
+          : 'unknown';
     telemetry.decision({
       msgId,
       gated,
       verdict,
       envelope,
-      policyDigest: active.policy.digest,
+      sender,
+      policyDigest: policy.digest,
       startedAt: began,
       durationMs: ms,
       ...(release === undefined ? {} : { release }),

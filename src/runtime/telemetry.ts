@@ -11,6 +11,8 @@ export type DecisionReport = {
   readonly verdict: Verdict;
   /** The envelope the gate read; absent when the candidate never became one. */
   readonly envelope: Envelope | undefined;
+  /** What the envelope's source is to the policy: one of its agents, one of its ingresses, or neither. */
+  readonly sender?: 'agent' | 'ingress' | 'unknown';
   readonly policyDigest: string;
   readonly startedAt: number;
   /** Absent for input refused before the gate (stage `ingress`): nothing was timed. */

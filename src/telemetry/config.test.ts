@@ -62,6 +62,16 @@ describe('telemetryConfig (OTEL_* variables)', () => {
   });
 
   it.each([
+    [{}, 3000],
+    [{ OTEL_EXPORTER_OTLP_TIMEOUT: '1500' }, 1500],
+    [{ OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '800' }, 800],
+    [{ OTEL_EXPORTER_OTLP_TIMEOUT: '60000' }, 3000],
+  ])('bounds the shutdown flush by 3 s or the OTLP timeout: %o → %i ms', (env, ms) => {
+    const config = telemetryConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', ...env });
+    expect(config).toMatchObject({ shutdownMillis: ms });
+  });
+
+  it.each([
     [
       'OTEL_EXPORTER_OTLP_PROTOCOL',
       { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
@@ -75,10 +85,60 @@ describe('telemetryConfig (OTEL_* variables)', () => {
     ['OTEL_METRIC_EXPORT_INTERVAL', { OTEL_METRICS_EXPORTER: 'otlp', OTEL_METRIC_EXPORT_INTERVAL: '-5' }],
     ['OTEL_TRACES_EXPORTER', { OTEL_TRACES_EXPORTER: 'zipkin' }],
     ['OTEL_RESOURCE_ATTRIBUTES', { OTEL_TRACES_EXPORTER: 'otlp', OTEL_RESOURCE_ATTRIBUTES: 'novalue' }],
+    [
+      'OTEL_EXPORTER_OTLP_TIMEOUT',
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_TIMEOUT: 'abc' },
+    ],
+    [
+      'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT',
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '0' },
+    ],
+    [
+      'OTEL_EXPORTER_OTLP_COMPRESSION',
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_COMPRESSION: 'zstd' },
+    ],
+    [
+      'OTEL_EXPORTER_OTLP_METRICS_COMPRESSION',
+      { OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: 'br' },
+    ],
+    [
+      'OTEL_EXPORTER_OTLP_HEADERS',
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_HEADERS: 'garbage' },
+    ],
+    [
+      'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE',
+      { OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'deltas' },
+    ],
+    [
+      'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
+      { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'a=b,=c' },
+    ],
   ])('refuses a wrong %s with MW_TELEMETRY_ENV naming it', (name, env) => {
     const config = telemetryConfig(env);
     expect(config).toBeInstanceOf(Error);
-    expect(config).toMatchObject({ code: 'MW_TELEMETRY_ENV' });
-    expect((config as Error).message).toContain(name);
+    expect(config).toMatchObject({ code: 'MW_TELEMETRY_ENV', details: { variable: name } });
+  });
+
+  it.each([
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, 'collector:4318'],
+    [
+      'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+      { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'ftp://c/v1/traces' },
+      'ftp://c/v1/traces',
+    ],
+  ])('quotes %s as set (nothing appended)', (_name, env, value) => {
+    expect(telemetryConfig(env)).toMatchObject({ code: 'MW_TELEMETRY_ENV', details: { value } });
+  });
+
+  it.each([
+    [{ OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' }],
+    [{ OTEL_EXPORTER_OTLP_COMPRESSION: 'none' }],
+    [{ OTEL_EXPORTER_OTLP_HEADERS: 'DD-API-KEY=abc,Authorization=Basic%20eHk=' }],
+    [{ OTEL_EXPORTER_OTLP_TIMEOUT: '2500' }],
+    [{ OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta' }],
+  ])('accepts %o', (env) => {
+    expect(telemetryConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', ...env })).not.toBeInstanceOf(
+      Error,
+    );
   });
 });

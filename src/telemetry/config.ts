@@ -12,10 +12,17 @@ export type SamplerName =
 
 /** What the `OTEL_*` variables ask for (the subset of the SDK configuration spec Meshwarden honours). */
 export type TelemetryConfig = {
-  /** OTLP trace export: where to, how; absent when traces are off. */
-  readonly traces?: { readonly url: string; readonly protocol: OtlpProtocol };
-  /** OTLP metric export: where to, how, and how often; absent when off. */
-  readonly metrics?: { readonly url: string; readonly protocol: OtlpProtocol; readonly intervalMs: number };
+  /** OTLP trace export: where to, how, how long one export may take; absent when traces are off. */
+  readonly traces?: { readonly url: string; readonly protocol: OtlpProtocol; readonly timeoutMillis: number };
+  /** OTLP metric export: where to, how, how long, and how often; absent when off. */
+  readonly metrics?: {
+    readonly url: string;
+    readonly protocol: OtlpProtocol;
+    readonly timeoutMillis: number;
+    readonly intervalMs: number;
+  };
+  /** How long close may wait for the last export: 3 s, or the OTLP timeout when lower. */
+  readonly shutdownMillis: number;
   /** The Prometheus text endpoint (`GET /metrics` on `up`) is served from the same instruments. */
   readonly prometheus: boolean;
   readonly sampler: { readonly name: SamplerName; readonly ratio: number };
@@ -31,6 +38,14 @@ export type TelemetryConfig = {
 };
 
 export type Env = Readonly<Record<string, string | undefined>>;
+
+/** MW_TELEMETRY_ENV, with the variable and its value (as set) also as details, for callers and tests. */
+function envError(p: { name: string; value: string; problem: string }): MeshwardenError {
+  return telemetryError('MW_TELEMETRY_ENV', p, { details: { variable: p.name, value: p.value } });
+}
+
+/** The most `run` waits at exit for a collector: a dead one must not hold the command for 10 s. */
+const SHUTDOWN_MILLIS = 3000;
 
 const SAMPLERS: readonly SamplerName[] = [
   'always_on',
@@ -80,6 +95,11 @@ export function telemetryConfig(
   return {
     ...(traces === undefined ? {} : { traces }),
     ...(metrics === undefined ? {} : { metrics: { ...metrics, intervalMs: interval } }),
+    shutdownMillis: Math.min(
+      SHUTDOWN_MILLIS,
+      traces?.timeoutMillis ?? SHUTDOWN_MILLIS,
+      metrics?.timeoutMillis ?? SHUTDOWN_MILLIS,
+    ),
     prometheus,
     sampler,
     batch: { ...batch, maxExportBatchSize: Math.min(batch.maxExportBatchSize, batch.maxQueueSize) },
@@ -95,8 +115,7 @@ function exporters(env: Env, name: string): string[] | MeshwardenError {
   const list = value.split(',').map((s) => s.trim().toLowerCase());
   const known = name === 'OTEL_METRICS_EXPORTER' ? ['otlp', 'none', 'prometheus'] : ['otlp', 'none'];
   const bad = list.find((e) => !known.includes(e));
-  if (bad !== undefined)
-    return telemetryError('MW_TELEMETRY_ENV', { name, value, problem: `it may list ${known.join(', ')}` });
+  if (bad !== undefined) return envError({ name, value, problem: `it may list ${known.join(', ')}` });
   return list;
 }
 
@@ -106,7 +125,7 @@ function signal(
   which: 'TRACES' | 'METRICS',
   base: string | undefined,
   exporter: readonly string[],
-): { url: string; protocol: OtlpProtocol } | undefined | MeshwardenError {
+): { url: string; protocol: OtlpProtocol; timeoutMillis: number } | undefined | MeshwardenError {
   if (exporter.includes('none')) return undefined;
   const own = env[`OTEL_EXPORTER_OTLP_${which}_ENDPOINT`]?.trim() || undefined;
   if (own === undefined && base === undefined && !exporter.includes('otlp')) return undefined;
@@ -116,9 +135,10 @@ function signal(
     own ?? (base === undefined ? `http://localhost:4318/${path}` : `${base.replace(/\/+$/, '')}/${path}`);
   const urlName = own !== undefined ? `OTEL_EXPORTER_OTLP_${which}_ENDPOINT` : 'OTEL_EXPORTER_OTLP_ENDPOINT';
   if (!/^https?:\/\/[^/\s]+/.test(url))
-    return telemetryError('MW_TELEMETRY_ENV', {
+    return envError({
       name: urlName,
-      value: url,
+      // The value as set, not with /v1/<signal> appended.
+      value: own ?? base ?? url,
       problem: 'it must be an http:// or https:// address, such as http://localhost:4318',
     });
   const protocolName = env[`OTEL_EXPORTER_OTLP_${which}_PROTOCOL`]?.trim()
@@ -126,19 +146,41 @@ function signal(
     : 'OTEL_EXPORTER_OTLP_PROTOCOL';
   const protocol = env[protocolName]?.trim() || 'http/protobuf';
   if (protocol !== 'http/protobuf' && protocol !== 'http/json')
-    return telemetryError('MW_TELEMETRY_ENV', {
+    return envError({
       name: protocolName,
       value: protocol,
       problem:
         'Meshwarden exports OTLP over HTTP: http/protobuf (the default) or http/json; grpc is not supported',
     });
-  return { url, protocol };
+  const timeoutName = env[`OTEL_EXPORTER_OTLP_${which}_TIMEOUT`]?.trim()
+    ? `OTEL_EXPORTER_OTLP_${which}_TIMEOUT`
+    : 'OTEL_EXPORTER_OTLP_TIMEOUT';
+  const timeoutMillis = positive(env, timeoutName, 10_000);
+  if (typeof timeoutMillis !== 'number') return timeoutMillis;
+  // Read by the exporter, which would ignore a wrong one without a word: checked here.
+  for (const name of ['OTEL_EXPORTER_OTLP_COMPRESSION', `OTEL_EXPORTER_OTLP_${which}_COMPRESSION`]) {
+    const value = env[name]?.trim();
+    if (value !== undefined && value !== '' && value !== 'gzip' && value !== 'none')
+      return envError({ name, value, problem: 'it may be gzip or none' });
+  }
+  const temporality = env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE?.trim().toLowerCase();
+  if (which === 'METRICS' && temporality && !['cumulative', 'delta', 'lowmemory'].includes(temporality))
+    return envError({
+      name: 'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE',
+      value: temporality,
+      problem: 'it may be cumulative (the default), delta (Datadog) or lowmemory',
+    });
+  for (const name of ['OTEL_EXPORTER_OTLP_HEADERS', `OTEL_EXPORTER_OTLP_${which}_HEADERS`]) {
+    const headers = pairsOf(env, name);
+    if (headers instanceof Error) return headers;
+  }
+  return { url, protocol, timeoutMillis };
 }
 
 function samplerOf(env: Env): { name: SamplerName; ratio: number } | MeshwardenError {
   const name = (env.OTEL_TRACES_SAMPLER?.trim().toLowerCase() || 'parentbased_always_on') as SamplerName;
   if (!SAMPLERS.includes(name))
-    return telemetryError('MW_TELEMETRY_ENV', {
+    return envError({
       name: 'OTEL_TRACES_SAMPLER',
       value: name,
       problem: `it may be ${SAMPLERS.join(', ')}`,
@@ -147,7 +189,7 @@ function samplerOf(env: Env): { name: SamplerName; ratio: number } | MeshwardenE
   if (!name.endsWith('traceidratio') || arg === undefined || arg === '') return { name, ratio: 1 };
   const ratio = Number(arg);
   if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1)
-    return telemetryError('MW_TELEMETRY_ENV', {
+    return envError({
       name: 'OTEL_TRACES_SAMPLER_ARG',
       value: arg,
       problem: 'it must be a number from 0 to 1',
@@ -160,13 +202,18 @@ function positive(env: Env, name: string, fallback: number): number | Meshwarden
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0)
-    return telemetryError('MW_TELEMETRY_ENV', { name, value, problem: 'it must be a whole number above 0' });
+    return envError({ name, value, problem: 'it must be a whole number above 0' });
   return n;
 }
 
 /** `OTEL_RESOURCE_ATTRIBUTES`: `key=value` pairs, comma-separated, percent-encoded (W3C Baggage). */
 function resourceOf(env: Env): Record<string, string> | MeshwardenError {
-  const value = env.OTEL_RESOURCE_ATTRIBUTES?.trim();
+  return pairsOf(env, 'OTEL_RESOURCE_ATTRIBUTES');
+}
+
+/** `key=value` pairs, comma-separated, percent-encoded (W3C Baggage): resource attributes, OTLP headers. */
+function pairsOf(env: Env, name: string): Record<string, string> | MeshwardenError {
+  const value = env[name]?.trim();
   const out: Record<string, string> = {};
   if (value === undefined || value === '') return out;
   for (const pair of value.split(',')) {
@@ -178,12 +225,17 @@ function resourceOf(env: Env): Record<string, string> | MeshwardenError {
     } catch {
       decoded = undefined;
     }
-    if (key === '' || decoded === undefined)
-      return telemetryError('MW_TELEMETRY_ENV', {
-        name: 'OTEL_RESOURCE_ATTRIBUTES',
-        value,
-        problem: `"${pair}" is not key=value (percent-encoded)`,
+    if (key === '' || decoded === undefined) {
+      // A header may hold a secret (an API key): its value is not repeated.
+      const secret = name.endsWith('_HEADERS');
+      return envError({
+        name,
+        value: secret ? '…' : value,
+        problem: secret
+          ? 'it must be key=value pairs, comma-separated, percent-encoded (DD-API-KEY=…,Authorization=Basic%20…)'
+          : `"${pair}" is not key=value (percent-encoded)`,
       });
+    }
     out[key] = decoded;
   }
   return out;

@@ -33,6 +33,8 @@ export type Instruments = {
   deliveryFailed(agent: string): void;
   ledgerCommit(seconds: number, entries: number): void;
   alert(route: string, sink: string, outcome: string): void;
+  /** A decision span dropped: the batch processor's queue was full (OTEL_BSP_MAX_QUEUE_SIZE). */
+  spansDropped(): void;
   observe(gauges: Gauges): () => void;
 };
 
@@ -73,6 +75,10 @@ function declare(meter: Meter) {
     unit: '{alert}',
     description: 'Alert deliveries, by route, sink and outcome (sent, failed, suppressed).',
   });
+  const dropped = meter.createCounter('meshwarden.telemetry.spans.dropped', {
+    unit: '{span}',
+    description: 'Decision spans dropped because the export queue was full (OTEL_BSP_MAX_QUEUE_SIZE).',
+  });
   const holds = meter.createObservableGauge('meshwarden.holds.pending', {
     unit: '{hold}',
     description: 'Messages held for a pilot now (approval holds, loop-guard and freeze holds).',
@@ -85,13 +91,14 @@ function declare(meter: Meter) {
     unit: '{message}',
     description: 'Messages and effect requests dead-lettered since the mesh started.',
   });
-  return { decisions, gate, commit, batch, delivery, failures, alerts, holds, breakers, dead };
+  return { decisions, gate, commit, batch, delivery, failures, alerts, dropped, holds, breakers, dead };
 }
 
 export function createInstruments(meter: Meter): Instruments {
-  const { decisions, gate, commit, batch, delivery, failures, alerts, holds, breakers, dead } =
+  const { decisions, gate, commit, batch, delivery, failures, alerts, dropped, holds, breakers, dead } =
     declare(meter);
   const watched = new Set<Gauges>();
+  const frozen = new WeakSet<Gauges>();
   const sum = (read: (g: Gauges) => number) => (result: ObservableResult) => {
     if (watched.size === 0) return;
     let n = 0;
@@ -102,6 +109,8 @@ export function createInstruments(meter: Meter): Instruments {
   decisions.addCallback((result) => {
     for (const c of cells) result.observe(c.count, c.attrs);
   });
+  // Zero from the start, so `rate()` and alert rules see the series before the first drop.
+  dropped.add(0);
   holds.addCallback(sum((g) => g.holdsPending()));
   breakers.addCallback(sum((g) => g.breakersOpen()));
   dead.addCallback(sum((g) => g.deadLetters()));
@@ -159,10 +168,29 @@ export function createInstruments(meter: Meter): Instruments {
     alert(route, sink, outcome) {
       alerts.add(1, { route, sink, outcome });
     },
+    spansDropped() {
+      dropped.add(1);
+    },
     observe(gauges) {
+      // A new mesh's live values replace a closed one's last ones.
+      for (const g of watched) if (frozen.has(g)) watched.delete(g);
       watched.add(gauges);
       return () => {
-        watched.delete(gauges);
+        if (!watched.delete(gauges)) return;
+        // The mesh closes before telemetry's last export: its last values are kept for that export,
+        // so `run`, which exports only at exit, still pushes holds, breakers and dead letters.
+        const last = {
+          holds: gauges.holdsPending(),
+          open: gauges.breakersOpen(),
+          dead: gauges.deadLetters(),
+        };
+        const still: Gauges = {
+          holdsPending: () => last.holds,
+          breakersOpen: () => last.open,
+          deadLetters: () => last.dead,
+        };
+        frozen.add(still);
+        watched.add(still);
       };
     },
   };

@@ -10,7 +10,7 @@ import {
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace';
-import { type Envelope, parseSource, spanIdOf, traceIdOf } from '../envelope/index.js';
+import { caseTraceparent, type Envelope, parseSource, spanIdOf, traceIdOf } from '../envelope/index.js';
 
 /** One gate decision, as the runtime tells it (structurally its `DecisionReport`). */
 export type TelemetryDecision = {
@@ -24,6 +24,8 @@ export type TelemetryDecision = {
     readonly detail?: string;
   };
   readonly envelope: Envelope | undefined;
+  /** What the source is to the policy (absent: not said, taken as named). */
+  readonly sender?: 'agent' | 'ingress' | 'unknown';
   readonly policyDigest: string;
   /** `performance.now()` ms when `decide` began, and how long it took. */
   readonly startedAt: number;
@@ -53,9 +55,14 @@ export type SpanPlace = {
  */
 export function placeOf(d: TelemetryDecision): SpanPlace {
   const e = d.envelope;
-  const traceId = traceIdOf(e?.traceparent) ?? randomBytes(16).toString('hex');
-  const sampled = e?.traceparent === undefined || e.traceparent.endsWith('1');
-  if (e === undefined) return { traceId, spanId: randomBytes(8).toString('hex'), sampled };
+  if (e === undefined) {
+    // Input that never became an envelope: a trace of its own, made of its decision's id (the id
+    // `meshwarden why` takes), so the span is found from the ledger and the ledger from the span.
+    const own = caseTraceparent(d.msgId, d.msgId);
+    return { traceId: own.slice(3, 35), spanId: own.slice(36, 52), sampled: true };
+  }
+  const traceId = traceIdOf(e.traceparent) ?? randomBytes(16).toString('hex');
+  const sampled = e.traceparent === undefined || e.traceparent.endsWith('1');
   const own = spanIdOf(e.id);
   if (d.release === true)
     return { traceId, spanId: randomBytes(8).toString('hex'), parentSpanId: own, sampled };
@@ -97,7 +104,8 @@ export function attributesOf(d: TelemetryDecision): Attributes {
   if (e.target !== undefined) a['meshwarden.target'] = e.target;
   a['messaging.destination.name'] = e.type;
   a['messaging.message.conversation_id'] = e.correlationid;
-  a['gen_ai.agent.name'] = agent;
+  // gen_ai's agent is an agent: not an ingress, not a name the policy does not know.
+  if (d.sender === 'agent') a['gen_ai.agent.name'] = agent;
   if (e.model !== undefined) a['gen_ai.request.model'] = e.model;
   return a;
 }
@@ -156,7 +164,8 @@ export function decisionSpan(
   const failed = verdict.decision === 'deny' || verdict.decision === 'quarantine';
   const type = d.envelope?.type;
   return {
-    name: `${d.release === true ? 'release' : 'gate'} ${type ?? d.gated}`,
+    // Input refused before it became an envelope (a line that is not JSON): `refuse message`.
+    name: type === undefined ? `refuse ${d.gated}` : `${d.release === true ? 'release' : 'gate'} ${type}`,
     kind: SpanKind.CONSUMER,
     spanContext: () => context,
     ...(parent === undefined ? {} : { parentSpanContext: parent }),

@@ -63,6 +63,12 @@ describe('where a decision span sits', () => {
     expect(placeOf(d)).toEqual(place);
   });
 
+  it("input that never became an envelope is a root of its own, made of its decision's id", () => {
+    const id = '01a23cd8-27b5-714f-acc6-291cff3c1fa9';
+    const place = placeOf(decision(undefined, { msgId: id }));
+    expect(place).toEqual({ traceId: id.replaceAll('-', ''), spanId: spanIdOf(id), sampled: true });
+  });
+
   it('a release is a child of the first decision, with an id of its own', () => {
     const place = placeOf(decision(envelope(CHILD, { hop: 1, causationid: ROOT }), { release: true }));
     expect(place.parentSpanId).toBe(spanIdOf(CHILD));
@@ -183,5 +189,104 @@ describe('sampling (OTEL_TRACES_SAMPLER)', () => {
     expect(perTrace.size).toBeGreaterThan(40);
     expect(perTrace.size).toBeLessThan(160);
     expect([...perTrace.values()].every((n) => n === 2)).toBe(true);
+  });
+});
+
+/** A loopback OTLP/HTTP receiver whose answer the test sets (200, or a collector's failure). */
+async function receiver(opts: { delayMs?: number } = {}) {
+  const { createServer } = await import('node:http');
+  const state = { status: 200, requests: 0 };
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      state.requests++;
+      setTimeout(() => res.writeHead(state.status).end('{}'), opts.delayMs ?? 0);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+  return { url, state, close };
+}
+
+describe('export failures and drops', () => {
+  it('tells a failed metrics export once per failure streak, and its recovery', async () => {
+    const collector = await receiver();
+    const config = telemetryConfig({
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${collector.url}/v1/metrics`,
+      OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json',
+      OTEL_TRACES_EXPORTER: 'none',
+    });
+    if (config === undefined || config instanceof Error) throw new Error('no config');
+    const told: string[] = [];
+    const telemetry = createTelemetry({
+      config,
+      version: '0.1.0',
+      onError: (_err, signal) => told.push(`failed ${signal}`),
+      onRecover: (signal) => told.push(`recovered ${signal}`),
+    });
+    telemetry.deliveryFailed('churn');
+    collector.state.status = 400;
+    for (let i = 0; i < 3; i++) await telemetry.flush();
+    collector.state.status = 200;
+    await telemetry.flush();
+    await telemetry.flush();
+    collector.state.status = 400;
+    await telemetry.flush();
+    await telemetry.close();
+    await collector.close();
+    expect(collector.state.requests).toBeGreaterThanOrEqual(6);
+    expect(told).toEqual(['failed metrics', 'recovered metrics', 'failed metrics']);
+  });
+
+  it('counts decision spans dropped at a full queue (meshwarden_telemetry_spans_dropped_total)', async () => {
+    // A slow collector: the first batch is out, two spans wait, the rest find the queue full.
+    const collector = await receiver({ delayMs: 200 });
+    const config = telemetryConfig(
+      {
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collector.url}/v1/traces`,
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+        OTEL_BSP_MAX_QUEUE_SIZE: '2',
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2',
+      },
+      { prometheus: true },
+    );
+    if (config === undefined || config instanceof Error) throw new Error('no config');
+    const telemetry = createTelemetry({ config, version: '0.1.0' });
+    expect(await telemetry.scrape()).toContain('meshwarden_telemetry_spans_dropped_total 0');
+    for (let i = 0; i < 10; i++) telemetry.decision(decision(envelope(randomUUID())));
+    expect(await telemetry.scrape()).toContain('meshwarden_telemetry_spans_dropped_total 6');
+    await telemetry.close();
+    await collector.close();
+  });
+});
+
+describe('closing toward a dead collector', () => {
+  it('bounds the last export (3 s at most), not the OTLP timeout of 10 s with its retries', async () => {
+    // 503 is retryable: unbounded, the exporter would retry for its whole 10 s timeout, and this
+    // test would outlive vitest's 5 s limit.
+    const collector = await receiver();
+    collector.state.status = 503;
+    const config = telemetryConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    });
+    if (config === undefined || config instanceof Error) throw new Error('no config');
+    expect(config.shutdownMillis).toBe(3000);
+    const told: string[] = [];
+    const telemetry = createTelemetry({
+      config: { ...config, shutdownMillis: 1000 },
+      version: '0.1.0',
+      onError: (_err, signal) => told.push(`failed ${signal ?? 'close'}`),
+    });
+    telemetry.decision(decision(envelope(randomUUID())));
+    await telemetry.close();
+    await collector.close();
+    expect(await telemetry.closed).toBeInstanceOf(Error);
+    expect(told).toContain('failed traces');
   });
 });

@@ -1,13 +1,15 @@
-import { OTLPMetricExporter as JsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPMetricExporter as ProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider, type MetricReader, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  MeterProvider,
+  type MetricReader,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+} from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
 import type { TelemetryConfig } from './config.js';
-import { createInstruments, type DecisionCell, type Gauges } from './metrics.js';
+import { createExporters, type Signal } from './exporters.js';
+import { createInstruments, type DecisionCell, type Gauges, type Instruments } from './metrics.js';
 import { decisionSpan, placeOf, type SpanPlace, type TelemetryDecision } from './spans.js';
 
 /**
@@ -39,8 +41,13 @@ export type TelemetryOptions = {
   readonly version: string;
   /** The mesh's name (`meshwarden.mesh` on the resource). */
   readonly mesh?: string;
-  /** Called when an export fails (a collector down): the caller logs it; telemetry never throws into the mesh. */
-  readonly onError?: (err: Error) => void;
+  /**
+   * Called when an export fails (a collector down), once per failure streak of a signal: the caller
+   * logs it; telemetry never throws into the mesh.
+   */
+  readonly onError?: (err: Error, signal?: Signal) => void;
+  /** Called when a signal's export succeeds again after a failure streak. */
+  readonly onRecover?: (signal: Signal) => void;
 };
 
 /** Label sets of the decision counter at most before new agents count as `other`. */
@@ -63,17 +70,24 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
     ...(opts.mesh === undefined ? {} : { 'meshwarden.mesh': opts.mesh }),
   });
   const scope = { name: 'meshwarden', version: opts.version };
+  const report = (err: unknown, signal?: Signal) =>
+    opts.onError?.(err instanceof Error ? err : new Error(String(err)), signal);
+  // Spans waiting in the batch processor's queue, as it counts them (it says nothing when it drops
+  // one at maxQueueSize): counted in, and out when the exporter is handed a batch.
+  let queued = 0;
+  const exporters = createExporters({
+    ...(config.traces === undefined ? {} : { traces: config.traces }),
+    ...(config.metrics === undefined ? {} : { metrics: config.metrics }),
+    watch: { failed: (signal, err) => report(err, signal), recovered: (s) => opts.onRecover?.(s) },
+    handed: (batch) => {
+      queued = Math.max(0, queued - batch.length);
+    },
+  });
   const spans =
-    config.traces === undefined
+    exporters.spans === undefined
       ? undefined
-      : new BatchSpanProcessor({
-          exporter:
-            config.traces.protocol === 'http/json'
-              ? new JsonTraceExporter({ url: config.traces.url })
-              : new ProtoTraceExporter({ url: config.traces.url }),
-          ...config.batch,
-        });
-  const { readers, prometheus } = metricReaders(config);
+      : new BatchSpanProcessor({ exporter: exporters.spans, ...config.batch });
+  const { readers, prometheus } = metricReaders(config, exporters.metrics);
   const meters = new MeterProvider({ resource, readers });
   const instruments = createInstruments(meters.getMeter(scope.name, scope.version));
   // No otel_scope_* labels on every series: one scope, Meshwarden's.
@@ -85,17 +99,20 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
   const closed = new Promise<void | Error>((resolve) => {
     settle = resolve;
   });
-  const report = (err: unknown) => opts.onError?.(err instanceof Error ? err : new Error(String(err)));
-  // Attributes of the decision counter, one object per label set seen (bounded by the policy's
-  // agents, stages and rules); the key is built from strings the runtime already holds.
-  const counted = new Map<string, DecisionCell>();
+  // A flush's or close's failure that an export already told (this streak) is not told again.
+  const reportUnlessTold = (err: unknown) => {
+    if (!exporters.failing()) report(err);
+  };
+  const cellOf = decisionCells(instruments);
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      const results = await Promise.allSettled([spans?.shutdown(), meters.shutdown()]);
-      const failed = results.find((r) => r.status === 'rejected');
-      if (failed !== undefined) report(failed.reason);
-      settle(failed === undefined ? undefined : new Error(String(failed.reason)));
+      // The last export is bounded (config.shutdownMillis): a dead collector must not hold the
+      // command's exit for the exporter's 10 s of retries.
+      exporters.bound(config.shutdownMillis);
+      const failed = await within(config.shutdownMillis + 500, [spans?.shutdown(), meters.shutdown()]);
+      if (failed !== undefined) reportUnlessTold(failed);
+      settle(failed === undefined ? undefined : failed instanceof Error ? failed : new Error(String(failed)));
     })();
     return closing;
   };
@@ -104,26 +121,17 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
     on: true,
     decision(d) {
       if (closing !== undefined) return;
-      const { verdict } = d;
-      // A sender's name may come from outside (a refused candidate's claim): past LABEL_SETS label
-      // sets, new names count as `other`, so no caller can grow the series without bound.
-      const agent = counted.size < LABEL_SETS ? agentOf(d) : 'other';
-      const key = `${verdict.decision}\u0000${verdict.stage}\u0000${verdict.rule ?? ''}\u0000${agent}\u0000${d.gated}`;
-      let cell = counted.get(key);
-      if (cell === undefined) {
-        cell = instruments.cellOf({
-          verdict: verdict.decision,
-          stage: verdict.stage,
-          rule: verdict.rule ?? '',
-          agent,
-          kind: d.gated,
-        });
-        counted.set(key, cell);
-      }
+      const cell = cellOf(d);
       instruments.decision(cell, d.durationMs === undefined ? undefined : d.durationMs / 1000);
       if (spans === undefined) return;
       const place = placeOf(d);
-      if (!sample(place)) return;
+      // An unsampled span (the caller's flag) the processor would skip; a full queue, it would drop.
+      if (!sample(place) || !place.sampled) return;
+      if (queued >= config.batch.maxQueueSize) {
+        instruments.spansDropped();
+        return;
+      }
+      queued++;
       spans.onEnd(decisionSpan(d, place, resource, scope));
     },
     delivery: (agent, ms, ok) => instruments.delivery(agent, ms / 1000, ok),
@@ -138,7 +146,7 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
       return withSecondsSuffix(serializer.serialize(resourceMetrics));
     },
     async flush() {
-      await Promise.all([spans?.forceFlush(), meters.forceFlush()]).catch(report);
+      await Promise.all([spans?.forceFlush(), meters.forceFlush()]).catch(reportUnlessTold);
     },
     close,
     closed,
@@ -146,18 +154,62 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
   };
 }
 
+/**
+ * The decision counter's cell for a decision's label set. Attributes are one object per label set
+ * seen (bounded by the policy's agents, stages and rules); the key is built from strings the runtime
+ * already holds.
+ */
+function decisionCells(instruments: Instruments): (d: TelemetryDecision) => DecisionCell {
+  const counted = new Map<string, DecisionCell>();
+  return (d) => {
+    const { verdict } = d;
+    // A sender's name may come from outside (a refused candidate's claim): past LABEL_SETS label
+    // sets, new names count as `other`, so no caller can grow the series without bound.
+    const agent = counted.size < LABEL_SETS ? agentOf(d) : 'other';
+    const key = `${verdict.decision}\u0000${verdict.stage}\u0000${verdict.rule ?? ''}\u0000${agent}\u0000${d.gated}`;
+    let cell = counted.get(key);
+    if (cell === undefined) {
+      cell = instruments.cellOf({
+        verdict: verdict.decision,
+        stage: verdict.stage,
+        rule: verdict.rule ?? '',
+        agent,
+        kind: d.gated,
+      });
+      counted.set(key, cell);
+    }
+    return cell;
+  };
+}
+
+/** Waits for `parts` at most `ms`: the first failure, a cut-short error, or undefined when all went well. */
+async function within(ms: number, parts: readonly (Promise<void> | undefined)[]): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const cut = new Promise<'cut'>((resolve) => {
+    timer = setTimeout(() => resolve('cut'), ms);
+    timer.unref();
+  });
+  const results = await Promise.race([Promise.allSettled(parts), cut]);
+  clearTimeout(timer);
+  if (results === 'cut') return new Error(`telemetry flush cut short after ${ms} ms`);
+  const failed = results.find((r) => r.status === 'rejected');
+  return failed?.reason;
+}
+
 /** The OTLP metric reader and the Prometheus one, as the configuration asks; both read one MeterProvider. */
-function metricReaders(config: TelemetryConfig): {
+function metricReaders(
+  config: TelemetryConfig,
+  exporter: PushMetricExporter | undefined,
+): {
   readers: MetricReader[];
   prometheus: PrometheusExporter | undefined;
 } {
   const readers: MetricReader[] = [];
-  if (config.metrics !== undefined) {
-    const { url, protocol, intervalMs } = config.metrics;
+  if (config.metrics !== undefined && exporter !== undefined) {
+    const { intervalMs } = config.metrics;
     readers.push(
       new PeriodicExportingMetricReader({
-        exporter:
-          protocol === 'http/json' ? new JsonMetricExporter({ url }) : new ProtoMetricExporter({ url }),
+        exporter,
         exportIntervalMillis: intervalMs,
         exportTimeoutMillis: Math.min(30_000, intervalMs),
       }),
@@ -168,10 +220,14 @@ function metricReaders(config: TelemetryConfig): {
   return { readers, prometheus };
 }
 
-/** The agent a decision is counted under: the sender's name (an agent, or the ingress it came in by), else `unknown`. */
+/**
+ * The agent a decision is counted under: the sender's name (an agent, or the ingress it came in by);
+ * `unknown` when there is no envelope or the runtime says the policy has no such sender (an input
+ * line's made-up `source`), so labels stay bounded by the policy.
+ */
 function agentOf(d: TelemetryDecision): string {
   const source = d.envelope?.source;
-  if (source === undefined) return 'unknown';
+  if (source === undefined || d.sender === 'unknown') return 'unknown';
   const slash = source.lastIndexOf('/');
   const at = source.lastIndexOf('@');
   return at > slash ? source.slice(slash + 1, at) : source.slice(slash + 1);

@@ -19,6 +19,8 @@ export type OtlpReceiver = {
   readonly url: string;
   readonly requests: { readonly path: string; readonly contentType: string; readonly bytes: number }[];
   readonly spans: ReceivedSpan[];
+  /** OTLP/JSON metric exports: each gauge's and sum's data points, by metric name, as they arrived. */
+  readonly metrics: { readonly name: string; readonly value: number }[];
   /** Requests and bytes taken in, discarded or not. */
   readonly count: { requests: number; bytes: number };
   close(): Promise<void>;
@@ -32,6 +34,7 @@ export type OtlpReceiver = {
 export async function startOtlpReceiver(opts: { discard?: boolean } = {}): Promise<OtlpReceiver> {
   const requests: OtlpReceiver['requests'] = [];
   const spans: ReceivedSpan[] = [];
+  const metrics: OtlpReceiver['metrics'] = [];
   const count = { requests: 0, bytes: 0 };
   const server = createServer(async (req, res) => {
     const body = await readBody(req);
@@ -42,6 +45,7 @@ export async function startOtlpReceiver(opts: { discard?: boolean } = {}): Promi
       requests.push({ path: req.url ?? '', contentType, bytes: body.length });
       if (req.url === '/v1/traces')
         spans.push(...(contentType.includes('json') ? jsonSpans(body) : protobufSpans(body)));
+      if (req.url === '/v1/metrics' && contentType.includes('json')) metrics.push(...jsonPoints(body));
     }
     res.writeHead(200, { 'content-type': contentType.includes('json') ? 'application/json' : contentType });
     res.end(contentType.includes('json') ? '{}' : '');
@@ -52,6 +56,7 @@ export async function startOtlpReceiver(opts: { discard?: boolean } = {}): Promi
     url: `http://127.0.0.1:${port}`,
     requests,
     spans,
+    metrics,
     count,
     close: () =>
       new Promise<void>((resolve) => {
@@ -84,6 +89,30 @@ function jsonAttrs(list: readonly JsonAttr[] | undefined): Record<string, string
     out[key] = value.stringValue ?? value.boolValue ?? value.doubleValue ?? Number(value.intValue);
   }
   return out;
+}
+
+type JsonPoint = { asInt?: string | number; asDouble?: number };
+
+/** OTLP/JSON metrics: the data points of gauges and sums, by name. */
+function jsonPoints(body: Buffer): { name: string; value: number }[] {
+  const request = JSON.parse(body.toString('utf8')) as {
+    resourceMetrics: {
+      scopeMetrics: {
+        metrics: { name: string; gauge?: { dataPoints: JsonPoint[] }; sum?: { dataPoints: JsonPoint[] } }[];
+      }[];
+    }[];
+  };
+  return request.resourceMetrics.flatMap((rm) =>
+    rm.scopeMetrics.flatMap((sm) =>
+      sm.metrics.flatMap(
+        (m) =>
+          (m.gauge ?? m.sum)?.dataPoints.map((p) => ({
+            name: m.name,
+            value: Number(p.asInt ?? p.asDouble),
+          })) ?? [],
+      ),
+    ),
+  );
 }
 
 /** OTLP/JSON: ids are hex strings (the OTLP spec's JSON mapping). */

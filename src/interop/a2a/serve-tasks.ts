@@ -14,16 +14,20 @@ export type ServedUser = {
   readonly partner: boolean;
   /** Unique to the caller's token: its tasks are kept under it (task-store.ts). */
   readonly key: string;
+  /** The request's W3C `traceparent` header, if any: the case continues the caller's trace. */
+  readonly traceparent?: string;
 };
 
 /**
  * Who calls, as the shell that checked the bearer token knows them: recorded as `a2a:<name>`, and
  * a partner's message goes to the gate as one, so it reaches only the exposed agent it addresses.
+ * The request's `traceparent` header goes along, so the case continues the caller's trace.
  */
-function callerOf(request: RequestContext): { sentBy: string; partner?: true } {
+function callerOf(request: RequestContext): { sentBy: string; partner?: true; traceparent?: string } {
   const user = request.context.user as Partial<ServedUser> | undefined;
   const sentBy = `a2a:${user?.userName ?? 'anonymous'}`;
-  return user?.partner === true ? { sentBy, partner: true } : { sentBy };
+  const trace = user?.traceparent === undefined ? {} : { traceparent: user.traceparent };
+  return user?.partner === true ? { sentBy, partner: true, ...trace } : { sentBy, ...trace };
 }
 
 /** What an A2A message says: the data of its first part, and its type, subject and id. */

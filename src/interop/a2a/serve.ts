@@ -118,6 +118,8 @@ function buildApp(
       userName: caller?.name ?? '',
       partner: caller?.partner === true,
       key: caller?.key ?? '',
+      // W3C trace context: the case continues the caller's trace (the runtime ignores a malformed one).
+      ...(typeof req.headers.traceparent === 'string' ? { traceparent: req.headers.traceparent } : {}),
     };
   };
   callers.use(`${path}/rest`, restHandler({ requestHandler, userBuilder, legacyCompat }));

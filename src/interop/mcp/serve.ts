@@ -37,6 +37,7 @@ export function createMeshMcpServer(mesh: Mesh, opts: MeshMcpServerOptions = {})
     (ctx) => {
       const caller = ctx.authInfo?.clientId ?? 'anonymous';
       const partner = ctx.authInfo?.scopes.includes(PARTNER_SCOPE) === true;
+      const header = ctx.requestInfo?.headers.get('traceparent') ?? undefined;
       const server = new McpServer(
         { name: opts.name ?? `meshwarden-${mesh.policy.mesh}`, version: opts.version ?? '1' },
         { capabilities: { tools: {} } },
@@ -44,8 +45,9 @@ export function createMeshMcpServer(mesh: Mesh, opts: MeshMcpServerOptions = {})
       for (const tool of meshTools(mesh.policy)) {
         if (partner && tool.target === undefined) continue;
         const config = { description: tool.description, inputSchema: gateChecked(tool) };
-        server.registerTool(tool.name, config, async (args) => {
+        server.registerTool(tool.name, config, async (args, call) => {
           const { subject, data } = args as { subject: string; data: never };
+          const traceparent = traceparentOf(call.mcpReq._meta, header);
           const entry = await mesh.inject(tool.ingress, {
             type: tool.type,
             subject,
@@ -53,6 +55,7 @@ export function createMeshMcpServer(mesh: Mesh, opts: MeshMcpServerOptions = {})
             ...(tool.target === undefined ? {} : { target: tool.target }),
             sentBy: `mcp:${caller}`,
             ...(partner ? { partner } : {}),
+            ...(traceparent === undefined ? {} : { traceparent }),
           });
           const result = toolResult(entry, tool);
           opts.log?.info({ tool: tool.name, msgId: entry.msgId, caller }, 'mcp tool called');
@@ -97,6 +100,15 @@ export function createMeshMcpServer(mesh: Mesh, opts: MeshMcpServerOptions = {})
     closed,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/**
+ * The caller's W3C trace context: `_meta.traceparent` of the call (the MCP convention for it), else
+ * the HTTP request's header. The runtime ignores a malformed one, as W3C says.
+ */
+function traceparentOf(meta: unknown, header: string | undefined): string | undefined {
+  const own = (meta as { traceparent?: unknown } | undefined)?.traceparent;
+  return typeof own === 'string' ? own : header;
 }
 
 /**

@@ -1,0 +1,42 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { cliTelemetry } from './telemetry.js';
+
+/** A pino logger whose lines the test reads. */
+function logged() {
+  const lines: { level: number; msg: string; because?: string }[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n')) if (line !== '') lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { log: pino({ level: 'info' }, sink), lines };
+}
+
+const TOKEN = 'x'.repeat(32);
+
+describe('cliTelemetry', () => {
+  it.each([
+    [{ OTEL_SDK_DISABLED: 'true' }, 'OTEL_SDK_DISABLED=true'],
+    [{ OTEL_METRICS_EXPORTER: 'none' }, 'OTEL_METRICS_EXPORTER=none'],
+    [{ OTEL_METRICS_EXPORTER: 'none', OTEL_TRACES_EXPORTER: 'otlp' }, 'OTEL_METRICS_EXPORTER=none'],
+  ])('warns at start when a metrics token is set but metrics are off (%o)', async (env, because) => {
+    const { log, lines } = logged();
+    const started = cliTelemetry({ MESHWARDEN_METRICS_TOKEN: TOKEN, ...env }, log, { serveMetrics: true });
+    if (started instanceof Error) throw started;
+    await started[Symbol.asyncDispose]();
+    expect(started.metrics).toBeUndefined();
+    expect(lines.filter((l) => l.level === 40).map((l) => l.because)).toEqual([because]);
+  });
+
+  it('says nothing of the kind when the token serves /metrics', async () => {
+    const { log, lines } = logged();
+    const started = cliTelemetry({ MESHWARDEN_METRICS_TOKEN: TOKEN }, log, { serveMetrics: true });
+    if (started instanceof Error) throw started;
+    await started[Symbol.asyncDispose]();
+    expect(started.metrics).toBeDefined();
+    expect(lines.filter((l) => l.level === 40)).toEqual([]);
+  });
+});

@@ -1,0 +1,148 @@
+import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
+import { OTLPMetricExporter as JsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as ProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import type { OtlpProtocol } from './config.js';
+
+export type Signal = 'traces' | 'metrics';
+
+/**
+ * What an export came to, told once per change: the first failure of a streak (a collector gone
+ * stays one warning, not one per interval) and the first success after it.
+ */
+export type ExportWatch = {
+  failed(signal: Signal, err: Error): void;
+  recovered(signal: Signal): void;
+};
+
+/** Whether a signal's last export failed: flush and close stay quiet about a failure already told. */
+export type Streaks = { readonly failing: (signal?: Signal) => boolean };
+
+type Exporter<T> = {
+  export(items: T, done: (result: ExportResult) => void): void;
+};
+
+/**
+ * The SDK's readers and processors hand an export's failure to OpenTelemetry's global error handler
+ * (silent by default); this wrapper sees each result, so Meshwarden can say it, once a streak.
+ */
+function watching<T>(
+  inner: Exporter<T>,
+  signal: Signal,
+  watch: ExportWatch,
+  state: Map<Signal, boolean>,
+  handed?: (items: T) => void,
+): Exporter<T>['export'] {
+  return (items, done) => {
+    handed?.(items);
+    inner.export(items, (result) => {
+      if (result.code === ExportResultCode.SUCCESS) {
+        if (state.get(signal) === true) watch.recovered(signal);
+        state.set(signal, false);
+        done(result);
+        return;
+      }
+      const error = result.error ?? new Error(`${signal} export failed`);
+      if (state.get(signal) !== true) watch.failed(signal, error);
+      state.set(signal, true);
+      done({ code: result.code, error });
+    });
+  };
+}
+
+/** A trace and a metric exporter for one configuration, watched; `handed` sees each span batch taken from the queue. */
+export function createExporters(opts: {
+  readonly traces?: { readonly url: string; readonly protocol: OtlpProtocol; readonly timeoutMillis: number };
+  readonly metrics?: {
+    readonly url: string;
+    readonly protocol: OtlpProtocol;
+    readonly timeoutMillis: number;
+  };
+  readonly watch: ExportWatch;
+  readonly handed: (spans: ReadableSpan[]) => void;
+}): {
+  spans?: SpanExporter;
+  metrics?: PushMetricExporter;
+  /** From now on each export gives up after `ms` (retries included): the shutdown flush is bounded. */
+  bound(ms: number): void;
+} & Streaks {
+  const state = new Map<Signal, boolean>();
+  const failing = (signal?: Signal) =>
+    signal === undefined ? [...state.values()].includes(true) : state.get(signal) === true;
+  // Each signal's exporter now, and every one made (all are shut down). bound() swaps in one with
+  // a shorter timeout: the OTLP exporter's retries toward a dead collector run to its timeout.
+  const shutdownAll = (made: readonly { shutdown(): Promise<void> }[]) => () =>
+    Promise.all(made.map((e) => e.shutdown())).then(() => {});
+  let spans: SpanExporter | undefined;
+  let swapSpans: ((ms: number) => void) | undefined;
+  if (opts.traces !== undefined) {
+    const { url, protocol, timeoutMillis } = opts.traces;
+    const made: { shutdown(): Promise<void> }[] = [];
+    const make = (ms: number) => {
+      const e =
+        protocol === 'http/json'
+          ? new JsonTraceExporter({ url, timeoutMillis: ms })
+          : new ProtoTraceExporter({ url, timeoutMillis: ms });
+      made.push(e);
+      return e;
+    };
+    let inner = make(timeoutMillis);
+    swapSpans = (ms) => {
+      if (ms < timeoutMillis) inner = make(ms);
+    };
+    spans = {
+      export: watching<ReadableSpan[]>(
+        { export: (items, done) => inner.export(items, done) },
+        'traces',
+        opts.watch,
+        state,
+        opts.handed,
+      ),
+      shutdown: shutdownAll(made),
+      forceFlush: () => inner.forceFlush(),
+    };
+  }
+  let metrics: PushMetricExporter | undefined;
+  let swapMetrics: ((ms: number) => void) | undefined;
+  if (opts.metrics !== undefined) {
+    const { url, protocol, timeoutMillis } = opts.metrics;
+    const made: { shutdown(): Promise<void> }[] = [];
+    const make = (ms: number) => {
+      const e =
+        protocol === 'http/json'
+          ? new JsonMetricExporter({ url, timeoutMillis: ms })
+          : new ProtoMetricExporter({ url, timeoutMillis: ms });
+      made.push(e);
+      return e;
+    };
+    let inner = make(timeoutMillis);
+    swapMetrics = (ms) => {
+      if (ms < timeoutMillis) inner = make(ms);
+    };
+    metrics = {
+      export: watching<ResourceMetrics>(
+        { export: (items, done) => inner.export(items, done) },
+        'metrics',
+        opts.watch,
+        state,
+      ),
+      shutdown: shutdownAll(made),
+      forceFlush: () => inner.forceFlush(),
+      // OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE (delta for Datadog) is the exporter's.
+      selectAggregationTemporality: (type) => inner.selectAggregationTemporality(type),
+      selectAggregation: (type) => inner.selectAggregation(type),
+    };
+  }
+  return {
+    ...(spans === undefined ? {} : { spans }),
+    ...(metrics === undefined ? {} : { metrics }),
+    bound(ms) {
+      swapSpans?.(ms);
+      swapMetrics?.(ms);
+    },
+    failing,
+  };
+}
