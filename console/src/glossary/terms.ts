@@ -48,6 +48,17 @@ export const TERMS: Term[] = [
     text: 'How far a message is from the start of its case: the message that came in is step 0, what it caused step 1, and so on.',
   },
   {
+    term: 'gate',
+    word: 'Gate',
+    text: 'The part of the warden that checks every message and side effect, one check after another, and gives the verdict. Its first verdict is what the Mesh counters count.',
+  },
+  {
+    term: 'guard',
+    word: 'Guard (check)',
+    code: 'stage',
+    text: 'One of the gate’s checks, such as the loop guard or a rate limit. A message that passes every guard is delivered.',
+  },
+  {
     term: 'verdict',
     word: 'Verdict',
     text: 'What the warden decided about a message: delivered, held, denied or quarantined.',

@@ -80,7 +80,7 @@ function SignedIn({ route, onSignOut }: { route: Route; onSignOut: () => void })
 function CurrentView({ route, holds }: { route: Route; holds: Polled<{ holds: Hold[] }> }) {
   switch (route.view) {
     case 'mesh':
-      return <MeshView />;
+      return <MeshView holds={holds} />;
     case 'held':
       return <HeldView holds={holds} />;
     case 'breakers':

@@ -1,0 +1,56 @@
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ConsoleBrowser, openBrowser } from './browser.js';
+import { REPO, tempDir } from './run-cli.js';
+import { call, startUp, type UpProcess, until } from './up-process.js';
+
+const MESH = join(REPO, 'examples', 'retention', 'mesh.yaml');
+const TICKETS = join(REPO, 'examples', 'retention', 'tickets.jsonl');
+
+type Hold = { id: string; msgId: string; subject: string; type: string; stage: string; rule: string | null };
+
+// Issue 14, second pass: what a pilot (not a programmer) tripped on. Each `it` fails before its fix.
+describe('a console a pilot can read', () => {
+  const data = join(tempDir('console-pilot'), 'data');
+  let up: UpProcess;
+  let admin: string;
+  let browser: ConsoleBrowser;
+  let page: Page;
+  const holds = async (): Promise<Hold[]> => (await call(up, admin, 'GET', '/holds')).body.holds;
+  const testid = (id: string) => page.getByTestId(id);
+
+  beforeAll(async () => {
+    up = await startUp([MESH, '--data', data, '--input', TICKETS]);
+    admin = up.token!;
+    await until(async () => (await holds()).some((h) => h.rule === 'big-credit'), 'the big-credit hold');
+    browser = await openBrowser();
+    page = browser.page;
+    await page.goto(up.console);
+    await testid('mesh-graph').waitFor();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (up !== undefined) expect(await up.stop()).toBe(0);
+  });
+
+  it('the overview shows what waits now (the Held badge’s number) apart from the first verdicts since start', async () => {
+    await page.goto(`${up.url}/#/mesh`);
+    const waiting = page.locator('[data-counter="waiting"] .counter-value');
+    const now = (await holds()).length;
+    expect(now).toBeGreaterThan(0);
+    await expect.poll(() => waiting.textContent()).toBe(String(now));
+    expect(await testid('held-count').textContent()).toBe(String(now));
+    // Answering a hold lowers "waiting" while the first-verdict total stays.
+    const heldBefore = await page.locator('[data-counter="held"] .counter-value').textContent();
+    const first = (await holds())[0]!;
+    const rejected = await call(up, admin, 'POST', `/holds/${encodeURIComponent(first.id)}/reject`, {
+      reason: 'not this one',
+    });
+    expect(rejected.status).toBe(200);
+    await expect.poll(() => waiting.textContent(), { timeout: 10_000 }).toBe(String(now - 1));
+    expect(await page.locator('[data-counter="held"] .counter-value').textContent()).toBe(heldBefore);
+    expect(await testid('counters-note').textContent()).toMatch(/not in Denied/);
+  });
+});
