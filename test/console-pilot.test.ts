@@ -8,7 +8,7 @@ import { call, startUp, type UpProcess, until } from './up-process.js';
 const MESH = join(REPO, 'examples', 'retention', 'mesh.yaml');
 const TICKETS = join(REPO, 'examples', 'retention', 'tickets.jsonl');
 
-type Hold = { id: string; msgId: string; subject: string; type: string; stage: string; rule: string | null };
+type Hold = { id: string; subject: string; type: string; stage: string; rule: string | null };
 
 // Issue 14, second pass: what a pilot (not a programmer) tripped on. Each `it` fails before its fix.
 describe('a console a pilot can read', () => {
@@ -52,5 +52,38 @@ describe('a console a pilot can read', () => {
     await expect.poll(() => waiting.textContent(), { timeout: 10_000 }).toBe(String(now - 1));
     expect(await page.locator('[data-counter="held"] .counter-value').textContent()).toBe(heldBefore);
     expect(await testid('counters-note').textContent()).toMatch(/not in Denied/);
+  });
+
+  it('a lineage names the freeze that held its message, after the unfreeze and approval', async () => {
+    const subject = 'account:5570';
+    const frozen = await call(up, admin, 'POST', '/freeze', { subject, reason: 'customer disputes all charges' });
+    expect(frozen.status).toBe(200);
+    const sent = await call(up, admin, 'POST', '/messages', {
+      type: 'ticket.opened.v1',
+      subject,
+      data: { text: 'please refund' },
+    });
+    expect(sent.status).toBe(202);
+    await until(async () => (await holds()).some((h) => h.subject === subject), 'the freeze hold');
+    const hold = (await holds()).find((h) => h.subject === subject)!;
+    expect((await call(up, admin, 'POST', '/unfreeze', { subject, reason: 'settled' })).status).toBe(200);
+    const approved = await call(up, admin, 'POST', `/holds/${encodeURIComponent(hold.id)}/approve`, {
+      reason: 'checked',
+    });
+    expect(approved.status).toBe(200);
+
+    const why = (await call(up, admin, 'GET', `/messages/${encodeURIComponent(hold.id)}/why`)).body;
+    const actions = why.actions as { action: string; reason: string; inForce?: boolean }[];
+    expect(actions.map((a) => [a.action, a.inForce === true])).toEqual([
+      ['freeze', true],
+      ['unfreeze', false],
+    ]);
+    expect(actions[0]!.reason).toBe('customer disputes all charges');
+
+    await page.goto(`${up.url}/#/message/${encodeURIComponent(hold.id)}`);
+    const freeze = page.locator('[data-testid="pilot-action"][data-action="freeze"]');
+    await freeze.waitFor();
+    expect(await freeze.getAttribute('data-in-force')).toBe('true');
+    expect(await freeze.textContent()).toContain('customer disputes all charges');
   });
 });

@@ -136,6 +136,8 @@ export type PilotAction = {
   reason: string;
   at: string;
   breaker?: string;
+  /** A freeze made before the lineage's first decision and still in force then (it held these messages). */
+  inForce?: boolean;
 };
 
 export type Why = { id: string; chain: ChainLink[]; actions?: PilotAction[] };
