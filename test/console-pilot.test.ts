@@ -56,7 +56,10 @@ describe('a console a pilot can read', () => {
 
   it('a lineage names the freeze that held its message, after the unfreeze and approval', async () => {
     const subject = 'account:5570';
-    const frozen = await call(up, admin, 'POST', '/freeze', { subject, reason: 'customer disputes all charges' });
+    const frozen = await call(up, admin, 'POST', '/freeze', {
+      subject,
+      reason: 'customer disputes all charges',
+    });
     expect(frozen.status).toBe(200);
     const sent = await call(up, admin, 'POST', '/messages', {
       type: 'ticket.opened.v1',
@@ -66,7 +69,19 @@ describe('a console a pilot can read', () => {
     expect(sent.status).toBe(202);
     await until(async () => (await holds()).some((h) => h.subject === subject), 'the freeze hold');
     const hold = (await holds()).find((h) => h.subject === subject)!;
+    // While frozen, the card says who froze it, in words, in the present tense.
+    await page.goto(`${up.url}/#/held`);
+    const card = page.locator(`[data-testid="hold-card"][data-subject="${subject}"]`);
+    const detail = card.getByTestId('hold-detail');
+    await card.waitFor();
+    await expect.poll(() => detail.getAttribute('data-tense')).toBe('now');
+    expect(await detail.textContent()).toContain('frozen by pilot admin');
+    expect(await detail.textContent()).not.toMatch(/opened at|\d{4}-\d\d-\d\dT/);
+    expect(await card.getByTestId('rule-words').textContent()).toContain('Pilot freeze');
     expect((await call(up, admin, 'POST', '/unfreeze', { subject, reason: 'settled' })).status).toBe(200);
+    // Unfrozen, it still waits: the card says what was true when it was held.
+    await expect.poll(() => detail.getAttribute('data-tense'), { timeout: 10_000 }).toBe('then');
+    expect(await detail.textContent()).toMatch(/was held because account:5570 was frozen by pilot admin/);
     const approved = await call(up, admin, 'POST', `/holds/${encodeURIComponent(hold.id)}/approve`, {
       reason: 'checked',
     });
@@ -85,5 +100,11 @@ describe('a console a pilot can read', () => {
     await freeze.waitFor();
     expect(await freeze.getAttribute('data-in-force')).toBe('true');
     expect(await freeze.textContent()).toContain('customer disputes all charges');
+    // Answered: the verdict's sentence is what was true then, not "is frozen … waits for a pilot".
+    const held = page.locator(
+      `[data-testid="chain-row"][data-message-id="${hold.id}"] [data-testid="verdict-detail"]`,
+    );
+    expect(await held.getAttribute('data-tense')).toBe('then');
+    expect(await held.textContent()).not.toMatch(/is frozen|waits for a pilot/);
   });
 });

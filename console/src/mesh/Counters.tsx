@@ -28,7 +28,15 @@ const OUTCOMES: Counter[] = [
   { id: 'dead-letters', label: 'Dead letters', tone: 'deny', value: (c) => c.deadLetters },
 ];
 
-function CounterList({ stats, counters, label }: { stats: Stats | undefined; counters: Counter[]; label: string }) {
+function CounterList({
+  stats,
+  counters,
+  label,
+}: {
+  stats: Stats | undefined;
+  counters: Counter[];
+  label: string;
+}) {
   return (
     <ul class="counters" aria-label={label}>
       {counters.map((c) => (
@@ -63,9 +71,9 @@ export function Counters({ stats, waiting }: { stats: Stats | undefined; waiting
         <h3>Since the mesh started: the gate’s first verdict</h3>
         <CounterList stats={stats} counters={VERDICTS} label="The gate’s first verdict since start" />
         <p class="hint" data-testid="counters-note">
-          Each message and side effect is counted once, by the <Term id="gate">gate</Term>’s first verdict. An item
-          held and later approved, rejected or timed out stays counted as held: a pilot’s rejections and timeouts are
-          not in Denied (the <a href="#/ledger">Ledger</a> lists each answer).
+          Each message and side effect is counted once, by the <Term id="gate">gate</Term>’s first verdict. An
+          item held and later approved, rejected or timed out stays counted as held: a pilot’s rejections and
+          timeouts are not in Denied (the <a href="#/ledger">Ledger</a> lists each answer).
         </p>
       </div>
       <div class="counter-group">
