@@ -107,4 +107,20 @@ describe('a console a pilot can read', () => {
     expect(await held.getAttribute('data-tense')).toBe('then');
     expect(await held.textContent()).not.toMatch(/is frozen|waits for a pilot/);
   });
+
+  it('the breakers page confirms a freeze, says who froze it and why, and how Unfreeze and Reset differ', async () => {
+    await page.goto(`${up.url}/#/breakers`);
+    await testid('freeze-subject-input').fill('account:6606');
+    await testid('freeze-reason-input').fill('card reported stolen');
+    await testid('freeze-button').click();
+    await expect.poll(() => testid('freeze-done').getAttribute('data-subject')).toBe('account:6606');
+    const frozen = page.locator('[data-testid="frozen-subject"][data-subject="account:6606"]');
+    await frozen.waitFor();
+    const by = frozen.getByTestId('frozen-by');
+    expect(await by.textContent()).toContain('pilot admin');
+    expect(await frozen.getByTestId('freeze-reason').textContent()).toContain('card reported stolen');
+    expect(await testid('unfreeze-hint').textContent()).toMatch(/Unfreeze.+Reset/s);
+    const row = page.locator('[data-testid="breaker-row"][data-key="account:6606"]');
+    expect(await row.textContent()).toContain('card reported stolen');
+  });
 });

@@ -82,6 +82,8 @@ export type Breaker = {
   openedAt: string;
   closesAt: string | null;
   by: string;
+  /** A pilot's freeze: the reason the pilot gave (absent from older wardens). */
+  reason?: string;
 };
 
 export type Breakers = { breakers: Breaker[]; frozen: string[] };
