@@ -123,4 +123,33 @@ describe('a console a pilot can read', () => {
     const row = page.locator('[data-testid="breaker-row"][data-key="account:6606"]');
     expect(await row.textContent()).toContain('card reported stolen');
   });
+
+  it('the overview says what is frozen; a live feed row links to its lineage, which shows its data as text', async () => {
+    await page.goto(`${up.url}/#/mesh`);
+    const frozen = testid('mesh-frozen');
+    await expect.poll(() => frozen.getAttribute('data-frozen'), { timeout: 10_000 }).not.toBe('0');
+    expect(await frozen.textContent()).toContain('account:6606');
+    expect(await testid('mesh-frozen-link').getAttribute('href')).toBe('#/breakers');
+
+    await page.goto(`${up.url}/#/live`);
+    await testid('live-view').waitFor();
+    const text = '<b id="injected">25 EUR</b>';
+    const sent = await call(up, admin, 'POST', '/messages', {
+      type: 'ticket.opened.v1',
+      subject: 'account:9911',
+      data: { text },
+    });
+    expect(sent.status).toBe(202);
+    const id = sent.body.id as string;
+    const link = page.locator(
+      `[data-testid="feed-row"][data-message-id="${id}"] [data-testid="feed-lineage-link"]`,
+    );
+    await link.first().waitFor();
+    await link.first().click();
+    await page.locator(`[data-testid="lineage-view"][data-message-id="${id}"]`).waitFor();
+    const field = page.locator('[data-testid="data-field"][data-field="text"] dd');
+    await field.waitFor();
+    expect(await field.textContent()).toBe(text);
+    expect(await page.locator('#injected').count()).toBe(0);
+  });
 });

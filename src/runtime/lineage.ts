@@ -1,4 +1,4 @@
-import type { Envelope, GatedKind } from '../envelope/index.js';
+import type { Envelope, GatedKind, JsonValue } from '../envelope/index.js';
 import { type EchoLink, type LinkVia, scopeKeyFor, type Verdict } from '../gate/index.js';
 import type { LedgerEntry, LedgerReader } from '../ledger/index.js';
 import { PILOT_BREAKER } from '../state/index.js';
@@ -222,11 +222,23 @@ export async function whyChain(
   ledger: LedgerReader,
   msgId: string,
 ): Promise<
-  { id: string; chain: ChainLink[]; actions: PilotActionView[]; breakers: BreakerOpeningView[] } | undefined
+  | {
+      id: string;
+      chain: (ChainLink & { data?: JsonValue })[];
+      actions: PilotActionView[];
+      breakers: BreakerOpeningView[];
+    }
+  | undefined
 > {
   const entries = (await ledger.lineage(msgId)).filter((e) => e.kind === ENTRY.decision);
   if (entries.length === 0) return undefined;
-  const chain = await Promise.all(entries.map((e) => toChainLink(ledger, e)));
+  // Each link with its message's data (`why` only: search and impact lists stay small).
+  const chain = await Promise.all(
+    entries.map(async (e) => {
+      const data = (e.data as unknown as DecisionData).envelope?.data;
+      return { ...(await toChainLink(ledger, e)), ...(data === undefined ? {} : { data }) };
+    }),
+  );
   const breakers = (await Promise.all(entries.map((e) => openingOf(ledger, e)))).flatMap((b) => b ?? []);
   return { id: msgId, chain, actions: await pilotActionsOn(ledger, chain), breakers };
 }

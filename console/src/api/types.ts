@@ -142,7 +142,7 @@ export type PilotAction = {
   inForce?: boolean;
 };
 
-export type Why = { id: string; chain: ChainLink[]; actions?: PilotAction[] };
+export type Why = { id: string; chain: (ChainLink & { data?: unknown })[]; actions?: PilotAction[] };
 export type Impact = { target: string; roots: ChainLink[]; impact: ChainLink[] };
 
 export type SearchResult = { q: string; kind: 'message' | 'subject' | 'agent'; results: ChainLink[] };

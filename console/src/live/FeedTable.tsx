@@ -54,7 +54,9 @@ function FeedCells({ event }: { event: FeedEvent }) {
         <>
           {time}
           <td>
-            {event.type}
+            <a href={href.message(event.id)} data-testid="feed-lineage-link">
+              {event.type}
+            </a>
             {event.gated === 'effect' && <span class="muted"> (side effect)</span>}
             <div class="muted small">
               from <AgentName raw={event.from} />

@@ -4,6 +4,7 @@ import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
 import { ClusterStatus } from './ClusterStatus.js';
 import { Counters } from './Counters.js';
+import { FrozenNow } from './FrozenNow.js';
 import { MeshGraphView } from './MeshGraphView.js';
 import { VerdictLegend } from './VerdictLegend.js';
 
@@ -22,6 +23,7 @@ export function MeshView({ holds }: { holds: Polled<{ holds: Hold[] }> }) {
         </p>
       </header>
       <ClusterStatus />
+      <FrozenNow />
       <Counters stats={stats.data} waiting={holds.data?.holds.length} />
       <ApiErrorNotice error={mesh.error ?? stats.error} />
       <VerdictLegend />
