@@ -152,4 +152,24 @@ describe('a console a pilot can read', () => {
     expect(await field.textContent()).toBe(text);
     expect(await page.locator('#injected').count()).toBe(0);
   });
+
+  it('a bad address says there is no such page; a message not found is asked for once, not polled', async () => {
+    await page.goto(`${up.url}/#/nonsense`);
+    await testid('notfound-view').waitFor();
+    expect(await testid('mesh-view').count()).toBe(0);
+    await testid('notfound-home').click();
+    await testid('mesh-view').waitFor();
+
+    const asked: string[] = [];
+    const listen = (r: { url(): string }) => {
+      if (r.url().includes('/messages/not-an-id/why')) asked.push(r.url());
+    };
+    page.on('request', listen);
+    await page.goto(`${up.url}/#/message/not-an-id`);
+    await testid('api-error').first().waitFor();
+    // Longer than one poll interval (5 s): no second request follows the 404.
+    await page.waitForTimeout(6000);
+    page.off('request', listen);
+    expect(asked).toHaveLength(1);
+  });
 });

@@ -95,5 +95,18 @@ function CurrentView({ route, holds }: { route: Route; holds: Polled<{ holds: Ho
       return <LiveView />;
     case 'glossary':
       return <GlossaryView term={route.term} />;
+    case 'notfound':
+      return (
+        <section class="view" data-testid="notfound-view">
+          <h2>No such page</h2>
+          <p>
+            The console has no page at <code>{route.address}</code>.{' '}
+            <a href="#/mesh" data-testid="notfound-home">
+              Go to the overview
+            </a>
+            .
+          </p>
+        </section>
+      );
   }
 }

@@ -9,7 +9,8 @@ export type Route =
   | { view: 'message'; id: string }
   | { view: 'ledger' }
   | { view: 'live' }
-  | { view: 'glossary'; term: string };
+  | { view: 'glossary'; term: string }
+  | { view: 'notfound'; address: string };
 
 export function parseRoute(hash: string): Route {
   const [path = '', query = ''] = hash.replace(/^#\/?/, '').split('?');
@@ -26,8 +27,12 @@ export function parseRoute(hash: string): Route {
       return { view, q: new URLSearchParams(query).get('q') ?? '' };
     case 'message':
       return { view, id: decodeURIComponent(rest.join('/')) };
-    default:
+    case '':
+    case 'mesh':
       return { view: 'mesh' };
+    default:
+      // A mistyped or old address says so, rather than showing the overview under it.
+      return { view: 'notfound', address: hash };
   }
 }
 
