@@ -106,6 +106,17 @@ describe('a console a pilot can read', () => {
     );
     expect(await held.getAttribute('data-tense')).toBe('then');
     expect(await held.textContent()).not.toMatch(/is frozen|waits for a pilot/);
+    // "Then" lists what followed in time order: the approval before the handling it let happen.
+    const row = page.locator(`[data-testid="chain-row"][data-message-id="${hold.id}"]`);
+    await expect
+      .poll(
+        async () =>
+          row
+            .locator('[data-testid="chain-outcome"]')
+            .evaluateAll((els) => els.map((e) => e.getAttribute('data-kind'))),
+        { timeout: 15_000 },
+      )
+      .toEqual(['hold.released', 'delivered']);
   });
 
   it('the breakers page confirms a freeze, says who froze it and why, and how Unfreeze and Reset differ', async () => {

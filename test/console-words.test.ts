@@ -5,7 +5,7 @@ import type { Breaker, ChainLink, Outcome } from '../console/src/api/types.js';
 import { ruleSentence } from '../console/src/breakers/rule-sentence.js';
 import { freezesOf, frozenWhat } from '../console/src/held/freezes.js';
 import { detailWords } from '../console/src/shell/detail-words.js';
-import { finalVerdict, outcomeWords } from '../console/src/shell/outcome-words.js';
+import { finalVerdict, inTimeOrder, outcomeWords } from '../console/src/shell/outcome-words.js';
 import { agentName, reasonWords } from '../console/src/shell/words.js';
 import { REPO } from './run-cli.js';
 
@@ -236,5 +236,21 @@ describe('plain words in the console', () => {
     ['approval.required', null, true, 'Approval rule: waited for a pilot to approve it'],
   ] as const)('titles %s by %s (past %s) as %s', (reason, rule, past, words) => {
     expect(reasonWords(reason, reason.split('.')[0], rule, past)).toBe(words);
+  });
+
+  it('lists outcomes in time order, an answer before what it let happen at the same instant', () => {
+    const o = (kind: string, at: string) => ({ kind, at });
+    const listed = [
+      o('delivered', '2026-12-03T10:00:05.000Z'),
+      o('hold.released', '2026-12-03T10:00:02.000Z'),
+      o('alert.sent', '2026-12-03T10:00:02.000Z'),
+      o('effect.executed', '2026-12-03T10:00:01.000Z'),
+    ];
+    expect(inTimeOrder(listed).map((x) => x.kind)).toEqual([
+      'effect.executed',
+      'hold.released',
+      'alert.sent',
+      'delivered',
+    ]);
   });
 });
