@@ -183,4 +183,28 @@ describe('a console a pilot can read', () => {
     page.off('request', listen);
     expect(asked).toHaveLength(1);
   });
+
+  it('the ledger names which message a hold’s answer is about, and keeps its page in the address', async () => {
+    const policy = (await call(up, admin, 'GET', '/policy')).body;
+    const answers: { type?: string; subject?: string }[] = [];
+    for (let p = 0; p < (policy.partitions ?? 1); p++) {
+      const listed = (await call(up, admin, 'GET', `/ledger/entries?partition=${p}&limit=200`)).body;
+      answers.push(...listed.entries.filter((e: { kind: string }) => e.kind === 'hold.released'));
+    }
+    expect(answers.length).toBeGreaterThanOrEqual(2);
+    for (const a of answers) {
+      expect(a.type).toMatch(/\./);
+      expect(a.subject).toMatch(/^account:/);
+    }
+
+    await page.goto(`${up.url}/#/ledger`);
+    const list = testid('ledger-entry-list');
+    await page.locator('[data-testid="ledger-entry"]').first().waitFor();
+    await testid('ledger-older').click();
+    await expect.poll(() => list.getAttribute('data-before')).not.toBeNull();
+    expect(new URL(page.url()).hash).toMatch(/^#\/ledger\?pages=\d+$/);
+    await page.goBack();
+    await expect.poll(() => list.getAttribute('data-before')).toBeNull();
+    expect(new URL(page.url()).hash).toBe('#/ledger');
+  });
 });

@@ -90,7 +90,7 @@ function CurrentView({ route, holds }: { route: Route; holds: Polled<{ holds: Ho
     case 'message':
       return <LineageView key={route.id} id={route.id} />;
     case 'ledger':
-      return <LedgerView />;
+      return <LedgerView partition={route.partition} pages={route.pages} />;
     case 'live':
       return <LiveView />;
     case 'glossary':
