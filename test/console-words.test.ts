@@ -220,6 +220,16 @@ describe('plain words in the console', () => {
       'now',
       /^It was denied because breaker x was open for account:1 \(opened by breaker x, /,
     ],
+    [
+      'ticket.opened.v1 from ingress inbox for account:1 passed every guard.',
+      'now',
+      /^ticket\.opened\.v1 from inbox \(way in\) for account:1 passed every check\.$/,
+    ],
+    [
+      'ticket.scored.v1 from sentiment for account:1 passed every guard.',
+      'now',
+      /^ticket\.scored\.v1 from sentiment for account:1 passed every check\.$/,
+    ],
     ['something the console does not know', 'then', /^something the console does not know$/],
   ] as const)('retells %s (%s)', (detail, tense, words) => {
     const text = detailWords(detail, tense);

@@ -34,7 +34,7 @@ export const TERMS: Term[] = [
     term: 'case',
     word: 'Case',
     code: 'correlationid',
-    text: 'Everything that followed from one message that came in from outside: a chain of messages and side effects.',
+    text: 'Everything that followed from one message that came in from outside: the messages and side effects it led to, step by step.',
   },
   {
     term: 'lineage',
@@ -54,9 +54,9 @@ export const TERMS: Term[] = [
   },
   {
     term: 'guard',
-    word: 'Guard (check)',
-    code: 'stage',
-    text: 'One of the gate’s checks, such as the loop guard or a rate limit. A message that passes every guard is delivered.',
+    word: 'Guard',
+    code: 'guards',
+    text: 'What the gate’s log lines and the policy file call its checks; the console says “check”. The loop guard is the check that stops messages going round in circles. A message that passes every check is delivered.',
   },
   {
     term: 'verdict',

@@ -18,6 +18,7 @@ const FROZEN = /^(.+?): (.+?) is frozen \(opened at (\S+) by (.+?)\); the messag
 const OPEN = /^(.+?): the breaker for (.+?) is open \(opened at (\S+) by (.+?)\); the message is denied\.$/;
 const APPROVAL = /^(.+?), so a pilot must (approve|decide); without a decision in (.+?) it is (\w+)\.$/;
 const LOOP = /^(Loop guard: .+); (.+?) is frozen until a pilot releases it\.$/;
+const PASSED = /^(\S+) from (ingress )?(.+?) for (.+?) passed every guard\.$/;
 
 /** A verdict's detail sentence in a pilot's words; a sentence it does not know stays as it is. */
 export function detailWords(detail: string, tense: Tense): string {
@@ -41,6 +42,13 @@ export function detailWords(detail: string, tense: Tense): string {
       return `${why}, so a pilot must ${verb}; without a decision in ${span} it is ${onTimeout}.`;
     const past = why!.replace(/ holds$/, ' held');
     return `It was held because ${past}, so a pilot had to ${verb}.`;
+  }
+  // One word per idea: the console says "check" where the gate's log line says "guard".
+  const passed = PASSED.exec(detail);
+  if (passed !== null) {
+    const [, type, ingress, from, subject] = passed;
+    const who = ingress === undefined ? agentName(from) : agentName(`ingress:${from}`);
+    return `${type} from ${who} for ${subject} passed every check.`;
   }
   const loop = LOOP.exec(detail);
   if (loop !== null && tense === 'then')

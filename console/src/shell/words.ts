@@ -55,7 +55,7 @@ const REASON_WORDS: Record<string, string> = {
   'ingress.malformed_json': 'an input line that is not JSON',
   'ingress.line_too_large': 'an input line that is too large',
   'loop.repeated_hop': "the same step repeated in this case's history",
-  'loop.too_many_hops': 'the chain of messages grew too long',
+  'loop.too_many_hops': 'its case grew too long (too many steps)',
   'loop.unverified_causation': 'it claims to answer something the mesh never sent',
   'rate-limit.exceeded': 'too many, too fast',
 };
