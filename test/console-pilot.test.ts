@@ -141,6 +141,7 @@ describe('a console a pilot can read', () => {
     await expect.poll(() => frozen.getAttribute('data-frozen'), { timeout: 10_000 }).not.toBe('0');
     expect(await frozen.textContent()).toContain('account:6606');
     expect(await testid('mesh-frozen-link').getAttribute('href')).toBe('#/breakers');
+    await browser.shot('pilot-overview');
 
     await page.goto(`${up.url}/#/live`);
     await testid('live-view').waitFor();
@@ -162,6 +163,7 @@ describe('a console a pilot can read', () => {
     await field.waitFor();
     expect(await field.textContent()).toBe(text);
     expect(await page.locator('#injected').count()).toBe(0);
+    await browser.shot('pilot-lineage-data');
   });
 
   it('a bad address says there is no such page; a message not found is asked for once, not polled', async () => {
