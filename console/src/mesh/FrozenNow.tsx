@@ -35,11 +35,8 @@ export function FrozenNow() {
           .{' '}
         </>
       )}
-      {others.length > 0 && (
-        <>
-          {others.length === 1 ? 'One other breaker is open. ' : `${others.length} other breakers are open. `}
-        </>
-      )}
+      {others.length > 0 &&
+        (others.length === 1 ? 'One other breaker is open. ' : `${others.length} other breakers are open. `)}
       <a href="#/breakers" data-testid="mesh-frozen-link">
         See Breakers &amp; frozen
       </a>
