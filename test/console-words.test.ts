@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import type { Breaker, ChainLink, Outcome } from '../console/src/api/types.js';
 import { ruleSentence } from '../console/src/breakers/rule-sentence.js';
 import { freezesOf, frozenWhat } from '../console/src/held/freezes.js';
-import { finalVerdict, outcomeWords } from '../console/src/shell/outcome-words.js';
+import { detailWords } from '../console/src/shell/detail-words.js';
+import { finalVerdict, inTimeOrder, outcomeWords } from '../console/src/shell/outcome-words.js';
 import { agentName, reasonWords } from '../console/src/shell/words.js';
 import { REPO } from './run-cli.js';
 
@@ -180,4 +181,86 @@ describe('plain words in the console', () => {
       expect(frozenWhat(b, credit.subject)).toBe(words);
     },
   );
+
+  // Issue 14, second pass: hold reasons in words, and in the past tense once the hold is answered.
+  const AT = '2026-12-03T17:52:32.182Z';
+  it.each([
+    [
+      `pilot: account:5570 is frozen (opened at ${AT} by pilot:admin); the message waits for a pilot.`,
+      'now',
+      /^account:5570 is frozen by pilot admin, since .+; the message waits for a pilot\.$/,
+    ],
+    [
+      `pilot: account:5570 is frozen (opened at ${AT} by pilot:admin); the message waits for a pilot.`,
+      'then',
+      /^It was held because account:5570 was frozen by pilot admin, since .+\.$/,
+    ],
+    [
+      `loop: account:8841 is frozen (opened at ${AT} by loop); the message waits for a pilot.`,
+      'now',
+      /^account:8841 is frozen by the loop guard, since /,
+    ],
+    [
+      `card-storm: account:7702 is frozen (opened at ${AT} by card-storm); the message waits for a pilot.`,
+      'then',
+      /^It was held because account:7702 was frozen by breaker card-storm, since /,
+    ],
+    [
+      'big-credit: data.amount > 100 holds, so a pilot must approve; without a decision in 4h it is denied.',
+      'now',
+      /without a decision in 4h it is denied\.$/,
+    ],
+    [
+      'big-credit: data.amount > 100 holds, so a pilot must approve; without a decision in 4h it is denied.',
+      'then',
+      /^It was held because big-credit: data\.amount > 100 held, so a pilot had to approve\.$/,
+    ],
+    [
+      `x: the breaker for account:1 is open (opened at ${AT} by x); the message is denied.`,
+      'now',
+      /^It was denied because breaker x was open for account:1 \(opened by breaker x, /,
+    ],
+    [
+      'ticket.opened.v1 from ingress inbox for account:1 passed every guard.',
+      'now',
+      /^ticket\.opened\.v1 from inbox \(way in\) for account:1 passed every check\.$/,
+    ],
+    [
+      'ticket.scored.v1 from sentiment for account:1 passed every guard.',
+      'now',
+      /^ticket\.scored\.v1 from sentiment for account:1 passed every check\.$/,
+    ],
+    ['something the console does not know', 'then', /^something the console does not know$/],
+  ] as const)('retells %s (%s)', (detail, tense, words) => {
+    const text = detailWords(detail, tense);
+    expect(text).toMatch(words);
+    expect(text).not.toContain(AT);
+    expect(text).not.toContain('opened at');
+  });
+
+  it.each([
+    ['breaker.frozen', 'pilot', false, 'Pilot freeze: its subject is frozen'],
+    ['breaker.frozen', 'loop', false, 'Loop guard: its subject is frozen'],
+    ['breaker.frozen', 'card-storm', false, 'Breaker card-storm: its subject is frozen'],
+    ['breaker.frozen', 'pilot', true, 'Pilot freeze: its subject was frozen'],
+    ['approval.required', null, true, 'Approval rule: waited for a pilot to approve it'],
+  ] as const)('titles %s by %s (past %s) as %s', (reason, rule, past, words) => {
+    expect(reasonWords(reason, reason.split('.')[0], rule, past)).toBe(words);
+  });
+
+  it('lists outcomes in time order, an answer before what it let happen at the same instant', () => {
+    const o = (kind: string, at: string) => ({ kind, at });
+    const listed = [
+      o('delivered', '2026-12-03T10:00:05.000Z'),
+      o('hold.released', '2026-12-03T10:00:02.000Z'),
+      o('alert.sent', '2026-12-03T10:00:02.000Z'),
+      o('effect.executed', '2026-12-03T10:00:01.000Z'),
+    ];
+    expect(inTimeOrder(listed).map((x) => x.kind)).toEqual([
+      'effect.executed',
+      'hold.released',
+      'alert.sent',
+      'delivered',
+    ]);
+  });
 });

@@ -1,6 +1,7 @@
-import type { Envelope, GatedKind } from '../envelope/index.js';
+import type { Envelope, GatedKind, JsonValue } from '../envelope/index.js';
 import { type EchoLink, type LinkVia, scopeKeyFor, type Verdict } from '../gate/index.js';
 import type { LedgerEntry, LedgerReader } from '../ledger/index.js';
+import { PILOT_BREAKER } from '../state/index.js';
 import { ALERT_SENT } from './alert-records.js';
 import { type BreakerOpening, ENTRY } from './records.js';
 
@@ -94,6 +95,8 @@ export type PilotActionView = {
   readonly reason: string;
   readonly at: string;
   readonly breaker?: string;
+  /** True on a pilot's freeze made before the chain's first decision and still in force then (it may have held it). */
+  readonly inForce?: boolean;
 };
 
 /** A failure breaker that stopped a message of the chain: when and why it opened (a `breaker.opened` entry). */
@@ -219,11 +222,23 @@ export async function whyChain(
   ledger: LedgerReader,
   msgId: string,
 ): Promise<
-  { id: string; chain: ChainLink[]; actions: PilotActionView[]; breakers: BreakerOpeningView[] } | undefined
+  | {
+      id: string;
+      chain: (ChainLink & { data?: JsonValue })[];
+      actions: PilotActionView[];
+      breakers: BreakerOpeningView[];
+    }
+  | undefined
 > {
   const entries = (await ledger.lineage(msgId)).filter((e) => e.kind === ENTRY.decision);
   if (entries.length === 0) return undefined;
-  const chain = await Promise.all(entries.map((e) => toChainLink(ledger, e)));
+  // Each link with its message's data (`why` only: search and impact lists stay small).
+  const chain = await Promise.all(
+    entries.map(async (e) => {
+      const data = (e.data as unknown as DecisionData).envelope?.data;
+      return { ...(await toChainLink(ledger, e)), ...(data === undefined ? {} : { data }) };
+    }),
+  );
   const breakers = (await Promise.all(entries.map((e) => openingOf(ledger, e)))).flatMap((b) => b ?? []);
   return { id: msgId, chain, actions: await pilotActionsOn(ledger, chain), breakers };
 }
@@ -256,25 +271,40 @@ async function openingOf(ledger: LedgerReader, entry: LedgerEntry): Promise<Brea
 
 /**
  * Freezes, unfreezes and resets on the chain's subjects from its first decision on: what a pilot
- * did that changed how these messages were gated, oldest first.
+ * did that changed how these messages were gated, oldest first. A pilot's freeze made earlier and
+ * still in force at the first decision comes first (`inForce`): it is what held the chain.
  */
 async function pilotActionsOn(ledger: LedgerReader, chain: readonly ChainLink[]): Promise<PilotActionView[]> {
   const since = Date.parse(chain[0]?.at ?? '') || 0;
   const subjects = new Set(chain.map((link) => link.subject));
   // Pilots act rarely: all their entries, through the agent index, are a short list.
-  return (await ledger.byAgentPrefix('pilot:'))
-    .filter((e) => e.kind === ENTRY.pilotAction && e.at >= since && subjects.has(e.subject ?? ''))
-    .map((e) => {
-      const d = e.data as { action: string; reason: string; breaker?: string };
-      return {
-        action: d.action,
-        subject: e.subject ?? '',
-        pilot: e.agent ?? '',
-        reason: d.reason,
-        at: new Date(e.at).toISOString(),
-        ...(d.breaker === undefined ? {} : { breaker: d.breaker }),
-      };
-    });
+  const onChain = (await ledger.byAgentPrefix('pilot:')).filter(
+    (e) => e.kind === ENTRY.pilotAction && subjects.has(e.subject ?? ''),
+  );
+  const inForce = new Map<string, LedgerEntry>();
+  for (const e of onChain) {
+    if (e.at >= since) continue;
+    const d = e.data as { action: string; breaker?: string; breakers?: string[] };
+    if (d.action === 'freeze') inForce.set(e.subject ?? '', e);
+    else if (d.action === 'unfreeze' || (d.action === 'reset' && d.breaker === PILOT_BREAKER))
+      inForce.delete(e.subject ?? '');
+  }
+  const view = (e: LedgerEntry, held: boolean): PilotActionView => {
+    const d = e.data as { action: string; reason: string; breaker?: string };
+    return {
+      action: d.action,
+      subject: e.subject ?? '',
+      pilot: e.agent ?? '',
+      reason: d.reason,
+      at: new Date(e.at).toISOString(),
+      ...(d.breaker === undefined ? {} : { breaker: d.breaker }),
+      ...(held ? { inForce: true } : {}),
+    };
+  };
+  return [
+    ...[...inForce.values()].sort((a, b) => a.at - b.at).map((e) => view(e, true)),
+    ...onChain.filter((e) => e.at >= since).map((e) => view(e, false)),
+  ];
 }
 
 /**

@@ -82,6 +82,8 @@ export type Breaker = {
   openedAt: string;
   closesAt: string | null;
   by: string;
+  /** A pilot's freeze: the reason the pilot gave (absent from older wardens). */
+  reason?: string;
 };
 
 export type Breakers = { breakers: Breaker[]; frozen: string[] };
@@ -136,9 +138,11 @@ export type PilotAction = {
   reason: string;
   at: string;
   breaker?: string;
+  /** A freeze made before the lineage's first decision and still in force then (it held these messages). */
+  inForce?: boolean;
 };
 
-export type Why = { id: string; chain: ChainLink[]; actions?: PilotAction[] };
+export type Why = { id: string; chain: (ChainLink & { data?: unknown })[]; actions?: PilotAction[] };
 export type Impact = { target: string; roots: ChainLink[]; impact: ChainLink[] };
 
 export type SearchResult = { q: string; kind: 'message' | 'subject' | 'agent'; results: ChainLink[] };

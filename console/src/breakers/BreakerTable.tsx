@@ -50,6 +50,7 @@ export function BreakerTable({ breakers, onChanged }: { breakers: Breaker[]; onC
             </td>
             <td>
               <AgentName raw={b.by === b.id ? breakerWords(b.by) : b.by} />
+              {b.reason !== undefined && <div class="muted small">“{b.reason}”</div>}
             </td>
             <td>{b.closesAt === null ? 'only by a pilot' : timeText(b.closesAt)}</td>
             <td>

@@ -10,6 +10,7 @@ export function FreezeForm({ onChanged }: { onChanged: () => void }) {
   const [reason, setReason] = useState('');
   const [error, setError] = useState<ApiError>();
   const [busy, setBusy] = useState(false);
+  const [done, setDone] = useState<string>();
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -19,8 +20,10 @@ export function FreezeForm({ onChanged }: { onChanged: () => void }) {
     }
     setBusy(true);
     setError(undefined);
+    setDone(undefined);
     try {
       await api.post('/freeze', { subject: subject.trim(), reason: reason.trim() });
+      setDone(subject.trim());
       setSubject('');
       setReason('');
       onChanged();
@@ -58,6 +61,12 @@ export function FreezeForm({ onChanged }: { onChanged: () => void }) {
         Freeze
       </button>
       <ApiErrorNotice error={error} />
+      {done !== undefined && (
+        <p class="notice info" role="status" data-testid="freeze-done" data-subject={done}>
+          {done} is frozen: everything for it is now held for a pilot. It is listed under “Frozen subjects”
+          above.
+        </p>
+      )}
     </form>
   );
 }

@@ -1,6 +1,7 @@
 import { useApi } from '../api/context.js';
 import type { Breaker } from '../api/types.js';
 import { Age } from '../shell/CodeWords.js';
+import { whoFroze } from '../shell/detail-words.js';
 import { ReasonedAction } from '../shell/ReasonedAction.js';
 import { href } from '../shell/route.js';
 import { breakerWords } from '../shell/words.js';
@@ -24,32 +25,41 @@ export function FrozenList({
     );
   }
   return (
-    <ul class="frozen-list">
-      {frozen.map((subject) => (
-        <li key={subject} class="frozen-subject" data-testid="frozen-subject" data-subject={subject}>
-          <span class="frozen-name">
-            <span aria-hidden="true">❄</span> <a href={href.search(subject)}>{subject}</a>
-          </span>
-          <span class="muted frozen-by">
-            {breakers
-              .filter((b) => b.key === subject && b.action === 'freeze')
-              .map((b, i) => (
-                <span key={b.id}>
-                  {i === 0 ? 'frozen by ' : ', '}
-                  {breakerWords(b.id)} <Age at={b.openedAt} />
-                </span>
-              ))}
-          </span>
-          <ReasonedAction
-            label="Unfreeze"
-            tone="neutral"
-            testid="unfreeze-button"
-            question={`Why unfreeze ${subject}?`}
-            act={(reason) => api.post('/unfreeze', { subject, reason })}
-            onDone={onChanged}
-          />
-        </li>
-      ))}
-    </ul>
+    <>
+      <p class="hint" data-testid="unfreeze-hint">
+        <strong>Unfreeze</strong> lifts every freeze on a subject at once (a pilot’s, the loop guard’s, a
+        breaker’s). <strong>Reset</strong>, under “Open breakers”, closes one breaker for one subject and
+        clears its count; for a subject frozen only by a pilot, both do the same. Messages already held stay
+        held: answer them in “Held”.
+      </p>
+      <ul class="frozen-list">
+        {frozen.map((subject) => (
+          <li key={subject} class="frozen-subject" data-testid="frozen-subject" data-subject={subject}>
+            <span class="frozen-name">
+              <span aria-hidden="true">❄</span> <a href={href.search(subject)}>{subject}</a>
+            </span>
+            <span class="muted frozen-by">
+              {breakers
+                .filter((b) => b.key === subject && b.action === 'freeze')
+                .map((b, i) => (
+                  <span key={b.id} data-testid="frozen-by" data-breaker-id={b.id}>
+                    {i === 0 ? 'frozen by ' : ', '}
+                    {b.id === 'pilot' ? whoFroze(b.by) : breakerWords(b.id)} <Age at={b.openedAt} />
+                    {b.reason !== undefined && <span data-testid="freeze-reason">: “{b.reason}”</span>}
+                  </span>
+                ))}
+            </span>
+            <ReasonedAction
+              label="Unfreeze"
+              tone="neutral"
+              testid="unfreeze-button"
+              question={`Why unfreeze ${subject}?`}
+              act={(reason) => api.post('/unfreeze', { subject, reason })}
+              onDone={onChanged}
+            />
+          </li>
+        ))}
+      </ul>
+    </>
   );
 }

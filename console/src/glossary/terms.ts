@@ -34,7 +34,7 @@ export const TERMS: Term[] = [
     term: 'case',
     word: 'Case',
     code: 'correlationid',
-    text: 'Everything that followed from one message that came in from outside: a chain of messages and side effects.',
+    text: 'Everything that followed from one message that came in from outside: the messages and side effects it led to, step by step.',
   },
   {
     term: 'lineage',
@@ -46,6 +46,17 @@ export const TERMS: Term[] = [
     word: 'Step (hop)',
     code: 'hop',
     text: 'How far a message is from the start of its case: the message that came in is step 0, what it caused step 1, and so on.',
+  },
+  {
+    term: 'gate',
+    word: 'Gate',
+    text: 'The part of the warden that checks every message and side effect, one check after another, and gives the verdict. Its first verdict is what the Mesh counters count.',
+  },
+  {
+    term: 'guard',
+    word: 'Guard',
+    code: 'guards',
+    text: 'What the gate’s log lines and the policy file call its checks; the console says “check”. The loop guard is the check that stops messages going round in circles. A message that passes every check is delivered.',
   },
   {
     term: 'verdict',

@@ -1,6 +1,7 @@
 import { useApi } from '../api/context.js';
 import type { Breaker, Hold } from '../api/types.js';
 import { Age, AgentName, RuleWords } from '../shell/CodeWords.js';
+import { detailWords } from '../shell/detail-words.js';
 import { ReasonedAction } from '../shell/ReasonedAction.js';
 import { href } from '../shell/route.js';
 import { timeText } from '../shell/time-text.js';
@@ -69,12 +70,15 @@ export function HoldCard({
 /** What the hold is about, why it waits, what is frozen, where it came from. */
 function HoldFacts({ hold, freezes }: { hold: Hold; freezes: Breaker[] | undefined }) {
   const what = hold.gated === 'effect' ? 'side effect' : 'message';
+  // Held by a freeze that is gone now (unfrozen or reset): say what was true then, and that it still waits.
+  const byFreeze = hold.reason === 'breaker.frozen' || hold.stage === 'loop';
+  const causeGone = byFreeze && freezes !== undefined && !freezes.some((b) => b.id === hold.rule);
   return (
     <dl class="facts">
       <dt>Why held</dt>
       <dd data-testid="hold-why">
         <strong>
-          <RuleWords reason={hold.reason} stage={hold.stage} />
+          <RuleWords reason={hold.reason} stage={hold.stage} rule={hold.rule} past={causeGone} />
         </strong>
         {hold.rule !== null && (
           <>
@@ -82,7 +86,10 @@ function HoldFacts({ hold, freezes }: { hold: Hold; freezes: Breaker[] | undefin
             · rule <code>{hold.rule}</code>
           </>
         )}
-        <div>{hold.detail}</div>
+        <div data-testid="hold-detail" data-tense={causeGone ? 'then' : 'now'}>
+          {detailWords(hold.detail, causeGone ? 'then' : 'now')}
+          {causeGone && ' That freeze is gone now; it still waits for a pilot to approve or reject it.'}
+        </div>
       </dd>
       {freezes !== undefined && freezes.length > 0 && (
         <>

@@ -1,4 +1,3 @@
-import { useState } from 'preact/hooks';
 import type { Decision, LedgerEntryView, LedgerPage, Outcome } from '../api/types.js';
 import { usePolled } from '../api/use-polled.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
@@ -15,8 +14,19 @@ const PAGE = 25;
  * One partition's entries, newest first, a page at a time. The newest page follows the ledger as it
  * grows (polled); an older page stands still so a pilot can read it.
  */
-export function EntryList({ partition, partitions }: { partition: number; partitions: number }) {
-  const [before, setBefore] = useState<number[]>([]);
+export function EntryList({
+  partition,
+  partitions,
+  pages: before,
+}: {
+  partition: number;
+  partitions: number;
+  /** The older pages opened, from the address (`#/ledger?pages=…`): Back returns to the newer one. */
+  pages: number[];
+}) {
+  const setBefore = (next: (b: number[]) => number[]) => {
+    location.hash = href.ledger(partition, next(before));
+  };
   const cursor = before.at(-1);
   const query = new URLSearchParams({ partition: String(partition), limit: String(PAGE) });
   if (cursor !== undefined) query.set('before', String(cursor));

@@ -5,6 +5,7 @@ import type { LedgerStatus, PartitionHead, PolicyView } from '../api/types.js';
 import { usePolled } from '../api/use-polled.js';
 import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
+import { href } from '../shell/route.js';
 import { timeText } from '../shell/time-text.js';
 import { EntryList } from './EntryList.js';
 import { VerifyStatus } from './VerifyStatus.js';
@@ -13,12 +14,11 @@ import { VerifyStatus } from './VerifyStatus.js';
  * The ledger as it is now: how long it is, its head hash (one per partition: each partition is a hash
  * chain of its own), when it was last verified and over how many entries, and its entries.
  */
-export function LedgerView() {
+export function LedgerView({ partition, pages }: { partition: number; pages: number[] }) {
   const api = useApi();
   const ledger = usePolled<LedgerStatus>('/ledger', 2000);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError>();
-  const [partition, setPartition] = useState(0);
   // Every partition of the mesh, from the policy: GET /ledger's heads are the writer's own, which
   // leave out empty partitions and, in a cluster, those other nodes own.
   const policy = usePolled<PolicyView>('/policy', 0);
@@ -62,7 +62,9 @@ export function LedgerView() {
               Partition{' '}
               <select
                 value={partition}
-                onChange={(e) => setPartition(Number(e.currentTarget.value))}
+                onChange={(e) => {
+                  location.hash = href.ledger(Number(e.currentTarget.value), []);
+                }}
                 data-testid="ledger-partition"
                 data-partitions={partitions}
               >
@@ -74,7 +76,7 @@ export function LedgerView() {
               </select>
             </label>
           )}
-          <EntryList key={partition} partition={partition} partitions={partitions} />
+          <EntryList key={partition} partition={partition} partitions={partitions} pages={pages} />
         </>
       )}
     </section>

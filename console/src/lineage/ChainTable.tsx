@@ -1,8 +1,9 @@
 import type { ChainLink } from '../api/types.js';
-import { AgentName, RuleWords } from '../shell/CodeWords.js';
+import { AgentName } from '../shell/CodeWords.js';
 import { CurrentVerdict, Outcomes } from '../shell/Outcomes.js';
 import { href } from '../shell/route.js';
 import { timeText } from '../shell/time-text.js';
+import { VerdictWhy } from '../shell/VerdictWhy.js';
 import { breakerWords } from '../shell/words.js';
 
 const VIA_WORDS: Record<string, string> = {
@@ -65,8 +66,7 @@ export function ChainTable({
               )}
             </td>
             <td>
-              <RuleWords reason={link.reason} stage={link.stage} />
-              <div class="muted small">{link.detail}</div>
+              <VerdictWhy link={link} />
               {link.echoOf !== null && (
                 <div class="echo">
                   {link.linkedTo ? (VIA_WORDS[link.linkedTo.via] ?? 'linked to') : 'echo of'}{' '}

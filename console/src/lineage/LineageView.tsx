@@ -3,11 +3,13 @@ import type { Impact, Why } from '../api/types.js';
 import { usePolled } from '../api/use-polled.js';
 import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
+import { detailWords } from '../shell/detail-words.js';
 import { CurrentVerdict } from '../shell/Outcomes.js';
 import { href } from '../shell/route.js';
 import { ChainTable } from './ChainTable.js';
 import { LineageGraph } from './LineageGraph.js';
 import { lineageGraph } from './lineage-graph.js';
+import { MessageData } from './MessageData.js';
 import { PilotActions } from './PilotActions.js';
 
 /** Why one message happened (its causes, root first) and what it caused: its blast radius. */
@@ -42,7 +44,11 @@ export function LineageView({ id }: { id: string }) {
           step by step through its <Term id="case">case</Term>; a dashed arrow is a side effect of the mesh
           coming back in (an <Term id="echo">echo</Term>). Click any box to follow it.
         </p>
-        {self && <p class="detail">{self.detail}</p>}
+        {self && (
+          <p class="detail" data-testid="lineage-detail">
+            {detailWords(self.detail, self.outcomes.some((o) => o.kind === 'hold.released') ? 'then' : 'now')}
+          </p>
+        )}
       </header>
       <ApiErrorNotice error={why.error ?? impact.error} />
       {lineage === undefined && why.error === undefined && <p class="muted">Loading the lineage…</p>}
@@ -58,6 +64,8 @@ export function LineageView({ id }: { id: string }) {
       )}
       {why.data && (
         <>
+          <h3>Its data</h3>
+          <MessageData data={self?.data} />
           <h3>How it came to be (root first)</h3>
           <ChainTable links={why.data.chain} selected={id} testid="why-chain" />
           <h3>Pilot actions</h3>

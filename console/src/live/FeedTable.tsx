@@ -1,5 +1,6 @@
 import type { FeedEvent } from '../api/types.js';
 import { AgentName, RuleWords } from '../shell/CodeWords.js';
+import { detailWords } from '../shell/detail-words.js';
 import { href } from '../shell/route.js';
 import { timeText } from '../shell/time-text.js';
 import { VerdictBadge } from '../shell/VerdictBadge.js';
@@ -53,7 +54,9 @@ function FeedCells({ event }: { event: FeedEvent }) {
         <>
           {time}
           <td>
-            {event.type}
+            <a href={href.message(event.id)} data-testid="feed-lineage-link">
+              {event.type}
+            </a>
             {event.gated === 'effect' && <span class="muted"> (side effect)</span>}
             <div class="muted small">
               from <AgentName raw={event.from} />
@@ -64,8 +67,8 @@ function FeedCells({ event }: { event: FeedEvent }) {
             <VerdictBadge verdict={event.decision} />
           </td>
           <td>
-            <span title={event.detail}>
-              <RuleWords reason={event.reason} stage={event.stage} />
+            <span title={detailWords(event.detail, 'now')}>
+              <RuleWords reason={event.reason} stage={event.stage} rule={event.rule} />
             </span>
             {event.rule !== null && <span class="muted"> · rule {event.rule}</span>}
           </td>

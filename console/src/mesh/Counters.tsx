@@ -1,18 +1,24 @@
 import type { Stats } from '../api/types.js';
+import { Term } from '../glossary/Term.js';
 
 type Counter = { id: string; label: string; tone: string; value: (c: Stats['counts']) => number };
 
-const COUNTERS: Counter[] = [
-  { id: 'admitted', label: 'Admitted', tone: 'neutral', value: (c) => c.messages.admitted },
-  { id: 'delivered', label: 'Delivered', tone: 'deliver', value: (c) => c.messages.delivered },
-  { id: 'denied', label: 'Denied', tone: 'deny', value: (c) => c.messages.denied + c.effects.denied },
+// The gate's first verdict on each message and side effect: a hold answered later stays counted here.
+const VERDICTS: Counter[] = [
+  { id: 'admitted', label: 'Passed', tone: 'neutral', value: (c) => c.messages.admitted },
   { id: 'held', label: 'Held', tone: 'hold', value: (c) => c.messages.held + c.effects.held },
+  { id: 'denied', label: 'Denied', tone: 'deny', value: (c) => c.messages.denied + c.effects.denied },
   {
     id: 'quarantined',
     label: 'Quarantined',
     tone: 'quarantine',
     value: (c) => c.messages.quarantined + c.effects.quarantined,
   },
+];
+
+// What happened afterwards, including held items a pilot approved.
+const OUTCOMES: Counter[] = [
+  { id: 'delivered', label: 'Delivered to agents', tone: 'deliver', value: (c) => c.messages.delivered },
   {
     id: 'effects-executed',
     label: 'Side effects executed',
@@ -22,16 +28,59 @@ const COUNTERS: Counter[] = [
   { id: 'dead-letters', label: 'Dead letters', tone: 'deny', value: (c) => c.deadLetters },
 ];
 
-/** Totals since the mesh started; denied, held and quarantined include effects. */
-export function Counters({ stats }: { stats: Stats | undefined }) {
+function CounterList({
+  stats,
+  counters,
+  label,
+}: {
+  stats: Stats | undefined;
+  counters: Counter[];
+  label: string;
+}) {
   return (
-    <ul class="counters" data-testid="counters">
-      {COUNTERS.map((c) => (
+    <ul class="counters" aria-label={label}>
+      {counters.map((c) => (
         <li key={c.id} class={`counter tone-${c.tone}`} data-testid="counter" data-counter={c.id}>
           <span class="counter-value">{stats === undefined ? '…' : c.value(stats.counts)}</span>
           <span class="counter-label">{c.label}</span>
         </li>
       ))}
     </ul>
+  );
+}
+
+/**
+ * What waits now (the same number as the Held badge), apart from the totals since the mesh started, so
+ * "Held since start" is never read as "held now".
+ */
+export function Counters({ stats, waiting }: { stats: Stats | undefined; waiting: number | undefined }) {
+  return (
+    <div class="counter-groups" data-testid="counters">
+      <div class="counter-group">
+        <h3>Now</h3>
+        <ul class="counters" aria-label="Now">
+          <li class="counter tone-hold" data-testid="counter" data-counter="waiting">
+            <span class="counter-value">{waiting ?? '…'}</span>
+            <span class="counter-label">
+              <a href="#/held">waiting for a pilot</a>
+            </span>
+          </li>
+        </ul>
+      </div>
+      <div class="counter-group">
+        <h3>Since the mesh started: the gate’s first verdict</h3>
+        <CounterList stats={stats} counters={VERDICTS} label="The gate’s first verdict since start" />
+        <p class="hint" data-testid="counters-note">
+          Each message and side effect is counted once, by the <Term id="gate">gate</Term>’s first verdict. An
+          item held and later approved, rejected or timed out stays counted as held: a pilot’s rejections and
+          timeouts are not in Denied (the <a href="#/ledger">Ledger</a> lists each answer).
+        </p>
+      </div>
+      <div class="counter-group">
+        <h3>Since the mesh started: what happened next</h3>
+        <CounterList stats={stats} counters={OUTCOMES} label="Outcomes since start" />
+        <p class="hint">Delivered also counts held messages a pilot approved, so it can exceed Passed.</p>
+      </div>
+    </div>
   );
 }

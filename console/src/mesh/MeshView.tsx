@@ -1,13 +1,14 @@
-import type { MeshGraph, Stats } from '../api/types.js';
-import { usePolled } from '../api/use-polled.js';
+import type { Hold, MeshGraph, Stats } from '../api/types.js';
+import { type Polled, usePolled } from '../api/use-polled.js';
 import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
 import { ClusterStatus } from './ClusterStatus.js';
 import { Counters } from './Counters.js';
+import { FrozenNow } from './FrozenNow.js';
 import { MeshGraphView } from './MeshGraphView.js';
 import { VerdictLegend } from './VerdictLegend.js';
 
-export function MeshView() {
+export function MeshView({ holds }: { holds: Polled<{ holds: Hold[] }> }) {
   const mesh = usePolled<MeshGraph>('/mesh', 0);
   const stats = usePolled<Stats>('/stats', 2000);
   return (
@@ -22,7 +23,8 @@ export function MeshView() {
         </p>
       </header>
       <ClusterStatus />
-      <Counters stats={stats.data} />
+      <FrozenNow />
+      <Counters stats={stats.data} waiting={holds.data?.holds.length} />
       <ApiErrorNotice error={mesh.error ?? stats.error} />
       <VerdictLegend />
       <div class="graph-frame">

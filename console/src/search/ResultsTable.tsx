@@ -1,8 +1,9 @@
 import type { ChainLink } from '../api/types.js';
-import { AgentName, RuleWords } from '../shell/CodeWords.js';
+import { AgentName } from '../shell/CodeWords.js';
 import { CurrentVerdict, Outcomes } from '../shell/Outcomes.js';
 import { href } from '../shell/route.js';
 import { timeText } from '../shell/time-text.js';
+import { VerdictWhy } from '../shell/VerdictWhy.js';
 
 /** Search results; a whole row opens the message's lineage. */
 export function ResultsTable({ results }: { results: ChainLink[] }) {
@@ -48,8 +49,7 @@ export function ResultsTable({ results }: { results: ChainLink[] }) {
               <Outcomes link={r} testid="search-outcome" />
             </td>
             <td>
-              <RuleWords reason={r.reason} stage={r.stage} />
-              <div class="muted small">{r.detail}</div>
+              <VerdictWhy link={r} />
             </td>
           </tr>
         ))}

@@ -80,7 +80,7 @@ function SignedIn({ route, onSignOut }: { route: Route; onSignOut: () => void })
 function CurrentView({ route, holds }: { route: Route; holds: Polled<{ holds: Hold[] }> }) {
   switch (route.view) {
     case 'mesh':
-      return <MeshView />;
+      return <MeshView holds={holds} />;
     case 'held':
       return <HeldView holds={holds} />;
     case 'breakers':
@@ -90,10 +90,23 @@ function CurrentView({ route, holds }: { route: Route; holds: Polled<{ holds: Ho
     case 'message':
       return <LineageView key={route.id} id={route.id} />;
     case 'ledger':
-      return <LedgerView />;
+      return <LedgerView partition={route.partition} pages={route.pages} />;
     case 'live':
       return <LiveView />;
     case 'glossary':
       return <GlossaryView term={route.term} />;
+    case 'notfound':
+      return (
+        <section class="view" data-testid="notfound-view">
+          <h2>No such page</h2>
+          <p>
+            The console has no page at <code>{route.address}</code>.{' '}
+            <a href="#/mesh" data-testid="notfound-home">
+              Go to the overview
+            </a>
+            .
+          </p>
+        </section>
+      );
   }
 }

@@ -3,10 +3,22 @@ import { useNow } from './use-now.js';
 import { agentName, reasonWords } from './words.js';
 
 /** A stop in plain words, its code kept small beside it (and on hover) for whoever searches the logs. */
-export function RuleWords({ reason, stage }: { reason: string; stage?: string }) {
+export function RuleWords({
+  reason,
+  stage,
+  rule,
+  past = false,
+}: {
+  reason: string;
+  stage?: string;
+  /** A breaker's id: its stop names which breaker (a pilot's freeze, the loop guard, a policy breaker). */
+  rule?: string | null;
+  /** The hold is answered or its cause gone: say what was true then. */
+  past?: boolean;
+}) {
   return (
     <span class="rule-words" data-testid="rule-words" data-code={reason} title={reason}>
-      {reasonWords(reason, stage)} <span class="code small">{reason}</span>
+      {reasonWords(reason, stage, rule, past)} <span class="code small">{reason}</span>
     </span>
   );
 }

@@ -1,5 +1,5 @@
 import type { ChainLink } from '../api/types.js';
-import { finalVerdict, outcomeWords, releaseAnswer } from './outcome-words.js';
+import { finalVerdict, inTimeOrder, outcomeWords, releaseAnswer } from './outcome-words.js';
 import { VerdictBadge } from './VerdictBadge.js';
 
 /** The outcomes of a link, or "still waiting for a pilot" for a hold nobody answered yet. */
@@ -13,7 +13,7 @@ export function Outcomes({ link, testid }: { link: ChainLink; testid: string }) 
   }
   return (
     <ul class="outcomes">
-      {link.outcomes.map((o) => (
+      {inTimeOrder(link.outcomes).map((o) => (
         <li
           key={`${o.kind}${o.agent}${o.at}`}
           data-testid={testid}

@@ -64,3 +64,12 @@ function alertWords(a: NonNullable<Outcome['alert']>): string {
   if (a.outcome === 'failed') return `on-call could not be told (${what}; ${tries})`;
   return `on-call not told: the alert queue was full (${what})`;
 }
+
+// At the same instant, an answer to a hold comes before what it let happen.
+const KIND_ORDER: Record<string, number> = { 'hold.released': 0 };
+
+/** Outcomes oldest first (the ledger lists a handler's emissions after its own entries). */
+export function inTimeOrder<T extends Pick<Outcome, 'kind' | 'at'>>(outcomes: readonly T[]): T[] {
+  const rank = (o: T) => KIND_ORDER[o.kind] ?? 1;
+  return [...outcomes].sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || rank(a) - rank(b));
+}

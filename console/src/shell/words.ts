@@ -55,7 +55,7 @@ const REASON_WORDS: Record<string, string> = {
   'ingress.malformed_json': 'an input line that is not JSON',
   'ingress.line_too_large': 'an input line that is too large',
   'loop.repeated_hop': "the same step repeated in this case's history",
-  'loop.too_many_hops': 'the chain of messages grew too long',
+  'loop.too_many_hops': 'its case grew too long (too many steps)',
   'loop.unverified_causation': 'it claims to answer something the mesh never sent',
   'rate-limit.exceeded': 'too many, too fast',
 };
@@ -80,16 +80,33 @@ export function entryKindWords(kind: string): string {
   return ENTRY_KIND_WORDS[kind] ?? kind;
 }
 
-/** "Loop guard: the same step repeated in this case's history", from `loop.repeated_hop`. */
-export function reasonWords(reason: string, stage?: string): string {
-  const phrase = REASON_WORDS[reason];
-  const stageName = STAGE_WORDS[stage ?? reason.split('.')[0] ?? ''];
+/** What a hold's reason says once the hold is answered or its cause is gone: the past tense. */
+const PAST_WORDS: Record<string, string> = {
+  'approval.required': 'waited for a pilot to approve it',
+  'approval.predicate_error': 'its approval rule could not be checked, so a pilot decided',
+  'breaker.frozen': 'its subject was frozen',
+  'breaker.open': 'a breaker was open for it',
+};
+
+/**
+ * "Loop guard: the same step repeated in this case's history", from `loop.repeated_hop`. A breaker's
+ * stop names the breaker (`rule`): a pilot's freeze, the loop guard and a policy breaker differ.
+ */
+export function reasonWords(reason: string, stage?: string, rule?: string | null, past = false): string {
+  const phrase = (past ? PAST_WORDS[reason] : undefined) ?? REASON_WORDS[reason];
+  const byBreaker = reason.startsWith('breaker.') && rule !== undefined && rule !== null;
+  const stageName = byBreaker ? breakerTitle(rule) : STAGE_WORDS[stage ?? reason.split('.')[0] ?? ''];
   if (phrase === undefined) {
     if (reason.startsWith('ingress.body_')) return 'Way in: a request body that could not be taken';
     return stageName ?? reason;
   }
   if (stageName === undefined || reason === 'gate.admitted') return capital(phrase);
   return `${stageName}: ${phrase}`;
+}
+
+function breakerTitle(rule: string): string {
+  const name = breakerWords(rule);
+  return name === rule ? `Breaker ${rule}` : name;
 }
 
 /** The stage alone, in words. */

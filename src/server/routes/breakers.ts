@@ -1,5 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { clusterCounts, isMeshwardenError, summarize, unownedPartitions } from '../../runtime/index.js';
+import {
+  clusterCounts,
+  ENTRY,
+  isMeshwardenError,
+  type RunSummary,
+  summarize,
+  unownedPartitions,
+} from '../../runtime/index.js';
 import type { ApiDeps } from '../deps.js';
 import { apiError } from '../errors.js';
 import { errors, unownedSchema } from '../schemas.js';
@@ -42,6 +49,7 @@ export async function breakerRoutes(app: FastifyInstance, deps: ApiDeps): Promis
                     openedAt: { type: 'string' },
                     closesAt: { type: ['string', 'null'] },
                     by: { type: 'string' },
+                    reason: { type: 'string', description: "A pilot's freeze: the reason the pilot gave" },
                   },
                 },
               },
@@ -57,14 +65,14 @@ export async function breakerRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       // A cluster: the breakers open in any live node's partitions, a key open in several listed once.
       if (deps.cluster === undefined) {
         const summary = summarize(mesh.counts(), mesh.state, deps.ledger, mesh.policy);
-        return { breakers: summary.breakers, frozen: summary.frozen };
+        return { breakers: await withReasons(deps.ledger, summary.breakers), frozen: summary.frozen };
       }
       const nodes = await deps.cluster.nodes();
       const { counts, state } = clusterCounts([], nodes);
       const summary = summarize(counts, state, deps.ledger, mesh.policy);
       const unowned = unownedPartitions(nodes, mesh.policy.partitions);
       return {
-        breakers: summary.breakers,
+        breakers: await withReasons(deps.ledger, summary.breakers),
         frozen: summary.frozen,
         ...(unowned.length === 0 ? {} : { unowned }),
       };
@@ -161,4 +169,23 @@ export async function breakerRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       return { subject, frozen: false, closed: breakers };
     },
   );
+}
+
+/** Each pilot's freeze with the reason the pilot gave: its `pilot.action` entry, the last before it opened. */
+async function withReasons(
+  ledger: Pick<ApiDeps['ledger'], 'byAgentPrefix'>,
+  breakers: RunSummary['breakers'],
+): Promise<(RunSummary['breakers'][number] & { reason?: string })[]> {
+  if (!breakers.some((b) => b.id === 'pilot')) return [...breakers];
+  // Pilots act rarely: all their entries, through the agent index, are a short list.
+  const freezes = (await ledger.byAgentPrefix('pilot:')).filter(
+    (e) => e.kind === ENTRY.pilotAction && (e.data as { action?: string }).action === 'freeze',
+  );
+  return breakers.map((b) => {
+    if (b.id !== 'pilot') return b;
+    const opened = Date.parse(b.openedAt);
+    const entry = freezes.filter((e) => e.subject === b.key && e.at <= opened).at(-1);
+    const reason = (entry?.data as { reason?: unknown } | undefined)?.reason;
+    return typeof reason === 'string' ? { ...b, reason } : b;
+  });
 }

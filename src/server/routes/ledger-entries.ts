@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { LedgerEntry } from '../../runtime/index.js';
+import { ENTRY, type LedgerEntry } from '../../runtime/index.js';
 import type { ApiDeps } from '../deps.js';
 import { apiError } from '../errors.js';
 import { errors } from '../schemas.js';
@@ -94,9 +94,33 @@ export async function ledgerEntryRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         }
       }
       entries.reverse();
+      await nameTheirMessages(deps.ledger, entries);
       return { partition, size, entries, next: first > 1 && last >= 1 ? first : null };
     },
   );
+}
+
+/**
+ * An entry about a message that does not carry the message (a hold's answer, a delivery) gets its
+ * type and subject from the message's decision, so a list names which message it is about.
+ */
+async function nameTheirMessages(ledger: Pick<ApiDeps['ledger'], 'byMessage'>, entries: EntryView[]) {
+  const decided = new Map<string, { type?: string; subject?: string }>();
+  for (const e of entries) {
+    if (e.msgId === undefined || e.type !== undefined) continue;
+    let about = decided.get(e.msgId);
+    if (about === undefined) {
+      const decision = (await ledger.byMessage(e.msgId)).find((x) => x.kind === ENTRY.decision);
+      const envelope = (decision?.data as { envelope?: { type?: unknown } } | undefined)?.envelope;
+      about = {
+        ...(typeof envelope?.type === 'string' ? { type: envelope.type } : {}),
+        ...(decision?.subject === undefined ? {} : { subject: decision.subject }),
+      };
+      decided.set(e.msgId, about);
+    }
+    if (about.type !== undefined) e.type = about.type;
+    if (e.subject === undefined && about.subject !== undefined) e.subject = about.subject;
+  }
 }
 
 function badQuery(pointer: string, detail: string) {
