@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AlertMessage, JsonObject } from '../../runtime/index.js';
+import { alertFieldsOf } from './webhook.js';
 
 export const PAGERDUTY_URL = 'https://events.pagerduty.com/v2/enqueue';
 
@@ -23,24 +24,8 @@ export function pagerDutyEventOf(m: AlertMessage, routingKey: string): JsonObjec
   const dedupKey = dedupKeyOf(m);
   if (m.event === 'breaker.closed')
     return { routing_key: routingKey, event_action: 'resolve', dedup_key: dedupKey };
-  // Every field docs/alerts.md lists, as the webhook's `data` has them.
-  const details: JsonObject = {
-    alert: m.id,
-    mesh: m.mesh,
-    route: m.route,
-    sink: m.sink,
-    severity: m.severity,
-    event: m.event,
-    key: m.key,
-    summary: m.summary,
-    suppressed: m.suppressed,
-    partition: m.partition,
-    ...(m.msgId === undefined ? {} : { msgId: m.msgId }),
-    ...(m.correlationid === undefined ? {} : { correlationid: m.correlationid }),
-    ...(m.rule === undefined ? {} : { rule: m.rule }),
-    ...(m.link === undefined ? {} : { link: m.link }),
-    ...(m.detail === undefined ? {} : { detail: m.detail }),
-  };
+  // Every field docs/alerts.md lists, as the webhook's `data` has them, and the alert's id.
+  const details: JsonObject = { alert: m.id, ...alertFieldsOf(m) };
   return {
     routing_key: routingKey,
     event_action: 'trigger',

@@ -4,12 +4,9 @@ import type { AlertMessage, JsonObject } from '../../runtime/index.js';
 /** The header that carries the signature (docs/alerts.md says how to verify it). */
 export const SIGNATURE_HEADER = 'meshwarden-signature';
 
-/**
- * An alert as a CloudEvents 1.0 event in structured JSON: `type` is `io.meshwarden.alert.<event>`,
- * `source` the mesh's alerts, `subject` the entity, `id` the alert's own (a receiver's idempotency key).
- */
-export function cloudEventOf(m: AlertMessage): JsonObject {
-  const data: JsonObject = {
+/** Every field docs/alerts.md lists for an alert: the webhook's `data`, PagerDuty's `custom_details`. */
+export function alertFieldsOf(m: AlertMessage): JsonObject {
+  return {
     mesh: m.mesh,
     route: m.route,
     sink: m.sink,
@@ -25,6 +22,14 @@ export function cloudEventOf(m: AlertMessage): JsonObject {
     ...(m.link === undefined ? {} : { link: m.link }),
     ...(m.detail === undefined ? {} : { detail: m.detail }),
   };
+}
+
+/**
+ * An alert as a CloudEvents 1.0 event in structured JSON: `type` is `io.meshwarden.alert.<event>`,
+ * `source` the mesh's alerts, `subject` the entity, `id` the alert's own (a receiver's idempotency key).
+ */
+export function cloudEventOf(m: AlertMessage): JsonObject {
+  const data = alertFieldsOf(m);
   return {
     specversion: '1.0',
     id: m.id,
