@@ -30,6 +30,14 @@ describe('init and policy check', () => {
     expect(summary.messages.admitted).toBeGreaterThanOrEqual(3);
     expect(summary.effects.executed).toBe(1);
     expect(summary.effects.held).toBe(1);
+    // Without --input, run feeds the scaffolded messages.jsonl, and says it joins earlier runs' cases.
+    const sample = await runCli(['run', 'demo-mesh/mesh.yaml', '--data', 'demo-mesh/.mw', '--json'], {
+      cwd: project,
+    });
+    expect(sample.code, sample.stderr).toBe(0);
+    expect(JSON.parse(sample.stdout).messages.admitted).toBeGreaterThanOrEqual(3);
+    expect(sample.stderr).toMatch(/feeding demo-mesh\/messages\.jsonl/);
+    expect(sample.stderr).toMatch(/already holds \d+ entries from earlier runs/);
     const again = await runCli(['init', 'demo-mesh'], { cwd: project });
     expect(again.code).toBe(2);
   });

@@ -83,6 +83,13 @@ export async function runMesh(
   observe?.(opened);
   if (opened.resumed > 0)
     out.note(`resuming ${opened.resumed} admitted message(s) a previous run did not finish`);
+  // The sample fed unasked into a ledger earlier runs filled: its messages are new cases beside
+  // theirs, so budgets and breakers already spent may decide them otherwise. Say so, not silently.
+  const earlier = sizeOf(opened.ledger.heads());
+  if (given !== opts.input && given !== undefined && earlier > 1)
+    out.note(
+      `the ledger in ${displayPath(resolve(opts.data))} already holds ${earlier.toLocaleString('en')} entries from earlier runs: these messages are new cases beside them (a new --data starts afresh)`,
+    );
 
   // Ctrl-C or SIGTERM: stop reading input, let admitted work finish, flush the ledger.
   const stop = new AbortController();
