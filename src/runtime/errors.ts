@@ -24,6 +24,8 @@ export const runtimeError = makeError({
   MW_RUNTIME_ID_READ:
     'could not read the ledger to check whether id {id} names another message, so that message was not admitted: {cause}',
   MW_RUNTIME_RELOAD: 'the policy cannot be reloaded: {detail}',
+  MW_RUNTIME_REPLAY_MESH:
+    'the candidate policy is for mesh {candidate}, and the ledger was written by mesh {recorded}; replay a candidate of the same mesh',
   MW_RUNTIME_BUS_CLOSED: 'the bus is closed: it takes no more items or subscribers',
   MW_RUNTIME_BUS_PARTITION: 'partition {partition} is not a partition number (a whole number from 0)',
   MW_RUNTIME_BUS_SUBSCRIBED: 'partition {partition} already has a subscriber; a partition has one',

@@ -104,6 +104,16 @@ export {
   pilotActor,
 } from './pilot-decision.js';
 export { type BreakerOpening, ENTRY } from './records.js';
+export { type ReplayOptions, replayLedger } from './replay.js';
+export {
+  type EffectSums,
+  type EffectsByType,
+  effectSentence,
+  type ReplayBreaker,
+  type ReplayChange,
+  type ReplayReport,
+  type VerdictView,
+} from './replay-report.js';
 export { clusterCounts, type RunSummary, summarize } from './summary.js';
 export {
   type AlertOutcome,

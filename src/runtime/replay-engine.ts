@@ -1,0 +1,372 @@
+import type { Envelope } from '../envelope/index.js';
+import { type Decision, decide, type Verdict } from '../gate/index.js';
+import type { LedgerEntry } from '../ledger/index.js';
+import type { Policy } from '../policy/index.js';
+import {
+  createMemoryState,
+  holdRelease,
+  holdTimeoutAt,
+  PILOT_BREAKER,
+  parseBreakerKey,
+  type StateDelta,
+  type StateStore,
+} from '../state/index.js';
+import { jsonText } from './candidate-text.js';
+import { countFailure } from './failures.js';
+import { isFrozen } from './freezes.js';
+import { decidePilotAction, type PilotAction } from './pilot-decision.js';
+import { type DecisionData, ENTRY } from './records.js';
+import { replayInput } from './replay-input.js';
+import type { ReplayBreaker, ReplayChange, VerdictView } from './replay-report.js';
+import { verdictView } from './replay-report.js';
+import { stateWindows } from './snapshot-codec.js';
+
+// The replay's core: folds recorded entries, in ledger order, into a fresh state under the candidate
+// policy. Every decision is decided again with its recorded inputs and time; pilot inputs (releases,
+// freezes, resets) and failures are applied at their recorded times; approval timeouts fire where the
+// candidate's rules say. What the candidate cut off is not decided again (the cascade). No I/O.
+
+type Outcome = 'deliver' | 'deny' | 'hold' | 'quarantine';
+
+/** What the fold found, which replay-report.ts turns into the report. */
+export type ReplayFold = {
+  decisions: number;
+  matrix: Map<string, number>;
+  changes: ReplayChange[];
+  suppressed: string[];
+  kept: { runtimeFacts: number; noEnvelope: number };
+  pilot: { replayed: number; moot: number };
+  /** Effects admitted (for good) in the recording, and under the candidate. */
+  recordedEffects: Map<string, Envelope>;
+  candidateEffects: Map<string, Envelope>;
+  recordedBreakers: Map<string, ReplayBreaker>;
+  candidateBreakers: Map<string, ReplayBreaker>;
+  /** Which change cut each suppressed message off (its root cause in the replay). */
+  cutBy: Map<string, string>;
+};
+
+/** A pending approval timeout under the candidate. */
+type Timer = {
+  readonly msgId: string;
+  readonly partition: number;
+  readonly at: number;
+  readonly onTimeout: 'deliver' | 'deny';
+};
+
+export type ReplayEngine = {
+  /** Folds the next entry (ledger order across partitions). */
+  apply(entry: LedgerEntry): void;
+  /** Fires the timeouts due by `now` (the end of the replay). */
+  settle(now: number): void;
+  readonly fold: ReplayFold;
+};
+
+/**
+ * A replay engine over `candidate`. `recordedTimeouts`: each message a timeout released in the
+ * recording, and when: such a timeout fires where the recording put it, when the candidate's is due
+ * by then, so replaying with the recorded policy keeps the recorded order.
+ */
+export function createReplayEngine(
+  candidate: Policy,
+  recordedTimeouts: ReadonlyMap<string, number>,
+): ReplayEngine {
+  const states = new Map<number, StateStore>();
+  const stateOf = (p: number): StateStore => {
+    let s = states.get(p);
+    if (s === undefined) {
+      s = createMemoryState(stateWindows(candidate));
+      states.set(p, s);
+    }
+    return s;
+  };
+  const fold: ReplayFold = {
+    decisions: 0,
+    matrix: new Map(),
+    changes: [],
+    suppressed: [],
+    kept: { runtimeFacts: 0, noEnvelope: 0 },
+    pilot: { replayed: 0, moot: 0 },
+    recordedEffects: new Map(),
+    candidateEffects: new Map(),
+    recordedBreakers: new Map(),
+    candidateBreakers: new Map(),
+    cutBy: new Map(),
+  };
+  /** Messages decided in the replay: delivered under the candidate (with its envelope), or not. */
+  const delivered = new Map<string, Envelope>();
+  const decided = new Set<string>();
+  /** Recorded envelopes of held messages (a release delivers them in the recording). */
+  const recordedHeld = new Map<string, { envelope: Envelope; gated: string }>();
+  /** The change whose cut a refused message stands for (itself), for counting what it suppressed. */
+  const changeOf = new Map<string, ReplayChange & { suppressed?: number }>();
+  let timers: Timer[] = [];
+
+  const opened = (
+    into: Map<string, ReplayBreaker>,
+    deltas: readonly StateDelta[] | undefined,
+    at: number,
+  ) => {
+    for (const d of deltas ?? []) {
+      if (d.kind !== 'breaker-open') continue;
+      const k = parseBreakerKey(d.key);
+      if (k === undefined || k.id === PILOT_BREAKER || into.has(d.key)) continue;
+      into.set(d.key, { id: k.id, key: k.scopeKey, at: d.state.openedAt ?? at, action: d.state.action });
+    }
+  };
+  const apply = (partition: number, deltas: readonly StateDelta[], at: number) => {
+    stateOf(partition).apply(deltas);
+    opened(fold.candidateBreakers, deltas, at);
+  };
+  const arm = (partition: number, d: Decision) => {
+    if (d.verdict.decision !== 'hold' || d.verdict.stage !== 'approval' || d.envelope === undefined) return;
+    const rule = candidate.approvals.find((a) => a.id === d.verdict.rule);
+    const hold = stateOf(partition).hold(d.envelope.id);
+    if (rule === undefined || hold === undefined) return;
+    const due = holdTimeoutAt(hold, rule.timeoutMs);
+    const recordedAt = recordedTimeouts.get(hold.msgId);
+    // Fired by the recorded timeout entry when due by then; else at its own time.
+    if (recordedAt !== undefined && due <= recordedAt) return;
+    timers.push({ msgId: hold.msgId, partition, at: due, onTimeout: rule.onTimeout });
+    timers.sort((a, b) => a.at - b.at);
+  };
+
+  /** Releases a candidate hold as the runtime does (hold-release.ts); returns its outcome, if it was held. */
+  const release = (
+    partition: number,
+    msgId: string,
+    outcome: 'deliver' | 'deny',
+    at: number,
+    byTimeout: boolean,
+  ) => {
+    const state = stateOf(partition);
+    const hold = state.hold(msgId);
+    if (hold === undefined) return undefined;
+    if (byTimeout && outcome === 'deliver' && isFrozen(candidate, state, hold.subject, at)) return undefined;
+    let regated: Decision | undefined;
+    if (outcome === 'deliver' && hold.verdict.stage !== 'approval') {
+      const text = jsonText(hold.envelope);
+      regated = decide(
+        {
+          candidate: hold.envelope,
+          size: typeof text === 'string' ? Buffer.byteLength(text) : 0,
+          kind: hold.gated,
+          now: at,
+          external: false,
+          release: true,
+          ...(hold.partner === true ? { partner: true } : {}),
+        },
+        candidate,
+        state,
+      );
+    }
+    apply(partition, [holdRelease(msgId), ...(regated?.deltas ?? [])], at);
+    const final = regated === undefined || regated.verdict.decision === 'deliver' ? outcome : 'deny';
+    if (final === 'deliver') {
+      const env = regated?.envelope ?? hold.envelope;
+      delivered.set(msgId, env);
+      if (hold.gated === 'effect') fold.candidateEffects.set(msgId, env);
+    }
+    return { final, verdict: regated?.verdict, hold };
+  };
+
+  const fireDue = (now: number) => {
+    while (timers.length > 0 && timers[0]!.at <= now) {
+      const t = timers.shift()!;
+      release(t.partition, t.msgId, t.onTimeout, t.at, true);
+    }
+  };
+
+  /** Whether a recorded message's cause was cut off under the candidate: it would not have happened. */
+  const cutCause = (causation: string | undefined): string | undefined => {
+    if (causation === undefined || !decided.has(causation) || delivered.has(causation)) return undefined;
+    return fold.cutBy.get(causation) ?? causation;
+  };
+
+  const onDecision = (entry: LedgerEntry, msgId: string) => {
+    const data = entry.data as unknown as DecisionData;
+    const recorded = data.verdict;
+    if (recorded === undefined) return;
+    const env = data.envelope;
+    if (data.gated === 'effect' && recorded.decision === 'deliver' && env !== undefined)
+      fold.recordedEffects.set(msgId, env);
+    if (recorded.decision === 'hold' && env !== undefined)
+      recordedHeld.set(msgId, { envelope: env, gated: data.gated });
+    opened(fold.recordedBreakers, data.deltas, entry.at);
+    const cut = cutCause(entry.causationId ?? env?.causationid);
+    decided.add(msgId);
+    if (cut !== undefined) {
+      fold.suppressed.push(msgId);
+      fold.cutBy.set(msgId, cut);
+      const c = changeOf.get(cut);
+      if (c !== undefined) c.suppressed = (c.suppressed ?? 0) + 1;
+      return;
+    }
+    const input = replayInput(data, entry.at);
+    let verdict: Verdict = recorded;
+    let decision: Decision | undefined;
+    if (input.kind === 'kept') {
+      if (input.why === 'runtime-fact') fold.kept.runtimeFacts++;
+      else fold.kept.noEnvelope++;
+    } else {
+      decision = decide(input.input, candidate, stateOf(entry.partition));
+      apply(entry.partition, decision.deltas, entry.at);
+      arm(entry.partition, decision);
+      verdict = decision.verdict;
+    }
+    fold.decisions++;
+    const key = `${recorded.decision}→${verdict.decision}`;
+    fold.matrix.set(key, (fold.matrix.get(key) ?? 0) + 1);
+    if (verdict.decision === 'deliver') {
+      const out = decision?.envelope ?? env;
+      if (out !== undefined) {
+        delivered.set(msgId, out);
+        if (data.gated === 'effect') fold.candidateEffects.set(msgId, out);
+      }
+    }
+    if (!sameVerdict(recorded, verdict)) {
+      const change: ReplayChange = {
+        id: msgId,
+        type: env?.type ?? decision?.envelope?.type ?? '',
+        subject: env?.subject ?? entry.subject ?? '',
+        kind: 'decision',
+        gated: data.gated,
+        at: entry.at,
+        recorded: verdictView(recorded),
+        candidate: verdictView(verdict),
+        ...(admits(verdict.decision) && !admits(recorded.decision) ? { followUnknown: true as const } : {}),
+      };
+      fold.changes.push(change);
+      changeOf.set(msgId, change);
+    }
+  };
+
+  const onRelease = (entry: LedgerEntry, msgId: string) => {
+    const data = entry.data as { by?: string; outcome?: Outcome; verdict?: Verdict; deltas?: StateDelta[] };
+    opened(fold.recordedBreakers, data.deltas, entry.at);
+    const held = recordedHeld.get(msgId);
+    if (data.outcome === 'deliver' && held?.gated === 'effect')
+      fold.recordedEffects.set(msgId, held.envelope);
+    if (!decided.has(msgId) || fold.cutBy.has(msgId)) return;
+    const byTimeout = data.by === 'timeout';
+    let intent: 'deliver' | 'deny';
+    if (byTimeout) {
+      const state = stateOf(entry.partition);
+      const hold = state.hold(msgId);
+      const rule =
+        hold === undefined ? undefined : candidate.approvals.find((a) => a.id === hold.verdict.rule);
+      if (hold === undefined || hold.verdict.stage !== 'approval' || rule === undefined) return;
+      // The candidate's own timer, armed to fire here, or later (then it waits in `timers`).
+      if (holdTimeoutAt(hold, rule.timeoutMs) > entry.at) return;
+      intent = rule.onTimeout;
+    } else {
+      // A pilot's approval the re-gate refused is still an approval.
+      intent =
+        data.outcome === 'deliver' || (data.verdict !== undefined && data.verdict.decision !== 'deliver')
+          ? 'deliver'
+          : 'deny';
+    }
+    fold.pilot.replayed++;
+    const done = release(entry.partition, msgId, intent, entry.at, byTimeout);
+    if (done === undefined) {
+      fold.pilot.moot++;
+      return;
+    }
+    timers = timers.filter((t) => t.msgId !== msgId);
+    const recordedOutcome = data.outcome ?? 'deny';
+    if (done.final === recordedOutcome) return;
+    const h = done.hold;
+    const change: ReplayChange = {
+      id: msgId,
+      type: h.envelope.type,
+      subject: h.subject,
+      kind: 'release',
+      gated: h.gated,
+      at: entry.at,
+      recorded: releaseView(recordedOutcome, data.verdict, data.by),
+      candidate: releaseView(done.final, done.verdict, data.by),
+    };
+    fold.changes.push(change);
+    changeOf.set(msgId, change);
+  };
+
+  const onPilot = (entry: LedgerEntry) => {
+    const data = entry.data as { action?: string; breaker?: string; reason?: string; deltas?: StateDelta[] };
+    const pilot =
+      entry.agent?.startsWith('pilot:') === true ? entry.agent.slice(6) : (entry.agent ?? 'pilot');
+    const act = { pilot, reason: data.reason ?? '' };
+    const subject = entry.subject ?? '';
+    let action: PilotAction | undefined;
+    if (data.action === 'freeze' || data.action === 'unfreeze')
+      action = { action: data.action, subject, act };
+    else if (data.action === 'reset' && data.breaker !== undefined)
+      action = { action: 'reset', breaker: data.breaker, key: subject, act };
+    if (action === undefined) return;
+    fold.pilot.replayed++;
+    const d = decidePilotAction(action, stateOf(entry.partition), candidate, entry.at);
+    if ('code' in d || d.kind !== 'record') {
+      fold.pilot.moot++;
+      return;
+    }
+    apply(entry.partition, d.deltas, entry.at);
+  };
+
+  const onFailure = (entry: LedgerEntry, msgId: string) => {
+    opened(fold.recordedBreakers, (entry.data as { deltas?: StateDelta[] }).deltas, entry.at);
+    const env = delivered.get(msgId);
+    if (env === undefined || fold.cutBy.has(msgId) || entry.agent === undefined) return;
+    const kind = entry.kind === ENTRY.deadLetter ? ENTRY.deadLetter : ENTRY.deliveryFailed;
+    const counted = countFailure(candidate, stateOf(entry.partition), kind, env, entry.agent, entry.at);
+    apply(entry.partition, counted.deltas, entry.at);
+  };
+
+  return {
+    fold,
+    settle: fireDue,
+    apply(entry) {
+      fireDue(entry.at);
+      const id = entry.msgId;
+      switch (entry.kind) {
+        case ENTRY.decision:
+          if (id !== undefined) onDecision(entry, id);
+          return;
+        case ENTRY.holdReleased:
+          if (id !== undefined) onRelease(entry, id);
+          return;
+        case ENTRY.pilotAction:
+          onPilot(entry);
+          return;
+        case ENTRY.deliveryFailed:
+        case ENTRY.deadLetter:
+          if (id !== undefined) onFailure(entry, id);
+          return;
+        case ENTRY.delivered:
+        case ENTRY.effectExecuted: {
+          // An executor's reply token is state (echo links); only for what the candidate delivered.
+          const deltas = (entry.data as { deltas?: StateDelta[] }).deltas;
+          if (deltas !== undefined && id !== undefined && delivered.has(id))
+            apply(entry.partition, deltas, entry.at);
+          return;
+        }
+      }
+    },
+  };
+}
+
+function admits(d: string): boolean {
+  return d === 'deliver';
+}
+
+function sameVerdict(a: Verdict, b: Verdict): boolean {
+  return a.decision === b.decision && a.stage === b.stage && a.rule === b.rule && a.reason === b.reason;
+}
+
+/** A release's outcome as a verdict: the re-gate's when it refused, else the release itself. */
+function releaseView(outcome: string, regate: Verdict | undefined, by: string | undefined): VerdictView {
+  if (regate !== undefined && regate.decision !== 'deliver') return verdictView(regate, outcome);
+  return {
+    verdict: outcome,
+    stage: 'release',
+    reason: by === 'timeout' ? 'release.timeout' : 'release.pilot',
+    detail: by === 'timeout' ? 'The hold timed out.' : `Released by ${by ?? 'a pilot'}.`,
+  };
+}

@@ -1,0 +1,141 @@
+import type { Envelope, GatedKind } from '../envelope/index.js';
+import type { Verdict } from '../gate/index.js';
+
+// What a replay reports (`meshwarden replay --json`, `POST /api/v1/replay`): the verdict matrix, each
+// changed decision, what would not have happened, the effects that would not have run with sums of
+// their numbers per subject, and the breakers on either side. Names are a contract: extend, never
+// rename.
+
+/** A verdict as the report shows it: its decision, stage, rule and reason (and the sentence). */
+export type VerdictView = {
+  readonly verdict: string;
+  readonly stage: string;
+  readonly rule?: string;
+  readonly reason: string;
+  readonly detail?: string;
+};
+
+/** One decision (or hold release) the candidate decides otherwise. */
+export type ReplayChange = {
+  readonly id: string;
+  readonly type: string;
+  readonly subject: string;
+  /** `decision` (the gate's verdict), or `release` (a hold's outcome: a pilot's, or its timeout's). */
+  readonly kind: 'decision' | 'release';
+  readonly gated: GatedKind;
+  readonly at: number;
+  readonly recorded: VerdictView;
+  readonly candidate: VerdictView;
+  /** The candidate admits what was refused: agents are not re-run, so what would follow is unknown. */
+  readonly followUnknown?: true;
+  /** Recorded descendants that would not have happened because of this change. */
+  readonly suppressed?: number;
+};
+
+/** Sums of an effect type's numeric data fields for one subject, with the text fields all share. */
+export type EffectSums = {
+  readonly count: number;
+  /** Numeric top-level data fields, summed (`amount: 75`). */
+  readonly sums: Record<string, number>;
+  /** Text fields with one value across them all (`currency: EUR`): the unit of the sums. */
+  readonly units: Record<string, string>;
+};
+
+export type EffectsByType = Record<
+  string,
+  { readonly count: number; readonly bySubject: Record<string, EffectSums> }
+>;
+
+/** A breaker opening, as either side saw it (the first time it opened for that key). */
+export type ReplayBreaker = {
+  readonly id: string;
+  readonly key: string;
+  readonly at: number;
+  readonly action: string;
+};
+
+export type ReplayReport = {
+  readonly mesh: string;
+  readonly candidate: { readonly digest: string; readonly file: string };
+  /** Digests of the recorded policies (`policy.loaded`, `partition.owned`), in the order first seen. */
+  readonly recordedPolicies: readonly string[];
+  /** Whether the candidate's digest is one of them. */
+  readonly sameAsRecorded: boolean;
+  readonly from?: number;
+  readonly to?: number;
+  /** Decisions decided again (suppressed ones are not). */
+  readonly decisions: number;
+  /** Decisions and releases whose outcome the candidate changes. */
+  readonly changed: number;
+  /** `recorded→candidate` verdict counts over the decisions decided again. */
+  readonly matrix: Record<string, number>;
+  readonly changes: readonly ReplayChange[];
+  /** Ids of recorded messages and effects that would not have happened (their cause was cut). */
+  readonly suppressed: readonly string[];
+  /** Decisions kept as recorded: runtime facts no policy decides (a taken id), input the ledger kept no text of. */
+  readonly kept: { readonly runtimeFacts: number; readonly noEnvelope: number };
+  /** Pilot inputs replayed: releases, freezes, unfreezes, resets; `moot` when nothing was there to act on. */
+  readonly pilot: { readonly replayed: number; readonly moot: number };
+  readonly effects: {
+    readonly wouldNotRun: number;
+    readonly byType: EffectsByType;
+    /** Effects the candidate admits that did not run: agents and executors are not re-run. */
+    readonly wouldRun: number;
+    readonly wouldRunByType: EffectsByType;
+  };
+  readonly breakers: {
+    readonly recorded: readonly ReplayBreaker[];
+    readonly candidate: readonly ReplayBreaker[];
+    /** Opened under the candidate, not in the recording. */
+    readonly wouldOpen: readonly ReplayBreaker[];
+    /** Opened in the recording, not under the candidate. */
+    readonly wouldNotOpen: readonly ReplayBreaker[];
+  };
+};
+
+export function verdictView(v: Verdict | VerdictView, decision?: string): VerdictView {
+  const verdict = decision ?? ('decision' in v ? (v as Verdict).decision : (v as VerdictView).verdict);
+  return {
+    verdict,
+    stage: v.stage,
+    ...(v.rule === undefined ? {} : { rule: v.rule }),
+    reason: v.reason,
+    ...(v.detail === undefined ? {} : { detail: v.detail }),
+  };
+}
+
+/** Adds an effect's data to the per-type, per-subject sums. */
+export function addEffect(
+  into: Record<string, { count: number; bySubject: Record<string, EffectSums> }>,
+  e: Envelope,
+): void {
+  const t = into[e.type] ?? { count: 0, bySubject: {} };
+  into[e.type] = t;
+  t.count++;
+  const s = (t.bySubject[e.subject] ?? { count: 0, sums: {}, units: {} }) as {
+    count: number;
+    sums: Record<string, number>;
+    units: Record<string, string>;
+  };
+  t.bySubject[e.subject] = s;
+  const data = e.data !== null && typeof e.data === 'object' && !Array.isArray(e.data) ? e.data : {};
+  for (const [k, v] of Object.entries(data)) {
+    if (typeof v === 'number' && Number.isFinite(v)) s.sums[k] = (s.sums[k] ?? 0) + v;
+    else if (typeof v === 'string' && v.length <= 16 && (k === 'currency' || k === 'unit')) {
+      if (s.count === 0) s.units[k] = v;
+      else if (s.units[k] !== v) delete s.units[k];
+    }
+  }
+  s.count++;
+}
+
+/** "3 × credit.issue for account:8841: amount 75 EUR". */
+export function effectSentence(type: string, subject: string, s: EffectSums): string {
+  const unit = Object.values(s.units).join(' ');
+  const sums = Object.entries(s.sums).map(([k, v]) => `${k} ${round(v)}${unit === '' ? '' : ` ${unit}`}`);
+  return `${s.count} × ${type} for ${subject}${sums.length === 0 ? '' : `: ${sums.join(', ')}`}`;
+}
+
+function round(n: number): number {
+  return Math.round(n * 1e6) / 1e6;
+}
