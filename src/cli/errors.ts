@@ -21,6 +21,8 @@ export const cliError = makeError({
   MW_CLI_BAD_DATA: '--data must be JSON text, such as \'{"text": "hello"}\': {cause}',
   MW_CLI_BREAKER_AMBIGUOUS:
     'breaker {id} is open for {count} keys ({keys}); name one: meshwarden breakers reset {id} <key> --reason "…"',
+  MW_CLI_BAD_TIME:
+    '{option} must be an ISO 8601 time such as {example}, or milliseconds since 1970, not "{text}"',
   MW_CLI_BREAKER_NOT_OPEN: 'breaker {id} is not open for any key (open now: {open})',
 });
 

@@ -7,6 +7,7 @@ import { init } from './commands/init.js';
 import { impact, why } from './commands/lineage.js';
 import { mcp } from './commands/mcp.js';
 import { checkPolicy } from './commands/policy-check.js';
+import { replay } from './commands/replay.js';
 import { runMesh } from './commands/run.js';
 import { up } from './commands/up.js';
 import { EXIT } from './errors.js';
@@ -239,6 +240,26 @@ program
   .description('everything that followed a message, or the blast radius of an agent version')
   .action(async (target: string, o: { data: string; ledger?: string; json?: boolean }) =>
     done(await impact(target, o, createOutput(o.json === true))),
+  );
+
+program
+  .command('replay')
+  .requiredOption('--policy <file>', 'the candidate mesh file (the same mesh)')
+  .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+  .addOption(ledgerOption())
+  .option('--from <time>', 'replay entries from this time (ISO 8601 or ms), with a fresh state there')
+  .option('--to <time>', 'replay entries up to this time (ISO 8601 or ms)')
+  .option('--json', 'print one JSON document')
+  .description('what a candidate policy would have decided on the recorded traffic (exit 0 whatever changed)')
+  .action(
+    async (o: {
+      policy: string;
+      data: string;
+      ledger?: string;
+      from?: string;
+      to?: string;
+      json?: boolean;
+    }) => done(await replay(o, createOutput(o.json === true))),
   );
 
 const audit = program.command('audit').description('ledger integrity');

@@ -1,0 +1,102 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REPO, runCli, tempDir } from './run-cli.js';
+
+// `meshwarden replay` on the retention demo's ledger: the recorded policy changes nothing; the
+// shipped tighter candidate (examples/retention/candidate.yaml) refuses the second credit.
+
+describe('replay', () => {
+  const dir = tempDir('replay');
+  const data = join(dir, 'data');
+  const candidate = join(REPO, 'examples', 'retention', 'candidate.yaml');
+
+  beforeAll(async () => {
+    const run = await runCli(['demo', 'retention', '--data', data, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+  }, 60_000);
+
+  it('with the recorded policy, changes nothing', async () => {
+    const run = await runCli([
+      'replay',
+      '--policy',
+      'examples/retention/mesh.yaml',
+      '--data',
+      data,
+      '--json',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report).toMatchObject({ changed: 0, changes: [], suppressed: [], sameAsRecorded: true });
+    expect(report.decisions).toBeGreaterThan(10);
+    expect(report.effects.wouldNotRun).toBe(0);
+  });
+
+  it('with a lower credit budget, stops the second credit for account 8841', async () => {
+    const run = await runCli(['replay', '--policy', candidate, '--data', data, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.sameAsRecorded).toBe(false);
+    expect(report.matrix['deliver→deny']).toBeGreaterThan(0);
+    const change = report.changes.find(
+      (c: { subject: string; type: string }) => c.subject === 'account:8841' && c.type === 'credit.issue',
+    );
+    expect(change).toMatchObject({
+      recorded: { verdict: 'deliver', stage: 'gate' },
+      candidate: { verdict: 'deny', stage: 'budget', rule: 'credit-per-account', reason: 'budget.exceeded' },
+    });
+    expect(report.effects.byType['credit.issue'].bySubject['account:8841']).toEqual({
+      count: 1,
+      sums: { amount: 25 },
+      units: { currency: 'EUR' },
+    });
+    const human = await runCli(['replay', '--policy', candidate, '--data', data]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('1 × credit.issue for account:8841: amount 25 EUR');
+    expect(human.stdout).toContain('budget.exceeded');
+  });
+
+  it('refuses a candidate that does not load, with file:line:col (exit 1)', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'mesh: retention\nagents:\n  sentiment: { version: 1 }\nbogus: 1\n');
+    const run = await runCli(['replay', '--policy', bad, '--data', data]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/bad\.yaml:\d+:\d+/);
+    const json = await runCli(['replay', '--policy', bad, '--data', data, '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout).ok).toBe(false);
+  });
+
+  it("refuses another mesh's candidate (exit 1)", async () => {
+    const other = join(dir, 'other.yaml');
+    writeFileSync(other, 'mesh: other\nagents: {}\n');
+    const run = await runCli(['replay', '--policy', other, '--data', data, '--json']);
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout).error.code).toBe('MW_RUNTIME_REPLAY_MESH');
+  });
+
+  it('refuses a time that does not parse, and a missing ledger (exit 2)', async () => {
+    const time = await runCli(['replay', '--policy', candidate, '--data', data, '--from', 'yesterday']);
+    expect(time.code).toBe(2);
+    expect(time.stderr).toContain('MW_CLI_BAD_TIME');
+    const none = await runCli(['replay', '--policy', candidate, '--data', join(dir, 'nothing')]);
+    expect(none.code).toBe(2);
+    const missing = await runCli(['replay', '--data', data]);
+    expect(missing.code).toBe(2);
+  });
+
+  it('replays only the window --from and --to give', async () => {
+    const run = await runCli([
+      'replay',
+      '--policy',
+      candidate,
+      '--data',
+      data,
+      '--to',
+      '1970-01-02T00:00:00Z',
+      '--json',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ decisions: 0, changed: 0, to: 86_400_000 });
+  });
+});
