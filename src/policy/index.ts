@@ -15,7 +15,7 @@ export { compilePolicy } from './compile.js';
 export { POLICY_ERRORS, type PolicyCode, policyMessage } from './errors.js';
 export { contractFileOf, contractFiles, moduleFiles, type NamedFile } from './files.js';
 export { formatPolicyIssue, type PolicyIssue, type PolicyLoadResult, sortIssues } from './issues.js';
-export { type LoadPolicyOptions, loadPolicy } from './load.js';
+export { type LoadPolicyOptions, loadPolicy, loadPolicyText } from './load.js';
 export { MESH_SCHEMA } from './schema.js';
 export { overShare, sharesOf } from './shares.js';
 export { type Located, type ParsedMesh, type Path, type Position, parseMesh } from './source.js';

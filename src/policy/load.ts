@@ -34,6 +34,19 @@ export async function loadPolicy(file: string, opts: LoadPolicyOptions = {}): Pr
     const message = policyMessage('MW_POLICY_READ', { reason });
     return { ok: false, issues: [{ code: 'MW_POLICY_READ', file, line: 1, col: 1, pointer: '', message }] };
   }
+  return loadPolicyText(file, path, text, opts);
+}
+
+/**
+ * Loads a mesh file's text that is not read from `path` (a candidate policy sent over the API): its
+ * relative contract and module paths resolve from `path`'s folder, and its issues name `file`.
+ */
+export async function loadPolicyText(
+  file: string,
+  path: string,
+  text: string,
+  opts: LoadPolicyOptions = {},
+): Promise<PolicyLoadResult> {
   const mesh = parseMesh({ file, path, text });
   if (mesh.issues.length > 0) return { ok: false, issues: mesh.issues };
   const texts = new Map<string, string>();

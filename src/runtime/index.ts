@@ -38,6 +38,7 @@ export {
   formatPolicyIssue,
   type LoadPolicyOptions,
   loadPolicy,
+  loadPolicyText,
   type Policy,
   type PolicyIssue,
   type RemoteAuth,

@@ -62,7 +62,11 @@ export async function replayLedger(
   for (const entry of merged([...chains.values()])) {
     engine.apply(entry);
     last = entry.at;
-    if (++done % 5000 === 0) opts.progress?.(done, total);
+    if (++done % 5000 === 0) {
+      opts.progress?.(done, total);
+      // A long ledger does not hold the process's other work (a server's requests) up.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
   engine.settle(opts.to ?? last);
   opts.progress?.(done, total);

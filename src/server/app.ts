@@ -35,6 +35,7 @@ import { mcpRoutes } from './routes/mcp.js';
 import { messageRoutes } from './routes/messages.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { policyRoutes } from './routes/policy.js';
+import { replayRoutes } from './routes/replay.js';
 import { statusRoutes } from './routes/status.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { API_ERROR_SCHEMA } from './schemas.js';
@@ -210,6 +211,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
         breakerRoutes,
         messageRoutes,
         policyRoutes,
+        replayRoutes,
         tokenRoutes,
         eventRoutes,
       ]) {

@@ -22,6 +22,8 @@ export const apiError = makeError({
 const STATUS: Readonly<Record<string, number>> = {
   MW_API_BAD_REQUEST: 400,
   MW_API_POLICY_INVALID: 400,
+  // A candidate policy of another mesh (POST /replay).
+  MW_RUNTIME_REPLAY_MESH: 400,
   MW_API_UNAUTHENTICATED: 401,
   MW_API_FORBIDDEN: 403,
   MW_API_NOT_FOUND: 404,

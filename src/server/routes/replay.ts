@@ -1,0 +1,126 @@
+import { dirname, join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { isMeshwardenError, loadPolicyText, replayLedger } from '../../runtime/index.js';
+import type { ApiDeps } from '../deps.js';
+import { apiError } from '../errors.js';
+import { errors } from '../schemas.js';
+
+/** A candidate mesh file is text of a few KiB; a body over this is refused (413) before it is read. */
+export const REPLAY_BODY_LIMIT = 256 * 1024;
+
+type Body = { policy: string; from?: string; to?: string };
+
+const time = { type: 'string', maxLength: 64, description: 'ISO 8601, or milliseconds since 1970' } as const;
+const verdictView = {
+  type: 'object',
+  properties: {
+    verdict: { type: 'string' },
+    stage: { type: 'string' },
+    rule: { type: 'string' },
+    reason: { type: 'string' },
+    detail: { type: 'string' },
+  },
+} as const;
+
+/**
+ * `POST /replay`: what a candidate mesh file (its text in the body) would have decided on the
+ * recorded traffic (docs/replay.md): the same document as `meshwarden replay --json`. Relative
+ * contract and module paths in it resolve from the running mesh file's folder.
+ */
+export async function replayRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  app.post<{ Body: Body }>(
+    '/replay',
+    {
+      config: { role: 'pilot' },
+      bodyLimit: REPLAY_BODY_LIMIT,
+      schema: {
+        summary:
+          'Replay the recorded traffic against a candidate mesh file: the verdict matrix, the changes, what would not have happened, the effects that would not have run, the breakers',
+        tags: ['policy'],
+        body: {
+          type: 'object',
+          required: ['policy'],
+          properties: {
+            policy: {
+              type: 'string',
+              maxLength: REPLAY_BODY_LIMIT,
+              description: 'The candidate mesh file (YAML text)',
+            },
+            from: time,
+            to: time,
+          },
+          additionalProperties: false,
+        },
+        response: {
+          200: {
+            type: 'object',
+            additionalProperties: true,
+            properties: {
+              mesh: { type: 'string' },
+              decisions: { type: 'integer' },
+              changed: { type: 'integer' },
+              matrix: { type: 'object', additionalProperties: { type: 'integer' } },
+              changes: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  additionalProperties: true,
+                  properties: {
+                    id: { type: 'string' },
+                    type: { type: 'string' },
+                    subject: { type: 'string' },
+                    recorded: verdictView,
+                    candidate: verdictView,
+                  },
+                },
+              },
+              suppressed: { type: 'array', items: { type: 'string' } },
+              effects: { type: 'object', additionalProperties: true },
+              breakers: { type: 'object', additionalProperties: true },
+            },
+          },
+          ...errors(400, 413, 503),
+        },
+      },
+    },
+    async (request) => {
+      if (deps.closing()) throw apiError('MW_API_CLOSING');
+      const { policy: text, from, to } = request.body;
+      const window = { ...timeOf('from', from), ...timeOf('to', to) };
+      // Issues name the candidate as `candidate.yaml`, beside the running mesh file.
+      const path = join(dirname(resolve(deps.mesh.policy.file)), 'candidate.yaml');
+      const loaded = await loadPolicyText('candidate.yaml', path, text);
+      if (!loaded.ok) {
+        const issues = loaded.issues.map((i) => ({
+          code: i.code,
+          location: `${i.file}:${i.line}:${i.col}`,
+          message: i.message,
+        }));
+        throw apiError(
+          'MW_API_POLICY_INVALID',
+          { file: 'candidate.yaml', count: issues.length },
+          { details: { issues } },
+        );
+      }
+      const report = await replayLedger(deps.ledger, loaded.policy, window);
+      if (isMeshwardenError(report)) throw report;
+      deps.log.info({ by: request.pilot?.name, changed: report.changed }, 'policy replayed');
+      return report;
+    },
+  );
+}
+
+function timeOf(which: 'from' | 'to', value: string | undefined): { from?: number; to?: number } {
+  if (value === undefined) return {};
+  const ms = /^\d{1,15}$/.test(value)
+    ? Number(value)
+    : /^\d{4}-\d{2}-\d{2}/.test(value)
+      ? Date.parse(value)
+      : Number.NaN;
+  if (!Number.isFinite(ms)) {
+    throw apiError('MW_API_BAD_REQUEST', {
+      detail: `${which} must be an ISO 8601 time or milliseconds since 1970, not ${JSON.stringify(value).slice(0, 60)}`,
+    });
+  }
+  return { [which]: ms };
+}
