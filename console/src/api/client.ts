@@ -1,6 +1,13 @@
 // The one way the console talks to the warden: JSON over /api/v1 with the pilot's bearer token.
 
-export type ApiError = { status: number; code: string; message: string; pointer?: string };
+export type ApiError = {
+  status: number;
+  code: string;
+  message: string;
+  pointer?: string;
+  /** A policy's mistakes (`MW_API_POLICY_INVALID`), each where it is, as `file:line:col`. */
+  issues?: { code: string; location: string; message: string }[];
+};
 
 export type ApiClient = {
   get<T>(path: string): Promise<T>;
@@ -57,13 +64,16 @@ export function createApiClient(token: string, onUnauthenticated: (error: ApiErr
 async function readError(response: Response): Promise<ApiError> {
   const fallback = { status: response.status, code: `HTTP_${response.status}`, message: response.statusText };
   try {
-    const body = (await response.json()) as { error?: { code?: string; message?: string; pointer?: string } };
+    const body = (await response.json()) as {
+      error?: { code?: string; message?: string; pointer?: string; issues?: ApiError['issues'] };
+    };
     if (body.error?.code === undefined) return fallback;
     return {
       status: response.status,
       code: body.error.code,
       message: body.error.message ?? fallback.message,
       ...(body.error.pointer === undefined ? {} : { pointer: body.error.pointer }),
+      ...(Array.isArray(body.error.issues) ? { issues: body.error.issues } : {}),
     };
   } catch {
     return fallback;

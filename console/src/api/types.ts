@@ -237,3 +237,51 @@ export type BreakerRuleView = {
   action: 'freeze' | 'deny';
   cooldownMs?: number;
 };
+
+/** A verdict as a replay report shows it (docs/replay.md). */
+export type ReplayVerdict = {
+  verdict: string;
+  stage: string;
+  rule?: string;
+  reason: string;
+  detail?: string;
+};
+
+export type ReplayChange = {
+  id: string;
+  type: string;
+  subject: string;
+  kind: 'decision' | 'release';
+  gated: 'message' | 'effect';
+  at: number;
+  recorded: ReplayVerdict;
+  candidate: ReplayVerdict;
+  followUnknown?: true;
+  suppressed?: number;
+};
+
+export type ReplayEffectSums = { count: number; sums: Record<string, number>; units: Record<string, string> };
+export type ReplayEffects = Record<string, { count: number; bySubject: Record<string, ReplayEffectSums> }>;
+export type ReplayBreaker = { id: string; key: string; at: number; action: string };
+
+/** `POST /replay`: what a candidate policy would have decided on the recorded traffic. */
+export type ReplayReport = {
+  mesh: string;
+  candidate: { digest: string; file: string };
+  recordedPolicies: string[];
+  sameAsRecorded: boolean;
+  decisions: number;
+  changed: number;
+  matrix: Record<string, number>;
+  changes: ReplayChange[];
+  suppressed: string[];
+  kept: { runtimeFacts: number; noEnvelope: number };
+  pilot: { replayed: number; moot: number };
+  effects: { wouldNotRun: number; byType: ReplayEffects; wouldRun: number; wouldRunByType: ReplayEffects };
+  breakers: {
+    recorded: ReplayBreaker[];
+    candidate: ReplayBreaker[];
+    wouldOpen: ReplayBreaker[];
+    wouldNotOpen: ReplayBreaker[];
+  };
+};

@@ -13,6 +13,7 @@ import { LineageView } from '../lineage/LineageView.js';
 import { LiveView } from '../live/LiveView.js';
 import { MeshView } from '../mesh/MeshView.js';
 import { SearchView } from '../search/SearchView.js';
+import { WhatIfView } from '../whatif/WhatIfView.js';
 import { AlertBanners } from './AlertBanners.js';
 import { Nav } from './Nav.js';
 import { type Route, useRoute } from './route.js';
@@ -93,6 +94,8 @@ function CurrentView({ route, holds }: { route: Route; holds: Polled<{ holds: Ho
       return <LedgerView partition={route.partition} pages={route.pages} />;
     case 'live':
       return <LiveView />;
+    case 'whatif':
+      return <WhatIfView />;
     case 'glossary':
       return <GlossaryView term={route.term} />;
     case 'notfound':

@@ -7,6 +7,7 @@ const LINKS: { view: Route['view']; label: string; hash: string }[] = [
   { view: 'search', label: 'Search & lineage', hash: '#/search' },
   { view: 'ledger', label: 'Ledger', hash: '#/ledger' },
   { view: 'live', label: 'Live feed', hash: '#/live' },
+  { view: 'whatif', label: 'What if', hash: '#/whatif' },
   { view: 'glossary', label: 'Glossary', hash: '#/glossary' },
 ];
 

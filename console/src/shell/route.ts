@@ -9,6 +9,7 @@ export type Route =
   | { view: 'message'; id: string }
   | { view: 'ledger'; partition: number; pages: number[] }
   | { view: 'live' }
+  | { view: 'whatif' }
   | { view: 'glossary'; term: string }
   | { view: 'notfound'; address: string };
 
@@ -19,6 +20,7 @@ export function parseRoute(hash: string): Route {
     case 'held':
     case 'breakers':
     case 'live':
+    case 'whatif':
       return { view };
     case 'ledger': {
       // The page a pilot reads is in the address, so Back returns to the newer page.

@@ -1,0 +1,197 @@
+import type {
+  ReplayBreaker,
+  ReplayChange,
+  ReplayEffects,
+  ReplayReport,
+  ReplayVerdict,
+} from '../api/types.js';
+import { href } from '../shell/route.js';
+import { reasonWords } from '../shell/words.js';
+
+const VERDICTS = ['deliver', 'hold', 'deny', 'quarantine'] as const;
+const WORDS: Record<string, string> = {
+  deliver: 'delivered',
+  hold: 'held',
+  deny: 'denied',
+  quarantine: 'quarantined',
+};
+
+/** A replay's report: the verdict matrix, each change, what would not have happened, effects, breakers. */
+export function ReplayResult({ report: r }: { report: ReplayReport }) {
+  return (
+    <div class="whatif-result" data-testid="whatif-result" data-changed={r.changed}>
+      <p class="notice info" role="status" data-testid="whatif-summary">
+        {r.decisions} recorded decisions decided again: <strong>{r.changed} would change</strong>,{' '}
+        {r.suppressed.length} messages would not have happened.
+        {r.sameAsRecorded && ' This is the policy the traffic was recorded under.'}
+      </p>
+      <h3>Recorded verdict → what the candidate decides</h3>
+      <table class="table matrix" data-testid="whatif-matrix">
+        <thead>
+          <tr>
+            <th>recorded ↓ / candidate →</th>
+            {VERDICTS.map((v) => (
+              <th key={v}>{WORDS[v]}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {VERDICTS.map((rec) => (
+            <tr key={rec}>
+              <th>{WORDS[rec]}</th>
+              {VERDICTS.map((c) => {
+                const n = r.matrix[`${rec}→${c}`] ?? 0;
+                return (
+                  <td key={c} class={rec !== c && n > 0 ? 'changed' : ''} data-cell={`${rec}→${c}`}>
+                    {n}
+                  </td>
+                );
+              })}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h3>Changed decisions</h3>
+      {r.changes.length === 0 ? (
+        <p class="empty">No decision would change.</p>
+      ) : (
+        <table class="table" data-testid="whatif-changes">
+          <thead>
+            <tr>
+              <th>message</th>
+              <th>recorded</th>
+              <th>candidate</th>
+            </tr>
+          </thead>
+          <tbody>
+            {r.changes.map((c) => (
+              <ChangeRow key={`${c.kind}${c.id}`} change={c} />
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h3>Effects that would not have run</h3>
+      <EffectList effects={r.effects.byType} testid="whatif-effects" empty="None." />
+      {r.effects.wouldRun > 0 && (
+        <>
+          <h3>Effects the candidate admits that did not run</h3>
+          <p class="hint">Agents and executors are not run again: what would follow them is unknown.</p>
+          <EffectList effects={r.effects.wouldRunByType} testid="whatif-effects-new" empty="None." />
+        </>
+      )}
+      <h3>Breakers that would have opened</h3>
+      <BreakerList breakers={r.breakers.candidate} fresh={r.breakers.wouldOpen} testid="whatif-breakers" />
+      {r.breakers.wouldNotOpen.length > 0 && (
+        <>
+          <h3>Breakers that opened, and would not have</h3>
+          <BreakerList breakers={r.breakers.wouldNotOpen} fresh={[]} testid="whatif-breakers-not" />
+        </>
+      )}
+      {r.suppressed.length > 0 && (
+        <details data-testid="whatif-suppressed">
+          <summary>{r.suppressed.length} recorded messages would not have happened</summary>
+          <ul>
+            {r.suppressed.map((id) => (
+              <li key={id}>
+                <a href={href.message(id)} class="code">
+                  {id}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+    </div>
+  );
+}
+
+function ChangeRow({ change: c }: { change: ReplayChange }) {
+  return (
+    <tr data-testid="whatif-change" data-subject={c.subject} data-type={c.type}>
+      <td>
+        <a href={href.message(c.id)}>
+          {c.gated === 'effect' ? 'effect ' : ''}
+          {c.type}
+        </a>{' '}
+        for {c.subject}
+        {c.kind === 'release' && <div class="muted small">the release of its hold</div>}
+        {c.suppressed !== undefined && (
+          <div class="muted small">{c.suppressed} messages after it would not have happened</div>
+        )}
+        {c.followUnknown === true && (
+          <div class="muted small">
+            admitted now: agents are not run again, so what would follow is unknown
+          </div>
+        )}
+      </td>
+      <td>
+        <Side v={c.recorded} />
+      </td>
+      <td data-testid="whatif-candidate">
+        <Side v={c.candidate} />
+      </td>
+    </tr>
+  );
+}
+
+function Side({ v }: { v: ReplayVerdict }) {
+  return (
+    <>
+      <span class={`verdict verdict-${v.verdict}`} data-verdict={v.verdict}>
+        {WORDS[v.verdict] ?? v.verdict}
+      </span>{' '}
+      <span data-testid="whatif-reason" data-reason={v.reason} data-stage={v.stage}>
+        {reasonWords(v.reason, v.stage, v.rule)}
+      </span>
+      {v.rule !== undefined && <span class="code small"> {v.rule}</span>}
+      {v.detail !== undefined && <div class="muted small">{v.detail}</div>}
+    </>
+  );
+}
+
+function EffectList({ effects, testid, empty }: { effects: ReplayEffects; testid: string; empty: string }) {
+  const rows = Object.entries(effects).flatMap(([type, t]) =>
+    Object.entries(t.bySubject).map(([subject, s]) => ({ type, subject, s })),
+  );
+  if (rows.length === 0) return <p class="empty">{empty}</p>;
+  return (
+    <ul data-testid={testid}>
+      {rows.map(({ type, subject, s }) => {
+        const unit = Object.values(s.units).join(' ');
+        const sums = Object.entries(s.sums)
+          .map(([k, n]) => `${k} ${n}${unit === '' ? '' : ` ${unit}`}`)
+          .join(', ');
+        return (
+          <li key={`${type}${subject}`} data-subject={subject} data-type={type}>
+            {s.count} × <span class="code">{type}</span> for {subject}
+            {sums !== '' && `: ${sums}`}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+function BreakerList({
+  breakers,
+  fresh,
+  testid,
+}: {
+  breakers: ReplayBreaker[];
+  fresh: ReplayBreaker[];
+  testid: string;
+}) {
+  if (breakers.length === 0) return <p class="empty">None.</p>;
+  const isFresh = (b: ReplayBreaker) => fresh.some((f) => f.id === b.id && f.key === b.key);
+  return (
+    <ul data-testid={testid}>
+      {breakers.map((b) => (
+        <li key={`${b.id}|${b.key}`} data-breaker={b.id} data-key={b.key}>
+          <span class="code">{b.id}</span> for {b.key} ({b.action === 'freeze' ? 'freezes' : 'denies'}) at{' '}
+          {new Date(b.at).toLocaleString()}
+          {isFresh(b) && <strong> — not in the recording</strong>}
+        </li>
+      ))}
+    </ul>
+  );
+}
