@@ -59,6 +59,7 @@ describe('a closed stdout', () => {
     ['audit checkpoint', ['audit', 'checkpoint'], 0],
     ['why --json', ['why', '<id>', '--json'], 0],
     ['impact', ['impact', '<id>'], 0],
+    ['replay', ['replay', '--policy', 'examples/retention/candidate.yaml'], 0],
     ['why of an unknown id (its own status)', ['why', 'no-such-id', '--json'], 1],
   ])('%s keeps its own exit status and logs nothing', async (_name, args, status) => {
     const withData = [...args.map((a) => (a === '<id>' ? id : a)), '--data', data];

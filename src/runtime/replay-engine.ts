@@ -126,8 +126,10 @@ export function createReplayEngine(
     const recordedAt = recordedTimeouts.get(hold.msgId);
     // Fired by the recorded timeout entry when due by then; else at its own time.
     if (recordedAt !== undefined && due <= recordedAt) return;
-    timers.push({ msgId: hold.msgId, partition, at: due, onTimeout: rule.onTimeout });
-    timers.sort((a, b) => a.at - b.at);
+    // Kept in time order (ties in the order armed): the first past the ones due no later.
+    let i = timers.length;
+    while (i > 0 && timers[i - 1]!.at > due) i--;
+    timers.splice(i, 0, { msgId: hold.msgId, partition, at: due, onTimeout: rule.onTimeout });
   };
 
   /** Releases a candidate hold as the runtime does (hold-release.ts); returns its outcome, if it was held. */
