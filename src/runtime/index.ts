@@ -74,6 +74,7 @@ export type { HoldView, Release } from './holds.js';
 export { firstInvalidUtf8, type InputLine, isRejected, parseInputLine } from './input.js';
 export {
   type BreakerOpeningView,
+  type DriftAlarmView,
   type ChainLink,
   impactOf,
   type LinkedEffect,

@@ -81,6 +81,7 @@ export type {
   BreakerAction,
   BreakerState,
   BucketState,
+  DriftAlarm,
   EchoMark,
   HoldState,
   HoldVerdict,
