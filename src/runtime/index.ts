@@ -74,8 +74,8 @@ export type { HoldView, Release } from './holds.js';
 export { firstInvalidUtf8, type InputLine, isRejected, parseInputLine } from './input.js';
 export {
   type BreakerOpeningView,
-  type DriftAlarmView,
   type ChainLink,
+  type DriftAlarmView,
   impactOf,
   type LinkedEffect,
   type Outcome,
