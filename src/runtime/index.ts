@@ -59,6 +59,15 @@ export {
   type IngressMessage,
 } from './define.js';
 export type { RetryOptions } from './delivery.js';
+export {
+  type DriftAgentReport,
+  type DriftBins,
+  type DriftFieldReport,
+  type DriftReport,
+  type DriftReportOptions,
+  type DriftShift,
+  driftReport,
+} from './drift-report.js';
 export type { A2aCaller, A2aEndpoint, McpCaller, McpEndpoint } from './endpoints.js';
 export { type Clock, systemClock } from './envelopes.js';
 export type { MeshEvent, OutsideAlarm, RunCounts } from './events.js';

@@ -1,4 +1,4 @@
-import { DRIFT_TYPES, type FieldSketch, mean, quantile } from './drift-sketch.js';
+import { CATEGORY_CAP, DRIFT_TYPES, type FieldSketch, mean, quantile } from './drift-sketch.js';
 
 /**
  * Drift scores between a baseline and a current sketch of one field (docs/drift.md, "Formulas").
@@ -140,7 +140,7 @@ export function compareField(base: FieldSketch, cur: FieldSketch): FieldScore {
     const s = numericPsi(base, cur);
     if (s >= score) [metric, score] = ['psi', s];
   }
-  if (base.cats.size > 0 || cur.cats.size > 0 || base.other > 0 || cur.other > 0) {
+  if (!identifierLike(base) && !identifierLike(cur) && (base.cats.size > 0 || cur.cats.size > 0)) {
     const s = categoryPsi(base, cur);
     if (s > score) [metric, score] = ['category', s];
   }
@@ -159,6 +159,18 @@ export function compareField(base: FieldSketch, cur: FieldSketch): FieldScore {
     baselinePresent: base.n === 0 ? 0 : round(1 - base.types[absent]! / base.n),
     currentPresent: cur.n === 0 ? 0 : round(1 - cur.types[absent]! / cur.n),
   };
+}
+
+/**
+ * Values mostly distinct (ids, names, free text): their shares say nothing, so such a field is
+ * compared by structure only. True when the category cap was reached, or when at least 20 strings
+ * or booleans have more than half as many distinct values.
+ */
+export function identifierLike(s: FieldSketch): boolean {
+  if (s.other > 0 || s.cats.size >= CATEGORY_CAP) return true;
+  let counted = 0;
+  for (const c of s.cats.values()) counted += c;
+  return counted >= 20 && s.cats.size * 2 > counted;
 }
 
 function opt<K extends string>(key: K, v: number | undefined): { [P in K]?: number } {

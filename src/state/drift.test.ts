@@ -173,6 +173,11 @@ describe('drift scores', () => {
     expect(structurePsi(present, missing)).toBeGreaterThan(0.2);
   });
 
+  it('compares identifiers by structure only', () => {
+    const ids = (from: number) => sketchOf(Array.from({ length: 100 }, (_, i) => `id-${from + i}`));
+    expect(compareField(ids(0), ids(1000))).toMatchObject({ metric: 'structure', score: 0 });
+  });
+
   it('is never negative', () => {
     fc.assert(fc.property(values, values, (a, b) => compareField(sketchOf(a), sketchOf(b)).score >= 0));
   });
