@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseEntries, REPO, runCli, tempDir } from './run-cli.js';
+import { call, startUp } from './up-process.js';
 
 /**
  * examples/procurement end to end (docs/drift.md): optimizer 2.0.0 runs, then 2.1.0, whose budget
@@ -110,4 +111,38 @@ describe('drift: examples/procurement', () => {
     const none = await runCli(['drift', '--data', join(data, 'nowhere')]);
     expect(none.code).toBe(2);
   });
+
+  it('serves the report with bins and the live monitor on GET /api/v1/drift; a reset closes the breaker', async () => {
+    const up = await startUp(['mesh-2.1.yaml', '--data', data], { cwd: example });
+    try {
+      const token = up.token!;
+      const r = await call(up, token, 'GET', '/drift');
+      expect(r.status).toBe(200);
+      const delta = r.body.agents[0].fields.find((f: { field: string }) => f.field === '/deltaPct');
+      expect(delta).toMatchObject({ metric: 'psi', drifted: true });
+      expect(delta.bins.edges.length).toBe(delta.bins.baseline.length);
+      expect(delta.bins.baseline.reduce((a: number, b: number) => a + b, 0)).toBe(300);
+      const [monitor] = r.body.monitors;
+      expect(monitor).toMatchObject({
+        id: 'optimizer-delta',
+        version: '2.1.0',
+        alarmed: ['2.1.0'],
+        breakerOpen: true,
+        alarms: [expect.objectContaining({ baseline: '2.0.0', current: '2.1.0' })],
+      });
+      expect(monitor.evaluation).toMatchObject({ baseline: '2.0.0', metric: 'psi' });
+      expect(monitor.evaluation.fields[0].bins.current.length).toBeGreaterThan(2);
+      const bad = await call(up, token, 'GET', '/drift?threshold=high');
+      expect(bad.status).toBe(400);
+      const reset = await call(up, token, 'POST', '/breakers/optimizer-delta/reset', {
+        key: 'optimizer',
+        reason: 'reviewed 2.1.0: the shift is intended',
+      });
+      expect(reset.status, JSON.stringify(reset.body)).toBeLessThan(300);
+      const after = await call(up, token, 'GET', '/drift');
+      expect(after.body.monitors[0].breakerOpen).toBe(false);
+    } finally {
+      expect(await up.stop()).toBe(0);
+    }
+  }, 60_000);
 });

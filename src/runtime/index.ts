@@ -59,6 +59,7 @@ export {
   type IngressMessage,
 } from './define.js';
 export type { RetryOptions } from './delivery.js';
+export { type DriftMonitorView, driftMonitorsView } from './drift-live.js';
 export {
   type DriftAgentReport,
   type DriftBins,
