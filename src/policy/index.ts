@@ -12,6 +12,7 @@ export {
 } from './alert-types.js';
 export { type CompiledPredicate, compilePredicate, type Predicate } from './cel.js';
 export { compilePolicy } from './compile.js';
+export { DRIFT_DEFAULTS } from './drift.js';
 export { POLICY_ERRORS, type PolicyCode, policyMessage } from './errors.js';
 export { contractFileOf, contractFiles, moduleFiles, type NamedFile } from './files.js';
 export { formatPolicyIssue, type PolicyIssue, type PolicyLoadResult, sortIssues } from './issues.js';
@@ -25,6 +26,8 @@ export type {
   ApprovalRule,
   BreakerRule,
   Budget,
+  DriftMonitor,
+  DriftMonitorBaseline,
   Durability,
   EffectSpec,
   EnvelopeGuard,

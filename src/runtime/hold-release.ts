@@ -39,6 +39,8 @@ export function releaseHold(
   r: Release,
 ): Promise<LedgerEntry> {
   const { active, state, ledger, partition, clock, work } = deps;
+  // One time for the re-gate and the entry that records it: a replay decides it at the entry's time.
+  const now = clock();
   const released = holdRelease(hold.msgId);
   // An approval hold reserved its limits and counts when it was held. A message the loop guard or
   // a freeze held never reached those stages: released, it is gated again with those stops lifted,
@@ -50,7 +52,7 @@ export function releaseHold(
     r.outcome !== 'deliver'
       ? undefined
       : hold.verdict.stage !== 'approval'
-        ? judge.regate(hold)
+        ? judge.regate(hold, now)
         : hold.partner === true
           ? unreachable(deps.reach(hold))
           : undefined;
@@ -63,7 +65,7 @@ export function releaseHold(
   // The hold closes in state only once the ledger took its release (never for a refused append).
   const durable = ledger
     .appendAll(
-      [releasedRecord(clock(), hold, r, { outcome, consumers, deltas, verdict: regated?.verdict })],
+      [releasedRecord(now, hold, r, { outcome, consumers, deltas, verdict: regated?.verdict })],
       partition,
       () => state.apply([released]),
     )

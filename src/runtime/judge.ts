@@ -44,8 +44,11 @@ export type Judge = {
   ): Judged;
   /** Builds a decision entry for a verdict reached without a candidate to gate (a rejection), counts it, tells listeners. */
   record: RecordDecision;
-  /** Gates a released loop-guard or freeze hold again with those stops lifted, and applies its deltas. */
-  regate(hold: HeldMessage): Decision;
+  /**
+   * Gates a released loop-guard or freeze hold again with those stops lifted, and applies its deltas;
+   * at `now` when given (the time its release is recorded with, so a replay decides it at that time).
+   */
+  regate(hold: HeldMessage, now?: number): Decision;
   /** The agents an admitted message goes to: its target, or every consumer of its type. */
   consumersOf(envelope: Envelope): readonly string[];
 };
@@ -186,14 +189,14 @@ export function createJudge(deps: JudgeDeps): Judge {
   return {
     judge,
     record,
-    regate(hold) {
+    regate(hold, now = clock()) {
       const text = measure(hold.envelope);
       // A held envelope was measured when it was held; were it unreadable now, the gate refuses it.
       const decision = decideAndApply({
         candidate: hold.envelope,
         ...(typeof text === 'string' ? { size: Buffer.byteLength(text) } : { size: 0, unreadable: text }),
         kind: hold.gated,
-        now: clock(),
+        now,
         external: false,
         release: true,
         ...(hold.partner === true ? { partner: true } : {}),

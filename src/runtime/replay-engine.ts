@@ -62,13 +62,23 @@ export type ReplayEngine = {
 };
 
 /**
+ * Node's timers may fire a millisecond early, and under load any number late: a recorded timeout
+ * this close after the candidate's is taken as the same timer.
+ */
+const TIMER_SLACK_MS = 2;
+
+/**
  * A replay engine over `candidate`. `recordedTimeouts`: each message a timeout released in the
  * recording, and when: such a timeout fires where the recording put it, when the candidate's is due
- * by then, so replaying with the recorded policy keeps the recorded order.
+ * by then, so replaying with the recorded policy keeps the recorded order. `recordedTimers`: the
+ * candidate is a policy the traffic was recorded under, so its approval timers are the recording's:
+ * a hold times out where (and only where) the recording timed it out. A timer that found its subject
+ * frozen left the hold, unrecorded, at a moment the ledger does not keep.
  */
 export function createReplayEngine(
   candidate: Policy,
   recordedTimeouts: ReadonlyMap<string, number>,
+  recordedTimers = false,
 ): ReplayEngine {
   const states = new Map<number, StateStore>();
   const stateOf = (p: number): StateStore => {
@@ -125,7 +135,7 @@ export function createReplayEngine(
     const due = holdTimeoutAt(hold, rule.timeoutMs);
     const recordedAt = recordedTimeouts.get(hold.msgId);
     // Fired by the recorded timeout entry when due by then; else at its own time.
-    if (recordedAt !== undefined && due <= recordedAt) return;
+    if (recordedTimers || (recordedAt !== undefined && due <= recordedAt + TIMER_SLACK_MS)) return;
     // Kept in time order (ties in the order armed): the first past the ones due no later.
     let i = timers.length;
     while (i > 0 && timers[i - 1]!.at > due) i--;
@@ -258,7 +268,7 @@ export function createReplayEngine(
         hold === undefined ? undefined : candidate.approvals.find((a) => a.id === hold.verdict.rule);
       if (hold === undefined || hold.verdict.stage !== 'approval' || rule === undefined) return;
       // The candidate's own timer, armed to fire here, or later (then it waits in `timers`).
-      if (holdTimeoutAt(hold, rule.timeoutMs) > entry.at) return;
+      if (!recordedTimers && holdTimeoutAt(hold, rule.timeoutMs) > entry.at + TIMER_SLACK_MS) return;
       intent = rule.onTimeout;
     } else {
       // A pilot's approval the re-gate refused is still an approval.

@@ -56,7 +56,7 @@ export async function replayLedger(
       recorded: [...meshes].join(', '),
     });
   }
-  const engine = createReplayEngine(candidate, recordedTimeouts);
+  const engine = createReplayEngine(candidate, recordedTimeouts, digests.includes(candidate.digest));
   let done = 0;
   let last = Number.NEGATIVE_INFINITY;
   for (const entry of merged([...chains.values()])) {

@@ -142,6 +142,12 @@ function isSnapshotDelta(d: unknown): d is StateDelta {
       return typeof d.id === 'string' && isNumber(d.at);
     case 'hold-open':
       return isObject(d.hold) && typeof d.hold.msgId === 'string' && isObject(d.hold.envelope);
+    case 'drift-state': {
+      const s = d.state;
+      return (
+        typeof d.monitor === 'string' && isObject(s) && Array.isArray(s.versions) && isStrings(s.alarmed)
+      );
+    }
     default:
       return false;
   }

@@ -1,0 +1,80 @@
+import { type Envelope, parseSource } from '../envelope/index.js';
+import type { AgentSpec, DriftMonitor } from '../policy/index.js';
+import {
+  breakerKey,
+  breakerOpenAt,
+  type DriftAlarm,
+  driftValueAt,
+  evaluateDrift,
+  type StateDelta,
+} from '../state/index.js';
+import type { GateFrame } from './context.js';
+
+/**
+ * Drift monitors on a delivered emission (docs/drift.md): its monitored fields become a
+ * `drift-sample` delta; the monitor is evaluated on the state as it stood before this message
+ * (its own values count from the next one); a first crossing of the threshold for this version
+ * adds a `drift-alarm` delta and, for `freeze` or `deny`, opens the monitor's breaker on the agent.
+ * A version whose score is back under the threshold has its alarm cleared (`drift-clear`). Pure.
+ */
+export function driftDeltas(
+  frame: GateFrame,
+  monitors: readonly DriftMonitor[],
+  env: Envelope,
+  agent: AgentSpec,
+  deltas: StateDelta[],
+): void {
+  const { state, now } = frame;
+  const version = parseSource(env.source)?.version ?? agent.version;
+  for (const m of monitors) {
+    const values = m.fieldPaths.map((p) => driftValueAt(env.data, p));
+    const before = state.drift(m.id);
+    const ev = evaluateDrift(before, m, version, now);
+    const alarmed = before?.alarmed.has(version) === true;
+    deltas.push({
+      kind: 'drift-sample',
+      sample: {
+        monitor: m.id,
+        version,
+        at: now,
+        windowMs: m.windowMs,
+        ...(m.baseline.kind === 'window' ? { trailingMs: m.baseline.windowMs } : {}),
+        ...(m.baseline.kind === 'version' ? { keep: m.baseline.version } : {}),
+        values,
+      },
+    });
+    if (ev === undefined || !ev.enough) continue;
+    if (alarmed && !ev.over) {
+      deltas.push({ kind: 'drift-clear', monitor: m.id, version });
+      continue;
+    }
+    if (alarmed || !ev.over) continue;
+    const f = ev.fieldScore;
+    const alarm: DriftAlarm = {
+      action: m.action,
+      agent: `${agent.name}@${version}`,
+      at: now,
+      baseline: ev.baseline,
+      baselineCount: f.baselineCount,
+      ...(f.baselineMean === undefined ? {} : { baselineMean: f.baselineMean }),
+      current: version,
+      currentCount: f.currentCount,
+      ...(f.currentMean === undefined ? {} : { currentMean: f.currentMean }),
+      field: ev.field,
+      metric: f.metric,
+      monitor: m.id,
+      score: f.score,
+      threshold: m.threshold,
+      type: m.type,
+    };
+    deltas.push({ alarm, kind: 'drift-alarm' });
+    if (m.action === 'alert') continue;
+    const key = breakerKey(m.id, agent.name);
+    if (breakerOpenAt(state.breaker(key), now)) continue;
+    deltas.push({
+      kind: 'breaker-open',
+      key,
+      state: { state: 'open', action: m.action, openedAt: now, by: `drift:${m.id}` },
+    });
+  }
+}
