@@ -100,3 +100,54 @@ describe('replay', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ decisions: 0, changed: 0, to: 86_400_000 });
   });
 });
+
+// examples/procurement (docs/drift.md): optimizer 2.0.0, then 2.1.0 whose budgets are one point
+// higher; its drift monitor freezes it after 50 samples. The candidate judges on 10.
+describe('replay of procurement: a drift monitor that acts sooner', () => {
+  const data = join(tempDir('replay-procurement'), 'data');
+  const example = (file: string) => join(REPO, 'examples', 'procurement', file);
+
+  beforeAll(async () => {
+    for (const mesh of ['mesh.yaml', 'mesh-2.1.yaml']) {
+      const run = await runCli([
+        'run',
+        example(mesh),
+        '--input',
+        example('reviews.jsonl'),
+        '--data',
+        data,
+        '--json',
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+    }
+  }, 120_000);
+
+  it('with the policy in force, changes nothing, the earlier version decided as registered', async () => {
+    const run = await runCli(['replay', '--policy', example('mesh-2.1.yaml'), '--data', data, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report).toMatchObject({ changed: 0, suppressed: [], sameAsRecorded: true });
+    expect(report.recordedPolicies).toHaveLength(2);
+    expect(report.versionsAdopted).toEqual(['optimizer@2.0.0']);
+  }, 60_000);
+
+  it('with the tighter candidate, freezes optimizer sooner: what it caused after that would not have happened', async () => {
+    const run = await runCli(['replay', '--policy', example('candidate.yaml'), '--data', data, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.changed).toBeGreaterThan(0);
+    for (const change of report.changes) {
+      expect(change).toMatchObject({
+        type: 'budget.adjusted.v1',
+        recorded: { verdict: 'deliver' },
+        candidate: { verdict: 'hold', stage: 'breaker', rule: 'optimizer-delta' },
+      });
+    }
+    expect(report.suppressed.length).toBeGreaterThanOrEqual(report.changed);
+    expect(report.effects.wouldNotRun).toBeGreaterThan(0);
+    expect(Object.keys(report.effects.byType)).toEqual(['order.cancel']);
+    const [breaker] = report.breakers.candidate;
+    expect(breaker).toMatchObject({ id: 'optimizer-delta', key: 'optimizer' });
+    expect(breaker.at).toBeLessThan(breaker.recordedAt);
+  }, 60_000);
+});

@@ -17,8 +17,9 @@ import { isFrozen } from './freezes.js';
 import { decidePilotAction, type PilotAction } from './pilot-decision.js';
 import { type DecisionData, ENTRY } from './records.js';
 import { replayInput } from './replay-input.js';
-import type { ReplayBreaker, ReplayChange, VerdictView } from './replay-report.js';
-import { verdictView } from './replay-report.js';
+import type { ReplayBreaker, ReplayChange } from './replay-report.js';
+import { admits, releaseView, sameVerdict, verdictView } from './replay-report.js';
+import { createVersionAdoption } from './replay-versions.js';
 import { stateWindows } from './snapshot-codec.js';
 
 // The replay's core: folds recorded entries, in ledger order, into a fresh state under the candidate
@@ -43,6 +44,8 @@ export type ReplayFold = {
   candidateBreakers: Map<string, ReplayBreaker>;
   /** Which change cut each suppressed message off (its root cause in the replay). */
   cutBy: Map<string, string>;
+  /** Agent versions that ran and that the candidate registers otherwise (replay-versions.ts). */
+  versionsAdopted: readonly string[];
 };
 
 /** A pending approval timeout under the candidate. */
@@ -101,7 +104,10 @@ export function createReplayEngine(
     recordedBreakers: new Map(),
     candidateBreakers: new Map(),
     cutBy: new Map(),
+    versionsAdopted: [],
   };
+  const versions = createVersionAdoption(candidate);
+  fold.versionsAdopted = versions.adopted;
   /** Messages decided in the replay: delivered under the candidate (with its envelope), or not. */
   const delivered = new Map<string, Envelope>();
   const decided = new Set<string>();
@@ -167,7 +173,7 @@ export function createReplayEngine(
           release: true,
           ...(hold.partner === true ? { partner: true } : {}),
         },
-        candidate,
+        versions.policyFor(hold.envelope, hold.verdict.reason),
         state,
       );
     }
@@ -220,7 +226,11 @@ export function createReplayEngine(
       if (input.why === 'runtime-fact') fold.kept.runtimeFacts++;
       else fold.kept.noEnvelope++;
     } else {
-      decision = decide(input.input, candidate, stateOf(entry.partition));
+      decision = decide(
+        input.input,
+        versions.policyFor(input.input.candidate, recorded.reason),
+        stateOf(entry.partition),
+      );
       apply(entry.partition, decision.deltas, entry.at);
       arm(entry.partition, decision);
       verdict = decision.verdict;
@@ -361,24 +371,5 @@ export function createReplayEngine(
         }
       }
     },
-  };
-}
-
-function admits(d: string): boolean {
-  return d === 'deliver';
-}
-
-function sameVerdict(a: Verdict, b: Verdict): boolean {
-  return a.decision === b.decision && a.stage === b.stage && a.rule === b.rule && a.reason === b.reason;
-}
-
-/** A release's outcome as a verdict: the re-gate's when it refused, else the release itself. */
-function releaseView(outcome: string, regate: Verdict | undefined, by: string | undefined): VerdictView {
-  if (regate !== undefined && regate.decision !== 'deliver') return verdictView(regate, outcome);
-  return {
-    verdict: outcome,
-    stage: 'release',
-    reason: by === 'timeout' ? 'release.timeout' : 'release.pilot',
-    detail: by === 'timeout' ? 'The hold timed out.' : `Released by ${by ?? 'a pilot'}.`,
   };
 }

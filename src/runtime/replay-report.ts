@@ -52,6 +52,8 @@ export type ReplayBreaker = {
   readonly key: string;
   readonly at: number;
   readonly action: string;
+  /** In the candidate's list: when the recording opened it too (absent when it did not). */
+  readonly recordedAt?: number;
 };
 
 export type ReplayReport = {
@@ -74,6 +76,11 @@ export type ReplayReport = {
   readonly suppressed: readonly string[];
   /** Decisions kept as recorded: runtime facts no policy decides (a taken id), input the ledger kept no text of. */
   readonly kept: { readonly runtimeFacts: number; readonly noEnvelope: number };
+  /**
+   * Agent versions that ran (`name@version`) where the candidate registers another version: decided
+   * as if the candidate registered the version that ran (docs/replay.md).
+   */
+  readonly versionsAdopted: readonly string[];
   /** Pilot inputs replayed: releases, freezes, unfreezes, resets; `moot` when nothing was there to act on. */
   readonly pilot: { readonly replayed: number; readonly moot: number };
   readonly effects: {
@@ -138,4 +145,27 @@ export function effectSentence(type: string, subject: string, s: EffectSums): st
 
 function round(n: number): number {
   return Math.round(n * 1e6) / 1e6;
+}
+
+export function admits(d: string): boolean {
+  return d === 'deliver';
+}
+
+export function sameVerdict(a: Verdict, b: Verdict): boolean {
+  return a.decision === b.decision && a.stage === b.stage && a.rule === b.rule && a.reason === b.reason;
+}
+
+/** A release's outcome as a verdict: the re-gate's when it refused, else the release itself. */
+export function releaseView(
+  outcome: string,
+  regate: Verdict | undefined,
+  by: string | undefined,
+): VerdictView {
+  if (regate !== undefined && regate.decision !== 'deliver') return verdictView(regate, outcome);
+  return {
+    verdict: outcome,
+    stage: 'release',
+    reason: by === 'timeout' ? 'release.timeout' : 'release.pilot',
+    detail: by === 'timeout' ? 'The hold timed out.' : `Released by ${by ?? 'a pilot'}.`,
+  };
 }

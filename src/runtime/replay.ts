@@ -142,11 +142,15 @@ function report(
     changes: fold.changes,
     suppressed: fold.suppressed,
     kept: fold.kept,
+    versionsAdopted: fold.versionsAdopted,
     pilot: fold.pilot,
     effects: { wouldNotRun, byType: wouldNot, wouldRun, wouldRunByType: would },
     breakers: {
       recorded: list(fold.recordedBreakers),
-      candidate: list(fold.candidateBreakers),
+      candidate: [...fold.candidateBreakers].map(([k, b]) => {
+        const recordedAt = fold.recordedBreakers.get(k)?.at;
+        return recordedAt === undefined ? b : { ...b, recordedAt };
+      }),
       wouldOpen: minus(fold.candidateBreakers, fold.recordedBreakers),
       wouldNotOpen: minus(fold.recordedBreakers, fold.candidateBreakers),
     },

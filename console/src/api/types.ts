@@ -262,7 +262,7 @@ export type ReplayChange = {
 
 export type ReplayEffectSums = { count: number; sums: Record<string, number>; units: Record<string, string> };
 export type ReplayEffects = Record<string, { count: number; bySubject: Record<string, ReplayEffectSums> }>;
-export type ReplayBreaker = { id: string; key: string; at: number; action: string };
+export type ReplayBreaker = { id: string; key: string; at: number; action: string; recordedAt?: number };
 
 /** `POST /replay`: what a candidate policy would have decided on the recorded traffic. */
 export type ReplayReport = {
@@ -270,6 +270,7 @@ export type ReplayReport = {
   candidate: { digest: string; file: string };
   recordedPolicies: string[];
   sameAsRecorded: boolean;
+  versionsAdopted: string[];
   decisions: number;
   changed: number;
   matrix: Record<string, number>;

@@ -190,6 +190,9 @@ function BreakerList({
           <span class="code">{b.id}</span> for {b.key} ({b.action === 'freeze' ? 'freezes' : 'denies'}) at{' '}
           {new Date(b.at).toLocaleString()}
           {isFresh(b) && <strong> — not in the recording</strong>}
+          {b.recordedAt !== undefined && b.recordedAt !== b.at && (
+            <span class="muted"> (in the recording at {new Date(b.recordedAt).toLocaleString()})</span>
+          )}
         </li>
       ))}
     </ul>

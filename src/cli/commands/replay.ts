@@ -119,11 +119,15 @@ export function printReport(r: ReplayReport, out: Output): void {
   const b = r.breakers;
   const opening = (x: (typeof b.candidate)[number]) =>
     `${x.id} for ${x.key} at ${new Date(x.at).toISOString()} (${x.action})`;
+  const compared = (x: (typeof b.candidate)[number]) =>
+    x.recordedAt === undefined
+      ? `${opening(x)}, not in the recording`
+      : x.recordedAt === x.at
+        ? opening(x)
+        : `${opening(x)}, in the recording at ${new Date(x.recordedAt).toISOString()}`;
   out.line(
-    `breakers that would have opened: ${b.candidate.length === 0 ? 'none' : b.candidate.map(opening).join('; ')}`,
+    `breakers that would have opened: ${b.candidate.length === 0 ? 'none' : b.candidate.map(compared).join('; ')}`,
   );
-  if (b.wouldOpen.length > 0)
-    out.line(`  not opened in the recording: ${b.wouldOpen.map(opening).join('; ')}`);
   if (b.wouldNotOpen.length > 0)
     out.line(`opened in the recording, not under the candidate: ${b.wouldNotOpen.map(opening).join('; ')}`);
   if (r.kept.runtimeFacts + r.kept.noEnvelope > 0)
