@@ -14,10 +14,11 @@ import { log, schema } from './test-kit.js';
 export const SUBJECTS = ['acct:1', 'acct:2', 'acct:3'];
 const IDS = ['0190a3b2-0000-7000-8000-000000000001', '0190a3b2-0000-7000-8000-000000000002'];
 
-export function writeMesh(partitions: number, extra: readonly string[] = []): string {
+/** The mesh in a temp folder; `rate` is the per-subject limit (low enough to trip in the property test). */
+export function writeMesh(partitions: number, rate = '20/s'): string {
   const dir = mkdtempSync(join(tmpdir(), 'meshwarden-replay-'));
   for (const d of ['contracts', 'agents', 'effects']) mkdirSync(join(dir, d));
-  writeFileSync(join(dir, 'mesh.yaml'), meshText(partitions, extra));
+  writeFileSync(join(dir, 'mesh.yaml'), meshText(partitions, [], 150, rate));
   const job = schema({ amount: { type: 'integer' }, loop: { type: 'boolean' } });
   writeFileSync(join(dir, 'contracts', 'job.queued.v1.json'), job);
   writeFileSync(join(dir, 'contracts', 'job.scored.v1.json'), job);
@@ -40,7 +41,12 @@ export function writeMesh(partitions: number, extra: readonly string[] = []): st
   return dir;
 }
 
-export function meshText(partitions: number, extra: readonly string[] = [], budget = 150): string {
+export function meshText(
+  partitions: number,
+  extra: readonly string[] = [],
+  budget = 150,
+  rate = '20/s',
+): string {
   return [
     'mesh: replayed',
     `cluster: { partitions: ${partitions} }`,
@@ -55,7 +61,7 @@ export function meshText(partitions: number, extra: readonly string[] = [], budg
     'guards:',
     '  loop: { maxHops: 5, maxRepeats: 1, echoWindow: 1h }',
     'limits:',
-    '  - { id: per-subject, scope: entity, rate: 20/s }',
+    `  - { id: per-subject, scope: entity, rate: ${rate} }`,
     'budgets:',
     `  - { id: pay-budget, scope: entity, effect: pay.issue, field: /amount, max: ${budget}, window: 1h }`,
     'breakers:',

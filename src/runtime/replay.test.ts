@@ -44,7 +44,7 @@ describe('replay', () => {
     async (partitions) => {
       await fc.assert(
         fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25 }), async (steps) => {
-          const dir = writeMesh(partitions);
+          const dir = writeMesh(partitions, '5/s');
           await record(dir, steps);
           const report = await replay(dir);
           if (report.changed !== 0) console.error(JSON.stringify(report.changes, null, 1));
