@@ -25,6 +25,12 @@ export function ReplayResult({ report: r }: { report: ReplayReport }) {
         {r.suppressed.length} messages would not have happened.
         {r.sameAsRecorded && ' This is the policy the traffic was recorded under.'}
       </p>
+      {r.versionsAdopted.length > 0 && (
+        <p class="hint" data-testid="whatif-versions">
+          Messages from agent versions this policy does not name ({r.versionsAdopted.join(', ')}) were decided
+          as if it named them: an agent's version is what ran, not what the policy decides.
+        </p>
+      )}
       <h3>Recorded verdict → what the candidate decides</h3>
       <table class="table matrix" data-testid="whatif-matrix">
         <thead>

@@ -134,6 +134,10 @@ export function printReport(r: ReplayReport, out: Output): void {
     out.line(
       `kept as recorded: ${r.kept.runtimeFacts} runtime facts (taken ids, false claims, late emits), ${r.kept.noEnvelope} inputs without an envelope`,
     );
+  if (r.versionsAdopted.length > 0)
+    out.line(
+      `decided as if the candidate registered the agent versions that ran: ${r.versionsAdopted.join(', ')}`,
+    );
   if (r.pilot.moot > 0)
     out.line(
       `pilot inputs with nothing to act on under the candidate: ${r.pilot.moot} of ${r.pilot.replayed}`,
