@@ -37,14 +37,15 @@ export function driftDeltas(
     const alarmed = before?.alarmed.has(version) === true;
     deltas.push({
       kind: 'drift-sample',
+      // Members in canonical order, so the decision entry serializes on the fast path.
       sample: {
-        monitor: m.id,
-        version,
         at: now,
-        windowMs: m.windowMs,
-        ...(m.baseline.kind === 'window' ? { trailingMs: m.baseline.windowMs } : {}),
         ...(m.baseline.kind === 'version' ? { keep: m.baseline.version } : {}),
+        monitor: m.id,
+        ...(m.baseline.kind === 'window' ? { trailingMs: m.baseline.windowMs } : {}),
         values,
+        version,
+        windowMs: m.windowMs,
       },
     });
     if (ev === undefined || !ev.enough) continue;
