@@ -3,17 +3,19 @@ import type { AgentSpec, DriftMonitor } from '../policy/index.js';
 import {
   breakerKey,
   breakerOpenAt,
+  DRIFT_EVAL_EVERY,
   type DriftAlarm,
   driftValueAt,
   evaluateDrift,
   type StateDelta,
+  versionCount,
 } from '../state/index.js';
 import type { GateFrame } from './context.js';
 
 /**
  * Drift monitors on a delivered emission (docs/drift.md): its monitored fields become a
- * `drift-sample` delta; the monitor is evaluated on the state as it stood before this message
- * (its own values count from the next one); a first crossing of the threshold for this version
+ * `drift-sample` delta; on every DRIFT_EVAL_EVERY-th value of the version the monitor is evaluated
+ * on the state as it stood before this message (its own values count from the next one); a first crossing of the threshold for this version
  * adds a `drift-alarm` delta and, for `freeze` or `deny`, opens the monitor's breaker on the agent.
  * A version whose score is back under the threshold has its alarm cleared (`drift-clear`). Pure.
  */
@@ -29,18 +31,21 @@ export function driftDeltas(
   for (const m of monitors) {
     const values = m.fieldPaths.map((p) => driftValueAt(env.data, p));
     const before = state.drift(m.id);
-    const ev = evaluateDrift(before, m, version, now);
+    // Every DRIFT_EVAL_EVERY-th value of the version (counted before this one) is evaluated.
+    const due = versionCount(before, version) % DRIFT_EVAL_EVERY === 0;
+    const ev = due ? evaluateDrift(before, m, version, now) : undefined;
     const alarmed = before?.alarmed.has(version) === true;
     deltas.push({
       kind: 'drift-sample',
+      // Members in canonical order, so the decision entry serializes on the fast path.
       sample: {
-        monitor: m.id,
-        version,
         at: now,
-        windowMs: m.windowMs,
-        ...(m.baseline.kind === 'window' ? { trailingMs: m.baseline.windowMs } : {}),
         ...(m.baseline.kind === 'version' ? { keep: m.baseline.version } : {}),
+        monitor: m.id,
+        ...(m.baseline.kind === 'window' ? { trailingMs: m.baseline.windowMs } : {}),
         values,
+        version,
+        windowMs: m.windowMs,
       },
     });
     if (ev === undefined || !ev.enough) continue;

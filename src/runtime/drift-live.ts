@@ -61,7 +61,7 @@ export async function driftMonitorsView(
   for (const m of policy.drift ?? []) {
     const version = policy.agents.get(m.agent)?.version ?? '';
     const s = state.drift(m.id);
-    const ev = evaluateDrift(s, m, version, now);
+    const ev = evaluateDrift(s, m, version, now, true);
     const base = s === undefined ? undefined : baselineOf(s, m, version, now);
     const cur = s === undefined ? undefined : currentOf(s, m, version, now);
     const alarms = (await ledger.byAgent(`drift:${m.id}`, { limit: ALARMS_SHOWN }))

@@ -23,6 +23,8 @@ export const RING_SLICES = 6;
 export const TRAILING_SLICES = 8;
 /** Versions kept per monitor (the oldest one not pinned as a baseline is dropped). */
 export const DRIFT_VERSIONS = 4;
+/** The gate evaluates a monitor on every 10th value of a version: an evaluation costs tens of µs. */
+export const DRIFT_EVAL_EVERY = 10;
 
 type Slice = { readonly index: number; readonly fields: FieldSketch[] };
 export type Ring = { readonly sliceMs: number; readonly slices: Slice[] };
@@ -189,18 +191,27 @@ export type DriftEvaluation = {
   readonly over: boolean;
 };
 
-/** Compares a version's current window with its baseline at `now`. Pure. */
+/** Values of a version seen so far (all time). */
+export function versionCount(state: DriftState | undefined, version: string): number {
+  return state?.versions.find((v) => v.version === version)?.total[0]?.n ?? 0;
+}
+
+/** Compares a version's current window with its baseline at `now` (quantiles only if asked). Pure. */
 export function evaluateDrift(
   state: DriftState | undefined,
   spec: DriftSpec,
   version: string,
   now: number,
+  quantiles = false,
 ): DriftEvaluation | undefined {
   if (state === undefined) return undefined;
   const base = baselineOf(state, spec, version, now);
   if (base === undefined) return undefined;
   const cur = currentOf(state, spec, version, now);
-  const fields = spec.fields.map((field, i) => ({ field, ...compareField(base.fields[i]!, cur[i]!) }));
+  const fields = spec.fields.map((field, i) => ({
+    field,
+    ...compareField(base.fields[i]!, cur[i]!, quantiles),
+  }));
   let worst = fields[0]!;
   for (const f of fields) if (f.score > worst.score) worst = f;
   const enough = worst.baselineCount >= spec.minSamples && worst.currentCount >= spec.minSamples;

@@ -53,6 +53,30 @@ export function numericBins(
   readonly base: number[];
   readonly cur: number[];
 } {
+  const uppers = [...baselineUppers(base), Number.POSITIVE_INFINITY];
+  const binOf = (b: number) => {
+    let i = 0;
+    while (b > uppers[i]!) i++;
+    return i;
+  };
+  const countInto = (s: FieldSketch) => {
+    const out = uppers.map(() => 0);
+    for (const [b, c] of s.buckets) out[binOf(b)]! += c;
+    return out;
+  };
+  return { uppers, base: countInto(base), cur: countInto(cur) };
+}
+
+/**
+ * The baseline's bin cuts, memoized per sketch and count: a baseline (a previous version's
+ * all-time sketch) rarely changes while the current window is evaluated again and again.
+ */
+const cuts = new WeakMap<FieldSketch, { readonly num: number; readonly uppers: readonly number[] }>();
+
+function baselineUppers(base: FieldSketch): readonly number[] {
+  const known = cuts.get(base);
+  if (known !== undefined && known.num === base.num && known.uppers.length > 0 === base.buckets.size > 0)
+    return known.uppers;
   const keys = [...base.buckets.keys()].sort((a, b) => a - b);
   const uppers: number[] = [];
   if (keys.length > 0) {
@@ -67,18 +91,8 @@ export function numericBins(
       }
     }
   }
-  uppers.push(Number.POSITIVE_INFINITY);
-  const binOf = (b: number) => {
-    let i = 0;
-    while (b > uppers[i]!) i++;
-    return i;
-  };
-  const countInto = (s: FieldSketch) => {
-    const out = uppers.map(() => 0);
-    for (const [b, c] of s.buckets) out[binOf(b)]! += c;
-    return out;
-  };
-  return { uppers, base: countInto(base), cur: countInto(cur) };
+  cuts.set(base, { num: base.num, uppers });
+  return uppers;
 }
 
 export function numericPsi(base: FieldSketch, cur: FieldSketch): number {
@@ -131,9 +145,10 @@ export type FieldScore = {
 
 /**
  * Compares a field: numeric PSI when either side has numbers, category PSI when either has
- * strings or booleans, structure always; the highest score is the field's.
+ * strings or booleans, structure always; the highest score is the field's. Quantiles (sorting
+ * the buckets) only when asked: the live monitors do without.
  */
-export function compareField(base: FieldSketch, cur: FieldSketch): FieldScore {
+export function compareField(base: FieldSketch, cur: FieldSketch, quantiles = true): FieldScore {
   let metric: DriftMetric = 'structure';
   let score = structurePsi(base, cur);
   if (base.num > 0 || cur.num > 0) {
@@ -152,10 +167,14 @@ export function compareField(base: FieldSketch, cur: FieldSketch): FieldScore {
     currentCount: cur.n,
     ...opt('baselineMean', mean(base)),
     ...opt('currentMean', mean(cur)),
-    ...opt('baselineP50', quantile(base, 0.5)),
-    ...opt('currentP50', quantile(cur, 0.5)),
-    ...opt('baselineP90', quantile(base, 0.9)),
-    ...opt('currentP90', quantile(cur, 0.9)),
+    ...(quantiles
+      ? {
+          ...opt('baselineP50', quantile(base, 0.5)),
+          ...opt('currentP50', quantile(cur, 0.5)),
+          ...opt('baselineP90', quantile(base, 0.9)),
+          ...opt('currentP90', quantile(cur, 0.9)),
+        }
+      : {}),
     baselinePresent: base.n === 0 ? 0 : round(1 - base.types[absent]! / base.n),
     currentPresent: cur.n === 0 ? 0 : round(1 - cur.types[absent]! / cur.n),
   };

@@ -8,6 +8,7 @@ export {
 export {
   baselineOf,
   currentOf,
+  DRIFT_EVAL_EVERY,
   DRIFT_VERSIONS,
   type DriftBaseline,
   type DriftEvaluation,
@@ -21,6 +22,7 @@ export {
   evaluateDrift,
   newDriftState,
   RING_SLICES,
+  versionCount,
 } from './drift-monitor.js';
 export {
   categoryBins,
