@@ -1,5 +1,5 @@
-import type { Envelope } from '../envelope/index.js';
-import { type Decision, decide, type Verdict } from '../gate/index.js';
+import { type Envelope, parseSource } from '../envelope/index.js';
+import { type Decision, decide, partnerReach, type Verdict } from '../gate/index.js';
 import type { LedgerEntry } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import {
@@ -176,6 +176,10 @@ export function createReplayEngine(
         versions.policyFor(hold.envelope, hold.verdict.reason),
         state,
       );
+    } else if (outcome === 'deliver' && hold.partner === true) {
+      // A partner's approval hold is not gated again; its reach is checked again (hold-release.ts).
+      const refused = partnerReach(candidate, hold.envelope, parseSource(hold.envelope.source)?.name ?? '');
+      if (refused !== undefined) regated = { verdict: refused, deltas: [] };
     }
     apply(partition, [holdRelease(msgId), ...(regated?.deltas ?? [])], at);
     const final = regated === undefined || regated.verdict.decision === 'deliver' ? outcome : 'deny';
