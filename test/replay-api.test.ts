@@ -84,6 +84,19 @@ describe('POST /replay', () => {
     expect(bad.body.error.issues[0].location).toMatch(/^candidate\.yaml:\d+:\d+$/);
     const notYaml = await call(up, admin, 'POST', '/replay', { policy: ': : [' });
     expect(notYaml.status).toBe(400);
+    // Files outside the running mesh's folder are not read, nor said to exist.
+    const outside = await call(up, admin, 'POST', '/replay', {
+      policy: CANDIDATE.replace('contracts: ./contracts', 'contracts: /etc').replace(
+        './agents/churn.ts',
+        '../../../../etc/passwd',
+      ),
+    });
+    expect(outside.status).toBe(400);
+    expect(outside.body.error.issues.map((i: { code: string }) => i.code)).toEqual([
+      'MW_API_PATH_OUTSIDE',
+      'MW_API_PATH_OUTSIDE',
+    ]);
+    expect(outside.body.error.issues[0].location).toMatch(/^candidate\.yaml:\d+:\d+$/);
     const other = await call(up, admin, 'POST', '/replay', { policy: 'mesh: other\nagents: {}\n' });
     expect(other.status).toBe(400);
     expect(other.body.error.code).toBe('MW_RUNTIME_REPLAY_MESH');

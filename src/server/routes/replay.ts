@@ -1,6 +1,13 @@
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { isMeshwardenError, loadPolicyText, replayLedger } from '../../runtime/index.js';
+import {
+  contractFiles,
+  isMeshwardenError,
+  loadPolicyText,
+  moduleFiles,
+  parseMesh,
+  replayLedger,
+} from '../../runtime/index.js';
 import type { ApiDeps } from '../deps.js';
 import { apiError } from '../errors.js';
 import { errors } from '../schemas.js';
@@ -89,13 +96,17 @@ export async function replayRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       const window = { ...timeOf('from', from), ...timeOf('to', to) };
       // Issues name the candidate as `candidate.yaml`, beside the running mesh file.
       const path = join(dirname(resolve(deps.mesh.policy.file)), 'candidate.yaml');
-      const loaded = await loadPolicyText('candidate.yaml', path, text);
-      if (!loaded.ok) {
-        const issues = loaded.issues.map((i) => ({
-          code: i.code,
-          location: `${i.file}:${i.line}:${i.col}`,
-          message: i.message,
-        }));
+      const outside = outsideFiles(path, text);
+      const loaded = outside.length > 0 ? undefined : await loadPolicyText('candidate.yaml', path, text);
+      if (loaded === undefined || !loaded.ok) {
+        const issues =
+          loaded === undefined
+            ? outside
+            : loaded.issues.map((i) => ({
+                code: i.code,
+                location: `${i.file}:${i.line}:${i.col}`,
+                message: i.message,
+              }));
         throw apiError(
           'MW_API_POLICY_INVALID',
           { file: 'candidate.yaml', count: issues.length },
@@ -123,4 +134,38 @@ function timeOf(which: 'from' | 'to', value: string | undefined): { from?: numbe
     });
   }
   return { [which]: ms };
+}
+
+/**
+ * The contract and module files a candidate names outside the running mesh file's folder: a pilot
+ * replays a policy for this mesh, and is not told whether other files on the server exist.
+ */
+function outsideFiles(path: string, text: string): { code: string; location: string; message: string }[] {
+  const mesh = parseMesh({ file: 'candidate.yaml', path, text });
+  if (mesh.issues.length > 0) return [];
+  const dir = dirname(path);
+  const out = (absolute: string) => {
+    const rel = relative(dir, absolute);
+    return rel.startsWith('..') || resolve(dir, rel) !== absolute || rel === '';
+  };
+  const where = (at: Parameters<typeof mesh.locate>[0]) => {
+    const p = mesh.locate(at, 'value');
+    return `candidate.yaml:${p.line}:${p.col}`;
+  };
+  const issues: { code: string; location: string; message: string }[] = [];
+  if (contractFiles(mesh).some((f) => out(f.absolute)))
+    issues.push({
+      code: 'MW_API_PATH_OUTSIDE',
+      location: where(['contracts']),
+      message: "contracts must be inside the running mesh file's folder",
+    });
+  for (const m of moduleFiles(mesh)) {
+    if (out(m.absolute))
+      issues.push({
+        code: 'MW_API_PATH_OUTSIDE',
+        location: where(m.at),
+        message: `the module of ${m.who} must be inside the running mesh file's folder`,
+      });
+  }
+  return issues;
 }
