@@ -149,5 +149,10 @@ describe('replay of procurement: a drift monitor that acts sooner', () => {
     const [breaker] = report.breakers.candidate;
     expect(breaker).toMatchObject({ id: 'optimizer-delta', key: 'optimizer' });
     expect(breaker.at).toBeLessThan(breaker.recordedAt);
+    // The candidate's monitor raises its alarm on fewer samples, sooner.
+    const [alarm] = report.drift.candidate;
+    const [recorded] = report.drift.recorded;
+    expect(alarm).toMatchObject({ monitor: 'optimizer-delta', agent: 'optimizer@2.1.0', field: '/deltaPct' });
+    expect(alarm.at).toBeLessThan(recorded.at);
   }, 60_000);
 });

@@ -126,6 +126,7 @@ export {
   effectSentence,
   type ReplayBreaker,
   type ReplayChange,
+  type ReplayDriftAlarm,
   type ReplayReport,
   type VerdictView,
 } from './replay-report.js';

@@ -16,8 +16,9 @@ import { countFailure } from './failures.js';
 import { isFrozen } from './freezes.js';
 import { decidePilotAction, type PilotAction } from './pilot-decision.js';
 import { type DecisionData, ENTRY } from './records.js';
+import { emptyFold, type ReplayFold } from './replay-fold.js';
 import { replayInput } from './replay-input.js';
-import type { ReplayBreaker, ReplayChange } from './replay-report.js';
+import type { ReplayChange } from './replay-report.js';
 import { admits, releaseView, sameVerdict, verdictView } from './replay-report.js';
 import { createVersionAdoption } from './replay-versions.js';
 import { stateWindows } from './snapshot-codec.js';
@@ -28,25 +29,6 @@ import { stateWindows } from './snapshot-codec.js';
 // candidate's rules say. What the candidate cut off is not decided again (the cascade). No I/O.
 
 type Outcome = 'deliver' | 'deny' | 'hold' | 'quarantine';
-
-/** What the fold found, which replay-report.ts turns into the report. */
-export type ReplayFold = {
-  decisions: number;
-  matrix: Map<string, number>;
-  changes: ReplayChange[];
-  suppressed: string[];
-  kept: { runtimeFacts: number; noEnvelope: number };
-  pilot: { replayed: number; moot: number };
-  /** Effects admitted (for good) in the recording, and under the candidate. */
-  recordedEffects: Map<string, Envelope>;
-  candidateEffects: Map<string, Envelope>;
-  recordedBreakers: Map<string, ReplayBreaker>;
-  candidateBreakers: Map<string, ReplayBreaker>;
-  /** Which change cut each suppressed message off (its root cause in the replay). */
-  cutBy: Map<string, string>;
-  /** Agent versions that ran and that the candidate registers otherwise (replay-versions.ts). */
-  versionsAdopted: readonly string[];
-};
 
 /** A pending approval timeout under the candidate. */
 type Timer = {
@@ -92,20 +74,7 @@ export function createReplayEngine(
     }
     return s;
   };
-  const fold: ReplayFold = {
-    decisions: 0,
-    matrix: new Map(),
-    changes: [],
-    suppressed: [],
-    kept: { runtimeFacts: 0, noEnvelope: 0 },
-    pilot: { replayed: 0, moot: 0 },
-    recordedEffects: new Map(),
-    candidateEffects: new Map(),
-    recordedBreakers: new Map(),
-    candidateBreakers: new Map(),
-    cutBy: new Map(),
-    versionsAdopted: [],
-  };
+  const fold = emptyFold();
   const versions = createVersionAdoption(candidate);
   fold.versionsAdopted = versions.adopted;
   /** Messages decided in the replay: delivered under the candidate (with its envelope), or not. */
@@ -117,21 +86,34 @@ export function createReplayEngine(
   const changeOf = new Map<string, ReplayChange & { suppressed?: number }>();
   let timers: Timer[] = [];
 
-  const opened = (
-    into: Map<string, ReplayBreaker>,
-    deltas: readonly StateDelta[] | undefined,
-    at: number,
-  ) => {
+  const opened = (side: 'recorded' | 'candidate', deltas: readonly StateDelta[] | undefined, at: number) => {
+    const breakers = side === 'recorded' ? fold.recordedBreakers : fold.candidateBreakers;
+    const drift = side === 'recorded' ? fold.recordedDrift : fold.candidateDrift;
     for (const d of deltas ?? []) {
+      if (d.kind === 'drift-alarm') {
+        const a = d.alarm;
+        const key = `${a.monitor}|${a.agent}|${a.field}`;
+        if (!drift.has(key))
+          drift.set(key, {
+            monitor: a.monitor,
+            agent: a.agent,
+            field: a.field,
+            metric: a.metric,
+            score: a.score,
+            threshold: a.threshold,
+            at: a.at,
+          });
+        continue;
+      }
       if (d.kind !== 'breaker-open') continue;
       const k = parseBreakerKey(d.key);
-      if (k === undefined || k.id === PILOT_BREAKER || into.has(d.key)) continue;
-      into.set(d.key, { id: k.id, key: k.scopeKey, at: d.state.openedAt ?? at, action: d.state.action });
+      if (k === undefined || k.id === PILOT_BREAKER || breakers.has(d.key)) continue;
+      breakers.set(d.key, { id: k.id, key: k.scopeKey, at: d.state.openedAt ?? at, action: d.state.action });
     }
   };
   const apply = (partition: number, deltas: readonly StateDelta[], at: number) => {
     stateOf(partition).apply(deltas);
-    opened(fold.candidateBreakers, deltas, at);
+    opened('candidate', deltas, at);
   };
   const arm = (partition: number, d: Decision) => {
     if (d.verdict.decision !== 'hold' || d.verdict.stage !== 'approval' || d.envelope === undefined) return;
@@ -213,7 +195,7 @@ export function createReplayEngine(
       fold.recordedEffects.set(msgId, env);
     if (recorded.decision === 'hold' && env !== undefined)
       recordedHeld.set(msgId, { envelope: env, gated: data.gated });
-    opened(fold.recordedBreakers, data.deltas, entry.at);
+    opened('recorded', data.deltas, entry.at);
     const cut = cutCause(entry.causationId ?? env?.causationid);
     decided.add(msgId);
     if (cut !== undefined) {
@@ -268,7 +250,7 @@ export function createReplayEngine(
 
   const onRelease = (entry: LedgerEntry, msgId: string) => {
     const data = entry.data as { by?: string; outcome?: Outcome; verdict?: Verdict; deltas?: StateDelta[] };
-    opened(fold.recordedBreakers, data.deltas, entry.at);
+    opened('recorded', data.deltas, entry.at);
     const held = recordedHeld.get(msgId);
     if (data.outcome === 'deliver' && held?.gated === 'effect')
       fold.recordedEffects.set(msgId, held.envelope);
@@ -337,7 +319,7 @@ export function createReplayEngine(
   };
 
   const onFailure = (entry: LedgerEntry, msgId: string) => {
-    opened(fold.recordedBreakers, (entry.data as { deltas?: StateDelta[] }).deltas, entry.at);
+    opened('recorded', (entry.data as { deltas?: StateDelta[] }).deltas, entry.at);
     const env = delivered.get(msgId);
     if (env === undefined || fold.cutBy.has(msgId) || entry.agent === undefined) return;
     const kind = entry.kind === ENTRY.deadLetter ? ENTRY.deadLetter : ENTRY.deliveryFailed;

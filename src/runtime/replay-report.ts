@@ -56,6 +56,18 @@ export type ReplayBreaker = {
   readonly recordedAt?: number;
 };
 
+/** A drift monitor's alarm (docs/drift.md), as either side raised it. */
+export type ReplayDriftAlarm = {
+  readonly monitor: string;
+  /** `name@version` of the agent watched. */
+  readonly agent: string;
+  readonly field: string;
+  readonly metric: string;
+  readonly score: number;
+  readonly threshold: number;
+  readonly at: number;
+};
+
 export type ReplayReport = {
   readonly mesh: string;
   readonly candidate: { readonly digest: string; readonly file: string };
@@ -97,6 +109,11 @@ export type ReplayReport = {
     readonly wouldOpen: readonly ReplayBreaker[];
     /** Opened in the recording, not under the candidate. */
     readonly wouldNotOpen: readonly ReplayBreaker[];
+  };
+  /** Drift alarms the recording raised and the candidate would raise (the first of each). */
+  readonly drift: {
+    readonly recorded: readonly ReplayDriftAlarm[];
+    readonly candidate: readonly ReplayDriftAlarm[];
   };
 };
 

@@ -3,7 +3,8 @@ import type { LedgerEntry, LedgerReader } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import { runtimeError } from './errors.js';
 import { ENTRY } from './records.js';
-import { createReplayEngine, type ReplayFold } from './replay-engine.js';
+import { createReplayEngine } from './replay-engine.js';
+import type { ReplayFold } from './replay-fold.js';
 import { addEffect, type EffectsByType, type ReplayBreaker, type ReplayReport } from './replay-report.js';
 
 export type ReplayOptions = {
@@ -154,5 +155,6 @@ function report(
       wouldOpen: minus(fold.candidateBreakers, fold.recordedBreakers),
       wouldNotOpen: minus(fold.recordedBreakers, fold.candidateBreakers),
     },
+    drift: { recorded: [...fold.recordedDrift.values()], candidate: [...fold.candidateDrift.values()] },
   };
 }

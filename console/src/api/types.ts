@@ -285,4 +285,15 @@ export type ReplayReport = {
     wouldOpen: ReplayBreaker[];
     wouldNotOpen: ReplayBreaker[];
   };
+  drift: { recorded: ReplayDriftAlarm[]; candidate: ReplayDriftAlarm[] };
+};
+
+export type ReplayDriftAlarm = {
+  monitor: string;
+  agent: string;
+  field: string;
+  metric: string;
+  score: number;
+  threshold: number;
+  at: number;
 };

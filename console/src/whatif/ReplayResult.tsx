@@ -93,6 +93,31 @@ export function ReplayResult({ report: r }: { report: ReplayReport }) {
           <BreakerList breakers={r.breakers.wouldNotOpen} fresh={[]} testid="whatif-breakers-not" />
         </>
       )}
+      {r.drift.candidate.length + r.drift.recorded.length > 0 && (
+        <>
+          <h3>Drift alarms</h3>
+          <ul data-testid="whatif-drift">
+            {r.drift.candidate.map((a) => {
+              const then = r.drift.recorded.find(
+                (x) => x.monitor === a.monitor && x.agent === a.agent && x.field === a.field,
+              );
+              return (
+                <li key={`${a.monitor}${a.agent}${a.field}`}>
+                  <span class="code">{a.monitor}</span> on {a.agent} {a.field} at{' '}
+                  {new Date(a.at).toLocaleString()}
+                  {then === undefined ? (
+                    <strong> — not in the recording</strong>
+                  ) : (
+                    then.at !== a.at && (
+                      <span class="muted"> (in the recording at {new Date(then.at).toLocaleString()})</span>
+                    )
+                  )}
+                </li>
+              );
+            })}
+          </ul>
+        </>
+      )}
       {r.suppressed.length > 0 && (
         <details data-testid="whatif-suppressed">
           <summary>{r.suppressed.length} recorded messages would not have happened</summary>

@@ -130,6 +130,12 @@ export function printReport(r: ReplayReport, out: Output): void {
   );
   if (b.wouldNotOpen.length > 0)
     out.line(`opened in the recording, not under the candidate: ${b.wouldNotOpen.map(opening).join('; ')}`);
+  const alarm = (a: (typeof r.drift.candidate)[number]) =>
+    `${a.monitor} on ${a.agent} ${a.field} (${a.metric} ${a.score.toFixed(2)} ≥ ${a.threshold}) at ${new Date(a.at).toISOString()}`;
+  if (r.drift.candidate.length + r.drift.recorded.length > 0) {
+    out.line(`drift alarms under the candidate: ${r.drift.candidate.map(alarm).join('; ') || 'none'}`);
+    out.line(`drift alarms in the recording: ${r.drift.recorded.map(alarm).join('; ') || 'none'}`);
+  }
   if (r.kept.runtimeFacts + r.kept.noEnvelope > 0)
     out.line(
       `kept as recorded: ${r.kept.runtimeFacts} runtime facts (taken ids, false claims, late emits), ${r.kept.noEnvelope} inputs without an envelope`,
