@@ -9,6 +9,8 @@ import { href } from '../shell/route.js';
 import { reasonWords } from '../shell/words.js';
 
 const VERDICTS = ['deliver', 'hold', 'deny', 'quarantine'] as const;
+/** Changes shown; the report has them all. */
+const SHOWN = 200;
 const WORDS: Record<string, string> = {
   deliver: 'delivered',
   hold: 'held',
@@ -70,11 +72,17 @@ export function ReplayResult({ report: r }: { report: ReplayReport }) {
             </tr>
           </thead>
           <tbody>
-            {r.changes.map((c) => (
+            {r.changes.slice(0, SHOWN).map((c) => (
               <ChangeRow key={`${c.kind}${c.id}`} change={c} />
             ))}
           </tbody>
         </table>
+      )}
+      {r.changes.length > SHOWN && (
+        <p class="hint" data-testid="whatif-more">
+          … and {r.changes.length - SHOWN} more changes; the API's answer (POST /api/v1/replay) lists them
+          all.
+        </p>
       )}
       <h3>Effects that would not have run</h3>
       <EffectList effects={r.effects.byType} testid="whatif-effects" empty="None." />

@@ -75,6 +75,8 @@ export async function replay(o: ReplayCommandOptions, out: Output): Promise<numb
 }
 
 const VERDICTS = ['deliver', 'hold', 'deny', 'quarantine'] as const;
+/** Changes printed for people; `--json` has them all. */
+const SHOWN = 50;
 
 /** The report for people: the matrix, each change, the effects that would not have run, the breakers. */
 export function printReport(r: ReplayReport, out: Output): void {
@@ -94,7 +96,8 @@ export function printReport(r: ReplayReport, out: Output): void {
   if (r.changes.length > 0) {
     out.line();
     out.line('changed:');
-    for (const c of r.changes) out.line(changeText(c));
+    for (const c of r.changes.slice(0, SHOWN)) out.line(changeText(c));
+    if (r.changes.length > SHOWN) out.line(`… and ${r.changes.length - SHOWN} more (--json lists them all)`);
   }
   if (r.suppressed.length > 0) {
     out.line();
