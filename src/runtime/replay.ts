@@ -17,39 +17,38 @@ export type ReplayOptions = {
 };
 
 /**
- * Replays recorded traffic against a candidate policy (docs/replay.md): reads the ledger once, merges
- * its partitions in time order (each partition's chain in its own order), folds every entry into a
- * fresh state under the candidate (replay-engine.ts) and reports what changed. Refused for a
- * candidate of another mesh.
+ * Replays recorded traffic against a candidate policy (docs/replay.md): reads what the recording was
+ * decided under (its policies, its timeouts), then streams every partition's chain, merged in time
+ * order (each chain in its own order), folding each entry into a fresh state under the candidate
+ * (replay-engine.ts), and reports what changed. Holds no more of the ledger than one entry per
+ * partition. Refused for a candidate of another mesh.
  */
 export async function replayLedger(
-  ledger: Pick<LedgerReader, 'scan'>,
+  ledger: Pick<LedgerReader, 'scan' | 'count'>,
   candidate: Policy,
   opts: ReplayOptions = {},
 ): Promise<ReplayReport | MeshwardenError> {
-  const chains = new Map<number, LedgerEntry[]>();
+  const inWindow = (e: LedgerEntry) =>
+    (opts.from === undefined || e.at >= opts.from) && (opts.to === undefined || e.at <= opts.to);
   const recordedTimeouts = new Map<string, number>();
   const digests: string[] = [];
   const meshes = new Set<string>();
-  let total = 0;
-  for await (const entry of ledger.scan({})) {
-    if (entry.kind === ENTRY.policyLoaded || entry.kind === ENTRY.partitionOwned) {
-      const { digest, mesh } = entry.data as { digest?: string; mesh?: string };
-      if (typeof mesh === 'string') meshes.add(mesh);
-      if (typeof digest === 'string' && !digests.includes(digest)) digests.push(digest);
+  let partitions = candidate.partitions;
+  const kinds = [ENTRY.policyLoaded, ENTRY.partitionOwned, ENTRY.holdReleased];
+  for await (const entry of ledger.scan({ kinds })) {
+    if (entry.kind === ENTRY.holdReleased) {
+      if (inWindow(entry) && entry.msgId !== undefined && (entry.data as { by?: string }).by === 'timeout')
+        recordedTimeouts.set(entry.msgId, entry.at);
+      continue;
     }
-    if (opts.from !== undefined && entry.at < opts.from) continue;
-    if (opts.to !== undefined && entry.at > opts.to) continue;
-    if (
-      entry.kind === ENTRY.holdReleased &&
-      entry.msgId !== undefined &&
-      (entry.data as { by?: string }).by === 'timeout'
-    )
-      recordedTimeouts.set(entry.msgId, entry.at);
-    const chain = chains.get(entry.partition) ?? [];
-    if (chain.length === 0) chains.set(entry.partition, chain);
-    chain.push(entry);
-    total++;
+    const {
+      digest,
+      mesh,
+      partitions: p,
+    } = entry.data as { digest?: string; mesh?: string; partitions?: number };
+    if (typeof mesh === 'string') meshes.add(mesh);
+    if (typeof digest === 'string' && !digests.includes(digest)) digests.push(digest);
+    if (typeof p === 'number' && p > partitions) partitions = p;
   }
   if (meshes.size > 0 && !meshes.has(candidate.mesh)) {
     return runtimeError('MW_RUNTIME_REPLAY_MESH', {
@@ -57,17 +56,22 @@ export async function replayLedger(
       recorded: [...meshes].join(', '),
     });
   }
+  const total = await ledger.count();
   const engine = createReplayEngine(candidate, recordedTimeouts, digests.includes(candidate.digest));
   let done = 0;
   let last = Number.NEGATIVE_INFINITY;
-  for (const entry of merged([...chains.values()])) {
-    engine.apply(entry);
-    last = entry.at;
+  const chains = Array.from({ length: partitions }, (_, p) =>
+    ledger.scan({ partition: p })[Symbol.asyncIterator](),
+  );
+  for await (const entry of merged(chains)) {
     if (++done % 5000 === 0) {
       opts.progress?.(done, total);
       // A long ledger does not hold the process's other work (a server's requests) up.
       await new Promise((resolve) => setImmediate(resolve));
     }
+    if (!inWindow(entry)) continue;
+    engine.apply(entry);
+    last = entry.at;
   }
   engine.settle(opts.to ?? last);
   opts.progress?.(done, total);
@@ -76,19 +80,30 @@ export async function replayLedger(
 
 /**
  * The partitions' chains merged into one order: by time, then hop (a cause before what it caused at
- * the same millisecond), then partition; each chain keeps its own order. Deterministic.
+ * the same millisecond), then partition; each chain keeps its own order. Deterministic. Stops every
+ * chain's scan when done or abandoned.
  */
-function* merged(chains: readonly LedgerEntry[][]): Generator<LedgerEntry> {
-  const at = chains.map(() => 0);
-  for (;;) {
-    let best = -1;
-    for (let i = 0; i < chains.length; i++) {
-      const e = chains[i]![at[i]!];
-      if (e === undefined) continue;
-      if (best < 0 || before(e, chains[best]![at[best]!]!)) best = i;
+async function* merged(chains: readonly AsyncIterator<LedgerEntry>[]): AsyncGenerator<LedgerEntry> {
+  const heads: (LedgerEntry | undefined)[] = [];
+  try {
+    for (const c of chains) {
+      const r = await c.next();
+      heads.push(r.done === true ? undefined : r.value);
     }
-    if (best < 0) return;
-    yield chains[best]![at[best]!++]!;
+    for (;;) {
+      let best = -1;
+      for (let i = 0; i < heads.length; i++) {
+        const e = heads[i];
+        if (e !== undefined && (best < 0 || before(e, heads[best]!))) best = i;
+      }
+      if (best < 0) return;
+      const e = heads[best]!;
+      const r = await chains[best]!.next();
+      heads[best] = r.done === true ? undefined : r.value;
+      yield e;
+    }
+  } finally {
+    for (const c of chains) await c.return?.();
   }
 }
 
