@@ -33,7 +33,7 @@ export async function drift(only: string | undefined, opts: DriftOptions, out: O
 
 function print(report: DriftReport, only: string | undefined, out: Output): void {
   if (report.agents.length === 0) {
-    const who = only === undefined ? 'no agent has' : `${only} has not`;
+    const who = only === undefined ? 'no agent has' : `${only} does not have`;
     out.line(
       `${who} two versions in the ledger to compare (${report.scanned} entries read): no drift to report`,
     );
