@@ -92,6 +92,10 @@ describe('drift: examples/procurement', () => {
       baselineCount: 300,
     });
     expect(delta.currentMean - delta.baselineMean).toBeCloseTo(1, 1);
+    // One input, one emission; the same single type: neither moved. The freeze holds 5 in 6.
+    expect(a.fanout).toMatchObject({ metric: 'fanout', baseline: 1, current: 1, drifted: false });
+    expect(a.types).toMatchObject({ metric: 'types', score: 0, drifted: false });
+    expect(a.verdicts).toMatchObject({ metric: 'verdicts', drifted: true, baseline: { deliver: 1 } });
     // An identifier is compared by its structure only: it never drifts by its values.
     expect(a.fields.find((f: { field: string }) => f.field === '/line')).toMatchObject({ drifted: false });
   });

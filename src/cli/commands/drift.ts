@@ -56,7 +56,7 @@ function print(report: DriftReport, only: string | undefined, out: Output): void
         ? ''
         : `p50 ${f.baselineP50 ?? '-'} → ${f.currentP50 ?? '-'}`,
     ]);
-    for (const s of [a.fanout, a.verdicts]) {
+    for (const s of [a.fanout, a.verdicts, a.types]) {
       const shown = (v: typeof s.baseline) =>
         typeof v === 'number'
           ? String(v)
