@@ -144,7 +144,9 @@ describe('drift: examples/procurement', () => {
       });
       expect(reset.status, JSON.stringify(reset.body)).toBeLessThan(300);
       const after = await call(up, token, 'GET', '/drift');
-      expect(after.body.monitors[0].breakerOpen).toBe(false);
+      // Closed, its alarm cleared and its current window emptied: it alarms again only on new values.
+      expect(after.body.monitors[0]).toMatchObject({ breakerOpen: false, alarmed: [] });
+      expect(after.body.monitors[0].evaluation.fields[0].currentCount).toBe(0);
     } finally {
       expect(await up.stop()).toBe(0);
     }
