@@ -92,6 +92,10 @@ describe('drift: examples/procurement', () => {
       baselineCount: 300,
     });
     expect(delta.currentMean - delta.baselineMean).toBeCloseTo(1, 1);
+    // One input, one emission; the same single type: neither moved. The freeze holds 5 in 6.
+    expect(a.fanout).toMatchObject({ metric: 'fanout', baseline: 1, current: 1, drifted: false });
+    expect(a.types).toMatchObject({ metric: 'types', score: 0, drifted: false });
+    expect(a.verdicts).toMatchObject({ metric: 'verdicts', drifted: true, baseline: { deliver: 1 } });
     // An identifier is compared by its structure only: it never drifts by its values.
     expect(a.fields.find((f: { field: string }) => f.field === '/line')).toMatchObject({ drifted: false });
   });
@@ -140,7 +144,9 @@ describe('drift: examples/procurement', () => {
       });
       expect(reset.status, JSON.stringify(reset.body)).toBeLessThan(300);
       const after = await call(up, token, 'GET', '/drift');
-      expect(after.body.monitors[0].breakerOpen).toBe(false);
+      // Closed, its alarm cleared and its current window emptied: it alarms again only on new values.
+      expect(after.body.monitors[0]).toMatchObject({ breakerOpen: false, alarmed: [] });
+      expect(after.body.monitors[0].evaluation.fields[0].currentCount).toBe(0);
     } finally {
       expect(await up.stop()).toBe(0);
     }

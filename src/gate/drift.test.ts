@@ -68,6 +68,23 @@ describe('drift monitors in the gate', () => {
     );
   });
 
+  it('alarms again after a pilot reset only once new values show the drift', () => {
+    const store = createMemoryState();
+    emit(store, policyAt('2.0.1', 'freeze'), '2.0.1', 200, 0.5, NOW);
+    const v2 = policyAt('2.1.0', 'freeze');
+    emit(store, v2, '2.1.0', 60, 0.6, NOW + 600_000);
+    // What a pilot's reset of the breaker records (runtime/pilot-decision.ts).
+    store.apply([
+      { kind: 'breaker-close', key: breakerKey('churn-prob', 'churn') },
+      { kind: 'drift-reset', monitor: 'churn-prob' },
+    ]);
+    expect(store.drift('churn-prob')?.alarmed.size).toBe(0);
+    const again = emit(store, v2, '2.1.0', 70, 0.6, NOW + 700_000);
+    const at = again.findIndex((d) => d.deltas.some((x) => x.kind === 'drift-alarm'));
+    expect(at).toBeGreaterThanOrEqual(50);
+    expect(again.slice(0, at + 1).every((d) => d.verdict.decision === 'deliver')).toBe(true);
+  });
+
   it('does not alarm on the same distribution under a new version', () => {
     const store = createMemoryState();
     emit(store, policyAt('2.0.1', 'deny'), '2.0.1', 200, 0.5, NOW);

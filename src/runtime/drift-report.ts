@@ -56,7 +56,7 @@ export type DriftFieldReport = FieldScore & {
 };
 
 export type DriftShift = {
-  readonly metric: 'fanout' | 'verdicts';
+  readonly metric: 'fanout' | 'verdicts' | 'types';
   readonly baseline: number | Readonly<Record<string, number>>;
   readonly current: number | Readonly<Record<string, number>>;
   readonly score: number;
@@ -73,6 +73,8 @@ export type DriftAgentReport = {
   readonly fanout: DriftShift;
   /** Shares of its emissions delivered, denied, held, quarantined. */
   readonly verdicts: DriftShift;
+  /** Shares of its delivered emissions by message type: a type it starts or stops emitting. */
+  readonly types: DriftShift;
   readonly drifted: boolean;
 };
 
@@ -258,6 +260,23 @@ function compareVersions(
     threshold,
     drifted: base.emissions >= minSamples && cur.emissions >= minSamples && verdictScore >= threshold,
   };
+  const delivered = (v: VersionStats) => types.map((t) => v.types.get(t)?.emitted ?? 0);
+  const [db, dc] = [delivered(base), delivered(cur)];
+  const typeScore = round(psi(db, dc));
+  const typeShares = (counts: number[]) => {
+    const total = counts.reduce((a, b) => a + b, 0);
+    return Object.fromEntries(types.map((t, i) => [t, total === 0 ? 0 : round(counts[i]! / total)]));
+  };
+  const enoughTypes =
+    db.reduce((a, b) => a + b, 0) >= minSamples && dc.reduce((a, b) => a + b, 0) >= minSamples;
+  const typeMix: DriftShift = {
+    metric: 'types',
+    baseline: typeShares(db),
+    current: typeShares(dc),
+    score: typeScore,
+    threshold,
+    drifted: enoughTypes && typeScore >= threshold,
+  };
   return {
     agent,
     version: cur.version,
@@ -265,7 +284,8 @@ function compareVersions(
     fields,
     fanout,
     verdicts,
-    drifted: fields.some((f) => f.drifted) || fanout.drifted || verdicts.drifted,
+    types: typeMix,
+    drifted: fields.some((f) => f.drifted) || fanout.drifted || verdicts.drifted || typeMix.drifted,
   };
 }
 

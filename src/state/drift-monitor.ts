@@ -143,6 +143,15 @@ export function driftAdd(state: DriftState, sample: DriftSample): void {
   }
 }
 
+/**
+ * A pilot reset the monitor's breaker: its alarms are cleared and every version's current window
+ * emptied, so it alarms again only if the drift shows in new values (baselines are kept).
+ */
+export function driftReset(state: DriftState): void {
+  state.alarmed.clear();
+  for (const v of state.versions) v.ring = newRing(v.ring.sliceMs);
+}
+
 /** The current window of a version at `now`. */
 export function currentOf(state: DriftState, spec: DriftSpec, version: string, now: number): FieldSketch[] {
   const v = state.versions.find((x) => x.version === version);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  DRIFT_VERSIONS,
   type DriftSpec,
   type DriftState,
   driftAdd,
@@ -8,6 +9,8 @@ import {
   driftStateToJson,
   evaluateDrift,
   newDriftState,
+  RING_SLICES,
+  TRAILING_SLICES,
 } from './drift-monitor.js';
 import { categoryPsi, compareField, numericPsi, psi, structurePsi } from './drift-score.js';
 import {
@@ -239,6 +242,24 @@ describe('drift monitor state', () => {
     const e = evaluateDrift(s, trailing, '1', NOW + 9 * HOUR + 60_000);
     expect(e?.fieldScore.baselineCount).toBeGreaterThan(300);
     expect(e?.over).toBe(false);
+  });
+
+  it('stays bounded over days of traffic, versions and a trailing window', () => {
+    const s = newDriftState();
+    for (let i = 0; i < 20_000; i++)
+      driftAdd(s, {
+        monitor: 'm',
+        version: String(Math.floor(i / 2000)),
+        at: NOW + i * 60_000,
+        windowMs: HOUR,
+        trailingMs: 24 * HOUR,
+        values: [Math.sin(i) * 1e4, `c${i % 50}`],
+      });
+    expect(s.versions.length).toBe(DRIFT_VERSIONS);
+    for (const v of s.versions) expect(v.ring.slices.length).toBeLessThanOrEqual(RING_SLICES);
+    expect(s.trailing!.slices.length).toBeLessThanOrEqual(TRAILING_SLICES + 2);
+    // Two fields, 4 versions, 6 + 1 sketches each, plus the trailing ring: about 23 KB here.
+    expect(JSON.stringify(driftStateToJson(s)).length).toBeLessThan(100_000);
   });
 
   it('keeps a bounded number of versions and rebuilds from JSON', () => {

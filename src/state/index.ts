@@ -17,6 +17,7 @@ export {
   type DriftState,
   type DriftStateJson,
   driftAdd,
+  driftReset,
   driftStateFromJson,
   driftStateToJson,
   evaluateDrift,

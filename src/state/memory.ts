@@ -2,6 +2,7 @@ import { breakerOpenAt } from './breaker.js';
 import {
   type DriftState,
   driftAdd,
+  driftReset,
   driftStateFromJson,
   driftStateToJson,
   newDriftState,
@@ -95,6 +96,11 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateStore {
       case 'drift-clear':
         driftOf(d.monitor).alarmed.delete(d.version);
         return;
+      case 'drift-reset': {
+        const s = drift.get(d.monitor);
+        if (s !== undefined) driftReset(s);
+        return;
+      }
       case 'drift-state':
         drift.set(d.monitor, driftStateFromJson(d.state));
         return;

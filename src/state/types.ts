@@ -149,5 +149,7 @@ export type StateDelta =
   | { readonly alarm: DriftAlarm; readonly kind: 'drift-alarm' }
   /** A version's score fell back under the threshold: its alarm may be raised again. */
   | { readonly kind: 'drift-clear'; readonly monitor: string; readonly version: string }
+  /** A pilot reset the monitor's breaker: alarms cleared, current windows emptied. */
+  | { readonly kind: 'drift-reset'; readonly monitor: string }
   /** A drift monitor's whole state: what snapshots carry (absolute). */
   | { readonly kind: 'drift-state'; readonly monitor: string; readonly state: DriftStateJson };

@@ -33,9 +33,9 @@ export async function drift(only: string | undefined, opts: DriftOptions, out: O
 
 function print(report: DriftReport, only: string | undefined, out: Output): void {
   if (report.agents.length === 0) {
-    const who = only === undefined ? 'no agent' : only;
+    const who = only === undefined ? 'no agent has' : `${only} does not have`;
     out.line(
-      `${who} has two versions in the ledger to compare (${report.scanned} entries read): no drift to report`,
+      `${who} two versions in the ledger to compare (${report.scanned} entries read): no drift to report`,
     );
     return;
   }
@@ -56,7 +56,7 @@ function print(report: DriftReport, only: string | undefined, out: Output): void
         ? ''
         : `p50 ${f.baselineP50 ?? '-'} → ${f.currentP50 ?? '-'}`,
     ]);
-    for (const s of [a.fanout, a.verdicts]) {
+    for (const s of [a.fanout, a.verdicts, a.types]) {
       const shown = (v: typeof s.baseline) =>
         typeof v === 'number'
           ? String(v)
