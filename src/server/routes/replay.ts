@@ -35,6 +35,8 @@ const verdictView = {
  * contract and module paths in it resolve from the running mesh file's folder.
  */
 export async function replayRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  // One replay at a time: each reads the whole ledger, and the mesh keeps deciding meanwhile.
+  let replaying: Promise<unknown> = Promise.resolve();
   app.post<{ Body: Body }>(
     '/replay',
     {
@@ -113,7 +115,9 @@ export async function replayRoutes(app: FastifyInstance, deps: ApiDeps): Promise
           { details: { issues } },
         );
       }
-      const report = await replayLedger(deps.ledger, loaded.policy, window);
+      const run = replaying.then(() => replayLedger(deps.ledger, loaded.policy, window));
+      replaying = run.catch(() => {});
+      const report = await run;
       if (isMeshwardenError(report)) throw report;
       deps.log.info({ by: request.pilot?.name, changed: report.changed }, 'policy replayed');
       return report;
