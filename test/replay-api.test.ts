@@ -57,6 +57,28 @@ describe('POST /replay', () => {
     expect(window.body).toMatchObject({ decisions: 0, to: 86_400_000 });
   });
 
+  it('takes the mesh file as it is, with from and to in the query', async () => {
+    const res = await fetch(`${up.api}/replay?to=1970-01-02T00:00:00Z`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/yaml' },
+      body: CANDIDATE,
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ decisions: 0, to: 86_400_000 });
+    const all = await fetch(`${up.api}/replay`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'text/yaml' },
+      body: CANDIDATE,
+    });
+    expect(((await all.json()) as { changed: number }).changed).toBeGreaterThan(0);
+    const other = await fetch(`${up.api}/replay`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'text/csv' },
+      body: 'a,b',
+    });
+    expect(other.status).toBe(415);
+  });
+
   it('answers the CLI the same document', async () => {
     const api = await call(up, admin, 'POST', '/replay', { policy: CANDIDATE });
     const cli = await runCli([

@@ -37,6 +37,19 @@ const verdictView = {
 export async function replayRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   // One replay at a time: each reads the whole ledger, and the mesh keeps deciding meanwhile.
   let replaying: Promise<unknown> = Promise.resolve();
+  // The mesh file as it is (`--data-binary @candidate.yaml`), with `from` and `to` in the query.
+  app.addContentTypeParser(
+    ['application/yaml', 'text/yaml'],
+    { parseAs: 'string', bodyLimit: REPLAY_BODY_LIMIT },
+    (request, body, done) => {
+      const { from, to } = request.query as { from?: unknown; to?: unknown };
+      done(null, {
+        policy: body,
+        ...(typeof from === 'string' ? { from } : {}),
+        ...(typeof to === 'string' ? { to } : {}),
+      });
+    },
+  );
   app.post<{ Body: Body }>(
     '/replay',
     {
@@ -46,6 +59,15 @@ export async function replayRoutes(app: FastifyInstance, deps: ApiDeps): Promise
         summary:
           'Replay the recorded traffic against a candidate mesh file: the verdict matrix, the changes, what would not have happened, the effects that would not have run, the breakers',
         tags: ['policy'],
+        consumes: ['application/json', 'application/yaml', 'text/yaml'],
+        querystring: {
+          type: 'object',
+          properties: {
+            from: { ...time, description: 'With a YAML body: ISO 8601, or milliseconds since 1970' },
+            to: { ...time, description: 'With a YAML body: ISO 8601, or milliseconds since 1970' },
+          },
+          additionalProperties: false,
+        },
         body: {
           type: 'object',
           required: ['policy'],
