@@ -5,7 +5,7 @@ import { holdRelease, type StateDelta, type StateStore } from '../state/index.js
 import type { ActivePolicy } from './active.js';
 import type { Delivery } from './delivery.js';
 import type { Clock } from './envelopes.js';
-import type { MeshEvent } from './events.js';
+import type { MeshEvent, RunCounts } from './events.js';
 import type { HeldMessage, Release } from './holds.js';
 import type { Judge } from './judge.js';
 import { ENTRY } from './records.js';
@@ -20,6 +20,7 @@ export type HoldReleaseDeps = {
   readonly partition: number;
   readonly clock: Clock;
   readonly work: WorkTracker;
+  readonly counts: RunCounts;
   readonly publish: (event: MeshEvent) => void;
   /** Hands the released message to its consumers or executor, once the release is durable. */
   readonly dispatch: Delivery['dispatch'];
@@ -71,6 +72,10 @@ export function releaseHold(
   deps.log.info({ msgId: hold.msgId, rule: hold.verdict.rule, outcome, by: r.by }, 'hold released');
   const refused = outcome !== r.outcome ? regated?.verdict.reason : undefined;
   const settled = durable.then(() => {
+    const answered = deps.counts.answered;
+    if (r.by === 'timeout') answered.timedOut++;
+    else if (r.outcome === 'deliver') answered.approved++;
+    else answered.rejected++;
     deps.publish({
       type: 'released',
       at: clock(),

@@ -23,6 +23,8 @@ export type Stats = {
     messages: { admitted: number; delivered: number; denied: number; held: number; quarantined: number };
     effects: { executed: number; denied: number; held: number; quarantined: number; failed: number };
     deadLetters: number;
+    /** Holds settled since start (absent from an older warden). */
+    answered?: { approved: number; rejected: number; timedOut: number };
     recovered: number;
     predicateErrors?: Record<string, number>;
   };
