@@ -73,6 +73,8 @@ function violation(e: ErrorObject, data: unknown): Issue {
     message: messageOf(e),
     keyword: e.keyword,
     params: e.params,
+    // Ajv writes it as a URI fragment, `#/properties/amount/maximum`; local refs keep it in the file.
+    schemaPointer: decodeURIComponent(e.schemaPath.replace(/^#/, '')),
   };
 }
 
