@@ -1,10 +1,13 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Contract, compileContract } from '../contracts/index.js';
+import type { JsonObject } from '../envelope/index.js';
 import { openLedger } from '../ledger/index.js';
-import { tempLedgerFiles } from '../ledger/test-kit.js';
 import { checkRecordedPayloads } from './recorded-payloads.js';
 
-const newFile = tempLedgerFiles('meshwarden-payloads-');
+const newFile = () => join(mkdtempSync(join(tmpdir(), 'meshwarden-payloads-')), 'ledger.db');
 
 function contract(type: string, schema: object): Contract {
   const compiled = compileContract(type, schema);
@@ -12,7 +15,7 @@ function contract(type: string, schema: object): Contract {
   return compiled.contract;
 }
 
-const decision = (id: string, type: string, data: object, decision: string, at = 1) => ({
+const decision = (id: string, type: string, data: JsonObject, decision: string, at = 1) => ({
   kind: 'decision',
   at,
   msgId: id,
