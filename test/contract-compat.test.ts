@@ -186,6 +186,16 @@ describe('policy reload through the API', () => {
       const reloaded = await call(up, admin, 'POST', '/policy/reload');
       expect(reloaded.status).toBe(200);
       expect(reloaded.body.changed).toBe(true);
+      expect(reloaded.body.warnings).toBeUndefined();
+
+      // What the check cannot reason about goes into force, with a warning in the reply.
+      editCredit(dir, (s) => {
+        s.oneOf = [{ required: ['reason'] }, { properties: { amount: { maximum: 10 } } }];
+      });
+      const unproven = await call(up, admin, 'POST', '/policy/reload');
+      expect(unproven.status).toBe(200);
+      expect(unproven.body.warnings.map((w: { code: string }) => w.code)).toEqual(['MW_CONTRACT_UNPROVEN']);
+      expect(unproven.body.warnings[0].location).toMatch(new RegExp(`^${file}:\\d+:\\d+$`));
     } finally {
       expect(await up.stop()).toBe(0);
     }

@@ -71,7 +71,7 @@ function compatSummary(json: Record<string, unknown>, out: Output): void {
   const against = json.against as { file: string; changed: string[] } | undefined;
   if (against !== undefined)
     out.line(
-      `contracts: ${against.changed.length === 0 ? 'none changed' : `${against.changed.join(', ')} changed compatibly`} since ${against.file}`,
+      `contracts: ${against.changed.length === 0 ? 'none changed' : `${against.changed.join(', ')} changed, with no breaking change found`} since ${against.file}`,
     );
   const data = json.data as { entries: number; types: Record<string, { checked: number }> } | undefined;
   if (data !== undefined) {
