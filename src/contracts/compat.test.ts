@@ -144,6 +144,20 @@ describe('compareSchemas', () => {
     expect(breaking[0]?.message).toMatch(/^at \/amount, the upper bound moved from 100 to 50/);
   });
 
+  it('is exact where the old schema allowed a finite set of values', () => {
+    const old = { enum: ['EUR', 'USD'] };
+    expect(
+      compareSchemas(old, { type: 'string', pattern: '^[A-Z]{3}$', enum: ['EUR', 'USD', 'CHF'] }),
+    ).toEqual({
+      breaking: [],
+      unproven: [],
+    });
+    const { breaking } = compareSchemas(old, { type: 'string', maxLength: 3, pattern: '^E' });
+    expect(breaking.map((b) => [b.keyword, b.pointer, b.message])).toEqual([
+      ['', '', 'the schema around the old enum changed: "USD" is no longer accepted'],
+    ]);
+  });
+
   it('checks a property new to a schema against what additionalProperties allowed', () => {
     const old = { type: 'object', additionalProperties: { type: ['string', 'number'] } };
     const next = { ...old, properties: { x: { type: 'string' } } };

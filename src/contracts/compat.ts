@@ -1,5 +1,6 @@
 import { compareBounds, compareValues, same } from './compat-bounds.js';
 import { ANNOTATIONS, admits, deref, hasRef, isNode, shownTypes, strings, typesOf } from './compat-refs.js';
+import { compareFiniteValues } from './compat-values.js';
 import { pointerOf } from './pointer.js';
 
 /**
@@ -130,6 +131,7 @@ function walk(w0: Walk, roots: Roots, report: Report, seen: Set<string>): void {
   if (!isNode(n)) return; // `true`: accepts everything
   const O: Node = isNode(o) ? o : {};
   if (same(O, n) && !hasRef(n)) return;
+  if (compareFiniteValues(w, O, n, roots, report)) return;
   const oldTypes = typesOf(O);
   const newTypes = typesOf(n);
   compareType(w, O, n, oldTypes, newTypes, report);
