@@ -33,6 +33,9 @@ export {
   type AgentSpec,
   type AlertSinkSpec,
   type AlertsPolicy,
+  type ContractChanges,
+  compareContracts,
+  contractPlace,
   DURABILITIES,
   type EffectSpec,
   formatPolicyIssue,
@@ -103,6 +106,13 @@ export {
   type PilotDecision,
   pilotActor,
 } from './pilot-decision.js';
+export {
+  checkRecordedPayloads,
+  type PayloadCheck,
+  type PayloadCheckOptions,
+  payloadIssues,
+  type RejectedPayload,
+} from './recorded-payloads.js';
 export { type BreakerOpening, ENTRY } from './records.js';
 export { clusterCounts, type RunSummary, summarize } from './summary.js';
 export {
