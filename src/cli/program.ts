@@ -3,6 +3,7 @@ import { DURABILITIES, type Durability, errorText, isMeshwardenError } from '../
 import { DEFAULT_URL } from './api-client.js';
 import { auditCheckpoint, auditExport, auditVerify } from './commands/audit.js';
 import { demoRetention } from './commands/demo.js';
+import { drift } from './commands/drift.js';
 import { init } from './commands/init.js';
 import { impact, why } from './commands/lineage.js';
 import { mcp } from './commands/mcp.js';
@@ -255,6 +256,38 @@ program
   .description('everything that followed a message, or the blast radius of an agent version')
   .action(async (target: string, o: { data: string; ledger?: string; json?: boolean }) =>
     done(await impact(target, o, createOutput(o.json === true))),
+  );
+
+program
+  .command('drift')
+  .argument('[agent]', 'an agent, or agent@version (compared with the version before it)')
+  .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+  .addOption(ledgerOption())
+  .option('--threshold <score>', 'score at or above which a field drifted (default 0.2)')
+  .option('--min-samples <n>', 'values needed on each side before a field can drift (default 30)')
+  .option('--json', 'print one JSON document')
+  .description('output drift of each agent version against the one before it, from the ledger')
+  .action(
+    async (
+      agent: string | undefined,
+      o: { data: string; ledger?: string; json?: boolean; threshold?: string; minSamples?: string },
+    ) => {
+      const threshold = o.threshold === undefined ? undefined : Number(o.threshold);
+      if (threshold !== undefined && !(threshold > 0))
+        program.error(`--threshold must be a number above 0, not "${o.threshold}"`, { exitCode: EXIT.usage });
+      const minSamples = o.minSamples === undefined ? undefined : Number(o.minSamples);
+      if (minSamples !== undefined && !(Number.isInteger(minSamples) && minSamples >= 1))
+        program.error(`--min-samples must be a whole number from 1, not "${o.minSamples}"`, {
+          exitCode: EXIT.usage,
+        });
+      const opts = {
+        data: o.data,
+        ...(o.ledger === undefined ? {} : { ledger: o.ledger }),
+        ...(threshold === undefined ? {} : { threshold }),
+        ...(minSamples === undefined ? {} : { minSamples }),
+      };
+      done(await drift(agent, opts, createOutput(o.json === true)));
+    },
   );
 
 const audit = program.command('audit').description('ledger integrity');

@@ -1,5 +1,13 @@
 import { type Envelope, parseSource } from '../envelope/index.js';
-import type { AgentSpec, BreakerRule, Budget, IngressSpec, Policy, Scope } from '../policy/index.js';
+import type {
+  AgentSpec,
+  BreakerRule,
+  Budget,
+  DriftMonitor,
+  IngressSpec,
+  Policy,
+  Scope,
+} from '../policy/index.js';
 import { LOOP_BREAKER, PILOT_BREAKER, type StateDelta, type StateView } from '../state/index.js';
 import type { EchoLink, GateInput, StageName, Verdict, VerdictDecision } from './types.js';
 
@@ -13,6 +21,8 @@ export type PolicyIndex = {
   readonly countRules: ReadonlyMap<string, readonly BreakerRule[]>;
   /** Budgets by type. */
   readonly budgets: ReadonlyMap<string, readonly Budget[]>;
+  /** Drift monitors by `<agent>|<type>`: empty without `drift:`, and then never looked into. */
+  readonly drift: ReadonlyMap<string, readonly DriftMonitor[]>;
 };
 
 /** What every stage may read: the decision's inputs. Built once per decision; never written. */
@@ -172,5 +182,12 @@ function buildIndex(policy: Policy): PolicyIndex {
     if (list === undefined) budgets.set(budget.type, [budget]);
     else list.push(budget);
   }
-  return { knownTypes, breakerChecks, countRules, budgets };
+  const drift = new Map<string, DriftMonitor[]>();
+  for (const monitor of policy.drift ?? []) {
+    const key = `${monitor.agent}|${monitor.type}`;
+    drift.set(key, [...(drift.get(key) ?? []), monitor]);
+    // A freezing or denying monitor opens its breaker on the agent: checked like a breaker rule's.
+    if (monitor.action !== 'alert') breakerChecks.push({ id: monitor.id, scope: 'agent' });
+  }
+  return { knownTypes, breakerChecks, countRules, budgets, drift };
 }

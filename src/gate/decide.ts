@@ -9,6 +9,7 @@ import {
   indexOf,
   type Linking,
 } from './context.js';
+import { driftDeltas } from './drift.js';
 import { approvalStage } from './stages/approval.js';
 import { authorizationStage } from './stages/authorization.js';
 import { breakerStage } from './stages/breaker.js';
@@ -149,7 +150,14 @@ function finish(
         subject: env.subject,
       });
     }
-    if (verdict.decision === 'deliver') env = withPolicyDigest(env, frame.policy.digest);
+    if (verdict.decision === 'deliver') {
+      env = withPolicyDigest(env, frame.policy.digest);
+      // An agent's delivered emission of a monitored type feeds its drift monitors (none: no cost).
+      if (frame.index.drift.size > 0 && sender.agent !== undefined && frame.input.kind === 'message') {
+        const monitors = frame.index.drift.get(`${sender.agent.name}|${env.type}`);
+        if (monitors !== undefined) driftDeltas(frame, monitors, env, sender.agent, deltas);
+      }
+    }
   }
   if (env === undefined) return { verdict, deltas };
   // A hold is state its subject's partition owns: opened by this delta, closed by its release.

@@ -2,6 +2,7 @@ import { digestOf } from '../envelope/index.js';
 import { compileAlerts } from './alerts.js';
 import { createChecker, isObj, str } from './check.js';
 import { compileContracts } from './contract-files.js';
+import { compileDrift } from './drift.js';
 import { compileGraph } from './graph.js';
 import { compileGuards, ledgerOf, partitionsOf, partitionsPath } from './guards.js';
 import { type PolicyLoadResult, sortIssues } from './issues.js';
@@ -31,6 +32,7 @@ export function compilePolicy(
   const guards = compileGuards(check, doc);
   const rules = compileRules(check, doc, graph, new Map(Object.entries(compiled.schemas)));
   const alerts = compileAlerts(check, doc);
+  const drift = compileDrift(check, doc, graph);
   if (check.issues.length > 0) return { ok: false, issues: sortIssues(check.issues, mesh.file) };
   // The digest covers the document as written and every contract (a tool's schema included): any
   // change to either changes it.
@@ -53,6 +55,7 @@ export function compilePolicy(
       consumers: graph.consumers,
       guards,
       ...rules,
+      drift,
       ...(alerts === undefined ? {} : { alerts }),
     },
     warnings: sortIssues([...mesh.warnings, ...check.warnings], mesh.file),

@@ -18,6 +18,7 @@ export {
   compareContracts,
   contractPlace,
 } from './contract-changes.js';
+export { DRIFT_DEFAULTS } from './drift.js';
 export { POLICY_ERRORS, type PolicyCode, policyMessage } from './errors.js';
 export { contractFileOf, contractFiles, moduleFiles, type NamedFile } from './files.js';
 export { formatPolicyIssue, type PolicyIssue, type PolicyLoadResult, sortIssues } from './issues.js';
@@ -31,6 +32,8 @@ export type {
   ApprovalRule,
   BreakerRule,
   Budget,
+  DriftMonitor,
+  DriftMonitorBaseline,
   Durability,
   EffectSpec,
   EnvelopeGuard,

@@ -186,6 +186,24 @@ export const MESH_SCHEMA = object(
         ),
       },
     }),
+    drift: {
+      type: 'array',
+      items: object(
+        {
+          id,
+          agent: { type: 'string', pattern: NAME },
+          type: { type: 'string', pattern: TYPE },
+          fields: { type: 'array', items: ANY },
+          window: ANY,
+          // previous | { version } | { window }: checked in drift.ts, for its own sentence.
+          baseline: ANY,
+          threshold: { type: 'number', exclusiveMinimum: 0 },
+          minSamples: { type: 'integer', minimum: 1 },
+          action: { enum: ['alert', 'freeze', 'deny'] },
+        },
+        ['id', 'agent', 'type', 'fields'],
+      ),
+    },
     approvals: {
       type: 'array',
       items: object({ id, when: ANY, timeout: ANY, onTimeout: { enum: ['deny', 'deliver'] } }, [

@@ -144,6 +144,31 @@ export type ApprovalRule = {
   readonly onTimeout: 'deny' | 'deliver';
 };
 
+/** What a drift monitor compares with (see state/drift-monitor.ts, which has the same shape). */
+export type DriftMonitorBaseline =
+  | { readonly kind: 'previous' }
+  | { readonly kind: 'version'; readonly version: string }
+  | { readonly kind: 'window'; readonly windowMs: number };
+
+/** A `drift:` monitor (docs/drift.md): one agent's emissions of one type, on a few fields. */
+export type DriftMonitor = {
+  readonly id: string;
+  readonly agent: string;
+  readonly type: string;
+  /** JSON pointers into `data`, as written, and split into tokens. */
+  readonly fields: readonly string[];
+  readonly fieldPaths: readonly (readonly string[])[];
+  /** The current window. */
+  readonly windowMs: number;
+  readonly baseline: DriftMonitorBaseline;
+  /** The score at or above which the monitor alarms. */
+  readonly threshold: number;
+  /** Values needed on each side before the monitor may alarm. */
+  readonly minSamples: number;
+  /** `alert` only tells; `freeze` holds the agent's output for a pilot; `deny` refuses it. */
+  readonly action: 'alert' | 'freeze' | 'deny';
+};
+
 /** A compiled, validated mesh policy. Immutable; `digest` identifies it in the ledger. */
 export type Policy = {
   readonly mesh: string;
@@ -167,6 +192,8 @@ export type Policy = {
   readonly budgets: readonly Budget[];
   readonly breakers: readonly BreakerRule[];
   readonly approvals: readonly ApprovalRule[];
+  /** Drift monitors, in file order; empty when the file has no `drift:`. */
+  readonly drift?: readonly DriftMonitor[];
   /** Where mesh events are alerted (docs/alerts.md); absent when the file has no `alerts:`. */
   readonly alerts?: AlertsPolicy;
 };

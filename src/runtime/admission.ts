@@ -3,7 +3,7 @@ import type { Verdict } from '../gate/index.js';
 import type { LedgerEntry, LedgerReader, LedgerRecord, LedgerWriter } from '../ledger/index.js';
 import type { StateDelta, StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
-import { alarmsOf, raisesAlarm } from './alarms.js';
+import { alarmsOf, driftAlarmRecords, raisesAlarm } from './alarms.js';
 import type { IngressMessage } from './define.js';
 import type { Delivery, Outgoing } from './delivery.js';
 import type { Clock, EnvelopeFactory } from './envelopes.js';
@@ -134,6 +134,8 @@ export function createAdmission(deps: AdmissionDeps): Admission {
   ): void => {
     if (!raisesAlarm(deltas) && !records.some((r) => raisesAlarm(r.data.deltas as StateDelta[] | undefined)))
       return;
+    // A drift alarm is also an entry of its own, chained right after the group that raised it.
+    for (const r of driftAlarmRecords(records)) deps.work.track(ledger.append(r, partition).catch(() => {}));
     durable.then(
       () => {
         for (const alarm of alarmsOf(clock(), partition, records, deltas)) deps.publish(alarm);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../envelope/index.js';
 import type { LedgerRecord } from '../ledger/index.js';
 import type { StateDelta } from '../state/index.js';
-import { alarmsOf, raisesAlarm } from './alarms.js';
+import { alarmsOf, driftAlarmRecords, raisesAlarm } from './alarms.js';
 import { alarmOf, linkOf } from './alert-input.js';
 import type { MeshEvent } from './events.js';
 
@@ -149,5 +149,55 @@ describe('alarmOf', () => {
       ...(msgId === undefined ? {} : { msgId }),
     } as never;
     expect(linkOf(console, alarm)).toBe(expected);
+  });
+});
+
+describe('drift alarms', () => {
+  const alarm: StateDelta = {
+    kind: 'drift-alarm',
+    alarm: {
+      action: 'freeze',
+      agent: 'optimizer@2.1.0',
+      at: NOW,
+      baseline: '2.0.0',
+      baselineCount: 300,
+      baselineMean: 0,
+      current: '2.1.0',
+      currentCount: 50,
+      currentMean: 1,
+      field: '/deltaPct',
+      metric: 'psi',
+      monitor: 'optimizer-delta',
+      score: 2.5,
+      threshold: 0.2,
+      type: 'budget.adjusted.v1',
+    },
+  };
+  const sample: StateDelta = {
+    kind: 'drift-sample',
+    sample: { monitor: 'optimizer-delta', version: '2.1.0', at: NOW, windowMs: 3_600_000, values: [1] },
+  };
+
+  it('raises drift.alarm for a drift-alarm delta, and nothing for a sample', () => {
+    expect(raisesAlarm([sample])).toBe(false);
+    expect(raisesAlarm([sample, alarm])).toBe(true);
+    const [a] = alarmsOf(NOW, 0, [decision([sample, alarm])]);
+    expect(a).toMatchObject({
+      event: 'drift.alarm',
+      key: 'drift|optimizer-delta|optimizer@2.1.0',
+      msgId: 'm1',
+      rule: 'optimizer-delta',
+      detail: { score: 2.5, baseline: '2.0.0' },
+    });
+    expect(a!.summary).toContain('optimizer@2.1.0');
+  });
+
+  it('writes one drift.alarm entry per alarm, carrying no state', () => {
+    const records = driftAlarmRecords([decision([sample, alarm]), decision([sample])]);
+    expect(records).toEqual([
+      expect.objectContaining({ kind: 'drift.alarm', msgId: 'm1', agent: 'drift:optimizer-delta' }),
+    ]);
+    expect(records[0]!.data.deltas).toBeUndefined();
+    expect(records[0]!.data.summary).toEqual(expect.any(String));
   });
 });

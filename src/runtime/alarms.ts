@@ -1,6 +1,8 @@
+import type { JsonObject } from '../envelope/index.js';
 import type { LedgerRecord } from '../ledger/index.js';
-import { parseBreakerKey, type StateDelta } from '../state/index.js';
+import { type DriftAlarm, parseBreakerKey, type StateDelta } from '../state/index.js';
 import type { MeshEvent } from './events.js';
+import { ENTRY } from './records.js';
 
 type Alarm = Extract<MeshEvent, { type: 'alarm' }>;
 
@@ -30,7 +32,13 @@ export function alarmsOf(
 export function raisesAlarm(deltas: readonly StateDelta[] | undefined): boolean {
   if (deltas === undefined) return false;
   for (const d of deltas)
-    if (d.kind === 'breaker-open' || d.kind === 'breaker-close' || d.kind === 'hold-open') return true;
+    if (
+      d.kind === 'breaker-open' ||
+      d.kind === 'breaker-close' ||
+      d.kind === 'hold-open' ||
+      d.kind === 'drift-alarm'
+    )
+      return true;
   return false;
 }
 
@@ -66,6 +74,21 @@ function pushAlarm(out: Alarm[], at: number, partition: number, record: LedgerRe
     });
     return;
   }
+  if (d.kind === 'drift-alarm') {
+    const a = d.alarm;
+    out.push({
+      type: 'alarm',
+      at,
+      event: 'drift.alarm',
+      // One alarm per monitor and version: a route's dedupe keeps it to one page.
+      key: `drift|${a.monitor}|${a.agent}`,
+      ...about,
+      rule: a.monitor,
+      summary: driftSummary(a),
+      detail: a as unknown as JsonObject,
+    });
+    return;
+  }
   if (d.kind === 'hold-open') {
     const { hold } = d;
     out.push({
@@ -84,4 +107,44 @@ function pushAlarm(out: Alarm[], at: number, partition: number, record: LedgerRe
       detail: { type: hold.envelope.type, reason: hold.verdict.reason, heldAt: hold.heldAt },
     });
   }
+}
+
+/** The sentence of a drift alarm, for the feed, the alert sinks and `why`. */
+export function driftSummary(a: DriftAlarm): string {
+  const means =
+    a.baselineMean === undefined || a.currentMean === undefined
+      ? ''
+      : `, mean ${a.baselineMean} → ${a.currentMean}`;
+  const then =
+    a.action === 'freeze'
+      ? `; its output is held for a pilot (breaker ${a.monitor})`
+      : a.action === 'deny'
+        ? `; its output is denied (breaker ${a.monitor})`
+        : '';
+  return `drift ${a.monitor}: ${a.agent} ${a.type} ${a.field} drifted from ${a.baseline} (${a.metric} ${a.score} ≥ ${a.threshold} over ${a.currentCount} vs ${a.baselineCount} values${means})${then}`;
+}
+
+/**
+ * The `drift.alarm` entries of an appended group (one per `drift-alarm` delta its decisions carry):
+ * evidence of the alarm, written right after the decision that raised it. The state change stays in
+ * the decision's deltas (recovery replays those); this entry carries none.
+ */
+export function driftAlarmRecords(records: readonly LedgerRecord[]): LedgerRecord[] {
+  const out: LedgerRecord[] = [];
+  for (const record of records) {
+    const deltas = (record.data.deltas as readonly StateDelta[] | undefined) ?? [];
+    for (const d of deltas) {
+      if (d.kind !== 'drift-alarm') continue;
+      out.push({
+        kind: ENTRY.driftAlarm,
+        at: d.alarm.at,
+        ...(record.msgId === undefined ? {} : { msgId: record.msgId }),
+        ...(record.correlationId === undefined ? {} : { correlationId: record.correlationId }),
+        // Found by monitor, as a breaker's opening is by `breaker:<id>`; the agent@version is in data.
+        agent: `drift:${d.alarm.monitor}`,
+        data: { ...(d.alarm as unknown as JsonObject), summary: driftSummary(d.alarm) },
+      });
+    }
+  }
+  return out;
 }

@@ -3,6 +3,7 @@ import type { Decision, Verdict } from '../gate/index.js';
 import type { LedgerEntry, LedgerRecord, LedgerWriter } from '../ledger/index.js';
 import { holdRelease, type StateDelta, type StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
+import { alarmsOf, driftAlarmRecords } from './alarms.js';
 import type { Delivery } from './delivery.js';
 import type { Clock } from './envelopes.js';
 import type { MeshEvent, RunCounts } from './events.js';
@@ -62,13 +63,21 @@ export function releaseHold(
   // The release closes the hold in state first, then the re-gated decision's changes, as applied.
   const deltas: StateDelta[] = [released, ...(regated?.deltas ?? [])];
   // The hold closes in state only once the ledger took its release (never for a refused append).
+  const record = releasedRecord(clock(), hold, r, { outcome, consumers, deltas, verdict: regated?.verdict });
+  // A released message that raised a drift alarm (re-gated and delivered) writes its entry too.
+  const alarms = regated === undefined ? [] : driftAlarmRecords([record]);
   const durable = ledger
-    .appendAll(
-      [releasedRecord(clock(), hold, r, { outcome, consumers, deltas, verdict: regated?.verdict })],
-      partition,
-      () => state.apply([released]),
-    )
+    .appendAll([record, ...alarms], partition, () => state.apply([released]))
     .then((entries) => entries[0]!);
+  if (alarms.length > 0) {
+    const told = alarmsOf(clock(), partition, [record]).filter((a) => a.event === 'drift.alarm');
+    durable.then(
+      () => {
+        for (const a of told) deps.publish(a);
+      },
+      () => {},
+    );
+  }
   deps.log.info({ msgId: hold.msgId, rule: hold.verdict.rule, outcome, by: r.by }, 'hold released');
   const refused = outcome !== r.outcome ? regated?.verdict.reason : undefined;
   const settled = durable.then(() => {

@@ -62,6 +62,16 @@ export {
   type IngressMessage,
 } from './define.js';
 export type { RetryOptions } from './delivery.js';
+export { type DriftMonitorView, driftMonitorsView } from './drift-live.js';
+export {
+  type DriftAgentReport,
+  type DriftBins,
+  type DriftFieldReport,
+  type DriftReport,
+  type DriftReportOptions,
+  type DriftShift,
+  driftReport,
+} from './drift-report.js';
 export type { A2aCaller, A2aEndpoint, McpCaller, McpEndpoint } from './endpoints.js';
 export { type Clock, systemClock } from './envelopes.js';
 export type { MeshEvent, OutsideAlarm, RunCounts } from './events.js';
@@ -78,6 +88,7 @@ export { firstInvalidUtf8, type InputLine, isRejected, parseInputLine } from './
 export {
   type BreakerOpeningView,
   type ChainLink,
+  type DriftAlarmView,
   impactOf,
   type LinkedEffect,
   type Outcome,

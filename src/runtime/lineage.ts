@@ -1,7 +1,7 @@
-import type { Envelope, GatedKind, JsonValue } from '../envelope/index.js';
+import { type Envelope, type GatedKind, type JsonValue, parseSource } from '../envelope/index.js';
 import { type EchoLink, type LinkVia, scopeKeyFor, type Verdict } from '../gate/index.js';
 import type { LedgerEntry, LedgerReader } from '../ledger/index.js';
-import { PILOT_BREAKER } from '../state/index.js';
+import { type DriftAlarm, PILOT_BREAKER } from '../state/index.js';
 import { ALERT_SENT } from './alert-records.js';
 import { type BreakerOpening, ENTRY } from './records.js';
 
@@ -227,6 +227,7 @@ export async function whyChain(
       chain: (ChainLink & { data?: JsonValue })[];
       actions: PilotActionView[];
       breakers: BreakerOpeningView[];
+      drift?: DriftAlarmView[];
     }
   | undefined
 > {
@@ -240,7 +241,42 @@ export async function whyChain(
     }),
   );
   const breakers = (await Promise.all(entries.map((e) => openingOf(ledger, e)))).flatMap((b) => b ?? []);
-  return { id: msgId, chain, actions: await pilotActionsOn(ledger, chain), breakers };
+  const drift = (await Promise.all(entries.map((e) => driftAlarmOf(ledger, e)))).flatMap((b) => b ?? []);
+  const actions = await pilotActionsOn(ledger, chain);
+  return { id: msgId, chain, actions, breakers, ...(drift.length === 0 ? {} : { drift }) };
+}
+
+/** A drift alarm whose breaker held or denied a message of the chain (`why`). */
+export type DriftAlarmView = DriftAlarm & {
+  readonly summary: string;
+  /** The message the breaker stopped, and when the alarm was raised. */
+  readonly stopped: string;
+  readonly raisedAt: string;
+  /** The delivered emission whose evaluation raised it. */
+  readonly raisedBy: string;
+};
+
+/**
+ * For a message a drift monitor's breaker held or denied: the `drift.alarm` entry that opened it
+ * (the latest of that monitor for the sender raised before the decision).
+ */
+async function driftAlarmOf(ledger: LedgerReader, entry: LedgerEntry): Promise<DriftAlarmView | undefined> {
+  const { verdict, envelope } = entry.data as unknown as DecisionData;
+  if (verdict.stage !== 'breaker' || verdict.rule === undefined || envelope === undefined) return undefined;
+  if (verdict.reason !== 'breaker.frozen' && verdict.reason !== 'breaker.open') return undefined;
+  const sender = parseSource(envelope.source)?.name;
+  const raised = (await ledger.byAgent(`drift:${verdict.rule}`))
+    .filter((e) => e.kind === ENTRY.driftAlarm && e.at <= entry.at)
+    .filter((e) => String((e.data as { agent?: string }).agent ?? '').split('@')[0] === sender)
+    .at(-1);
+  if (raised === undefined) return undefined;
+  const alarm = raised.data as unknown as DriftAlarm & { summary: string };
+  return {
+    ...alarm,
+    stopped: entry.msgId ?? '',
+    raisedAt: new Date(raised.at).toISOString(),
+    raisedBy: raised.msgId ?? '',
+  };
 }
 
 /**

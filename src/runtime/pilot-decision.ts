@@ -114,6 +114,8 @@ export function decidePilotAction(
           state: { slotMs, slots: [], start: 0 },
         });
       }
+      // A drift monitor's breaker: its alarm is cleared and its current window emptied (drift.md).
+      if (policy.drift?.some((m) => m.id === id) === true) deltas.push({ kind: 'drift-reset', monitor: id });
       return { kind: 'record', action: 'reset', subject: key, deltas, data: { breaker: id } };
     }
   }

@@ -20,6 +20,7 @@ export const ENTRY = {
   holdReleased: 'hold.released',
   pilotAction: 'pilot.action',
   breakerOpened: 'breaker.opened',
+  driftAlarm: 'drift.alarm',
   partitionOwned: 'partition.owned',
 } as const;
 

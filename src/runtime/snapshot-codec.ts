@@ -142,9 +142,42 @@ function isSnapshotDelta(d: unknown): d is StateDelta {
       return typeof d.id === 'string' && isNumber(d.at);
     case 'hold-open':
       return isObject(d.hold) && typeof d.hold.msgId === 'string' && isObject(d.hold.envelope);
+    case 'drift-state':
+      return typeof d.monitor === 'string' && isDriftState(d.state);
     default:
       return false;
   }
+}
+
+/** A drift monitor's state as driftStateToJson writes it, checked deep enough to read back. */
+function isDriftState(s: unknown): boolean {
+  if (!isObject(s) || !Array.isArray(s.versions) || !isStrings(s.alarmed)) return false;
+  const isSketch = (f: unknown) =>
+    isObject(f) &&
+    isNumber(f.n) &&
+    Array.isArray(f.types) &&
+    isNumber(f.num) &&
+    isNumber(f.sum) &&
+    Array.isArray(f.buckets) &&
+    Array.isArray(f.cats) &&
+    isNumber(f.other);
+  const isRing = (r: unknown) =>
+    isObject(r) &&
+    isNumber(r.sliceMs) &&
+    Array.isArray(r.slices) &&
+    r.slices.every(
+      (x) => isObject(x) && isNumber(x.index) && Array.isArray(x.fields) && x.fields.every(isSketch),
+    );
+  if (s.trailing !== undefined && !isRing(s.trailing)) return false;
+  return s.versions.every(
+    (v) =>
+      isObject(v) &&
+      typeof v.version === 'string' &&
+      isNumber(v.firstAt) &&
+      Array.isArray(v.total) &&
+      v.total.every(isSketch) &&
+      isRing(v.ring),
+  );
 }
 
 function decodeFailures(raw: unknown[]): Map<string, RememberedFailure[]> | undefined {

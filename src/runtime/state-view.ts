@@ -38,6 +38,8 @@ export function viewOverPartitions(
       live()
         .flatMap((s) => s.holds())
         .sort((a, b) => a.heldAt - b.heldAt),
+    // Each partition watches its share of an agent's traffic (docs/drift.md): the first that has one.
+    drift: (monitor) => first((s) => s.drift(monitor)),
     openBreakers() {
       const byKey = new Map<string, BreakerState>();
       for (const s of live()) {

@@ -28,6 +28,7 @@ import { bodyRefusalOf, recordRefusal } from './refusals.js';
 import { a2aRoutes } from './routes/a2a.js';
 import { breakerRoutes } from './routes/breakers.js';
 import { clusterRoutes } from './routes/cluster.js';
+import { driftRoutes } from './routes/drift.js';
 import { eventRoutes } from './routes/events.js';
 import { holdRoutes } from './routes/holds.js';
 import { ledgerEntryRoutes } from './routes/ledger-entries.js';
@@ -208,6 +209,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
         clusterRoutes,
         holdRoutes,
         breakerRoutes,
+        driftRoutes,
         messageRoutes,
         policyRoutes,
         tokenRoutes,

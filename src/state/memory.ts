@@ -1,4 +1,12 @@
 import { breakerOpenAt } from './breaker.js';
+import {
+  type DriftState,
+  driftAdd,
+  driftReset,
+  driftStateFromJson,
+  driftStateToJson,
+  newDriftState,
+} from './drift-monitor.js';
 import { createPackedTable } from './packed.js';
 import type { StateStore } from './store.js';
 import type { BreakerState, EchoMark, HoldState, StateDelta } from './types.js';
@@ -30,6 +38,16 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateStore {
   const echoes = new Map<string, EchoMark[]>();
   const seen = new Map<string, number>();
   const holds = new Map<string, HoldState>();
+  /** Drift monitors' state, by monitor id: empty (and never read) without `drift:` in the policy. */
+  const drift = new Map<string, DriftState>();
+  const driftOf = (monitor: string): DriftState => {
+    let s = drift.get(monitor);
+    if (s === undefined) {
+      s = newDriftState();
+      drift.set(monitor, s);
+    }
+    return s;
+  };
 
   function applyOne(d: StateDelta): void {
     switch (d.kind) {
@@ -69,6 +87,23 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateStore {
       case 'hold-release':
         holds.delete(d.msgId);
         return;
+      case 'drift-sample':
+        driftAdd(driftOf(d.sample.monitor), d.sample);
+        return;
+      case 'drift-alarm':
+        driftOf(d.alarm.monitor).alarmed.add(d.alarm.current);
+        return;
+      case 'drift-clear':
+        driftOf(d.monitor).alarmed.delete(d.version);
+        return;
+      case 'drift-reset': {
+        const s = drift.get(d.monitor);
+        if (s !== undefined) driftReset(s);
+        return;
+      }
+      case 'drift-state':
+        drift.set(d.monitor, driftStateFromJson(d.state));
+        return;
     }
   }
 
@@ -96,6 +131,7 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateStore {
     seen: (id) => seen.get(id),
     hold: (msgId) => holds.get(msgId),
     holds: () => [...holds.values()],
+    drift: (monitor) => drift.get(monitor),
     apply(deltas) {
       for (const d of deltas) applyOne(d);
     },
@@ -103,7 +139,7 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateStore {
     openBreakers() {
       return [...breakers.keys()].sort().map((key) => ({ key, state: breakers.get(key)! }));
     },
-    size: () => packed.size() + breakers.size + echoes.size + seen.size + holds.size,
+    size: () => packed.size() + breakers.size + echoes.size + seen.size + holds.size + drift.size,
     contents() {
       const out: StateDelta[] = [...packed.records()];
       for (const [key, state] of breakers) out.push({ kind: 'breaker-open', key, state });
@@ -111,6 +147,8 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateStore {
         for (const mark of marks) out.push({ kind: 'echo', subject, mark });
       for (const [id, at] of seen) out.push({ kind: 'seen', id, at });
       for (const hold of holds.values()) out.push({ hold, kind: 'hold-open' });
+      for (const [monitor, state] of drift)
+        out.push({ kind: 'drift-state', monitor, state: driftStateToJson(state) });
       return out;
     },
   };

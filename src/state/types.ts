@@ -1,4 +1,5 @@
 import type { Envelope, GatedKind } from '../envelope/index.js';
+import type { DriftSample, DriftState, DriftStateJson } from './drift-monitor.js';
 
 /** A GCRA token bucket keeps one number: the theoretical arrival time of the next request. */
 export type BucketState = { readonly tat: number };
@@ -80,6 +81,33 @@ export type HoldState = {
   readonly verdict: HoldVerdict;
 };
 
+/**
+ * A drift monitor's alarm (docs/drift.md): what crossed, against what. Carried by the `drift-alarm`
+ * delta of the decision that raised it, and written as the `drift.alarm` ledger entry. Members in
+ * canonical order.
+ */
+export type DriftAlarm = {
+  /** What the monitor does: `alert`, or the breaker it opens (`freeze`, `deny`). */
+  readonly action: 'alert' | 'freeze' | 'deny';
+  /** `name@version` of the agent. */
+  readonly agent: string;
+  readonly at: number;
+  /** The baseline: a version, or `window:<ms>` for a trailing window. */
+  readonly baseline: string;
+  readonly baselineCount: number;
+  readonly baselineMean?: number;
+  /** The version watched. */
+  readonly current: string;
+  readonly currentCount: number;
+  readonly currentMean?: number;
+  readonly field: string;
+  readonly metric: string;
+  readonly monitor: string;
+  readonly score: number;
+  readonly threshold: number;
+  readonly type: string;
+};
+
 /** Read-only view of the state the gate decides on. Keys are built by the gate (see state/keys.ts). */
 export type StateView = {
   bucket(key: string): BucketState | undefined;
@@ -92,6 +120,8 @@ export type StateView = {
   hold(msgId: string): HoldState | undefined;
   /** Every open hold, in the order they were opened (ledger order on replay). */
   holds(): readonly HoldState[];
+  /** A drift monitor's sketches and raised alarms (read only: the store changes it). */
+  drift(monitor: string): DriftState | undefined;
 };
 
 /** A state change. Deltas carry absolute new values, so replaying them in ledger order rebuilds state. */
@@ -112,4 +142,14 @@ export type StateDelta =
   /** The gate held a message: carried by its decision entry. */
   | { readonly hold: HoldState; readonly kind: 'hold-open' }
   /** A hold was settled (a pilot, or its approval timeout): carried by the `hold.released` entry. */
-  | { readonly kind: 'hold-release'; readonly msgId: string };
+  | { readonly kind: 'hold-release'; readonly msgId: string }
+  /** An admitted emission's values for a drift monitor: added to its sketches (incremental). */
+  | { readonly kind: 'drift-sample'; readonly sample: DriftSample }
+  /** A drift monitor crossed its threshold for a version: remembered until it recovers. */
+  | { readonly alarm: DriftAlarm; readonly kind: 'drift-alarm' }
+  /** A version's score fell back under the threshold: its alarm may be raised again. */
+  | { readonly kind: 'drift-clear'; readonly monitor: string; readonly version: string }
+  /** A pilot reset the monitor's breaker: alarms cleared, current windows emptied. */
+  | { readonly kind: 'drift-reset'; readonly monitor: string }
+  /** A drift monitor's whole state: what snapshots carry (absolute). */
+  | { readonly kind: 'drift-state'; readonly monitor: string; readonly state: DriftStateJson };

@@ -71,6 +71,11 @@ export async function why(id: string, opts: LedgerPlace, out: Output): Promise<n
       `breaker ${b.breaker} stopped ${b.stopped}: it opened for ${b.key} at ${b.at} after ${b.count} ${what} of ${b.of} (over ${b.over} in ${formatDuration(b.windowMs)}): ${b.failures.join(', ')}`,
     );
   }
+  for (const d of result.drift ?? []) {
+    out.line(
+      `drift alarm ${d.monitor} stopped ${d.stopped}: raised at ${d.raisedAt} by ${d.raisedBy}: ${d.summary}`,
+    );
+  }
   for (const a of result.actions) {
     const what = a.action === 'reset' ? `reset breaker ${a.breaker ?? ''} for` : `${a.action}`;
     out.line(`${a.pilot} ${what} ${a.subject} at ${a.at}: "${a.reason}"`);

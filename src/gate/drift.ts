@@ -1,0 +1,85 @@
+import { type Envelope, parseSource } from '../envelope/index.js';
+import type { AgentSpec, DriftMonitor } from '../policy/index.js';
+import {
+  breakerKey,
+  breakerOpenAt,
+  DRIFT_EVAL_EVERY,
+  type DriftAlarm,
+  driftValueAt,
+  evaluateDrift,
+  type StateDelta,
+  versionCount,
+} from '../state/index.js';
+import type { GateFrame } from './context.js';
+
+/**
+ * Drift monitors on a delivered emission (docs/drift.md): its monitored fields become a
+ * `drift-sample` delta; on every DRIFT_EVAL_EVERY-th value of the version the monitor is evaluated
+ * on the state as it stood before this message (its own values count from the next one); a first crossing of the threshold for this version
+ * adds a `drift-alarm` delta and, for `freeze` or `deny`, opens the monitor's breaker on the agent.
+ * A version whose score is back under the threshold has its alarm cleared (`drift-clear`). Pure.
+ */
+export function driftDeltas(
+  frame: GateFrame,
+  monitors: readonly DriftMonitor[],
+  env: Envelope,
+  agent: AgentSpec,
+  deltas: StateDelta[],
+): void {
+  const { state, now } = frame;
+  const version = parseSource(env.source)?.version ?? agent.version;
+  for (const m of monitors) {
+    const values = m.fieldPaths.map((p) => driftValueAt(env.data, p));
+    const before = state.drift(m.id);
+    // Every DRIFT_EVAL_EVERY-th value of the version (counted before this one) is evaluated.
+    const due = versionCount(before, version) % DRIFT_EVAL_EVERY === 0;
+    const ev = due ? evaluateDrift(before, m, version, now) : undefined;
+    const alarmed = before?.alarmed.has(version) === true;
+    deltas.push({
+      kind: 'drift-sample',
+      // Members in canonical order, so the decision entry serializes on the fast path.
+      sample: {
+        at: now,
+        ...(m.baseline.kind === 'version' ? { keep: m.baseline.version } : {}),
+        monitor: m.id,
+        ...(m.baseline.kind === 'window' ? { trailingMs: m.baseline.windowMs } : {}),
+        values,
+        version,
+        windowMs: m.windowMs,
+      },
+    });
+    if (ev === undefined || !ev.enough) continue;
+    if (alarmed && !ev.over) {
+      deltas.push({ kind: 'drift-clear', monitor: m.id, version });
+      continue;
+    }
+    if (alarmed || !ev.over) continue;
+    const f = ev.fieldScore;
+    const alarm: DriftAlarm = {
+      action: m.action,
+      agent: `${agent.name}@${version}`,
+      at: now,
+      baseline: ev.baseline,
+      baselineCount: f.baselineCount,
+      ...(f.baselineMean === undefined ? {} : { baselineMean: f.baselineMean }),
+      current: version,
+      currentCount: f.currentCount,
+      ...(f.currentMean === undefined ? {} : { currentMean: f.currentMean }),
+      field: ev.field,
+      metric: f.metric,
+      monitor: m.id,
+      score: f.score,
+      threshold: m.threshold,
+      type: m.type,
+    };
+    deltas.push({ alarm, kind: 'drift-alarm' });
+    if (m.action === 'alert') continue;
+    const key = breakerKey(m.id, agent.name);
+    if (breakerOpenAt(state.breaker(key), now)) continue;
+    deltas.push({
+      kind: 'breaker-open',
+      key,
+      state: { state: 'open', action: m.action, openedAt: now, by: `drift:${m.id}` },
+    });
+  }
+}
