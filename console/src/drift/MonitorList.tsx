@@ -1,0 +1,58 @@
+import type { DriftMonitor } from '../api/drift-types.js';
+import { Term } from '../glossary/Term.js';
+import { href } from '../shell/route.js';
+import { timeText } from '../shell/time-text.js';
+import { evaluationSentence, monitorSentence } from './drift-words.js';
+
+/** The policy's live drift monitors: the rule, how it scores now, its breaker and its alarms. */
+export function MonitorList({ monitors }: { monitors: DriftMonitor[] }) {
+  if (monitors.length === 0) {
+    return (
+      <p class="empty" data-testid="drift-no-monitors">
+        The policy in force has no drift monitor: drift is only reported here, nothing is stopped by it.
+      </p>
+    );
+  }
+  return (
+    <div class="drift-monitors">
+      {monitors.map((m) => (
+        <article key={m.id} class="card" data-testid="drift-monitor" data-monitor={m.id}>
+          <h4>
+            Monitor <span class="code">{m.id}</span>
+          </h4>
+          <p data-testid="drift-monitor-rule">{monitorSentence(m)}</p>
+          <p data-testid="drift-monitor-evaluation">Now: {evaluationSentence(m)}</p>
+          {m.breakerOpen ? (
+            <p class="notice error" data-testid="drift-monitor-breaker" data-open="true">
+              Its <Term id="breaker">breaker</Term> is open on {m.agent}.{' '}
+              <a href="#/breakers" data-testid="drift-breakers-link">
+                Reset it in Breakers &amp; frozen
+              </a>{' '}
+              once the drift is understood.
+            </p>
+          ) : (
+            <p class="muted" data-testid="drift-monitor-breaker" data-open="false">
+              Its breaker is closed.
+            </p>
+          )}
+          {m.alarms.length === 0 ? (
+            <p class="muted">No alarm raised.</p>
+          ) : (
+            <ul class="drift-alarms">
+              {m.alarms.map((a) => (
+                <li key={`${a.at} ${a.agent} ${a.field}`} data-testid="drift-alarm" data-agent={a.agent}>
+                  {timeText(a.at)}: {a.summary ?? `${a.agent} drifted on ${a.field}`}{' '}
+                  {a.msgId !== undefined && (
+                    <a href={href.message(a.msgId)} data-testid="drift-alarm-lineage">
+                      the message that raised it
+                    </a>
+                  )}
+                </li>
+              ))}
+            </ul>
+          )}
+        </article>
+      ))}
+    </div>
+  );
+}
