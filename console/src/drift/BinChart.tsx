@@ -2,14 +2,15 @@ import type { DriftBins } from '../api/drift-types.js';
 import { binLabels, pct } from './drift-words.js';
 
 const H = 120;
-const BAR = 14;
-const GAP = 10;
-const LABEL = 34;
+const BAR = 18;
+const GAP = 32;
+const LABEL = 32;
 
 /**
  * Baseline against current, bin by bin: two bars side by side per bin, each as tall as its share of
- * its side (the sides hold different counts). Each bar's title says its count and share; the table
- * under the chart says the same for those who do not read charts.
+ * its side (the sides hold different counts); bin labels alternate between two rows so they never
+ * overlap. Each bar's title says its count and share; the table under the chart says the same for
+ * those who do not read charts.
  */
 export function BinChart({
   bins,
@@ -68,8 +69,8 @@ export function BinChart({
             <g key={label}>
               {bar('baseline', i, bins.baseline[i] ?? 0, nb, x)}
               {bar('current', i, bins.current[i] ?? 0, nc, x + BAR)}
-              <text x={x + BAR} y={H + 12} text-anchor="middle" class="bin-label">
-                {label.length > 12 ? `${label.slice(0, 11)}…` : label}
+              <text x={x + BAR} y={H + (i % 2 === 0 ? 12 : 26)} text-anchor="middle" class="bin-label">
+                {label.length > 16 ? `${label.slice(0, 15)}…` : label}
               </text>
             </g>
           );

@@ -6,7 +6,7 @@ export function num(v: number | undefined | null): string {
   if (v === undefined || v === null) return '—';
   if (v === 0) return '0';
   const a = Math.abs(v);
-  if (a >= 1e6 || a < 1e-3) return v.toPrecision(2);
+  if (a >= 1e6 || a < 1e-3) return v.toExponential(1);
   return String(Number(v.toPrecision(3)));
 }
 
@@ -35,7 +35,13 @@ export function headline(v: DriftVersion): string {
   const drifted = driftedParts(v);
   if (drifted.length === 0) return `${who} behaves like ${v.baseline}: no field drifted.`;
   const [first] = drifted;
-  const more = drifted.length > 1 ? ` (and ${drifted.length - 1} more)` : '';
+  const more =
+    drifted.length > 1
+      ? ` (also: ${drifted
+          .slice(1)
+          .map((d) => d.what)
+          .join(', ')})`
+      : '';
   return `${who} drifted from ${v.baseline} on ${first!.what}: ${metricWord(first!.metric)} ${num(first!.score)}, over ${num(first!.threshold)}${more}.`;
 }
 

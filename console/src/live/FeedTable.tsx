@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import type { FeedDriftAlarm, FeedEvent } from '../api/types.js';
+import { metricWord, num } from '../drift/drift-words.js';
 import { AgentName, RuleWords } from '../shell/CodeWords.js';
 import { detailWords } from '../shell/detail-words.js';
 import { href } from '../shell/route.js';
@@ -159,7 +160,7 @@ function DriftAlarmCells({ event, time }: { event: FeedDriftAlarm; time: Compone
       </td>
       <td>
         <span title={event.summary}>
-          {event.metric === 'psi' ? 'PSI' : event.metric} {event.score} ≥ {event.threshold}
+          {metricWord(event.metric)} {num(event.score)}, over {num(event.threshold)}
           {event.action === 'freeze'
             ? `: ${name} frozen`
             : event.action === 'deny'
@@ -170,7 +171,7 @@ function DriftAlarmCells({ event, time }: { event: FeedDriftAlarm; time: Compone
           <>
             {' '}
             <a href={href.message(event.id)} class="muted" data-testid="feed-lineage-link">
-              raised by
+              the message that raised it
             </a>
           </>
         )}
