@@ -93,6 +93,10 @@ describe('console: the Drift view', () => {
       '[data-testid="drift-version"][data-agent="optimizer"][data-version="2.1.0"]',
     );
     await version.waitFor();
+    // The agent filter narrows both the monitors and the versions.
+    await testid('drift-agent').selectOption('optimizer');
+    await version.waitFor();
+    expect(await page.getByTestId('drift-monitor').count()).toBe(1);
     const api = (await call(up, token, 'GET', '/drift')).body;
     expect(await version.getByTestId('drift-headline').textContent()).toMatch(
       /^optimizer 2\.1\.0 drifted from 2\.0\.0 on \/deltaPct: PSI [0-9.]+, over 0\.2/,

@@ -23,7 +23,10 @@ export function DriftView() {
     }
   }, [report.data, report.error]);
   const data = report.data;
-  const agents = [...new Set(data?.agents.map((v) => v.agent) ?? [])].sort();
+  const agents = [
+    ...new Set([...(data?.agents.map((v) => v.agent) ?? []), ...(data?.monitors?.map((m) => m.agent) ?? [])]),
+  ].sort();
+  const monitors = (data?.monitors ?? []).filter((m) => agent === '' || m.agent === agent);
   const versions = (data?.agents ?? [])
     .filter((v) => agent === '' || v.agent === agent)
     .sort((a, b) => Number(b.drifted) - Number(a.drifted));
@@ -62,11 +65,8 @@ export function DriftView() {
       {data === undefined && report.error === undefined && <p class="muted">Reading the ledger…</p>}
       {data && (
         <>
-          <h3>Live monitors</h3>
-          <MonitorList monitors={data.monitors ?? []} />
-          <h3>Agent versions</h3>
-          {agents.length > 1 && (
-            <label>
+          {agents.length > 0 && (
+            <label class="drift-filter">
               Agent{' '}
               <select
                 value={agent}
@@ -82,10 +82,14 @@ export function DriftView() {
               </select>
             </label>
           )}
+          <h3>Live monitors</h3>
+          <MonitorList monitors={monitors} agent={agent} />
+          <h3>Agent versions</h3>
           {versions.length === 0 ? (
             <p class="empty" data-testid="drift-empty">
-              No agent has run two versions yet, so there is nothing to compare: a new version's output is
-              compared with the one before it once both have sent at least {data.minSamples} messages.
+              {agent === '' ? 'No agent has' : `${agent} has not`} run two versions yet, so there is nothing
+              to compare: a new version's output is compared with the one before it once both have sent at
+              least {data.minSamples} messages.
             </p>
           ) : (
             versions.map((v) => <VersionCard key={`${v.agent}@${v.version}`} version={v} />)

@@ -5,11 +5,12 @@ import { timeText } from '../shell/time-text.js';
 import { evaluationSentence, monitorSentence } from './drift-words.js';
 
 /** The policy's live drift monitors: the rule, how it scores now, its breaker and its alarms. */
-export function MonitorList({ monitors }: { monitors: DriftMonitor[] }) {
+export function MonitorList({ monitors, agent }: { monitors: DriftMonitor[]; agent: string }) {
   if (monitors.length === 0) {
     return (
       <p class="empty" data-testid="drift-no-monitors">
-        The policy in force has no drift monitor: drift is only reported here, nothing is stopped by it.
+        {agent === '' ? 'The policy in force has no drift monitor' : `No drift monitor watches ${agent}`}:
+        drift is only reported here, nothing is stopped by it.
       </p>
     );
   }
