@@ -137,6 +137,14 @@ describe('console: the Drift view', () => {
     expect(await monitor.getByTestId('drift-monitor-breaker').getAttribute('data-open')).toBe('true');
     expect(await monitor.getByTestId('drift-breakers-link').getAttribute('href')).toBe('#/breakers');
     expect(await monitor.getByTestId('drift-monitor-evaluation').textContent()).toContain('at or over 0.2');
+    // What the monitor compares now (its baseline against the version's last window), charted from its bins.
+    const window = monitor.getByTestId('drift-monitor-window');
+    await window.locator(':scope > summary').click();
+    const windowBins = api.monitors[0].evaluation.fields[0].bins as Bins;
+    const windowCounts = await window
+      .locator('rect[data-testid="drift-bar"][data-side="current"]')
+      .evaluateAll((rects) => rects.map((r) => Number(r.getAttribute('data-count'))));
+    expect(windowCounts).toEqual(windowBins.current);
     const msgId = api.monitors[0].alarms[0].msgId as string;
     await browser.shot('drift-view');
     await monitor.getByTestId('drift-alarm-lineage').click();

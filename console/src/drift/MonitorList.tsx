@@ -1,8 +1,9 @@
 import type { DriftMonitor } from '../api/drift-types.js';
 import { Term } from '../glossary/Term.js';
 import { href } from '../shell/route.js';
-import { timeText } from '../shell/time-text.js';
-import { evaluationSentence, monitorSentence } from './drift-words.js';
+import { spanText, timeText } from '../shell/time-text.js';
+import { BinChart } from './BinChart.js';
+import { evaluationSentence, metricWord, monitorSentence, num } from './drift-words.js';
 
 /** The policy's live drift monitors: the rule, how it scores now, its breaker and its alarms. */
 export function MonitorList({ monitors, agent }: { monitors: DriftMonitor[]; agent: string }) {
@@ -23,6 +24,7 @@ export function MonitorList({ monitors, agent }: { monitors: DriftMonitor[]; age
           </h4>
           <p data-testid="drift-monitor-rule">{monitorSentence(m)}</p>
           <p data-testid="drift-monitor-evaluation">Now: {evaluationSentence(m)}</p>
+          <MonitorWindow monitor={m} />
           {m.breakerOpen ? (
             <p class="notice error" data-testid="drift-monitor-breaker" data-open="true">
               Its <Term id="breaker">breaker</Term> is open on {m.agent}.{' '}
@@ -55,5 +57,31 @@ export function MonitorList({ monitors, agent }: { monitors: DriftMonitor[]; age
         </article>
       ))}
     </div>
+  );
+}
+
+/** What the monitor compares now: its baseline against the version's last window, field by field, folded. */
+function MonitorWindow({ monitor: m }: { monitor: DriftMonitor }) {
+  const e = m.evaluation;
+  if (e === null) return null;
+  const baseline = e.baseline.startsWith('window:')
+    ? `last ${spanText(Number(e.baseline.slice(7)))}`
+    : e.baseline;
+  const current = `${m.version}, last ${spanText(m.windowMs)}`;
+  return (
+    <details data-testid="drift-monitor-window">
+      <summary>What it compares now, charted</summary>
+      {e.fields.map((f) => (
+        <div key={f.field}>
+          <p>
+            <span class="code">{f.field}</span>: {metricWord(f.metric ?? '')} {num(f.score)} over{' '}
+            {f.baselineCount ?? 0} and {f.currentCount ?? 0} values
+          </p>
+          {f.bins !== undefined && f.bins.baseline.length > 0 && (
+            <BinChart bins={f.bins} title={`${m.id}: ${f.field}`} baseline={baseline} current={current} />
+          )}
+        </div>
+      ))}
+    </details>
   );
 }
