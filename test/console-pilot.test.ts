@@ -52,6 +52,11 @@ describe('a console a pilot can read', () => {
     await expect.poll(() => waiting.textContent(), { timeout: 10_000 }).toBe(String(now - 1));
     expect(await page.locator('[data-counter="held"] .counter-value').textContent()).toBe(heldBefore);
     expect(await testid('counters-note').textContent()).toMatch(/not in Denied/);
+    // The rejection is counted where answers are, and the API says the same.
+    const rejectedNow = page.locator('[data-counter="rejected"] .counter-value');
+    await expect.poll(() => rejectedNow.textContent(), { timeout: 10_000 }).toBe('1');
+    const counts = (await call(up, admin, 'GET', '/stats')).body.counts;
+    expect(counts.answered).toEqual({ approved: 0, rejected: 1, timedOut: 0 });
   });
 
   it('a lineage names the freeze that held its message, after the unfreeze and approval', async () => {

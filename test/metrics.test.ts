@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OtlpReceiver, startOtlpReceiver } from '../src/telemetry/test-kit.js';
@@ -19,6 +21,34 @@ function samples(text: string, name: string): { labels: Record<string, string>; 
     out.push({ labels, value: Number(m[3]) });
   }
   return out;
+}
+
+/**
+ * Prometheus's own linter, from Debian's `prometheus` package (`.ci/run` fetches it when it is
+ * missing): it reads what a real Prometheus would, so the format is checked by the tool, not by us.
+ */
+const PROMTOOL = process.env.PROMTOOL ?? 'promtool';
+
+function promtool(args: string[], input?: string): string {
+  try {
+    return execFileSync(PROMTOOL, args, { encoding: 'utf8', ...(input === undefined ? {} : { input }) });
+  } catch (err) {
+    const e = err as { code?: string; stdout?: string; stderr?: string; message: string };
+    if (e.code === 'ENOENT') {
+      throw new Error(
+        `${PROMTOOL} is not installed: .ci/run fetches it (apt-get download prometheus), or set PROMTOOL`,
+      );
+    }
+    throw new Error(`promtool ${args.join(' ')} failed:\n${e.stdout ?? ''}${e.stderr ?? e.message}`);
+  }
+}
+
+/** The fenced block of docs/telemetry.md that starts with `# <file>`. */
+function docBlock(file: string): string {
+  const doc = readFileSync(join(REPO, 'docs', 'telemetry.md'), 'utf8');
+  const start = doc.indexOf(`# ${file}\n`);
+  expect(start, `docs/telemetry.md shows ${file}`).toBeGreaterThan(0);
+  return doc.slice(start, doc.indexOf('```', start));
 }
 
 const sum = (list: { value: number }[]) => list.reduce((n, s) => n + s.value, 0);
@@ -99,6 +129,21 @@ describe('GET /metrics on a real `up` process', () => {
     expect(deliveries.some((s) => s.labels.agent === 'churn@2.0.1' && s.labels.outcome === 'delivered')).toBe(
       true,
     );
+  });
+
+  it("passes promtool's exposition linter, and the doc's alert rules are valid and name served metrics", async () => {
+    const text = await (await scrape(METRICS_TOKEN)).text();
+    promtool(['check', 'metrics'], text);
+    const dir = tempDir('promtool');
+    const rules = join(dir, 'meshwarden.rules.yml');
+    writeFileSync(rules, docBlock('meshwarden.rules.yml'));
+    expect(promtool(['check', 'rules', rules])).toContain('SUCCESS');
+    // Every meshwarden_ series a rule reads is one `up` serves (or, for alerts, will once one is sent).
+    const served = new Set([...text.matchAll(/^(meshwarden_\w+)/gm)].map((m) => m[1]));
+    served.add('meshwarden_alerts_total');
+    const read = [...docBlock('meshwarden.rules.yml').matchAll(/\b(meshwarden_\w+)/g)].map((m) => m[1]);
+    expect(read.length).toBeGreaterThan(0);
+    for (const name of read) expect(served, name).toContain(name);
   });
 
   it('exports the same instruments over OTLP, and the spans', async () => {

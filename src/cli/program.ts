@@ -90,11 +90,27 @@ program
   .description('policy tools')
   .command('check')
   .argument('[mesh]', 'the mesh file', 'mesh.yaml')
+  .option(
+    '--against <old-mesh>',
+    "an older mesh file: refuse a breaking change to a type's contract under the same major version",
+  )
+  .option(
+    '--data <dir>',
+    'also validate the recorded, delivered payloads in this data directory against the new contracts',
+  )
+  .addOption(ledgerOption())
   .option('--json', 'print one JSON document')
   .description('validate a mesh file; exit 1 listing every mistake as file:line:col')
-  .action(async (file: string, o: { json?: boolean }) =>
-    done(await checkPolicy(file, createOutput(o.json === true))),
-  );
+  .action(async (file: string, o: { against?: string; data?: string; ledger?: string; json?: boolean }) => {
+    if (o.ledger !== undefined && o.data === undefined)
+      program.error('--ledger names where --data reads: it needs --data', { exitCode: EXIT.usage });
+    const data =
+      o.data === undefined
+        ? {}
+        : { data: { data: o.data, ...(o.ledger === undefined ? {} : { ledger: o.ledger }) } };
+    const compat = { ...(o.against === undefined ? {} : { against: o.against }), ...data };
+    done(await checkPolicy(file, createOutput(o.json === true), compat));
+  });
 
 program
   .command('run')

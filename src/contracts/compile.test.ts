@@ -156,3 +156,18 @@ describe('compileContract: draft-07, for the input schemas of MCP tools', () => 
     expect(result.ok && result.contract.validate(['x']).map((i) => i.keyword)).toEqual(['type']);
   });
 });
+
+describe('schemaPointer', () => {
+  it.each([
+    [{ properties: { amount: { maximum: 10 } } }, { amount: 11 }, '/properties/amount/maximum'],
+    [{ properties: { 'a%zz': { type: 'string' } } }, { 'a%zz': 1 }, '/properties/a%zz/type'],
+    [
+      { properties: { p: { $ref: '#/$defs/money' } }, $defs: { money: { maximum: 5 } } },
+      { p: 6 },
+      '/$defs/money/maximum',
+    ],
+  ])('names the schema keyword that failed, as a JSON pointer (%j)', (schema, data, pointer) => {
+    const compiled = compileContract('t.v1', schema);
+    expect(compiled.ok && compiled.contract.validate(data)[0]?.schemaPointer).toBe(pointer);
+  });
+});

@@ -73,7 +73,21 @@ function violation(e: ErrorObject, data: unknown): Issue {
     message: messageOf(e),
     keyword: e.keyword,
     params: e.params,
+    schemaPointer: schemaPointerOf(e.schemaPath),
   };
+}
+
+/**
+ * Ajv's `schemaPath` (`#/properties/amount/maximum`, a URI fragment) as a JSON pointer into the
+ * schema; through a local `$ref` it names the definition, so it stays inside the contract file.
+ */
+function schemaPointerOf(schemaPath: string): string {
+  const fragment = schemaPath.replace(/^#/, '');
+  try {
+    return decodeURIComponent(fragment);
+  } catch {
+    return fragment; // a `%` that is not an escape: Ajv left the name as written
+  }
 }
 
 /** Ajv's `instancePath` as tokens: array indexes become numbers, found by walking the data. */

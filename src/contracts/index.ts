@@ -1,4 +1,11 @@
+export { type CompatChange, type CompatResult, compareSchemas } from './compat.js';
 export { type CompileContractOptions, type CompileContractResult, compileContract } from './compile.js';
-export { CONTRACT_ERRORS, type ContractErrorCode, contractError } from './errors.js';
+export {
+  CONTRACT_ERRORS,
+  type ContractErrorCode,
+  contractError,
+  contractMessage,
+  nextMajor,
+} from './errors.js';
 export { isJsonPointer, parsePointer, pointerOf } from './pointer.js';
 export type { Contract, Issue } from './types.js';

@@ -10,6 +10,8 @@ export type Issue = {
   readonly message: string;
   readonly keyword?: string;
   readonly params?: Readonly<Record<string, unknown>>;
+  /** For a payload's issue: JSON pointer to the schema keyword that failed (Ajv's `schemaPath`). */
+  readonly schemaPointer?: string;
 };
 
 /**

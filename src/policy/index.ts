@@ -12,6 +12,12 @@ export {
 } from './alert-types.js';
 export { type CompiledPredicate, compilePredicate, type Predicate } from './cel.js';
 export { compilePolicy } from './compile.js';
+export {
+  type ContractChanges,
+  type ContractPlace,
+  compareContracts,
+  contractPlace,
+} from './contract-changes.js';
 export { DRIFT_DEFAULTS } from './drift.js';
 export { POLICY_ERRORS, type PolicyCode, policyMessage } from './errors.js';
 export { contractFileOf, contractFiles, moduleFiles, type NamedFile } from './files.js';

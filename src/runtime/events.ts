@@ -123,6 +123,11 @@ export type RunCounts = {
   messages: { admitted: number; delivered: number; denied: number; held: number; quarantined: number };
   effects: { executed: number; denied: number; held: number; quarantined: number; failed: number };
   deadLetters: number;
+  /**
+   * Holds settled since start: approved or rejected by a pilot (a pilot's approval that the gate,
+   * asked again, refused counts as approved: the pilot answered yes), or settled by their timeout.
+   */
+  answered: { approved: number; rejected: number; timedOut: number };
   /** Deliveries and executions resumed from the ledger after a restart. */
   recovered: number;
   /** Approval predicates that could not be evaluated, by rule id (each held its message). */
@@ -148,6 +153,7 @@ export function zeroCounts(): RunCounts {
     messages: { admitted: 0, delivered: 0, denied: 0, held: 0, quarantined: 0 },
     effects: { executed: 0, denied: 0, held: 0, quarantined: 0, failed: 0 },
     deadLetters: 0,
+    answered: { approved: 0, rejected: 0, timedOut: 0 },
     recovered: 0,
     predicateErrors: {},
   };

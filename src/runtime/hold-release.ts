@@ -6,7 +6,7 @@ import type { ActivePolicy } from './active.js';
 import { alarmsOf, driftAlarmRecords } from './alarms.js';
 import type { Delivery } from './delivery.js';
 import type { Clock } from './envelopes.js';
-import type { MeshEvent } from './events.js';
+import type { MeshEvent, RunCounts } from './events.js';
 import type { HeldMessage, Release } from './holds.js';
 import type { Judge } from './judge.js';
 import { ENTRY } from './records.js';
@@ -21,6 +21,7 @@ export type HoldReleaseDeps = {
   readonly partition: number;
   readonly clock: Clock;
   readonly work: WorkTracker;
+  readonly counts: RunCounts;
   readonly publish: (event: MeshEvent) => void;
   /** Hands the released message to its consumers or executor, once the release is durable. */
   readonly dispatch: Delivery['dispatch'];
@@ -82,6 +83,10 @@ export function releaseHold(
   deps.log.info({ msgId: hold.msgId, rule: hold.verdict.rule, outcome, by: r.by }, 'hold released');
   const refused = outcome !== r.outcome ? regated?.verdict.reason : undefined;
   const settled = durable.then(() => {
+    const answered = deps.counts.answered;
+    if (r.by === 'timeout') answered.timedOut++;
+    else if (r.outcome === 'deliver') answered.approved++;
+    else answered.rejected++;
     deps.publish({
       type: 'released',
       at: clock(),

@@ -33,7 +33,10 @@ export {
   type AgentSpec,
   type AlertSinkSpec,
   type AlertsPolicy,
+  type ContractChanges,
+  compareContracts,
   contractFiles,
+  contractPlace,
   DURABILITIES,
   type EffectSpec,
   formatPolicyIssue,
@@ -118,6 +121,13 @@ export {
   type PilotDecision,
   pilotActor,
 } from './pilot-decision.js';
+export {
+  checkRecordedPayloads,
+  type PayloadCheck,
+  type PayloadCheckOptions,
+  payloadIssues,
+  type RejectedPayload,
+} from './recorded-payloads.js';
 export { type BreakerOpening, ENTRY } from './records.js';
 export { type ReplayOptions, replayLedger } from './replay.js';
 export {

@@ -10,7 +10,13 @@ import {
   type OpenLedgerOptions,
   openLedgerAt,
 } from '../ledger/index.js';
-import { type LoadPolicyOptions, loadPolicy, type Policy, type PolicyIssue } from '../policy/index.js';
+import {
+  compareContracts,
+  type LoadPolicyOptions,
+  loadPolicy,
+  type Policy,
+  type PolicyIssue,
+} from '../policy/index.js';
 import type { AlertSink, AlertSinkFactory } from './alert-sink.js';
 import { type ClusterControl, serveClusterControl } from './cluster-control.js';
 import type { Clock } from './envelopes.js';
@@ -233,7 +239,13 @@ async function openOnLedger(
 }
 
 export type ReloadResult =
-  | { readonly ok: true; readonly digest: string; readonly changed: boolean }
+  | {
+      readonly ok: true;
+      readonly digest: string;
+      readonly changed: boolean;
+      /** Contract changes the compatibility check could not prove compatible (MW_CONTRACT_UNPROVEN). */
+      readonly warnings?: readonly PolicyIssue[];
+    }
   | {
       readonly ok: false;
       readonly policyIssues?: readonly PolicyIssue[];
@@ -242,7 +254,8 @@ export type ReloadResult =
 
 /**
  * Reads the running mesh's file again and, when it is valid and its modules load, puts it in force.
- * An unchanged file (same digest) changes nothing and records nothing. MCP effects without a
+ * An unchanged file (same digest) changes nothing and records nothing; a breaking change to a
+ * contract in force is refused (MW_CONTRACT_BREAKING, docs/policy.md). MCP effects without a
  * contract file read their tools' input schemas again, so a changed tool schema is a new policy.
  */
 export async function reloadPolicy(mesh: Mesh, by?: string): Promise<ReloadResult> {
@@ -250,6 +263,10 @@ export async function reloadPolicy(mesh: Mesh, by?: string): Promise<ReloadResul
   if (!loaded.ok) return { ok: false, policyIssues: loaded.issues };
   if (loaded.policy.digest === mesh.policy.digest)
     return { ok: true, digest: loaded.policy.digest, changed: false };
+  // A breaking change to a contract in force (same type name, so same major version) is refused
+  // like a mistake in the file: senders written for it, and what waits in holds, would not pass.
+  const contracts = await compareContracts(mesh.policy, loaded.policy);
+  if (contracts.issues.length > 0) return { ok: false, policyIssues: contracts.issues };
   const modules = await loadModules(loaded.policy, mesh.transports);
   if (!modules.ok) return { ok: false, errors: modules.errors };
   const recorded = mesh.reload(loaded.policy, modules.modules, by);
@@ -261,7 +278,13 @@ export async function reloadPolicy(mesh: Mesh, by?: string): Promise<ReloadResul
     if (isMeshwardenError(err)) return { ok: false, errors: [err] };
     throw err;
   }
-  return { ok: true, digest: loaded.policy.digest, changed: true };
+  const { warnings } = contracts;
+  return {
+    ok: true,
+    digest: loaded.policy.digest,
+    changed: true,
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
 }
 
 /**

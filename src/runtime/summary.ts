@@ -21,6 +21,8 @@ export type RunSummary = {
   }[];
   readonly frozen: readonly string[];
   readonly deadLetters: number;
+  /** Holds settled since start: by a pilot's approval or rejection, or by their timeout. */
+  readonly answered: RunCounts['answered'];
   readonly recovered: number;
   /** By approval rule id: messages its predicate could not be evaluated on (each held). */
   readonly predicateErrors: Readonly<Record<string, number>>;
@@ -66,6 +68,7 @@ export function summarize(
     breakers,
     frozen,
     deadLetters: counts.deadLetters,
+    answered: counts.answered,
     recovered: counts.recovered,
     predicateErrors: counts.predicateErrors,
     ledger: { entries: sizeOf(heads), head: heads[0]?.head ?? '', heads },
@@ -92,6 +95,9 @@ export function clusterCounts(
       counts.effects[k] += n.counts.effects[k] - from.effects[k];
     counts.deadLetters += n.counts.deadLetters - from.deadLetters;
     counts.recovered += n.counts.recovered - from.recovered;
+    // A node of an older version reports no `answered`.
+    for (const k of Object.keys(counts.answered) as (keyof RunCounts['answered'])[])
+      counts.answered[k] += (n.counts.answered?.[k] ?? 0) - (from.answered?.[k] ?? 0);
     for (const [rule, c] of Object.entries(n.counts.predicateErrors))
       counts.predicateErrors[rule] =
         (counts.predicateErrors[rule] ?? 0) + c - (from.predicateErrors[rule] ?? 0);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { openMesh, reloadPolicy } from '../runtime/index.js';
-import { createLiveView, type FeedEvent } from './live.js';
+import { createLiveView, type FeedEvent, feedEventOf } from './live.js';
 
 /** One ingress, one agent; roots have no target, so the approval's predicate fails on every one. */
 function writeMesh(): string {
@@ -60,5 +60,44 @@ describe('live view: predicate errors are alerts', () => {
     expect(live.alerts()).toEqual([]);
     expect(o.mesh.counts().predicateErrors).toEqual({ addressed: 3 });
     live.close();
+  });
+});
+
+describe('live view: drift alarms', () => {
+  it('turns a drift.alarm into a feed line a pilot reads, naming the monitor, the version and the message', () => {
+    const line = feedEventOf({
+      type: 'alarm',
+      at: Date.parse('2026-01-02T03:04:05Z'),
+      event: 'drift.alarm',
+      key: 'drift|optimizer-delta|optimizer@2.1.0',
+      partition: 0,
+      msgId: 'm1',
+      rule: 'optimizer-delta',
+      summary: 'drift optimizer-delta: optimizer@2.1.0 … drifted from 2.0.0',
+      detail: {
+        monitor: 'optimizer-delta',
+        agent: 'optimizer@2.1.0',
+        field: '/deltaPct',
+        metric: 'psi',
+        score: 2.7,
+        threshold: 0.2,
+        baseline: '2.0.0',
+        action: 'freeze',
+      },
+    });
+    expect(line).toEqual({
+      kind: 'drift-alarm',
+      at: '2026-01-02T03:04:05.000Z',
+      id: 'm1',
+      monitor: 'optimizer-delta',
+      agent: 'optimizer@2.1.0',
+      field: '/deltaPct',
+      metric: 'psi',
+      score: 2.7,
+      threshold: 0.2,
+      baseline: '2.0.0',
+      action: 'freeze',
+      summary: 'drift optimizer-delta: optimizer@2.1.0 … drifted from 2.0.0',
+    });
   });
 });

@@ -46,7 +46,27 @@ type FeedLine =
       /** An approval that the re-check refused all the same (a loop or freeze hold): its reason. */
       readonly refused?: string;
     }
-  | FeedAlertLine;
+  | FeedAlertLine
+  | FeedDriftAlarmLine;
+
+/**
+ * A drift monitor's alarm (docs/drift.md): `agent` (`name@version`) drifted on `field` against
+ * `baseline`; `id` is the message that raised it (empty if none), `summary` the warden's sentence.
+ */
+type FeedDriftAlarmLine = {
+  readonly kind: 'drift-alarm';
+  readonly at: string;
+  readonly id: string;
+  readonly monitor: string;
+  readonly agent: string;
+  readonly field: string;
+  readonly metric: string;
+  readonly score: number;
+  readonly threshold: number;
+  readonly baseline: string;
+  readonly action: string;
+  readonly summary: string;
+};
 
 /**
  * An approval predicate that could not be evaluated: the message (`id`, the latest) is held, and a
@@ -91,12 +111,36 @@ export function nodeOf(source: string): string {
   return ref.version === undefined ? `ingress:${ref.name}` : `agent:${ref.name}`;
 }
 
-/** Events the feed shows; alarms and alert outcomes reach pilots through their sinks (docs/alerts.md). */
+/**
+ * Events the feed shows: drift alarms among the alarms (other alarms and alert outcomes reach pilots
+ * through their sinks, docs/alerts.md).
+ */
 type FeedSource = Exclude<MeshEvent, { type: 'alarm' | 'alert-delivery' }>;
+type Alarm = Extract<MeshEvent, { type: 'alarm' }>;
 
-export function feedEventOf(event: FeedSource, count = 1, node?: string): FeedEvent {
-  const line = feedLineOf(event, count);
+export function feedEventOf(event: FeedSource | Alarm, count = 1, node?: string): FeedEvent {
+  const line = event.type === 'alarm' ? driftAlarmLine(event) : feedLineOf(event, count);
   return node === undefined ? line : { ...line, node };
+}
+
+function driftAlarmLine(event: Alarm): FeedDriftAlarmLine {
+  const d = (event.detail ?? {}) as Record<string, unknown>;
+  const text = (v: unknown) => (typeof v === 'string' ? v : '');
+  const number = (v: unknown) => (typeof v === 'number' ? v : 0);
+  return {
+    kind: 'drift-alarm',
+    at: new Date(event.at).toISOString(),
+    id: event.msgId ?? '',
+    monitor: text(d.monitor) || (event.rule ?? ''),
+    agent: text(d.agent),
+    field: text(d.field),
+    metric: text(d.metric),
+    score: number(d.score),
+    threshold: number(d.threshold),
+    baseline: text(d.baseline),
+    action: text(d.action),
+    summary: event.summary,
+  };
 }
 
 function feedLineOf(event: FeedSource, count: number): FeedLine {
@@ -178,7 +222,13 @@ export function createLiveView(mesh: Mesh, cluster?: Pick<ClusterView, 'onEvent'
       ? (listener: (event: MeshEvent, node?: string) => void) => mesh.onEvent((event) => listener(event))
       : (listener: (event: MeshEvent, node?: string) => void) => cluster.onEvent(listener);
   const stop = watch((event, node) => {
-    if (event.type === 'alarm' || event.type === 'alert-delivery') return;
+    if (event.type === 'alert-delivery') return;
+    if (event.type === 'alarm') {
+      if (event.event !== 'drift.alarm' || subscribers.size === 0) return;
+      const line = feedEventOf(event, 1, node);
+      for (const send of subscribers) send(line);
+      return;
+    }
     if (event.type === 'decision' && event.envelope !== undefined) {
       const key = `${nodeOf(event.envelope.source)} ${event.envelope.type}`;
       count(key, Math.floor(event.at / 1000), event.verdict.decision);

@@ -23,6 +23,8 @@ export type Stats = {
     messages: { admitted: number; delivered: number; denied: number; held: number; quarantined: number };
     effects: { executed: number; denied: number; held: number; quarantined: number; failed: number };
     deadLetters: number;
+    /** Holds settled since start (absent from an older warden). */
+    answered?: { approved: number; rejected: number; timedOut: number };
     recovered: number;
     predicateErrors?: Record<string, number>;
   };
@@ -186,7 +188,24 @@ type FeedLine =
   | { kind: 'effect-executed'; at: string; id: string; effect: string; subject: string }
   | { kind: 'dead-letter'; at: string; id: string; worker: string; code: string }
   | { kind: 'released'; at: string; id: string; outcome: 'deliver' | 'deny'; by: string; refused?: string }
-  | Alert;
+  | Alert
+  | FeedDriftAlarm;
+
+/** A drift monitor's alarm on the live feed: `agent` (`name@version`) drifted; `id` is the message that raised it. */
+export type FeedDriftAlarm = {
+  kind: 'drift-alarm';
+  at: string;
+  id: string;
+  monitor: string;
+  agent: string;
+  field: string;
+  metric: string;
+  score: number;
+  threshold: number;
+  baseline: string;
+  action: string;
+  summary: string;
+};
 
 /** One `decisions` event: a sample of events, the true verdict counts of the interval, and how many were left out. */
 export type FeedBatch = { events: FeedEvent[]; counts?: VerdictCounts; dropped: number };

@@ -175,4 +175,26 @@ export const TERMS: Term[] = [
     word: 'Pilot',
     text: 'A person who watches the mesh and answers it: approves, rejects, freezes, unfreezes, resets. Every action is written to the ledger with the pilot’s name and reason.',
   },
+  {
+    term: 'drift',
+    word: 'Drift',
+    text: 'A new version of an agent behaving differently from the one before it: its output’s values spread differently, it sends more or fewer messages, or they get other verdicts, even though every message still fits its contract.',
+  },
+  {
+    term: 'baseline',
+    word: 'Baseline',
+    text: 'What a version’s output is compared with to see drift: usually everything the version before it sent; a drift monitor can name a version or a recent time window instead.',
+  },
+  {
+    term: 'psi',
+    word: 'PSI (population stability index)',
+    code: 'psi',
+    text: 'A score of how far two distributions differ: 0 when they are the same, below 0.1 no real change, 0.1 to 0.25 a moderate shift, above 0.25 a large one. The warden says a field drifted at 0.2 unless told otherwise.',
+  },
+  {
+    term: 'drift-monitor',
+    word: 'Drift monitor',
+    code: 'drift',
+    text: 'A rule in the policy that watches an agent’s output while the mesh runs and, when it drifts, raises an alarm and can open a breaker on the agent (freeze or deny) until a pilot resets it.',
+  },
 ];

@@ -1,4 +1,6 @@
-import type { FeedEvent } from '../api/types.js';
+import type { ComponentChildren } from 'preact';
+import type { FeedDriftAlarm, FeedEvent } from '../api/types.js';
+import { metricWord, num } from '../drift/drift-words.js';
 import { AgentName, RuleWords } from '../shell/CodeWords.js';
 import { detailWords } from '../shell/detail-words.js';
 import { href } from '../shell/route.js';
@@ -29,7 +31,7 @@ export function FeedTable({ rows }: { rows: FeedRow[] }) {
             data-kind={event.kind}
             data-node={event.node}
             onClick={() => {
-              location.hash = href.message(event.id);
+              location.hash = event.kind === 'drift-alarm' ? '#/drift' : href.message(event.id);
             }}
           >
             <FeedCells event={event} />
@@ -99,6 +101,8 @@ function FeedCells({ event }: { event: FeedEvent }) {
           <td />
         </>
       );
+    case 'drift-alarm':
+      return <DriftAlarmCells event={event} time={time} />;
     case 'dead-letter':
       return (
         <>
@@ -132,4 +136,46 @@ function FeedCells({ event }: { event: FeedEvent }) {
         </>
       );
   }
+}
+
+/** A drift monitor's alarm: which version drifted on what, linking to the Drift view and to the message that raised it. */
+function DriftAlarmCells({ event, time }: { event: FeedDriftAlarm; time: ComponentChildren }) {
+  const [name, version] = event.agent.split('@');
+  return (
+    <>
+      {time}
+      <td>
+        <a href="#/drift" data-testid="feed-drift-link">
+          {name} {version} drifted
+        </a>
+        <div class="muted small">
+          from {event.baseline} on <span class="code">{event.field}</span>
+        </div>
+      </td>
+      <td>monitor {event.monitor}</td>
+      <td>
+        <span class="tag dead" data-testid="feed-drift-alarm">
+          drift alarm
+        </span>
+      </td>
+      <td>
+        <span title={event.summary}>
+          {metricWord(event.metric)} {num(event.score)}, over {num(event.threshold)}
+          {event.action === 'freeze'
+            ? `: ${name} frozen`
+            : event.action === 'deny'
+              ? `: ${name}'s output denied`
+              : ''}
+        </span>
+        {event.id !== '' && (
+          <>
+            {' '}
+            <a href={href.message(event.id)} class="muted" data-testid="feed-lineage-link">
+              the message that raised it
+            </a>
+          </>
+        )}
+      </td>
+    </>
+  );
 }

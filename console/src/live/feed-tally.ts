@@ -69,8 +69,12 @@ export function createFeedTally(now: () => number = Date.now) {
       const counted = batch.counts !== undefined;
       for (const event of batch.events) {
         if (event.kind === 'alert') continue; // shown as banners on every page, not as traffic
-        // Rows are decisions and dead letters; deliveries and executions are only counted.
-        if (event.kind === 'decision') {
+        // Rows are decisions, drift alarms and dead letters; deliveries and executions are only counted.
+        if (event.kind === 'drift-alarm') {
+          const row = { seq: seq++, event };
+          rows.push(row);
+          attention.push(row);
+        } else if (event.kind === 'decision') {
           const row = { seq: seq++, event };
           rows.push(row);
           if (!counted) add(counts, event.decision, 1);

@@ -16,6 +16,13 @@ const VERDICTS: Counter[] = [
   },
 ];
 
+// How the holds were answered: by a pilot, or by their timeout (an older warden does not say).
+const ANSWERS: Counter[] = [
+  { id: 'approved', label: 'Approved by a pilot', tone: 'deliver', value: (c) => c.answered?.approved ?? 0 },
+  { id: 'rejected', label: 'Rejected by a pilot', tone: 'deny', value: (c) => c.answered?.rejected ?? 0 },
+  { id: 'timed-out', label: 'Timed out', tone: 'hold', value: (c) => c.answered?.timedOut ?? 0 },
+];
+
 // What happened afterwards, including held items a pilot approved.
 const OUTCOMES: Counter[] = [
   { id: 'delivered', label: 'Delivered to agents', tone: 'deliver', value: (c) => c.messages.delivered },
@@ -73,7 +80,16 @@ export function Counters({ stats, waiting }: { stats: Stats | undefined; waiting
         <p class="hint" data-testid="counters-note">
           Each message and side effect is counted once, by the <Term id="gate">gate</Term>’s first verdict. An
           item held and later approved, rejected or timed out stays counted as held: a pilot’s rejections and
-          timeouts are not in Denied (the <a href="#/ledger">Ledger</a> lists each answer).
+          timeouts are not in Denied, they are counted below (the <a href="#/ledger">Ledger</a> lists each
+          answer).
+        </p>
+      </div>
+      <div class="counter-group">
+        <h3>Since the mesh started: how holds were answered</h3>
+        <CounterList stats={stats} counters={ANSWERS} label="Holds answered since start" />
+        <p class="hint" data-testid="answers-note">
+          A timed-out hold was delivered or denied as its approval rule says. An approval the gate refused
+          when it asked again (a budget spent meanwhile) counts as approved here and as denied in the Ledger.
         </p>
       </div>
       <div class="counter-group">

@@ -6,6 +6,7 @@ import { type Polled, usePolled } from '../api/use-polled.js';
 import { type Notice, SignIn } from '../auth/SignIn.js';
 import { adoptTokenFromAddress, forgetToken, saveToken } from '../auth/token.js';
 import { BreakersView } from '../breakers/BreakersView.js';
+import { DriftView } from '../drift/DriftView.js';
 import { GlossaryView } from '../glossary/GlossaryView.js';
 import { HeldView } from '../held/HeldView.js';
 import { LedgerView } from '../ledger/LedgerView.js';
@@ -86,6 +87,8 @@ function CurrentView({ route, holds }: { route: Route; holds: Polled<{ holds: Ho
       return <HeldView holds={holds} />;
     case 'breakers':
       return <BreakersView />;
+    case 'drift':
+      return <DriftView />;
     case 'search':
       return <SearchView key={route.q} q={route.q} />;
     case 'message':

@@ -4,6 +4,7 @@ const LINKS: { view: Route['view']; label: string; hash: string }[] = [
   { view: 'mesh', label: 'Mesh', hash: '#/mesh' },
   { view: 'held', label: 'Held', hash: '#/held' },
   { view: 'breakers', label: 'Breakers & frozen', hash: '#/breakers' },
+  { view: 'drift', label: 'Drift', hash: '#/drift' },
   { view: 'search', label: 'Search & lineage', hash: '#/search' },
   { view: 'ledger', label: 'Ledger', hash: '#/ledger' },
   { view: 'live', label: 'Live feed', hash: '#/live' },

@@ -5,6 +5,7 @@ export type Route =
   | { view: 'mesh' }
   | { view: 'held' }
   | { view: 'breakers' }
+  | { view: 'drift' }
   | { view: 'search'; q: string }
   | { view: 'message'; id: string }
   | { view: 'ledger'; partition: number; pages: number[] }
@@ -19,6 +20,7 @@ export function parseRoute(hash: string): Route {
   switch (view) {
     case 'held':
     case 'breakers':
+    case 'drift':
     case 'live':
     case 'whatif':
       return { view };

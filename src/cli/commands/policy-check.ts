@@ -1,25 +1,48 @@
 import { resolve } from 'node:path';
-import type { MeshwardenError, OpenMeshResult } from '../../runtime/index.js';
+import type { MeshwardenError, OpenMeshResult, PayloadCheck } from '../../runtime/index.js';
 import { formatPolicyIssue, loadPolicy, type PolicyIssue, toolSchemaReader } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { type Output, terminalSafe } from '../output.js';
 import { cliTransports } from '../transports.js';
+import { type CompatOptions, checkCompatibility } from './policy-compat.js';
 
 /**
  * `policy check`: exit 0 when the mesh file is valid, 1 listing every mistake as file:line:col. An
  * MCP effect without a contract file takes its tool's input schema, so its server is reached (a
  * command is spawned) and closed again before the command ends.
  */
-export async function checkPolicy(file: string, out: Output): Promise<number> {
+export async function checkPolicy(file: string, out: Output, compat: CompatOptions = {}): Promise<number> {
   await using transports = cliTransports();
   const readToolSchema = toolSchemaReader(transports.list);
-  const result = await loadPolicy(resolve(file), readToolSchema === undefined ? {} : { readToolSchema });
+  const load = readToolSchema === undefined ? {} : { readToolSchema };
+  const result = await loadPolicy(resolve(file), load);
   if (!result.ok) {
     if (out.json) out.document({ ok: false, file, issues: result.issues });
     else printIssues(result.issues, out);
     return EXIT.failed;
   }
   const p = result.policy;
+  const checked =
+    compat.against === undefined && compat.data === undefined
+      ? { issues: [], warnings: [], json: {} }
+      : await checkCompatibility(p, compat, load, out);
+  if ('code' in checked) {
+    if (checked.issues !== undefined) {
+      if (out.json) out.document({ ok: false, file: compat.against, issues: checked.issues });
+      else printIssues(checked.issues, out);
+    }
+    return checked.code;
+  }
+  const warnings = [...result.warnings, ...checked.warnings];
+  if (checked.issues.length > 0) {
+    if (out.json) out.document({ ok: false, file, issues: checked.issues, warnings, ...checked.json });
+    else {
+      for (const w of warnings) out.line(`warning: ${formatPolicyIssue(w)}`);
+      printIssues(checked.issues, out);
+      printRejected(checked.json.data, out);
+    }
+    return EXIT.failed;
+  }
   if (out.json) {
     out.document({
       ok: true,
@@ -28,10 +51,12 @@ export async function checkPolicy(file: string, out: Output): Promise<number> {
       digest: p.digest,
       agents: p.agents.size,
       effects: p.effects.size,
-      warnings: result.warnings,
+      warnings,
+      ...checked.json,
     });
   } else {
-    for (const w of result.warnings) out.line(`warning: ${formatPolicyIssue(w)}`);
+    for (const w of warnings) out.line(`warning: ${formatPolicyIssue(w)}`);
+    compatSummary(checked.json, out);
     const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
     out.line(
       `ok: mesh ${p.mesh}: ${count(p.agents.size, 'agent')}, ${count(p.effects.size, 'effect')}, ${count(p.contracts.size, 'contract')}`,
@@ -39,6 +64,33 @@ export async function checkPolicy(file: string, out: Output): Promise<number> {
     out.line(`policy digest ${p.digest}`);
   }
   return EXIT.ok;
+}
+
+/** With --against and --data, one line each on what was compared and read. */
+function compatSummary(json: Record<string, unknown>, out: Output): void {
+  const against = json.against as { file: string; changed: string[] } | undefined;
+  if (against !== undefined)
+    out.line(
+      `contracts: ${against.changed.length === 0 ? 'none changed' : `${against.changed.join(', ')} changed, with no breaking change found`} since ${against.file}`,
+    );
+  const data = json.data as { entries: number; types: Record<string, { checked: number }> } | undefined;
+  if (data !== undefined) {
+    const payloads = Object.values(data.types).reduce((n, t) => n + t.checked, 0);
+    out.line(
+      `recorded payloads: ${payloads} delivered, all accepted by the new contracts (${data.entries} ledger entries read)`,
+    );
+  }
+}
+
+/** Under the issues, the first rejected message ids of each type, for `why`. */
+function printRejected(data: unknown, out: Output): void {
+  const types = (data as { types?: Record<string, PayloadCheck> } | undefined)?.types ?? {};
+  for (const [type, t] of Object.entries(types)) {
+    if (t.rejected === 0) continue;
+    out.line(`${type}: ${t.rejected} of ${t.checked} recorded, delivered payloads rejected; the first:`);
+    for (const r of t.first)
+      out.line(`  ${r.id} at ${r.pointer || '/'}: ${r.message} (schema ${r.schemaPointer})`);
+  }
 }
 
 function printIssues(issues: readonly PolicyIssue[], out: Output): void {

@@ -194,6 +194,9 @@ export function printSummary(s: RunSummary, out: Output): void {
     ]),
   );
   if (s.deadLetters > 0) out.line(`dead letters: ${s.deadLetters}`);
+  const { approved, rejected, timedOut } = s.answered;
+  if (approved + rejected + timedOut > 0)
+    out.line(`holds answered: ${approved} approved, ${rejected} rejected by a pilot, ${timedOut} timed out`);
   if (s.recovered > 0) out.line(`resumed from a previous run: ${s.recovered}`);
   for (const [rule, n] of Object.entries(s.predicateErrors))
     out.line(`alert: approval ${rule} could not be evaluated on ${n} message(s), each held for a pilot`);

@@ -65,7 +65,8 @@ export function createMeshMcpServer(mesh: Mesh, opts: MeshMcpServerOptions = {})
       return server;
     },
     {
-      responseMode: 'json',
+      // The SDK's default ('auto') answers in plain JSON unless a notification precedes the result,
+      // and a tool here sends none; 'json' would only add a warning on stderr at every start.
       onerror: (err) => opts.log?.debug({ err }, 'mcp request refused'),
     },
   );

@@ -47,11 +47,16 @@ export async function eventRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
       let dropped = 0;
       let counts: VerdictCounts = { deliver: 0, deny: 0, hold: 0, quarantine: 0 };
       let blocked = false;
-      // Alerts are never dropped: the latest of each rule goes with the next batch (its count says how many).
+      // Alerts are never dropped: the latest of each rule goes with the next batch (its count says how
+      // many); so are drift alarms (one per monitor and version).
       const alerts = new Map<string, FeedEvent>();
       const unsubscribe = deps.live.subscribe((event) => {
         if (event.kind === 'alert') {
           alerts.set(event.rule, event);
+          return;
+        }
+        if (event.kind === 'drift-alarm') {
+          alerts.set(`drift ${event.monitor} ${event.agent} ${event.field}`, event);
           return;
         }
         if (event.kind === 'decision') counts[event.decision as keyof VerdictCounts]++;

@@ -1,5 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { formatLocation, type Policy, pilotActor, reloadPolicy } from '../../runtime/index.js';
+import {
+  formatLocation,
+  type Policy,
+  type PolicyIssue,
+  pilotActor,
+  reloadPolicy,
+} from '../../runtime/index.js';
 import type { ApiDeps } from '../deps.js';
 import { apiError } from '../errors.js';
 import { errors } from '../schemas.js';
@@ -96,7 +102,21 @@ export async function policyRoutes(app: FastifyInstance, deps: ApiDeps): Promise
         response: {
           200: {
             type: 'object',
-            properties: { digest: { type: 'string' }, changed: { type: 'boolean' } },
+            properties: {
+              digest: { type: 'string' },
+              changed: { type: 'boolean' },
+              warnings: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    code: { type: 'string' },
+                    location: { type: 'string' },
+                    message: { type: 'string' },
+                  },
+                },
+              },
+            },
           },
           ...errors(400, 503),
         },
@@ -109,14 +129,15 @@ export async function policyRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       const result = await run;
       if (result.ok) {
         deps.log.info({ by: request.pilot?.name, ...result }, 'policy reload');
-        return { digest: result.digest, changed: result.changed };
+        const warnings = (result.warnings ?? []).map(issueView);
+        return {
+          digest: result.digest,
+          changed: result.changed,
+          ...(warnings.length > 0 ? { warnings } : {}),
+        };
       }
       const issues = [
-        ...(result.policyIssues ?? []).map((i) => ({
-          code: i.code,
-          location: `${i.file}:${i.line}:${i.col}`,
-          message: i.message,
-        })),
+        ...(result.policyIssues ?? []).map(issueView),
         ...(result.errors ?? []).map((e) => ({
           code: e.code,
           location: formatLocation(e.location),
@@ -130,4 +151,9 @@ export async function policyRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       );
     },
   );
+}
+
+/** A policy issue as the API shows it: its code, `file:line:col` and sentence. */
+function issueView(i: PolicyIssue) {
+  return { code: i.code, location: `${i.file}:${i.line}:${i.col}`, message: i.message };
 }

@@ -1,0 +1,203 @@
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REPO, runCli, tempDir } from './run-cli.js';
+import { call, startUp } from './up-process.js';
+
+const EXAMPLE = join(REPO, 'examples', 'retention');
+
+/** A copy of the retention example, with `edit` applied to its credit.issue contract. */
+function meshWith(edit?: (schema: CreditSchema) => void): { dir: string; mesh: string } {
+  const dir = tempDir('compat');
+  cpSync(EXAMPLE, dir, { recursive: true });
+  if (edit !== undefined) editCredit(dir, edit);
+  return { dir, mesh: join(dir, 'mesh.yaml') };
+}
+
+type CreditSchema = {
+  required: string[];
+  properties: Record<string, Record<string, unknown>>;
+  [key: string]: unknown;
+};
+
+function editCredit(dir: string, edit: (schema: CreditSchema) => void): void {
+  const file = join(dir, 'contracts', 'credit.issue.json');
+  const schema = JSON.parse(readFileSync(file, 'utf8')) as CreditSchema;
+  edit(schema);
+  writeFileSync(file, `${JSON.stringify(schema, null, 2)}\n`);
+}
+
+/** The 1-based line of the first line of `file` that contains `text`. */
+function lineOf(file: string, text: string): number {
+  return (
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .findIndex((l) => l.includes(text)) + 1
+  );
+}
+
+describe('policy check --against: contract compatibility', () => {
+  const old = meshWith();
+
+  it('refuses a narrowed range and a newly required field, at file:line:col of the new contract, with the v2 remedy', async () => {
+    const next = meshWith((s) => {
+      s.properties.amount!.maximum = 40;
+      s.required.push('reason');
+    });
+    const r = await runCli(['policy', 'check', next.mesh, '--against', old.mesh, '--json']);
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.ok).toBe(false);
+    const file = join(next.dir, 'contracts', 'credit.issue.json');
+    expect(doc.issues.map((i: { code: string; pointer: string }) => [i.code, i.pointer])).toEqual([
+      ['MW_CONTRACT_BREAKING', '/required'],
+      ['MW_CONTRACT_BREAKING', '/properties/amount/maximum'],
+    ]);
+    expect(doc.issues[1]).toMatchObject({ file, line: lineOf(file, '"maximum"') });
+    expect(doc.issues[1].message).toContain('credit.issue.v2');
+    expect(doc.against).toEqual({ file: old.mesh, changed: ['credit.issue'], breaking: 2, unproven: 0 });
+
+    const text = await runCli(['policy', 'check', next.mesh, '--against', old.mesh]);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain(`${file}:${lineOf(file, '"maximum"')}:`);
+  });
+
+  it('lets a widening change and a new optional property through, and a type only one file has', async () => {
+    const next = meshWith((s) => {
+      s.properties.amount!.maximum = 5000;
+      s.properties.channel = { type: 'string' };
+    });
+    writeFileSync(
+      next.mesh,
+      readFileSync(next.mesh, 'utf8').replace(
+        'emits: [ticket.scored.v1] }',
+        'emits: [ticket.scored.v1, ticket.scored.v2] }',
+      ),
+    );
+    writeFileSync(join(next.dir, 'contracts', 'ticket.scored.v2.json'), '{ "type": "object" }\n');
+    const r = await runCli(['policy', 'check', next.mesh, '--against', old.mesh, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      ok: true,
+      against: { changed: ['credit.issue'], breaking: 0 },
+    });
+  });
+
+  it('warns, without refusing, about a change it cannot prove compatible', async () => {
+    const next = meshWith((s) => {
+      s.oneOf = [{ required: ['reason'] }, { properties: { amount: { maximum: 10 } } }];
+    });
+    const r = await runCli(['policy', 'check', next.mesh, '--against', old.mesh, '--json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.warnings.map((w: { code: string; pointer: string }) => [w.code, w.pointer])).toEqual([
+      ['MW_CONTRACT_UNPROVEN', '/oneOf'],
+    ]);
+  });
+
+  it("exits 1 with the old file's own mistakes when --against does not load", async () => {
+    const broken = meshWith();
+    writeFileSync(broken.mesh, 'mesh: [\n');
+    const r = await runCli(['policy', 'check', old.mesh, '--against', broken.mesh, '--json']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).issues[0].code).toBe('MW_POLICY_PARSE');
+  });
+});
+
+describe('policy check --data: recorded payloads against the new contracts', () => {
+  let data: string;
+  const old = meshWith();
+  beforeAll(async () => {
+    data = join(tempDir('compat-data'), 'data');
+    const run = await runCli(['run', old.mesh, '--input', join(old.dir, 'tickets.jsonl'), '--data', data]);
+    expect(run.code).toBe(0);
+  });
+
+  it('refuses a contract that rejects recorded, delivered payloads, naming their ids and Ajv pointers', async () => {
+    const next = meshWith((s) => {
+      s.properties.amount!.maximum = 10;
+    });
+    for (const against of [[], ['--against', old.mesh]]) {
+      const r = await runCli(['policy', 'check', next.mesh, '--data', data, ...against, '--json']);
+      expect(r.code).toBe(1);
+      const doc = JSON.parse(r.stdout);
+      const rejected = doc.data.types['credit.issue'];
+      expect(rejected.rejected).toBeGreaterThan(0);
+      expect(rejected.first[0]).toMatchObject({
+        pointer: '/amount',
+        schemaPointer: '/properties/amount/maximum',
+      });
+      const issue = doc.issues.find((i: { code: string }) => i.code === 'MW_CONTRACT_DATA_BREAKING');
+      expect(issue).toMatchObject({ pointer: '/properties/amount/maximum' });
+      expect(issue.message).toContain(rejected.first[0].id);
+      // Every id it names is a message `why` knows.
+      const why = await runCli(['why', rejected.first[0].id, '--data', data, '--json']);
+      expect(why.code).toBe(0);
+    }
+  });
+
+  it('passes the recorded traffic of an unchanged mesh, and with --against reads only changed types', async () => {
+    const r = await runCli(['policy', 'check', old.mesh, '--data', data, '--json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    const checked = Object.values(doc.data.types as Record<string, { checked: number; rejected: number }>);
+    expect(checked.reduce((n, t) => n + t.checked, 0)).toBeGreaterThan(0);
+    expect(checked.every((t) => t.rejected === 0)).toBe(true);
+    const same = await runCli(['policy', 'check', old.mesh, '--data', data, '--against', old.mesh, '--json']);
+    expect(JSON.parse(same.stdout).data.types).toEqual({});
+  });
+
+  it('is a usage error without a ledger', async () => {
+    const r = await runCli(['policy', 'check', old.mesh, '--data', join(tempDir('compat-none'), 'none')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('MW_CLI_NO_LEDGER');
+  });
+});
+
+describe('policy reload through the API', () => {
+  it('refuses a breaking contract change with the same issue as policy check, and keeps the policy in force', async () => {
+    const { dir, mesh } = meshWith();
+    const up = await startUp([mesh, '--data', join(dir, 'data')]);
+    try {
+      const admin = up.token!;
+      const before = (await call(up, admin, 'GET', '/policy')).body.digest;
+      const oldCopy = meshWith();
+      editCredit(dir, (s) => {
+        s.properties.currency = { enum: ['EUR'] };
+      });
+      const refused = await call(up, admin, 'POST', '/policy/reload');
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.code).toBe('MW_API_POLICY_INVALID');
+      const file = join(dir, 'contracts', 'credit.issue.json');
+      const [issue] = refused.body.error.issues;
+      expect(issue.code).toBe('MW_CONTRACT_BREAKING');
+      expect(issue.location).toMatch(new RegExp(`^${file}:${lineOf(file, '"enum"')}:\\d+$`));
+      const check = JSON.parse(
+        (await runCli(['policy', 'check', mesh, '--against', oldCopy.mesh, '--json'])).stdout,
+      );
+      expect(check.issues[0].message).toBe(issue.message);
+      expect((await call(up, admin, 'GET', '/policy')).body.digest).toBe(before);
+
+      // Widening is put in force.
+      editCredit(dir, (s) => {
+        s.properties.currency = { enum: ['EUR', 'USD', 'CHF'] };
+      });
+      const reloaded = await call(up, admin, 'POST', '/policy/reload');
+      expect(reloaded.status).toBe(200);
+      expect(reloaded.body.changed).toBe(true);
+      expect(reloaded.body.warnings).toBeUndefined();
+
+      // What the check cannot reason about goes into force, with a warning in the reply.
+      editCredit(dir, (s) => {
+        s.oneOf = [{ required: ['reason'] }, { properties: { amount: { maximum: 10 } } }];
+      });
+      const unproven = await call(up, admin, 'POST', '/policy/reload');
+      expect(unproven.status).toBe(200);
+      expect(unproven.body.warnings.map((w: { code: string }) => w.code)).toEqual(['MW_CONTRACT_UNPROVEN']);
+      expect(unproven.body.warnings[0].location).toMatch(new RegExp(`^${file}:\\d+:\\d+$`));
+    } finally {
+      expect(await up.stop()).toBe(0);
+    }
+  });
+});
