@@ -155,6 +155,55 @@ describe('policy check --data: recorded payloads against the new contracts', () 
   });
 });
 
+/** A contract 3001 levels deep (1500 pairs of "properties"/"a" around an object), as text. */
+const DEEP = `${'{"properties":{"a":'.repeat(1500)}{}${'}}'.repeat(1500)}\n`;
+/** The column of the bracket that opens level 129, past MAX_SCHEMA_DEPTH. */
+const DEEP_COL = 64 * '{"properties":{"a":'.length + 1;
+
+describe('a contract nested 3000 levels deep', () => {
+  it('is a typed issue of policy check --json, with and without --against, at the bracket past the limit', async () => {
+    const old = meshWith();
+    const next = meshWith();
+    const file = join(next.dir, 'contracts', 'credit.issue.json');
+    writeFileSync(file, DEEP);
+    for (const against of [[], ['--against', old.mesh]]) {
+      const r = await runCli(['policy', 'check', next.mesh, ...against, '--json']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).not.toContain('RangeError');
+      const doc = JSON.parse(r.stdout);
+      expect(doc.ok).toBe(false);
+      expect(doc.issues).toHaveLength(1);
+      expect(doc.issues[0]).toMatchObject({
+        code: 'MW_POLICY_CONTRACT_TOO_DEEP',
+        file,
+        line: 1,
+        col: DEEP_COL,
+        pointer: '/properties/a'.repeat(64),
+      });
+    }
+  });
+
+  it('is refused by a reload with a typed 400, and the policy stays in force', async () => {
+    const { dir, mesh } = meshWith();
+    const up = await startUp([mesh, '--data', join(dir, 'data')]);
+    try {
+      const admin = up.token!;
+      const before = (await call(up, admin, 'GET', '/policy')).body.digest;
+      const file = join(dir, 'contracts', 'credit.issue.json');
+      writeFileSync(file, DEEP);
+      const refused = await call(up, admin, 'POST', '/policy/reload');
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.code).toBe('MW_API_POLICY_INVALID');
+      expect(refused.body.error.issues).toEqual([
+        expect.objectContaining({ code: 'MW_POLICY_CONTRACT_TOO_DEEP', location: `${file}:1:${DEEP_COL}` }),
+      ]);
+      expect((await call(up, admin, 'GET', '/policy')).body.digest).toBe(before);
+    } finally {
+      expect(await up.stop()).toBe(0);
+    }
+  });
+});
+
 describe('policy reload through the API', () => {
   it('refuses a breaking contract change with the same issue as policy check, and keeps the policy in force', async () => {
     const { dir, mesh } = meshWith();

@@ -226,6 +226,26 @@ describe('compareSchemas', () => {
       }),
     );
 
+  it('never recurses past its limits: a schema nested 3000 levels, $ref circles that meet again only far down', () => {
+    const deep = JSON.parse(`${'{"properties":{"a":'.repeat(1500)}{}${'}}'.repeat(1500)}`);
+    const raw = compareSchemas(credit, deep);
+    expect(raw.breaking).toEqual([]);
+    expect(raw.unproven.map((c) => c.code)).toEqual(['MW_CONTRACT_UNPROVEN']);
+    expect(raw.unproven[0]!.pointer).toMatch(/^(\/properties\/a){64}$/);
+    // A ring of 17 definitions against one of 19: the same pair of places meets again only after 323.
+    const ring = (n: number) => ({
+      $ref: '#/$defs/d0',
+      $defs: Object.fromEntries(
+        Array.from({ length: n }, (_, i) => [
+          `d${i}`,
+          { type: 'object', properties: { x: { $ref: `#/$defs/d${(i + 1) % n}` }, [`p${i}`]: true } },
+        ]),
+      ),
+    });
+    const rings = compareSchemas(ring(17), ring(19));
+    expect(rings.unproven.some((c) => c.message.includes('levels deep here'))).toBe(true);
+  });
+
   it('a schema is compatible with itself (property)', () => {
     fc.assert(fc.property(object, (s) => compareSchemas(s, structuredClone(s)).breaking.length === 0));
   });

@@ -1,11 +1,17 @@
-import { type Contract, compileContract, type Issue, pointerOf } from '../contracts/index.js';
+import {
+  type Contract,
+  compileContract,
+  type Issue,
+  MAX_SCHEMA_DEPTH,
+  pointerOf,
+} from '../contracts/index.js';
 import { errorText, isTypeName, type JsonObject } from '../envelope/index.js';
 import { type Checker, isObj } from './check.js';
 import { type PolicyCode, type PolicyParams, policyMessage } from './errors.js';
 import { contractFileOf } from './files.js';
 import type { Graph } from './graph.js';
 import type { PolicyIssue } from './issues.js';
-import { locateInJson, type Position, positionOf } from './source.js';
+import { locateInJson, type Position, positionOf, tooDeepOffset } from './source.js';
 import { type ToolSchemaResult, toolContract } from './tool-schemas.js';
 
 export type CompiledContracts = {
@@ -60,6 +66,14 @@ export function compileContracts(
       continue;
     }
     const compiled = compileContract(type, schema);
+    const deep = compiled.ok ? undefined : compiled.issues.find((i) => i.keyword === 'depth');
+    if (deep !== undefined) {
+      // At the bracket that goes past the limit, found in the text: locating through YAML would recurse.
+      const at = positionOf(text, tooDeepOffset(text, MAX_SCHEMA_DEPTH) ?? 0);
+      const params = { type, max: MAX_SCHEMA_DEPTH, payload: MAX_SCHEMA_DEPTH / 2 - 1 };
+      check.issues.push(issueIn('MW_POLICY_CONTRACT_TOO_DEEP', file, at, pointerOf(deep.path), params));
+      continue;
+    }
     if (!compiled.ok) {
       const locate = locateInJson(text);
       for (const issue of compiled.issues) {

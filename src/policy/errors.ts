@@ -51,6 +51,8 @@ export const POLICY_ERRORS = {
     'effect {effect} takes its contract from the input schema of tool {tool} of MCP server {server}, which is not a valid JSON Schema (2020-12 or draft-07) {where}: {reason}; fix the tool, or write the contract as {file}',
   MW_POLICY_CONTRACT_JSON: 'the contract for {type} is not valid JSON: {reason}',
   MW_POLICY_CONTRACT_SCHEMA: 'the contract for {type} is not a valid JSON Schema 2020-12: {reason}',
+  MW_POLICY_CONTRACT_TOO_DEEP:
+    "the contract for {type} nests deeper than {max} levels (brackets open at once), so it is refused before it is compiled; no payload needs that much, since a message's data nests at most {payload} levels",
   MW_POLICY_MISSING_MODULE: '{who} module {module} does not exist (looked for {absolute})',
   MW_POLICY_NO_EXECUTOR:
     'effect {name} has no module or mcp, so requests for it are recorded but nothing executes them',

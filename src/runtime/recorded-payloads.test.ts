@@ -60,6 +60,24 @@ describe('checkRecordedPayloads', () => {
     });
   });
 
+  it('rejects, unvalidated, a recorded payload nested deeper than a message may be', async () => {
+    await using ledger = openLedger({ file: newFile(), origin: 't' });
+    let deep: JsonObject = {};
+    for (let i = 0; i < 100; i++) deep = { a: deep };
+    await ledger.appendAll([decision('m1', 'a.v1', deep, 'deliver')]);
+    // A recursive contract: Ajv would walk the payload as deep as it goes.
+    const tree = contract('a.v1', {
+      $ref: '#/$defs/tree',
+      $defs: { tree: { type: 'object', additionalProperties: { $ref: '#/$defs/tree' } } },
+    });
+    const result = await checkRecordedPayloads(ledger, new Map([['a.v1', tree]]));
+    expect(result.types.get('a.v1')).toEqual({
+      checked: 1,
+      rejected: 1,
+      first: [{ id: 'm1', pointer: '/a'.repeat(63), schemaPointer: '', message: 'nests deeper than 63 levels' }],
+    });
+  });
+
   it('reports every given type, with nothing recorded', async () => {
     await using ledger = openLedger({ file: newFile(), origin: 't' });
     const result = await checkRecordedPayloads(ledger, new Map([['a.v1', contract('a.v1', {})]]));

@@ -1,5 +1,6 @@
-import type { Contract } from '../contracts/index.js';
+import type { Contract, Issue } from '../contracts/index.js';
 import { contractMessage, nextMajor, pointerOf } from '../contracts/index.js';
+import { MAX_JSON_DEPTH, tooDeepAt } from '../envelope/index.js';
 import type { LedgerReader } from '../ledger/index.js';
 import { contractPlace, type Policy, type PolicyIssue } from '../policy/index.js';
 import { ENTRY } from './records.js';
@@ -50,16 +51,10 @@ export async function checkRecordedPayloads(
   const check = (id: string, type: string, data: unknown) => {
     const tally = tallies.get(type)!;
     tally.checked++;
-    const issue = contracts.get(type)!.validate(data)[0];
-    if (issue === undefined) return;
+    const why = tooDeep(id, data) ?? firstIssue(id, contracts.get(type)!.validate(data)[0]);
+    if (why === undefined) return;
     tally.rejected++;
-    if (tally.first.length < keep)
-      tally.first.push({
-        id,
-        pointer: pointerOf(issue.path),
-        schemaPointer: issue.schemaPointer ?? '',
-        message: issue.message,
-      });
+    if (tally.first.length < keep) tally.first.push(why);
   };
   let entries = 0;
   // No `kinds` filter: with two kinds SQLite would sort every match before the first; this streams.
@@ -85,6 +80,27 @@ export async function checkRecordedPayloads(
       held.set(entry.msgId, { type: envelope.type, data: envelope.data });
   }
   return { entries, types: tallies };
+}
+
+/**
+ * A payload nested deeper than a message's data may be (63 levels): the gate never delivers one, but
+ * a ledger is input, and Ajv recurses as deep as the payload, so such a payload is rejected unread.
+ */
+function tooDeep(id: string, data: unknown): RejectedPayload | undefined {
+  const max = MAX_JSON_DEPTH - 1;
+  const pointer = tooDeepAt(data, max);
+  if (pointer === undefined) return undefined;
+  return { id, pointer, schemaPointer: '', message: `nests deeper than ${max} levels` };
+}
+
+function firstIssue(id: string, issue: Issue | undefined): RejectedPayload | undefined {
+  if (issue === undefined) return undefined;
+  return {
+    id,
+    pointer: pointerOf(issue.path),
+    schemaPointer: issue.schemaPointer ?? '',
+    message: issue.message,
+  };
 }
 
 /**
