@@ -2,7 +2,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO, runCli, tempDir } from './run-cli.js';
-import { call, startUp } from './up-process.js';
+import { call, startUp, until } from './up-process.js';
 
 const EXAMPLE = join(REPO, 'examples', 'retention');
 
@@ -25,6 +25,13 @@ function editCredit(dir: string, edit: (schema: CreditSchema) => void): void {
   const schema = JSON.parse(readFileSync(file, 'utf8')) as CreditSchema;
   edit(schema);
   writeFileSync(file, `${JSON.stringify(schema, null, 2)}\n`);
+}
+
+/** Renames the effect credit.issue to credit.issue.v2 in a copy's mesh file and contract file name. */
+function renameCredit(dir: string): void {
+  const mesh = join(dir, 'mesh.yaml');
+  writeFileSync(mesh, readFileSync(mesh, 'utf8').replaceAll('credit.issue', 'credit.issue.v2'));
+  cpSync(join(dir, 'contracts', 'credit.issue.json'), join(dir, 'contracts', 'credit.issue.v2.json'));
 }
 
 /** The 1-based line of the first line of `file` that contains `text`. */
@@ -148,6 +155,24 @@ describe('policy check --data: recorded payloads against the new contracts', () 
     expect(JSON.parse(same.stdout).data.types).toEqual({});
   });
 
+  it('warns when the ledger has unanswered holds of a type the new file removes', async () => {
+    // The retention run leaves 3316's big credit waiting for approval.
+    const next = meshWith();
+    renameCredit(next.dir);
+    const r = await runCli(['policy', 'check', next.mesh, '--data', data, '--against', old.mesh, '--json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.warnings).toEqual([
+      expect.objectContaining({ code: 'MW_POLICY_HELD_TYPE_REMOVED', file: next.mesh, pointer: '/effects' }),
+    ]);
+    expect(doc.warnings[0].message).toContain('credit.issue.v2');
+    const text = await runCli(['policy', 'check', next.mesh, '--data', data]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      /warning: .*mesh\.yaml:\d+:\d+: effect credit\.issue is not in this policy, but 1 hold of it waits/,
+    );
+  });
+
   it('is a usage error without a ledger', async () => {
     const r = await runCli(['policy', 'check', old.mesh, '--data', join(tempDir('compat-none'), 'none')]);
     expect(r.code).toBe(2);
@@ -205,6 +230,42 @@ describe('a contract nested 3000 levels deep', () => {
 });
 
 describe('policy reload through the API', () => {
+  it('refuses to drop a type while holds of it wait, names it and the count, and goes through once they are answered', async () => {
+    const { dir, mesh } = meshWith();
+    const up = await startUp([mesh, '--data', join(dir, 'data'), '--input', join(dir, 'tickets.jsonl')]);
+    try {
+      const admin = up.token!;
+      type Hold = { id: string; rule: string | null };
+      const holds = async (): Promise<Hold[]> => (await call(up, admin, 'GET', '/holds')).body.holds;
+      const held = await until(
+        async () => (await holds()).find((h) => h.rule === 'big-credit'),
+        'the big-credit hold',
+      );
+      const before = (await call(up, admin, 'GET', '/policy')).body.digest;
+      renameCredit(dir);
+      const refused = await call(up, admin, 'POST', '/policy/reload');
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.code).toBe('MW_API_POLICY_INVALID');
+      expect(refused.body.error.issues).toEqual([
+        expect.objectContaining({
+          code: 'MW_POLICY_HELD_TYPE_REMOVED',
+          location: expect.stringMatching(/mesh\.yaml:\d+:\d+$/),
+        }),
+      ]);
+      expect(refused.body.error.issues[0].message).toContain('credit.issue');
+      expect(refused.body.error.issues[0].message).toContain('1 hold of it waits');
+      expect((await call(up, admin, 'GET', '/policy')).body.digest).toBe(before);
+
+      const answered = await call(up, admin, 'POST', `/holds/${held.id}/reject`, { reason: 'renaming' });
+      expect(answered.status).toBe(200);
+      const reloaded = await call(up, admin, 'POST', '/policy/reload');
+      expect(reloaded.status).toBe(200);
+      expect(reloaded.body.changed).toBe(true);
+    } finally {
+      expect(await up.stop()).toBe(0);
+    }
+  });
+
   it('refuses a breaking contract change with the same issue as policy check, and keeps the policy in force', async () => {
     const { dir, mesh } = meshWith();
     const up = await startUp([mesh, '--data', join(dir, 'data')]);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compareContracts } from './contract-changes.js';
+import { heldTypeIssues } from './held-types.js';
 import { loadPolicy } from './load.js';
 import type { Policy } from './types.js';
 
@@ -44,5 +45,28 @@ describe('compareContracts', () => {
     const old = await meshOf({ 'a.v1': { type: 'object' }, 'b.v1': { type: 'string' } });
     const next = await meshOf({ 'a.v1': { type: 'object' }, 'b.v2': { type: 'number' } });
     expect(await compareContracts(old, next)).toEqual({ changed: [], issues: [], warnings: [] });
+  });
+});
+
+describe('heldTypeIssues', () => {
+  it('names each type the new policy drops while holds of it wait, with the count, at the key it would be under', async () => {
+    const next = await meshOf({ 'a.v2': { type: 'object' }, 'b.v1': { type: 'object' } });
+    const issues = await heldTypeIssues(next, [
+      { type: 'a.v1', kind: 'message' },
+      { type: 'b.v1', kind: 'message' },
+      { type: 'a.v1', kind: 'message' },
+      { type: 'pay.send', kind: 'effect' },
+      // An effect of a name that is now a message type is gone all the same.
+      { type: 'b.v1', kind: 'effect' },
+    ]);
+    expect(issues.map((i) => [i.code, i.pointer, i.line, i.col])).toEqual([
+      ['MW_POLICY_HELD_TYPE_REMOVED', '/agents', 2, 1],
+      ['MW_POLICY_HELD_TYPE_REMOVED', '/effects', 1, 1],
+      ['MW_POLICY_HELD_TYPE_REMOVED', '/effects', 1, 1],
+    ]);
+    expect(issues[0]!.message).toContain('a.v1');
+    expect(issues[0]!.message).toContain('2 holds');
+    expect(issues[0]!.message).toContain('beside a.v2');
+    expect(await heldTypeIssues(next, [{ type: 'b.v1', kind: 'message' }])).toEqual([]);
   });
 });

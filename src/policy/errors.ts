@@ -53,6 +53,8 @@ export const POLICY_ERRORS = {
   MW_POLICY_CONTRACT_SCHEMA: 'the contract for {type} is not a valid JSON Schema 2020-12: {reason}',
   MW_POLICY_CONTRACT_TOO_DEEP:
     "the contract for {type} nests deeper than {max} levels (brackets open at once), so it is refused before it is compiled; no payload needs that much, since a message's data nests at most {payload} levels",
+  MW_POLICY_HELD_TYPE_REMOVED:
+    '{kind} {type} is not in this policy, but {count} {holds} for a pilot: approved under this policy, {them} would find {target} and be dead-lettered; answer {them} first (meshwarden approvals), or keep {type}{beside} until none waits',
   MW_POLICY_MISSING_MODULE: '{who} module {module} does not exist (looked for {absolute})',
   MW_POLICY_NO_EXECUTOR:
     'effect {name} has no module or mcp, so requests for it are recorded but nothing executes them',

@@ -39,6 +39,7 @@ export {
   DURABILITIES,
   type EffectSpec,
   formatPolicyIssue,
+  heldTypeIssues,
   type LoadPolicyOptions,
   loadPolicy,
   type Policy,

@@ -34,6 +34,11 @@ describe('checkRecordedPayloads', () => {
       decision('m6', 'other.v1', { amount: 99 }, 'deliver'),
       { kind: 'hold.released', at: 2, msgId: 'm4', data: { by: 'timeout', outcome: 'deliver', deltas: [] } },
       { kind: 'hold.released', at: 2, msgId: 'm5', data: { by: 'timeout', outcome: 'deny', deltas: [] } },
+      decision('m7', 'other.v1', { amount: 1 }, 'hold'),
+      {
+        ...decision('m8', 'pay.send', { amount: 1 }, 'hold'),
+        data: { ...decision('m8', 'pay.send', { amount: 1 }, 'hold').data, gated: 'effect' },
+      },
     ]);
     const contracts = new Map([
       ['credit.v1', contract('credit.v1', { properties: { amount: { maximum: 10 } } })],
@@ -44,8 +49,13 @@ describe('checkRecordedPayloads', () => {
       every: 3,
       progress: (n) => progress.push(n),
     });
-    expect(result.entries).toBe(8);
-    expect(progress).toEqual([3, 6]);
+    expect(result.entries).toBe(10);
+    expect(progress).toEqual([3, 6, 9]);
+    // Holds never released, of every type (not only the checked ones): what still waits for a pilot.
+    expect(result.open).toEqual([
+      { type: 'other.v1', kind: 'message' },
+      { type: 'pay.send', kind: 'effect' },
+    ]);
     expect(result.types.get('credit.v1')).toEqual({
       checked: 3,
       rejected: 2,
@@ -74,7 +84,9 @@ describe('checkRecordedPayloads', () => {
     expect(result.types.get('a.v1')).toEqual({
       checked: 1,
       rejected: 1,
-      first: [{ id: 'm1', pointer: '/a'.repeat(63), schemaPointer: '', message: 'nests deeper than 63 levels' }],
+      first: [
+        { id: 'm1', pointer: '/a'.repeat(63), schemaPointer: '', message: 'nests deeper than 63 levels' },
+      ],
     });
   });
 

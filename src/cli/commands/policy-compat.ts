@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import {
   checkRecordedPayloads,
   compareContracts,
+  heldTypeIssues,
   type LoadPolicyOptions,
   loadPolicy,
   type PayloadCheck,
@@ -68,6 +69,8 @@ export async function checkCompatibility(
     });
     if (performance.now() - started > 2000) out.note(`read ${checked.entries} ledger entries`);
     issues.push(...(await payloadIssues(policy, checked.types)));
+    // Holds the ledger shows unanswered, of a type the new file drops: a reload would refuse it.
+    warnings.push(...(await heldTypeIssues(policy, checked.open)));
     json.data = {
       dir: opts.data.data,
       entries: checked.entries,
