@@ -246,6 +246,42 @@ describe('compareSchemas', () => {
     expect(rings.unproven.some((c) => c.message.includes('levels deep here'))).toBe(true);
   });
 
+  it.each([
+    ['a lost branch whose type no branch left has', { anyOf: [{ type: 'string' }] }, 'BREAKING'],
+    [
+      'lost branches whose types a branch left has',
+      { anyOf: [{ type: ['string', 'number', 'null'] }] },
+      'UNPROVEN',
+    ],
+    [
+      'a lost branch, with a branch left that names no type',
+      { anyOf: [{ type: 'string' }, { $ref: '#/$defs/n' }] },
+      'UNPROVEN',
+    ],
+  ] as const)('anyOf, %s: %s', (_name, next, verdict) => {
+    const old = { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'null' }] };
+    const result = compareSchemas(old, { ...next, $defs: { n: { type: 'number' } } });
+    const [change] = verdict === 'BREAKING' ? result.breaking : result.unproven;
+    expect(change).toMatchObject({ code: `MW_CONTRACT_${verdict}`, keyword: 'anyOf', pointer: '/anyOf' });
+    if (verdict === 'BREAKING') expect(change!.message).toContain('no branch accepts number and null values');
+  });
+
+  it('anyOf added beside a type: a break when no branch accepts some of that type', () => {
+    const result = compareSchemas(
+      { type: ['string', 'null', 'boolean'] },
+      { type: ['string', 'null', 'boolean'], anyOf: [{ type: 'string' }] },
+    );
+    expect(result.breaking.map((c) => c.message)).toEqual([
+      '"anyOf" was added, and no branch accepts null and boolean values any more, so they are rejected',
+    ]);
+    // An old branch with an enum, or without a type, claims nothing.
+    const open = compareSchemas(
+      { anyOf: [{ type: 'number', enum: [1] }, {}] },
+      { anyOf: [{ type: 'string' }] },
+    );
+    expect(open.breaking).toEqual([]);
+  });
+
   it('a schema is compatible with itself (property)', () => {
     fc.assert(fc.property(object, (s) => compareSchemas(s, structuredClone(s)).breaking.length === 0));
   });

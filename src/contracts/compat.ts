@@ -1,6 +1,17 @@
 import { tooDeepAt } from '../envelope/index.js';
 import { compareBounds, compareValues, same } from './compat-bounds.js';
-import { ANNOTATIONS, admits, deref, hasRef, isNode, shownTypes, strings, typesOf } from './compat-refs.js';
+import {
+  ANNOTATIONS,
+  admits,
+  deref,
+  hasRef,
+  isNode,
+  shownTypes,
+  strings,
+  typesOf,
+  typeValues,
+  uncoveredTypes,
+} from './compat-refs.js';
 import { compareFiniteValues } from './compat-values.js';
 import { MAX_SCHEMA_DEPTH } from './compile.js';
 import { pointerOf } from './pointer.js';
@@ -341,11 +352,24 @@ function compareCombinators(w: Walk, O: Node, n: Node, roots: Roots, report: Rep
     if (newList === undefined) continue;
     if (keyword === 'anyOf' && (oldList === undefined || newList.length < oldList.length)) {
       if (oldList !== undefined && same(oldList, newList)) continue;
+      const what = oldList === undefined ? 'was added' : 'lost branches';
+      // Before, the node itself was the one branch, when it names its type.
+      const lost = uncoveredTypes(oldList ?? [O], newList, typesOf(O));
+      if (lost.length > 0) {
+        const shown = typeValues(lost);
+        report(
+          w,
+          'MW_CONTRACT_BREAKING',
+          keyword,
+          `"anyOf" ${what}, and no branch accepts ${shown} any more, so they are rejected`,
+        );
+        continue;
+      }
       report(
         w,
         'MW_CONTRACT_UNPROVEN',
         keyword,
-        `"anyOf" ${oldList === undefined ? 'was added' : 'lost branches'}, and the check cannot tell whether that rejects what was accepted`,
+        `"anyOf" ${what}, and the check cannot tell whether that rejects what was accepted`,
       );
       continue;
     }

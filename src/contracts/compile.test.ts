@@ -85,18 +85,21 @@ describe('compileContract: invalid schemas', () => {
     [3001, false],
     [MAX_SCHEMA_DEPTH + 1, false],
     [MAX_SCHEMA_DEPTH - 1, true],
-  ])('a schema %i levels deep: refused before Ajv walks it, at the first place too deep, unless within the limit (ok: %s)', (levels, ok) => {
-    // {"properties":{"a": … {} … }}: two levels a pair, and the innermost {}.
-    const pairs = (levels - 1) / 2;
-    const schema = JSON.parse(`${'{"properties":{"a":'.repeat(pairs)}{}${'}}'.repeat(pairs)}`);
-    const result = compileContract('x.v1', schema);
-    expect(result.ok).toBe(ok);
-    if (result.ok) return;
-    expect(result.issues).toHaveLength(1);
-    expect(result.issues[0]).toMatchObject({ code: 'MW_CONTRACT_INVALID_SCHEMA', keyword: 'depth' });
-    // Level 129 is the object under 64 pairs of "properties"/"a".
-    expect(result.issues[0]!.path).toEqual(Array.from({ length: 64 }, () => ['properties', 'a']).flat());
-  });
+  ])(
+    'a schema %i levels deep: refused before Ajv walks it, at the first place too deep, unless within the limit (ok: %s)',
+    (levels, ok) => {
+      // {"properties":{"a": … {} … }}: two levels a pair, and the innermost {}.
+      const pairs = (levels - 1) / 2;
+      const schema = JSON.parse(`${'{"properties":{"a":'.repeat(pairs)}{}${'}}'.repeat(pairs)}`);
+      const result = compileContract('x.v1', schema);
+      expect(result.ok).toBe(ok);
+      if (result.ok) return;
+      expect(result.issues).toHaveLength(1);
+      expect(result.issues[0]).toMatchObject({ code: 'MW_CONTRACT_INVALID_SCHEMA', keyword: 'depth' });
+      // Level 129 is the object under 64 pairs of "properties"/"a".
+      expect(result.issues[0]!.path).toEqual(Array.from({ length: 64 }, () => ['properties', 'a']).flat());
+    },
+  );
 
   it('compiles two contracts that share an $id independently', () => {
     const schema = { $id: 'https://example.com/s.json', type: 'object' };
