@@ -87,6 +87,7 @@ describe('policy check --against: contract compatibility', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({
       ok: true,
+      issues: [],
       against: { changed: ['credit.issue'], breaking: 0 },
     });
   });
@@ -108,7 +109,32 @@ describe('policy check --against: contract compatibility', () => {
     writeFileSync(broken.mesh, 'mesh: [\n');
     const r = await runCli(['policy', 'check', old.mesh, '--against', broken.mesh, '--json']);
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout).issues[0].code).toBe('MW_POLICY_PARSE');
+    const doc = JSON.parse(r.stdout);
+    // `file` is the checked file; the block says the --against file is the one that does not load.
+    expect(doc).toMatchObject({ ok: false, file: old.mesh, warnings: [] });
+    expect(doc.issues[0].code).toBe('MW_POLICY_PARSE');
+    expect(doc.against).toEqual({ file: broken.mesh, ok: false, issues: doc.issues });
+  });
+
+  it('says the contracts were not compared when the checked file does not load, with its warnings', async () => {
+    const next = meshWith();
+    // An unconsumed type is a warning; a missing contract a mistake.
+    writeFileSync(
+      next.mesh,
+      readFileSync(next.mesh, 'utf8').replace(
+        'emits: [ticket.scored.v1] }',
+        'emits: [ticket.scored.v1, ticket.scored.v2] }',
+      ),
+    );
+    const r = await runCli(['policy', 'check', next.mesh, '--against', old.mesh, '--json']);
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.issues.map((i: { code: string }) => i.code)).toEqual(['MW_POLICY_MISSING_CONTRACT']);
+    expect(doc.warnings.map((i: { code: string }) => i.code)).toEqual(['MW_POLICY_UNCONSUMED']);
+    expect(doc.against).toBeUndefined();
+    expect(r.stderr).toContain(
+      `the contracts were not compared with ${old.mesh}: ${next.mesh} does not load`,
+    );
   });
 });
 

@@ -33,7 +33,8 @@ export function compilePolicy(
   const rules = compileRules(check, doc, graph, new Map(Object.entries(compiled.schemas)));
   const alerts = compileAlerts(check, doc);
   const drift = compileDrift(check, doc, graph);
-  if (check.issues.length > 0) return { ok: false, issues: sortIssues(check.issues, mesh.file) };
+  const warnings = sortIssues([...mesh.warnings, ...check.warnings], mesh.file);
+  if (check.issues.length > 0) return { ok: false, issues: sortIssues(check.issues, mesh.file), warnings };
   // The digest covers the document as written and every contract (a tool's schema included): any
   // change to either changes it.
   const digest = digestOf({ policy: mesh.value, contracts: compiled.schemas });
@@ -58,6 +59,6 @@ export function compilePolicy(
       drift,
       ...(alerts === undefined ? {} : { alerts }),
     },
-    warnings: sortIssues([...mesh.warnings, ...check.warnings], mesh.file),
+    warnings,
   };
 }

@@ -49,7 +49,7 @@ export async function loadPolicy(file: string, opts: LoadPolicyOptions = {}): Pr
   const missing = await missingModules(mesh);
   if (missing.length === 0) return result;
   const issues = result.ok ? missing : [...result.issues, ...missing];
-  return { ok: false, issues: sortIssues(issues, file) };
+  return { ok: false, issues: sortIssues(issues, file), warnings: result.warnings ?? [] };
 }
 
 async function missingModules(mesh: ReturnType<typeof parseMesh>): Promise<PolicyIssue[]> {

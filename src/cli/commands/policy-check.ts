@@ -17,8 +17,14 @@ export async function checkPolicy(file: string, out: Output, compat: CompatOptio
   const load = readToolSchema === undefined ? {} : { readToolSchema };
   const result = await loadPolicy(resolve(file), load);
   if (!result.ok) {
-    if (out.json) out.document({ ok: false, file, issues: result.issues });
-    else printIssues(result.issues, out);
+    const warnings = result.warnings ?? [];
+    if (out.json) out.document({ ok: false, file, issues: result.issues, warnings });
+    else {
+      for (const w of warnings) out.line(`warning: ${formatPolicyIssue(w)}`);
+      printIssues(result.issues, out);
+    }
+    if (compat.against !== undefined)
+      out.note(`the contracts were not compared with ${compat.against}: ${file} does not load`);
     return EXIT.failed;
   }
   const p = result.policy;
@@ -27,9 +33,12 @@ export async function checkPolicy(file: string, out: Output, compat: CompatOptio
       ? { issues: [], warnings: [], json: {} }
       : await checkCompatibility(p, compat, load, out);
   if ('code' in checked) {
-    if (checked.issues !== undefined) {
-      if (out.json) out.document({ ok: false, file: compat.against, issues: checked.issues });
-      else printIssues(checked.issues, out);
+    // The --against file does not load: its mistakes fail the check, and the block says whose they are.
+    const { against } = checked;
+    if (against !== undefined) {
+      if (out.json)
+        out.document({ ok: false, file, issues: against.issues, warnings: result.warnings, against });
+      else printIssues(against.issues, out);
     }
     return checked.code;
   }
@@ -51,6 +60,7 @@ export async function checkPolicy(file: string, out: Output, compat: CompatOptio
       digest: p.digest,
       agents: p.agents.size,
       effects: p.effects.size,
+      issues: [],
       warnings,
       ...checked.json,
     });
