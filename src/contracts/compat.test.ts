@@ -282,6 +282,17 @@ describe('compareSchemas', () => {
     expect(open.breaking).toEqual([]);
   });
 
+  it('does not follow a $ref through the schema\'s own $id: unproven, as docs/policy.md says', () => {
+    const schema = (max: number) => ({
+      $id: 'https://example.com/credit.json',
+      properties: { amount: { $ref: 'https://example.com/credit.json#/$defs/money' } },
+      $defs: { money: { type: 'number', maximum: max } },
+    });
+    expect(compileContract('t.v1', schema(10)).ok).toBe(true);
+    const result = compareSchemas(schema(100), schema(10));
+    expect(result.unproven.map((c) => c.keyword)).toContain('$ref');
+  });
+
   it('a schema is compatible with itself (property)', () => {
     fc.assert(fc.property(object, (s) => compareSchemas(s, structuredClone(s)).breaking.length === 0));
   });
