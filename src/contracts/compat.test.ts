@@ -282,7 +282,7 @@ describe('compareSchemas', () => {
     expect(open.breaking).toEqual([]);
   });
 
-  it('does not follow a $ref through the schema\'s own $id: unproven, as docs/policy.md says', () => {
+  it("does not follow a $ref through the schema's own $id: unproven, as docs/policy.md says", () => {
     const schema = (max: number) => ({
       $id: 'https://example.com/credit.json',
       properties: { amount: { $ref: 'https://example.com/credit.json#/$defs/money' } },
@@ -291,6 +291,15 @@ describe('compareSchemas', () => {
     expect(compileContract('t.v1', schema(10)).ok).toBe(true);
     const result = compareSchemas(schema(100), schema(10));
     expect(result.unproven.map((c) => c.keyword)).toContain('$ref');
+  });
+
+  it.each([
+    [{ type: 'number', multipleOf: 1 }, { type: 'integer' }, 0],
+    [{ type: 'number', multipleOf: 5 }, { type: 'integer' }, 0],
+    [{ type: 'number', multipleOf: 0.5 }, { type: 'integer' }, 1],
+    [{ type: 'number' }, { type: 'integer' }, 1],
+  ])('%j → %j: %i breaks (whole multiples are integers already)', (old, next, count) => {
+    expect(compareSchemas(old, next).breaking).toHaveLength(count);
   });
 
   it('a schema is compatible with itself (property)', () => {

@@ -227,13 +227,10 @@ function compareType(
 ): void {
   const lost = oldTypes.filter((t) => !admits(newTypes, t));
   if (O.type !== undefined || n.type !== undefined) {
-    // `number` kept as `integer` loses the fractions: that narrows too.
-    if (
-      admits(oldTypes, 'number') &&
-      oldTypes.includes('number') &&
-      !newTypes.includes('number') &&
-      newTypes.includes('integer')
-    )
+    // `number` kept as `integer` loses the fractions: that narrows too, unless the old numbers were
+    // whole already (a whole `multipleOf`, like 1).
+    const whole = typeof O.multipleOf === 'number' && Number.isInteger(O.multipleOf);
+    if (oldTypes.includes('number') && !newTypes.includes('number') && newTypes.includes('integer') && !whole)
       lost.push('number');
   }
   if (lost.length === 0) return;

@@ -75,7 +75,11 @@ describe('compileContract: invalid schemas', () => {
     ['unresolvable $ref', { $ref: 'http://example.com/other.json' }, [[], 'compile']],
     ['a vendor keyword (strict)', { type: 'object', xFoo: 1 }, [['xFoo'], 'compile']],
     // Ajv 8 does not implement $anchor: docs/policy.md says to point into $defs instead.
-    ['$anchor', { $defs: { m: { $anchor: 'money' } }, $ref: '#money' }, [['$defs', 'm', '$anchor'], 'compile']],
+    [
+      '$anchor',
+      { $defs: { m: { $anchor: 'money' } }, $ref: '#money' },
+      [['$defs', 'm', '$anchor'], 'compile'],
+    ],
     ['another dialect', { $schema: 'http://json-schema.org/draft-07/schema#' }, [['$schema'], 'const']],
   ] as const)('%s', (_name, schema, [path, keyword]) => {
     const result = compileContract('x.v1', schema);
