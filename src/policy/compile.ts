@@ -22,13 +22,14 @@ export function compilePolicy(
   mesh: ParsedMesh,
   contracts: ReadonlyMap<string, string>,
   tools: ReadonlyMap<string, ToolSchemaResult> = new Map(),
+  unread: ReadonlyMap<string, string> = new Map(),
 ): PolicyLoadResult {
   if (mesh.issues.length > 0) return { ok: false, issues: sortIssues(mesh.issues, mesh.file) };
   const check = createChecker(mesh);
   checkShape(check);
   const doc = isObj(mesh.value) ? mesh.value : {};
   const graph = compileGraph(check, doc);
-  const compiled = compileContracts(check, graph, contracts, tools);
+  const compiled = compileContracts(check, graph, contracts, tools, unread);
   const guards = compileGuards(check, doc);
   const rules = compileRules(check, doc, graph, new Map(Object.entries(compiled.schemas)));
   const alerts = compileAlerts(check, doc);

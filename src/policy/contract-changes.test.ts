@@ -70,3 +70,33 @@ describe('heldTypeIssues', () => {
     expect(await heldTypeIssues(next, [{ type: 'b.v1', kind: 'message' }])).toEqual([]);
   });
 });
+
+describe('contract files as editors leave them', () => {
+  /** A mesh with one type, a.v1, whose contract file `write` makes. */
+  function meshWhere(write: (contract: string) => void): string {
+    const dir = mkdtempSync(join(tmpdir(), 'meshwarden-files-'));
+    mkdirSync(join(dir, 'contracts'));
+    const agent = '  a: { version: 1.0.0, url: "https://a.example.com/agent", consumes: [a.v1] }';
+    writeFileSync(join(dir, 'mesh.yaml'), `mesh: m\nagents:\n${agent}\ningress:\n  in: { emits: [a.v1] }\n`);
+    write(join(dir, 'contracts', 'a.v1.json'));
+    return join(dir, 'mesh.yaml');
+  }
+
+  it('reads a contract file that starts with a byte order mark, and places changes in it as without', async () => {
+    const schema = (type: string) =>
+      `{\n  "type": "object",\n  "properties": { "n": { "type": "${type}" } }\n}\n`;
+    const old = await loadPolicy(meshWhere((f) => writeFileSync(f, `\uFEFF${schema('number')}`)));
+    const next = await loadPolicy(meshWhere((f) => writeFileSync(f, `\uFEFF${schema('integer')}`)));
+    if (!old.ok || !next.ok) throw new Error('a contract with a BOM does not load');
+    const { issues } = await compareContracts(old.policy, next.policy);
+    expect(issues.map((i) => [i.code, i.line, i.col])).toEqual([['MW_CONTRACT_BREAKING', 3, 34]]);
+  });
+
+  it('says a directory where the contract file should be is a directory', async () => {
+    const result = await loadPolicy(meshWhere((f) => mkdirSync(f)));
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues.map((i) => i.code)).toEqual(['MW_POLICY_MISSING_CONTRACT']);
+    expect(result.issues[0]!.message).toContain('a.v1.json is a directory, not a file');
+  });
+});

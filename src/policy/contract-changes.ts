@@ -10,7 +10,7 @@ import { canonicalize } from '../envelope/index.js';
 import { pathIn } from './check.js';
 import { contractFileOf } from './files.js';
 import type { PolicyIssue } from './issues.js';
-import { locateInJson, type Position, parseMesh } from './source.js';
+import { locateInJson, type Position, parseMesh, withoutBom } from './source.js';
 import type { Policy } from './types.js';
 
 /** What changed in the contracts of types that both policies have (same name, same major version). */
@@ -64,7 +64,8 @@ export async function contractPlace(policy: Policy, type: string): Promise<Contr
   const meshText = await readFile(policy.file, 'utf8').catch(() => '');
   const mesh = parseMesh({ file: policy.file, path: policy.file, text: meshText });
   const { file, absolute } = contractFileOf(mesh, type);
-  const text = await readFile(absolute, 'utf8').catch(() => undefined);
+  const read = await readFile(absolute, 'utf8').catch(() => undefined);
+  const text = read === undefined ? undefined : withoutBom(read);
   if (text !== undefined) {
     const locate = locateInJson(text);
     let value: unknown;

@@ -22,7 +22,7 @@ export type CompiledContracts = {
 
 /**
  * Compiles the contract of every message type and effect from the given file texts (type → text;
- * a missing entry is a missing file). An MCP effect without a file takes its tool's input schema
+ * a missing entry is a missing file, or one `unread` says why it could not be read). An MCP effect without a file takes its tool's input schema
  * from `tools` (effect → what was read from the server). A missing contract is reported where the
  * type is first named; a broken file inside itself; a tool schema at the effect.
  */
@@ -31,6 +31,7 @@ export function compileContracts(
   graph: Graph,
   texts: ReadonlyMap<string, string>,
   tools: ReadonlyMap<string, ToolSchemaResult>,
+  unread: ReadonlyMap<string, string> = new Map(),
 ): CompiledContracts {
   const contracts = new Map<string, Contract>();
   const schemas: Record<string, JsonObject> = {};
@@ -53,7 +54,12 @@ export function compileContracts(
       if (effect !== undefined && effect.mcp === undefined && mcpWritten(check, type)) continue;
       const kind = effect === undefined ? 'message type' : 'effect';
       const hint = effect?.mcp === undefined ? '' : MCP_HINT;
-      check.report('MW_POLICY_MISSING_CONTRACT', { kind, type, file, hint }, graph.mentions.get(type) ?? []);
+      const why = unread.get(type) ?? 'does not exist';
+      check.report(
+        'MW_POLICY_MISSING_CONTRACT',
+        { kind, type, file, why, hint },
+        graph.mentions.get(type) ?? [],
+      );
       continue;
     }
     let schema: unknown;

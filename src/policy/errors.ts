@@ -44,7 +44,7 @@ export const POLICY_ERRORS = {
   MW_POLICY_DUPLICATE_ID:
     'id "{id}" is already used by {other}; ids of limits, budgets, breakers and approvals must be unique',
   MW_POLICY_RESERVED_ID: 'breaker id "{id}" is reserved for {use}; choose another id',
-  MW_POLICY_MISSING_CONTRACT: 'there is no contract for {kind} {type}: {file} does not exist{hint}',
+  MW_POLICY_MISSING_CONTRACT: 'there is no contract for {kind} {type}: {file} {why}{hint}',
   MW_POLICY_TOOL_SCHEMA:
     'effect {effect} has no contract file, and the input schema of its tool {tool} cannot be read from MCP server {server}: {reason}; {fix}, or write the contract as {file}',
   MW_POLICY_TOOL_CONTRACT:

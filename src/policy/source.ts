@@ -87,6 +87,14 @@ export function tooDeepOffset(text: string, max: number): number | undefined {
   return undefined;
 }
 
+/**
+ * A file's text without its leading UTF-8 byte order mark, which some editors write: JSON.parse
+ * refuses it, and it is not part of the document (the JSON Lines input drops it too).
+ */
+export function withoutBom(text: string): string {
+  return text.startsWith('\uFEFF') ? text.slice(1) : text;
+}
+
 /** 1-based line and column of a character offset in a text. */
 export function positionOf(text: string, offset: number): Position {
   const before = text.slice(0, Math.max(0, Math.min(offset, text.length)));
