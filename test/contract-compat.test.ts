@@ -62,7 +62,14 @@ describe('policy check --against: contract compatibility', () => {
     ]);
     expect(doc.issues[1]).toMatchObject({ file, line: lineOf(file, '"maximum"') });
     expect(doc.issues[1].message).toContain('credit.issue.v2');
-    expect(doc.against).toEqual({ file: old.mesh, changed: ['credit.issue'], breaking: 2, unproven: 0 });
+    expect(doc.against).toEqual({
+      file: old.mesh,
+      changed: ['credit.issue'],
+      removed: [],
+      added: [],
+      breaking: 2,
+      unproven: 0,
+    });
 
     const text = await runCli(['policy', 'check', next.mesh, '--against', old.mesh]);
     expect(text.code).toBe(1);
@@ -192,8 +199,16 @@ describe('policy check --data: recorded payloads against the new contracts', () 
       expect.objectContaining({ code: 'MW_POLICY_HELD_TYPE_REMOVED', file: next.mesh, pointer: '/effects' }),
     ]);
     expect(doc.warnings[0].message).toContain('credit.issue.v2');
-    const text = await runCli(['policy', 'check', next.mesh, '--data', data]);
+    expect(doc.against).toMatchObject({ changed: [], removed: ['credit.issue'], added: ['credit.issue.v2'] });
+    expect(doc.data.delivered).toBeGreaterThan(0);
+    const text = await runCli(['policy', 'check', next.mesh, '--data', data, '--against', old.mesh]);
     expect(text.code).toBe(0);
+    expect(text.stdout).toContain(
+      `contracts since ${old.mesh}: credit.issue removed; credit.issue.v2 added: a new type, nothing to compare`,
+    );
+    expect(text.stdout).toContain(
+      `recorded payloads: no contract changed, so none needed checking (${doc.data.delivered} delivered,`,
+    );
     expect(text.stdout).toMatch(
       /warning: .*mesh\.yaml:\d+:\d+: effect credit\.issue is not in this policy, but 1 hold of it waits/,
     );

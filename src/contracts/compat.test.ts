@@ -302,6 +302,42 @@ describe('compareSchemas', () => {
     expect(compareSchemas(old, next).breaking).toHaveLength(count);
   });
 
+  // The sentences are the feature here: each says what changed and what is now rejected, plainly.
+  it.each([
+    [
+      { type: 'string' },
+      { type: 'string', maxLength: 10 },
+      'maxLength is now 10 (no limit before), so strings of more than 10 characters are rejected',
+    ],
+    [
+      { type: 'string', maxLength: 20 },
+      { type: 'string', maxLength: 1 },
+      'maxLength went down from 20 to 1, so strings of more than 1 character are rejected',
+    ],
+    [
+      { type: 'object' },
+      { type: 'object', minProperties: 1 },
+      'minProperties is now 1 (none before), so empty objects are rejected',
+    ],
+    [
+      { type: 'array', minItems: 1 },
+      { type: 'array', minItems: 3 },
+      'minItems went up from 1 to 3, so arrays of fewer than 3 items are rejected',
+    ],
+    [
+      {},
+      { type: 'string' },
+      'the type narrowed from any type to "string", so null, boolean, object, array and number values are rejected',
+    ],
+    [
+      { type: ['number', 'string'] },
+      { type: 'integer' },
+      'the type narrowed from ["number","string"] to "integer", so string values and non-integer numbers are rejected',
+    ],
+  ])('%j → %j: %s', (old, next, message) => {
+    expect(compareSchemas(old, next).breaking.map((c) => c.message)).toEqual([message]);
+  });
+
   it('a schema is compatible with itself (property)', () => {
     fc.assert(fc.property(object, (s) => compareSchemas(s, structuredClone(s)).breaking.length === 0));
   });

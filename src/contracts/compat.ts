@@ -238,7 +238,7 @@ function compareType(
     w,
     'MW_CONTRACT_BREAKING',
     'type',
-    `the type narrowed from ${shownTypes(O.type)} to ${shownTypes(n.type)}, so ${[...new Set(lost)].map((t) => (t === 'number' && newTypes.includes('integer') ? 'non-integer numbers' : `${t} values`)).join(' and ')} are rejected`,
+    `the type narrowed from ${shownTypes(O.type)} to ${shownTypes(n.type)}, so ${typeValues(lost, newTypes.includes('integer'))} are rejected`,
   );
 }
 

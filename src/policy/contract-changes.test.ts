@@ -41,10 +41,16 @@ describe('compareContracts', () => {
     expect(issues[0]?.message).toContain('(a.v2)');
   });
 
-  it('ignores a type only one side has, and an unchanged one', async () => {
+  it('ignores a type only one side has, and an unchanged one, but lists those removed and added', async () => {
     const old = await meshOf({ 'a.v1': { type: 'object' }, 'b.v1': { type: 'string' } });
     const next = await meshOf({ 'a.v1': { type: 'object' }, 'b.v2': { type: 'number' } });
-    expect(await compareContracts(old, next)).toEqual({ changed: [], issues: [], warnings: [] });
+    expect(await compareContracts(old, next)).toEqual({
+      changed: [],
+      removed: ['b.v1'],
+      added: ['b.v2'],
+      issues: [],
+      warnings: [],
+    });
   });
 });
 

@@ -17,6 +17,9 @@ import type { Policy } from './types.js';
 export type ContractChanges = {
   /** Types in both whose schema differs, sorted. A type only one policy has is no change. */
   readonly changed: readonly string[];
+  /** Types only the old policy has, and only the new one has (a new major version, say), sorted. */
+  readonly removed: readonly string[];
+  readonly added: readonly string[];
   /** MW_CONTRACT_BREAKING, each in the new contract file (or at the MCP effect in the mesh file). */
   readonly issues: readonly PolicyIssue[];
   /** MW_CONTRACT_UNPROVEN: changes the check cannot reason about. Not a refusal. */
@@ -47,7 +50,8 @@ export async function compareContracts(old: Policy, next: Policy): Promise<Contr
       for (const c of changes) list.push(changeIssue(type, c, place));
     }
   }
-  return { changed, issues, warnings };
+  const only = (a: Policy, b: Policy) => [...a.contracts.keys()].filter((t) => !b.contracts.has(t)).sort();
+  return { changed, removed: only(old, next), added: only(next, old), issues, warnings };
 }
 
 /** Where a type's contract is written: its file and a locator, or its MCP effect in the mesh file. */

@@ -44,6 +44,8 @@ export async function checkRecordedPayloads(
   opts: PayloadCheckOptions = {},
 ): Promise<{
   readonly entries: number;
+  /** Payloads delivered (or released with `deliver`) of every type, checked or not. */
+  readonly delivered: number;
   readonly types: ReadonlyMap<string, PayloadCheck>;
   /** The holds never released (of every type), in the order they were opened: what still waits. */
   readonly open: readonly HeldOne[];
@@ -64,12 +66,14 @@ export async function checkRecordedPayloads(
     if (tally.first.length < keep) tally.first.push(why);
   };
   let entries = 0;
+  let delivered = 0;
   // No `kinds` filter: with two kinds SQLite would sort every match before the first; this streams.
   for await (const entry of reader.scan()) {
     entries++;
     if (opts.progress !== undefined && entries % every === 0) opts.progress(entries);
     if (entry.kind === ENTRY.holdReleased) {
-      open.delete(entry.msgId ?? '');
+      if (open.delete(entry.msgId ?? '') && (entry.data as { outcome?: unknown }).outcome === 'deliver')
+        delivered++;
       const hold = held.get(entry.msgId ?? '');
       if (hold === undefined) continue;
       held.delete(entry.msgId!);
@@ -86,12 +90,13 @@ export async function checkRecordedPayloads(
     if (typeof envelope?.type !== 'string') continue;
     if (verdict?.decision === 'hold')
       open.set(entry.msgId, { type: envelope.type, kind: gated === 'effect' ? 'effect' : 'message' });
+    if (verdict?.decision === 'deliver') delivered++;
     if (!tallies.has(envelope.type)) continue;
     if (verdict?.decision === 'deliver') check(entry.msgId, envelope.type, envelope.data);
     else if (verdict?.decision === 'hold')
       held.set(entry.msgId, { type: envelope.type, data: envelope.data });
   }
-  return { entries, types: tallies, open: [...open.values()] };
+  return { entries, delivered, types: tallies, open: [...open.values()] };
 }
 
 /**

@@ -60,6 +60,8 @@ export async function checkCompatibility(
     json.against = {
       file: opts.against,
       changed: changes.changed,
+      removed: changes.removed,
+      added: changes.added,
       breaking: changes.issues.length,
       unproven: changes.warnings.length,
     };
@@ -80,6 +82,7 @@ export async function checkCompatibility(
     json.data = {
       dir: opts.data.data,
       entries: checked.entries,
+      delivered: checked.delivered,
       types: Object.fromEntries([...checked.types].map(([t, c]) => [t, payloadView(c)])),
     };
   }
