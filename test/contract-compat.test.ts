@@ -2,7 +2,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO, runCli, tempDir } from './run-cli.js';
-import { call, startUp } from './up-process.js';
+import { call, startUp, until } from './up-process.js';
 
 const EXAMPLE = join(REPO, 'examples', 'retention');
 
@@ -25,6 +25,13 @@ function editCredit(dir: string, edit: (schema: CreditSchema) => void): void {
   const schema = JSON.parse(readFileSync(file, 'utf8')) as CreditSchema;
   edit(schema);
   writeFileSync(file, `${JSON.stringify(schema, null, 2)}\n`);
+}
+
+/** Renames the effect credit.issue to credit.issue.v2 in a copy's mesh file and contract file name. */
+function renameCredit(dir: string): void {
+  const mesh = join(dir, 'mesh.yaml');
+  writeFileSync(mesh, readFileSync(mesh, 'utf8').replaceAll('credit.issue', 'credit.issue.v2'));
+  cpSync(join(dir, 'contracts', 'credit.issue.json'), join(dir, 'contracts', 'credit.issue.v2.json'));
 }
 
 /** The 1-based line of the first line of `file` that contains `text`. */
@@ -55,7 +62,14 @@ describe('policy check --against: contract compatibility', () => {
     ]);
     expect(doc.issues[1]).toMatchObject({ file, line: lineOf(file, '"maximum"') });
     expect(doc.issues[1].message).toContain('credit.issue.v2');
-    expect(doc.against).toEqual({ file: old.mesh, changed: ['credit.issue'], breaking: 2, unproven: 0 });
+    expect(doc.against).toEqual({
+      file: old.mesh,
+      changed: ['credit.issue'],
+      removed: [],
+      added: [],
+      breaking: 2,
+      unproven: 0,
+    });
 
     const text = await runCli(['policy', 'check', next.mesh, '--against', old.mesh]);
     expect(text.code).toBe(1);
@@ -80,6 +94,7 @@ describe('policy check --against: contract compatibility', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({
       ok: true,
+      issues: [],
       against: { changed: ['credit.issue'], breaking: 0 },
     });
   });
@@ -101,7 +116,32 @@ describe('policy check --against: contract compatibility', () => {
     writeFileSync(broken.mesh, 'mesh: [\n');
     const r = await runCli(['policy', 'check', old.mesh, '--against', broken.mesh, '--json']);
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout).issues[0].code).toBe('MW_POLICY_PARSE');
+    const doc = JSON.parse(r.stdout);
+    // `file` is the checked file; the block says the --against file is the one that does not load.
+    expect(doc).toMatchObject({ ok: false, file: old.mesh, warnings: [] });
+    expect(doc.issues[0].code).toBe('MW_POLICY_PARSE');
+    expect(doc.against).toEqual({ file: broken.mesh, ok: false, issues: doc.issues });
+  });
+
+  it('says the contracts were not compared when the checked file does not load, with its warnings', async () => {
+    const next = meshWith();
+    // An unconsumed type is a warning; a missing contract a mistake.
+    writeFileSync(
+      next.mesh,
+      readFileSync(next.mesh, 'utf8').replace(
+        'emits: [ticket.scored.v1] }',
+        'emits: [ticket.scored.v1, ticket.scored.v2] }',
+      ),
+    );
+    const r = await runCli(['policy', 'check', next.mesh, '--against', old.mesh, '--json']);
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.issues.map((i: { code: string }) => i.code)).toEqual(['MW_POLICY_MISSING_CONTRACT']);
+    expect(doc.warnings.map((i: { code: string }) => i.code)).toEqual(['MW_POLICY_UNCONSUMED']);
+    expect(doc.against).toBeUndefined();
+    expect(r.stderr).toContain(
+      `the contracts were not compared with ${old.mesh}: ${next.mesh} does not load`,
+    );
   });
 });
 
@@ -148,6 +188,32 @@ describe('policy check --data: recorded payloads against the new contracts', () 
     expect(JSON.parse(same.stdout).data.types).toEqual({});
   });
 
+  it('warns when the ledger has unanswered holds of a type the new file removes', async () => {
+    // The retention run leaves 3316's big credit waiting for approval.
+    const next = meshWith();
+    renameCredit(next.dir);
+    const r = await runCli(['policy', 'check', next.mesh, '--data', data, '--against', old.mesh, '--json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.warnings).toEqual([
+      expect.objectContaining({ code: 'MW_POLICY_HELD_TYPE_REMOVED', file: next.mesh, pointer: '/effects' }),
+    ]);
+    expect(doc.warnings[0].message).toContain('credit.issue.v2');
+    expect(doc.against).toMatchObject({ changed: [], removed: ['credit.issue'], added: ['credit.issue.v2'] });
+    expect(doc.data.delivered).toBeGreaterThan(0);
+    const text = await runCli(['policy', 'check', next.mesh, '--data', data, '--against', old.mesh]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(
+      `contracts since ${old.mesh}: credit.issue removed; credit.issue.v2 added: a new type, nothing to compare`,
+    );
+    expect(text.stdout).toContain(
+      `recorded payloads: no contract changed, so none needed checking (${doc.data.delivered} delivered,`,
+    );
+    expect(text.stdout).toMatch(
+      /warning: .*mesh\.yaml:\d+:\d+: effect credit\.issue is not in this policy, but 1 hold of it waits/,
+    );
+  });
+
   it('is a usage error without a ledger', async () => {
     const r = await runCli(['policy', 'check', old.mesh, '--data', join(tempDir('compat-none'), 'none')]);
     expect(r.code).toBe(2);
@@ -155,7 +221,92 @@ describe('policy check --data: recorded payloads against the new contracts', () 
   });
 });
 
+/** A contract 3001 levels deep (1500 pairs of "properties"/"a" around an object), as text. */
+const DEEP = `${'{"properties":{"a":'.repeat(1500)}{}${'}}'.repeat(1500)}\n`;
+/** The column of the bracket that opens level 129, past MAX_SCHEMA_DEPTH. */
+const DEEP_COL = 64 * '{"properties":{"a":'.length + 1;
+
+describe('a contract nested 3000 levels deep', () => {
+  it('is a typed issue of policy check --json, with and without --against, at the bracket past the limit', async () => {
+    const old = meshWith();
+    const next = meshWith();
+    const file = join(next.dir, 'contracts', 'credit.issue.json');
+    writeFileSync(file, DEEP);
+    for (const against of [[], ['--against', old.mesh]]) {
+      const r = await runCli(['policy', 'check', next.mesh, ...against, '--json']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).not.toContain('RangeError');
+      const doc = JSON.parse(r.stdout);
+      expect(doc.ok).toBe(false);
+      expect(doc.issues).toHaveLength(1);
+      expect(doc.issues[0]).toMatchObject({
+        code: 'MW_POLICY_CONTRACT_TOO_DEEP',
+        file,
+        line: 1,
+        col: DEEP_COL,
+        pointer: '/properties/a'.repeat(64),
+      });
+    }
+  });
+
+  it('is refused by a reload with a typed 400, and the policy stays in force', async () => {
+    const { dir, mesh } = meshWith();
+    const up = await startUp([mesh, '--data', join(dir, 'data')]);
+    try {
+      const admin = up.token!;
+      const before = (await call(up, admin, 'GET', '/policy')).body.digest;
+      const file = join(dir, 'contracts', 'credit.issue.json');
+      writeFileSync(file, DEEP);
+      const refused = await call(up, admin, 'POST', '/policy/reload');
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.code).toBe('MW_API_POLICY_INVALID');
+      expect(refused.body.error.issues).toEqual([
+        expect.objectContaining({ code: 'MW_POLICY_CONTRACT_TOO_DEEP', location: `${file}:1:${DEEP_COL}` }),
+      ]);
+      expect((await call(up, admin, 'GET', '/policy')).body.digest).toBe(before);
+    } finally {
+      expect(await up.stop()).toBe(0);
+    }
+  });
+});
+
 describe('policy reload through the API', () => {
+  it('refuses to drop a type while holds of it wait, names it and the count, and goes through once they are answered', async () => {
+    const { dir, mesh } = meshWith();
+    const up = await startUp([mesh, '--data', join(dir, 'data'), '--input', join(dir, 'tickets.jsonl')]);
+    try {
+      const admin = up.token!;
+      type Hold = { id: string; rule: string | null };
+      const holds = async (): Promise<Hold[]> => (await call(up, admin, 'GET', '/holds')).body.holds;
+      const held = await until(
+        async () => (await holds()).find((h) => h.rule === 'big-credit'),
+        'the big-credit hold',
+      );
+      const before = (await call(up, admin, 'GET', '/policy')).body.digest;
+      renameCredit(dir);
+      const refused = await call(up, admin, 'POST', '/policy/reload');
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.code).toBe('MW_API_POLICY_INVALID');
+      expect(refused.body.error.issues).toEqual([
+        expect.objectContaining({
+          code: 'MW_POLICY_HELD_TYPE_REMOVED',
+          location: expect.stringMatching(/mesh\.yaml:\d+:\d+$/),
+        }),
+      ]);
+      expect(refused.body.error.issues[0].message).toContain('credit.issue');
+      expect(refused.body.error.issues[0].message).toContain('1 hold of it waits');
+      expect((await call(up, admin, 'GET', '/policy')).body.digest).toBe(before);
+
+      const answered = await call(up, admin, 'POST', `/holds/${held.id}/reject`, { reason: 'renaming' });
+      expect(answered.status).toBe(200);
+      const reloaded = await call(up, admin, 'POST', '/policy/reload');
+      expect(reloaded.status).toBe(200);
+      expect(reloaded.body.changed).toBe(true);
+    } finally {
+      expect(await up.stop()).toBe(0);
+    }
+  });
+
   it('refuses a breaking contract change with the same issue as policy check, and keeps the policy in force', async () => {
     const { dir, mesh } = meshWith();
     const up = await startUp([mesh, '--data', join(dir, 'data')]);

@@ -56,31 +56,34 @@ export function compareBounds(w: Walk, O: Node, n: Node, applies: Applies, repor
         `multipleOf ${O.multipleOf === undefined ? `${step} was added` : `changed from ${O.multipleOf} to ${step}`}, so numbers that are not multiples of ${step} are rejected`,
       );
   }
-  const counts: [boolean, string, string, string][] = [
-    [applies.string, 'minLength', 'maxLength', 'characters'],
-    [applies.array, 'minItems', 'maxItems', 'items'],
-    [applies.object, 'minProperties', 'maxProperties', 'properties'],
+  const counts: [boolean, string, string, string, string, string][] = [
+    [applies.string, 'minLength', 'maxLength', 'character', 'characters', 'strings'],
+    [applies.array, 'minItems', 'maxItems', 'item', 'items', 'arrays'],
+    [applies.object, 'minProperties', 'maxProperties', 'property', 'properties', 'objects'],
   ];
-  for (const [on, min, max, unit] of counts) {
+  for (const [on, min, max, one, many, what] of counts) {
     if (!on) continue;
-    const oldMin = num(O[min]) ?? 0;
+    const units = (k: number) => `${k} ${k === 1 ? one : many}`;
+    const oldMin = num(O[min]);
     const newMin = num(n[min]) ?? 0;
-    if (newMin > oldMin)
-      report(
-        w,
-        BREAKING,
-        min,
-        `${min} went up from ${oldMin} to ${newMin}, so fewer than ${newMin} ${unit} are rejected`,
-      );
-    const oldMax = num(O[max]) ?? Number.POSITIVE_INFINITY;
-    const newMax = num(n[max]) ?? Number.POSITIVE_INFINITY;
-    if (newMax < oldMax)
-      report(
-        w,
-        BREAKING,
-        max,
-        `${max} went down ${oldMax === Number.POSITIVE_INFINITY ? 'from none' : `from ${oldMax}`} to ${newMax}, so more than ${newMax} ${unit} are rejected`,
-      );
+    if (newMin > (oldMin ?? 0)) {
+      const change =
+        oldMin === undefined
+          ? `${min} is now ${newMin} (none before)`
+          : `${min} went up from ${oldMin} to ${newMin}`;
+      // "fewer than 1 item" reads as "empty".
+      const rejected = newMin === 1 ? `empty ${what} are` : `${what} of fewer than ${units(newMin)} are`;
+      report(w, BREAKING, min, `${change}, so ${rejected} rejected`);
+    }
+    const oldMax = num(O[max]);
+    const newMax = num(n[max]);
+    if (newMax !== undefined && (oldMax === undefined || newMax < oldMax)) {
+      const change =
+        oldMax === undefined
+          ? `${max} is now ${newMax} (no limit before)`
+          : `${max} went down from ${oldMax} to ${newMax}`;
+      report(w, BREAKING, max, `${change}, so ${what} of more than ${units(newMax)} are rejected`);
+    }
   }
   if (applies.string) {
     for (const keyword of ['pattern', 'format']) {

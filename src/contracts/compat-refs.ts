@@ -81,6 +81,51 @@ export function admits(types: readonly string[], t: string): boolean {
   return false;
 }
 
+/** `null, boolean and number values`; `non-integer numbers` for `number` where integers still pass. */
+export function typeValues(types: readonly string[], integersPass = false): string {
+  const words = [...new Set(types)].map((t) =>
+    t === 'number' && integersPass ? 'non-integer numbers' : t === 'integer' ? 'integers' : t,
+  );
+  const plain = words.filter((w) => !w.includes(' ') && w !== 'integers');
+  const parts = [
+    ...(plain.length === 0 ? [] : [`${listed(plain)} values`]),
+    ...words.filter((w) => w.includes(' ') || w === 'integers'),
+  ];
+  return listed(parts);
+}
+
+function listed(words: readonly string[]): string {
+  return words.length <= 1 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`;
+}
+
+/**
+ * The JSON types values of the old branches could have (each branch with a `type` of its own and no
+ * `enum` or `const`, within the old node's `type`) that no new branch admits: values of those types
+ * that the old schema accepted, the new one rejects. A branch without `type` (a `$ref`, say) is not
+ * looked into on the old side, and admits everything on the new side: nothing is claimed from it.
+ */
+export function uncoveredTypes(
+  oldBranches: readonly unknown[],
+  newBranches: readonly unknown[],
+  oldTypes: readonly string[],
+): string[] {
+  const lost = new Set<string>();
+  for (const branch of oldBranches) {
+    if (
+      !isNode(branch) ||
+      branch.type === undefined ||
+      Object.hasOwn(branch, 'enum') ||
+      Object.hasOwn(branch, 'const')
+    )
+      continue;
+    for (const t of typesOf(branch)) {
+      if (!admits(oldTypes, t)) continue;
+      if (!newBranches.some((b) => b === true || (isNode(b) && admits(typesOf(b), t)))) lost.add(t);
+    }
+  }
+  return [...lost];
+}
+
 export function shownTypes(type: unknown): string {
   return type === undefined ? 'any type' : JSON.stringify(type);
 }

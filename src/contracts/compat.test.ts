@@ -226,6 +226,118 @@ describe('compareSchemas', () => {
       }),
     );
 
+  it('never recurses past its limits: a schema nested 3000 levels, $ref circles that meet again only far down', () => {
+    const deep = JSON.parse(`${'{"properties":{"a":'.repeat(1500)}{}${'}}'.repeat(1500)}`);
+    const raw = compareSchemas(credit, deep);
+    expect(raw.breaking).toEqual([]);
+    expect(raw.unproven.map((c) => c.code)).toEqual(['MW_CONTRACT_UNPROVEN']);
+    expect(raw.unproven[0]!.pointer).toMatch(/^(\/properties\/a){64}$/);
+    // A ring of 17 definitions against one of 19: the same pair of places meets again only after 323.
+    const ring = (n: number) => ({
+      $ref: '#/$defs/d0',
+      $defs: Object.fromEntries(
+        Array.from({ length: n }, (_, i) => [
+          `d${i}`,
+          { type: 'object', properties: { x: { $ref: `#/$defs/d${(i + 1) % n}` }, [`p${i}`]: true } },
+        ]),
+      ),
+    });
+    const rings = compareSchemas(ring(17), ring(19));
+    expect(rings.unproven.some((c) => c.message.includes('levels deep here'))).toBe(true);
+  });
+
+  it.each([
+    ['a lost branch whose type no branch left has', { anyOf: [{ type: 'string' }] }, 'BREAKING'],
+    [
+      'lost branches whose types a branch left has',
+      { anyOf: [{ type: ['string', 'number', 'null'] }] },
+      'UNPROVEN',
+    ],
+    [
+      'a lost branch, with a branch left that names no type',
+      { anyOf: [{ type: 'string' }, { $ref: '#/$defs/n' }] },
+      'UNPROVEN',
+    ],
+  ] as const)('anyOf, %s: %s', (_name, next, verdict) => {
+    const old = { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'null' }] };
+    const result = compareSchemas(old, { ...next, $defs: { n: { type: 'number' } } });
+    const [change] = verdict === 'BREAKING' ? result.breaking : result.unproven;
+    expect(change).toMatchObject({ code: `MW_CONTRACT_${verdict}`, keyword: 'anyOf', pointer: '/anyOf' });
+    if (verdict === 'BREAKING') expect(change!.message).toContain('no branch accepts number and null values');
+  });
+
+  it('anyOf added beside a type: a break when no branch accepts some of that type', () => {
+    const result = compareSchemas(
+      { type: ['string', 'null', 'boolean'] },
+      { type: ['string', 'null', 'boolean'], anyOf: [{ type: 'string' }] },
+    );
+    expect(result.breaking.map((c) => c.message)).toEqual([
+      '"anyOf" was added, and no branch accepts null and boolean values any more, so they are rejected',
+    ]);
+    // An old branch with an enum, or without a type, claims nothing.
+    const open = compareSchemas(
+      { anyOf: [{ type: 'number', enum: [1] }, {}] },
+      { anyOf: [{ type: 'string' }] },
+    );
+    expect(open.breaking).toEqual([]);
+  });
+
+  it("does not follow a $ref through the schema's own $id: unproven, as docs/policy.md says", () => {
+    const schema = (max: number) => ({
+      $id: 'https://example.com/credit.json',
+      properties: { amount: { $ref: 'https://example.com/credit.json#/$defs/money' } },
+      $defs: { money: { type: 'number', maximum: max } },
+    });
+    expect(compileContract('t.v1', schema(10)).ok).toBe(true);
+    const result = compareSchemas(schema(100), schema(10));
+    expect(result.unproven.map((c) => c.keyword)).toContain('$ref');
+  });
+
+  it.each([
+    [{ type: 'number', multipleOf: 1 }, { type: 'integer' }, 0],
+    [{ type: 'number', multipleOf: 5 }, { type: 'integer' }, 0],
+    [{ type: 'number', multipleOf: 0.5 }, { type: 'integer' }, 1],
+    [{ type: 'number' }, { type: 'integer' }, 1],
+  ])('%j → %j: %i breaks (whole multiples are integers already)', (old, next, count) => {
+    expect(compareSchemas(old, next).breaking).toHaveLength(count);
+  });
+
+  // The sentences are the feature here: each says what changed and what is now rejected, plainly.
+  it.each([
+    [
+      { type: 'string' },
+      { type: 'string', maxLength: 10 },
+      'maxLength is now 10 (no limit before), so strings of more than 10 characters are rejected',
+    ],
+    [
+      { type: 'string', maxLength: 20 },
+      { type: 'string', maxLength: 1 },
+      'maxLength went down from 20 to 1, so strings of more than 1 character are rejected',
+    ],
+    [
+      { type: 'object' },
+      { type: 'object', minProperties: 1 },
+      'minProperties is now 1 (none before), so empty objects are rejected',
+    ],
+    [
+      { type: 'array', minItems: 1 },
+      { type: 'array', minItems: 3 },
+      'minItems went up from 1 to 3, so arrays of fewer than 3 items are rejected',
+    ],
+    [
+      {},
+      { type: 'string' },
+      'the type narrowed from any type to "string", so null, boolean, object, array and number values are rejected',
+    ],
+    [
+      { type: ['number', 'string'] },
+      { type: 'integer' },
+      'the type narrowed from ["number","string"] to "integer", so string values and non-integer numbers are rejected',
+    ],
+  ])('%j → %j: %s', (old, next, message) => {
+    expect(compareSchemas(old, next).breaking.map((c) => c.message)).toEqual([message]);
+  });
+
   it('a schema is compatible with itself (property)', () => {
     fc.assert(fc.property(object, (s) => compareSchemas(s, structuredClone(s)).breaking.length === 0));
   });

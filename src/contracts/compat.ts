@@ -1,6 +1,19 @@
+import { tooDeepAt } from '../envelope/index.js';
 import { compareBounds, compareValues, same } from './compat-bounds.js';
-import { ANNOTATIONS, admits, deref, hasRef, isNode, shownTypes, strings, typesOf } from './compat-refs.js';
+import {
+  ANNOTATIONS,
+  admits,
+  deref,
+  hasRef,
+  isNode,
+  shownTypes,
+  strings,
+  typesOf,
+  typeValues,
+  uncoveredTypes,
+} from './compat-refs.js';
 import { compareFiniteValues } from './compat-values.js';
+import { MAX_SCHEMA_DEPTH } from './compile.js';
 import { pointerOf } from './pointer.js';
 
 /**
@@ -85,13 +98,29 @@ export function compareSchemas(oldSchema: unknown, newSchema: unknown): CompatRe
     };
     (code === 'MW_CONTRACT_BREAKING' ? breaking : unproven).push(change);
   };
+  // Compiled contracts are never this deep (compile.ts); raw input is stopped before anything recurses.
+  for (const [schema, side] of [
+    [oldSchema, 'old'],
+    [newSchema, 'new'],
+  ] as const) {
+    const deep = tooDeepAt(schema, MAX_SCHEMA_DEPTH);
+    if (deep === undefined) continue;
+    unproven.push({
+      code: 'MW_CONTRACT_UNPROVEN',
+      keyword: '',
+      pointer: side === 'new' ? deep : '',
+      oldPointer: side === 'old' ? deep : '',
+      message: `the ${side} schema nests deeper than ${MAX_SCHEMA_DEPTH} levels, so the check does not walk it`,
+    });
+    return { breaking, unproven };
+  }
   if (same(oldSchema, newSchema)) return { breaking, unproven };
   const roots = { old: oldSchema, next: newSchema };
   walk(
     { old: { node: oldSchema, path: [] }, next: { node: newSchema, path: [] }, where: '' },
     roots,
     report,
-    new Set(),
+    { seen: new Set(), depth: 0 },
   );
   return { breaking, unproven };
 }
@@ -102,8 +131,36 @@ function keywordPath(side: Side, keyword: string): Path {
 }
 
 type Roots = { readonly old: unknown; readonly next: unknown };
+/** The pairs of places compared so far, and how deep the walk is. */
+type Ctx = { readonly seen: Set<string>; depth: number };
 
-function walk(w0: Walk, roots: Roots, report: Report, seen: Set<string>): void {
+/**
+ * How deep the walk may go: twice a contract's nesting limit, for `$ref`s followed on the way. A
+ * walk is as deep as the schemas (each under MAX_SCHEMA_DEPTH), but `$ref`s that go round in
+ * circles of different lengths on the two sides can meet again only far down; past this the pair
+ * is reported as unproven rather than followed until the stack runs out.
+ */
+const MAX_WALK_DEPTH = 2 * MAX_SCHEMA_DEPTH;
+
+function walk(w: Walk, roots: Roots, report: Report, ctx: Ctx): void {
+  if (ctx.depth >= MAX_WALK_DEPTH) {
+    report(
+      w,
+      'MW_CONTRACT_UNPROVEN',
+      '',
+      `the schemas nest more than ${MAX_WALK_DEPTH} levels deep here, through $refs, and the check stops`,
+    );
+    return;
+  }
+  ctx.depth++;
+  try {
+    walkNodes(w, roots, report, ctx);
+  } finally {
+    ctx.depth--;
+  }
+}
+
+function walkNodes(w0: Walk, roots: Roots, report: Report, ctx: Ctx): void {
   const old = deref(w0.old, roots.old);
   const next = deref(w0.next, roots.next);
   const w: Walk = {
@@ -119,8 +176,8 @@ function walk(w0: Walk, roots: Roots, report: Report, seen: Set<string>): void {
   }
   // Two `$ref`s meeting again (a recursive schema): what holds the first time holds here.
   const key = `${pointerOf(w.old.path)}|${pointerOf(w.next.path)}`;
-  if (seen.has(key)) return;
-  seen.add(key);
+  if (ctx.seen.has(key)) return;
+  ctx.seen.add(key);
   const o = w.old.node;
   const n = w.next.node;
   if (o === false) return;
@@ -144,9 +201,9 @@ function walk(w0: Walk, roots: Roots, report: Report, seen: Set<string>): void {
     { number: both('number'), string: both('string'), array: both('array'), object: both('object') },
     report,
   );
-  if (both('object')) compareObject(w, O, n, roots, report, seen);
-  if (both('array')) compareArray(w, O, n, roots, report, seen);
-  compareCombinators(w, O, n, roots, report, seen);
+  if (both('object')) compareObject(w, O, n, roots, report, ctx);
+  if (both('array')) compareArray(w, O, n, roots, report, ctx);
+  compareCombinators(w, O, n, roots, report, ctx);
   for (const [keyword, value] of Object.entries(n)) {
     if (HANDLED.has(keyword) || ANNOTATIONS.has(keyword)) continue;
     if (Object.hasOwn(O, keyword) && same(O[keyword], value) && !hasRef(value)) continue;
@@ -170,13 +227,10 @@ function compareType(
 ): void {
   const lost = oldTypes.filter((t) => !admits(newTypes, t));
   if (O.type !== undefined || n.type !== undefined) {
-    // `number` kept as `integer` loses the fractions: that narrows too.
-    if (
-      admits(oldTypes, 'number') &&
-      oldTypes.includes('number') &&
-      !newTypes.includes('number') &&
-      newTypes.includes('integer')
-    )
+    // `number` kept as `integer` loses the fractions: that narrows too, unless the old numbers were
+    // whole already (a whole `multipleOf`, like 1).
+    const whole = typeof O.multipleOf === 'number' && Number.isInteger(O.multipleOf);
+    if (oldTypes.includes('number') && !newTypes.includes('number') && newTypes.includes('integer') && !whole)
       lost.push('number');
   }
   if (lost.length === 0) return;
@@ -184,11 +238,11 @@ function compareType(
     w,
     'MW_CONTRACT_BREAKING',
     'type',
-    `the type narrowed from ${shownTypes(O.type)} to ${shownTypes(n.type)}, so ${[...new Set(lost)].map((t) => (t === 'number' && newTypes.includes('integer') ? 'non-integer numbers' : `${t} values`)).join(' and ')} are rejected`,
+    `the type narrowed from ${shownTypes(O.type)} to ${shownTypes(n.type)}, so ${typeValues(lost, newTypes.includes('integer'))} are rejected`,
   );
 }
 
-function compareObject(w: Walk, O: Node, n: Node, roots: Roots, report: Report, seen: Set<string>): void {
+function compareObject(w: Walk, O: Node, n: Node, roots: Roots, report: Report, ctx: Ctx): void {
   const oldRequired = strings(O.required);
   for (const name of strings(n.required)) {
     if (!oldRequired.includes(name))
@@ -219,7 +273,7 @@ function compareObject(w: Walk, O: Node, n: Node, roots: Roots, report: Report, 
       ]),
       roots,
       report,
-      seen,
+      ctx,
     );
   }
   const oldExtra = O.additionalProperties;
@@ -235,7 +289,7 @@ function compareObject(w: Walk, O: Node, n: Node, roots: Roots, report: Report, 
       ]),
       roots,
       report,
-      seen,
+      ctx,
     );
   }
   const newExtra = n.additionalProperties;
@@ -256,11 +310,11 @@ function compareObject(w: Walk, O: Node, n: Node, roots: Roots, report: Report, 
     ]),
     roots,
     report,
-    seen,
+    ctx,
   );
 }
 
-function compareArray(w: Walk, O: Node, n: Node, roots: Roots, report: Report, seen: Set<string>): void {
+function compareArray(w: Walk, O: Node, n: Node, roots: Roots, report: Report, ctx: Ctx): void {
   const oldPrefix = Array.isArray(O.prefixItems) ? O.prefixItems : [];
   const newPrefix = Array.isArray(n.prefixItems) ? n.prefixItems : [];
   const at = (s: Node, side: Side, prefix: readonly unknown[], i: number): Side =>
@@ -272,7 +326,7 @@ function compareArray(w: Walk, O: Node, n: Node, roots: Roots, report: Report, s
       { old: at(O, w.old, oldPrefix, i), next: at(n, w.next, newPrefix, i), where: `${w.where}/${i}` },
       roots,
       report,
-      seen,
+      ctx,
     );
   if (n.items !== undefined)
     walk(
@@ -283,30 +337,36 @@ function compareArray(w: Walk, O: Node, n: Node, roots: Roots, report: Report, s
       },
       roots,
       report,
-      seen,
+      ctx,
     );
 }
 
 /** allOf pairwise (a new conjunct against nothing); anyOf pairwise (a new branch only widens). */
-function compareCombinators(
-  w: Walk,
-  O: Node,
-  n: Node,
-  roots: Roots,
-  report: Report,
-  seen: Set<string>,
-): void {
+function compareCombinators(w: Walk, O: Node, n: Node, roots: Roots, report: Report, ctx: Ctx): void {
   for (const keyword of ['allOf', 'anyOf'] as const) {
     const oldList = Array.isArray(O[keyword]) ? (O[keyword] as unknown[]) : undefined;
     const newList = Array.isArray(n[keyword]) ? (n[keyword] as unknown[]) : undefined;
     if (newList === undefined) continue;
     if (keyword === 'anyOf' && (oldList === undefined || newList.length < oldList.length)) {
       if (oldList !== undefined && same(oldList, newList)) continue;
+      const what = oldList === undefined ? 'was added' : 'lost branches';
+      // Before, the node itself was the one branch, when it names its type.
+      const lost = uncoveredTypes(oldList ?? [O], newList, typesOf(O));
+      if (lost.length > 0) {
+        const shown = typeValues(lost);
+        report(
+          w,
+          'MW_CONTRACT_BREAKING',
+          keyword,
+          `"anyOf" ${what}, and no branch accepts ${shown} any more, so they are rejected`,
+        );
+        continue;
+      }
       report(
         w,
         'MW_CONTRACT_UNPROVEN',
         keyword,
-        `"anyOf" ${oldList === undefined ? 'was added' : 'lost branches'}, and the check cannot tell whether that rejects what was accepted`,
+        `"anyOf" ${what}, and the check cannot tell whether that rejects what was accepted`,
       );
       continue;
     }
@@ -320,7 +380,7 @@ function compareCombinators(
         { old: oldSide, next: { node: schema, path: [...w.next.path, keyword, i] }, where: w.where },
         roots,
         report,
-        seen,
+        ctx,
       );
     });
   }

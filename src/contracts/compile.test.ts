@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileContract } from './compile.js';
+import { compileContract, MAX_SCHEMA_DEPTH } from './compile.js';
 import type { Contract } from './types.js';
 
 const CREDIT = {
@@ -73,6 +73,13 @@ describe('compileContract: invalid schemas', () => {
       [['properties', 'a', 'requried'], 'compile'],
     ],
     ['unresolvable $ref', { $ref: 'http://example.com/other.json' }, [[], 'compile']],
+    ['a vendor keyword (strict)', { type: 'object', xFoo: 1 }, [['xFoo'], 'compile']],
+    // Ajv 8 does not implement $anchor: docs/policy.md says to point into $defs instead.
+    [
+      '$anchor',
+      { $defs: { m: { $anchor: 'money' } }, $ref: '#money' },
+      [['$defs', 'm', '$anchor'], 'compile'],
+    ],
     ['another dialect', { $schema: 'http://json-schema.org/draft-07/schema#' }, [['$schema'], 'const']],
   ] as const)('%s', (_name, schema, [path, keyword]) => {
     const result = compileContract('x.v1', schema);
@@ -80,6 +87,26 @@ describe('compileContract: invalid schemas', () => {
     if (result.ok) return;
     expect(result.issues[0]).toMatchObject({ code: 'MW_CONTRACT_INVALID_SCHEMA', path, keyword });
   });
+
+  it.each([
+    [3001, false],
+    [MAX_SCHEMA_DEPTH + 1, false],
+    [MAX_SCHEMA_DEPTH - 1, true],
+  ])(
+    'a schema %i levels deep: refused before Ajv walks it, at the first place too deep, unless within the limit (ok: %s)',
+    (levels, ok) => {
+      // {"properties":{"a": … {} … }}: two levels a pair, and the innermost {}.
+      const pairs = (levels - 1) / 2;
+      const schema = JSON.parse(`${'{"properties":{"a":'.repeat(pairs)}{}${'}}'.repeat(pairs)}`);
+      const result = compileContract('x.v1', schema);
+      expect(result.ok).toBe(ok);
+      if (result.ok) return;
+      expect(result.issues).toHaveLength(1);
+      expect(result.issues[0]).toMatchObject({ code: 'MW_CONTRACT_INVALID_SCHEMA', keyword: 'depth' });
+      // Level 129 is the object under 64 pairs of "properties"/"a".
+      expect(result.issues[0]!.path).toEqual(Array.from({ length: 64 }, () => ['properties', 'a']).flat());
+    },
+  );
 
   it('compiles two contracts that share an $id independently', () => {
     const schema = { $id: 'https://example.com/s.json', type: 'object' };

@@ -1,6 +1,7 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { errorText, type JsonObject } from '../envelope/index.js';
+import { errorText, type JsonObject, MAX_JSON_DEPTH, tooDeepAt } from '../envelope/index.js';
 import { compilerFor, DIALECT_2020, DIALECT_DRAFT_07 } from './ajv.js';
+import { parsePointer } from './pointer.js';
 import type { Contract, Issue } from './types.js';
 
 const NO_ISSUES: readonly Issue[] = Object.freeze([]);
@@ -19,6 +20,15 @@ export type CompileContractOptions = {
 };
 
 /**
+ * How deep a contract's schema may nest: 128 levels (brackets open at once; the schema is level 1),
+ * twice the envelope's MAX_JSON_DEPTH. Describing a payload one level deeper takes two schema levels
+ * (`properties`, then the name), so 128 is enough for any payload a message may carry (its `data`
+ * nests at most 63 levels). A deeper schema is refused before Ajv, or the compatibility check,
+ * walks it: both recurse, and run out of stack somewhere past a thousand levels.
+ */
+export const MAX_SCHEMA_DEPTH = 2 * MAX_JSON_DEPTH;
+
+/**
  * Compiles a type's JSON Schema (2020-12, or draft-07 where allowed) once, at load; the contract's
  * `validate` reuses it.
  */
@@ -30,6 +40,9 @@ export function compileContract(
   if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) {
     return invalid([], 'type', 'a contract must be a JSON object');
   }
+  const deep = tooDeepAt(schema, MAX_SCHEMA_DEPTH);
+  if (deep !== undefined)
+    return invalid(parsePointer(deep), 'depth', `the schema nests deeper than ${MAX_SCHEMA_DEPTH} levels`);
   const tool = opts.tool === true;
   const instance = compilerFor((schema as Record<string, unknown>).$schema, tool);
   if (instance === undefined) {

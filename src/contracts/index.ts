@@ -1,5 +1,10 @@
 export { type CompatChange, type CompatResult, compareSchemas } from './compat.js';
-export { type CompileContractOptions, type CompileContractResult, compileContract } from './compile.js';
+export {
+  type CompileContractOptions,
+  type CompileContractResult,
+  compileContract,
+  MAX_SCHEMA_DEPTH,
+} from './compile.js';
 export {
   CONTRACT_ERRORS,
   type ContractErrorCode,

@@ -302,6 +302,12 @@ describe('compilePolicy: contracts', () => {
       { 'x.v1': '{\n  "type": "object",\n  "requried": ["a"]\n}' },
       [['MW_POLICY_CONTRACT_SCHEMA', 'contracts/x.v1.json', 3, 3]],
     ],
+    [
+      // At the bracket that opens level 129: after 64 pairs of 19 characters, on line 2.
+      'nested 3000 levels deep, at the bracket past the limit',
+      { 'x.v1': `\n${'{"properties":{"a":'.repeat(1500)}{}${'}}'.repeat(1500)}` },
+      [['MW_POLICY_CONTRACT_TOO_DEEP', 'contracts/x.v1.json', 2, 64 * 19 + 1]],
+    ],
   ] as const)('%s', (_name, contracts, expected) => {
     const result = compile(BASE, contracts);
     expect(result.ok ? [] : result.issues.map((i) => [i.code, i.file, i.line, i.col])).toEqual(expected);

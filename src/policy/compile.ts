@@ -22,18 +22,20 @@ export function compilePolicy(
   mesh: ParsedMesh,
   contracts: ReadonlyMap<string, string>,
   tools: ReadonlyMap<string, ToolSchemaResult> = new Map(),
+  unread: ReadonlyMap<string, string> = new Map(),
 ): PolicyLoadResult {
   if (mesh.issues.length > 0) return { ok: false, issues: sortIssues(mesh.issues, mesh.file) };
   const check = createChecker(mesh);
   checkShape(check);
   const doc = isObj(mesh.value) ? mesh.value : {};
   const graph = compileGraph(check, doc);
-  const compiled = compileContracts(check, graph, contracts, tools);
+  const compiled = compileContracts(check, graph, contracts, tools, unread);
   const guards = compileGuards(check, doc);
   const rules = compileRules(check, doc, graph, new Map(Object.entries(compiled.schemas)));
   const alerts = compileAlerts(check, doc);
   const drift = compileDrift(check, doc, graph);
-  if (check.issues.length > 0) return { ok: false, issues: sortIssues(check.issues, mesh.file) };
+  const warnings = sortIssues([...mesh.warnings, ...check.warnings], mesh.file);
+  if (check.issues.length > 0) return { ok: false, issues: sortIssues(check.issues, mesh.file), warnings };
   // The digest covers the document as written and every contract (a tool's schema included): any
   // change to either changes it.
   const digest = digestOf({ policy: mesh.value, contracts: compiled.schemas });
@@ -58,6 +60,6 @@ export function compilePolicy(
       drift,
       ...(alerts === undefined ? {} : { alerts }),
     },
-    warnings: sortIssues([...mesh.warnings, ...check.warnings], mesh.file),
+    warnings,
   };
 }

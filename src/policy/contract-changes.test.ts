@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compareContracts } from './contract-changes.js';
+import { heldTypeIssues } from './held-types.js';
 import { loadPolicy } from './load.js';
 import type { Policy } from './types.js';
 
@@ -40,9 +41,68 @@ describe('compareContracts', () => {
     expect(issues[0]?.message).toContain('(a.v2)');
   });
 
-  it('ignores a type only one side has, and an unchanged one', async () => {
+  it('ignores a type only one side has, and an unchanged one, but lists those removed and added', async () => {
     const old = await meshOf({ 'a.v1': { type: 'object' }, 'b.v1': { type: 'string' } });
     const next = await meshOf({ 'a.v1': { type: 'object' }, 'b.v2': { type: 'number' } });
-    expect(await compareContracts(old, next)).toEqual({ changed: [], issues: [], warnings: [] });
+    expect(await compareContracts(old, next)).toEqual({
+      changed: [],
+      removed: ['b.v1'],
+      added: ['b.v2'],
+      issues: [],
+      warnings: [],
+    });
+  });
+});
+
+describe('heldTypeIssues', () => {
+  it('names each type the new policy drops while holds of it wait, with the count, at the key it would be under', async () => {
+    const next = await meshOf({ 'a.v2': { type: 'object' }, 'b.v1': { type: 'object' } });
+    const issues = await heldTypeIssues(next, [
+      { type: 'a.v1', kind: 'message' },
+      { type: 'b.v1', kind: 'message' },
+      { type: 'a.v1', kind: 'message' },
+      { type: 'pay.send', kind: 'effect' },
+      // An effect of a name that is now a message type is gone all the same.
+      { type: 'b.v1', kind: 'effect' },
+    ]);
+    expect(issues.map((i) => [i.code, i.pointer, i.line, i.col])).toEqual([
+      ['MW_POLICY_HELD_TYPE_REMOVED', '/agents', 2, 1],
+      ['MW_POLICY_HELD_TYPE_REMOVED', '/effects', 1, 1],
+      ['MW_POLICY_HELD_TYPE_REMOVED', '/effects', 1, 1],
+    ]);
+    expect(issues[0]!.message).toContain('a.v1');
+    expect(issues[0]!.message).toContain('2 holds');
+    expect(issues[0]!.message).toContain('beside a.v2');
+    expect(await heldTypeIssues(next, [{ type: 'b.v1', kind: 'message' }])).toEqual([]);
+  });
+});
+
+describe('contract files as editors leave them', () => {
+  /** A mesh with one type, a.v1, whose contract file `write` makes. */
+  function meshWhere(write: (contract: string) => void): string {
+    const dir = mkdtempSync(join(tmpdir(), 'meshwarden-files-'));
+    mkdirSync(join(dir, 'contracts'));
+    const agent = '  a: { version: 1.0.0, url: "https://a.example.com/agent", consumes: [a.v1] }';
+    writeFileSync(join(dir, 'mesh.yaml'), `mesh: m\nagents:\n${agent}\ningress:\n  in: { emits: [a.v1] }\n`);
+    write(join(dir, 'contracts', 'a.v1.json'));
+    return join(dir, 'mesh.yaml');
+  }
+
+  it('reads a contract file that starts with a byte order mark, and places changes in it as without', async () => {
+    const schema = (type: string) =>
+      `{\n  "type": "object",\n  "properties": { "n": { "type": "${type}" } }\n}\n`;
+    const old = await loadPolicy(meshWhere((f) => writeFileSync(f, `\uFEFF${schema('number')}`)));
+    const next = await loadPolicy(meshWhere((f) => writeFileSync(f, `\uFEFF${schema('integer')}`)));
+    if (!old.ok || !next.ok) throw new Error('a contract with a BOM does not load');
+    const { issues } = await compareContracts(old.policy, next.policy);
+    expect(issues.map((i) => [i.code, i.line, i.col])).toEqual([['MW_CONTRACT_BREAKING', 3, 34]]);
+  });
+
+  it('says a directory where the contract file should be is a directory', async () => {
+    const result = await loadPolicy(meshWhere((f) => mkdirSync(f)));
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues.map((i) => i.code)).toEqual(['MW_POLICY_MISSING_CONTRACT']);
+    expect(result.issues[0]!.message).toContain('a.v1.json is a directory, not a file');
   });
 });

@@ -10,13 +10,16 @@ import { canonicalize } from '../envelope/index.js';
 import { pathIn } from './check.js';
 import { contractFileOf } from './files.js';
 import type { PolicyIssue } from './issues.js';
-import { locateInJson, type Position, parseMesh } from './source.js';
+import { locateInJson, type Position, parseMesh, withoutBom } from './source.js';
 import type { Policy } from './types.js';
 
 /** What changed in the contracts of types that both policies have (same name, same major version). */
 export type ContractChanges = {
   /** Types in both whose schema differs, sorted. A type only one policy has is no change. */
   readonly changed: readonly string[];
+  /** Types only the old policy has, and only the new one has (a new major version, say), sorted. */
+  readonly removed: readonly string[];
+  readonly added: readonly string[];
   /** MW_CONTRACT_BREAKING, each in the new contract file (or at the MCP effect in the mesh file). */
   readonly issues: readonly PolicyIssue[];
   /** MW_CONTRACT_UNPROVEN: changes the check cannot reason about. Not a refusal. */
@@ -47,7 +50,8 @@ export async function compareContracts(old: Policy, next: Policy): Promise<Contr
       for (const c of changes) list.push(changeIssue(type, c, place));
     }
   }
-  return { changed, issues, warnings };
+  const only = (a: Policy, b: Policy) => [...a.contracts.keys()].filter((t) => !b.contracts.has(t)).sort();
+  return { changed, removed: only(old, next), added: only(next, old), issues, warnings };
 }
 
 /** Where a type's contract is written: its file and a locator, or its MCP effect in the mesh file. */
@@ -64,7 +68,8 @@ export async function contractPlace(policy: Policy, type: string): Promise<Contr
   const meshText = await readFile(policy.file, 'utf8').catch(() => '');
   const mesh = parseMesh({ file: policy.file, path: policy.file, text: meshText });
   const { file, absolute } = contractFileOf(mesh, type);
-  const text = await readFile(absolute, 'utf8').catch(() => undefined);
+  const read = await readFile(absolute, 'utf8').catch(() => undefined);
+  const text = read === undefined ? undefined : withoutBom(read);
   if (text !== undefined) {
     const locate = locateInJson(text);
     let value: unknown;

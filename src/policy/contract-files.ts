@@ -1,11 +1,17 @@
-import { type Contract, compileContract, type Issue, pointerOf } from '../contracts/index.js';
+import {
+  type Contract,
+  compileContract,
+  type Issue,
+  MAX_SCHEMA_DEPTH,
+  pointerOf,
+} from '../contracts/index.js';
 import { errorText, isTypeName, type JsonObject } from '../envelope/index.js';
 import { type Checker, isObj } from './check.js';
 import { type PolicyCode, type PolicyParams, policyMessage } from './errors.js';
 import { contractFileOf } from './files.js';
 import type { Graph } from './graph.js';
 import type { PolicyIssue } from './issues.js';
-import { locateInJson, type Position, positionOf } from './source.js';
+import { locateInJson, type Position, positionOf, tooDeepOffset } from './source.js';
 import { type ToolSchemaResult, toolContract } from './tool-schemas.js';
 
 export type CompiledContracts = {
@@ -16,7 +22,7 @@ export type CompiledContracts = {
 
 /**
  * Compiles the contract of every message type and effect from the given file texts (type → text;
- * a missing entry is a missing file). An MCP effect without a file takes its tool's input schema
+ * a missing entry is a missing file, or one `unread` says why it could not be read). An MCP effect without a file takes its tool's input schema
  * from `tools` (effect → what was read from the server). A missing contract is reported where the
  * type is first named; a broken file inside itself; a tool schema at the effect.
  */
@@ -25,6 +31,7 @@ export function compileContracts(
   graph: Graph,
   texts: ReadonlyMap<string, string>,
   tools: ReadonlyMap<string, ToolSchemaResult>,
+  unread: ReadonlyMap<string, string> = new Map(),
 ): CompiledContracts {
   const contracts = new Map<string, Contract>();
   const schemas: Record<string, JsonObject> = {};
@@ -47,7 +54,12 @@ export function compileContracts(
       if (effect !== undefined && effect.mcp === undefined && mcpWritten(check, type)) continue;
       const kind = effect === undefined ? 'message type' : 'effect';
       const hint = effect?.mcp === undefined ? '' : MCP_HINT;
-      check.report('MW_POLICY_MISSING_CONTRACT', { kind, type, file, hint }, graph.mentions.get(type) ?? []);
+      const why = unread.get(type) ?? 'does not exist';
+      check.report(
+        'MW_POLICY_MISSING_CONTRACT',
+        { kind, type, file, why, hint },
+        graph.mentions.get(type) ?? [],
+      );
       continue;
     }
     let schema: unknown;
@@ -60,6 +72,14 @@ export function compileContracts(
       continue;
     }
     const compiled = compileContract(type, schema);
+    const deep = compiled.ok ? undefined : compiled.issues.find((i) => i.keyword === 'depth');
+    if (deep !== undefined) {
+      // At the bracket that goes past the limit, found in the text: locating through YAML would recurse.
+      const at = positionOf(text, tooDeepOffset(text, MAX_SCHEMA_DEPTH) ?? 0);
+      const params = { type, max: MAX_SCHEMA_DEPTH, payload: MAX_SCHEMA_DEPTH / 2 - 1 };
+      check.issues.push(issueIn('MW_POLICY_CONTRACT_TOO_DEEP', file, at, pointerOf(deep.path), params));
+      continue;
+    }
     if (!compiled.ok) {
       const locate = locateInJson(text);
       for (const issue of compiled.issues) {

@@ -44,13 +44,17 @@ export const POLICY_ERRORS = {
   MW_POLICY_DUPLICATE_ID:
     'id "{id}" is already used by {other}; ids of limits, budgets, breakers and approvals must be unique',
   MW_POLICY_RESERVED_ID: 'breaker id "{id}" is reserved for {use}; choose another id',
-  MW_POLICY_MISSING_CONTRACT: 'there is no contract for {kind} {type}: {file} does not exist{hint}',
+  MW_POLICY_MISSING_CONTRACT: 'there is no contract for {kind} {type}: {file} {why}{hint}',
   MW_POLICY_TOOL_SCHEMA:
     'effect {effect} has no contract file, and the input schema of its tool {tool} cannot be read from MCP server {server}: {reason}; {fix}, or write the contract as {file}',
   MW_POLICY_TOOL_CONTRACT:
     'effect {effect} takes its contract from the input schema of tool {tool} of MCP server {server}, which is not a valid JSON Schema (2020-12 or draft-07) {where}: {reason}; fix the tool, or write the contract as {file}',
   MW_POLICY_CONTRACT_JSON: 'the contract for {type} is not valid JSON: {reason}',
   MW_POLICY_CONTRACT_SCHEMA: 'the contract for {type} is not a valid JSON Schema 2020-12: {reason}',
+  MW_POLICY_CONTRACT_TOO_DEEP:
+    "the contract for {type} nests deeper than {max} levels (brackets open at once), so it is refused before it is compiled; no payload needs that much, since a message's data nests at most {payload} levels",
+  MW_POLICY_HELD_TYPE_REMOVED:
+    '{kind} {type} is not in this policy, but {count} {holds} for a pilot: approved under this policy, {them} would find {target} and be dead-lettered; answer {them} first (meshwarden approvals), or keep {type}{beside} until none waits',
   MW_POLICY_MISSING_MODULE: '{who} module {module} does not exist (looked for {absolute})',
   MW_POLICY_NO_EXECUTOR:
     'effect {name} has no module or mcp, so requests for it are recorded but nothing executes them',

@@ -21,6 +21,7 @@ export {
 export { DRIFT_DEFAULTS } from './drift.js';
 export { POLICY_ERRORS, type PolicyCode, policyMessage } from './errors.js';
 export { contractFileOf, contractFiles, moduleFiles, type NamedFile } from './files.js';
+export { type HeldOne, heldTypeIssues } from './held-types.js';
 export { formatPolicyIssue, type PolicyIssue, type PolicyLoadResult, sortIssues } from './issues.js';
 export { type LoadPolicyOptions, loadPolicy, loadPolicyText } from './load.js';
 export { MESH_SCHEMA } from './schema.js';

@@ -14,7 +14,12 @@ export type PolicyIssue = {
 
 export type PolicyLoadResult =
   | { readonly ok: true; readonly policy: Policy; readonly warnings: readonly PolicyIssue[] }
-  | { readonly ok: false; readonly issues: readonly PolicyIssue[] };
+  | {
+      readonly ok: false;
+      readonly issues: readonly PolicyIssue[];
+      /** Warnings found on the way, when the file got as far as being checked. */
+      readonly warnings?: readonly PolicyIssue[];
+    };
 
 /** `file:line:col: message`, the form editors and terminals turn into links. */
 export function formatPolicyIssue(issue: PolicyIssue): string {

@@ -6,7 +6,7 @@ import { compilePolicy } from './compile.js';
 import { policyMessage } from './errors.js';
 import { contractFiles, moduleFiles } from './files.js';
 import { type PolicyIssue, type PolicyLoadResult, sortIssues } from './issues.js';
-import { parseMesh } from './source.js';
+import { parseMesh, withoutBom } from './source.js';
 import { readToolSchemas, type ToolSchemaReader } from './tool-schemas.js';
 
 export type LoadPolicyOptions = {
@@ -50,19 +50,26 @@ export async function loadPolicyText(
   const mesh = parseMesh({ file, path, text });
   if (mesh.issues.length > 0) return { ok: false, issues: mesh.issues };
   const texts = new Map<string, string>();
+  // Why a contract file that is there could not be read (a directory, no permission).
+  const unread = new Map<string, string>();
   await Promise.all(
     contractFiles(mesh).map(async ({ type, absolute }) => {
-      const contract = await readFile(absolute, 'utf8').catch(() => undefined);
-      if (contract !== undefined) texts.set(type, contract);
+      try {
+        texts.set(type, withoutBom(await readFile(absolute, 'utf8')));
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (code === 'EISDIR') unread.set(type, 'is a directory, not a file');
+        else if (code !== 'ENOENT') unread.set(type, `cannot be read: ${errorText(err)}`);
+      }
     }),
   );
   const tools =
     opts.readToolSchema === undefined ? new Map() : await readToolSchemas(mesh, texts, opts.readToolSchema);
-  const result = compilePolicy(mesh, texts, tools);
+  const result = compilePolicy(mesh, texts, tools, unread);
   const missing = await missingModules(mesh);
   if (missing.length === 0) return result;
   const issues = result.ok ? missing : [...result.issues, ...missing];
-  return { ok: false, issues: sortIssues(issues, file) };
+  return { ok: false, issues: sortIssues(issues, file), warnings: result.warnings ?? [] };
 }
 
 async function missingModules(mesh: ReturnType<typeof parseMesh>): Promise<PolicyIssue[]> {

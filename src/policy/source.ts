@@ -66,6 +66,35 @@ export function locateInJson(text: string): Located['locate'] {
   return locator(parseDocument(text, { lineCounter, prettyErrors: false }), lineCounter);
 }
 
+/**
+ * The offset of the first bracket in JSON text that opens past `max` levels at once (the outer value
+ * is level 1), or undefined. Reads the text as characters, strings skipped, so any nesting is found
+ * without parsing it (YAML's parser, which locates everything else, recurses).
+ */
+export function tooDeepOffset(text: string, max: number): number | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{' || c === '[') {
+      if (++depth > max) return i;
+    } else if (c === '}' || c === ']') depth--;
+  }
+  return undefined;
+}
+
+/**
+ * A file's text without its leading UTF-8 byte order mark, which some editors write: JSON.parse
+ * refuses it, and it is not part of the document (the JSON Lines input drops it too).
+ */
+export function withoutBom(text: string): string {
+  return text.startsWith('\uFEFF') ? text.slice(1) : text;
+}
+
 /** 1-based line and column of a character offset in a text. */
 export function positionOf(text: string, offset: number): Position {
   const before = text.slice(0, Math.max(0, Math.min(offset, text.length)));

@@ -68,7 +68,9 @@ export function toolContract(
   if (compiled.ok) return compiled.contract;
   for (const issue of compiled.issues) {
     const pointer = pointerOf(issue.path);
-    const where = pointer === '' ? 'at its root' : `at ${pointer}`;
+    // Past the depth limit the pointer is hundreds of characters: the sentence says enough.
+    const where =
+      pointer === '' ? 'at its root' : issue.keyword === 'depth' ? 'deep inside' : `at ${pointer}`;
     const params = { effect: spec.name, tool, server, where, reason: issue.message, file };
     check.report('MW_POLICY_TOOL_CONTRACT', params, at, 'key');
   }

@@ -40,6 +40,7 @@ export {
   DURABILITIES,
   type EffectSpec,
   formatPolicyIssue,
+  heldTypeIssues,
   type LoadPolicyOptions,
   loadPolicy,
   loadPolicyText,

@@ -12,6 +12,7 @@ import {
 } from '../ledger/index.js';
 import {
   compareContracts,
+  heldTypeIssues,
   type LoadPolicyOptions,
   loadPolicy,
   type Policy,
@@ -266,7 +267,10 @@ export async function reloadPolicy(mesh: Mesh, by?: string): Promise<ReloadResul
   // A breaking change to a contract in force (same type name, so same major version) is refused
   // like a mistake in the file: senders written for it, and what waits in holds, would not pass.
   const contracts = await compareContracts(mesh.policy, loaded.policy);
-  if (contracts.issues.length > 0) return { ok: false, policyIssues: contracts.issues };
+  // A hold of a type the new file drops would be dead-lettered when approved (no executor, no consumer).
+  const held = mesh.state.holds().map((h) => ({ type: h.envelope.type, kind: h.gated }));
+  const issues = [...contracts.issues, ...(await heldTypeIssues(loaded.policy, held))];
+  if (issues.length > 0) return { ok: false, policyIssues: issues };
   const modules = await loadModules(loaded.policy, mesh.transports);
   if (!modules.ok) return { ok: false, errors: modules.errors };
   const recorded = mesh.reload(loaded.policy, modules.modules, by);

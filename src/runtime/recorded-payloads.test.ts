@@ -34,6 +34,11 @@ describe('checkRecordedPayloads', () => {
       decision('m6', 'other.v1', { amount: 99 }, 'deliver'),
       { kind: 'hold.released', at: 2, msgId: 'm4', data: { by: 'timeout', outcome: 'deliver', deltas: [] } },
       { kind: 'hold.released', at: 2, msgId: 'm5', data: { by: 'timeout', outcome: 'deny', deltas: [] } },
+      decision('m7', 'other.v1', { amount: 1 }, 'hold'),
+      {
+        ...decision('m8', 'pay.send', { amount: 1 }, 'hold'),
+        data: { ...decision('m8', 'pay.send', { amount: 1 }, 'hold').data, gated: 'effect' },
+      },
     ]);
     const contracts = new Map([
       ['credit.v1', contract('credit.v1', { properties: { amount: { maximum: 10 } } })],
@@ -44,8 +49,13 @@ describe('checkRecordedPayloads', () => {
       every: 3,
       progress: (n) => progress.push(n),
     });
-    expect(result.entries).toBe(8);
-    expect(progress).toEqual([3, 6]);
+    expect(result.entries).toBe(10);
+    expect(progress).toEqual([3, 6, 9]);
+    // Holds never released, of every type (not only the checked ones): what still waits for a pilot.
+    expect(result.open).toEqual([
+      { type: 'other.v1', kind: 'message' },
+      { type: 'pay.send', kind: 'effect' },
+    ]);
     expect(result.types.get('credit.v1')).toEqual({
       checked: 3,
       rejected: 2,
@@ -56,6 +66,26 @@ describe('checkRecordedPayloads', () => {
           schemaPointer: '/properties/amount/maximum',
           message: 'must be <= 10',
         },
+      ],
+    });
+  });
+
+  it('rejects, unvalidated, a recorded payload nested deeper than a message may be', async () => {
+    await using ledger = openLedger({ file: newFile(), origin: 't' });
+    let deep: JsonObject = {};
+    for (let i = 0; i < 100; i++) deep = { a: deep };
+    await ledger.appendAll([decision('m1', 'a.v1', deep, 'deliver')]);
+    // A recursive contract: Ajv would walk the payload as deep as it goes.
+    const tree = contract('a.v1', {
+      $ref: '#/$defs/tree',
+      $defs: { tree: { type: 'object', additionalProperties: { $ref: '#/$defs/tree' } } },
+    });
+    const result = await checkRecordedPayloads(ledger, new Map([['a.v1', tree]]));
+    expect(result.types.get('a.v1')).toEqual({
+      checked: 1,
+      rejected: 1,
+      first: [
+        { id: 'm1', pointer: '/a'.repeat(63), schemaPointer: '', message: 'nests deeper than 63 levels' },
       ],
     });
   });

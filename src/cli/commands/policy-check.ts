@@ -17,8 +17,14 @@ export async function checkPolicy(file: string, out: Output, compat: CompatOptio
   const load = readToolSchema === undefined ? {} : { readToolSchema };
   const result = await loadPolicy(resolve(file), load);
   if (!result.ok) {
-    if (out.json) out.document({ ok: false, file, issues: result.issues });
-    else printIssues(result.issues, out);
+    const warnings = result.warnings ?? [];
+    if (out.json) out.document({ ok: false, file, issues: result.issues, warnings });
+    else {
+      for (const w of warnings) out.line(`warning: ${formatPolicyIssue(w)}`);
+      printIssues(result.issues, out);
+    }
+    if (compat.against !== undefined)
+      out.note(`the contracts were not compared with ${compat.against}: ${file} does not load`);
     return EXIT.failed;
   }
   const p = result.policy;
@@ -27,9 +33,12 @@ export async function checkPolicy(file: string, out: Output, compat: CompatOptio
       ? { issues: [], warnings: [], json: {} }
       : await checkCompatibility(p, compat, load, out);
   if ('code' in checked) {
-    if (checked.issues !== undefined) {
-      if (out.json) out.document({ ok: false, file: compat.against, issues: checked.issues });
-      else printIssues(checked.issues, out);
+    // The --against file does not load: its mistakes fail the check, and the block says whose they are.
+    const { against } = checked;
+    if (against !== undefined) {
+      if (out.json)
+        out.document({ ok: false, file, issues: against.issues, warnings: result.warnings, against });
+      else printIssues(against.issues, out);
     }
     return checked.code;
   }
@@ -51,15 +60,15 @@ export async function checkPolicy(file: string, out: Output, compat: CompatOptio
       digest: p.digest,
       agents: p.agents.size,
       effects: p.effects.size,
+      issues: [],
       warnings,
       ...checked.json,
     });
   } else {
     for (const w of warnings) out.line(`warning: ${formatPolicyIssue(w)}`);
     compatSummary(checked.json, out);
-    const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
     out.line(
-      `ok: mesh ${p.mesh}: ${count(p.agents.size, 'agent')}, ${count(p.effects.size, 'effect')}, ${count(p.contracts.size, 'contract')}`,
+      `ok: mesh ${p.mesh}: ${plural(p.agents.size, 'agent')}, ${plural(p.effects.size, 'effect')}, ${plural(p.contracts.size, 'contract')}`,
     );
     out.line(`policy digest ${p.digest}`);
   }
@@ -68,18 +77,44 @@ export async function checkPolicy(file: string, out: Output, compat: CompatOptio
 
 /** With --against and --data, one line each on what was compared and read. */
 function compatSummary(json: Record<string, unknown>, out: Output): void {
-  const against = json.against as { file: string; changed: string[] } | undefined;
-  if (against !== undefined)
-    out.line(
-      `contracts: ${against.changed.length === 0 ? 'none changed' : `${against.changed.join(', ')} changed, with no breaking change found`} since ${against.file}`,
-    );
-  const data = json.data as { entries: number; types: Record<string, { checked: number }> } | undefined;
+  const against = json.against as
+    | { file: string; changed: string[]; removed: string[]; added: string[] }
+    | undefined;
+  if (against !== undefined) out.line(`contracts since ${against.file}: ${contractsLine(against)}`);
+  const data = json.data as
+    | { entries: number; delivered: number; types: Record<string, { checked: number }> }
+    | undefined;
   if (data !== undefined) {
     const payloads = Object.values(data.types).reduce((n, t) => n + t.checked, 0);
-    out.line(
-      `recorded payloads: ${payloads} delivered, all accepted by the new contracts (${data.entries} ledger entries read)`,
-    );
+    const types = Object.keys(data.types);
+    const read = `${data.entries} ledger entries read`;
+    if (against === undefined)
+      out.line(`recorded payloads: ${payloads} delivered, all accepted by the new contracts (${read})`);
+    else if (types.length === 0)
+      out.line(
+        `recorded payloads: no contract changed, so none needed checking (${data.delivered} delivered, ${read})`,
+      );
+    else
+      out.line(
+        `recorded payloads: ${payloads} delivered of ${types.join(', ')}, all accepted by the new contracts (${data.delivered} delivered in all, ${read})`,
+      );
   }
+}
+
+/** `credit.issue removed; credit.issue.v2 added: a new type, nothing to compare`, or `none changed`. */
+function contractsLine(a: { changed: string[]; removed: string[]; added: string[] }): string {
+  const parts: string[] = [];
+  if (a.changed.length > 0) parts.push(`${a.changed.join(', ')} changed, with no breaking change found`);
+  if (a.removed.length > 0) parts.push(`${a.removed.join(', ')} removed`);
+  if (a.added.length > 0)
+    parts.push(
+      `${a.added.join(', ')} added: ${a.added.length === 1 ? 'a new type' : 'new types'}, nothing to compare`,
+    );
+  return parts.length === 0 ? 'none changed' : parts.join('; ');
+}
+
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
 }
 
 /** Under the issues, the first rejected message ids of each type, for `why`. */

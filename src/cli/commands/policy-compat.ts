@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import {
   checkRecordedPayloads,
   compareContracts,
+  heldTypeIssues,
   type LoadPolicyOptions,
   loadPolicy,
   type PayloadCheck,
@@ -26,6 +27,12 @@ export type CompatReport = {
   readonly json: Record<string, unknown>;
 };
 
+/** Why the comparison could not run: its exit code, and for an --against file that does not load, its issues. */
+export type CompatFailure = {
+  readonly code: number;
+  readonly against?: { readonly file: string; readonly ok: false; readonly issues: readonly PolicyIssue[] };
+};
+
 /**
  * Compares the new policy's contracts with the old file's (types in both, same major version), then
  * validates recorded, delivered payloads against the new contracts: those of the types that
@@ -36,7 +43,7 @@ export async function checkCompatibility(
   opts: CompatOptions,
   load: LoadPolicyOptions,
   out: Output,
-): Promise<CompatReport | { readonly code: number; readonly issues?: readonly PolicyIssue[] }> {
+): Promise<CompatReport | CompatFailure> {
   const issues: PolicyIssue[] = [];
   const warnings: PolicyIssue[] = [];
   const json: Record<string, unknown> = {};
@@ -45,7 +52,7 @@ export async function checkCompatibility(
     const old = await loadPolicy(resolve(opts.against), load);
     if (!old.ok) {
       out.note(`the --against file ${opts.against} does not load, so there is nothing to compare with`);
-      return { code: EXIT.failed, issues: old.issues };
+      return { code: EXIT.failed, against: { file: opts.against, ok: false, issues: old.issues } };
     }
     const changes = await compareContracts(old.policy, policy);
     issues.push(...changes.issues);
@@ -53,6 +60,8 @@ export async function checkCompatibility(
     json.against = {
       file: opts.against,
       changed: changes.changed,
+      removed: changes.removed,
+      added: changes.added,
       breaking: changes.issues.length,
       unproven: changes.warnings.length,
     };
@@ -68,9 +77,12 @@ export async function checkCompatibility(
     });
     if (performance.now() - started > 2000) out.note(`read ${checked.entries} ledger entries`);
     issues.push(...(await payloadIssues(policy, checked.types)));
+    // Holds the ledger shows unanswered, of a type the new file drops: a reload would refuse it.
+    warnings.push(...(await heldTypeIssues(policy, checked.open)));
     json.data = {
       dir: opts.data.data,
       entries: checked.entries,
+      delivered: checked.delivered,
       types: Object.fromEntries([...checked.types].map(([t, c]) => [t, payloadView(c)])),
     };
   }
