@@ -93,6 +93,31 @@ describe('drift monitors in the gate', () => {
     expect(later.flatMap((d) => d.deltas).some((d) => d.kind === 'drift-alarm')).toBe(false);
   });
 
+  it('starts again when a reload changes what the monitor watches (no old baseline on new fields)', () => {
+    const store = createMemoryState();
+    const two = {
+      ...monitor('alert'),
+      fields: ['/probability', '/note'],
+      fieldPaths: [['probability'], ['note']],
+    };
+    const v1 = testPolicy({ agents: policyAt('2.0.1', 'alert').agents, drift: [two] });
+    emit(store, v1, '2.0.1', 200, 0.5, NOW);
+    // The reload keeps the id but watches /note only: position 0 was /probability before.
+    const one = { ...monitor('alert'), fields: ['/note'], fieldPaths: [['note']] };
+    const v2 = testPolicy({ agents: policyAt('2.1.0', 'alert').agents, drift: [one] });
+    const later = emit(store, v2, '2.1.0', 200, 0.5, NOW + 600_000);
+    expect(later.flatMap((d) => d.deltas).some((d) => d.kind === 'drift-alarm')).toBe(false);
+    // Only the new monitor's values are kept: one version, one field.
+    expect(store.drift('churn-prob')?.versions.map((v) => [v.version, v.total.length])).toEqual([
+      ['2.1.0', 1],
+    ]);
+    // Replaying the deltas (recovery, replay) gives the same state.
+    const replayed = createMemoryState();
+    emit(replayed, v1, '2.0.1', 200, 0.5, NOW);
+    emit(replayed, v2, '2.1.0', 200, 0.5, NOW + 600_000);
+    expect(JSON.stringify(replayed.contents())).toBe(JSON.stringify(store.contents()));
+  });
+
   it('rebuilds the same state from its deltas (recovery) and from its contents (snapshots)', () => {
     const store = createMemoryState();
     const all = [

@@ -5,6 +5,8 @@ import {
   breakerOpenAt,
   DRIFT_EVAL_EVERY,
   type DriftAlarm,
+  driftDigest,
+  driftStateFor,
   driftValueAt,
   evaluateDrift,
   type StateDelta,
@@ -30,7 +32,9 @@ export function driftDeltas(
   const version = parseSource(env.source)?.version ?? agent.version;
   for (const m of monitors) {
     const values = m.fieldPaths.map((p) => driftValueAt(env.data, p));
-    const before = state.drift(m.id);
+    const digest = driftDigest(m);
+    // State built for another agent, type or fields (before a reload) is not this monitor's.
+    const before = driftStateFor(state.drift(m.id), m);
     // Every DRIFT_EVAL_EVERY-th value of the version (counted before this one) is evaluated.
     const due = versionCount(before, version) % DRIFT_EVAL_EVERY === 0;
     const ev = due ? evaluateDrift(before, m, version, now) : undefined;
@@ -40,6 +44,7 @@ export function driftDeltas(
       // Members in canonical order, so the decision entry serializes on the fast path.
       sample: {
         at: now,
+        digest,
         ...(m.baseline.kind === 'version' ? { keep: m.baseline.version } : {}),
         monitor: m.id,
         ...(m.baseline.kind === 'window' ? { trailingMs: m.baseline.windowMs } : {}),

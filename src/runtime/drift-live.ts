@@ -6,6 +6,7 @@ import {
   breakerOpenAt,
   currentOf,
   type DriftAlarm,
+  driftStateFor,
   evaluateDrift,
   type StateView,
 } from '../state/index.js';
@@ -60,7 +61,7 @@ export async function driftMonitorsView(
   const out: DriftMonitorView[] = [];
   for (const m of policy.drift ?? []) {
     const version = policy.agents.get(m.agent)?.version ?? '';
-    const s = state.drift(m.id);
+    const s = driftStateFor(state.drift(m.id), m);
     const ev = evaluateDrift(s, m, version, now, true);
     const base = s === undefined ? undefined : baselineOf(s, m, version, now);
     const cur = s === undefined ? undefined : currentOf(s, m, version, now);
