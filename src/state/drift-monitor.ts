@@ -40,7 +40,8 @@ export type DriftState = {
   /**
    * The digest of the monitor's agent, type and fields its sketches were built for (driftDigest):
    * a sample of another digest (the monitor was changed by a reload) starts the state again, and
-   * readers ignore a state whose digest is not their monitor's. Undefined in state written before.
+   * readers ignore a state whose digest is not their monitor's. Undefined in state written before
+   * the sketches' current bucket scale: such state is ignored and dropped the same way.
    */
   digest?: string;
   readonly versions: VersionSketch[];
@@ -86,6 +87,9 @@ export function newDriftState(): DriftState {
   return { versions: [], alarmed: new Set() };
 }
 
+/** The sketches' format (bucket scale): part of every digest. */
+const SKETCH_FORMAT = 'sketch-2';
+
 const digests = new WeakMap<DriftSpec, string>();
 
 /**
@@ -96,7 +100,8 @@ const digests = new WeakMap<DriftSpec, string>();
 export function driftDigest(spec: DriftSpec): string {
   const known = digests.get(spec);
   if (known !== undefined) return known;
-  const text = [spec.agent ?? '', spec.type ?? '', ...spec.fields].join('\u0000');
+  // SKETCH_FORMAT first: state of another bucket scale never compares with this one.
+  const text = [SKETCH_FORMAT, spec.agent ?? '', spec.type ?? '', ...spec.fields].join('\u0000');
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
@@ -109,8 +114,7 @@ export function driftDigest(spec: DriftSpec): string {
 
 /** The state if it was built for this monitor's agent, type and fields; else undefined (ignored). */
 export function driftStateFor(state: DriftState | undefined, spec: DriftSpec): DriftState | undefined {
-  if (state === undefined || state.digest === undefined) return state;
-  return state.digest === driftDigest(spec) ? state : undefined;
+  return state?.digest === driftDigest(spec) ? state : undefined;
 }
 
 function newRing(sliceMs: number): Ring {
@@ -149,13 +153,11 @@ function ringSum(ring: Ring | undefined, fields: number, from: number, to: numbe
 
 /** Adds a sample to the state, in place. */
 export function driftAdd(state: DriftState, sample: DriftSample): void {
-  if (sample.digest !== undefined && sample.digest !== state.digest) {
+  if (sample.digest !== state.digest) {
     // The monitor now watches other values: what it knew is of no use to it (docs/drift.md).
-    if (state.digest !== undefined) {
-      state.versions.length = 0;
-      state.trailing = undefined;
-      state.alarmed.clear();
-    }
+    state.versions.length = 0;
+    state.trailing = undefined;
+    state.alarmed.clear();
     state.digest = sample.digest;
   }
   let v = state.versions.find((x) => x.version === sample.version);

@@ -19,8 +19,8 @@ export {
   driftAdd,
   driftDigest,
   driftReset,
-  driftStateFromJson,
   driftStateFor,
+  driftStateFromJson,
   driftStateToJson,
   evaluateDrift,
   newDriftState,
@@ -54,6 +54,7 @@ export {
   quantile,
   sketchFromJson,
   sketchToJson,
+  stddev,
 } from './drift-sketch.js';
 export {
   ECHO_MAX_FINGERPRINTS,
