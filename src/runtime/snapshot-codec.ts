@@ -159,6 +159,7 @@ function isDriftState(s: unknown): boolean {
     Array.isArray(f.types) &&
     isNumber(f.num) &&
     isNumber(f.sum) &&
+    (f.sq === undefined || isNumber(f.sq)) &&
     Array.isArray(f.buckets) &&
     Array.isArray(f.cats) &&
     isNumber(f.other);

@@ -24,6 +24,8 @@ export type DriftValue = number | string | boolean | null | { readonly t: 'absen
 export const BUCKETS_PER_DECADE = 128;
 const MIN_ABS = 1e-9;
 export const TOP_BUCKET = 27 * BUCKETS_PER_DECADE;
+/** The top of the range: sums and squares count a number beyond it as ±MAX_ABS. */
+const MAX_ABS = 1e18;
 /** Distinct categories counted before the rest go to `other`. */
 export const CATEGORY_CAP = 32;
 /** A category is compared on its first 64 characters. */
@@ -106,8 +108,11 @@ export function addValue(s: FieldSketch, v: DriftValue): void {
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) return;
     s.num++;
-    s.sum += v;
-    s.sq += v * v;
+    // Clamped to the buckets' range, so sums stay finite whatever the count (mean and σ then
+    // read a value beyond ±1e18 as ±1e18, as its bucket does).
+    const c = Math.min(Math.max(v, -MAX_ABS), MAX_ABS);
+    s.sum += c;
+    s.sq += c * c;
     if (v < s.min) s.min = v;
     if (v > s.max) s.max = v;
     const b = bucketOf(v);
@@ -167,6 +172,9 @@ export function quantile(s: FieldSketch, q: number): number | undefined {
   return s.max;
 }
 
+/** What JSON can carry: a non-finite sum (which addValue never makes) is written 0, not null. */
+const finite = (v: number) => (Number.isFinite(v) ? v : 0);
+
 const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
 
 /** The standard deviation of the numbers (population); undefined with none. */
@@ -197,8 +205,8 @@ export function sketchToJson(s: FieldSketch): FieldSketchJson {
     n: s.n,
     types: [...s.types],
     num: s.num,
-    sum: s.sum,
-    sq: s.sq,
+    sum: finite(s.sum),
+    sq: finite(s.sq),
     min: s.num === 0 ? null : s.min,
     max: s.num === 0 ? null : s.max,
     buckets: [...s.buckets].sort((a, b) => a[0] - b[0]),
