@@ -85,6 +85,22 @@ describe('drift monitors in the gate', () => {
     expect(again.slice(0, at + 1).every((d) => d.verdict.decision === 'deliver')).toBe(true);
   });
 
+  it('alarms once per version, whatever the score does after (no clear, no flapping)', () => {
+    const store = createMemoryState();
+    emit(store, policyAt('2.0.1', 'alert'), '2.0.1', 200, 0.5, NOW);
+    const v2 = policyAt('2.1.0', 'alert');
+    const all = [
+      ...emit(store, v2, '2.1.0', 100, 0.6, NOW + 600_000),
+      // Back to the baseline for two windows (the score falls under), then drifted again.
+      ...emit(store, v2, '2.1.0', 400, 0.5, NOW + 2 * 3_600_000),
+      ...emit(store, v2, '2.1.0', 200, 0.6, NOW + 5 * 3_600_000),
+    ];
+    const kinds = all.flatMap((d) => d.deltas.map((x) => x.kind));
+    expect(kinds.filter((k) => k === 'drift-alarm')).toHaveLength(1);
+    expect(kinds.filter((k) => k === 'drift-clear')).toHaveLength(0);
+    expect(store.drift('churn-prob')?.alarmed.has('2.1.0')).toBe(true);
+  });
+
   it('does not alarm on the same distribution under a new version', () => {
     const store = createMemoryState();
     emit(store, policyAt('2.0.1', 'deny'), '2.0.1', 200, 0.5, NOW);

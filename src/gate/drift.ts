@@ -19,7 +19,7 @@ import type { GateFrame } from './context.js';
  * `drift-sample` delta; on every DRIFT_EVAL_EVERY-th value of the version the monitor is evaluated
  * on the state as it stood before this message (its own values count from the next one); a first crossing of the threshold for this version
  * adds a `drift-alarm` delta and, for `freeze` or `deny`, opens the monitor's breaker on the agent.
- * A version whose score is back under the threshold has its alarm cleared (`drift-clear`). Pure.
+ * The alarm stays raised for that version until a pilot's reset (`drift-reset`): no flapping. Pure.
  */
 export function driftDeltas(
   frame: GateFrame,
@@ -53,12 +53,9 @@ export function driftDeltas(
         windowMs: m.windowMs,
       },
     });
-    if (ev === undefined || !ev.enough) continue;
-    if (alarmed && !ev.over) {
-      deltas.push({ kind: 'drift-clear', monitor: m.id, version });
-      continue;
-    }
-    if (alarmed || !ev.over) continue;
+    // Once per monitor and version: a score that dips under the threshold and back does not
+    // alarm again; only a pilot's reset (drift-reset) or a new version does.
+    if (alarmed || ev === undefined || !ev.over) continue;
     const f = ev.fieldScore;
     const alarm: DriftAlarm = {
       action: m.action,

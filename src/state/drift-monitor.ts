@@ -46,7 +46,7 @@ export type DriftState = {
   digest?: string;
   readonly versions: VersionSketch[];
   trailing?: Ring;
-  /** Versions whose alarm is raised, until their score falls back under the threshold. */
+  /** Versions whose alarm is raised: once per version, until a pilot's reset (driftReset). */
   readonly alarmed: Set<string>;
 };
 
