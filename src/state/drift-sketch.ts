@@ -118,8 +118,18 @@ export function addValue(s: FieldSketch, v: DriftValue): void {
     const b = bucketOf(v);
     s.buckets.set(b, (s.buckets.get(b) ?? 0) + 1);
   } else if (typeof v === 'string' || typeof v === 'boolean') {
-    addCategory(s, typeof v === 'string' ? v.slice(0, CATEGORY_CHARS) : String(v), 1);
+    addCategory(s, typeof v === 'string' ? cut(v) : String(v), 1);
   }
+}
+
+/**
+ * A string as a category: its first CATEGORY_CHARS UTF-16 units, one fewer when the cut would split
+ * a surrogate pair (a lone surrogate has no JSON form in the ledger).
+ */
+function cut(v: string): string {
+  if (v.length <= CATEGORY_CHARS) return v;
+  const c = v.charCodeAt(CATEGORY_CHARS - 1);
+  return v.slice(0, c >= 0xd800 && c <= 0xdbff ? CATEGORY_CHARS - 1 : CATEGORY_CHARS);
 }
 
 function addCategory(s: FieldSketch, cat: string, count: number): void {
@@ -230,7 +240,10 @@ export function sketchFromJson(j: FieldSketchJson): FieldSketch {
   };
 }
 
-/** The value at a JSON pointer's tokens in a payload, as a sample carries it. */
+/**
+ * The value at a JSON pointer's tokens in a payload, as a sample carries it: a string cut to what a
+ * category compares (64 characters), so a sample stays a few dozen bytes whatever the payload.
+ */
 export function driftValueAt(data: unknown, path: readonly string[]): DriftValue {
   let at: unknown = data;
   for (const token of path) {
@@ -244,6 +257,7 @@ export function driftValueAt(data: unknown, path: readonly string[]): DriftValue
     }
   }
   if (at === undefined) return { t: 'absent' };
-  if (at === null || typeof at === 'number' || typeof at === 'string' || typeof at === 'boolean') return at;
+  if (typeof at === 'string') return cut(at);
+  if (at === null || typeof at === 'number' || typeof at === 'boolean') return at;
   return { t: Array.isArray(at) ? 'array' : 'object' };
 }

@@ -201,6 +201,13 @@ describe('drift scores', () => {
     expect(compareField(s, s).score).toBe(0);
   });
 
+  it('samples a string cut to what a category compares, never splitting a surrogate pair', () => {
+    expect(driftValueAt({ a: 'x'.repeat(10_000) }, ['a'])).toBe('x'.repeat(64));
+    const emoji = `${'x'.repeat(63)}😀tail`;
+    expect(driftValueAt({ a: emoji }, ['a'])).toBe('x'.repeat(63));
+    expect(driftValueAt({ a: 'short' }, ['a'])).toBe('short');
+  });
+
   it('reports quantiles within the values seen', () => {
     const s = sketchOf(Array.from({ length: 300 }, (_, i) => 100 + (i % 3)));
     for (const q of [0, 0.5, 0.9, 1]) {
