@@ -5,6 +5,7 @@ export {
   countTowardBreaker,
   openedBreaker,
 } from './breaker.js';
+export { mergeDriftStates } from './drift-merge.js';
 export {
   baselineOf,
   currentOf,

@@ -121,7 +121,7 @@ export type StateView = {
   /** Every open hold, in the order they were opened (ledger order on replay). */
   holds(): readonly HoldState[];
   /** A drift monitor's sketches and raised alarms (read only: the store changes it). */
-  drift(monitor: string): DriftState | undefined;
+  drift(monitor: string, digest?: string): DriftState | undefined;
 };
 
 /** A state change. Deltas carry absolute new values, so replaying them in ledger order rebuilds state. */
