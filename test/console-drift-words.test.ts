@@ -5,6 +5,7 @@ import {
   evaluationSentence,
   fieldsInOrder,
   headline,
+  metricWord,
   monitorSentence,
   num,
 } from '../console/src/drift/drift-words.js';
@@ -41,6 +42,15 @@ describe('drift words', () => {
     expect(headline(version({ baseline: undefined }))).toBe(
       'optimizer 2.1.0 has no earlier version to compare with.',
     );
+  });
+
+  it('names every metric the report gives', () => {
+    expect(['psi', 'mean', 'category', 'structure'].map(metricWord)).toEqual([
+      'PSI',
+      'mean shift (σ)',
+      'category PSI',
+      'type-mix PSI',
+    ]);
   });
 
   it('orders drifted fields first, highest score first', () => {

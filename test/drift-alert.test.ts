@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createAlertSinks } from '../src/interop/index.js';
-import { openMesh } from '../src/runtime/index.js';
+import { type Ledger, openLedger } from '../src/ledger/index.js';
+import { loadPolicy } from '../src/policy/index.js';
+import { createMesh, loadModules, openMesh } from '../src/runtime/index.js';
 import { startReceiver } from './alert-receiver.js';
 import { tempDir } from './run-cli.js';
 
@@ -85,6 +87,52 @@ describe('drift.alarm alerts', () => {
       expect(rx.received.filter((r) => r.path === '/hook')).toHaveLength(1);
     } finally {
       await rx.close();
+    }
+  });
+});
+
+describe('drift.alarm entries', () => {
+  it('are appended in the same atomic group as the decision that raised them', async () => {
+    const dir = tempDir('drift-group');
+    mkdirSync(join(dir, 'contracts'));
+    writeFileSync(join(dir, 'contracts', 'job.v1.json'), '{ "type": "object" }');
+    writeFileSync(join(dir, 'contracts', 'score.v1.json'), '{ "type": "object" }');
+    const real = openLedger({ file: join(dir, 'ledger.db'), origin: 't' });
+    // The real ledger, with every append's group of kinds written down.
+    const groups: string[][] = [];
+    const ledger: Ledger = {
+      ...real,
+      append: (r, p) => {
+        groups.push([r.kind]);
+        return real.append(r, p);
+      },
+      appendAll: (rs, p, accepted) => {
+        groups.push(rs.map((r) => r.kind));
+        return real.appendAll(rs, p, accepted);
+      },
+    };
+    try {
+      for (const [version, shift] of [
+        ['1.0.0', 0],
+        ['1.1.0', 100],
+      ] as const) {
+        writeMesh(dir, 'http://127.0.0.1:9/none', version, shift);
+        const loaded = await loadPolicy(join(dir, 'mesh.yaml'));
+        if (!loaded.ok) throw new Error(JSON.stringify(loaded));
+        const modules = await loadModules(loaded.policy);
+        if (!modules.ok) throw new Error(JSON.stringify(modules));
+        const mesh = createMesh({ policy: loaded.policy, ledger, modules: modules.modules, log });
+        await mesh.recover();
+        for (let n = 0; n < 60; n++)
+          await mesh.inject('in', { type: 'job.v1', subject: `job:${version}:${n}`, data: { n } });
+        await mesh.idle();
+        await mesh.close();
+      }
+      const withAlarm = groups.filter((g) => g.includes('drift.alarm'));
+      expect(withAlarm).toEqual([['decision', 'drift.alarm']]);
+      expect(groups.filter((g) => g.length === 1 && g[0] === 'drift.alarm')).toEqual([]);
+    } finally {
+      await real.close();
     }
   });
 });

@@ -136,8 +136,11 @@ describe('drift: examples/procurement', () => {
       });
       expect(monitor.evaluation).toMatchObject({ baseline: '2.0.0', metric: 'psi' });
       expect(monitor.evaluation.fields[0].bins.current.length).toBeGreaterThan(2);
-      const bad = await call(up, token, 'GET', '/drift?threshold=high');
-      expect(bad.status).toBe(400);
+      for (const t of ['high', '0', '0.0', '']) {
+        const bad = await call(up, token, 'GET', `/drift?threshold=${t}`);
+        expect(bad.status, t).toBe(400);
+        expect(bad.body.error).toMatchObject({ code: 'MW_API_BAD_REQUEST', pointer: '/threshold' });
+      }
       const reset = await call(up, token, 'POST', '/breakers/optimizer-delta/reset', {
         key: 'optimizer',
         reason: 'reviewed 2.1.0: the shift is intended',

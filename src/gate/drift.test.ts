@@ -85,12 +85,53 @@ describe('drift monitors in the gate', () => {
     expect(again.slice(0, at + 1).every((d) => d.verdict.decision === 'deliver')).toBe(true);
   });
 
+  it('alarms once per version, whatever the score does after (no clear, no flapping)', () => {
+    const store = createMemoryState();
+    emit(store, policyAt('2.0.1', 'alert'), '2.0.1', 200, 0.5, NOW);
+    const v2 = policyAt('2.1.0', 'alert');
+    const all = [
+      ...emit(store, v2, '2.1.0', 100, 0.6, NOW + 600_000),
+      // Back to the baseline for two windows (the score falls under), then drifted again.
+      ...emit(store, v2, '2.1.0', 400, 0.5, NOW + 2 * 3_600_000),
+      ...emit(store, v2, '2.1.0', 200, 0.6, NOW + 5 * 3_600_000),
+    ];
+    const kinds = all.flatMap((d) => d.deltas.map((x) => x.kind));
+    expect(kinds.filter((k) => k === 'drift-alarm')).toHaveLength(1);
+    expect(kinds.filter((k) => k === 'drift-clear')).toHaveLength(0);
+    expect(store.drift('churn-prob')?.alarmed.has('2.1.0')).toBe(true);
+  });
+
   it('does not alarm on the same distribution under a new version', () => {
     const store = createMemoryState();
     emit(store, policyAt('2.0.1', 'deny'), '2.0.1', 200, 0.5, NOW);
     const later = emit(store, policyAt('2.1.0', 'deny'), '2.1.0', 200, 0.5, NOW + 600_000);
     expect(later.every((d) => d.verdict.decision === 'deliver')).toBe(true);
     expect(later.flatMap((d) => d.deltas).some((d) => d.kind === 'drift-alarm')).toBe(false);
+  });
+
+  it('starts again when a reload changes what the monitor watches (no old baseline on new fields)', () => {
+    const store = createMemoryState();
+    const two = {
+      ...monitor('alert'),
+      fields: ['/probability', '/note'],
+      fieldPaths: [['probability'], ['note']],
+    };
+    const v1 = testPolicy({ agents: policyAt('2.0.1', 'alert').agents, drift: [two] });
+    emit(store, v1, '2.0.1', 200, 0.5, NOW);
+    // The reload keeps the id but watches /note only: position 0 was /probability before.
+    const one = { ...monitor('alert'), fields: ['/note'], fieldPaths: [['note']] };
+    const v2 = testPolicy({ agents: policyAt('2.1.0', 'alert').agents, drift: [one] });
+    const later = emit(store, v2, '2.1.0', 200, 0.5, NOW + 600_000);
+    expect(later.flatMap((d) => d.deltas).some((d) => d.kind === 'drift-alarm')).toBe(false);
+    // Only the new monitor's values are kept: one version, one field.
+    expect(store.drift('churn-prob')?.versions.map((v) => [v.version, v.total.length])).toEqual([
+      ['2.1.0', 1],
+    ]);
+    // Replaying the deltas (recovery, replay) gives the same state.
+    const replayed = createMemoryState();
+    emit(replayed, v1, '2.0.1', 200, 0.5, NOW);
+    emit(replayed, v2, '2.1.0', 200, 0.5, NOW + 600_000);
+    expect(JSON.stringify(replayed.contents())).toBe(JSON.stringify(store.contents()));
   });
 
   it('rebuilds the same state from its deltas (recovery) and from its contents (snapshots)', () => {

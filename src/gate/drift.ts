@@ -5,6 +5,8 @@ import {
   breakerOpenAt,
   DRIFT_EVAL_EVERY,
   type DriftAlarm,
+  driftDigest,
+  driftStateFor,
   driftValueAt,
   evaluateDrift,
   type StateDelta,
@@ -17,7 +19,7 @@ import type { GateFrame } from './context.js';
  * `drift-sample` delta; on every DRIFT_EVAL_EVERY-th value of the version the monitor is evaluated
  * on the state as it stood before this message (its own values count from the next one); a first crossing of the threshold for this version
  * adds a `drift-alarm` delta and, for `freeze` or `deny`, opens the monitor's breaker on the agent.
- * A version whose score is back under the threshold has its alarm cleared (`drift-clear`). Pure.
+ * The alarm stays raised for that version until a pilot's reset (`drift-reset`): no flapping. Pure.
  */
 export function driftDeltas(
   frame: GateFrame,
@@ -30,7 +32,9 @@ export function driftDeltas(
   const version = parseSource(env.source)?.version ?? agent.version;
   for (const m of monitors) {
     const values = m.fieldPaths.map((p) => driftValueAt(env.data, p));
-    const before = state.drift(m.id);
+    const digest = driftDigest(m);
+    // State built for another agent, type or fields (before a reload) is not this monitor's.
+    const before = driftStateFor(state.drift(m.id), m);
     // Every DRIFT_EVAL_EVERY-th value of the version (counted before this one) is evaluated.
     const due = versionCount(before, version) % DRIFT_EVAL_EVERY === 0;
     const ev = due ? evaluateDrift(before, m, version, now) : undefined;
@@ -40,6 +44,7 @@ export function driftDeltas(
       // Members in canonical order, so the decision entry serializes on the fast path.
       sample: {
         at: now,
+        digest,
         ...(m.baseline.kind === 'version' ? { keep: m.baseline.version } : {}),
         monitor: m.id,
         ...(m.baseline.kind === 'window' ? { trailingMs: m.baseline.windowMs } : {}),
@@ -48,12 +53,9 @@ export function driftDeltas(
         windowMs: m.windowMs,
       },
     });
-    if (ev === undefined || !ev.enough) continue;
-    if (alarmed && !ev.over) {
-      deltas.push({ kind: 'drift-clear', monitor: m.id, version });
-      continue;
-    }
-    if (alarmed || !ev.over) continue;
+    // Once per monitor and version: a score that dips under the threshold and back does not
+    // alarm again; only a pilot's reset (drift-reset) or a new version does.
+    if (alarmed || ev === undefined || !ev.over) continue;
     const f = ev.fieldScore;
     const alarm: DriftAlarm = {
       action: m.action,

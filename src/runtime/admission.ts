@@ -119,8 +119,18 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     return durable;
   };
 
+  /** A decision and, right after it in one atomic group, the `drift.alarm` entries it raised. */
+  const withAlarms = (records: readonly LedgerRecord[]): LedgerRecord[] =>
+    records.flatMap((r) => [r, ...driftAlarmRecords([r])]);
+
   const append = (j: Judged): Promise<LedgerEntry> => {
-    const durable = timed(ledger.append(j.record, partition), 1);
+    const group = withAlarms([j.record]);
+    const durable = timed(
+      group.length === 1
+        ? ledger.append(j.record, partition)
+        : ledger.appendAll(group, partition).then((entries) => entries[0]!),
+      group.length,
+    );
     settle(deps, j, durable);
     announce([j.record], [], durable);
     return durable;
@@ -134,8 +144,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
   ): void => {
     if (!raisesAlarm(deltas) && !records.some((r) => raisesAlarm(r.data.deltas as StateDelta[] | undefined)))
       return;
-    // A drift alarm is also an entry of its own, chained right after the group that raised it.
-    for (const r of driftAlarmRecords(records)) deps.work.track(ledger.append(r, partition).catch(() => {}));
+    // A drift alarm's own entry was appended in the same group as its decision (withAlarms).
     durable.then(
       () => {
         for (const alarm of alarmsOf(clock(), partition, records, deltas)) deps.publish(alarm);
@@ -173,13 +182,8 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         const out = taken?.has(given) === true ? takenOutgoing(given, factory.id()) : given;
         return judge(out.envelope, out.gated, out.external === true, undefined, out.facts);
       });
-      const durable = timed(
-        ledger.appendAll(
-          judged.map((j) => j.record),
-          partition,
-        ),
-        judged.length,
-      );
+      const group = withAlarms(judged.map((j) => j.record));
+      const durable = timed(ledger.appendAll(group, partition), group.length);
       for (const j of judged) settle(deps, j, durable);
       announce(
         judged.map((j) => j.record),

@@ -6,6 +6,8 @@ import {
   breakerOpenAt,
   currentOf,
   type DriftAlarm,
+  driftDigest,
+  driftStateFor,
   evaluateDrift,
   type StateView,
 } from '../state/index.js';
@@ -48,8 +50,8 @@ export type DriftMonitorView = {
 };
 
 /**
- * Every live monitor of the policy over `state` at `now` (with partitions, the first partition
- * that has the monitor's state: each watches its share of the agent's traffic, docs/drift.md).
+ * Every live monitor of the policy over `state` at `now` (with partitions, every partition's share
+ * of the agent's traffic merged version by version, docs/drift.md).
  */
 export async function driftMonitorsView(
   policy: Policy,
@@ -60,7 +62,7 @@ export async function driftMonitorsView(
   const out: DriftMonitorView[] = [];
   for (const m of policy.drift ?? []) {
     const version = policy.agents.get(m.agent)?.version ?? '';
-    const s = state.drift(m.id);
+    const s = driftStateFor(state.drift(m.id, driftDigest(m)), m);
     const ev = evaluateDrift(s, m, version, now, true);
     const base = s === undefined ? undefined : baselineOf(s, m, version, now);
     const cur = s === undefined ? undefined : currentOf(s, m, version, now);

@@ -69,9 +69,9 @@ export type DriftAgentReport = {
   readonly version: string;
   readonly baseline: string;
   readonly fields: readonly DriftFieldReport[];
-  /** Emissions per input consumed. */
+  /** Emissions (messages and effect requests) per input consumed. */
   readonly fanout: DriftShift;
-  /** Shares of its emissions delivered, denied, held, quarantined. */
+  /** Shares of its emissions (messages and effect requests) delivered, denied, held, quarantined. */
   readonly verdicts: DriftShift;
   /** Shares of its delivered emissions by message type: a type it starts or stops emitting. */
   readonly types: DriftShift;
@@ -145,14 +145,16 @@ export async function driftReport(ledger: LedgerReader, opts: DriftReportOptions
       verdict?: { decision?: string };
       envelope?: { type?: string; data?: unknown };
     };
-    if (d.gated !== 'message') continue;
+    // Messages and effect requests alike are what the agent emitted (fan-out, verdict mix); only
+    // delivered messages' payloads are sketched below.
+    if (d.gated !== 'message' && d.gated !== 'effect') continue;
     v.emissions++;
     // A handler's emissions are chained one after the other: a new cause is a new input consumed.
     if (e.causationId !== v.lastCause) v.inputs++;
     v.lastCause = e.causationId;
     const verdict = d.verdict?.decision ?? 'deny';
     v.verdicts[verdict] = (v.verdicts[verdict] ?? 0) + 1;
-    if (verdict !== 'deliver' || d.envelope?.type === undefined) continue;
+    if (d.gated !== 'message' || verdict !== 'deliver' || d.envelope?.type === undefined) continue;
     let t = v.types.get(d.envelope.type);
     if (t === undefined) {
       t = { emitted: 0, fields: new Map() };
@@ -200,12 +202,15 @@ function walk(value: unknown, pointer: string, depth: number, fields: Map<string
   addValue(s, v);
 }
 
-/** The field's sketch over all `emitted` payloads: those that lacked it count as `absent`. */
+const ABSENT = DRIFT_TYPES.indexOf('absent');
+
+/** The field's sketch over all `emitted` payloads: those that lacked it count as `absent` (O(1)). */
 function withAbsent(s: FieldSketch | undefined, emitted: number): FieldSketch {
   const out = newFieldSketch();
   if (s !== undefined) mergeInto(out, s);
-  const missing = emitted - out.n;
-  for (let i = 0; i < missing; i++) addValue(out, { t: 'absent' });
+  const missing = Math.max(0, emitted - out.n);
+  out.n += missing;
+  out.types[ABSENT]! += missing;
   return out;
 }
 
@@ -224,6 +229,10 @@ function compareVersions(
     const ct = cur.types.get(type) ?? { emitted: 0, fields: new Map() };
     const names = [...new Set([...bt.fields.keys(), ...ct.fields.keys()])].sort();
     for (const field of names) {
+      // A side whose field list is full may simply not have tracked this field: absent there is
+      // unknown, not 0 %, so the field is compared only when both sides track it.
+      const untracked = (t: TypeStats) => !t.fields.has(field) && t.fields.size >= FIELDS_PER_TYPE;
+      if (untracked(bt) || untracked(ct)) continue;
       const b = withAbsent(bt.fields.get(field), bt.emitted);
       const c = withAbsent(ct.fields.get(field), ct.emitted);
       const score = compareField(b, c);

@@ -152,12 +152,14 @@ function isSnapshotDelta(d: unknown): d is StateDelta {
 /** A drift monitor's state as driftStateToJson writes it, checked deep enough to read back. */
 function isDriftState(s: unknown): boolean {
   if (!isObject(s) || !Array.isArray(s.versions) || !isStrings(s.alarmed)) return false;
+  if (s.digest !== undefined && typeof s.digest !== 'string') return false;
   const isSketch = (f: unknown) =>
     isObject(f) &&
     isNumber(f.n) &&
     Array.isArray(f.types) &&
     isNumber(f.num) &&
     isNumber(f.sum) &&
+    (f.sq === undefined || isNumber(f.sq)) &&
     Array.isArray(f.buckets) &&
     Array.isArray(f.cats) &&
     isNumber(f.other);

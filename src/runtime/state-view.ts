@@ -1,4 +1,4 @@
-import type { BreakerState, StateStore, StateView } from '../state/index.js';
+import { type BreakerState, mergeDriftStates, type StateStore, type StateView } from '../state/index.js';
 
 /** What readers outside the partitions (the server's summaries, `run --json`) see of state. */
 export type MeshStateView = StateView & {
@@ -38,8 +38,15 @@ export function viewOverPartitions(
       live()
         .flatMap((s) => s.holds())
         .sort((a, b) => a.heldAt - b.heldAt),
-    // Each partition watches its share of an agent's traffic (docs/drift.md): the first that has one.
-    drift: (monitor) => first((s) => s.drift(monitor)),
+    // Each partition watches its share of an agent's traffic (docs/drift.md): merged, version by
+    // version, over the partitions whose state is of the monitor's digest (any digest without one).
+    drift: (monitor, digest) =>
+      mergeDriftStates(
+        live().flatMap((s) => {
+          const d = s.drift(monitor);
+          return d === undefined || (digest !== undefined && d.digest !== digest) ? [] : [d];
+        }),
+      ),
     openBreakers() {
       const byKey = new Map<string, BreakerState>();
       for (const s of live()) {

@@ -37,9 +37,16 @@ export type VersionSketch = {
 };
 
 export type DriftState = {
+  /**
+   * The digest of the monitor's agent, type and fields its sketches were built for (driftDigest):
+   * a sample of another digest (the monitor was changed by a reload) starts the state again, and
+   * readers ignore a state whose digest is not their monitor's. Undefined in state written before
+   * the sketches' current bucket scale: such state is ignored and dropped the same way.
+   */
+  digest?: string;
   readonly versions: VersionSketch[];
   trailing?: Ring;
-  /** Versions whose alarm is raised, until their score falls back under the threshold. */
+  /** Versions whose alarm is raised: once per version, until a pilot's reset (driftReset). */
   readonly alarmed: Set<string>;
 };
 
@@ -52,6 +59,8 @@ export type DriftBaseline =
 /** What the math needs of a monitor (the policy's DriftMonitor has these fields). */
 export type DriftSpec = {
   readonly id: string;
+  readonly agent?: string;
+  readonly type?: string;
   readonly fields: readonly string[];
   readonly windowMs: number;
   readonly baseline: DriftBaseline;
@@ -62,6 +71,8 @@ export type DriftSpec = {
 /** One admitted emission's values, as a `drift-sample` delta carries it. */
 export type DriftSample = {
   readonly monitor: string;
+  /** The monitor's driftDigest: what its values are (absent in entries written before). */
+  readonly digest?: string;
   readonly version: string;
   readonly at: number;
   readonly windowMs: number;
@@ -74,6 +85,36 @@ export type DriftSample = {
 
 export function newDriftState(): DriftState {
   return { versions: [], alarmed: new Set() };
+}
+
+/** The sketches' format (bucket scale): part of every digest. */
+const SKETCH_FORMAT = 'sketch-2';
+
+const digests = new WeakMap<DriftSpec, string>();
+
+/**
+ * What a monitor's values are: a short FNV-1a digest of its agent, type and fields, in order. A
+ * reload that changes any of them changes the digest, so old sketches are never compared with the
+ * new fields (their positions would line up values of other fields). Memoized per monitor object.
+ */
+export function driftDigest(spec: DriftSpec): string {
+  const known = digests.get(spec);
+  if (known !== undefined) return known;
+  // SKETCH_FORMAT first: state of another bucket scale never compares with this one.
+  const text = [SKETCH_FORMAT, spec.agent ?? '', spec.type ?? '', ...spec.fields].join('\u0000');
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  const digest = h.toString(16).padStart(8, '0');
+  digests.set(spec, digest);
+  return digest;
+}
+
+/** The state if it was built for this monitor's agent, type and fields; else undefined (ignored). */
+export function driftStateFor(state: DriftState | undefined, spec: DriftSpec): DriftState | undefined {
+  return state?.digest === driftDigest(spec) ? state : undefined;
 }
 
 function newRing(sliceMs: number): Ring {
@@ -112,6 +153,13 @@ function ringSum(ring: Ring | undefined, fields: number, from: number, to: numbe
 
 /** Adds a sample to the state, in place. */
 export function driftAdd(state: DriftState, sample: DriftSample): void {
+  if (sample.digest !== state.digest) {
+    // The monitor now watches other values: what it knew is of no use to it (docs/drift.md).
+    state.versions.length = 0;
+    state.trailing = undefined;
+    state.alarmed.clear();
+    state.digest = sample.digest;
+  }
   let v = state.versions.find((x) => x.version === sample.version);
   if (v === undefined) {
     v = {
@@ -213,7 +261,7 @@ export function evaluateDrift(
   now: number,
   quantiles = false,
 ): DriftEvaluation | undefined {
-  if (state === undefined) return undefined;
+  if (state === undefined || driftStateFor(state, spec) === undefined) return undefined;
   const base = baselineOf(state, spec, version, now);
   if (base === undefined) return undefined;
   const cur = currentOf(state, spec, version, now);
@@ -241,6 +289,7 @@ type RingJson = {
 
 /** The state as JSON, for snapshots; fromJson reads it back. */
 export type DriftStateJson = {
+  readonly digest?: string;
   readonly versions: readonly {
     version: string;
     firstAt: number;
@@ -262,6 +311,7 @@ const ringFromJson = (r: RingJson): Ring => ({
 
 export function driftStateToJson(s: DriftState): DriftStateJson {
   return {
+    ...(s.digest === undefined ? {} : { digest: s.digest }),
     versions: s.versions.map((v) => ({
       version: v.version,
       firstAt: v.firstAt,
@@ -275,6 +325,7 @@ export function driftStateToJson(s: DriftState): DriftStateJson {
 
 export function driftStateFromJson(j: DriftStateJson): DriftState {
   return {
+    ...(j.digest === undefined ? {} : { digest: j.digest }),
     versions: j.versions.map((v) => ({
       version: v.version,
       firstAt: v.firstAt,

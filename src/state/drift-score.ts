@@ -1,4 +1,4 @@
-import { CATEGORY_CAP, DRIFT_TYPES, type FieldSketch, mean, quantile } from './drift-sketch.js';
+import { CATEGORY_CAP, DRIFT_TYPES, type FieldSketch, mean, quantile, stddev } from './drift-sketch.js';
 
 /**
  * Drift scores between a baseline and a current sketch of one field (docs/drift.md, "Formulas").
@@ -7,15 +7,40 @@ import { CATEGORY_CAP, DRIFT_TYPES, type FieldSketch, mean, quantile } from './d
  *   PSI = Σᵢ (cᵢ − bᵢ) · ln(cᵢ / bᵢ),   bᵢ = max(Bᵢ / N_b, ε), cᵢ = max(Cᵢ / N_c, ε), ε = 1e-4
  *
  * minus what two samples of one unchanged distribution score on average, (k − 1)(1/N_b + 1/N_c)
- * for k bins (PSI is about half a chi-square statistic), floored at 0: so a few samples do not
- * look like drift. Identical distributions score exactly 0.
+ * for k bins (PSI ≈ χ²·(1/N_b + 1/N_c), and χ² averages k − 1), floored at 0: so a few samples do
+ * not look like drift. Identical distributions score exactly 0. Numbers also score their mean
+ * shift (meanShift).
  */
 
 export const PSI_EPSILON = 1e-4;
 /** Quantile bins a numeric baseline is coarsened to. */
 export const PSI_BINS = 10;
 
-export type DriftMetric = 'psi' | 'category' | 'structure';
+export type DriftMetric = 'psi' | 'mean' | 'category' | 'structure';
+
+/** A mean shift scores at most this (a constant baseline whose mean moved). */
+export const MEAN_SHIFT_CAP = 100;
+
+/**
+ * The mean's shift in the baseline's standard deviations, less two standard errors of the
+ * difference (what chance gives), floored at 0:
+ *
+ *   score = max(0, |μ_c − μ_b| / σ_b − 2 · √(σ_b²/N_b + σ_c²/N_c) / σ_b)
+ *
+ * σ floored at 1e-6·max(|μ_b|, 1e-9) (float noise), the score capped at MEAN_SHIFT_CAP. Compared
+ * with the same threshold as PSI: 0.2 means the mean moved by 0.2 σ beyond chance (docs/drift.md).
+ */
+export function meanShift(base: FieldSketch, cur: FieldSketch): number {
+  const mb = mean(base);
+  const mc = mean(cur);
+  if (mb === undefined || mc === undefined) return 0;
+  const floor = 1e-6 * Math.max(Math.abs(mb), 1e-9);
+  const sb = Math.max(stddev(base)!, floor);
+  const sc = Math.max(stddev(cur)!, floor);
+  const noise = 2 * Math.sqrt((sb * sb) / base.num + (sc * sc) / cur.num);
+  const score = (Math.abs(mc - mb) - noise) / sb;
+  return Number.isFinite(score) ? Math.min(MEAN_SHIFT_CAP, Math.max(0, score)) : 0;
+}
 
 /** PSI over two count vectors of the same bins, bias-corrected as above. */
 export function psi(base: readonly number[], cur: readonly number[]): number {
@@ -144,7 +169,7 @@ export type FieldScore = {
 };
 
 /**
- * Compares a field: numeric PSI when either side has numbers, category PSI when either has
+ * Compares a field: numeric PSI and the mean shift when either side has numbers, category PSI when either has
  * strings or booleans, structure always; the highest score is the field's. Quantiles (sorting
  * the buckets) only when asked: the live monitors do without.
  */
@@ -154,6 +179,8 @@ export function compareField(base: FieldSketch, cur: FieldSketch, quantiles = tr
   if (base.num > 0 || cur.num > 0) {
     const s = numericPsi(base, cur);
     if (s >= score) [metric, score] = ['psi', s];
+    const m = meanShift(base, cur);
+    if (m > score) [metric, score] = ['mean', m];
   }
   if (!identifierLike(base) && !identifierLike(cur) && (base.cats.size > 0 || cur.cats.size > 0)) {
     const s = categoryPsi(base, cur);

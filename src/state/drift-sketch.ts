@@ -16,27 +16,36 @@ export type DriftType = (typeof DRIFT_TYPES)[number];
  */
 export type DriftValue = number | string | boolean | null | { readonly t: 'absent' | 'array' | 'object' };
 
-/** Buckets per decade of |v|, and the range covered: 1e-6 to 1e9, 15 decades. */
-export const BUCKETS_PER_DECADE = 20;
-const MIN_ABS = 1e-6;
-export const TOP_BUCKET = 15 * BUCKETS_PER_DECADE;
+/**
+ * Buckets per decade of |v| (each 10^(1/128) − 1 ≈ 1.8 % wide), and the range covered: 1e-9 to
+ * 1e18, 27 decades. Sparse: a sketch stores only the buckets that hold values, so data spanning
+ * d decades keeps at most 128·d buckets per sign whatever the count.
+ */
+export const BUCKETS_PER_DECADE = 128;
+const MIN_ABS = 1e-9;
+export const TOP_BUCKET = 27 * BUCKETS_PER_DECADE;
+/** The top of the range: sums and squares count a number beyond it as ±MAX_ABS. */
+const MAX_ABS = 1e18;
 /** Distinct categories counted before the rest go to `other`. */
 export const CATEGORY_CAP = 32;
 /** A category is compared on its first 64 characters. */
 const CATEGORY_CHARS = 64;
 
 /**
- * The sketch of one field. Bounded: at most 2·TOP_BUCKET + 1 buckets (601) and CATEGORY_CAP
- * categories, whatever the number of values.
+ * The sketch of one field. Bounded: at most 2·TOP_BUCKET + 1 buckets (6,913; in practice 128 per
+ * decade the values span) and CATEGORY_CAP categories, whatever the number of values.
  */
 export type FieldSketch = {
   /** Values seen (present or not). */
   n: number;
   /** Count per JSON type, in DRIFT_TYPES order. */
   readonly types: number[];
-  /** Numbers: their count, sum, and count per bucket (see bucketOf). */
+  /** Numbers: their count, sum, sum of squares, least and greatest, and count per bucket (see bucketOf). */
   num: number;
   sum: number;
+  sq: number;
+  min: number;
+  max: number;
   readonly buckets: Map<number, number>;
   /** Strings and booleans (as `true`/`false`): count per category, and the rest past the cap. */
   readonly cats: Map<string, number>;
@@ -49,6 +58,9 @@ export function newFieldSketch(): FieldSketch {
     types: [0, 0, 0, 0, 0, 0, 0],
     num: 0,
     sum: 0,
+    sq: 0,
+    min: Number.POSITIVE_INFINITY,
+    max: Number.NEGATIVE_INFINITY,
     buckets: new Map(),
     cats: new Map(),
     other: 0,
@@ -56,8 +68,8 @@ export function newFieldSketch(): FieldSketch {
 }
 
 /**
- * The bucket of a number: 0 for |v| below 1e-6, else ±k with k = 1 + floor(20·log10(|v|/1e-6)),
- * capped at TOP_BUCKET (1e9 and above). Bucket order is value order.
+ * The bucket of a number: 0 for |v| below 1e-9, else ±k with k = 1 + floor(128·log10(|v|/1e-9)),
+ * capped at TOP_BUCKET (1e18 and above). Bucket order is value order.
  */
 export function bucketOf(v: number): number {
   const a = Math.abs(v);
@@ -66,7 +78,7 @@ export function bucketOf(v: number): number {
   return v < 0 ? -k : k;
 }
 
-/** The values a bucket covers, [low, high) in value order (the top buckets are closed at ±1e9). */
+/** The values a bucket covers, [low, high) in value order (the top buckets are closed at ±1e18). */
 export function bucketEdges(b: number): readonly [number, number] {
   if (b === 0) return [-MIN_ABS, MIN_ABS];
   const k = Math.abs(b);
@@ -96,12 +108,28 @@ export function addValue(s: FieldSketch, v: DriftValue): void {
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) return;
     s.num++;
-    s.sum += v;
+    // Clamped to the buckets' range, so sums stay finite whatever the count (mean and σ then
+    // read a value beyond ±1e18 as ±1e18, as its bucket does).
+    const c = Math.min(Math.max(v, -MAX_ABS), MAX_ABS);
+    s.sum += c;
+    s.sq += c * c;
+    if (v < s.min) s.min = v;
+    if (v > s.max) s.max = v;
     const b = bucketOf(v);
     s.buckets.set(b, (s.buckets.get(b) ?? 0) + 1);
   } else if (typeof v === 'string' || typeof v === 'boolean') {
-    addCategory(s, typeof v === 'string' ? v.slice(0, CATEGORY_CHARS) : String(v), 1);
+    addCategory(s, typeof v === 'string' ? cut(v) : String(v), 1);
   }
+}
+
+/**
+ * A string as a category: its first CATEGORY_CHARS UTF-16 units, one fewer when the cut would split
+ * a surrogate pair (a lone surrogate has no JSON form in the ledger).
+ */
+function cut(v: string): string {
+  if (v.length <= CATEGORY_CHARS) return v;
+  const c = v.charCodeAt(CATEGORY_CHARS - 1);
+  return v.slice(0, c >= 0xd800 && c <= 0xdbff ? CATEGORY_CHARS - 1 : CATEGORY_CHARS);
 }
 
 function addCategory(s: FieldSketch, cat: string, count: number): void {
@@ -117,6 +145,9 @@ export function mergeInto(into: FieldSketch, from: FieldSketch): void {
   for (let i = 0; i < into.types.length; i++) into.types[i]! += from.types[i]!;
   into.num += from.num;
   into.sum += from.sum;
+  into.sq += from.sq;
+  if (from.min < into.min) into.min = from.min;
+  if (from.max > into.max) into.max = from.max;
   for (const [b, c] of from.buckets) into.buckets.set(b, (into.buckets.get(b) ?? 0) + c);
   for (const [cat, c] of [...from.cats].sort(byKey)) addCategory(into, cat, c);
   into.other += from.other;
@@ -130,7 +161,10 @@ export function mean(s: FieldSketch): number | undefined {
   return s.num === 0 ? undefined : s.sum / s.num;
 }
 
-/** The q-quantile (0..1) of the numbers, interpolated within its bucket; undefined with none. */
+/**
+ * The q-quantile (0..1) of the numbers, interpolated within its bucket and clamped to the least
+ * and greatest value seen; undefined with none.
+ */
 export function quantile(s: FieldSketch, q: number): number | undefined {
   if (s.num === 0) return undefined;
   const target = Math.min(Math.max(q, 0), 1) * s.num;
@@ -139,12 +173,25 @@ export function quantile(s: FieldSketch, q: number): number | undefined {
   for (const b of keys) {
     const c = s.buckets.get(b)!;
     if (cum + c >= target) {
+      if (b === 0) return clamp(0, s.min, s.max); // |v| below 1e-9: read as 0
       const [lo, hi] = bucketEdges(b);
-      return lo + ((hi - lo) * (target - cum)) / c;
+      return clamp(lo + ((hi - lo) * (target - cum)) / c, s.min, s.max);
     }
     cum += c;
   }
-  return bucketEdges(keys.at(-1)!)[1];
+  return s.max;
+}
+
+/** What JSON can carry: a non-finite sum (which addValue never makes) is written 0, not null. */
+const finite = (v: number) => (Number.isFinite(v) ? v : 0);
+
+const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
+
+/** The standard deviation of the numbers (population); undefined with none. */
+export function stddev(s: FieldSketch): number | undefined {
+  if (s.num === 0) return undefined;
+  const m = s.sum / s.num;
+  return Math.sqrt(Math.max(0, s.sq / s.num - m * m));
 }
 
 /** A field sketch as JSON (snapshots, the API): buckets and categories as sorted pairs. */
@@ -153,6 +200,11 @@ export type FieldSketchJson = {
   readonly types: readonly number[];
   readonly num: number;
   readonly sum: number;
+  /** Absent in state written before: read as the sum of squares of nothing known (0). */
+  readonly sq?: number;
+  /** null with no numbers (JSON has no infinities). */
+  readonly min?: number | null;
+  readonly max?: number | null;
   readonly buckets: readonly (readonly [number, number])[];
   readonly cats: readonly (readonly [string, number])[];
   readonly other: number;
@@ -163,7 +215,10 @@ export function sketchToJson(s: FieldSketch): FieldSketchJson {
     n: s.n,
     types: [...s.types],
     num: s.num,
-    sum: s.sum,
+    sum: finite(s.sum),
+    sq: finite(s.sq),
+    min: s.num === 0 ? null : s.min,
+    max: s.num === 0 ? null : s.max,
     buckets: [...s.buckets].sort((a, b) => a[0] - b[0]),
     cats: [...s.cats].sort(byKey),
     other: s.other,
@@ -176,13 +231,19 @@ export function sketchFromJson(j: FieldSketchJson): FieldSketch {
     types: [...j.types],
     num: j.num,
     sum: j.sum,
+    sq: j.sq ?? 0,
+    min: j.min === null ? Number.POSITIVE_INFINITY : (j.min ?? Number.NEGATIVE_INFINITY),
+    max: j.max === null ? Number.NEGATIVE_INFINITY : (j.max ?? Number.POSITIVE_INFINITY),
     buckets: new Map(j.buckets.map(([b, c]) => [b, c])),
     cats: new Map(j.cats.map(([k, c]) => [k, c])),
     other: j.other,
   };
 }
 
-/** The value at a JSON pointer's tokens in a payload, as a sample carries it. */
+/**
+ * The value at a JSON pointer's tokens in a payload, as a sample carries it: a string cut to what a
+ * category compares (64 characters), so a sample stays a few dozen bytes whatever the payload.
+ */
 export function driftValueAt(data: unknown, path: readonly string[]): DriftValue {
   let at: unknown = data;
   for (const token of path) {
@@ -196,6 +257,7 @@ export function driftValueAt(data: unknown, path: readonly string[]): DriftValue
     }
   }
   if (at === undefined) return { t: 'absent' };
-  if (at === null || typeof at === 'number' || typeof at === 'string' || typeof at === 'boolean') return at;
+  if (typeof at === 'string') return cut(at);
+  if (at === null || typeof at === 'number' || typeof at === 'boolean') return at;
   return { t: Array.isArray(at) ? 'array' : 'object' };
 }

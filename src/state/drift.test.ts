@@ -5,6 +5,7 @@ import {
   type DriftSpec,
   type DriftState,
   driftAdd,
+  driftDigest,
   driftStateFromJson,
   driftStateToJson,
   evaluateDrift,
@@ -12,7 +13,7 @@ import {
   RING_SLICES,
   TRAILING_SLICES,
 } from './drift-monitor.js';
-import { categoryPsi, compareField, numericPsi, psi, structurePsi } from './drift-score.js';
+import { categoryPsi, compareField, meanShift, numericPsi, psi, structurePsi } from './drift-score.js';
 import {
   addValue,
   bucketEdges,
@@ -59,10 +60,10 @@ const values = fc.array(
 describe('drift sketch', () => {
   it.each([
     [0, 0],
-    [1e-7, 0],
-    [1, 121],
-    [-1, -121],
-    [1e12, TOP_BUCKET],
+    [1e-10, 0],
+    [1, 1153],
+    [-1, -1153],
+    [1e20, TOP_BUCKET],
   ])('bucketOf(%d) = %d', (v, b) => {
     expect(bucketOf(v)).toBe(b);
   });
@@ -181,6 +182,51 @@ describe('drift scores', () => {
     expect(compareField(ids(0), ids(1000))).toMatchObject({ metric: 'structure', score: 0 });
   });
 
+  it('tells apart shifts of a few percent, at any magnitude', () => {
+    const lin = (n: number, a: number, b: number) =>
+      Array.from({ length: n }, (_, i) => a + (b - a) * (((i * 7919) % 1000) / 999));
+    const near = compareField(sketchOf(lin(300, 100, 102)), sketchOf(lin(300, 105, 107)));
+    expect(near.score).toBeGreaterThan(5);
+    const huge = compareField(sketchOf(lin(300, 1e9, 1e10)), sketchOf(lin(300, 5e9, 5e10)));
+    expect(huge.score).toBeGreaterThan(1);
+    expect(compareField(sketchOf(lin(300, 100, 102)), sketchOf(lin(300, 100, 102))).score).toBe(0);
+  });
+
+  it('keeps its sums finite whatever it is fed, so its JSON always reads back', () => {
+    const s = sketchOf(Array.from({ length: 1000 }, (_, i) => (i % 2 === 0 ? 1e308 : -1.7e308)));
+    expect(Number.isFinite(s.sum) && Number.isFinite(s.sq)).toBe(true);
+    expect(Number.isFinite(mean(s))).toBe(true);
+    const j = JSON.parse(JSON.stringify(sketchToJson(s)));
+    expect([j.sum, j.sq, j.min, j.max]).toEqual([s.sum, s.sq, -1.7e308, 1e308]);
+    expect(compareField(s, s).score).toBe(0);
+  });
+
+  it('samples a string cut to what a category compares, never splitting a surrogate pair', () => {
+    expect(driftValueAt({ a: 'x'.repeat(10_000) }, ['a'])).toBe('x'.repeat(64));
+    const emoji = `${'x'.repeat(63)}😀tail`;
+    expect(driftValueAt({ a: emoji }, ['a'])).toBe('x'.repeat(63));
+    expect(driftValueAt({ a: 'short' }, ['a'])).toBe('short');
+  });
+
+  it('reports quantiles within the values seen', () => {
+    const s = sketchOf(Array.from({ length: 300 }, (_, i) => 100 + (i % 3)));
+    for (const q of [0, 0.5, 0.9, 1]) {
+      expect(quantile(s, q)).toBeGreaterThanOrEqual(100);
+      expect(quantile(s, q)).toBeLessThanOrEqual(102);
+    }
+    expect(quantile(sketchOf([7, 7, 7]), 0.5)).toBe(7);
+  });
+
+  it('scores a mean shift in baseline standard deviations, less chance', () => {
+    // Same bins, but a few large values pull the mean: PSI barely moves, the mean does.
+    const base = spread(1000, 10, 2);
+    const cur = spread(1000, 10, 2).map((x, i) => (i % 50 === 0 ? x + 200 : x));
+    const f = compareField(sketchOf(base), sketchOf(cur));
+    expect(f.metric).toBe('mean');
+    expect(f.score).toBeGreaterThan(1);
+    expect(meanShift(sketchOf(base), sketchOf(spread(1000, 10.01, 2)))).toBe(0);
+  });
+
   it('is never negative', () => {
     fc.assert(fc.property(values, values, (a, b) => compareField(sketchOf(a), sketchOf(b)).score >= 0));
   });
@@ -205,7 +251,14 @@ function feed(
   trailingMs?: number,
 ) {
   for (let i = 0; i < xs.length; i++) {
-    const sample = { monitor: 'm', version, at: at + i * step, windowMs: HOUR, values: [xs[i]!] };
+    const sample = {
+      monitor: 'm',
+      digest: driftDigest(spec),
+      version,
+      at: at + i * step,
+      windowMs: HOUR,
+      values: [xs[i]!],
+    };
     driftAdd(s, trailingMs === undefined ? sample : { ...sample, trailingMs });
   }
 }
@@ -258,7 +311,7 @@ describe('drift monitor state', () => {
     expect(s.versions.length).toBe(DRIFT_VERSIONS);
     for (const v of s.versions) expect(v.ring.slices.length).toBeLessThanOrEqual(RING_SLICES);
     expect(s.trailing!.slices.length).toBeLessThanOrEqual(TRAILING_SLICES + 2);
-    // Two fields, 4 versions, 6 + 1 sketches each, plus the trailing ring: about 23 KB here.
+    // Two fields, 4 versions, 6 + 1 sketches each, plus the trailing ring: about 41 KB here.
     expect(JSON.stringify(driftStateToJson(s)).length).toBeLessThan(100_000);
   });
 

@@ -5,6 +5,7 @@ export {
   countTowardBreaker,
   openedBreaker,
 } from './breaker.js';
+export { mergeDriftStates } from './drift-merge.js';
 export {
   baselineOf,
   currentOf,
@@ -17,7 +18,9 @@ export {
   type DriftState,
   type DriftStateJson,
   driftAdd,
+  driftDigest,
   driftReset,
+  driftStateFor,
   driftStateFromJson,
   driftStateToJson,
   evaluateDrift,
@@ -52,6 +55,7 @@ export {
   quantile,
   sketchFromJson,
   sketchToJson,
+  stddev,
 } from './drift-sketch.js';
 export {
   ECHO_MAX_FINGERPRINTS,

@@ -121,7 +121,7 @@ export type StateView = {
   /** Every open hold, in the order they were opened (ledger order on replay). */
   holds(): readonly HoldState[];
   /** A drift monitor's sketches and raised alarms (read only: the store changes it). */
-  drift(monitor: string): DriftState | undefined;
+  drift(monitor: string, digest?: string): DriftState | undefined;
 };
 
 /** A state change. Deltas carry absolute new values, so replaying them in ledger order rebuilds state. */
@@ -145,9 +145,9 @@ export type StateDelta =
   | { readonly kind: 'hold-release'; readonly msgId: string }
   /** An admitted emission's values for a drift monitor: added to its sketches (incremental). */
   | { readonly kind: 'drift-sample'; readonly sample: DriftSample }
-  /** A drift monitor crossed its threshold for a version: remembered until it recovers. */
+  /** A drift monitor crossed its threshold for a version: remembered until a pilot resets it. */
   | { readonly alarm: DriftAlarm; readonly kind: 'drift-alarm' }
-  /** A version's score fell back under the threshold: its alarm may be raised again. */
+  /** Written by earlier gates when a score fell back under the threshold (no longer made): applied on recovery. */
   | { readonly kind: 'drift-clear'; readonly monitor: string; readonly version: string }
   /** A pilot reset the monitor's breaker: alarms cleared, current windows emptied. */
   | { readonly kind: 'drift-reset'; readonly monitor: string }

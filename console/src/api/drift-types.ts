@@ -12,7 +12,7 @@ export type DriftBins = {
 export type DriftField = {
   type: string;
   field: string;
-  /** `psi` (numbers), `category` or `structure`. */
+  /** `psi` (numeric bins), `mean` (mean shift), `category` or `structure`. */
   metric: string;
   score: number;
   threshold: number;

@@ -17,6 +17,7 @@ export function pct(share: number): string {
 
 const METRIC: Record<string, string> = {
   psi: 'PSI',
+  mean: 'mean shift (σ)',
   category: 'category PSI',
   structure: 'type-mix PSI',
   fanout: 'fan-out change',
@@ -28,7 +29,7 @@ export function metricWord(metric: string): string {
   return METRIC[metric] ?? metric;
 }
 
-/** "optimizer 2.1.0 drifted from 2.0.0 on /deltaPct: PSI 2.83, over 0.2". */
+/** "optimizer 2.1.0 drifted from 2.0.0 on /deltaPct: PSI 3.37, over 0.2". */
 export function headline(v: DriftVersion): string {
   const who = `${v.agent} ${v.version}`;
   if (v.baseline === undefined) return `${who} has no earlier version to compare with.`;

@@ -31,8 +31,9 @@ export async function driftRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
             },
             threshold: {
               type: 'string',
-              pattern: '^(0|[1-9][0-9]*)?(\\.[0-9]+)?$',
-              description: 'The score at or above which a field drifted (default 0.2)',
+              // A decimal above 0, as the CLI's --threshold: 0, 0.0 or an empty value is refused (400).
+              pattern: '^(?=[0-9.]*[1-9])(0|[1-9][0-9]*)?(\\.[0-9]+)?$',
+              description: 'The score at or above which a field drifted: a decimal above 0 (default 0.2)',
             },
             minSamples: {
               type: 'string',
@@ -63,7 +64,7 @@ export async function driftRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
       const report = await driftReport(deps.ledger, {
         bins: true,
         ...(agent === undefined ? {} : { only: agent }),
-        ...(t === undefined || !(t > 0) ? {} : { threshold: t }),
+        ...(t === undefined ? {} : { threshold: t }),
         ...(minSamples === undefined ? {} : { minSamples: Number(minSamples) }),
       });
       const monitors = await driftMonitorsView(deps.mesh.policy, deps.mesh.state, deps.ledger, deps.now());
