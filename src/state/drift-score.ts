@@ -47,15 +47,24 @@ export function psi(base: readonly number[], cur: readonly number[]): number {
   const nb = sumOf(base);
   const nc = sumOf(cur);
   if (nb === 0 || nc === 0) return 0;
-  let raw = 0;
   let k = 0;
+  for (let i = 0; i < base.length; i++) if (base[i]! > 0 || cur[i]! > 0) k++;
+  // Half a value added to every bin either side has (Jeffreys): an empty bin is a small share, not
+  // PSI_EPSILON, so one bin a small sample happens to miss does not weigh ln(share/ε).
+  const sb = nb + 0.5 * k;
+  const sc = nc + 0.5 * k;
+  let raw = 0;
   for (let i = 0; i < base.length; i++) {
-    const b = Math.max(base[i]! / nb, PSI_EPSILON);
-    const c = Math.max(cur[i]! / nc, PSI_EPSILON);
+    if (base[i]! === 0 && cur[i]! === 0) continue;
+    const b = Math.max((base[i]! + 0.5) / sb, PSI_EPSILON);
+    const c = Math.max((cur[i]! + 0.5) / sc, PSI_EPSILON);
     raw += (c - b) * Math.log(c / b);
-    if (base[i]! > 0 || cur[i]! > 0) k++;
   }
-  const noise = Math.max(0, k - 1) * (1 / nb + 1 / nc);
+  // PSI · (1/N_b + 1/N_c)⁻¹ is about χ² with k−1 degrees of freedom when nothing changed: less its
+  // mean and two of its standard deviations, so two samples of one distribution score 0 about 39
+  // times in 40, whatever their size.
+  const df = Math.max(0, k - 1);
+  const noise = (df + 2 * Math.sqrt(2 * df)) * (1 / nb + 1 / nc);
   return Math.max(0, raw - noise);
 }
 

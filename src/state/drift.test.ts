@@ -324,3 +324,37 @@ describe('drift monitor state', () => {
     expect(driftStateToJson(again)).toEqual(driftStateToJson(s));
   });
 });
+
+describe('scores against chance (seeded samples of a normal distribution)', () => {
+  // A fixed generator: the same samples every run, so the counts below are exact, not flaky.
+  const samples = (seed: number) => {
+    let s = seed;
+    const uniform = () => {
+      s = (s * 1103515245 + 12345) & 0x7fffffff;
+      return (s + 1) / 0x80000000;
+    };
+    return (shiftSd: number) =>
+      1 + 0.5 * (Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()) + shiftSd);
+  };
+  const drifted = (n: number, shiftSd: number, pairs: number) => {
+    const draw = samples(42 + n);
+    let count = 0;
+    for (let t = 0; t < pairs; t++) {
+      const base = newFieldSketch();
+      const cur = newFieldSketch();
+      for (let i = 0; i < n; i++) addValue(base, draw(0));
+      for (let i = 0; i < n; i++) addValue(cur, draw(shiftSd));
+      if (compareField(base, cur).score >= 0.2) count++;
+    }
+    return count;
+  };
+
+  it.each([30, 50, 100, 300])('two samples of one distribution, %i values a side, rarely drift', (n) => {
+    expect(drifted(n, 0, 300)).toBeLessThanOrEqual(6);
+  });
+
+  it('a mean moved by one standard deviation drifts, from 50 values a side', () => {
+    expect(drifted(50, 1, 200)).toBeGreaterThanOrEqual(180);
+    expect(drifted(100, 1, 200)).toBeGreaterThanOrEqual(195);
+  });
+});
