@@ -279,7 +279,7 @@ program
     }) => done(await replay(o, createOutput(o.json === true))),
   );
 
-program
+const driftCommand = program
   .command('drift')
   .argument('[agent]', 'an agent, or agent@version (compared with the version before it)')
   .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
@@ -295,10 +295,12 @@ program
     ) => {
       const threshold = o.threshold === undefined ? undefined : Number(o.threshold);
       if (threshold !== undefined && !(threshold > 0))
-        program.error(`--threshold must be a number above 0, not "${o.threshold}"`, { exitCode: EXIT.usage });
+        driftCommand.error(`--threshold must be a number above 0, not "${o.threshold}"`, {
+          exitCode: EXIT.usage,
+        });
       const minSamples = o.minSamples === undefined ? undefined : Number(o.minSamples);
       if (minSamples !== undefined && !(Number.isInteger(minSamples) && minSamples >= 1))
-        program.error(`--min-samples must be a whole number from 1, not "${o.minSamples}"`, {
+        driftCommand.error(`--min-samples must be a whole number from 1, not "${o.minSamples}"`, {
           exitCode: EXIT.usage,
         });
       const opts = {
@@ -342,6 +344,16 @@ audit
   );
 
 registerPilotCommands(program, done);
+hintAfterErrors(program);
+
+/**
+ * A usage error is the error and a one-line hint naming the command's own help, not the whole
+ * program's help (which buried the error, and came with --json too).
+ */
+function hintAfterErrors(command: Command, path = command.name()): void {
+  command.showHelpAfterError(`see ${path} --help`);
+  for (const sub of command.commands) hintAfterErrors(sub, `${path} ${sub.name()}`);
+}
 
 try {
   await program.parseAsync(process.argv);
