@@ -76,6 +76,7 @@ export {
   type DriftShift,
   driftReport,
 } from './drift-report.js';
+export { DRIFT_TARGET, type DriftTarget, parseDriftTarget } from './drift-target.js';
 export type { A2aCaller, A2aEndpoint, McpCaller, McpEndpoint } from './endpoints.js';
 export { type Clock, systemClock } from './envelopes.js';
 export type { MeshEvent, OutsideAlarm, RunCounts } from './events.js';
