@@ -15,6 +15,7 @@ describe('drift: examples/procurement', () => {
     messages: Record<string, number>;
     effects: Record<string, number>;
     breakers: { id: string; key: string; state: string; by: string }[];
+    driftAlarms: { monitor: string; agent: string; metric: string; score: number }[];
   };
   let first: Summary;
   let second: Summary;
@@ -33,6 +34,10 @@ describe('drift: examples/procurement', () => {
 
   it('lets 2.0.0 run, then freezes 2.1.0 once its output drifted', () => {
     expect(first.breakers).toEqual([]);
+    expect(first.driftAlarms).toEqual([]);
+    expect(second.driftAlarms).toEqual([
+      expect.objectContaining({ monitor: 'optimizer-delta', agent: 'optimizer@2.1.0', metric: 'psi' }),
+    ]);
     expect(first.effects.executed).toBeLessThanOrEqual(1);
     expect(second.breakers).toEqual([
       expect.objectContaining({

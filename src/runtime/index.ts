@@ -141,7 +141,13 @@ export {
   type ReplayReport,
   type VerdictView,
 } from './replay-report.js';
-export { clusterCounts, type RunSummary, summarize } from './summary.js';
+export {
+  clusterCounts,
+  driftAlarmsSince,
+  type RunDriftAlarm,
+  type RunSummary,
+  summarize,
+} from './summary.js';
 export {
   type AlertOutcome,
   type DecisionReport,
