@@ -282,7 +282,14 @@ function plainWords(request: FastifyRequest, where: string, instancePath: string
   const name = instancePath.slice(1);
   const says = request.routeOptions.config.says?.[name];
   if (says === undefined) return undefined;
-  const from = where === 'querystring' ? request.query : where === 'body' ? request.body : undefined;
+  const from =
+    where === 'querystring'
+      ? request.query
+      : where === 'body'
+        ? request.body
+        : where === 'params'
+          ? request.params
+          : undefined;
   const value = (from as Record<string, unknown> | undefined)?.[name];
   return typeof value === 'string' ? `${says}, not "${value}"` : says;
 }
