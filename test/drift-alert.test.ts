@@ -16,7 +16,7 @@ import { tempDir } from './run-cli.js';
 const log = pino({ level: 'silent' });
 
 /** Agent `scorer` at `version` emits `score.v1` with `v = n + shift`; a drift monitor on /v. */
-function writeMesh(dir: string, hookUrl: string, version: string, shift: number): void {
+function writeMesh(dir: string, hookUrl: string, version: string, shift: number, action = 'alert'): void {
   writeFileSync(
     join(dir, `scorer-${version}.mjs`),
     `export default { handle(msg, ctx) { ctx.emit('score.v1', { v: msg.data.n + ${shift} }); } };`,
@@ -30,7 +30,7 @@ function writeMesh(dir: string, hookUrl: string, version: string, shift: number)
       'ingress:',
       '  in: { emits: [job.v1] }',
       'drift:',
-      '  - { id: scorer-v, agent: scorer, type: score.v1, fields: [/v], minSamples: 30 }',
+      `  - { id: scorer-v, agent: scorer, type: score.v1, fields: [/v], minSamples: 30, action: ${action} }`,
       'alerts:',
       '  routes:',
       '    - { id: drift, on: [drift.alarm], sink: hook, severity: warning }',
@@ -41,6 +41,12 @@ function writeMesh(dir: string, hookUrl: string, version: string, shift: number)
 }
 
 async function feed(dir: string, count: number): Promise<void> {
+  const mesh = await open(dir);
+  await send(mesh.mesh, 0, count);
+  await mesh.close();
+}
+
+async function open(dir: string) {
   const opened = await openMesh({
     meshFile: join(dir, 'mesh.yaml'),
     dataDir: join(dir, 'data'),
@@ -48,11 +54,15 @@ async function feed(dir: string, count: number): Promise<void> {
     alertSinks: (specs) => createAlertSinks(specs, { initialDelayMs: 5 }),
   });
   if (!opened.ok) throw new Error(JSON.stringify(opened));
-  const { mesh } = opened.opened;
-  for (let n = 0; n < count; n++)
-    await mesh.inject('in', { type: 'job.v1', subject: `job:${n}`, data: { n } });
+  return opened.opened;
+}
+
+type Opened = Awaited<ReturnType<typeof open>>;
+
+async function send(mesh: Opened['mesh'], from: number, count: number): Promise<void> {
+  for (let n = from; n < from + count; n++)
+    await mesh.inject('in', { type: 'job.v1', subject: `job:${n}`, data: { n: n % 60 } });
   await mesh.idle();
-  await opened.opened.close();
 }
 
 describe('drift.alarm alerts', () => {
@@ -70,9 +80,10 @@ describe('drift.alarm alerts', () => {
       const [hook] = await rx.waitFor('/hook', 1);
       expect(hook!.json).toMatchObject({
         type: 'io.meshwarden.alert.drift.alarm',
+        subject: 'scorer',
         data: {
           event: 'drift.alarm',
-          key: 'drift|scorer-v|scorer@1.1.0',
+          key: expect.stringMatching(/^drift\|scorer-v\|scorer@1\.1\.0\|\d+$/),
           severity: 'warning',
           rule: 'scorer-v',
           detail: {
@@ -85,6 +96,39 @@ describe('drift.alarm alerts', () => {
         },
       });
       expect(rx.received.filter((r) => r.path === '/hook')).toHaveLength(1);
+    } finally {
+      await rx.close();
+    }
+  });
+
+  it('tells the route again when the version drifts again after a pilot reset, inside its dedupe window', async () => {
+    const rx = await startReceiver();
+    const dir = tempDir('drift-realarm');
+    mkdirSync(join(dir, 'contracts'));
+    writeFileSync(join(dir, 'contracts', 'job.v1.json'), '{ "type": "object" }');
+    writeFileSync(join(dir, 'contracts', 'score.v1.json'), '{ "type": "object" }');
+    try {
+      writeMesh(dir, `${rx.url}/hook`, '1.0.0', 0, 'freeze');
+      await feed(dir, 60);
+      writeMesh(dir, `${rx.url}/hook`, '1.1.0', 100, 'freeze');
+      const opened = await open(dir);
+      try {
+        await send(opened.mesh, 0, 60);
+        const [first] = await rx.waitFor('/hook', 1);
+        const reset = await opened.mesh.pilot.resetBreaker('scorer-v', 'scorer', {
+          pilot: 'ana',
+          reason: 'looked',
+        });
+        expect(reset).toMatchObject({ kind: 'pilot.action', data: { action: 'reset' } });
+        await send(opened.mesh, 60, 60);
+        const hooks = await rx.waitFor('/hook', 2);
+        const keys = hooks.map((h) => (h.json as { data: { key: string } }).data.key);
+        expect(keys[0]).toBe((first!.json as { data: { key: string } }).data.key);
+        expect(keys[1]).not.toBe(keys[0]);
+        expect(keys[1]).toMatch(/^drift\|scorer-v\|scorer@1\.1\.0\|\d+$/);
+      } finally {
+        await opened.close();
+      }
     } finally {
       await rx.close();
     }

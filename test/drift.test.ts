@@ -15,6 +15,7 @@ describe('drift: examples/procurement', () => {
     messages: Record<string, number>;
     effects: Record<string, number>;
     breakers: { id: string; key: string; state: string; by: string }[];
+    driftAlarms: { monitor: string; agent: string; metric: string; score: number }[];
   };
   let first: Summary;
   let second: Summary;
@@ -33,6 +34,10 @@ describe('drift: examples/procurement', () => {
 
   it('lets 2.0.0 run, then freezes 2.1.0 once its output drifted', () => {
     expect(first.breakers).toEqual([]);
+    expect(first.driftAlarms).toEqual([]);
+    expect(second.driftAlarms).toEqual([
+      expect.objectContaining({ monitor: 'optimizer-delta', agent: 'optimizer@2.1.0', metric: 'psi' }),
+    ]);
     expect(first.effects.executed).toBeLessThanOrEqual(1);
     expect(second.breakers).toEqual([
       expect.objectContaining({
@@ -105,7 +110,7 @@ describe('drift: examples/procurement', () => {
     expect(table.code).toBe(1);
     expect(table.stdout).toContain('optimizer@2.1.0 against 2.0.0: DRIFTED');
     expect(table.stdout).toMatch(/\/deltaPct\s+psi/);
-    const stable = await runCli(['drift', 'purchasing', '--data', data, '--json']);
+    const stable = await runCli(['drift', 'purchasing', '--data', data, '--json']); // one version
     expect(stable.code).toBe(0);
     expect(JSON.parse(stable.stdout).agents).toEqual([]);
     const lenient = await runCli(['drift', '--data', data, '--threshold', '100', '--json']);
@@ -114,6 +119,58 @@ describe('drift: examples/procurement', () => {
     expect(bad.code).toBe(2);
     const none = await runCli(['drift', '--data', join(data, 'nowhere')]);
     expect(none.code).toBe(2);
+  });
+
+  it('says "nothing to compare" for an agent of one version, and refuses one the ledger never saw', async () => {
+    const one = await runCli(['drift', 'purchasing', '--data', data]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toContain('purchasing has one version in the ledger');
+    const firstVersion = await runCli(['drift', 'optimizer@2.0.0', '--data', data]);
+    expect(firstVersion.code, firstVersion.stderr).toBe(0);
+    expect(firstVersion.stdout).toContain('optimizer@2.0.0 is the first version of optimizer');
+    for (const [target, what] of [
+      ['nobody', 'no agent nobody'],
+      ['optimizer@9.9', 'no version 9.9 of agent optimizer'],
+    ] as const) {
+      const r = await runCli(['drift', target, '--data', data]);
+      expect(r.code, target).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(`error MW_CLI_DRIFT_AGENT: the ledger has ${what}`);
+      expect(r.stderr).toMatch(/2\.0\.0, 2\.1\.0/);
+      const json = await runCli(['drift', target, '--data', data, '--json']);
+      expect(json.code).toBe(2);
+      expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { code: 'MW_CLI_DRIFT_AGENT' } });
+    }
+    for (const target of ['optimizer@', '@2.1.0']) {
+      const r = await runCli(['drift', target, '--data', data]);
+      expect(r.code, target).toBe(2);
+      expect(r.stderr).toContain('is not an agent: give a name such as optimizer, or name@version');
+    }
+  });
+
+  it('says "not enough values to judge" rather than "stable" below --min-samples', async () => {
+    const r = await runCli(['drift', 'optimizer', '--data', data, '--min-samples', '1000']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/optimizer@2\.1\.0 against 2\.0\.0: not enough values to judge \(\d+ of 1000\)/);
+    expect(r.stdout).not.toContain('stable');
+    expect(r.stdout).toMatch(/\/deltaPct\s+psi\s+[\d.]+\s+too few/);
+    const json = await runCli(['drift', 'optimizer', '--data', data, '--min-samples', '1000', '--json']);
+    const [a] = JSON.parse(json.stdout).agents;
+    expect(a).toMatchObject({ drifted: false, enough: false, fanout: { enough: false } });
+    expect(a.fields[0]).toMatchObject({ enough: false, drifted: false });
+    const judged = JSON.parse((await runCli(['drift', '--data', data, '--json'])).stdout).agents[0];
+    expect(judged.fields.find((f: { field: string }) => f.field === '/deltaPct').enough).toBe(true);
+  });
+
+  it('answers a usage error with the error and a one-line hint, not the program help', async () => {
+    for (const json of [[], ['--json']]) {
+      const r = await runCli(['drift', '--data', data, '--min-samples', '0', ...json]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('--min-samples must be a whole number from 1, not "0"');
+      expect(r.stderr).toContain('see meshwarden drift --help');
+      expect(r.stderr).not.toContain('Usage:');
+      expect(r.stderr.trim().split('\n')).toHaveLength(2);
+    }
   });
 
   it('serves the report with bins and the live monitor on GET /api/v1/drift; a reset closes the breaker', async () => {
@@ -141,6 +198,19 @@ describe('drift: examples/procurement', () => {
         expect(bad.status, t).toBe(400);
         expect(bad.body.error).toMatchObject({ code: 'MW_API_BAD_REQUEST', pointer: '/threshold' });
       }
+      const malformed = await call(up, token, 'GET', '/drift?agent=optimizer@');
+      expect(malformed.status).toBe(400);
+      expect(malformed.body.error.message).toContain(
+        'agent must be a name or name@version, such as optimizer or optimizer@2.1.0, not "optimizer@"',
+      );
+      expect(malformed.body.error.message).not.toContain('pattern');
+      const nobody = await call(up, token, 'GET', '/drift?agent=nobody');
+      expect(nobody.status).toBe(404);
+      expect(nobody.body.error).toMatchObject({ code: 'MW_API_NOT_FOUND' });
+      expect(nobody.body.error.message).toContain('agent nobody in the ledger (agents it has: ');
+      const noVersion = await call(up, token, 'GET', '/drift?agent=optimizer@9.9');
+      expect(noVersion.status).toBe(404);
+      expect(noVersion.body.error.message).toContain('version 9.9 of agent optimizer');
       const reset = await call(up, token, 'POST', '/breakers/optimizer-delta/reset', {
         key: 'optimizer',
         reason: 'reviewed 2.1.0: the shift is intended',

@@ -67,6 +67,18 @@ describe('GET /ledger/entries and the policy’s guards', () => {
     const reply = await call(up, admin, 'GET', `/ledger/entries?${query}`);
     expect(reply.status).toBe(400);
     expect(reply.body.error).toMatchObject({ code: 'MW_API_BAD_REQUEST', pointer });
+    expect(reply.body.error.message).not.toContain('pattern');
+  });
+
+  it('says what a value must be in words, and what was given', async () => {
+    const reply = await call(up, admin, 'GET', '/ledger/entries?limit=ten');
+    expect(reply.body.error.message).toBe(
+      'the querystring is invalid at /limit: limit must be a whole number, not "ten"',
+    );
+    const token = await call(up, admin, 'POST', '/tokens', { name: 'Bad Name', role: 'viewer' });
+    expect(token.status).toBe(400);
+    expect(token.body.error.message).toContain('name must be 1 to 64 lower-case letters');
+    expect(token.body.error.message).toContain('not "Bad Name"');
   });
 
   it('needs a token, like every read, and a viewer’s will do', async () => {

@@ -23,6 +23,7 @@ export const cliError = makeError({
     'breaker {id} is open for {count} keys ({keys}); name one: meshwarden breakers reset {id} <key> --reason "…"',
   MW_CLI_BAD_TIME:
     '{option} must be an ISO 8601 time such as {example}, or milliseconds since 1970, not "{text}"',
+  MW_CLI_DRIFT_AGENT: '{detail}',
   MW_CLI_BREAKER_NOT_OPEN: 'breaker {id} is not open for any key (open now: {open})',
 });
 

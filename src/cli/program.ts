@@ -27,6 +27,14 @@ let exitCode: number = EXIT.ok;
 const done = (code: number) => {
   exitCode = code;
 };
+/** The command whose action runs: its usage errors end with its own help hint (hintAfterErrors). */
+let running: Command | undefined;
+/**
+ * A usage error found in an action, said as Commander says its own (`error: …`), then
+ * `see meshwarden <command> --help`; exit 2 (with --json, the MW_CLI_USAGE document too).
+ */
+const usage = (message: string): never =>
+  (running ?? program).error(`error: ${message}`, { exitCode: EXIT.usage });
 
 /** `--durability`: overrides the mesh file's `ledger.durability` (docs/cli.md). */
 const durabilityOption = () =>
@@ -57,16 +65,13 @@ const nodeOption = () =>
   );
 const clusterOf = (o: { cluster?: string; node?: string }, fallback: string) => {
   if (o.cluster === undefined) {
-    if (o.node !== undefined)
-      program.error('--node names a node of a cluster: it needs --cluster', { exitCode: EXIT.usage });
+    if (o.node !== undefined) usage('--node names a node of a cluster: it needs --cluster');
     return {};
   }
   // nats://, tls:// (or ws://, wss://), or a bare host:port: another scheme is another protocol.
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(o.cluster)?.[1]?.toLowerCase();
   if (scheme !== undefined && !['nats', 'tls', 'ws', 'wss'].includes(scheme))
-    program.error(`--cluster takes a NATS URL (nats://host:4222), not ${scheme}://`, {
-      exitCode: EXIT.usage,
-    });
+    usage(`--cluster takes a NATS URL (nats://host:4222), not ${scheme}://`);
   return { cluster: { servers: o.cluster, node: o.node ?? defaultNode(fallback) } };
 };
 
@@ -76,7 +81,9 @@ const program = new Command('meshwarden')
   )
   .version('0.1.0')
   .exitOverride()
-  .showHelpAfterError();
+  .hook('preAction', (_program, action) => {
+    running = action;
+  });
 
 program
   .command('init')
@@ -103,7 +110,7 @@ program
   .description('validate a mesh file; exit 1 listing every mistake as file:line:col')
   .action(async (file: string, o: { against?: string; data?: string; ledger?: string; json?: boolean }) => {
     if (o.ledger !== undefined && o.data === undefined)
-      program.error('--ledger names where --data reads: it needs --data', { exitCode: EXIT.usage });
+      usage('--ledger names where --data reads: it needs --data');
     const data =
       o.data === undefined
         ? {}
@@ -185,11 +192,9 @@ program
       const port = Number(o.port);
       const rateLimit = Number(o.rateLimit);
       if (!Number.isInteger(port) || port < 0 || port > 65_535)
-        program.error(`--port must be a port number, not "${o.port}"`, { exitCode: EXIT.usage });
+        usage(`--port must be a port number, not "${o.port}"`);
       if (!Number.isInteger(rateLimit) || rateLimit < 1)
-        program.error(`--rate-limit must be a positive integer, not "${o.rateLimit}"`, {
-          exitCode: EXIT.usage,
-        });
+        usage(`--rate-limit must be a positive integer, not "${o.rateLimit}"`);
       const opts = {
         mesh,
         data: o.data,
@@ -231,8 +236,7 @@ program
   .option('--json', 'print the summary as one JSON document')
   .description('run a shipped scenario and tell it as a story')
   .action(async (scenario: string, o: { data: string; durability?: Durability; json?: boolean }) => {
-    if (scenario !== 'retention')
-      program.error(`unknown scenario "${scenario}" (try: retention)`, { exitCode: EXIT.usage });
+    if (scenario !== 'retention') usage(`unknown scenario "${scenario}" (try: retention)`);
     const opts = { data: o.data, json: o.json === true, ...durabilityOf(o) };
     done(await demoRetention(opts, createOutput(opts.json), log));
   });
@@ -295,12 +299,10 @@ program
     ) => {
       const threshold = o.threshold === undefined ? undefined : Number(o.threshold);
       if (threshold !== undefined && !(threshold > 0))
-        program.error(`--threshold must be a number above 0, not "${o.threshold}"`, { exitCode: EXIT.usage });
+        usage(`--threshold must be a number above 0, not "${o.threshold}"`);
       const minSamples = o.minSamples === undefined ? undefined : Number(o.minSamples);
       if (minSamples !== undefined && !(Number.isInteger(minSamples) && minSamples >= 1))
-        program.error(`--min-samples must be a whole number from 1, not "${o.minSamples}"`, {
-          exitCode: EXIT.usage,
-        });
+        usage(`--min-samples must be a whole number from 1, not "${o.minSamples}"`);
       const opts = {
         data: o.data,
         ...(o.ledger === undefined ? {} : { ledger: o.ledger }),
@@ -342,6 +344,16 @@ audit
   );
 
 registerPilotCommands(program, done);
+hintAfterErrors(program);
+
+/**
+ * A usage error is the error and a one-line hint naming the command's own help, not the whole
+ * program's help (which buried the error, and came with --json too).
+ */
+function hintAfterErrors(command: Command, path = command.name()): void {
+  command.showHelpAfterError(`see ${path} --help`);
+  for (const sub of command.commands) hintAfterErrors(sub, `${path} ${sub.name()}`);
+}
 
 try {
   await program.parseAsync(process.argv);

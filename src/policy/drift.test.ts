@@ -91,6 +91,13 @@ describe('drift monitors', () => {
     expect(issuesOf(compile(lines))).toEqual([[code, lines.length, line.indexOf(needle) + 1]]);
   });
 
+  it('echoes the threshold given when it is not above 0', () => {
+    const lines = [...BASE, 'drift:', '  - { id: d, agent: a, type: y.v1, fields: [/n], threshold: -0.5 }'];
+    const result = compile(lines);
+    const messages = result.ok ? [] : result.issues.map((i) => i.message);
+    expect(messages).toEqual([expect.stringContaining('threshold is -0.5, but must be above 0')]);
+  });
+
   it('refuses an id another rule uses (its breaker shares the id)', () => {
     const lines = [
       ...BASE,
@@ -99,6 +106,10 @@ describe('drift monitors', () => {
       'drift:',
       '  - { id: d, agent: a, type: y.v1, fields: [/n] }',
     ];
-    expect(issuesOf(compile(lines))).toEqual([['MW_POLICY_DUPLICATE_ID', lines.length, 11]]);
+    const result = compile(lines);
+    expect(issuesOf(result)).toEqual([['MW_POLICY_DUPLICATE_ID', lines.length, 11]]);
+    expect(result.ok ? '' : result.issues[0]!.message).toContain(
+      'ids of limits, budgets, breakers, approvals and drift monitors must be unique',
+    );
   });
 });

@@ -42,7 +42,7 @@ export const POLICY_ERRORS = {
     'agent {agent} is exposed through ingress {via}, which emits {emits}, but it consumes {consumes}: nothing a caller sends could reach it; have {via} emit a type {agent} consumes',
   MW_POLICY_DUPLICATE_NAME: '"{name}" is both an agent and an ingress; every sender needs its own name',
   MW_POLICY_DUPLICATE_ID:
-    'id "{id}" is already used by {other}; ids of limits, budgets, breakers and approvals must be unique',
+    'id "{id}" is already used by {other}; ids of limits, budgets, breakers, approvals and drift monitors must be unique',
   MW_POLICY_RESERVED_ID: 'breaker id "{id}" is reserved for {use}; choose another id',
   MW_POLICY_MISSING_CONTRACT: 'there is no contract for {kind} {type}: {file} {why}{hint}',
   MW_POLICY_TOOL_SCHEMA:

@@ -78,6 +78,10 @@ function problemOf(e: ErrorObject): string {
       return `is ${String(e.data)}, but must be at least ${String(p.limit)}`;
     case 'maximum':
       return `is ${String(e.data)}, but must be at most ${String(p.limit)}`;
+    case 'exclusiveMinimum':
+      return `is ${String(e.data)}, but must be above ${String(p.limit)}`;
+    case 'exclusiveMaximum':
+      return `is ${String(e.data)}, but must be below ${String(p.limit)}`;
     case 'minLength':
       return 'must not be empty';
     case 'format':

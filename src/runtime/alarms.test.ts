@@ -184,7 +184,8 @@ describe('drift alarms', () => {
     const [a] = alarmsOf(NOW, 0, [decision([sample, alarm])]);
     expect(a).toMatchObject({
       event: 'drift.alarm',
-      key: 'drift|optimizer-delta|optimizer@2.1.0',
+      key: `drift|optimizer-delta|optimizer@2.1.0|${NOW}`,
+      subject: 'optimizer',
       msgId: 'm1',
       rule: 'optimizer-delta',
       detail: { score: 2.5, baseline: '2.0.0' },

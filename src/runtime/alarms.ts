@@ -80,9 +80,13 @@ function pushAlarm(out: Alarm[], at: number, partition: number, record: LedgerRe
       type: 'alarm',
       at,
       event: 'drift.alarm',
-      // One alarm per monitor and version: a route's dedupe keeps it to one page.
-      key: `drift|${a.monitor}|${a.agent}`,
+      // The state raises one alarm per monitor and version until it recovers or a pilot resets it, so
+      // each alarm is news: its raise time in the key keeps a route's dedupe from swallowing the
+      // re-alarm after a reset (the same alarm published twice still has one key).
+      key: `drift|${a.monitor}|${a.agent}|${a.at}`,
       ...about,
+      // The agent, as a breaker's subject is its scope: a freeze monitor's two alerts share it.
+      subject: agentName(a.agent),
       rule: a.monitor,
       summary: driftSummary(a),
       detail: a as unknown as JsonObject,
@@ -107,6 +111,11 @@ function pushAlarm(out: Alarm[], at: number, partition: number, record: LedgerRe
       detail: { type: hold.envelope.type, reason: hold.verdict.reason, heldAt: hold.heldAt },
     });
   }
+}
+
+function agentName(agentVersion: string): string {
+  const i = agentVersion.lastIndexOf('@');
+  return i <= 0 ? agentVersion : agentVersion.slice(0, i);
 }
 
 /** The sentence of a drift alarm, for the feed, the alert sinks and `why`. */

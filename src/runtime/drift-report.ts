@@ -1,3 +1,4 @@
+import { isMeshwardenError } from '../envelope/index.js';
 import type { LedgerReader } from '../ledger/index.js';
 import {
   addValue,
@@ -14,6 +15,7 @@ import {
   psi,
   round,
 } from '../state/index.js';
+import { parseDriftTarget, unknownDriftTarget } from './drift-target.js';
 import { ENTRY } from './records.js';
 
 /**
@@ -28,7 +30,10 @@ const MAX_DEPTH = 3;
 const VERDICTS = ['deliver', 'deny', 'hold', 'quarantine'] as const;
 
 export type DriftReportOptions = {
-  /** `agent` or `agent@version`: only that agent (and version, compared with the one before). */
+  /**
+   * `agent` or `agent@version`: only that agent (and version, compared with the one before). A
+   * malformed one throws `MW_RUNTIME_DRIFT_TARGET`, one the ledger never saw `MW_RUNTIME_DRIFT_UNKNOWN`.
+   */
   readonly only?: string;
   readonly threshold?: number;
   /** Values needed on each side before a field may count as drifted. */
@@ -51,6 +56,8 @@ export type DriftFieldReport = FieldScore & {
   readonly type: string;
   readonly field: string;
   readonly threshold: number;
+  /** Both sides have `minSamples` values: only then can it drift (not enough is not "stable"). */
+  readonly enough: boolean;
   readonly drifted: boolean;
   readonly bins?: DriftBins;
 };
@@ -61,6 +68,10 @@ export type DriftShift = {
   readonly current: number | Readonly<Record<string, number>>;
   readonly score: number;
   readonly threshold: number;
+  /** The values it was judged on: inputs (fanout), emissions (verdicts), delivered emissions (types). */
+  readonly baselineCount: number;
+  readonly currentCount: number;
+  readonly enough: boolean;
   readonly drifted: boolean;
 };
 
@@ -75,6 +86,11 @@ export type DriftAgentReport = {
   readonly verdicts: DriftShift;
   /** Shares of its delivered emissions by message type: a type it starts or stops emitting. */
   readonly types: DriftShift;
+  /**
+   * Every field and shift had `minSamples` values on both sides. Not drifted and not enough: too few
+   * values to call it stable (`meshwarden drift` says so).
+   */
+  readonly enough: boolean;
   readonly drifted: boolean;
 };
 
@@ -101,14 +117,22 @@ type VersionStats = {
 export async function driftReport(ledger: LedgerReader, opts: DriftReportOptions = {}): Promise<DriftReport> {
   const threshold = opts.threshold ?? 0.2;
   const minSamples = opts.minSamples ?? 30;
-  const [onlyAgent, onlyVersion] = splitAgent(opts.only);
+  const target = opts.only === undefined ? undefined : parseDriftTarget(opts.only);
+  if (isMeshwardenError(target)) throw target;
+  const [onlyAgent, onlyVersion] = [target?.agent, target?.version];
   const agents = new Map<string, Map<string, VersionStats>>();
+  // The agents left out by `only`, and their versions: what a mistyped name is told the ledger has.
+  const others = new Map<string, Set<string>>();
   const statsOf = (actor: string, at: number): VersionStats | undefined => {
     const i = actor.lastIndexOf('@');
     if (i <= 0 || actor.includes(':')) return undefined; // ingress:, effect:, pilot:, breaker:
     const name = actor.slice(0, i);
-    if (onlyAgent !== undefined && name !== onlyAgent) return undefined;
     const version = actor.slice(i + 1);
+    if (onlyAgent !== undefined && name !== onlyAgent) {
+      const seen = others.get(name) ?? new Set<string>();
+      others.set(name, seen.add(version));
+      return undefined;
+    }
     let versions = agents.get(name);
     if (versions === undefined) {
       versions = new Map();
@@ -163,6 +187,18 @@ export async function driftReport(ledger: LedgerReader, opts: DriftReportOptions
     t.emitted++;
     walk(d.envelope.data, '', 0, t.fields);
   }
+  if (target !== undefined) {
+    const seen = new Map<string, string[]>();
+    for (const [name, versions] of agents)
+      seen.set(
+        name,
+        [...versions.values()].sort((a, b) => a.firstAt - b.firstAt).map((v) => v.version),
+      );
+    for (const [name, versions] of [...others].sort(([a], [b]) => a.localeCompare(b)))
+      seen.set(name, [...versions]);
+    const unknown = unknownDriftTarget(target, seen);
+    if (unknown !== undefined) throw unknown;
+  }
   const out: DriftAgentReport[] = [];
   for (const name of [...agents.keys()].sort()) {
     const versions = [...agents.get(name)!.values()].sort((a, b) => a.firstAt - b.firstAt);
@@ -173,12 +209,6 @@ export async function driftReport(ledger: LedgerReader, opts: DriftReportOptions
     }
   }
   return { agents: out, threshold, minSamples, scanned };
-}
-
-function splitAgent(only: string | undefined): [string | undefined, string | undefined] {
-  if (only === undefined) return [undefined, undefined];
-  const i = only.lastIndexOf('@');
-  return i <= 0 ? [only, undefined] : [only.slice(0, i), only.slice(i + 1)];
 }
 
 /** Adds the payload's leaves (objects walked MAX_DEPTH deep) to their sketches, up to FIELDS_PER_TYPE. */
@@ -242,6 +272,7 @@ function compareVersions(
         field,
         ...score,
         threshold,
+        enough,
         drifted: enough && score.score >= threshold,
         ...(bins ? { bins: binsOf(b, c, score.metric) } : {}),
       });
@@ -257,6 +288,9 @@ function compareVersions(
     current: round(fc),
     score: fanScore,
     threshold,
+    baselineCount: base.inputs,
+    currentCount: cur.inputs,
+    enough: fanEnough,
     drifted: fanEnough && fanScore >= threshold,
   };
   const mix = (v: VersionStats) => VERDICTS.map((k) => v.verdicts[k] ?? 0);
@@ -267,6 +301,9 @@ function compareVersions(
     current: shares(cur.verdicts),
     score: verdictScore,
     threshold,
+    baselineCount: base.emissions,
+    currentCount: cur.emissions,
+    enough: base.emissions >= minSamples && cur.emissions >= minSamples,
     drifted: base.emissions >= minSamples && cur.emissions >= minSamples && verdictScore >= threshold,
   };
   const delivered = (v: VersionStats) => types.map((t) => v.types.get(t)?.emitted ?? 0);
@@ -276,14 +313,17 @@ function compareVersions(
     const total = counts.reduce((a, b) => a + b, 0);
     return Object.fromEntries(types.map((t, i) => [t, total === 0 ? 0 : round(counts[i]! / total)]));
   };
-  const enoughTypes =
-    db.reduce((a, b) => a + b, 0) >= minSamples && dc.reduce((a, b) => a + b, 0) >= minSamples;
+  const [tb, tc] = [db.reduce((a, b) => a + b, 0), dc.reduce((a, b) => a + b, 0)];
+  const enoughTypes = tb >= minSamples && tc >= minSamples;
   const typeMix: DriftShift = {
     metric: 'types',
     baseline: typeShares(db),
     current: typeShares(dc),
     score: typeScore,
     threshold,
+    baselineCount: tb,
+    currentCount: tc,
+    enough: enoughTypes,
     drifted: enoughTypes && typeScore >= threshold,
   };
   return {
@@ -294,6 +334,7 @@ function compareVersions(
     fanout,
     verdicts,
     types: typeMix,
+    enough: fields.every((f) => f.enough) && fanout.enough && verdicts.enough && typeMix.enough,
     drifted: fields.some((f) => f.drifted) || fanout.drifted || verdicts.drifted || typeMix.drifted,
   };
 }

@@ -24,6 +24,9 @@ export const runtimeError = makeError({
   MW_RUNTIME_ID_READ:
     'could not read the ledger to check whether id {id} names another message, so that message was not admitted: {cause}',
   MW_RUNTIME_RELOAD: 'the policy cannot be reloaded: {detail}',
+  MW_RUNTIME_DRIFT_TARGET:
+    '"{text}" is not an agent: give a name such as optimizer, or name@version such as optimizer@2.1.0',
+  MW_RUNTIME_DRIFT_UNKNOWN: 'the ledger has no {what} ({known})',
   MW_RUNTIME_REPLAY_MESH:
     'the candidate policy is for mesh {candidate}, and the ledger was written by mesh {recorded}; replay a candidate of the same mesh',
   MW_RUNTIME_BUS_CLOSED: 'the bus is closed: it takes no more items or subscribers',

@@ -77,6 +77,7 @@ export {
   type DriftShift,
   driftReport,
 } from './drift-report.js';
+export { DRIFT_TARGET, type DriftTarget, parseDriftTarget } from './drift-target.js';
 export type { A2aCaller, A2aEndpoint, McpCaller, McpEndpoint } from './endpoints.js';
 export { type Clock, systemClock } from './envelopes.js';
 export type { MeshEvent, OutsideAlarm, RunCounts } from './events.js';
@@ -141,7 +142,13 @@ export {
   type ReplayReport,
   type VerdictView,
 } from './replay-report.js';
-export { clusterCounts, type RunSummary, summarize } from './summary.js';
+export {
+  clusterCounts,
+  driftAlarmsSince,
+  type RunDriftAlarm,
+  type RunSummary,
+  summarize,
+} from './summary.js';
 export {
   type AlertOutcome,
   type DecisionReport,

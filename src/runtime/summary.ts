@@ -1,9 +1,10 @@
-import { type LedgerWriter, sizeOf } from '../ledger/index.js';
+import { type LedgerReader, type LedgerWriter, sizeOf } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import { parseBreakerKey, type StateStore } from '../state/index.js';
 import type { NodeStatus } from './cluster-control.js';
 import { type RunCounts, zeroCounts } from './events.js';
 import { entityFreezeIds } from './freezes.js';
+import { ENTRY } from './records.js';
 
 /** The summary `run --json` and `demo retention --json` print (DESIGN.md "Command line contract"). */
 export type RunSummary = {
@@ -20,6 +21,8 @@ export type RunSummary = {
     readonly by: string;
   }[];
   readonly frozen: readonly string[];
+  /** The drift alarms raised during the run, in ledger order (`run` adds them; absent elsewhere). */
+  readonly driftAlarms?: readonly RunDriftAlarm[];
   readonly deadLetters: number;
   /** Holds settled since start: by a pilot's approval or rejection, or by their timeout. */
   readonly answered: RunCounts['answered'];
@@ -33,6 +36,45 @@ export type RunSummary = {
   };
   readonly policy: { readonly mesh: string; readonly digest: string };
 };
+
+/** One drift alarm of a run: which monitor, on which agent version, how far (docs/drift.md). */
+export type RunDriftAlarm = {
+  readonly monitor: string;
+  /** `name@version`. */
+  readonly agent: string;
+  readonly type: string;
+  readonly field: string;
+  readonly metric: string;
+  readonly score: number;
+  readonly threshold: number;
+  readonly action: string;
+};
+
+/**
+ * The drift alarms written after `heads` (the partitions' sizes when the run began): each partition
+ * read from there, `drift.alarm` entries only, so a long ledger is not read again.
+ */
+export async function driftAlarmsSince(
+  ledger: Pick<LedgerReader, 'scan'>,
+  heads: readonly { readonly partition: number; readonly size: number }[],
+): Promise<RunDriftAlarm[]> {
+  const out: RunDriftAlarm[] = [];
+  for (const { partition, size } of heads)
+    for await (const e of ledger.scan({ partition, afterSeq: size, kinds: [ENTRY.driftAlarm] })) {
+      const d = e.data as Record<string, unknown>;
+      out.push({
+        monitor: String(d.monitor),
+        agent: String(d.agent),
+        type: String(d.type),
+        field: String(d.field),
+        metric: String(d.metric),
+        score: Number(d.score),
+        threshold: Number(d.threshold),
+        action: String(d.action),
+      });
+    }
+  return out;
+}
 
 export function summarize(
   counts: RunCounts,

@@ -277,6 +277,23 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
   };
 }
 
+/** A route's plain words for a top-level member that failed its pattern (`config.says`), and the value given. */
+function plainWords(request: FastifyRequest, where: string, instancePath: string): string | undefined {
+  const name = instancePath.slice(1);
+  const says = request.routeOptions.config.says?.[name];
+  if (says === undefined) return undefined;
+  const from =
+    where === 'querystring'
+      ? request.query
+      : where === 'body'
+        ? request.body
+        : where === 'params'
+          ? request.params
+          : undefined;
+  const value = (from as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? `${says}, not "${value}"` : says;
+}
+
 /** Any error a route or Fastify raised, as a typed API error with a JSON pointer where one applies. */
 function asApiError(err: FastifyError | MeshwardenError, request: FastifyRequest): MeshwardenError {
   if (isMeshwardenError(err)) return err;
@@ -290,10 +307,13 @@ function asApiError(err: FastifyError | MeshwardenError, request: FastifyRequest
     const member = params.missingProperty ?? params.additionalProperty;
     const pointer = `${first.instancePath}${member === undefined ? '' : `/${member}`}`;
     const where = err.validationContext ?? 'request';
+    const says = first.keyword === 'pattern' ? plainWords(request, where, first.instancePath) : undefined;
     const detail =
       params.additionalProperty !== undefined
         ? `the ${where} has a member ${params.additionalProperty} that this call does not take`
-        : `the ${where} is invalid at ${pointer || '/'}: it ${first.message ?? 'does not match the schema'}`;
+        : says !== undefined
+          ? `the ${where} is invalid at ${pointer}: ${says}`
+          : `the ${where} is invalid at ${pointer || '/'}: it ${first.message ?? 'does not match the schema'}`;
     return apiError('MW_API_BAD_REQUEST', { detail }, { location: { pointer } });
   }
   const status = err.statusCode ?? 500;

@@ -14,6 +14,11 @@ declare module 'fastify' {
     partners?: boolean;
     /** An ingress door (messages, A2A, MCP): a body refused here from a known caller is quarantined. */
     door?: boolean;
+    /**
+     * What each query or body member must be, in plain words (`agent must be a name or
+     * name@version`): a value that fails its schema's pattern is answered with these, not the regex.
+     */
+    says?: Readonly<Record<string, string>>;
   }
 }
 

@@ -1,5 +1,11 @@
-import { type DriftReport, driftReport } from '../../runtime/index.js';
-import { EXIT } from '../errors.js';
+import {
+  type DriftAgentReport,
+  type DriftReport,
+  driftReport,
+  isMeshwardenError,
+  parseDriftTarget,
+} from '../../runtime/index.js';
+import { cliError, EXIT } from '../errors.js';
 import { type LedgerPlace, openExistingLedger } from '../ledger-access.js';
 import { type Output, table } from '../output.js';
 
@@ -13,15 +19,30 @@ export type DriftOptions = LedgerPlace & {
  * ledger (docs/drift.md). Exit 1 when anything drifted past the threshold, 0 otherwise.
  */
 export async function drift(only: string | undefined, opts: DriftOptions, out: Output): Promise<number> {
+  if (only !== undefined) {
+    const target = parseDriftTarget(only);
+    if (isMeshwardenError(target)) {
+      out.fail(cliError('MW_CLI_DRIFT_AGENT', { detail: target.message }));
+      return EXIT.usage;
+    }
+  }
   const ledger = await openExistingLedger(opts, out);
   if (ledger === undefined) return EXIT.usage;
   await using _ledger = ledger;
-  const report = await driftReport(ledger, {
-    ...(only === undefined ? {} : { only }),
-    ...(opts.threshold === undefined ? {} : { threshold: opts.threshold }),
-    ...(opts.minSamples === undefined ? {} : { minSamples: opts.minSamples }),
-    progress: (n) => out.note(`drift: ${n} entries read`),
-  });
+  let report: DriftReport;
+  try {
+    report = await driftReport(ledger, {
+      ...(only === undefined ? {} : { only }),
+      ...(opts.threshold === undefined ? {} : { threshold: opts.threshold }),
+      ...(opts.minSamples === undefined ? {} : { minSamples: opts.minSamples }),
+      progress: (n) => out.note(`drift: ${n} entries read`),
+    });
+  } catch (err) {
+    // A name the ledger never saw is a mistake to correct, not "no drift": a usage error.
+    if (!isMeshwardenError(err) || err.code !== 'MW_RUNTIME_DRIFT_UNKNOWN') throw err;
+    out.fail(cliError('MW_CLI_DRIFT_AGENT', { detail: err.message }));
+    return EXIT.usage;
+  }
   const drifted = report.agents.some((a) => a.drifted);
   if (out.json) {
     out.document(report);
@@ -33,21 +54,25 @@ export async function drift(only: string | undefined, opts: DriftOptions, out: O
 
 function print(report: DriftReport, only: string | undefined, out: Output): void {
   if (report.agents.length === 0) {
-    const who = only === undefined ? 'no agent has' : `${only} does not have`;
-    out.line(
-      `${who} two versions in the ledger to compare (${report.scanned} entries read): no drift to report`,
-    );
+    const who =
+      only === undefined
+        ? 'no agent has two versions in the ledger'
+        : only.includes('@')
+          ? `${only} is the first version of ${only.slice(0, only.indexOf('@'))} in the ledger, so it has no version before it`
+          : `${only} has one version in the ledger`;
+    out.line(`${who} (${report.scanned} entries read): nothing to compare, no drift to report`);
     return;
   }
   for (const a of report.agents) {
-    const verdict = a.drifted ? 'DRIFTED' : 'stable';
-    out.line(`${a.agent}@${a.version} against ${a.baseline}: ${verdict} (threshold ${report.threshold})`);
+    out.line(
+      `${a.agent}@${a.version} against ${a.baseline}: ${verdictOf(a, report.minSamples)} (threshold ${report.threshold})`,
+    );
     const rows = a.fields.map((f) => [
       f.type,
       f.field,
       f.metric,
       String(f.score),
-      f.drifted ? 'DRIFTED' : '',
+      f.drifted ? 'DRIFTED' : f.enough ? '' : 'too few',
       `${f.baselineCount} → ${f.currentCount}`,
       f.baselineMean === undefined && f.currentMean === undefined
         ? ''
@@ -69,8 +94,8 @@ function print(report: DriftReport, only: string | undefined, out: Output): void
         `(${s.metric})`,
         s.metric,
         String(s.score),
-        s.drifted ? 'DRIFTED' : '',
-        '',
+        s.drifted ? 'DRIFTED' : s.enough ? '' : 'too few',
+        `${s.baselineCount} → ${s.currentCount}`,
         `${shown(s.baseline)} → ${shown(s.current)}`,
         '',
       ]);
@@ -78,4 +103,18 @@ function print(report: DriftReport, only: string | undefined, out: Output): void
     out.line(table([['type', 'field', 'metric', 'score', '', 'values', 'mean', 'median'], ...rows]));
     out.line();
   }
+}
+
+/**
+ * DRIFTED, stable, or, when too few values were there to judge, says so: a score over too few values
+ * is not evidence either way (`N of M`: the fewest values on a side, of the `minSamples` needed).
+ */
+function verdictOf(a: DriftAgentReport, minSamples: number): string {
+  if (a.drifted) return 'DRIFTED';
+  if (a.enough) return 'stable';
+  const measures = [...a.fields, a.fanout, a.verdicts, a.types];
+  const short = measures.filter((m) => !m.enough);
+  const fewest = Math.min(...short.map((m) => Math.min(m.baselineCount, m.currentCount)));
+  if (short.length === measures.length) return `not enough values to judge (${fewest} of ${minSamples})`;
+  return `stable where judged; ${short.length} of ${measures.length} measures have too few values to judge (fewest ${fewest} of ${minSamples})`;
 }

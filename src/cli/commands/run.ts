@@ -8,6 +8,7 @@ import {
   type ClusterOptions,
   clusterCounts,
   type Durability,
+  driftAlarmsSince,
   feedFile,
   isMeshwardenError,
   type MeshwardenError,
@@ -85,7 +86,8 @@ export async function runMesh(
     out.note(`resuming ${opened.resumed} admitted message(s) a previous run did not finish`);
   // The sample fed unasked into a ledger earlier runs filled: its messages are new cases beside
   // theirs, so budgets and breakers already spent may decide them otherwise. Say so, not silently.
-  const earlier = sizeOf(opened.ledger.heads());
+  const startHeads = opened.ledger.heads();
+  const earlier = sizeOf(startHeads);
   if (given !== opts.input && given !== undefined && earlier > 1)
     out.note(
       `the ledger in ${displayPath(resolve(opts.data))} already holds ${earlier.toLocaleString('en')} entries from earlier runs: these messages are new cases beside them (a new --data starts afresh)`,
@@ -147,10 +149,12 @@ export async function runMesh(
     return { code: EXIT.failed };
   }
   const { mesh, ledger } = opened;
-  const summary =
+  const counted =
     control === undefined || before === undefined
       ? summarize(mesh.counts(), mesh.state, ledger, mesh.policy)
       : await clusterSummary(control, before, opened);
+  // Read back from this node's partitions: an `action: alert` monitor leaves no breaker to show.
+  const summary: RunSummary = { ...counted, driftAlarms: await driftAlarmsSince(ledger, startHeads) };
   if (observe === undefined) {
     if (out.json) out.document(summary);
     else printSummary(summary, out);
@@ -200,7 +204,11 @@ export function printSummary(s: RunSummary, out: Output): void {
   if (s.recovered > 0) out.line(`resumed from a previous run: ${s.recovered}`);
   for (const [rule, n] of Object.entries(s.predicateErrors))
     out.line(`alert: approval ${rule} could not be evaluated on ${n} message(s), each held for a pilot`);
-  for (const b of s.breakers) out.line(`breaker ${b.id} open for ${b.key} (${b.action})`);
+  for (const a of s.driftAlarms ?? [])
+    out.line(
+      `drift alarm ${a.monitor}: ${a.agent} ${a.type} ${a.field} ${a.metric} ${a.score} ≥ ${a.threshold} (${a.action})`,
+    );
+  for (const b of s.breakers) out.line(`breaker ${b.id} open for ${b.key} (${b.action}) by ${b.by}`);
   if (s.frozen.length > 0) out.line(`frozen: ${s.frozen.join(', ')}`);
   out.line(`ledger: ${s.ledger.entries} entries, ${headsText(s.ledger.heads)}`);
 }

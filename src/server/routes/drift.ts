@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { driftMonitorsView, driftReport } from '../../runtime/index.js';
+import { type DriftReport, driftMonitorsView, driftReport, isMeshwardenError } from '../../runtime/index.js';
 import type { ApiDeps } from '../deps.js';
+import { apiError } from '../errors.js';
 import { errors } from '../schemas.js';
 
 type Query = { agent?: string; threshold?: string; minSamples?: string };
@@ -17,7 +18,14 @@ export async function driftRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
   app.get<{ Querystring: Query }>(
     '/drift',
     {
-      config: { role: 'viewer' },
+      config: {
+        role: 'viewer',
+        says: {
+          agent: 'agent must be a name or name@version, such as optimizer or optimizer@2.1.0',
+          threshold: 'threshold must be a decimal number, such as 0.2',
+          minSamples: 'minSamples must be a whole number from 1, such as 30',
+        },
+      },
       schema: {
         summary: 'Output drift of each agent version against the one before it, and the live drift monitors',
         tags: ['drift'],
@@ -54,19 +62,30 @@ export async function driftRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
               monitors: { type: 'array', items: open },
             },
           },
-          ...errors(400),
+          ...errors(400, 404),
         },
       },
     },
     async (req) => {
       const { agent, threshold, minSamples } = req.query;
       const t = threshold === undefined ? undefined : Number(threshold);
-      const report = await driftReport(deps.ledger, {
-        bins: true,
-        ...(agent === undefined ? {} : { only: agent }),
-        ...(t === undefined ? {} : { threshold: t }),
-        ...(minSamples === undefined ? {} : { minSamples: Number(minSamples) }),
-      });
+      let report: DriftReport;
+      try {
+        report = await driftReport(deps.ledger, {
+          bins: true,
+          ...(agent === undefined ? {} : { only: agent }),
+          ...(t === undefined ? {} : { threshold: t }),
+          ...(minSamples === undefined ? {} : { minSamples: Number(minSamples) }),
+        });
+      } catch (err) {
+        // An agent or version the ledger never saw: a 404 naming what it has, not an empty report.
+        if (!isMeshwardenError(err) || err.code !== 'MW_RUNTIME_DRIFT_UNKNOWN') throw err;
+        throw apiError(
+          'MW_API_NOT_FOUND',
+          { what: `${String(err.details?.what)} in the ledger (${String(err.details?.known)})` },
+          { details: err.details ?? {} },
+        );
+      }
       const monitors = await driftMonitorsView(deps.mesh.policy, deps.mesh.state, deps.ledger, deps.now());
       return { ...report, monitors };
     },

@@ -38,7 +38,14 @@ export async function ledgerEntryRoutes(app: FastifyInstance, deps: ApiDeps): Pr
   app.get<{ Querystring: Query }>(
     '/ledger/entries',
     {
-      config: { role: 'viewer' },
+      config: {
+        role: 'viewer',
+        says: {
+          partition: 'partition must be a whole number from 0',
+          before: 'before must be a whole number (a seq)',
+          limit: 'limit must be a whole number',
+        },
+      },
       schema: {
         summary: "A page of one partition's ledger entries, newest first",
         tags: ['ledger'],

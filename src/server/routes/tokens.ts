@@ -9,6 +9,10 @@ const tokenInfo = {
   properties: { name: { type: 'string' }, role: { type: 'string' }, createdAt: { type: 'string' } },
 } as const;
 const tokenName = { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' } as const;
+/** What a token name must be, in words (a 400 does not quote the pattern). */
+const says = {
+  name: 'name must be 1 to 64 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit',
+};
 
 /** Token management (admin): the new token's secret is in the creating reply and nowhere else. */
 export async function tokenRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
@@ -31,7 +35,7 @@ export async function tokenRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
   app.post<{ Body: { name: string; role: Role } }>(
     '/tokens',
     {
-      config: { role: 'admin' },
+      config: { role: 'admin', says },
       schema: {
         summary: 'Create a token; the reply is the only time its secret is shown',
         tags: ['tokens'],
@@ -61,7 +65,7 @@ export async function tokenRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
   app.delete<{ Params: { name: string } }>(
     '/tokens/:name',
     {
-      config: { role: 'admin' },
+      config: { role: 'admin', says },
       schema: {
         summary: 'Revoke a token',
         tags: ['tokens'],
