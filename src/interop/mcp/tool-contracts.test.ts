@@ -192,20 +192,27 @@ describe('the contract of an MCP effect without a contract file is its tool inpu
     expect(results(entries)).toMatchObject([{ refunded: 15 }]);
   });
 
-  it('reads the tool again on reload: a changed tool schema is a new policy in force', async () => {
+  it('reads the tool again on reload: a widened tool schema is a new policy in force, a narrowed one is refused', async () => {
     await using transport = createMcpTransport({ timeoutMs: 5000 });
     const opened = await open(writeMesh(peer.url), transport);
     if (!opened.ok) throw new Error(JSON.stringify(opened));
     await using o = opened.opened;
     const before = o.mesh.policy.digest;
     expect(await reloadPolicy(o.mesh)).toEqual({ ok: true, digest: before, changed: false });
-    const capped = { ...AMOUNT, properties: { amount: { type: 'number', maximum: 50 } } };
-    peer.refundSchema = capped;
+    // The tool's schema is the effect's contract: narrowing it under the same name is a breaking change.
+    peer.refundSchema = { ...AMOUNT, properties: { amount: { type: 'number', maximum: 50 } } };
     try {
+      const refused = await reloadPolicy(o.mesh);
+      expect(refused.ok).toBe(false);
+      expect(JSON.stringify(refused)).toContain('MW_CONTRACT_BREAKING');
+      expect(o.mesh.policy.digest).toBe(before);
+      peer.refundSchema = { ...AMOUNT, properties: { ...AMOUNT.properties, note: { type: 'string' } } };
       const reloaded = await reloadPolicy(o.mesh);
       expect(reloaded).toMatchObject({ ok: true, changed: true });
       expect(o.mesh.policy.digest).not.toBe(before);
-      expect(o.mesh.policy.contracts.get('crm.refund')?.validate({ amount: 60 })[0]?.keyword).toBe('maximum');
+      expect(o.mesh.policy.contracts.get('crm.refund')?.validate({ amount: 60, note: 5 })[0]?.keyword).toBe(
+        'type',
+      );
     } finally {
       peer.refundSchema = AMOUNT;
     }
