@@ -30,6 +30,8 @@ export type ReplayChange = {
   readonly followUnknown?: true;
   /** Recorded descendants that would not have happened because of this change. */
   readonly suppressed?: number;
+  /** Recorded descendants of a hold the candidate released later with deliver: their future is unknown. */
+  readonly delayed?: number;
 };
 
 /** Sums of an effect type's numeric data fields for one subject, with the text fields all share. */
@@ -79,13 +81,23 @@ export type ReplayReport = {
   readonly to?: number;
   /** Decisions decided again (suppressed ones are not). */
   readonly decisions: number;
-  /** Decisions and releases whose outcome the candidate changes. */
+  /** Decisions and releases whose outcome the candidate changes (all; `changes` lists the first `limit`). */
   readonly changed: number;
   /** `recorded→candidate` verdict counts over the decisions decided again. */
   readonly matrix: Record<string, number>;
   readonly changes: readonly ReplayChange[];
-  /** Ids of recorded messages and effects that would not have happened (their cause was cut). */
+  /** Ids of recorded messages and effects that would not have happened (their cause was cut): the first `limit`. */
   readonly suppressed: readonly string[];
+  /** How many would not have happened (all of them). */
+  readonly suppressedTotal: number;
+  /**
+   * Ids of recorded messages and effects whose cause the candidate held and released later with
+   * deliver: they may have happened, later; their future is unknown. The first `limit`.
+   */
+  readonly delayed: readonly string[];
+  readonly delayedTotal: number;
+  /** How many changes, suppressed ids and delayed ids the report lists at most. */
+  readonly limit: number;
   /** Decisions kept as recorded: runtime facts no policy decides (a taken id), input the ledger kept no text of. */
   readonly kept: { readonly runtimeFacts: number; readonly noEnvelope: number };
   /**
