@@ -81,7 +81,7 @@ export type Step =
       readonly loop: boolean;
       readonly id?: number;
     }
-  | { readonly kind: 'approve' | 'reject' | 'wait' }
+  | { readonly kind: 'approve' | 'reject' | 'wait'; readonly ms?: number }
   | { readonly kind: 'freeze' | 'unfreeze'; readonly subject: number };
 
 /** Runs the steps through a real mesh; returns its folder (the ledger is in `data`). */
@@ -106,7 +106,7 @@ export async function record(dir: string, steps: readonly Step[]): Promise<void>
         ...(s.id === undefined ? {} : { id: IDS[s.id]! }),
       });
     } else if (s.kind === 'wait') {
-      await sleep(40);
+      await sleep(s.ms ?? 40);
     } else if (s.kind === 'freeze' || s.kind === 'unfreeze') {
       await settle(o.mesh.pilot[s.kind](SUBJECTS[s.subject]!, act));
     } else {

@@ -12,6 +12,7 @@ export const apiError = makeError({
   MW_API_TOKEN_EXISTS: 'a token named {name} already exists',
   MW_API_LAST_ADMIN: 'token {name} is the last admin token; create another admin token before revoking it',
   MW_API_CLOSING: 'the mesh is shutting down',
+  MW_API_REPLAY_BUSY: 'a replay is running; one runs at a time: ask again when it is done',
   MW_API_TOKENS_FILE: 'cannot use the tokens file {file}: {cause}',
   MW_API_INTERNAL: 'the server failed on this call; its log says why',
   MW_API_POLICY_INVALID:
@@ -37,6 +38,7 @@ const STATUS: Readonly<Record<string, number>> = {
   MW_PILOT_ALREADY_FROZEN: 409,
   MW_API_TOKEN_EXISTS: 409,
   MW_API_LAST_ADMIN: 409,
+  MW_API_REPLAY_BUSY: 409,
   MW_API_RATE_LIMITED: 429,
   MW_API_CLOSING: 503,
   MW_RUNTIME_CLOSED: 503,

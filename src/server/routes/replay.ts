@@ -35,8 +35,12 @@ const verdictView = {
  * contract and module paths in it resolve from the running mesh file's folder.
  */
 export async function replayRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  // One replay at a time: each reads the whole ledger, and the mesh keeps deciding meanwhile.
-  let replaying: Promise<unknown> = Promise.resolve();
+  // One replay at a time (another is refused, 409): each reads the whole ledger while the mesh keeps
+  // deciding. It stops when its client leaves or the server closes.
+  let running: AbortController | undefined;
+  app.addHook('preClose', async () => {
+    running?.abort();
+  });
   // The mesh file as it is (`--data-binary @candidate.yaml`), with `from` and `to` in the query.
   app.addContentTypeParser(
     ['application/yaml', 'text/yaml'],
@@ -110,12 +114,13 @@ export async function replayRoutes(app: FastifyInstance, deps: ApiDeps): Promise
               breakers: { type: 'object', additionalProperties: true },
             },
           },
-          ...errors(400, 413, 503),
+          ...errors(400, 409, 413, 503),
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       if (deps.closing()) throw apiError('MW_API_CLOSING');
+      if (running !== undefined) throw apiError('MW_API_REPLAY_BUSY');
       const { policy: text, from, to } = request.body;
       const window = { ...timeOf('from', from), ...timeOf('to', to) };
       // Issues name the candidate as `candidate.yaml`, beside the running mesh file.
@@ -137,10 +142,24 @@ export async function replayRoutes(app: FastifyInstance, deps: ApiDeps): Promise
           { details: { issues } },
         );
       }
-      const run = replaying.then(() => replayLedger(deps.ledger, loaded.policy, window));
-      replaying = run.catch(() => {});
-      const report = await run;
-      if (isMeshwardenError(report)) throw report;
+      if (running !== undefined) throw apiError('MW_API_REPLAY_BUSY');
+      const mine = new AbortController();
+      running = mine;
+      const left = () => {
+        if (!reply.raw.writableFinished) mine.abort();
+      };
+      reply.raw.once('close', left);
+      let report: Awaited<ReturnType<typeof replayLedger>>;
+      try {
+        report = await replayLedger(deps.ledger, loaded.policy, { ...window, signal: mine.signal });
+      } finally {
+        running = undefined;
+        reply.raw.off('close', left);
+      }
+      if (isMeshwardenError(report)) {
+        if (report.code === 'MW_RUNTIME_REPLAY_ABORTED') throw apiError('MW_API_CLOSING');
+        throw report;
+      }
       deps.log.info({ by: request.pilot?.name, changed: report.changed }, 'policy replayed');
       return report;
     },
