@@ -57,6 +57,16 @@ describe('POST /replay', () => {
     expect(window.body).toMatchObject({ decisions: 0, to: 86_400_000 });
   });
 
+  it('runs one replay at a time: another meanwhile is 409 MW_API_REPLAY_BUSY', async () => {
+    const all = await Promise.all(
+      Array.from({ length: 4 }, () => call(up, admin, 'POST', '/replay', { policy: CANDIDATE })),
+    );
+    expect(all.some((r) => r.status === 200)).toBe(true);
+    for (const r of all) {
+      if (r.status !== 200) expect([r.status, r.body.error.code]).toEqual([409, 'MW_API_REPLAY_BUSY']);
+    }
+  });
+
   it('takes the mesh file as it is, with from and to in the query', async () => {
     const res = await fetch(`${up.api}/replay?to=1970-01-02T00:00:00Z`, {
       method: 'POST',
