@@ -14,7 +14,7 @@ describe('replay: candidate timers', () => {
     ['approve', 'deny', 'deliver', undefined],
     ['reject', 'deliver', 'deny', true],
   ] as const)(
-    'reports a timeout that fires before the pilot's %s',
+    "reports a timeout that fires before the pilot's %s",
     async (act, onTimeout, recorded, unknown) => {
       const dir = writeMesh(1);
       // 45 > 40: held for approval (30ms); the pilot acts after 12ms.
