@@ -286,6 +286,7 @@ export function createReplayEngine(
     const env = watch.get(msgId);
     if (entry.kind === ENTRY.deadLetter) {
       running.delete(msgId);
+      if (entry.agent?.startsWith('effect:') === true) effects.ran(msgId, false);
       watch.done(msgId, entry.agent);
     }
     if (env === undefined || entry.agent === undefined) return;
@@ -340,6 +341,7 @@ export function createReplayEngine(
         case ENTRY.effectExecuted: {
           if (id === undefined) return;
           watch.done(id, entry.agent);
+          if (entry.kind === ENTRY.effectExecuted) effects.ran(id, true);
           // An executor's reply token is state (echo links); only for what the candidate ran too.
           const deltas = (entry.data as { deltas?: StateDelta[] }).deltas;
           if (entry.kind === ENTRY.effectExecuted && running.delete(id) && deltas !== undefined)

@@ -17,7 +17,8 @@ describe('replay: candidate timers', () => {
     "reports a timeout that fires before the pilot's %s",
     async (act, onTimeout, recorded, unknown) => {
       const dir = writeMesh(1);
-      // 45 > 40: held for approval (30ms); the pilot acts after 12ms.
+      // 45 > 40: held for approval (for an hour); the pilot acts after 12ms.
+      writeFileSync(join(dir, 'mesh.yaml'), meshText(1).replace('timeout: 30ms', 'timeout: 1h'));
       await record(dir, [inject(45), wait(12), { kind: act }]);
       writeFileSync(
         join(dir, 'candidate.yaml'),
@@ -38,11 +39,11 @@ describe('replay: candidate timers', () => {
 
   it('counts what a hold released later with deliver caused as delayed, not cut off', async () => {
     const dir = writeMesh(1);
-    await record(dir, [inject(10, 0), wait(40), inject(10, 1)]);
-    // The candidate holds acct:1's jobs for 20ms, then delivers them: the score and the payment
+    await record(dir, [inject(10, 0), wait(1200), inject(10, 1)]);
+    // The candidate holds acct:1's jobs for a second, then delivers them: the score and the payment
     // recorded meanwhile may still have happened, later.
     const rule =
-      '  - { id: slow-jobs, when: \'msg.type == "job.queued.v1" && msg.subject == "acct:1"\', timeout: 20ms, onTimeout: deliver }';
+      '  - { id: slow-jobs, when: \'msg.type == "job.queued.v1" && msg.subject == "acct:1"\', timeout: 1s, onTimeout: deliver }';
     writeFileSync(join(dir, 'candidate.yaml'), meshText(1, [rule]));
     const report = await replay(dir, 'candidate.yaml');
     expect(report.matrix['deliver→hold']).toBe(1);
