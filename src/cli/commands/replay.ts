@@ -86,7 +86,7 @@ export function printReport(r: ReplayReport, out: Output): void {
     `candidate ${r.candidate.digest}; recorded under ${r.recordedPolicies.join(', ') || 'no policy.loaded entry'}`,
   );
   out.line(
-    `${r.decisions} decisions decided again, ${r.changed} changed, ${r.suppressed.length} would not have happened`,
+    `${r.decisions} decisions decided again, ${r.changed} changed, ${r.suppressedTotal} would not have happened${r.delayedTotal > 0 ? `, ${r.delayedTotal} delayed (their future unknown)` : ''}`,
   );
   out.line();
   out.line('recorded ↓ / candidate →');
@@ -97,7 +97,7 @@ export function printReport(r: ReplayReport, out: Output): void {
     out.line();
     out.line('changed:');
     for (const c of r.changes.slice(0, SHOWN)) out.line(changeText(c));
-    if (r.changes.length > SHOWN) out.line(`… and ${r.changes.length - SHOWN} more (--json lists them all)`);
+    if (r.changed > SHOWN) out.line(`… and ${r.changed - SHOWN} more (--json lists the first ${r.limit})`);
   }
   if (r.suppressed.length > 0) {
     out.line();
