@@ -1,9 +1,19 @@
+import type { GatedKind } from '../envelope/index.js';
 import type { ReplayFold } from './replay-fold.js';
 
 // What the candidate cut off (replay-engine.ts): a recorded message whose cause the candidate refused
 // is not decided again. Keeps the ids the candidate refused (decided, not delivered), and for each
 // message cut off its root; a descendant of a hold the candidate still holds waits on it: released
 // with deliver, it was delayed (its future unknown), else it would not have happened.
+
+/** A recorded message cut off: what the report says of it. */
+export type CutMessage = {
+  readonly id: string;
+  readonly type: string;
+  readonly subject: string;
+  readonly gated: GatedKind;
+  readonly at: number;
+};
 
 export type Cascade = {
   /** The candidate refused (or holds) `id`. */
@@ -13,15 +23,15 @@ export type Cascade = {
   /** The root change a message caused by `causation` stands cut by, if it was cut. */
   cutCause(causation: string | undefined): string | undefined;
   isCut(id: string): boolean;
-  /** `id` was cut off by `root` (from cutCause). */
-  cut(id: string, root: string): void;
+  /** `m` was cut off by `root` (from cutCause). */
+  cut(m: CutMessage, root: string): void;
   /** Holds never released: what waits on them would not have happened. */
   finish(): void;
   readonly sizes: () => { refused: number; cut: number; waiting: number };
 };
 
 export type CascadeEvents = {
-  suppressed(id: string, root: string): void;
+  suppressed(m: CutMessage, root: string): void;
   delayed(id: string, root: string): void;
 };
 
@@ -29,11 +39,11 @@ export function createCascade(fold: ReplayFold, limit: number, on: CascadeEvents
   const refused = new Set<string>();
   const cutBy = new Map<string, string>();
   /** Holds of the candidate's, with the descendants cut off while they are held. */
-  const waiting = new Map<string, string[]>();
-  const suppress = (id: string, root: string) => {
+  const waiting = new Map<string, CutMessage[]>();
+  const suppress = (m: CutMessage, root: string) => {
     fold.suppressedTotal++;
-    if (fold.suppressed.length < limit) fold.suppressed.push(id);
-    on.suppressed(id, root);
+    if (fold.suppressed.length < limit) fold.suppressed.push(m.id);
+    on.suppressed(m, root);
   };
   return {
     refuse(id, held) {
@@ -50,10 +60,10 @@ export function createCascade(fold: ReplayFold, limit: number, on: CascadeEvents
           continue;
         }
         // Delivered later: what it caused may still happen, at other times; decided again from here on.
-        cutBy.delete(d);
+        cutBy.delete(d.id);
         fold.delayedTotal++;
-        if (fold.delayed.length < limit) fold.delayed.push(d);
-        on.delayed(d, id);
+        if (fold.delayed.length < limit) fold.delayed.push(d.id);
+        on.delayed(d.id, id);
       }
     },
     cutCause(causation) {
@@ -61,11 +71,11 @@ export function createCascade(fold: ReplayFold, limit: number, on: CascadeEvents
       return cutBy.get(causation) ?? (refused.has(causation) ? causation : undefined);
     },
     isCut: (id) => cutBy.has(id),
-    cut(id, root) {
-      cutBy.set(id, root);
+    cut(m, root) {
+      cutBy.set(m.id, root);
       const list = waiting.get(root);
-      if (list !== undefined) list.push(id);
-      else suppress(id, root);
+      if (list !== undefined) list.push(m);
+      else suppress(m, root);
     },
     finish() {
       for (const [root, list] of waiting) for (const d of list) suppress(d, root);

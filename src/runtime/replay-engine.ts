@@ -80,7 +80,7 @@ export function createReplayEngine(
   let digestInForce: string | undefined;
   const recordedTimers = () => digestInForce === candidate.digest;
   /** Held in the recording, until its release: what it is. */
-  const recordedHeld = new Map<string, GatedKind>();
+  const recordedHeld = new Map<string, { gated: GatedKind; at: number; rule?: string }>();
   /** The first `limit` changes, by id: what each cut off counts toward it. */
   const changeOf = new Map<string, ReplayChange & { suppressed?: number; delayed?: number }>();
   /** Effects both sides ran: their executor's reply token is state. */
@@ -88,8 +88,8 @@ export function createReplayEngine(
   const effects = createEffectTally(fold, (id) => running.add(id));
   const watch = createFailureWatch(candidate);
   const cascade = createCascade(fold, limit, {
-    suppressed(id, root) {
-      effects.cutOff(id);
+    suppressed(m, root) {
+      effects.cutOff(m.id);
       const c = changeOf.get(root);
       if (c !== undefined) c.suppressed = (c.suppressed ?? 0) + 1;
     },
@@ -168,11 +168,25 @@ export function createReplayEngine(
         recorded.decision === 'deliver' ? 'run' : recorded.decision === 'hold' ? 'held' : 'not',
         env,
       );
-    if (recorded.decision === 'hold') recordedHeld.set(msgId, data.gated);
+    if (recorded.decision === 'hold')
+      recordedHeld.set(msgId, {
+        gated: data.gated,
+        at: entry.at,
+        ...(recorded.rule === undefined ? {} : { rule: recorded.rule }),
+      });
     noteOpenings(fold, 'recorded', data.deltas, entry.at);
     const cut = cascade.cutCause(entry.causationId ?? env?.causationid);
     if (cut !== undefined) {
-      cascade.cut(msgId, cut);
+      cascade.cut(
+        {
+          id: msgId,
+          type: env?.type ?? '',
+          subject: env?.subject ?? entry.subject ?? '',
+          gated: data.gated,
+          at: entry.at,
+        },
+        cut,
+      );
       return;
     }
     const input = replayInput(data, entry.at);
@@ -223,8 +237,9 @@ export function createReplayEngine(
   const onRelease = (entry: LedgerEntry, msgId: string) => {
     const data = entry.data as { by?: string; outcome?: Outcome; verdict?: Verdict; deltas?: StateDelta[] };
     noteOpenings(fold, 'recorded', data.deltas, entry.at);
-    const gated = recordedHeld.get(msgId);
-    if (gated === undefined) return;
+    const held = recordedHeld.get(msgId);
+    if (held === undefined) return;
+    const gated = held.gated;
     recordedHeld.delete(msgId);
     const recordedOutcome = data.outcome ?? 'deny';
     if (gated === 'effect') effects.recorded(msgId, recordedOutcome === 'deliver' ? 'run' : 'not');

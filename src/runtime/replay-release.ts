@@ -24,6 +24,8 @@ export type Released = {
   readonly hold: HoldState;
   readonly envelope: Envelope;
   readonly at: number;
+  /** Released by the candidate's approval timeout: its rule, its wait and its onTimeout. */
+  readonly timeout?: { readonly rule: string; readonly afterMs: number; readonly onTimeout: string };
 };
 
 type Timer = {
@@ -104,12 +106,16 @@ export function createReleases(o: {
     const final: 'deliver' | 'deny' =
       regated === undefined || regated.verdict.decision === 'deliver' ? outcome : 'deny';
     timers = timers.filter((t) => t.msgId !== msgId);
+    const rule = byTimeout ? candidate.approvals.find((a) => a.id === hold.verdict.rule) : undefined;
     const r: Released = {
       final,
       verdict: regated?.verdict,
       hold,
       envelope: regated?.envelope ?? hold.envelope,
       at,
+      ...(rule === undefined
+        ? {}
+        : { timeout: { rule: rule.id, afterMs: rule.timeoutMs, onTimeout: rule.onTimeout } }),
     };
     o.released(r);
     return r;
