@@ -20,9 +20,17 @@ describe('replay against a candidate', () => {
     expect(report.changes[0]).toMatchObject({
       kind: 'release',
       type: 'pay.issue',
-      recorded: { verdict: 'deliver', reason: 'release.timeout' },
-      candidate: { verdict: 'deny', reason: 'release.timeout' },
+      recorded: { verdict: 'deliver', rule: 'big-pay', reason: 'release.timeout' },
+      candidate: { verdict: 'deny', rule: 'big-pay', reason: 'release.timeout' },
     });
+    // Each side names its approval rule and its onTimeout; the candidate's wait is its rule's.
+    expect(report.changes[0]?.recorded.detail).toMatch(
+      /^big-pay timed out after \d+ms; onTimeout deliver\.$/,
+    );
+    expect(report.changes[0]?.candidate.detail).toBe('big-pay timed out after 30ms; onTimeout deny.');
+    // The matrix counts first decisions only; the report says how many changes are hold outcomes.
+    expect(report.changed).toBe(1);
+    expect(report.changedReleases).toBe(1);
     expect(report.effects.byType['pay.issue']?.bySubject['acct:1']).toMatchObject({
       count: 1,
       sums: { amount: 45 },

@@ -19,7 +19,7 @@ import { type DecisionData, ENTRY } from './records.js';
 import { emptyFold, type ReplayFold } from './replay-fold.js';
 import { replayInput } from './replay-input.js';
 import type { ReplayChange } from './replay-report.js';
-import { admits, releaseView, sameVerdict, verdictView } from './replay-report.js';
+import { admits, releaseView, sameVerdict, type TimeoutSide, verdictView } from './replay-report.js';
 import { createVersionAdoption } from './replay-versions.js';
 import { stateWindows } from './snapshot-codec.js';
 
@@ -81,7 +81,7 @@ export function createReplayEngine(
   const delivered = new Map<string, Envelope>();
   const decided = new Set<string>();
   /** Recorded envelopes of held messages (a release delivers them in the recording). */
-  const recordedHeld = new Map<string, { envelope: Envelope; gated: string }>();
+  const recordedHeld = new Map<string, { envelope: Envelope; gated: string; at: number; rule?: string }>();
   /** The change whose cut a refused message stands for (itself), for counting what it suppressed. */
   const changeOf = new Map<string, ReplayChange & { suppressed?: number }>();
   let timers: Timer[] = [];
@@ -194,7 +194,12 @@ export function createReplayEngine(
     if (data.gated === 'effect' && recorded.decision === 'deliver' && env !== undefined)
       fold.recordedEffects.set(msgId, env);
     if (recorded.decision === 'hold' && env !== undefined)
-      recordedHeld.set(msgId, { envelope: env, gated: data.gated });
+      recordedHeld.set(msgId, {
+        envelope: env,
+        gated: data.gated,
+        at: entry.at,
+        ...(recorded.rule === undefined ? {} : { rule: recorded.rule }),
+      });
     opened('recorded', data.deltas, entry.at);
     const cut = cutCause(entry.causationId ?? env?.causationid);
     decided.add(msgId);
@@ -257,6 +262,7 @@ export function createReplayEngine(
     if (!decided.has(msgId) || fold.cutBy.has(msgId)) return;
     const byTimeout = data.by === 'timeout';
     let intent: 'deliver' | 'deny';
+    let timedOut: { recorded: TimeoutSide; candidate: TimeoutSide } | undefined;
     if (byTimeout) {
       const state = stateOf(entry.partition);
       const hold = state.hold(msgId);
@@ -266,6 +272,15 @@ export function createReplayEngine(
       // The candidate's own timer, armed to fire here, or later (then it waits in `timers`).
       if (!recordedTimers && holdTimeoutAt(hold, rule.timeoutMs) > entry.at + TIMER_SLACK_MS) return;
       intent = rule.onTimeout;
+      // Each side's approval rule, how long its hold waited, and its onTimeout (what the recording did).
+      timedOut = {
+        recorded: {
+          rule: held?.rule ?? rule.id,
+          afterMs: entry.at - (held?.at ?? hold.heldAt),
+          onTimeout: data.outcome ?? 'deny',
+        },
+        candidate: { rule: rule.id, afterMs: rule.timeoutMs, onTimeout: rule.onTimeout },
+      };
     } else {
       // A pilot's approval the re-gate refused is still an approval.
       intent =
@@ -290,8 +305,8 @@ export function createReplayEngine(
       kind: 'release',
       gated: h.gated,
       at: entry.at,
-      recorded: releaseView(recordedOutcome, data.verdict, data.by),
-      candidate: releaseView(done.final, done.verdict, data.by),
+      recorded: releaseView(recordedOutcome, data.verdict, data.by, timedOut?.recorded),
+      candidate: releaseView(done.final, done.verdict, data.by, timedOut?.candidate),
     };
     fold.changes.push(change);
     changeOf.set(msgId, change);

@@ -81,6 +81,8 @@ export type ReplayReport = {
   readonly decisions: number;
   /** Decisions and releases whose outcome the candidate changes. */
   readonly changed: number;
+  /** Of `changed`, the hold outcomes (`kind: release`), which the matrix does not count. */
+  readonly changedReleases: number;
   /** `recorded→candidate` verdict counts over the decisions decided again. */
   readonly matrix: Record<string, number>;
   readonly changes: readonly ReplayChange[];
@@ -172,17 +174,36 @@ export function sameVerdict(a: Verdict, b: Verdict): boolean {
   return a.decision === b.decision && a.stage === b.stage && a.rule === b.rule && a.reason === b.reason;
 }
 
+/** A timed-out approval hold, as one side decided it: its rule, how long it waited, its `onTimeout`. */
+export type TimeoutSide = { readonly rule: string; readonly afterMs: number; readonly onTimeout: string };
+
 /** A release's outcome as a verdict: the re-gate's when it refused, else the release itself. */
 export function releaseView(
   outcome: string,
   regate: Verdict | undefined,
   by: string | undefined,
+  timeout?: TimeoutSide,
 ): VerdictView {
   if (regate !== undefined && regate.decision !== 'deliver') return verdictView(regate, outcome);
+  if (by === 'timeout' && timeout !== undefined)
+    return {
+      verdict: outcome,
+      stage: 'release',
+      rule: timeout.rule,
+      reason: 'release.timeout',
+      detail: `${timeout.rule} timed out after ${duration(timeout.afterMs)}; onTimeout ${timeout.onTimeout}.`,
+    };
   return {
     verdict: outcome,
     stage: 'release',
     reason: by === 'timeout' ? 'release.timeout' : 'release.pilot',
     detail: by === 'timeout' ? 'The hold timed out.' : `Released by ${by ?? 'a pilot'}.`,
   };
+}
+
+/** `2s`, `1.5s`, `30ms`, `2m`: a wait as people write it (to a tenth of a second past one second). */
+export function duration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return `${Math.round(ms / 100) / 10}s`;
 }

@@ -154,6 +154,7 @@ function report(
     ...(opts.to === undefined ? {} : { to: opts.to }),
     decisions: fold.decisions,
     changed: fold.changes.length,
+    changedReleases: fold.changes.filter((c) => c.kind === 'release').length,
     matrix,
     changes: fold.changes,
     suppressed: fold.suppressed,

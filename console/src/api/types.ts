@@ -292,6 +292,8 @@ export type ReplayReport = {
   versionsAdopted: string[];
   decisions: number;
   changed: number;
+  /** Of `changed`, the hold outcomes (the matrix counts first decisions only). */
+  changedReleases?: number;
   matrix: Record<string, number>;
   changes: ReplayChange[];
   suppressed: string[];

@@ -23,8 +23,10 @@ export function ReplayResult({ report: r }: { report: ReplayReport }) {
   return (
     <div class="whatif-result" data-testid="whatif-result" data-changed={r.changed}>
       <p class="notice info" role="status" data-testid="whatif-summary">
-        {r.decisions} recorded decisions decided again: <strong>{r.changed} would change</strong>,{' '}
-        {r.suppressed.length} messages would not have happened.
+        {r.decisions} recorded decisions decided again: <strong>{r.changed} would change</strong>
+        {(r.changedReleases ?? 0) > 0 &&
+          ` (${r.changed - (r.changedReleases ?? 0)} first decisions, ${r.changedReleases} hold outcomes: the matrix counts first decisions only)`}
+        , {r.suppressed.length} messages would not have happened.
         {r.sameAsRecorded && ' This is the policy the traffic was recorded under.'}
       </p>
       {r.versionsAdopted.length > 0 && (

@@ -86,7 +86,7 @@ export function printReport(r: ReplayReport, out: Output): void {
     `candidate ${r.candidate.digest}; recorded under ${r.recordedPolicies.join(', ') || 'no policy.loaded entry'}`,
   );
   out.line(
-    `${r.decisions} decisions decided again, ${r.changed} changed, ${r.suppressed.length} would not have happened`,
+    `${r.decisions} decisions decided again, ${changedText(r)}, ${r.suppressed.length} would not have happened`,
   );
   out.line();
   out.line('recorded ↓ / candidate →');
@@ -151,6 +151,13 @@ export function printReport(r: ReplayReport, out: Output): void {
     out.line(
       `pilot inputs with nothing to act on under the candidate: ${r.pilot.moot} of ${r.pilot.replayed}`,
     );
+}
+
+/** "5 changed: 0 first decisions, 5 hold outcomes" (the matrix counts first decisions only). */
+export function changedText(r: Pick<ReplayReport, 'changed' | 'changedReleases'>): string {
+  const releases = r.changedReleases;
+  if (releases === 0) return `${r.changed} changed`;
+  return `${r.changed} changed: ${r.changed - releases} first decisions, ${releases} hold outcomes`;
 }
 
 function changeText(c: ReplayChange): string {
