@@ -54,6 +54,14 @@ describe('replay', () => {
     expect(human.code).toBe(0);
     expect(human.stdout).toContain('1 × credit.issue for account:8841: amount 25 EUR');
     expect(human.stdout).toContain('budget.exceeded');
+    // The loop breaker opens under the candidate where the recording opened it: not news.
+    const same = report.breakers.candidate.filter(
+      (b: { recordedAt?: number; at: number }) => b.recordedAt === b.at,
+    );
+    expect(same.length).toBeGreaterThan(0);
+    expect(report.breakers.wouldOpen).toEqual([]);
+    expect(human.stdout).toContain('breakers that would have opened: none');
+    expect(human.stdout).toMatch(/also opened in the recording, at the same moment: loop for account:8841/);
   });
 
   it('refuses a candidate that does not load, with file:line:col (exit 1)', async () => {

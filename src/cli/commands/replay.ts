@@ -125,12 +125,15 @@ export function printReport(r: ReplayReport, out: Output): void {
   const compared = (x: (typeof b.candidate)[number]) =>
     x.recordedAt === undefined
       ? `${opening(x)}, not in the recording`
-      : x.recordedAt === x.at
-        ? opening(x)
-        : `${opening(x)}, in the recording at ${new Date(x.recordedAt).toISOString()}`;
+      : `${opening(x)}, in the recording at ${new Date(x.recordedAt).toISOString()}`;
+  // What the candidate changes: openings the recording did not have, or had at another time.
+  const changed = b.candidate.filter((x) => x.recordedAt !== x.at);
+  const atSame = b.candidate.filter((x) => x.recordedAt === x.at);
   out.line(
-    `breakers that would have opened: ${b.candidate.length === 0 ? 'none' : b.candidate.map(compared).join('; ')}`,
+    `breakers that would have opened: ${changed.length === 0 ? 'none' : changed.map(compared).join('; ')}`,
   );
+  if (atSame.length > 0)
+    out.line(`also opened in the recording, at the same moment: ${atSame.map(opening).join('; ')}`);
   if (b.wouldNotOpen.length > 0)
     out.line(`opened in the recording, not under the candidate: ${b.wouldNotOpen.map(opening).join('; ')}`);
   const alarm = (a: (typeof r.drift.candidate)[number]) =>
