@@ -74,7 +74,7 @@ describe('the What if view', () => {
     await testid('whatif-run').click();
     await testid('whatif-issues').waitFor();
     expect(await testid('whatif-issues').textContent()).toMatch(/candidate\.yaml:\d+:\d+/);
-    expect(await testid('api-error').getAttribute('data-code')).toBe('MW_API_POLICY_INVALID');
+    expect(await testid('api-error').getAttribute('data-code')).toBe('MW_API_CANDIDATE_INVALID');
     expect(await testid('whatif-result').count()).toBe(0);
   });
 });

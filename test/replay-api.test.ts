@@ -102,7 +102,7 @@ describe('POST /replay', () => {
       policy: 'mesh: retention\nagents:\n  x: { version: 1 }\n',
     });
     expect(bad.status).toBe(400);
-    expect(bad.body.error.code).toBe('MW_API_POLICY_INVALID');
+    expect(bad.body.error.code).toBe('MW_API_CANDIDATE_INVALID');
     expect(bad.body.error.issues[0].location).toMatch(/^candidate\.yaml:\d+:\d+$/);
     const notYaml = await call(up, admin, 'POST', '/replay', { policy: ': : [' });
     expect(notYaml.status).toBe(400);

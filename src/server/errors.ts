@@ -16,12 +16,15 @@ export const apiError = makeError({
   MW_API_INTERNAL: 'the server failed on this call; its log says why',
   MW_API_POLICY_INVALID:
     'the mesh file {file} cannot be put in force ({count} problem(s)); the running policy is unchanged',
+  // POST /replay: a candidate is tried, never put in force.
+  MW_API_CANDIDATE_INVALID: 'the candidate {file} has {problems}; nothing was replayed',
 });
 
 /** The one place error codes become HTTP statuses (STYLE.md: only server/ maps codes to HTTP). */
 const STATUS: Readonly<Record<string, number>> = {
   MW_API_BAD_REQUEST: 400,
   MW_API_POLICY_INVALID: 400,
+  MW_API_CANDIDATE_INVALID: 400,
   // A candidate policy of another mesh (POST /replay).
   MW_RUNTIME_REPLAY_MESH: 400,
   MW_API_UNAUTHENTICATED: 401,

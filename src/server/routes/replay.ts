@@ -132,8 +132,8 @@ export async function replayRoutes(app: FastifyInstance, deps: ApiDeps): Promise
                 message: i.message,
               }));
         throw apiError(
-          'MW_API_POLICY_INVALID',
-          { file: 'candidate.yaml', count: issues.length },
+          'MW_API_CANDIDATE_INVALID',
+          { file: 'candidate.yaml', problems: `${issues.length} problem${issues.length === 1 ? '' : 's'}` },
           { details: { issues } },
         );
       }
