@@ -51,6 +51,8 @@ describe('replay against a candidate', () => {
         recorded: expect.objectContaining({ verdict: 'deny', reason: 'budget.exceeded' }),
         candidate: expect.objectContaining({ verdict: 'deliver' }),
         followUnknown: true,
+        // Always there (0 when it cut nothing off), as docs/replay.md shows it.
+        suppressed: 0,
       }),
     ]);
     expect(report.effects).toMatchObject({ wouldNotRun: 0, wouldRun: 1 });

@@ -83,7 +83,7 @@ export function createReplayEngine(
   /** Recorded envelopes of held messages (a release delivers them in the recording). */
   const recordedHeld = new Map<string, { envelope: Envelope; gated: string; at: number; rule?: string }>();
   /** The change whose cut a refused message stands for (itself), for counting what it suppressed. */
-  const changeOf = new Map<string, ReplayChange & { suppressed?: number }>();
+  const changeOf = new Map<string, ReplayChange & { suppressed: number }>();
   let timers: Timer[] = [];
 
   const opened = (side: 'recorded' | 'candidate', deltas: readonly StateDelta[] | undefined, at: number) => {
@@ -207,7 +207,7 @@ export function createReplayEngine(
       fold.suppressed.push(msgId);
       fold.cutBy.set(msgId, cut);
       const c = changeOf.get(cut);
-      if (c !== undefined) c.suppressed = (c.suppressed ?? 0) + 1;
+      if (c !== undefined) c.suppressed++;
       return;
     }
     const input = replayInput(data, entry.at);
@@ -237,7 +237,7 @@ export function createReplayEngine(
       }
     }
     if (!sameVerdict(recorded, verdict)) {
-      const change: ReplayChange = {
+      const change: ReplayChange & { suppressed: number } = {
         id: msgId,
         type: env?.type ?? decision?.envelope?.type ?? '',
         subject: env?.subject ?? entry.subject ?? '',
@@ -247,6 +247,7 @@ export function createReplayEngine(
         recorded: verdictView(recorded),
         candidate: verdictView(verdict),
         ...(admits(verdict.decision) && !admits(recorded.decision) ? { followUnknown: true as const } : {}),
+        suppressed: 0,
       };
       fold.changes.push(change);
       changeOf.set(msgId, change);
@@ -298,7 +299,7 @@ export function createReplayEngine(
     const recordedOutcome = data.outcome ?? 'deny';
     if (done.final === recordedOutcome) return;
     const h = done.hold;
-    const change: ReplayChange = {
+    const change: ReplayChange & { suppressed: number } = {
       id: msgId,
       type: h.envelope.type,
       subject: h.subject,
@@ -307,6 +308,7 @@ export function createReplayEngine(
       at: entry.at,
       recorded: releaseView(recordedOutcome, data.verdict, data.by, timedOut?.recorded),
       candidate: releaseView(done.final, done.verdict, data.by, timedOut?.candidate),
+      suppressed: 0,
     };
     fold.changes.push(change);
     changeOf.set(msgId, change);

@@ -28,8 +28,8 @@ export type ReplayChange = {
   readonly candidate: VerdictView;
   /** The candidate admits what was refused: agents are not re-run, so what would follow is unknown. */
   readonly followUnknown?: true;
-  /** Recorded descendants that would not have happened because of this change. */
-  readonly suppressed?: number;
+  /** Recorded descendants that would not have happened because of this change (0 when none). */
+  readonly suppressed: number;
 };
 
 /** Sums of an effect type's numeric data fields for one subject, with the text fields all share. */

@@ -171,7 +171,7 @@ function ChangeRow({ change: c }: { change: ReplayChange }) {
         </a>{' '}
         for {c.subject}
         {c.kind === 'release' && <div class="muted small">the release of its hold</div>}
-        {c.suppressed !== undefined && (
+        {(c.suppressed ?? 0) > 0 && (
           <div class="muted small">{c.suppressed} messages after it would not have happened</div>
         )}
         {c.followUnknown === true && (

@@ -173,8 +173,7 @@ function changeText(c: ReplayChange): string {
     `  recorded:  ${side(c.recorded)}`,
     `  candidate: ${side(c.candidate)}`,
   ];
-  if (c.suppressed !== undefined)
-    lines.push(`  ${c.suppressed} recorded message(s) after it would not have happened`);
+  if (c.suppressed > 0) lines.push(`  ${c.suppressed} recorded message(s) after it would not have happened`);
   if (c.followUnknown === true)
     lines.push('  admitted now: agents are not re-run, so what would follow is unknown');
   return lines.join('\n');
