@@ -127,6 +127,13 @@ describe('POST /replay', () => {
     const badTime = await call(up, admin, 'POST', '/replay', { policy: CANDIDATE, from: 'yesterday' });
     expect(badTime.status).toBe(400);
     expect(badTime.body.error.code).toBe('MW_API_BAD_REQUEST');
+    const reversed = await call(up, admin, 'POST', '/replay', {
+      policy: CANDIDATE,
+      from: '2027-01-01T00:00:00Z',
+      to: '2026-01-01T00:00:00Z',
+    });
+    expect(reversed.status).toBe(400);
+    expect(reversed.body.error.code).toBe('MW_API_BAD_REQUEST');
     const huge = await call(up, admin, 'POST', '/replay', { policy: `#${'x'.repeat(300 * 1024)}` });
     expect(huge.status).toBe(413);
   });

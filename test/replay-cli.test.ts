@@ -107,6 +107,37 @@ describe('replay', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ decisions: 0, changed: 0, to: 86_400_000 });
   });
+
+  it('refuses --from after --to (exit 2); windows are half-open, so adjacent ones sum to the whole', async () => {
+    const reversed = await runCli([
+      'replay',
+      '--policy',
+      candidate,
+      '--data',
+      data,
+      '--from',
+      '2027-01-01',
+      '--to',
+      '2026-01-01',
+    ]);
+    expect(reversed.code).toBe(2);
+    expect(reversed.stderr).toContain('MW_CLI_BAD_WINDOW');
+    const policy = 'examples/retention/mesh.yaml';
+    const decisions = async (...window: string[]) => {
+      const run = await runCli(['replay', '--policy', policy, '--data', data, '--json', ...window]);
+      expect(run.code, run.stderr).toBe(0);
+      return JSON.parse(run.stdout) as { decisions: number; changes: { at: number }[] };
+    };
+    const whole = await decisions();
+    // A moment some decision was made at: it belongs to the window it starts, not the one it ends.
+    const withCandidate = await runCli(['replay', '--policy', candidate, '--data', data, '--json']);
+    const t = String(JSON.parse(withCandidate.stdout).changes[0].at);
+    const before = await decisions('--to', t);
+    const after = await decisions('--from', t);
+    expect(before.decisions).toBeGreaterThan(0);
+    expect(after.decisions).toBeGreaterThan(0);
+    expect(before.decisions + after.decisions).toBe(whole.decisions);
+  });
 });
 
 // examples/procurement (docs/drift.md): optimizer 2.0.0, then 2.1.0 whose budgets are one point

@@ -10,7 +10,7 @@ import { addEffect, type EffectsByType, type ReplayBreaker, type ReplayReport } 
 export type ReplayOptions = {
   /** Replay only entries at or after this time (ms), with a fresh state there. */
   readonly from?: number;
-  /** Replay only entries at or before this time (ms). */
+  /** Replay only entries before this time (ms): windows are half-open, `[from, to)`. */
   readonly to?: number;
   /** Told every so many entries: how many are done, of how many. */
   readonly progress?: (done: number, total: number) => void;
@@ -29,7 +29,7 @@ export async function replayLedger(
   opts: ReplayOptions = {},
 ): Promise<ReplayReport | MeshwardenError> {
   const inWindow = (e: LedgerEntry) =>
-    (opts.from === undefined || e.at >= opts.from) && (opts.to === undefined || e.at <= opts.to);
+    (opts.from === undefined || e.at >= opts.from) && (opts.to === undefined || e.at < opts.to);
   const recordedTimeouts = new Map<string, number>();
   const digests: string[] = [];
   const meshes = new Set<string>();
@@ -73,7 +73,8 @@ export async function replayLedger(
     engine.apply(entry);
     last = entry.at;
   }
-  engine.settle(opts.to ?? last);
+  // Timers due before the window's end fire (it is half-open: one due at `to` is the next window's).
+  engine.settle(opts.to === undefined ? last : opts.to - 1);
   opts.progress?.(done, total);
   return report(engine.fold, candidate, digests, opts);
 }

@@ -45,6 +45,15 @@ export async function replay(o: ReplayCommandOptions, out: Output): Promise<numb
     }
     times[which] = ms;
   }
+  if (times.from !== undefined && times.to !== undefined && times.from >= times.to) {
+    out.fail(
+      cliError('MW_CLI_BAD_WINDOW', {
+        from: new Date(times.from).toISOString(),
+        to: new Date(times.to).toISOString(),
+      }),
+    );
+    return EXIT.usage;
+  }
   await using transports = cliTransports();
   const readToolSchema = toolSchemaReader(transports.list);
   const loaded = await loadPolicy(resolve(o.policy), readToolSchema === undefined ? {} : { readToolSchema });

@@ -112,6 +112,10 @@ export async function replayRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       if (deps.closing()) throw apiError('MW_API_CLOSING');
       const { policy: text, from, to } = request.body;
       const window = { ...timeOf('from', from), ...timeOf('to', to) };
+      if (window.from !== undefined && window.to !== undefined && window.from >= window.to)
+        throw apiError('MW_API_BAD_REQUEST', {
+          detail: 'from must be before to: the window is from `from` up to, not including, `to`',
+        });
       // Issues name the candidate as `candidate.yaml`, beside the running mesh file.
       const path = join(dirname(resolve(deps.mesh.policy.file)), 'candidate.yaml');
       const outside = outsideFiles(path, text);
