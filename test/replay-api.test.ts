@@ -77,6 +77,20 @@ describe('POST /replay', () => {
       body: 'a,b',
     });
     expect(other.status).toBe(415);
+    // A JSON body with a query beside it: refused, not answered as if the query were not there.
+    const mixed = await fetch(`${up.api}/replay?from=garbage`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ policy: CANDIDATE }),
+    });
+    expect(mixed.status).toBe(400);
+    expect(((await mixed.json()) as { error: { code: string } }).error.code).toBe('MW_API_BAD_REQUEST');
+    const badQuery = await fetch(`${up.api}/replay?from=garbage`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/yaml' },
+      body: CANDIDATE,
+    });
+    expect(badQuery.status).toBe(400);
   });
 
   it('answers the CLI the same document', async () => {

@@ -110,6 +110,16 @@ export async function replayRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     },
     async (request) => {
       if (deps.closing()) throw apiError('MW_API_CLOSING');
+      // With a JSON body, `from` and `to` are in the body: a query beside it is refused, not ignored.
+      const query = Object.keys((request.query ?? {}) as object);
+      if (query.length > 0 && !/yaml/i.test(request.headers['content-type'] ?? ''))
+        throw apiError(
+          'MW_API_BAD_REQUEST',
+          {
+            detail: `with a JSON body, give ${query[0]} in the body, not the query (the query is for a YAML body)`,
+          },
+          { location: { pointer: `/${query[0]}` } },
+        );
       const { policy: text, from, to } = request.body;
       const window = { ...timeOf('from', from), ...timeOf('to', to) };
       if (window.from !== undefined && window.to !== undefined && window.from >= window.to)
