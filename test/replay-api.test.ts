@@ -91,6 +91,12 @@ describe('POST /replay', () => {
       body: CANDIDATE,
     });
     expect(badQuery.status).toBe(400);
+    const deep = await call(up, admin, 'POST', '/replay', {
+      policy: `mesh: retention\na: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`,
+    });
+    expect(deep.status).toBe(400);
+    expect(deep.body.error.issues.map((i: { code: string }) => i.code)).toEqual(['MW_POLICY_TOO_DEEP']);
+    expect(deep.body.error.issues[0].location).toMatch(/^candidate\.yaml:2:\d+$/);
   });
 
   it('answers the CLI the same document', async () => {
