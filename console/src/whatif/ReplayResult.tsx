@@ -70,6 +70,7 @@ export function ReplayResult({ report: r }: { report: ReplayReport }) {
           <thead>
             <tr>
               <th>message</th>
+              <th>at</th>
               <th>recorded</th>
               <th>candidate</th>
             </tr>
@@ -179,6 +180,9 @@ function ChangeRow({ change: c }: { change: ReplayChange }) {
             admitted now: agents are not run again, so what would follow is unknown
           </div>
         )}
+      </td>
+      <td data-testid="whatif-change-at">
+        <Time at={c.at} />
       </td>
       <td>
         <Side v={c.recorded} />
