@@ -72,7 +72,10 @@ describe('replay', () => {
     expect(run.stdout).toMatch(/bad\.yaml:\d+:\d+/);
     const json = await runCli(['replay', '--policy', bad, '--data', data, '--json']);
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout).ok).toBe(false);
+    const doc = JSON.parse(json.stdout);
+    expect(doc.ok).toBe(false);
+    // The file as its issues name it.
+    expect(doc.file).toBe(doc.issues[0].file);
   });
 
   it("refuses another mesh's candidate (exit 1)", async () => {
@@ -193,5 +196,15 @@ describe('replay of procurement: a drift monitor that acts sooner', () => {
     const [recorded] = report.drift.recorded;
     expect(alarm).toMatchObject({ monitor: 'optimizer-delta', agent: 'optimizer@2.1.0', field: '/deltaPct' });
     expect(alarm.at).toBeLessThan(recorded.at);
+    // What would not have happened, with type and subject: in the JSON, and as bounded lines.
+    expect(report.wouldNotHappen.map((m: { id: string }) => m.id)).toEqual(report.suppressed);
+    expect(report.wouldNotHappen[0]).toMatchObject({ type: expect.any(String), subject: expect.any(String) });
+    const human = await runCli(['replay', '--policy', example('candidate.yaml'), '--data', data]);
+    const first = report.wouldNotHappen[0];
+    expect(human.stdout).toContain(
+      `  ${first.id} ${first.gated === 'effect' ? 'effect ' : ''}${first.type} for ${first.subject} at `,
+    );
+    if (report.suppressed.length > 20)
+      expect(human.stdout).toContain(`  … and ${report.suppressed.length - 20} more (--json lists them all)`);
   }, 60_000);
 });

@@ -205,6 +205,13 @@ export function createReplayEngine(
     decided.add(msgId);
     if (cut !== undefined) {
       fold.suppressed.push(msgId);
+      fold.wouldNotHappen.push({
+        id: msgId,
+        type: env?.type ?? '',
+        subject: env?.subject ?? entry.subject ?? '',
+        gated: data.gated,
+        at: entry.at,
+      });
       fold.cutBy.set(msgId, cut);
       const c = changeOf.get(cut);
       if (c !== undefined) c.suppressed++;

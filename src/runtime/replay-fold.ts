@@ -1,5 +1,5 @@
 import type { Envelope } from '../envelope/index.js';
-import type { ReplayBreaker, ReplayChange, ReplayDriftAlarm } from './replay-report.js';
+import type { ReplayBreaker, ReplayChange, ReplayDriftAlarm, SuppressedMessage } from './replay-report.js';
 
 /** What the replay engine (replay-engine.ts) found, which replay.ts turns into the report. */
 export type ReplayFold = {
@@ -7,6 +7,7 @@ export type ReplayFold = {
   matrix: Map<string, number>;
   changes: ReplayChange[];
   suppressed: string[];
+  wouldNotHappen: SuppressedMessage[];
   kept: { runtimeFacts: number; noEnvelope: number };
   pilot: { replayed: number; moot: number };
   /** Effects admitted (for good) in the recording, and under the candidate. */
@@ -29,6 +30,7 @@ export function emptyFold(): ReplayFold {
     matrix: new Map(),
     changes: [],
     suppressed: [],
+    wouldNotHappen: [],
     kept: { runtimeFacts: 0, noEnvelope: 0 },
     pilot: { replayed: 0, moot: 0 },
     recordedEffects: new Map(),

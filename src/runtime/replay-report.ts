@@ -32,6 +32,15 @@ export type ReplayChange = {
   readonly suppressed: number;
 };
 
+/** A recorded message or effect that would not have happened under the candidate. */
+export type SuppressedMessage = {
+  readonly id: string;
+  readonly type: string;
+  readonly subject: string;
+  readonly gated: GatedKind;
+  readonly at: number;
+};
+
 /** Sums of an effect type's numeric data fields for one subject, with the text fields all share. */
 export type EffectSums = {
   readonly count: number;
@@ -88,6 +97,8 @@ export type ReplayReport = {
   readonly changes: readonly ReplayChange[];
   /** Ids of recorded messages and effects that would not have happened (their cause was cut). */
   readonly suppressed: readonly string[];
+  /** The same, each with its type, subject, kind and time (in `suppressed`'s order). */
+  readonly wouldNotHappen: readonly SuppressedMessage[];
   /** Decisions kept as recorded: runtime facts no policy decides (a taken id), input the ledger kept no text of. */
   readonly kept: { readonly runtimeFacts: number; readonly noEnvelope: number };
   /**

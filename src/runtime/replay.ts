@@ -159,6 +159,7 @@ function report(
     matrix,
     changes: fold.changes,
     suppressed: fold.suppressed,
+    wouldNotHappen: fold.wouldNotHappen,
     kept: fold.kept,
     versionsAdopted: fold.versionsAdopted,
     pilot: fold.pilot,

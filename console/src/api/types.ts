@@ -297,6 +297,8 @@ export type ReplayReport = {
   matrix: Record<string, number>;
   changes: ReplayChange[];
   suppressed: string[];
+  /** The same, each with its type, subject and time. */
+  wouldNotHappen?: { id: string; type: string; subject: string; gated: string; at: number }[];
   kept: { runtimeFacts: number; noEnvelope: number };
   pilot: { replayed: number; moot: number };
   effects: { wouldNotRun: number; byType: ReplayEffects; wouldRun: number; wouldRunByType: ReplayEffects };

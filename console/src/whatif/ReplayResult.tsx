@@ -148,11 +148,20 @@ export function ReplayResult({ report: r }: { report: ReplayReport }) {
         <details data-testid="whatif-suppressed">
           <summary>{r.suppressed.length} recorded messages would not have happened</summary>
           <ul>
-            {r.suppressed.map((id) => (
-              <li key={id}>
-                <a href={href.message(id)} class="code">
-                  {id}
+            {(
+              r.wouldNotHappen ?? r.suppressed.map((id) => ({ id, type: '', subject: '', gated: '', at: 0 }))
+            ).map((m) => (
+              <li key={m.id}>
+                <a href={href.message(m.id)} class={m.type === '' ? 'code' : ''}>
+                  {m.type === '' ? m.id : `${m.gated === 'effect' ? 'effect ' : ''}${m.type}`}
                 </a>
+                {m.subject !== '' && ` for ${m.subject}`}
+                {m.at > 0 && (
+                  <>
+                    {' '}
+                    at <Time at={m.at} />
+                  </>
+                )}
               </li>
             ))}
           </ul>

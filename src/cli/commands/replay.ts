@@ -58,7 +58,8 @@ export async function replay(o: ReplayCommandOptions, out: Output): Promise<numb
   const readToolSchema = toolSchemaReader(transports.list);
   const loaded = await loadPolicy(resolve(o.policy), readToolSchema === undefined ? {} : { readToolSchema });
   if (!loaded.ok) {
-    if (out.json) out.document({ ok: false, file: o.policy, issues: loaded.issues });
+    // The file as its issues name it (the full path).
+    if (out.json) out.document({ ok: false, file: resolve(o.policy), issues: loaded.issues });
     else
       for (const issue of loaded.issues) process.stdout.write(`${terminalSafe(formatPolicyIssue(issue))}\n`);
     out.note(`the candidate policy ${o.policy} has ${loaded.issues.length} mistake(s); nothing was replayed`);
@@ -86,6 +87,8 @@ export async function replay(o: ReplayCommandOptions, out: Output): Promise<numb
 const VERDICTS = ['deliver', 'hold', 'deny', 'quarantine'] as const;
 /** Changes printed for people; `--json` has them all. */
 const SHOWN = 50;
+/** Messages that would not have happened, printed for people. */
+const SHOWN_CUT = 20;
 
 /** The report for people: the matrix, each change, the effects that would not have run, the breakers. */
 export function printReport(r: ReplayReport, out: Output): void {
@@ -108,9 +111,15 @@ export function printReport(r: ReplayReport, out: Output): void {
     for (const c of r.changes.slice(0, SHOWN)) out.line(changeText(c));
     if (r.changes.length > SHOWN) out.line(`… and ${r.changes.length - SHOWN} more (--json lists them all)`);
   }
-  if (r.suppressed.length > 0) {
+  if (r.wouldNotHappen.length > 0) {
     out.line();
-    out.line(`would not have happened (their cause was refused or held): ${r.suppressed.join(', ')}`);
+    out.line(`would not have happened (their cause was refused or held): ${r.wouldNotHappen.length}`);
+    for (const m of r.wouldNotHappen.slice(0, SHOWN_CUT))
+      out.line(
+        `  ${m.id} ${m.gated === 'effect' ? 'effect ' : ''}${m.type} for ${m.subject} at ${new Date(m.at).toISOString()}`,
+      );
+    if (r.wouldNotHappen.length > SHOWN_CUT)
+      out.line(`  … and ${r.wouldNotHappen.length - SHOWN_CUT} more (--json lists them all)`);
   }
   out.line();
   if (r.effects.wouldNotRun === 0) out.line('effects that would not have run: none');
