@@ -38,6 +38,22 @@ describe('replay against a candidate', () => {
     expect(report.pilot).toEqual({ replayed: 1, moot: 0 });
   }, 30_000);
 
+  it('reports a sooner timeout whose onTimeout differs, both rules named', async () => {
+    const dir = writeMesh(1);
+    await record(dir, [inject(45), { kind: 'wait' }]);
+    const sooner = meshText(1).replace('timeout: 30ms, onTimeout: deliver', 'timeout: 10ms, onTimeout: deny');
+    writeFileSync(join(dir, 'candidate.yaml'), sooner);
+    const report = await replay(dir, 'candidate.yaml');
+    expect(report.changes).toHaveLength(1);
+    expect(report.changes[0]).toMatchObject({
+      kind: 'release',
+      recorded: { verdict: 'deliver', rule: 'big-pay', reason: 'release.timeout' },
+      candidate: { verdict: 'deny', rule: 'big-pay', reason: 'release.timeout' },
+    });
+    expect(report.changes[0]?.candidate.detail).toBe('big-pay timed out after 10ms; onTimeout deny.');
+    expect(report.changedReleases).toBe(1);
+  }, 30_000);
+
   it('says what the candidate admits that was refused, and that what follows is unknown', async () => {
     const dir = writeMesh(1);
     // 40 + 40 + 40 + 40 > 150: the fourth payment is over budget.

@@ -6,8 +6,6 @@ import {
   createMemoryState,
   holdRelease,
   holdTimeoutAt,
-  PILOT_BREAKER,
-  parseBreakerKey,
   type StateDelta,
   type StateStore,
 } from '../state/index.js';
@@ -16,7 +14,7 @@ import { countFailure } from './failures.js';
 import { isFrozen } from './freezes.js';
 import { decidePilotAction, type PilotAction } from './pilot-decision.js';
 import { type DecisionData, ENTRY } from './records.js';
-import { emptyFold, type ReplayFold } from './replay-fold.js';
+import { emptyFold, noteOpenings, type ReplayFold } from './replay-fold.js';
 import { replayInput } from './replay-input.js';
 import type { ReplayChange } from './replay-report.js';
 import { admits, releaseView, sameVerdict, type TimeoutSide, verdictView } from './replay-report.js';
@@ -36,6 +34,8 @@ type Timer = {
   readonly partition: number;
   readonly at: number;
   readonly onTimeout: 'deliver' | 'deny';
+  readonly rule: string;
+  readonly timeoutMs: number;
 };
 
 export type ReplayEngine = {
@@ -86,31 +86,8 @@ export function createReplayEngine(
   const changeOf = new Map<string, ReplayChange & { suppressed: number }>();
   let timers: Timer[] = [];
 
-  const opened = (side: 'recorded' | 'candidate', deltas: readonly StateDelta[] | undefined, at: number) => {
-    const breakers = side === 'recorded' ? fold.recordedBreakers : fold.candidateBreakers;
-    const drift = side === 'recorded' ? fold.recordedDrift : fold.candidateDrift;
-    for (const d of deltas ?? []) {
-      if (d.kind === 'drift-alarm') {
-        const a = d.alarm;
-        const key = `${a.monitor}|${a.agent}|${a.field}`;
-        if (!drift.has(key))
-          drift.set(key, {
-            monitor: a.monitor,
-            agent: a.agent,
-            field: a.field,
-            metric: a.metric,
-            score: a.score,
-            threshold: a.threshold,
-            at: a.at,
-          });
-        continue;
-      }
-      if (d.kind !== 'breaker-open') continue;
-      const k = parseBreakerKey(d.key);
-      if (k === undefined || k.id === PILOT_BREAKER || breakers.has(d.key)) continue;
-      breakers.set(d.key, { id: k.id, key: k.scopeKey, at: d.state.openedAt ?? at, action: d.state.action });
-    }
-  };
+  const opened = (side: 'recorded' | 'candidate', deltas: readonly StateDelta[] | undefined, at: number) =>
+    noteOpenings(fold, side, deltas, at);
   const apply = (partition: number, deltas: readonly StateDelta[], at: number) => {
     stateOf(partition).apply(deltas);
     opened('candidate', deltas, at);
@@ -127,7 +104,8 @@ export function createReplayEngine(
     // Kept in time order (ties in the order armed): the first past the ones due no later.
     let i = timers.length;
     while (i > 0 && timers[i - 1]!.at > due) i--;
-    timers.splice(i, 0, { msgId: hold.msgId, partition, at: due, onTimeout: rule.onTimeout });
+    const t = { msgId: hold.msgId, partition, at: due, onTimeout: rule.onTimeout, rule: rule.id };
+    timers.splice(i, 0, { ...t, timeoutMs: rule.timeoutMs });
   };
 
   /** Releases a candidate hold as the runtime does (hold-release.ts); returns its outcome, if it was held. */
@@ -173,11 +151,40 @@ export function createReplayEngine(
     return { final, verdict: regated?.verdict, hold };
   };
 
+  type Released = NonNullable<ReturnType<typeof release>>;
+  /** Holds the candidate's own timer released before the recording did, compared when it does. */
+  const firedEarly = new Map<string, { done: Released; side: TimeoutSide }>();
   const fireDue = (now: number) => {
     while (timers.length > 0 && timers[0]!.at <= now) {
       const t = timers.shift()!;
-      release(t.partition, t.msgId, t.onTimeout, t.at, true);
+      const done = release(t.partition, t.msgId, t.onTimeout, t.at, true);
+      const side = { rule: t.rule, afterMs: t.timeoutMs, onTimeout: t.onTimeout };
+      if (done !== undefined) firedEarly.set(t.msgId, { done, side });
     }
+  };
+  /** A release whose outcome the candidate changes, as a change. */
+  const releaseChange = (
+    at: number,
+    data: { by?: string; outcome?: Outcome; verdict?: Verdict },
+    done: Released,
+    sides: { recorded?: TimeoutSide; candidate?: TimeoutSide; candidateBy?: string },
+  ) => {
+    const recordedOutcome = data.outcome ?? 'deny';
+    if (done.final === recordedOutcome) return;
+    const h = done.hold;
+    const change: ReplayChange & { suppressed: number } = {
+      id: h.msgId,
+      type: h.envelope.type,
+      subject: h.subject,
+      kind: 'release',
+      gated: h.gated,
+      at,
+      recorded: releaseView(recordedOutcome, data.verdict, data.by, sides.recorded),
+      candidate: releaseView(done.final, done.verdict, sides.candidateBy ?? data.by, sides.candidate),
+      suppressed: 0,
+    };
+    fold.changes.push(change);
+    changeOf.set(h.msgId, change);
   };
 
   /** Whether a recorded message's cause was cut off under the candidate: it would not have happened. */
@@ -268,6 +275,21 @@ export function createReplayEngine(
     if (data.outcome === 'deliver' && held?.gated === 'effect')
       fold.recordedEffects.set(msgId, held.envelope);
     if (!decided.has(msgId) || fold.cutBy.has(msgId)) return;
+    const early = firedEarly.get(msgId);
+    if (early !== undefined) {
+      // The candidate's own (sooner) timer released it: its outcome against the recording's.
+      firedEarly.delete(msgId);
+      const recorded =
+        held?.rule === undefined
+          ? undefined
+          : { rule: held.rule, afterMs: entry.at - held.at, onTimeout: data.outcome ?? 'deny' };
+      releaseChange(entry.at, data, early.done, {
+        ...(recorded === undefined ? {} : { recorded }),
+        candidate: early.side,
+        candidateBy: 'timeout',
+      });
+      return;
+    }
     const byTimeout = data.by === 'timeout';
     let intent: 'deliver' | 'deny';
     let timedOut: { recorded: TimeoutSide; candidate: TimeoutSide } | undefined;
@@ -303,22 +325,7 @@ export function createReplayEngine(
       return;
     }
     timers = timers.filter((t) => t.msgId !== msgId);
-    const recordedOutcome = data.outcome ?? 'deny';
-    if (done.final === recordedOutcome) return;
-    const h = done.hold;
-    const change: ReplayChange & { suppressed: number } = {
-      id: msgId,
-      type: h.envelope.type,
-      subject: h.subject,
-      kind: 'release',
-      gated: h.gated,
-      at: entry.at,
-      recorded: releaseView(recordedOutcome, data.verdict, data.by, timedOut?.recorded),
-      candidate: releaseView(done.final, done.verdict, data.by, timedOut?.candidate),
-      suppressed: 0,
-    };
-    fold.changes.push(change);
-    changeOf.set(msgId, change);
+    releaseChange(entry.at, data, done, timedOut ?? {});
   };
 
   const onPilot = (entry: LedgerEntry) => {
