@@ -285,9 +285,9 @@ function asApiError(err: FastifyError | MeshwardenError, request: FastifyRequest
   if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
     return apiError('MW_API_MEDIA_TYPE', {
       // The route's own list where it takes more than JSON (POST /replay takes YAML too).
-      accepted: (
-        (request.routeOptions.schema?.consumes as string[] | undefined) ?? ['application/json']
-      ).join(', '),
+      accepted: ((request.routeOptions.schema?.consumes as string[] | undefined) ?? ['application/json'])
+        .join(', ')
+        .replace(/, ([^,]*)$/, ' or $1'),
       type: request.headers['content-type'] ?? 'no content type',
     });
   const first = err.validation?.[0];
