@@ -43,6 +43,7 @@ export function createCascade(fold: ReplayFold, limit: number, on: CascadeEvents
   const suppress = (m: CutMessage, root: string) => {
     fold.suppressedTotal++;
     if (fold.suppressed.length < limit) fold.suppressed.push(m.id);
+    if (fold.wouldNotHappen.length < limit) fold.wouldNotHappen.push(m);
     on.suppressed(m, root);
   };
   return {

@@ -82,7 +82,7 @@ export function createReplayEngine(
   /** Held in the recording, until its release: what it is. */
   const recordedHeld = new Map<string, { gated: GatedKind; at: number; rule?: string }>();
   /** The first `limit` changes, by id: what each cut off counts toward it. */
-  const changeOf = new Map<string, ReplayChange & { suppressed?: number; delayed?: number }>();
+  const changeOf = new Map<string, ReplayChange & { suppressed: number; delayed?: number }>();
   /** Effects both sides ran: their executor's reply token is state. */
   const running = new Set<string>();
   const effects = createEffectTally(fold, (id) => running.add(id));
@@ -91,7 +91,7 @@ export function createReplayEngine(
     suppressed(m, root) {
       effects.cutOff(m.id);
       const c = changeOf.get(root);
-      if (c !== undefined) c.suppressed = (c.suppressed ?? 0) + 1;
+      if (c !== undefined) c.suppressed++;
     },
     delayed(id, root) {
       effects.forget(id);
@@ -99,9 +99,12 @@ export function createReplayEngine(
       if (c !== undefined) c.delayed = (c.delayed ?? 0) + 1;
     },
   });
-  const pushChange = (change: ReplayChange) => {
+  const pushChange = (c: Omit<ReplayChange, 'suppressed'>) => {
     fold.changed++;
+    if (c.kind === 'release') fold.changedReleases++;
     if (fold.changes.length >= limit) return;
+    // `suppressed` is always there (0 when it cut nothing off).
+    const change = { ...c, suppressed: 0 };
     fold.changes.push(change);
     changeOf.set(change.id, change);
   };
@@ -151,7 +154,7 @@ export function createReplayEngine(
       gated: r.hold.gated,
       at: r.at,
       recorded,
-      candidate: releaseView(r.final, r.verdict, 'timeout'),
+      candidate: releaseView(r.final, r.verdict, 'timeout', r.timeout),
       ...(admits(r.final) ? { followUnknown: true as const } : {}),
     });
   };
@@ -242,6 +245,11 @@ export function createReplayEngine(
     const gated = held.gated;
     recordedHeld.delete(msgId);
     const recordedOutcome = data.outcome ?? 'deny';
+    // The recording's approval rule, how long its hold waited, and what it did (a timeout's detail).
+    const recordedSide =
+      data.by === 'timeout' && held.rule !== undefined
+        ? { rule: held.rule, afterMs: entry.at - held.at, onTimeout: recordedOutcome }
+        : undefined;
     if (gated === 'effect') effects.recorded(msgId, recordedOutcome === 'deliver' ? 'run' : 'not');
     if (cascade.isCut(msgId)) return;
     const early = firedEarly.get(msgId);
@@ -250,7 +258,11 @@ export function createReplayEngine(
       firedEarly.delete(msgId);
       fold.pilot.replayed++;
       fold.pilot.moot++;
-      timerChange(early.r, recordedOutcome, releaseView(recordedOutcome, data.verdict, data.by));
+      timerChange(
+        early.r,
+        recordedOutcome,
+        releaseView(recordedOutcome, data.verdict, data.by, recordedSide),
+      );
       return;
     }
     const byTimeout = data.by === 'timeout';
@@ -270,8 +282,8 @@ export function createReplayEngine(
       kind: 'release',
       gated: h.gated,
       at: entry.at,
-      recorded: releaseView(recordedOutcome, data.verdict, data.by),
-      candidate: releaseView(done.final, done.verdict, data.by),
+      recorded: releaseView(recordedOutcome, data.verdict, data.by, recordedSide),
+      candidate: releaseView(done.final, done.verdict, data.by, done.timeout),
     });
   };
 

@@ -1,4 +1,10 @@
-import type { EffectsByType, ReplayBreaker, ReplayChange, ReplayDriftAlarm } from './replay-report.js';
+import type {
+  EffectsByType,
+  ReplayBreaker,
+  ReplayChange,
+  ReplayDriftAlarm,
+  SuppressedMessage,
+} from './replay-report.js';
 
 /** The report keeps the first this many changes, suppressed ids and delayed ids (and counts them all). */
 export const REPLAY_LIMIT = 1000;
@@ -16,6 +22,10 @@ export type ReplayFold = {
   /** The first `limit` ids of what a candidate hold delayed (released later): their future is unknown. */
   delayed: string[];
   delayedTotal: number;
+  /** Of the changes, the hold outcomes (`kind: release`): all of them. */
+  changedReleases: number;
+  /** The first `limit` of what would not have happened, with type, subject, kind and time. */
+  wouldNotHappen: SuppressedMessage[];
   kept: { runtimeFacts: number; noEnvelope: number };
   pilot: { replayed: number; moot: number };
   /** Sums of the effects that would not have run, and of those the candidate admits that did not run. */
@@ -42,6 +52,8 @@ export function emptyFold(): ReplayFold {
     suppressedTotal: 0,
     delayed: [],
     delayedTotal: 0,
+    changedReleases: 0,
+    wouldNotHappen: [],
     kept: { runtimeFacts: 0, noEnvelope: 0 },
     pilot: { replayed: 0, moot: 0 },
     wouldNotRun: 0,

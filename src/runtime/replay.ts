@@ -10,7 +10,7 @@ import type { ReplayBreaker, ReplayReport } from './replay-report.js';
 export type ReplayOptions = {
   /** Replay only entries at or after this time (ms), with a fresh state there. */
   readonly from?: number;
-  /** Replay only entries at or before this time (ms). */
+  /** Replay only entries before this time (ms): windows are half-open, `[from, to)`. */
   readonly to?: number;
   /** Told every so many entries: how many are done, of how many. */
   readonly progress?: (done: number, total: number) => void;
@@ -36,7 +36,7 @@ export async function replayLedger(
   opts: ReplayOptions = {},
 ): Promise<ReplayReport | MeshwardenError> {
   const inWindow = (e: LedgerEntry) =>
-    (opts.from === undefined || e.at >= opts.from) && (opts.to === undefined || e.at <= opts.to);
+    (opts.from === undefined || e.at >= opts.from) && (opts.to === undefined || e.at < opts.to);
   const recordedTimeouts = new Map<string, number>();
   const digests: string[] = [];
   const meshes = new Set<string>();
@@ -89,7 +89,8 @@ export async function replayLedger(
     engine.apply(entry);
     last = entry.at;
   }
-  engine.settle(opts.to ?? last);
+  // Timers due before the window's end fire (it is half-open: one due at `to` is the next window's).
+  engine.settle(opts.to === undefined ? last : opts.to - 1);
   opts.progress?.(done, total);
   return report(engine.fold, candidate, digests, opts, limit);
 }
@@ -157,9 +158,11 @@ function report(
     ...(opts.to === undefined ? {} : { to: opts.to }),
     decisions: fold.decisions,
     changed: fold.changed,
+    changedReleases: fold.changedReleases,
     matrix,
     changes: fold.changes,
     suppressed: fold.suppressed,
+    wouldNotHappen: fold.wouldNotHappen,
     suppressedTotal: fold.suppressedTotal,
     delayed: fold.delayed,
     delayedTotal: fold.delayedTotal,

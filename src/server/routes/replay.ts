@@ -1,16 +1,10 @@
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import {
-  contractFiles,
-  isMeshwardenError,
-  loadPolicyText,
-  moduleFiles,
-  parseMesh,
-  replayLedger,
-} from '../../runtime/index.js';
+import { isMeshwardenError, loadPolicyText, replayLedger } from '../../runtime/index.js';
 import type { ApiDeps } from '../deps.js';
 import { apiError } from '../errors.js';
 import { errors } from '../schemas.js';
+import { outsideFiles } from './replay-paths.js';
 
 /** A candidate mesh file is text of a few KiB; a body over this is refused (413) before it is read. */
 export const REPLAY_BODY_LIMIT = 256 * 1024;
@@ -121,8 +115,22 @@ export async function replayRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     async (request, reply) => {
       if (deps.closing()) throw apiError('MW_API_CLOSING');
       if (running !== undefined) throw apiError('MW_API_REPLAY_BUSY');
+      // With a JSON body, `from` and `to` are in the body: a query beside it is refused, not ignored.
+      const query = Object.keys((request.query ?? {}) as object);
+      if (query.length > 0 && !/yaml/i.test(request.headers['content-type'] ?? ''))
+        throw apiError(
+          'MW_API_BAD_REQUEST',
+          {
+            detail: `with a JSON body, give ${query[0]} in the body, not the query (the query is for a YAML body)`,
+          },
+          { location: { pointer: `/${query[0]}` } },
+        );
       const { policy: text, from, to } = request.body;
       const window = { ...timeOf('from', from), ...timeOf('to', to) };
+      if (window.from !== undefined && window.to !== undefined && window.from >= window.to)
+        throw apiError('MW_API_BAD_REQUEST', {
+          detail: 'from must be before to: the window is from `from` up to, not including, `to`',
+        });
       // Issues name the candidate as `candidate.yaml`, beside the running mesh file.
       const path = join(dirname(resolve(deps.mesh.policy.file)), 'candidate.yaml');
       const outside = outsideFiles(path, text);
@@ -137,8 +145,8 @@ export async function replayRoutes(app: FastifyInstance, deps: ApiDeps): Promise
                 message: i.message,
               }));
         throw apiError(
-          'MW_API_POLICY_INVALID',
-          { file: 'candidate.yaml', count: issues.length },
+          'MW_API_CANDIDATE_INVALID',
+          { file: 'candidate.yaml', problems: `${issues.length} problem${issues.length === 1 ? '' : 's'}` },
           { details: { issues } },
         );
       }
@@ -179,38 +187,4 @@ function timeOf(which: 'from' | 'to', value: string | undefined): { from?: numbe
     });
   }
   return { [which]: ms };
-}
-
-/**
- * The contract and module files a candidate names outside the running mesh file's folder: a pilot
- * replays a policy for this mesh, and is not told whether other files on the server exist.
- */
-function outsideFiles(path: string, text: string): { code: string; location: string; message: string }[] {
-  const mesh = parseMesh({ file: 'candidate.yaml', path, text });
-  if (mesh.issues.length > 0) return [];
-  const dir = dirname(path);
-  const out = (absolute: string) => {
-    const rel = relative(dir, absolute);
-    return rel.startsWith('..') || resolve(dir, rel) !== absolute || rel === '';
-  };
-  const where = (at: Parameters<typeof mesh.locate>[0]) => {
-    const p = mesh.locate(at, 'value');
-    return `candidate.yaml:${p.line}:${p.col}`;
-  };
-  const issues: { code: string; location: string; message: string }[] = [];
-  if (contractFiles(mesh).some((f) => out(f.absolute)))
-    issues.push({
-      code: 'MW_API_PATH_OUTSIDE',
-      location: where(['contracts']),
-      message: "contracts must be inside the running mesh file's folder",
-    });
-  for (const m of moduleFiles(mesh)) {
-    if (out(m.absolute))
-      issues.push({
-        code: 'MW_API_PATH_OUTSIDE',
-        location: where(m.at),
-        message: `the module of ${m.who} must be inside the running mesh file's folder`,
-      });
-  }
-  return issues;
 }
