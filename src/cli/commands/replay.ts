@@ -109,7 +109,8 @@ export function printReport(r: ReplayReport, out: Output): void {
     out.line();
     out.line('changed:');
     for (const c of r.changes.slice(0, SHOWN)) out.line(changeText(c));
-    if (r.changed > SHOWN) out.line(`… and ${r.changed - SHOWN} more (--json lists the first ${r.limit})`);
+    if (r.changed > SHOWN)
+      out.line(`… and ${r.changed - SHOWN} more (${listed(r.changed, r.changes.length, r.limit)})`);
   }
   if (r.wouldNotHappen.length > 0) {
     out.line();
@@ -119,7 +120,9 @@ export function printReport(r: ReplayReport, out: Output): void {
         `  ${m.id} ${m.gated === 'effect' ? 'effect ' : ''}${m.type} for ${m.subject} at ${new Date(m.at).toISOString()}`,
       );
     if (r.suppressedTotal > SHOWN_CUT)
-      out.line(`  … and ${r.suppressedTotal - SHOWN_CUT} more (--json lists the first ${r.limit})`);
+      out.line(
+        `  … and ${r.suppressedTotal - SHOWN_CUT} more (${listed(r.suppressedTotal, r.wouldNotHappen.length, r.limit)})`,
+      );
   }
   out.line();
   if (r.effects.wouldNotRun === 0) out.line('effects that would not have run: none');
@@ -175,6 +178,11 @@ export function printReport(r: ReplayReport, out: Output): void {
 }
 
 /** "5 changed: 0 first decisions, 5 hold outcomes" (the matrix counts first decisions only). */
+/** What `--json` lists of `total`: all of them, or the first `limit`. */
+function listed(total: number, kept: number, limit: number): string {
+  return total > kept ? `--json lists the first ${limit}` : '--json lists them all';
+}
+
 export function changedText(r: Pick<ReplayReport, 'changed' | 'changedReleases'>): string {
   const releases = r.changedReleases;
   if (releases === 0) return `${r.changed} changed`;
