@@ -56,9 +56,15 @@ describe('the What if view', () => {
     expect(await candidate.locator('[data-verdict]').getAttribute('data-verdict')).toBe('deny');
     expect(await candidate.getByTestId('whatif-reason').getAttribute('data-reason')).toBe('budget.exceeded');
     expect(await candidate.textContent()).toContain('credit-per-account');
+    // When it was decided, as the rest of the console writes times, the ISO time on hover.
+    const at = change.getByTestId('whatif-change-at').locator('time');
+    expect(await at.getAttribute('datetime')).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    expect((await at.textContent())?.trim()).not.toBe('');
     const effect = page.locator('[data-testid="whatif-effects"] li[data-subject="account:8841"]');
     expect(await effect.textContent()).toContain('amount 25 EUR');
-    expect(await testid('whatif-breakers').textContent()).toContain('account:8841');
+    // The loop breaker opens where the recording opened it: listed apart, not as news.
+    expect(await testid('whatif-breakers').textContent()).not.toContain('account:8841');
+    expect(await testid('whatif-breakers-same').textContent()).toContain('account:8841');
     await browser.shot('whatif-candidate');
   });
 
@@ -72,7 +78,18 @@ describe('the What if view', () => {
     await testid('whatif-run').click();
     await testid('whatif-issues').waitFor();
     expect(await testid('whatif-issues').textContent()).toMatch(/candidate\.yaml:\d+:\d+/);
-    expect(await testid('api-error').getAttribute('data-code')).toBe('MW_API_POLICY_INVALID');
+    expect(await testid('api-error').getAttribute('data-code')).toBe('MW_API_CANDIDATE_INVALID');
+    expect(await testid('whatif-result').count()).toBe(0);
+  });
+
+  it("clears the previous run's results when Replay is pressed with nothing to replay", async () => {
+    await page.goto(`${up.url}/#/whatif`);
+    await testid('whatif-policy').fill(readFileSync(MESH, 'utf8'));
+    await testid('whatif-run').click();
+    await testid('whatif-result').waitFor();
+    await testid('whatif-policy').fill('');
+    await testid('whatif-run').click();
+    await expect.poll(() => testid('api-error').getAttribute('data-code')).toBe('REQUIRED');
     expect(await testid('whatif-result').count()).toBe(0);
   });
 });

@@ -57,6 +57,16 @@ describe('POST /replay', () => {
     expect(window.body).toMatchObject({ decisions: 0, to: 86_400_000 });
   });
 
+  it('runs one replay at a time: another meanwhile is 409 MW_API_REPLAY_BUSY', async () => {
+    const all = await Promise.all(
+      Array.from({ length: 4 }, () => call(up, admin, 'POST', '/replay', { policy: CANDIDATE })),
+    );
+    expect(all.some((r) => r.status === 200)).toBe(true);
+    for (const r of all) {
+      if (r.status !== 200) expect([r.status, r.body.error.code]).toEqual([409, 'MW_API_REPLAY_BUSY']);
+    }
+  });
+
   it('takes the mesh file as it is, with from and to in the query', async () => {
     const res = await fetch(`${up.api}/replay?to=1970-01-02T00:00:00Z`, {
       method: 'POST',
@@ -77,6 +87,26 @@ describe('POST /replay', () => {
       body: 'a,b',
     });
     expect(other.status).toBe(415);
+    // A JSON body with a query beside it: refused, not answered as if the query were not there.
+    const mixed = await fetch(`${up.api}/replay?from=garbage`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ policy: CANDIDATE }),
+    });
+    expect(mixed.status).toBe(400);
+    expect(((await mixed.json()) as { error: { code: string } }).error.code).toBe('MW_API_BAD_REQUEST');
+    const badQuery = await fetch(`${up.api}/replay?from=garbage`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/yaml' },
+      body: CANDIDATE,
+    });
+    expect(badQuery.status).toBe(400);
+    const deep = await call(up, admin, 'POST', '/replay', {
+      policy: `mesh: retention\na: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`,
+    });
+    expect(deep.status).toBe(400);
+    expect(deep.body.error.issues.map((i: { code: string }) => i.code)).toEqual(['MW_POLICY_TOO_DEEP']);
+    expect(deep.body.error.issues[0].location).toMatch(/^candidate\.yaml:2:\d+$/);
   });
 
   it('answers the CLI the same document', async () => {
@@ -102,7 +132,7 @@ describe('POST /replay', () => {
       policy: 'mesh: retention\nagents:\n  x: { version: 1 }\n',
     });
     expect(bad.status).toBe(400);
-    expect(bad.body.error.code).toBe('MW_API_POLICY_INVALID');
+    expect(bad.body.error.code).toBe('MW_API_CANDIDATE_INVALID');
     expect(bad.body.error.issues[0].location).toMatch(/^candidate\.yaml:\d+:\d+$/);
     const notYaml = await call(up, admin, 'POST', '/replay', { policy: ': : [' });
     expect(notYaml.status).toBe(400);
@@ -127,6 +157,13 @@ describe('POST /replay', () => {
     const badTime = await call(up, admin, 'POST', '/replay', { policy: CANDIDATE, from: 'yesterday' });
     expect(badTime.status).toBe(400);
     expect(badTime.body.error.code).toBe('MW_API_BAD_REQUEST');
+    const reversed = await call(up, admin, 'POST', '/replay', {
+      policy: CANDIDATE,
+      from: '2027-01-01T00:00:00Z',
+      to: '2026-01-01T00:00:00Z',
+    });
+    expect(reversed.status).toBe(400);
+    expect(reversed.body.error.code).toBe('MW_API_BAD_REQUEST');
     const huge = await call(up, admin, 'POST', '/replay', { policy: `#${'x'.repeat(300 * 1024)}` });
     expect(huge.status).toBe(413);
   });

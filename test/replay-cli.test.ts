@@ -54,6 +54,14 @@ describe('replay', () => {
     expect(human.code).toBe(0);
     expect(human.stdout).toContain('1 × credit.issue for account:8841: amount 25 EUR');
     expect(human.stdout).toContain('budget.exceeded');
+    // The loop breaker opens under the candidate where the recording opened it: not news.
+    const same = report.breakers.candidate.filter(
+      (b: { recordedAt?: number; at: number }) => b.recordedAt === b.at,
+    );
+    expect(same.length).toBeGreaterThan(0);
+    expect(report.breakers.wouldOpen).toEqual([]);
+    expect(human.stdout).toContain('breakers that would have opened: none');
+    expect(human.stdout).toMatch(/also opened in the recording, at the same moment: loop for account:8841/);
   });
 
   it('refuses a candidate that does not load, with file:line:col (exit 1)', async () => {
@@ -64,7 +72,10 @@ describe('replay', () => {
     expect(run.stdout).toMatch(/bad\.yaml:\d+:\d+/);
     const json = await runCli(['replay', '--policy', bad, '--data', data, '--json']);
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout).ok).toBe(false);
+    const doc = JSON.parse(json.stdout);
+    expect(doc.ok).toBe(false);
+    // The file as its issues name it.
+    expect(doc.file).toBe(doc.issues[0].file);
   });
 
   it("refuses another mesh's candidate (exit 1)", async () => {
@@ -98,6 +109,37 @@ describe('replay', () => {
     ]);
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ decisions: 0, changed: 0, to: 86_400_000 });
+  });
+
+  it('refuses --from after --to (exit 2); windows are half-open, so adjacent ones sum to the whole', async () => {
+    const reversed = await runCli([
+      'replay',
+      '--policy',
+      candidate,
+      '--data',
+      data,
+      '--from',
+      '2027-01-01',
+      '--to',
+      '2026-01-01',
+    ]);
+    expect(reversed.code).toBe(2);
+    expect(reversed.stderr).toContain('MW_CLI_BAD_WINDOW');
+    const policy = 'examples/retention/mesh.yaml';
+    const decisions = async (...window: string[]) => {
+      const run = await runCli(['replay', '--policy', policy, '--data', data, '--json', ...window]);
+      expect(run.code, run.stderr).toBe(0);
+      return JSON.parse(run.stdout) as { decisions: number; changes: { at: number }[] };
+    };
+    const whole = await decisions();
+    // A moment some decision was made at: it belongs to the window it starts, not the one it ends.
+    const withCandidate = await runCli(['replay', '--policy', candidate, '--data', data, '--json']);
+    const t = String(JSON.parse(withCandidate.stdout).changes[0].at);
+    const before = await decisions('--to', t);
+    const after = await decisions('--from', t);
+    expect(before.decisions).toBeGreaterThan(0);
+    expect(after.decisions).toBeGreaterThan(0);
+    expect(before.decisions + after.decisions).toBe(whole.decisions);
   });
 });
 
@@ -154,5 +196,15 @@ describe('replay of procurement: a drift monitor that acts sooner', () => {
     const [recorded] = report.drift.recorded;
     expect(alarm).toMatchObject({ monitor: 'optimizer-delta', agent: 'optimizer@2.1.0', field: '/deltaPct' });
     expect(alarm.at).toBeLessThan(recorded.at);
+    // What would not have happened, with type and subject: in the JSON, and as bounded lines.
+    expect(report.wouldNotHappen.map((m: { id: string }) => m.id)).toEqual(report.suppressed);
+    expect(report.wouldNotHappen[0]).toMatchObject({ type: expect.any(String), subject: expect.any(String) });
+    const human = await runCli(['replay', '--policy', example('candidate.yaml'), '--data', data]);
+    const first = report.wouldNotHappen[0];
+    expect(human.stdout).toContain(
+      `  ${first.id} ${first.gated === 'effect' ? 'effect ' : ''}${first.type} for ${first.subject} at `,
+    );
+    if (report.suppressed.length > 20)
+      expect(human.stdout).toContain(`  … and ${report.suppressed.length - 20} more (--json lists them all)`);
   }, 60_000);
 });

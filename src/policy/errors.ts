@@ -7,6 +7,7 @@ import { fillTemplate } from '../envelope/index.js';
 export const POLICY_ERRORS = {
   MW_POLICY_READ: 'cannot read the mesh file: {reason}',
   MW_POLICY_PARSE: 'YAML syntax error: {detail}',
+  MW_POLICY_TOO_DEEP: 'the mesh file nests deeper than {max} levels here; no mesh file needs that many',
   MW_POLICY_YAML_WARNING: 'YAML warning: {detail}',
   MW_POLICY_UNKNOWN_KEY: '"{key}" is not a known key of {where}{hint}',
   MW_POLICY_MISSING_KEY: '{where} needs the key "{key}"',

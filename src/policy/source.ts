@@ -1,5 +1,5 @@
 import { type Document, isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import { errorText } from '../envelope/index.js';
+import { errorText, MAX_JSON_DEPTH, tooDeepAt } from '../envelope/index.js';
 import { policyMessage } from './errors.js';
 import type { PolicyIssue } from './issues.js';
 
@@ -37,15 +37,40 @@ export function parseMesh(opts: { file: string; path: string; text: string }): P
     const { line, col } = lineCounter.linePos(offset);
     return { code, file: opts.file, line, col, pointer: '', message: policyMessage(code, { detail }) };
   };
-  const issues = doc.errors.map((e) => at(e.pos[0], 'MW_POLICY_PARSE', e.message));
+  const tooDeep = (pos: Position, pointer = ''): PolicyIssue => ({
+    code: 'MW_POLICY_TOO_DEEP',
+    file: opts.file,
+    ...pos,
+    pointer,
+    message: policyMessage('MW_POLICY_TOO_DEEP', { max: MAX_JSON_DEPTH }),
+  });
+  // The parser runs out of stack on thousands of nested levels: said once, where it happened.
+  const overflow = doc.errors.find((e) => isStackOverflow(e.message));
+  const issues = overflow
+    ? [tooDeep(lineCounter.linePos(overflow.pos[0]))]
+    : doc.errors.map((e) => at(e.pos[0], 'MW_POLICY_PARSE', e.message));
   const warnings = doc.warnings.map((e) => at(e.pos[0], 'MW_POLICY_YAML_WARNING', e.message));
   let value: unknown = null;
   if (issues.length === 0) {
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (err) {
-      issues.push(at(0, 'MW_POLICY_PARSE', errorText(err)));
+      issues.push(
+        isStackOverflow(errorText(err))
+          ? tooDeep({ line: 1, col: 1 })
+          : at(0, 'MW_POLICY_PARSE', errorText(err)),
+      );
     }
+  }
+  // Deeper than any mesh file needs: refused before anything else walks it (envelope/depth.ts).
+  const deep = issues.length === 0 ? tooDeepAt(value, MAX_JSON_DEPTH) : undefined;
+  if (deep !== undefined) {
+    const path = deep
+      .split('/')
+      .slice(1)
+      .map((k) => k.replaceAll('~1', '/').replaceAll('~0', '~'));
+    issues.push(tooDeep(locator(doc, lineCounter)(path), deep));
+    value = null;
   }
   const locate = locator(doc, lineCounter);
   const locateIn = (path: Path, offset: number): Position => {
@@ -55,6 +80,10 @@ export function parseMesh(opts: { file: string; path: string; text: string }): P
     return at === undefined ? locate(path) : lineCounter.linePos(at);
   };
   return { file: opts.file, path: opts.path, value, issues, warnings, locate, locateIn };
+}
+
+function isStackOverflow(message: string): boolean {
+  return /maximum call stack/i.test(message);
 }
 
 /**

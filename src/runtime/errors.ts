@@ -29,6 +29,7 @@ export const runtimeError = makeError({
   MW_RUNTIME_DRIFT_UNKNOWN: 'the ledger has no {what} ({known})',
   MW_RUNTIME_REPLAY_MESH:
     'the candidate policy is for mesh {candidate}, and the ledger was written by mesh {recorded}; replay a candidate of the same mesh',
+  MW_RUNTIME_REPLAY_ABORTED: 'the replay was stopped after {done} of {total} entries',
   MW_RUNTIME_BUS_CLOSED: 'the bus is closed: it takes no more items or subscribers',
   MW_RUNTIME_BUS_PARTITION: 'partition {partition} is not a partition number (a whole number from 0)',
   MW_RUNTIME_BUS_SUBSCRIBED: 'partition {partition} already has a subscriber; a partition has one',

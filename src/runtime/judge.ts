@@ -45,10 +45,10 @@ export type Judge = {
   /** Builds a decision entry for a verdict reached without a candidate to gate (a rejection), counts it, tells listeners. */
   record: RecordDecision;
   /**
-   * Gates a released loop-guard or freeze hold again with those stops lifted, and applies its deltas;
-   * at `now` when given (the time its release is recorded with, so a replay decides it at that time).
+   * Gates a released loop-guard or freeze hold again with those stops lifted, and applies its deltas,
+   * at `now`: the time its release is recorded with, so a replay decides it at that time.
    */
-  regate(hold: HeldMessage, now?: number): Decision;
+  regate(hold: HeldMessage, now: number): Decision;
   /** The agents an admitted message goes to: its target, or every consumer of its type. */
   consumersOf(envelope: Envelope): readonly string[];
 };
@@ -189,7 +189,7 @@ export function createJudge(deps: JudgeDeps): Judge {
   return {
     judge,
     record,
-    regate(hold, now = clock()) {
+    regate(hold, now) {
       const text = measure(hold.envelope);
       // A held envelope was measured when it was held; were it unreadable now, the gate refuses it.
       const decision = decideAndApply({

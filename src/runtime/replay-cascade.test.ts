@@ -20,14 +20,38 @@ describe('replay against a candidate', () => {
     expect(report.changes[0]).toMatchObject({
       kind: 'release',
       type: 'pay.issue',
-      recorded: { verdict: 'deliver', reason: 'release.timeout' },
-      candidate: { verdict: 'deny', reason: 'release.timeout' },
+      recorded: { verdict: 'deliver', rule: 'big-pay', reason: 'release.timeout' },
+      candidate: { verdict: 'deny', rule: 'big-pay', reason: 'release.timeout' },
     });
+    // Each side names its approval rule and its onTimeout; the candidate's wait is its rule's.
+    expect(report.changes[0]?.recorded.detail).toMatch(
+      /^big-pay timed out after \d+ms; onTimeout deliver\.$/,
+    );
+    expect(report.changes[0]?.candidate.detail).toBe('big-pay timed out after 30ms; onTimeout deny.');
+    // The matrix counts first decisions only; the report says how many changes are hold outcomes.
+    expect(report.changed).toBe(1);
+    expect(report.changedReleases).toBe(1);
     expect(report.effects.byType['pay.issue']?.bySubject['acct:1']).toMatchObject({
       count: 1,
       sums: { amount: 45 },
     });
     expect(report.pilot).toEqual({ replayed: 1, moot: 0 });
+  }, 30_000);
+
+  it('reports a sooner timeout whose onTimeout differs, both rules named', async () => {
+    const dir = writeMesh(1);
+    await record(dir, [inject(45), { kind: 'wait' }]);
+    const sooner = meshText(1).replace('timeout: 30ms, onTimeout: deliver', 'timeout: 10ms, onTimeout: deny');
+    writeFileSync(join(dir, 'candidate.yaml'), sooner);
+    const report = await replay(dir, 'candidate.yaml');
+    expect(report.changes).toHaveLength(1);
+    expect(report.changes[0]).toMatchObject({
+      kind: 'release',
+      recorded: { verdict: 'deliver', rule: 'big-pay', reason: 'release.timeout' },
+      candidate: { verdict: 'deny', rule: 'big-pay', reason: 'release.timeout' },
+    });
+    expect(report.changes[0]?.candidate.detail).toBe('big-pay timed out after 10ms; onTimeout deny.');
+    expect(report.changedReleases).toBe(1);
   }, 30_000);
 
   it('says what the candidate admits that was refused, and that what follows is unknown', async () => {
@@ -43,6 +67,8 @@ describe('replay against a candidate', () => {
         recorded: expect.objectContaining({ verdict: 'deny', reason: 'budget.exceeded' }),
         candidate: expect.objectContaining({ verdict: 'deliver' }),
         followUnknown: true,
+        // Always there (0 when it cut nothing off), as docs/replay.md shows it.
+        suppressed: 0,
       }),
     ]);
     expect(report.effects).toMatchObject({ wouldNotRun: 0, wouldRun: 1 });

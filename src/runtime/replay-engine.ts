@@ -1,49 +1,41 @@
-import { type Envelope, parseSource } from '../envelope/index.js';
-import { type Decision, decide, partnerReach, type Verdict } from '../gate/index.js';
+import type { GatedKind } from '../envelope/index.js';
+import { type Decision, decide, type Verdict } from '../gate/index.js';
 import type { LedgerEntry } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
-import {
-  createMemoryState,
-  holdRelease,
-  holdTimeoutAt,
-  PILOT_BREAKER,
-  parseBreakerKey,
-  type StateDelta,
-  type StateStore,
-} from '../state/index.js';
-import { jsonText } from './candidate-text.js';
+import { createMemoryState, type StateDelta, type StateStore } from '../state/index.js';
 import { countFailure } from './failures.js';
-import { isFrozen } from './freezes.js';
 import { decidePilotAction, type PilotAction } from './pilot-decision.js';
 import { type DecisionData, ENTRY } from './records.js';
-import { emptyFold, type ReplayFold } from './replay-fold.js';
+import { createCascade } from './replay-cascade.js';
+import { createEffectTally } from './replay-effects.js';
+import { emptyFold, REPLAY_LIMIT, type ReplayFold } from './replay-fold.js';
 import { replayInput } from './replay-input.js';
-import type { ReplayChange } from './replay-report.js';
+import { noteOpenings } from './replay-openings.js';
+import { createReleases, type Released } from './replay-release.js';
+import type { ReplayChange, VerdictView } from './replay-report.js';
 import { admits, releaseView, sameVerdict, verdictView } from './replay-report.js';
 import { createVersionAdoption } from './replay-versions.js';
+import { createFailureWatch } from './replay-watch.js';
 import { stateWindows } from './snapshot-codec.js';
 
 // The replay's core: folds recorded entries, in ledger order, into a fresh state under the candidate
 // policy. Every decision is decided again with its recorded inputs and time; pilot inputs (releases,
 // freezes, resets) and failures are applied at their recorded times; approval timeouts fire where the
-// candidate's rules say. What the candidate cut off is not decided again (the cascade). No I/O.
+// candidate's rules say. What the candidate cut off is not decided again (replay-cascade.ts). No I/O.
+// Keeps no more per message than the cascade's ids, and what is still held or in flight.
 
 type Outcome = 'deliver' | 'deny' | 'hold' | 'quarantine';
-
-/** A pending approval timeout under the candidate. */
-type Timer = {
-  readonly msgId: string;
-  readonly partition: number;
-  readonly at: number;
-  readonly onTimeout: 'deliver' | 'deny';
-};
 
 export type ReplayEngine = {
   /** Folds the next entry (ledger order across partitions). */
   apply(entry: LedgerEntry): void;
-  /** Fires the timeouts due by `now` (the end of the replay). */
+  /** A `policy.loaded` or `partition.owned` entry, in ledger order (also before the window). */
+  policyInForce(entry: LedgerEntry): void;
+  /** Fires the timeouts due by `now` (the end of the replay), and settles what is still held. */
   settle(now: number): void;
   readonly fold: ReplayFold;
+  /** How many entries each structure keeps (tests: memory does not grow with the ledger). */
+  readonly sizes: () => Record<string, number>;
 };
 
 /**
@@ -52,18 +44,26 @@ export type ReplayEngine = {
  */
 const TIMER_SLACK_MS = 2;
 
+/** The recording still held it at the end of the replay. */
+const STILL_HELD: VerdictView = {
+  verdict: 'hold',
+  stage: 'release',
+  reason: 'release.none',
+  detail: 'Still held at the end of the replay.',
+};
+
 /**
  * A replay engine over `candidate`. `recordedTimeouts`: each message a timeout released in the
  * recording, and when: such a timeout fires where the recording put it, when the candidate's is due
- * by then, so replaying with the recorded policy keeps the recorded order. `recordedTimers`: the
- * candidate is a policy the traffic was recorded under, so its approval timers are the recording's:
- * a hold times out where (and only where) the recording timed it out. A timer that found its subject
- * frozen left the hold, unrecorded, at a moment the ledger does not keep.
+ * by then, so replaying with the recorded policy keeps the recorded order. While the policy in force
+ * in the recording (`policy.loaded`, `partition.owned`) is the candidate, its approval timers are the
+ * recording's: a hold times out where (and only where) the recording timed it out. A timer that found
+ * its subject frozen left the hold, unrecorded, at a moment the ledger does not keep.
  */
 export function createReplayEngine(
   candidate: Policy,
   recordedTimeouts: ReadonlyMap<string, number>,
-  recordedTimers = false,
+  limit = REPLAY_LIMIT,
 ): ReplayEngine {
   const states = new Map<number, StateStore>();
   const stateOf = (p: number): StateStore => {
@@ -77,113 +77,86 @@ export function createReplayEngine(
   const fold = emptyFold();
   const versions = createVersionAdoption(candidate);
   fold.versionsAdopted = versions.adopted;
-  /** Messages decided in the replay: delivered under the candidate (with its envelope), or not. */
-  const delivered = new Map<string, Envelope>();
-  const decided = new Set<string>();
-  /** Recorded envelopes of held messages (a release delivers them in the recording). */
-  const recordedHeld = new Map<string, { envelope: Envelope; gated: string }>();
-  /** The change whose cut a refused message stands for (itself), for counting what it suppressed. */
-  const changeOf = new Map<string, ReplayChange & { suppressed?: number }>();
-  let timers: Timer[] = [];
-
-  const opened = (side: 'recorded' | 'candidate', deltas: readonly StateDelta[] | undefined, at: number) => {
-    const breakers = side === 'recorded' ? fold.recordedBreakers : fold.candidateBreakers;
-    const drift = side === 'recorded' ? fold.recordedDrift : fold.candidateDrift;
-    for (const d of deltas ?? []) {
-      if (d.kind === 'drift-alarm') {
-        const a = d.alarm;
-        const key = `${a.monitor}|${a.agent}|${a.field}`;
-        if (!drift.has(key))
-          drift.set(key, {
-            monitor: a.monitor,
-            agent: a.agent,
-            field: a.field,
-            metric: a.metric,
-            score: a.score,
-            threshold: a.threshold,
-            at: a.at,
-          });
-        continue;
-      }
-      if (d.kind !== 'breaker-open') continue;
-      const k = parseBreakerKey(d.key);
-      if (k === undefined || k.id === PILOT_BREAKER || breakers.has(d.key)) continue;
-      breakers.set(d.key, { id: k.id, key: k.scopeKey, at: d.state.openedAt ?? at, action: d.state.action });
-    }
+  let digestInForce: string | undefined;
+  const recordedTimers = () => digestInForce === candidate.digest;
+  /** Held in the recording, until its release: what it is. */
+  const recordedHeld = new Map<string, { gated: GatedKind; at: number; rule?: string }>();
+  /** The first `limit` changes, by id: what each cut off counts toward it. */
+  const changeOf = new Map<string, ReplayChange & { suppressed: number; delayed?: number }>();
+  /** Effects both sides ran: their executor's reply token is state. */
+  const running = new Set<string>();
+  const effects = createEffectTally(fold, (id) => running.add(id));
+  const watch = createFailureWatch(candidate);
+  const cascade = createCascade(fold, limit, {
+    suppressed(m, root) {
+      effects.cutOff(m.id);
+      const c = changeOf.get(root);
+      if (c !== undefined) c.suppressed++;
+    },
+    delayed(id, root) {
+      effects.forget(id);
+      const c = changeOf.get(root);
+      if (c !== undefined) c.delayed = (c.delayed ?? 0) + 1;
+    },
+  });
+  const pushChange = (c: Omit<ReplayChange, 'suppressed'>) => {
+    fold.changed++;
+    if (c.kind === 'release') fold.changedReleases++;
+    if (fold.changes.length >= limit) return;
+    // `suppressed` is always there (0 when it cut nothing off).
+    const change = { ...c, suppressed: 0 };
+    fold.changes.push(change);
+    changeOf.set(change.id, change);
   };
   const apply = (partition: number, deltas: readonly StateDelta[], at: number) => {
     stateOf(partition).apply(deltas);
-    opened('candidate', deltas, at);
+    noteOpenings(fold, 'candidate', deltas, at);
   };
-  const arm = (partition: number, d: Decision) => {
-    if (d.verdict.decision !== 'hold' || d.verdict.stage !== 'approval' || d.envelope === undefined) return;
-    const rule = candidate.approvals.find((a) => a.id === d.verdict.rule);
-    const hold = stateOf(partition).hold(d.envelope.id);
-    if (rule === undefined || hold === undefined) return;
-    const due = holdTimeoutAt(hold, rule.timeoutMs);
-    const recordedAt = recordedTimeouts.get(hold.msgId);
-    // Fired by the recorded timeout entry when due by then; else at its own time.
-    if (recordedTimers || (recordedAt !== undefined && due <= recordedAt + TIMER_SLACK_MS)) return;
-    // Kept in time order (ties in the order armed): the first past the ones due no later.
-    let i = timers.length;
-    while (i > 0 && timers[i - 1]!.at > due) i--;
-    timers.splice(i, 0, { msgId: hold.msgId, partition, at: due, onTimeout: rule.onTimeout });
-  };
+  const releases = createReleases({
+    candidate,
+    stateOf,
+    apply,
+    versions,
+    slack: TIMER_SLACK_MS,
+    recordedTimeouts,
+    recordedTimers,
+    released(r: Released) {
+      cascade.released(r.hold.msgId, r.final === 'deliver');
+      if (r.final === 'deliver') watch.delivered(r.envelope, r.hold.gated);
+      if (r.hold.gated === 'effect')
+        effects.candidate(r.hold.msgId, r.final === 'deliver' ? 'run' : 'not', r.envelope);
+    },
+    fired: (r, recorded) => onFired(r, recorded),
+  });
 
-  /** Releases a candidate hold as the runtime does (hold-release.ts); returns its outcome, if it was held. */
-  const release = (
-    partition: number,
-    msgId: string,
-    outcome: 'deliver' | 'deny',
-    at: number,
-    byTimeout: boolean,
-  ) => {
-    const state = stateOf(partition);
-    const hold = state.hold(msgId);
-    if (hold === undefined) return undefined;
-    if (byTimeout && outcome === 'deliver' && isFrozen(candidate, state, hold.subject, at)) return undefined;
-    let regated: Decision | undefined;
-    if (outcome === 'deliver' && hold.verdict.stage !== 'approval') {
-      const text = jsonText(hold.envelope);
-      regated = decide(
-        {
-          candidate: hold.envelope,
-          size: typeof text === 'string' ? Buffer.byteLength(text) : 0,
-          kind: hold.gated,
-          now: at,
-          external: false,
-          release: true,
-          ...(hold.partner === true ? { partner: true } : {}),
-        },
-        versions.policyFor(hold.envelope, hold.verdict.reason),
-        state,
-      );
-    } else if (outcome === 'deliver' && hold.partner === true) {
-      // A partner's approval hold is not gated again; its reach is checked again (hold-release.ts).
-      const refused = partnerReach(candidate, hold.envelope, parseSource(hold.envelope.source)?.name ?? '');
-      if (refused !== undefined) regated = { verdict: refused, deltas: [] };
+  /** What the recording did with a message a candidate timer released: `held` while it holds it. */
+  const firedEarly = new Map<string, { r: Released; recorded: Verdict }>();
+  const onFired = (r: Released, recorded: Verdict) => {
+    if (recordedHeld.has(r.hold.msgId)) {
+      firedEarly.set(r.hold.msgId, { r, recorded });
+      return;
     }
-    apply(partition, [holdRelease(msgId), ...(regated?.deltas ?? [])], at);
-    const final = regated === undefined || regated.verdict.decision === 'deliver' ? outcome : 'deny';
-    if (final === 'deliver') {
-      const env = regated?.envelope ?? hold.envelope;
-      delivered.set(msgId, env);
-      if (hold.gated === 'effect') fold.candidateEffects.set(msgId, env);
+    const later = releases.recordedLater(r.hold.msgId);
+    if (later !== undefined) {
+      timerChange(r, later.outcome, releaseView(later.outcome, later.verdict, later.by));
+      return;
     }
-    return { final, verdict: regated?.verdict, hold };
+    if (recorded.decision !== 'hold') timerChange(r, recorded.decision, verdictView(recorded));
   };
-
-  const fireDue = (now: number) => {
-    while (timers.length > 0 && timers[0]!.at <= now) {
-      const t = timers.shift()!;
-      release(t.partition, t.msgId, t.onTimeout, t.at, true);
-    }
-  };
-
-  /** Whether a recorded message's cause was cut off under the candidate: it would not have happened. */
-  const cutCause = (causation: string | undefined): string | undefined => {
-    if (causation === undefined || !decided.has(causation) || delivered.has(causation)) return undefined;
-    return fold.cutBy.get(causation) ?? causation;
+  /** A candidate timer's outcome, where the recording did otherwise. */
+  const timerChange = (r: Released, recordedOutcome: string, recorded: VerdictView) => {
+    if (admits(r.final) === admits(recordedOutcome)) return;
+    pushChange({
+      id: r.hold.msgId,
+      type: r.hold.envelope.type,
+      subject: r.hold.subject,
+      kind: 'release',
+      gated: r.hold.gated,
+      at: r.at,
+      recorded,
+      candidate: releaseView(r.final, r.verdict, 'timeout', r.timeout),
+      ...(admits(r.final) ? { followUnknown: true as const } : {}),
+    });
   };
 
   const onDecision = (entry: LedgerEntry, msgId: string) => {
@@ -191,18 +164,32 @@ export function createReplayEngine(
     const recorded = data.verdict;
     if (recorded === undefined) return;
     const env = data.envelope;
-    if (data.gated === 'effect' && recorded.decision === 'deliver' && env !== undefined)
-      fold.recordedEffects.set(msgId, env);
-    if (recorded.decision === 'hold' && env !== undefined)
-      recordedHeld.set(msgId, { envelope: env, gated: data.gated });
-    opened('recorded', data.deltas, entry.at);
-    const cut = cutCause(entry.causationId ?? env?.causationid);
-    decided.add(msgId);
+    const effect = data.gated === 'effect' && env !== undefined;
+    if (effect)
+      effects.recorded(
+        msgId,
+        recorded.decision === 'deliver' ? 'run' : recorded.decision === 'hold' ? 'held' : 'not',
+        env,
+      );
+    if (recorded.decision === 'hold')
+      recordedHeld.set(msgId, {
+        gated: data.gated,
+        at: entry.at,
+        ...(recorded.rule === undefined ? {} : { rule: recorded.rule }),
+      });
+    noteOpenings(fold, 'recorded', data.deltas, entry.at);
+    const cut = cascade.cutCause(entry.causationId ?? env?.causationid);
     if (cut !== undefined) {
-      fold.suppressed.push(msgId);
-      fold.cutBy.set(msgId, cut);
-      const c = changeOf.get(cut);
-      if (c !== undefined) c.suppressed = (c.suppressed ?? 0) + 1;
+      cascade.cut(
+        {
+          id: msgId,
+          type: env?.type ?? '',
+          subject: env?.subject ?? entry.subject ?? '',
+          gated: data.gated,
+          at: entry.at,
+        },
+        cut,
+      );
       return;
     }
     const input = replayInput(data, entry.at);
@@ -218,21 +205,25 @@ export function createReplayEngine(
         stateOf(entry.partition),
       );
       apply(entry.partition, decision.deltas, entry.at);
-      arm(entry.partition, decision);
       verdict = decision.verdict;
     }
     fold.decisions++;
     const key = `${recorded.decision}→${verdict.decision}`;
     fold.matrix.set(key, (fold.matrix.get(key) ?? 0) + 1);
+    const out = decision?.envelope ?? env;
     if (verdict.decision === 'deliver') {
-      const out = decision?.envelope ?? env;
-      if (out !== undefined) {
-        delivered.set(msgId, out);
-        if (data.gated === 'effect') fold.candidateEffects.set(msgId, out);
-      }
-    }
+      if (out !== undefined && recorded.decision !== 'deny' && recorded.decision !== 'quarantine')
+        watch.delivered(out, data.gated);
+    } else cascade.refuse(msgId, verdict.decision === 'hold');
+    if (effect)
+      effects.candidate(
+        msgId,
+        verdict.decision === 'deliver' ? 'run' : verdict.decision === 'hold' ? 'held' : 'not',
+        out,
+      );
+    if (decision !== undefined) releases.arm(entry.partition, decision, recorded);
     if (!sameVerdict(recorded, verdict)) {
-      const change: ReplayChange = {
+      pushChange({
         id: msgId,
         type: env?.type ?? decision?.envelope?.type ?? '',
         subject: env?.subject ?? entry.subject ?? '',
@@ -242,59 +233,58 @@ export function createReplayEngine(
         recorded: verdictView(recorded),
         candidate: verdictView(verdict),
         ...(admits(verdict.decision) && !admits(recorded.decision) ? { followUnknown: true as const } : {}),
-      };
-      fold.changes.push(change);
-      changeOf.set(msgId, change);
+      });
     }
   };
 
   const onRelease = (entry: LedgerEntry, msgId: string) => {
     const data = entry.data as { by?: string; outcome?: Outcome; verdict?: Verdict; deltas?: StateDelta[] };
-    opened('recorded', data.deltas, entry.at);
+    noteOpenings(fold, 'recorded', data.deltas, entry.at);
     const held = recordedHeld.get(msgId);
-    if (data.outcome === 'deliver' && held?.gated === 'effect')
-      fold.recordedEffects.set(msgId, held.envelope);
-    if (!decided.has(msgId) || fold.cutBy.has(msgId)) return;
-    const byTimeout = data.by === 'timeout';
-    let intent: 'deliver' | 'deny';
-    if (byTimeout) {
-      const state = stateOf(entry.partition);
-      const hold = state.hold(msgId);
-      const rule =
-        hold === undefined ? undefined : candidate.approvals.find((a) => a.id === hold.verdict.rule);
-      if (hold === undefined || hold.verdict.stage !== 'approval' || rule === undefined) return;
-      // The candidate's own timer, armed to fire here, or later (then it waits in `timers`).
-      if (!recordedTimers && holdTimeoutAt(hold, rule.timeoutMs) > entry.at + TIMER_SLACK_MS) return;
-      intent = rule.onTimeout;
-    } else {
-      // A pilot's approval the re-gate refused is still an approval.
-      intent =
-        data.outcome === 'deliver' || (data.verdict !== undefined && data.verdict.decision !== 'deliver')
-          ? 'deliver'
-          : 'deny';
+    if (held === undefined) return;
+    const gated = held.gated;
+    recordedHeld.delete(msgId);
+    const recordedOutcome = data.outcome ?? 'deny';
+    // The recording's approval rule, how long its hold waited, and what it did (a timeout's detail).
+    const recordedSide =
+      data.by === 'timeout' && held.rule !== undefined
+        ? { rule: held.rule, afterMs: entry.at - held.at, onTimeout: recordedOutcome }
+        : undefined;
+    if (gated === 'effect') effects.recorded(msgId, recordedOutcome === 'deliver' ? 'run' : 'not');
+    if (cascade.isCut(msgId)) return;
+    const early = firedEarly.get(msgId);
+    if (early !== undefined) {
+      // The candidate's timer released it before the recording did.
+      firedEarly.delete(msgId);
+      fold.pilot.replayed++;
+      fold.pilot.moot++;
+      timerChange(
+        early.r,
+        recordedOutcome,
+        releaseView(recordedOutcome, data.verdict, data.by, recordedSide),
+      );
+      return;
     }
+    const byTimeout = data.by === 'timeout';
+    const done = releases.recorded(entry, msgId, data, byTimeout);
+    if (done === 'skip') return;
     fold.pilot.replayed++;
-    const done = release(entry.partition, msgId, intent, entry.at, byTimeout);
     if (done === undefined) {
       fold.pilot.moot++;
       return;
     }
-    timers = timers.filter((t) => t.msgId !== msgId);
-    const recordedOutcome = data.outcome ?? 'deny';
     if (done.final === recordedOutcome) return;
     const h = done.hold;
-    const change: ReplayChange = {
+    pushChange({
       id: msgId,
       type: h.envelope.type,
       subject: h.subject,
       kind: 'release',
       gated: h.gated,
       at: entry.at,
-      recorded: releaseView(recordedOutcome, data.verdict, data.by),
-      candidate: releaseView(done.final, done.verdict, data.by),
-    };
-    fold.changes.push(change);
-    changeOf.set(msgId, change);
+      recorded: releaseView(recordedOutcome, data.verdict, data.by, recordedSide),
+      candidate: releaseView(done.final, done.verdict, data.by, done.timeout),
+    });
   };
 
   const onPilot = (entry: LedgerEntry) => {
@@ -319,9 +309,14 @@ export function createReplayEngine(
   };
 
   const onFailure = (entry: LedgerEntry, msgId: string) => {
-    opened('recorded', (entry.data as { deltas?: StateDelta[] }).deltas, entry.at);
-    const env = delivered.get(msgId);
-    if (env === undefined || fold.cutBy.has(msgId) || entry.agent === undefined) return;
+    noteOpenings(fold, 'recorded', (entry.data as { deltas?: StateDelta[] }).deltas, entry.at);
+    const env = watch.get(msgId);
+    if (entry.kind === ENTRY.deadLetter) {
+      running.delete(msgId);
+      if (entry.agent?.startsWith('effect:') === true) effects.ran(msgId, false);
+      watch.done(msgId, entry.agent);
+    }
+    if (env === undefined || entry.agent === undefined) return;
     const kind = entry.kind === ENTRY.deadLetter ? ENTRY.deadLetter : ENTRY.deliveryFailed;
     const counted = countFailure(candidate, stateOf(entry.partition), kind, env, entry.agent, entry.at);
     apply(entry.partition, counted.deltas, entry.at);
@@ -329,9 +324,31 @@ export function createReplayEngine(
 
   return {
     fold,
-    settle: fireDue,
+    policyInForce(entry) {
+      const digest = (entry.data as { digest?: unknown }).digest;
+      if (typeof digest === 'string') digestInForce = digest;
+    },
+    settle(now) {
+      releases.fireDue(now);
+      for (const { r, recorded } of firedEarly.values()) {
+        if (recorded.decision === 'hold') timerChange(r, 'hold', STILL_HELD);
+      }
+      firedEarly.clear();
+      cascade.finish();
+      effects.finish();
+    },
+    sizes: () => ({
+      ...cascade.sizes(),
+      recordedHeld: recordedHeld.size,
+      effects: effects.size(),
+      running: running.size,
+      watched: watch.size(),
+      changes: fold.changes.length,
+      suppressed: fold.suppressed.length,
+      timers: releases.size(),
+    }),
     apply(entry) {
-      fireDue(entry.at);
+      releases.fireDue(entry.at);
       const id = entry.msgId;
       switch (entry.kind) {
         case ENTRY.decision:
@@ -349,9 +366,12 @@ export function createReplayEngine(
           return;
         case ENTRY.delivered:
         case ENTRY.effectExecuted: {
-          // An executor's reply token is state (echo links); only for what the candidate delivered.
+          if (id === undefined) return;
+          watch.done(id, entry.agent);
+          if (entry.kind === ENTRY.effectExecuted) effects.ran(id, true);
+          // An executor's reply token is state (echo links); only for what the candidate ran too.
           const deltas = (entry.data as { deltas?: StateDelta[] }).deltas;
-          if (deltas !== undefined && id !== undefined && delivered.has(id))
+          if (entry.kind === ENTRY.effectExecuted && running.delete(id) && deltas !== undefined)
             apply(entry.partition, deltas, entry.at);
           return;
         }

@@ -28,8 +28,19 @@ export type ReplayChange = {
   readonly candidate: VerdictView;
   /** The candidate admits what was refused: agents are not re-run, so what would follow is unknown. */
   readonly followUnknown?: true;
-  /** Recorded descendants that would not have happened because of this change. */
-  readonly suppressed?: number;
+  /** Recorded descendants that would not have happened because of this change (0 when none). */
+  readonly suppressed: number;
+  /** Recorded descendants of a hold the candidate released later with deliver: their future is unknown. */
+  readonly delayed?: number;
+};
+
+/** A recorded message or effect that would not have happened under the candidate. */
+export type SuppressedMessage = {
+  readonly id: string;
+  readonly type: string;
+  readonly subject: string;
+  readonly gated: GatedKind;
+  readonly at: number;
 };
 
 /** Sums of an effect type's numeric data fields for one subject, with the text fields all share. */
@@ -79,13 +90,27 @@ export type ReplayReport = {
   readonly to?: number;
   /** Decisions decided again (suppressed ones are not). */
   readonly decisions: number;
-  /** Decisions and releases whose outcome the candidate changes. */
+  /** Decisions and releases whose outcome the candidate changes (all; `changes` lists the first `limit`). */
   readonly changed: number;
+  /** Of `changed`, the hold outcomes (`kind: release`), which the matrix does not count. */
+  readonly changedReleases: number;
   /** `recorded→candidate` verdict counts over the decisions decided again. */
   readonly matrix: Record<string, number>;
   readonly changes: readonly ReplayChange[];
-  /** Ids of recorded messages and effects that would not have happened (their cause was cut). */
+  /** Ids of recorded messages and effects that would not have happened (their cause was cut): the first `limit`. */
   readonly suppressed: readonly string[];
+  /** How many would not have happened (all of them). */
+  readonly suppressedTotal: number;
+  /**
+   * Ids of recorded messages and effects whose cause the candidate held and released later with
+   * deliver: they may have happened, later; their future is unknown. The first `limit`.
+   */
+  readonly delayed: readonly string[];
+  readonly delayedTotal: number;
+  /** How many changes, suppressed ids and delayed ids the report lists at most. */
+  readonly limit: number;
+  /** The same, each with its type, subject, kind and time (in `suppressed`'s order): the first `limit`. */
+  readonly wouldNotHappen: readonly SuppressedMessage[];
   /** Decisions kept as recorded: runtime facts no policy decides (a taken id), input the ledger kept no text of. */
   readonly kept: { readonly runtimeFacts: number; readonly noEnvelope: number };
   /**
@@ -172,17 +197,36 @@ export function sameVerdict(a: Verdict, b: Verdict): boolean {
   return a.decision === b.decision && a.stage === b.stage && a.rule === b.rule && a.reason === b.reason;
 }
 
+/** A timed-out approval hold, as one side decided it: its rule, how long it waited, its `onTimeout`. */
+export type TimeoutSide = { readonly rule: string; readonly afterMs: number; readonly onTimeout: string };
+
 /** A release's outcome as a verdict: the re-gate's when it refused, else the release itself. */
 export function releaseView(
   outcome: string,
   regate: Verdict | undefined,
   by: string | undefined,
+  timeout?: TimeoutSide,
 ): VerdictView {
   if (regate !== undefined && regate.decision !== 'deliver') return verdictView(regate, outcome);
+  if (by === 'timeout' && timeout !== undefined)
+    return {
+      verdict: outcome,
+      stage: 'release',
+      rule: timeout.rule,
+      reason: 'release.timeout',
+      detail: `${timeout.rule} timed out after ${duration(timeout.afterMs)}; onTimeout ${timeout.onTimeout}.`,
+    };
   return {
     verdict: outcome,
     stage: 'release',
     reason: by === 'timeout' ? 'release.timeout' : 'release.pilot',
     detail: by === 'timeout' ? 'The hold timed out.' : `Released by ${by ?? 'a pilot'}.`,
   };
+}
+
+/** `2s`, `1.5s`, `30ms`, `2m`: a wait as people write it (to a tenth of a second past one second). */
+export function duration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return `${Math.round(ms / 100) / 10}s`;
 }

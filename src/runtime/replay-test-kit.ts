@@ -36,7 +36,14 @@ export function writeMesh(partitions: number, rate = '20/s'): string {
   );
   writeFileSync(
     join(dir, 'effects', 'pay.mjs'),
-    `export default { execute(req) { if (req.data.amount % 7 === 0) throw new Error('declined'); } };`,
+    // Names a reply token; a payment of a multiple of 11 comes back through the ingress (an echo,
+    // linked by its causationid).
+    `export default { execute(req, ctx) {
+       if (req.data.amount % 7 === 0) throw new Error('declined');
+       ctx.replyToken('pay' + req.id.replaceAll('-', ''));
+       if (req.data.amount % 11 === 0)
+         ctx.ingest('api', { type: 'job.queued.v1', subject: req.subject, data: { amount: req.data.amount + 1, loop: false }, causationid: req.id });
+     } };`,
   );
   return dir;
 }
@@ -67,6 +74,8 @@ export function meshText(
     'breakers:',
     '  - { id: pay-burst, scope: entity, when: { count: pay.issue, over: 4, window: 1h }, action: freeze }',
     '  - { id: pay-failing, scope: entity, when: { failures: pay.issue, over: 1, window: 1h }, action: freeze }',
+    'drift:',
+    '  - { id: score-drift, agent: scorer, type: job.scored.v1, fields: [/amount], window: 1h, baseline: { window: 1h }, threshold: 0.2, minSamples: 5, action: alert }',
     'approvals:',
     '  - { id: big-pay, when: \'msg.type == "pay.issue" && msg.data.amount > 40\', timeout: 30ms, onTimeout: deliver }',
     ...extra,
@@ -81,8 +90,9 @@ export type Step =
       readonly loop: boolean;
       readonly id?: number;
     }
-  | { readonly kind: 'approve' | 'reject' | 'wait' }
-  | { readonly kind: 'freeze' | 'unfreeze'; readonly subject: number };
+  | { readonly kind: 'approve' | 'reject' | 'wait'; readonly ms?: number }
+  | { readonly kind: 'freeze' | 'unfreeze'; readonly subject: number }
+  | { readonly kind: 'reset'; readonly breaker: 'pay-burst' | 'pay-failing'; readonly subject: number };
 
 /** Runs the steps through a real mesh; returns its folder (the ledger is in `data`). */
 export async function record(dir: string, steps: readonly Step[]): Promise<void> {
@@ -106,7 +116,9 @@ export async function record(dir: string, steps: readonly Step[]): Promise<void>
         ...(s.id === undefined ? {} : { id: IDS[s.id]! }),
       });
     } else if (s.kind === 'wait') {
-      await sleep(40);
+      await sleep(s.ms ?? 40);
+    } else if (s.kind === 'reset') {
+      await settle(o.mesh.pilot.resetBreaker(s.breaker, SUBJECTS[s.subject]!, act));
     } else if (s.kind === 'freeze' || s.kind === 'unfreeze') {
       await settle(o.mesh.pilot[s.kind](SUBJECTS[s.subject]!, act));
     } else {

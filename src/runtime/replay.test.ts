@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadPolicy } from '../policy/index.js';
 import { openLedgerIn } from './open.js';
+import { ENTRY } from './records.js';
 import { replayLedger } from './replay.js';
 import { meshText, record, replay, type Step, writeMesh } from './replay-test-kit.js';
 
@@ -36,7 +37,28 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       subject: fc.nat(2),
     }),
   },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('reset' as const),
+      breaker: fc.constantFrom('pay-burst' as const, 'pay-failing' as const),
+      subject: fc.nat(2),
+    }),
+  },
 );
+
+/** Decision entries in the ledger. */
+async function decisionsIn(dir: string): Promise<number> {
+  const ledger = await openLedgerIn(join(dir, 'data'), undefined, { create: false });
+  if ('code' in ledger) throw new Error(ledger.message);
+  let n = 0;
+  try {
+    for await (const _ of ledger.scan({ kinds: [ENTRY.decision] })) n++;
+  } finally {
+    await ledger.close();
+  }
+  return n;
+}
 
 describe('replay', () => {
   it.each([1, 2])(
@@ -45,7 +67,8 @@ describe('replay', () => {
       await fc.assert(
         fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25 }), async (steps) => {
           const dir = writeMesh(partitions, '5/s');
-          await record(dir, steps);
+          // At least one decision: a payment of 11, which comes back through the ingress.
+          await record(dir, [{ kind: 'inject', subject: 0, amount: 11, loop: false }, ...steps]);
           const report = await replay(dir);
           if (report.changed !== 0) console.error(JSON.stringify(report.changes, null, 1));
           expect(report.changed).toBe(0);
@@ -55,6 +78,11 @@ describe('replay', () => {
           expect(report.breakers.wouldOpen).toEqual([]);
           expect(report.breakers.wouldNotOpen).toEqual([]);
           expect(report.sameAsRecorded).toBe(true);
+          expect(report.decisions).toBeGreaterThan(0);
+          expect(report.decisions).toBe(await decisionsIn(dir));
+          expect(report.pilot.moot).toBe(0);
+          expect(report.delayed).toEqual([]);
+          expect(report.drift.candidate).toEqual(report.drift.recorded);
         }),
         { numRuns: 12 },
       );

@@ -4,17 +4,24 @@ import type { Policy } from '../policy/index.js';
 import { runtimeError } from './errors.js';
 import { ENTRY } from './records.js';
 import { createReplayEngine } from './replay-engine.js';
-import type { ReplayFold } from './replay-fold.js';
-import { addEffect, type EffectsByType, type ReplayBreaker, type ReplayReport } from './replay-report.js';
+import { REPLAY_LIMIT, type ReplayFold } from './replay-fold.js';
+import type { ReplayBreaker, ReplayReport } from './replay-report.js';
 
 export type ReplayOptions = {
   /** Replay only entries at or after this time (ms), with a fresh state there. */
   readonly from?: number;
-  /** Replay only entries at or before this time (ms). */
+  /** Replay only entries before this time (ms): windows are half-open, `[from, to)`. */
   readonly to?: number;
   /** Told every so many entries: how many are done, of how many. */
   readonly progress?: (done: number, total: number) => void;
+  /** How many changes, suppressed ids and delayed ids the report lists (all are counted); 1000. */
+  readonly limit?: number;
+  /** Stops the replay (MW_RUNTIME_REPLAY_ABORTED): its client left, or the server is closing. */
+  readonly signal?: AbortSignal;
 };
+
+/** The fold gives the event loop a turn when it has run this long (a server's requests wait no more). */
+const SLICE_MS = 10;
 
 /**
  * Replays recorded traffic against a candidate policy (docs/replay.md): reads what the recording was
@@ -29,7 +36,7 @@ export async function replayLedger(
   opts: ReplayOptions = {},
 ): Promise<ReplayReport | MeshwardenError> {
   const inWindow = (e: LedgerEntry) =>
-    (opts.from === undefined || e.at >= opts.from) && (opts.to === undefined || e.at <= opts.to);
+    (opts.from === undefined || e.at >= opts.from) && (opts.to === undefined || e.at < opts.to);
   const recordedTimeouts = new Map<string, number>();
   const digests: string[] = [];
   const meshes = new Set<string>();
@@ -57,25 +64,35 @@ export async function replayLedger(
     });
   }
   const total = await ledger.count();
-  const engine = createReplayEngine(candidate, recordedTimeouts, digests.includes(candidate.digest));
+  const limit = opts.limit ?? REPLAY_LIMIT;
+  const engine = createReplayEngine(candidate, recordedTimeouts, limit);
   let done = 0;
   let last = Number.NEGATIVE_INFINITY;
   const chains = Array.from({ length: partitions }, (_, p) =>
     ledger.scan({ partition: p })[Symbol.asyncIterator](),
   );
+  let slice = performance.now();
+  const aborted = () => runtimeError('MW_RUNTIME_REPLAY_ABORTED', { done, total });
+  const stopped = () => opts.signal?.aborted === true;
+  if (stopped()) return aborted();
   for await (const entry of merged(chains)) {
-    if (++done % 5000 === 0) {
+    done++;
+    if ((done & 63) === 0 && performance.now() - slice >= SLICE_MS) {
       opts.progress?.(done, total);
       // A long ledger does not hold the process's other work (a server's requests) up.
       await new Promise((resolve) => setImmediate(resolve));
+      if (stopped()) return aborted();
+      slice = performance.now();
     }
+    if (entry.kind === ENTRY.policyLoaded || entry.kind === ENTRY.partitionOwned) engine.policyInForce(entry);
     if (!inWindow(entry)) continue;
     engine.apply(entry);
     last = entry.at;
   }
-  engine.settle(opts.to ?? last);
+  // Timers due before the window's end fire (it is half-open: one due at `to` is the next window's).
+  engine.settle(opts.to === undefined ? last : opts.to - 1);
   opts.progress?.(done, total);
-  return report(engine.fold, candidate, digests, opts);
+  return report(engine.fold, candidate, digests, opts, limit);
 }
 
 /**
@@ -125,21 +142,8 @@ function report(
   candidate: Policy,
   digests: readonly string[],
   opts: ReplayOptions,
+  limit: number,
 ): ReplayReport {
-  const wouldNot: EffectsByType = {};
-  let wouldNotRun = 0;
-  for (const [id, env] of fold.recordedEffects) {
-    if (fold.candidateEffects.has(id)) continue;
-    addEffect(wouldNot as Parameters<typeof addEffect>[0], env);
-    wouldNotRun++;
-  }
-  const would: EffectsByType = {};
-  let wouldRun = 0;
-  for (const [id, env] of fold.candidateEffects) {
-    if (fold.recordedEffects.has(id)) continue;
-    addEffect(would as Parameters<typeof addEffect>[0], env);
-    wouldRun++;
-  }
   const list = (m: Map<string, ReplayBreaker>) => [...m.values()];
   const minus = (a: Map<string, ReplayBreaker>, b: Map<string, ReplayBreaker>) =>
     [...a].filter(([k]) => !b.has(k)).map(([, v]) => v);
@@ -153,14 +157,25 @@ function report(
     ...(opts.from === undefined ? {} : { from: opts.from }),
     ...(opts.to === undefined ? {} : { to: opts.to }),
     decisions: fold.decisions,
-    changed: fold.changes.length,
+    changed: fold.changed,
+    changedReleases: fold.changedReleases,
     matrix,
     changes: fold.changes,
     suppressed: fold.suppressed,
+    wouldNotHappen: fold.wouldNotHappen,
+    suppressedTotal: fold.suppressedTotal,
+    delayed: fold.delayed,
+    delayedTotal: fold.delayedTotal,
+    limit,
     kept: fold.kept,
     versionsAdopted: fold.versionsAdopted,
     pilot: fold.pilot,
-    effects: { wouldNotRun, byType: wouldNot, wouldRun, wouldRunByType: would },
+    effects: {
+      wouldNotRun: fold.wouldNotRun,
+      byType: fold.wouldNot,
+      wouldRun: fold.wouldRun,
+      wouldRunByType: fold.would,
+    },
     breakers: {
       recorded: list(fold.recordedBreakers),
       candidate: [...fold.candidateBreakers].map(([k, b]) => {

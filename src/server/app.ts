@@ -300,7 +300,13 @@ function asApiError(err: FastifyError | MeshwardenError, request: FastifyRequest
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
     return apiError('MW_API_TOO_LARGE', { limit: request.routeOptions.bodyLimit ?? BODY_LIMIT });
   if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
-    return apiError('MW_API_MEDIA_TYPE', { type: request.headers['content-type'] ?? 'no content type' });
+    return apiError('MW_API_MEDIA_TYPE', {
+      // The route's own list where it takes more than JSON (POST /replay takes YAML too).
+      accepted: ((request.routeOptions.schema?.consumes as string[] | undefined) ?? ['application/json'])
+        .join(', ')
+        .replace(/, ([^,]*)$/, ' or $1'),
+      type: request.headers['content-type'] ?? 'no content type',
+    });
   const first = err.validation?.[0];
   if (first !== undefined) {
     const params = first.params as { missingProperty?: string; additionalProperty?: string };

@@ -7,21 +7,25 @@ export const apiError = makeError({
   MW_API_NOT_FOUND: '{what} was not found',
   MW_API_TOO_LARGE: 'the body is over the limit of {limit} bytes for this call',
   MW_API_TOO_DEEP: 'the {where} nests deeper than {max} levels (at {at})',
-  MW_API_MEDIA_TYPE: 'this call takes a JSON body (application/json), not {type}',
+  MW_API_MEDIA_TYPE: 'this call takes a body of type {accepted}, not {type}',
   MW_API_RATE_LIMITED: 'too many calls with this token: at most {max} a minute; retry in {after}',
   MW_API_TOKEN_EXISTS: 'a token named {name} already exists',
   MW_API_LAST_ADMIN: 'token {name} is the last admin token; create another admin token before revoking it',
   MW_API_CLOSING: 'the mesh is shutting down',
+  MW_API_REPLAY_BUSY: 'a replay is running; one runs at a time: ask again when it is done',
   MW_API_TOKENS_FILE: 'cannot use the tokens file {file}: {cause}',
   MW_API_INTERNAL: 'the server failed on this call; its log says why',
   MW_API_POLICY_INVALID:
     'the mesh file {file} cannot be put in force ({count} problem(s)); the running policy is unchanged',
+  // POST /replay: a candidate is tried, never put in force.
+  MW_API_CANDIDATE_INVALID: 'the candidate {file} has {problems}; nothing was replayed',
 });
 
 /** The one place error codes become HTTP statuses (STYLE.md: only server/ maps codes to HTTP). */
 const STATUS: Readonly<Record<string, number>> = {
   MW_API_BAD_REQUEST: 400,
   MW_API_POLICY_INVALID: 400,
+  MW_API_CANDIDATE_INVALID: 400,
   // A candidate policy of another mesh (POST /replay).
   MW_RUNTIME_REPLAY_MESH: 400,
   MW_API_UNAUTHENTICATED: 401,
@@ -37,6 +41,7 @@ const STATUS: Readonly<Record<string, number>> = {
   MW_PILOT_ALREADY_FROZEN: 409,
   MW_API_TOKEN_EXISTS: 409,
   MW_API_LAST_ADMIN: 409,
+  MW_API_REPLAY_BUSY: 409,
   MW_API_RATE_LIMITED: 429,
   MW_API_CLOSING: 503,
   MW_RUNTIME_CLOSED: 503,

@@ -5,7 +5,7 @@ export type ApiError = {
   code: string;
   message: string;
   pointer?: string;
-  /** A policy's mistakes (`MW_API_POLICY_INVALID`), each where it is, as `file:line:col`. */
+  /** A policy's mistakes (`MW_API_POLICY_INVALID`, `MW_API_CANDIDATE_INVALID`), each where it is, as `file:line:col`. */
   issues?: { code: string; location: string; message: string }[];
 };
 

@@ -292,9 +292,13 @@ export type ReplayReport = {
   versionsAdopted: string[];
   decisions: number;
   changed: number;
+  /** Of `changed`, the hold outcomes (the matrix counts first decisions only). */
+  changedReleases?: number;
   matrix: Record<string, number>;
   changes: ReplayChange[];
   suppressed: string[];
+  /** The same, each with its type, subject and time. */
+  wouldNotHappen?: { id: string; type: string; subject: string; gated: string; at: number }[];
   kept: { runtimeFacts: number; noEnvelope: number };
   pilot: { replayed: number; moot: number };
   effects: { wouldNotRun: number; byType: ReplayEffects; wouldRun: number; wouldRunByType: ReplayEffects };

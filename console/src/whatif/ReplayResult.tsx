@@ -6,6 +6,7 @@ import type {
   ReplayVerdict,
 } from '../api/types.js';
 import { href } from '../shell/route.js';
+import { timeText } from '../shell/time-text.js';
 import { reasonWords } from '../shell/words.js';
 
 const VERDICTS = ['deliver', 'hold', 'deny', 'quarantine'] as const;
@@ -23,8 +24,10 @@ export function ReplayResult({ report: r }: { report: ReplayReport }) {
   return (
     <div class="whatif-result" data-testid="whatif-result" data-changed={r.changed}>
       <p class="notice info" role="status" data-testid="whatif-summary">
-        {r.decisions} recorded decisions decided again: <strong>{r.changed} would change</strong>,{' '}
-        {r.suppressed.length} messages would not have happened.
+        {r.decisions} recorded decisions decided again: <strong>{r.changed} would change</strong>
+        {(r.changedReleases ?? 0) > 0 &&
+          ` (${r.changed - (r.changedReleases ?? 0)} first decisions, ${r.changedReleases} hold outcomes: the matrix counts first decisions only)`}
+        , {r.suppressed.length} messages would not have happened.
         {r.sameAsRecorded && ' This is the policy the traffic was recorded under.'}
       </p>
       {r.versionsAdopted.length > 0 && (
@@ -67,6 +70,7 @@ export function ReplayResult({ report: r }: { report: ReplayReport }) {
           <thead>
             <tr>
               <th>message</th>
+              <th>at</th>
               <th>recorded</th>
               <th>candidate</th>
             </tr>
@@ -94,11 +98,23 @@ export function ReplayResult({ report: r }: { report: ReplayReport }) {
         </>
       )}
       <h3>Breakers that would have opened</h3>
-      <BreakerList breakers={r.breakers.candidate} fresh={r.breakers.wouldOpen} testid="whatif-breakers" />
+      <BreakerList
+        breakers={r.breakers.candidate.filter((b) => b.recordedAt !== b.at)}
+        testid="whatif-breakers"
+      />
+      {r.breakers.candidate.some((b) => b.recordedAt === b.at) && (
+        <>
+          <p class="hint">Also opened in the recording, at the same moment:</p>
+          <BreakerList
+            breakers={r.breakers.candidate.filter((b) => b.recordedAt === b.at)}
+            testid="whatif-breakers-same"
+          />
+        </>
+      )}
       {r.breakers.wouldNotOpen.length > 0 && (
         <>
           <h3>Breakers that opened, and would not have</h3>
-          <BreakerList breakers={r.breakers.wouldNotOpen} fresh={[]} testid="whatif-breakers-not" />
+          <BreakerList breakers={r.breakers.wouldNotOpen} testid="whatif-breakers-not" />
         </>
       )}
       {r.drift.candidate.length + r.drift.recorded.length > 0 && (
@@ -111,13 +127,15 @@ export function ReplayResult({ report: r }: { report: ReplayReport }) {
               );
               return (
                 <li key={`${a.monitor}${a.agent}${a.field}`}>
-                  <span class="code">{a.monitor}</span> on {a.agent} {a.field} at{' '}
-                  {new Date(a.at).toLocaleString()}
+                  <span class="code">{a.monitor}</span> on {a.agent} {a.field} at <Time at={a.at} />
                   {then === undefined ? (
                     <strong> — not in the recording</strong>
                   ) : (
                     then.at !== a.at && (
-                      <span class="muted"> (in the recording at {new Date(then.at).toLocaleString()})</span>
+                      <span class="muted">
+                        {' '}
+                        (in the recording at <Time at={then.at} />)
+                      </span>
                     )
                   )}
                 </li>
@@ -130,11 +148,20 @@ export function ReplayResult({ report: r }: { report: ReplayReport }) {
         <details data-testid="whatif-suppressed">
           <summary>{r.suppressed.length} recorded messages would not have happened</summary>
           <ul>
-            {r.suppressed.map((id) => (
-              <li key={id}>
-                <a href={href.message(id)} class="code">
-                  {id}
+            {(
+              r.wouldNotHappen ?? r.suppressed.map((id) => ({ id, type: '', subject: '', gated: '', at: 0 }))
+            ).map((m) => (
+              <li key={m.id}>
+                <a href={href.message(m.id)} class={m.type === '' ? 'code' : ''}>
+                  {m.type === '' ? m.id : `${m.gated === 'effect' ? 'effect ' : ''}${m.type}`}
                 </a>
+                {m.subject !== '' && ` for ${m.subject}`}
+                {m.at > 0 && (
+                  <>
+                    {' '}
+                    at <Time at={m.at} />
+                  </>
+                )}
               </li>
             ))}
           </ul>
@@ -154,7 +181,7 @@ function ChangeRow({ change: c }: { change: ReplayChange }) {
         </a>{' '}
         for {c.subject}
         {c.kind === 'release' && <div class="muted small">the release of its hold</div>}
-        {c.suppressed !== undefined && (
+        {(c.suppressed ?? 0) > 0 && (
           <div class="muted small">{c.suppressed} messages after it would not have happened</div>
         )}
         {c.followUnknown === true && (
@@ -162,6 +189,9 @@ function ChangeRow({ change: c }: { change: ReplayChange }) {
             admitted now: agents are not run again, so what would follow is unknown
           </div>
         )}
+      </td>
+      <td data-testid="whatif-change-at">
+        <Time at={c.at} />
       </td>
       <td>
         <Side v={c.recorded} />
@@ -211,29 +241,39 @@ function EffectList({ effects, testid, empty }: { effects: ReplayEffects; testid
   );
 }
 
-function BreakerList({
-  breakers,
-  fresh,
-  testid,
-}: {
-  breakers: ReplayBreaker[];
-  fresh: ReplayBreaker[];
-  testid: string;
-}) {
-  if (breakers.length === 0) return <p class="empty">None.</p>;
-  const isFresh = (b: ReplayBreaker) => fresh.some((f) => f.id === b.id && f.key === b.key);
+function BreakerList({ breakers, testid }: { breakers: ReplayBreaker[]; testid: string }) {
+  if (breakers.length === 0)
+    return (
+      <p class="empty" data-testid={testid}>
+        None.
+      </p>
+    );
   return (
     <ul data-testid={testid}>
       {breakers.map((b) => (
         <li key={`${b.id}|${b.key}`} data-breaker={b.id} data-key={b.key}>
           <span class="code">{b.id}</span> for {b.key} ({b.action === 'freeze' ? 'freezes' : 'denies'}) at{' '}
-          {new Date(b.at).toLocaleString()}
-          {isFresh(b) && <strong> — not in the recording</strong>}
+          <Time at={b.at} />
+          {testid === 'whatif-breakers' && b.recordedAt === undefined && (
+            <strong> — not in the recording</strong>
+          )}
           {b.recordedAt !== undefined && b.recordedAt !== b.at && (
-            <span class="muted"> (in the recording at {new Date(b.recordedAt).toLocaleString()})</span>
+            <span class="muted" data-testid="whatif-breaker-recorded">
+              {' '}
+              (in the recording at <Time at={b.recordedAt} />)
+            </span>
           )}
         </li>
       ))}
     </ul>
+  );
+}
+
+/** A time as the rest of the console shows it (time-text.ts), with the ISO time on hover. */
+function Time({ at }: { at: number }) {
+  return (
+    <time dateTime={new Date(at).toISOString()} title={new Date(at).toISOString()}>
+      {timeText(at)}
+    </time>
   );
 }

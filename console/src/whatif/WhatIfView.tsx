@@ -25,11 +25,14 @@ export function WhatIfView() {
   const run = async (e: Event) => {
     e.preventDefault();
     if (text.trim() === '') {
+      // The previous run's results would read as this one's: cleared.
+      setReport(undefined);
       setError({ status: 0, code: 'REQUIRED', message: 'Paste or upload a candidate mesh file first.' });
       return;
     }
     setBusy(true);
     setError(undefined);
+    setReport(undefined);
     try {
       setReport(await api.post<ReplayReport>('/replay', { policy: text }));
     } catch (err) {

@@ -45,11 +45,21 @@ export async function replay(o: ReplayCommandOptions, out: Output): Promise<numb
     }
     times[which] = ms;
   }
+  if (times.from !== undefined && times.to !== undefined && times.from >= times.to) {
+    out.fail(
+      cliError('MW_CLI_BAD_WINDOW', {
+        from: new Date(times.from).toISOString(),
+        to: new Date(times.to).toISOString(),
+      }),
+    );
+    return EXIT.usage;
+  }
   await using transports = cliTransports();
   const readToolSchema = toolSchemaReader(transports.list);
   const loaded = await loadPolicy(resolve(o.policy), readToolSchema === undefined ? {} : { readToolSchema });
   if (!loaded.ok) {
-    if (out.json) out.document({ ok: false, file: o.policy, issues: loaded.issues });
+    // The file as its issues name it (the full path).
+    if (out.json) out.document({ ok: false, file: resolve(o.policy), issues: loaded.issues });
     else
       for (const issue of loaded.issues) process.stdout.write(`${terminalSafe(formatPolicyIssue(issue))}\n`);
     out.note(`the candidate policy ${o.policy} has ${loaded.issues.length} mistake(s); nothing was replayed`);
@@ -77,6 +87,8 @@ export async function replay(o: ReplayCommandOptions, out: Output): Promise<numb
 const VERDICTS = ['deliver', 'hold', 'deny', 'quarantine'] as const;
 /** Changes printed for people; `--json` has them all. */
 const SHOWN = 50;
+/** Messages that would not have happened, printed for people. */
+const SHOWN_CUT = 20;
 
 /** The report for people: the matrix, each change, the effects that would not have run, the breakers. */
 export function printReport(r: ReplayReport, out: Output): void {
@@ -86,7 +98,7 @@ export function printReport(r: ReplayReport, out: Output): void {
     `candidate ${r.candidate.digest}; recorded under ${r.recordedPolicies.join(', ') || 'no policy.loaded entry'}`,
   );
   out.line(
-    `${r.decisions} decisions decided again, ${r.changed} changed, ${r.suppressed.length} would not have happened`,
+    `${r.decisions} decisions decided again, ${changedText(r)}, ${r.suppressedTotal} would not have happened${r.delayedTotal > 0 ? `, ${r.delayedTotal} delayed (their future unknown)` : ''}`,
   );
   out.line();
   out.line('recorded ↓ / candidate →');
@@ -97,11 +109,20 @@ export function printReport(r: ReplayReport, out: Output): void {
     out.line();
     out.line('changed:');
     for (const c of r.changes.slice(0, SHOWN)) out.line(changeText(c));
-    if (r.changes.length > SHOWN) out.line(`… and ${r.changes.length - SHOWN} more (--json lists them all)`);
+    if (r.changed > SHOWN)
+      out.line(`… and ${r.changed - SHOWN} more (${listed(r.changed, r.changes.length, r.limit)})`);
   }
-  if (r.suppressed.length > 0) {
+  if (r.wouldNotHappen.length > 0) {
     out.line();
-    out.line(`would not have happened (their cause was refused or held): ${r.suppressed.join(', ')}`);
+    out.line(`would not have happened (their cause was refused or held): ${r.suppressedTotal}`);
+    for (const m of r.wouldNotHappen.slice(0, SHOWN_CUT))
+      out.line(
+        `  ${m.id} ${m.gated === 'effect' ? 'effect ' : ''}${m.type} for ${m.subject} at ${new Date(m.at).toISOString()}`,
+      );
+    if (r.suppressedTotal > SHOWN_CUT)
+      out.line(
+        `  … and ${r.suppressedTotal - SHOWN_CUT} more (${listed(r.suppressedTotal, r.wouldNotHappen.length, r.limit)})`,
+      );
   }
   out.line();
   if (r.effects.wouldNotRun === 0) out.line('effects that would not have run: none');
@@ -125,12 +146,15 @@ export function printReport(r: ReplayReport, out: Output): void {
   const compared = (x: (typeof b.candidate)[number]) =>
     x.recordedAt === undefined
       ? `${opening(x)}, not in the recording`
-      : x.recordedAt === x.at
-        ? opening(x)
-        : `${opening(x)}, in the recording at ${new Date(x.recordedAt).toISOString()}`;
+      : `${opening(x)}, in the recording at ${new Date(x.recordedAt).toISOString()}`;
+  // What the candidate changes: openings the recording did not have, or had at another time.
+  const changed = b.candidate.filter((x) => x.recordedAt !== x.at);
+  const atSame = b.candidate.filter((x) => x.recordedAt === x.at);
   out.line(
-    `breakers that would have opened: ${b.candidate.length === 0 ? 'none' : b.candidate.map(compared).join('; ')}`,
+    `breakers that would have opened: ${changed.length === 0 ? 'none' : changed.map(compared).join('; ')}`,
   );
+  if (atSame.length > 0)
+    out.line(`also opened in the recording, at the same moment: ${atSame.map(opening).join('; ')}`);
   if (b.wouldNotOpen.length > 0)
     out.line(`opened in the recording, not under the candidate: ${b.wouldNotOpen.map(opening).join('; ')}`);
   const alarm = (a: (typeof r.drift.candidate)[number]) =>
@@ -153,6 +177,18 @@ export function printReport(r: ReplayReport, out: Output): void {
     );
 }
 
+/** "5 changed: 0 first decisions, 5 hold outcomes" (the matrix counts first decisions only). */
+/** What `--json` lists of `total`: all of them, or the first `limit`. */
+function listed(total: number, kept: number, limit: number): string {
+  return total > kept ? `--json lists the first ${limit}` : '--json lists them all';
+}
+
+export function changedText(r: Pick<ReplayReport, 'changed' | 'changedReleases'>): string {
+  const releases = r.changedReleases;
+  if (releases === 0) return `${r.changed} changed`;
+  return `${r.changed} changed: ${r.changed - releases} first decisions, ${releases} hold outcomes`;
+}
+
 function changeText(c: ReplayChange): string {
   const what =
     c.kind === 'release'
@@ -163,8 +199,7 @@ function changeText(c: ReplayChange): string {
     `  recorded:  ${side(c.recorded)}`,
     `  candidate: ${side(c.candidate)}`,
   ];
-  if (c.suppressed !== undefined)
-    lines.push(`  ${c.suppressed} recorded message(s) after it would not have happened`);
+  if (c.suppressed > 0) lines.push(`  ${c.suppressed} recorded message(s) after it would not have happened`);
   if (c.followUnknown === true)
     lines.push('  admitted now: agents are not re-run, so what would follow is unknown');
   return lines.join('\n');

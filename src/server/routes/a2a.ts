@@ -102,7 +102,11 @@ export async function a2aRoutes(scope: FastifyInstance, deps: ApiDeps, a2a: A2aE
 /** A 4xx the SDK's body handling raised, as the typed error every other route answers it with. */
 function clientError(status: number, contentType: string | undefined): MeshwardenError {
   if (status === 413) return apiError('MW_API_TOO_LARGE', { limit: A2A_BODY_LIMIT });
-  if (status === 415) return apiError('MW_API_MEDIA_TYPE', { type: contentType ?? 'no content type' });
+  if (status === 415)
+    return apiError('MW_API_MEDIA_TYPE', {
+      accepted: 'application/json',
+      type: contentType ?? 'no content type',
+    });
   return apiError('MW_API_BAD_REQUEST', { detail: 'the body could not be read' });
 }
 

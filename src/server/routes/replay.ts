@@ -1,16 +1,10 @@
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import {
-  contractFiles,
-  isMeshwardenError,
-  loadPolicyText,
-  moduleFiles,
-  parseMesh,
-  replayLedger,
-} from '../../runtime/index.js';
+import { isMeshwardenError, loadPolicyText, replayLedger } from '../../runtime/index.js';
 import type { ApiDeps } from '../deps.js';
 import { apiError } from '../errors.js';
 import { errors } from '../schemas.js';
+import { outsideFiles } from './replay-paths.js';
 
 /** A candidate mesh file is text of a few KiB; a body over this is refused (413) before it is read. */
 export const REPLAY_BODY_LIMIT = 256 * 1024;
@@ -35,8 +29,12 @@ const verdictView = {
  * contract and module paths in it resolve from the running mesh file's folder.
  */
 export async function replayRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  // One replay at a time: each reads the whole ledger, and the mesh keeps deciding meanwhile.
-  let replaying: Promise<unknown> = Promise.resolve();
+  // One replay at a time (another is refused, 409): each reads the whole ledger while the mesh keeps
+  // deciding. It stops when its client leaves or the server closes.
+  let running: AbortController | undefined;
+  app.addHook('preClose', async () => {
+    running?.abort();
+  });
   // The mesh file as it is (`--data-binary @candidate.yaml`), with `from` and `to` in the query.
   app.addContentTypeParser(
     ['application/yaml', 'text/yaml'],
@@ -110,14 +108,29 @@ export async function replayRoutes(app: FastifyInstance, deps: ApiDeps): Promise
               breakers: { type: 'object', additionalProperties: true },
             },
           },
-          ...errors(400, 413, 503),
+          ...errors(400, 409, 413, 503),
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       if (deps.closing()) throw apiError('MW_API_CLOSING');
+      if (running !== undefined) throw apiError('MW_API_REPLAY_BUSY');
+      // With a JSON body, `from` and `to` are in the body: a query beside it is refused, not ignored.
+      const query = Object.keys((request.query ?? {}) as object);
+      if (query.length > 0 && !/yaml/i.test(request.headers['content-type'] ?? ''))
+        throw apiError(
+          'MW_API_BAD_REQUEST',
+          {
+            detail: `with a JSON body, give ${query[0]} in the body, not the query (the query is for a YAML body)`,
+          },
+          { location: { pointer: `/${query[0]}` } },
+        );
       const { policy: text, from, to } = request.body;
       const window = { ...timeOf('from', from), ...timeOf('to', to) };
+      if (window.from !== undefined && window.to !== undefined && window.from >= window.to)
+        throw apiError('MW_API_BAD_REQUEST', {
+          detail: 'from must be before to: the window is from `from` up to, not including, `to`',
+        });
       // Issues name the candidate as `candidate.yaml`, beside the running mesh file.
       const path = join(dirname(resolve(deps.mesh.policy.file)), 'candidate.yaml');
       const outside = outsideFiles(path, text);
@@ -132,15 +145,29 @@ export async function replayRoutes(app: FastifyInstance, deps: ApiDeps): Promise
                 message: i.message,
               }));
         throw apiError(
-          'MW_API_POLICY_INVALID',
-          { file: 'candidate.yaml', count: issues.length },
+          'MW_API_CANDIDATE_INVALID',
+          { file: 'candidate.yaml', problems: `${issues.length} problem${issues.length === 1 ? '' : 's'}` },
           { details: { issues } },
         );
       }
-      const run = replaying.then(() => replayLedger(deps.ledger, loaded.policy, window));
-      replaying = run.catch(() => {});
-      const report = await run;
-      if (isMeshwardenError(report)) throw report;
+      if (running !== undefined) throw apiError('MW_API_REPLAY_BUSY');
+      const mine = new AbortController();
+      running = mine;
+      const left = () => {
+        if (!reply.raw.writableFinished) mine.abort();
+      };
+      reply.raw.once('close', left);
+      let report: Awaited<ReturnType<typeof replayLedger>>;
+      try {
+        report = await replayLedger(deps.ledger, loaded.policy, { ...window, signal: mine.signal });
+      } finally {
+        running = undefined;
+        reply.raw.off('close', left);
+      }
+      if (isMeshwardenError(report)) {
+        if (report.code === 'MW_RUNTIME_REPLAY_ABORTED') throw apiError('MW_API_CLOSING');
+        throw report;
+      }
       deps.log.info({ by: request.pilot?.name, changed: report.changed }, 'policy replayed');
       return report;
     },
@@ -160,38 +187,4 @@ function timeOf(which: 'from' | 'to', value: string | undefined): { from?: numbe
     });
   }
   return { [which]: ms };
-}
-
-/**
- * The contract and module files a candidate names outside the running mesh file's folder: a pilot
- * replays a policy for this mesh, and is not told whether other files on the server exist.
- */
-function outsideFiles(path: string, text: string): { code: string; location: string; message: string }[] {
-  const mesh = parseMesh({ file: 'candidate.yaml', path, text });
-  if (mesh.issues.length > 0) return [];
-  const dir = dirname(path);
-  const out = (absolute: string) => {
-    const rel = relative(dir, absolute);
-    return rel.startsWith('..') || resolve(dir, rel) !== absolute || rel === '';
-  };
-  const where = (at: Parameters<typeof mesh.locate>[0]) => {
-    const p = mesh.locate(at, 'value');
-    return `candidate.yaml:${p.line}:${p.col}`;
-  };
-  const issues: { code: string; location: string; message: string }[] = [];
-  if (contractFiles(mesh).some((f) => out(f.absolute)))
-    issues.push({
-      code: 'MW_API_PATH_OUTSIDE',
-      location: where(['contracts']),
-      message: "contracts must be inside the running mesh file's folder",
-    });
-  for (const m of moduleFiles(mesh)) {
-    if (out(m.absolute))
-      issues.push({
-        code: 'MW_API_PATH_OUTSIDE',
-        location: where(m.at),
-        message: `the module of ${m.who} must be inside the running mesh file's folder`,
-      });
-  }
-  return issues;
 }
