@@ -297,6 +297,8 @@ export type ReplayReport = {
   matrix: Record<string, number>;
   changes: ReplayChange[];
   suppressed: string[];
+  /** Every message that would not have happened; `suppressed` lists the first `limit` (absent from an older warden). */
+  suppressedTotal?: number;
   /** The same, each with its type, subject and time. */
   wouldNotHappen?: { id: string; type: string; subject: string; gated: string; at: number }[];
   kept: { runtimeFacts: number; noEnvelope: number };

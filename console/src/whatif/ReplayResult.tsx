@@ -27,7 +27,7 @@ export function ReplayResult({ report: r }: { report: ReplayReport }) {
         {r.decisions} recorded decisions decided again: <strong>{r.changed} would change</strong>
         {(r.changedReleases ?? 0) > 0 &&
           ` (${r.changed - (r.changedReleases ?? 0)} first decisions, ${r.changedReleases} hold outcomes: the matrix counts first decisions only)`}
-        , {r.suppressed.length} messages would not have happened.
+        , {r.suppressedTotal ?? r.suppressed.length} messages would not have happened.
         {r.sameAsRecorded && ' This is the policy the traffic was recorded under.'}
       </p>
       {r.versionsAdopted.length > 0 && (
@@ -146,7 +146,12 @@ export function ReplayResult({ report: r }: { report: ReplayReport }) {
       )}
       {r.suppressed.length > 0 && (
         <details data-testid="whatif-suppressed">
-          <summary>{r.suppressed.length} recorded messages would not have happened</summary>
+          <summary>
+            {r.suppressedTotal ?? r.suppressed.length} recorded messages would not have happened
+            {(r.suppressedTotal ?? 0) > r.suppressed.length
+              ? ` (the first ${r.suppressed.length} listed)`
+              : ''}
+          </summary>
           <ul>
             {(
               r.wouldNotHappen ?? r.suppressed.map((id) => ({ id, type: '', subject: '', gated: '', at: 0 }))
