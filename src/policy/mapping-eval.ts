@@ -75,7 +75,8 @@ function budgetOf(environment: Environment): Budget | undefined {
 export function prepare(expr: string, limits: MappingLimits): jsonata.Expression {
   const expression = jsonata(expr, {
     stack: limits.maxDepth,
-    sequence: limits.maxBytes,
+    // Making a sequence of n items is n steps' worth of work done in one.
+    sequence: Math.min(limits.maxSteps, limits.maxBytes),
     // JSONata calls it with `new` and the parsed literal; a constructor may return another object.
     RegexEngine: linear as unknown as RegExpConstructor,
   });
@@ -162,12 +163,14 @@ export type Json =
  * A JSONata value as plain JSON (sequences become arrays, undefined members are dropped), or why it
  * is not JSON. `room` is how much JSON text may still be made; the count stops early past it.
  */
-export function toJson(value: unknown, room: { left: number }, max: number): Json {
+export function toJson(value: unknown, room: { left: number }, max: number, maxDepth: number): Json {
   const spend = (n: number) => {
     room.left -= n;
     if (room.left < 0) throw failure('size', `its JSON text is longer than ${max} characters`);
   };
-  const walk = (v: unknown): JsonValue | undefined => {
+  // An answer's JSON may nest deeper than any mapping builds (`[[[[…` in 1 MiB): bounded, not a stack overflow.
+  const walk = (v: unknown, depth = 0): JsonValue | undefined => {
+    if (depth > maxDepth) throw failure('depth', `its value nests deeper than ${maxDepth} levels`);
     if (v === undefined) return undefined;
     if (v === null || typeof v === 'boolean') {
       spend(5);
@@ -188,7 +191,7 @@ export function toJson(value: unknown, room: { left: number }, max: number): Jso
     if (Array.isArray(v)) {
       const out: JsonValue[] = [];
       for (const item of v) {
-        const j = walk(item);
+        const j = walk(item, depth + 1);
         if (j !== undefined) out.push(j);
         spend(1);
       }
@@ -196,7 +199,7 @@ export function toJson(value: unknown, room: { left: number }, max: number): Jso
     }
     const out: Record<string, JsonValue> = {};
     for (const [key, item] of Object.entries(v)) {
-      const j = walk(item);
+      const j = walk(item, depth + 1);
       if (j === undefined) continue;
       out[key] = j;
       spend(key.length + 4);

@@ -105,6 +105,14 @@ describe('mapping: evaluation', () => {
     expect(await m.evaluate({ text: 'see acct-8841 now' })).toEqual({ ok: true, value: '8841' });
   });
 
+  it.each([
+    ['passed through', '{{ json }}'],
+    ['searched with **', '{{ json.**.x }}'],
+  ])('a deeply nested answer %s fails, and does not throw', async (_name, template) => {
+    const json = JSON.parse(`${'['.repeat(200_000)}${']'.repeat(200_000)}`) as unknown;
+    expect(await compiled(template).evaluate({ json })).toMatchObject({ ok: false });
+  });
+
   it('evaluations at once keep their own budgets', async () => {
     const loop = compiled('{{ ($f := function($x){ $f($x) }; $f(1)) }}');
     const sum = compiled('{{ $sum([1..100]) }}');
