@@ -197,7 +197,8 @@ function compileSite(
     const position = typeof e.position === 'number' ? e.position : 0;
     const token = typeof e.token === 'string' && e.token !== '(end)' ? e.token.length : 0;
     const offset = exprAt + Math.min(expr.length, Math.max(0, position - token));
-    issues.push({ pointer, problem: `JSONata syntax error: ${String(e.message ?? err)}`, offset });
+    const message = String(e.message ?? err).replace(/^syntax error:\s*/i, '');
+    issues.push({ pointer, problem: `JSONata syntax error: ${message}`, offset });
     return undefined;
   }
   const problems = exprProblems(expression.ast(), names);
