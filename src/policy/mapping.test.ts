@@ -56,6 +56,13 @@ describe('mapping: evaluation', () => {
     expect(await compiled(template).evaluate(reply)).toMatchObject({ ok: false, pointer, kind });
   });
 
+  it('keeps a __proto__ member as a member, from the template and from the answer', async () => {
+    const template = JSON.parse('{"__proto__": {"a": 1}, "b": "{{ json }}"}') as unknown;
+    const json = JSON.parse('{"__proto__": {"x": 2}}') as unknown;
+    const out = await compiled(template).evaluate({ json });
+    expect(out.ok && JSON.stringify(out.value)).toBe('{"__proto__":{"a":1},"b":{"__proto__":{"x":2}}}');
+  });
+
   it('nothing at the top is a value when optional (a when)', async () => {
     const m = compiled('{{ json.missing }}', REPLY_NAMES, { optional: true });
     expect(await m.evaluate(reply)).toEqual({ ok: true, value: undefined });

@@ -12,6 +12,7 @@ import {
   type MappingLimits,
   prepare,
   run,
+  setMember,
   toJson,
 } from './mapping-eval.js';
 import { exprProblems, scanSites } from './mapping-scan.js';
@@ -263,7 +264,7 @@ async function evaluateNode(
         const v = await evaluateNode(item, context, budget);
         if (!v.ok) return v;
         // In an object member, nothing omits the member: the contract then says whether it is needed.
-        if (v.value !== undefined) out[key] = v.value;
+        if (v.value !== undefined) setMember(out, key, v.value);
       }
       return { ok: true, value: out };
     }
