@@ -73,6 +73,17 @@ type Node =
   | { readonly kind: 'array'; readonly items: readonly Node[] }
   | { readonly kind: 'object'; readonly members: readonly (readonly [string, Node])[] };
 
+/**
+ * Whether a reply's `when` holds: JSONata's `$boolean` (false, 0, "", null, nothing, an empty
+ * object, and a list with no item that holds, do not).
+ */
+export function holds(value: JsonValue | undefined): boolean {
+  if (value === undefined || value === null) return false;
+  if (Array.isArray(value)) return value.some(holds);
+  if (typeof value === 'object') return Object.keys(value).length > 0;
+  return typeof value === 'string' ? value.length > 0 : typeof value === 'number' ? value !== 0 : value;
+}
+
 /** Whether a value holds any `{{`: a template without one is a constant. */
 export function isTemplated(template: unknown): boolean {
   if (typeof template === 'string') return template.includes('{{');
