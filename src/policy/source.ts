@@ -32,7 +32,14 @@ export type ParsedMesh = Located & {
 /** Parses mesh.yaml text. Pure: `file` and the absolute `path` are only names here. */
 export function parseMesh(opts: { file: string; path: string; text: string }): ParsedMesh {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(opts.text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // logLevel error: yaml would print its own warnings on the process (a map used as a key, as an
+  // unquoted `{{ x }}` is); the policy reports what matters as its issues and prints nothing.
+  const doc = parseDocument(opts.text, {
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: true,
+    logLevel: 'error',
+  });
   const at = (offset: number, code: 'MW_POLICY_PARSE' | 'MW_POLICY_YAML_WARNING', detail: string) => {
     const { line, col } = lineCounter.linePos(offset);
     return { code, file: opts.file, line, col, pointer: '', message: policyMessage(code, { detail }) };
