@@ -8,7 +8,7 @@ import jsonata from 'jsonata';
 import type { JsonValue } from '../envelope/index.js';
 
 /** Functions a mapping may not call: they read the clock or chance, or evaluate a string as code. */
-export const BANNED_FUNCTIONS: readonly string[] = ['now', 'millis', 'random', 'eval'];
+export const BANNED_FUNCTIONS: readonly string[] = ['now', 'millis', 'random', 'shuffle', 'eval'];
 
 // V8's linear-time regular expression engine (the `l` flag): a JSONata regex could otherwise
 // backtrack for hours in one evaluation step. Enabling it changes no other regex of the process.

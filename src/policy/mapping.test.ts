@@ -169,6 +169,7 @@ describe('mapping: compile issues', () => {
     ['$random passed as a value', { a: '{{ $map([1], $random) }}' }, '/a', 13],
     ['$eval', { a: '{{ $eval("1") }}' }, '/a', 3],
     ['$millis', { a: '{{ $millis() }}' }, '/a', 3],
+    ['$shuffle', { a: '{{ $shuffle([1, 2]) }}' }, '/a', 3],
     ['a back-reference', { a: '{{ $match(text, /(a)\\1/) }}' }, '/a', 16],
   ])('%s', (_name, template, pointer, offset) => {
     const issues = issuesOf(template);
