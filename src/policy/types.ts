@@ -1,5 +1,5 @@
 import type { Contract } from '../contracts/index.js';
-import type { Envelope } from '../envelope/index.js';
+import type { Envelope, JsonValue } from '../envelope/index.js';
 import type { AlertsPolicy } from './alert-types.js';
 
 export type Scope = 'agent' | 'edge' | 'entity' | 'mesh';
@@ -35,6 +35,22 @@ export type AgentSpec = {
   readonly expose?: { readonly via: string };
   /** The credential a remote agent (`url`, `a2a`) is called with. */
   readonly auth?: RemoteAuth;
+  /** A Flowise chatflow or agentflow: the server's base URL and the flow's id. */
+  readonly flowise?: { readonly url: string; readonly flow: string };
+  /** A plain JSON endpoint. */
+  readonly http?: { readonly url: string; readonly method: 'POST' | 'PUT' | 'PATCH' };
+  /** The request mapping (a raw template) of a flowise or http agent. */
+  readonly request?: JsonValue;
+  /** The reply mappings (raw templates) of a flowise or http agent. */
+  readonly reply?: readonly ReplyMapping[];
+};
+
+/** One reply mapping: `type` is literal; `data`, `when` and `subject` are raw templates. */
+export type ReplyMapping = {
+  readonly type: string;
+  readonly data: JsonValue;
+  readonly when?: string;
+  readonly subject?: string;
 };
 
 /**
