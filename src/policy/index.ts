@@ -24,6 +24,19 @@ export { contractFileOf, contractFiles, moduleFiles, type NamedFile } from './fi
 export { type HeldOne, heldTypeIssues } from './held-types.js';
 export { formatPolicyIssue, type PolicyIssue, type PolicyLoadResult, sortIssues } from './issues.js';
 export { type LoadPolicyOptions, loadPolicy, loadPolicyText } from './load.js';
+export {
+  compileMapping,
+  isTemplated,
+  MAPPING_LIMITS,
+  type Mapping,
+  type MappingFailure,
+  type MappingIssue,
+  type MappingLimits,
+  type MappingOptions,
+  type MappingResult,
+  REPLY_NAMES,
+  REQUEST_NAMES,
+} from './mapping.js';
 export { MESH_SCHEMA } from './schema.js';
 export { overShare, sharesOf } from './shares.js';
 export { type Located, type ParsedMesh, type Path, type Position, parseMesh } from './source.js';

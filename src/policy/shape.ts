@@ -114,7 +114,7 @@ function kindOf(value: unknown): string {
 }
 
 /** The known key a typo most likely meant: the nearest within an edit distance of 2. */
-function closest(key: string, known: readonly string[]): string | undefined {
+export function closest(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;
   for (const k of known) {

@@ -1,0 +1,180 @@
+/**
+ * Running one JSONata expression within bounds that do not depend on the clock: a step budget
+ * counted through JSONata's `__evaluate_entry` hook, a nesting depth (its `stack` option), a bound
+ * on every string made on the way and on sequence lengths, and a bound on the result's JSON text.
+ */
+import jsonata from 'jsonata';
+import type { JsonValue } from '../envelope/index.js';
+import { BANNED_FUNCTIONS } from './mapping-scan.js';
+
+export type MappingLimits = {
+  /** Evaluation steps (expression nodes entered) for one evaluation of a whole template. */
+  readonly maxSteps: number;
+  /** Nesting depth of the evaluation (calls and sub-expressions inside each other). */
+  readonly maxDepth: number;
+  /** Largest JSON text of the result, and longest string made on the way (UTF-16 units). */
+  readonly maxBytes: number;
+};
+
+export const MAPPING_LIMITS: MappingLimits = { maxSteps: 100_000, maxDepth: 300, maxBytes: 1 << 20 };
+
+/** Why an evaluation failed: a bound was passed, the value is not JSON, or JSONata raised an error. */
+export type MappingFailure = 'steps' | 'depth' | 'size' | 'nothing' | 'not-json' | 'error';
+
+/** One evaluation's running count; bound into the expression's frame under a name no expression can write. */
+export type Budget = { steps: number; readonly limits: MappingLimits };
+
+const BUDGET = 'mw budget';
+const FAILURE = Symbol('meshwarden mapping failure');
+
+type Tagged = Error & { [FAILURE]?: MappingFailure };
+
+function failure(kind: MappingFailure, problem: string): Tagged {
+  return Object.assign(new Error(problem), { [FAILURE]: kind });
+}
+
+type Environment = { lookup(name: string): unknown };
+
+function budgetOf(environment: Environment): Budget | undefined {
+  return environment.lookup(BUDGET) as Budget | undefined;
+}
+
+/** Parses an expression (throws JSONata's syntax error) and arms it with the bounds. */
+export function prepare(expr: string, limits: MappingLimits): jsonata.Expression {
+  const expression = jsonata(expr, { stack: limits.maxDepth, sequence: limits.maxBytes });
+  expression.assign(
+    Symbol.for('jsonata.__evaluate_entry') as unknown as string,
+    (_e: unknown, _i: unknown, env: Environment) => {
+      const budget = budgetOf(env);
+      if (budget !== undefined && ++budget.steps > budget.limits.maxSteps)
+        throw failure('steps', `it takes more than ${budget.limits.maxSteps} evaluation steps`);
+    },
+  );
+  expression.assign(
+    Symbol.for('jsonata.__evaluate_exit') as unknown as string,
+    (_e: unknown, _i: unknown, env: Environment, result: unknown) => {
+      const max = budgetOf(env)?.limits.maxBytes ?? limits.maxBytes;
+      if (typeof result === 'string' && result.length > max)
+        throw failure('size', `it makes a string longer than ${max} characters`);
+    },
+  );
+  // $pad allocates its whole width in one step: bounded like every other string.
+  expression.registerFunction(
+    'pad',
+    (s: string, width: number, char?: string) => pad(s, width, char, limits),
+    '<s-ns?:s>',
+  );
+  for (const name of BANNED_FUNCTIONS) {
+    expression.registerFunction(name, () => {
+      throw failure('error', `$${name} is not allowed in a mapping`);
+    });
+  }
+  return expression;
+}
+
+function pad(s: string | undefined, width: number, char: string | undefined, limits: MappingLimits) {
+  if (s === undefined) return undefined;
+  const w = Math.trunc(width);
+  if (Math.abs(w) > limits.maxBytes)
+    throw failure('size', `it makes a string longer than ${limits.maxBytes} characters`);
+  const fill = char === undefined || char === '' ? ' ' : char;
+  const missing = Math.abs(w) - [...s].length;
+  if (missing <= 0) return s;
+  const padding = [...fill.repeat(Math.ceil(missing / [...fill].length))].slice(0, missing).join('');
+  return w > 0 ? s + padding : padding + s;
+}
+
+export type Outcome =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly kind: MappingFailure; readonly problem: string };
+
+/** Evaluates against `context`, counting steps into `budget`. Never throws. */
+export async function run(
+  expression: jsonata.Expression,
+  context: Readonly<Record<string, unknown>>,
+  budget: Budget,
+): Promise<Outcome> {
+  try {
+    return { ok: true, value: await expression.evaluate(context, { [BUDGET]: budget }) };
+  } catch (err) {
+    const tagged = (err as Tagged)[FAILURE];
+    if (tagged !== undefined) return { ok: false, kind: tagged, problem: (err as Error).message };
+    const code = (err as { code?: unknown }).code;
+    if (code === 'D1011')
+      return { ok: false, kind: 'depth', problem: `it nests deeper than ${budget.limits.maxDepth} levels` };
+    if (code === 'D2014' || code === 'D2015')
+      return {
+        ok: false,
+        kind: 'size',
+        problem: `it makes a sequence longer than ${budget.limits.maxBytes} items`,
+      };
+    // A stack overflow inside a JSONata built-in (a huge regex, say) is still only this mapping's failure.
+    const message =
+      err instanceof Error || typeof (err as { message?: unknown }).message === 'string'
+        ? String((err as { message: unknown }).message)
+        : String(err);
+    return { ok: false, kind: 'error', problem: typeof code === 'string' ? `${message} (${code})` : message };
+  }
+}
+
+export type Json =
+  | { readonly ok: true; readonly value: JsonValue | undefined }
+  | { readonly ok: false; readonly kind: MappingFailure; readonly problem: string };
+
+/**
+ * A JSONata value as plain JSON (sequences become arrays, undefined members are dropped), or why it
+ * is not JSON. `room` is how much JSON text may still be made; the count stops early past it.
+ */
+export function toJson(value: unknown, room: { left: number }, max: number): Json {
+  const spend = (n: number) => {
+    room.left -= n;
+    if (room.left < 0) throw failure('size', `its JSON text is longer than ${max} characters`);
+  };
+  const walk = (v: unknown): JsonValue | undefined => {
+    if (v === undefined) return undefined;
+    if (v === null || typeof v === 'boolean') {
+      spend(5);
+      return v;
+    }
+    if (typeof v === 'string') {
+      spend(v.length + 2);
+      return v;
+    }
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) throw failure('not-json', `it gives ${v}, which JSON cannot hold`);
+      spend(24);
+      return v;
+    }
+    if (typeof v === 'function' || (typeof v === 'object' && isJsonataFunction(v)))
+      throw failure('not-json', 'it gives a function, not a JSON value');
+    if (typeof v !== 'object') throw failure('not-json', `it gives a ${typeof v}, not a JSON value`);
+    if (Array.isArray(v)) {
+      const out: JsonValue[] = [];
+      for (const item of v) {
+        const j = walk(item);
+        if (j !== undefined) out.push(j);
+        spend(1);
+      }
+      return out;
+    }
+    const out: Record<string, JsonValue> = {};
+    for (const [key, item] of Object.entries(v)) {
+      const j = walk(item);
+      if (j === undefined) continue;
+      out[key] = j;
+      spend(key.length + 4);
+    }
+    return out;
+  };
+  try {
+    return { ok: true, value: walk(value) };
+  } catch (err) {
+    const kind = (err as Tagged)[FAILURE];
+    if (kind === undefined) throw err;
+    return { ok: false, kind, problem: (err as Error).message };
+  }
+}
+
+function isJsonataFunction(v: object): boolean {
+  return '_jsonata_function' in v || '_jsonata_lambda' in v;
+}

@@ -1,0 +1,161 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compileMapping, type Mapping, type MappingIssue, REPLY_NAMES, REQUEST_NAMES } from './mapping.js';
+
+function compiled(template: unknown, names = REPLY_NAMES, opts = {}): Mapping {
+  const m = compileMapping(template, names, opts);
+  if ('issues' in m) throw new Error(JSON.stringify(m.issues));
+  return m;
+}
+
+function issuesOf(template: unknown, names = REPLY_NAMES): readonly MappingIssue[] {
+  const m = compileMapping(template, names);
+  return 'issues' in m ? m.issues : [];
+}
+
+const reply = {
+  text: '{"label":"billing"}',
+  json: { label: 'billing', items: [{ n: 1 }, { n: 2 }], escalate: true },
+  status: 200,
+  message: { id: 'e1', data: { text: 'hi' } },
+};
+
+describe('mapping: evaluation', () => {
+  it.each([
+    ['a lone site takes the value', '{{ json.items }}', [{ n: 1 }, { n: 2 }]],
+    ['spaces around a lone site', '  {{ status }} ', 200],
+    [
+      'interpolation renders strings as is and others as JSON',
+      'got {{ json.label }} ({{ status }})',
+      'got billing (200)',
+    ],
+    ['an object site in text is JSON text', 'x={{ json.items[0] }}', 'x={"n":1}'],
+    ['an object constructor with braces', '{{ {"a": {"b": json.label}} }}', { a: { b: 'billing' } }],
+    ['a comparison', '{{ json.escalate = true }}', true],
+    ['a literal', 42, 42],
+    ['a plain string', 'hello', 'hello'],
+    [
+      'an object template',
+      { label: '{{ json.label }}', reason: '{{ text }}', fixed: [1, '{{ status }}'] },
+      { label: 'billing', reason: '{"label":"billing"}', fixed: [1, 200] },
+    ],
+    ['a member that gives nothing is omitted', { a: '{{ json.missing }}', b: 1 }, { b: 1 }],
+    ['a sequence becomes a list', '{{ json.items.n }}', [1, 2]],
+    ['a lambda in a block', '{{ ($f := function($x){ $x * 2 }; $f(status)) }}', 400],
+  ])('%s', async (_name, template, expected) => {
+    expect(await compiled(template).evaluate(reply)).toEqual({ ok: true, value: expected });
+  });
+
+  it.each([
+    ['nothing at the top', '{{ json.missing }}', '', 'nothing'],
+    ['nothing inside text', { a: 'x {{ json.missing }}' }, '/a', 'nothing'],
+    ['a function', { f: '{{ function($x){ $x } }}' }, '/f', 'not-json'],
+    ['infinity', { n: '{{ 1 / 0 }}' }, '/n', 'not-json'],
+    ['a runtime type error', { n: '{{ json.label + 1 }}' }, '/n', 'error'],
+  ])('fails with a pointer: %s', async (_name, template, pointer, kind) => {
+    expect(await compiled(template).evaluate(reply)).toMatchObject({ ok: false, pointer, kind });
+  });
+
+  it('nothing at the top is a value when optional (a when)', async () => {
+    const m = compiled('{{ json.missing }}', REPLY_NAMES, { optional: true });
+    expect(await m.evaluate(reply)).toEqual({ ok: true, value: undefined });
+  });
+
+  it('infinite recursion is a typed failure, not a hang or a crash', async () => {
+    const m = compiled({ x: '{{ ($f := function($x){ $f($x) }; $f(1)) }}' });
+    expect(await m.evaluate(reply)).toMatchObject({ ok: false, pointer: '/x', kind: 'steps' });
+  });
+
+  it('deep non-tail recursion is stopped by the depth bound', async () => {
+    const m = compiled('{{ ($f := function($x){ 1 + $f($x) }; $f(1)) }}', REPLY_NAMES, {
+      maxSteps: 10_000_000,
+    });
+    expect(await m.evaluate(reply)).toMatchObject({ ok: false, kind: 'depth' });
+  });
+
+  it.each([
+    ['string doubling', '{{ $reduce([1..40], function($a, $b){ $a & $a }, "xx") }}'],
+    ['a wide $pad', '{{ $pad("x", 100000000) }}'],
+    ['a long range', '{{ [1..5000000] }}'],
+  ])('bounds the size: %s', async (_name, template) => {
+    expect(await compiled(template, REPLY_NAMES, { maxSteps: 10_000_000 }).evaluate(reply)).toMatchObject({
+      ok: false,
+      kind: 'size',
+    });
+  });
+
+  it('bounds the whole result, not only each site', async () => {
+    const big = '{{ $pad("", 600000, "a") }}';
+    const m = compiled({ a: big, b: big });
+    expect(await m.evaluate(reply)).toMatchObject({ ok: false, pointer: '', kind: 'size' });
+  });
+
+  it('the step budget is per evaluation: the same mapping evaluates again', async () => {
+    const m = compiled('{{ $sum([1..1000]) }}', REPLY_NAMES, { maxSteps: 2_000 });
+    for (let i = 0; i < 3; i++) expect(await m.evaluate(reply)).toEqual({ ok: true, value: 500500 });
+  });
+
+  it('a request mapping reads the envelope', async () => {
+    const m = compiled(
+      { question: '{{ data.text }}', overrideConfig: { sessionId: '{{ correlationid }}' } },
+      REQUEST_NAMES,
+    );
+    expect(await m.evaluate({ data: { text: 'hello' }, correlationid: 'c1' })).toEqual({
+      ok: true,
+      value: { question: 'hello', overrideConfig: { sessionId: 'c1' } },
+    });
+  });
+
+  it('a template without {{ evaluates to itself', async () => {
+    const json = fc.jsonValue().filter((v) => !JSON.stringify(v).includes('{{'));
+    await fc.assert(
+      fc.asyncProperty(json, async (value) => {
+        const plain = JSON.parse(JSON.stringify(value)) as unknown;
+        expect(await compiled(plain).evaluate(reply)).toEqual({ ok: true, value: plain });
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('mapping: compile issues', () => {
+  it.each([
+    ['an unknown field, with a hint', { data: { label: '{{ jsn.label }}' } }, '/data/label', 3],
+    ['an unknown field inside text', 'x {{ json.a }} {{ txt }}', '', 18],
+    ['a syntax error', { a: '{{ json.label ) }}' }, '/a', 14],
+    ['an unclosed site', { a: 'x {{ json' }, '/a', 2],
+    ['an empty site', { a: '{{ }}' }, '/a', 0],
+    ['$now', { a: '{{ $now() }}' }, '/a', 3],
+    ['$random passed as a value', { a: '{{ $map([1], $random) }}' }, '/a', 13],
+    ['$eval', { a: '{{ $eval("1") }}' }, '/a', 3],
+    ['$millis', { a: '{{ $millis() }}' }, '/a', 3],
+  ])('%s', (_name, template, pointer, offset) => {
+    const issues = issuesOf(template);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatchObject({ pointer, offset });
+  });
+
+  it('suggests the nearest name', () => {
+    expect(issuesOf('{{ jsn }}')[0]?.problem).toContain('json');
+  });
+
+  it.each([
+    ['a name inside a filter', '{{ json.items[n > 1] }}'],
+    ['a later step', '{{ message.data.text }}'],
+    ['a name inside a lambda', '{{ $map(json.items, function($v){ $v.n }) }}'],
+    ['a variable', '{{ ($x := json; $x.label) }}'],
+  ])('%s is not a root name', (_name, template) => {
+    expect(issuesOf(template)).toEqual([]);
+  });
+
+  it('reports every mistake, not only the first', () => {
+    expect(issuesOf({ a: '{{ foo }}', b: '{{ $now() }}', c: 'ok' }).map((i) => i.pointer)).toEqual([
+      '/a',
+      '/b',
+    ]);
+  });
+
+  it('escapes pointer tokens', () => {
+    expect(issuesOf({ 'a/b': '{{ nope }}' })[0]?.pointer).toBe('/a~1b');
+  });
+});
