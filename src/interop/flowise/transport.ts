@@ -14,12 +14,8 @@ import {
   isJsonType,
   type MappedTransportOptions,
   parseJson,
-  REQUEST_NAMES,
 } from '../json-http/transport.js';
 import type { Where } from '../resilience.js';
-
-/** What a reply mapping of a `flowise:` agent may read: `answer` is the whole prediction response. */
-export const FLOWISE_REPLY_NAMES = ['text', 'json', 'status', 'answer', 'message'] as const;
 
 type JsonObject = { [key: string]: JsonValue };
 
@@ -46,8 +42,6 @@ export function createFlowiseTransport(opts: MappedTransportOptions = {}): Agent
         }),
         body: predictionBody,
         read: readPrediction,
-        requestNames: REQUEST_NAMES,
-        replyNames: FLOWISE_REPLY_NAMES,
       };
       return mappedAgent(spec, kind, circuits(spec.name, url), opts.maxReplyBytes ?? 1024 * 1024);
     },

@@ -7,6 +7,8 @@ import {
   type JsonValue,
   type Mapping,
   type MeshwardenError,
+  REPLY_NAMES,
+  REQUEST_NAMES,
   type RemoteEvent,
 } from '../../runtime/index.js';
 import { credentialOf } from '../auth.js';
@@ -37,9 +39,6 @@ export type MappedKind = {
   body(mapped: JsonValue, msg: Envelope): Body;
   /** The reply context of an answer (undefined: nothing to emit), or why it cannot be read. */
   read(answer: JsonAnswer, where: Where): AnswerContext | undefined | MeshwardenError;
-  /** The names a request and a reply mapping may read. */
-  readonly requestNames: readonly string[];
-  readonly replyNames: readonly string[];
 };
 
 /** The body to send, or where (a pointer under `/request`) and why the mapped one cannot be sent. */
@@ -72,10 +71,9 @@ export function mappedAgent(
   const where: Where = { who: `agent ${spec.name}`, url: kind.url };
   const credential = credentialOf(spec.auth, where.who);
   if (isMeshwardenError(credential)) return credential;
-  const request =
-    spec.request === undefined ? undefined : compile(spec.request, '/request', kind.requestNames, where);
+  const request = spec.request === undefined ? undefined : compile(spec.request, '/request', where);
   if (isMeshwardenError(request)) return request;
-  const replies = compileReplies(spec, kind.replyNames, where);
+  const replies = compileReplies(spec, where);
   if (isMeshwardenError(replies)) return replies;
 
   const bodyOf = async (msg: Envelope): Promise<JsonValue> => {
@@ -166,23 +164,18 @@ export function truthy(value: unknown): boolean {
  * `/reply/<i>/data/...` for a list). Without `reply`, an agent that emits exactly one type emits
  * the answer's JSON as it (`{ type, data: '{{ json }}' }`); one that emits none emits nothing.
  */
-function compileReplies(
-  spec: AgentSpec,
-  names: readonly string[],
-  where: Where,
-): CompiledReply[] | MeshwardenError {
+function compileReplies(spec: AgentSpec, where: Where): CompiledReply[] | MeshwardenError {
   const items =
     spec.reply ??
     (spec.emits.length === 1 ? [{ type: spec.emits[0]!, data: '{{ json }}' as JsonValue }] : []);
   const compiled: CompiledReply[] = [];
   for (const [i, item] of items.entries()) {
     const at = items.length > 1 ? `/reply/${i}` : '/reply';
-    const data = compile(item.data, `${at}/data`, names, where);
+    const data = compile(item.data, `${at}/data`, where);
     if (isMeshwardenError(data)) return data;
-    const when = item.when === undefined ? undefined : compile(item.when, `${at}/when`, names, where);
+    const when = item.when === undefined ? undefined : compile(item.when, `${at}/when`, where, true);
     if (isMeshwardenError(when)) return when;
-    const subject =
-      item.subject === undefined ? undefined : compile(item.subject, `${at}/subject`, names, where);
+    const subject = item.subject === undefined ? undefined : compile(item.subject, `${at}/subject`, where);
     if (isMeshwardenError(subject)) return subject;
     compiled.push({
       type: item.type,
@@ -194,13 +187,10 @@ function compileReplies(
   return compiled;
 }
 
-function compile(
-  template: unknown,
-  at: string,
-  names: readonly string[],
-  where: Where,
-): Template | MeshwardenError {
-  const compiled = compileMapping(template, names);
+/** Compiles one template of the agent's policy entry at `at`; a `when` may give nothing (false). */
+function compile(template: unknown, at: string, where: Where, optional = false): Template | MeshwardenError {
+  const names = at === '/request' ? REQUEST_NAMES : REPLY_NAMES;
+  const compiled = compileMapping(template, names, { optional });
   if ('issues' in compiled) {
     const first = compiled.issues[0];
     return mappingError(where, `${at}${first?.pointer ?? ''}`, first?.problem ?? 'does not compile');

@@ -15,34 +15,6 @@ export type MappedTransportOptions = ResilienceOptions & {
   readonly maxReplyBytes?: number;
 };
 
-/** What a request mapping may read: the envelope's attributes. */
-export const REQUEST_NAMES = [
-  'specversion',
-  'id',
-  'source',
-  'type',
-  'time',
-  'subject',
-  'data',
-  'datacontenttype',
-  'dataschema',
-  'correlationid',
-  'causationid',
-  'hop',
-  'ancestry',
-  'target',
-  'traceparent',
-  'tracestate',
-  'agentversion',
-  'model',
-  'inputdigest',
-  'policydigest',
-  'signature',
-] as const;
-
-/** What a reply mapping of an `http:` agent may read. */
-export const HTTP_REPLY_NAMES = ['text', 'json', 'status', 'message'] as const;
-
 /**
  * `http:` agents: any JSON-over-HTTP endpoint (an n8n webhook workflow answering with "Respond to
  * Webhook", an in-house service). The request mapping's value is the body (default: the envelope's
@@ -61,8 +33,6 @@ export function createJsonHttpTransport(opts: MappedTransportOptions = {}): Agen
         defaultRequest: (msg: Envelope) => msg.data,
         body: (mapped) => ({ ok: true, body: mapped }),
         read: readJsonAnswer,
-        requestNames: REQUEST_NAMES,
-        replyNames: HTTP_REPLY_NAMES,
       };
       return mappedAgent(spec, kind, circuits(spec.name, url), opts.maxReplyBytes ?? 1024 * 1024);
     },
