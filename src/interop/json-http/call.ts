@@ -59,10 +59,11 @@ export async function callJson(call: JsonCall, signal: AbortSignal): Promise<Jso
     // The error body is read only as far as a message fits; a huge one is not the point.
     const text = await readBody(response, 64 * 1024, where);
     const remote = isMeshwardenError(text) ? undefined : remoteMessage(text);
-    throw interopError('MW_INTEROP_HTTP_STATUS', {
-      ...where,
-      status: remote === undefined ? response.status : `${response.status}: ${remote}`,
-    });
+    throw interopError(
+      'MW_INTEROP_HTTP_STATUS',
+      { ...where, status: remote === undefined ? response.status : `${response.status}: ${remote}` },
+      { details: { status: response.status, ...(remote === undefined ? {} : { remote }) } },
+    );
   }
   const text = await readBody(response, call.limit, where);
   if (isMeshwardenError(text)) throw text;
