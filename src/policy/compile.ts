@@ -6,6 +6,7 @@ import { compileDrift } from './drift.js';
 import { compileGraph } from './graph.js';
 import { compileGuards, ledgerOf, partitionsOf, partitionsPath } from './guards.js';
 import { type PolicyLoadResult, sortIssues } from './issues.js';
+import { checkReplyContracts } from './mapped-agents.js';
 import { compileRules } from './rules.js';
 import { checkShape } from './shape.js';
 import type { ParsedMesh } from './source.js';
@@ -30,6 +31,7 @@ export function compilePolicy(
   const doc = isObj(mesh.value) ? mesh.value : {};
   const graph = compileGraph(check, doc);
   const compiled = compileContracts(check, graph, contracts, tools, unread);
+  checkReplyContracts(check, doc, compiled.contracts);
   const guards = compileGuards(check, doc);
   const rules = compileRules(check, doc, graph, new Map(Object.entries(compiled.schemas)));
   const alerts = compileAlerts(check, doc);

@@ -26,7 +26,19 @@ export const POLICY_ERRORS = {
   MW_POLICY_CEL_TYPE_SOME:
     '{where} fails on {types} messages ({reason}{hint}), so each would be held for a pilot as a predicate error; if the rule is not meant for them, start it with {narrow} &&',
   MW_POLICY_BAD_KEY: 'agents.{agent}.publicKey is not an Ed25519 public key in PEM form: {reason}',
-  MW_POLICY_AGENT_TRANSPORT: 'agent {agent} must have exactly one of module, url or a2a; it has {found}',
+  MW_POLICY_AGENT_TRANSPORT:
+    'agent {agent} must have exactly one of module, url, a2a, flowise or http; it has {found}',
+  MW_POLICY_MAPPING_TRANSPORT:
+    'agents.{agent}.{key} maps what a flowise or http agent is sent or answers, but agent {agent} is reached through {transport}, which sends and receives envelopes as they are; remove {key}',
+  MW_POLICY_MAPPING: '{where} is not a valid mapping: {problem}',
+  MW_POLICY_REPLY_TYPE:
+    "{where} is {type}, which agent {agent} does not emit: a reply becomes one of the agent's emissions; add {type} to its emits, or write one of {emits}",
+  MW_POLICY_REPLY_NEEDED:
+    'agent {agent} emits {emits}, so its answer cannot be turned into one of them by default; write reply: with the type (and a when:) of each',
+  MW_POLICY_REPLY_UNUSED:
+    'agent {agent} emits nothing, so its reply mapping is never used (its answers are recorded as delivered); add the type to emits, or remove reply',
+  MW_POLICY_REPLY_CONTRACT:
+    '{where} does not fit the contract of {type}: {problem}; every reply would be quarantined',
   MW_POLICY_EFFECT_TRANSPORT:
     'effect {effect} must have one executor, module or mcp (with tool); it has {found}',
   MW_POLICY_MCP_SERVER:

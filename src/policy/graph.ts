@@ -2,6 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { errorText } from '../envelope/index.js';
 import { type Checker, entriesOf, isObj, labelOf, type Obj, shown, str, stringsOf } from './check.js';
+import { compileMappedAgent } from './mapped-agents.js';
 import { compileMcpServer } from './mcp-server.js';
 import type { Path } from './source.js';
 import type { AgentSpec, EffectSpec, IngressSpec, RemoteAuth } from './types.js';
@@ -19,7 +20,8 @@ export type Graph = {
   readonly mentions: ReadonlyMap<string, Path>;
 };
 
-const TRANSPORTS = ['module', 'url', 'a2a'] as const;
+/** How an agent is reached: exactly one per agent. */
+export const TRANSPORTS = ['module', 'url', 'a2a', 'flowise', 'http'] as const;
 
 /** Builds the graph and checks its edges: every consumed type has a sender, every effect is declared. */
 export function compileGraph(check: Checker, doc: Obj): Graph {
@@ -171,16 +173,18 @@ function compileAgent(check: Checker, name: string, spec: Obj, dir: string): Age
   if (spec.auth !== undefined && module !== undefined)
     check.report(
       'MW_POLICY_AUTH_LOCAL',
-      { who: `agent ${name}`, remote: 'a remote agent (url or a2a)' },
+      { who: `agent ${name}`, remote: 'a remote agent (url, a2a, flowise or http)' },
       ['agents', name, 'auth'],
       'key',
     );
+  const mapped = compileMappedAgent(check, name, spec);
   return {
     name,
     version: str(spec.version) ?? '',
     ...(module === undefined ? {} : { module: resolve(dir, module) }),
     ...(url === undefined ? {} : { url }),
     ...(a2a === undefined ? {} : { a2a }),
+    ...mapped,
     consumes: stringsOf(spec.consumes).map(([t]) => t),
     emits: stringsOf(spec.emits).map(([t]) => t),
     effects: stringsOf(spec.effects).map(([t]) => t),

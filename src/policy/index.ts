@@ -52,6 +52,7 @@ export type {
   EffectSpec,
   EnvelopeGuard,
   FailureCount,
+  HttpMethod,
   IngressSpec,
   LedgerSettings,
   LoopGuard,
@@ -59,7 +60,8 @@ export type {
   Policy,
   RateLimit,
   RemoteAuth,
+  ReplyMapping,
   Scope,
 } from './types.js';
-export { DURABILITIES } from './types.js';
+export { DURABILITIES, HTTP_METHODS } from './types.js';
 export { parseDuration, parseRate, type Rate } from './units.js';

@@ -5,7 +5,7 @@
  */
 import { TYPE_NAME } from '../envelope/index.js';
 import { ALERT_EVENTS, ALERT_SEVERITIES, SINK_TYPES } from './alert-types.js';
-import { DURABILITIES } from './types.js';
+import { DURABILITIES, HTTP_METHODS } from './types.js';
 
 /** Names of meshes, agents and ingress: they appear in `mesh://<mesh>/<name>@<version>` sources. */
 export const NAME = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
@@ -38,6 +38,20 @@ const ACTION = { enum: ['freeze', 'deny'] };
 /** A secret: the environment variable that holds it, never its value. */
 const SECRET = object({ env: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } }, ['env']);
 const ANY = {};
+/** A mapped reply: one emission's type and templates (docs/policy.md); templates are checked in code. */
+const REPLY_ITEM = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'data'],
+  properties: {
+    type: { type: 'string', pattern: TYPE },
+    data: ANY,
+    when: { type: 'string' },
+    subject: { type: 'string' },
+  },
+};
+/** One reply mapping, or a list of them: properties apply to the object, items to the list. */
+const REPLY = { ...REPLY_ITEM, type: ['object', 'array'], minItems: 1, items: REPLY_ITEM };
 const typeList = { type: 'array', items: { type: 'string', pattern: TYPE } };
 const id = { type: 'string', pattern: ID };
 const path = { type: 'string', minLength: 1 };
@@ -61,6 +75,16 @@ export const MESH_SCHEMA = object(
           module: path,
           url: { type: 'string', format: 'uri' },
           a2a: { type: 'string', format: 'uri' },
+          // Low-code flows and JSON endpoints, called with mapped requests (checked in mapped-agents.ts).
+          flowise: object(
+            { url: { type: 'string', format: 'uri' }, flow: { type: 'string', minLength: 1 } },
+            ['url', 'flow'],
+          ),
+          http: object({ url: { type: 'string', format: 'uri' }, method: { enum: [...HTTP_METHODS] } }, [
+            'url',
+          ]),
+          request: ANY,
+          reply: REPLY,
           consumes: typeList,
           emits: typeList,
           effects: typeList,

@@ -23,6 +23,17 @@ export type AgentSpec = {
   readonly url?: string;
   /** A2A agent card URL. */
   readonly a2a?: string;
+  /** A Flowise chatflow or agentflow, called through its prediction API with the mapped request. */
+  readonly flowise?: { readonly url: string; readonly flow: string };
+  /** A plain JSON-over-HTTP endpoint (an n8n webhook, an in-house service), called with the mapped request. */
+  readonly http?: { readonly url: string; readonly method: HttpMethod };
+  /**
+   * The request template of a flowise or http agent, as written (docs/policy.md); absent: the
+   * transport's default. Transports compile it with compileMapping over REQUEST_NAMES.
+   */
+  readonly request?: JsonValue;
+  /** The reply mappings of a flowise or http agent, as written (one becomes a list of one). */
+  readonly reply?: readonly ReplyMapping[];
   readonly consumes: readonly string[];
   readonly emits: readonly string[];
   readonly effects: readonly string[];
@@ -33,7 +44,7 @@ export type AgentSpec = {
    * the ingress `via`, addressed to this agent, and passes the gate like any root message.
    */
   readonly expose?: { readonly via: string };
-  /** The credential a remote agent (`url`, `a2a`) is called with. */
+  /** The credential a remote agent (`url`, `a2a`, `flowise`, `http`) is called with. */
   readonly auth?: RemoteAuth;
   /** A Flowise chatflow or agentflow: the server's base URL and the flow's id. */
   readonly flowise?: { readonly url: string; readonly flow: string };
@@ -46,6 +57,20 @@ export type AgentSpec = {
 };
 
 /** One reply mapping: `type` is literal; `data`, `when` and `subject` are raw templates. */
+export type ReplyMapping = {
+  readonly type: string;
+  readonly data: JsonValue;
+  readonly when?: string;
+  readonly subject?: string;
+};
+
+export const HTTP_METHODS = ['POST', 'PUT', 'PATCH'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/**
+ * How an answer becomes an emission: `type` is a literal type the agent emits; `data`, `when` and
+ * `subject` are templates over REPLY_NAMES. Every mapping whose `when` holds (or has none) emits.
+ */
 export type ReplyMapping = {
   readonly type: string;
   readonly data: JsonValue;

@@ -56,6 +56,7 @@ export {
   REPLY_NAMES,
   REQUEST_NAMES,
   type RemoteAuth,
+  type ReplyMapping,
   type SecretRef,
   type ToolSchemaReader,
   type ToolSchemaResult,

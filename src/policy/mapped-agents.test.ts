@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import { BASE, compileLines, policyOf } from './test-kit.js';
+
+/** BASE with agents from line 5, after a and b (b consumes y.v1). */
+function mesh(...agents: string[]): string[] {
+  return [...BASE.slice(0, 4), ...agents, ...BASE.slice(4)];
+}
+
+function issuesOf(lines: readonly string[], contracts?: Record<string, string>): [string, number, number][] {
+  const result = compileLines(lines, contracts);
+  return result.ok ? [] : result.issues.map((i) => [i.code, i.line, i.col]);
+}
+
+const col = (line: string, text: string, from = 0) => line.indexOf(text, from) + 1;
+
+describe('flowise and http agents', () => {
+  it('compiles the transports and keeps the templates as written', () => {
+    const policy = policyOf(
+      mesh(
+        "  t: { version: 1.0.0, flowise: { url: 'http://127.0.0.1:3000', flow: abc }, auth: { env: FLOWISE_KEY }, consumes: [x.v1], emits: [y.v1], request: { question: '{{ data.text }}' }, reply: { type: y.v1, data: { label: '{{ json.label }}' } } }",
+        '  h: { version: 1.0.0, http: { url: "http://127.0.0.1:5678/webhook/e", method: PUT }, consumes: [x.v1], emits: [y.v1, z.v1], reply: [{ when: "{{ json.z }}", type: z.v1, data: "{{ json }}", subject: "{{ message.subject }}" }, { type: y.v1, data: "{{ json }}" }] }',
+        '  d: { version: 1.0.0, http: { url: "https://d.example.com/hook" }, consumes: [x.v1], emits: [y.v1] }',
+      ),
+    );
+    expect(policy.agents.get('t')).toMatchObject({
+      flowise: { url: 'http://127.0.0.1:3000', flow: 'abc' },
+      auth: { env: 'FLOWISE_KEY', header: 'Authorization', scheme: 'Bearer' },
+      request: { question: '{{ data.text }}' },
+      reply: [{ type: 'y.v1', data: { label: '{{ json.label }}' } }],
+    });
+    expect(policy.agents.get('h')).toMatchObject({
+      http: { url: 'http://127.0.0.1:5678/webhook/e', method: 'PUT' },
+      reply: [
+        { when: '{{ json.z }}', type: 'z.v1', data: '{{ json }}', subject: '{{ message.subject }}' },
+        { type: 'y.v1', data: '{{ json }}' },
+      ],
+    });
+    expect(policy.agents.get('d')?.http).toEqual({ url: 'https://d.example.com/hook', method: 'POST' });
+    expect(policy.agents.get('d')?.reply).toBeUndefined();
+  });
+
+  const T = '  t: { version: 1.0.0, ';
+  it.each<[string, string, string, string]>([
+    [
+      'two transports',
+      `${T}flowise: { url: "http://f", flow: f }, module: ./t.ts, consumes: [x.v1] }`,
+      'MW_POLICY_AGENT_TRANSPORT',
+      't:',
+    ],
+    [
+      'request on a module agent',
+      `${T}module: ./t.ts, consumes: [x.v1], request: { a: 1 } }`,
+      'MW_POLICY_MAPPING_TRANSPORT',
+      'request',
+    ],
+    [
+      'reply on a url agent',
+      `${T}url: "http://u", consumes: [x.v1], emits: [y.v1], reply: { type: y.v1, data: 1 } }`,
+      'MW_POLICY_MAPPING_TRANSPORT',
+      'reply',
+    ],
+    [
+      'a reply type not emitted',
+      `${T}http: { url: "http://h" }, consumes: [x.v1], emits: [y.v1], reply: { type: z.v1, data: 1 } }`,
+      'MW_POLICY_REPLY_TYPE',
+      'z.v1',
+    ],
+    [
+      'several emits and no reply',
+      `${T}http: { url: "http://h" }, consumes: [x.v1], emits: [y.v1, z.v1] }`,
+      'MW_POLICY_REPLY_NEEDED',
+      'emits',
+    ],
+    [
+      'a reply with nothing emitted',
+      `${T}http: { url: "http://h" }, consumes: [x.v1], reply: { type: y.v1, data: 1 } }`,
+      'MW_POLICY_REPLY_UNUSED',
+      'reply',
+    ],
+    [
+      'a reply without data',
+      `${T}http: { url: "http://h" }, consumes: [x.v1], emits: [y.v1], reply: { type: y.v1 } }`,
+      'MW_POLICY_MISSING_KEY',
+      'reply',
+    ],
+    [
+      'a flowise without flow',
+      `${T}flowise: { url: "http://f" }, consumes: [x.v1] }`,
+      'MW_POLICY_MISSING_KEY',
+      'flowise',
+    ],
+    [
+      'a method that is not allowed',
+      `${T}http: { url: "http://h", method: GET }, consumes: [x.v1] }`,
+      'MW_POLICY_BAD_VALUE',
+      'GET',
+    ],
+    [
+      'a URL that is not http',
+      `${T}http: { url: "ftp://h" }, consumes: [x.v1] }`,
+      'MW_POLICY_BAD_VALUE',
+      '"ftp',
+    ],
+  ])('refuses %s', (_name, line, code, at) => {
+    const issues = issuesOf(mesh(line));
+    expect(issues).toContainEqual([code, 5, col(line, at)]);
+  });
+
+  it('allows auth on flowise and http agents', () => {
+    const line = `${T}http: { url: "http://h" }, auth: { env: K, header: X-Key }, consumes: [x.v1] }`;
+    expect(policyOf(mesh(line)).agents.get('t')?.auth).toEqual({ env: 'K', header: 'X-Key' });
+  });
+});
+
+describe('mapping mistakes at file:line:col', () => {
+  it('points inside a one-line string at the unknown name', () => {
+    const line = `  t: { version: 1.0.0, http: { url: "http://h" }, consumes: [x.v1], emits: [y.v1], reply: { type: y.v1, data: { label: '{{ jsn.label }}' } } }`;
+    expect(issuesOf(mesh(line))).toEqual([['MW_POLICY_MAPPING', 5, col(line, 'jsn')]]);
+  });
+
+  it('points into a block-style plain scalar', () => {
+    const lines = mesh(
+      '  t:',
+      '    version: 1.0.0',
+      '    http: { url: "http://h" }',
+      '    consumes: [x.v1]',
+      '    request:',
+      '      question: x {{ $now() }}',
+    );
+    expect(issuesOf(lines)).toEqual([['MW_POLICY_MAPPING', 10, col(lines[9]!, '$now')]]);
+  });
+
+  it.each<[string, string, string]>([
+    ['a syntax error', "request: { q: '{{ data.text ) }}' }", ')'],
+    ['a banned function', "request: '{{ $random() }}'", '$random'],
+    ['an unknown request field', "request: { q: '{{ dta }}' }", 'dta'],
+    ['an unknown name in when', "reply: { when: '{{ jsn }}', type: y.v1, data: 1 }", 'jsn'],
+    ['an unknown name in subject', "reply: [{ subject: '{{ txt }}', type: y.v1, data: 1 }]", 'txt'],
+  ])('%s', (_name, key, at) => {
+    const line = `  t: { version: 1.0.0, http: { url: "http://h" }, consumes: [x.v1], emits: [y.v1], ${key} }`;
+    expect(issuesOf(mesh(line))).toEqual([['MW_POLICY_MAPPING', 5, col(line, at, line.indexOf('{{'))]]);
+  });
+});
+
+describe('reply data against the contract of its type', () => {
+  const contract = JSON.stringify({
+    type: 'object',
+    additionalProperties: false,
+    required: ['label', 'score'],
+    properties: {
+      label: { enum: ['billing', 'bug'] },
+      score: { type: 'number' },
+      reason: { type: 'string' },
+    },
+  });
+  const agent = (data: string) =>
+    `  t: { version: 1.0.0, http: { url: "http://h" }, consumes: [x.v1], emits: [y.v1], reply: { type: y.v1, data: ${data} } }`;
+
+  it.each<[string, string, string | undefined, 'key' | 'value']>([
+    ['a literal that does not validate', "{ label: nope, score: '{{ json.s }}' }", 'nope', 'value'],
+    [
+      'a key the contract forbids',
+      "{ label: '{{ json.l }}', score: 1, extra: '{{ json.e }}' }",
+      'extra',
+      'key',
+    ],
+    ['a required key not written', "{ label: '{{ json.l }}' }", 'data', 'key'],
+  ])('refuses %s', (_name, data, at) => {
+    const line = agent(data);
+    expect(issuesOf(mesh(line), { 'y.v1': contract })).toEqual([
+      ['MW_POLICY_REPLY_CONTRACT', 5, col(line, at!)],
+    ]);
+  });
+
+  it.each([
+    ['templates only', "{ label: '{{ json.l }}', score: '{{ json.s }}' }"],
+    ['a literal that fits', "{ label: bug, score: '{{ json.s }}', reason: '{{ text }}' }"],
+    ['a whole-data template', "'{{ json }}'"],
+  ])('accepts %s', (_name, data) => {
+    expect(issuesOf(mesh(agent(data)), { 'y.v1': contract })).toEqual([]);
+  });
+});

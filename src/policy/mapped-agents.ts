@@ -1,0 +1,169 @@
+/**
+ * Agents called with mapped requests, Flowise flows (`flowise:`) and JSON endpoints (`http:`): their
+ * transport settings, and their `request` and `reply` templates checked where they are written.
+ */
+import type { Contract } from '../contracts/index.js';
+import { parsePointer } from '../contracts/index.js';
+import type { JsonValue } from '../envelope/index.js';
+import { type Checker, entriesOf, isObj, labelOf, listOf, type Obj, pathIn, shown, str } from './check.js';
+import { compileMapping, isTemplated, REPLY_NAMES, REQUEST_NAMES } from './mapping.js';
+import type { Path } from './source.js';
+import { type AgentSpec, HTTP_METHODS, type HttpMethod, type ReplyMapping } from './types.js';
+
+type Mapped = Pick<AgentSpec, 'flowise' | 'http' | 'request' | 'reply'>;
+
+/** The flowise/http settings and mappings of one agent, each mistake reported where it is written. */
+export function compileMappedAgent(check: Checker, name: string, spec: Obj): Mapped {
+  const at: Path = ['agents', name];
+  const flowise = isObj(spec.flowise) ? flowiseOf(check, spec.flowise, [...at, 'flowise']) : undefined;
+  const http = isObj(spec.http) ? httpOf(check, spec.http, [...at, 'http']) : undefined;
+  const mapped = spec.flowise !== undefined || spec.http !== undefined;
+  for (const key of ['request', 'reply'] as const) {
+    if (spec[key] === undefined || mapped) continue;
+    const transport = (['module', 'url', 'a2a'] as const).find((t) => spec[t] !== undefined);
+    // No transport at all is its own mistake (MW_POLICY_AGENT_TRANSPORT).
+    if (transport === undefined) continue;
+    check.report('MW_POLICY_MAPPING_TRANSPORT', { agent: name, key, transport }, [...at, key], 'key');
+  }
+  if (spec.request !== undefined) checkTemplate(check, spec.request, [...at, 'request'], REQUEST_NAMES);
+  const reply = repliesOf(spec.reply);
+  reply.forEach(({ item, path }) => {
+    checkReply(check, name, spec, item, path);
+  });
+  if (mapped) checkDefaultReply(check, name, spec);
+  return {
+    ...(flowise === undefined ? {} : { flowise }),
+    ...(http === undefined ? {} : { http }),
+    ...(spec.request === undefined ? {} : { request: spec.request as JsonValue }),
+    ...(spec.reply === undefined ? {} : { reply: reply.map(({ item }) => replyOf(item)) }),
+  };
+}
+
+function flowiseOf(check: Checker, spec: Obj, at: Path): AgentSpec['flowise'] {
+  const url = str(spec.url);
+  const flow = str(spec.flow);
+  if (url !== undefined) checkHttpUrl(check, url, [...at, 'url']);
+  return url === undefined || flow === undefined ? undefined : { url, flow };
+}
+
+function httpOf(check: Checker, spec: Obj, at: Path): AgentSpec['http'] {
+  const url = str(spec.url);
+  if (url !== undefined) checkHttpUrl(check, url, [...at, 'url']);
+  const method = (HTTP_METHODS as readonly unknown[]).includes(spec.method)
+    ? (spec.method as HttpMethod)
+    : 'POST';
+  return url === undefined ? undefined : { url, method };
+}
+
+function checkHttpUrl(check: Checker, url: string, at: Path) {
+  if (/^https?:\/\//i.test(url)) return;
+  check.report(
+    'MW_POLICY_BAD_VALUE',
+    { where: labelOf(at), problem: `is ${shown(url)}: write an http or https URL` },
+    at,
+  );
+}
+
+/** The reply items with their paths: `reply:` is one mapping or a list of them. */
+function repliesOf(value: unknown): { item: Obj; path: Path }[] {
+  if (isObj(value)) return [{ item: value, path: [] }];
+  const out: { item: Obj; path: Path }[] = [];
+  listOf(value).forEach((item, i) => {
+    if (isObj(item)) out.push({ item, path: [i] });
+  });
+  return out;
+}
+
+function replyOf(item: Obj): ReplyMapping {
+  const when = str(item.when);
+  const subject = str(item.subject);
+  return {
+    type: str(item.type) ?? '',
+    data: (item.data ?? null) as JsonValue,
+    ...(when === undefined ? {} : { when }),
+    ...(subject === undefined ? {} : { subject }),
+  };
+}
+
+function checkReply(check: Checker, agent: string, spec: Obj, item: Obj, rel: Path) {
+  const at: Path = ['agents', agent, 'reply', ...rel];
+  const type = str(item.type);
+  const emits = listOf(spec.emits).filter((t): t is string => typeof t === 'string');
+  if (type !== undefined && emits.length > 0 && !emits.includes(type))
+    check.report(
+      'MW_POLICY_REPLY_TYPE',
+      { where: labelOf([...at, 'type']), type, agent, emits: emits.join(', ') },
+      [...at, 'type'],
+    );
+  if (item.data !== undefined) checkTemplate(check, item.data, [...at, 'data'], REPLY_NAMES);
+  for (const key of ['when', 'subject'] as const) {
+    if (typeof item[key] === 'string') checkTemplate(check, item[key], [...at, key], REPLY_NAMES);
+  }
+}
+
+/** No reply written: the answer becomes the one emitted type; with several, the file must say which. */
+function checkDefaultReply(check: Checker, agent: string, spec: Obj) {
+  const emits = listOf(spec.emits).filter((t): t is string => typeof t === 'string');
+  if (spec.reply !== undefined && emits.length === 0)
+    check.report('MW_POLICY_REPLY_UNUSED', { agent }, ['agents', agent, 'reply'], 'key');
+  if (spec.reply === undefined && emits.length > 1)
+    check.report(
+      'MW_POLICY_REPLY_NEEDED',
+      { agent, emits: emits.join(', ') },
+      ['agents', agent, 'emits'],
+      'key',
+    );
+}
+
+/** Compiles a template as the transport will; each issue at its string, inside it when it has an offset. */
+function checkTemplate(check: Checker, template: unknown, at: Path, names: readonly string[]) {
+  const compiled = compileMapping(template, names);
+  if (!('issues' in compiled)) return;
+  for (const issue of compiled.issues) {
+    const path = [...at, ...pathIn(template, parsePointer(issue.pointer))];
+    check.reportIn('MW_POLICY_MAPPING', { where: labelOf(path), problem: issue.problem }, path, issue.offset);
+  }
+}
+
+/**
+ * The literal parts of each reply's `data` object against the contract of its type: a literal that
+ * does not validate, a key the contract forbids, a required key the template does not write.
+ * Template values are checked by the gate on each reply.
+ */
+export function checkReplyContracts(check: Checker, doc: Obj, contracts: ReadonlyMap<string, Contract>) {
+  for (const [agent, spec] of entriesOf(doc.agents)) {
+    if (!isObj(spec) || (spec.flowise === undefined && spec.http === undefined)) continue;
+    for (const { item, path } of repliesOf(spec.reply)) {
+      const type = str(item.type);
+      const contract = type === undefined ? undefined : contracts.get(type);
+      if (contract === undefined || !isObj(item.data)) continue;
+      checkFit(check, contract, item.data, ['agents', agent, 'reply', ...path, 'data']);
+    }
+  }
+}
+
+function checkFit(check: Checker, contract: Contract, data: Obj, at: Path) {
+  // Templated members are there with a stand-in, so that only their key is judged, not their value.
+  const templated = new Set(Object.keys(data).filter((k) => isTemplated(data[k])));
+  const shape: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(data)) shape[key] = templated.has(key) ? null : value;
+  const report = (path: Path, problem: string, on: 'key' | 'value' = 'value') =>
+    check.report(
+      'MW_POLICY_REPLY_CONTRACT',
+      { where: labelOf(path), type: contract.type, problem },
+      path,
+      on,
+    );
+  for (const issue of contract.validate(shape)) {
+    const [first] = issue.path;
+    if (first !== undefined) {
+      if (!templated.has(String(first))) report([...at, ...issue.path], issue.message);
+    } else if (issue.keyword === 'additionalProperties' || issue.keyword === 'unevaluatedProperties') {
+      const key = String(issue.params?.additionalProperty ?? issue.params?.unevaluatedProperty);
+      report([...at, key], `the contract has no property "${key}"`, 'key');
+    } else if (issue.keyword === 'required') {
+      const key = String(issue.params?.missingProperty);
+      if (!(key in data)) report(at, `it needs the property "${key}", which this data does not write`, 'key');
+    }
+  }
+}
