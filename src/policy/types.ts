@@ -46,22 +46,6 @@ export type AgentSpec = {
   readonly expose?: { readonly via: string };
   /** The credential a remote agent (`url`, `a2a`, `flowise`, `http`) is called with. */
   readonly auth?: RemoteAuth;
-  /** A Flowise chatflow or agentflow: the server's base URL and the flow's id. */
-  readonly flowise?: { readonly url: string; readonly flow: string };
-  /** A plain JSON endpoint. */
-  readonly http?: { readonly url: string; readonly method: 'POST' | 'PUT' | 'PATCH' };
-  /** The request mapping (a raw template) of a flowise or http agent. */
-  readonly request?: JsonValue;
-  /** The reply mappings (raw templates) of a flowise or http agent. */
-  readonly reply?: readonly ReplyMapping[];
-};
-
-/** One reply mapping: `type` is literal; `data`, `when` and `subject` are raw templates. */
-export type ReplyMapping = {
-  readonly type: string;
-  readonly data: JsonValue;
-  readonly when?: string;
-  readonly subject?: string;
 };
 
 export const HTTP_METHODS = ['POST', 'PUT', 'PATCH'] as const;
