@@ -63,7 +63,7 @@ function writeMesh(opts: { request?: string; reply?: string; auth?: string; flow
 /** Sends one ticket through a fresh mesh and returns the ledger entries. */
 async function sendTicket(
   meshDir: string,
-  transport = createFlowiseTransport({ timeoutMs: 300, maxReplyBytes: 4096 }),
+  transport = createFlowiseTransport({ timeoutMs: 1000, maxReplyBytes: 4096 }),
 ): Promise<LedgerEntry[]> {
   const opened = await openMesh({
     meshFile: join(meshDir, 'mesh.yaml'),
@@ -144,6 +144,13 @@ describe('Flowise agents (flowise:)', () => {
     flowise.flows.set('triage', () => ({ text: '{"label": "general"}' }));
     const entries = await sendTicket(writeMesh({ reply: "{ type: ticket.triaged.v1, data: '{{ json }}' }" }));
     expect(triaged(entries)[0]?.envelope.data).toEqual({ label: 'general' });
+  });
+
+  it('maps the subject when the reply names one', async () => {
+    const reply =
+      "{ type: ticket.triaged.v1, subject: 'case:{{ message.subject }}', data: { label: '{{ json.label }}' } }";
+    const [answer] = triaged(await sendTicket(writeMesh({ reply })));
+    expect(answer?.envelope).toMatchObject({ subject: 'case:account:8841', data: { label: 'billing' } });
   });
 
   it.each([

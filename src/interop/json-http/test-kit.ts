@@ -96,7 +96,7 @@ export async function startLoopback<Mode extends string>(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const peer: LoopbackPeer<Mode> = {
     mode: initial,
-    slowMs: 500,
+    slowMs: 2500,
     received: [],
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () =>

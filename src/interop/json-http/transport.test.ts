@@ -68,7 +68,7 @@ async function send(meshDir: string, subject = 'account:2'): Promise<LedgerEntry
     meshFile: join(meshDir, 'mesh.yaml'),
     dataDir: join(meshDir, `data-${randomUUID()}`),
     log,
-    transports: [createJsonHttpTransport({ timeoutMs: 300, maxReplyBytes: 4096 })],
+    transports: [createJsonHttpTransport({ timeoutMs: 1000, maxReplyBytes: 4096 })],
     retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
   });
   if (!opened.ok) throw new Error(JSON.stringify(opened));
