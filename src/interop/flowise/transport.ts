@@ -34,7 +34,6 @@ export function createFlowiseTransport(opts: MappedTransportOptions = {}): Agent
       const base = (spec.flowise?.url ?? '').replace(/\/+$/, '');
       const url = `${base}/api/v1/prediction/${encodeURIComponent(spec.flowise?.flow ?? '')}`;
       const kind: MappedKind = {
-        key: 'flowise',
         method: 'POST',
         url,
         defaultRequest: (msg: Envelope) => ({

@@ -29,8 +29,6 @@ type ReplyContext = AnswerContext & { readonly message: Envelope };
 
 /** What tells a Flowise agent from a plain JSON one: where it is, what it sends, how it reads answers. */
 export type MappedKind = {
-  /** The policy key, for messages. */
-  readonly key: 'flowise' | 'http';
   readonly method: 'POST' | 'PUT' | 'PATCH';
   readonly url: string;
   /** The body when the policy has no `request`. */

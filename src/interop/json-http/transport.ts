@@ -27,7 +27,6 @@ export function createJsonHttpTransport(opts: MappedTransportOptions = {}): Agen
     connect(spec): AgentDefinition | MeshwardenError {
       const url = spec.http?.url ?? '';
       const kind: MappedKind = {
-        key: 'http',
         method: spec.http?.method ?? 'POST',
         url,
         defaultRequest: (msg: Envelope) => msg.data,
