@@ -24,6 +24,7 @@ export { contractFileOf, contractFiles, moduleFiles, type NamedFile } from './fi
 export { type HeldOne, heldTypeIssues } from './held-types.js';
 export { formatPolicyIssue, type PolicyIssue, type PolicyLoadResult, sortIssues } from './issues.js';
 export { type LoadPolicyOptions, loadPolicy, loadPolicyText } from './load.js';
+export { DEFAULT_REQUESTS, repliesOfAgent, requestOf } from './mapped-agents.js';
 export {
   compileMapping,
   isTemplated,

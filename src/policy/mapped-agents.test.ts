@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { repliesOfAgent, requestOf } from './mapped-agents.js';
+import { compileMapping, REQUEST_NAMES } from './mapping.js';
 import { BASE, compileLines, policyOf } from './test-kit.js';
 
 /** BASE with agents from line 5, after a and b (b consumes y.v1). */
@@ -178,5 +180,31 @@ describe('reply data against the contract of its type', () => {
     ['a whole-data template', "'{{ json }}'"],
   ])('accepts %s', (_name, data) => {
     expect(issuesOf(mesh(agent(data)), { 'y.v1': contract })).toEqual([]);
+  });
+});
+
+describe('defaults of flowise and http agents', () => {
+  const policy = policyOf(
+    mesh(
+      '  f: { version: 1.0.0, flowise: { url: "http://f", flow: x }, consumes: [x.v1], emits: [y.v1] }',
+      '  h: { version: 1.0.0, http: { url: "http://h" }, consumes: [x.v1] }',
+    ),
+  );
+  const f = policy.agents.get('f')!;
+  const h = policy.agents.get('h')!;
+
+  it.each([
+    ['a string as it is', 'hello', 'hello'],
+    ['anything else as its JSON text', { text: 'hi' }, '{"text":"hi"}'],
+  ])('flowise asks %s', async (_name, data, question) => {
+    const m = compileMapping(requestOf(f), REQUEST_NAMES);
+    if ('issues' in m) throw new Error('default request does not compile');
+    expect(await m.evaluate({ data })).toEqual({ ok: true, value: { question } });
+  });
+
+  it('http sends the data, and the replies follow emits', () => {
+    expect(requestOf(h)).toBe('{{ data }}');
+    expect(repliesOfAgent(f)).toEqual([{ type: 'y.v1', data: '{{ json }}' }]);
+    expect(repliesOfAgent(h)).toEqual([]);
   });
 });

@@ -167,3 +167,26 @@ function checkFit(check: Checker, contract: Contract, data: Obj, at: Path) {
     }
   }
 }
+
+/** The request templates sent when the file writes none (docs/policy.md). */
+export const DEFAULT_REQUESTS = {
+  flowise: { question: '{{ $type(data) = "string" ? data : $string(data) }}' },
+  http: '{{ data }}',
+} as const satisfies Readonly<Record<'flowise' | 'http', JsonValue>>;
+
+/** The request template of a flowise or http agent: as written, else its transport's default. */
+export function requestOf(agent: AgentSpec): JsonValue | undefined {
+  if (agent.request !== undefined) return agent.request;
+  if (agent.flowise !== undefined) return DEFAULT_REQUESTS.flowise;
+  return agent.http === undefined ? undefined : DEFAULT_REQUESTS.http;
+}
+
+/**
+ * The reply mappings of a flowise or http agent: as written, else its one emitted type with the
+ * answer's JSON; none when it emits nothing (its answers are recorded as delivered).
+ */
+export function repliesOfAgent(agent: AgentSpec): readonly ReplyMapping[] {
+  if (agent.reply !== undefined) return agent.reply;
+  const [only] = agent.emits;
+  return agent.emits.length === 1 && only !== undefined ? [{ type: only, data: '{{ json }}' }] : [];
+}

@@ -3,9 +3,41 @@
  * counted through JSONata's `__evaluate_entry` hook, a nesting depth (its `stack` option), a bound
  * on every string made on the way and on sequence lengths, and a bound on the result's JSON text.
  */
+import { setFlagsFromString } from 'node:v8';
 import jsonata from 'jsonata';
 import type { JsonValue } from '../envelope/index.js';
-import { BANNED_FUNCTIONS } from './mapping-scan.js';
+
+/** Functions a mapping may not call: they read the clock or chance, or evaluate a string as code. */
+export const BANNED_FUNCTIONS: readonly string[] = ['now', 'millis', 'random', 'eval'];
+
+// V8's linear-time regular expression engine (the `l` flag): a JSONata regex could otherwise
+// backtrack for hours in one evaluation step. Enabling it changes no other regex of the process.
+setFlagsFromString('--enable-experimental-regexp-engine');
+const LINEAR = ((): boolean => {
+  try {
+    // biome-ignore lint/complexity/useRegexLiterals: a literal with the l flag does not parse without the V8 flag
+    return new RegExp('a', 'l').flags.includes('l');
+  } catch {
+    return false;
+  }
+})();
+
+/** A regex literal's linear-time twin; throws when it needs backtracking (a back-reference, a look-around). */
+function linear(re: RegExp): RegExp {
+  return new RegExp(re.source, re.flags.includes('l') ? re.flags : `${re.flags}l`);
+}
+
+/** Why a regex literal may not be in a mapping, or undefined when it runs in linear time. */
+export function regexProblem(re: RegExp): string | undefined {
+  if (!LINEAR)
+    return 'regular expressions are not available in mappings on this Node.js (it has no linear-time engine); use $contains, $substringBefore, $split or $replace with a string';
+  try {
+    linear(re);
+    return undefined;
+  } catch {
+    return `the regular expression /${re.source}/ needs backtracking (a back-reference or a look-around), which has no time bound; write it without`;
+  }
+}
 
 export type MappingLimits = {
   /** Evaluation steps (expression nodes entered) for one evaluation of a whole template. */
@@ -41,7 +73,13 @@ function budgetOf(environment: Environment): Budget | undefined {
 
 /** Parses an expression (throws JSONata's syntax error) and arms it with the bounds. */
 export function prepare(expr: string, limits: MappingLimits): jsonata.Expression {
-  const expression = jsonata(expr, { stack: limits.maxDepth, sequence: limits.maxBytes });
+  const expression = jsonata(expr, {
+    stack: limits.maxDepth,
+    // Making a sequence of n items is n steps' worth of work done in one.
+    sequence: Math.min(limits.maxSteps, limits.maxBytes),
+    // JSONata calls it with `new` and the parsed literal; a constructor may return another object.
+    RegexEngine: linear as unknown as RegExpConstructor,
+  });
   expression.assign(
     Symbol.for('jsonata.__evaluate_entry') as unknown as string,
     (_e: unknown, _i: unknown, env: Environment) => {
@@ -125,12 +163,14 @@ export type Json =
  * A JSONata value as plain JSON (sequences become arrays, undefined members are dropped), or why it
  * is not JSON. `room` is how much JSON text may still be made; the count stops early past it.
  */
-export function toJson(value: unknown, room: { left: number }, max: number): Json {
+export function toJson(value: unknown, room: { left: number }, max: number, maxDepth: number): Json {
   const spend = (n: number) => {
     room.left -= n;
     if (room.left < 0) throw failure('size', `its JSON text is longer than ${max} characters`);
   };
-  const walk = (v: unknown): JsonValue | undefined => {
+  // An answer's JSON may nest deeper than any mapping builds (`[[[[…` in 1 MiB): bounded, not a stack overflow.
+  const walk = (v: unknown, depth = 0): JsonValue | undefined => {
+    if (depth > maxDepth) throw failure('depth', `its value nests deeper than ${maxDepth} levels`);
     if (v === undefined) return undefined;
     if (v === null || typeof v === 'boolean') {
       spend(5);
@@ -151,7 +191,7 @@ export function toJson(value: unknown, room: { left: number }, max: number): Jso
     if (Array.isArray(v)) {
       const out: JsonValue[] = [];
       for (const item of v) {
-        const j = walk(item);
+        const j = walk(item, depth + 1);
         if (j !== undefined) out.push(j);
         spend(1);
       }
@@ -159,7 +199,7 @@ export function toJson(value: unknown, room: { left: number }, max: number): Jso
     }
     const out: Record<string, JsonValue> = {};
     for (const [key, item] of Object.entries(v)) {
-      const j = walk(item);
+      const j = walk(item, depth + 1);
       if (j === undefined) continue;
       out[key] = j;
       spend(key.length + 4);

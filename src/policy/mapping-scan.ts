@@ -2,6 +2,7 @@
  * The static side of a mapping: finding the `{{ expr }}` sites in a template string, and reading a
  * parsed JSONata expression for names it may not use (an unknown root field, a banned function).
  */
+import { BANNED_FUNCTIONS, regexProblem } from './mapping-eval.js';
 import { closest } from './shape.js';
 
 /** One `{{ expr }}` in a string: where it starts and ends, and where its expression is. */
@@ -65,9 +66,6 @@ function skipQuoted(text: string, at: number, quote: string): number {
   return text.length;
 }
 
-/** Functions a mapping may not call: they read the clock or chance, or evaluate a string as code. */
-export const BANNED_FUNCTIONS: readonly string[] = ['now', 'millis', 'random', 'eval'];
-
 /** A problem in an expression, at an offset inside the expression. */
 export type ExprProblem = { readonly problem: string; readonly offset: number };
 
@@ -105,6 +103,10 @@ export function exprProblems(ast: unknown, names: readonly string[]): ExprProble
     if (n.type === 'variable' && typeof n.value === 'string' && BANNED_FUNCTIONS.includes(n.value)) {
       const problem = `$${n.value} is not allowed: a mapping must give the same result every time, so it may not read the clock or chance or evaluate text`;
       problems.push({ problem, offset: startOf(n, n.value.length + 1) });
+    }
+    if (n.type === 'regex' && n.value instanceof RegExp) {
+      const problem = regexProblem(n.value);
+      if (problem !== undefined) problems.push({ problem, offset: startOf(n, n.value.source.length + 2) });
     }
     if (n.type === 'path' && Array.isArray(n.steps)) {
       const [first, ...rest] = n.steps as Node[];

@@ -95,6 +95,32 @@ describe('mapping: evaluation', () => {
     for (let i = 0; i < 3; i++) expect(await m.evaluate(reply)).toEqual({ ok: true, value: 500500 });
   });
 
+  it('a regex that would backtrack for ages runs in linear time', async () => {
+    const m = compiled('{{ $contains(text, /(a+)+$/) }}');
+    expect(await m.evaluate({ text: `${'a'.repeat(5_000)}b` })).toEqual({ ok: true, value: false });
+  });
+
+  it('extracts with a regex', async () => {
+    const m = compiled('{{ $match(text, /acct-(\\d+)/).groups[0] }}');
+    expect(await m.evaluate({ text: 'see acct-8841 now' })).toEqual({ ok: true, value: '8841' });
+  });
+
+  it.each([
+    ['passed through', '{{ json }}'],
+    ['searched with **', '{{ json.**.x }}'],
+  ])('a deeply nested answer %s fails, and does not throw', async (_name, template) => {
+    const json = JSON.parse(`${'['.repeat(200_000)}${']'.repeat(200_000)}`) as unknown;
+    expect(await compiled(template).evaluate({ json })).toMatchObject({ ok: false });
+  });
+
+  it('evaluations at once keep their own budgets', async () => {
+    const loop = compiled('{{ ($f := function($x){ $f($x) }; $f(1)) }}');
+    const sum = compiled('{{ $sum([1..100]) }}');
+    const [a, b] = await Promise.all([loop.evaluate(reply), sum.evaluate(reply)]);
+    expect(a).toMatchObject({ ok: false, kind: 'steps' });
+    expect(b).toEqual({ ok: true, value: 5050 });
+  });
+
   it('a request mapping reads the envelope', async () => {
     const m = compiled(
       { question: '{{ data.text }}', overrideConfig: { sessionId: '{{ correlationid }}' } },
@@ -129,6 +155,7 @@ describe('mapping: compile issues', () => {
     ['$random passed as a value', { a: '{{ $map([1], $random) }}' }, '/a', 13],
     ['$eval', { a: '{{ $eval("1") }}' }, '/a', 3],
     ['$millis', { a: '{{ $millis() }}' }, '/a', 3],
+    ['a back-reference', { a: '{{ $match(text, /(a)\\1/) }}' }, '/a', 16],
   ])('%s', (_name, template, pointer, offset) => {
     const issues = issuesOf(template);
     expect(issues).toHaveLength(1);

@@ -97,12 +97,18 @@ export function compileMapping(
   return {
     evaluate: async (context) => {
       const budget: Budget = { steps: 0, limits };
-      const out = await evaluateNode(root, context, budget);
+      let out: Evaluated;
+      try {
+        out = await evaluateNode(root, context, budget);
+      } catch (err) {
+        // Every expected failure is a value already; this is the never-throws backstop.
+        return { ok: false, pointer: '', problem: `the mapping failed: ${String(err)}`, kind: 'error' };
+      }
       if (!out.ok) return out;
       if (out.value === undefined && opts.optional !== true)
         return { ok: false, pointer: '', problem: 'it gives nothing', kind: 'nothing' };
       // Each site is bounded on its own; the whole result is bounded too.
-      const whole = toJson(out.value, { left: limits.maxBytes }, limits.maxBytes);
+      const whole = toJson(out.value, { left: limits.maxBytes }, limits.maxBytes, limits.maxDepth);
       return whole.ok ? out : { ...whole, pointer: '' };
     },
   };
@@ -276,6 +282,11 @@ async function siteValue(
 ): Promise<Evaluated> {
   const out = await run(site.expression, context, budget);
   if (!out.ok) return { ...out, pointer };
-  const json = toJson(out.value, { left: budget.limits.maxBytes }, budget.limits.maxBytes);
+  const json = toJson(
+    out.value,
+    { left: budget.limits.maxBytes },
+    budget.limits.maxBytes,
+    budget.limits.maxDepth,
+  );
   return json.ok ? json : { ...json, pointer };
 }

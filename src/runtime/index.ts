@@ -57,6 +57,8 @@ export {
   REQUEST_NAMES,
   type RemoteAuth,
   type ReplyMapping,
+  repliesOfAgent,
+  requestOf,
   type SecretRef,
   type ToolSchemaReader,
   type ToolSchemaResult,
