@@ -36,9 +36,6 @@ export function createFlowiseTransport(opts: MappedTransportOptions = {}): Agent
       const kind: MappedKind = {
         method: 'POST',
         url,
-        defaultRequest: (msg: Envelope) => ({
-          question: typeof msg.data === 'string' ? msg.data : JSON.stringify(msg.data),
-        }),
         body: predictionBody,
         read: readPrediction,
       };

@@ -10,6 +10,8 @@ import {
   REPLY_NAMES,
   REQUEST_NAMES,
   type RemoteEvent,
+  repliesOfAgent,
+  requestOf,
 } from '../../runtime/index.js';
 import { credentialOf } from '../auth.js';
 import { interopError } from '../errors.js';
@@ -31,8 +33,6 @@ type ReplyContext = AnswerContext & { readonly message: Envelope };
 export type MappedKind = {
   readonly method: 'POST' | 'PUT' | 'PATCH';
   readonly url: string;
-  /** The body when the policy has no `request`. */
-  defaultRequest(msg: Envelope): JsonValue;
   /** The body as sent, from the mapped one (Flowise adds its own members), or why it cannot be sent. */
   body(mapped: JsonValue, msg: Envelope): Body;
   /** The reply context of an answer (undefined: nothing to emit), or why it cannot be read. */
@@ -69,20 +69,17 @@ export function mappedAgent(
   const where: Where = { who: `agent ${spec.name}`, url: kind.url };
   const credential = credentialOf(spec.auth, where.who);
   if (isMeshwardenError(credential)) return credential;
-  const request = spec.request === undefined ? undefined : compile(spec.request, '/request', where);
+  // As written, else the kind's documented default (the policy owns both).
+  const request = compile(requestOf(spec) ?? null, '/request', where);
   if (isMeshwardenError(request)) return request;
   const replies = compileReplies(spec, where);
   if (isMeshwardenError(replies)) return replies;
 
   const bodyOf = async (msg: Envelope): Promise<JsonValue> => {
-    let mapped = kind.defaultRequest(msg);
-    if (request !== undefined) {
-      const result = await request.mapping.evaluate(msg);
-      if (!result.ok) throw mappingError(where, `${request.at}${result.pointer}`, result.problem);
-      if (result.value === undefined) throw mappingError(where, request.at, 'gives nothing');
-      mapped = result.value;
-    }
-    const body = kind.body(mapped, msg);
+    const result = await request.mapping.evaluate(msg);
+    if (!result.ok) throw mappingError(where, `${request.at}${result.pointer}`, result.problem);
+    if (result.value === undefined) throw mappingError(where, request.at, 'gives nothing');
+    const body = kind.body(result.value, msg);
     if (!body.ok) throw mappingError(where, `/request${body.pointer}`, body.problem);
     return body.body;
   };
@@ -163,9 +160,7 @@ export function truthy(value: unknown): boolean {
  * the answer's JSON as it (`{ type, data: '{{ json }}' }`); one that emits none emits nothing.
  */
 function compileReplies(spec: AgentSpec, where: Where): CompiledReply[] | MeshwardenError {
-  const items =
-    spec.reply ??
-    (spec.emits.length === 1 ? [{ type: spec.emits[0]!, data: '{{ json }}' as JsonValue }] : []);
+  const items = repliesOfAgent(spec);
   const compiled: CompiledReply[] = [];
   for (const [i, item] of items.entries()) {
     const at = items.length > 1 ? `/reply/${i}` : '/reply';

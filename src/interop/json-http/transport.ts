@@ -1,10 +1,4 @@
-import type {
-  AgentDefinition,
-  AgentTransport,
-  Envelope,
-  JsonValue,
-  MeshwardenError,
-} from '../../runtime/index.js';
+import type { AgentDefinition, AgentTransport, JsonValue, MeshwardenError } from '../../runtime/index.js';
 import { interopError } from '../errors.js';
 import { createResilience, type Resilience, type ResilienceOptions, type Where } from '../resilience.js';
 import type { JsonAnswer } from './call.js';
@@ -29,7 +23,6 @@ export function createJsonHttpTransport(opts: MappedTransportOptions = {}): Agen
       const kind: MappedKind = {
         method: spec.http?.method ?? 'POST',
         url,
-        defaultRequest: (msg: Envelope) => msg.data,
         body: (mapped) => ({ ok: true, body: mapped }),
         read: readJsonAnswer,
       };
