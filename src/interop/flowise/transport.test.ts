@@ -6,7 +6,13 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ENTRY, type Envelope, type LedgerEntry, openMesh } from '../../runtime/index.js';
 import type { Misbehaviour } from '../json-http/test-kit.js';
-import { type FlowiseStandIn, startFlowiseStandIn, triageFlow } from './test-kit.js';
+import {
+  type FlowiseStandIn,
+  jsonTextFlow,
+  startFlowiseStandIn,
+  TRIAGE_FLOW,
+  triageFlow,
+} from './test-kit.js';
 import { createFlowiseTransport } from './transport.js';
 
 const log = pino({ level: 'silent' });
@@ -20,7 +26,7 @@ beforeEach(() => {
   flowise.mode = 'ok';
   flowise.apiKey = undefined;
   flowise.received.length = 0;
-  flowise.flows.set('triage', triageFlow);
+  flowise.flows.set(TRIAGE_FLOW, triageFlow);
 });
 
 /** The issue's example: `triage` is a Flowise flow between an ingress and a local sink. */
@@ -35,7 +41,7 @@ function writeMesh(opts: { request?: string; reply?: string; auth?: string; flow
       'agents:',
       '  triage:',
       '    version: 1.0.0',
-      `    flowise: { url: ${flowise.url}, flow: ${opts.flow ?? 'triage'} }`,
+      `    flowise: { url: ${flowise.url}, flow: ${opts.flow ?? TRIAGE_FLOW} }`,
       ...(opts.auth === undefined ? [] : [`    auth: ${opts.auth}`]),
       '    consumes: [ticket.opened.v1]',
       '    emits: [ticket.triaged.v1]',
@@ -115,7 +121,7 @@ describe('Flowise agents (flowise:)', () => {
     expect(entries.some((e) => e.kind === ENTRY.delivered && e.agent === 'sink@1.0.0')).toBe(true);
     const ticket = root(entries).envelope;
     const [request] = flowise.received;
-    expect(request?.path).toBe('/api/v1/prediction/triage');
+    expect(request?.path).toBe(`/api/v1/prediction/${TRIAGE_FLOW}`);
     // The conversation is the case: chatId and sessionId are the correlation id.
     expect(request?.body).toEqual({
       question: 'I was charged twice, please refund',
@@ -141,7 +147,8 @@ describe('Flowise agents (flowise:)', () => {
   });
 
   it('reads JSON the flow wrote as its text when it has no structured output', async () => {
-    flowise.flows.set('triage', () => ({ text: '{"label": "general"}' }));
+    // As an agentflow answers an object its Custom Function returned (Flowise 3.1.4).
+    flowise.flows.set(TRIAGE_FLOW, jsonTextFlow({ label: 'general' }));
     const entries = await sendTicket(writeMesh({ reply: "{ type: ticket.triaged.v1, data: '{{ json }}' }" }));
     expect(triaged(entries)[0]?.envelope.data).toEqual({ label: 'general' });
   });
@@ -171,7 +178,8 @@ describe('Flowise agents (flowise:)', () => {
   );
 
   it.each([
-    ['an unknown chatflow (404)', { flow: 'gone' }],
+    ['an unknown chatflow (404)', { flow: '00000000-0000-4000-8000-000000000000' }],
+    ['a chatflow id that is not one (400)', { flow: 'gone' }],
     ['no API key (401)', { key: 'needed' }],
   ])('dead-letters a ticket the server refuses: %s', async (_, o: { flow?: string; key?: string }) => {
     flowise.apiKey = o.key;
@@ -197,7 +205,7 @@ describe('Flowise agents (flowise:)', () => {
 
   it('quarantines an answer its reply mapping cannot map, naming the pointer', async () => {
     // Text around a site that gives nothing is an error (an object member would just be left out).
-    flowise.flows.set('triage', () => ({ text: 'no idea' }));
+    flowise.flows.set(TRIAGE_FLOW, () => ({ text: 'no idea' }));
     const entries = await sendTicket(
       writeMesh({ reply: "{ type: ticket.triaged.v1, data: { label: 'is {{ json.label }}' } }" }),
     );
@@ -219,7 +227,7 @@ describe('Flowise agents (flowise:)', () => {
   });
 
   it('quarantines a mapped answer that breaks its contract', async () => {
-    flowise.flows.set('triage', () => ({ text: 'x', json: { label: 'spam' } }));
+    flowise.flows.set(TRIAGE_FLOW, () => ({ text: 'x', json: { label: 'spam' } }));
     const [answer] = triaged(await sendTicket(writeMesh()));
     expect(answer?.verdict).toMatchObject({ decision: 'quarantine', stage: 'contract' });
   });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope, MeshwardenError } from '../../runtime/index.js';
 import type { FlowiseStandIn } from '../flowise/test-kit.js';
-import { startFlowiseStandIn } from '../flowise/test-kit.js';
+import { startFlowiseStandIn, TRIAGE_FLOW } from '../flowise/test-kit.js';
 import { parseReply } from '../http/reply.js';
 import { callJson, remoteMessage } from './call.js';
 import { startWebhookPeer, type WebhookPeer } from './test-kit.js';
@@ -43,11 +43,12 @@ describe('a JSON call', () => {
   it.each([
     [
       'Flowise, unknown chatflow',
-      () => `${flowise.url}/api/v1/prediction/nope`,
+      () => `${flowise.url}/api/v1/prediction/00000000-0000-4000-8000-000000000000`,
       404,
-      'Chatflow nope not found',
+      'Chatflow 00000000-0000-4000-8000-000000000000 not found in the database!',
     ],
-    ['Flowise, no API key', () => `${flowise.url}/api/v1/prediction/triage`, 401, 'Unauthorized'],
+    ['Flowise, not a chatflow id', () => `${flowise.url}/api/v1/prediction/nope`, 400, 'Invalid Chatflow ID'],
+    ['Flowise, no API key', () => `${flowise.url}/api/v1/prediction/${TRIAGE_FLOW}`, 401, 'Unauthorized'],
     [
       'n8n, unregistered webhook',
       () => `${webhook.url}/webhook/other`,
@@ -64,7 +65,7 @@ describe('a JSON call', () => {
 
   it('carries the message of a failed flow (500)', async () => {
     flowise.mode = 'fail';
-    const error = await failure(`${flowise.url}/api/v1/prediction/triage`);
+    const error = await failure(`${flowise.url}/api/v1/prediction/${TRIAGE_FLOW}`);
     flowise.mode = 'ok';
     expect(error.details).toMatchObject({ status: 500 });
   });
