@@ -13,6 +13,12 @@ describe('a Flowise prediction', () => {
     ['structured output', '{"text":"hi","json":{"a":1}}', { text: 'hi', json: { a: 1 } }],
     ['JSON written as text', '{"text":"[1,2]"}', { text: '[1,2]', json: [1, 2] }],
     ['a number as text is not json', '{"text":"42"}', { text: '42' }],
+    ['a number a Custom Function returned', '{"text":42}', { text: '42' }],
+    [
+      'an agentflow object, as pretty text',
+      '{"text":"{\\n  \\"label\\": \\"bug\\"\\n}"}',
+      { text: '{\n  "label": "bug"\n}', json: { label: 'bug' } },
+    ],
   ])('reads %s', (_, body, expected) => {
     expect(readPrediction(answer(body), where)).toEqual({
       ...expected,

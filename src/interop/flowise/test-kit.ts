@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { json, type LoopbackPeer, type Received, startLoopback } from '../json-http/test-kit.js';
 
 /** What a flow answers for a prediction request: its `text`, and `json` when it has a structured output. */
-export type Flow = (request: PredictionRequest) => { readonly text: string; readonly json?: unknown };
+export type Flow = (request: PredictionRequest) => { readonly text: unknown; readonly json?: unknown };
 
 /** The prediction request as Flowise reads it (the members the stand-in uses). */
 export type PredictionRequest = {
@@ -16,7 +16,7 @@ export type PredictionRequest = {
 export type FlowiseStandIn = LoopbackPeer<'ok'> & {
   /** The flows it serves, by chatflow id. */
   readonly flows: Map<string, Flow>;
-  /** When set, predictions need `Authorization: Bearer <apiKey>` (the flow's API key), or get 401. */
+  /** When set, predictions need `Authorization: [Bearer ]<apiKey>` (the flow's API key), or get 500. */
   apiKey: string | undefined;
 };
 
@@ -31,8 +31,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * with a JSON body answers `{ text, json?, question, chatId, chatMessageId, executionId, sessionId }`
  * (chatId is the request's, else its sessionId, else a new one; sessionId is
  * `overrideConfig.sessionId`, else the chatId). Errors have Flowise's shape `{ statusCode, success:
- * false, message, stack: {} }`: 400 for an id that is not a UUID, 404 for an unknown chatflow, 401
- * without the flow's API key, 500 when the flow fails. Anything else (a GET, another path) gets the
+ * false, message, stack: {} }`: 400 for an id that is not a UUID, 404 for an unknown chatflow, 500
+ * without the flow's API key (`… - Unauthorized`) and when the flow fails. Anything else (a GET, another path) gets the
  * web app's HTML page with 200, as Flowise serves it. The default flow labels a ticket: `billing`
  * when the question mentions money, else `general`, as structured output.
  */
@@ -53,8 +53,11 @@ export async function startFlowiseStandIn(): Promise<FlowiseStandIn> {
       if (!UUID.test(id)) return fail(res, 400, 'Invalid Chatflow ID');
       const flow = self.flows.get(id);
       if (flow === undefined) return fail(res, 404, `Chatflow ${id} not found in the database!`);
-      if (self.apiKey !== undefined && request.headers.authorization !== `Bearer ${self.apiKey}`)
-        return fail(res, 401, 'Unauthorized');
+      // Flowise 3.1.4 takes the key with or without `Bearer`, and refuses a missing or wrong one
+      // with a 500, not a 401.
+      const auth = request.headers.authorization;
+      if (self.apiKey !== undefined && auth !== `Bearer ${self.apiKey}` && auth !== self.apiKey)
+        return fail(res, 500, 'Error: predictionsServices.buildChatflow - Unauthorized');
       json(res, 200, JSON.stringify(predict(request, flow)));
     },
   });

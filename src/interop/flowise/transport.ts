@@ -83,7 +83,11 @@ export function readPrediction(
     return badReply(where, problem, expected);
   }
   if (!isObject(parsed)) return badReply(where, 'the body is not a JSON object', expected);
-  const text = typeof parsed.text === 'string' ? parsed.text : undefined;
+  // A flow's text is a string, except where a Custom Function returned another value (a number,
+  // say, in Flowise 3.1.4): then its JSON text.
+  const raw = parsed.text;
+  const text =
+    typeof raw === 'string' ? raw : raw === undefined || raw === null ? undefined : JSON.stringify(raw);
   const fromText = text === undefined ? undefined : parseJson(text);
   const json = parsed.json ?? (fromText !== null && typeof fromText === 'object' ? fromText : undefined);
   return {

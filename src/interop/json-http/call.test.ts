@@ -48,7 +48,12 @@ describe('a JSON call', () => {
       'Chatflow 00000000-0000-4000-8000-000000000000 not found in the database!',
     ],
     ['Flowise, not a chatflow id', () => `${flowise.url}/api/v1/prediction/nope`, 400, 'Invalid Chatflow ID'],
-    ['Flowise, no API key', () => `${flowise.url}/api/v1/prediction/${TRIAGE_FLOW}`, 401, 'Unauthorized'],
+    [
+      'Flowise, no API key (a 500, as Flowise 3.1.4 answers)',
+      () => `${flowise.url}/api/v1/prediction/${TRIAGE_FLOW}`,
+      500,
+      'Error: predictionsServices.buildChatflow - Unauthorized',
+    ],
     [
       'n8n, unregistered webhook',
       () => `${webhook.url}/webhook/other`,

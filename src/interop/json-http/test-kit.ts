@@ -78,7 +78,11 @@ export async function startLoopback<Mode extends string>(
             res.writeHead(204);
             return res.end();
           case 'fail':
-            return route.fail(res, 500, 'the flow failed: the model is not configured');
+            return route.fail(
+              res,
+              500,
+              'Error: predictionsServices.buildChatflow - Error: NodeVM Execution Error: Error: boom from flow',
+            );
           case 'fail-once':
             if (!failedOnce) {
               failedOnce = true;
