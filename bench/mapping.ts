@@ -44,7 +44,7 @@ const env = new Environment({ unlistedVariablesAreDyn: true, homogeneousAggregat
 
 async function timed(n: number, run: () => unknown): Promise<Record<string, number>> {
   const samples = new Float64Array(n);
-  for (let i = 0; i < Math.min(n, 1_000); i++) await run(); // warm-up
+  for (let i = 0; i < Math.min(n, 1_000); i++) await run(); // warm-up (n itself when it is small)
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
     await run();
@@ -69,6 +69,10 @@ const cel = env.parse(celWhole);
 const check = [await mapping.evaluate(context), await bare.evaluate(context), cel(context)];
 progress(JSON.stringify(check));
 
+// The worst a mapping can cost: one that never ends runs to the step budget, then fails.
+const endless = compileMapping('{{ ($f := function($x){ $f($x) }; $f(1)) }}', REPLY_NAMES);
+if ('issues' in endless) throw new Error(JSON.stringify(endless.issues));
+
 const results = {
   at: new Date().toISOString(),
   node: process.version,
@@ -83,6 +87,7 @@ const results = {
     jsonataWhole: await timed(CALLS, () => bare.evaluate(context)),
     celWhole: await timed(CALLS, () => cel(context)),
   },
+  stepBudget: await timed(QUICK ? 5 : 20, () => endless.evaluate(context)),
 };
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 const dir = join(import.meta.dirname, 'results');

@@ -2,7 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { errorText } from '../envelope/index.js';
 import { type Checker, entriesOf, isObj, labelOf, type Obj, shown, str, stringsOf } from './check.js';
-import { compileMappedAgent } from './mapped-agents.js';
+import { compileMappedAgent, innerAuth } from './mapped-agents.js';
 import { compileMcpServer } from './mcp-server.js';
 import type { Path } from './source.js';
 import type { AgentSpec, EffectSpec, IngressSpec, RemoteAuth } from './types.js';
@@ -169,7 +169,7 @@ function compileAgent(check: Checker, name: string, spec: Obj, dir: string): Age
   const publicKey = str(spec.publicKey);
   if (publicKey !== undefined) checkPublicKey(check, name, publicKey);
   const via = isObj(spec.expose) ? str(spec.expose.via) : undefined;
-  const auth = authOf(spec.auth);
+  const auth = authOf(spec.auth) ?? authOf(innerAuth(spec));
   if (spec.auth !== undefined && module !== undefined)
     check.report(
       'MW_POLICY_AUTH_LOCAL',

@@ -27,6 +27,7 @@ export { type LoadPolicyOptions, loadPolicy, loadPolicyText } from './load.js';
 export { DEFAULT_REQUESTS, repliesOfAgent, requestOf } from './mapped-agents.js';
 export {
   compileMapping,
+  holds,
   isTemplated,
   MAPPING_LIMITS,
   type Mapping,

@@ -108,6 +108,37 @@ describe('flowise and http agents', () => {
     expect(issues).toContainEqual([code, 5, col(line, at)]);
   });
 
+  it.each([
+    ['flowise', `${T}flowise: { url: "http://f", flow: f, auth: { env: K } }, consumes: [x.v1] }`],
+    ['http', `${T}http: { url: "http://h", auth: { env: K } }, consumes: [x.v1] }`],
+  ])('reads auth inside %s', (_name, line) => {
+    expect(policyOf(mesh(line)).agents.get('t')?.auth).toEqual({
+      env: 'K',
+      header: 'Authorization',
+      scheme: 'Bearer',
+    });
+  });
+
+  it('refuses auth both inside http and beside it', () => {
+    const line = `${T}http: { url: "http://h", auth: { env: K } }, auth: { env: K }, consumes: [x.v1] }`;
+    expect(issuesOf(mesh(line))).toEqual([['MW_POLICY_BAD_VALUE', 5, col(line, 'auth')]]);
+  });
+
+  it('says to quote an unquoted {{ }}, which YAML reads as a map', () => {
+    const lines = mesh(
+      '  t:',
+      '    version: 1.0.0',
+      '    http: { url: "http://h" }',
+      '    consumes: [x.v1]',
+      '    emits: [y.v1]',
+      '    reply:',
+      '      type: y.v1',
+      '      data:',
+      '        label: {{ json.label }}',
+    );
+    expect(issuesOf(lines)).toEqual([['MW_POLICY_MAPPING', 13, col(lines[12]!, '{{')]]);
+  });
+
   it('allows auth on flowise and http agents', () => {
     const line = `${T}http: { url: "http://h" }, auth: { env: K, header: X-Key }, consumes: [x.v1] }`;
     expect(policyOf(mesh(line)).agents.get('t')?.auth).toEqual({ env: 'K', header: 'X-Key' });

@@ -31,12 +31,33 @@ export function compileMappedAgent(check: Checker, name: string, spec: Obj): Map
     checkReply(check, name, spec, item, path);
   });
   if (mapped) checkDefaultReply(check, name, spec);
+  // `flowise: { url, flow, auth }` reads as naturally as `auth:` beside it; one of them, not both.
+  const inner = (['flowise', 'http'] as const).find((k) => isObj(spec[k]) && spec[k].auth !== undefined);
+  if (inner !== undefined && spec.auth !== undefined)
+    check.report(
+      'MW_POLICY_BAD_VALUE',
+      {
+        where: labelOf([...at, inner, 'auth']),
+        problem: `repeats agents.${name}.auth: write the credential once`,
+      },
+      [...at, inner, 'auth'],
+      'key',
+    );
   return {
     ...(flowise === undefined ? {} : { flowise }),
     ...(http === undefined ? {} : { http }),
     ...(spec.request === undefined ? {} : { request: spec.request as JsonValue }),
     ...(spec.reply === undefined ? {} : { reply: reply.map(({ item }) => replyOf(item)) }),
   };
+}
+
+/** The `auth` written inside `flowise:` or `http:`, as written (graph.ts reads it like `auth:`). */
+export function innerAuth(spec: Obj): unknown {
+  for (const key of ['flowise', 'http'] as const) {
+    const transport = spec[key];
+    if (isObj(transport) && transport.auth !== undefined) return transport.auth;
+  }
+  return undefined;
 }
 
 function flowiseOf(check: Checker, spec: Obj, at: Path): AgentSpec['flowise'] {
@@ -117,6 +138,7 @@ function checkDefaultReply(check: Checker, agent: string, spec: Obj) {
 
 /** Compiles a template as the transport will; each issue at its string, inside it when it has an offset. */
 function checkTemplate(check: Checker, template: unknown, at: Path, names: readonly string[]) {
+  if (unquoted(check, template, at)) return;
   const compiled = compileMapping(template, names);
   if (!('issues' in compiled)) return;
   for (const issue of compiled.issues) {
@@ -189,4 +211,23 @@ export function repliesOfAgent(agent: AgentSpec): readonly ReplyMapping[] {
   if (agent.reply !== undefined) return agent.reply;
   const [only] = agent.emits;
   return agent.emits.length === 1 && only !== undefined ? [{ type: only, data: '{{ json }}' }] : [];
+}
+
+/**
+ * `label: {{ json.label }}` unquoted is a YAML flow map whose key is another map, not text: YAML
+ * reads it as `{ "{ json.label }": null }`. Said at each such value; true when there was one.
+ */
+function unquoted(check: Checker, value: unknown, at: Path): boolean {
+  if (Array.isArray(value)) return value.map((v, i) => unquoted(check, v, [...at, i])).some(Boolean);
+  if (!isObj(value)) return false;
+  const keys = Object.keys(value);
+  const [key] = keys;
+  if (keys.length === 1 && key !== undefined && value[key] === null && /^\{[\s\S]*\}$/.test(key)) {
+    const problem = `YAML reads {${key}} as a map, not as text: quote a value that starts with {{, like '{${key}}'`;
+    check.report('MW_POLICY_MAPPING', { where: labelOf(at), problem }, at);
+    return true;
+  }
+  return Object.entries(value)
+    .map(([k, v]) => unquoted(check, v, [...at, k]))
+    .some(Boolean);
 }

@@ -201,7 +201,7 @@ export function toJson(value: unknown, room: { left: number }, max: number, maxD
     for (const [key, item] of Object.entries(v)) {
       const j = walk(item, depth + 1);
       if (j === undefined) continue;
-      out[key] = j;
+      setMember(out, key, j);
       spend(key.length + 4);
     }
     return out;
@@ -217,4 +217,9 @@ export function toJson(value: unknown, room: { left: number }, max: number, maxD
 
 function isJsonataFunction(v: object): boolean {
   return '_jsonata_function' in v || '_jsonata_lambda' in v;
+}
+
+/** `out[key] = value`, also for the key `__proto__` (a JSON member like any other, not the prototype). */
+export function setMember(out: Record<string, JsonValue>, key: string, value: JsonValue): void {
+  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
 }

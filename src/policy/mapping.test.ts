@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileMapping, type Mapping, type MappingIssue, REPLY_NAMES, REQUEST_NAMES } from './mapping.js';
+import {
+  compileMapping,
+  holds,
+  type Mapping,
+  type MappingIssue,
+  REPLY_NAMES,
+  REQUEST_NAMES,
+} from './mapping.js';
 
 function compiled(template: unknown, names = REPLY_NAMES, opts = {}): Mapping {
   const m = compileMapping(template, names, opts);
@@ -54,6 +61,13 @@ describe('mapping: evaluation', () => {
     ['a runtime type error', { n: '{{ json.label + 1 }}' }, '/n', 'error'],
   ])('fails with a pointer: %s', async (_name, template, pointer, kind) => {
     expect(await compiled(template).evaluate(reply)).toMatchObject({ ok: false, pointer, kind });
+  });
+
+  it('keeps a __proto__ member as a member, from the template and from the answer', async () => {
+    const template = JSON.parse('{"__proto__": {"a": 1}, "b": "{{ json }}"}') as unknown;
+    const json = JSON.parse('{"__proto__": {"x": 2}}') as unknown;
+    const out = await compiled(template).evaluate({ json });
+    expect(out.ok && JSON.stringify(out.value)).toBe('{"__proto__":{"a":1},"b":{"__proto__":{"x":2}}}');
   });
 
   it('nothing at the top is a value when optional (a when)', async () => {
@@ -184,5 +198,29 @@ describe('mapping: compile issues', () => {
 
   it('escapes pointer tokens', () => {
     expect(issuesOf({ 'a/b': '{{ nope }}' })[0]?.pointer).toBe('/a~1b');
+  });
+});
+
+describe('mapping: when holds', () => {
+  it.each([
+    [undefined, false],
+    [null, false],
+    [false, false],
+    [0, false],
+    ['', false],
+    [{}, false],
+    [[], false],
+    [[0, ''], false],
+    [true, true],
+    [1, true],
+    ['no', true],
+    [{ a: 0 }, true],
+    [[0, 1], true],
+  ])('%j holds: %s', async (value, expected) => {
+    expect(holds(value)).toBe(expected);
+    // The same as JSONata's own $boolean (which gives nothing for nothing).
+    if (value === undefined) return;
+    const m = compiled('{{ $boolean(v) }}', ['v'], { optional: true });
+    expect(await m.evaluate({ v: value })).toEqual({ ok: true, value: expected });
   });
 });

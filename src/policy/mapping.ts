@@ -12,6 +12,7 @@ import {
   type MappingLimits,
   prepare,
   run,
+  setMember,
   toJson,
 } from './mapping-eval.js';
 import { exprProblems, scanSites } from './mapping-scan.js';
@@ -71,6 +72,17 @@ type Node =
   | { readonly kind: 'text'; readonly pointer: string; readonly parts: readonly (string | Site)[] }
   | { readonly kind: 'array'; readonly items: readonly Node[] }
   | { readonly kind: 'object'; readonly members: readonly (readonly [string, Node])[] };
+
+/**
+ * Whether a reply's `when` holds: JSONata's `$boolean` (false, 0, "", null, nothing, an empty
+ * object, and a list with no item that holds, do not).
+ */
+export function holds(value: JsonValue | undefined): boolean {
+  if (value === undefined || value === null) return false;
+  if (Array.isArray(value)) return value.some(holds);
+  if (typeof value === 'object') return Object.keys(value).length > 0;
+  return typeof value === 'string' ? value.length > 0 : typeof value === 'number' ? value !== 0 : value;
+}
 
 /** Whether a value holds any `{{`: a template without one is a constant. */
 export function isTemplated(template: unknown): boolean {
@@ -197,7 +209,8 @@ function compileSite(
     const position = typeof e.position === 'number' ? e.position : 0;
     const token = typeof e.token === 'string' && e.token !== '(end)' ? e.token.length : 0;
     const offset = exprAt + Math.min(expr.length, Math.max(0, position - token));
-    issues.push({ pointer, problem: `JSONata syntax error: ${String(e.message ?? err)}`, offset });
+    const message = String(e.message ?? err).replace(/^syntax error:\s*/i, '');
+    issues.push({ pointer, problem: `JSONata syntax error: ${message}`, offset });
     return undefined;
   }
   const problems = exprProblems(expression.ast(), names);
@@ -262,7 +275,7 @@ async function evaluateNode(
         const v = await evaluateNode(item, context, budget);
         if (!v.ok) return v;
         // In an object member, nothing omits the member: the contract then says whether it is needed.
-        if (v.value !== undefined) out[key] = v.value;
+        if (v.value !== undefined) setMember(out, key, v.value);
       }
       return { ok: true, value: out };
     }

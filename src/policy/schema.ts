@@ -76,13 +76,15 @@ export const MESH_SCHEMA = object(
           url: { type: 'string', format: 'uri' },
           a2a: { type: 'string', format: 'uri' },
           // Low-code flows and JSON endpoints, called with mapped requests (checked in mapped-agents.ts).
+          // auth may sit inside them too, as in `flowise: { url, flow, auth: { env } }` (mapped-agents.ts).
           flowise: object(
-            { url: { type: 'string', format: 'uri' }, flow: { type: 'string', minLength: 1 } },
+            { url: { type: 'string', format: 'uri' }, flow: { type: 'string', minLength: 1 }, auth: AUTH },
             ['url', 'flow'],
           ),
-          http: object({ url: { type: 'string', format: 'uri' }, method: { enum: [...HTTP_METHODS] } }, [
-            'url',
-          ]),
+          http: object(
+            { url: { type: 'string', format: 'uri' }, method: { enum: [...HTTP_METHODS] }, auth: AUTH },
+            ['url'],
+          ),
           request: ANY,
           reply: REPLY,
           consumes: typeList,

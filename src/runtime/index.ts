@@ -42,6 +42,7 @@ export {
   type EffectSpec,
   formatPolicyIssue,
   heldTypeIssues,
+  holds,
   type LoadPolicyOptions,
   loadPolicy,
   loadPolicyText,
