@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../runtime/index.js';
-import { truthy } from '../json-http/mapped.js';
 import { predictionBody, readPrediction } from './transport.js';
 
 const where = { who: 'agent triage', url: 'http://127.0.0.1:3000/api/v1/prediction/x' };
@@ -57,24 +56,5 @@ describe('a Flowise prediction', () => {
     [{ question: 'q', overrideConfig: 'x' }, '/overrideConfig'],
   ])('refuses to send %j (at %s)', (mapped, pointer) => {
     expect(predictionBody(mapped, msg)).toMatchObject({ ok: false, pointer });
-  });
-});
-
-describe('when a `when` holds', () => {
-  it.each([
-    [true, true],
-    [false, false],
-    [0, false],
-    [1, true],
-    ['', false],
-    ['no', true],
-    [null, false],
-    [undefined, false],
-    [[], false],
-    [[0, 1], true],
-    [{}, false],
-    [{ a: 1 }, true],
-  ])('%j → %s', (value, expected) => {
-    expect(truthy(value)).toBe(expected);
   });
 });

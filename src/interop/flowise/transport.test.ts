@@ -41,8 +41,8 @@ function writeMesh(opts: { request?: string; reply?: string; auth?: string; flow
       'agents:',
       '  triage:',
       '    version: 1.0.0',
-      `    flowise: { url: ${flowise.url}, flow: ${opts.flow ?? TRIAGE_FLOW} }`,
-      ...(opts.auth === undefined ? [] : [`    auth: ${opts.auth}`]),
+      // The credential inside `flowise:`, as the issue writes it.
+      `    flowise: { url: ${flowise.url}, flow: ${opts.flow ?? TRIAGE_FLOW}${opts.auth === undefined ? '' : `, auth: ${opts.auth}`} }`,
       '    consumes: [ticket.opened.v1]',
       '    emits: [ticket.triaged.v1]',
       ...(opts.request === undefined ? [] : [`    request: ${opts.request}`]),

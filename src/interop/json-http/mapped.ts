@@ -3,6 +3,7 @@ import {
   type AgentSpec,
   compileMapping,
   type Envelope,
+  holds,
   isMeshwardenError,
   type JsonValue,
   type Mapping,
@@ -108,12 +109,12 @@ async function emissions(replies: readonly CompiledReply[], context: ReplyContex
   const events: RemoteEvent[] = [];
   for (const reply of replies) {
     if (reply.when !== undefined) {
-      const holds = await reply.when.mapping.evaluate(context);
-      if (!holds.ok) {
-        events.push(unmapped(reply.type, context, `${reply.when.at}${holds.pointer}`, holds.problem));
+      const when = await reply.when.mapping.evaluate(context);
+      if (!when.ok) {
+        events.push(unmapped(reply.type, context, `${reply.when.at}${when.pointer}`, when.problem));
         continue;
       }
-      if (!truthy(holds.value)) continue;
+      if (!holds(when.value)) continue;
     }
     const data = await reply.data.mapping.evaluate(context);
     if (!data.ok || data.value === undefined) {
@@ -142,16 +143,6 @@ function unmapped(type: string, context: ReplyContext, pointer: string, problem:
   if (context.text !== undefined) data.text = context.text;
   if (context.json !== undefined) data.json = context.json;
   return { type, data, unmapped: { pointer, problem } };
-}
-
-/** JSONata's truth (`$boolean`): false, 0, '', null, nothing, empty arrays and objects are false. */
-export function truthy(value: unknown): boolean {
-  if (value === undefined || value === null) return false;
-  if (Array.isArray(value)) return value.some(truthy);
-  if (typeof value === 'object') return Object.keys(value).length > 0;
-  if (typeof value === 'string') return value !== '';
-  if (typeof value === 'number') return value !== 0;
-  return value === true;
 }
 
 /**
