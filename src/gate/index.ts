@@ -10,6 +10,7 @@ export type {
   RemoteClaim,
   RuntimeFacts,
   StageName,
+  Unmapped,
   Unreadable,
   Verdict,
   VerdictDecision,

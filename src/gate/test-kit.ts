@@ -212,6 +212,7 @@ export function input(candidate: unknown, opts: Partial<Mutable<GateInput>> = {}
     ...(opts.takenId === undefined ? {} : { takenId: opts.takenId }),
     ...(opts.claimed === undefined ? {} : { claimed: opts.claimed }),
     ...(opts.late === undefined ? {} : { late: opts.late }),
+    ...(opts.unmapped === undefined ? {} : { unmapped: opts.unmapped }),
     ...(opts.unreadable === undefined ? {} : { unreadable: opts.unreadable }),
   };
 }

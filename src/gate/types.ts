@@ -55,7 +55,15 @@ export type RuntimeFacts = {
   readonly late?: true;
   /** The candidate has no JSON text to measure (the runtime tried): refused before anything walks it. */
   readonly unreadable?: Unreadable;
+  /** A low-code or JSON agent answered, but its reply mapping failed: where, and why. */
+  readonly unmapped?: Unmapped;
 };
+
+/**
+ * Where a reply mapping failed (a JSON pointer into the agent's policy entry, e.g. `/reply/data/label`)
+ * and the problem in words. Only the warden's own transports set it, never a remote.
+ */
+export type Unmapped = { readonly pointer: string; readonly problem: string };
 
 /**
  * Why a candidate has no JSON text: nested past MAX_JSON_DEPTH at a JSON pointer (JSON.stringify

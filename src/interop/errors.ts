@@ -14,5 +14,6 @@ export const interopError = makeError({
   MW_INTEROP_ALERT_ENV: 'alert sink {sink}: its {what} reads environment variable {env}, which {problem}',
   MW_INTEROP_ALERT_SEND: 'alert sink {sink} ({type}) at {url}: {problem}',
   MW_INTEROP_AUTH_ENV: '{who}: its auth reads environment variable {env}, which {problem}',
-  MW_INTEROP_BAD_REPLY: '{who} at {url} answered with something that is not CloudEvents: {problem}',
+  MW_INTEROP_BAD_REPLY: '{who} at {url} answered with something that is not {expected}: {problem}',
+  MW_INTEROP_MAPPING: '{who}: its mapping at {pointer} failed: {problem}',
 });

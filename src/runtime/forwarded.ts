@@ -43,15 +43,20 @@ export function takenOutgoing(out: Outgoing, id: string): Outgoing {
   return { ...rest, envelope: { ...envelope, id }, facts: { ...facts, takenId: envelope.id } };
 }
 
-/** What the gate must know of a remote agent's event beyond its envelope: its claims. */
+/** What the gate must know of a remote agent's event beyond its envelope: its claims, a failed reply mapping. */
 function factsOf(event: RemoteEvent): RuntimeFacts | undefined {
-  const { source, causationid } = event;
-  if (source === undefined && causationid === undefined) return undefined;
+  const { source, causationid, unmapped } = event;
+  if (source === undefined && causationid === undefined && unmapped === undefined) return undefined;
   return {
-    claimed: {
-      ...(source === undefined ? {} : { source }),
-      ...(causationid === undefined ? {} : { causationid }),
-    },
+    ...(source === undefined && causationid === undefined
+      ? {}
+      : {
+          claimed: {
+            ...(source === undefined ? {} : { source }),
+            ...(causationid === undefined ? {} : { causationid }),
+          },
+        }),
+    ...(unmapped === undefined ? {} : { unmapped: { pointer: unmapped.pointer, problem: unmapped.problem } }),
   };
 }
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import module from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { errorText, type MeshwardenError } from '../envelope/index.js';
-import type { Policy } from '../policy/index.js';
+import type { AgentSpec, Policy } from '../policy/index.js';
 import type { AgentDefinition, EffectDefinition } from './define.js';
 import { runtimeError } from './errors.js';
 import type { AgentTransport, EffectTransport, Transport } from './transports.js';
@@ -27,7 +27,7 @@ export async function loadModules(
   const effects = new Map<string, EffectDefinition>();
   for (const agent of policy.agents.values()) {
     if (agent.module === undefined) {
-      const kind = agent.a2a !== undefined ? 'a2a' : 'url';
+      const kind = remoteKind(agent);
       const transport = transports.find((t): t is AgentTransport => t.kind === kind);
       const connected =
         transport?.connect(agent) ??
@@ -56,6 +56,14 @@ export async function loadModules(
     else effects.set(effect.name, loaded as EffectDefinition);
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, modules: { agents, effects } };
+}
+
+/** Which transport reaches an agent that is not a module: the one policy key it has. */
+function remoteKind(agent: AgentSpec): AgentTransport['kind'] {
+  if (agent.a2a !== undefined) return 'a2a';
+  if (agent.flowise !== undefined) return 'flowise';
+  if (agent.http !== undefined) return 'http';
+  return 'url';
 }
 
 async function importDefault(

@@ -61,6 +61,7 @@ describe('replayInput', () => {
   it.each([
     ['envelope.id_taken', 'runtime-fact'],
     ['envelope.late_emit', 'runtime-fact'],
+    ['envelope.unmapped', 'runtime-fact'],
     ['envelope.not_json', 'runtime-fact'],
   ])('keeps %s as recorded', (reason, why) => {
     expect(replayInput(data({ envelope: ROOT, verdict: verdict('quarantine', reason) }), NOW)).toEqual({

@@ -1,15 +1,16 @@
 import type { JsonValue, MeshwardenError } from '../envelope/index.js';
+import type { Unmapped } from '../gate/index.js';
 import type { AgentSpec, EffectSpec, ToolSchemaReader, ToolSchemaResult } from '../policy/index.js';
 import type { AgentDefinition, EffectDefinition } from './define.js';
 
 /**
- * Makes the handler of an agent that is not an in-process module: `url:` (an HTTP agent) or `a2a:`
- * (an A2A agent card). interop/ implements them; the shell passes them to openMesh, so the runtime
+ * Makes the handler of an agent that is not an in-process module: `url:` (an HTTP agent), `a2a:`
+ * (an A2A agent card), `flowise:` (a Flowise flow) or `http:` (a plain JSON endpoint). interop/ implements them; the shell passes them to openMesh, so the runtime
  * never imports the layer above it.
  */
 export type AgentTransport = {
   /** The policy key it serves. */
-  readonly kind: 'url' | 'a2a';
+  readonly kind: 'url' | 'a2a' | 'flowise' | 'http';
   connect(spec: AgentSpec): AgentDefinition | MeshwardenError;
 };
 
@@ -64,4 +65,9 @@ export type RemoteEvent = {
   readonly signature?: string;
   readonly source?: string;
   readonly causationid?: string;
+  /**
+   * Set by the warden's own low-code transports (never read from a remote's answer): the reply
+   * mapping failed here, so the gate quarantines the event (`envelope.unmapped`).
+   */
+  readonly unmapped?: Unmapped;
 };

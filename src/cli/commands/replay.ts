@@ -165,7 +165,7 @@ export function printReport(r: ReplayReport, out: Output): void {
   }
   if (r.kept.runtimeFacts + r.kept.noEnvelope > 0)
     out.line(
-      `kept as recorded: ${r.kept.runtimeFacts} runtime facts (taken ids, false claims, late emits), ${r.kept.noEnvelope} inputs without an envelope`,
+      `kept as recorded: ${r.kept.runtimeFacts} runtime facts (taken ids, false claims, late emits, failed reply mappings), ${r.kept.noEnvelope} inputs without an envelope`,
     );
   if (r.versionsAdopted.length > 0)
     out.line(

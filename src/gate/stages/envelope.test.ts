@@ -250,6 +250,14 @@ describe('envelope stage', () => {
         detail: `agent sentiment emitted ticket.scored.v1 after its handler for message ${root.id} had returned; handlers must emit before they return.`,
       },
       {
+        name: 'a reply mapping that failed',
+        candidate: answer,
+        facts: { unmapped: { pointer: '/reply/data/label', problem: 'gives nothing' } },
+        reason: 'envelope.unmapped',
+        decision: 'quarantine',
+        detail: `Agent sentiment answered message ${root.id}, but its reply mapping failed at /reply/data/label: gives nothing.`,
+      },
+      {
         name: 'claims that are the truth',
         candidate: answer,
         facts: { claimed: { source: answer.source, causationid: root.id } },
@@ -280,6 +288,13 @@ describe('envelope stage', () => {
       expect(decideOnce(answer, base, { claimed: { causationid: taken }, late: true }).verdict.reason).toBe(
         'envelope.causation_mismatch',
       );
+    });
+
+    it('names where a reply mapping failed, after the other facts', () => {
+      const unmapped = { pointer: '/reply/0/when', problem: 'expects a number' };
+      const d = decideOnce(answer, base, { unmapped });
+      expect(d.verdict.issues).toEqual([{ pointer: '/reply/0/when', message: 'expects a number' }]);
+      expect(decideOnce(answer, base, { unmapped, late: true }).verdict.reason).toBe('envelope.late_emit');
     });
 
     it('leaves a malformed envelope to the shape check', () => {

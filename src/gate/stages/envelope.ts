@@ -9,10 +9,10 @@ import { senderStop } from './envelope-sender.js';
  * Stage 1, envelope & identity. Stops: quarantine `envelope.too_deep`, `envelope.not_json` (input
  * the runtime could not measure), `envelope.malformed`, `envelope.id_taken`,
  * `envelope.source_mismatch`, `envelope.causation_mismatch`, `envelope.late_emit`,
- * `envelope.too_large`, `envelope.foreign_mesh`, `envelope.version_mismatch`,
+ * `envelope.unmapped`, `envelope.too_large`, `envelope.foreign_mesh`, `envelope.version_mismatch`,
  * `envelope.ingress_versioned`, `envelope.unknown_source`, `envelope.signature_missing`,
  * `envelope.signature_invalid`; deny `envelope.duplicate_id`. The runtime's facts (a taken id, a
- * remote's claims, a late emission) stop a readable envelope before anything else, as they did
+ * remote's claims, a late emission, a reply mapping that failed) stop a readable envelope before anything else, as they did
  * when the runtime refused such envelopes itself. An external id that passes identity and is not a
  * duplicate is remembered (a `seen` delta) whatever the final verdict. The sender's own checks
  * (an agent's version and signature, an ingress, an unknown name) are in envelope-sender.ts.
@@ -64,7 +64,12 @@ const identity = {
     const env = read.envelope;
     found.envelope = env;
     const { policy, input } = ctx;
-    if (input.takenId !== undefined || input.claimed !== undefined || input.late === true) {
+    if (
+      input.takenId !== undefined ||
+      input.claimed !== undefined ||
+      input.late === true ||
+      input.unmapped !== undefined
+    ) {
       const stop = factStop(env, input);
       if (stop !== undefined) return stop;
     }
@@ -135,7 +140,8 @@ function duplicateId(detail: string): Verdict {
 
 /**
  * The stops for what the runtime found out (GateInput's RuntimeFacts), in the order it used to
- * check them: a taken id, a claimed source, a claimed causation, then a late emission. An agent's
+ * check them: a taken id, a claimed source, a claimed causation, a late emission, then a reply
+ * mapping that failed (the emission carries the answer as it came, for review). An agent's
  * envelope came from the runtime's factory, so its causation is the message its handler answered.
  */
 function factStop(env: Envelope, input: GateInput): Verdict | undefined {
@@ -179,6 +185,18 @@ function factStop(env: Envelope, input: GateInput): Verdict | undefined {
       'envelope.late_emit',
       `agent ${src.name} emitted ${env.type} after its handler for message ${env.causationid} had returned; handlers must emit before they return.`,
     );
+  }
+  const unmapped = input.unmapped;
+  if (unmapped !== undefined) {
+    return {
+      ...verdict(
+        'quarantine',
+        'envelope',
+        'envelope.unmapped',
+        `Agent ${src.name} answered message ${env.causationid}, but its reply mapping failed at ${unmapped.pointer}: ${unmapped.problem}.`,
+      ),
+      issues: [{ pointer: unmapped.pointer, message: unmapped.problem }],
+    };
   }
   return undefined;
 }

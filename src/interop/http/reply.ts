@@ -58,7 +58,11 @@ export function parseReply(contentType: string, body: string, where: Where): Rem
   try {
     parsed = JSON.parse(body);
   } catch (cause) {
-    return interopError('MW_INTEROP_BAD_REPLY', { ...where, problem: 'the body is not JSON' }, { cause });
+    return interopError(
+      'MW_INTEROP_BAD_REPLY',
+      { ...where, expected: 'CloudEvents', problem: 'the body is not JSON' },
+      { cause },
+    );
   }
   const list = Array.isArray(parsed) ? parsed : [parsed];
   const events: RemoteEvent[] = [];
@@ -71,11 +75,15 @@ export function parseReply(contentType: string, body: string, where: Where): Rem
     if (typeof e.type !== 'string' || e.type === '')
       return badEvent(where, `${at}/type`, 'is not a non-empty string');
     if (!('data' in e)) return badEvent(where, `${at}/data`, 'is missing');
+    // Only what a remote may author is taken: anything else it sends (`unmapped`, say, which only
+    // the warden's own transports set) is not the remote's to claim.
+    const event: Record<string, unknown> = { type: e.type, data: e.data };
     for (const key of REMOTE_ATTRIBUTES) {
       if (e[key] !== undefined && typeof e[key] !== 'string')
         return badEvent(where, `${at}/${key}`, 'is not a string');
+      if (e[key] !== undefined) event[key] = e[key];
     }
-    events.push(e as RemoteEvent & { data: JsonValue });
+    events.push(event as RemoteEvent & { data: JsonValue });
   }
   return events;
 }
@@ -83,7 +91,7 @@ export function parseReply(contentType: string, body: string, where: Where): Rem
 function badEvent(where: Where, pointer: string, problem: string): MeshwardenError {
   return interopError(
     'MW_INTEROP_BAD_REPLY',
-    { ...where, problem: `${pointer || '/'} ${problem}` },
+    { ...where, expected: 'CloudEvents', problem: `${pointer || '/'} ${problem}` },
     { location: { pointer } },
   );
 }

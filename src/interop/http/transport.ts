@@ -83,7 +83,7 @@ export function createHttpTransport(opts: HttpTransportOptions = {}): AgentTrans
 }
 
 /** Node's fetch hides the socket error under `cause`: ECONNREFUSED, a TLS failure, a bad host. */
-function networkCause(cause: unknown): string {
+export function networkCause(cause: unknown): string {
   const inner = (cause as { cause?: { code?: unknown; message?: unknown } }).cause;
   if (typeof inner?.code === 'string')
     return `${inner.code}${typeof inner.message === 'string' ? ` (${inner.message})` : ''}`;

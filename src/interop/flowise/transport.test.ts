@@ -1,0 +1,234 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ENTRY, type Envelope, type LedgerEntry, openMesh } from '../../runtime/index.js';
+import type { Misbehaviour } from '../json-http/test-kit.js';
+import {
+  type FlowiseStandIn,
+  jsonTextFlow,
+  startFlowiseStandIn,
+  TRIAGE_FLOW,
+  triageFlow,
+} from './test-kit.js';
+import { createFlowiseTransport } from './transport.js';
+
+const log = pino({ level: 'silent' });
+let flowise: FlowiseStandIn;
+
+beforeAll(async () => {
+  flowise = await startFlowiseStandIn();
+});
+afterAll(() => flowise.close());
+beforeEach(() => {
+  flowise.mode = 'ok';
+  flowise.apiKey = undefined;
+  flowise.received.length = 0;
+  flowise.flows.set(TRIAGE_FLOW, triageFlow);
+});
+
+/** The issue's example: `triage` is a Flowise flow between an ingress and a local sink. */
+function writeMesh(opts: { request?: string; reply?: string; auth?: string; flow?: string } = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'meshwarden-flowise-'));
+  mkdirSync(join(dir, 'contracts'));
+  mkdirSync(join(dir, 'agents'));
+  writeFileSync(
+    join(dir, 'mesh.yaml'),
+    [
+      'mesh: t',
+      'agents:',
+      '  triage:',
+      '    version: 1.0.0',
+      // The credential inside `flowise:`, as the issue writes it.
+      `    flowise: { url: ${flowise.url}, flow: ${opts.flow ?? TRIAGE_FLOW}${opts.auth === undefined ? '' : `, auth: ${opts.auth}`} }`,
+      '    consumes: [ticket.opened.v1]',
+      '    emits: [ticket.triaged.v1]',
+      ...(opts.request === undefined ? [] : [`    request: ${opts.request}`]),
+      `    reply: ${opts.reply ?? "{ type: ticket.triaged.v1, data: { label: '{{ json.label }}', reason: '{{ text }}' } }"}`,
+      '  sink: { version: 1.0.0, module: ./agents/sink.mjs, consumes: [ticket.triaged.v1] }',
+      'ingress:',
+      '  inbox: { emits: [ticket.opened.v1] }',
+    ].join('\n'),
+  );
+  const schema = (props: object, required: string[]) =>
+    JSON.stringify({ type: 'object', properties: props, required });
+  writeFileSync(
+    join(dir, 'contracts', 'ticket.opened.v1.json'),
+    schema({ text: { type: 'string' } }, ['text']),
+  );
+  writeFileSync(
+    join(dir, 'contracts', 'ticket.triaged.v1.json'),
+    schema({ label: { enum: ['billing', 'general'] }, reason: { type: 'string' } }, ['label']),
+  );
+  writeFileSync(join(dir, 'agents', 'sink.mjs'), 'export default { handle() {} };');
+  return dir;
+}
+
+/** Sends one ticket through a fresh mesh and returns the ledger entries. */
+async function sendTicket(
+  meshDir: string,
+  transport = createFlowiseTransport({ timeoutMs: 1000, maxReplyBytes: 4096 }),
+): Promise<LedgerEntry[]> {
+  const opened = await openMesh({
+    meshFile: join(meshDir, 'mesh.yaml'),
+    dataDir: join(meshDir, `data-${randomUUID()}`),
+    log,
+    transports: [transport],
+    retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
+  });
+  if (!opened.ok) throw new Error(JSON.stringify(opened));
+  await using o = opened.opened;
+  await o.mesh.inject('inbox', {
+    type: 'ticket.opened.v1',
+    subject: 'account:8841',
+    data: { text: 'I was charged twice, please refund' },
+  });
+  await o.mesh.idle();
+  return await Array.fromAsync(o.ledger.scan());
+}
+
+type Decided = {
+  envelope: Envelope;
+  verdict: { decision: string; stage: string; reason: string; issues?: unknown };
+};
+const decisions = (entries: LedgerEntry[]) =>
+  entries.filter((e) => e.kind === ENTRY.decision).map((e) => e.data as Decided);
+const triaged = (entries: LedgerEntry[]) =>
+  decisions(entries).filter((d) => d.envelope.type === 'ticket.triaged.v1');
+const root = (entries: LedgerEntry[]) =>
+  decisions(entries).find((d) => d.envelope.type === 'ticket.opened.v1')!;
+const deadLetterCodes = (entries: LedgerEntry[]) =>
+  entries
+    .filter((e) => e.kind === ENTRY.deadLetter)
+    .map((e) => (e.data as { error: { code: string } }).error.code);
+
+describe('Flowise agents (flowise:)', () => {
+  it('asks the flow with the mapped question, in the case’s conversation, and gates the mapped answer', async () => {
+    process.env.MW_TEST_FLOWISE_KEY = 'fl0w-key';
+    flowise.apiKey = 'fl0w-key';
+    const entries = await sendTicket(
+      writeMesh({ request: "{ question: '{{ data.text }}' }", auth: '{ env: MW_TEST_FLOWISE_KEY }' }),
+    );
+    const [answer] = triaged(entries);
+    expect(answer?.verdict.reason).toBe('gate.admitted');
+    expect(answer?.envelope).toMatchObject({
+      data: { label: 'billing', reason: 'This ticket is about billing.' },
+      subject: 'account:8841',
+      hop: 1,
+    });
+    expect(entries.some((e) => e.kind === ENTRY.delivered && e.agent === 'sink@1.0.0')).toBe(true);
+    const ticket = root(entries).envelope;
+    const [request] = flowise.received;
+    expect(request?.path).toBe(`/api/v1/prediction/${TRIAGE_FLOW}`);
+    // The conversation is the case: chatId and sessionId are the correlation id.
+    expect(request?.body).toEqual({
+      question: 'I was charged twice, please refund',
+      streaming: false,
+      chatId: ticket.correlationid,
+      overrideConfig: { sessionId: ticket.correlationid },
+    });
+    expect(request?.headers.authorization).toBe('Bearer fl0w-key');
+    expect(request?.headers['idempotency-key']).toBe(ticket.id);
+    expect(request?.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(JSON.stringify(entries)).not.toContain('fl0w-key');
+  });
+
+  it('asks the data’s JSON text by default, and keeps a session the mapping sets', async () => {
+    await sendTicket(writeMesh());
+    expect(flowise.received[0]?.body).toMatchObject({
+      question: '{"text":"I was charged twice, please refund"}',
+    });
+    await sendTicket(
+      writeMesh({ request: "{ question: '{{ data.text }}', overrideConfig: { sessionId: 'fixed' } }" }),
+    );
+    expect(flowise.received[1]?.body).toMatchObject({ overrideConfig: { sessionId: 'fixed' } });
+  });
+
+  it('reads JSON the flow wrote as its text when it has no structured output', async () => {
+    // As an agentflow answers an object its Custom Function returned (Flowise 3.1.4).
+    flowise.flows.set(TRIAGE_FLOW, jsonTextFlow({ label: 'general' }));
+    const entries = await sendTicket(writeMesh({ reply: "{ type: ticket.triaged.v1, data: '{{ json }}' }" }));
+    expect(triaged(entries)[0]?.envelope.data).toEqual({ label: 'general' });
+  });
+
+  it('maps the subject when the reply names one', async () => {
+    const reply =
+      "{ type: ticket.triaged.v1, subject: 'case:{{ message.subject }}', data: { label: '{{ json.label }}' } }";
+    const [answer] = triaged(await sendTicket(writeMesh({ reply })));
+    expect(answer?.envelope).toMatchObject({ subject: 'case:account:8841', data: { label: 'billing' } });
+  });
+
+  it.each([
+    ['garbage', 'MW_INTEROP_BAD_REPLY'],
+    ['html', 'MW_INTEROP_BAD_REPLY'],
+    ['too-big', 'MW_INTEROP_REPLY_TOO_BIG'],
+    ['slow', 'MW_INTEROP_TIMEOUT'],
+    ['fail', 'MW_INTEROP_HTTP_STATUS'],
+  ] as [Misbehaviour, string][])(
+    'dead-letters a ticket whose flow answers %s, after retrying (%s)',
+    async (mode, code) => {
+      flowise.mode = mode;
+      const entries = await sendTicket(writeMesh());
+      expect(deadLetterCodes(entries)).toEqual([code]);
+      expect(entries.filter((e) => e.kind === ENTRY.deliveryFailed)).toHaveLength(1);
+      expect(triaged(entries)).toEqual([]);
+    },
+  );
+
+  it.each([
+    ['an unknown chatflow (404)', { flow: '00000000-0000-4000-8000-000000000000' }],
+    ['a chatflow id that is not one (400)', { flow: 'gone' }],
+    ['no API key (500 in Flowise 3.1.4)', { key: 'needed' }],
+  ])('dead-letters a ticket the server refuses: %s', async (_, o: { flow?: string; key?: string }) => {
+    flowise.apiKey = o.key;
+    const entries = await sendTicket(writeMesh(o.flow === undefined ? {} : { flow: o.flow }));
+    expect(deadLetterCodes(entries)).toEqual(['MW_INTEROP_HTTP_STATUS']);
+  });
+
+  it('sends the same idempotency key on every try of one delivery', async () => {
+    flowise.mode = 'fail-once';
+    const entries = await sendTicket(writeMesh());
+    expect(triaged(entries).map((d) => d.verdict.reason)).toEqual(['gate.admitted']);
+    const keys = flowise.received.map((r) => r.headers['idempotency-key']);
+    expect(keys).toEqual([root(entries).envelope.id, root(entries).envelope.id]);
+  });
+
+  it('emits nothing for an empty answer (204), and records the delivery', async () => {
+    flowise.mode = 'empty';
+    const entries = await sendTicket(writeMesh());
+    expect(triaged(entries)).toEqual([]);
+    expect(deadLetterCodes(entries)).toEqual([]);
+    expect(entries.some((e) => e.kind === ENTRY.delivered && e.agent === 'triage@1.0.0')).toBe(true);
+  });
+
+  it('quarantines an answer its reply mapping cannot map, naming the pointer', async () => {
+    // Text around a site that gives nothing is an error (an object member would just be left out).
+    flowise.flows.set(TRIAGE_FLOW, () => ({ text: 'no idea' }));
+    const entries = await sendTicket(
+      writeMesh({ reply: "{ type: ticket.triaged.v1, data: { label: 'is {{ json.label }}' } }" }),
+    );
+    const [answer] = triaged(entries);
+    expect(answer?.verdict).toMatchObject({
+      decision: 'quarantine',
+      stage: 'envelope',
+      reason: 'envelope.unmapped',
+    });
+    expect(answer?.verdict.issues).toEqual([{ pointer: '/reply/data/label', message: expect.any(String) }]);
+    // The answer as it came is kept for review.
+    expect(answer?.envelope.data).toEqual({ text: 'no idea' });
+  });
+
+  it('dead-letters a ticket its request mapping cannot map, without calling the flow', async () => {
+    const entries = await sendTicket(writeMesh({ request: "{ question: 'Q: {{ data.missing }}' }" }));
+    expect(deadLetterCodes(entries)).toEqual(['MW_INTEROP_MAPPING']);
+    expect(flowise.received).toEqual([]);
+  });
+
+  it('quarantines a mapped answer that breaks its contract', async () => {
+    flowise.flows.set(TRIAGE_FLOW, () => ({ text: 'x', json: { label: 'spam' } }));
+    const [answer] = triaged(await sendTicket(writeMesh()));
+    expect(answer?.verdict).toMatchObject({ decision: 'quarantine', stage: 'contract' });
+  });
+});

@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Envelope, MeshwardenError } from '../../runtime/index.js';
+import type { FlowiseStandIn } from '../flowise/test-kit.js';
+import { startFlowiseStandIn, TRIAGE_FLOW } from '../flowise/test-kit.js';
+import { parseReply } from '../http/reply.js';
+import { callJson, remoteMessage } from './call.js';
+import { startWebhookPeer, type WebhookPeer } from './test-kit.js';
+
+let flowise: FlowiseStandIn;
+let webhook: WebhookPeer;
+beforeAll(async () => {
+  flowise = await startFlowiseStandIn();
+  webhook = await startWebhookPeer();
+});
+afterAll(async () => {
+  await flowise.close();
+  await webhook.close();
+});
+
+const msg = { id: randomUUID(), correlationid: randomUUID() } as Envelope;
+const where = { who: 'agent t', url: 'loopback' };
+
+async function failure(url: string): Promise<MeshwardenError> {
+  const call = {
+    method: 'POST' as const,
+    url,
+    body: { question: 'hi' },
+    msg,
+    credential: undefined,
+    limit: 1024,
+    where,
+  };
+  return (await callJson(call, AbortSignal.timeout(2000)).then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (e: unknown) => e,
+  )) as MeshwardenError;
+}
+
+describe('a JSON call', () => {
+  it.each([
+    [
+      'Flowise, unknown chatflow',
+      () => `${flowise.url}/api/v1/prediction/00000000-0000-4000-8000-000000000000`,
+      404,
+      'Chatflow 00000000-0000-4000-8000-000000000000 not found in the database!',
+    ],
+    ['Flowise, not a chatflow id', () => `${flowise.url}/api/v1/prediction/nope`, 400, 'Invalid Chatflow ID'],
+    [
+      'Flowise, no API key (a 500, as Flowise 3.1.4 answers)',
+      () => `${flowise.url}/api/v1/prediction/${TRIAGE_FLOW}`,
+      500,
+      'Error: predictionsServices.buildChatflow - Unauthorized',
+    ],
+    [
+      'n8n, unregistered webhook',
+      () => `${webhook.url}/webhook/other`,
+      404,
+      'The requested webhook "POST /webhook/other" is not registered.',
+    ],
+  ])('carries the remote error message: %s', async (_, url, status, remote) => {
+    flowise.apiKey = 'k3y';
+    const error = await failure(url());
+    flowise.apiKey = undefined;
+    expect(error.code).toBe('MW_INTEROP_HTTP_STATUS');
+    expect(error.details).toEqual({ status, remote });
+  });
+
+  it('carries the message of a failed flow (500)', async () => {
+    flowise.mode = 'fail';
+    const error = await failure(`${flowise.url}/api/v1/prediction/${TRIAGE_FLOW}`);
+    flowise.mode = 'ok';
+    expect(error.details).toMatchObject({ status: 500 });
+  });
+
+  it.each([
+    ['{"statusCode":500,"success":false,"message":"boom","stack":{}}', 'boom'],
+    ['{"code":0,"message":"Error in workflow"}', 'Error in workflow'],
+    ['{"error":"Unauthorized Access"}', 'Unauthorized Access'],
+    ['{"error":{"message":"nested"}}', 'nested'],
+    ['<html>', undefined],
+    ['{"message":""}', undefined],
+    [`{"message":"${'y'.repeat(400)}"}`, `${'y'.repeat(300)}…`],
+  ])('reads the error message of %s', (text, expected) => {
+    expect(remoteMessage(text)).toBe(expected);
+  });
+
+  it('sends the envelope id as the idempotency key', async () => {
+    const call = {
+      method: 'PUT' as const,
+      url: `${webhook.url}${webhook.path}`,
+      body: { a: 1 },
+      msg,
+      credential: undefined,
+      limit: 1024,
+      where,
+    };
+    const answer = await callJson(call, AbortSignal.timeout(2000));
+    expect(answer).toEqual({ status: 200, type: 'application/json', text: '{"a":1}' });
+    const last = webhook.received.at(-1)!;
+    expect(last.method).toBe('PUT');
+    expect(last.headers['idempotency-key']).toBe(msg.id);
+  });
+});
+
+describe('a url: agent reply', () => {
+  it('never takes a remote event’s `unmapped`: only the warden sets it', () => {
+    const body = JSON.stringify({ type: 't.v1', data: {}, unmapped: { pointer: '/x', problem: 'p' } });
+    expect(parseReply('application/json', body, where)).toEqual([{ type: 't.v1', data: {} }]);
+  });
+});

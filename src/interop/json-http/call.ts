@@ -1,0 +1,94 @@
+import { type Envelope, isMeshwardenError } from '../../runtime/index.js';
+import { traceHeaders } from '../a2a/message.js';
+import { type Credential, headersOf } from '../auth.js';
+import { interopError } from '../errors.js';
+import { readBody } from '../http/reply.js';
+import { networkCause } from '../http/transport.js';
+import type { Where } from '../resilience.js';
+
+/** One JSON request to a low-code flow or a JSON endpoint. */
+export type JsonCall = {
+  readonly method: 'POST' | 'PUT' | 'PATCH';
+  readonly url: string;
+  readonly body: unknown;
+  /** The envelope handled: its id is the idempotency key, its trace context goes as headers. */
+  readonly msg: Envelope;
+  readonly credential: Credential | undefined;
+  /** Answers over this many bytes are refused. */
+  readonly limit: number;
+  readonly where: Where;
+};
+
+/** A 2xx answer as it came: status, content type (lower case, without parameters) and body text. */
+export type JsonAnswer = { readonly status: number; readonly type: string; readonly text: string };
+
+/** How much of a remote's own error message an error repeats. */
+const REMOTE_MESSAGE_CHARS = 300;
+
+/**
+ * Sends one request and reads the answer, bounded. The envelope id goes as `Idempotency-Key` (the
+ * same on every retry of the delivery, so an endpoint that honours it does the work once), the trace
+ * context as W3C headers, the credential as its header. A redirect is an error: it would send the
+ * message on to a host the policy never named. A non-2xx answer is MW_INTEROP_HTTP_STATUS with the
+ * remote's own error message when its body has one (Flowise's `{statusCode, success, message}`,
+ * n8n's `{code, message}`), cut short.
+ */
+export async function callJson(call: JsonCall, signal: AbortSignal): Promise<JsonAnswer> {
+  const { where } = call;
+  let response: Response;
+  try {
+    response = await fetch(call.url, {
+      method: call.method,
+      headers: {
+        ...headersOf(call.credential),
+        ...traceHeaders(call.msg),
+        'content-type': 'application/json',
+        accept: 'application/json, text/plain;q=0.9, */*;q=0.1',
+        'idempotency-key': call.msg.id,
+      },
+      body: JSON.stringify(call.body),
+      signal,
+      redirect: 'error',
+    });
+  } catch (cause) {
+    if (signal.aborted) throw cause;
+    throw interopError('MW_INTEROP_UNREACHABLE', { ...where, cause: networkCause(cause) }, { cause });
+  }
+  const type = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (!response.ok) {
+    // The error body is read only as far as a message fits; a huge one is not the point.
+    const text = await readBody(response, 64 * 1024, where);
+    const remote = isMeshwardenError(text) ? undefined : remoteMessage(text);
+    throw interopError(
+      'MW_INTEROP_HTTP_STATUS',
+      { ...where, status: remote === undefined ? response.status : `${response.status}: ${remote}` },
+      { details: { status: response.status, ...(remote === undefined ? {} : { remote }) } },
+    );
+  }
+  const text = await readBody(response, call.limit, where);
+  if (isMeshwardenError(text)) throw text;
+  return { status: response.status, type, text };
+}
+
+/** The error message a JSON error body holds (`message`, `error` or `error.message`), if any. */
+export function remoteMessage(text: string): string | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (body === null || typeof body !== 'object') return undefined;
+  const b = body as { message?: unknown; error?: unknown };
+  const found =
+    typeof b.message === 'string'
+      ? b.message
+      : typeof b.error === 'string'
+        ? b.error
+        : typeof (b.error as { message?: unknown } | undefined)?.message === 'string'
+          ? (b.error as { message: string }).message
+          : undefined;
+  if (found === undefined || found.trim() === '') return undefined;
+  const flat = found.replace(/\s+/g, ' ').trim();
+  return flat.length > REMOTE_MESSAGE_CHARS ? `${flat.slice(0, REMOTE_MESSAGE_CHARS)}…` : flat;
+}

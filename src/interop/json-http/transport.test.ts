@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ENTRY, type Envelope, type LedgerEntry, openMesh } from '../../runtime/index.js';
+import { type Misbehaviour, startWebhookPeer, type WebhookPeer } from './test-kit.js';
+import { createJsonHttpTransport } from './transport.js';
+
+const log = pino({ level: 'silent' });
+let n8n: WebhookPeer;
+
+/** The enrich workflow: looks the account up, and escalates VIP accounts. */
+const enrich = (body: unknown) => {
+  const { account } = body as { account: string };
+  return { account, tier: account === 'account:1' ? 'vip' : 'standard', escalate: account === 'account:1' };
+};
+
+beforeAll(async () => {
+  n8n = await startWebhookPeer('enrich', enrich);
+});
+afterAll(() => n8n.close());
+beforeEach(() => {
+  n8n.mode = 'ok';
+  n8n.key = undefined;
+  n8n.respond = enrich;
+  n8n.received.length = 0;
+});
+
+/** The issue's example: `enrich` is an n8n webhook workflow answering with "Respond to Webhook". */
+function writeMesh(
+  opts: { path?: string; method?: string; auth?: string; request?: string; when?: string } = {},
+): string {
+  const dir = mkdtempSync(join(tmpdir(), 'meshwarden-json-http-'));
+  mkdirSync(join(dir, 'contracts'));
+  mkdirSync(join(dir, 'agents'));
+  writeFileSync(
+    join(dir, 'mesh.yaml'),
+    [
+      'mesh: t',
+      'agents:',
+      '  enrich:',
+      '    version: 1.0.0',
+      `    http: { url: ${n8n.url}${opts.path ?? n8n.path}${opts.method === undefined ? '' : `, method: ${opts.method}`} }`,
+      ...(opts.auth === undefined ? [] : [`    auth: ${opts.auth}`]),
+      '    consumes: [ticket.triaged.v1]',
+      '    emits: [ticket.enriched.v1, ticket.escalated.v1]',
+      `    request: ${opts.request ?? "{ account: '{{ subject }}', label: '{{ data.label }}' }"}`,
+      '    reply:',
+      `      - { when: '${opts.when ?? '{{ json.escalate = true }}'}', type: ticket.escalated.v1, data: '{{ json }}' }`,
+      "      - { type: ticket.enriched.v1, data: { account: '{{ json.account }}', tier: '{{ json.tier }}' } }",
+      '  sink: { version: 1.0.0, module: ./agents/sink.mjs, consumes: [ticket.enriched.v1, ticket.escalated.v1] }',
+      'ingress:',
+      '  inbox: { emits: [ticket.triaged.v1] }',
+    ].join('\n'),
+  );
+  const schema = (props: object) => JSON.stringify({ type: 'object', properties: props });
+  writeFileSync(join(dir, 'contracts', 'ticket.triaged.v1.json'), schema({ label: { type: 'string' } }));
+  writeFileSync(join(dir, 'contracts', 'ticket.enriched.v1.json'), schema({ tier: { type: 'string' } }));
+  writeFileSync(join(dir, 'contracts', 'ticket.escalated.v1.json'), schema({ escalate: { const: true } }));
+  writeFileSync(join(dir, 'agents', 'sink.mjs'), 'export default { handle() {} };');
+  return dir;
+}
+
+async function send(meshDir: string, subject = 'account:2'): Promise<LedgerEntry[]> {
+  const opened = await openMesh({
+    meshFile: join(meshDir, 'mesh.yaml'),
+    dataDir: join(meshDir, `data-${randomUUID()}`),
+    log,
+    transports: [createJsonHttpTransport({ timeoutMs: 1000, maxReplyBytes: 4096 })],
+    retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
+  });
+  if (!opened.ok) throw new Error(JSON.stringify(opened));
+  await using o = opened.opened;
+  await o.mesh.inject('inbox', { type: 'ticket.triaged.v1', subject, data: { label: 'billing' } });
+  await o.mesh.idle();
+  return await Array.fromAsync(o.ledger.scan());
+}
+
+type Decided = {
+  envelope: Envelope;
+  verdict: { decision: string; stage: string; reason: string; issues?: unknown };
+};
+const answers = (entries: LedgerEntry[]) =>
+  entries
+    .filter((e) => e.kind === ENTRY.decision)
+    .map((e) => e.data as Decided)
+    .filter((d) => d.envelope.type !== 'ticket.triaged.v1');
+const deadLetterCodes = (entries: LedgerEntry[]) =>
+  entries
+    .filter((e) => e.kind === ENTRY.deadLetter)
+    .map((e) => (e.data as { error: { code: string } }).error.code);
+
+describe('JSON endpoints (http:), an n8n webhook workflow', () => {
+  it('posts the mapped request with its credential, and emits what each reply mapping whose `when` holds makes', async () => {
+    process.env.MW_TEST_N8N_KEY = 'n8n-s3cret';
+    n8n.key = 'n8n-s3cret';
+    const entries = await send(writeMesh({ auth: '{ env: MW_TEST_N8N_KEY, header: X-N8N-Key }' }));
+    expect(answers(entries).map((d) => [d.envelope.type, d.envelope.data, d.verdict.reason])).toEqual([
+      ['ticket.enriched.v1', { account: 'account:2', tier: 'standard' }, 'gate.admitted'],
+    ]);
+    const [request] = n8n.received;
+    expect(request?.method).toBe('POST');
+    expect(request?.body).toEqual({ account: 'account:2', label: 'billing' });
+    expect(request?.headers['content-type']).toBe('application/json');
+    expect(request?.headers['x-n8n-key']).toBe('n8n-s3cret');
+    expect(JSON.stringify(entries)).not.toContain('n8n-s3cret');
+    // A VIP account escalates as well: every mapping that holds emits, in order.
+    const vip = await send(writeMesh({ auth: '{ env: MW_TEST_N8N_KEY, header: X-N8N-Key }' }), 'account:1');
+    expect(answers(vip).map((d) => d.envelope.type)).toEqual(['ticket.escalated.v1', 'ticket.enriched.v1']);
+  });
+
+  it('sends the envelope’s data by default, with the method the policy names', async () => {
+    n8n.respond = () => ({ account: 'account:2', tier: 'standard', escalate: false });
+    const entries = await send(writeMesh({ method: 'PUT', request: "'{{ data }}'" }));
+    expect(n8n.received[0]).toMatchObject({ method: 'PUT', body: { label: 'billing' } });
+    expect(answers(entries).map((d) => d.verdict.reason)).toEqual(['gate.admitted']);
+  });
+
+  it.each([
+    ['garbage', 'MW_INTEROP_BAD_REPLY'],
+    ['html', 'MW_INTEROP_BAD_REPLY'],
+    ['too-big', 'MW_INTEROP_REPLY_TOO_BIG'],
+    ['slow', 'MW_INTEROP_TIMEOUT'],
+    ['fail', 'MW_INTEROP_HTTP_STATUS'],
+  ] as [Misbehaviour, string][])(
+    'dead-letters a message whose endpoint answers %s (%s)',
+    async (mode, code) => {
+      n8n.mode = mode;
+      const entries = await send(writeMesh());
+      expect(deadLetterCodes(entries)).toEqual([code]);
+      expect(answers(entries)).toEqual([]);
+    },
+  );
+
+  it.each([
+    ['a webhook that is not registered (404)', { path: '/webhook/gone' }],
+    ['a wrong header credential (403)', { key: 'other' }],
+  ])('dead-letters a message the workflow refuses: %s', async (_, o: { path?: string; key?: string }) => {
+    n8n.key = o.key;
+    const entries = await send(writeMesh(o.path === undefined ? {} : { path: o.path }));
+    expect(deadLetterCodes(entries)).toEqual(['MW_INTEROP_HTTP_STATUS']);
+  });
+
+  it('emits nothing for an empty answer (204)', async () => {
+    n8n.mode = 'empty';
+    const entries = await send(writeMesh());
+    expect(answers(entries)).toEqual([]);
+    expect(entries.some((e) => e.kind === ENTRY.delivered && e.agent === 'enrich@1.0.0')).toBe(true);
+  });
+
+  it('quarantines the emission of a reply mapping that fails, naming the pointer, and emits the others', async () => {
+    // Ordering a string against a number is an error in JSONata, not false.
+    n8n.respond = () => ({ priority: 'high', account: 'account:2', tier: 'standard' });
+    const entries = await send(writeMesh({ when: '{{ json.priority > 3 }}' }));
+    const [escalated, enriched] = answers(entries);
+    expect(escalated?.envelope.type).toBe('ticket.escalated.v1');
+    expect(escalated?.verdict).toMatchObject({ decision: 'quarantine', reason: 'envelope.unmapped' });
+    expect(escalated?.verdict.issues).toEqual([{ pointer: '/reply/0/when', message: expect.any(String) }]);
+    expect(enriched?.verdict.reason).toBe('gate.admitted');
+  });
+});

@@ -1,0 +1,79 @@
+import type { AgentDefinition, AgentTransport, JsonValue, MeshwardenError } from '../../runtime/index.js';
+import { interopError } from '../errors.js';
+import { createResilience, type Resilience, type ResilienceOptions, type Where } from '../resilience.js';
+import type { JsonAnswer } from './call.js';
+import { type AnswerContext, type MappedKind, mappedAgent } from './mapped.js';
+
+export type MappedTransportOptions = ResilienceOptions & {
+  /** Answers over this many bytes are refused (default 1 MiB). */
+  readonly maxReplyBytes?: number;
+};
+
+/**
+ * `http:` agents: any JSON-over-HTTP endpoint (an n8n webhook workflow answering with "Respond to
+ * Webhook", an in-house service). The request mapping's value is the body (default: the envelope's
+ * `data`); the answer's body is `text`, and `json` when it is JSON. See mapped.ts for the rest.
+ */
+export function createJsonHttpTransport(opts: MappedTransportOptions = {}): AgentTransport {
+  const circuits = circuitsOf(opts);
+  return {
+    kind: 'http',
+    connect(spec): AgentDefinition | MeshwardenError {
+      const url = spec.http?.url ?? '';
+      const kind: MappedKind = {
+        method: spec.http?.method ?? 'POST',
+        url,
+        body: (mapped) => ({ ok: true, body: mapped }),
+        read: readJsonAnswer,
+      };
+      return mappedAgent(spec, kind, circuits(spec.name, url), opts.maxReplyBytes ?? 1024 * 1024);
+    },
+  };
+}
+
+/**
+ * One circuit per agent and URL, kept across policy reloads (which connect every agent again), so
+ * a reload does not close the circuit of an agent that is down.
+ */
+export function circuitsOf(opts: ResilienceOptions): (name: string, url: string) => Resilience {
+  const circuits = new Map<string, Resilience>();
+  return (name, url) => {
+    const key = `${name}\0${url}`;
+    const resilience = circuits.get(key) ?? createResilience(opts);
+    circuits.set(key, resilience);
+    return resilience;
+  };
+}
+
+const HTML = new Set(['text/html', 'application/xhtml+xml']);
+
+/** A JSON media type: application/json, or any `+json` type (problem+json, ld+json…). */
+export function isJsonType(type: string): boolean {
+  return type === 'application/json' || type.endsWith('+json');
+}
+
+/**
+ * An endpoint's answer as a reply mapping reads it. An empty body (a 204) is nothing to emit. A body
+ * said to be JSON must parse; an HTML page (a proxy's or a login page, answered 200) is refused, not
+ * mapped; any other body is `text`, and also `json` when it parses as JSON.
+ */
+function readJsonAnswer(answer: JsonAnswer, where: Where): AnswerContext | undefined | MeshwardenError {
+  if (answer.status === 204 || answer.text.trim() === '') return undefined;
+  if (HTML.has(answer.type)) return badReply(where, `an HTML page (${answer.type})`);
+  const json = parseJson(answer.text);
+  if (json === undefined && isJsonType(answer.type))
+    return badReply(where, `the body is not JSON, though its content type is ${answer.type}`);
+  return { text: answer.text, ...(json === undefined ? {} : { json }), status: answer.status };
+}
+
+export function parseJson(text: string): JsonValue | undefined {
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch {
+    return undefined;
+  }
+}
+
+export function badReply(where: Where, problem: string, expected = 'JSON'): MeshwardenError {
+  return interopError('MW_INTEROP_BAD_REPLY', { ...where, expected, problem });
+}
