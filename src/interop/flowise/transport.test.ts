@@ -220,10 +220,14 @@ describe('Flowise agents (flowise:)', () => {
     expect(answer?.envelope.data).toEqual({ text: 'no idea' });
   });
 
-  it('dead-letters a ticket its request mapping cannot map, without calling the flow', async () => {
+  it('dead-letters a ticket its request mapping cannot map at once, without calling the flow', async () => {
     const entries = await sendTicket(writeMesh({ request: "{ question: 'Q: {{ data.missing }}' }" }));
     expect(deadLetterCodes(entries)).toEqual(['MW_INTEROP_MAPPING']);
     expect(flowise.received).toEqual([]);
+    // It would fail the same way again: no retry, so no failed try before the dead letter.
+    expect(entries.filter((e) => e.kind === ENTRY.deliveryFailed)).toEqual([]);
+    const dead = entries.find((e) => e.kind === ENTRY.deadLetter);
+    expect((dead?.data as { attempt: number }).attempt).toBe(1);
   });
 
   it('quarantines a mapped answer that breaks its contract', async () => {

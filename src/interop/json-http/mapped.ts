@@ -56,7 +56,7 @@ type CompiledReply = {
 /**
  * The handler of a `flowise:` or `http:` agent. Its mappings are compiled when it connects (the
  * policy has checked them already). Per admitted message: the request mapping makes the body (a
- * failure is MW_INTEROP_MAPPING, dead-lettered after the last try, never sent); the call runs under
+ * failure is MW_INTEROP_MAPPING, dead-lettered at once, never sent); the call runs under
  * the agent's resilience; each reply mapping whose `when` holds makes one emission. A reply mapping
  * that fails still forwards the emission, carrying the answer as it came (`{ text, json }`) and the
  * fact `unmapped`, so the gate quarantines it naming the pointer and a pilot sees it.
@@ -182,6 +182,11 @@ function compile(template: unknown, at: string, where: Where, optional = false):
   return { mapping: compiled, at };
 }
 
+/** A mapping fails the same way on every try: final, so the message is dead-lettered at once. */
 function mappingError(where: Where, pointer: string, problem: string): MeshwardenError {
-  return interopError('MW_INTEROP_MAPPING', { who: where.who, pointer, problem }, { location: { pointer } });
+  return interopError(
+    'MW_INTEROP_MAPPING',
+    { who: where.who, pointer, problem },
+    { location: { pointer }, details: { final: true } },
+  );
 }
