@@ -28,13 +28,19 @@ describe('flowise and http agents', () => {
       flowise: { url: 'http://127.0.0.1:3000', flow: 'abc' },
       auth: { env: 'FLOWISE_KEY', header: 'Authorization', scheme: 'Bearer' },
       request: { question: '{{ data.text }}' },
-      reply: [{ type: 'y.v1', data: { label: '{{ json.label }}' } }],
+      reply: [{ at: '/reply', type: 'y.v1', data: { label: '{{ json.label }}' } }],
     });
     expect(policy.agents.get('h')).toMatchObject({
       http: { url: 'http://127.0.0.1:5678/webhook/e', method: 'PUT' },
       reply: [
-        { when: '{{ json.z }}', type: 'z.v1', data: '{{ json }}', subject: '{{ message.subject }}' },
-        { type: 'y.v1', data: '{{ json }}' },
+        {
+          at: '/reply/0',
+          when: '{{ json.z }}',
+          type: 'z.v1',
+          data: '{{ json }}',
+          subject: '{{ message.subject }}',
+        },
+        { at: '/reply/1', type: 'y.v1', data: '{{ json }}' },
       ],
     });
     expect(policy.agents.get('d')?.http).toEqual({ url: 'https://d.example.com/hook', method: 'POST' });
@@ -235,7 +241,7 @@ describe('defaults of flowise and http agents', () => {
 
   it('http sends the data, and the replies follow emits', () => {
     expect(requestOf(h)).toBe('{{ data }}');
-    expect(repliesOfAgent(f)).toEqual([{ type: 'y.v1', data: '{{ json }}' }]);
+    expect(repliesOfAgent(f)).toEqual([{ at: '/reply', type: 'y.v1', data: '{{ json }}' }]);
     expect(repliesOfAgent(h)).toEqual([]);
   });
 });

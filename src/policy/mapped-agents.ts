@@ -47,7 +47,7 @@ export function compileMappedAgent(check: Checker, name: string, spec: Obj): Map
     ...(flowise === undefined ? {} : { flowise }),
     ...(http === undefined ? {} : { http }),
     ...(spec.request === undefined ? {} : { request: spec.request as JsonValue }),
-    ...(spec.reply === undefined ? {} : { reply: reply.map(({ item }) => replyOf(item)) }),
+    ...(spec.reply === undefined ? {} : { reply: reply.map(({ item, path }) => replyOf(item, path)) }),
   };
 }
 
@@ -95,10 +95,11 @@ function repliesOf(value: unknown): { item: Obj; path: Path }[] {
   return out;
 }
 
-function replyOf(item: Obj): ReplyMapping {
+function replyOf(item: Obj, path: Path): ReplyMapping {
   const when = str(item.when);
   const subject = str(item.subject);
   return {
+    at: ['', 'reply', ...path].join('/'),
     type: str(item.type) ?? '',
     data: (item.data ?? null) as JsonValue,
     ...(when === undefined ? {} : { when }),
@@ -210,7 +211,9 @@ export function requestOf(agent: AgentSpec): JsonValue | undefined {
 export function repliesOfAgent(agent: AgentSpec): readonly ReplyMapping[] {
   if (agent.reply !== undefined) return agent.reply;
   const [only] = agent.emits;
-  return agent.emits.length === 1 && only !== undefined ? [{ type: only, data: '{{ json }}' }] : [];
+  return agent.emits.length === 1 && only !== undefined
+    ? [{ at: '/reply', type: only, data: '{{ json }}' }]
+    : [];
 }
 
 /**

@@ -146,15 +146,15 @@ function unmapped(type: string, context: ReplyContext, pointer: string, problem:
 }
 
 /**
- * The reply mappings, with their pointers into the policy (`/reply/data/...` for one mapping,
- * `/reply/<i>/data/...` for a list). Without `reply`, an agent that emits exactly one type emits
+ * The reply mappings, with their pointers into the policy as written (`/reply/data/...` for one
+ * mapping, `/reply/<i>/data/...` in a list, even a list of one). Without `reply`, an agent that emits exactly one type emits
  * the answer's JSON as it (`{ type, data: '{{ json }}' }`); one that emits none emits nothing.
  */
 function compileReplies(spec: AgentSpec, where: Where): CompiledReply[] | MeshwardenError {
   const items = repliesOfAgent(spec);
   const compiled: CompiledReply[] = [];
-  for (const [i, item] of items.entries()) {
-    const at = items.length > 1 ? `/reply/${i}` : '/reply';
+  for (const item of items) {
+    const { at } = item;
     const data = compile(item.data, `${at}/data`, where);
     if (isMeshwardenError(data)) return data;
     const when = item.when === undefined ? undefined : compile(item.when, `${at}/when`, where, true);
