@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { repliesOfAgent, requestOf } from './mapped-agents.js';
 import { compileMapping, REQUEST_NAMES } from './mapping.js';
@@ -12,6 +13,8 @@ function issuesOf(lines: readonly string[], contracts?: Record<string, string>):
   const result = compileLines(lines, contracts);
   return result.ok ? [] : result.issues.map((i) => [i.code, i.line, i.col]);
 }
+
+const PEM = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
 
 const col = (line: string, text: string, from = 0) => line.indexOf(text, from) + 1;
 
@@ -109,6 +112,18 @@ describe('flowise and http agents', () => {
       'MW_POLICY_BAD_VALUE',
       '"ftp',
     ],
+    [
+      'a URL with user:password@',
+      `${T}flowise: { url: "http://admin:s3cret@f", flow: f }, consumes: [x.v1] }`,
+      'MW_POLICY_BAD_VALUE',
+      '"http://admin',
+    ],
+    ...(['flowise: { url: "http://f", flow: f }', 'http: { url: "http://h" }'].map((transport) => [
+      `a publicKey on a ${transport.slice(0, transport.indexOf(':'))} agent`,
+      `${T}${transport}, consumes: [x.v1], publicKey: ${JSON.stringify(PEM)} }`,
+      'MW_POLICY_BAD_VALUE',
+      'publicKey',
+    ]) as [string, string, string, string][]),
   ])('refuses %s', (_name, line, code, at) => {
     const issues = issuesOf(mesh(line));
     expect(issues).toContainEqual([code, 5, col(line, at)]);

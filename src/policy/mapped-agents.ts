@@ -31,6 +31,18 @@ export function compileMappedAgent(check: Checker, name: string, spec: Obj): Map
     checkReply(check, name, spec, item, path);
   });
   if (mapped) checkDefaultReply(check, name, spec);
+  // The warden makes a flowise or http agent's envelopes from its answers: there is nothing it signs.
+  if (mapped && spec.publicKey !== undefined)
+    check.report(
+      'MW_POLICY_BAD_VALUE',
+      {
+        where: labelOf([...at, 'publicKey']),
+        problem:
+          'is for an agent that signs its own envelopes; a flowise or http agent answers with plain JSON, which the warden makes into envelopes, so it signs nothing: remove publicKey',
+      },
+      [...at, 'publicKey'],
+      'key',
+    );
   // `flowise: { url, flow, auth }` reads as naturally as `auth:` beside it; one of them, not both.
   const inner = (['flowise', 'http'] as const).find((k) => isObj(spec[k]) && spec[k].auth !== undefined);
   if (inner !== undefined && spec.auth !== undefined)
@@ -76,13 +88,19 @@ function httpOf(check: Checker, spec: Obj, at: Path): AgentSpec['http'] {
   return url === undefined ? undefined : { url, method };
 }
 
+/**
+ * An http(s) URL without `user:password@`: fetch refuses one, and the URL is in every error and
+ * ledger entry about the agent, where a secret must never be (auth: { env } carries it).
+ */
 function checkHttpUrl(check: Checker, url: string, at: Path) {
-  if (/^https?:\/\//i.test(url)) return;
-  check.report(
-    'MW_POLICY_BAD_VALUE',
-    { where: labelOf(at), problem: `is ${shown(url)}: write an http or https URL` },
-    at,
-  );
+  const parsed = /^https?:\/\//i.test(url) && URL.canParse(url) ? new URL(url) : undefined;
+  const problem =
+    parsed === undefined
+      ? `is ${shown(url)}: write an http or https URL`
+      : parsed.username !== '' || parsed.password !== ''
+        ? 'carries a credential (user:password@), which would be in every error and ledger entry about the agent: use auth: { env: NAME }'
+        : undefined;
+  if (problem !== undefined) check.report('MW_POLICY_BAD_VALUE', { where: labelOf(at), problem }, at);
 }
 
 /** The reply items with their paths: `reply:` is one mapping or a list of them. */
