@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope, MeshwardenError } from '../../runtime/index.js';
+import type { Credential } from '../auth.js';
 import type { FlowiseStandIn } from '../flowise/test-kit.js';
 import { startFlowiseStandIn, TRIAGE_FLOW } from '../flowise/test-kit.js';
 import { parseReply } from '../http/reply.js';
@@ -21,13 +22,13 @@ afterAll(async () => {
 const msg = { id: randomUUID(), correlationid: randomUUID() } as Envelope;
 const where = { who: 'agent t', url: 'loopback' };
 
-async function failure(url: string): Promise<MeshwardenError> {
+async function failure(url: string, credential?: Credential): Promise<MeshwardenError> {
   const call = {
     method: 'POST' as const,
     url,
     body: { question: 'hi' },
     msg,
-    credential: undefined,
+    credential,
     limit: 1024,
     where,
   };
@@ -65,7 +66,22 @@ describe('a JSON call', () => {
     const error = await failure(url());
     flowise.apiKey = undefined;
     expect(error.code).toBe('MW_INTEROP_HTTP_STATUS');
-    expect(error.details).toEqual({ status, remote });
+    expect(error.details).toMatchObject({ status, remote });
+  });
+
+  it.each([
+    ['no API key', undefined, 'missing'],
+    ['a wrong API key', 'wrong', 'refused'],
+  ])('says plainly that Flowise (HTTP 500 …Unauthorized) wants the API key: %s', async (_, key, said) => {
+    flowise.apiKey = 'k3y';
+    const credential =
+      key === undefined
+        ? undefined
+        : { header: 'Authorization', value: `Bearer ${key}`, env: 'K', secret: key };
+    const error = await failure(`${flowise.url}/api/v1/prediction/${TRIAGE_FLOW}`, credential);
+    flowise.apiKey = undefined;
+    expect(error.details).toMatchObject({ status: 500, credential: said });
+    expect(error.message).not.toContain('wrong');
   });
 
   it('carries the message of a failed flow (500)', async () => {
