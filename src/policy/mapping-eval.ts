@@ -10,17 +10,31 @@ import type { JsonValue } from '../envelope/index.js';
 /** Functions a mapping may not call: they read the clock or chance, or evaluate a string as code. */
 export const BANNED_FUNCTIONS: readonly string[] = ['now', 'millis', 'random', 'shuffle', 'eval'];
 
-// V8's linear-time regular expression engine (the `l` flag): a JSONata regex could otherwise
-// backtrack for hours in one evaluation step. Enabling it changes no other regex of the process.
-setFlagsFromString('--enable-experimental-regexp-engine');
-const LINEAR = ((): boolean => {
+function hasLinearEngine(): boolean {
   try {
     // biome-ignore lint/complexity/useRegexLiterals: a literal with the l flag does not parse without the V8 flag
     return new RegExp('a', 'l').flags.includes('l');
   } catch {
     return false;
   }
-})();
+}
+
+let linearEngine: boolean | undefined;
+
+/**
+ * V8's linear-time regular expression engine (the `l` flag): a JSONata regex could otherwise
+ * backtrack for hours in one evaluation step. The flag only makes the `l` flag available: a regex
+ * without it runs on the backtracking engine as before (measured on Node 20 and 24: same results
+ * and times, code caches still accepted). Still, V8 flags are process-wide and Node calls changing
+ * them after start unsupported, so it is set only when a policy has a regex in a mapping, once.
+ */
+function linearAvailable(): boolean {
+  if (linearEngine === undefined) {
+    if (!hasLinearEngine()) setFlagsFromString('--enable-experimental-regexp-engine');
+    linearEngine = hasLinearEngine();
+  }
+  return linearEngine;
+}
 
 /** A regex literal's linear-time twin; throws when it needs backtracking (a back-reference, a look-around). */
 function linear(re: RegExp): RegExp {
@@ -29,7 +43,7 @@ function linear(re: RegExp): RegExp {
 
 /** Why a regex literal may not be in a mapping, or undefined when it runs in linear time. */
 export function regexProblem(re: RegExp): string | undefined {
-  if (!LINEAR)
+  if (!linearAvailable())
     return 'regular expressions are not available in mappings on this Node.js (it has no linear-time engine); use $contains, $substringBefore, $split or $replace with a string';
   try {
     linear(re);

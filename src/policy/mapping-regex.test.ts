@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { compileMapping, REPLY_NAMES } from './mapping.js';
+
+const linearOn = (): boolean => {
+  try {
+    // biome-ignore lint/complexity/useRegexLiterals: a literal with the l flag does not parse without the V8 flag
+    return new RegExp('a', 'l').flags === 'l';
+  } catch {
+    return false;
+  }
+};
+
+// Its own file: V8 flags are process-wide, and each test file runs in a fresh process.
+describe('the linear-time regex engine', () => {
+  it('is switched on only when a mapping has a regex, and then works', async () => {
+    expect(linearOn()).toBe(false);
+    expect('issues' in compileMapping({ a: '{{ $uppercase(text) }}' }, REPLY_NAMES)).toBe(false);
+    expect(linearOn()).toBe(false);
+    const mapping = compileMapping({ m: '{{ $match(text, /(a+)+$/) }}' }, REPLY_NAMES);
+    expect(linearOn()).toBe(true);
+    if ('issues' in mapping) throw new Error(JSON.stringify(mapping.issues));
+    expect(await mapping.evaluate({ text: `${'a'.repeat(50_000)}b` })).toEqual({ ok: true, value: {} });
+  });
+});
