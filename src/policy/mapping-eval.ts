@@ -85,12 +85,16 @@ function budgetOf(environment: Environment): Budget | undefined {
   return environment.lookup(BUDGET) as Budget | undefined;
 }
 
+/** The longest sequence an expression may make: making n items is n steps' worth of work done in one. */
+function sequenceBound(limits: MappingLimits): number {
+  return Math.min(limits.maxSteps, limits.maxBytes);
+}
+
 /** Parses an expression (throws JSONata's syntax error) and arms it with the bounds. */
 export function prepare(expr: string, limits: MappingLimits): jsonata.Expression {
   const expression = jsonata(expr, {
     stack: limits.maxDepth,
-    // Making a sequence of n items is n steps' worth of work done in one.
-    sequence: Math.min(limits.maxSteps, limits.maxBytes),
+    sequence: sequenceBound(limits),
     // JSONata calls it with `new` and the parsed literal; a constructor may return another object.
     RegexEngine: linear as unknown as RegExpConstructor,
   });
@@ -158,7 +162,7 @@ export async function run(
       return {
         ok: false,
         kind: 'size',
-        problem: `it makes a sequence longer than ${budget.limits.maxBytes} items`,
+        problem: `it makes a sequence longer than ${sequenceBound(budget.limits)} items`,
       };
     // A stack overflow inside a JSONata built-in (a huge regex, say) is still only this mapping's failure.
     const message =
