@@ -99,6 +99,8 @@ describe('a JSON call', () => {
     ['<html>', undefined],
     ['{"message":""}', undefined],
     [`{"message":"${'y'.repeat(400)}"}`, `${'y'.repeat(300)}…`],
+    ['{"message":"a\\u001b[2J\\u001b]0;owned\\u0007b"}', 'a [2J ]0;owned b'],
+    [`{"message":"${'y'.repeat(299)}\\ud83d\\ude00"}`, `${'y'.repeat(299)}\ufffd…`],
   ])('reads the error message of %s', (text, expected) => {
     expect(remoteMessage(text)).toBe(expected);
   });

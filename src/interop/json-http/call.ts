@@ -97,8 +97,13 @@ export function remoteMessage(text: string): string | undefined {
           ? (b.error as { message: string }).message
           : undefined;
   if (found === undefined || found.trim() === '') return undefined;
-  const flat = found.replace(/\s+/g, ' ').trim();
-  return flat.length > REMOTE_MESSAGE_CHARS ? `${flat.slice(0, REMOTE_MESSAGE_CHARS)}…` : flat;
+  // A hostile endpoint's text reaches terminals (`meshwarden why`, logs read with less): no escape
+  // sequences or other control characters, and no half of a surrogate pair where it is cut.
+  const flat = found
+    .replace(/[\s\p{Cc}]+/gu, ' ')
+    .trim()
+    .toWellFormed();
+  return flat.length > REMOTE_MESSAGE_CHARS ? `${flat.slice(0, REMOTE_MESSAGE_CHARS).toWellFormed()}…` : flat;
 }
 
 /**
