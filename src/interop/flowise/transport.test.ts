@@ -237,7 +237,7 @@ describe('Flowise agents (flowise:)', () => {
     // It would fail the same way again: no retry, so no failed try before the dead letter.
     expect(entries.filter((e) => e.kind === ENTRY.deliveryFailed)).toEqual([]);
     const dead = entries.find((e) => e.kind === ENTRY.deadLetter);
-    expect((dead?.data as { attempt: number }).attempt).toBe(1);
+    expect(dead?.data).toMatchObject({ attempt: 1 });
   });
 
   it('quarantines a mapped answer that breaks its contract', async () => {
