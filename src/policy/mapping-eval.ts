@@ -5,7 +5,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import jsonata from 'jsonata';
-import type { JsonValue } from '../envelope/index.js';
+import { type JsonValue, quotedText } from '../envelope/index.js';
 
 /** Functions a mapping may not call: they read the clock or chance, or evaluate a string as code. */
 export const BANNED_FUNCTIONS: readonly string[] = ['now', 'millis', 'random', 'shuffle', 'eval'];
@@ -140,6 +140,12 @@ function pad(s: string | undefined, width: number, char: string | undefined, lim
   return w > 0 ? s + padding : padding + s;
 }
 
+/**
+ * How much of JSONata's error text a problem keeps: it quotes the value it failed on (`$number`,
+ * `$toMillis`), and `$error`'s text is the value, which may be a hostile answer's megabyte.
+ */
+const PROBLEM_CHARS = 300;
+
 export type Outcome =
   | { readonly ok: true; readonly value: unknown }
   | { readonly ok: false; readonly kind: MappingFailure; readonly problem: string };
@@ -169,7 +175,8 @@ export async function run(
       err instanceof Error || typeof (err as { message?: unknown }).message === 'string'
         ? String((err as { message: unknown }).message)
         : String(err);
-    return { ok: false, kind: 'error', problem: typeof code === 'string' ? `${message} (${code})` : message };
+    const text = quotedText(message, PROBLEM_CHARS);
+    return { ok: false, kind: 'error', problem: typeof code === 'string' ? `${text} (${code})` : text };
   }
 }
 

@@ -1,4 +1,4 @@
-import { type Envelope, isMeshwardenError } from '../../runtime/index.js';
+import { type Envelope, isMeshwardenError, quotedText } from '../../runtime/index.js';
 import { traceHeaders } from '../a2a/message.js';
 import { type Credential, headersOf } from '../auth.js';
 import { interopError } from '../errors.js';
@@ -97,13 +97,7 @@ export function remoteMessage(text: string): string | undefined {
           ? (b.error as { message: string }).message
           : undefined;
   if (found === undefined || found.trim() === '') return undefined;
-  // A hostile endpoint's text reaches terminals (`meshwarden why`, logs read with less): no escape
-  // sequences or other control characters, and no half of a surrogate pair where it is cut.
-  const flat = found
-    .replace(/[\s\p{Cc}]+/gu, ' ')
-    .trim()
-    .toWellFormed();
-  return flat.length > REMOTE_MESSAGE_CHARS ? `${flat.slice(0, REMOTE_MESSAGE_CHARS).toWellFormed()}…` : flat;
+  return quotedText(found, REMOTE_MESSAGE_CHARS);
 }
 
 /**
