@@ -172,6 +172,21 @@ describe('mapping mistakes at file:line:col', () => {
     expect(issuesOf(mesh(line))).toEqual([['MW_POLICY_MAPPING', 5, col(line, 'jsn')]]);
   });
 
+  it.each([
+    ['one mapping', "reply: { type: y.v1, data: { label: '{{ jsn }}' } }", '/agents/t/reply/data/label'],
+    [
+      'a list of one',
+      "reply: [{ type: y.v1, data: { label: '{{ jsn }}' } }]",
+      '/agents/t/reply/0/data/label',
+    ],
+  ])('names the pointer as written: %s', (_name, key, pointer) => {
+    const line = `  t: { version: 1.0.0, http: { url: "http://h" }, consumes: [x.v1], emits: [y.v1], ${key} }`;
+    const result = compileLines(mesh(line));
+    expect(result.ok ? [] : result.issues.map((i) => [i.code, i.pointer])).toEqual([
+      ['MW_POLICY_MAPPING', pointer],
+    ]);
+  });
+
   it('points into a block-style plain scalar', () => {
     const lines = mesh(
       '  t:',
