@@ -113,6 +113,12 @@ describe('flowise and http agents', () => {
       '"ftp',
     ],
     [
+      'a Flowise URL with the API path',
+      `${T}flowise: { url: "http://f:3000/api/v1/", flow: f }, consumes: [x.v1] }`,
+      'MW_POLICY_BAD_VALUE',
+      '"http://f:3000',
+    ],
+    [
       'a URL with user:password@',
       `${T}flowise: { url: "http://admin:s3cret@f", flow: f }, consumes: [x.v1] }`,
       'MW_POLICY_BAD_VALUE',

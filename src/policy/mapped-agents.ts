@@ -75,7 +75,20 @@ export function innerAuth(spec: Obj): unknown {
 function flowiseOf(check: Checker, spec: Obj, at: Path): AgentSpec['flowise'] {
   const url = str(spec.url);
   const flow = str(spec.flow);
-  if (url !== undefined) checkHttpUrl(check, url, [...at, 'url']);
+  if (
+    url !== undefined &&
+    checkHttpUrl(check, url, [...at, 'url']) &&
+    /\/api\/v1(\/|$)/.test(new URL(url).pathname)
+  )
+    // The warden adds /api/v1/prediction/<flow>; Flowise answers the doubled path 401, like a wrong key.
+    check.report(
+      'MW_POLICY_BAD_VALUE',
+      {
+        where: labelOf([...at, 'url']),
+        problem: `is ${shown(url)}: write the Flowise server's base URL, without /api/v1 (the warden adds /api/v1/prediction/<flow>)`,
+      },
+      [...at, 'url'],
+    );
   return url === undefined || flow === undefined ? undefined : { url, flow };
 }
 
@@ -90,9 +103,9 @@ function httpOf(check: Checker, spec: Obj, at: Path): AgentSpec['http'] {
 
 /**
  * An http(s) URL without `user:password@`: fetch refuses one, and the URL is in every error and
- * ledger entry about the agent, where a secret must never be (auth: { env } carries it).
+ * ledger entry about the agent, where a secret must never be (auth: { env } carries it). True if so.
  */
-function checkHttpUrl(check: Checker, url: string, at: Path) {
+function checkHttpUrl(check: Checker, url: string, at: Path): boolean {
   const parsed = /^https?:\/\//i.test(url) && URL.canParse(url) ? new URL(url) : undefined;
   const problem =
     parsed === undefined
@@ -101,6 +114,7 @@ function checkHttpUrl(check: Checker, url: string, at: Path) {
         ? 'carries a credential (user:password@), which would be in every error and ledger entry about the agent: use auth: { env: NAME }'
         : undefined;
   if (problem !== undefined) check.report('MW_POLICY_BAD_VALUE', { where: labelOf(at), problem }, at);
+  return problem === undefined;
 }
 
 /** The reply items with their paths: `reply:` is one mapping or a list of them. */
