@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope, MeshwardenError } from '../../runtime/index.js';
 import type { Credential } from '../auth.js';
@@ -103,6 +105,27 @@ describe('a JSON call', () => {
     [`{"message":"${'y'.repeat(299)}\\ud83d\\ude00"}`, `${'y'.repeat(299)}\ufffd…`],
   ])('reads the error message of %s', (text, expected) => {
     expect(remoteMessage(text)).toBe(expected);
+  });
+
+  it('cuts a hostile content type short (errors quote it)', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': `application/${'x'.repeat(8000)}+json` });
+      res.end('nope');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const call = {
+      method: 'POST' as const,
+      url: `http://127.0.0.1:${port}/`,
+      body: {},
+      msg,
+      credential: undefined,
+      limit: 1024,
+      where,
+    };
+    const answer = await callJson(call, AbortSignal.timeout(2000));
+    await new Promise((resolve) => server.close(resolve));
+    expect(answer.type.length).toBeLessThanOrEqual(101);
   });
 
   it('sends the envelope id as the idempotency key', async () => {

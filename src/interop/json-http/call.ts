@@ -54,7 +54,8 @@ export async function callJson(call: JsonCall, signal: AbortSignal): Promise<Jso
     if (signal.aborted) throw cause;
     throw interopError('MW_INTEROP_UNREACHABLE', { ...where, cause: networkCause(cause) }, { cause });
   }
-  const type = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  // Quoted in BAD_REPLY errors: a hostile endpoint's header is cut short like its other text.
+  const type = quotedText((response.headers.get('content-type') ?? '').split(';')[0]!, 100).toLowerCase();
   if (!response.ok) {
     // The error body is read only as far as a message fits; a huge one is not the point.
     const text = await readBody(response, 64 * 1024, where);
