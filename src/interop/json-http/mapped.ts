@@ -147,8 +147,9 @@ function unmapped(type: string, context: ReplyContext, pointer: string, problem:
 
 /**
  * The reply mappings, with their pointers into the policy as written (`/reply/data/...` for one
- * mapping, `/reply/<i>/data/...` in a list, even a list of one). Without `reply`, an agent that emits exactly one type emits
- * the answer's JSON as it (`{ type, data: '{{ json }}' }`); one that emits none emits nothing.
+ * mapping, `/reply/<i>/data/...` in a list, even a list of one). Without `reply`, an agent that
+ * emits exactly one type emits the answer's JSON as it is (`{ type, data: '{{ json }}' }`); one
+ * that emits none emits nothing.
  */
 function compileReplies(spec: AgentSpec, where: Where): CompiledReply[] | MeshwardenError {
   const items = repliesOfAgent(spec);
