@@ -3,55 +3,12 @@
  * counted through JSONata's `__evaluate_entry` hook, a nesting depth (its `stack` option), a bound
  * on every string made on the way and on sequence lengths, and a bound on the result's JSON text.
  */
-import { setFlagsFromString } from 'node:v8';
 import jsonata from 'jsonata';
 import { type JsonValue, quotedText } from '../envelope/index.js';
+import { LinearRegExp, withRegexWork } from './mapping-regex.js';
 
 /** Functions a mapping may not call: they read the clock or chance, or evaluate a string as code. */
 export const BANNED_FUNCTIONS: readonly string[] = ['now', 'millis', 'random', 'shuffle', 'eval'];
-
-function hasLinearEngine(): boolean {
-  try {
-    // biome-ignore lint/complexity/useRegexLiterals: a literal with the l flag does not parse without the V8 flag
-    return new RegExp('a', 'l').flags.includes('l');
-  } catch {
-    return false;
-  }
-}
-
-let linearEngine: boolean | undefined;
-
-/**
- * V8's linear-time regular expression engine (the `l` flag): a JSONata regex could otherwise
- * backtrack for hours in one evaluation step. The flag only makes the `l` flag available: a regex
- * without it runs on the backtracking engine as before (measured on Node 20 and 24: same results
- * and times, code caches still accepted). Still, V8 flags are process-wide and Node calls changing
- * them after start unsupported, so it is set only when a policy has a regex in a mapping, once.
- */
-function linearAvailable(): boolean {
-  if (linearEngine === undefined) {
-    if (!hasLinearEngine()) setFlagsFromString('--enable-experimental-regexp-engine');
-    linearEngine = hasLinearEngine();
-  }
-  return linearEngine;
-}
-
-/** A regex literal's linear-time twin; throws when it needs backtracking (a back-reference, a look-around). */
-function linear(re: RegExp): RegExp {
-  return new RegExp(re.source, re.flags.includes('l') ? re.flags : `${re.flags}l`);
-}
-
-/** Why a regex literal may not be in a mapping, or undefined when it runs in linear time. */
-export function regexProblem(re: RegExp): string | undefined {
-  if (!linearAvailable())
-    return 'regular expressions are not available in mappings on this Node.js (it has no linear-time engine); use $contains, $substringBefore, $split or $replace with a string';
-  try {
-    linear(re);
-    return undefined;
-  } catch {
-    return `the regular expression /${re.source}/ needs backtracking (a back-reference or a look-around), which has no time bound; write it without`;
-  }
-}
 
 export type MappingLimits = {
   /** Evaluation steps (expression nodes entered) for one evaluation of a whole template. */
@@ -81,6 +38,13 @@ function failure(kind: MappingFailure, problem: string): Tagged {
 
 type Environment = { lookup(name: string): unknown };
 
+/** Counts `steps` into the budget; past it, the evaluation fails. */
+function spend(budget: Budget, steps: number): void {
+  budget.steps += steps;
+  if (budget.steps > budget.limits.maxSteps)
+    throw failure('steps', `it takes more than ${budget.limits.maxSteps} evaluation steps`);
+}
+
 function budgetOf(environment: Environment): Budget | undefined {
   return environment.lookup(BUDGET) as Budget | undefined;
 }
@@ -95,15 +59,13 @@ export function prepare(expr: string, limits: MappingLimits): jsonata.Expression
   const expression = jsonata(expr, {
     stack: limits.maxDepth,
     sequence: sequenceBound(limits),
-    // JSONata calls it with `new` and the parsed literal; a constructor may return another object.
-    RegexEngine: linear as unknown as RegExpConstructor,
+    RegexEngine: LinearRegExp,
   });
   expression.assign(
     Symbol.for('jsonata.__evaluate_entry') as unknown as string,
     (_e: unknown, _i: unknown, env: Environment) => {
       const budget = budgetOf(env);
-      if (budget !== undefined && ++budget.steps > budget.limits.maxSteps)
-        throw failure('steps', `it takes more than ${budget.limits.maxSteps} evaluation steps`);
+      if (budget !== undefined) spend(budget, 1);
     },
   );
   expression.assign(
@@ -157,7 +119,12 @@ export async function run(
   budget: Budget,
 ): Promise<Outcome> {
   try {
-    return { ok: true, value: await expression.evaluate(context, { [BUDGET]: budget }) };
+    // A regex's matching is work too, counted into the same budget (mapping-regex.ts).
+    const value = await withRegexWork(
+      (steps) => spend(budget, steps),
+      () => expression.evaluate(context, { [BUDGET]: budget }),
+    );
+    return { ok: true, value };
   } catch (err) {
     const tagged = (err as Tagged)[FAILURE];
     if (tagged !== undefined) return { ok: false, kind: tagged, problem: (err as Error).message };

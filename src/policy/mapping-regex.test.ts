@@ -21,4 +21,15 @@ describe('the linear-time regex engine', () => {
     if ('issues' in mapping) throw new Error(JSON.stringify(mapping.issues));
     expect(await mapping.evaluate({ text: `${'a'.repeat(50_000)}b` })).toEqual({ ok: true, value: {} });
   });
+
+  it('counts a regex’s matching into the step budget: linear in a big answer is still long', async () => {
+    const words = Array.from({ length: 50 }, (_, i) => `word${i}`).join('|');
+    const mapping = compileMapping({ n: `{{ $count($match(text, /${words}/)) }}` }, REPLY_NAMES);
+    if ('issues' in mapping) throw new Error(JSON.stringify(mapping.issues));
+    const big = await mapping.evaluate({ text: 'ab '.repeat(100_000) });
+    expect(big).toMatchObject({ ok: false, pointer: '/n', kind: 'steps' });
+    // The same mapping over an ordinary answer is well within the budget.
+    const small = await mapping.evaluate({ text: 'ab word7 '.repeat(200) });
+    expect(small).toEqual({ ok: true, value: { n: 200 } });
+  });
 });
