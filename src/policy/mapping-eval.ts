@@ -5,7 +5,8 @@
  */
 import jsonata from 'jsonata';
 import { type JsonValue, quotedText } from '../envelope/index.js';
-import { LinearRegExp, withRegexWork } from './mapping-regex.js';
+import { LinearRegExp } from './mapping-regex.js';
+import { distinct, withWork } from './mapping-work.js';
 
 /** Functions a mapping may not call: they read the clock or chance, or evaluate a string as code. */
 export const BANNED_FUNCTIONS: readonly string[] = ['now', 'millis', 'random', 'shuffle', 'eval'];
@@ -82,6 +83,8 @@ export function prepare(expr: string, limits: MappingLimits): jsonata.Expression
     (s: string, width: number, char?: string) => pad(s, width, char, limits),
     '<s-ns?:s>',
   );
+  // JSONata's $distinct is quadratic in one step; this one is linear, and counted.
+  expression.registerFunction('distinct', distinct, '<x:x>');
   for (const name of BANNED_FUNCTIONS) {
     expression.registerFunction(name, () => {
       throw failure('error', `$${name} is not allowed in a mapping`);
@@ -119,8 +122,8 @@ export async function run(
   budget: Budget,
 ): Promise<Outcome> {
   try {
-    // A regex's matching is work too, counted into the same budget (mapping-regex.ts).
-    const value = await withRegexWork(
+    // Work inside a step (a regex's scan, $distinct) is counted into the same budget (mapping-work.ts).
+    const value = await withWork(
       (steps) => spend(budget, steps),
       () => expression.evaluate(context, { [BUDGET]: budget }),
     );

@@ -4,8 +4,8 @@
  * scans the text once per pattern state, and a 50-word alternation over a 1 MiB answer took 8 s
  * (Node 24) in what JSONata counts as one step.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { setFlagsFromString } from 'node:v8';
+import { spendWork } from './mapping-work.js';
 
 function hasLinearEngine(): boolean {
   try {
@@ -60,14 +60,6 @@ function steps(scanned: number, re: RegExp): number {
   return Math.ceil((Math.max(0, scanned) * re.source.length) / UNITS_PER_STEP);
 }
 
-/** Who pays for the regex work of the evaluation in progress (per evaluation, across awaits). */
-const payer = new AsyncLocalStorage<(steps: number) => void>();
-
-/** Runs one evaluation whose regex matching `charge` pays for, in steps. */
-export function withRegexWork<T>(charge: (steps: number) => void, evaluate: () => T): T {
-  return payer.run(charge, evaluate);
-}
-
 /**
  * What JSONata makes each regex with (its `RegexEngine` option; it calls it with `new`, and a
  * constructor may return another object). JSONata only sets `lastIndex` and calls `exec`; each
@@ -75,7 +67,6 @@ export function withRegexWork<T>(charge: (steps: number) => void, evaluate: () =
  */
 export const LinearRegExp = function LinearRegExp(re: RegExp) {
   const inner = linear(re);
-  const charge = payer.getStore();
   return {
     get lastIndex() {
       return inner.lastIndex;
@@ -88,9 +79,9 @@ export const LinearRegExp = function LinearRegExp(re: RegExp) {
       // fails before the work, not after; what a match did not scan is given back.
       const from = inner.global || inner.sticky ? inner.lastIndex : 0;
       const worst = steps(text.length - from, inner);
-      charge?.(worst);
+      spendWork(worst);
       const match = inner.exec(text);
-      if (match !== null) charge?.(steps(match.index + match[0].length - from, inner) - worst);
+      if (match !== null) spendWork(steps(match.index + match[0].length - from, inner) - worst);
       return match;
     },
   };

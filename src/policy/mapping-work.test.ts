@@ -33,3 +33,40 @@ describe('the linear-time regex engine', () => {
     expect(small).toEqual({ ok: true, value: { n: 200 } });
   });
 });
+
+describe('$distinct', () => {
+  it('keeps JSONata’s meaning: deep equality, objects in any key order, arrays in order', async () => {
+    const mapping = compileMapping('{{ $distinct(json) }}', REPLY_NAMES);
+    if ('issues' in mapping) throw new Error(JSON.stringify(mapping.issues));
+    const json = [
+      1,
+      '1',
+      1,
+      { a: 1, b: 2 },
+      { b: 2, a: 1 },
+      [1, 2],
+      [2, 1],
+      [1, 2],
+      null,
+      null,
+      true,
+      'x',
+      'x',
+    ];
+    expect(await mapping.evaluate({ json })).toEqual({
+      ok: true,
+      value: [1, '1', { a: 1, b: 2 }, [1, 2], [2, 1], null, true, 'x'],
+    });
+  });
+
+  it('counts its work: JSONata’s compares every item with every other, in one step', async () => {
+    const mapping = compileMapping('{{ $count($distinct(json.ids)) }}', REPLY_NAMES, { maxSteps: 20_000 });
+    if ('issues' in mapping) throw new Error(JSON.stringify(mapping.issues));
+    const ids = Array.from({ length: 30_000 }, (_, i) => i);
+    expect(await mapping.evaluate({ json: { ids } })).toMatchObject({ ok: false, kind: 'steps' });
+    expect(await mapping.evaluate({ json: { ids: ids.slice(0, 5_000) } })).toEqual({
+      ok: true,
+      value: 5_000,
+    });
+  });
+});
