@@ -193,6 +193,11 @@ describe('mapping mistakes at file:line:col', () => {
     ]);
   });
 
+  it('says to quote an unquoted {{ }} in when, beside the schema’s type error', () => {
+    const line = `  t: { version: 1.0.0, http: { url: "http://h" }, consumes: [x.v1], emits: [y.v1], reply: [{ when: {{ json.x }}, type: y.v1, data: 1 }] }`;
+    expect(issuesOf(mesh(line))).toContainEqual(['MW_POLICY_MAPPING', 5, col(line, '{{ json.x')]);
+  });
+
   it('points into a block-style plain scalar', () => {
     const lines = mesh(
       '  t:',

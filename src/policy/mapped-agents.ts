@@ -152,6 +152,8 @@ function checkReply(check: Checker, agent: string, spec: Obj, item: Obj, rel: Pa
   if (item.data !== undefined) checkTemplate(check, item.data, [...at, 'data'], REPLY_NAMES);
   for (const key of ['when', 'subject'] as const) {
     if (typeof item[key] === 'string') checkTemplate(check, item[key], [...at, key], REPLY_NAMES);
+    // Not a string (the schema says so): say why, when it is an unquoted {{ }}.
+    else unquoted(check, item[key], [...at, key]);
   }
 }
 
