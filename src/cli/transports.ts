@@ -14,8 +14,9 @@ export type CliTransports = { readonly list: Transport[] } & AsyncDisposable;
 
 /**
  * How the command line reaches what is not in-process: `url:` agents over HTTP, `a2a:` agents over
- * A2A, `flowise:` flows and `http:` JSON endpoints with their mappings, `mcp:` effects through MCP tools. Disposing closes the MCP servers gracefully (stdin closed,
- * then a signal), so declare it with `await using` before the mesh, which then closes first.
+ * A2A, `flowise:` flows and `http:` JSON endpoints with their mappings, `mcp:` effects through MCP
+ * tools. Disposing closes the MCP servers gracefully (stdin closed, then a signal), so declare it
+ * with `await using` before the mesh, which then closes first.
  */
 export function cliTransports(opts: ResilienceOptions = {}): CliTransports {
   const mcp = createMcpTransport(opts);

@@ -46,6 +46,16 @@ export function errorText(cause: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);
 }
 
+/**
+ * Another party's text as it may stand in an error, a verdict or a log line: on one line, without
+ * control characters (a terminal's escape sequences), at most `max` characters, never cut inside a
+ * surrogate pair. A hostile peer's text could otherwise be a megabyte, or rewrite a terminal.
+ */
+export function quotedText(text: string, max: number): string {
+  const flat = text.replace(/[\s\p{Cc}]+/gu, ' ').trim();
+  return (flat.length > max ? `${flat.slice(0, max)}…` : flat).toWellFormed();
+}
+
 export function isMeshwardenError(value: unknown): value is MeshwardenError {
   return value instanceof MeshwardenError;
 }

@@ -9,6 +9,7 @@ export {
   type Location,
   MeshwardenError,
   makeError,
+  quotedText,
 } from './error.js';
 export { formatUuidV7, isUuid } from './id.js';
 export { partitionOf } from './partition.js';

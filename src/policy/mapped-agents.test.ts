@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { repliesOfAgent, requestOf } from './mapped-agents.js';
 import { compileMapping, REQUEST_NAMES } from './mapping.js';
@@ -12,6 +13,8 @@ function issuesOf(lines: readonly string[], contracts?: Record<string, string>):
   const result = compileLines(lines, contracts);
   return result.ok ? [] : result.issues.map((i) => [i.code, i.line, i.col]);
 }
+
+const PEM = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
 
 const col = (line: string, text: string, from = 0) => line.indexOf(text, from) + 1;
 
@@ -28,13 +31,19 @@ describe('flowise and http agents', () => {
       flowise: { url: 'http://127.0.0.1:3000', flow: 'abc' },
       auth: { env: 'FLOWISE_KEY', header: 'Authorization', scheme: 'Bearer' },
       request: { question: '{{ data.text }}' },
-      reply: [{ type: 'y.v1', data: { label: '{{ json.label }}' } }],
+      reply: [{ at: '/reply', type: 'y.v1', data: { label: '{{ json.label }}' } }],
     });
     expect(policy.agents.get('h')).toMatchObject({
       http: { url: 'http://127.0.0.1:5678/webhook/e', method: 'PUT' },
       reply: [
-        { when: '{{ json.z }}', type: 'z.v1', data: '{{ json }}', subject: '{{ message.subject }}' },
-        { type: 'y.v1', data: '{{ json }}' },
+        {
+          at: '/reply/0',
+          when: '{{ json.z }}',
+          type: 'z.v1',
+          data: '{{ json }}',
+          subject: '{{ message.subject }}',
+        },
+        { at: '/reply/1', type: 'y.v1', data: '{{ json }}' },
       ],
     });
     expect(policy.agents.get('d')?.http).toEqual({ url: 'https://d.example.com/hook', method: 'POST' });
@@ -103,6 +112,24 @@ describe('flowise and http agents', () => {
       'MW_POLICY_BAD_VALUE',
       '"ftp',
     ],
+    [
+      'a Flowise URL with the API path',
+      `${T}flowise: { url: "http://f:3000/api/v1/", flow: f }, consumes: [x.v1] }`,
+      'MW_POLICY_BAD_VALUE',
+      '"http://f:3000',
+    ],
+    [
+      'a URL with user:password@',
+      `${T}flowise: { url: "http://admin:s3cret@f", flow: f }, consumes: [x.v1] }`,
+      'MW_POLICY_BAD_VALUE',
+      '"http://admin',
+    ],
+    ...(['flowise: { url: "http://f", flow: f }', 'http: { url: "http://h" }'].map((transport) => [
+      `a publicKey on a ${transport.slice(0, transport.indexOf(':'))} agent`,
+      `${T}${transport}, consumes: [x.v1], publicKey: ${JSON.stringify(PEM)} }`,
+      'MW_POLICY_BAD_VALUE',
+      'publicKey',
+    ]) as [string, string, string, string][]),
   ])('refuses %s', (_name, line, code, at) => {
     const issues = issuesOf(mesh(line));
     expect(issues).toContainEqual([code, 5, col(line, at)]);
@@ -149,6 +176,26 @@ describe('mapping mistakes at file:line:col', () => {
   it('points inside a one-line string at the unknown name', () => {
     const line = `  t: { version: 1.0.0, http: { url: "http://h" }, consumes: [x.v1], emits: [y.v1], reply: { type: y.v1, data: { label: '{{ jsn.label }}' } } }`;
     expect(issuesOf(mesh(line))).toEqual([['MW_POLICY_MAPPING', 5, col(line, 'jsn')]]);
+  });
+
+  it.each([
+    ['one mapping', "reply: { type: y.v1, data: { label: '{{ jsn }}' } }", '/agents/t/reply/data/label'],
+    [
+      'a list of one',
+      "reply: [{ type: y.v1, data: { label: '{{ jsn }}' } }]",
+      '/agents/t/reply/0/data/label',
+    ],
+  ])('names the pointer as written: %s', (_name, key, pointer) => {
+    const line = `  t: { version: 1.0.0, http: { url: "http://h" }, consumes: [x.v1], emits: [y.v1], ${key} }`;
+    const result = compileLines(mesh(line));
+    expect(result.ok ? [] : result.issues.map((i) => [i.code, i.pointer])).toEqual([
+      ['MW_POLICY_MAPPING', pointer],
+    ]);
+  });
+
+  it('says to quote an unquoted {{ }} in when, beside the schema’s type error', () => {
+    const line = `  t: { version: 1.0.0, http: { url: "http://h" }, consumes: [x.v1], emits: [y.v1], reply: [{ when: {{ json.x }}, type: y.v1, data: 1 }] }`;
+    expect(issuesOf(mesh(line))).toContainEqual(['MW_POLICY_MAPPING', 5, col(line, '{{ json.x')]);
   });
 
   it('points into a block-style plain scalar', () => {
@@ -235,7 +282,7 @@ describe('defaults of flowise and http agents', () => {
 
   it('http sends the data, and the replies follow emits', () => {
     expect(requestOf(h)).toBe('{{ data }}');
-    expect(repliesOfAgent(f)).toEqual([{ type: 'y.v1', data: '{{ json }}' }]);
+    expect(repliesOfAgent(f)).toEqual([{ at: '/reply', type: 'y.v1', data: '{{ json }}' }]);
     expect(repliesOfAgent(h)).toEqual([]);
   });
 });

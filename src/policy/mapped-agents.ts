@@ -31,6 +31,18 @@ export function compileMappedAgent(check: Checker, name: string, spec: Obj): Map
     checkReply(check, name, spec, item, path);
   });
   if (mapped) checkDefaultReply(check, name, spec);
+  // The warden makes a flowise or http agent's envelopes from its answers: there is nothing it signs.
+  if (mapped && spec.publicKey !== undefined)
+    check.report(
+      'MW_POLICY_BAD_VALUE',
+      {
+        where: labelOf([...at, 'publicKey']),
+        problem:
+          'is for an agent that signs its own envelopes; a flowise or http agent answers with plain JSON, which the warden makes into envelopes, so it signs nothing: remove publicKey',
+      },
+      [...at, 'publicKey'],
+      'key',
+    );
   // `flowise: { url, flow, auth }` reads as naturally as `auth:` beside it; one of them, not both.
   const inner = (['flowise', 'http'] as const).find((k) => isObj(spec[k]) && spec[k].auth !== undefined);
   if (inner !== undefined && spec.auth !== undefined)
@@ -47,7 +59,7 @@ export function compileMappedAgent(check: Checker, name: string, spec: Obj): Map
     ...(flowise === undefined ? {} : { flowise }),
     ...(http === undefined ? {} : { http }),
     ...(spec.request === undefined ? {} : { request: spec.request as JsonValue }),
-    ...(spec.reply === undefined ? {} : { reply: reply.map(({ item }) => replyOf(item)) }),
+    ...(spec.reply === undefined ? {} : { reply: reply.map(({ item, path }) => replyOf(item, path)) }),
   };
 }
 
@@ -63,7 +75,20 @@ export function innerAuth(spec: Obj): unknown {
 function flowiseOf(check: Checker, spec: Obj, at: Path): AgentSpec['flowise'] {
   const url = str(spec.url);
   const flow = str(spec.flow);
-  if (url !== undefined) checkHttpUrl(check, url, [...at, 'url']);
+  if (
+    url !== undefined &&
+    checkHttpUrl(check, url, [...at, 'url']) &&
+    /\/api\/v1(\/|$)/.test(new URL(url).pathname)
+  )
+    // The warden adds /api/v1/prediction/<flow>; Flowise answers the doubled path 401, like a wrong key.
+    check.report(
+      'MW_POLICY_BAD_VALUE',
+      {
+        where: labelOf([...at, 'url']),
+        problem: `is ${shown(url)}: write the Flowise server's base URL, without /api/v1 (the warden adds /api/v1/prediction/<flow>)`,
+      },
+      [...at, 'url'],
+    );
   return url === undefined || flow === undefined ? undefined : { url, flow };
 }
 
@@ -76,13 +101,20 @@ function httpOf(check: Checker, spec: Obj, at: Path): AgentSpec['http'] {
   return url === undefined ? undefined : { url, method };
 }
 
-function checkHttpUrl(check: Checker, url: string, at: Path) {
-  if (/^https?:\/\//i.test(url)) return;
-  check.report(
-    'MW_POLICY_BAD_VALUE',
-    { where: labelOf(at), problem: `is ${shown(url)}: write an http or https URL` },
-    at,
-  );
+/**
+ * An http(s) URL without `user:password@`: fetch refuses one, and the URL is in every error and
+ * ledger entry about the agent, where a secret must never be (auth: { env } carries it). True if so.
+ */
+function checkHttpUrl(check: Checker, url: string, at: Path): boolean {
+  const parsed = /^https?:\/\//i.test(url) && URL.canParse(url) ? new URL(url) : undefined;
+  const problem =
+    parsed === undefined
+      ? `is ${shown(url)}: write an http or https URL`
+      : parsed.username !== '' || parsed.password !== ''
+        ? 'carries a credential (user:password@), which would be in every error and ledger entry about the agent: use auth: { env: NAME }'
+        : undefined;
+  if (problem !== undefined) check.report('MW_POLICY_BAD_VALUE', { where: labelOf(at), problem }, at);
+  return problem === undefined;
 }
 
 /** The reply items with their paths: `reply:` is one mapping or a list of them. */
@@ -95,10 +127,11 @@ function repliesOf(value: unknown): { item: Obj; path: Path }[] {
   return out;
 }
 
-function replyOf(item: Obj): ReplyMapping {
+function replyOf(item: Obj, path: Path): ReplyMapping {
   const when = str(item.when);
   const subject = str(item.subject);
   return {
+    at: ['', 'reply', ...path].join('/'),
     type: str(item.type) ?? '',
     data: (item.data ?? null) as JsonValue,
     ...(when === undefined ? {} : { when }),
@@ -119,6 +152,8 @@ function checkReply(check: Checker, agent: string, spec: Obj, item: Obj, rel: Pa
   if (item.data !== undefined) checkTemplate(check, item.data, [...at, 'data'], REPLY_NAMES);
   for (const key of ['when', 'subject'] as const) {
     if (typeof item[key] === 'string') checkTemplate(check, item[key], [...at, key], REPLY_NAMES);
+    // Not a string (the schema says so): say why, when it is an unquoted {{ }}.
+    else unquoted(check, item[key], [...at, key]);
   }
 }
 
@@ -210,7 +245,9 @@ export function requestOf(agent: AgentSpec): JsonValue | undefined {
 export function repliesOfAgent(agent: AgentSpec): readonly ReplyMapping[] {
   if (agent.reply !== undefined) return agent.reply;
   const [only] = agent.emits;
-  return agent.emits.length === 1 && only !== undefined ? [{ type: only, data: '{{ json }}' }] : [];
+  return agent.emits.length === 1 && only !== undefined
+    ? [{ at: '/reply', type: only, data: '{{ json }}' }]
+    : [];
 }
 
 /**

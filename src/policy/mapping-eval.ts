@@ -3,41 +3,13 @@
  * counted through JSONata's `__evaluate_entry` hook, a nesting depth (its `stack` option), a bound
  * on every string made on the way and on sequence lengths, and a bound on the result's JSON text.
  */
-import { setFlagsFromString } from 'node:v8';
 import jsonata from 'jsonata';
-import type { JsonValue } from '../envelope/index.js';
+import { type JsonValue, quotedText } from '../envelope/index.js';
+import { LinearRegExp } from './mapping-regex.js';
+import { distinct, withWork } from './mapping-work.js';
 
 /** Functions a mapping may not call: they read the clock or chance, or evaluate a string as code. */
 export const BANNED_FUNCTIONS: readonly string[] = ['now', 'millis', 'random', 'shuffle', 'eval'];
-
-// V8's linear-time regular expression engine (the `l` flag): a JSONata regex could otherwise
-// backtrack for hours in one evaluation step. Enabling it changes no other regex of the process.
-setFlagsFromString('--enable-experimental-regexp-engine');
-const LINEAR = ((): boolean => {
-  try {
-    // biome-ignore lint/complexity/useRegexLiterals: a literal with the l flag does not parse without the V8 flag
-    return new RegExp('a', 'l').flags.includes('l');
-  } catch {
-    return false;
-  }
-})();
-
-/** A regex literal's linear-time twin; throws when it needs backtracking (a back-reference, a look-around). */
-function linear(re: RegExp): RegExp {
-  return new RegExp(re.source, re.flags.includes('l') ? re.flags : `${re.flags}l`);
-}
-
-/** Why a regex literal may not be in a mapping, or undefined when it runs in linear time. */
-export function regexProblem(re: RegExp): string | undefined {
-  if (!LINEAR)
-    return 'regular expressions are not available in mappings on this Node.js (it has no linear-time engine); use $contains, $substringBefore, $split or $replace with a string';
-  try {
-    linear(re);
-    return undefined;
-  } catch {
-    return `the regular expression /${re.source}/ needs backtracking (a back-reference or a look-around), which has no time bound; write it without`;
-  }
-}
 
 export type MappingLimits = {
   /** Evaluation steps (expression nodes entered) for one evaluation of a whole template. */
@@ -67,25 +39,34 @@ function failure(kind: MappingFailure, problem: string): Tagged {
 
 type Environment = { lookup(name: string): unknown };
 
+/** Counts `steps` into the budget; past it, the evaluation fails. */
+function spend(budget: Budget, steps: number): void {
+  budget.steps += steps;
+  if (budget.steps > budget.limits.maxSteps)
+    throw failure('steps', `it takes more than ${budget.limits.maxSteps} evaluation steps`);
+}
+
 function budgetOf(environment: Environment): Budget | undefined {
   return environment.lookup(BUDGET) as Budget | undefined;
+}
+
+/** The longest sequence an expression may make: making n items is n steps' worth of work done in one. */
+function sequenceBound(limits: MappingLimits): number {
+  return Math.min(limits.maxSteps, limits.maxBytes);
 }
 
 /** Parses an expression (throws JSONata's syntax error) and arms it with the bounds. */
 export function prepare(expr: string, limits: MappingLimits): jsonata.Expression {
   const expression = jsonata(expr, {
     stack: limits.maxDepth,
-    // Making a sequence of n items is n steps' worth of work done in one.
-    sequence: Math.min(limits.maxSteps, limits.maxBytes),
-    // JSONata calls it with `new` and the parsed literal; a constructor may return another object.
-    RegexEngine: linear as unknown as RegExpConstructor,
+    sequence: sequenceBound(limits),
+    RegexEngine: LinearRegExp,
   });
   expression.assign(
     Symbol.for('jsonata.__evaluate_entry') as unknown as string,
     (_e: unknown, _i: unknown, env: Environment) => {
       const budget = budgetOf(env);
-      if (budget !== undefined && ++budget.steps > budget.limits.maxSteps)
-        throw failure('steps', `it takes more than ${budget.limits.maxSteps} evaluation steps`);
+      if (budget !== undefined) spend(budget, 1);
     },
   );
   expression.assign(
@@ -102,6 +83,8 @@ export function prepare(expr: string, limits: MappingLimits): jsonata.Expression
     (s: string, width: number, char?: string) => pad(s, width, char, limits),
     '<s-ns?:s>',
   );
+  // JSONata's $distinct is quadratic in one step; this one is linear, and counted.
+  expression.registerFunction('distinct', distinct, '<x:x>');
   for (const name of BANNED_FUNCTIONS) {
     expression.registerFunction(name, () => {
       throw failure('error', `$${name} is not allowed in a mapping`);
@@ -122,6 +105,12 @@ function pad(s: string | undefined, width: number, char: string | undefined, lim
   return w > 0 ? s + padding : padding + s;
 }
 
+/**
+ * How much of JSONata's error text a problem keeps: it quotes the value it failed on (`$number`,
+ * `$toMillis`), and `$error`'s text is the value, which may be a hostile answer's megabyte.
+ */
+const PROBLEM_CHARS = 300;
+
 export type Outcome =
   | { readonly ok: true; readonly value: unknown }
   | { readonly ok: false; readonly kind: MappingFailure; readonly problem: string };
@@ -133,7 +122,12 @@ export async function run(
   budget: Budget,
 ): Promise<Outcome> {
   try {
-    return { ok: true, value: await expression.evaluate(context, { [BUDGET]: budget }) };
+    // Work inside a step (a regex's scan, $distinct) is counted into the same budget (mapping-work.ts).
+    const value = await withWork(
+      (steps) => spend(budget, steps),
+      () => expression.evaluate(context, { [BUDGET]: budget }),
+    );
+    return { ok: true, value };
   } catch (err) {
     const tagged = (err as Tagged)[FAILURE];
     if (tagged !== undefined) return { ok: false, kind: tagged, problem: (err as Error).message };
@@ -144,14 +138,15 @@ export async function run(
       return {
         ok: false,
         kind: 'size',
-        problem: `it makes a sequence longer than ${budget.limits.maxBytes} items`,
+        problem: `it makes a sequence longer than ${sequenceBound(budget.limits)} items`,
       };
     // A stack overflow inside a JSONata built-in (a huge regex, say) is still only this mapping's failure.
     const message =
       err instanceof Error || typeof (err as { message?: unknown }).message === 'string'
         ? String((err as { message: unknown }).message)
         : String(err);
-    return { ok: false, kind: 'error', problem: typeof code === 'string' ? `${message} (${code})` : message };
+    const text = quotedText(message, PROBLEM_CHARS);
+    return { ok: false, kind: 'error', problem: typeof code === 'string' ? `${text} (${code})` : text };
   }
 }
 

@@ -2,7 +2,8 @@
  * The static side of a mapping: finding the `{{ expr }}` sites in a template string, and reading a
  * parsed JSONata expression for names it may not use (an unknown root field, a banned function).
  */
-import { BANNED_FUNCTIONS, regexProblem } from './mapping-eval.js';
+import { BANNED_FUNCTIONS } from './mapping-eval.js';
+import { regexProblem } from './mapping-regex.js';
 import { closest } from './shape.js';
 
 /** One `{{ expr }}` in a string: where it starts and ends, and where its expression is. */

@@ -104,6 +104,16 @@ describe('mapping: evaluation', () => {
     expect(await m.evaluate(reply)).toMatchObject({ ok: false, pointer: '', kind: 'size' });
   });
 
+  it.each([
+    ['$number', '{{ $number(text) }}'],
+    ['$toMillis', '{{ $toMillis(text) }}'],
+    ['$error', '{{ $error(text) }}'],
+  ])('keeps the problem short when JSONata quotes a huge value (%s)', async (_name, template) => {
+    const out = await compiled({ a: template }).evaluate({ text: 'x'.repeat(100_000) });
+    expect(out).toMatchObject({ ok: false, pointer: '/a', kind: 'error' });
+    expect((out as { problem: string }).problem.length).toBeLessThan(400);
+  });
+
   it('the step budget is per evaluation: the same mapping evaluates again', async () => {
     const m = compiled('{{ $sum([1..1000]) }}', REPLY_NAMES, { maxSteps: 2_000 });
     for (let i = 0; i < 3; i++) expect(await m.evaluate(reply)).toEqual({ ok: true, value: 500500 });

@@ -56,6 +56,8 @@ export type HttpMethod = (typeof HTTP_METHODS)[number];
  * `subject` are templates over REPLY_NAMES. Every mapping whose `when` holds (or has none) emits.
  */
 export type ReplyMapping = {
+  /** Where it is written in its agent's entry, a JSON pointer: `/reply` alone, `/reply/<i>` in a list. */
+  readonly at: string;
   readonly type: string;
   readonly data: JsonValue;
   readonly when?: string;

@@ -1,4 +1,4 @@
-import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
+import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import type { Logger } from 'pino';
 import type { Envelope, MeshwardenError } from '../envelope/index.js';
 import { isMeshwardenError } from '../envelope/index.js';
@@ -10,6 +10,14 @@ import { ENTRY } from './records.js';
 import { type MeshTelemetry, noTelemetry } from './telemetry.js';
 import { isThenable } from './thenable.js';
 import type { WorkTracker } from './work.js';
+
+/**
+ * Whether another try cannot mend this error (a request mapping that fails fails the same way each
+ * time): its maker sets `details.final: true`, and the message is dead-lettered at once, with it.
+ */
+export function isFinal(error: unknown): boolean {
+  return isMeshwardenError(error) && error.details?.final === true;
+}
 
 export type RetryOptions = {
   /** Tries in all, the first included (default 3). */
@@ -65,10 +73,13 @@ export function createAttempts(deps: AttemptsDeps): Attempts {
   const { log, clock, work, counts, publish } = deps;
   const telemetry = deps.telemetry ?? noTelemetry;
   const options = { ...DEFAULT_RETRY, ...deps.retry };
-  const resilience = retry(handleAll, {
-    maxAttempts: options.attempts - 1,
-    backoff: new ExponentialBackoff({ initialDelay: options.initialDelayMs, maxDelay: options.maxDelayMs }),
-  });
+  const resilience = retry(
+    handleWhen((err) => !isFinal(err)),
+    {
+      maxAttempts: options.attempts - 1,
+      backoff: new ExponentialBackoff({ initialDelay: options.initialDelayMs, maxDelay: options.maxDelayMs }),
+    },
+  );
 
   /**
    * Bounds an asynchronous try. A synchronous handler needs no timer, which keeps the common case
@@ -100,7 +111,9 @@ export function createAttempts(deps: AttemptsDeps): Attempts {
   ): MeshwardenError => {
     const error = isMeshwardenError(cause) ? cause : wrapError(cause);
     if (telemetry.on) telemetry.deliveryFailed(worker);
-    if (tries < options.attempts) work.track(deps.failed(ENTRY.deliveryFailed, msg, worker, tries, error));
+    // The last try, or a final one, is recorded by its dead letter.
+    if (tries < options.attempts && !isFinal(error))
+      work.track(deps.failed(ENTRY.deliveryFailed, msg, worker, tries, error));
     return error;
   };
 
@@ -124,6 +137,7 @@ export function createAttempts(deps: AttemptsDeps): Attempts {
     } catch (cause) {
       first = failedTry(msg, worker, 1, cause, wrapError);
     }
+    if (isFinal(first)) return { ok: false, error: first, attempt: 1 };
     let tries = 1;
     let replayed = false;
     try {

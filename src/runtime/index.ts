@@ -11,6 +11,7 @@ export {
   type MeshwardenError,
   makeError,
   parseSource,
+  quotedText,
   SIGNED_ATTRIBUTES,
   signEnvelope,
   verifyEnvelopeSignature,

@@ -11,7 +11,8 @@ import type { DecisionData } from './records.js';
 
 /**
  * Stops for what the runtime found out, not the policy (a taken id, a remote agent's false claims, a
- * late emission, a reply mapping that failed, input with no JSON text): no policy decides them otherwise, so replay keeps them.
+ * late emission, a reply mapping that failed, input with no JSON text): no policy decides them
+ * otherwise, so replay keeps them.
  */
 const RUNTIME_FACTS = new Set([
   'envelope.id_taken',

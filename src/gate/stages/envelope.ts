@@ -12,8 +12,8 @@ import { senderStop } from './envelope-sender.js';
  * `envelope.unmapped`, `envelope.too_large`, `envelope.foreign_mesh`, `envelope.version_mismatch`,
  * `envelope.ingress_versioned`, `envelope.unknown_source`, `envelope.signature_missing`,
  * `envelope.signature_invalid`; deny `envelope.duplicate_id`. The runtime's facts (a taken id, a
- * remote's claims, a late emission, a reply mapping that failed) stop a readable envelope before anything else, as they did
- * when the runtime refused such envelopes itself. An external id that passes identity and is not a
+ * remote's claims, a late emission, a reply mapping that failed) stop a readable envelope before
+ * anything else, as they did when the runtime refused such envelopes itself. An external id that passes identity and is not a
  * duplicate is remembered (a `seen` delta) whatever the final verdict. The sender's own checks
  * (an agent's version and signature, an ingress, an unknown name) are in envelope-sender.ts.
  */

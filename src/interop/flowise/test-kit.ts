@@ -32,8 +32,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * (chatId is the request's, else its sessionId, else a new one; sessionId is
  * `overrideConfig.sessionId`, else the chatId). Errors have Flowise's shape `{ statusCode, success:
  * false, message, stack: {} }`: 400 for an id that is not a UUID, 404 for an unknown chatflow, 500
- * without the flow's API key (`… - Unauthorized`) and when the flow fails. Anything else (a GET, another path) gets the
- * web app's HTML page with 200, as Flowise serves it. The default flow labels a ticket: `billing`
+ * without the flow's API key (`… - Unauthorized`) and when the flow fails. Anything else (a GET,
+ * another path) gets the web app's HTML page with 200, as Flowise serves it. The default flow labels a ticket: `billing`
  * when the question mentions money, else `general`, as structured output.
  */
 export async function startFlowiseStandIn(): Promise<FlowiseStandIn> {

@@ -220,10 +220,24 @@ describe('Flowise agents (flowise:)', () => {
     expect(answer?.envelope.data).toEqual({ text: 'no idea' });
   });
 
-  it('dead-letters a ticket its request mapping cannot map, without calling the flow', async () => {
+  it('names the pointer as written when the reply is a list of one', async () => {
+    flowise.flows.set(TRIAGE_FLOW, () => ({ text: 'no idea' }));
+    const entries = await sendTicket(
+      writeMesh({ reply: "[{ type: ticket.triaged.v1, data: { label: 'is {{ json.label }}' } }]" }),
+    );
+    const [answer] = triaged(entries);
+    expect(answer?.verdict.reason).toBe('envelope.unmapped');
+    expect(answer?.verdict.issues).toEqual([{ pointer: '/reply/0/data/label', message: expect.any(String) }]);
+  });
+
+  it('dead-letters a ticket its request mapping cannot map at once, without calling the flow', async () => {
     const entries = await sendTicket(writeMesh({ request: "{ question: 'Q: {{ data.missing }}' }" }));
     expect(deadLetterCodes(entries)).toEqual(['MW_INTEROP_MAPPING']);
     expect(flowise.received).toEqual([]);
+    // It would fail the same way again: no retry, so no failed try before the dead letter.
+    expect(entries.filter((e) => e.kind === ENTRY.deliveryFailed)).toEqual([]);
+    const dead = entries.find((e) => e.kind === ENTRY.deadLetter);
+    expect(dead?.data).toMatchObject({ attempt: 1 });
   });
 
   it('quarantines a mapped answer that breaks its contract', async () => {

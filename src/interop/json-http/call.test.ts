@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope, MeshwardenError } from '../../runtime/index.js';
+import type { Credential } from '../auth.js';
 import type { FlowiseStandIn } from '../flowise/test-kit.js';
 import { startFlowiseStandIn, TRIAGE_FLOW } from '../flowise/test-kit.js';
 import { parseReply } from '../http/reply.js';
@@ -21,13 +24,13 @@ afterAll(async () => {
 const msg = { id: randomUUID(), correlationid: randomUUID() } as Envelope;
 const where = { who: 'agent t', url: 'loopback' };
 
-async function failure(url: string): Promise<MeshwardenError> {
+async function failure(url: string, credential?: Credential): Promise<MeshwardenError> {
   const call = {
     method: 'POST' as const,
     url,
     body: { question: 'hi' },
     msg,
-    credential: undefined,
+    credential,
     limit: 1024,
     where,
   };
@@ -65,7 +68,22 @@ describe('a JSON call', () => {
     const error = await failure(url());
     flowise.apiKey = undefined;
     expect(error.code).toBe('MW_INTEROP_HTTP_STATUS');
-    expect(error.details).toEqual({ status, remote });
+    expect(error.details).toMatchObject({ status, remote });
+  });
+
+  it.each([
+    ['no API key', undefined, 'missing'],
+    ['a wrong API key', 'wrong', 'refused'],
+  ])('says plainly that Flowise (HTTP 500 …Unauthorized) wants the API key: %s', async (_, key, said) => {
+    flowise.apiKey = 'k3y';
+    const credential =
+      key === undefined
+        ? undefined
+        : { header: 'Authorization', value: `Bearer ${key}`, env: 'K', secret: key };
+    const error = await failure(`${flowise.url}/api/v1/prediction/${TRIAGE_FLOW}`, credential);
+    flowise.apiKey = undefined;
+    expect(error.details).toMatchObject({ status: 500, credential: said });
+    expect(error.message).not.toContain('wrong');
   });
 
   it('carries the message of a failed flow (500)', async () => {
@@ -83,8 +101,31 @@ describe('a JSON call', () => {
     ['<html>', undefined],
     ['{"message":""}', undefined],
     [`{"message":"${'y'.repeat(400)}"}`, `${'y'.repeat(300)}…`],
+    ['{"message":"a\\u001b[2J\\u001b]0;owned\\u0007b"}', 'a [2J ]0;owned b'],
+    [`{"message":"${'y'.repeat(299)}\\ud83d\\ude00"}`, `${'y'.repeat(299)}\ufffd…`],
   ])('reads the error message of %s', (text, expected) => {
     expect(remoteMessage(text)).toBe(expected);
+  });
+
+  it('cuts a hostile content type short (errors quote it)', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': `application/${'x'.repeat(8000)}+json` });
+      res.end('nope');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const call = {
+      method: 'POST' as const,
+      url: `http://127.0.0.1:${port}/`,
+      body: {},
+      msg,
+      credential: undefined,
+      limit: 1024,
+      where,
+    };
+    const answer = await callJson(call, AbortSignal.timeout(2000));
+    await new Promise((resolve) => server.close(resolve));
+    expect(answer.type.length).toBeLessThanOrEqual(101);
   });
 
   it('sends the envelope id as the idempotency key', async () => {

@@ -1,4 +1,4 @@
-import { type Envelope, isMeshwardenError } from '../../runtime/index.js';
+import { type Envelope, isMeshwardenError, quotedText } from '../../runtime/index.js';
 import { traceHeaders } from '../a2a/message.js';
 import { type Credential, headersOf } from '../auth.js';
 import { interopError } from '../errors.js';
@@ -54,15 +54,24 @@ export async function callJson(call: JsonCall, signal: AbortSignal): Promise<Jso
     if (signal.aborted) throw cause;
     throw interopError('MW_INTEROP_UNREACHABLE', { ...where, cause: networkCause(cause) }, { cause });
   }
-  const type = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  // Quoted in BAD_REPLY errors: a hostile endpoint's header is cut short like its other text.
+  const type = quotedText((response.headers.get('content-type') ?? '').split(';')[0]!, 100).toLowerCase();
   if (!response.ok) {
     // The error body is read only as far as a message fits; a huge one is not the point.
     const text = await readBody(response, 64 * 1024, where);
     const remote = isMeshwardenError(text) ? undefined : remoteMessage(text);
+    const key = keyRefused(response.status, remote, call.credential);
+    const status = remote === undefined ? `${response.status}` : `${response.status}: ${remote}`;
     throw interopError(
       'MW_INTEROP_HTTP_STATUS',
-      { ...where, status: remote === undefined ? response.status : `${response.status}: ${remote}` },
-      { details: { status: response.status, ...(remote === undefined ? {} : { remote }) } },
+      { ...where, status: key === undefined ? status : `${status}. ${key.text}` },
+      {
+        details: {
+          status: response.status,
+          ...(remote === undefined ? {} : { remote }),
+          ...(key === undefined ? {} : { credential: key.credential }),
+        },
+      },
     );
   }
   const text = await readBody(response, call.limit, where);
@@ -89,6 +98,27 @@ export function remoteMessage(text: string): string | undefined {
           ? (b.error as { message: string }).message
           : undefined;
   if (found === undefined || found.trim() === '') return undefined;
-  const flat = found.replace(/\s+/g, ' ').trim();
-  return flat.length > REMOTE_MESSAGE_CHARS ? `${flat.slice(0, REMOTE_MESSAGE_CHARS)}…` : flat;
+  return quotedText(found, REMOTE_MESSAGE_CHARS);
+}
+
+/**
+ * Whether the answer says the credential was refused or is missing, said plainly: Flowise 3.1.4
+ * answers a wrong or missing API key with HTTP 500 and `Error: predictionsServices.buildChatflow -
+ * Unauthorized`, which reads like a crashed flow; a 401 or 403 means the same anywhere.
+ */
+function keyRefused(
+  status: number,
+  remote: string | undefined,
+  credential: Credential | undefined,
+): { readonly credential: 'refused' | 'missing'; readonly text: string } | undefined {
+  if (status !== 401 && status !== 403 && !/\bUnauthori[sz]ed\.?$/i.test(remote ?? '')) return undefined;
+  return credential === undefined
+    ? {
+        credential: 'missing',
+        text: 'It asks for an API key, and the agent has none: add auth: { env: NAME } to it in the policy',
+      }
+    : {
+        credential: 'refused',
+        text: `It refused the API key (from environment variable ${credential.env}): check that key, not the flow`,
+      };
 }

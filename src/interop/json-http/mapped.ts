@@ -56,7 +56,7 @@ type CompiledReply = {
 /**
  * The handler of a `flowise:` or `http:` agent. Its mappings are compiled when it connects (the
  * policy has checked them already). Per admitted message: the request mapping makes the body (a
- * failure is MW_INTEROP_MAPPING, dead-lettered after the last try, never sent); the call runs under
+ * failure is MW_INTEROP_MAPPING, dead-lettered at once, never sent); the call runs under
  * the agent's resilience; each reply mapping whose `when` holds makes one emission. A reply mapping
  * that fails still forwards the emission, carrying the answer as it came (`{ text, json }`) and the
  * fact `unmapped`, so the gate quarantines it naming the pointer and a pilot sees it.
@@ -146,15 +146,16 @@ function unmapped(type: string, context: ReplyContext, pointer: string, problem:
 }
 
 /**
- * The reply mappings, with their pointers into the policy (`/reply/data/...` for one mapping,
- * `/reply/<i>/data/...` for a list). Without `reply`, an agent that emits exactly one type emits
- * the answer's JSON as it (`{ type, data: '{{ json }}' }`); one that emits none emits nothing.
+ * The reply mappings, with their pointers into the policy as written (`/reply/data/...` for one
+ * mapping, `/reply/<i>/data/...` in a list, even a list of one). Without `reply`, an agent that
+ * emits exactly one type emits the answer's JSON as it is (`{ type, data: '{{ json }}' }`); one
+ * that emits none emits nothing.
  */
 function compileReplies(spec: AgentSpec, where: Where): CompiledReply[] | MeshwardenError {
   const items = repliesOfAgent(spec);
   const compiled: CompiledReply[] = [];
-  for (const [i, item] of items.entries()) {
-    const at = items.length > 1 ? `/reply/${i}` : '/reply';
+  for (const item of items) {
+    const { at } = item;
     const data = compile(item.data, `${at}/data`, where);
     if (isMeshwardenError(data)) return data;
     const when = item.when === undefined ? undefined : compile(item.when, `${at}/when`, where, true);
@@ -182,6 +183,11 @@ function compile(template: unknown, at: string, where: Where, optional = false):
   return { mapping: compiled, at };
 }
 
+/** A mapping fails the same way on every try: final, so the message is dead-lettered at once. */
 function mappingError(where: Where, pointer: string, problem: string): MeshwardenError {
-  return interopError('MW_INTEROP_MAPPING', { who: where.who, pointer, problem }, { location: { pointer } });
+  return interopError(
+    'MW_INTEROP_MAPPING',
+    { who: where.who, pointer, problem },
+    { location: { pointer }, details: { final: true } },
+  );
 }
