@@ -58,9 +58,11 @@ fi
 
 # 2. Start, with everything Flowise writes (SQLite DB, secret key, logs, blobs) in a fresh data dir.
 PORT=${FLOWISE_PORT:-$("$NODE24" -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')}
+B=http://127.0.0.1:$PORT
+# Otherwise the wait below would take another server's answer for this one's.
+curl -s -m 5 -o /dev/null "$B/" && die "something already answers on port $PORT"
 DATA=$CACHE/runs/$PORT-$$
 mkdir -p "$DATA"
-B=http://127.0.0.1:$PORT
 log "starting Flowise on $B (log: $DATA/flowise.log)"
 HOST=127.0.0.1 PORT=$PORT DATABASE_PATH=$DATA BLOB_STORAGE_PATH=$DATA/storage SECRETKEY_PATH=$DATA \
   LOG_PATH=$DATA/logs APIKEY_PATH=$DATA HOME=$DATA DISABLE_FLOWISE_TELEMETRY=true \

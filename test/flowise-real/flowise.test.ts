@@ -24,16 +24,24 @@ import {
 
 const peer = inject('flowise');
 const log = pino({ level: 'silent' });
-const root = mkdtempSync(join(tmpdir(), 'meshwarden-flowise-real-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-
 const TEXT = 'I was charged twice, please refund';
 const KEY_ENV = 'MW_FLOWISE_REAL_KEY';
+
+const root = mkdtempSync(join(tmpdir(), 'meshwarden-flowise-real-'));
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+  delete process.env[KEY_ENV];
+});
 
 /** A mesh whose `triage` agent is a flow of the real server, between an ingress and a sink. */
 type MeshOptions = {
   readonly flow: string;
-  readonly reply: string;
+  /** The server's base URL (default: the peer's). */
+  readonly url?: string;
+  /** The reply mapping; without one, and with `defaults`, the agent uses the default mappings. */
+  readonly reply?: string;
+  /** Leaves out the request mapping (by default it asks `data.text`). */
+  readonly defaults?: true;
   /** The schema of ticket.answered.v1, the type the reply mapping emits. */
   readonly answered: object;
   readonly auth?: boolean;
@@ -51,11 +59,11 @@ function writeMesh(o: MeshOptions): string {
       'agents:',
       '  triage:',
       '    version: 1.0.0',
-      `    flowise: { url: ${peer.url}, flow: ${o.flow}${auth} }`,
+      `    flowise: { url: ${o.url ?? peer.url}, flow: ${o.flow}${auth} }`,
       '    consumes: [ticket.opened.v1]',
       '    emits: [ticket.answered.v1]',
-      "    request: { question: '{{ data.text }}' }",
-      `    reply: ${o.reply}`,
+      ...(o.defaults ? [] : ["    request: { question: '{{ data.text }}' }"]),
+      ...(o.reply === undefined ? [] : [`    reply: ${o.reply}`]),
       '  sink: { version: 1.0.0, module: ./agents/sink.mjs, consumes: [ticket.answered.v1] }',
       'ingress:',
       '  inbox: { emits: [ticket.opened.v1] }',
@@ -177,6 +185,23 @@ describe('flowise: agents against a real Flowise', () => {
     expect(answer?.envelope.data).toEqual({ ...returned, text: JSON.stringify(returned, null, 2) });
   });
 
+  it('asks the data’s JSON text and emits the answer’s JSON when the mappings are left out', async () => {
+    const { entries } = await sendTicket({
+      flow: peer.flows.json,
+      defaults: true,
+      answered: strings('label', 'question', 'sessionId', 'chatId'),
+    });
+    const [answer] = answered(entries);
+    expect(answer?.verdict.reason).toBe('gate.admitted');
+    const { correlationid } = ticket(entries);
+    expect(answer?.envelope.data).toEqual({
+      label: 'bug',
+      question: JSON.stringify({ text: TEXT }),
+      sessionId: correlationid,
+      chatId: correlationid,
+    });
+  });
+
   it('dead-letters a ticket whose flow throws, after retrying, with the flow’s error', async () => {
     const { entries, errors } = await sendTicket({
       flow: peer.flows.fail,
@@ -226,15 +251,38 @@ describe('flowise: agents against a real Flowise', () => {
   });
 
   it.each([
-    ['an unknown flow id (404)', '00000000-0000-4000-8000-000000000000', 404, 'not found in the database'],
-    ['a flow id that is not a UUID (400)', 'no-such-flow', 400, 'Invalid Chatflow ID'],
-  ])('dead-letters a ticket for %s, with Flowise’s message', async (_, flow, status, remote) => {
-    const { entries, errors } = await sendTicket({ flow, reply: ECHO_REPLY, answered: ECHO_CONTRACT });
-    const [dead] = failures(entries, ENTRY.deadLetter);
-    expect(dead?.code).toBe('MW_INTEROP_HTTP_STATUS');
-    expect(dead?.message).toContain(remote);
-    expect(errors.at(-1)?.details).toEqual({ status, remote: expect.stringContaining(remote) });
-  });
+    [
+      'an unknown flow id (404)',
+      {},
+      '00000000-0000-4000-8000-000000000000',
+      404,
+      'not found in the database',
+    ],
+    ['a flow id that is not a UUID (400)', {}, 'no-such-flow', 400, 'Invalid Chatflow ID'],
+    // Flowise puts every /api/v1 path but its own prediction route behind its login.
+    [
+      'a base URL with a path Flowise does not serve (401)',
+      { path: '/flowise' },
+      '',
+      401,
+      'Unauthorized Access',
+    ],
+  ])(
+    'dead-letters a ticket for %s, with Flowise’s message',
+    async (_, at: { path?: string }, flow, status, remote) => {
+      const url = at.path === undefined ? peer.url : `${peer.url}${at.path}`;
+      const { entries, errors } = await sendTicket({
+        url,
+        flow: flow || peer.flows.echo,
+        reply: ECHO_REPLY,
+        answered: ECHO_CONTRACT,
+      });
+      const [dead] = failures(entries, ENTRY.deadLetter);
+      expect(dead?.code).toBe('MW_INTEROP_HTTP_STATUS');
+      expect(dead?.message).toContain(remote);
+      expect(errors.at(-1)?.details).toEqual({ status, remote: expect.stringContaining(remote) });
+    },
+  );
 
   it('quarantines an answer its reply mapping cannot map (envelope.unmapped), naming the pointer', async () => {
     // The echo flow answers plain text, so `json` is nothing and the interpolation fails.
