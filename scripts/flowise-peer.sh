@@ -13,8 +13,10 @@
 #   (FLOWISE_URL, FLOWISE_KEY, FLOWISE_{ECHO,JSON,FAIL,KEYED}_FLOW, FLOWISE_PID, FLOWISE_DATA,
 #   FLOWISE_LOG, FLOWISE_ENV = the env file). Stop the server with: kill "$FLOWISE_PID"
 #
-# Costs: the first run installs about 3 GB from the npm registry (7-9 minutes); later runs reuse it
-# and take about 15 seconds. Building sqlite3 needs gcc, make and python3.
+# Costs: the first run installs about 3 GB from the npm registry (9 minutes on an idle 2-core
+# machine, 17 on a busy one); later runs reuse it and take 15 to 30 seconds. Building sqlite3 needs
+# gcc, make and python3. Only `flowise` itself is pinned: npm resolves its dependencies afresh on
+# each cold install (there is no lockfile for the peer), so a later install may differ a little.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -44,7 +46,7 @@ cd "$CACHE"
 #    Flowise nodes that need them fail to load (errors in the log) and the server runs without them.
 if [ ! -f node_modules/flowise/package.json ]; then
   [ -f package.json ] || echo '{"name":"meshwarden-flowise-peer","private":true}' > package.json
-  log "installing flowise@$VERSION into $CACHE (about 3 GB; 7-9 minutes the first time)"
+  log "installing flowise@$VERSION into $CACHE (about 3 GB; 9-17 minutes the first time)"
   npm install "flowise@$VERSION" --ignore-scripts --no-audit --no-fund --loglevel=error >&2
 else
   log "reusing $CACHE/node_modules (flowise $("$NODE24" -p 'require("./node_modules/flowise/package.json").version'))"
