@@ -13,7 +13,7 @@ export {
 } from './error.js';
 export { formatUuidV7, isUuid } from './id.js';
 export { partitionOf } from './partition.js';
-export { isTypeName, readEnvelope, type ShapeIssue, TYPE_NAME } from './shape.js';
+export { ENVELOPE_FIELDS, isTypeName, readEnvelope, type ShapeIssue, TYPE_NAME } from './shape.js';
 export { SIGNED_ATTRIBUTES, signEnvelope, signedBytes, verifyEnvelopeSignature } from './signature.js';
 export { formatSource, parseSource, type SourceRef } from './source.js';
 export { caseTraceparent, childTraceparent, spanIdOf, traceIdFor, traceIdOf } from './trace.js';

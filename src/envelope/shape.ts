@@ -24,7 +24,15 @@ const STRINGS_OPTIONAL = [
   'policydigest',
   'signature',
 ] as const;
-const KNOWN = new Set<string>(['specversion', 'data', 'hop', ...STRINGS_REQUIRED, ...STRINGS_OPTIONAL]);
+/** Every field an envelope may carry. */
+export const ENVELOPE_FIELDS: readonly string[] = [
+  'specversion',
+  'data',
+  'hop',
+  ...STRINGS_REQUIRED,
+  ...STRINGS_OPTIONAL,
+];
+const KNOWN = new Set<string>(ENVELOPE_FIELDS);
 // CloudEvents: extension attribute names are lower-case letters and digits, at most 20 characters.
 const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;

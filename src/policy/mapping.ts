@@ -4,7 +4,7 @@
  * Pure: compiling reads only the template, evaluating only the context; no clock, no randomness.
  */
 import type jsonata from 'jsonata';
-import { escapePointer, type JsonValue } from '../envelope/index.js';
+import { ENVELOPE_FIELDS, escapePointer, type JsonValue } from '../envelope/index.js';
 import {
   type Budget,
   MAPPING_LIMITS,
@@ -39,28 +39,7 @@ export type MappingOptions = Partial<MappingLimits> & {
 };
 
 /** The names a request mapping reads: the fields of the envelope being delivered. */
-export const REQUEST_NAMES: readonly string[] = [
-  'id',
-  'type',
-  'source',
-  'subject',
-  'time',
-  'data',
-  'datacontenttype',
-  'dataschema',
-  'correlationid',
-  'causationid',
-  'hop',
-  'ancestry',
-  'target',
-  'traceparent',
-  'tracestate',
-  'agentversion',
-  'model',
-  'inputdigest',
-  'policydigest',
-  'specversion',
-];
+export const REQUEST_NAMES: readonly string[] = ENVELOPE_FIELDS;
 
 /** The names a reply mapping reads (docs/policy.md). */
 export const REPLY_NAMES: readonly string[] = ['text', 'json', 'status', 'answer', 'message'];
