@@ -150,6 +150,8 @@ describe('a console a pilot can read', () => {
 
     await page.goto(`${up.url}/#/live`);
     await testid('live-view').waitFor();
+    // The feed shows only what arrives after it connects.
+    await page.locator('[data-testid="feed-state"].feed-live').waitFor();
     const text = '<b id="injected">25 EUR</b>';
     const sent = await call(up, admin, 'POST', '/messages', {
       type: 'ticket.opened.v1',

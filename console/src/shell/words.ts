@@ -50,6 +50,7 @@ const REASON_WORDS: Record<string, string> = {
   'envelope.too_deep': 'nested too deeply',
   'envelope.too_large': 'too large',
   'envelope.unknown_source': 'from a sender the mesh does not know',
+  'envelope.unmapped': "the agent's answer could not be turned into a message",
   'envelope.version_mismatch': 'from an agent version the mesh does not run',
   'ingress.bad_line': 'an input line that could not be read',
   'ingress.malformed_json': 'an input line that is not JSON',
