@@ -1,72 +1,44 @@
-import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConsoleBrowser, openBrowser } from './browser.js';
-import { REPO, tempDir } from './run-cli.js';
-import { call, startUp, type UpProcess, until } from './up-process.js';
-
-const MESH = join(REPO, 'examples', 'retention', 'mesh.yaml');
-const TICKETS = join(REPO, 'examples', 'retention', 'tickets.jsonl');
-
-type Hold = { id: string; subject: string; type: string; stage: string; rule: string | null };
+import { describe, expect, it } from 'vitest';
+import { retentionConsole } from './retention-console.js';
+import { until } from './up-process.js';
 
 // Issue 14, second pass: what a pilot (not a programmer) tripped on. Each `it` fails before its fix.
 describe('a console a pilot can read', () => {
-  const data = join(tempDir('console-pilot'), 'data');
-  let up: UpProcess;
-  let admin: string;
-  let browser: ConsoleBrowser;
-  let page: Page;
-  const holds = async (): Promise<Hold[]> => (await call(up, admin, 'GET', '/holds')).body.holds;
-  const testid = (id: string) => page.getByTestId(id);
-
-  beforeAll(async () => {
-    up = await startUp([MESH, '--data', data, '--input', TICKETS]);
-    admin = up.token!;
-    await until(async () => (await holds()).some((h) => h.rule === 'big-credit'), 'the big-credit hold');
-    browser = await openBrowser();
-    page = browser.page;
-    await page.goto(up.console);
-    await testid('mesh-graph').waitFor();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    if (up !== undefined) expect(await up.stop()).toBe(0);
-  });
+  const c = retentionConsole('console-pilot');
+  const { testid, holds } = c;
 
   it('the overview shows what waits now (the Held badge’s number) apart from the first verdicts since start', async () => {
-    await page.goto(`${up.url}/#/mesh`);
-    const waiting = page.locator('[data-counter="waiting"] .counter-value');
+    await c.page.goto(`${c.up.url}/#/mesh`);
+    const waiting = c.page.locator('[data-counter="waiting"] .counter-value');
     const now = (await holds()).length;
     expect(now).toBeGreaterThan(0);
     await expect.poll(() => waiting.textContent()).toBe(String(now));
     expect(await testid('held-count').textContent()).toBe(String(now));
     // Answering a hold lowers "waiting" while the first-verdict total stays.
-    const heldBefore = await page.locator('[data-counter="held"] .counter-value').textContent();
+    const heldBefore = await c.page.locator('[data-counter="held"] .counter-value').textContent();
     const first = (await holds())[0]!;
-    const rejected = await call(up, admin, 'POST', `/holds/${encodeURIComponent(first.id)}/reject`, {
+    const rejected = await c.call('POST', `/holds/${encodeURIComponent(first.id)}/reject`, {
       reason: 'not this one',
     });
     expect(rejected.status).toBe(200);
     await expect.poll(() => waiting.textContent(), { timeout: 10_000 }).toBe(String(now - 1));
-    expect(await page.locator('[data-counter="held"] .counter-value').textContent()).toBe(heldBefore);
+    expect(await c.page.locator('[data-counter="held"] .counter-value').textContent()).toBe(heldBefore);
     expect(await testid('counters-note').textContent()).toMatch(/not in Denied/);
     // The rejection is counted where answers are, and the API says the same.
-    const rejectedNow = page.locator('[data-counter="rejected"] .counter-value');
+    const rejectedNow = c.page.locator('[data-counter="rejected"] .counter-value');
     await expect.poll(() => rejectedNow.textContent(), { timeout: 10_000 }).toBe('1');
-    const counts = (await call(up, admin, 'GET', '/stats')).body.counts;
+    const counts = (await c.call('GET', '/stats')).body.counts;
     expect(counts.answered).toEqual({ approved: 0, rejected: 1, timedOut: 0 });
   });
 
   it('a lineage names the freeze that held its message, after the unfreeze and approval', async () => {
     const subject = 'account:5570';
-    const frozen = await call(up, admin, 'POST', '/freeze', {
+    const frozen = await c.call('POST', '/freeze', {
       subject,
       reason: 'customer disputes all charges',
     });
     expect(frozen.status).toBe(200);
-    const sent = await call(up, admin, 'POST', '/messages', {
+    const sent = await c.call('POST', '/messages', {
       type: 'ticket.opened.v1',
       subject,
       data: { text: 'please refund' },
@@ -75,24 +47,24 @@ describe('a console a pilot can read', () => {
     await until(async () => (await holds()).some((h) => h.subject === subject), 'the freeze hold');
     const hold = (await holds()).find((h) => h.subject === subject)!;
     // While frozen, the card says who froze it, in words, in the present tense.
-    await page.goto(`${up.url}/#/held`);
-    const card = page.locator(`[data-testid="hold-card"][data-subject="${subject}"]`);
+    await c.page.goto(`${c.up.url}/#/held`);
+    const card = c.page.locator(`[data-testid="hold-card"][data-subject="${subject}"]`);
     const detail = card.getByTestId('hold-detail');
     await card.waitFor();
     await expect.poll(() => detail.getAttribute('data-tense')).toBe('now');
     expect(await detail.textContent()).toContain('frozen by pilot admin');
     expect(await detail.textContent()).not.toMatch(/opened at|\d{4}-\d\d-\d\dT/);
     expect(await card.getByTestId('rule-words').textContent()).toContain('Pilot freeze');
-    expect((await call(up, admin, 'POST', '/unfreeze', { subject, reason: 'settled' })).status).toBe(200);
+    expect((await c.call('POST', '/unfreeze', { subject, reason: 'settled' })).status).toBe(200);
     // Unfrozen, it still waits: the card says what was true when it was held.
     await expect.poll(() => detail.getAttribute('data-tense'), { timeout: 10_000 }).toBe('then');
     expect(await detail.textContent()).toMatch(/was held because account:5570 was frozen by pilot admin/);
-    const approved = await call(up, admin, 'POST', `/holds/${encodeURIComponent(hold.id)}/approve`, {
+    const approved = await c.call('POST', `/holds/${encodeURIComponent(hold.id)}/approve`, {
       reason: 'checked',
     });
     expect(approved.status).toBe(200);
 
-    const why = (await call(up, admin, 'GET', `/messages/${encodeURIComponent(hold.id)}/why`)).body;
+    const why = (await c.call('GET', `/messages/${encodeURIComponent(hold.id)}/why`)).body;
     const actions = why.actions as { action: string; reason: string; inForce?: boolean }[];
     expect(actions.map((a) => [a.action, a.inForce === true])).toEqual([
       ['freeze', true],
@@ -100,19 +72,19 @@ describe('a console a pilot can read', () => {
     ]);
     expect(actions[0]!.reason).toBe('customer disputes all charges');
 
-    await page.goto(`${up.url}/#/message/${encodeURIComponent(hold.id)}`);
-    const freeze = page.locator('[data-testid="pilot-action"][data-action="freeze"]');
+    await c.page.goto(`${c.up.url}/#/message/${encodeURIComponent(hold.id)}`);
+    const freeze = c.page.locator('[data-testid="pilot-action"][data-action="freeze"]');
     await freeze.waitFor();
     expect(await freeze.getAttribute('data-in-force')).toBe('true');
     expect(await freeze.textContent()).toContain('customer disputes all charges');
     // Answered: the verdict's sentence is what was true then, not "is frozen … waits for a pilot".
-    const held = page.locator(
+    const held = c.page.locator(
       `[data-testid="chain-row"][data-message-id="${hold.id}"] [data-testid="verdict-detail"]`,
     );
     expect(await held.getAttribute('data-tense')).toBe('then');
     expect(await held.textContent()).not.toMatch(/is frozen|waits for a pilot/);
     // "Then" lists what followed in time order: the approval before the handling it let happen.
-    const row = page.locator(`[data-testid="chain-row"][data-message-id="${hold.id}"]`);
+    const row = c.page.locator(`[data-testid="chain-row"][data-message-id="${hold.id}"]`);
     await expect
       .poll(
         async () =>
@@ -125,56 +97,56 @@ describe('a console a pilot can read', () => {
   });
 
   it('the breakers page confirms a freeze, says who froze it and why, and how Unfreeze and Reset differ', async () => {
-    await page.goto(`${up.url}/#/breakers`);
+    await c.page.goto(`${c.up.url}/#/breakers`);
     await testid('freeze-subject-input').fill('account:6606');
     await testid('freeze-reason-input').fill('card reported stolen');
     await testid('freeze-button').click();
     await expect.poll(() => testid('freeze-done').getAttribute('data-subject')).toBe('account:6606');
-    const frozen = page.locator('[data-testid="frozen-subject"][data-subject="account:6606"]');
+    const frozen = c.page.locator('[data-testid="frozen-subject"][data-subject="account:6606"]');
     await frozen.waitFor();
     const by = frozen.getByTestId('frozen-by');
     expect(await by.textContent()).toContain('pilot admin');
     expect(await frozen.getByTestId('freeze-reason').textContent()).toContain('card reported stolen');
     expect(await testid('unfreeze-hint').textContent()).toMatch(/Unfreeze.+Reset/s);
-    const row = page.locator('[data-testid="breaker-row"][data-key="account:6606"]');
+    const row = c.page.locator('[data-testid="breaker-row"][data-key="account:6606"]');
     expect(await row.textContent()).toContain('card reported stolen');
   });
 
   it('the overview says what is frozen; a live feed row links to its lineage, which shows its data as text', async () => {
-    await page.goto(`${up.url}/#/mesh`);
+    await c.page.goto(`${c.up.url}/#/mesh`);
     const frozen = testid('mesh-frozen');
     await expect.poll(() => frozen.getAttribute('data-frozen'), { timeout: 10_000 }).not.toBe('0');
     expect(await frozen.textContent()).toContain('account:6606');
     expect(await testid('mesh-frozen-link').getAttribute('href')).toBe('#/breakers');
-    await browser.shot('pilot-overview');
+    await c.browser.shot('pilot-overview');
 
-    await page.goto(`${up.url}/#/live`);
+    await c.page.goto(`${c.up.url}/#/live`);
     await testid('live-view').waitFor();
     // The feed shows only what arrives after it connects.
-    await page.locator('[data-testid="feed-state"].feed-live').waitFor();
+    await c.page.locator('[data-testid="feed-state"].feed-live').waitFor();
     const text = '<b id="injected">25 EUR</b>';
-    const sent = await call(up, admin, 'POST', '/messages', {
+    const sent = await c.call('POST', '/messages', {
       type: 'ticket.opened.v1',
       subject: 'account:9911',
       data: { text },
     });
     expect(sent.status).toBe(202);
     const id = sent.body.id as string;
-    const link = page.locator(
+    const link = c.page.locator(
       `[data-testid="feed-row"][data-message-id="${id}"] [data-testid="feed-lineage-link"]`,
     );
     await link.first().waitFor();
     await link.first().click();
-    await page.locator(`[data-testid="lineage-view"][data-message-id="${id}"]`).waitFor();
-    const field = page.locator('[data-testid="data-field"][data-field="text"] dd');
+    await c.page.locator(`[data-testid="lineage-view"][data-message-id="${id}"]`).waitFor();
+    const field = c.page.locator('[data-testid="data-field"][data-field="text"] dd');
     await field.waitFor();
     expect(await field.textContent()).toBe(text);
-    expect(await page.locator('#injected').count()).toBe(0);
-    await browser.shot('pilot-lineage-data');
+    expect(await c.page.locator('#injected').count()).toBe(0);
+    await c.browser.shot('pilot-lineage-data');
   });
 
   it('a bad address says there is no such page; a message not found is asked for once, not polled', async () => {
-    await page.goto(`${up.url}/#/nonsense`);
+    await c.page.goto(`${c.up.url}/#/nonsense`);
     await testid('notfound-view').waitFor();
     expect(await testid('mesh-view').count()).toBe(0);
     await testid('notfound-home').click();
@@ -184,20 +156,20 @@ describe('a console a pilot can read', () => {
     const listen = (r: { url(): string }) => {
       if (r.url().includes('/messages/not-an-id/why')) asked.push(r.url());
     };
-    page.on('request', listen);
-    await page.goto(`${up.url}/#/message/not-an-id`);
+    c.page.on('request', listen);
+    await c.page.goto(`${c.up.url}/#/message/not-an-id`);
     await testid('api-error').first().waitFor();
     // Longer than one poll interval (5 s): no second request follows the 404.
-    await page.waitForTimeout(6000);
-    page.off('request', listen);
+    await c.page.waitForTimeout(6000);
+    c.page.off('request', listen);
     expect(asked).toHaveLength(1);
   });
 
   it('the ledger names which message a hold’s answer is about, and keeps its page in the address', async () => {
-    const policy = (await call(up, admin, 'GET', '/policy')).body;
+    const policy = (await c.call('GET', '/policy')).body;
     const answers: { type?: string; subject?: string }[] = [];
     for (let p = 0; p < (policy.partitions ?? 1); p++) {
-      const listed = (await call(up, admin, 'GET', `/ledger/entries?partition=${p}&limit=200`)).body;
+      const listed = (await c.call('GET', `/ledger/entries?partition=${p}&limit=200`)).body;
       answers.push(...listed.entries.filter((e: { kind: string }) => e.kind === 'hold.released'));
     }
     expect(answers.length).toBeGreaterThanOrEqual(2);
@@ -206,14 +178,14 @@ describe('a console a pilot can read', () => {
       expect(a.subject).toMatch(/^account:/);
     }
 
-    await page.goto(`${up.url}/#/ledger`);
+    await c.page.goto(`${c.up.url}/#/ledger`);
     const list = testid('ledger-entry-list');
-    await page.locator('[data-testid="ledger-entry"]').first().waitFor();
+    await c.page.locator('[data-testid="ledger-entry"]').first().waitFor();
     await testid('ledger-older').click();
     await expect.poll(() => list.getAttribute('data-before')).not.toBeNull();
-    expect(new URL(page.url()).hash).toMatch(/^#\/ledger\?pages=\d+$/);
-    await page.goBack();
+    expect(new URL(c.page.url()).hash).toMatch(/^#\/ledger\?pages=\d+$/);
+    await c.page.goBack();
     await expect.poll(() => list.getAttribute('data-before')).toBeNull();
-    expect(new URL(page.url()).hash).toBe('#/ledger');
+    expect(new URL(c.page.url()).hash).toBe('#/ledger');
   });
 });

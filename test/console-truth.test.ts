@@ -1,56 +1,25 @@
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConsoleBrowser, openBrowser } from './browser.js';
-import { REPO, tempDir } from './run-cli.js';
-import { call, startUp, type UpProcess, until } from './up-process.js';
-
-const MESH = join(REPO, 'examples', 'retention', 'mesh.yaml');
-const TICKETS = join(REPO, 'examples', 'retention', 'tickets.jsonl');
-
-type Hold = { id: string; subject: string; type: string; stage: string; rule: string | null };
+import { describe, expect, it } from 'vitest';
+import { retentionConsole } from './retention-console.js';
+import { until } from './up-process.js';
 
 // Issue 14: what a pilot saw that was stale or wrong. Each `it` fails on the console before the fix.
 describe('a console that never shows stale truth', () => {
-  const data = join(tempDir('console-truth'), 'data');
-  let up: UpProcess;
-  let admin: string;
-  let browser: ConsoleBrowser;
-  let page: Page;
-  const pageErrors: string[] = [];
-  const holds = async (): Promise<Hold[]> => (await call(up, admin, 'GET', '/holds')).body.holds;
-  const testid = (id: string) => page.getByTestId(id);
-  const shot = (name: string) => browser.shot(name);
-
-  beforeAll(async () => {
-    up = await startUp([MESH, '--data', data, '--input', TICKETS]);
-    admin = up.token!;
-    await until(async () => (await holds()).some((h) => h.rule === 'big-credit'), 'the big-credit hold');
-    await until(async () => (await holds()).some((h) => h.stage === 'loop'), 'the loop hold');
-    browser = await openBrowser();
-    page = browser.page;
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    await page.goto(up.console);
-    await testid('mesh-graph').waitFor();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    if (up !== undefined) expect(await up.stop()).toBe(0);
-  });
+  const c = retentionConsole('console-truth');
+  const { testid, holds, shot } = c;
 
   it('the brand goes to the overview', async () => {
-    await page.goto(`${up.url}/#/ledger`);
+    await c.page.goto(`${c.up.url}/#/ledger`);
     await testid('ledger-view').waitFor();
     await testid('brand').click();
     await testid('mesh-view').waitFor();
-    expect(new URL(page.url()).hash).toBe('#/mesh');
+    expect(new URL(c.page.url()).hash).toBe('#/mesh');
   });
 
   it('the ledger shows the entries as they are now, what the last verify covered, and lists the entries', async () => {
-    const status = (await call(up, admin, 'GET', '/ledger')).body;
-    await page.goto(`${up.url}/#/ledger`);
+    const status = (await c.call('GET', '/ledger')).body;
+    await c.page.goto(`${c.up.url}/#/ledger`);
     const entries = testid('ledger-entries');
     await expect.poll(() => entries.getAttribute('data-entries')).toBe(String(status.entries));
     // The start-up verify covered fewer entries than exist now: the view says how many are unverified.
@@ -63,7 +32,7 @@ describe('a console that never shows stale truth', () => {
     );
 
     // The count follows the ledger without pressing anything.
-    const sent = await call(up, admin, 'POST', '/messages', {
+    const sent = await c.call('POST', '/messages', {
       type: 'ticket.opened.v1',
       subject: 'account:4243',
       data: { text: 'ok' },
@@ -74,12 +43,12 @@ describe('a console that never shows stale truth', () => {
       .toBeGreaterThan(status.entries);
 
     // A page of entries, newest first, each message entry linking to its lineage.
-    const rows = page.locator('[data-testid="ledger-entry"]');
+    const rows = c.page.locator('[data-testid="ledger-entry"]');
     await rows.first().waitFor();
     // The newest page follows the ledger: its first row is the head once the mesh is quiet.
     await expect
       .poll(async () => {
-        const size = (await call(up, admin, 'GET', '/ledger')).body.heads[0].size;
+        const size = (await c.call('GET', '/ledger')).body.heads[0].size;
         return Number(await rows.first().getAttribute('data-seq')) === size;
       })
       .toBe(true);
@@ -89,7 +58,7 @@ describe('a console that never shows stale truth', () => {
     await shot('ledger-entries');
     await testid('ledger-older').click();
     await expect.poll(async () => Number(await rows.first().getAttribute('data-seq'))).toBe(seqs.at(-1)! - 1);
-    const link = page.locator('[data-testid="ledger-entry"] [data-testid="ledger-entry-link"]').first();
+    const link = c.page.locator('[data-testid="ledger-entry"] [data-testid="ledger-entry-link"]').first();
     const id = await link.getAttribute('data-message-id');
     await link.click();
     await testid('lineage-view').waitFor();
@@ -97,9 +66,9 @@ describe('a console that never shows stale truth', () => {
   });
 
   it('a double click on "Older" goes back one page on "Newer", and no page shows under another’s address', async () => {
-    await page.goto(`${up.url}/#/ledger`);
+    await c.page.goto(`${c.up.url}/#/ledger`);
     const list = testid('ledger-entry-list');
-    const rows = page.locator('[data-testid="ledger-entry"]');
+    const rows = c.page.locator('[data-testid="ledger-entry"]');
     await rows.first().waitFor();
     expect(await list.getAttribute('data-before')).toBeNull();
     // Two clicks before the page can draw again (one task): both see the same "next".
@@ -117,8 +86,8 @@ describe('a console that never shows stale truth', () => {
   });
 
   it('the breakers page says what this policy’s breakers are, and a freeze’s age ticks', async () => {
-    await page.goto(`${up.url}/#/breakers`);
-    const rule = page.locator('[data-testid="breaker-rule"][data-rule-id="credit-burst"]');
+    await c.page.goto(`${c.up.url}/#/breakers`);
+    const rule = c.page.locator('[data-testid="breaker-rule"][data-rule-id="credit-burst"]');
     await rule.waitFor();
     expect(await rule.getAttribute('data-count')).toBe('credit.issue');
     expect(await rule.getAttribute('data-over')).toBe('2');
@@ -126,16 +95,16 @@ describe('a console that never shows stale truth', () => {
     expect(await rule.getAttribute('data-window-ms')).toBe('3600000');
     // One partition: the breaker trips past all of `over`.
     expect(await rule.getAttribute('data-share')).toBe('2');
-    expect(await page.locator('[data-testid="breaker-rule"][data-rule-id="loop"]').count()).toBe(1);
-    const age = page.locator('[data-testid="breaker-row"][data-key="account:8841"] [data-testid="age"]');
+    expect(await c.page.locator('[data-testid="breaker-rule"][data-rule-id="loop"]').count()).toBe(1);
+    const age = c.page.locator('[data-testid="breaker-row"][data-key="account:8841"] [data-testid="age"]');
     const before = await age.textContent();
     await expect.poll(() => age.textContent(), { timeout: 5_000 }).not.toBe(before);
     await shot('breakers-rules');
   });
 
   it('the approve dialog warns that the subject is frozen by the loop guard, and only then', async () => {
-    await page.goto(`${up.url}/#/held`);
-    const frozen = page.locator('[data-testid="hold-card"][data-subject="account:8841"]').first();
+    await c.page.goto(`${c.up.url}/#/held`);
+    const frozen = c.page.locator('[data-testid="hold-card"][data-subject="account:8841"]').first();
     await frozen.getByTestId('approve-button').click();
     const warning = frozen.getByTestId('frozen-warning');
     await warning.waitFor();
@@ -143,7 +112,7 @@ describe('a console that never shows stale truth', () => {
     await shot('held-approve-frozen');
     await frozen.getByTestId('cancel-button').click();
 
-    const credit = page.locator('[data-testid="hold-card"][data-subject="account:3316"]');
+    const credit = c.page.locator('[data-testid="hold-card"][data-subject="account:3316"]');
     await credit.getByTestId('approve-button').click();
     await credit.getByTestId('reason-input').waitFor();
     expect(await credit.getByTestId('frozen-warning').count()).toBe(0);
@@ -156,9 +125,9 @@ describe('a console that never shows stale truth', () => {
     // Approved through the dialog above; through the API when that part failed, so this stands alone.
     const credit = (await holds()).find((h) => h.subject === 'account:3316');
     if (credit !== undefined)
-      await call(up, admin, 'POST', `/holds/${credit.id}/approve`, { reason: 'checked with finance' });
-    await page.goto(`${up.url}/#/search?q=account%3A3316`);
-    const row = page.locator('[data-testid="search-result"][data-type="credit.issue"]').first();
+      await c.call('POST', `/holds/${credit.id}/approve`, { reason: 'checked with finance' });
+    await c.page.goto(`${c.up.url}/#/search?q=account%3A3316`);
+    const row = c.page.locator('[data-testid="search-result"][data-type="credit.issue"]').first();
     await row.waitFor();
     const outcomes = row.getByTestId('search-outcome');
     await expect
@@ -173,9 +142,9 @@ describe('a console that never shows stale truth', () => {
   });
 
   it('the live feed’s rate and its chart count the same decisions', async () => {
-    await page.goto(`${up.url}/#/live`);
+    await c.page.goto(`${c.up.url}/#/live`);
     await expect.poll(() => testid('feed-state').textContent()).toContain('live');
-    const sent = await call(up, admin, 'POST', '/messages', {
+    const sent = await c.call('POST', '/messages', {
       type: 'ticket.opened.v1',
       subject: 'account:4244',
       data: { text: 'fine' },
@@ -198,47 +167,47 @@ describe('a console that never shows stale truth', () => {
   });
 
   it('speaks plainly: stage and rule names in words, agents by name and version, a glossary a click away', async () => {
-    await page.goto(`${up.url}/#/search?q=account%3A8841`);
+    await c.page.goto(`${c.up.url}/#/search?q=account%3A8841`);
     const results = testid('search-results');
     await results.waitFor();
     const text = (await results.textContent()) ?? '';
     expect(text).not.toContain('mesh://');
     expect(text).toMatch(/discount 1\.1\.0/);
     // The loop guard's stop in words, its code still there for whoever searches the logs.
-    const loop = page.locator('[data-testid="search-result"] [data-testid="rule-words"][data-code^="loop."]');
+    const loop = c.page.locator(
+      '[data-testid="search-result"] [data-testid="rule-words"][data-code^="loop."]',
+    );
     await loop.first().waitFor();
     expect(await loop.first().textContent()).toContain('Loop guard');
 
     for (const view of ['mesh', 'held', 'breakers', 'search', 'ledger', 'live']) {
-      await page.goto(`${up.url}/#/${view}`);
+      await c.page.goto(`${c.up.url}/#/${view}`);
       await testid('nav-glossary').click();
       await testid('glossary-view').waitFor();
     }
-    const terms = await page
+    const terms = await c.page
       .locator('[data-testid="glossary-term"]')
       .evaluateAll((els) => els.map((e) => e.getAttribute('data-term')));
     for (const term of ['hold', 'freeze', 'breaker', 'quarantine', 'subject', 'case', 'lineage', 'loop'])
       expect(terms).toContain(term);
     // A word in a view's text explains itself on hover and opens its entry on click.
-    await page.goto(`${up.url}/#/breakers`);
-    const freeze = page.locator('[data-testid="term-link"][data-term="freeze"]').first();
+    await c.page.goto(`${c.up.url}/#/breakers`);
+    const freeze = c.page.locator('[data-testid="term-link"][data-term="freeze"]').first();
     expect(await freeze.getAttribute('title')).toBeTruthy();
     await freeze.click();
-    await page.locator('[data-testid="glossary-term"][data-term="freeze"].selected').waitFor();
+    await c.page.locator('[data-testid="glossary-term"][data-term="freeze"].selected').waitFor();
     await shot('glossary');
-    expect(pageErrors).toEqual([]);
+    expect(c.pageErrors).toEqual([]);
   });
 
   it('a pilot’s approval that the budget then refuses reads "approved, then refused", not "rejected"', async () => {
     // account:7702 has had two 25 EUR credits (the tickets file) of its budget of 100. Frozen by a
     // pilot, three more credits wait for approval; the freeze holds them before their budget counts.
     const subject = 'account:7702';
-    expect((await call(up, admin, 'POST', '/freeze', { subject, reason: 'checking invoices' })).status).toBe(
-      200,
-    );
+    expect((await c.call('POST', '/freeze', { subject, reason: 'checking invoices' })).status).toBe(200);
     for (let i = 0; i < 3; i++) {
       const text = 'Terrible, still broken.';
-      const sent = await call(up, admin, 'POST', '/messages', {
+      const sent = await c.call('POST', '/messages', {
         type: 'ticket.opened.v1',
         subject,
         data: { text },
@@ -250,7 +219,7 @@ describe('a console that never shows stale truth', () => {
       async () => {
         const mine = (await holds()).filter((h) => h.subject === subject);
         for (const h of mine.filter((h) => h.type !== 'credit.issue' && h.type !== 'email.send'))
-          await call(up, admin, 'POST', `/holds/${h.id}/approve`, { reason: 'let the case go on' });
+          await c.call('POST', `/holds/${h.id}/approve`, { reason: 'let the case go on' });
         const held = mine.filter((h) => h.type === 'credit.issue');
         return held.length === 3 ? held : undefined;
       },
@@ -258,21 +227,21 @@ describe('a console that never shows stale truth', () => {
       600,
     );
     for (const h of credits.slice(0, 2)) {
-      const approved = await call(up, admin, 'POST', `/holds/${h.id}/approve`, { reason: 'fine' });
+      const approved = await c.call('POST', `/holds/${h.id}/approve`, { reason: 'fine' });
       expect(approved.body).toMatchObject({ outcome: 'deliver' });
     }
     // The third goes past the budget: the pilot approves it, the re-check refuses it.
     const last = credits[2]!;
-    await page.goto(`${up.url}/#/held`);
-    const card = page.locator(`[data-testid="hold-card"][data-hold-id="${last.id}"]`);
+    await c.page.goto(`${c.up.url}/#/held`);
+    const card = c.page.locator(`[data-testid="hold-card"][data-hold-id="${last.id}"]`);
     await card.getByTestId('approve-button').click();
     expect(await card.getByTestId('frozen-warning').getAttribute('data-breakers')).toBe('pilot');
     await card.getByTestId('reason-input').fill('one more, then stop');
     await card.getByTestId('confirm-button').click();
     await card.waitFor({ state: 'detached' });
 
-    await page.goto(`${up.url}/#/message/${encodeURIComponent(last.id)}`);
-    const outcome = page
+    await c.page.goto(`${c.up.url}/#/message/${encodeURIComponent(last.id)}`);
+    const outcome = c.page
       .locator(`[data-testid="chain-row"][data-message-id="${last.id}"]`)
       .locator('[data-testid="chain-outcome"][data-kind="hold.released"]');
     await outcome.waitFor();
@@ -281,8 +250,8 @@ describe('a console that never shows stale truth', () => {
     expect(await outcome.getAttribute('data-refused')).toBe('budget.exceeded');
     await shot('lineage-approved-then-refused');
     // The ledger list says it in the same words.
-    await page.goto(`${up.url}/#/ledger`);
-    const answer = page.getByTestId('ledger-entry-answer').first();
+    await c.page.goto(`${c.up.url}/#/ledger`);
+    const answer = c.page.getByTestId('ledger-entry-answer').first();
     await answer.waitFor();
     expect(await answer.getAttribute('data-answer')).toBe('approved');
     expect(await answer.getAttribute('data-refused')).toBe('budget.exceeded');
@@ -290,7 +259,7 @@ describe('a console that never shows stale truth', () => {
 
   // Last: it breaks the ledger.
   it('a tampered ledger says which entries were checked good, and not how many came "since"', async () => {
-    const db = new DatabaseSync(join(data, 'ledger.db'));
+    const db = new DatabaseSync(join(c.data, 'ledger.db'));
     db.prepare(
       `UPDATE entries SET body = replace(body, '"amount":25', '"amount":26') WHERE seq = (SELECT min(seq) FROM entries WHERE kind = 'effect.executed' AND body LIKE '%"amount":25%')`,
     ).run();
@@ -298,15 +267,15 @@ describe('a console that never shows stale truth', () => {
       seq: number;
     };
     db.close();
-    const verified = await call(up, admin, 'POST', '/ledger/verify');
+    const verified = await c.call('POST', '/ledger/verify');
     expect(verified.body.lastVerify).toMatchObject({
       ok: false,
       entries: bad.seq - 1,
       firstBad: { seq: bad.seq },
     });
     expect(verified.body.lastVerify.size).toBeGreaterThan(bad.seq);
-    await page.goto(`${up.url}/#/ledger`);
-    const verify = page.locator('[data-testid="verify-status"][data-ok="false"]');
+    await c.page.goto(`${c.up.url}/#/ledger`);
+    const verify = c.page.locator('[data-testid="verify-status"][data-ok="false"]');
     await verify.waitFor();
     expect(Number(await verify.getAttribute('data-verified'))).toBe(bad.seq - 1);
     expect(Number(await verify.getAttribute('data-size'))).toBe(verified.body.lastVerify.size);

@@ -1,43 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConsoleBrowser, openBrowser } from './browser.js';
-import { REPO, tempDir } from './run-cli.js';
-import { call, startUp, type UpProcess, until } from './up-process.js';
+import { describe, expect, it } from 'vitest';
+import { RETENTION_MESH, retentionConsole } from './retention-console.js';
+import { REPO } from './run-cli.js';
 
-const MESH = join(REPO, 'examples', 'retention', 'mesh.yaml');
 const CANDIDATE = join(REPO, 'examples', 'retention', 'candidate.yaml');
-const TICKETS = join(REPO, 'examples', 'retention', 'tickets.jsonl');
 
 // The console's "What if" view (docs/replay.md): a pilot uploads or pastes a candidate policy and
 // reads what it would have changed on the recorded traffic, before anyone reloads it.
 describe('the What if view', () => {
-  const data = join(tempDir('console-whatif'), 'data');
-  let up: UpProcess;
-  let browser: ConsoleBrowser;
-  let page: Page;
-  const testid = (id: string) => page.getByTestId(id);
-
-  beforeAll(async () => {
-    up = await startUp([MESH, '--data', data, '--input', TICKETS]);
-    await until(
-      async () =>
-        (await call(up, up.token!, 'GET', '/holds')).body.holds.some(
-          (h: { stage: string }) => h.stage === 'loop',
-        ),
-      'the loop hold',
-    );
-    browser = await openBrowser();
-    page = browser.page;
-    await page.goto(up.console);
-    await testid('mesh-graph').waitFor();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    if (up !== undefined) expect(await up.stop()).toBe(0);
-  });
+  const c = retentionConsole('console-whatif');
+  const { testid } = c;
 
   it('shows what an uploaded tighter budget would have changed: the matrix, the change, the credits not issued', async () => {
     await testid('nav-whatif').click();
@@ -47,9 +20,9 @@ describe('the What if view', () => {
     await testid('whatif-run').click();
     await testid('whatif-result').waitFor();
     expect(Number(await testid('whatif-result').getAttribute('data-changed'))).toBeGreaterThan(0);
-    const cell = page.locator('[data-testid="whatif-matrix"] td[data-cell="deliver→deny"]');
+    const cell = c.page.locator('[data-testid="whatif-matrix"] td[data-cell="deliver→deny"]');
     expect(Number(await cell.textContent())).toBeGreaterThan(0);
-    const change = page.locator(
+    const change = c.page.locator(
       '[data-testid="whatif-change"][data-subject="account:8841"][data-type="credit.issue"]',
     );
     const candidate = change.getByTestId('whatif-candidate');
@@ -60,17 +33,17 @@ describe('the What if view', () => {
     const at = change.getByTestId('whatif-change-at').locator('time');
     expect(await at.getAttribute('datetime')).toMatch(/^\d{4}-\d{2}-\d{2}T/);
     expect((await at.textContent())?.trim()).not.toBe('');
-    const effect = page.locator('[data-testid="whatif-effects"] li[data-subject="account:8841"]');
+    const effect = c.page.locator('[data-testid="whatif-effects"] li[data-subject="account:8841"]');
     expect(await effect.textContent()).toContain('amount 25 EUR');
     // The loop breaker opens where the recording opened it: listed apart, not as news.
     expect(await testid('whatif-breakers').textContent()).not.toContain('account:8841');
     expect(await testid('whatif-breakers-same').textContent()).toContain('account:8841');
-    await browser.shot('whatif-candidate');
+    await c.browser.shot('whatif-candidate');
   });
 
   it('says nothing changes for the policy in force, and names a bad candidate’s mistakes by line', async () => {
-    await page.goto(`${up.url}/#/whatif`);
-    await testid('whatif-policy').fill(readFileSync(MESH, 'utf8'));
+    await c.page.goto(`${c.up.url}/#/whatif`);
+    await testid('whatif-policy').fill(readFileSync(RETENTION_MESH, 'utf8'));
     await testid('whatif-run').click();
     await expect.poll(() => testid('whatif-result').getAttribute('data-changed')).toBe('0');
     expect(await testid('whatif-summary').textContent()).toContain('recorded under');
@@ -83,8 +56,8 @@ describe('the What if view', () => {
   });
 
   it("clears the previous run's results when Replay is pressed with nothing to replay", async () => {
-    await page.goto(`${up.url}/#/whatif`);
-    await testid('whatif-policy').fill(readFileSync(MESH, 'utf8'));
+    await c.page.goto(`${c.up.url}/#/whatif`);
+    await testid('whatif-policy').fill(readFileSync(RETENTION_MESH, 'utf8'));
     await testid('whatif-run').click();
     await testid('whatif-result').waitFor();
     await testid('whatif-policy').fill('');

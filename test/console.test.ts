@@ -6,70 +6,42 @@ import type { FeedEvent } from '../console/src/api/types.js';
 import { createFeedTally } from '../console/src/live/feed-tally.js';
 import { createSseParser, type SseMessage } from '../console/src/live/sse-parser.js';
 import { type ConsoleBrowser, openBrowser } from './browser.js';
-import { REPO, tempDir } from './run-cli.js';
+import { retentionConsole } from './retention-console.js';
+import { tempDir } from './run-cli.js';
 import { call, startUp, type UpProcess, until } from './up-process.js';
 
-const MESH = join(REPO, 'examples', 'retention', 'mesh.yaml');
-const TICKETS = join(REPO, 'examples', 'retention', 'tickets.jsonl');
-
-type Hold = { id: string; subject: string; type: string; stage: string; rule: string | null };
-
 describe('web console in a real browser against a real `up` process', () => {
-  const data = join(tempDir('console'), 'data');
-  let up: UpProcess;
-  let admin: string;
-  let browser: ConsoleBrowser;
-  let page: Page;
-  const pageErrors: string[] = [];
-  const holds = async (): Promise<Hold[]> => (await call(up, admin, 'GET', '/holds')).body.holds;
-  const shot = (name: string) => browser.shot(name);
-  const testid = (id: string) => page.getByTestId(id);
-
-  beforeAll(async () => {
-    up = await startUp([MESH, '--data', data, '--input', TICKETS]);
-    admin = up.token!;
-    // The retention run settles: 3316's big credit waits for approval, 8841's loop is frozen.
-    await until(async () => (await holds()).some((h) => h.rule === 'big-credit'), 'the big-credit hold');
-    await until(async () => (await holds()).some((h) => h.stage === 'loop'), 'the loop hold');
-
-    browser = await openBrowser();
-    page = browser.page;
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    if (up !== undefined) expect(await up.stop()).toBe(0);
-  });
+  const c = retentionConsole('console', { signIn: false });
+  const { testid, holds, shot } = c;
 
   it('signs in from the printed console address, hides the token, and draws the mesh', async () => {
-    expect(up.console).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=/);
-    await page.goto(up.console);
+    expect(c.up.console).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=/);
+    await c.page.goto(c.up.console);
     await testid('mesh-graph').waitFor();
-    expect(page.url()).not.toContain('token');
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(1);
+    expect(c.page.url()).not.toContain('token');
+    expect(await c.page.evaluate(() => sessionStorage.length)).toBe(1);
     const kinds = await testid('mesh-node').evaluateAll((nodes) =>
       nodes.map((n) => n.getAttribute('data-kind')),
     );
     expect(kinds.sort()).toEqual(['agent', 'agent', 'agent', 'effect', 'effect', 'ingress']);
     expect(await testid('mesh-edge').count()).toBe(5);
     await expect
-      .poll(() => page.locator('[data-counter="effects-executed"] .counter-value').textContent())
+      .poll(() => c.page.locator('[data-counter="effects-executed"] .counter-value').textContent())
       .not.toBe('…');
     await shot('mesh');
   });
 
   it('shows account:8841 frozen by the loop guard', async () => {
     await testid('nav-breakers').click();
-    await page.locator('[data-testid="frozen-subject"][data-subject="account:8841"]').waitFor();
-    const row = page.locator('[data-testid="breaker-row"][data-key="account:8841"]');
+    await c.page.locator('[data-testid="frozen-subject"][data-subject="account:8841"]').waitFor();
+    const row = c.page.locator('[data-testid="breaker-row"][data-key="account:8841"]');
     expect(await row.getAttribute('data-breaker-id')).toBe('loop');
     await shot('breakers-frozen');
   });
 
   it('approves the held 60 EUR credit of account:3316 with a reason, and it leaves the queue', async () => {
     await testid('nav-held').click();
-    const card = page.locator('[data-testid="hold-card"][data-subject="account:3316"]');
+    const card = c.page.locator('[data-testid="hold-card"][data-subject="account:3316"]');
     await card.waitFor();
     expect(await card.getByTestId('hold-type').textContent()).toBe('credit.issue');
     expect(await card.getByTestId('hold-why').textContent()).toContain('big-credit');
@@ -93,19 +65,19 @@ describe('web console in a real browser against a real `up` process', () => {
     await shot('held-after-approve');
 
     // The approval is part of the credit's lineage, with the pilot's name.
-    await page.goto(`${up.url}/#/message/${holdId}`);
-    const released = page.locator(
+    await c.page.goto(`${c.up.url}/#/message/${holdId}`);
+    const released = c.page.locator(
       `[data-testid="why-chain"] [data-message-id="${holdId}"] [data-testid="chain-outcome"][data-kind="hold.released"]`,
     );
     await expect.poll(() => released.textContent()).toContain('approved by pilot admin');
   });
 
   it('shows the warden refusing a viewer inline', async () => {
-    const viewer = await call(up, admin, 'POST', '/tokens', { name: 'vera', role: 'viewer' });
+    const viewer = await c.call('POST', '/tokens', { name: 'vera', role: 'viewer' });
     expect(viewer.status).toBe(201);
-    const other = await browser.browser.newPage();
+    const other = await c.browser.browser.newPage();
     try {
-      await other.goto(`${up.url}/#token=${viewer.body.token}`);
+      await other.goto(`${c.up.url}/#token=${viewer.body.token}`);
       await other.getByTestId('nav-held').click();
       const card = other.locator('[data-testid="hold-card"][data-subject="account:8841"]');
       await card.getByTestId('reject-button').click();
@@ -120,11 +92,11 @@ describe('web console in a real browser against a real `up` process', () => {
   });
 
   it('sends a refused token back to the sign-in form, and signs in with a pasted one', async () => {
-    const other = await browser.browser.newPage();
+    const other = await c.browser.browser.newPage();
     try {
-      await other.goto(`${up.url}/#token=mw_not-a-token`);
+      await other.goto(`${c.up.url}/#token=mw_not-a-token`);
       await other.getByTestId('sign-in-notice').waitFor();
-      await other.getByTestId('token-input').fill(admin);
+      await other.getByTestId('token-input').fill(c.admin);
       await other.getByTestId('sign-in-button').click();
       await other.getByTestId('mesh-graph').waitFor();
     } finally {
@@ -133,14 +105,14 @@ describe('web console in a real browser against a real `up` process', () => {
   });
 
   it('unfreezes account:8841 with a reason', async () => {
-    await page.goto(`${up.url}/#/breakers`);
-    const frozen = page.locator('[data-testid="frozen-subject"][data-subject="account:8841"]');
+    await c.page.goto(`${c.up.url}/#/breakers`);
+    const frozen = c.page.locator('[data-testid="frozen-subject"][data-subject="account:8841"]');
     await frozen.getByTestId('unfreeze-button').click();
     await frozen.getByTestId('reason-input').fill('loop fixed: the inbox no longer ingests our own mail');
     await frozen.getByTestId('confirm-button').click();
     await testid('frozen-empty').waitFor();
     await testid('breakers-empty').waitFor();
-    expect((await call(up, admin, 'GET', '/breakers')).body.frozen).toEqual([]);
+    expect((await c.call('GET', '/breakers')).body.frozen).toEqual([]);
     await shot('breakers-after-unfreeze');
   });
 
@@ -148,35 +120,35 @@ describe('web console in a real browser against a real `up` process', () => {
     await testid('freeze-subject-input').fill('account:7777');
     await testid('freeze-reason-input').fill('customer reported a stolen card');
     await testid('freeze-button').click();
-    const row = page.locator('[data-testid="breaker-row"][data-key="account:7777"]');
+    const row = c.page.locator('[data-testid="breaker-row"][data-key="account:7777"]');
     await row.waitFor();
-    await page.locator('[data-testid="frozen-subject"][data-subject="account:7777"]').waitFor();
+    await c.page.locator('[data-testid="frozen-subject"][data-subject="account:7777"]').waitFor();
     await shot('breakers-pilot-freeze');
     await row.getByTestId('reset-button').click();
     await row.getByTestId('reason-input').fill('card replaced');
     await row.getByTestId('confirm-button').click();
     await row.waitFor({ state: 'detached' });
-    expect((await call(up, admin, 'GET', '/breakers')).body.frozen).toEqual([]);
+    expect((await c.call('GET', '/breakers')).body.frozen).toEqual([]);
   });
 
   it('finds account:8841 and draws the lineage of one of its credits', async () => {
     await testid('nav-search').click();
     await testid('search-input').fill('account:8841');
     await testid('search-input').press('Enter');
-    const credit = page.locator('[data-testid="search-result"][data-type="credit.issue"]').first();
+    const credit = c.page.locator('[data-testid="search-result"][data-type="credit.issue"]').first();
     await credit.waitFor();
     const creditId = (await credit.getAttribute('data-message-id'))!;
     await shot('search');
     await credit.click();
 
     await testid('lineage-graph').waitFor();
-    expect(page.url()).toContain(`#/message/${creditId}`);
-    const selected = page.locator(`[data-testid="lineage-node"][data-message-id="${creditId}"]`);
+    expect(c.page.url()).toContain(`#/message/${creditId}`);
+    const selected = c.page.locator(`[data-testid="lineage-node"][data-message-id="${creditId}"]`);
     expect(await selected.getAttribute('data-selected')).toBe('true');
     // Root ticket → scored → assessed → credit at least, joined by causation arrows.
     expect(await testid('lineage-node').count()).toBeGreaterThanOrEqual(4);
     expect(await testid('lineage-edge').count()).toBe((await testid('lineage-node').count()) - 1);
-    const hops = await page.locator('[data-testid="why-chain"] [data-testid="chain-row"]').count();
+    const hops = await c.page.locator('[data-testid="why-chain"] [data-testid="chain-row"]').count();
     expect(hops).toBeGreaterThanOrEqual(4);
     await shot('lineage');
   });
@@ -191,17 +163,17 @@ describe('web console in a real browser against a real `up` process', () => {
   it('shows new decisions in the live feed', async () => {
     await testid('nav-live').click();
     await expect.poll(() => testid('feed-state').textContent()).toContain('live');
-    const sent = await call(up, admin, 'POST', '/messages', {
+    const sent = await c.call('POST', '/messages', {
       type: 'ticket.opened.v1',
       subject: 'account:4242',
       data: { text: 'Love the new dashboard, thanks!' },
     });
     expect(sent.status).toBe(202);
-    await page.locator(`[data-testid="feed-row"][data-message-id="${sent.body.id}"]`).waitFor();
+    await c.page.locator(`[data-testid="feed-row"][data-message-id="${sent.body.id}"]`).waitFor();
     await shot('live-feed');
-    await page.locator(`[data-testid="feed-row"][data-message-id="${sent.body.id}"]`).click();
+    await c.page.locator(`[data-testid="feed-row"][data-message-id="${sent.body.id}"]`).click();
     await testid('lineage-graph').waitFor();
-    expect(pageErrors).toEqual([]);
+    expect(c.pageErrors).toEqual([]);
   });
 });
 
