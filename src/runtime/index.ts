@@ -67,6 +67,7 @@ export {
 } from '../policy/index.js';
 export type { AlertMessage, AlertSink, AlertSinkFactory, SinkResult } from './alert-sink.js';
 export { ALERT_SENT } from './alerter.js';
+export { isFinal } from './attempts.js';
 export { type ClusterControl, type NodeStatus, unownedPartitions } from './cluster-control.js';
 export {
   type AgentContext,

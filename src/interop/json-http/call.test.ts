@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Envelope, MeshwardenError } from '../../runtime/index.js';
+import { type Envelope, isFinal, type MeshwardenError } from '../../runtime/index.js';
 import type { Credential } from '../auth.js';
 import type { FlowiseStandIn } from '../flowise/test-kit.js';
 import { startFlowiseStandIn, TRIAGE_FLOW } from '../flowise/test-kit.js';
@@ -86,11 +86,47 @@ describe('a JSON call', () => {
     expect(error.message).not.toContain('wrong');
   });
 
+  it.each([
+    [400, true],
+    [404, true],
+    [405, true],
+    [410, true],
+    [413, true],
+    [422, true],
+    [401, true],
+    [403, true],
+    [408, false],
+    [429, false],
+    [500, false],
+    [502, false],
+    [503, false],
+  ])('HTTP %i is final (dead-lettered after one try): %s', async (status, final) => {
+    const server = createServer((_req, res) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end('{"message":"no"}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const error = await failure(`http://127.0.0.1:${port}/`);
+    await new Promise((resolve) => server.close(resolve));
+    expect(error.code).toBe('MW_INTEROP_HTTP_STATUS');
+    expect(isFinal(error)).toBe(final);
+  });
+
+  it('makes Flowise’s HTTP 500 "Unauthorized" final: the key is refused on every try', async () => {
+    flowise.apiKey = 'k3y';
+    const error = await failure(`${flowise.url}/api/v1/prediction/${TRIAGE_FLOW}`);
+    flowise.apiKey = undefined;
+    expect(error.details).toMatchObject({ status: 500, credential: 'missing' });
+    expect(isFinal(error)).toBe(true);
+  });
+
   it('carries the message of a failed flow (500)', async () => {
     flowise.mode = 'fail';
     const error = await failure(`${flowise.url}/api/v1/prediction/${TRIAGE_FLOW}`);
     flowise.mode = 'ok';
     expect(error.details).toMatchObject({ status: 500 });
+    expect(isFinal(error)).toBe(false);
   });
 
   it.each([

@@ -31,7 +31,7 @@ const REMOTE_MESSAGE_CHARS = 300;
  * context as W3C headers, the credential as its header. A redirect is an error: it would send the
  * message on to a host the policy never named. A non-2xx answer is MW_INTEROP_HTTP_STATUS with the
  * remote's own error message when its body has one (Flowise's `{statusCode, success, message}`,
- * n8n's `{code, message}`), cut short.
+ * n8n's `{code, message}`), cut short; a refused key or a 4xx other than 408 and 429 is final.
  */
 export async function callJson(call: JsonCall, signal: AbortSignal): Promise<JsonAnswer> {
   const { where } = call;
@@ -70,6 +70,7 @@ export async function callJson(call: JsonCall, signal: AbortSignal): Promise<Jso
           status: response.status,
           ...(remote === undefined ? {} : { remote }),
           ...(key === undefined ? {} : { credential: key.credential }),
+          ...(key !== undefined || refusedForGood(response.status) ? { final: true } : {}),
         },
       },
     );
@@ -77,6 +78,14 @@ export async function callJson(call: JsonCall, signal: AbortSignal): Promise<Jso
   const text = await readBody(response, call.limit, where);
   if (isMeshwardenError(text)) throw text;
   return { status: response.status, type, text };
+}
+
+/**
+ * A 4xx answer another try would get again (a bad request, no such flow or webhook, a refused key):
+ * final, so the message is dead-lettered after one try. 408 and 429 say "later", and are retried.
+ */
+function refusedForGood(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
 /** The error message a JSON error body holds (`message`, `error` or `error.message`), if any. */

@@ -137,10 +137,23 @@ describe('JSON endpoints (http:), an n8n webhook workflow', () => {
   it.each([
     ['a webhook that is not registered (404)', { path: '/webhook/gone' }],
     ['a wrong header credential (403)', { key: 'other' }],
-  ])('dead-letters a message the workflow refuses: %s', async (_, o: { path?: string; key?: string }) => {
-    n8n.key = o.key;
-    const entries = await send(writeMesh(o.path === undefined ? {} : { path: o.path }));
+  ])(
+    'dead-letters a message the workflow refuses after one try: %s',
+    async (_, o: { path?: string; key?: string }) => {
+      n8n.key = o.key;
+      const entries = await send(writeMesh(o.path === undefined ? {} : { path: o.path }));
+      expect(deadLetterCodes(entries)).toEqual(['MW_INTEROP_HTTP_STATUS']);
+      // Another try would be refused the same way: there is none.
+      expect(n8n.received).toHaveLength(1);
+      expect(entries.filter((e) => e.kind === ENTRY.deliveryFailed)).toEqual([]);
+    },
+  );
+
+  it('tries a failing workflow (500) again before dead-lettering it', async () => {
+    n8n.mode = 'fail';
+    const entries = await send(writeMesh());
     expect(deadLetterCodes(entries)).toEqual(['MW_INTEROP_HTTP_STATUS']);
+    expect(n8n.received).toHaveLength(2);
   });
 
   it('emits nothing for an empty answer (204)', async () => {
