@@ -164,6 +164,56 @@ describe('a JSON call', () => {
     expect(answer.type.length).toBeLessThanOrEqual(101);
   });
 
+  it.each([
+    ['an absolute URL', 302, (target: string) => `${target}/final`, (target: string) => `${target}/final`],
+    ['a path, read against the URL', 301, () => '/login', (_: string, self: string) => `${self}/login`],
+    [
+      'a URL with user:password@, shown without them',
+      307,
+      () => 'http://u:p@127.0.0.1:9/x',
+      () => 'http://127.0.0.1:9/x',
+    ],
+    [
+      'a hostile URL, cut short',
+      308,
+      () => `/${'z'.repeat(5000)}`,
+      (_: string, self: string) => `${self}/${'z'.repeat(200 - self.length - 1)}…`,
+    ],
+  ])('refuses a redirect to %s, final, without following it', async (_, status, locationOf, shownOf) => {
+    let followed = 0;
+    const target = createServer((_req, res) => {
+      followed++;
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    const targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
+    const server = createServer((_req, res) => {
+      res.writeHead(status, { location: locationOf(targetUrl) });
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const error = await failure(`${self}/`);
+    await new Promise((resolve) => server.close(resolve));
+    await new Promise((resolve) => target.close(resolve));
+    expect(error.code).toBe('MW_INTEROP_REDIRECT');
+    expect(error.details).toEqual({ status, location: shownOf(targetUrl, self), final: true });
+    expect(isFinal(error)).toBe(true);
+    expect(followed).toBe(0);
+  });
+
+  it('refuses a redirect without a Location', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(303);
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const error = await failure(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    await new Promise((resolve) => server.close(resolve));
+    expect(error.code).toBe('MW_INTEROP_REDIRECT');
+    expect(error.details).toEqual({ status: 303, final: true });
+  });
+
   it('sends the envelope id as the idempotency key', async () => {
     const call = {
       method: 'PUT' as const,

@@ -1,4 +1,4 @@
-import { type Envelope, isMeshwardenError, quotedText } from '../../runtime/index.js';
+import { type Envelope, isMeshwardenError, type MeshwardenError, quotedText } from '../../runtime/index.js';
 import { traceHeaders } from '../a2a/message.js';
 import { type Credential, headersOf } from '../auth.js';
 import { interopError } from '../errors.js';
@@ -28,8 +28,8 @@ const REMOTE_MESSAGE_CHARS = 300;
 /**
  * Sends one request and reads the answer, bounded. The envelope id goes as `Idempotency-Key` (the
  * same on every retry of the delivery, so an endpoint that honours it does the work once), the trace
- * context as W3C headers, the credential as its header. A redirect is an error: it would send the
- * message on to a host the policy never named. A non-2xx answer is MW_INTEROP_HTTP_STATUS with the
+ * context as W3C headers, the credential as its header. A redirect is MW_INTEROP_REDIRECT, final:
+ * following it would send the message on to a host the policy never named. A non-2xx answer is MW_INTEROP_HTTP_STATUS with the
  * remote's own error message when its body has one (Flowise's `{statusCode, success, message}`,
  * n8n's `{code, message}`), cut short; a refused key or a 4xx other than 408 and 429 is final.
  */
@@ -48,11 +48,16 @@ export async function callJson(call: JsonCall, signal: AbortSignal): Promise<Jso
       },
       body: JSON.stringify(call.body),
       signal,
-      redirect: 'error',
+      // Read, not followed: the error can then say where it leads.
+      redirect: 'manual',
     });
   } catch (cause) {
     if (signal.aborted) throw cause;
     throw interopError('MW_INTEROP_UNREACHABLE', { ...where, cause: networkCause(cause) }, { cause });
+  }
+  if (response.status >= 300 && response.status < 400) {
+    await response.body?.cancel();
+    throw redirected(response, call.url, where);
   }
   // Quoted in BAD_REPLY errors: a hostile endpoint's header is cut short like its other text.
   const type = quotedText((response.headers.get('content-type') ?? '').split(';')[0]!, 100).toLowerCase();
@@ -78,6 +83,30 @@ export async function callJson(call: JsonCall, signal: AbortSignal): Promise<Jso
   const text = await readBody(response, call.limit, where);
   if (isMeshwardenError(text)) throw text;
   return { status: response.status, type, text };
+}
+
+/** A 3xx answer, naming where it leads (without any user:password@), cut short. */
+function redirected(response: Response, url: string, where: Where): MeshwardenError {
+  const location = response.headers.get('location');
+  let target = location ?? '';
+  if (location !== null && URL.canParse(location, url)) {
+    const resolved = new URL(location, url);
+    resolved.username = '';
+    resolved.password = '';
+    target = resolved.href;
+  }
+  const shown = location === null ? 'nowhere (no Location header)' : quotedText(target, 200);
+  return interopError(
+    'MW_INTEROP_REDIRECT',
+    { ...where, status: response.status, location: shown },
+    {
+      details: {
+        status: response.status,
+        ...(location === null ? {} : { location: shown }),
+        final: true,
+      },
+    },
+  );
 }
 
 /**
