@@ -4,7 +4,8 @@ export const interopError = makeError({
   MW_INTEROP_WORKFLOW_NO_STOP:
     'the LlamaIndex workflow of {who} ended without its stop event on message {msgId}',
   MW_INTEROP_UNREACHABLE: '{who} at {url} could not be reached: {cause}',
-  MW_INTEROP_TIMEOUT: '{who} at {url} did not answer within {ms} ms',
+  // change: where the policy sets this timeout, for the agents whose timeout it sets ('' otherwise).
+  MW_INTEROP_TIMEOUT: '{who} at {url} did not answer within {ms} ms{change}',
   MW_INTEROP_CIRCUIT_OPEN:
     '{who} at {url} failed {failures} times in a row; calls to it are paused for {seconds} s',
   MW_INTEROP_HTTP_STATUS: '{who} at {url} answered HTTP {status}',

@@ -1,12 +1,19 @@
 import {
   type AgentDefinition,
+  type AgentSpec,
   type AgentTransport,
   isFinal,
   type JsonValue,
   type MeshwardenError,
 } from '../../runtime/index.js';
 import { interopError } from '../errors.js';
-import { createResilience, type Resilience, type ResilienceOptions, type Where } from '../resilience.js';
+import {
+  type CallTimeout,
+  createResilience,
+  type Resilience,
+  type ResilienceOptions,
+  type Where,
+} from '../resilience.js';
 import type { JsonAnswer } from './call.js';
 import { type AnswerContext, type MappedKind, mappedAgent } from './mapped.js';
 
@@ -29,6 +36,7 @@ export function createJsonHttpTransport(opts: MappedTransportOptions = {}): Agen
       const kind: MappedKind = {
         method: spec.http?.method ?? 'POST',
         url,
+        timeout: callTimeout(spec, 'http'),
         body: (mapped) => ({ ok: true, body: mapped }),
         read: readJsonAnswer,
       };
@@ -51,6 +59,12 @@ export function circuitsOf(opts: ResilienceOptions): (name: string, url: string)
     circuits.set(key, resilience);
     return resilience;
   };
+}
+
+/** The call timeout the policy gives an agent, if any, and where it is written. */
+export function callTimeout(spec: AgentSpec, kind: 'flowise' | 'http'): CallTimeout {
+  const ms = spec[kind]?.timeoutMs;
+  return { ...(ms === undefined ? {} : { ms }), setAt: `agents.${spec.name}.${kind}.timeout` };
 }
 
 const HTML = new Set(['text/html', 'application/xhtml+xml']);
