@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Envelope, MeshwardenError } from '../envelope/index.js';
 import { isMeshwardenError } from '../envelope/index.js';
 import type { Clock } from './envelopes.js';
+import { errorLogFields } from './error-log.js';
 import { runtimeError } from './errors.js';
 import type { MeshEvent, RunCounts } from './events.js';
 import type { FailureBreakers } from './failures.js';
@@ -166,7 +167,8 @@ export function createAttempts(deps: AttemptsDeps): Attempts {
 
   const deadLetter = (msg: Envelope, worker: string, tries: number, error: MeshwardenError) => {
     counts.deadLetters++;
-    log.warn({ msgId: msg.id, worker, code: error.code, err: error }, 'message dead-lettered');
+    // An expected failure (a remote that timed out) as words; a stack only for a handler's bug.
+    log.warn({ msgId: msg.id, worker, ...errorLogFields(error) }, 'message dead-lettered');
     work.track(deps.failed(ENTRY.deadLetter, msg, worker, tries, error));
     publish({
       type: 'dead-letter',

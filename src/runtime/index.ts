@@ -93,6 +93,7 @@ export {
 export { DRIFT_TARGET, type DriftTarget, parseDriftTarget } from './drift-target.js';
 export type { A2aCaller, A2aEndpoint, McpCaller, McpEndpoint } from './endpoints.js';
 export { type Clock, systemClock } from './envelopes.js';
+export { type ErrorLogFields, errorLogFields } from './error-log.js';
 export type { MeshEvent, OutsideAlarm, RunCounts } from './events.js';
 export {
   createEvidenceBuilder,

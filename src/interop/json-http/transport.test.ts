@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { Writable } from 'node:stream';
+import { type Logger, pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ENTRY, type Envelope, type LedgerEntry, openMesh } from '../../runtime/index.js';
 import { type Misbehaviour, startWebhookPeer, type WebhookPeer } from './test-kit.js';
@@ -71,14 +72,14 @@ function writeMesh(
   return dir;
 }
 
-/** Bounds: the transport's default call timeout, and the runtime's for one try. */
-type Bounds = { callMs?: number; tryMs?: number };
+/** The transport's default call timeout, the runtime's bound on one try, the logger. */
+type Bounds = { callMs?: number; tryMs?: number; log?: Logger };
 
 async function send(meshDir: string, subject = 'account:2', bounds: Bounds = {}): Promise<LedgerEntry[]> {
   const opened = await openMesh({
     meshFile: join(meshDir, 'mesh.yaml'),
     dataDir: join(meshDir, `data-${randomUUID()}`),
-    log,
+    log: bounds.log ?? log,
     transports: [createJsonHttpTransport({ timeoutMs: bounds.callMs ?? 1000, maxReplyBytes: 4096 })],
     retry: {
       attempts: 2,
@@ -183,6 +184,29 @@ describe('JSON endpoints (http:), an n8n webhook workflow', () => {
     const { message } = (dead[0]!.data as { error: { message: string } }).error;
     expect(message).toContain('200 ms');
     expect(message).toContain('agents.enrich.http.timeout');
+  });
+
+  it('logs an expected failure as its code and message, without a stack', async () => {
+    n8n.mode = 'slow';
+    n8n.slowMs = 1000;
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        for (const line of String(chunk).split('\n')) if (line !== '') lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    await send(writeMesh({ timeout: '200ms' }), 'account:2', { log: pino({ level: 'warn' }, sink) });
+    const dead = lines.filter((l) => l.msg === 'message dead-lettered');
+    expect(dead).toEqual([
+      expect.objectContaining({
+        worker: 'enrich@1.0.0',
+        code: 'MW_INTEROP_TIMEOUT',
+        error: expect.any(String),
+      }),
+    ]);
+    expect(dead[0]?.err).toBeUndefined();
+    expect(JSON.stringify(lines)).not.toContain('    at ');
   });
 
   it('waits for a slow endpoint as long as the policy’s timeout says, past the defaults', async () => {
