@@ -29,9 +29,10 @@ const REMOTE_MESSAGE_CHARS = 300;
  * Sends one request and reads the answer, bounded. The envelope id goes as `Idempotency-Key` (the
  * same on every retry of the delivery, so an endpoint that honours it does the work once), the trace
  * context as W3C headers, the credential as its header. A redirect is MW_INTEROP_REDIRECT, final:
- * following it would send the message on to a host the policy never named. A non-2xx answer is MW_INTEROP_HTTP_STATUS with the
- * remote's own error message when its body has one (Flowise's `{statusCode, success, message}`,
- * n8n's `{code, message}`), cut short; a refused key or a 4xx other than 408 and 429 is final.
+ * following it would send the message on to a host the policy never named. Another non-2xx answer
+ * is MW_INTEROP_HTTP_STATUS with the remote's own error message when its body has one (Flowise's
+ * `{statusCode, success, message}`, n8n's `{code, message}`), cut short; a refused key, or a 4xx
+ * other than 408 and 429, is final.
  */
 export async function callJson(call: JsonCall, signal: AbortSignal): Promise<JsonAnswer> {
   const { where } = call;
