@@ -37,3 +37,24 @@ describe('createResilience: circuit.opened', () => {
     expect(told).toEqual(['http://a', 'http://b']);
   });
 });
+
+describe('createResilience: a call’s own timeout', () => {
+  const where = { who: 'agent x', url: 'http://a' };
+  // Ignores its signal, as a call still reading an answer may: the timeout gives up on it anyway.
+  const slow = () => wait(300).then(() => 'late');
+  const codeOf = (p: Promise<unknown>) =>
+    p.then(
+      () => 'ok',
+      (e: { code?: string; details?: unknown }) => e.code,
+    );
+
+  it('replaces the default, on the same circuit', async () => {
+    const r = createResilience({ timeoutMs: 50, breakAfter: 2, halfOpenAfterMs: 60_000 });
+    const own = { ms: 5000, setAt: 'agents.x.http.timeout' };
+    expect(await r.execute(slow, where, own)).toBe('late');
+    expect(await codeOf(r.execute(slow, where))).toBe('MW_INTEROP_TIMEOUT');
+    expect(await codeOf(r.execute(slow, where, { ...own, ms: 60 }))).toBe('MW_INTEROP_TIMEOUT');
+    // Two timeouts in a row on one circuit, whatever their bounds: it opened.
+    expect(await codeOf(r.execute(ok, where))).toBe('MW_INTEROP_CIRCUIT_OPEN');
+  });
+});

@@ -13,7 +13,10 @@ import { errorText, isMeshwardenError, type MeshwardenError } from '../runtime/i
 import { interopError } from './errors.js';
 
 export type ResilienceOptions = {
-  /** A call that takes longer fails (default 10 s); the runtime retries the delivery with backoff. */
+  /**
+   * A call that takes longer fails (default 10 s), unless it has its own; the runtime retries the
+   * delivery with backoff.
+   */
   readonly timeoutMs?: number;
   /** Consecutive failures that open a target's circuit (default 5)… */
   readonly breakAfter?: number;
@@ -26,9 +29,15 @@ export type ResilienceOptions = {
 /** The remote thing a failure names: who and where. */
 export type Where = { readonly who: string; readonly url: string };
 
+/** A call's own timeout, from the policy, and where the policy sets it (named when it expires). */
+export type CallTimeout = { readonly ms?: number; readonly setAt: string };
+
 export type Resilience = {
-  /** Runs one call under the timeout and the target's circuit; a failure comes back typed, naming `where`. */
-  execute<T>(call: (signal: AbortSignal) => Promise<T>, where: Where): Promise<T>;
+  /**
+   * Runs one call under the timeout (the call's own, else the default) and the target's circuit; a
+   * failure comes back typed, naming `where`.
+   */
+  execute<T>(call: (signal: AbortSignal) => Promise<T>, where: Where, timeout?: CallTimeout): Promise<T>;
 };
 
 /**
@@ -60,11 +69,20 @@ export function createResilience(
     told = true;
     opts.onOpen?.(where, breakAfter);
   };
-  const policy = wrap(circuit, timeout(timeoutMs, TimeoutStrategy.Aggressive));
-  const typed = (cause: unknown, where: Where): MeshwardenError => {
+  // One bound per timeout in use, all around the one circuit (a reload may change an agent's timeout).
+  const wrapped = (ms: number) => wrap(circuit, timeout(ms, TimeoutStrategy.Aggressive));
+  const bounds = new Map<number, ReturnType<typeof wrapped>>();
+  const boundBy = (ms: number) => {
+    const policy = bounds.get(ms) ?? wrapped(ms);
+    bounds.set(ms, policy);
+    return policy;
+  };
+  const typed = (cause: unknown, where: Where, ms: number, setAt: string | undefined): MeshwardenError => {
     if (isMeshwardenError(cause)) return cause;
-    if (cause instanceof TaskCancelledError)
-      return interopError('MW_INTEROP_TIMEOUT', { ...where, ms: timeoutMs });
+    if (cause instanceof TaskCancelledError) {
+      const change = setAt === undefined ? '' : `; to wait longer, set ${setAt} in the policy (like 60s)`;
+      return interopError('MW_INTEROP_TIMEOUT', { ...where, ms, change });
+    }
     if (cause instanceof BrokenCircuitError) {
       const seconds = Math.round(halfOpenAfter / 1000);
       return interopError('MW_INTEROP_CIRCUIT_OPEN', { ...where, failures: breakAfter, seconds });
@@ -72,12 +90,13 @@ export function createResilience(
     return interopError('MW_INTEROP_UNREACHABLE', { ...where, cause: errorText(cause) }, { cause });
   };
   return {
-    async execute(call, where) {
+    async execute(call, where, bound) {
+      const ms = bound?.ms ?? timeoutMs;
       try {
-        return await policy.execute(({ signal }) => call(signal));
+        return await boundBy(ms).execute(({ signal }) => call(signal));
       } catch (cause) {
         if (!(cause instanceof BrokenCircuitError)) opened(where);
-        throw typed(cause, where);
+        throw typed(cause, where, ms, bound?.setAt);
       }
     },
   };

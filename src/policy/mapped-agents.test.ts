@@ -47,7 +47,19 @@ describe('flowise and http agents', () => {
       ],
     });
     expect(policy.agents.get('d')?.http).toEqual({ url: 'https://d.example.com/hook', method: 'POST' });
+    expect(policy.agents.get('t')?.flowise?.timeoutMs).toBeUndefined();
     expect(policy.agents.get('d')?.reply).toBeUndefined();
+  });
+
+  it('reads a call timeout on flowise and http agents', () => {
+    const policy = policyOf(
+      mesh(
+        '  t: { version: 1.0.0, flowise: { url: "http://f", flow: f, timeout: 90s }, consumes: [x.v1] }',
+        '  h: { version: 1.0.0, http: { url: "http://h", timeout: 1500ms }, consumes: [x.v1] }',
+      ),
+    );
+    expect(policy.agents.get('t')?.flowise).toEqual({ url: 'http://f', flow: 'f', timeoutMs: 90_000 });
+    expect(policy.agents.get('h')?.http).toEqual({ url: 'http://h', method: 'POST', timeoutMs: 1500 });
   });
 
   const T = '  t: { version: 1.0.0, ';
@@ -123,6 +135,24 @@ describe('flowise and http agents', () => {
       `${T}flowise: { url: "http://admin:s3cret@f", flow: f }, consumes: [x.v1] }`,
       'MW_POLICY_BAD_VALUE',
       '"http://admin',
+    ],
+    [
+      'a timeout that is not a duration',
+      `${T}flowise: { url: "http://f", flow: f, timeout: 60 }, consumes: [x.v1] }`,
+      'MW_POLICY_BAD_DURATION',
+      '60',
+    ],
+    [
+      'a timeout with no unit',
+      `${T}http: { url: "http://h", timeout: "30" }, consumes: [x.v1] }`,
+      'MW_POLICY_BAD_DURATION',
+      '"30"',
+    ],
+    [
+      'a timeout over 1h',
+      `${T}http: { url: "http://h", timeout: 2h }, consumes: [x.v1] }`,
+      'MW_POLICY_BAD_VALUE',
+      '2h',
     ],
     ...(['flowise: { url: "http://f", flow: f }', 'http: { url: "http://h" }'].map((transport) => [
       `a publicKey on a ${transport.slice(0, transport.indexOf(':'))} agent`,

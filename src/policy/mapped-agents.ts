@@ -5,7 +5,18 @@
 import type { Contract } from '../contracts/index.js';
 import { parsePointer } from '../contracts/index.js';
 import type { JsonValue } from '../envelope/index.js';
-import { type Checker, entriesOf, isObj, labelOf, listOf, type Obj, pathIn, shown, str } from './check.js';
+import {
+  type Checker,
+  duration,
+  entriesOf,
+  isObj,
+  labelOf,
+  listOf,
+  type Obj,
+  pathIn,
+  shown,
+  str,
+} from './check.js';
 import { compileMapping, isTemplated, REPLY_NAMES, REQUEST_NAMES } from './mapping.js';
 import type { Path } from './source.js';
 import { type AgentSpec, HTTP_METHODS, type HttpMethod, type ReplyMapping } from './types.js';
@@ -89,7 +100,8 @@ function flowiseOf(check: Checker, spec: Obj, at: Path): AgentSpec['flowise'] {
       },
       [...at, 'url'],
     );
-  return url === undefined || flow === undefined ? undefined : { url, flow };
+  const timeoutMs = callTimeout(check, spec.timeout, [...at, 'timeout']);
+  return url === undefined || flow === undefined ? undefined : { url, flow, ...timeoutMs };
 }
 
 function httpOf(check: Checker, spec: Obj, at: Path): AgentSpec['http'] {
@@ -98,7 +110,30 @@ function httpOf(check: Checker, spec: Obj, at: Path): AgentSpec['http'] {
   const method = (HTTP_METHODS as readonly unknown[]).includes(spec.method)
     ? (spec.method as HttpMethod)
     : 'POST';
-  return url === undefined ? undefined : { url, method };
+  const timeoutMs = callTimeout(check, spec.timeout, [...at, 'timeout']);
+  return url === undefined ? undefined : { url, method, ...timeoutMs };
+}
+
+/** The longest `timeout` a call may have: a try holds a handler slot the whole time. */
+const MAX_CALL_TIMEOUT_MS = 3_600_000;
+
+/** A call's `timeout` (a duration, at most 1h), as `{ timeoutMs }`; absent: the transport's default. */
+function callTimeout(check: Checker, value: unknown, at: Path): { timeoutMs?: number } {
+  if (value === undefined) return {};
+  const ms = duration(check, value, at);
+  if (ms === 0) return {};
+  if (ms > MAX_CALL_TIMEOUT_MS) {
+    check.report(
+      'MW_POLICY_BAD_VALUE',
+      {
+        where: labelOf(at),
+        problem: `is ${shown(value)}: a call may wait at most 1h (a try holds a handler slot the whole time)`,
+      },
+      at,
+    );
+    return {};
+  }
+  return { timeoutMs: ms };
 }
 
 /**

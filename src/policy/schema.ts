@@ -77,12 +77,23 @@ export const MESH_SCHEMA = object(
           a2a: { type: 'string', format: 'uri' },
           // Low-code flows and JSON endpoints, called with mapped requests (checked in mapped-agents.ts).
           // auth may sit inside them too, as in `flowise: { url, flow, auth: { env } }` (mapped-agents.ts).
+          // timeout: a duration, checked in mapped-agents.ts for its own code.
           flowise: object(
-            { url: { type: 'string', format: 'uri' }, flow: { type: 'string', minLength: 1 }, auth: AUTH },
+            {
+              url: { type: 'string', format: 'uri' },
+              flow: { type: 'string', minLength: 1 },
+              auth: AUTH,
+              timeout: ANY,
+            },
             ['url', 'flow'],
           ),
           http: object(
-            { url: { type: 'string', format: 'uri' }, method: { enum: [...HTTP_METHODS] }, auth: AUTH },
+            {
+              url: { type: 'string', format: 'uri' },
+              method: { enum: [...HTTP_METHODS] },
+              auth: AUTH,
+              timeout: ANY,
+            },
             ['url'],
           ),
           request: ANY,

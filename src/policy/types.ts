@@ -24,9 +24,9 @@ export type AgentSpec = {
   /** A2A agent card URL. */
   readonly a2a?: string;
   /** A Flowise chatflow or agentflow, called through its prediction API with the mapped request. */
-  readonly flowise?: { readonly url: string; readonly flow: string };
+  readonly flowise?: { readonly url: string; readonly flow: string; readonly timeoutMs?: number };
   /** A plain JSON-over-HTTP endpoint (an n8n webhook, an in-house service), called with the mapped request. */
-  readonly http?: { readonly url: string; readonly method: HttpMethod };
+  readonly http?: { readonly url: string; readonly method: HttpMethod; readonly timeoutMs?: number };
   /**
    * The request template of a flowise or http agent, as written (docs/policy.md); absent: the
    * transport's default. Transports compile it with compileMapping over REQUEST_NAMES.

@@ -72,7 +72,7 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunner {
         try {
           const handled = agent.handle(msg, agentContext(deps, spec, msg, tries, outbox, abort));
           // A synchronous handler is done: no await (a microtask per delivery), no timer.
-          if (isThenable(handled)) await bounded(handled, `agent ${worker}`, abort);
+          if (isThenable(handled)) await bounded(handled, `agent ${worker}`, abort, agent.tryTimeoutMs);
         } finally {
           outbox.open = false;
         }

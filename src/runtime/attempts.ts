@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Envelope, MeshwardenError } from '../envelope/index.js';
 import { isMeshwardenError } from '../envelope/index.js';
 import type { Clock } from './envelopes.js';
+import { errorLogFields } from './error-log.js';
 import { runtimeError } from './errors.js';
 import type { MeshEvent, RunCounts } from './events.js';
 import type { FailureBreakers } from './failures.js';
@@ -42,8 +43,8 @@ export type Attempted<T> =
 
 /** What the agent runner and the effect runner share: tries with retries and timeouts, and dead letters. */
 export type Attempts = {
-  /** Bounds an asynchronous try by the timeout; a synchronous result passes through. */
-  bounded<T>(value: T | Promise<T>, what: string, abort: TryAbort): T | Promise<T>;
+  /** Bounds an asynchronous try by the timeout (or `ms`); a synchronous result passes through. */
+  bounded<T>(value: T | Promise<T>, what: string, abort: TryAbort, ms?: number): T | Promise<T>;
   /** Runs `fn` with retries; records every failed try; returns the result or the last error. */
   attempt<T>(
     msg: Envelope,
@@ -85,18 +86,23 @@ export function createAttempts(deps: AttemptsDeps): Attempts {
    * Bounds an asynchronous try. A synchronous handler needs no timer, which keeps the common case
    * cheap (cockatiel's timeout policy allocates an AbortController and a DOMException per call).
    */
-  const bounded = <T>(value: T | PromiseLike<T>, what: string, abort: TryAbort): T | Promise<T> => {
+  const bounded = <T>(
+    value: T | PromiseLike<T>,
+    what: string,
+    abort: TryAbort,
+    ms = options.timeoutMs,
+  ): T | Promise<T> => {
     if (!isThenable(value)) return value;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const error = runtimeError('MW_RUNTIME_TIMEOUT', { what, ms: options.timeoutMs });
+        const error = runtimeError('MW_RUNTIME_TIMEOUT', { what, ms });
         // The try is given up first (a handler that ends on abort must not count as finished), then a
         // handler that listens to its signal stops its work too.
         reject(error);
         abort.expired = error;
         abort.controller?.abort(error);
-      }, options.timeoutMs);
+      }, ms);
     });
     return Promise.race([value, expired]).finally(() => clearTimeout(timer));
   };
@@ -161,7 +167,8 @@ export function createAttempts(deps: AttemptsDeps): Attempts {
 
   const deadLetter = (msg: Envelope, worker: string, tries: number, error: MeshwardenError) => {
     counts.deadLetters++;
-    log.warn({ msgId: msg.id, worker, code: error.code, err: error }, 'message dead-lettered');
+    // An expected failure (a remote that timed out) as words; a stack only for a handler's bug.
+    log.warn({ msgId: msg.id, worker, ...errorLogFields(error) }, 'message dead-lettered');
     work.track(deps.failed(ENTRY.deadLetter, msg, worker, tries, error));
     publish({
       type: 'dead-letter',

@@ -39,6 +39,11 @@ export type AgentContext = {
 export type AgentDefinition = {
   /** Handles one admitted message. Throwing makes the runtime retry, then dead-letter the message. */
   handle(msg: Envelope, ctx: AgentContext): void | Promise<void>;
+  /**
+   * How long one try may take, when not the runtime's (30 s): a remote agent whose policy gives its
+   * calls a longer `timeout` needs the room, or the try would be given up before its call is.
+   */
+  readonly tryTimeoutMs?: number;
 };
 
 /** A message handed to an ingress, as an outside system would (a mail server, a web form). */

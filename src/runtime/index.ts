@@ -67,6 +67,7 @@ export {
 } from '../policy/index.js';
 export type { AlertMessage, AlertSink, AlertSinkFactory, SinkResult } from './alert-sink.js';
 export { ALERT_SENT } from './alerter.js';
+export { isFinal } from './attempts.js';
 export { type ClusterControl, type NodeStatus, unownedPartitions } from './cluster-control.js';
 export {
   type AgentContext,
@@ -92,6 +93,7 @@ export {
 export { DRIFT_TARGET, type DriftTarget, parseDriftTarget } from './drift-target.js';
 export type { A2aCaller, A2aEndpoint, McpCaller, McpEndpoint } from './endpoints.js';
 export { type Clock, systemClock } from './envelopes.js';
+export { type ErrorLogFields, errorLogFields } from './error-log.js';
 export type { MeshEvent, OutsideAlarm, RunCounts } from './events.js';
 export {
   createEvidenceBuilder,

@@ -240,9 +240,9 @@ describe('flowise: agents against a real Flowise', () => {
       answered: ECHO_CONTRACT,
       auth: true,
     });
-    // Whether a refused key is retried is the transport's choice; that it ends dead is not.
+    // A refused key is refused on every try: final, dead-lettered after one.
     expect(failures(entries, ENTRY.deadLetter).map((e) => e.code)).toEqual(['MW_INTEROP_HTTP_STATUS']);
-    expect(errors.length).toBeGreaterThan(0);
+    expect(errors).toHaveLength(1);
     for (const error of errors) {
       expect(error.code).toBe('MW_INTEROP_HTTP_STATUS');
       expect(error.details).toMatchObject({ status: 500, remote: expect.stringContaining('Unauthorized') });
@@ -280,7 +280,13 @@ describe('flowise: agents against a real Flowise', () => {
       const [dead] = failures(entries, ENTRY.deadLetter);
       expect(dead?.code).toBe('MW_INTEROP_HTTP_STATUS');
       expect(dead?.message).toContain(remote);
-      expect(errors.at(-1)?.details).toEqual({ status, remote: expect.stringContaining(remote) });
+      // A 4xx is final: another try would get it again.
+      expect(errors).toHaveLength(1);
+      expect(errors.at(-1)?.details).toMatchObject({
+        status,
+        remote: expect.stringContaining(remote),
+        final: true,
+      });
     },
   );
 

@@ -84,6 +84,6 @@ function cardError(cause: unknown, target: CardTarget): MeshwardenError {
     return a2aError('MW_INTEROP_A2A_CARD', { ...where, problem }, { cause });
   }
   if (cause instanceof Error && cause.name === 'TimeoutError')
-    return interopError('MW_INTEROP_TIMEOUT', { ...where, ms: target.timeoutMs }, { cause });
+    return interopError('MW_INTEROP_TIMEOUT', { ...where, ms: target.timeoutMs, change: '' }, { cause });
   return a2aError('MW_INTEROP_A2A_CARD', { ...where, problem: errorText(cause) }, { cause });
 }

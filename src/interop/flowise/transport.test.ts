@@ -30,7 +30,9 @@ beforeEach(() => {
 });
 
 /** The issue's example: `triage` is a Flowise flow between an ingress and a local sink. */
-function writeMesh(opts: { request?: string; reply?: string; auth?: string; flow?: string } = {}): string {
+function writeMesh(
+  opts: { request?: string; reply?: string; auth?: string; flow?: string; timeout?: string } = {},
+): string {
   const dir = mkdtempSync(join(tmpdir(), 'meshwarden-flowise-'));
   mkdirSync(join(dir, 'contracts'));
   mkdirSync(join(dir, 'agents'));
@@ -42,7 +44,7 @@ function writeMesh(opts: { request?: string; reply?: string; auth?: string; flow
       '  triage:',
       '    version: 1.0.0',
       // The credential inside `flowise:`, as the issue writes it.
-      `    flowise: { url: ${flowise.url}, flow: ${opts.flow ?? TRIAGE_FLOW}${opts.auth === undefined ? '' : `, auth: ${opts.auth}`} }`,
+      `    flowise: { url: ${flowise.url}, flow: ${opts.flow ?? TRIAGE_FLOW}${opts.auth === undefined ? '' : `, auth: ${opts.auth}`}${opts.timeout === undefined ? '' : `, timeout: ${opts.timeout}`} }`,
       '    consumes: [ticket.opened.v1]',
       '    emits: [ticket.triaged.v1]',
       ...(opts.request === undefined ? [] : [`    request: ${opts.request}`]),
@@ -185,6 +187,25 @@ describe('Flowise agents (flowise:)', () => {
     flowise.apiKey = o.key;
     const entries = await sendTicket(writeMesh(o.flow === undefined ? {} : { flow: o.flow }));
     expect(deadLetterCodes(entries)).toEqual(['MW_INTEROP_HTTP_STATUS']);
+    // Refused the same way on every try: one try, no retry.
+    expect(flowise.received).toHaveLength(1);
+    expect(entries.filter((e) => e.kind === ENTRY.deliveryFailed)).toEqual([]);
+  });
+
+  it.each([
+    ['gives up after the policy’s timeout, naming where to change it', '200ms', 5000, 'MW_INTEROP_TIMEOUT'],
+    ['waits as long as the policy’s timeout, past the default', '10s', 200, undefined],
+  ])('a slow flow: %s', async (_, timeout, defaultMs, code) => {
+    flowise.mode = 'slow';
+    flowise.slowMs = 1000;
+    const transport = createFlowiseTransport({ timeoutMs: defaultMs, maxReplyBytes: 4096 });
+    const entries = await sendTicket(writeMesh({ timeout }), transport);
+    flowise.slowMs = 2500;
+    const dead = entries.filter((e) => e.kind === ENTRY.deadLetter);
+    const errors = dead.map((e) => (e.data as { error: { code: string; message: string } }).error);
+    expect(errors.map((e) => e.code)).toEqual(code === undefined ? [] : [code]);
+    if (code !== undefined) expect(errors[0]?.message).toContain('agents.triage.flowise.timeout');
+    else expect(triaged(entries).map((d) => d.verdict.reason)).toEqual(['gate.admitted']);
   });
 
   it('sends the same idempotency key on every try of one delivery', async () => {

@@ -10,6 +10,7 @@ import type { AnswerContext, Body, MappedKind } from '../json-http/mapped.js';
 import { mappedAgent } from '../json-http/mapped.js';
 import {
   badReply,
+  callTimeout,
   circuitsOf,
   isJsonType,
   type MappedTransportOptions,
@@ -36,6 +37,7 @@ export function createFlowiseTransport(opts: MappedTransportOptions = {}): Agent
       const kind: MappedKind = {
         method: 'POST',
         url,
+        timeout: callTimeout(spec, 'flowise'),
         body: predictionBody,
         read: readPrediction,
       };

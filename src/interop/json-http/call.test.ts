@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Envelope, MeshwardenError } from '../../runtime/index.js';
+import { type Envelope, isFinal, type MeshwardenError } from '../../runtime/index.js';
 import type { Credential } from '../auth.js';
 import type { FlowiseStandIn } from '../flowise/test-kit.js';
 import { startFlowiseStandIn, TRIAGE_FLOW } from '../flowise/test-kit.js';
@@ -86,11 +86,47 @@ describe('a JSON call', () => {
     expect(error.message).not.toContain('wrong');
   });
 
+  it.each([
+    [400, true],
+    [404, true],
+    [405, true],
+    [410, true],
+    [413, true],
+    [422, true],
+    [401, true],
+    [403, true],
+    [408, false],
+    [429, false],
+    [500, false],
+    [502, false],
+    [503, false],
+  ])('HTTP %i is final (dead-lettered after one try): %s', async (status, final) => {
+    const server = createServer((_req, res) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end('{"message":"no"}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const error = await failure(`http://127.0.0.1:${port}/`);
+    await new Promise((resolve) => server.close(resolve));
+    expect(error.code).toBe('MW_INTEROP_HTTP_STATUS');
+    expect(isFinal(error)).toBe(final);
+  });
+
+  it('makes Flowise’s HTTP 500 "Unauthorized" final: the key is refused on every try', async () => {
+    flowise.apiKey = 'k3y';
+    const error = await failure(`${flowise.url}/api/v1/prediction/${TRIAGE_FLOW}`);
+    flowise.apiKey = undefined;
+    expect(error.details).toMatchObject({ status: 500, credential: 'missing' });
+    expect(isFinal(error)).toBe(true);
+  });
+
   it('carries the message of a failed flow (500)', async () => {
     flowise.mode = 'fail';
     const error = await failure(`${flowise.url}/api/v1/prediction/${TRIAGE_FLOW}`);
     flowise.mode = 'ok';
     expect(error.details).toMatchObject({ status: 500 });
+    expect(isFinal(error)).toBe(false);
   });
 
   it.each([
@@ -126,6 +162,56 @@ describe('a JSON call', () => {
     const answer = await callJson(call, AbortSignal.timeout(2000));
     await new Promise((resolve) => server.close(resolve));
     expect(answer.type.length).toBeLessThanOrEqual(101);
+  });
+
+  it.each([
+    ['an absolute URL', 302, (target: string) => `${target}/final`, (target: string) => `${target}/final`],
+    ['a path, read against the URL', 301, () => '/login', (_: string, self: string) => `${self}/login`],
+    [
+      'a URL with user:password@, shown without them',
+      307,
+      () => 'http://u:p@127.0.0.1:9/x',
+      () => 'http://127.0.0.1:9/x',
+    ],
+    [
+      'a hostile URL, cut short',
+      308,
+      () => `/${'z'.repeat(5000)}`,
+      (_: string, self: string) => `${self}/${'z'.repeat(200 - self.length - 1)}…`,
+    ],
+  ])('refuses a redirect to %s, final, without following it', async (_, status, locationOf, shownOf) => {
+    let followed = 0;
+    const target = createServer((_req, res) => {
+      followed++;
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    const targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
+    const server = createServer((_req, res) => {
+      res.writeHead(status, { location: locationOf(targetUrl) });
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const error = await failure(`${self}/`);
+    await new Promise((resolve) => server.close(resolve));
+    await new Promise((resolve) => target.close(resolve));
+    expect(error.code).toBe('MW_INTEROP_REDIRECT');
+    expect(error.details).toEqual({ status, location: shownOf(targetUrl, self), final: true });
+    expect(isFinal(error)).toBe(true);
+    expect(followed).toBe(0);
+  });
+
+  it('refuses a redirect without a Location', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(303);
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const error = await failure(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    await new Promise((resolve) => server.close(resolve));
+    expect(error.code).toBe('MW_INTEROP_REDIRECT');
+    expect(error.details).toEqual({ status: 303, final: true });
   });
 
   it('sends the envelope id as the idempotency key', async () => {

@@ -1,4 +1,4 @@
-import { type Envelope, isMeshwardenError, quotedText } from '../../runtime/index.js';
+import { type Envelope, isMeshwardenError, type MeshwardenError, quotedText } from '../../runtime/index.js';
 import { traceHeaders } from '../a2a/message.js';
 import { type Credential, headersOf } from '../auth.js';
 import { interopError } from '../errors.js';
@@ -28,10 +28,11 @@ const REMOTE_MESSAGE_CHARS = 300;
 /**
  * Sends one request and reads the answer, bounded. The envelope id goes as `Idempotency-Key` (the
  * same on every retry of the delivery, so an endpoint that honours it does the work once), the trace
- * context as W3C headers, the credential as its header. A redirect is an error: it would send the
- * message on to a host the policy never named. A non-2xx answer is MW_INTEROP_HTTP_STATUS with the
- * remote's own error message when its body has one (Flowise's `{statusCode, success, message}`,
- * n8n's `{code, message}`), cut short.
+ * context as W3C headers, the credential as its header. A redirect is MW_INTEROP_REDIRECT, final:
+ * following it would send the message on to a host the policy never named. Another non-2xx answer
+ * is MW_INTEROP_HTTP_STATUS with the remote's own error message when its body has one (Flowise's
+ * `{statusCode, success, message}`, n8n's `{code, message}`), cut short; a refused key, or a 4xx
+ * other than 408 and 429, is final.
  */
 export async function callJson(call: JsonCall, signal: AbortSignal): Promise<JsonAnswer> {
   const { where } = call;
@@ -48,11 +49,16 @@ export async function callJson(call: JsonCall, signal: AbortSignal): Promise<Jso
       },
       body: JSON.stringify(call.body),
       signal,
-      redirect: 'error',
+      // Read, not followed: the error can then say where it leads.
+      redirect: 'manual',
     });
   } catch (cause) {
     if (signal.aborted) throw cause;
     throw interopError('MW_INTEROP_UNREACHABLE', { ...where, cause: networkCause(cause) }, { cause });
+  }
+  if (response.status >= 300 && response.status < 400) {
+    await response.body?.cancel();
+    throw redirected(response, call.url, where);
   }
   // Quoted in BAD_REPLY errors: a hostile endpoint's header is cut short like its other text.
   const type = quotedText((response.headers.get('content-type') ?? '').split(';')[0]!, 100).toLowerCase();
@@ -70,6 +76,7 @@ export async function callJson(call: JsonCall, signal: AbortSignal): Promise<Jso
           status: response.status,
           ...(remote === undefined ? {} : { remote }),
           ...(key === undefined ? {} : { credential: key.credential }),
+          ...(key !== undefined || refusedForGood(response.status) ? { final: true } : {}),
         },
       },
     );
@@ -77,6 +84,38 @@ export async function callJson(call: JsonCall, signal: AbortSignal): Promise<Jso
   const text = await readBody(response, call.limit, where);
   if (isMeshwardenError(text)) throw text;
   return { status: response.status, type, text };
+}
+
+/** A 3xx answer, naming where it leads (without any user:password@), cut short. */
+function redirected(response: Response, url: string, where: Where): MeshwardenError {
+  const location = response.headers.get('location');
+  let target = location ?? '';
+  if (location !== null && URL.canParse(location, url)) {
+    const resolved = new URL(location, url);
+    resolved.username = '';
+    resolved.password = '';
+    target = resolved.href;
+  }
+  const shown = location === null ? 'nowhere (no Location header)' : quotedText(target, 200);
+  return interopError(
+    'MW_INTEROP_REDIRECT',
+    { ...where, status: response.status, location: shown },
+    {
+      details: {
+        status: response.status,
+        ...(location === null ? {} : { location: shown }),
+        final: true,
+      },
+    },
+  );
+}
+
+/**
+ * A 4xx answer another try would get again (a bad request, no such flow or webhook, a refused key):
+ * final, so the message is dead-lettered after one try. 408 and 429 say "later", and are retried.
+ */
+function refusedForGood(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
 /** The error message a JSON error body holds (`message`, `error` or `error.message`), if any. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { AgentContext, AgentDefinition, AgentSpec, Envelope } from '../../runtime/index.js';
 import { isMeshwardenError } from '../../runtime/index.js';
 import { createFlowiseTransport } from '../flowise/transport.js';
@@ -52,4 +53,48 @@ describe('a dead endpoint', () => {
       expect(await codeOf(connected(transport.connect(spec)))).toBe('MW_INTEROP_CIRCUIT_OPEN');
     },
   );
+});
+
+/** A loopback endpoint that answers every request with `status`, and counts them. */
+async function answering(
+  status: number,
+): Promise<{ url: string; calls: () => number; close(): Promise<void> }> {
+  let calls = 0;
+  const server = createHttpServer((_req, res) => {
+    calls++;
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end('{"message":"no"}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    calls: () => calls,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('an endpoint that answers an error', () => {
+  const closing: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const close of closing) await close();
+  });
+  it.each([
+    [404, 'stays closed: the endpoint is up, the request is wrong', 'MW_INTEROP_HTTP_STATUS'],
+    [401, 'stays closed: the endpoint is up, the key is wrong', 'MW_INTEROP_HTTP_STATUS'],
+    [503, 'opens: the endpoint is failing', 'MW_INTEROP_CIRCUIT_OPEN'],
+  ])('HTTP %i: the circuit %s', async (status, _, third) => {
+    const endpoint = await answering(status);
+    closing.push(endpoint.close);
+    const transport = createJsonHttpTransport({ timeoutMs: 1000, breakAfter: 2, halfOpenAfterMs: 60_000 });
+    const agent = connected(
+      transport.connect({ ...base, name: 'h', http: { url: endpoint.url, method: 'POST' } }),
+    );
+    expect([await codeOf(agent), await codeOf(agent), await codeOf(agent)]).toEqual([
+      'MW_INTEROP_HTTP_STATUS',
+      'MW_INTEROP_HTTP_STATUS',
+      third,
+    ]);
+    expect(endpoint.calls()).toBe(third === 'MW_INTEROP_CIRCUIT_OPEN' ? 2 : 3);
+  });
 });

@@ -16,7 +16,7 @@ import {
 } from '../../runtime/index.js';
 import { credentialOf } from '../auth.js';
 import { interopError } from '../errors.js';
-import type { Resilience, Where } from '../resilience.js';
+import type { CallTimeout, Resilience, Where } from '../resilience.js';
 import { callJson, type JsonAnswer } from './call.js';
 
 /** An answer as a reply mapping reads it (Flowise adds `answer`, the whole prediction response). */
@@ -34,6 +34,8 @@ type ReplyContext = AnswerContext & { readonly message: Envelope };
 export type MappedKind = {
   readonly method: 'POST' | 'PUT' | 'PATCH';
   readonly url: string;
+  /** The call's timeout from the policy (absent: the transport's), and where the policy sets it. */
+  readonly timeout: CallTimeout;
   /** The body as sent, from the mapped one (Flowise adds its own members), or why it cannot be sent. */
   body(mapped: JsonValue, msg: Envelope): Body;
   /** The reply context of an answer (undefined: nothing to emit), or why it cannot be read. */
@@ -52,6 +54,9 @@ type CompiledReply = {
   readonly when?: Template;
   readonly subject?: Template;
 };
+
+/** How much longer than its call a try may take, when the policy sets the call's timeout. */
+const TRY_MARGIN_MS = 5_000;
 
 /**
  * The handler of a `flowise:` or `http:` agent. Its mappings are compiled when it connects (the
@@ -86,17 +91,24 @@ export function mappedAgent(
   };
 
   return {
+    // The try outlives its call by a margin (mapping the request and the replies), so the call's own
+    // timeout, which names where to change it, is the one that fires.
+    ...(kind.timeout.ms === undefined ? {} : { tryTimeoutMs: kind.timeout.ms + TRY_MARGIN_MS }),
     async handle(msg, ctx) {
       const body = await bodyOf(msg);
-      const read = await resilience.execute(async (signal) => {
-        const answer = await callJson(
-          { method: kind.method, url: kind.url, body, msg, credential, limit, where },
-          signal,
-        );
-        const context = kind.read(answer, where);
-        if (isMeshwardenError(context)) throw context;
-        return context;
-      }, where);
+      const read = await resilience.execute(
+        async (signal) => {
+          const answer = await callJson(
+            { method: kind.method, url: kind.url, body, msg, credential, limit, where },
+            signal,
+          );
+          const context = kind.read(answer, where);
+          if (isMeshwardenError(context)) throw context;
+          return context;
+        },
+        where,
+        kind.timeout,
+      );
       if (read === undefined) return;
       const context: ReplyContext = { ...read, message: msg };
       for (const event of await emissions(replies, context)) ctx.forward(event);

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { Writable } from 'node:stream';
+import { type Logger, pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ENTRY, type Envelope, type LedgerEntry, openMesh } from '../../runtime/index.js';
 import { type Misbehaviour, startWebhookPeer, type WebhookPeer } from './test-kit.js';
@@ -23,6 +24,7 @@ beforeAll(async () => {
 afterAll(() => n8n.close());
 beforeEach(() => {
   n8n.mode = 'ok';
+  n8n.slowMs = 2500;
   n8n.key = undefined;
   n8n.respond = enrich;
   n8n.received.length = 0;
@@ -30,7 +32,14 @@ beforeEach(() => {
 
 /** The issue's example: `enrich` is an n8n webhook workflow answering with "Respond to Webhook". */
 function writeMesh(
-  opts: { path?: string; method?: string; auth?: string; request?: string; when?: string } = {},
+  opts: {
+    path?: string;
+    method?: string;
+    timeout?: string;
+    auth?: string;
+    request?: string;
+    when?: string;
+  } = {},
 ): string {
   const dir = mkdtempSync(join(tmpdir(), 'meshwarden-json-http-'));
   mkdirSync(join(dir, 'contracts'));
@@ -42,7 +51,7 @@ function writeMesh(
       'agents:',
       '  enrich:',
       '    version: 1.0.0',
-      `    http: { url: ${n8n.url}${opts.path ?? n8n.path}${opts.method === undefined ? '' : `, method: ${opts.method}`} }`,
+      `    http: { url: ${n8n.url}${opts.path ?? n8n.path}${opts.method === undefined ? '' : `, method: ${opts.method}`}${opts.timeout === undefined ? '' : `, timeout: ${opts.timeout}`} }`,
       ...(opts.auth === undefined ? [] : [`    auth: ${opts.auth}`]),
       '    consumes: [ticket.triaged.v1]',
       '    emits: [ticket.enriched.v1, ticket.escalated.v1]',
@@ -63,13 +72,21 @@ function writeMesh(
   return dir;
 }
 
-async function send(meshDir: string, subject = 'account:2'): Promise<LedgerEntry[]> {
+/** The transport's default call timeout, the runtime's bound on one try, the logger. */
+type Bounds = { callMs?: number; tryMs?: number; log?: Logger };
+
+async function send(meshDir: string, subject = 'account:2', bounds: Bounds = {}): Promise<LedgerEntry[]> {
   const opened = await openMesh({
     meshFile: join(meshDir, 'mesh.yaml'),
     dataDir: join(meshDir, `data-${randomUUID()}`),
-    log,
-    transports: [createJsonHttpTransport({ timeoutMs: 1000, maxReplyBytes: 4096 })],
-    retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
+    log: bounds.log ?? log,
+    transports: [createJsonHttpTransport({ timeoutMs: bounds.callMs ?? 1000, maxReplyBytes: 4096 })],
+    retry: {
+      attempts: 2,
+      initialDelayMs: 1,
+      maxDelayMs: 2,
+      ...(bounds.tryMs === undefined ? {} : { timeoutMs: bounds.tryMs }),
+    },
   });
   if (!opened.ok) throw new Error(JSON.stringify(opened));
   await using o = opened.opened;
@@ -137,10 +154,68 @@ describe('JSON endpoints (http:), an n8n webhook workflow', () => {
   it.each([
     ['a webhook that is not registered (404)', { path: '/webhook/gone' }],
     ['a wrong header credential (403)', { key: 'other' }],
-  ])('dead-letters a message the workflow refuses: %s', async (_, o: { path?: string; key?: string }) => {
-    n8n.key = o.key;
-    const entries = await send(writeMesh(o.path === undefined ? {} : { path: o.path }));
+  ])(
+    'dead-letters a message the workflow refuses after one try: %s',
+    async (_, o: { path?: string; key?: string }) => {
+      n8n.key = o.key;
+      const entries = await send(writeMesh(o.path === undefined ? {} : { path: o.path }));
+      expect(deadLetterCodes(entries)).toEqual(['MW_INTEROP_HTTP_STATUS']);
+      // Another try would be refused the same way: there is none.
+      expect(n8n.received).toHaveLength(1);
+      expect(entries.filter((e) => e.kind === ENTRY.deliveryFailed)).toEqual([]);
+    },
+  );
+
+  it('tries a failing workflow (500) again before dead-lettering it', async () => {
+    n8n.mode = 'fail';
+    const entries = await send(writeMesh());
     expect(deadLetterCodes(entries)).toEqual(['MW_INTEROP_HTTP_STATUS']);
+    expect(n8n.received).toHaveLength(2);
+  });
+
+  it('gives up a call after the timeout the policy sets, and says where to change it', async () => {
+    n8n.mode = 'slow';
+    n8n.slowMs = 1000;
+    const entries = await send(writeMesh({ timeout: '200ms' }), 'account:2', { callMs: 5000 });
+    const dead = entries.filter((e) => e.kind === ENTRY.deadLetter);
+    expect(dead.map((e) => (e.data as { error: { code: string } }).error.code)).toEqual([
+      'MW_INTEROP_TIMEOUT',
+    ]);
+    const { message } = (dead[0]!.data as { error: { message: string } }).error;
+    expect(message).toContain('200 ms');
+    expect(message).toContain('agents.enrich.http.timeout');
+  });
+
+  it('logs an expected failure as its code and message, without a stack', async () => {
+    n8n.mode = 'slow';
+    n8n.slowMs = 1000;
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        for (const line of String(chunk).split('\n')) if (line !== '') lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    await send(writeMesh({ timeout: '200ms' }), 'account:2', { log: pino({ level: 'warn' }, sink) });
+    const dead = lines.filter((l) => l.msg === 'message dead-lettered');
+    expect(dead).toEqual([
+      expect.objectContaining({
+        worker: 'enrich@1.0.0',
+        code: 'MW_INTEROP_TIMEOUT',
+        error: expect.any(String),
+      }),
+    ]);
+    expect(dead[0]?.err).toBeUndefined();
+    expect(JSON.stringify(lines)).not.toContain('    at ');
+  });
+
+  it('waits for a slow endpoint as long as the policy’s timeout says, past the defaults', async () => {
+    n8n.mode = 'slow';
+    n8n.slowMs = 1000;
+    // Both the transport's default (200 ms) and the runtime's bound on a try (300 ms) are shorter.
+    const entries = await send(writeMesh({ timeout: '10s' }), 'account:2', { callMs: 200, tryMs: 300 });
+    expect(deadLetterCodes(entries)).toEqual([]);
+    expect(answers(entries).map((d) => d.verdict.reason)).toEqual(['gate.admitted']);
   });
 
   it('emits nothing for an empty answer (204)', async () => {

@@ -1,6 +1,19 @@
-import type { AgentDefinition, AgentTransport, JsonValue, MeshwardenError } from '../../runtime/index.js';
+import {
+  type AgentDefinition,
+  type AgentSpec,
+  type AgentTransport,
+  isFinal,
+  type JsonValue,
+  type MeshwardenError,
+} from '../../runtime/index.js';
 import { interopError } from '../errors.js';
-import { createResilience, type Resilience, type ResilienceOptions, type Where } from '../resilience.js';
+import {
+  type CallTimeout,
+  createResilience,
+  type Resilience,
+  type ResilienceOptions,
+  type Where,
+} from '../resilience.js';
 import type { JsonAnswer } from './call.js';
 import { type AnswerContext, type MappedKind, mappedAgent } from './mapped.js';
 
@@ -23,6 +36,7 @@ export function createJsonHttpTransport(opts: MappedTransportOptions = {}): Agen
       const kind: MappedKind = {
         method: spec.http?.method ?? 'POST',
         url,
+        timeout: callTimeout(spec, 'http'),
         body: (mapped) => ({ ok: true, body: mapped }),
         read: readJsonAnswer,
       };
@@ -33,16 +47,24 @@ export function createJsonHttpTransport(opts: MappedTransportOptions = {}): Agen
 
 /**
  * One circuit per agent and URL, kept across policy reloads (which connect every agent again), so
- * a reload does not close the circuit of an agent that is down.
+ * a reload does not close the circuit of an agent that is down. A final failure (a 4xx, a refused
+ * key, a redirect) does not count toward it: the endpoint answered, so it is up, and the mistake is
+ * in the request or the policy, which pausing calls would not mend.
  */
 export function circuitsOf(opts: ResilienceOptions): (name: string, url: string) => Resilience {
   const circuits = new Map<string, Resilience>();
   return (name, url) => {
     const key = `${name}\0${url}`;
-    const resilience = circuits.get(key) ?? createResilience(opts);
+    const resilience = circuits.get(key) ?? createResilience(opts, (e) => !isFinal(e));
     circuits.set(key, resilience);
     return resilience;
   };
+}
+
+/** The call timeout the policy gives an agent, if any, and where it is written. */
+export function callTimeout(spec: AgentSpec, kind: 'flowise' | 'http'): CallTimeout {
+  const ms = spec[kind]?.timeoutMs;
+  return { ...(ms === undefined ? {} : { ms }), setAt: `agents.${spec.name}.${kind}.timeout` };
 }
 
 const HTML = new Set(['text/html', 'application/xhtml+xml']);

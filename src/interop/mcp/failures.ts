@@ -39,7 +39,7 @@ export function callFailure(
     if (typeof status === 'number')
       return interopError('MW_INTEROP_HTTP_STATUS', { ...where, status }, { cause, details: { status } });
     if (cause.code === SdkErrorCode.RequestTimeout)
-      return interopError('MW_INTEROP_TIMEOUT', { ...where, ms: timeoutMs }, { cause });
+      return interopError('MW_INTEROP_TIMEOUT', { ...where, ms: timeoutMs, change: '' }, { cause });
     if (LOST.has(cause.code))
       return interopError('MW_INTEROP_UNREACHABLE', { ...where, cause: cause.message }, { cause });
     const problem = `${cause.code}: ${cause.message}`;

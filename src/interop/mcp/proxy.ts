@@ -3,7 +3,7 @@ import { Client, ProtocolError, StreamableHTTPClientTransport } from '@modelcont
 import { Server } from '@modelcontextprotocol/server';
 import { type StdioServerHandle, StdioServerTransport, serveStdio } from '@modelcontextprotocol/server/stdio';
 import type { Logger } from 'pino';
-import { isMeshwardenError, type MeshwardenError } from '../../runtime/index.js';
+import { errorLogFields, isMeshwardenError, type MeshwardenError } from '../../runtime/index.js';
 import { callFailure } from './failures.js';
 import { cappedFetch, MAX_REPLY_BYTES } from './fetch.js';
 import type { Where } from './result.js';
@@ -82,7 +82,7 @@ export async function startMeshMcpProxy(opts: MeshMcpProxyOptions): Promise<Mesh
       server.setRequestHandler('tools/call', (request) =>
         ask((options) => remote.callTool(request.params, options)).catch((error: unknown) => {
           if (!isMeshwardenError(error)) throw error;
-          opts.log?.warn({ err: error, tool: request.params.name }, 'mesh call failed');
+          opts.log?.warn({ ...errorLogFields(error), tool: request.params.name }, 'mesh call failed');
           // The tool could not be asked: the model reads why, and the mesh recorded nothing.
           return {
             isError: true,

@@ -1,6 +1,6 @@
 import { createMcpHandler, McpServer, type StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
-import type { McpCaller, McpEndpoint, Mesh } from '../../runtime/index.js';
+import { errorLogFields, type McpCaller, type McpEndpoint, type Mesh } from '../../runtime/index.js';
 import { type MeshTool, meshTools, toolResult } from './serve-tools.js';
 
 /** How the shell's word that a caller is a partner reaches the SDK's per-request server factory. */
@@ -143,7 +143,10 @@ async function recordPartnerReach(mesh: Mesh, caller: McpCaller, log: Logger | u
         'partner called a tool not theirs',
       );
     } catch (err) {
-      log?.warn({ err, tool: tool.name, caller: caller.name }, 'partner call not recorded');
+      log?.warn(
+        { ...errorLogFields(err), tool: tool.name, caller: caller.name },
+        'partner call not recorded',
+      );
     }
     return;
   }
