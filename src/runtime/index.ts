@@ -8,12 +8,16 @@ export {
   isUuid,
   type JsonObject,
   type JsonValue,
+  MAX_JSON_DEPTH,
   type MeshwardenError,
   makeError,
+  nonFiniteAt,
+  nonFiniteText,
   parseSource,
   quotedText,
   SIGNED_ATTRIBUTES,
   signEnvelope,
+  tooDeepAt,
   verifyEnvelopeSignature,
 } from '../envelope/index.js';
 export { formatDuration } from '../gate/index.js';

@@ -25,6 +25,8 @@ beforeEach(() => {
   n8n.mode = 'ok';
   n8n.key = undefined;
   n8n.respond = enrich;
+  n8n.raw = undefined;
+  n8n.rawType = 'application/json';
   n8n.received.length = 0;
 });
 
@@ -159,5 +161,27 @@ describe('JSON endpoints (http:), an n8n webhook workflow', () => {
     expect(escalated?.verdict).toMatchObject({ decision: 'quarantine', reason: 'envelope.unmapped' });
     expect(escalated?.verdict.issues).toEqual([{ pointer: '/reply/0/when', message: expect.any(String) }]);
     expect(enriched?.verdict.reason).toBe('gate.admitted');
+  });
+
+  it('dead-letters an answer whose JSON holds a number JSON cannot hold (1e400), naming its pointer', async () => {
+    n8n.raw = '{"account": "account:2", "tier": "standard", "score": 1e400}';
+    const entries = await send(writeMesh());
+    expect(deadLetterCodes(entries)).toEqual(['MW_INTEROP_BAD_REPLY']);
+    const dead = entries.find((e) => e.kind === ENTRY.deadLetter)?.data as { error: { message: string } };
+    expect(dead.error.message).toContain('/score');
+    expect(answers(entries)).toEqual([]);
+  });
+
+  it('reads such an answer as text only when it is not said to be JSON, and emits every reply item', async () => {
+    n8n.raw = '{"account": "account:2", "tier": "standard", "score": 1e400}';
+    n8n.rawType = 'text/plain';
+    const entries = await send(writeMesh({ when: '{{ true }}' }));
+    // `{{ json }}` gives nothing (the answer has no JSON), so the escalation is unmapped; the
+    // enrichment's members give nothing and are left out. Both are recorded, neither throws.
+    expect(answers(entries).map((d) => [d.envelope.type, d.verdict.reason])).toEqual([
+      ['ticket.escalated.v1', 'envelope.unmapped'],
+      ['ticket.enriched.v1', 'gate.admitted'],
+    ]);
+    expect(JSON.stringify(entries)).not.toContain('Infinity');
   });
 });
