@@ -6,13 +6,16 @@ import {
   holds,
   isMeshwardenError,
   type JsonValue,
+  MAX_JSON_DEPTH,
   type Mapping,
   type MeshwardenError,
+  quotedText,
   REPLY_NAMES,
   REQUEST_NAMES,
   type RemoteEvent,
   repliesOfAgent,
   requestOf,
+  tooDeepAt,
 } from '../../runtime/index.js';
 import { credentialOf } from '../auth.js';
 import { interopError } from '../errors.js';
@@ -137,11 +140,22 @@ async function emissions(replies: readonly CompiledReply[], context: ReplyContex
   return events;
 }
 
-/** An emission whose mapping failed: the answer as it came, for a pilot to review. */
+/** The evidence's `json` is level 3 of the envelope (envelope, `data`, `json`): it may nest this deep. */
+const EVIDENCE_DEPTH = MAX_JSON_DEPTH - 2;
+/** How much of the answer's text the evidence keeps when its JSON is too deep to keep. */
+const EVIDENCE_CHARS = 4096;
+
+/**
+ * An emission whose mapping failed: the answer as it came, for a pilot to review. JSON nested too
+ * deep for a message (`[[[[…` 10,000 levels) is not kept: the gate would refuse the emission
+ * without reading it, and the record would hold no answer a person can read. Its text, cut short
+ * and on one line, is kept instead.
+ */
 function unmapped(type: string, context: ReplyContext, pointer: string, problem: string): RemoteEvent {
   const data: { [key: string]: JsonValue } = {};
-  if (context.text !== undefined) data.text = context.text;
-  if (context.json !== undefined) data.json = context.json;
+  const deep = context.json !== undefined && tooDeepAt(context.json, EVIDENCE_DEPTH) !== undefined;
+  if (context.text !== undefined) data.text = deep ? quotedText(context.text, EVIDENCE_CHARS) : context.text;
+  if (context.json !== undefined && !deep) data.json = context.json;
   return { type, data, unmapped: { pointer, problem } };
 }
 

@@ -65,12 +65,12 @@ function writeMesh(
   return dir;
 }
 
-async function send(meshDir: string, subject = 'account:2'): Promise<LedgerEntry[]> {
+async function send(meshDir: string, subject = 'account:2', maxReplyBytes = 4096): Promise<LedgerEntry[]> {
   const opened = await openMesh({
     meshFile: join(meshDir, 'mesh.yaml'),
     dataDir: join(meshDir, `data-${randomUUID()}`),
     log,
-    transports: [createJsonHttpTransport({ timeoutMs: 1000, maxReplyBytes: 4096 })],
+    transports: [createJsonHttpTransport({ timeoutMs: 1000, maxReplyBytes })],
     retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
   });
   if (!opened.ok) throw new Error(JSON.stringify(opened));
@@ -183,5 +183,20 @@ describe('JSON endpoints (http:), an n8n webhook workflow', () => {
       ['ticket.enriched.v1', 'gate.admitted'],
     ]);
     expect(JSON.stringify(entries)).not.toContain('Infinity');
+  });
+
+  it('keeps bounded text, never a rendering, of an answer nested too deep for a message', async () => {
+    const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+    n8n.raw = `{"escalate": true, "account": "account:2", "tier": "standard", "deep": ${deep}}`;
+    const entries = await send(writeMesh(), 'account:2', 64 * 1024);
+    const [escalated, enriched] = answers(entries);
+    expect(escalated?.verdict).toMatchObject({ decision: 'quarantine', reason: 'envelope.unmapped' });
+    expect(escalated?.verdict.issues).toEqual([{ pointer: '/reply/0/data', message: expect.any(String) }]);
+    const kept = escalated?.envelope.data as { text: string; json?: unknown };
+    expect(kept.json).toBeUndefined();
+    expect(n8n.raw.startsWith(kept.text.slice(0, 100))).toBe(true);
+    expect(kept.text.length).toBeLessThan(5000);
+    expect(enriched?.verdict.reason).toBe('gate.admitted');
+    expect(JSON.stringify(entries)).not.toContain('[Array]');
   });
 });
