@@ -55,6 +55,7 @@ export {
   type Mapping,
   type MappingIssue,
   type MappingResult,
+  missingMember,
   moduleFiles,
   type Policy,
   type PolicyIssue,

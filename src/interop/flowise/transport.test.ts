@@ -264,4 +264,13 @@ describe('Flowise agents (flowise:)', () => {
     expect(answer?.verdict.reason).toBe('envelope.unmapped');
     expect(answer?.envelope.data).toEqual({ text });
   });
+
+  it('quarantines an answer without the member the contract requires as unmapped, keeping the answer', async () => {
+    // `label` is required by ticket.triaged.v1; a flow that answers only prose gives none.
+    flowise.flows.set(TRIAGE_FLOW, () => ({ text: 'no idea' }));
+    const [answer] = triaged(await sendTicket(writeMesh()));
+    expect(answer?.verdict).toMatchObject({ decision: 'quarantine', reason: 'envelope.unmapped' });
+    expect(answer?.verdict.issues).toEqual([{ pointer: '/reply/data/label', message: expect.any(String) }]);
+    expect(answer?.envelope.data).toEqual({ text: 'no idea' });
+  });
 });

@@ -9,6 +9,7 @@ import {
   MAX_JSON_DEPTH,
   type Mapping,
   type MeshwardenError,
+  missingMember,
   quotedText,
   REPLY_NAMES,
   REQUEST_NAMES,
@@ -52,6 +53,8 @@ type Template = { readonly mapping: Mapping; readonly at: string };
 type CompiledReply = {
   readonly type: string;
   readonly data: Template;
+  /** Members of `data` its contract requires (pointers into it): giving nothing there is a failure. */
+  readonly required?: readonly string[];
   readonly when?: Template;
   readonly subject?: Template;
 };
@@ -125,6 +128,13 @@ async function emissions(replies: readonly CompiledReply[], context: ReplyContex
       events.push(unmapped(reply.type, context, `${reply.data.at}${pointer}`, problem));
       continue;
     }
+    // Left out, a required member would be quarantined as `data` without the answer it came from.
+    const missing = missingMember(data.value, reply.required);
+    if (missing !== undefined) {
+      const problem = `it gives nothing, and the contract of ${reply.type} requires it`;
+      events.push(unmapped(reply.type, context, `${reply.data.at}${missing}`, problem));
+      continue;
+    }
     let subject: string | undefined;
     if (reply.subject !== undefined) {
       const s = await reply.subject.mapping.evaluate(context);
@@ -179,6 +189,7 @@ function compileReplies(spec: AgentSpec, where: Where): CompiledReply[] | Meshwa
     compiled.push({
       type: item.type,
       data,
+      ...(item.required === undefined ? {} : { required: item.required }),
       ...(when === undefined ? {} : { when }),
       ...(subject === undefined ? {} : { subject }),
     });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -198,5 +198,24 @@ describe('JSON endpoints (http:), an n8n webhook workflow', () => {
     expect(kept.text.length).toBeLessThan(5000);
     expect(enriched?.verdict.reason).toBe('gate.admitted');
     expect(JSON.stringify(entries)).not.toContain('[Array]');
+  });
+
+  it('quarantines an emission whose required member gives nothing as unmapped, keeping the answer', async () => {
+    const dir = writeMesh();
+    // A typo in the mapping: `json.teir` gives nothing, and the contract requires `tier`.
+    const yaml = join(dir, 'mesh.yaml');
+    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('json.tier', 'json.teir'));
+    const schema = { type: 'object', properties: { tier: { type: 'string' } }, required: ['tier'] };
+    writeFileSync(join(dir, 'contracts', 'ticket.enriched.v1.json'), JSON.stringify(schema));
+    const entries = await send(dir);
+    const [enriched] = answers(entries);
+    expect(enriched?.verdict).toMatchObject({ decision: 'quarantine', reason: 'envelope.unmapped' });
+    expect(enriched?.verdict.issues).toEqual([
+      { pointer: '/reply/1/data/tier', message: expect.any(String) },
+    ]);
+    // What came back is there for the pilot to see.
+    expect(enriched?.envelope.data).toMatchObject({
+      json: { account: 'account:2', tier: 'standard', escalate: false },
+    });
   });
 });
