@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nonFiniteAt } from './finite.js';
+import { hasNonFinite, nonFiniteAt } from './finite.js';
 
 describe('nonFiniteAt', () => {
   it.each([
@@ -10,6 +10,7 @@ describe('nonFiniteAt', () => {
     ['an escaped member name', { 'x/y': { '~': Infinity } }, { pointer: '/x~1y/~0', value: Infinity }],
   ])('%s', (_, value, expected) => {
     expect(nonFiniteAt(value)).toEqual(expected);
+    expect(hasNonFinite(value)).toBe(expected !== undefined);
   });
 
   it('walks 50,000 levels without recursion', () => {

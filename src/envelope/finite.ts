@@ -45,6 +45,29 @@ export function nonFiniteAt(value: unknown): NonFinite | undefined {
   return undefined;
 }
 
+/**
+ * Whether a value holds Infinity or NaN anywhere: the quick test for hot paths, which allocates no
+ * pointer on the way (nonFiniteAt says where). Walks without recursion.
+ */
+export function hasNonFinite(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node === 'number') {
+      if (!Number.isFinite(node)) return true;
+    } else if (node !== null && typeof node === 'object') {
+      if (Array.isArray(node)) for (let i = 0; i < node.length; i++) push(stack, node[i]);
+      else for (const key in node) push(stack, (node as Record<string, unknown>)[key]);
+    }
+  }
+  return false;
+}
+
+/** Only numbers and containers need a look. */
+function push(stack: unknown[], v: unknown): void {
+  if (typeof v === 'number' ? !Number.isFinite(v) : v !== null && typeof v === 'object') stack.push(v);
+}
+
 /** A plain sentence for such a number: `the number at /score is Infinity, which JSON cannot hold`. */
 export function nonFiniteText(found: NonFinite): string {
   return `the number at ${found.pointer || '/'} is ${found.value}, which JSON cannot hold`;

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { canonicalize, nonFiniteAt, nonFiniteText } from '../envelope/index.js';
+import { canonicalize, hasNonFinite, nonFiniteAt, nonFiniteText } from '../envelope/index.js';
 import { evidenceOf, type RawEvidence } from './evidence.js';
 
 // What the runtime records about a candidate's text: its JSON for the size guard, and a readable
@@ -16,7 +16,7 @@ export function jsonText(value: unknown): string | { readonly cause: unknown } {
     const text = JSON.stringify(value);
     if (text === undefined) return { cause: new TypeError('the value is not JSON') };
     if (text.includes('\\ud')) canonicalize(value);
-    if (text.includes('null')) {
+    if (text.includes('null') && hasNonFinite(value)) {
       const found = nonFiniteAt(value);
       if (found !== undefined) return { cause: new TypeError(nonFiniteText(found)) };
     }
