@@ -73,6 +73,12 @@ const BODIES: readonly Body[] = [
     body: (door) => door.wrap('"\\ud800"'),
     expect: () => [400, 'MW_API_BAD_REQUEST', 'ingress.body_broken_text'],
   },
+  {
+    // JSON.parse gives Infinity, which the ledger would record as null while agents got Infinity.
+    name: 'with a number out of range',
+    body: (door) => door.wrap('{"score":1e400}'),
+    expect: () => [400, 'MW_API_BAD_REQUEST', 'ingress.body_not_json'],
+  },
 ];
 // Over the A2A SDK's own limit (100 kB), well under the API's (1 MiB).
 const OVER_A2A: Body = {

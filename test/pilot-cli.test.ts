@@ -240,6 +240,9 @@ describe('pilot commands against a running mesh', () => {
     const badJson = await pilot([...args, '--data', '{"text": ']);
     expect(badJson.code).toBe(2);
     expect(json(badJson).error.code).toBe('MW_CLI_BAD_DATA');
+    // 1e400 parses as Infinity, which would be sent as null.
+    const outOfRange = await pilot([...args, '--data', '{"score": 1e400}']);
+    expect(json(outOfRange).error.code).toBe('MW_CLI_BAD_DATA');
     const noType = await pilot(['send', '--subject', 'account:1', '--data', '{}', '--json']);
     expect(noType.code).toBe(2);
     expect(json(noType).error.code).toBe('MW_CLI_MISSING_OPTION');

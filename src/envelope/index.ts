@@ -11,6 +11,7 @@ export {
   makeError,
   quotedText,
 } from './error.js';
+export { hasNonFinite, type NonFinite, nonFiniteAt, nonFiniteText } from './finite.js';
 export { formatUuidV7, isUuid } from './id.js';
 export { partitionOf } from './partition.js';
 export { ENVELOPE_FIELDS, isTypeName, readEnvelope, type ShapeIssue, TYPE_NAME } from './shape.js';

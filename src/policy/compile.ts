@@ -7,6 +7,7 @@ import { compileGraph } from './graph.js';
 import { compileGuards, ledgerOf, partitionsOf, partitionsPath } from './guards.js';
 import { type PolicyLoadResult, sortIssues } from './issues.js';
 import { checkReplyContracts } from './mapped-agents.js';
+import { withRequiredMembers } from './reply-required.js';
 import { compileRules } from './rules.js';
 import { checkShape } from './shape.js';
 import type { ParsedMesh } from './source.js';
@@ -52,7 +53,7 @@ export function compilePolicy(
         ? {}
         : { partitionsAt: mesh.locate(partitionsPath(doc)!.path, 'value') }),
       ledger: ledgerOf(doc),
-      agents: graph.agents,
+      agents: withRequiredMembers(graph.agents, compiled.contracts),
       effects: graph.effects,
       ingress: graph.ingress,
       contracts: compiled.contracts,

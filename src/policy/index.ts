@@ -39,6 +39,7 @@ export {
   REPLY_NAMES,
   REQUEST_NAMES,
 } from './mapping.js';
+export { missingMember, requiredMembers } from './reply-required.js';
 export { MESH_SCHEMA } from './schema.js';
 export { overShare, sharesOf } from './shares.js';
 export { type Located, type ParsedMesh, type Path, type Position, parseMesh } from './source.js';

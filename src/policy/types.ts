@@ -62,6 +62,11 @@ export type ReplyMapping = {
   readonly data: JsonValue;
   readonly when?: string;
   readonly subject?: string;
+  /**
+   * Pointers into `data` (`/score`) of its `{{ }}` members that the contract of `type` requires,
+   * found at compile time (reply-required.ts): one that gives nothing makes the emission unmapped.
+   */
+  readonly required?: readonly string[];
 };
 
 /**

@@ -4,10 +4,12 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { isMeshwardenError } from '../envelope/index.js';
 import { openLedger } from '../ledger/index.js';
+import type { AgentDefinition } from './define.js';
 import { ledgerFile, openMesh, reloadPolicy } from './open.js';
 import { ENTRY } from './records.js';
 import { summarize } from './summary.js';
 import { log, writeMesh } from './test-kit.js';
+import type { AgentTransport } from './transports.js';
 
 // The admit path's refusals of what no gate stage can read, and of ids the ledger already holds.
 
@@ -15,6 +17,9 @@ describe('input without a canonical JSON form', () => {
   it.each([
     ['a lone surrogate', { subject: 'job:\ud800', data: { n: 1 } }],
     ['a BigInt', { subject: 'job:1', data: { n: 1n } as unknown as { n: number } }],
+    // JSON.stringify writes these as null: the ledger would record one thing and agents get another.
+    ['Infinity', { subject: 'job:1', data: { n: Number.POSITIVE_INFINITY } }],
+    ['NaN', { subject: 'job:1', data: { n: [1, Number.NaN] } as unknown as { n: number } }],
   ])('quarantines %s and records it', async (_what, input) => {
     const dir = writeMesh(0);
     const opened = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
@@ -24,6 +29,42 @@ describe('input without a canonical JSON form', () => {
     await o.mesh.idle();
     expect((entry.data as { verdict: { reason: string } }).verdict.reason).toBe('envelope.not_json');
     expect(typeof entry.data.raw).toBe('string');
+    expect(o.mesh.counts().messages.quarantined).toBe(1);
+    expect((await o.ledger.verify()).ok).toBe(true);
+  });
+
+  it("quarantines a remote agent's event holding Infinity, and records its siblings as usual", async () => {
+    const dir = writeMesh(0);
+    const yaml = join(dir, 'mesh.yaml');
+    writeFileSync(
+      yaml,
+      readFileSync(yaml, 'utf8').replace('module: ./agents/flaky.mjs', 'url: "http://127.0.0.1:9/flaky"'),
+    );
+    // The remote agent, in process: forwards what a JSON answer holding 1e400 would parse to.
+    const transport: AgentTransport = {
+      kind: 'url',
+      connect: (): AgentDefinition => ({
+        handle(_msg, ctx) {
+          ctx.forward({ type: 'job.done.v1', data: { n: Number.POSITIVE_INFINITY } });
+          ctx.forward({ type: 'job.done.v1', data: { n: 2 } });
+        },
+      }),
+    };
+    const opened = await openMesh({
+      meshFile: join(dir, 'mesh.yaml'),
+      dataDir: join(dir, 'data'),
+      log,
+      transports: [transport],
+    });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    await using o = opened.opened;
+    await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
+    await o.mesh.idle();
+    const verdicts = (await Array.fromAsync(o.ledger.scan())).flatMap((e) =>
+      e.kind === ENTRY.decision ? [(e.data as { verdict: { reason: string; detail: string } }).verdict] : [],
+    );
+    expect(verdicts.map((v) => v.reason)).toEqual(['gate.admitted', 'envelope.not_json', 'gate.admitted']);
+    expect(verdicts[1]?.detail).toContain('/data/n');
     expect(o.mesh.counts().messages.quarantined).toBe(1);
     expect((await o.ledger.verify()).ok).toBe(true);
   });

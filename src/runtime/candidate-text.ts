@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { canonicalize } from '../envelope/index.js';
+import { canonicalize, hasNonFinite, nonFiniteAt, nonFiniteText } from '../envelope/index.js';
 import { evidenceOf, type RawEvidence } from './evidence.js';
 
 // What the runtime records about a candidate's text: its JSON for the size guard, and a readable
@@ -8,12 +8,18 @@ import { evidenceOf, type RawEvidence } from './evidence.js';
 /**
  * JSON.stringify is native and fast; it throws on cycles and BigInt. It escapes lone surrogates as
  * `\\udXXX`, which RFC 8785 refuses, so only text with such an escape pays for a canonical pass.
+ * It writes Infinity and NaN as `null` (the ledger's canonical form refuses them), so only text
+ * holding a `null` pays for a walk to find one.
  */
 export function jsonText(value: unknown): string | { readonly cause: unknown } {
   try {
     const text = JSON.stringify(value);
     if (text === undefined) return { cause: new TypeError('the value is not JSON') };
     if (text.includes('\\ud')) canonicalize(value);
+    if (text.includes('null') && hasNonFinite(value)) {
+      const found = nonFiniteAt(value);
+      if (found !== undefined) return { cause: new TypeError(nonFiniteText(found)) };
+    }
     return text;
   } catch (cause) {
     return { cause };

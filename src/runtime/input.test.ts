@@ -79,6 +79,19 @@ describe('parseInputLine: causationid', () => {
   );
 });
 
+describe('parseInputLine: numbers out of range', () => {
+  it.each([
+    ['1e400', '/data/score'],
+    ['-1e400', '/data/score'],
+  ])('rejects %s (Infinity once parsed) with its pointer, instead of recording null', (n, pointer) => {
+    const text = `{"source":"hooks","type":"t.v1","subject":"s:1","data":{"score":${n}}}`;
+    const parsed = parseInputLine(text, 'in.jsonl', 2);
+    if (parsed === undefined || !isRejected(parsed)) throw new Error('accepted a number out of range');
+    expect(parsed).toMatchObject({ reason: 'ingress.bad_line', location: 'in.jsonl:2:1', raw: text });
+    expect(parsed.issues?.map((i) => i.pointer)).toEqual([pointer]);
+  });
+});
+
 describe('parseInputLine: where a line that is not JSON goes wrong', () => {
   it.each([
     ['a line cut short', '{"source":"ops", "type": ', 26],

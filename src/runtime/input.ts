@@ -1,4 +1,4 @@
-import { errorText, type JsonValue } from '../envelope/index.js';
+import { errorText, type JsonValue, nonFiniteAt } from '../envelope/index.js';
 import type { RawEvidence } from './evidence.js';
 import type { RejectedInput } from './rejected.js';
 
@@ -132,6 +132,10 @@ export function parseInputLine(
         problems.push({ pointer: `/${key}`, message: `unknown field "${key}"` });
       }
     }
+    // JSON.parse gives Infinity for 1e400: the ledger would record null while agents got Infinity.
+    const found = nonFiniteAt(v);
+    if (found !== undefined)
+      problems.push({ pointer: found.pointer, message: "a number out of JSON's range (such as 1e400)" });
   }
   if (problems.length > 0) {
     return {

@@ -25,6 +25,13 @@ describe('jsonProblemAt', () => {
     ['a lone surrogate as the whole value', '\ud800', 8, { pointer: '', problem: 'broken_text' }],
     ['one level too deep', { a: { b: { c: {} } } }, 3, { pointer: '/a/b/c', problem: 'too_deep' }],
     ['exactly at the limit', { a: { b: { c: 1 } } }, 3, undefined],
+    [
+      'a number out of range (1e400 parses as Infinity)',
+      JSON.parse('{"a":[1,1e400]}'),
+      8,
+      { pointer: '/a/1', problem: 'not_json' },
+    ],
+    ['such a number as the whole value', JSON.parse('-1e400'), 8, { pointer: '', problem: 'not_json' }],
     ['an escaped member name', { 'x/y': { '~': {} } }, 2, { pointer: '/x~1y/~0', problem: 'too_deep' }],
   ])('%s', (_, value, max, expected) => {
     expect(jsonProblemAt(value, max)).toEqual(expected);

@@ -10,17 +10,27 @@ import { apiError } from './errors.js';
  */
 export const MAX_BODY_DEPTH = 128;
 
-/** The first place (depth first) a parsed JSON value is too deep or holds a lone surrogate. */
-export type JsonProblem = { readonly pointer: string; readonly problem: 'too_deep' | 'broken_text' };
+/**
+ * The first place (depth first) a parsed JSON value is too deep, holds a lone surrogate, or holds a
+ * number JSON cannot hold (`not_json`: JSON.parse gives Infinity for `1e400`, which the ledger would
+ * record as null while agents got Infinity).
+ */
+export type JsonProblem = {
+  readonly pointer: string;
+  readonly problem: 'too_deep' | 'broken_text' | 'not_json';
+};
 
 /**
  * Walks a parsed JSON value without recursion, so no input can run it out of stack, and stops at the
- * first container nested deeper than `maxDepth` (the value is level 1) or the first string or member
- * name that is not well-formed UTF-16 (a lone surrogate, which no ledger entry can hold).
+ * first container nested deeper than `maxDepth` (the value is level 1), the first string or member
+ * name that is not well-formed UTF-16 (a lone surrogate, which no ledger entry can hold), or the
+ * first number out of JSON's range.
  */
 export function jsonProblemAt(value: unknown, maxDepth: number = MAX_BODY_DEPTH): JsonProblem | undefined {
   if (typeof value === 'string')
     return value.isWellFormed() ? undefined : { pointer: '', problem: 'broken_text' };
+  if (typeof value === 'number')
+    return Number.isFinite(value) ? undefined : { pointer: '', problem: 'not_json' };
   if (value === null || typeof value !== 'object') return undefined;
   type Frame = { node: object; keys: readonly string[] | undefined; next: number; at: string; depth: number };
   const open = (node: object, at: string, depth: number): Frame => ({
@@ -46,6 +56,8 @@ export function jsonProblemAt(value: unknown, maxDepth: number = MAX_BODY_DEPTH)
     const member = (top.node as Record<string, unknown>)[key];
     if (typeof member === 'string') {
       if (!member.isWellFormed()) return { pointer: at, problem: 'broken_text' };
+    } else if (typeof member === 'number') {
+      if (!Number.isFinite(member)) return { pointer: at, problem: 'not_json' };
     } else if (member !== null && typeof member === 'object') {
       if (top.depth >= maxDepth) return { pointer: at, problem: 'too_deep' };
       stack.push(open(member, at, top.depth + 1));
@@ -57,17 +69,17 @@ export function jsonProblemAt(value: unknown, maxDepth: number = MAX_BODY_DEPTH)
 /** The typed error for a problem in `where` (body, params, querystring). */
 export function problemError(where: string, found: JsonProblem): MeshwardenError {
   const { pointer } = found;
-  return found.problem === 'too_deep'
-    ? apiError(
-        'MW_API_TOO_DEEP',
-        { where, max: MAX_BODY_DEPTH, at: pointer || '/' },
-        { location: { pointer } },
-      )
-    : apiError(
-        'MW_API_BAD_REQUEST',
-        { detail: `the ${where} holds broken Unicode (a lone surrogate) at ${pointer || '/'}` },
-        { location: { pointer } },
-      );
+  if (found.problem === 'too_deep')
+    return apiError(
+      'MW_API_TOO_DEEP',
+      { where, max: MAX_BODY_DEPTH, at: pointer || '/' },
+      { location: { pointer } },
+    );
+  const detail =
+    found.problem === 'broken_text'
+      ? `the ${where} holds broken Unicode (a lone surrogate) at ${pointer || '/'}`
+      : `the ${where} holds a number out of JSON's range (such as 1e400) at ${pointer || '/'}`;
+  return apiError('MW_API_BAD_REQUEST', { detail }, { location: { pointer } });
 }
 
 /** What arrived of a body the parser refused (its text, or its bytes when they are not UTF-8), and why. */

@@ -1,4 +1,4 @@
-import { isMeshwardenError, type JsonValue } from '../../runtime/index.js';
+import { isMeshwardenError, type JsonValue, nonFiniteAt, nonFiniteText } from '../../runtime/index.js';
 import { type ApiClient, reportFailure } from '../api-client.js';
 import { cliError, EXIT } from '../errors.js';
 import type { Output } from '../output.js';
@@ -35,6 +35,10 @@ export async function send(api: ApiClient, opts: SendOptions, out: Output): Prom
   } catch (cause) {
     return reportFailure(cliError('MW_CLI_BAD_DATA', { cause: (cause as Error).message }, { cause }), out);
   }
+  // JSON.parse gives Infinity for 1e400, which would go out as null: not what was typed.
+  const found = nonFiniteAt(data);
+  if (found !== undefined)
+    return reportFailure(cliError('MW_CLI_BAD_DATA', { cause: nonFiniteText(found) }), out);
   const reply = await api.post<Sent>('/messages', {
     type: opts.type,
     subject: opts.subject,

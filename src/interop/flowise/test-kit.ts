@@ -18,6 +18,8 @@ export type FlowiseStandIn = LoopbackPeer<'ok'> & {
   readonly flows: Map<string, Flow>;
   /** When set, predictions need `Authorization: [Bearer ]<apiKey>` (the flow's API key), or get 500. */
   apiKey: string | undefined;
+  /** When set, a prediction is answered with this text as JSON, as it is (`1e400`, say). */
+  raw: string | undefined;
 };
 
 /** The chatflow id of the default flow (Flowise ids are UUIDs). */
@@ -58,12 +60,13 @@ export async function startFlowiseStandIn(): Promise<FlowiseStandIn> {
       const auth = request.headers.authorization;
       if (self.apiKey !== undefined && auth !== `Bearer ${self.apiKey}` && auth !== self.apiKey)
         return fail(res, 500, 'Error: predictionsServices.buildChatflow - Unauthorized');
-      json(res, 200, JSON.stringify(predict(request, flow)));
+      json(res, 200, self.raw ?? JSON.stringify(predict(request, flow)));
     },
   });
   const self: FlowiseStandIn = Object.assign(base, {
     flows: new Map<string, Flow>([[TRIAGE_FLOW, triageFlow]]),
     apiKey: undefined as string | undefined,
+    raw: undefined as string | undefined,
   });
   return self;
 }

@@ -25,6 +25,7 @@ afterAll(() => flowise.close());
 beforeEach(() => {
   flowise.mode = 'ok';
   flowise.apiKey = undefined;
+  flowise.raw = undefined;
   flowise.received.length = 0;
   flowise.flows.set(TRIAGE_FLOW, triageFlow);
 });
@@ -265,5 +266,32 @@ describe('Flowise agents (flowise:)', () => {
     flowise.flows.set(TRIAGE_FLOW, () => ({ text: 'x', json: { label: 'spam' } }));
     const [answer] = triaged(await sendTicket(writeMesh()));
     expect(answer?.verdict).toMatchObject({ decision: 'quarantine', stage: 'contract' });
+  });
+
+  it('dead-letters a prediction whose JSON holds a number JSON cannot hold (1e400), naming its pointer', async () => {
+    flowise.raw = '{"text": "scored", "json": {"label": "billing", "score": 1e400}}';
+    const entries = await sendTicket(writeMesh());
+    expect(deadLetterCodes(entries)).toEqual(['MW_INTEROP_BAD_REPLY']);
+    const dead = entries.find((e) => e.kind === ENTRY.deadLetter)?.data as { error: { message: string } };
+    expect(dead.error.message).toContain('/json/score');
+    expect(triaged(entries)).toEqual([]);
+  });
+
+  it('reads JSON text holding such a number as text only, and records the emission that needed its JSON', async () => {
+    const text = '{"label": "general", "score": 1e400}';
+    flowise.flows.set(TRIAGE_FLOW, () => ({ text }));
+    const entries = await sendTicket(writeMesh({ reply: "{ type: ticket.triaged.v1, data: '{{ json }}' }" }));
+    const [answer] = triaged(entries);
+    expect(answer?.verdict.reason).toBe('envelope.unmapped');
+    expect(answer?.envelope.data).toEqual({ text });
+  });
+
+  it('quarantines an answer without the member the contract requires as unmapped, keeping the answer', async () => {
+    // `label` is required by ticket.triaged.v1; a flow that answers only prose gives none.
+    flowise.flows.set(TRIAGE_FLOW, () => ({ text: 'no idea' }));
+    const [answer] = triaged(await sendTicket(writeMesh()));
+    expect(answer?.verdict).toMatchObject({ decision: 'quarantine', reason: 'envelope.unmapped' });
+    expect(answer?.verdict.issues).toEqual([{ pointer: '/reply/data/label', message: expect.any(String) }]);
+    expect(answer?.envelope.data).toEqual({ text: 'no idea' });
   });
 });

@@ -15,6 +15,7 @@ import {
   isJsonType,
   type MappedTransportOptions,
   parseJson,
+  readJson,
 } from '../json-http/transport.js';
 import type { Where } from '../resilience.js';
 
@@ -77,13 +78,11 @@ export function readPrediction(
 ): AnswerContext | undefined | MeshwardenError {
   if (answer.status === 204 || answer.text.trim() === '') return undefined;
   const expected = 'a Flowise prediction';
-  const parsed = isJsonType(answer.type) || answer.type === '' ? parseJson(answer.text) : undefined;
-  if (parsed === undefined) {
-    const problem = isJsonType(answer.type)
-      ? 'the body is not JSON'
-      : `the content type is ${answer.type}, not application/json`;
-    return badReply(where, problem, expected);
-  }
+  if (!isJsonType(answer.type) && answer.type !== '')
+    return badReply(where, `the content type is ${answer.type}, not application/json`, expected);
+  const read = readJson(answer.text);
+  if ('problem' in read) return badReply(where, read.problem, expected);
+  const parsed = read.json;
   if (!isObject(parsed)) return badReply(where, 'the body is not a JSON object', expected);
   // A flow's text is a string, except where a Custom Function returned another value (a number,
   // say, in Flowise 3.1.4): then its JSON text.

@@ -6,13 +6,17 @@ import {
   holds,
   isMeshwardenError,
   type JsonValue,
+  MAX_JSON_DEPTH,
   type Mapping,
   type MeshwardenError,
+  missingMember,
+  quotedText,
   REPLY_NAMES,
   REQUEST_NAMES,
   type RemoteEvent,
   repliesOfAgent,
   requestOf,
+  tooDeepAt,
 } from '../../runtime/index.js';
 import { credentialOf } from '../auth.js';
 import { interopError } from '../errors.js';
@@ -51,6 +55,8 @@ type Template = { readonly mapping: Mapping; readonly at: string };
 type CompiledReply = {
   readonly type: string;
   readonly data: Template;
+  /** Members of `data` its contract requires (pointers into it): giving nothing there is a failure. */
+  readonly required?: readonly string[];
   readonly when?: Template;
   readonly subject?: Template;
 };
@@ -134,6 +140,13 @@ async function emissions(replies: readonly CompiledReply[], context: ReplyContex
       events.push(unmapped(reply.type, context, `${reply.data.at}${pointer}`, problem));
       continue;
     }
+    // Left out, a required member would be quarantined as `data` without the answer it came from.
+    const missing = missingMember(data.value, reply.required);
+    if (missing !== undefined) {
+      const problem = `it gives nothing, and the contract of ${reply.type} requires it`;
+      events.push(unmapped(reply.type, context, `${reply.data.at}${missing}`, problem));
+      continue;
+    }
     let subject: string | undefined;
     if (reply.subject !== undefined) {
       const s = await reply.subject.mapping.evaluate(context);
@@ -149,11 +162,22 @@ async function emissions(replies: readonly CompiledReply[], context: ReplyContex
   return events;
 }
 
-/** An emission whose mapping failed: the answer as it came, for a pilot to review. */
+/** The evidence's `json` is level 3 of the envelope (envelope, `data`, `json`): it may nest this deep. */
+const EVIDENCE_DEPTH = MAX_JSON_DEPTH - 2;
+/** How much of the answer's text the evidence keeps when its JSON is too deep to keep. */
+const EVIDENCE_CHARS = 4096;
+
+/**
+ * An emission whose mapping failed: the answer as it came, for a pilot to review. JSON nested too
+ * deep for a message (`[[[[…` 10,000 levels) is not kept: the gate would refuse the emission
+ * without reading it, and the record would hold no answer a person can read. Its text, cut short
+ * and on one line, is kept instead.
+ */
 function unmapped(type: string, context: ReplyContext, pointer: string, problem: string): RemoteEvent {
   const data: { [key: string]: JsonValue } = {};
-  if (context.text !== undefined) data.text = context.text;
-  if (context.json !== undefined) data.json = context.json;
+  const deep = context.json !== undefined && tooDeepAt(context.json, EVIDENCE_DEPTH) !== undefined;
+  if (context.text !== undefined) data.text = deep ? quotedText(context.text, EVIDENCE_CHARS) : context.text;
+  if (context.json !== undefined && !deep) data.json = context.json;
   return { type, data, unmapped: { pointer, problem } };
 }
 
@@ -177,6 +201,7 @@ function compileReplies(spec: AgentSpec, where: Where): CompiledReply[] | Meshwa
     compiled.push({
       type: item.type,
       data,
+      ...(item.required === undefined ? {} : { required: item.required }),
       ...(when === undefined ? {} : { when }),
       ...(subject === undefined ? {} : { subject }),
     });

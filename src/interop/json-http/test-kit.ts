@@ -128,6 +128,10 @@ export type WebhookPeer = LoopbackPeer<'ok'> & {
   key: string | undefined;
   /** The workflow's path: `/webhook/<path>`; any other is not registered (404). */
   readonly path: string;
+  /** When set, the workflow answers this text as it is (`1e400`, say, which no value stringifies to). */
+  raw: string | undefined;
+  /** The content type `raw` goes with (default application/json). */
+  rawType: string;
 };
 
 /**
@@ -145,6 +149,10 @@ export async function startWebhookPeer(path = 'enrich', respond: Respond = (b) =
         return fail(res, 404, `The requested webhook "${request.method} ${request.path}" is not registered.`);
       if (self.key !== undefined && request.headers['x-n8n-key'] !== self.key)
         return fail(res, 403, 'Authorization data is wrong!');
+      if (self.raw !== undefined) {
+        res.writeHead(200, { 'content-type': self.rawType });
+        return res.end(self.raw);
+      }
       json(res, 200, JSON.stringify(self.respond(request.body)));
     },
   });
@@ -153,6 +161,8 @@ export async function startWebhookPeer(path = 'enrich', respond: Respond = (b) =
     path: `/webhook/${path}`,
     respond,
     key: undefined as string | undefined,
+    raw: undefined as string | undefined,
+    rawType: 'application/json',
   });
   return self;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -27,6 +27,8 @@ beforeEach(() => {
   n8n.slowMs = 2500;
   n8n.key = undefined;
   n8n.respond = enrich;
+  n8n.raw = undefined;
+  n8n.rawType = 'application/json';
   n8n.received.length = 0;
 });
 
@@ -72,15 +74,20 @@ function writeMesh(
   return dir;
 }
 
-/** The transport's default call timeout, the runtime's bound on one try, the logger. */
-type Bounds = { callMs?: number; tryMs?: number; log?: Logger };
+/** The transport's default call timeout and reply bound, the runtime's bound on one try, the logger. */
+type Bounds = { callMs?: number; tryMs?: number; log?: Logger; maxReplyBytes?: number };
 
 async function send(meshDir: string, subject = 'account:2', bounds: Bounds = {}): Promise<LedgerEntry[]> {
   const opened = await openMesh({
     meshFile: join(meshDir, 'mesh.yaml'),
     dataDir: join(meshDir, `data-${randomUUID()}`),
     log: bounds.log ?? log,
-    transports: [createJsonHttpTransport({ timeoutMs: bounds.callMs ?? 1000, maxReplyBytes: 4096 })],
+    transports: [
+      createJsonHttpTransport({
+        timeoutMs: bounds.callMs ?? 1000,
+        maxReplyBytes: bounds.maxReplyBytes ?? 4096,
+      }),
+    ],
     retry: {
       attempts: 2,
       initialDelayMs: 1,
@@ -234,5 +241,61 @@ describe('JSON endpoints (http:), an n8n webhook workflow', () => {
     expect(escalated?.verdict).toMatchObject({ decision: 'quarantine', reason: 'envelope.unmapped' });
     expect(escalated?.verdict.issues).toEqual([{ pointer: '/reply/0/when', message: expect.any(String) }]);
     expect(enriched?.verdict.reason).toBe('gate.admitted');
+  });
+
+  it('dead-letters an answer whose JSON holds a number JSON cannot hold (1e400), naming its pointer', async () => {
+    n8n.raw = '{"account": "account:2", "tier": "standard", "score": 1e400}';
+    const entries = await send(writeMesh());
+    expect(deadLetterCodes(entries)).toEqual(['MW_INTEROP_BAD_REPLY']);
+    const dead = entries.find((e) => e.kind === ENTRY.deadLetter)?.data as { error: { message: string } };
+    expect(dead.error.message).toContain('/score');
+    expect(answers(entries)).toEqual([]);
+  });
+
+  it('reads such an answer as text only when it is not said to be JSON, and emits every reply item', async () => {
+    n8n.raw = '{"account": "account:2", "tier": "standard", "score": 1e400}';
+    n8n.rawType = 'text/plain';
+    const entries = await send(writeMesh({ when: '{{ true }}' }));
+    // `{{ json }}` gives nothing (the answer has no JSON), so the escalation is unmapped; the
+    // enrichment's members give nothing and are left out. Both are recorded, neither throws.
+    expect(answers(entries).map((d) => [d.envelope.type, d.verdict.reason])).toEqual([
+      ['ticket.escalated.v1', 'envelope.unmapped'],
+      ['ticket.enriched.v1', 'gate.admitted'],
+    ]);
+    expect(JSON.stringify(entries)).not.toContain('Infinity');
+  });
+
+  it('keeps bounded text, never a rendering, of an answer nested too deep for a message', async () => {
+    const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+    n8n.raw = `{"escalate": true, "account": "account:2", "tier": "standard", "deep": ${deep}}`;
+    const entries = await send(writeMesh(), 'account:2', { maxReplyBytes: 64 * 1024 });
+    const [escalated, enriched] = answers(entries);
+    expect(escalated?.verdict).toMatchObject({ decision: 'quarantine', reason: 'envelope.unmapped' });
+    expect(escalated?.verdict.issues).toEqual([{ pointer: '/reply/0/data', message: expect.any(String) }]);
+    const kept = escalated?.envelope.data as { text: string; json?: unknown };
+    expect(kept.json).toBeUndefined();
+    expect(n8n.raw.startsWith(kept.text.slice(0, 100))).toBe(true);
+    expect(kept.text.length).toBeLessThan(5000);
+    expect(enriched?.verdict.reason).toBe('gate.admitted');
+    expect(JSON.stringify(entries)).not.toContain('[Array]');
+  });
+
+  it('quarantines an emission whose required member gives nothing as unmapped, keeping the answer', async () => {
+    const dir = writeMesh();
+    // A typo in the mapping: `json.teir` gives nothing, and the contract requires `tier`.
+    const yaml = join(dir, 'mesh.yaml');
+    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('json.tier', 'json.teir'));
+    const schema = { type: 'object', properties: { tier: { type: 'string' } }, required: ['tier'] };
+    writeFileSync(join(dir, 'contracts', 'ticket.enriched.v1.json'), JSON.stringify(schema));
+    const entries = await send(dir);
+    const [enriched] = answers(entries);
+    expect(enriched?.verdict).toMatchObject({ decision: 'quarantine', reason: 'envelope.unmapped' });
+    expect(enriched?.verdict.issues).toEqual([
+      { pointer: '/reply/1/data/tier', message: expect.any(String) },
+    ]);
+    // What came back is there for the pilot to see.
+    expect(enriched?.envelope.data).toMatchObject({
+      json: { account: 'account:2', tier: 'standard', escalate: false },
+    });
   });
 });

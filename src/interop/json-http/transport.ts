@@ -5,6 +5,8 @@ import {
   isFinal,
   type JsonValue,
   type MeshwardenError,
+  nonFiniteAt,
+  nonFiniteText,
 } from '../../runtime/index.js';
 import { interopError } from '../errors.js';
 import {
@@ -76,24 +78,36 @@ export function isJsonType(type: string): boolean {
 
 /**
  * An endpoint's answer as a reply mapping reads it. An empty body (a 204) is nothing to emit. A body
- * said to be JSON must parse; an HTML page (a proxy's or a login page, answered 200) is refused, not
- * mapped; any other body is `text`, and also `json` when it parses as JSON.
+ * said to be JSON must be usable JSON; an HTML page (a proxy's or a login page, answered 200) is
+ * refused, not mapped; any other body is `text`, and also `json` when it is usable JSON.
  */
 function readJsonAnswer(answer: JsonAnswer, where: Where): AnswerContext | undefined | MeshwardenError {
   if (answer.status === 204 || answer.text.trim() === '') return undefined;
   if (HTML.has(answer.type)) return badReply(where, `an HTML page (${answer.type})`);
-  const json = parseJson(answer.text);
-  if (json === undefined && isJsonType(answer.type))
-    return badReply(where, `the body is not JSON, though its content type is ${answer.type}`);
-  return { text: answer.text, ...(json === undefined ? {} : { json }), status: answer.status };
+  const read = readJson(answer.text);
+  if ('problem' in read && isJsonType(answer.type))
+    return badReply(where, `${read.problem}, though its content type is ${answer.type}`);
+  return { text: answer.text, ...('json' in read ? { json: read.json } : {}), status: answer.status };
+}
+
+/**
+ * The JSON a text holds, or why it holds none usable: it does not parse, or it holds a number JSON
+ * cannot hold (JSON.parse gives Infinity for `1e400`, which no ledger entry can record).
+ */
+export function readJson(text: string): { readonly json: JsonValue } | { readonly problem: string } {
+  let json: JsonValue;
+  try {
+    json = JSON.parse(text) as JsonValue;
+  } catch {
+    return { problem: 'the body is not JSON' };
+  }
+  const found = nonFiniteAt(json);
+  return found === undefined ? { json } : { problem: `the body is not usable JSON: ${nonFiniteText(found)}` };
 }
 
 export function parseJson(text: string): JsonValue | undefined {
-  try {
-    return JSON.parse(text) as JsonValue;
-  } catch {
-    return undefined;
-  }
+  const read = readJson(text);
+  return 'json' in read ? read.json : undefined;
 }
 
 export function badReply(where: Where, problem: string, expected = 'JSON'): MeshwardenError {
