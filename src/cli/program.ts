@@ -14,7 +14,7 @@ import { up } from './commands/up.js';
 import { EXIT } from './errors.js';
 import { createRootLogger } from './log.js';
 import { defaultNode } from './node-id.js';
-import { createOutput } from './output.js';
+import { createOutput, terminalSafe } from './output.js';
 import { registerPilotCommands } from './pilot-commands.js';
 import { stdoutFailure, watchOutputStreams } from './stdout.js';
 
@@ -372,7 +372,7 @@ try {
     exitCode = EXIT.failed;
   } else {
     cliLog.fatal({ err }, 'meshwarden failed');
-    process.stderr.write(`meshwarden: ${errorText(err)}\n`);
+    process.stderr.write(`meshwarden: ${terminalSafe(errorText(err))}\n`);
     exitCode = EXIT.failed;
   }
 }

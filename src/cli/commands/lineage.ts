@@ -7,7 +7,10 @@ import {
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { type LedgerPlace, openExistingLedger } from '../ledger-access.js';
-import { type Output, table } from '../output.js';
+import { type Output, table, terminalSafe } from '../output.js';
+
+/** Text from the ledger quoted inside a line: a line break in it must not forge a line of the report. */
+const inline = (text: string) => terminalSafe(text, { inline: true });
 
 /** `why <id>`: the causal chain that led to a message, root first. */
 export async function why(id: string, opts: LedgerPlace, out: Output): Promise<number> {
@@ -25,9 +28,9 @@ export async function why(id: string, opts: LedgerPlace, out: Output): Promise<n
   }
   const last = result.chain.at(-1)!;
   // An input line that never parsed has no subject to be about.
-  const about = last.subject === '' || last.subject === undefined ? '' : ` about ${last.subject}`;
+  const about = last.subject === '' || last.subject === undefined ? '' : ` about ${inline(last.subject)}`;
   out.line(
-    `why ${id}: ${last.gated === 'effect' ? 'effect ' : ''}${last.type}${about}, the last of ${result.chain.length} message(s) in its chain, root first:`,
+    `why ${id}: ${last.gated === 'effect' ? 'effect ' : ''}${inline(last.type)}${about}, the last of ${result.chain.length} message(s) in its chain, root first:`,
   );
   out.line(table(result.chain.map(row)));
   for (const link of result.chain) {
@@ -39,11 +42,11 @@ export async function why(id: string, opts: LedgerPlace, out: Output): Promise<n
     for (const o of link.outcomes) {
       if (o.kind === 'hold.released' && o.agent !== null)
         out.line(
-          `${o.agent} ${o.outcome === 'deliver' ? 'approved' : 'rejected'} ${link.id}: "${o.reason ?? ''}"`,
+          `${inline(o.agent)} ${o.outcome === 'deliver' ? 'approved' : 'rejected'} ${link.id}: "${inline(o.reason ?? '')}"`,
         );
       if (o.kind === 'hold.released' && o.verdict !== undefined && o.verdict.decision !== 'deliver')
         out.line(
-          `note: ${link.id} was gated again on release and refused: ${o.verdict.reason}: ${o.verdict.detail}`,
+          `note: ${link.id} was gated again on release and refused: ${inline(o.verdict.reason)}: ${inline(o.verdict.detail)}`,
         );
       if (o.alert !== undefined) {
         const a = o.alert;
@@ -55,30 +58,36 @@ export async function why(id: string, opts: LedgerPlace, out: Output): Promise<n
               : 'did not tell (queue full)';
         const tries = a.attempts === 1 ? '1 try' : `${a.attempts} tries`;
         out.line(
-          `alert: ${told} sink ${a.sink} about ${link.id} at ${o.at} (route ${a.route}, ${a.event}, ${a.severity}, ${tries})`,
+          inline(
+            `alert: ${told} sink ${a.sink} about ${link.id} at ${o.at} (route ${a.route}, ${a.event}, ${a.severity}, ${tries})`,
+          ),
         );
       }
       if (o.error !== undefined) {
         const what = o.kind === 'dead-letter' ? 'dead-lettered' : 'failed';
         const tries = o.attempt === undefined ? '' : ` (try ${o.attempt})`;
-        out.line(`${o.agent ?? ''} ${what} ${link.id}${tries}: ${o.error.code}: ${o.error.message}`);
+        out.line(inline(`${o.agent ?? ''} ${what} ${link.id}${tries}: ${o.error.code}: ${o.error.message}`));
       }
     }
   }
   for (const b of result.breakers) {
     const what = b.counted === 'deadLetters' ? 'dead letters' : 'failed tries';
     out.line(
-      `breaker ${b.breaker} stopped ${b.stopped}: it opened for ${b.key} at ${b.at} after ${b.count} ${what} of ${b.of} (over ${b.over} in ${formatDuration(b.windowMs)}): ${b.failures.join(', ')}`,
+      inline(
+        `breaker ${b.breaker} stopped ${b.stopped}: it opened for ${b.key} at ${b.at} after ${b.count} ${what} of ${b.of} (over ${b.over} in ${formatDuration(b.windowMs)}): ${b.failures.join(', ')}`,
+      ),
     );
   }
   for (const d of result.drift ?? []) {
     out.line(
-      `drift alarm ${d.monitor} stopped ${d.stopped}: raised at ${d.raisedAt} by ${d.raisedBy}: ${d.summary}`,
+      inline(
+        `drift alarm ${d.monitor} stopped ${d.stopped}: raised at ${d.raisedAt} by ${d.raisedBy}: ${d.summary}`,
+      ),
     );
   }
   for (const a of result.actions) {
     const what = a.action === 'reset' ? `reset breaker ${a.breaker ?? ''} for` : `${a.action}`;
-    out.line(`${a.pilot} ${what} ${a.subject} at ${a.at}: "${a.reason}"`);
+    out.line(inline(`${a.pilot} ${what} ${a.subject} at ${a.at}: "${a.reason}"`));
   }
   return EXIT.ok;
 }
