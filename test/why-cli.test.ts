@@ -62,4 +62,25 @@ describe('why and impact in text', () => {
     expect(JSON.parse(json.stdout).chain[0].data.text).toBe(`hi ${ESC}]0;pwned\u0007 ${ESC}[31mred`);
     expect(json.stdout).not.toContain(ESC);
   });
+
+  it('lists every contract problem of a quarantine, the first ten and a count of the rest', async () => {
+    const r = await runCli(['why', invalid, '--data', data]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.split('\n');
+    const head = lines.indexOf(`problems of ${invalid} (12):`);
+    expect(head, r.stdout).toBeGreaterThan(0);
+    const listed = lines.slice(head + 1, head + 12);
+    expect(listed.slice(0, 10).every((l) => l.startsWith('  at /'))).toBe(true);
+    expect(listed).toContain('  at /: must not have the property "\\x1b[31mx"');
+    expect(listed).toContain('  at /text: must be string');
+    expect(listed[10]).toBe('  and 2 more (why --json lists them all)');
+    // JSON has them all, as the verdict recorded them.
+    const json = JSON.parse((await runCli(['why', invalid, '--data', data, '--json'])).stdout);
+    expect(json.chain[0].issues).toHaveLength(12);
+    expect(json.chain[0].issues).toContainEqual({
+      pointer: '/subject',
+      message: 'must be string',
+      keyword: 'type',
+    });
+  });
 });

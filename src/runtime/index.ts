@@ -16,7 +16,7 @@ export {
   signEnvelope,
   verifyEnvelopeSignature,
 } from '../envelope/index.js';
-export { formatDuration } from '../gate/index.js';
+export { formatDuration, type VerdictIssue } from '../gate/index.js';
 export {
   type Checkpoint,
   type Durability,

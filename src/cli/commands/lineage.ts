@@ -3,6 +3,7 @@ import {
   formatDuration,
   impactOf,
   type LinkedEffect,
+  type VerdictIssue,
   whyChain,
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
@@ -34,6 +35,7 @@ export async function why(id: string, opts: LedgerPlace, out: Output): Promise<n
   );
   out.line(table(result.chain.map(row)));
   for (const link of result.chain) {
+    for (const text of issueLines(link.id, link.issues ?? [])) out.line(text);
     if (link.linkedTo !== null) out.line(`note: ${link.id} ${linkNote(link.linkedTo)}`);
     if (link.unverifiedCausation !== undefined)
       out.line(
@@ -111,6 +113,20 @@ export async function impact(target: string, opts: LedgerPlace, out: Output): Pr
   );
   out.line(table([...result.roots, ...result.impact].map(row)));
   return EXIT.ok;
+}
+
+/** Issues shown under the table; the rest is counted (`why --json` has them all). */
+const SHOWN_ISSUES = 10;
+
+/** A verdict's issues (each contract problem, say), one per line: the detail sentence names only the first. */
+function issueLines(id: string, issues: readonly VerdictIssue[]): string[] {
+  if (issues.length === 0) return [];
+  const lines = [`problems of ${id} (${issues.length}):`];
+  for (const i of issues.slice(0, SHOWN_ISSUES))
+    lines.push(`  at ${inline(i.pointer || '/')}: ${inline(i.message)}`);
+  if (issues.length > SHOWN_ISSUES)
+    lines.push(`  and ${issues.length - SHOWN_ISSUES} more (why --json lists them all)`);
+  return lines;
 }
 
 /** How an ingress message came to be linked to an effect, named by the effect's type. */
