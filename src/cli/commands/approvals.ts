@@ -79,7 +79,9 @@ export async function releaseHold(
   const what =
     reply.outcome === 'deliver' ? 'it goes on (delivered, or its effect executed)' : 'it is dropped';
   out.line(`${action === 'approve' ? 'approved' : 'rejected'} ${reply.id}: ${what}`);
-  out.line(`recorded in the ledger as ${reply.by} with your reason; meshwarden why ${reply.id} shows it`);
+  out.line(
+    `recorded in the ledger as ${reply.by} with your reason; meshwarden why ${reply.id} ${api.reach} shows it`,
+  );
   return EXIT.ok;
 }
 

@@ -1,11 +1,15 @@
+import { type Command, Option } from 'commander';
 import {
   type ChainLink,
   formatDuration,
   impactOf,
+  isMeshwardenError,
+  type LedgerReader,
   type LinkedEffect,
   type VerdictIssue,
   whyChain,
 } from '../../runtime/index.js';
+import { createApiClient, reportFailure } from '../api-client.js';
 import { cliError, EXIT } from '../errors.js';
 import { type LedgerPlace, openExistingLedger } from '../ledger-access.js';
 import { type Output, table, terminalSafe } from '../output.js';
@@ -13,16 +17,58 @@ import { type Output, table, terminalSafe } from '../output.js';
 /** Text from the ledger quoted inside a line: a line break in it must not forge a line of the report. */
 const inline = (text: string) => terminalSafe(text, { inline: true });
 
-/** `why <id>`: the causal chain that led to a message, root first. */
-export async function why(id: string, opts: LedgerPlace, out: Output): Promise<number> {
-  const ledger = await openExistingLedger(opts, out);
-  if (ledger === undefined) return EXIT.usage;
-  await using _ledger = ledger;
-  const result = await whyChain(ledger, id);
-  if (result === undefined) {
-    out.fail(cliError('MW_CLI_NOT_FOUND', { id }));
-    return EXIT.failed;
+/**
+ * Where `why` and `impact` read: a ledger (`--data`, `--ledger`), or with `--url` a running mesh's
+ * API, the same documents (GET /messages/{id}/why and /impact), so that a pilot command's hint
+ * reaches the ledger of the mesh it acted on.
+ */
+export type LineagePlace = LedgerPlace & { readonly url?: string; readonly token?: string };
+
+/** `--url` and `--token` on `why` and `impact`: the same documents from a running mesh's API. */
+export function lineageOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option(
+        '--url <url>',
+        'read it from a running mesh (the address up printed), not a ledger',
+      ).conflicts(['data', 'ledger']),
+    )
+    .addOption(new Option('--token <token>', 'an API token for --url (role viewer)').env('MESHWARDEN_TOKEN'));
+}
+
+type WhyDocument = NonNullable<Awaited<ReturnType<typeof whyChain>>>;
+type ImpactDocument = NonNullable<Awaited<ReturnType<typeof impactOf>>>;
+
+/** The lineage document of `id`, or the exit code after saying why there is none. */
+async function lineageOf<T>(
+  at: LineagePlace,
+  id: string,
+  route: 'why' | 'impact',
+  read: (ledger: LedgerReader) => Promise<T | undefined>,
+  out: Output,
+): Promise<T | number> {
+  if (at.url !== undefined) {
+    const api = createApiClient({ url: at.url, token: at.token });
+    if (isMeshwardenError(api)) return reportFailure(api, out);
+    const reply = await api.get<T>(`/messages/${encodeURIComponent(id)}/${route}`);
+    if (!isMeshwardenError(reply)) return reply;
+    // The same answer, and exit, as from a ledger file.
+    if (reply.code !== 'MW_API_NOT_FOUND') return reportFailure(reply, out);
+  } else {
+    const ledger = await openExistingLedger(at, out);
+    if (ledger === undefined) return EXIT.usage;
+    await using _ledger = ledger;
+    const found = await read(ledger);
+    if (found !== undefined) return found;
   }
+  out.fail(cliError('MW_CLI_NOT_FOUND', { id }));
+  return EXIT.failed;
+}
+
+/** `why <id>`: the causal chain that led to a message, root first. */
+export async function why(id: string, opts: LineagePlace, out: Output): Promise<number> {
+  const result = await lineageOf<WhyDocument>(opts, id, 'why', (ledger) => whyChain(ledger, id), out);
+  if (typeof result === 'number') return result;
   if (out.json) {
     out.document(result);
     return EXIT.ok;
@@ -95,15 +141,15 @@ export async function why(id: string, opts: LedgerPlace, out: Output): Promise<n
 }
 
 /** `impact <id | agent@version>`: everything that followed a message, or an agent version's blast radius. */
-export async function impact(target: string, opts: LedgerPlace, out: Output): Promise<number> {
-  const ledger = await openExistingLedger(opts, out);
-  if (ledger === undefined) return EXIT.usage;
-  await using _ledger = ledger;
-  const result = await impactOf(ledger, target);
-  if (result === undefined) {
-    out.fail(cliError('MW_CLI_NOT_FOUND', { id: target }));
-    return EXIT.failed;
-  }
+export async function impact(target: string, opts: LineagePlace, out: Output): Promise<number> {
+  const result = await lineageOf<ImpactDocument>(
+    opts,
+    target,
+    'impact',
+    (ledger) => impactOf(ledger, target),
+    out,
+  );
+  if (typeof result === 'number') return result;
   if (out.json) {
     out.document(result);
     return EXIT.ok;
