@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { headsText, table, terminalSafe } from './output.js';
+import { headsText, inlineText, table, terminalSafe } from './output.js';
 
 describe('terminalSafe', () => {
   it.each([
@@ -24,6 +24,7 @@ describe('terminalSafe', () => {
     const shown = terminalSafe('account:1\nnote: forged\r\u001b[2J', { inline: true });
     expect(shown).toBe('account:1\\x0anote: forged\\x0d\\x1b[2J');
     expect(terminalSafe(shown, { inline: true })).toBe(shown);
+    expect(inlineText('account:1\nnote: forged')).toBe('account:1\\x0anote: forged');
   });
 });
 

@@ -70,12 +70,17 @@ const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u2
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the same, with line feeds
 const INLINE_CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
+/** Text from outside quoted inside one line of a report: terminalSafe with line breaks shown too. */
+export function inlineText(text: string): string {
+  return terminalSafe(text, { inline: true });
+}
+
 /**
  * Left-aligned columns, for tables people read in a terminal. Cells are shown terminal-safe on one
  * line before they are measured, so that a shown `\x1b` keeps the columns straight.
  */
 export function table(cells: readonly (readonly string[])[]): string {
-  const rows = cells.map((row) => row.map((cell) => terminalSafe(cell, { inline: true })));
+  const rows = cells.map((row) => row.map(inlineText));
   const widths: number[] = [];
   for (const row of rows) {
     row.forEach((cell, i) => {

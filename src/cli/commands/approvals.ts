@@ -1,7 +1,7 @@
 import { isMeshwardenError } from '../../runtime/index.js';
 import { type ApiClient, reportFailure } from '../api-client.js';
 import { EXIT } from '../errors.js';
-import { type Output, table } from '../output.js';
+import { inlineText, type Output, table } from '../output.js';
 
 /** One element of `GET /holds` (docs/api.md). */
 type Hold = {
@@ -56,7 +56,7 @@ export async function listApprovals(api: ApiClient, out: Output): Promise<number
     ]),
   );
   out.line();
-  for (const h of holds) if (h.detail) out.line(`${h.id}: ${h.detail}`);
+  for (const h of holds) if (h.detail) out.line(inlineText(`${h.id}: ${h.detail}`));
   out.line();
   out.line('Release one with: meshwarden approvals approve|reject <id> --reason "…"');
   return EXIT.ok;

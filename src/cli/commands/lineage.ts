@@ -12,10 +12,7 @@ import {
 import { createApiClient, reportFailure } from '../api-client.js';
 import { cliError, EXIT } from '../errors.js';
 import { type LedgerPlace, openExistingLedger } from '../ledger-access.js';
-import { type Output, table, terminalSafe } from '../output.js';
-
-/** Text from the ledger quoted inside a line: a line break in it must not forge a line of the report. */
-const inline = (text: string) => terminalSafe(text, { inline: true });
+import { inlineText as inline, type Output, table } from '../output.js';
 
 /**
  * Where `why` and `impact` read: a ledger (`--data`, `--ledger`), or with `--url` a running mesh's

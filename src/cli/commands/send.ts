@@ -1,7 +1,7 @@
 import { isMeshwardenError, type JsonValue } from '../../runtime/index.js';
 import { type ApiClient, reportFailure } from '../api-client.js';
 import { cliError, EXIT } from '../errors.js';
-import type { Output } from '../output.js';
+import { inlineText, type Output } from '../output.js';
 
 export type SendOptions = {
   readonly type: string;
@@ -49,8 +49,8 @@ export async function send(api: ApiClient, opts: SendOptions, out: Output): Prom
     out.document(reply);
   } else {
     const where = `${v.stage}${v.rule === undefined ? '' : `/${v.rule}`}`;
-    out.line(`sent ${reply.id}: ${v.decision.toUpperCase()} at ${where} (${v.reason})`);
-    if (v.detail) out.line(`  ${v.detail}`);
+    out.line(inlineText(`sent ${reply.id}: ${v.decision.toUpperCase()} at ${where} (${v.reason})`));
+    if (v.detail) out.line(`  ${inlineText(v.detail)}`);
     if (v.decision === 'hold') out.line('it waits for a pilot: meshwarden approvals list');
     // The hint reads the ledger of the mesh it was sent to, not whatever ledger is in this directory.
     out.line(`meshwarden impact ${reply.id} ${api.reach}   # what happens to it`);
