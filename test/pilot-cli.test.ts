@@ -251,6 +251,62 @@ describe('pilot commands against a running mesh', () => {
     expect(json(unknownType).error).toMatchObject({ code: 'MW_API_BAD_REQUEST', location: '/ingress' });
   });
 
+  it("send's hints reach the ledger of the mesh it sent to, from any directory", async () => {
+    const noEnv = { MESHWARDEN_URL: undefined, MESHWARDEN_TOKEN: undefined };
+    const elsewhere = tempDir('elsewhere');
+    const send = [
+      'send',
+      '--type',
+      'ticket.opened.v1',
+      '--subject',
+      'account:4243',
+      '--data',
+      '{"text": "Hi"}',
+    ];
+    /** The hinted command's arguments, with the token filled in where the hint leaves its place. */
+    const hinted = (stdout: string, command: string) =>
+      stdout
+        .split('\n')
+        .find((l) => l.startsWith(`meshwarden ${command} `))!
+        .split('#')[0]!
+        .replace('<your token>', token)
+        .trim()
+        .split(/\s+/)
+        .slice(1);
+
+    // A token typed as --token: the hint names the mesh and leaves the token's place.
+    const typed = await pilot(send);
+    expect(typed.code, typed.stderr).toBe(0);
+    const id = /^sent (\S+):/m.exec(typed.stdout)![1]!;
+    expect(typed.stdout).toContain(`meshwarden why ${id} --url ${url} --token <your token>`);
+    expect(typed.stdout).not.toContain(token);
+    const why = await runCli(hinted(typed.stdout, 'why'), { cwd: elsewhere, env: noEnv });
+    expect(why.code, why.stderr).toBe(0);
+    expect(why.stdout).toContain(`why ${id}: ticket.opened.v1 about account:4243`);
+    const impact = await runCli(hinted(typed.stdout, 'impact'), { cwd: elsewhere, env: noEnv });
+    expect(impact.code, impact.stderr).toBe(0);
+    expect(impact.stdout).toMatch(new RegExp(`^impact of ${id}: 1 starting message`));
+
+    // A token in MESHWARDEN_TOKEN: the hint needs only the address, and the same variable serves `why`.
+    const env = { MESHWARDEN_URL: undefined, MESHWARDEN_TOKEN: token };
+    const fromEnv = await runCli([...send, '--url', url], { env });
+    expect(fromEnv.code, fromEnv.stderr).toBe(0);
+    const args = hinted(fromEnv.stdout, 'why');
+    expect(args).toEqual(['why', expect.any(String), '--url', url]);
+    const again = await runCli([...args, '--json'], { cwd: elsewhere, env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).chain[0]).toMatchObject({ id: args[1], subject: 'account:4243' });
+
+    // From the mesh as from a file: an unknown id is MW_CLI_NOT_FOUND, and --url with --ledger a usage error.
+    const unknown = await runCli(['why', '01a2aaaa-0000-7000-8000-000000000000', '--url', url, '--json'], {
+      env,
+    });
+    expect(unknown.code).toBe(1);
+    expect(JSON.parse(unknown.stdout).error.code).toBe('MW_CLI_NOT_FOUND');
+    const both = await runCli(['why', id, '--url', url, '--ledger', join(data, 'ledger.db')], { env });
+    expect(both.code).toBe(2);
+  });
+
   it('lets a viewer read but not act, and rejects an unknown token', async () => {
     const viewer = (await api('/tokens', { method: 'POST', body: '{"name":"vic","role":"viewer"}' })) as {
       token: string;

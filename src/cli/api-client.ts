@@ -16,6 +16,11 @@ const TIMEOUT_SECONDS = 10;
 export type ApiClient = {
   /** The mesh's base address, as errors name it. */
   readonly url: string;
+  /**
+   * The options that reach this mesh's ledger again from `why` or `impact`, for a hint to repeat:
+   * `--url <url>`, and `--token <your token>` (never the token itself) unless MESHWARDEN_TOKEN holds it.
+   */
+  readonly reach: string;
   get<T>(path: string): Promise<T | MeshwardenError>;
   post<T>(path: string, body: unknown): Promise<T | MeshwardenError>;
 };
@@ -57,8 +62,10 @@ export function createApiClient(opts: {
     if (status >= 200 && status < 300 && doc !== undefined) return doc as T;
     return remoteError(doc, status) ?? cliError('MW_CLI_BAD_REPLY', { url, status }, { details: { status } });
   };
+  const tokenFromEnv = process.env.MESHWARDEN_TOKEN?.trim() === token;
   return {
     url,
+    reach: `--url ${url}${tokenFromEnv ? '' : ' --token <your token>'}`,
     get: (path) => call('GET', path),
     post: (path, body) => call('POST', path, body),
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { headsText, terminalSafe } from './output.js';
+import { headsText, inlineText, table, terminalSafe } from './output.js';
 
 describe('terminalSafe', () => {
   it.each([
@@ -18,6 +18,24 @@ describe('terminalSafe', () => {
   it('keeps line breaks, tabs and every printable character', () => {
     const text = 'account:8841\tfrozen\nüñïçødé 🙂 « » –';
     expect(terminalSafe(text)).toBe(text);
+  });
+
+  it('inline, shows line breaks too, and leaves text it already showed as it is', () => {
+    const shown = terminalSafe('account:1\nnote: forged\r\u001b[2J', { inline: true });
+    expect(shown).toBe('account:1\\x0anote: forged\\x0d\\x1b[2J');
+    expect(terminalSafe(shown, { inline: true })).toBe(shown);
+    expect(inlineText('account:1\nnote: forged')).toBe('account:1\\x0anote: forged');
+  });
+});
+
+describe('table', () => {
+  it('measures cells as shown, so an escape from outside keeps the columns straight', () => {
+    expect(
+      table([
+        ['a\u001bb', 'x'],
+        ['abcdefg', 'y\nz'],
+      ]).split('\n'),
+    ).toEqual(['a\\x1bb   x', 'abcdefg  y\\x0az']);
   });
 });
 

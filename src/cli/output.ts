@@ -51,23 +51,36 @@ export function createOutput(json: boolean): Output {
 /**
  * Text for a terminal with its control characters shown, not obeyed: subjects, reasons and agent
  * names come from outside, and an escape sequence in one must not re-title, recolour or rewrite a
- * pilot's terminal. Line breaks and tabs stay; other C0 and C1 controls and DEL become `\x1b`, and
- * the marks that reorder or break text unseen (bidi overrides and isolates, line and paragraph
- * separators) `\u202e`.
+ * pilot's terminal. Tabs stay, and line breaks too unless `inline` (a table cell or a quoted reason,
+ * where a line break from outside could forge a line of the report); other C0 and C1 controls and
+ * DEL become `\x1b`, and the marks that reorder or break text unseen (bidi overrides and isolates,
+ * line and paragraph separators) `\u202e`. Output.line and note apply it to everything; commands
+ * apply it with `inline` to what they quote from the ledger. Shown text is left as it is, so it may
+ * be applied twice.
  */
-export function terminalSafe(text: string): string {
-  return text.replace(
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
-    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
-    (c) => {
-      const code = c.charCodeAt(0);
-      return code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, '0')}`;
-    },
-  );
+export function terminalSafe(text: string, opts: { inline?: boolean } = {}): string {
+  return text.replace(opts.inline === true ? INLINE_CONTROLS : CONTROLS, (c) => {
+    const code = c.charCodeAt(0);
+    return code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, '0')}`;
+  });
 }
 
-/** Left-aligned columns, for tables people read in a terminal. */
-export function table(rows: readonly (readonly string[])[]): string {
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the same, with line feeds
+const INLINE_CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text from outside quoted inside one line of a report: terminalSafe with line breaks shown too. */
+export function inlineText(text: string): string {
+  return terminalSafe(text, { inline: true });
+}
+
+/**
+ * Left-aligned columns, for tables people read in a terminal. Cells are shown terminal-safe on one
+ * line before they are measured, so that a shown `\x1b` keeps the columns straight.
+ */
+export function table(cells: readonly (readonly string[])[]): string {
+  const rows = cells.map((row) => row.map(inlineText));
   const widths: number[] = [];
   for (const row of rows) {
     row.forEach((cell, i) => {

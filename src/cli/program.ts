@@ -5,7 +5,7 @@ import { auditCheckpoint, auditExport, auditVerify } from './commands/audit.js';
 import { demoRetention } from './commands/demo.js';
 import { drift } from './commands/drift.js';
 import { init } from './commands/init.js';
-import { impact, why } from './commands/lineage.js';
+import { impact, type LineagePlace, lineageOptions, why } from './commands/lineage.js';
 import { mcp } from './commands/mcp.js';
 import { checkPolicy } from './commands/policy-check.js';
 import { replay } from './commands/replay.js';
@@ -14,7 +14,7 @@ import { up } from './commands/up.js';
 import { EXIT } from './errors.js';
 import { createRootLogger } from './log.js';
 import { defaultNode } from './node-id.js';
-import { createOutput } from './output.js';
+import { createOutput, terminalSafe } from './output.js';
 import { registerPilotCommands } from './pilot-commands.js';
 import { stdoutFailure, watchOutputStreams } from './stdout.js';
 
@@ -241,25 +241,29 @@ program
     done(await demoRetention(opts, createOutput(opts.json), log));
   });
 
-program
-  .command('why')
-  .argument('<message-id>')
-  .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
-  .addOption(ledgerOption())
+lineageOptions(
+  program
+    .command('why')
+    .argument('<message-id>')
+    .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+    .addOption(ledgerOption()),
+)
   .option('--json', 'print one JSON document')
   .description('the causal chain behind a message, root first, with every verdict')
-  .action(async (id: string, o: { data: string; ledger?: string; json?: boolean }) =>
+  .action(async (id: string, o: LineagePlace & { json?: boolean }) =>
     done(await why(id, o, createOutput(o.json === true))),
   );
 
-program
-  .command('impact')
-  .argument('<target>', 'a message id, or agent@version')
-  .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
-  .addOption(ledgerOption())
+lineageOptions(
+  program
+    .command('impact')
+    .argument('<target>', 'a message id, or agent@version')
+    .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
+    .addOption(ledgerOption()),
+)
   .option('--json', 'print one JSON document')
   .description('everything that followed a message, or the blast radius of an agent version')
-  .action(async (target: string, o: { data: string; ledger?: string; json?: boolean }) =>
+  .action(async (target: string, o: LineagePlace & { json?: boolean }) =>
     done(await impact(target, o, createOutput(o.json === true))),
   );
 
@@ -372,7 +376,7 @@ try {
     exitCode = EXIT.failed;
   } else {
     cliLog.fatal({ err }, 'meshwarden failed');
-    process.stderr.write(`meshwarden: ${errorText(err)}\n`);
+    process.stderr.write(`meshwarden: ${terminalSafe(errorText(err))}\n`);
     exitCode = EXIT.failed;
   }
 }

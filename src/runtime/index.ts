@@ -20,7 +20,7 @@ export {
   tooDeepAt,
   verifyEnvelopeSignature,
 } from '../envelope/index.js';
-export { formatDuration } from '../gate/index.js';
+export { formatDuration, type VerdictIssue } from '../gate/index.js';
 export {
   type Checkpoint,
   type Durability,

@@ -1,5 +1,5 @@
 import { type Envelope, type GatedKind, type JsonValue, parseSource } from '../envelope/index.js';
-import { type EchoLink, type LinkVia, scopeKeyFor, type Verdict } from '../gate/index.js';
+import { type EchoLink, type LinkVia, scopeKeyFor, type Verdict, type VerdictIssue } from '../gate/index.js';
 import type { LedgerEntry, LedgerReader } from '../ledger/index.js';
 import { type DriftAlarm, PILOT_BREAKER } from '../state/index.js';
 import { ALERT_SENT } from './alert-records.js';
@@ -224,7 +224,7 @@ export async function whyChain(
 ): Promise<
   | {
       id: string;
-      chain: (ChainLink & { data?: JsonValue })[];
+      chain: (ChainLink & { data?: JsonValue; issues?: readonly VerdictIssue[] })[];
       actions: PilotActionView[];
       breakers: BreakerOpeningView[];
       drift?: DriftAlarmView[];
@@ -233,11 +233,18 @@ export async function whyChain(
 > {
   const entries = (await ledger.lineage(msgId)).filter((e) => e.kind === ENTRY.decision);
   if (entries.length === 0) return undefined;
-  // Each link with its message's data (`why` only: search and impact lists stay small).
+  // Each link with its message's data and its verdict's issues (`why` only: search and impact
+  // lists stay small).
   const chain = await Promise.all(
     entries.map(async (e) => {
-      const data = (e.data as unknown as DecisionData).envelope?.data;
-      return { ...(await toChainLink(ledger, e)), ...(data === undefined ? {} : { data }) };
+      const d = e.data as unknown as DecisionData;
+      const data = d.envelope?.data;
+      const issues = d.verdict.issues;
+      return {
+        ...(await toChainLink(ledger, e)),
+        ...(data === undefined ? {} : { data }),
+        ...(issues === undefined || issues.length === 0 ? {} : { issues }),
+      };
     }),
   );
   const breakers = (await Promise.all(entries.map((e) => openingOf(ledger, e)))).flatMap((b) => b ?? []);

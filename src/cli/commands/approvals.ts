@@ -1,7 +1,7 @@
 import { isMeshwardenError } from '../../runtime/index.js';
 import { type ApiClient, reportFailure } from '../api-client.js';
 import { EXIT } from '../errors.js';
-import { type Output, table } from '../output.js';
+import { inlineText, type Output, table } from '../output.js';
 
 /** One element of `GET /holds` (docs/api.md). */
 type Hold = {
@@ -56,7 +56,7 @@ export async function listApprovals(api: ApiClient, out: Output): Promise<number
     ]),
   );
   out.line();
-  for (const h of holds) if (h.detail) out.line(`${h.id}: ${h.detail}`);
+  for (const h of holds) if (h.detail) out.line(inlineText(`${h.id}: ${h.detail}`));
   out.line();
   out.line('Release one with: meshwarden approvals approve|reject <id> --reason "…"');
   return EXIT.ok;
@@ -79,7 +79,9 @@ export async function releaseHold(
   const what =
     reply.outcome === 'deliver' ? 'it goes on (delivered, or its effect executed)' : 'it is dropped';
   out.line(`${action === 'approve' ? 'approved' : 'rejected'} ${reply.id}: ${what}`);
-  out.line(`recorded in the ledger as ${reply.by} with your reason; meshwarden why ${reply.id} shows it`);
+  out.line(
+    `recorded in the ledger as ${reply.by} with your reason; meshwarden why ${reply.id} ${api.reach} shows it`,
+  );
   return EXIT.ok;
 }
 

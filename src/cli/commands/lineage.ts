@@ -1,36 +1,84 @@
+import { type Command, Option } from 'commander';
 import {
   type ChainLink,
   formatDuration,
   impactOf,
+  isMeshwardenError,
+  type LedgerReader,
   type LinkedEffect,
+  type VerdictIssue,
   whyChain,
 } from '../../runtime/index.js';
+import { createApiClient, reportFailure } from '../api-client.js';
 import { cliError, EXIT } from '../errors.js';
 import { type LedgerPlace, openExistingLedger } from '../ledger-access.js';
-import { type Output, table } from '../output.js';
+import { inlineText as inline, type Output, table } from '../output.js';
+
+/**
+ * Where `why` and `impact` read: a ledger (`--data`, `--ledger`), or with `--url` a running mesh's
+ * API, the same documents (GET /messages/{id}/why and /impact), so that a pilot command's hint
+ * reaches the ledger of the mesh it acted on.
+ */
+export type LineagePlace = LedgerPlace & { readonly url?: string; readonly token?: string };
+
+/** `--url` and `--token` on `why` and `impact`: the same documents from a running mesh's API. */
+export function lineageOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option(
+        '--url <url>',
+        'read it from a running mesh (the address up printed), not a ledger',
+      ).conflicts(['data', 'ledger']),
+    )
+    .addOption(new Option('--token <token>', 'an API token for --url (role viewer)').env('MESHWARDEN_TOKEN'));
+}
+
+type WhyDocument = NonNullable<Awaited<ReturnType<typeof whyChain>>>;
+type ImpactDocument = NonNullable<Awaited<ReturnType<typeof impactOf>>>;
+
+/** The lineage document of `id`, or the exit code after saying why there is none. */
+async function lineageOf<T>(
+  at: LineagePlace,
+  id: string,
+  route: 'why' | 'impact',
+  read: (ledger: LedgerReader) => Promise<T | undefined>,
+  out: Output,
+): Promise<T | number> {
+  if (at.url !== undefined) {
+    const api = createApiClient({ url: at.url, token: at.token });
+    if (isMeshwardenError(api)) return reportFailure(api, out);
+    const reply = await api.get<T>(`/messages/${encodeURIComponent(id)}/${route}`);
+    if (!isMeshwardenError(reply)) return reply;
+    // The same answer, and exit, as from a ledger file.
+    if (reply.code !== 'MW_API_NOT_FOUND') return reportFailure(reply, out);
+  } else {
+    const ledger = await openExistingLedger(at, out);
+    if (ledger === undefined) return EXIT.usage;
+    await using _ledger = ledger;
+    const found = await read(ledger);
+    if (found !== undefined) return found;
+  }
+  out.fail(cliError('MW_CLI_NOT_FOUND', { id }));
+  return EXIT.failed;
+}
 
 /** `why <id>`: the causal chain that led to a message, root first. */
-export async function why(id: string, opts: LedgerPlace, out: Output): Promise<number> {
-  const ledger = await openExistingLedger(opts, out);
-  if (ledger === undefined) return EXIT.usage;
-  await using _ledger = ledger;
-  const result = await whyChain(ledger, id);
-  if (result === undefined) {
-    out.fail(cliError('MW_CLI_NOT_FOUND', { id }));
-    return EXIT.failed;
-  }
+export async function why(id: string, opts: LineagePlace, out: Output): Promise<number> {
+  const result = await lineageOf<WhyDocument>(opts, id, 'why', (ledger) => whyChain(ledger, id), out);
+  if (typeof result === 'number') return result;
   if (out.json) {
     out.document(result);
     return EXIT.ok;
   }
   const last = result.chain.at(-1)!;
   // An input line that never parsed has no subject to be about.
-  const about = last.subject === '' || last.subject === undefined ? '' : ` about ${last.subject}`;
+  const about = last.subject === '' || last.subject === undefined ? '' : ` about ${inline(last.subject)}`;
   out.line(
-    `why ${id}: ${last.gated === 'effect' ? 'effect ' : ''}${last.type}${about}, the last of ${result.chain.length} message(s) in its chain, root first:`,
+    `why ${id}: ${last.gated === 'effect' ? 'effect ' : ''}${inline(last.type)}${about}, the last of ${result.chain.length} message(s) in its chain, root first:`,
   );
   out.line(table(result.chain.map(row)));
   for (const link of result.chain) {
+    for (const text of issueLines(link.id, link.issues ?? [])) out.line(text);
     if (link.linkedTo !== null) out.line(`note: ${link.id} ${linkNote(link.linkedTo)}`);
     if (link.unverifiedCausation !== undefined)
       out.line(
@@ -39,11 +87,11 @@ export async function why(id: string, opts: LedgerPlace, out: Output): Promise<n
     for (const o of link.outcomes) {
       if (o.kind === 'hold.released' && o.agent !== null)
         out.line(
-          `${o.agent} ${o.outcome === 'deliver' ? 'approved' : 'rejected'} ${link.id}: "${o.reason ?? ''}"`,
+          `${inline(o.agent)} ${o.outcome === 'deliver' ? 'approved' : 'rejected'} ${link.id}: "${inline(o.reason ?? '')}"`,
         );
       if (o.kind === 'hold.released' && o.verdict !== undefined && o.verdict.decision !== 'deliver')
         out.line(
-          `note: ${link.id} was gated again on release and refused: ${o.verdict.reason}: ${o.verdict.detail}`,
+          `note: ${link.id} was gated again on release and refused: ${inline(o.verdict.reason)}: ${inline(o.verdict.detail)}`,
         );
       if (o.alert !== undefined) {
         const a = o.alert;
@@ -55,44 +103,50 @@ export async function why(id: string, opts: LedgerPlace, out: Output): Promise<n
               : 'did not tell (queue full)';
         const tries = a.attempts === 1 ? '1 try' : `${a.attempts} tries`;
         out.line(
-          `alert: ${told} sink ${a.sink} about ${link.id} at ${o.at} (route ${a.route}, ${a.event}, ${a.severity}, ${tries})`,
+          inline(
+            `alert: ${told} sink ${a.sink} about ${link.id} at ${o.at} (route ${a.route}, ${a.event}, ${a.severity}, ${tries})`,
+          ),
         );
       }
       if (o.error !== undefined) {
         const what = o.kind === 'dead-letter' ? 'dead-lettered' : 'failed';
         const tries = o.attempt === undefined ? '' : ` (try ${o.attempt})`;
-        out.line(`${o.agent ?? ''} ${what} ${link.id}${tries}: ${o.error.code}: ${o.error.message}`);
+        out.line(inline(`${o.agent ?? ''} ${what} ${link.id}${tries}: ${o.error.code}: ${o.error.message}`));
       }
     }
   }
   for (const b of result.breakers) {
     const what = b.counted === 'deadLetters' ? 'dead letters' : 'failed tries';
     out.line(
-      `breaker ${b.breaker} stopped ${b.stopped}: it opened for ${b.key} at ${b.at} after ${b.count} ${what} of ${b.of} (over ${b.over} in ${formatDuration(b.windowMs)}): ${b.failures.join(', ')}`,
+      inline(
+        `breaker ${b.breaker} stopped ${b.stopped}: it opened for ${b.key} at ${b.at} after ${b.count} ${what} of ${b.of} (over ${b.over} in ${formatDuration(b.windowMs)}): ${b.failures.join(', ')}`,
+      ),
     );
   }
   for (const d of result.drift ?? []) {
     out.line(
-      `drift alarm ${d.monitor} stopped ${d.stopped}: raised at ${d.raisedAt} by ${d.raisedBy}: ${d.summary}`,
+      inline(
+        `drift alarm ${d.monitor} stopped ${d.stopped}: raised at ${d.raisedAt} by ${d.raisedBy}: ${d.summary}`,
+      ),
     );
   }
   for (const a of result.actions) {
     const what = a.action === 'reset' ? `reset breaker ${a.breaker ?? ''} for` : `${a.action}`;
-    out.line(`${a.pilot} ${what} ${a.subject} at ${a.at}: "${a.reason}"`);
+    out.line(inline(`${a.pilot} ${what} ${a.subject} at ${a.at}: "${a.reason}"`));
   }
   return EXIT.ok;
 }
 
 /** `impact <id | agent@version>`: everything that followed a message, or an agent version's blast radius. */
-export async function impact(target: string, opts: LedgerPlace, out: Output): Promise<number> {
-  const ledger = await openExistingLedger(opts, out);
-  if (ledger === undefined) return EXIT.usage;
-  await using _ledger = ledger;
-  const result = await impactOf(ledger, target);
-  if (result === undefined) {
-    out.fail(cliError('MW_CLI_NOT_FOUND', { id: target }));
-    return EXIT.failed;
-  }
+export async function impact(target: string, opts: LineagePlace, out: Output): Promise<number> {
+  const result = await lineageOf<ImpactDocument>(
+    opts,
+    target,
+    'impact',
+    (ledger) => impactOf(ledger, target),
+    out,
+  );
+  if (typeof result === 'number') return result;
   if (out.json) {
     out.document(result);
     return EXIT.ok;
@@ -102,6 +156,20 @@ export async function impact(target: string, opts: LedgerPlace, out: Output): Pr
   );
   out.line(table([...result.roots, ...result.impact].map(row)));
   return EXIT.ok;
+}
+
+/** Issues shown under the table; the rest is counted (`why --json` has them all). */
+const SHOWN_ISSUES = 10;
+
+/** A verdict's issues (each contract problem, say), one per line: the detail sentence names only the first. */
+function issueLines(id: string, issues: readonly VerdictIssue[]): string[] {
+  if (issues.length === 0) return [];
+  const lines = [`problems of ${id} (${issues.length}):`];
+  for (const i of issues.slice(0, SHOWN_ISSUES))
+    lines.push(`  at ${inline(i.pointer || '/')}: ${inline(i.message)}`);
+  if (issues.length > SHOWN_ISSUES)
+    lines.push(`  and ${issues.length - SHOWN_ISSUES} more (why --json lists them all)`);
+  return lines;
 }
 
 /** How an ingress message came to be linked to an effect, named by the effect's type. */

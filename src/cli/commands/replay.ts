@@ -12,7 +12,7 @@ import {
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { type LedgerPlace, openExistingLedger } from '../ledger-access.js';
-import { type Output, table, terminalSafe } from '../output.js';
+import { inlineText, type Output, table, terminalSafe } from '../output.js';
 import { cliTransports } from '../transports.js';
 
 export type ReplayCommandOptions = LedgerPlace & {
@@ -117,7 +117,9 @@ export function printReport(r: ReplayReport, out: Output): void {
     out.line(`would not have happened (their cause was refused or held): ${r.suppressedTotal}`);
     for (const m of r.wouldNotHappen.slice(0, SHOWN_CUT))
       out.line(
-        `  ${m.id} ${m.gated === 'effect' ? 'effect ' : ''}${m.type} for ${m.subject} at ${new Date(m.at).toISOString()}`,
+        inlineText(
+          `  ${m.id} ${m.gated === 'effect' ? 'effect ' : ''}${m.type} for ${m.subject} at ${new Date(m.at).toISOString()}`,
+        ),
       );
     if (r.suppressedTotal > SHOWN_CUT)
       out.line(
@@ -130,7 +132,7 @@ export function printReport(r: ReplayReport, out: Output): void {
     out.line(`effects that would not have run: ${r.effects.wouldNotRun}`);
     for (const [type, t] of Object.entries(r.effects.byType))
       for (const [subject, s] of Object.entries(t.bySubject))
-        out.line(`  ${effectSentence(type, subject, s)}`);
+        out.line(`  ${inlineText(effectSentence(type, subject, s))}`);
   }
   if (r.effects.wouldRun > 0) {
     out.line(
@@ -138,7 +140,7 @@ export function printReport(r: ReplayReport, out: Output): void {
     );
     for (const [type, t] of Object.entries(r.effects.wouldRunByType))
       for (const [subject, s] of Object.entries(t.bySubject))
-        out.line(`  ${effectSentence(type, subject, s)}`);
+        out.line(`  ${inlineText(effectSentence(type, subject, s))}`);
   }
   const b = r.breakers;
   const opening = (x: (typeof b.candidate)[number]) =>
@@ -202,7 +204,8 @@ function changeText(c: ReplayChange): string {
   if (c.suppressed > 0) lines.push(`  ${c.suppressed} recorded message(s) after it would not have happened`);
   if (c.followUnknown === true)
     lines.push('  admitted now: agents are not re-run, so what would follow is unknown');
-  return lines.join('\n');
+  // Each line from the ledger stays one line: a line break in a subject or reason is shown.
+  return lines.map(inlineText).join('\n');
 }
 
 function side(v: VerdictView): string {

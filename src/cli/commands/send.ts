@@ -1,7 +1,7 @@
 import { isMeshwardenError, type JsonValue, nonFiniteAt, nonFiniteText } from '../../runtime/index.js';
 import { type ApiClient, reportFailure } from '../api-client.js';
 import { cliError, EXIT } from '../errors.js';
-import type { Output } from '../output.js';
+import { inlineText, type Output } from '../output.js';
 
 export type SendOptions = {
   readonly type: string;
@@ -53,12 +53,12 @@ export async function send(api: ApiClient, opts: SendOptions, out: Output): Prom
     out.document(reply);
   } else {
     const where = `${v.stage}${v.rule === undefined ? '' : `/${v.rule}`}`;
-    out.line(`sent ${reply.id}: ${v.decision.toUpperCase()} at ${where} (${v.reason})`);
-    if (v.detail) out.line(`  ${v.detail}`);
+    out.line(inlineText(`sent ${reply.id}: ${v.decision.toUpperCase()} at ${where} (${v.reason})`));
+    if (v.detail) out.line(`  ${inlineText(v.detail)}`);
     if (v.decision === 'hold') out.line('it waits for a pilot: meshwarden approvals list');
-    out.line(
-      `meshwarden impact ${reply.id} shows what happens to it; meshwarden why ${reply.id}, why it was decided so`,
-    );
+    // The hint reads the ledger of the mesh it was sent to, not whatever ledger is in this directory.
+    out.line(`meshwarden impact ${reply.id} ${api.reach}   # what happens to it`);
+    out.line(`meshwarden why ${reply.id} ${api.reach}   # why it was decided so`);
   }
   return passed ? EXIT.ok : EXIT.failed;
 }

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { pino } from 'pino';
@@ -12,9 +11,16 @@ import {
   ENTRY,
   type Envelope,
   type LedgerEntry,
-  openMesh,
   whyChain,
 } from '../../runtime/index.js';
+import {
+  deadLetterCodes,
+  entriesOf,
+  failedCodes,
+  meshWithAgent,
+  sendEach,
+  writeMeshDir,
+} from '../mesh-test-kit.js';
 import { type A2aPeer, closedPort, type PeerMode, startA2aPeer } from './test-kit.js';
 import { createA2aTransport } from './transport.js';
 
@@ -32,12 +38,8 @@ afterAll(() => peer.close());
  * assesses churn, local `discount` consumes the assessment.
  */
 function writeMesh(card = peer.cardUrl, auth?: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'meshwarden-a2a-'));
-  mkdirSync(join(dir, 'contracts'));
-  mkdirSync(join(dir, 'agents'));
-  writeFileSync(
-    join(dir, 'mesh.yaml'),
-    [
+  return writeMeshDir({
+    yaml: [
       'mesh: retention',
       'agents:',
       '  sentiment: { version: 1.4.0, module: ./agents/sentiment.mjs, consumes: [ticket.opened.v1], emits: [ticket.scored.v1] }',
@@ -45,38 +47,34 @@ function writeMesh(card = peer.cardUrl, auth?: string): string {
       '  discount: { version: 1.1.0, module: ./agents/discount.mjs, consumes: [churn.assessed.v1] }',
       'ingress:',
       '  inbox: { emits: [ticket.opened.v1] }',
-    ].join('\n'),
-  );
-  for (const type of ['ticket.opened.v1', 'ticket.scored.v1', 'churn.assessed.v1'])
-    copyFileSync(join(contracts, `${type}.json`), join(dir, 'contracts', `${type}.json`));
-  writeFileSync(
-    join(dir, 'agents', 'sentiment.mjs'),
-    "export default { handle(msg, ctx) { ctx.emit('ticket.scored.v1', { score: -0.4 }); } };",
-  );
-  writeFileSync(join(dir, 'agents', 'discount.mjs'), 'export default { handle() {} };');
-  return dir;
+    ],
+    contracts: Object.fromEntries(
+      ['ticket.opened.v1', 'ticket.scored.v1', 'churn.assessed.v1'].map((type) => [
+        type,
+        readFileSync(join(contracts, `${type}.json`), 'utf8'),
+      ]),
+    ),
+    agents: {
+      'sentiment.mjs':
+        "export default { handle(msg, ctx) { ctx.emit('ticket.scored.v1', { score: -0.4 }); } };",
+      'discount.mjs': 'export default { handle() {} };',
+    },
+  });
 }
 
 /** Opens tickets in a fresh mesh, one after the other; returns the ledger and the first ticket's id. */
 async function openTicket(meshDir: string, transport = createA2aTransport({ timeoutMs: 200 }), tickets = 1) {
-  const opened = await openMesh({
-    meshFile: join(meshDir, 'mesh.yaml'),
-    dataDir: join(meshDir, `data-${randomUUID()}`),
-    log,
-    transports: [transport],
-    retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
-  });
-  if (!opened.ok) throw new Error(JSON.stringify(opened));
-  await using o = opened.opened;
-  const roots: LedgerEntry[] = [];
-  for (let i = 0; i < tickets; i++) {
-    const data = { text: 'I am leaving.' };
-    roots.push(
-      await o.mesh.inject('inbox', { type: 'ticket.opened.v1', subject: `account:884${i + 1}`, data }),
-    );
-    await o.mesh.idle();
-  }
-  const entries = await Array.fromAsync(o.ledger.scan());
+  await using o = await meshWithAgent(meshDir, transport);
+  const roots = await sendEach(
+    o,
+    'inbox',
+    Array.from({ length: tickets }, (_, i) => ({
+      type: 'ticket.opened.v1',
+      subject: `account:884${i + 1}`,
+      data: { text: 'I am leaving.' },
+    })),
+  );
+  const entries = await entriesOf(o);
   const [assessed] = assessments(entries);
   const why = assessed === undefined ? undefined : await whyChain(o.ledger, assessed.msgId ?? '');
   return { entries, root: roots[0]!.msgId, why, verified: await o.ledger.verify() };
@@ -89,10 +87,6 @@ const decisionsOf = (entries: LedgerEntry[], agent: string) =>
 const assessments = (entries: LedgerEntry[]) => decisionsOf(entries, 'churn@2.0.1');
 const verdictOf = (e: LedgerEntry) =>
   (e.data as { verdict: { decision: string; stage: string; reason: string } }).verdict;
-const codesOf = (kind: string) => (entries: LedgerEntry[]) =>
-  entries.filter((e) => e.kind === kind).map((e) => (e.data as { error: { code: string } }).error.code);
-const deadLetterCodes = codesOf(ENTRY.deadLetter);
-const failedCodes = codesOf(ENTRY.deliveryFailed);
 
 describe('A2A agents (a2a:)', () => {
   it.each([

@@ -1,12 +1,11 @@
 import { generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENTRY, type Envelope, type LedgerEntry, openMesh, signEnvelope } from '../../runtime/index.js';
+import { deadLetterCodes, entriesOf, meshWithAgent, sendEach, writeMeshDir } from '../mesh-test-kit.js';
 import { createHttpTransport } from './transport.js';
 
 /** What the remote agent does with the next message. */
@@ -87,13 +86,10 @@ afterAll(() => agent.close());
 
 /** A mesh whose `scorer` is the remote agent (optionally required to sign) and whose `sink` is local. */
 function writeMesh(opts: { signed?: boolean; at?: string; auth?: string } = {}): string {
-  const dir = mkdtempSync(join(tmpdir(), 'meshwarden-http-'));
-  mkdirSync(join(dir, 'contracts'));
-  mkdirSync(join(dir, 'agents'));
   const key = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
-  writeFileSync(
-    join(dir, 'mesh.yaml'),
-    [
+  const schema = (props: object) => JSON.stringify({ type: 'object', properties: props });
+  return writeMeshDir({
+    yaml: [
       'mesh: t',
       'agents:',
       '  scorer:',
@@ -114,13 +110,13 @@ function writeMesh(opts: { signed?: boolean; at?: string; auth?: string } = {}):
       '  sink: { version: 1.0.0, module: ./agents/sink.mjs, consumes: [job.scored.v1] }',
       'ingress:',
       '  api: { emits: [job.queued.v1] }',
-    ].join('\n'),
-  );
-  const schema = (props: object) => JSON.stringify({ type: 'object', properties: props });
-  writeFileSync(join(dir, 'contracts', 'job.queued.v1.json'), schema({ n: { type: 'integer' } }));
-  writeFileSync(join(dir, 'contracts', 'job.scored.v1.json'), schema({ score: { type: 'number' } }));
-  writeFileSync(join(dir, 'agents', 'sink.mjs'), 'export default { handle() {} };');
-  return dir;
+    ],
+    contracts: {
+      'job.queued.v1': schema({ n: { type: 'integer' } }),
+      'job.scored.v1': schema({ score: { type: 'number' } }),
+    },
+    agents: { 'sink.mjs': 'export default { handle() {} };' },
+  });
 }
 
 /** Sends one job through a fresh mesh and returns the ledger entries that followed. */
@@ -128,18 +124,9 @@ async function sendJob(
   meshDir: string,
   transport = createHttpTransport({ timeoutMs: 200 }),
 ): Promise<LedgerEntry[]> {
-  const opened = await openMesh({
-    meshFile: join(meshDir, 'mesh.yaml'),
-    dataDir: join(meshDir, `data-${randomUUID()}`),
-    log,
-    transports: [transport],
-    retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
-  });
-  if (!opened.ok) throw new Error(JSON.stringify(opened));
-  await using o = opened.opened;
-  await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 21 } });
-  await o.mesh.idle();
-  return await Array.fromAsync(o.ledger.scan());
+  await using o = await meshWithAgent(meshDir, transport);
+  await sendEach(o, 'api', [{ type: 'job.queued.v1', subject: 'job:1', data: { n: 21 } }]);
+  return await entriesOf(o);
 }
 
 const scored = (entries: LedgerEntry[]) =>
@@ -148,10 +135,6 @@ const scored = (entries: LedgerEntry[]) =>
       e.kind === ENTRY.decision && (e.data as { envelope?: Envelope }).envelope?.type !== 'job.queued.v1',
   );
 const reasonOf = (e: LedgerEntry) => (e.data as { verdict: { reason: string } }).verdict.reason;
-const deadLetterCodes = (entries: LedgerEntry[]) =>
-  entries
-    .filter((e) => e.kind === ENTRY.deadLetter)
-    .map((e) => (e.data as { error: { code: string } }).error.code);
 
 describe('HTTP agents (url:)', () => {
   it('posts the admitted message as a CloudEvent and gates what the agent answers', async () => {
@@ -267,53 +250,29 @@ describe('HTTP agents (url:)', () => {
     expect(deadLetterCodes(first)).toEqual(['MW_INTEROP_HTTP_STATUS']);
     // The circuit is the transport's, per agent and URL: connecting the agent again (as a policy
     // reload does, or this second mesh) keeps counting, so the second failure opens it.
-    const meshDir = writeMesh();
-    const opened = await openMesh({
-      meshFile: join(meshDir, 'mesh.yaml'),
-      dataDir: join(meshDir, 'data'),
-      log,
-      transports: [transport],
+    await using o = await meshWithAgent(writeMesh(), transport, {
       retry: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 },
     });
-    if (!opened.ok) throw new Error(JSON.stringify(opened));
-    await using o = opened.opened;
-    for (let i = 0; i < 3; i++) {
-      await o.mesh.inject('api', { type: 'job.queued.v1', subject: `job:${i}`, data: { n: i } });
-      await o.mesh.idle();
-    }
-    const codes = deadLetterCodes(await Array.fromAsync(o.ledger.scan()));
+    const jobs = [0, 1, 2].map((n) => ({ type: 'job.queued.v1', subject: `job:${n}`, data: { n } }));
+    await sendEach(o, 'api', jobs);
+    const codes = deadLetterCodes(await entriesOf(o));
     expect(codes).toEqual(['MW_INTEROP_HTTP_STATUS', 'MW_INTEROP_CIRCUIT_OPEN', 'MW_INTEROP_CIRCUIT_OPEN']);
     await new Promise((resolve) => setTimeout(resolve, 80));
     mode = 'ok';
-    await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:9', data: { n: 9 } });
-    await o.mesh.idle();
-    expect(scored(await Array.fromAsync(o.ledger.scan())).map(reasonOf)).toEqual(['gate.admitted']);
+    await sendEach(o, 'api', [{ type: 'job.queued.v1', subject: 'job:9', data: { n: 9 } }]);
+    expect(scored(await entriesOf(o)).map(reasonOf)).toEqual(['gate.admitted']);
   });
 
   it('refuses an id the agent already used, or one that names another message', async () => {
     mode = 'fixed-id';
-    const meshDir = writeMesh();
-    const opened = await openMesh({
-      meshFile: join(meshDir, 'mesh.yaml'),
-      dataDir: join(meshDir, 'data'),
-      log,
-      transports: [createHttpTransport({ timeoutMs: 200 })],
-    });
-    if (!opened.ok) throw new Error(JSON.stringify(opened));
-    await using o = opened.opened;
-    for (const n of [1, 2]) {
-      await o.mesh.inject('api', { type: 'job.queued.v1', subject: `job:${n}`, data: { n } });
-      await o.mesh.idle();
-    }
-    expect(scored(await Array.fromAsync(o.ledger.scan())).map(reasonOf)).toEqual([
-      'gate.admitted',
-      'envelope.id_taken',
-    ]);
+    await using o = await meshWithAgent(writeMesh(), createHttpTransport({ timeoutMs: 200 }));
+    const job = (n: number) => ({ type: 'job.queued.v1', subject: `job:${n}`, data: { n } });
+    await sendEach(o, 'api', [job(1), job(2)]);
+    expect(scored(await entriesOf(o)).map(reasonOf)).toEqual(['gate.admitted', 'envelope.id_taken']);
     mode = 'input-id';
-    await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:3', data: { n: 3 } });
-    await o.mesh.idle();
+    await sendEach(o, 'api', [job(3)]);
     expect(
-      scored(await Array.fromAsync(o.ledger.scan()))
+      scored(await entriesOf(o))
         .map(reasonOf)
         .at(-1),
     ).toBe('envelope.id_taken');

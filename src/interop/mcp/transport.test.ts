@@ -1,14 +1,17 @@
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENTRY, type Envelope, type LedgerEntry, openMesh } from '../../runtime/index.js';
+import { ENTRY, type Envelope, type LedgerEntry } from '../../runtime/index.js';
 import { closedPort } from '../a2a/test-kit.js';
+import {
+  deadLetterCodes,
+  entriesOf,
+  failedCodes,
+  meshWithAgent,
+  sendEach,
+  writeMeshDir,
+} from '../mesh-test-kit.js';
 import { type McpPeer, startMcpPeer, tempMeshDir } from './test-kit.js';
 import { createMcpTransport, type McpTransport } from './transport.js';
 
-const log = pino({ level: 'silent' });
 let peer: McpPeer;
 
 beforeAll(async () => {
@@ -22,37 +25,35 @@ afterAll(() => peer.close());
  * 100 a day; an approval holds any refund over 50 for a person.
  */
 function writeMesh(server: string, tool = 'refund', auth?: string): string {
-  const dir = tempMeshDir();
-  mkdirSync(join(dir, 'contracts'));
-  mkdirSync(join(dir, 'agents'));
-  writeFileSync(
-    join(dir, 'mesh.yaml'),
-    [
-      'mesh: refunds',
-      'agents:',
-      '  refunder: { version: 1.0.0, module: ./agents/refunder.mjs, consumes: [refund.requested.v1], effects: [crm.refund] }',
-      'effects:',
-      `  crm.refund: { mcp: '${server}', tool: ${tool}${auth === undefined ? '' : `, auth: ${auth}`} }`,
-      'ingress:',
-      '  desk: { emits: [refund.requested.v1] }',
-      'budgets:',
-      '  - { id: refunds-per-account, scope: entity, effect: crm.refund, field: /amount, max: 100, window: 24h }',
-      'approvals:',
-      `  - { id: big-refund, when: 'msg.type == "crm.refund" && msg.data.amount > 50.0', timeout: 4h, onTimeout: deny }`,
-    ].join('\n'),
-  );
   const amount = JSON.stringify({
     type: 'object',
     properties: { amount: { type: 'number' } },
     required: ['amount'],
   });
-  writeFileSync(join(dir, 'contracts', 'refund.requested.v1.json'), amount);
-  writeFileSync(join(dir, 'contracts', 'crm.refund.json'), amount);
-  writeFileSync(
-    join(dir, 'agents', 'refunder.mjs'),
-    "export default { handle(msg, ctx) { ctx.effect('crm.refund', { amount: msg.data.amount }); } };",
+  return writeMeshDir(
+    {
+      yaml: [
+        'mesh: refunds',
+        'agents:',
+        '  refunder: { version: 1.0.0, module: ./agents/refunder.mjs, consumes: [refund.requested.v1], effects: [crm.refund] }',
+        'effects:',
+        `  crm.refund: { mcp: '${server}', tool: ${tool}${auth === undefined ? '' : `, auth: ${auth}`} }`,
+        'ingress:',
+        '  desk: { emits: [refund.requested.v1] }',
+        'budgets:',
+        '  - { id: refunds-per-account, scope: entity, effect: crm.refund, field: /amount, max: 100, window: 24h }',
+        'approvals:',
+        `  - { id: big-refund, when: 'msg.type == "crm.refund" && msg.data.amount > 50.0', timeout: 4h, onTimeout: deny }`,
+      ],
+      contracts: { 'refund.requested.v1': amount, 'crm.refund': amount },
+      agents: {
+        'refunder.mjs':
+          "export default { handle(msg, ctx) { ctx.effect('crm.refund', { amount: msg.data.amount }); } };",
+      },
+    },
+    // The stdio MCP servers live in it too (mcp/), with node_modules for their SDK.
+    tempMeshDir(),
   );
-  return dir;
 }
 
 /** Requests one refund per amount for account 8841, one after the other, in a fresh mesh. */
@@ -61,21 +62,15 @@ async function refund(
   amounts: number[],
   transport: McpTransport = createMcpTransport({ timeoutMs: 5000 }),
 ) {
-  const opened = await openMesh({
-    meshFile: join(meshDir, 'mesh.yaml'),
-    dataDir: join(meshDir, `data-${randomUUID()}`),
-    log,
-    transports: [transport],
-    retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
-  });
-  if (!opened.ok) throw new Error(JSON.stringify(opened));
   try {
-    await using o = opened.opened;
-    for (const amount of amounts) {
-      await o.mesh.inject('desk', { type: 'refund.requested.v1', subject: 'account:8841', data: { amount } });
-      await o.mesh.idle();
-    }
-    return await Array.fromAsync(o.ledger.scan());
+    await using o = await meshWithAgent(meshDir, transport);
+    const requests = amounts.map((amount) => ({
+      type: 'refund.requested.v1',
+      subject: 'account:8841',
+      data: { amount },
+    }));
+    await sendEach(o, 'desk', requests);
+    return await entriesOf(o);
   } finally {
     await transport.close();
   }
@@ -88,10 +83,6 @@ const requests = (entries: LedgerEntry[]) =>
     .filter((d) => d.envelope.type === 'crm.refund');
 const results = (entries: LedgerEntry[]) =>
   entries.filter((e) => e.kind === ENTRY.effectExecuted).map((e) => (e.data as { result?: unknown }).result);
-const codesOf = (kind: string) => (entries: LedgerEntry[]) =>
-  entries.filter((e) => e.kind === kind).map((e) => (e.data as { error: { code: string } }).error.code);
-const deadLetterCodes = codesOf(ENTRY.deadLetter);
-const failedCodes = codesOf(ENTRY.deliveryFailed);
 const messagesOf = (entries: LedgerEntry[]) =>
   entries
     .filter((e) => e.kind === ENTRY.deadLetter)
