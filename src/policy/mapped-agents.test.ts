@@ -216,6 +216,8 @@ describe('mapping mistakes at file:line:col', () => {
     ['an unknown request field', "request: { q: '{{ dta }}' }", 'dta'],
     ['an unknown name in when', "reply: { when: '{{ jsn }}', type: y.v1, data: 1 }", 'jsn'],
     ['an unknown name in subject', "reply: [{ subject: '{{ txt }}', type: y.v1, data: 1 }]", 'txt'],
+    ['$ before a root name', "reply: { type: y.v1, data: '{{ $json.x }}' }", '$json'],
+    ['a misspelt function', "request: { n: '{{ $nubmer(data) }}' }", '$nubmer'],
   ])('%s', (_name, key, at) => {
     const line = `  t: { version: 1.0.0, http: { url: "http://h" }, consumes: [x.v1], emits: [y.v1], ${key} }`;
     expect(issuesOf(mesh(line))).toEqual([['MW_POLICY_MAPPING', 5, col(line, at, line.indexOf('{{'))]]);

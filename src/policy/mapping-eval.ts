@@ -1,6 +1,6 @@
 /**
  * Running one JSONata expression within bounds that do not depend on the clock: a step budget
- * counted through JSONata's `__evaluate_entry` hook (and charged for long strings made), a nesting
+ * counted through JSONata's `__evaluate_entry` hook (and charged for long strings read or made), a nesting
  * depth (its `stack` option), a bound on every string made on the way and on sequence lengths, and
  * a bound on the result's JSON text.
  */
