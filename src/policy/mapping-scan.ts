@@ -41,6 +41,23 @@ export function scanSites(text: string): ScanResult {
   }
 }
 
+/**
+ * Where a string has a `}}` outside every site, or undefined. It is sent as text, as written; most
+ * often a site that lost a brace (`{ json.label }}`), but JSON text in a prompt can end so too.
+ */
+export function strayClosing(text: string): number | undefined {
+  const scanned = scanSites(text);
+  // A string whose {{ is not closed has its own problem.
+  if (!scanned.ok) return undefined;
+  let from = 0;
+  for (const site of [...scanned.sites, { start: text.length, end: text.length }]) {
+    const at = text.slice(from, site.start).indexOf('}}');
+    if (at >= 0) return from + at;
+    from = site.end;
+  }
+  return undefined;
+}
+
 function closingOf(text: string, from: number): number | undefined {
   let depth = 0;
   for (let i = from; i < text.length; i++) {
