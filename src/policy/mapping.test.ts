@@ -128,6 +128,7 @@ describe('mapping: evaluation', () => {
     ['$pad', '{{ $count($map([1..1000], function($i){ $pad("", 1000000) })) }}'],
     ['$pad called by $map', '{{ $count($map($split($pad("", 1000, "a"), ""), $pad(?, 1000000))) }}'],
     ['reading', '{{ $count($map([1..10000], function($i){ $contains(text, "y") })) }}'],
+    ['a list made by a call', '{{ $count($split(text, "")) }}'],
   ])('long strings in a loop count too (%s)', async (_name, template) => {
     const m = compiled({ n: template });
     expect(await m.evaluate({ text: 'x'.repeat(1_000_000) })).toMatchObject({
