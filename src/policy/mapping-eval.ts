@@ -1,8 +1,8 @@
 /**
  * Running one JSONata expression within bounds that do not depend on the clock: a step budget
- * counted through JSONata's `__evaluate_entry` hook (and charged for long strings read or made), a nesting
- * depth (its `stack` option), a bound on every string made on the way and on sequence lengths, and
- * a bound on the result's JSON text.
+ * counted through JSONata's `__evaluate_entry` hook (and charged for long strings read or made and
+ * long lists made, at `__evaluate_exit`), a nesting depth (its `stack` option), a bound on every
+ * string made on the way and on sequence lengths, and a bound on the result's JSON text.
  */
 import jsonata from 'jsonata';
 import { type JsonValue, quotedText } from '../envelope/index.js';

@@ -1,6 +1,7 @@
 /**
  * The static side of a mapping: finding the `{{ expr }}` sites in a template string, and reading a
- * parsed JSONata expression for names it may not use (an unknown root field, a banned function).
+ * parsed JSONata expression for names it may not use (an unknown root field, an unknown `$` name,
+ * a banned function).
  */
 import { BANNED_FUNCTIONS } from './mapping-eval.js';
 import { boundNames, unknownVariable } from './mapping-names.js';
@@ -105,9 +106,9 @@ const RELATIVE_KEYS = new Set([
 ]);
 
 /**
- * Banned functions and unknown `$` names anywhere, and root field names that are not in `names`: a path evaluated
- * against the context whose first step is a field name. Names inside filters, later steps and
- * lambdas are relative to something else and are not checked.
+ * Banned functions and unknown `$` names anywhere, and root field names that are not in `names`:
+ * a path evaluated against the context whose first step is a field name. Names inside filters,
+ * later steps and lambdas are relative to something else and are not checked.
  */
 export function exprProblems(ast: unknown, names: readonly string[]): ExprProblem[] {
   const problems: ExprProblem[] = [];

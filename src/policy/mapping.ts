@@ -2,6 +2,7 @@
  * Request and reply mappings of low-code and JSON agents (docs/policy.md): a JSON template whose
  * strings may hold `{{ expr }}` sites, each a JSONata expression over a context of named values.
  * Pure: compiling reads only the template, evaluating only the context; no clock, no randomness.
+ * A long evaluation lets the event loop turn between sites, so it never holds the process alone.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type jsonata from 'jsonata';
