@@ -223,9 +223,47 @@ describe('mapping mistakes at file:line:col', () => {
     ]);
   });
 
-  it('says to quote an unquoted {{ }} in when, beside the schema’s type error', () => {
-    const line = `  t: { version: 1.0.0, http: { url: "http://h" }, consumes: [x.v1], emits: [y.v1], reply: [{ when: {{ json.x }}, type: y.v1, data: 1 }] }`;
-    expect(issuesOf(mesh(line))).toContainEqual(['MW_POLICY_MAPPING', 5, col(line, '{{ json.x')]);
+  it.each([
+    ['when', 'reply: [{ when: {{ json.x }}, type: y.v1, data: 1 }]'],
+    ['subject', 'reply: { subject: {{ json.x }}, type: y.v1, data: 1 }'],
+    ['a data member the contract types', 'reply: { type: y.v1, data: { label: {{ json.x }}, n: 1 } }'],
+    ['a nested data member', 'reply: { type: y.v1, data: { n: { m: {{ json.x }} } } }'],
+    ['the whole data', 'reply: { type: y.v1, data: {{ json.x }} }'],
+  ])('says to quote an unquoted {{ }} in %s, and only that', (_name, key) => {
+    const line = `  t: { version: 1.0.0, http: { url: "http://h" }, consumes: [x.v1], emits: [y.v1], ${key} }`;
+    const contract = JSON.stringify({
+      type: 'object',
+      additionalProperties: false,
+      properties: { label: { type: 'string' }, n: { type: 'number' } },
+    });
+    expect(issuesOf(mesh(line), { 'y.v1': contract })).toEqual([
+      ['MW_POLICY_MAPPING', 5, col(line, '{{ json.x')],
+    ]);
+  });
+
+  it.each([
+    ['one brace opening a site', "reply: { type: y.v1, data: { label: '{ json.label }}' } }", "'{"],
+    ['after a site', "request: { q: 'ask {{ data.text }} { data.id }}' }", ' { data.id'],
+    ['in when', "reply: { when: '{ json.x }}', type: y.v1, data: 1 }", "'{"],
+  ])('warns of a }} that closes no {{: %s', (_name, key, at) => {
+    const line = `  t: { version: 1.0.0, http: { url: "http://h" }, consumes: [x.v1], emits: [y.v1], ${key} }`;
+    const result = compileLines(mesh(line));
+    expect(result.ok).toBe(true);
+    expect(result.warnings?.map((w) => [w.code, w.line, w.col])).toContainEqual([
+      'MW_POLICY_MAPPING_BRACES',
+      5,
+      col(line, '}}', line.indexOf(at)),
+    ]);
+  });
+
+  it.each([
+    ['an object constructor', `request: '{{ {"a": {"b": data}} }}'`],
+    ['a }} inside a JSONata string', `request: { q: '{{ "}}" & data }}' }`],
+    ['no braces', 'request: { q: plain }'],
+  ])('no brace warning for %s', (_name, key) => {
+    const line = `  t: { version: 1.0.0, http: { url: "http://h" }, consumes: [x.v1], emits: [y.v1], ${key} }`;
+    const result = compileLines(mesh(line));
+    expect(result.ok && result.warnings.map((w) => w.code)).toEqual([]);
   });
 
   it('points into a block-style plain scalar', () => {
@@ -246,6 +284,8 @@ describe('mapping mistakes at file:line:col', () => {
     ['an unknown request field', "request: { q: '{{ dta }}' }", 'dta'],
     ['an unknown name in when', "reply: { when: '{{ jsn }}', type: y.v1, data: 1 }", 'jsn'],
     ['an unknown name in subject', "reply: [{ subject: '{{ txt }}', type: y.v1, data: 1 }]", 'txt'],
+    ['$ before a root name', "reply: { type: y.v1, data: '{{ $json.x }}' }", '$json'],
+    ['a misspelt function', "request: { n: '{{ $nubmer(data) }}' }", '$nubmer'],
   ])('%s', (_name, key, at) => {
     const line = `  t: { version: 1.0.0, http: { url: "http://h" }, consumes: [x.v1], emits: [y.v1], ${key} }`;
     expect(issuesOf(mesh(line))).toEqual([['MW_POLICY_MAPPING', 5, col(line, at, line.indexOf('{{'))]]);

@@ -3,7 +3,7 @@
  * transport settings, and their `request` and `reply` templates checked where they are written.
  */
 import type { Contract } from '../contracts/index.js';
-import { parsePointer } from '../contracts/index.js';
+import { parsePointer, pointerOf } from '../contracts/index.js';
 import type { JsonValue } from '../envelope/index.js';
 import {
   type Checker,
@@ -18,6 +18,7 @@ import {
   str,
 } from './check.js';
 import { compileMapping, isTemplated, REPLY_NAMES, REQUEST_NAMES } from './mapping.js';
+import { strayClosing } from './mapping-scan.js';
 import type { Path } from './source.js';
 import { type AgentSpec, HTTP_METHODS, type HttpMethod, type ReplyMapping } from './types.js';
 
@@ -209,6 +210,7 @@ function checkDefaultReply(check: Checker, agent: string, spec: Obj) {
 /** Compiles a template as the transport will; each issue at its string, inside it when it has an offset. */
 function checkTemplate(check: Checker, template: unknown, at: Path, names: readonly string[]) {
   if (unquoted(check, template, at)) return;
+  strayClosings(check, template, at);
   const compiled = compileMapping(template, names);
   if (!('issues' in compiled)) return;
   for (const issue of compiled.issues) {
@@ -228,7 +230,8 @@ export function checkReplyContracts(check: Checker, doc: Obj, contracts: Readonl
     for (const { item, path } of repliesOf(spec.reply)) {
       const type = str(item.type);
       const contract = type === undefined ? undefined : contracts.get(type);
-      if (contract === undefined || !isObj(item.data)) continue;
+      // An unquoted {{ }} is reported by the mapping check; judged as a map here, it would mislead.
+      if (contract === undefined || !isObj(item.data) || unquotedSite(item.data) !== undefined) continue;
       checkFit(check, contract, item.data, ['agents', agent, 'reply', ...path, 'data']);
     }
   }
@@ -236,7 +239,7 @@ export function checkReplyContracts(check: Checker, doc: Obj, contracts: Readonl
 
 function checkFit(check: Checker, contract: Contract, data: Obj, at: Path) {
   // Templated members are there with a stand-in, so that only their key is judged, not their value.
-  const templated = new Set(Object.keys(data).filter((k) => isTemplated(data[k])));
+  const templated = new Set(Object.keys(data).filter((k) => isTemplated(data[k]) || holdsUnquoted(data[k])));
   const shape: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(data)) shape[key] = templated.has(key) ? null : value;
   const report = (path: Path, problem: string, on: 'key' | 'value' = 'value') =>
@@ -287,19 +290,51 @@ export function repliesOfAgent(agent: AgentSpec): readonly ReplyMapping[] {
 
 /**
  * `label: {{ json.label }}` unquoted is a YAML flow map whose key is another map, not text: YAML
- * reads it as `{ "{ json.label }": null }`. Said at each such value; true when there was one.
+ * reads it as `{ "{ json.label }": null }`. The key when `value` is one, else undefined.
  */
+function unquotedSite(value: unknown): string | undefined {
+  if (!isObj(value)) return undefined;
+  const keys = Object.keys(value);
+  const [key] = keys;
+  return keys.length === 1 && key !== undefined && value[key] === null && /^\{[\s\S]*\}$/.test(key)
+    ? key
+    : undefined;
+}
+
+/** Whether `value` is or holds an unquoted `{{ }}`, which the mapping check reports. */
+function holdsUnquoted(value: unknown): boolean {
+  if (unquotedSite(value) !== undefined) return true;
+  if (Array.isArray(value)) return value.some(holdsUnquoted);
+  return isObj(value) && Object.values(value).some(holdsUnquoted);
+}
+
+/** Says to quote each unquoted `{{ }}` in `value`; true when there was one. */
 function unquoted(check: Checker, value: unknown, at: Path): boolean {
   if (Array.isArray(value)) return value.map((v, i) => unquoted(check, v, [...at, i])).some(Boolean);
   if (!isObj(value)) return false;
-  const keys = Object.keys(value);
-  const [key] = keys;
-  if (keys.length === 1 && key !== undefined && value[key] === null && /^\{[\s\S]*\}$/.test(key)) {
+  const key = unquotedSite(value);
+  if (key !== undefined) {
     const problem = `YAML reads {${key}} as a map, not as text: quote a value that starts with {{, like '{${key}}'`;
     check.report('MW_POLICY_MAPPING', { where: labelOf(at), problem }, at);
+    // The schema's "must be a string, not a map" at the same place says less: this replaces it.
+    const pointer = pointerOf(at);
+    for (let i = check.issues.length - 1; i >= 0; i--) {
+      const issue = check.issues[i]!;
+      if (issue.code === 'MW_POLICY_TYPE' && issue.pointer === pointer) check.issues.splice(i, 1);
+    }
     return true;
   }
   return Object.entries(value)
     .map(([k, v]) => unquoted(check, v, [...at, k]))
     .some(Boolean);
+}
+
+/** Warns of each string with a `}}` that closes no `{{` (mapping-scan.ts). */
+function strayClosings(check: Checker, value: unknown, at: Path): void {
+  if (typeof value === 'string') {
+    const offset = strayClosing(value);
+    if (offset !== undefined)
+      check.reportIn('MW_POLICY_MAPPING_BRACES', { where: labelOf(at) }, at, offset, true);
+  } else if (Array.isArray(value)) value.forEach((v, i) => void strayClosings(check, v, [...at, i]));
+  else if (isObj(value)) for (const [k, v] of Object.entries(value)) strayClosings(check, v, [...at, k]);
 }

@@ -1,12 +1,14 @@
 /**
  * Running one JSONata expression within bounds that do not depend on the clock: a step budget
- * counted through JSONata's `__evaluate_entry` hook, a nesting depth (its `stack` option), a bound
- * on every string made on the way and on sequence lengths, and a bound on the result's JSON text.
+ * counted through JSONata's `__evaluate_entry` hook (and charged for long strings read or made and
+ * long lists made, at `__evaluate_exit`), a nesting depth (its `stack` option), a bound on every
+ * string made on the way and on sequence lengths, and a bound on the result's JSON text.
  */
 import jsonata from 'jsonata';
 import { type JsonValue, quotedText } from '../envelope/index.js';
 import { LinearRegExp } from './mapping-regex.js';
-import { distinct, withWork } from './mapping-work.js';
+import { length, substring } from './mapping-strings.js';
+import { distinct, spendWork, withWork } from './mapping-work.js';
 
 /** Functions a mapping may not call: they read the clock or chance, or evaluate a string as code. */
 export const BANNED_FUNCTIONS: readonly string[] = ['now', 'millis', 'random', 'shuffle', 'eval'];
@@ -18,15 +20,46 @@ export type MappingLimits = {
   readonly maxDepth: number;
   /** Largest JSON text of the result, and longest string made on the way (UTF-16 units). */
   readonly maxBytes: number;
+  /** `{{ }}` sites in one template, checked when it is compiled. */
+  readonly maxSites: number;
 };
 
-export const MAPPING_LIMITS: MappingLimits = { maxSteps: 100_000, maxDepth: 300, maxBytes: 1 << 20 };
+export const MAPPING_LIMITS: MappingLimits = {
+  maxSteps: 100_000,
+  maxDepth: 300,
+  maxBytes: 1 << 20,
+  maxSites: 1_000,
+};
 
 /** Why an evaluation failed: a bound was passed, the value is not JSON, or JSONata raised an error. */
 export type MappingFailure = 'steps' | 'depth' | 'size' | 'nothing' | 'not-json' | 'error';
 
-/** One evaluation's running count; bound into the expression's frame under a name no expression can write. */
-export type Budget = { steps: number; readonly limits: MappingLimits };
+/**
+ * One evaluation of a whole template, shared by all its sites: the steps taken, and `room`, the
+ * JSON text its sites may still make. Bound into each expression's frame under a name no expression
+ * can write.
+ */
+export type Budget = { steps: number; readonly room: { left: number }; readonly limits: MappingLimits };
+
+/**
+ * Characters of a string that cost one step each time an expression reads it (a path, a
+ * variable): JSONata counts reading a megabyte as one step, and what follows (a scan) is linear in
+ * it; a thousand sites, or a loop, each over a megabyte would hold the warden for minutes. About
+ * what V8 scans in the time of one step (Node 24).
+ */
+const READ_CHARS_PER_STEP = 1024;
+
+/**
+ * Characters of a string made by a call, `~>` or `&` that cost one step: making costs more than
+ * reading (`$string` of a 700 kB answer took 20 ms, Node 24), so a megabyte made is 8,000 steps.
+ */
+const MADE_CHARS_PER_STEP = 128;
+
+/**
+ * Items of a list made by a call that cost one step: `$split(text, "")` makes a million strings in
+ * one step (190 ms for a 1 MiB answer, Node 24), about 5 items in the time of one step.
+ */
+const ITEMS_PER_STEP = 8;
 
 const BUDGET = 'mw budget';
 const FAILURE = Symbol('meshwarden mapping failure');
@@ -71,10 +104,14 @@ export function prepare(expr: string, limits: MappingLimits): jsonata.Expression
   );
   expression.assign(
     Symbol.for('jsonata.__evaluate_exit') as unknown as string,
-    (_e: unknown, _i: unknown, env: Environment, result: unknown) => {
-      const max = budgetOf(env)?.limits.maxBytes ?? limits.maxBytes;
+    (e: AstNode, _i: unknown, env: Environment, result: unknown) => {
+      const budget = budgetOf(env);
+      const max = budget?.limits.maxBytes ?? limits.maxBytes;
       if (typeof result === 'string' && result.length > max)
         throw failure('size', `it makes a string longer than ${max} characters`);
+      if (budget === undefined) return;
+      const steps = workOf(e, result);
+      if (steps > 0) spend(budget, steps);
     },
   );
   // $pad allocates its whole width in one step: bounded like every other string.
@@ -83,6 +120,8 @@ export function prepare(expr: string, limits: MappingLimits): jsonata.Expression
     (s: string, width: number, char?: string) => pad(s, width, char, limits),
     '<s-ns?:s>',
   );
+  expression.registerFunction('length', length, '<s-:n>');
+  expression.registerFunction('substring', substring, '<s-nn?:s>');
   // JSONata's $distinct is quadratic in one step; this one is linear, and counted.
   expression.registerFunction('distinct', distinct, '<x:x>');
   for (const name of BANNED_FUNCTIONS) {
@@ -93,15 +132,45 @@ export function prepare(expr: string, limits: MappingLimits): jsonata.Expression
   return expression;
 }
 
+type AstNode = { readonly type?: string; readonly value?: unknown };
+
+/**
+ * The steps a node's result costs beyond the one its entry paid: its strings when it read them (a
+ * path, a variable) or made them (a call, `~>`, `&`), and the items of a list a call made. The
+ * nodes that only pass a value on (a block, a condition) are not counted again.
+ */
+function workOf(e: AstNode, result: unknown): number {
+  const call = e.type === 'function' || e.type === 'apply';
+  let steps = 0;
+  if (call || (e.type === 'binary' && e.value === '&'))
+    steps += Math.floor(textLength(result) / MADE_CHARS_PER_STEP);
+  else if (e.type === 'path' || e.type === 'variable')
+    steps += Math.floor(textLength(result) / READ_CHARS_PER_STEP);
+  if (call && Array.isArray(result)) steps += Math.floor(result.length / ITEMS_PER_STEP);
+  return steps;
+}
+
+/** Characters of a node's string result; a path gives its strings as a sequence (a list of one, often). */
+function textLength(result: unknown): number {
+  if (typeof result === 'string') return result.length;
+  if (!Array.isArray(result) || (result as { sequence?: unknown }).sequence !== true) return 0;
+  let chars = 0;
+  for (const item of result) if (typeof item === 'string') chars += item.length;
+  return chars;
+}
+
 function pad(s: string | undefined, width: number, char: string | undefined, limits: MappingLimits) {
   if (s === undefined) return undefined;
   const w = Math.trunc(width);
   if (Math.abs(w) > limits.maxBytes)
     throw failure('size', `it makes a string longer than ${limits.maxBytes} characters`);
-  const fill = char === undefined || char === '' ? ' ' : char;
+  const fill = [...(char === undefined || char === '' ? ' ' : char)];
   const missing = Math.abs(w) - [...s].length;
   if (missing <= 0) return s;
-  const padding = [...fill.repeat(Math.ceil(missing / [...fill].length))].slice(0, missing).join('');
+  // Paid before the string is made: $map([1..n], $pad(?, 1000000)) calls it with no hook around it.
+  spendWork(Math.floor(missing / MADE_CHARS_PER_STEP));
+  const padding =
+    fill.join('').repeat(Math.floor(missing / fill.length)) + fill.slice(0, missing % fill.length).join('');
   return w > 0 ? s + padding : padding + s;
 }
 

@@ -1,8 +1,10 @@
 /**
  * The static side of a mapping: finding the `{{ expr }}` sites in a template string, and reading a
- * parsed JSONata expression for names it may not use (an unknown root field, a banned function).
+ * parsed JSONata expression for names it may not use (an unknown root field, an unknown `$` name,
+ * a banned function).
  */
 import { BANNED_FUNCTIONS } from './mapping-eval.js';
+import { boundNames, unknownVariable } from './mapping-names.js';
 import { regexProblem } from './mapping-regex.js';
 import { closest } from './shape.js';
 
@@ -38,6 +40,23 @@ export function scanSites(text: string): ScanResult {
     sites.push({ start, end: close + 2, expr, exprAt });
     from = close + 2;
   }
+}
+
+/**
+ * Where a string has a `}}` outside every site, or undefined. It is sent as text, as written; most
+ * often a site that lost a brace (`{ json.label }}`), but JSON text in a prompt can end so too.
+ */
+export function strayClosing(text: string): number | undefined {
+  const scanned = scanSites(text);
+  // A string whose {{ is not closed has its own problem.
+  if (!scanned.ok) return undefined;
+  let from = 0;
+  for (const site of [...scanned.sites, { start: text.length, end: text.length }]) {
+    const at = text.slice(from, site.start).indexOf('}}');
+    if (at >= 0) return from + at;
+    from = site.end;
+  }
+  return undefined;
 }
 
 function closingOf(text: string, from: number): number | undefined {
@@ -87,13 +106,26 @@ const RELATIVE_KEYS = new Set([
 ]);
 
 /**
- * Banned functions anywhere, and root field names that are not in `names`: a path evaluated
- * against the context whose first step is a field name. Names inside filters, later steps and
- * lambdas are relative to something else and are not checked.
+ * Banned functions and unknown `$` names anywhere, and root field names that are not in `names`:
+ * a path evaluated against the context whose first step is a field name. Names inside filters,
+ * later steps and lambdas are relative to something else and are not checked.
  */
 export function exprProblems(ast: unknown, names: readonly string[]): ExprProblem[] {
   const problems: ExprProblem[] = [];
   const startOf = (node: Node, length: number) => Math.max(0, (node.position ?? length) - length);
+  const bound = boundNames(ast);
+  // A `$name` the expression reads or calls: refused when banned, reported when no one knows it.
+  const variable = (n: Node): void => {
+    if (n.type !== 'variable' || typeof n.value !== 'string') return;
+    const offset = startOf(n, n.value.length + 1);
+    if (BANNED_FUNCTIONS.includes(n.value)) {
+      const problem = `$${n.value} is not allowed: a mapping must give the same result every time, so it may not read the clock or chance or evaluate text`;
+      problems.push({ problem, offset });
+      return;
+    }
+    const problem = unknownVariable(n.value, bound, names, BANNED_FUNCTIONS);
+    if (problem !== undefined) problems.push({ problem, offset });
+  };
   const visit = (node: unknown, root: boolean): void => {
     if (Array.isArray(node)) {
       for (const item of node) visit(item, root);
@@ -101,16 +133,14 @@ export function exprProblems(ast: unknown, names: readonly string[]): ExprProble
     }
     if (node === null || typeof node !== 'object') return;
     const n = node as Node;
-    if (n.type === 'variable' && typeof n.value === 'string' && BANNED_FUNCTIONS.includes(n.value)) {
-      const problem = `$${n.value} is not allowed: a mapping must give the same result every time, so it may not read the clock or chance or evaluate text`;
-      problems.push({ problem, offset: startOf(n, n.value.length + 1) });
-    }
+    variable(n);
     if (n.type === 'regex' && n.value instanceof RegExp) {
       const problem = regexProblem(n.value);
       if (problem !== undefined) problems.push({ problem, offset: startOf(n, n.value.source.length + 2) });
     }
     if (n.type === 'path' && Array.isArray(n.steps)) {
       const [first, ...rest] = n.steps as Node[];
+      if (first !== undefined) variable(first);
       if (root && first?.type === 'name' && typeof first.value === 'string' && !names.includes(first.value))
         problems.push({
           problem: unknownName(first.value, names),

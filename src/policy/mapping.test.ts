@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import jsonata from 'jsonata';
 import { describe, expect, it } from 'vitest';
 import {
   compileMapping,
@@ -98,10 +99,70 @@ describe('mapping: evaluation', () => {
     });
   });
 
-  it('bounds the whole result, not only each site', async () => {
+  it('bounds the whole result, not only each site: at the site that passes the bound', async () => {
     const big = '{{ $pad("", 600000, "a") }}';
     const m = compiled({ a: big, b: big });
-    expect(await m.evaluate(reply)).toMatchObject({ ok: false, pointer: '', kind: 'size' });
+    expect(await m.evaluate(reply)).toMatchObject({ ok: false, pointer: '/b', kind: 'size' });
+  });
+
+  it('thousands of sites each under the bound fail at the first past it, in bounded memory', async () => {
+    const template = Object.fromEntries(
+      Array.from({ length: 3000 }, (_, i) => [`k${i}`, "{{ $pad('', 1000000) }}"]),
+    );
+    const m = compiled(template, REQUEST_NAMES, { maxSites: 10_000 });
+    const before = process.memoryUsage().heapUsed;
+    expect(await m.evaluate({ data: 'x' })).toMatchObject({ ok: false, pointer: '/k1', kind: 'size' });
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(200 * 2 ** 20);
+  });
+
+  it.each([
+    ['making long strings', "{{ $length($pad('', 1000000)) }}", {}],
+    ['reading a long answer', '{{ $length(text) }}', { text: 'x'.repeat(1_000_000) }],
+  ])('long strings count into one step budget for all sites: %s', async (_name, site, context) => {
+    const template = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`k${i}`, site]));
+    const m = compiled(template, REPLY_NAMES, { maxSites: 10_000 });
+    expect(await m.evaluate(context)).toMatchObject({ ok: false, kind: 'steps' });
+  });
+
+  it.each([
+    ['$pad', '{{ $count($map([1..1000], function($i){ $pad("", 1000000) })) }}'],
+    ['$pad called by $map', '{{ $count($map($split($pad("", 1000, "a"), ""), $pad(?, 1000000))) }}'],
+    ['reading', '{{ $count($map([1..10000], function($i){ $contains(text, "y") })) }}'],
+    ['a list made by a call', '{{ $count($split(text, "")) }}'],
+  ])('long strings in a loop count too (%s)', async (_name, template) => {
+    const m = compiled({ n: template });
+    expect(await m.evaluate({ text: 'x'.repeat(1_000_000) })).toMatchObject({
+      ok: false,
+      pointer: '/n',
+      kind: 'steps',
+    });
+  });
+
+  it('lets the event loop turn during a long evaluation', async () => {
+    const template = Array.from({ length: 500 }, () => '{{ $sum([1..50]) }}');
+    let turned = false;
+    setImmediate(() => {
+      turned = true;
+    });
+    const out = await compiled(template).evaluate(reply);
+    expect(out.ok).toBe(true);
+    expect(turned).toBe(true);
+  });
+
+  it.each([
+    ['a😀bc', 1, undefined],
+    ['a😀bc', 1, 1],
+    ['a😀bc', -2, undefined],
+    ['a😀bc', -9, 2],
+    ['hello', 2, 0],
+    ['hello', -3, 2],
+    ['hello', 1.7, 2.2],
+    ['hello', 9, undefined],
+  ])('$substring(%j, %s, %s) and $length are JSONata’s', async (text, start, count) => {
+    const args = count === undefined ? `text, ${start}` : `text, ${start}, ${count}`;
+    const expr = `[$substring(${args}), $length(text)]`;
+    const expected = await jsonata(expr).evaluate({ text });
+    expect(await compiled(`{{ ${expr} }}`).evaluate({ text })).toEqual({ ok: true, value: expected });
   });
 
   it.each([
@@ -198,6 +259,12 @@ describe('mapping: compile issues', () => {
     ['a variable', '{{ ($x := json; $x.label) }}'],
   ])('%s is not a root name', (_name, template) => {
     expect(issuesOf(template)).toEqual([]);
+  });
+
+  it('refuses a template with more sites than the bound', () => {
+    const template = Array.from({ length: 1001 }, () => '{{ status }}');
+    expect(issuesOf(template)).toMatchObject([{ pointer: '' }]);
+    expect(issuesOf(template.slice(1))).toEqual([]);
   });
 
   it('reports every mistake, not only the first', () => {

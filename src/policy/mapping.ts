@@ -2,7 +2,9 @@
  * Request and reply mappings of low-code and JSON agents (docs/policy.md): a JSON template whose
  * strings may hold `{{ expr }}` sites, each a JSONata expression over a context of named values.
  * Pure: compiling reads only the template, evaluating only the context; no clock, no randomness.
+ * A long evaluation lets the event loop turn between sites, so it never holds the process alone.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type jsonata from 'jsonata';
 import { ENVELOPE_FIELDS, escapePointer, type JsonValue } from '../envelope/index.js';
 import {
@@ -81,16 +83,27 @@ export function compileMapping(
     maxSteps: opts.maxSteps ?? MAPPING_LIMITS.maxSteps,
     maxDepth: opts.maxDepth ?? MAPPING_LIMITS.maxDepth,
     maxBytes: opts.maxBytes ?? MAPPING_LIMITS.maxBytes,
+    maxSites: opts.maxSites ?? MAPPING_LIMITS.maxSites,
   };
   const issues: MappingIssue[] = [];
-  const root = compileNode(template, '', names, limits, issues);
+  const sites = { count: 0 };
+  const root = compileNode(template, '', names, limits, issues, sites);
+  if (sites.count > limits.maxSites)
+    issues.push({
+      pointer: '',
+      problem: `it has ${sites.count} {{ }} sites; a template may have ${limits.maxSites} at most`,
+    });
   if (issues.length > 0 || root === undefined) return { issues };
   return {
     evaluate: async (context) => {
-      const budget: Budget = { steps: 0, limits };
+      const ev: Evaluation = {
+        budget: { steps: 0, room: { left: limits.maxBytes }, limits },
+        pausedAt: 0,
+        sitesSincePause: 0,
+      };
       let out: Evaluated;
       try {
-        out = await evaluateNode(root, context, budget);
+        out = await evaluateNode(root, context, ev);
       } catch (err) {
         // Every expected failure is a value already; this is the never-throws backstop.
         return { ok: false, pointer: '', problem: `the mapping failed: ${String(err)}`, kind: 'error' };
@@ -111,16 +124,17 @@ function compileNode(
   names: readonly string[],
   limits: MappingLimits,
   issues: MappingIssue[],
+  sites: { count: number },
 ): Node | undefined {
-  if (typeof value === 'string') return compileString(value, pointer, names, limits, issues);
+  if (typeof value === 'string') return compileString(value, pointer, names, limits, issues, sites);
   if (Array.isArray(value)) {
-    const items = value.map((v, i) => compileNode(v, `${pointer}/${i}`, names, limits, issues));
+    const items = value.map((v, i) => compileNode(v, `${pointer}/${i}`, names, limits, issues, sites));
     return items.every((n) => n !== undefined) ? { kind: 'array', items } : undefined;
   }
   if (value !== null && typeof value === 'object') {
     const members: [string, Node | undefined][] = Object.entries(value).map(([k, v]) => [
       k,
-      compileNode(v, `${pointer}/${escapePointer(k)}`, names, limits, issues),
+      compileNode(v, `${pointer}/${escapePointer(k)}`, names, limits, issues, sites),
     ]);
     if (members.some(([, n]) => n === undefined)) return undefined;
     return { kind: 'object', members: members as [string, Node][] };
@@ -147,6 +161,7 @@ function compileString(
   names: readonly string[],
   limits: MappingLimits,
   issues: MappingIssue[],
+  sites: { count: number },
 ): Node | undefined {
   const scanned = scanSites(text);
   if (!scanned.ok) {
@@ -154,6 +169,9 @@ function compileString(
     return undefined;
   }
   if (scanned.sites.length === 0) return { kind: 'literal', value: text };
+  sites.count += scanned.sites.length;
+  // Past the bound, a thousand more sites are not worth parsing to be refused.
+  if (sites.count > limits.maxSites) return undefined;
   const parts: (string | Site)[] = [];
   let from = 0;
   let failed = false;
@@ -204,13 +222,13 @@ type Evaluated =
 async function evaluateNode(
   node: Node,
   context: Readonly<Record<string, unknown>>,
-  budget: Budget,
+  ev: Evaluation,
 ): Promise<Evaluated> {
   switch (node.kind) {
     case 'literal':
       return { ok: true, value: node.value };
     case 'site':
-      return siteValue(node.site, node.pointer, context, budget);
+      return siteValue(node.site, node.pointer, context, ev);
     case 'text': {
       let out = '';
       for (const part of node.parts) {
@@ -218,8 +236,10 @@ async function evaluateNode(
           out += part;
           continue;
         }
-        const v = await siteValue(part, node.pointer, context, budget);
+        const v = await siteValue(part, node.pointer, context, ev);
         if (!v.ok) return v;
+        // Counted as JSON text, quoted; inside text a string has no quotes of its own.
+        if (typeof v.value === 'string') ev.budget.room.left += 2;
         if (v.value === undefined)
           return {
             ok: false,
@@ -228,11 +248,11 @@ async function evaluateNode(
             kind: 'nothing',
           };
         out += typeof v.value === 'string' ? v.value : JSON.stringify(v.value);
-        if (out.length > budget.limits.maxBytes)
+        if (out.length > ev.budget.limits.maxBytes)
           return {
             ok: false,
             pointer: node.pointer,
-            problem: `the text is longer than ${budget.limits.maxBytes} characters`,
+            problem: `the text is longer than ${ev.budget.limits.maxBytes} characters`,
             kind: 'size',
           };
       }
@@ -241,7 +261,7 @@ async function evaluateNode(
     case 'array': {
       const out: JsonValue[] = [];
       for (const item of node.items) {
-        const v = await evaluateNode(item, context, budget);
+        const v = await evaluateNode(item, context, ev);
         if (!v.ok) return v;
         if (v.value === undefined) return nothingAt(item);
         out.push(v.value);
@@ -251,7 +271,7 @@ async function evaluateNode(
     case 'object': {
       const out: Record<string, JsonValue> = {};
       for (const [key, item] of node.members) {
-        const v = await evaluateNode(item, context, budget);
+        const v = await evaluateNode(item, context, ev);
         if (!v.ok) return v;
         // In an object member, nothing omits the member: the contract then says whether it is needed.
         if (v.value !== undefined) setMember(out, key, v.value);
@@ -266,19 +286,37 @@ function nothingAt(node: Node): Evaluated {
   return { ok: false, pointer, problem: 'a list item gives nothing', kind: 'nothing' };
 }
 
+/**
+ * Turns of the event loop, so that a long evaluation lets signals and other work in: after this
+ * many steps, or this many sites, since the last turn.
+ */
+const PAUSE_STEPS = 5_000;
+const PAUSE_SITES = 64;
+
+/** One evaluation of a whole template: its budget, and when it last let the event loop turn. */
+type Evaluation = { readonly budget: Budget; pausedAt: number; sitesSincePause: number };
+
 async function siteValue(
   site: Site,
   pointer: string,
   context: Readonly<Record<string, unknown>>,
-  budget: Budget,
+  ev: Evaluation,
 ): Promise<Evaluated> {
+  const { budget } = ev;
+  ev.sitesSincePause++;
+  if (ev.sitesSincePause >= PAUSE_SITES || budget.steps - ev.pausedAt >= PAUSE_STEPS) {
+    ev.sitesSincePause = 0;
+    ev.pausedAt = budget.steps;
+    await nextTurn();
+  }
   const out = await run(site.expression, context, budget);
   if (!out.ok) return { ...out, pointer };
-  const json = toJson(
-    out.value,
-    { left: budget.limits.maxBytes },
-    budget.limits.maxBytes,
-    budget.limits.maxDepth,
-  );
-  return json.ok ? json : { ...json, pointer };
+  // One room for all sites: the template's JSON text fails at the site that passes the bound.
+  const json = toJson(out.value, budget.room, budget.limits.maxBytes, budget.limits.maxDepth);
+  if (json.ok) return json;
+  const problem =
+    json.kind === 'size'
+      ? `with this {{ }}, the JSON text made by the mapping passes ${budget.limits.maxBytes} characters`
+      : json.problem;
+  return { ...json, problem, pointer };
 }
