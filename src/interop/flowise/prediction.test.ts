@@ -47,6 +47,10 @@ describe('a Flowise prediction', () => {
       { question: 'q', chatId: 'c', overrideConfig: { sessionId: 's', temperature: 0 } },
       { question: 'q', streaming: false, chatId: 'c', overrideConfig: { sessionId: 's', temperature: 0 } },
     ],
+    [
+      { form: { ticket: 't' } },
+      { form: { ticket: 't' }, streaming: false, chatId: 'case-1', overrideConfig: { sessionId: 'case-1' } },
+    ],
   ])('sends %j as %j', (mapped, body) => {
     expect(predictionBody(mapped, msg)).toEqual({ ok: true, body });
   });
@@ -54,6 +58,9 @@ describe('a Flowise prediction', () => {
   it.each([
     ['q', ''],
     [{ question: 'q', overrideConfig: 'x' }, '/overrideConfig'],
+    [{ overrideConfig: {} }, '/question'],
+    [{ question: '  ' }, '/question'],
+    [{ question: 7 }, '/question'],
   ])('refuses to send %j (at %s)', (mapped, pointer) => {
     expect(predictionBody(mapped, msg)).toMatchObject({ ok: false, pointer });
   });

@@ -262,6 +262,14 @@ describe('Flowise agents (flowise:)', () => {
     expect(dead?.data).toMatchObject({ attempt: 1 });
   });
 
+  it('dead-letters a ticket whose question gives nothing (a typo in the name it reads), never asking the flow nothing', async () => {
+    const entries = await sendTicket(writeMesh({ request: "{ question: '{{ data.txt }}' }" }));
+    expect(deadLetterCodes(entries)).toEqual(['MW_INTEROP_MAPPING']);
+    expect(flowise.received).toEqual([]);
+    const dead = entries.find((e) => e.kind === ENTRY.deadLetter)?.data as { error: { message: string } };
+    expect(dead.error.message).toContain('/request/question');
+  });
+
   it('quarantines a mapped answer that breaks its contract', async () => {
     flowise.flows.set(TRIAGE_FLOW, () => ({ text: 'x', json: { label: 'spam' } }));
     const [answer] = triaged(await sendTicket(writeMesh()));

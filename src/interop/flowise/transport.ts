@@ -49,10 +49,30 @@ export function createFlowiseTransport(opts: MappedTransportOptions = {}): Agent
 
 const isObject = (v: unknown): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-/** The prediction request: the mapped object, not streamed, in the case's conversation. */
+/**
+ * The prediction request: the mapped object, not streamed, in the case's conversation. It asks
+ * something: a non-empty `question` (or a `form`, for an agentflow started by one).
+ */
 export function predictionBody(mapped: JsonValue, msg: Envelope): Body {
   if (!isObject(mapped))
     return { ok: false, pointer: '', problem: 'must give a JSON object (with `question`)' };
+  // A member whose site gives nothing is left out: a typo (`data.txt`) would ask the flow nothing.
+  const question = mapped.question;
+  if (question === undefined && mapped.form === undefined)
+    return {
+      ok: false,
+      pointer: '/question',
+      problem:
+        'gives nothing, and a flow must be asked a question (an agentflow started by a form takes `form` instead): check the names it reads',
+    };
+  if (question !== undefined && typeof question !== 'string')
+    return {
+      ok: false,
+      pointer: '/question',
+      problem: 'must give text (write $string(...) around a number)',
+    };
+  if (typeof question === 'string' && question.trim() === '')
+    return { ok: false, pointer: '/question', problem: 'gives an empty question' };
   const override = mapped.overrideConfig ?? {};
   if (!isObject(override))
     return { ok: false, pointer: '/overrideConfig', problem: 'must give a JSON object' };
