@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import {
   ENTRY,
+  type Envelope,
   type LedgerEntry,
   type Mesh,
   type OpenedMesh,
@@ -54,12 +55,12 @@ export type TestMesh = OpenedMesh & AsyncDisposable;
 export async function meshWithAgent(
   meshDir: string,
   transport: Transport,
-  opts: { readonly retry?: Partial<RetryOptions> } = {},
+  opts: { readonly retry?: Partial<RetryOptions>; readonly log?: Logger } = {},
 ): Promise<TestMesh> {
   const opened = await openMesh({
     meshFile: join(meshDir, 'mesh.yaml'),
     dataDir: join(meshDir, `data-${randomUUID()}`),
-    log,
+    log: opts.log ?? log,
     transports: [transport],
     retry: opts.retry ?? QUICK_RETRY,
   });
@@ -82,6 +83,16 @@ export async function sendEach(
   }
   return roots;
 }
+
+/** A gate decision as its ledger entry holds it. */
+export type Decided = {
+  readonly envelope: Envelope;
+  readonly verdict: { decision: string; stage: string; reason: string; issues?: unknown };
+};
+
+/** The decisions among `entries`, in order. */
+export const decisionsOf = (entries: readonly LedgerEntry[]): Decided[] =>
+  entries.filter((e) => e.kind === ENTRY.decision).map((e) => e.data as Decided);
 
 /** Every entry of the mesh's ledger, in order. */
 export function entriesOf(o: OpenedMesh): Promise<LedgerEntry[]> {

@@ -1,11 +1,15 @@
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ENTRY, type Envelope, type LedgerEntry, openMesh } from '../../runtime/index.js';
-import type { Misbehaviour } from '../json-http/test-kit.js';
+import { ENTRY, type LedgerEntry } from '../../runtime/index.js';
+import { DEAD_LETTERING } from '../json-http/test-kit.js';
+import {
+  deadLetterCodes,
+  decisionsOf,
+  entriesOf,
+  meshWithAgent,
+  sendEach,
+  writeMeshDir,
+} from '../mesh-test-kit.js';
 import {
   type FlowiseStandIn,
   jsonTextFlow,
@@ -15,7 +19,7 @@ import {
 } from './test-kit.js';
 import { createFlowiseTransport } from './transport.js';
 
-const log = pino({ level: 'silent' });
+const _log = pino({ level: 'silent' });
 let flowise: FlowiseStandIn;
 
 beforeAll(async () => {
@@ -34,12 +38,10 @@ beforeEach(() => {
 function writeMesh(
   opts: { request?: string; reply?: string; auth?: string; flow?: string; timeout?: string } = {},
 ): string {
-  const dir = mkdtempSync(join(tmpdir(), 'meshwarden-flowise-'));
-  mkdirSync(join(dir, 'contracts'));
-  mkdirSync(join(dir, 'agents'));
-  writeFileSync(
-    join(dir, 'mesh.yaml'),
-    [
+  const schema = (props: object, required: string[]) =>
+    JSON.stringify({ type: 'object', properties: props, required });
+  return writeMeshDir({
+    yaml: [
       'mesh: t',
       'agents:',
       '  triage:',
@@ -53,20 +55,15 @@ function writeMesh(
       '  sink: { version: 1.0.0, module: ./agents/sink.mjs, consumes: [ticket.triaged.v1] }',
       'ingress:',
       '  inbox: { emits: [ticket.opened.v1] }',
-    ].join('\n'),
-  );
-  const schema = (props: object, required: string[]) =>
-    JSON.stringify({ type: 'object', properties: props, required });
-  writeFileSync(
-    join(dir, 'contracts', 'ticket.opened.v1.json'),
-    schema({ text: { type: 'string' } }, ['text']),
-  );
-  writeFileSync(
-    join(dir, 'contracts', 'ticket.triaged.v1.json'),
-    schema({ label: { enum: ['billing', 'general'] }, reason: { type: 'string' } }, ['label']),
-  );
-  writeFileSync(join(dir, 'agents', 'sink.mjs'), 'export default { handle() {} };');
-  return dir;
+    ],
+    contracts: {
+      'ticket.opened.v1': schema({ text: { type: 'string' } }, ['text']),
+      'ticket.triaged.v1': schema({ label: { enum: ['billing', 'general'] }, reason: { type: 'string' } }, [
+        'label',
+      ]),
+    },
+    agents: { 'sink.mjs': 'export default { handle() {} };' },
+  });
 }
 
 /** Sends one ticket through a fresh mesh and returns the ledger entries. */
@@ -74,38 +71,21 @@ async function sendTicket(
   meshDir: string,
   transport = createFlowiseTransport({ timeoutMs: 1000, maxReplyBytes: 4096 }),
 ): Promise<LedgerEntry[]> {
-  const opened = await openMesh({
-    meshFile: join(meshDir, 'mesh.yaml'),
-    dataDir: join(meshDir, `data-${randomUUID()}`),
-    log,
-    transports: [transport],
-    retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
-  });
-  if (!opened.ok) throw new Error(JSON.stringify(opened));
-  await using o = opened.opened;
-  await o.mesh.inject('inbox', {
-    type: 'ticket.opened.v1',
-    subject: 'account:8841',
-    data: { text: 'I was charged twice, please refund' },
-  });
-  await o.mesh.idle();
-  return await Array.fromAsync(o.ledger.scan());
+  await using o = await meshWithAgent(meshDir, transport);
+  await sendEach(o, 'inbox', [
+    {
+      type: 'ticket.opened.v1',
+      subject: 'account:8841',
+      data: { text: 'I was charged twice, please refund' },
+    },
+  ]);
+  return await entriesOf(o);
 }
 
-type Decided = {
-  envelope: Envelope;
-  verdict: { decision: string; stage: string; reason: string; issues?: unknown };
-};
-const decisions = (entries: LedgerEntry[]) =>
-  entries.filter((e) => e.kind === ENTRY.decision).map((e) => e.data as Decided);
 const triaged = (entries: LedgerEntry[]) =>
-  decisions(entries).filter((d) => d.envelope.type === 'ticket.triaged.v1');
+  decisionsOf(entries).filter((d) => d.envelope.type === 'ticket.triaged.v1');
 const root = (entries: LedgerEntry[]) =>
-  decisions(entries).find((d) => d.envelope.type === 'ticket.opened.v1')!;
-const deadLetterCodes = (entries: LedgerEntry[]) =>
-  entries
-    .filter((e) => e.kind === ENTRY.deadLetter)
-    .map((e) => (e.data as { error: { code: string } }).error.code);
+  decisionsOf(entries).find((d) => d.envelope.type === 'ticket.opened.v1')!;
 
 describe('Flowise agents (flowise:)', () => {
   it('asks the flow with the mapped question, in the case’s conversation, and gates the mapped answer', async () => {
@@ -163,13 +143,7 @@ describe('Flowise agents (flowise:)', () => {
     expect(answer?.envelope).toMatchObject({ subject: 'case:account:8841', data: { label: 'billing' } });
   });
 
-  it.each([
-    ['garbage', 'MW_INTEROP_BAD_REPLY'],
-    ['html', 'MW_INTEROP_BAD_REPLY'],
-    ['too-big', 'MW_INTEROP_REPLY_TOO_BIG'],
-    ['slow', 'MW_INTEROP_TIMEOUT'],
-    ['fail', 'MW_INTEROP_HTTP_STATUS'],
-  ] as [Misbehaviour, string][])(
+  it.each(DEAD_LETTERING)(
     'dead-letters a ticket whose flow answers %s, after retrying (%s)',
     async (mode, code) => {
       flowise.mode = mode;

@@ -18,6 +18,15 @@ export type Misbehaviour =
   /** `fail` on the first call, then answers: a retry succeeds. */
   | 'fail-once';
 
+/** Each misbehaviour a message is dead-lettered for, after a retry, and the error it is dead-lettered with. */
+export const DEAD_LETTERING: readonly (readonly [Misbehaviour, string])[] = [
+  ['garbage', 'MW_INTEROP_BAD_REPLY'],
+  ['html', 'MW_INTEROP_BAD_REPLY'],
+  ['too-big', 'MW_INTEROP_REPLY_TOO_BIG'],
+  ['slow', 'MW_INTEROP_TIMEOUT'],
+  ['fail', 'MW_INTEROP_HTTP_STATUS'],
+];
+
 /** One request a stand-in received. */
 export type Received = {
   readonly method: string;

@@ -1,15 +1,21 @@
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { type Logger, pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ENTRY, type Envelope, type LedgerEntry, openMesh } from '../../runtime/index.js';
-import { type Misbehaviour, startWebhookPeer, type WebhookPeer } from './test-kit.js';
+import { ENTRY, type LedgerEntry } from '../../runtime/index.js';
+import {
+  deadLetterCodes,
+  decisionsOf,
+  entriesOf,
+  meshWithAgent,
+  sendEach,
+  writeMeshDir,
+} from '../mesh-test-kit.js';
+import { DEAD_LETTERING, startWebhookPeer, type WebhookPeer } from './test-kit.js';
 import { createJsonHttpTransport } from './transport.js';
 
-const log = pino({ level: 'silent' });
+const _log = pino({ level: 'silent' });
 let n8n: WebhookPeer;
 
 /** The enrich workflow: looks the account up, and escalates VIP accounts. */
@@ -43,12 +49,9 @@ function writeMesh(
     when?: string;
   } = {},
 ): string {
-  const dir = mkdtempSync(join(tmpdir(), 'meshwarden-json-http-'));
-  mkdirSync(join(dir, 'contracts'));
-  mkdirSync(join(dir, 'agents'));
-  writeFileSync(
-    join(dir, 'mesh.yaml'),
-    [
+  const schema = (props: object) => JSON.stringify({ type: 'object', properties: props });
+  return writeMeshDir({
+    yaml: [
       'mesh: t',
       'agents:',
       '  enrich:',
@@ -64,30 +67,26 @@ function writeMesh(
       '  sink: { version: 1.0.0, module: ./agents/sink.mjs, consumes: [ticket.enriched.v1, ticket.escalated.v1] }',
       'ingress:',
       '  inbox: { emits: [ticket.triaged.v1] }',
-    ].join('\n'),
-  );
-  const schema = (props: object) => JSON.stringify({ type: 'object', properties: props });
-  writeFileSync(join(dir, 'contracts', 'ticket.triaged.v1.json'), schema({ label: { type: 'string' } }));
-  writeFileSync(join(dir, 'contracts', 'ticket.enriched.v1.json'), schema({ tier: { type: 'string' } }));
-  writeFileSync(join(dir, 'contracts', 'ticket.escalated.v1.json'), schema({ escalate: { const: true } }));
-  writeFileSync(join(dir, 'agents', 'sink.mjs'), 'export default { handle() {} };');
-  return dir;
+    ],
+    contracts: {
+      'ticket.triaged.v1': schema({ label: { type: 'string' } }),
+      'ticket.enriched.v1': schema({ tier: { type: 'string' } }),
+      'ticket.escalated.v1': schema({ escalate: { const: true } }),
+    },
+    agents: { 'sink.mjs': 'export default { handle() {} };' },
+  });
 }
 
 /** The transport's default call timeout and reply bound, the runtime's bound on one try, the logger. */
 type Bounds = { callMs?: number; tryMs?: number; log?: Logger; maxReplyBytes?: number };
 
 async function send(meshDir: string, subject = 'account:2', bounds: Bounds = {}): Promise<LedgerEntry[]> {
-  const opened = await openMesh({
-    meshFile: join(meshDir, 'mesh.yaml'),
-    dataDir: join(meshDir, `data-${randomUUID()}`),
-    log: bounds.log ?? log,
-    transports: [
-      createJsonHttpTransport({
-        timeoutMs: bounds.callMs ?? 1000,
-        maxReplyBytes: bounds.maxReplyBytes ?? 4096,
-      }),
-    ],
+  const transport = createJsonHttpTransport({
+    timeoutMs: bounds.callMs ?? 1000,
+    maxReplyBytes: bounds.maxReplyBytes ?? 4096,
+  });
+  await using o = await meshWithAgent(meshDir, transport, {
+    ...(bounds.log === undefined ? {} : { log: bounds.log }),
     retry: {
       attempts: 2,
       initialDelayMs: 1,
@@ -95,26 +94,12 @@ async function send(meshDir: string, subject = 'account:2', bounds: Bounds = {})
       ...(bounds.tryMs === undefined ? {} : { timeoutMs: bounds.tryMs }),
     },
   });
-  if (!opened.ok) throw new Error(JSON.stringify(opened));
-  await using o = opened.opened;
-  await o.mesh.inject('inbox', { type: 'ticket.triaged.v1', subject, data: { label: 'billing' } });
-  await o.mesh.idle();
-  return await Array.fromAsync(o.ledger.scan());
+  await sendEach(o, 'inbox', [{ type: 'ticket.triaged.v1', subject, data: { label: 'billing' } }]);
+  return await entriesOf(o);
 }
 
-type Decided = {
-  envelope: Envelope;
-  verdict: { decision: string; stage: string; reason: string; issues?: unknown };
-};
 const answers = (entries: LedgerEntry[]) =>
-  entries
-    .filter((e) => e.kind === ENTRY.decision)
-    .map((e) => e.data as Decided)
-    .filter((d) => d.envelope.type !== 'ticket.triaged.v1');
-const deadLetterCodes = (entries: LedgerEntry[]) =>
-  entries
-    .filter((e) => e.kind === ENTRY.deadLetter)
-    .map((e) => (e.data as { error: { code: string } }).error.code);
+  decisionsOf(entries).filter((d) => d.envelope.type !== 'ticket.triaged.v1');
 
 describe('JSON endpoints (http:), an n8n webhook workflow', () => {
   it('posts the mapped request with its credential, and emits what each reply mapping whose `when` holds makes', async () => {
@@ -142,21 +127,12 @@ describe('JSON endpoints (http:), an n8n webhook workflow', () => {
     expect(answers(entries).map((d) => d.verdict.reason)).toEqual(['gate.admitted']);
   });
 
-  it.each([
-    ['garbage', 'MW_INTEROP_BAD_REPLY'],
-    ['html', 'MW_INTEROP_BAD_REPLY'],
-    ['too-big', 'MW_INTEROP_REPLY_TOO_BIG'],
-    ['slow', 'MW_INTEROP_TIMEOUT'],
-    ['fail', 'MW_INTEROP_HTTP_STATUS'],
-  ] as [Misbehaviour, string][])(
-    'dead-letters a message whose endpoint answers %s (%s)',
-    async (mode, code) => {
-      n8n.mode = mode;
-      const entries = await send(writeMesh());
-      expect(deadLetterCodes(entries)).toEqual([code]);
-      expect(answers(entries)).toEqual([]);
-    },
-  );
+  it.each(DEAD_LETTERING)('dead-letters a message whose endpoint answers %s (%s)', async (mode, code) => {
+    n8n.mode = mode;
+    const entries = await send(writeMesh());
+    expect(deadLetterCodes(entries)).toEqual([code]);
+    expect(answers(entries)).toEqual([]);
+  });
 
   it.each([
     ['a webhook that is not registered (404)', { path: '/webhook/gone' }],
