@@ -18,13 +18,16 @@ export type Misbehaviour =
   /** `fail` on the first call, then answers: a retry succeeds. */
   | 'fail-once';
 
-/** Each misbehaviour a message is dead-lettered for, after a retry, and the error it is dead-lettered with. */
-export const DEAD_LETTERING: readonly (readonly [Misbehaviour, string])[] = [
-  ['garbage', 'MW_INTEROP_BAD_REPLY'],
-  ['html', 'MW_INTEROP_BAD_REPLY'],
-  ['too-big', 'MW_INTEROP_REPLY_TOO_BIG'],
-  ['slow', 'MW_INTEROP_TIMEOUT'],
-  ['fail', 'MW_INTEROP_HTTP_STATUS'],
+/**
+ * Each misbehaviour a message is dead-lettered for, the error it is dead-lettered with, and how many
+ * tries it takes: an unreadable answer would read the same again (final); the rest are retried once.
+ */
+export const DEAD_LETTERING: readonly (readonly [Misbehaviour, string, number])[] = [
+  ['garbage', 'MW_INTEROP_BAD_REPLY', 1],
+  ['html', 'MW_INTEROP_BAD_REPLY', 1],
+  ['too-big', 'MW_INTEROP_REPLY_TOO_BIG', 2],
+  ['slow', 'MW_INTEROP_TIMEOUT', 2],
+  ['fail', 'MW_INTEROP_HTTP_STATUS', 2],
 ];
 
 /** One request a stand-in received. */

@@ -127,12 +127,16 @@ describe('JSON endpoints (http:), an n8n webhook workflow', () => {
     expect(answers(entries).map((d) => d.verdict.reason)).toEqual(['gate.admitted']);
   });
 
-  it.each(DEAD_LETTERING)('dead-letters a message whose endpoint answers %s (%s)', async (mode, code) => {
-    n8n.mode = mode;
-    const entries = await send(writeMesh());
-    expect(deadLetterCodes(entries)).toEqual([code]);
-    expect(answers(entries)).toEqual([]);
-  });
+  it.each(DEAD_LETTERING)(
+    'dead-letters a message whose endpoint answers %s (%s), after %i tries',
+    async (mode, code, tries) => {
+      n8n.mode = mode;
+      const entries = await send(writeMesh());
+      expect(deadLetterCodes(entries)).toEqual([code]);
+      expect(n8n.received).toHaveLength(tries);
+      expect(answers(entries)).toEqual([]);
+    },
+  );
 
   it.each([
     ['a webhook that is not registered (404)', { path: '/webhook/gone' }],

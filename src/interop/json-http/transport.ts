@@ -110,6 +110,10 @@ export function parseJson(text: string): JsonValue | undefined {
   return 'json' in read ? read.json : undefined;
 }
 
+/**
+ * A 2xx answer that cannot be read is final: another try would run the flow (and its paid model
+ * call) again for an answer that reads the same, since Flowise ignores `Idempotency-Key`.
+ */
 export function badReply(where: Where, problem: string, expected = 'JSON'): MeshwardenError {
-  return interopError('MW_INTEROP_BAD_REPLY', { ...where, expected, problem });
+  return interopError('MW_INTEROP_BAD_REPLY', { ...where, expected, problem }, { details: { final: true } });
 }
