@@ -9,7 +9,7 @@ function issuesOf(template: unknown, names = REPLY_NAMES): readonly MappingIssue
   return 'issues' in m ? m.issues : [];
 }
 
-describe('mapping: $ names', () => {
+describe('mapping: $ names, and the names of the other side of the call', () => {
   it('knows every function of the installed jsonata, and no other', () => {
     const source = readFileSync(createRequire(import.meta.url).resolve('jsonata'), 'utf8');
     const bound = [...source.matchAll(/(?:staticFrame|environment)\.bind\('(\w+)'/g)].map((m) => m[1]);
@@ -24,6 +24,17 @@ describe('mapping: $ names', () => {
     ['near a root name', { a: '{{ $jsn }}' }, REPLY_NAMES, '/a', 3, 'json'],
     ['far from every name', { a: 'x {{ $zzzzzz }}' }, REPLY_NAMES, '/a', 5, 'does not bind'],
     ['a function passed as a value', { a: '{{ $map([1], $nope) }}' }, REPLY_NAMES, '/a', 13, '$nope'],
+    [
+      "the answer's name in a request",
+      { a: '{{ $json.subject }}' },
+      REQUEST_NAMES,
+      '/a',
+      3,
+      'content is data',
+    ],
+    ["the message's name in a reply", { a: '{{ $data.x }}' }, REPLY_NAMES, '/a', 3, 'message.data'],
+    ["the answer's field in a request", { a: '{{ json.x }}' }, REQUEST_NAMES, '/a', 3, 'read in a reply'],
+    ["the message's field in a reply", { a: '{{ subject }}' }, REPLY_NAMES, '/a', 3, 'message.subject'],
   ])('refuses an unknown $ name: %s', (_name, template, names, pointer, offset, hint) => {
     const issues = issuesOf(template, names);
     expect(issues).toHaveLength(1);

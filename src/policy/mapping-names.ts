@@ -3,6 +3,7 @@
  * (`$x := …`, a lambda's parameters, `@$x` and `#$i` in a path), and `$` and `$$` (the context).
  * Any other is a typo found when the policy is checked, not an error on the first message.
  */
+import { ENVELOPE_FIELDS } from '../envelope/index.js';
 import { closest } from './shape.js';
 
 /**
@@ -58,6 +59,8 @@ export function unknownVariable(
   // `$` is the context, `$$` the root: both are JSONata's own.
   if (name === '' || name === '$' || bound.has(name) || JSONATA_FUNCTIONS.includes(name)) return undefined;
   if (names.includes(name)) return `$${name} is not known: root names are written without $: ${name}`;
+  const side = otherSide(name, names);
+  if (side !== undefined) return `$${name} is not known: ${side}`;
   const usable = [...JSONATA_FUNCTIONS.filter((f) => !banned.includes(f)), ...bound];
   // The nearest of all, a root name first on a tie.
   const near = closest(name, [...names, ...usable]);
@@ -65,4 +68,20 @@ export function unknownVariable(
     return `$${name} is not known; did you mean ${near}? (root names are written without $)`;
   if (near !== undefined) return `$${name} is not known; did you mean $${near}?`;
   return `$${name} is not known: it is not a JSONata function (docs.jsonata.org) and the expression does not bind it ($${name} := …)`;
+}
+
+/** The answer's own names: a reply reads them, a request cannot (there is no answer yet). */
+const ANSWER_NAMES: readonly string[] = ['text', 'json', 'status', 'answer'];
+
+/**
+ * Why a name of the other side of the call is not here, or undefined: a request reads the message
+ * handled (`data`), a reply reads the answer (`json`) and the message as `message`.
+ */
+export function otherSide(name: string, names: readonly string[]): string | undefined {
+  const reply = names.includes('message');
+  if (!reply && ANSWER_NAMES.includes(name))
+    return `${name} is the answer's, read in a reply; a request is made from the message handled, whose content is data`;
+  if (reply && ENVELOPE_FIELDS.includes(name))
+    return `a reply reads the answer (json, text); the message it answers is message, so write message.${name}`;
+  return undefined;
 }

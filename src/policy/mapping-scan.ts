@@ -4,7 +4,7 @@
  * a banned function).
  */
 import { BANNED_FUNCTIONS } from './mapping-eval.js';
-import { boundNames, unknownVariable } from './mapping-names.js';
+import { boundNames, otherSide, unknownVariable } from './mapping-names.js';
 import { regexProblem } from './mapping-regex.js';
 import { closest } from './shape.js';
 
@@ -162,6 +162,8 @@ export function exprProblems(ast: unknown, names: readonly string[]): ExprProble
 }
 
 function unknownName(name: string, names: readonly string[]): string {
+  const side = otherSide(name, names);
+  if (side !== undefined) return `unknown field ${name}: ${side}`;
   const near = closest(name, names);
   const hint = near === undefined ? `; the fields are ${names.join(', ')}` : `; did you mean ${near}?`;
   return `unknown field ${name}${hint}`;
