@@ -167,7 +167,9 @@ function compileAgent(check: Checker, name: string, spec: Obj, dir: string): Age
   const url = str(spec.url);
   const a2a = str(spec.a2a);
   const publicKey = str(spec.publicKey);
-  if (publicKey !== undefined) checkPublicKey(check, name, publicKey);
+  // A flowise or http agent may not have one at all (mapped-agents.ts says so): its form is moot.
+  const signs = spec.flowise === undefined && spec.http === undefined;
+  if (publicKey !== undefined && signs) checkPublicKey(check, name, publicKey);
   const via = isObj(spec.expose) ? str(spec.expose.via) : undefined;
   const auth = authOf(spec.auth) ?? authOf(innerAuth(spec));
   if (spec.auth !== undefined && module !== undefined)

@@ -176,6 +176,11 @@ describe('flowise and http agents', () => {
     });
   });
 
+  it('says only that a flowise or http agent takes no publicKey, not also that the key is malformed', () => {
+    const line = `${T}http: { url: "http://h" }, consumes: [x.v1], publicKey: abc }`;
+    expect(issuesOf(mesh(line))).toEqual([['MW_POLICY_BAD_VALUE', 5, col(line, 'publicKey')]]);
+  });
+
   it('refuses auth both inside http and beside it', () => {
     const line = `${T}http: { url: "http://h", auth: { env: K } }, auth: { env: K }, consumes: [x.v1] }`;
     expect(issuesOf(mesh(line))).toEqual([['MW_POLICY_BAD_VALUE', 5, col(line, 'auth')]]);
