@@ -100,4 +100,12 @@ describe('a missing ledger named by --ledger', () => {
     expect(r.stderr).toContain('--ledger');
     expect(r.stderr).not.toContain('--data');
   });
+
+  it('tells `why` to read from the running mesh that MESHWARDEN_URL names, which it does not read unasked', async () => {
+    const cwd = tempDir('no-ledger-url');
+    const r = await runCli(['why', 'x'], { cwd, env: { MESHWARDEN_URL: 'http://127.0.0.1:7077' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error MW_CLI_NO_LEDGER: /);
+    expect(r.stderr).toContain('--url http://127.0.0.1:7077');
+  });
 });

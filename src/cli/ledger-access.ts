@@ -11,7 +11,12 @@ import { cliError } from './errors.js';
 import type { Output } from './output.js';
 
 /** Where a reading command finds the ledger: `--ledger` when given, else `ledger.db` in `--data`. */
-export type LedgerPlace = { readonly data: string; readonly ledger?: string };
+export type LedgerPlace = {
+  readonly data: string;
+  readonly ledger?: string;
+  /** Another way to the same answer, said when there is no ledger (`why --url`). */
+  readonly orElse?: string;
+};
 
 /**
  * Opens an existing ledger, or explains that there is none: a SQLite file that is missing, a
@@ -28,7 +33,8 @@ export async function openExistingLedger(at: LedgerPlace, out: Output): Promise<
       at.ledger === undefined
         ? `run a mesh with --data ${dirname(location)} first, or pass the right --data`
         : `check the --ledger path, or run a mesh with --ledger ${location} first`;
-    out.fail(cliError('MW_CLI_NO_LEDGER', { file: location, hint }));
+    const orElse = at.orElse === undefined ? '' : `; ${at.orElse}`;
+    out.fail(cliError('MW_CLI_NO_LEDGER', { file: location, hint: `${hint}${orElse}` }));
     return undefined;
   }
   const ledger = await openLedgerIn(dataDir, location, { create: false });

@@ -52,7 +52,10 @@ async function lineageOf<T>(
     // The same answer, and exit, as from a ledger file.
     if (reply.code !== 'MW_API_NOT_FOUND') return reportFailure(reply, out);
   } else {
-    const ledger = await openExistingLedger(at, out);
+    // `up`'s users often have MESHWARDEN_URL set, which --url deliberately does not read.
+    const url = process.env.MESHWARDEN_URL;
+    const orElse = `or read it from a running mesh with --url ${url === undefined || url === '' ? '<the address up printed>' : url}`;
+    const ledger = await openExistingLedger({ ...at, orElse }, out);
     if (ledger === undefined) return EXIT.usage;
     await using _ledger = ledger;
     const found = await read(ledger);
