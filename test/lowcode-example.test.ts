@@ -133,4 +133,16 @@ describe('examples/lowcode: a Flowise flow and an n8n workflow in a loop, stoppe
     expect(text.stdout).toContain('loop.repeated_hop');
     expect((await runCli(['audit', 'verify', '--data', data])).code).toBe(0);
   });
+
+  it('says at start what policy check warns of: a site that lost a brace, sent as text', async () => {
+    const typo = join(dir, 'mesh-typo.yaml');
+    const mesh = readFileSync(join(dir, 'mesh.yaml'), 'utf8');
+    writeFileSync(typo, mesh.replace("label: '{{ data.label }}'", "label: '{ data.label }}'"));
+    writeFileSync(join(dir, 'none.jsonl'), '');
+    const data = join(dir, 'data-typo');
+    const run = await runCli(['run', typo, '--input', join(dir, 'none.jsonl'), '--data', data, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/^warning: .*mesh-typo\.yaml:23:\d+: .*a \}\} that closes no \{\{/m);
+    expect(() => JSON.parse(run.stdout)).not.toThrow();
+  });
 });

@@ -43,7 +43,12 @@ export type OpenedMesh = {
 };
 
 export type OpenMeshResult =
-  | { readonly ok: true; readonly opened: OpenedMesh & AsyncDisposable & { close(): Promise<void> } }
+  | {
+      readonly ok: true;
+      readonly opened: OpenedMesh & AsyncDisposable & { close(): Promise<void> };
+      /** What `policy check` warns of in the file (MW_POLICY_MAPPING_BRACES…), for the caller to say. */
+      readonly warnings?: readonly PolicyIssue[];
+    }
   | {
       readonly ok: false;
       readonly policyIssues?: readonly PolicyIssue[];
@@ -137,7 +142,8 @@ export async function openMesh(opts: {
   );
   // A start that failed leaves no empty data directory of its own making behind.
   if (!opened.ok && made !== undefined) await rmdir(opts.dataDir).catch(() => {});
-  return opened;
+  const warnings = loaded.warnings ?? [];
+  return opened.ok && warnings.length > 0 ? { ...opened, warnings } : opened;
 }
 
 /** openMesh's options, with the alert sinks once built. */
@@ -282,7 +288,7 @@ export async function reloadPolicy(mesh: Mesh, by?: string): Promise<ReloadResul
     if (isMeshwardenError(err)) return { ok: false, errors: [err] };
     throw err;
   }
-  const { warnings } = contracts;
+  const warnings = [...(loaded.warnings ?? []), ...contracts.warnings];
   return {
     ok: true,
     digest: loaded.policy.digest,

@@ -133,6 +133,11 @@ function printIssues(issues: readonly PolicyIssue[], out: Output): void {
   out.note(`${issues.length} mistake${issues.length === 1 ? '' : 's'} in the policy`);
 }
 
+/** Says on stderr what `policy check` would warn of in the file a mesh opened with (run, up). */
+export function reportOpenWarnings(result: Extract<OpenMeshResult, { ok: true }>, out: Output): void {
+  for (const w of result.warnings ?? []) out.note(`warning: ${formatPolicyIssue(w)}`);
+}
+
 /** Explains why a mesh could not open; returns the exit code. */
 export function reportOpenFailure(
   result: Extract<OpenMeshResult, { ok: false }>,

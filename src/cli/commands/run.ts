@@ -23,7 +23,7 @@ import { cliError, EXIT } from '../errors.js';
 import { displayPath, headsText, type Output, table } from '../output.js';
 import { cliTelemetry } from '../telemetry.js';
 import { alertingTransports } from '../transports.js';
-import { reportOpenFailure } from './policy-check.js';
+import { reportOpenFailure, reportOpenWarnings } from './policy-check.js';
 
 export type RunOptions = {
   mesh: string;
@@ -79,6 +79,7 @@ export async function runMesh(
     ...(telemetry.telemetry === undefined ? {} : { telemetry: telemetry.telemetry }),
   });
   if (!result.ok) return { code: reportOpenFailure(result, opts.mesh, out) };
+  reportOpenWarnings(result, out);
   await using opened = result.opened;
   alerting.bind(opened.mesh);
   observe?.(opened);

@@ -14,7 +14,7 @@ import { cliError, EXIT } from '../errors.js';
 import { displayPath, headsText, type Output } from '../output.js';
 import { cliTelemetry } from '../telemetry.js';
 import { alertingTransports } from '../transports.js';
-import { reportOpenFailure } from './policy-check.js';
+import { reportOpenFailure, reportOpenWarnings } from './policy-check.js';
 import { announce, serve } from './up-serve.js';
 
 export type UpOptions = {
@@ -66,6 +66,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     ...(telemetry.telemetry === undefined ? {} : { telemetry: telemetry.telemetry }),
   });
   if (!result.ok) return reportOpenFailure(result, opts.mesh, out);
+  reportOpenWarnings(result, out);
   const opened = result.opened;
   const { mesh, ledger } = opened;
   alerting.bind(mesh);
