@@ -3,8 +3,13 @@ import type { AgentSpec } from '../policy/index.js';
 import type { AgentRunnerDeps, Outgoing } from './agent-runner.js';
 import { signalOf, type TryAbort } from './attempts.js';
 import type { AgentContext } from './define.js';
+import { boundText } from './candidate-text.js';
 import { runtimeError } from './errors.js';
 import { forwardedOutgoing, type Outbox } from './forwarded.js';
+
+/** How much of a delivery note, and of its evidence, the ledger keeps. */
+const NOTE_CHARS = 300;
+const EVIDENCE_CHARS = 4096;
 
 /** What a handler's context needs from its runner: envelopes to make, and late emissions to admit. */
 export type AgentContextDeps = Pick<AgentRunnerDeps, 'active' | 'log' | 'factory' | 'work' | 'admitAll'>;
@@ -48,6 +53,13 @@ export function agentContext(
     forward(event) {
       // An id of the remote's own is checked for duplicates by the partition that admits it.
       return collect(deps, outbox, spec, msg, forwardedOutgoing(factory, active.policy, msg, spec, event));
+    },
+    note(text, evidence) {
+      if (!outbox.open) return;
+      outbox.note = {
+        text: boundText(text, NOTE_CHARS),
+        ...(evidence === undefined ? {} : { evidence: boundText(evidence, EVIDENCE_CHARS) }),
+      };
     },
   };
 }

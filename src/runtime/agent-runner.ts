@@ -63,6 +63,7 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunner {
 
   const handle = async (msg: Envelope, spec: AgentSpec, agent: AgentDefinition): Promise<boolean> => {
     const worker = `${spec.name}@${spec.version}`;
+    let note: Outbox['note'];
     const result = await attempt(
       msg,
       worker,
@@ -75,6 +76,7 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunner {
           if (isThenable(handled)) await bounded(handled, `agent ${worker}`, abort, agent.tryTimeoutMs);
         } finally {
           outbox.open = false;
+          note = outbox.note;
         }
         return outbox.items;
       },
@@ -94,7 +96,7 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunner {
     const durable =
       result.value.length > 0
         ? deps.admitAll(result.value)
-        : deps.record(deliveredRecord(clock(), msg, worker, result.attempt));
+        : deps.record(deliveredRecord(clock(), msg, worker, result.attempt, note));
     // Told once what the handler emitted is recorded: a listener may pass it on outside the mesh.
     // Nobody listening (the common case), the hop costs no extra promise.
     const told = () =>

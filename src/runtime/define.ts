@@ -34,6 +34,12 @@ export type AgentContext = {
    * and signature among it). A type the policy lists as an effect is an effect request.
    */
   forward(event: RemoteEvent): string;
+  /**
+   * Says why this delivery emits nothing (a remote's answer that no reply mapping made a message
+   * of), with `evidence` (that answer's text): kept, cut short, in its `delivered` entry, so `why`
+   * can tell. Moot when the handler emits; the last note of the try counts.
+   */
+  note(text: string, evidence?: string): void;
 };
 
 export type AgentDefinition = {

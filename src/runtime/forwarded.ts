@@ -8,7 +8,10 @@ import type { RemoteEvent } from './transports.js';
 // What the agent runner needs for events a transport forwards from a remote agent (`ctx.forward`).
 
 /** One try's emissions, in order. */
-export type Outbox = { readonly items: Outgoing[]; open: boolean };
+export type Outbox = { readonly items: Outgoing[]; open: boolean; note?: DeliveryNote };
+
+/** Why a delivery emitted nothing, as its handler said it (`ctx.note`), bounded for the ledger. */
+export type DeliveryNote = { readonly text: string; readonly evidence?: string };
 
 /**
  * A remote agent's event as the warden gates it: the envelope the warden builds (source and

@@ -72,6 +72,8 @@ export type Outcome = {
   readonly verdict?: { readonly decision: string; readonly reason: string; readonly detail: string };
   readonly attempt?: number;
   readonly error?: { readonly code: string; readonly message: string };
+  /** For `delivered`: why the handler emitted nothing, when it said (`ctx.note`: a remote's answer no reply mapping used). */
+  readonly note?: { readonly text: string; readonly evidence?: string };
   /** For `alert.sent`: who was told about this message, how, and whether it reached them. */
   readonly alert?: AlertOutcome;
 };
@@ -130,12 +132,13 @@ export async function toChainLink(ledger: LedgerReader, entry: LedgerEntry): Pro
   const recorded = byId
     .filter((x) => x.kind !== ENTRY.decision)
     .map((x): Outcome => {
-      const { outcome, reason, verdict, attempt, error } = x.data as {
+      const { outcome, reason, verdict, attempt, error, note } = x.data as {
         outcome?: string;
         reason?: string;
         verdict?: { decision: string; reason: string; detail: string };
         attempt?: number;
         error?: { code: string; message: string };
+        note?: { text: string; evidence?: string };
       };
       const failed = x.kind === ENTRY.deliveryFailed || x.kind === ENTRY.deadLetter;
       return {
@@ -148,6 +151,7 @@ export async function toChainLink(ledger: LedgerReader, entry: LedgerEntry): Pro
           ? { verdict: { decision: verdict.decision, reason: verdict.reason, detail: verdict.detail } }
           : {}),
         ...(failed && attempt !== undefined ? { attempt } : {}),
+        ...(x.kind === ENTRY.delivered && note !== undefined ? { note } : {}),
         ...(failed && error !== undefined ? { error: { code: error.code, message: error.message } } : {}),
         ...(x.kind === ALERT_SENT ? { alert: alertOutcomeOf(x.data) } : {}),
       };

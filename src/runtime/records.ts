@@ -5,6 +5,7 @@ import type { Durability, LedgerRecord } from '../ledger/index.js';
 import { isReplyToken, type StateDelta } from '../state/index.js';
 import { boundText, describeValue, jsonText } from './candidate-text.js';
 import { runtimeError } from './errors.js';
+import type { DeliveryNote } from './forwarded.js';
 
 /**
  * The runtime's ledger entry kinds. docs/ledger.md ("Entry kinds") documents each; recovery and
@@ -161,14 +162,20 @@ export function decisionRecord(
   return record;
 }
 
-export function deliveredRecord(at: number, msg: Envelope, consumer: string, attempt: number): LedgerRecord {
+export function deliveredRecord(
+  at: number,
+  msg: Envelope,
+  consumer: string,
+  attempt: number,
+  note?: DeliveryNote,
+): LedgerRecord {
   return {
     kind: ENTRY.delivered,
     at,
     msgId: msg.id,
     subject: msg.subject,
     agent: consumer,
-    data: { attempt },
+    data: note === undefined ? { attempt } : { attempt, note },
   };
 }
 

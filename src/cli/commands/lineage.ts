@@ -192,7 +192,7 @@ function row(link: ChainLink): string[] {
   const outcome = link.outcomes
     .map((o) =>
       o.kind === 'delivered'
-        ? `→ ${o.agent}`
+        ? `→ ${o.agent}${o.note === undefined ? '' : ` (nothing emitted: ${o.note.text})`}`
         : o.kind === 'hold.released'
           ? `${o.outcome === 'deliver' ? 'approved' : 'rejected'} by ${o.agent ?? 'timeout'}`
           : o.error !== undefined

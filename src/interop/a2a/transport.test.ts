@@ -247,6 +247,7 @@ describe('A2A agents (a2a:)', () => {
       emit: () => '',
       effect: () => '',
       forward: () => '',
+      note: () => {},
     };
     const before = transport.connect(spec) as AgentDefinition;
     await expect(before.handle(scored(), ctx)).rejects.toMatchObject({

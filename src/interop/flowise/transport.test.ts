@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ENTRY, type LedgerEntry } from '../../runtime/index.js';
+import { ENTRY, type LedgerEntry, whyChain } from '../../runtime/index.js';
 import { DEAD_LETTERING } from '../json-http/test-kit.js';
 import {
   deadLetterCodes,
@@ -197,7 +197,29 @@ describe('Flowise agents (flowise:)', () => {
     const entries = await sendTicket(writeMesh());
     expect(triaged(entries)).toEqual([]);
     expect(deadLetterCodes(entries)).toEqual([]);
-    expect(entries.some((e) => e.kind === ENTRY.delivered && e.agent === 'triage@1.0.0')).toBe(true);
+    const delivered = entries.find((e) => e.kind === ENTRY.delivered && e.agent === 'triage@1.0.0');
+    expect(delivered?.data).toEqual({ attempt: 1, note: { text: 'it answered with an empty body' } });
+  });
+
+  it("records the answer of a flow no reply's `when` held for, in its delivery, which why shows", async () => {
+    const reply =
+      '{ when: \'{{ json.label = "spam" }}\', type: ticket.triaged.v1, data: { label: general } }';
+    await using o = await meshWithAgent(
+      writeMesh({ reply }),
+      createFlowiseTransport({ timeoutMs: 1000, maxReplyBytes: 4096 }),
+    );
+    const [ticket] = await sendEach(o, 'inbox', [
+      { type: 'ticket.opened.v1', subject: 'account:8841', data: { text: 'I was charged twice' } },
+    ]);
+    expect(triaged(await entriesOf(o))).toEqual([]);
+    const note = {
+      text: "no reply's when held for its answer (HTTP 200)",
+      evidence: expect.stringContaining('billing'),
+    };
+    const why = await whyChain(o.ledger, ticket?.msgId ?? '');
+    expect(why?.chain[0]?.outcomes).toEqual([
+      expect.objectContaining({ kind: ENTRY.delivered, agent: 'triage@1.0.0', note }),
+    ]);
   });
 
   it('quarantines an answer its reply mapping cannot map, naming the pointer', async () => {

@@ -17,6 +17,7 @@ function tryContext(signal: AbortSignal): AgentContext {
     emit: () => '',
     effect: () => '',
     forward: () => '',
+    note: () => {},
   };
 }
 

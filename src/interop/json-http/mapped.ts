@@ -115,11 +115,20 @@ export function mappedAgent(
         where,
         kind.timeout,
       );
-      if (read === undefined) return;
+      // An answer that makes no message is said in the delivery's ledger entry, never dropped unseen.
+      if (read === undefined) return ctx.note('it answered with an empty body');
       const context: ReplyContext = { ...read, message: msg };
-      for (const event of await emissions(replies, context)) ctx.forward(event);
+      const events = await emissions(replies, context);
+      for (const event of events) ctx.forward(event);
+      if (events.length === 0 && replies.length > 0)
+        ctx.note(`no reply's when held for its answer (HTTP ${read.status})`, evidenceOf(read));
     },
   };
+}
+
+/** An answer as evidence: its text, else its JSON's (the ledger keeps it cut short). */
+function evidenceOf(answer: AnswerContext): string {
+  return answer.text ?? JSON.stringify(answer.json) ?? '';
 }
 
 /** The events of one answer, in the order of the reply mappings. */
