@@ -257,8 +257,12 @@ export function createMesh(opts: MeshOptions): Mesh {
       if (ownership !== undefined) return 0;
       const resumed = await recoverPartitions(ledger, partitions, delivery.dispatch);
       counts.recovered += resumed;
-      // Breaker alerts a crash lost (alerts are at most once): sent now, once.
-      await alerter.reconcile(stateView.openBreakers(), ledger.scan({ kinds: [ALERT_SENT] }));
+      // Breaker and hold alerts a crash lost (alerts are at most once): sent now, once.
+      await alerter.reconcile({
+        open: stateView.openBreakers(),
+        holds: heldIn(partitions, ownership),
+        entries: () => ledger.scan({ kinds: [ALERT_SENT] }),
+      });
       return resumed;
     },
     held: () => heldIn(partitions, ownership),
