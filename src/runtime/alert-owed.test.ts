@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../ledger/index.js';
 import type { AlertRoute } from '../policy/index.js';
 import type { HoldState } from '../state/index.js';
-import { missingHoldAlerts, readStartEntries } from './alert-owed.js';
+import { missingDeadLetterAlerts, missingHoldAlerts, readStartEntries } from './alert-owed.js';
 
 const NOW = 1_700_000_000_000;
 const MIN = 60_000;
@@ -105,6 +105,83 @@ describe('missingHoldAlerts', () => {
       rule: 'credit-burst',
       summary: expect.stringContaining('found when the warden restarted'),
       detail: { heldAt: NOW - MIN, reason: 'breaker.frozen' },
+    });
+  });
+});
+
+describe('missingDeadLetterAlerts', () => {
+  const letters: AlertRoute = { ...holds, id: 'letters', on: ['dead-letter'] };
+  const HOUR = 60 * MIN;
+  /** `dead-letter` entries: [at, worker, msgId]. */
+  const dead = (rows: readonly [number, string, string][]) =>
+    rows.map(
+      ([at, agent, msgId]) =>
+        ({
+          at,
+          kind: 'dead-letter',
+          agent,
+          msgId,
+          subject: 'job:1',
+          data: { attempt: 3, error: { code: 'MW_RUNTIME_HANDLER', message: 'boom' } },
+        }) as unknown as LedgerEntry,
+    );
+  async function* both(letters: LedgerEntry[], rows: [number, string, string, string, string][]) {
+    yield* letters;
+    yield* sent(rows);
+  }
+
+  it.each<
+    [string, AlertRoute, [number, string, string][], [number, string, string, string, string][], string[]]
+  >([
+    [
+      'a dead letter never alerted: one alert',
+      letters,
+      [[NOW - MIN, 'worker', 'm1']],
+      [],
+      ['letters m1 worker'],
+    ],
+    [
+      'a dead letter alerted after it: nothing',
+      letters,
+      [[NOW - MIN, 'worker', 'm1']],
+      [[NOW - MIN + 5, 'letters', 'dead-letter', 'worker', 'sent']],
+      [],
+    ],
+    [
+      'many dead letters of one worker: one alert, about the newest',
+      letters,
+      [
+        [NOW - 3 * MIN, 'worker', 'm1'],
+        [NOW - MIN, 'worker', 'm3'],
+        [NOW - 2 * MIN, 'worker', 'm2'],
+      ],
+      [[NOW - 3 * MIN + 5, 'letters', 'dead-letter', 'worker', 'sent']],
+      ['letters m3 worker'],
+    ],
+    [
+      'a later one the dedupe window would have swallowed: nothing',
+      { ...letters, dedupeMs: 10 * MIN },
+      [[NOW - MIN, 'worker', 'm2']],
+      [[NOW - 5 * MIN, 'letters', 'dead-letter', 'worker', 'sent']],
+      [],
+    ],
+    ['one older than the lookback: nothing', letters, [[NOW - 25 * HOUR, 'worker', 'm1']], [], []],
+    ["an alert's own dead letter: nothing", letters, [[NOW - MIN, 'alert:holds', 'm1']], [], []],
+    ['a route without dead-letter: nothing', holds, [[NOW - MIN, 'worker', 'm1']], [], []],
+  ])('%s', async (_, route, rows, alerts, expected) => {
+    const read = await readStartEntries(both(dead(rows), alerts));
+    const missing = missingDeadLetterAlerts([route], read, NOW);
+    expect(missing.map((m) => `${m.route.id} ${m.alarm.msgId} ${m.alarm.key}`)).toEqual(expected);
+  });
+
+  it('the alert is the dead letter alarm, found at restart', async () => {
+    const read = await readStartEntries(both(dead([[NOW - MIN, 'worker', 'm1']]), []));
+    expect(missingDeadLetterAlerts([letters], read, NOW)[0]!.alarm).toMatchObject({
+      at: NOW,
+      event: 'dead-letter',
+      subject: 'job:1',
+      summary: expect.stringContaining('found when the warden restarted'),
+      detail: { worker: 'worker', code: 'MW_RUNTIME_HANDLER' },
     });
   });
 });

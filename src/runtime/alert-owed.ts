@@ -2,9 +2,12 @@ import type { LedgerEntry } from '../ledger/index.js';
 import type { AlertEventName, AlertRoute } from '../policy/index.js';
 import type { HoldState } from '../state/index.js';
 import { holdCreatedAlarm } from './alarms.js';
-import type { AlarmInput } from './alert-input.js';
+import { type AlarmInput, alarmOf as deadLetterAlarmOf } from './alert-input.js';
 import { type BreakerEvent, createBreakerFold, FOUND } from './alert-reconcile.js';
 import { ENTRY } from './records.js';
+
+/** How far back a restart looks for dead letters whose alert a crash lost (docs/alerts.md). */
+export const DEAD_LETTER_LOOKBACK_MS = 24 * 60 * 60 * 1000;
 
 /** What a restart reads from the ledger: when each route last sent each (event, key), and the dead letters. */
 export type StartEntries = {
@@ -77,6 +80,38 @@ export function missingHoldAlerts(
         const alarm = holdCreatedAlarm(hold, now);
         out.push({ route, alarm: { ...alarm, summary: `${alarm.summary} (${FOUND})` } });
       }
+  }
+  return out;
+}
+/**
+ * The `dead-letter` alerts a restart owes: per route and worker, about its newest dead letter of
+ * the last DEAD_LETTER_LOOKBACK_MS, when the route sent nothing about that worker since (or within
+ * its dedupe window before). An alert's own dead letter raises none. Pure.
+ */
+export function missingDeadLetterAlerts(
+  routes: readonly AlertRoute[],
+  read: StartEntries,
+  now: number,
+): { readonly route: AlertRoute; readonly alarm: AlarmInput }[] {
+  const out: { route: AlertRoute; alarm: AlarmInput }[] = [];
+  for (const route of routes) {
+    if (!route.on.includes('dead-letter')) continue;
+    for (const [worker, e] of read.deadLetters) {
+      if (e.at < now - DEAD_LETTER_LOOKBACK_MS || !owed(route, 'dead-letter', worker, e.at, read)) continue;
+      const error = (e.data as { error?: { code?: unknown; message?: unknown } }).error;
+      const alarm = deadLetterAlarmOf({
+        type: 'dead-letter',
+        at: now,
+        msgId: e.msgId ?? '',
+        worker,
+        code: String(error?.code ?? ''),
+        message: String(error?.message ?? ''),
+        ...(e.subject === undefined ? {} : { subject: e.subject }),
+        ...(e.correlationId === undefined ? {} : { correlationid: e.correlationId }),
+      });
+      if (alarm !== undefined)
+        out.push({ route, alarm: { ...alarm, summary: `${alarm.summary} (${FOUND})` } });
+    }
   }
   return out;
 }

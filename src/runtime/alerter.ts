@@ -7,7 +7,7 @@ import { createCatchUp } from './alert-catch-up.js';
 import type { RouteMemory } from './alert-decide.js';
 import { type AlarmInput, alarmOf } from './alert-input.js';
 import { createAlertOutcomes } from './alert-outcome.js';
-import { missingHoldAlerts, readStartEntries } from './alert-owed.js';
+import { missingDeadLetterAlerts, missingHoldAlerts, readStartEntries } from './alert-owed.js';
 import { createSendQueue } from './alert-queue.js';
 import { missingBreakerAlerts } from './alert-reconcile.js';
 import { type AlertJob, createRouteOne } from './alert-route.js';
@@ -28,12 +28,17 @@ const ABORT_WAIT_MS = 2_000;
 export type ReconcileStart = {
   readonly open: readonly { readonly key: string; readonly state: BreakerState }[];
   readonly holds: readonly HoldState[];
-  /** The `alert.sent` entries, read only when a route routes an event a restart reconciles. */
+  /** The `alert.sent` and `dead-letter` entries, read only when a route routes an event a restart reconciles. */
   readonly entries: () => AsyncIterable<LedgerEntry>;
 };
 
 /** The events a restart reconciles: a route with none of them needs no read of the ledger. */
-const RECONCILED: ReadonlySet<string> = new Set(['breaker.opened', 'breaker.closed', 'hold.created']);
+const RECONCILED: ReadonlySet<string> = new Set([
+  'breaker.opened',
+  'breaker.closed',
+  'hold.created',
+  'dead-letter',
+]);
 
 export type AlerterDeps = {
   readonly policy: () => Policy;
@@ -61,7 +66,7 @@ export type Alerter = {
   /** Alerts queued or in flight. */
   pending(): number;
   /**
-   * At start, after recovery: sends the breaker and hold alerts a crash lost (alert-reconcile.ts,
+   * At start, after recovery: sends the breaker, hold and dead-letter alerts a crash lost (alert-reconcile.ts,
    * alert-owed.ts), reading the breakers open now, the pending holds and the ledger's entries.
    */
   reconcile(start: ReconcileStart): Promise<void>;
@@ -163,6 +168,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       const missing = [
         ...missingBreakerAlerts(settings.routes, start.open, read.breakers, now),
         ...missingHoldAlerts(settings.routes, start.holds, read, now),
+        ...missingDeadLetterAlerts(settings.routes, read, now),
       ];
       for (const { route, alarm } of missing) routeOne(settings, route, alarm, now);
     },

@@ -27,6 +27,7 @@ import { createPartitionRouter, type RouterCluster } from './partition-router.js
 import { createPartition, type Partition } from './partitions.js';
 import { createPilotActions, type PilotActions, routedPilot } from './pilot.js';
 import type { PilotAction } from './pilot-decision.js';
+import { ENTRY } from './records.js';
 import { recoverPartitions } from './recovery.js';
 import type { RejectedInput } from './rejected.js';
 import { type MeshStateView, viewOverPartitions } from './state-view.js';
@@ -257,11 +258,11 @@ export function createMesh(opts: MeshOptions): Mesh {
       if (ownership !== undefined) return 0;
       const resumed = await recoverPartitions(ledger, partitions, delivery.dispatch);
       counts.recovered += resumed;
-      // Breaker and hold alerts a crash lost (alerts are at most once): sent now, once.
+      // Breaker, hold and dead-letter alerts a crash lost (alerts are at most once): sent now, once.
       await alerter.reconcile({
         open: stateView.openBreakers(),
         holds: heldIn(partitions, ownership),
-        entries: () => ledger.scan({ kinds: [ALERT_SENT] }),
+        entries: () => ledger.scan({ kinds: [ALERT_SENT, ENTRY.deadLetter] }),
       });
       return resumed;
     },
