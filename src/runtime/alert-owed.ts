@@ -41,6 +41,25 @@ export async function readStartEntries(entries: AsyncIterable<LedgerEntry>): Pro
 }
 
 /**
+ * From when a restart reads `alert.sent` and `dead-letter` entries: the oldest pending hold, the
+ * oldest open breaker's opening, or the dead-letter lookback, whichever is oldest, less the longest
+ * dedupe window (an alert that long before could have deduped what came after). Pure.
+ */
+export function reconcileSince(
+  routes: readonly AlertRoute[],
+  open: readonly { readonly state: { readonly openedAt: number } }[],
+  holds: readonly HoldState[],
+  now: number,
+): number {
+  let since = now - DEAD_LETTER_LOOKBACK_MS;
+  for (const b of open) since = Math.min(since, b.state.openedAt);
+  for (const h of holds) since = Math.min(since, h.heldAt);
+  let dedupe = 0;
+  for (const r of routes) dedupe = Math.max(dedupe, r.dedupeMs);
+  return since - dedupe;
+}
+
+/**
  * Whether `route` owes an alert about `key` for something that happened at `at`: it has sent none
  * since, nor one recent enough to have deduped it (within its dedupe window before `at`).
  */

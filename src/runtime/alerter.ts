@@ -7,7 +7,12 @@ import { createCatchUp } from './alert-catch-up.js';
 import type { RouteMemory } from './alert-decide.js';
 import { type AlarmInput, alarmOf } from './alert-input.js';
 import { createAlertOutcomes } from './alert-outcome.js';
-import { missingDeadLetterAlerts, missingHoldAlerts, readStartEntries } from './alert-owed.js';
+import {
+  missingDeadLetterAlerts,
+  missingHoldAlerts,
+  readStartEntries,
+  reconcileSince,
+} from './alert-owed.js';
 import { createSendQueue } from './alert-queue.js';
 import { missingBreakerAlerts } from './alert-reconcile.js';
 import { type AlertJob, createRouteOne } from './alert-route.js';
@@ -28,8 +33,11 @@ const ABORT_WAIT_MS = 2_000;
 export type ReconcileStart = {
   readonly open: readonly { readonly key: string; readonly state: BreakerState }[];
   readonly holds: readonly HoldState[];
-  /** The `alert.sent` and `dead-letter` entries, read only when a route routes an event a restart reconciles. */
-  readonly entries: () => AsyncIterable<LedgerEntry>;
+  /**
+   * The `alert.sent` and `dead-letter` entries from about `since` on (alert-start-scan.ts), read only
+   * when a route routes an event a restart reconciles.
+   */
+  readonly entries: (since: number) => AsyncIterable<LedgerEntry>;
 };
 
 /** The events a restart reconciles: a route with none of them needs no read of the ledger. */
@@ -163,8 +171,9 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       const settings = alerts();
       const reconciled = settings?.routes.some((r) => r.on.some((e) => RECONCILED.has(e)));
       if (settings === undefined || !reconciled || closed) return; // no scan of the ledger then
-      const read = await readStartEntries(start.entries());
       const now = clock();
+      const since = reconcileSince(settings.routes, start.open, start.holds, now);
+      const read = await readStartEntries(start.entries(since));
       const missing = [
         ...missingBreakerAlerts(settings.routes, start.open, read.breakers, now),
         ...missingHoldAlerts(settings.routes, start.holds, read, now),

@@ -5,6 +5,7 @@ import type { Policy } from '../policy/index.js';
 import type { ActivePolicy } from './active.js';
 import type { RootMessage } from './admission.js';
 import type { AlertSink } from './alert-sink.js';
+import { scanSince } from './alert-start-scan.js';
 import { ALERT_SENT, createAlerter } from './alerter.js';
 import type { RetryOptions } from './delivery.js';
 import {
@@ -262,7 +263,13 @@ export function createMesh(opts: MeshOptions): Mesh {
       await alerter.reconcile({
         open: stateView.openBreakers(),
         holds: heldIn(partitions, ownership),
-        entries: () => ledger.scan({ kinds: [ALERT_SENT, ENTRY.deadLetter] }),
+        entries: (since) =>
+          scanSince(
+            ledger,
+            partitions.map((p) => p.index),
+            [ALERT_SENT, ENTRY.deadLetter],
+            since,
+          ),
       });
       return resumed;
     },
