@@ -133,3 +133,43 @@ describe('alarms from outside the gate', () => {
     }
   });
 });
+
+describe('a crash between a dead letter and its alert', () => {
+  it('a dead letter whose alert was never sent is alerted when the warden starts again, once per worker', async () => {
+    const rx = await startReceiver();
+    const routes = ['  routes:', '    - { id: letters, on: [dead-letter], sink: hook }'];
+    const dir = writeMesh(`${rx.url}/hook`, [], routes);
+    writeFileSync(join(dir, 'worker.mjs'), 'export default { handle() { throw new Error("boom"); } };');
+    // First run with no sinks built: each dead letter's alert is recorded as failed, never sent.
+    const first = await openMesh({
+      meshFile: join(dir, 'mesh.yaml'),
+      dataDir: join(dir, 'data'),
+      log,
+      retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
+    });
+    if (!first.ok) throw new Error(JSON.stringify(first));
+    await first.opened.mesh.inject('in', { type: 'job.v1', subject: 'job:1', data: {} });
+    const last = await first.opened.mesh.inject('in', { type: 'job.v1', subject: 'job:2', data: {} });
+    await first.opened.mesh.idle();
+    expect(first.opened.mesh.counts().deadLetters).toBe(2);
+    await first.opened.close();
+
+    const again = await open(dir);
+    const [alert] = await rx.waitFor('/hook', 1);
+    expect(alert!.json).toMatchObject({
+      type: 'io.meshwarden.alert.dead-letter',
+      subject: 'job:2',
+      data: {
+        key: 'worker@1.0.0',
+        msgId: last.msgId,
+        summary: expect.stringContaining('found when the warden restarted'),
+      },
+    });
+    await again.close();
+    const third = await open(dir);
+    await third.mesh.idle();
+    await third.close();
+    expect(rx.on('/hook').length).toBe(1);
+    await rx.close();
+  });
+});

@@ -1,6 +1,6 @@
 import type { JsonObject } from '../envelope/index.js';
 import type { LedgerRecord } from '../ledger/index.js';
-import { type DriftAlarm, parseBreakerKey, type StateDelta } from '../state/index.js';
+import { type DriftAlarm, type HoldState, parseBreakerKey, type StateDelta } from '../state/index.js';
 import type { MeshEvent } from './events.js';
 import { ENTRY } from './records.js';
 
@@ -93,24 +93,24 @@ function pushAlarm(out: Alarm[], at: number, partition: number, record: LedgerRe
     });
     return;
   }
-  if (d.kind === 'hold-open') {
-    const { hold } = d;
-    out.push({
-      type: 'alarm',
-      at,
-      event: 'hold.created',
-      // Holds of one subject for one rule are one alert within a route's dedupe window, the others
-      // counted: a frozen account's storm of held messages pages once, not once a message.
-      key: `${hold.verdict.rule ?? hold.verdict.reason}|${hold.subject}`,
-      ...about,
-      msgId: hold.msgId,
-      subject: hold.subject,
-      correlationid: hold.envelope.correlationid,
-      ...(hold.verdict.rule === undefined ? {} : { rule: hold.verdict.rule }),
-      summary: `${hold.envelope.type} for ${hold.subject} is held for a pilot: ${hold.verdict.detail}`,
-      detail: { type: hold.envelope.type, reason: hold.verdict.reason, heldAt: hold.heldAt },
-    });
-  }
+  if (d.kind === 'hold-open') out.push({ type: 'alarm', ...about, ...holdCreatedAlarm(d.hold, at) });
+}
+
+/** The `hold.created` alarm about a held message (also what a restart sends when it was lost). Pure. */
+export function holdCreatedAlarm(hold: HoldState, at: number): Omit<Alarm, 'type' | 'partition'> {
+  return {
+    at,
+    event: 'hold.created',
+    // Holds of one subject for one rule are one alert within a route's dedupe window, the others
+    // counted: a frozen account's storm of held messages pages once, not once a message.
+    key: `${hold.verdict.rule ?? hold.verdict.reason}|${hold.subject}`,
+    msgId: hold.msgId,
+    subject: hold.subject,
+    correlationid: hold.envelope.correlationid,
+    ...(hold.verdict.rule === undefined ? {} : { rule: hold.verdict.rule }),
+    summary: `${hold.envelope.type} for ${hold.subject} is held for a pilot: ${hold.verdict.detail}`,
+    detail: { type: hold.envelope.type, reason: hold.verdict.reason, heldAt: hold.heldAt },
+  };
 }
 
 function agentName(agentVersion: string): string {

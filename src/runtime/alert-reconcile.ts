@@ -3,21 +3,33 @@ import type { AlertEventName, AlertRoute } from '../policy/index.js';
 import { type BreakerState, parseBreakerKey } from '../state/index.js';
 import type { AlarmInput } from './alert-input.js';
 
-type BreakerEvent = Extract<AlertEventName, 'breaker.opened' | 'breaker.closed'>;
+/** What a restart says of an alert it sends late, in the alert's summary. */
+export const FOUND = 'found when the warden restarted: its alert had not been sent';
+
+export type BreakerEvent = Extract<AlertEventName, 'breaker.opened' | 'breaker.closed'>;
 
 /** `<route>|<breaker key>` → the last breaker alert that route sent about it, from `alert.sent` entries. */
 export async function lastBreakerAlerts(
   entries: AsyncIterable<LedgerEntry>,
 ): Promise<Map<string, BreakerEvent>> {
+  const fold = createBreakerFold();
+  for await (const e of entries) fold.add(e);
+  return fold.last();
+}
+
+/** The fold lastBreakerAlerts runs, one entry at a time (so one scan feeds several folds). */
+export function createBreakerFold() {
   const last = new Map<string, { at: number; event: BreakerEvent }>();
-  for await (const e of entries) {
-    const { route, key, event, outcome } = e.data as Record<string, unknown>;
-    if (outcome !== 'sent' || (event !== 'breaker.opened' && event !== 'breaker.closed')) continue;
-    const mark = `${String(route)}|${String(key)}`;
-    const seen = last.get(mark);
-    if (seen === undefined || seen.at <= e.at) last.set(mark, { at: e.at, event });
-  }
-  return new Map([...last].map(([mark, { event }]) => [mark, event]));
+  return {
+    add(e: LedgerEntry): void {
+      const { route, key, event, outcome } = e.data as Record<string, unknown>;
+      if (outcome !== 'sent' || (event !== 'breaker.opened' && event !== 'breaker.closed')) return;
+      const mark = `${String(route)}|${String(key)}`;
+      const seen = last.get(mark);
+      if (seen === undefined || seen.at <= e.at) last.set(mark, { at: e.at, event });
+    },
+    last: (): Map<string, BreakerEvent> => new Map([...last].map(([mark, { event }]) => [mark, event])),
+  };
 }
 
 /**
@@ -52,14 +64,13 @@ function alarmOf(event: BreakerEvent, key: string, now: number, state?: BreakerS
   const parsed = parseBreakerKey(key);
   const rule = parsed?.id ?? key;
   const scopeKey = parsed?.scopeKey ?? '';
-  const found = 'found when the warden restarted: its alert had not been sent';
   return {
     at: now,
     event,
     key,
     subject: scopeKey,
     rule,
-    summary: `breaker ${rule} ${event === 'breaker.opened' ? 'is open' : 'closed'} for ${scopeKey} (${found})`,
+    summary: `breaker ${rule} ${event === 'breaker.opened' ? 'is open' : 'closed'} for ${scopeKey} (${FOUND})`,
     detail:
       state === undefined
         ? { breaker: rule, scopeKey, by: 'restart' }

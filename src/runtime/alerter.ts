@@ -2,13 +2,19 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { LedgerEntry, LedgerRecord } from '../ledger/index.js';
 import type { AlertSinkSpec, AlertsPolicy, Policy } from '../policy/index.js';
-import type { BreakerState } from '../state/index.js';
+import type { BreakerState, HoldState } from '../state/index.js';
 import { createCatchUp } from './alert-catch-up.js';
 import type { RouteMemory } from './alert-decide.js';
 import { type AlarmInput, alarmOf } from './alert-input.js';
 import { createAlertOutcomes } from './alert-outcome.js';
+import {
+  missingDeadLetterAlerts,
+  missingHoldAlerts,
+  readStartEntries,
+  reconcileSince,
+} from './alert-owed.js';
 import { createSendQueue } from './alert-queue.js';
-import { lastBreakerAlerts, missingBreakerAlerts } from './alert-reconcile.js';
+import { missingBreakerAlerts } from './alert-reconcile.js';
 import { type AlertJob, createRouteOne } from './alert-route.js';
 import type { AlertSink } from './alert-sink.js';
 import type { MeshEvent } from './events.js';
@@ -22,6 +28,25 @@ const IN_FLIGHT = 4;
 const CLOSE_WAIT_MS = 10_000;
 /** How long closing then waits for aborted sends to record their outcome. */
 const ABORT_WAIT_MS = 2_000;
+
+/** What a restart compares to find the alerts a crash lost. */
+export type ReconcileStart = {
+  readonly open: readonly { readonly key: string; readonly state: BreakerState }[];
+  readonly holds: readonly HoldState[];
+  /**
+   * The `alert.sent` and `dead-letter` entries from about `since` on (alert-start-scan.ts), read only
+   * when a route routes an event a restart reconciles.
+   */
+  readonly entries: (since: number) => AsyncIterable<LedgerEntry>;
+};
+
+/** The events a restart reconciles: a route with none of them needs no read of the ledger. */
+const RECONCILED: ReadonlySet<string> = new Set([
+  'breaker.opened',
+  'breaker.closed',
+  'hold.created',
+  'dead-letter',
+]);
 
 export type AlerterDeps = {
   readonly policy: () => Policy;
@@ -49,13 +74,10 @@ export type Alerter = {
   /** Alerts queued or in flight. */
   pending(): number;
   /**
-   * At start, after recovery: sends the breaker alerts a crash lost (alert-reconcile.ts), reading
-   * the breakers open now and the `alert.sent` entries.
+   * At start, after recovery: sends the breaker, hold and dead-letter alerts a crash lost (alert-reconcile.ts,
+   * alert-owed.ts), reading the breakers open now, the pending holds and the ledger's entries.
    */
-  reconcile(
-    open: readonly { readonly key: string; readonly state: BreakerState }[],
-    sent: AsyncIterable<LedgerEntry>,
-  ): Promise<void>;
+  reconcile(start: ReconcileStart): Promise<void>;
   /**
    * Stops intake and timers, waits (bounded) for what is queued, aborts what is still in flight
    * (recorded as failed), and waits for every outcome to be recorded. Idempotent.
@@ -145,12 +167,18 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       if (alarm !== undefined) raise(alarm);
     },
     pending: queue.pending,
-    async reconcile(open, sent) {
+    async reconcile(start) {
       const settings = alerts();
-      const breakerRoutes = settings?.routes.some((r) => r.on.some((e) => e.startsWith('breaker.')));
-      if (settings === undefined || !breakerRoutes || closed) return; // no scan of the ledger then
+      const reconciled = settings?.routes.some((r) => r.on.some((e) => RECONCILED.has(e)));
+      if (settings === undefined || !reconciled || closed) return; // no scan of the ledger then
       const now = clock();
-      const missing = missingBreakerAlerts(settings.routes, open, await lastBreakerAlerts(sent), now);
+      const since = reconcileSince(settings.routes, start.open, start.holds, now);
+      const read = await readStartEntries(start.entries(since));
+      const missing = [
+        ...missingBreakerAlerts(settings.routes, start.open, read.breakers, now),
+        ...missingHoldAlerts(settings.routes, start.holds, read, now),
+        ...missingDeadLetterAlerts(settings.routes, read, now),
+      ];
       for (const { route, alarm } of missing) routeOne(settings, route, alarm, now);
     },
     async close() {

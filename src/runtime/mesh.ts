@@ -5,6 +5,7 @@ import type { Policy } from '../policy/index.js';
 import type { ActivePolicy } from './active.js';
 import type { RootMessage } from './admission.js';
 import type { AlertSink } from './alert-sink.js';
+import { scanSince } from './alert-start-scan.js';
 import { ALERT_SENT, createAlerter } from './alerter.js';
 import type { RetryOptions } from './delivery.js';
 import {
@@ -27,6 +28,7 @@ import { createPartitionRouter, type RouterCluster } from './partition-router.js
 import { createPartition, type Partition } from './partitions.js';
 import { createPilotActions, type PilotActions, routedPilot } from './pilot.js';
 import type { PilotAction } from './pilot-decision.js';
+import { ENTRY } from './records.js';
 import { recoverPartitions } from './recovery.js';
 import type { RejectedInput } from './rejected.js';
 import { type MeshStateView, viewOverPartitions } from './state-view.js';
@@ -257,8 +259,18 @@ export function createMesh(opts: MeshOptions): Mesh {
       if (ownership !== undefined) return 0;
       const resumed = await recoverPartitions(ledger, partitions, delivery.dispatch);
       counts.recovered += resumed;
-      // Breaker alerts a crash lost (alerts are at most once): sent now, once.
-      await alerter.reconcile(stateView.openBreakers(), ledger.scan({ kinds: [ALERT_SENT] }));
+      // Breaker, hold and dead-letter alerts a crash lost (alerts are at most once): sent now, once.
+      await alerter.reconcile({
+        open: stateView.openBreakers(),
+        holds: heldIn(partitions, ownership),
+        entries: (since) =>
+          scanSince(
+            ledger,
+            partitions.map((p) => p.index),
+            [ALERT_SENT, ENTRY.deadLetter],
+            since,
+          ),
+      });
       return resumed;
     },
     held: () => heldIn(partitions, ownership),
