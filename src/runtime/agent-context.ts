@@ -2,8 +2,8 @@ import type { Envelope } from '../envelope/index.js';
 import type { AgentSpec } from '../policy/index.js';
 import type { AgentRunnerDeps, Outgoing } from './agent-runner.js';
 import { signalOf, type TryAbort } from './attempts.js';
-import type { AgentContext } from './define.js';
 import { boundText } from './candidate-text.js';
+import type { AgentContext } from './define.js';
 import { runtimeError } from './errors.js';
 import { forwardedOutgoing, type Outbox } from './forwarded.js';
 
