@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { isMeshwardenError } from '../envelope/index.js';
 import { openLedger } from '../ledger/index.js';
 import type { AgentDefinition } from './define.js';
+import { whyChain } from './lineage.js';
 import { ledgerFile, openMesh, reloadPolicy } from './open.js';
 import { ENTRY } from './records.js';
 import { summarize } from './summary.js';
@@ -122,6 +123,29 @@ describe('input nested too deep', () => {
     );
     expect(reasons).toEqual(['gate.admitted', 'envelope.too_deep']);
     expect((await o.ledger.verify()).ok).toBe(true);
+    // Recorded without its envelope, it is still named by its type and hop, not as unparsed input.
+    const refused = (await Array.fromAsync(o.ledger.scan())).filter((e) => e.kind === ENTRY.decision)[1]!;
+    const why = await whyChain(o.ledger, refused.msgId ?? '');
+    expect(why?.chain.map((l) => [l.hop, l.type, l.reason])).toEqual([
+      [0, 'job.queued.v1', 'gate.admitted'],
+      [1, 'job.done.v1', 'envelope.too_deep'],
+    ]);
+  });
+
+  it("names an agent's emission refused as too large by its type and hop", async () => {
+    const dir = writeMesh(0);
+    writeFileSync(
+      join(dir, 'agents', 'flaky.mjs'),
+      `export default { handle(msg, ctx) { ctx.emit('job.done.v1', { n: 1, pad: 'x'.repeat(2_000_000) }); } };`,
+    );
+    const opened = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    await using o = opened.opened;
+    await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
+    await o.mesh.idle();
+    const refused = (await Array.fromAsync(o.ledger.scan())).filter((e) => e.kind === ENTRY.decision)[1]!;
+    const why = await whyChain(o.ledger, refused.msgId ?? '');
+    expect(why?.chain.at(-1)).toMatchObject({ hop: 1, type: 'job.done.v1', reason: 'envelope.too_large' });
   });
 });
 

@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { canonicalize, hasNonFinite, nonFiniteAt, nonFiniteText } from '../envelope/index.js';
 import { evidenceOf, type RawEvidence } from './evidence.js';
+import type { ClaimedHead } from './records.js';
 
 // What the runtime records about a candidate's text: its JSON for the size guard, and a readable
 // rendering for the ledger's `raw` when it has no JSON form at all.
@@ -54,4 +55,11 @@ export function boundText(text: string, max = 1024): string {
 export function claimedCause(candidate: unknown): string | undefined {
   const cause = (candidate as { causationid?: unknown } | null | undefined)?.causationid;
   return typeof cause === 'string' && cause.length <= 1024 ? cause : undefined;
+}
+
+/** What a candidate recorded without its envelope says it is (its type and hop), when it says so plainly. */
+export function claimedHead(candidate: unknown): ClaimedHead | undefined {
+  const { type, hop } = (candidate ?? {}) as { type?: unknown; hop?: unknown };
+  if (typeof type !== 'string' || type.length > 256 || !Number.isSafeInteger(hop)) return undefined;
+  return { hop: hop as number, type: type.toWellFormed() };
 }

@@ -36,6 +36,7 @@ export function decisionData(
   extra: Extra,
 ): DecisionData {
   const data: Mutable<DecisionData> = {} as Mutable<DecisionData>;
+  if (extra.claimed !== undefined) data.claimed = extra.claimed;
   if (extra.consumers !== undefined) data.consumers = extra.consumers;
   if (extra.deltas !== undefined) data.deltas = extra.deltas;
   if (envelope !== undefined) data.envelope = envelope;

@@ -1,6 +1,6 @@
 import type { Envelope, GatedKind } from '../envelope/index.js';
 import type { Verdict } from '../gate/index.js';
-import { claimedCause } from './candidate-text.js';
+import { claimedCause, claimedHead } from './candidate-text.js';
 import { decisionData, decisionEvent, type Extra, unreadable } from './decision-data.js';
 import type { EnvelopeFactory } from './envelopes.js';
 import { alertOf, countDecision } from './events.js';
@@ -52,6 +52,8 @@ export function recordUnreadable(
   origin: Origin | undefined,
 ): Judged {
   const extra = unreadable(candidate);
+  const claimed = claimedHead(candidate);
+  if (claimed !== undefined) extra.claimed = claimed;
   if (origin?.partner === true) extra.partner = true;
   if (origin?.sentBy !== undefined) extra.sentBy = origin.sentBy;
   const header = headerOf(candidate);

@@ -175,6 +175,7 @@ export function createJudge(deps: JudgeDeps): Judge {
     if (origin?.sentBy !== undefined) extra.sentBy = origin.sentBy;
     if (unverifiedCausation !== undefined) extra.unverifiedCausation = unverifiedCausation;
     if (oversized) {
+      extra.claimed = { hop: envelope.hop, type: envelope.type };
       const header = headerOf(envelope);
       return told(
         record(now, envelope.id, gated, verdict, undefined, extra, header.causationId, header),

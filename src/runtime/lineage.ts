@@ -3,7 +3,7 @@ import { type EchoLink, type LinkVia, scopeKeyFor, type Verdict, type VerdictIss
 import type { LedgerEntry, LedgerReader } from '../ledger/index.js';
 import { type DriftAlarm, PILOT_BREAKER } from '../state/index.js';
 import { ALERT_SENT } from './alert-records.js';
-import { type BreakerOpening, ENTRY } from './records.js';
+import { type BreakerOpening, type DecisionData, ENTRY } from './records.js';
 
 function alertOutcomeOf(data: Readonly<Record<string, unknown>>): AlertOutcome {
   const text = (key: string) => (typeof data[key] === 'string' ? (data[key] as string) : '');
@@ -110,19 +110,6 @@ export type BreakerOpeningView = BreakerOpening & {
   readonly openedBy: string;
 };
 
-type DecisionData = {
-  gated: GatedKind;
-  verdict: Verdict;
-  envelope?: Envelope;
-  raw?: string;
-  rawBytes?: number;
-  rawDigest?: string;
-  location?: string;
-  link?: EchoLink;
-  sentBy?: string;
-  unverifiedCausation?: string;
-};
-
 /** Turns a decision entry (and the entries after it naming the same message) into a chain link. */
 export async function toChainLink(ledger: LedgerReader, entry: LedgerEntry): Promise<ChainLink> {
   const d = entry.data as unknown as DecisionData;
@@ -180,11 +167,11 @@ export async function toChainLink(ledger: LedgerReader, entry: LedgerEntry): Pro
   ];
   return {
     id,
-    type: e?.type ?? '(unparsed input)',
+    type: e?.type ?? d.claimed?.type ?? '(unparsed input)',
     source: e?.source ?? d.location ?? '(unknown)',
     // Without an envelope (refused as too large, say) the indexed fields still name the subject.
     subject: e?.subject ?? entry.subject ?? '',
-    hop: e?.hop ?? 0,
+    hop: e?.hop ?? d.claimed?.hop ?? 0,
     verdict: d.verdict.decision,
     stage: d.verdict.stage,
     rule: d.verdict.rule ?? null,

@@ -77,10 +77,18 @@ export function partitionOwnedRecord(
   };
 }
 
+/** An envelope's type and hop, as a candidate recorded without its envelope gives them. */
+export type ClaimedHead = { readonly hop: number; readonly type: string };
+
 export type DecisionData = {
   readonly gated: GatedKind;
   readonly verdict: Verdict;
   readonly envelope?: Envelope;
+  /**
+   * What an envelope recorded without itself (nested too deep, too large) says it is, so `why`
+   * names its type and hop rather than calling it unparsed input.
+   */
+  readonly claimed?: ClaimedHead;
   /**
    * Input that never became an envelope, or an envelope refused as too large: its first 4 KiB as
    * text (the whole of it when it is shorter), with its size and SHA-256 (see evidence.ts).
