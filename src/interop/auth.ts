@@ -44,3 +44,16 @@ export function credentialOf(
 export function headersOf(credential: Credential | undefined): Record<string, string> {
   return credential === undefined ? {} : { [credential.header]: credential.value };
 }
+
+/**
+ * `text` with the credential's secret replaced, as written and as JSON escapes it: a remote that
+ * echoes it (an error that quotes the request's headers, a proxy's debug page) must not put it in
+ * the ledger, which keeps what it is given for good, nor in the logs.
+ */
+export function withoutSecret(text: string, credential: Credential | undefined): string {
+  if (credential === undefined) return text;
+  let out = text;
+  for (const form of new Set([credential.secret, JSON.stringify(credential.secret).slice(1, -1)]))
+    out = out.replaceAll(form, `[redacted: ${credential.env}]`);
+  return out;
+}

@@ -232,6 +232,34 @@ describe('a JSON call', () => {
   });
 });
 
+describe('a remote that echoes the credential', () => {
+  const secret = 'sk-"SUPER"-secret-12345';
+  const credential: Credential = {
+    header: 'authorization',
+    value: `Bearer ${secret}`,
+    env: 'FLOW_KEY',
+    secret,
+  };
+
+  it.each([
+    [500, 'an error that quotes the header'],
+    [200, 'an answer that quotes it'],
+  ])('never hands the secret on: %i, %s', async (status) => {
+    const server = createServer((req, res) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: `bad key ${req.headers.authorization}`, raw: secret }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const call = { method: 'POST' as const, url, body: {}, msg, credential, limit: 4096, where };
+    const outcome = await callJson(call, AbortSignal.timeout(2000)).catch((e: MeshwardenError) => e);
+    await new Promise((resolve) => server.close(resolve));
+    const seen = JSON.stringify(outcome instanceof Error ? [outcome.message, outcome.details] : outcome);
+    expect(seen).not.toContain('SUPER');
+    expect(seen).toContain('[redacted: FLOW_KEY]');
+  });
+});
+
 describe('a url: agent reply', () => {
   it('never takes a remote event’s `unmapped`: only the warden sets it', () => {
     const body = JSON.stringify({ type: 't.v1', data: {}, unmapped: { pointer: '/x', problem: 'p' } });

@@ -1,6 +1,6 @@
 import { type Envelope, isMeshwardenError, type MeshwardenError, quotedText } from '../../runtime/index.js';
 import { traceHeaders } from '../a2a/message.js';
-import { type Credential, headersOf } from '../auth.js';
+import { type Credential, headersOf, withoutSecret } from '../auth.js';
 import { interopError } from '../errors.js';
 import { readBody } from '../http/reply.js';
 import { networkCause } from '../http/transport.js';
@@ -65,7 +65,7 @@ export async function callJson(call: JsonCall, signal: AbortSignal): Promise<Jso
   if (!response.ok) {
     // The error body is read only as far as a message fits; a huge one is not the point.
     const text = await readBody(response, 64 * 1024, where);
-    const remote = isMeshwardenError(text) ? undefined : remoteMessage(text);
+    const remote = isMeshwardenError(text) ? undefined : remoteMessage(withoutSecret(text, call.credential));
     const key = keyRefused(response.status, remote, call.credential);
     const status = remote === undefined ? `${response.status}` : `${response.status}: ${remote}`;
     throw interopError(
@@ -83,7 +83,7 @@ export async function callJson(call: JsonCall, signal: AbortSignal): Promise<Jso
   }
   const text = await readBody(response, call.limit, where);
   if (isMeshwardenError(text)) throw text;
-  return { status: response.status, type, text };
+  return { status: response.status, type, text: withoutSecret(text, call.credential) };
 }
 
 /** A 3xx answer, naming where it leads (without any user:password@), cut short. */
