@@ -236,8 +236,9 @@ export function toJson(value: unknown, room: { left: number }, max: number, maxD
   const walk = (v: unknown, depth = 0): JsonValue | undefined => {
     if (depth > maxDepth) throw failure('depth', `its value nests deeper than ${maxDepth} levels`);
     if (v === undefined) return undefined;
+    // What each value adds to the JSON text, as JSON.stringify writes it (escapes aside).
     if (v === null || typeof v === 'boolean') {
-      spend(5);
+      spend(v === false ? 5 : 4);
       return v;
     }
     if (typeof v === 'string') {
@@ -246,7 +247,7 @@ export function toJson(value: unknown, room: { left: number }, max: number, maxD
     }
     if (typeof v === 'number') {
       if (!Number.isFinite(v)) throw failure('not-json', `it gives ${v}, which JSON cannot hold`);
-      spend(24);
+      spend(String(v).length);
       return v;
     }
     if (typeof v === 'function' || (typeof v === 'object' && isJsonataFunction(v)))
@@ -266,7 +267,7 @@ export function toJson(value: unknown, room: { left: number }, max: number, maxD
       const j = walk(item, depth + 1);
       if (j === undefined) continue;
       setMember(out, key, j);
-      spend(key.length + 4);
+      spend(key.length + 4); // its quotes, the colon and a comma
     }
     return out;
   };

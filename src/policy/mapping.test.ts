@@ -99,6 +99,13 @@ describe('mapping: evaluation', () => {
     });
   });
 
+  it('counts the JSON text as it is written: an answer under 1 MiB of many small members maps whole', async () => {
+    const json = Object.fromEntries(Array.from({ length: 98_000 }, (_, i) => [i.toString(36), 0]));
+    expect(JSON.stringify(json).length).toBeLessThan(1 << 20);
+    const result = await compiled('{{ json }}', REPLY_NAMES).evaluate({ json });
+    expect(result).toMatchObject({ ok: true });
+  });
+
   it('bounds the whole result, not only each site: at the site that passes the bound', async () => {
     const big = '{{ $pad("", 600000, "a") }}';
     const m = compiled({ a: big, b: big });

@@ -90,6 +90,8 @@ function readJsonAnswer(answer: JsonAnswer, where: Where): AnswerContext | undef
   return { text: answer.text, ...('json' in read ? { json: read.json } : {}), status: answer.status };
 }
 
+const MAY_OVERFLOW = /\d[eE][+-]?\d|\d{309}/;
+
 /**
  * The JSON a text holds, or why it holds none usable: it does not parse, or it holds a number JSON
  * cannot hold (JSON.parse gives Infinity for `1e400`, which no ledger entry can record).
@@ -101,7 +103,8 @@ export function readJson(text: string): { readonly json: JsonValue } | { readonl
   } catch {
     return { problem: 'the body is not JSON' };
   }
-  const found = nonFiniteAt(json);
+  // Only a number with an exponent, or of 309 digits, can be out of range: most answers skip the walk.
+  const found = MAY_OVERFLOW.test(text) ? nonFiniteAt(json) : undefined;
   return found === undefined ? { json } : { problem: `the body is not usable JSON: ${nonFiniteText(found)}` };
 }
 
