@@ -201,6 +201,25 @@ describe('flowise and http agents', () => {
     expect(issuesOf(lines)).toEqual([['MW_POLICY_MAPPING', 13, col(lines[12]!, '{{')]]);
   });
 
+  it('checks the rest of a template beside an unquoted {{ }}: every mistake is said', () => {
+    const lines = mesh(
+      '  t:',
+      '    version: 1.0.0',
+      '    http: { url: "http://h" }',
+      '    consumes: [x.v1]',
+      '    emits: [y.v1]',
+      '    reply:',
+      '      type: y.v1',
+      '      data:',
+      '        label: {{ json.label }}',
+      "        order: '{{ $nubmer(json.x) }}'",
+    );
+    expect(issuesOf(lines)).toEqual([
+      ['MW_POLICY_MAPPING', 13, col(lines[12]!, '{{')],
+      ['MW_POLICY_MAPPING', 14, col(lines[13]!, '$nubmer')],
+    ]);
+  });
+
   it('allows auth on flowise and http agents', () => {
     const line = `${T}http: { url: "http://h" }, auth: { env: K, header: X-Key }, consumes: [x.v1] }`;
     expect(policyOf(mesh(line)).agents.get('t')?.auth).toEqual({ env: 'K', header: 'X-Key' });

@@ -208,8 +208,9 @@ function checkDefaultReply(check: Checker, agent: string, spec: Obj) {
 }
 
 /** Compiles a template as the transport will; each issue at its string, inside it when it has an offset. */
-function checkTemplate(check: Checker, template: unknown, at: Path, names: readonly string[]) {
-  if (unquoted(check, template, at)) return;
+function checkTemplate(check: Checker, written: unknown, at: Path, names: readonly string[]) {
+  // Each unquoted {{ }} is said once; the rest of the template is still checked, around it.
+  const template = unquoted(check, written, at) ? withoutUnquoted(written) : written;
   strayClosings(check, template, at);
   const compiled = compileMapping(template, names);
   if (!('issues' in compiled)) return;
@@ -306,6 +307,14 @@ function holdsUnquoted(value: unknown): boolean {
   if (unquotedSite(value) !== undefined) return true;
   if (Array.isArray(value)) return value.some(holdsUnquoted);
   return isObj(value) && Object.values(value).some(holdsUnquoted);
+}
+
+/** `value` with each unquoted `{{ }}` (already reported) made an empty text, so the rest compiles. */
+function withoutUnquoted(value: unknown): unknown {
+  if (unquotedSite(value) !== undefined) return '';
+  if (Array.isArray(value)) return value.map(withoutUnquoted);
+  if (!isObj(value)) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutUnquoted(v)]));
 }
 
 /** Says to quote each unquoted `{{ }}` in `value`; true when there was one. */
