@@ -8,6 +8,7 @@ import { compileGuards, ledgerOf, partitionsOf, partitionsPath } from './guards.
 import { type PolicyLoadResult, sortIssues } from './issues.js';
 import { checkReplyContracts } from './mapped-agents.js';
 import { withRequiredMembers } from './reply-required.js';
+import { checkRequestFields } from './request-fields.js';
 import { compileRules } from './rules.js';
 import { checkShape } from './shape.js';
 import type { ParsedMesh } from './source.js';
@@ -33,6 +34,7 @@ export function compilePolicy(
   const graph = compileGraph(check, doc);
   const compiled = compileContracts(check, graph, contracts, tools, unread);
   checkReplyContracts(check, doc, compiled.contracts);
+  checkRequestFields(check, doc, compiled.contracts);
   const guards = compileGuards(check, doc);
   const rules = compileRules(check, doc, graph, new Map(Object.entries(compiled.schemas)));
   const alerts = compileAlerts(check, doc);

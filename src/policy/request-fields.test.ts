@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { BASE, compileLines } from './test-kit.js';
+
+const X = JSON.stringify({ type: 'object', properties: { label: { type: 'string' }, text: {} } });
+
+/** The warnings of a mesh with agent line `line` (after a and b), x.v1's contract `contract`. */
+function warningsOf(line: string, contract: string | undefined = X): [string, number, number, string][] {
+  const result = compileLines([...BASE.slice(0, 4), line, ...BASE.slice(4)], { 'x.v1': contract });
+  expect(result.ok).toBe(true);
+  return (result.warnings ?? [])
+    .filter((w) => w.code === 'MW_POLICY_REQUEST_FIELD')
+    .map((w) => [w.code, w.line, w.col, w.message]);
+}
+
+const agent = (request: string) =>
+  `  t: { version: 1.0.0, http: { url: "http://h" }, consumes: [x.v1], request: ${request} }`;
+
+describe('a request reading a member the consumed contract does not name', () => {
+  it('warns of a misspelt member where it is written, with the nearest name', () => {
+    const line = agent("{ label: '{{ data.lable }}' }");
+    expect(warningsOf(line)).toEqual([
+      [
+        'MW_POLICY_REQUEST_FIELD',
+        5,
+        line.indexOf('lable') + 1,
+        expect.stringContaining('did you mean data.label?'),
+      ],
+    ]);
+  });
+
+  it('finds the read inside a larger expression and in text around a site', () => {
+    const line = agent("{ q: 'Ticket {{ $uppercase(data.txt) }}' }");
+    expect(warningsOf(line).map((w) => w[2])).toEqual([line.indexOf('txt') + 1]);
+  });
+
+  it.each([
+    ['members the contract names', "{ label: '{{ data.label }}', t: '{{ $string(data.text) }}' }", X],
+    ['a contract that names no members', "{ label: '{{ data.lable }}' }", '{ "type": "object" }'],
+    ['the whole content', "'{{ data }}'", X],
+  ])('says nothing of %s', (_name, request, contract) => {
+    expect(warningsOf(agent(request), contract)).toEqual([]);
+  });
+});
