@@ -70,7 +70,10 @@ function dataReads(text: string): { readonly name: string; readonly offset: numb
       continue; // the mapping check reports the syntax error
     }
     const visit = (node: unknown): void => {
-      if (Array.isArray(node)) return node.forEach(visit);
+      if (Array.isArray(node)) {
+        for (const item of node) visit(item);
+        return;
+      }
       if (node === null || typeof node !== 'object') return;
       const n = node as Node;
       const [first, second] = n.type === 'path' && Array.isArray(n.steps) ? n.steps : [];
