@@ -6,6 +6,7 @@
  */
 import jsonata from 'jsonata';
 import { type JsonValue, quotedText } from '../envelope/index.js';
+import { clone, merge } from './mapping-copy.js';
 import { LinearRegExp } from './mapping-regex.js';
 import { length, substring } from './mapping-strings.js';
 import { distinct, spendWork, withWork } from './mapping-work.js';
@@ -124,6 +125,9 @@ export function prepare(expr: string, limits: MappingLimits): jsonata.Expression
   expression.registerFunction('substring', substring, '<s-nn?:s>');
   // JSONata's $distinct is quadratic in one step; this one is linear, and counted.
   expression.registerFunction('distinct', distinct, '<x:x>');
+  // $clone (a transform calls it too) and $merge copy a whole value in one step: paid for by its size.
+  expression.registerFunction('clone', clone, '<(oa)-:o>');
+  expression.registerFunction('merge', merge, '<a<o>:o>');
   for (const name of BANNED_FUNCTIONS) {
     expression.registerFunction(name, () => {
       throw failure('error', `$${name} is not allowed in a mapping`);

@@ -70,3 +70,30 @@ describe('$distinct', () => {
     });
   });
 });
+
+describe('$clone, $merge and transforms', () => {
+  // A 700 kB answer: 60,000 small objects.
+  const json = { items: Array.from({ length: 60_000 }, (_, i) => ({ i })) };
+  it.each([
+    ['$clone', '{{ $reduce([1..2000], function($a, $i){ $count($clone($$.json).items) }, 0) }}'],
+    ['a transform', '{{ $reduce([1..2000], function($a, $i){ $count(($$.json ~> |$|{}|).items) }, 0) }}'],
+    ['$merge', '{{ $reduce([1..2000], function($a, $i){ $merge($$.json.items).i }, 0) }}'],
+  ])('counts the copy %s makes: a loop over a big answer runs out of steps', async (_, template) => {
+    const mapping = compileMapping(template, REPLY_NAMES);
+    if ('issues' in mapping) throw new Error(JSON.stringify(mapping.issues));
+    const began = performance.now();
+    expect(await mapping.evaluate({ json })).toMatchObject({ ok: false, kind: 'steps' });
+    expect(performance.now() - began).toBeLessThan(2_000);
+  });
+
+  it.each([
+    ['$clone', '{{ $clone(json) }}', { a: [1, { b: 'x' }], n: 0.1 }],
+    ['a transform', '{{ json ~> |$|{"c": 2}| }}', { a: [1, { b: 'x' }], c: 2, n: 0.1 }],
+    ['$merge', '{{ $merge([json, {"n": 2}]) }}', { a: [1, { b: 'x' }], n: 2 }],
+    ['$merge of nothing', '{{ $merge(json.none) }}', undefined],
+  ])('%s gives what JSONata’s does', async (_, template, value) => {
+    const mapping = compileMapping(template, REPLY_NAMES, { optional: true });
+    if ('issues' in mapping) throw new Error(JSON.stringify(mapping.issues));
+    expect(await mapping.evaluate({ json: { a: [1, { b: 'x' }], n: 0.1 } })).toEqual({ ok: true, value });
+  });
+});
