@@ -97,3 +97,46 @@ describe('$clone, $merge and transforms', () => {
     expect(await mapping.evaluate({ json: { a: [1, { b: 'x' }], n: 0.1 } })).toEqual({ ok: true, value });
   });
 });
+
+describe('$sort', () => {
+  it('refuses a list too long to sort within the budget before sorting it (100,000 numbers ran out of memory)', async () => {
+    const mapping = compileMapping('{{ $count($sort(json.nums)) }}', REPLY_NAMES);
+    if ('issues' in mapping) throw new Error(JSON.stringify(mapping.issues));
+    const nums = Array.from({ length: 100_000 }, (_, i) => (i * 7919) % 100_003);
+    const began = performance.now();
+    expect(await mapping.evaluate({ json: { nums } })).toMatchObject({ ok: false, kind: 'steps' });
+    expect(performance.now() - began).toBeLessThan(1_000);
+  });
+
+  it.each([
+    ['numbers', '{{ $sort(json.n) }}', [1, 2, 3]],
+    ['text', '{{ $sort(json.s) }}', ['a', 'b', 'c']],
+    ['by a comparator, stable', '{{ $sort(json.o, function($a, $b){ $a.k > $b.k }).v }}', ['x', 'z', 'y']],
+    ['nothing', '{{ $sort(json.none) }}', undefined],
+  ])('sorts %s as JSONata does', async (_, template, value) => {
+    const mapping = compileMapping(template, REPLY_NAMES, { optional: true });
+    if ('issues' in mapping) throw new Error(JSON.stringify(mapping.issues));
+    const json = {
+      n: [3, 1, 2],
+      s: ['b', 'c', 'a'],
+      o: [
+        { k: 2, v: 'y' },
+        { k: 1, v: 'x' },
+        { k: 1, v: 'z' },
+      ],
+    };
+    expect(await mapping.evaluate({ json })).toEqual({ ok: true, value });
+  });
+});
+
+describe('reading a list', () => {
+  it('costs steps by its length: an aggregate in a loop over a big list runs out of steps', async () => {
+    const template = '{{ ($v := json.nums; $reduce([1..2000], function($a, $i){ $max($v) }, 0)) }}';
+    const mapping = compileMapping(template, REPLY_NAMES);
+    if ('issues' in mapping) throw new Error(JSON.stringify(mapping.issues));
+    const nums = Array.from({ length: 100_000 }, (_, i) => i);
+    const began = performance.now();
+    expect(await mapping.evaluate({ json: { nums } })).toMatchObject({ ok: false, kind: 'steps' });
+    expect(performance.now() - began).toBeLessThan(2_000);
+  });
+});
