@@ -70,3 +70,73 @@ describe('$distinct', () => {
     });
   });
 });
+
+describe('$clone, $merge and transforms', () => {
+  // A 700 kB answer: 60,000 small objects.
+  const json = { items: Array.from({ length: 60_000 }, (_, i) => ({ i })) };
+  it.each([
+    ['$clone', '{{ $reduce([1..2000], function($a, $i){ $count($clone($$.json).items) }, 0) }}'],
+    ['a transform', '{{ $reduce([1..2000], function($a, $i){ $count(($$.json ~> |$|{}|).items) }, 0) }}'],
+    ['$merge', '{{ $reduce([1..2000], function($a, $i){ $merge($$.json.items).i }, 0) }}'],
+  ])('counts the copy %s makes: a loop over a big answer runs out of steps', async (_, template) => {
+    const mapping = compileMapping(template, REPLY_NAMES);
+    if ('issues' in mapping) throw new Error(JSON.stringify(mapping.issues));
+    const began = performance.now();
+    expect(await mapping.evaluate({ json })).toMatchObject({ ok: false, kind: 'steps' });
+    expect(performance.now() - began).toBeLessThan(2_000);
+  });
+
+  it.each([
+    ['$clone', '{{ $clone(json) }}', { a: [1, { b: 'x' }], n: 0.1 }],
+    ['a transform', '{{ json ~> |$|{"c": 2}| }}', { a: [1, { b: 'x' }], c: 2, n: 0.1 }],
+    ['$merge', '{{ $merge([json, {"n": 2}]) }}', { a: [1, { b: 'x' }], n: 2 }],
+    ['$merge of nothing', '{{ $merge(json.none) }}', undefined],
+  ])('%s gives what JSONata’s does', async (_, template, value) => {
+    const mapping = compileMapping(template, REPLY_NAMES, { optional: true });
+    if ('issues' in mapping) throw new Error(JSON.stringify(mapping.issues));
+    expect(await mapping.evaluate({ json: { a: [1, { b: 'x' }], n: 0.1 } })).toEqual({ ok: true, value });
+  });
+});
+
+describe('$sort', () => {
+  it('refuses a list too long to sort within the budget before sorting it (100,000 numbers ran out of memory)', async () => {
+    const mapping = compileMapping('{{ $count($sort(json.nums)) }}', REPLY_NAMES);
+    if ('issues' in mapping) throw new Error(JSON.stringify(mapping.issues));
+    const nums = Array.from({ length: 100_000 }, (_, i) => (i * 7919) % 100_003);
+    const began = performance.now();
+    expect(await mapping.evaluate({ json: { nums } })).toMatchObject({ ok: false, kind: 'steps' });
+    expect(performance.now() - began).toBeLessThan(1_000);
+  });
+
+  it.each([
+    ['numbers', '{{ $sort(json.n) }}', [1, 2, 3]],
+    ['text', '{{ $sort(json.s) }}', ['a', 'b', 'c']],
+    ['by a comparator, stable', '{{ $sort(json.o, function($a, $b){ $a.k > $b.k }).v }}', ['x', 'z', 'y']],
+    ['nothing', '{{ $sort(json.none) }}', undefined],
+  ])('sorts %s as JSONata does', async (_, template, value) => {
+    const mapping = compileMapping(template, REPLY_NAMES, { optional: true });
+    if ('issues' in mapping) throw new Error(JSON.stringify(mapping.issues));
+    const json = {
+      n: [3, 1, 2],
+      s: ['b', 'c', 'a'],
+      o: [
+        { k: 2, v: 'y' },
+        { k: 1, v: 'x' },
+        { k: 1, v: 'z' },
+      ],
+    };
+    expect(await mapping.evaluate({ json })).toEqual({ ok: true, value });
+  });
+});
+
+describe('reading a list', () => {
+  it('costs steps by its length: an aggregate in a loop over a big list runs out of steps', async () => {
+    const template = '{{ ($v := json.nums; $reduce([1..2000], function($a, $i){ $max($v) }, 0)) }}';
+    const mapping = compileMapping(template, REPLY_NAMES);
+    if ('issues' in mapping) throw new Error(JSON.stringify(mapping.issues));
+    const nums = Array.from({ length: 100_000 }, (_, i) => i);
+    const began = performance.now();
+    expect(await mapping.evaluate({ json: { nums } })).toMatchObject({ ok: false, kind: 'steps' });
+    expect(performance.now() - began).toBeLessThan(2_000);
+  });
+});

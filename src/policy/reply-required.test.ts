@@ -78,3 +78,25 @@ describe('compiled policy', () => {
     ]);
   });
 });
+
+describe('requiredMembers through $ref', () => {
+  it('a member required on one anyOf branch reached by $ref is not required of every answer', () => {
+    const schema = {
+      type: 'object',
+      anyOf: [{ $ref: '#/$defs/A' }, { $ref: '#/$defs/B' }],
+      $defs: { A: { required: ['a'] }, B: { required: ['b'] } },
+    };
+    expect(requiredMembers({ a: '{{ json.a }}', b: '{{ json.b }}' }, contract(schema))).toEqual([]);
+  });
+
+  it.each([
+    ['under allOf: required', { type: 'object', allOf: [{ required: ['a'] }] }, ['/a']],
+    [
+      'in a definition the root refers to: left to the contract (it cannot tell the branches)',
+      { $ref: '#/$defs/A', $defs: { A: { type: 'object', required: ['a'] } } },
+      [],
+    ],
+  ] as [string, object, string[]][])('%s', (_, schema, expected) => {
+    expect(requiredMembers({ a: '{{ json.a }}' }, contract(schema))).toEqual(expected);
+  });
+});

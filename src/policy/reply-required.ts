@@ -12,12 +12,6 @@ import { isTemplated } from './mapping.js';
 import type { AgentSpec, ReplyMapping } from './types.js';
 
 /**
- * Schema places where a `required` holds only on some branch: a member required there may be
- * left out when another branch holds, so it is not required of every answer.
- */
-const CONDITIONAL = /\/(anyOf|oneOf|not|if|then|else|dependentSchemas|contains)(\/|$)/;
-
-/**
  * The JSON pointers (into `data`, such as `/score` or `/customer/id`) of the templated members of
  * `template` that `contract` requires of every value, sorted. Literal members are checked against
  * the contract elsewhere (MW_POLICY_REPLY_CONTRACT); a template that is one `{{ }}` as a whole fails
@@ -31,11 +25,45 @@ export function requiredMembers(template: JsonValue, contract: Contract): string
   for (const issue of contract.validate(shape)) {
     const key = issue.params?.missingProperty;
     if (issue.keyword !== 'required' || typeof key !== 'string') continue;
-    if (CONDITIONAL.test(issue.schemaPointer ?? '')) continue;
+    if (!unconditional(issue.schemaPointer, issue.path, key, contract.schema)) continue;
     const pointer = `${pointerOf(issue.path)}/${escapePointer(key)}`;
     if (templated.has(pointer)) found.add(pointer);
   }
   return [...found].sort();
+}
+
+/**
+ * Whether a `required` holds of every value: the root schema names `key` there, reached from the
+ * root through `properties` (the member at `path`) and `allOf` only. Anywhere else it may hold on
+ * one branch only (under `anyOf`, `if`, `not`…), or the pointer names a `$ref`'s target
+ * (`/$defs/A/required`), which only some branch may reach: not required of every answer.
+ */
+function unconditional(
+  schemaPointer: string | undefined,
+  path: readonly (string | number)[],
+  key: string,
+  schema: unknown,
+): boolean {
+  if (schemaPointer === undefined) return false;
+  const tokens = parsePointer(schemaPointer);
+  if (tokens.at(-1) !== 'required') return false;
+  const members: string[] = [];
+  let node = schema;
+  for (let i = 0; i < tokens.length - 1; i += 2) {
+    const [keyword, name] = [tokens[i], tokens[i + 1]];
+    if (name === undefined || (keyword !== 'properties' && !(keyword === 'allOf' && /^\d+$/.test(name))))
+      return false;
+    if (keyword === 'properties') members.push(name);
+    node = (node as Record<string, Record<string, unknown>> | undefined)?.[keyword]?.[name];
+  }
+  if (tokens.length % 2 !== 1) return false;
+  const required = (node as { required?: unknown } | undefined)?.required;
+  return (
+    Array.isArray(required) &&
+    required.includes(key) &&
+    members.length === path.length &&
+    members.every((m, i) => m === String(path[i]))
+  );
 }
 
 /** The template with every templated object member left out (each may give nothing), noting where. */

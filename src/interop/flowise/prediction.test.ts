@@ -30,6 +30,8 @@ describe('a Flowise prediction', () => {
     ['garbage', answer('{"text": ')],
     ['HTML', answer('<h1>login</h1>', 'text/html')],
     ['a list', answer('[1]')],
+    // JSON.parse reads 200,000 levels; JSON.stringify runs out of stack on them.
+    ['a text nested too deep to write', answer(`{"text":${'['.repeat(200_000)}${']'.repeat(200_000)}}`)],
   ])('refuses %s as MW_INTEROP_BAD_REPLY', (_, a) => {
     expect(readPrediction(a, where)).toMatchObject({ code: 'MW_INTEROP_BAD_REPLY' });
   });

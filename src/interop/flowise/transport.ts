@@ -107,8 +107,8 @@ export function readPrediction(
   // A flow's text is a string, except where a Custom Function returned another value (a number,
   // say, in Flowise 3.1.4): then its JSON text.
   const raw = parsed.text;
-  const text =
-    typeof raw === 'string' ? raw : raw === undefined || raw === null ? undefined : JSON.stringify(raw);
+  const text = typeof raw === 'string' ? raw : raw === undefined || raw === null ? undefined : textOf(raw);
+  if (text instanceof Error) return badReply(where, 'its text is nested too deep to read', expected);
   const fromText = text === undefined ? undefined : parseJson(text);
   const json = parsed.json ?? (fromText !== null && typeof fromText === 'object' ? fromText : undefined);
   return {
@@ -117,4 +117,13 @@ export function readPrediction(
     ...(text === undefined ? {} : { text }),
     ...(json === undefined ? {} : { json }),
   };
+}
+
+/** A non-string `text` as its JSON text; JSON.stringify runs out of stack on one nested thousands deep. */
+function textOf(raw: JsonValue): string | Error {
+  try {
+    return JSON.stringify(raw);
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
 }

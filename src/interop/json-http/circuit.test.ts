@@ -18,7 +18,7 @@ async function deadUrl(): Promise<string> {
 
 const base = { version: '1.0.0', consumes: ['x.v1'], emits: ['y.v1'], effects: [] };
 const msg = { id: randomUUID(), correlationid: randomUUID(), type: 'x.v1', data: 'hi' } as Envelope;
-const ctx = { forward() {} } as unknown as AgentContext;
+const ctx = { forward() {}, signal: new AbortController().signal } as unknown as AgentContext;
 
 async function codeOf(agent: AgentDefinition): Promise<string> {
   try {

@@ -104,9 +104,10 @@ export function mappedAgent(
       const body = await bodyOf(msg);
       const read = await resilience.execute(
         async (signal) => {
+          // The try's own signal too: a try the runtime gave up must not call on beside its retry.
           const answer = await callJson(
             { method: kind.method, url: kind.url, body, msg, credential, limit, where },
-            signal,
+            AbortSignal.any([signal, ctx.signal]),
           );
           const context = kind.read(answer, where);
           if (isMeshwardenError(context)) throw context;
@@ -118,7 +119,9 @@ export function mappedAgent(
       // An answer that makes no message is said in the delivery's ledger entry, never dropped unseen.
       if (read === undefined) return ctx.note('it answered with an empty body');
       const context: ReplyContext = { ...read, message: msg };
-      const events = await emissions(replies, context);
+      const events = await emissions(replies, context, ctx.signal);
+      // Given up while mapping: the retry answers instead; these would be refused as late.
+      ctx.signal.throwIfAborted();
       for (const event of events) ctx.forward(event);
       if (events.length === 0 && replies.length > 0)
         ctx.note(`no reply's when held for its answer (HTTP ${read.status})`, evidenceOf(read));
@@ -132,9 +135,15 @@ function evidenceOf(answer: AnswerContext): string {
 }
 
 /** The events of one answer, in the order of the reply mappings. */
-async function emissions(replies: readonly CompiledReply[], context: ReplyContext): Promise<RemoteEvent[]> {
+async function emissions(
+  replies: readonly CompiledReply[],
+  context: ReplyContext,
+  signal: AbortSignal,
+): Promise<RemoteEvent[]> {
   const events: RemoteEvent[] = [];
   for (const reply of replies) {
+    // A try given up stops its mapping work too.
+    signal.throwIfAborted();
     if (reply.when !== undefined) {
       const when = await reply.when.mapping.evaluate(context);
       if (!when.ok) {

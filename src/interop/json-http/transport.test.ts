@@ -205,6 +205,16 @@ describe('JSON endpoints (http:), an n8n webhook workflow', () => {
     expect(answers(entries).map((d) => d.verdict.reason)).toEqual(['gate.admitted']);
   });
 
+  it('stops the call of a try the runtime gave up: its answer is not emitted late beside the retry', async () => {
+    n8n.mode = 'slow';
+    n8n.slowMs = 600;
+    // No policy timeout: the transport's (5 s) outlasts the runtime's bound on a try (200 ms).
+    const entries = await send(writeMesh(), 'account:2', { callMs: 5000, tryMs: 200 });
+    await new Promise((r) => setTimeout(r, 800));
+    expect(answers(entries).map((d) => d.verdict.reason)).toEqual([]);
+    expect(deadLetterCodes(entries)).toEqual(['MW_RUNTIME_TIMEOUT']);
+  });
+
   it('emits nothing for an empty answer (204)', async () => {
     n8n.mode = 'empty';
     const entries = await send(writeMesh());
