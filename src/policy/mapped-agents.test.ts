@@ -149,6 +149,12 @@ describe('flowise and http agents', () => {
       '"30"',
     ],
     [
+      'a timeout of 0s',
+      `${T}http: { url: "http://h", timeout: 0s }, consumes: [x.v1] }`,
+      'MW_POLICY_BAD_DURATION',
+      '0s',
+    ],
+    [
       'a timeout over 1h',
       `${T}http: { url: "http://h", timeout: 2h }, consumes: [x.v1] }`,
       'MW_POLICY_BAD_VALUE',
