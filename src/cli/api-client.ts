@@ -65,7 +65,7 @@ export function createApiClient(opts: {
   const tokenFromEnv = process.env.MESHWARDEN_TOKEN?.trim() === token;
   return {
     url,
-    reach: `--url ${url}${tokenFromEnv ? '' : ' --token <your token>'}`,
+    reach: `--url ${shareable(url)}${tokenFromEnv ? '' : ' --token <your token>'}`,
     get: (path) => call('GET', path),
     post: (path, body) => call('POST', path, body),
   };
@@ -148,4 +148,17 @@ function unreachable(url: string, cause: unknown): MeshwardenError {
           ? inner.message
           : errorText(cause);
   return cliError('MW_CLI_UNREACHABLE', { url, cause: why }, { cause });
+}
+
+/** A URL fit to print in a hint: without `user:password@` or a query, which may hold a secret. */
+function shareable(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    u.search = '';
+    return u.href.replace(/\/$/, '');
+  } catch {
+    return url;
+  }
 }

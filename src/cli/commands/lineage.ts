@@ -82,10 +82,12 @@ export async function why(id: string, opts: LineagePlace, out: Output): Promise<
   out.line(table(result.chain.map(row)));
   for (const link of result.chain) {
     for (const text of issueLines(link.id, link.issues ?? [])) out.line(text);
-    if (link.linkedTo !== null) out.line(`note: ${link.id} ${linkNote(link.linkedTo)}`);
+    if (link.linkedTo !== null) out.line(inline(`note: ${link.id} ${linkNote(link.linkedTo)}`));
     if (link.unverifiedCausation !== undefined)
       out.line(
-        `note: ${link.id} claimed to be caused by ${link.unverifiedCausation}, which the gate could not verify: not linked`,
+        inline(
+          `note: ${link.id} claimed to be caused by ${link.unverifiedCausation}, which the gate could not verify: not linked`,
+        ),
       );
     for (const o of link.outcomes) {
       if (o.kind === 'hold.released' && o.agent !== null)
