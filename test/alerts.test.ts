@@ -4,55 +4,14 @@
  * by the built CLI.
  */
 import { createHmac } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAlertSinks } from '../src/interop/index.js';
 import { ALERT_SENT, feedFile, type MeshEvent, openLedger, openMesh } from '../src/runtime/index.js';
+import { ALERT_ENV as ENV, log, type OpenExtra, openWith, retentionWith } from './alert-mesh.js';
 import { type Answer, type Receiver, startReceiver } from './alert-receiver.js';
-import { REPO, runCli } from './run-cli.js';
-
-const log = pino({ level: 'silent' });
-const ENV = { MW_T_PD: 'pd-routing-key', MW_T_SLACK: '', MW_T_SECRET: 'hook-secret' };
-const work = join(REPO, 'test-output');
-let root = '';
-
-beforeAll(() => {
-  mkdirSync(work, { recursive: true });
-  root = mkdtempSync(join(work, 'alerts-'));
-});
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-/** A copy of examples/retention whose mesh.yaml ends with `alerts` (lines, indented by the caller). */
-function retentionWith(alerts: readonly string[]): string {
-  const dir = mkdtempSync(join(root, 'retention-'));
-  cpSync(join(REPO, 'examples', 'retention'), dir, { recursive: true });
-  const file = join(dir, 'mesh.yaml');
-  writeFileSync(file, `${readFileSync(file, 'utf8')}\nalerts:\n${alerts.join('\n')}\n`);
-  return dir;
-}
-
-/** What a test changes in how the mesh opens: a frozen clock, a short wait for alerts at close. */
-type Extra = { readonly clock?: () => number; readonly alertCloseWaitMs?: number };
-
-async function openWith(
-  dir: string,
-  env: Record<string, string>,
-  events: MeshEvent[] = [],
-  extra: Extra = {},
-) {
-  const opened = await openMesh({
-    meshFile: join(dir, 'mesh.yaml'),
-    dataDir: join(dir, 'data'),
-    log,
-    alertSinks: (specs) => createAlertSinks(specs, { env, initialDelayMs: 5 }),
-    ...extra,
-  });
-  if (!opened.ok) throw new Error(JSON.stringify(opened));
-  opened.opened.mesh.onEvent((e) => events.push(e));
-  return opened.opened;
-}
+import { runCli } from './run-cli.js';
 
 describe('alerts from the retention example', () => {
   let rx: Receiver;
@@ -226,7 +185,7 @@ async function storm(
   alerts: (url: string) => string[],
   answer?: Answer,
   settle: (rx: Receiver) => Promise<unknown> = async () => {},
-  extra: Extra = {},
+  extra: OpenExtra = {},
 ) {
   const rx = await startReceiver(answer);
   const dir = retentionWith(alerts(rx.url));
@@ -336,71 +295,6 @@ describe('a storm', () => {
     const by = (outcome: string) => entries.filter((e) => e.data.outcome === outcome).length;
     expect([by('failed'), by('overflow')]).toEqual([6, 994]);
     expect(outcomes.filter((e) => e.reason === 'overflow').length).toBe(994);
-  });
-});
-
-describe('a crash between an alarm and its alert', () => {
-  it('a breaker open whose page was never sent is paged when the warden starts again, once', async () => {
-    const rx = await startReceiver();
-    const dir = retentionWith([
-      '  sinks:',
-      `    oncall: { type: pagerduty, routingKey: { env: MW_T_PD }, url: "${rx.url}/pd" }`,
-      '  routes:',
-      '    - { id: freezes, on: [breaker.opened, breaker.closed], sink: oncall, severity: critical }',
-    ]);
-    // First run with no sinks built: the opening's alert is recorded as failed, never sent.
-    const first = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
-    if (!first.ok) throw new Error(JSON.stringify(first));
-    await feedFile(first.opened.mesh, join(dir, 'tickets.jsonl'), () => {}, new AbortController().signal);
-    await first.opened.mesh.idle();
-    await first.opened.close();
-    expect(rx.on('/pd').length).toBe(0);
-
-    const again = await openWith(dir, ENV);
-    const [page] = await rx.waitFor('/pd', 1);
-    expect(page!.json).toMatchObject({
-      event_action: 'trigger',
-      payload: { class: 'breaker.opened', component: 'account:8841' },
-    });
-    await again.close();
-    const third = await openWith(dir, ENV);
-    await third.mesh.idle();
-    await third.close();
-    expect(rx.on('/pd').length).toBe(1);
-    await rx.close();
-  });
-
-  it('a hold still pending whose alert was never sent is alerted when the warden starts again, once per key', async () => {
-    const rx = await startReceiver();
-    const dir = retentionWith([
-      '  sinks:',
-      `    siem: { type: webhook, url: "${rx.url}/hook" }`,
-      '  routes:',
-      '    - { id: holds, on: [hold.created], sink: siem }',
-    ]);
-    // First run with no sinks built: each hold's alert is recorded as failed, never sent.
-    const first = await openMesh({ meshFile: join(dir, 'mesh.yaml'), dataDir: join(dir, 'data'), log });
-    if (!first.ok) throw new Error(JSON.stringify(first));
-    await feedFile(first.opened.mesh, join(dir, 'tickets.jsonl'), () => {}, new AbortController().signal);
-    await first.opened.mesh.idle();
-    const held = first.opened.mesh.held();
-    await first.opened.close();
-    expect(held.length).toBeGreaterThan(0);
-    const keys = new Set(held.map((h) => `${h.verdict.rule ?? h.verdict.reason}|${h.subject}`));
-
-    const again = await openWith(dir, ENV);
-    const alerts = await rx.waitFor('/hook', keys.size);
-    expect(new Set(alerts.map((a) => (a.json as { data: { key: string } }).data.key))).toEqual(keys);
-    expect(alerts[0]!.json).toMatchObject({
-      type: 'io.meshwarden.alert.hold.created',
-      data: { event: 'hold.created', summary: expect.stringContaining('found when the warden restarted') },
-    });
-    await again.close();
-    const third = await openWith(dir, ENV);
-    await third.mesh.idle();
-    await third.close();
-    expect(rx.on('/hook').length).toBe(keys.size);
-    await rx.close();
   });
 });
 
