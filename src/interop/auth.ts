@@ -46,14 +46,18 @@ export function headersOf(credential: Credential | undefined): Record<string, st
 }
 
 /**
- * `text` with the credential's secret replaced, as written and as JSON escapes it: a remote that
- * echoes it (an error that quotes the request's headers, a proxy's debug page) must not put it in
- * the ledger, which keeps what it is given for good, nor in the logs.
+ * `text` with the credential's secret replaced in every form a remote may echo it: as written, as
+ * JSON escapes it once and twice (headers quoted inside a JSON string), and URL-encoded (a query). It
+ * must not reach the ledger, which keeps what it is given for good, nor the logs.
  */
 export function withoutSecret(text: string, credential: Credential | undefined): string {
   if (credential === undefined) return text;
+  const { secret } = credential;
+  const escaped = JSON.stringify(secret).slice(1, -1);
+  const forms = [secret, escaped, JSON.stringify(escaped).slice(1, -1), encodeURIComponent(secret)];
   let out = text;
-  for (const form of new Set([credential.secret, JSON.stringify(credential.secret).slice(1, -1)]))
+  // Longest first, so a form that contains another is replaced whole.
+  for (const form of [...new Set(forms)].sort((a, b) => b.length - a.length))
     out = out.replaceAll(form, `[redacted: ${credential.env}]`);
   return out;
 }

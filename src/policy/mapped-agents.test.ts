@@ -51,6 +51,27 @@ describe('flowise and http agents', () => {
     expect(policy.agents.get('d')?.reply).toBeUndefined();
   });
 
+  it.each([
+    ['a blank question', "request: { question: '   ' }", "'   '"],
+    [
+      'neither question nor form',
+      "request: { overrideConfig: { sessionId: '{{ correlationid }}' } }",
+      'request',
+    ],
+  ])('refuses a flow request that asks nothing: %s', (_name, key, at) => {
+    const line = `  t: { version: 1.0.0, flowise: { url: "http://f", flow: f }, consumes: [x.v1], emits: [y.v1], ${key} }`;
+    expect(issuesOf(mesh(line))).toEqual([['MW_POLICY_MAPPING', 5, col(line, at)]]);
+  });
+
+  it.each([
+    ['a question', "request: { question: 'Triage {{ data.text }}' }"],
+    ['a form', "request: { form: { text: '{{ data.text }}' } }"],
+    ['no request (the default asks the data)', ''],
+  ])('takes a flow request that asks: %s', (_name, key) => {
+    const line = `  t: { version: 1.0.0, flowise: { url: "http://f", flow: f }, consumes: [x.v1], emits: [y.v1]${key === '' ? '' : `, ${key}`} }`;
+    expect(issuesOf(mesh(line))).toEqual([]);
+  });
+
   it('reads a call timeout on flowise and http agents', () => {
     const policy = policyOf(
       mesh(
@@ -272,10 +293,15 @@ describe('mapping mistakes at file:line:col', () => {
   });
 
   it.each([
-    ['one brace opening a site', "reply: { type: y.v1, data: { label: '{ json.label }}' } }", "'{"],
-    ['after a site', "request: { q: 'ask {{ data.text }} { data.id }}' }", ' { data.id'],
-    ['in when', "reply: { when: '{ json.x }}', type: y.v1, data: 1 }", "'{"],
-  ])('warns of a }} that closes no {{: %s', (_name, key, at) => {
+    [
+      'one brace opening a site',
+      "reply: { type: y.v1, data: { label: '{ json.label }}' } }",
+      "'{",
+      'json.label',
+    ],
+    ['after a site', "request: { q: 'ask {{ data.text }} { data.id }}' }", ' { data.id', 'data.text'],
+    ['in when', "reply: { when: '{ json.x }}', type: y.v1, data: 1 }", "'{", 'json.label'],
+  ])('warns of a }} that closes no {{: %s', (_name, key, at, example) => {
     const line = `  t: { version: 1.0.0, http: { url: "http://h" }, consumes: [x.v1], emits: [y.v1], ${key} }`;
     const result = compileLines(mesh(line));
     expect(result.ok).toBe(true);
@@ -284,6 +310,10 @@ describe('mapping mistakes at file:line:col', () => {
       5,
       col(line, '}}', line.indexOf(at)),
     ]);
+    // The example site reads a name that side has.
+    expect(result.warnings?.find((w) => w.code === 'MW_POLICY_MAPPING_BRACES')?.message).toContain(
+      `like '{{ ${example} }}'`,
+    );
   });
 
   it.each([

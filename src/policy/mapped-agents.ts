@@ -38,6 +38,8 @@ export function compileMappedAgent(check: Checker, name: string, spec: Obj): Map
     check.report('MW_POLICY_MAPPING_TRANSPORT', { agent: name, key, transport }, [...at, key], 'key');
   }
   if (spec.request !== undefined) checkTemplate(check, spec.request, [...at, 'request'], REQUEST_NAMES);
+  if (spec.flowise !== undefined && isObj(spec.request))
+    checkQuestion(check, spec.request, [...at, 'request']);
   const reply = repliesOf(spec.reply);
   reply.forEach(({ item, path }) => {
     checkReply(check, name, spec, item, path);
@@ -73,6 +75,31 @@ export function compileMappedAgent(check: Checker, name: string, spec: Obj): Map
     ...(spec.request === undefined ? {} : { request: spec.request as JsonValue }),
     ...(spec.reply === undefined ? {} : { reply: reply.map(({ item, path }) => replyOf(item, path)) }),
   };
+}
+
+/**
+ * A flow must be asked something (flowise/transport.ts refuses each message otherwise): a request
+ * with neither `question` nor `form`, or a question written blank, would dead-letter every message.
+ */
+function checkQuestion(check: Checker, request: Obj, at: Path): void {
+  const { question } = request;
+  if (question === undefined && request.form === undefined)
+    check.report(
+      'MW_POLICY_MAPPING',
+      {
+        where: labelOf(at),
+        problem:
+          "asks the flow nothing: write question, like question: '{{ data.text }}' (or form, for an agentflow started by a form)",
+      },
+      at,
+      'key',
+    );
+  else if (typeof question === 'string' && !question.includes('{{') && question.trim() === '')
+    check.report(
+      'MW_POLICY_MAPPING',
+      { where: labelOf([...at, 'question']), problem: "is blank: ask something, like '{{ data.text }}'" },
+      [...at, 'question'],
+    );
 }
 
 /** The `auth` written inside `flowise:` or `http:`, as written (graph.ts reads it like `auth:`). */
@@ -211,7 +238,8 @@ function checkDefaultReply(check: Checker, agent: string, spec: Obj) {
 function checkTemplate(check: Checker, written: unknown, at: Path, names: readonly string[]) {
   // Each unquoted {{ }} is said once; the rest of the template is still checked, around it.
   const template = unquoted(check, written, at) ? withoutUnquoted(written) : written;
-  strayClosings(check, template, at);
+  // The example site reads a name this side has: the answer's `json`, or the message's `data`.
+  strayClosings(check, template, at, names.includes('json') ? 'json.label' : 'data.text');
   const compiled = compileMapping(template, names);
   if (!('issues' in compiled)) return;
   for (const issue of compiled.issues) {
@@ -339,11 +367,12 @@ function unquoted(check: Checker, value: unknown, at: Path): boolean {
 }
 
 /** Warns of each string with a `}}` that closes no `{{` (mapping-scan.ts). */
-function strayClosings(check: Checker, value: unknown, at: Path): void {
+function strayClosings(check: Checker, value: unknown, at: Path, example: string): void {
   if (typeof value === 'string') {
     const offset = strayClosing(value);
     if (offset !== undefined)
-      check.reportIn('MW_POLICY_MAPPING_BRACES', { where: labelOf(at) }, at, offset, true);
-  } else if (Array.isArray(value)) value.forEach((v, i) => void strayClosings(check, v, [...at, i]));
-  else if (isObj(value)) for (const [k, v] of Object.entries(value)) strayClosings(check, v, [...at, k]);
+      check.reportIn('MW_POLICY_MAPPING_BRACES', { where: labelOf(at), example }, at, offset, true);
+  } else if (Array.isArray(value)) value.forEach((v, i) => void strayClosings(check, v, [...at, i], example));
+  else if (isObj(value))
+    for (const [k, v] of Object.entries(value)) strayClosings(check, v, [...at, k], example);
 }

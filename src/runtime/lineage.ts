@@ -1,4 +1,4 @@
-import { type Envelope, type GatedKind, type JsonValue, parseSource } from '../envelope/index.js';
+import { type GatedKind, type JsonValue, parseSource } from '../envelope/index.js';
 import { type EchoLink, type LinkVia, scopeKeyFor, type Verdict, type VerdictIssue } from '../gate/index.js';
 import type { LedgerEntry, LedgerReader } from '../ledger/index.js';
 import { type DriftAlarm, PILOT_BREAKER } from '../state/index.js';

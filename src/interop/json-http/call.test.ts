@@ -174,6 +174,12 @@ describe('a JSON call', () => {
       () => 'http://127.0.0.1:9/x',
     ],
     [
+      'a URL with a query and a fragment, shown without them',
+      302,
+      (target: string) => `${target}/final?code=abc#x`,
+      (target: string) => `${target}/final?…`,
+    ],
+    [
       'a hostile URL, cut short',
       308,
       () => `/${'z'.repeat(5000)}`,
@@ -255,6 +261,32 @@ describe('a remote that echoes the credential', () => {
     const outcome = await callJson(call, AbortSignal.timeout(2000)).catch((e: MeshwardenError) => e);
     await new Promise((resolve) => server.close(resolve));
     const seen = JSON.stringify(outcome instanceof Error ? [outcome.message, outcome.details] : outcome);
+    expect(seen).not.toContain('SUPER');
+    expect(seen).toContain('[redacted: FLOW_KEY]');
+  });
+
+  it.each([
+    ['quoted inside a JSON string (escaped twice)', 500, ''],
+    ['in a redirect’s path, URL-encoded', 302, '/a/'],
+  ])('never hands the secret on: %s', async (_, status, path) => {
+    const server = createServer((req, res) => {
+      const echoed = JSON.stringify({ headers: req.headers });
+      if (status === 302) {
+        res.writeHead(302, { location: `${path}${encodeURIComponent(req.headers.authorization ?? '')}?k=x` });
+        res.end();
+        return;
+      }
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: `upstream said ${echoed}` }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const call = { method: 'POST' as const, url, body: {}, msg, credential, limit: 4096, where };
+    const outcome = (await callJson(call, AbortSignal.timeout(2000)).catch(
+      (e: MeshwardenError) => e,
+    )) as MeshwardenError;
+    await new Promise((resolve) => server.close(resolve));
+    const seen = JSON.stringify([outcome.message, outcome.details]);
     expect(seen).not.toContain('SUPER');
     expect(seen).toContain('[redacted: FLOW_KEY]');
   });

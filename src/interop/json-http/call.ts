@@ -58,7 +58,7 @@ export async function callJson(call: JsonCall, signal: AbortSignal): Promise<Jso
   }
   if (response.status >= 300 && response.status < 400) {
     await response.body?.cancel();
-    throw redirected(response, call.url, where);
+    throw redirected(response, call, where);
   }
   // Quoted in BAD_REPLY errors: a hostile endpoint's header is cut short like its other text.
   const type = quotedText((response.headers.get('content-type') ?? '').split(';')[0]!, 100).toLowerCase();
@@ -86,16 +86,24 @@ export async function callJson(call: JsonCall, signal: AbortSignal): Promise<Jso
   return { status: response.status, type, text: withoutSecret(text, call.credential) };
 }
 
-/** A 3xx answer, naming where it leads (without any user:password@), cut short. */
-function redirected(response: Response, url: string, where: Where): MeshwardenError {
+/**
+ * A 3xx answer, naming where it leads, cut short: without user:password@ and without the query and
+ * fragment, which may carry a token (the endpoint's own, or ours echoed back), and with the secret
+ * redacted wherever else it appears.
+ */
+function redirected(response: Response, call: JsonCall, where: Where): MeshwardenError {
   const location = response.headers.get('location');
   let target = location ?? '';
-  if (location !== null && URL.canParse(location, url)) {
-    const resolved = new URL(location, url);
+  if (location !== null && URL.canParse(location, call.url)) {
+    const resolved = new URL(location, call.url);
     resolved.username = '';
     resolved.password = '';
-    target = resolved.href;
+    const query = resolved.search !== '' || resolved.hash !== '';
+    resolved.search = '';
+    resolved.hash = '';
+    target = query ? `${resolved.href}?…` : resolved.href;
   }
+  target = withoutSecret(target, call.credential);
   const shown = location === null ? 'nowhere (no Location header)' : quotedText(target, 200);
   return interopError(
     'MW_INTEROP_REDIRECT',
