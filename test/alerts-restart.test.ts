@@ -71,4 +71,44 @@ describe('a crash between an alarm and its alert', () => {
     expect(rx.on('/hook').length).toBe(keys.size);
     await rx.close();
   });
+
+  it('an approval hold carried over a restart is still warned of before it times out, once', async () => {
+    const rx = await startReceiver();
+    const dir = retentionWith([
+      '  holdExpiring: 15m',
+      '  sinks:',
+      `    siem: { type: webhook, url: "${rx.url}/hook" }`,
+      '  routes:',
+      '    - { id: expiring, on: [hold.expiring], sink: siem }',
+    ]);
+    const start = Date.now();
+    // The first run ends long before the warning is due (big-credit waits 4 h).
+    const first = await openWith(dir, ENV, [], { clock: () => start });
+    await feedFile(first.mesh, join(dir, 'tickets.jsonl'), () => {}, new AbortController().signal);
+    await first.mesh.idle();
+    const held = first.mesh.held().filter((h) => h.verdict.rule === 'big-credit');
+    await first.close();
+    expect(held.length).toBeGreaterThan(0);
+    expect(rx.on('/hook').length).toBe(0);
+
+    // Started again 3 h 50 min later: the warning came due while the warden was down.
+    const later = start + (3 * 60 + 50) * 60_000;
+    const again = await openWith(dir, ENV, [], { clock: () => later });
+    const [warning] = await rx.waitFor('/hook', 1);
+    expect(warning!.json).toMatchObject({
+      type: 'io.meshwarden.alert.hold.expiring',
+      data: {
+        event: 'hold.expiring',
+        summary: expect.stringMatching(
+          /is denied \(found when the warden restarted: its alert had not been sent\); it times out \(deny\) in about 10 min$/,
+        ),
+      },
+    });
+    await again.close();
+    const third = await openWith(dir, ENV, [], { clock: () => later + 60_000 });
+    await third.mesh.idle();
+    await third.close();
+    expect(rx.on('/hook').length).toBe(1);
+    await rx.close();
+  });
 });

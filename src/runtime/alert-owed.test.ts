@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../ledger/index.js';
-import type { AlertRoute } from '../policy/index.js';
+import type { AlertRoute, AlertsPolicy, ApprovalRule } from '../policy/index.js';
 import type { HoldState } from '../state/index.js';
-import { missingDeadLetterAlerts, missingHoldAlerts, readStartEntries } from './alert-owed.js';
+import { expiringToArm, missingDeadLetterAlerts, missingHoldAlerts, readStartEntries } from './alert-owed.js';
 
 const NOW = 1_700_000_000_000;
 const MIN = 60_000;
@@ -182,6 +182,83 @@ describe('missingDeadLetterAlerts', () => {
       subject: 'job:1',
       summary: expect.stringContaining('found when the warden restarted'),
       detail: { worker: 'worker', code: 'MW_RUNTIME_HANDLER' },
+    });
+  });
+});
+
+describe('expiringToArm', () => {
+  const expiring: AlertRoute = { ...holds, id: 'expiring', on: ['hold.expiring'] };
+  const settings = (routes: AlertRoute[]): AlertsPolicy => ({
+    queue: 100,
+    holdExpiringMs: 5 * MIN,
+    sinks: new Map(),
+    routes,
+  });
+  const bigCredit = { id: 'big-credit', timeoutMs: 30 * MIN, onTimeout: 'deny' } as ApprovalRule;
+  /** A hold under the approval rule big-credit (30 min, warned 5 min before). */
+  const approval = (msgId: string, heldAt: number): HoldState => {
+    const h = hold(msgId, heldAt);
+    return {
+      ...h,
+      verdict: { ...h.verdict, stage: 'approval', rule: 'big-credit', reason: 'approval.required' },
+    };
+  };
+  const KEY = 'big-credit|account:1';
+
+  it.each<[string, AlertRoute[], HoldState[], [number, string, string, string, string][], string[]]>([
+    [
+      'a warning still to come: armed again',
+      [expiring],
+      [approval('m1', NOW - 10 * MIN)],
+      [],
+      ['m1 on time'],
+    ],
+    [
+      'a warning due while down, never sent: at once, saying so',
+      [expiring],
+      [approval('m1', NOW - 27 * MIN)],
+      [],
+      ['m1 late'],
+    ],
+    [
+      'a warning due while down and sent before the crash: nothing',
+      [expiring],
+      [approval('m1', NOW - 27 * MIN)],
+      [[NOW - 2 * MIN + 5, 'expiring', 'hold.expiring', KEY, 'sent']],
+      [],
+    ],
+    [
+      'a warning whose send failed: at once',
+      [expiring],
+      [approval('m1', NOW - 27 * MIN)],
+      [[NOW - 2 * MIN + 5, 'expiring', 'hold.expiring', KEY, 'failed']],
+      ['m1 late'],
+    ],
+    [
+      'a hold past its timeout: nothing (the timeout says more)',
+      [expiring],
+      [approval('m1', NOW - 31 * MIN)],
+      [],
+      [],
+    ],
+    ['a hold no approval rule made (a frozen subject): nothing', [expiring], [hold('m1', NOW - MIN)], [], []],
+    ['no route of hold.expiring: nothing', [holds], [approval('m1', NOW - 10 * MIN)], [], []],
+  ])('%s', async (_, routes, pending, rows, expected) => {
+    const read = await readStartEntries(sent(rows));
+    const armed = expiringToArm(settings(routes), [bigCredit], pending, read, NOW);
+    expect(armed.map((a) => `${a.msgId} ${a.summary.includes('found when') ? 'late' : 'on time'}`)).toEqual(
+      expected,
+    );
+  });
+
+  it('arms with the hold alarm, which carries when it was held', async () => {
+    const read = await readStartEntries(sent([]));
+    const [armed] = expiringToArm(settings([expiring]), [bigCredit], [approval('m1', NOW - MIN)], read, NOW);
+    expect(armed).toMatchObject({
+      event: 'hold.created',
+      rule: 'big-credit',
+      key: KEY,
+      detail: { heldAt: NOW - MIN },
     });
   });
 });

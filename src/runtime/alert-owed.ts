@@ -1,9 +1,10 @@
 import type { LedgerEntry } from '../ledger/index.js';
-import type { AlertEventName, AlertRoute } from '../policy/index.js';
+import type { AlertEventName, AlertRoute, AlertsPolicy, ApprovalRule } from '../policy/index.js';
 import type { HoldState } from '../state/index.js';
 import { holdCreatedAlarm } from './alarms.js';
 import { type AlarmInput, alarmOf as deadLetterAlarmOf } from './alert-input.js';
 import { type BreakerEvent, createBreakerFold, FOUND } from './alert-reconcile.js';
+import { expiryTimes } from './hold-expiry.js';
 import { ENTRY } from './records.js';
 
 /** How far back a restart looks for dead letters whose alert a crash lost (docs/alerts.md). */
@@ -102,6 +103,35 @@ export function missingHoldAlerts(
   }
   return out;
 }
+/**
+ * The `hold.expiring` warnings a restart arms again, since a timer dies with its process: one per
+ * pending hold under an approval rule that has not timed out yet. One whose warning came due while
+ * the warden was down fires at once and says so, unless every route of the event sent one about its
+ * key since then (or within its dedupe window before). Pure.
+ */
+export function expiringToArm(
+  settings: AlertsPolicy,
+  approvals: readonly ApprovalRule[],
+  holds: readonly HoldState[],
+  read: StartEntries,
+  now: number,
+): AlarmInput[] {
+  const routes = settings.routes.filter((r) => r.on.includes('hold.expiring'));
+  if (routes.length === 0) return [];
+  const out: AlarmInput[] = [];
+  for (const hold of holds) {
+    const rule = approvals.find((a) => a.id === hold.verdict.rule);
+    if (rule === undefined) continue; // a loop or freeze hold has no timeout to warn of
+    const { warnAt, timeoutAt } = expiryTimes(settings.holdExpiringMs, rule.timeoutMs, hold.heldAt);
+    if (timeoutAt <= now) continue; // its timeout is applied now, which says more than a warning
+    const alarm = holdCreatedAlarm(hold, now);
+    if (warnAt > now) out.push(alarm);
+    else if (routes.some((r) => owed(r, 'hold.expiring', alarm.key, warnAt, read)))
+      out.push({ ...alarm, summary: `${alarm.summary.replace(/\.$/, '')} (${FOUND})` });
+  }
+  return out;
+}
+
 /**
  * The `dead-letter` alerts a restart owes: per route and worker, about its newest dead letter of
  * the last DEAD_LETTER_LOOKBACK_MS, when the route sent nothing about that worker since (or within

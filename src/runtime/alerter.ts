@@ -8,6 +8,7 @@ import type { RouteMemory } from './alert-decide.js';
 import { type AlarmInput, alarmOf } from './alert-input.js';
 import { createAlertOutcomes } from './alert-outcome.js';
 import {
+  expiringToArm,
   missingDeadLetterAlerts,
   missingHoldAlerts,
   readStartEntries,
@@ -45,6 +46,7 @@ const RECONCILED: ReadonlySet<string> = new Set([
   'breaker.opened',
   'breaker.closed',
   'hold.created',
+  'hold.expiring',
   'dead-letter',
 ]);
 
@@ -180,6 +182,8 @@ export function createAlerter(deps: AlerterDeps): Alerter {
         ...missingDeadLetterAlerts(settings.routes, read, now),
       ];
       for (const { route, alarm } of missing) routeOne(settings, route, alarm, now);
+      for (const alarm of expiringToArm(settings, deps.policy().approvals, start.holds, read, now))
+        expiry.arm(settings, alarm, now);
     },
     async close() {
       if (closed) return;

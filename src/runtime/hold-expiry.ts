@@ -25,6 +25,20 @@ export const NODE_TIMERS: Timers = {
   clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout),
 };
 
+/**
+ * When a hold under an approval rule times out, and when `hold.expiring` warns of it: `lead` before,
+ * or half-way when the timeout is shorter than twice the lead (it would warn at once, beside
+ * `hold.created`). Pure.
+ */
+export function expiryTimes(
+  holdExpiringMs: number,
+  timeoutMs: number,
+  heldAt: number,
+): { readonly warnAt: number; readonly timeoutAt: number } {
+  const timeoutAt = heldAt + timeoutMs;
+  return { warnAt: timeoutAt - Math.min(holdExpiringMs, timeoutMs / 2), timeoutAt };
+}
+
 export function createHoldExpiry(deps: {
   readonly policy: () => Policy;
   readonly stillHeld: (msgId: string) => boolean;
@@ -57,13 +71,11 @@ export function createHoldExpiry(deps: {
       const rule = deps.policy().approvals.find((a) => a.id === created.rule);
       if (rule === undefined) return; // a loop or freeze hold waits for a pilot, with no timeout
       const heldAt = typeof created.detail?.heldAt === 'number' ? created.detail.heldAt : now;
-      const timeoutAt = heldAt + rule.timeoutMs;
+      const { warnAt, timeoutAt } = expiryTimes(settings.holdExpiringMs, rule.timeoutMs, heldAt);
       const msgId = created.msgId;
       const old = timers.get(msgId);
       if (old !== undefined) clear(old);
-      // A timeout shorter than the lead would warn at once, beside hold.created: warn half-way instead.
-      const lead = Math.min(settings.holdExpiringMs, rule.timeoutMs / 2);
-      wait(msgId, timeoutAt - lead, () => {
+      wait(msgId, warnAt, () => {
         if (!deps.stillHeld(msgId)) return;
         const left = Math.max(0, timeoutAt - deps.clock());
         const when =
