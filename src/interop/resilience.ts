@@ -9,7 +9,7 @@ import {
   timeout,
   wrap,
 } from 'cockatiel';
-import { errorText, isMeshwardenError, type MeshwardenError } from '../runtime/index.js';
+import { errorText, isFinal, isMeshwardenError, type MeshwardenError } from '../runtime/index.js';
 import { interopError } from './errors.js';
 
 export type ResilienceOptions = {
@@ -99,5 +99,21 @@ export function createResilience(
         throw typed(cause, where, ms, bound?.setAt);
       }
     },
+  };
+}
+
+/**
+ * One circuit per agent and URL, kept across policy reloads (which connect every agent again), so
+ * a reload does not close the circuit of an agent that is down. A final failure (a 4xx, a refused
+ * key, a redirect) does not count toward it: the endpoint answered, so it is up, and the mistake is
+ * in the request or the policy, which pausing calls would not mend.
+ */
+export function circuitsOf(opts: ResilienceOptions): (name: string, url: string) => Resilience {
+  const circuits = new Map<string, Resilience>();
+  return (name, url) => {
+    const key = `${name}\0${url}`;
+    const resilience = circuits.get(key) ?? createResilience(opts, (e) => !isFinal(e));
+    circuits.set(key, resilience);
+    return resilience;
   };
 }

@@ -11,13 +11,12 @@ import { mappedAgent } from '../json-http/mapped.js';
 import {
   badReply,
   callTimeout,
-  circuitsOf,
   isJsonType,
   type MappedTransportOptions,
   parseJson,
   readJson,
 } from '../json-http/transport.js';
-import type { Where } from '../resilience.js';
+import { circuitsOf, type Where } from '../resilience.js';
 
 type JsonObject = { [key: string]: JsonValue };
 

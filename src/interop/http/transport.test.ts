@@ -23,7 +23,12 @@ type Mode =
   | 'fixed-id'
   | 'input-id'
   /** Wants `Authorization: Bearer s3cret`, as an agent behind an API gateway would. */
-  | 'auth';
+  | 'auth'
+  | 'redirect'
+  | 'gone'
+  /** Answers with the Authorization header it got, in its data and in a redirect's URL. */
+  | 'echo'
+  | 'echo-redirect';
 
 const FIXED_ID = '0190a0b0-0000-7000-8000-00000000f1d0';
 
@@ -33,6 +38,8 @@ const stranger = generateKeyPairSync('ed25519');
 let mode: Mode = 'ok';
 /** The W3C trace headers of the last call, and the traceparent its body carried. */
 let traced: { header?: string; body?: string } = {};
+/** Calls the remote agent took. */
+let calls = 0;
 let agent: FastifyInstance;
 let url: string;
 
@@ -45,6 +52,8 @@ beforeAll(async () => {
   agent.post('/score', async (request, reply) => {
     const msg = request.body as Envelope;
     traced = { header: request.headers.traceparent as string | undefined, body: msg.traceparent };
+    calls++;
+    const authorization = request.headers.authorization ?? '';
     if (mode === 'auth' && request.headers.authorization !== 'Bearer s3cret') return reply.code(401).send();
     const event = {
       id: mode === 'fixed-id' ? FIXED_ID : mode === 'input-id' ? msg.id : randomUUID(),
@@ -74,6 +83,14 @@ beforeAll(async () => {
         return reply.type('application/json').send([event]);
       case 'fail':
         return reply.code(503).send('down');
+      case 'redirect':
+        return reply.redirect('https://login.example.com/sso?next=/score', 302);
+      case 'echo-redirect':
+        return reply.redirect(`https://login.example.com/${encodeURIComponent(authorization)}/x`, 302);
+      case 'gone':
+        return reply.code(404).send({ message: `no route /score for ${authorization}` });
+      case 'echo':
+        return reply.type('application/json').send([{ ...event, data: { score: 1, debug: authorization } }]);
       default:
         return reply.type('application/cloudevents-batch+json').send([event]);
     }
@@ -206,6 +223,33 @@ describe('HTTP agents (url:)', () => {
     expect(JSON.stringify(entries)).not.toContain('s3cret');
     // Without it the agent refuses the call, which fails like any refused call.
     expect(deadLetterCodes(await sendJob(writeMesh()))).toEqual(['MW_INTEROP_HTTP_STATUS']);
+  });
+
+  it.each([
+    ['redirect', 'MW_INTEROP_REDIRECT', 'https://login.example.com/sso?…'],
+    ['gone', 'MW_INTEROP_HTTP_STATUS', 'HTTP 404: no route /score for'],
+  ] as [Mode, string, string][])(
+    'dead-letters at once what another try would get again: %s (%s), saying what it was',
+    async (m, code, said) => {
+      mode = m;
+      calls = 0;
+      const entries = await sendJob(writeMesh());
+      expect(deadLetterCodes(entries)).toEqual([code]);
+      expect(calls).toBe(1);
+      expect(JSON.stringify(entries.filter((e) => e.kind === ENTRY.deadLetter))).toContain(said);
+    },
+  );
+
+  it.each([
+    ['echo', 'in what it emits'],
+    ['echo-redirect', 'in a redirect'],
+    ['gone', 'in an error'],
+  ] as [Mode, string][])('never records a credential the agent echoes: %s, %s', async (m) => {
+    mode = m;
+    process.env.MW_TEST_SCORER_TOKEN = 's3cret';
+    const entries = await sendJob(writeMesh({ auth: '{ env: MW_TEST_SCORER_TOKEN }' }));
+    expect(JSON.stringify(entries)).not.toContain('s3cret');
+    expect(JSON.stringify(entries)).toContain('[redacted: MW_TEST_SCORER_TOKEN]');
   });
 
   it('will not open a mesh whose agent credential is not in the environment', async () => {

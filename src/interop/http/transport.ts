@@ -2,14 +2,14 @@ import {
   type AgentDefinition,
   type AgentTransport,
   type Envelope,
-  errorText,
   isMeshwardenError,
   type MeshwardenError,
 } from '../../runtime/index.js';
 import { traceHeaders } from '../a2a/message.js';
-import { credentialOf, headersOf } from '../auth.js';
+import { credentialOf, headersOf, withoutSecret } from '../auth.js';
 import { interopError } from '../errors.js';
-import { createResilience, type Resilience, type ResilienceOptions } from '../resilience.js';
+import { answerError, networkCause } from '../http-answer.js';
+import { circuitsOf, type ResilienceOptions } from '../resilience.js';
 import { parseReply, readBody } from './reply.js';
 
 export type HttpTransportOptions = ResilienceOptions & {
@@ -22,13 +22,13 @@ export type HttpTransportOptions = ResilienceOptions & {
  * (a CloudEvents batch, one event, or nothing) becomes emissions that pass the gate like any other.
  * Per agent, cockatiel bounds each call with a timeout and opens a circuit after repeated failures,
  * so a dead agent fails fast instead of holding handler slots. Every failure is a typed error: the
- * runtime records it, retries, and dead-letters the message after the last try.
+ * runtime records it, retries, and dead-letters the message after the last try; an answer another
+ * try would get again (a redirect, a refused key, a 4xx other than 408 and 429) is final, dead-lettered
+ * at once (http-answer.ts).
  */
 export function createHttpTransport(opts: HttpTransportOptions = {}): AgentTransport {
   const limit = opts.maxReplyBytes ?? 1024 * 1024;
-  // One circuit per agent and URL, kept across policy reloads (which connect every agent again), so
-  // a reload does not close the circuit of an agent that is down.
-  const circuits = new Map<string, Resilience>();
+  const circuits = circuitsOf(opts);
   return {
     kind: 'url',
     connect(spec): AgentDefinition | MeshwardenError {
@@ -36,9 +36,7 @@ export function createHttpTransport(opts: HttpTransportOptions = {}): AgentTrans
       const where = { who: `agent ${spec.name}`, url };
       const credential = credentialOf(spec.auth, where.who);
       if (isMeshwardenError(credential)) return credential;
-      const key = `${spec.name}\0${url}`;
-      const resilience = circuits.get(key) ?? createResilience(opts);
-      circuits.set(key, resilience);
+      const resilience = circuits(spec.name, url);
       const call = async (msg: Envelope, signal: AbortSignal) => {
         const body = JSON.stringify(msg);
         let response: Response;
@@ -55,20 +53,20 @@ export function createHttpTransport(opts: HttpTransportOptions = {}): AgentTrans
             },
             body,
             signal,
-            // A redirect would send the envelope on to a host the policy never named.
-            redirect: 'error',
+            // Read, not followed (a redirect would send the envelope on to a host the policy never
+            // named): the error can then say where it leads.
+            redirect: 'manual',
           });
         } catch (cause) {
           if (signal.aborted) throw cause;
           throw interopError('MW_INTEROP_UNREACHABLE', { ...where, cause: networkCause(cause) }, { cause });
         }
-        if (!response.ok) {
-          await response.body?.cancel();
-          throw interopError('MW_INTEROP_HTTP_STATUS', { ...where, status: response.status });
-        }
+        if (!response.ok) throw await answerError(response, { url, credential, where });
         const text = await readBody(response, limit, where);
         if (isMeshwardenError(text)) throw text;
-        const events = parseReply(response.headers.get('content-type') ?? '', text, where);
+        // An agent that echoes its credential (a debug field, a quoted header) must not put it in the ledger.
+        const answer = withoutSecret(text, credential);
+        const events = parseReply(response.headers.get('content-type') ?? '', answer, where);
         if (isMeshwardenError(events)) throw events;
         return events;
       };
@@ -80,12 +78,4 @@ export function createHttpTransport(opts: HttpTransportOptions = {}): AgentTrans
       };
     },
   };
-}
-
-/** Node's fetch hides the socket error under `cause`: ECONNREFUSED, a TLS failure, a bad host. */
-export function networkCause(cause: unknown): string {
-  const inner = (cause as { cause?: { code?: unknown; message?: unknown } }).cause;
-  if (typeof inner?.code === 'string')
-    return `${inner.code}${typeof inner.message === 'string' ? ` (${inner.message})` : ''}`;
-  return errorText(cause);
 }

@@ -7,7 +7,8 @@ import type { Credential } from '../auth.js';
 import type { FlowiseStandIn } from '../flowise/test-kit.js';
 import { startFlowiseStandIn, TRIAGE_FLOW } from '../flowise/test-kit.js';
 import { parseReply } from '../http/reply.js';
-import { callJson, remoteMessage } from './call.js';
+import { remoteMessage } from '../http-answer.js';
+import { callJson } from './call.js';
 import { startWebhookPeer, type WebhookPeer } from './test-kit.js';
 
 let flowise: FlowiseStandIn;

@@ -2,20 +2,13 @@ import {
   type AgentDefinition,
   type AgentSpec,
   type AgentTransport,
-  isFinal,
   type JsonValue,
   type MeshwardenError,
   nonFiniteAt,
   nonFiniteText,
 } from '../../runtime/index.js';
 import { interopError } from '../errors.js';
-import {
-  type CallTimeout,
-  createResilience,
-  type Resilience,
-  type ResilienceOptions,
-  type Where,
-} from '../resilience.js';
+import { type CallTimeout, circuitsOf, type ResilienceOptions, type Where } from '../resilience.js';
 import type { JsonAnswer } from './call.js';
 import { type AnswerContext, type MappedKind, mappedAgent } from './mapped.js';
 
@@ -44,22 +37,6 @@ export function createJsonHttpTransport(opts: MappedTransportOptions = {}): Agen
       };
       return mappedAgent(spec, kind, circuits(spec.name, url), opts.maxReplyBytes ?? 1024 * 1024);
     },
-  };
-}
-
-/**
- * One circuit per agent and URL, kept across policy reloads (which connect every agent again), so
- * a reload does not close the circuit of an agent that is down. A final failure (a 4xx, a refused
- * key, a redirect) does not count toward it: the endpoint answered, so it is up, and the mistake is
- * in the request or the policy, which pausing calls would not mend.
- */
-export function circuitsOf(opts: ResilienceOptions): (name: string, url: string) => Resilience {
-  const circuits = new Map<string, Resilience>();
-  return (name, url) => {
-    const key = `${name}\0${url}`;
-    const resilience = circuits.get(key) ?? createResilience(opts, (e) => !isFinal(e));
-    circuits.set(key, resilience);
-    return resilience;
   };
 }
 
