@@ -24,25 +24,31 @@ export type Called = {
  * secret redacted; a refused key, or a 4xx other than 408 and 429, is final.
  */
 export async function answerError(response: Response, called: Called): Promise<MeshwardenError> {
-  const { where, credential } = called;
+  const { where } = called;
   if (response.status >= 300 && response.status < 400) {
     await response.body?.cancel();
     return redirected(response, called);
   }
   // The error body is read only as far as a message fits; a huge one is not the point.
   const text = await readBody(response, 64 * 1024, where);
-  const remote = isMeshwardenError(text) ? undefined : remoteMessage(withoutSecret(text, credential));
-  const key = keyRefused(response.status, remote, credential);
-  const status = remote === undefined ? `${response.status}` : `${response.status}: ${remote}`;
+  return statusError(response.status, isMeshwardenError(text) ? '' : text, called);
+}
+
+/** MW_INTEROP_HTTP_STATUS for a non-2xx answer whose body (`text`) is read already. */
+export function statusError(status: number, text: string, called: Called): MeshwardenError {
+  const { where, credential } = called;
+  const remote = remoteMessage(withoutSecret(text, credential));
+  const key = keyRefused(status, remote, credential);
+  const said = remote === undefined ? `${status}` : `${status}: ${remote}`;
   return interopError(
     'MW_INTEROP_HTTP_STATUS',
-    { ...where, status: key === undefined ? status : `${status}. ${key.text}` },
+    { ...where, status: key === undefined ? said : `${said}. ${key.text}` },
     {
       details: {
-        status: response.status,
+        status,
         ...(remote === undefined ? {} : { remote }),
         ...(key === undefined ? {} : { credential: key.credential }),
-        ...(key !== undefined || refusedForGood(response.status) ? { final: true } : {}),
+        ...(key !== undefined || refusedForGood(status) ? { final: true } : {}),
       },
     },
   );
@@ -51,9 +57,9 @@ export async function answerError(response: Response, called: Called): Promise<M
 /** Node's fetch hides the socket error under `cause`: ECONNREFUSED, a TLS failure, a bad host. */
 export function networkCause(cause: unknown): string {
   const inner = (cause as { cause?: { code?: unknown; message?: unknown } }).cause;
-  if (typeof inner?.code === 'string')
-    return `${inner.code}${typeof inner.message === 'string' ? ` (${inner.message})` : ''}`;
-  return errorText(cause);
+  const message = typeof inner?.message === 'string' ? inner.message : undefined;
+  if (typeof inner?.code === 'string') return `${inner.code}${message === undefined ? '' : ` (${message})`}`;
+  return message ?? errorText(cause);
 }
 
 /**

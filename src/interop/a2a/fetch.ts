@@ -1,16 +1,18 @@
-import { errorText, isMeshwardenError } from '../../runtime/index.js';
-import type { Credential } from '../auth.js';
+import { isMeshwardenError } from '../../runtime/index.js';
+import { type Credential, withoutSecret } from '../auth.js';
 import { interopError } from '../errors.js';
 import { readBody } from '../http/reply.js';
+import { answerError, networkCause, statusError } from '../http-answer.js';
 
 /**
  * The `fetch` the A2A SDK uses for one agent. The SDK would buffer a reply of any size and report a
  * refused connection as a bare "fetch failed"; this one reads at most `limit` bytes
  * (MW_INTEROP_REPLY_TOO_BIG), names the socket error and the address (MW_INTEROP_UNREACHABLE), and
- * turns a non-2xx answer that is no protocol error body (a proxy's 502 page) into
- * MW_INTEROP_HTTP_STATUS. Protocol error bodies pass through for the SDK to decode. `timeoutMs`,
- * when given, bounds each call the SDK makes without a signal of its own (card fetches); a
- * `credential` is sent with every request to its origin.
+ * turns a redirect (never followed) and a non-2xx answer that is no protocol error body (a proxy's
+ * 502 page) into typed errors (http-answer.ts: MW_INTEROP_REDIRECT, MW_INTEROP_HTTP_STATUS, final
+ * for a 4xx another try would get again). Protocol error bodies pass through for the SDK to decode.
+ * `timeoutMs`, when given, bounds each call the SDK makes without a signal of its own (card
+ * fetches); a `credential` is sent with every request to its origin, and redacted from every answer.
  */
 export function guardedFetch(
   who: string,
@@ -21,8 +23,8 @@ export function guardedFetch(
   return async (input, init) => {
     const url = input instanceof Request ? input.url : String(input);
     const where = { who, url };
-    // A fresh bound per call (a shared one would expire); redirects are refused, so a server cannot
-    // bounce a call (and what it carries) on to another host.
+    // A fresh bound per call (a shared one would expire); redirects are read, not followed, so a
+    // server cannot bounce a call (and what it carries) on to another host.
     const signal = timeoutMs === undefined ? init?.signal : AbortSignal.timeout(timeoutMs);
     const bounded = {
       ...init,
@@ -31,7 +33,7 @@ export function guardedFetch(
       ...(credential === undefined || new URL(url).origin !== credential.origin
         ? {}
         : { headers: withCredential(init?.headers, credential.credential) }),
-      redirect: 'error' as const,
+      redirect: 'manual' as const,
       ...(signal ? { signal } : {}),
     };
     let response: Response;
@@ -41,12 +43,13 @@ export function guardedFetch(
       if (bounded.signal?.aborted) throw cause;
       throw interopError('MW_INTEROP_UNREACHABLE', { ...where, cause: networkCause(cause) }, { cause });
     }
-    const body = await readBody(response, limit, where);
-    if (isMeshwardenError(body)) throw body;
-    if (!response.ok && !isErrorBody(body)) {
-      const status = response.status;
-      throw interopError('MW_INTEROP_HTTP_STATUS', { ...where, status }, { details: { status } });
-    }
+    const called = { url, credential: credential?.credential, where };
+    if (response.status >= 300 && response.status < 400 && response.status !== 304)
+      throw await answerError(response, called);
+    const read = await readBody(response, limit, where);
+    if (isMeshwardenError(read)) throw read;
+    const body = withoutSecret(read, credential?.credential);
+    if (!response.ok && !isErrorBody(body)) throw statusError(response.status, body, called);
     // The body is read already: hand the SDK a copy it can read once more.
     const bodiless = response.status === 204 || response.status === 205 || response.status === 304;
     return new Response(bodiless ? null : body, {
@@ -75,12 +78,4 @@ function isErrorBody(body: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Node's fetch hides the socket error under `cause`: ECONNREFUSED, a TLS failure, a bad host. */
-function networkCause(cause: unknown): string {
-  const inner = (cause as { cause?: { code?: unknown; message?: unknown } }).cause;
-  const message = typeof inner?.message === 'string' ? inner.message : undefined;
-  if (typeof inner?.code === 'string') return `${inner.code}${message === undefined ? '' : ` (${message})`}`;
-  return message ?? errorText(cause);
 }

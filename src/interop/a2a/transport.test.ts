@@ -211,6 +211,38 @@ describe('A2A agents (a2a:)', () => {
     }
   });
 
+  it.each([
+    [
+      'redirects the card elsewhere',
+      302,
+      'MW_INTEROP_REDIRECT',
+      'login.example.com/[redacted: MW_TEST_CHURN_KEY]/card?…',
+    ],
+    ['answers 404 quoting the key', 404, 'MW_INTEROP_A2A_CARD', 'served with HTTP 404'],
+  ])(
+    'dead-letters the message when the card URL %s, never recording the key',
+    async (_, status, code, said) => {
+      process.env.MW_TEST_CHURN_KEY = 'k-123';
+      const registry = Fastify();
+      registry.get('/churn.json', async (request, reply) => {
+        const key = String(request.headers['x-api-key'] ?? '');
+        if (status === 302) return reply.redirect(`https://login.example.com/${key}/card?k=${key}`, 302);
+        return reply.code(404).send({ message: `no card for ${key}` });
+      });
+      await registry.listen({ port: 0, host: '127.0.0.1' });
+      try {
+        const at = `http://127.0.0.1:${(registry.server.address() as AddressInfo).port}/churn.json`;
+        const { entries } = await openTicket(writeMesh(at, '{ env: MW_TEST_CHURN_KEY, header: X-Api-Key }'));
+        expect(deadLetterCodes(entries)).toEqual([code]);
+        const recorded = JSON.stringify(entries);
+        expect(recorded).not.toContain('k-123');
+        expect(recorded).toContain(said);
+      } finally {
+        await registry.close();
+      }
+    },
+  );
+
   it('keeps a paused task when the agent is connected again, as a policy reload does', async () => {
     peer.mode = 'input-required';
     peer.received.length = 0;
