@@ -74,7 +74,7 @@ export const POLICY_ERRORS = {
   MW_POLICY_MAPPING_BRACES:
     "{where} has a }} that closes no {{, so it is sent as text as written; a site is written with two braces on each side, like '{{ {example} }}'",
   MW_POLICY_REQUEST_FIELD:
-    '{where} reads data.{member}, which no contract of what it consumes ({types}) names, so it always gives nothing there (a member is left out, a text fails, a condition takes its other branch): {hint}',
+    '{where} reads {read}, which no contract of what it consumes ({types}) names, so it always gives nothing there (a member is left out, a text fails, a condition takes its other branch): {hint}',
   MW_POLICY_UNCONSUMED: '{type} is emitted but no agent consumes it, so it is recorded and goes nowhere',
   MW_POLICY_EMPTY_SHARE:
     "breaker {id} is {scope}-scoped with over: {over}, and each of partitions: {partitions} trips past its share, floor({over} / {partitions}) = 0: it opens on a partition's first counted message; write over: {partitions} or more, or scope it by entity",

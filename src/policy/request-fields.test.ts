@@ -34,6 +34,36 @@ describe('a request reading a member the consumed contract does not name', () =>
   });
 
   it.each([
+    ['from the root, $.data', "{ label: '{{ $.data.lable }}' }", 'lable', 'data.label'],
+    ['from the root, $$.data', "{ label: '{{ $$.data.lable }}' }", 'lable', 'data.label'],
+  ])('warns of a read %s', (_name, request, at, meant) => {
+    const line = agent(request);
+    expect(warningsOf(line)).toEqual([
+      ['MW_POLICY_REQUEST_FIELD', 5, line.indexOf(at) + 1, expect.stringContaining(`did you mean ${meant}?`)],
+    ]);
+  });
+
+  it.each([
+    ['message.data', "{ type: y.v1, data: { t: '{{ message.data.txet }}' } }"],
+    ['$.message.data, in when', '{ when: \'{{ $.message.data.txet = "a" }}\', type: y.v1, data: 1 }'],
+  ])('warns of a reply reading %s', (_name, reply) => {
+    const line = `  t: { version: 1.0.0, http: { url: "http://h" }, consumes: [x.v1], emits: [y.v1], reply: ${reply} }`;
+    expect(warningsOf(line)).toEqual([
+      [
+        'MW_POLICY_REQUEST_FIELD',
+        5,
+        line.indexOf('txet') + 1,
+        expect.stringMatching(/reads message\.data\.txet, .*did you mean message\.data\.text\?$/),
+      ],
+    ]);
+  });
+
+  it('says nothing of what the answer holds (json), which no contract describes', () => {
+    const line = `  t: { version: 1.0.0, http: { url: "http://h" }, consumes: [x.v1], emits: [y.v1], reply: { type: y.v1, data: { t: '{{ json.lable }}' } } }`;
+    expect(warningsOf(line)).toEqual([]);
+  });
+
+  it.each([
     ['members the contract names', "{ label: '{{ data.label }}', t: '{{ $string(data.text) }}' }", X],
     ['a contract that names no members', "{ label: '{{ data.lable }}' }", '{ "type": "object" }'],
     ['the whole content', "'{{ data }}'", X],

@@ -1,7 +1,8 @@
 /**
- * A request mapping's reads of the handled message's content (`data.label`) against the contracts
- * of what the agent consumes. A member no such contract names is most often a typo (`data.lable`):
- * its site gives nothing, so the member is left out of every request, silently. A warning, not a
+ * A mapping's reads of the handled message's content against the contracts of what the agent
+ * consumes: `data.label` (or `$.data.label`) in a request, `message.data.label` in a reply. A member
+ * no such contract names is most often a typo (`data.lable`): its site always gives nothing, so a
+ * member is left out, a text around it fails, a condition takes its other branch. A warning, not a
  * mistake: a contract may allow members it does not name.
  */
 import jsonata from 'jsonata';
@@ -11,26 +12,34 @@ import { scanSites } from './mapping-scan.js';
 import { closest } from './shape.js';
 import type { Path } from './source.js';
 
+/** Where each side of a mapping finds the handled message's content. */
+const CONTENT_AT = { request: ['data'], reply: ['message', 'data'] } as const;
+
 export function checkRequestFields(check: Checker, doc: Obj, contracts: ReadonlyMap<string, Contract>): void {
   for (const [agent, spec] of entriesOf(doc.agents)) {
     if (!isObj(spec) || (spec.flowise === undefined && spec.http === undefined)) continue;
-    if (spec.request === undefined) continue;
     const consumes = listOf(spec.consumes).flatMap((t) => str(t) ?? []);
     const known = namedMembers(consumes.map((t) => contracts.get(t)));
     if (known === undefined) continue;
-    forEachString(spec.request, ['agents', agent, 'request'], (text, at) => {
-      for (const read of dataReads(text)) {
-        if (known.has(read.name)) continue;
-        const near = closest(read.name, [...known]);
-        const params = {
-          where: labelOf(at),
-          member: read.name,
-          types: consumes.join(', '),
-          hint: near === undefined ? `it names ${[...known].join(', ')}` : `did you mean data.${near}?`,
-        };
-        check.reportIn('MW_POLICY_REQUEST_FIELD', params, at, read.offset, true);
-      }
-    });
+    for (const side of ['request', 'reply'] as const) {
+      const prefix = CONTENT_AT[side];
+      forEachString(spec[side], ['agents', agent, side], (text, at) => {
+        for (const read of contentReads(text, prefix)) {
+          if (known.has(read.name)) continue;
+          const near = closest(read.name, [...known]);
+          const params = {
+            where: labelOf(at),
+            read: `${prefix.join('.')}.${read.name}`,
+            types: consumes.join(', '),
+            hint:
+              near === undefined
+                ? `it names ${[...known].join(', ')}`
+                : `did you mean ${prefix.join('.')}.${near}?`,
+          };
+          check.reportIn('MW_POLICY_REQUEST_FIELD', params, at, read.offset, true);
+        }
+      });
+    }
   }
 }
 
@@ -57,8 +66,14 @@ function forEachString(value: unknown, at: Path, visit: (text: string, at: Path)
 
 type Node = { type?: string; value?: unknown; position?: number; steps?: Node[] };
 
-/** Each `data.<name>` a string's sites read, with the offset of `<name>` in the string. */
-function dataReads(text: string): { readonly name: string; readonly offset: number }[] {
+/**
+ * Each `<prefix>.<name>` a string's sites read (from the context's root, `$.` or `$$.` before it or
+ * not), with the offset of `<name>` in the string.
+ */
+function contentReads(
+  text: string,
+  prefix: readonly string[],
+): { readonly name: string; readonly offset: number }[] {
   const scanned = scanSites(text);
   if (!scanned.ok) return [];
   const reads: { name: string; offset: number }[] = [];
@@ -76,15 +91,26 @@ function dataReads(text: string): { readonly name: string; readonly offset: numb
       }
       if (node === null || typeof node !== 'object') return;
       const n = node as Node;
-      const [first, second] = n.type === 'path' && Array.isArray(n.steps) ? n.steps : [];
-      if (first?.type === 'name' && first.value === 'data' && second?.type === 'name') {
-        const name = String(second.value);
+      const read = n.type === 'path' && Array.isArray(n.steps) ? memberRead(n.steps, prefix) : undefined;
+      if (read !== undefined) {
+        const name = String(read.value);
         // JSONata's position is just past the token.
-        reads.push({ name, offset: site.exprAt + Math.max(0, (second.position ?? 0) - name.length) });
+        reads.push({ name, offset: site.exprAt + Math.max(0, (read.position ?? 0) - name.length) });
       }
       for (const child of Object.values(n)) visit(child);
     };
     visit(ast);
   }
   return reads;
+}
+
+/** The step naming the member a path reads under `prefix`, if the path starts there. */
+function memberRead(steps: readonly Node[], prefix: readonly string[]): Node | undefined {
+  const root = steps[0]?.type === 'variable' && (steps[0].value === '' || steps[0].value === '$') ? 1 : 0;
+  for (let i = 0; i < prefix.length; i++) {
+    const step = steps[root + i];
+    if (step?.type !== 'name' || step.value !== prefix[i]) return undefined;
+  }
+  const member = steps[root + prefix.length];
+  return member?.type === 'name' ? member : undefined;
 }
