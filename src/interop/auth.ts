@@ -48,7 +48,8 @@ export function headersOf(credential: Credential | undefined): Record<string, st
 /**
  * `text` with the credential's secret replaced in every form a remote may echo it: as written, as
  * JSON escapes it once and twice (headers quoted inside a JSON string), and URL-encoded (a query). It
- * must not reach the ledger, which keeps what it is given for good, nor the logs.
+ * must not reach the ledger, which keeps what it is given for good, nor the logs. For an answer that
+ * is JSON, use withoutSecretInJson: JSON may escape any character (`\/`, `\u0026`).
  */
 export function withoutSecret(text: string, credential: Credential | undefined): string {
   if (credential === undefined) return text;
@@ -58,6 +59,61 @@ export function withoutSecret(text: string, credential: Credential | undefined):
   let out = text;
   // Longest first, so a form that contains another is replaced whole.
   for (const form of [...new Set(forms)].sort((a, b) => b.length - a.length))
-    out = out.replaceAll(form, `[redacted: ${credential.env}]`);
+    out = out.replaceAll(form, redactedOf(credential));
   return out;
+}
+
+/**
+ * An answer's text without the secret, read as JSON when it is: a string that holds the secret only
+ * once its escapes are undone (PHP writes `/` as `\/`, Go `&` as `\u0026`) is replaced, and the JSON
+ * written again. Only text with an escape left after withoutSecret is parsed for it.
+ */
+export function withoutSecretInJson(text: string, credential: Credential | undefined): string {
+  const plain = withoutSecret(text, credential);
+  if (credential === undefined || !plain.includes('\\')) return plain;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(plain);
+  } catch {
+    return plain; // not JSON: its text forms are redacted already
+  }
+  let found = false;
+  const redact = (value: unknown): unknown => {
+    if (typeof value === 'string') {
+      const out = withoutSecret(value, credential);
+      if (out !== value) found = true;
+      return out;
+    }
+    if (Array.isArray(value)) return value.map(redact);
+    if (value !== null && typeof value === 'object')
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), redact(v)]));
+    return value;
+  };
+  try {
+    const redacted = redact(parsed);
+    return found ? JSON.stringify(redacted) : plain;
+  } catch {
+    // Nested past what the walk or JSON.stringify can take: nothing of it is kept, to be safe.
+    return JSON.stringify(redactedOf(credential));
+  }
+}
+
+/**
+ * Whether a URL holds the secret once its escapes are undone and its case folded (a host is written
+ * in lower case, `%2b` and `%2B` are one byte, a `+` may be left unescaped or not).
+ */
+export function urlHoldsSecret(url: string, credential: Credential | undefined): boolean {
+  if (credential === undefined) return false;
+  let decoded = url;
+  try {
+    decoded = decodeURIComponent(url);
+  } catch {
+    // a malformed escape: compared as written
+  }
+  const secret = credential.secret.toLowerCase();
+  return [url, decoded, decoded.replaceAll('+', ' ')].some((form) => form.toLowerCase().includes(secret));
+}
+
+function redactedOf(credential: Credential): string {
+  return `[redacted: ${credential.env}]`;
 }

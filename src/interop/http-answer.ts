@@ -1,10 +1,10 @@
 import { errorText, isMeshwardenError, type MeshwardenError, quotedText } from '../runtime/index.js';
-import { type Credential, withoutSecret } from './auth.js';
+import { type Credential, urlHoldsSecret, withoutSecret } from './auth.js';
 import { interopError } from './errors.js';
 import { readBody } from './http/reply.js';
 import type { Where } from './resilience.js';
 
-// What every HTTP agent transport (url:, flowise:, http:) makes of an answer that is not a 2xx.
+// What every HTTP agent transport (url:, a2a:, flowise:, http:) makes of an answer that is not a 2xx.
 
 /** How much of a remote's own error message an error repeats. */
 const REMOTE_MESSAGE_CHARS = 300;
@@ -37,7 +37,7 @@ export async function answerError(response: Response, called: Called): Promise<M
 /** MW_INTEROP_HTTP_STATUS for a non-2xx answer whose body (`text`) is read already. */
 export function statusError(status: number, text: string, called: Called): MeshwardenError {
   const { where, credential } = called;
-  const remote = remoteMessage(withoutSecret(text, credential));
+  const remote = remoteMessage(withoutSecret(text, credential), credential);
   const key = keyRefused(status, remote, credential);
   const said = remote === undefined ? `${status}` : `${status}: ${remote}`;
   return interopError(
@@ -64,13 +64,13 @@ export function networkCause(cause: unknown): string {
 
 /**
  * A 3xx answer, naming where it leads, cut short: without user:password@ and without the query and
- * fragment, which may carry a token (the endpoint's own, or ours echoed back), and with the secret
- * redacted wherever else it appears.
+ * fragment, which may carry a token (the endpoint's own, or ours echoed back). A target that holds
+ * the secret in any spelling is shown as its origin only, or not at all.
  */
 function redirected(response: Response, call: Called): MeshwardenError {
-  const { where } = call;
+  const { where, credential } = call;
   const location = response.headers.get('location');
-  let target = location ?? '';
+  let target = withoutSecret(location ?? '', credential);
   if (location !== null && URL.canParse(location, call.url)) {
     const resolved = new URL(location, call.url);
     resolved.username = '';
@@ -79,8 +79,11 @@ function redirected(response: Response, call: Called): MeshwardenError {
     resolved.search = '';
     resolved.hash = '';
     target = query ? `${resolved.href}?…` : resolved.href;
-  }
-  target = withoutSecret(target, call.credential);
+    if (urlHoldsSecret(target, credential))
+      target = urlHoldsSecret(resolved.origin, credential)
+        ? `[redacted: ${credential!.env}]`
+        : `${resolved.origin}/[redacted: ${credential!.env}]`;
+  } else if (urlHoldsSecret(target, credential)) target = `[redacted: ${credential!.env}]`;
   const shown = location === null ? 'nowhere (no Location header)' : quotedText(target, 200);
   return interopError(
     'MW_INTEROP_REDIRECT',
@@ -103,8 +106,11 @@ function refusedForGood(status: number): boolean {
   return status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
-/** The error message a JSON error body holds (`message`, `error` or `error.message`), if any. */
-export function remoteMessage(text: string): string | undefined {
+/**
+ * The error message a JSON error body holds (`message`, `error` or `error.message`), if any, cut
+ * short. Redacted once parsed too (JSON may spell the secret with escapes), before it is cut.
+ */
+export function remoteMessage(text: string, credential?: Credential): string | undefined {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -122,7 +128,7 @@ export function remoteMessage(text: string): string | undefined {
           ? (b.error as { message: string }).message
           : undefined;
   if (found === undefined || found.trim() === '') return undefined;
-  return quotedText(found, REMOTE_MESSAGE_CHARS);
+  return quotedText(withoutSecret(found, credential), REMOTE_MESSAGE_CHARS);
 }
 
 /**

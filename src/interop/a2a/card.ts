@@ -80,8 +80,21 @@ function cardError(cause: unknown, target: CardTarget): MeshwardenError {
   const where = { who: target.who, url: target.url };
   if (isMeshwardenError(cause)) {
     if (cause.code !== 'MW_INTEROP_HTTP_STATUS') return cause;
-    const problem = `it is served with HTTP ${String(cause.details?.status)}`;
-    return a2aError('MW_INTEROP_A2A_CARD', { ...where, problem }, { cause });
+    // What the status said stays: the remote's message, a refused key, and whether it is final.
+    const { status, remote, credential, final } = (cause.details ?? {}) as Record<string, unknown>;
+    const key =
+      credential === 'refused'
+        ? '; it refused the API key: check that key'
+        : credential === 'missing'
+          ? '; it asks for an API key, and the agent has none: add auth: { env: NAME } to it in the policy'
+          : '';
+    const problem = `it is served with HTTP ${String(status)}${remote === undefined ? '' : ` (${String(remote)})`}${key}`;
+    const details = {
+      status,
+      ...(credential === undefined ? {} : { credential }),
+      ...(final === true ? { final } : {}),
+    };
+    return a2aError('MW_INTEROP_A2A_CARD', { ...where, problem }, { cause, details });
   }
   if (cause instanceof Error && cause.name === 'TimeoutError')
     return interopError('MW_INTEROP_TIMEOUT', { ...where, ms: target.timeoutMs, change: '' }, { cause });

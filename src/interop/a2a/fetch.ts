@@ -1,5 +1,5 @@
 import { isMeshwardenError } from '../../runtime/index.js';
-import { type Credential, withoutSecret } from '../auth.js';
+import { type Credential, withoutSecret, withoutSecretInJson } from '../auth.js';
 import { interopError } from '../errors.js';
 import { readBody } from '../http/reply.js';
 import { answerError, networkCause, statusError } from '../http-answer.js';
@@ -43,19 +43,22 @@ export function guardedFetch(
       if (bounded.signal?.aborted) throw cause;
       throw interopError('MW_INTEROP_UNREACHABLE', { ...where, cause: networkCause(cause) }, { cause });
     }
-    const called = { url, credential: credential?.credential, where };
-    if (response.status >= 300 && response.status < 400 && response.status !== 304)
-      throw await answerError(response, called);
+    const secret = credential?.credential;
+    const called = { url, credential: secret, where };
+    if (response.status >= 300 && response.status < 400) throw await answerError(response, called);
     const read = await readBody(response, limit, where);
     if (isMeshwardenError(read)) throw read;
-    const body = withoutSecret(read, credential?.credential);
+    const body = withoutSecretInJson(read, secret);
     if (!response.ok && !isErrorBody(body)) throw statusError(response.status, body, called);
-    // The body is read already: hand the SDK a copy it can read once more.
-    const bodiless = response.status === 204 || response.status === 205 || response.status === 304;
+    // The body is read already: hand the SDK a copy it can read once more, with nothing in it (its
+    // reason phrase, which the SDK's errors quote, and headers too) that holds the secret.
+    const headers = new Headers();
+    for (const [name, value] of response.headers) headers.append(name, withoutSecret(value, secret));
+    const bodiless = response.status === 204 || response.status === 205;
     return new Response(bodiless ? null : body, {
       status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
+      statusText: withoutSecret(response.statusText, secret),
+      headers,
     });
   };
 }
@@ -69,12 +72,18 @@ function withCredential(headers: RequestInit['headers'], credential: Credential)
   return merged;
 }
 
-/** A JSON-RPC error envelope, a REST `{ error }` body, or a v0.3 REST `{ code, message }` body. */
+/**
+ * An A2A protocol error the SDK decodes: a JSON-RPC error envelope, a REST `{ error: { … } }` body, or
+ * a v0.3 REST `{ code, message }` body. A gateway's or framework's own error (Spring's `{ "status":
+ * 401, "error": "Unauthorized" }`) is not one: it stays MW_INTEROP_HTTP_STATUS, final for a 4xx.
+ */
 function isErrorBody(body: string): boolean {
   try {
-    const parsed = JSON.parse(body) as unknown;
+    const parsed = JSON.parse(body) as Record<string, unknown> | null;
     if (parsed === null || typeof parsed !== 'object') return false;
-    return 'error' in parsed || ('code' in parsed && 'message' in parsed);
+    if ('jsonrpc' in parsed && 'error' in parsed) return true;
+    if (parsed.error !== null && typeof parsed.error === 'object') return true;
+    return typeof parsed.code === 'number' && typeof parsed.message === 'string';
   } catch {
     return false;
   }

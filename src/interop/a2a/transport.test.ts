@@ -216,18 +216,27 @@ describe('A2A agents (a2a:)', () => {
       'redirects the card elsewhere',
       302,
       'MW_INTEROP_REDIRECT',
-      'login.example.com/[redacted: MW_TEST_CHURN_KEY]/card?…',
+      'to https://login.example.com/[redacted: MW_TEST_CHURN_KEY];',
     ],
-    ['answers 404 quoting the key', 404, 'MW_INTEROP_A2A_CARD', 'served with HTTP 404'],
+    [
+      'answers 404 quoting the key',
+      404,
+      'MW_INTEROP_A2A_CARD',
+      'served with HTTP 404 (no card for [redacted: MW_TEST_CHURN_KEY])',
+    ],
   ])(
     'dead-letters the message when the card URL %s, never recording the key',
     async (_, status, code, said) => {
-      process.env.MW_TEST_CHURN_KEY = 'k-123';
+      // A key whose URL and JSON spellings differ from it: + / = and capitals.
+      process.env.MW_TEST_CHURN_KEY = 'Kx+9/Zq=';
       const registry = Fastify();
       registry.get('/churn.json', async (request, reply) => {
         const key = String(request.headers['x-api-key'] ?? '');
-        if (status === 302) return reply.redirect(`https://login.example.com/${key}/card?k=${key}`, 302);
-        return reply.code(404).send({ message: `no card for ${key}` });
+        // Percent-encoded in lower case, and JSON-escaped where JSON need not, as some servers write them.
+        const path = encodeURIComponent(key).replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase());
+        if (status === 302) return reply.redirect(`https://login.example.com/${path}/card?k=${path}`, 302);
+        const escaped = key.replace('+', '\\u002b').replace('/', '\\/');
+        return reply.code(404).type('application/json').send(`{"message":"no card for ${escaped}"}`);
       });
       await registry.listen({ port: 0, host: '127.0.0.1' });
       try {
@@ -235,7 +244,8 @@ describe('A2A agents (a2a:)', () => {
         const { entries } = await openTicket(writeMesh(at, '{ env: MW_TEST_CHURN_KEY, header: X-Api-Key }'));
         expect(deadLetterCodes(entries)).toEqual([code]);
         const recorded = JSON.stringify(entries);
-        expect(recorded).not.toContain('k-123');
+        for (const form of ['Kx+9', 'Kx%2B9', 'kx%2b9', 'u002b9', 'Zq='])
+          expect(recorded).not.toContain(form);
         expect(recorded).toContain(said);
       } finally {
         await registry.close();

@@ -7,6 +7,7 @@ import {
   type AgentTransport,
   type Envelope,
   errorText,
+  isFinal,
   isMeshwardenError,
   type MeshwardenError,
   type RemoteEvent,
@@ -48,7 +49,8 @@ export function createA2aTransport(opts: A2aTransportOptions = {}): AgentTranspo
       const key = `${spec.name}\0${where.url}`;
       const kept = agents.get(key) ?? {
         // An agent that asks for input is working as designed: that must not open its circuit.
-        resilience: createResilience(opts, (e) => !asksForInput(e)),
+        // A final failure (a redirect, a refused key, a 4xx) does not count, as for every HTTP agent.
+        resilience: createResilience(opts, (e) => !asksForInput(e) && !isFinal(e)),
         waiting: createWaitingTasks(),
         // The task still running when a try gave up, per message: its retry asks for that task
         // instead of sending the message again (which would do the work twice).

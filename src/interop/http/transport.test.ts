@@ -28,6 +28,7 @@ type Mode =
   | 'gone'
   /** Answers with the Authorization header it got, in its data and in a redirect's URL. */
   | 'echo'
+  | 'echo-php'
   | 'echo-redirect';
 
 const FIXED_ID = '0190a0b0-0000-7000-8000-00000000f1d0';
@@ -91,6 +92,11 @@ beforeAll(async () => {
         return reply.code(404).send({ message: `no route /score for ${authorization}` });
       case 'echo':
         return reply.type('application/json').send([{ ...event, data: { score: 1, debug: authorization } }]);
+      case 'echo-php': {
+        // PHP's json_encode writes / as \/; Go's writes + & < > as \u escapes.
+        const text = JSON.stringify([{ ...event, data: { score: 1, debug: authorization } }]);
+        return reply.type('application/json').send(text.replaceAll('/', '\\/').replaceAll('+', '\\u002b'));
+      }
       default:
         return reply.type('application/cloudevents-batch+json').send([event]);
     }
@@ -244,12 +250,15 @@ describe('HTTP agents (url:)', () => {
     ['echo', 'in what it emits'],
     ['echo-redirect', 'in a redirect'],
     ['gone', 'in an error'],
+    ['echo-php', 'escaped where JSON need not escape'],
   ] as [Mode, string][])('never records a credential the agent echoes: %s, %s', async (m) => {
     mode = m;
-    process.env.MW_TEST_SCORER_TOKEN = 's3cret';
-    const entries = await sendJob(writeMesh({ auth: '{ env: MW_TEST_SCORER_TOKEN }' }));
-    expect(JSON.stringify(entries)).not.toContain('s3cret');
-    expect(JSON.stringify(entries)).toContain('[redacted: MW_TEST_SCORER_TOKEN]');
+    // A key whose URL and JSON spellings differ from it: + / = " and capitals.
+    process.env.MW_TEST_ECHO_TOKEN = 'Sk+Y/"Q=1';
+    const entries = JSON.stringify(await sendJob(writeMesh({ auth: '{ env: MW_TEST_ECHO_TOKEN }' })));
+    for (const form of ['Sk+Y', 'Sk%2BY', 'Sk\\u002bY', 'Sk\\\\u002bY', 'Q=1', 'Q%3D1'])
+      expect(entries).not.toContain(form);
+    expect(entries).toContain('[redacted: MW_TEST_ECHO_TOKEN]');
   });
 
   it('will not open a mesh whose agent credential is not in the environment', async () => {
