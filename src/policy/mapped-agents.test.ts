@@ -58,6 +58,9 @@ describe('flowise and http agents', () => {
       "request: { overrideConfig: { sessionId: '{{ correlationid }}' } }",
       'request',
     ],
+    ['a question with no value', 'request: { question: }', 'question: }'],
+    ['a number', 'request: { question: 42 }', '42'],
+    ['a list', 'request: { question: [a] }', '[a]'],
   ])('refuses a flow request that asks nothing: %s', (_name, key, at) => {
     const line = `  t: { version: 1.0.0, flowise: { url: "http://f", flow: f }, consumes: [x.v1], emits: [y.v1], ${key} }`;
     expect(issuesOf(mesh(line))).toEqual([['MW_POLICY_MAPPING', 5, col(line, at)]]);

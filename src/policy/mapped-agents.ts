@@ -17,6 +17,7 @@ import {
   shown,
   str,
 } from './check.js';
+import { checkQuestion } from './flowise-question.js';
 import { compileMapping, isTemplated, REPLY_NAMES, REQUEST_NAMES } from './mapping.js';
 import { strayClosing } from './mapping-scan.js';
 import type { Path } from './source.js';
@@ -75,31 +76,6 @@ export function compileMappedAgent(check: Checker, name: string, spec: Obj): Map
     ...(spec.request === undefined ? {} : { request: spec.request as JsonValue }),
     ...(spec.reply === undefined ? {} : { reply: reply.map(({ item, path }) => replyOf(item, path)) }),
   };
-}
-
-/**
- * A flow must be asked something (flowise/transport.ts refuses each message otherwise): a request
- * with neither `question` nor `form`, or a question written blank, would dead-letter every message.
- */
-function checkQuestion(check: Checker, request: Obj, at: Path): void {
-  const { question } = request;
-  if (question === undefined && request.form === undefined)
-    check.report(
-      'MW_POLICY_MAPPING',
-      {
-        where: labelOf(at),
-        problem:
-          "asks the flow nothing: write question, like question: '{{ data.text }}' (or form, for an agentflow started by a form)",
-      },
-      at,
-      'key',
-    );
-  else if (typeof question === 'string' && !question.includes('{{') && question.trim() === '')
-    check.report(
-      'MW_POLICY_MAPPING',
-      { where: labelOf([...at, 'question']), problem: "is blank: ask something, like '{{ data.text }}'" },
-      [...at, 'question'],
-    );
 }
 
 /** The `auth` written inside `flowise:` or `http:`, as written (graph.ts reads it like `auth:`). */

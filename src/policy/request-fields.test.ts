@@ -67,6 +67,8 @@ describe('a request reading a member the consumed contract does not name', () =>
     ['members the contract names', "{ label: '{{ data.label }}', t: '{{ $string(data.text) }}' }", X],
     ['a contract that names no members', "{ label: '{{ data.lable }}' }", '{ "type": "object" }'],
     ['the whole content', "'{{ data }}'", X],
+    ['a member of the item at hand ($ inside a step)', "{ l: '{{ data.label[$.data.lable] }}' }", X],
+    ['a member of the item at hand (inside a filter)', "{ l: '{{ data.label[data.lable] }}' }", X],
   ])('says nothing of %s', (_name, request, contract) => {
     expect(warningsOf(agent(request), contract)).toEqual([]);
   });

@@ -84,29 +84,38 @@ function contentReads(
     } catch {
       continue; // the mapping check reports the syntax error
     }
-    const visit = (node: unknown): void => {
+    // Inside a path's steps or a function, `$` is the item at hand, no longer the context's root.
+    const visit = (node: unknown, nested: boolean): void => {
       if (Array.isArray(node)) {
-        for (const item of node) visit(item);
+        for (const item of node) visit(item, nested);
         return;
       }
       if (node === null || typeof node !== 'object') return;
       const n = node as Node;
-      const read = n.type === 'path' && Array.isArray(n.steps) ? memberRead(n.steps, prefix) : undefined;
+      const path = n.type === 'path' && Array.isArray(n.steps);
+      const read = path ? memberRead(n.steps!, prefix, nested) : undefined;
       if (read !== undefined) {
         const name = String(read.value);
         // JSONata's position is just past the token.
         reads.push({ name, offset: site.exprAt + Math.max(0, (read.position ?? 0) - name.length) });
       }
-      for (const child of Object.values(n)) visit(child);
+      for (const child of Object.values(n)) visit(child, nested || path || n.type === 'lambda');
     };
-    visit(ast);
+    visit(ast, false);
   }
   return reads;
 }
 
-/** The step naming the member a path reads under `prefix`, if the path starts there. */
-function memberRead(steps: readonly Node[], prefix: readonly string[]): Node | undefined {
-  const root = steps[0]?.type === 'variable' && (steps[0].value === '' || steps[0].value === '$') ? 1 : 0;
+/**
+ * The step naming the member a path reads under `prefix`, if the path starts there: at the context's
+ * root, which is `$$.`, and also `$.` or nothing before `prefix` unless `nested` (then those are the
+ * item at hand).
+ */
+function memberRead(steps: readonly Node[], prefix: readonly string[], nested: boolean): Node | undefined {
+  const [first] = steps;
+  const variable = first?.type === 'variable';
+  if (variable ? !(first.value === '$' || (first.value === '' && !nested)) : nested) return undefined;
+  const root = variable ? 1 : 0;
   for (let i = 0; i < prefix.length; i++) {
     const step = steps[root + i];
     if (step?.type !== 'name' || step.value !== prefix[i]) return undefined;

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../ledger/index.js';
 import type { AlertRoute, AlertsPolicy, ApprovalRule } from '../policy/index.js';
 import type { HoldState } from '../state/index.js';
-import { expiringToArm, missingDeadLetterAlerts, missingHoldAlerts, readStartEntries } from './alert-owed.js';
+import {
+  expiringAfterRestart,
+  missingDeadLetterAlerts,
+  missingHoldAlerts,
+  readStartEntries,
+} from './alert-owed.js';
 
 const NOW = 1_700_000_000_000;
 const MIN = 60_000;
@@ -186,7 +191,7 @@ describe('missingDeadLetterAlerts', () => {
   });
 });
 
-describe('expiringToArm', () => {
+describe('expiringAfterRestart', () => {
   const expiring: AlertRoute = { ...holds, id: 'expiring', on: ['hold.expiring'] };
   const settings = (routes: AlertRoute[]): AlertsPolicy => ({
     queue: 100,
@@ -245,15 +250,44 @@ describe('expiringToArm', () => {
     ['no route of hold.expiring: nothing', [holds], [approval('m1', NOW - 10 * MIN)], [], []],
   ])('%s', async (_, routes, pending, rows, expected) => {
     const read = await readStartEntries(sent(rows));
-    const armed = expiringToArm(settings(routes), [bigCredit], pending, read, NOW);
-    expect(armed.map((a) => `${a.msgId} ${a.summary.includes('found when') ? 'late' : 'on time'}`)).toEqual(
+    const { arm, late } = expiringAfterRestart(settings(routes), [bigCredit], pending, read, NOW);
+    expect([...arm.map((a) => `${a.msgId} on time`), ...late.map((l) => `${l.alarm.msgId} late`)]).toEqual(
       expected,
     );
   });
 
+  it('sends a late warning only on the routes that had not sent it', async () => {
+    const other: AlertRoute = { ...expiring, id: 'other' };
+    const read = await readStartEntries(
+      sent([[NOW - 2 * MIN + 5, 'expiring', 'hold.expiring', KEY, 'sent']]),
+    );
+    const { late } = expiringAfterRestart(
+      settings([expiring, other]),
+      [bigCredit],
+      [approval('m1', NOW - 27 * MIN)],
+      read,
+      NOW,
+    );
+    expect(late.map((l) => l.route.id)).toEqual(['other']);
+    expect(late[0]!.alarm).toMatchObject({
+      event: 'hold.expiring',
+      key: KEY,
+      summary: expect.stringMatching(
+        /\(found when the warden restarted: .*\); it times out \(deny\) in about 3 min$/,
+      ),
+      detail: { heldAt: NOW - 27 * MIN, timeoutAt: NOW + 3 * MIN, onTimeout: 'deny' },
+    });
+  });
+
   it('arms with the hold alarm, which carries when it was held', async () => {
     const read = await readStartEntries(sent([]));
-    const [armed] = expiringToArm(settings([expiring]), [bigCredit], [approval('m1', NOW - MIN)], read, NOW);
+    const [armed] = expiringAfterRestart(
+      settings([expiring]),
+      [bigCredit],
+      [approval('m1', NOW - MIN)],
+      read,
+      NOW,
+    ).arm;
     expect(armed).toMatchObject({
       event: 'hold.created',
       rule: 'big-credit',

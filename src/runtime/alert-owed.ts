@@ -4,7 +4,7 @@ import type { HoldState } from '../state/index.js';
 import { holdCreatedAlarm } from './alarms.js';
 import { type AlarmInput, alarmOf as deadLetterAlarmOf } from './alert-input.js';
 import { type BreakerEvent, createBreakerFold, FOUND } from './alert-reconcile.js';
-import { expiryTimes } from './hold-expiry.js';
+import { expiringAlarm, expiryTimes } from './hold-expiry.js';
 import { ENTRY } from './records.js';
 
 /** How far back a restart looks for dead letters whose alert a crash lost (docs/alerts.md). */
@@ -104,32 +104,42 @@ export function missingHoldAlerts(
   return out;
 }
 /**
- * The `hold.expiring` warnings a restart arms again, since a timer dies with its process: one per
- * pending hold under an approval rule that has not timed out yet. One whose warning came due while
- * the warden was down fires at once and says so, unless every route of the event sent one about its
- * key since then (or within its dedupe window before). Pure.
+ * The `hold.expiring` warnings of a restart, since a timer dies with its process: per pending hold
+ * under an approval rule that has not timed out yet, the `hold.created` alarm to arm again when its
+ * warning is still to come; when it came due while the warden was down, the warning itself, sent at
+ * once (saying so) on each route that sent none about its key since (or within its dedupe window
+ * before). Pure.
  */
-export function expiringToArm(
+export function expiringAfterRestart(
   settings: AlertsPolicy,
   approvals: readonly ApprovalRule[],
   holds: readonly HoldState[],
   read: StartEntries,
   now: number,
-): AlarmInput[] {
+): {
+  readonly arm: readonly AlarmInput[];
+  readonly late: readonly { readonly route: AlertRoute; readonly alarm: AlarmInput }[];
+} {
   const routes = settings.routes.filter((r) => r.on.includes('hold.expiring'));
-  if (routes.length === 0) return [];
-  const out: AlarmInput[] = [];
+  const arm: AlarmInput[] = [];
+  const late: { route: AlertRoute; alarm: AlarmInput }[] = [];
+  if (routes.length === 0) return { arm, late };
   for (const hold of holds) {
     const rule = approvals.find((a) => a.id === hold.verdict.rule);
     if (rule === undefined) continue; // a loop or freeze hold has no timeout to warn of
     const { warnAt, timeoutAt } = expiryTimes(settings.holdExpiringMs, rule.timeoutMs, hold.heldAt);
     if (timeoutAt <= now) continue; // its timeout is applied now, which says more than a warning
-    const alarm = holdCreatedAlarm(hold, now);
-    if (warnAt > now) out.push(alarm);
-    else if (routes.some((r) => owed(r, 'hold.expiring', alarm.key, warnAt, read)))
-      out.push({ ...alarm, summary: `${alarm.summary.replace(/\.$/, '')} (${FOUND})` });
+    const created = holdCreatedAlarm(hold, now);
+    if (warnAt > now) {
+      arm.push(created);
+      continue;
+    }
+    const found = { ...created, summary: `${created.summary.replace(/\.$/, '')} (${FOUND})` };
+    const alarm = expiringAlarm(found, rule, timeoutAt, now);
+    for (const route of routes)
+      if (owed(route, 'hold.expiring', alarm.key, warnAt, read)) late.push({ route, alarm });
   }
-  return out;
+  return { arm, late };
 }
 
 /**

@@ -8,7 +8,7 @@ import type { RouteMemory } from './alert-decide.js';
 import { type AlarmInput, alarmOf } from './alert-input.js';
 import { createAlertOutcomes } from './alert-outcome.js';
 import {
-  expiringToArm,
+  expiringAfterRestart,
   missingDeadLetterAlerts,
   missingHoldAlerts,
   readStartEntries,
@@ -182,8 +182,9 @@ export function createAlerter(deps: AlerterDeps): Alerter {
         ...missingDeadLetterAlerts(settings.routes, read, now),
       ];
       for (const { route, alarm } of missing) routeOne(settings, route, alarm, now);
-      for (const alarm of expiringToArm(settings, deps.policy().approvals, start.holds, read, now))
-        expiry.arm(settings, alarm, now);
+      const expiring = expiringAfterRestart(settings, deps.policy().approvals, start.holds, read, now);
+      for (const { route, alarm } of expiring.late) routeOne(settings, route, alarm, now);
+      for (const alarm of expiring.arm) expiry.arm(settings, alarm, now);
     },
     async close() {
       if (closed) return;

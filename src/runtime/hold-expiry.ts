@@ -1,4 +1,4 @@
-import type { AlertsPolicy, Policy } from '../policy/index.js';
+import type { AlertsPolicy, ApprovalRule, Policy } from '../policy/index.js';
 import type { AlarmInput } from './alert-input.js';
 
 /** setTimeout's longest delay (2^31-1 ms, about 24.8 days): a longer one fires at once, so waits are chunked. */
@@ -39,6 +39,23 @@ export function expiryTimes(
   return { warnAt: timeoutAt - Math.min(holdExpiringMs, timeoutMs / 2), timeoutAt };
 }
 
+/** The `hold.expiring` alarm of a hold (`created`, its `hold.created` alarm), said at `now`. Pure. */
+export function expiringAlarm(
+  created: AlarmInput,
+  rule: Pick<ApprovalRule, 'onTimeout'>,
+  timeoutAt: number,
+  now: number,
+): AlarmInput {
+  const left = Math.max(0, timeoutAt - now);
+  const when = left < 90_000 ? `${Math.round(left / 1000)} s` : `about ${Math.round(left / 60_000)} min`;
+  return {
+    ...created,
+    event: 'hold.expiring',
+    summary: `${created.summary.replace(/\.$/, '')}; it times out (${rule.onTimeout}) in ${when}`,
+    detail: { ...created.detail, timeoutAt, onTimeout: rule.onTimeout },
+  };
+}
+
 export function createHoldExpiry(deps: {
   readonly policy: () => Policy;
   readonly stillHeld: (msgId: string) => boolean;
@@ -76,16 +93,7 @@ export function createHoldExpiry(deps: {
       const old = timers.get(msgId);
       if (old !== undefined) clear(old);
       wait(msgId, warnAt, () => {
-        if (!deps.stillHeld(msgId)) return;
-        const left = Math.max(0, timeoutAt - deps.clock());
-        const when =
-          left < 90_000 ? `${Math.round(left / 1000)} s` : `about ${Math.round(left / 60_000)} min`;
-        deps.raise({
-          ...created,
-          event: 'hold.expiring',
-          summary: `${created.summary.replace(/\.$/, '')}; it times out (${rule.onTimeout}) in ${when}`,
-          detail: { ...created.detail, timeoutAt, onTimeout: rule.onTimeout },
-        });
+        if (deps.stillHeld(msgId)) deps.raise(expiringAlarm(created, rule, timeoutAt, deps.clock()));
       });
     },
     released(msgId) {
