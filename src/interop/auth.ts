@@ -47,7 +47,8 @@ export function headersOf(credential: Credential | undefined): Record<string, st
 
 /**
  * `text` with the credential's secret replaced in every form a remote may echo it: as written, as
- * JSON escapes it once and twice (headers quoted inside a JSON string), and URL-encoded (a query). It
+ * JSON escapes it once and twice (headers quoted inside a JSON string), and URL-encoded once and
+ * twice (a query, a URL quoted in another's query). It
  * must not reach the ledger, which keeps what it is given for good, nor the logs. For an answer that
  * is JSON, use withoutSecretInJson: JSON may escape any character (`\/`, `\u0026`).
  */
@@ -55,7 +56,9 @@ export function withoutSecret(text: string, credential: Credential | undefined):
   if (credential === undefined) return text;
   const { secret } = credential;
   const escaped = JSON.stringify(secret).slice(1, -1);
-  const forms = [secret, escaped, JSON.stringify(escaped).slice(1, -1), encodeURIComponent(secret)];
+  const encoded = encodeURIComponent(secret);
+  // Encoded twice: a URL quoted inside another URL's query.
+  const forms = [secret, escaped, JSON.stringify(escaped).slice(1, -1), encoded, encodeURIComponent(encoded)];
   let out = text;
   // Longest first, so a form that contains another is replaced whole.
   for (const form of [...new Set(forms)].sort((a, b) => b.length - a.length))
@@ -111,7 +114,11 @@ export function urlHoldsSecret(url: string, credential: Credential | undefined):
     // a malformed escape: compared as written
   }
   const secret = credential.secret.toLowerCase();
-  return [url, decoded, decoded.replaceAll('+', ' ')].some((form) => form.toLowerCase().includes(secret));
+  // A URL parser turns \ into /: compared that way too.
+  const secrets = [secret, secret.replaceAll('\\', '/')];
+  return [url, decoded, decoded.replaceAll('+', ' ')].some((form) =>
+    secrets.some((s) => form.toLowerCase().includes(s)),
+  );
 }
 
 function redactedOf(credential: Credential): string {

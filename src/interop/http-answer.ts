@@ -65,12 +65,12 @@ export function networkCause(cause: unknown): string {
 /**
  * A 3xx answer, naming where it leads, cut short: without user:password@ and without the query and
  * fragment, which may carry a token (the endpoint's own, or ours echoed back). A target that holds
- * the secret in any spelling is shown as its origin only, or not at all.
+ * the secret in any spelling, as sent or as a URL parser rewrites it, is not shown at all.
  */
 function redirected(response: Response, call: Called): MeshwardenError {
   const { where, credential } = call;
   const location = response.headers.get('location');
-  let target = withoutSecret(location ?? '', credential);
+  let target = location ?? '';
   if (location !== null && URL.canParse(location, call.url)) {
     const resolved = new URL(location, call.url);
     resolved.username = '';
@@ -79,11 +79,9 @@ function redirected(response: Response, call: Called): MeshwardenError {
     resolved.search = '';
     resolved.hash = '';
     target = query ? `${resolved.href}?…` : resolved.href;
-    if (urlHoldsSecret(target, credential))
-      target = urlHoldsSecret(resolved.origin, credential)
-        ? `[redacted: ${credential!.env}]`
-        : `${resolved.origin}/[redacted: ${credential!.env}]`;
-  } else if (urlHoldsSecret(target, credential)) target = `[redacted: ${credential!.env}]`;
+  }
+  if (location !== null && (urlHoldsSecret(location, credential) || urlHoldsSecret(target, credential)))
+    target = `a URL that holds the credential, [redacted: ${credential!.env}]`;
   const shown = location === null ? 'nowhere (no Location header)' : quotedText(target, 200);
   return interopError(
     'MW_INTEROP_REDIRECT',
@@ -149,6 +147,6 @@ function keyRefused(
       }
     : {
         credential: 'refused',
-        text: `It refused the API key (from environment variable ${credential.env}): check that key, not the flow or endpoint`,
+        text: `It refused the API key (from environment variable ${credential.env}): check that key`,
       };
 }

@@ -216,7 +216,7 @@ describe('A2A agents (a2a:)', () => {
       'redirects the card elsewhere',
       302,
       'MW_INTEROP_REDIRECT',
-      'to https://login.example.com/[redacted: MW_TEST_CHURN_KEY];',
+      'to a URL that holds the credential, [redacted: MW_TEST_CHURN_KEY];',
     ],
     [
       'answers 404 quoting the key',

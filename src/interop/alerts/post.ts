@@ -76,7 +76,8 @@ async function tryOnce(
       headers: { 'content-type': 'application/json', 'user-agent': 'meshwarden-alerts', ...headers() },
       body,
       signal: opts.signal === undefined ? timeout : AbortSignal.any([opts.signal, timeout]),
-      redirect: 'error',
+      // Read, not followed: the receiver would get the alert (and its signature) at a host never named.
+      redirect: 'manual',
     });
   } catch {
     // The cause's text may quote the URL (a secret): only what kind of failure it was is kept.
@@ -87,6 +88,17 @@ async function tryOnce(
   // The answer is read (bounded by the timeout) only so the connection can be reused.
   await res.arrayBuffer().catch(() => undefined);
   if (res.ok) return undefined;
+  if (res.status >= 300 && res.status < 400) {
+    const location = res.headers.get('location');
+    const to =
+      location === null || !URL.canParse(location, opts.url)
+        ? 'nowhere'
+        : hostOf(new URL(location, opts.url).href);
+    return fail(
+      `answered a redirect (HTTP ${res.status}) to ${to}, which is not followed: put the final URL in the sink`,
+      false,
+    );
+  }
   const retryable = res.status === 408 || res.status === 429 || res.status >= 500;
   const after =
     res.status === 429 || res.status === 503

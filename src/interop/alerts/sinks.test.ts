@@ -67,6 +67,29 @@ describe('Retry-After', () => {
   });
 });
 
+describe('a receiver that redirects', () => {
+  it('is not followed, nor tried again, and the failure names only the host it leads to', async () => {
+    await using rx = await serve((_, res) => {
+      res.writeHead(301, { location: 'https://hooks.example.com/services/SECRET' }).end();
+    });
+    const opts = {
+      sink: 's',
+      type: 'webhook',
+      url: `${rx.url}/h`,
+      timeoutMs: 5000,
+      retries: 3,
+      initialDelayMs: 1,
+    };
+    const result = await postWithRetries(opts, '{}', () => ({}));
+    expect([result.ok, result.attempts, rx.seen()]).toEqual([false, 1, 1]);
+    if (result.ok) return;
+    expect(result.error.message).toContain(
+      'redirect (HTTP 301) to https://hooks.example.com, which is not followed',
+    );
+    expect(result.error.message).not.toContain('SECRET');
+  });
+});
+
 describe('createAlertSinks', () => {
   const spec: AlertSinkSpec = {
     name: 'chat',

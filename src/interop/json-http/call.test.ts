@@ -239,6 +239,38 @@ describe('a JSON call', () => {
   });
 });
 
+describe('a redirect to a URL that holds the credential', () => {
+  it.each([
+    ['with " space and \\ in its path', 'ce_SECRET_x7"Y/z+w&v=u\\t s', (k: string) => `/login/${k}/next`],
+    [
+      'as user:password@, with a / in it',
+      'Zm9vYmFyQmF6/K3yPlus+Abc0123==',
+      (k: string) => `http://${k}:${k}@evil.example/`,
+    ],
+    [
+      'in its host, which a URL writes in lower case',
+      'AbC123XyZ',
+      (k: string) => `https://${k}.evil.example/`,
+    ],
+    ['percent-encoded in lower case', 'ab+c/d=', (k: string) => `/x/${encodeURIComponent(k).toLowerCase()}`],
+  ])('shows none of it: %s', async (_, secret, locationOf) => {
+    const credential: Credential = { header: 'x-api-key', value: secret, env: 'K', secret };
+    const server = createServer((_req, res) => {
+      res.writeHead(302, { location: locationOf(secret) });
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const error = await failure(url, credential);
+    await new Promise((resolve) => server.close(resolve));
+    expect(error.code).toBe('MW_INTEROP_REDIRECT');
+    expect(error.details?.location).toBe('a URL that holds the credential, [redacted: K]');
+    const seen = JSON.stringify([error.message, error.details]).toLowerCase();
+    for (const part of [secret.slice(0, 8), encodeURIComponent(secret).slice(0, 10)])
+      expect(seen).not.toContain(part.toLowerCase());
+  });
+});
+
 describe('a remote that echoes the credential', () => {
   const secret = 'sk-"SUPER"-secret-12345';
   const credential: Credential = {
