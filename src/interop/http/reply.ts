@@ -46,13 +46,19 @@ export async function readBody(
 /**
  * The events of a reply: a CloudEvents batch (a JSON array), one structured CloudEvent, or plain
  * JSON holding either. An empty body (or 204) is no events. Each event needs a string `type` and a
- * `data` member; everything else the gate checks like any envelope.
+ * `data` member; everything else the gate checks like any envelope. A 2xx that cannot be read so is
+ * final, as for flowise and http agents: another try would run the agent again for an answer that
+ * reads the same, and the agent answered, so it counts not toward its circuit.
  */
 export function parseReply(contentType: string, body: string, where: Where): RemoteEvent[] | MeshwardenError {
   const type = contentType.split(';')[0]!.trim().toLowerCase();
   if (body.trim() === '') return [];
   if (type !== BATCH && type !== SINGLE && type !== PLAIN) {
-    return interopError('MW_INTEROP_CONTENT_TYPE', { ...where, type: type === '' ? '(none)' : type });
+    return interopError(
+      'MW_INTEROP_CONTENT_TYPE',
+      { ...where, type: type === '' ? '(none)' : type },
+      { details: { final: true } },
+    );
   }
   let parsed: unknown;
   try {
@@ -61,7 +67,7 @@ export function parseReply(contentType: string, body: string, where: Where): Rem
     return interopError(
       'MW_INTEROP_BAD_REPLY',
       { ...where, expected: 'CloudEvents', problem: 'the body is not JSON' },
-      { cause },
+      { cause, details: { final: true } },
     );
   }
   const list = Array.isArray(parsed) ? parsed : [parsed];
@@ -92,6 +98,6 @@ function badEvent(where: Where, pointer: string, problem: string): MeshwardenErr
   return interopError(
     'MW_INTEROP_BAD_REPLY',
     { ...where, expected: 'CloudEvents', problem: `${pointer || '/'} ${problem}` },
-    { location: { pointer } },
+    { location: { pointer }, details: { final: true } },
   );
 }
