@@ -63,6 +63,23 @@ describe('a request reading a member the consumed contract does not name', () =>
     expect(warningsOf(line)).toEqual([]);
   });
 
+  it('refuses the read when the contract allows no other member: it can never give anything', () => {
+    const closed = JSON.stringify({ type: 'object', properties: { text: {} }, additionalProperties: false });
+    const line = agent("{ question: '{{ data.txt }}' }");
+    const result = compileLines([...BASE.slice(0, 4), line, ...BASE.slice(4)], { 'x.v1': closed });
+    expect(result.ok).toBe(false);
+    expect(result.ok ? [] : result.issues.map((i) => [i.code, i.line, i.col, i.message])).toEqual([
+      [
+        'MW_POLICY_REQUEST_FIELD',
+        5,
+        line.indexOf('txt') + 1,
+        expect.stringContaining(
+          'its contracts allow no other member, so this is a mistake; did you mean data.text?',
+        ),
+      ],
+    ]);
+  });
+
   it.each([
     ['members the contract names', "{ label: '{{ data.label }}', t: '{{ $string(data.text) }}' }", X],
     ['a contract that names no members', "{ label: '{{ data.lable }}' }", '{ "type": "object" }'],

@@ -19,8 +19,9 @@ export function checkRequestFields(check: Checker, doc: Obj, contracts: Readonly
   for (const [agent, spec] of entriesOf(doc.agents)) {
     if (!isObj(spec) || (spec.flowise === undefined && spec.http === undefined)) continue;
     const consumes = listOf(spec.consumes).flatMap((t) => str(t) ?? []);
-    const known = namedMembers(consumes.map((t) => contracts.get(t)));
-    if (known === undefined) continue;
+    const named = namedMembers(consumes.map((t) => contracts.get(t)));
+    if (named === undefined) continue;
+    const { names: known, closed } = named;
     for (const side of ['request', 'reply'] as const) {
       const prefix = CONTENT_AT[side];
       forEachString(spec[side], ['agents', agent, side], (text, at) => {
@@ -31,12 +32,14 @@ export function checkRequestFields(check: Checker, doc: Obj, contracts: Readonly
             where: labelOf(at),
             read: `${prefix.join('.')}.${read.name}`,
             types: consumes.join(', '),
-            hint:
+            hint: `${closed ? 'its contracts allow no other member, so this is a mistake; ' : ''}${
               near === undefined
-                ? `it names ${[...known].join(', ')}`
-                : `did you mean ${prefix.join('.')}.${near}?`,
+                ? `they name ${[...known].join(', ')}`
+                : `did you mean ${prefix.join('.')}.${near}?`
+            }`,
           };
-          check.reportIn('MW_POLICY_REQUEST_FIELD', params, at, read.offset, true);
+          // A warning where a contract may allow members it does not name; a mistake where none may.
+          check.reportIn('MW_POLICY_REQUEST_FIELD', params, at, read.offset, !closed);
         }
       });
     }
@@ -44,18 +47,24 @@ export function checkRequestFields(check: Checker, doc: Obj, contracts: Readonly
 }
 
 /**
- * The top-level members the contracts name (`properties`), or undefined when any of them is unknown
- * here or names none: then nothing can be said.
+ * The top-level members the contracts name (`properties`), and whether every contract allows no
+ * other (`additionalProperties: false` without `patternProperties`); undefined when any of them is
+ * unknown here or names none: then nothing can be said.
  */
-function namedMembers(contracts: readonly (Contract | undefined)[]): Set<string> | undefined {
+function namedMembers(
+  contracts: readonly (Contract | undefined)[],
+): { readonly names: Set<string>; readonly closed: boolean } | undefined {
   if (contracts.length === 0) return undefined;
   const names = new Set<string>();
+  let closed = true;
   for (const contract of contracts) {
     const properties = contract?.schema.properties;
     if (!isObj(properties)) return undefined;
     for (const name of Object.keys(properties)) names.add(name);
+    closed &&=
+      contract?.schema.additionalProperties === false && contract.schema.patternProperties === undefined;
   }
-  return names;
+  return { names, closed };
 }
 
 function forEachString(value: unknown, at: Path, visit: (text: string, at: Path) => void): void {
