@@ -80,6 +80,8 @@ export type Alerter = {
    * alert-owed.ts), reading the breakers open now, the pending holds and the ledger's entries.
    */
   reconcile(start: ReconcileStart): Promise<void>;
+  /** The policy was reloaded: `hold.expiring` warnings still to come are timed by it (hold-expiry.ts). */
+  retime(): void;
   /**
    * Stops intake and timers, waits (bounded) for what is queued, aborts what is still in flight
    * (recorded as failed), and waits for every outcome to be recorded. Idempotent.
@@ -185,6 +187,9 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       const expiring = expiringAfterRestart(settings, deps.policy().approvals, start.holds, read, now);
       for (const { route, alarm } of expiring.late) routeOne(settings, route, alarm, now);
       for (const alarm of expiring.arm) expiry.arm(settings, alarm, now);
+    },
+    retime() {
+      if (!closed) expiry.retime(alerts(), clock());
     },
     async close() {
       if (closed) return;

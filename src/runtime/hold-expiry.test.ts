@@ -81,4 +81,47 @@ describe('createHoldExpiry', () => {
     expiry.released('m1');
     expect([expiry.armed(), t.pending()]).toEqual([0, 0]);
   });
+
+  it('a reload times a warning still to come by the new rule and lead, once', () => {
+    const t = fakeTimers();
+    let now = policy;
+    const raised: AlarmInput[] = [];
+    const expiry = createHoldExpiry({
+      policy: () => now,
+      stillHeld: () => true,
+      clock: t.clock,
+      raise: (a) => raised.push(a),
+      timers: t.timers,
+    });
+    const hour = { ...created, detail: { heldAt: NOW } };
+    now = { approvals: [{ id: 'big', timeoutMs: 2 * 3_600_000, onTimeout: 'deliver' }] } as unknown as Policy;
+    expiry.arm(settings, hour, NOW); // warns at 1 h 45 min
+    t.advance(30 * 60_000);
+    // Reloaded: the timeout is now 1 h, warned 30 min before it: due at once (it is 30 min in).
+    now = { approvals: [{ id: 'big', timeoutMs: 3_600_000, onTimeout: 'deny' }] } as unknown as Policy;
+    expiry.retime({ ...settings, holdExpiringMs: 30 * 60_000 }, t.clock());
+    t.advance(0);
+    expect(raised.map((a) => [a.event, (a.detail as { timeoutAt: number }).timeoutAt])).toEqual([
+      ['hold.expiring', NOW + 3_600_000],
+    ]);
+    t.advance(3 * 3_600_000);
+    expect([raised.length, expiry.armed(), t.pending()]).toEqual([1, 0, 0]);
+  });
+
+  it('a reload that drops the route of hold.expiring drops the warnings still to come', () => {
+    const t = fakeTimers();
+    const expiry = createHoldExpiry({
+      policy: () => policy,
+      stillHeld: () => true,
+      clock: t.clock,
+      raise: () => {},
+      timers: t.timers,
+    });
+    expiry.arm(settings, created, NOW);
+    expiry.retime({ ...settings, routes: [] }, NOW);
+    expect([expiry.armed(), t.pending()]).toEqual([0, 0]);
+    expiry.arm(settings, created, NOW);
+    expiry.retime(undefined, NOW);
+    expect([expiry.armed(), t.pending()]).toEqual([0, 0]);
+  });
 });

@@ -7,6 +7,11 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 /** `hold.expiring`: `alerts.holdExpiring` before an approval hold's timeout, if it is still held then. */
 export type HoldExpiry = {
   arm(settings: AlertsPolicy, created: AlarmInput, now: number): void;
+  /**
+   * The policy was reloaded: each warning still to come is timed again by its rule and `holdExpiring`
+   * as they are now (`settings` undefined, or no route of the event: dropped).
+   */
+  retime(settings: AlertsPolicy | undefined, now: number): void;
   /** The hold was released: its timer goes. */
   released(msgId: string): void;
   /** Timers armed (one per hold still waiting). */
@@ -63,49 +68,53 @@ export function createHoldExpiry(deps: {
   readonly raise: (alarm: AlarmInput) => void;
   readonly timers?: Timers;
 }): HoldExpiry {
-  const timers = new Map<string, unknown>();
+  // Per hold still to be warned of: its timer, and its hold.created alarm (a reload arms it again).
+  const armed = new Map<string, { timer: unknown; created: AlarmInput }>();
   const { setTimeout: set, clearTimeout: clear } = deps.timers ?? NODE_TIMERS;
 
   /** Waits until `at`, re-arming every MAX_TIMER_MS, then runs `fire`. */
-  const wait = (msgId: string, at: number, fire: () => void) => {
+  const wait = (created: AlarmInput & { msgId: string }, at: number, fire: () => void) => {
     const left = at - deps.clock();
-    timers.set(
-      msgId,
-      set(
-        () => {
-          if (at - deps.clock() > 0 && left > MAX_TIMER_MS) return wait(msgId, at, fire);
-          timers.delete(msgId);
-          fire();
-        },
-        Math.min(MAX_TIMER_MS, Math.max(0, left)),
-      ),
+    const timer = set(
+      () => {
+        if (at - deps.clock() > 0 && left > MAX_TIMER_MS) return wait(created, at, fire);
+        armed.delete(created.msgId);
+        fire();
+      },
+      Math.min(MAX_TIMER_MS, Math.max(0, left)),
     );
+    armed.set(created.msgId, { timer, created });
+  };
+  const drop = (msgId: string) => {
+    const entry = armed.get(msgId);
+    if (entry === undefined) return;
+    clear(entry.timer);
+    armed.delete(msgId);
+  };
+  const arm = (settings: AlertsPolicy | undefined, created: AlarmInput, now: number) => {
+    if (created.msgId === undefined) return;
+    drop(created.msgId);
+    if (settings === undefined || !settings.routes.some((r) => r.on.includes('hold.expiring'))) return;
+    const rule = deps.policy().approvals.find((a) => a.id === created.rule);
+    if (rule === undefined) return; // a loop or freeze hold waits for a pilot, with no timeout
+    const heldAt = typeof created.detail?.heldAt === 'number' ? created.detail.heldAt : now;
+    const { warnAt, timeoutAt } = expiryTimes(settings.holdExpiringMs, rule.timeoutMs, heldAt);
+    const msgId = created.msgId;
+    wait({ ...created, msgId }, warnAt, () => {
+      if (deps.stillHeld(msgId)) deps.raise(expiringAlarm(created, rule, timeoutAt, deps.clock()));
+    });
   };
 
   return {
-    arm(settings, created, now) {
-      if (!settings.routes.some((r) => r.on.includes('hold.expiring')) || created.msgId === undefined) return;
-      const rule = deps.policy().approvals.find((a) => a.id === created.rule);
-      if (rule === undefined) return; // a loop or freeze hold waits for a pilot, with no timeout
-      const heldAt = typeof created.detail?.heldAt === 'number' ? created.detail.heldAt : now;
-      const { warnAt, timeoutAt } = expiryTimes(settings.holdExpiringMs, rule.timeoutMs, heldAt);
-      const msgId = created.msgId;
-      const old = timers.get(msgId);
-      if (old !== undefined) clear(old);
-      wait(msgId, warnAt, () => {
-        if (deps.stillHeld(msgId)) deps.raise(expiringAlarm(created, rule, timeoutAt, deps.clock()));
-      });
+    arm,
+    retime(settings, now) {
+      for (const { created } of [...armed.values()]) arm(settings, created, now);
     },
-    released(msgId) {
-      const t = timers.get(msgId);
-      if (t === undefined) return;
-      clear(t);
-      timers.delete(msgId);
-    },
-    armed: () => timers.size,
+    released: drop,
+    armed: () => armed.size,
     close() {
-      for (const t of timers.values()) clear(t);
-      timers.clear();
+      for (const { timer } of armed.values()) clear(timer);
+      armed.clear();
     },
   };
 }

@@ -25,6 +25,8 @@ export function reloadActivePolicy(
     readonly log: Logger;
     /** A node of a cluster: it cannot put a policy in force on partitions other nodes own. */
     readonly clustered?: boolean;
+    /** Times the alerts that wait on a hold (`hold.expiring`) by the policy now in force. */
+    readonly retimeAlerts?: () => void;
   },
   policy: Policy,
   modules: LoadedModules,
@@ -69,6 +71,7 @@ export function reloadActivePolicy(
       active.policy = policy;
       active.modules = modules;
       for (const p of partitions) p.holds.retime();
+      deps.retimeAlerts?.();
       log.info({ digest: policy.digest }, 'policy reloaded');
     })
     .then((entries) => entries[0]!);

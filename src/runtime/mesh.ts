@@ -246,7 +246,16 @@ export function createMesh(opts: MeshOptions): Mesh {
     inject,
     reload: (policy, modules, by) =>
       reloadActivePolicy(
-        { active, ledger, partitions, clock, work, log, clustered: opts.cluster !== undefined },
+        {
+          active,
+          ledger,
+          partitions,
+          clock,
+          work,
+          log,
+          clustered: opts.cluster !== undefined,
+          retimeAlerts: alerter.retime,
+        },
         policy,
         modules,
         by,
