@@ -69,7 +69,8 @@ export function withoutSecret(text: string, credential: Credential | undefined):
 /**
  * An answer's text without the secret, read as JSON when it is: a string that holds the secret only
  * once its escapes are undone (PHP writes `/` as `\/`, Go `&` as `\u0026`) is replaced, and the JSON
- * written again. Only text with an escape left after withoutSecret is parsed for it.
+ * written again (a number past a double's range or precision is then written as JSON.parse read it).
+ * Only text with an escape left after withoutSecret is parsed for it.
  */
 export function withoutSecretInJson(text: string, credential: Credential | undefined): string {
   const plain = withoutSecret(text, credential);
@@ -80,25 +81,39 @@ export function withoutSecretInJson(text: string, credential: Credential | undef
   } catch {
     return plain; // not JSON: its text forms are redacted already
   }
-  let found = false;
+  // Most answers hold escapes (a \n in a text): a walk that allocates nothing tells whether any
+  // string holds the secret (about 12 ms for 1.5 MB parsed), before anything is built again.
+  if (!holdsSecret(parsed, credential.secret)) return plain;
   const redact = (value: unknown): unknown => {
-    if (typeof value === 'string') {
-      const out = withoutSecret(value, credential);
-      if (out !== value) found = true;
-      return out;
-    }
+    if (typeof value === 'string') return withoutSecret(value, credential);
     if (Array.isArray(value)) return value.map(redact);
     if (value !== null && typeof value === 'object')
       return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), redact(v)]));
     return value;
   };
   try {
-    const redacted = redact(parsed);
-    return found ? JSON.stringify(redacted) : plain;
+    return JSON.stringify(redact(parsed));
   } catch {
     // Nested past what the walk or JSON.stringify can take: nothing of it is kept, to be safe.
     return JSON.stringify(redactedOf(credential));
   }
+}
+
+/** Whether a parsed JSON value holds `secret` in any string or member name (iterative: any depth). */
+function holdsSecret(value: unknown, secret: string): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (typeof item === 'string') {
+      if (item.includes(secret)) return true;
+    } else if (item !== null && typeof item === 'object') {
+      for (const [key, child] of Object.entries(item)) {
+        if (key.includes(secret)) return true;
+        stack.push(child);
+      }
+    }
+  }
+  return false;
 }
 
 /**
