@@ -48,22 +48,36 @@ export function headersOf(credential: Credential | undefined): Record<string, st
 /**
  * `text` with the credential's secret replaced in every form a remote may echo it: as written, as
  * JSON escapes it once and twice (headers quoted inside a JSON string), and URL-encoded once and
- * twice (a query, a URL quoted in another's query). It
- * must not reach the ledger, which keeps what it is given for good, nor the logs. For an answer that
- * is JSON, use withoutSecretInJson: JSON may escape any character (`\/`, `\u0026`).
+ * twice (a query, a URL quoted in another's query) with its hex digits in either case. It must not
+ * reach the ledger, which keeps what it is given for good, nor the logs. For an answer that is JSON,
+ * use withoutSecretInJson: JSON may escape any character (`\/`, `\u0026`).
  */
 export function withoutSecret(text: string, credential: Credential | undefined): string {
   if (credential === undefined) return text;
   const { secret } = credential;
   const escaped = JSON.stringify(secret).slice(1, -1);
-  const encoded = encodeURIComponent(secret);
-  // Encoded twice: a URL quoted inside another URL's query.
-  const forms = [secret, escaped, JSON.stringify(escaped).slice(1, -1), encoded, encodeURIComponent(encoded)];
   let out = text;
   // Longest first, so a form that contains another is replaced whole.
-  for (const form of [...new Set(forms)].sort((a, b) => b.length - a.length))
+  for (const form of [...new Set([secret, escaped, JSON.stringify(escaped).slice(1, -1)])].sort(
+    (a, b) => b.length - a.length,
+  ))
     out = out.replaceAll(form, redactedOf(credential));
-  return out;
+  const encoded = encodeURIComponent(secret);
+  // Encoded twice: a URL quoted inside another URL's query. Only a secret that encoding changes.
+  if (encoded === secret) return out;
+  return out.replace(encodedPattern(encodeURIComponent(encoded), encoded), redactedOf(credential));
+}
+
+/** The encoded forms, longest first, as a pattern whose `%XX` hex digits match in either case. */
+function encodedPattern(...forms: readonly string[]): RegExp {
+  const literal = (form: string) =>
+    form
+      .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+      .replace(
+        /%([0-9A-F])([0-9A-F])/g,
+        (_, a: string, b: string) => `%[${a}${a.toLowerCase()}][${b}${b.toLowerCase()}]`,
+      );
+  return new RegExp(forms.map(literal).join('|'), 'g');
 }
 
 /**
@@ -118,22 +132,28 @@ function holdsSecret(value: unknown, secret: string): boolean {
 
 /**
  * Whether a URL holds the secret once its escapes are undone and its case folded (a host is written
- * in lower case, `%2b` and `%2B` are one byte, a `+` may be left unescaped or not).
+ * in lower case, `%2b` and `%2B` are one byte, a `+` may be left unescaped or not, a URL may be
+ * encoded twice, and one malformed `%` must not keep the rest from being read).
  */
 export function urlHoldsSecret(url: string, credential: Credential | undefined): boolean {
   if (credential === undefined) return false;
-  let decoded = url;
-  try {
-    decoded = decodeURIComponent(url);
-  } catch {
-    // a malformed escape: compared as written
+  const forms = [url];
+  for (let i = 0; i < 3; i++) {
+    const decoded = forms
+      .at(-1)!
+      .replace(/%([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+    if (decoded === forms.at(-1)) break;
+    forms.push(decoded);
   }
+  // Bytes decoded one by one: a multi-byte character is compared as UTF-8 text too.
+  const utf8 = forms.map((form) => Buffer.from(form, 'latin1').toString('utf8'));
   const secret = credential.secret.toLowerCase();
   // A URL parser turns \ into /: compared that way too.
   const secrets = [secret, secret.replaceAll('\\', '/')];
-  return [url, decoded, decoded.replaceAll('+', ' ')].some((form) =>
-    secrets.some((s) => form.toLowerCase().includes(s)),
-  );
+  return [...forms, ...utf8].some((form) => {
+    const folded = form.toLowerCase();
+    return secrets.some((s) => folded.includes(s) || folded.replaceAll('+', ' ').includes(s));
+  });
 }
 
 function redactedOf(credential: Credential): string {

@@ -70,7 +70,7 @@ export function networkCause(cause: unknown): string {
 function redirected(response: Response, call: Called): MeshwardenError {
   const { where, credential } = call;
   const location = response.headers.get('location');
-  let target = location ?? '';
+  let target = withoutSecret(location ?? '', credential);
   if (location !== null && URL.canParse(location, call.url)) {
     const resolved = new URL(location, call.url);
     resolved.username = '';
@@ -78,7 +78,7 @@ function redirected(response: Response, call: Called): MeshwardenError {
     const query = resolved.search !== '' || resolved.hash !== '';
     resolved.search = '';
     resolved.hash = '';
-    target = query ? `${resolved.href}?…` : resolved.href;
+    target = withoutSecret(query ? `${resolved.href}?…` : resolved.href, credential);
   }
   if (location !== null && (urlHoldsSecret(location, credential) || urlHoldsSecret(target, credential)))
     target = `a URL that holds the credential, [redacted: ${credential!.env}]`;

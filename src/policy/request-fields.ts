@@ -2,8 +2,8 @@
  * A mapping's reads of the handled message's content against the contracts of what the agent
  * consumes: `data.label` (or `$.data.label`) in a request, `message.data.label` in a reply. A member
  * no such contract names is most often a typo (`data.lable`): its site always gives nothing, so a
- * member is left out, a text around it fails, a condition takes its other branch. A warning, not a
- * mistake: a contract may allow members it does not name.
+ * member is left out, a text around it fails, a condition takes its other branch. A warning where
+ * a contract may allow members it does not name; a mistake where every one allows none.
  */
 import jsonata from 'jsonata';
 import type { Contract } from '../contracts/index.js';

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { LedgerEntry, LedgerRecord } from '../ledger/index.js';
 import type { AlertSinkSpec, AlertsPolicy, Policy } from '../policy/index.js';
 import type { BreakerState, HoldState } from '../state/index.js';
+import { holdCreatedAlarm } from './alarms.js';
 import { createCatchUp } from './alert-catch-up.js';
 import type { RouteMemory } from './alert-decide.js';
 import { type AlarmInput, alarmOf } from './alert-input.js';
@@ -80,8 +81,8 @@ export type Alerter = {
    * alert-owed.ts), reading the breakers open now, the pending holds and the ledger's entries.
    */
   reconcile(start: ReconcileStart): Promise<void>;
-  /** The policy was reloaded: `hold.expiring` warnings still to come are timed by it (hold-expiry.ts). */
-  retime(): void;
+  /** The policy was reloaded: the `hold.expiring` warnings of the pending holds are timed by it (hold-expiry.ts). */
+  retime(holds: readonly HoldState[]): void;
   /**
    * Stops intake and timers, waits (bounded) for what is queued, aborts what is still in flight
    * (recorded as failed), and waits for every outcome to be recorded. Idempotent.
@@ -188,8 +189,14 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       for (const { route, alarm } of expiring.late) routeOne(settings, route, alarm, now);
       for (const alarm of expiring.arm) expiry.arm(settings, alarm, now);
     },
-    retime() {
-      if (!closed) expiry.retime(alerts(), clock());
+    retime(holds) {
+      if (closed) return;
+      const now = clock();
+      expiry.retime(
+        alerts(),
+        holds.map((h) => holdCreatedAlarm(h, now)),
+        now,
+      );
     },
     async close() {
       if (closed) return;

@@ -99,13 +99,37 @@ describe('createHoldExpiry', () => {
     t.advance(30 * 60_000);
     // Reloaded: the timeout is now 1 h, warned 30 min before it: due at once (it is 30 min in).
     now = { approvals: [{ id: 'big', timeoutMs: 3_600_000, onTimeout: 'deny' }] } as unknown as Policy;
-    expiry.retime({ ...settings, holdExpiringMs: 30 * 60_000 }, t.clock());
+    expiry.retime({ ...settings, holdExpiringMs: 30 * 60_000 }, [hour], t.clock());
     t.advance(0);
     expect(raised.map((a) => [a.event, (a.detail as { timeoutAt: number }).timeoutAt])).toEqual([
       ['hold.expiring', NOW + 3_600_000],
     ]);
+    // Another reload does not warn of it again.
+    expiry.retime({ ...settings, holdExpiringMs: 30 * 60_000 }, [hour], t.clock());
     t.advance(3 * 3_600_000);
     expect([raised.length, expiry.armed(), t.pending()]).toEqual([1, 0, 0]);
+  });
+
+  it('a reload that adds the route arms the pending holds; one that shortens a timeout past now does not warn', () => {
+    const t = fakeTimers();
+    let now = policy;
+    const raised: AlarmInput[] = [];
+    const expiry = createHoldExpiry({
+      policy: () => now,
+      stillHeld: () => true,
+      clock: t.clock,
+      raise: (a) => raised.push(a),
+      timers: t.timers,
+    });
+    expiry.arm({ ...settings, routes: [] }, created, NOW); // no route yet: nothing armed
+    expect(expiry.armed()).toBe(0);
+    expiry.retime(settings, [created], NOW);
+    expect(expiry.armed()).toBe(1);
+    t.advance(3_600_000);
+    now = { approvals: [{ id: 'big', timeoutMs: 60_000, onTimeout: 'deny' }] } as unknown as Policy;
+    expiry.retime(settings, [created], t.clock());
+    t.advance(0);
+    expect([raised.length, expiry.armed()]).toEqual([0, 0]);
   });
 
   it('a reload that drops the route of hold.expiring drops the warnings still to come', () => {
@@ -118,10 +142,10 @@ describe('createHoldExpiry', () => {
       timers: t.timers,
     });
     expiry.arm(settings, created, NOW);
-    expiry.retime({ ...settings, routes: [] }, NOW);
+    expiry.retime({ ...settings, routes: [] }, [created], NOW);
     expect([expiry.armed(), t.pending()]).toEqual([0, 0]);
     expiry.arm(settings, created, NOW);
-    expiry.retime(undefined, NOW);
+    expiry.retime(undefined, [created], NOW);
     expect([expiry.armed(), t.pending()]).toEqual([0, 0]);
   });
 });

@@ -1,6 +1,9 @@
 import type { AlertsPolicy, ApprovalRule, Policy } from '../policy/index.js';
 import type { AlarmInput } from './alert-input.js';
 
+/** How many warned holds are remembered, so that a reload does not warn of them again. */
+const MAX_WARNED = 100_000;
+
 /** setTimeout's longest delay (2^31-1 ms, about 24.8 days): a longer one fires at once, so waits are chunked. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -8,10 +11,11 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 export type HoldExpiry = {
   arm(settings: AlertsPolicy, created: AlarmInput, now: number): void;
   /**
-   * The policy was reloaded: each warning still to come is timed again by its rule and `holdExpiring`
-   * as they are now (`settings` undefined, or no route of the event: dropped).
+   * The policy was reloaded: the warning of each pending hold (`holds`, their `hold.created` alarms)
+   * not warned of yet is timed by its rule and `holdExpiring` as they are now (none when `settings`
+   * is undefined or routes no `hold.expiring`).
    */
-  retime(settings: AlertsPolicy | undefined, now: number): void;
+  retime(settings: AlertsPolicy | undefined, holds: readonly AlarmInput[], now: number): void;
   /** The hold was released: its timer goes. */
   released(msgId: string): void;
   /** Timers armed (one per hold still waiting). */
@@ -68,8 +72,10 @@ export function createHoldExpiry(deps: {
   readonly raise: (alarm: AlarmInput) => void;
   readonly timers?: Timers;
 }): HoldExpiry {
-  // Per hold still to be warned of: its timer, and its hold.created alarm (a reload arms it again).
+  // Per hold still to be warned of: its timer, and its hold.created alarm.
   const armed = new Map<string, { timer: unknown; created: AlarmInput }>();
+  // Holds warned of already, so a reload does not warn of them again (bounded: oldest forgotten).
+  const warned = new Set<string>();
   const { setTimeout: set, clearTimeout: clear } = deps.timers ?? NODE_TIMERS;
 
   /** Waits until `at`, re-arming every MAX_TIMER_MS, then runs `fire`. */
@@ -79,6 +85,8 @@ export function createHoldExpiry(deps: {
       () => {
         if (at - deps.clock() > 0 && left > MAX_TIMER_MS) return wait(created, at, fire);
         armed.delete(created.msgId);
+        warned.add(created.msgId);
+        if (warned.size > MAX_WARNED) warned.delete(warned.values().next().value!);
         fire();
       },
       Math.min(MAX_TIMER_MS, Math.max(0, left)),
@@ -99,6 +107,7 @@ export function createHoldExpiry(deps: {
     if (rule === undefined) return; // a loop or freeze hold waits for a pilot, with no timeout
     const heldAt = typeof created.detail?.heldAt === 'number' ? created.detail.heldAt : now;
     const { warnAt, timeoutAt } = expiryTimes(settings.holdExpiringMs, rule.timeoutMs, heldAt);
+    if (timeoutAt <= now) return; // timed out already (a reload shortened it): the timeout says so
     const msgId = created.msgId;
     wait({ ...created, msgId }, warnAt, () => {
       if (deps.stillHeld(msgId)) deps.raise(expiringAlarm(created, rule, timeoutAt, deps.clock()));
@@ -107,10 +116,16 @@ export function createHoldExpiry(deps: {
 
   return {
     arm,
-    retime(settings, now) {
-      for (const { created } of [...armed.values()]) arm(settings, created, now);
+    retime(settings, holds, now) {
+      for (const { timer } of armed.values()) clear(timer);
+      armed.clear();
+      for (const created of holds)
+        if (created.msgId !== undefined && !warned.has(created.msgId)) arm(settings, created, now);
     },
-    released: drop,
+    released(msgId) {
+      drop(msgId);
+      warned.delete(msgId);
+    },
     armed: () => armed.size,
     close() {
       for (const { timer } of armed.values()) clear(timer);

@@ -254,7 +254,7 @@ export function createMesh(opts: MeshOptions): Mesh {
           work,
           log,
           clustered: opts.cluster !== undefined,
-          retimeAlerts: alerter.retime,
+          retimeAlerts: () => alerter.retime(heldIn(partitions, ownership)),
         },
         policy,
         modules,

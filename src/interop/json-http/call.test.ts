@@ -253,6 +253,12 @@ describe('a redirect to a URL that holds the credential', () => {
       (k: string) => `https://${k}.evil.example/`,
     ],
     ['percent-encoded in lower case', 'ab+c/d=', (k: string) => `/x/${encodeURIComponent(k).toLowerCase()}`],
+    [
+      'percent-encoded twice',
+      'Kx+9/Zq=',
+      (k: string) => `https://evil.example/${encodeURIComponent(encodeURIComponent(k))}`,
+    ],
+    ['beside a malformed escape', 'Kx+9/Zq=', (k: string) => `/${encodeURIComponent(k)}/%zz`],
   ])('shows none of it: %s', async (_, secret, locationOf) => {
     const credential: Credential = { header: 'x-api-key', value: secret, env: 'K', secret };
     const server = createServer((_req, res) => {
@@ -304,6 +310,14 @@ describe('a remote that echoes the credential', () => {
   ])('never hands the secret on: %s', async (_, status, path) => {
     const server = createServer((req, res) => {
       const echoed = JSON.stringify({ headers: req.headers });
+      if (path === 'lower') {
+        const lower = encodeURIComponent(req.headers.authorization ?? '').replace(/%[0-9A-F]{2}/g, (e) =>
+          e.toLowerCase(),
+        );
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: `bad key in /cb?token=${lower}` }));
+        return;
+      }
       if (status === 302) {
         res.writeHead(302, { location: `${path}${encodeURIComponent(req.headers.authorization ?? '')}?k=x` });
         res.end();

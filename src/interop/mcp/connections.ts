@@ -59,11 +59,7 @@ export function createConnections(opts: ConnectionOptions): Connections {
     const transport =
       address.kind === 'http'
         ? new StreamableHTTPClientTransport(address.url, {
-            fetch: cappedFetch(
-              opts.maxReplyBytes,
-              { who: 'MCP server', url: address.url.href },
-              address.credential,
-            ),
+            fetch: cappedFetch(opts.maxReplyBytes, { who: 'MCP server', url: address.url.href }),
             requestInit: { headers: headersOf(address.credential) },
           })
         : createStdioTransport({

@@ -1,5 +1,3 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENTRY, type Envelope, type LedgerEntry } from '../../runtime/index.js';
 import { closedPort } from '../a2a/test-kit.js';
@@ -162,35 +160,6 @@ describe('MCP tools as effects (mcp:)', () => {
     const entries = await refund(writeMesh(url), [5]);
     expect(deadLetterCodes(entries)).toEqual(['MW_INTEROP_UNREACHABLE']);
     expect(messagesOf(entries)[0]).toContain('ECONNREFUSED');
-  });
-
-  it('never follows a redirect, which would take the credential to another host', async () => {
-    let followed = 0;
-    const elsewhere = createServer((_req, res) => {
-      followed++;
-      res.end();
-    });
-    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
-    const to = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}/mcp/`;
-    const moved = createServer((_req, res) => {
-      res.writeHead(307, { location: to });
-      res.end();
-    });
-    await new Promise<void>((resolve) => moved.listen(0, '127.0.0.1', resolve));
-    process.env.MW_TEST_CRM_TOKEN = 'crm-s3cret';
-    try {
-      const url = `http://127.0.0.1:${(moved.address() as AddressInfo).port}/mcp`;
-      const entries = await refund(
-        writeMesh(url, 'refund', '{ env: MW_TEST_CRM_TOKEN, header: X-Api-Key }'),
-        [5],
-      );
-      expect(deadLetterCodes(entries)).toEqual(['MW_INTEROP_REDIRECT']);
-      expect(messagesOf(entries)[0]).toContain(to);
-      expect(followed).toBe(0);
-    } finally {
-      await new Promise((resolve) => moved.close(resolve));
-      await new Promise((resolve) => elsewhere.close(resolve));
-    }
   });
 
   it('stops calling a server whose calls keep failing, but not for a tool that reports an error', async () => {

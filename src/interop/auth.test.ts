@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { type Credential, urlHoldsSecret, withoutSecret, withoutSecretInJson } from './auth.js';
+
+// A key whose URL and JSON spellings differ from it: + / = " and capitals.
+const secret = 'Kx+9/"Zq=';
+const credential: Credential = { header: 'x-api-key', value: secret, env: 'K', secret };
+const lowerHex = (text: string) => text.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase());
+
+describe('withoutSecret', () => {
+  it.each([
+    ['as written', secret],
+    ['JSON-escaped', JSON.stringify(secret).slice(1, -1)],
+    ['JSON-escaped twice', JSON.stringify(JSON.stringify(secret).slice(1, -1)).slice(1, -1)],
+    ['URL-encoded', encodeURIComponent(secret)],
+    ['URL-encoded in lower-case hex, as .NET writes it', lowerHex(encodeURIComponent(secret))],
+    ['URL-encoded twice', encodeURIComponent(encodeURIComponent(secret))],
+    ['URL-encoded twice, in lower case', lowerHex(encodeURIComponent(encodeURIComponent(secret)))],
+  ])('redacts the key %s', (_, form) => {
+    expect(withoutSecret(`before ${form} after`, credential)).toBe('before [redacted: K] after');
+  });
+
+  it('leaves text without the key as it is', () => {
+    expect(withoutSecret('Kx 9 Zq %2B', credential)).toBe('Kx 9 Zq %2B');
+  });
+});
+
+describe('withoutSecretInJson', () => {
+  it.each([
+    ['PHP, with / written \\/', JSON.stringify({ k: secret }).replaceAll('/', '\\/')],
+    ['Go, with + written \\u002b', JSON.stringify({ k: secret }).replaceAll('+', '\\u002b')],
+  ])('redacts the key in a JSON answer from %s', (_, text) => {
+    expect(JSON.parse(withoutSecretInJson(text, credential))).toEqual({ k: '[redacted: K]' });
+  });
+
+  it('keeps an answer without the key as written, escapes and all', () => {
+    const text = '{"text": "a\\nb", "n": 1e2}';
+    expect(withoutSecretInJson(text, credential)).toBe(text);
+  });
+});
+
+describe('urlHoldsSecret', () => {
+  it.each([
+    ['in a host, in lower case', `https://${'AbC123'}.example/`, 'AbC123'],
+    ['percent-encoded in lower case', `/x/${lowerHex(encodeURIComponent(secret))}`, secret],
+    ['percent-encoded twice', `/x/${encodeURIComponent(encodeURIComponent(secret))}`, secret],
+    ['beside a malformed escape', `/${encodeURIComponent(secret)}/%zz`, secret],
+    ['with \\ written /', '/a/b/c', 'a\\b\\c'],
+  ])('finds the key %s', (_, url, key) => {
+    expect(urlHoldsSecret(url, { ...credential, secret: key })).toBe(true);
+  });
+
+  it('finds nothing in a URL without it', () => {
+    expect(urlHoldsSecret('https://login.example.com/sso?next=%2F', credential)).toBe(false);
+  });
+});
