@@ -59,7 +59,11 @@ export function createConnections(opts: ConnectionOptions): Connections {
     const transport =
       address.kind === 'http'
         ? new StreamableHTTPClientTransport(address.url, {
-            fetch: cappedFetch(opts.maxReplyBytes, { who: 'MCP server', url: address.url.href }),
+            fetch: cappedFetch(
+              opts.maxReplyBytes,
+              { who: 'MCP server', url: address.url.href },
+              address.credential,
+            ),
             requestInit: { headers: headersOf(address.credential) },
           })
         : createStdioTransport({

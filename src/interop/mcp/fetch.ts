@@ -1,4 +1,7 @@
+import { isMeshwardenError } from '../../runtime/index.js';
+import { type Credential, withoutSecret, withoutSecretInJson } from '../auth.js';
 import { interopError } from '../errors.js';
+import { readBody } from '../http/reply.js';
 
 /** The largest reply read from an MCP server over HTTP unless told otherwise. */
 export const MAX_REPLY_BYTES = 16 * 1024 * 1024;
@@ -7,27 +10,79 @@ export const MAX_REPLY_BYTES = 16 * 1024 * 1024;
  * The `fetch` the MCP client uses for one Streamable HTTP server: a reply body (JSON, or the SSE
  * stream that answers one request) is counted as it streams, and one over `limit` bytes fails with
  * MW_INTEROP_REPLY_TOO_BIG instead of being buffered whole. The standing GET stream of a 2025-era
- * server is left alone: it carries notifications for as long as the connection lives.
+ * server is not counted: it carries notifications for as long as the connection lives. With a
+ * credential, what the server answers is handed on with it redacted, as every HTTP transport does:
+ * a whole answer (an error page, a JSON-RPC reply) read first, bounded; a stream event by event.
  */
-export function cappedFetch(limit: number, where: { who: string; url: string }): typeof fetch {
+export function cappedFetch(
+  limit: number,
+  where: { who: string; url: string },
+  credential?: Credential,
+): typeof fetch {
   return async (input, init) => {
     const response = await fetch(input, init);
     const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
-    if (response.body === null || method.toUpperCase() === 'GET') return response;
-    let seen = 0;
-    const counted = response.body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          seen += chunk.byteLength;
-          if (seen > limit) controller.error(interopError('MW_INTEROP_REPLY_TOO_BIG', { ...where, limit }));
-          else controller.enqueue(chunk);
-        },
-      }),
-    );
-    return new Response(counted, {
+    const streamed = (response.headers.get('content-type') ?? '').includes('text/event-stream');
+    const meta = {
       status: response.status,
-      statusText: response.statusText,
+      statusText: withoutSecret(response.statusText, credential),
       headers: response.headers,
-    });
+    };
+    if (credential !== undefined && response.body !== null && !streamed) {
+      const text = await readBody(response, limit, where);
+      if (isMeshwardenError(text)) throw text;
+      return new Response(withoutSecretInJson(text, credential), meta);
+    }
+    if (response.body === null) return response;
+    let body: ReadableStream<Uint8Array> = response.body;
+    if (method.toUpperCase() !== 'GET') {
+      let seen = 0;
+      body = body.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            seen += chunk.byteLength;
+            if (seen > limit) controller.error(interopError('MW_INTEROP_REPLY_TOO_BIG', { ...where, limit }));
+            else controller.enqueue(chunk);
+          },
+        }),
+      );
+    }
+    if (credential !== undefined)
+      body = body
+        .pipeThrough(new TextDecoderStream())
+        .pipeThrough(redactingEvents(credential))
+        .pipeThrough(new TextEncoderStream());
+    return new Response(body, meta);
   };
+}
+
+/**
+ * An SSE stream with the credential redacted from each event's data. Events are redacted whole (a
+ * secret never spans two), so text is held until the blank line that ends its event.
+ */
+function redactingEvents(credential: Credential): TransformStream<string, string> {
+  let held = '';
+  const redact = (events: string) =>
+    events
+      .split('\n')
+      .map((line) =>
+        line.startsWith('data:')
+          ? `data:${withoutSecretInJson(line.slice(5), credential)}`
+          : withoutSecret(line, credential),
+      )
+      .join('\n');
+  return new TransformStream<string, string>({
+    transform(chunk, controller) {
+      held += chunk;
+      // An event ends at a blank line, whichever line ending the server writes.
+      let end = -1;
+      for (const m of held.matchAll(/\r\n\r\n|\n\n|\r\r/g)) end = m.index + m[0].length;
+      if (end < 0) return;
+      controller.enqueue(redact(held.slice(0, end)));
+      held = held.slice(end);
+    },
+    flush(controller) {
+      if (held !== '') controller.enqueue(redact(held));
+    },
+  });
 }

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENTRY, type Envelope, type LedgerEntry } from '../../runtime/index.js';
 import { closedPort } from '../a2a/test-kit.js';
@@ -160,6 +162,48 @@ describe('MCP tools as effects (mcp:)', () => {
     const entries = await refund(writeMesh(url), [5]);
     expect(deadLetterCodes(entries)).toEqual(['MW_INTEROP_UNREACHABLE']);
     expect(messagesOf(entries)[0]).toContain('ECONNREFUSED');
+  });
+
+  it.each(['json', 'sse'])('never records a credential the server echoes in an error (%s)', async (kind) => {
+    // A key whose URL and JSON spellings differ from it: + / = and capitals.
+    process.env.MW_TEST_CRM_TOKEN = 'Cr+M/k3y=';
+    const echoing = createServer((req, res) => {
+      const key = String(req.headers['x-api-key'] ?? '');
+      let body = '';
+      req.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      req.on('end', () => {
+        // A JSON-RPC error that quotes the key, / escaped as PHP writes it.
+        const id = (JSON.parse(body || '{}') as { id?: unknown }).id ?? null;
+        const error = { code: -32001, message: `bad key ${key}` };
+        const text = JSON.stringify({ jsonrpc: '2.0', id, error }).replaceAll('/', '\\/');
+        if (kind === 'json') {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(text);
+          return;
+        }
+        // An event stream, with CRLF line endings, written in two pieces split inside the key.
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const event = `event: message\r\ndata: ${text}\r\n\r\n`;
+        const cut = event.indexOf('k3y');
+        res.write(event.slice(0, cut));
+        setTimeout(() => res.end(event.slice(cut)), 20);
+      });
+    });
+    await new Promise<void>((resolve) => echoing.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(echoing.address() as AddressInfo).port}/mcp`;
+      const entries = await refund(
+        writeMesh(url, 'refund', '{ env: MW_TEST_CRM_TOKEN, header: X-Api-Key }'),
+        [5],
+      );
+      expect(deadLetterCodes(entries)).toHaveLength(1);
+      const recorded = JSON.stringify(entries);
+      for (const form of ['Cr+M', 'Cr%2BM', 'k3y=']) expect(recorded).not.toContain(form);
+    } finally {
+      await new Promise((resolve) => echoing.close(resolve));
+    }
   });
 
   it('stops calling a server whose calls keep failing, but not for a tool that reports an error', async () => {
