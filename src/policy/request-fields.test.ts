@@ -68,15 +68,8 @@ describe('a request reading a member the consumed contract does not name', () =>
     const line = agent("{ question: '{{ data.txt }}' }");
     const result = compileLines([...BASE.slice(0, 4), line, ...BASE.slice(4)], { 'x.v1': closed });
     expect(result.ok).toBe(false);
-    expect(result.ok ? [] : result.issues.map((i) => [i.code, i.line, i.col, i.message])).toEqual([
-      [
-        'MW_POLICY_REQUEST_FIELD',
-        5,
-        line.indexOf('txt') + 1,
-        expect.stringContaining(
-          'its contracts allow no other member, so this is a mistake; did you mean data.text?',
-        ),
-      ],
+    expect(result.ok ? [] : result.issues.map((i) => [i.code, i.line, i.col])).toEqual([
+      ['MW_POLICY_REQUEST_FIELD', 5, line.indexOf('txt') + 1],
     ]);
   });
 

@@ -212,18 +212,8 @@ describe('A2A agents (a2a:)', () => {
   });
 
   it.each([
-    [
-      'redirects the card elsewhere',
-      302,
-      'MW_INTEROP_REDIRECT',
-      'to a URL that holds the credential, [redacted: MW_TEST_CHURN_KEY];',
-    ],
-    [
-      'answers 404 quoting the key',
-      404,
-      'MW_INTEROP_A2A_CARD',
-      'served with HTTP 404 (no card for [redacted: MW_TEST_CHURN_KEY])',
-    ],
+    ['redirects the card elsewhere', 302, 'MW_INTEROP_REDIRECT', '[redacted: MW_TEST_CHURN_KEY]'],
+    ['answers 404 quoting the key', 404, 'MW_INTEROP_A2A_CARD', '[redacted: MW_TEST_CHURN_KEY]'],
   ])(
     'dead-letters the message when the card URL %s, never recording the key',
     async (_, status, code, said) => {
