@@ -48,17 +48,23 @@ const created: AlarmInput = {
   detail: { heldAt: NOW },
 };
 
+/** A hold expiry on fake timers, under the policy `policyOf` gives at each read; what it raises. */
+function expiryOn(policyOf: () => Policy = () => policy) {
+  const t = fakeTimers();
+  const raised: AlarmInput[] = [];
+  const expiry = createHoldExpiry({
+    policy: policyOf,
+    stillHeld: () => true,
+    clock: t.clock,
+    raise: (a) => raised.push(a),
+    timers: t.timers,
+  });
+  return { t, raised, expiry };
+}
+
 describe('createHoldExpiry', () => {
   it('a 30-day timeout fires 15 min before it, not at once (waits past 2^31-1 ms are chunked)', () => {
-    const t = fakeTimers();
-    const raised: AlarmInput[] = [];
-    const expiry = createHoldExpiry({
-      policy: () => policy,
-      stillHeld: () => true,
-      clock: t.clock,
-      raise: (a) => raised.push(a),
-      timers: t.timers,
-    });
+    const { t, raised, expiry } = expiryOn();
     expiry.arm(settings, created, NOW);
     t.advance(29 * DAY);
     expect(raised).toEqual([]);
@@ -68,14 +74,7 @@ describe('createHoldExpiry', () => {
   });
 
   it('a released hold drops its timer', () => {
-    const t = fakeTimers();
-    const expiry = createHoldExpiry({
-      policy: () => policy,
-      stillHeld: () => true,
-      clock: t.clock,
-      raise: () => {},
-      timers: t.timers,
-    });
+    const { t, expiry } = expiryOn();
     expiry.arm(settings, created, NOW);
     expect([expiry.armed(), t.pending()]).toEqual([1, 1]);
     expiry.released('m1');
@@ -83,16 +82,8 @@ describe('createHoldExpiry', () => {
   });
 
   it('a reload times a warning still to come by the new rule and lead, once', () => {
-    const t = fakeTimers();
     let now = policy;
-    const raised: AlarmInput[] = [];
-    const expiry = createHoldExpiry({
-      policy: () => now,
-      stillHeld: () => true,
-      clock: t.clock,
-      raise: (a) => raised.push(a),
-      timers: t.timers,
-    });
+    const { t, raised, expiry } = expiryOn(() => now);
     const hour = { ...created, detail: { heldAt: NOW } };
     now = { approvals: [{ id: 'big', timeoutMs: 2 * 3_600_000, onTimeout: 'deliver' }] } as unknown as Policy;
     expiry.arm(settings, hour, NOW); // warns at 1 h 45 min
@@ -111,16 +102,8 @@ describe('createHoldExpiry', () => {
   });
 
   it('a reload that adds the route arms the pending holds; one that shortens a timeout past now does not warn', () => {
-    const t = fakeTimers();
     let now = policy;
-    const raised: AlarmInput[] = [];
-    const expiry = createHoldExpiry({
-      policy: () => now,
-      stillHeld: () => true,
-      clock: t.clock,
-      raise: (a) => raised.push(a),
-      timers: t.timers,
-    });
+    const { t, raised, expiry } = expiryOn(() => now);
     expiry.arm({ ...settings, routes: [] }, created, NOW); // no route yet: nothing armed
     expect(expiry.armed()).toBe(0);
     expiry.retime(settings, [created], NOW);
@@ -133,14 +116,7 @@ describe('createHoldExpiry', () => {
   });
 
   it('a reload that drops the route of hold.expiring drops the warnings still to come', () => {
-    const t = fakeTimers();
-    const expiry = createHoldExpiry({
-      policy: () => policy,
-      stillHeld: () => true,
-      clock: t.clock,
-      raise: () => {},
-      timers: t.timers,
-    });
+    const { t, expiry } = expiryOn();
     expiry.arm(settings, created, NOW);
     expiry.retime({ ...settings, routes: [] }, [created], NOW);
     expect([expiry.armed(), t.pending()]).toEqual([0, 0]);
