@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Credential, urlHoldsSecret, withoutSecret, withoutSecretInJson } from './auth.js';
+import { type Credential, urlHoldsSecret, withoutSecret } from './auth.js';
 
 // A key whose URL and JSON spellings differ from it: + / = " and capitals.
 const secret = 'Kx+9/"Zq=';
@@ -15,6 +15,8 @@ describe('withoutSecret', () => {
     ['URL-encoded in lower-case hex, as .NET writes it', lowerHex(encodeURIComponent(secret))],
     ['URL-encoded twice', encodeURIComponent(encodeURIComponent(secret))],
     ['URL-encoded twice, in lower case', lowerHex(encodeURIComponent(encodeURIComponent(secret)))],
+    ['every character percent-encoded', [...secret].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('')],
+    ['in capitals', secret.toUpperCase()],
   ])('redacts the key %s', (_, form) => {
     expect(withoutSecret(`before ${form} after`, credential)).toBe('before [redacted: K] after');
   });
@@ -24,17 +26,32 @@ describe('withoutSecret', () => {
   });
 });
 
-describe('withoutSecretInJson', () => {
+describe('withoutSecret in JSON', () => {
   it.each([
     ['PHP, with / written \\/', JSON.stringify({ k: secret }).replaceAll('/', '\\/')],
     ['Go, with + written \\u002b', JSON.stringify({ k: secret }).replaceAll('+', '\\u002b')],
-  ])('redacts the key in a JSON answer from %s', (_, text) => {
-    expect(JSON.parse(withoutSecretInJson(text, credential))).toEqual({ k: '[redacted: K]' });
+    [
+      '.NET, with capital hex',
+      JSON.stringify({ k: secret }).replace('+', '\\u002B').replace('\\"', '\\u0022'),
+    ],
+    [
+      'every character escaped',
+      `{"k":"${[...secret].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"}`,
+    ],
+    [
+      'JSON in a JSON string, PHP-escaped',
+      JSON.stringify({ text: JSON.stringify({ k: secret }).replaceAll('/', '\\/') }),
+    ],
+    ['a member name', JSON.stringify({ [secret]: 1 })],
+  ])('redacts the key from %s', (_, text) => {
+    const out = withoutSecret(text, credential);
+    expect(out).not.toMatch(/Kx|Zq/i);
+    expect(out).toContain('[redacted: K]');
   });
 
   it('keeps an answer without the key as written, escapes and all', () => {
     const text = '{"text": "a\\nb", "n": 1e2}';
-    expect(withoutSecretInJson(text, credential)).toBe(text);
+    expect(withoutSecret(text, credential)).toBe(text);
   });
 });
 

@@ -46,88 +46,46 @@ export function headersOf(credential: Credential | undefined): Record<string, st
 }
 
 /**
- * `text` with the credential's secret replaced in every form a remote may echo it: as written, as
- * JSON escapes it once and twice (headers quoted inside a JSON string), and URL-encoded once and
- * twice (a query, a URL quoted in another's query) with its hex digits in either case. It must not
- * reach the ledger, which keeps what it is given for good, nor the logs. For an answer that is JSON,
- * use withoutSecretInJson: JSON may escape any character (`\/`, `\u0026`).
+ * `text` with the credential's secret replaced in every spelling a remote may echo it (secretPattern):
+ * as written, in any case, JSON-escaped at any depth (`\"`, `\\\"`, `\/`, `\u002B`), URL-encoded
+ * once or more (hex in either case, `+` for a space), and any mix of those, character by character.
+ * It must not reach the ledger, which keeps what it is given for good, nor the logs.
  */
 export function withoutSecret(text: string, credential: Credential | undefined): string {
   if (credential === undefined) return text;
-  const { secret } = credential;
-  const escaped = JSON.stringify(secret).slice(1, -1);
-  let out = text;
-  // Longest first, so a form that contains another is replaced whole.
-  for (const form of [...new Set([secret, escaped, JSON.stringify(escaped).slice(1, -1)])].sort(
-    (a, b) => b.length - a.length,
-  ))
-    out = out.replaceAll(form, redactedOf(credential));
-  const encoded = encodeURIComponent(secret);
-  // Encoded twice: a URL quoted inside another URL's query. Only a secret that encoding changes.
-  if (encoded === secret) return out;
-  return out.replace(encodedPattern(encodeURIComponent(encoded), encoded), redactedOf(credential));
+  return text.replace(secretPattern(credential.secret), redactedOf(credential));
 }
 
-/** The encoded forms, longest first, as a pattern whose `%XX` hex digits match in either case. */
-function encodedPattern(...forms: readonly string[]): RegExp {
-  const literal = (form: string) =>
-    form
-      .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-      .replace(
-        /%([0-9A-F])([0-9A-F])/g,
-        (_, a: string, b: string) => `%[${a}${a.toLowerCase()}][${b}${b.toLowerCase()}]`,
-      );
-  return new RegExp(forms.map(literal).join('|'), 'g');
+const PATTERNS = new Map<string, RegExp>();
+
+/** The secret in any of its spellings, as one pattern (made once per secret). */
+function secretPattern(secret: string): RegExp {
+  let pattern = PATTERNS.get(secret);
+  if (pattern === undefined) {
+    pattern = new RegExp([...secret].map(spellings).join(''), 'gi');
+    if (PATTERNS.size > 64) PATTERNS.clear(); // a few credentials per mesh; bounded all the same
+    PATTERNS.set(secret, pattern);
+  }
+  pattern.lastIndex = 0;
+  return pattern;
 }
 
-/**
- * An answer's text without the secret, read as JSON when it is: a string that holds the secret only
- * once its escapes are undone (PHP writes `/` as `\/`, Go `&` as `\u0026`) is replaced, and the JSON
- * written again (a number past a double's range or precision is then written as JSON.parse read it).
- * Only text with an escape left after withoutSecret is parsed for it.
- */
-export function withoutSecretInJson(text: string, credential: Credential | undefined): string {
-  const plain = withoutSecret(text, credential);
-  if (credential === undefined || !plain.includes('\\')) return plain;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(plain);
-  } catch {
-    return plain; // not JSON: its text forms are redacted already
-  }
-  // Most answers hold escapes (a \n in a text): a walk that allocates nothing tells whether any
-  // string holds the secret (about 12 ms for 1.5 MB parsed), before anything is built again.
-  if (!holdsSecret(parsed, credential.secret)) return plain;
-  const redact = (value: unknown): unknown => {
-    if (typeof value === 'string') return withoutSecret(value, credential);
-    if (Array.isArray(value)) return value.map(redact);
-    if (value !== null && typeof value === 'object')
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), redact(v)]));
-    return value;
-  };
-  try {
-    return JSON.stringify(redact(parsed));
-  } catch {
-    // Nested past what the walk or JSON.stringify can take: nothing of it is kept, to be safe.
-    return JSON.stringify(redactedOf(credential));
-  }
-}
-
-/** Whether a parsed JSON value holds `secret` in any string or member name (iterative: any depth). */
-function holdsSecret(value: unknown, secret: string): boolean {
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const item = stack.pop();
-    if (typeof item === 'string') {
-      if (item.includes(secret)) return true;
-    } else if (item !== null && typeof item === 'object') {
-      for (const [key, child] of Object.entries(item)) {
-        if (key.includes(secret)) return true;
-        stack.push(child);
-      }
-    }
-  }
-  return false;
+/** The ways one character of the secret may be written, as a regular expression. */
+function spellings(char: string): string {
+  const units = Array.from({ length: char.length }, (_, i) => char.charCodeAt(i));
+  const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
+  // A JSON escape at any depth: \u0041, \\u0041, … (any case, which the pattern's flag allows).
+  const escaped = units.map((u) => `\\\\+u${hex(u, 4)}`).join('');
+  const plain = char.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+  const ways = [escaped];
+  if (char === '\\') ways.push('\\\\+');
+  else if (char === '"' || char === '/') ways.push(`\\\\*${plain}`);
+  else ways.push(plain);
+  const code = char.codePointAt(0)!;
+  // URL-encoded once or more (%41, %2541); a space as + too.
+  if (code < 0x80) ways.push(`%(?:25)*${hex(code, 2)}`);
+  if (char === ' ') ways.push('\\+');
+  return `(?:${ways.join('|')})`;
 }
 
 /**
@@ -147,13 +105,17 @@ export function urlHoldsSecret(url: string, credential: Credential | undefined):
   }
   // Bytes decoded one by one: a multi-byte character is compared as UTF-8 text too.
   const utf8 = forms.map((form) => Buffer.from(form, 'latin1').toString('utf8'));
-  const secret = credential.secret.toLowerCase();
   // A URL parser turns \ into /: compared that way too.
-  const secrets = [secret, secret.replaceAll('\\', '/')];
-  return [...forms, ...utf8].some((form) => {
-    const folded = form.toLowerCase();
-    return secrets.some((s) => folded.includes(s) || folded.replaceAll('+', ' ').includes(s));
-  });
+  const secrets = [credential.secret, credential.secret.replaceAll('\\', '/')];
+  return [...forms, ...utf8].some((form) => secrets.some((secret) => holds(form, secret)));
+}
+
+/** Whether `text` holds `secret` in any of its spellings (secretPattern). */
+function holds(text: string, secret: string): boolean {
+  const pattern = secretPattern(secret);
+  const found = pattern.test(text);
+  pattern.lastIndex = 0;
+  return found;
 }
 
 function redactedOf(credential: Credential): string {

@@ -80,8 +80,11 @@ function redirected(response: Response, call: Called): MeshwardenError {
     resolved.hash = '';
     target = withoutSecret(query ? `${resolved.href}?…` : resolved.href, credential);
   }
-  if (location !== null && (urlHoldsSecret(location, credential) || urlHoldsSecret(target, credential)))
-    target = `a URL that holds the credential, [redacted: ${credential!.env}]`;
+  const held =
+    withoutSecret(location ?? '', credential) !== location ||
+    urlHoldsSecret(location ?? '', credential) ||
+    urlHoldsSecret(target, credential);
+  if (location !== null && held) target = `a URL that holds the credential, [redacted: ${credential!.env}]`;
   const shown = location === null ? 'nowhere (no Location header)' : quotedText(target, 200);
   return interopError(
     'MW_INTEROP_REDIRECT',

@@ -1,5 +1,5 @@
 import { isMeshwardenError } from '../../runtime/index.js';
-import { type Credential, withoutSecret, withoutSecretInJson } from '../auth.js';
+import { type Credential, withoutSecret } from '../auth.js';
 import { interopError } from '../errors.js';
 import { readBody } from '../http/reply.js';
 import { answerError, networkCause, statusError } from '../http-answer.js';
@@ -48,7 +48,7 @@ export function guardedFetch(
     if (response.status >= 300 && response.status < 400) throw await answerError(response, called);
     const read = await readBody(response, limit, where);
     if (isMeshwardenError(read)) throw read;
-    const body = withoutSecretInJson(read, secret);
+    const body = withoutSecret(read, secret);
     if (!response.ok && !isErrorBody(body)) throw statusError(response.status, body, called);
     // The body is read already: hand the SDK a copy it can read once more, with nothing in it (its
     // reason phrase, which the SDK's errors quote, and headers too) that holds the secret.

@@ -6,7 +6,7 @@ import {
   type MeshwardenError,
 } from '../../runtime/index.js';
 import { traceHeaders } from '../a2a/message.js';
-import { credentialOf, headersOf, withoutSecret, withoutSecretInJson } from '../auth.js';
+import { credentialOf, headersOf, withoutSecret } from '../auth.js';
 import { interopError } from '../errors.js';
 import { answerError, networkCause } from '../http-answer.js';
 import { circuitsOf, type ResilienceOptions } from '../resilience.js';
@@ -65,7 +65,7 @@ export function createHttpTransport(opts: HttpTransportOptions = {}): AgentTrans
         const text = await readBody(response, limit, where);
         if (isMeshwardenError(text)) throw text;
         // An agent that echoes its credential (a debug field, a quoted header) must not put it in the ledger.
-        const answer = withoutSecretInJson(text, credential);
+        const answer = withoutSecret(text, credential);
         const type = withoutSecret(response.headers.get('content-type') ?? '', credential);
         const events = parseReply(type, answer, where);
         if (isMeshwardenError(events)) throw events;

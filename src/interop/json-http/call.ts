@@ -1,6 +1,6 @@
 import { type Envelope, isMeshwardenError, quotedText } from '../../runtime/index.js';
 import { traceHeaders } from '../a2a/message.js';
-import { type Credential, headersOf, withoutSecret, withoutSecretInJson } from '../auth.js';
+import { type Credential, headersOf, withoutSecret } from '../auth.js';
 import { interopError } from '../errors.js';
 import { readBody } from '../http/reply.js';
 import { answerError, networkCause } from '../http-answer.js';
@@ -56,5 +56,5 @@ export async function callJson(call: JsonCall, signal: AbortSignal): Promise<Jso
   if (!response.ok) throw await answerError(response, call);
   const text = await readBody(response, call.limit, where);
   if (isMeshwardenError(text)) throw text;
-  return { status: response.status, type, text: withoutSecretInJson(text, call.credential) };
+  return { status: response.status, type, text: withoutSecret(text, call.credential) };
 }

@@ -1,5 +1,5 @@
 import { isMeshwardenError } from '../../runtime/index.js';
-import { type Credential, withoutSecret, withoutSecretInJson } from '../auth.js';
+import { type Credential, withoutSecret } from '../auth.js';
 import { interopError } from '../errors.js';
 import { readBody } from '../http/reply.js';
 
@@ -23,15 +23,18 @@ export function cappedFetch(
     const response = await fetch(input, init);
     const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
     const streamed = (response.headers.get('content-type') ?? '').includes('text/event-stream');
+    // The SDK quotes the reason phrase and the content type in its errors: both without the key.
+    const headers = new Headers();
+    for (const [name, value] of response.headers) headers.append(name, withoutSecret(value, credential));
     const meta = {
       status: response.status,
       statusText: withoutSecret(response.statusText, credential),
-      headers: response.headers,
+      headers,
     };
     if (credential !== undefined && response.body !== null && !streamed) {
       const text = await readBody(response, limit, where);
       if (isMeshwardenError(text)) throw text;
-      return new Response(withoutSecretInJson(text, credential), meta);
+      return new Response(withoutSecret(text, credential), meta);
     }
     if (response.body === null) return response;
     let body: ReadableStream<Uint8Array> = response.body;
@@ -67,7 +70,7 @@ function redactingEvents(credential: Credential): TransformStream<string, string
       .split('\n')
       .map((line) =>
         line.startsWith('data:')
-          ? `data:${withoutSecretInJson(line.slice(5), credential)}`
+          ? `data:${withoutSecret(line.slice(5), credential)}`
           : withoutSecret(line, credential),
       )
       .join('\n');
