@@ -21,6 +21,23 @@ describe('withoutSecret', () => {
     expect(withoutSecret(`before ${form} after`, credential)).toBe('before [redacted: K] after');
   });
 
+  it.each([
+    ['a key like most', secret],
+    ['a key of escapable characters only', '\\\\"/"/\\"'],
+  ])('reads a hostile answer of a million backslashes in one pass, not backtracking: %s', (_, key) => {
+    // Unbounded runs made this quadratic in the answer's length (40,000 backslashes took 3 s).
+    const text = '\\'.repeat(1 << 20);
+    expect(withoutSecret(text, { ...credential, secret: key })).toBe(text);
+  });
+
+  it('finds a key with backslashes in a row, escaped', () => {
+    const key = 'a\\\\b"c';
+    const once = JSON.stringify(key).slice(1, -1);
+    const twice = JSON.stringify(once).slice(1, -1);
+    for (const form of [key, once, twice])
+      expect(withoutSecret(form, { ...credential, secret: key })).toBe('[redacted: K]');
+  });
+
   it('leaves text without the key as it is', () => {
     expect(withoutSecret('Kx 9 Zq %2B', credential)).toBe('Kx 9 Zq %2B');
   });

@@ -62,7 +62,7 @@ const PATTERNS = new Map<string, RegExp>();
 function secretPattern(secret: string): RegExp {
   let pattern = PATTERNS.get(secret);
   if (pattern === undefined) {
-    pattern = new RegExp([...secret].map(spellings).join(''), 'gi');
+    pattern = new RegExp(secretSource(secret), 'gi');
     if (PATTERNS.size > 64) PATTERNS.clear(); // a few credentials per mesh; bounded all the same
     PATTERNS.set(secret, pattern);
   }
@@ -70,22 +70,40 @@ function secretPattern(secret: string): RegExp {
   return pattern;
 }
 
-/** The ways one character of the secret may be written, as a regular expression. */
-function spellings(char: string): string {
-  const units = Array.from({ length: char.length }, (_, i) => char.charCodeAt(i));
+/**
+ * The source of secretPattern: each character of the secret in the ways it may be written (as
+ * itself, `\uXXXX` at any depth, percent-encoded up to 4 times, `\"`, `\/` and `\\` at any depth).
+ * A run of backslashes is taken whole, bounded, and never given back (a lookahead and its
+ * backreference): a run the pattern could split would let an answer of backslashes cost time
+ * exponential in the secret's escapable characters and quadratic in its length.
+ */
+function secretSource(secret: string): string {
+  let groups = 0;
+  const run = (min: number, max: number) => {
+    groups++;
+    return `(?=(\\\\{${min},${max}}))\\${groups}`;
+  };
   const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
-  // A JSON escape at any depth: \u0041, \\u0041, … (any case, which the pattern's flag allows).
-  const escaped = units.map((u) => `\\\\+u${hex(u, 4)}`).join('');
-  const plain = char.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
-  const ways = [escaped];
-  if (char === '\\') ways.push('\\\\+');
-  else if (char === '"' || char === '/') ways.push(`\\\\*${plain}`);
-  else ways.push(plain);
-  const code = char.codePointAt(0)!;
-  // URL-encoded once or more (%41, %2541); a space as + too.
-  if (code < 0x80) ways.push(`%(?:25)*${hex(code, 2)}`);
-  if (char === ' ') ways.push('\\+');
-  return `(?:${ways.join('|')})`;
+  const parts: string[] = [];
+  const chars = [...secret];
+  for (let i = 0; i < chars.length; i++) {
+    const char = chars[i]!;
+    // A JSON escape at any depth: \u0041, \\u0041, … (any case, which the pattern's flag allows).
+    const units = Array.from({ length: char.length }, (_, k) => char.charCodeAt(k));
+    const escaped = units.map((u) => `${run(1, 8)}u${hex(u, 4)}`).join('');
+    const ways = [escaped];
+    if (char === '\\') {
+      // Backslashes in a row are one run, of any count: escaping doubles them.
+      while (chars[i + 1] === '\\') i++;
+      ways.push(run(1, 64));
+    } else if (char === '"' || char === '/') ways.push(`${run(0, 8)}\\${char}`);
+    else ways.push(char.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'));
+    const code = char.codePointAt(0)!;
+    if (code < 0x80) ways.push(`%(?:25){0,3}${hex(code, 2)}`);
+    if (char === ' ') ways.push('\\+');
+    parts.push(`(?:${ways.join('|')})`);
+  }
+  return parts.join('');
 }
 
 /**
