@@ -37,7 +37,7 @@ export async function answerError(response: Response, called: Called): Promise<M
 /** MW_INTEROP_HTTP_STATUS for a non-2xx answer whose body (`text`) is read already. */
 export function statusError(status: number, text: string, called: Called): MeshwardenError {
   const { where, credential } = called;
-  const remote = remoteMessage(withoutSecret(text, credential), credential);
+  const remote = remoteMessage(withoutSecret(text, credential));
   const key = keyRefused(status, remote, credential);
   const said = remote === undefined ? `${status}` : `${status}: ${remote}`;
   return interopError(
@@ -70,7 +70,7 @@ export function networkCause(cause: unknown): string {
 function redirected(response: Response, call: Called): MeshwardenError {
   const { where, credential } = call;
   const location = response.headers.get('location');
-  let target = withoutSecret(location ?? '', credential);
+  let target = location ?? '';
   if (location !== null && URL.canParse(location, call.url)) {
     const resolved = new URL(location, call.url);
     resolved.username = '';
@@ -78,13 +78,11 @@ function redirected(response: Response, call: Called): MeshwardenError {
     const query = resolved.search !== '' || resolved.hash !== '';
     resolved.search = '';
     resolved.hash = '';
-    target = withoutSecret(query ? `${resolved.href}?…` : resolved.href, credential);
+    target = query ? `${resolved.href}?…` : resolved.href;
   }
-  const held =
-    withoutSecret(location ?? '', credential) !== location ||
-    urlHoldsSecret(location ?? '', credential) ||
-    urlHoldsSecret(target, credential);
-  if (location !== null && held) target = `a URL that holds the credential, [redacted: ${credential!.env}]`;
+  // As sent, and as the URL parser rewrote it (a lower-cased host, \ turned into /).
+  if (location !== null && (urlHoldsSecret(location, credential) || urlHoldsSecret(target, credential)))
+    target = `a URL that holds the credential, [redacted: ${credential!.env}]`;
   const shown = location === null ? 'nowhere (no Location header)' : quotedText(target, 200);
   return interopError(
     'MW_INTEROP_REDIRECT',
@@ -107,11 +105,8 @@ function refusedForGood(status: number): boolean {
   return status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
-/**
- * The error message a JSON error body holds (`message`, `error` or `error.message`), if any, cut
- * short. Redacted once parsed too (JSON may spell the secret with escapes), before it is cut.
- */
-export function remoteMessage(text: string, credential?: Credential): string | undefined {
+/** The error message a JSON error body holds (`message`, `error` or `error.message`), if any, cut short. */
+export function remoteMessage(text: string): string | undefined {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -129,7 +124,7 @@ export function remoteMessage(text: string, credential?: Credential): string | u
           ? (b.error as { message: string }).message
           : undefined;
   if (found === undefined || found.trim() === '') return undefined;
-  return quotedText(withoutSecret(found, credential), REMOTE_MESSAGE_CHARS);
+  return quotedText(found, REMOTE_MESSAGE_CHARS);
 }
 
 /**
@@ -144,12 +139,13 @@ function keyRefused(
 ): { readonly credential: 'refused' | 'missing'; readonly text: string } | undefined {
   if (status !== 401 && status !== 403 && !/\bUnauthori[sz]ed\.?$/i.test(remote ?? '')) return undefined;
   return credential === undefined
-    ? {
-        credential: 'missing',
-        text: 'It asks for an API key, and the agent has none: add auth: { env: NAME } to it in the policy',
-      }
-    : {
-        credential: 'refused',
-        text: `It refused the API key (from environment variable ${credential.env}): check that key`,
-      };
+    ? { credential: 'missing', text: keyHint('missing') }
+    : { credential: 'refused', text: keyHint('refused', credential.env) };
+}
+
+/** What to do about a key an answer refused, or asked for and was not sent (`env`: where it is read). */
+export function keyHint(credential: 'refused' | 'missing', env?: string): string {
+  if (credential === 'missing')
+    return 'It asks for an API key, and the agent has none: add auth: { env: NAME } to it in the policy';
+  return `It refused the API key${env === undefined ? '' : ` (from environment variable ${env})`}: check that key`;
 }

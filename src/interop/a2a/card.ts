@@ -9,6 +9,7 @@ import {
 import { errorText, isMeshwardenError, type MeshwardenError } from '../../runtime/index.js';
 import type { Credential } from '../auth.js';
 import { interopError } from '../errors.js';
+import { keyHint } from '../http-answer.js';
 import { a2aError } from './errors.js';
 import { guardedFetch } from './fetch.js';
 import { ACCEPTED_OUTPUT } from './message.js';
@@ -82,12 +83,7 @@ function cardError(cause: unknown, target: CardTarget): MeshwardenError {
     if (cause.code !== 'MW_INTEROP_HTTP_STATUS') return cause;
     // What the status said stays: the remote's message, a refused key, and whether it is final.
     const { status, remote, credential, final } = (cause.details ?? {}) as Record<string, unknown>;
-    const key =
-      credential === 'refused'
-        ? '; it refused the API key: check that key'
-        : credential === 'missing'
-          ? '; it asks for an API key, and the agent has none: add auth: { env: NAME } to it in the policy'
-          : '';
+    const key = credential === 'refused' || credential === 'missing' ? `. ${keyHint(credential)}` : '';
     const problem = `it is served with HTTP ${String(status)}${remote === undefined ? '' : ` (${String(remote)})`}${key}`;
     const details = {
       status,

@@ -60,32 +60,28 @@ export function cappedFetch(
 }
 
 /**
- * An SSE stream with the credential redacted from each event's data. Events are redacted whole (a
- * secret never spans two), so text is held until the blank line that ends its event.
+ * An SSE stream with the credential redacted from each event. Events are redacted whole (a secret
+ * never spans two), so text is held until the blank line that ends its event; only what came since
+ * the last look is searched for one.
  */
 function redactingEvents(credential: Credential): TransformStream<string, string> {
   let held = '';
-  const redact = (events: string) =>
-    events
-      .split('\n')
-      .map((line) =>
-        line.startsWith('data:')
-          ? `data:${withoutSecret(line.slice(5), credential)}`
-          : withoutSecret(line, credential),
-      )
-      .join('\n');
   return new TransformStream<string, string>({
     transform(chunk, controller) {
+      // A blank line may straddle chunks: look again from 3 characters before the new text.
+      const from = Math.max(0, held.length - 3);
       held += chunk;
       // An event ends at a blank line, whichever line ending the server writes.
       let end = -1;
-      for (const m of held.matchAll(/\r\n\r\n|\n\n|\r\r/g)) end = m.index + m[0].length;
+      const blank = /\r\n\r\n|\n\n|\r\r/g;
+      blank.lastIndex = from;
+      for (let m = blank.exec(held); m !== null; m = blank.exec(held)) end = m.index + m[0].length;
       if (end < 0) return;
-      controller.enqueue(redact(held.slice(0, end)));
+      controller.enqueue(withoutSecret(held.slice(0, end), credential));
       held = held.slice(end);
     },
     flush(controller) {
-      if (held !== '') controller.enqueue(redact(held));
+      if (held !== '') controller.enqueue(withoutSecret(held, credential));
     },
   });
 }
