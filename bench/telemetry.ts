@@ -27,6 +27,13 @@ export type TelemetryOverhead = {
   /** What the receiver took in, on runs: proof the spans and metrics really left the process. */
   exportRequests: number;
   exportBytes: number;
+  /**
+   * Decision spans the receiver decoded, against the decisions of the "on" runs: every decision is
+   * traced unless a sampler says otherwise, and a run whose spans did not all arrive did less work
+   * than it claims, so it fails the bench instead of looking cheap.
+   */
+  exportedSpans: number;
+  tracedDecisions: number;
   env: Record<string, string>;
 };
 
@@ -37,7 +44,7 @@ export async function telemetryOverhead(
   extra: Record<string, string> = {},
 ): Promise<TelemetryOverhead> {
   const receiver = await startOtlpReceiver();
-  let result: Omit<TelemetryOverhead, 'exportRequests' | 'exportBytes'>;
+  let result: Omit<TelemetryOverhead, 'exportRequests' | 'exportBytes' | 'exportedSpans'>;
   try {
     result = await measure(receiver, pipelines, rounds, progress, extra);
   } catch (err) {
@@ -45,7 +52,18 @@ export async function telemetryOverhead(
     throw err;
   }
   const received = await receiver.close();
-  return { ...result, exportRequests: received.requests, exportBytes: received.bytes };
+  const everySpan =
+    (extra.OTEL_TRACES_SAMPLER ?? 'always_on').endsWith('always_on') && extra.OTEL_TRACES_EXPORTER !== 'none';
+  if (everySpan && received.spans !== result.tracedDecisions)
+    throw new Error(
+      `telemetry: ${received.spans} of ${result.tracedDecisions} decision spans reached the receiver`,
+    );
+  return {
+    ...result,
+    exportRequests: received.requests,
+    exportBytes: received.bytes,
+    exportedSpans: received.spans,
+  };
 }
 
 /**
@@ -54,13 +72,33 @@ export async function telemetryOverhead(
  */
 const RECEIVER = `
 const http = require('node:http');
-let requests = 0, bytes = 0;
+let requests = 0, bytes = 0, spans = 0;
+// Protobuf fields of one message: calls found(field, start, end) for each length-delimited field.
+function fields(buf, start, end, found) {
+  let at = start;
+  const varint = () => { let n = 0, shift = 1, b; do { b = buf[at++]; n += (b & 0x7f) * shift; shift *= 128; } while (b >= 0x80); return n; };
+  while (at < end) {
+    const tag = varint(), wire = tag & 7;
+    if (wire === 0) varint();
+    else if (wire === 1) at += 8;
+    else if (wire === 5) at += 4;
+    else { const len = varint(); found(tag >>> 3, at, at + len); at += len; }
+  }
+}
+// ExportTraceServiceRequest.resource_spans (1) > ResourceSpans.scope_spans (2) > ScopeSpans.spans (2).
+const countSpans = (buf) => fields(buf, 0, buf.length, (f, s, e) => f === 1 && fields(buf, s, e, (f, s, e) =>
+  f === 2 && fields(buf, s, e, (f) => { if (f === 2) spans++; })));
 const server = http.createServer((req, res) => {
-  req.on('data', (c) => { bytes += c.length; });
-  req.on('end', () => { requests++; res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(); });
+  const chunks = [];
+  req.on('data', (c) => { bytes += c.length; chunks.push(c); });
+  req.on('end', () => {
+    requests++;
+    if (req.url === '/v1/traces') countSpans(Buffer.concat(chunks));
+    res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+  });
 });
 server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
-process.stdin.on('end', () => { process.stdout.write(JSON.stringify({ requests, bytes }) + '\\n'); process.exit(0); });
+process.stdin.on('end', () => { process.stdout.write(JSON.stringify({ requests, bytes, spans }) + '\\n'); process.exit(0); });
 process.stdin.resume();
 `;
 
@@ -70,7 +108,7 @@ async function startOtlpReceiver() {
   const port = Number((await lines.next()).value);
   return {
     url: `http://127.0.0.1:${port}`,
-    async close(): Promise<{ requests: number; bytes: number }> {
+    async close(): Promise<{ requests: number; bytes: number; spans: number }> {
       child.stdin.end();
       return JSON.parse((await lines.next()).value as string);
     },
@@ -83,7 +121,7 @@ async function measure(
   rounds: number,
   progress: (text: string) => void,
   extra: Record<string, string>,
-): Promise<Omit<TelemetryOverhead, 'exportRequests' | 'exportBytes'>> {
+): Promise<Omit<TelemetryOverhead, 'exportRequests' | 'exportBytes' | 'exportedSpans'>> {
   // Every span kept and exported (a queue the run never overflows), metrics every second.
   const env = {
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
@@ -99,6 +137,7 @@ async function measure(
   let on: PipelineResult | undefined;
   let offCpu = Number.POSITIVE_INFINITY;
   let onCpu = Number.POSITIVE_INFINITY;
+  let tracedDecisions = 0;
   /** The run and its CPU time per hop, in µs, for this process's threads. */
   const timed = async (run: () => Promise<PipelineResult>) => {
     const before = process.cpuUsage();
@@ -121,6 +160,7 @@ async function measure(
       return result;
     });
     if (on === undefined || b.result.hopsPerSecond > on.hopsPerSecond) on = b.result;
+    tracedDecisions += b.result.hops;
     onCpu = Math.min(onCpu, b.cpu);
   }
   return {
@@ -132,6 +172,7 @@ async function measure(
     offCpuUsPerHop: round(offCpu, 1),
     onCpuUsPerHop: round(onCpu, 1),
     cpuRatio: round(offCpu / onCpu, 3),
+    tracedDecisions,
     env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:<port>' },
   };
 }

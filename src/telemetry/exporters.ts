@@ -2,10 +2,23 @@ import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import { OTLPMetricExporter as JsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as ProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
+import {
+  convertLegacyHttpOptions,
+  createOtlpHttpExportDelegate,
+  type OTLPExporterNodeConfigBase,
+} from '@opentelemetry/otlp-exporter-base/node-http';
+import {
+  type IExportTraceServiceResponse,
+  type ISerializer,
+  ProtobufTraceSerializer,
+  TraceExporterMetricsHelper,
+} from '@opentelemetry/otlp-transformer';
 import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import type { OtlpProtocol } from './config.js';
+import { encodeDecisionSpans } from './decision-protobuf.js';
+import { DecisionSpan } from './spans.js';
 
 export type Signal = 'traces' | 'metrics';
 
@@ -55,7 +68,13 @@ function watching<T>(
 
 /** A trace and a metric exporter for one configuration, watched; `handed` sees each span batch taken from the queue. */
 export function createExporters(opts: {
-  readonly traces?: { readonly url: string; readonly protocol: OtlpProtocol; readonly timeoutMillis: number };
+  readonly traces?: {
+    readonly url: string;
+    readonly protocol: OtlpProtocol;
+    readonly timeoutMillis: number;
+    /** The batches a full queue holds: a flush exports them all at once (see below). */
+    readonly batches: number;
+  };
   readonly metrics?: {
     readonly url: string;
     readonly protocol: OtlpProtocol;
@@ -79,13 +98,17 @@ export function createExporters(opts: {
   let spans: SpanExporter | undefined;
   let swapSpans: ((ms: number) => void) | undefined;
   if (opts.traces !== undefined) {
-    const { url, protocol, timeoutMillis } = opts.traces;
+    const { url, protocol, timeoutMillis, batches } = opts.traces;
     const made: { shutdown(): Promise<void> }[] = [];
+    // The batch processor's flush (at close, and forceFlush) hands every queued batch to the exporter
+    // at once; past the exporter's limit of exports in flight (30 by default) it refuses the rest
+    // and their spans are lost. The limit is the queue's batches, so a flush can export all of them.
+    const concurrencyLimit = batches + 1;
     const make = (ms: number) => {
       const e =
         protocol === 'http/json'
-          ? new JsonTraceExporter({ url, timeoutMillis: ms })
-          : new ProtoTraceExporter({ url, timeoutMillis: ms });
+          ? new JsonTraceExporter({ url, timeoutMillis: ms, concurrencyLimit })
+          : protobufTraceExporter({ url, timeoutMillis: ms, concurrencyLimit });
       made.push(e);
       return e;
     };
@@ -145,4 +168,32 @@ export function createExporters(opts: {
     },
     failing,
   };
+}
+
+/** Decision spans through decision-protobuf.ts; any other batch through the official serializer. */
+const decisionSerializer: ISerializer<ReadableSpan[], IExportTraceServiceResponse> = {
+  serializeRequest: (spans) =>
+    (spans.every((s) => s instanceof DecisionSpan) ? encodeDecisionSpans(spans) : undefined) ??
+    ProtobufTraceSerializer.serializeRequest(spans),
+  deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data),
+};
+
+/**
+ * OTLP/HTTP protobuf trace export, built as the official exporter (exporter-trace-otlp-proto) builds
+ * itself: the same transport, retries, bounded queue, headers, compression and `OTEL_EXPORTER_OTLP_*`
+ * settings, with the serializer that writes decision spans at a fraction of the cost.
+ */
+function protobufTraceExporter(config: OTLPExporterNodeConfigBase): OTLPExporterBase<ReadableSpan[]> {
+  const options = convertLegacyHttpOptions(config, 'TRACES', 'v1/traces', {
+    'Content-Type': 'application/x-protobuf',
+  });
+  return new OTLPExporterBase(
+    createOtlpHttpExportDelegate(
+      options,
+      decisionSerializer,
+      'otlp_http_span_exporter',
+      TraceExporterMetricsHelper,
+      undefined,
+    ),
+  );
 }

@@ -5,6 +5,7 @@ import {
   type Link,
   type SpanContext,
   SpanKind,
+  type SpanStatus,
   SpanStatusCode,
 } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
@@ -126,61 +127,111 @@ function durationOf(ms: number): HrTime {
   return [s, Math.round((ms - s * 1000) * 1e6)];
 }
 
-/**
- * A finished span, built as the SDK's exporters read one (ReadableSpan), not through a Tracer: its
- * ids are the envelope's, which the Tracer API does not let one choose, and a plain object per
- * decision costs less than a live Span. deny and quarantine set status ERROR with the reason; every
- * stop (hold included) adds an event `meshwarden.<verdict>` with its reason and detail.
- */
-export function decisionSpan(
-  d: TelemetryDecision,
-  place: SpanPlace,
-  resource: Resource,
-  scope: InstrumentationScope,
-): ReadableSpan {
+/** `gate <type>`, `release <type>`, or `refuse message` for input refused before it became an envelope. */
+export function spanName(d: TelemetryDecision): string {
+  const type = d.envelope?.type;
+  return type === undefined ? `refuse ${d.gated}` : `${d.release === true ? 'release' : 'gate'} ${type}`;
+}
+
+/** deny and quarantine are errors, with the reason as the status message; a hold waits for a pilot. */
+export function spanStatus(d: TelemetryDecision): SpanStatus {
+  const { decision, reason } = d.verdict;
+  return decision === 'deny' || decision === 'quarantine'
+    ? { code: SpanStatusCode.ERROR, message: reason }
+    : { code: SpanStatusCode.UNSET };
+}
+
+/** The event every stop (hold included) adds, `meshwarden.<verdict>`, at the span's end; none on a pass. */
+export function stopEvent(d: TelemetryDecision, endTime: HrTime): TimedEvent | undefined {
   const { verdict } = d;
+  if (verdict.decision === 'deliver') return undefined;
+  const attributes: Attributes = { 'meshwarden.reason': verdict.reason };
+  if (verdict.detail !== undefined) attributes['meshwarden.detail'] = verdict.detail;
+  return { name: `meshwarden.${verdict.decision}`, time: endTime, attributes };
+}
+
+/**
+ * A finished span, as the SDK's batch processor and exporters read one (ReadableSpan), made without a
+ * Tracer: its ids are the envelope's, which the Tracer API does not let one choose. It holds the
+ * decision and its place; the batch processor reads only `spanContext()` and `resource`, and the
+ * protobuf exporter (decision-protobuf.ts) encodes straight from the decision, so the span's other
+ * fields are made only when an exporter reads them (OTLP/JSON), once.
+ */
+export class DecisionSpan implements ReadableSpan {
+  readonly kind = SpanKind.CONSUMER;
+  readonly ended = true;
+  readonly links = NO_LINKS;
+  readonly droppedAttributesCount = 0;
+  readonly droppedEventsCount = 0;
+  readonly droppedLinksCount = 0;
+  readonly decision: TelemetryDecision;
+  readonly place: SpanPlace;
+  readonly resource: Resource;
+  readonly instrumentationScope: InstrumentationScope;
+  readonly #context: SpanContext;
+  #fields: ReturnType<typeof fieldsOf> | undefined;
+
+  constructor(
+    decision: TelemetryDecision,
+    place: SpanPlace,
+    resource: Resource,
+    scope: InstrumentationScope,
+  ) {
+    this.decision = decision;
+    this.place = place;
+    this.resource = resource;
+    this.instrumentationScope = scope;
+    this.#context = { traceId: place.traceId, spanId: place.spanId, traceFlags: place.sampled ? 1 : 0 };
+  }
+
+  spanContext(): SpanContext {
+    return this.#context;
+  }
+  get parentSpanContext(): SpanContext | undefined {
+    const { place } = this;
+    if (place.parentSpanId === undefined) return undefined;
+    const { traceId, traceFlags } = this.#context;
+    return { traceId, spanId: place.parentSpanId, traceFlags, isRemote: true };
+  }
+  get name(): string {
+    return this.#made.name;
+  }
+  get startTime(): HrTime {
+    return this.#made.startTime;
+  }
+  get endTime(): HrTime {
+    return this.#made.endTime;
+  }
+  get duration(): HrTime {
+    return this.#made.duration;
+  }
+  get status(): SpanStatus {
+    return this.#made.status;
+  }
+  get attributes(): Attributes {
+    return this.#made.attributes;
+  }
+  get events(): TimedEvent[] {
+    return this.#made.events;
+  }
+  get #made(): ReturnType<typeof fieldsOf> {
+    this.#fields ??= fieldsOf(this.decision);
+    return this.#fields;
+  }
+}
+
+/** The fields a DecisionSpan makes on first read, from its decision. */
+function fieldsOf(d: TelemetryDecision) {
   const startTime = hrTimeOf(d.startedAt);
   const endTime = hrTimeOf(d.startedAt + (d.durationMs ?? 0));
-  const context: SpanContext = {
-    traceId: place.traceId,
-    spanId: place.spanId,
-    traceFlags: place.sampled ? 1 : 0,
-  };
-  const parent: SpanContext | undefined =
-    place.parentSpanId === undefined
-      ? undefined
-      : {
-          traceId: place.traceId,
-          spanId: place.parentSpanId,
-          traceFlags: context.traceFlags,
-          isRemote: true,
-        };
-  let events = NO_EVENTS;
-  if (verdict.decision !== 'deliver') {
-    const attributes: Attributes = { 'meshwarden.reason': verdict.reason };
-    if (verdict.detail !== undefined) attributes['meshwarden.detail'] = verdict.detail;
-    events = [{ name: `meshwarden.${verdict.decision}`, time: endTime, attributes }];
-  }
-  const failed = verdict.decision === 'deny' || verdict.decision === 'quarantine';
-  const type = d.envelope?.type;
+  const event = stopEvent(d, endTime);
   return {
-    // Input refused before it became an envelope (a line that is not JSON): `refuse message`.
-    name: type === undefined ? `refuse ${d.gated}` : `${d.release === true ? 'release' : 'gate'} ${type}`,
-    kind: SpanKind.CONSUMER,
-    spanContext: () => context,
-    ...(parent === undefined ? {} : { parentSpanContext: parent }),
+    name: spanName(d),
     startTime,
     endTime,
-    status: failed ? { code: SpanStatusCode.ERROR, message: verdict.reason } : { code: SpanStatusCode.UNSET },
-    attributes: attributesOf(d),
-    links: NO_LINKS,
-    events,
     duration: durationOf(d.durationMs ?? 0),
-    ended: true,
-    resource,
-    instrumentationScope: scope,
-    droppedAttributesCount: 0,
-    droppedEventsCount: 0,
-    droppedLinksCount: 0,
+    status: spanStatus(d),
+    attributes: attributesOf(d),
+    events: event === undefined ? NO_EVENTS : [event],
   };
 }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { caseTraceparent, type Envelope, spanIdOf } from '../envelope/index.js';
 import { telemetryConfig } from './config.js';
 import { placeOf, type TelemetryDecision } from './spans.js';
 import { createTelemetry, withSecondsSuffix } from './telemetry.js';
+import { startOtlpReceiver } from './test-kit.js';
 
 const ROOT = '01a23cd8-27b5-714f-acc6-291cff3c1fa4';
 const CHILD = '01a23cd8-27dc-7566-b555-e4890248cd02';
@@ -263,6 +264,33 @@ describe('export failures and drops', () => {
     await telemetry.close();
     await collector.close();
   });
+});
+
+describe('closing with a full queue', () => {
+  it.each(['http/protobuf', 'http/json'])(
+    "exports every queued span (%s), past the exporter's 30 exports in flight",
+    async (protocol) => {
+      // One batch goes out when ten spans wait; the other 99 wait for close, whose flush hands them
+      // to the exporter at once. With the exporter's default limit, 69 batches were refused and lost.
+      const collector = await startOtlpReceiver();
+      onTestFinished(() => collector.close());
+      const config = telemetryConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+        OTEL_METRICS_EXPORTER: 'none',
+        OTEL_BSP_MAX_QUEUE_SIZE: '1000',
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '10',
+      });
+      if (config === undefined || config instanceof Error) throw new Error('no config');
+      const told: Error[] = [];
+      const telemetry = createTelemetry({ config, version: '0.1.0', onError: (err) => told.push(err) });
+      const ids = Array.from({ length: 1000 }, () => randomUUID());
+      for (const id of ids) telemetry.decision(decision(envelope(id)));
+      await telemetry.close();
+      expect(told).toEqual([]);
+      expect(new Set(collector.spans.map((s) => s.spanId))).toEqual(new Set(ids.map(spanIdOf)));
+    },
+  );
 });
 
 describe('closing toward a dead collector', () => {

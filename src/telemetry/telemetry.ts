@@ -10,7 +10,7 @@ import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
 import type { TelemetryConfig } from './config.js';
 import { createExporters, type Signal } from './exporters.js';
 import { createInstruments, type DecisionCell, type Gauges, type Instruments } from './metrics.js';
-import { decisionSpan, placeOf, type SpanPlace, type TelemetryDecision } from './spans.js';
+import { DecisionSpan, placeOf, type SpanPlace, type TelemetryDecision } from './spans.js';
 
 /**
  * Meshwarden's telemetry, on: what the runtime's `MeshTelemetry` port asks for (it is handed to the
@@ -76,7 +76,14 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
   // one at maxQueueSize): counted in, and out when the exporter is handed a batch.
   let queued = 0;
   const exporters = createExporters({
-    ...(config.traces === undefined ? {} : { traces: config.traces }),
+    ...(config.traces === undefined
+      ? {}
+      : {
+          traces: {
+            ...config.traces,
+            batches: Math.ceil(config.batch.maxQueueSize / config.batch.maxExportBatchSize),
+          },
+        }),
     ...(config.metrics === undefined ? {} : { metrics: config.metrics }),
     watch: { failed: (signal, err) => report(err, signal), recovered: (s) => opts.onRecover?.(s) },
     handed: (batch) => {
@@ -132,7 +139,7 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
         return;
       }
       queued++;
-      spans.onEnd(decisionSpan(d, place, resource, scope));
+      spans.onEnd(new DecisionSpan(d, place, resource, scope));
     },
     delivery: (agent, ms, ok) => instruments.delivery(agent, ms / 1000, ok),
     deliveryFailed: (agent) => instruments.deliveryFailed(agent),
