@@ -52,8 +52,13 @@ export async function telemetryOverhead(
     throw err;
   }
   const received = await receiver.close();
+  // The receiver counts plain protobuf: a run asked for JSON or gzip is not checked.
+  const { env } = result;
   const everySpan =
-    (extra.OTEL_TRACES_SAMPLER ?? 'always_on').endsWith('always_on') && extra.OTEL_TRACES_EXPORTER !== 'none';
+    (env.OTEL_TRACES_SAMPLER ?? 'always_on').endsWith('always_on') &&
+    env.OTEL_TRACES_EXPORTER !== 'none' &&
+    env.OTEL_EXPORTER_OTLP_PROTOCOL === 'http/protobuf' &&
+    (env.OTEL_EXPORTER_OTLP_COMPRESSION ?? 'none') === 'none';
   if (everySpan && received.spans !== result.tracedDecisions)
     throw new Error(
       `telemetry: ${received.spans} of ${result.tracedDecisions} decision spans reached the receiver`,

@@ -18,7 +18,7 @@ import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-met
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import type { OtlpProtocol } from './config.js';
 import { encodeDecisionSpans } from './decision-protobuf.js';
-import { DecisionSpan } from './spans.js';
+import { isDecisionSpan } from './spans.js';
 
 export type Signal = 'traces' | 'metrics';
 
@@ -66,14 +66,46 @@ function watching<T>(
   };
 }
 
+/** Span exports in flight at most; the OTLP exporter refuses any past its own limit of 30. */
+const EXPORTS_AT_ONCE = 8;
+
+/**
+ * Exports in turn: at most `atOnce` in flight, the rest waiting in order. The batch processor's
+ * flush (at close, and forceFlush) hands every queued batch over at once; the OTLP exporter refused
+ * those past its limit, and their spans were lost. Waiting here keeps every batch, and the
+ * connections to the collector few.
+ */
+function inTurn<T>(exportNow: Exporter<T>['export'], atOnce: number): Exporter<T>['export'] {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const finished = () => {
+    running--;
+    waiting.shift()?.();
+  };
+  return (items, done) => {
+    const start = () => {
+      running++;
+      try {
+        exportNow(items, (result) => {
+          finished();
+          done(result);
+        });
+      } catch (err) {
+        finished();
+        done({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
+      }
+    };
+    if (running < atOnce) start();
+    else waiting.push(start);
+  };
+}
+
 /** A trace and a metric exporter for one configuration, watched; `handed` sees each span batch taken from the queue. */
 export function createExporters(opts: {
   readonly traces?: {
     readonly url: string;
     readonly protocol: OtlpProtocol;
     readonly timeoutMillis: number;
-    /** The batches a full queue holds: a flush exports them all at once (see below). */
-    readonly batches: number;
   };
   readonly metrics?: {
     readonly url: string;
@@ -98,17 +130,13 @@ export function createExporters(opts: {
   let spans: SpanExporter | undefined;
   let swapSpans: ((ms: number) => void) | undefined;
   if (opts.traces !== undefined) {
-    const { url, protocol, timeoutMillis, batches } = opts.traces;
+    const { url, protocol, timeoutMillis } = opts.traces;
     const made: { shutdown(): Promise<void> }[] = [];
-    // The batch processor's flush (at close, and forceFlush) hands every queued batch to the exporter
-    // at once; past the exporter's limit of exports in flight (30 by default) it refuses the rest
-    // and their spans are lost. The limit is the queue's batches, so a flush can export all of them.
-    const concurrencyLimit = batches + 1;
     const make = (ms: number) => {
       const e =
         protocol === 'http/json'
-          ? new JsonTraceExporter({ url, timeoutMillis: ms, concurrencyLimit })
-          : protobufTraceExporter({ url, timeoutMillis: ms, concurrencyLimit });
+          ? new JsonTraceExporter({ url, timeoutMillis: ms })
+          : protobufTraceExporter({ url, timeoutMillis: ms });
       made.push(e);
       return e;
     };
@@ -118,7 +146,7 @@ export function createExporters(opts: {
     };
     spans = {
       export: watching<ReadableSpan[]>(
-        { export: (items, done) => inner.export(items, done) },
+        { export: inTurn((items, done) => inner.export(items, done), EXPORTS_AT_ONCE) },
         'traces',
         opts.watch,
         state,
@@ -173,7 +201,7 @@ export function createExporters(opts: {
 /** Decision spans through decision-protobuf.ts; any other batch through the official serializer. */
 const decisionSerializer: ISerializer<ReadableSpan[], IExportTraceServiceResponse> = {
   serializeRequest: (spans) =>
-    (spans.every((s) => s instanceof DecisionSpan) ? encodeDecisionSpans(spans) : undefined) ??
+    (spans.every(isDecisionSpan) ? encodeDecisionSpans(spans) : undefined) ??
     ProtobufTraceSerializer.serializeRequest(spans),
   deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data),
 };

@@ -1,4 +1,5 @@
 import type { Attributes, Meter, ObservableResult } from '@opentelemetry/api';
+import type { HistogramCell, Histograms } from './histograms.js';
 
 /** The mesh's live values, read at collection time (structurally the runtime's `MeshGauges`). */
 export type Gauges = {
@@ -39,33 +40,38 @@ export type Instruments = {
 };
 
 /** Every instrument, declared: names, units, descriptions and bucket boundaries. */
-function declare(meter: Meter) {
+function declare(meter: Meter, histograms: Histograms) {
   // Observed, not added to: a decision bumps a number in its label set's cell (no attribute
   // hashing per call, as counter.add would do), and collection reads the cells.
   const decisions = meter.createObservableCounter('meshwarden.gate.decisions', {
     unit: '{decision}',
     description: 'Gate decisions, by verdict, stage, rule, agent and kind (message or effect).',
   });
-  const gate = meter.createHistogram('meshwarden.gate.duration', {
+  // The histograms recorded on every hop are Meshwarden's own, read by the SDK (histograms.ts).
+  const gate = histograms.define({
+    name: 'meshwarden.gate.duration',
     unit: 's',
     description: 'Time the gate took to decide, by verdict.',
-    advice: { explicitBucketBoundaries: GATE_BUCKETS },
+    boundaries: GATE_BUCKETS,
   });
-  const commit = meter.createHistogram('meshwarden.ledger.commit.duration', {
+  const commit = histograms.define({
+    name: 'meshwarden.ledger.commit.duration',
     unit: 's',
     description: 'Time from a ledger append to its entries being durable.',
-    advice: { explicitBucketBoundaries: IO_BUCKETS },
+    boundaries: IO_BUCKETS,
   });
-  const batch = meter.createHistogram('meshwarden.ledger.commit.entries', {
+  const batch = histograms.define({
+    name: 'meshwarden.ledger.commit.entries',
     unit: '{entry}',
     description: 'Entries per ledger append (an agent run’s emissions are appended as one group).',
-    advice: { explicitBucketBoundaries: BATCH_BUCKETS },
+    boundaries: BATCH_BUCKETS,
   });
-  const delivery = meter.createHistogram('meshwarden.agent.delivery.duration', {
+  const delivery = histograms.define({
+    name: 'meshwarden.agent.delivery.duration',
     unit: 's',
     description:
       'Time to deliver one message to one agent (or effect to its executor), retries included, by outcome.',
-    advice: { explicitBucketBoundaries: IO_BUCKETS },
+    boundaries: IO_BUCKETS,
   });
   const failures = meter.createCounter('meshwarden.agent.delivery.failures', {
     unit: '{try}',
@@ -94,9 +100,9 @@ function declare(meter: Meter) {
   return { decisions, gate, commit, batch, delivery, failures, alerts, dropped, holds, breakers, dead };
 }
 
-export function createInstruments(meter: Meter): Instruments {
+export function createInstruments(meter: Meter, histograms: Histograms): Instruments {
   const { decisions, gate, commit, batch, delivery, failures, alerts, dropped, holds, breakers, dead } =
-    declare(meter);
+    declare(meter, histograms);
   const watched = new Set<Gauges>();
   const frozen = new WeakSet<Gauges>();
   const sum = (read: (g: Gauges) => number) => (result: ObservableResult) => {
@@ -115,17 +121,30 @@ export function createInstruments(meter: Meter): Instruments {
   breakers.addCallback(sum((g) => g.breakersOpen()));
   dead.addCallback(sum((g) => g.deadLetters()));
 
-  // Attribute objects for the few label sets that repeat, made once (the SDK hashes each call's).
-  const verdictAttrs = new Map<string, Attributes>();
-  const agentAttrs = new Map<string, Attributes>();
-  const byAgent = (agent: string): Attributes => {
-    let a = agentAttrs.get(agent);
-    if (a === undefined) {
-      a = { agent, outcome: 'delivered' };
-      agentAttrs.set(agent, a);
+  // Histogram cells for the few label sets that repeat, made once.
+  const byVerdict = new Map<string, HistogramCell>();
+  const gateCell = (verdict: string): HistogramCell => {
+    let c = byVerdict.get(verdict);
+    if (c === undefined) {
+      c = gate.cell({ verdict });
+      byVerdict.set(verdict, c);
     }
-    return a;
+    return c;
   };
+  const byOutcome = {
+    delivered: new Map<string, HistogramCell>(),
+    dead_letter: new Map<string, HistogramCell>(),
+  };
+  const deliveryCell = (agent: string, outcome: keyof typeof byOutcome): HistogramCell => {
+    let c = byOutcome[outcome].get(agent);
+    if (c === undefined) {
+      c = delivery.cell({ agent, outcome });
+      byOutcome[outcome].set(agent, c);
+    }
+    return c;
+  };
+  const commitCell = commit.cell();
+  const batchCell = batch.cell();
 
   const failedAgents = new Map<string, Attributes>();
   const failedAttrs = (agent: string): Attributes => {
@@ -145,25 +164,17 @@ export function createInstruments(meter: Meter): Instruments {
     },
     decision(cell, seconds) {
       cell.count++;
-      if (seconds === undefined) return;
-      const verdict = cell.attrs.verdict as string;
-      let v = verdictAttrs.get(verdict);
-      if (v === undefined) {
-        v = { verdict };
-        verdictAttrs.set(verdict, v);
-      }
-      gate.record(seconds, v);
+      if (seconds !== undefined) histograms.record(gateCell(cell.attrs.verdict as string), seconds);
     },
     delivery(agent, seconds, ok) {
-      if (ok) delivery.record(seconds, byAgent(agent));
-      else delivery.record(seconds, { ...byAgent(agent), outcome: 'dead_letter' });
+      histograms.record(deliveryCell(agent, ok ? 'delivered' : 'dead_letter'), seconds);
     },
     deliveryFailed(agent) {
       failures.add(1, failedAttrs(agent));
     },
     ledgerCommit(seconds, entries) {
-      commit.record(seconds);
-      batch.record(entries);
+      histograms.record(commitCell, seconds);
+      histograms.record(batchCell, entries);
     },
     alert(route, sink, outcome) {
       alerts.add(1, { route, sink, outcome });

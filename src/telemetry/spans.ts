@@ -150,88 +150,58 @@ export function stopEvent(d: TelemetryDecision, endTime: HrTime): TimedEvent | u
   return { name: `meshwarden.${verdict.decision}`, time: endTime, attributes };
 }
 
-/**
- * A finished span, as the SDK's batch processor and exporters read one (ReadableSpan), made without a
- * Tracer: its ids are the envelope's, which the Tracer API does not let one choose. It holds the
- * decision and its place; the batch processor reads only `spanContext()` and `resource`, and the
- * protobuf exporter (decision-protobuf.ts) encodes straight from the decision, so the span's other
- * fields are made only when an exporter reads them (OTLP/JSON), once.
- */
-export class DecisionSpan implements ReadableSpan {
-  readonly kind = SpanKind.CONSUMER;
-  readonly ended = true;
-  readonly links = NO_LINKS;
-  readonly droppedAttributesCount = 0;
-  readonly droppedEventsCount = 0;
-  readonly droppedLinksCount = 0;
-  readonly decision: TelemetryDecision;
-  readonly place: SpanPlace;
-  readonly resource: Resource;
-  readonly instrumentationScope: InstrumentationScope;
-  readonly #context: SpanContext;
-  #fields: ReturnType<typeof fieldsOf> | undefined;
+/** Where a span made by `decisionSpan` sits: the encoder (decision-protobuf.ts) reads the ids from it. */
+export const SPAN_PLACE: unique symbol = Symbol('meshwarden.span.place');
 
-  constructor(
-    decision: TelemetryDecision,
-    place: SpanPlace,
-    resource: Resource,
-    scope: InstrumentationScope,
-  ) {
-    this.decision = decision;
-    this.place = place;
-    this.resource = resource;
-    this.instrumentationScope = scope;
-    this.#context = { traceId: place.traceId, spanId: place.spanId, traceFlags: place.sampled ? 1 : 0 };
-  }
+/** A decision's span: a ReadableSpan that also says where it sits. */
+export type DecisionSpan = ReadableSpan & { readonly [SPAN_PLACE]: SpanPlace };
 
-  spanContext(): SpanContext {
-    return this.#context;
-  }
-  get parentSpanContext(): SpanContext | undefined {
-    const { place } = this;
-    if (place.parentSpanId === undefined) return undefined;
-    const { traceId, traceFlags } = this.#context;
-    return { traceId, spanId: place.parentSpanId, traceFlags, isRemote: true };
-  }
-  get name(): string {
-    return this.#made.name;
-  }
-  get startTime(): HrTime {
-    return this.#made.startTime;
-  }
-  get endTime(): HrTime {
-    return this.#made.endTime;
-  }
-  get duration(): HrTime {
-    return this.#made.duration;
-  }
-  get status(): SpanStatus {
-    return this.#made.status;
-  }
-  get attributes(): Attributes {
-    return this.#made.attributes;
-  }
-  get events(): TimedEvent[] {
-    return this.#made.events;
-  }
-  get #made(): ReturnType<typeof fieldsOf> {
-    this.#fields ??= fieldsOf(this.decision);
-    return this.#fields;
-  }
+export function isDecisionSpan(span: ReadableSpan): span is DecisionSpan {
+  return SPAN_PLACE in span;
 }
 
-/** The fields a DecisionSpan makes on first read, from its decision. */
-function fieldsOf(d: TelemetryDecision) {
+/**
+ * A finished span, built as the SDK's exporters read one (ReadableSpan), not through a Tracer: its
+ * ids are the envelope's, which the Tracer API does not let one choose, and a plain object per
+ * decision costs less than a live Span. It holds what it says and not the envelope, whose payload
+ * may be large: a queue of spans waiting for a slow collector holds strings, not messages.
+ */
+export function decisionSpan(
+  d: TelemetryDecision,
+  place: SpanPlace,
+  resource: Resource,
+  scope: InstrumentationScope,
+): DecisionSpan {
   const startTime = hrTimeOf(d.startedAt);
   const endTime = hrTimeOf(d.startedAt + (d.durationMs ?? 0));
+  const context: SpanContext = {
+    traceId: place.traceId,
+    spanId: place.spanId,
+    traceFlags: place.sampled ? 1 : 0,
+  };
   const event = stopEvent(d, endTime);
-  return {
+  const span: { -readonly [K in keyof DecisionSpan]: DecisionSpan[K] } = {
+    [SPAN_PLACE]: place,
     name: spanName(d),
+    kind: SpanKind.CONSUMER,
+    spanContext: () => context,
     startTime,
     endTime,
-    duration: durationOf(d.durationMs ?? 0),
     status: spanStatus(d),
     attributes: attributesOf(d),
+    links: NO_LINKS,
     events: event === undefined ? NO_EVENTS : [event],
+    duration: durationOf(d.durationMs ?? 0),
+    ended: true,
+    resource,
+    instrumentationScope: scope,
+    droppedAttributesCount: 0,
+    droppedEventsCount: 0,
+    droppedLinksCount: 0,
   };
+  if (place.parentSpanId !== undefined) {
+    const { traceId, traceFlags } = context;
+    span.parentSpanContext = { traceId, spanId: place.parentSpanId, traceFlags, isRemote: true };
+  }
+  return span;
 }

@@ -271,7 +271,8 @@ describe('closing with a full queue', () => {
     "exports every queued span (%s), past the exporter's 30 exports in flight",
     async (protocol) => {
       // One batch goes out when ten spans wait; the other 99 wait for close, whose flush hands them
-      // to the exporter at once. With the exporter's default limit, 69 batches were refused and lost.
+      // over at once. The OTLP exporter took 30 and refused the rest, whose spans were lost; now
+      // they wait their turn (at most 8 exports in flight).
       const collector = await startOtlpReceiver();
       onTestFinished(() => collector.close());
       const config = telemetryConfig({

@@ -1,6 +1,8 @@
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
+  AggregationTemporality,
+  InstrumentType,
   MeterProvider,
   type MetricReader,
   PeriodicExportingMetricReader,
@@ -9,8 +11,9 @@ import {
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
 import type { TelemetryConfig } from './config.js';
 import { createExporters, type Signal } from './exporters.js';
+import { createHistograms, type Histograms } from './histograms.js';
 import { createInstruments, type DecisionCell, type Gauges, type Instruments } from './metrics.js';
-import { DecisionSpan, placeOf, type SpanPlace, type TelemetryDecision } from './spans.js';
+import { decisionSpan, placeOf, type SpanPlace, type TelemetryDecision } from './spans.js';
 
 /**
  * Meshwarden's telemetry, on: what the runtime's `MeshTelemetry` port asks for (it is handed to the
@@ -76,14 +79,7 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
   // one at maxQueueSize): counted in, and out when the exporter is handed a batch.
   let queued = 0;
   const exporters = createExporters({
-    ...(config.traces === undefined
-      ? {}
-      : {
-          traces: {
-            ...config.traces,
-            batches: Math.ceil(config.batch.maxQueueSize / config.batch.maxExportBatchSize),
-          },
-        }),
+    ...(config.traces === undefined ? {} : { traces: config.traces }),
     ...(config.metrics === undefined ? {} : { metrics: config.metrics }),
     watch: { failed: (signal, err) => report(err, signal), recovered: (s) => opts.onRecover?.(s) },
     handed: (batch) => {
@@ -94,9 +90,10 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
     exporters.spans === undefined
       ? undefined
       : new BatchSpanProcessor({ exporter: exporters.spans, ...config.batch });
-  const { readers, prometheus } = metricReaders(config, exporters.metrics);
+  const histograms = createHistograms(resource, scope);
+  const { readers, prometheus } = metricReaders(config, exporters.metrics, histograms);
   const meters = new MeterProvider({ resource, readers });
-  const instruments = createInstruments(meters.getMeter(scope.name, scope.version));
+  const instruments = createInstruments(meters.getMeter(scope.name, scope.version), histograms);
   // No otel_scope_* labels on every series: one scope, Meshwarden's.
   const serializer = new PrometheusSerializer('', false, undefined, false, true);
   const sample = samplerFor(config.sampler);
@@ -139,7 +136,7 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
         return;
       }
       queued++;
-      spans.onEnd(new DecisionSpan(d, place, resource, scope));
+      spans.onEnd(decisionSpan(d, place, resource, scope));
     },
     delivery: (agent, ms, ok) => instruments.delivery(agent, ms / 1000, ok),
     deliveryFailed: (agent) => instruments.deliveryFailed(agent),
@@ -207,6 +204,7 @@ async function within(ms: number, parts: readonly (Promise<void> | undefined)[])
 function metricReaders(
   config: TelemetryConfig,
   exporter: PushMetricExporter | undefined,
+  histograms: Histograms,
 ): {
   readers: MetricReader[];
   prometheus: PrometheusExporter | undefined;
@@ -214,15 +212,24 @@ function metricReaders(
   const readers: MetricReader[] = [];
   if (config.metrics !== undefined && exporter !== undefined) {
     const { intervalMs } = config.metrics;
+    // Delta for a collector that asks for it (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE).
+    const temporality =
+      exporter.selectAggregationTemporality?.(InstrumentType.HISTOGRAM) ?? AggregationTemporality.CUMULATIVE;
     readers.push(
       new PeriodicExportingMetricReader({
         exporter,
         exportIntervalMillis: intervalMs,
         exportTimeoutMillis: Math.min(30_000, intervalMs),
+        metricProducers: [histograms.producer(temporality)],
       }),
     );
   }
-  const prometheus = config.prometheus ? new PrometheusExporter({ preventServerStart: true }) : undefined;
+  const prometheus = config.prometheus
+    ? new PrometheusExporter({
+        preventServerStart: true,
+        metricProducers: [histograms.producer(AggregationTemporality.CUMULATIVE)],
+      })
+    : undefined;
   if (prometheus !== undefined) readers.push(prometheus);
   return { readers, prometheus };
 }

@@ -1,0 +1,105 @@
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  type CollectionResult,
+  type HistogramMetricData,
+  MeterProvider,
+  MetricReader,
+} from '@opentelemetry/sdk-metrics';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createHistograms } from './histograms.js';
+
+/** A metric reader collected by hand, with one temporality. */
+class HandReader extends MetricReader {
+  constructor(temporality: AggregationTemporality) {
+    super({ aggregationTemporalitySelector: () => temporality });
+  }
+  protected async onForceFlush(): Promise<void> {}
+  protected async onShutdown(): Promise<void> {}
+}
+
+const BOUNDARIES = [0.000_002_5, 0.000_01, 0.001, 0.5, 10];
+// Values as recorded: times and sizes, boundaries exactly, and a negative one both sides drop. (NaN is
+// left out: the SDK keeps an empty point for its label set, which Meshwarden never records.)
+const value = fc.oneof(
+  fc.constantFrom(...BOUNDARIES, 0, -1, 1e300),
+  fc.double({ min: 0, max: 20, noNaN: true }),
+);
+
+/** Each label set's point, as a reader's exporter would see it (times left out: each side reads its own clock). */
+function points(result: CollectionResult, name: string) {
+  const metric = result.resourceMetrics.scopeMetrics
+    .flatMap((s) => s.metrics)
+    .find((m) => m.descriptor.name === name) as HistogramMetricData | undefined;
+  // Sums are compared apart: the SDK adds each interval's sum to the last, Meshwarden adds values
+  // one by one, and floating point rounds the two orders differently.
+  return (metric?.dataPoints ?? [])
+    .map((p) => ({ attributes: p.attributes, value: { ...p.value, sum: undefined }, sum: p.value.sum ?? 0 }))
+    .sort((a, b) => String(a.attributes.verdict).localeCompare(String(b.attributes.verdict)));
+}
+
+describe("Meshwarden's histograms, read through the SDK's MetricProducer port", () => {
+  it.each([AggregationTemporality.CUMULATIVE, AggregationTemporality.DELTA])(
+    'give the data points the SDK histogram gives for the same values (temporality %s)',
+    async (temporality) => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.tuple(fc.constantFrom('deliver', 'hold'), value), { maxLength: 60 }),
+          fc.array(fc.tuple(fc.constantFrom('deliver', 'hold'), value), { maxLength: 60 }),
+          async (first, second) => {
+            const resource = resourceFromAttributes({ 'service.name': 'meshwarden' });
+            const scope = { name: 'meshwarden', version: '0.1.0' };
+            const sdkReader = new HandReader(temporality);
+            const provider = new MeterProvider({ resource, readers: [sdkReader] });
+            const sdk = provider.getMeter('meshwarden').createHistogram('h', {
+              unit: 's',
+              advice: { explicitBucketBoundaries: BOUNDARIES },
+            });
+            const ours = createHistograms(resource, scope);
+            const producer = ours.producer(temporality);
+            const h = ours.define({ name: 'h', unit: 's', description: '', boundaries: BOUNDARIES });
+            const cells = { deliver: h.cell({ verdict: 'deliver' }), hold: h.cell({ verdict: 'hold' }) };
+            for (const round of [first, second]) {
+              for (const [verdict, v] of round) {
+                sdk.record(v, { verdict });
+                ours.record(cells[verdict], v);
+              }
+              const got = points(await producer.collect(), 'h');
+              const want = points(await sdkReader.collect(), 'h');
+              expect(got.map(({ sum, ...p }) => p)).toEqual(want.map(({ sum, ...p }) => p));
+              for (const [i, p] of got.entries())
+                expect(Math.abs(p.sum - want[i]!.sum)).toBeLessThanOrEqual(1e-12 * Math.abs(want[i]!.sum));
+            }
+            await provider.shutdown();
+          },
+        ),
+        { numRuns: 100 },
+      );
+    },
+  );
+
+  it('names each histogram with its unit and description, and covers the time since its last read', async () => {
+    const resource = resourceFromAttributes({});
+    const ours = createHistograms(resource, { name: 'meshwarden' });
+    const delta = ours.producer(AggregationTemporality.DELTA);
+    const h = ours.define({
+      name: 'meshwarden.gate.duration',
+      unit: 's',
+      description: 'Gate time.',
+      boundaries: [1],
+    });
+    ours.record(h.cell({ verdict: 'deny' }), 0.5);
+    const [first] = (await delta.collect()).resourceMetrics.scopeMetrics[0]!.metrics as HistogramMetricData[];
+    expect(first!.descriptor).toMatchObject({
+      name: 'meshwarden.gate.duration',
+      unit: 's',
+      description: 'Gate time.',
+    });
+    const [second] = (await delta.collect()).resourceMetrics.scopeMetrics[0]!
+      .metrics as HistogramMetricData[];
+    // Nothing new: a delta reader gets no point for the label set.
+    expect(second!.dataPoints).toEqual([]);
+    expect(first!.dataPoints[0]!.endTime).toEqual(expect.any(Array));
+  });
+});

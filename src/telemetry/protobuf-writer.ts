@@ -1,0 +1,246 @@
+import type { Attributes, HrTime } from '@opentelemetry/api';
+
+/**
+ * A growing byte buffer with the few protobuf writes an OTLP span needs (opentelemetry-proto's wire
+ * format: varints, fixed32/64, length-delimited fields). Its writes match otlp-transformer's
+ * ProtobufWriter byte for byte; decision-protobuf.test.ts holds the two equal.
+ */
+export type ProtobufWriter = {
+  /** Bytes written since the last `reset`. */
+  readonly length: () => number;
+  /** Starts over; a buffer grown past `keepAtMost` bytes is let go, so one huge batch is not kept. */
+  reset(keepAtMost?: number): void;
+  /** A copy of what was written: the caller's to keep while the writer goes on. */
+  copy(): Uint8Array;
+  byte(b: number): void;
+  bytes(b: Uint8Array): void;
+  varint(v: number): void;
+  fixed32(v: number): void;
+  /** An HrTime as fixed64 nanoseconds since the epoch, in two 32-bit halves (no BigInt). */
+  hrTime(t: HrTime): void;
+  /** 2n hex digits as n bytes. */
+  hex(h: string): void;
+  /** A length-prefixed UTF-8 string. */
+  string(s: string): void;
+  /** Reserves a byte for a message's length; `finishLength` writes it, moving the message on when it needs more. */
+  startLength(): number;
+  finishLength(at: number): void;
+  /**
+   * Each attribute as a KeyValue (key 1, AnyValue 2) under `tag`, sized before it is written. False at
+   * a value it does not take (a negative, fractional or huge number, a list): the caller then hands
+   * the batch to the official serializer. A decision's attributes are strings, booleans and its hop.
+   */
+  attributes(tag: number, attributes: Attributes): boolean;
+  /** A string-valued KeyValue's length and body (AnyValue.string_value, 1). */
+  stringKeyValue(key: string, value: string): void;
+};
+
+export function createProtobufWriter(size: number): ProtobufWriter {
+  let buf = new Uint8Array(size);
+  let pos = 0;
+
+  const room = (n: number) => {
+    if (pos + n <= buf.length) return;
+    let grown = buf.length * 2;
+    while (grown < pos + n) grown *= 2;
+    const next = new Uint8Array(grown);
+    next.set(buf.subarray(0, pos));
+    buf = next;
+  };
+  const byte = (b: number) => {
+    room(1);
+    buf[pos++] = b;
+  };
+  const bytes = (b: Uint8Array) => {
+    const n = b.length;
+    room(n);
+    // A loop beats set() for the few bytes of a key or a kept value.
+    if (n > 64) buf.set(b, pos);
+    else for (let i = 0; i < n; i++) buf[pos + i] = b[i]!;
+    pos += n;
+  };
+  const varint = (v: number) => {
+    room(5);
+    while (v > 127) {
+      buf[pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    buf[pos++] = v;
+  };
+  const fixed32 = (v: number) => {
+    room(4);
+    buf[pos++] = v & 0xff;
+    buf[pos++] = (v >>> 8) & 0xff;
+    buf[pos++] = (v >>> 16) & 0xff;
+    buf[pos++] = (v >>> 24) & 0xff;
+  };
+  const stringOf = (s: string, length: number) => {
+    varint(length);
+    room(length);
+    if (length === s.length) for (let i = 0; i < length; i++) buf[pos++] = s.charCodeAt(i);
+    else pos += utf8.encodeInto(s, buf.subarray(pos)).written;
+  };
+  const keyValue = (key: string, any: number) => {
+    const field = keyField(key);
+    varint(field.length + 1 + varintSize(any) + any);
+    bytes(field);
+    byte(0x12);
+    varint(any);
+  };
+  const stringKeyValue = (key: string, value: string) => {
+    const length = utf8Length(value);
+    keyValue(key, 1 + varintSize(length) + length);
+    byte(0x0a);
+    stringOf(value, length);
+  };
+
+  return {
+    length: () => pos,
+    reset(keepAtMost = Number.POSITIVE_INFINITY) {
+      pos = 0;
+      if (buf.length > keepAtMost) buf = new Uint8Array(size);
+    },
+    copy: () => buf.slice(0, pos),
+    byte,
+    bytes,
+    varint,
+    fixed32,
+    hrTime([seconds, nanos]) {
+      // seconds × 1e9 + nanos, split so no step leaves the doubles' 53 exact bits.
+      const lowSeconds = (seconds & 0xffff) * 1e9;
+      const highSeconds = Math.floor(seconds / 0x10000) * 1e9;
+      const low = (lowSeconds >>> 0) + (((highSeconds & 0xffff) * 0x10000) >>> 0) + nanos;
+      const high =
+        Math.floor(lowSeconds / 0x100000000) +
+        Math.floor(highSeconds / 0x10000) +
+        Math.floor(low / 0x100000000);
+      fixed32(low >>> 0);
+      fixed32(high >>> 0);
+    },
+    hex(h) {
+      const n = h.length >>> 1;
+      room(n);
+      for (let i = 0; i < n; i++)
+        buf[pos++] = (nibble(h.charCodeAt(2 * i)) << 4) | nibble(h.charCodeAt(2 * i + 1));
+    },
+    string: (s) => stringOf(s, utf8Length(s)),
+    startLength() {
+      room(1);
+      return pos++;
+    },
+    finishLength(at) {
+      const length = pos - at - 1;
+      const size = varintSize(length);
+      if (size > 1) {
+        room(size - 1);
+        buf.copyWithin(at + size, at + 1, pos);
+        pos += size - 1;
+      }
+      let v = length;
+      let i = at;
+      while (v > 127) {
+        buf[i++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+      buf[i] = v;
+    },
+    attributes(tag, attributes) {
+      for (const key in attributes) {
+        const value = attributes[key];
+        if (typeof value === 'string') {
+          byte(tag);
+          const kept = keptKeyValue(key, value);
+          if (kept !== undefined) bytes(kept);
+          else stringKeyValue(key, value);
+        } else if (typeof value === 'boolean') {
+          byte(tag);
+          keyValue(key, 2); // AnyValue.bool_value (2)
+          byte(0x10);
+          byte(value ? 1 : 0);
+        } else if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < 2 ** 31) {
+          byte(tag);
+          keyValue(key, 1 + varintSize(value)); // AnyValue.int_value (3)
+          byte(0x18);
+          varint(value);
+        } else return false;
+      }
+      return true;
+    },
+    stringKeyValue,
+  };
+}
+
+const utf8 = new TextEncoder();
+
+/** Each attribute key's KeyValue.key field (tag, length, UTF-8), made once per key. */
+const keyFields = new Map<string, Uint8Array>();
+
+function keyField(key: string): Uint8Array {
+  let field = keyFields.get(key);
+  if (field === undefined) {
+    const bytes = utf8.encode(key);
+    field = new Uint8Array([0x0a, ...varintBytes(bytes.length), ...bytes]);
+    // Keys are the span's own (a fixed set) and the resource's: bounded, but not trusted to be.
+    if (keyFields.size < 1024) keyFields.set(key, field);
+  }
+  return field;
+}
+
+/**
+ * Whole KeyValues (length and body) of short string values that repeat from span to span, per key:
+ * a verdict, a stage, the policy digest, an agent's name and version, a message type. A key whose
+ * values do not repeat (message and case ids, subjects) stops being kept once it has VALUES_KEPT of
+ * them, and a long value (a detail) is never kept: what is kept stays small and is written in one copy.
+ */
+const keptValues = new Map<string, Map<string, Uint8Array> | 'not kept'>();
+const VALUES_KEPT = 256;
+const LONGEST_KEPT = 96;
+let scratch: ProtobufWriter | undefined;
+
+function keptKeyValue(key: string, value: string): Uint8Array | undefined {
+  if (value.length > LONGEST_KEPT) return undefined;
+  let values = keptValues.get(key);
+  if (values === 'not kept') return undefined;
+  if (values === undefined) {
+    if (keptValues.size >= 1024) return undefined;
+    values = new Map();
+    keptValues.set(key, values);
+  }
+  let kept = values.get(value);
+  if (kept !== undefined) return kept;
+  if (values.size >= VALUES_KEPT) {
+    keptValues.set(key, 'not kept');
+    return undefined;
+  }
+  scratch ??= createProtobufWriter(256);
+  scratch.reset();
+  scratch.stringKeyValue(key, value);
+  kept = scratch.copy();
+  values.set(value, kept);
+  return kept;
+}
+
+function varintBytes(v: number): number[] {
+  const out: number[] = [];
+  while (v > 127) {
+    out.push((v & 0x7f) | 0x80);
+    v >>>= 7;
+  }
+  out.push(v);
+  return out;
+}
+
+function varintSize(v: number): number {
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+}
+
+/** ASCII strings (nearly every value) are measured and copied by hand; the rest by the TextEncoder. */
+function utf8Length(s: string): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, 'utf8');
+  return n;
+}
+
+function nibble(c: number): number {
+  return c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57;
+}
