@@ -59,7 +59,7 @@ export function cliTelemetry(
     config,
     version: VERSION,
     // Once per failure streak of a signal (a collector away is one warning, not one per interval).
-    onError: (err, signal) => tlog.warn({ err, signal }, 'telemetry export failed'),
+    onError: (err, signal) => tlog.warn({ signal, ...exportFailure(err) }, 'telemetry export failed'),
     onRecover: (signal) => tlog.info({ signal }, 'telemetry export recovered'),
   });
   tlog.info(
@@ -80,4 +80,10 @@ export function cliTelemetry(
     ...(metrics === undefined ? {} : { metrics }),
     [Symbol.asyncDispose]: () => telemetry.close(),
   };
+}
+
+/** An export's failure as words: a collector away is an outcome, not a bug, so no stack through the exporter. */
+function exportFailure(err: Error): { error: string; code?: unknown } {
+  const { code } = err as { code?: unknown };
+  return code === undefined ? { error: err.message } : { error: err.message, code };
 }

@@ -10,7 +10,8 @@ export type Gauges = {
 
 /** Gate latency buckets, in seconds: a decision takes microseconds, a slow one a millisecond. */
 const GATE_BUCKETS = [
-  0.000_002_5, 0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.01,
+  0.000_002_5, 0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005,
+  0.01,
 ];
 /** Ledger commits and handler runs, in seconds: a batched fsync, a remote agent's round trip. */
 const IO_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
