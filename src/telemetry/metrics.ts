@@ -1,5 +1,5 @@
 import type { Attributes, Meter, ObservableResult } from '@opentelemetry/api';
-import type { HistogramCell, Histograms } from './histograms.js';
+import type { CounterCell, HistogramCell, HopMetrics } from './hop-metrics.js';
 
 /** The mesh's live values, read at collection time (structurally the runtime's `MeshGauges`). */
 export type Gauges = {
@@ -24,7 +24,7 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
  * each with its labels.
  */
 /** A label set of the decision counter and its count. */
-export type DecisionCell = { readonly attrs: Attributes; count: number };
+export type DecisionCell = CounterCell;
 
 export type Instruments = {
   /** One decision, counted in `cell` (see `cellOf`); `seconds` the gate's time, absent when refused before the gate. */
@@ -41,33 +41,33 @@ export type Instruments = {
 };
 
 /** Every instrument, declared: names, units, descriptions and bucket boundaries. */
-function declare(meter: Meter, histograms: Histograms) {
-  // Observed, not added to: a decision bumps a number in its label set's cell (no attribute
-  // hashing per call, as counter.add would do), and collection reads the cells.
-  const decisions = meter.createObservableCounter('meshwarden.gate.decisions', {
+function declare(meter: Meter, hop: HopMetrics) {
+  // What every hop records is Meshwarden's own, read by the SDK (hop-metrics.ts): a decision bumps a
+  // number in its label set's cell, with no attribute hashing per call.
+  const decisions = hop.counter({
+    name: 'meshwarden.gate.decisions',
     unit: '{decision}',
     description: 'Gate decisions, by verdict, stage, rule, agent and kind (message or effect).',
   });
-  // The histograms recorded on every hop are Meshwarden's own, read by the SDK (histograms.ts).
-  const gate = histograms.define({
+  const gate = hop.histogram({
     name: 'meshwarden.gate.duration',
     unit: 's',
     description: 'Time the gate took to decide, by verdict.',
     boundaries: GATE_BUCKETS,
   });
-  const commit = histograms.define({
+  const commit = hop.histogram({
     name: 'meshwarden.ledger.commit.duration',
     unit: 's',
     description: 'Time from a ledger append to its entries being durable.',
     boundaries: IO_BUCKETS,
   });
-  const batch = histograms.define({
+  const batch = hop.histogram({
     name: 'meshwarden.ledger.commit.entries',
     unit: '{entry}',
     description: 'Entries per ledger append (an agent run’s emissions are appended as one group).',
     boundaries: BATCH_BUCKETS,
   });
-  const delivery = histograms.define({
+  const delivery = hop.histogram({
     name: 'meshwarden.agent.delivery.duration',
     unit: 's',
     description:
@@ -101,9 +101,9 @@ function declare(meter: Meter, histograms: Histograms) {
   return { decisions, gate, commit, batch, delivery, failures, alerts, dropped, holds, breakers, dead };
 }
 
-export function createInstruments(meter: Meter, histograms: Histograms): Instruments {
+export function createInstruments(meter: Meter, hop: HopMetrics): Instruments {
   const { decisions, gate, commit, batch, delivery, failures, alerts, dropped, holds, breakers, dead } =
-    declare(meter, histograms);
+    declare(meter, hop);
   const watched = new Set<Gauges>();
   const frozen = new WeakSet<Gauges>();
   const sum = (read: (g: Gauges) => number) => (result: ObservableResult) => {
@@ -112,10 +112,6 @@ export function createInstruments(meter: Meter, histograms: Histograms): Instrum
     for (const g of watched) n += read(g);
     result.observe(n);
   };
-  const cells: DecisionCell[] = [];
-  decisions.addCallback((result) => {
-    for (const c of cells) result.observe(c.count, c.attrs);
-  });
   // Zero from the start, so `rate()` and alert rules see the series before the first drop.
   dropped.add(0);
   holds.addCallback(sum((g) => g.holdsPending()));
@@ -158,24 +154,20 @@ export function createInstruments(meter: Meter, histograms: Histograms): Instrum
   };
 
   return {
-    cellOf(attrs) {
-      const cell = { attrs, count: 0 };
-      cells.push(cell);
-      return cell;
-    },
+    cellOf: (attributes) => decisions.cell(attributes),
     decision(cell, seconds) {
       cell.count++;
-      if (seconds !== undefined) histograms.record(gateCell(cell.attrs.verdict as string), seconds);
+      if (seconds !== undefined) hop.record(gateCell(cell.attributes.verdict as string), seconds);
     },
     delivery(agent, seconds, ok) {
-      histograms.record(deliveryCell(agent, ok ? 'delivered' : 'dead_letter'), seconds);
+      hop.record(deliveryCell(agent, ok ? 'delivered' : 'dead_letter'), seconds);
     },
     deliveryFailed(agent) {
       failures.add(1, failedAttrs(agent));
     },
     ledgerCommit(seconds, entries) {
-      histograms.record(commitCell, seconds);
-      histograms.record(batchCell, entries);
+      hop.record(commitCell, seconds);
+      hop.record(batchCell, entries);
     },
     alert(route, sink, outcome) {
       alerts.add(1, { route, sink, outcome });

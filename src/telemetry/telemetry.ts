@@ -11,7 +11,7 @@ import {
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
 import type { TelemetryConfig } from './config.js';
 import { createExporters, type Signal } from './exporters.js';
-import { createHistograms, type Histograms } from './histograms.js';
+import { createHopMetrics, type HopMetrics } from './hop-metrics.js';
 import { createInstruments, type DecisionCell, type Gauges, type Instruments } from './metrics.js';
 import { decisionSpan, placeOf, type SpanPlace, type TelemetryDecision } from './spans.js';
 
@@ -90,10 +90,10 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
     exporters.spans === undefined
       ? undefined
       : new BatchSpanProcessor({ exporter: exporters.spans, ...config.batch });
-  const histograms = createHistograms(resource, scope);
-  const { readers, prometheus } = metricReaders(config, exporters.metrics, histograms);
+  const hop = createHopMetrics(resource, scope);
+  const { readers, prometheus } = metricReaders(config, exporters.metrics, hop);
   const meters = new MeterProvider({ resource, readers });
-  const instruments = createInstruments(meters.getMeter(scope.name, scope.version), histograms);
+  const instruments = createInstruments(meters.getMeter(scope.name, scope.version), hop);
   // No otel_scope_* labels on every series: one scope, Meshwarden's.
   const serializer = new PrometheusSerializer('', false, undefined, false, true);
   const sample = samplerFor(config.sampler);
@@ -204,7 +204,7 @@ async function within(ms: number, parts: readonly (Promise<void> | undefined)[])
 function metricReaders(
   config: TelemetryConfig,
   exporter: PushMetricExporter | undefined,
-  histograms: Histograms,
+  hop: HopMetrics,
 ): {
   readers: MetricReader[];
   prometheus: PrometheusExporter | undefined;
@@ -220,14 +220,14 @@ function metricReaders(
         exporter,
         exportIntervalMillis: intervalMs,
         exportTimeoutMillis: Math.min(30_000, intervalMs),
-        metricProducers: [histograms.producer(temporality)],
+        metricProducers: [hop.producer(temporality)],
       }),
     );
   }
   const prometheus = config.prometheus
     ? new PrometheusExporter({
         preventServerStart: true,
-        metricProducers: [histograms.producer(AggregationTemporality.CUMULATIVE)],
+        metricProducers: [hop.producer(AggregationTemporality.CUMULATIVE)],
       })
     : undefined;
   if (prometheus !== undefined) readers.push(prometheus);

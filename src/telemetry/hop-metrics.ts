@@ -6,23 +6,26 @@ import {
   type DataPoint,
   DataPointType,
   type Histogram,
-  type HistogramMetricData,
+  type MetricData,
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 
 /**
- * Meshwarden's histograms (gate time, delivery time, ledger commits), kept here and read by the
- * SDK's metric readers through the SDK's MetricProducer port, the way it reads metrics from any
- * other source. Recording is a bucket search and four additions on a cell made once per label set;
- * the SDK's own histogram hashes the attributes of every recording (about 0.4 µs for one label,
- * 0.8 µs for two), and three to four are made per hop. Collection turns the cells into the data
- * points the SDK's histogram would give: explicit buckets with inclusive upper bounds, sum, count,
- * min and max, cumulative or delta as the reader's exporter asks.
+ * The metrics recorded on every hop (the decision counter; gate, delivery and ledger commit
+ * histograms), kept here and read by the SDK's metric readers through the SDK's MetricProducer
+ * port, the way it reads metrics from any other source. Recording bumps numbers in a cell made once
+ * per label set; the SDK's own histogram hashes the attributes of every recording (about 0.4 µs for
+ * one label, 0.8 µs for two), four a hop. Collection turns the cells into the data points the SDK
+ * would give: a monotonic sum, or explicit buckets with inclusive upper bounds, sum, count, min and
+ * max, cumulative or delta as the reader's exporter asks; each series starts when its cell was
+ * made (the SDK's observable counter would start it at its first collection, a window of no length).
  */
-export type HistogramSpec = {
-  readonly name: string;
-  readonly unit: string;
-  readonly description: string;
+export type CounterSpec = { readonly name: string; readonly unit: string; readonly description: string };
+
+/** One label set of one counter: the caller adds to `count`. */
+export type CounterCell = { readonly attributes: Attributes; readonly since: HrTime; count: number };
+
+export type HistogramSpec = CounterSpec & {
   /** Inclusive upper bounds, ascending; a last bucket counts what is above them. */
   readonly boundaries: readonly number[];
 };
@@ -41,25 +44,57 @@ export type HistogramCell = {
   readonly windows: Window[];
 };
 
-export type Histograms = {
+export type HopMetrics = {
   /** A histogram; `cell` gives the cell of a label set, which the caller makes once and keeps. */
-  define(spec: HistogramSpec): { cell(attributes?: Attributes): HistogramCell };
+  histogram(spec: HistogramSpec): { cell(attributes?: Attributes): HistogramCell };
   record(cell: HistogramCell, value: number): void;
+  /** A monotonic counter, cells as for a histogram. */
+  counter(spec: CounterSpec): { cell(attributes?: Attributes): CounterCell };
   /** What one metric reader collects, with the temporality its exporter asks for. */
   producer(temporality: AggregationTemporality): MetricProducer;
 };
 
-export function createHistograms(resource: Resource, scope: InstrumentationScope): Histograms {
+export function createHopMetrics(resource: Resource, scope: InstrumentationScope): HopMetrics {
   const defined: { spec: HistogramSpec; cells: HistogramCell[] }[] = [];
+  const counters: { spec: CounterSpec; cells: CounterCell[] }[] = [];
   let deltaReaders = 0;
 
   const collect = (
     temporality: AggregationTemporality,
     window: number,
     last: Map<HistogramCell, Snapshot>,
+    lastCounts: Map<CounterCell, { count: number; at: HrTime }>,
   ) => {
     const now = hrTime();
-    const metrics: HistogramMetricData[] = [];
+    const metrics: MetricData[] = [];
+    for (const { spec, cells } of counters) {
+      const dataPoints: DataPoint<number>[] = [];
+      for (const cell of cells) {
+        const before = temporality === AggregationTemporality.DELTA ? lastCounts.get(cell) : undefined;
+        if (temporality === AggregationTemporality.DELTA)
+          lastCounts.set(cell, { count: cell.count, at: now });
+        const value = cell.count - (before?.count ?? 0);
+        if (temporality === AggregationTemporality.DELTA && value === 0) continue;
+        dataPoints.push({
+          attributes: cell.attributes,
+          startTime: before?.at ?? cell.since,
+          endTime: now,
+          value,
+        });
+      }
+      metrics.push({
+        descriptor: {
+          name: spec.name,
+          unit: spec.unit,
+          description: spec.description,
+          valueType: ValueType.INT,
+        },
+        aggregationTemporality: temporality,
+        dataPointType: DataPointType.SUM,
+        isMonotonic: true,
+        dataPoints,
+      });
+    }
     for (const { spec, cells } of defined) {
       const dataPoints: DataPoint<Histogram>[] = [];
       for (const cell of cells) {
@@ -91,7 +126,18 @@ export function createHistograms(resource: Resource, scope: InstrumentationScope
   };
 
   return {
-    define(spec) {
+    counter(spec) {
+      const cells: CounterCell[] = [];
+      counters.push({ spec, cells });
+      return {
+        cell(attributes = {}) {
+          const cell = { attributes, since: hrTime(), count: 0 };
+          cells.push(cell);
+          return cell;
+        },
+      };
+    },
+    histogram(spec) {
       const cells: HistogramCell[] = [];
       defined.push({ spec, cells });
       return {
@@ -131,11 +177,12 @@ export function createHistograms(resource: Resource, scope: InstrumentationScope
     },
     producer(temporality) {
       if (temporality === AggregationTemporality.CUMULATIVE)
-        return { collect: async () => collect(temporality, -1, new Map()) };
+        return { collect: async () => collect(temporality, -1, new Map(), new Map()) };
       // Readers are made before anything is recorded, so a cell's windows cover every reader's.
       const window = deltaReaders++;
       const last = new Map<HistogramCell, Snapshot>();
-      return { collect: async () => collect(temporality, window, last) };
+      const lastCounts = new Map<CounterCell, { count: number; at: HrTime }>();
+      return { collect: async () => collect(temporality, window, last, lastCounts) };
     },
   };
 }

@@ -2,13 +2,15 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AggregationTemporality,
   type CollectionResult,
+  type DataPoint,
+  DataPointType,
   type HistogramMetricData,
   MeterProvider,
   MetricReader,
 } from '@opentelemetry/sdk-metrics';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createHistograms } from './histograms.js';
+import { createHopMetrics } from './hop-metrics.js';
 
 /** A metric reader collected by hand, with one temporality. */
 class HandReader extends MetricReader {
@@ -56,9 +58,9 @@ describe("Meshwarden's histograms, read through the SDK's MetricProducer port", 
               unit: 's',
               advice: { explicitBucketBoundaries: BOUNDARIES },
             });
-            const ours = createHistograms(resource, scope);
+            const ours = createHopMetrics(resource, scope);
             const producer = ours.producer(temporality);
-            const h = ours.define({ name: 'h', unit: 's', description: '', boundaries: BOUNDARIES });
+            const h = ours.histogram({ name: 'h', unit: 's', description: '', boundaries: BOUNDARIES });
             const cells = { deliver: h.cell({ verdict: 'deliver' }), hold: h.cell({ verdict: 'hold' }) };
             for (const round of [first, second]) {
               for (const [verdict, v] of round) {
@@ -81,9 +83,9 @@ describe("Meshwarden's histograms, read through the SDK's MetricProducer port", 
 
   it('names each histogram with its unit and description, and covers the time since its last read', async () => {
     const resource = resourceFromAttributes({});
-    const ours = createHistograms(resource, { name: 'meshwarden' });
+    const ours = createHopMetrics(resource, { name: 'meshwarden' });
     const delta = ours.producer(AggregationTemporality.DELTA);
-    const h = ours.define({
+    const h = ours.histogram({
       name: 'meshwarden.gate.duration',
       unit: 's',
       description: 'Gate time.',
@@ -101,5 +103,39 @@ describe("Meshwarden's histograms, read through the SDK's MetricProducer port", 
     // Nothing new: a delta reader gets no point for the label set.
     expect(second!.dataPoints).toEqual([]);
     expect(first!.dataPoints[0]!.endTime).toEqual(expect.any(Array));
+  });
+
+  it('counts from when a label set was first counted; a delta reader gets what is new since its last read', async () => {
+    const ours = createHopMetrics(resourceFromAttributes({}), { name: 'meshwarden' });
+    const cumulative = ours.producer(AggregationTemporality.CUMULATIVE);
+    const delta = ours.producer(AggregationTemporality.DELTA);
+    const decisions = ours.counter({
+      name: 'meshwarden.gate.decisions',
+      unit: '{decision}',
+      description: 'Decisions.',
+    });
+    const cell = decisions.cell({ verdict: 'deliver' });
+    cell.count += 3;
+    await new Promise((r) => setTimeout(r, 5));
+    const read = async (p: typeof delta) => {
+      const metric = (await p.collect()).resourceMetrics.scopeMetrics[0]!.metrics.find(
+        (m) => m.descriptor.name === 'meshwarden.gate.decisions',
+      )!;
+      expect(metric).toMatchObject({ dataPointType: DataPointType.SUM, isMonotonic: true });
+      return metric.dataPoints as DataPoint<number>[];
+    };
+    const nanos = ([s, ns]: readonly [number, number]) => s * 1e9 + ns;
+    const [c1] = await read(cumulative);
+    // Not a window of no length, as an observable counter's first point is.
+    expect(nanos(c1!.endTime) - nanos(c1!.startTime)).toBeGreaterThan(1e6);
+    expect(c1).toMatchObject({ attributes: { verdict: 'deliver' }, value: 3 });
+    const [d1] = await read(delta);
+    expect(d1!.value).toBe(3);
+    cell.count += 2;
+    const [d2] = await read(delta);
+    expect(d2).toMatchObject({ value: 2, startTime: d1!.endTime });
+    expect(await read(delta)).toEqual([]);
+    const [c2] = await read(cumulative);
+    expect(c2).toMatchObject({ value: 5, startTime: c1!.startTime });
   });
 });
