@@ -37,38 +37,57 @@ export type TelemetryOverhead = {
   env: Record<string, string>;
 };
 
+/** One configuration against off, as `telemetryOverheads` measures several in one run. */
 export async function telemetryOverhead(
   pipelines: number,
   rounds: number,
   progress: (text: string) => void,
   extra: Record<string, string> = {},
 ): Promise<TelemetryOverhead> {
-  const receiver = await startOtlpReceiver();
-  let result: Omit<TelemetryOverhead, 'exportRequests' | 'exportBytes' | 'exportedSpans'>;
+  return (await telemetryOverheads(pipelines, rounds, progress, { on: extra })).on!;
+}
+
+/**
+ * Several telemetry configurations (each `OTEL_*` settings over the bench's defaults) against off,
+ * interleaved: each round runs off, then every configuration, so all of them meet the same machine
+ * (on a shared machine, runs minutes apart can differ by a third). Each configuration exports to a
+ * receiver of its own, which checks its spans.
+ */
+export async function telemetryOverheads<K extends string>(
+  pipelines: number,
+  rounds: number,
+  progress: (text: string) => void,
+  variants: Record<K, Record<string, string>>,
+): Promise<Record<K, TelemetryOverhead>> {
+  const names = Object.keys(variants) as K[];
+  const receivers = await Promise.all(names.map(() => startOtlpReceiver()));
+  const closeAll = () => Promise.all(receivers.map((r) => r.close()));
+  let measured: Record<K, Measured>;
   try {
-    result = await measure(receiver, pipelines, rounds, progress, extra);
+    measured = await measure(names, variants, receivers, pipelines, rounds, progress);
   } catch (err) {
-    await receiver.close();
+    await closeAll();
     throw err;
   }
-  const received = await receiver.close();
-  // The receiver counts plain protobuf: a run asked for JSON or gzip is not checked.
-  const { env } = result;
-  const everySpan =
-    (env.OTEL_TRACES_SAMPLER ?? 'always_on').endsWith('always_on') &&
-    env.OTEL_TRACES_EXPORTER !== 'none' &&
-    env.OTEL_EXPORTER_OTLP_PROTOCOL === 'http/protobuf' &&
-    (env.OTEL_EXPORTER_OTLP_COMPRESSION ?? 'none') === 'none';
-  if (everySpan && received.spans !== result.tracedDecisions)
-    throw new Error(
-      `telemetry: ${received.spans} of ${result.tracedDecisions} decision spans reached the receiver`,
-    );
-  return {
-    ...result,
-    exportRequests: received.requests,
-    exportBytes: received.bytes,
-    exportedSpans: received.spans,
-  };
+  const received = await closeAll();
+  const out = {} as Record<K, TelemetryOverhead>;
+  for (const [i, name] of names.entries()) {
+    const result = measured[name];
+    const got = received[i]!;
+    // The receiver counts plain protobuf: a run asked for JSON or gzip is not checked.
+    const { env } = result;
+    const everySpan =
+      (env.OTEL_TRACES_SAMPLER ?? 'always_on').endsWith('always_on') &&
+      env.OTEL_TRACES_EXPORTER !== 'none' &&
+      env.OTEL_EXPORTER_OTLP_PROTOCOL === 'http/protobuf' &&
+      (env.OTEL_EXPORTER_OTLP_COMPRESSION ?? 'none') === 'none';
+    if (everySpan && got.spans !== result.tracedDecisions)
+      throw new Error(
+        `telemetry (${name}): ${got.spans} of ${result.tracedDecisions} decision spans reached the receiver`,
+      );
+    out[name] = { ...result, exportRequests: got.requests, exportBytes: got.bytes, exportedSpans: got.spans };
+  }
+  return out;
 }
 
 /**
@@ -120,29 +139,31 @@ async function startOtlpReceiver() {
   };
 }
 
-async function measure(
-  receiver: Awaited<ReturnType<typeof startOtlpReceiver>>,
+type Measured = Omit<TelemetryOverhead, 'exportRequests' | 'exportBytes' | 'exportedSpans'>;
+
+async function measure<K extends string>(
+  names: readonly K[],
+  variants: Record<K, Record<string, string>>,
+  receivers: readonly Awaited<ReturnType<typeof startOtlpReceiver>>[],
   pipelines: number,
   rounds: number,
   progress: (text: string) => void,
-  extra: Record<string, string>,
-): Promise<Omit<TelemetryOverhead, 'exportRequests' | 'exportBytes' | 'exportedSpans'>> {
+): Promise<Record<K, Measured>> {
   // Every span kept and exported (a queue the run never overflows), metrics every second.
-  const env = {
-    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+  const envs = names.map((name, i) => ({
+    OTEL_EXPORTER_OTLP_ENDPOINT: receivers[i]!.url,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
     OTEL_BSP_MAX_QUEUE_SIZE: String(Math.max(2048, pipelines * 3)),
     OTEL_BSP_SCHEDULE_DELAY: '500',
     OTEL_METRIC_EXPORT_INTERVAL: '1000',
-    ...extra,
-  };
-  const config = telemetryConfig(env);
-  if (config === undefined || config instanceof Error) throw new Error(`telemetry config: ${String(config)}`);
-  let off: PipelineResult | undefined;
-  let on: PipelineResult | undefined;
-  let offCpu = Number.POSITIVE_INFINITY;
-  let onCpu = Number.POSITIVE_INFINITY;
-  let tracedDecisions = 0;
+    ...variants[name],
+  }));
+  const configs = envs.map((env) => {
+    const config = telemetryConfig(env);
+    if (config === undefined || config instanceof Error)
+      throw new Error(`telemetry config: ${String(config)}`);
+    return config;
+  });
   /** The run and its CPU time per hop, in µs, for this process's threads. */
   const timed = async (run: () => Promise<PipelineResult>) => {
     const before = process.cpuUsage();
@@ -150,34 +171,45 @@ async function measure(
     const used = process.cpuUsage(before);
     return { result, cpu: (used.user + used.system) / result.hops };
   };
+  let offHops = 0;
+  let offCpu = Number.POSITIVE_INFINITY;
+  const on = names.map(() => ({ hops: 0, cpu: Number.POSITIVE_INFINITY, traced: 0 }));
   for (let r = 1; r <= rounds; r++) {
     progress(
-      `telemetry: round ${r}/${rounds}, ${pipelines.toLocaleString('en')} pipelines off, then on (OTLP to loopback) …`,
+      `telemetry: round ${r}/${rounds}, ${pipelines.toLocaleString('en')} pipelines off, then ${names.join(', ')} (OTLP to loopback) …`,
     );
     const a = await timed(() => runPipelines(pipelines, 1_000, 2_000));
-    if (off === undefined || a.result.hopsPerSecond > off.hopsPerSecond) off = a.result;
+    offHops = Math.max(offHops, a.result.hopsPerSecond);
     offCpu = Math.min(offCpu, a.cpu);
-    const telemetry = createTelemetry({ config, version: 'bench' });
-    // The last export (close) counts in the CPU time, not in hops/s: the run is over by then.
-    const b = await timed(async () => {
-      const result = await runPipelines(pipelines, 1_000, 2_000, undefined, 1, telemetry);
-      await telemetry.close();
-      return result;
-    });
-    if (on === undefined || b.result.hopsPerSecond > on.hopsPerSecond) on = b.result;
-    tracedDecisions += b.result.hops;
-    onCpu = Math.min(onCpu, b.cpu);
+    for (const [i, config] of configs.entries()) {
+      const telemetry = createTelemetry({ config, version: 'bench' });
+      // The last export (close) counts in the CPU time, not in hops/s: the run is over by then.
+      const b = await timed(async () => {
+        const result = await runPipelines(pipelines, 1_000, 2_000, undefined, 1, telemetry);
+        await telemetry.close();
+        return result;
+      });
+      const side = on[i]!;
+      side.hops = Math.max(side.hops, b.result.hopsPerSecond);
+      side.cpu = Math.min(side.cpu, b.cpu);
+      side.traced += b.result.hops;
+    }
   }
-  return {
-    pipelines,
-    rounds,
-    offHopsPerSecond: off!.hopsPerSecond,
-    onHopsPerSecond: on!.hopsPerSecond,
-    ratio: round(on!.hopsPerSecond / off!.hopsPerSecond, 3),
-    offCpuUsPerHop: round(offCpu, 1),
-    onCpuUsPerHop: round(onCpu, 1),
-    cpuRatio: round(offCpu / onCpu, 3),
-    tracedDecisions,
-    env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:<port>' },
-  };
+  const out = {} as Record<K, Measured>;
+  for (const [i, name] of names.entries()) {
+    const side = on[i]!;
+    out[name] = {
+      pipelines,
+      rounds,
+      offHopsPerSecond: offHops,
+      onHopsPerSecond: side.hops,
+      ratio: round(side.hops / offHops, 3),
+      offCpuUsPerHop: round(offCpu, 1),
+      onCpuUsPerHop: round(side.cpu, 1),
+      cpuRatio: round(offCpu / side.cpu, 3),
+      tracedDecisions: side.traced,
+      env: { ...envs[i]!, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:<port>' },
+    };
+  }
+  return out;
 }
