@@ -11,7 +11,7 @@ import {
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace';
-import { caseTraceparent, type Envelope, parseSource, spanIdOf, traceIdOf } from '../envelope/index.js';
+import { type Envelope, parseSource, spanIdOf, traceIdFor, traceIdOf } from '../envelope/index.js';
 
 /** One gate decision, as the runtime tells it (structurally its `DecisionReport`). */
 export type TelemetryDecision = {
@@ -46,6 +46,33 @@ export type SpanPlace = {
   readonly remoteParent?: true;
 };
 
+/** The trace a decision belongs to, and what a sampler reads of it: no span id is worked out yet. */
+export type SpanTrace = {
+  readonly traceId: string;
+  /** The traceparent's sampled flag: what a caller decided, for a parent that is the caller's. */
+  readonly sampled: boolean;
+  /** A root's parent when that is a caller's span (its traceparent names one that is not its own). */
+  readonly callerSpanId?: string;
+};
+
+/**
+ * A decision's trace: its case's (the trace id its traceparent carries), or for input that never
+ * became an envelope a trace of its own, made of its decision's id (the id `meshwarden why` takes),
+ * so the span is found from the ledger and the ledger from the span. Sampling reads this, so a
+ * decision sampled out costs no span ids.
+ */
+export function traceOf(d: TelemetryDecision): SpanTrace {
+  const e = d.envelope;
+  if (e === undefined) return { traceId: traceIdFor(d.msgId), sampled: true };
+  const traceId = traceIdOf(e.traceparent) ?? randomBytes(16).toString('hex');
+  const sampled = e.traceparent === undefined || e.traceparent.endsWith('1');
+  if (d.release === true || (e.hop > 0 && e.causationid !== undefined)) return { traceId, sampled };
+  const named = traceIdOf(e.traceparent) === undefined ? undefined : e.traceparent!.slice(36, 52);
+  return named === undefined || named === spanIdOf(e.id)
+    ? { traceId, sampled }
+    : { traceId, sampled, callerSpanId: named };
+}
+
 /**
  * The span a decision is exported as. Its id is the one the message's own `traceparent` names
  * (envelope/trace.ts: made of the message id), so whatever received the message (a remote agent over
@@ -54,25 +81,18 @@ export type SpanPlace = {
  * (a caller's); else it is the trace's root. A release (gated again after a pilot's approval) is a
  * child of the first decision, with an id of its own.
  */
-export function placeOf(d: TelemetryDecision): SpanPlace {
+export function placeOf(d: TelemetryDecision, trace: SpanTrace = traceOf(d)): SpanPlace {
+  const { traceId, sampled, callerSpanId } = trace;
   const e = d.envelope;
-  if (e === undefined) {
-    // Input that never became an envelope: a trace of its own, made of its decision's id (the id
-    // `meshwarden why` takes), so the span is found from the ledger and the ledger from the span.
-    const own = caseTraceparent(d.msgId, d.msgId);
-    return { traceId: own.slice(3, 35), spanId: own.slice(36, 52), sampled: true };
-  }
-  const traceId = traceIdOf(e.traceparent) ?? randomBytes(16).toString('hex');
-  const sampled = e.traceparent === undefined || e.traceparent.endsWith('1');
+  if (e === undefined) return { traceId, spanId: spanIdOf(d.msgId), sampled };
   const own = spanIdOf(e.id);
   if (d.release === true)
     return { traceId, spanId: randomBytes(8).toString('hex'), parentSpanId: own, sampled };
   if (e.hop > 0 && e.causationid !== undefined)
     return { traceId, spanId: own, parentSpanId: spanIdOf(e.causationid), sampled };
-  const named = traceIdOf(e.traceparent) === undefined ? undefined : e.traceparent!.slice(36, 52);
-  return named === undefined || named === own
+  return callerSpanId === undefined
     ? { traceId, spanId: own, sampled }
-    : { traceId, spanId: own, parentSpanId: named, sampled, remoteParent: true };
+    : { traceId, spanId: own, parentSpanId: callerSpanId, sampled, remoteParent: true };
 }
 
 /**

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { caseTraceparent, type Envelope, spanIdOf } from '../envelope/index.js';
 import { telemetryConfig } from './config.js';
-import { placeOf, type TelemetryDecision } from './spans.js';
+import { placeOf, type TelemetryDecision, traceOf } from './spans.js';
 import { createTelemetry, withSecondsSuffix } from './telemetry.js';
 import { startOtlpReceiver } from './test-kit.js';
 
@@ -68,6 +68,17 @@ describe('where a decision span sits', () => {
     const id = '01a23cd8-27b5-714f-acc6-291cff3c1fa9';
     const place = placeOf(decision(undefined, { msgId: id }));
     expect(place).toEqual({ traceId: id.replaceAll('-', ''), spanId: spanIdOf(id), sampled: true });
+  });
+
+  it("samples on a decision's trace alone: a caller's span only for a root under one", () => {
+    const trace = ROOT.replaceAll('-', '');
+    expect(traceOf(decision(envelope(CHILD, { hop: 1, causationid: ROOT })))).toEqual({
+      traceId: trace,
+      sampled: true,
+    });
+    const called = decision(envelope(ROOT, { traceparent: `00-${trace}-00f067aa0ba902b7-00` }));
+    expect(traceOf(called)).toEqual({ traceId: trace, sampled: false, callerSpanId: '00f067aa0ba902b7' });
+    expect(placeOf(called, traceOf(called))).toEqual(placeOf(called));
   });
 
   it('a release is a child of the first decision, with an id of its own', () => {

@@ -13,7 +13,7 @@ import type { TelemetryConfig } from './config.js';
 import { createExporters, type Signal } from './exporters.js';
 import { createHopMetrics, type HopMetrics } from './hop-metrics.js';
 import { createInstruments, type DecisionCell, type Gauges, type Instruments } from './metrics.js';
-import { decisionSpan, placeOf, type SpanPlace, type TelemetryDecision } from './spans.js';
+import { decisionSpan, placeOf, type SpanTrace, type TelemetryDecision, traceOf } from './spans.js';
 
 /**
  * Meshwarden's telemetry, on: what the runtime's `MeshTelemetry` port asks for (it is handed to the
@@ -128,15 +128,15 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
       const cell = cellOf(d);
       instruments.decision(cell, d.durationMs === undefined ? undefined : d.durationMs / 1000);
       if (spans === undefined) return;
-      const place = placeOf(d);
+      const trace = traceOf(d);
       // An unsampled span (the caller's flag) the processor would skip; a full queue, it would drop.
-      if (!sample(place) || !place.sampled) return;
+      if (!sample(trace) || !trace.sampled) return;
       if (queued >= config.batch.maxQueueSize) {
         instruments.spansDropped();
         return;
       }
       queued++;
-      spans.onEnd(decisionSpan(d, place, resource, scope));
+      spans.onEnd(decisionSpan(d, placeOf(d, trace), resource, scope));
     },
     delivery: (agent, ms, ok) => instruments.delivery(agent, ms / 1000, ok),
     deliveryFailed: (agent) => instruments.deliveryFailed(agent),
@@ -253,9 +253,9 @@ function agentOf(d: TelemetryDecision): string {
  * traceparent, whose sampled flag parent-based samplers follow. `traceidratio` reads the trace id,
  * so every decision of one case is kept or dropped together.
  */
-function samplerFor(s: TelemetryConfig['sampler']): (place: SpanPlace) => boolean {
+function samplerFor(s: TelemetryConfig['sampler']): (trace: SpanTrace) => boolean {
   const threshold = Math.floor(s.ratio * 0xffffffff);
-  const byRatio = (place: SpanPlace) => Number.parseInt(place.traceId.slice(24), 16) <= threshold;
+  const byRatio = (trace: SpanTrace) => Number.parseInt(trace.traceId.slice(24), 16) <= threshold;
   const root =
     s.name === 'traceidratio' || s.name === 'parentbased_traceidratio'
       ? byRatio
@@ -263,7 +263,7 @@ function samplerFor(s: TelemetryConfig['sampler']): (place: SpanPlace) => boolea
         ? () => false
         : () => true;
   if (!s.name.startsWith('parentbased_')) return root;
-  return (p) => (p.remoteParent === true ? p.sampled : root(p));
+  return (t) => (t.callerSpanId !== undefined ? t.sampled : root(t));
 }
 
 /**
