@@ -46,10 +46,12 @@ const partitions2 = await runPipelines(sizes.pipelines, 1_000, 2_000, undefined,
 const {
   every: telemetry,
   sampled: telemetrySampled,
+  unsampled: telemetryUnsampled,
   metrics: telemetryMetrics,
 } = await telemetryOverheads(sizes.pipelines, 3, progress, {
   every: {},
   sampled: { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' },
+  unsampled: { OTEL_TRACES_SAMPLER: 'always_off' },
   metrics: { OTEL_TRACES_EXPORTER: 'none' },
 });
 progress(
@@ -87,6 +89,7 @@ const results = {
   partitions2,
   telemetry,
   telemetrySampled,
+  telemetryUnsampled,
   telemetryMetrics,
   alerts,
   latency,
@@ -119,6 +122,11 @@ const rows: [string, string, string][] = [
     'telemetry, metrics only: hops/s on / off',
     `${fmt(telemetryMetrics.onHopsPerSecond)} / ${fmt(telemetryMetrics.offHopsPerSecond)}`,
     `ratio ${telemetryMetrics.ratio}; CPU µs per hop ${telemetryMetrics.offCpuUsPerHop} / ${telemetryMetrics.onCpuUsPerHop}`,
+  ],
+  [
+    'telemetry, traces on, none sampled: hops/s on / off',
+    `${fmt(telemetryUnsampled.onHopsPerSecond)} / ${fmt(telemetryUnsampled.offHopsPerSecond)}`,
+    `ratio ${telemetryUnsampled.ratio}; CPU µs per hop ${telemetryUnsampled.offCpuUsPerHop} / ${telemetryUnsampled.onCpuUsPerHop}`,
   ],
   [
     'telemetry, 1 case in 10 traced: hops/s on / off',

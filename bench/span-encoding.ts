@@ -10,7 +10,13 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { caseTraceparent } from '../dist/envelope/index.js';
 import { encodeDecisionSpans } from '../dist/telemetry/decision-protobuf.js';
-import { type DecisionSpan, decisionSpan, placeOf, type TelemetryDecision } from '../dist/telemetry/spans.js';
+import {
+  type DecisionSpan,
+  decisionSpan,
+  placeOf,
+  type TelemetryDecision,
+  traceOf,
+} from '../dist/telemetry/spans.js';
 import { round } from './stats.ts';
 
 const spans = Number(process.argv[2] ?? 200_000);
@@ -51,7 +57,7 @@ function decisionOf(i: number): TelemetryDecision {
 
 const made: DecisionSpan[] = Array.from({ length: spans }, (_, i) => {
   const d = decisionOf(i);
-  return decisionSpan(d, placeOf(d), resource, scope);
+  return decisionSpan(d, placeOf(d, traceOf(d)), resource, scope);
 });
 const batches: DecisionSpan[][] = [];
 for (let i = 0; i < made.length; i += BATCH) batches.push(made.slice(i, i + BATCH));

@@ -1,7 +1,8 @@
-// Telemetry's cost: guarded hops/s with OpenTelemetry on (every decision a span, every metric
-// recorded, exported over OTLP/HTTP protobuf to a loopback receiver that accepts and discards)
-// against off, in the same run. Off and on alternate, and each side keeps its best run, so the
-// ratio compares like with like on a shared machine.
+// Telemetry's cost: guarded hops/s and CPU per hop with OpenTelemetry on (each configuration's
+// OTEL_* settings; every decision a span, unless a sampler says otherwise, exported over OTLP/HTTP
+// protobuf to a loopback receiver that counts spans and keeps nothing) against off, in the same run.
+// Off and the configurations are interleaved, in a different order each round, and each keeps its
+// best, so the ratios compare like with like on a shared machine.
 
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -36,16 +37,6 @@ export type TelemetryOverhead = {
   tracedDecisions: number;
   env: Record<string, string>;
 };
-
-/** One configuration against off, as `telemetryOverheads` measures several in one run. */
-export async function telemetryOverhead(
-  pipelines: number,
-  rounds: number,
-  progress: (text: string) => void,
-  extra: Record<string, string> = {},
-): Promise<TelemetryOverhead> {
-  return (await telemetryOverheads(pipelines, rounds, progress, { on: extra })).on!;
-}
 
 /**
  * Several telemetry configurations (each `OTEL_*` settings over the bench's defaults) against off,
@@ -181,7 +172,10 @@ async function measure<K extends string>(
     const a = await timed(() => runPipelines(pipelines, 1_000, 2_000));
     offHops = Math.max(offHops, a.result.hopsPerSecond);
     offCpu = Math.min(offCpu, a.cpu);
-    for (const [i, config] of configs.entries()) {
+    // Each round starts from another configuration: none always runs right after off.
+    const order = configs.map((_, i) => (i + r - 1) % configs.length);
+    for (const i of order) {
+      const config = configs[i]!;
       const telemetry = createTelemetry({ config, version: 'bench' });
       // The last export (close) counts in the CPU time, not in hops/s: the run is over by then.
       const b = await timed(async () => {

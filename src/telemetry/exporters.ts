@@ -66,15 +66,16 @@ function watching<T>(
   };
 }
 
-/** Span exports in flight at most; the OTLP exporter refuses any past its own limit of 30. */
-const EXPORTS_AT_ONCE = 8;
-
 /**
- * Exports in turn: at most `atOnce` in flight, the rest waiting in order. The batch processor's
- * flush (at close, and forceFlush) hands every queued batch over at once; the OTLP exporter refused
- * those past its limit, and their spans were lost. Waiting here keeps every batch, and the
- * connections to the collector few.
+ * Span exports in flight at most. The batch processor sends one batch at a time, but its flush (at
+ * close, and forceFlush) hands every queued batch over at once: the OTLP exporter refused those past
+ * its limit (30 by default) and their spans were lost, while one connection per batch of a large
+ * queue would run out of sockets. So at most this many go at once, the others wait their turn, and a
+ * close bounded to 3 s still sends a few thousand spans a round.
  */
+const EXPORTS_AT_ONCE = 64;
+
+/** Exports in turn: at most `atOnce` in flight, the rest waiting in order. */
 function inTurn<T>(exportNow: Exporter<T>['export'], atOnce: number): Exporter<T>['export'] {
   let running = 0;
   const waiting: (() => void)[] = [];
@@ -132,11 +133,14 @@ export function createExporters(opts: {
   if (opts.traces !== undefined) {
     const { url, protocol, timeoutMillis } = opts.traces;
     const made: { shutdown(): Promise<void> }[] = [];
+    // The exporter forgets a finished export a moment after it calls back, when inTurn may already
+    // have started the next: its own limit must never be the one that binds.
+    const concurrencyLimit = 2 * EXPORTS_AT_ONCE;
     const make = (ms: number) => {
       const e =
         protocol === 'http/json'
-          ? new JsonTraceExporter({ url, timeoutMillis: ms })
-          : protobufTraceExporter({ url, timeoutMillis: ms });
+          ? new JsonTraceExporter({ url, timeoutMillis: ms, concurrencyLimit })
+          : protobufTraceExporter({ url, timeoutMillis: ms, concurrencyLimit });
       made.push(e);
       return e;
     };
@@ -145,12 +149,16 @@ export function createExporters(opts: {
       if (ms < timeoutMillis) inner = make(ms);
     };
     spans = {
-      export: watching<ReadableSpan[]>(
-        { export: inTurn((items, done) => inner.export(items, done), EXPORTS_AT_ONCE) },
-        'traces',
-        opts.watch,
-        state,
-        opts.handed,
+      // `handed` is told when a batch's export starts: spans waiting their turn still count as queued.
+      export: inTurn(
+        watching<ReadableSpan[]>(
+          { export: (items, done) => inner.export(items, done) },
+          'traces',
+          opts.watch,
+          state,
+          opts.handed,
+        ),
+        EXPORTS_AT_ONCE,
       ),
       shutdown: shutdownAll(made),
       forceFlush: () => inner.forceFlush(),

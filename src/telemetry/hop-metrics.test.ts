@@ -5,20 +5,27 @@ import {
   type DataPoint,
   DataPointType,
   type HistogramMetricData,
+  InMemoryMetricExporter,
+  InstrumentType,
   MeterProvider,
-  MetricReader,
+  type MetricProducer,
+  PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createHopMetrics } from './hop-metrics.js';
 
-/** A metric reader collected by hand, with one temporality. */
-class HandReader extends MetricReader {
-  constructor(temporality: AggregationTemporality) {
-    super({ aggregationTemporalitySelector: () => temporality });
-  }
-  protected async onForceFlush(): Promise<void> {}
-  protected async onShutdown(): Promise<void> {}
+/** An SDK metric reader with one temporality, collected by hand (its interval never comes). */
+const handReader = (temporality: AggregationTemporality) =>
+  new PeriodicExportingMetricReader({
+    exporter: new InMemoryMetricExporter(temporality),
+    exportIntervalMillis: 2 ** 31 - 1,
+  });
+
+/** One metric's points as a producer gives them (none when the metric is left out). */
+async function pointsOf<T>(producer: MetricProducer, name: string): Promise<DataPoint<T>[]> {
+  const metrics = (await producer.collect()).resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
+  return (metrics.find((m) => m.descriptor.name === name)?.dataPoints ?? []) as DataPoint<T>[];
 }
 
 const BOUNDARIES = [0.000_002_5, 0.000_01, 0.001, 0.5, 10];
@@ -52,14 +59,14 @@ describe("Meshwarden's histograms, read through the SDK's MetricProducer port", 
           async (first, second) => {
             const resource = resourceFromAttributes({ 'service.name': 'meshwarden' });
             const scope = { name: 'meshwarden', version: '0.1.0' };
-            const sdkReader = new HandReader(temporality);
+            const sdkReader = handReader(temporality);
             const provider = new MeterProvider({ resource, readers: [sdkReader] });
             const sdk = provider.getMeter('meshwarden').createHistogram('h', {
               unit: 's',
               advice: { explicitBucketBoundaries: BOUNDARIES },
             });
             const ours = createHopMetrics(resource, scope);
-            const producer = ours.producer(temporality);
+            const producer = ours.producer(() => temporality);
             const h = ours.histogram({ name: 'h', unit: 's', description: '', boundaries: BOUNDARIES });
             const cells = { deliver: h.cell({ verdict: 'deliver' }), hold: h.cell({ verdict: 'hold' }) };
             for (const round of [first, second]) {
@@ -81,10 +88,9 @@ describe("Meshwarden's histograms, read through the SDK's MetricProducer port", 
     },
   );
 
-  it('names each histogram with its unit and description, and covers the time since its last read', async () => {
-    const resource = resourceFromAttributes({});
-    const ours = createHopMetrics(resource, { name: 'meshwarden' });
-    const delta = ours.producer(AggregationTemporality.DELTA);
+  it('names each histogram with its unit and description, and leaves out a metric with no new point', async () => {
+    const ours = createHopMetrics(resourceFromAttributes({}), { name: 'meshwarden' });
+    const delta = ours.producer(() => AggregationTemporality.DELTA);
     const h = ours.histogram({
       name: 'meshwarden.gate.duration',
       unit: 's',
@@ -92,23 +98,32 @@ describe("Meshwarden's histograms, read through the SDK's MetricProducer port", 
       boundaries: [1],
     });
     ours.record(h.cell({ verdict: 'deny' }), 0.5);
-    const [first] = (await delta.collect()).resourceMetrics.scopeMetrics[0]!.metrics as HistogramMetricData[];
-    expect(first!.descriptor).toMatchObject({
+    const first = (await delta.collect()).resourceMetrics.scopeMetrics[0]!.metrics[0] as HistogramMetricData;
+    expect(first.descriptor).toMatchObject({
       name: 'meshwarden.gate.duration',
       unit: 's',
       description: 'Gate time.',
     });
-    const [second] = (await delta.collect()).resourceMetrics.scopeMetrics[0]!
-      .metrics as HistogramMetricData[];
-    // Nothing new: a delta reader gets no point for the label set.
-    expect(second!.dataPoints).toEqual([]);
-    expect(first!.dataPoints[0]!.endTime).toEqual(expect.any(Array));
+    expect(first.dataPoints).toHaveLength(1);
+    // Nothing new: no point, and no metric (the SDK leaves an empty one out too).
+    expect((await delta.collect()).resourceMetrics.scopeMetrics).toEqual([]);
+  });
+
+  it('gives a delta reader made after a cell the values recorded since the cell was made', async () => {
+    const ours = createHopMetrics(resourceFromAttributes({}), { name: 'meshwarden' });
+    const h = ours.histogram({ name: 'h', unit: 's', description: '', boundaries: [1] });
+    const cell = h.cell();
+    ours.record(cell, 0.25);
+    ours.record(cell, 3);
+    const late = ours.producer(() => AggregationTemporality.DELTA);
+    const [p] = await pointsOf<{ count: number; sum: number; min: number; max: number }>(late, 'h');
+    expect(p!.value).toMatchObject({ count: 2, sum: 3.25, min: 0.25, max: 3 });
   });
 
   it('counts from when a label set was first counted; a delta reader gets what is new since its last read', async () => {
     const ours = createHopMetrics(resourceFromAttributes({}), { name: 'meshwarden' });
-    const cumulative = ours.producer(AggregationTemporality.CUMULATIVE);
-    const delta = ours.producer(AggregationTemporality.DELTA);
+    const cumulative = ours.producer(() => AggregationTemporality.CUMULATIVE);
+    const delta = ours.producer(() => AggregationTemporality.DELTA);
     const decisions = ours.counter({
       name: 'meshwarden.gate.decisions',
       unit: '{decision}',
@@ -117,10 +132,11 @@ describe("Meshwarden's histograms, read through the SDK's MetricProducer port", 
     const cell = decisions.cell({ verdict: 'deliver' });
     cell.count += 3;
     await new Promise((r) => setTimeout(r, 5));
-    const read = async (p: typeof delta) => {
-      const metric = (await p.collect()).resourceMetrics.scopeMetrics[0]!.metrics.find(
+    const read = async (p: MetricProducer) => {
+      const metric = (await p.collect()).resourceMetrics.scopeMetrics[0]?.metrics.find(
         (m) => m.descriptor.name === 'meshwarden.gate.decisions',
-      )!;
+      );
+      if (metric === undefined) return [];
       expect(metric).toMatchObject({ dataPointType: DataPointType.SUM, isMonotonic: true });
       return metric.dataPoints as DataPoint<number>[];
     };
@@ -137,5 +153,28 @@ describe("Meshwarden's histograms, read through the SDK's MetricProducer port", 
     expect(await read(delta)).toEqual([]);
     const [c2] = await read(cumulative);
     expect(c2).toMatchObject({ value: 5, startTime: c1!.startTime });
+  });
+
+  it('asks the exporter per kind of instrument: a counter and a histogram may differ', async () => {
+    const ours = createHopMetrics(resourceFromAttributes({}), { name: 'meshwarden' });
+    const producer = ours.producer((type) =>
+      type === InstrumentType.COUNTER ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE,
+    );
+    const counted = ours.counter({ name: 'c', unit: '1', description: '' }).cell();
+    const timed = ours.histogram({ name: 'h', unit: 's', description: '', boundaries: [1] }).cell();
+    counted.count++;
+    ours.record(timed, 0.5);
+    const temporalities = async () =>
+      Object.fromEntries(
+        (await producer.collect()).resourceMetrics.scopeMetrics
+          .flatMap((s) => s.metrics)
+          .map((m) => [m.descriptor.name, m.aggregationTemporality]),
+      );
+    expect(await temporalities()).toEqual({
+      c: AggregationTemporality.DELTA,
+      h: AggregationTemporality.CUMULATIVE,
+    });
+    // The delta counter has nothing new; the cumulative histogram still reports.
+    expect(await temporalities()).toEqual({ h: AggregationTemporality.CUMULATIVE });
   });
 });

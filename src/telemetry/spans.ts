@@ -64,10 +64,12 @@ export type SpanTrace = {
 export function traceOf(d: TelemetryDecision): SpanTrace {
   const e = d.envelope;
   if (e === undefined) return { traceId: traceIdFor(d.msgId), sampled: true };
-  const traceId = traceIdOf(e.traceparent) ?? randomBytes(16).toString('hex');
-  const sampled = e.traceparent === undefined || e.traceparent.endsWith('1');
+  const carried = traceIdOf(e.traceparent);
+  const traceId = carried ?? randomBytes(16).toString('hex');
+  // The sampled flag is bit 0 of the trace flags (W3C trace context); other bits may be set.
+  const sampled = carried === undefined || (Number.parseInt(e.traceparent!.slice(53), 16) & 1) === 1;
   if (d.release === true || (e.hop > 0 && e.causationid !== undefined)) return { traceId, sampled };
-  const named = traceIdOf(e.traceparent) === undefined ? undefined : e.traceparent!.slice(36, 52);
+  const named = carried === undefined ? undefined : e.traceparent!.slice(36, 52);
   return named === undefined || named === spanIdOf(e.id)
     ? { traceId, sampled }
     : { traceId, sampled, callerSpanId: named };
@@ -81,7 +83,8 @@ export function traceOf(d: TelemetryDecision): SpanTrace {
  * (a caller's); else it is the trace's root. A release (gated again after a pilot's approval) is a
  * child of the first decision, with an id of its own.
  */
-export function placeOf(d: TelemetryDecision, trace: SpanTrace = traceOf(d)): SpanPlace {
+/** `trace` is the decision's `traceOf`, made once: for a malformed traceparent it holds a random trace id. */
+export function placeOf(d: TelemetryDecision, trace: SpanTrace): SpanPlace {
   const { traceId, sampled, callerSpanId } = trace;
   const e = d.envelope;
   if (e === undefined) return { traceId, spanId: spanIdOf(d.msgId), sampled };

@@ -61,12 +61,13 @@ describe('where a decision span sits', () => {
       },
     },
   ])('$what', ({ d, place }) => {
-    expect(placeOf(d)).toEqual(place);
+    expect(placeOf(d, traceOf(d))).toEqual(place);
   });
 
   it("input that never became an envelope is a root of its own, made of its decision's id", () => {
     const id = '01a23cd8-27b5-714f-acc6-291cff3c1fa9';
-    const place = placeOf(decision(undefined, { msgId: id }));
+    const refused = decision(undefined, { msgId: id });
+    const place = placeOf(refused, traceOf(refused));
     expect(place).toEqual({ traceId: id.replaceAll('-', ''), spanId: spanIdOf(id), sampled: true });
   });
 
@@ -78,11 +79,18 @@ describe('where a decision span sits', () => {
     });
     const called = decision(envelope(ROOT, { traceparent: `00-${trace}-00f067aa0ba902b7-00` }));
     expect(traceOf(called)).toEqual({ traceId: trace, sampled: false, callerSpanId: '00f067aa0ba902b7' });
-    expect(placeOf(called, traceOf(called))).toEqual(placeOf(called));
+    expect(placeOf(called, traceOf(called))).toMatchObject({
+      parentSpanId: '00f067aa0ba902b7',
+      remoteParent: true,
+    });
+    // Bit 0 of the flags is the sampled flag, whatever else is set.
+    const flagged = decision(envelope(ROOT, { traceparent: `00-${trace}-00f067aa0ba902b7-03` }));
+    expect(traceOf(flagged).sampled).toBe(true);
   });
 
   it('a release is a child of the first decision, with an id of its own', () => {
-    const place = placeOf(decision(envelope(CHILD, { hop: 1, causationid: ROOT }), { release: true }));
+    const released = decision(envelope(CHILD, { hop: 1, causationid: ROOT }), { release: true });
+    const place = placeOf(released, traceOf(released));
     expect(place.parentSpanId).toBe(spanIdOf(CHILD));
     expect(place.spanId).not.toBe(spanIdOf(CHILD));
   });
@@ -283,7 +291,7 @@ describe('closing with a full queue', () => {
     async (protocol) => {
       // One batch goes out when ten spans wait; the other 99 wait for close, whose flush hands them
       // over at once. The OTLP exporter took 30 and refused the rest, whose spans were lost; now
-      // they wait their turn (at most 8 exports in flight).
+      // they wait their turn (at most 64 exports in flight).
       const collector = await startOtlpReceiver();
       onTestFinished(() => collector.close());
       const config = telemetryConfig({
@@ -303,6 +311,32 @@ describe('closing with a full queue', () => {
       expect(new Set(collector.spans.map((s) => s.spanId))).toEqual(new Set(ids.map(spanIdOf)));
     },
   );
+});
+
+describe('closing toward a slow collector', () => {
+  it('sends a hundred queued batches within the bound, 64 at a time', async () => {
+    // Each answer takes 300 ms and close may take 1.5 s: a few at a time (8 took 13 rounds) would be
+    // cut short; 64 at a time take two rounds.
+    const collector = await receiver({ delayMs: 300 });
+    onTestFinished(() => collector.close());
+    const config = telemetryConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_BSP_MAX_QUEUE_SIZE: '1000',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '10',
+    });
+    if (config === undefined || config instanceof Error) throw new Error('no config');
+    const told: Error[] = [];
+    const telemetry = createTelemetry({
+      config: { ...config, shutdownMillis: 1000 },
+      version: '0.1.0',
+      onError: (err) => told.push(err),
+    });
+    for (let i = 0; i < 1000; i++) telemetry.decision(decision(envelope(randomUUID())));
+    await telemetry.close();
+    expect(told).toEqual([]);
+    expect(collector.state.requests).toBe(100);
+  });
 });
 
 describe('closing toward a dead collector', () => {

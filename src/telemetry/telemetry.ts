@@ -2,7 +2,7 @@ import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporte
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AggregationTemporality,
-  InstrumentType,
+  type InstrumentType,
   MeterProvider,
   type MetricReader,
   PeriodicExportingMetricReader,
@@ -213,8 +213,8 @@ function metricReaders(
   if (config.metrics !== undefined && exporter !== undefined) {
     const { intervalMs } = config.metrics;
     // Delta for a collector that asks for it (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE).
-    const temporality =
-      exporter.selectAggregationTemporality?.(InstrumentType.HISTOGRAM) ?? AggregationTemporality.CUMULATIVE;
+    const temporality = (type: InstrumentType) =>
+      exporter.selectAggregationTemporality?.(type) ?? AggregationTemporality.CUMULATIVE;
     readers.push(
       new PeriodicExportingMetricReader({
         exporter,
@@ -227,7 +227,7 @@ function metricReaders(
   const prometheus = config.prometheus
     ? new PrometheusExporter({
         preventServerStart: true,
-        metricProducers: [hop.producer(AggregationTemporality.CUMULATIVE)],
+        metricProducers: [hop.producer(() => AggregationTemporality.CUMULATIVE)],
       })
     : undefined;
   if (prometheus !== undefined) readers.push(prometheus);
