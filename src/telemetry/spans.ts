@@ -81,9 +81,9 @@ export function traceOf(d: TelemetryDecision): SpanTrace {
  * HTTP or A2A) sits under it; its parent is the decision on the message that caused it (same rule,
  * from `causationid`). A root's parent is the span its traceparent names when that is not its own
  * (a caller's); else it is the trace's root. A release (gated again after a pilot's approval) is a
- * child of the first decision, with an id of its own.
+ * child of the first decision, with an id of its own. `trace` is the decision's `traceOf`, made once:
+ * for a malformed traceparent it holds a random trace id, which sampling and placing must share.
  */
-/** `trace` is the decision's `traceOf`, made once: for a malformed traceparent it holds a random trace id. */
 export function placeOf(d: TelemetryDecision, trace: SpanTrace): SpanPlace {
   const { traceId, sampled, callerSpanId } = trace;
   const e = d.envelope;
