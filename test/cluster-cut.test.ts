@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { cuttableProxy } from '../src/runtime/tcp-cut-test-kit.js';
 import { NATS, openClusterKit, type SendResult, ticketLoad, waitFor } from './cluster-kit.js';
-import { currentOwners, ownershipHistory, ownershipProblems, settle } from './cluster-ledger.js';
+import { currentOwners, fairlyOwned, ownershipHistory, ownershipProblems, settle } from './cluster-ledger.js';
 
 const PARTITIONS = 8;
 /** The lease time `up --cluster` runs with (docs/distributed.md, the defaults). */
@@ -18,10 +18,9 @@ describe('a node cut off from NATS', () => {
     await using kit = await openClusterKit({ partitions: PARTITIONS });
     await kit.start('node-a');
     await kit.start('node-b', { cluster: `nats://127.0.0.1:${proxy.port}` });
-    const before = await waitFor('both nodes owning partitions', async () => {
+    const before = await waitFor('the partitions split fairly over both nodes', async () => {
       const owners = currentOwners(await ownershipHistory(kit));
-      const holders = new Set(owners.values());
-      return owners.size === PARTITIONS && holders.has('node-a') && holders.has('node-b') && owners;
+      return fairlyOwned(owners, ['node-a', 'node-b'], PARTITIONS) && owners;
     });
     const cutOff = [...before].filter(([, n]) => n === 'node-b').map(([p]) => p);
 

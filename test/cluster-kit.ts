@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
+import { onTestFailed } from 'vitest';
 import { TEST_POSTGRES } from '../src/ledger/postgres-test-kit.js';
 import { streamNameOf } from '../src/runtime/jetstream-names.js';
 import { leaseBucketOf } from '../src/runtime/lease-names.js';
@@ -92,6 +93,9 @@ export async function openClusterKit(opts: ClusterKitOptions = {}) {
   db.on('error', () => {});
   type NodeRecord = ClusterNode & { life?: Life | undefined; logText: string };
   const nodes = new Map<string, NodeRecord>();
+  // CI keeps no temp dir: a failed test prints the notes and what each node warned about.
+  const notes: string[] = [];
+  onTestFailed(() => console.error(failureReport(dir, notes, nodes.values())));
 
   async function start(name: string, how: { cluster?: string; port?: number } = {}): Promise<ClusterNode> {
     const known = nodes.get(name);
@@ -182,7 +186,9 @@ export async function openClusterKit(opts: ClusterKitOptions = {}) {
     nodes: () => [...nodes.values()] as readonly ClusterNode[],
     /** Appends a line to `<dir>/test.log` (kept with MW_TEST_KEEP=1, beside the nodes' logs). */
     note(text: string): void {
-      appendFileSync(join(dir, 'test.log'), `${new Date().toISOString()} ${text}\n`);
+      const line = `${new Date().toISOString()} ${text}`;
+      notes.push(line);
+      appendFileSync(join(dir, 'test.log'), `${line}\n`);
     },
     node: (name: string): ClusterNode => get(name),
     start,
@@ -259,6 +265,23 @@ export async function openClusterKit(opts: ClusterKitOptions = {}) {
 }
 
 export type ClusterKit = Awaited<ReturnType<typeof openClusterKit>>;
+
+/** The test's notes, then each node's last warnings and errors (pino level 40 and up). */
+function failureReport(
+  dir: string,
+  notes: readonly string[],
+  nodes: Iterable<{ name: string; logText: string }>,
+): string {
+  const lines = [`cluster kit ${dir}:`, ...notes];
+  for (const node of nodes) {
+    const worrying = node.logText
+      .split('\n')
+      .filter((line) => !/"level":(10|20|30)\b/.test(line) && line !== '');
+    lines.push(`--- ${node.name}: ${worrying.length} lines at warn or above, or not JSON; the last 30:`);
+    lines.push(...worrying.slice(-30).map((line) => line.slice(0, 400)));
+  }
+  return lines.join('\n');
+}
 
 /**
  * The example's folder copied to `dir`, its mesh file renamed to `mesh` and given

@@ -5,6 +5,7 @@
 import type { Envelope } from '../src/envelope/index.js';
 import { openLedgerAt } from '../src/ledger/index.js';
 import { isMeshwardenError, type LedgerEntry } from '../src/runtime/index.js';
+import { shareOf } from '../src/runtime/partition-shares.js';
 import { recoverFromLedger } from '../src/runtime/recovery.js';
 import { createMemoryState, parseBreakerKey, type StateStore } from '../src/state/index.js';
 import type { ClusterKit } from './cluster-kit.js';
@@ -46,6 +47,22 @@ export function currentOwners(history: readonly Ownership[]): Map<number, string
   const owners = new Map<number, string>();
   for (const o of history) owners.set(o.partition, o.node);
   return owners;
+}
+
+/**
+ * Whether the owners have settled: every partition owned, and each node owning its fair share
+ * (`shareOf`), so no hand-off is still to come. Nodes started together pass through uneven
+ * splits (the first to join takes everything, then hands partitions off, highest first).
+ */
+export function fairlyOwned(
+  owners: ReadonlyMap<number, string>,
+  nodes: readonly string[],
+  partitions: number,
+): boolean {
+  if (owners.size !== partitions) return false;
+  const counts = new Map<string, number>();
+  for (const node of owners.values()) counts.set(node, (counts.get(node) ?? 0) + 1);
+  return nodes.every((n) => counts.get(n) === shareOf(n, nodes, partitions));
 }
 
 /**

@@ -13,7 +13,7 @@ import {
   ticketLoad,
   waitFor,
 } from './cluster-kit.js';
-import { currentOwners, ownershipHistory, ownershipProblems, settle } from './cluster-ledger.js';
+import { currentOwners, fairlyOwned, ownershipHistory, ownershipProblems, settle } from './cluster-ledger.js';
 
 const PARTITIONS = 16;
 const NODES = ['node-a', 'node-b', 'node-c'];
@@ -44,13 +44,17 @@ function sender(kit: ClusterKit) {
   };
 }
 
-/** Waits until all partitions are owned, each node owning some; the owners by partition. */
+/** Waits until the partitions are split fairly over the nodes; the owners by partition. */
 async function balanced(kit: ClusterKit, nodes: readonly string[]): Promise<Map<number, string>> {
-  return waitFor(`the ${PARTITIONS} partitions owned by ${nodes.join(', ')}`, async () => {
+  return waitFor(`the ${PARTITIONS} partitions split fairly over ${nodes.join(', ')}`, async () => {
     const owners = currentOwners(await ownershipHistory(kit));
-    const holders = new Set(owners.values());
-    return owners.size === PARTITIONS && nodes.every((n) => holders.has(n)) && owners;
+    return fairlyOwned(owners, nodes, PARTITIONS) && owners;
   });
+}
+
+/** The partitions whose latest `partition.owned` names the node. */
+async function ownedBy(kit: ClusterKit, node: string): Promise<number[]> {
+  return [...currentOwners(await ownershipHistory(kit))].filter(([, n]) => n === node).map(([p]) => p);
 }
 
 describe('three up --cluster nodes on one mesh', () => {
@@ -65,7 +69,6 @@ describe('three up --cluster nodes on one mesh', () => {
     // The node that decides for 8841 dies in the middle of its loop, so the loop's hops land on
     // two nodes: the stop at 2 credits must hold across the takeover.
     const victim = before.get(partitionOf(LOOPING, PARTITIONS))!;
-    const victimPartitions = [...before].filter(([, n]) => n === victim).map(([p]) => p);
 
     const load = ticketLoad(10_000);
     const out = sender(kit);
@@ -81,6 +84,8 @@ describe('three up --cluster nodes on one mesh', () => {
     );
     await kit.kill(victim);
     const killedAt = Date.now();
+    // Read after the kill: a dead node moves nothing more, and its partitions are those it held last.
+    const victimPartitions = await ownedBy(kit, victim);
     kit.note(
       `killed ${victim}, owner of ${LOOPING}'s partition ${partitionOf(LOOPING, PARTITIONS)}; ${out.accepted.length} accepted; ${LOOPING} so far: ${JSON.stringify(await loopSoFar(kit))}`,
     );
@@ -88,11 +93,13 @@ describe('three up --cluster nodes on one mesh', () => {
     await out.send(load.slice(6_000, 8_000));
 
     // Its partitions move to the two live nodes, then it comes back and is handed its share.
-    await waitFor(`${victim}'s partitions ${victimPartitions.join(' ')} taken over`, async () => {
-      const moved = (await ownershipHistory(kit)).filter((o) => o.at > killedAt && o.node !== victim);
-      return victimPartitions.every((p) => moved.some((o) => o.partition === p));
-    });
-    const takeovers = (await ownershipHistory(kit)).filter((o) => o.at > killedAt && o.node !== victim);
+    await waitFor(
+      `${victim}'s partitions ${victimPartitions.join(' ')} taken over`,
+      async () => (await ownedBy(kit, victim)).length === 0,
+    );
+    const takeovers = (await ownershipHistory(kit)).filter(
+      (o) => o.at > killedAt && victimPartitions.includes(o.partition),
+    );
     kit.note(
       `${victim}'s partitions ${victimPartitions.join(' ')} taken over, the last ${Math.max(...takeovers.map((o) => o.at)) - killedAt} ms after the kill`,
     );
