@@ -19,6 +19,8 @@ import { registerPilotCommands } from './pilot-commands.js';
 import { stdoutFailure, watchOutputStreams } from './stdout.js';
 
 const DEFAULT_DATA = '.meshwarden';
+/** How long a finished command's process may stay for what it left running (docs/telemetry.md, "At exit"). */
+const LINGER_MS = 1_000;
 // A reader closing the pipe (`| head`) is not an error: see stdout.ts.
 watchOutputStreams();
 const log = createRootLogger();
@@ -389,3 +391,7 @@ if (lost !== undefined) {
 }
 log.flush();
 process.exitCode = exitCode;
+// The command is over and its output written. What it leaves running is an export already under
+// way toward a collector that answers slowly or not at all, which close gave up on (and warned
+// about) after its bound: it does not hold the exit for its own OTLP timeout, retries included.
+setTimeout(() => process.exit(), LINGER_MS).unref();
