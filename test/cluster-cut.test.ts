@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { cuttableProxy } from '../src/runtime/tcp-cut-test-kit.js';
 import { NATS, openClusterKit, type SendResult, ticketLoad, waitFor } from './cluster-kit.js';
-import { currentOwners, fairlyOwned, ownershipHistory, ownershipProblems, settle } from './cluster-ledger.js';
+import { ownershipHistory, ownershipProblems, settle, settledSplit } from './cluster-ledger.js';
 
 const PARTITIONS = 8;
 /** The lease time `up --cluster` runs with (docs/distributed.md, the defaults). */
@@ -18,10 +18,7 @@ describe('a node cut off from NATS', () => {
     await using kit = await openClusterKit({ partitions: PARTITIONS });
     await kit.start('node-a');
     await kit.start('node-b', { cluster: `nats://127.0.0.1:${proxy.port}` });
-    const before = await waitFor('the partitions split fairly over both nodes', async () => {
-      const owners = currentOwners(await ownershipHistory(kit));
-      return fairlyOwned(owners, ['node-a', 'node-b'], PARTITIONS) && owners;
-    });
+    const before = await settledSplit(kit, ['node-a', 'node-b'], PARTITIONS);
     const cutOff = [...before].filter(([, n]) => n === 'node-b').map(([p]) => p);
 
     const accepted: string[] = [];

@@ -248,6 +248,8 @@ export async function openClusterKit(opts: ClusterKitOptions = {}) {
       await Promise.all(
         [...nodes.values()].map(async (n) => {
           if (n.life === undefined) return;
+          // A failed test's report shows where the test ended and the stopping began.
+          n.logText += '--- the kit stops the node (SIGTERM): what follows is its shutdown ---\n';
           n.life.child.kill('SIGTERM');
           const timer = setTimeout(() => n.life?.child.kill('SIGKILL'), 30_000);
           await n.life.exited;
@@ -272,7 +274,8 @@ function failureReport(
   notes: readonly string[],
   nodes: Iterable<{ name: string; logText: string }>,
 ): string {
-  const lines = [`cluster kit ${dir}:`, ...notes];
+  const kept = process.env.MW_TEST_KEEP === undefined ? 'removed; MW_TEST_KEEP=1 keeps it' : 'kept';
+  const lines = [`cluster kit ${dir} (${kept}):`, ...notes];
   for (const node of nodes) {
     const worrying = node.logText
       .split('\n')

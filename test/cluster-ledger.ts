@@ -8,7 +8,7 @@ import { isMeshwardenError, type LedgerEntry } from '../src/runtime/index.js';
 import { shareOf } from '../src/runtime/partition-shares.js';
 import { recoverFromLedger } from '../src/runtime/recovery.js';
 import { createMemoryState, parseBreakerKey, type StateStore } from '../src/state/index.js';
-import type { ClusterKit } from './cluster-kit.js';
+import { type ClusterKit, waitFor } from './cluster-kit.js';
 
 /** The entry a node appends to a partition's chain as its first write once it owns it. */
 export const OWNED = 'partition.owned';
@@ -63,6 +63,32 @@ export function fairlyOwned(
   const counts = new Map<string, number>();
   for (const node of owners.values()) counts.set(node, (counts.get(node) ?? 0) + 1);
   return nodes.every((n) => counts.get(n) === shareOf(n, nodes, partitions));
+}
+
+/**
+ * Waits until the partitions are split fairly over `nodes` and the split has held for a second (two
+ * lease ticks): the ledger lags the leases, so one fair-looking read can still have a hand-off
+ * coming. The owners by partition.
+ */
+export async function settledSplit(
+  kit: Pick<ClusterKit, 'query' | 'schema'>,
+  nodes: readonly string[],
+  partitions: number,
+): Promise<Map<number, string>> {
+  let seen: { key: string; at: number } | undefined;
+  return waitFor(
+    `the ${partitions} partitions split fairly over ${nodes.join(', ')}, and settled`,
+    async () => {
+      const owners = currentOwners(await ownershipHistory(kit));
+      if (!fairlyOwned(owners, nodes, partitions)) {
+        seen = undefined;
+        return false;
+      }
+      const key = JSON.stringify([...owners]);
+      if (seen?.key !== key) seen = { key, at: Date.now() };
+      return Date.now() - seen.at >= 1_000 && owners;
+    },
+  );
 }
 
 /**

@@ -13,7 +13,13 @@ import {
   ticketLoad,
   waitFor,
 } from './cluster-kit.js';
-import { currentOwners, fairlyOwned, ownershipHistory, ownershipProblems, settle } from './cluster-ledger.js';
+import {
+  currentOwners,
+  ownershipHistory,
+  ownershipProblems,
+  settle,
+  settledSplit,
+} from './cluster-ledger.js';
 
 const PARTITIONS = 16;
 const NODES = ['node-a', 'node-b', 'node-c'];
@@ -44,14 +50,6 @@ function sender(kit: ClusterKit) {
   };
 }
 
-/** Waits until the partitions are split fairly over the nodes; the owners by partition. */
-async function balanced(kit: ClusterKit, nodes: readonly string[]): Promise<Map<number, string>> {
-  return waitFor(`the ${PARTITIONS} partitions split fairly over ${nodes.join(', ')}`, async () => {
-    const owners = currentOwners(await ownershipHistory(kit));
-    return fairlyOwned(owners, nodes, PARTITIONS) && owners;
-  });
-}
-
 /** The partitions whose latest `partition.owned` names the node. */
 async function ownedBy(kit: ClusterKit, node: string): Promise<number[]> {
   return [...currentOwners(await ownershipHistory(kit))].filter(([, n]) => n === node).map(([p]) => p);
@@ -65,7 +63,7 @@ describe('three up --cluster nodes on one mesh', () => {
       expect(n.doc.node).toBe(n.name);
       expect(n.doc.cluster).toBeDefined();
     }
-    const before = await balanced(kit, NODES);
+    const before = await settledSplit(kit, NODES, PARTITIONS);
     // The node that decides for 8841 dies in the middle of its loop, so the loop's hops land on
     // two nodes: the stop at 2 credits must hold across the takeover.
     const victim = before.get(partitionOf(LOOPING, PARTITIONS))!;
@@ -85,7 +83,11 @@ describe('three up --cluster nodes on one mesh', () => {
     await kit.kill(victim);
     const killedAt = Date.now();
     // Read after the kill: a dead node moves nothing more, and its partitions are those it held last.
-    const victimPartitions = await ownedBy(kit, victim);
+    const victimPartitions = await waitFor(`${victim}'s partitions, read`, async () => {
+      const owned = await ownedBy(kit, victim);
+      return owned.length > 0 && owned;
+    });
+    expect(victimPartitions).toContain(partitionOf(LOOPING, PARTITIONS));
     kit.note(
       `killed ${victim}, owner of ${LOOPING}'s partition ${partitionOf(LOOPING, PARTITIONS)}; ${out.accepted.length} accepted; ${LOOPING} so far: ${JSON.stringify(await loopSoFar(kit))}`,
     );
@@ -93,15 +95,18 @@ describe('three up --cluster nodes on one mesh', () => {
     await out.send(load.slice(6_000, 8_000));
 
     // Its partitions move to the two live nodes, then it comes back and is handed its share.
-    await waitFor(
+    const history = await waitFor(
       `${victim}'s partitions ${victimPartitions.join(' ')} taken over`,
-      async () => (await ownedBy(kit, victim)).length === 0,
+      async () => {
+        const read = await ownershipHistory(kit);
+        const owners = currentOwners(read);
+        return victimPartitions.every((p) => owners.has(p) && owners.get(p) !== victim) && read;
+      },
     );
-    const takeovers = (await ownershipHistory(kit)).filter(
-      (o) => o.at > killedAt && victimPartitions.includes(o.partition),
-    );
+    // Each partition's first new owner after the kill: the takeover, not a later move.
+    const firsts = victimPartitions.map((p) => history.find((o) => o.partition === p && o.at > killedAt)?.at);
     kit.note(
-      `${victim}'s partitions ${victimPartitions.join(' ')} taken over, the last ${Math.max(...takeovers.map((o) => o.at)) - killedAt} ms after the kill`,
+      `${victim}'s partitions ${victimPartitions.join(' ')} taken over, the last ${Math.max(...firsts.map((at) => (at ?? Number.NaN) - killedAt))} ms after the kill`,
     );
     const restartedAt = Date.now();
     await kit.start(victim);
@@ -129,10 +134,10 @@ describe('three up --cluster nodes on one mesh', () => {
     const verify = await kit.verify();
     expect(verify.code, verify.stderr).toBe(0);
     expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true });
-    const history = await ownershipHistory(kit);
-    expect(ownershipProblems(history, PARTITIONS)).toEqual([]);
+    const final = await ownershipHistory(kit);
+    expect(ownershipProblems(final, PARTITIONS)).toEqual([]);
     // Rejoined: it owns its share again, and everything sent after its return was decided too.
-    const after = currentOwners(history);
+    const after = currentOwners(final);
     expect([...after.values()].filter((n) => n === victim).length).toBeGreaterThan(0);
     for (const n of NODES) expect(kit.node(n).running, `${n} still running`).toBe(true);
   }, 240_000);

@@ -39,6 +39,14 @@ const usage = (message: string): never =>
   (running ?? program).error(`error: ${message}`, { exitCode: EXIT.usage });
 
 /** `--durability`: overrides the mesh file's `ledger.durability` (docs/cli.md). */
+/** Resolves once everything queued on the stream is written (or the stream is gone). */
+function written(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableLength === 0 || stream.destroyed || !stream.writable) resolve();
+    else stream.write('', () => resolve());
+  });
+}
+
 const durabilityOption = () =>
   new Option(
     '--durability <mode>',
@@ -391,7 +399,9 @@ if (lost !== undefined) {
 }
 log.flush();
 process.exitCode = exitCode;
-// The command is over and its output written. What it leaves running is an export already under
-// way toward a collector that answers slowly or not at all, which close gave up on (and warned
-// about) after its bound: it does not hold the exit for its own OTLP timeout, retries included.
+// Output to a pipe is written asynchronously: a reader that pauses (`| less`) gets all of it, for
+// as long as it takes. Then, what the command leaves running is an export already under way toward
+// a collector that answers slowly or not at all, which close gave up on (and warned about) after
+// its bound: it does not hold the exit for its own OTLP timeout, retries included.
+await Promise.all([process.stdout, process.stderr].map(written));
 setTimeout(() => process.exit(), LINGER_MS).unref();
