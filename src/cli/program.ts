@@ -38,7 +38,6 @@ let running: Command | undefined;
 const usage = (message: string): never =>
   (running ?? program).error(`error: ${message}`, { exitCode: EXIT.usage });
 
-/** `--durability`: overrides the mesh file's `ledger.durability` (docs/cli.md). */
 /** Resolves once everything queued on the stream is written (or the stream is gone). */
 function written(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => {
@@ -47,6 +46,7 @@ function written(stream: NodeJS.WriteStream): Promise<void> {
   });
 }
 
+/** `--durability`: overrides the mesh file's `ledger.durability` (docs/cli.md). */
 const durabilityOption = () =>
   new Option(
     '--durability <mode>',

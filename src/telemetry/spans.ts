@@ -161,8 +161,11 @@ export function spanStatus(d: TelemetryDecision): SpanStatus {
   const { decision, reason } = d.verdict;
   return decision === 'deny' || decision === 'quarantine'
     ? { code: SpanStatusCode.ERROR, message: reason }
-    : { code: SpanStatusCode.UNSET };
+    : UNSET;
 }
+
+// Shared by every span without an error (the exporters only read it).
+const UNSET: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET });
 
 /** The event every stop (hold included) adds, `meshwarden.<verdict>`, at the span's end; none on a pass. */
 export function stopEvent(d: TelemetryDecision, endTime: HrTime): TimedEvent | undefined {
@@ -195,36 +198,54 @@ export function decisionSpan(
   resource: Resource,
   scope: InstrumentationScope,
 ): DecisionSpan {
-  const startTime = hrTimeOf(d.startedAt);
-  const endTime = hrTimeOf(d.startedAt + (d.durationMs ?? 0));
-  const context: SpanContext = {
-    traceId: place.traceId,
-    spanId: place.spanId,
-    traceFlags: place.sampled ? 1 : 0,
-  };
-  const event = stopEvent(d, endTime);
-  const span: { -readonly [K in keyof DecisionSpan]: DecisionSpan[K] } = {
-    [SPAN_PLACE]: place,
-    name: spanName(d),
-    kind: SpanKind.CONSUMER,
-    spanContext: () => context,
-    startTime,
-    endTime,
-    status: spanStatus(d),
-    attributes: attributesOf(d),
-    links: NO_LINKS,
-    events: event === undefined ? NO_EVENTS : [event],
-    duration: durationOf(d.durationMs ?? 0),
-    ended: true,
-    resource,
-    instrumentationScope: scope,
-    droppedAttributesCount: 0,
-    droppedEventsCount: 0,
-    droppedLinksCount: 0,
-  };
-  if (place.parentSpanId !== undefined) {
-    const { traceId, traceFlags } = context;
-    span.parentSpanContext = { traceId, spanId: place.parentSpanId, traceFlags, isRemote: true };
+  return new DecisionSpanRecord(d, place, resource, scope);
+}
+
+/**
+ * One class for every decision span: one shape for the encoder to read, and `spanContext` a method
+ * on the prototype rather than a closure per span.
+ */
+class DecisionSpanRecord implements DecisionSpan {
+  readonly [SPAN_PLACE]: SpanPlace;
+  readonly name: string;
+  readonly kind = SpanKind.CONSUMER;
+  readonly context: SpanContext;
+  readonly parentSpanContext: SpanContext | undefined;
+  readonly startTime: HrTime;
+  readonly endTime: HrTime;
+  readonly status: SpanStatus;
+  readonly attributes: Attributes;
+  readonly links = NO_LINKS;
+  readonly events: TimedEvent[];
+  readonly duration: HrTime;
+  readonly ended = true;
+  readonly resource: Resource;
+  readonly instrumentationScope: InstrumentationScope;
+  readonly droppedAttributesCount = 0;
+  readonly droppedEventsCount = 0;
+  readonly droppedLinksCount = 0;
+
+  constructor(d: TelemetryDecision, place: SpanPlace, resource: Resource, scope: InstrumentationScope) {
+    this[SPAN_PLACE] = place;
+    this.name = spanName(d);
+    const traceFlags = place.sampled ? 1 : 0;
+    this.context = { traceId: place.traceId, spanId: place.spanId, traceFlags };
+    this.parentSpanContext =
+      place.parentSpanId === undefined
+        ? undefined
+        : { traceId: place.traceId, spanId: place.parentSpanId, traceFlags, isRemote: true };
+    this.startTime = hrTimeOf(d.startedAt);
+    this.endTime = hrTimeOf(d.startedAt + (d.durationMs ?? 0));
+    this.status = spanStatus(d);
+    this.attributes = attributesOf(d);
+    const event = stopEvent(d, this.endTime);
+    this.events = event === undefined ? NO_EVENTS : [event];
+    this.duration = durationOf(d.durationMs ?? 0);
+    this.resource = resource;
+    this.instrumentationScope = scope;
   }
-  return span;
+
+  spanContext(): SpanContext {
+    return this.context;
+  }
 }
