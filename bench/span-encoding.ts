@@ -4,19 +4,12 @@
 //   node bench/span-encoding.ts [spans=200000] [rounds=5]
 // Prints µs per span for each, best of the rounds, and writes bench/results/span-encoding.json.
 
-import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { caseTraceparent } from '../dist/envelope/index.js';
 import { encodeDecisionSpans } from '../dist/telemetry/decision-protobuf.js';
-import {
-  type DecisionSpan,
-  decisionSpan,
-  placeOf,
-  type TelemetryDecision,
-  traceOf,
-} from '../dist/telemetry/spans.js';
+import { type DecisionSpan, decisionSpan, placeOf, traceOf } from '../dist/telemetry/spans.js';
+import { decisionOf } from './decisions.ts';
 import { round } from './stats.ts';
 
 const spans = Number(process.argv[2] ?? 200_000);
@@ -25,36 +18,6 @@ const BATCH = 512;
 
 const resource = resourceFromAttributes({ 'service.name': 'meshwarden', 'service.version': '0.1.0' });
 const scope = { name: 'meshwarden', version: '0.1.0' };
-const agents = ['one', 'two', 'three'];
-
-/** Decisions as the bench mesh makes them: children of a case, three agents, 1,000 subjects. */
-function decisionOf(i: number): TelemetryDecision {
-  const root = randomUUID();
-  const id = randomUUID();
-  return {
-    msgId: id,
-    gated: 'message',
-    verdict: { decision: 'deliver', stage: 'gate', reason: 'gate.admitted' },
-    envelope: {
-      specversion: '1.0',
-      id,
-      source: `mesh://bench/${agents[i % 3]}@1.0.0`,
-      type: 'step.one.v1',
-      time: '2026-01-01T00:00:00Z',
-      subject: `entity:${i % 1000}`,
-      data: {},
-      correlationid: root,
-      causationid: root,
-      hop: 1,
-      traceparent: caseTraceparent(root, id),
-    },
-    sender: 'agent',
-    policyDigest: 'sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0',
-    startedAt: performance.now(),
-    durationMs: 0.004,
-  };
-}
-
 const made: DecisionSpan[] = Array.from({ length: spans }, (_, i) => {
   const d = decisionOf(i);
   return decisionSpan(d, placeOf(d, traceOf(d)), resource, scope);

@@ -117,7 +117,7 @@ process.stdin.on('end', () => { process.stdout.write(JSON.stringify({ requests, 
 process.stdin.resume();
 `;
 
-async function startOtlpReceiver() {
+export async function startOtlpReceiver() {
   const child = spawn(process.execPath, ['-e', RECEIVER], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const port = Number((await lines.next()).value);
