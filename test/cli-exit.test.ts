@@ -3,7 +3,7 @@
 // collector that never answers is given up with a warning (docs/telemetry.md, "At exit"), where the
 // process used to stay until that export's own timeout, 10 s by default.
 import { spawn } from 'node:child_process';
-import { cpSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -29,44 +29,46 @@ async function silentCollector() {
   };
 }
 
-/** The retention example copied to a temp dir; `runs` times run into one data dir (ids repeat: more entries). */
-async function retention(runs: number): Promise<{ dir: string; data: string }> {
+/** The retention example copied to a temp dir, with a data dir to use there. */
+function retention(): { dir: string; data: string } {
   const dir = tempDir('cli-exit');
   cpSync(join(REPO, 'examples', 'retention'), dir, { recursive: true });
-  const data = join(dir, 'data');
-  for (let i = 0; i < runs; i++) {
-    const r = await runCli([
-      'run',
-      join(dir, 'mesh.yaml'),
-      '--input',
-      join(dir, 'tickets.jsonl'),
-      '--data',
-      data,
-    ]);
-    expect(r.code, r.stderr).toBe(0);
-  }
-  return { dir, data };
+  return { dir, data: join(dir, 'data') };
 }
 
 describe('a reader that pauses', () => {
-  it('gets all of the output, past the second a finished command may stay', async () => {
-    const { data } = await retention(3);
-    const whole = await runCli(['audit', 'export', '--data', data]);
+  it('gets all of a large document, past the second a finished command may stay', async () => {
+    // One run of the sample twelve times over: `impact` of its sentiment agent is one JSON document
+    // of about 110 KB, written at once, more than a pipe holds.
+    const { dir, data } = retention();
+    const tickets = readFileSync(join(dir, 'tickets.jsonl'), 'utf8');
+    writeFileSync(join(dir, 'many.jsonl'), tickets.repeat(12));
+    const fed = await runCli([
+      'run',
+      join(dir, 'mesh.yaml'),
+      '--input',
+      join(dir, 'many.jsonl'),
+      '--data',
+      data,
+    ]);
+    expect(fed.code, fed.stderr).toBe(0);
+    const args = ['impact', 'sentiment@1.4.0', '--data', data, '--json'];
+    const whole = await runCli(args);
     expect(whole.code, whole.stderr).toBe(0);
-    // More than a pipe holds: the rest waits in the process for the reader.
-    expect(whole.stdout.length).toBeGreaterThan(1 << 17);
-    const child = spawn(process.execPath, [BIN, 'audit', 'export', '--data', data], {
-      cwd: REPO,
-      stdio: ['ignore', 'pipe', 'pipe'],
+    expect(whole.stdout.length).toBeGreaterThan(1 << (17 - 1));
+    // A shell pipe, as a user's `| less` is: the reader takes nothing for 2.5 s, then all of it.
+    const piped = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const quoted = [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' ');
+      const shell = spawn('bash', ['-o', 'pipefail', '-c', `${quoted} | (sleep 2.5; cat)`], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let out = '';
+      shell.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      shell.on('error', reject);
+      shell.on('close', (code) => resolve({ code, out }));
     });
-    child.stdout.pause();
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stdout.resume();
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    expect(code).toBe(0);
-    expect(out).toBe(whole.stdout);
+    expect(piped.code).toBe(0);
+    expect(piped.out).toBe(whole.stdout);
   });
 });
 
@@ -74,7 +76,7 @@ describe('run toward a collector that never answers', () => {
   it('exits with its result and a warning, leaving the unanswered exports behind', async () => {
     const collector = await silentCollector();
     try {
-      const { dir } = await retention(0);
+      const { dir } = retention();
       const result = await runCli(
         ['run', join(dir, 'mesh.yaml'), '--input', join(dir, 'tickets.jsonl'), '--data', join(dir, 'data')],
         {
@@ -94,6 +96,16 @@ describe('run toward a collector that never answers', () => {
       // Exports were sent and none was answered: the run ended without them, and said so.
       expect(collector.unanswered()).toBeGreaterThan(0);
       expect(result.stderr).toContain('telemetry export failed');
+      // Said as it happens: the wait, and the spans the unanswered export carried, by endpoint.
+      expect(result.stderr).toContain(`sending the last telemetry to ${collector.url}/v1/traces`);
+      const givenUp = result.stderr
+        .split('\n')
+        .filter((line) => line.includes('given up at exit'))
+        .map((line) => JSON.parse(line) as { signal: string; endpoint: string; error: string });
+      expect(givenUp.find((l) => l.signal === 'traces')).toMatchObject({
+        endpoint: `${collector.url}/v1/traces`,
+        error: expect.stringMatching(/span\(s\) not answered; those spans are lost/),
+      });
     } finally {
       await collector.close();
     }

@@ -31,7 +31,11 @@ export type CliTelemetry = {
 export function cliTelemetry(
   env: Env,
   log: Logger,
-  opts: { readonly serveMetrics: boolean },
+  opts: {
+    readonly serveMetrics: boolean;
+    /** A line for the user on stderr: said when the last export keeps a command waiting. */
+    readonly note?: (text: string) => void;
+  },
 ): CliTelemetry | MeshwardenError {
   const token = opts.serveMetrics ? env.MESHWARDEN_METRICS_TOKEN?.trim() || undefined : undefined;
   if (token !== undefined && token.length < MIN_TOKEN)
@@ -55,11 +59,17 @@ export function cliTelemetry(
       'MESHWARDEN_METRICS_TOKEN is set but metrics are off: GET /metrics answers 404',
     );
   if (config === undefined) return { [Symbol.asyncDispose]: async () => {} };
+  const urls = { traces: config.traces?.url, metrics: config.metrics?.url };
+  const endpointOf = (signal: 'traces' | 'metrics' | undefined): { endpoint?: string } => {
+    const url = signal === undefined ? undefined : urls[signal];
+    return url === undefined ? {} : { endpoint: url };
+  };
   const telemetry = createTelemetry({
     config,
     version: VERSION,
     // Once per failure streak of a signal (a collector away is one warning, not one per interval).
-    onError: (err, signal) => tlog.warn({ signal, ...exportFailure(err) }, 'telemetry export failed'),
+    onError: (err, signal) =>
+      tlog.warn({ signal, ...endpointOf(signal), ...exportFailure(err) }, 'telemetry export failed'),
     onRecover: (signal) => tlog.info({ signal }, 'telemetry export recovered'),
   });
   tlog.info(
@@ -75,12 +85,30 @@ export function cliTelemetry(
     token === undefined || !config.prometheus
       ? undefined
       : { token, contentType: PROMETHEUS_CONTENT_TYPE, scrape: () => telemetry.scrape() };
+  const endpoints = [...new Set([urls.traces, urls.metrics])].filter((u) => u !== undefined);
   return {
     telemetry,
     ...(metrics === undefined ? {} : { metrics }),
-    [Symbol.asyncDispose]: () => telemetry.close(),
+    async [Symbol.asyncDispose]() {
+      // Quick toward a collector that answers; toward one that does not, say why nothing happens.
+      const slow = setTimeout(
+        () =>
+          opts.note?.(
+            `sending the last telemetry to ${endpoints.join(' and ')} (at most ${config.shutdownMillis / 1000} s more) …`,
+          ),
+        SLOW_CLOSE_MS,
+      );
+      try {
+        await telemetry.close();
+      } finally {
+        clearTimeout(slow);
+      }
+    },
   };
 }
+
+/** How long the last export may take before the user is told the command waits for it. */
+const SLOW_CLOSE_MS = 500;
 
 /** An export's failure as words: a collector away is an outcome, not a bug, so no stack through the exporter. */
 function exportFailure(err: Error): { error: string; code?: unknown } {

@@ -101,6 +101,46 @@ function inTurn<T>(exportNow: Exporter<T>['export'], atOnce: number): Exporter<T
   };
 }
 
+/**
+ * An export started under the exit bound says so when it fails: "Request timed out" alone reads
+ * wrong beside an OTEL_EXPORTER_OTLP_TIMEOUT of minutes.
+ */
+function atExit(
+  done: (result: ExportResult) => void,
+  boundMs: number | undefined,
+  carried = '',
+): (result: ExportResult) => void {
+  if (boundMs === undefined) return done;
+  return (result) => {
+    const { error } = result;
+    if (error === undefined) return done(result);
+    const said = new Error(`${error.message} (the last export at exit, bounded to ${boundMs} ms${carried})`);
+    const { code } = error as Error & { code?: unknown };
+    done({ ...result, error: code === undefined ? said : Object.assign(said, { code }) });
+  };
+}
+
+/** Exports handed to an exporter and not yet answered (waiting their turn included), and their spans. */
+export type Outstanding = { exports: number; spans: number };
+
+/** Counts each export as outstanding from the call until its answer. */
+function counted<T>(
+  exportNow: Exporter<T>['export'],
+  o: Outstanding,
+  spans: (items: T) => number,
+): Exporter<T>['export'] {
+  return (items, done) => {
+    const n = spans(items);
+    o.exports++;
+    o.spans += n;
+    exportNow(items, (result) => {
+      o.exports--;
+      o.spans -= n;
+      done(result);
+    });
+  };
+}
+
 /** A trace and a metric exporter for one configuration, watched; `handed` sees each span batch taken from the queue. */
 export function createExporters(opts: {
   readonly traces?: {
@@ -120,7 +160,13 @@ export function createExporters(opts: {
   metrics?: PushMetricExporter;
   /** From now on each export gives up after `ms` (retries included): the shutdown flush is bounded. */
   bound(ms: number): void;
+  /** What each signal has handed over and not had answered: at exit, what a cut-short close gives up. */
+  outstanding(): Readonly<Record<Signal, Readonly<Outstanding>>>;
 } & Streaks {
+  const outstanding: Record<Signal, Outstanding> = {
+    traces: { exports: 0, spans: 0 },
+    metrics: { exports: 0, spans: 0 },
+  };
   const state = new Map<Signal, boolean>();
   const failing = (signal?: Signal) =>
     signal === undefined ? [...state.values()].includes(true) : state.get(signal) === true;
@@ -145,20 +191,30 @@ export function createExporters(opts: {
       return e;
     };
     let inner = make(timeoutMillis);
+    let bounded: number | undefined;
     swapSpans = (ms) => {
-      if (ms < timeoutMillis) inner = make(ms);
+      if (ms >= timeoutMillis) return;
+      inner = make(ms);
+      bounded = ms;
     };
     spans = {
       // `handed` is told when a batch's export starts: spans waiting their turn still count as queued.
-      export: inTurn(
-        watching<ReadableSpan[]>(
-          { export: (items, done) => inner.export(items, done) },
-          'traces',
-          opts.watch,
-          state,
-          opts.handed,
+      export: counted(
+        inTurn(
+          watching<ReadableSpan[]>(
+            {
+              export: (items, done) =>
+                inner.export(items, atExit(done, bounded, `; ${items.length} span(s) lost`)),
+            },
+            'traces',
+            opts.watch,
+            state,
+            opts.handed,
+          ),
+          EXPORTS_AT_ONCE,
         ),
-        EXPORTS_AT_ONCE,
+        outstanding.traces,
+        (items) => items.length,
       ),
       shutdown: shutdownAll(made),
       forceFlush: () => inner.forceFlush(),
@@ -178,15 +234,22 @@ export function createExporters(opts: {
       return e;
     };
     let inner = make(timeoutMillis);
+    let bounded: number | undefined;
     swapMetrics = (ms) => {
-      if (ms < timeoutMillis) inner = make(ms);
+      if (ms >= timeoutMillis) return;
+      inner = make(ms);
+      bounded = ms;
     };
     metrics = {
-      export: watching<ResourceMetrics>(
-        { export: (items, done) => inner.export(items, done) },
-        'metrics',
-        opts.watch,
-        state,
+      export: counted(
+        watching<ResourceMetrics>(
+          { export: (items, done) => inner.export(items, atExit(done, bounded)) },
+          'metrics',
+          opts.watch,
+          state,
+        ),
+        outstanding.metrics,
+        () => 0,
       ),
       shutdown: shutdownAll(made),
       forceFlush: () => inner.forceFlush(),
@@ -202,6 +265,7 @@ export function createExporters(opts: {
       swapSpans?.(ms);
       swapMetrics?.(ms);
     },
+    outstanding: () => outstanding,
     failing,
   };
 }

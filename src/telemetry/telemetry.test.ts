@@ -363,4 +363,42 @@ describe('closing toward a dead collector', () => {
     expect(await telemetry.closed).toBeInstanceOf(Error);
     expect(told).toContain('failed traces');
   });
+
+  it('says what the exports it gave up carried, even once a failure of theirs was told', async () => {
+    const { createServer } = await import('node:http');
+    // Reads every request and never answers: exports stay in flight until the exit bound ends them.
+    const silent = createServer((req) => req.resume());
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+    const config = telemetryConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '60000',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2',
+    });
+    if (config === undefined || config instanceof Error) throw new Error('no config');
+    const told: { signal: string | undefined; message: string }[] = [];
+    const telemetry = createTelemetry({
+      config: { ...config, shutdownMillis: 500 },
+      version: '0.1.0',
+      onError: (err, signal) => told.push({ signal, message: err.message }),
+    });
+    // Two full batches go at once (four spans, never answered); the fifth waits for the close.
+    for (let i = 0; i < 5; i++) telemetry.decision(decision(envelope(randomUUID())));
+    await telemetry.close();
+    silent.closeAllConnections();
+    silent.close();
+    const givenUp = told.filter((t) => t.message.startsWith('given up at exit'));
+    expect(givenUp.find((t) => t.signal === 'traces')?.message).toMatch(
+      /^given up at exit after 500 ms: \d+ exports? of \d+ span\(s\) not answered; those spans are lost$/,
+    );
+    // The traces' bounded last export failed first (a streak told), and the give-up is told all the same.
+    const traces = told.filter((t) => t.signal === 'traces').map((t) => t.message);
+    expect(traces.length).toBeGreaterThan(1);
+    expect(told.find((t) => t.signal === 'metrics')?.message).toMatch(/bounded to 500 ms\)$/);
+    // The last export ran under the bound, and its failure says so, with the spans it carried.
+    expect(told.map((t) => t.message)).toContainEqual(
+      expect.stringMatching(/\(the last export at exit, bounded to 500 ms; \d+ span\(s\) lost\)$/),
+    );
+  });
 });

@@ -10,7 +10,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
 import type { TelemetryConfig } from './config.js';
-import { createExporters, type Signal } from './exporters.js';
+import { createExporters, type Outstanding, type Signal } from './exporters.js';
 import { createHopMetrics, type HopMetrics } from './hop-metrics.js';
 import { createInstruments, type DecisionCell, type Gauges, type Instruments } from './metrics.js';
 import { decisionSpan, placeOf, type SpanTrace, type TelemetryDecision, traceOf } from './spans.js';
@@ -115,7 +115,11 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
       // command's exit for the exporter's 10 s of retries.
       exporters.bound(config.shutdownMillis);
       const failed = await within(config.shutdownMillis + 500, [spans?.shutdown(), meters.shutdown()]);
-      if (failed !== undefined) reportUnlessTold(failed);
+      // Exports the bound cut short are said by signal, with what they carried: a streak already
+      // told (metrics failing) must not hide that a batch of spans never got an answer.
+      const givenUp = givenUpAtExit(exporters.outstanding(), config.shutdownMillis);
+      for (const [signal, err] of givenUp) report(err, signal);
+      if (failed !== undefined && givenUp.length === 0) reportUnlessTold(failed);
       settle(failed === undefined ? undefined : failed instanceof Error ? failed : new Error(String(failed)));
     })();
     return closing;
@@ -184,6 +188,31 @@ function decisionCells(instruments: Instruments): (d: TelemetryDecision) => Deci
     }
     return cell;
   };
+}
+
+/** An error for each signal with exports still unanswered after the exit bound. */
+function givenUpAtExit(
+  outstanding: Readonly<Record<Signal, Readonly<Outstanding>>>,
+  boundMs: number,
+): [Signal, Error][] {
+  const out: [Signal, Error][] = [];
+  const { traces, metrics } = outstanding;
+  const exports = (n: number) => `${n} export${n === 1 ? '' : 's'}`;
+  if (traces.exports > 0)
+    out.push([
+      'traces',
+      new Error(
+        `given up at exit after ${boundMs} ms: ${exports(traces.exports)} of ${traces.spans} span(s) not answered; those spans are lost`,
+      ),
+    ]);
+  if (metrics.exports > 0)
+    out.push([
+      'metrics',
+      new Error(
+        `given up at exit after ${boundMs} ms: ${exports(metrics.exports)} not answered; the last values did not get out`,
+      ),
+    ]);
+  return out;
 }
 
 /** Waits for `parts` at most `ms`: the first failure, a cut-short error, or undefined when all went well. */

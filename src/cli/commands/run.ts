@@ -59,7 +59,7 @@ export async function runMesh(
     }
   }
   // Closed last (await using, declared first): what the mesh did is exported before exit.
-  const observed = cliTelemetry(process.env, log, { serveMetrics: false });
+  const observed = cliTelemetry(process.env, log, { serveMetrics: false, note: (text) => out.note(text) });
   if (isMeshwardenError(observed)) {
     out.fail(observed);
     return { code: EXIT.usage };

@@ -45,7 +45,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   }
   const dataDir = resolve(opts.data);
   // Closed after the mesh (await using, declared first): the last spans and metrics are exported.
-  const observed = cliTelemetry(process.env, log, { serveMetrics: true });
+  const observed = cliTelemetry(process.env, log, { serveMetrics: true, note: (text) => out.note(text) });
   if (isMeshwardenError(observed)) {
     out.fail(observed);
     return EXIT.usage;
