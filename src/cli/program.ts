@@ -12,6 +12,7 @@ import { replay } from './commands/replay.js';
 import { runMesh } from './commands/run.js';
 import { up } from './commands/up.js';
 import { EXIT } from './errors.js';
+import { exitOnceWritten } from './exit.js';
 import { createRootLogger } from './log.js';
 import { defaultNode } from './node-id.js';
 import { createOutput, terminalSafe } from './output.js';
@@ -19,8 +20,6 @@ import { registerPilotCommands } from './pilot-commands.js';
 import { stdoutFailure, watchOutputStreams } from './stdout.js';
 
 const DEFAULT_DATA = '.meshwarden';
-/** How long a finished command's process may stay for what it left running (docs/telemetry.md, "At exit"). */
-const LINGER_MS = 1_000;
 // A reader closing the pipe (`| head`) is not an error: see stdout.ts.
 watchOutputStreams();
 const log = createRootLogger();
@@ -37,14 +36,6 @@ let running: Command | undefined;
  */
 const usage = (message: string): never =>
   (running ?? program).error(`error: ${message}`, { exitCode: EXIT.usage });
-
-/** Resolves once everything queued on the stream is written (or the stream is gone). */
-function written(stream: NodeJS.WriteStream): Promise<void> {
-  return new Promise((resolve) => {
-    if (stream.writableLength === 0 || stream.destroyed || !stream.writable) resolve();
-    else stream.write('', () => resolve());
-  });
-}
 
 /** `--durability`: overrides the mesh file's `ledger.durability` (docs/cli.md). */
 const durabilityOption = () =>
@@ -399,9 +390,4 @@ if (lost !== undefined) {
 }
 log.flush();
 process.exitCode = exitCode;
-// Output to a pipe is written asynchronously: a reader that pauses (`| less`) gets all of it, for
-// as long as it takes. Then, what the command leaves running is an export already under way toward
-// a collector that answers slowly or not at all, which close gave up on (and warned about) after
-// its bound: it does not hold the exit for its own OTLP timeout, retries included.
-await Promise.all([process.stdout, process.stderr].map(written));
-setTimeout(() => process.exit(), LINGER_MS).unref();
+await exitOnceWritten();

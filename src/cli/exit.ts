@@ -1,0 +1,23 @@
+/** How long a finished command's process may stay for what it left running (docs/cli.md). */
+const LINGER_MS = 1_000;
+
+/**
+ * Ends a finished command's process, `process.exitCode` already set. Output to a pipe is written
+ * asynchronously: a reader that pauses (`| less`) gets all of it first, for as long as it takes.
+ * Then what the command left running does not hold the exit more than a second: that is an export
+ * under way toward a collector that answers slowly or not at all, which telemetry's close gave up
+ * on (and said so) at its bound, and which would otherwise keep the process for its own OTLP
+ * timeout, retries included.
+ */
+export async function exitOnceWritten(): Promise<void> {
+  await Promise.all([process.stdout, process.stderr].map(written));
+  setTimeout(() => process.exit(), LINGER_MS).unref();
+}
+
+/** Resolves once everything queued on the stream is written (or the stream is gone). */
+function written(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableLength === 0 || stream.destroyed || !stream.writable) resolve();
+    else stream.write('', () => resolve());
+  });
+}
