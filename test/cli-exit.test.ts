@@ -72,6 +72,38 @@ describe('a reader that pauses', () => {
   });
 });
 
+describe('run stopped by a signal', () => {
+  it('finishes what it admitted and says in its summary that the input was cut short', async () => {
+    const { dir, data } = retention();
+    const tickets = readFileSync(join(dir, 'tickets.jsonl'), 'utf8');
+    // Far more than is fed before the first progress line (2 s in), on any machine.
+    writeFileSync(join(dir, 'many.jsonl'), tickets.repeat(20_000));
+    const child = spawn(
+      process.execPath,
+      [BIN, 'run', join(dir, 'mesh.yaml'), '--input', join(dir, 'many.jsonl'), '--data', data, '--json'],
+      { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    // Ctrl-C, once, when the first progress line shows the input is being fed.
+    let interrupted = false;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (interrupted || !stderr.includes('lines read')) return;
+      interrupted = true;
+      child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain('stopping: finishing admitted work');
+    const summary = JSON.parse(stdout) as { interrupted?: { signal: string; linesRead: number } };
+    expect(summary.interrupted?.signal).toBe('SIGINT');
+    expect(summary.interrupted?.linesRead).toBeGreaterThan(0);
+    expect(summary.interrupted?.linesRead).toBeLessThan(180_000);
+  });
+});
+
 describe('run toward a collector that never answers', () => {
   it('exits with its result and a warning, leaving the unanswered exports behind', async () => {
     const collector = await silentCollector();

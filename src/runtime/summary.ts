@@ -35,6 +35,11 @@ export type RunSummary = {
     readonly heads: readonly { readonly partition: number; readonly size: number; readonly head: string }[];
   };
   readonly policy: { readonly mesh: string; readonly digest: string };
+  /**
+   * Present only when a signal stopped `run` before its input was all fed: which signal, and how
+   * many input lines had been read (the rest was never fed; admitted work was finished).
+   */
+  readonly interrupted?: { readonly signal: string; readonly linesRead: number };
 };
 
 /** One drift alarm of a run: which monitor, on which agent version, how far (docs/drift.md). */

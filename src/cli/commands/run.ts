@@ -96,8 +96,10 @@ export async function runMesh(
 
   // Ctrl-C or SIGTERM: stop reading input, let admitted work finish, flush the ledger.
   const stop = new AbortController();
-  const onSignal = () => {
+  let interruptedBy: string | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
     out.note('stopping: finishing admitted work and flushing the ledger (signal again to force)');
+    interruptedBy = signal;
     stop.abort();
     process.once('SIGINT', () => process.exit(130));
   };
@@ -115,9 +117,10 @@ export async function runMesh(
   const before = control === undefined ? undefined : await control.nodes();
   const started = Date.now();
   let nextNote = started + 2_000;
+  let linesRead = 0;
   try {
     if (input !== undefined) {
-      await feedFile(
+      linesRead = await feedFile(
         opened.mesh,
         input,
         (lines) => {
@@ -155,7 +158,11 @@ export async function runMesh(
       ? summarize(mesh.counts(), mesh.state, ledger, mesh.policy)
       : await clusterSummary(control, before, opened);
   // Read back from this node's partitions: an `action: alert` monitor leaves no breaker to show.
-  const summary: RunSummary = { ...counted, driftAlarms: await driftAlarmsSince(ledger, startHeads) };
+  const summary: RunSummary = {
+    ...counted,
+    driftAlarms: await driftAlarmsSince(ledger, startHeads),
+    ...(interruptedBy === undefined ? {} : { interrupted: { signal: interruptedBy, linesRead } }),
+  };
   if (observe === undefined) {
     if (out.json) out.document(summary);
     else printSummary(summary, out);
@@ -203,6 +210,10 @@ export function printSummary(s: RunSummary, out: Output): void {
   if (approved + rejected + timedOut > 0)
     out.line(`holds answered: ${approved} approved, ${rejected} rejected by a pilot, ${timedOut} timed out`);
   if (s.recovered > 0) out.line(`resumed from a previous run: ${s.recovered}`);
+  if (s.interrupted !== undefined)
+    out.line(
+      `interrupted by ${s.interrupted.signal} after ${s.interrupted.linesRead} input line(s): any after them were not fed`,
+    );
   for (const [rule, n] of Object.entries(s.predicateErrors))
     out.line(`alert: approval ${rule} could not be evaluated on ${n} message(s), each held for a pilot`);
   for (const a of s.driftAlarms ?? [])
