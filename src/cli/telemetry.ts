@@ -94,7 +94,7 @@ export function cliTelemetry(
       const slow = setTimeout(
         () =>
           opts.note?.(
-            `sending the last telemetry to ${endpoints.join(' and ')} (at most ${config.shutdownMillis / 1000} s more) …`,
+            `sending the last telemetry to ${endpoints.join(' and ')} (at most ${(config.shutdownMillis + 500) / 1000} s more) …`,
           ),
         SLOW_CLOSE_MS,
       );

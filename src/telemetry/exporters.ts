@@ -59,7 +59,8 @@ function watching<T>(
         return;
       }
       const error = result.error ?? new Error(`${signal} export failed`);
-      if (state.get(signal) !== true) watch.failed(signal, error);
+      // A failure of the last export at exit is told even inside a streak: it says what was lost.
+      if (state.get(signal) !== true || AT_EXIT in error) watch.failed(signal, error);
       state.set(signal, true);
       done({ code: result.code, error });
     });
@@ -101,6 +102,9 @@ function inTurn<T>(exportNow: Exporter<T>['export'], atOnce: number): Exporter<T
   };
 }
 
+/** Marks the failure of an export started under the exit bound. */
+const AT_EXIT: unique symbol = Symbol('meshwarden.telemetry.atExit');
+
 /**
  * An export started under the exit bound says so when it fails: "Request timed out" alone reads
  * wrong beside an OTEL_EXPORTER_OTLP_TIMEOUT of minutes.
@@ -116,28 +120,41 @@ function atExit(
     if (error === undefined) return done(result);
     const said = new Error(`${error.message} (the last export at exit, bounded to ${boundMs} ms${carried})`);
     const { code } = error as Error & { code?: unknown };
-    done({ ...result, error: code === undefined ? said : Object.assign(said, { code }) });
+    done({ ...result, error: Object.assign(said, code === undefined ? {} : { code }, { [AT_EXIT]: true }) });
   };
 }
 
 /** Exports handed to an exporter and not yet answered (waiting their turn included), and their spans. */
 export type Outstanding = { exports: number; spans: number };
 
-/** Counts each export as outstanding from the call until its answer. */
+/**
+ * Counts each export as outstanding from the call until its answer (once, however often an
+ * exporter calls back; a throw is a failed answer), and tells `settled` whenever one is answered.
+ */
 function counted<T>(
   exportNow: Exporter<T>['export'],
   o: Outstanding,
   spans: (items: T) => number,
+  settled: () => void,
 ): Exporter<T>['export'] {
   return (items, done) => {
     const n = spans(items);
     o.exports++;
     o.spans += n;
-    exportNow(items, (result) => {
+    let answered = false;
+    const answer = (result: ExportResult) => {
+      if (answered) return;
+      answered = true;
       o.exports--;
       o.spans -= n;
+      settled();
       done(result);
-    });
+    };
+    try {
+      exportNow(items, answer);
+    } catch (err) {
+      answer({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
+    }
   };
 }
 
@@ -162,10 +179,17 @@ export function createExporters(opts: {
   bound(ms: number): void;
   /** What each signal has handed over and not had answered: at exit, what a cut-short close gives up. */
   outstanding(): Readonly<Record<Signal, Readonly<Outstanding>>>;
+  /** Resolves once no export of either signal waits for an answer. */
+  drained(): Promise<void>;
 } & Streaks {
   const outstanding: Record<Signal, Outstanding> = {
     traces: { exports: 0, spans: 0 },
     metrics: { exports: 0, spans: 0 },
+  };
+  const idle = () => outstanding.traces.exports === 0 && outstanding.metrics.exports === 0;
+  const waiting: (() => void)[] = [];
+  const settled = () => {
+    if (idle()) for (const resolve of waiting.splice(0)) resolve();
   };
   const state = new Map<Signal, boolean>();
   const failing = (signal?: Signal) =>
@@ -193,9 +217,8 @@ export function createExporters(opts: {
     let inner = make(timeoutMillis);
     let bounded: number | undefined;
     swapSpans = (ms) => {
-      if (ms >= timeoutMillis) return;
-      inner = make(ms);
-      bounded = ms;
+      bounded = Math.min(ms, timeoutMillis);
+      if (ms < timeoutMillis) inner = make(ms);
     };
     spans = {
       // `handed` is told when a batch's export starts: spans waiting their turn still count as queued.
@@ -215,6 +238,7 @@ export function createExporters(opts: {
         ),
         outstanding.traces,
         (items) => items.length,
+        settled,
       ),
       shutdown: shutdownAll(made),
       forceFlush: () => inner.forceFlush(),
@@ -236,9 +260,8 @@ export function createExporters(opts: {
     let inner = make(timeoutMillis);
     let bounded: number | undefined;
     swapMetrics = (ms) => {
-      if (ms >= timeoutMillis) return;
-      inner = make(ms);
-      bounded = ms;
+      bounded = Math.min(ms, timeoutMillis);
+      if (ms < timeoutMillis) inner = make(ms);
     };
     metrics = {
       export: counted(
@@ -250,6 +273,7 @@ export function createExporters(opts: {
         ),
         outstanding.metrics,
         () => 0,
+        settled,
       ),
       shutdown: shutdownAll(made),
       forceFlush: () => inner.forceFlush(),
@@ -266,6 +290,7 @@ export function createExporters(opts: {
       swapMetrics?.(ms);
     },
     outstanding: () => outstanding,
+    drained: () => (idle() ? Promise.resolve() : new Promise((resolve) => waiting.push(resolve))),
     failing,
   };
 }

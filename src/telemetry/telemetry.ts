@@ -114,10 +114,15 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
       // The last export is bounded (config.shutdownMillis): a dead collector must not hold the
       // command's exit for the exporter's 10 s of retries.
       exporters.bound(config.shutdownMillis);
-      const failed = await within(config.shutdownMillis + 500, [spans?.shutdown(), meters.shutdown()]);
-      // Exports the bound cut short are said by signal, with what they carried: a streak already
-      // told (metrics failing) must not hide that a batch of spans never got an answer.
-      const givenUp = givenUpAtExit(exporters.outstanding(), config.shutdownMillis);
+      const began = performance.now();
+      const limit = config.shutdownMillis + 500;
+      const failed = await within(limit, [spans?.shutdown(), meters.shutdown()]);
+      // A shutdown that failed fast (one batch refused) leaves others in flight: they get the rest
+      // of the bound. Those still unanswered then are said by signal, with what they carried: a
+      // streak already told (metrics failing) must not hide that a batch of spans never got an answer.
+      await within(Math.max(0, limit - (performance.now() - began)), [exporters.drained()]);
+      const waited = Math.round(performance.now() - began);
+      const givenUp = givenUpAtExit(exporters.outstanding(), waited);
       for (const [signal, err] of givenUp) report(err, signal);
       if (failed !== undefined && givenUp.length === 0) reportUnlessTold(failed);
       settle(failed === undefined ? undefined : failed instanceof Error ? failed : new Error(String(failed)));
@@ -190,10 +195,10 @@ function decisionCells(instruments: Instruments): (d: TelemetryDecision) => Deci
   };
 }
 
-/** An error for each signal with exports still unanswered after the exit bound. */
+/** An error for each signal with exports still unanswered after `waitedMs` of the exit bound. */
 function givenUpAtExit(
   outstanding: Readonly<Record<Signal, Readonly<Outstanding>>>,
-  boundMs: number,
+  waitedMs: number,
 ): [Signal, Error][] {
   const out: [Signal, Error][] = [];
   const { traces, metrics } = outstanding;
@@ -202,14 +207,14 @@ function givenUpAtExit(
     out.push([
       'traces',
       new Error(
-        `given up at exit after ${boundMs} ms: ${exports(traces.exports)} of ${traces.spans} span(s) not answered; those spans are lost`,
+        `given up at exit after ${waitedMs} ms: ${exports(traces.exports)} of ${traces.spans} span(s) not answered; those spans are lost`,
       ),
     ]);
   if (metrics.exports > 0)
     out.push([
       'metrics',
       new Error(
-        `given up at exit after ${boundMs} ms: ${exports(metrics.exports)} not answered; the last values did not get out`,
+        `given up at exit after ${waitedMs} ms: ${exports(metrics.exports)} not answered; the last values did not get out`,
       ),
     ]);
   return out;

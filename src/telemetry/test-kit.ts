@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { caseTraceparent, type Envelope } from '../envelope/index.js';
+import type { TelemetryDecision } from './spans.js';
 
 /** One span as it arrived, whichever the protocol: ids in hex, attributes as plain values. */
 export type ReceivedSpan = {
@@ -235,4 +237,64 @@ function protobufSpans(body: Buffer): ReceivedSpan[] {
     }
   }
   return out;
+}
+
+/** A case's root id and a child's, for decisions made in tests. */
+export const ROOT = '01a23cd8-27b5-714f-acc6-291cff3c1fa4';
+export const CHILD = '01a23cd8-27dc-7566-b555-e4890248cd02';
+
+/** An envelope of case ROOT, a root unless `over` says otherwise. */
+export function envelope(id: string, over: Partial<Envelope> = {}): Envelope {
+  return {
+    specversion: '1.0',
+    id,
+    source: 'mesh://m/churn@2.0.1',
+    type: 'churn.assessed.v1',
+    time: '2026-01-01T00:00:00Z',
+    subject: 'account:1',
+    data: {},
+    correlationid: ROOT,
+    hop: 0,
+    traceparent: caseTraceparent(ROOT, id),
+    ...over,
+  };
+}
+
+/** A pass decision on `e`, as the runtime reports one. */
+export const decision = (
+  e: Envelope | undefined,
+  over: Partial<TelemetryDecision> = {},
+): TelemetryDecision => ({
+  msgId: e?.id ?? 'x',
+  gated: 'message',
+  verdict: { decision: 'deliver', stage: 'gate', reason: 'gate.admitted' },
+  envelope: e,
+  policyDigest: 'sha256:abc',
+  startedAt: 1,
+  durationMs: 0.01,
+  ...over,
+});
+
+/**
+ * A loopback HTTP endpoint that answers every request with `state.status` after `delayMs`, and
+ * counts them: for exports that fail, recover or are slow.
+ */
+export async function receiver(opts: { delayMs?: number } = {}) {
+  const { createServer } = await import('node:http');
+  const state = { status: 200, requests: 0 };
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      state.requests++;
+      setTimeout(() => res.writeHead(state.status).end('{}'), opts.delayMs ?? 0);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+  return { url, state, close };
 }

@@ -118,6 +118,8 @@ export async function runMesh(
   const started = Date.now();
   let nextNote = started + 2_000;
   let linesRead = 0;
+  /** The signal that stopped the input being fed, if one came while it was. */
+  let cutShortBy: string | undefined;
   try {
     if (input !== undefined) {
       linesRead = await feedFile(
@@ -133,6 +135,7 @@ export async function runMesh(
         },
         stop.signal,
       );
+      cutShortBy = interruptedBy;
     }
     await opened.mesh.idle();
     if (control !== undefined) {
@@ -161,7 +164,7 @@ export async function runMesh(
   const summary: RunSummary = {
     ...counted,
     driftAlarms: await driftAlarmsSince(ledger, startHeads),
-    ...(interruptedBy === undefined ? {} : { interrupted: { signal: interruptedBy, linesRead } }),
+    ...(cutShortBy === undefined ? {} : { interrupted: { signal: cutShortBy, linesRead } }),
   };
   if (observe === undefined) {
     if (out.json) out.document(summary);
