@@ -87,15 +87,10 @@ function inTurn<T>(exportNow: Exporter<T>['export'], atOnce: number): Exporter<T
   return (items, done) => {
     const start = () => {
       running++;
-      try {
-        exportNow(items, (result) => {
-          finished();
-          done(result);
-        });
-      } catch (err) {
+      exportOrFail(exportNow, items, (result) => {
         finished();
-        done({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
-      }
+        done(result);
+      });
     };
     if (running < atOnce) start();
     else waiting.push(start);
@@ -150,12 +145,21 @@ function counted<T>(
       settled();
       done(result);
     };
-    try {
-      exportNow(items, answer);
-    } catch (err) {
-      answer({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
-    }
+    exportOrFail(exportNow, items, answer);
   };
+}
+
+/** Calls an export; a synchronous throw is its failed answer, so no caller's bookkeeping is skipped. */
+function exportOrFail<T>(
+  exportNow: Exporter<T>['export'],
+  items: T,
+  done: (result: ExportResult) => void,
+): void {
+  try {
+    exportNow(items, done);
+  } catch (err) {
+    done({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
+  }
 }
 
 /** A trace and a metric exporter for one configuration, watched; `handed` sees each span batch taken from the queue. */

@@ -91,7 +91,6 @@ export function createHopMetrics(resource: Resource, scope: InstrumentationScope
   };
 
   const histogramPoints = (
-    spec: HistogramSpec,
     cells: readonly HistogramCell[],
     delta: { readonly window: number; readonly seen: Map<HistogramCell, Seen> } | undefined,
     now: HrTime,
@@ -99,7 +98,7 @@ export function createHopMetrics(resource: Resource, scope: InstrumentationScope
     const points: DataPoint<Histogram>[] = [];
     for (const cell of cells) {
       if (delta === undefined) {
-        if (cell.count > 0) points.push(point(spec, cell, cell.since, now, cell, cell));
+        if (cell.count > 0) points.push(point(cell, cell.since, now, cell, cell));
         continue;
       }
       const before = delta.seen.get(cell);
@@ -110,7 +109,7 @@ export function createHopMetrics(resource: Resource, scope: InstrumentationScope
       const counts =
         before?.counts === undefined ? cell.counts : cell.counts.map((n, i) => n - before.counts![i]!);
       const totals = { counts, count: cell.count - (before?.count ?? 0), sum: window.sum };
-      points.push(point(spec, cell, before?.at ?? cell.since, now, totals, window));
+      points.push(point(cell, before?.at ?? cell.since, now, totals, window));
     }
     return points;
   };
@@ -194,7 +193,7 @@ export function createHopMetrics(resource: Resource, scope: InstrumentationScope
             });
           }
           for (const { spec, cells } of histograms) {
-            const dataPoints = histogramPoints(spec, cells, histogramsSeen, now);
+            const dataPoints = histogramPoints(cells, histogramsSeen, now);
             if (dataPoints.length === 0) continue;
             metrics.push({
               descriptor: descriptor(spec),
@@ -212,7 +211,6 @@ export function createHopMetrics(resource: Resource, scope: InstrumentationScope
 }
 
 function point(
-  spec: HistogramSpec,
   cell: HistogramCell,
   startTime: HrTime,
   endTime: HrTime,
@@ -224,7 +222,7 @@ function point(
     startTime,
     endTime,
     value: {
-      buckets: { boundaries: [...spec.boundaries], counts: [...totals.counts] },
+      buckets: { boundaries: [...cell.boundaries], counts: [...totals.counts] },
       sum: totals.sum,
       count: totals.count,
       ...(Number.isFinite(bounds.min) ? { min: bounds.min, max: bounds.max } : {}),
