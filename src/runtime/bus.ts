@@ -1,9 +1,9 @@
 /**
  * The bus: the seam through which work reaches a partition. Embedded mode runs the in-process adapter
- * (`in-process-bus.ts`); distributed mode runs the NATS JetStream adapter (`jetstream-bus.ts`, not
- * wired into the mesh yet), which carries items on the subjects `mw.<mesh>.p.<partition>`, delivers
- * at least once, and acks an item once its handler says it is done with it (the item's decision is
- * durable). Both adapters pass `bus-conformance.ts`.
+ * (`in-process-bus.ts`); distributed mode runs the NATS JetStream adapter (`jetstream-bus.ts`), which
+ * carries items on the subjects `mw.<mesh>.p.<partition>`, delivers at least once, and acks an item
+ * once its handler says it is done with it (the item's decision is durable). Both adapters pass
+ * `bus-conformance.ts`.
  *
  * Contract, for every adapter:
  * - Items of one partition reach its handler strictly in publish order, one batch at a time: the next

@@ -1,67 +1,37 @@
-// Runs against the NATS server at 127.0.0.1:4222 with JetStream (`.ci/run` starts it when it is not
-// running). Every test has a mesh, so a stream, of its own, deleted after it: tests do not share state.
-import { randomUUID } from 'node:crypto';
+// The JetStream bus against a real NATS server (jetstream-test-kit.ts); its in-process handover of a
+// partition's own items (`local`) is in jetstream-local.test.ts.
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { connect } from '@nats-io/transport-node';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { isMeshwardenError } from '../envelope/index.js';
 import type { Bus, BusValue } from './bus.js';
 import { describeBusConformance } from './bus-conformance.js';
-import { type JetStreamBusOptions, openJetStreamBus } from './jetstream-bus.js';
+import { openJetStreamBus } from './jetstream-bus.js';
 import { consumerNameOf, partitionSubject, streamNameOf } from './jetstream-names.js';
+import {
+  collector,
+  deferred,
+  freshMesh as freshMeshOf,
+  idOf,
+  natsAdmin,
+  type Options,
+  openBus,
+  SERVERS,
+} from './jetstream-test-kit.js';
 import { cuttableProxy } from './tcp-cut-test-kit.js';
 
-const SERVERS = process.env.MW_TEST_NATS ?? 'nats://127.0.0.1:4222';
-let admin: NatsConnection;
-
-beforeAll(async () => {
-  admin = await connect({ servers: SERVERS });
-});
-afterAll(async () => {
-  await admin.close();
-});
-
-/** A mesh name of this test's own; its stream is deleted once the test is over. */
-function freshMesh(): string {
-  const mesh = `test-${randomUUID().slice(0, 8)}`;
-  onTestFinished(async () => {
-    const jsm = await jetstreamManager(admin);
-    await jsm.streams.delete(streamNameOf(mesh)).catch(() => {});
-  });
-  return mesh;
-}
-
-type Options = Omit<JetStreamBusOptions<BusValue>, 'mesh' | 'partitions'> &
-  Partial<Pick<JetStreamBusOptions<BusValue>, 'partitions'>>;
-
-function open(mesh: string, options: Options): Promise<Bus<BusValue>> {
-  return openJetStreamBus<BusValue>({ servers: SERVERS, mesh, partitions: 8, ...options });
-}
+const nats = natsAdmin();
+const freshMesh = () => freshMeshOf(nats.connection());
+const open = (mesh: string, options: Options): Promise<Bus<BusValue>> => openBus(mesh, options);
 
 describeBusConformance('JetStream', (options) => open(freshMesh(), { redeliverDelayMs: 100, ...options }), {
   redelivery: true,
 });
-
-type Reported = { code: string | undefined; partition: number; items: readonly BusValue[] };
-function collector() {
-  const reported: Reported[] = [];
-  const onError = (error: Error, failed: { partition: number; items: readonly BusValue[] }) =>
-    reported.push({ code: isMeshwardenError(error) ? error.code : undefined, ...failed });
-  return { reported, onError };
-}
-
-function deferred<V = void>() {
-  let resolve: (value: V) => void = () => {};
-  const promise = new Promise<V>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
-
-const idOf = (item: BusValue) =>
-  item !== null && typeof item === 'object' && 'id' in item && typeof item.id === 'string'
-    ? item.id
-    : undefined;
+describeBusConformance(
+  "JetStream, a subscribed partition's own items handed over in process (local)",
+  (options) => open(freshMesh(), { redeliverDelayMs: 100, local: true, ...options }),
+  { redelivery: true },
+);
 
 describe('JetStream bus', () => {
   it('drops a resend with the same id (Nats-Msg-Id) within the duplicate window', async () => {
@@ -155,7 +125,7 @@ describe('JetStream bus', () => {
     await arrived.promise;
     arrived = deferred<void>();
     // As a mistaken operator (or a lost broker state) would: the partition's owner still holds it.
-    const jsm = await jetstreamManager(admin);
+    const jsm = await jetstreamManager(nats.connection());
     await jsm.consumers.delete(streamNameOf(mesh), consumerNameOf(5));
     await bus.publish(5, { n: 2 });
     await arrived.promise;
@@ -277,7 +247,7 @@ describe('JetStream bus', () => {
       if (seen.length === 1) got.resolve();
     });
     // Written by something else on the mesh's subject: not an item of this bus.
-    const jsm = await jetstreamManager(admin);
+    const jsm = await jetstreamManager(nats.connection());
     await jsm.jetstream().publish(partitionSubject(mesh, 1), '{not json');
     await bus.publish(1, { n: 1 });
     await got.promise;
@@ -288,7 +258,7 @@ describe('JetStream bus', () => {
 
   it('refuses to use a stream of the mesh’s name that something else made otherwise', async () => {
     const mesh = freshMesh();
-    const jsm = await jetstreamManager(admin);
+    const jsm = await jetstreamManager(nats.connection());
     await jsm.streams.add({ name: streamNameOf(mesh), subjects: [`other.${mesh}`] });
     expect(await codeOf(open(mesh, { onError: () => {} }))).toBe('MW_RUNTIME_BUS_STREAM');
   });

@@ -3,13 +3,10 @@ import {
   AckPolicy,
   DeliverPolicy,
   JetStreamApiCodes,
-  JetStreamApiError,
   type JetStreamClient,
   type JetStreamManager,
   jetstream,
   jetstreamManager,
-  RetentionPolicy,
-  StorageType,
 } from '@nats-io/jetstream';
 import { type NatsConnection, nanos } from '@nats-io/transport-node';
 import { errorText, isMeshwardenError } from '../envelope/index.js';
@@ -17,7 +14,8 @@ import type { Bus, BusHandler, BusOptions, BusValue } from './bus.js';
 import { runtimeError } from './errors.js';
 import { createDrainWatch } from './jetstream-drain.js';
 import { createJetStreamLane, type JetStreamLane } from './jetstream-lane.js';
-import { consumerNameOf, meshSubjects, partitionSubject, streamNameOf } from './jetstream-names.js';
+import { consumerNameOf, partitionSubject, streamNameOf } from './jetstream-names.js';
+import { ackFloorOf, ensureStream, isApiError } from './jetstream-stream.js';
 import { connectNats } from './nats-connect.js';
 
 export type JetStreamBusOptions<T> = BusOptions<T> & {
@@ -34,6 +32,16 @@ export type JetStreamBusOptions<T> = BusOptions<T> & {
   readonly partitions: number;
   /** An item's id (the envelope id), sent as `Nats-Msg-Id`: the broker drops a resend of it. */
   readonly idOf?: (item: T) => string | undefined;
+  /**
+   * Hands an item for a partition this bus consumes straight to its lane, without the broker, once
+   * everything this bus published there through the stream has arrived (so order holds): a node's
+   * own traffic to its own partitions skips a publish, a delivery and an ack. Such an item is held
+   * in this process only, as embedded mode holds everything: if it is not durable, or the partition
+   * is given up first, it is published to the stream then; if the process dies first, the work that
+   * made it is resumed by the recovery of whoever owns its cause next. The broker's duplicate check
+   * does not see it (the partition handler's does). Default off: every item travels.
+   */
+  readonly local?: boolean;
   /** The most items one handler call gets (default 1024). */
   readonly maxBatch?: number;
   /** Delivered and not yet acked, per partition, at most (default 8192): bounds what a lane holds. */
@@ -75,45 +83,6 @@ export async function openJetStreamBus<T extends BusValue>(opts: JetStreamBusOpt
     if (isMeshwardenError(cause)) throw cause;
     throw runtimeError('MW_RUNTIME_BUS_STREAM', { stream, cause: errorText(cause) }, { cause });
   }
-}
-
-/** Creates the mesh's stream, or binds the one another node created (the same config is a no-op). */
-async function ensureStream(
-  jsm: JetStreamManager,
-  opts: Pick<JetStreamBusOptions<never>, 'mesh' | 'duplicateWindowMs' | 'identity'>,
-): Promise<void> {
-  const name = streamNameOf(opts.mesh);
-  const subjects = meshSubjects(opts.mesh);
-  try {
-    const { config } = await jsm.streams.info(name);
-    // Made by something else: the bus would publish where no one listens, or keep acked items.
-    if (config.retention !== RetentionPolicy.Workqueue || !config.subjects?.includes(subjects))
-      throw new Error(`the stream exists, and is not a work queue on ${subjects}`);
-    const recorded = config.description ?? '';
-    if (opts.identity !== undefined && recorded !== '' && recorded !== opts.identity) {
-      throw runtimeError('MW_RUNTIME_CLUSTER_MISMATCH', {
-        mesh: opts.mesh,
-        recorded,
-        identity: opts.identity,
-      });
-    }
-    return;
-  } catch (err) {
-    if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
-  }
-  await jsm.streams.add({
-    name,
-    subjects: [subjects],
-    // Work queue: an acked item is gone, so the stream holds only work not yet done.
-    retention: RetentionPolicy.Workqueue,
-    storage: StorageType.File,
-    duplicate_window: nanos(opts.duplicateWindowMs ?? 120_000),
-    ...(opts.identity === undefined ? {} : { description: opts.identity }),
-  });
-}
-
-function isApiError(err: unknown, code: number): boolean {
-  return err instanceof JetStreamApiError && err.code === code;
 }
 
 type Parts = {
@@ -178,25 +147,45 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
     return closing;
   };
 
+  /** Publishes an item to the stream; resolves with the stream's ack. */
+  const toStream = (partition: number, item: T): Promise<void> => {
+    const encoded = encode(partition, item, opts.idOf);
+    if (encoded instanceof Error) return Promise.reject(encoded);
+    const { data, id } = encoded;
+    watch.publishing(partition, +1);
+    return js
+      .publish(partitionSubject(opts.mesh, partition), data, id === undefined ? {} : { msgID: id })
+      .then(
+        (ack) => watch.accepted(partition, ack.seq),
+        (cause: unknown) => {
+          watch.publishing(partition, -1);
+          throw runtimeError('MW_RUNTIME_BUS_PUBLISH', { partition, cause: errorText(cause) }, { cause });
+        },
+      );
+  };
+  /** Items that came in process and go to the stream after all; a failure is reported with the item. */
+  const handBack = (partition: number) => (items: readonly T[]) => {
+    for (const item of items) toStream(partition, item).catch((err: Error) => report(err, partition, [item]));
+  };
+  const dropped = (partition: number) => (items: readonly T[]) =>
+    report(
+      runtimeError('MW_RUNTIME_BUS_LOCAL_DROPPED', { partition, count: items.length }),
+      partition,
+      items,
+    );
+
   const bus: Bus<T> = {
     publish(partition, item) {
       if (shut || (closing !== undefined && handling.getStore() !== true))
         return Promise.reject(runtimeError('MW_RUNTIME_BUS_CLOSED'));
       const bad = partitionError(partition, opts.partitions);
       if (bad !== undefined) return Promise.reject(bad);
-      const encoded = encode(partition, item, opts.idOf);
-      if (encoded instanceof Error) return Promise.reject(encoded);
-      const { data, id } = encoded;
-      watch.publishing(+1);
-      return js
-        .publish(partitionSubject(opts.mesh, partition), data, id === undefined ? {} : { msgID: id })
-        .then(
-          (ack) => watch.accepted(partition, ack.seq),
-          (cause: unknown) => {
-            watch.publishing(-1);
-            throw runtimeError('MW_RUNTIME_BUS_PUBLISH', { partition, cause: errorText(cause) }, { cause });
-          },
-        );
+      const lane = opts.local === true ? lanes.get(partition) : undefined;
+      if (lane !== undefined && lane.state === 'live' && watch.caughtUp(partition, lane)) {
+        lane.arriveLocal(item);
+        return Promise.resolve();
+      }
+      return toStream(partition, item);
     },
     subscribe(partition, handler: BusHandler<T>, subscribeOpts) {
       if (closing !== undefined || shut) throw runtimeError('MW_RUNTIME_BUS_CLOSED');
@@ -206,7 +195,12 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
       const check = watch.check;
       const redeliverDelayMs = opts.redeliverDelayMs ?? 1_000;
       const laneDeps = { partition, handler, maxBatch, handling, report, redeliverDelayMs };
-      const lane = createJetStreamLane({ ...laneDeps, settled: check });
+      const lane = createJetStreamLane({
+        ...laneDeps,
+        settled: check,
+        handBack: handBack(partition),
+        dropped: dropped(partition),
+      });
       lanes.set(partition, lane);
       const takeOver = subscribeOpts?.takeOver === true;
       void bindLane(lane, { opts, parts, maxBatch, ackWaitMs, report, isShut: () => shut, check, takeOver });
@@ -221,18 +215,6 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
     [Symbol.asyncDispose]: close,
   };
   return bus;
-}
-
-/**
- * Up to which stream sequence a partition's items are done. A consumer recreated on a takeover starts
- * with an ack floor of 0 while everything before it is done (a work queue keeps only what is not):
- * with nothing pending, what it delivered is the floor.
- */
-async function ackFloorOf(jsm: JetStreamManager, stream: string, partition: number): Promise<number> {
-  const info = await jsm.consumers.info(stream, consumerNameOf(partition));
-  return info.num_pending === 0 && info.num_ack_pending === 0
-    ? Math.max(info.ack_floor.stream_seq, info.delivered.stream_seq)
-    : info.ack_floor.stream_seq;
 }
 
 /**

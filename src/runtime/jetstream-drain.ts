@@ -17,6 +17,8 @@ export function createDrainWatch(
 ) {
   const { pollMs } = opts;
   let inFlight = 0;
+  // Publishes per partition still waiting for the stream's ack.
+  const unacked = new Map<number, number>();
   // The highest stream sequence this bus published per partition, and the ack floors asked for.
   const published = new Map<number, number>();
   const floors = new Map<number, number>();
@@ -41,7 +43,8 @@ export function createDrainWatch(
 
   const idle = (): boolean => {
     if (inFlight > 0) return false;
-    for (const lane of lanes.values()) if (lane.held.size > 0 || lane.handedBack.size > 0) return false;
+    for (const lane of lanes.values())
+      if (lane.held.size > 0 || lane.local > 0 || lane.handedBack.size > 0) return false;
     return true;
   };
 
@@ -75,14 +78,25 @@ export function createDrainWatch(
     check,
     /** Quiet as close needs it: the partitions this bus consumes. */
     quiet: () => idle() && behind(false).length === 0,
-    publishing(delta: number) {
+    /** A publish to a partition went out (+1), or failed (-1). */
+    publishing(partition: number, delta: number) {
       inFlight += delta;
+      unacked.set(partition, (unacked.get(partition) ?? 0) + delta);
       if (delta < 0) check();
     },
     accepted(partition: number, seq: number) {
       inFlight--;
+      unacked.set(partition, (unacked.get(partition) ?? 0) - 1);
       if (seq > (published.get(partition) ?? 0)) published.set(partition, seq);
       check();
+    },
+    /**
+     * Whether everything this bus published to a partition through the stream has reached `lane`
+     * (or was acked wherever it went): an item handed over in process now comes after all of it.
+     */
+    caughtUp(partition: number, lane: JetStreamLane): boolean {
+      if ((unacked.get(partition) ?? 0) > 0) return false;
+      return Math.max(floors.get(partition) ?? 0, lane.highestSeen) >= (published.get(partition) ?? 0);
     },
     /** Resolves once quiet; `all` waits for the partitions consumed elsewhere too (drain), or not (close). */
     until(all: boolean): Promise<void> {

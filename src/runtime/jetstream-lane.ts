@@ -14,6 +14,8 @@ export type JetStreamLane = {
   readonly partition: number;
   /** Delivered and not yet acked (or termed, or handed back): drain waits for it to empty. */
   readonly held: Set<JsMsg>;
+  /** Items handed over in process (`arriveLocal`) not yet done with: drain waits for none. */
+  local: number;
   /** Stream sequences handed back (`nak`) as not durable, due back here: drain waits for them. */
   readonly handedBack: Set<number>;
   /** The highest stream sequence delivered here: every item this bus published up to it arrived. */
@@ -23,6 +25,11 @@ export type JetStreamLane = {
   messages: ConsumerMessages | undefined;
   /** Takes one delivered message (the consumer's callback). */
   arrive(msg: JsMsg): void;
+  /**
+   * Takes an item this process published for the partition, without the broker: queued behind what
+   * was delivered, handled like it. Not durable, or given up with the lane, it goes to the stream.
+   */
+  arriveLocal(item: unknown): void;
   /** Sends a working indicator (`+WPI`) for every held message: its ack wait starts again. */
   extend(): void;
   /** Stops acking and handing out: held messages not yet handled go back to the stream (`nak`). */
@@ -45,9 +52,14 @@ export type LaneDeps<T> = {
   readonly redeliverDelayMs: number;
   /** Called after held messages were acked or handed back: drain may be satisfied. */
   readonly settled: () => void;
+  /** Publishes items that came in process to the stream: not durable here, or the lane was given up. */
+  readonly handBack: (items: readonly T[]) => void;
+  /** Told of items that came in process and can no longer go anywhere: the bus stopped. */
+  readonly dropped: (items: readonly T[]) => void;
 };
 
-type Queued<T> = { readonly msg: JsMsg; readonly item: T };
+/** A delivered message and its item; no message for an item that came in process (`arriveLocal`). */
+type Queued<T> = { readonly msg: JsMsg | undefined; readonly item: T };
 
 export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetStreamLane {
   const { partition, report, settled, redeliverDelayMs } = deps;
@@ -60,22 +72,44 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
   // Acked once durable. A receipt that rejects means not durable: acked would be gone (a work
   // queue), so it is handed back (`nak`), to come again after the delay. Once stopped (the bus
   // closed or lost its connection) neither: it is redelivered after the ack wait, as after a crash.
+  // An item that came in process has no message to ack: done once durable, else published to the
+  // stream (as a nak hands a message back), or, once stopped, told as dropped.
   const settle = (batch: readonly Queued<T>[], durable: boolean) => {
-    if (stopped) return;
+    const back: T[] = [];
+    for (const { msg, item } of batch) {
+      if (msg !== undefined) continue;
+      lane.local--;
+      if (!durable) back.push(item);
+    }
+    if (stopped) {
+      if (back.length > 0) deps.dropped(back);
+      return;
+    }
     for (const { msg } of batch) {
+      if (msg === undefined) continue;
       if (durable) msg.ack();
       else msg.nak(retiring ? undefined : redeliverDelayMs);
       if (!durable && !retiring) lane.handedBack.add(msg.seq); // due back here, not elsewhere
       lane.held.delete(msg);
     }
-    if (retired !== undefined && lane.held.size === 0) retired();
+    if (back.length > 0) deps.handBack(back);
+    if (retired !== undefined && isEmpty()) retired();
     settled();
   };
+  const isEmpty = () => lane.held.size === 0 && lane.local === 0;
+  /** What waits for the handler goes back: to the stream, for the partition's next owner. */
   const giveBackQueued = () => {
-    for (const { msg } of arrivals.takeRest()) {
+    const local: T[] = [];
+    for (const { msg, item } of arrivals.takeRest()) {
+      if (msg === undefined) {
+        lane.local--;
+        local.push(item);
+        continue;
+      }
       msg.nak();
       lane.held.delete(msg);
     }
+    if (local.length > 0) (stopped ? deps.dropped : deps.handBack)(local);
   };
 
   const pump = (): void => {
@@ -105,6 +139,7 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
   const lane: JetStreamLane = {
     partition,
     held: new Set(),
+    local: 0,
     handedBack: new Set(),
     highestSeen: 0,
     state: 'binding',
@@ -117,6 +152,15 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
       if (item === undefined) return settled();
       lane.held.add(msg);
       arrivals.push({ msg, item });
+      if (!busy) {
+        busy = true;
+        queueMicrotask(pump);
+      }
+    },
+    arriveLocal(item) {
+      if (stopped || retiring) return void (stopped ? deps.dropped : deps.handBack)([item as T]);
+      lane.local++;
+      arrivals.push({ msg: undefined, item: item as T });
       if (!busy) {
         busy = true;
         queueMicrotask(pump);

@@ -85,6 +85,9 @@ export async function linkCluster(
       mesh,
       partitions: policy.partitions,
       idOf,
+      // A node's traffic to its own partitions (most of a case's hops: a handler's emissions keep
+      // their subject) skips the broker; recovery covers it as it covers embedded mode.
+      local: true,
       // The first node records them; a node with another count or ledger is refused, not joined.
       identity: `partitions ${policy.partitions}, ledger ${ledgerName(ledgerAt)}`,
       onError: (err, failed) => {

@@ -1,0 +1,133 @@
+// The JetStream bus's `local` option: an item for a partition the bus consumes is handed to its lane
+// in process, once everything the bus published there through the stream has arrived. Real NATS
+// (jetstream-test-kit.ts); the rest of the bus is in jetstream-bus.test.ts, and the conformance suite
+// runs with `local` there too.
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { describe, expect, it } from 'vitest';
+import type { BusValue } from './bus.js';
+import { streamNameOf } from './jetstream-names.js';
+import { collector, deferred, freshMesh, natsAdmin, openBus, SERVERS } from './jetstream-test-kit.js';
+
+const nats = natsAdmin();
+
+/** How many items ever went through the mesh's stream (its last sequence). */
+async function streamed(mesh: string): Promise<number> {
+  const jsm = await jetstreamManager(nats.connection());
+  return (await jsm.streams.info(streamNameOf(mesh))).state.last_seq;
+}
+
+const numbered = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => ({ n: from + i }));
+
+describe('JetStream bus, local', () => {
+  it('hands a partition it consumes its own items in process, in order, without the broker', async () => {
+    const mesh = freshMesh(nats.connection());
+    const { reported, onError } = collector();
+    await using bus = await openBus(mesh, { onError, local: true });
+    const seen: BusValue[] = [];
+    bus.subscribe(1, (items) => {
+      seen.push(...items);
+    });
+    await bus.publish(1, { n: 0 }); // the lane is still binding: through the stream
+    await bus.drain();
+    for (const item of numbered(1, 6)) await bus.publish(1, item);
+    await bus.drain();
+    expect(seen).toEqual(numbered(0, 6));
+    expect(await streamed(mesh)).toBe(1);
+    expect(reported).toEqual([]);
+  });
+
+  it('queues its own items behind what it published through the stream before it consumed the partition', async () => {
+    const mesh = freshMesh(nats.connection());
+    await using bus = await openBus(mesh, { onError: () => {}, local: true });
+    for (const item of numbered(0, 100)) await bus.publish(4, item);
+    const seen: BusValue[] = [];
+    const first = deferred();
+    bus.subscribe(4, async (items) => {
+      seen.push(...items);
+      first.resolve();
+      await new Promise((next) => setImmediate(next));
+    });
+    await first.promise;
+    for (const item of numbered(100, 110)) await bus.publish(4, item);
+    await bus.drain();
+    expect(seen).toEqual(numbered(0, 110));
+  });
+
+  it('publishes an item that did not become durable to the stream, where it comes back', async () => {
+    const mesh = freshMesh(nats.connection());
+    const { reported, onError } = collector();
+    await using bus = await openBus(mesh, { onError, local: true, redeliverDelayMs: 100 });
+    const seen: BusValue[] = [];
+    bus.subscribe(0, (items) => {
+      seen.push(...items);
+      return { done: seen.length === 2 ? Promise.reject(new Error('not durable')) : Promise.resolve() };
+    });
+    await bus.publish(0, { n: 0 });
+    await bus.drain();
+    await bus.publish(0, { n: 1 }); // in process
+    await bus.drain();
+    expect(seen).toEqual([{ n: 0 }, { n: 1 }, { n: 1 }]);
+    expect(reported).toEqual([{ code: 'MW_RUNTIME_BUS_NOT_DURABLE', partition: 0, items: [{ n: 1 }] }]);
+    expect(await streamed(mesh)).toBe(2);
+  });
+
+  it('gives what waits in process to the stream when the partition is given up, for its next consumer', async () => {
+    const mesh = freshMesh(nats.connection());
+    const { reported, onError } = collector();
+    await using bus = await openBus(mesh, { onError, local: true });
+    const first: BusValue[] = [];
+    const started = deferred();
+    const release = deferred();
+    bus.subscribe(3, async (items) => {
+      first.push(...items);
+      if (first.length > 1) {
+        started.resolve();
+        await release.promise;
+      }
+    });
+    await bus.publish(3, { n: 0 });
+    await bus.drain();
+    await bus.publish(3, { n: 1 }); // in the handler until released
+    await started.promise;
+    await bus.publish(3, { n: 2 }); // queued behind it
+    await bus.publish(3, { n: 3 });
+    const giving = bus.unsubscribe(3);
+    release.resolve();
+    await giving;
+    expect(first).toEqual(numbered(0, 2));
+    const second: BusValue[] = [];
+    bus.subscribe(3, (items) => {
+      second.push(...items);
+    });
+    await bus.drain();
+    expect(second).toEqual(numbered(2, 4));
+    expect(await streamed(mesh)).toBe(3);
+    expect(reported).toEqual([]);
+  });
+
+  it('reports what waited in process as dropped when the connection is lost', async () => {
+    const mesh = freshMesh(nats.connection());
+    const { reported, onError } = collector();
+    const connection = await connect({ servers: SERVERS });
+    const bus = await openBus(mesh, { onError, local: true, connection });
+    const started = deferred();
+    const release = deferred();
+    let calls = 0;
+    bus.subscribe(5, async () => {
+      if (++calls === 2) {
+        started.resolve();
+        await release.promise;
+      }
+    });
+    await bus.publish(5, { n: 0 });
+    await bus.drain();
+    await bus.publish(5, { n: 1 });
+    await started.promise;
+    await bus.publish(5, { n: 2 });
+    await connection.close();
+    await bus.closed;
+    release.resolve();
+    expect(reported).toEqual([{ code: 'MW_RUNTIME_BUS_LOCAL_DROPPED', partition: 5, items: [{ n: 2 }] }]);
+  });
+});
