@@ -1,4 +1,4 @@
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { headers, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { Envelope } from '../envelope/index.js';
 import type { MeshEvent } from './events.js';
 import { meshToken } from './jetstream-names.js';
@@ -16,6 +16,9 @@ export type ClusterFeed = {
   dropped(): number;
   close(): void;
 };
+
+/** Names a batch's node outside its JSON, so that a node skips its own batches without parsing them. */
+const NODE_HEADER = 'Meshwarden-Node';
 
 /** How often a node sends what it decided, and how much at most per send. */
 const FLUSH_MS = 100;
@@ -43,6 +46,8 @@ export function openClusterFeed(opts: {
   let droppedNow = 0;
   let droppedTotal = 0;
   let timer: NodeJS.Timeout | undefined;
+  const own = headers();
+  own.set(NODE_HEADER, node);
 
   const flush = () => {
     timer = undefined;
@@ -51,7 +56,7 @@ export function openClusterFeed(opts: {
     pending = [];
     droppedNow = 0;
     try {
-      for (const chunk of chunks) nc.publish(subject, chunk);
+      for (const chunk of chunks) nc.publish(subject, chunk, { headers: own });
     } catch (err) {
       // A closed connection: the feed ends with the node; decisions are in the ledger all the same.
       opts.onError(err);
@@ -73,6 +78,8 @@ export function openClusterFeed(opts: {
   const sub: Subscription = nc.subscribe(subject, {
     callback: (err, msg) => {
       if (err !== null) return opts.onError(err);
+      // The broker echoes a node's own batches: its watchers had those events at once.
+      if (msg.headers?.get(NODE_HEADER) === node) return;
       let batch: EventBatch;
       try {
         batch = msg.json<EventBatch>();
