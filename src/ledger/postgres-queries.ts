@@ -77,11 +77,13 @@ ORDER BY e.at DESC, e.partition DESC, e.seq DESC LIMIT $${n + 1}`;
     },
     byMessage: (msgId) => select(`${ENTRY} WHERE msg_id = $1 ORDER BY partition, seq`, [msgId]),
     // One round trip for a batch's ids (a query each was the largest cost of a cluster node's hop).
+    // One index probe per id, whatever the table's statistics say: `msg_id = ANY($1)` on a table not
+    // analyzed yet (a new mesh's first minute) was planned as a sequential scan of the whole table
+    // for every batch, most of PostgreSQL's time in the cluster bench.
     async firstOfEach(msgIds) {
       const found = new Map<string, LedgerEntry>();
       if (msgIds.length === 0) return found;
-      const sql = `SELECT DISTINCT ON (msg_id) body, prev, hash FROM ${t.entries} WHERE msg_id = ANY($1) ORDER BY msg_id, partition, seq`;
-      for (const entry of await select(sql, [msgIds])) found.set(entry.msgId!, entry);
+      for (const entry of await select(firstOfEachSql(t), [msgIds])) found.set(entry.msgId!, entry);
       return found;
     },
     byCausation: (msgId) => select(`${ENTRY} WHERE causation_id = $1 ORDER BY partition, seq`, [msgId]),
@@ -210,6 +212,10 @@ function toEntry(row: EntryRow): LedgerEntry {
 function prefixEnd(prefix: string): string {
   return `${prefix.slice(0, -1)}${String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)}`;
 }
+
+/** The first entry of each id of `$1` (a text array), one index probe per id; ids not found give no row. */
+export const firstOfEachSql = (t: Tables) =>
+  `SELECT e.body, e.prev, e.hash FROM unnest($1::text[]) AS i (id) CROSS JOIN LATERAL (SELECT body, prev, hash FROM ${t.entries} WHERE msg_id = i.id ORDER BY partition, seq LIMIT 1) AS e`;
 
 function holdsNul(value: unknown): boolean {
   return typeof value === 'string' && value.includes('\u0000');
