@@ -28,7 +28,8 @@
 export type Bus<T extends BusValue> = {
   /**
    * Accepts one item for a partition; resolves once the bus holds it (in process: queued; JetStream:
-   * the stream's publish ack). Rejects with `MW_RUNTIME_BUS_CLOSED` once `close` was called, except
+   * the stream's publish ack, or queued on the partition's lane when this bus consumes it and hands
+   * its own items over in process, `local`). Rejects with `MW_RUNTIME_BUS_CLOSED` once `close` was called, except
    * for a follow-up while close drains: an item published by one of this bus's handlers (from its
    * async context: its own code and what it awaits or chains, as AsyncLocalStorage sees it) belongs
    * to work in flight, and is accepted and handled before close completes. Once closed, every
@@ -89,8 +90,10 @@ export type BusOptions<T> = {
   /**
    * Told of a batch whose handler threw or rejected (`MW_RUNTIME_BUS_HANDLER`, with the thrown value
    * as its cause), of one whose receipt rejected (`MW_RUNTIME_BUS_NOT_DURABLE`, see the contract),
-   * and, on close, of items no one subscribed to (`MW_RUNTIME_BUS_UNHANDLED`). Must not throw (a
-   * throw here is swallowed, to keep the partition going).
+   * and, on close, of items no one subscribed to (`MW_RUNTIME_BUS_UNHANDLED`); JetStream also of
+   * items it held in process when it stopped (`MW_RUNTIME_BUS_LOCAL_DROPPED`), and of publishes it
+   * makes on its own that fail. Must not throw (a throw here is swallowed, to keep the partition
+   * going).
    */
   readonly onError: (
     error: Error,

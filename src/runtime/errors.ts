@@ -46,7 +46,7 @@ export const runtimeError = makeError({
   MW_RUNTIME_BUS_CONNECTION: 'the bus lost its NATS connection, so it stopped: {cause}',
   MW_RUNTIME_BUS_PUBLISH: 'JetStream did not accept an item for partition {partition}: {cause}',
   MW_RUNTIME_BUS_LOCAL_DROPPED:
-    '{count} items for partition {partition} that never left this process were not handled before the bus stopped; the work that made them resumes with the recovery of its partition’s next owner',
+    '{count} items for partition {partition} that never left this process were not handled before the bus stopped; the work that made them resumes when the partitions where it was caused are recovered by their next owners',
   MW_RUNTIME_BUS_ENCODE:
     'an item for partition {partition} is not plain JSON, so it was not published: {cause}',
   MW_RUNTIME_BUS_CONSUMER:

@@ -14,6 +14,7 @@ import type { Bus, BusHandler, BusOptions, BusValue } from './bus.js';
 import { runtimeError } from './errors.js';
 import { createDrainWatch } from './jetstream-drain.js';
 import { createJetStreamLane, type JetStreamLane } from './jetstream-lane.js';
+import { localHandover } from './jetstream-local.js';
 import { consumerNameOf, partitionSubject, streamNameOf } from './jetstream-names.js';
 import { ackFloorOf, ensureStream, isApiError } from './jetstream-stream.js';
 import { connectNats } from './nats-connect.js';
@@ -97,9 +98,12 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
   const { nc, jsm, js, stream } = parts;
   const maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? 1024));
   const ackWaitMs = opts.ackWaitMs ?? 30_000;
-  const lanes = new Map<number, JetStreamLane>();
+  const lanes = new Map<number, JetStreamLane<T>>();
+  // Unsubscribed, with batches still in flight: out of `lanes` (a new subscriber binds afresh), still
+  // watched by drain and stopped with the bus.
+  const retiring = new Set<JetStreamLane<T>>();
   const handling = new AsyncLocalStorage<true>();
-  const watch = createDrainWatch(lanes, {
+  const watch = createDrainWatch(lanes, retiring, {
     pollMs: opts.drainPollMs ?? 50,
     ackFloor: (partition) => ackFloorOf(jsm, stream, partition),
   });
@@ -116,7 +120,7 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
   const working = keepWorking(lanes, ackWaitMs);
   const stopAll = () => {
     clearInterval(working);
-    for (const lane of lanes.values()) lane.stop();
+    for (const lane of [...lanes.values(), ...retiring]) lane.stop();
   };
 
   // The connection closed without close(): the bus ends; what it held is redelivered after ack wait.
@@ -163,16 +167,12 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
         },
       );
   };
-  /** Items that came in process and go to the stream after all; a failure is reported with the item. */
-  const handBack = (partition: number) => (items: readonly T[]) => {
-    for (const item of items) toStream(partition, item).catch((err: Error) => report(err, partition, [item]));
-  };
-  const dropped = (partition: number) => (items: readonly T[]) =>
-    report(
-      runtimeError('MW_RUNTIME_BUS_LOCAL_DROPPED', { partition, count: items.length }),
-      partition,
-      items,
-    );
+  const handover = localHandover<T>({
+    toStream,
+    report,
+    isShut: () => shut,
+    republishing: watch.republishing,
+  });
 
   const bus: Bus<T> = {
     publish(partition, item) {
@@ -198,14 +198,14 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
       const lane = createJetStreamLane({
         ...laneDeps,
         settled: check,
-        handBack: handBack(partition),
-        dropped: dropped(partition),
+        republish: handover.republish(partition),
+        reportDropped: handover.reportDropped(partition),
       });
       lanes.set(partition, lane);
       const takeOver = subscribeOpts?.takeOver === true;
       void bindLane(lane, { opts, parts, maxBatch, ackWaitMs, report, isShut: () => shut, check, takeOver });
     },
-    unsubscribe: (partition) => unsubscribeLane(lanes, partition, watch.check),
+    unsubscribe: (partition) => unsubscribeLane(lanes, retiring, partition, watch.check),
     drain() {
       if (ended !== undefined) return Promise.reject(ended);
       return shut ? Promise.resolve() : watch.until(true);
@@ -222,17 +222,20 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
  * resolves once its batches in flight were acked or handed back. Gone from the map first, so a new
  * subscriber binds a fresh lane on the same durable consumer.
  */
-async function unsubscribeLane(
-  lanes: Map<number, JetStreamLane>,
+async function unsubscribeLane<T>(
+  lanes: Map<number, JetStreamLane<T>>,
+  retiring: Set<JetStreamLane<T>>,
   partition: number,
   check: () => void,
 ): Promise<void> {
   const lane = lanes.get(partition);
   if (lane === undefined) return;
   lanes.delete(partition);
+  retiring.add(lane);
   const retired = lane.retire();
   await lane.messages?.close().catch(() => {}); // pulls no more
   await retired;
+  retiring.delete(lane);
   lane.state = 'gone';
   await lane.messages?.close().catch(() => {}); // bound meanwhile
   check();

@@ -9,6 +9,8 @@ import type { JetStreamLane } from './jetstream-lane.js';
  */
 export function createDrainWatch(
   lanes: ReadonlyMap<number, JetStreamLane>,
+  /** Lanes unsubscribed whose batches in flight are not settled yet. */
+  retiring: ReadonlySet<JetStreamLane>,
   opts: {
     readonly pollMs: number;
     /** The stream sequence up to which a partition's consumer acked everything (rejects if none). */
@@ -17,6 +19,8 @@ export function createDrainWatch(
 ) {
   const { pollMs } = opts;
   let inFlight = 0;
+  // Items that came in process, on their way to the stream (jetstream-local.ts).
+  let republishing = 0;
   // Publishes per partition still waiting for the stream's ack.
   const unacked = new Map<number, number>();
   // The highest stream sequence this bus published per partition, and the ack floors asked for.
@@ -42,8 +46,8 @@ export function createDrainWatch(
   };
 
   const idle = (): boolean => {
-    if (inFlight > 0) return false;
-    for (const lane of lanes.values())
+    if (inFlight > 0 || republishing > 0) return false;
+    for (const lane of [...lanes.values(), ...retiring])
       if (lane.held.size > 0 || lane.local > 0 || lane.handedBack.size > 0) return false;
     return true;
   };
@@ -78,6 +82,10 @@ export function createDrainWatch(
     check,
     /** Quiet as close needs it: the partitions this bus consumes. */
     quiet: () => idle() && behind(false).length === 0,
+    republishing(delta: number) {
+      republishing += delta;
+      if (delta < 0) check();
+    },
     /** A publish to a partition went out (+1), or failed (-1). */
     publishing(partition: number, delta: number) {
       inFlight += delta;

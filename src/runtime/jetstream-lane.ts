@@ -10,11 +10,11 @@ import { isThenable } from './thenable.js';
  * process has not acked yet (`held`: queued, in the handler, or waiting for a receipt), and the pump
  * that hands them to the handler one batch at a time, in delivery order.
  */
-export type JetStreamLane = {
+export type JetStreamLane<T = unknown> = {
   readonly partition: number;
   /** Delivered and not yet acked (or termed, or handed back): drain waits for it to empty. */
   readonly held: Set<JsMsg>;
-  /** Items handed over in process (`arriveLocal`) not yet done with: drain waits for none. */
+  /** Items handed over in process (`arriveLocal`) not yet done with: drain waits until none is left. */
   local: number;
   /** Stream sequences handed back (`nak`) as not durable, due back here: drain waits for them. */
   readonly handedBack: Set<number>;
@@ -29,7 +29,7 @@ export type JetStreamLane = {
    * Takes an item this process published for the partition, without the broker: queued behind what
    * was delivered, handled like it. Not durable, or given up with the lane, it goes to the stream.
    */
-  arriveLocal(item: unknown): void;
+  arriveLocal(item: T): void;
   /** Sends a working indicator (`+WPI`) for every held message: its ack wait starts again. */
   extend(): void;
   /** Stops acking and handing out: held messages not yet handled go back to the stream (`nak`). */
@@ -52,28 +52,37 @@ export type LaneDeps<T> = {
   readonly redeliverDelayMs: number;
   /** Called after held messages were acked or handed back: drain may be satisfied. */
   readonly settled: () => void;
-  /** Publishes items that came in process to the stream: not durable here, or the lane was given up. */
-  readonly handBack: (items: readonly T[]) => void;
+  /**
+   * Publishes items that came in process to the stream, in the order given: not durable here, or the
+   * lane was given up.
+   */
+  readonly republish: (items: readonly T[]) => void;
   /** Told of items that came in process and can no longer go anywhere: the bus stopped. */
-  readonly dropped: (items: readonly T[]) => void;
+  readonly reportDropped: (items: readonly T[]) => void;
 };
 
 /** A delivered message and its item; no message for an item that came in process (`arriveLocal`). */
 type Queued<T> = { readonly msg: JsMsg | undefined; readonly item: T };
 
-export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetStreamLane {
+export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetStreamLane<T> {
   const { partition, report, settled, redeliverDelayMs } = deps;
   const arrivals = createArrivals<T>(deps.maxBatch);
   let busy = false;
   let stopped = false;
   let retiring = false;
   let retired: (() => void) | undefined;
+  /**
+   * While retiring: the items that came in process to publish for the next owner once the lane is
+   * empty, in the order they came (a batch in flight came before what was queued behind it).
+   */
+  const leaving = { inFlight: [] as T[], queued: [] as T[] };
 
   // Acked once durable. A receipt that rejects means not durable: acked would be gone (a work
   // queue), so it is handed back (`nak`), to come again after the delay. Once stopped (the bus
   // closed or lost its connection) neither: it is redelivered after the ack wait, as after a crash.
   // An item that came in process has no message to ack: done once durable, else published to the
-  // stream (as a nak hands a message back), or, once stopped, told as dropped.
+  // stream (as a nak hands a message back; when retiring, with the rest once the lane is empty), or,
+  // once stopped, told as dropped.
   const settle = (batch: readonly Queued<T>[], durable: boolean) => {
     const back: T[] = [];
     for (const { msg, item } of batch) {
@@ -82,7 +91,7 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
       if (!durable) back.push(item);
     }
     if (stopped) {
-      if (back.length > 0) deps.dropped(back);
+      if (back.length > 0) deps.reportDropped(back);
       return;
     }
     for (const { msg } of batch) {
@@ -92,8 +101,15 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
       if (!durable && !retiring) lane.handedBack.add(msg.seq); // due back here, not elsewhere
       lane.held.delete(msg);
     }
-    if (back.length > 0) deps.handBack(back);
-    if (retired !== undefined && isEmpty()) retired();
+    if (retiring) leaving.inFlight.push(...back);
+    else if (back.length > 0) deps.republish(back);
+    if (retired !== undefined && isEmpty()) {
+      const left = [...leaving.inFlight, ...leaving.queued];
+      leaving.inFlight = [];
+      leaving.queued = [];
+      if (left.length > 0) deps.republish(left);
+      retired();
+    }
     settled();
   };
   const isEmpty = () => lane.held.size === 0 && lane.local === 0;
@@ -109,7 +125,11 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
       msg.nak();
       lane.held.delete(msg);
     }
-    if (local.length > 0) (stopped ? deps.dropped : deps.handBack)(local);
+    if (!stopped) return void leaving.queued.push(...local);
+    const lost = [...leaving.inFlight, ...leaving.queued, ...local];
+    leaving.inFlight = [];
+    leaving.queued = [];
+    if (lost.length > 0) deps.reportDropped(lost);
   };
 
   const pump = (): void => {
@@ -136,7 +156,7 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
     });
   };
 
-  const lane: JetStreamLane = {
+  const lane: JetStreamLane<T> = {
     partition,
     held: new Set(),
     local: 0,
@@ -158,9 +178,11 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
       }
     },
     arriveLocal(item) {
-      if (stopped || retiring) return void (stopped ? deps.dropped : deps.handBack)([item as T]);
+      // The bus hands over only to a live lane, which it has not begun to retire: not expected here.
+      if (stopped) return deps.reportDropped([item]);
+      if (retiring) return deps.republish([item]);
       lane.local++;
-      arrivals.push({ msg: undefined, item: item as T });
+      arrivals.push({ msg: undefined, item });
       if (!busy) {
         busy = true;
         queueMicrotask(pump);
