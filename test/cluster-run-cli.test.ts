@@ -57,6 +57,9 @@ describe('run --cluster', () => {
     expect(summary.messages).toMatchObject({ admitted: 21, delivered: 21, held: 1, quarantined: 3 });
     expect(summary.effects).toMatchObject({ executed: 11, held: 1 });
     expect(summary.frozen).toEqual(['account:8841']);
+    // Every partition's head as stored, the ones up-1 owns included: together they count every entry.
+    const heads = summary.ledger.heads as { size: number }[];
+    expect(heads.reduce((n, h) => n + h.size, 0)).toBe(summary.ledger.entries);
 
     // Every chain verifies, and lists its owners in turn: up-1 first, the run's node among them.
     const verified = await runCli([

@@ -166,6 +166,7 @@ export {
   driftAlarmsSince,
   type RunDriftAlarm,
   type RunSummary,
+  storedHeads,
   summarize,
 } from './summary.js';
 export {

@@ -47,8 +47,9 @@ export function createDrainWatch(
 
   const idle = (): boolean => {
     if (inFlight > 0 || republishing > 0) return false;
-    for (const lane of [...lanes.values(), ...retiring])
-      if (lane.held.size > 0 || lane.local > 0 || lane.handedBack.size > 0) return false;
+    const busy = (lane: JetStreamLane) => lane.held.size > 0 || lane.local > 0 || lane.handedBack.size > 0;
+    for (const lane of lanes.values()) if (busy(lane)) return false;
+    for (const lane of retiring) if (busy(lane)) return false;
     return true;
   };
 

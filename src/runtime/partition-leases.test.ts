@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -44,6 +45,24 @@ describe('partition leases on NATS KV', () => {
       leases.find((l) => l.partition === p)?.epoch;
     const firstEpoch = log.events.find((e) => e.node === 'a' && e.partition === 5)?.epoch ?? 0;
     expect(epochOf(b.owned(), 5)).toBeGreaterThan(firstEpoch);
+  });
+
+  it('leaves no consumer behind on the broker as it lists the bucket every tick', async () => {
+    const mesh = newMesh();
+    const log = createLeaseLog();
+    const common = { servers: NATS, mesh, partitions: 4, ...TIMES };
+    await using a = await joinPartitionLeases({ ...common, node: 'a', ...log.callbacks('a') });
+    await using b = await joinPartitionLeases({ ...common, node: 'b', ...log.callbacks('b') });
+    await waitFor('a split', () => a.owned().length === 2 && b.owned().length === 2);
+    await sleep(10 * TIMES.tickMs);
+    const nc = await connect({ servers: NATS });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const consumers = await jsm.consumers.list(`KV_${leaseBucketOf(mesh)}`).next();
+      expect(consumers.map((c) => c.name)).toEqual([]);
+    } finally {
+      await nc.close();
+    }
   });
 
   it('splits 16 partitions 6, 5 and 5 over three nodes', async () => {

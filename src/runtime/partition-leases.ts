@@ -9,6 +9,7 @@ import {
   connectForLeases,
   isWrongRevision,
   joinMembers,
+  type LeaseBucket,
   openLeaseBucket,
 } from './lease-bucket.js';
 import { memberKey, nodeOfMemberKey, partitionKey, partitionOfKey } from './lease-names.js';
@@ -83,6 +84,7 @@ type Held = { epoch: number; revision: number; deadline: number; handingOff: boo
 type Ctx = {
   readonly opts: PartitionLeaseOptions;
   readonly kv: KV;
+  readonly liveKeys: LeaseBucket['liveKeys'];
   readonly leaseMs: number;
   readonly tickMs: number;
   readonly marginMs: number;
@@ -106,10 +108,11 @@ export async function joinPartitionLeases(opts: PartitionLeaseOptions): Promise<
   checkLeaseOptions(opts, leaseMs, tickMs, marginMs);
   const nc = opts.connection ?? (await connectForLeases(opts));
   try {
-    const kv = await openLeaseBucket(nc, opts.mesh, leaseMs, tickMs);
+    const { kv, liveKeys } = await openLeaseBucket(nc, opts.mesh, leaseMs, tickMs);
     const ctx: Ctx = {
       opts,
       kv,
+      liveKeys,
       leaseMs,
       tickMs,
       marginMs,
@@ -240,13 +243,11 @@ async function stillOurs(ctx: Ctx, partition: number, lease: Held): Promise<bool
 async function rebalance(ctx: Ctx): Promise<void> {
   const members = new Set<string>();
   const taken = new Set<number>();
-  let listing: { stop(): void } | undefined;
   let abandoned = false;
   const listed = async () => {
-    const keys = await ctx.kv.keys();
-    listing = keys;
-    if (abandoned) keys.stop();
-    for await (const key of keys) {
+    const keys = await ctx.liveKeys();
+    if (abandoned) return false;
+    for (const key of keys) {
       const node = nodeOfMemberKey(key);
       if (node !== undefined) members.add(node);
       const partition = partitionOfKey(key);
@@ -257,8 +258,7 @@ async function rebalance(ctx: Ctx): Promise<void> {
   // A listing cut off mid-way must not stall the ticks (and so the renewals) for good.
   const timeout = sleep(Math.max(2 * ctx.tickMs, 1_000), false, { ref: false });
   if (!(await Promise.race([listed().catch(() => false), timeout]))) {
-    abandoned = true;
-    listing?.stop(); // its consumer goes; try again next tick
+    abandoned = true; // try again next tick
     return;
   }
   members.add(ctx.opts.node);

@@ -81,6 +81,26 @@ export async function driftAlarmsSince(
   return out;
 }
 
+/**
+ * Every partition's head as the store holds it now, whoever wrote it (a cluster node's writer knows
+ * only the heads of the partitions it owns). Partitions with no entry are left out, as `heads()` does.
+ */
+export async function storedHeads(
+  ledger: Pick<LedgerReader, 'newestSeq' | 'scan'>,
+  partitions: number,
+): Promise<{ partition: number; size: number; head: string }[]> {
+  const heads = await Promise.all(
+    Array.from({ length: partitions }, async (_, partition) => {
+      const size = await ledger.newestSeq(partition);
+      if (size === 0) return undefined;
+      for await (const entry of ledger.scan({ partition, afterSeq: size - 1 }))
+        return { partition, size, head: entry.hash };
+      return undefined;
+    }),
+  );
+  return heads.filter((h) => h !== undefined);
+}
+
 export function summarize(
   counts: RunCounts,
   state: Pick<StateStore, 'openBreakers'>,

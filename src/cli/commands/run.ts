@@ -17,6 +17,7 @@ import {
   openMesh,
   type RunSummary,
   sizeOf,
+  storedHeads,
   summarize,
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
@@ -181,8 +182,10 @@ async function clusterSummary(
 ): Promise<RunSummary> {
   const { counts, state } = clusterCounts(before, await control.nodes());
   const summary = summarize(counts, state, opened.ledger, opened.mesh.policy);
-  // The writer knows the heads of the partitions this node owns; the store counts every entry.
-  return { ...summary, ledger: { ...summary.ledger, entries: await opened.ledger.count() } };
+  // The writer knows the heads of the partitions this node owns; the store holds every node's.
+  const heads = await storedHeads(opened.ledger, opened.mesh.policy.partitions);
+  const ledger = { entries: await opened.ledger.count(), head: heads[0]?.head ?? '', heads };
+  return { ...summary, ledger };
 }
 
 export function printSummary(s: RunSummary, out: Output): void {
