@@ -14,7 +14,7 @@ import type { Bus, BusHandler, BusOptions, BusValue } from './bus.js';
 import { runtimeError } from './errors.js';
 import { createDrainWatch } from './jetstream-drain.js';
 import { createJetStreamLane, type JetStreamLane } from './jetstream-lane.js';
-import { localHandover } from './jetstream-local.js';
+import { createLocalHandover } from './jetstream-local.js';
 import { consumerNameOf, partitionSubject, streamNameOf } from './jetstream-names.js';
 import { ackFloorOf, ensureStream, isApiError } from './jetstream-stream.js';
 import { connectNats } from './nats-connect.js';
@@ -167,12 +167,35 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
         },
       );
   };
-  const handover = localHandover<T>({
+  const handover = createLocalHandover<T>({
     toStream,
     report,
     isShut: () => shut,
     republishing: watch.republishing,
   });
+
+  /**
+   * Takes an item in process (`local`) when it can, behind this bus's own items for the partition that
+   * are still held in process, so that they keep their order: a lane being given up takes it for the
+   * stream after what it holds; else the partition's queue for the stream; else its live lane, once
+   * everything this bus published there through the stream has arrived. False: publish it.
+   */
+  const handOver = (partition: number, item: T): boolean => {
+    for (const lane of retiring) {
+      if (lane.partition === partition) {
+        lane.arriveLocal(item);
+        return true;
+      }
+    }
+    if (handover.waiting(partition)) {
+      handover.republish(partition)([item]);
+      return true;
+    }
+    const lane = lanes.get(partition);
+    if (lane?.state !== 'live' || !watch.caughtUp(partition, lane)) return false;
+    lane.arriveLocal(item);
+    return true;
+  };
 
   const bus: Bus<T> = {
     publish(partition, item) {
@@ -180,11 +203,7 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
         return Promise.reject(runtimeError('MW_RUNTIME_BUS_CLOSED'));
       const bad = partitionError(partition, opts.partitions);
       if (bad !== undefined) return Promise.reject(bad);
-      const lane = opts.local === true ? lanes.get(partition) : undefined;
-      if (lane !== undefined && lane.state === 'live' && watch.caughtUp(partition, lane)) {
-        lane.arriveLocal(item);
-        return Promise.resolve();
-      }
+      if (opts.local === true && handOver(partition, item)) return Promise.resolve();
       return toStream(partition, item);
     },
     subscribe(partition, handler: BusHandler<T>, subscribeOpts) {

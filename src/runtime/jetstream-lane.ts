@@ -27,7 +27,8 @@ export type JetStreamLane<T = unknown> = {
   arrive(msg: JsMsg): void;
   /**
    * Takes an item this process published for the partition, without the broker: queued behind what
-   * was delivered, handled like it. Not durable, or given up with the lane, it goes to the stream.
+   * was delivered, handled like it. Not durable, or given up with the lane, it goes to the stream; one
+   * that comes while the lane is being given up goes there too, after what the lane still holds.
    */
   arriveLocal(item: T): void;
   /** Sends a working indicator (`+WPI`) for every held message: its ack wait starts again. */
@@ -71,6 +72,8 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
   let stopped = false;
   let retiring = false;
   let retired: (() => void) | undefined;
+  /** Retired: nothing is in flight any more, and what was left went to the stream. */
+  let done = false;
   /**
    * While retiring: the items that came in process to publish for the next owner once the lane is
    * empty, in the order they came (a batch in flight came before what was queued behind it).
@@ -108,6 +111,7 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
       leaving.inFlight = [];
       leaving.queued = [];
       if (left.length > 0) deps.republish(left);
+      done = true;
       retired();
     }
     settled();
@@ -178,8 +182,9 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
       }
     },
     arriveLocal(item) {
-      // The bus hands over only to a live lane, which it has not begun to retire: not expected here.
+      // A retiring lane keeps its partition's later items behind the ones it still has in flight.
       if (stopped) return deps.reportDropped([item]);
+      if (retiring && !done) return void leaving.queued.push(item);
       if (retiring) return deps.republish([item]);
       lane.local++;
       arrivals.push({ msg: undefined, item });
