@@ -50,9 +50,10 @@ export type LeaseBucket = {
    * The keys whose latest value is a live one (not deleted, not expired). Not `kv.keys()`: that makes
    * a consumer on the broker each time, which outlives the listing by 5 minutes, so a node listing
    * every tick kept about 600 of them alive. Here: one stream info (the subjects present) and one
-   * get per key, neither of which leaves anything behind.
+   * get per key, neither of which leaves anything behind. Keys `known` says are live (this node's own,
+   * renewed by it) are taken as listed, without a get.
    */
-  liveKeys(): Promise<string[]>;
+  liveKeys(known?: (key: string) => boolean): Promise<string[]>;
 };
 
 export async function openLeaseBucket(
@@ -78,11 +79,13 @@ export async function openLeaseBucket(
   }
   if (recorded !== leaseMs) throw runtimeError('MW_RUNTIME_LEASE_TIME', { bucket, recorded, leaseMs });
   const prefix = `$KV.${bucket}.`;
-  const liveKeys = async (): Promise<string[]> => {
+  const liveKeys = async (known: (key: string) => boolean = () => false): Promise<string[]> => {
     const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}>` });
     const keys = Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
-    const entries = await Promise.all(keys.map((key) => kv.get(key)));
-    return keys.filter((_, i) => entries[i]?.operation === 'PUT');
+    const live = await Promise.all(
+      keys.map(async (key) => known(key) || (await kv.get(key))?.operation === 'PUT'),
+    );
+    return keys.filter((_, i) => live[i]);
   };
   return { kv, liveKeys };
 }

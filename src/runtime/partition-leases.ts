@@ -245,7 +245,9 @@ async function rebalance(ctx: Ctx): Promise<void> {
   const taken = new Set<number>();
   let abandoned = false;
   const listed = async () => {
-    const keys = await ctx.liveKeys();
+    // This node's own keys are live: it renews them (and counts them below whatever the listing says).
+    const own = new Set([memberKey(ctx.opts.node), ...[...ctx.held.keys()].map(partitionKey)]);
+    const keys = await ctx.liveKeys((key) => own.has(key));
     if (abandoned) return false;
     for (const key of keys) {
       const node = nodeOfMemberKey(key);
