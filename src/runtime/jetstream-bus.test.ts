@@ -11,6 +11,7 @@ import { consumerNameOf, partitionSubject, streamNameOf } from './jetstream-name
 import {
   collector,
   deferred,
+  everyItem,
   freshMesh as freshMeshOf,
   idOf,
   natsAdmin,
@@ -29,7 +30,7 @@ describeBusConformance('JetStream', (options) => open(freshMesh(), { redeliverDe
 });
 describeBusConformance(
   "JetStream, a subscribed partition's own items handed over in process (local)",
-  (options) => open(freshMesh(), { redeliverDelayMs: 100, local: true, ...options }),
+  (options) => open(freshMesh(), { redeliverDelayMs: 100, local: everyItem, ...options }),
   { redelivery: true },
 );
 

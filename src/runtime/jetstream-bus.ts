@@ -40,9 +40,11 @@ export type JetStreamBusOptions<T> = BusOptions<T> & {
    * in this process only, as embedded mode holds everything: if it is not durable, or the partition
    * is given up first, it is published to the stream then; if the process dies first, the work that
    * made it is resumed by the recovery of whoever owns its cause next. The broker's duplicate check
-   * does not see it (the partition handler's does). Default off: every item travels.
+   * does not see it (the partition handler's does). Says which items may stay (those whose loss
+   * with the process something else makes good: cluster nodes name a handler's emissions, which
+   * recovery runs again); default none: every item travels.
    */
-  readonly local?: boolean;
+  readonly local?: (item: T) => boolean;
   /** The most items one handler call gets (default 1024). */
   readonly maxBatch?: number;
   /** Delivered and not yet acked, per partition, at most (default 8192): bounds what a lane holds. */
@@ -203,7 +205,7 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
         return Promise.reject(runtimeError('MW_RUNTIME_BUS_CLOSED'));
       const bad = partitionError(partition, opts.partitions);
       if (bad !== undefined) return Promise.reject(bad);
-      if (opts.local === true && handOver(partition, item)) return Promise.resolve();
+      if (opts.local?.(item) === true && handOver(partition, item)) return Promise.resolve();
       return toStream(partition, item);
     },
     subscribe(partition, handler: BusHandler<T>, subscribeOpts) {

@@ -7,7 +7,15 @@ import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import type { BusValue } from './bus.js';
 import { streamNameOf } from './jetstream-names.js';
-import { collector, deferred, freshMesh, natsAdmin, openBus, SERVERS } from './jetstream-test-kit.js';
+import {
+  collector,
+  deferred,
+  everyItem,
+  freshMesh,
+  natsAdmin,
+  openBus,
+  SERVERS,
+} from './jetstream-test-kit.js';
 
 const nats = natsAdmin();
 
@@ -23,7 +31,7 @@ describe('JetStream bus, local', () => {
   it('hands a partition it consumes its own items in process, in order, without the broker', async () => {
     const mesh = freshMesh(nats.connection());
     const { reported, onError } = collector();
-    await using bus = await openBus(mesh, { onError, local: true });
+    await using bus = await openBus(mesh, { onError, local: everyItem });
     const seen: BusValue[] = [];
     bus.subscribe(1, (items) => {
       seen.push(...items);
@@ -37,9 +45,27 @@ describe('JetStream bus, local', () => {
     expect(reported).toEqual([]);
   });
 
+  it('sends the items the option does not name through the stream, live lane or not', async () => {
+    const mesh = freshMesh(nats.connection());
+    const odd = (item: BusValue) => (item as { n: number }).n % 2 === 1;
+    await using bus = await openBus(mesh, { onError: () => {}, local: odd });
+    const seen: BusValue[] = [];
+    bus.subscribe(2, (items) => {
+      seen.push(...items);
+    });
+    await bus.publish(2, { n: 0 });
+    await bus.drain();
+    for (const item of numbered(1, 5)) {
+      await bus.publish(2, item);
+      await bus.drain(); // each in turn: an odd one stays in process only once the even one arrived
+    }
+    expect(seen).toEqual(numbered(0, 5));
+    expect(await streamed(mesh)).toBe(3); // 0, 2 and 4
+  });
+
   it('queues its own items behind what it published through the stream before it consumed the partition', async () => {
     const mesh = freshMesh(nats.connection());
-    await using bus = await openBus(mesh, { onError: () => {}, local: true });
+    await using bus = await openBus(mesh, { onError: () => {}, local: everyItem });
     for (const item of numbered(0, 100)) await bus.publish(4, item);
     const seen: BusValue[] = [];
     const first = deferred();
@@ -57,7 +83,7 @@ describe('JetStream bus, local', () => {
   it('publishes an item that did not become durable to the stream, where it comes back', async () => {
     const mesh = freshMesh(nats.connection());
     const { reported, onError } = collector();
-    await using bus = await openBus(mesh, { onError, local: true, redeliverDelayMs: 100 });
+    await using bus = await openBus(mesh, { onError, local: everyItem, redeliverDelayMs: 100 });
     const seen: BusValue[] = [];
     bus.subscribe(0, (items) => {
       seen.push(...items);
@@ -75,7 +101,7 @@ describe('JetStream bus, local', () => {
   it('gives what waits in process to the stream when the partition is given up, for its next consumer', async () => {
     const mesh = freshMesh(nats.connection());
     const { reported, onError } = collector();
-    await using bus = await openBus(mesh, { onError, local: true });
+    await using bus = await openBus(mesh, { onError, local: everyItem });
     const first: BusValue[] = [];
     const started = deferred();
     const release = deferred();
@@ -109,7 +135,7 @@ describe('JetStream bus, local', () => {
   it('gives a partition up in order: a batch in flight that was not durable, then what queued behind it', async () => {
     const mesh = freshMesh(nats.connection());
     const { reported, onError } = collector();
-    await using bus = await openBus(mesh, { onError, local: true });
+    await using bus = await openBus(mesh, { onError, local: everyItem });
     const started = deferred();
     const release = deferred();
     let calls = 0;
@@ -150,7 +176,7 @@ describe('JetStream bus, local', () => {
     const mesh = freshMesh(nats.connection());
     const { reported, onError } = collector();
     const connection = await connect({ servers: SERVERS });
-    const bus = await openBus(mesh, { onError, local: true, connection });
+    const bus = await openBus(mesh, { onError, local: everyItem, connection });
     const started = deferred();
     const release = deferred();
     let calls = 0;

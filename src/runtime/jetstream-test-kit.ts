@@ -67,3 +67,6 @@ export const idOf = (item: BusValue) =>
   item !== null && typeof item === 'object' && 'id' in item && typeof item.id === 'string'
     ? item.id
     : undefined;
+
+/** The `local` option that hands every item over in process when it can. */
+export const everyItem = (): boolean => true;

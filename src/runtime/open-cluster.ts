@@ -85,9 +85,11 @@ export async function linkCluster(
       mesh,
       partitions: policy.partitions,
       idOf,
-      // A node's traffic to its own partitions (most of a case's hops: a handler's emissions keep
-      // their subject) skips the broker; recovery covers it as it covers embedded mode.
-      local: true,
+      // A handler's emissions to this node's own partitions (most of a case's hops: they keep their
+      // subject) skip the broker: if the node dies first, recovery runs the handler again. Root
+      // messages always travel: an effect's ingest is waited on by no one, and its effect's outcome
+      // is recorded apart, so only the stream keeps it through a crash.
+      local: (item) => item.kind === 'emitted',
       // The first node records them; a node with another count or ledger is refused, not joined.
       identity: `partitions ${policy.partitions}, ledger ${ledgerName(ledgerAt)}`,
       onError: (err, failed) => {
