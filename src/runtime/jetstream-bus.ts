@@ -34,15 +34,13 @@ export type JetStreamBusOptions<T> = BusOptions<T> & {
   /** An item's id (the envelope id), sent as `Nats-Msg-Id`: the broker drops a resend of it. */
   readonly idOf?: (item: T) => string | undefined;
   /**
-   * Hands an item for a partition this bus consumes straight to its lane, without the broker, once
-   * everything this bus published there through the stream has arrived (so order holds): a node's
-   * own traffic to its own partitions skips a publish, a delivery and an ack. Such an item is held
-   * in this process only, as embedded mode holds everything: if it is not durable, or the partition
-   * is given up first, it is published to the stream then; if the process dies first, the work that
-   * made it is resumed by the recovery of whoever owns its cause next. The broker's duplicate check
-   * does not see it (the partition handler's does). Says which items may stay (those whose loss
-   * with the process something else makes good: cluster nodes name a handler's emissions, which
-   * recovery runs again); default none: every item travels.
+   * Which items may skip the broker (default: none, every item travels). Such an item, for a
+   * partition this bus consumes, goes straight to its lane once everything this bus published there
+   * through the stream has arrived (so order holds): no publish, delivery or ack. It is held in this
+   * process only, as embedded mode holds everything: if it is not durable, or the partition is given
+   * up first, it is published to the stream then; if the process dies first, it is lost, so name
+   * only items something else makes again (cluster nodes name a handler's emissions, which recovery
+   * runs again). The broker's duplicate check does not see it (the partition handler's does).
    */
   readonly local?: (item: T) => boolean;
   /** The most items one handler call gets (default 1024). */
