@@ -7,7 +7,6 @@ import {
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { runtimeError } from './errors.js';
-import type { JetStreamBusOptions } from './jetstream-bus.js';
 import { consumerNameOf, meshSubjects, streamNameOf } from './jetstream-names.js';
 
 // The JetStream bus's dealings with the stream itself, through the manager API: making or binding
@@ -16,7 +15,9 @@ import { consumerNameOf, meshSubjects, streamNameOf } from './jetstream-names.js
 /** Creates the mesh's stream, or binds the one another node created (the same config is a no-op). */
 export async function ensureStream(
   jsm: JetStreamManager,
-  opts: Pick<JetStreamBusOptions<never>, 'mesh' | 'duplicateWindowMs' | 'identity'>,
+  // What the bus's options say of its stream (JetStreamBusOptions): named here, not imported, so
+  // this module does not import the bus that imports it.
+  opts: { readonly mesh: string; readonly duplicateWindowMs?: number; readonly identity?: string },
 ): Promise<void> {
   const name = streamNameOf(opts.mesh);
   const subjects = meshSubjects(opts.mesh);
