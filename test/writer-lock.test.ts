@@ -55,6 +55,10 @@ describe('one writer per SQLite ledger', () => {
 
 const freshSchema = tempPostgresSchemas();
 
+function topSeq(db: DatabaseSync): number {
+  return Number(db.prepare('SELECT max(seq) AS n FROM entries WHERE partition = 0').get()?.n ?? 0);
+}
+
 /** Many tickets, so that a run is still writing when another writer cuts in. */
 function bigInput(dir: string): string {
   const file = join(dir, 'big.jsonl');
@@ -93,17 +97,15 @@ describe('a run whose ledger is taken from it', () => {
     const running = runCli(['run', MESH, '--input', bigInput(dir), '--data', data]);
     const file = join(data, 'ledger.db');
     // Bypasses the writer lock on purpose: once the run has committed some entries, a row is put
-    // in partition 0's chain a little ahead of it, so its commit of that seq is refused (fenced),
+    // at the next seq of partition 0's chain, read and written in one write transaction so that
+    // the run cannot commit past it in between: its commit of that seq is refused (fenced),
     // whatever the speed of the machine.
-    const ahead = await until(async () => {
+    await until(async () => {
       if (!existsSync(file)) return undefined;
       try {
         const db = new DatabaseSync(file, { readOnly: true });
         try {
-          const top = Number(
-            db.prepare('SELECT max(seq) AS n FROM entries WHERE partition = 0').get()?.n ?? 0,
-          );
-          return top >= 50 ? top + 500 : undefined;
+          return topSeq(db) >= 50 ? true : undefined;
         } finally {
           db.close();
         }
@@ -113,9 +115,11 @@ describe('a run whose ledger is taken from it', () => {
     }, 'the run committing');
     const db = new DatabaseSync(file);
     db.exec('PRAGMA busy_timeout = 5000');
+    db.exec('BEGIN IMMEDIATE');
     db.prepare(
       `INSERT INTO entries (partition, seq, kind, at, body, prev, hash) VALUES (0, ?, 'test.intruder', 1, '{}', 'x', 'y')`,
-    ).run(ahead);
+    ).run(topSeq(db) + 1);
+    db.exec('COMMIT');
     db.close();
     const run = await running;
     expect(run.code).toBe(1);
