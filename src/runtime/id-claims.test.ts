@@ -6,6 +6,7 @@ import { partitionOf } from '../envelope/index.js';
 import { type Ledger, type LedgerEntry, openLedger } from '../ledger/index.js';
 import { loadPolicy } from '../policy/index.js';
 import type { AgentDefinition } from './define.js';
+import { createIdClaims } from './id-claims.js';
 import { createMesh, type Mesh } from './mesh.js';
 import { loadModules } from './modules.js';
 import { ENTRY } from './records.js';
@@ -172,5 +173,63 @@ describe('a duplicate-id read that fails', () => {
       await mesh.close();
       await ledger.close();
     }
+  });
+});
+
+describe('a claim on its own', () => {
+  /** A promise and its resolve, for a record's durability. */
+  const pending = () => {
+    let resolve: () => void = () => {};
+    const promise = new Promise<void>((r) => {
+      resolve = r;
+    });
+    return { promise, resolve };
+  };
+  const settle = () => new Promise<void>((r) => setImmediate(r));
+
+  it('holds until its record is durable and every read registered before it was used', async () => {
+    const claims = createIdClaims();
+    const before = claims.reading(['a']);
+    const other = claims.reading(['b']);
+    const durable = pending();
+    claims.claim('a', durable.promise);
+    const after = claims.reading(['a']);
+    durable.resolve();
+    await settle();
+    expect(claims.has('a')).toBe(true);
+    before();
+    await settle();
+    // A read of another id, registered before the claim, may have been the batch that read `a` too.
+    expect(claims.has('a')).toBe(true);
+    other();
+    // A read registered after the claim sees the record: it does not hold the claim.
+    expect(claims.has('a')).toBe(false);
+    after();
+    expect(claims.has('a')).toBe(false);
+  });
+
+  it('releases a claim with no read in flight once durable, or failed; each holder its own', async () => {
+    const claims = createIdClaims();
+    const first = pending();
+    claims.claim('a', first.promise);
+    claims.claim('a', Promise.reject(new Error('commit failed')));
+    await settle();
+    expect(claims.has('a')).toBe(true);
+    first.resolve();
+    await settle();
+    expect(claims.has('a')).toBe(false);
+  });
+
+  it('says a read was used once, however often it is told', async () => {
+    const claims = createIdClaims();
+    const read = claims.reading(['a']);
+    const later = claims.reading(['b']);
+    claims.claim('a', Promise.resolve());
+    read();
+    read();
+    await settle();
+    expect(claims.has('a')).toBe(true);
+    later();
+    expect(claims.has('a')).toBe(false);
   });
 });
