@@ -13,6 +13,7 @@ export {
 } from './error.js';
 export { hasNonFinite, type NonFinite, nonFiniteAt, nonFiniteText } from './finite.js';
 export { formatUuidV7, isUuid } from './id.js';
+export { plainJsonSizeBound } from './json-size.js';
 export { partitionOf } from './partition.js';
 export { ENVELOPE_FIELDS, isTypeName, readEnvelope, type ShapeIssue, TYPE_NAME } from './shape.js';
 export { SIGNED_ATTRIBUTES, signEnvelope, signedBytes, verifyEnvelopeSignature } from './signature.js';

@@ -75,7 +75,10 @@ export type Unreadable = { readonly nestedAt: string } | { readonly notJson: str
 export type GateInput = RuntimeFacts & {
   /** The envelope as received (parsed JSON); stage 1 checks its shape. */
   readonly candidate: unknown;
-  /** Size of its JSON text in bytes. */
+  /**
+   * Size of its JSON text in bytes, or an upper bound of it that is within the size guard's limit
+   * (the runtime writes out only the text of what might exceed it): either gives the guard's verdict.
+   */
   readonly size: number;
   readonly kind: GatedKind;
   /** Decision time, ms since epoch. The gate never reads a clock. */

@@ -1,4 +1,11 @@
-import { type Envelope, errorText, type GatedKind, parseSource, tooDeepAt } from '../envelope/index.js';
+import {
+  type Envelope,
+  errorText,
+  type GatedKind,
+  parseSource,
+  plainJsonSizeBound,
+  tooDeepAt,
+} from '../envelope/index.js';
 import {
   type Decision,
   decide,
@@ -138,8 +145,8 @@ export function createJudge(deps: JudgeDeps): Judge {
     facts?: RuntimeFacts,
   ): Judged => {
     const now = clock();
-    const text = measure(candidate);
-    if (typeof text !== 'string') {
+    const measured = measure(candidate, active.policy.guards.envelope.maxBytes);
+    if (!('size' in measured)) {
       // The gate refuses it without walking it; recorded like any refusal all the same.
       const { verdict } = decideAndApply({
         candidate,
@@ -147,11 +154,11 @@ export function createJudge(deps: JudgeDeps): Judge {
         kind: gated,
         now,
         external,
-        unreadable: text,
+        unreadable: measured,
       });
       return told(recordUnreadable(record, factory, now, gated, verdict, candidate, origin), undefined);
     }
-    const size = Buffer.byteLength(text);
+    const { size } = measured;
     const partner = origin?.partner === true;
     const decision = decideAndApply(
       facts === undefined
@@ -167,7 +174,8 @@ export function createJudge(deps: JudgeDeps): Judge {
         : undefined;
     // An envelope over the size limit is recorded as evidence (prefix, size, SHA-256), not whole.
     const oversized = envelope !== undefined && size > active.policy.guards.envelope.maxBytes;
-    const extra: Extra = envelope === undefined || oversized ? rawFields(text) : {};
+    const extra: Extra =
+      envelope === undefined || oversized ? rawFields(measured.text ?? JSON.stringify(candidate)) : {};
     if (consumers !== undefined) extra.consumers = consumers;
     if (decision.deltas.length > 0) extra.deltas = decision.deltas;
     if (link !== undefined) extra.link = link;
@@ -191,11 +199,11 @@ export function createJudge(deps: JudgeDeps): Judge {
     judge,
     record,
     regate(hold, now) {
-      const text = measure(hold.envelope);
+      const measured = measure(hold.envelope, active.policy.guards.envelope.maxBytes);
       // A held envelope was measured when it was held; were it unreadable now, the gate refuses it.
       const decision = decideAndApply({
         candidate: hold.envelope,
-        ...(typeof text === 'string' ? { size: Buffer.byteLength(text) } : { size: 0, unreadable: text }),
+        ...('size' in measured ? { size: measured.size } : { size: 0, unreadable: measured }),
         kind: hold.gated,
         now,
         external: false,
@@ -210,14 +218,20 @@ export function createJudge(deps: JudgeDeps): Judge {
 }
 
 /**
- * The JSON text the size guard measures (one measure for every candidate), or why there is none,
- * for the gate to refuse: input without a canonical JSON form (cycles, BigInt, lone surrogates) is
- * quarantined instead of failing in the ledger. Nesting is checked first, without recursion:
- * JSON.stringify itself overflows the stack on a few thousand levels.
+ * What the size guard measures of a candidate: its JSON text and that text's size in bytes, or why it
+ * has none, for the gate to refuse: input without a canonical JSON form (cycles, BigInt, lone
+ * surrogates) is quarantined instead of failing in the ledger. Nesting is checked first, without
+ * recursion: JSON.stringify itself overflows the stack on a few thousand levels. Plain JSON whose
+ * size has an upper bound within `maxBytes` (nearly every message) is not written out: that bound is
+ * its size for the gate, whose only question is whether it exceeds the limit.
  */
-function measure(candidate: unknown): string | Unreadable {
+function measure(candidate: unknown, maxBytes: number): { size: number; text?: string } | Unreadable {
+  const bound = plainJsonSizeBound(candidate);
+  if (bound !== undefined && bound <= maxBytes) return { size: bound };
   const deep = tooDeepAt(candidate);
   if (deep !== undefined) return { nestedAt: deep };
   const text = jsonText(candidate);
-  return typeof text === 'string' ? text : { notJson: errorText(text.cause) };
+  return typeof text === 'string'
+    ? { size: Buffer.byteLength(text), text }
+    : { notJson: errorText(text.cause) };
 }
