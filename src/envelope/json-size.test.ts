@@ -4,6 +4,7 @@ import { tooDeepAt } from './depth.js';
 import { plainJsonSizeBound } from './json-size.js';
 
 const bytesOf = (v: unknown) => Buffer.byteLength(JSON.stringify(v));
+const bound = (v: unknown) => plainJsonSizeBound(v, Number.POSITIVE_INFINITY);
 
 /** `levels` arrays nested in each other around `inner`. */
 const nested = (levels: number, inner: unknown = 1): unknown => {
@@ -20,7 +21,7 @@ describe('plainJsonSizeBound', () => {
         fc.string({ unit: 'grapheme' }),
         (value, text) => {
           for (const v of [value, { text, value }, [text, value]]) {
-            const bound = plainJsonSizeBound(v);
+            const bound = plainJsonSizeBound(v, Number.POSITIVE_INFINITY);
             expect(bound).toBeDefined();
             expect(bound).toBeGreaterThanOrEqual(bytesOf(v));
           }
@@ -34,14 +35,14 @@ describe('plainJsonSizeBound', () => {
     const worst = {
       '\u0001"\\': ['\u0000\u001f\n', -2.2250738585072014e-308, -1.7976931348623157e308, 5e-324],
     };
-    expect(plainJsonSizeBound(worst)).toBeGreaterThanOrEqual(bytesOf(worst));
-    expect(plainJsonSizeBound('€😀')).toBeGreaterThanOrEqual(bytesOf('€😀'));
+    expect(bound(worst)).toBeGreaterThanOrEqual(bytesOf(worst));
+    expect(bound('€😀')).toBeGreaterThanOrEqual(bytesOf('€😀'));
   });
 
   it('counts what JSON leaves out as left out, or as null in an array', () => {
     const value = { a: undefined, b: () => 1, c: Symbol('c'), d: [undefined, () => 1], e: 1 };
-    expect(plainJsonSizeBound(value)).toBeGreaterThanOrEqual(bytesOf(value));
-    expect(plainJsonSizeBound(Object.create(null))).toBe(2);
+    expect(bound(value)).toBeGreaterThanOrEqual(bytesOf(value));
+    expect(bound(Object.create(null))).toBe(2);
   });
 
   it.each([
@@ -54,19 +55,28 @@ describe('plainJsonSizeBound', () => {
     ['a Map', { m: new Map() }],
     ['a class instance', { c: new (class Point {})() }],
     ['an object with its own toJSON', { toJSON: () => 'x' }],
+    ['an array with a toJSON', Object.assign([1], { toJSON: () => 'x'.repeat(100_000) })],
+    [
+      'an Array subclass with a toJSON',
+      new (class Long extends Array {
+        toJSON = () => 'y';
+      })(),
+    ],
+    ['a boxed BigInt without its prototype', Object.setPrototypeOf(Object(1n), null)],
+    ['a boxed Boolean of Object’s prototype', Object.setPrototypeOf(new Boolean(false), Object.prototype)],
     ['undefined alone', undefined],
     ['a function alone', () => 1],
   ])('has no bound for %s: the caller measures it exactly', (_, value) => {
-    expect(plainJsonSizeBound(value)).toBeUndefined();
+    expect(bound(value)).toBeUndefined();
   });
 
   it('has no bound past the depth limit, where tooDeepAt names the place, nor for a cycle', () => {
-    expect(plainJsonSizeBound(nested(4), 4)).toBeDefined();
-    expect(plainJsonSizeBound(nested(5), 4)).toBeUndefined();
+    expect(plainJsonSizeBound(nested(4), 1e9, 4)).toBeDefined();
+    expect(plainJsonSizeBound(nested(5), 1e9, 4)).toBeUndefined();
     expect(tooDeepAt(nested(5), 4)).toBe('/0/0/0/0');
     const cycle: Record<string, unknown> = {};
     cycle.self = cycle;
-    expect(plainJsonSizeBound(cycle)).toBeUndefined();
-    expect(plainJsonSizeBound(nested(50_000))).toBeUndefined();
+    expect(bound(cycle)).toBeUndefined();
+    expect(bound(nested(50_000))).toBeUndefined();
   });
 });

@@ -18,6 +18,11 @@ describe('input without a canonical JSON form', () => {
   it.each([
     ['a lone surrogate', { subject: 'job:\ud800', data: { n: 1 } }],
     ['a BigInt', { subject: 'job:1', data: { n: 1n } as unknown as { n: number } }],
+    // JSON reads a boxed primitive by its internal slot, whatever its prototype says.
+    [
+      'a boxed BigInt without its prototype',
+      { subject: 'job:1', data: { n: Object.setPrototypeOf(Object(1n), null) } },
+    ],
     // JSON.stringify writes these as null: the ledger would record one thing and agents get another.
     ['Infinity', { subject: 'job:1', data: { n: Number.POSITIVE_INFINITY } }],
     ['NaN', { subject: 'job:1', data: { n: [1, Number.NaN] } as unknown as { n: number } }],

@@ -28,7 +28,8 @@ export function createIdClaims(): IdClaims {
   // The reads in flight, numbered as registered. A Set keeps insertion order and the numbers only
   // grow, so its first is the oldest. A claim waits for every read registered before it, not only
   // its own id's: a little longer than it must, for no allocation per id read (a busy node reads
-  // thousands a second).
+  // thousands a second). A read that hangs holds every later claim with it until the ledger's query
+  // timeout (65 s for PostgreSQL) ends it, as a commit that hangs holds its own claims until then.
   const inFlight = new Set<number>();
   let nextRead = 0;
   // Claims whose record is durable, waiting for the reads registered before them: by the number of
@@ -59,8 +60,10 @@ export function createIdClaims(): IdClaims {
       const n = nextRead++;
       inFlight.add(n);
       return () => {
+        const oldest = oldestRead() === n;
         if (!inFlight.delete(n)) return;
-        if (waiting.size > 0) releaseWaiting();
+        // Only the oldest read's end can release a claim: none waits for a read after it alone.
+        if (oldest && waiting.size > 0) releaseWaiting();
       };
     },
     has: (id) => held.has(id),

@@ -17,7 +17,7 @@ import {
 import type { LedgerRecord } from '../ledger/index.js';
 import type { StateStore } from '../state/index.js';
 import type { ActivePolicy } from './active.js';
-import { claimedCause, jsonText, rawFields } from './candidate-text.js';
+import { claimedCause, describeValue, jsonText, rawFields } from './candidate-text.js';
 import type { Extra } from './decision-data.js';
 import { createDecisionRecorder, type RecordDecision, recordUnreadable } from './decision-recorder.js';
 import type { Clock, EnvelopeFactory } from './envelopes.js';
@@ -175,7 +175,7 @@ export function createJudge(deps: JudgeDeps): Judge {
     // An envelope over the size limit is recorded as evidence (prefix, size, SHA-256), not whole.
     const oversized = envelope !== undefined && size > active.policy.guards.envelope.maxBytes;
     const extra: Extra =
-      envelope === undefined || oversized ? rawFields(measured.text ?? JSON.stringify(candidate)) : {};
+      envelope === undefined || oversized ? rawFields(measured.text ?? evidenceText(candidate)) : {};
     if (consumers !== undefined) extra.consumers = consumers;
     if (decision.deltas.length > 0) extra.deltas = decision.deltas;
     if (link !== undefined) extra.link = link;
@@ -217,6 +217,12 @@ export function createJudge(deps: JudgeDeps): Judge {
   };
 }
 
+/** The text recorded as evidence of a candidate measured by its bound: its JSON, or how it reads. */
+function evidenceText(candidate: unknown): string {
+  const text = jsonText(candidate);
+  return typeof text === 'string' ? text : describeValue(candidate);
+}
+
 /**
  * What the size guard measures of a candidate: its JSON text and that text's size in bytes, or why it
  * has none, for the gate to refuse: input without a canonical JSON form (cycles, BigInt, lone
@@ -226,8 +232,8 @@ export function createJudge(deps: JudgeDeps): Judge {
  * its size for the gate, whose only question is whether it exceeds the limit.
  */
 function measure(candidate: unknown, maxBytes: number): { size: number; text?: string } | Unreadable {
-  const bound = plainJsonSizeBound(candidate);
-  if (bound !== undefined && bound <= maxBytes) return { size: bound };
+  const bound = plainJsonSizeBound(candidate, maxBytes);
+  if (bound !== undefined) return { size: bound };
   const deep = tooDeepAt(candidate);
   if (deep !== undefined) return { nestedAt: deep };
   const text = jsonText(candidate);
