@@ -76,7 +76,7 @@ type Ctx = {
 };
 
 /** Writes the bench mesh with this run's name and `partitions`, its modules by absolute path. */
-function writeMeshFile(dir: string, mesh: string): string {
+export function writeMeshFile(dir: string, mesh: string): string {
   const here = new URL('./mesh/', import.meta.url).pathname;
   const text = readFileSync(join(here, 'mesh.yaml'), 'utf8')
     .replace(/^mesh: bench$/m, `mesh: ${mesh}`)

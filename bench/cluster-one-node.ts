@@ -1,0 +1,69 @@
+// node bench/cluster-one-node.ts [roots=30000] [--cpu-prof]: one `meshwarden up --cluster` node of
+// the cluster bench's mesh (12 partitions, PostgreSQL ledger), fed `roots` root messages (3 hops
+// each) by the bench's feeder, 2,000 pipelines in flight, after 500 to warm it. Prints its guarded
+// hops/s and where the machine's CPU went (node, nats-server, PostgreSQL, feeder), per hop. Longer
+// and steadier than the `--cluster` bench's 1-node row, for a before and after: run it in each
+// tree (built), in turns. `--cpu-prof` writes the node's profile to bench/results/cpu-prof/.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { writeMeshFile } from './cluster.ts';
+import { cpuMeter, loadAverage } from './cluster-cpu.ts';
+import { openFeeder } from './cluster-feed.ts';
+import { openLedgerProbe } from './cluster-ledger.ts';
+import { removeMeshStreams, startNode, stopNode, waitBalanced } from './cluster-nodes.ts';
+
+const PARTITIONS = 12;
+const roots = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 30_000);
+const profileDir = new URL('./results/cpu-prof/', import.meta.url).pathname;
+const servers = process.env.MW_BENCH_NATS ?? 'nats://127.0.0.1:4222';
+const postgres = process.env.MW_BENCH_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
+const id = randomUUID().slice(0, 8);
+const mesh = `bench-${id}`;
+const schema = `bench_one_${id}`;
+const dir = mkdtempSync(join(tmpdir(), 'meshwarden-one-node-'));
+const place = {
+  meshFile: writeMeshFile(dir, mesh),
+  servers,
+  ledger: `${postgres}?schema=${schema}`,
+  dir,
+  ...(process.argv.includes('--cpu-prof') ? { execArgv: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}),
+};
+const nc = await connect({ servers, name: 'meshwarden bench' });
+const probe = openLedgerProbe(postgres, schema);
+const loadBefore = loadAverage();
+const node = await startNode(place, 'a');
+try {
+  await waitBalanced(nc, mesh, ['a'], PARTITIONS);
+  const feeder = await openFeeder(nc, mesh, PARTITIONS);
+  await feeder.feed(500, { inFlight: 200, entities: 1_000 });
+  while (feeder.decided() < 500) await new Promise((r) => setTimeout(r, 20));
+  const since = Date.now();
+  const meter = cpuMeter(() => [node.child.pid!]);
+  const began = performance.now();
+  await feeder.feed(roots, { inFlight: 2_000, entities: 1_000 });
+  // Every pipeline's three steps decided, read from the ledger.
+  for (;;) {
+    const { count } = await probe.decisions(since);
+    if (count >= roots * 3) break;
+    if (performance.now() - began > 300_000)
+      throw new Error(`${count} of ${roots * 3} hops decided in 300 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const seconds = (performance.now() - began) / 1000;
+  const cpu = meter.end();
+  const hops = roots * 3;
+  const per = (s: number) => ((s * 1e6) / hops).toFixed(1);
+  process.stdout.write(
+    `${Math.round(hops / seconds).toLocaleString('en')} guarded hops/s (${hops.toLocaleString('en')} hops in ${seconds.toFixed(2)} s); CPU µs a hop: node ${per(cpu.nodes)}, nats-server ${per(cpu.nats)}, PostgreSQL ${per(cpu.postgres)}, feeder ${per(cpu.feeder)}; load before ${loadBefore}\n`,
+  );
+  await feeder.close();
+} finally {
+  await stopNode(node);
+  await removeMeshStreams(nc, mesh);
+  await nc.close();
+  await probe.drop();
+  rmSync(dir, { recursive: true, force: true });
+}
