@@ -82,6 +82,7 @@ export async function openFeeder(nc: NatsConnection, mesh: string, partitions: n
           kind: 'root',
           ticket: t,
           from: FEEDER,
+          batchReply: true,
           ingress: 'feed',
           message: { type: 'step.one.v1', subject, data: { value: sent }, id: randomUUID() },
         };

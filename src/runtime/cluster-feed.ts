@@ -2,6 +2,7 @@ import { headers, type NatsConnection, type Subscription } from '@nats-io/transp
 import type { Envelope } from '../envelope/index.js';
 import type { MeshEvent } from './events.js';
 import { meshToken } from './jetstream-names.js';
+import { halfMaxPayload } from './nats-connect.js';
 
 /** A node's events of one interval, as they cross the cluster on `mw.<mesh>.events`. */
 type EventBatch = { readonly node: string; readonly events: readonly MeshEvent[]; readonly dropped: number };
@@ -52,7 +53,7 @@ export function openClusterFeed(opts: {
   const flush = () => {
     timer = undefined;
     if (pending.length === 0 && droppedNow === 0) return;
-    const chunks = chunked(pending, node, droppedNow, maxBytesOf(nc));
+    const chunks = chunked(pending, node, droppedNow, halfMaxPayload(nc));
     pending = [];
     droppedNow = 0;
     try {
@@ -105,11 +106,6 @@ export function openClusterFeed(opts: {
       listeners.clear();
     },
   };
-}
-
-/** Half the broker's largest message (1 MiB by default): a batch's messages stay well under it. */
-function maxBytesOf(nc: NatsConnection): number {
-  return Math.floor((nc.info?.max_payload ?? 1_048_576) / 2);
 }
 
 /**

@@ -29,3 +29,8 @@ export async function connectNats(
     throw runtimeError(code, { servers: String(to), cause: errorText(cause) }, { cause });
   }
 }
+
+/** Half the broker's largest message (1 MiB by default): what a node packs into one stays well under it. */
+export function halfMaxPayload(nc: NatsConnection): number {
+  return Math.floor((nc.info?.max_payload ?? 1_048_576) / 2);
+}

@@ -84,7 +84,7 @@ export function createPartitionRouter(
   const replies = cluster?.replies(tickets.settle);
   const settle: SettleItem = (item, outcome) => {
     if (item.from === undefined || item.from === node) tickets.settle(item.ticket, outcome);
-    else replies!.send(item.from, item.ticket, outcome);
+    else replies!.send(item.from, item.ticket, outcome, item.batchReply === true);
   };
   const handler = partitionHandler(partitions, settle, createIdClaims(), {
     redelivered: cluster !== undefined,
@@ -97,7 +97,7 @@ export function createPartitionRouter(
     const { ticket, promise } = tickets.issue<T>();
     const built = item(ticket);
     bus
-      .publish(partition, node === undefined ? built : { ...built, from: node })
+      .publish(partition, node === undefined ? built : { ...built, from: node, batchReply: true })
       .catch((err: unknown) => tickets.settle(ticket, Promise.reject(err)));
     lost?.watch(built, promise);
     return promise;

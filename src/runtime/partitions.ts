@@ -33,7 +33,8 @@ export type Partition = {
  * What travels on a partition's bus: a root message from an ingress, what one handler emitted for
  * this partition, or input refused before it became an envelope (bounded; partition 0 records it).
  * `ticket` names the promise its sender waits on; `from`, in distributed mode, the node that waits
- * (its outcome goes back as a reply, replies.ts). A root message whose id the sending node gave it
+ * (its outcome goes back as a reply, replies.ts; `batchReply`: in a batch, which that node reads,
+ * where a node of an earlier version gives no such word and gets its reply alone). A root message whose id the sending node gave it
  * before it travelled (`assigned`) can be told apart from a resend: its id taken means the item was
  * delivered again after its owner recorded it (JetStream redelivers what was not acked).
  */
@@ -42,6 +43,7 @@ export type PartitionItem =
       readonly kind: 'root';
       readonly ticket: number;
       readonly from?: string;
+      readonly batchReply?: true;
       readonly ingress: string;
       readonly message: RootMessage;
       readonly assigned?: true;
@@ -50,12 +52,14 @@ export type PartitionItem =
       readonly kind: 'emitted';
       readonly ticket: number;
       readonly from?: string;
+      readonly batchReply?: true;
       readonly emitted: readonly Outgoing[];
     }
   | {
       readonly kind: 'rejected';
       readonly ticket: number;
       readonly from?: string;
+      readonly batchReply?: true;
       readonly rejection: Rejection;
     };
 

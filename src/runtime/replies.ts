@@ -1,5 +1,6 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { meshToken } from './jetstream-names.js';
+import { halfMaxPayload } from './nats-connect.js';
 import { errorFromWire, errorToWire, type WireError } from './wire-error.js';
 
 /**
@@ -8,10 +9,16 @@ import { errorFromWire, errorToWire, type WireError } from './wire-error.js';
  * it settled, and the sender settles the ticket with it, as if the item had been handled in its own
  * process. A reply is at most once (core NATS); the sender's ledger check covers a lost one
  * (partition-router.ts).
+ *
+ * A node whose items say so (`batchReply`) takes its replies in batches: every reply to it that
+ * settled in one turn of the event loop travels in one NATS message, a JSON array, where each used to
+ * be a message of its own (on the bench's pipeline, a message per root: a publish, the broker's
+ * routing and a delivery each). One that does not say so (a node of an earlier version, during a
+ * rolling restart) gets each reply alone, as before; every node reads both.
  */
 export type ReplyChannel = {
-  /** Sends `outcome`, once it settles, to ticket `ticket` of node `node`. */
-  send(node: string, ticket: number, outcome: Promise<unknown>): void;
+  /** Sends `outcome`, once it settles, to ticket `ticket` of node `node`: in a batch if `batched`. */
+  send(node: string, ticket: number, outcome: Promise<unknown>, batched?: boolean): void;
   /** Stops listening. Idempotent. */
   close(): Promise<void>;
 };
@@ -43,33 +50,74 @@ export function openNatsReplies(opts: {
         opts.onError(err);
         return;
       }
-      let wire: Wire;
+      let got: Wire | Wire[];
       try {
-        wire = msg.json<Wire>();
+        got = msg.json<Wire | Wire[]>();
       } catch (cause) {
         opts.onError(cause);
         return;
       }
-      opts.settle(wire.t, 'e' in wire ? Promise.reject(errorFromWire(wire.e)) : Promise.resolve(wire.v));
+      for (const wire of Array.isArray(got) ? got : [got])
+        opts.settle(wire.t, 'e' in wire ? Promise.reject(errorFromWire(wire.e)) : Promise.resolve(wire.v));
     },
   });
-  const publish = (node: string, wire: Wire) => {
+  const publish = (node: string, text: string) => {
     try {
-      nc.publish(replySubject(mesh, node), JSON.stringify(wire));
+      nc.publish(replySubject(mesh, node), text);
     } catch (err) {
       // A closed connection: the sender's ledger check finds the outcome.
       opts.onError(err);
     }
   };
+  // Batched replies of this turn of the event loop, by node, as wire texts.
+  const pending = new Map<string, string[]>();
+  let flushing: NodeJS.Immediate | undefined;
+  const flush = () => {
+    flushing = undefined;
+    for (const [node, texts] of pending)
+      for (const batch of batches(texts, halfMaxPayload(nc))) publish(node, batch);
+    pending.clear();
+  };
+  const reply = (node: string, wire: Wire, batched: boolean) => {
+    const text = JSON.stringify(wire);
+    if (!batched) return publish(node, text);
+    const texts = pending.get(node);
+    if (texts === undefined) pending.set(node, [text]);
+    else texts.push(text);
+    flushing ??= setImmediate(flush);
+  };
   return {
-    send(node, ticket, outcome) {
+    send(node, ticket, outcome, batched = false) {
       outcome.then(
-        (v) => publish(node, { t: ticket, v: v ?? null }),
-        (err: unknown) => publish(node, { t: ticket, e: errorToWire(err) }),
+        (v) => reply(node, { t: ticket, v: v ?? null }, batched),
+        (err: unknown) => reply(node, { t: ticket, e: errorToWire(err) }, batched),
       );
     },
     async close() {
+      if (flushing !== undefined) clearImmediate(flushing);
+      flush();
       if (!sub.isClosed()) sub.unsubscribe();
     },
   };
+}
+
+/**
+ * Wire texts as JSON arrays of at most about `maxBytes` each (3 bytes counted a UTF-16 unit, the most
+ * UTF-8 takes): one too big for that alone goes alone, as an unbatched reply would.
+ */
+export function batches(texts: readonly string[], maxBytes: number): string[] {
+  const out: string[] = [];
+  let from = 0;
+  let size = 0;
+  for (let i = 0; i < texts.length; i++) {
+    const bytes = 3 * texts[i]!.length + 1;
+    if (i > from && size + bytes > maxBytes) {
+      out.push(`[${texts.slice(from, i).join(',')}]`);
+      from = i;
+      size = 0;
+    }
+    size += bytes;
+  }
+  if (from < texts.length) out.push(`[${texts.slice(from).join(',')}]`);
+  return out;
 }
