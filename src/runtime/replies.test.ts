@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Msg } from '@nats-io/transport-node';
+import fc from 'fast-check';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { runtimeError } from './errors.js';
 import { natsAdmin } from './jetstream-test-kit.js';
@@ -103,6 +104,31 @@ describe('replies between nodes', () => {
     ]);
   });
 
+  it('reports a batch member that is not a reply, and settles the others', async () => {
+    const mesh = `test-${randomUUID().slice(0, 8)}`;
+    const sender = openNode(mesh, 'sender');
+    await admin.connection().flush();
+    const subject = replySubject(mesh, 'sender');
+    admin.connection().publish(subject, JSON.stringify([{ t: 1, v: 1 }, null, 7, { t: 3, v: 3 }]));
+    admin.connection().publish(subject, JSON.stringify({ t: 4, v: 4 }));
+    await until(() => sender.settled.size === 3);
+    expect([...sender.settled.keys()]).toEqual([1, 3, 4]);
+    expect(sender.errors).toHaveLength(2);
+  });
+
+  it('reports an outcome with no JSON form instead of failing the process; the rest still go', async () => {
+    const mesh = `test-${randomUUID().slice(0, 8)}`;
+    const owner = openNode(mesh, 'owner');
+    const sender = openNode(mesh, 'sender');
+    await admin.connection().flush();
+    owner.channel.send('sender', 1, Promise.resolve({ n: 1n }), true);
+    owner.channel.send('sender', 2, Promise.resolve({ n: 1n }), false);
+    owner.channel.send('sender', 3, Promise.resolve('fine'), true);
+    await until(() => sender.settled.size === 1);
+    expect(sender.settled.get(3)).toEqual({ status: 'fulfilled', value: 'fine' });
+    expect(owner.errors.map((e) => (e as Error).name)).toEqual(['TypeError', 'TypeError']);
+  });
+
   it('sends what is batched when it closes', async () => {
     const mesh = `test-${randomUUID().slice(0, 8)}`;
     const owner = openNode(mesh, 'owner');
@@ -118,15 +144,34 @@ describe('replies between nodes', () => {
 });
 
 describe('batches', () => {
-  it('packs texts into JSON arrays of at most about maxBytes, a text too big for that alone', () => {
+  it('packs texts into JSON arrays of at most maxBytes, a text too big for that alone and as it is', () => {
     const texts = ['{"t":1}', '{"t":2}', `{"t":3,"v":"${'x'.repeat(100)}"}`, '{"t":4}'];
-    const packed = batches(texts, 3 * 20);
+    const packed = batches(texts, 60);
     expect(packed.map((b) => JSON.parse(b))).toEqual([
       [{ t: 1 }, { t: 2 }],
-      [{ t: 3, v: 'x'.repeat(100) }],
+      { t: 3, v: 'x'.repeat(100) },
       [{ t: 4 }],
     ]);
     expect(batches(texts, 1_000_000)).toEqual([`[${texts.join(',')}]`]);
     expect(batches([], 100)).toEqual([]);
+  });
+
+  it('keeps every text, in order, and no array past maxBytes, whatever the script', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ unit: 'grapheme', maxLength: 40 }), { maxLength: 30 }),
+        fc.integer({ min: 4, max: 200 }),
+        (values, maxBytes) => {
+          const texts = values.map((v, t) => JSON.stringify({ t, v }));
+          const packed = batches(texts, maxBytes);
+          const back = packed.flatMap((b) => {
+            const parsed: unknown = JSON.parse(b);
+            if (Array.isArray(parsed)) expect(Buffer.byteLength(b)).toBeLessThanOrEqual(maxBytes);
+            return Array.isArray(parsed) ? parsed : [parsed];
+          });
+          expect(back).toEqual(values.map((v, t) => ({ t, v })));
+        },
+      ),
+    );
   });
 });

@@ -50,15 +50,21 @@ export function openNatsReplies(opts: {
         opts.onError(err);
         return;
       }
-      let got: Wire | Wire[];
+      let got: unknown;
       try {
-        got = msg.json<Wire | Wire[]>();
+        got = msg.json<unknown>();
       } catch (cause) {
         opts.onError(cause);
         return;
       }
-      for (const wire of Array.isArray(got) ? got : [got])
+      // Each reply of a batch on its own: one that is not a reply is reported, not the rest's loss.
+      for (const wire of Array.isArray(got) ? got : [got]) {
+        if (!isWire(wire)) {
+          opts.onError(new TypeError(`not a reply: ${JSON.stringify(wire)?.slice(0, 200)}`));
+          continue;
+        }
         opts.settle(wire.t, 'e' in wire ? Promise.reject(errorFromWire(wire.e)) : Promise.resolve(wire.v));
+      }
     },
   });
   const publish = (node: string, text: string) => {
@@ -72,6 +78,7 @@ export function openNatsReplies(opts: {
   // Batched replies of this turn of the event loop, by node, as wire texts.
   const pending = new Map<string, string[]>();
   let flushing: NodeJS.Immediate | undefined;
+  let closed = false;
   const flush = () => {
     flushing = undefined;
     for (const [node, texts] of pending)
@@ -79,8 +86,16 @@ export function openNatsReplies(opts: {
     pending.clear();
   };
   const reply = (node: string, wire: Wire, batched: boolean) => {
-    const text = JSON.stringify(wire);
-    if (!batched) return publish(node, text);
+    let text: string;
+    try {
+      text = JSON.stringify(wire);
+    } catch (err) {
+      // An outcome with no JSON form (an error's details holding a BigInt): the sender's ledger
+      // check finds what was decided.
+      return opts.onError(err);
+    }
+    // Closed: what still settles goes out alone, with nothing left to flush it.
+    if (!batched || closed) return publish(node, text);
     const texts = pending.get(node);
     if (texts === undefined) pending.set(node, [text]);
     else texts.push(text);
@@ -94,6 +109,7 @@ export function openNatsReplies(opts: {
       );
     },
     async close() {
+      closed = true;
       if (flushing !== undefined) clearImmediate(flushing);
       flush();
       if (!sub.isClosed()) sub.unsubscribe();
@@ -101,23 +117,38 @@ export function openNatsReplies(opts: {
   };
 }
 
+function isWire(v: unknown): v is Wire {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as { t?: unknown }).t === 'number' &&
+    ('v' in v || 'e' in v)
+  );
+}
+
 /**
- * Wire texts as JSON arrays of at most about `maxBytes` each (3 bytes counted a UTF-16 unit, the most
- * UTF-8 takes): one too big for that alone goes alone, as an unbatched reply would.
+ * Wire texts as JSON arrays of at most `maxBytes` of UTF-8 each. A text too big for that alone goes
+ * alone and as it is, not in an array, as an unbatched reply would: one that fits the broker's
+ * largest message is sent, one that does not fails as it would have.
  */
 export function batches(texts: readonly string[], maxBytes: number): string[] {
   const out: string[] = [];
-  let from = 0;
-  let size = 0;
-  for (let i = 0; i < texts.length; i++) {
-    const bytes = 3 * texts[i]!.length + 1;
-    if (i > from && size + bytes > maxBytes) {
-      out.push(`[${texts.slice(from, i).join(',')}]`);
-      from = i;
-      size = 0;
+  let part: string[] = [];
+  let size = 1; // `[`, then each text and the `,` or `]` after it
+  const close = () => {
+    if (part.length > 0) out.push(`[${part.join(',')}]`);
+    part = [];
+    size = 1;
+  };
+  for (const text of texts) {
+    const bytes = Buffer.byteLength(text) + 1;
+    if (size + bytes > maxBytes) close();
+    if (1 + bytes > maxBytes) out.push(text);
+    else {
+      part.push(text);
+      size += bytes;
     }
-    size += bytes;
   }
-  if (from < texts.length) out.push(`[${texts.slice(from).join(',')}]`);
+  close();
   return out;
 }
