@@ -61,9 +61,12 @@ try {
   );
   await feeder.close();
 } finally {
-  await stopNode(node);
-  await removeMeshStreams(nc, mesh);
-  await nc.close();
-  await probe.drop();
+  // Each step whatever the others did: a run that failed leaves no node, stream or schema behind.
+  const step = (what: string, work: () => Promise<unknown>) =>
+    work().catch((err: unknown) => process.stderr.write(`cleanup: ${what}: ${String(err)}\n`));
+  await step('stop the node', () => stopNode(node));
+  await step('remove the stream and lease bucket', () => removeMeshStreams(nc, mesh));
+  await step('drop the schema', () => probe.drop());
+  await step('close NATS', () => nc.close());
   rmSync(dir, { recursive: true, force: true });
 }
