@@ -19,7 +19,7 @@ import { errorFromWire, errorToWire, type WireError } from './wire-error.js';
 export type ReplyChannel = {
   /** Sends `outcome`, once it settles, to ticket `ticket` of node `node`: in a batch if `batched`. */
   send(node: string, ticket: number, outcome: Promise<unknown>, batched?: boolean): void;
-  /** Stops listening. Idempotent. */
+  /** Sends the replies waiting for their batch, then stops listening. Idempotent. */
   close(): Promise<void>;
 };
 
