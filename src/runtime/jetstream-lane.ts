@@ -79,6 +79,13 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
    * empty, in the order they came (a batch in flight came before what was queued behind it).
    */
   const leaving = { inFlight: [] as T[], queued: [] as T[] };
+  /** What is leaving, in order, and no longer held here. */
+  const takeLeaving = (): T[] => {
+    const left = [...leaving.inFlight, ...leaving.queued];
+    leaving.inFlight = [];
+    leaving.queued = [];
+    return left;
+  };
 
   // Acked once durable. A receipt that rejects means not durable: acked would be gone (a work
   // queue), so it is handed back (`nak`), to come again after the delay. Once stopped (the bus
@@ -107,9 +114,7 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
     if (retiring) leaving.inFlight.push(...back);
     else if (back.length > 0) deps.republish(back);
     if (retired !== undefined && isEmpty()) {
-      const left = [...leaving.inFlight, ...leaving.queued];
-      leaving.inFlight = [];
-      leaving.queued = [];
+      const left = takeLeaving();
       if (left.length > 0) deps.republish(left);
       done = true;
       retired();
@@ -130,9 +135,7 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
       lane.held.delete(msg);
     }
     if (!stopped) return void leaving.queued.push(...local);
-    const lost = [...leaving.inFlight, ...leaving.queued, ...local];
-    leaving.inFlight = [];
-    leaving.queued = [];
+    const lost = [...takeLeaving(), ...local];
     if (lost.length > 0) deps.reportDropped(lost);
   };
 

@@ -226,8 +226,9 @@ function evidenceText(candidate: unknown): string {
 /**
  * What the size guard measures of a candidate: its JSON text and that text's size in bytes, or why it
  * has none, for the gate to refuse: input without a canonical JSON form (cycles, BigInt, lone
- * surrogates) is quarantined instead of failing in the ledger. Nesting is checked first, without
- * recursion: JSON.stringify itself overflows the stack on a few thousand levels. Plain JSON whose
+ * surrogates) is quarantined instead of failing in the ledger. Nesting is checked before anything
+ * writes it out, by walks that stop at the depth limit: JSON.stringify itself overflows the stack on
+ * a few thousand levels. Plain JSON whose
  * size has an upper bound within `maxBytes` (nearly every message) is not written out: that bound is
  * its size for the gate, whose only question is whether it exceeds the limit.
  */
