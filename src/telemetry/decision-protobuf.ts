@@ -1,7 +1,13 @@
+import { SpanStatusCode } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import { createProtobufWriter, type ProtobufWriter } from './protobuf-writer.js';
-import { type DecisionSpan, SPAN_PLACE } from './spans.js';
+import {
+  attributeKey,
+  createProtobufWriter,
+  type ProtobufWriter,
+  stringKeyValueBytes,
+} from './protobuf-writer.js';
+import { type DecisionFacts, type DecisionSpan, epochMsOf, nanosOf, SPAN_PLACE, spanVerb } from './spans.js';
 
 /**
  * Decision spans as an OTLP/protobuf ExportTraceServiceRequest, written in one pass: the bytes the
@@ -44,9 +50,14 @@ export function encodeDecisionSpans(spans: readonly DecisionSpan[]): Uint8Array 
   return w.copy();
 }
 
-/** Span fields, numbered as in opentelemetry-proto's trace.proto, in the order the official writer puts them. */
+/**
+ * Span fields, numbered as in opentelemetry-proto's trace.proto, in the order the official writer
+ * puts them. Written from the span's facts (spans.ts), not from the objects the SDK's readers take
+ * (attributes, times, status, events), which a decision span makes only when one reads them.
+ */
 function writeSpan(w: ProtobufWriter, span: DecisionSpan): boolean {
   const place = span[SPAN_PLACE];
+  const { verdict } = span;
   const at = w.startLength();
   w.byte(0x0a); // 1 trace_id
   w.byte(16);
@@ -59,25 +70,28 @@ function writeSpan(w: ProtobufWriter, span: DecisionSpan): boolean {
     w.byte(8);
     w.hex(place.parentSpanId);
   }
-  w.byte(0x2a); // 5 name
-  w.string(span.name);
+  w.byte(0x2a); // 5 name: spans.ts's spanName, its first word from bytes made once
+  w.prefixedString(NAME_VERBS[spanVerb(span)], span.enveloped ? span.type! : span.gated);
   w.byte(0x30); // 6 kind: SPAN_KIND_CONSUMER (the API's CONSUMER, 3, plus one)
   w.byte(5);
   w.byte(0x39); // 7 start_time_unix_nano
-  w.hrTime(span.startTime);
+  writeTime(w, span.startedAt);
+  const ended = span.startedAt + span.durationMs;
   w.byte(0x41); // 8 end_time_unix_nano
-  w.hrTime(span.endTime);
-  if (!w.attributes(0x4a, span.attributes)) return false; // 9 attributes
+  writeTime(w, ended);
+  if (!writeAttributes(w, span)) return false; // 9 attributes
   w.byte(0x50); // 10 dropped_attributes_count
   w.byte(0);
-  for (const event of span.events) {
-    w.byte(0x5a); // 11 events › Event: time (1), name (2), attributes (3), dropped (4)
+  if (verdict.decision !== 'deliver') {
+    // 11 events › Event: time (1), name (2), attributes (3), dropped (4); spans.ts's stopEvent.
+    w.byte(0x5a);
     const e = w.startLength();
     w.byte(0x09);
-    w.hrTime(event.time);
+    writeTime(w, ended);
     w.byte(0x12);
-    w.string(event.name);
-    if (!w.attributes(0x1a, event.attributes ?? {})) return false;
+    w.string(`meshwarden.${verdict.decision}`);
+    w.stringAttribute(0x1a, KEYS.reason, verdict.reason);
+    if (verdict.detail !== undefined) w.stringAttribute(0x1a, KEYS.detail, verdict.detail);
     w.byte(0x20);
     w.byte(0);
     w.finishLength(e);
@@ -86,15 +100,16 @@ function writeSpan(w: ProtobufWriter, span: DecisionSpan): boolean {
   w.byte(0);
   w.byte(0x70); // 14 dropped_links_count
   w.byte(0);
-  const { status } = span;
-  w.byte(0x7a); // 15 status › Status: message (2), code (3)
+  // 15 status › Status: message (2), code (3); spans.ts's spanStatus: deny and quarantine are errors.
+  const error = verdict.decision === 'deny' || verdict.decision === 'quarantine';
+  w.byte(0x7a);
   const s = w.startLength();
-  if (status.message) {
+  if (error && verdict.reason) {
     w.byte(0x12);
-    w.string(status.message);
+    w.string(verdict.reason);
   }
   w.byte(0x18);
-  w.byte(status.code);
+  w.byte(error ? SpanStatusCode.ERROR : SpanStatusCode.UNSET);
   w.finishLength(s);
   // 16 flags (fixed32; its tag 16 << 3 | 5 is the varint 0x85 0x01): the trace flags, "has
   // is_remote", and "is remote" for a parent (always one seen in a message, not a live span here).
@@ -104,6 +119,76 @@ function writeSpan(w: ProtobufWriter, span: DecisionSpan): boolean {
   w.finishLength(at);
   return true;
 }
+
+/** spans.ts's hrTimeOf, written without the array. */
+function writeTime(w: ProtobufWriter, perfMs: number): void {
+  const ms = epochMsOf(perfMs);
+  const s = Math.floor(ms / 1000);
+  w.time(s, nanosOf(ms, s));
+}
+
+/**
+ * spans.ts's `attributesFrom`, written from the facts in its order: the bytes the official
+ * serializer writes from the object that function makes (the test holds them equal).
+ */
+function writeAttributes(w: ProtobufWriter, f: DecisionFacts): boolean {
+  const { verdict } = f;
+  const t = 0x4a;
+  w.stringAttribute(t, KEYS.verdict, verdict.decision);
+  w.stringAttribute(t, KEYS.stage, verdict.stage);
+  w.stringAttribute(t, KEYS.policyDigest, f.policyDigest);
+  w.byte(t);
+  w.bytes(MESSAGING_SYSTEM);
+  w.byte(t);
+  w.bytes(MESSAGING_OPERATION);
+  w.stringAttribute(t, KEYS.messageId, f.msgId);
+  if (verdict.decision !== 'deliver') w.stringAttribute(t, KEYS.reason, verdict.reason);
+  if (verdict.rule !== undefined) w.stringAttribute(t, KEYS.rule, verdict.rule);
+  if (f.gated === 'effect') w.stringAttribute(t, KEYS.kind, 'effect');
+  if (f.release) w.booleanAttribute(t, KEYS.release, true);
+  if (!f.enveloped) return true;
+  w.stringAttribute(t, KEYS.subject, f.subject!);
+  w.stringAttribute(t, KEYS.agent, f.agent!);
+  if (f.agentVersion !== undefined) w.stringAttribute(t, KEYS.agentVersion, f.agentVersion);
+  if (!w.integerAttribute(t, KEYS.hop, f.hop)) return false;
+  if (f.target !== undefined) w.stringAttribute(t, KEYS.target, f.target);
+  w.stringAttribute(t, KEYS.destination, f.type!);
+  w.stringAttribute(t, KEYS.conversation, f.caseId!);
+  if (f.genAiAgent !== undefined) w.stringAttribute(t, KEYS.genAiAgent, f.genAiAgent);
+  if (f.model !== undefined) w.stringAttribute(t, KEYS.model, f.model);
+  return true;
+}
+
+const KEYS = {
+  verdict: attributeKey('meshwarden.verdict'),
+  stage: attributeKey('meshwarden.stage'),
+  policyDigest: attributeKey('meshwarden.policy.digest'),
+  messageId: attributeKey('messaging.message.id'),
+  reason: attributeKey('meshwarden.reason'),
+  detail: attributeKey('meshwarden.detail'),
+  rule: attributeKey('meshwarden.rule'),
+  kind: attributeKey('meshwarden.kind'),
+  release: attributeKey('meshwarden.release'),
+  subject: attributeKey('meshwarden.subject'),
+  agent: attributeKey('meshwarden.agent'),
+  agentVersion: attributeKey('meshwarden.agent.version'),
+  hop: attributeKey('meshwarden.hop'),
+  target: attributeKey('meshwarden.target'),
+  destination: attributeKey('messaging.destination.name'),
+  conversation: attributeKey('messaging.message.conversation_id'),
+  genAiAgent: attributeKey('gen_ai.agent.name'),
+  model: attributeKey('gen_ai.request.model'),
+};
+
+const MESSAGING_SYSTEM = stringKeyValueBytes(attributeKey('messaging.system'), 'meshwarden');
+const MESSAGING_OPERATION = stringKeyValueBytes(attributeKey('messaging.operation.type'), 'process');
+
+const utf8 = new TextEncoder();
+const NAME_VERBS = {
+  gate: utf8.encode('gate '),
+  release: utf8.encode('release '),
+  refuse: utf8.encode('refuse '),
+} as const;
 
 type Head = { readonly resource: Uint8Array; readonly scope: Uint8Array };
 

@@ -18,10 +18,14 @@ export type ProtobufWriter = {
   fixed32(v: number): void;
   /** An HrTime as fixed64 nanoseconds since the epoch, in two 32-bit halves (no BigInt). */
   hrTime(t: HrTime): void;
+  /** `hrTime` of a time held as its two parts, so none is made as an array. */
+  time(seconds: number, nanos: number): void;
   /** 2n hex digits as n bytes. */
   hex(h: string): void;
   /** A length-prefixed UTF-8 string. */
   string(s: string): void;
+  /** A length-prefixed UTF-8 string that begins with `prefix` (bytes made once): no joined string is made. */
+  prefixedString(prefix: Uint8Array, s: string): void;
   /** Reserves a byte for a message's length; `finishLength` writes it, moving the message on when it needs more. */
   startLength(): number;
   finishLength(at: number): void;
@@ -31,8 +35,13 @@ export type ProtobufWriter = {
    * the batch to the official serializer. A decision's attributes are strings, booleans and its hop.
    */
   attributes(tag: number, attributes: Attributes): boolean;
+  /** One string attribute under `tag`, its key looked up once by the caller (`attributeKey`). */
+  stringAttribute(tag: number, key: AttributeKey, value: string): void;
+  booleanAttribute(tag: number, key: AttributeKey, value: boolean): void;
+  /** False for a number it does not take (negative, fractional, 2^31 or more): see `attributes`. */
+  integerAttribute(tag: number, key: AttributeKey, value: number): boolean;
   /** A string-valued KeyValue's length and body (AnyValue.string_value, 1). */
-  stringKeyValue(key: string, value: string): void;
+  stringKeyValue(key: AttributeKey, value: string): void;
 };
 
 export function createProtobufWriter(size: number): ProtobufWriter {
@@ -74,24 +83,56 @@ export function createProtobufWriter(size: number): ProtobufWriter {
     buf[pos++] = (v >>> 16) & 0xff;
     buf[pos++] = (v >>> 24) & 0xff;
   };
-  const stringOf = (s: string, length: number) => {
-    varint(length);
+  const stringOf = (s: string, length: number, withLength = true) => {
+    if (withLength) varint(length);
     room(length);
     if (length === s.length) for (let i = 0; i < length; i++) buf[pos++] = s.charCodeAt(i);
     else pos += utf8.encodeInto(s, buf.subarray(pos)).written;
   };
-  const keyValue = (key: string, any: number) => {
-    const field = keyField(key);
+  const keyValue = (key: AttributeKey, any: number) => {
+    const { field } = key;
     varint(field.length + 1 + varintSize(any) + any);
     bytes(field);
     byte(0x12);
     varint(any);
   };
-  const stringKeyValue = (key: string, value: string) => {
+  const stringKeyValue = (key: AttributeKey, value: string) => {
     const length = utf8Length(value);
     keyValue(key, 1 + varintSize(length) + length);
     byte(0x0a);
     stringOf(value, length);
+  };
+  const stringAttribute = (tag: number, key: AttributeKey, value: string) => {
+    byte(tag);
+    const kept = keptKeyValue(key, value);
+    if (kept !== undefined) bytes(kept);
+    else stringKeyValue(key, value);
+  };
+  const booleanAttribute = (tag: number, key: AttributeKey, value: boolean) => {
+    byte(tag);
+    keyValue(key, 2); // AnyValue.bool_value (2)
+    byte(0x10);
+    byte(value ? 1 : 0);
+  };
+  const integerAttribute = (tag: number, key: AttributeKey, value: number) => {
+    if (!Number.isInteger(value) || value < 0 || value >= 2 ** 31) return false;
+    byte(tag);
+    keyValue(key, 1 + varintSize(value)); // AnyValue.int_value (3)
+    byte(0x18);
+    varint(value);
+    return true;
+  };
+  const time = (seconds: number, nanos: number) => {
+    // seconds × 1e9 + nanos, split so no step leaves the doubles' 53 exact bits.
+    const lowSeconds = (seconds & 0xffff) * 1e9;
+    const highSeconds = Math.floor(seconds / 0x10000) * 1e9;
+    const low = (lowSeconds >>> 0) + (((highSeconds & 0xffff) * 0x10000) >>> 0) + nanos;
+    const high =
+      Math.floor(lowSeconds / 0x100000000) +
+      Math.floor(highSeconds / 0x10000) +
+      Math.floor(low / 0x100000000);
+    fixed32(low >>> 0);
+    fixed32(high >>> 0);
   };
 
   return {
@@ -105,18 +146,8 @@ export function createProtobufWriter(size: number): ProtobufWriter {
     bytes,
     varint,
     fixed32,
-    hrTime([seconds, nanos]) {
-      // seconds × 1e9 + nanos, split so no step leaves the doubles' 53 exact bits.
-      const lowSeconds = (seconds & 0xffff) * 1e9;
-      const highSeconds = Math.floor(seconds / 0x10000) * 1e9;
-      const low = (lowSeconds >>> 0) + (((highSeconds & 0xffff) * 0x10000) >>> 0) + nanos;
-      const high =
-        Math.floor(lowSeconds / 0x100000000) +
-        Math.floor(highSeconds / 0x10000) +
-        Math.floor(low / 0x100000000);
-      fixed32(low >>> 0);
-      fixed32(high >>> 0);
-    },
+    hrTime: ([seconds, nanos]) => time(seconds, nanos),
+    time,
     hex(h) {
       const n = h.length >>> 1;
       room(n);
@@ -124,6 +155,12 @@ export function createProtobufWriter(size: number): ProtobufWriter {
         buf[pos++] = (NIBBLES[h.charCodeAt(2 * i) & 0x7f]! << 4) | NIBBLES[h.charCodeAt(2 * i + 1) & 0x7f]!;
     },
     string: (s) => stringOf(s, utf8Length(s)),
+    prefixedString(prefix, s) {
+      const length = utf8Length(s);
+      varint(prefix.length + length);
+      bytes(prefix);
+      stringOf(s, length, false);
+    },
     startLength() {
       room(1);
       return pos++;
@@ -145,77 +182,74 @@ export function createProtobufWriter(size: number): ProtobufWriter {
       buf[i] = v;
     },
     attributes(tag, attributes) {
-      for (const key in attributes) {
-        const value = attributes[key];
-        if (typeof value === 'string') {
-          byte(tag);
-          const kept = keptKeyValue(key, value);
-          if (kept !== undefined) bytes(kept);
-          else stringKeyValue(key, value);
-        } else if (typeof value === 'boolean') {
-          byte(tag);
-          keyValue(key, 2); // AnyValue.bool_value (2)
-          byte(0x10);
-          byte(value ? 1 : 0);
-        } else if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < 2 ** 31) {
-          byte(tag);
-          keyValue(key, 1 + varintSize(value)); // AnyValue.int_value (3)
-          byte(0x18);
-          varint(value);
-        } else return false;
+      for (const name in attributes) {
+        const value = attributes[name];
+        const key = attributeKey(name);
+        if (typeof value === 'string') stringAttribute(tag, key, value);
+        else if (typeof value === 'boolean') booleanAttribute(tag, key, value);
+        else if (typeof value !== 'number' || !integerAttribute(tag, key, value)) return false;
       }
       return true;
     },
+    stringAttribute,
+    booleanAttribute,
+    integerAttribute,
     stringKeyValue,
   };
 }
 
 const utf8 = new TextEncoder();
 
-/** Each attribute key's KeyValue.key field (tag, length, UTF-8), made once per key. */
-const keyFields = new Map<string, Uint8Array>();
-
-function keyField(key: string): Uint8Array {
-  let field = keyFields.get(key);
-  if (field === undefined) {
-    const bytes = utf8.encode(key);
-    field = new Uint8Array([0x0a, ...varintBytes(bytes.length), ...bytes]);
-    // Keys are the span's own (a fixed set) and the resource's: bounded, but not trusted to be.
-    if (keyFields.size < 1024) keyFields.set(key, field);
-  }
-  return field;
-}
-
 /**
- * Whole KeyValues (length and body) of short string values that repeat from span to span, per key:
- * a verdict, a stage, the policy digest, an agent's name and version, a message type. A key whose
- * values do not repeat (message and case ids, subjects) stops being kept once it has VALUES_KEPT of
- * them, and a long value (a detail) is never kept: what is kept stays small and is written in one copy.
+ * An attribute key as the writer needs it: its KeyValue.key field (tag, length, UTF-8), made once,
+ * and the whole KeyValues (length and body) of short string values that repeat from span to span: a
+ * verdict, a stage, the policy digest, an agent's name and version, a message type. A key whose
+ * values do not repeat (message and case ids, subjects) stops keeping them once it has VALUES_KEPT,
+ * and a long value (a detail) is never kept: what is kept stays small and is written in one copy.
  */
-const keptValues = new Map<string, Map<string, Uint8Array> | 'not kept'>();
+export type AttributeKey = {
+  readonly field: Uint8Array;
+  /** Undefined once the key's values are not kept. */
+  values: Map<string, Uint8Array> | undefined;
+};
+
 const VALUES_KEPT = 256;
 const LONGEST_KEPT = 96;
+
+/** Keys seen by the generic `attributes`: the span's own (a fixed set) and the resource's; bounded, not trusted to be. */
+const keys = new Map<string, AttributeKey>();
+
+/** A key's writer form; a caller that writes one key often holds it (decision-protobuf.ts). */
+export function attributeKey(name: string): AttributeKey {
+  let key = keys.get(name);
+  if (key === undefined) {
+    const bytes = utf8.encode(name);
+    key = { field: new Uint8Array([0x0a, ...varintBytes(bytes.length), ...bytes]), values: new Map() };
+    if (keys.size < 1024) keys.set(name, key);
+  }
+  return key;
+}
+
 let scratch: ProtobufWriter | undefined;
 
-function keptKeyValue(key: string, value: string): Uint8Array | undefined {
-  if (value.length > LONGEST_KEPT) return undefined;
-  let values = keptValues.get(key);
-  if (values === 'not kept') return undefined;
-  if (values === undefined) {
-    if (keptValues.size >= 1024) return undefined;
-    values = new Map();
-    keptValues.set(key, values);
-  }
-  let kept = values.get(value);
-  if (kept !== undefined) return kept;
-  if (values.size >= VALUES_KEPT) {
-    keptValues.set(key, 'not kept');
-    return undefined;
-  }
+/** A KeyValue's length and body, written once: for a value that never changes, or to be kept. */
+export function stringKeyValueBytes(key: AttributeKey, value: string): Uint8Array {
   scratch ??= createProtobufWriter(256);
   scratch.reset();
   scratch.stringKeyValue(key, value);
-  kept = scratch.copy();
+  return scratch.copy();
+}
+
+function keptKeyValue(key: AttributeKey, value: string): Uint8Array | undefined {
+  const { values } = key;
+  if (values === undefined || value.length > LONGEST_KEPT) return undefined;
+  let kept = values.get(value);
+  if (kept !== undefined) return kept;
+  if (values.size >= VALUES_KEPT) {
+    key.values = undefined;
+    return undefined;
+  }
+  kept = stringKeyValueBytes(key, value);
   values.set(value, kept);
   return kept;
 }

@@ -99,38 +99,93 @@ export function placeOf(d: TelemetryDecision, trace: SpanTrace): SpanPlace {
 }
 
 /**
+ * What a decision's span says, flat: the strings and numbers read once from the decision, and not
+ * the envelope, whose payload may be large (a queue of spans waiting for a slow collector holds
+ * strings, not messages). Every field is always set, so every span has one shape.
+ */
+export class DecisionFacts {
+  readonly msgId: string;
+  readonly gated: 'message' | 'effect';
+  readonly verdict: TelemetryDecision['verdict'];
+  readonly policyDigest: string;
+  readonly release: boolean;
+  readonly startedAt: number;
+  readonly durationMs: number;
+  /** False for input refused before it became an envelope: the fields below are then unset. */
+  readonly enveloped: boolean;
+  readonly type: string | undefined;
+  readonly subject: string | undefined;
+  readonly agent: string | undefined;
+  readonly agentVersion: string | undefined;
+  readonly hop: number;
+  readonly target: string | undefined;
+  readonly caseId: string | undefined;
+  /** gen_ai's agent is an agent: not an ingress, not a name the policy does not know. */
+  readonly genAiAgent: string | undefined;
+  readonly model: string | undefined;
+
+  constructor(d: TelemetryDecision) {
+    this.msgId = d.msgId;
+    this.gated = d.gated;
+    this.verdict = d.verdict;
+    this.policyDigest = d.policyDigest;
+    this.release = d.release === true;
+    this.startedAt = d.startedAt;
+    this.durationMs = d.durationMs ?? 0;
+    const e = d.envelope;
+    this.enveloped = e !== undefined;
+    const source = e === undefined ? undefined : parseSource(e.source);
+    const agent = e === undefined ? undefined : (source?.name ?? e.source);
+    this.type = e?.type;
+    this.subject = e?.subject;
+    this.agent = agent;
+    this.agentVersion = e?.agentversion ?? source?.version;
+    this.hop = e?.hop ?? 0;
+    this.target = e?.target;
+    this.caseId = e?.correlationid;
+    this.genAiAgent = d.sender === 'agent' ? agent : undefined;
+    this.model = e?.model;
+  }
+}
+
+/**
  * The span's attributes: Meshwarden's own, then OpenTelemetry's messaging and gen_ai conventions.
  * Only what a span adds: a pass's reason (`gate.admitted`) and kind (`message`) go without saying,
  * and the case's id is `messaging.message.conversation_id`. Each attribute is bytes in every export.
  */
 export function attributesOf(d: TelemetryDecision): Attributes {
-  const { verdict, envelope: e } = d;
+  return attributesFrom(new DecisionFacts(d));
+}
+
+/**
+ * `attributesOf` from the facts. decision-protobuf.ts writes the same attributes in the same order
+ * without making this object (its test holds the bytes equal to the official serializer's, which
+ * reads this); a change here is a change there.
+ */
+function attributesFrom(f: DecisionFacts): Attributes {
+  const { verdict } = f;
   const a: Attributes = {
     'meshwarden.verdict': verdict.decision,
     'meshwarden.stage': verdict.stage,
-    'meshwarden.policy.digest': d.policyDigest,
+    'meshwarden.policy.digest': f.policyDigest,
     'messaging.system': 'meshwarden',
     'messaging.operation.type': 'process',
-    'messaging.message.id': d.msgId,
+    'messaging.message.id': f.msgId,
   };
   if (verdict.decision !== 'deliver') a['meshwarden.reason'] = verdict.reason;
   if (verdict.rule !== undefined) a['meshwarden.rule'] = verdict.rule;
-  if (d.gated === 'effect') a['meshwarden.kind'] = 'effect';
-  if (d.release === true) a['meshwarden.release'] = true;
-  if (e === undefined) return a;
-  const source = parseSource(e.source);
-  const agent = source?.name ?? e.source;
-  a['meshwarden.subject'] = e.subject;
-  a['meshwarden.agent'] = agent;
-  const version = e.agentversion ?? source?.version;
-  if (version !== undefined) a['meshwarden.agent.version'] = version;
-  a['meshwarden.hop'] = e.hop;
-  if (e.target !== undefined) a['meshwarden.target'] = e.target;
-  a['messaging.destination.name'] = e.type;
-  a['messaging.message.conversation_id'] = e.correlationid;
-  // gen_ai's agent is an agent: not an ingress, not a name the policy does not know.
-  if (d.sender === 'agent') a['gen_ai.agent.name'] = agent;
-  if (e.model !== undefined) a['gen_ai.request.model'] = e.model;
+  if (f.gated === 'effect') a['meshwarden.kind'] = 'effect';
+  if (f.release) a['meshwarden.release'] = true;
+  if (!f.enveloped) return a;
+  a['meshwarden.subject'] = f.subject;
+  a['meshwarden.agent'] = f.agent;
+  if (f.agentVersion !== undefined) a['meshwarden.agent.version'] = f.agentVersion;
+  a['meshwarden.hop'] = f.hop;
+  if (f.target !== undefined) a['meshwarden.target'] = f.target;
+  a['messaging.destination.name'] = f.type;
+  a['messaging.message.conversation_id'] = f.caseId;
+  if (f.genAiAgent !== undefined) a['gen_ai.agent.name'] = f.genAiAgent;
+  if (f.model !== undefined) a['gen_ai.request.model'] = f.model;
   return a;
 }
 
@@ -140,25 +195,41 @@ const NO_LINKS: Link[] = [];
 
 /** hrtime of a `performance.now()` reading, as the epoch time OTLP carries. */
 export function hrTimeOf(perfMs: number): HrTime {
-  const ms = performance.timeOrigin + perfMs;
+  const ms = epochMsOf(perfMs);
   const s = Math.floor(ms / 1000);
-  return [s, Math.round((ms - s * 1000) * 1e6)];
+  return [s, nanosOf(ms, s)];
+}
+
+/** Epoch milliseconds of a `performance.now()` reading. */
+export function epochMsOf(perfMs: number): number {
+  return TIME_ORIGIN + perfMs;
+}
+
+const TIME_ORIGIN = performance.timeOrigin;
+
+/** The nanoseconds past second `s` of `ms`, as `hrTimeOf` rounds them (the encoder writes times without an HrTime). */
+export function nanosOf(ms: number, s: number): number {
+  return Math.round((ms - s * 1000) * 1e6);
 }
 
 function durationOf(ms: number): HrTime {
   const s = Math.floor(ms / 1000);
-  return [s, Math.round((ms - s * 1000) * 1e6)];
+  return [s, nanosOf(ms, s)];
+}
+
+/** A span name's first word: `gate <type>`, `release <type>`; `refuse <kind>` for input refused before it became an envelope. */
+export function spanVerb(f: DecisionFacts): 'gate' | 'release' | 'refuse' {
+  return !f.enveloped ? 'refuse' : f.release ? 'release' : 'gate';
 }
 
 /** `gate <type>`, `release <type>`, or `refuse message` for input refused before it became an envelope. */
-export function spanName(d: TelemetryDecision): string {
-  const type = d.envelope?.type;
-  return type === undefined ? `refuse ${d.gated}` : `${d.release === true ? 'release' : 'gate'} ${type}`;
+export function spanName(f: DecisionFacts): string {
+  return `${spanVerb(f)} ${f.enveloped ? f.type : f.gated}`;
 }
 
 /** deny and quarantine are errors, with the reason as the status message; a hold waits for a pilot. */
-export function spanStatus(d: TelemetryDecision): SpanStatus {
-  const { decision, reason } = d.verdict;
+export function spanStatus(f: DecisionFacts): SpanStatus {
+  const { decision, reason } = f.verdict;
   return decision === 'deny' || decision === 'quarantine'
     ? { code: SpanStatusCode.ERROR, message: reason }
     : UNSET;
@@ -168,8 +239,8 @@ export function spanStatus(d: TelemetryDecision): SpanStatus {
 const UNSET: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET });
 
 /** The event every stop (hold included) adds, `meshwarden.<verdict>`, at the span's end; none on a pass. */
-export function stopEvent(d: TelemetryDecision, endTime: HrTime): TimedEvent | undefined {
-  const { verdict } = d;
+export function stopEvent(f: DecisionFacts, endTime: HrTime): TimedEvent | undefined {
+  const { verdict } = f;
   if (verdict.decision === 'deliver') return undefined;
   const attributes: Attributes = { 'meshwarden.reason': verdict.reason };
   if (verdict.detail !== undefined) attributes['meshwarden.detail'] = verdict.detail;
@@ -179,8 +250,8 @@ export function stopEvent(d: TelemetryDecision, endTime: HrTime): TimedEvent | u
 /** Where a span made by `decisionSpan` sits: the encoder (decision-protobuf.ts) reads the ids from it. */
 export const SPAN_PLACE: unique symbol = Symbol('meshwarden.span.place');
 
-/** A decision's span: a ReadableSpan that also says where it sits. */
-export type DecisionSpan = ReadableSpan & { readonly [SPAN_PLACE]: SpanPlace };
+/** A decision's span: a ReadableSpan that also says where it sits and what it says, flat. */
+export type DecisionSpan = ReadableSpan & DecisionFacts & { readonly [SPAN_PLACE]: SpanPlace };
 
 export function isDecisionSpan(span: ReadableSpan): span is DecisionSpan {
   return SPAN_PLACE in span;
@@ -189,8 +260,7 @@ export function isDecisionSpan(span: ReadableSpan): span is DecisionSpan {
 /**
  * A finished span, built as the SDK's exporters read one (ReadableSpan), not through a Tracer: its
  * ids are the envelope's, which the Tracer API does not let one choose, and a plain object per
- * decision costs less than a live Span. It holds what it says and not the envelope, whose payload
- * may be large: a queue of spans waiting for a slow collector holds strings, not messages.
+ * decision costs less than a live Span.
  */
 export function decisionSpan(
   d: TelemetryDecision,
@@ -202,22 +272,15 @@ export function decisionSpan(
 }
 
 /**
- * One class for every decision span: one shape for the encoder to read, and `spanContext` a method
- * on the prototype rather than a closure per span.
+ * One class for every decision span: the facts, where it sits, and nothing else. What the SDK's
+ * readers take as objects (attributes, times, contexts, status, events) is made when one reads it:
+ * the batch span processor reads only the context's flags, and decision-protobuf.ts writes the rest
+ * from the facts, so a span that goes out that way never makes them (docs/telemetry.md, "Overhead").
  */
-class DecisionSpanRecord implements DecisionSpan {
+class DecisionSpanRecord extends DecisionFacts implements DecisionSpan {
   readonly [SPAN_PLACE]: SpanPlace;
-  readonly name: string;
   readonly kind = SpanKind.CONSUMER;
-  readonly context: SpanContext;
-  readonly parentSpanContext: SpanContext | undefined;
-  readonly startTime: HrTime;
-  readonly endTime: HrTime;
-  readonly status: SpanStatus;
-  readonly attributes: Attributes;
   readonly links = NO_LINKS;
-  readonly events: TimedEvent[];
-  readonly duration: HrTime;
   readonly ended = true;
   readonly resource: Resource;
   readonly instrumentationScope: InstrumentationScope;
@@ -226,26 +289,46 @@ class DecisionSpanRecord implements DecisionSpan {
   readonly droppedLinksCount = 0;
 
   constructor(d: TelemetryDecision, place: SpanPlace, resource: Resource, scope: InstrumentationScope) {
+    super(d);
     this[SPAN_PLACE] = place;
-    this.name = spanName(d);
-    const traceFlags = place.sampled ? 1 : 0;
-    this.context = { traceId: place.traceId, spanId: place.spanId, traceFlags };
-    this.parentSpanContext =
-      place.parentSpanId === undefined
-        ? undefined
-        : { traceId: place.traceId, spanId: place.parentSpanId, traceFlags, isRemote: true };
-    this.startTime = hrTimeOf(d.startedAt);
-    this.endTime = hrTimeOf(d.startedAt + (d.durationMs ?? 0));
-    this.status = spanStatus(d);
-    this.attributes = attributesOf(d);
-    const event = stopEvent(d, this.endTime);
-    this.events = event === undefined ? NO_EVENTS : [event];
-    this.duration = durationOf(d.durationMs ?? 0);
     this.resource = resource;
     this.instrumentationScope = scope;
   }
 
-  spanContext(): SpanContext {
-    return this.context;
+  get name(): string {
+    return spanName(this);
   }
+  get attributes(): Attributes {
+    return attributesFrom(this);
+  }
+  get startTime(): HrTime {
+    return hrTimeOf(this.startedAt);
+  }
+  get endTime(): HrTime {
+    return hrTimeOf(this.startedAt + this.durationMs);
+  }
+  get duration(): HrTime {
+    return durationOf(this.durationMs);
+  }
+  get status(): SpanStatus {
+    return spanStatus(this);
+  }
+  get events(): TimedEvent[] {
+    const event = stopEvent(this, this.endTime);
+    return event === undefined ? NO_EVENTS : [event];
+  }
+  get parentSpanContext(): SpanContext | undefined {
+    const place = this[SPAN_PLACE];
+    return place.parentSpanId === undefined
+      ? undefined
+      : { traceId: place.traceId, spanId: place.parentSpanId, traceFlags: flagsOf(place), isRemote: true };
+  }
+  spanContext(): SpanContext {
+    const place = this[SPAN_PLACE];
+    return { traceId: place.traceId, spanId: place.spanId, traceFlags: flagsOf(place) };
+  }
+}
+
+function flagsOf(place: SpanPlace): number {
+  return place.sampled ? 1 : 0;
 }

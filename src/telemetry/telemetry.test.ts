@@ -111,6 +111,25 @@ describe('createTelemetry', () => {
     expect(text).not.toContain('meshwarden_gate_duration_seconds_count{verdict="quarantine"}');
   });
 
+  it('counts new label sets past 2,000 under the agent `other`; the sets already counted go on', async () => {
+    await using telemetry = on();
+    const from = (name: string) => decision(envelope(randomUUID(), { source: `mesh://m/${name}@1.0.0` }));
+    telemetry.decision(from('churn'));
+    for (let i = 0; i < 2_100; i++) telemetry.decision(from(`made-up-${i}`));
+    telemetry.decision(from('churn'));
+    const text = (await telemetry.scrape())!;
+    const sets = text.split('\n').filter((line) => line.startsWith('meshwarden_gate_decisions_total{'));
+    expect(sets).toHaveLength(2_001);
+    expect(text).toContain(
+      'meshwarden_gate_decisions_total{verdict="deliver",stage="gate",rule="",agent="churn",kind="message"} 2',
+    );
+    expect(text).toContain('agent="made-up-1998"');
+    expect(text).not.toContain('agent="made-up-1999"');
+    expect(text).toContain(
+      'meshwarden_gate_decisions_total{verdict="deliver",stage="gate",rule="",agent="other",kind="message"} 101',
+    );
+  });
+
   it('renames a family in seconds as Prometheus expects', () => {
     const text = [
       '# HELP a_b x',

@@ -10,9 +10,10 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
 import type { TelemetryConfig } from './config.js';
+import { decisionCells } from './decision-cells.js';
 import { createExporters, type Outstanding, type Signal } from './exporters.js';
 import { createHopMetrics, type HopMetrics } from './hop-metrics.js';
-import { createInstruments, type DecisionCell, type Gauges, type Instruments } from './metrics.js';
+import { createInstruments, type Gauges } from './metrics.js';
 import { decisionSpan, placeOf, type SpanTrace, type TelemetryDecision, traceOf } from './spans.js';
 
 /**
@@ -52,9 +53,6 @@ export type TelemetryOptions = {
   /** Called when a signal's export succeeds again after a failure streak. */
   readonly onRecover?: (signal: Signal) => void;
 };
-
-/** Label sets of the decision counter at most before new agents count as `other`. */
-const LABEL_SETS = 2000;
 
 /** Prometheus's text exposition format, as scrapers expect it. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -167,34 +165,6 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
   };
 }
 
-/**
- * The decision counter's cell for a decision's label set. Attributes are one object per label set
- * seen (bounded by the policy's agents, stages and rules); the key is built from strings the runtime
- * already holds.
- */
-function decisionCells(instruments: Instruments): (d: TelemetryDecision) => DecisionCell {
-  const counted = new Map<string, DecisionCell>();
-  return (d) => {
-    const { verdict } = d;
-    // A sender's name may come from outside (a refused candidate's claim): past LABEL_SETS label
-    // sets, new names count as `other`, so no caller can grow the series without bound.
-    const agent = counted.size < LABEL_SETS ? agentOf(d) : 'other';
-    const key = `${verdict.decision}\u0000${verdict.stage}\u0000${verdict.rule ?? ''}\u0000${agent}\u0000${d.gated}`;
-    let cell = counted.get(key);
-    if (cell === undefined) {
-      cell = instruments.cellOf({
-        verdict: verdict.decision,
-        stage: verdict.stage,
-        rule: verdict.rule ?? '',
-        agent,
-        kind: d.gated,
-      });
-      counted.set(key, cell);
-    }
-    return cell;
-  };
-}
-
 /** An error for each signal with exports still unanswered after `waitedMs` of the exit bound. */
 function givenUpAtExit(
   outstanding: Readonly<Record<Signal, Readonly<Outstanding>>>,
@@ -266,19 +236,6 @@ function metricReaders(
     : undefined;
   if (prometheus !== undefined) readers.push(prometheus);
   return { readers, prometheus };
-}
-
-/**
- * The agent a decision is counted under: the sender's name (an agent, or the ingress it came in by);
- * `unknown` when there is no envelope or the runtime says the policy has no such sender (an input
- * line's made-up `source`), so labels stay bounded by the policy.
- */
-function agentOf(d: TelemetryDecision): string {
-  const source = d.envelope?.source;
-  if (source === undefined || d.sender === 'unknown') return 'unknown';
-  const slash = source.lastIndexOf('/');
-  const at = source.lastIndexOf('@');
-  return at > slash ? source.slice(slash + 1, at) : source.slice(slash + 1);
 }
 
 /**
