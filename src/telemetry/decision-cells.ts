@@ -1,3 +1,4 @@
+import { parseSource } from '../envelope/index.js';
 import type { DecisionCell, Instruments } from './metrics.js';
 import type { TelemetryDecision } from './spans.js';
 
@@ -20,7 +21,6 @@ type Tier = Map<string, Tier | DecisionCell>;
 export function decisionCells(instruments: Instruments): (d: TelemetryDecision) => DecisionCell {
   const root: Tier = new Map();
   let sets = 0;
-  const agentNames = agentNamer();
   const find = (agent: string, d: TelemetryDecision): DecisionCell | undefined => {
     const { verdict } = d;
     const byVerdict = root.get(agent) as Tier | undefined;
@@ -45,7 +45,7 @@ export function decisionCells(instruments: Instruments): (d: TelemetryDecision) 
     return cell;
   };
   return (d) => {
-    const agent = agentNames(d);
+    const agent = agentOf(d);
     const cell = find(agent, d);
     if (cell !== undefined) return cell;
     if (sets < LABEL_SETS) return make(agent, d);
@@ -62,28 +62,18 @@ function tierOf(tier: Tier, value: string): Tier {
   return next;
 }
 
-/** How many sources' agent names are remembered before the memo starts over. */
-const NAMES_REMEMBERED = 4096;
-
 /**
  * The agent a decision is counted under: the sender's name (an agent, or the ingress it came in by);
  * `unknown` when there is no envelope or the runtime says the policy has no such sender (an input
- * line's made-up `source`), so labels stay bounded by the policy. Remembered by source: the same
- * string instance each time, where a slice was a new one per decision.
+ * line's made-up `source`), so labels stay bounded by the policy. A `mesh://` source's name comes
+ * from `parseSource`'s memo, the same string each time, where a slice was a new one per decision.
  */
-function agentNamer(): (d: TelemetryDecision) => string {
-  const names = new Map<string, string>();
-  return (d) => {
-    const source = d.envelope?.source;
-    if (source === undefined || d.sender === 'unknown') return 'unknown';
-    let name = names.get(source);
-    if (name === undefined) {
-      const slash = source.lastIndexOf('/');
-      const at = source.lastIndexOf('@');
-      name = at > slash ? source.slice(slash + 1, at) : source.slice(slash + 1);
-      if (names.size >= NAMES_REMEMBERED) names.clear();
-      names.set(source, name);
-    }
-    return name;
-  };
+function agentOf(d: TelemetryDecision): string {
+  const source = d.envelope?.source;
+  if (source === undefined || d.sender === 'unknown') return 'unknown';
+  const name = parseSource(source)?.name;
+  if (name !== undefined) return name;
+  const slash = source.lastIndexOf('/');
+  const at = source.lastIndexOf('@');
+  return at > slash ? source.slice(slash + 1, at) : source.slice(slash + 1);
 }

@@ -24,7 +24,7 @@ export type ProtobufWriter = {
   hex(h: string): void;
   /** A length-prefixed UTF-8 string. */
   string(s: string): void;
-  /** A length-prefixed UTF-8 string that begins with `prefix` (bytes made once): no joined string is made. */
+  /** A length-prefixed UTF-8 string that begins with `prefix` (bytes made once), without joining them. */
   prefixedString(prefix: Uint8Array, s: string): void;
   /** Reserves a byte for a message's length; `finishLength` writes it, moving the message on when it needs more. */
   startLength(): number;
@@ -216,7 +216,7 @@ export type AttributeKey = {
 const VALUES_KEPT = 256;
 const LONGEST_KEPT = 96;
 
-/** Keys seen by the generic `attributes`: the span's own (a fixed set) and the resource's; bounded, not trusted to be. */
+/** Keys by name: the span's own (a fixed set) and the resource's; bounded, not trusted to be. */
 const keys = new Map<string, AttributeKey>();
 
 /** A key's writer form; a caller that writes one key often holds it (decision-protobuf.ts). */

@@ -101,17 +101,25 @@ export function placeOf(d: TelemetryDecision, trace: SpanTrace): SpanPlace {
 /**
  * What a decision's span says, flat: the strings and numbers read once from the decision, and not
  * the envelope, whose payload may be large (a queue of spans waiting for a slow collector holds
- * strings, not messages). Every field is always set, so every span has one shape.
+ * strings, not messages). Every field is always present, so every span's facts have one shape.
  */
-export class DecisionFacts {
+export type DecisionFacts = {
   readonly msgId: string;
   readonly gated: 'message' | 'effect';
-  readonly verdict: TelemetryDecision['verdict'];
+  readonly decision: TelemetryDecision['verdict']['decision'];
+  readonly stage: string;
+  readonly rule: string | undefined;
+  readonly reason: string;
+  /** A stop's detail (its event says it); a pass's is not kept. */
+  readonly detail: string | undefined;
   readonly policyDigest: string;
   readonly release: boolean;
   readonly startedAt: number;
   readonly durationMs: number;
-  /** False for input refused before it became an envelope: the fields below are then unset. */
+  /**
+   * False for input refused before it became an envelope: the envelope's fields below are then
+   * undefined, `hop` 0.
+   */
   readonly enveloped: boolean;
   readonly type: string | undefined;
   readonly subject: string | undefined;
@@ -123,29 +131,35 @@ export class DecisionFacts {
   /** gen_ai's agent is an agent: not an ingress, not a name the policy does not know. */
   readonly genAiAgent: string | undefined;
   readonly model: string | undefined;
+};
 
-  constructor(d: TelemetryDecision) {
-    this.msgId = d.msgId;
-    this.gated = d.gated;
-    this.verdict = d.verdict;
-    this.policyDigest = d.policyDigest;
-    this.release = d.release === true;
-    this.startedAt = d.startedAt;
-    this.durationMs = d.durationMs ?? 0;
-    const e = d.envelope;
-    this.enveloped = e !== undefined;
-    const source = e === undefined ? undefined : parseSource(e.source);
-    const agent = e === undefined ? undefined : (source?.name ?? e.source);
-    this.type = e?.type;
-    this.subject = e?.subject;
-    this.agent = agent;
-    this.agentVersion = e?.agentversion ?? source?.version;
-    this.hop = e?.hop ?? 0;
-    this.target = e?.target;
-    this.caseId = e?.correlationid;
-    this.genAiAgent = d.sender === 'agent' ? agent : undefined;
-    this.model = e?.model;
-  }
+export function factsOf(d: TelemetryDecision): DecisionFacts {
+  const { verdict: v, envelope: e } = d;
+  const source = e === undefined ? undefined : parseSource(e.source);
+  const agent = e === undefined ? undefined : (source?.name ?? e.source);
+  return {
+    msgId: d.msgId,
+    gated: d.gated,
+    decision: v.decision,
+    stage: v.stage,
+    rule: v.rule,
+    reason: v.reason,
+    detail: v.decision === 'deliver' ? undefined : v.detail,
+    policyDigest: d.policyDigest,
+    release: d.release === true,
+    startedAt: d.startedAt,
+    durationMs: d.durationMs ?? 0,
+    enveloped: e !== undefined,
+    type: e?.type,
+    subject: e?.subject,
+    agent,
+    agentVersion: e?.agentversion ?? source?.version,
+    hop: e?.hop ?? 0,
+    target: e?.target,
+    caseId: e?.correlationid,
+    genAiAgent: d.sender === 'agent' ? agent : undefined,
+    model: e?.model,
+  };
 }
 
 /**
@@ -154,7 +168,7 @@ export class DecisionFacts {
  * and the case's id is `messaging.message.conversation_id`. Each attribute is bytes in every export.
  */
 export function attributesOf(d: TelemetryDecision): Attributes {
-  return attributesFrom(new DecisionFacts(d));
+  return attributesFrom(factsOf(d));
 }
 
 /**
@@ -163,17 +177,16 @@ export function attributesOf(d: TelemetryDecision): Attributes {
  * reads this); a change here is a change there.
  */
 function attributesFrom(f: DecisionFacts): Attributes {
-  const { verdict } = f;
   const a: Attributes = {
-    'meshwarden.verdict': verdict.decision,
-    'meshwarden.stage': verdict.stage,
+    'meshwarden.verdict': f.decision,
+    'meshwarden.stage': f.stage,
     'meshwarden.policy.digest': f.policyDigest,
     'messaging.system': 'meshwarden',
     'messaging.operation.type': 'process',
     'messaging.message.id': f.msgId,
   };
-  if (verdict.decision !== 'deliver') a['meshwarden.reason'] = verdict.reason;
-  if (verdict.rule !== undefined) a['meshwarden.rule'] = verdict.rule;
+  if (f.decision !== 'deliver') a['meshwarden.reason'] = f.reason;
+  if (f.rule !== undefined) a['meshwarden.rule'] = f.rule;
   if (f.gated === 'effect') a['meshwarden.kind'] = 'effect';
   if (f.release) a['meshwarden.release'] = true;
   if (!f.enveloped) return a;
@@ -207,7 +220,7 @@ export function epochMsOf(perfMs: number): number {
 
 const TIME_ORIGIN = performance.timeOrigin;
 
-/** The nanoseconds past second `s` of `ms`, as `hrTimeOf` rounds them (the encoder writes times without an HrTime). */
+/** The nanoseconds past second `s` of `ms`, as `hrTimeOf` rounds them (the encoder makes no HrTime). */
 export function nanosOf(ms: number, s: number): number {
   return Math.round((ms - s * 1000) * 1e6);
 }
@@ -217,19 +230,22 @@ function durationOf(ms: number): HrTime {
   return [s, nanosOf(ms, s)];
 }
 
-/** A span name's first word: `gate <type>`, `release <type>`; `refuse <kind>` for input refused before it became an envelope. */
+/** A span name's first word (`spanName`). */
 export function spanVerb(f: DecisionFacts): 'gate' | 'release' | 'refuse' {
   return !f.enveloped ? 'refuse' : f.release ? 'release' : 'gate';
 }
 
-/** `gate <type>`, `release <type>`, or `refuse message` for input refused before it became an envelope. */
+/**
+ * `gate <type>`, `release <type>`, or `refuse <kind>` (`refuse message`, `refuse effect`) for input
+ * refused before it became an envelope.
+ */
 export function spanName(f: DecisionFacts): string {
   return `${spanVerb(f)} ${f.enveloped ? f.type : f.gated}`;
 }
 
 /** deny and quarantine are errors, with the reason as the status message; a hold waits for a pilot. */
 export function spanStatus(f: DecisionFacts): SpanStatus {
-  const { decision, reason } = f.verdict;
+  const { decision, reason } = f;
   return decision === 'deny' || decision === 'quarantine'
     ? { code: SpanStatusCode.ERROR, message: reason }
     : UNSET;
@@ -240,18 +256,22 @@ const UNSET: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET });
 
 /** The event every stop (hold included) adds, `meshwarden.<verdict>`, at the span's end; none on a pass. */
 export function stopEvent(f: DecisionFacts, endTime: HrTime): TimedEvent | undefined {
-  const { verdict } = f;
-  if (verdict.decision === 'deliver') return undefined;
-  const attributes: Attributes = { 'meshwarden.reason': verdict.reason };
-  if (verdict.detail !== undefined) attributes['meshwarden.detail'] = verdict.detail;
-  return { name: `meshwarden.${verdict.decision}`, time: endTime, attributes };
+  if (f.decision === 'deliver') return undefined;
+  const attributes: Attributes = { 'meshwarden.reason': f.reason };
+  if (f.detail !== undefined) attributes['meshwarden.detail'] = f.detail;
+  return { name: `meshwarden.${f.decision}`, time: endTime, attributes };
 }
 
 /** Where a span made by `decisionSpan` sits: the encoder (decision-protobuf.ts) reads the ids from it. */
 export const SPAN_PLACE: unique symbol = Symbol('meshwarden.span.place');
+/** What a span made by `decisionSpan` says: the encoder writes it from these. */
+export const SPAN_FACTS: unique symbol = Symbol('meshwarden.span.facts');
 
-/** A decision's span: a ReadableSpan that also says where it sits and what it says, flat. */
-export type DecisionSpan = ReadableSpan & DecisionFacts & { readonly [SPAN_PLACE]: SpanPlace };
+/** A decision's span: a ReadableSpan that also says where it sits and, flat, what it says. */
+export type DecisionSpan = ReadableSpan & {
+  readonly [SPAN_PLACE]: SpanPlace;
+  readonly [SPAN_FACTS]: DecisionFacts;
+};
 
 export function isDecisionSpan(span: ReadableSpan): span is DecisionSpan {
   return SPAN_PLACE in span;
@@ -259,7 +279,7 @@ export function isDecisionSpan(span: ReadableSpan): span is DecisionSpan {
 
 /**
  * A finished span, built as the SDK's exporters read one (ReadableSpan), not through a Tracer: its
- * ids are the envelope's, which the Tracer API does not let one choose, and a plain object per
+ * ids are the envelope's, which the Tracer API does not let one choose, and one small object per
  * decision costs less than a live Span.
  */
 export function decisionSpan(
@@ -268,17 +288,21 @@ export function decisionSpan(
   resource: Resource,
   scope: InstrumentationScope,
 ): DecisionSpan {
-  return new DecisionSpanRecord(d, place, resource, scope);
+  return new DecisionSpanRecord(factsOf(d), place, resource, scope);
 }
 
 /**
- * One class for every decision span: the facts, where it sits, and nothing else. What the SDK's
- * readers take as objects (attributes, times, contexts, status, events) is made when one reads it:
- * the batch span processor reads only the context's flags, and decision-protobuf.ts writes the rest
- * from the facts, so a span that goes out that way never makes them (docs/telemetry.md, "Overhead").
+ * One class for every decision span (a class for its getters and `spanContext` on one prototype,
+ * where an object literal would carry them per span): its facts, where it sits, and nothing else.
+ * What the SDK's readers take as objects (attributes, times, contexts, status, events) is made when
+ * one reads it, anew at each read: the batch span processor reads only the context's flags and the
+ * resource, and decision-protobuf.ts writes the rest from the facts, so a span that goes out that
+ * way never makes them (docs/telemetry.md, "Overhead"). A ReadableSpan is read, not edited: a copy
+ * made by spreading it has none of the getters.
  */
-class DecisionSpanRecord extends DecisionFacts implements DecisionSpan {
+class DecisionSpanRecord implements DecisionSpan {
   readonly [SPAN_PLACE]: SpanPlace;
+  readonly [SPAN_FACTS]: DecisionFacts;
   readonly kind = SpanKind.CONSUMER;
   readonly links = NO_LINKS;
   readonly ended = true;
@@ -288,33 +312,34 @@ class DecisionSpanRecord extends DecisionFacts implements DecisionSpan {
   readonly droppedEventsCount = 0;
   readonly droppedLinksCount = 0;
 
-  constructor(d: TelemetryDecision, place: SpanPlace, resource: Resource, scope: InstrumentationScope) {
-    super(d);
+  constructor(facts: DecisionFacts, place: SpanPlace, resource: Resource, scope: InstrumentationScope) {
+    this[SPAN_FACTS] = facts;
     this[SPAN_PLACE] = place;
     this.resource = resource;
     this.instrumentationScope = scope;
   }
 
   get name(): string {
-    return spanName(this);
+    return spanName(this[SPAN_FACTS]);
   }
   get attributes(): Attributes {
-    return attributesFrom(this);
+    return attributesFrom(this[SPAN_FACTS]);
   }
   get startTime(): HrTime {
-    return hrTimeOf(this.startedAt);
+    return hrTimeOf(this[SPAN_FACTS].startedAt);
   }
   get endTime(): HrTime {
-    return hrTimeOf(this.startedAt + this.durationMs);
+    const f = this[SPAN_FACTS];
+    return hrTimeOf(f.startedAt + f.durationMs);
   }
   get duration(): HrTime {
-    return durationOf(this.durationMs);
+    return durationOf(this[SPAN_FACTS].durationMs);
   }
   get status(): SpanStatus {
-    return spanStatus(this);
+    return spanStatus(this[SPAN_FACTS]);
   }
   get events(): TimedEvent[] {
-    const event = stopEvent(this, this.endTime);
+    const event = stopEvent(this[SPAN_FACTS], this.endTime);
     return event === undefined ? NO_EVENTS : [event];
   }
   get parentSpanContext(): SpanContext | undefined {
