@@ -133,7 +133,8 @@ export type DecisionFacts = {
   readonly model: string | undefined;
 };
 
-export function factsOf(d: TelemetryDecision): DecisionFacts {
+/** A decision's facts, read once: what its span reports, and nothing of its envelope besides. */
+function factsOf(d: TelemetryDecision): DecisionFacts {
   const { verdict: v, envelope: e } = d;
   const source = e === undefined ? undefined : parseSource(e.source);
   const agent = e === undefined ? undefined : (source?.name ?? e.source);
