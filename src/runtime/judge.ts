@@ -228,9 +228,9 @@ function evidenceText(candidate: unknown): string {
  * has none, for the gate to refuse: input without a canonical JSON form (cycles, BigInt, lone
  * surrogates) is quarantined instead of failing in the ledger. Nesting is checked before anything
  * writes it out, by walks that stop at the depth limit: JSON.stringify itself overflows the stack on
- * a few thousand levels. Plain JSON whose
- * size has an upper bound within `maxBytes` (nearly every message) is not written out: that bound is
- * its size for the gate, whose only question is whether it exceeds the limit.
+ * a few thousand levels. Plain JSON whose size has an upper bound within `maxBytes` (nearly every
+ * message) is not written out: that bound is its size for the gate, whose only question is whether
+ * it exceeds the limit.
  */
 function measure(candidate: unknown, maxBytes: number): { size: number; text?: string } | Unreadable {
   const bound = plainJsonSizeBound(candidate, maxBytes);

@@ -34,9 +34,10 @@ export type Partition = {
  * this partition, or input refused before it became an envelope (bounded; partition 0 records it).
  * `ticket` names the promise its sender waits on; `from`, in distributed mode, the node that waits
  * (its outcome goes back as a reply, replies.ts; `batchReply`: in a batch, which that node reads,
- * where a node of an earlier version gives no such word and gets its reply alone). A root message whose id the sending node gave it
- * before it travelled (`assigned`) can be told apart from a resend: its id taken means the item was
- * delivered again after its owner recorded it (JetStream redelivers what was not acked).
+ * where a node of an earlier version gives no such word and gets its reply alone). A root message
+ * whose id the sending node gave it before it travelled (`assigned`) can be told apart from a
+ * resend: its id taken means the item was delivered again after its owner recorded it (JetStream
+ * redelivers what was not acked).
  */
 export type PartitionItem =
   | {
