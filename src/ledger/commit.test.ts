@@ -62,6 +62,25 @@ describe('the commit worker', () => {
     expect(seen.every((hash) => typeof hash === 'string')).toBe(true);
   });
 
+  it('hands an idle worker a batch of 128 before it is full, without waiting for the tick', async () => {
+    const file = tempFile();
+    await using ledger = openLedger({ file, origin: 'test' });
+    await ledger.append(rec('first'));
+    // Within one synchronous run: nothing waits for a later tick, so only the early hand-off can
+    // put these rows where another connection reads them.
+    const pending = recs('e', 140).map((r) => ledger.append(r));
+    const asleep = new Int32Array(new SharedArrayBuffer(4));
+    let seen = rowCount(file);
+    for (let tries = 0; seen < 129 && tries < 1_000; tries++) {
+      Atomics.wait(asleep, 0, 0, 10);
+      seen = rowCount(file);
+    }
+    // The first 128 went at once; the other 12 wait for the tick (or the next look at the worker).
+    expect(seen).toBe(129);
+    await Promise.all(pending);
+    expect(rowCount(file)).toBe(141);
+  });
+
   it('lets a query see every append made before it, committed or still queued', async () => {
     await using ledger = openLedger({ file: tempFile(), origin: 'test', batchSize: 2 });
     const pending = recs('m', 5).map((r) => ledger.append(r));

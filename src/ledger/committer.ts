@@ -33,6 +33,11 @@ export type Committer = {
     reject: (err: Error) => void,
   ): void;
   /**
+   * Whether the worker has committed every batch it was sent, as its counter says (one atomic
+   * read; no report is read): the writer hands an idle worker a batch before it is full.
+   */
+  idle(): boolean;
+  /**
    * Blocks until the worker has committed what it was sent and closed its connection, then settles
    * every batch. Idempotent; the thread itself exits a moment later. The only `Atomics.wait` left:
    * once closed, the worker must no longer hold the file, whoever opens it next (a reopen, another
@@ -128,6 +133,7 @@ export function startCommitter(opts: CommitterOptions): Committer {
   });
 
   return {
+    idle: () => Number(Atomics.load(state, 0)) === lastSent,
     send(entries, cols, resolve, reject) {
       if (batches.failure !== undefined || stopping) {
         return reject(batches.failure ?? ledgerError('MW_LEDGER_CLOSED', {}));

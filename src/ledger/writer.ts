@@ -27,13 +27,25 @@ type Batch = {
   readonly done: Promise<void>;
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
+  /** How many entries it holds when the writer next looks whether the worker is idle. */
+  lookAt: number;
 };
 
+/** Entries a batch holds at least before it goes early, to a worker that has nothing to do. */
+const EAGER_SIZE = 128;
+/** Entries between two looks at the worker (each look is one atomic read). */
+const LOOK_EVERY = 32;
+
 /**
- * A batch goes to the worker when it reaches `batchSize` or on the next `setImmediate` tick,
- * whichever comes first; a group that does not fit in the pending batch starts the next one, which
- * may then exceed `batchSize`. The worker starts with the first batch, so a ledger opened only to
- * read never starts one.
+ * A batch goes to the worker when it reaches `batchSize`, or on the next `setImmediate` tick, or as
+ * soon as it holds `EAGER_SIZE` entries while the worker has committed everything it was sent,
+ * whichever comes first. The last rule keeps both threads busy: under load the main thread runs the
+ * hops a commit released for several milliseconds, and a worker left waiting for a full batch
+ * meanwhile idled about a third of the time, then held up the next hops with its commit
+ * (docs/performance.md, "The commit hand-off"). A busy worker gets full batches, and merges those
+ * that queue into bigger transactions. A group that does not fit in the pending batch starts the
+ * next one, which may then exceed `batchSize`. The worker starts with the first batch, so a ledger
+ * opened only to read never starts one.
  */
 export function createWriter(start: () => Committer, batchSize: number): Writer {
   let committer: Committer | undefined;
@@ -58,8 +70,17 @@ export function createWriter(start: () => Committer, batchSize: number): Writer 
   const open = (): Batch => {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     tick ??= setImmediate(onTick);
-    batch = { cols: [], entries: [], done: promise, resolve, reject };
+    batch = { cols: [], entries: [], done: promise, resolve, reject, lookAt: EAGER_SIZE };
     return batch;
+  };
+
+  /** Whether `b` goes now: it is full, or big enough for a worker that is idle. */
+  const ready = (b: Batch): boolean => {
+    const n = b.entries.length;
+    if (n >= batchSize) return true;
+    if (n < b.lookAt) return false;
+    b.lookAt = n + LOOK_EVERY;
+    return committer === undefined || committer.idle();
   };
 
   const add = (b: Batch, e: LedgerEntry, body: string) => {
@@ -82,14 +103,14 @@ export function createWriter(start: () => Committer, batchSize: number): Writer 
     push(entry, body) {
       const b = batch ?? open();
       add(b, entry, body);
-      if (b.entries.length >= batchSize) send();
+      if (ready(b)) send();
       return b.done;
     },
     pushGroup(entries, bodies) {
       if (batch !== undefined && batch.entries.length + entries.length > batchSize) send();
       const b = batch ?? open();
       for (let i = 0; i < entries.length; i++) add(b, entries[i]!, bodies[i]!);
-      if (b.entries.length >= batchSize) send();
+      if (ready(b)) send();
       return b.done;
     },
     flush() {
