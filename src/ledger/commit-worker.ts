@@ -15,8 +15,13 @@ export type CommitSetup = {
   readonly insert: string;
   /** The binds of `insert`: must be 12, the 10 values per entry a batch's flat `cols` holds, then prev and hash. */
   readonly columns: number;
-  /** Each partition's head hash when the worker starts (partitions not listed start at GENESIS). */
-  readonly heads: readonly (readonly [partition: number, hash: string])[];
+  /** Each partition's head when the worker starts (partitions not listed start at GENESIS, seq 0). */
+  readonly heads: readonly (readonly [partition: number, hash: string, seq: number])[];
+  /**
+   * The subject lookup (schema.ts): `fill` puts a partition's entries past a seq into it, `mark`
+   * records how far it goes; run in a commit's transaction once `every` entries are past it.
+   */
+  readonly subjects: { readonly fill: string; readonly mark: string; readonly every: number };
   /** Queued batches are merged into one transaction up to this many entries. */
   readonly maxEntries: number;
   readonly port: MessagePort;
@@ -52,12 +57,19 @@ const COLUMNS = 10;
 const GENESIS = `sha256:${'0'.repeat(64)}`;
 const { port, maxEntries } = setup;
 const state = new BigInt64Array(setup.state);
-const heads = new Map<number, string>(setup.heads);
+const heads = new Map<number, string>(setup.heads.map(([partition, hash]) => [partition, hash]));
+/** Each partition's last committed seq, and how far the subject lookup goes (read at start). */
+const lastSeq = new Map<number, number>(setup.heads.map(([partition, , seq]) => [partition, seq]));
+const subjectsTo = new Map<number, number>();
+/** Entries committed past the subject lookup, all partitions together. */
+let unfilled = 0;
 const queue: CommitRequest[] = [];
 let committed = 0;
 let failed = false;
 let db: DatabaseSync | undefined;
 let insert: StatementSync | undefined;
+let fill: StatementSync | undefined;
+let mark: StatementSync | undefined;
 
 /** After a failure nothing more is written: later batches chain onto the lost ones. */
 const fail = (err: unknown, at?: { partition: number; seq: number }) => {
@@ -78,16 +90,41 @@ const fail = (err: unknown, at?: { partition: number; seq: number }) => {
 const linkHex = (prev: string, body: string): string =>
   hash('sha256', `\u0001${prev}sha256:${hash('sha256', `\u0000${body}`, 'hex')}`, 'hex');
 
+/**
+ * Puts every partition's entries past the subject lookup into it, in the open transaction; returns
+ * how far each partition then goes, to keep once that transaction commits.
+ */
+const fillSubjects = (): [partition: number, seq: number][] => {
+  const filled: [number, number][] = [];
+  if (fill === undefined || mark === undefined) return filled;
+  for (const [partition, seq] of lastSeq) {
+    const from = subjectsTo.get(partition) ?? 0;
+    if (seq <= from) continue;
+    fill.run(partition, from);
+    mark.run(partition, seq);
+    filled.push([partition, seq]);
+  }
+  return filled;
+};
+
+const keepFilled = (filled: readonly [number, number][]) => {
+  for (const [partition, seq] of filled) subjectsTo.set(partition, seq);
+  unfilled = 0;
+};
+
 const commit = (batches: readonly CommitBatch[]) => {
   if (db === undefined || insert === undefined) return;
   const hashes: string[] = [];
   let row: { partition: number; seq: number } | undefined;
+  let filled: [number, number][] | undefined;
   try {
     db.exec('BEGIN IMMEDIATE');
     for (const { cols } of batches) {
       for (let i = 0; i < cols.length; i += COLUMNS) {
         const partition = cols[i] as number;
         row = { partition, seq: cols[i + 1] as number };
+        lastSeq.set(partition, row.seq);
+        unfilled++;
         const prev = heads.get(partition) ?? GENESIS;
         const hex = linkHex(prev, cols[i + 9] as string);
         const entryHash = `sha256:${hex}`;
@@ -110,6 +147,7 @@ const commit = (batches: readonly CommitBatch[]) => {
         );
       }
     }
+    if (unfilled >= setup.subjects.every) filled = fillSubjects();
     db.exec('COMMIT');
   } catch (err) {
     try {
@@ -120,6 +158,7 @@ const commit = (batches: readonly CommitBatch[]) => {
     fail(err, row);
     return;
   }
+  if (filled !== undefined) keepFilled(filled);
   committed = batches[batches.length - 1]!.id;
   // Report first, as for a failure: a main thread that sees the counter move reads the hashes at once.
   port.postMessage({ committed, hashes: hashes.join('') } satisfies CommitReport);
@@ -129,6 +168,22 @@ const commit = (batches: readonly CommitBatch[]) => {
 
 /** Closes the connection, tells the (possibly blocked) main thread, and lets the thread end. */
 const stop = () => {
+  // A ledger closed cleanly leaves no entries past the subject lookup (a crash leaves at most about
+  // `every` of them, which lookups read by the primary key, and the next commits fill).
+  if (db !== undefined && !failed && unfilled > 0) {
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      const filled = fillSubjects();
+      db.exec('COMMIT');
+      keepFilled(filled);
+    } catch {
+      try {
+        if (db.isTransaction) db.exec('ROLLBACK');
+      } catch {
+        // The entries are committed; lookups by subject read them by the primary key.
+      }
+    }
+  }
   try {
     db?.close();
   } catch {
@@ -170,6 +225,12 @@ try {
   db = new DatabaseSync(setup.file, { timeout: setup.timeout });
   for (const pragma of setup.pragmas) db.exec(pragma);
   insert = db.prepare(setup.insert);
+  fill = db.prepare(setup.subjects.fill);
+  mark = db.prepare(setup.subjects.mark);
+  for (const r of db.prepare('SELECT partition, seq FROM subject_indexed').all()) {
+    subjectsTo.set(Number(r.partition), Number(r.seq));
+  }
+  for (const [partition, seq] of lastSeq) unfilled += Math.max(0, seq - (subjectsTo.get(partition) ?? 0));
 } catch (err) {
   try {
     db?.close();

@@ -206,6 +206,7 @@ describe('a crashed commit worker', () => {
       durability: 'normal',
       maxEntries: 10,
       heads: new Map(),
+      subjectIndexEvery: 8192,
       onFailure: (err) => failures.push(err),
     });
     const row = (seq: number) => [0, seq, 'k', 1, null, null, null, null, null, `{"seq":${seq}}`];
@@ -235,6 +236,7 @@ describe('a stuck commit worker', () => {
       durability: 'normal',
       maxEntries: 10,
       heads: new Map(),
+      subjectIndexEvery: 8192,
       onFailure: (err) => failures.push(err),
       stuckAfterMs: 200,
     });

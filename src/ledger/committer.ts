@@ -11,8 +11,10 @@ import {
   connectionPragmas,
   type Durability,
   ENTRY_COLUMNS,
+  FILL_SUBJECTS,
   type Head,
   INSERT_ENTRY,
+  MARK_SUBJECTS,
 } from './schema.js';
 import type { LedgerEntry } from './types.js';
 
@@ -60,6 +62,8 @@ export type CommitterOptions = {
   readonly heads: Map<number, Head>;
   /** Called once, on the first failed commit or when the worker dies; every pending batch is rejected. */
   readonly onFailure: (err: MeshwardenError) => void;
+  /** Entries committed between two fills of the subject lookup, at most (schema.ts). */
+  readonly subjectIndexEvery: number;
   /** How long batches in flight may go without a commit before the worker counts as stuck (60 s). */
   readonly stuckAfterMs?: number;
 };
@@ -167,7 +171,7 @@ export function startCommitter(opts: CommitterOptions): Committer {
 
 /** The worker thread, unref'd, and the main thread's end of its channel, unref'd too. */
 function spawnCommitWorker(
-  opts: Pick<CommitterOptions, 'file' | 'durability' | 'maxEntries' | 'heads'>,
+  opts: Pick<CommitterOptions, 'file' | 'durability' | 'maxEntries' | 'heads' | 'subjectIndexEvery'>,
   state: BigInt64Array,
 ): { worker: Worker; port: MessagePort } {
   const { port1: port, port2 } = new MessageChannel();
@@ -178,7 +182,8 @@ function spawnCommitWorker(
     insert: INSERT_ENTRY,
     columns: ENTRY_COLUMNS,
     maxEntries: opts.maxEntries,
-    heads: [...opts.heads].map(([partition, h]) => [partition, h.hash] as const),
+    heads: [...opts.heads].map(([partition, h]) => [partition, h.hash, h.seq] as const),
+    subjects: { fill: FILL_SUBJECTS, mark: MARK_SUBJECTS, every: opts.subjectIndexEvery },
     port: port2,
     state: state.buffer as SharedArrayBuffer,
   };

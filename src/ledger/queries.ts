@@ -14,14 +14,19 @@ export const QUERIES = {
   consequences:
     'SELECT msg_id FROM entries WHERE causation_id = ? AND msg_id IS NOT NULL ORDER BY partition, seq',
   // Newest first so LIMIT keeps the most recent; the caller reverses.
-  bySubject: `${ENTRY} WHERE subject = ? ORDER BY partition DESC, seq DESC LIMIT ?`,
   byAgent: `${ENTRY} WHERE agent = ? ORDER BY partition DESC, seq DESC LIMIT ?`,
   // A range over the agent index: every actor whose name starts with the prefix (`pilot:`).
   byAgentPrefix: `${ENTRY} WHERE agent >= ? AND agent < ? ORDER BY partition DESC, seq DESC LIMIT ?`,
   // The same within one partition: with several, each partition's newest are merged by time.
-  bySubjectIn: `${ENTRY} WHERE subject = ? AND partition = ? ORDER BY seq DESC LIMIT ?`,
   byAgentIn: `${ENTRY} WHERE agent = ? AND partition = ? ORDER BY seq DESC LIMIT ?`,
   byAgentPrefixIn: `${ENTRY} WHERE agent >= ? AND agent < ? AND partition = ? ORDER BY seq DESC LIMIT ?`,
+  // A subject's entries in one partition (schema.ts): those past the lookup's mark, read by the
+  // primary key, then those in the lookup.
+  subjectsTo: 'SELECT seq FROM subject_indexed WHERE partition = ?',
+  bySubjectPast: `${ENTRY} WHERE partition = ? AND seq > ? AND subject = ? ORDER BY seq DESC LIMIT ?`,
+  bySubjectUpTo:
+    'SELECT e.body, e.prev, e.hash FROM subject_entries s JOIN entries e ON e.partition = s.partition AND e.seq = s.seq ' +
+    'WHERE s.subject = ? AND s.partition = ? AND s.seq <= ? ORDER BY s.seq DESC LIMIT ?',
   // One seek down the (partition, seq) key.
   newestSeq: 'SELECT seq FROM entries WHERE partition = ? ORDER BY seq DESC LIMIT 1',
 } as const;
@@ -62,9 +67,18 @@ export function prepareQueries(db: DatabaseSync, partitions: () => readonly numb
         .all(...args, limit)
         .map(toEntry)
         .reverse();
-    const merged = held.flatMap((p) => inPartition.all(...args, p, limit).map(toEntry));
-    merged.sort((a, b) => b.at - a.at || b.partition - a.partition || b.seq - a.seq);
-    return merged.slice(0, limit).reverse();
+    return mergedNewest(held, (p) => inPartition.all(...args, p, limit).map(toEntry), limit);
+  };
+  /**
+   * A subject's `limit` most recent entries in one partition, newest first. The lookup's mark is read
+   * once: rows up to it are in the lookup (the worker marks in the transaction that fills), rows past
+   * it are in `entries`, so a fill between the two reads neither hides nor repeats one.
+   */
+  const subjectIn = (subject: string, partition: number, limit: number): LedgerEntry[] => {
+    const to = Number(s.subjectsTo.get(partition)?.seq ?? 0);
+    const past = s.bySubjectPast.all(partition, to, subject, limit).map(toEntry);
+    if (past.length >= limit || to === 0) return past;
+    return past.concat(s.bySubjectUpTo.all(subject, partition, to, limit - past.length).map(toEntry));
   };
   const first = (msgId: string): LedgerEntry | undefined => {
     const row = s.firstOf.get(msgId);
@@ -82,7 +96,11 @@ export function prepareQueries(db: DatabaseSync, partitions: () => readonly numb
       return found;
     },
     byCausation: (msgId) => s.byCausation.all(msgId).map(toEntry),
-    bySubject: (subject, limit) => newest(s.bySubject, s.bySubjectIn, [subject], limit),
+    bySubject(subject, limit) {
+      const held = partitions();
+      if (held.length <= 1) return subjectIn(subject, held[0] ?? 0, limit).reverse();
+      return mergedNewest(held, (p) => subjectIn(subject, p, limit), limit);
+    },
     byAgent: (agent, limit) => newest(s.byAgent, s.byAgentIn, [agent], limit),
     byAgentPrefix: (prefix, limit) =>
       newest(s.byAgentPrefix, s.byAgentPrefixIn, [prefix, prefixEnd(prefix)], limit),
@@ -92,6 +110,17 @@ export function prepareQueries(db: DatabaseSync, partitions: () => readonly numb
     scan: (opts) => scanEntries(db, opts),
     newestSeq: (partition) => Number(s.newestSeq.get(partition)?.seq ?? 0),
   };
+}
+
+/** Each partition's most recent entries merged by time: the `limit` most recent, oldest first. */
+function mergedNewest(
+  partitions: readonly number[],
+  newestIn: (partition: number) => LedgerEntry[],
+  limit: number,
+): LedgerEntry[] {
+  const merged = partitions.flatMap(newestIn);
+  merged.sort((a, b) => b.at - a.at || b.partition - a.partition || b.seq - a.seq);
+  return merged.slice(0, limit).reverse();
 }
 
 /** Builds the scan statement for the given filters; the (partition, seq) key gives the order. */

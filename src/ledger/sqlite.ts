@@ -10,7 +10,7 @@ import { loadSigningKey, type SigningKey } from './keyfile.js';
 import { tightenModes } from './modes.js';
 import { fenceOnClose, type Ledger } from './ports.js';
 import { prepareQueries } from './queries.js';
-import { type Durability, type Head, openDatabase, readHeads } from './schema.js';
+import { type Durability, type Head, openDatabase, readHeads, SUBJECT_INDEX_EVERY } from './schema.js';
 import { createLedgerLife } from './sqlite-life.js';
 import { createSqliteReader, readsReady, type SqliteReadDeps } from './sqlite-reader.js';
 import { sqliteSnapshots } from './sqlite-snapshots.js';
@@ -36,13 +36,18 @@ export type LedgerOptions = {
   readonly batchSize?: number;
   /** 'full' (default) survives an OS crash or power loss too; 'normal' only a process crash. */
   readonly durability?: Durability;
+  /**
+   * Entries committed, at most, between two fills of the lookup by subject (default 8192): more
+   * writes it less often, and leaves more entries for a lookup to read by the primary key.
+   */
+  readonly subjectIndexEvery?: number;
 };
 
 /**
- * Entries per transaction at most by default. Each commit rewrites every index page it touched, and
- * the subject index's are spread over the whole index: a worker that falls behind catches up by
- * merging the batches that queued meanwhile into bigger transactions (measured: 4096 entries a
- * transaction cost the worker about a quarter less per entry than 512).
+ * Entries per transaction at most by default. Each commit rewrites every index page it touched: a
+ * worker that falls behind catches up by merging the batches that queued meanwhile into bigger
+ * transactions (measured, with the subject index of the time: 4096 entries a transaction cost the
+ * worker about a quarter less per entry than 512).
  */
 const MAX_TRANSACTION = 4096;
 /** Entries per batch handed to the worker at most, so that it can start on them while more are made. */
@@ -81,7 +86,14 @@ export function openLedger(opts: LedgerOptions): Ledger {
 
   // A failed commit shuts the ledger down (`life` exists by then: the first append starts it).
   const start = () =>
-    startCommitter({ file, durability, maxEntries: batchSize, heads, onFailure: life.shutdown });
+    startCommitter({
+      file,
+      durability,
+      maxEntries: batchSize,
+      heads,
+      subjectIndexEvery: Math.max(1, opts.subjectIndexEvery ?? SUBJECT_INDEX_EVERY),
+      onFailure: life.shutdown,
+    });
   const durableHeads = () =>
     [...heads]
       .filter(([, h]) => h.seq > 0)
