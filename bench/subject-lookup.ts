@@ -69,7 +69,7 @@ try {
 
   progress('subject lookup: the schema as it was (an index on entries), opened again …');
   const db = new DatabaseSync(file);
-  db.exec(`DELETE FROM subject_entries; DELETE FROM subject_indexed;
+  db.exec(`DELETE FROM subject_entries; DELETE FROM subject_filled;
     CREATE INDEX entries_subject ON entries (subject, partition, seq) WHERE subject IS NOT NULL`);
   db.close();
   const began = performance.now();

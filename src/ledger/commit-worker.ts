@@ -60,7 +60,7 @@ const state = new BigInt64Array(setup.state);
 const heads = new Map<number, string>(setup.heads.map(([partition, hash]) => [partition, hash]));
 /** Each partition's last committed seq, and how far the subject lookup goes (read at start). */
 const lastSeq = new Map<number, number>(setup.heads.map(([partition, , seq]) => [partition, seq]));
-const subjectsTo = new Map<number, number>();
+const subjectsFilledTo = new Map<number, number>();
 /** Entries committed past the subject lookup, all partitions together. */
 let unfilled = 0;
 const queue: CommitRequest[] = [];
@@ -92,23 +92,30 @@ const linkHex = (prev: string, body: string): string =>
 
 /**
  * Puts every partition's entries past the subject lookup into it, in the open transaction; returns
- * how far each partition then goes, to keep once that transaction commits.
+ * how far each partition then goes, to keep once that transaction commits. A failure says it was the
+ * lookup's, not an entry's.
  */
 const fillSubjects = (): [partition: number, seq: number][] => {
   const filled: [number, number][] = [];
   if (fill === undefined || mark === undefined) return filled;
-  for (const [partition, seq] of lastSeq) {
-    const from = subjectsTo.get(partition) ?? 0;
-    if (seq <= from) continue;
-    fill.run(partition, from);
-    mark.run(partition, seq);
-    filled.push([partition, seq]);
+  try {
+    for (const [partition, seq] of lastSeq) {
+      const from = subjectsFilledTo.get(partition) ?? 0;
+      if (seq <= from) continue;
+      fill.run(partition, from);
+      mark.run(partition, seq);
+      filled.push([partition, seq]);
+    }
+  } catch (err) {
+    throw new Error(
+      `filling the lookup by subject failed: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   return filled;
 };
 
 const keepFilled = (filled: readonly [number, number][]) => {
-  for (const [partition, seq] of filled) subjectsTo.set(partition, seq);
+  for (const [partition, seq] of filled) subjectsFilledTo.set(partition, seq);
   unfilled = 0;
 };
 
@@ -147,7 +154,10 @@ const commit = (batches: readonly CommitBatch[]) => {
         );
       }
     }
-    if (unfilled >= setup.subjects.every) filled = fillSubjects();
+    if (unfilled >= setup.subjects.every) {
+      row = undefined;
+      filled = fillSubjects();
+    }
     db.exec('COMMIT');
   } catch (err) {
     try {
@@ -227,10 +237,11 @@ try {
   insert = db.prepare(setup.insert);
   fill = db.prepare(setup.subjects.fill);
   mark = db.prepare(setup.subjects.mark);
-  for (const r of db.prepare('SELECT partition, seq FROM subject_indexed').all()) {
-    subjectsTo.set(Number(r.partition), Number(r.seq));
+  for (const r of db.prepare('SELECT partition, seq FROM subject_filled').all()) {
+    subjectsFilledTo.set(Number(r.partition), Number(r.seq));
   }
-  for (const [partition, seq] of lastSeq) unfilled += Math.max(0, seq - (subjectsTo.get(partition) ?? 0));
+  for (const [partition, seq] of lastSeq)
+    unfilled += Math.max(0, seq - (subjectsFilledTo.get(partition) ?? 0));
 } catch (err) {
   try {
     db?.close();

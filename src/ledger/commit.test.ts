@@ -81,6 +81,32 @@ describe('the commit worker', () => {
     expect(rowCount(file)).toBe(141);
   });
 
+  it('says the worker is busy from a batch sent to its commit', async () => {
+    const file = tempFile();
+    openLedger({ file, origin: 'test' }).close();
+    // Another connection holds the write lock, so the batch waits in the worker.
+    const locker = new DatabaseSync(file);
+    locker.exec('BEGIN EXCLUSIVE');
+    const committer = startCommitter({
+      file,
+      durability: 'normal',
+      maxEntries: 10,
+      heads: new Map(),
+      subjectFillEvery: 8192,
+      onFailure: () => {},
+    });
+    expect(committer.idle()).toBe(true);
+    const row = [0, 1, 'k', 1, null, null, null, null, null, '{"seq":1}'];
+    const entry = [{ kind: 'k', at: 1, data: {}, partition: 0, seq: 1, prev: '', hash: '' }];
+    const sent = new Promise<void>((resolve, reject) => committer.send(entry, row, resolve, reject));
+    expect(committer.idle()).toBe(false);
+    locker.exec('COMMIT');
+    locker.close();
+    await sent;
+    expect(committer.idle()).toBe(true);
+    committer.stop();
+  });
+
   it('lets a query see every append made before it, committed or still queued', async () => {
     await using ledger = openLedger({ file: tempFile(), origin: 'test', batchSize: 2 });
     const pending = recs('m', 5).map((r) => ledger.append(r));
@@ -206,7 +232,7 @@ describe('a crashed commit worker', () => {
       durability: 'normal',
       maxEntries: 10,
       heads: new Map(),
-      subjectIndexEvery: 8192,
+      subjectFillEvery: 8192,
       onFailure: (err) => failures.push(err),
     });
     const row = (seq: number) => [0, seq, 'k', 1, null, null, null, null, null, `{"seq":${seq}}`];
@@ -236,7 +262,7 @@ describe('a stuck commit worker', () => {
       durability: 'normal',
       maxEntries: 10,
       heads: new Map(),
-      subjectIndexEvery: 8192,
+      subjectFillEvery: 8192,
       onFailure: (err) => failures.push(err),
       stuckAfterMs: 200,
     });

@@ -11,11 +11,10 @@ import {
   connectionPragmas,
   type Durability,
   ENTRY_COLUMNS,
-  FILL_SUBJECTS,
   type Head,
   INSERT_ENTRY,
-  MARK_SUBJECTS,
 } from './schema.js';
+import { FILL_SUBJECTS, MARK_SUBJECTS } from './subject-lookup.js';
 import type { LedgerEntry } from './types.js';
 
 /** A blocked close gives up on the worker after this long, and the ledger closes. */
@@ -35,8 +34,8 @@ export type Committer = {
     reject: (err: Error) => void,
   ): void;
   /**
-   * Whether the worker has committed every batch it was sent, as its counter says (one atomic
-   * read; no report is read): the writer hands an idle worker a batch before it is full.
+   * Whether the worker has committed every batch it was sent, as its reports or its counter say (no
+   * report is read): the writer hands an idle worker a batch before it is full.
    */
   idle(): boolean;
   /**
@@ -63,7 +62,7 @@ export type CommitterOptions = {
   /** Called once, on the first failed commit or when the worker dies; every pending batch is rejected. */
   readonly onFailure: (err: MeshwardenError) => void;
   /** Entries committed between two fills of the subject lookup, at most (schema.ts). */
-  readonly subjectIndexEvery: number;
+  readonly subjectFillEvery: number;
   /** How long batches in flight may go without a commit before the worker counts as stuck (60 s). */
   readonly stuckAfterMs?: number;
 };
@@ -137,7 +136,9 @@ export function startCommitter(opts: CommitterOptions): Committer {
   });
 
   return {
-    idle: () => Number(Atomics.load(state, 0)) === lastSent,
+    // Reported, or committed and not yet reported (the worker posts its report before its counter
+    // moves, so either may come first).
+    idle: () => batches.pending === 0 || Number(Atomics.load(state, 0)) === lastSent,
     send(entries, cols, resolve, reject) {
       if (batches.failure !== undefined || stopping) {
         return reject(batches.failure ?? ledgerError('MW_LEDGER_CLOSED', {}));
@@ -171,7 +172,7 @@ export function startCommitter(opts: CommitterOptions): Committer {
 
 /** The worker thread, unref'd, and the main thread's end of its channel, unref'd too. */
 function spawnCommitWorker(
-  opts: Pick<CommitterOptions, 'file' | 'durability' | 'maxEntries' | 'heads' | 'subjectIndexEvery'>,
+  opts: Pick<CommitterOptions, 'file' | 'durability' | 'maxEntries' | 'heads' | 'subjectFillEvery'>,
   state: BigInt64Array,
 ): { worker: Worker; port: MessagePort } {
   const { port1: port, port2 } = new MessageChannel();
@@ -183,7 +184,7 @@ function spawnCommitWorker(
     columns: ENTRY_COLUMNS,
     maxEntries: opts.maxEntries,
     heads: [...opts.heads].map(([partition, h]) => [partition, h.hash, h.seq] as const),
-    subjects: { fill: FILL_SUBJECTS, mark: MARK_SUBJECTS, every: opts.subjectIndexEvery },
+    subjects: { fill: FILL_SUBJECTS, mark: MARK_SUBJECTS, every: opts.subjectFillEvery },
     port: port2,
     state: state.buffer as SharedArrayBuffer,
   };

@@ -3,7 +3,9 @@ import type { MeshwardenError } from '../envelope/index.js';
 import { causeText, credentialsOf, ledgerError, redacted } from './errors.js';
 import { GENESIS } from './hash.js';
 import type { Durability } from './ports.js';
-import { SCHEMA_VERSION } from './schema.js';
+
+/** The PostgreSQL ledger's schema version (SQLite's has its own, schema.ts). */
+const SCHEMA_VERSION = '1';
 
 /** The schema a PostgreSQL ledger's tables live in when neither the URL nor the caller names one. */
 export const DEFAULT_SCHEMA = 'meshwarden';

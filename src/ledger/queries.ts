@@ -20,13 +20,15 @@ export const QUERIES = {
   // The same within one partition: with several, each partition's newest are merged by time.
   byAgentIn: `${ENTRY} WHERE agent = ? AND partition = ? ORDER BY seq DESC LIMIT ?`,
   byAgentPrefixIn: `${ENTRY} WHERE agent >= ? AND agent < ? AND partition = ? ORDER BY seq DESC LIMIT ?`,
-  // A subject's entries in one partition (schema.ts): those past the lookup's mark, read by the
-  // primary key, then those in the lookup.
-  subjectsTo: 'SELECT seq FROM subject_indexed WHERE partition = ?',
+  // A subject's entries in one partition (subject-lookup.ts): those past the lookup's mark, read by
+  // the primary key, then those in the lookup (the join checks the subject too: a key is only a hint).
+  subjectsFilledTo: 'SELECT seq FROM subject_filled WHERE partition = ?',
   bySubjectPast: `${ENTRY} WHERE partition = ? AND seq > ? AND subject = ? ORDER BY seq DESC LIMIT ?`,
   bySubjectUpTo:
     'SELECT e.body, e.prev, e.hash FROM subject_entries s JOIN entries e ON e.partition = s.partition AND e.seq = s.seq ' +
-    'WHERE s.subject = ? AND s.partition = ? AND s.seq <= ? ORDER BY s.seq DESC LIMIT ?',
+    'WHERE s.subject = ? AND s.partition = ? AND s.seq <= ? AND e.subject = s.subject ORDER BY s.seq DESC LIMIT ?',
+  // The partitions that hold entries, one seek each (this connection's writer may not be the only one).
+  nextPartition: 'SELECT partition FROM entries WHERE partition > ? ORDER BY partition LIMIT 1',
   // One seek down the (partition, seq) key.
   newestSeq: 'SELECT seq FROM entries WHERE partition = ? ORDER BY seq DESC LIMIT 1',
 } as const;
@@ -75,7 +77,7 @@ export function prepareQueries(db: DatabaseSync, partitions: () => readonly numb
    * it are in `entries`, so a fill between the two reads neither hides nor repeats one.
    */
   const subjectIn = (subject: string, partition: number, limit: number): LedgerEntry[] => {
-    const to = Number(s.subjectsTo.get(partition)?.seq ?? 0);
+    const to = Number(s.subjectsFilledTo.get(partition)?.seq ?? 0);
     const past = s.bySubjectPast.all(partition, to, subject, limit).map(toEntry);
     if (past.length >= limit || to === 0) return past;
     return past.concat(s.bySubjectUpTo.all(subject, partition, to, limit - past.length).map(toEntry));
@@ -97,8 +99,10 @@ export function prepareQueries(db: DatabaseSync, partitions: () => readonly numb
     },
     byCausation: (msgId) => s.byCausation.all(msgId).map(toEntry),
     bySubject(subject, limit) {
-      const held = partitions();
-      if (held.length <= 1) return subjectIn(subject, held[0] ?? 0, limit).reverse();
+      const held: number[] = [];
+      for (let row = s.nextPartition.get(-1); row !== undefined; row = s.nextPartition.get(held.at(-1)!))
+        held.push(Number(row.partition));
+      if (held.length <= 1) return held.length === 0 ? [] : subjectIn(subject, held[0]!, limit).reverse();
       return mergedNewest(held, (p) => subjectIn(subject, p, limit), limit);
     },
     byAgent: (agent, limit) => newest(s.byAgent, s.byAgentIn, [agent], limit),

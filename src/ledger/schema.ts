@@ -4,8 +4,14 @@ import { causeText, ledgerError } from './errors.js';
 import { GENESIS } from './hash.js';
 import { createPrivateFile, databaseFiles, tightenModes } from './modes.js';
 import type { Durability } from './ports.js';
+import { SUBJECT_LOOKUP_SCHEMA, trimSubjectLookup, upgradeSubjectLookup } from './subject-lookup.js';
 
-export const SCHEMA_VERSION = '1';
+/**
+ * The SQLite ledger's schema version. 2: the lookup by subject is a table (subject-lookup.ts), not
+ * an index; a file of version 1 is moved to 2 on open, and a version that knows only 1 refuses it
+ * (it would build the index again inside its open, holding the write lock for as long as that takes).
+ */
+export const SCHEMA_VERSION = '2';
 
 export type { Durability } from './ports.js';
 
@@ -18,14 +24,7 @@ export type { Durability } from './ports.js';
 // or `kind`, which only full scans filter on. `snapshots` is a cache beside the chains (ports.ts,
 // PartitionSnapshots): not hashed, not verified, added without a schema version of its own because
 // a ledger without the table gets it on open and an older reader never looks at it.
-//
-// The lookup by subject is not an index on `entries`: a subject's entries go to the end of its range,
-// so an index there had nearly every leaf page dirtied, and written to the WAL, by every commit
-// (about 45 % of the bytes the ledger wrote; docs/performance.md, fourth pass). `subject_entries`
-// holds the same keys, filled by the commit worker every `SUBJECT_INDEX_EVERY` entries in the
-// transaction of a commit, and `subject_indexed` says up to which seq each partition is in it; a
-// lookup reads the entries past that by the primary key. A ledger made before had the index
-// `entries_subject`: opening it moves the keys over and drops the index (`moveSubjectIndex`).
+// The lookup by subject is two tables of its own (subject-lookup.ts), not an index on `entries`.
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS entries (
@@ -47,14 +46,7 @@ CREATE INDEX IF NOT EXISTS entries_msg_id ON entries (msg_id, partition, seq) WH
 CREATE INDEX IF NOT EXISTS entries_causation_id ON entries (causation_id, partition, seq)
   WHERE causation_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS entries_agent ON entries (agent, partition, seq) WHERE agent IS NOT NULL;
-CREATE TABLE IF NOT EXISTS subject_entries (
-  subject TEXT NOT NULL,
-  partition INTEGER NOT NULL,
-  seq INTEGER NOT NULL,
-  PRIMARY KEY (subject, partition, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS subject_indexed (partition INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS checkpoints (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+${SUBJECT_LOOKUP_SCHEMA}CREATE TABLE IF NOT EXISTS checkpoints (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshots (
   partition INTEGER NOT NULL,
   seq INTEGER NOT NULL,
@@ -67,15 +59,6 @@ CREATE TABLE IF NOT EXISTS snapshots (
 );
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '${SCHEMA_VERSION}');
 `;
-
-/** Entries committed, at most, between two fills of `subject_entries` (by default). */
-export const SUBJECT_INDEX_EVERY = 8192;
-/** Puts a partition's entries past a seq into `subject_entries` (binds: partition, seq). */
-export const FILL_SUBJECTS =
-  'INSERT OR IGNORE INTO subject_entries (subject, partition, seq) ' +
-  'SELECT subject, partition, seq FROM entries WHERE partition = ? AND seq > ? AND subject IS NOT NULL';
-/** Records up to which seq a partition is in `subject_entries` (binds: partition, seq). */
-export const MARK_SUBJECTS = 'INSERT OR REPLACE INTO subject_indexed (partition, seq) VALUES (?, ?)';
 
 /** The entry columns in the order `INSERT_ENTRY` binds them. */
 export const ENTRY_COLUMNS = 12;
@@ -93,8 +76,8 @@ export function connectionPragmas(durability: Durability): string[] {
     // kilobyte entries. An existing file keeps its page size.
     'PRAGMA page_size = 16384',
     'PRAGMA journal_mode = WAL',
-    // Random-key indexes (subject) dirty many pages per batch: a 64 MB page cache and a 64 MB WAL
-    // between checkpoints measured ~40% more appends/s than the defaults (2 MB, 16 MB).
+    // A 64 MB page cache and a 64 MB WAL between checkpoints measured ~40% more appends/s than the
+    // defaults (2 MB, 16 MB), when the subject lookup was an index that every batch dirtied.
     'PRAGMA cache_size = -65536',
     'PRAGMA wal_autocheckpoint = 4000',
     // In WAL mode NORMAL survives a process crash; FULL also survives an OS crash or power loss.
@@ -121,10 +104,11 @@ export function openDatabase(file: string, durability: Durability): DatabaseSync
     for (const pragma of connectionPragmas(durability)) db.exec(pragma);
     db.exec(`BEGIN IMMEDIATE; ${SCHEMA}`);
     const found = (db.prepare("SELECT value FROM meta WHERE key = 'schema'").get()?.value ?? '') as string;
-    if (found !== SCHEMA_VERSION) {
+    if (found === '1') upgradeSubjectLookup(db, readHeads(db));
+    else if (found !== SCHEMA_VERSION) {
       throw ledgerError('MW_LEDGER_SCHEMA', { file, found, expected: SCHEMA_VERSION });
     }
-    moveSubjectIndex(db);
+    trimSubjectLookup(db, readHeads(db));
     db.exec('COMMIT');
     return db;
   } catch (err) {
@@ -133,23 +117,6 @@ export function openDatabase(file: string, durability: Durability): DatabaseSync
     if (isMeshwardenError(err)) throw err;
     throw ledgerError('MW_LEDGER_IO', { file, action: 'be prepared', cause: causeText(err) }, { cause: err });
   }
-}
-
-/**
- * A ledger made before `subject_entries` (or written since by a version that made the index again):
- * its index's keys are moved into the table, every partition marked as filled up to its head, and
- * the index dropped, in the open's transaction. One pass over the index, in its order.
- */
-function moveSubjectIndex(db: DatabaseSync): void {
-  const index = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'entries_subject'");
-  if (index.get() === undefined) return;
-  db.exec(
-    'INSERT OR IGNORE INTO subject_entries (subject, partition, seq) ' +
-      'SELECT subject, partition, seq FROM entries INDEXED BY entries_subject WHERE subject IS NOT NULL',
-  );
-  const mark = db.prepare(MARK_SUBJECTS);
-  for (const [partition, head] of readHeads(db)) mark.run(partition, head.seq);
-  db.exec('DROP INDEX entries_subject');
 }
 
 /** The mutable head of one partition's chain. */

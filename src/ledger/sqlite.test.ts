@@ -107,7 +107,7 @@ describe('query plans', () => {
       .map((row) => String(row.detail));
     db.close();
     // `SEARCH e` is entries under an alias (the subject lookup joins it).
-    expect(plan.some((step) => /^SEARCH (entries|e|subject_indexed) /.test(step))).toBe(true);
+    expect(plan.some((step) => /^SEARCH (entries|e|subject_filled) /.test(step))).toBe(true);
     expect(plan.filter((step) => step.startsWith('SCAN'))).toEqual([]);
   });
 });

@@ -10,10 +10,11 @@ import { loadSigningKey, type SigningKey } from './keyfile.js';
 import { tightenModes } from './modes.js';
 import { fenceOnClose, type Ledger } from './ports.js';
 import { prepareQueries } from './queries.js';
-import { type Durability, type Head, openDatabase, readHeads, SUBJECT_INDEX_EVERY } from './schema.js';
+import { type Durability, type Head, openDatabase, readHeads } from './schema.js';
 import { createLedgerLife } from './sqlite-life.js';
 import { createSqliteReader, readsReady, type SqliteReadDeps } from './sqlite-reader.js';
 import { sqliteSnapshots } from './sqlite-snapshots.js';
+import { SUBJECT_FILL_EVERY } from './subject-lookup.js';
 import type { Checkpoint, LedgerEntry, LedgerRecord, VerifyResult } from './types.js';
 import { verifyLedger } from './verify.js';
 import { createWriter } from './writer.js';
@@ -40,7 +41,7 @@ export type LedgerOptions = {
    * Entries committed, at most, between two fills of the lookup by subject (default 8192): more
    * writes it less often, and leaves more entries for a lookup to read by the primary key.
    */
-  readonly subjectIndexEvery?: number;
+  readonly subjectFillEvery?: number;
 };
 
 /**
@@ -52,6 +53,11 @@ export type LedgerOptions = {
 const MAX_TRANSACTION = 4096;
 /** Entries per batch handed to the worker at most, so that it can start on them while more are made. */
 const MAX_HANDOFF = 1024;
+
+/** `n` when it is a whole number of at least 1, else `fallback` (an option left out or out of range). */
+function positiveOr(n: number | undefined, fallback: number): number {
+  return n !== undefined && Number.isInteger(n) && n >= 1 ? n : fallback;
+}
 
 /** Stores the given origin, or reads the stored one (`meshwarden` when none was ever given). */
 function recordOrigin(db: DatabaseSync, origin: string | undefined): string {
@@ -91,7 +97,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
       durability,
       maxEntries: batchSize,
       heads,
-      subjectIndexEvery: Math.max(1, opts.subjectIndexEvery ?? SUBJECT_INDEX_EVERY),
+      subjectFillEvery: positiveOr(opts.subjectFillEvery, SUBJECT_FILL_EVERY),
       onFailure: life.shutdown,
     });
   const durableHeads = () =>

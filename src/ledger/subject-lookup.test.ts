@@ -4,8 +4,8 @@ import { openLedger } from './sqlite.js';
 import { tempLedgerFiles } from './test-kit.js';
 import type { LedgerRecord } from './types.js';
 
-// The lookup by subject (schema.ts): filled by the commit worker every so many entries, the entries
-// past its mark read by the primary key, a ledger with the older index moved over on open.
+// The lookup by subject (subject-lookup.ts): filled by the commit worker every so many entries, the
+// entries past its mark read by the primary key, a ledger with the older index moved over on open.
 const tempFile = tempLedgerFiles('mw-subjects-');
 
 /** Entry i is about account:(i % 3), so each subject's entries interleave with the others'. */
@@ -29,7 +29,7 @@ function read<T>(file: string, sql: string): T[] {
 const marks = (file: string) =>
   read<{ partition: number; seq: number }>(
     file,
-    'SELECT partition, seq FROM subject_indexed ORDER BY partition',
+    'SELECT partition, seq FROM subject_filled ORDER BY partition',
   );
 const keys = (file: string) => read<{ n: number }>(file, 'SELECT count(*) AS n FROM subject_entries')[0]!.n;
 const seqsOf = (entries: readonly { seq: number }[]) => entries.map((e) => e.seq);
@@ -42,7 +42,7 @@ const expected = (k: number, n: number) =>
 describe('the lookup by subject', () => {
   it('is filled every so many entries and finds the ones past its mark by the primary key', async () => {
     const file = tempFile();
-    await using ledger = openLedger({ file, origin: 'test', subjectIndexEvery: 10 });
+    await using ledger = openLedger({ file, origin: 'test', subjectFillEvery: 10 });
     for (let i = 0; i < 25; i++) await ledger.append(rec(i));
     // Filled in the commits that brought the entries past the mark to 10, then 20.
     expect(marks(file)).toEqual([{ partition: 0, seq: 20 }]);
@@ -73,9 +73,9 @@ describe('the lookup by subject', () => {
     await ledger.close();
     // As a crash after seq 12 would leave it: keys and mark up to 12 only.
     const db = new DatabaseSync(file);
-    db.exec('DELETE FROM subject_entries WHERE seq > 12; UPDATE subject_indexed SET seq = 12');
+    db.exec('DELETE FROM subject_entries WHERE seq > 12; UPDATE subject_filled SET seq = 12');
     db.close();
-    await using again = openLedger({ file, origin: 'test', subjectIndexEvery: 10 });
+    await using again = openLedger({ file, origin: 'test', subjectFillEvery: 10 });
     expect(seqsOf(await again.bySubject('account:0'))).toEqual(expected(0, 30));
     await again.append(rec(30));
     expect(marks(file)).toEqual([{ partition: 0, seq: 31 }]);
@@ -88,14 +88,16 @@ describe('the lookup by subject', () => {
     const ledger = openLedger({ file, origin: 'test' });
     await Promise.all(Array.from({ length: 40 }, (_, i) => ledger.append(rec(i), i % 2)));
     await ledger.close();
-    // The schema as it was: the subject an index on entries, no lookup filled.
+    // The schema as it was (version 1): the subject an index on entries, no lookup filled.
     const db = new DatabaseSync(file);
-    db.exec(`DELETE FROM subject_entries; DELETE FROM subject_indexed;
-      CREATE INDEX entries_subject ON entries (subject, partition, seq) WHERE subject IS NOT NULL`);
+    db.exec(`DELETE FROM subject_entries; DELETE FROM subject_filled;
+      CREATE INDEX entries_subject ON entries (subject, partition, seq) WHERE subject IS NOT NULL;
+      UPDATE meta SET value = '1' WHERE key = 'schema'`);
     db.close();
     await using again = openLedger({ file, origin: 'test' });
     const indexes = read<{ name: string }>(file, "SELECT name FROM sqlite_master WHERE type = 'index'");
     expect(indexes.map((r) => r.name)).not.toContain('entries_subject');
+    expect(read(file, "SELECT value FROM meta WHERE key = 'schema'")).toEqual([{ value: '2' }]);
     expect(marks(file)).toEqual([
       { partition: 0, seq: 20 },
       { partition: 1, seq: 20 },
@@ -106,5 +108,50 @@ describe('the lookup by subject', () => {
     const wanted = Array.from({ length: 40 }, (_, i) => i).filter((i) => i % 3 === 1);
     expect(found.map((e) => e.msgId)).toEqual(wanted.map((i) => `m${i}`));
     expect(await again.verify()).toMatchObject({ ok: true, entries: 40 });
+  });
+
+  it('fills every partition it holds, and a reader finds partitions begun after it opened', async () => {
+    const file = tempFile();
+    await using ledger = openLedger({ file, origin: 'test', subjectFillEvery: 8 });
+    // Filled when the 8th and the 16th entry commit: every partition up to its last entry then.
+    for (let i = 0; i < 6; i++) await ledger.append(rec(i), 0);
+    await using reader = openLedger({ file, origin: 'test' });
+    for (let i = 6; i < 20; i++) await ledger.append(rec(i), i % 3);
+    expect(marks(file)).toEqual([
+      { partition: 0, seq: 10 },
+      { partition: 1, seq: 3 },
+      { partition: 2, seq: 3 },
+    ]);
+    const about = (k: number) => Array.from({ length: 20 }, (_, i) => i).filter((i) => i % 3 === k);
+    for (const k of [0, 1, 2]) {
+      const wanted = about(k).map((i) => `m${i}`);
+      expect((await ledger.bySubject(`account:${k}`)).map((e) => e.msgId)).toEqual(wanted);
+      expect((await reader.bySubject(`account:${k}`)).map((e) => e.msgId)).toEqual(wanted);
+    }
+  });
+
+  it('forgets keys past the end of a chain cut short, and fills what is appended there again', async () => {
+    const file = tempFile();
+    const ledger = openLedger({ file, origin: 'test' });
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => ledger.append({ ...rec(i), subject: 'account:a' })),
+    );
+    await ledger.close();
+    // Rows removed from the end (as `verify` would report, given a checkpoint past them).
+    const db = new DatabaseSync(file);
+    db.exec('DELETE FROM entries WHERE seq > 10');
+    db.close();
+    const again = openLedger({ file, origin: 'test' });
+    expect(marks(file)).toEqual([{ partition: 0, seq: 10 }]);
+    expect(keys(file)).toBe(10);
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) => again.append({ ...rec(20 + i), subject: 'account:b' })),
+    );
+    expect((await again.bySubject('account:a')).map((e) => e.seq)).toEqual(
+      Array.from({ length: 10 }, (_, i) => i + 1),
+    );
+    expect((await again.bySubject('account:b')).map((e) => e.seq)).toEqual([11, 12, 13, 14, 15]);
+    await again.close();
+    expect(marks(file)).toEqual([{ partition: 0, seq: 15 }]);
   });
 });

@@ -37,9 +37,9 @@ const EAGER_SIZE = 128;
 const LOOK_EVERY = 32;
 
 /**
- * A batch goes to the worker when it reaches `batchSize`, or on the next `setImmediate` tick, or as
- * soon as it holds `EAGER_SIZE` entries while the worker has committed everything it was sent,
- * whichever comes first. The last rule keeps both threads busy: under load the main thread runs the
+ * A batch goes to the worker when it reaches `batchSize`, or on the next `setImmediate` tick, or
+ * when it holds `EAGER_SIZE` entries or more and the worker has committed everything it was sent (the
+ * writer looks at 128 entries, then every 32 more), whichever comes first. The last rule keeps both threads busy: under load the main thread runs the
  * hops a commit released for several milliseconds, and a worker left waiting for a full batch
  * meanwhile idled about a third of the time, then held up the next hops with its commit
  * (docs/performance.md, "The commit hand-off"). A busy worker gets full batches, and merges those

@@ -1,0 +1,69 @@
+import type { DatabaseSync } from 'node:sqlite';
+
+// The SQLite ledger's lookup by subject: two tables of its own, not an index on `entries`. A
+// subject's entries go to the end of its range, so such an index had nearly every leaf page dirtied,
+// and written to the WAL, by every commit (about 45 % of the bytes the ledger wrote;
+// docs/performance.md, fourth pass). `subject_entries` holds the same keys, filled by the commit
+// worker in the transaction of the commit that takes `SUBJECT_FILL_EVERY` entries past it, and
+// `subject_filled` says up to which seq each partition is in it; a lookup (queries.ts) reads the
+// entries past that by the primary key. Derived data, like an index: not hashed, not verified.
+
+export const SUBJECT_LOOKUP_SCHEMA = `
+CREATE TABLE IF NOT EXISTS subject_entries (
+  subject TEXT NOT NULL,
+  partition INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (subject, partition, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS subject_filled (partition INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+`;
+
+/** Entries committed, all partitions together, at most between two fills (by default). */
+export const SUBJECT_FILL_EVERY = 8192;
+/** Puts a partition's entries past a seq into `subject_entries` (binds: partition, seq). */
+export const FILL_SUBJECTS =
+  'INSERT OR IGNORE INTO subject_entries (subject, partition, seq) ' +
+  'SELECT subject, partition, seq FROM entries WHERE partition = ? AND seq > ? AND subject IS NOT NULL';
+/** Records up to which seq a partition is in `subject_entries` (binds: partition, seq). */
+export const MARK_SUBJECTS = 'INSERT OR REPLACE INTO subject_filled (partition, seq) VALUES (?, ?)';
+
+/** Each partition's last seq, as the ledger's open reads its heads. */
+export type HeadSeqs = ReadonlyMap<number, { readonly seq: number }>;
+
+/**
+ * A file of schema version 1: its index `entries_subject`, when it has one, is moved into the table
+ * in one pass in the index's order, every partition is marked as filled up to its head, the index
+ * is dropped and the file is marked version 2. Runs in the open's transaction.
+ */
+export function upgradeSubjectLookup(db: DatabaseSync, heads: HeadSeqs): void {
+  const index = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'entries_subject'");
+  if (index.get() !== undefined) {
+    db.exec(
+      'INSERT OR IGNORE INTO subject_entries (subject, partition, seq) ' +
+        'SELECT subject, partition, seq FROM entries INDEXED BY entries_subject WHERE subject IS NOT NULL',
+    );
+    const mark = db.prepare(MARK_SUBJECTS);
+    for (const [partition, head] of heads) mark.run(partition, head.seq);
+    db.exec('DROP INDEX entries_subject');
+  }
+  db.exec("UPDATE meta SET value = '2' WHERE key = 'schema'");
+}
+
+/**
+ * A partition whose entries end before its mark (rows removed from the end of its chain, which
+ * `verify` reports when a checkpoint covered them): its keys past the end are removed and its mark
+ * lowered to it, so the entries appended from there are filled, and a key never names an entry about
+ * another subject. One seek a partition on every open; the removal, a scan, only when needed.
+ */
+export function trimSubjectLookup(db: DatabaseSync, heads: HeadSeqs): void {
+  const marks = db.prepare('SELECT partition, seq FROM subject_filled').all();
+  const remove = db.prepare('DELETE FROM subject_entries WHERE partition = ? AND seq > ?');
+  const mark = db.prepare(MARK_SUBJECTS);
+  for (const row of marks) {
+    const partition = Number(row.partition);
+    const end = heads.get(partition)?.seq ?? 0;
+    if (Number(row.seq) <= end) continue;
+    remove.run(partition, end);
+    mark.run(partition, end);
+  }
+}
