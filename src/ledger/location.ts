@@ -29,6 +29,8 @@ export type OpenLedgerOptions = {
    * only: a SQLite file has one writer (MW_LEDGER_LOCATION).
    */
   readonly shared?: boolean;
+  /** SQLite: told when the writer's open moved the file from an older schema version. */
+  readonly onUpgrade?: (from: string, to: string) => void;
 };
 
 // A scheme of two or more characters and a colon: `postgres:…`, `file:…`. A Windows drive (`C:\…`)
@@ -105,7 +107,8 @@ function openSqliteAt(
   const lock = writer ? lockSqliteWriter(file) : undefined;
   if (isMeshwardenError(lock)) return lock;
   try {
-    return heldUntilClosed(openLedger({ file, ...opts }), lock);
+    // Only the writer moves an older file to this version (readers read it as it is).
+    return heldUntilClosed(openLedger({ file, ...opts, upgrade: writer }), lock);
   } catch (err) {
     void lock?.release();
     throw err;

@@ -90,7 +90,7 @@ export function connectionPragmas(durability: Durability): string[] {
  * file is created 0600 (so are the -wal and -shm SQLite makes next to it); existing ones with looser
  * modes are tightened first.
  */
-export function openDatabase(file: string, durability: Durability): DatabaseSync {
+export function openDatabase(file: string, durability: Durability, upgrade: SchemaUpgrade): DatabaseSync {
   let db: DatabaseSync;
   try {
     createPrivateFile(file);
@@ -104,11 +104,18 @@ export function openDatabase(file: string, durability: Durability): DatabaseSync
     for (const pragma of connectionPragmas(durability)) db.exec(pragma);
     db.exec(`BEGIN IMMEDIATE; ${SCHEMA}`);
     const found = (db.prepare("SELECT value FROM meta WHERE key = 'schema'").get()?.value ?? '') as string;
-    if (found === '1') upgradeSubjectLookup(db, readHeads(db));
-    else if (found !== SCHEMA_VERSION) {
-      throw ledgerError('MW_LEDGER_SCHEMA', { file, found, expected: SCHEMA_VERSION });
+    if (found !== '1' && found !== SCHEMA_VERSION) {
+      throw ledgerError('MW_LEDGER_SCHEMA', { file, found, expected: `1 and ${SCHEMA_VERSION}` });
     }
-    trimSubjectLookup(db, readHeads(db));
+    // Only the ledger's writer changes the file: a reader leaves a version-1 file as it is (the
+    // lookup by subject then reads every entry by the primary key, none being in its table).
+    if (upgrade.allowed) {
+      if (found === '1') {
+        upgradeSubjectLookup(db, readHeads(db));
+        upgrade.told?.('1', SCHEMA_VERSION);
+      }
+      trimSubjectLookup(db, readHeads(db));
+    }
     db.exec('COMMIT');
     return db;
   } catch (err) {
@@ -118,6 +125,12 @@ export function openDatabase(file: string, durability: Durability): DatabaseSync
     throw ledgerError('MW_LEDGER_IO', { file, action: 'be prepared', cause: causeText(err) }, { cause: err });
   }
 }
+
+/** Whether an open may move an older file to this version, and who hears that it did. */
+export type SchemaUpgrade = {
+  readonly allowed: boolean;
+  readonly told?: (from: string, to: string) => void;
+};
 
 /** The mutable head of one partition's chain. */
 export type Head = { seq: number; hash: string };

@@ -10,7 +10,7 @@ import { loadSigningKey, type SigningKey } from './keyfile.js';
 import { tightenModes } from './modes.js';
 import { fenceOnClose, type Ledger } from './ports.js';
 import { prepareQueries } from './queries.js';
-import { type Durability, type Head, openDatabase, readHeads } from './schema.js';
+import { type Durability, type Head, openDatabase, readHeads, type SchemaUpgrade } from './schema.js';
 import { createLedgerLife } from './sqlite-life.js';
 import { createSqliteReader, readsReady, type SqliteReadDeps } from './sqlite-reader.js';
 import { sqliteSnapshots } from './sqlite-snapshots.js';
@@ -42,6 +42,14 @@ export type LedgerOptions = {
    * writes it less often, and leaves more entries for a lookup to read by the primary key.
    */
   readonly subjectFillEvery?: number;
+  /**
+   * Whether this open may move an older file to this schema version (default true: the ledger's
+   * writer does); readers pass false and read a version-1 file as it is (docs/ledger.md, "Schema
+   * version 2").
+   */
+  readonly upgrade?: boolean;
+  /** Told when this open moved the file from an older schema version. */
+  readonly onUpgrade?: (from: string, to: string) => void;
 };
 
 /**
@@ -82,7 +90,8 @@ export function openLedger(opts: LedgerOptions): Ledger {
   const { file } = opts;
   const durability = opts.durability ?? 'full';
   const keyFile = opts.keyFile ?? join(dirname(file), 'ledger.key');
-  const { db, origin, heads } = openStore(file, durability, keyFile, opts.origin);
+  const upgrade = { allowed: opts.upgrade !== false, ...(opts.onUpgrade ? { told: opts.onUpgrade } : {}) };
+  const { db, origin, heads } = openStore(file, durability, keyFile, opts.origin, upgrade);
   const queries = prepareQueries(db, () => durableHeads().map((h) => h.partition));
   // The chainer numbers entries as they are appended; `heads` holds the durable heads, moved by the
   // committer as the worker reports each commit with its hashes.
@@ -189,8 +198,9 @@ function openStore(
   durability: Durability,
   keyFile: string,
   origin: string | undefined,
+  upgrade: SchemaUpgrade,
 ): { db: DatabaseSync; origin: string; heads: Map<number, Head> } {
-  const db = openDatabase(file, durability);
+  const db = openDatabase(file, durability, upgrade);
   // The key is made 0600 when it is first needed; one left readable by others is tightened now.
   tightenModes([keyFile]);
   try {

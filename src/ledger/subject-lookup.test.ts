@@ -1,5 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
+import { isMeshwardenError } from '../envelope/index.js';
+import { openLedgerAt } from './location.js';
 import { openLedger } from './sqlite.js';
 import { tempLedgerFiles } from './test-kit.js';
 import type { LedgerRecord } from './types.js';
@@ -38,6 +40,20 @@ const expected = (k: number, n: number) =>
   Array.from({ length: n }, (_, i) => i)
     .filter((i) => i % 3 === k)
     .map((i) => i + 1);
+
+/** A ledger of 40 entries over 2 partitions, as version 1 left it: an index on entries, no lookup. */
+async function versionOneFile(): Promise<string> {
+  const file = tempFile();
+  const ledger = openLedger({ file, origin: 'test' });
+  await Promise.all(Array.from({ length: 40 }, (_, i) => ledger.append(rec(i), i % 2)));
+  await ledger.close();
+  const db = new DatabaseSync(file);
+  db.exec(`DELETE FROM subject_entries; DELETE FROM subject_filled;
+    CREATE INDEX entries_subject ON entries (subject, partition, seq) WHERE subject IS NOT NULL;
+    UPDATE meta SET value = '1' WHERE key = 'schema'`);
+  db.close();
+  return file;
+}
 
 describe('the lookup by subject', () => {
   it('is filled every so many entries and finds the ones past its mark by the primary key', async () => {
@@ -84,17 +100,10 @@ describe('the lookup by subject', () => {
   });
 
   it('moves the index of a ledger made before it into the lookup, and drops the index', async () => {
-    const file = tempFile();
-    const ledger = openLedger({ file, origin: 'test' });
-    await Promise.all(Array.from({ length: 40 }, (_, i) => ledger.append(rec(i), i % 2)));
-    await ledger.close();
-    // The schema as it was (version 1): the subject an index on entries, no lookup filled.
-    const db = new DatabaseSync(file);
-    db.exec(`DELETE FROM subject_entries; DELETE FROM subject_filled;
-      CREATE INDEX entries_subject ON entries (subject, partition, seq) WHERE subject IS NOT NULL;
-      UPDATE meta SET value = '1' WHERE key = 'schema'`);
-    db.close();
-    await using again = openLedger({ file, origin: 'test' });
+    const file = await versionOneFile();
+    const told: string[][] = [];
+    await using again = openLedger({ file, origin: 'test', onUpgrade: (from, to) => told.push([from, to]) });
+    expect(told).toEqual([['1', '2']]);
     const indexes = read<{ name: string }>(file, "SELECT name FROM sqlite_master WHERE type = 'index'");
     expect(indexes.map((r) => r.name)).not.toContain('entries_subject');
     expect(read(file, "SELECT value FROM meta WHERE key = 'schema'")).toEqual([{ value: '2' }]);
@@ -108,6 +117,22 @@ describe('the lookup by subject', () => {
     const wanted = Array.from({ length: 40 }, (_, i) => i).filter((i) => i % 3 === 1);
     expect(found.map((e) => e.msgId)).toEqual(wanted.map((i) => `m${i}`));
     expect(await again.verify()).toMatchObject({ ok: true, entries: 40 });
+  });
+
+  it('is not moved by a reader: a version-1 file stays one, and its subjects are found', async () => {
+    const file = await versionOneFile();
+    const reader = await openLedgerAt(file, { create: false });
+    if (isMeshwardenError(reader)) throw reader;
+    const found = await reader.bySubject('account:2');
+    await reader.close();
+    expect(found.map((e) => e.msgId)).toEqual(
+      Array.from({ length: 40 }, (_, i) => i)
+        .filter((i) => i % 3 === 2)
+        .map((i) => `m${i}`),
+    );
+    expect(read(file, "SELECT value FROM meta WHERE key = 'schema'")).toEqual([{ value: '1' }]);
+    const indexes = read<{ name: string }>(file, "SELECT name FROM sqlite_master WHERE type = 'index'");
+    expect(indexes.map((r) => r.name)).toContain('entries_subject');
   });
 
   it('fills every partition it holds, and a reader finds partitions begun after it opened', async () => {

@@ -167,6 +167,11 @@ async function openInDataDir(
     origin: policy.mesh,
     durability,
     ...shared,
+    onUpgrade: (from, to) =>
+      opts.log.warn(
+        { layer: 'ledger', from, to },
+        `ledger moved from schema version ${from} to ${to}; versions of Meshwarden that read only ${from} now refuse it (docs/ledger.md, "Schema version 2")`,
+      ),
   });
   if (isMeshwardenError(ledger)) return { ok: false, errors: [ledger] };
   try {
