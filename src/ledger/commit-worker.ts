@@ -18,7 +18,7 @@ export type CommitSetup = {
   /** Each partition's head when the worker starts (partitions not listed start at GENESIS, seq 0). */
   readonly heads: readonly (readonly [partition: number, hash: string, seq: number])[];
   /**
-   * The subject lookup (schema.ts): `fill` puts a partition's entries past a seq into it, `mark`
+   * The subject lookup (subject-lookup.ts): `fill` puts a partition's entries past a seq into it, `mark`
    * records how far it goes; run in a commit's transaction once `every` entries are past it.
    */
   readonly subjects: { readonly fill: string; readonly mark: string; readonly every: number };

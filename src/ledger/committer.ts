@@ -61,7 +61,7 @@ export type CommitterOptions = {
   readonly heads: Map<number, Head>;
   /** Called once, on the first failed commit or when the worker dies; every pending batch is rejected. */
   readonly onFailure: (err: MeshwardenError) => void;
-  /** Entries committed between two fills of the subject lookup, at most (schema.ts). */
+  /** Entries committed between two fills of the subject lookup, at most (subject-lookup.ts). */
   readonly subjectFillEvery: number;
   /** How long batches in flight may go without a commit before the worker counts as stuck (60 s). */
   readonly stuckAfterMs?: number;

@@ -8,8 +8,8 @@ import { SUBJECT_LOOKUP_SCHEMA, trimSubjectLookup, upgradeSubjectLookup } from '
 
 /**
  * The SQLite ledger's schema version. 2: the lookup by subject is a table (subject-lookup.ts), not
- * an index; a file of version 1 is moved to 2 on open, and a version that knows only 1 refuses it
- * (it would build the index again inside its open, holding the write lock for as long as that takes).
+ * an index; a file of version 1 is moved to 2 by its writer's open, and a version that knows only 1
+ * refuses it (it would build the index again inside its open, holding the write lock that long).
  */
 export const SCHEMA_VERSION = '2';
 
