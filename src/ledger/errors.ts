@@ -3,7 +3,7 @@ import { makeError } from '../envelope/index.js';
 export const ledgerError = makeError({
   MW_LEDGER_IO: 'the ledger {file} could not {action}: {cause}',
   MW_LEDGER_SCHEMA:
-    'the ledger {file} has schema version {found}, and this version of Meshwarden reads {expected}: a newer version wrote it; run that version, or a copy of the ledger from before it',
+    'the ledger {file} has schema version {found}, and this version of Meshwarden reads {expected}: run the version that wrote it, or a copy of the ledger from before that version opened it',
   MW_LEDGER_CLOSED: 'the ledger is closed',
   MW_LEDGER_RECORD: 'the record cannot be appended: {problem}',
   MW_LEDGER_CHECKPOINT: 'the checkpoint is not valid: {problem}',

@@ -105,18 +105,20 @@ export function openDatabase(file: string, durability: Durability, upgrade: Sche
     db.exec(`BEGIN IMMEDIATE; ${SCHEMA}`);
     const found = (db.prepare("SELECT value FROM meta WHERE key = 'schema'").get()?.value ?? '') as string;
     if (found !== '1' && found !== SCHEMA_VERSION) {
-      throw ledgerError('MW_LEDGER_SCHEMA', { file, found, expected: `1 and ${SCHEMA_VERSION}` });
+      throw ledgerError('MW_LEDGER_SCHEMA', {
+        file,
+        found: found || 'none',
+        expected: `1 and ${SCHEMA_VERSION}`,
+      });
     }
-    // Only the ledger's writer changes the file: a reader leaves a version-1 file as it is (the
-    // lookup by subject then reads every entry by the primary key, none being in its table).
-    if (upgrade.allowed) {
-      if (found === '1') {
-        upgradeSubjectLookup(db, readHeads(db));
-        upgrade.told?.('1', SCHEMA_VERSION);
-      }
-      trimSubjectLookup(db, readHeads(db));
-    }
+    // Only the ledger's writer moves a version-1 file: a reader leaves it at version 1 (its lookup
+    // by subject then finds nothing in the table, and every entry through the old index).
+    const moved = upgrade.allowed && found === '1';
+    if (moved) upgradeSubjectLookup(db, readHeads(db));
+    // On every open, whoever appends next: marks past a chain cut short would hide what follows.
+    trimSubjectLookup(db, readHeads(db));
     db.exec('COMMIT');
+    if (moved) upgrade.told?.('1', SCHEMA_VERSION);
     return db;
   } catch (err) {
     if (db.isTransaction) db.exec('ROLLBACK');

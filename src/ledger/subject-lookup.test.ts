@@ -48,7 +48,7 @@ async function versionOneFile(): Promise<string> {
   await Promise.all(Array.from({ length: 40 }, (_, i) => ledger.append(rec(i), i % 2)));
   await ledger.close();
   const db = new DatabaseSync(file);
-  db.exec(`DELETE FROM subject_entries; DELETE FROM subject_filled;
+  db.exec(`DROP TABLE subject_entries; DROP TABLE subject_filled;
     CREATE INDEX entries_subject ON entries (subject, partition, seq) WHERE subject IS NOT NULL;
     UPDATE meta SET value = '1' WHERE key = 'schema'`);
   db.close();
@@ -119,6 +119,17 @@ describe('the lookup by subject', () => {
     expect(await again.verify()).toMatchObject({ ok: true, entries: 40 });
   });
 
+  it("is moved by a writer's open through openLedgerAt, which is told", async () => {
+    const file = await versionOneFile();
+    const told: string[][] = [];
+    const writer = await openLedgerAt(file, { onUpgrade: (from, to) => told.push([from, to]) });
+    if (isMeshwardenError(writer)) throw writer;
+    await writer.close();
+    expect(told).toEqual([['1', '2']]);
+    expect(read(file, "SELECT value FROM meta WHERE key = 'schema'")).toEqual([{ value: '2' }]);
+    expect(keys(file)).toBe(40);
+  });
+
   it('is not moved by a reader: a version-1 file stays one, and its subjects are found', async () => {
     const file = await versionOneFile();
     const reader = await openLedgerAt(file, { create: false });
@@ -178,5 +189,25 @@ describe('the lookup by subject', () => {
     expect((await again.bySubject('account:b')).map((e) => e.seq)).toEqual([11, 12, 13, 14, 15]);
     await again.close();
     expect(marks(file)).toEqual([{ partition: 0, seq: 15 }]);
+  });
+
+  it('forgets keys past the end of a chain cut short on any open, so a reader that appends is filled', async () => {
+    const file = tempFile();
+    const ledger = openLedger({ file, origin: 'test' });
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => ledger.append({ ...rec(i), subject: 'account:a' })),
+    );
+    await ledger.close();
+    const db = new DatabaseSync(file);
+    db.exec('DELETE FROM entries WHERE seq > 10');
+    db.close();
+    const reader = openLedger({ file, origin: 'test', upgrade: false });
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) => reader.append({ ...rec(20 + i), subject: 'account:b' })),
+    );
+    await reader.close();
+    await using writer = openLedger({ file, origin: 'test' });
+    expect((await writer.bySubject('account:b')).map((e) => e.seq)).toEqual([11, 12, 13, 14, 15]);
+    expect(keys(file)).toBe(15);
   });
 });
