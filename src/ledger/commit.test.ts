@@ -1,7 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import type { MeshwardenError } from '../envelope/index.js';
-import { startCommitter } from './committer.js';
+import { type Committer, type CommitterOptions, startCommitter } from './committer.js';
 import { openLedger } from './sqlite.js';
 import { tempLedgerFiles } from './test-kit.js';
 import type { LedgerEntry, LedgerRecord } from './types.js';
@@ -27,6 +27,23 @@ function fileFailingAt(seq: number): string {
     BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
   db.close();
   return file;
+}
+
+/** A commit worker on `file` (a ledger already made there), started on its own as the ledger would. */
+function committerOn(
+  file: string,
+  onFailure: CommitterOptions['onFailure'],
+  more: Partial<CommitterOptions> = {},
+): Committer {
+  return startCommitter({
+    file,
+    durability: 'normal',
+    maxEntries: 10,
+    heads: new Map(),
+    subjectFillEvery: 8192,
+    onFailure,
+    ...more,
+  });
 }
 
 function rowCount(file: string): number {
@@ -87,14 +104,7 @@ describe('the commit worker', () => {
     // Another connection holds the write lock, so the batch waits in the worker.
     const locker = new DatabaseSync(file);
     locker.exec('BEGIN EXCLUSIVE');
-    const committer = startCommitter({
-      file,
-      durability: 'normal',
-      maxEntries: 10,
-      heads: new Map(),
-      subjectFillEvery: 8192,
-      onFailure: () => {},
-    });
+    const committer = committerOn(file, () => {});
     expect(committer.idle()).toBe(true);
     const row = [0, 1, 'k', 1, null, null, null, null, null, '{"seq":1}'];
     const entry = [{ kind: 'k', at: 1, data: {}, partition: 0, seq: 1, prev: '', hash: '' }];
@@ -227,14 +237,7 @@ describe('a crashed commit worker', () => {
     const file = tempFile();
     openLedger({ file, origin: 'test' }).close();
     const failures: MeshwardenError[] = [];
-    const committer = startCommitter({
-      file,
-      durability: 'normal',
-      maxEntries: 10,
-      heads: new Map(),
-      subjectFillEvery: 8192,
-      onFailure: (err) => failures.push(err),
-    });
+    const committer = committerOn(file, (err) => failures.push(err));
     const row = (seq: number) => [0, seq, 'k', 1, null, null, null, null, null, `{"seq":${seq}}`];
     const entry = (seq: number) => [{ kind: 'k', at: 1, data: {}, partition: 0, seq, prev: '', hash: '' }];
     const first = new Promise<void>((resolve, reject) => committer.send(entry(1), row(1), resolve, reject));
@@ -257,15 +260,7 @@ describe('a stuck commit worker', () => {
     const locker = new DatabaseSync(file);
     locker.exec('BEGIN EXCLUSIVE');
     const failures: MeshwardenError[] = [];
-    const committer = startCommitter({
-      file,
-      durability: 'normal',
-      maxEntries: 10,
-      heads: new Map(),
-      subjectFillEvery: 8192,
-      onFailure: (err) => failures.push(err),
-      stuckAfterMs: 200,
-    });
+    const committer = committerOn(file, (err) => failures.push(err), { stuckAfterMs: 200 });
     const row = [0, 1, 'k', 1, null, null, null, null, null, '{"seq":1}'];
     const entry = [{ kind: 'k', at: 1, data: {}, partition: 0, seq: 1, prev: '', hash: '' }];
     const sent = new Promise<void>((resolve, reject) => committer.send(entry, row, resolve, reject));

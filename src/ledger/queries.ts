@@ -1,5 +1,6 @@
 import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
 import type { ScanOptions } from './ports.js';
+import { NEXT_PARTITION } from './schema.js';
 import type { LedgerEntry } from './types.js';
 import { walkImpact, walkLineage } from './walks.js';
 
@@ -28,7 +29,7 @@ export const QUERIES = {
     'SELECT e.body, e.prev, e.hash FROM subject_entries s JOIN entries e ON e.partition = s.partition AND e.seq = s.seq ' +
     'WHERE s.subject = ? AND s.partition = ? AND s.seq <= ? AND e.subject = s.subject ORDER BY s.seq DESC LIMIT ?',
   // The partitions that hold entries, one seek each (this connection's writer may not be the only one).
-  nextPartition: 'SELECT partition FROM entries WHERE partition > ? ORDER BY partition LIMIT 1',
+  nextPartition: NEXT_PARTITION,
   // One seek down the (partition, seq) key.
   newestSeq: 'SELECT seq FROM entries WHERE partition = ? ORDER BY seq DESC LIMIT 1',
 } as const;

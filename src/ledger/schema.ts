@@ -114,9 +114,10 @@ export function openDatabase(file: string, durability: Durability, upgrade: Sche
     // Only the ledger's writer moves a version-1 file: a reader leaves it at version 1 (its lookup
     // by subject then finds nothing in the table, and every entry through the old index).
     const moved = upgrade.allowed && found === '1';
-    if (moved) upgradeSubjectLookup(db, readHeads(db));
+    const heads = readHeads(db);
+    if (moved) upgradeSubjectLookup(db, heads);
     // On every open, whoever appends next: marks past a chain cut short would hide what follows.
-    trimSubjectLookup(db, readHeads(db));
+    trimSubjectLookup(db, heads);
     db.exec('COMMIT');
     if (moved) upgrade.told?.('1', SCHEMA_VERSION);
     return db;
@@ -134,6 +135,9 @@ export type SchemaUpgrade = {
   readonly told?: (from: string, to: string) => void;
 };
 
+/** The first partition past `?` that holds entries: one seek; a loop of them lists the partitions. */
+export const NEXT_PARTITION = 'SELECT partition FROM entries WHERE partition > ? ORDER BY partition LIMIT 1';
+
 /** The mutable head of one partition's chain. */
 export type Head = { seq: number; hash: string };
 
@@ -142,9 +146,7 @@ export type Head = { seq: number; hash: string };
  * appends continue the chains across restarts.
  */
 export function readHeads(db: DatabaseSync): Map<number, Head> {
-  const nextPartition = db.prepare(
-    'SELECT partition FROM entries WHERE partition > ? ORDER BY partition LIMIT 1',
-  );
+  const nextPartition = db.prepare(NEXT_PARTITION);
   const lastOf = db.prepare('SELECT seq, hash FROM entries WHERE partition = ? ORDER BY seq DESC LIMIT 1');
   nextPartition.setReadBigInts(true);
   lastOf.setReadBigInts(true);

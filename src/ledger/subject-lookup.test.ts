@@ -55,6 +55,21 @@ async function versionOneFile(): Promise<string> {
   return file;
 }
 
+/**
+ * 20 entries about account:a, filled on close, then the rows past seq 10 removed from the end (as
+ * `verify` would report, given a checkpoint past them): the lookup's keys and mark still go to 20.
+ */
+async function cutShortFile(): Promise<string> {
+  const file = tempFile();
+  const ledger = openLedger({ file, origin: 'test' });
+  await Promise.all(Array.from({ length: 20 }, (_, i) => ledger.append({ ...rec(i), subject: 'account:a' })));
+  await ledger.close();
+  const db = new DatabaseSync(file);
+  db.exec('DELETE FROM entries WHERE seq > 10');
+  db.close();
+  return file;
+}
+
 describe('the lookup by subject', () => {
   it('is filled every so many entries and finds the ones past its mark by the primary key', async () => {
     const file = tempFile();
@@ -167,16 +182,7 @@ describe('the lookup by subject', () => {
   });
 
   it('forgets keys past the end of a chain cut short, and fills what is appended there again', async () => {
-    const file = tempFile();
-    const ledger = openLedger({ file, origin: 'test' });
-    await Promise.all(
-      Array.from({ length: 20 }, (_, i) => ledger.append({ ...rec(i), subject: 'account:a' })),
-    );
-    await ledger.close();
-    // Rows removed from the end (as `verify` would report, given a checkpoint past them).
-    const db = new DatabaseSync(file);
-    db.exec('DELETE FROM entries WHERE seq > 10');
-    db.close();
+    const file = await cutShortFile();
     const again = openLedger({ file, origin: 'test' });
     expect(marks(file)).toEqual([{ partition: 0, seq: 10 }]);
     expect(keys(file)).toBe(10);
@@ -192,15 +198,7 @@ describe('the lookup by subject', () => {
   });
 
   it('forgets keys past the end of a chain cut short on any open, so a reader that appends is filled', async () => {
-    const file = tempFile();
-    const ledger = openLedger({ file, origin: 'test' });
-    await Promise.all(
-      Array.from({ length: 20 }, (_, i) => ledger.append({ ...rec(i), subject: 'account:a' })),
-    );
-    await ledger.close();
-    const db = new DatabaseSync(file);
-    db.exec('DELETE FROM entries WHERE seq > 10');
-    db.close();
+    const file = await cutShortFile();
     const reader = openLedger({ file, origin: 'test', upgrade: false });
     await Promise.all(
       Array.from({ length: 5 }, (_, i) => reader.append({ ...rec(20 + i), subject: 'account:b' })),
