@@ -6,7 +6,7 @@ import type { LedgerRecord } from '../ledger/index.js';
 import type { AgentSpec } from '../policy/index.js';
 import type { ActivePolicy } from './active.js';
 import { agentContext } from './agent-context.js';
-import type { Attempts, TryAbort } from './attempts.js';
+import type { Attempted, Attempts, TryAbort } from './attempts.js';
 import type { AgentDefinition } from './define.js';
 import type { Clock, EnvelopeFactory } from './envelopes.js';
 import { runtimeError } from './errors.js';
@@ -61,56 +61,75 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunner {
   const { active, clock, work, counts, publish } = deps;
   const { attempt, bounded, deadLetter } = deps.attempts;
 
-  const handle = async (msg: Envelope, spec: AgentSpec, agent: AgentDefinition): Promise<boolean> => {
+  /**
+   * Runs one handler on `msg` with retries, and admits what it emitted. A synchronous handler that
+   * succeeds on its first try is handled synchronously: its hop makes no promise until its
+   * emissions are admitted.
+   */
+  const handle = (msg: Envelope, spec: AgentSpec, agent: AgentDefinition): boolean | Promise<boolean> => {
     const worker = `${spec.name}@${spec.version}`;
     let note: Outbox['note'];
-    const result = await attempt(
-      msg,
-      worker,
-      async (tries) => {
-        const outbox: Outbox = { items: [], open: true };
-        const abort: TryAbort = {};
-        try {
-          const handled = agent.handle(msg, agentContext(deps, spec, msg, tries, outbox, abort));
-          // A synchronous handler is done: no await (a microtask per delivery), no timer.
-          if (isThenable(handled)) await bounded(handled, `agent ${worker}`, abort, agent.tryTimeoutMs);
-        } finally {
-          outbox.open = false;
-          note = outbox.note;
-        }
+    const tryOnce = (tries: number): Outgoing[] | Promise<Outgoing[]> => {
+      const outbox: Outbox = { items: [], open: true };
+      const abort: TryAbort = {};
+      let handled: void | Promise<void>;
+      try {
+        handled = agent.handle(msg, agentContext(deps, spec, msg, tries, outbox, abort));
+      } catch (cause) {
+        note = closeOutbox(outbox);
+        throw cause;
+      }
+      // A synchronous handler is done: no await (a microtask per delivery), no timer.
+      if (!isThenable(handled)) {
+        note = closeOutbox(outbox);
         return outbox.items;
-      },
-      (cause) =>
-        runtimeError(
-          'MW_RUNTIME_HANDLER',
-          { agent: worker, msgId: msg.id, cause: errorText(cause) },
-          { cause },
-        ),
+      }
+      return Promise.resolve(bounded(handled, `agent ${worker}`, abort, agent.tryTimeoutMs)).then(
+        () => {
+          note = closeOutbox(outbox);
+          return outbox.items;
+        },
+        (cause: unknown) => {
+          note = closeOutbox(outbox);
+          throw cause;
+        },
+      );
+    };
+    const settled = (result: Attempted<Outgoing[]>): boolean => {
+      if (!result.ok) {
+        deadLetter(msg, worker, result.attempt, result.error);
+        return false;
+      }
+      // A handler that emitted is recorded by the decisions on what it emitted (their causation and
+      // agent name the delivery); only a handler that emitted nothing gets a `delivered` entry.
+      const durable =
+        result.value.length > 0
+          ? deps.admitAll(result.value)
+          : deps.record(deliveredRecord(clock(), msg, worker, result.attempt, note));
+      // Told once what the handler emitted is recorded: a listener may pass it on outside the mesh.
+      // Nobody listening (the common case), the hop costs no extra promise.
+      work.track(deps.listening() ? durable.then(() => told(msg, worker, result.value)) : durable);
+      return true;
+    };
+    const result = attempt(msg, worker, tryOnce, (cause) =>
+      runtimeError(
+        'MW_RUNTIME_HANDLER',
+        { agent: worker, msgId: msg.id, cause: errorText(cause) },
+        { cause },
+      ),
     );
-    if (!result.ok) {
-      deadLetter(msg, worker, result.attempt, result.error);
-      return false;
-    }
-    // A handler that emitted is recorded by the decisions on what it emitted (their causation and
-    // agent name the delivery); only a handler that emitted nothing gets a `delivered` entry.
-    const durable =
-      result.value.length > 0
-        ? deps.admitAll(result.value)
-        : deps.record(deliveredRecord(clock(), msg, worker, result.attempt, note));
-    // Told once what the handler emitted is recorded: a listener may pass it on outside the mesh.
-    // Nobody listening (the common case), the hop costs no extra promise.
-    const told = () =>
-      publish({
-        type: 'delivered',
-        at: clock(),
-        msgId: msg.id,
-        correlationid: msg.correlationid,
-        agent: worker,
-        emitted: result.value.map((out) => out.envelope.id),
-      });
-    work.track(deps.listening() ? durable.then(told) : durable);
-    return true;
+    return isThenable(result) ? result.then(settled) : settled(result);
   };
+
+  const told = (msg: Envelope, worker: string, emitted: readonly Outgoing[]) =>
+    publish({
+      type: 'delivered',
+      at: clock(),
+      msgId: msg.id,
+      correlationid: msg.correlationid,
+      agent: worker,
+      emitted: emitted.map((out) => out.envelope.id),
+    });
 
   const unknownConsumer = (msg: Envelope, name: string): false => {
     deadLetter(msg, name, 0, runtimeError('MW_RUNTIME_UNKNOWN_CONSUMER', { agent: name, msgId: msg.id }));
@@ -130,16 +149,23 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunner {
         // neither remove them from under it nor run new code under the old version's name.
         const spec = active.policy.agents.get(name);
         const agent = active.modules.agents.get(name);
-        work.run(async () => {
-          // Recovery under a new policy can name a consumer that policy removed: say so, once.
-          const ok =
-            spec === undefined || agent === undefined
-              ? unknownConsumer(envelope, name)
-              : await handle(envelope, spec, agent);
+        const done = (ok: boolean) => {
           allOk = ok && allOk;
           if (--remaining === 0 && allOk) counts.messages.delivered++;
+        };
+        work.run(() => {
+          // Recovery under a new policy can name a consumer that policy removed: say so, once.
+          if (spec === undefined || agent === undefined) return done(unknownConsumer(envelope, name));
+          const ok = handle(envelope, spec, agent);
+          return isThenable(ok) ? ok.then(done) : done(ok);
         });
       }
     },
   };
+}
+
+/** Ends a try: what its handler emits after this is late (`envelope.late_emit`). Returns its note. */
+function closeOutbox(outbox: Outbox): Outbox['note'] {
+  outbox.open = false;
+  return outbox.note;
 }

@@ -45,13 +45,16 @@ export type Attempted<T> =
 export type Attempts = {
   /** Bounds an asynchronous try by the timeout (or `ms`); a synchronous result passes through. */
   bounded<T>(value: T | Promise<T>, what: string, abort: TryAbort, ms?: number): T | Promise<T>;
-  /** Runs `fn` with retries; records every failed try; returns the result or the last error. */
+  /**
+   * Runs `fn` with retries; records every failed try; returns the result or the last error. A first
+   * try that returns at once (a synchronous handler) is answered at once, without a promise.
+   */
   attempt<T>(
     msg: Envelope,
     worker: string,
-    fn: (attempt: number) => Promise<T>,
+    fn: (attempt: number) => T | Promise<T>,
     wrapError: (cause: unknown) => MeshwardenError,
-  ): Promise<Attempted<T>>;
+  ): Attempted<T> | Promise<Attempted<T>>;
   /** Records a message or request that ran out of tries (or could not run) as a dead letter. */
   deadLetter(msg: Envelope, worker: string, tries: number, error: MeshwardenError): void;
 };
@@ -125,24 +128,38 @@ export function createAttempts(deps: AttemptsDeps): Attempts {
 
   /**
    * Runs `fn` with retries; records every failed try; returns the result or the last error. The first
-   * try runs before cockatiel is involved (most succeed, and its async layers cost every hop); a
-   * first try that failed is handed to cockatiel as its own first failure, so the retries and their
-   * backoff are the same as if it had run them all.
+   * try runs before cockatiel is involved (most succeed, and its async layers cost every hop), and a
+   * first try that returns at once is answered at once: a synchronous handler's hop makes no promise
+   * here. A first try that failed is handed to cockatiel as its own first failure, so the retries and
+   * their backoff are the same as if it had run them all.
    */
-  const attempt = async <T>(
+  const attempt = <T>(
     msg: Envelope,
     worker: string,
-    fn: (attempt: number) => Promise<T>,
+    fn: (attempt: number) => T | Promise<T>,
     wrapError: (cause: unknown) => MeshwardenError,
-  ): Promise<
-    { ok: true; value: T; attempt: number } | { ok: false; error: MeshwardenError; attempt: number }
-  > => {
-    let first: MeshwardenError;
+  ): Attempted<T> | Promise<Attempted<T>> => {
+    let value: T | Promise<T>;
     try {
-      return { ok: true, value: await fn(1), attempt: 1 };
+      value = fn(1);
     } catch (cause) {
-      first = failedTry(msg, worker, 1, cause, wrapError);
+      return retried(msg, worker, fn, wrapError, failedTry(msg, worker, 1, cause, wrapError));
     }
+    if (!isThenable(value)) return { ok: true, value, attempt: 1 };
+    return Promise.resolve(value).then(
+      (v): Attempted<T> => ({ ok: true, value: v, attempt: 1 }),
+      (cause) => retried(msg, worker, fn, wrapError, failedTry(msg, worker, 1, cause, wrapError)),
+    );
+  };
+
+  /** The tries after a first that failed with `first`: cockatiel's retries and backoff. */
+  const retried = async <T>(
+    msg: Envelope,
+    worker: string,
+    fn: (attempt: number) => T | Promise<T>,
+    wrapError: (cause: unknown) => MeshwardenError,
+    first: MeshwardenError,
+  ): Promise<Attempted<T>> => {
     if (isFinal(first)) return { ok: false, error: first, attempt: 1 };
     let tries = 1;
     let replayed = false;
@@ -183,11 +200,14 @@ export function createAttempts(deps: AttemptsDeps): Attempts {
   };
 
   /** `attempt`, timed for telemetry when it is on. */
-  const timedAttempt: Attempts['attempt'] = async (msg, worker, fn, wrapError) => {
+  const timedAttempt: Attempts['attempt'] = (msg, worker, fn, wrapError) => {
     const began = performance.now();
-    const result = await attempt(msg, worker, fn, wrapError);
-    telemetry.delivery(worker, performance.now() - began, result.ok);
-    return result;
+    const timed = <R extends { ok: boolean }>(result: R): R => {
+      telemetry.delivery(worker, performance.now() - began, result.ok);
+      return result;
+    };
+    const result = attempt(msg, worker, fn, wrapError);
+    return isThenable(result) ? result.then(timed) : timed(result);
   };
 
   return { bounded, attempt: telemetry.on ? timedAttempt : attempt, deadLetter };

@@ -3,8 +3,11 @@
  * handlers run at once. Work that is queued, awaiting durability, or running counts as in flight.
  */
 export type WorkTracker = {
-  /** Runs `fn` within the concurrency bound and counts it as in flight until it settles. */
-  run(fn: () => Promise<void>): void;
+  /**
+   * Runs `fn` within the concurrency bound and counts it as in flight until it settles; an `fn` that
+   * returns no promise is done when it returns.
+   */
+  run(fn: Work): void;
   /** Counts a promise as in flight until it settles (not bounded: it is already running). */
   track(promise: Promise<unknown>): void;
   /** Resolves when nothing is in flight or queued. */
@@ -12,13 +15,16 @@ export type WorkTracker = {
   readonly inFlight: number;
 };
 
+/** A piece of work: done when it returns, or when the promise it returns settles. */
+type Work = () => void | Promise<void>;
+
 export function createWorkTracker(concurrency: number, onError: (err: unknown) => void): WorkTracker {
   let pending = 0;
   let running = 0;
   // A head index instead of Array#shift, which copies the whole queue on every call when it is long.
-  let queue: (() => Promise<void>)[] = [];
+  let queue: Work[] = [];
   let head = 0;
-  const next = (): (() => Promise<void>) | undefined => {
+  const next = (): Work | undefined => {
     if (head === queue.length) return undefined;
     const fn = queue[head++];
     if (head > 1024 && head * 2 > queue.length) {
@@ -39,8 +45,8 @@ export function createWorkTracker(concurrency: number, onError: (err: unknown) =
   };
   const finished = () => {
     running--;
-    const fn = next();
-    if (fn !== undefined) start(fn);
+    // Work that is done when it returns frees its place at once: a loop, not a recursion, over the queue.
+    for (let fn = next(); fn !== undefined; fn = next()) if (!start(fn)) break;
     settle();
   };
   const failed = (err: unknown) => {
@@ -51,10 +57,26 @@ export function createWorkTracker(concurrency: number, onError: (err: unknown) =
     onError(err);
     settle();
   };
-  // One `then` per piece of work, not `catch` + `finally`: every hop passes here several times.
-  const start = (fn: () => Promise<void>) => {
+  /**
+   * Starts `fn`; true when it finished as it returned (its place is free again). One `then` per piece
+   * of work that returns a promise, not `catch` + `finally`: every hop passes here several times.
+   */
+  const start = (fn: Work): boolean => {
     running++;
-    fn().then(finished, failed);
+    let result: void | Promise<void>;
+    try {
+      result = fn();
+    } catch (err) {
+      onError(err);
+      result = undefined;
+    }
+    if (result !== undefined) {
+      result.then(finished, failed);
+      return false;
+    }
+    running--;
+    settle();
+    return true;
   };
 
   return {
