@@ -30,25 +30,38 @@ export function agentContext(
   return new HandlerContext(deps, spec, msg, tries, outbox, abort);
 }
 
+// The context's own parts, under keys of this module: a handler sees `agent`, `version` and `attempt`.
+const DEPS = Symbol('deps');
+const SPEC = Symbol('spec');
+const MSG = Symbol('msg');
+const OUTBOX = Symbol('outbox');
+const ABORT = Symbol('abort');
+const EMIT = Symbol('emit');
+const EFFECT = Symbol('effect');
+const FORWARD = Symbol('forward');
+const NOTE = Symbol('note');
+
 /**
- * A handler's context as one small object per try. Its methods are made when a handler first reads
- * them, and kept: most handlers use one or two of them, and an object literal would make all five
- * (and its two getters) on every delivery. They are arrow functions, so a handler may take them out
- * of the context (`({ emit }) => …`) as it could before.
+ * A handler's context as one small object per try. Its four methods are made when a handler first
+ * reads them, and kept: most handlers use one or two, and an object literal made all four and its
+ * two getters on every delivery. They are arrow functions, so a handler may take them out of the
+ * context (`({ emit }) => …`). Its parts are kept under symbols, not private fields, so a Proxy of
+ * the context or an object made from it still reaches them; a method may be replaced (`ctx.emit =
+ * wrapped`), as on an object literal.
  */
 class HandlerContext implements AgentContext {
   readonly agent: string;
   readonly version: string;
   readonly attempt: number;
-  readonly #deps: AgentContextDeps;
-  readonly #spec: AgentSpec;
-  readonly #msg: Envelope;
-  readonly #outbox: Outbox;
-  readonly #abort: TryAbort;
-  #emit: AgentContext['emit'] | undefined;
-  #effect: AgentContext['effect'] | undefined;
-  #forward: AgentContext['forward'] | undefined;
-  #note: AgentContext['note'] | undefined;
+  readonly [DEPS]: AgentContextDeps;
+  readonly [SPEC]: AgentSpec;
+  readonly [MSG]: Envelope;
+  readonly [OUTBOX]: Outbox;
+  readonly [ABORT]: TryAbort;
+  [EMIT]: AgentContext['emit'] | undefined;
+  [EFFECT]: AgentContext['effect'] | undefined;
+  [FORWARD]: AgentContext['forward'] | undefined;
+  [NOTE]: AgentContext['note'] | undefined;
 
   constructor(
     deps: AgentContextDeps,
@@ -61,60 +74,76 @@ class HandlerContext implements AgentContext {
     this.agent = spec.name;
     this.version = spec.version;
     this.attempt = tries;
-    this.#deps = deps;
-    this.#spec = spec;
-    this.#msg = msg;
-    this.#outbox = outbox;
-    this.#abort = abort;
+    this[DEPS] = deps;
+    this[SPEC] = spec;
+    this[MSG] = msg;
+    this[OUTBOX] = outbox;
+    this[ABORT] = abort;
+    this[EMIT] = undefined;
+    this[EFFECT] = undefined;
+    this[FORWARD] = undefined;
+    this[NOTE] = undefined;
   }
 
   get signal(): AbortSignal {
-    return signalOf(this.#abort);
+    return signalOf(this[ABORT]);
   }
-  // Made on first use: most handlers never log, and a child logger per delivery is not free.
+  // Made on each read: most handlers never log, and a child logger per delivery is not free.
   get log(): Logger {
-    return this.#deps.log.child({ agent: this.agent, msgId: this.#msg.id });
+    return this[DEPS].log.child({ agent: this.agent, msgId: this[MSG].id });
   }
   get emit(): AgentContext['emit'] {
-    this.#emit ??= (type, data, o = {}) => this.#made(type, data, o, 'message');
-    return this.#emit;
+    this[EMIT] ??= (type, data, o = {}) => made(this, type, data, o, 'message');
+    return this[EMIT];
+  }
+  set emit(replaced: AgentContext['emit']) {
+    this[EMIT] = replaced;
   }
   get effect(): AgentContext['effect'] {
-    this.#effect ??= (name, data, o = {}) => this.#made(name, data, o, 'effect');
-    return this.#effect;
+    this[EFFECT] ??= (name, data, o = {}) => made(this, name, data, o, 'effect');
+    return this[EFFECT];
+  }
+  set effect(replaced: AgentContext['effect']) {
+    this[EFFECT] = replaced;
   }
   get forward(): AgentContext['forward'] {
     // An id of the remote's own is checked for duplicates by the partition that admits it.
-    this.#forward ??= (event) => {
-      const deps = this.#deps;
-      const out = forwardedOutgoing(deps.factory, deps.active.policy, this.#msg, this.#spec, event);
-      return collect(deps, this.#outbox, this.#spec, this.#msg, out);
+    this[FORWARD] ??= (event) => {
+      const deps = this[DEPS];
+      const out = forwardedOutgoing(deps.factory, deps.active.policy, this[MSG], this[SPEC], event);
+      return collect(deps, this[OUTBOX], this[SPEC], this[MSG], out);
     };
-    return this.#forward;
+    return this[FORWARD];
+  }
+  set forward(replaced: AgentContext['forward']) {
+    this[FORWARD] = replaced;
   }
   get note(): AgentContext['note'] {
-    this.#note ??= (text, evidence) => {
-      const outbox = this.#outbox;
+    this[NOTE] ??= (text, evidence) => {
+      const outbox = this[OUTBOX];
       if (!outbox.open) return;
       outbox.note = {
         text: boundText(text, NOTE_CHARS),
         ...(evidence === undefined ? {} : { evidence: boundText(evidence, EVIDENCE_CHARS) }),
       };
     };
-    return this.#note;
+    return this[NOTE];
   }
+  set note(replaced: AgentContext['note']) {
+    this[NOTE] = replaced;
+  }
+}
 
-  /** A message or an effect request caused by the delivered message, buffered in the try's outbox. */
-  #made(type: string, data: JsonValue, o: EmitOptions, gated: GatedKind): string {
-    const deps = this.#deps;
-    const msg = this.#msg;
-    const spec = this.#spec;
-    const outbox = this.#outbox;
-    return collect(deps, outbox, spec, msg, {
-      envelope: deps.factory.child(msg, spec, type, data, o, placeIn(outbox)),
-      gated,
-    });
-  }
+/** A message or an effect request caused by the delivered message, buffered in the try's outbox. */
+function made(ctx: HandlerContext, type: string, data: JsonValue, o: EmitOptions, gated: GatedKind): string {
+  const deps = ctx[DEPS];
+  const msg = ctx[MSG];
+  const spec = ctx[SPEC];
+  const outbox = ctx[OUTBOX];
+  return collect(deps, outbox, spec, msg, {
+    envelope: deps.factory.child(msg, spec, type, data, o, placeIn(outbox)),
+    gated,
+  });
 }
 
 /**

@@ -69,22 +69,26 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunner {
   const handle = (msg: Envelope, spec: AgentSpec, agent: AgentDefinition): boolean | Promise<boolean> => {
     const worker = `${spec.name}@${spec.version}`;
     let note: Outbox['note'];
+    /** One try: what it emitted, at once for a synchronous handler; its outbox closed when it ends. */
     const tryOnce = (tries: number): Outgoing[] | Promise<Outgoing[]> => {
       const outbox: Outbox = { items: [], open: true };
       const abort: TryAbort = {};
-      let handled: void | Promise<void>;
+      let running: Promise<void> | undefined;
       try {
-        handled = agent.handle(msg, agentContext(deps, spec, msg, tries, outbox, abort));
+        const handled = agent.handle(msg, agentContext(deps, spec, msg, tries, outbox, abort));
+        // A synchronous handler is done: no await (a microtask per delivery), no timer. Inside the
+        // `try`: a returned object whose `then` getter throws fails this try, and closes its outbox.
+        if (isThenable(handled))
+          running = Promise.resolve(bounded(handled, `agent ${worker}`, abort, agent.tryTimeoutMs));
       } catch (cause) {
         note = closeOutbox(outbox);
         throw cause;
       }
-      // A synchronous handler is done: no await (a microtask per delivery), no timer.
-      if (!isThenable(handled)) {
+      if (running === undefined) {
         note = closeOutbox(outbox);
         return outbox.items;
       }
-      return Promise.resolve(bounded(handled, `agent ${worker}`, abort, agent.tryTimeoutMs)).then(
+      return running.then(
         () => {
           note = closeOutbox(outbox);
           return outbox.items;
@@ -95,6 +99,7 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunner {
         },
       );
     };
+    /** After the last try: a dead letter, or what the handler emitted admitted (else `delivered`). */
     const settled = (result: Attempted<Outgoing[]>): boolean => {
       if (!result.ok) {
         deadLetter(msg, worker, result.attempt, result.error);

@@ -181,6 +181,21 @@ describe('misbehaving handlers', () => {
     expect(await reasons(o)).toEqual(['gate.admitted', 'envelope.late_emit']);
   });
 
+  it('fails the try of a handler whose result has a `then` that throws, and still records what it emits late', async () => {
+    await using o = await openWith(
+      `export default { handle(msg, ctx) {
+         setTimeout(() => ctx.emit('job.done.v1', { n: 1 }), 5);
+         return { get then() { throw new Error('no then'); } };
+       } };`,
+    );
+    const root = await o.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
+    await o.mesh.idle();
+    for (let i = 0; i < 100 && !(await reasons(o)).includes('envelope.late_emit'); i++) await setTimeout(10);
+    expect(await reasons(o)).toEqual(['gate.admitted', 'envelope.late_emit']);
+    const dead = (await o.ledger.byMessage(root.msgId ?? '')).filter((e) => e.kind === ENTRY.deadLetter);
+    expect(dead).toHaveLength(1);
+  });
+
   it('awaits a handler that returns a thenable of a promise library, not only a native Promise', async () => {
     // Its emission comes when the thenable settles: part of the try, not a late emission.
     await using o = await openWith(

@@ -35,6 +35,34 @@ describe('work tracker', () => {
     expect(work.inFlight).toBe(0);
   });
 
+  it('runs work that synchronous work queued while it held the last place', async () => {
+    const work = createWorkTracker(1, (err) => {
+      throw err;
+    });
+    const order: string[] = [];
+    work.run(() => {
+      order.push('outer');
+      work.run(() => {
+        order.push('inner');
+      });
+    });
+    expect(order).toEqual(['outer', 'inner']);
+    expect(work.inFlight).toBe(0);
+    await work.idle();
+  });
+
+  it('takes a function that returns something other than a promise as done', async () => {
+    const work = createWorkTracker(1, (err) => {
+      throw err;
+    });
+    const ran: number[] = [];
+    const pushes: () => void = () => ran.push(1);
+    work.run(pushes);
+    work.run(pushes);
+    expect(ran).toEqual([1, 1]);
+    await work.idle();
+  });
+
   it('reports work that throws and frees its place for the next', async () => {
     const errors: unknown[] = [];
     const work = createWorkTracker(1, (err) => errors.push(err));

@@ -1,3 +1,5 @@
+import { isThenable } from './thenable.js';
+
 /**
  * Tracks in-flight work so the shell knows when the mesh is quiescent, and bounds how many
  * handlers run at once. Work that is queued, awaiting durability, or running counts as in flight.
@@ -16,7 +18,7 @@ export type WorkTracker = {
 };
 
 /** A piece of work: done when it returns, or when the promise it returns settles. */
-type Work = () => void | Promise<void>;
+export type Work = () => void | Promise<void>;
 
 export function createWorkTracker(concurrency: number, onError: (err: unknown) => void): WorkTracker {
   let pending = 0;
@@ -43,10 +45,20 @@ export function createWorkTracker(concurrency: number, onError: (err: unknown) =
       for (const resolve of ready) resolve();
     }
   };
+  /**
+   * Starts queued work while there is room. Work that is done when it returns frees its place at once:
+   * a loop, not a recursion, over the queue.
+   */
+  const drain = () => {
+    while (running < concurrency) {
+      const fn = next();
+      if (fn === undefined) return;
+      start(fn);
+    }
+  };
   const finished = () => {
     running--;
-    // Work that is done when it returns frees its place at once: a loop, not a recursion, over the queue.
-    for (let fn = next(); fn !== undefined; fn = next()) if (!start(fn)) break;
+    drain();
     settle();
   };
   const failed = (err: unknown) => {
@@ -58,32 +70,33 @@ export function createWorkTracker(concurrency: number, onError: (err: unknown) =
     settle();
   };
   /**
-   * Starts `fn`; true when it finished as it returned (its place is free again). One `then` per piece
-   * of work that returns a promise, not `catch` + `finally`: every hop passes here several times.
+   * Runs `fn`. One `then` per piece of work that returns a promise, not `catch` + `finally`: every hop
+   * passes here several times. Work done as it returns frees its place at once; the caller drains.
    */
-  const start = (fn: Work): boolean => {
+  const start = (fn: Work): void => {
     running++;
-    let result: void | Promise<void>;
+    let result: unknown;
     try {
       result = fn();
     } catch (err) {
       onError(err);
-      result = undefined;
     }
-    if (result !== undefined) {
-      result.then(finished, failed);
-      return false;
+    if (isThenable(result)) {
+      Promise.resolve(result).then(finished, failed);
+      return;
     }
     running--;
     settle();
-    return true;
   };
 
   return {
     run(fn) {
       pending++;
-      if (running < concurrency) start(fn);
-      else queue.push(fn);
+      if (running < concurrency) {
+        start(fn);
+        // Work that ran to its end may have queued more (its own `run`) while it held the place.
+        drain();
+      } else queue.push(fn);
     },
     track(promise) {
       pending++;
