@@ -18,5 +18,12 @@ export { partitionOf } from './partition.js';
 export { ENVELOPE_FIELDS, isTypeName, readEnvelope, type ShapeIssue, TYPE_NAME } from './shape.js';
 export { SIGNED_ATTRIBUTES, signEnvelope, signedBytes, verifyEnvelopeSignature } from './signature.js';
 export { formatSource, parseSource, type SourceRef } from './source.js';
-export { caseTraceparent, childTraceparent, spanIdOf, traceIdFor, traceIdOf } from './trace.js';
+export {
+  caseTraceparent,
+  childTraceparent,
+  spanIdIsTailOf,
+  spanIdOf,
+  traceIdFor,
+  traceIdOf,
+} from './trace.js';
 export type { Envelope, GatedKind, JsonObject, JsonPrimitive, JsonValue } from './types.js';

@@ -13,6 +13,14 @@ export function spanIdOf(id: string): string {
 }
 
 /**
+ * Whether `spanIdOf(id)` is the id's own hex digits 19–22 and 24–35 (a UUID), so a writer may take
+ * them from the id where they are, without the string `spanIdOf` makes.
+ */
+export function spanIdIsTailOf(id: string): boolean {
+  return hasUuidShape(id);
+}
+
+/**
  * `/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/` (any version: id.ts's
  * `isUuid` asks for 1 to 8), checked by hand: telemetry asks it of two ids a decision, and the loop
  * takes about two thirds of the regular expression's time.

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { caseTraceparent, type Envelope } from '../envelope/index.js';
 import { encodeDecisionSpans } from './decision-protobuf.js';
-import { decisionSpan, placeOf, type TelemetryDecision, traceOf } from './spans.js';
+import { decisionSpan, type TelemetryDecision, traceOf } from './spans.js';
 
 const uuid = fc.uuid({ version: 7 });
 /** Text as decisions carry it: mostly ASCII, sometimes any code point, lone surrogates included. */
@@ -100,7 +100,7 @@ const envelopeOf = (d: TelemetryDecision): Envelope =>
   d.envelope ?? fc.sample(envelope, { numRuns: 1, seed: 5 })[0]!;
 
 const spansOf = (ds: readonly TelemetryDecision[]) =>
-  ds.map((d) => decisionSpan(d, placeOf(d, traceOf(d)), resource, scope));
+  ds.map((d) => decisionSpan(d, traceOf(d), resource, scope));
 
 describe('decision spans as OTLP protobuf', () => {
   it('writes the bytes the official serializer writes for the same spans', () => {
@@ -134,17 +134,14 @@ describe('decision spans as OTLP protobuf', () => {
   it('leaves to the official serializer what it does not write: other resources, other values', () => {
     const [a, b] = fc.sample(decision, { numRuns: 2, seed: 3 }) as [TelemetryDecision, TelemetryDecision];
     const other = resourceFromAttributes({ 'service.name': 'other' });
-    const mixed = [
-      decisionSpan(a, placeOf(a, traceOf(a)), resource, scope),
-      decisionSpan(b, placeOf(b, traceOf(b)), other, scope),
-    ];
+    const mixed = [decisionSpan(a, traceOf(a), resource, scope), decisionSpan(b, traceOf(b), other, scope)];
     expect(encodeDecisionSpans(mixed)).toBeUndefined();
     const listed = resourceFromAttributes({ 'service.name': 'x', 'host.ip': ['10.0.0.1', '10.0.0.2'] });
-    expect(encodeDecisionSpans([decisionSpan(a, placeOf(a, traceOf(a)), listed, scope)])).toBeUndefined();
+    expect(encodeDecisionSpans([decisionSpan(a, traceOf(a), listed, scope)])).toBeUndefined();
     const scoped = { name: 'meshwarden', version: '0.1.0', attributes: { team: 'growth' } };
-    expect(encodeDecisionSpans([decisionSpan(a, placeOf(a, traceOf(a)), resource, scoped)])).toBeUndefined();
+    expect(encodeDecisionSpans([decisionSpan(a, traceOf(a), resource, scoped)])).toBeUndefined();
     const negative = resourceFromAttributes({ 'service.name': 'x', offset: -1 });
-    expect(encodeDecisionSpans([decisionSpan(a, placeOf(a, traceOf(a)), negative, scope)])).toBeUndefined();
+    expect(encodeDecisionSpans([decisionSpan(a, traceOf(a), negative, scope)])).toBeUndefined();
     // Text the types promise but a caller did not give: handed on, not thrown out of the export.
     const e = envelopeOf(a);
     for (const ill of [
@@ -152,8 +149,6 @@ describe('decision spans as OTLP protobuf', () => {
       { ...a, envelope: { ...e, target: null } },
       { ...a, verdict: { ...a.verdict, stage: 7 } },
     ] as unknown as TelemetryDecision[])
-      expect(
-        encodeDecisionSpans([decisionSpan(ill, placeOf(ill, traceOf(ill)), resource, scope)]),
-      ).toBeUndefined();
+      expect(encodeDecisionSpans([decisionSpan(ill, traceOf(ill), resource, scope)])).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 import { SpanStatusCode } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
+import { spanIdIsTailOf, spanIdOf } from '../envelope/index.js';
 import {
   attributeKey,
   createProtobufWriter,
@@ -12,8 +13,7 @@ import {
   type DecisionSpan,
   epochMsOf,
   nanosOf,
-  SPAN_FACTS,
-  SPAN_PLACE,
+  type SpanSeat,
   spanVerb,
 } from './spans.js';
 
@@ -64,22 +64,21 @@ export function encodeDecisionSpans(spans: readonly DecisionSpan[]): Uint8Array 
  * puts them. Written from the span's facts (spans.ts), not from the objects the SDK's readers take
  * (attributes, times, status, events), which a decision span makes only when one reads them.
  */
-function writeSpan(w: ProtobufWriter, span: DecisionSpan): boolean {
-  const place = span[SPAN_PLACE];
-  const f = span[SPAN_FACTS];
+function writeSpan(w: ProtobufWriter, f: DecisionSpan): boolean {
   // The types say these are text; a value that is not goes to the official serializer, not to a throw.
   if (!textual(f)) return false;
   const at = w.startLength();
   w.byte(0x0a); // 1 trace_id
   w.byte(16);
-  w.hex(place.traceId);
+  w.hex(f.traceId);
   w.byte(0x12); // 2 span_id
   w.byte(8);
-  w.hex(place.spanId);
-  if (place.parentSpanId !== undefined) {
+  writeSpanId(w, f.spanHex, f.spanOf);
+  const parented = f.parentHex !== undefined || f.parentOf !== undefined;
+  if (parented) {
     w.byte(0x22); // 4 parent_span_id
     w.byte(8);
-    w.hex(place.parentSpanId);
+    writeSpanId(w, f.parentHex, f.parentOf);
   }
   w.byte(0x2a); // 5 name: spans.ts's spanName, its first word from bytes made once
   w.prefixedString(NAME_VERBS[spanVerb(f)], f.enveloped ? f.type! : f.gated);
@@ -126,9 +125,24 @@ function writeSpan(w: ProtobufWriter, span: DecisionSpan): boolean {
   // is_remote", and "is remote" for a parent (always one seen in a message, not a live span here).
   w.byte(0x85);
   w.byte(0x01);
-  w.fixed32((place.sampled ? 1 : 0) | 0x100 | (place.parentSpanId === undefined ? 0 : 0x200));
+  w.fixed32((f.sampled ? 1 : 0) | 0x100 | (parented ? 0x200 : 0));
   w.finishLength(at);
   return true;
+}
+
+/**
+ * A span id (spans.ts's `SpanSeat`): given, or `spanIdOf` the id it is made of, whose digits a UUID
+ * holds where they are (no string is made for them).
+ */
+function writeSpanId(w: ProtobufWriter, hex: string | undefined, of: string | undefined): void {
+  if (hex !== undefined) {
+    w.hex(hex);
+  } else if (spanIdIsTailOf(of!)) {
+    w.hexRange(of!, 19, 23);
+    w.hexRange(of!, 24, 36);
+  } else {
+    w.hex(spanIdOf(of!));
+  }
 }
 
 /** spans.ts's hrTimeOf, written without the array. */
@@ -170,9 +184,11 @@ function writeAttributes(w: ProtobufWriter, f: DecisionFacts): boolean {
 }
 
 /** Whether every text field the encoder writes is text (or absent where it may be). */
-function textual(f: DecisionFacts): boolean {
+function textual(f: DecisionFacts & SpanSeat): boolean {
   if (!text(f.msgId) || !text(f.decision) || !text(f.stage) || !text(f.reason) || !text(f.policyDigest))
     return false;
+  if (!text(f.traceId) || !text(f.spanHex ?? f.spanOf)) return false;
+  if (!optional(f.parentHex) || !optional(f.parentOf)) return false;
   if (!optional(f.rule) || !optional(f.detail)) return false;
   if (!f.enveloped) return true;
   return (

@@ -22,6 +22,8 @@ export type ProtobufWriter = {
   time(seconds: number, nanos: number): void;
   /** 2n hex digits as n bytes. */
   hex(h: string): void;
+  /** `hex` of the digits `h` holds from `from` to `to` (an even count), without slicing them out. */
+  hexRange(h: string, from: number, to: number): void;
   /** A length-prefixed UTF-8 string. */
   string(s: string): void;
   /** A length-prefixed UTF-8 string that begins with `prefix` (bytes made once), without joining them. */
@@ -122,6 +124,11 @@ export function createProtobufWriter(size: number): ProtobufWriter {
     varint(value);
     return true;
   };
+  const hexRange = (h: string, from: number, to: number) => {
+    room((to - from) >>> 1);
+    for (let i = from; i + 1 < to; i += 2)
+      buf[pos++] = (NIBBLES[h.charCodeAt(i) & 0x7f]! << 4) | NIBBLES[h.charCodeAt(i + 1) & 0x7f]!;
+  };
   const time = (seconds: number, nanos: number) => {
     // seconds × 1e9 + nanos, split so no step leaves the doubles' 53 exact bits.
     const lowSeconds = (seconds & 0xffff) * 1e9;
@@ -148,12 +155,8 @@ export function createProtobufWriter(size: number): ProtobufWriter {
     fixed32,
     hrTime: ([seconds, nanos]) => time(seconds, nanos),
     time,
-    hex(h) {
-      const n = h.length >>> 1;
-      room(n);
-      for (let i = 0; i < n; i++)
-        buf[pos++] = (NIBBLES[h.charCodeAt(2 * i) & 0x7f]! << 4) | NIBBLES[h.charCodeAt(2 * i + 1) & 0x7f]!;
-    },
+    hex: (h) => hexRange(h, 0, h.length),
+    hexRange,
     string: (s) => stringOf(s, utf8Length(s)),
     prefixedString(prefix, s) {
       const length = utf8Length(s);

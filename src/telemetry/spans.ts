@@ -76,6 +76,21 @@ export function traceOf(d: TelemetryDecision): SpanTrace {
 }
 
 /**
+ * Where a span sits, as its span keeps it until it is written: each of its two span ids either made
+ * of a message id (`…Of`: `spanIdOf` of it, worked out only when written or read) or given (`…Hex`);
+ * at most one of each pair is set, and none of the parent's for a span without one.
+ */
+export type SpanSeat = {
+  readonly traceId: string;
+  readonly spanOf: string | undefined;
+  readonly spanHex: string | undefined;
+  readonly parentOf: string | undefined;
+  readonly parentHex: string | undefined;
+  readonly sampled: boolean;
+  readonly remoteParent: boolean;
+};
+
+/**
  * The span a decision is exported as. Its id is the one the message's own `traceparent` names
  * (envelope/trace.ts: made of the message id), so whatever received the message (a remote agent over
  * HTTP or A2A) sits under it; its parent is the decision on the message that caused it (same rule,
@@ -83,20 +98,58 @@ export function traceOf(d: TelemetryDecision): SpanTrace {
  * (a caller's); else it is the trace's root. A release (gated again after a pilot's approval) is a
  * child of the first decision, with an id of its own. `trace` is the decision's `traceOf`, made once:
  * for a malformed traceparent it holds a random trace id, which sampling and placing must share.
+ * Written into `seat` (a span sets its own fields: no object of its own for where it sits).
  */
-export function placeOf(d: TelemetryDecision, trace: SpanTrace): SpanPlace {
-  const { traceId, sampled, callerSpanId } = trace;
+function seatInto(seat: Mutable<SpanSeat>, d: TelemetryDecision, trace: SpanTrace): void {
+  seat.traceId = trace.traceId;
+  seat.sampled = trace.sampled;
+  seat.spanOf = undefined;
+  seat.spanHex = undefined;
+  seat.parentOf = undefined;
+  seat.parentHex = undefined;
+  seat.remoteParent = false;
   const e = d.envelope;
-  if (e === undefined) return { traceId, spanId: spanIdOf(d.msgId), sampled };
-  const own = spanIdOf(e.id);
-  if (d.release === true)
-    return { traceId, spanId: randomBytes(8).toString('hex'), parentSpanId: own, sampled };
-  if (e.hop > 0 && e.causationid !== undefined)
-    return { traceId, spanId: own, parentSpanId: spanIdOf(e.causationid), sampled };
-  return callerSpanId === undefined
-    ? { traceId, spanId: own, sampled }
-    : { traceId, spanId: own, parentSpanId: callerSpanId, sampled, remoteParent: true };
+  if (e === undefined) {
+    seat.spanOf = d.msgId;
+  } else if (d.release === true) {
+    seat.spanHex = randomBytes(8).toString('hex');
+    seat.parentOf = e.id;
+  } else {
+    seat.spanOf = e.id;
+    if (e.hop > 0 && e.causationid !== undefined) seat.parentOf = e.causationid;
+    else if (trace.callerSpanId !== undefined) {
+      seat.parentHex = trace.callerSpanId;
+      seat.remoteParent = true;
+    }
+  }
 }
+
+/** Where a decision's span sits, with its ids worked out (`seatInto`). */
+export function placeOf(d: TelemetryDecision, trace: SpanTrace): SpanPlace {
+  const seat = {} as Mutable<SpanSeat>;
+  seatInto(seat, d, trace);
+  return placeOfSeat(seat);
+}
+
+function placeOfSeat(seat: SpanSeat): SpanPlace {
+  const { traceId, sampled } = seat;
+  const spanId = spanIdIn(seat);
+  const parentSpanId = parentSpanIdIn(seat);
+  if (parentSpanId === undefined) return { traceId, spanId, sampled };
+  return seat.remoteParent
+    ? { traceId, spanId, parentSpanId, sampled, remoteParent: true }
+    : { traceId, spanId, parentSpanId, sampled };
+}
+
+function spanIdIn(seat: SpanSeat): string {
+  return seat.spanHex ?? spanIdOf(seat.spanOf!);
+}
+
+function parentSpanIdIn(seat: SpanSeat): string | undefined {
+  return seat.parentHex ?? (seat.parentOf === undefined ? undefined : spanIdOf(seat.parentOf));
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * What a decision's span says, flat: the strings and numbers read once from the decision, and not
@@ -134,33 +187,31 @@ export type DecisionFacts = {
 };
 
 /** A decision's facts, read once: what its span reports, and nothing of its envelope besides. */
-function factsOf(d: TelemetryDecision): DecisionFacts {
+function factsInto(f: Mutable<DecisionFacts>, d: TelemetryDecision): void {
   const { verdict: v, envelope: e } = d;
   const source = e === undefined ? undefined : parseSource(e.source);
   const agent = e === undefined ? undefined : (source?.name ?? e.source);
-  return {
-    msgId: d.msgId,
-    gated: d.gated,
-    decision: v.decision,
-    stage: v.stage,
-    rule: v.rule,
-    reason: v.reason,
-    detail: v.decision === 'deliver' ? undefined : v.detail,
-    policyDigest: d.policyDigest,
-    release: d.release === true,
-    startedAt: d.startedAt,
-    durationMs: d.durationMs ?? 0,
-    enveloped: e !== undefined,
-    type: e?.type,
-    subject: e?.subject,
-    agent,
-    agentVersion: e?.agentversion ?? source?.version,
-    hop: e?.hop ?? 0,
-    target: e?.target,
-    caseId: e?.correlationid,
-    genAiAgent: d.sender === 'agent' ? agent : undefined,
-    model: e?.model,
-  };
+  f.msgId = d.msgId;
+  f.gated = d.gated;
+  f.decision = v.decision;
+  f.stage = v.stage;
+  f.rule = v.rule;
+  f.reason = v.reason;
+  f.detail = v.decision === 'deliver' ? undefined : v.detail;
+  f.policyDigest = d.policyDigest;
+  f.release = d.release === true;
+  f.startedAt = d.startedAt;
+  f.durationMs = d.durationMs ?? 0;
+  f.enveloped = e !== undefined;
+  f.type = e?.type;
+  f.subject = e?.subject;
+  f.agent = agent;
+  f.agentVersion = e?.agentversion ?? source?.version;
+  f.hop = e?.hop ?? 0;
+  f.target = e?.target;
+  f.caseId = e?.correlationid;
+  f.genAiAgent = d.sender === 'agent' ? agent : undefined;
+  f.model = e?.model;
 }
 
 /**
@@ -169,7 +220,9 @@ function factsOf(d: TelemetryDecision): DecisionFacts {
  * and the case's id is `messaging.message.conversation_id`. Each attribute is bytes in every export.
  */
 export function attributesOf(d: TelemetryDecision): Attributes {
-  return attributesFrom(factsOf(d));
+  const facts = {} as Mutable<DecisionFacts>;
+  factsInto(facts, d);
+  return attributesFrom(facts);
 }
 
 /**
@@ -263,47 +316,70 @@ export function stopEvent(f: DecisionFacts, endTime: HrTime): TimedEvent | undef
   return { name: `meshwarden.${f.decision}`, time: endTime, attributes };
 }
 
-/** Where a span made by `decisionSpan` sits: the encoder (decision-protobuf.ts) reads the ids from it. */
-export const SPAN_PLACE: unique symbol = Symbol('meshwarden.span.place');
-/** What a span made by `decisionSpan` says: the encoder writes it from these. */
-export const SPAN_FACTS: unique symbol = Symbol('meshwarden.span.facts');
-
-/** A decision's span: a ReadableSpan that also says where it sits and, flat, what it says. */
-export type DecisionSpan = ReadableSpan & {
-  readonly [SPAN_PLACE]: SpanPlace;
-  readonly [SPAN_FACTS]: DecisionFacts;
-};
+/**
+ * A decision's span: a ReadableSpan that also holds, flat, what it says and where it sits (the
+ * encoder, decision-protobuf.ts, writes it from these).
+ */
+export type DecisionSpan = ReadableSpan & DecisionFacts & SpanSeat;
 
 export function isDecisionSpan(span: ReadableSpan): span is DecisionSpan {
-  return SPAN_PLACE in span;
+  return span instanceof DecisionSpanRecord;
 }
 
 /**
  * A finished span, built as the SDK's exporters read one (ReadableSpan), not through a Tracer: its
  * ids are the envelope's, which the Tracer API does not let one choose, and one small object per
- * decision costs less than a live Span.
+ * decision costs less than a live Span. `trace` is the decision's `traceOf`.
  */
 export function decisionSpan(
   d: TelemetryDecision,
-  place: SpanPlace,
+  trace: SpanTrace,
   resource: Resource,
   scope: InstrumentationScope,
 ): DecisionSpan {
-  return new DecisionSpanRecord(factsOf(d), place, resource, scope);
+  return new DecisionSpanRecord(d, trace, resource, scope);
 }
 
 /**
  * One class for every decision span (a class for its getters and `spanContext` on one prototype,
- * where an object literal would carry them per span): its facts, where it sits, and nothing else.
- * What the SDK's readers take as objects (attributes, times, contexts, status, events) is made when
- * one reads it, anew at each read: the batch span processor reads only the context's flags and the
- * resource, and decision-protobuf.ts writes the rest from the facts, so a span that goes out that
- * way never makes them (docs/telemetry.md, "Overhead"). A ReadableSpan is read, not edited: a copy
- * made by spreading it has none of the getters.
+ * where an object literal would carry them per span), and one object per span: its facts and where
+ * it sits are its own fields, and its span ids are worked out only when read or written (a span
+ * waits in the batch processor's queue until its batch is exported, and what it holds there the
+ * garbage collector copies). What the SDK's readers take as objects (attributes, times, contexts,
+ * status, events) is made when one reads it, anew at each read: the batch span processor reads only
+ * the context's flags and the resource, and decision-protobuf.ts writes the rest from the fields, so
+ * a span that goes out that way never makes them (docs/telemetry.md, "Overhead"). A ReadableSpan is
+ * read, not edited: a copy made by spreading it has none of the getters.
  */
 class DecisionSpanRecord implements DecisionSpan {
-  readonly [SPAN_PLACE]: SpanPlace;
-  readonly [SPAN_FACTS]: DecisionFacts;
+  readonly msgId!: string;
+  readonly gated!: 'message' | 'effect';
+  readonly decision!: DecisionFacts['decision'];
+  readonly stage!: string;
+  readonly rule!: string | undefined;
+  readonly reason!: string;
+  readonly detail!: string | undefined;
+  readonly policyDigest!: string;
+  readonly release!: boolean;
+  readonly startedAt!: number;
+  readonly durationMs!: number;
+  readonly enveloped!: boolean;
+  readonly type!: string | undefined;
+  readonly subject!: string | undefined;
+  readonly agent!: string | undefined;
+  readonly agentVersion!: string | undefined;
+  readonly hop!: number;
+  readonly target!: string | undefined;
+  readonly caseId!: string | undefined;
+  readonly genAiAgent!: string | undefined;
+  readonly model!: string | undefined;
+  readonly traceId!: string;
+  readonly spanOf!: string | undefined;
+  readonly spanHex!: string | undefined;
+  readonly parentOf!: string | undefined;
+  readonly parentHex!: string | undefined;
+  readonly sampled!: boolean;
+  readonly remoteParent!: boolean;
   readonly kind = SpanKind.CONSUMER;
   readonly links = NO_LINKS;
   readonly ended = true;
@@ -313,48 +389,46 @@ class DecisionSpanRecord implements DecisionSpan {
   readonly droppedEventsCount = 0;
   readonly droppedLinksCount = 0;
 
-  constructor(facts: DecisionFacts, place: SpanPlace, resource: Resource, scope: InstrumentationScope) {
-    this[SPAN_FACTS] = facts;
-    this[SPAN_PLACE] = place;
+  constructor(d: TelemetryDecision, trace: SpanTrace, resource: Resource, scope: InstrumentationScope) {
+    factsInto(this as Mutable<DecisionFacts>, d);
+    seatInto(this as Mutable<SpanSeat>, d, trace);
     this.resource = resource;
     this.instrumentationScope = scope;
   }
 
   get name(): string {
-    return spanName(this[SPAN_FACTS]);
+    return spanName(this);
   }
   get attributes(): Attributes {
-    return attributesFrom(this[SPAN_FACTS]);
+    return attributesFrom(this);
   }
   get startTime(): HrTime {
-    return hrTimeOf(this[SPAN_FACTS].startedAt);
+    return hrTimeOf(this.startedAt);
   }
   get endTime(): HrTime {
-    const f = this[SPAN_FACTS];
-    return hrTimeOf(f.startedAt + f.durationMs);
+    return hrTimeOf(this.startedAt + this.durationMs);
   }
   get duration(): HrTime {
-    return durationOf(this[SPAN_FACTS].durationMs);
+    return durationOf(this.durationMs);
   }
   get status(): SpanStatus {
-    return spanStatus(this[SPAN_FACTS]);
+    return spanStatus(this);
   }
   get events(): TimedEvent[] {
-    const event = stopEvent(this[SPAN_FACTS], this.endTime);
+    const event = stopEvent(this, this.endTime);
     return event === undefined ? NO_EVENTS : [event];
   }
   get parentSpanContext(): SpanContext | undefined {
-    const place = this[SPAN_PLACE];
-    return place.parentSpanId === undefined
+    const parentSpanId = parentSpanIdIn(this);
+    return parentSpanId === undefined
       ? undefined
-      : { traceId: place.traceId, spanId: place.parentSpanId, traceFlags: flagsOf(place), isRemote: true };
+      : { traceId: this.traceId, spanId: parentSpanId, traceFlags: flagsOf(this), isRemote: true };
   }
   spanContext(): SpanContext {
-    const place = this[SPAN_PLACE];
-    return { traceId: place.traceId, spanId: place.spanId, traceFlags: flagsOf(place) };
+    return { traceId: this.traceId, spanId: spanIdIn(this), traceFlags: flagsOf(this) };
   }
 }
 
-function flagsOf(place: SpanPlace): number {
-  return place.sampled ? 1 : 0;
+function flagsOf(seat: SpanSeat): number {
+  return seat.sampled ? 1 : 0;
 }

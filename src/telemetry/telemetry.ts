@@ -14,7 +14,7 @@ import { decisionCells } from './decision-cells.js';
 import { createExporters, type Outstanding, type Signal } from './exporters.js';
 import { createHopMetrics, type HopMetrics } from './hop-metrics.js';
 import { createInstruments, type Gauges } from './metrics.js';
-import { decisionSpan, placeOf, type SpanTrace, type TelemetryDecision, traceOf } from './spans.js';
+import { decisionSpan, type SpanTrace, type TelemetryDecision, traceOf } from './spans.js';
 
 /**
  * Meshwarden's telemetry, on: what the runtime's `MeshTelemetry` port asks for (it is handed to the
@@ -143,7 +143,7 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
         return;
       }
       queued++;
-      spans.onEnd(decisionSpan(d, placeOf(d, trace), resource, scope));
+      spans.onEnd(decisionSpan(d, trace, resource, scope));
     },
     delivery: (agent, ms, ok) => instruments.delivery(agent, ms / 1000, ok),
     deliveryFailed: (agent) => instruments.deliveryFailed(agent),
