@@ -119,17 +119,31 @@ export function createJudge(deps: JudgeDeps): Judge {
         : name !== undefined && policy.ingress.has(name)
           ? 'ingress'
           : 'unknown';
-    telemetry.decision({
-      msgId,
-      gated,
-      verdict,
-      envelope,
-      sender,
-      policyDigest: policy.digest,
-      startedAt: began,
-      durationMs: ms,
-      ...(release === undefined ? {} : { release }),
-    });
+    // The two shapes spelled out: a conditional spread makes an object of its own, every decision.
+    telemetry.decision(
+      release === undefined
+        ? {
+            msgId,
+            gated,
+            verdict,
+            envelope,
+            sender,
+            policyDigest: policy.digest,
+            startedAt: began,
+            durationMs: ms,
+          }
+        : {
+            msgId,
+            gated,
+            verdict,
+            envelope,
+            sender,
+            policyDigest: policy.digest,
+            startedAt: began,
+            durationMs: ms,
+            release,
+          },
+    );
   };
   const told = (j: Judged, envelope: Envelope | undefined): Judged => {
     report(j.msgId, j.gated, j.verdict, envelope);

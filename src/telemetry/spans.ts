@@ -425,7 +425,28 @@ class DecisionSpanRecord implements DecisionSpan {
       : { traceId: this.traceId, spanId: parentSpanId, traceFlags: flagsOf(this), isRemote: true };
   }
   spanContext(): SpanContext {
-    return { traceId: this.traceId, spanId: spanIdIn(this), traceFlags: flagsOf(this) };
+    return new SeatContext(this);
+  }
+}
+
+/**
+ * A span's context whose span id is worked out when read: the batch span processor asks every span
+ * for its context to read its flags alone.
+ */
+class SeatContext implements SpanContext {
+  readonly traceId: string;
+  readonly traceFlags: number;
+  readonly #seat: SpanSeat;
+  constructor(seat: SpanSeat) {
+    this.traceId = seat.traceId;
+    this.traceFlags = flagsOf(seat);
+    this.#seat = seat;
+  }
+  get spanId(): string {
+    return spanIdIn(this.#seat);
+  }
+  toJSON(): SpanContext {
+    return { traceId: this.traceId, spanId: this.spanId, traceFlags: this.traceFlags };
   }
 }
 
