@@ -8,7 +8,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { encodeDecisionSpans } from '../dist/telemetry/decision-protobuf.js';
-import { type DecisionSpan, decisionSpan, placeOf, traceOf } from '../dist/telemetry/spans.js';
+import { type DecisionSpan, decisionSpan } from '../dist/telemetry/decision-span.js';
+import { traceOf } from '../dist/telemetry/spans.js';
 import { decisionOf } from './decisions.ts';
 import { round } from './stats.ts';
 
@@ -20,7 +21,7 @@ const resource = resourceFromAttributes({ 'service.name': 'meshwarden', 'service
 const scope = { name: 'meshwarden', version: '0.1.0' };
 const made: DecisionSpan[] = Array.from({ length: spans }, (_, i) => {
   const d = decisionOf(i);
-  return decisionSpan(d, placeOf(d, traceOf(d)), resource, scope);
+  return decisionSpan(d, traceOf(d), resource, scope);
 });
 const batches: DecisionSpan[][] = [];
 for (let i = 0; i < made.length; i += BATCH) batches.push(made.slice(i, i + BATCH));

@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { caseTraceparent, type Envelope } from '../envelope/index.js';
 import { encodeDecisionSpans } from './decision-protobuf.js';
-import { decisionSpan, type TelemetryDecision, traceOf } from './spans.js';
+import { decisionSpan } from './decision-span.js';
+import { type TelemetryDecision, traceOf } from './spans.js';
 
 const uuid = fc.uuid({ version: 7 });
 /** Text as decisions carry it: mostly ASCII, sometimes any code point, lone surrogates included. */

@@ -2,20 +2,14 @@ import { SpanStatusCode } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import { spanIdIsTailOf, spanIdOf } from '../envelope/index.js';
+import type { DecisionSpan } from './decision-span.js';
 import {
   attributeKey,
   createProtobufWriter,
   type ProtobufWriter,
   stringKeyValueBytes,
 } from './protobuf-writer.js';
-import {
-  type DecisionFacts,
-  type DecisionSpan,
-  epochMsOf,
-  nanosOf,
-  type SpanSeat,
-  spanVerb,
-} from './spans.js';
+import { type DecisionFacts, epochMsOf, nanosOf, type SpanSeat, spanVerb } from './spans.js';
 
 /**
  * Decision spans as an OTLP/protobuf ExportTraceServiceRequest, written in one pass: the bytes the

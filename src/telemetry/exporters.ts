@@ -18,7 +18,7 @@ import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-met
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import type { OtlpProtocol } from './config.js';
 import { encodeDecisionSpans } from './decision-protobuf.js';
-import { isDecisionSpan } from './spans.js';
+import { isDecisionSpan } from './decision-span.js';
 
 export type Signal = 'traces' | 'metrics';
 

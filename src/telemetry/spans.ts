@@ -1,16 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import {
-  type Attributes,
-  type HrTime,
-  type Link,
-  type SpanContext,
-  SpanKind,
-  type SpanStatus,
-  SpanStatusCode,
-} from '@opentelemetry/api';
-import type { InstrumentationScope } from '@opentelemetry/core';
-import type { Resource } from '@opentelemetry/resources';
-import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace';
+import { type Attributes, type HrTime, type SpanStatus, SpanStatusCode } from '@opentelemetry/api';
+import type { TimedEvent } from '@opentelemetry/sdk-trace';
 import { type Envelope, parseSource, spanIdOf, traceIdFor, traceIdOf } from '../envelope/index.js';
 
 /** One gate decision, as the runtime tells it (structurally its `DecisionReport`). */
@@ -87,7 +77,6 @@ export type SpanSeat = {
   readonly parentOf: string | undefined;
   readonly parentHex: string | undefined;
   readonly sampled: boolean;
-  readonly remoteParent: boolean;
 };
 
 /**
@@ -100,14 +89,13 @@ export type SpanSeat = {
  * for a malformed traceparent it holds a random trace id, which sampling and placing must share.
  * Written into `seat` (a span sets its own fields: no object of its own for where it sits).
  */
-function seatInto(seat: Mutable<SpanSeat>, d: TelemetryDecision, trace: SpanTrace): void {
+export function seatInto(seat: Mutable<SpanSeat>, d: TelemetryDecision, trace: SpanTrace): void {
   seat.traceId = trace.traceId;
   seat.sampled = trace.sampled;
   seat.spanOf = undefined;
   seat.spanHex = undefined;
   seat.parentOf = undefined;
   seat.parentHex = undefined;
-  seat.remoteParent = false;
   const e = d.envelope;
   if (e === undefined) {
     seat.spanOf = d.msgId;
@@ -117,10 +105,8 @@ function seatInto(seat: Mutable<SpanSeat>, d: TelemetryDecision, trace: SpanTrac
   } else {
     seat.spanOf = e.id;
     if (e.hop > 0 && e.causationid !== undefined) seat.parentOf = e.causationid;
-    else if (trace.callerSpanId !== undefined) {
-      seat.parentHex = trace.callerSpanId;
-      seat.remoteParent = true;
-    }
+    // A given parent is only ever a caller's span (a release's is its own first decision's).
+    else if (trace.callerSpanId !== undefined) seat.parentHex = trace.callerSpanId;
   }
 }
 
@@ -136,20 +122,30 @@ function placeOfSeat(seat: SpanSeat): SpanPlace {
   const spanId = spanIdIn(seat);
   const parentSpanId = parentSpanIdIn(seat);
   if (parentSpanId === undefined) return { traceId, spanId, sampled };
-  return seat.remoteParent
+  return seat.parentHex !== undefined
     ? { traceId, spanId, parentSpanId, sampled, remoteParent: true }
     : { traceId, spanId, parentSpanId, sampled };
 }
 
-function spanIdIn(seat: SpanSeat): string {
-  return seat.spanHex ?? spanIdOf(seat.spanOf!);
+/** A seat's span id, worked out. */
+export function spanIdIn(seat: SpanSeat): string {
+  return seat.spanHex ?? spanIdOfAny(seat.spanOf);
 }
 
-function parentSpanIdIn(seat: SpanSeat): string | undefined {
-  return seat.parentHex ?? (seat.parentOf === undefined ? undefined : spanIdOf(seat.parentOf));
+/** A seat's parent span id, worked out; undefined for a span without a parent. */
+export function parentSpanIdIn(seat: SpanSeat): string | undefined {
+  return seat.parentHex ?? (seat.parentOf === undefined ? undefined : spanIdOfAny(seat.parentOf));
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+/**
+ * `spanIdOf` of an id the types say is text: one that is not (the shape check stops it at the door)
+ * is taken as its text, so the official serializer, to which the encoder hands such a span, writes it.
+ */
+function spanIdOfAny(id: unknown): string {
+  return spanIdOf(typeof id === 'string' ? id : String(id));
+}
+
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * What a decision's span says, flat: the strings and numbers read once from the decision, and not
@@ -187,7 +183,7 @@ export type DecisionFacts = {
 };
 
 /** A decision's facts, read once: what its span reports, and nothing of its envelope besides. */
-function factsInto(f: Mutable<DecisionFacts>, d: TelemetryDecision): void {
+export function factsInto(f: Mutable<DecisionFacts>, d: TelemetryDecision): void {
   const { verdict: v, envelope: e } = d;
   const source = e === undefined ? undefined : parseSource(e.source);
   const agent = e === undefined ? undefined : (source?.name ?? e.source);
@@ -230,7 +226,7 @@ export function attributesOf(d: TelemetryDecision): Attributes {
  * without making this object (its test holds the bytes equal to the official serializer's, which
  * reads this); a change here is a change there.
  */
-function attributesFrom(f: DecisionFacts): Attributes {
+export function attributesFrom(f: DecisionFacts): Attributes {
   const a: Attributes = {
     'meshwarden.verdict': f.decision,
     'meshwarden.stage': f.stage,
@@ -256,10 +252,6 @@ function attributesFrom(f: DecisionFacts): Attributes {
   return a;
 }
 
-// Shared by every span without events or links (the exporters only read them).
-const NO_EVENTS: TimedEvent[] = [];
-const NO_LINKS: Link[] = [];
-
 /** hrtime of a `performance.now()` reading, as the epoch time OTLP carries. */
 export function hrTimeOf(perfMs: number): HrTime {
   const ms = epochMsOf(perfMs);
@@ -277,11 +269,6 @@ const TIME_ORIGIN = performance.timeOrigin;
 /** The nanoseconds past second `s` of `ms`, as `hrTimeOf` rounds them (the encoder makes no HrTime). */
 export function nanosOf(ms: number, s: number): number {
   return Math.round((ms - s * 1000) * 1e6);
-}
-
-function durationOf(ms: number): HrTime {
-  const s = Math.floor(ms / 1000);
-  return [s, nanosOf(ms, s)];
 }
 
 /** A span name's first word (`spanName`). */
@@ -314,142 +301,4 @@ export function stopEvent(f: DecisionFacts, endTime: HrTime): TimedEvent | undef
   const attributes: Attributes = { 'meshwarden.reason': f.reason };
   if (f.detail !== undefined) attributes['meshwarden.detail'] = f.detail;
   return { name: `meshwarden.${f.decision}`, time: endTime, attributes };
-}
-
-/**
- * A decision's span: a ReadableSpan that also holds, flat, what it says and where it sits (the
- * encoder, decision-protobuf.ts, writes it from these).
- */
-export type DecisionSpan = ReadableSpan & DecisionFacts & SpanSeat;
-
-export function isDecisionSpan(span: ReadableSpan): span is DecisionSpan {
-  return span instanceof DecisionSpanRecord;
-}
-
-/**
- * A finished span, built as the SDK's exporters read one (ReadableSpan), not through a Tracer: its
- * ids are the envelope's, which the Tracer API does not let one choose, and one small object per
- * decision costs less than a live Span. `trace` is the decision's `traceOf`.
- */
-export function decisionSpan(
-  d: TelemetryDecision,
-  trace: SpanTrace,
-  resource: Resource,
-  scope: InstrumentationScope,
-): DecisionSpan {
-  return new DecisionSpanRecord(d, trace, resource, scope);
-}
-
-/**
- * One class for every decision span (a class for its getters and `spanContext` on one prototype,
- * where an object literal would carry them per span), and one object per span: its facts and where
- * it sits are its own fields, and its span ids are worked out only when read or written (a span
- * waits in the batch processor's queue until its batch is exported, and what it holds there the
- * garbage collector copies). What the SDK's readers take as objects (attributes, times, contexts,
- * status, events) is made when one reads it, anew at each read: the batch span processor reads only
- * the context's flags and the resource, and decision-protobuf.ts writes the rest from the fields, so
- * a span that goes out that way never makes them (docs/telemetry.md, "Overhead"). A ReadableSpan is
- * read, not edited: a copy made by spreading it has none of the getters.
- */
-class DecisionSpanRecord implements DecisionSpan {
-  readonly msgId!: string;
-  readonly gated!: 'message' | 'effect';
-  readonly decision!: DecisionFacts['decision'];
-  readonly stage!: string;
-  readonly rule!: string | undefined;
-  readonly reason!: string;
-  readonly detail!: string | undefined;
-  readonly policyDigest!: string;
-  readonly release!: boolean;
-  readonly startedAt!: number;
-  readonly durationMs!: number;
-  readonly enveloped!: boolean;
-  readonly type!: string | undefined;
-  readonly subject!: string | undefined;
-  readonly agent!: string | undefined;
-  readonly agentVersion!: string | undefined;
-  readonly hop!: number;
-  readonly target!: string | undefined;
-  readonly caseId!: string | undefined;
-  readonly genAiAgent!: string | undefined;
-  readonly model!: string | undefined;
-  readonly traceId!: string;
-  readonly spanOf!: string | undefined;
-  readonly spanHex!: string | undefined;
-  readonly parentOf!: string | undefined;
-  readonly parentHex!: string | undefined;
-  readonly sampled!: boolean;
-  readonly remoteParent!: boolean;
-  readonly kind = SpanKind.CONSUMER;
-  readonly links = NO_LINKS;
-  readonly ended = true;
-  readonly resource: Resource;
-  readonly instrumentationScope: InstrumentationScope;
-  readonly droppedAttributesCount = 0;
-  readonly droppedEventsCount = 0;
-  readonly droppedLinksCount = 0;
-
-  constructor(d: TelemetryDecision, trace: SpanTrace, resource: Resource, scope: InstrumentationScope) {
-    factsInto(this as Mutable<DecisionFacts>, d);
-    seatInto(this as Mutable<SpanSeat>, d, trace);
-    this.resource = resource;
-    this.instrumentationScope = scope;
-  }
-
-  get name(): string {
-    return spanName(this);
-  }
-  get attributes(): Attributes {
-    return attributesFrom(this);
-  }
-  get startTime(): HrTime {
-    return hrTimeOf(this.startedAt);
-  }
-  get endTime(): HrTime {
-    return hrTimeOf(this.startedAt + this.durationMs);
-  }
-  get duration(): HrTime {
-    return durationOf(this.durationMs);
-  }
-  get status(): SpanStatus {
-    return spanStatus(this);
-  }
-  get events(): TimedEvent[] {
-    const event = stopEvent(this, this.endTime);
-    return event === undefined ? NO_EVENTS : [event];
-  }
-  get parentSpanContext(): SpanContext | undefined {
-    const parentSpanId = parentSpanIdIn(this);
-    return parentSpanId === undefined
-      ? undefined
-      : { traceId: this.traceId, spanId: parentSpanId, traceFlags: flagsOf(this), isRemote: true };
-  }
-  spanContext(): SpanContext {
-    return new SeatContext(this);
-  }
-}
-
-/**
- * A span's context whose span id is worked out when read: the batch span processor asks every span
- * for its context to read its flags alone.
- */
-class SeatContext implements SpanContext {
-  readonly traceId: string;
-  readonly traceFlags: number;
-  readonly #seat: SpanSeat;
-  constructor(seat: SpanSeat) {
-    this.traceId = seat.traceId;
-    this.traceFlags = flagsOf(seat);
-    this.#seat = seat;
-  }
-  get spanId(): string {
-    return spanIdIn(this.#seat);
-  }
-  toJSON(): SpanContext {
-    return { traceId: this.traceId, spanId: this.spanId, traceFlags: this.traceFlags };
-  }
-}
-
-function flagsOf(seat: SpanSeat): number {
-  return seat.sampled ? 1 : 0;
 }

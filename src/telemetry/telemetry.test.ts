@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import { describe, expect, it } from 'vitest';
 import { caseTraceparent, spanIdOf } from '../envelope/index.js';
 import { telemetryConfig } from './config.js';
+import { decisionSpan } from './decision-span.js';
 import { placeOf, traceOf } from './spans.js';
 import { createTelemetry, withSecondsSuffix } from './telemetry.js';
 import { CHILD, decision, envelope, ROOT, receiver } from './test-kit.js';
@@ -56,6 +58,32 @@ describe('where a decision span sits', () => {
     // Bit 0 of the flags is the sampled flag, whatever else is set.
     const flagged = decision(envelope(ROOT, { traceparent: `00-${trace}-00f067aa0ba902b7-03` }));
     expect(traceOf(flagged).sampled).toBe(true);
+  });
+
+  it("a span's contexts name the ids it is placed at, worked out when read", () => {
+    const trace = ROOT.replaceAll('-', '');
+    const ds = [
+      decision(envelope(ROOT)),
+      decision(envelope(CHILD, { hop: 1, causationid: ROOT })),
+      decision(envelope(ROOT, { traceparent: `00-${trace}-00f067aa0ba902b7-01` })),
+      decision(undefined, { msgId: 'not-a-uuid' }),
+    ];
+    for (const d of ds) {
+      const t = traceOf(d);
+      const place = placeOf(d, t);
+      const span = decisionSpan(d, t, resourceFromAttributes({}), { name: 'test' });
+      expect(span.spanContext()).toMatchObject({
+        traceId: place.traceId,
+        spanId: place.spanId,
+        traceFlags: 1,
+      });
+      expect(span.parentSpanContext?.spanId).toBe(place.parentSpanId);
+    }
+    const released = decision(envelope(CHILD, { hop: 1, causationid: ROOT }), { release: true });
+    const span = decisionSpan(released, traceOf(released), resourceFromAttributes({}), { name: 'test' });
+    // A release's own id is made once, so every read of its context names the same span.
+    expect(span.spanContext().spanId).toBe(span.spanContext().spanId);
+    expect(span.parentSpanContext?.spanId).toBe(spanIdOf(CHILD));
   });
 
   it('a release is a child of the first decision, with an id of its own', () => {

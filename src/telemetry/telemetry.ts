@@ -11,10 +11,11 @@ import {
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
 import type { TelemetryConfig } from './config.js';
 import { decisionCells } from './decision-cells.js';
+import { decisionSpan } from './decision-span.js';
 import { createExporters, type Outstanding, type Signal } from './exporters.js';
 import { createHopMetrics, type HopMetrics } from './hop-metrics.js';
 import { createInstruments, type Gauges } from './metrics.js';
-import { decisionSpan, type SpanTrace, type TelemetryDecision, traceOf } from './spans.js';
+import { type SpanTrace, type TelemetryDecision, traceOf } from './spans.js';
 
 /**
  * Meshwarden's telemetry, on: what the runtime's `MeshTelemetry` port asks for (it is handed to the
