@@ -9,7 +9,6 @@ import {
   type ProtobufWriter,
   stringKeyValueBytes,
 } from './protobuf-writer.js';
-import { createRequestBuffers } from './request-buffers.js';
 import { type DecisionFacts, epochMsOf, nanosOf, type SpanSeat, spanVerb } from './spans.js';
 
 /**
@@ -50,16 +49,8 @@ export function encodeDecisionSpans(spans: readonly DecisionSpan[]): Uint8Array 
   w.finishLength(scopeSpans);
   w.finishLength(resourceSpans);
   // A copy: the exporter keeps these bytes until the export is over, retries included, while this
-  // writer goes on to the next batch. In a buffer of the pool's, which the exporter gives back
-  // (`giveBackEncoded`) once the export is answered.
-  return requestBuffers.copyOf(w.written());
-}
-
-const requestBuffers = createRequestBuffers();
-
-/** Takes back the buffer of a request `encodeDecisionSpans` wrote, once its export was answered. */
-export function giveBackEncoded(bytes: Uint8Array): void {
-  requestBuffers.giveBack(bytes);
+  // writer goes on to the next batch.
+  return w.copy();
 }
 
 /**

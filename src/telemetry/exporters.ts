@@ -17,7 +17,7 @@ import {
 import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import type { OtlpProtocol } from './config.js';
-import { encodeDecisionSpans, giveBackEncoded } from './decision-protobuf.js';
+import { encodeDecisionSpans } from './decision-protobuf.js';
 import { isDecisionSpan } from './decision-span.js';
 
 export type Signal = 'traces' | 'metrics';
@@ -230,9 +230,8 @@ export function createExporters(opts: {
         inTurn(
           watching<ReadableSpan[]>(
             {
-              export: withEncodedGivenBack((items, done) =>
+              export: (items, done) =>
                 inner.export(items, atExit(done, bounded, `; ${items.length} span(s) lost`)),
-              ),
             },
             'traces',
             opts.watch,
@@ -300,48 +299,13 @@ export function createExporters(opts: {
   };
 }
 
-/**
- * The request decision-protobuf.ts wrote in the export call now running, if it wrote one: the
- * exporter calls the serializer within its `export`, synchronously, so `withEncodedGivenBack` reads
- * it right after the call.
- */
-let encodedNow: Uint8Array | undefined;
-
 /** Decision spans through decision-protobuf.ts; any other batch through the official serializer. */
 const decisionSerializer: ISerializer<ReadableSpan[], IExportTraceServiceResponse> = {
-  serializeRequest: (spans) => {
-    const encoded = spans.every(isDecisionSpan) ? encodeDecisionSpans(spans) : undefined;
-    if (encoded === undefined) return ProtobufTraceSerializer.serializeRequest(spans);
-    encodedNow = encoded;
-    return encoded;
-  },
+  serializeRequest: (spans) =>
+    (spans.every(isDecisionSpan) ? encodeDecisionSpans(spans) : undefined) ??
+    ProtobufTraceSerializer.serializeRequest(spans),
   deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data),
 };
-
-/**
- * An export whose request bytes, if decision-protobuf.ts wrote them, go back to its pool once the
- * export is answered: the transport reads them until then (retries included), and not after (a
- * request that timed out is destroyed).
- */
-function withEncodedGivenBack(
-  exportNow: Exporter<ReadableSpan[]>['export'],
-): Exporter<ReadableSpan[]>['export'] {
-  return (items, done) => {
-    let encoded: Uint8Array | undefined;
-    let answered = false;
-    encodedNow = undefined;
-    exportNow(items, (result) => {
-      // Given back on the first answer only: after it, the buffer may already be another export's.
-      if (!answered && encoded !== undefined) giveBackEncoded(encoded);
-      answered = true;
-      done(result);
-    });
-    encoded = encodedNow;
-    encodedNow = undefined;
-    // Answered within the call, after the bytes were written: nothing reads them any more.
-    if (answered && encoded !== undefined) giveBackEncoded(encoded);
-  };
-}
 
 /**
  * OTLP/HTTP protobuf trace export, built as the official exporter (exporter-trace-otlp-proto) builds

@@ -12,8 +12,6 @@ export type ProtobufWriter = {
   reset(keepAtMost?: number): void;
   /** A copy of what was written: the caller's to keep while the writer goes on. */
   copy(): Uint8Array;
-  /** What was written, in the writer's own buffer: to read (copy) before the next write. */
-  written(): Uint8Array;
   byte(b: number): void;
   bytes(b: Uint8Array): void;
   varint(v: number): void;
@@ -151,7 +149,6 @@ export function createProtobufWriter(size: number): ProtobufWriter {
       if (buf.length > keepAtMost) buf = new Uint8Array(size);
     },
     copy: () => buf.slice(0, pos),
-    written: () => buf.subarray(0, pos),
     byte,
     bytes,
     varint,
