@@ -24,7 +24,7 @@ import type { Clock, EnvelopeFactory } from './envelopes.js';
 import type { MeshEvent, RunCounts } from './events.js';
 import type { HeldMessage } from './holds.js';
 import { headerOf } from './records.js';
-import { type MeshTelemetry, noTelemetry } from './telemetry.js';
+import { type DecisionReport, type MeshTelemetry, noTelemetry } from './telemetry.js';
 
 /** Who sent a root message, as the door that took it knows them; recorded with its decision. */
 export type Origin = { readonly sentBy?: string; readonly partner?: boolean };
@@ -119,31 +119,19 @@ export function createJudge(deps: JudgeDeps): Judge {
         : name !== undefined && policy.ingress.has(name)
           ? 'ingress'
           : 'unknown';
-    // The two shapes spelled out: a conditional spread makes an object of its own, every decision.
-    telemetry.decision(
-      release === undefined
-        ? {
-            msgId,
-            gated,
-            verdict,
-            envelope,
-            sender,
-            policyDigest: policy.digest,
-            startedAt: began,
-            durationMs: ms,
-          }
-        : {
-            msgId,
-            gated,
-            verdict,
-            envelope,
-            sender,
-            policyDigest: policy.digest,
-            startedAt: began,
-            durationMs: ms,
-            release,
-          },
-    );
+    // No conditional spread: it makes an object of its own, every decision.
+    const decided: { -readonly [K in keyof DecisionReport]: DecisionReport[K] } = {
+      msgId,
+      gated,
+      verdict,
+      envelope,
+      sender,
+      policyDigest: policy.digest,
+      startedAt: began,
+      durationMs: ms,
+    };
+    if (release !== undefined) decided.release = release;
+    telemetry.decision(decided);
   };
   const told = (j: Judged, envelope: Envelope | undefined): Judged => {
     report(j.msgId, j.gated, j.verdict, envelope);
