@@ -55,7 +55,9 @@ export function traceOf(d: TelemetryDecision): SpanTrace {
   const e = d.envelope;
   if (e === undefined) return { traceId: traceIdFor(d.msgId), sampled: true };
   const carried = traceIdOf(e.traceparent);
-  const traceId = carried ?? randomBytes(16).toString('hex');
+  // Without a well-formed traceparent (a remote event may carry none), the case's own trace: the one
+  // its children's traceparents name (envelope/trace.ts `childTraceparent`), so the case stays one trace.
+  const traceId = carried ?? traceIdFor(e.correlationid);
   // The sampled flag is bit 0 of the trace flags (W3C trace context); other bits may be set.
   const sampled = carried === undefined || (Number.parseInt(e.traceparent!.slice(53), 16) & 1) === 1;
   if (d.release === true || (e.hop > 0 && e.causationid !== undefined)) return { traceId, sampled };
@@ -85,8 +87,8 @@ export type SpanSeat = {
  * HTTP or A2A) sits under it; its parent is the decision on the message that caused it (same rule,
  * from `causationid`). A root's parent is the span its traceparent names when that is not its own
  * (a caller's); else it is the trace's root. A release (gated again after a pilot's approval) is a
- * child of the first decision, with an id of its own. `trace` is the decision's `traceOf`, made once:
- * for a malformed traceparent it holds a random trace id, which sampling and placing must share.
+ * child of the first decision, with an id of its own. `trace` is the decision's `traceOf`, made once
+ * and shared by sampling and placing.
  * Written into `seat` (a span sets its own fields: no object of its own for where it sits).
  */
 export function seatInto(seat: Mutable<SpanSeat>, d: TelemetryDecision, trace: SpanTrace): void {

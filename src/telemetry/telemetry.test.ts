@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { describe, expect, it } from 'vitest';
-import { caseTraceparent, spanIdOf } from '../envelope/index.js';
+import { caseTraceparent, childTraceparent, type Envelope, spanIdOf } from '../envelope/index.js';
 import { telemetryConfig } from './config.js';
 import { decisionSpan } from './decision-span.js';
 import { placeOf, traceOf } from './spans.js';
@@ -34,6 +34,19 @@ describe('where a decision span sits', () => {
     },
   ])('$what', ({ d, place }) => {
     expect(placeOf(d, traceOf(d))).toEqual(place);
+  });
+
+  it.each([
+    ['none', undefined],
+    ['a malformed one', 'not-a-traceparent'],
+  ])('an envelope with %s for a traceparent is in its case trace, as its children are', (_, tp) => {
+    const carried = { traceparent: tp } as Partial<Envelope>;
+    const root = decision(envelope(ROOT, carried));
+    const child = decision(
+      envelope(CHILD, { hop: 1, causationid: ROOT, traceparent: childTraceparent(tp, CHILD, ROOT) }),
+    );
+    expect(placeOf(root, traceOf(root))).toEqual({ traceId: trace, spanId: spanIdOf(ROOT), sampled: true });
+    expect(traceOf(child).traceId).toBe(trace);
   });
 
   it("input that never became an envelope is a root of its own, made of its decision's id", () => {
