@@ -12,7 +12,7 @@ import { gateLatency } from './gate.ts';
 import { durableHopLimit } from './limit.ts';
 import { runPeers } from './peers/index.ts';
 import { runPipelines } from './pipeline.ts';
-import { entityScale, ledgerScale, SCALE_SIZES } from './scale.ts';
+import { entityScale, heapPerEntityText, ledgerScale, SCALE_SIZES } from './scale.ts';
 import { round } from './stats.ts';
 import { telemetryOverheads } from './telemetry.ts';
 
@@ -184,7 +184,7 @@ for (const peer of peers) {
 for (const e of entityScales) {
   rows.push([
     `scale: ${fmt(e.entities ?? 0)} entities: heap B/entity, keys after evict`,
-    `${e.heapBytesPerEntity} / ${e.keysAfterEvict}`,
+    `${heapPerEntityText(e)} / ${e.keysAfterEvict}`,
     `target ≤ ${t.bytesPerEntity} B; ${fmt(e.decisionsPerSecond ?? 0)} decisions/s`,
   ]);
 }
