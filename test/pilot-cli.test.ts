@@ -303,6 +303,17 @@ describe('pilot commands against a running mesh', () => {
     });
     expect(unknown.code).toBe(1);
     expect(JSON.parse(unknown.stdout).error.code).toBe('MW_CLI_NOT_FOUND');
+    // A subject where a message id goes: the hint names its newest messages, from the mesh and from the file.
+    for (const from of [
+      ['--url', url],
+      ['--ledger', join(data, 'ledger.db')],
+    ]) {
+      const subject = await runCli(['why', 'account:4243', ...from, '--json'], { env });
+      expect(subject.code).toBe(1);
+      const { error } = JSON.parse(subject.stdout);
+      expect(error.code).toBe('MW_CLI_NOT_FOUND');
+      expect(error.message).toMatch(/account:4243 is a subject, whose newest messages are [0-9a-f-]{36} \(/);
+    }
     const both = await runCli(['why', id, '--url', url, '--ledger', join(data, 'ledger.db')], { env });
     expect(both.code).toBe(2);
   });

@@ -2,7 +2,7 @@ import { makeError } from '../runtime/index.js';
 
 export const cliError = makeError({
   MW_CLI_NO_LEDGER: 'no ledger at {file}: {hint}',
-  MW_CLI_NOT_FOUND: 'the ledger has no message {id}',
+  MW_CLI_NOT_FOUND: 'the ledger has no message {id}{hint}',
   MW_CLI_DIR_NOT_EMPTY: '{dir} already has a {what}; refusing to overwrite it',
   MW_CLI_INPUT_MISSING: 'cannot read input file {file}: {cause}',
   MW_CLI_CHECKPOINT_FILE: 'cannot use checkpoint file {file}: {cause}',

@@ -110,6 +110,7 @@ export {
 export { feedFile } from './feed.js';
 export type { HoldView, Release } from './holds.js';
 export { firstInvalidUtf8, type InputLine, isRejected, parseInputLine } from './input.js';
+export { type SearchKind, type SearchResult, searchLedger } from './ledger-search.js';
 export {
   type BreakerOpeningView,
   type ChainLink,

@@ -6,6 +6,8 @@ import {
   isMeshwardenError,
   type LedgerReader,
   type LinkedEffect,
+  type SearchResult,
+  searchLedger,
   type VerdictIssue,
   whyChain,
 } from '../../runtime/index.js';
@@ -51,18 +53,37 @@ async function lineageOf<T>(
     if (!isMeshwardenError(reply)) return reply;
     // The same answer, and exit, as from a ledger file.
     if (reply.code !== 'MW_API_NOT_FOUND') return reportFailure(reply, out);
-  } else {
-    // `up`'s users often have MESHWARDEN_URL set, which --url deliberately does not read.
-    const url = process.env.MESHWARDEN_URL;
-    const orElse = `or read it from a running mesh with --url ${url === undefined || url === '' ? '<the address up printed>' : url}`;
-    const ledger = await openExistingLedger({ ...at, orElse }, out);
-    if (ledger === undefined) return EXIT.usage;
-    await using _ledger = ledger;
-    const found = await read(ledger);
-    if (found !== undefined) return found;
+    const named = await api.get<SearchResult>(`/search?q=${encodeURIComponent(id)}`);
+    out.fail(
+      cliError('MW_CLI_NOT_FOUND', { id, hint: isMeshwardenError(named) ? '' : hintOf(named, route) }),
+    );
+    return EXIT.failed;
   }
-  out.fail(cliError('MW_CLI_NOT_FOUND', { id }));
+  // `up`'s users often have MESHWARDEN_URL set, which --url deliberately does not read.
+  const url = process.env.MESHWARDEN_URL;
+  const orElse = `or read it from a running mesh with --url ${url === undefined || url === '' ? '<the address up printed>' : url}`;
+  const ledger = await openExistingLedger({ ...at, orElse }, out);
+  if (ledger === undefined) return EXIT.usage;
+  await using _ledger = ledger;
+  const found = await read(ledger);
+  if (found !== undefined) return found;
+  const hint = hintOf(await searchLedger(ledger, id, HINTED), route);
+  out.fail(cliError('MW_CLI_NOT_FOUND', { id, hint }));
   return EXIT.failed;
+}
+
+/** Messages named in a not-found hint, at most. */
+const HINTED = 5;
+
+/**
+ * For a subject or an agent version given where a message id goes: its newest messages, to pass
+ * instead (`why account:8841` is a natural first try). Empty when it names none.
+ */
+function hintOf(named: SearchResult, route: 'why' | 'impact'): string {
+  if (named.kind === 'message' || named.results.length === 0) return '';
+  const what = named.kind === 'subject' ? 'a subject' : 'an agent version';
+  const ids = named.results.slice(0, HINTED).map((link) => `${link.id} (${link.type}, ${link.verdict})`);
+  return `; ${named.q} is ${what}, whose newest messages are ${ids.join(', ')}: meshwarden ${route} <one of them>`;
 }
 
 /** `why <id>`: the causal chain that led to a message, root first. */

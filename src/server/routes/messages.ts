@@ -1,21 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import {
-  type ChainLink,
-  ENTRY,
   impactOf,
   type JsonValue,
-  type LedgerReader,
   type Policy,
   pilotActor,
-  toChainLink,
+  searchLedger,
   whyChain,
 } from '../../runtime/index.js';
 import type { ApiDeps } from '../deps.js';
 import { apiError } from '../errors.js';
 import { anyObject, errors } from '../schemas.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const SEARCH_LIMIT = 100;
 const name = { type: 'string', minLength: 1, maxLength: 200 } as const;
 const idParams = { type: 'object', properties: { id: name }, required: ['id'] } as const;
 
@@ -134,30 +129,8 @@ export async function messageRoutes(app: FastifyInstance, deps: ApiDeps): Promis
         },
       },
     },
-    async (request) => search(ledger, request.query.q.trim()),
+    async (request) => searchLedger(ledger, request.query.q.trim()),
   );
-}
-
-async function search(
-  ledger: LedgerReader,
-  q: string,
-): Promise<{ q: string; kind: string; results: ChainLink[] }> {
-  const kind = UUID.test(q) ? 'message' : q.includes('@') ? 'agent' : 'subject';
-  const entries = await (kind === 'message'
-    ? ledger.byMessage(q)
-    : kind === 'agent'
-      ? ledger.byAgent(q, { limit: SEARCH_LIMIT * 4 })
-      : ledger.bySubject(q, { limit: SEARCH_LIMIT * 4 }));
-  // Newest first, one link per message (its decision; a released hold adds no second one).
-  const seen = new Set<string>();
-  const results: ChainLink[] = [];
-  for (const entry of entries.reverse()) {
-    if (entry.kind !== ENTRY.decision || seen.has(entry.msgId ?? '')) continue;
-    seen.add(entry.msgId ?? '');
-    results.push(await toChainLink(ledger, entry));
-    if (results.length === SEARCH_LIMIT) break;
-  }
-  return { q, kind, results };
 }
 
 /**
