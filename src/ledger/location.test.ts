@@ -101,6 +101,46 @@ describe('openLedgerAt', () => {
     await third.close();
   });
 
+  it("lets a mesh's nodes write one PostgreSQL schema together, never with an embedded writer", async () => {
+    const at = freshSchema();
+    const node = { origin: 'here', keyFile: at.keyFile, shared: true };
+    const a = await openLedgerAt(at.location, node);
+    if (isMeshwardenError(a)) throw a;
+    const b = await openLedgerAt(at.location, node);
+    if (isMeshwardenError(b)) throw b;
+    const embedded = await openLedgerAt(at.location, { origin: 'here', keyFile: at.keyFile });
+    expect(embedded).toMatchObject({ code: 'MW_LEDGER_LOCKED' });
+    expect((embedded as Error).message).toContain(`meshwarden node pid ${process.pid}`);
+    await a.close();
+    await b.close();
+    const writer = await openLedgerAt(at.location, { origin: 'here', keyFile: at.keyFile });
+    if (isMeshwardenError(writer)) throw writer;
+    expect(await openLedgerAt(at.location, node)).toMatchObject({ code: 'MW_LEDGER_LOCKED' });
+    await writer.close();
+  });
+
+  it("refuses a node of another mesh on a shared ledger that holds a mesh's entries", async () => {
+    const at = freshSchema();
+    const node = (origin: string) => openLedgerAt(at.location, { origin, keyFile: at.keyFile, shared: true });
+    // A schema whose opener wrote nothing (it was refused later) is no one's yet.
+    const empty = await node('first');
+    if (isMeshwardenError(empty)) throw empty;
+    await empty.close();
+    const mesh = await node('retention');
+    if (isMeshwardenError(mesh)) throw mesh;
+    await mesh.append(record);
+    const other = await node('retention-b');
+    expect(other).toMatchObject({ code: 'MW_LEDGER_OTHER_MESH' });
+    expect((other as Error).message).toContain(
+      "holds mesh retention's entries, and this node is of mesh retention-b",
+    );
+    await mesh.close();
+    const again = await node('retention');
+    if (isMeshwardenError(again)) throw again;
+    expect(await again.count()).toBe(1);
+    await again.close();
+  });
+
   it("refuses a PostgreSQL schema whose tables are another application's, as MW_LEDGER_LOCATION", async () => {
     const at = freshSchema();
     await at.query(`CREATE SCHEMA "${at.schema}"`);

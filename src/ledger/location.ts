@@ -25,8 +25,10 @@ export type OpenLedgerOptions = {
   readonly create?: boolean;
   /**
    * Distributed mode: several processes write this ledger, each the partitions it holds a lease on,
-   * fenced by chain position (docs/ledger.md, "Fencing"); no one-writer lock is taken. PostgreSQL
-   * only: a SQLite file has one writer (MW_LEDGER_LOCATION).
+   * fenced by chain position (docs/ledger.md, "Fencing"); they hold the writer lock shared (an
+   * embedded writer meanwhile is MW_LEDGER_LOCKED, as they are while one writes), and a ledger
+   * another mesh wrote is MW_LEDGER_OTHER_MESH. PostgreSQL only: a SQLite file has one writer
+   * (MW_LEDGER_LOCATION).
    */
   readonly shared?: boolean;
   /** SQLite: told when the writer's open moved the file from an older schema version. */
@@ -46,7 +48,8 @@ export function locationScheme(location: string): string | undefined {
  * The one place a ledger adapter is chosen, by where the ledger lives: a file path (or a `file:`
  * URL) opens the SQLite adapter, `postgres://…` or `postgresql://…` (with `?schema=name`) the
  * PostgreSQL one, which connects and reads its heads before it resolves. Any other URL, or a
- * location its adapter cannot read, is an MW_LEDGER_LOCATION error value (a password in it masked).
+ * location its adapter cannot read, is an MW_LEDGER_LOCATION error value (a password in it masked);
+ * a writer refused is an MW_LEDGER_LOCKED one, a mesh's node at another mesh's an MW_LEDGER_OTHER_MESH one.
  * I/O failures of the adapter itself (MW_LEDGER_IO: an unreachable server, an unreadable file) are
  * thrown, as the adapter throws them.
  */
@@ -83,14 +86,25 @@ export async function openLedgerAt(
     }
     const at = parsePostgresLocation(location);
     if (isMeshwardenError(at)) return at;
-    const lock = writer && shared !== true ? await lockPostgresWriter(at) : undefined;
+    // A mesh's nodes hold the writer's key shared: together, and never with an embedded writer.
+    const lock = writer ? await lockPostgresWriter(at, shared === true ? 'shared' : 'only') : undefined;
     if (isMeshwardenError(lock)) return lock;
     try {
-      const pgOpts = { location, ...sqlite, ...(opts.create === undefined ? {} : { create: opts.create }) };
+      const pgOpts = {
+        location,
+        ...sqlite,
+        ...(opts.create === undefined ? {} : { create: opts.create }),
+        ...(shared === true ? { shared } : {}),
+      };
       return heldUntilClosed(await openPostgresLedger(pgOpts), lock);
     } catch (err) {
       void lock?.release();
-      if (isMeshwardenError(err) && err.code === 'MW_LEDGER_LOCATION') return err;
+      // What the location holds (no ledger, another mesh's) is a value; I/O failures are thrown.
+      if (
+        isMeshwardenError(err) &&
+        (err.code === 'MW_LEDGER_LOCATION' || err.code === 'MW_LEDGER_OTHER_MESH')
+      )
+        return err;
       throw err;
     }
   }

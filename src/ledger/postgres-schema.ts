@@ -197,13 +197,15 @@ export async function readHead(pool: pg.Pool, t: Tables, partition: number): Pro
  * Creates the schema and tables when missing (unless `create` is false: then a missing ledger is an
  * MW_LEDGER_LOCATION error, so a reader never leaves an empty schema behind; concurrent openers serialize on an advisory lock, as
  * `CREATE … IF NOT EXISTS` alone races), checks the schema version, records or reads the origin.
+ * A `shared` ledger (a mesh's nodes write it) with entries under another origin is refused: it is
+ * another mesh's, whose chains this node would write into (MW_LEDGER_OTHER_MESH).
  */
 export async function prepareSchema(
   pool: pg.Pool,
   t: Tables,
   at: PostgresLocation,
   origin: string | undefined,
-  create: boolean,
+  { create, shared }: { readonly create: boolean; readonly shared: boolean },
 ): Promise<string> {
   const client = await pool.connect();
   try {
@@ -222,6 +224,7 @@ export async function prepareSchema(
     if (version !== SCHEMA_VERSION) {
       throw ledgerError('MW_LEDGER_SCHEMA', { file: at.label, found: version, expected: SCHEMA_VERSION });
     }
+    if (origin !== undefined && shared) await refuseOtherMesh(client, t, at, origin);
     if (origin !== undefined) {
       await client.query(
         `INSERT INTO ${t.meta} (key, value) VALUES ('origin', $1) ON CONFLICT (key) DO UPDATE SET value = $1`,
@@ -237,4 +240,14 @@ export async function prepareSchema(
   } finally {
     client.release();
   }
+}
+
+/** A shared ledger's stored origin, when it has entries and is not `origin`, is another mesh's. */
+async function refuseOtherMesh(client: pg.PoolClient, t: Tables, at: PostgresLocation, origin: string) {
+  const { rows } = await client.query<{ value: string; used: boolean }>(
+    `SELECT value, EXISTS (SELECT 1 FROM ${t.entries}) AS used FROM ${t.meta} WHERE key = 'origin'`,
+  );
+  const stored = rows[0];
+  if (stored === undefined || !stored.used || stored.value === origin) return;
+  throw ledgerError('MW_LEDGER_OTHER_MESH', { location: at.label, stored: stored.value, origin });
 }

@@ -13,19 +13,25 @@ const LOCK_CLASS = 0x4d57_4c44; // "MWLD"
  * from the schema name, held by a connection of its own until `release` (or until that session
  * ends: the server drops the lock with it, so a killed process never leaves one behind). The
  * session's application_name carries this process's pid, so that a refused writer can name it.
- * Distributed mode replaces this one-writer lock with per-partition leases (docs/ledger.md).
+ * Distributed mode's nodes write their partitions under leases (docs/ledger.md), and each holds the
+ * same key `shared`: any number of nodes at once, and never together with an embedded writer, which
+ * would write every partition's chain under them (and they under it).
  */
-export async function lockPostgresWriter(at: PostgresLocation): Promise<WriterLock | MeshwardenError> {
+export async function lockPostgresWriter(
+  at: PostgresLocation,
+  mode: 'only' | 'shared' = 'only',
+): Promise<WriterLock | MeshwardenError> {
   const client = new pg.Client({
     connectionString: at.connectionString,
-    application_name: `meshwarden writer pid ${process.pid}`,
+    application_name: `meshwarden ${mode === 'shared' ? 'node' : 'writer'} pid ${process.pid}`,
     connectionTimeoutMillis: 10_000,
   });
   // A session the server drops ends the lock; the partition fencing still refuses a second writer.
   client.on('error', () => {});
   try {
     await client.connect();
-    const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [
+    const take = mode === 'shared' ? 'pg_try_advisory_lock_shared' : 'pg_try_advisory_lock';
+    const got = await client.query<{ ok: boolean }>(`SELECT ${take}($1, hashtext($2)) AS ok`, [
       LOCK_CLASS,
       at.schema,
     ]);

@@ -40,6 +40,11 @@ export type PostgresLedgerOptions = {
   readonly create?: boolean;
   /** Connections at most: one commits at a time, the others read. Default 4. */
   readonly connections?: number;
+  /**
+   * Written by the nodes of one mesh (distributed mode): a ledger that holds entries under another
+   * origin is another mesh's, MW_LEDGER_OTHER_MESH, where a single writer renames it.
+   */
+  readonly shared?: boolean;
 };
 
 /** Text columns refuse NUL; such a record is refused at append, before it is numbered. */
@@ -59,7 +64,10 @@ async function connect(at: PostgresLocation, opts: PostgresLedgerOptions, durabi
   const pool = createPool(at, durability, Math.max(2, opts.connections ?? 4));
   const tables = tablesOf(at.schema);
   try {
-    const origin = await prepareSchema(pool, tables, at, opts.origin, opts.create ?? true);
+    const origin = await prepareSchema(pool, tables, at, opts.origin, {
+      create: opts.create ?? true,
+      shared: opts.shared === true,
+    });
     return { pool, tables, origin, heads: await readHeads(pool, tables, at) };
   } catch (err) {
     await pool.end().catch(() => {});

@@ -34,6 +34,8 @@ export type ChainLink = {
   readonly agent: string;
   readonly gated: GatedKind;
   readonly at: string;
+  /** The partition whose chain holds the decision (`partitionOf(subject)`; 0 with one partition). */
+  readonly partition: number;
   readonly causationid: string | null;
   /** Set when the warden linked an inbound message to an effect it had emitted: that effect's id. */
   readonly echoOf: string | null;
@@ -180,6 +182,7 @@ export async function toChainLink(ledger: LedgerReader, entry: LedgerEntry): Pro
     agent: entry.agent ?? '',
     gated: d.gated,
     at: new Date(entry.at).toISOString(),
+    partition: entry.partition,
     causationid: e?.causationid ?? entry.causationId ?? null,
     echoOf: d.link?.effectId ?? null,
     linkedTo: d.link === undefined ? null : await linkedEffect(ledger, d.link),
