@@ -31,6 +31,32 @@ describe('cliTelemetry', () => {
     expect(lines.filter((l) => l.level === 40).map((l) => l.because)).toEqual([because]);
   });
 
+  it.each([['has spaces in it'], ['"quoted-token-value-1234"'], ['token-with-a-colon:1234']])(
+    'refuses a metrics token no scraper could send as a bearer token (%s)',
+    (token) => {
+      const { log } = logged();
+      const refused = cliTelemetry({ MESHWARDEN_METRICS_TOKEN: `${token}-0123456789` }, log, {
+        serveMetrics: true,
+      });
+      expect(refused).toMatchObject({
+        code: 'MW_TELEMETRY_ENV',
+        details: { variable: 'MESHWARDEN_METRICS_TOKEN' },
+      });
+    },
+  );
+
+  it.each([['1'], ['yes']])('warns that OTEL_SDK_DISABLED=%s does not disable telemetry', async (value) => {
+    const { log, lines } = logged();
+    const started = cliTelemetry({ OTEL_SDK_DISABLED: value, OTEL_METRICS_EXPORTER: 'none' }, log, {
+      serveMetrics: false,
+    });
+    if (started instanceof Error) throw started;
+    await started[Symbol.asyncDispose]();
+    expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([
+      expect.stringContaining('OTEL_SDK_DISABLED is neither true nor false'),
+    ]);
+  });
+
   it('says nothing of the kind when the token serves /metrics', async () => {
     const { log, lines } = logged();
     const started = cliTelemetry({ MESHWARDEN_METRICS_TOKEN: TOKEN }, log, { serveMetrics: true });

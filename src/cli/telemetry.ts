@@ -14,6 +14,15 @@ import {
 const VERSION = '0.1.0';
 /** A scrape token shorter than this is refused: it guards the endpoint on its own. */
 const MIN_TOKEN = 16;
+/** RFC 6750's b64token, what an `Authorization: Bearer` header carries. */
+const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+/** A refused scrape token: named, its value never said. */
+const tokenError = (problem: string) =>
+  telemetryError(
+    'MW_TELEMETRY_ENV',
+    { name: 'MESHWARDEN_METRICS_TOKEN', value: '…', problem },
+    { details: { variable: 'MESHWARDEN_METRICS_TOKEN' } },
+  );
 
 /** Telemetry as the CLI turns it on: for the mesh (its port), for `up`'s /metrics, and closed last. */
 export type CliTelemetry = {
@@ -39,14 +48,22 @@ export function cliTelemetry(
 ): CliTelemetry | MeshwardenError {
   const token = opts.serveMetrics ? env.MESHWARDEN_METRICS_TOKEN?.trim() || undefined : undefined;
   if (token !== undefined && token.length < MIN_TOKEN)
-    return telemetryError('MW_TELEMETRY_ENV', {
-      name: 'MESHWARDEN_METRICS_TOKEN',
-      value: '…',
-      problem: `it must be at least ${MIN_TOKEN} characters (openssl rand -hex 32 makes one)`,
-    });
+    return tokenError(`it must be at least ${MIN_TOKEN} characters (openssl rand -hex 32 makes one)`);
+  // A scraper sends it as `Authorization: Bearer <token>`: a space or a quote could never match.
+  if (token !== undefined && !BEARER_TOKEN.test(token))
+    return tokenError(
+      'a bearer token is letters, digits and - . _ ~ + / (then = at the end), with no space: no scraper could send this one (openssl rand -hex 32 makes one)',
+    );
   const config = telemetryConfig(env, { prometheus: token !== undefined });
   if (config instanceof Error) return config;
   const tlog = log.child({ layer: 'telemetry' });
+  // The spec reads any value but `true` as false, and asks that one neither true nor false be warned of.
+  const disabled = env.OTEL_SDK_DISABLED?.trim().toLowerCase() ?? '';
+  if (disabled !== '' && disabled !== 'true' && disabled !== 'false')
+    tlog.warn(
+      { variable: 'OTEL_SDK_DISABLED', value: env.OTEL_SDK_DISABLED },
+      'OTEL_SDK_DISABLED is neither true nor false: read as false, so telemetry is not disabled (only true disables it)',
+    );
   // A token set while metrics are off: /metrics answers 404, so say why at start, not never.
   if (token !== undefined && config?.prometheus !== true)
     tlog.warn(

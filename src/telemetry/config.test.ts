@@ -77,6 +77,13 @@ describe('telemetryConfig (OTEL_* variables)', () => {
       { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
     ],
     ['OTEL_EXPORTER_OTLP_ENDPOINT', { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }],
+    // Shaped like a URL, refused by the URL parser the exporter runs at start (it threw there).
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://localhost:99999' }],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://[::1' }],
+    [
+      'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
+      { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://localhost:99999/v1/metrics' },
+    ],
     ['OTEL_TRACES_SAMPLER', { OTEL_TRACES_EXPORTER: 'otlp', OTEL_TRACES_SAMPLER: 'sometimes' }],
     [
       'OTEL_TRACES_SAMPLER_ARG',

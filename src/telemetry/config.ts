@@ -141,6 +141,14 @@ function signal(
       value: own ?? base ?? url,
       problem: 'it must be an http:// or https:// address, such as http://localhost:4318',
     });
+  // The exporter parses it with the WHATWG URL parser and throws at start on what it refuses (a port
+  // past 65535, an unclosed [ipv6): refused here, as a value, with the variable's name.
+  if (!URL.canParse(url))
+    return envError({
+      name: urlName,
+      value: own ?? base ?? url,
+      problem: 'it is not a URL that can be parsed (a port from 1 to 65535, a host name or [IPv6] address)',
+    });
   const protocolName = env[`OTEL_EXPORTER_OTLP_${which}_PROTOCOL`]?.trim()
     ? `OTEL_EXPORTER_OTLP_${which}_PROTOCOL`
     : 'OTEL_EXPORTER_OTLP_PROTOCOL';
