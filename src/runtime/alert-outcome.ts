@@ -28,7 +28,7 @@ export function createAlertOutcomes(deps: {
     recording.add(done);
   };
 
-  const outcome = ({ message: m, route }: AlertJob, result: SinkResult) => {
+  const outcome = ({ message: m, route }: Pick<AlertJob, 'message' | 'route'>, result: SinkResult) => {
     if (result.ok) {
       record(m, 'sent', result.attempts);
       return publish(deliveryEvent(clock(), route, m.event, 'sent', result.attempts));

@@ -11,7 +11,7 @@ import {
 import type { AlarmInput } from './alert-input.js';
 import type { SendQueue } from './alert-queue.js';
 import { type AlertOutcomeName, alertMessageOf, deliveryEvent } from './alert-records.js';
-import type { AlertMessage, AlertSink } from './alert-sink.js';
+import type { AlertMessage, AlertSink, SinkResult } from './alert-sink.js';
 import { runtimeError } from './errors.js';
 import type { MeshEvent } from './events.js';
 
@@ -29,6 +29,8 @@ export type RouteOneDeps = {
   /** `alarm` was held back by `route`'s rate (catch-up sends it later). */
   readonly heldByRate: (route: AlertRoute, alarm: AlarmInput) => void;
   readonly record: (m: AlertMessage, outcome: AlertOutcomeName, attempts: number, error?: JsonObject) => void;
+  /** An alert's end (alert-outcome.ts): its entry, its delivery event, and a dead letter when it failed. */
+  readonly outcome: (job: Pick<AlertJob, 'message' | 'route'>, result: SinkResult) => void;
   readonly publish: (event: MeshEvent) => void;
   readonly mesh: () => string;
   readonly partitionOf: (subject: string) => number;
@@ -66,12 +68,11 @@ export function createRouteOne(deps: RouteOneDeps) {
     const message = alertMessageOf(deps.newId(), deps.mesh(), settings, route, alarm, partition, others);
     const sink = deps.sinkOf(settings, route.sink);
     if (sink === undefined) {
-      // A reload named or changed a sink this process was not started with: recorded and told, not dropped.
+      // A reload named or changed a sink this process was not started with: recorded, logged with its
+      // code and a dead letter pilots see, as any alert that could not be delivered; never dropped.
       commitSent(route, m, decided, alarm.event, alarm.key, now);
       const error = runtimeError('MW_RUNTIME_ALERT_SINK', { route: route.id, sink: route.sink });
-      deps.log.warn({ route: route.id, sink: route.sink }, 'alert route names a sink not started');
-      deps.record(message, 'failed', 0, { code: error.code, message: error.message });
-      return publish(deliveryEvent(now, route, alarm.event, 'failed', 0));
+      return deps.outcome({ message, route }, { ok: false, attempts: 0, error });
     }
     if (deps.queue.offer({ message, sink, route }, isResolve(alarm.event))) {
       commitSent(route, m, decided, alarm.event, alarm.key, now);

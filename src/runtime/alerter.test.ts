@@ -177,6 +177,10 @@ describe('createAlerter', () => {
     await h.alerter.close();
     expect(seen).toEqual([]);
     expect(h.records.map((r) => (r.data.error as { code: string }).code)).toEqual(['MW_RUNTIME_ALERT_SINK']);
+    // Pilots see it where they see every undelivered alert: a dead letter on the live feed.
+    expect(h.events.filter((e) => e.type === 'dead-letter')).toEqual([
+      expect.objectContaining({ worker: 'alert:r', code: 'MW_RUNTIME_ALERT_SINK' }),
+    ]);
   });
 
   it('a reload that adds alerts to a mesh started without: recorded as failed, not silent', async () => {

@@ -129,6 +129,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     sinkOf: sinkLookup(deps.sinks, alerts()),
     heldByRate: (route, alarm) => catchUp.held(route, alarm),
     record,
+    outcome,
     publish,
     mesh: () => deps.policy().mesh,
     partitionOf: deps.partitionOf,
