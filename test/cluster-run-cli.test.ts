@@ -82,6 +82,10 @@ describe('run --cluster', () => {
       .map((e) => e.data.node as string);
     expect(owners.filter((n) => n === 'up-1').length).toBeGreaterThanOrEqual(4);
     expect(owners.some((n) => n.includes('-run-'))).toBe(true);
+
+    // A quiet node leaves at once, and says it stopped cleanly only because nothing was left unsettled.
+    expect(await node.stop()).toBe(0);
+    expect(node.stderr()).toContain('stopped cleanly: node up-1 handed its partitions off');
   });
 
   it('refuses --node without --cluster, and a --cluster URL that is not NATS, as usage errors', async () => {

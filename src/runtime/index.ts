@@ -130,8 +130,6 @@ export {
   type OpenMeshResult,
   openLedgerIn,
   openMesh,
-  type ReloadResult,
-  reloadPolicy,
 } from './open.js';
 export type { ClusterOptions } from './open-cluster.js';
 export type { PilotActions } from './pilot.js';
@@ -151,6 +149,7 @@ export {
   type RejectedPayload,
 } from './recorded-payloads.js';
 export { type BreakerOpening, ENTRY } from './records.js';
+export { type ReloadResult, reloadPolicy } from './reload-policy.js';
 export { type ReplayOptions, replayLedger } from './replay.js';
 export {
   type EffectSums,

@@ -10,14 +10,7 @@ import {
   type OpenLedgerOptions,
   openLedgerAt,
 } from '../ledger/index.js';
-import {
-  compareContracts,
-  heldTypeIssues,
-  type LoadPolicyOptions,
-  loadPolicy,
-  type Policy,
-  type PolicyIssue,
-} from '../policy/index.js';
+import { loadPolicy, type Policy, type PolicyIssue } from '../policy/index.js';
 import type { AlertSink, AlertSinkFactory } from './alert-sink.js';
 import { type ClusterControl, serveClusterControl } from './cluster-control.js';
 import type { Clock } from './envelopes.js';
@@ -28,8 +21,9 @@ import { type LoadedModules, loadModules } from './modules.js';
 import { type ClusterOptions, linkCluster } from './open-cluster.js';
 import type { PartitionLeases } from './partition-leases.js';
 import { ENTRY, policyLoadedRecord } from './records.js';
+import { readerOf } from './reload-policy.js';
 import type { MeshTelemetry } from './telemetry.js';
-import { type Transport, toolSchemaReader } from './transports.js';
+import type { Transport } from './transports.js';
 import { within } from './within.js';
 
 export type OpenedMesh = {
@@ -40,6 +34,8 @@ export type OpenedMesh = {
   readonly leases?: PartitionLeases;
   /** Distributed mode: every node's status, pilot actions routed to owners, mesh-wide quiet. */
   readonly control?: ClusterControl;
+  /** Distributed mode, once closed: true when a wait for work in flight ran out (closing went on without it). */
+  readonly leftUnsettled?: () => boolean;
 };
 
 export type OpenMeshResult =
@@ -250,58 +246,6 @@ async function openOnLedger(
   return { ok: true, opened: { mesh, ledger, resumed, close, [Symbol.asyncDispose]: close } };
 }
 
-export type ReloadResult =
-  | {
-      readonly ok: true;
-      readonly digest: string;
-      readonly changed: boolean;
-      /** Contract changes the compatibility check could not prove compatible (MW_CONTRACT_UNPROVEN). */
-      readonly warnings?: readonly PolicyIssue[];
-    }
-  | {
-      readonly ok: false;
-      readonly policyIssues?: readonly PolicyIssue[];
-      readonly errors?: readonly MeshwardenError[];
-    };
-
-/**
- * Reads the running mesh's file again and, when it is valid and its modules load, puts it in force.
- * An unchanged file (same digest) changes nothing and records nothing; a breaking change to a
- * contract in force is refused (MW_CONTRACT_BREAKING, docs/policy.md). MCP effects without a
- * contract file read their tools' input schemas again, so a changed tool schema is a new policy.
- */
-export async function reloadPolicy(mesh: Mesh, by?: string): Promise<ReloadResult> {
-  const loaded = await loadPolicy(mesh.policy.file, readerOf(mesh.transports));
-  if (!loaded.ok) return { ok: false, policyIssues: loaded.issues };
-  if (loaded.policy.digest === mesh.policy.digest)
-    return { ok: true, digest: loaded.policy.digest, changed: false };
-  // A breaking change to a contract in force (same type name, so same major version) is refused
-  // like a mistake in the file: senders written for it, and what waits in holds, would not pass.
-  const contracts = await compareContracts(mesh.policy, loaded.policy);
-  // A hold of a type the new file drops would be dead-lettered when approved (no executor, no consumer).
-  const held = mesh.state.holds().map((h) => ({ type: h.envelope.type, kind: h.gated }));
-  const issues = [...contracts.issues, ...(await heldTypeIssues(loaded.policy, held))];
-  if (issues.length > 0) return { ok: false, policyIssues: issues };
-  const modules = await loadModules(loaded.policy, mesh.transports);
-  if (!modules.ok) return { ok: false, errors: modules.errors };
-  const recorded = mesh.reload(loaded.policy, modules.modules, by);
-  if (isMeshwardenError(recorded)) return { ok: false, errors: [recorded] };
-  try {
-    await recorded;
-  } catch (err) {
-    // The ledger refused `policy.loaded` (closed, or a commit failed): the old policy stays in force.
-    if (isMeshwardenError(err)) return { ok: false, errors: [err] };
-    throw err;
-  }
-  const warnings = [...(loaded.warnings ?? []), ...contracts.warnings];
-  return {
-    ok: true,
-    digest: loaded.policy.digest,
-    changed: true,
-    ...(warnings.length > 0 ? { warnings } : {}),
-  };
-}
-
 /**
  * Joins the cluster as one node (distributed mode): the mesh decides for the partitions its leases
  * give it, each rebuilt from its chain when taken over (mesh-ownership.ts); nothing is recorded or
@@ -359,22 +303,38 @@ async function openClusterNode(
     ledgerFailed = err !== undefined;
   });
   let closing: Promise<void> | undefined;
+  let unsettled = false;
   const close = () => {
     closing ??= (async () => {
       // Replies to what this node sent come from the owners: wait for them before leaving, but not
       // for good (an owner gone for good), and not at all once the ledger failed (nothing settles).
-      if (!ledgerFailed) await within(CLOSE_WAIT_MS, mesh.idle());
+      if (!ledgerFailed && !(await within(CLOSE_WAIT_MS, mesh.idle()))) {
+        unsettled = true;
+        log.warn({ ms: CLOSE_WAIT_MS }, 'replies from the owners did not all come; leaving anyway');
+      }
       await leases?.close();
       mesh.node?.stop();
-      if (!(await within(CLOSE_WAIT_MS, mesh.close())))
+      if (!(await within(CLOSE_WAIT_MS, mesh.close()))) {
+        unsettled = true;
         log.warn({ ms: CLOSE_WAIT_MS }, 'in-flight work did not settle; closing anyway');
+      }
       await control?.close();
       await link.close();
       await ledger.close();
     })();
     return closing;
   };
-  const opened = { mesh, ledger, resumed: 0, leases, control, close, [Symbol.asyncDispose]: close };
+  const leftUnsettled = () => unsettled;
+  const opened = {
+    mesh,
+    ledger,
+    resumed: 0,
+    leases,
+    control,
+    close,
+    leftUnsettled,
+    [Symbol.asyncDispose]: close,
+  };
   return { ok: true, opened };
 }
 
@@ -393,10 +353,4 @@ async function recordedPartitions(ledger: Pick<LedgerReader, 'scan'>): Promise<n
     recorded = typeof partitions === 'number' ? partitions : 1;
   }
   return recorded;
-}
-
-/** MCP effects without a contract file take their tool's input schema, read through the transports. */
-function readerOf(transports: readonly Transport[]): LoadPolicyOptions {
-  const readToolSchema = toolSchemaReader(transports);
-  return readToolSchema === undefined ? {} : { readToolSchema };
 }

@@ -8,8 +8,9 @@ import { type LedgerEntry, openLedger, verifyCheckpointSignature } from '../ledg
 import { breakerKey } from '../state/index.js';
 import { createEnvelopeFactory, systemRandom } from './envelopes.js';
 import { feedFile } from './feed.js';
-import { ledgerFile, openMesh, reloadPolicy } from './open.js';
+import { ledgerFile, openMesh } from './open.js';
 import { decisionRecord, ENTRY, policyLoadedRecord } from './records.js';
+import { reloadPolicy } from './reload-policy.js';
 import { summarize } from './summary.js';
 
 const log = pino({ level: 'silent' });

@@ -140,7 +140,9 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   if (opts.cluster !== undefined) {
     // The writer's heads are those of partitions it held; the others moved on elsewhere.
     out.note(
-      `stopped cleanly: node ${opts.cluster.node} handed its partitions off to the nodes still live, if any`,
+      opened.leftUnsettled?.() === true
+        ? `stopped: node ${opts.cluster.node} handed its partitions off, leaving work in flight that did not settle within 30 s (the log says which wait ran out); what it had not acknowledged stays in the stream for the partitions' next owners`
+        : `stopped cleanly: node ${opts.cluster.node} handed its partitions off to the nodes still live, if any`,
     );
     return EXIT.ok;
   }

@@ -1,0 +1,72 @@
+import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
+import {
+  compareContracts,
+  heldTypeIssues,
+  type LoadPolicyOptions,
+  loadPolicy,
+  type PolicyIssue,
+} from '../policy/index.js';
+import type { Mesh } from './mesh.js';
+import { loadModules } from './modules.js';
+import { type Transport, toolSchemaReader } from './transports.js';
+
+// A running mesh's policy read again and put in force (POST /api/v1/policy/reload, the console's
+// reload): what open.ts opened, changed without a restart.
+
+export type ReloadResult =
+  | {
+      readonly ok: true;
+      readonly digest: string;
+      readonly changed: boolean;
+      /** Contract changes the compatibility check could not prove compatible (MW_CONTRACT_UNPROVEN). */
+      readonly warnings?: readonly PolicyIssue[];
+    }
+  | {
+      readonly ok: false;
+      readonly policyIssues?: readonly PolicyIssue[];
+      readonly errors?: readonly MeshwardenError[];
+    };
+
+/**
+ * Reads the running mesh's file again and, when it is valid and its modules load, puts it in force.
+ * An unchanged file (same digest) changes nothing and records nothing; a breaking change to a
+ * contract in force is refused (MW_CONTRACT_BREAKING, docs/policy.md). MCP effects without a
+ * contract file read their tools' input schemas again, so a changed tool schema is a new policy.
+ */
+export async function reloadPolicy(mesh: Mesh, by?: string): Promise<ReloadResult> {
+  const loaded = await loadPolicy(mesh.policy.file, readerOf(mesh.transports));
+  if (!loaded.ok) return { ok: false, policyIssues: loaded.issues };
+  if (loaded.policy.digest === mesh.policy.digest)
+    return { ok: true, digest: loaded.policy.digest, changed: false };
+  // A breaking change to a contract in force (same type name, so same major version) is refused
+  // like a mistake in the file: senders written for it, and what waits in holds, would not pass.
+  const contracts = await compareContracts(mesh.policy, loaded.policy);
+  // A hold of a type the new file drops would be dead-lettered when approved (no executor, no consumer).
+  const held = mesh.state.holds().map((h) => ({ type: h.envelope.type, kind: h.gated }));
+  const issues = [...contracts.issues, ...(await heldTypeIssues(loaded.policy, held))];
+  if (issues.length > 0) return { ok: false, policyIssues: issues };
+  const modules = await loadModules(loaded.policy, mesh.transports);
+  if (!modules.ok) return { ok: false, errors: modules.errors };
+  const recorded = mesh.reload(loaded.policy, modules.modules, by);
+  if (isMeshwardenError(recorded)) return { ok: false, errors: [recorded] };
+  try {
+    await recorded;
+  } catch (err) {
+    // The ledger refused `policy.loaded` (closed, or a commit failed): the old policy stays in force.
+    if (isMeshwardenError(err)) return { ok: false, errors: [err] };
+    throw err;
+  }
+  const warnings = [...(loaded.warnings ?? []), ...contracts.warnings];
+  return {
+    ok: true,
+    digest: loaded.policy.digest,
+    changed: true,
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
+}
+
+/** MCP effects without a contract file take their tool's input schema, read through the transports. */
+export function readerOf(transports: readonly Transport[]): LoadPolicyOptions {
+  const readToolSchema = toolSchemaReader(transports);
+  return readToolSchema === undefined ? {} : { readToolSchema };
+}
