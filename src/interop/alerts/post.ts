@@ -24,7 +24,13 @@ export type PostOptions = {
 export const MAX_DELAY_MS = 30_000;
 
 /** A failed try: whether trying again may help (a network error, a timeout, 408, 429, 5xx), and when. */
-type TryFailure = { readonly error: MeshwardenError; readonly retryable: boolean; readonly afterMs?: number };
+type TryFailure = {
+  readonly error: MeshwardenError;
+  /** What went wrong, in the error's words (`answered HTTP 503`). */
+  readonly problem?: string;
+  readonly retryable: boolean;
+  readonly afterMs?: number;
+};
 
 /**
  * POSTs one body with retries and exponential backoff with jitter, each try bounded by its timeout;
@@ -43,7 +49,7 @@ export async function postWithRetries(
     if (last !== undefined) {
       const backoff = (opts.initialDelayMs ?? 500) * 2 ** (attempt - 2) * (0.5 + Math.random() / 2);
       const waited = await sleep(Math.min(MAX_DELAY_MS, last.afterMs ?? backoff), opts.signal);
-      if (!waited) return { ok: false, attempts: attempt - 1, error: aborted(opts) };
+      if (!waited) return { ok: false, attempts: attempt - 1, error: aborted(opts, last) };
     }
     last = await tryOnce(opts, body, headers);
     if (last === undefined) return { ok: true, attempts: attempt };
@@ -64,6 +70,7 @@ async function tryOnce(
       url: hostOf(opts.url),
       problem,
     }),
+    problem,
     retryable,
     ...(afterMs === undefined ? {} : { afterMs }),
   });
@@ -107,8 +114,12 @@ async function tryOnce(
   return fail(`answered HTTP ${res.status}`, retryable, after);
 }
 
-function aborted(opts: PostOptions): MeshwardenError {
-  const problem = 'not sent: the warden closed before the receiver answered';
+/** The warden closed mid-send: before any answer, or between tries (then the last try's failure is said). */
+function aborted(opts: PostOptions, last?: TryFailure): MeshwardenError {
+  const problem =
+    last?.problem === undefined
+      ? 'not sent: the warden closed before the receiver answered'
+      : `not sent: the warden closed while it waited to try again (the last try ${last.problem})`;
   return interopError('MW_INTEROP_ALERT_SEND', {
     sink: opts.sink,
     type: opts.type,

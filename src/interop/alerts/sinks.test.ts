@@ -65,6 +65,30 @@ describe('Retry-After', () => {
     const result = await postWithRetries(opts, '{}', () => ({}));
     expect([result.ok, result.attempts]).toEqual([true, 2]);
   });
+
+  it('closed while it waits to try again: the failure says what the receiver answered last', async () => {
+    await using rx = await serve((_, res) => res.writeHead(503).end());
+    const abort = new AbortController();
+    const opts = {
+      sink: 's',
+      type: 'webhook',
+      url: `${rx.url}/h`,
+      timeoutMs: 5000,
+      retries: 3,
+      initialDelayMs: 600_000,
+      signal: abort.signal,
+    };
+    const sending = postWithRetries(opts, '{}', () => ({}));
+    while (rx.seen() === 0) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 50));
+    abort.abort();
+    const result = await sending;
+    if (result.ok) throw new Error('sent');
+    expect(result.attempts).toBe(1);
+    expect(result.error.message).toContain(
+      'not sent: the warden closed while it waited to try again (the last try answered HTTP 503)',
+    );
+  });
 });
 
 describe('a receiver that redirects', () => {
