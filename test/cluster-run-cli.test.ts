@@ -83,6 +83,26 @@ describe('run --cluster', () => {
     expect(owners.filter((n) => n === 'up-1').length).toBeGreaterThanOrEqual(4);
     expect(owners.some((n) => n.includes('-run-'))).toBe(true);
 
+    // The ledger is this mesh's while its node runs: an embedded run on it, and a node of another
+    // mesh name, are refused before they write a thing.
+    const embedded = await runCli([
+      'run',
+      file,
+      '--input',
+      input,
+      '--ledger',
+      ledger,
+      '--data',
+      join(dir, 'e'),
+    ]);
+    expect(embedded.code).toBe(1);
+    expect(embedded.stderr).toContain('error MW_LEDGER_CLUSTERED:');
+    const other = join(dir, 'other.yaml');
+    writeFileSync(other, readFileSync(file, 'utf8').replace(/^mesh: .*$/m, `mesh: ${uniqueMesh()}`));
+    const intruder = await runCli(['run', other, '--input', input, ...cluster, '--data', join(dir, 'o')]);
+    expect(intruder.code).toBe(1);
+    expect(intruder.stderr).toContain('error MW_LEDGER_OTHER_MESH:');
+
     // A quiet node leaves at once, and says it stopped cleanly only because nothing was left unsettled.
     expect(await node.stop()).toBe(0);
     expect(node.stderr()).toContain('stopped cleanly: node up-1 handed its partitions off');

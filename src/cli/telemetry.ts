@@ -14,8 +14,11 @@ import {
 const VERSION = '0.1.0';
 /** A scrape token shorter than this is refused: it guards the endpoint on its own. */
 const MIN_TOKEN = 16;
-/** RFC 6750's b64token, what an `Authorization: Bearer` header carries. */
-const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+/**
+ * What a scraper can send after `Authorization: Bearer ` and the API reads back (one run of visible
+ * ASCII, server/auth.ts): no space, tab or other control character, nothing outside ASCII.
+ */
+const BEARER_TOKEN = /^[\x21-\x7e]+$/;
 /** A refused scrape token: named, its value never said. */
 const tokenError = (problem: string) =>
   telemetryError(
@@ -49,10 +52,9 @@ export function cliTelemetry(
   const token = opts.serveMetrics ? env.MESHWARDEN_METRICS_TOKEN?.trim() || undefined : undefined;
   if (token !== undefined && token.length < MIN_TOKEN)
     return tokenError(`it must be at least ${MIN_TOKEN} characters (openssl rand -hex 32 makes one)`);
-  // A scraper sends it as `Authorization: Bearer <token>`: a space or a quote could never match.
   if (token !== undefined && !BEARER_TOKEN.test(token))
     return tokenError(
-      'a bearer token is letters, digits and - . _ ~ + / (then = at the end), with no space: no scraper could send this one (openssl rand -hex 32 makes one)',
+      'it must be visible ASCII characters with no space: a scraper sends it after "Authorization: Bearer ", where a space, a control character or a non-ASCII one could never match (openssl rand -hex 32 makes one)',
     );
   const config = telemetryConfig(env, { prometheus: token !== undefined });
   if (config instanceof Error) return config;

@@ -11,6 +11,8 @@ export const ledgerError = makeError({
   MW_LEDGER_LOCATION: 'the ledger location {location} cannot be opened: {reason}',
   MW_LEDGER_LOCKED:
     'the ledger {location} is already open for writing by {holder}; one process writes a ledger at a time: stop that one first (why and audit can read the ledger meanwhile), or use another data directory or schema',
+  MW_LEDGER_CLUSTERED:
+    'the ledger {location} is written by the running nodes of a distributed mesh ({holder} among them): an embedded up or run cannot write it meanwhile; stop every node of that mesh first, join it as a node (--cluster), or use another schema',
   MW_LEDGER_OTHER_MESH:
     "the ledger {location} holds mesh {stored}'s entries, and this node is of mesh {origin}: each mesh needs a ledger of its own (another ?schema=), or give this node's mesh.yaml the name {stored} to join that mesh",
   MW_LEDGER_FENCED:

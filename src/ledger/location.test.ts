@@ -89,8 +89,10 @@ describe('openLedgerAt', () => {
     if (isMeshwardenError(first)) throw first;
     await first.append(record);
     const second = await openLedgerAt(at.location, opts);
-    expect(second).toMatchObject({ code: 'MW_LEDGER_LOCKED' });
-    expect((second as Error).message).toContain(`meshwarden writer pid ${process.pid}`);
+    expect(second).toMatchObject({
+      code: 'MW_LEDGER_LOCKED',
+      details: { holder: expect.stringContaining(`meshwarden writer pid ${process.pid}`) },
+    });
     const reader = await openLedgerAt(at.location, { create: false, keyFile: at.keyFile });
     if (isMeshwardenError(reader)) throw reader;
     expect(await reader.count()).toBe(1);
@@ -109,32 +111,41 @@ describe('openLedgerAt', () => {
     const b = await openLedgerAt(at.location, node);
     if (isMeshwardenError(b)) throw b;
     const embedded = await openLedgerAt(at.location, { origin: 'here', keyFile: at.keyFile });
-    expect(embedded).toMatchObject({ code: 'MW_LEDGER_LOCKED' });
-    expect((embedded as Error).message).toContain(`meshwarden node pid ${process.pid}`);
+    expect(embedded).toMatchObject({
+      code: 'MW_LEDGER_CLUSTERED',
+      details: { holder: expect.stringContaining(`meshwarden node pid ${process.pid}`) },
+    });
     await a.close();
     await b.close();
     const writer = await openLedgerAt(at.location, { origin: 'here', keyFile: at.keyFile });
     if (isMeshwardenError(writer)) throw writer;
-    expect(await openLedgerAt(at.location, node)).toMatchObject({ code: 'MW_LEDGER_LOCKED' });
+    expect(await openLedgerAt(at.location, node)).toMatchObject({
+      code: 'MW_LEDGER_LOCKED',
+      details: { holder: expect.stringContaining(`meshwarden writer pid ${process.pid}`) },
+    });
     await writer.close();
   });
 
-  it("refuses a node of another mesh on a shared ledger that holds a mesh's entries", async () => {
+  it('refuses a node of another mesh while that mesh is here or has written the ledger', async () => {
     const at = freshSchema();
     const node = (origin: string) => openLedgerAt(at.location, { origin, keyFile: at.keyFile, shared: true });
-    // A schema whose opener wrote nothing (it was refused later) is no one's yet.
-    const empty = await node('first');
-    if (isMeshwardenError(empty)) throw empty;
-    await empty.close();
+    const refused = (stored: string, origin: string) => ({
+      code: 'MW_LEDGER_OTHER_MESH',
+      details: { stored, origin },
+    });
+    // A schema whose opener wrote nothing and is gone (it was refused later) is no one's yet.
+    const gone = await node('first');
+    if (isMeshwardenError(gone)) throw gone;
+    await gone.close();
+    // One whose opener is still here, joining before it writes, is that mesh's.
     const mesh = await node('retention');
     if (isMeshwardenError(mesh)) throw mesh;
+    expect(await node('retention-b')).toMatchObject(refused('retention', 'retention-b'));
     await mesh.append(record);
-    const other = await node('retention-b');
-    expect(other).toMatchObject({ code: 'MW_LEDGER_OTHER_MESH' });
-    expect((other as Error).message).toContain(
-      "holds mesh retention's entries, and this node is of mesh retention-b",
-    );
+    expect(await node('retention-b')).toMatchObject(refused('retention', 'retention-b'));
     await mesh.close();
+    // Written to, it stays that mesh's with no one there.
+    expect(await node('retention-b')).toMatchObject(refused('retention', 'retention-b'));
     const again = await node('retention');
     if (isMeshwardenError(again)) throw again;
     expect(await again.count()).toBe(1);

@@ -49,7 +49,8 @@ export function locationScheme(location: string): string | undefined {
  * URL) opens the SQLite adapter, `postgres://…` or `postgresql://…` (with `?schema=name`) the
  * PostgreSQL one, which connects and reads its heads before it resolves. Any other URL, or a
  * location its adapter cannot read, is an MW_LEDGER_LOCATION error value (a password in it masked);
- * a writer refused is an MW_LEDGER_LOCKED one, a mesh's node at another mesh's an MW_LEDGER_OTHER_MESH one.
+ * a writer refused is an MW_LEDGER_LOCKED one (MW_LEDGER_CLUSTERED while a mesh's nodes write it), a
+ * mesh's node at another mesh's an MW_LEDGER_OTHER_MESH one.
  * I/O failures of the adapter itself (MW_LEDGER_IO: an unreachable server, an unreadable file) are
  * thrown, as the adapter throws them.
  */
@@ -95,10 +96,12 @@ export async function openLedgerAt(
         ...sqlite,
         ...(opts.create === undefined ? {} : { create: opts.create }),
         ...(shared === true ? { shared } : {}),
+        ...(lock?.session === undefined ? {} : { lockSession: lock.session }),
       };
       return heldUntilClosed(await openPostgresLedger(pgOpts), lock);
     } catch (err) {
-      void lock?.release();
+      // Released before the answer, so a caller that tries again at once does not meet its own lock.
+      await lock?.release();
       // What the location holds (no ledger, another mesh's) is a value; I/O failures are thrown.
       if (
         isMeshwardenError(err) &&

@@ -205,7 +205,11 @@ export async function prepareSchema(
   t: Tables,
   at: PostgresLocation,
   origin: string | undefined,
-  { create, shared }: { readonly create: boolean; readonly shared: boolean },
+  {
+    create,
+    shared,
+    lockSession,
+  }: { readonly create: boolean; readonly shared: boolean; readonly lockSession?: number | undefined },
 ): Promise<string> {
   const client = await pool.connect();
   try {
@@ -224,7 +228,7 @@ export async function prepareSchema(
     if (version !== SCHEMA_VERSION) {
       throw ledgerError('MW_LEDGER_SCHEMA', { file: at.label, found: version, expected: SCHEMA_VERSION });
     }
-    if (origin !== undefined && shared) await refuseOtherMesh(client, t, at, origin);
+    if (origin !== undefined && shared) await refuseOtherMesh(client, t, at, origin, lockSession);
     if (origin !== undefined) {
       await client.query(
         `INSERT INTO ${t.meta} (key, value) VALUES ('origin', $1) ON CONFLICT (key) DO UPDATE SET value = $1`,
@@ -242,12 +246,36 @@ export async function prepareSchema(
   }
 }
 
-/** A shared ledger's stored origin, when it has entries and is not `origin`, is another mesh's. */
-async function refuseOtherMesh(client: pg.PoolClient, t: Tables, at: PostgresLocation, origin: string) {
-  const { rows } = await client.query<{ value: string; used: boolean }>(
-    `SELECT value, EXISTS (SELECT 1 FROM ${t.entries}) AS used FROM ${t.meta} WHERE key = 'origin'`,
+// The writer lock's key (postgres-writer-lock.ts), first half: ours never meets another
+// application's locks; the second half is hashtext of the schema name.
+export const LOCK_CLASS = 0x4d57_4c44; // "MWLD"
+
+/**
+ * A shared ledger's stored origin, when it is not `origin`, is another mesh's if that mesh is here:
+ * the ledger holds entries, or another session holds the writer lock (a node that has not written
+ * yet: it joins NATS first). Only a schema no one uses and nothing was written to takes a new name.
+ */
+async function refuseOtherMesh(
+  client: pg.PoolClient,
+  t: Tables,
+  at: PostgresLocation,
+  origin: string,
+  lockSession: number | undefined,
+) {
+  const { rows } = await client.query<{ value: string; used: boolean; held: boolean }>(
+    `SELECT value, EXISTS (SELECT 1 FROM ${t.entries}) AS used,
+       EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted
+         AND l.classid = $1::bigint::oid AND l.objsubid = 2
+         AND l.objid = ((hashtext($2)::bigint + 4294967296) % 4294967296)::oid
+         AND l.pid <> coalesce($3::int, 0)) AS held
+     FROM ${t.meta} WHERE key = 'origin'`,
+    [LOCK_CLASS, at.schema, lockSession ?? null],
   );
   const stored = rows[0];
-  if (stored === undefined || !stored.used || stored.value === origin) return;
-  throw ledgerError('MW_LEDGER_OTHER_MESH', { location: at.label, stored: stored.value, origin });
+  if (stored === undefined || stored.value === origin || (!stored.used && !stored.held)) return;
+  throw ledgerError(
+    'MW_LEDGER_OTHER_MESH',
+    { location: at.label, stored: stored.value, origin },
+    { details: { stored: stored.value, origin } },
+  );
 }

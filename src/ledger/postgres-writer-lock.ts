@@ -1,12 +1,8 @@
 import pg from 'pg';
 import type { MeshwardenError } from '../envelope/index.js';
 import { ledgerError } from './errors.js';
-import { connectionCause, type PostgresLocation } from './postgres-schema.js';
+import { connectionCause, LOCK_CLASS, type PostgresLocation } from './postgres-schema.js';
 import { type WriterLock, writerBusy } from './writer-lock.js';
-
-// The advisory lock key's first half, so that ours never meets another application's locks; the
-// second half is hashtext of the schema name.
-const LOCK_CLASS = 0x4d57_4c44; // "MWLD"
 
 /**
  * Takes the embedded writer's lock of a PostgreSQL ledger: a session advisory lock on a key derived
@@ -25,6 +21,9 @@ export async function lockPostgresWriter(
     connectionString: at.connectionString,
     application_name: `meshwarden ${mode === 'shared' ? 'node' : 'writer'} pid ${process.pid}`,
     connectionTimeoutMillis: 10_000,
+    // An idle session on a host that vanished is dropped by the server within minutes, not hours.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
   // A session the server drops ends the lock; the partition fencing still refuses a second writer.
   client.on('error', () => {});
@@ -38,6 +37,9 @@ export async function lockPostgresWriter(
     if (got.rows[0]?.ok !== true) {
       const holder = await holderOf(client, at.schema);
       await client.end().catch(() => {});
+      // Held shared: a distributed mesh's nodes write it, and stopping one frees nothing.
+      if (mode === 'only' && holder?.startsWith('meshwarden node') === true)
+        return ledgerError('MW_LEDGER_CLUSTERED', { location: at.label, holder }, { details: { holder } });
       return writerBusy(at.label, holder);
     }
   } catch (err) {
@@ -46,7 +48,9 @@ export async function lockPostgresWriter(
     return ledgerError('MW_LEDGER_IO', { file: at.label, action: 'be opened', cause }, { cause: err });
   }
   let ended: Promise<void> | undefined;
+  const session = (client as unknown as { processID: number | null }).processID ?? undefined;
   return {
+    ...(session === undefined ? {} : { session }),
     // Ending the session releases its advisory locks; resolved once the server has seen it end.
     release: () => {
       ended ??= client.end().catch(() => {});

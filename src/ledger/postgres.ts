@@ -45,6 +45,8 @@ export type PostgresLedgerOptions = {
    * origin is another mesh's, MW_LEDGER_OTHER_MESH, where a single writer renames it.
    */
   readonly shared?: boolean;
+  /** The backend pid of this opener's writer-lock session (location.ts), left out of the holders a shared opener counts. */
+  readonly lockSession?: number;
 };
 
 /** Text columns refuse NUL; such a record is refused at append, before it is numbered. */
@@ -67,6 +69,7 @@ async function connect(at: PostgresLocation, opts: PostgresLedgerOptions, durabi
     const origin = await prepareSchema(pool, tables, at, opts.origin, {
       create: opts.create ?? true,
       shared: opts.shared === true,
+      lockSession: opts.lockSession,
     });
     return { pool, tables, origin, heads: await readHeads(pool, tables, at) };
   } catch (err) {

@@ -4,7 +4,11 @@ import type { MeshwardenError } from '../envelope/index.js';
 import { causeText, ledgerError } from './errors.js';
 
 /** A held writer lock; `release` is idempotent and resolves once the lock is free for another writer. */
-export type WriterLock = { readonly release: () => Promise<void> };
+export type WriterLock = {
+  readonly release: () => Promise<void>;
+  /** PostgreSQL: the backend pid of the session that holds the lock (so a count of holders leaves it out). */
+  readonly session?: number;
+};
 
 /** The lock file of a SQLite ledger: `ledger.db.lock` beside `ledger.db`. */
 export function lockFileOf(file: string): string {
@@ -54,10 +58,8 @@ export function lockSqliteWriter(file: string): WriterLock | MeshwardenError {
 
 /** MW_LEDGER_LOCKED for `location`, naming the holder's pid when known. */
 export function writerBusy(location: string, holder: string | undefined): MeshwardenError {
-  return ledgerError('MW_LEDGER_LOCKED', {
-    location,
-    holder: holder === undefined ? 'another process' : holder,
-  });
+  const named = holder === undefined ? 'another process' : holder;
+  return ledgerError('MW_LEDGER_LOCKED', { location, holder: named }, { details: { holder: named } });
 }
 
 /** The pid the holder wrote in the lock file's header, if it can be read. */

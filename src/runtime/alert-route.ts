@@ -35,7 +35,6 @@ export type RouteOneDeps = {
   readonly mesh: () => string;
   readonly partitionOf: (subject: string) => number;
   readonly newId: () => string;
-  readonly log: { warn(obj: object, msg: string): void };
 };
 
 /**

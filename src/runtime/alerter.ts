@@ -134,7 +134,6 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     mesh: () => deps.policy().mesh,
     partitionOf: deps.partitionOf,
     newId: deps.newId,
-    log,
   });
 
   const raise = (alarm: AlarmInput) => {

@@ -123,6 +123,8 @@ export type ChainLink = {
   agent: string;
   gated: 'message' | 'effect';
   at: string;
+  /** The partition whose chain holds it; absent from servers older than the field. */
+  partition?: number;
   causationid: string | null;
   echoOf: string | null;
   /** Absent from servers older than the field. */
