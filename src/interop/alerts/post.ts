@@ -64,12 +64,7 @@ async function tryOnce(
   headers: () => Record<string, string>,
 ): Promise<TryFailure | undefined> {
   const fail = (problem: string, retryable: boolean, afterMs?: number): TryFailure => ({
-    error: interopError('MW_INTEROP_ALERT_SEND', {
-      sink: opts.sink,
-      type: opts.type,
-      url: hostOf(opts.url),
-      problem,
-    }),
+    error: sendError(opts, problem),
     problem,
     retryable,
     ...(afterMs === undefined ? {} : { afterMs }),
@@ -116,16 +111,21 @@ async function tryOnce(
 
 /** The warden closed mid-send: before any answer, or between tries (then the last try's failure is said). */
 function aborted(opts: PostOptions, last?: TryFailure): MeshwardenError {
-  const problem =
+  return sendError(
+    opts,
     last?.problem === undefined
       ? 'not sent: the warden closed before the receiver answered'
-      : `not sent: the warden closed while it waited to try again (the last try ${last.problem})`;
-  return interopError('MW_INTEROP_ALERT_SEND', {
-    sink: opts.sink,
-    type: opts.type,
-    url: hostOf(opts.url),
-    problem,
-  });
+      : `not sent: the warden closed while it waited to try again (the last try ${last.problem})`,
+  );
+}
+
+/** MW_INTEROP_ALERT_SEND naming the sink and the receiver's host (never its path, which may be a secret). */
+function sendError(opts: PostOptions, problem: string): MeshwardenError {
+  return interopError(
+    'MW_INTEROP_ALERT_SEND',
+    { sink: opts.sink, type: opts.type, url: hostOf(opts.url), problem },
+    { details: { problem } },
+  );
 }
 
 /** A Retry-After header (delay seconds or an HTTP date) in ms from `now`, capped at 30 s; undefined if unreadable. */

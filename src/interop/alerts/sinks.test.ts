@@ -36,6 +36,16 @@ async function serve(answer: (req: IncomingMessage, res: ServerResponse, n: numb
   };
 }
 
+/** A webhook post to `url`, its backoff far longer than a test (a retry that comes is a Retry-After's). */
+const webhookTo = (url: string, o: { retries: number; signal?: AbortSignal }) => ({
+  sink: 's',
+  type: 'webhook',
+  url: `${url}/h`,
+  timeoutMs: 5000,
+  initialDelayMs: 600_000,
+  ...o,
+});
+
 describe('Retry-After', () => {
   it.each<[string | null, number | undefined]>([
     [null, undefined],
@@ -54,30 +64,14 @@ describe('Retry-After', () => {
       if (n === 0) res.writeHead(429, { 'retry-after': '0' }).end();
       else res.writeHead(200).end();
     });
-    const opts = {
-      sink: 's',
-      type: 'webhook',
-      url: `${rx.url}/h`,
-      timeoutMs: 5000,
-      retries: 1,
-      initialDelayMs: 600_000,
-    };
-    const result = await postWithRetries(opts, '{}', () => ({}));
+    const result = await postWithRetries(webhookTo(rx.url, { retries: 1 }), '{}', () => ({}));
     expect([result.ok, result.attempts]).toEqual([true, 2]);
   });
 
   it('closed while it waits to try again: the failure says what the receiver answered last', async () => {
     await using rx = await serve((_, res) => res.writeHead(503).end());
     const abort = new AbortController();
-    const opts = {
-      sink: 's',
-      type: 'webhook',
-      url: `${rx.url}/h`,
-      timeoutMs: 5000,
-      retries: 3,
-      initialDelayMs: 600_000,
-      signal: abort.signal,
-    };
+    const opts = webhookTo(rx.url, { retries: 3, signal: abort.signal });
     const sending = postWithRetries(opts, '{}', () => ({}));
     while (rx.seen() === 0) await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, 50));
@@ -85,9 +79,12 @@ describe('Retry-After', () => {
     const result = await sending;
     if (result.ok) throw new Error('sent');
     expect(result.attempts).toBe(1);
-    expect(result.error.message).toContain(
-      'not sent: the warden closed while it waited to try again (the last try answered HTTP 503)',
-    );
+    expect(result.error).toMatchObject({
+      code: 'MW_INTEROP_ALERT_SEND',
+      details: {
+        problem: 'not sent: the warden closed while it waited to try again (the last try answered HTTP 503)',
+      },
+    });
   });
 });
 
