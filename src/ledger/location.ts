@@ -26,9 +26,9 @@ export type OpenLedgerOptions = {
   /**
    * Distributed mode: several processes write this ledger, each the partitions it holds a lease on,
    * fenced by chain position (docs/ledger.md, "Fencing"); they hold the writer lock shared (an
-   * embedded writer meanwhile is MW_LEDGER_LOCKED, as they are while one writes), and a ledger
-   * another mesh wrote is MW_LEDGER_OTHER_MESH. PostgreSQL only: a SQLite file has one writer
-   * (MW_LEDGER_LOCATION).
+   * embedded writer meanwhile is MW_LEDGER_CLUSTERED, as they are MW_LEDGER_LOCKED while one
+   * writes), and another mesh's ledger (written by it, or open to one of its nodes) is
+   * MW_LEDGER_OTHER_MESH. PostgreSQL only: a SQLite file has one writer (MW_LEDGER_LOCATION).
    */
   readonly shared?: boolean;
   /** SQLite: told when the writer's open moved the file from an older schema version. */

@@ -197,8 +197,9 @@ export async function readHead(pool: pg.Pool, t: Tables, partition: number): Pro
  * Creates the schema and tables when missing (unless `create` is false: then a missing ledger is an
  * MW_LEDGER_LOCATION error, so a reader never leaves an empty schema behind; concurrent openers serialize on an advisory lock, as
  * `CREATE … IF NOT EXISTS` alone races), checks the schema version, records or reads the origin.
- * A `shared` ledger (a mesh's nodes write it) with entries under another origin is refused: it is
- * another mesh's, whose chains this node would write into (MW_LEDGER_OTHER_MESH).
+ * A `shared` ledger (a mesh's nodes write it) recorded under another origin, with entries or another
+ * session on its writer lock, is refused: it is another mesh's, whose chains this node would write
+ * into (MW_LEDGER_OTHER_MESH).
  */
 export async function prepareSchema(
   pool: pg.Pool,

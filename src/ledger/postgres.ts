@@ -41,8 +41,9 @@ export type PostgresLedgerOptions = {
   /** Connections at most: one commits at a time, the others read. Default 4. */
   readonly connections?: number;
   /**
-   * Written by the nodes of one mesh (distributed mode): a ledger that holds entries under another
-   * origin is another mesh's, MW_LEDGER_OTHER_MESH, where a single writer renames it.
+   * Written by the nodes of one mesh (distributed mode): a ledger recorded under another origin,
+   * with entries or another session on its writer lock, is another mesh's (MW_LEDGER_OTHER_MESH),
+   * where a single writer renames it.
    */
   readonly shared?: boolean;
   /** The backend pid of this opener's writer-lock session (location.ts), left out of the holders a shared opener counts. */
