@@ -252,6 +252,14 @@ export async function prepareSchema(
 export const LOCK_CLASS = 0x4d57_4c44; // "MWLD"
 
 /**
+ * The granted rows of `pg_locks` (alias `l`) on the writer lock of the schema bound at `$2`, with
+ * LOCK_CLASS bound at `$1`: a two-key advisory lock's halves are its classid and objid (objsubid 2).
+ */
+export const WRITER_LOCK_HELD = `l.locktype = 'advisory' AND l.granted
+  AND l.classid = $1::bigint::oid AND l.objsubid = 2
+  AND l.objid = ((hashtext($2)::bigint + 4294967296) % 4294967296)::oid`;
+
+/**
  * A shared ledger's stored origin, when it is not `origin`, is another mesh's if that mesh is here:
  * the ledger holds entries, or another session holds the writer lock (a node that has not written
  * yet: it joins NATS first). Only a schema no one uses and nothing was written to takes a new name.
@@ -265,10 +273,7 @@ async function refuseOtherMesh(
 ) {
   const { rows } = await client.query<{ value: string; used: boolean; held: boolean }>(
     `SELECT value, EXISTS (SELECT 1 FROM ${t.entries}) AS used,
-       EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted
-         AND l.classid = $1::bigint::oid AND l.objsubid = 2
-         AND l.objid = ((hashtext($2)::bigint + 4294967296) % 4294967296)::oid
-         AND l.pid <> coalesce($3::int, 0)) AS held
+       EXISTS (SELECT 1 FROM pg_locks l WHERE ${WRITER_LOCK_HELD} AND l.pid <> coalesce($3::int, 0)) AS held
      FROM ${t.meta} WHERE key = 'origin'`,
     [LOCK_CLASS, at.schema, lockSession ?? null],
   );

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { MeshwardenError } from '../envelope/index.js';
 import { ledgerError } from './errors.js';
-import { connectionCause, LOCK_CLASS, type PostgresLocation } from './postgres-schema.js';
+import { connectionCause, LOCK_CLASS, type PostgresLocation, WRITER_LOCK_HELD } from './postgres-schema.js';
 import { type WriterLock, writerBusy } from './writer-lock.js';
 
 /**
@@ -35,11 +35,17 @@ export async function lockPostgresWriter(
       at.schema,
     ]);
     if (got.rows[0]?.ok !== true) {
-      const holder = await holderOf(client, at.schema);
+      const { holder, shared } = await holderOf(client, at.schema);
       await client.end().catch(() => {});
       // Held shared: a distributed mesh's nodes write it, and stopping one frees nothing.
-      if (mode === 'only' && holder?.startsWith('meshwarden node') === true)
-        return ledgerError('MW_LEDGER_CLUSTERED', { location: at.label, holder }, { details: { holder } });
+      if (shared) {
+        const named = holder ?? 'a node';
+        return ledgerError(
+          'MW_LEDGER_CLUSTERED',
+          { location: at.label, holder: named },
+          { details: { holder: named } },
+        );
+      }
       return writerBusy(at.label, holder);
     }
   } catch (err) {
@@ -59,20 +65,26 @@ export async function lockPostgresWriter(
   };
 }
 
-/** The holding session's application_name (`meshwarden writer pid N`) when the server shows it. */
-async function holderOf(client: pg.Client, schema: string): Promise<string | undefined> {
+/**
+ * Who holds the lock: a holding session's application_name (`meshwarden writer pid N`, `meshwarden
+ * node pid N`) when the server shows it, and whether it is held shared (by a mesh's nodes).
+ */
+async function holderOf(
+  client: pg.Client,
+  schema: string,
+): Promise<{ holder: string | undefined; shared: boolean }> {
   try {
-    const { rows } = await client.query<{ name: string | null; addr: string | null }>(
-      `SELECT a.application_name AS name, a.client_addr::text AS addr
+    const { rows } = await client.query<{ name: string | null; addr: string | null; mode: string }>(
+      `SELECT a.application_name AS name, a.client_addr::text AS addr, l.mode
          FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-        WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::bigint::oid
-          AND l.objid = ((hashtext($2)::bigint + 4294967296) % 4294967296)::oid AND l.objsubid = 2`,
+        WHERE ${WRITER_LOCK_HELD}`,
       [LOCK_CLASS, schema],
     );
     const row = rows[0];
-    if (row === undefined || row.name === null || row.name === '') return undefined;
-    return row.addr === null ? row.name : `${row.name} at ${row.addr}`;
+    const shared = row?.mode === 'ShareLock';
+    if (row === undefined || row.name === null || row.name === '') return { holder: undefined, shared };
+    return { holder: row.addr === null ? row.name : `${row.name} at ${row.addr}`, shared };
   } catch {
-    return undefined;
+    return { holder: undefined, shared: false };
   }
 }
