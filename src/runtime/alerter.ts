@@ -81,6 +81,11 @@ export type Alerter = {
    * alert-owed.ts), reading the breakers open now, the pending holds and the ledger's entries.
    */
   reconcile(start: ReconcileStart): Promise<void>;
+  /**
+   * The sinks `settings`' routes name that this process did not start with, or whose spec changed
+   * since: their alerts fail (MW_RUNTIME_ALERT_SINK) until a restart. What a reload warns of.
+   */
+  unstarted(settings: AlertsPolicy | undefined): UnstartedSink[];
   /** The policy was reloaded: the `hold.expiring` warnings of the pending holds are timed by it (hold-expiry.ts). */
   retime(holds: readonly HoldState[]): void;
   /**
@@ -89,6 +94,9 @@ export type Alerter = {
    */
   close(): Promise<void>;
 };
+
+/** A route (`index` in `alerts.routes`) whose sink needs a restart to be sent to. */
+export type UnstartedSink = { readonly index: number; readonly route: string; readonly sink: string };
 
 /** A sink spec's digest: a reload that changes it reaches a sink this process was not started with. */
 function digestOf(spec: AlertSinkSpec | undefined): string {
@@ -123,10 +131,11 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     threw,
   );
 
+  const sinkOf = sinkLookup(deps.sinks, alerts());
   const routeOne = createRouteOne({
     memory,
     queue,
-    sinkOf: sinkLookup(deps.sinks, alerts()),
+    sinkOf,
     heldByRate: (route, alarm) => catchUp.held(route, alarm),
     record,
     outcome,
@@ -172,6 +181,14 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       if (alarm !== undefined) raise(alarm);
     },
     pending: queue.pending,
+    unstarted(settings) {
+      if (settings === undefined) return [];
+      const found: UnstartedSink[] = [];
+      settings.routes.forEach((r, index) => {
+        if (sinkOf(settings, r.sink) === undefined) found.push({ index, route: r.id, sink: r.sink });
+      });
+      return found;
+    },
     async reconcile(start) {
       const settings = alerts();
       const reconciled = settings?.routes.some((r) => r.on.some((e) => RECONCILED.has(e)));

@@ -6,7 +6,7 @@ import type { ActivePolicy } from './active.js';
 import type { RootMessage } from './admission.js';
 import type { AlertSink } from './alert-sink.js';
 import { scanSince } from './alert-start-scan.js';
-import { ALERT_SENT, createAlerter } from './alerter.js';
+import { ALERT_SENT, createAlerter, type UnstartedSink } from './alerter.js';
 import type { RetryOptions } from './delivery.js';
 import {
   type Clock,
@@ -109,6 +109,11 @@ export type Mesh = {
    * carries over; approval timers restart under the new rules; agent code already loaded stays.
    */
   reload(policy: Policy, modules: LoadedModules, by?: string): Promise<LedgerEntry> | MeshwardenError;
+  /**
+   * The alert routes of `policy` whose sink this process was not started with, or whose spec
+   * changed since (sinks are built at start): their alerts fail until a restart.
+   */
+  unstartedSinks(policy: Policy): UnstartedSink[];
   /** What waits for a pilot: approval holds, and messages held by the loop guard or a freeze. */
   held(): HoldView[];
   /** A pilot's approvals, rejections, freezes and resets, each recorded in the ledger. */
@@ -260,6 +265,7 @@ export function createMesh(opts: MeshOptions): Mesh {
         modules,
         by,
       ),
+    unstartedSinks: (policy) => alerter.unstarted(policy.alerts),
     // Input that never became an envelope has no subject: partition 0 records it, in call order
     // with what was injected before it.
     reject: router.reject,

@@ -1,11 +1,15 @@
+import { readFile } from 'node:fs/promises';
 import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
 import {
   compareContracts,
   heldTypeIssues,
   type LoadPolicyOptions,
   loadPolicy,
+  type Policy,
   type PolicyIssue,
+  parseMesh,
 } from '../policy/index.js';
+import { runtimeError } from './errors.js';
 import type { Mesh } from './mesh.js';
 import { loadModules } from './modules.js';
 import { type Transport, toolSchemaReader } from './transports.js';
@@ -18,7 +22,10 @@ export type ReloadResult =
       readonly ok: true;
       readonly digest: string;
       readonly changed: boolean;
-      /** Contract changes the compatibility check could not prove compatible (MW_CONTRACT_UNPROVEN). */
+      /**
+       * Contract changes the compatibility check could not prove compatible (MW_CONTRACT_UNPROVEN);
+       * alert routes whose sink needs a restart before it is sent to (MW_RUNTIME_ALERT_SINK).
+       */
       readonly warnings?: readonly PolicyIssue[];
     }
   | {
@@ -56,7 +63,11 @@ export async function reloadPolicy(mesh: Mesh, by?: string): Promise<ReloadResul
     if (isMeshwardenError(err)) return { ok: false, errors: [err] };
     throw err;
   }
-  const warnings = [...(loaded.warnings ?? []), ...contracts.warnings];
+  const warnings = [
+    ...(loaded.warnings ?? []),
+    ...contracts.warnings,
+    ...(await unstartedSinkWarnings(mesh, loaded.policy)),
+  ];
   return {
     ok: true,
     digest: loaded.policy.digest,
@@ -69,4 +80,21 @@ export async function reloadPolicy(mesh: Mesh, by?: string): Promise<ReloadResul
 export function readerOf(transports: readonly Transport[]): LoadPolicyOptions {
   const readToolSchema = toolSchemaReader(transports);
   return readToolSchema === undefined ? {} : { readToolSchema };
+}
+
+/**
+ * Routes now in force whose sink this process was not started with (or whose spec changed): sinks
+ * and their secrets are read at start, so these alerts fail, as dead letters, until a restart. Said
+ * at the route's `sink:` in the file, so the pilot who reloaded hears it now, not at the first alert.
+ */
+async function unstartedSinkWarnings(mesh: Mesh, policy: Policy): Promise<PolicyIssue[]> {
+  const unstarted = mesh.unstartedSinks(policy);
+  if (unstarted.length === 0) return [];
+  const text = await readFile(policy.file, 'utf8').catch(() => '');
+  const file = parseMesh({ file: policy.file, path: policy.file, text });
+  return unstarted.map(({ index, route, sink }) => {
+    const { line, col } = file.locate(['alerts', 'routes', index, 'sink']);
+    const { code, message } = runtimeError('MW_RUNTIME_ALERT_SINK', { route, sink });
+    return { code, file: policy.file, line, col, pointer: `/alerts/routes/${index}/sink`, message };
+  });
 }
