@@ -171,6 +171,14 @@ export async function runMesh(
     if (out.json) out.document(summary);
     else printSummary(summary, out);
   }
+  if (control !== undefined) {
+    // Closed here, not at the function's end, to say whether leaving the mesh had to give up a wait.
+    await opened.close();
+    if (opened.leftUnsettled?.() === true)
+      out.note(
+        `left the mesh with work in flight that did not settle within 30 s (the log says which wait ran out); what this node had not acknowledged stays in the stream for the partitions' next owners`,
+      );
+  }
   return { code: EXIT.ok, summary };
 }
 
