@@ -97,6 +97,12 @@ describe('an npm-installed copy', () => {
     const summary = JSON.parse(npx(['run', '--json']));
     expect(summary.messages.admitted).toBeGreaterThanOrEqual(3);
     expect(summary.effects).toMatchObject({ executed: 1, held: 1 });
+    // The docs the installed README links to, and the scaffolded mesh.yaml names, come with it.
+    const installed = join(project, 'node_modules', 'meshwarden');
+    const readme = readFileSync(join(installed, 'README.md'), 'utf8');
+    const linked = [...readme.matchAll(/\]\((docs\/[^)#]+)/g)].map((m) => m[1]!);
+    expect(linked).toContain('docs/policy.md');
+    expect(linked.filter((doc) => !existsSync(join(installed, doc)))).toEqual([]);
   });
 
   it('tells a user on a Node older than 22.18 what to do, instead of failing on node:sqlite', async () => {
