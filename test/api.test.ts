@@ -372,6 +372,8 @@ describe('HTTP API against a real `up` process', () => {
     // Earlier calls without a token from this address count too, so the limit comes at or before 61.
     expect(replies.at(-1)!.status).toBe(429);
     expect(new Set(replies.map((r) => r.status))).toEqual(new Set([401, 429]));
+    // The liveness probe from that address still answers: a bad client must not get the warden restarted.
+    expect((await fetch(`${up.url}/api/v1/health`)).status).toBe(200);
   });
 
   it('rate-limits per token', async () => {

@@ -185,8 +185,11 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
           const owner = opts.tokens.verify(bearerOf(request.headers.authorization) ?? '');
           return owner === undefined ? `ip:${request.ip}` : `token:${owner.name}`;
         },
-        errorResponseBuilder: (_, context) =>
-          apiError('MW_API_RATE_LIMITED', { max: context.max, after: context.after }),
+        errorResponseBuilder: (request, context) => {
+          const known = opts.tokens.verify(bearerOf(request.headers.authorization) ?? '') !== undefined;
+          const who = known ? 'with this token' : 'from this address without a known token';
+          return apiError('MW_API_RATE_LIMITED', { who, max: context.max, after: context.after });
+        },
       });
       api.addHook('preParsing', bearerAuth(opts.tokens));
       // Bodies are JSON only (anything else is 415 MW_API_MEDIA_TYPE): Fastify's parser, then refused
@@ -229,7 +232,8 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
 
   // At the root, where Prometheus scrapes by default, outside the API's pilot tokens and rate limit.
   const { metrics } = opts;
-  if (metrics !== undefined) await app.register(async (scope) => metricsRoutes(scope, deps, metrics));
+  if (metrics !== undefined)
+    await app.register(async (scope) => metricsRoutes(scope, deps, metrics, opts.rateLimit ?? 600));
 
   const consoleDir = opts.consoleDir ?? CONSOLE_DIR;
   if (existsSync(consoleDir)) await app.register(fastifyStatic, { root: consoleDir, prefix: '/' });

@@ -8,7 +8,7 @@ export const apiError = makeError({
   MW_API_TOO_LARGE: 'the body is over the limit of {limit} bytes for this call',
   MW_API_TOO_DEEP: 'the {where} nests deeper than {max} levels (at {at})',
   MW_API_MEDIA_TYPE: 'this call takes a body of type {accepted}, not {type}',
-  MW_API_RATE_LIMITED: 'too many calls with this token: at most {max} a minute; retry in {after}',
+  MW_API_RATE_LIMITED: 'too many calls {who}: at most {max} a minute; retry in {after}',
   MW_API_TOKEN_EXISTS: 'a token named {name} already exists',
   MW_API_LAST_ADMIN: 'token {name} is the last admin token; create another admin token before revoking it',
   MW_API_CLOSING: 'the mesh is shutting down',

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import { bearerOf } from '../auth.js';
 import type { ApiDeps, MetricsEndpoint } from '../deps.js';
@@ -14,8 +15,27 @@ export async function metricsRoutes(
   app: FastifyInstance,
   deps: ApiDeps,
   metrics: MetricsEndpoint,
+  /** Calls a minute an address may make without the scrape token (guesses at it); scrapes are never limited. */
+  guessesPerMinute: number,
 ): Promise<void> {
   const expected = Buffer.from(metrics.token);
+  const scraper = (authorization: string | undefined) => {
+    const given = Buffer.from(bearerOf(authorization) ?? '');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
+  await app.register(rateLimit, {
+    max: guessesPerMinute,
+    timeWindow: 60_000,
+    hook: 'onRequest',
+    allowList: (request) => scraper(request.headers.authorization),
+    keyGenerator: (request) => `ip:${request.ip}`,
+    errorResponseBuilder: (_, context) =>
+      apiError('MW_API_RATE_LIMITED', {
+        who: 'from this address without the scrape token',
+        max: context.max,
+        after: context.after,
+      }),
+  });
   app.get(
     '/metrics',
     {
@@ -29,8 +49,7 @@ export async function metricsRoutes(
       },
     },
     async (request, reply) => {
-      const given = Buffer.from(bearerOf(request.headers.authorization) ?? '');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      if (!scraper(request.headers.authorization)) {
         reply.header('www-authenticate', 'Bearer realm="metrics"');
         return reply.code(401).send(errorBody(apiError('MW_API_UNAUTHENTICATED')));
       }

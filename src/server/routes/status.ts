@@ -43,6 +43,8 @@ export async function statusRoutes(app: FastifyInstance, deps: ApiDeps): Promise
   app.get(
     '/health',
     {
+      // A liveness probe must answer whoever else calls from its address (a proxy, a bad client).
+      config: { rateLimit: false },
       schema: {
         summary: 'Is the mesh up (no token needed); 503 with the error once its ledger failed',
         tags: ['status'],
