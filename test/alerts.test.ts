@@ -133,7 +133,7 @@ async function freezeWithWebhook(answer: Answer, sink: string, events: MeshEvent
     return await Array.fromAsync(ledger.scan());
   })();
   await rx.close();
-  return { rx, entries: entries.filter((e) => e.kind === ALERT_SENT) };
+  return { rx, dir, entries: entries.filter((e) => e.kind === ALERT_SENT) };
 }
 
 describe('a webhook receiver that fails', () => {
@@ -151,7 +151,7 @@ describe('a webhook receiver that fails', () => {
 
   it('never recovers: given up after its last try, recorded, and a dead letter pilots see', async () => {
     const events: MeshEvent[] = [];
-    const { rx, entries } = await freezeWithWebhook(() => 503, 'retries: 2', events);
+    const { rx, dir, entries } = await freezeWithWebhook(() => 503, 'retries: 2', events);
     expect(rx.on('/hook').length).toBe(3);
     expect(entries).toEqual([
       expect.objectContaining({
@@ -177,6 +177,18 @@ describe('a webhook receiver that fails', () => {
     expect(events.filter((e) => e.type === 'alert-delivery')).toEqual([
       expect.objectContaining({ outcome: 'failed', attempts: 3 }),
     ]);
+    // `why` says why the pilot was not told, not only that they were not.
+    const why = await runCli(['why', entries[0]!.msgId!, '--data', join(dir, 'data'), '--json']);
+    expect(why.code, why.stderr).toBe(0);
+    const outcomes = JSON.parse(why.stdout).chain.at(-1).outcomes as { kind: string; alert?: object }[];
+    expect(outcomes.filter((x) => x.kind === ALERT_SENT).map((x) => x.alert)).toEqual([
+      expect.objectContaining({
+        outcome: 'failed',
+        error: expect.objectContaining({ code: 'MW_INTEROP_ALERT_SEND' }),
+      }),
+    ]);
+    const text = await runCli(['why', entries[0]!.msgId!, '--data', join(dir, 'data')]);
+    expect(text.stdout).toMatch(/^alert: could not tell sink siem about .*: MW_INTEROP_ALERT_SEND: /m);
   });
 });
 

@@ -58,7 +58,7 @@ describe('plain words in the console', () => {
     at: 'x',
     ...o,
   });
-  const alerted = (outcome: string, attempts: number): Outcome => ({
+  const alerted = (outcome: string, attempts: number, message?: string): Outcome => ({
     kind: 'alert.sent',
     agent: null,
     at: 'x',
@@ -69,6 +69,7 @@ describe('plain words in the console', () => {
       severity: 'critical',
       outcome,
       attempts,
+      ...(message === undefined ? {} : { error: { code: 'MW_INTEROP_ALERT_SEND', message } }),
     },
   });
   it.each([
@@ -93,6 +94,10 @@ describe('plain words in the console', () => {
     [{ kind: 'delivered', agent: 'churn@2.0.1', at: 'x' }, 'handled by churn 2.0.1'],
     [alerted('sent', 1), 'on-call told (oncall, breaker opened)'],
     [alerted('failed', 4), 'on-call could not be told (oncall, breaker opened; 4 tries)'],
+    [
+      alerted('failed', 1, 'the sink answered HTTP 400'),
+      'on-call could not be told (oncall, breaker opened; 1 try): the sink answered HTTP 400',
+    ],
     [alerted('overflow', 0), 'on-call not told: the alert queue was full (oncall, breaker opened)'],
   ])('says outcome %o as %s', (outcome, words) => {
     expect(outcomeWords(outcome)).toBe(words);

@@ -34,8 +34,9 @@ export function createAlertOutcomes(deps: {
       return publish(deliveryEvent(clock(), route, m.event, 'sent', result.attempts));
     }
     const { code, message } = result.error;
+    // The sentence says why (an HTTP status, no answer): what on-call needs before opening the ledger.
     log.warn(
-      { alert: m.id, route: m.route, sink: m.sink, code, attempts: result.attempts },
+      { alert: m.id, route: m.route, sink: m.sink, code, problem: message, attempts: result.attempts },
       'alert not delivered',
     );
     record(m, 'failed', result.attempts, { code, message });

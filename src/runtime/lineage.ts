@@ -8,6 +8,11 @@ import { type BreakerOpening, type DecisionData, ENTRY } from './records.js';
 function alertOutcomeOf(data: Readonly<Record<string, unknown>>): AlertOutcome {
   const text = (key: string) => (typeof data[key] === 'string' ? (data[key] as string) : '');
   const attempts = typeof data.attempts === 'number' ? data.attempts : 0;
+  const error = data.error as { code?: unknown; message?: unknown } | undefined;
+  const why =
+    typeof error?.code === 'string' && typeof error.message === 'string'
+      ? { error: { code: error.code, message: error.message } }
+      : {};
   return {
     route: text('route'),
     sink: text('sink'),
@@ -15,6 +20,7 @@ function alertOutcomeOf(data: Readonly<Record<string, unknown>>): AlertOutcome {
     severity: text('severity'),
     outcome: text('outcome'),
     attempts,
+    ...why,
   };
 }
 
@@ -89,6 +95,8 @@ export type AlertOutcome = {
   /** `sent`, `failed` (after its last try) or `overflow` (the queue was full). */
   readonly outcome: string;
   readonly attempts: number;
+  /** Why it failed (its last try), when it did. */
+  readonly error?: { readonly code: string; readonly message: string };
 };
 
 /** A pilot's freeze, unfreeze or breaker reset, as `why` lists them next to the chain. */

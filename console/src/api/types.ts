@@ -102,7 +102,15 @@ export type Outcome = {
   attempt?: number;
   error?: { code: string; message: string };
   /** On `alert.sent`: who was told about this message, how, and whether it reached them (docs/alerts.md). */
-  alert?: { route: string; sink: string; event: string; severity: string; outcome: string; attempts: number };
+  alert?: {
+    route: string;
+    sink: string;
+    event: string;
+    severity: string;
+    outcome: string;
+    attempts: number;
+    error?: { code: string; message: string };
+  };
 };
 
 /** The effect an ingress message was linked to, and how (`causationid`, `reply-token`, `echo`). */

@@ -61,7 +61,8 @@ function alertWords(a: NonNullable<Outcome['alert']>): string {
   const what = `${a.sink}, ${a.event.replace('.', ' ')}`;
   if (a.outcome === 'sent') return `on-call told (${what})`;
   const tries = a.attempts === 1 ? '1 try' : `${a.attempts} tries`;
-  if (a.outcome === 'failed') return `on-call could not be told (${what}; ${tries})`;
+  if (a.outcome === 'failed')
+    return `on-call could not be told (${what}; ${tries})${a.error === undefined ? '' : `: ${a.error.message}`}`;
   return `on-call not told: the alert queue was full (${what})`;
 }
 

@@ -128,9 +128,10 @@ export async function why(id: string, opts: LineagePlace, out: Output): Promise<
               ? 'could not tell'
               : 'did not tell (queue full)';
         const tries = a.attempts === 1 ? '1 try' : `${a.attempts} tries`;
+        const why = a.error === undefined ? '' : `: ${a.error.code}: ${a.error.message}`;
         out.line(
           inline(
-            `alert: ${told} sink ${a.sink} about ${link.id} at ${o.at} (route ${a.route}, ${a.event}, ${a.severity}, ${tries})`,
+            `alert: ${told} sink ${a.sink} about ${link.id} at ${o.at} (route ${a.route}, ${a.event}, ${a.severity}, ${tries})${why}`,
           ),
         );
       }
