@@ -120,6 +120,8 @@ describe('decision spans over OTLP/HTTP', () => {
         'service.name': 'retention-test',
         'deployment.environment.name': 'test',
         team: 'growth squad',
+        // Each warden process is an instance of its own (a backend must not merge two).
+        'service.instance.id': expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-/),
       });
 
       // The loop guard's stop on 8841 (a breaker freeze or a hold): a stop has an event; deny and

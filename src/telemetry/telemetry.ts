@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -66,6 +67,9 @@ export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8
 export function createTelemetry(opts: TelemetryOptions): Telemetry {
   const { config } = opts;
   const resource = resourceFromAttributes({
+    // One id per process, as the semantic conventions ask: two wardens (a cluster's nodes, or a
+    // restart that overlaps) push cumulative metrics that a backend must not merge into one series.
+    'service.instance.id': randomUUID(),
     ...config.resource,
     'service.name': config.serviceName,
     'service.version': config.resource['service.version'] ?? opts.version,
