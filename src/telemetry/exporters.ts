@@ -48,6 +48,7 @@ function watching<T>(
   watch: ExportWatch,
   state: Map<Signal, boolean>,
   handed?: (items: T) => void,
+  lost?: (items: T) => void,
 ): Exporter<T>['export'] {
   return (items, done) => {
     handed?.(items);
@@ -58,6 +59,7 @@ function watching<T>(
         done(result);
         return;
       }
+      lost?.(items);
       const error = result.error ?? new Error(`${signal} export failed`);
       // A failure of the last export at exit is told even inside a streak: it says what was lost.
       if (state.get(signal) !== true || AT_EXIT in error) watch.failed(signal, error);
@@ -176,6 +178,8 @@ export function createExporters(opts: {
   };
   readonly watch: ExportWatch;
   readonly handed: (spans: ReadableSpan[]) => void;
+  /** Told of each span export that failed, with its span count: those spans are lost. */
+  readonly lost: (spans: number) => void;
 }): {
   spans?: SpanExporter;
   metrics?: PushMetricExporter;
@@ -237,6 +241,7 @@ export function createExporters(opts: {
             opts.watch,
             state,
             opts.handed,
+            (items) => opts.lost(items.length),
           ),
           EXPORTS_AT_ONCE,
         ),

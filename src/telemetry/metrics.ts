@@ -37,6 +37,8 @@ export type Instruments = {
   alert(route: string, sink: string, outcome: string): void;
   /** A decision span dropped: the batch processor's queue was full (OTEL_BSP_MAX_QUEUE_SIZE). */
   spansDropped(): void;
+  /** Decision spans an export gave up on (the collector refused them or never answered, retries included). */
+  spansFailed(spans: number): void;
   observe(gauges: Gauges): () => void;
 };
 
@@ -86,6 +88,11 @@ function declare(meter: Meter, hop: HopMetrics) {
     unit: '{span}',
     description: 'Decision spans dropped because the export queue was full (OTEL_BSP_MAX_QUEUE_SIZE).',
   });
+  const failed = meter.createCounter('meshwarden.telemetry.spans.failed', {
+    unit: '{span}',
+    description:
+      'Decision spans an export gave up on: the collector refused them or never answered, retries included.',
+  });
   const holds = meter.createObservableGauge('meshwarden.holds.pending', {
     unit: '{hold}',
     description: 'Messages held for a pilot now (approval holds, loop-guard and freeze holds).',
@@ -98,12 +105,37 @@ function declare(meter: Meter, hop: HopMetrics) {
     unit: '{message}',
     description: 'Messages and effect requests dead-lettered since the mesh started.',
   });
-  return { decisions, gate, commit, batch, delivery, failures, alerts, dropped, holds, breakers, dead };
+  return {
+    decisions,
+    gate,
+    commit,
+    batch,
+    delivery,
+    failures,
+    alerts,
+    dropped,
+    failed,
+    holds,
+    breakers,
+    dead,
+  };
 }
 
 export function createInstruments(meter: Meter, hop: HopMetrics): Instruments {
-  const { decisions, gate, commit, batch, delivery, failures, alerts, dropped, holds, breakers, dead } =
-    declare(meter, hop);
+  const {
+    decisions,
+    gate,
+    commit,
+    batch,
+    delivery,
+    failures,
+    alerts,
+    dropped,
+    failed,
+    holds,
+    breakers,
+    dead,
+  } = declare(meter, hop);
   const watched = new Set<Gauges>();
   const frozen = new WeakSet<Gauges>();
   const sum = (read: (g: Gauges) => number) => (result: ObservableResult) => {
@@ -114,6 +146,7 @@ export function createInstruments(meter: Meter, hop: HopMetrics): Instruments {
   };
   // Zero from the start, so `rate()` and alert rules see the series before the first drop.
   dropped.add(0);
+  failed.add(0);
   holds.addCallback(sum((g) => g.holdsPending()));
   breakers.addCallback(sum((g) => g.breakersOpen()));
   dead.addCallback(sum((g) => g.deadLetters()));
@@ -174,6 +207,9 @@ export function createInstruments(meter: Meter, hop: HopMetrics): Instruments {
     },
     spansDropped() {
       dropped.add(1);
+    },
+    spansFailed(spans) {
+      failed.add(spans);
     },
     observe(gauges) {
       // A new mesh's live values replace a closed one's last ones.

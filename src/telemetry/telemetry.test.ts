@@ -299,4 +299,30 @@ describe('export failures and drops', () => {
     await telemetry.close();
     await collector.close();
   });
+
+  it('counts decision spans a collector refused (meshwarden_telemetry_spans_failed_total)', async () => {
+    // 400 is not retried: each batch fails at its first answer, and its spans are lost.
+    const collector = await receiver();
+    collector.state.status = 400;
+    const config = telemetryConfig(
+      {
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collector.url}/v1/traces`,
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '3',
+        OTEL_BSP_SCHEDULE_DELAY: '10',
+      },
+      { prometheus: true },
+    );
+    if (config === undefined || config instanceof Error) throw new Error('no config');
+    const telemetry = createTelemetry({ config, version: '0.1.0', onError: () => {} });
+    expect(await telemetry.scrape()).toContain('meshwarden_telemetry_spans_failed_total 0');
+    for (let i = 0; i < 7; i++) telemetry.decision(decision(envelope(randomUUID())));
+    const failed = async () =>
+      /meshwarden_telemetry_spans_failed_total (\d+)/.exec((await telemetry.scrape())!)?.[1];
+    for (let tries = 0; (await failed()) !== '7' && tries < 200; tries++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(await failed()).toBe('7');
+    await telemetry.close();
+    await collector.close();
+  });
 });

@@ -88,6 +88,8 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
     handed: (batch) => {
       queued = Math.max(0, queued - batch.length);
     },
+    // Answered after the instruments exist: no export starts before a decision is made.
+    lost: (n) => instruments.spansFailed(n),
   });
   const spans =
     exporters.spans === undefined
