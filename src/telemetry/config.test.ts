@@ -133,6 +133,11 @@ describe('telemetryConfig (OTEL_* variables)', () => {
       { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'ftp://c/v1/traces' },
       'ftp://c/v1/traces',
     ],
+    [
+      'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE',
+      { OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'Delta2' },
+      'Delta2',
+    ],
   ])('quotes %s as set (nothing appended)', (_name, env, value) => {
     expect(telemetryConfig(env)).toMatchObject({ code: 'MW_TELEMETRY_ENV', details: { value } });
   });

@@ -171,11 +171,13 @@ function signal(
     if (value !== undefined && value !== '' && value !== 'gzip' && value !== 'none')
       return envError({ name, value, problem: 'it may be gzip or none' });
   }
-  const temporality = env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE?.trim().toLowerCase();
+  const given = env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE;
+  const temporality = given?.trim().toLowerCase();
   if (which === 'METRICS' && temporality && !['cumulative', 'delta', 'lowmemory'].includes(temporality))
     return envError({
       name: 'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE',
-      value: temporality,
+      // Quoted as it was set, as every other variable's value is.
+      value: given ?? '',
       problem: 'it may be cumulative (the default), delta (Datadog) or lowmemory',
     });
   for (const name of ['OTEL_EXPORTER_OTLP_HEADERS', `OTEL_EXPORTER_OTLP_${which}_HEADERS`]) {

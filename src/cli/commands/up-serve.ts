@@ -60,24 +60,25 @@ export async function serve(
     ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
     ...(opts.metrics === undefined ? {} : { metrics: opts.metrics }),
   });
-  const verify = async (sayIntact: boolean) => {
+  const entries = (n: number) => `${n.toLocaleString('en')} ${n === 1 ? 'entry' : 'entries'}`;
+  const verify = async (which: string) => {
     const verified = await server.integrity.verify();
     if (!verified.ok) {
       out.note(
         `warning: the ledger is NOT intact (${verified.firstBad?.detail}); run meshwarden audit verify`,
       );
-    } else if (sayIntact) {
-      out.note(`the shared ledger is intact: ${verified.entries.toLocaleString('en')} entries verified`);
+    } else {
+      out.note(`${which} is intact: ${entries(verified.entries)} verified`);
     }
   };
   if (opts.cluster === undefined) {
-    out.note(`verifying the ledger (${sizeOf(ledger.heads()).toLocaleString('en')} entries) …`);
-    await verify(false);
+    out.note(`verifying the ledger (${entries(sizeOf(ledger.heads()))}) …`);
+    await verify('the ledger');
   } else {
     // A cluster's ledger holds the whole mesh's history: checked while the node serves, not before.
     out.note('verifying the shared ledger in the background …');
     // Said when done, so the note above is not left hanging.
-    verify(true).catch((err: unknown) => log.warn({ err }, 'ledger verification failed'));
+    verify('the shared ledger').catch((err: unknown) => log.warn({ err }, 'ledger verification failed'));
   }
   let url: string;
   try {
