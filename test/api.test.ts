@@ -105,6 +105,12 @@ describe('HTTP API against a real `up` process', () => {
     const again = await call(up, tokens.pilot, 'POST', `/holds/${credit.id}/reject`, { reason: 'twice' });
     expect(again.status).toBe(404);
     expect(again.body.error.code).toBe('MW_PILOT_NOT_HELD');
+    // The pilot who came second learns who answered first, and how.
+    expect(again.body.error.answered).toMatchObject({ by: 'pilot:pilot', outcome: 'deliver' });
+    expect(Date.parse(again.body.error.answered.at)).not.toBeNaN();
+    // An id that was never held says nothing more.
+    const never = await call(up, tokens.pilot, 'POST', '/holds/never-held/approve', { reason: 'x' });
+    expect(never.body.error).toEqual({ code: 'MW_PILOT_NOT_HELD', message: expect.any(String) });
     const why = await until(async () => {
       const w = (await call(up, tokens.viewer, 'GET', `/messages/${credit.id}/why`)).body;
       return w.chain.at(-1).outcomes.some((o: { kind: string }) => o.kind === 'effect.executed') && w;

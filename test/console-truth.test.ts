@@ -257,6 +257,53 @@ describe('a console that never shows stale truth', () => {
     expect(await answer.getAttribute('data-refused')).toBe('budget.exceeded');
   });
 
+  it('a hold another pilot answered first is said, and stays said: never read as your own answer', async () => {
+    // Two held messages on a subject a pilot froze: one answered elsewhere while this pilot writes
+    // a reason, one answered elsewhere just before this pilot confirms.
+    expect((await c.call('POST', '/freeze', { subject: 'account:7001', reason: 'drill' })).status).toBe(200);
+    for (const text of ['first', 'second'])
+      await c.call('POST', '/messages', {
+        type: 'ticket.opened.v1',
+        subject: 'account:7001',
+        data: { text },
+      });
+    const mine = async () => (await holds()).filter((h) => h.subject === 'account:7001');
+    await until(async () => (await mine()).length === 2, 'two holds on account:7001');
+    const [drafted, raced] = await mine();
+    await c.page.goto(`${c.up.url}/#/held`);
+    const card = (id: string) => c.page.locator(`[data-testid="hold-card"][data-hold-id="${id}"]`);
+
+    // 1. The reason form is open when someone else rejects it: the card goes, a notice stays.
+    await card(drafted!.id).getByTestId('reject-button').click();
+    await card(drafted!.id).getByTestId('reason-input').fill('duplicate ticket');
+    await c.call('POST', `/holds/${drafted!.id}/approve`, { reason: 'elsewhere' });
+    await card(drafted!.id).waitFor({ state: 'detached' });
+    const notice = (id: string) => c.page.locator(`[data-testid="answered-elsewhere"][data-hold-id="${id}"]`);
+    await notice(drafted!.id).waitFor();
+
+    // 2. Confirmed after someone else answered (the queue not read again in between): the warden
+    // refuses, and says who answered first and how.
+    await c.page.route('**/api/v1/holds', (route) => route.abort());
+    await card(raced!.id).getByTestId('approve-button').click();
+    await card(raced!.id).getByTestId('reason-input').fill('ok');
+    await c.call('POST', `/holds/${raced!.id}/reject`, { reason: 'elsewhere' });
+    await card(raced!.id).getByTestId('confirm-button').click();
+    await notice(raced!.id).waitFor();
+    expect(await notice(raced!.id).getAttribute('data-outcome')).toBe('deny');
+    expect(await notice(raced!.id).getAttribute('data-by')).toMatch(/^pilot:/);
+    await c.page.unroute('**/api/v1/holds');
+    await card(raced!.id).waitFor({ state: 'detached' });
+    await shot('held-answered-elsewhere');
+
+    // Both outlive later reads of the queue, until dismissed.
+    await c.page.waitForTimeout(2_500);
+    expect(await c.page.getByTestId('answered-elsewhere').count()).toBe(2);
+    await notice(drafted!.id).getByTestId('answered-dismiss').click();
+    await notice(drafted!.id).waitFor({ state: 'detached' });
+    expect(await c.page.getByTestId('answered-elsewhere').count()).toBe(1);
+    await c.call('POST', '/unfreeze', { subject: 'account:7001', reason: 'drill over' });
+  });
+
   // Last: it breaks the ledger.
   it('a tampered ledger says which entries were checked good, and not how many came "since"', async () => {
     const db = new DatabaseSync(join(c.data, 'ledger.db'));

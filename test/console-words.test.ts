@@ -235,6 +235,16 @@ describe('plain words in the console', () => {
       'now',
       /^ticket\.scored\.v1 from sentiment for account:1 passed every check\.$/,
     ],
+    [
+      'credit-burst: 3 credit.issue in 1h for account:1203, over 2; the breaker is open and account:1203 is frozen until a pilot resets it.',
+      'then',
+      /^It was held because credit-burst: 3 credit\.issue in 1h for account:1203, over 2, so the breaker opened and account:1203 was frozen\.$/,
+    ],
+    [
+      'credit-burst: 3 credit.issue in 1h for account:1203, over 2; the breaker is open and account:1203 is frozen until a pilot resets it.',
+      'now',
+      /is frozen until a pilot resets it\.$/,
+    ],
     ['something the console does not know', 'then', /^something the console does not know$/],
   ] as const)('retells %s (%s)', (detail, tense, words) => {
     const text = detailWords(detail, tense);

@@ -70,16 +70,27 @@ export type IssueView = { readonly code: string; readonly location: string; read
 
 /** The body of every error reply: `{ error: { code, message, pointer?, issues? } }`. */
 export function errorBody(error: MeshwardenError): {
-  error: { code: string; message: string; pointer?: string; issues?: readonly IssueView[] };
+  error: {
+    code: string;
+    message: string;
+    pointer?: string;
+    issues?: readonly IssueView[];
+    answered?: HoldAnswer;
+  };
 } {
   const pointer = error.location?.pointer;
   const issues = error.details?.issues as readonly IssueView[] | undefined;
+  const answered = error.details?.answered as HoldAnswer | undefined;
   return {
     error: {
       code: error.code,
       message: error.message,
       ...(pointer === undefined ? {} : { pointer }),
       ...(issues === undefined ? {} : { issues }),
+      ...(answered === undefined ? {} : { answered }),
     },
   };
 }
+
+/** Who answered a hold first (`MW_PILOT_NOT_HELD` of an approve or reject that came second). */
+type HoldAnswer = { readonly by: string; readonly outcome: 'deliver' | 'deny'; readonly at: string };

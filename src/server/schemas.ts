@@ -23,6 +23,16 @@ export const API_ERROR_SCHEMA = {
             },
           },
         },
+        answered: {
+          type: 'object',
+          description:
+            'MW_PILOT_NOT_HELD of an approve or reject: who answered the hold first (pilot:<name> or timeout), how, and when',
+          properties: {
+            by: { type: 'string' },
+            outcome: { type: 'string', enum: ['deliver', 'deny'] },
+            at: { type: 'string' },
+          },
+        },
       },
       required: ['code', 'message'],
     },

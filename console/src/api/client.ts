@@ -7,7 +7,12 @@ export type ApiError = {
   pointer?: string;
   /** A policy's mistakes (`MW_API_POLICY_INVALID`, `MW_API_CANDIDATE_INVALID`), each where it is, as `file:line:col`. */
   issues?: { code: string; location: string; message: string }[];
+  /** `MW_PILOT_NOT_HELD` of an approve or reject: who answered the hold first, how and when. */
+  answered?: HoldAnswer;
 };
+
+/** Who answered a hold (`pilot:<name>` or `timeout`), how, and when. */
+export type HoldAnswer = { by: string; outcome: 'deliver' | 'deny'; at: string };
 
 export type ApiClient = {
   get<T>(path: string): Promise<T>;
@@ -65,7 +70,13 @@ async function readError(response: Response): Promise<ApiError> {
   const fallback = { status: response.status, code: `HTTP_${response.status}`, message: response.statusText };
   try {
     const body = (await response.json()) as {
-      error?: { code?: string; message?: string; pointer?: string; issues?: ApiError['issues'] };
+      error?: {
+        code?: string;
+        message?: string;
+        pointer?: string;
+        issues?: ApiError['issues'];
+        answered?: HoldAnswer;
+      };
     };
     if (body.error?.code === undefined) return fallback;
     return {
@@ -74,6 +85,9 @@ async function readError(response: Response): Promise<ApiError> {
       message: body.error.message ?? fallback.message,
       ...(body.error.pointer === undefined ? {} : { pointer: body.error.pointer }),
       ...(Array.isArray(body.error.issues) ? { issues: body.error.issues } : {}),
+      ...(typeof body.error.answered === 'object' && body.error.answered !== null
+        ? { answered: body.error.answered }
+        : {}),
     };
   } catch {
     return fallback;

@@ -1,9 +1,11 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Breakers, Hold } from '../api/types.js';
 import { type Polled, usePolled } from '../api/use-polled.js';
 import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
+import { AnsweredElsewhere, type AnsweredHold } from './AnsweredElsewhere.js';
 import { freezesOf } from './freezes.js';
-import { HoldCard } from './HoldCard.js';
+import { HoldCard, type HoldCardWatch } from './HoldCard.js';
 
 /** The held queue; the shell polls it (every 2 s, and after each answer) and shares it with the nav. */
 export function HeldView({ holds }: { holds: Polled<{ holds: Hold[] }> }) {
@@ -12,6 +14,7 @@ export function HeldView({ holds }: { holds: Polled<{ holds: Hold[] }> }) {
   // readable) is not "not frozen": the approve form then waits for it.
   const breakers = usePolled<Breakers>('/breakers', 2000);
   const open = breakers.data?.breakers;
+  const { gone, watch, dismiss } = useAnsweredElsewhere(list);
   return (
     <section class="view" data-testid="held-view">
       <header class="view-header">
@@ -23,6 +26,7 @@ export function HeldView({ holds }: { holds: Polled<{ holds: Hold[] }> }) {
         </p>
       </header>
       <ApiErrorNotice error={holds.error} />
+      <AnsweredElsewhere gone={gone} onDismiss={dismiss} />
       {breakers.error !== undefined && (
         <div data-testid="breakers-error">
           <p class="muted">
@@ -47,9 +51,50 @@ export function HeldView({ holds }: { holds: Polled<{ holds: Hold[] }> }) {
             hold={hold}
             freezes={open === undefined ? undefined : freezesOf(hold, open)}
             onChanged={holds.refresh}
+            watch={watch}
           />
         ))}
       </div>
     </section>
   );
+}
+
+/**
+ * Holds answered by someone else while this pilot was answering them: refused by the warden
+ * (MW_PILOT_NOT_HELD, with who answered first), or gone from the queue while a reason form was
+ * open. Each is said until dismissed, so no card's going reads as the pilot's own answer.
+ */
+function useAnsweredElsewhere(list: Hold[] | undefined) {
+  const [gone, setGone] = useState<AnsweredHold[]>([]);
+  /** Holds with an open reason form: their titles, by id. */
+  const drafts = useRef(new Map<string, string>());
+  const add = (g: AnsweredHold) => setGone((now) => [...now.filter((x) => x.id !== g.id), g]);
+  useEffect(() => {
+    if (list === undefined) return;
+    const here = new Set(list.map((h) => h.id));
+    for (const [id, title] of drafts.current) {
+      if (here.has(id)) continue;
+      drafts.current.delete(id);
+      add({ id, title });
+    }
+  }, [list]);
+  const watch: HoldCardWatch = {
+    drafting: (hold, title, open) => {
+      if (open) drafts.current.set(hold.id, title);
+      else drafts.current.delete(hold.id);
+    },
+    refused: (hold, title, tried, error) => {
+      // Any other refusal (a viewer's token, a closing warden) leaves the hold where it was.
+      if (error.code !== 'MW_PILOT_NOT_HELD') return;
+      drafts.current.delete(hold.id);
+      add({
+        id: hold.id,
+        title,
+        tried,
+        ...(error.answered === undefined ? {} : { answered: error.answered }),
+      });
+    },
+  };
+  const dismiss = (id: string) => setGone((now) => now.filter((g) => g.id !== id));
+  return { gone, watch, dismiss };
 }

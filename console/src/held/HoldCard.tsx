@@ -1,3 +1,4 @@
+import { type ApiError, isApiError } from '../api/client.js';
 import { useApi } from '../api/context.js';
 import type { Breaker, Hold } from '../api/types.js';
 import { Age, AgentName, RuleWords } from '../shell/CodeWords.js';
@@ -10,19 +11,41 @@ import { Countdown } from './Countdown.js';
 import { FrozenWarning } from './FrozenWarning.js';
 import { frozenWhat } from './freezes.js';
 
+/** What the held queue hears of a card's answers (HeldView's `useAnsweredElsewhere`). */
+export type HoldCardWatch = {
+  /** A reason form opened or closed (closed on success too, before the queue is read again). */
+  drafting(hold: Hold, title: string, open: boolean): void;
+  /** The warden refused an answer. */
+  refused(hold: Hold, title: string, tried: 'approve' | 'reject', error: ApiError): void;
+};
+
 /** One held message or effect: what it is, why it waits, and the pilot's two answers. */
 export function HoldCard({
   hold,
   freezes,
   onChanged,
+  watch,
 }: {
   hold: Hold;
   /** The freezes open now on what it is about (freezes.ts); undefined while not known. */
   freezes: Breaker[] | undefined;
   onChanged: () => void;
+  watch?: HoldCardWatch;
 }) {
   const api = useApi();
   const path = `/holds/${encodeURIComponent(hold.id)}`;
+  const title = `${hold.type} for ${hold.subject}`;
+  /** Sends an answer; a refusal is told to the queue (it outlives this card), then shown here. */
+  const answer = (tried: 'approve' | 'reject') => async (reason: string) => {
+    try {
+      await api.post(`${path}/${tried}`, { reason });
+      watch?.drafting(hold, title, false);
+    } catch (err) {
+      if (isApiError(err)) watch?.refused(hold, title, tried, err);
+      throw err;
+    }
+  };
+  const drafting = (open: boolean) => watch?.drafting(hold, title, open);
   return (
     <article
       class="card hold-card"
@@ -49,18 +72,20 @@ export function HoldCard({
           tone="good"
           testid="approve-button"
           question={`Why approve this ${hold.type}?`}
-          act={(reason) => api.post(`${path}/approve`, { reason })}
+          act={answer('approve')}
           onDone={onChanged}
           warning={<FrozenWarning hold={hold} freezes={freezes} />}
           blocked={freezes === undefined}
+          onOpenChange={drafting}
         />
         <ReasonedAction
           label="Reject"
           tone="bad"
           testid="reject-button"
           question={`Why reject this ${hold.type}?`}
-          act={(reason) => api.post(`${path}/reject`, { reason })}
+          act={answer('reject')}
           onDone={onChanged}
+          onOpenChange={drafting}
         />
       </footer>
     </article>
@@ -71,7 +96,9 @@ export function HoldCard({
 function HoldFacts({ hold, freezes }: { hold: Hold; freezes: Breaker[] | undefined }) {
   const what = hold.gated === 'effect' ? 'side effect' : 'message';
   // Held by a freeze that is gone now (unfrozen or reset): say what was true then, and that it still waits.
-  const byFreeze = hold.reason === 'breaker.frozen' || hold.stage === 'loop';
+  // The message that tripped its breaker was held by the freeze it opened, as those after it are.
+  const byFreeze =
+    hold.reason === 'breaker.frozen' || hold.reason === 'breaker.tripped' || hold.stage === 'loop';
   const causeGone = byFreeze && freezes !== undefined && !freezes.some((b) => b.id === hold.rule);
   return (
     <dl class="facts">

@@ -16,13 +16,16 @@ type Props = {
   warning?: ComponentChildren;
   /** True while what the warning needs is not known yet: confirming waits for it. */
   blocked?: boolean;
+  /** Told when the form opens (true) and when it closes (false): a card may go while it is open. */
+  onOpenChange?: (open: boolean) => void;
 };
 
 /**
  * A pilot action that needs a reason: the button opens a small inline form, the reason is
  * required, and the warden's refusal is shown right there.
  */
-export function ReasonedAction({ label, tone, testid, question, act, onDone, warning, blocked }: Props) {
+export function ReasonedAction(props: Props) {
+  const { label, tone, testid, question, act, onDone, warning, blocked, onOpenChange } = props;
   const [open, setOpen] = useState(false);
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState(false);
@@ -30,6 +33,7 @@ export function ReasonedAction({ label, tone, testid, question, act, onDone, war
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => {
     if (open) input.current?.focus();
+    onOpenChange?.(open);
   }, [open]);
 
   if (!open) {

@@ -19,6 +19,7 @@ const OPEN = /^(.+?): the breaker for (.+?) is open \(opened at (\S+) by (.+?)\)
 const APPROVAL = /^(.+?), so a pilot must (approve|decide); without a decision in (.+?) it is (\w+)\.$/;
 const LOOP = /^(Loop guard: .+); (.+?) is frozen until a pilot releases it\.$/;
 const PASSED = /^(\S+) from (ingress )?(.+?) for (.+?) passed every guard\.$/;
+const TRIPPED = /^(.+?); the breaker is open and (.+?) is frozen (?:until a pilot resets it|for .+?)\.$/;
 
 /** A verdict's detail sentence in a pilot's words; a sentence it does not know stays as it is. */
 export function detailWords(detail: string, tense: Tense): string {
@@ -50,6 +51,10 @@ export function detailWords(detail: string, tense: Tense): string {
     const who = ingress === undefined ? agentName(from) : agentName(`ingress:${from}`);
     return `${type} from ${who} for ${subject} passed every check.`;
   }
+  // The message that tripped a freezing breaker: once the freeze is gone, what was true then.
+  const tripped = TRIPPED.exec(detail);
+  if (tripped !== null && tense === 'then')
+    return `It was held because ${tripped[1]}, so the breaker opened and ${tripped[2]} was frozen.`;
   const loop = LOOP.exec(detail);
   if (loop !== null && tense === 'then')
     return `${loop[1]}; so ${loop[2]} was frozen until a pilot released it.`;

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { type HoldView, isMeshwardenError, unownedPartitions } from '../../runtime/index.js';
+import type { MeshwardenError } from '../../envelope/index.js';
+import { ENTRY, type HoldView, isMeshwardenError, unownedPartitions } from '../../runtime/index.js';
 import type { ApiDeps } from '../deps.js';
 import { apiError } from '../errors.js';
 import { errors, reasonBody, unownedSchema } from '../schemas.js';
@@ -142,7 +143,10 @@ export async function holdRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
           action === 'approve'
             ? deps.mesh.pilot.approve(request.params.id, act)
             : deps.mesh.pilot.reject(request.params.id, act);
-        if (isMeshwardenError(result)) throw result;
+        if (isMeshwardenError(result)) {
+          if (result.code === 'MW_PILOT_NOT_HELD') throw await withAnswer(deps, request.params.id, result);
+          throw result;
+        }
         const entry = await result;
         const data = entry.data as { outcome: 'deliver' | 'deny'; by: string; verdict?: object };
         const { id } = request.params;
@@ -155,4 +159,18 @@ export async function holdRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       },
     );
   }
+}
+
+/**
+ * A hold someone else answered first: who, how and when, from its `hold.released` entry, so the pilot
+ * who came second learns what became of it (`error.answered`), not only that it is gone.
+ */
+async function withAnswer(deps: ApiDeps, id: string, error: MeshwardenError): Promise<MeshwardenError> {
+  const entries = await deps.ledger.byMessage(id).catch(() => []);
+  const released = entries.findLast((e) => e.kind === ENTRY.holdReleased);
+  if (released === undefined) return error;
+  const data = released.data as { by?: unknown; outcome?: unknown };
+  if (typeof data.by !== 'string' || (data.outcome !== 'deliver' && data.outcome !== 'deny')) return error;
+  const answered = { by: data.by, outcome: data.outcome, at: new Date(released.at).toISOString() };
+  return Object.assign(error, { details: { ...error.details, answered } });
 }

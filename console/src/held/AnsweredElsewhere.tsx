@@ -1,0 +1,72 @@
+import type { HoldAnswer } from '../api/client.js';
+import { href } from '../shell/route.js';
+import { timeText } from '../shell/time-text.js';
+
+/**
+ * A hold that left the queue while this pilot was answering it: someone else (another pilot, in
+ * another tab or console, or its timeout) answered first. Said until dismissed, so the pilot never
+ * takes the card's going for their own answer.
+ */
+export type AnsweredHold = {
+  readonly id: string;
+  /** "credit.issue for account:1203" */
+  readonly title: string;
+  /** What this pilot tried, when the warden refused it (MW_PILOT_NOT_HELD); absent: a form left open. */
+  readonly tried?: 'approve' | 'reject';
+  /** Who answered first, when the warden said. */
+  readonly answered?: HoldAnswer;
+};
+
+export function AnsweredElsewhere({
+  gone,
+  onDismiss,
+}: {
+  gone: AnsweredHold[];
+  onDismiss: (id: string) => void;
+}) {
+  if (gone.length === 0) return null;
+  return (
+    <div class="answered-elsewhere">
+      {gone.map((g) => (
+        <div
+          key={g.id}
+          class="notice warning"
+          role="alert"
+          data-testid="answered-elsewhere"
+          data-hold-id={g.id}
+          data-by={g.answered?.by}
+          data-outcome={g.answered?.outcome}
+        >
+          <p>{answeredSentence(g)}</p>
+          <a href={href.message(g.id)} data-testid="answered-lineage-link">
+            Show what became of it
+          </a>{' '}
+          <button
+            type="button"
+            class="action neutral"
+            onClick={() => onDismiss(g.id)}
+            data-testid="answered-dismiss"
+          >
+            Dismiss
+          </button>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+/** What happened, in a pilot's words: what they tried, who answered first, and what became of it. */
+export function answeredSentence(g: AnsweredHold): string {
+  const first =
+    g.tried === undefined
+      ? `${g.title} was answered while you were writing your reason`
+      : `Your ${g.tried === 'approve' ? 'approval' : 'rejection'} of ${g.title} was not recorded`;
+  const a = g.answered;
+  if (a === undefined) return `${first}: someone else answered it first (another pilot, or its timeout).`;
+  const went = a.outcome === 'deliver' ? 'it went through' : 'it was dropped';
+  const at = timeText(a.at);
+  if (a.by === 'timeout')
+    return `${first}: its timeout had already ${a.outcome === 'deliver' ? 'let it through' : 'denied it'} at ${at}.`;
+  const who = a.by.startsWith('pilot:') ? `pilot ${a.by.slice('pilot:'.length)}` : a.by;
+  return `${first}: ${who} had already ${a.outcome === 'deliver' ? 'approved' : 'rejected'} it at ${at}, so ${went}.`;
+}
