@@ -1,6 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import type { MeshwardenError } from '../../envelope/index.js';
-import { ENTRY, type HoldView, isMeshwardenError, unownedPartitions } from '../../runtime/index.js';
+import {
+  ENTRY,
+  type HoldView,
+  isMeshwardenError,
+  type MeshwardenError,
+  unownedPartitions,
+} from '../../runtime/index.js';
 import type { ApiDeps } from '../deps.js';
 import { apiError } from '../errors.js';
 import { errors, reasonBody, unownedSchema } from '../schemas.js';
