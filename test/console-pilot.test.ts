@@ -98,10 +98,19 @@ describe('a console a pilot can read', () => {
 
   it('the breakers page confirms a freeze, says who froze it and why, and how Unfreeze and Reset differ', async () => {
     await c.page.goto(`${c.up.url}/#/breakers`);
-    await testid('freeze-subject-input').fill('account:6606');
+    // A typo (no `account:`) freezes nothing real: no message was ever about it, so the form asks first.
+    await testid('freeze-subject-input').fill('6606');
     await testid('freeze-reason-input').fill('card reported stolen');
     await testid('freeze-button').click();
+    await expect.poll(() => testid('freeze-unheard').getAttribute('data-subject')).toBe('6606');
+    expect((await c.call('GET', '/breakers')).body.frozen).not.toContain('6606');
+    // An account with no message yet (a card reported stolen before it is used) is frozen on purpose.
+    await testid('freeze-subject-input').fill('account:6606');
+    await testid('freeze-button').click();
+    await expect.poll(() => testid('freeze-unheard').getAttribute('data-subject')).toBe('account:6606');
+    await testid('freeze-button').click();
     await expect.poll(() => testid('freeze-done').getAttribute('data-subject')).toBe('account:6606');
+    expect(await testid('freeze-unheard').count()).toBe(0);
     const frozen = c.page.locator('[data-testid="frozen-subject"][data-subject="account:6606"]');
     await frozen.waitFor();
     const by = frozen.getByTestId('frozen-by');

@@ -120,6 +120,9 @@ describe('web console in a real browser against a real `up` process', () => {
     await testid('freeze-subject-input').fill('account:7777');
     await testid('freeze-reason-input').fill('customer reported a stolen card');
     await testid('freeze-button').click();
+    // No message was ever about account:7777: the form asks once more before freezing it.
+    await testid('freeze-unheard').waitFor();
+    await testid('freeze-button').click();
     const row = c.page.locator('[data-testid="breaker-row"][data-key="account:7777"]');
     await row.waitFor();
     await c.page.locator('[data-testid="frozen-subject"][data-subject="account:7777"]').waitFor();

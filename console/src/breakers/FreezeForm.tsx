@@ -11,6 +11,8 @@ export function FreezeForm({ onChanged }: { onChanged: () => void }) {
   const [error, setError] = useState<ApiError>();
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState<string>();
+  /** A subject no message was ever about, waiting for "Freeze anyway" (a typo freezes nothing real). */
+  const [unheard, setUnheard] = useState<string>();
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -18,11 +20,17 @@ export function FreezeForm({ onChanged }: { onChanged: () => void }) {
       setError({ status: 0, code: 'REQUIRED', message: 'Both the subject and a reason are needed.' });
       return;
     }
+    const target = subject.trim();
     setBusy(true);
     setError(undefined);
     setDone(undefined);
     try {
-      await api.post('/freeze', { subject: subject.trim(), reason: reason.trim() });
+      if (unheard !== target && !(await heardOf(target))) {
+        setUnheard(target);
+        return;
+      }
+      setUnheard(undefined);
+      await api.post('/freeze', { subject: target, reason: reason.trim() });
       setDone(subject.trim());
       setSubject('');
       setReason('');
@@ -31,6 +39,18 @@ export function FreezeForm({ onChanged }: { onChanged: () => void }) {
       setError(isApiError(err) ? err : { status: 0, code: 'CONSOLE', message: String(err) });
     } finally {
       setBusy(false);
+    }
+  };
+
+  /** Whether the ledger has any message about `target`; a failed look is no reason to delay a freeze. */
+  const heardOf = async (target: string): Promise<boolean> => {
+    try {
+      const found = await api.get<{ kind: string; results: unknown[] }>(
+        `/search?q=${encodeURIComponent(target)}`,
+      );
+      return found.kind !== 'subject' || found.results.length > 0;
+    } catch {
+      return true;
     }
   };
 
@@ -58,8 +78,15 @@ export function FreezeForm({ onChanged }: { onChanged: () => void }) {
         />
       </label>
       <button type="submit" class="action bad" disabled={busy} data-testid="freeze-button">
-        Freeze
+        {unheard !== undefined && unheard === subject.trim() ? 'Freeze anyway' : 'Freeze'}
       </button>
+      {unheard !== undefined && unheard === subject.trim() && (
+        <p class="notice warning" role="alert" data-testid="freeze-unheard" data-subject={unheard}>
+          No message has ever been about “{unheard}”: check its spelling (subjects look like{' '}
+          <code>account:1234</code>, kind and id). Freezing it holds only messages about exactly “{unheard}”
+          from now on. Press “Freeze anyway” if that is what you mean.
+        </p>
+      )}
       <ApiErrorNotice error={error} />
       {done !== undefined && (
         <p class="notice info" role="status" data-testid="freeze-done" data-subject={done}>
