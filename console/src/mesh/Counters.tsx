@@ -5,7 +5,8 @@ type Counter = { id: string; label: string; tone: string; value: (c: Stats['coun
 
 // The gate's first verdict on each message and side effect: a hold answered later stays counted here.
 const VERDICTS: Counter[] = [
-  { id: 'admitted', label: 'Passed', tone: 'neutral', value: (c) => c.messages.admitted },
+  // Messages only: the warden counts a side effect that passed when it is executed (below).
+  { id: 'admitted', label: 'Messages passed', tone: 'neutral', value: (c) => c.messages.admitted },
   { id: 'held', label: 'Held', tone: 'hold', value: (c) => c.messages.held + c.effects.held },
   { id: 'denied', label: 'Denied', tone: 'deny', value: (c) => c.messages.denied + c.effects.denied },
   {
@@ -78,10 +79,10 @@ export function Counters({ stats, waiting }: { stats: Stats | undefined; waiting
         <h3>Since the mesh started: the gate’s first verdict</h3>
         <CounterList stats={stats} counters={VERDICTS} label="The gate’s first verdict since start" />
         <p class="hint" data-testid="counters-note">
-          Each message and side effect is counted once, by the <Term id="gate">gate</Term>’s first verdict. An
-          item held and later approved, rejected or timed out stays counted as held: a pilot’s rejections and
-          timeouts are not in Denied, they are counted below (the <a href="#/ledger">Ledger</a> lists each
-          answer).
+          Each message and side effect is counted once, by the <Term id="gate">gate</Term>’s first verdict (a
+          side effect that passed is counted when it is executed, under “what happened next”). An item held
+          and later approved, rejected or timed out stays counted as held: a pilot’s rejections and timeouts
+          are not in Denied, they are counted below (the <a href="#/ledger">Ledger</a> lists each answer).
         </p>
       </div>
       <div class="counter-group">
@@ -95,7 +96,9 @@ export function Counters({ stats, waiting }: { stats: Stats | undefined; waiting
       <div class="counter-group">
         <h3>Since the mesh started: what happened next</h3>
         <CounterList stats={stats} counters={OUTCOMES} label="Outcomes since start" />
-        <p class="hint">Delivered also counts held messages a pilot approved, so it can exceed Passed.</p>
+        <p class="hint">
+          Delivered also counts held messages a pilot approved, so it can exceed Messages passed.
+        </p>
       </div>
     </div>
   );
