@@ -316,4 +316,21 @@ describe('live feed parsing in the console', () => {
       true,
     );
   });
+
+  it('lists a pilot’s answer to a hold as a row of the feed, and counts deliveries without listing them', () => {
+    const now = 1_800_000_000_000;
+    const tally = createFeedTally(() => now);
+    const at = new Date(now).toISOString();
+    tally.add({
+      events: [
+        { kind: 'released', at, id: 'm1', outcome: 'deliver', by: 'pilot:ana' },
+        { kind: 'delivered', at, id: 'm1', agent: 'churn@2.0.1' },
+      ],
+      dropped: 0,
+    });
+    const snap = tally.snapshot();
+    expect(snap.rows.map((r) => r.event.kind)).toEqual(['released']);
+    expect(snap.attention).toEqual([]);
+    expect(snap.totals.other).toBe(2);
+  });
 });

@@ -69,7 +69,8 @@ export function createFeedTally(now: () => number = Date.now) {
       const counted = batch.counts !== undefined;
       for (const event of batch.events) {
         if (event.kind === 'alert') continue; // shown as banners on every page, not as traffic
-        // Rows are decisions, drift alarms and dead letters; deliveries and executions are only counted.
+        // Rows are decisions, pilots' answers to holds, drift alarms and dead letters; deliveries and
+        // executions are only counted.
         if (event.kind === 'drift-alarm') {
           const row = { seq: seq++, event };
           rows.push(row);
@@ -85,6 +86,8 @@ export function createFeedTally(now: () => number = Date.now) {
             const row = { seq: seq++, event };
             rows.push(row);
             attention.push(row);
+          } else if (event.kind === 'released') {
+            rows.push({ seq: seq++, event });
           }
         }
       }
