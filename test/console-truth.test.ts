@@ -301,6 +301,17 @@ describe('a console that never shows stale truth', () => {
     await notice(drafted!.id).getByTestId('answered-dismiss').click();
     await notice(drafted!.id).waitFor({ state: 'detached' });
     expect(await c.page.getByTestId('answered-elsewhere').count()).toBe(1);
+
+    // Your own answer is confirmed in words too, apart from the others'.
+    const next = c.page.locator('[data-testid="hold-card"][data-subject="account:7001"]').first();
+    const nextId = await next.getAttribute('data-hold-id');
+    await next.getByTestId('approve-button').click();
+    await next.getByTestId('reason-input').fill('drill');
+    await next.getByTestId('confirm-button').click();
+    const yours = c.page.locator(`[data-testid="answered-by-you"][data-hold-id="${nextId}"]`);
+    await yours.waitFor();
+    expect(await yours.getAttribute('data-outcome')).toBe('deliver');
+    expect(await c.page.getByTestId('answered-elsewhere').count()).toBe(1);
     await c.call('POST', '/unfreeze', { subject: 'account:7001', reason: 'drill over' });
   });
 

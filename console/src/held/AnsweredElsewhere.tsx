@@ -4,8 +4,9 @@ import { timeText } from '../shell/time-text.js';
 
 /**
  * A hold that left the queue while this pilot was answering it: someone else (another pilot, in
- * another tab or console, or its timeout) answered first. Said until dismissed, so the pilot never
- * takes the card's going for their own answer.
+ * another tab or console, or its timeout) answered first; or this pilot's own answer, confirmed.
+ * Said until dismissed, so the pilot never takes a card's going for their own answer, nor the
+ * reverse.
  */
 export type AnsweredHold = {
   readonly id: string;
@@ -15,6 +16,8 @@ export type AnsweredHold = {
   readonly tried?: 'approve' | 'reject';
   /** Who answered first, when the warden said. */
   readonly answered?: HoldAnswer;
+  /** This pilot's own answer, as the warden recorded it (`refused`: gated again and refused, its reason). */
+  readonly mine?: { readonly outcome: 'deliver' | 'deny'; readonly refused?: string };
 };
 
 export function AnsweredElsewhere({
@@ -30,12 +33,12 @@ export function AnsweredElsewhere({
       {gone.map((g) => (
         <div
           key={g.id}
-          class="notice warning"
-          role="alert"
-          data-testid="answered-elsewhere"
+          class={`notice ${g.mine === undefined ? 'warning' : 'info'}`}
+          role={g.mine === undefined ? 'alert' : 'status'}
+          data-testid={g.mine === undefined ? 'answered-elsewhere' : 'answered-by-you'}
           data-hold-id={g.id}
           data-by={g.answered?.by}
-          data-outcome={g.answered?.outcome}
+          data-outcome={g.mine?.outcome ?? g.answered?.outcome}
         >
           <p>{answeredSentence(g)}</p>
           <a href={href.message(g.id)} data-testid="answered-lineage-link">
@@ -57,6 +60,12 @@ export function AnsweredElsewhere({
 
 /** What happened, in a pilot's words: what they tried, who answered first, and what became of it. */
 export function answeredSentence(g: AnsweredHold): string {
+  if (g.mine !== undefined) {
+    const verb = g.tried === 'reject' ? 'rejected' : 'approved';
+    if (g.mine.outcome === 'deliver') return `You ${verb} ${g.title}: it went through.`;
+    if (g.tried === 'reject') return `You ${verb} ${g.title}: it was dropped.`;
+    return `You ${verb} ${g.title}, but the gate checked it again and refused it (${g.mine.refused ?? 'see why'}).`;
+  }
   const first =
     g.tried === undefined
       ? `${g.title} was answered while you were writing your reason`

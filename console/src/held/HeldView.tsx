@@ -14,7 +14,7 @@ export function HeldView({ holds }: { holds: Polled<{ holds: Hold[] }> }) {
   // readable) is not "not frozen": the approve form then waits for it.
   const breakers = usePolled<Breakers>('/breakers', 2000);
   const open = breakers.data?.breakers;
-  const { gone, watch, dismiss } = useAnsweredElsewhere(list);
+  const { gone, watch, dismiss } = useAnswers(list);
   return (
     <section class="view" data-testid="held-view">
       <header class="view-header">
@@ -59,16 +59,20 @@ export function HeldView({ holds }: { holds: Polled<{ holds: Hold[] }> }) {
   );
 }
 
+/** Answers said above the queue at once, the newest kept. */
+const KEPT = 5;
+
 /**
- * Holds answered by someone else while this pilot was answering them: refused by the warden
+ * This pilot's own answers, confirmed, and holds answered by someone else while this pilot was answering them: refused by the warden
  * (MW_PILOT_NOT_HELD, with who answered first), or gone from the queue while a reason form was
  * open. Each is said until dismissed, so no card's going reads as the pilot's own answer.
  */
-function useAnsweredElsewhere(list: Hold[] | undefined) {
+function useAnswers(list: Hold[] | undefined) {
   const [gone, setGone] = useState<AnsweredHold[]>([]);
   /** Holds with an open reason form: their titles, by id. */
   const drafts = useRef(new Map<string, string>());
-  const add = (g: AnsweredHold) => setGone((now) => [...now.filter((x) => x.id !== g.id), g]);
+  // Newest last, at most a handful: a pilot clearing a queue need not dismiss every answer.
+  const add = (g: AnsweredHold) => setGone((now) => [...now.filter((x) => x.id !== g.id), g].slice(-KEPT));
   useEffect(() => {
     if (list === undefined) return;
     const here = new Set(list.map((h) => h.id));
@@ -92,6 +96,15 @@ function useAnsweredElsewhere(list: Hold[] | undefined) {
         title,
         tried,
         ...(error.answered === undefined ? {} : { answered: error.answered }),
+      });
+    },
+    answered: (hold, title, tried, reply) => {
+      const refused = reply.verdict?.reason;
+      add({
+        id: hold.id,
+        title,
+        tried,
+        mine: { outcome: reply.outcome, ...(refused === undefined ? {} : { refused }) },
       });
     },
   };

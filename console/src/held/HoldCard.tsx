@@ -11,13 +11,18 @@ import { Countdown } from './Countdown.js';
 import { FrozenWarning } from './FrozenWarning.js';
 import { frozenWhat } from './freezes.js';
 
-/** What the held queue hears of a card's answers (HeldView's `useAnsweredElsewhere`). */
+/** What the held queue hears of a card's answers (HeldView's `useAnswers`). */
 export type HoldCardWatch = {
   /** A reason form opened or closed (closed on success too, before the queue is read again). */
   drafting(hold: Hold, title: string, open: boolean): void;
   /** The warden refused an answer. */
   refused(hold: Hold, title: string, tried: 'approve' | 'reject', error: ApiError): void;
+  /** The warden recorded this pilot's answer. */
+  answered(hold: Hold, title: string, tried: 'approve' | 'reject', reply: Released): void;
 };
+
+/** `POST /holds/{id}/approve|reject`'s reply: what became of it (a re-check's refusal in `verdict`). */
+type Released = { outcome: 'deliver' | 'deny'; verdict?: { reason: string } };
 
 /** One held message or effect: what it is, why it waits, and the pilot's two answers. */
 export function HoldCard({
@@ -38,8 +43,9 @@ export function HoldCard({
   /** Sends an answer; a refusal is told to the queue (it outlives this card), then shown here. */
   const answer = (tried: 'approve' | 'reject') => async (reason: string) => {
     try {
-      await api.post(`${path}/${tried}`, { reason });
+      const reply = await api.post<Released>(`${path}/${tried}`, { reason });
       watch?.drafting(hold, title, false);
+      watch?.answered(hold, title, tried, reply);
     } catch (err) {
       if (isApiError(err)) watch?.refused(hold, title, tried, err);
       throw err;
