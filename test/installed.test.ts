@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO, runCliAt, tempDir } from './run-cli.js';
@@ -103,6 +103,17 @@ describe('an npm-installed copy', () => {
     const linked = [...readme.matchAll(/\]\((docs\/[^)#]+)/g)].map((m) => m[1]!);
     expect(linked).toContain('docs/policy.md');
     expect(linked.filter((doc) => !existsSync(join(installed, doc)))).toEqual([]);
+    // And every file a shipped doc links to (relative links, not web addresses).
+    const broken = readdirSync(join(installed, 'docs'))
+      .filter((name) => name.endsWith('.md'))
+      .flatMap((name) =>
+        [...readFileSync(join(installed, 'docs', name), 'utf8').matchAll(/\]\(([^)#\s]+)/g)]
+          .map((m) => m[1]!)
+          .filter((to) => !/^[a-z]+:/.test(to))
+          .filter((to) => !existsSync(join(installed, 'docs', to)))
+          .map((to) => `${name} -> ${to}`),
+      );
+    expect(broken).toEqual([]);
   });
 
   it('tells a user on a Node older than 22.18 what to do, instead of failing on node:sqlite', async () => {
