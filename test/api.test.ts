@@ -377,6 +377,7 @@ describe('HTTP API against a real `up` process', () => {
     for (let i = 0; i < 61; i++) replies.push(await call(up, `mw_wrong-${i}`, 'GET', '/mesh'));
     // Earlier calls without a token from this address count too, so the limit comes at or before 61.
     expect(replies.at(-1)!.status).toBe(429);
+    expect(replies.at(-1)!.body.error).toMatchObject({ code: 'MW_API_RATE_LIMITED', limited: 'address' });
     expect(new Set(replies.map((r) => r.status))).toEqual(new Set([401, 429]));
     // The liveness probe from that address still answers: a bad client must not get the warden restarted.
     expect((await fetch(`${up.url}/api/v1/health`)).status).toBe(200);
@@ -387,7 +388,7 @@ describe('HTTP API against a real `up` process', () => {
     for (let i = 0; i < 61; i++) replies.push(await call(up, tokens.burst, 'GET', '/mesh'));
     expect(replies.slice(0, 60).every((r) => r.status === 200)).toBe(true);
     expect(replies.at(-1)!.status).toBe(429);
-    expect(replies.at(-1)!.body.error.code).toBe('MW_API_RATE_LIMITED');
+    expect(replies.at(-1)!.body.error).toMatchObject({ code: 'MW_API_RATE_LIMITED', limited: 'token' });
     // Another token is not affected.
     expect((await call(up, tokens.viewer, 'GET', '/mesh')).status).toBe(200);
   });

@@ -55,7 +55,10 @@ export type ServerOptions = {
   readonly ledger: Ledger;
   readonly tokens: TokenStore;
   readonly log: Logger;
-  /** Calls per token (or per address without one) a minute; default 600. */
+  /**
+   * Calls per token (or per address without one) a minute; default 600. Also the calls an address
+   * may make to /metrics without the scrape token (a scrape with it is never limited).
+   */
   readonly rateLimit?: number;
   readonly consoleDir?: string;
   readonly now?: () => number;
@@ -188,7 +191,9 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
         errorResponseBuilder: (request, context) => {
           const known = opts.tokens.verify(bearerOf(request.headers.authorization) ?? '') !== undefined;
           const who = known ? 'with this token' : 'from this address without a known token';
-          return apiError('MW_API_RATE_LIMITED', { who, max: context.max, after: context.after });
+          const limited = known ? 'token' : 'address';
+          const params = { who, max: context.max, after: context.after };
+          return apiError('MW_API_RATE_LIMITED', params, { details: { limited } });
         },
       });
       api.addHook('preParsing', bearerAuth(opts.tokens));
@@ -230,7 +235,8 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     { prefix: API_PREFIX },
   );
 
-  // At the root, where Prometheus scrapes by default, outside the API's pilot tokens and rate limit.
+  // At the root, where Prometheus scrapes by default, outside the API's pilot tokens and its rate
+  // limit: a limit of its own counts only calls without the scrape token (routes/metrics.ts).
   const { metrics } = opts;
   if (metrics !== undefined)
     await app.register(async (scope) => metricsRoutes(scope, deps, metrics, opts.rateLimit ?? 600));

@@ -76,11 +76,13 @@ export function errorBody(error: MeshwardenError): {
     pointer?: string;
     issues?: readonly IssueView[];
     answered?: HoldAnswer;
+    limited?: 'token' | 'address';
   };
 } {
   const pointer = error.location?.pointer;
   const issues = error.details?.issues as readonly IssueView[] | undefined;
   const answered = error.details?.answered as HoldAnswer | undefined;
+  const limited = error.details?.limited as 'token' | 'address' | undefined;
   return {
     error: {
       code: error.code,
@@ -88,6 +90,7 @@ export function errorBody(error: MeshwardenError): {
       ...(pointer === undefined ? {} : { pointer }),
       ...(issues === undefined ? {} : { issues }),
       ...(answered === undefined ? {} : { answered }),
+      ...(limited === undefined ? {} : { limited }),
     },
   };
 }

@@ -33,6 +33,11 @@ export const API_ERROR_SCHEMA = {
             at: { type: 'string' },
           },
         },
+        limited: {
+          type: 'string',
+          enum: ['token', 'address'],
+          description: 'MW_API_RATE_LIMITED: whose calls ran out, a token’s or an address’s without one',
+        },
       },
       required: ['code', 'message'],
     },

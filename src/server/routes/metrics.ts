@@ -28,13 +28,13 @@ export async function metricsRoutes(
     timeWindow: 60_000,
     hook: 'onRequest',
     allowList: (request) => scraper(request.headers.authorization),
-    keyGenerator: (request) => `ip:${request.ip}`,
+    // Keyed by the plugin's default (the caller's address, an IPv6 one by its /64).
     errorResponseBuilder: (_, context) =>
-      apiError('MW_API_RATE_LIMITED', {
-        who: 'from this address without the scrape token',
-        max: context.max,
-        after: context.after,
-      }),
+      apiError(
+        'MW_API_RATE_LIMITED',
+        { who: 'from this address without the scrape token', max: context.max, after: context.after },
+        { details: { limited: 'address' } },
+      ),
   });
   app.get(
     '/metrics',
@@ -45,7 +45,7 @@ export async function metricsRoutes(
         tags: ['status'],
         security: [{ metrics: [] }],
         produces: ['text/plain'],
-        response: { 200: { type: 'string' }, 401: errorReply, 404: errorReply },
+        response: { 200: { type: 'string' }, 401: errorReply, 404: errorReply, 429: errorReply },
       },
     },
     async (request, reply) => {
