@@ -71,6 +71,10 @@ describe('reloadPolicy and alert sinks', () => {
     expect(changed.ok && changed.warnings?.map((w) => [w.code, w.pointer])).toEqual([
       ['MW_RUNTIME_ALERT_SINK', '/alerts/routes/0/sink'],
     ]);
+    // The same file again changes nothing, and still says the route cannot reach its sink.
+    const again = await reloadPolicy(o.mesh);
+    expect(again).toMatchObject({ ok: true, changed: false });
+    expect(again.ok && again.warnings?.map((w) => w.pointer)).toEqual(['/alerts/routes/0/sink']);
   });
 
   it('says nothing of sinks the process started with, whatever else the reload changes', async () => {

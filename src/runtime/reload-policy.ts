@@ -43,8 +43,16 @@ export type ReloadResult =
 export async function reloadPolicy(mesh: Mesh, by?: string): Promise<ReloadResult> {
   const loaded = await loadPolicy(mesh.policy.file, readerOf(mesh.transports));
   if (!loaded.ok) return { ok: false, policyIssues: loaded.issues };
-  if (loaded.policy.digest === mesh.policy.digest)
-    return { ok: true, digest: loaded.policy.digest, changed: false };
+  if (loaded.policy.digest === mesh.policy.digest) {
+    // Nothing to put in force, but a route that still cannot reach its sink is still said.
+    const still = await unstartedSinkWarnings(mesh, loaded.policy);
+    return {
+      ok: true,
+      digest: loaded.policy.digest,
+      changed: false,
+      ...(still.length > 0 ? { warnings: still } : {}),
+    };
+  }
   // A breaking change to a contract in force (same type name, so same major version) is refused
   // like a mistake in the file: senders written for it, and what waits in holds, would not pass.
   const contracts = await compareContracts(mesh.policy, loaded.policy);
