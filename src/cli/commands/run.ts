@@ -173,7 +173,8 @@ export async function runMesh(
   }
   if (control !== undefined) {
     // Closed here, not at the function's end, to say whether leaving the mesh had to give up a wait.
-    await opened.close();
+    // A failure is left to the disposal at the end, which meets the same error and reports it typed.
+    await opened.close().catch(() => {});
     if (opened.leftUnsettled?.() === true)
       out.note(
         `left the mesh with work in flight that did not settle within 30 s (the log says which wait ran out); what this node had not acknowledged stays in the stream for the partitions' next owners`,
