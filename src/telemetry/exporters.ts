@@ -52,7 +52,11 @@ function watching<T>(
 ): Exporter<T>['export'] {
   return (items, done) => {
     handed?.(items);
-    inner.export(items, (result) => {
+    // Once per export, however the exporter answers: a callback, a second one, or a throw.
+    let answered = false;
+    const answer = (result: ExportResult) => {
+      if (answered) return;
+      answered = true;
       if (result.code === ExportResultCode.SUCCESS) {
         if (state.get(signal) === true) watch.recovered(signal);
         state.set(signal, false);
@@ -65,7 +69,12 @@ function watching<T>(
       if (state.get(signal) !== true || AT_EXIT in error) watch.failed(signal, error);
       state.set(signal, true);
       done({ code: result.code, error });
-    });
+    };
+    try {
+      inner.export(items, answer);
+    } catch (err) {
+      answer({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
+    }
   };
 }
 

@@ -191,6 +191,40 @@ describe('createTelemetry', () => {
   });
 });
 
+describe('the resource', () => {
+  it.each([
+    [{}, /^[0-9a-f]{8}-[0-9a-f]{4}-4/],
+    [{ OTEL_RESOURCE_ATTRIBUTES: 'service.instance.id=node-a' }, /^node-a$/],
+  ])('names the instance (%o): a random UUID per process, unless set', async (env, id) => {
+    const ids: string[] = [];
+    const { createServer } = await import('node:http');
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        for (const rs of JSON.parse(body).resourceSpans)
+          for (const a of rs.resource.attributes)
+            if (a.key === 'service.instance.id') ids.push(a.value.stringValue);
+        res.end('{}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const config = telemetryConfig({
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${port}/v1/traces`,
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+      ...env,
+    });
+    if (config === undefined || config instanceof Error) throw new Error('no config');
+    const telemetry = createTelemetry({ config, version: '0.1.0' });
+    telemetry.decision(decision(envelope(randomUUID())));
+    await telemetry.close();
+    server.close();
+    expect(ids).toHaveLength(1);
+    expect(ids[0]).toMatch(id);
+  });
+});
+
 describe('sampling (OTEL_TRACES_SAMPLER)', () => {
   it('keeps or drops a case whole under parentbased_traceidratio', async () => {
     const exported: string[] = [];
@@ -300,29 +334,35 @@ describe('export failures and drops', () => {
     await collector.close();
   });
 
-  it('counts decision spans a collector refused (meshwarden_telemetry_spans_failed_total)', async () => {
-    // 400 is not retried: each batch fails at its first answer, and its spans are lost.
-    const collector = await receiver();
-    collector.state.status = 400;
-    const config = telemetryConfig(
-      {
-        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collector.url}/v1/traces`,
-        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
-        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '3',
-        OTEL_BSP_SCHEDULE_DELAY: '10',
-      },
-      { prometheus: true },
-    );
-    if (config === undefined || config instanceof Error) throw new Error('no config');
-    const telemetry = createTelemetry({ config, version: '0.1.0', onError: () => {} });
-    expect(await telemetry.scrape()).toContain('meshwarden_telemetry_spans_failed_total 0');
-    for (let i = 0; i < 7; i++) telemetry.decision(decision(envelope(randomUUID())));
-    const failed = async () =>
-      /meshwarden_telemetry_spans_failed_total (\d+)/.exec((await telemetry.scrape())!)?.[1];
-    for (let tries = 0; (await failed()) !== '7' && tries < 200; tries++)
-      await new Promise((r) => setTimeout(r, 10));
-    expect(await failed()).toBe('7');
-    await telemetry.close();
-    await collector.close();
-  });
+  it.each([
+    [400, 'refused at once (not retried)'],
+    [503, 'retried until its timeout, then given up'],
+  ])(
+    'counts decision spans a collector answers %i to (%s) in meshwarden_telemetry_spans_failed_total',
+    async (status) => {
+      const collector = await receiver();
+      collector.state.status = status;
+      const config = telemetryConfig(
+        {
+          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collector.url}/v1/traces`,
+          OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+          OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '500',
+          OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '3',
+          OTEL_BSP_SCHEDULE_DELAY: '10',
+        },
+        { prometheus: true },
+      );
+      if (config === undefined || config instanceof Error) throw new Error('no config');
+      const telemetry = createTelemetry({ config, version: '0.1.0', onError: () => {} });
+      expect(await telemetry.scrape()).toContain('meshwarden_telemetry_spans_failed_total 0');
+      for (let i = 0; i < 7; i++) telemetry.decision(decision(envelope(randomUUID())));
+      const failed = async () =>
+        /meshwarden_telemetry_spans_failed_total (\d+)/.exec((await telemetry.scrape())!)?.[1];
+      for (let tries = 0; (await failed()) !== '7' && tries < 200; tries++)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(await failed()).toBe('7');
+      await telemetry.close();
+      await collector.close();
+    },
+  );
 });
