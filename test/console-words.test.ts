@@ -6,6 +6,7 @@ import { ruleSentence } from '../console/src/breakers/rule-sentence.js';
 import { freezesOf, frozenWhat } from '../console/src/held/freezes.js';
 import { detailWords } from '../console/src/shell/detail-words.js';
 import { finalVerdict, inTimeOrder, outcomeWords } from '../console/src/shell/outcome-words.js';
+import { verdictTense } from '../console/src/shell/verdict-tense.js';
 import { agentName, reasonWords } from '../console/src/shell/words.js';
 import { REPO } from './run-cli.js';
 
@@ -245,6 +246,12 @@ describe('plain words in the console', () => {
       'now',
       /is frozen until a pilot resets it\.$/,
     ],
+    [
+      'Loop guard: inbox → ticket.opened.v1 for account:8841 already happened 2 times in this chain, more than the 1 allowed; account:8841 is frozen until a pilot releases it.',
+      'then',
+      // What was true then; it does not claim the freeze was lifted (an approval does not lift it).
+      /; so account:8841 was frozen\.$/,
+    ],
     ['something the console does not know', 'then', /^something the console does not know$/],
   ] as const)('retells %s (%s)', (detail, tense, words) => {
     const text = detailWords(detail, tense);
@@ -277,5 +284,52 @@ describe('plain words in the console', () => {
       'alert.sent',
       'delivered',
     ]);
+  });
+
+  describe('the tense of a held message’s sentence', () => {
+    const link = (o: Partial<ChainLink>): ChainLink =>
+      ({
+        reason: 'breaker.frozen',
+        stage: 'breaker',
+        rule: 'pilot',
+        subject: 'account:5570',
+        source: 'mesh://retention/inbox',
+        outcomes: [],
+        ...o,
+      }) as ChainLink;
+    const pilotFreeze: Breaker = {
+      id: 'pilot',
+      key: 'account:5570',
+      state: 'open',
+      action: 'freeze',
+      openedAt: 'x',
+      closesAt: null,
+      by: 'pilot:ana',
+    };
+    it.each([
+      ['its freeze still open', link({}), [pilotFreeze], 'now'],
+      ['its freeze gone (unfrozen)', link({}), [], 'then'],
+      ['the breakers not read yet', link({}), undefined, 'now'],
+      [
+        'its hold answered',
+        link({ outcomes: [{ kind: 'hold.released', agent: 'pilot:ana', at: 'x' }] }),
+        [pilotFreeze],
+        'then',
+      ],
+      [
+        'a breaker it tripped, reset since',
+        link({ reason: 'breaker.tripped', rule: 'credit-burst' }),
+        [],
+        'then',
+      ],
+      [
+        'an approval hold, not a freeze',
+        link({ reason: 'approval.required', stage: 'approval', rule: 'big' }),
+        [],
+        'now',
+      ],
+    ] as const)('%s: %s', (_, l, open, tense) => {
+      expect(verdictTense(l, open)).toBe(tense);
+    });
   });
 });

@@ -9,7 +9,7 @@ import { timeText } from '../shell/time-text.js';
 import { breakerWords } from '../shell/words.js';
 import { Countdown } from './Countdown.js';
 import { FrozenWarning } from './FrozenWarning.js';
-import { frozenWhat } from './freezes.js';
+import { freezeGone, frozenWhat } from './freezes.js';
 
 /** What the held queue hears of a card's answers (HeldView's `useAnswers`). */
 export type HoldCardWatch = {
@@ -102,10 +102,7 @@ export function HoldCard({
 function HoldFacts({ hold, freezes }: { hold: Hold; freezes: Breaker[] | undefined }) {
   const what = hold.gated === 'effect' ? 'side effect' : 'message';
   // Held by a freeze that is gone now (unfrozen or reset): say what was true then, and that it still waits.
-  // The message that tripped its breaker was held by the freeze it opened, as those after it are.
-  const byFreeze =
-    hold.reason === 'breaker.frozen' || hold.reason === 'breaker.tripped' || hold.stage === 'loop';
-  const causeGone = byFreeze && freezes !== undefined && !freezes.some((b) => b.id === hold.rule);
+  const causeGone = freezeGone(hold, freezes);
   return (
     <dl class="facts">
       <dt>Why held</dt>

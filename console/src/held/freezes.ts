@@ -30,3 +30,16 @@ function senderName(source: string): string {
   const m = /^mesh:\/\/[A-Za-z0-9._-]+\/([A-Za-z0-9._-]+)(?:@[A-Za-z0-9.+_-]+)?$/.exec(source);
   return m === null ? source : m[1]!;
 }
+
+/** What a verdict's freeze is known by: its reason, stage and rule, and whom it was about. */
+type FrozenVerdict = Pick<Hold, 'subject' | 'source' | 'reason' | 'stage' | 'rule'>;
+
+/**
+ * Whether the freeze that held a message (a freeze, a breaker's trip, the loop guard) is gone now:
+ * its sentence is then told as what was true when it was decided. False while the breakers are not
+ * known (`open` undefined), and for any other verdict.
+ */
+export function freezeGone(v: FrozenVerdict, open: readonly Breaker[] | undefined): boolean {
+  const byFreeze = v.reason === 'breaker.frozen' || v.reason === 'breaker.tripped' || v.stage === 'loop';
+  return byFreeze && open !== undefined && !freezesOf(v, open).some((b) => b.id === v.rule);
+}

@@ -1,4 +1,4 @@
-import type { ChainLink } from '../api/types.js';
+import type { Breaker, ChainLink } from '../api/types.js';
 import { AgentName } from '../shell/CodeWords.js';
 import { CurrentVerdict, Outcomes } from '../shell/Outcomes.js';
 import { href } from '../shell/route.js';
@@ -17,10 +17,13 @@ export function ChainTable({
   links,
   selected,
   testid,
+  open,
 }: {
   links: ChainLink[];
   selected: string;
   testid: string;
+  /** The breakers open now, when known: a freeze that is gone is told in the past tense. */
+  open: Breaker[] | undefined;
 }) {
   return (
     <table class="table chain" data-testid={testid}>
@@ -66,7 +69,7 @@ export function ChainTable({
               )}
             </td>
             <td>
-              <VerdictWhy link={link} />
+              <VerdictWhy link={link} open={open} />
               {link.echoOf !== null && (
                 <div class="echo">
                   {link.linkedTo ? (VIA_WORDS[link.linkedTo.via] ?? 'linked to') : 'echo of'}{' '}

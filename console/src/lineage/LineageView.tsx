@@ -1,11 +1,12 @@
 import { useMemo } from 'preact/hooks';
-import type { Impact, Why } from '../api/types.js';
+import type { Breakers, Impact, Why } from '../api/types.js';
 import { usePolled } from '../api/use-polled.js';
 import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
 import { detailWords } from '../shell/detail-words.js';
 import { CurrentVerdict } from '../shell/Outcomes.js';
 import { href } from '../shell/route.js';
+import { verdictTense } from '../shell/verdict-tense.js';
 import { ChainTable } from './ChainTable.js';
 import { LineageGraph } from './LineageGraph.js';
 import { lineageGraph } from './lineage-graph.js';
@@ -18,6 +19,9 @@ export function LineageView({ id }: { id: string }) {
   // Polled slowly: a held message may be released, and its consequences appear, while a pilot looks.
   const why = usePolled<Why>(`/messages/${encoded}/why`, 5000);
   const impact = usePolled<Impact>(`/messages/${encoded}/impact`, 5000);
+  // What is frozen now: a held message's sentence says whether its freeze still stands.
+  const breakers = usePolled<Breakers>('/breakers', 2000);
+  const open = breakers.data?.breakers;
   const lineage = useMemo(
     () =>
       why.data && impact.data
@@ -46,7 +50,7 @@ export function LineageView({ id }: { id: string }) {
         </p>
         {self && (
           <p class="detail" data-testid="lineage-detail">
-            {detailWords(self.detail, self.outcomes.some((o) => o.kind === 'hold.released') ? 'then' : 'now')}
+            {detailWords(self.detail, verdictTense(self, open))}
           </p>
         )}
       </header>
@@ -67,7 +71,7 @@ export function LineageView({ id }: { id: string }) {
           <h3>Its data</h3>
           <MessageData data={self?.data} />
           <h3>How it came to be (root first)</h3>
-          <ChainTable links={why.data.chain} selected={id} testid="why-chain" />
+          <ChainTable links={why.data.chain} selected={id} testid="why-chain" open={open} />
           <h3>Pilot actions</h3>
           <PilotActions actions={why.data.actions} />
         </>
@@ -78,7 +82,7 @@ export function LineageView({ id }: { id: string }) {
           {impact.data.impact.length === 0 ? (
             <p class="muted">Nothing followed from this message.</p>
           ) : (
-            <ChainTable links={impact.data.impact} selected={id} testid="impact-chain" />
+            <ChainTable links={impact.data.impact} selected={id} testid="impact-chain" open={open} />
           )}
         </>
       )}

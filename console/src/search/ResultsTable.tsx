@@ -1,4 +1,4 @@
-import type { ChainLink } from '../api/types.js';
+import type { Breaker, ChainLink } from '../api/types.js';
 import { AgentName } from '../shell/CodeWords.js';
 import { CurrentVerdict, Outcomes } from '../shell/Outcomes.js';
 import { href } from '../shell/route.js';
@@ -6,7 +6,7 @@ import { timeText } from '../shell/time-text.js';
 import { VerdictWhy } from '../shell/VerdictWhy.js';
 
 /** Search results; a whole row opens the message's lineage. */
-export function ResultsTable({ results }: { results: ChainLink[] }) {
+export function ResultsTable({ results, open }: { results: ChainLink[]; open: Breaker[] | undefined }) {
   return (
     <table class="table clickable" data-testid="search-results">
       <thead>
@@ -49,7 +49,7 @@ export function ResultsTable({ results }: { results: ChainLink[] }) {
               <Outcomes link={r} testid="search-outcome" />
             </td>
             <td>
-              <VerdictWhy link={r} />
+              <VerdictWhy link={r} open={open} />
             </td>
           </tr>
         ))}

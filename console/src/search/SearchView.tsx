@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { SearchResult } from '../api/types.js';
+import type { Breakers, SearchResult } from '../api/types.js';
 import { usePolled } from '../api/use-polled.js';
 import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
@@ -14,6 +14,8 @@ export function SearchView({ q }: { q: string }) {
   const [text, setText] = useState(q);
   const result = usePolled<SearchResult>(q === '' ? null : `/search?${new URLSearchParams({ q })}`, 0);
   const data = result.data;
+  // What is frozen now, so a held result's sentence says whether its freeze still stands.
+  const breakers = usePolled<Breakers>(q === '' ? null : '/breakers', 2000);
   return (
     <section class="view" data-testid="search-view">
       <header class="view-header">
@@ -51,7 +53,7 @@ export function SearchView({ q }: { q: string }) {
               ? 'Nothing found.'
               : `${data.results.length} ${data.results.length === 1 ? 'result' : 'results'} for the ${KIND_WORDS[data.kind] ?? data.kind} ${data.q}, newest first.`}
           </p>
-          {data.results.length > 0 && <ResultsTable results={data.results} />}
+          {data.results.length > 0 && <ResultsTable results={data.results} open={breakers.data?.breakers} />}
         </>
       )}
     </section>

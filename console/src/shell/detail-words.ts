@@ -56,7 +56,7 @@ export function detailWords(detail: string, tense: Tense): string {
   if (tripped !== null && tense === 'then')
     return `It was held because ${tripped[1]}, so the breaker opened and ${tripped[2]} was frozen.`;
   const loop = LOOP.exec(detail);
-  if (loop !== null && tense === 'then')
-    return `${loop[1]}; so ${loop[2]} was frozen until a pilot released it.`;
+  // What was true then, without saying whether the freeze was lifted since (an approval does not).
+  if (loop !== null && tense === 'then') return `${loop[1]}; so ${loop[2]} was frozen.`;
   return detail;
 }
