@@ -42,6 +42,11 @@ export function FrozenWarning({ hold, freezes }: { hold: Hold; freezes: Breaker[
         It does <strong>not</strong> unfreeze anything: everything else the freeze covers stays held. To end
         the freeze, unfreeze or reset it in “Breakers &amp; frozen”.
       </p>
+      {freezes.some((b) => b.key === hold.subject) && (
+        <p data-testid="frozen-next">
+          So what its agents send next about {hold.subject} is held again, here, while the freeze stands.
+        </p>
+      )}
     </div>
   );
 }
