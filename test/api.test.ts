@@ -360,6 +360,15 @@ describe('HTTP API against a real `up` process', () => {
     ).toEqual(['reason']);
   });
 
+  it('says who a token is (GET /session), to every role', async () => {
+    expect((await call(up, tokens.viewer, 'GET', '/session')).body).toEqual({
+      name: 'viewer',
+      role: 'viewer',
+    });
+    expect((await call(up, tokens.pilot, 'GET', '/session')).body).toEqual({ name: 'pilot', role: 'pilot' });
+    expect((await call(up, 'mw_not-a-token', 'GET', '/session')).status).toBe(401);
+  });
+
   it('revokes a token', async () => {
     const created = await call(up, admin, 'POST', '/tokens', { name: 'temp', role: 'viewer' });
     expect((await call(up, admin, 'POST', '/tokens', { name: 'temp', role: 'viewer' })).status).toBe(409);

@@ -197,4 +197,24 @@ describe('a console a pilot can read', () => {
     await expect.poll(() => list.getAttribute('data-before')).toBeNull();
     expect(new URL(c.page.url()).hash).toBe('#/ledger');
   });
+
+  it('says who is signed in, offers a viewer no answer it would be refused, and takes a pasted token address', async () => {
+    const viewer = (await c.call('POST', '/tokens', { name: 'vic', role: 'viewer' })).body.token as string;
+    const session = testid('session');
+    await expect.poll(() => session.getAttribute('data-role')).toBe('admin');
+    // An address with another token, pasted into this tab: signed in with it, the token out of the address.
+    await c.page.goto(`${c.up.url}/#token=${encodeURIComponent(viewer)}`);
+    await expect.poll(() => session.getAttribute('data-name')).toBe('vic');
+    expect(await session.getAttribute('data-role')).toBe('viewer');
+    expect(c.page.url()).not.toContain('token');
+    await testid('nav-held').click();
+    await testid('viewer-notice').waitFor();
+    const card = c.page.locator('[data-testid="hold-card"]').first();
+    expect(await card.getByTestId('approve-button').isDisabled()).toBe(true);
+    expect(await card.getByTestId('reject-button').isDisabled()).toBe(true);
+    await c.shot('held-viewer');
+    await c.page.goto(`${c.up.url}/#token=${encodeURIComponent(c.admin)}`);
+    await expect.poll(() => session.getAttribute('data-role')).toBe('admin');
+    await testid('mesh-view').waitFor();
+  });
 });

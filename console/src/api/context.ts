@@ -9,3 +9,13 @@ export function useApi(): ApiClient {
   if (api === null) throw new Error('useApi outside of a signed-in console');
   return api;
 }
+
+/** Who the signed-in token is (`GET /session`); undefined until read. */
+export type Session = { name: string; role: 'viewer' | 'pilot' | 'admin' | string };
+
+export const SessionContext = createContext<Session | undefined>(undefined);
+
+/** Whether the signed-in token may act as a pilot: unknown counts as may (the warden still decides). */
+export function useMayAct(): boolean {
+  return useContext(SessionContext)?.role !== 'viewer';
+}

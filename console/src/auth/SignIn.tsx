@@ -10,8 +10,8 @@ export function SignIn({ notice, onToken }: Props) {
     <main class="sign-in">
       <h1>Meshwarden console</h1>
       <p>
-        Paste a pilot token. <code>meshwarden up</code> prints the console address with the admin token in it;
-        opening that address signs you in directly.
+        Paste your token: a pilot's or an admin's to act, a viewer's to look. <code>meshwarden up</code>{' '}
+        prints the console address with the admin token in it; opening that address signs you in directly.
       </p>
       {notice !== null && (
         <p class={`notice ${notice.tone}`} role="alert" data-testid="sign-in-notice">

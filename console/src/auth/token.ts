@@ -6,12 +6,22 @@ const KEY = 'meshwarden.token';
  * nor left in the history, and keeps it for this tab. Returns the stored token, if any.
  */
 export function adoptTokenFromAddress(): string | null {
-  const match = /^#token=([^&]+)/.exec(location.hash);
-  if (match !== null) {
-    saveToken(decodeURIComponent(match[1]!));
-    history.replaceState(null, '', `${location.pathname}${location.search}#/mesh`);
-  }
+  takeTokenFromAddress();
   return sessionStorage.getItem(KEY);
+}
+
+/**
+ * The token a `#token=…` address brings, now kept for this tab and taken out of the address (which
+ * then shows the overview); null when the address brings none. Also for an address pasted into a
+ * tab that is already open, on a sign-in page or signed in with another token.
+ */
+export function takeTokenFromAddress(): string | null {
+  const match = /^#token=([^&]+)/.exec(location.hash);
+  if (match === null) return null;
+  const token = decodeURIComponent(match[1]!);
+  saveToken(token);
+  history.replaceState(null, '', `${location.pathname}${location.search}#/mesh`);
+  return token;
 }
 
 export function saveToken(token: string): void {

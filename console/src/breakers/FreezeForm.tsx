@@ -1,11 +1,12 @@
 import { useState } from 'preact/hooks';
 import { type ApiError, isApiError } from '../api/client.js';
-import { useApi } from '../api/context.js';
+import { useApi, useMayAct } from '../api/context.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
 
 /** Freezes a subject by hand: the warden then holds everything about it for a pilot. */
 export function FreezeForm({ onChanged }: { onChanged: () => void }) {
   const api = useApi();
+  const mayAct = useMayAct();
   const [subject, setSubject] = useState('');
   const [reason, setReason] = useState('');
   const [error, setError] = useState<ApiError>();
@@ -77,7 +78,13 @@ export function FreezeForm({ onChanged }: { onChanged: () => void }) {
           data-testid="freeze-reason-input"
         />
       </label>
-      <button type="submit" class="action bad" disabled={busy} data-testid="freeze-button">
+      <button
+        type="submit"
+        class="action bad"
+        disabled={busy || !mayAct}
+        title={mayAct ? undefined : "A viewer's token cannot freeze: sign in with a pilot's token."}
+        data-testid="freeze-button"
+      >
         {unheard !== undefined && unheard === subject.trim() ? 'Freeze anyway' : 'Freeze'}
       </button>
       {unheard !== undefined && unheard === subject.trim() && (

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { useMayAct } from '../api/context.js';
 import type { Breakers, Hold } from '../api/types.js';
 import { type Polled, usePolled } from '../api/use-polled.js';
 import { Term } from '../glossary/Term.js';
@@ -15,6 +16,7 @@ export function HeldView({ holds }: { holds: Polled<{ holds: Hold[] }> }) {
   const breakers = usePolled<Breakers>('/breakers', 2000);
   const open = breakers.data?.breakers;
   const { gone, watch, dismiss } = useAnswers(list);
+  const mayAct = useMayAct();
   return (
     <section class="view" data-testid="held-view">
       <header class="view-header">
@@ -26,6 +28,12 @@ export function HeldView({ holds }: { holds: Polled<{ holds: Hold[] }> }) {
         </p>
       </header>
       <ApiErrorNotice error={holds.error} />
+      {!mayAct && (
+        <p class="notice info" data-testid="viewer-notice">
+          You are signed in with a viewer’s token: you see everything, and only a pilot’s token can approve or
+          reject.
+        </p>
+      )}
       <AnsweredElsewhere gone={gone} onDismiss={dismiss} />
       {breakers.error !== undefined && (
         <div data-testid="breakers-error">

@@ -1,10 +1,10 @@
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { createApiClient } from '../api/client.js';
-import { ApiContext } from '../api/context.js';
+import { ApiContext, type Session, SessionContext } from '../api/context.js';
 import type { Hold } from '../api/types.js';
 import { type Polled, usePolled } from '../api/use-polled.js';
 import { type Notice, SignIn } from '../auth/SignIn.js';
-import { adoptTokenFromAddress, forgetToken, saveToken } from '../auth/token.js';
+import { adoptTokenFromAddress, forgetToken, saveToken, takeTokenFromAddress } from '../auth/token.js';
 import { BreakersView } from '../breakers/BreakersView.js';
 import { DriftView } from '../drift/DriftView.js';
 import { GlossaryView } from '../glossary/GlossaryView.js';
@@ -23,6 +23,19 @@ export function App() {
   const [token, setToken] = useState(adoptTokenFromAddress);
   const [notice, setNotice] = useState<Notice | null>(null);
   const route = useRoute();
+  // A `#token=…` address pasted into this tab later signs in with it (the address then shows the
+  // overview, told to the router as a hash change: replacing the address does not fire one).
+  useEffect(() => {
+    const onHash = () => {
+      const taken = takeTokenFromAddress();
+      if (taken === null) return;
+      setNotice(null);
+      setToken(taken);
+      dispatchEvent(new HashChangeEvent('hashchange'));
+    };
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, []);
 
   const api = useMemo(
     () =>
@@ -32,7 +45,7 @@ export function App() {
             forgetToken();
             setToken(null);
             setNotice({
-              text: 'The warden did not accept this token (it may have been revoked). Please sign in again.',
+              text: 'The warden does not know this token: check that it was copied whole, or it may have been revoked. Please sign in again.',
               tone: 'error',
             });
           }),
@@ -68,14 +81,16 @@ export function App() {
 function SignedIn({ route, onSignOut }: { route: Route; onSignOut: () => void }) {
   // One poll of the held queue feeds both the nav's count and the Held view, so they never disagree.
   const holds = usePolled<{ holds: Hold[] }>('/holds', 2000);
+  // Who this token is: shown in the nav, and a viewer is offered nothing the warden would refuse.
+  const session = usePolled<Session>('/session', 0).data;
   return (
-    <>
-      <Nav route={route} waiting={holds.data?.holds.length ?? 0} onSignOut={onSignOut} />
+    <SessionContext.Provider value={session}>
+      <Nav route={route} waiting={holds.data?.holds.length ?? 0} session={session} onSignOut={onSignOut} />
       <main class="content">
         <AlertBanners />
         <CurrentView route={route} holds={holds} />
       </main>
-    </>
+    </SessionContext.Provider>
   );
 }
 

@@ -1,3 +1,4 @@
+import type { Session } from '../api/context.js';
 import type { Route } from './route.js';
 
 const LINKS: { view: Route['view']; label: string; hash: string }[] = [
@@ -13,7 +14,17 @@ const LINKS: { view: Route['view']; label: string; hash: string }[] = [
 ];
 
 /** The top bar; "Held" shows how many items wait, so a pilot sees work from any view. */
-export function Nav({ route, waiting, onSignOut }: { route: Route; waiting: number; onSignOut: () => void }) {
+export function Nav({
+  route,
+  waiting,
+  session,
+  onSignOut,
+}: {
+  route: Route;
+  waiting: number;
+  session: Session | undefined;
+  onSignOut: () => void;
+}) {
   const current = route.view === 'message' ? 'search' : route.view;
   return (
     <nav class="top-nav" aria-label="Views">
@@ -36,6 +47,11 @@ export function Nav({ route, waiting, onSignOut }: { route: Route; waiting: numb
           )}
         </a>
       ))}
+      {session !== undefined && (
+        <span class="session" data-testid="session" data-name={session.name} data-role={session.role}>
+          {session.name} · {session.role}
+        </span>
+      )}
       <button type="button" class="sign-out" onClick={onSignOut} data-testid="sign-out">
         Sign out
       </button>

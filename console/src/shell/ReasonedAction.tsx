@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { type ApiError, isApiError } from '../api/client.js';
+import { useMayAct } from '../api/context.js';
 import { ApiErrorNotice } from './ApiErrorNotice.js';
 
 type Props = {
@@ -31,14 +32,25 @@ export function ReasonedAction(props: Props) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError>();
   const input = useRef<HTMLInputElement>(null);
+  const mayAct = useMayAct();
   useEffect(() => {
     if (open) input.current?.focus();
     onOpenChange?.(open);
   }, [open]);
 
   if (!open) {
+    // A viewer's token would be refused (MW_API_FORBIDDEN) only after typing a reason: say so now.
     return (
-      <button type="button" class={`action ${tone}`} data-testid={testid} onClick={() => setOpen(true)}>
+      <button
+        type="button"
+        class={`action ${tone}`}
+        data-testid={testid}
+        disabled={!mayAct}
+        title={
+          mayAct ? undefined : `A viewer's token cannot ${label.toLowerCase()}: sign in with a pilot's token.`
+        }
+        onClick={() => setOpen(true)}
+      >
         {label}
       </button>
     );

@@ -17,6 +17,23 @@ const says = {
 /** Token management (admin): the new token's secret is in the creating reply and nowhere else. */
 export async function tokenRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   app.get(
+    '/session',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary:
+          'Who the calling token is: its name and role (the console shows it, and offers only what the role may do)',
+        tags: ['tokens'],
+        response: {
+          200: { type: 'object', properties: { name: { type: 'string' }, role: { type: 'string' } } },
+          ...errors(),
+        },
+      },
+    },
+    async (request) => ({ name: request.pilot!.name, role: request.pilot!.role }),
+  );
+
+  app.get(
     '/tokens',
     {
       config: { role: 'admin' },
