@@ -166,6 +166,23 @@ describe('a console that never shows stale truth', () => {
     expect(Number(await rate.getAttribute('data-decisions'))).toBe(drawn);
     // The page opened seconds ago: the average is over those seconds, not over a whole minute.
     expect(Number(await rate.getAttribute('data-window-ms'))).toBeLessThan(60_000);
+    // Paused, the badge says so, not "live".
+    await testid('pause-button').click();
+    await expect.poll(() => testid('feed-state').getAttribute('data-paused')).toBe('true');
+    await testid('pause-button').click();
+    await expect.poll(() => testid('feed-state').getAttribute('data-paused')).toBe('false');
+  });
+
+  it('a search that finds nothing says what to try: a subject’s kind, an agent’s version, a whole id', async () => {
+    for (const [q, kind] of [
+      ['5570', 'subject'],
+      ['discount@9.9.9', 'agent'],
+    ]) {
+      await c.page.goto(`${c.up.url}/#/search?q=${encodeURIComponent(q!)}`);
+      await testid('search-hint').waitFor();
+      expect(await testid('search-summary').textContent()).toBe('Nothing found.');
+      expect((await c.call('GET', `/search?q=${encodeURIComponent(q!)}`)).body.kind).toBe(kind);
+    }
   });
 
   it('speaks plainly: stage and rule names in words, agents by name and version, a glossary a click away', async () => {

@@ -250,7 +250,13 @@ describe('plain words in the console', () => {
       'Loop guard: inbox → ticket.opened.v1 for account:8841 already happened 2 times in this chain, more than the 1 allowed; account:8841 is frozen until a pilot releases it.',
       'then',
       // What was true then; it does not claim the freeze was lifted (an approval does not lift it).
-      /; so account:8841 was frozen\.$/,
+      /2 times in this case, more than the 1 allowed; so account:8841 was frozen\.$/,
+    ],
+    [
+      'Loop guard: ticket.scored.v1 for account:8841 is hop 9 of its chain, past the limit of 8 hops; account:8841 is frozen until a pilot releases it.',
+      'now',
+      // The console's words: a case of steps, not a chain of hops.
+      /^Loop guard: ticket\.scored\.v1 for account:8841 is step 9 of its case, past the limit of 8 steps; /,
     ],
     ['something the console does not know', 'then', /^something the console does not know$/],
   ] as const)('retells %s (%s)', (detail, tense, words) => {

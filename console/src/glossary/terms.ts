@@ -98,6 +98,21 @@ export const TERMS: Term[] = [
     text: 'A rule that counts (say, credits per account per hour) and “opens” when the count goes over its limit: it then freezes or refuses everything for what it counts, until a pilot resets it or its cool-down ends. Breakers & frozen lists this mesh’s breakers.',
   },
   {
+    term: 'reset-unfreeze',
+    word: 'Reset or Unfreeze',
+    text: 'Two ways to end a freeze. Unfreeze lifts every freeze on a subject at once (the loop guard’s, a breaker’s, a pilot’s). Reset closes one breaker and clears its count, so it starts counting afresh. Neither lets through what is already held: answer those in Held.',
+  },
+  {
+    term: 'cool-down',
+    word: 'Cool-down',
+    text: 'How long a breaker with one stays open before it closes by itself. A breaker without a cool-down stays open until a pilot resets it.',
+  },
+  {
+    term: 'timed-out',
+    word: 'Timed out',
+    text: 'An approval hold no pilot answered in time: its rule says what then happens (let through, or denied), and the ledger records it as answered by the timeout.',
+  },
+  {
     term: 'loop',
     word: 'Loop guard',
     code: 'loop',
@@ -164,6 +179,16 @@ export const TERMS: Term[] = [
     term: 'ledger',
     word: 'Ledger',
     text: 'The record of every decision and pilot action, each entry chained to the one before by its hash, so any change afterwards is found by “Verify now”.',
+  },
+  {
+    term: 'head',
+    word: 'Head',
+    text: 'The hash of the ledger’s latest entry. Each entry’s hash covers the one before it, so the head stands for the whole ledger: change any entry and the head no longer matches.',
+  },
+  {
+    term: 'checkpoint',
+    word: 'Checkpoint',
+    text: 'The ledger’s head at one moment, signed by the warden’s key and kept: proof, for anyone who checks later, of what the ledger held then.',
   },
   {
     term: 'partition',

@@ -1,7 +1,7 @@
 import type { Breaker, Hold } from '../api/types.js';
 import { Age } from '../shell/CodeWords.js';
 import { timeText } from '../shell/time-text.js';
-import { breakerWords } from '../shell/words.js';
+import { frozenByWords } from '../shell/words.js';
 import { frozenWhat } from './freezes.js';
 
 /**
@@ -20,9 +20,7 @@ export function FrozenWarning({ hold, freezes }: { hold: Hold; freezes: Breaker[
   if (freezes.length === 0) return null;
   const first = freezes[0]!;
   const heldByFreeze = hold.stage === 'loop' || hold.stage === 'breaker';
-  const names = freezes
-    .map((b) => `${frozenWhat(b, hold.subject)} by the ${breakerWords(b.id)}`)
-    .join(' and ');
+  const names = freezes.map((b) => `${frozenWhat(b, hold.subject)} by ${frozenByWords(b.id)}`).join(' and ');
   return (
     <div
       class="notice warning frozen-warning"

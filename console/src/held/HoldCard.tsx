@@ -6,7 +6,7 @@ import { detailWords } from '../shell/detail-words.js';
 import { ReasonedAction } from '../shell/ReasonedAction.js';
 import { href } from '../shell/route.js';
 import { timeText } from '../shell/time-text.js';
-import { breakerWords } from '../shell/words.js';
+import { frozenByWords } from '../shell/words.js';
 import { Countdown } from './Countdown.js';
 import { FrozenWarning } from './FrozenWarning.js';
 import { freezeGone, frozenWhat } from './freezes.js';
@@ -128,7 +128,7 @@ function HoldFacts({ hold, freezes }: { hold: Hold; freezes: Breaker[] | undefin
             {freezes.map((b, i) => (
               <span key={`${b.id} ${b.key}`}>
                 {i > 0 && ' and '}
-                {frozenWhat(b, hold.subject)} by the {breakerWords(b.id)}, <Age at={b.openedAt} />
+                {frozenWhat(b, hold.subject)} by {frozenByWords(b.id)}, <Age at={b.openedAt} />
               </span>
             ))}
           </dd>

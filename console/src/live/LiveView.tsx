@@ -50,8 +50,12 @@ export function LiveView() {
       <header class="view-header">
         <h2>
           Live feed{' '}
-          <span class={`feed-state feed-${state}`} data-testid="feed-state">
-            {state === 'live' ? '● live' : state}
+          <span
+            class={`feed-state feed-${paused ? 'paused' : state}`}
+            data-testid="feed-state"
+            data-paused={paused}
+          >
+            {paused ? '❚❚ paused' : state === 'live' ? '● live' : state}
           </span>
         </h2>
         <p class="hint">

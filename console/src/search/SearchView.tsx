@@ -53,9 +53,25 @@ export function SearchView({ q }: { q: string }) {
               ? 'Nothing found.'
               : `${data.results.length} ${data.results.length === 1 ? 'result' : 'results'} for the ${KIND_WORDS[data.kind] ?? data.kind} ${data.q}, newest first.`}
           </p>
+          {data.results.length === 0 && (
+            <p class="hint" data-testid="search-hint">
+              {searchHint(data.q, data.kind)}
+            </p>
+          )}
           {data.results.length > 0 && <ResultsTable results={data.results} open={breakers.data?.breakers} />}
         </>
       )}
     </section>
   );
+}
+
+/** What to try after nothing was found for `q`, searched as `kind`. */
+function searchHint(q: string, kind: string): string {
+  if (kind === 'agent')
+    return 'An agent is searched by its name and exact version, as the Mesh page names it (discount@1.1.0).';
+  if (/^[0-9a-f-]{4,35}$/i.test(q))
+    return 'A message is searched by its whole id (36 characters, as a lineage shows it), not a part of it.';
+  if (!q.includes(':'))
+    return `Nothing was about “${q}”. Subjects have a kind and an id (account:1234); an agent's messages are found by name@version (discount@1.1.0).`;
+  return `No message was about ${q}: check its spelling, kind and id.`;
 }

@@ -23,6 +23,23 @@ const TRIPPED = /^(.+?); the breaker is open and (.+?) is frozen (?:until a pilo
 
 /** A verdict's detail sentence in a pilot's words; a sentence it does not know stays as it is. */
 export function detailWords(detail: string, tense: Tense): string {
+  return caseWords(retold(detail, tense));
+}
+
+/**
+ * The console's one word for a chain of messages is "case", a hop is a "step": the loop guard's
+ * sentences, written for logs, say "chain" and "hop".
+ */
+function caseWords(text: string): string {
+  return text
+    .replace(/ in this chain\b/g, ' in this case')
+    .replace(
+      / is hop (\d+) of its chain, past the limit of (\d+) hops/g,
+      ' is step $1 of its case, past the limit of $2 steps',
+    );
+}
+
+function retold(detail: string, tense: Tense): string {
   const frozen = FROZEN.exec(detail);
   if (frozen !== null) {
     const [, , key, at, by] = frozen;

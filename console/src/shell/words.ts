@@ -122,6 +122,13 @@ export function breakerWords(id: string): string {
   return id;
 }
 
+/** Who a freeze is by, after "frozen by": the loop guard, a pilot, or breaker `id`. */
+export function frozenByWords(id: string): string {
+  if (id === 'loop') return 'the loop guard';
+  if (id === 'pilot') return 'a pilot';
+  return `breaker ${id}`;
+}
+
 /**
  * An agent, sender or worker the way a pilot names it: `sentiment 1.4.0` for
  * `mesh://retention/sentiment@1.4.0`, `agent:churn` or `churn@2.0.1`; `inbox (way in)` for an
