@@ -213,7 +213,8 @@ export function createMesh(opts: MeshOptions): Mesh {
     append: (record, partition) => ledger.append(record, partition),
     // Each delivery outcome also counts in the metrics (meshwarden_alerts_total).
     publish: (event) => {
-      if (event.type === 'alert-delivery') telemetry.alert(event.route, event.sink, event.outcome);
+      if (event.type === 'alert-delivery')
+        telemetry.alert(event.route, event.sink, event.outcome, event.reason);
       publish(event);
     },
     partitionOf: router.owner,

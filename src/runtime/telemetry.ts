@@ -45,7 +45,8 @@ export type MeshTelemetry = {
   deliveryFailed(agent: string): void;
   /** One ledger append, from the call to durable, and how many entries it carried. */
   ledgerCommit(durationMs: number, entries: number): void;
-  alert(route: string, sink: string, outcome: AlertOutcome): void;
+  /** `reason`: why a suppressed alert was held back (`duplicate`, `rate`, `overflow`). */
+  alert(route: string, sink: string, outcome: AlertOutcome, reason?: 'duplicate' | 'rate' | 'overflow'): void;
   /** Registers the mesh's gauges; returns the unregister. */
   observe(gauges: MeshGauges): () => void;
 };

@@ -34,7 +34,8 @@ export type Instruments = {
   delivery(agent: string, seconds: number, ok: boolean): void;
   deliveryFailed(agent: string): void;
   ledgerCommit(seconds: number, entries: number): void;
-  alert(route: string, sink: string, outcome: string): void;
+  /** `reason` only for a suppressed alert: why it was held back. */
+  alert(route: string, sink: string, outcome: string, reason?: string): void;
   /** A decision span dropped: the batch processor's queue was full (OTEL_BSP_MAX_QUEUE_SIZE). */
   spansDropped(): void;
   /** Decision spans an export gave up on (the collector refused them or never answered, retries included). */
@@ -82,7 +83,8 @@ function declare(meter: Meter, hop: HopMetrics) {
   });
   const alerts = meter.createCounter('meshwarden.alerts', {
     unit: '{alert}',
-    description: 'Alert deliveries, by route, sink and outcome (sent, failed, suppressed).',
+    description:
+      'Alert deliveries, by route, sink and outcome (sent, failed, suppressed; a suppressed one by its reason: duplicate, rate, overflow).',
   });
   const dropped = meter.createCounter('meshwarden.telemetry.spans.dropped', {
     unit: '{span}',
@@ -202,8 +204,8 @@ export function createInstruments(meter: Meter, hop: HopMetrics): Instruments {
       hop.record(commitCell, seconds);
       hop.record(batchCell, entries);
     },
-    alert(route, sink, outcome) {
-      alerts.add(1, { route, sink, outcome });
+    alert(route, sink, outcome, reason) {
+      alerts.add(1, reason === undefined ? { route, sink, outcome } : { route, sink, outcome, reason });
     },
     spansDropped() {
       dropped.add(1);

@@ -114,17 +114,24 @@ describe('createTelemetry', () => {
     return createTelemetry({ config, version: '0.1.0' });
   };
 
-  it('counts alert deliveries by route, sink and outcome (meshwarden_alerts_total)', async () => {
+  it('counts alert deliveries by route, sink and outcome, a suppressed one by its reason (meshwarden_alerts_total)', async () => {
     await using telemetry = on();
     telemetry.alert('on-call', 'pagerduty', 'sent');
     telemetry.alert('on-call', 'pagerduty', 'sent');
     telemetry.alert('on-call', 'pagerduty', 'failed');
-    telemetry.alert('team', 'slack', 'suppressed');
+    telemetry.alert('team', 'slack', 'suppressed', 'rate');
+    telemetry.alert('team', 'slack', 'suppressed', 'rate');
+    telemetry.alert('team', 'slack', 'suppressed', 'duplicate');
     const text = (await telemetry.scrape())!;
     expect(text).toContain('# TYPE meshwarden_alerts_total counter');
     expect(text).toContain('meshwarden_alerts_total{route="on-call",sink="pagerduty",outcome="sent"} 2');
     expect(text).toContain('meshwarden_alerts_total{route="on-call",sink="pagerduty",outcome="failed"} 1');
-    expect(text).toContain('meshwarden_alerts_total{route="team",sink="slack",outcome="suppressed"} 1');
+    expect(text).toContain(
+      'meshwarden_alerts_total{route="team",sink="slack",outcome="suppressed",reason="rate"} 2',
+    );
+    expect(text).toContain(
+      'meshwarden_alerts_total{route="team",sink="slack",outcome="suppressed",reason="duplicate"} 1',
+    );
   });
 
   it('counts decisions by verdict, stage, rule, agent and kind; times the gate in seconds', async () => {

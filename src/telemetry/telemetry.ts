@@ -29,7 +29,12 @@ export type Telemetry = {
   deliveryFailed(agent: string): void;
   ledgerCommit(durationMs: number, entries: number): void;
   /** One alert delivery's outcome (alerts/ calls it through the port). */
-  alert(route: string, sink: string, outcome: 'sent' | 'failed' | 'suppressed'): void;
+  alert(
+    route: string,
+    sink: string,
+    outcome: 'sent' | 'failed' | 'suppressed',
+    reason?: 'duplicate' | 'rate' | 'overflow',
+  ): void;
   observe(gauges: Gauges): () => void;
   /** The metrics in Prometheus text format (0.0.4); undefined when the endpoint is not on. */
   scrape(): Promise<string | undefined>;
@@ -155,7 +160,7 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
     delivery: (agent, ms, ok) => instruments.delivery(agent, ms / 1000, ok),
     deliveryFailed: (agent) => instruments.deliveryFailed(agent),
     ledgerCommit: (ms, entries) => instruments.ledgerCommit(ms / 1000, entries),
-    alert: (route, sink, outcome) => instruments.alert(route, sink, outcome),
+    alert: (route, sink, outcome, reason) => instruments.alert(route, sink, outcome, reason),
     observe: (gauges) => instruments.observe(gauges),
     async scrape() {
       if (prometheus === undefined) return undefined;
