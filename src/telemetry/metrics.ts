@@ -124,20 +124,7 @@ function declare(meter: Meter, hop: HopMetrics) {
 }
 
 export function createInstruments(meter: Meter, hop: HopMetrics): Instruments {
-  const {
-    decisions,
-    gate,
-    commit,
-    batch,
-    delivery,
-    failures,
-    alerts,
-    dropped,
-    failed,
-    holds,
-    breakers,
-    dead,
-  } = declare(meter, hop);
+  const declared = declare(meter, hop);
   const watched = new Set<Gauges>();
   const frozen = new WeakSet<Gauges>();
   const sum = (read: (g: Gauges) => number) => (result: ObservableResult) => {
@@ -147,18 +134,18 @@ export function createInstruments(meter: Meter, hop: HopMetrics): Instruments {
     result.observe(n);
   };
   // Zero from the start, so `rate()` and alert rules see the series before the first drop.
-  dropped.add(0);
-  failed.add(0);
-  holds.addCallback(sum((g) => g.holdsPending()));
-  breakers.addCallback(sum((g) => g.breakersOpen()));
-  dead.addCallback(sum((g) => g.deadLetters()));
+  declared.dropped.add(0);
+  declared.failed.add(0);
+  declared.holds.addCallback(sum((g) => g.holdsPending()));
+  declared.breakers.addCallback(sum((g) => g.breakersOpen()));
+  declared.dead.addCallback(sum((g) => g.deadLetters()));
 
   // Histogram cells for the few label sets that repeat, made once.
   const byVerdict = new Map<string, HistogramCell>();
   const gateCell = (verdict: string): HistogramCell => {
     let c = byVerdict.get(verdict);
     if (c === undefined) {
-      c = gate.cell({ verdict });
+      c = declared.gate.cell({ verdict });
       byVerdict.set(verdict, c);
     }
     return c;
@@ -170,13 +157,13 @@ export function createInstruments(meter: Meter, hop: HopMetrics): Instruments {
   const deliveryCell = (agent: string, outcome: keyof typeof byOutcome): HistogramCell => {
     let c = byOutcome[outcome].get(agent);
     if (c === undefined) {
-      c = delivery.cell({ agent, outcome });
+      c = declared.delivery.cell({ agent, outcome });
       byOutcome[outcome].set(agent, c);
     }
     return c;
   };
-  const commitCell = commit.cell();
-  const batchCell = batch.cell();
+  const commitCell = declared.commit.cell();
+  const batchCell = declared.batch.cell();
 
   const failedAgents = new Map<string, Attributes>();
   const failedAttrs = (agent: string): Attributes => {
@@ -189,7 +176,7 @@ export function createInstruments(meter: Meter, hop: HopMetrics): Instruments {
   };
 
   return {
-    cellOf: (attributes) => decisions.cell(attributes),
+    cellOf: (attributes) => declared.decisions.cell(attributes),
     decision(cell, seconds) {
       cell.count++;
       if (seconds !== undefined) hop.record(gateCell(cell.attributes.verdict as string), seconds);
@@ -198,20 +185,23 @@ export function createInstruments(meter: Meter, hop: HopMetrics): Instruments {
       hop.record(deliveryCell(agent, ok ? 'delivered' : 'dead_letter'), seconds);
     },
     deliveryFailed(agent) {
-      failures.add(1, failedAttrs(agent));
+      declared.failures.add(1, failedAttrs(agent));
     },
     ledgerCommit(seconds, entries) {
       hop.record(commitCell, seconds);
       hop.record(batchCell, entries);
     },
     alert(route, sink, outcome, reason) {
-      alerts.add(1, reason === undefined ? { route, sink, outcome } : { route, sink, outcome, reason });
+      declared.alerts.add(
+        1,
+        reason === undefined ? { route, sink, outcome } : { route, sink, outcome, reason },
+      );
     },
     spansDropped() {
-      dropped.add(1);
+      declared.dropped.add(1);
     },
     spansFailed(spans) {
-      failed.add(spans);
+      declared.failed.add(spans);
     },
     observe(gauges) {
       // A new mesh's live values replace a closed one's last ones.

@@ -6,7 +6,7 @@ import { telemetryConfig } from './config.js';
 import { decisionSpan } from './decision-span.js';
 import { placeOf, traceOf } from './spans.js';
 import { createTelemetry, withSecondsSuffix } from './telemetry.js';
-import { CHILD, decision, envelope, ROOT, receiver } from './test-kit.js';
+import { CHILD, decision, envelope, jsonTraceReceiver, ROOT, receiver } from './test-kit.js';
 
 describe('where a decision span sits', () => {
   const trace = ROOT.replaceAll('-', '');
@@ -203,22 +203,9 @@ describe('the resource', () => {
     [{}, /^[0-9a-f]{8}-[0-9a-f]{4}-4/],
     [{ OTEL_RESOURCE_ATTRIBUTES: 'service.instance.id=node-a' }, /^node-a$/],
   ])('names the instance (%o): a random UUID per process, unless set', async (env, id) => {
-    const ids: string[] = [];
-    const { createServer } = await import('node:http');
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        for (const rs of JSON.parse(body).resourceSpans)
-          for (const a of rs.resource.attributes)
-            if (a.key === 'service.instance.id') ids.push(a.value.stringValue);
-        res.end('{}');
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as { port: number }).port;
+    const otlp = await jsonTraceReceiver();
     const config = telemetryConfig({
-      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${port}/v1/traces`,
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlp.traces,
       OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
       ...env,
     });
@@ -226,7 +213,10 @@ describe('the resource', () => {
     const telemetry = createTelemetry({ config, version: '0.1.0' });
     telemetry.decision(decision(envelope(randomUUID())));
     await telemetry.close();
-    server.close();
+    await otlp.close();
+    const ids = otlp.received.flatMap((rs) =>
+      rs.resource.attributes.filter((a) => a.key === 'service.instance.id').map((a) => a.value.stringValue),
+    );
     expect(ids).toHaveLength(1);
     expect(ids[0]).toMatch(id);
   });
@@ -234,21 +224,9 @@ describe('the resource', () => {
 
 describe('sampling (OTEL_TRACES_SAMPLER)', () => {
   it('keeps or drops a case whole under parentbased_traceidratio', async () => {
-    const exported: string[] = [];
-    const { createServer } = await import('node:http');
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        for (const rs of JSON.parse(body).resourceSpans)
-          for (const ss of rs.scopeSpans) for (const sp of ss.spans) exported.push(sp.traceId);
-        res.end('{}');
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as { port: number }).port;
+    const otlp = await jsonTraceReceiver();
     const config = telemetryConfig({
-      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${port}/v1/traces`,
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlp.traces,
       OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
       OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
       OTEL_TRACES_SAMPLER_ARG: '0.5',
@@ -273,7 +251,10 @@ describe('sampling (OTEL_TRACES_SAMPLER)', () => {
       );
     }
     await telemetry.close();
-    server.close();
+    await otlp.close();
+    const exported = otlp.received.flatMap((rs) =>
+      rs.scopeSpans.flatMap((ss) => ss.spans.map((sp) => sp.traceId)),
+    );
     const perTrace = new Map<string, number>();
     for (const t of exported) perTrace.set(t, (perTrace.get(t) ?? 0) + 1);
     // About half the cases, each with both its decisions.

@@ -298,3 +298,28 @@ export async function receiver(opts: { delayMs?: number } = {}) {
     });
   return { url, state, close };
 }
+
+/** One OTLP/HTTP JSON trace export as it arrives: each ResourceSpans' resource attributes and spans. */
+export type JsonResourceSpans = {
+  resource: { attributes: { key: string; value: { stringValue?: string } }[] };
+  scopeSpans: { spans: { traceId: string }[] }[];
+};
+
+/**
+ * A loopback OTLP/HTTP receiver for `http/json` trace exports that keeps each request's
+ * ResourceSpans, and its `traces` URL to export to.
+ */
+export async function jsonTraceReceiver() {
+  const received: JsonResourceSpans[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      received.push(...(JSON.parse(body) as { resourceSpans: JsonResourceSpans[] }).resourceSpans);
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const traces = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`;
+  return { traces, received, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
