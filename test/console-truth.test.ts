@@ -173,6 +173,16 @@ describe('a console that never shows stale truth', () => {
     await expect.poll(() => testid('feed-state').getAttribute('data-paused')).toBe('false');
   });
 
+  it('a sender the mesh does not know is said so, not called a way in', async () => {
+    await c.page.goto(`${c.up.url}/#/search?q=account%3A1203`);
+    const unknown = c.page.locator(
+      '[data-testid="search-results"] [data-testid="agent-name"][data-unknown="true"]',
+    );
+    await unknown.first().waitFor();
+    expect(await unknown.first().getAttribute('title')).toContain('fax');
+    expect(await unknown.first().textContent()).not.toContain('way in');
+  });
+
   it('a search that finds nothing says what to try: a subject’s kind, an agent’s version, a whole id', async () => {
     for (const [q, kind] of [
       ['5570', 'subject'],

@@ -48,7 +48,10 @@ export function ChainTable({
           >
             <td>{link.hop}</td>
             <td>
-              <AgentName raw={link.agent || link.source} />
+              <AgentName
+                raw={link.agent || link.source}
+                unknown={link.reason === 'envelope.unknown_source'}
+              />
             </td>
             <td>
               <a href={href.message(link.id)}>{link.type}</a>

@@ -40,7 +40,7 @@ export function ResultsTable({ results, open }: { results: ChainLink[]; open: Br
             </td>
             <td>{r.subject}</td>
             <td>
-              <AgentName raw={r.agent || r.source} />
+              <AgentName raw={r.agent || r.source} unknown={r.reason === 'envelope.unknown_source'} />
             </td>
             <td>
               <CurrentVerdict link={r} />

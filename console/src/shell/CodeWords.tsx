@@ -24,12 +24,23 @@ export function RuleWords({
 }
 
 /** An agent or actor by name and version; the full address on hover. */
-export function AgentName({ raw }: { raw: string | null | undefined }) {
+export function AgentName({ raw, unknown }: { raw: string | null | undefined; unknown?: boolean }) {
   return (
-    <span class="agent-name" title={raw ?? undefined} data-testid="agent-name">
-      {agentName(raw)}
+    <span
+      class="agent-name"
+      title={raw ?? undefined}
+      data-testid="agent-name"
+      data-unknown={unknown === true}
+    >
+      {unknown === true ? unknownSender(raw) : agentName(raw)}
     </span>
   );
+}
+
+/** A sender the policy does not know (`envelope.unknown_source`): by its bare name, said unknown, never "way in". */
+function unknownSender(raw: string | null | undefined): string {
+  const bare = (raw ?? '').replace(/^mesh:\/\/[^/]+\//, '').replace(/^(ingress|agent):/, '');
+  return `${bare || '—'} (not a sender this mesh knows)`;
 }
 
 /** "3m 12s ago", counting on every second; the time itself on hover. */
