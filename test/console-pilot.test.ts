@@ -119,6 +119,10 @@ describe('a console a pilot can read', () => {
     expect(await testid('unfreeze-hint').textContent()).toMatch(/Unfreeze.+Reset/s);
     const row = c.page.locator('[data-testid="breaker-row"][data-key="account:6606"]');
     expect(await row.textContent()).toContain('card reported stolen');
+    // Search agrees: no message about it yet, and it is frozen now.
+    await c.page.goto(`${c.up.url}/#/search?q=account%3A6606`);
+    await expect.poll(() => testid('search-frozen').getAttribute('data-subject')).toBe('account:6606');
+    expect(await testid('search-hint').count()).toBe(0);
   });
 
   it('the overview says what is frozen; a live feed row links to its lineage, which shows its data as text', async () => {
@@ -213,6 +217,8 @@ describe('a console a pilot can read', () => {
     expect(await card.getByTestId('approve-button').isDisabled()).toBe(true);
     expect(await card.getByTestId('reject-button').isDisabled()).toBe(true);
     await c.shot('held-viewer');
+    await testid('nav-ledger').click();
+    expect(await testid('verify-button').isDisabled()).toBe(true);
     await c.page.goto(`${c.up.url}/#token=${encodeURIComponent(c.admin)}`);
     await expect.poll(() => session.getAttribute('data-role')).toBe('admin');
     await testid('mesh-view').waitFor();

@@ -309,6 +309,9 @@ describe('a console that never shows stale truth', () => {
     await card(drafted!.id).waitFor({ state: 'detached' });
     const notice = (id: string) => c.page.locator(`[data-testid="answered-elsewhere"][data-hold-id="${id}"]`);
     await notice(drafted!.id).waitFor();
+    // Who answered it is read from its lineage: approved, by a pilot.
+    await expect.poll(() => notice(drafted!.id).getAttribute('data-by')).toMatch(/^pilot:/);
+    expect(await notice(drafted!.id).getAttribute('data-outcome')).toBe('deliver');
 
     // 2. Confirmed after someone else answered (the queue not read again in between): the warden
     // refuses, and says who answered first and how.
@@ -318,14 +321,20 @@ describe('a console that never shows stale truth', () => {
     await c.call('POST', `/holds/${raced!.id}/reject`, { reason: 'elsewhere' });
     await card(raced!.id).getByTestId('confirm-button').click();
     await notice(raced!.id).waitFor();
+    // The banner says it; the card shows no second, contradicting, error under it.
+    expect(await card(raced!.id).getByTestId('api-error').count()).toBe(0);
     expect(await notice(raced!.id).getAttribute('data-outcome')).toBe('deny');
     expect(await notice(raced!.id).getAttribute('data-by')).toMatch(/^pilot:/);
     await c.page.unroute('**/api/v1/holds');
     await card(raced!.id).waitFor({ state: 'detached' });
     await shot('held-answered-elsewhere');
 
-    // Both outlive later reads of the queue, until dismissed.
+    // Both outlive later reads of the queue, and a visit to another view, until dismissed.
     await c.page.waitForTimeout(2_500);
+    await testid('nav-mesh').click();
+    await testid('mesh-view').waitFor();
+    await testid('nav-held').click();
+    await testid('held-view').waitFor();
     expect(await c.page.getByTestId('answered-elsewhere').count()).toBe(2);
     await notice(drafted!.id).getByTestId('answered-dismiss').click();
     await notice(drafted!.id).waitFor({ state: 'detached' });
@@ -342,6 +351,27 @@ describe('a console that never shows stale truth', () => {
     expect(await yours.getAttribute('data-outcome')).toBe('deliver');
     expect(await c.page.getByTestId('answered-elsewhere').count()).toBe(1);
     await c.call('POST', '/unfreeze', { subject: 'account:7001', reason: 'drill over' });
+  });
+
+  it('approving a step of a case past its step limit says the next step will be held and frozen again', async () => {
+    // 8841's loop hold approved: its next step is past the step limit.
+    const first = (await holds()).find((h) => h.subject === 'account:8841');
+    if (first !== undefined) await c.call('POST', `/holds/${first.id}/approve`, { reason: 'let it go once' });
+    await until(
+      async () =>
+        (await c.call('GET', '/holds')).body.holds.some(
+          (h: { reason: string }) => h.reason === 'loop.too_many_hops',
+        ),
+      'a hold past the step limit',
+    );
+    const past = (await c.call('GET', '/holds')).body.holds.find(
+      (h: { reason: string }) => h.reason === 'loop.too_many_hops',
+    );
+    await c.page.goto(`${c.up.url}/#/held`);
+    const card = c.page.locator(`[data-testid="hold-card"][data-hold-id="${past.id}"]`);
+    await card.getByTestId('approve-button').click();
+    await card.getByTestId('step-limit-warning').waitFor();
+    await card.getByTestId('cancel-button').click();
   });
 
   // Last: it breaks the ledger.

@@ -131,6 +131,8 @@ describe('web console in a real browser against a real `up` process', () => {
     await row.getByTestId('reason-input').fill('card replaced');
     await row.getByTestId('confirm-button').click();
     await row.waitFor({ state: 'detached' });
+    // The reset is confirmed in words, as the freeze was.
+    await testid('breakers-done').waitFor();
     expect((await c.call('GET', '/breakers')).body.frozen).toEqual([]);
   });
 

@@ -7,7 +7,16 @@ import { timeText } from '../shell/time-text.js';
 import { breakerWords } from '../shell/words.js';
 
 /** Open breakers; resetting one closes it for that key and clears its count window. */
-export function BreakerTable({ breakers, onChanged }: { breakers: Breaker[]; onChanged: () => void }) {
+export function BreakerTable({
+  breakers,
+  onChanged,
+  said,
+}: {
+  breakers: Breaker[];
+  onChanged: () => void;
+  /** Tells the page what an action did, in words. */
+  said: (text: string) => void;
+}) {
   const api = useApi();
   if (breakers.length === 0) {
     return (
@@ -60,8 +69,15 @@ export function BreakerTable({ breakers, onChanged }: { breakers: Breaker[]; onC
                 testid="reset-button"
                 question={`Why reset ${b.id} for ${b.key}?`}
                 act={(reason) =>
-                  api.post(`/breakers/${encodeURIComponent(b.id)}/reset`, { key: b.key, reason })
+                  api
+                    .post(`/breakers/${encodeURIComponent(b.id)}/reset`, { key: b.key, reason })
+                    .then(() =>
+                      said(
+                        `${breakerWords(b.id)} is reset for ${b.key}: it is closed, and counts afresh from now. What is already held stays held: answer it in Held.`,
+                      ),
+                    )
                 }
+                example="e.g. refund confirmed with the customer"
                 onDone={onChanged}
               />
             </td>

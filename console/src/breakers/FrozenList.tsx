@@ -11,10 +11,13 @@ export function FrozenList({
   frozen,
   breakers,
   onChanged,
+  said,
 }: {
   frozen: string[];
   breakers: Breaker[];
   onChanged: () => void;
+  /** Tells the page what an action did, in words. */
+  said: (text: string) => void;
 }) {
   const api = useApi();
   if (frozen.length === 0) {
@@ -54,8 +57,17 @@ export function FrozenList({
               tone="neutral"
               testid="unfreeze-button"
               question={`Why unfreeze ${subject}?`}
-              act={(reason) => api.post('/unfreeze', { subject, reason })}
+              act={(reason) =>
+                api
+                  .post('/unfreeze', { subject, reason })
+                  .then(() =>
+                    said(
+                      `${subject} is unfrozen: what comes about it now is checked as usual. What is already held stays held: answer it in Held.`,
+                    ),
+                  )
+              }
               onDone={onChanged}
+              example="e.g. the customer confirmed it was them"
             />
           </li>
         ))}

@@ -20,7 +20,9 @@ export function FrozenWarning({ hold, freezes }: { hold: Hold; freezes: Breaker[
   if (freezes.length === 0) return null;
   const first = freezes[0]!;
   const heldByFreeze = hold.stage === 'loop' || hold.stage === 'breaker';
-  const names = freezes.map((b) => `${frozenWhat(b, hold.subject)} by ${frozenByWords(b.id)}`).join(' and ');
+  const names = freezes
+    .map((b) => `${frozenWhat(b, hold.subject)} by ${frozenByWords(b.id, b.by)}`)
+    .join(' and ');
   return (
     <div
       class="notice warning frozen-warning"
@@ -46,5 +48,21 @@ export function FrozenWarning({ hold, freezes }: { hold: Hold; freezes: Breaker[
         </p>
       )}
     </div>
+  );
+}
+
+/**
+ * Before approving a step of a case already past the loop guard's step limit: approving lets this
+ * step through, and whatever its agents send next is past the limit too, so the loop guard holds it
+ * and freezes its subject again, unfrozen meanwhile or not. Rejecting ends the case here.
+ */
+export function StepLimitWarning({ hold }: { hold: Hold }) {
+  if (hold.reason !== 'loop.too_many_hops') return null;
+  return (
+    <p class="notice warning" role="alert" data-testid="step-limit-warning">
+      This case is already past its step limit (this is step {hold.hop}). Approving lets this step through,
+      and whatever its agents send next is held again by the loop guard, which freezes {hold.subject} again,
+      even if you unfroze it. To end the case here, reject.
+    </p>
   );
 }

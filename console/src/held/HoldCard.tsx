@@ -8,7 +8,7 @@ import { href } from '../shell/route.js';
 import { timeText } from '../shell/time-text.js';
 import { frozenByWords } from '../shell/words.js';
 import { Countdown } from './Countdown.js';
-import { FrozenWarning } from './FrozenWarning.js';
+import { FrozenWarning, StepLimitWarning } from './FrozenWarning.js';
 import { freezeGone, frozenWhat } from './freezes.js';
 
 /** What the held queue hears of a card's answers (HeldView's `useAnswers`). */
@@ -48,6 +48,8 @@ export function HoldCard({
       watch?.answered(hold, title, tried, reply);
     } catch (err) {
       if (isApiError(err)) watch?.refused(hold, title, tried, err);
+      // Answered elsewhere first: said above the queue, and the card goes now, not at the next read.
+      if (isApiError(err) && err.code === 'MW_PILOT_NOT_HELD') return onChanged();
       throw err;
     }
   };
@@ -80,7 +82,12 @@ export function HoldCard({
           question={`Why approve this ${hold.type}?`}
           act={answer('approve')}
           onDone={onChanged}
-          warning={<FrozenWarning hold={hold} freezes={freezes} />}
+          warning={
+            <>
+              <FrozenWarning hold={hold} freezes={freezes} />
+              <StepLimitWarning hold={hold} />
+            </>
+          }
           blocked={freezes === undefined}
           onOpenChange={drafting}
         />
@@ -128,7 +135,7 @@ function HoldFacts({ hold, freezes }: { hold: Hold; freezes: Breaker[] | undefin
             {freezes.map((b, i) => (
               <span key={`${b.id} ${b.key}`}>
                 {i > 0 && ' and '}
-                {frozenWhat(b, hold.subject)} by {frozenByWords(b.id)}, <Age at={b.openedAt} />
+                {frozenWhat(b, hold.subject)} by {frozenByWords(b.id, b.by)}, <Age at={b.openedAt} />
               </span>
             ))}
           </dd>

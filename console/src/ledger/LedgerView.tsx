@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { type ApiError, isApiError } from '../api/client.js';
-import { useApi } from '../api/context.js';
+import { useApi, useMayAct } from '../api/context.js';
 import type { LedgerStatus, PartitionHead, PolicyView } from '../api/types.js';
 import { usePolled } from '../api/use-polled.js';
 import { Term } from '../glossary/Term.js';
@@ -16,6 +16,7 @@ import { VerifyStatus } from './VerifyStatus.js';
  */
 export function LedgerView({ partition, pages }: { partition: number; pages: number[] }) {
   const api = useApi();
+  const mayAct = useMayAct();
   const ledger = usePolled<LedgerStatus>('/ledger', 2000);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError>();
@@ -52,7 +53,14 @@ export function LedgerView({ partition, pages }: { partition: number; pages: num
       {data && (
         <>
           <VerifyStatus verify={data.lastVerify} entries={data.entries} />
-          <button type="button" class="primary" onClick={verify} disabled={busy} data-testid="verify-button">
+          <button
+            type="button"
+            class="primary"
+            onClick={verify}
+            disabled={busy || !mayAct}
+            title={mayAct ? undefined : "A viewer's token cannot verify: sign in with a pilot's token."}
+            data-testid="verify-button"
+          >
             {busy ? 'Verifying…' : 'Verify now'}
           </button>
           <LedgerFacts status={data} />

@@ -4,6 +4,7 @@ import { usePolled } from '../api/use-polled.js';
 import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
 import { href } from '../shell/route.js';
+import { frozenByWords } from '../shell/words.js';
 import { ResultsTable } from './ResultsTable.js';
 
 const KIND_WORDS = { message: 'message', subject: 'subject', agent: 'agent version' } as const;
@@ -16,6 +17,10 @@ export function SearchView({ q }: { q: string }) {
   const data = result.data;
   // What is frozen now, so a held result's sentence says whether its freeze still stands.
   const breakers = usePolled<Breakers>(q === '' ? null : '/breakers', 2000);
+  // A subject searched for that is frozen now says so, whatever its messages said when decided.
+  const frozenBy = (breakers.data?.breakers ?? [])
+    .filter((b) => b.action === 'freeze' && b.key === data?.q)
+    .map((b) => frozenByWords(b.id, b.by));
   return (
     <section class="view" data-testid="search-view">
       <header class="view-header">
@@ -53,7 +58,13 @@ export function SearchView({ q }: { q: string }) {
               ? 'Nothing found.'
               : `${data.results.length} ${data.results.length === 1 ? 'result' : 'results'} for the ${KIND_WORDS[data.kind] ?? data.kind} ${data.q}, newest first.`}
           </p>
-          {data.results.length === 0 && (
+          {data.kind === 'subject' && frozenBy.length > 0 && (
+            <p class="notice warning" data-testid="search-frozen" data-subject={data.q}>
+              {data.q} is frozen now, by {frozenBy.join(' and ')}: everything about it is held for a pilot (
+              <a href="#/breakers">Breakers &amp; frozen</a>).
+            </p>
+          )}
+          {data.results.length === 0 && frozenBy.length === 0 && (
             <p class="hint" data-testid="search-hint">
               {searchHint(data.q, data.kind)}
             </p>
@@ -69,6 +80,9 @@ export function SearchView({ q }: { q: string }) {
 function searchHint(q: string, kind: string): string {
   if (kind === 'agent')
     return 'An agent is searched by its name and exact version, as the Mesh page names it (discount@1.1.0).';
+  if (/^\d+$/.test(q)) return `Subjects have a kind before the id, as in account:${q}.`;
+  if (q !== q.toLowerCase() && q.includes(':'))
+    return `Subjects match exactly, upper and lower case as written: try ${q.toLowerCase()}.`;
   if (/^[0-9a-f-]{4,35}$/i.test(q))
     return 'A message is searched by its whole id (36 characters, as a lineage shows it), not a part of it.';
   if (!q.includes(':'))

@@ -8,6 +8,7 @@ import { adoptTokenFromAddress, forgetToken, saveToken, takeTokenFromAddress } f
 import { BreakersView } from '../breakers/BreakersView.js';
 import { DriftView } from '../drift/DriftView.js';
 import { GlossaryView } from '../glossary/GlossaryView.js';
+import { type Answers, useAnswers } from '../held/answers.js';
 import { HeldView } from '../held/HeldView.js';
 import { LedgerView } from '../ledger/LedgerView.js';
 import { LineageView } from '../lineage/LineageView.js';
@@ -81,6 +82,8 @@ export function App() {
 function SignedIn({ route, onSignOut }: { route: Route; onSignOut: () => void }) {
   // One poll of the held queue feeds both the nav's count and the Held view, so they never disagree.
   const holds = usePolled<{ holds: Hold[] }>('/holds', 2000);
+  // Kept here, not in Held: answers said there outlive a visit to another view.
+  const answers = useAnswers(holds.data?.holds);
   // Who this token is: shown in the nav, and a viewer is offered nothing the warden would refuse.
   const session = usePolled<Session>('/session', 0).data;
   return (
@@ -88,18 +91,26 @@ function SignedIn({ route, onSignOut }: { route: Route; onSignOut: () => void })
       <Nav route={route} waiting={holds.data?.holds.length ?? 0} session={session} onSignOut={onSignOut} />
       <main class="content">
         <AlertBanners />
-        <CurrentView route={route} holds={holds} />
+        <CurrentView route={route} holds={holds} answers={answers} />
       </main>
     </SessionContext.Provider>
   );
 }
 
-function CurrentView({ route, holds }: { route: Route; holds: Polled<{ holds: Hold[] }> }) {
+function CurrentView({
+  route,
+  holds,
+  answers,
+}: {
+  route: Route;
+  holds: Polled<{ holds: Hold[] }>;
+  answers: Answers;
+}) {
   switch (route.view) {
     case 'mesh':
       return <MeshView holds={holds} />;
     case 'held':
-      return <HeldView holds={holds} />;
+      return <HeldView holds={holds} answers={answers} />;
     case 'breakers':
       return <BreakersView />;
     case 'drift':

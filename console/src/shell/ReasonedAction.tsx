@@ -19,6 +19,8 @@ type Props = {
   blocked?: boolean;
   /** Told when the form opens (true) and when it closes (false): a card may go while it is open. */
   onOpenChange?: (open: boolean) => void;
+  /** The reason field's example (default: "e.g. checked with finance"). */
+  example?: string;
 };
 
 /**
@@ -26,7 +28,7 @@ type Props = {
  * required, and the warden's refusal is shown right there.
  */
 export function ReasonedAction(props: Props) {
-  const { label, tone, testid, question, act, onDone, warning, blocked, onOpenChange } = props;
+  const { label, tone, testid, question, act, onDone, warning, blocked, onOpenChange, example } = props;
   const [open, setOpen] = useState(false);
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState(false);
@@ -93,7 +95,7 @@ export function ReasonedAction(props: Props) {
           maxLength={500}
           value={reason}
           onInput={(e) => setReason(e.currentTarget.value)}
-          placeholder="e.g. checked with finance"
+          placeholder={example ?? 'e.g. checked with finance'}
           data-testid="reason-input"
           ref={input}
         />

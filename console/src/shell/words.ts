@@ -122,10 +122,10 @@ export function breakerWords(id: string): string {
   return id;
 }
 
-/** Who a freeze is by, after "frozen by": the loop guard, a pilot, or breaker `id`. */
-export function frozenByWords(id: string): string {
+/** Who a freeze is by, after "frozen by": the loop guard, the pilot by name (`by`), or breaker `id`. */
+export function frozenByWords(id: string, by?: string): string {
   if (id === 'loop') return 'the loop guard';
-  if (id === 'pilot') return 'a pilot';
+  if (id === 'pilot') return by?.startsWith('pilot:') === true ? agentName(by) : 'a pilot';
   return `breaker ${id}`;
 }
 

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { type ApiError, isApiError } from '../api/client.js';
-import { useApi } from '../api/context.js';
+import { useApi, useMayAct } from '../api/context.js';
 import type { ReplayReport } from '../api/types.js';
 import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
@@ -12,6 +12,7 @@ import { ReplayResult } from './ReplayResult.js';
  */
 export function WhatIfView() {
   const api = useApi();
+  const mayAct = useMayAct();
   const [text, setText] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError>();
@@ -72,7 +73,13 @@ export function WhatIfView() {
             Or upload a file{' '}
             <input type="file" accept=".yaml,.yml,text/yaml" onChange={upload} data-testid="whatif-upload" />
           </label>
-          <button type="submit" class="action good" disabled={busy} data-testid="whatif-run">
+          <button
+            type="submit"
+            class="action good"
+            disabled={busy || !mayAct}
+            title={mayAct ? undefined : "A viewer's token cannot replay: sign in with a pilot's token."}
+            data-testid="whatif-run"
+          >
             {busy ? 'Replaying…' : 'Replay recorded traffic'}
           </button>
         </div>
