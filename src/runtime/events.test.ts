@@ -7,7 +7,7 @@ const events: MeshEvent[] = [
   { type: 'delivered', at, msgId: 'm', correlationid: 'c', agent: 'a', emitted: [] },
   { type: 'alarm', at, event: 'breaker.opened', key: 'k', partition: 0, summary: 's' },
   { type: 'dead-letter', at, msgId: 'm', worker: 'a', code: 'X', message: 'x' },
-  { type: 'released', at, msgId: 'm', outcome: 'deny', by: 'timeout' },
+  { type: 'released', at, msgId: 'm', outcome: 'deny', by: 'timeout', messageType: 't', subject: 's' },
 ];
 
 describe('createEventHub', () => {

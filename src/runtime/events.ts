@@ -34,6 +34,10 @@ export type MeshEvent =
       readonly msgId: string;
       readonly outcome: 'deliver' | 'deny';
       readonly by: string;
+      /** What was released: its type and subject; the pilot's reason, when a pilot answered. */
+      readonly messageType: string;
+      readonly subject: string;
+      readonly reason?: string;
       /** Why an approved loop or freeze hold was denied all the same: the gate's reason when gated again. */
       readonly regateReason?: string;
     }

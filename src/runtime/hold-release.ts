@@ -93,6 +93,9 @@ export function releaseHold(
       msgId: hold.msgId,
       outcome,
       by: r.by,
+      messageType: hold.envelope.type,
+      subject: hold.subject,
+      ...(r.reason === undefined ? {} : { reason: r.reason }),
       ...(refused === undefined ? {} : { regateReason: refused }),
     });
     if (outcome === 'deliver') deps.dispatch(envelope, hold.gated, consumers);

@@ -101,3 +101,28 @@ describe('live view: drift alarms', () => {
     });
   });
 });
+
+describe('live view: answers to holds', () => {
+  it('says what was answered (its type and subject), by whom, how, and the pilot’s reason', () => {
+    const line = feedEventOf({
+      type: 'released',
+      at: Date.parse('2026-01-02T03:04:05Z'),
+      msgId: 'm1',
+      outcome: 'deliver',
+      by: 'pilot:ana',
+      messageType: 'credit.issue',
+      subject: 'account:3316',
+      reason: 'checked with finance',
+    });
+    expect(line).toEqual({
+      kind: 'released',
+      at: '2026-01-02T03:04:05.000Z',
+      id: 'm1',
+      outcome: 'deliver',
+      by: 'pilot:ana',
+      type: 'credit.issue',
+      subject: 'account:3316',
+      reason: 'checked with finance',
+    });
+  });
+});

@@ -43,6 +43,10 @@ type FeedLine =
       readonly id: string;
       readonly outcome: 'deliver' | 'deny';
       readonly by: string;
+      /** What was released (its type and subject), and the pilot's reason when a pilot answered. */
+      readonly type: string;
+      readonly subject: string;
+      readonly reason?: string;
       /** An approval that the re-check refused all the same (a loop or freeze hold): its reason. */
       readonly refused?: string;
     }
@@ -174,6 +178,9 @@ function feedLineOf(event: FeedSource, count: number): FeedLine {
         id: event.msgId,
         outcome: event.outcome,
         by: event.by,
+        type: event.messageType,
+        subject: event.subject,
+        ...(event.reason === undefined ? {} : { reason: event.reason }),
         ...(event.regateReason === undefined ? {} : { refused: event.regateReason }),
       };
     case 'alert':

@@ -197,7 +197,18 @@ type FeedLine =
   | { kind: 'delivered'; at: string; id: string; agent: string }
   | { kind: 'effect-executed'; at: string; id: string; effect: string; subject: string }
   | { kind: 'dead-letter'; at: string; id: string; worker: string; code: string }
-  | { kind: 'released'; at: string; id: string; outcome: 'deliver' | 'deny'; by: string; refused?: string }
+  | {
+      kind: 'released';
+      at: string;
+      id: string;
+      outcome: 'deliver' | 'deny';
+      by: string;
+      /** Absent from wardens older than the fields. */
+      type?: string;
+      subject?: string;
+      reason?: string;
+      refused?: string;
+    }
   | Alert
   | FeedDriftAlarm;
 

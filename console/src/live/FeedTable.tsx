@@ -121,7 +121,9 @@ function FeedCells({ event }: { event: FeedEvent }) {
         <>
           {time}
           <td colSpan={2} class="muted">
-            hold answered by <AgentName raw={event.by} />
+            {event.type === undefined ? 'hold' : `${event.type} for ${event.subject ?? ''}`} answered by{' '}
+            <AgentName raw={event.by} />
+            {event.reason === undefined ? null : ` (“${event.reason}”)`}
           </td>
           <td>
             <span class="tag" data-answer={event.refused === undefined ? event.outcome : 'refused'}>
