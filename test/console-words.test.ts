@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Breaker, ChainLink, Outcome } from '../console/src/api/types.js';
+import { tokenIn } from '../console/src/auth/pasted-token.js';
 import { ruleSentence } from '../console/src/breakers/rule-sentence.js';
 import { freezesOf, frozenWhat } from '../console/src/held/freezes.js';
 import { detailWords } from '../console/src/shell/detail-words.js';
@@ -337,5 +338,14 @@ describe('plain words in the console', () => {
     ] as const)('%s: %s', (_, l, open, tense) => {
       expect(verdictTense(l, open)).toBe(tense);
     });
+  });
+
+  it.each([
+    ['mw_abc-123', 'mw_abc-123'],
+    ['  mw_abc-123 ', 'mw_abc-123'],
+    ['http://127.0.0.1:7070/#token=mw_abc-123', 'mw_abc-123'],
+    ['Bearer mw_abc-123', 'mw_abc-123'],
+  ])('signs in with the token in what was pasted: %s', (pasted, token) => {
+    expect(tokenIn(pasted)).toBe(token);
   });
 });

@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { tokenIn } from './pasted-token.js';
 
 export type Notice = { text: string; tone: 'error' | 'info' };
 type Props = { notice: Notice | null; onToken: (token: string) => void };
@@ -21,7 +22,7 @@ export function SignIn({ notice, onToken }: Props) {
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          const token = value.trim();
+          const token = tokenIn(value);
           if (token !== '') onToken(token);
         }}
       >

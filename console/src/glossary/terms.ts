@@ -113,6 +113,26 @@ export const TERMS: Term[] = [
     text: 'An approval hold no pilot answered in time: its rule says what then happens (let through, or denied), and the ledger records it as answered by the timeout.',
   },
   {
+    term: 'token',
+    word: 'Token and role',
+    text: 'What you sign in with. Its role says what you may do: a viewer sees everything, a pilot also answers holds and freezes, resets and replays, an admin also manages tokens and reloads the policy. The bar at the top shows your name and role.',
+  },
+  {
+    term: 'pilot-freeze',
+    word: 'Pilot freeze',
+    text: 'A freeze a pilot set by hand (Breakers & frozen, “Freeze a subject”), with a reason. It stays until a pilot unfreezes the subject.',
+  },
+  {
+    term: 'step-limit',
+    word: 'Step limit',
+    text: 'The most steps a case may take (the loop guard’s limit). A step past it is held and its subject frozen; approving lets that one step through, and the next step past the limit is held again.',
+  },
+  {
+    term: 'what-if',
+    word: 'What if (replay)',
+    text: 'Runs a changed policy over the traffic the ledger recorded, without changing anything, and shows what it would have decided differently.',
+  },
+  {
     term: 'loop',
     word: 'Loop guard',
     code: 'loop',
