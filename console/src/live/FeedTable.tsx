@@ -10,7 +10,13 @@ import type { FeedRow } from './feed-tally.js';
 
 /** The newest events, newest first; a click opens the message's lineage. */
 export function FeedTable({ rows }: { rows: FeedRow[] }) {
-  if (rows.length === 0) return <p class="empty">Nothing yet: events appear here as the mesh decides.</p>;
+  if (rows.length === 0)
+    return (
+      <p class="empty">
+        Nothing yet: decisions appear here as the mesh makes them, from the moment this page opened. Earlier
+        ones are in Search &amp; lineage and the Ledger.
+      </p>
+    );
   return (
     <table class="table clickable feed" data-testid="feed-table">
       <thead>
