@@ -302,6 +302,7 @@ describe('plain words in the console', () => {
         subject: 'account:5570',
         source: 'mesh://retention/inbox',
         outcomes: [],
+        verdict: 'hold',
         ...o,
       }) as ChainLink;
     const pilotFreeze: Breaker = {
@@ -332,6 +333,12 @@ describe('plain words in the console', () => {
       [
         'an approval hold, not a freeze',
         link({ reason: 'approval.required', stage: 'approval', rule: 'big' }),
+        [],
+        'now',
+      ],
+      [
+        'a denial by a breaker, which froze nothing',
+        link({ reason: 'breaker.tripped', rule: 'burst', verdict: 'deny' }),
         [],
         'now',
       ],

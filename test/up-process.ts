@@ -77,6 +77,24 @@ export async function call(
   return { status: res.status, body: text === '' ? null : JSON.parse(text) };
 }
 
+/**
+ * Makes the tokens `roles` names (each token named as its key, with the role its value gives) as the
+ * admin, and returns each secret by name.
+ */
+export async function createTokens(
+  up: { api: string },
+  admin: string,
+  roles: Readonly<Record<string, string>>,
+): Promise<Record<string, string>> {
+  const made: Record<string, string> = {};
+  for (const [name, role] of Object.entries(roles)) {
+    const created = await call(up, admin, 'POST', '/tokens', { name, role });
+    if (created.status !== 201) throw new Error(`token ${name}: ${JSON.stringify(created.body)}`);
+    made[name] = created.body.token;
+  }
+  return made;
+}
+
 /** Polls `check` every 50 ms until it returns something truthy (the retention run settles in about a second). */
 export async function until<T>(
   check: () => Promise<T | undefined | false>,

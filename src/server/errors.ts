@@ -96,4 +96,10 @@ export function errorBody(error: MeshwardenError): {
 }
 
 /** Who answered a hold first (`MW_PILOT_NOT_HELD` of an approve or reject that came second). */
-type HoldAnswer = { readonly by: string; readonly outcome: 'deliver' | 'deny'; readonly at: string };
+type HoldAnswer = {
+  readonly by: string;
+  readonly outcome: 'deliver' | 'deny';
+  readonly at: string;
+  /** An approval (or a delivering timeout) the gate checked again and refused: the refusal's reason. */
+  readonly refused?: string;
+};

@@ -31,6 +31,11 @@ export const API_ERROR_SCHEMA = {
             by: { type: 'string' },
             outcome: { type: 'string', enum: ['deliver', 'deny'] },
             at: { type: 'string' },
+            refused: {
+              type: 'string',
+              description:
+                'approved (or let through by its timeout), then refused when gated again: the reason',
+            },
           },
         },
         limited: {

@@ -12,7 +12,13 @@ export type ApiError = {
 };
 
 /** Who answered a hold (`pilot:<name>` or `timeout`), how, and when. */
-export type HoldAnswer = { by: string; outcome: 'deliver' | 'deny'; at: string };
+export type HoldAnswer = {
+  by: string;
+  outcome: 'deliver' | 'deny';
+  at: string;
+  /** Approved (or let through by its timeout), then refused when gated again: the reason. */
+  refused?: string;
+};
 
 export type ApiClient = {
   get<T>(path: string): Promise<T>;

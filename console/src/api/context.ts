@@ -19,3 +19,8 @@ export const SessionContext = createContext<Session | undefined>(undefined);
 export function useMayAct(): boolean {
   return useContext(SessionContext)?.role !== 'viewer';
 }
+
+/** The title of a button a viewer's token may not press: why it is off. Undefined when it may. */
+export function viewerRefusal(mayAct: boolean, verb: string): string | undefined {
+  return mayAct ? undefined : `A viewer's token cannot ${verb}: sign in with a pilot's token.`;
+}

@@ -5,6 +5,12 @@
 export function tokenIn(pasted: string): string {
   const text = pasted.trim();
   const fromAddress = /#token=([^&\s]+)/.exec(text);
-  if (fromAddress !== null) return decodeURIComponent(fromAddress[1]!);
+  if (fromAddress !== null) {
+    try {
+      return decodeURIComponent(fromAddress[1]!);
+    } catch {
+      return fromAddress[1]!; // a stray `%`: tried as it is, and the warden says it does not know it
+    }
+  }
   return text.replace(/^bearer\s+/i, '');
 }

@@ -18,9 +18,10 @@ export function adoptTokenFromAddress(): string | null {
 export function takeTokenFromAddress(): string | null {
   const match = /^#token=([^&]+)/.exec(location.hash);
   if (match === null) return null;
-  const token = decodeURIComponent(match[1]!);
-  saveToken(token);
+  // Out of the address first, whatever follows: a token never stays in the bar or the history.
   history.replaceState(null, '', `${location.pathname}${location.search}#/mesh`);
+  const token = decodedOrAsIs(match[1]!);
+  saveToken(token);
   return token;
 }
 
@@ -30,4 +31,13 @@ export function saveToken(token: string): void {
 
 export function forgetToken(): void {
   sessionStorage.removeItem(KEY);
+}
+
+/** A percent-encoded token, decoded; one that does not decode (a stray `%`) as it is: the warden then refuses it. */
+function decodedOrAsIs(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }

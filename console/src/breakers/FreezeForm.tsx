@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { type ApiError, isApiError } from '../api/client.js';
-import { useApi, useMayAct } from '../api/context.js';
+import { useApi, useMayAct, viewerRefusal } from '../api/context.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
 
 /** Freezes a subject by hand: the warden then holds everything about it for a pilot. */
@@ -82,7 +82,7 @@ export function FreezeForm({ onChanged }: { onChanged: () => void }) {
         type="submit"
         class="action bad"
         disabled={busy || !mayAct}
-        title={mayAct ? undefined : "A viewer's token cannot freeze: sign in with a pilot's token."}
+        title={viewerRefusal(mayAct, 'freeze')}
         data-testid="freeze-button"
       >
         {unheard !== undefined && unheard === subject.trim() ? 'Freeze anyway' : 'Freeze'}

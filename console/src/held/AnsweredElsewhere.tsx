@@ -71,11 +71,21 @@ export function answeredSentence(g: AnsweredHold): string {
       ? `${g.title} was answered while you were writing your reason`
       : `Your ${g.tried === 'approve' ? 'approval' : 'rejection'} of ${g.title} was not recorded`;
   const a = g.answered;
-  if (a === undefined) return `${first}: someone else answered it first (another pilot, or its timeout).`;
-  const went = a.outcome === 'deliver' ? 'it went through' : 'it was dropped';
+  if (a === undefined)
+    return `${first}: it left the queue, and its lineage does not say who answered it yet.`;
   const at = timeText(a.at);
+  const who =
+    a.by === 'timeout'
+      ? 'its timeout'
+      : a.by.startsWith('pilot:')
+        ? `pilot ${a.by.slice('pilot:'.length)}`
+        : a.by;
+  // An approval (or a timeout letting it through) the gate checked again and refused ends in deny:
+  // it was not rejected.
+  if (a.refused !== undefined)
+    return `${first}: ${who} had already ${a.by === 'timeout' ? 'let it through' : 'approved it'} at ${at}, but the gate checked it again and refused it (${a.refused}).`;
   if (a.by === 'timeout')
     return `${first}: its timeout had already ${a.outcome === 'deliver' ? 'let it through' : 'denied it'} at ${at}.`;
-  const who = a.by.startsWith('pilot:') ? `pilot ${a.by.slice('pilot:'.length)}` : a.by;
+  const went = a.outcome === 'deliver' ? 'it went through' : 'it was dropped';
   return `${first}: ${who} had already ${a.outcome === 'deliver' ? 'approved' : 'rejected'} it at ${at}, so ${went}.`;
 }

@@ -53,7 +53,7 @@ export function FrozenWarning({ hold, freezes }: { hold: Hold; freezes: Breaker[
 
 /**
  * Before approving a step of a case already past the loop guard's step limit: approving lets this
- * step through, and whatever its agents send next is past the limit too, so the loop guard holds it
+ * step through, and whatever comes next in its case is past the limit too, so the loop guard holds it
  * and freezes its subject again, unfrozen meanwhile or not. Rejecting ends the case here.
  */
 export function StepLimitWarning({ hold }: { hold: Hold }) {
@@ -61,7 +61,7 @@ export function StepLimitWarning({ hold }: { hold: Hold }) {
   return (
     <p class="notice warning" role="alert" data-testid="step-limit-warning">
       This case is already past its step limit (this is step {hold.hop}). Approving lets this step through,
-      and whatever its agents send next is held again by the loop guard, which freezes {hold.subject} again,
+      and whatever comes next in its case is held again by the loop guard, which freezes {hold.subject} again,
       even if you unfroze it. To end the case here, reject.
     </p>
   );

@@ -1,3 +1,4 @@
+import { useEffect } from 'preact/hooks';
 import { useMayAct } from '../api/context.js';
 import type { Breakers, Hold } from '../api/types.js';
 import { type Polled, usePolled } from '../api/use-polled.js';
@@ -16,6 +17,8 @@ export function HeldView({ holds, answers }: { holds: Polled<{ holds: Hold[] }>;
   const breakers = usePolled<Breakers>('/breakers', 2000);
   const open = breakers.data?.breakers;
   const { gone, watch, dismiss } = answers;
+  // Leaving Held closes its reason forms: a hold answered while away was not "answered while you wrote".
+  useEffect(() => () => answers.forgetDrafts(), []);
   const mayAct = useMayAct();
   return (
     <section class="view" data-testid="held-view">

@@ -15,6 +15,8 @@ import { freezeGone, frozenWhat } from './freezes.js';
 export type HoldCardWatch = {
   /** A reason form opened or closed (closed on success too, before the queue is read again). */
   drafting(hold: Hold, title: string, open: boolean): void;
+  /** An answer is on its way (true) or was replied to (false): the hold leaves the queue meanwhile. */
+  sending(hold: Hold, on: boolean): void;
   /** The warden refused an answer. */
   refused(hold: Hold, title: string, tried: 'approve' | 'reject', error: ApiError): void;
   /** The warden recorded this pilot's answer. */
@@ -42,15 +44,19 @@ export function HoldCard({
   const title = `${hold.type} for ${hold.subject}`;
   /** Sends an answer; a refusal is told to the queue (it outlives this card), then shown here. */
   const answer = (tried: 'approve' | 'reject') => async (reason: string) => {
+    watch?.sending(hold, true);
     try {
       const reply = await api.post<Released>(`${path}/${tried}`, { reason });
       watch?.drafting(hold, title, false);
       watch?.answered(hold, title, tried, reply);
     } catch (err) {
       if (isApiError(err)) watch?.refused(hold, title, tried, err);
-      // Answered elsewhere first: said above the queue, and the card goes now, not at the next read.
-      if (isApiError(err) && err.code === 'MW_PILOT_NOT_HELD') return onChanged();
+      // Answered elsewhere first: said above the queue; the form closes, and the card goes with the
+      // queue read that follows (ReasonedAction's onDone).
+      if (isApiError(err) && err.code === 'MW_PILOT_NOT_HELD') return;
       throw err;
+    } finally {
+      watch?.sending(hold, false);
     }
   };
   const drafting = (open: boolean) => watch?.drafting(hold, title, open);

@@ -37,7 +37,8 @@ type FrozenVerdict = Pick<Hold, 'subject' | 'source' | 'reason' | 'stage' | 'rul
 /**
  * Whether the freeze that held a message (a freeze, a breaker's trip, the loop guard) is gone now:
  * its sentence is then told as what was true when it was decided. False while the breakers are not
- * known (`open` undefined), and for any other verdict.
+ * known (`open` undefined), and for a hold by anything else (an approval rule). For a held message
+ * only: the caller checks the verdict was a hold (verdict-tense.ts), as every Held card is.
  */
 export function freezeGone(v: FrozenVerdict, open: readonly Breaker[] | undefined): boolean {
   const byFreeze = v.reason === 'breaker.frozen' || v.reason === 'breaker.tripped' || v.stage === 'loop';

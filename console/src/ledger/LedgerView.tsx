@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { type ApiError, isApiError } from '../api/client.js';
-import { useApi, useMayAct } from '../api/context.js';
+import { useApi, useMayAct, viewerRefusal } from '../api/context.js';
 import type { LedgerStatus, PartitionHead, PolicyView } from '../api/types.js';
 import { usePolled } from '../api/use-polled.js';
 import { Term } from '../glossary/Term.js';
@@ -58,7 +58,7 @@ export function LedgerView({ partition, pages }: { partition: number; pages: num
             class="primary"
             onClick={verify}
             disabled={busy || !mayAct}
-            title={mayAct ? undefined : "A viewer's token cannot verify: sign in with a pilot's token."}
+            title={viewerRefusal(mayAct, 'verify')}
             data-testid="verify-button"
           >
             {busy ? 'Verifying…' : 'Verify now'}

@@ -53,7 +53,7 @@ export function SearchView({ q }: { q: string }) {
       <ApiErrorNotice error={result.error} />
       {data && (
         <>
-          <p class="muted" data-testid="search-summary">
+          <p class="muted" data-testid="search-summary" data-results={data.results.length}>
             {data.results.length === 0
               ? 'Nothing found.'
               : `${data.results.length} ${data.results.length === 1 ? 'result' : 'results'} for the ${KIND_WORDS[data.kind] ?? data.kind} ${data.q}, newest first.`}
@@ -83,7 +83,7 @@ function searchHint(q: string, kind: string): string {
   if (/^\d+$/.test(q)) return `Subjects have a kind before the id, as in account:${q}.`;
   if (q !== q.toLowerCase() && q.includes(':'))
     return `Subjects match exactly, upper and lower case as written: try ${q.toLowerCase()}.`;
-  if (/^[0-9a-f-]{4,35}$/i.test(q))
+  if (/^(?=.*\d)[0-9a-f-]{4,35}$/i.test(q))
     return 'A message is searched by its whole id (36 characters, as a lineage shows it), not a part of it.';
   if (!q.includes(':'))
     return `Nothing was about “${q}”. Subjects have a kind and an id (account:1234); an agent's messages are found by name@version (discount@1.1.0).`;

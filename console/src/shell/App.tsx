@@ -67,7 +67,9 @@ export function App() {
   }
   return (
     <ApiContext.Provider value={api}>
+      {/* Keyed by the token: another identity starts with none of the last one's state. */}
       <SignedIn
+        key={token}
         route={route}
         onSignOut={() => {
           forgetToken();
@@ -83,7 +85,7 @@ function SignedIn({ route, onSignOut }: { route: Route; onSignOut: () => void })
   // One poll of the held queue feeds both the nav's count and the Held view, so they never disagree.
   const holds = usePolled<{ holds: Hold[] }>('/holds', 2000);
   // Kept here, not in Held: answers said there outlive a visit to another view.
-  const answers = useAnswers(holds.data?.holds);
+  const answers = useAnswers(holds.data);
   // Who this token is: shown in the nav, and a viewer is offered nothing the warden would refuse.
   const session = usePolled<Session>('/session', 0).data;
   return (

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { type ApiError, isApiError } from '../api/client.js';
-import { useMayAct } from '../api/context.js';
+import { useMayAct, viewerRefusal } from '../api/context.js';
 import { ApiErrorNotice } from './ApiErrorNotice.js';
 
 type Props = {
@@ -48,9 +48,7 @@ export function ReasonedAction(props: Props) {
         class={`action ${tone}`}
         data-testid={testid}
         disabled={!mayAct}
-        title={
-          mayAct ? undefined : `A viewer's token cannot ${label.toLowerCase()}: sign in with a pilot's token.`
-        }
+        title={viewerRefusal(mayAct, label.toLowerCase())}
         onClick={() => setOpen(true)}
       >
         {label}

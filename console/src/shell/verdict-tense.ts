@@ -9,5 +9,6 @@ import type { Tense } from './detail-words.js';
  */
 export function verdictTense(link: ChainLink, open: readonly Breaker[] | undefined): Tense {
   const answered = link.outcomes.some((o) => o.kind === 'hold.released');
-  return answered || freezeGone(link, open) ? 'then' : 'now';
+  // Only a hold waits on a freeze: a denial by a breaker or the loop guard froze nothing it names.
+  return answered || (link.verdict === 'hold' && freezeGone(link, open)) ? 'then' : 'now';
 }

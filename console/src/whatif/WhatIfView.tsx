@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { type ApiError, isApiError } from '../api/client.js';
-import { useApi, useMayAct } from '../api/context.js';
+import { useApi, useMayAct, viewerRefusal } from '../api/context.js';
 import type { ReplayReport } from '../api/types.js';
 import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
@@ -77,7 +77,7 @@ export function WhatIfView() {
             type="submit"
             class="action good"
             disabled={busy || !mayAct}
-            title={mayAct ? undefined : "A viewer's token cannot replay: sign in with a pilot's token."}
+            title={viewerRefusal(mayAct, 'replay')}
             data-testid="whatif-run"
           >
             {busy ? 'Replaying…' : 'Replay recorded traffic'}

@@ -3,6 +3,7 @@ import {
   ENTRY,
   type HoldView,
   isMeshwardenError,
+  type LedgerEntry,
   type MeshwardenError,
   unownedPartitions,
 } from '../../runtime/index.js';
@@ -148,11 +149,14 @@ export async function holdRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
           action === 'approve'
             ? deps.mesh.pilot.approve(request.params.id, act)
             : deps.mesh.pilot.reject(request.params.id, act);
-        if (isMeshwardenError(result)) {
-          if (result.code === 'MW_PILOT_NOT_HELD') throw await withAnswer(deps, request.params.id, result);
-          throw result;
+        if (isMeshwardenError(result)) throw await withAnswer(deps, request.params.id, result);
+        let entry: LedgerEntry;
+        try {
+          entry = await result;
+        } catch (err) {
+          // In a cluster the owner's refusal comes back here, from another node.
+          throw isMeshwardenError(err) ? await withAnswer(deps, request.params.id, err) : err;
         }
-        const entry = await result;
         const data = entry.data as { outcome: 'deliver' | 'deny'; by: string; verdict?: object };
         const { id } = request.params;
         return {
@@ -171,11 +175,29 @@ export async function holdRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
  * who came second learns what became of it (`error.answered`), not only that it is gone.
  */
 async function withAnswer(deps: ApiDeps, id: string, error: MeshwardenError): Promise<MeshwardenError> {
+  if (error.code !== 'MW_PILOT_NOT_HELD') return error;
   const entries = await deps.ledger.byMessage(id).catch(() => []);
   const released = entries.findLast((e) => e.kind === ENTRY.holdReleased);
   if (released === undefined) return error;
-  const data = released.data as { by?: unknown; outcome?: unknown };
+  const data = released.data as {
+    by?: unknown;
+    outcome?: unknown;
+    verdict?: { decision?: unknown; reason?: unknown };
+  };
   if (typeof data.by !== 'string' || (data.outcome !== 'deliver' && data.outcome !== 'deny')) return error;
-  const answered = { by: data.by, outcome: data.outcome, at: new Date(released.at).toISOString() };
+  // `outcome` is where it ended. An approval (or a timeout that delivers) the gate checked again and
+  // refused ended in `deny` too: `refused` says so, so it is never read as a rejection.
+  const refused =
+    data.verdict !== undefined &&
+    data.verdict.decision !== 'deliver' &&
+    typeof data.verdict.reason === 'string'
+      ? { refused: data.verdict.reason }
+      : {};
+  const answered = {
+    by: data.by,
+    outcome: data.outcome,
+    at: new Date(released.at).toISOString(),
+    ...refused,
+  };
   return Object.assign(error, { details: { ...error.details, answered } });
 }

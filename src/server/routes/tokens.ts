@@ -25,7 +25,11 @@ export async function tokenRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
           'Who the calling token is: its name and role (the console shows it, and offers only what the role may do)',
         tags: ['tokens'],
         response: {
-          200: { type: 'object', properties: { name: { type: 'string' }, role: { type: 'string' } } },
+          200: {
+            type: 'object',
+            properties: { name: { type: 'string' }, role: { type: 'string', enum: [...ROLES] } },
+            required: ['name', 'role'],
+          },
           ...errors(),
         },
       },
