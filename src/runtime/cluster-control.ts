@@ -161,7 +161,7 @@ export function serveClusterControl(opts: {
     nodes,
     onEvent: (listener) => feed.onEvent(listener),
     async route(action) {
-      const targets = whoDecides(await nodes(), action, mesh);
+      const targets = whoDecides(await nodes(), action, mesh.policy.partitions);
       if (isMeshwardenError(targets)) throw targets;
       const entries = await Promise.allSettled(targets.map((node) => ask(node, action)));
       const done = entries.find((e) => e.status === 'fulfilled');
@@ -197,11 +197,14 @@ export function serveClusterControl(opts: {
   };
 }
 
-/** The nodes an action goes to: the hold's, the subject's partition's owner, every node with the breaker open. */
-function whoDecides(
+/**
+ * The nodes a pilot action goes to, from every node's status: the hold's, the subject's partition's
+ * owner, every node with the breaker open; or why none can take it. `partitions`: the mesh's count.
+ */
+export function whoDecides(
   nodes: readonly NodeStatus[],
   action: PilotAction,
-  mesh: Mesh,
+  partitions: number,
 ): string[] | MeshwardenError {
   switch (action.action) {
     case 'approve':
@@ -210,12 +213,20 @@ function whoDecides(
       if (holder !== undefined) return [holder.node];
       // Not listed, but some node has more holds than its status could carry: ask those.
       const unlisted = nodes.filter((n) => n.heldTotal > n.held.length).map((n) => n.node);
-      if (unlisted.length === 0) return runtimeError('MW_PILOT_NOT_HELD', { msgId: action.msgId });
-      return unlisted;
+      if (unlisted.length > 0) return unlisted;
+      // A partition no node that answered owns (a node slow to answer, a hand-over) may hold it:
+      // "not held" would be a guess, so the pilot is asked to try again.
+      const unowned = unownedPartitions(nodes, partitions);
+      if (unowned.length > 0)
+        return runtimeError('MW_RUNTIME_PARTITION_ELSEWHERE', {
+          what: `message ${action.msgId}`,
+          where: `a partition no live node answered for just now (${unowned.join(', ')})`,
+        });
+      return runtimeError('MW_PILOT_NOT_HELD', { msgId: action.msgId });
     }
     case 'freeze':
     case 'unfreeze': {
-      const p = partitionOf(action.subject, mesh.policy.partitions);
+      const p = partitionOf(action.subject, partitions);
       const owner = nodes.find((n) => n.owned.includes(p));
       if (owner === undefined)
         return runtimeError('MW_RUNTIME_PARTITION_ELSEWHERE', {

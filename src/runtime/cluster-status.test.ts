@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fitted, type NodeStatus, unownedPartitions } from './cluster-control.js';
+import { fitted, type NodeStatus, unownedPartitions, whoDecides } from './cluster-control.js';
 import { zeroCounts } from './events.js';
 import type { HoldView } from './holds.js';
 
@@ -41,5 +41,36 @@ describe('partitions no live node owns', () => {
     expect(unownedPartitions([node('a', [0, 3]), node('b', [1])], 4)).toEqual([2]);
     expect(unownedPartitions([node('a', [0, 1, 2, 3])], 4)).toEqual([]);
     expect(unownedPartitions([], 2)).toEqual([0, 1]);
+  });
+});
+
+describe('where a pilot’s answer to a hold goes', () => {
+  const act = { pilot: 'ana', reason: 'x' };
+  const node = (name: string, owned: number[], held: string[] = []) =>
+    ({
+      ...status(0),
+      node: name,
+      owned,
+      held: held.map((id, i) => ({ ...hold(i), msgId: id })),
+      heldTotal: held.length,
+    }) as NodeStatus;
+
+  it('to the node that lists it', () => {
+    const nodes = [node('a', [0], ['m1']), node('b', [1])];
+    expect(whoDecides(nodes, { action: 'approve', msgId: 'm1', act }, 2)).toEqual(['a']);
+  });
+
+  it('is not held when every partition answered and none lists it', () => {
+    const nodes = [node('a', [0]), node('b', [1])];
+    expect(whoDecides(nodes, { action: 'reject', msgId: 'm1', act }, 2)).toMatchObject({
+      code: 'MW_PILOT_NOT_HELD',
+    });
+  });
+
+  it('is not said "not held" while a partition has no node that answered (a slow node, a hand-over)', () => {
+    const nodes = [node('a', [0])];
+    expect(whoDecides(nodes, { action: 'approve', msgId: 'm1', act }, 2)).toMatchObject({
+      code: 'MW_RUNTIME_PARTITION_ELSEWHERE',
+    });
   });
 });
