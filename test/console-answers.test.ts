@@ -94,6 +94,12 @@ describe('a console that says who answered what', () => {
     expect(await yours.getAttribute('data-outcome')).toBe('deliver');
     expect(await c.page.getByTestId('answered-elsewhere').count()).toBe(1);
     await c.call('POST', '/unfreeze', { subject: 'account:7001', reason: 'drill over' });
+    // The ledger names what froze those held messages, as Held does: the pilot's freeze.
+    await c.page.goto(`${c.up.url}/#/ledger`);
+    await c.page
+      .locator('[data-testid="ledger-entry"] [data-testid="rule-words"][data-rule="pilot"]')
+      .first()
+      .waitFor();
   });
 
   it('approving a step of a case past its step limit says the next step will be held and frozen again', async () => {

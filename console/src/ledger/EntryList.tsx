@@ -125,15 +125,27 @@ function EntryRow({ entry: e }: { entry: LedgerEntryView }) {
         <td>
           {e.decision !== undefined && <VerdictBadge verdict={e.decision as Decision} />}{' '}
           {e.reason !== undefined && e.reason !== 'gate.admitted' && (
-            <RuleWords reason={e.reason} {...(e.stage === undefined ? {} : { stage: e.stage })} />
+            // With its rule, so a freeze names what froze it, in the words Held uses.
+            <RuleWords
+              reason={e.reason}
+              {...(e.stage === undefined ? {} : { stage: e.stage })}
+              {...(e.rule === undefined ? {} : { rule: e.rule })}
+            />
           )}
-          {e.action !== undefined && e.action}
+          {e.action !== undefined && (ACTION_WORDS[e.action] ?? e.action)}
           {e.kind === 'effect.executed' && 'done'}
         </td>
       )}
     </tr>
   );
 }
+
+/** A pilot's action entry in words; one not listed shows as the ledger names it. */
+const ACTION_WORDS: Record<string, string> = {
+  freeze: 'frozen by a pilot',
+  unfreeze: 'unfrozen by a pilot',
+  reset: 'breaker reset by a pilot',
+};
 
 /** A `hold.released` entry as the outcome of its message, which `outcomeWords` says. */
 function releasedOutcome(e: LedgerEntryView): Outcome {

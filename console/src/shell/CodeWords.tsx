@@ -17,7 +17,13 @@ export function RuleWords({
   past?: boolean;
 }) {
   return (
-    <span class="rule-words" data-testid="rule-words" data-code={reason} title={reason}>
+    <span
+      class="rule-words"
+      data-testid="rule-words"
+      data-code={reason}
+      data-rule={rule ?? undefined}
+      title={reason}
+    >
       {reasonWords(reason, stage, rule, past)} <span class="code small">{reason}</span>
     </span>
   );
