@@ -1,8 +1,8 @@
 import type { Breaker, Hold } from '../api/types.js';
 import { Age } from '../shell/CodeWords.js';
+import { frozenWhat } from '../shell/freezes.js';
 import { timeText } from '../shell/time-text.js';
 import { frozenByWords } from '../shell/words.js';
-import { frozenWhat } from './freezes.js';
 
 /**
  * Before approving anything frozen (its subject, its sender, a path from it, or the whole mesh):

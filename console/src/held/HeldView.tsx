@@ -4,9 +4,9 @@ import type { Breakers, Hold } from '../api/types.js';
 import { type Polled, usePolled } from '../api/use-polled.js';
 import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
+import { freezesOf } from '../shell/freezes.js';
 import { AnsweredElsewhere } from './AnsweredElsewhere.js';
 import type { Answers } from './answers.js';
-import { freezesOf } from './freezes.js';
 import { HoldCard } from './HoldCard.js';
 
 /** The held queue; the shell polls it (every 2 s, and after each answer) and shares it with the nav. */

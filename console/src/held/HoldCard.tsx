@@ -3,13 +3,13 @@ import { useApi } from '../api/context.js';
 import type { Breaker, Hold } from '../api/types.js';
 import { Age, AgentName, RuleWords } from '../shell/CodeWords.js';
 import { detailWords } from '../shell/detail-words.js';
+import { freezeGone, frozenWhat } from '../shell/freezes.js';
 import { ReasonedAction } from '../shell/ReasonedAction.js';
 import { href } from '../shell/route.js';
 import { timeText } from '../shell/time-text.js';
 import { frozenByWords } from '../shell/words.js';
 import { Countdown } from './Countdown.js';
 import { FrozenWarning, StepLimitWarning } from './FrozenWarning.js';
-import { freezeGone, frozenWhat } from './freezes.js';
 
 /** What the held queue hears of a card's answers (HeldView's `useAnswers`). */
 export type HoldCardWatch = {

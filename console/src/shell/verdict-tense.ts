@@ -1,6 +1,6 @@
 import type { Breaker, ChainLink } from '../api/types.js';
-import { freezeGone } from '../held/freezes.js';
 import type { Tense } from './detail-words.js';
+import { freezeGone } from './freezes.js';
 
 /**
  * The tense of a verdict's sentence: the past once its hold was answered, or once the freeze that
