@@ -1,6 +1,7 @@
 import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
 import type { ScanOptions } from './ports.js';
 import { NEXT_PARTITION } from './schema.js';
+import { SUBJECT_TAIL_EXISTS } from './subject-lookup.js';
 import type { LedgerEntry } from './types.js';
 import { walkImpact, walkLineage } from './walks.js';
 
@@ -21,18 +22,29 @@ export const QUERIES = {
   // The same within one partition: with several, each partition's newest are merged by time.
   byAgentIn: `${ENTRY} WHERE agent = ? AND partition = ? ORDER BY seq DESC LIMIT ?`,
   byAgentPrefixIn: `${ENTRY} WHERE agent >= ? AND agent < ? AND partition = ? ORDER BY seq DESC LIMIT ?`,
-  // A subject's entries in one partition (subject-lookup.ts): those past the lookup's mark, read by
-  // the primary key, then those in the lookup (the join checks the subject too: a key is only a hint).
+  // A subject's entries in one partition (subject-lookup.ts): those past the lookup's mark, found
+  // through the tail's index (by the primary key in a file without it), then those in the lookup
+  // (the join checks the subject too: a key is only a hint). `+s.seq` keeps SQLite from carrying
+  // `s.seq <= ?` over to `e` as a range, which it did once the tail's index was there: a range scan
+  // of the partition for every key, in place of one seek.
   subjectsFilledTo: 'SELECT seq FROM subject_filled WHERE partition = ?',
   bySubjectPast: `${ENTRY} WHERE partition = ? AND seq > ? AND subject = ? ORDER BY seq DESC LIMIT ?`,
   bySubjectUpTo:
-    'SELECT e.body, e.prev, e.hash FROM subject_entries s JOIN entries e ON e.partition = s.partition AND e.seq = s.seq ' +
+    'SELECT e.body, e.prev, e.hash FROM subject_entries s JOIN entries e ON e.partition = s.partition AND e.seq = +s.seq ' +
     'WHERE s.subject = ? AND s.partition = ? AND s.seq <= ? AND e.subject = s.subject ORDER BY s.seq DESC LIMIT ?',
   // The partitions that hold entries, one seek each (this connection's writer may not be the only one).
   nextPartition: NEXT_PARTITION,
   // One seek down the (partition, seq) key.
   newestSeq: 'SELECT seq FROM entries WHERE partition = ? ORDER BY seq DESC LIMIT 1',
 } as const;
+
+/**
+ * `bySubjectPast` through the tail's index (subject-lookup.ts), for a file that has it: it reads a
+ * subject's tail without reading the other entries' rows, where SQLite alone takes the primary key.
+ */
+export const BY_SUBJECT_PAST_TAIL =
+  `${ENTRY} INDEXED BY entries_subject_tail WHERE partition = ? AND seq > ? AND subject = ? ` +
+  'ORDER BY seq DESC LIMIT ?';
 
 export type Queries = {
   byMessage(msgId: string): LedgerEntry[];
@@ -57,6 +69,9 @@ export function prepareQueries(db: DatabaseSync, partitions: () => readonly numb
     keyof typeof QUERIES,
     StatementSync
   >;
+  // A file whose writer has not opened it since the index came (a reader opens it) reads by the key.
+  const tailIndexed = db.prepare(SUBJECT_TAIL_EXISTS).get() !== undefined;
+  const bySubjectPast = tailIndexed ? db.prepare(BY_SUBJECT_PAST_TAIL) : s.bySubjectPast;
   /** The `limit` most recent matches, oldest first. */
   const newest = (
     all: StatementSync,
@@ -79,7 +94,7 @@ export function prepareQueries(db: DatabaseSync, partitions: () => readonly numb
    */
   const subjectIn = (subject: string, partition: number, limit: number): LedgerEntry[] => {
     const to = Number(s.subjectsFilledTo.get(partition)?.seq ?? 0);
-    const past = s.bySubjectPast.all(partition, to, subject, limit).map(toEntry);
+    const past = bySubjectPast.all(partition, to, subject, limit).map(toEntry);
     if (past.length >= limit || to === 0) return past;
     return past.concat(s.bySubjectUpTo.all(subject, partition, to, limit - past.length).map(toEntry));
   };

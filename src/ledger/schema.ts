@@ -4,7 +4,12 @@ import { causeText, ledgerError } from './errors.js';
 import { GENESIS } from './hash.js';
 import { createPrivateFile, databaseFiles, tightenModes } from './modes.js';
 import type { Durability } from './ports.js';
-import { SUBJECT_LOOKUP_SCHEMA, trimSubjectLookup, upgradeSubjectLookup } from './subject-lookup.js';
+import {
+  SUBJECT_LOOKUP_SCHEMA,
+  SUBJECT_TAIL_INDEX,
+  trimSubjectLookup,
+  upgradeSubjectLookup,
+} from './subject-lookup.js';
 
 /**
  * The SQLite ledger's schema version. 2: the lookup by subject is a table (subject-lookup.ts), not
@@ -116,6 +121,9 @@ export function openDatabase(file: string, durability: Durability, upgrade: Sche
     const moved = upgrade.allowed && found === '1';
     const heads = readHeads(db);
     if (moved) upgradeSubjectLookup(db, heads);
+    // Only a writer builds it: on a ledger made before it, that reads every entry once, and a reader
+    // would hold the write lock that long. Derived, like the lookup: no schema version of its own.
+    if (upgrade.allowed) db.exec(SUBJECT_TAIL_INDEX);
     // On every open, whoever appends next: marks past a chain cut short would hide what follows.
     trimSubjectLookup(db, heads);
     db.exec('COMMIT');

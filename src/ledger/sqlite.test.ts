@@ -1,6 +1,6 @@
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
-import { QUERIES, scanQuery } from './queries.js';
+import { BY_SUBJECT_PAST_TAIL, QUERIES, scanQuery } from './queries.js';
 import { openLedger } from './sqlite.js';
 import { tempLedgerFiles } from './test-kit.js';
 import type { LedgerRecord } from './types.js';
@@ -96,6 +96,7 @@ describe('query plans', () => {
   it.each([
     ...Object.entries(QUERIES),
     ['scan one partition', scanQuery({ partition: 0, afterSeq: 10 }).sql],
+    ["a subject's tail, through its index", BY_SUBJECT_PAST_TAIL],
   ])('%s searches an index, never scans the table', (_, sql) => {
     const file = tempFile();
     openLedger({ file, origin: 'test' }).close();
@@ -109,5 +110,18 @@ describe('query plans', () => {
     // `SEARCH e` is entries under an alias (the subject lookup joins it).
     expect(plan.some((step) => /^SEARCH (entries|e|subject_filled) /.test(step))).toBe(true);
     expect(plan.filter((step) => step.startsWith('SCAN'))).toEqual([]);
+  });
+
+  it('joins each key of the lookup by subject to its entry by one seek, not a range', () => {
+    const file = tempFile();
+    openLedger({ file, origin: 'test' }).close();
+    const db = new DatabaseSync(file);
+    const plan = db
+      .prepare(`EXPLAIN QUERY PLAN ${QUERIES.bySubjectUpTo}`)
+      .all('account:1', 0, 10, 100)
+      .map((row) => String(row.detail));
+    db.close();
+    const entry = plan.find((step) => step.startsWith('SEARCH e '));
+    expect(entry).toMatch(/partition=\? AND seq=\?/);
   });
 });

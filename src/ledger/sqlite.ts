@@ -38,8 +38,8 @@ export type LedgerOptions = {
   /** 'full' (default) survives an OS crash or power loss too; 'normal' only a process crash. */
   readonly durability?: Durability;
   /**
-   * Entries committed, at most, between two fills of the lookup by subject (default 8192): more
-   * writes it less often, and leaves more entries for a lookup to read by the primary key.
+   * Entries committed, at most, between two fills of the lookup by subject (default 131,072): more
+   * writes it less often, and leaves more entries for a lookup to find through the tail's index.
    */
   readonly subjectFillEvery?: number;
   /**

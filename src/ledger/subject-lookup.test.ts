@@ -114,6 +114,32 @@ describe('the lookup by subject', () => {
     expect(seqsOf(await again.bySubject('account:0'))).toEqual(expected(0, 31));
   });
 
+  it("finds the tail through its index, built by a writer's open, and by the primary key without it", async () => {
+    const file = tempFile();
+    const made = openLedger({ file, origin: 'test', subjectFillEvery: 10 });
+    for (let i = 0; i < 25; i++) await made.append(rec(i));
+    await made.close();
+    const indexes = () =>
+      read<{ name: string }>(file, "SELECT name FROM sqlite_master WHERE type = 'index'").map((r) => r.name);
+    expect(indexes()).toContain('entries_subject_tail');
+    // As a ledger made before the index: a reader leaves it so, and finds the tail by the key.
+    const db = new DatabaseSync(file);
+    db.exec('DROP INDEX entries_subject_tail');
+    db.close();
+    const reader = await openLedgerAt(file, { create: false });
+    if (isMeshwardenError(reader)) throw reader;
+    expect(seqsOf(await reader.bySubject('account:1'))).toEqual(expected(1, 25));
+    await reader.close();
+    expect(indexes()).not.toContain('entries_subject_tail');
+    const writer = await openLedgerAt(file);
+    if (isMeshwardenError(writer)) throw writer;
+    // The lookup holds 1..20, the index the tail 21..25: both roads together, newest cut by the limit.
+    expect(seqsOf(await writer.bySubject('account:1'))).toEqual(expected(1, 25));
+    expect(seqsOf(await writer.bySubject('account:0', { limit: 3 }))).toEqual(expected(0, 25).slice(-3));
+    await writer.close();
+    expect(indexes()).toContain('entries_subject_tail');
+  });
+
   it('moves the index of a ledger made before it into the lookup, and drops the index', async () => {
     const file = await versionOneFile();
     const told: string[][] = [];

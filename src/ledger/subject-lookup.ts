@@ -6,7 +6,7 @@ import type { DatabaseSync } from 'node:sqlite';
 // docs/performance.md, fourth pass). `subject_entries` holds the same keys, filled by the commit
 // worker in the transaction of the commit that takes `SUBJECT_FILL_EVERY` entries past it, and
 // `subject_filled` says up to which seq each partition is in it; a lookup (queries.ts) reads the
-// entries past that by the primary key. Derived data, like an index: not hashed, not verified.
+// entries past that through the tail's index. Derived data, like an index: not hashed, not verified.
 
 export const SUBJECT_LOOKUP_SCHEMA = `
 CREATE TABLE IF NOT EXISTS subject_entries (
@@ -18,8 +18,24 @@ CREATE TABLE IF NOT EXISTS subject_entries (
 CREATE TABLE IF NOT EXISTS subject_filled (partition INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 `;
 
+/**
+ * The tail's index: `(partition, seq, subject)`. Its keys go to the end of it, as the entries do, so
+ * a commit dirties only its last pages (about 40 bytes an entry). A lookup finds a subject's entries
+ * past the mark through it, and a fill reads them from it, neither reading the bodies of the others,
+ * which lets the fills wait for many more entries: each fill dirties about a page of
+ * `subject_entries` per subject it touches, whether it brings 8,192 entries or 131,072, so rarer fills
+ * write less per entry, and the ledger's appends do not slow down as the table grows
+ * (docs/performance.md, sixth pass). Built by a writer's open (a ledger made before it gets it
+ * then, once); a lookup without it reads the tail by the primary key, as before.
+ */
+export const SUBJECT_TAIL_INDEX =
+  'CREATE INDEX IF NOT EXISTS entries_subject_tail ON entries (partition, seq, subject) WHERE subject IS NOT NULL';
+/** One row when the file has the tail's index. */
+export const SUBJECT_TAIL_EXISTS =
+  "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'entries_subject_tail'";
+
 /** Entries committed, all partitions together, at most between two fills (by default). */
-export const SUBJECT_FILL_EVERY = 8192;
+export const SUBJECT_FILL_EVERY = 131_072;
 /** Puts a partition's entries past a seq into `subject_entries` (binds: partition, seq). */
 export const FILL_SUBJECTS =
   'INSERT OR IGNORE INTO subject_entries (subject, partition, seq) ' +
