@@ -43,7 +43,7 @@ async function measure(into: Row, run: () => Promise<{ hopsPerSecond: number; ho
 for (let r = 1; r <= Number(rounds); r++) {
   await measure(rows.other, () => before.runPipelines(n, 1_000, 2_000));
   await measure(rows.here, () => runPipelines(n, 1_000, 2_000));
-  await measure(rows.herePartitions2, () => runPipelines(n, 1_000, 2_000, undefined, 2));
+  await measure(rows.herePartitions2, () => runPipelines(n, 1_000, 2_000, { partitions: 2 }));
   const last = (x: Row) => `${x.hopsPerSecond.at(-1)} (${x.mainCpuUsPerHop.at(-1)} µs)`;
   process.stderr.write(
     `round ${r}: ${last(rows.other)} · ${last(rows.here)} · ${last(rows.herePartitions2)}\n`,

@@ -36,7 +36,7 @@ if (config instanceof Error) throw config;
 
 const run = async () => {
   const telemetry = config === undefined ? undefined : createTelemetry({ config, version: 'bench' });
-  const result = await runPipelines(pipelines, 1_000, 2_000, undefined, 1, telemetry);
+  const result = await runPipelines(pipelines, 1_000, 2_000, { telemetry });
   await telemetry?.close();
   return result;
 };

@@ -56,8 +56,8 @@ export async function durabilityCost(opts: {
       `durability ${mode}: ${sizes.limit.toLocaleString('en')} bare hops, ${sizes.pipelines.toLocaleString('en')} pipelines (2,000 in flight), ${sizes.latency.toLocaleString('en')} (4 in flight) …`,
     );
     const limit = durableHopLimit(sizes.limit, mode === 'full' ? 'FULL' : 'NORMAL').hopsPerSecond;
-    const saturated = await runPipelines(sizes.pipelines, 1_000, 2_000, mode);
-    const light = await runPipelines(sizes.latency, 1_000, 4, mode);
+    const saturated = await runPipelines(sizes.pipelines, 1_000, 2_000, { durability: mode });
+    const light = await runPipelines(sizes.latency, 1_000, 4, { durability: mode });
     runs[mode].push({ limit, saturated, light });
     rounds.push({
       mode,

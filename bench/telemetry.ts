@@ -179,7 +179,7 @@ async function measure<K extends string>(
       const telemetry = createTelemetry({ config, version: 'bench' });
       // The last export (close) counts in the CPU time, not in hops/s: the run is over by then.
       const b = await timed(async () => {
-        const result = await runPipelines(pipelines, 1_000, 2_000, undefined, 1, telemetry);
+        const result = await runPipelines(pipelines, 1_000, 2_000, { telemetry });
         await telemetry.close();
         return result;
       });

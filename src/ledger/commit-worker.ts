@@ -179,7 +179,7 @@ const commit = (batches: readonly CommitBatch[]) => {
 /** Closes the connection, tells the (possibly blocked) main thread, and lets the thread end. */
 const stop = () => {
   // A ledger closed cleanly leaves no entries past the subject lookup (a crash leaves at most about
-  // `every` of them, which lookups read by the primary key, and the next commits fill).
+  // `every` of them, which lookups read through the tail's index, and the next commits fill).
   if (db !== undefined && !failed && unfilled > 0) {
     try {
       db.exec('BEGIN IMMEDIATE');

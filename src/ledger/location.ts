@@ -31,6 +31,8 @@ export type OpenLedgerOptions = {
    * MW_LEDGER_OTHER_MESH. PostgreSQL only: a SQLite file has one writer (MW_LEDGER_LOCATION).
    */
   readonly shared?: boolean;
+  /** SQLite: told when the writer's open begins to move the file from an older schema version. */
+  readonly onUpgradeStart?: (from: string, to: string, entries: number) => void;
   /** SQLite: told when the writer's open moved the file from an older schema version. */
   readonly onUpgrade?: (from: string, to: string) => void;
 };

@@ -13,10 +13,15 @@ import {
 
 /**
  * The SQLite ledger's schema version. 2: the lookup by subject is a table (subject-lookup.ts), not
- * an index; a file of version 1 is moved to 2 by its writer's open, and a version that knows only 1
- * refuses it (it would build the index again inside its open, holding the write lock that long).
+ * an index; a version that knows only 1 refuses it (it would build the index again inside its open,
+ * holding the write lock that long). 3: the lookup's tail has an index of its own; a version that
+ * knows at most 2 refuses it (its join of the lookup to the entries, planned by SQLite as a range
+ * once that index is there, would take seconds a lookup). A writer's open moves a file of 1 or 2 to
+ * 3; a reader's leaves it as it is, and reads it as that version wrote it.
  */
-export const SCHEMA_VERSION = '2';
+export const SCHEMA_VERSION = '3';
+/** The versions this one reads: every one it moves to its own. */
+const READS = ['1', '2', SCHEMA_VERSION];
 
 export type { Durability } from './ports.js';
 
@@ -109,25 +114,34 @@ export function openDatabase(file: string, durability: Durability, upgrade: Sche
     for (const pragma of connectionPragmas(durability)) db.exec(pragma);
     db.exec(`BEGIN IMMEDIATE; ${SCHEMA}`);
     const found = (db.prepare("SELECT value FROM meta WHERE key = 'schema'").get()?.value ?? '') as string;
-    if (found !== '1' && found !== SCHEMA_VERSION) {
+    if (!READS.includes(found)) {
       throw ledgerError('MW_LEDGER_SCHEMA', {
         file,
         found: found || 'none',
-        expected: `1 and ${SCHEMA_VERSION}`,
+        expected: `1 to ${SCHEMA_VERSION}`,
       });
     }
-    // Only the ledger's writer moves a version-1 file: a reader leaves it at version 1 (its lookup
-    // by subject then finds nothing in the table, and every entry through the old index).
-    const moved = upgrade.allowed && found === '1';
+    // Only the ledger's writer moves an older file: a reader leaves it as it is (a version-1 file's
+    // lookup by subject then finds nothing in the table, and every entry through the old index; a
+    // version-2 file's tail is read by the primary key).
+    const moved = upgrade.allowed && found !== SCHEMA_VERSION;
     const heads = readHeads(db);
-    if (moved) upgradeSubjectLookup(db, heads);
-    // Only a writer builds it: on a ledger made before it, that reads every entry once, and a reader
-    // would hold the write lock that long. Derived, like the lookup: no schema version of its own.
+    if (moved)
+      upgrade.starting?.(
+        found,
+        SCHEMA_VERSION,
+        [...heads.values()].reduce((n, h) => n + h.seq, 0),
+      );
+    if (moved && found === '1') upgradeSubjectLookup(db, heads);
+    // A new file's writer makes it here too. On a ledger made before it, the build reads every
+    // entry once (about half a second a million), holding the write lock: a reader that opens
+    // meanwhile waits for it up to BUSY_TIMEOUT_MS.
     if (upgrade.allowed) db.exec(SUBJECT_TAIL_INDEX);
+    if (moved) db.exec(`UPDATE meta SET value = '${SCHEMA_VERSION}' WHERE key = 'schema'`);
     // On every open, whoever appends next: marks past a chain cut short would hide what follows.
     trimSubjectLookup(db, heads);
     db.exec('COMMIT');
-    if (moved) upgrade.told?.('1', SCHEMA_VERSION);
+    if (moved) upgrade.told?.(found, SCHEMA_VERSION);
     return db;
   } catch (err) {
     if (db.isTransaction) db.exec('ROLLBACK');
@@ -137,9 +151,11 @@ export function openDatabase(file: string, durability: Durability, upgrade: Sche
   }
 }
 
-/** Whether an open may move an older file to this version, and who hears that it did. */
+/** Whether an open may move an older file to this version, and who hears that it begins and did. */
 export type SchemaUpgrade = {
   readonly allowed: boolean;
+  /** Before the move, with the entries it reads (a move builds an index over them). */
+  readonly starting?: (from: string, to: string, entries: number) => void;
   readonly told?: (from: string, to: string) => void;
 };
 

@@ -44,10 +44,12 @@ export type LedgerOptions = {
   readonly subjectFillEvery?: number;
   /**
    * Whether this open may move an older file to this schema version (default true: the ledger's
-   * writer does); readers pass false and read a version-1 file as it is (docs/ledger.md, "Schema
-   * version 2").
+   * writer does); readers pass false and read an older file as it is (docs/ledger.md, "Schema
+   * versions").
    */
   readonly upgrade?: boolean;
+  /** Told when this open begins to move the file from an older schema version (it may take seconds). */
+  readonly onUpgradeStart?: (from: string, to: string, entries: number) => void;
   /** Told when this open moved the file from an older schema version. */
   readonly onUpgrade?: (from: string, to: string) => void;
 };
@@ -90,7 +92,11 @@ export function openLedger(opts: LedgerOptions): Ledger {
   const { file } = opts;
   const durability = opts.durability ?? 'full';
   const keyFile = opts.keyFile ?? join(dirname(file), 'ledger.key');
-  const upgrade = { allowed: opts.upgrade !== false, ...(opts.onUpgrade ? { told: opts.onUpgrade } : {}) };
+  const upgrade = {
+    allowed: opts.upgrade !== false,
+    ...(opts.onUpgrade ? { told: opts.onUpgrade } : {}),
+    ...(opts.onUpgradeStart ? { starting: opts.onUpgradeStart } : {}),
+  };
   const { db, origin, heads } = openStore(file, durability, keyFile, opts.origin, upgrade);
   const queries = prepareQueries(db, () => durableHeads().map((h) => h.partition));
   // The chainer numbers entries as they are appended; `heads` holds the durable heads, moved by the

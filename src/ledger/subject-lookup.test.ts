@@ -7,7 +7,8 @@ import { tempLedgerFiles } from './test-kit.js';
 import type { LedgerRecord } from './types.js';
 
 // The lookup by subject (subject-lookup.ts): filled by the commit worker every so many entries, the
-// entries past its mark read by the primary key, a ledger with the older index moved over on open.
+// entries past its mark read through the tail's index (by the primary key in a file without it), a
+// ledger with the older index moved over on open.
 const tempFile = tempLedgerFiles('mw-subjects-');
 
 /** Entry i is about account:(i % 3), so each subject's entries interleave with the others'. */
@@ -48,7 +49,7 @@ async function versionOneFile(): Promise<string> {
   await Promise.all(Array.from({ length: 40 }, (_, i) => ledger.append(rec(i), i % 2)));
   await ledger.close();
   const db = new DatabaseSync(file);
-  db.exec(`DROP TABLE subject_entries; DROP TABLE subject_filled;
+  db.exec(`DROP TABLE subject_entries; DROP TABLE subject_filled; DROP INDEX entries_subject_tail;
     CREATE INDEX entries_subject ON entries (subject, partition, seq) WHERE subject IS NOT NULL;
     UPDATE meta SET value = '1' WHERE key = 'schema'`);
   db.close();
@@ -71,7 +72,7 @@ async function cutShortFile(): Promise<string> {
 }
 
 describe('the lookup by subject', () => {
-  it('is filled every so many entries and finds the ones past its mark by the primary key', async () => {
+  it("is filled every so many entries and finds the ones past its mark through the tail's index", async () => {
     const file = tempFile();
     await using ledger = openLedger({ file, origin: 'test', subjectFillEvery: 10 });
     for (let i = 0; i < 25; i++) await ledger.append(rec(i));
@@ -114,40 +115,54 @@ describe('the lookup by subject', () => {
     expect(seqsOf(await again.bySubject('account:0'))).toEqual(expected(0, 31));
   });
 
-  it("finds the tail through its index, built by a writer's open, and by the primary key without it", async () => {
+  it("reads a version-2 file's tail by the primary key; a writer's open builds the tail's index and moves it to 3", async () => {
     const file = tempFile();
-    const made = openLedger({ file, origin: 'test', subjectFillEvery: 10 });
-    for (let i = 0; i < 25; i++) await made.append(rec(i));
+    const made = openLedger({ file, origin: 'test' });
+    await Promise.all(Array.from({ length: 25 }, (_, i) => made.append(rec(i))));
     await made.close();
+    // As version 2 left it after a crash: no tail's index, the lookup up to 20, the tail 21..25.
+    const db = new DatabaseSync(file);
+    db.exec(`DROP INDEX entries_subject_tail;
+      DELETE FROM subject_entries WHERE seq > 20; UPDATE subject_filled SET seq = 20;
+      UPDATE meta SET value = '2' WHERE key = 'schema'`);
+    db.close();
     const indexes = () =>
       read<{ name: string }>(file, "SELECT name FROM sqlite_master WHERE type = 'index'").map((r) => r.name);
-    expect(indexes()).toContain('entries_subject_tail');
-    // As a ledger made before the index: a reader leaves it so, and finds the tail by the key.
-    const db = new DatabaseSync(file);
-    db.exec('DROP INDEX entries_subject_tail');
-    db.close();
+    const version = () => read(file, "SELECT value FROM meta WHERE key = 'schema'");
+
     const reader = await openLedgerAt(file, { create: false });
     if (isMeshwardenError(reader)) throw reader;
     expect(seqsOf(await reader.bySubject('account:1'))).toEqual(expected(1, 25));
+    expect(seqsOf(await reader.bySubject('account:0', { limit: 3 }))).toEqual(expected(0, 25).slice(-3));
     await reader.close();
+    expect(version()).toEqual([{ value: '2' }]);
     expect(indexes()).not.toContain('entries_subject_tail');
-    const writer = await openLedgerAt(file);
+
+    const told: (string | number)[][] = [];
+    const writer = await openLedgerAt(file, {
+      onUpgradeStart: (from, to, entries) => told.push([from, to, entries]),
+      onUpgrade: (from, to) => told.push([from, to]),
+    });
     if (isMeshwardenError(writer)) throw writer;
-    // The lookup holds 1..20, the index the tail 21..25: both roads together, newest cut by the limit.
+    expect(told).toEqual([
+      ['2', '3', 25],
+      ['2', '3'],
+    ]);
+    expect(indexes()).toContain('entries_subject_tail');
+    expect(version()).toEqual([{ value: '3' }]);
     expect(seqsOf(await writer.bySubject('account:1'))).toEqual(expected(1, 25));
     expect(seqsOf(await writer.bySubject('account:0', { limit: 3 }))).toEqual(expected(0, 25).slice(-3));
     await writer.close();
-    expect(indexes()).toContain('entries_subject_tail');
   });
 
   it('moves the index of a ledger made before it into the lookup, and drops the index', async () => {
     const file = await versionOneFile();
     const told: string[][] = [];
     await using again = openLedger({ file, origin: 'test', onUpgrade: (from, to) => told.push([from, to]) });
-    expect(told).toEqual([['1', '2']]);
+    expect(told).toEqual([['1', '3']]);
     const indexes = read<{ name: string }>(file, "SELECT name FROM sqlite_master WHERE type = 'index'");
     expect(indexes.map((r) => r.name)).not.toContain('entries_subject');
-    expect(read(file, "SELECT value FROM meta WHERE key = 'schema'")).toEqual([{ value: '2' }]);
+    expect(read(file, "SELECT value FROM meta WHERE key = 'schema'")).toEqual([{ value: '3' }]);
     expect(marks(file)).toEqual([
       { partition: 0, seq: 20 },
       { partition: 1, seq: 20 },
@@ -166,8 +181,8 @@ describe('the lookup by subject', () => {
     const writer = await openLedgerAt(file, { onUpgrade: (from, to) => told.push([from, to]) });
     if (isMeshwardenError(writer)) throw writer;
     await writer.close();
-    expect(told).toEqual([['1', '2']]);
-    expect(read(file, "SELECT value FROM meta WHERE key = 'schema'")).toEqual([{ value: '2' }]);
+    expect(told).toEqual([['1', '3']]);
+    expect(read(file, "SELECT value FROM meta WHERE key = 'schema'")).toEqual([{ value: '3' }]);
     expect(keys(file)).toBe(40);
   });
 

@@ -23,10 +23,12 @@ CREATE TABLE IF NOT EXISTS subject_filled (partition INTEGER PRIMARY KEY, seq IN
  * a commit dirties only its last pages (about 40 bytes an entry). A lookup finds a subject's entries
  * past the mark through it, and a fill reads them from it, neither reading the bodies of the others,
  * which lets the fills wait for many more entries: each fill dirties about a page of
- * `subject_entries` per subject it touches, whether it brings 8,192 entries or 131,072, so rarer fills
- * write less per entry, and the ledger's appends do not slow down as the table grows
- * (docs/performance.md, sixth pass). Built by a writer's open (a ledger made before it gets it
- * then, once); a lookup without it reads the tail by the primary key, as before.
+ * `subject_entries` per subject it touches, so rarer fills write less per entry (a fill of many
+ * subjects takes longer, in the commit that brings it), and the ledger's appends do not slow down as
+ * the table grows
+ * (docs/performance.md, sixth pass). Built by a writer's open, which moves a file made before it to
+ * schema version 3 (schema.ts); a reader's lookup in a file without it reads the tail by the
+ * primary key, as before.
  */
 export const SUBJECT_TAIL_INDEX =
   'CREATE INDEX IF NOT EXISTS entries_subject_tail ON entries (partition, seq, subject) WHERE subject IS NOT NULL';
@@ -48,8 +50,8 @@ export type HeadSeqs = ReadonlyMap<number, { readonly seq: number }>;
 
 /**
  * A file of schema version 1: its index `entries_subject`, when it has one, is moved into the table
- * in one pass in the index's order, every partition is marked as filled up to its head, the index
- * is dropped and the file is marked version 2. Runs in the open's transaction.
+ * in one pass in the index's order, every partition is marked as filled up to its head, and the
+ * index is dropped. Runs in the open's transaction, which then marks the file with its new version.
  */
 export function upgradeSubjectLookup(db: DatabaseSync, heads: HeadSeqs): void {
   const index = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'entries_subject'");
@@ -62,7 +64,6 @@ export function upgradeSubjectLookup(db: DatabaseSync, heads: HeadSeqs): void {
     for (const [partition, head] of heads) mark.run(partition, head.seq);
     db.exec('DROP INDEX entries_subject');
   }
-  db.exec("UPDATE meta SET value = '2' WHERE key = 'schema'");
 }
 
 /**

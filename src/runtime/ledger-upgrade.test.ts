@@ -47,8 +47,7 @@ describe('a mesh on a version-1 ledger', () => {
       expect.objectContaining({
         level: 40,
         from: '1',
-        to: '2',
-        msg: expect.stringContaining('schema version 1 to 2'),
+        to: '3',
       }),
     ]);
   });

@@ -163,10 +163,15 @@ async function openInDataDir(
     origin: policy.mesh,
     durability,
     ...shared,
+    onUpgradeStart: (from, to, entries) =>
+      opts.log.info(
+        { layer: 'ledger', from, to, entries },
+        `moving the ledger from schema version ${from} to ${to}: ${entries.toLocaleString('en')} entries, about a second a million …`,
+      ),
     onUpgrade: (from, to) =>
       opts.log.warn(
         { layer: 'ledger', from, to },
-        `ledger moved from schema version ${from} to ${to}; versions of Meshwarden that read only ${from} now refuse it (docs/ledger.md, "Schema version 2")`,
+        `ledger moved from schema version ${from} to ${to}; versions of Meshwarden that read at most ${from} now refuse it (docs/ledger.md, "Schema versions")`,
       ),
   });
   if (isMeshwardenError(ledger)) return { ok: false, errors: [ledger] };
