@@ -7,12 +7,11 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runPipelines } from './pipeline.ts';
 
+/** What this file asks of the other tree's runPipelines: its first three arguments, as every tree takes them. */
 type Run = (
   pipelines: number,
   entities: number,
   inFlight: number,
-  durability?: undefined,
-  partitions?: 1 | 2,
 ) => Promise<{ hopsPerSecond: number; hops: number }>;
 
 const [other, rounds = '3', pipelines = '30000'] = process.argv.slice(2);

@@ -81,7 +81,7 @@ try {
 
   progress('subject lookup: the schema as it was (an index on entries), opened again …');
   const db = new DatabaseSync(file);
-  db.exec(`DROP TABLE subject_entries; DROP TABLE subject_filled;
+  db.exec(`DROP TABLE subject_entries; DROP TABLE subject_filled; DROP INDEX entries_subject_tail;
     CREATE INDEX entries_subject ON entries (subject, partition, seq) WHERE subject IS NOT NULL;
     UPDATE meta SET value = '1' WHERE key = 'schema'`);
   db.close();

@@ -163,15 +163,16 @@ async function openInDataDir(
     origin: policy.mesh,
     durability,
     ...shared,
+    // A warning, as the move's end is: the CLI logs warnings by default, and the move may take seconds.
     onUpgradeStart: (from, to, entries) =>
-      opts.log.info(
+      opts.log.warn(
         { layer: 'ledger', from, to, entries },
         `moving the ledger from schema version ${from} to ${to}: ${entries.toLocaleString('en')} entries, about a second a million …`,
       ),
     onUpgrade: (from, to) =>
       opts.log.warn(
         { layer: 'ledger', from, to },
-        `ledger moved from schema version ${from} to ${to}; versions of Meshwarden that read at most ${from} now refuse it (docs/ledger.md, "Schema versions")`,
+        `ledger moved from schema version ${from} to ${to}; versions of Meshwarden older than this one now refuse it (docs/ledger.md, "Schema versions")`,
       ),
   });
   if (isMeshwardenError(ledger)) return { ok: false, errors: [ledger] };
