@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import {
   isMeshwardenError,
   type Ledger,
+  type LedgerMove,
   ledgerFile,
   locationScheme,
   openLedgerIn,
@@ -43,4 +44,17 @@ export async function openExistingLedger(at: LedgerPlace, out: Output): Promise<
     return undefined;
   }
   return ledger;
+}
+
+/**
+ * What `up` and `run` say on stderr when their open moves the ledger to a newer schema version,
+ * whatever the log level: before (it may take seconds), and after, with the way back.
+ */
+export function sayLedgerMove(out: Output): (move: LedgerMove) => void {
+  return (move) =>
+    out.note(
+      move.phase === 'moving'
+        ? `moving the ledger from schema version ${move.from} to ${move.to} (${move.entries.toLocaleString('en')} entries, about a second a million) …`
+        : `the ledger moved from schema version ${move.from} to ${move.to}: older versions of Meshwarden now refuse it; to go back, restore a copy of the data directory made before this start (docs/ledger.md, "Schema versions")`,
+    );
 }

@@ -147,9 +147,22 @@ export function openDatabase(file: string, durability: Durability, upgrade: Sche
     if (db.isTransaction) db.exec('ROLLBACK');
     db.close();
     if (isMeshwardenError(err)) throw err;
+    // Another connection held the write lock past BUSY_TIMEOUT_MS: a writer's first open moving
+    // the file to a new schema version, or a long commit. Worth trying again, and said so.
+    if ((err as { errcode?: unknown } | undefined)?.errcode === SQLITE_BUSY) {
+      const cause = `${causeText(err)}: another process held it for more than ${BUSY_TIMEOUT_MS / 1000} s (a new version's first start moving it to its schema version, or a long commit); run the command again in a moment`;
+      throw ledgerError(
+        'MW_LEDGER_IO',
+        { file, action: 'be prepared', cause },
+        { cause: err, details: { locked: true, waitedMs: BUSY_TIMEOUT_MS } },
+      );
+    }
     throw ledgerError('MW_LEDGER_IO', { file, action: 'be prepared', cause: causeText(err) }, { cause: err });
   }
 }
+
+/** SQLite's result code when a lock is held by another connection. */
+const SQLITE_BUSY = 5;
 
 /** Whether an open may move an older file to this version, and who hears that it begins and did. */
 export type SchemaUpgrade = {

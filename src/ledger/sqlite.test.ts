@@ -80,6 +80,21 @@ describe('openLedger', () => {
     expect(await a.verify()).toMatchObject({ ok: true, entries: 1 });
   });
 
+  it('says a lock held past its wait is worth trying again (a writer moving the file, a long commit)', () => {
+    const file = tempFile();
+    openLedger({ file, origin: 'test' }).close();
+    const holder = new DatabaseSync(file);
+    holder.exec('BEGIN IMMEDIATE');
+    try {
+      expect(() => openLedger({ file, origin: 'test', upgrade: false })).toThrow(
+        expect.objectContaining({ code: 'MW_LEDGER_IO', details: { locked: true, waitedMs: 5_000 } }),
+      );
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+  }, 15_000);
+
   it('refuses a file with another schema version', () => {
     const file = tempFile();
     openLedger({ file, origin: 'test' }).close();

@@ -125,6 +125,7 @@ export {
 export { createMesh, type Mesh, type MeshOptions, type RejectedInput } from './mesh.js';
 export { type LoadedModules, loadModules } from './modules.js';
 export {
+  type LedgerMove,
   ledgerFile,
   type OpenedMesh,
   type OpenMeshResult,

@@ -77,6 +77,11 @@ export async function openLedgerIn(
   }
 }
 
+/** A move of the SQLite ledger between schema versions: `moving` (with the entries it reads), then `moved`. */
+export type LedgerMove =
+  | { readonly phase: 'moving'; readonly from: string; readonly to: string; readonly entries: number }
+  | { readonly phase: 'moved'; readonly from: string; readonly to: string };
+
 /**
  * Loads the policy and the agent modules, opens the ledger in `dataDir`, records the policy, and
  * resumes work a previous process admitted but did not finish. The shell's one way in.
@@ -115,6 +120,12 @@ export async function openMesh(opts: {
   telemetry?: MeshTelemetry;
   /** How long closing waits for alerts in flight before it aborts them (default 10 s); tests shorten it. */
   alertCloseWaitMs?: number;
+  /**
+   * Told when this open moves the SQLite ledger from an older schema version (docs/ledger.md, "Schema
+   * versions"): as it begins (it may take seconds) and once it is done. The move is one way, so the
+   * CLI says so whatever its log level; it is logged as a warning too.
+   */
+  onLedgerMove?: (move: LedgerMove) => void;
 }): Promise<OpenMeshResult> {
   const transports = opts.transports ?? [];
   const loaded = await loadPolicy(opts.meshFile, readerOf(transports));
@@ -164,16 +175,20 @@ async function openInDataDir(
     durability,
     ...shared,
     // A warning, as the move's end is: the CLI logs warnings by default, and the move may take seconds.
-    onUpgradeStart: (from, to, entries) =>
+    onUpgradeStart: (from, to, entries) => {
       opts.log.warn(
         { layer: 'ledger', from, to, entries },
         `moving the ledger from schema version ${from} to ${to}: ${entries.toLocaleString('en')} entries, about a second a million …`,
-      ),
-    onUpgrade: (from, to) =>
+      );
+      opts.onLedgerMove?.({ phase: 'moving', from, to, entries });
+    },
+    onUpgrade: (from, to) => {
       opts.log.warn(
         { layer: 'ledger', from, to },
         `ledger moved from schema version ${from} to ${to}; versions of Meshwarden older than this one now refuse it (docs/ledger.md, "Schema versions")`,
-      ),
+      );
+      opts.onLedgerMove?.({ phase: 'moved', from, to });
+    },
   });
   if (isMeshwardenError(ledger)) return { ok: false, errors: [ledger] };
   try {

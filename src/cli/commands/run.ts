@@ -21,6 +21,7 @@ import {
   summarize,
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
+import { sayLedgerMove } from '../ledger-access.js';
 import { displayPath, headsText, type Output, table } from '../output.js';
 import { cliTelemetry } from '../telemetry.js';
 import { alertingTransports } from '../transports.js';
@@ -78,6 +79,7 @@ export async function runMesh(
     ...(opts.ledger === undefined ? {} : { ledgerAt: opts.ledger }),
     ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),
     ...(telemetry.telemetry === undefined ? {} : { telemetry: telemetry.telemetry }),
+    onLedgerMove: sayLedgerMove(out),
   });
   if (!result.ok) return { code: reportOpenFailure(result, opts.mesh, out) };
   reportOpenWarnings(result, out);

@@ -11,6 +11,7 @@ import {
   sizeOf,
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
+import { sayLedgerMove } from '../ledger-access.js';
 import { displayPath, headsText, type Output } from '../output.js';
 import { cliTelemetry } from '../telemetry.js';
 import { alertingTransports } from '../transports.js';
@@ -64,6 +65,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     ...(opts.ledger === undefined ? {} : { ledgerAt: opts.ledger }),
     ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),
     ...(telemetry.telemetry === undefined ? {} : { telemetry: telemetry.telemetry }),
+    onLedgerMove: sayLedgerMove(out),
   });
   if (!result.ok) return reportOpenFailure(result, opts.mesh, out);
   reportOpenWarnings(result, out);
