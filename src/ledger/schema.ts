@@ -87,9 +87,12 @@ export function connectionPragmas(durability: Durability): string[] {
     'PRAGMA page_size = 16384',
     'PRAGMA journal_mode = WAL',
     // A 64 MB page cache and a 64 MB WAL between checkpoints measured ~40% more appends/s than the
-    // defaults (2 MB, 16 MB), when the subject lookup was an index that every batch dirtied.
+    // defaults (2 MB, 16 MB), when the subject lookup was an index that every batch dirtied. Once it
+    // left the commits, the 64 MB WAL gave a mesh with a grown ledger about 5 % fewer hops/s than
+    // 16 MB (each checkpoint a longer stall of the commit worker) and bare appends nothing more, so
+    // the WAL is checkpointed every 1,000 pages again (docs/performance.md, sixth pass).
     'PRAGMA cache_size = -65536',
-    'PRAGMA wal_autocheckpoint = 4000',
+    'PRAGMA wal_autocheckpoint = 1000',
     // In WAL mode NORMAL survives a process crash; FULL also survives an OS crash or power loss.
     `PRAGMA synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`,
   ];
