@@ -1,7 +1,7 @@
 import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
 import type { ScanOptions } from './ports.js';
 import { NEXT_PARTITION } from './schema.js';
-import { SUBJECT_TAIL_EXISTS } from './subject-lookup.js';
+import { hasIndex } from './subject-lookup.js';
 import type { LedgerEntry } from './types.js';
 import { walkImpact, walkLineage } from './walks.js';
 
@@ -70,8 +70,9 @@ export function prepareQueries(db: DatabaseSync, partitions: () => readonly numb
     StatementSync
   >;
   // A file whose writer has not opened it since the index came (a reader opens it) reads by the key.
-  const tailIndexed = db.prepare(SUBJECT_TAIL_EXISTS).get() !== undefined;
-  const bySubjectPast = tailIndexed ? db.prepare(BY_SUBJECT_PAST_TAIL) : s.bySubjectPast;
+  const bySubjectPast = hasIndex(db, 'entries_subject_tail')
+    ? db.prepare(BY_SUBJECT_PAST_TAIL)
+    : s.bySubjectPast;
   /** The `limit` most recent matches, oldest first. */
   const newest = (
     all: StatementSync,

@@ -32,9 +32,10 @@ CREATE TABLE IF NOT EXISTS subject_filled (partition INTEGER PRIMARY KEY, seq IN
  */
 export const SUBJECT_TAIL_INDEX =
   'CREATE INDEX IF NOT EXISTS entries_subject_tail ON entries (partition, seq, subject) WHERE subject IS NOT NULL';
-/** One row when the file has the tail's index. */
-export const SUBJECT_TAIL_EXISTS =
-  "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'entries_subject_tail'";
+/** Whether the file has the index `name` (the tail's, or version 1's `entries_subject`). */
+export function hasIndex(db: DatabaseSync, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?").get(name) !== undefined;
+}
 
 /** Entries committed, all partitions together, at most between two fills (by default). */
 export const SUBJECT_FILL_EVERY = 131_072;
@@ -54,8 +55,7 @@ export type HeadSeqs = ReadonlyMap<number, { readonly seq: number }>;
  * index is dropped. Runs in the open's transaction, which then marks the file with its new version.
  */
 export function upgradeSubjectLookup(db: DatabaseSync, heads: HeadSeqs): void {
-  const index = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'entries_subject'");
-  if (index.get() !== undefined) {
+  if (hasIndex(db, 'entries_subject')) {
     db.exec(
       'INSERT OR IGNORE INTO subject_entries (subject, partition, seq) ' +
         'SELECT subject, partition, seq FROM entries INDEXED BY entries_subject WHERE subject IS NOT NULL',

@@ -5,12 +5,15 @@
 export function tokenIn(pasted: string): string {
   const text = pasted.trim();
   const fromAddress = /#token=([^&\s]+)/.exec(text);
-  if (fromAddress !== null) {
-    try {
-      return decodeURIComponent(fromAddress[1]!);
-    } catch {
-      return fromAddress[1]!; // a stray `%`: tried as it is, and the warden says it does not know it
-    }
-  }
+  if (fromAddress !== null) return decodedOrAsIs(fromAddress[1]!);
   return text.replace(/^bearer\s+/i, '');
+}
+
+/** A percent-encoded token, decoded; one that does not decode (a stray `%`) as it is: the warden then refuses it. */
+export function decodedOrAsIs(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }

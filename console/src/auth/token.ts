@@ -1,4 +1,6 @@
 // The pilot's token lives in sessionStorage: it survives reloads, not the closing of the tab.
+import { decodedOrAsIs } from './pasted-token.js';
+
 const KEY = 'meshwarden.token';
 
 /**
@@ -31,13 +33,4 @@ export function saveToken(token: string): void {
 
 export function forgetToken(): void {
   sessionStorage.removeItem(KEY);
-}
-
-/** A percent-encoded token, decoded; one that does not decode (a stray `%`) as it is: the warden then refuses it. */
-function decodedOrAsIs(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }

@@ -1,6 +1,7 @@
 import type { HoldAnswer } from '../api/client.js';
 import { href } from '../shell/route.js';
 import { timeText } from '../shell/time-text.js';
+import { agentName } from '../shell/words.js';
 
 /**
  * A hold that left the queue while this pilot was answering it: someone else (another pilot, in
@@ -74,12 +75,7 @@ export function answeredSentence(g: AnsweredHold): string {
   if (a === undefined)
     return `${first}: it left the queue, and its lineage does not say who answered it yet.`;
   const at = timeText(a.at);
-  const who =
-    a.by === 'timeout'
-      ? 'its timeout'
-      : a.by.startsWith('pilot:')
-        ? `pilot ${a.by.slice('pilot:'.length)}`
-        : a.by;
+  const who = a.by === 'timeout' ? 'its timeout' : agentName(a.by);
   // An approval (or a timeout letting it through) the gate checked again and refused ends in deny:
   // it was not rejected.
   if (a.refused !== undefined)
