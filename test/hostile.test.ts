@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEntries, REPO, runCli, tempDir } from './run-cli.js';
@@ -199,6 +200,29 @@ describe('hostile bodies on every door of a real `up`', () => {
         ...[1, 2].map(() => ({ reason: 'ingress.body_too_large', location: `POST /api/v1${path}` })),
       );
     }
+  });
+
+  it('answers a URL past the header limit, and bytes that are not HTTP, with a typed 4xx', async () => {
+    const { hostname, port } = new URL(up.api);
+    /** The raw reply to `request` written on a fresh connection: its status and its JSON body. */
+    const raw = (request: string) =>
+      new Promise<{ status: number; body: { error: { code: string } } }>((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => socket.write(request));
+        let text = '';
+        socket.on('data', (d) => (text += d.toString()));
+        socket.on('error', reject);
+        socket.on('close', () => {
+          const [head = '', body = ''] = text.split('\r\n\r\n');
+          resolve({ status: Number(head.split(' ')[1]), body: JSON.parse(body) });
+        });
+      });
+    const long = await raw(`GET /api/v1/search?q=${'a'.repeat(100_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    expect(long.status).toBe(431);
+    expect(long.body.error.code).toBe('MW_API_HEADERS_TOO_LARGE');
+    const garbage = await raw('\u0000\u0001 not http at all\r\n\r\n');
+    expect(garbage.status).toBe(400);
+    expect(garbage.body.error.code).toBe('MW_API_NOT_HTTP');
+    expect((await call(up, undefined, 'GET', '/health')).status).toBe(200);
   });
 
   it("keeps an ingress's agent card for tokens, and an exposed agent's public", async () => {

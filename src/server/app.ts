@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { maxHeaderSize } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
@@ -21,7 +22,7 @@ import {
 import { bearerAuth, bearerOf } from './auth.js';
 import { jsonBodyParser, jsonProblemAt, problemError } from './body.js';
 import { API_PREFIX, type ApiDeps, type ClusterView, type MetricsEndpoint } from './deps.js';
-import { apiError, errorBody, statusOf } from './errors.js';
+import { apiError, clientErrorReply, errorBody, statusOf } from './errors.js';
 import { createIntegrity, type Integrity } from './integrity.js';
 import { createLiveView } from './live.js';
 import { bodyRefusalOf, recordRefusal } from './refusals.js';
@@ -99,6 +100,13 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     bodyLimit: BODY_LIMIT,
     // Unknown members are an error to report, not something to drop silently.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    // A request the HTTP parser refuses (a URL or headers past Node's limit, bytes that are not
+    // HTTP) reaches no route: it is answered with a typed error too, not Fastify's untyped one.
+    clientErrorHandler(err, socket) {
+      const code = (err as { code?: unknown }).code;
+      if (code === 'ECONNRESET' || !socket.writable) return socket.destroy();
+      socket.end(clientErrorReply(err, maxHeaderSize));
+    },
   });
   const integrity = createIntegrity(opts.ledger, now, (bad) =>
     opts.mesh.raise({

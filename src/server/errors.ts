@@ -7,6 +7,8 @@ export const apiError = makeError({
   MW_API_NOT_FOUND: '{what} was not found',
   MW_API_TOO_LARGE: 'the body is over the limit of {limit} bytes for this call',
   MW_API_TOO_DEEP: 'the {where} nests deeper than {max} levels (at {at})',
+  MW_API_HEADERS_TOO_LARGE: 'the request line and headers are over the limit of {limit} bytes',
+  MW_API_NOT_HTTP: 'the request could not be read as HTTP: {cause}',
   MW_API_MEDIA_TYPE: 'this call takes a body of type {accepted}, not {type}',
   MW_API_RATE_LIMITED: 'too many calls {who}: at most {max} a minute; retry in {after}',
   MW_API_TOKEN_EXISTS: 'a token named {name} already exists',
@@ -33,6 +35,8 @@ const STATUS: Readonly<Record<string, number>> = {
   MW_API_NOT_FOUND: 404,
   MW_API_TOO_LARGE: 413,
   MW_API_TOO_DEEP: 400,
+  MW_API_NOT_HTTP: 400,
+  MW_API_HEADERS_TOO_LARGE: 431,
   MW_API_MEDIA_TYPE: 415,
   MW_PILOT_NOT_HELD: 404,
   MW_PILOT_NO_BREAKER: 404,
@@ -103,3 +107,18 @@ type HoldAnswer = {
   /** An approval (or a delivering timeout) the gate checked again and refused: the refusal's reason. */
   readonly refused?: string;
 };
+
+/**
+ * The raw reply to a request Node's HTTP parser refused before any route saw it (a URL or headers
+ * past its limit, bytes that are not HTTP): typed like every other error, then the connection closes.
+ */
+export function clientErrorReply(err: { code?: unknown; message?: unknown }, maxHeaderSize: number): string {
+  const error =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? apiError('MW_API_HEADERS_TOO_LARGE', { limit: maxHeaderSize })
+      : apiError('MW_API_NOT_HTTP', { cause: String(err.message ?? err.code ?? 'unreadable') });
+  const body = JSON.stringify(errorBody(error));
+  const status = statusOf(error);
+  const reason = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
