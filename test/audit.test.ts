@@ -1,6 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { pathToFileURL } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from './run-cli.js';
 
@@ -99,6 +100,24 @@ describe('a missing ledger named by --ledger', () => {
     expect(r.stderr).toMatch(/^error MW_CLI_NO_LEDGER: /);
     expect(r.stderr).toContain('--ledger');
     expect(r.stderr).not.toContain('--data');
+  });
+
+  it.each([
+    ['a file: URL', (file: string) => pathToFileURL(file).href],
+    ['file: and a path relative to the working directory', () => 'file:nonexistent.db'],
+  ])('is MW_CLI_NO_LEDGER for %s too, and makes no file there', async (_, locate) => {
+    const cwd = tempDir('no-ledger-url-at');
+    const file = join(cwd, 'nonexistent.db');
+    for (const command of [
+      ['why', 'x'],
+      ['impact', 'x'],
+      ['audit', 'verify'],
+    ]) {
+      const r = await runCli([...command, '--ledger', locate(file)], { cwd });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^error MW_CLI_NO_LEDGER: /);
+    }
+    expect(existsSync(file)).toBe(false);
   });
 
   it('tells `why` to read from the running mesh that MESHWARDEN_URL names, which it does not read unasked', async () => {

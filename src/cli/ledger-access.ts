@@ -5,8 +5,8 @@ import {
   type Ledger,
   type LedgerMove,
   ledgerFile,
-  locationScheme,
   openLedgerIn,
+  sqliteFileOf,
 } from '../runtime/index.js';
 import { cliError } from './errors.js';
 import type { Output } from './output.js';
@@ -28,14 +28,15 @@ export type LedgerPlace = {
 export async function openExistingLedger(at: LedgerPlace, out: Output): Promise<Ledger | undefined> {
   const dataDir = resolve(at.data);
   const location = at.ledger ?? ledgerFile(dataDir);
-  if (locationScheme(location) === undefined && !existsSync(location)) {
+  const file = sqliteFileOf(location);
+  if (typeof file === 'string' && !existsSync(file)) {
     // The advice follows the option that named the place: a --ledger file, or --data's ledger.db.
     const hint =
       at.ledger === undefined
         ? `run a mesh with --data ${dirname(location)} first, or pass the right --data`
         : `check the --ledger path, or run a mesh with --ledger ${location} first`;
     const orElse = at.orElse === undefined ? '' : `; ${at.orElse}`;
-    out.fail(cliError('MW_CLI_NO_LEDGER', { file: location, hint: `${hint}${orElse}` }));
+    out.fail(cliError('MW_CLI_NO_LEDGER', { file, hint: `${hint}${orElse}` }));
     return undefined;
   }
   const ledger = await openLedgerIn(dataDir, location, { create: false });

@@ -1,5 +1,11 @@
 export { parseCheckpoint, verifyCheckpointSignature } from './checkpoint.js';
-export { ledgerName, locationScheme, type OpenLedgerOptions, openLedgerAt } from './location.js';
+export {
+  ledgerName,
+  locationScheme,
+  type OpenLedgerOptions,
+  openLedgerAt,
+  sqliteFileOf,
+} from './location.js';
 export {
   type Durability,
   type Ledger,

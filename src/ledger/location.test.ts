@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isMeshwardenError } from '../envelope/index.js';
@@ -25,6 +26,18 @@ describe('openLedgerAt', () => {
     await using reader = again;
     expect(await reader.count()).toBe(1);
     expect((await reader.checkpoint()).origin).toBe('here');
+  });
+
+  it.each([
+    ['a file path', (file: string) => file],
+    ['a file: URL', (file: string) => pathToFileURL(file).href],
+  ])('gives a reader of a missing file at %s MW_LEDGER_LOCATION, and makes no file', async (_, locate) => {
+    const file = tempFile();
+    expect(await openLedgerAt(locate(file), { create: false })).toMatchObject({
+      code: 'MW_LEDGER_LOCATION',
+      details: { file, missing: true },
+    });
+    expect(existsSync(file)).toBe(false);
   });
 
   it.each([

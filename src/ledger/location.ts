@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
 import { ledgerError, redacted } from './errors.js';
@@ -47,6 +48,26 @@ export function locationScheme(location: string): string | undefined {
 }
 
 /**
+ * The SQLite file a location names: a path, `file:` and a path relative to the working directory
+ * (`file:ledger.db`; a URL parser would put it at the root of the disk), or a `file:///abs` URL.
+ * Nothing for another scheme's location; an MW_LEDGER_LOCATION error value for a `file:` that names
+ * no file.
+ */
+export function sqliteFileOf(location: string): string | MeshwardenError | undefined {
+  const scheme = locationScheme(location);
+  if (scheme === undefined) return location;
+  if (scheme !== 'file') return undefined;
+  const rest = location.slice('file:'.length);
+  if (rest === '') return ledgerError('MW_LEDGER_LOCATION', { location, reason: 'file: names no file' });
+  if (!rest.startsWith('/')) return rest;
+  try {
+    return fileURLToPath(location);
+  } catch (err) {
+    return ledgerError('MW_LEDGER_LOCATION', { location, reason: (err as Error).message });
+  }
+}
+
+/**
  * The one place a ledger adapter is chosen, by where the ledger lives: a file path (or a `file:`
  * URL) opens the SQLite adapter, `postgres://…` or `postgresql://…` (with `?schema=name`) the
  * PostgreSQL one, which connects and reads its heads before it resolves. Any other URL, or a
@@ -67,21 +88,8 @@ export async function openLedgerAt(
     const reason = 'nodes of one mesh share a PostgreSQL ledger (postgres://…); a SQLite file has one writer';
     return ledgerError('MW_LEDGER_LOCATION', { location: redacted(location), reason });
   }
-  if (scheme === undefined) return openSqliteAt(location, sqlite, writer);
-  if (scheme === 'file') {
-    // `file:///abs/ledger.db` is a file URL; `file:ledger.db` or `file:./x/ledger.db` is a path
-    // relative to the working directory (a URL parser would put it at the root of the disk).
-    const rest = location.slice('file:'.length);
-    if (rest === '') return ledgerError('MW_LEDGER_LOCATION', { location, reason: 'file: names no file' });
-    if (!rest.startsWith('/')) return openSqliteAt(rest, sqlite, writer);
-    let file: string;
-    try {
-      file = fileURLToPath(location);
-    } catch (err) {
-      return ledgerError('MW_LEDGER_LOCATION', { location, reason: (err as Error).message });
-    }
-    return openSqliteAt(file, sqlite, writer);
-  }
+  const file = sqliteFileOf(location);
+  if (file !== undefined) return isMeshwardenError(file) ? file : openSqliteAt(file, sqlite, writer);
   if (scheme === 'postgres' || scheme === 'postgresql') {
     if (!location.slice(scheme.length + 1).startsWith('//')) {
       const reason = `a PostgreSQL location is ${scheme}://[user@]host[:port]/database[?schema=name]`;
@@ -123,6 +131,15 @@ function openSqliteAt(
   opts: Omit<OpenLedgerOptions, 'create'>,
   writer: boolean,
 ): Ledger | MeshwardenError {
+  // A reader never makes the file it was pointed at (a mistyped path would become an empty ledger).
+  if (!writer && !existsSync(file)) {
+    const reason = 'no ledger file is there';
+    return ledgerError(
+      'MW_LEDGER_LOCATION',
+      { location: file, reason },
+      { details: { file, missing: true } },
+    );
+  }
   const lock = writer ? lockSqliteWriter(file) : undefined;
   if (isMeshwardenError(lock)) return lock;
   try {

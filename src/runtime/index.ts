@@ -33,6 +33,7 @@ export {
   openLedgerAt,
   parseCheckpoint,
   sizeOf,
+  sqliteFileOf,
 } from '../ledger/index.js';
 export {
   type AgentSpec,
