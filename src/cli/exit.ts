@@ -21,3 +21,26 @@ function written(stream: NodeJS.WriteStream): Promise<void> {
     else stream.write('', () => resolve());
   });
 }
+
+/**
+ * Until `done()`: Ctrl-C or SIGTERM while a command starts (opening the ledger, moving it to a newer
+ * schema version, recovering, verifying: seconds on a large ledger) says what it stopped and exits at
+ * once, 130 or 143. Nothing was served or fed yet, and each of the ledger's writes is a transaction,
+ * so the ledger holds what it held. Without this the process died silently.
+ */
+export function exitOnInterruptWhileStarting(note: (text: string) => void): { done(): void } {
+  const onSignal = (signal: NodeJS.Signals) => {
+    note(
+      'interrupted while starting: stopped before serving or feeding anything; the ledger holds what it held',
+    );
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    done() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}

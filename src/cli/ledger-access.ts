@@ -59,3 +59,26 @@ export function sayLedgerMove(out: Output): (move: LedgerMove) => void {
         : `the ledger moved from schema version ${move.from} to ${move.to}: older versions of Meshwarden now refuse it; to go back, restore a copy of the data directory made before this start (docs/ledger.md, "Schema versions")`,
     );
 }
+
+/** Seconds between two progress lines of a long verify. */
+const PROGRESS_EVERY_MS = 2_000;
+
+/**
+ * A verify's progress as lines on stderr, at most one every two seconds, none for a verify that
+ * ends sooner: `verified 2,031,616 of 10,000,000 entries (20 %) …`. `total` is what the ledger held
+ * when the verify began (entries appended meanwhile are verified too).
+ */
+export function sayVerifyProgress(
+  out: Pick<Output, 'note'>,
+  total: number,
+  clock: () => number = () => performance.now(),
+): (verified: number) => void {
+  let next = clock() + PROGRESS_EVERY_MS;
+  return (verified) => {
+    const now = clock();
+    if (now < next) return;
+    next = now + PROGRESS_EVERY_MS;
+    const share = total > 0 ? ` (${Math.min(100, Math.floor((verified / total) * 100))} %)` : '';
+    out.note(`verified ${verified.toLocaleString('en')} of ${total.toLocaleString('en')} entries${share} …`);
+  };
+}

@@ -17,6 +17,7 @@ export {
   type SnapshotHead,
   type SnapshotRecord,
   sizeOf,
+  type VerifyOptions,
 } from './ports.js';
 export { openPostgresLedger, type PostgresLedgerOptions } from './postgres.js';
 export { type LedgerOptions, openLedger } from './sqlite.js';
@@ -29,4 +30,4 @@ export type {
   VerifyProblem,
   VerifyResult,
 } from './types.js';
-export { verifyChain, verifyLedger, verifyRows } from './verify.js';
+export { VERIFY_PROGRESS_EVERY, verifyChain, verifyLedger, verifyRows } from './verify.js';

@@ -169,12 +169,20 @@ export type PartitionSnapshots = {
   snapshotBody(partition: number, seq: number): Promise<string | undefined>;
 };
 
+export type VerifyOptions = {
+  readonly checkpoints?: readonly Checkpoint[];
+  readonly onProgress?: (verified: number) => void;
+};
+
 /** Both ports over one store, plus verification: what a shell that owns the ledger holds. */
 export type Ledger = LedgerWriter &
   LedgerReader &
   PartitionSnapshots & {
-    /** Recomputes every chain and checks it against the stored and the given checkpoints. */
-    verify(opts?: { readonly checkpoints?: readonly Checkpoint[] }): Promise<VerifyResult>;
+    /**
+     * Recomputes every chain and checks it against the stored and the given checkpoints.
+     * `onProgress` is told how many entries are verified so far, every `VERIFY_PROGRESS_EVERY` of them.
+     */
+    verify(opts?: VerifyOptions): Promise<VerifyResult>;
   };
 
 /** Number of entries the heads cover: the writer's own count, without a read. */

@@ -224,7 +224,7 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
     }),
     async verify(o = {}): Promise<VerifyResult> {
       try {
-        return await verifyLedger(reader, o.checkpoints);
+        return await verifyLedger(reader, o.checkpoints, o.onProgress);
       } catch (err) {
         throw readError(err);
       }

@@ -1,4 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
+import { setImmediate as turn } from 'node:timers/promises';
 import { isMeshwardenError } from '../envelope/index.js';
 import type { Chainer } from './chain.js';
 import type { LedgerReader } from './ports.js';
@@ -65,6 +66,15 @@ export function createSqliteReader(deps: SqliteReadDeps): LedgerReader {
   };
 }
 
+/**
+ * Rows between two turns of the event loop in a long read. SQLite's rows come synchronously, and
+ * an async generator over them runs on microtasks alone: without a turn, a verify or a scan of
+ * millions of entries held the loop for as long as it took (about a minute for 10,000,000), with
+ * no hop, API call, timer or signal served meanwhile. With a turn every 4,096 rows (about 30 ms of
+ * reading) a verify of 1,500,000 entries took 10.3 s against 10.0 s.
+ */
+const ROWS_PER_TURN = 4_096;
+
 /** Yields rows while the ledger is open; a close during the scan ends it with MW_LEDGER_CLOSED. */
 async function* whileOpen<T>(
   deps: SqliteReadDeps,
@@ -74,11 +84,12 @@ async function* whileOpen<T>(
   await readsReady(deps);
   const it = rows();
   try {
-    for (;;) {
+    for (let n = 1; ; n++) {
       if (!life.open) throw life.closedError();
       const r = it.next();
       if (r.done) return;
       yield r.value;
+      if (n % ROWS_PER_TURN === 0) await turn();
     }
   } finally {
     // A consumer's `break` lands here: ending the statement releases its read snapshot. Closing

@@ -4,6 +4,7 @@ import { BY_SUBJECT_PAST_TAIL, QUERIES, scanQuery } from './queries.js';
 import { openLedger } from './sqlite.js';
 import { tempLedgerFiles } from './test-kit.js';
 import type { LedgerRecord } from './types.js';
+import { VERIFY_PROGRESS_EVERY } from './verify.js';
 
 const tempFile = tempLedgerFiles('mw-ledger-');
 
@@ -94,6 +95,37 @@ describe('openLedger', () => {
       holder.close();
     }
   }, 15_000);
+
+  it('lets the event loop turn during a long verify or scan, and tells how far a verify has come', async () => {
+    await using ledger = openLedger({ file: tempFile(), origin: 'test', durability: 'normal' });
+    const n = 2 * VERIFY_PROGRESS_EVERY + 10;
+    for (let i = 0; i < n; i += 5_000) {
+      await Promise.all(
+        Array.from({ length: Math.min(5_000, n - i) }, (_, j) => ledger.append(msg(`m${i + j}`))),
+      );
+    }
+    // An immediate scheduled early in each read runs before it ends: the loop was not held.
+    const events: string[] = [];
+    const result = await ledger.verify({
+      onProgress: (verified) => {
+        events.push(`verified ${verified}`);
+        if (verified === VERIFY_PROGRESS_EVERY) setImmediate(() => events.push('turn'));
+      },
+    });
+    expect(result).toMatchObject({ ok: true, entries: n });
+    expect(events).toEqual([
+      `verified ${VERIFY_PROGRESS_EVERY}`,
+      'turn',
+      `verified ${2 * VERIFY_PROGRESS_EVERY}`,
+    ]);
+    let rows = 0;
+    let turnedAt: number | undefined;
+    for await (const _ of ledger.scan()) {
+      if (++rows === 1) setImmediate(() => (turnedAt = rows));
+    }
+    expect(rows).toBe(n);
+    expect(turnedAt).toBeLessThan(n);
+  }, 60_000);
 
   it('refuses a file with another schema version', () => {
     const file = tempFile();

@@ -166,7 +166,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
     ...sqliteSnapshots(db, file, () => readsReady(reads)),
     async verify(o = {}): Promise<VerifyResult> {
       try {
-        return await verifyLedger(reader, o.checkpoints);
+        return await verifyLedger(reader, o.checkpoints, o.onProgress);
       } catch (err) {
         if (isMeshwardenError(err)) throw err;
         throw ledgerError('MW_LEDGER_IO', { file, action: 'be read', cause: causeText(err) }, { cause: err });

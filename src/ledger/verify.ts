@@ -23,6 +23,9 @@ export function verifyChain(rows: Iterable<StoredRow>, checkpoints: readonly Che
   return verifier.end();
 }
 
+/** Entries between two progress reports of a verify (a few tenths of a second of reading). */
+export const VERIFY_PROGRESS_EVERY = 65_536;
+
 /**
  * `verifyChain` over an async stream of rows, as a ledger reader yields them (`storedRows()`): the
  * same checks, one row at a time, so a ledger of any size is verified in bounded memory. Stops
@@ -31,12 +34,15 @@ export function verifyChain(rows: Iterable<StoredRow>, checkpoints: readonly Che
 export async function verifyRows(
   rows: AsyncIterable<StoredRow>,
   checkpoints: readonly Checkpoint[],
+  onProgress?: (verified: number) => void,
 ): Promise<VerifyResult> {
   const verifier = createVerifier(checkpoints);
   if (verifier.failed !== undefined) return verifier.failed;
+  let read = 0;
   for await (const row of rows) {
     const bad = verifier.next(row);
     if (bad !== undefined) return bad;
+    if (++read % VERIFY_PROGRESS_EVERY === 0) onProgress?.(read);
   }
   return verifier.end();
 }
@@ -49,6 +55,7 @@ export async function verifyRows(
 export async function verifyLedger(
   reader: Pick<LedgerReader, 'storedRows' | 'checkpoints'>,
   extra: readonly Checkpoint[] = [],
+  onProgress?: (verified: number) => void,
 ): Promise<VerifyResult> {
   let stored: Checkpoint[];
   try {
@@ -58,7 +65,7 @@ export async function verifyLedger(
     const detail = `a stored checkpoint cannot be read: ${err.message}`;
     return { ok: false, entries: 0, problem: 'bad-signature', partition: 0, seq: 0, detail };
   }
-  return verifyRows(reader.storedRows(), [...stored, ...extra]);
+  return verifyRows(reader.storedRows(), [...stored, ...extra], onProgress);
 }
 
 /** The chain checks as a state machine: `next` takes each row in order, `end` closes the last chain. */

@@ -26,8 +26,11 @@ export type Integrity = {
       heads: readonly { partition: number; size: number; head: string }[];
     } | null;
   }>;
-  /** Verifies every chain now (the ledger is read in one pass, as a stream) and remembers the result. */
-  verify(): Promise<VerifyStatus>;
+  /**
+   * Verifies every chain now (the ledger is read in one pass, as a stream) and remembers the result;
+   * `onProgress` as the ledger's `verify` tells it.
+   */
+  verify(onProgress?: (verified: number) => void): Promise<VerifyStatus>;
 };
 
 /** `onTampered` is told of a verify that found a bad entry (the `ledger.verify_failed` alert). */
@@ -58,10 +61,10 @@ export function createIntegrity(
               },
       };
     },
-    async verify() {
+    async verify(onProgress) {
       // A failed verify stops at the first bad entry: what the ledger held is taken before it reads.
       const before = sizeOf(ledger.heads());
-      const result = await ledger.verify();
+      const result = await ledger.verify(onProgress === undefined ? {} : { onProgress });
       lastVerify = result.ok
         ? { at: new Date(now()).toISOString(), ok: true, entries: result.entries, size: result.entries }
         : {

@@ -21,6 +21,7 @@ import {
   summarize,
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
+import { exitOnInterruptWhileStarting } from '../exit.js';
 import { sayLedgerMove } from '../ledger-access.js';
 import { displayPath, headsText, type Output, table } from '../output.js';
 import { cliTelemetry } from '../telemetry.js';
@@ -69,6 +70,7 @@ export async function runMesh(
   await using telemetry = observed;
   const alerting = alertingTransports();
   await using transports = alerting.transports;
+  const starting = exitOnInterruptWhileStarting((text) => out.note(text));
   const result = await openMesh({
     meshFile: resolve(opts.mesh),
     dataDir: resolve(opts.data),
@@ -81,6 +83,7 @@ export async function runMesh(
     ...(telemetry.telemetry === undefined ? {} : { telemetry: telemetry.telemetry }),
     onLedgerMove: sayLedgerMove(out),
   });
+  starting.done();
   if (!result.ok) return { code: reportOpenFailure(result, opts.mesh, out) };
   reportOpenWarnings(result, out);
   await using opened = result.opened;

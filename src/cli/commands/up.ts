@@ -11,6 +11,7 @@ import {
   sizeOf,
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
+import { exitOnInterruptWhileStarting } from '../exit.js';
 import { sayLedgerMove } from '../ledger-access.js';
 import { displayPath, headsText, type Output } from '../output.js';
 import { cliTelemetry } from '../telemetry.js';
@@ -55,6 +56,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   // Closed after the mesh (await using, declared first): MCP servers get a graceful stop.
   const alerting = alertingTransports();
   await using transports = alerting.transports;
+  const starting = exitOnInterruptWhileStarting((text) => out.note(text));
   const result = await openMesh({
     meshFile: resolve(opts.mesh),
     dataDir,
@@ -67,7 +69,10 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     ...(telemetry.telemetry === undefined ? {} : { telemetry: telemetry.telemetry }),
     onLedgerMove: sayLedgerMove(out),
   });
-  if (!result.ok) return reportOpenFailure(result, opts.mesh, out);
+  if (!result.ok) {
+    starting.done();
+    return reportOpenFailure(result, opts.mesh, out);
+  }
   reportOpenWarnings(result, out);
   const opened = result.opened;
   const { mesh, ledger } = opened;
@@ -81,6 +86,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     out,
     log,
   );
+  starting.done();
   if (typeof served === 'number') return served;
   const { server, mcp, url, first, tokenFile } = served;
 
