@@ -6,6 +6,7 @@ import {
   type LedgerMove,
   ledgerFile,
   openLedgerIn,
+  type RecoveryProgress,
   sqliteFileOf,
 } from '../runtime/index.js';
 import { cliError } from './errors.js';
@@ -60,25 +61,45 @@ export function sayLedgerMove(out: Output): (move: LedgerMove) => void {
     );
 }
 
-/** Seconds between two progress lines of a long verify. */
+/** Milliseconds between two progress lines of a long read of the ledger. */
 const PROGRESS_EVERY_MS = 2_000;
 
 /**
- * A verify's progress as lines on stderr, at most one every two seconds, none for a verify that
+ * A long read's progress as lines on stderr, at most one every two seconds, none for a read that
  * ends sooner: `verified 2,031,616 of 10,000,000 entries (20 %) …`. `total` is what the ledger held
- * when the verify began (entries appended meanwhile are verified too).
+ * when the read began (entries appended meanwhile are read too).
  */
-export function sayVerifyProgress(
+export function sayProgress(
   out: Pick<Output, 'note'>,
+  verb: string,
   total: number,
   clock: () => number = () => performance.now(),
-): (verified: number) => void {
+): (done: number) => void {
   let next = clock() + PROGRESS_EVERY_MS;
-  return (verified) => {
+  return (done) => {
     const now = clock();
     if (now < next) return;
     next = now + PROGRESS_EVERY_MS;
-    const share = total > 0 ? ` (${Math.min(100, Math.floor((verified / total) * 100))} %)` : '';
-    out.note(`verified ${verified.toLocaleString('en')} of ${total.toLocaleString('en')} entries${share} …`);
+    const share = total > 0 ? ` (${Math.min(100, Math.floor((done / total) * 100))} %)` : '';
+    out.note(`${verb} ${done.toLocaleString('en')} of ${total.toLocaleString('en')} entries${share} …`);
+  };
+}
+
+/** A ledger at least this large is announced before `up` and `run` read it to recover. */
+const ANNOUNCED_RECOVERY = 100_000;
+
+/**
+ * What `up` and `run` say while their open rebuilds the mesh's state from a large ledger: that it
+ * does, then its progress as `sayProgress` says it.
+ */
+export function sayRecoveryProgress(out: Pick<Output, 'note'>): RecoveryProgress {
+  let progress: ((read: number) => void) | undefined;
+  return ({ read, total }) => {
+    if (progress === undefined) {
+      if (total >= ANNOUNCED_RECOVERY)
+        out.note(`recovering the mesh's state from the ledger (${total.toLocaleString('en')} entries) …`);
+      progress = sayProgress(out, 'read', total);
+    }
+    progress(read);
   };
 }

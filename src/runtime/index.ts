@@ -151,6 +151,7 @@ export {
   type RejectedPayload,
 } from './recorded-payloads.js';
 export { type BreakerOpening, ENTRY } from './records.js';
+export type { RecoveryProgress } from './recovery.js';
 export { type ReloadResult, reloadPolicy } from './reload-policy.js';
 export { type ReplayOptions, replayLedger } from './replay.js';
 export {

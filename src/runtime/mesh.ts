@@ -29,7 +29,7 @@ import { createPartition, type Partition } from './partitions.js';
 import { createPilotActions, type PilotActions, routedPilot } from './pilot.js';
 import type { PilotAction } from './pilot-decision.js';
 import { ENTRY } from './records.js';
-import { recoverPartitions } from './recovery.js';
+import { type RecoveryProgress, recoverPartitions } from './recovery.js';
 import type { RejectedInput } from './rejected.js';
 import { type MeshStateView, viewOverPartitions } from './state-view.js';
 import { type MeshTelemetry, noTelemetry } from './telemetry.js';
@@ -101,8 +101,11 @@ export type Mesh = {
   inject(ingress: string, input: RootMessage): Promise<LedgerEntry>;
   /** Records input that could not become an envelope (quarantined at the `ingress` stage); rejects like `inject`. */
   reject(input: RejectedInput): Promise<LedgerEntry>;
-  /** Redelivers what the ledger shows admitted but not yet delivered or executed; rebuilds state. */
-  recover(): Promise<number>;
+  /**
+   * Redelivers what the ledger shows admitted but not yet delivered or executed; rebuilds state.
+   * `onProgress` is told how many entries are read so far, as recovery.ts says.
+   */
+  recover(onProgress?: RecoveryProgress): Promise<number>;
   /**
    * Puts a new policy (and its loaded modules) in force for everything decided from now on, after
    * recording it (`policy.loaded`). Refused for another mesh or another partition count. State
@@ -270,10 +273,10 @@ export function createMesh(opts: MeshOptions): Mesh {
     // Input that never became an envelope has no subject: partition 0 records it, in call order
     // with what was injected before it.
     reject: router.reject,
-    async recover() {
+    async recover(onProgress) {
       // Distributed mode resumes a partition's work when it takes the partition over.
       if (ownership !== undefined) return 0;
-      const resumed = await recoverPartitions(ledger, partitions, delivery.dispatch);
+      const resumed = await recoverPartitions(ledger, partitions, delivery.dispatch, onProgress);
       counts.recovered += resumed;
       // Breaker, hold and dead-letter alerts a crash lost (alerts are at most once): sent now, once.
       await alerter.reconcile({

@@ -21,6 +21,7 @@ import { type LoadedModules, loadModules } from './modules.js';
 import { type ClusterOptions, linkCluster } from './open-cluster.js';
 import type { PartitionLeases } from './partition-leases.js';
 import { ENTRY, policyLoadedRecord } from './records.js';
+import type { RecoveryProgress } from './recovery.js';
 import { readerOf } from './reload-policy.js';
 import type { MeshTelemetry } from './telemetry.js';
 import type { Transport } from './transports.js';
@@ -126,6 +127,11 @@ export async function openMesh(opts: {
    * CLI says so whatever its log level; it is logged as a warning too.
    */
   onLedgerMove?: (move: LedgerMove) => void;
+  /**
+   * Told as the embedded mesh rebuilds its state from the ledger and finds the work to resume: the
+   * whole ledger is read, seconds for millions of entries (recovery.ts, RecoveryProgress).
+   */
+  onRecoveryProgress?: RecoveryProgress;
 }): Promise<OpenMeshResult> {
   const transports = opts.transports ?? [];
   const loaded = await loadPolicy(opts.meshFile, readerOf(transports));
@@ -219,6 +225,7 @@ async function openOnLedger(
     | 'sinks'
     | 'telemetry'
     | 'alertCloseWaitMs'
+    | 'onRecoveryProgress'
   >,
 ): Promise<OpenMeshResult> {
   // Every chain belongs to one partition for good: another count would put subjects in other chains.
@@ -258,7 +265,7 @@ async function openOnLedger(
     await ledger.append(
       policyLoadedRecord(clock(), policy.mesh, policy.digest, policy.file, durability, policy.partitions),
     );
-    resumed = await mesh.recover();
+    resumed = await mesh.recover(opts.onRecoveryProgress);
   } catch (err) {
     // A ledger recovery cannot read (entries in a partition this policy does not have) is refused.
     await close();

@@ -10,6 +10,7 @@ import type { StateDelta } from '../state/index.js';
 import { createEnvelopeFactory } from './envelopes.js';
 import { ledgerFile, openMesh } from './open.js';
 import { decisionRecord, ENTRY } from './records.js';
+import { RECOVERY_PROGRESS_EVERY } from './recovery.js';
 
 const log = pino({ level: 'silent' });
 const T0 = Date.parse('2026-06-01T00:00:00Z');
@@ -172,4 +173,37 @@ describe('recovery of holds', () => {
     ]);
     expect((await l.ledger.verify()).ok).toBe(true);
   });
+});
+
+describe('recovery progress', () => {
+  it('tells openMesh’s caller how far the read of the ledger has come', async () => {
+    const dir = writeMesh();
+    const first = await open(dir, T0);
+    if (!first.ok) throw new Error(JSON.stringify(first));
+    await first.opened.close();
+    // Notes past one progress step, appended to the mesh's own ledger.
+    const ledger = openLedger({ file: ledgerFile(join(dir, 'data')), origin: 't', durability: 'normal' });
+    const notes = RECOVERY_PROGRESS_EVERY + 5;
+    for (let i = 0; i < notes; i += 5_000) {
+      const n = Math.min(5_000, notes - i);
+      await Promise.all(Array.from({ length: n }, () => ledger.append({ kind: 'note', at: T0, data: {} })));
+    }
+    await ledger.close();
+    const told: { read: number; total: number }[] = [];
+    const second = await openMesh({
+      meshFile: join(dir, 'mesh.yaml'),
+      dataDir: join(dir, 'data'),
+      log,
+      clock: () => T0 + MIN,
+      onRecoveryProgress: (p) => told.push(p),
+    });
+    if (!second.ok) throw new Error(JSON.stringify(second));
+    await using _o = second.opened;
+    // One policy.loaded for each open: the first, and this one's (recorded before it recovers).
+    const total = notes + 2;
+    expect(told).toEqual([
+      { read: 0, total },
+      { read: RECOVERY_PROGRESS_EVERY, total },
+    ]);
+  }, 60_000);
 });

@@ -1,5 +1,5 @@
 import type { Envelope, GatedKind } from '../envelope/index.js';
-import type { LedgerEntry, LedgerReader } from '../ledger/index.js';
+import { type LedgerEntry, type LedgerReader, type LedgerWriter, sizeOf } from '../ledger/index.js';
 import type { StateDelta, StateStore } from '../state/index.js';
 import { runtimeError } from './errors.js';
 import { workerName } from './failures.js';
@@ -8,6 +8,14 @@ import type { Partition } from './partitions.js';
 import { foldEntry, settleElsewhere } from './recovery-fold.js';
 
 type Pending = { readonly envelope: Envelope; readonly gated: GatedKind; readonly waiting: Set<string> };
+
+/**
+ * Told as a recovery reads the ledger: once before the first entry (`read` 0, `total` the entries
+ * the ledger holds), then every `RECOVERY_PROGRESS_EVERY` entries. A million entries take seconds.
+ */
+export type RecoveryProgress = (progress: { readonly read: number; readonly total: number }) => void;
+
+export const RECOVERY_PROGRESS_EVERY = 65_536;
 
 /**
  * Reads the ledger once from the start: replays every entry's state deltas into the state of the
@@ -19,12 +27,13 @@ type Pending = { readonly envelope: Envelope; readonly gated: GatedKind; readonl
  * the envelope id is the idempotency key). Returns how much work was resumed.
  */
 export async function recoverFromLedger(
-  ledger: Pick<LedgerReader, 'scan' | 'byCausation'>,
+  ledger: Pick<LedgerReader, 'scan' | 'byCausation'> & Partial<Pick<LedgerWriter, 'heads'>>,
   states: readonly StateStore[],
   dispatch: (envelope: Envelope, gated: GatedKind, consumers: readonly string[]) => void,
   armHolds: () => void,
   /** A failure entry whose failure-breaker deltas were just applied. */
   onFailure: (entry: LedgerEntry, deltas: readonly StateDelta[]) => void = () => {},
+  onProgress?: RecoveryProgress,
 ): Promise<number> {
   const pending = new Map<string, Pending>();
   // Who is done with what, applied once the scan is over: the scan goes partition by partition, and
@@ -43,7 +52,12 @@ export async function recoverFromLedger(
     failure: onFailure,
   };
 
+  // The total is what progress is measured against: a ledger without heads (a test's) has none to say.
+  const total = ledger.heads === undefined ? 0 : sizeOf(ledger.heads());
+  onProgress?.({ read: 0, total });
+  let read = 0;
   for await (const entry of ledger.scan({})) {
+    if (++read % RECOVERY_PROGRESS_EVERY === 0) onProgress?.({ read, total });
     // Open and reload refuse a partition count the ledger was not written with; a ledger whose
     // entries say otherwise all the same (one with no policy.loaded entry) is refused here.
     const state = states[entry.partition];
@@ -73,9 +87,10 @@ export async function recoverFromLedger(
  * failure breakers of the partition that recorded it.
  */
 export function recoverPartitions(
-  ledger: Pick<LedgerReader, 'scan' | 'byCausation'>,
+  ledger: Pick<LedgerReader, 'scan' | 'byCausation'> & Pick<LedgerWriter, 'heads'>,
   partitions: readonly Pick<Partition, 'state' | 'holds' | 'failures'>[],
   dispatch: (envelope: Envelope, gated: GatedKind, consumers: readonly string[]) => void,
+  onProgress?: RecoveryProgress,
 ): Promise<number> {
   return recoverFromLedger(
     ledger,
@@ -85,6 +100,7 @@ export function recoverPartitions(
       for (const p of partitions) p.holds.armAll();
     },
     (entry, deltas) => partitions[entry.partition]!.failures.remember(entry, deltas),
+    onProgress,
   );
 }
 

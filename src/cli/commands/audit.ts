@@ -2,7 +2,7 @@ import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { type Checkpoint, isMeshwardenError, parseCheckpoint, sizeOf } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
-import { type LedgerPlace, openExistingLedger, sayVerifyProgress } from '../ledger-access.js';
+import { type LedgerPlace, openExistingLedger, sayProgress } from '../ledger-access.js';
 import type { Output } from '../output.js';
 import { drained } from '../stdout.js';
 
@@ -17,7 +17,7 @@ export async function auditVerify(opts: LedgerPlace & { checkpoint?: string }, o
   const ledger = await openExistingLedger(opts, out);
   if (ledger === undefined) return EXIT.usage;
   await using _ledger = ledger;
-  const onProgress = sayVerifyProgress(out, sizeOf(ledger.heads()));
+  const onProgress = sayProgress(out, 'verified', sizeOf(ledger.heads()));
   const result = await ledger.verify({ checkpoints: extra, onProgress });
   if (out.json) {
     out.document(result);

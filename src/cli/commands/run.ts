@@ -22,7 +22,7 @@ import {
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { exitOnInterruptWhileStarting } from '../exit.js';
-import { sayLedgerMove } from '../ledger-access.js';
+import { sayLedgerMove, sayRecoveryProgress } from '../ledger-access.js';
 import { displayPath, headsText, type Output, table } from '../output.js';
 import { cliTelemetry } from '../telemetry.js';
 import { alertingTransports } from '../transports.js';
@@ -82,6 +82,7 @@ export async function runMesh(
     ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),
     ...(telemetry.telemetry === undefined ? {} : { telemetry: telemetry.telemetry }),
     onLedgerMove: sayLedgerMove(out),
+    onRecoveryProgress: sayRecoveryProgress(out),
   });
   starting.done();
   if (!result.ok) return { code: reportOpenFailure(result, opts.mesh, out) };

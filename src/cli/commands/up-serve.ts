@@ -10,7 +10,7 @@ import {
 } from '../../runtime/index.js';
 import { createServer, type MetricsEndpoint, openTokenStore } from '../../server/index.js';
 import { cliError, EXIT } from '../errors.js';
-import { sayVerifyProgress } from '../ledger-access.js';
+import { sayProgress } from '../ledger-access.js';
 import { displayPath, type Output } from '../output.js';
 import type { UpOptions } from './up.js';
 
@@ -63,7 +63,7 @@ export async function serve(
   });
   const entries = (n: number) => `${n.toLocaleString('en')} ${n === 1 ? 'entry' : 'entries'}`;
   const verify = async (which: string) => {
-    const verified = await server.integrity.verify(sayVerifyProgress(out, sizeOf(ledger.heads())));
+    const verified = await server.integrity.verify(sayProgress(out, 'verified', sizeOf(ledger.heads())));
     if (!verified.ok) {
       out.note(
         `warning: the ledger is NOT intact (${verified.firstBad?.detail}); run meshwarden audit verify`,

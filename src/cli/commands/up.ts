@@ -12,7 +12,7 @@ import {
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { exitOnInterruptWhileStarting } from '../exit.js';
-import { sayLedgerMove } from '../ledger-access.js';
+import { sayLedgerMove, sayRecoveryProgress } from '../ledger-access.js';
 import { displayPath, headsText, type Output } from '../output.js';
 import { cliTelemetry } from '../telemetry.js';
 import { alertingTransports } from '../transports.js';
@@ -68,6 +68,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),
     ...(telemetry.telemetry === undefined ? {} : { telemetry: telemetry.telemetry }),
     onLedgerMove: sayLedgerMove(out),
+    onRecoveryProgress: sayRecoveryProgress(out),
   });
   if (!result.ok) {
     starting.done();
