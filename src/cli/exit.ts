@@ -1,3 +1,6 @@
+import { cliError } from './errors.js';
+import type { Output } from './output.js';
+
 /** How long a finished command's process may stay for what it left running (docs/cli.md). */
 const LINGER_MS = 1_000;
 
@@ -23,16 +26,17 @@ function written(stream: NodeJS.WriteStream): Promise<void> {
 }
 
 /**
- * Until `done()`: Ctrl-C or SIGTERM while a command starts (opening the ledger, moving it to a newer
- * schema version, recovering, verifying: seconds on a large ledger) says what it stopped and exits at
- * once, 130 or 143. Nothing was served or fed yet, and each of the ledger's writes is a transaction,
- * so the ledger holds what it held. Without this the process died silently.
+ * Until `done()`: Ctrl-C or SIGTERM while a command opens its mesh (the ledger opened, perhaps
+ * moved to a newer schema version, then read whole to recover: seconds on a large ledger) fails
+ * with MW_CLI_INTERRUPTED and exits 130 or 143, as soon as the step under way lets the event loop
+ * turn (a schema move finishes first). Nothing was served, fed or resumed yet, and each of the
+ * ledger's writes is a transaction. Without this the process died at once, saying nothing.
+ * `done()` belongs right after the open, in a `finally`: from then on the command's own handler
+ * stops it the slow way, letting resumed work finish.
  */
-export function exitOnInterruptWhileStarting(note: (text: string) => void): { done(): void } {
+export function exitOnInterruptWhileOpening(out: Pick<Output, 'fail'>): { done(): void } {
   const onSignal = (signal: NodeJS.Signals) => {
-    note(
-      'interrupted while starting: stopped before serving or feeding anything; the ledger holds what it held',
-    );
+    out.fail(cliError('MW_CLI_INTERRUPTED', { signal }, { details: { signal } }));
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
   process.once('SIGINT', onSignal);

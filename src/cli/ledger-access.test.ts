@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { sayProgress, sayRecoveryProgress } from './ledger-access.js';
 
@@ -34,30 +33,5 @@ describe('sayRecoveryProgress', () => {
       sayRecoveryProgress({ note: (text) => notes.push(text) })({ read: 0, total });
       expect(notes).toHaveLength(announced);
     }
-  });
-});
-
-describe('exitOnInterruptWhileStarting', () => {
-  // A process of its own: the helper exits it.
-  const script = (done: boolean) => `
-    const { exitOnInterruptWhileStarting } = await import(${JSON.stringify(new URL('./exit.ts', import.meta.url).href)});
-    const starting = exitOnInterruptWhileStarting((text) => process.stderr.write(text + '\\n'));
-    ${done ? 'starting.done(); process.once("SIGINT", () => { process.stderr.write("the command\'s own handler\\n"); process.exit(0); });' : ''}
-    process.kill(process.pid, 'SIGINT');
-    setTimeout(() => process.exit(7), 10_000);
-  `;
-  const run = (done: boolean) =>
-    spawnSync(process.execPath, ['--input-type=module', '-e', script(done)], { encoding: 'utf8' });
-
-  it('says a start was interrupted and exits 130', () => {
-    const r = run(false);
-    expect(r.status).toBe(130);
-    expect(r.stderr).toMatch(/^interrupted while starting: /);
-  });
-
-  it('leaves the signal to the command once the start is done', () => {
-    const r = run(true);
-    expect(r.status).toBe(0);
-    expect(r.stderr).not.toMatch(/interrupted while starting/);
   });
 });

@@ -55,9 +55,24 @@ export type Queries = {
   byAgentPrefix(prefix: string, limit: number): LedgerEntry[];
   lineage(msgId: string): Promise<LedgerEntry[]>;
   impact(msgId: string): Promise<LedgerEntry[]>;
-  scan(opts: ScanOptions): IterableIterator<LedgerEntry>;
+  /** Entries in (partition, seq) order, after `after` when given; `last` is kept at the key read last. */
+  scan(opts: ScanOptions, after?: EntryKey, last?: EntryKey): IterableIterator<LedgerEntry>;
   newestSeq(partition: number): number;
 };
+
+/**
+ * An entry's (partition, seq) columns, where a long read goes on from in a new statement (the SQLite
+ * reader's pages); NaN for a value that is not a safe integer, which only tampering writes.
+ */
+export type EntryKey = { partition: number; seq: number };
+
+/** A key column's value as an EntryKey holds it: a safe integer (number or bigint), else NaN. */
+export function keyPart(value: unknown): number {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : Number.NaN;
+  if (typeof value === 'bigint')
+    return value >= Number.MIN_SAFE_INTEGER && value <= Number.MAX_SAFE_INTEGER ? Number(value) : Number.NaN;
+  return Number.NaN;
+}
 
 /**
  * `partitions` lists the partitions that hold entries: with more than one, the most recent entries
@@ -128,7 +143,7 @@ export function prepareQueries(db: DatabaseSync, partitions: () => readonly numb
     lineage: (msgId) => walkLineage(msgId, first),
     impact: (msgId) =>
       walkImpact(msgId, first, (id) => s.consequences.all(id).map((row) => row.msg_id as string)),
-    scan: (opts) => scanEntries(db, opts),
+    scan: (opts, after, last) => scanEntries(db, opts, after, last),
     newestSeq: (partition) => Number(s.newestSeq.get(partition)?.seq ?? 0),
   };
 }
@@ -144,10 +159,17 @@ function mergedNewest(
   return merged.slice(0, limit).reverse();
 }
 
-/** Builds the scan statement for the given filters; the (partition, seq) key gives the order. */
-export function scanQuery(opts: ScanOptions): { sql: string; params: (number | string)[] } {
+/**
+ * Builds the scan statement for the given filters, after the key `after` when given; the (partition,
+ * seq) key gives the order.
+ */
+export function scanQuery(opts: ScanOptions, after?: EntryKey): { sql: string; params: (number | string)[] } {
   const where: string[] = [];
   const params: (number | string)[] = [];
+  if (after !== undefined) {
+    where.push('(partition, seq) > (?, ?)');
+    params.push(after.partition, after.seq);
+  }
   if (opts.partition !== undefined) {
     where.push('partition = ?');
     params.push(opts.partition);
@@ -161,15 +183,29 @@ export function scanQuery(opts: ScanOptions): { sql: string; params: (number | s
     params.push(...opts.kinds);
   }
   const filter = where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`;
-  return { sql: `${ENTRY}${filter} ORDER BY partition, seq`, params };
+  return {
+    sql: `SELECT partition, seq, body, prev, hash FROM entries${filter} ORDER BY partition, seq`,
+    params,
+  };
 }
 
-function* scanEntries(db: DatabaseSync, opts: ScanOptions): Generator<LedgerEntry, void, undefined> {
+function* scanEntries(
+  db: DatabaseSync,
+  opts: ScanOptions,
+  after?: EntryKey,
+  last?: EntryKey,
+): Generator<LedgerEntry, void, undefined> {
   if (opts.kinds !== undefined && opts.kinds.length === 0) return;
-  const { sql, params } = scanQuery(opts);
+  const { sql, params } = scanQuery(opts, after);
   const rows = db.prepare(sql).iterate(...params);
   try {
-    for (const row of rows) yield toEntry(row);
+    for (const row of rows) {
+      if (last !== undefined) {
+        last.partition = keyPart(row.partition);
+        last.seq = keyPart(row.seq);
+      }
+      yield toEntry(row);
+    }
   } finally {
     // A consumer's `break` lands here: resetting the statement releases its read snapshot.
     rows.return?.();

@@ -127,6 +127,54 @@ describe('openLedger', () => {
     expect(turnedAt).toBeLessThan(n);
   }, 60_000);
 
+  it('reads a long read in pages: reads meanwhile see new commits, and a checkpoint can be written', async () => {
+    const file = tempFile();
+    await using ledger = openLedger({ file, origin: 'test', durability: 'normal' });
+    const n = VERIFY_PROGRESS_EVERY + 10;
+    for (let i = 0; i < n; i += 5_000) {
+      await Promise.all(
+        Array.from({ length: Math.min(5_000, n - i) }, (_, j) => ledger.append(msg(`m${i + j}`))),
+      );
+    }
+    let during: Promise<{ found: number; checkpointed: number }> | undefined;
+    const result = await ledger.verify({
+      onProgress: () => {
+        during = (async () => {
+          await ledger.append(msg('late'));
+          await ledger.flush();
+          const found = (await ledger.byMessage('late')).length;
+          const checkpointed = (await ledger.checkpoint()).partitions[0]!.size;
+          return { found, checkpointed };
+        })();
+      },
+    });
+    expect(result).toMatchObject({ ok: true });
+    expect(await during).toEqual({ found: 1, checkpointed: n + 1 });
+  }, 60_000);
+
+  it('reads past keys no page can end at (tampered), skipping none and reading none twice', async () => {
+    const file = tempFile();
+    const n = 4_097;
+    {
+      await using ledger = openLedger({ file, origin: 'test', durability: 'normal' });
+      await Promise.all(Array.from({ length: n }, (_, i) => ledger.append(msg(`m${i}`))));
+    }
+    // Text sorts after every integer: these two become the last rows, the first of them a page's 4,096th.
+    const db = new DatabaseSync(file);
+    db.exec(
+      "UPDATE entries SET partition = 'x' WHERE seq = 10; UPDATE entries SET partition = 'y' WHERE seq = 11",
+    );
+    db.close();
+    await using reader = openLedger({ file, upgrade: false });
+    const rows: unknown[] = [];
+    for await (const row of reader.storedRows()) rows.push(row.partition);
+    expect(rows).toHaveLength(n);
+    expect(rows.slice(-2)).toEqual(['x', 'y']);
+    let scanned = 0;
+    for await (const _ of reader.scan()) scanned++;
+    expect(scanned).toBe(n);
+  }, 60_000);
+
   it('refuses a file with another schema version', () => {
     const file = tempFile();
     openLedger({ file, origin: 'test' }).close();

@@ -2,17 +2,26 @@ import type { DatabaseSync, SQLOutputValue } from 'node:sqlite';
 import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
 import { parseCheckpoint } from './checkpoint.js';
 import { ledgerError } from './errors.js';
+import { type EntryKey, keyPart } from './queries.js';
 import type { Checkpoint, StoredRow } from './types.js';
 
-/** Every column of every entry in (partition, seq) order, as `verifyChain` reads them. */
-export function selectStoredRows(db: DatabaseSync): Generator<StoredRow, void, undefined> {
+/**
+ * Every column of every entry in (partition, seq) order, as `verifyChain` reads them: after `after`
+ * when given, `last` kept at the key read last (queries.ts, EntryKey).
+ */
+export function selectStoredRows(
+  db: DatabaseSync,
+  after?: EntryKey,
+  last?: EntryKey,
+): Generator<StoredRow, void, undefined> {
   const select = db.prepare(
     'SELECT partition, seq, kind, at, msg_id, causation_id, correlation_id, subject, agent, body, prev, hash ' +
-      'FROM entries ORDER BY partition, seq',
+      `FROM entries${after === undefined ? '' : ' WHERE (partition, seq) > (?, ?)'} ORDER BY partition, seq`,
   );
   // Tampered integers may not fit a JS number: read bigints, compare as numbers.
   select.setReadBigInts(true);
-  return storedRows(select.iterate());
+  const rows = after === undefined ? select.iterate() : select.iterate(after.partition, after.seq);
+  return storedRows(rows, last);
 }
 
 /** Stored checkpoints, oldest first, or the error of the first one that does not parse. */
@@ -32,10 +41,15 @@ export function readCheckpoints(db: DatabaseSync): Checkpoint[] | MeshwardenErro
 
 export function* storedRows(
   rows: Iterator<Record<string, SQLOutputValue>>,
+  last?: EntryKey,
 ): Generator<StoredRow, void, undefined> {
   try {
     for (let r = rows.next(); !r.done; r = rows.next()) {
       const row = r.value;
+      if (last !== undefined) {
+        last.partition = keyPart(row.partition);
+        last.seq = keyPart(row.seq);
+      }
       for (const column of ['partition', 'seq', 'at'] as const) {
         if (typeof row[column] === 'bigint') row[column] = Number(row[column]);
       }

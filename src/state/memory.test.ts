@@ -151,11 +151,18 @@ describe('createMemoryState', () => {
     },
     { name: 'an old seen id', delta: { kind: 'seen', id: 'i', at: NOW }, at: NOW + HOUR + 1, dropped: 1 },
     { name: 'a recent seen id', delta: { kind: 'seen', id: 'i', at: NOW }, at: NOW + HOUR, dropped: 0 },
-  ] as const)('evicts $name: $dropped', ({ delta, at, dropped }) => {
+  ] as const)('evicts $name: $dropped, at once or in steps', ({ delta, at, dropped }) => {
     const store = createMemoryState({ echoWindowMs: DAY, dedupeWindowMs: HOUR });
     store.apply([delta]);
     expect(store.evict(at)).toBe(dropped);
     expect(store.size()).toBe(1 - dropped);
+    const stepped = createMemoryState({ echoWindowMs: DAY, dedupeWindowMs: HOUR });
+    stepped.apply([delta]);
+    const steps = stepped.evictInSteps(at, 1);
+    let step = steps.next();
+    while (!step.done) step = steps.next();
+    expect(step.value).toBe(dropped);
+    expect(stepped.contents()).toEqual(store.contents());
   });
 
   it('drops only the expired marks of a subject', () => {

@@ -107,20 +107,28 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateStore {
     }
   }
 
-  function evict(now: number): number {
-    let dropped = packed.evict(now);
+  function* evictInSteps(now: number, every: number): Generator<void, number, undefined> {
+    let dropped = yield* packed.evict(now, every);
+    let visited = 0;
     for (const [key, state] of breakers) {
       if (!breakerOpenAt(state, now)) dropped += Number(breakers.delete(key));
+      if (++visited % every === 0) yield;
     }
     for (const [subject, marks] of echoes) {
       const live = marks.filter((m) => now - m.at <= echoWindowMs);
       if (live.length === 0) dropped += Number(echoes.delete(subject));
       else if (live.length < marks.length) echoes.set(subject, live);
+      if (++visited % every === 0) yield;
     }
     for (const [id, at] of seen) {
       if (now - at > dedupeWindowMs) dropped += Number(seen.delete(id));
+      if (++visited % every === 0) yield;
     }
     return dropped;
+  }
+
+  function evict(now: number): number {
+    return runToEnd(evictInSteps(now, Number.POSITIVE_INFINITY));
   }
 
   return {
@@ -136,6 +144,7 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateStore {
       for (const d of deltas) applyOne(d);
     },
     evict,
+    evictInSteps,
     openBreakers() {
       return [...breakers.keys()].sort().map((key) => ({ key, state: breakers.get(key)! }));
     },
@@ -152,4 +161,12 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateStore {
       return out;
     },
   };
+}
+
+/** A generator's return value, once run through every step. */
+function runToEnd<T>(steps: Generator<unknown, T, undefined>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
 }

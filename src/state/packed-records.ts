@@ -74,16 +74,26 @@ function neutral(list: readonly number[], at: number, now: number, isWindow: rea
 }
 
 /**
- * Drops every record neutral at `now` (a scope left empty goes too); returns how many went.
- * `isWindow` tells, by column number, a window's record from a bucket's.
+ * Drops every record neutral at `now` (a scope left empty goes too). Pauses after every `every`
+ * scopes, so that a caller can spread a pass over a million scopes across turns of the event loop:
+ * the Map's iteration goes on where it stopped, scopes set meanwhile are visited too, and each
+ * record's neutrality is read when its scope is visited. Each pause yields, and the end returns,
+ * how many records went since the last pause. `isWindow` tells, by column number, a window's record
+ * from a bucket's.
  */
-export function evictNeutral(
+export function* evictNeutral(
   scopes: Map<string, number[]>,
   isWindow: readonly boolean[],
   now: number,
-): number {
+  every: number,
+): Generator<number, number, undefined> {
   let dropped = 0;
+  let visited = 0;
   for (const [scope, list] of scopes) {
+    if (++visited % every === 0) {
+      yield dropped;
+      dropped = 0;
+    }
     // Compact in place, live records down over neutral ones, and cut the tail: no allocation, so a
     // pass over a million entities stays short (the array keeps its capacity until rebuilt).
     let w = 0;

@@ -2,11 +2,20 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bucketIsNeutral } from './gcra.js';
 import { breakerCountKey, bucketKey, budgetKey } from './keys.js';
-import { createPackedTable } from './packed.js';
+import { createPackedTable, type PackedTable } from './packed.js';
 import type { BucketState, WindowState } from './types.js';
 import { windowAdd, windowIsNeutral } from './window.js';
 
 const NOW = 1_750_000_000_000;
+
+/** Runs an evict pass step by step; returns how many records went. */
+function evicted(table: PackedTable, at: number, every: number): number {
+  const steps = table.evict(at, every);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
 const HOUR = 3_600_000;
 
 describe('createPackedTable', () => {
@@ -62,18 +71,34 @@ describe('createPackedTable', () => {
     table.setWindow(keys[1], windowAdd(undefined, NOW, HOUR, 1));
     table.setWindow(keys[2], windowAdd(windowAdd(undefined, NOW, HOUR, 1), NOW + HOUR, HOUR, 1));
     const live = left.filter(Boolean).length;
-    expect(table.evict(at)).toBe(3 - live);
+    expect(evicted(table, at, 1)).toBe(3 - live);
     expect(table.size()).toBe(live);
     expect(
       [table.bucket(keys[0]), table.window(keys[1]), table.window(keys[2])].map((s) => s !== undefined),
     ).toEqual(left);
+  });
+
+  it('evicts in steps, reading each scope as it is when the pass reaches it', () => {
+    const table = createPackedTable();
+    const [a, b, c] = ['s1', 's2', 's3'].map((scope) => bucketKey('l', scope)) as [string, string, string];
+    for (const key of [a, b, c]) table.setBucket(key, { tat: NOW });
+    const steps = table.evict(NOW + 1, 1);
+    steps.next();
+    // Between steps: `b`, not yet reached, is used again; the count is right meanwhile.
+    table.setBucket(b, { tat: NOW + HOUR });
+    expect(table.size()).toBe(3);
+    let step = steps.next();
+    expect(table.size()).toBe(2);
+    while (!step.done) step = steps.next();
+    expect(step.value).toBe(2);
+    expect([a, b, c].map((key) => table.bucket(key))).toEqual([undefined, { tat: NOW + HOUR }, undefined]);
   });
 });
 
 type Op =
   | { readonly op: 'bucket'; readonly key: string; readonly tat: number }
   | { readonly op: 'window'; readonly key: string; readonly at: number; readonly amount: number }
-  | { readonly op: 'evict'; readonly at: number };
+  | { readonly op: 'evict'; readonly at: number; readonly every: number };
 
 describe('createPackedTable behaves like one Map per kind', () => {
   const key = fc.oneof(
@@ -90,7 +115,7 @@ describe('createPackedTable behaves like one Map per kind', () => {
   const op: fc.Arbitrary<Op> = fc.oneof(
     fc.record({ op: fc.constant('bucket' as const), key, tat: time }),
     fc.record({ op: fc.constant('window' as const), key, at: time, amount: fc.integer({ min: 0, max: 3 }) }),
-    fc.record({ op: fc.constant('evict' as const), at: time }),
+    fc.record({ op: fc.constant('evict' as const), at: time, every: fc.integer({ min: 1, max: 4 }) }),
   );
 
   it('for reads, sizes and evictions', () => {
@@ -111,7 +136,7 @@ describe('createPackedTable behaves like one Map per kind', () => {
             let dropped = 0;
             for (const [k, s] of buckets) if (bucketIsNeutral(s, o.at)) dropped += Number(buckets.delete(k));
             for (const [k, s] of windows) if (windowIsNeutral(s, o.at)) dropped += Number(windows.delete(k));
-            expect(table.evict(o.at)).toBe(dropped);
+            expect(evicted(table, o.at, o.every)).toBe(dropped);
           }
           expect(table.size()).toBe(buckets.size + windows.size);
         }

@@ -23,8 +23,11 @@ export type PackedTable = {
   window(key: string): WindowState | undefined;
   setBucket(key: string, state: BucketState): void;
   setWindow(key: string, state: WindowState): void;
-  /** Drops full buckets and windows with nothing live at `now`; returns how many records went. */
-  evict(now: number): number;
+  /**
+   * Drops full buckets and windows with nothing live at `now`; returns how many records went. In
+   * steps of `every` scopes (packed-records.ts, evictNeutral).
+   */
+  evict(now: number, every: number): Generator<void, number, undefined>;
   /** Live records (keys). */
   size(): number;
   /** Every record, as the key it was set under and its state. */
@@ -94,10 +97,17 @@ export function createPackedTable(): PackedTable {
     setWindow(key, state) {
       put(columns.window, key, windowPayload(state));
     },
-    evict(now) {
-      const dropped = evictNeutral(scopes, columns.isWindow, now);
-      records -= dropped;
-      return dropped;
+    *evict(now, every) {
+      const steps = evictNeutral(scopes, columns.isWindow, now, every);
+      let dropped = 0;
+      for (;;) {
+        // Counted as they go: `size()` is right during a pass too.
+        const step = steps.next();
+        records -= step.value;
+        dropped += step.value;
+        if (step.done) return dropped;
+        yield;
+      }
     },
     size: () => records,
     *records() {

@@ -10,6 +10,12 @@ export type StateStore = StateView & {
    * were dropped.
    */
   evict(now: number): number;
+  /**
+   * `evict` in steps: pauses after about `every` keys looked at, for a caller that spreads a pass
+   * over turns of the event loop (a million entities take a tenth of a second or more). What changes
+   * between steps is read as it is when its key is reached. Returns what `evict` returns.
+   */
+  evictInSteps(now: number, every: number): Generator<void, number, undefined>;
   /** Open breakers, in key order. */
   openBreakers(): readonly { readonly key: string; readonly state: BreakerState }[];
   /** Number of live keys (for memory accounting). */

@@ -21,7 +21,7 @@ import {
   summarize,
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
-import { exitOnInterruptWhileStarting } from '../exit.js';
+import { exitOnInterruptWhileOpening } from '../exit.js';
 import { sayLedgerMove, sayRecoveryProgress } from '../ledger-access.js';
 import { displayPath, headsText, type Output, table } from '../output.js';
 import { cliTelemetry } from '../telemetry.js';
@@ -70,7 +70,7 @@ export async function runMesh(
   await using telemetry = observed;
   const alerting = alertingTransports();
   await using transports = alerting.transports;
-  const starting = exitOnInterruptWhileStarting((text) => out.note(text));
+  const opening = exitOnInterruptWhileOpening(out);
   const result = await openMesh({
     meshFile: resolve(opts.mesh),
     dataDir: resolve(opts.data),
@@ -83,8 +83,7 @@ export async function runMesh(
     ...(telemetry.telemetry === undefined ? {} : { telemetry: telemetry.telemetry }),
     onLedgerMove: sayLedgerMove(out),
     onRecoveryProgress: sayRecoveryProgress(out),
-  });
-  starting.done();
+  }).finally(opening.done);
   if (!result.ok) return { code: reportOpenFailure(result, opts.mesh, out) };
   reportOpenWarnings(result, out);
   await using opened = result.opened;

@@ -26,12 +26,15 @@ export type Served = {
 /**
  * Opens the tokens, builds the API (with the MCP and A2A doors), verifies the ledger, listens, and
  * makes a first admin token for a new data directory. Returns the exit code when one step fails,
- * having closed what it opened and the mesh.
+ * or when `stopped` resolves during the verify (a signal: the verify is cut short), having closed
+ * what it opened and the mesh.
  */
 export async function serve(
   opened: OpenedMesh & { close(): Promise<void> },
   opts: Pick<UpOptions, 'port' | 'host' | 'rateLimit' | 'cluster'> & {
     readonly dataDir: string;
+    /** Resolves when a signal asks `up` to stop. */
+    readonly stopped: Promise<void>;
     /** `GET /metrics` (cli/telemetry.ts), when MESHWARDEN_METRICS_TOKEN is set. */
     readonly metrics?: MetricsEndpoint;
   },
@@ -74,7 +77,19 @@ export async function serve(
   };
   if (opts.cluster === undefined) {
     out.note(`verifying the ledger (${entries(sizeOf(ledger.heads()))}) …`);
-    await verify('the ledger');
+    const verifying = verify('the ledger');
+    if (!(await Promise.race([verifying.then(() => true), opts.stopped.then(() => false)]))) {
+      // Left to end on the ledger's close (MW_LEDGER_CLOSED at its next page), which nobody awaits.
+      verifying.catch(() => {});
+      await server.close();
+      await mcp.close();
+      await opened.close();
+      const heads = ledger.heads();
+      out.note(
+        `stopped before serving, the ledger's verify cut short: ${entries(sizeOf(heads))} in the ledger, in-flight work finished`,
+      );
+      return EXIT.ok;
+    }
   } else {
     // A cluster's ledger holds the whole mesh's history: checked while the node serves, not before.
     out.note('verifying the shared ledger in the background …');

@@ -11,7 +11,7 @@ import {
   sizeOf,
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
-import { exitOnInterruptWhileStarting } from '../exit.js';
+import { exitOnInterruptWhileOpening } from '../exit.js';
 import { sayLedgerMove, sayRecoveryProgress } from '../ledger-access.js';
 import { displayPath, headsText, type Output } from '../output.js';
 import { cliTelemetry } from '../telemetry.js';
@@ -56,7 +56,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   // Closed after the mesh (await using, declared first): MCP servers get a graceful stop.
   const alerting = alertingTransports();
   await using transports = alerting.transports;
-  const starting = exitOnInterruptWhileStarting((text) => out.note(text));
+  const opening = exitOnInterruptWhileOpening(out);
   const result = await openMesh({
     meshFile: resolve(opts.mesh),
     dataDir,
@@ -69,11 +69,8 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     ...(telemetry.telemetry === undefined ? {} : { telemetry: telemetry.telemetry }),
     onLedgerMove: sayLedgerMove(out),
     onRecoveryProgress: sayRecoveryProgress(out),
-  });
-  if (!result.ok) {
-    starting.done();
-    return reportOpenFailure(result, opts.mesh, out);
-  }
+  }).finally(opening.done);
+  if (!result.ok) return reportOpenFailure(result, opts.mesh, out);
   reportOpenWarnings(result, out);
   const opened = result.opened;
   const { mesh, ledger } = opened;
@@ -81,22 +78,9 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   if (opened.resumed > 0)
     out.note(`resuming ${opened.resumed} admitted message(s) a previous run did not finish`);
 
-  const served = await serve(
-    opened,
-    { ...opts, dataDir, ...(telemetry.metrics === undefined ? {} : { metrics: telemetry.metrics }) },
-    out,
-    log,
-  );
-  starting.done();
-  if (typeof served === 'number') return served;
-  const { server, mcp, url, first, tokenFile } = served;
-
-  if (!['127.0.0.1', 'localhost', '::1'].includes(opts.host)) {
-    out.note(
-      `warning: listening on ${opts.host}, so other machines can reach the API; tokens are its only guard, and it speaks plain HTTP (put TLS in front)`,
-    );
-  }
-  // Ready to stop before saying it is up: whoever reads the URLs may signal at once.
+  // The mesh runs from here (resumed work included): a signal stops it the slow way, even during the
+  // start-up verify, which it cuts short. Ready before saying it is up: whoever reads the URLs may
+  // signal at once.
   const stop = new AbortController();
   const stopped = new Promise<void>((resolveStop) =>
     stop.signal.addEventListener('abort', () => resolveStop()),
@@ -111,6 +95,29 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
+  const served = await serve(
+    opened,
+    {
+      ...opts,
+      dataDir,
+      stopped,
+      ...(telemetry.metrics === undefined ? {} : { metrics: telemetry.metrics }),
+    },
+    out,
+    log,
+  );
+  if (typeof served === 'number') {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    return served;
+  }
+  const { server, mcp, url, first, tokenFile } = served;
+
+  if (!['127.0.0.1', 'localhost', '::1'].includes(opts.host)) {
+    out.note(
+      `warning: listening on ${opts.host}, so other machines can reach the API; tokens are its only guard, and it speaks plain HTTP (put TLS in front)`,
+    );
+  }
   announce(out, {
     mesh,
     url,
