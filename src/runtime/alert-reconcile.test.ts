@@ -67,6 +67,16 @@ describe('missingBreakerAlerts', () => {
     expect(missing.map((m) => `${m.route.id} ${m.alarm.event} ${m.alarm.key}`)).toEqual(expected);
   });
 
+  it('resolves a breaker still in the state whose cooldown has passed, and does not page it again', async () => {
+    const last = await lastBreakerAlerts(entries([[1, 'pd', A, 'breaker.opened', 'sent']]));
+    const cooled = { key: A, state: { ...state, closesAt: NOW } };
+    const missing = missingBreakerAlerts([route], [cooled], last, NOW);
+    expect(missing.map((m) => `${m.route.id} ${m.alarm.event} ${m.alarm.key}`)).toEqual([
+      `pd breaker.closed ${A}`,
+    ]);
+    expect(missingBreakerAlerts([route], [cooled], new Map(), NOW)).toEqual([]);
+  });
+
   it('each route is reconciled alone, for the events it routes', async () => {
     const last = await lastBreakerAlerts(entries([[1, 'pd', A, 'breaker.opened', 'sent']]));
     const missing = missingBreakerAlerts([route, openOnly], [{ key: A, state }], last, NOW);

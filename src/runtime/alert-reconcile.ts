@@ -1,6 +1,6 @@
 import type { LedgerEntry } from '../ledger/index.js';
 import type { AlertEventName, AlertRoute } from '../policy/index.js';
-import { type BreakerState, parseBreakerKey } from '../state/index.js';
+import { type BreakerState, breakerOpenAt, parseBreakerKey } from '../state/index.js';
 import type { AlarmInput } from './alert-input.js';
 
 /** What a restart says of an alert it sends late, in the alert's summary. */
@@ -44,10 +44,12 @@ export function missingBreakerAlerts(
   now: number,
 ): { readonly route: AlertRoute; readonly alarm: AlarmInput }[] {
   const out: { route: AlertRoute; alarm: AlarmInput }[] = [];
-  const openKeys = new Set(open.map((b) => b.key));
+  // The state keeps a breaker past its cooldown until a message for it is gated: closed all the same.
+  const openNow = open.filter((b) => breakerOpenAt(b.state, now));
+  const openKeys = new Set(openNow.map((b) => b.key));
   for (const route of routes) {
     if (route.on.includes('breaker.opened'))
-      for (const b of open)
+      for (const b of openNow)
         if (last.get(`${route.id}|${b.key}`) !== 'breaker.opened')
           out.push({ route, alarm: alarmOf('breaker.opened', b.key, now, b.state) });
     if (route.on.includes('breaker.closed'))

@@ -31,7 +31,7 @@ import type { PilotAction } from './pilot-decision.js';
 import { ENTRY } from './records.js';
 import { type RecoveryProgress, recoverPartitions } from './recovery.js';
 import type { RejectedInput } from './rejected.js';
-import { type MeshStateView, viewOverPartitions } from './state-view.js';
+import { type MeshStateView, openAtClock, viewOverPartitions } from './state-view.js';
 import { type MeshTelemetry, noTelemetry } from './telemetry.js';
 import type { Transport } from './transports.js';
 import { createWorkTracker } from './work.js';
@@ -178,10 +178,12 @@ export function createMesh(opts: MeshOptions): Mesh {
   for (let p = 0; p < count; p++) partitions.push(build(p));
   const router = createPartitionRouter(partitions, log, routerCluster(opts.cluster, factory, ledger));
   // Distributed mode replaces a partition's slot when it changes owner: the view reads them live.
-  const stateView =
+  const stateView = openAtClock(
     opts.cluster === undefined
       ? viewOverPartitions(partitions.map((p) => p.state))
-      : viewOverPartitions(() => partitions.map((p) => p.state));
+      : viewOverPartitions(() => partitions.map((p) => p.state)),
+    clock,
+  );
   const life = createMeshLife({ partitions, router, work, ledger, clock });
 
   const inject: Mesh['inject'] = (ingress, input) =>

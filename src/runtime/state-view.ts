@@ -1,4 +1,11 @@
-import { type BreakerState, mergeDriftStates, type StateStore, type StateView } from '../state/index.js';
+import {
+  type BreakerState,
+  breakerOpenAt,
+  mergeDriftStates,
+  type StateStore,
+  type StateView,
+} from '../state/index.js';
+import type { Clock } from './envelopes.js';
 
 /** What readers outside the partitions (the server's summaries, `run --json`) see of state. */
 export type MeshStateView = StateView & {
@@ -59,4 +66,14 @@ export function viewOverPartitions(
     },
     size: () => live().reduce((n, s) => n + s.size(), 0),
   };
+}
+
+/**
+ * The view with `openBreakers` as of `clock()`: the state keeps a breaker past its cooldown until
+ * the gate closes it (the next message for its key, with the delta that alerts on-call), and what
+ * reads the list (the API and console, `run`'s summary, the breakers-open gauge) shows it closed
+ * from the moment its cooldown passed.
+ */
+export function openAtClock(view: MeshStateView, clock: Clock): MeshStateView {
+  return { ...view, openBreakers: () => view.openBreakers().filter((b) => breakerOpenAt(b.state, clock())) };
 }

@@ -1,4 +1,3 @@
-import { breakerOpenAt } from './breaker.js';
 import {
   type DriftState,
   driftAdd,
@@ -110,10 +109,9 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateStore {
   function* evictInSteps(now: number, every: number): Generator<void, number, undefined> {
     let dropped = yield* packed.evict(now, every);
     let visited = 0;
-    for (const [key, state] of breakers) {
-      if (!breakerOpenAt(state, now)) dropped += Number(breakers.delete(key));
-      if (++visited % every === 0) yield;
-    }
+    // Breakers stay, their cooldown passed or not: the gate closes a cooled-down one the next time a
+    // message for it is gated, with a breaker-close delta, which is what tells on-call
+    // (`breaker.closed`). Dropped here, it closed without a word, and its incident stayed open.
     for (const [subject, marks] of echoes) {
       const live = marks.filter((m) => now - m.at <= echoWindowMs);
       if (live.length === 0) dropped += Number(echoes.delete(subject));

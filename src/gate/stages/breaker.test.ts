@@ -91,10 +91,15 @@ describe('breaker stage: open breakers', () => {
     expect(d.verdict.rule).toBe(ruleId);
   });
 
-  it('closes a breaker whose cooldown has passed, and goes on', () => {
+  it.each([
+    ['', false],
+    [', after the periodic evict pass', true],
+  ])('closes a breaker whose cooldown has passed, and goes on%s', (_, evicted) => {
     const store = createMemoryState();
     const key = breakerKey('credit-burst', 'account:8841');
     store.apply([{ kind: 'breaker-open', key, state: open('deny', 'credit-burst', NOW) }]);
+    // The pass leaves it for this close, whose delta is what tells on-call (breaker.closed).
+    if (evicted) store.evict(NOW + HOUR);
     const d = step(store, testPolicy({ breakers: [rule()] }), envelope());
     expect(d.verdict.reason).toBe('gate.admitted');
     expect(d.deltas).toContainEqual({ kind: 'breaker-close', key });
