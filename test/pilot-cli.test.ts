@@ -135,12 +135,17 @@ describe('pilot commands against a running mesh', () => {
     const again = await pilot(['approvals', 'reject', credit.id, '--reason', 'twice', '--json']);
     expect(again.code).toBe(1);
     expect(json(again).error.code).toBe('MW_PILOT_NOT_HELD');
+    // In text, the pilot who came second is told who answered first, as the API tells it.
+    const text = await pilot(['approvals', 'reject', credit.id, '--reason', 'twice']);
+    expect(text.code).toBe(1);
+    expect(text.stderr.split('\n')[1]).toMatch(/^already answered: let through by pilot:admin at /);
   });
 
   it('refuses to release an unknown id', async () => {
     const r = await pilot(['approvals', 'reject', '01a20000-0000-7000-8000-000000000000', '--reason', 'x']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('MW_PILOT_NOT_HELD');
+    expect(r.stderr).not.toContain('already answered');
   });
 
   it('lists open breakers and frozen subjects', async () => {

@@ -120,17 +120,25 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** The server's `{ error: { code, message, pointer? } }` as an error value with the server's code. */
+/**
+ * The server's `{ error: { code, message, pointer?, answered? } }` as an error value with the
+ * server's code; `answered` (who answered a hold first, docs/api.md) is kept in its details.
+ */
 function remoteError(doc: unknown, status: number): MeshwardenError | undefined {
-  const error = (doc as { error?: { code?: unknown; message?: unknown; pointer?: unknown } } | undefined)
-    ?.error;
+  const error = (
+    doc as
+      | { error?: { code?: unknown; message?: unknown; pointer?: unknown; answered?: unknown } }
+      | undefined
+  )?.error;
   if (typeof error?.code !== 'string' || typeof error.message !== 'string') return undefined;
   const pointer = typeof error.pointer === 'string' ? error.pointer : undefined;
+  const answered =
+    typeof error.answered === 'object' && error.answered !== null ? { answered: error.answered } : {};
   // The code is the server's, so the table is made for it: the message passes through unchanged.
   return makeError<string>({ [error.code]: '{message}' })(
     error.code,
     { message: error.message },
-    { details: { status }, ...(pointer === undefined ? {} : { location: { pointer } }) },
+    { details: { status, ...answered }, ...(pointer === undefined ? {} : { location: { pointer } }) },
   );
 }
 

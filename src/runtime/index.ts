@@ -28,6 +28,7 @@ export {
   type LedgerEntry,
   type LedgerReader,
   type LedgerWriter,
+  ledgerName,
   locationScheme,
   openLedger,
   openLedgerAt,

@@ -98,6 +98,9 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
   const app = Fastify({
     loggerInstance: opts.log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
+    // A call that comes in while the server closes (on a kept-alive connection) is refused below with
+    // the typed MW_API_CLOSING, not Fastify's untyped 503.
+    return503OnClosing: false,
     // Unknown members are an error to report, not something to drop silently.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     // A request the HTTP parser refuses (a URL or headers past Node's limit, bytes that are not
@@ -135,6 +138,9 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),
   };
 
+  app.addHook('onRequest', async () => {
+    if (closing) throw apiError('MW_API_CLOSING');
+  });
   app.setErrorHandler(async (err: FastifyError | MeshwardenError, request, reply) => {
     const error = asApiError(err, request);
     // Fastify's own client errors keep their status (400 for a bad length, say); the rest map by code.

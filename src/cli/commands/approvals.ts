@@ -71,7 +71,12 @@ export async function releaseHold(
   out: Output,
 ): Promise<number> {
   const reply = await api.post<Released>(`/holds/${encodeURIComponent(id)}/${action}`, { reason });
-  if (isMeshwardenError(reply)) return reportFailure(reply, out);
+  if (isMeshwardenError(reply)) {
+    const code = reportFailure(reply, out);
+    const answered = answeredText(reply.details?.answered);
+    if (answered !== undefined) out.note(answered);
+    return code;
+  }
   if (out.json) {
     out.document(reply);
     return EXIT.ok;
@@ -104,4 +109,17 @@ function span(ms: number): string {
 function compact(data: unknown): string {
   const text = data === undefined ? '' : JSON.stringify(data);
   return text.length <= DATA_WIDTH ? text : `${text.slice(0, DATA_WIDTH - 1)}…`;
+}
+
+/** Who answered a hold first, as the server says (`error.answered`): one line for the pilot who came second. */
+function answeredText(answered: unknown): string | undefined {
+  const a = answered as { by?: unknown; outcome?: unknown; at?: unknown; refused?: unknown } | undefined;
+  if (typeof a?.by !== 'string' || typeof a.at !== 'string') return undefined;
+  const how =
+    typeof a.refused === 'string'
+      ? `let through, then refused by the gate (${a.refused})`
+      : a.outcome === 'deliver'
+        ? 'let through'
+        : 'dropped';
+  return `already answered: ${how} by ${inlineText(a.by)} at ${shortTime(a.at)}`;
 }

@@ -4,6 +4,7 @@ import { createMeshA2aServer, createMeshMcpServer } from '../../interop/index.js
 import {
   type ClusterOptions,
   isMeshwardenError,
+  ledgerName,
   type Mesh,
   type OpenedMesh,
   sizeOf,
@@ -94,7 +95,11 @@ export async function serve(
     // A cluster's ledger holds the whole mesh's history: checked while the node serves, not before.
     out.note('verifying the shared ledger in the background …');
     // Said when done, so the note above is not left hanging.
-    verify('the shared ledger').catch((err: unknown) => log.warn({ err }, 'ledger verification failed'));
+    verify('the shared ledger').catch((err: unknown) => {
+      // A node that stops (or fails to start) meanwhile closes the ledger under it: nothing to report.
+      if (isMeshwardenError(err) && err.code === 'MW_LEDGER_CLOSED') return;
+      log.warn({ err }, 'ledger verification failed');
+    });
   }
   let url: string;
   try {
@@ -148,9 +153,15 @@ export function announce(
     tokenFile: string;
     first: { token: string } | undefined;
     cluster: ClusterOptions | undefined;
+    /** `--ledger`, when given. */
+    ledgerAt: string | undefined;
   },
 ): void {
   const { mesh, url, durability, dataDir, tokenFile, first, cluster } = at;
+  // A --ledger elsewhere (PostgreSQL, another file) is named, its password never: the data
+  // directory then holds the tokens and the checkpoint key only.
+  const ledgerText =
+    at.ledgerAt === undefined ? `ledger in ${displayPath(dataDir)}` : `ledger at ${ledgerName(at.ledgerAt)}`;
   const consoleUrl = first === undefined ? `${url}/` : `${url}/#token=${first.token}`;
   if (out.json) {
     out.document({
@@ -167,7 +178,7 @@ export function announce(
   } else {
     out.line(
       cluster === undefined
-        ? `Meshwarden is up: mesh ${mesh.policy.mesh}, ledger in ${displayPath(dataDir)} (durability ${durability})`
+        ? `Meshwarden is up: mesh ${mesh.policy.mesh}, ${ledgerText} (durability ${durability})`
         : `Meshwarden is up: node ${cluster.node} of mesh ${mesh.policy.mesh} on ${cluster.servers} (${mesh.policy.partitions} partitions shared by the live nodes; durability ${durability})`,
     );
     out.line(`  console  ${consoleUrl}`);

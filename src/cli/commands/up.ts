@@ -126,6 +126,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     tokenFile,
     first,
     cluster: opts.cluster,
+    ledgerAt: opts.ledger,
   });
 
   if (telemetry.metrics !== undefined)
