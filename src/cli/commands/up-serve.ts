@@ -4,6 +4,7 @@ import { createMeshA2aServer, createMeshMcpServer } from '../../interop/index.js
 import {
   type ClusterOptions,
   isMeshwardenError,
+  ledgerFile,
   ledgerName,
   type Mesh,
   type OpenedMesh,
@@ -162,11 +163,13 @@ export function announce(
   // directory then holds the tokens and the checkpoint key only.
   const ledgerText =
     at.ledgerAt === undefined ? `ledger in ${displayPath(dataDir)}` : `ledger at ${ledgerName(at.ledgerAt)}`;
+  const ledger = at.ledgerAt === undefined ? ledgerFile(dataDir) : ledgerName(at.ledgerAt);
   const consoleUrl = first === undefined ? `${url}/` : `${url}/#token=${first.token}`;
   if (out.json) {
     out.document({
       mesh: mesh.policy.mesh,
       durability: durability,
+      ledger,
       url,
       console: consoleUrl,
       api: `${url}/api/v1`,
