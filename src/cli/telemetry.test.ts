@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { cliTelemetry } from './telemetry.js';
+import { cliTelemetry, exportFailure } from './telemetry.js';
 
 /** A pino logger whose lines the test reads. */
 function logged() {
@@ -74,5 +74,61 @@ describe('cliTelemetry', () => {
     await started[Symbol.asyncDispose]();
     expect(started.metrics).toBeDefined();
     expect(lines.filter((l) => l.level === 40)).toEqual([]);
+  });
+});
+
+describe('cliTelemetry at start', () => {
+  it('warns of a metrics token set but empty', async () => {
+    const { log, lines } = logged();
+    const started = cliTelemetry({ MESHWARDEN_METRICS_TOKEN: '' }, log, { serveMetrics: true });
+    if (started instanceof Error) throw started;
+    await started[Symbol.asyncDispose]();
+    expect(started.metrics).toBeUndefined();
+    expect(lines.filter((l) => l.level === 40).map((l) => l.variable)).toEqual(['MESHWARDEN_METRICS_TOKEN']);
+  });
+
+  it('says where traces and metrics go, whatever the log level', async () => {
+    const notes: string[] = [];
+    const { log } = logged();
+    const endpoint = 'http://127.0.0.1:9';
+    const started = cliTelemetry(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_METRICS_EXPORTER: 'none' },
+      log,
+      {
+        serveMetrics: false,
+        note: (text) => notes.push(text),
+      },
+    );
+    if (started instanceof Error) throw started;
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toContain(`${endpoint}/v1/traces`);
+    expect(notes[0]).not.toContain('metrics to');
+    await started[Symbol.asyncDispose]();
+  });
+});
+
+describe('exportFailure', () => {
+  it('quotes what the collector answered, bounded', () => {
+    const err = Object.assign(new Error('Bad Request'), { code: 400, data: 'bad request: unknown tenant\n' });
+    expect(exportFailure(err)).toEqual({
+      error: 'Bad Request',
+      code: 400,
+      response: 'bad request: unknown tenant',
+    });
+    const long = Object.assign(new Error('Bad Request'), { code: 400, data: 'x'.repeat(2_000) });
+    expect(exportFailure(long).response).toHaveLength(500);
+  });
+
+  it('says a TLS failure in one line, without OpenSSL’s source path', () => {
+    const err = Object.assign(
+      new Error(
+        'write EPROTO 40FD82079D7F0000:error:0A00010B:SSL routines:tls_validate_record_header:wrong version number:../deps/openssl/openssl/ssl/record/methods/tlsany_meth.c:77:\n',
+      ),
+      { code: 'EPROTO' },
+    );
+    const fields = exportFailure(err);
+    expect(fields.code).toBe('EPROTO');
+    expect(fields.error).toMatch(/^TLS: wrong version number/);
+    expect(fields.error).not.toMatch(/deps|\n/);
   });
 });

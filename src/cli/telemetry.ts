@@ -66,6 +66,12 @@ export function cliTelemetry(
       { variable: 'OTEL_SDK_DISABLED', value: env.OTEL_SDK_DISABLED },
       'OTEL_SDK_DISABLED is neither true nor false: read as false, so telemetry is not disabled (only true disables it)',
     );
+  // Set but empty (a template's `MESHWARDEN_METRICS_TOKEN=`): no /metrics, said rather than silent.
+  if (opts.serveMetrics && env.MESHWARDEN_METRICS_TOKEN !== undefined && token === undefined)
+    tlog.warn(
+      { variable: 'MESHWARDEN_METRICS_TOKEN' },
+      'MESHWARDEN_METRICS_TOKEN is set but empty: GET /metrics is not served (give it a token of 16 characters or more)',
+    );
   // A token set while metrics are off: /metrics answers 404, so say why at start, not never.
   if (token !== undefined && config?.prometheus !== true)
     tlog.warn(
@@ -83,13 +89,24 @@ export function cliTelemetry(
     const url = signal === undefined ? undefined : urls[signal];
     return url === undefined ? {} : { endpoint: url };
   };
+  /** When each signal's current failure streak began. */
+  const failingSince = new Map<string, number>();
   const telemetry = createTelemetry({
     config,
     version: VERSION,
     // Once per failure streak of a signal (a collector away is one warning, not one per interval).
-    onError: (err, signal) =>
-      tlog.warn({ signal, ...endpointOf(signal), ...exportFailure(err) }, 'telemetry export failed'),
-    onRecover: (signal) => tlog.info({ signal }, 'telemetry export recovered'),
+    onError: (err, signal) => {
+      if (signal !== undefined) failingSince.set(signal, Date.now());
+      tlog.warn({ signal, ...endpointOf(signal), ...exportFailure(err) }, 'telemetry export failed');
+    },
+    // At warn as the failure was: whoever watches warnings sees it clear, and for how long it failed.
+    onRecover: (signal) => {
+      const since = failingSince.get(signal);
+      failingSince.delete(signal);
+      const failedFor =
+        since === undefined ? {} : { failedForSeconds: Math.round((Date.now() - since) / 1000) };
+      tlog.warn({ signal, ...endpointOf(signal), ...failedFor }, 'telemetry export recovered');
+    },
   });
   tlog.info(
     {
@@ -100,6 +117,14 @@ export function cliTelemetry(
     },
     'telemetry on',
   );
+  // Whatever the log level: where traces and metrics go is the first thing an SRE checks.
+  const to = [
+    config.traces === undefined
+      ? undefined
+      : `traces to ${config.traces.url} (sampler ${config.sampler.name})`,
+    config.metrics === undefined ? undefined : `metrics to ${config.metrics.url}`,
+  ].filter((t) => t !== undefined);
+  if (to.length > 0) opts.note?.(`OpenTelemetry on: ${to.join(', ')}`);
   const metrics: MetricsEndpoint | undefined =
     token === undefined || !config.prometheus
       ? undefined
@@ -130,7 +155,23 @@ export function cliTelemetry(
 const SLOW_CLOSE_MS = 500;
 
 /** An export's failure as words: a collector away is an outcome, not a bug, so no stack through the exporter. */
-function exportFailure(err: Error): { error: string; code?: unknown } {
-  const { code } = err as { code?: unknown };
-  return code === undefined ? { error: err.message } : { error: err.message, code };
+/**
+ * A failed export as a log line's fields: the error's first line (TLS errors carry OpenSSL's source
+ * path after a colon-separated prefix, and a line break), its code, and what the collector answered
+ * (the OTLP exporter keeps the response body in `data`: a tenant or auth problem is said there),
+ * bounded.
+ */
+export function exportFailure(err: Error): { error: string; code?: unknown; response?: string } {
+  const { code, data } = err as { code?: unknown; data?: unknown };
+  const opensslReason = /:error:[0-9A-F]+:[^:]*:[^:]*:([^:]+)/.exec(err.message)?.[1];
+  const error =
+    opensslReason === undefined
+      ? err.message.split('\n')[0]!.trim()
+      : `TLS: ${opensslReason}${opensslReason === 'wrong version number' ? ' (an https:// endpoint whose collector speaks plain HTTP?)' : ''}`;
+  const response =
+    typeof data === 'string' && data.trim() !== '' ? data.trim().slice(0, RESPONSE_CHARS) : undefined;
+  return { error, ...(code === undefined ? {} : { code }), ...(response === undefined ? {} : { response }) };
 }
+
+/** How much of a collector's answer a failed export's log line quotes. */
+const RESPONSE_CHARS = 500;
