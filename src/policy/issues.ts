@@ -21,9 +21,12 @@ export type PolicyLoadResult =
       readonly warnings?: readonly PolicyIssue[];
     };
 
-/** `file:line:col: message`, the form editors and terminals turn into links. */
+/**
+ * `file:line:col: CODE: message`: the form editors and terminals turn into links, with the code a
+ * log search finds (as every other error line says its code).
+ */
 export function formatPolicyIssue(issue: PolicyIssue): string {
-  return `${issue.file}:${issue.line}:${issue.col}: ${issue.message}`;
+  return `${issue.file}:${issue.line}:${issue.col}: ${issue.code}: ${issue.message}`;
 }
 
 /** The mesh file's issues first, then each contract file's, each in reading order. */

@@ -130,7 +130,9 @@ describe('loadPolicy: a mesh file with one of every mistake', async () => {
   });
 
   it('formats each issue as file:line:col: sentence', () => {
-    expect(formatPolicyIssue(issues[0]!)).toMatch(new RegExp(`^${file.replaceAll('.', '\\.')}:9:5: \\S`));
+    expect(formatPolicyIssue(issues[0]!)).toMatch(
+      new RegExp(`^${file.replaceAll('.', '\\.')}:9:5: ${issues[0]!.code}: \\S`),
+    );
   });
 });
 
