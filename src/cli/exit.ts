@@ -29,8 +29,10 @@ function written(stream: NodeJS.WriteStream): Promise<void> {
  * Until `done()`: Ctrl-C or SIGTERM while a command opens its mesh (the ledger opened, perhaps
  * moved to a newer schema version, then read whole to recover: seconds on a large ledger) fails
  * with MW_CLI_INTERRUPTED and exits 130 or 143, as soon as the step under way lets the event loop
- * turn (a schema move finishes first). Nothing was served, fed or resumed yet, and each of the
- * ledger's writes is a transaction. Without this the process died at once, saying nothing.
+ * turn (a schema move finishes first). Nothing was served or fed yet; work a previous run left
+ * unfinished, which the open may have begun to resume, is resumed again at the next start (it is
+ * at-least-once, by id); and each of the ledger's writes is a transaction. Without this the process
+ * died at once, saying nothing.
  * `done()` belongs right after the open, in a `finally`: from then on the command's own handler
  * stops it the slow way, letting resumed work finish.
  */

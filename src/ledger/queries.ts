@@ -166,17 +166,23 @@ function mergedNewest(
 export function scanQuery(opts: ScanOptions, after?: EntryKey): { sql: string; params: (number | string)[] } {
   const where: string[] = [];
   const params: (number | string)[] = [];
-  if (after !== undefined) {
-    where.push('(partition, seq) > (?, ?)');
-    params.push(after.partition, after.seq);
-  }
   if (opts.partition !== undefined) {
     where.push('partition = ?');
     params.push(opts.partition);
   }
-  if (opts.afterSeq !== undefined) {
+  // Within one partition a page goes on from its seq: SQLite plans `seq > ?` as a range of the key,
+  // where it would only filter on a row value, from the partition's start, page after page.
+  const fromSeq =
+    after !== undefined && opts.partition !== undefined
+      ? Math.max(after.seq, opts.afterSeq ?? Number.NEGATIVE_INFINITY)
+      : opts.afterSeq;
+  if (fromSeq !== undefined) {
     where.push('seq > ?');
-    params.push(opts.afterSeq);
+    params.push(fromSeq);
+  }
+  if (after !== undefined && opts.partition === undefined) {
+    where.push('(partition, seq) > (?, ?)');
+    params.push(after.partition, after.seq);
   }
   if (opts.kinds !== undefined) {
     where.push(`kind IN (${opts.kinds.map(() => '?').join(', ')})`);
@@ -197,7 +203,10 @@ function* scanEntries(
 ): Generator<LedgerEntry, void, undefined> {
   if (opts.kinds !== undefined && opts.kinds.length === 0) return;
   const { sql, params } = scanQuery(opts, after);
-  const rows = db.prepare(sql).iterate(...params);
+  const select = db.prepare(sql);
+  // A tampered key past 2^53 is read, not thrown on (keyPart makes it no key to go on from).
+  select.setReadBigInts(true);
+  const rows = select.iterate(...params);
   try {
     for (const row of rows) {
       if (last !== undefined) {

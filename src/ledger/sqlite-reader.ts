@@ -83,7 +83,10 @@ const ROWS_PER_PAGE = 4_096;
  * it with MW_LEDGER_CLOSED. `page(after, last)` reads in (partition, seq) order past `after` and
  * keeps `last` at the key of the row it read last. A page ends only at a key that is a safe integer
  * pair (one that is not, which only tampering writes, is read on in the same statement: no row is
- * skipped or read twice).
+ * skipped or read twice), and only while the primary key is there to make keys unique and pages
+ * cheap: a table rebuilt without it (tampering again) could hold a forged second row of a key a page
+ * ended at, which the next page would pass over, and each page would sort the table anew. Such a
+ * table is read in one statement, as every read was before pages.
  */
 async function* inPages<T>(
   deps: SqliteReadDeps,
@@ -91,6 +94,7 @@ async function* inPages<T>(
 ): AsyncGenerator<T, void, undefined> {
   const { life } = deps;
   await readsReady(deps);
+  const paged = keyIsUnique(deps.db);
   let after: EntryKey | undefined;
   for (;;) {
     const last: EntryKey = { partition: Number.NaN, seq: Number.NaN };
@@ -101,7 +105,12 @@ async function* inPages<T>(
         const r = it.next();
         if (r.done) return;
         yield r.value;
-        if (read >= ROWS_PER_PAGE && Number.isSafeInteger(last.partition) && Number.isSafeInteger(last.seq))
+        if (
+          paged &&
+          read >= ROWS_PER_PAGE &&
+          Number.isSafeInteger(last.partition) &&
+          Number.isSafeInteger(last.seq)
+        )
           break;
       }
     } finally {
@@ -113,4 +122,13 @@ async function* inPages<T>(
     await turn();
     if (!life.open) throw life.closedError();
   }
+}
+
+/** Whether `entries` still has its primary key's unique index on (partition, seq). */
+function keyIsUnique(db: DatabaseSync): boolean {
+  return (
+    db
+      .prepare(`SELECT 1 AS ok FROM pragma_index_list('entries') WHERE origin = 'pk' AND "unique" = 1`)
+      .get() !== undefined
+  );
 }

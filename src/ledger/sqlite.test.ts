@@ -159,11 +159,13 @@ describe('openLedger', () => {
       await using ledger = openLedger({ file, origin: 'test', durability: 'normal' });
       await Promise.all(Array.from({ length: n }, (_, i) => ledger.append(msg(`m${i}`))));
     }
-    // Text sorts after every integer: these two become the last rows, the first of them a page's 4,096th.
+    // Text sorts after every integer: these two become the last rows, the first of them a page's
+    // 4,096th (the seq of 2^60, past a JS number's safe integers, goes last in its partition before them).
     const db = new DatabaseSync(file);
     db.exec(
       "UPDATE entries SET partition = 'x' WHERE seq = 10; UPDATE entries SET partition = 'y' WHERE seq = 11",
     );
+    db.exec('UPDATE entries SET seq = 1152921504606846976 WHERE seq = 12');
     db.close();
     await using reader = openLedger({ file, upgrade: false });
     const rows: unknown[] = [];
@@ -173,6 +175,28 @@ describe('openLedger', () => {
     let scanned = 0;
     for await (const _ of reader.scan()) scanned++;
     expect(scanned).toBe(n);
+    let inPartition = 0;
+    for await (const _ of reader.scan({ partition: 0 })) inPartition++;
+    expect(inPartition).toBe(n - 2);
+  }, 60_000);
+
+  it('still finds a forged second row of a key a page would end at, in a table rebuilt without its key', async () => {
+    const file = tempFile();
+    {
+      await using ledger = openLedger({ file, origin: 'test', durability: 'normal' });
+      await Promise.all(Array.from({ length: 4_097 }, (_, i) => ledger.append(msg(`m${i}`))));
+    }
+    const db = new DatabaseSync(file);
+    db.exec(
+      'CREATE TABLE rebuilt AS SELECT * FROM entries; DROP TABLE entries; ALTER TABLE rebuilt RENAME TO entries; ' +
+        'INSERT INTO entries SELECT * FROM entries WHERE seq = 4096',
+    );
+    db.close();
+    await using reader = openLedger({ file, upgrade: false });
+    let rows = 0;
+    for await (const _ of reader.storedRows()) rows++;
+    expect(rows).toBe(4_098);
+    expect(await reader.verify()).toMatchObject({ ok: false, entries: 4_096 });
   }, 60_000);
 
   it('refuses a file with another schema version', () => {

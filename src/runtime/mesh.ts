@@ -178,12 +178,11 @@ export function createMesh(opts: MeshOptions): Mesh {
   for (let p = 0; p < count; p++) partitions.push(build(p));
   const router = createPartitionRouter(partitions, log, routerCluster(opts.cluster, factory, ledger));
   // Distributed mode replaces a partition's slot when it changes owner: the view reads them live.
-  const stateView = openAtClock(
+  const stateHeld =
     opts.cluster === undefined
       ? viewOverPartitions(partitions.map((p) => p.state))
-      : viewOverPartitions(() => partitions.map((p) => p.state)),
-    clock,
-  );
+      : viewOverPartitions(() => partitions.map((p) => p.state));
+  const stateView = openAtClock(stateHeld, clock);
   const life = createMeshLife({ partitions, router, work, ledger, clock });
 
   const inject: Mesh['inject'] = (ingress, input) =>
@@ -282,7 +281,9 @@ export function createMesh(opts: MeshOptions): Mesh {
       counts.recovered += resumed;
       // Breaker, hold and dead-letter alerts a crash lost (alerts are at most once): sent now, once.
       await alerter.reconcile({
-        open: stateView.openBreakers(),
+        // Every breaker the state holds, those past their cooldown too: the reconcile resolves them,
+        // and reads back far enough to find their openings' alerts.
+        open: stateHeld.openBreakers(),
         holds: heldIn(partitions, ownership),
         entries: (since) =>
           scanSince(

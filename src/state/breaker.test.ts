@@ -42,17 +42,21 @@ describe('countTowardBreaker', () => {
     { name: 'old events fall out', earlier: [NOW - 12 * MIN, NOW - 11 * MIN], count: 1, opened: false },
     { name: 'open stays open', earlier: [NOW - 2 * MIN, NOW - MIN], breaker: open, count: 3, opened: false },
     {
-      name: 'cooled down reopens',
+      // Closed first, so that on-call hears it close, then open again.
+      name: 'cooled down, closed and opened again',
       earlier: [NOW - 2 * MIN, NOW - MIN],
       breaker: { ...open, closesAt: NOW - 1 },
       count: 3,
       opened: true,
+      kinds: ['window', 'breaker-close', 'breaker-open'],
     },
-  ])('$name', ({ earlier, breaker, count, opened }) => {
+  ])('$name', ({ earlier, breaker, count, opened, kinds }) => {
     const state = stateWith(earlier, breaker);
     const result = countTowardBreaker(state, trigger, 'service:api', NOW);
     expect({ count: result.count, opened: result.opened }).toEqual({ count, opened });
-    expect(result.deltas.map((d) => d.kind)).toEqual(opened ? ['window', 'breaker-open'] : ['window']);
+    expect(result.deltas.map((d) => d.kind)).toEqual(
+      kinds ?? (opened ? ['window', 'breaker-open'] : ['window']),
+    );
     expect(result.deltas[0]).toMatchObject({ key: countKey });
     state.apply(result.deltas);
     expect(windowSum(state.window(countKey), NOW)).toBe(count);

@@ -57,9 +57,13 @@ export function countTowardBreaker(
     state: windowAdd(window, now, trigger.windowMs, 1),
   };
   const key = breakerKey(trigger.id, scopeKey);
-  if (count <= trigger.over || breakerOpenAt(state.breaker(key), now)) {
+  const held = state.breaker(key);
+  if (count <= trigger.over || breakerOpenAt(held, now)) {
     return { count, opened: false, deltas: [counted] };
   }
   const open: StateDelta = { kind: 'breaker-open', key, state: openedBreaker(trigger, now) };
-  return { count, opened: true, deltas: [counted, open] };
+  // One past its cooldown, that no message closed yet, is closed first: on-call hears it close
+  // (breaker.closed), then open again, not a second opening of an incident it thinks still open.
+  const closed: StateDelta[] = held === undefined ? [] : [{ kind: 'breaker-close', key }];
+  return { count, opened: true, deltas: [counted, ...closed, open] };
 }

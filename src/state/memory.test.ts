@@ -127,6 +127,12 @@ describe('createMemoryState', () => {
       dropped: 0,
     },
     {
+      name: 'a breaker a day past its cooldown',
+      delta: { kind: 'breaker-open', key: 'k', state: { ...open, closesAt: NOW } },
+      at: NOW + DAY + 1,
+      dropped: 1,
+    },
+    {
       name: 'a breaker in cooldown',
       delta: { kind: 'breaker-open', key: 'k', state: { ...open, closesAt: NOW + 1 } },
       at: NOW,

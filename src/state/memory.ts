@@ -23,6 +23,9 @@ export type MemoryStateOptions = {
   readonly dedupeWindowMs?: number;
 };
 
+/** How long a breaker past its cooldown is kept for the gate to close (see evictInSteps). */
+const COOLED_BREAKER_KEPT_MS = DAY_MS;
+
 /**
  * The embedded state store. Memory is the constraint (a target of ≤ 300 bytes per live entity at a
  * million entities): buckets and windows, the state nearly every entity has, are packed per scope
@@ -109,9 +112,15 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateStore {
   function* evictInSteps(now: number, every: number): Generator<void, number, undefined> {
     let dropped = yield* packed.evict(now, every);
     let visited = 0;
-    // Breakers stay, their cooldown passed or not: the gate closes a cooled-down one the next time a
-    // message for it is gated, with a breaker-close delta, which is what tells on-call
-    // (`breaker.closed`). Dropped here, it closed without a word, and its incident stayed open.
+    // A breaker past its cooldown stays for a day: the gate closes it the next time a message for it
+    // is gated, with a breaker-close delta, which is what tells on-call (`breaker.closed`; a restart
+    // tells it too). Dropped at once, it closed without a word and its incident stayed open; kept for
+    // good, the breakers of subjects never seen again would pile up.
+    for (const [key, state] of breakers) {
+      if (state.closesAt !== undefined && now - state.closesAt > COOLED_BREAKER_KEPT_MS)
+        dropped += Number(breakers.delete(key));
+      if (++visited % every === 0) yield;
+    }
     for (const [subject, marks] of echoes) {
       const live = marks.filter((m) => now - m.at <= echoWindowMs);
       if (live.length === 0) dropped += Number(echoes.delete(subject));

@@ -90,10 +90,6 @@ export function* evictNeutral(
   let dropped = 0;
   let visited = 0;
   for (const [scope, list] of scopes) {
-    if (++visited % every === 0) {
-      yield dropped;
-      dropped = 0;
-    }
     // Compact in place, live records down over neutral ones, and cut the tail: no allocation, so a
     // pass over a million entities stays short (the array keeps its capacity until rebuilt).
     let w = 0;
@@ -108,6 +104,12 @@ export function* evictNeutral(
     }
     if (w === 0) scopes.delete(scope);
     else if (w < list.length) list.length = w;
+    // Paused only between scopes, each done whole: a pause before one, with its array in hand, would
+    // work on an array a write meanwhile replaced (a new column), and drop the live one with it.
+    if (++visited % every === 0) {
+      yield dropped;
+      dropped = 0;
+    }
   }
   return dropped;
 }

@@ -6,8 +6,8 @@ export type StateStore = StateView & {
   apply(deltas: readonly StateDelta[]): void;
   /**
    * Drops state that is back to neutral at `now` (full buckets, empty windows, expired echoes and
-   * seen ids). Breakers stay, even past their cooldown (the gate closes those, with the delta that
-   * alerts), and so do open holds. Returns how many keys were dropped.
+   * seen ids) and breakers a day past their cooldown (the gate closes one sooner, with the delta that
+   * alerts, when a message for it comes); open holds stay. Returns how many keys were dropped.
    */
   evict(now: number): number;
   /**

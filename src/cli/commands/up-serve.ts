@@ -67,8 +67,13 @@ export async function serve(
     ...(opts.metrics === undefined ? {} : { metrics: opts.metrics }),
   });
   const entries = (n: number) => `${n.toLocaleString('en')} ${n === 1 ? 'entry' : 'entries'}`;
+  let cutShort = false;
   const verify = async (which: string) => {
-    const verified = await server.integrity.verify(sayProgress(out, 'verified', sizeOf(ledger.heads())));
+    const progress = sayProgress(out, 'verified', sizeOf(ledger.heads()));
+    // A verify a signal cut short reads on until the ledger closes: silent meanwhile.
+    const verified = await server.integrity.verify((n) => {
+      if (!cutShort) progress(n);
+    });
     if (!verified.ok) {
       out.note(
         `warning: the ledger is NOT intact (${verified.firstBad?.detail}); run meshwarden audit verify`,
@@ -82,6 +87,7 @@ export async function serve(
     const verifying = verify('the ledger');
     if (!(await Promise.race([verifying.then(() => true), opts.stopped.then(() => false)]))) {
       // Left to end on the ledger's close (MW_LEDGER_CLOSED at its next page), which nobody awaits.
+      cutShort = true;
       verifying.catch(() => {});
       await server.close();
       await mcp.close();
