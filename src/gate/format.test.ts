@@ -15,7 +15,8 @@ describe('moreProblems', () => {
 describe('formatDuration', () => {
   it.each([
     { ms: 86_400_000, text: '24h' },
-    { ms: 90_000, text: '1.5min' },
+    { ms: 90_000, text: '90s' },
+    { ms: 70_000, text: '70s' },
     { ms: 120_000, text: '2min' },
     { ms: 1500, text: '1.5s' },
     { ms: 250, text: '250ms' },

@@ -1,10 +1,12 @@
 /** Small formatters for verdict sentences. */
 
-/** `86400000` → `24h`, `90000` → `1.5min`, `250` → `250ms`: close to how mesh.yaml writes it. */
+/**
+ * `86400000` → `24h`, `120000` → `2min`, `90000` → `90s`, `250` → `250ms`: as mesh.yaml writes it
+ * (a part of a minute in seconds: `1.2min` for 70 s read as a misprint beside `35 s`).
+ */
 export function formatDuration(ms: number): string {
   if (ms >= 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}min`;
-  if (ms >= 60_000) return `${Math.round(ms / 6000) / 10}min`;
   if (ms >= 1000) return `${Math.round(ms / 100) / 10}s`;
   return `${Math.round(ms)}ms`;
 }
