@@ -72,7 +72,7 @@ export const runtimeError = makeError({
   MW_RUNTIME_ALERT_SINK_THREW:
     'alert sink {sink} threw instead of returning its outcome (the warden log has the error); a sink must never throw',
   MW_RUNTIME_CLUSTER_MISMATCH:
-    'mesh {mesh} on this NATS runs with {recorded}, and this node has {identity}: every node of a mesh must use the same partition count and ledger (another count or ledger is another mesh: give it another mesh name)',
+    "mesh {mesh} on this NATS was set up with {recorded} (its stream keeps that, whether or not a node runs now), and this node has {identity}: every node of a mesh must use the same partition count and ledger (another count or ledger is another mesh: give it another mesh name, or remove the old mesh's stream and lease bucket as docs/distributed.md says)",
   MW_RUNTIME_REMOTE: 'another node of the mesh failed on this (its log has more): {cause}',
   MW_RUNTIME_CONTROL:
     'the cluster could not be asked {what} over NATS ({cause}); ask again once the node or the broker is back',
@@ -93,7 +93,10 @@ export function partitionsChanged(
   recorded: number,
   engine: 'sqlite' | 'postgres' = 'sqlite',
 ): MeshwardenError {
-  const fresh = engine === 'postgres' ? 'a new schema' : 'a new data directory';
+  const fresh =
+    engine === 'postgres'
+      ? 'a new schema, and for a distributed mesh a new mesh name too: its NATS stream keeps the count'
+      : 'a new data directory';
   return runtimeError(
     'MW_RUNTIME_PARTITIONS_CHANGED',
     { recorded, partitions: policy.partitions, fresh },
