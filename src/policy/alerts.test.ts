@@ -40,6 +40,19 @@ describe('alerts: in mesh.yaml', () => {
     });
   });
 
+  it('refuses two routes of one id, saying route ids are their own (a route may share a rule’s id)', () => {
+    const result = compileLines([
+      ...BASE,
+      ...SINKS,
+      '    - { id: r, on: [hold.created], sink: hook }',
+      '    - { id: r, on: [breaker.opened], sink: oncall }',
+    ]);
+    expect(issuesOf(result).map(([code]) => code)).toEqual(['MW_POLICY_DUPLICATE_ID']);
+    expect(result.ok ? '' : result.issues[0]!.message).toContain(
+      'alert route ids must be unique among routes',
+    );
+  });
+
   it('a mesh without alerts: has none', () => {
     expect(policyOf(BASE).alerts).toBeUndefined();
   });

@@ -19,6 +19,7 @@ import {
   shown,
   str,
 } from './check.js';
+import { UNIQUE_ROUTE_IDS } from './errors.js';
 import { authOf } from './graph.js';
 import { parseRate } from './units.js';
 
@@ -48,12 +49,11 @@ export function compileAlerts(check: Checker, doc: Obj): AlertsPolicy | undefine
     if (!isObj(raw)) return;
     const route = compileRoute(check, raw, ['alerts', 'routes', i], sinks, entriesOf(alerts.sinks));
     if (ids.has(route.id))
-      check.report('MW_POLICY_DUPLICATE_ID', { id: route.id, other: 'another route' }, [
-        'alerts',
-        'routes',
-        i,
-        'id',
-      ]);
+      check.report(
+        'MW_POLICY_DUPLICATE_ID',
+        { id: route.id, other: 'another route', unique: UNIQUE_ROUTE_IDS },
+        ['alerts', 'routes', i, 'id'],
+      );
     ids.add(route.id);
     routes.push(route);
   });

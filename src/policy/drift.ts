@@ -1,5 +1,6 @@
 import { isJsonPointer, parsePointer } from '../contracts/index.js';
 import { type Checker, duration, isObj, labelOf, listOf, type Obj, shown, str } from './check.js';
+import { UNIQUE_RULE_IDS } from './errors.js';
 import type { Graph } from './graph.js';
 import type { Path } from './source.js';
 import type { DriftMonitor, DriftMonitorBaseline } from './types.js';
@@ -29,7 +30,10 @@ export function compileDrift(check: Checker, doc: Obj, graph: Graph): DriftMonit
     const id = str(item.id) ?? '';
     const other = taken.get(id);
     if (other !== undefined)
-      check.report('MW_POLICY_DUPLICATE_ID', { id, other: labelOf(other) }, [...path, 'id']);
+      check.report('MW_POLICY_DUPLICATE_ID', { id, other: labelOf(other), unique: UNIQUE_RULE_IDS }, [
+        ...path,
+        'id',
+      ]);
     else if (RESERVED.has(id))
       check.report('MW_POLICY_RESERVED_ID', { id, use: 'freezes of the warden itself' }, [...path, 'id']);
     else if (id !== '') taken.set(id, path);

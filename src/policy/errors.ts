@@ -54,8 +54,7 @@ export const POLICY_ERRORS = {
   MW_POLICY_EXPOSED_UNREACHABLE:
     'agent {agent} is exposed through ingress {via}, which emits {emits}, but it consumes {consumes}: nothing a caller sends could reach it; have {via} emit a type {agent} consumes',
   MW_POLICY_DUPLICATE_NAME: '"{name}" is both an agent and an ingress; every sender needs its own name',
-  MW_POLICY_DUPLICATE_ID:
-    'id "{id}" is already used by {other}; ids of limits, budgets, breakers, approvals and drift monitors must be unique',
+  MW_POLICY_DUPLICATE_ID: 'id "{id}" is already used by {other}; {unique}',
   MW_POLICY_RESERVED_ID: 'breaker id "{id}" is reserved for {use}; choose another id',
   MW_POLICY_MISSING_CONTRACT: 'there is no contract for {kind} {type}: {file} {why}{hint}',
   MW_POLICY_TOOL_SCHEMA:
@@ -88,3 +87,9 @@ export type PolicyParams = Readonly<Record<string, string | number>>;
 export function policyMessage(code: PolicyCode, params: PolicyParams): string {
   return fillTemplate(POLICY_ERRORS[code], params);
 }
+
+/** What MW_POLICY_DUPLICATE_ID says must be unique: the rules' ids share one space, alert routes' another. */
+export const UNIQUE_RULE_IDS =
+  'ids of limits, budgets, breakers, approvals and drift monitors must be unique';
+export const UNIQUE_ROUTE_IDS =
+  'alert route ids must be unique among routes (a route may share an id with a rule)';

@@ -2,6 +2,7 @@ import { isJsonPointer, parsePointer } from '../contracts/index.js';
 import { compilePredicate } from './cel.js';
 import { checkPredicateTypes } from './cel-check.js';
 import { type Checker, duration, isObj, labelOf, listOf, num, type Obj, shown, str } from './check.js';
+import { UNIQUE_RULE_IDS } from './errors.js';
 import type { Graph } from './graph.js';
 import { partitionsOf } from './guards.js';
 import { overShare, sharesOf } from './shares.js';
@@ -48,7 +49,10 @@ export function compileRules(
       const id = str(item.id) ?? '';
       const other = seen.get(id);
       if (other !== undefined)
-        check.report('MW_POLICY_DUPLICATE_ID', { id, other: labelOf(other) }, [...path, 'id']);
+        check.report('MW_POLICY_DUPLICATE_ID', { id, other: labelOf(other), unique: UNIQUE_RULE_IDS }, [
+          ...path,
+          'id',
+        ]);
       else if (id !== '') seen.set(id, path);
       out.push(compile(item, { check, graph, path, id, schemas }));
     });
