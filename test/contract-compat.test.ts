@@ -210,7 +210,7 @@ describe('policy check --data: recorded payloads against the new contracts', () 
       `recorded payloads: no contract changed, so none needed checking (${doc.data.delivered} delivered,`,
     );
     expect(text.stdout).toMatch(
-      /warning: .*mesh\.yaml:\d+:\d+: effect credit\.issue is not in this policy, but 1 hold of it waits/,
+      /warning: .*mesh\.yaml:\d+:\d+: MW_POLICY_HELD_TYPE_REMOVED: effect credit\.issue is not in this policy, but 1 hold of it waits/,
     );
   });
 

@@ -46,7 +46,7 @@ describe('meshwarden policy check: an MCP effect whose contract is its tool inpu
     const text = await runCli(['policy', 'check', file]);
     expect(text.code).toBe(1);
     expect(text.stdout.trim().split('\n')).toEqual([
-      expect.stringMatching(/mesh\.yaml:5:\d+: effect crm\.refund /),
+      expect.stringMatching(/mesh\.yaml:5:\d+: MW_POLICY_TOOL_SCHEMA: effect crm\.refund /),
     ]);
     const json = await runCli(['policy', 'check', file, '--json']);
     expect(JSON.parse(json.stdout).issues).toMatchObject([{ code: 'MW_POLICY_TOOL_SCHEMA', line: 5 }]);
