@@ -53,6 +53,8 @@ describe('a changed partition count on the command line', () => {
     expect((await runCli(['run', meshWith(dir, 2), ...onPg])).code).toBe(0);
     const changed = await runCli(['run', meshWith(dir, 3), ...onPg]);
     expect(changed.code).toBe(1);
-    expect(changed.stderr).toContain('(a new count needs a new schema)');
+    expect(changed.stderr).toContain('MW_RUNTIME_PARTITIONS_CHANGED');
+    expect(changed.stderr).toContain('(a new count needs a new schema,');
+    expect(changed.stderr).not.toContain('new data directory');
   });
 });
