@@ -6,6 +6,7 @@ import type { LedgerReader } from './ports.js';
 import { type EntryKey, QUERY_CAP, type Queries } from './queries.js';
 import type { LedgerLife } from './sqlite-life.js';
 import { readCheckpoints, selectStoredRows } from './stored.js';
+import { hasIndex } from './subject-lookup.js';
 import type { Writer } from './writer.js';
 
 /** What the SQLite ledger's reads need: the reading connection, and what makes them see every append. */
@@ -78,6 +79,9 @@ export function createSqliteReader(deps: SqliteReadDeps): LedgerReader {
  */
 const ROWS_PER_PAGE = 4_096;
 
+/** The index SQLite makes for `entries`' PRIMARY KEY (partition, seq). */
+const PRIMARY_KEY_INDEX = 'sqlite_autoindex_entries_1';
+
 /**
  * Yields what `page` reads, page after page, while the ledger is open; a close during the read ends
  * it with MW_LEDGER_CLOSED. `page(after, last)` reads in (partition, seq) order past `after` and
@@ -94,7 +98,8 @@ async function* inPages<T>(
 ): AsyncGenerator<T, void, undefined> {
   const { life } = deps;
   await readsReady(deps);
-  const paged = keyIsUnique(deps.db);
+  // The primary key's unique index (SQLite names it; no one else may take a `sqlite_` name).
+  const paged = hasIndex(deps.db, PRIMARY_KEY_INDEX);
   let after: EntryKey | undefined;
   for (;;) {
     const last: EntryKey = { partition: Number.NaN, seq: Number.NaN };
@@ -122,13 +127,4 @@ async function* inPages<T>(
     await turn();
     if (!life.open) throw life.closedError();
   }
-}
-
-/** Whether `entries` still has its primary key's unique index on (partition, seq). */
-function keyIsUnique(db: DatabaseSync): boolean {
-  return (
-    db
-      .prepare(`SELECT 1 AS ok FROM pragma_index_list('entries') WHERE origin = 'pk' AND "unique" = 1`)
-      .get() !== undefined
-  );
 }
