@@ -5,7 +5,7 @@ import { caseTraceparent, childTraceparent, type Envelope, spanIdOf } from '../e
 import { telemetryConfig } from './config.js';
 import { decisionSpan } from './decision-span.js';
 import { placeOf, traceOf } from './spans.js';
-import { createTelemetry, withSecondsSuffix } from './telemetry.js';
+import { createTelemetry, withUnitSuffixes } from './telemetry.js';
 import { CHILD, decision, envelope, jsonTraceReceiver, ROOT, receiver } from './test-kit.js';
 
 describe('where a decision span sits', () => {
@@ -178,7 +178,7 @@ describe('createTelemetry', () => {
     );
   });
 
-  it('renames a family in seconds as Prometheus expects', () => {
+  it('renames a family in seconds or bytes as Prometheus expects, a counter with _total last', () => {
     const text = [
       '# HELP a_b x',
       '# UNIT a_b s',
@@ -186,15 +186,62 @@ describe('createTelemetry', () => {
       'a_b_count{k="v"} 1',
       'a_b_sum 2',
       'a_bc 3',
+      '# UNIT c_total s',
+      '# TYPE c_total counter',
+      'c_total{mode="user"} 4',
+      '# UNIT rss By',
+      '# TYPE rss gauge',
+      'rss 5',
+      '# UNIT n_total {span}',
+      'n_total 6',
     ].join('\n');
-    expect(withSecondsSuffix(text).split('\n')).toEqual([
+    expect(withUnitSuffixes(text).split('\n')).toEqual([
       '# HELP a_b_seconds x',
       '# UNIT a_b_seconds seconds',
       '# TYPE a_b_seconds histogram',
       'a_b_seconds_count{k="v"} 1',
       'a_b_seconds_sum 2',
       'a_bc 3',
+      '# UNIT c_seconds_total seconds',
+      '# TYPE c_seconds_total counter',
+      'c_seconds_total{mode="user"} 4',
+      '# UNIT rss_bytes bytes',
+      '# TYPE rss_bytes gauge',
+      'rss_bytes 5',
+      '# UNIT n_total {span}',
+      'n_total 6',
     ]);
+  });
+
+  const garbage: unknown[] = [];
+  it("reports the process's health beside the mesh's: CPU, memory, uptime, event loop, GC, heap", async () => {
+    await using telemetry = on();
+    // The event-loop delay is there once sampled 5 times since the last collection (every 10 ms),
+    // the GC pauses after one.
+    const families = new Set<string>();
+    const late = ['v8js_gc_duration_seconds histogram', 'nodejs_eventloop_delay_p99_seconds gauge'];
+    let text = '';
+    for (let tries = 0; tries < 100 && !late.every((f) => families.has(f)); tries++) {
+      garbage.push(Array.from({ length: 10_000 }, (_, i) => ({ i })));
+      if (garbage.length > 20) garbage.length = 0;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      text = (await telemetry.scrape())!;
+      for (const m of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) families.add(`${m[1]} ${m[2]}`);
+    }
+    for (const family of [
+      'process_cpu_time_seconds_total counter',
+      'process_memory_usage_bytes gauge',
+      'process_uptime_seconds gauge',
+      'nodejs_eventloop_utilization gauge',
+      'nodejs_eventloop_delay_p99_seconds gauge',
+      'v8js_memory_heap_used_bytes gauge',
+      'v8js_gc_duration_seconds histogram',
+    ])
+      expect(families).toContain(family);
+    const cpu = Number(/^process_cpu_time_seconds_total\{cpu_mode="user"\} (\S+)$/m.exec(text)?.[1]);
+    expect(cpu).toBeGreaterThan(0);
+    const rss = Number(/^process_memory_usage_bytes (\S+)$/m.exec(text)?.[1]);
+    expect(rss).toBeGreaterThan(1_000_000);
   });
 });
 

@@ -16,6 +16,7 @@ import { decisionSpan } from './decision-span.js';
 import { createExporters, type Outstanding, type Signal } from './exporters.js';
 import { createHopMetrics, type HopMetrics } from './hop-metrics.js';
 import { createInstruments, type Gauges } from './metrics.js';
+import { watchProcess } from './process-metrics.js';
 import { type SpanTrace, type TelemetryDecision, traceOf } from './spans.js';
 
 /**
@@ -104,6 +105,8 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
   const { readers, prometheus } = metricReaders(config, exporters.metrics, hop);
   const meters = new MeterProvider({ resource, readers });
   const instruments = createInstruments(meters.getMeter(scope.name, scope.version), hop);
+  // The process's health beside the mesh's, wherever metrics go.
+  const watch = readers.length === 0 ? undefined : watchProcess(meters, (err) => report(err, 'metrics'));
   // No otel_scope_* labels on every series: one scope, Meshwarden's.
   const serializer = new PrometheusSerializer('', false, undefined, false, true);
   const sample = samplerFor(config.sampler);
@@ -127,6 +130,8 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
       const began = performance.now();
       const limit = config.shutdownMillis + 500;
       const failed = await within(limit, [spans?.shutdown(), meters.shutdown()]);
+      // After the last collection, so that it carries the runtime's values too.
+      watch?.stop();
       // A shutdown that failed fast (one batch refused) leaves others in flight: they get the rest
       // of the bound. Those still unanswered then are said by signal, with what they carried: a
       // streak already told (metrics failing) must not hide that a batch of spans never got an answer.
@@ -164,11 +169,14 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
     observe: (gauges) => instruments.observe(gauges),
     async scrape() {
       if (prometheus === undefined) return undefined;
+      // The first scrape already has the runtime's instruments.
+      await watch?.ready;
       const { resourceMetrics, errors } = await prometheus.collect();
       for (const err of errors) report(err);
-      return withSecondsSuffix(serializer.serialize(resourceMetrics));
+      return withUnitSuffixes(serializer.serialize(resourceMetrics));
     },
     async flush() {
+      await watch?.ready;
       await Promise.all([spans?.forceFlush(), meters.forceFlush()]).catch(reportUnlessTold);
     },
     close,
@@ -269,18 +277,27 @@ function samplerFor(s: TelemetryConfig['sampler']): (trace: SpanTrace) => boolea
   return (t) => (t.callerSpanId !== undefined ? t.sampled : root(t));
 }
 
+/** The Prometheus suffix of each unit a family may carry (OpenTelemetry's UCUM unit → its base unit). */
+const UNIT_SUFFIXES: Readonly<Record<string, string>> = { s: 'seconds', By: 'bytes' };
+
 /**
- * Prometheus names carry their unit (`_seconds`); this serializer writes the unit in a `# UNIT` line
- * only, so a family in seconds is renamed here, as the OpenTelemetry Collector's exporter would.
+ * Prometheus names carry their unit (`_seconds`, `_bytes`, before a counter's `_total`); this
+ * serializer writes the unit in a `# UNIT` line only, so a family in seconds or bytes is renamed
+ * here, as the OpenTelemetry Collector's exporter would.
  */
-export function withSecondsSuffix(text: string): string {
-  const names = [...text.matchAll(/^# UNIT (\S+) s$/gm)].map((m) => m[1]!);
+export function withUnitSuffixes(text: string): string {
   let out = text;
-  for (const name of names) {
+  for (const [, name, unit] of text.matchAll(/^# UNIT (\S+) (s|By)$/gm)) {
+    const suffix = UNIT_SUFFIXES[unit!]!;
+    const counter = name!.endsWith('_total');
+    const base = counter ? name!.slice(0, -'_total'.length) : name!;
+    const renamed = counter ? `${base}_${suffix}_total` : `${base}_${suffix}`;
+    // A counter's samples are its name; a histogram's carry _bucket, _count or _sum after it.
+    const samples = counter ? '' : '(_bucket|_count|_sum)?';
     out = out
-      .replaceAll(new RegExp(`^(# (?:HELP|TYPE|UNIT) )${name} `, 'gm'), `$1${name}_seconds `)
-      .replaceAll(new RegExp(`^${name}(_bucket|_count|_sum)?([{ ])`, 'gm'), `${name}_seconds$1$2`)
-      .replace(`# UNIT ${name}_seconds s`, `# UNIT ${name}_seconds seconds`);
+      .replaceAll(new RegExp(`^(# (?:HELP|TYPE) )${name} `, 'gm'), `$1${renamed} `)
+      .replace(`# UNIT ${name} ${unit}`, `# UNIT ${renamed} ${suffix}`)
+      .replaceAll(new RegExp(`^${name}${samples}([{ ])`, 'gm'), counter ? `${renamed}$1` : `${renamed}$1$2`);
   }
   return out;
 }
