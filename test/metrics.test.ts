@@ -131,6 +131,26 @@ describe('GET /metrics on a real `up` process', () => {
     );
   });
 
+  it("times the API's requests by method, route template and status", async () => {
+    // Calls made in beforeAll (GET /holds, 200) and refused ones here (401 on /metrics, 404).
+    await scrape(undefined);
+    await fetch(`${up.url}/api/v1/no-such-route`);
+    const text = await (await scrape(METRICS_TOKEN)).text();
+    const requests = samples(text, 'http_server_request_duration_seconds_count');
+    const count = (labels: Record<string, string>) =>
+      sum(requests.filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v)));
+    expect(
+      count({ http_request_method: 'GET', http_route: '/api/v1/holds', http_response_status_code: '200' }),
+    ).toBeGreaterThanOrEqual(2);
+    expect(
+      count({ http_request_method: 'GET', http_route: '/metrics', http_response_status_code: '401' }),
+    ).toBeGreaterThanOrEqual(1);
+    // No route: no http_route label, so unknown paths cannot grow the series.
+    const unrouted = requests.filter((s) => s.labels.http_response_status_code === '404');
+    expect(unrouted.length).toBeGreaterThan(0);
+    for (const s of unrouted) expect(s.labels.http_route).toBeUndefined();
+  });
+
   it("passes promtool's exposition linter, and the doc's alert rules are valid and name served metrics", async () => {
     // The event-loop delay is served once sampled 5 times since the last collection (every 10 ms).
     let text = '';
@@ -144,12 +164,12 @@ describe('GET /metrics on a real `up` process', () => {
     writeFileSync(rules, docBlock('meshwarden.rules.yml'));
     expect(promtool(['check', 'rules', rules])).toContain('SUCCESS');
     // Every series a rule reads is one `up` serves (or, for alerts, will once one is sent).
-    const ours = /\b((?:meshwarden|process|nodejs|v8js)_\w+)/;
+    const ours = /\b((?:meshwarden|http|process|nodejs|v8js)_\w+)/;
     const served = new Set([...text.matchAll(new RegExp(`^${ours.source}`, 'gm'))].map((m) => m[1]));
     served.add('meshwarden_alerts_total');
-    const read = [...docBlock('meshwarden.rules.yml').matchAll(new RegExp(ours.source, 'g'))].map(
-      (m) => m[1],
-    );
+    // A series name, not a label's (`http_response_status_code=~"5.."`).
+    const seriesRead = new RegExp(`${ours.source}\\b(?!\\s*!?=)`, 'g');
+    const read = [...docBlock('meshwarden.rules.yml').matchAll(seriesRead)].map((m) => m[1]);
     expect(read.length).toBeGreaterThan(0);
     for (const name of read) expect(served, name).toContain(name);
   });

@@ -21,7 +21,13 @@ import {
 } from '../runtime/index.js';
 import { bearerAuth, bearerOf } from './auth.js';
 import { jsonBodyParser, jsonProblemAt, problemError } from './body.js';
-import { API_PREFIX, type ApiDeps, type ClusterView, type MetricsEndpoint } from './deps.js';
+import {
+  API_PREFIX,
+  type ApiDeps,
+  type ClusterView,
+  type MetricsEndpoint,
+  type RequestObserver,
+} from './deps.js';
 import { apiError, clientErrorReply, errorBody, statusOf } from './errors.js';
 import { createIntegrity, type Integrity } from './integrity.js';
 import { createLiveView } from './live.js';
@@ -75,6 +81,8 @@ export type ServerOptions = {
   readonly cluster?: ClusterView;
   /** `GET /metrics` in the Prometheus text format, behind its own token (routes/metrics.ts); absent: not served. */
   readonly metrics?: MetricsEndpoint;
+  /** Told of every request answered (telemetry's HTTP metrics); absent: nothing is measured. */
+  readonly requests?: RequestObserver;
 };
 
 export type Server = {
@@ -141,6 +149,11 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
   app.addHook('onRequest', async () => {
     if (closing) throw apiError('MW_API_CLOSING');
   });
+  const { requests } = opts;
+  if (requests !== undefined)
+    app.addHook('onResponse', async (request, reply) => {
+      requests(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime);
+    });
   app.setErrorHandler(async (err: FastifyError | MeshwardenError, request, reply) => {
     const error = asApiError(err, request);
     // Fastify's own client errors keep their status (400 for a bad length, say); the rest map by code.

@@ -22,6 +22,18 @@ export type MetricsEndpoint = {
   scrape(): Promise<string | undefined>;
 };
 
+/**
+ * Told of each request the server answered, as it ends (telemetry's `http.server.request.duration`):
+ * its method, its route template (`/api/v1/holds/:id`; undefined when no route matched), its status
+ * and how long it took.
+ */
+export type RequestObserver = (
+  method: string,
+  route: string | undefined,
+  status: number,
+  durationMs: number,
+) => void;
+
 /** What every route plugin gets through its options (STYLE.md: dependencies come in, no globals). */
 export type ApiDeps = {
   readonly mesh: Mesh;

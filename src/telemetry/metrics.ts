@@ -16,6 +16,23 @@ const GATE_BUCKETS = [
 /** Ledger commits and handler runs, in seconds: a batched fsync, a remote agent's round trip. */
 const IO_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
+/** HTTP requests, in seconds: the semantic conventions' advice for `http.server.request.duration`. */
+const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+/**
+ * The methods the semantic conventions name; any other is `_OTHER`, so that a caller inventing
+ * methods cannot grow the series (a route template and a status are bounded already).
+ */
+const KNOWN_METHODS = new Set([
+  'CONNECT',
+  'DELETE',
+  'GET',
+  'HEAD',
+  'OPTIONS',
+  'PATCH',
+  'POST',
+  'PUT',
+  'TRACE',
+]);
 
 /**
  * Every instrument Meshwarden records. Names follow OpenTelemetry's conventions (dotted, units in
@@ -34,6 +51,8 @@ export type Instruments = {
   delivery(agent: string, seconds: number, ok: boolean): void;
   deliveryFailed(agent: string): void;
   ledgerCommit(seconds: number, entries: number): void;
+  /** One HTTP request the API answered: its method, route template (absent: no route), status and time. */
+  request(method: string, route: string | undefined, status: number, seconds: number): void;
   /** `reason` only for a suppressed alert: why it was held back. */
   alert(route: string, sink: string, outcome: string, reason?: string): void;
   /** A decision span dropped: the batch processor's queue was full (OTEL_BSP_MAX_QUEUE_SIZE). */
@@ -81,6 +100,12 @@ function declare(meter: Meter, hop: HopMetrics) {
     unit: '{try}',
     description: 'Failed tries of a handler or executor (the last one of a message becomes a dead letter).',
   });
+  const requests = meter.createHistogram('http.server.request.duration', {
+    unit: 's',
+    description:
+      'HTTP requests the API answered, by method, route template and status (semantic conventions).',
+    advice: { explicitBucketBoundaries: HTTP_BUCKETS },
+  });
   const alerts = meter.createCounter('meshwarden.alerts', {
     unit: '{alert}',
     description:
@@ -114,6 +139,7 @@ function declare(meter: Meter, hop: HopMetrics) {
     batch,
     delivery,
     failures,
+    requests,
     alerts,
     dropped,
     failed,
@@ -190,6 +216,14 @@ export function createInstruments(meter: Meter, hop: HopMetrics): Instruments {
     ledgerCommit(seconds, entries) {
       hop.record(commitCell, seconds);
       hop.record(batchCell, entries);
+    },
+    request(method, route, status, seconds) {
+      const attributes: Attributes = {
+        'http.request.method': KNOWN_METHODS.has(method) ? method : '_OTHER',
+        'http.response.status_code': status,
+      };
+      if (route !== undefined) attributes['http.route'] = route;
+      declared.requests.record(seconds, attributes);
     },
     alert(route, sink, outcome, reason) {
       declared.alerts.add(

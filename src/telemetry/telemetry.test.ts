@@ -134,6 +134,25 @@ describe('createTelemetry', () => {
     );
   });
 
+  it("times the API's requests by method, route template and status; an unknown method is _OTHER", async () => {
+    await using telemetry = on();
+    telemetry.request('GET', '/api/v1/holds/:id', 200, 12);
+    telemetry.request('GET', '/api/v1/holds/:id', 200, 30);
+    telemetry.request('BREW', undefined, 404, 1);
+    const text = (await telemetry.scrape())!;
+    expect(text).toContain('# TYPE http_server_request_duration_seconds histogram');
+    expect(text).toContain(
+      'http_server_request_duration_seconds_count{http_request_method="GET",http_response_status_code="200",http_route="/api/v1/holds/:id"} 2',
+    );
+    const sum = /^http_server_request_duration_seconds_sum\{http_request_method="GET",[^}]*\} (\S+)$/m.exec(
+      text,
+    );
+    expect(Number(sum?.[1])).toBeCloseTo(0.042, 6);
+    expect(text).toContain(
+      'http_server_request_duration_seconds_count{http_request_method="_OTHER",http_response_status_code="404"} 1',
+    );
+  });
+
   it('counts decisions by verdict, stage, rule, agent and kind; times the gate in seconds', async () => {
     await using telemetry = on();
     const held = decision(envelope(ROOT), {

@@ -10,7 +10,12 @@ import {
   type OpenedMesh,
   sizeOf,
 } from '../../runtime/index.js';
-import { createServer, type MetricsEndpoint, openTokenStore } from '../../server/index.js';
+import {
+  createServer,
+  type MetricsEndpoint,
+  openTokenStore,
+  type RequestObserver,
+} from '../../server/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { sayProgress } from '../ledger-access.js';
 import { displayPath, type Output } from '../output.js';
@@ -39,6 +44,8 @@ export async function serve(
     readonly stopped: Promise<void>;
     /** `GET /metrics` (cli/telemetry.ts), when MESHWARDEN_METRICS_TOKEN is set. */
     readonly metrics?: MetricsEndpoint;
+    /** The API's requests, measured when telemetry is on. */
+    readonly requests?: RequestObserver;
   },
   out: Output,
   log: Logger,
@@ -65,6 +72,7 @@ export async function serve(
     ...(opened.control === undefined ? {} : { cluster: opened.control }),
     ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
     ...(opts.metrics === undefined ? {} : { metrics: opts.metrics }),
+    ...(opts.requests === undefined ? {} : { requests: opts.requests }),
   });
   const entries = (n: number) => `${n.toLocaleString('en')} ${n === 1 ? 'entry' : 'entries'}`;
   let cutShort = false;

@@ -102,6 +102,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
       dataDir,
       stopped,
       ...(telemetry.metrics === undefined ? {} : { metrics: telemetry.metrics }),
+      ...(telemetry.telemetry === undefined ? {} : { requests: telemetry.telemetry.request }),
     },
     out,
     log,
