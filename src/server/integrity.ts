@@ -10,6 +10,9 @@ export type VerifyStatus = {
   readonly firstBad?: { readonly partition: number; readonly seq: number; readonly detail: string };
 };
 
+/** A verify still reading: since when, how many entries it has read, of how many the ledger held then. */
+export type VerifyRunning = { readonly startedAt: string; readonly read: number; readonly total: number };
+
 /** The ledger's integrity as the console shows it: the last verify and the last checkpoint. */
 export type Integrity = {
   status(): Promise<{
@@ -19,6 +22,11 @@ export type Integrity = {
     head: string;
     heads: readonly { partition: number; size: number; head: string }[];
     lastVerify: VerifyStatus | null;
+    /**
+     * The verify under way (`up`'s at start, which runs while the mesh serves, or a pilot's), the
+     * oldest when several are; null when none is.
+     */
+    verifying: VerifyRunning | null;
     lastCheckpoint: {
       at: string;
       size: number;
@@ -40,8 +48,12 @@ export function createIntegrity(
   onTampered: (bad: NonNullable<VerifyStatus['firstBad']>) => void = () => {},
 ): Integrity {
   let lastVerify: VerifyStatus | null = null;
+  /** Verifies under way, in the order they started. */
+  const running = new Set<{ startedAt: string; read: number; total: number }>();
   return {
     async status() {
+      // As the call finds it: a short verify may end while the checkpoints are read.
+      const verifying = running.values().next().value ?? null;
       const heads = ledger.heads();
       const checkpoint = (await ledger.checkpoints()).at(-1);
       return {
@@ -50,6 +62,7 @@ export function createIntegrity(
         head: heads[0]?.head ?? '',
         heads,
         lastVerify,
+        verifying,
         lastCheckpoint:
           checkpoint === undefined
             ? null
@@ -64,7 +77,19 @@ export function createIntegrity(
     async verify(onProgress) {
       // A failed verify stops at the first bad entry: what the ledger held is taken before it reads.
       const before = sizeOf(ledger.heads());
-      const result = await ledger.verify(onProgress === undefined ? {} : { onProgress });
+      const run = { startedAt: new Date(now()).toISOString(), read: 0, total: before };
+      running.add(run);
+      let result: Awaited<ReturnType<Ledger['verify']>>;
+      try {
+        result = await ledger.verify({
+          onProgress: (read) => {
+            run.read = read;
+            onProgress?.(read);
+          },
+        });
+      } finally {
+        running.delete(run);
+      }
       lastVerify = result.ok
         ? { at: new Date(now()).toISOString(), ok: true, entries: result.entries, size: result.entries }
         : {

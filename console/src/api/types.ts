@@ -171,8 +171,13 @@ export type LedgerStatus = {
   head: string;
   heads: PartitionHead[];
   lastVerify: VerifyResult | null;
+  /** A verify still reading (`up`'s at start runs while it serves); absent from an older server. */
+  verifying?: VerifyRunning | null;
   lastCheckpoint: { at: string; size: number; head: string; heads: PartitionHead[] } | null;
 };
+
+/** GET /ledger's `verifying`: since when, entries read so far (every 65,536), of how many. */
+export type VerifyRunning = { startedAt: string; read: number; total: number };
 
 /** One line of the live feed (the server's compact form of a mesh event); in a cluster, with its node. */
 export type FeedEvent = FeedLine & { node?: string };

@@ -52,7 +52,7 @@ export function LedgerView({ partition, pages }: { partition: number; pages: num
       <ApiErrorNotice error={ledger.error ?? error} />
       {data && (
         <>
-          <VerifyStatus verify={data.lastVerify} entries={data.entries} />
+          <VerifyStatus verify={data.lastVerify} verifying={data.verifying} entries={data.entries} />
           <button
             type="button"
             class="primary"

@@ -1,4 +1,4 @@
-import type { VerifyResult } from '../api/types.js';
+import type { VerifyResult, VerifyRunning } from '../api/types.js';
 import { Age } from '../shell/CodeWords.js';
 import { timeText } from '../shell/time-text.js';
 
@@ -6,12 +6,23 @@ import { timeText } from '../shell/time-text.js';
  * The last verification said plainly: when it ran, over how many entries, and what it found; and how
  * many entries were written since, which no verification has checked yet.
  */
-export function VerifyStatus({ verify, entries }: { verify: VerifyResult | null; entries: number }) {
+export function VerifyStatus({
+  verify,
+  verifying,
+  entries,
+}: {
+  verify: VerifyResult | null;
+  verifying?: VerifyRunning | null | undefined;
+  entries: number;
+}) {
+  const running = verifying === null || verifying === undefined ? null : <VerifyUnderWay run={verifying} />;
   if (verify === null || verify === undefined) {
     return (
-      <p class="verify-status unknown" data-testid="verify-status" data-ok="unknown">
-        Not verified yet: press “Verify now” to check all {entries} entries.
-      </p>
+      running ?? (
+        <p class="verify-status unknown" data-testid="verify-status" data-ok="unknown">
+          Not verified yet: press “Verify now” to check all {entries} entries.
+        </p>
+      )
     );
   }
   // Only an intact verification vouches for what it read; a tampered one stopped at its first bad entry.
@@ -40,13 +51,26 @@ export function VerifyStatus({ verify, entries }: { verify: VerifyResult | null;
           <code>{describeBad(verify.firstBad)}</code>. {checkedGood(verify)}
         </p>
       )}
-      {since > 0 && (
+      {running}
+      {since > 0 && running === null && (
         <p class="verify-since" data-testid="verify-unverified" data-count={since}>
           {plural(since, 'entry has', 'entries have')} been written since then and not verified yet. Press
           “Verify now” to check the whole ledger as it is now.
         </p>
       )}
     </>
+  );
+}
+
+/** A verification still reading: the one `up` starts as it begins serving, or a pilot's. */
+function VerifyUnderWay({ run }: { run: VerifyRunning }) {
+  const share = run.total > 0 ? ` (${Math.floor((100 * run.read) / run.total)} %)` : '';
+  return (
+    <p class="verify-status running" data-testid="verify-running" data-read={run.read} data-total={run.total}>
+      ⧗ Verifying now, since {timeText(run.startedAt)} (<Age at={run.startedAt} />
+      ): {run.read.toLocaleString('en')} of {plural(run.total, 'entry', 'entries')} read{share}. The mesh
+      serves meanwhile; the result shows here when it is done.
+    </p>
   );
 }
 

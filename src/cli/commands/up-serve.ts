@@ -31,10 +31,9 @@ export type Served = {
 };
 
 /**
- * Opens the tokens, builds the API (with the MCP and A2A doors), verifies the ledger, listens, and
- * makes a first admin token for a new data directory. Returns the exit code when one step fails,
- * or when `stopped` resolves during the verify (a signal: the verify is cut short), having closed
- * what it opened and the mesh.
+ * Opens the tokens, builds the API (with the MCP and A2A doors), starts verifying the ledger in the
+ * background, listens, and makes a first admin token for a new data directory. Returns the exit code
+ * when one step fails, having closed what it opened and the mesh.
  */
 export async function serve(
   opened: OpenedMesh & { close(): Promise<void> },
@@ -78,10 +77,10 @@ export async function serve(
   let cutShort = false;
   const verify = async (which: string) => {
     const progress = sayProgress(out, 'verified', sizeOf(ledger.heads()));
-    // A verify a signal cut short reads on until the ledger closes: silent meanwhile.
     const verified = await server.integrity.verify((n) => {
       if (!cutShort) progress(n);
     });
+    if (cutShort) return;
     if (!verified.ok) {
       out.note(
         `warning: the ledger is NOT intact (${verified.firstBad?.detail}); run meshwarden audit verify`,
@@ -90,32 +89,21 @@ export async function serve(
       out.note(`${which} is intact: ${entries(verified.entries)} verified`);
     }
   };
-  if (opts.cluster === undefined) {
-    out.note(`verifying the ledger (${entries(sizeOf(ledger.heads()))}) …`);
-    const verifying = verify('the ledger');
-    if (!(await Promise.race([verifying.then(() => true), opts.stopped.then(() => false)]))) {
-      // Left to end on the ledger's close (MW_LEDGER_CLOSED at its next page), which nobody awaits.
-      cutShort = true;
-      verifying.catch(() => {});
-      await server.close();
-      await mcp.close();
-      await opened.close();
-      const heads = ledger.heads();
-      out.note(
-        `stopped before serving, the ledger's verify cut short: ${entries(sizeOf(heads))} in the ledger, in-flight work finished`,
-      );
-      return EXIT.ok;
-    }
-  } else {
-    // A cluster's ledger holds the whole mesh's history: checked while the node serves, not before.
-    out.note('verifying the shared ledger in the background …');
-    // Said when done, so the note above is not left hanging.
-    verify('the shared ledger').catch((err: unknown) => {
-      // A node that stops (or fails to start) meanwhile closes the ledger under it: nothing to report.
-      if (isMeshwardenError(err) && err.code === 'MW_LEDGER_CLOSED') return;
-      log.warn({ err }, 'ledger verification failed');
-    });
-  }
+  // Checked while the mesh serves, not before: a restart on a large ledger would stay down for the
+  // verify (minutes at 10 million entries), and a ledger found not intact is said and alerted
+  // (ledger.verify_failed), never refused, before serving or after.
+  const which = opts.cluster === undefined ? 'the ledger' : 'the shared ledger';
+  out.note(`verifying ${which} (${entries(sizeOf(ledger.heads()))}) in the background …`);
+  // A verify a signal cut short reads on until the ledger closes: silent meanwhile.
+  void opts.stopped.then(() => {
+    cutShort = true;
+  });
+  // Said when done, so the note above is not left hanging.
+  verify(which).catch((err: unknown) => {
+    // Stopped (or failed to start) meanwhile, the ledger closed under it: nothing to report.
+    if (isMeshwardenError(err) && err.code === 'MW_LEDGER_CLOSED') return;
+    log.warn({ err }, 'ledger verification failed');
+  });
   let url: string;
   try {
     url = await server.listen(opts.port, opts.host);

@@ -147,6 +147,19 @@ export async function statusRoutes(app: FastifyInstance, deps: ApiDeps): Promise
         head: { type: 'string' },
         heads: { type: 'array', items: anyObject },
         lastVerify: { anyOf: [anyObject, { type: 'null' }] },
+        verifying: {
+          anyOf: [
+            {
+              type: 'object',
+              properties: {
+                startedAt: { type: 'string' },
+                read: { type: 'integer' },
+                total: { type: 'integer' },
+              },
+            },
+            { type: 'null' },
+          ],
+        },
         lastCheckpoint: { anyOf: [anyObject, { type: 'null' }] },
       },
     },
