@@ -1,5 +1,5 @@
 import { canonicalize, isCanonicalText, sha256 } from '../envelope/index.js';
-import type { LedgerRecord } from './types.js';
+import type { LedgerEntry, LedgerRecord } from './types.js';
 
 /** The `prev` of every partition's first entry. */
 export const GENESIS = `sha256:${'0'.repeat(64)}`;
@@ -57,6 +57,21 @@ function bodyByMembers(partition: number, seq: number, r: LedgerRecord): string 
 }
 
 /** Leaf hash of a body: domain-separated from chain links by the 0x00 prefix (as in RFC 6962). */
+/**
+ * An entry read back: its stored body (every record field, partition and seq) plus its chain hashes.
+ * The parsed body is the entry, not copied (a recovery reads millions); a body that is not an object
+ * (only a tampered one) is read into one.
+ */
+export function entryOfBody(body: string, prev: string, hash: string): LedgerEntry {
+  const parsed: unknown = JSON.parse(body);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    return { ...(parsed as object), prev, hash } as LedgerEntry;
+  const entry = parsed as Record<string, unknown>;
+  entry.prev = prev;
+  entry.hash = hash;
+  return entry as LedgerEntry;
+}
+
 export function leafHash(body: string): string {
   return sha256(`\u0000${body}`);
 }

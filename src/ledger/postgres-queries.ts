@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
 import { parseCheckpoint } from './checkpoint.js';
 import { ledgerError } from './errors.js';
+import { entryOfBody } from './hash.js';
 import type { LedgerReader, ScanOptions } from './ports.js';
 import { type EntryRow, postgresPages } from './postgres-pages.js';
 import type { Tables } from './postgres-schema.js';
@@ -205,7 +206,7 @@ export function gatedReader(queries: PostgresQueries, gate: ReadGate): LedgerRea
 
 /** An entry from its stored body (every record field, partition and seq) plus its chain hashes. */
 function toEntry(row: EntryRow): LedgerEntry {
-  return { ...(JSON.parse(row.body) as Omit<LedgerEntry, 'prev' | 'hash'>), prev: row.prev, hash: row.hash };
+  return entryOfBody(row.body, row.prev, row.hash);
 }
 
 /** The smallest string above every string that starts with `prefix`: its last code unit plus one. */

@@ -1,4 +1,5 @@
 import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
+import { entryOfBody } from './hash.js';
 import type { ScanOptions } from './ports.js';
 import { NEXT_PARTITION } from './schema.js';
 import { hasIndex } from './subject-lookup.js';
@@ -223,11 +224,7 @@ function* scanEntries(
 
 /** An entry from its stored body (every record field, partition and seq) plus its chain hashes. */
 export function toEntry(row: Record<string, SQLOutputValue>): LedgerEntry {
-  return {
-    ...(JSON.parse(row.body as string) as Omit<LedgerEntry, 'prev' | 'hash'>),
-    prev: row.prev,
-    hash: row.hash,
-  } as LedgerEntry;
+  return entryOfBody(row.body as string, row.prev as string, row.hash as string);
 }
 
 /** The smallest string above every string that starts with `prefix`: its last code unit plus one. */

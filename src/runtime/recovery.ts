@@ -36,15 +36,26 @@ export async function recoverFromLedger(
   onProgress?: RecoveryProgress,
 ): Promise<number> {
   const pending = new Map<string, Pending>();
-  // Who is done with what, applied once the scan is over: the scan goes partition by partition, and
-  // a handler's emissions, which prove it ran, may sit in a partition read before its message's.
+  // Who is done with what that was not pending when read, applied once the scan is over: the scan
+  // goes partition by partition, and a handler's emissions, which prove it ran, may sit in a
+  // partition read before its message's. With one partition, a message's admission is always read
+  // before what proves it handled (write-ahead), so what is not pending is finished already.
   const finished = new Map<string, Set<string>>();
+  const partitioned = states.length > 1;
   const hooks = {
     admitted(id: string, envelope: Envelope, gated: GatedKind, consumers: readonly string[]) {
       const waiting = gated === 'effect' ? [`effect:${envelope.type}`] : consumers;
       if (waiting.length > 0) pending.set(id, { envelope, gated, waiting: new Set(waiting) });
     },
     done(id: string, agent: string) {
+      // Settled as read, so a million finished messages are not kept to the end of the scan.
+      const p = pending.get(id);
+      if (p !== undefined) {
+        p.waiting.delete(workerName(agent));
+        if (p.waiting.size === 0) pending.delete(id);
+        return;
+      }
+      if (!partitioned) return;
       const workers = finished.get(id);
       if (workers === undefined) finished.set(id, new Set([workerName(agent)]));
       else workers.add(workerName(agent));
