@@ -2,13 +2,30 @@ import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isMeshwardenError } from '../envelope/index.js';
-import { openLedgerAt } from './location.js';
+import { openLedgerAt, sqliteFileOf } from './location.js';
 import { tempPostgresSchemas } from './postgres-test-kit.js';
 import { tempLedgerFiles } from './test-kit.js';
 
 const tempFile = tempLedgerFiles('mw-location-');
 const freshSchema = tempPostgresSchemas();
 const record = { kind: 'decision', at: 1, msgId: 'a', data: {} };
+
+describe('sqliteFileOf', () => {
+  it.each([
+    ['ledger.db', 'ledger.db'],
+    ['file:ledger.db', 'ledger.db'],
+    ['file:my%20ledger.db', 'my ledger.db'],
+    ['file:data/l%C3%A9dger.db', 'data/lédger.db'],
+    ['file:///tmp/my%20ledger.db', '/tmp/my ledger.db'],
+    ['my%20ledger.db', 'my%20ledger.db'],
+  ])('reads %s as the file %s (percent-escapes decoded in file: alone)', (location, file) => {
+    expect(sqliteFileOf(location)).toBe(file);
+  });
+
+  it('refuses a malformed escape with MW_LEDGER_LOCATION', () => {
+    expect(sqliteFileOf('file:bad%zzname.db')).toMatchObject({ code: 'MW_LEDGER_LOCATION' });
+  });
+});
 
 describe('openLedgerAt', () => {
   it.each([

@@ -49,7 +49,8 @@ export function locationScheme(location: string): string | undefined {
 
 /**
  * The SQLite file a location names: a path, `file:` and a path relative to the working directory
- * (`file:ledger.db`; a URL parser would put it at the root of the disk), or a `file:///abs` URL.
+ * (`file:ledger.db`, percent-decoded as a URL's path is; a URL parser would put it at the root of
+ * the disk), or a `file:///abs` URL.
  * Nothing for another scheme's location; an MW_LEDGER_LOCATION error value for a `file:` that names
  * no file.
  */
@@ -59,8 +60,9 @@ export function sqliteFileOf(location: string): string | MeshwardenError | undef
   if (scheme !== 'file') return undefined;
   const rest = location.slice('file:'.length);
   if (rest === '') return ledgerError('MW_LEDGER_LOCATION', { location, reason: 'file: names no file' });
-  if (!rest.startsWith('/')) return rest;
   try {
+    // Percent-escapes mean in a relative one what they mean in a file:/// URL (`file:my%20ledger.db`).
+    if (!rest.startsWith('/')) return decodeURIComponent(rest);
     return fileURLToPath(location);
   } catch (err) {
     return ledgerError('MW_LEDGER_LOCATION', { location, reason: (err as Error).message });
