@@ -14,6 +14,7 @@ import { cliError, EXIT } from '../errors.js';
 import { exitOnInterruptWhileOpening } from '../exit.js';
 import { sayLedgerMove, sayRecoveryProgress } from '../ledger-access.js';
 import { displayPath, headsText, type Output } from '../output.js';
+import { cannotListen } from '../port-probe.js';
 import { cliTelemetry } from '../telemetry.js';
 import { alertingTransports } from '../transports.js';
 import { reportOpenFailure, reportOpenWarnings } from './policy-check.js';
@@ -46,6 +47,11 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     return EXIT.usage;
   }
   const dataDir = resolve(opts.data);
+  const busy = await cannotListen(opts.host, opts.port);
+  if (busy !== undefined) {
+    out.fail(cliError('MW_CLI_LISTEN', { host: opts.host, port: opts.port, cause: busy }));
+    return EXIT.failed;
+  }
   // Closed after the mesh (await using, declared first): the last spans and metrics are exported.
   const observed = cliTelemetry(process.env, log, { serveMetrics: true, note: (text) => out.note(text) });
   if (isMeshwardenError(observed)) {
