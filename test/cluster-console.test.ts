@@ -177,6 +177,25 @@ describe('a cluster seen from one node (API and console)', () => {
     expect(here.opened.mesh.held().some((h) => h.msgId === hold.id)).toBe(false);
   });
 
+  it("shows the shared ledger's heads, the other node's partitions included", async () => {
+    const ledger = await get('/ledger');
+    // Read after it: the mesh goes on deciding, so a partition may have grown since.
+    const stored = await here.opened.ledger.storedHeads();
+    type Head = { partition: number; size: number };
+    expect(ledger.heads.map((h: Head) => h.partition)).toEqual(stored.map((h) => h.partition));
+    for (const [i, h] of (ledger.heads as Head[]).entries())
+      expect(h.size).toBeLessThanOrEqual(stored[i]!.size);
+    expect(ledger.entries).toBe((ledger.heads as Head[]).reduce((n, h) => n + h.size, 0));
+    // This node's writer read the other node's partitions at open and knows nothing since; the view
+    // has what that node wrote.
+    const theirs: number[] = (await get('/cluster')).nodes.find((n: { self: boolean }) => !n.self).owned;
+    const own = new Map(here.opened.ledger.heads().map((h) => [h.partition, h.size]));
+    const grown = (ledger.heads as Head[]).filter(
+      (h) => theirs.includes(h.partition) && h.size > (own.get(h.partition) ?? 0),
+    );
+    expect(grown.length).toBeGreaterThan(0);
+  });
+
   it('counts what every node decided', async () => {
     const cluster = await get('/cluster');
     const stats = await get('/stats');

@@ -1,7 +1,7 @@
 import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
 import { causeText, ledgerError } from './errors.js';
 import { entryBody } from './hash.js';
-import type { LedgerEntry, LedgerRecord } from './types.js';
+import type { LedgerEntry, LedgerRecord, PartitionHead } from './types.js';
 
 /**
  * Assigns seq and builds the canonical body synchronously, in call order, one chain per partition.
@@ -80,4 +80,14 @@ export function createChainer(heads: Map<number, { seq: number }>): Chainer {
       return n;
     },
   };
+}
+
+/** Heads by partition as the ports give them: the non-empty partitions, in order. */
+export function partitionHeads(
+  heads: ReadonlyMap<number, { readonly seq: number; readonly hash: string }>,
+): PartitionHead[] {
+  return [...heads]
+    .filter(([, h]) => h.seq > 0)
+    .sort(([a], [b]) => a - b)
+    .map(([partition, h]) => ({ partition, size: h.seq, head: h.hash }));
 }

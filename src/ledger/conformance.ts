@@ -347,6 +347,21 @@ export function describeLedgerConformance(
         expect(await ledger.newestSeq(1)).toBe(0);
       });
 
+      it("reads every partition's head as stored, another writer's included, in order", async () => {
+        const { store, ledger } = await opened();
+        await using _ = ledger;
+        expect(await ledger.storedHeads()).toEqual([]);
+        await ledger.appendAll([rec('a1'), rec('a2')]);
+        await using other = await store.open();
+        const last = (await other.appendAll([rec('b1'), rec('b2'), rec('b3')], 2)).at(-1)!;
+        // The writer's own view lacks the other writer's partition; the stored one has it.
+        expect(ledger.heads().map((h) => h.partition)).toEqual([0]);
+        expect(await ledger.storedHeads()).toEqual([
+          ledger.heads()[0],
+          { partition: 2, size: 3, head: last.hash },
+        ]);
+      });
+
       it('stops a scan on break and keeps appending and reading', async () => {
         const { ledger } = await opened();
         await using _ = ledger;

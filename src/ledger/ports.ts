@@ -121,6 +121,12 @@ export type LedgerReader = {
    * it: one index seek, not a read of the chain.
    */
   newestSeq(partition: number): Promise<number>;
+  /**
+   * Each non-empty partition's size and head hash as stored now, every writer's commits included
+   * (one index seek a partition): what a node of a cluster shows as the mesh's ledger, where the
+   * writer's `heads()` knows only its own partitions.
+   */
+  storedHeads(): Promise<PartitionHead[]>;
   /** Stored checkpoints, oldest first; rejects with MW_LEDGER_CHECKPOINT when one does not parse. */
   checkpoints(): Promise<Checkpoint[]>;
   /** Every row column for column, in (partition, seq) order: what `verifyRows` checks. */

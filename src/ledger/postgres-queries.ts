@@ -1,12 +1,13 @@
 import type pg from 'pg';
 import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
+import { partitionHeads } from './chain.js';
 import { parseCheckpoint } from './checkpoint.js';
 import { ledgerError } from './errors.js';
 import { entryOfBody } from './hash.js';
 import type { LedgerReader, ScanOptions } from './ports.js';
 import { type EntryRow, postgresPages } from './postgres-pages.js';
-import type { Tables } from './postgres-schema.js';
-import type { Checkpoint, LedgerEntry, StoredRow } from './types.js';
+import { readHeads, type Tables } from './postgres-schema.js';
+import type { Checkpoint, LedgerEntry, PartitionHead, StoredRow } from './types.js';
 import { QUERY_CAP, walkImpact, walkLineage } from './walks.js';
 
 /** The reads of a PostgreSQL ledger, each straight to the pool (the adapter awaits the writer first). */
@@ -23,6 +24,7 @@ export type PostgresQueries = {
   /** Entries in (partition, seq) order, a page per query. */
   scan(opts: ScanOptions): AsyncGenerator<LedgerEntry, void, undefined>;
   newestSeq(partition: number): Promise<number>;
+  storedHeads(): Promise<PartitionHead[]>;
   /** Every row column for column, in (partition, seq) order, a page per query. */
   storedRows(): AsyncGenerator<StoredRow, void, undefined>;
   checkpoints(): Promise<Checkpoint[]>;
@@ -117,6 +119,7 @@ ORDER BY e.at DESC, e.partition DESC, e.seq DESC LIMIT $${n + 1}`;
         yield toEntry(row);
       }
     },
+    storedHeads: async () => partitionHeads(await readHeads(pool, t)),
     async newestSeq(partition) {
       // One seek down the (partition, seq) key.
       const sql = `SELECT seq::float8 AS seq FROM ${t.entries} WHERE partition = $1 ORDER BY seq DESC LIMIT 1`;
@@ -199,6 +202,7 @@ export function gatedReader(queries: PostgresQueries, gate: ReadGate): LedgerRea
     impact: (msgId) => read((q) => q.impact(msgId)),
     scan: (o = {}) => whileOpen((q) => q.scan(o)),
     newestSeq: (partition) => read((q) => q.newestSeq(partition)),
+    storedHeads: () => read((q) => q.storedHeads()),
     checkpoints: () => read((q) => q.checkpoints()),
     storedRows: () => whileOpen((q) => q.storedRows()),
   };

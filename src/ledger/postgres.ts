@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { canonicalize, isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
-import { createChainer } from './chain.js';
+import { createChainer, partitionHeads } from './chain.js';
 import { signCheckpoint } from './checkpoint.js';
 import { causeText, ledgerError } from './errors.js';
 import { loadSigningKey, type SigningKey } from './keyfile.js';
@@ -140,11 +140,7 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
   const ownership = partitionOwnership({ committer, pool, tables, at, heads, numbered });
   /** Why an append to `partition` is refused before it is numbered, if it is. */
   const refusal = (partition: number) => (open ? ownership.refusal(partition) : closedError());
-  const durableHeads = () =>
-    [...heads]
-      .filter(([, h]) => h.seq > 0)
-      .sort(([a], [b]) => a - b)
-      .map(([partition, h]: [number, Head]) => ({ partition, size: h.seq, head: h.hash }));
+  const durableHeads = () => partitionHeads(heads);
   const closedError = () =>
     ledgerError('MW_LEDGER_CLOSED', {}, failure === undefined ? {} : { cause: failure });
   const readError = (err: unknown, action = 'be read'): MeshwardenError => {

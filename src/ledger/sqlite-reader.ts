@@ -1,9 +1,10 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { setImmediate as turn } from 'node:timers/promises';
 import { isMeshwardenError } from '../envelope/index.js';
-import type { Chainer } from './chain.js';
+import { type Chainer, partitionHeads } from './chain.js';
 import type { LedgerReader } from './ports.js';
 import { type EntryKey, QUERY_CAP, type Queries } from './queries.js';
+import { readHeads } from './schema.js';
 import type { LedgerLife } from './sqlite-life.js';
 import { readCheckpoints, selectStoredRows } from './stored.js';
 import { hasIndex } from './subject-lookup.js';
@@ -57,6 +58,10 @@ export function createSqliteReader(deps: SqliteReadDeps): LedgerReader {
     impact: async (msgId) => (await ready()).impact(msgId),
     scan: (o = {}) => inPages(deps, (after, last) => queries.scan(o, after, last)),
     newestSeq: async (partition) => (await ready()).newestSeq(partition),
+    storedHeads: async () => {
+      await ready();
+      return partitionHeads(readHeads(db));
+    },
     async checkpoints() {
       await ready();
       const stored = readCheckpoints(db);

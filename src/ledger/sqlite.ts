@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { canonicalize, isMeshwardenError } from '../envelope/index.js';
-import { createChainer } from './chain.js';
+import { createChainer, partitionHeads } from './chain.js';
 import { signCheckpoint } from './checkpoint.js';
 import { startCommitter } from './committer.js';
 import { causeText, ledgerError } from './errors.js';
@@ -115,11 +115,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
       subjectFillEvery: positiveOr(opts.subjectFillEvery, SUBJECT_FILL_EVERY),
       onFailure: life.shutdown,
     });
-  const durableHeads = () =>
-    [...heads]
-      .filter(([, h]) => h.seq > 0)
-      .sort(([a], [b]) => a - b)
-      .map(([partition, h]) => ({ partition, size: h.seq, head: h.hash }));
+  const durableHeads = () => partitionHeads(heads);
   const writer = createWriter(start, Math.min(batchSize, MAX_HANDOFF));
   const life = createLedgerLife({ db, writer });
   const reads: SqliteReadDeps = { db, queries, chain, writer, life };

@@ -54,7 +54,8 @@ export function createIntegrity(
     async status() {
       // As the call finds it: a short verify may end while the checkpoints are read.
       const verifying = running.values().next().value ?? null;
-      const heads = ledger.heads();
+      // As stored: in a cluster, the writer's own heads() are only the partitions this node writes.
+      const heads = await ledger.storedHeads();
       const checkpoint = (await ledger.checkpoints()).at(-1);
       return {
         durability: ledger.durability,
@@ -75,12 +76,15 @@ export function createIntegrity(
       };
     },
     async verify(onProgress) {
-      // A failed verify stops at the first bad entry: what the ledger held is taken before it reads.
-      const before = sizeOf(ledger.heads());
-      const run = { startedAt: new Date(now()).toISOString(), read: 0, total: before };
+      // Under way from the call on; its total, the writer's view until the stored heads are read.
+      const run = { startedAt: new Date(now()).toISOString(), read: 0, total: sizeOf(ledger.heads()) };
       running.add(run);
+      // A failed verify stops at the first bad entry: what the ledger held is taken before it reads.
+      let before = run.total;
       let result: Awaited<ReturnType<Ledger['verify']>>;
       try {
+        before = sizeOf(await ledger.storedHeads());
+        run.total = before;
         result = await ledger.verify({
           onProgress: (read) => {
             run.read = read;

@@ -76,7 +76,7 @@ export async function serve(
   const entries = (n: number) => `${n.toLocaleString('en')} ${n === 1 ? 'entry' : 'entries'}`;
   let cutShort = false;
   const verify = async (which: string) => {
-    const progress = sayProgress(out, 'verified', sizeOf(ledger.heads()));
+    const progress = sayProgress(out, 'verified', size);
     const verified = await server.integrity.verify((n) => {
       if (!cutShort) progress(n);
     });
@@ -93,7 +93,9 @@ export async function serve(
   // verify (minutes at 10 million entries), and a ledger found not intact is said and alerted
   // (ledger.verify_failed), never refused, before serving or after.
   const which = opts.cluster === undefined ? 'the ledger' : 'the shared ledger';
-  out.note(`verifying ${which} (${entries(sizeOf(ledger.heads()))}) in the background …`);
+  // As stored: a cluster node's writer knows only the partitions it writes.
+  const size = sizeOf(await ledger.storedHeads());
+  out.note(`verifying ${which} (${entries(size)}) in the background …`);
   // A verify a signal cut short reads on until the ledger closes: silent meanwhile.
   void opts.stopped.then(() => {
     cutShort = true;
