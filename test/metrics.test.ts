@@ -151,6 +151,27 @@ describe('GET /metrics on a real `up` process', () => {
     for (const s of unrouted) expect(s.labels.http_route).toBeUndefined();
   });
 
+  it('counts a live-feed stream its client left, marked aborted, when it ends', async () => {
+    const left = new AbortController();
+    const res = await fetch(`${up.url}/api/v1/events`, {
+      headers: { authorization: `Bearer ${admin}` },
+      signal: left.signal,
+    });
+    expect(res.status).toBe(200);
+    await res.body!.getReader().read();
+    left.abort();
+    const streams = async () =>
+      samples(
+        await (await scrape(METRICS_TOKEN)).text(),
+        'http_server_request_duration_seconds_count',
+      ).filter((s) => s.labels.http_route === '/api/v1/events' && s.labels.error_type === 'aborted');
+    await until(async () => (await streams()).length > 0, 'the stream counted');
+    expect((await streams())[0]!.labels).toMatchObject({
+      http_request_method: 'GET',
+      http_response_status_code: '200',
+    });
+  });
+
   it("passes promtool's exposition linter, and the doc's alert rules are valid and name served metrics", async () => {
     // The event-loop delay is served once sampled 5 times since the last collection (every 10 ms).
     let text = '';

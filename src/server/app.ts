@@ -146,14 +146,27 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),
   };
 
+  const { requests } = opts;
+  // Measured on the raw response's close, not in onResponse: that hook never runs for a streamed
+  // reply (the live feed, A2A streams) nor for a call its client gave up on, the slowest ones.
+  if (requests !== undefined)
+    app.addHook('onRequest', async (request, reply) => {
+      const started = performance.now();
+      const raw = reply.raw;
+      raw.once('close', () => {
+        requests({
+          method: request.method,
+          route: request.routeOptions.url,
+          status: raw.headersSent ? raw.statusCode : undefined,
+          durationMs: performance.now() - started,
+          aborted: !raw.writableFinished,
+        });
+      });
+    });
+  // After the measuring hook: a call refused as the server closes is measured too.
   app.addHook('onRequest', async () => {
     if (closing) throw apiError('MW_API_CLOSING');
   });
-  const { requests } = opts;
-  if (requests !== undefined)
-    app.addHook('onResponse', async (request, reply) => {
-      requests(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime);
-    });
   app.setErrorHandler(async (err: FastifyError | MeshwardenError, request, reply) => {
     const error = asApiError(err, request);
     // Fastify's own client errors keep their status (400 for a bad length, say); the rest map by code.

@@ -22,17 +22,20 @@ export type MetricsEndpoint = {
   scrape(): Promise<string | undefined>;
 };
 
-/**
- * Told of each request the server answered, as it ends (telemetry's `http.server.request.duration`):
- * its method, its route template (`/api/v1/holds/:id`; undefined when no route matched), its status
- * and how long it took.
- */
-export type RequestObserver = (
-  method: string,
-  route: string | undefined,
-  status: number,
-  durationMs: number,
-) => void;
+/** One request as it ended: what telemetry's `http.server.request.duration` records. */
+export type ServedRequest = {
+  readonly method: string;
+  /** The route's template (`/api/v1/holds/:id`); undefined when no route matched. */
+  readonly route: string | undefined;
+  /** The status sent; undefined when the caller went away before any was. */
+  readonly status: number | undefined;
+  readonly durationMs: number;
+  /** The connection closed before the whole response was sent (the caller gave up, a stream it left). */
+  readonly aborted: boolean;
+};
+
+/** Told of each request as it ends, answered or given up by its caller. */
+export type RequestObserver = (served: ServedRequest) => void;
 
 /** What every route plugin gets through its options (STYLE.md: dependencies come in, no globals). */
 export type ApiDeps = {

@@ -51,8 +51,17 @@ export type Instruments = {
   delivery(agent: string, seconds: number, ok: boolean): void;
   deliveryFailed(agent: string): void;
   ledgerCommit(seconds: number, entries: number): void;
-  /** One HTTP request the API answered: its method, route template (absent: no route), status and time. */
-  request(method: string, route: string | undefined, status: number, seconds: number): void;
+  /**
+   * One HTTP request as it ended: its method, route template (absent: no route), status (absent: none
+   * was sent), time, and whether the connection closed before the response was whole.
+   */
+  request(
+    method: string,
+    route: string | undefined,
+    status: number | undefined,
+    seconds: number,
+    aborted: boolean,
+  ): void;
   /** `reason` only for a suppressed alert: why it was held back. */
   alert(route: string, sink: string, outcome: string, reason?: string): void;
   /** A decision span dropped: the batch processor's queue was full (OTEL_BSP_MAX_QUEUE_SIZE). */
@@ -217,12 +226,12 @@ export function createInstruments(meter: Meter, hop: HopMetrics): Instruments {
       hop.record(commitCell, seconds);
       hop.record(batchCell, entries);
     },
-    request(method, route, status, seconds) {
-      const attributes: Attributes = {
-        'http.request.method': KNOWN_METHODS.has(method) ? method : '_OTHER',
-        'http.response.status_code': status,
-      };
+    request(method, route, status, seconds, aborted) {
+      const attributes: Attributes = { 'http.request.method': KNOWN_METHODS.has(method) ? method : '_OTHER' };
+      if (status !== undefined) attributes['http.response.status_code'] = status;
       if (route !== undefined) attributes['http.route'] = route;
+      // The semantic conventions' error.type: here only a response its caller did not wait for.
+      if (aborted) attributes['error.type'] = 'aborted';
       declared.requests.record(seconds, attributes);
     },
     alert(route, sink, outcome, reason) {

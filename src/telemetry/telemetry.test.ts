@@ -134,11 +134,21 @@ describe('createTelemetry', () => {
     );
   });
 
-  it("times the API's requests by method, route template and status; an unknown method is _OTHER", async () => {
+  it("times the API's requests by method, route template and status; an unknown method is _OTHER, a request given up marked", async () => {
     await using telemetry = on();
-    telemetry.request('GET', '/api/v1/holds/:id', 200, 12);
-    telemetry.request('GET', '/api/v1/holds/:id', 200, 30);
-    telemetry.request('BREW', undefined, 404, 1);
+    const served = { route: undefined, aborted: false };
+    telemetry.request({ ...served, method: 'GET', route: '/api/v1/holds/:id', status: 200, durationMs: 12 });
+    telemetry.request({ ...served, method: 'GET', route: '/api/v1/holds/:id', status: 200, durationMs: 30 });
+    telemetry.request({ ...served, method: 'BREW', status: 404, durationMs: 1 });
+    // A caller that went away before any status was sent.
+    telemetry.request({
+      ...served,
+      method: 'GET',
+      route: '/api/v1/events',
+      status: undefined,
+      durationMs: 9,
+      aborted: true,
+    });
     const text = (await telemetry.scrape())!;
     expect(text).toContain('# TYPE http_server_request_duration_seconds histogram');
     expect(text).toContain(
@@ -150,6 +160,9 @@ describe('createTelemetry', () => {
     expect(Number(sum?.[1])).toBeCloseTo(0.042, 6);
     expect(text).toContain(
       'http_server_request_duration_seconds_count{http_request_method="_OTHER",http_response_status_code="404"} 1',
+    );
+    expect(text).toContain(
+      'http_server_request_duration_seconds_count{http_request_method="GET",http_route="/api/v1/events",error_type="aborted"} 1',
     );
   });
 

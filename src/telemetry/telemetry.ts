@@ -29,8 +29,14 @@ export type Telemetry = {
   delivery(agent: string, durationMs: number, ok: boolean): void;
   deliveryFailed(agent: string): void;
   ledgerCommit(durationMs: number, entries: number): void;
-  /** One HTTP request the API answered (server/ calls it): method, route template, status, duration. */
-  request(method: string, route: string | undefined, status: number, durationMs: number): void;
+  /** One HTTP request as it ended (server/ calls it): method, route template, status, duration. */
+  request(served: {
+    readonly method: string;
+    readonly route: string | undefined;
+    readonly status: number | undefined;
+    readonly durationMs: number;
+    readonly aborted: boolean;
+  }): void;
   /** One alert delivery's outcome (alerts/ calls it through the port). */
   alert(
     route: string,
@@ -167,7 +173,7 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
     delivery: (agent, ms, ok) => instruments.delivery(agent, ms / 1000, ok),
     deliveryFailed: (agent) => instruments.deliveryFailed(agent),
     ledgerCommit: (ms, entries) => instruments.ledgerCommit(ms / 1000, entries),
-    request: (method, route, status, ms) => instruments.request(method, route, status, ms / 1000),
+    request: (r) => instruments.request(r.method, r.route, r.status, r.durationMs / 1000, r.aborted),
     alert: (route, sink, outcome, reason) => instruments.alert(route, sink, outcome, reason),
     observe: (gauges) => instruments.observe(gauges),
     async scrape() {
