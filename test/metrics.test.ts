@@ -123,6 +123,12 @@ describe('GET /metrics on a real `up` process', () => {
     expect(sum(decisions.filter((s) => s.labels.stage === 'ingress'))).toBeGreaterThan(0);
     const holds = (await call(up, admin, 'GET', '/holds')).body.holds as unknown[];
     expect(samples(text, 'meshwarden_holds_pending')[0]?.value).toBe(holds.length);
+    expect(samples(text, 'meshwarden_holds_oldest_age_seconds')[0]?.value).toBeGreaterThan(0);
+    const ledger = (await call(up, admin, 'GET', '/ledger')).body as { entries: number };
+    expect(samples(text, 'meshwarden_ledger_entries')[0]?.value).toBeLessThanOrEqual(ledger.entries);
+    expect(samples(text, 'meshwarden_ledger_entries')[0]?.value).toBeGreaterThan(0);
+    // up's start-up verify, ended by now (the retention run took longer than it).
+    expect(samples(text, 'meshwarden_ledger_verify_intact')[0]?.value).toBe(1);
     expect(samples(text, 'meshwarden_dead_letters_total')[0]?.value).toBe(stats.deadLetters);
     expect(sum(samples(text, 'meshwarden_ledger_commit_entries_sum'))).toBeGreaterThanOrEqual(sum(decisions));
     const deliveries = samples(text, 'meshwarden_agent_delivery_duration_seconds_count');

@@ -1,6 +1,12 @@
 import type { Logger } from 'pino';
 import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
-import type { LedgerEntry, LedgerReader, LedgerWriter, PartitionSnapshots } from '../ledger/index.js';
+import {
+  type LedgerEntry,
+  type LedgerReader,
+  type LedgerWriter,
+  type PartitionSnapshots,
+  sizeOf,
+} from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
 import type { ActivePolicy } from './active.js';
 import type { RootMessage } from './admission.js';
@@ -238,8 +244,17 @@ export function createMesh(opts: MeshOptions): Mesh {
   // Read when metrics are collected (a scrape, an export), never on the hot path.
   const unobserve = telemetry.observe({
     holdsPending: () => heldIn(partitions, ownership).length,
+    oldestHoldAge: () => {
+      const oldest = heldIn(partitions, ownership).reduce(
+        (at, h) => Math.min(at, h.heldAt),
+        Number.POSITIVE_INFINITY,
+      );
+      return oldest === Number.POSITIVE_INFINITY ? 0 : Math.max(0, (clock() - oldest) / 1000);
+    },
     breakersOpen: () => stateView.openBreakers().length,
     deadLetters: () => counts.deadLetters,
+    ledgerEntries: () =>
+      sizeOf(ledger.heads().filter((h) => ownership === undefined || ownership.owns(h.partition))),
   });
   const close = async (): Promise<void> => {
     unobserve();

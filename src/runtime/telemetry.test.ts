@@ -58,7 +58,13 @@ describe('the telemetry port', () => {
     expect(noTelemetry.ledgerCommit(1, 1)).toBeUndefined();
     expect(noTelemetry.alert('r', 'slack', 'sent')).toBeUndefined();
     expect(
-      noTelemetry.observe({ holdsPending: () => 0, breakersOpen: () => 0, deadLetters: () => 0 })(),
+      noTelemetry.observe({
+        holdsPending: () => 0,
+        oldestHoldAge: () => 0,
+        breakersOpen: () => 0,
+        deadLetters: () => 0,
+        ledgerEntries: () => 0,
+      })(),
     ).toBeUndefined();
   });
 

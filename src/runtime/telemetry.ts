@@ -24,8 +24,12 @@ export type DecisionReport = {
 /** Live values read when metrics are collected, not on the hot path. */
 export type MeshGauges = {
   holdsPending(): number;
+  /** Seconds the oldest pending hold has waited for a pilot (0 with none). */
+  oldestHoldAge(): number;
   breakersOpen(): number;
   deadLetters(): number;
+  /** Entries in the partitions this process writes (every partition in embedded mode). */
+  ledgerEntries(): number;
 };
 
 /** What an alert delivery came to (alerts/ tells it; the merger wires it). */

@@ -83,6 +83,8 @@ export type ServerOptions = {
   readonly metrics?: MetricsEndpoint;
   /** Told of every request answered (telemetry's HTTP metrics); absent: nothing is measured. */
   readonly requests?: RequestObserver;
+  /** Told of each verify of the whole ledger as it ends (telemetry's verify gauges). */
+  readonly verified?: (ok: boolean, atMs: number) => void;
 };
 
 export type Server = {
@@ -119,14 +121,16 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
       socket.end(clientErrorReply(err, maxHeaderSize));
     },
   });
-  const integrity = createIntegrity(opts.ledger, now, (bad) =>
-    opts.mesh.raise({
-      event: 'ledger.verify_failed',
-      key: `p${bad.partition}`,
-      summary: `the ledger failed verification at partition ${bad.partition}, entry ${bad.seq}: ${bad.detail}`,
-      detail: { partition: bad.partition, seq: bad.seq, problem: bad.detail },
-    }),
-  );
+  const integrity = createIntegrity(opts.ledger, now, {
+    tampered: (bad) =>
+      opts.mesh.raise({
+        event: 'ledger.verify_failed',
+        key: `p${bad.partition}`,
+        summary: `the ledger failed verification at partition ${bad.partition}, entry ${bad.seq}: ${bad.detail}`,
+        detail: { partition: bad.partition, seq: bad.seq, problem: bad.detail },
+      }),
+    ...(opts.verified === undefined ? {} : { verified: opts.verified }),
+  });
   let ledgerFailure: MeshwardenError | undefined;
   void opts.ledger.closed.then((result) => {
     if (isMeshwardenError(result)) ledgerFailure = result;

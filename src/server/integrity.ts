@@ -41,11 +41,17 @@ export type Integrity = {
   verify(onProgress?: (verified: number) => void): Promise<VerifyStatus>;
 };
 
-/** `onTampered` is told of a verify that found a bad entry (the `ledger.verify_failed` alert). */
+/**
+ * `tampered` is told of a verify that found a bad entry (the `ledger.verify_failed` alert);
+ * `verified` of every verify as it ends (telemetry).
+ */
 export function createIntegrity(
   ledger: Ledger,
   now: () => number,
-  onTampered: (bad: NonNullable<VerifyStatus['firstBad']>) => void = () => {},
+  told: {
+    readonly tampered?: (bad: NonNullable<VerifyStatus['firstBad']>) => void;
+    readonly verified?: (ok: boolean, atMs: number) => void;
+  } = {},
 ): Integrity {
   let lastVerify: VerifyStatus | null = null;
   /** Verifies under way, in the order they started. */
@@ -103,7 +109,8 @@ export function createIntegrity(
             size: Math.max(before, result.entries),
             firstBad: { partition: result.partition, seq: result.seq, detail: result.detail },
           };
-      if (lastVerify.firstBad !== undefined) onTampered(lastVerify.firstBad);
+      told.verified?.(lastVerify.ok, Date.parse(lastVerify.at));
+      if (lastVerify.firstBad !== undefined) told.tampered?.(lastVerify.firstBad);
       return lastVerify;
     },
   };

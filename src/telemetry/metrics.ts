@@ -4,8 +4,10 @@ import type { CounterCell, HistogramCell, HopMetrics } from './hop-metrics.js';
 /** The mesh's live values, read at collection time (structurally the runtime's `MeshGauges`). */
 export type Gauges = {
   holdsPending(): number;
+  oldestHoldAge(): number;
   breakersOpen(): number;
   deadLetters(): number;
+  ledgerEntries(): number;
 };
 
 /** Gate latency buckets, in seconds: a decision takes microseconds, a slow one a millisecond. */
@@ -64,6 +66,8 @@ export type Instruments = {
   ): void;
   /** `reason` only for a suppressed alert: why it was held back. */
   alert(route: string, sink: string, outcome: string, reason?: string): void;
+  /** A verify of the whole ledger ended: intact or not, and when (epoch ms). */
+  ledgerVerified(ok: boolean, atMs: number): void;
   /** A decision span dropped: the batch processor's queue was full (OTEL_BSP_MAX_QUEUE_SIZE). */
   spansDropped(): void;
   /** Decision spans an export gave up on (the collector refused them or never answered, retries included). */
@@ -133,6 +137,24 @@ function declare(meter: Meter, hop: HopMetrics) {
     unit: '{hold}',
     description: 'Messages held for a pilot now (approval holds, loop-guard and freeze holds).',
   });
+  const oldestHold = meter.createObservableGauge('meshwarden.holds.oldest.age', {
+    unit: 's',
+    description: 'How long the oldest pending hold has waited for a pilot (0 with none).',
+  });
+  const entries = meter.createObservableGauge('meshwarden.ledger.entries', {
+    unit: '{entry}',
+    description: 'Ledger entries in the partitions this process writes (all of them in embedded mode).',
+  });
+  const intact = meter.createObservableGauge('meshwarden.ledger.verify.intact', {
+    unit: '1',
+    description:
+      'Whether the last verify of the ledger found it intact (1) or not (0); absent before the first.',
+  });
+  const verifiedAt = meter.createObservableGauge('meshwarden.ledger.verify.time', {
+    unit: 's',
+    description:
+      'When the last verify of the ledger ended, in seconds since the epoch; absent before the first.',
+  });
   const breakers = meter.createObservableGauge('meshwarden.breakers.open', {
     unit: '{breaker}',
     description: 'Breaker keys open now.',
@@ -153,6 +175,10 @@ function declare(meter: Meter, hop: HopMetrics) {
     dropped,
     failed,
     holds,
+    oldestHold,
+    entries,
+    intact,
+    verifiedAt,
     breakers,
     dead,
   };
@@ -172,6 +198,20 @@ export function createInstruments(meter: Meter, hop: HopMetrics): Instruments {
   declared.dropped.add(0);
   declared.failed.add(0);
   declared.holds.addCallback(sum((g) => g.holdsPending()));
+  declared.oldestHold.addCallback((result) => {
+    if (watched.size === 0) return;
+    let oldest = 0;
+    for (const g of watched) oldest = Math.max(oldest, g.oldestHoldAge());
+    result.observe(oldest);
+  });
+  declared.entries.addCallback(sum((g) => g.ledgerEntries()));
+  let verified: { ok: boolean; atMs: number } | undefined;
+  declared.intact.addCallback((result) => {
+    if (verified !== undefined) result.observe(verified.ok ? 1 : 0);
+  });
+  declared.verifiedAt.addCallback((result) => {
+    if (verified !== undefined) result.observe(verified.atMs / 1000);
+  });
   declared.breakers.addCallback(sum((g) => g.breakersOpen()));
   declared.dead.addCallback(sum((g) => g.deadLetters()));
 
@@ -240,6 +280,9 @@ export function createInstruments(meter: Meter, hop: HopMetrics): Instruments {
         reason === undefined ? { route, sink, outcome } : { route, sink, outcome, reason },
       );
     },
+    ledgerVerified(ok, atMs) {
+      verified = { ok, atMs };
+    },
     spansDropped() {
       declared.dropped.add(1);
     },
@@ -256,13 +299,17 @@ export function createInstruments(meter: Meter, hop: HopMetrics): Instruments {
         // so `run`, which exports only at exit, still pushes holds, breakers and dead letters.
         const last = {
           holds: gauges.holdsPending(),
+          oldest: gauges.oldestHoldAge(),
           open: gauges.breakersOpen(),
           dead: gauges.deadLetters(),
+          entries: gauges.ledgerEntries(),
         };
         const still: Gauges = {
           holdsPending: () => last.holds,
+          oldestHoldAge: () => last.oldest,
           breakersOpen: () => last.open,
           deadLetters: () => last.dead,
+          ledgerEntries: () => last.entries,
         };
         frozen.add(still);
         watched.add(still);

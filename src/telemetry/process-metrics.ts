@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
 import type { Meter } from '@opentelemetry/api';
 import type { MeterProvider } from '@opentelemetry/sdk-metrics';
 
@@ -6,7 +8,8 @@ import type { MeterProvider } from '@opentelemetry/sdk-metrics';
  * runtime instrumentation (`@opentelemetry/instrumentation-runtime-node`: event-loop delay and
  * utilization, garbage collection pauses, V8 heap spaces, active handles) and three process
  * instruments of the semantic conventions (`process.cpu.time`, `process.memory.usage`,
- * `process.uptime`), read from `process` at collection time. docs/telemetry.md lists them.
+ * `process.uptime`; `process.open_fds`, as Prometheus clients name it; and `v8js.memory.heap.limit`, which the
+ * instrumentation leaves out), read at collection time. docs/telemetry.md lists them.
  *
  * The runtime instrumentation is imported when metrics are on, not with this module: it costs every
  * CLI command about 60 ms to load, and only `up` and `run` with metrics read it. `ready` settles once
@@ -51,6 +54,16 @@ function observeProcess(meter: Meter): void {
     unit: 's',
     description: 'Time since this process started: it falls back to near 0 at a restart.',
   });
+  // Named as Prometheus clients name it: the semantic conventions' `process.unix.file_descriptor.count`
+  // ends in `_count` in Prometheus, which its linter reserves for histograms and summaries.
+  const descriptors = meter.createObservableUpDownCounter('process.open_fds', {
+    unit: '{file_descriptor}',
+    description: 'File descriptors this process holds open (Linux: /proc/self/fd).',
+  });
+  const heapLimit = meter.createObservableUpDownCounter('v8js.memory.heap.limit', {
+    unit: 'By',
+    description: "The V8 heap's size limit (--max-old-space-size): past it the process dies out of memory.",
+  });
   const user = { 'cpu.mode': 'user' };
   const system = { 'cpu.mode': 'system' };
   meter.addBatchObservableCallback(
@@ -60,7 +73,20 @@ function observeProcess(meter: Meter): void {
       result.observe(cpu, used.system / 1e6, system);
       result.observe(memory, process.memoryUsage.rss());
       result.observe(uptime, process.uptime());
+      result.observe(heapLimit, getHeapStatistics().heap_size_limit);
+      const open = openDescriptors();
+      if (open !== undefined) result.observe(descriptors, open);
     },
-    [cpu, memory, uptime],
+    [cpu, memory, uptime, descriptors, heapLimit],
   );
+}
+
+/** How many file descriptors this process holds, where /proc says (Linux); undefined elsewhere. */
+function openDescriptors(): number | undefined {
+  try {
+    // The listing's own descriptor is in it.
+    return readdirSync('/proc/self/fd').length - 1;
+  } catch {
+    return undefined;
+  }
 }

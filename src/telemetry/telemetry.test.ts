@@ -166,6 +166,26 @@ describe('createTelemetry', () => {
     );
   });
 
+  it("reports the oldest hold's age, the ledger's entries, and the last verify's outcome and time", async () => {
+    await using telemetry = on();
+    telemetry.observe({
+      holdsPending: () => 2,
+      oldestHoldAge: () => 42.5,
+      breakersOpen: () => 0,
+      deadLetters: () => 0,
+      ledgerEntries: () => 1234,
+    });
+    const before = (await telemetry.scrape())!;
+    expect(before).toContain('meshwarden_holds_oldest_age_seconds 42.5');
+    expect(before).toContain('meshwarden_ledger_entries 1234');
+    // No verify yet: no value, rather than a made-up one.
+    expect(before).not.toMatch(/^meshwarden_ledger_verify_intact /m);
+    telemetry.ledgerVerified(false, 1_700_000_000_000);
+    const after = (await telemetry.scrape())!;
+    expect(after).toContain('meshwarden_ledger_verify_intact 0');
+    expect(after).toContain('meshwarden_ledger_verify_time_seconds 1700000000');
+  });
+
   it('counts decisions by verdict, stage, rule, agent and kind; times the gate in seconds', async () => {
     await using telemetry = on();
     const held = decision(envelope(ROOT), {
@@ -268,6 +288,8 @@ describe('createTelemetry', () => {
       'nodejs_eventloop_delay_p99_seconds gauge',
       'v8js_memory_heap_used_bytes gauge',
       'v8js_gc_duration_seconds histogram',
+      'v8js_memory_heap_limit_bytes gauge',
+      'process_open_fds gauge',
     ])
       expect(families).toContain(family);
     const cpu = Number(/^process_cpu_time_seconds_total\{cpu_mode="user"\} (\S+)$/m.exec(text)?.[1]);

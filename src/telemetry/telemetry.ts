@@ -45,6 +45,8 @@ export type Telemetry = {
     reason?: 'duplicate' | 'rate' | 'overflow',
   ): void;
   observe(gauges: Gauges): () => void;
+  /** A verify of the whole ledger ended (server/ tells it): intact or not, and when (epoch ms). */
+  ledgerVerified(ok: boolean, atMs: number): void;
   /** The metrics in Prometheus text format (0.0.4); undefined when the endpoint is not on. */
   scrape(): Promise<string | undefined>;
   /** Exports what is buffered (spans and metrics) now. */
@@ -176,6 +178,7 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
     request: (r) => instruments.request(r.method, r.route, r.status, r.durationMs / 1000, r.aborted),
     alert: (route, sink, outcome, reason) => instruments.alert(route, sink, outcome, reason),
     observe: (gauges) => instruments.observe(gauges),
+    ledgerVerified: (ok, atMs) => instruments.ledgerVerified(ok, atMs),
     async scrape() {
       if (prometheus === undefined) return undefined;
       // The first scrape already has the runtime's instruments.

@@ -45,6 +45,8 @@ export async function serve(
     readonly metrics?: MetricsEndpoint;
     /** The API's requests, measured when telemetry is on. */
     readonly requests?: RequestObserver;
+    /** Each verify of the ledger as it ends, when telemetry is on. */
+    readonly verified?: (ok: boolean, atMs: number) => void;
   },
   out: Output,
   log: Logger,
@@ -72,6 +74,7 @@ export async function serve(
     ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
     ...(opts.metrics === undefined ? {} : { metrics: opts.metrics }),
     ...(opts.requests === undefined ? {} : { requests: opts.requests }),
+    ...(opts.verified === undefined ? {} : { verified: opts.verified }),
   });
   const entries = (n: number) => `${n.toLocaleString('en')} ${n === 1 ? 'entry' : 'entries'}`;
   let cutShort = false;
@@ -85,6 +88,8 @@ export async function serve(
       out.note(
         `warning: the ledger is NOT intact (${verified.firstBad?.detail}); run meshwarden audit verify`,
       );
+      // Also in the log, where a log pipeline alerting on errors sees it.
+      log.error({ firstBad: verified.firstBad }, 'the ledger is NOT intact: run meshwarden audit verify');
     } else {
       out.note(`${which} is intact: ${entries(verified.entries)} verified`);
     }

@@ -108,7 +108,9 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
       dataDir,
       stopped,
       ...(telemetry.metrics === undefined ? {} : { metrics: telemetry.metrics }),
-      ...(telemetry.telemetry === undefined ? {} : { requests: telemetry.telemetry.request }),
+      ...(telemetry.telemetry === undefined
+        ? {}
+        : { requests: telemetry.telemetry.request, verified: telemetry.telemetry.ledgerVerified }),
     },
     out,
     log,
