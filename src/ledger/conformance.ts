@@ -3,6 +3,7 @@
 // tests only: it imports vitest, so the build leaves it out (tsconfig.build.json) and no module of
 // the package imports it.
 import { describe, expect, it } from 'vitest';
+import { describeStoredHeads } from './conformance-heads.js';
 import { describeSnapshotPort } from './conformance-snapshots.js';
 import { describeVerification } from './conformance-verify.js';
 import { chainHash, entryBody, GENESIS, leafHash } from './hash.js';
@@ -333,35 +334,6 @@ export function describeLedgerConformance(
         expect(await all(ledger.scan({ kinds: [] }))).toEqual([]);
       });
 
-      it("reads a partition's newest seq as stored, another writer's included, and 0 when empty", async () => {
-        const { store, ledger } = await opened();
-        await using _ = ledger;
-        const pending = ledger.appendAll([rec('a1'), rec('a2')]);
-        expect(await ledger.newestSeq(0)).toBe(2);
-        await pending;
-        // A partition this writer never held: what another writer stored there.
-        await using other = await store.open();
-        await other.appendAll([rec('b1'), rec('b2'), rec('b3')], 2);
-        expect(ledger.heads().map((h) => h.partition)).toEqual([0]);
-        expect(await ledger.newestSeq(2)).toBe(3);
-        expect(await ledger.newestSeq(1)).toBe(0);
-      });
-
-      it("reads every partition's head as stored, another writer's included, in order", async () => {
-        const { store, ledger } = await opened();
-        await using _ = ledger;
-        expect(await ledger.storedHeads()).toEqual([]);
-        await ledger.appendAll([rec('a1'), rec('a2')]);
-        await using other = await store.open();
-        const last = (await other.appendAll([rec('b1'), rec('b2'), rec('b3')], 2)).at(-1)!;
-        // The writer's own view lacks the other writer's partition; the stored one has it.
-        expect(ledger.heads().map((h) => h.partition)).toEqual([0]);
-        expect(await ledger.storedHeads()).toEqual([
-          ledger.heads()[0],
-          { partition: 2, size: 3, head: last.hash },
-        ]);
-      });
-
       it('stops a scan on break and keeps appending and reading', async () => {
         const { ledger } = await opened();
         await using _ = ledger;
@@ -401,6 +373,7 @@ export function describeLedgerConformance(
       });
     });
 
+    describeStoredHeads(opened);
     describeVerification(opened);
     describeSnapshotPort(opened);
   });
