@@ -26,7 +26,7 @@ export const cliError = makeError({
   MW_CLI_DRIFT_AGENT: '{detail}',
   MW_CLI_BREAKER_NOT_OPEN: 'breaker {id} is not open for any key (open now: {open})',
   MW_CLI_INTERRUPTED:
-    "interrupted ({signal}) while opening the mesh: stopped before serving or feeding anything; what a previous run left unfinished is resumed at the next start, and each of the ledger's writes is a transaction, so it holds what it held",
+    "interrupted ({signal}) while opening the mesh: stopped before serving or feeding anything; what a previous run left unfinished is resumed at the next start, and each of the ledger's writes is a transaction, so no entry is half written (the start's own policy.loaded entry may be there)",
   MW_CLI_BAD_WINDOW:
     '--from ({from}) must be before --to ({to}): the window is from --from up to, not including, --to',
 });

@@ -20,7 +20,7 @@ export function VerifyStatus({
     return (
       running ?? (
         <p class="verify-status unknown" data-testid="verify-status" data-ok="unknown">
-          Not verified yet: press “Verify now” to check all {entries} entries.
+          Not verified yet: press “Verify now” to check all {entries.toLocaleString('en')} entries.
         </p>
       )
     );
@@ -92,7 +92,7 @@ function checkedGood(verify: VerifyResult): string {
 }
 
 function plural(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`;
+  return `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
 }
 
 function describeBad(firstBad: unknown): string {

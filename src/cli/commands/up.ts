@@ -173,7 +173,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     return EXIT.ok;
   }
   const heads = ledger.heads();
-  out.note(`stopped cleanly: ${sizeOf(heads)} ledger entries, ${headsText(heads)}`);
+  out.note(`stopped cleanly: ${sizeOf(heads).toLocaleString('en')} ledger entries, ${headsText(heads)}`);
   return EXIT.ok;
 }
 
