@@ -9,6 +9,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sayOtherPolicies } from '../src/cli/commands/up-serve.js';
 import { partitionOf } from '../src/envelope/index.js';
 import { TEST_POSTGRES } from '../src/ledger/postgres-test-kit.js';
 import { type OpenedMesh, openMesh } from '../src/runtime/index.js';
@@ -48,11 +49,11 @@ describe('a cluster seen from one node (API and console)', () => {
   const get = async (path: string) => (await call(here, here.token, 'GET', path)).body;
   const holds = async (): Promise<Hold[]> => (await get('/holds')).holds;
 
-  const startNode = async (name: string): Promise<Node> => {
+  const startNode = async (name: string, meshFile = join(dir, 'mesh.yaml')): Promise<Node> => {
     const location = new URL(TEST_POSTGRES);
     location.searchParams.set('schema', schema);
     const result = await openMesh({
-      meshFile: join(dir, 'mesh.yaml'),
+      meshFile,
       dataDir: join(dir, `data-${name}`),
       log,
       ledgerAt: location.href,
@@ -296,5 +297,35 @@ describe('a cluster seen from one node (API and console)', () => {
     const again = await reset();
     expect(again.status).toBe(404);
     expect(again.body.error.code).toBe('MW_PILOT_NO_BREAKER');
+  });
+  // Last: a third node joins and the partitions move.
+  it("shows each node's policy digest, and says when a node joins on another policy", async () => {
+    const nodesNow = (await get('/cluster')).nodes as { node: string; policyDigest: string }[];
+    expect(nodesNow.map((n) => n.policyDigest)).toEqual(nodesNow.map(() => here.opened.mesh.policy.digest));
+    // A rolling restart with a new mesh file: node c runs a looser loop guard than a and b.
+    const other = join(dir, 'mesh-c.yaml');
+    writeFileSync(other, readFileSync(join(dir, 'mesh.yaml'), 'utf8').replace('maxHops: 8', 'maxHops: 9'));
+    const c = await startNode('c', other);
+    expect(c.opened.mesh.policy.digest).not.toBe(here.opened.mesh.policy.digest);
+    const digests = async () =>
+      new Map(
+        ((await get('/cluster')).nodes as { node: string; policyDigest: string }[]).map((n) => [
+          n.node,
+          n.policyDigest,
+        ]),
+      );
+    await until(
+      async () => (await digests()).get('c') === c.opened.mesh.policy.digest,
+      'c in /cluster with its digest',
+    );
+    const said: string[] = [];
+    await sayOtherPolicies(
+      c.opened.control!,
+      c.opened.mesh.policy.digest,
+      { note: (t) => said.push(t) },
+      log,
+    );
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain(here.opened.mesh.policy.digest);
   });
 });

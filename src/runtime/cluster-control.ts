@@ -15,6 +15,12 @@ import { errorFromWire, errorToWire, type WireError } from './wire-error.js';
 /** What a node of a cluster says of itself when asked (`nodes()`). */
 export type NodeStatus = {
   readonly node: string;
+  /**
+   * The digest of the policy it runs. Nodes may differ while a new policy file is rolled out (one
+   * node restarted at a time): each partition is decided under its owner's. Absent from a node of
+   * an older version.
+   */
+  readonly policyDigest?: string;
   /** The partitions it decides for now. */
   readonly owned: readonly number[];
   /** Its work in flight: running, queued, awaiting durability, or waiting for a reply. */
@@ -83,6 +89,7 @@ export function serveClusterControl(opts: {
     const held = local().owned().length === 0 ? [] : mesh.held();
     const full: NodeStatus = {
       node: opts.node,
+      policyDigest: mesh.policy.digest,
       owned: local().owned(),
       busy: local().inFlight(),
       counts: mesh.counts(),

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createMeshA2aServer, createMeshMcpServer } from '../../interop/index.js';
 import {
+  type ClusterControl,
   type ClusterOptions,
   isMeshwardenError,
   ledgerFile,
@@ -208,5 +209,31 @@ export function announce(
       out.line(`    ${first.token}`);
     }
     out.line('Ctrl-C stops it: in-flight work finishes and the ledger is flushed.');
+  }
+}
+
+/**
+ * A node that joins a cluster whose live nodes run another policy says so (a rolling restart with a
+ * new mesh file, or a node started with the wrong one): each partition is decided under its owner's
+ * policy until every node runs the same file. `GET /cluster` shows each node's digest.
+ */
+export async function sayOtherPolicies(
+  control: Pick<ClusterControl, 'nodes' | 'node'>,
+  digest: string,
+  out: Pick<Output, 'note'>,
+  log: Logger,
+): Promise<void> {
+  try {
+    const others = (await control.nodes()).filter(
+      (n) => n.node !== control.node && n.policyDigest !== undefined && n.policyDigest !== digest,
+    );
+    if (others.length === 0) return;
+    const which = others.map((n) => `${n.node} (${n.policyDigest})`).join(', ');
+    out.note(
+      `warning: ${others.length === 1 ? 'node' : 'nodes'} ${which} ${others.length === 1 ? 'runs' : 'run'} another policy than this node (${digest}): each partition is decided under its owner's policy until every node runs the same mesh file`,
+    );
+  } catch (err) {
+    // Only a note: the node serves whatever the control channel answered.
+    log.debug({ err }, 'could not compare the policy with the other nodes');
   }
 }

@@ -7,6 +7,7 @@ const nodeStatus = {
   properties: {
     node: { type: 'string' },
     self: { type: 'boolean' },
+    policyDigest: { type: ['string', 'null'] },
     owned: { type: 'array', items: { type: 'integer' } },
     busy: { type: 'integer' },
     held: { type: 'integer' },
@@ -55,6 +56,8 @@ export async function clusterRoutes(app: FastifyInstance, deps: ApiDeps): Promis
         nodes: nodes.map((n) => ({
           node: n.node,
           self: n.node === cluster.node,
+          // What a rolling restart with a new policy file shows: nodes on two digests for a while.
+          policyDigest: n.policyDigest ?? null,
           owned: [...n.owned].sort((a, b) => a - b),
           busy: n.busy,
           held: n.heldTotal,
