@@ -137,6 +137,21 @@ describe('GET /metrics on a real `up` process', () => {
     );
   });
 
+  it('sends the text gzipped to a scraper that asks for it (Prometheus does), plain otherwise', async () => {
+    const get = (encoding: string) =>
+      fetch(`${up.url}/metrics`, {
+        headers: { authorization: `Bearer ${METRICS_TOKEN}`, 'accept-encoding': encoding },
+      });
+    const zipped = await get('gzip');
+    expect(zipped.headers.get('content-encoding')).toBe('gzip');
+    expect(await zipped.text()).toContain('# TYPE meshwarden_gate_decisions_total counter');
+    for (const encoding of ['identity', 'gzip;q=0, identity']) {
+      const plain = await get(encoding);
+      expect(plain.headers.get('content-encoding')).toBeNull();
+      expect(await plain.text()).toContain('# TYPE meshwarden_gate_decisions_total counter');
+    }
+  });
+
   it("times the API's requests by method, route template and status", async () => {
     // Calls made in beforeAll (GET /holds, 200) and refused ones here (401 on /metrics, 404).
     await scrape(undefined);

@@ -1,4 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import { bearerOf } from '../auth.js';
@@ -57,7 +59,24 @@ export async function metricsRoutes(
       if (text === undefined)
         return reply.code(404).send(errorBody(apiError('MW_API_NOT_FOUND', { what: 'GET /metrics' })));
       deps.log.trace({ bytes: text.length }, 'metrics scraped');
-      return reply.type(metrics.contentType).send(text);
+      reply.type(metrics.contentType).header('vary', 'accept-encoding');
+      // Prometheus asks for gzip: the text (tens of kilobytes, most of it repeated names) shrinks
+      // about tenfold.
+      if (!acceptsGzip(request.headers['accept-encoding'])) return reply.send(text);
+      return reply.header('content-encoding', 'gzip').send(await gzipped(text));
     },
   );
+}
+
+const gzipped = promisify(gzip);
+
+/** Whether an Accept-Encoding header takes gzip (and does not refuse it with `q=0`). */
+function acceptsGzip(header: string | string[] | undefined): boolean {
+  const value = Array.isArray(header) ? header.join(',') : (header ?? '');
+  return value.split(',').some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding !== 'gzip' && coding !== '*') return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
 }
