@@ -118,14 +118,20 @@ describe('run --cluster', () => {
     expect(http.stderr).toContain('--cluster takes a NATS URL');
   });
 
-  it('fails in one line when NATS cannot be reached, and leaves no data directory of its own behind', async () => {
+  it('fails in one line when NATS cannot be reached, and leaves no data directory nor schema of its own behind', async () => {
     const { dir, file } = retentionCluster();
     const data = join(dir, 'never');
-    const cluster = ['--cluster', 'nats://127.0.0.1:1', '--ledger', freshSchema().location];
+    const ledger = freshSchema();
+    const cluster = ['--cluster', 'nats://127.0.0.1:1', '--ledger', ledger.location];
     const run = await runCli(['run', file, ...cluster, '--data', data]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('MW_RUNTIME_BUS_CONNECT');
     expect(existsSync(data)).toBe(false);
+    // NATS is reached before the shared ledger is opened: nothing was made in PostgreSQL.
+    const schemas = await ledger.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = $1', [
+      ledger.schema,
+    ]);
+    expect(schemas.rows).toEqual([]);
   });
 
   it('refuses a cluster without a PostgreSQL ledger, in one line', async () => {

@@ -18,7 +18,7 @@ import { systemClock } from './envelopes.js';
 import { partitionsChanged, runtimeError } from './errors.js';
 import { createMesh, type Mesh, type MeshOptions } from './mesh.js';
 import { type LoadedModules, loadModules } from './modules.js';
-import { type ClusterOptions, linkCluster } from './open-cluster.js';
+import { type ClusterLink, type ClusterOptions, linkCluster } from './open-cluster.js';
 import type { PartitionLeases } from './partition-leases.js';
 import { ENTRY, policyLoadedRecord } from './records.js';
 import type { RecoveryProgress } from './recovery.js';
@@ -176,6 +176,18 @@ async function openInDataDir(
 ): Promise<OpenMeshResult> {
   const durability = opts.durability ?? policy.ledger.durability;
   const shared = opts.cluster === undefined ? {} : { shared: true };
+  // A node reaches NATS before it opens the shared ledger: one that cannot (or that the stream
+  // refuses) leaves no new schema behind in PostgreSQL.
+  let link: ClusterLink | undefined;
+  if (opts.cluster !== undefined) {
+    try {
+      link = await linkCluster(policy, opts.cluster, opts.ledgerAt ?? '', nodeLog(opts.log, opts.cluster));
+    } catch (err) {
+      if (isMeshwardenError(err)) return { ok: false, errors: [err] };
+      throw err;
+    }
+  }
+  const unlink = () => link?.close().catch(() => {});
   const ledger = await openLedgerIn(opts.dataDir, opts.ledgerAt, {
     origin: policy.mesh,
     durability,
@@ -196,16 +208,27 @@ async function openInDataDir(
       opts.onLedgerMove?.({ phase: 'moved', from, to });
     },
   });
-  if (isMeshwardenError(ledger)) return { ok: false, errors: [ledger] };
+  if (isMeshwardenError(ledger)) {
+    await unlink();
+    return { ok: false, errors: [ledger] };
+  }
   try {
-    return await openOnLedger(ledger, policy, modules, durability, opts);
+    const opened = await openOnLedger(ledger, policy, modules, durability, { ...opts, link });
+    if (!opened.ok) await unlink();
+    return opened;
   } catch (err) {
     // A read or an append that fails before the mesh is handed over (the ledger's server gone, a
     // ledger recovery cannot read) closes what was opened, and is a value when it is typed.
     await ledger.close().catch(() => {});
+    await unlink();
     if (isMeshwardenError(err)) return { ok: false, errors: [err] };
     throw err;
   }
+}
+
+/** A cluster node's log: its lines name the node. */
+function nodeLog(log: Logger, cluster: ClusterOptions): Logger {
+  return log.child({ layer: 'runtime', node: cluster.node });
 }
 
 /** The rest of openMesh, once its ledger is open: the caller closes the ledger if this throws. */
@@ -226,7 +249,10 @@ async function openOnLedger(
     | 'telemetry'
     | 'alertCloseWaitMs'
     | 'onRecoveryProgress'
-  >,
+  > & {
+    /** A cluster node's link to NATS, made before the ledger was opened. */
+    readonly link: ClusterLink | undefined;
+  },
 ): Promise<OpenMeshResult> {
   // Every chain belongs to one partition for good: another count would put subjects in other chains.
   const recorded = await recordedPartitions(ledger);
@@ -237,12 +263,8 @@ async function openOnLedger(
     return { ok: false, errors: [changed] };
   }
   const clock = opts.clock ?? systemClock;
-  if (opts.cluster !== undefined)
-    return openClusterNode(ledger, policy, modules, {
-      ...opts,
-      cluster: opts.cluster,
-      ledgerAt: opts.ledgerAt ?? '',
-    });
+  if (opts.cluster !== undefined && opts.link !== undefined)
+    return openClusterNode(ledger, policy, modules, { ...opts, cluster: opts.cluster, link: opts.link });
   const mesh = createMesh({
     policy,
     ledger,
@@ -289,11 +311,11 @@ async function openClusterNode(
     'clock' | 'retry' | 'transports' | 'log' | 'sinks' | 'telemetry' | 'alertCloseWaitMs'
   > & {
     cluster: ClusterOptions;
-    ledgerAt: string;
+    link: ClusterLink;
   },
 ): Promise<OpenMeshResult> {
-  const log = opts.log.child({ layer: 'runtime', node: opts.cluster.node });
-  const link = await linkCluster(policy, opts.cluster, opts.ledgerAt, log);
+  const log = nodeLog(opts.log, opts.cluster);
+  const { link } = opts;
   // Bound below, once the mesh it serves exists; a pilot action cannot come before the API listens.
   let control: ClusterControl | undefined;
   let leases: PartitionLeases | undefined;
