@@ -23,11 +23,11 @@ describe('`up` across a restart', () => {
 
     const second = await startUp([MESH, '--data', data]);
     // The check at start (in the background, while it serves) says how it came out, not only that it began.
-    expect(second.stderr()).toContain('verifying the ledger');
     await until(
       async () => /the ledger is intact: [\d,]+ entries verified/.test(second.stderr()),
       'the start-up verify’s outcome',
     );
+    expect(second.stderr()).toContain('verifying the ledger');
     expect(second.token).toBeUndefined(); // the first token stays the only admin token, still valid
     const breakers = (await call(second, admin, 'GET', '/breakers')).body;
     expect(breakers.frozen).toEqual(expect.arrayContaining(['account:7702', 'account:8841']));

@@ -80,8 +80,10 @@ export function sayProgress(
     const now = clock();
     if (now < next) return;
     next = now + PROGRESS_EVERY_MS;
-    const share = total > 0 ? ` (${Math.min(100, Math.floor((done / total) * 100))} %)` : '';
-    out.note(`${verb} ${done.toLocaleString('en')} of ${total.toLocaleString('en')} entries${share} …`);
+    // A live ledger grows while it is read: what was read may pass what it held at the start.
+    const of = Math.max(total, done);
+    const share = of > 0 ? ` (${Math.floor((done / of) * 100)} %)` : '';
+    out.note(`${verb} ${done.toLocaleString('en')} of ${of.toLocaleString('en')} entries${share} …`);
   };
 }
 

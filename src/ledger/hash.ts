@@ -56,7 +56,6 @@ function bodyByMembers(partition: number, seq: number, r: LedgerRecord): string 
   return `${s}}`;
 }
 
-/** Leaf hash of a body: domain-separated from chain links by the 0x00 prefix (as in RFC 6962). */
 /**
  * An entry read back: its stored body (every record field, partition and seq) plus its chain hashes.
  * The parsed body is the entry, not copied (a recovery reads millions); a body that is not an object
@@ -72,6 +71,7 @@ export function entryOfBody(body: string, prev: string, hash: string): LedgerEnt
   return entry as LedgerEntry;
 }
 
+/** Leaf hash of a body: domain-separated from chain links by the 0x00 prefix (as in RFC 6962). */
 export function leafHash(body: string): string {
   return sha256(`\u0000${body}`);
 }

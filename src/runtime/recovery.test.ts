@@ -8,8 +8,9 @@ import type { Verdict } from '../gate/index.js';
 import { type LedgerEntry, openLedger } from '../ledger/index.js';
 import type { StateDelta } from '../state/index.js';
 import { createEnvelopeFactory } from './envelopes.js';
+import { runtimeError } from './errors.js';
 import { ledgerFile, openMesh } from './open.js';
-import { decisionRecord, ENTRY } from './records.js';
+import { decisionRecord, deliveredRecord, ENTRY, failureRecord } from './records.js';
 import { RECOVERY_PROGRESS_EVERY } from './recovery.js';
 
 const log = pino({ level: 'silent' });
@@ -206,4 +207,74 @@ describe('recovery progress', () => {
       { read: RECOVERY_PROGRESS_EVERY, total },
     ]);
   }, 60_000);
+});
+
+describe('recovery of unfinished work, one partition', () => {
+  it('resumes what a consumer has not handled; a delivery, a dead letter or an emission settles it; a proof of nothing is passed over', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshwarden-recovery-'));
+    mkdirSync(join(dir, 'contracts'));
+    writeFileSync(
+      join(dir, 'mesh.yaml'),
+      [
+        'mesh: t',
+        'agents:',
+        '  one: { version: 1.0.0, module: ./ok.mjs, consumes: [job.queued.v1] }',
+        '  two: { version: 1.0.0, module: ./ok.mjs, consumes: [job.queued.v1] }',
+        'ingress:',
+        '  api: { emits: [job.queued.v1] }',
+      ].join('\n'),
+    );
+    writeFileSync(join(dir, 'contracts', 'job.queued.v1.json'), '{ "type": "object" }');
+    writeFileSync(join(dir, 'ok.mjs'), 'export default { handle() {} };');
+    const factory = createEnvelopeFactory({ mesh: 't', maxHops: () => 8, clock: () => T0, random: counting });
+    const [half, dead, answered, never] = ['job:1', 'job:2', 'job:3', 'job:9'].map((subject) =>
+      factory.root('api', { type: 'job.queued.v1', subject, data: {} }),
+    );
+    const admitted: Verdict = { decision: 'deliver', reason: 'gate.admitted', stage: 'gate', detail: 'ok' };
+    const admit = (e: Envelope, consumers: string[]) =>
+      decisionRecord(T0, e.id, { envelope: e, gated: 'message', verdict: admitted, consumers });
+    // What one@1.0.0 emitted in answer to `answered`: it proves `one` handled it.
+    const answer: Envelope = {
+      ...answered!,
+      id: factory.id(),
+      causationid: answered!.id,
+      hop: 1,
+      source: 'mesh://t/one@1.0.0',
+    };
+    mkdirSync(join(dir, 'data'));
+    const ledger = openLedger({ file: ledgerFile(join(dir, 'data')), origin: 't' });
+    await ledger.appendAll([
+      admit(half!, ['one', 'two']),
+      deliveredRecord(T0, half!, 'one@1.0.0', 1),
+      admit(dead!, ['one']),
+      failureRecord(
+        ENTRY.deadLetter,
+        T0,
+        dead!,
+        'one@1.0.0',
+        3,
+        runtimeError('MW_RUNTIME_HANDLER', {
+          agent: 'one',
+          cause: 'boom',
+        }),
+      ),
+      admit(answered!, ['one']),
+      admit(answer, []),
+      // A delivery of a message the ledger never admitted: nothing to resume.
+      deliveredRecord(T0, never!, 'one@1.0.0', 1),
+    ]);
+    await ledger.close();
+
+    const opened = await open(dir, T0 + MIN);
+    if (!opened.ok) throw new Error(JSON.stringify(opened));
+    await using o = opened.opened;
+    expect(o.resumed).toBe(1);
+    await o.mesh.idle();
+    const deliveredTo = async (e: Envelope) =>
+      (await o.ledger.byMessage(e.id)).filter((x) => x.kind === ENTRY.delivered).map((x) => x.agent);
+    expect(await deliveredTo(half!)).toEqual(['one@1.0.0', 'two@1.0.0']);
+    expect(await deliveredTo(dead!)).toEqual([]);
+    expect(await deliveredTo(answered!)).toEqual([]);
+    expect(await deliveredTo(never!)).toEqual(['one@1.0.0']);
+  });
 });

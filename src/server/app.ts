@@ -158,13 +158,18 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
       const started = performance.now();
       const raw = reply.raw;
       raw.once('close', () => {
-        requests({
-          method: request.method,
-          route: request.routeOptions.url,
-          status: raw.headersSent ? raw.statusCode : undefined,
-          durationMs: performance.now() - started,
-          aborted: !raw.writableFinished,
-        });
+        // In an event listener, a throw would end the process: metrics never may.
+        try {
+          requests({
+            method: request.method,
+            route: request.routeOptions.url,
+            status: raw.headersSent ? raw.statusCode : undefined,
+            durationMs: performance.now() - started,
+            aborted: !raw.writableFinished,
+          });
+        } catch (err) {
+          request.log.debug({ err }, 'a request could not be measured');
+        }
       });
     });
   // After the measuring hook: a call refused as the server closes is measured too.

@@ -23,8 +23,8 @@ export type Integrity = {
     heads: readonly { partition: number; size: number; head: string }[];
     lastVerify: VerifyStatus | null;
     /**
-     * The verify under way (`up`'s at start, which runs while the mesh serves, or a pilot's), the
-     * oldest when several are; null when none is.
+     * The verify under way (`up`'s at start, which runs while the mesh serves, or a pilot's); null
+     * when none is.
      */
     verifying: VerifyRunning | null;
     lastCheckpoint: {
@@ -36,7 +36,8 @@ export type Integrity = {
   }>;
   /**
    * Verifies every chain now (the ledger is read in one pass, as a stream) and remembers the result;
-   * `onProgress` as the ledger's `verify` tells it.
+   * `onProgress` as the ledger's `verify` tells it. One at a time: a call while a verify runs gets
+   * that verify's outcome (and no progress).
    */
   verify(onProgress?: (verified: number) => void): Promise<VerifyStatus>;
 };
@@ -54,12 +55,47 @@ export function createIntegrity(
   } = {},
 ): Integrity {
   let lastVerify: VerifyStatus | null = null;
-  /** Verifies under way, in the order they started. */
-  const running = new Set<{ startedAt: string; read: number; total: number }>();
+  /** The verify under way, and how far it has read. */
+  let running: { startedAt: string; read: number; total: number } | undefined;
+  let current: Promise<VerifyStatus> | undefined;
+  const verifyOnce = async (onProgress?: (verified: number) => void): Promise<VerifyStatus> => {
+    // Under way from the call on; its total, the writer's view until the stored heads are read.
+    const run = { startedAt: new Date(now()).toISOString(), read: 0, total: sizeOf(ledger.heads()) };
+    running = run;
+    // A failed verify stops at the first bad entry: what the ledger held is taken before it reads.
+    let before = run.total;
+    let result: Awaited<ReturnType<Ledger['verify']>>;
+    try {
+      before = sizeOf(await ledger.storedHeads());
+      run.total = before;
+      result = await ledger.verify({
+        onProgress: (read) => {
+          run.read = read;
+          // A live ledger grows while it is read.
+          run.total = Math.max(run.total, read);
+          onProgress?.(read);
+        },
+      });
+    } finally {
+      running = undefined;
+    }
+    lastVerify = result.ok
+      ? { at: new Date(now()).toISOString(), ok: true, entries: result.entries, size: result.entries }
+      : {
+          at: new Date(now()).toISOString(),
+          ok: false,
+          entries: result.entries,
+          size: Math.max(before, result.entries),
+          firstBad: { partition: result.partition, seq: result.seq, detail: result.detail },
+        };
+    told.verified?.(lastVerify.ok, Date.parse(lastVerify.at));
+    if (lastVerify.firstBad !== undefined) told.tampered?.(lastVerify.firstBad);
+    return lastVerify;
+  };
   return {
     async status() {
       // As the call finds it: a short verify may end while the checkpoints are read.
-      const verifying = running.values().next().value ?? null;
+      const verifying = running === undefined ? null : { ...running };
       // As stored: in a cluster, the writer's own heads() are only the partitions this node writes.
       const heads = await ledger.storedHeads();
       const checkpoint = (await ledger.checkpoints()).at(-1);
@@ -81,37 +117,13 @@ export function createIntegrity(
               },
       };
     },
-    async verify(onProgress) {
-      // Under way from the call on; its total, the writer's view until the stored heads are read.
-      const run = { startedAt: new Date(now()).toISOString(), read: 0, total: sizeOf(ledger.heads()) };
-      running.add(run);
-      // A failed verify stops at the first bad entry: what the ledger held is taken before it reads.
-      let before = run.total;
-      let result: Awaited<ReturnType<Ledger['verify']>>;
-      try {
-        before = sizeOf(await ledger.storedHeads());
-        run.total = before;
-        result = await ledger.verify({
-          onProgress: (read) => {
-            run.read = read;
-            onProgress?.(read);
-          },
-        });
-      } finally {
-        running.delete(run);
-      }
-      lastVerify = result.ok
-        ? { at: new Date(now()).toISOString(), ok: true, entries: result.entries, size: result.entries }
-        : {
-            at: new Date(now()).toISOString(),
-            ok: false,
-            entries: result.entries,
-            size: Math.max(before, result.entries),
-            firstBad: { partition: result.partition, seq: result.seq, detail: result.detail },
-          };
-      told.verified?.(lastVerify.ok, Date.parse(lastVerify.at));
-      if (lastVerify.firstBad !== undefined) told.tampered?.(lastVerify.firstBad);
-      return lastVerify;
+    verify(onProgress) {
+      // One at a time: a pilot's verify during up's start-up one (or another pilot's) gets that
+      // one's outcome, rather than a second full read of the ledger racing it for the last word.
+      current ??= verifyOnce(onProgress).finally(() => {
+        current = undefined;
+      });
+      return current;
     },
   };
 }

@@ -6,7 +6,7 @@ import type { MeterProvider } from '@opentelemetry/sdk-metrics';
 /**
  * The process's own health, as any Node service is watched beside what it does: the official
  * runtime instrumentation (`@opentelemetry/instrumentation-runtime-node`: event-loop delay and
- * utilization, garbage collection pauses, V8 heap spaces, active handles) and three process
+ * utilization, garbage collection pauses, V8 heap spaces, active handles) and the process
  * instruments of the semantic conventions (`process.cpu.time`, `process.memory.usage`,
  * `process.uptime`; `process.open_fds`, as Prometheus clients name it; and `v8js.memory.heap.limit`, which the
  * instrumentation leaves out), read at collection time. docs/telemetry.md lists them.

@@ -32,8 +32,8 @@ export type Served = {
 };
 
 /**
- * Opens the tokens, builds the API (with the MCP and A2A doors), starts verifying the ledger in the
- * background, listens, and makes a first admin token for a new data directory. Returns the exit code
+ * Opens the tokens, builds the API (with the MCP and A2A doors), listens, makes a first admin token
+ * for a new data directory, and starts verifying the ledger in the background. Returns the exit code
  * when one step fails, having closed what it opened and the mesh.
  */
 export async function serve(
@@ -77,41 +77,6 @@ export async function serve(
     ...(opts.requests === undefined ? {} : { requests: opts.requests }),
     ...(opts.verified === undefined ? {} : { verified: opts.verified }),
   });
-  const entries = (n: number) => `${n.toLocaleString('en')} ${n === 1 ? 'entry' : 'entries'}`;
-  let cutShort = false;
-  const verify = async (which: string) => {
-    const progress = sayProgress(out, 'verified', size);
-    const verified = await server.integrity.verify((n) => {
-      if (!cutShort) progress(n);
-    });
-    if (cutShort) return;
-    if (!verified.ok) {
-      out.note(
-        `warning: the ledger is NOT intact (${verified.firstBad?.detail}); run meshwarden audit verify`,
-      );
-      // Also in the log, where a log pipeline alerting on errors sees it.
-      log.error({ firstBad: verified.firstBad }, 'the ledger is NOT intact: run meshwarden audit verify');
-    } else {
-      out.note(`${which} is intact: ${entries(verified.entries)} verified`);
-    }
-  };
-  // Checked while the mesh serves, not before: a restart on a large ledger would stay down for the
-  // verify (minutes at 10 million entries), and a ledger found not intact is said and alerted
-  // (ledger.verify_failed), never refused, before serving or after.
-  const which = opts.cluster === undefined ? 'the ledger' : 'the shared ledger';
-  // As stored: a cluster node's writer knows only the partitions it writes.
-  const size = sizeOf(await ledger.storedHeads());
-  out.note(`verifying ${which} (${entries(size)}) in the background …`);
-  // A verify a signal cut short reads on until the ledger closes: silent meanwhile.
-  void opts.stopped.then(() => {
-    cutShort = true;
-  });
-  // Said when done, so the note above is not left hanging.
-  verify(which).catch((err: unknown) => {
-    // Stopped (or failed to start) meanwhile, the ledger closed under it: nothing to report.
-    if (isMeshwardenError(err) && err.code === 'MW_LEDGER_CLOSED') return;
-    log.warn({ err }, 'ledger verification failed');
-  });
   let url: string;
   try {
     url = await server.listen(opts.port, opts.host);
@@ -138,7 +103,55 @@ export async function serve(
     return EXIT.failed;
   }
 
+  verifyInBackground(
+    server.integrity,
+    ledger,
+    opts.cluster === undefined ? 'the ledger' : 'the shared ledger',
+    opts.stopped,
+    out,
+    log,
+  );
   return { server, mcp, url, first, tokenFile };
+}
+
+/**
+ * `up`'s verify of the whole ledger, started once it serves: a restart on a large ledger would
+ * otherwise stay down for it (minutes at 10 million entries), and a ledger found not intact is said
+ * and alerted (ledger.verify_failed), never refused, before serving or after. It says how it came
+ * out; a failure to read is logged, never thrown.
+ */
+function verifyInBackground(
+  integrity: Served['server']['integrity'],
+  ledger: OpenedMesh['ledger'],
+  which: string,
+  stopped: Promise<void>,
+  out: Output,
+  log: Logger,
+): void {
+  // A verify a signal cut short reads on until the ledger closes: silent meanwhile.
+  let cutShort = false;
+  void stopped.then(() => {
+    cutShort = true;
+  });
+  const entries = (n: number) => `${n.toLocaleString('en')} ${n === 1 ? 'entry' : 'entries'}`;
+  void (async () => {
+    // As stored: a cluster node's writer knows only the partitions it writes.
+    const size = sizeOf(await ledger.storedHeads());
+    out.note(`verifying ${which} (${entries(size)}) in the background …`);
+    const progress = sayProgress(out, 'verified', size);
+    const verified = await integrity.verify((n) => {
+      if (!cutShort) progress(n);
+    });
+    if (cutShort) return;
+    if (verified.ok) return out.note(`${which} is intact: ${entries(verified.entries)} verified`);
+    out.note(`warning: the ledger is NOT intact (${verified.firstBad?.detail}); run meshwarden audit verify`);
+    // Also in the log, where a log pipeline alerting on errors sees it.
+    log.error({ firstBad: verified.firstBad }, 'the ledger is NOT intact: run meshwarden audit verify');
+  })().catch((err: unknown) => {
+    // Stopped meanwhile, the ledger closed under it: nothing to report.
+    if (isMeshwardenError(err) && err.code === 'MW_LEDGER_CLOSED') return;
+    log.warn({ err }, 'ledger verification failed');
+  });
 }
 
 /** `admin`, or `admin-2`, `admin-3`, … when a token already has that name. */

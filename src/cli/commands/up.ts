@@ -47,11 +47,6 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     return EXIT.usage;
   }
   const dataDir = resolve(opts.data);
-  const busy = await cannotListen(opts.host, opts.port);
-  if (busy !== undefined) {
-    out.fail(cliError('MW_CLI_LISTEN', { host: opts.host, port: opts.port, cause: busy }));
-    return EXIT.failed;
-  }
   // Closed after the mesh (await using, declared first): the last spans and metrics are exported.
   const observed = cliTelemetry(process.env, log, { serveMetrics: true, note: (text) => out.note(text) });
   if (isMeshwardenError(observed)) {
@@ -59,6 +54,12 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     return EXIT.usage;
   }
   await using telemetry = observed;
+  // After the environment's checks (a usage error, exit 2, is said first), before the mesh opens.
+  const busy = await cannotListen(opts.host, opts.port);
+  if (busy !== undefined) {
+    out.fail(cliError('MW_CLI_LISTEN', { host: opts.host, port: opts.port, cause: busy }));
+    return EXIT.failed;
+  }
   // Closed after the mesh (await using, declared first): MCP servers get a graceful stop.
   const alerting = alertingTransports();
   await using transports = alerting.transports;
