@@ -32,23 +32,25 @@ const frozen: Verdict = {
   stage: 'breaker',
 };
 
-/** A mesh whose `sink` takes jobs; a job with n > 10 waits an hour for a pilot, then is dropped. */
-function writeMesh(): string {
+/**
+ * A mesh `t` whose agents (`./sink.mjs`, which does nothing) take jobs from ingress `api`; by default
+ * `sink`, and a job with n > 10 waits an hour for a pilot, then is dropped.
+ */
+function writeMesh(
+  lines = [
+    'agents:',
+    '  sink: { version: 1.0.0, module: ./sink.mjs, consumes: [job.queued.v1] }',
+    'approvals:',
+    "  - { id: big-job, when: 'msg.data.n > 10', timeout: 1h, onTimeout: deny }",
+  ],
+): string {
   const dir = mkdtempSync(join(tmpdir(), 'meshwarden-recovery-'));
   mkdirSync(join(dir, 'contracts'));
   writeFileSync(
     join(dir, 'mesh.yaml'),
-    [
-      'mesh: t',
-      'agents:',
-      '  sink: { version: 1.0.0, module: ./sink.mjs, consumes: [job.queued.v1] }',
-      'ingress:',
-      '  api: { emits: [job.queued.v1] }',
-      'approvals:',
-      "  - { id: big-job, when: 'msg.data.n > 10', timeout: 1h, onTimeout: deny }",
-    ].join('\n'),
+    ['mesh: t', 'ingress:', '  api: { emits: [job.queued.v1] }', ...lines].join('\n'),
   );
-  const schema = { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] };
+  const schema = { type: 'object', properties: { n: { type: 'integer' } } };
   writeFileSync(join(dir, 'contracts', 'job.queued.v1.json'), JSON.stringify(schema));
   writeFileSync(join(dir, 'sink.mjs'), 'export default { handle() {} };');
   return dir;
@@ -211,21 +213,11 @@ describe('recovery progress', () => {
 
 describe('recovery of unfinished work, one partition', () => {
   it('resumes what a consumer has not handled; a delivery, a dead letter or an emission settles it; a proof of nothing is passed over', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshwarden-recovery-'));
-    mkdirSync(join(dir, 'contracts'));
-    writeFileSync(
-      join(dir, 'mesh.yaml'),
-      [
-        'mesh: t',
-        'agents:',
-        '  one: { version: 1.0.0, module: ./ok.mjs, consumes: [job.queued.v1] }',
-        '  two: { version: 1.0.0, module: ./ok.mjs, consumes: [job.queued.v1] }',
-        'ingress:',
-        '  api: { emits: [job.queued.v1] }',
-      ].join('\n'),
-    );
-    writeFileSync(join(dir, 'contracts', 'job.queued.v1.json'), '{ "type": "object" }');
-    writeFileSync(join(dir, 'ok.mjs'), 'export default { handle() {} };');
+    const dir = writeMesh([
+      'agents:',
+      '  one: { version: 1.0.0, module: ./sink.mjs, consumes: [job.queued.v1] }',
+      '  two: { version: 1.0.0, module: ./sink.mjs, consumes: [job.queued.v1] }',
+    ]);
     const factory = createEnvelopeFactory({ mesh: 't', maxHops: () => 8, clock: () => T0, random: counting });
     const [half, dead, answered, never] = ['job:1', 'job:2', 'job:3', 'job:9'].map((subject) =>
       factory.root('api', { type: 'job.queued.v1', subject, data: {} }),
