@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import { negotiate } from '@fastify/accept-negotiator';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import { bearerOf } from '../auth.js';
@@ -62,21 +63,11 @@ export async function metricsRoutes(
       reply.type(metrics.contentType).header('vary', 'accept-encoding');
       // Prometheus asks for gzip: the text (tens of kilobytes, most of it repeated names) shrinks
       // about tenfold.
-      if (!acceptsGzip(request.headers['accept-encoding'])) return reply.send(text);
+      const encoding = negotiate(request.headers['accept-encoding'] ?? '', ['gzip', 'identity']);
+      if (encoding !== 'gzip') return reply.send(text);
       return reply.header('content-encoding', 'gzip').send(await gzipped(text));
     },
   );
 }
 
 const gzipped = promisify(gzip);
-
-/** Whether an Accept-Encoding header takes gzip (and does not refuse it with `q=0`). */
-function acceptsGzip(header: string | string[] | undefined): boolean {
-  const value = Array.isArray(header) ? header.join(',') : (header ?? '');
-  return value.split(',').some((part) => {
-    const [coding, ...params] = part.trim().toLowerCase().split(';');
-    if (coding !== 'gzip' && coding !== '*') return false;
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    return q === undefined || Number(q.slice(2)) > 0;
-  });
-}
