@@ -10,6 +10,8 @@ export type VerifyStatus = {
   readonly firstBad?: { readonly partition: number; readonly seq: number; readonly detail: string };
 };
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** A verify still reading: since when, how many entries it has read, of how many the ledger held then. */
 export type VerifyRunning = { readonly startedAt: string; readonly read: number; readonly total: number };
 
@@ -55,30 +57,23 @@ export function createIntegrity(
   } = {},
 ): Integrity {
   let lastVerify: VerifyStatus | null = null;
-  /** The verify under way, and how far it has read. */
-  let running: { startedAt: string; read: number; total: number } | undefined;
-  let current: Promise<VerifyStatus> | undefined;
-  const verifyOnce = async (onProgress?: (verified: number) => void): Promise<VerifyStatus> => {
-    // Under way from the call on; its total, the writer's view until the stored heads are read.
-    const run = { startedAt: new Date(now()).toISOString(), read: 0, total: sizeOf(ledger.heads()) };
-    running = run;
+  /** The verify under way: how far it has read, and its outcome to come. */
+  let underway: { readonly run: Mutable<VerifyRunning>; readonly done: Promise<VerifyStatus> } | undefined;
+  const readAll = async (
+    run: Mutable<VerifyRunning>,
+    onProgress?: (verified: number) => void,
+  ): Promise<VerifyStatus> => {
     // A failed verify stops at the first bad entry: what the ledger held is taken before it reads.
-    let before = run.total;
-    let result: Awaited<ReturnType<Ledger['verify']>>;
-    try {
-      before = sizeOf(await ledger.storedHeads());
-      run.total = before;
-      result = await ledger.verify({
-        onProgress: (read) => {
-          run.read = read;
-          // A live ledger grows while it is read.
-          run.total = Math.max(run.total, read);
-          onProgress?.(read);
-        },
-      });
-    } finally {
-      running = undefined;
-    }
+    const before = sizeOf(await ledger.storedHeads());
+    run.total = before;
+    const result = await ledger.verify({
+      onProgress: (read) => {
+        run.read = read;
+        // A live ledger grows while it is read.
+        run.total = Math.max(run.total, read);
+        onProgress?.(read);
+      },
+    });
     lastVerify = result.ok
       ? { at: new Date(now()).toISOString(), ok: true, entries: result.entries, size: result.entries }
       : {
@@ -95,7 +90,7 @@ export function createIntegrity(
   return {
     async status() {
       // As the call finds it: a short verify may end while the checkpoints are read.
-      const verifying = running === undefined ? null : { ...running };
+      const verifying = underway === undefined ? null : { ...underway.run };
       // As stored: in a cluster, the writer's own heads() are only the partitions this node writes.
       const heads = await ledger.storedHeads();
       const checkpoint = (await ledger.checkpoints()).at(-1);
@@ -120,10 +115,14 @@ export function createIntegrity(
     verify(onProgress) {
       // One at a time: a pilot's verify during up's start-up one (or another pilot's) gets that
       // one's outcome, rather than a second full read of the ledger racing it for the last word.
-      current ??= verifyOnce(onProgress).finally(() => {
-        current = undefined;
+      if (underway !== undefined) return underway.done;
+      // Under way from the call on; its total, the writer's view until the stored heads are read.
+      const run = { startedAt: new Date(now()).toISOString(), read: 0, total: sizeOf(ledger.heads()) };
+      const done = readAll(run, onProgress).finally(() => {
+        underway = undefined;
       });
-      return current;
+      underway = { run, done };
+      return done;
     },
   };
 }

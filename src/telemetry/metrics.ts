@@ -188,23 +188,21 @@ export function createInstruments(meter: Meter, hop: HopMetrics): Instruments {
   const declared = declare(meter, hop);
   const watched = new Set<Gauges>();
   const frozen = new WeakSet<Gauges>();
-  const sum = (read: (g: Gauges) => number) => (result: ObservableResult) => {
-    if (watched.size === 0) return;
-    let n = 0;
-    for (const g of watched) n += read(g);
-    result.observe(n);
-  };
+  /** One value over every watched mesh's: their sum, or what `combine` makes of them (from 0). */
+  const across =
+    (read: (g: Gauges) => number, combine = (a: number, b: number) => a + b) =>
+    (result: ObservableResult) => {
+      if (watched.size === 0) return;
+      let n = 0;
+      for (const g of watched) n = combine(n, read(g));
+      result.observe(n);
+    };
   // Zero from the start, so `rate()` and alert rules see the series before the first drop.
   declared.dropped.add(0);
   declared.failed.add(0);
-  declared.holds.addCallback(sum((g) => g.holdsPending()));
-  declared.oldestHold.addCallback((result) => {
-    if (watched.size === 0) return;
-    let oldest = 0;
-    for (const g of watched) oldest = Math.max(oldest, g.oldestHoldAge());
-    result.observe(oldest);
-  });
-  declared.entries.addCallback(sum((g) => g.ledgerEntries()));
+  declared.holds.addCallback(across((g) => g.holdsPending()));
+  declared.oldestHold.addCallback(across((g) => g.oldestHoldAge(), Math.max));
+  declared.entries.addCallback(across((g) => g.ledgerEntries()));
   let verified: { ok: boolean; atMs: number } | undefined;
   declared.intact.addCallback((result) => {
     if (verified !== undefined) result.observe(verified.ok ? 1 : 0);
@@ -212,8 +210,8 @@ export function createInstruments(meter: Meter, hop: HopMetrics): Instruments {
   declared.verifiedAt.addCallback((result) => {
     if (verified !== undefined) result.observe(verified.atMs / 1000);
   });
-  declared.breakers.addCallback(sum((g) => g.breakersOpen()));
-  declared.dead.addCallback(sum((g) => g.deadLetters()));
+  declared.breakers.addCallback(across((g) => g.breakersOpen()));
+  declared.dead.addCallback(across((g) => g.deadLetters()));
 
   // Histogram cells for the few label sets that repeat, made once.
   const byVerdict = new Map<string, HistogramCell>();
@@ -297,20 +295,12 @@ export function createInstruments(meter: Meter, hop: HopMetrics): Instruments {
         if (!watched.delete(gauges)) return;
         // The mesh closes before telemetry's last export: its last values are kept for that export,
         // so `run`, which exports only at exit, still pushes holds, breakers and dead letters.
-        const last = {
-          holds: gauges.holdsPending(),
-          oldest: gauges.oldestHoldAge(),
-          open: gauges.breakersOpen(),
-          dead: gauges.deadLetters(),
-          entries: gauges.ledgerEntries(),
-        };
-        const still: Gauges = {
-          holdsPending: () => last.holds,
-          oldestHoldAge: () => last.oldest,
-          breakersOpen: () => last.open,
-          deadLetters: () => last.dead,
-          ledgerEntries: () => last.entries,
-        };
+        const still = Object.fromEntries(
+          Object.entries(gauges).map(([name, read]: [string, () => number]) => {
+            const last = read();
+            return [name, () => last];
+          }),
+        ) as Gauges;
         frozen.add(still);
         watched.add(still);
       };
