@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { type Durability, type MeshTelemetry, openMesh } from '../dist/runtime/index.js';
 import { quantile, round } from './stats.ts';
@@ -23,6 +24,12 @@ export type PipelineResult = {
   pipelineP99ms: number;
   /** The ledger's entries at the end, the warm-up's included. */
   ledgerEntries: number;
+  /**
+   * How late the event loop ran a 5 ms timer while the pipelines ran, p99 and max: what a timer, an
+   * API request or a telemetry export waited for under this load.
+   */
+  loopDelayP99ms: number;
+  loopDelayMaxMs: number;
 };
 
 /** What a run may change from the bench's defaults. */
@@ -107,11 +114,14 @@ export async function runPipelines(
       latencies = [];
     }
     const admittedBefore = o.mesh.counts().messages.admitted;
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    loop.enable();
     const started = performance.now();
     await drive(warmup, pipelines);
     await o.mesh.idle();
     await o.ledger.flush();
     const seconds = (performance.now() - started) / 1_000;
+    loop.disable();
     const c = o.mesh.counts();
     if (c.messages.denied + c.messages.held + c.messages.quarantined > 0) {
       throw new Error(`unexpected verdicts: ${JSON.stringify(c)}`);
@@ -128,6 +138,8 @@ export async function runPipelines(
       pipelineP50ms: round(quantile(latencies, 0.5), 2),
       pipelineP99ms: round(quantile(latencies, 0.99), 2),
       ledgerEntries: await o.ledger.count(),
+      loopDelayP99ms: round(loop.percentile(99) / 1e6, 1),
+      loopDelayMaxMs: round(loop.max / 1e6, 1),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -168,6 +168,11 @@ const rows: [string, string, string][] = [
     '2,000 in flight',
   ],
   [
+    'meshwarden: event loop delay p99 / max ms, saturated',
+    `${meshwarden.loopDelayP99ms} / ${meshwarden.loopDelayMaxMs}`,
+    'how late a timer, an API call or an export ran, 2,000 in flight',
+  ],
+  [
     'meshwarden: pipeline p50 / p99 ms, light load',
     `${latency.pipelineP50ms} / ${latency.pipelineP99ms}`,
     '4 in flight',

@@ -26,10 +26,18 @@ export type CommitBatches = {
   readonly pending: number;
   /** A batch is about to be posted: tracked, watched, and the port ref'd until it is reported. */
   sent(batch: InFlight): void;
-  /** Settles what a report from the worker says. */
+  /**
+   * Settles what a report from the worker says (the port's message event), or, late in a turn of the
+   * event loop, early in the next one (`TURN_BUDGET_MS`).
+   */
   receive(report: CommitReport): void;
-  /** Reads the reports already posted, without waiting for the event loop. */
+  /** Reads every report already posted, without waiting for the event loop. */
   drainReports(): void;
+  /**
+   * Settles the next report already posted, without waiting for the event loop, while the turn is
+   * young; later in the turn, reports wait for the next.
+   */
+  catchUp(): void;
   /** The first failure rejects every batch in flight and is told to `onFailure`; later ones are ignored. */
   fail(cause: string, fenced?: { partition: number; seq: number }): void;
 };
@@ -91,6 +99,7 @@ export function trackCommitBatches(deps: CommitBatchesDeps): CommitBatches {
     while (i < inflight.length && inflight[i]!.id <= done) {
       const b = inflight[i++]!;
       at = linkEntries(heads, b.entries, hashes, at);
+      settledThisTurn += b.entries.length;
       b.resolve();
     }
     if (i > 0) {
@@ -100,16 +109,45 @@ export function trackCommitBatches(deps: CommitBatchesDeps): CommitBatches {
     if (inflight.length === 0) port.unref();
   };
 
-  const receive = (report: CommitReport) => {
+  const settle = (report: CommitReport) => {
     if ('committed' in report) return advance(report.committed, report.hashes);
     // Nothing after the last success was committed; the failure rejects it all.
     fail(report.error, report.fenced);
   };
 
+  // Each report settled releases the hops that waited for its commit, and a busy worker posts the next
+  // report before they are done. Settled as they came, reports held the event loop for seconds under
+  // load (Node hands a port up to 1,000 messages in one go), while timers, HTTP and the telemetry
+  // export waited. So one turn of the event loop settles reports for TURN_ENTRIES entries at most;
+  // the others wait for the next turn, in the order they were posted.
+  let settledThisTurn = 0;
+  let waiting: CommitReport[] = [];
+  let turnAhead = false;
+  const young = () => settledThisTurn < TURN_ENTRIES;
+  const onNextTurn = () => {
+    turnAhead = false;
+    settledThisTurn = 0;
+    let i = 0;
+    while (i < waiting.length && young()) settle(waiting[i++]!);
+    waiting = i === waiting.length ? [] : waiting.slice(i);
+    turnEnds();
+  };
+  /** Next turn: a new budget, and the reports that waited for it. */
+  const turnEnds = () => {
+    if (turnAhead || (settledThisTurn === 0 && waiting.length === 0)) return;
+    turnAhead = true;
+    setImmediate(onNextTurn);
+  };
   const drainReports = () => {
+    for (const report of waiting.splice(0)) settle(report);
     for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
-      receive(m.message as CommitReport);
+      settle(m.message as CommitReport);
     }
+  };
+  const receive = (report: CommitReport) => {
+    if (waiting.length === 0 && young()) settle(report);
+    else waiting.push(report);
+    turnEnds();
   };
 
   return {
@@ -126,9 +164,25 @@ export function trackCommitBatches(deps: CommitBatchesDeps): CommitBatches {
     },
     receive,
     drainReports,
+    catchUp() {
+      if (waiting.length > 0 || !young()) return;
+      for (
+        let m = receiveMessageOnPort(port);
+        m !== undefined;
+        m = young() ? receiveMessageOnPort(port) : undefined
+      )
+        settle(m.message as CommitReport);
+      turnEnds();
+    },
     fail,
   };
 }
+
+/**
+ * Entries whose commit reports one turn of the event loop settles at most (a report is settled
+ * whole); the hops they release run in that turn, so the loop polls I/O and runs timers between.
+ */
+export const TURN_ENTRIES = 1024;
 
 /**
  * Fills in prev and hash of the entries a report covers, in order, moving the heads with them;

@@ -1,6 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import type { MeshwardenError } from '../envelope/index.js';
+import { TURN_ENTRIES } from './commit-batches.js';
 import { type Committer, type CommitterOptions, startCommitter } from './committer.js';
 import { openLedger } from './sqlite.js';
 import { tempLedgerFiles } from './test-kit.js';
@@ -115,6 +116,51 @@ describe('the commit worker', () => {
     await sent;
     expect(committer.idle()).toBe(true);
     committer.stop();
+  });
+
+  it('settles reports for about TURN_ENTRIES entries a turn, so the event loop turns between them', async () => {
+    const file = tempFile();
+    openLedger({ file, origin: 'test' }).close();
+    const committer = committerOn(file, () => {}, { maxEntries: 100 });
+    // Turns of the event loop, counted in its check phase.
+    let turn = 0;
+    let counting = true;
+    const tick = () => {
+      turn++;
+      if (counting) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const settled: { batch: number; turn: number }[] = [];
+    const sent = Array.from({ length: 20 }, (_, batch) => {
+      const seqs = Array.from({ length: 100 }, (_, i) => batch * 100 + i + 1);
+      const entries = seqs.map((seq) => ({
+        kind: 'k',
+        at: 1,
+        data: {},
+        partition: 0,
+        seq,
+        prev: '',
+        hash: '',
+      }));
+      const rows = seqs.flatMap((seq) => [0, seq, 'k', 1, null, null, null, null, null, `{"seq":${seq}}`]);
+      return new Promise<void>((resolve, reject) =>
+        committer.send(entries, rows, () => resolve(void settled.push({ batch, turn })), reject),
+      );
+    });
+    // Committed, one transaction a batch, while this thread runs on: every report is posted, none read.
+    const asleep = new Int32Array(new SharedArrayBuffer(4));
+    for (let tries = 0; rowCount(file) < 2_000 && tries < 1_000; tries++) Atomics.wait(asleep, 0, 0, 10);
+    expect(rowCount(file)).toBe(2_000);
+    await Promise.all(sent);
+    counting = false;
+    committer.stop();
+    expect(settled.map((s) => s.batch)).toEqual(Array.from({ length: 20 }, (_, b) => b));
+    // Unbudgeted, the port's message event settled all 20 in one go. A turn's count may take in a
+    // budget begun in the phase before it (the budget renews in the check phase too): two at most.
+    const perTurn = Map.groupBy(settled, (s) => s.turn);
+    expect(perTurn.size).toBeGreaterThan(1);
+    for (const batches of perTurn.values())
+      expect(batches.length * 100).toBeLessThanOrEqual(2 * (TURN_ENTRIES + 100));
   });
 
   it('lets a query see every append made before it, committed or still queued', async () => {

@@ -144,8 +144,8 @@ export function startCommitter(opts: CommitterOptions): Committer {
         return reject(batches.failure ?? ledgerError('MW_LEDGER_CLOSED', {}));
       }
       // A busy main thread reads its acknowledgements late (the event loop is not polled during a
-      // long run of microtasks): settle what the worker already reported durable.
-      batches.drainReports();
+      // long run of microtasks): settle what the worker already reported durable, early in a turn.
+      batches.catchUp();
       if (batches.failure !== undefined) return reject(batches.failure);
       const id = ++lastSent;
       batches.sent({ id, entries, resolve, reject });
