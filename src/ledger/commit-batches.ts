@@ -182,7 +182,7 @@ export function trackCommitBatches(deps: CommitBatchesDeps): CommitBatches {
  * Entries whose commit reports one turn of the event loop settles at most (a report is settled
  * whole); the hops they release run in that turn, so the loop polls I/O and runs timers between.
  */
-export const TURN_ENTRIES = 1024;
+export const TURN_ENTRIES = 256;
 
 /**
  * Fills in prev and hash of the entries a report covers, in order, moving the heads with them;
