@@ -27,15 +27,15 @@ export type CommitBatches = {
   /** A batch is about to be posted: tracked, watched, and the port ref'd until it is reported. */
   sent(batch: InFlight): void;
   /**
-   * Settles what a report from the worker says (the port's message event), or, late in a turn of the
-   * event loop, early in the next one (`TURN_BUDGET_MS`).
+   * Settles what a report from the worker says (the port's message event), or, once this turn of the
+   * event loop has settled its share (`TURN_ENTRIES`), in the next turn.
    */
   receive(report: CommitReport): void;
   /** Reads every report already posted, without waiting for the event loop. */
   drainReports(): void;
   /**
-   * Settles the next report already posted, without waiting for the event loop, while the turn is
-   * young; later in the turn, reports wait for the next.
+   * Settles reports already posted, without waiting for the event loop, until this turn has settled
+   * its share; the others wait for the next turn.
    */
   catchUp(): void;
   /** The first failure rejects every batch in flight and is told to `onFailure`; later ones are ignored. */
@@ -121,16 +121,19 @@ export function trackCommitBatches(deps: CommitBatchesDeps): CommitBatches {
   // export waited. So one turn of the event loop settles reports for TURN_ENTRIES entries at most;
   // the others wait for the next turn, in the order they were posted.
   let settledThisTurn = 0;
-  let waiting: CommitReport[] = [];
+  const waiting: CommitReport[] = [];
   let turnAhead = false;
   const young = () => settledThisTurn < TURN_ENTRIES;
+  // A report leaves `waiting` before it is settled: settling one may drain the rest (a failure
+  // closes the ledger, whose stop reads every report).
   const onNextTurn = () => {
     turnAhead = false;
     settledThisTurn = 0;
-    let i = 0;
-    while (i < waiting.length && young()) settle(waiting[i++]!);
-    waiting = i === waiting.length ? [] : waiting.slice(i);
-    turnEnds();
+    try {
+      while (waiting.length > 0 && young()) settle(waiting.shift()!);
+    } finally {
+      turnEnds();
+    }
   };
   /** Next turn: a new budget, and the reports that waited for it. */
   const turnEnds = () => {
@@ -139,7 +142,7 @@ export function trackCommitBatches(deps: CommitBatchesDeps): CommitBatches {
     setImmediate(onNextTurn);
   };
   const drainReports = () => {
-    for (const report of waiting.splice(0)) settle(report);
+    while (waiting.length > 0) settle(waiting.shift()!);
     for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
       settle(m.message as CommitReport);
     }

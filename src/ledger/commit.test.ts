@@ -56,6 +56,24 @@ function rowCount(file: string): number {
   }
 }
 
+/** `n` batches of 100 entries for partition 0, seq 1 onwards: the entries and their column values. */
+function batchesOf100(n: number): { entries: LedgerEntry[]; rows: (string | number | null)[] }[] {
+  return Array.from({ length: n }, (_, b) => {
+    const seqs = Array.from({ length: 100 }, (_, i) => b * 100 + i + 1);
+    return {
+      entries: seqs.map((seq) => ({ kind: 'k', at: 1, data: {}, partition: 0, seq, prev: '', hash: '' })),
+      rows: seqs.flatMap((seq) => [0, seq, 'k', 1, null, null, null, null, null, `{"seq":${seq}}`]),
+    };
+  });
+}
+
+/** Blocks this thread (nothing else runs on it) until `file` holds `n` rows. */
+function waitForRows(file: string, n: number): void {
+  const asleep = new Int32Array(new SharedArrayBuffer(4));
+  for (let tries = 0; rowCount(file) < n && tries < 1_000; tries++) Atomics.wait(asleep, 0, 0, 10);
+  expect(rowCount(file)).toBe(n);
+}
+
 describe('the commit worker', () => {
   it('resolves appends in order, each only once another connection can read it', async () => {
     const file = tempFile();
@@ -131,26 +149,14 @@ describe('the commit worker', () => {
     };
     setImmediate(tick);
     const settled: { batch: number; turn: number }[] = [];
-    const sent = Array.from({ length: 20 }, (_, batch) => {
-      const seqs = Array.from({ length: 100 }, (_, i) => batch * 100 + i + 1);
-      const entries = seqs.map((seq) => ({
-        kind: 'k',
-        at: 1,
-        data: {},
-        partition: 0,
-        seq,
-        prev: '',
-        hash: '',
-      }));
-      const rows = seqs.flatMap((seq) => [0, seq, 'k', 1, null, null, null, null, null, `{"seq":${seq}}`]);
-      return new Promise<void>((resolve, reject) =>
-        committer.send(entries, rows, () => resolve(void settled.push({ batch, turn })), reject),
-      );
-    });
-    // Committed, one transaction a batch, while this thread runs on: every report is posted, none read.
-    const asleep = new Int32Array(new SharedArrayBuffer(4));
-    for (let tries = 0; rowCount(file) < 2_000 && tries < 1_000; tries++) Atomics.wait(asleep, 0, 0, 10);
-    expect(rowCount(file)).toBe(2_000);
+    const sent = batchesOf100(20).map(
+      ({ entries, rows }, batch) =>
+        new Promise<void>((resolve, reject) =>
+          committer.send(entries, rows, () => resolve(void settled.push({ batch, turn })), reject),
+        ),
+    );
+    // Committed, one transaction a batch, while this thread runs on: the reports wait to be read.
+    waitForRows(file, 2_000);
     await Promise.all(sent);
     counting = false;
     committer.stop();
@@ -161,6 +167,41 @@ describe('the commit worker', () => {
     expect(perTurn.size).toBeGreaterThan(1);
     for (const batches of perTurn.values())
       expect(batches.length * 100).toBeLessThanOrEqual(2 * (TURN_ENTRIES + 100));
+  });
+
+  it("reads posted reports in a send only up to the turn's budget, in order, each entry linked as stored", async () => {
+    const file = tempFile();
+    openLedger({ file, origin: 'test' }).close();
+    const committer = committerOn(file, () => {}, { maxEntries: 100 });
+    const batches = batchesOf100(12);
+    let settled = 0;
+    const sent = batches
+      .slice(0, 11)
+      .map(
+        ({ entries, rows }) =>
+          new Promise<void>((resolve, reject) =>
+            committer.send(entries, rows, () => resolve(void settled++), reject),
+          ),
+      );
+    waitForRows(file, 1_100);
+    // Still the same turn: the twelfth send reads what was posted, as much as one turn settles.
+    const before = settled;
+    const last = batches[11]!;
+    sent.push(
+      new Promise<void>((resolve, reject) => committer.send(last.entries, last.rows, resolve, reject)),
+    );
+    expect(settled - before).toBeGreaterThan(0);
+    expect((settled - before) * 100).toBeLessThanOrEqual(TURN_ENTRIES + 100);
+    await Promise.all(sent);
+    committer.stop();
+    // Settled out of order, reports would link entries with another batch's hashes.
+    const reader = new DatabaseSync(file, { readOnly: true });
+    const stored = reader
+      .prepare('SELECT seq, prev, hash FROM entries WHERE partition = 0 ORDER BY seq')
+      .all();
+    reader.close();
+    const linked = batches.flatMap((b) => b.entries.map(({ seq, prev, hash }) => ({ seq, prev, hash })));
+    expect(linked).toEqual(stored.map((row) => ({ ...row })));
   });
 
   it('lets a query see every append made before it, committed or still queued', async () => {

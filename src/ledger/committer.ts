@@ -121,6 +121,8 @@ export function startCommitter(opts: CommitterOptions): Committer {
   const unresponsive = (ms = WAIT_MS) => {
     gone = true;
     void worker.terminate();
+    // What it reported before it stopped answering was committed: settled, not lost with the rest.
+    batches.drainReports();
     batches.fail(`the commit worker did not answer within ${ms / 1000} s`);
   };
 
