@@ -118,8 +118,8 @@ export function trackCommitBatches(deps: CommitBatchesDeps): CommitBatches {
   // Each report settled releases the hops that waited for its commit, and a busy worker posts the next
   // report before they are done. Settled as they came, reports held the event loop for seconds under
   // load (Node hands a port up to 1,000 messages in one go), while timers, HTTP and the telemetry
-  // export waited. So one turn of the event loop settles reports for TURN_ENTRIES entries at most;
-  // the others wait for the next turn, in the order they were posted.
+  // export waited. So one turn of the event loop settles reports until TURN_ENTRIES entries are
+  // settled (the last report whole); the others wait for the next turn, in the order they came.
   let settledThisTurn = 0;
   const waiting: CommitReport[] = [];
   let turnAhead = false;
