@@ -1,4 +1,5 @@
-// Bundles the console into console/dist: app.js (+ map) from src/main.tsx, and the static files.
+// Bundles the console into console/dist: app.js (+ map) from src/main.tsx, app.css from the styles it
+// imports, and index.html.
 // Run with `node console/build.ts` (Node strips the types); works from any working directory.
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -24,7 +25,7 @@ try {
     metafile: true,
     logLevel: 'silent',
   });
-  for (const file of ['index.html', 'app.css']) copyFileSync(join(src, file), join(dist, file));
+  copyFileSync(join(src, 'index.html'), join(dist, 'index.html'));
   // metafile keys are relative to the working directory, which may be anything.
   const app = Object.entries(result.metafile.outputs).find(([path]) => path.endsWith('app.js'));
   const size = app === undefined ? '' : ` (app.js ${(app[1].bytes / 1024).toFixed(1)} kB)`;
