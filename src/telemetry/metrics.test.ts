@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { telemetryConfig } from './config.js';
 import { createTelemetry, withUnitSuffixes } from './telemetry.js';
+import { startOtlpReceiver } from './test-kit.js';
 
 // What an operator watches besides the gate: the API's requests, the mesh's and the ledger's gauges,
 // the process's health, and the Prometheus names they carry.
@@ -129,5 +130,45 @@ describe('operations metrics', () => {
     expect(cpu).toBeGreaterThan(0);
     const rss = Number(/^process_memory_usage_bytes (\S+)$/m.exec(text)?.[1]);
     expect(rss).toBeGreaterThan(1_000_000);
+  });
+
+  it("gives a scrape and an OTLP export each their own event-loop window: one's collection does not empty the other's", async () => {
+    const receiver = await startOtlpReceiver();
+    const config = telemetryConfig(
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json',
+        OTEL_TRACES_EXPORTER: 'none',
+        OTEL_METRIC_EXPORT_INTERVAL: '100',
+      },
+      { prometheus: true },
+    );
+    if (config === undefined || config instanceof Error) throw new Error('no config');
+    const telemetry = createTelemetry({ config, version: '0.1.0' });
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const exports = () => receiver.requests.filter((r) => r.path === '/v1/metrics').length;
+    try {
+      let text = '';
+      for (let tries = 0; tries < 100 && !/^nodejs_eventloop_delay_max_seconds /m.test(text); tries++) {
+        await sleep(60);
+        text = (await telemetry.scrape())!;
+      }
+      // A window's first sample comes one tick (10 ms) after it starts: the stall comes later.
+      await sleep(60);
+      const before = exports();
+      const stalled = performance.now() + 400;
+      while (performance.now() < stalled);
+      // Two OTLP collections after the stall, the second well past 5 samples after the first: a
+      // window shared with the scrape would now hold only the samples since then.
+      for (let tries = 0; tries < 100 && exports() < before + 2; tries++) await sleep(50);
+      expect(exports()).toBeGreaterThanOrEqual(before + 2);
+      await sleep(100);
+      text = (await telemetry.scrape())!;
+      const scraped = Number(/^nodejs_eventloop_delay_max_seconds (\S+)$/m.exec(text)?.[1]);
+      expect(scraped).toBeGreaterThanOrEqual(0.3);
+    } finally {
+      await telemetry.close();
+      await receiver.close();
+    }
   });
 });

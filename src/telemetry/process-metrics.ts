@@ -1,7 +1,12 @@
 import { readdirSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
 import type { Meter } from '@opentelemetry/api';
-import type { MeterProvider } from '@opentelemetry/sdk-metrics';
+import {
+  type AggregationTemporalitySelector,
+  MeterProvider,
+  type MetricProducer,
+  MetricReader,
+} from '@opentelemetry/sdk-metrics';
 
 /**
  * The process's own health, as any Node service is watched beside what it does: the official
@@ -17,18 +22,51 @@ import type { MeterProvider } from '@opentelemetry/sdk-metrics';
  */
 export type ProcessWatch = { readonly ready: Promise<void>; stop(): void };
 
-export function watchProcess(meters: MeterProvider, onError: (err: unknown) => void): ProcessWatch {
+/**
+ * Where one metric reader reads the runtime instrumentation from. Its event-loop delay and
+ * utilization gauges cover the time since the last collection and start a new window at each: one
+ * instrumentation shared by a scrape and an OTLP export would give each only what came since the
+ * other's last collection (a scrape just after an export saw no delay at all). So each reader has an
+ * instrumentation of its own, on a MeterProvider of its own, read through `producer` (the reader's
+ * metricProducers, as the hop metrics are), with the reader's temporality.
+ */
+export type RuntimeSource = { readonly producer: MetricProducer; readonly meters: MeterProvider };
+
+export function runtimeSource(temporality: AggregationTemporalitySelector): RuntimeSource {
+  const reader = new SourceReader({ aggregationTemporalitySelector: temporality });
+  const meters = new MeterProvider({ readers: [reader] });
+  return { meters, producer: { collect: (options) => reader.collect(options) } };
+}
+
+/** A reader that only collects when its producer is asked to: nothing to flush, nothing to stop. */
+class SourceReader extends MetricReader {
+  protected onForceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected onShutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** The process instruments on `meters` (every reader's), the runtime instrumentation on each source. */
+export function watchProcess(
+  meters: MeterProvider,
+  sources: readonly RuntimeSource[],
+  onError: (err: unknown) => void,
+): ProcessWatch {
   observeProcess(meters.getMeter('meshwarden.process'));
   let stopped = false;
-  let stopRuntime = () => {};
+  const stops: (() => void)[] = [];
   const ready = import('@opentelemetry/instrumentation-runtime-node').then(
     ({ RuntimeNodeInstrumentation }) => {
       if (stopped) return;
-      // Made disabled, so that its collectors never start on the global (no-op) meter provider.
-      const runtime = new RuntimeNodeInstrumentation({ enabled: false });
-      runtime.setMeterProvider(meters);
-      runtime.enable();
-      stopRuntime = () => runtime.disable();
+      for (const source of sources) {
+        // Made disabled, so that its collectors never start on the global (no-op) meter provider.
+        const runtime = new RuntimeNodeInstrumentation({ enabled: false });
+        runtime.setMeterProvider(source.meters);
+        runtime.enable();
+        stops.push(() => runtime.disable());
+      }
     },
     onError,
   );
@@ -36,7 +74,7 @@ export function watchProcess(meters: MeterProvider, onError: (err: unknown) => v
     ready,
     stop() {
       stopped = true;
-      stopRuntime();
+      for (const stop of stops.splice(0)) stop();
     },
   };
 }

@@ -16,7 +16,7 @@ import { decisionSpan } from './decision-span.js';
 import { createExporters, type Outstanding, type Signal } from './exporters.js';
 import { createHopMetrics, type HopMetrics } from './hop-metrics.js';
 import { createInstruments, type Gauges } from './metrics.js';
-import { watchProcess } from './process-metrics.js';
+import { type RuntimeSource, runtimeSource, watchProcess } from './process-metrics.js';
 import { type SpanTrace, type TelemetryDecision, traceOf } from './spans.js';
 
 /**
@@ -112,11 +112,12 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
       ? undefined
       : new BatchSpanProcessor({ exporter: exporters.spans, ...config.batch });
   const hop = createHopMetrics(resource, scope);
-  const { readers, prometheus } = metricReaders(config, exporters.metrics, hop);
+  const { readers, prometheus, runtime } = metricReaders(config, exporters.metrics, hop);
   const meters = new MeterProvider({ resource, readers });
   const instruments = createInstruments(meters.getMeter(scope.name, scope.version), hop);
   // The process's health beside the mesh's, wherever metrics go.
-  const watch = readers.length === 0 ? undefined : watchProcess(meters, (err) => report(err, 'metrics'));
+  const watch =
+    readers.length === 0 ? undefined : watchProcess(meters, runtime, (err) => report(err, 'metrics'));
   // No otel_scope_* labels on every series: one scope, Meshwarden's.
   const serializer = new PrometheusSerializer('', false, undefined, false, true);
   const sample = samplerFor(config.sampler);
@@ -244,8 +245,16 @@ function metricReaders(
 ): {
   readers: MetricReader[];
   prometheus: PrometheusExporter | undefined;
+  /** Each reader's runtime instrumentation (process-metrics.ts says why one each). */
+  runtime: RuntimeSource[];
 } {
   const readers: MetricReader[] = [];
+  const runtime: RuntimeSource[] = [];
+  const sourceFor = (temporality: (type: InstrumentType) => AggregationTemporality) => {
+    const source = runtimeSource(temporality);
+    runtime.push(source);
+    return source.producer;
+  };
   if (config.metrics !== undefined && exporter !== undefined) {
     const { intervalMs } = config.metrics;
     // Delta for a collector that asks for it (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE).
@@ -256,18 +265,21 @@ function metricReaders(
         exporter,
         exportIntervalMillis: intervalMs,
         exportTimeoutMillis: Math.min(30_000, intervalMs),
-        metricProducers: [hop.producer(temporality)],
+        metricProducers: [hop.producer(temporality), sourceFor(temporality)],
       }),
     );
   }
   const prometheus = config.prometheus
     ? new PrometheusExporter({
         preventServerStart: true,
-        metricProducers: [hop.producer(() => AggregationTemporality.CUMULATIVE)],
+        metricProducers: [
+          hop.producer(() => AggregationTemporality.CUMULATIVE),
+          sourceFor(() => AggregationTemporality.CUMULATIVE),
+        ],
       })
     : undefined;
   if (prometheus !== undefined) readers.push(prometheus);
-  return { readers, prometheus };
+  return { readers, prometheus, runtime };
 }
 
 /**
