@@ -41,6 +41,30 @@ describe('HTTP API against a real `up` process', () => {
     expect(wrong.status).toBe(401);
   });
 
+  it('answers a method that a path does not take with 405 and an Allow header; a path no route has with 404', async () => {
+    const send = (method: string, url: string) =>
+      fetch(url, { method, headers: { authorization: `Bearer ${tokens.viewer}` } });
+    const holdsDeleted = await send('DELETE', `${up.api}/holds`);
+    expect(holdsDeleted.status).toBe(405);
+    expect(holdsDeleted.headers.get('allow')).toBe('GET, HEAD');
+    const body = (await holdsDeleted.json()) as { error: { code: string } };
+    expect(body.error.code).toBe('MW_API_METHOD_NOT_ALLOWED');
+    // A path with a parameter, under the method it does not take.
+    const approveRead = await send('GET', `${up.api}/holds/some-id/approve`);
+    expect(approveRead.status).toBe(405);
+    expect(approveRead.headers.get('allow')).toBe('POST');
+    const root = up.api.slice(0, -'/api/v1'.length);
+    // No route has these paths: the console's files (GET only) do not make every path a GET's.
+    for (const [method, url] of [
+      ['POST', `${up.api}/nowhere`],
+      ['POST', `${root}/index.html`],
+      ['BREW', `${up.api}/holds`],
+    ] as const) {
+      const answer = await send(method, url);
+      expect(answer.status, `${method} ${url}`).toBe(method === 'BREW' ? 400 : 404);
+    }
+  });
+
   it('lets a viewer read but not act', async () => {
     expect((await call(up, tokens.viewer, 'GET', '/breakers')).status).toBe(200);
     const [held] = await holds();

@@ -156,9 +156,12 @@ describe('GET /metrics on a real `up` process', () => {
   });
 
   it("times the API's requests by method, route template and status", async () => {
-    // Calls made in beforeAll (GET /holds, 200) and refused ones here (401 on /metrics, 404).
+    // Calls made in beforeAll (GET /holds, 200) and refused ones here (401 on /metrics, 404, 405).
     await scrape(undefined);
     await fetch(`${up.url}/api/v1/no-such-route`);
+    const posted = await fetch(`${up.url}/metrics`, { method: 'POST' });
+    expect(posted.status).toBe(405);
+    expect(posted.headers.get('allow')).toBe('GET, HEAD');
     const text = await (await scrape(METRICS_TOKEN)).text();
     const requests = samples(text, 'http_server_request_duration_seconds_count');
     const count = (labels: Record<string, string>) =>
@@ -170,8 +173,8 @@ describe('GET /metrics on a real `up` process', () => {
       count({ http_request_method: 'GET', http_route: '/metrics', http_response_status_code: '401' }),
     ).toBeGreaterThanOrEqual(1);
     // No route: no http_route label, so unknown paths cannot grow the series.
-    const unrouted = requests.filter((s) => s.labels.http_response_status_code === '404');
-    expect(unrouted.length).toBeGreaterThan(0);
+    const unrouted = requests.filter((s) => ['404', '405'].includes(s.labels.http_response_status_code!));
+    expect(new Set(unrouted.map((s) => s.labels.http_response_status_code))).toEqual(new Set(['404', '405']));
     for (const s of unrouted) expect(s.labels.http_route).toBeUndefined();
   });
 

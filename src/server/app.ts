@@ -48,6 +48,7 @@ import { statusRoutes } from './routes/status.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { API_ERROR_SCHEMA } from './schemas.js';
 import type { TokenStore } from './tokens.js';
+import { answerUnrouted } from './unrouted.js';
 
 export { API_PREFIX } from './deps.js';
 
@@ -192,11 +193,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     }
     return reply.code(status >= 400 ? status : 500).send(errorBody(error));
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply
-      .code(404)
-      .send(errorBody(apiError('MW_API_NOT_FOUND', { what: `${request.method} ${request.url}` }))),
-  );
+  answerUnrouted(app);
 
   await app.register(swagger, {
     openapi: {
