@@ -22,7 +22,12 @@ export function answerUnrouted(app: FastifyInstance): void {
   });
   const allowedOn = (url: string): string[] => {
     const path = url.split('?', 1)[0]!;
-    return [...methods].filter((method) => paths.find(method as never, path) !== null).sort();
+    try {
+      return [...methods].filter((method) => paths.find(method as never, path) !== null).sort();
+    } catch {
+      // A path the router cannot read (it has not thrown on any tried) is not a route's: a 404.
+      return [];
+    }
   };
   app.setNotFoundHandler((request, reply) => {
     const allowed = allowedOn(request.url);
