@@ -160,6 +160,24 @@ describe('bad input', () => {
     expect(r.stderr).toContain('MW_CLI_INPUT_MISSING');
   });
 
+  it.each([['warning'], ['verbose']])(
+    'refuses a MESHWARDEN_LOG level it does not know (%s) as a usage error, without a stack',
+    async (level) => {
+      const r = await runCli(['policy', 'check', 'examples/retention/mesh.yaml', '--json'], {
+        env: { MESHWARDEN_LOG: level },
+      });
+      expect(r.code).toBe(2);
+      expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'MW_CLI_USAGE' } });
+      expect(r.stderr).toContain('MESHWARDEN_LOG');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      // Any case of a level it knows is that level.
+      const upper = await runCli(['policy', 'check', 'examples/retention/mesh.yaml'], {
+        env: { MESHWARDEN_LOG: 'INFO' },
+      });
+      expect(upper.code, upper.stderr).toBe(0);
+    },
+  );
+
   it.each([[['why', '--json']], [['approvals', 'list', '--bogus', '--json']]])(
     'prints one JSON document for a usage error under --json: %j',
     async (args) => {

@@ -22,7 +22,7 @@ import { stdoutFailure, watchOutputStreams } from './stdout.js';
 const DEFAULT_DATA = '.meshwarden';
 // A reader closing the pipe (`| head`) is not an error: see stdout.ts.
 watchOutputStreams();
-const log = createRootLogger();
+const { log, problem: logProblem } = createRootLogger();
 const cliLog = log.child({ layer: 'cli' });
 let exitCode: number = EXIT.ok;
 const done = (code: number) => {
@@ -84,6 +84,7 @@ const program = new Command('meshwarden')
   .exitOverride()
   .hook('preAction', (_program, action) => {
     running = action;
+    if (logProblem !== undefined) usage(logProblem);
   });
 
 program
