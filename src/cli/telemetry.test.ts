@@ -105,6 +105,41 @@ describe('cliTelemetry at start', () => {
     expect(notes[0]).not.toContain('metrics to');
     await started[Symbol.asyncDispose]();
   });
+
+  it("names a ratio sampler's ratio in the start-up line", async () => {
+    const notes: string[] = [];
+    const started = cliTelemetry(
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+        OTEL_METRICS_EXPORTER: 'none',
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0.25',
+      },
+      logged().log,
+      { serveMetrics: false, note: (text) => notes.push(text) },
+    );
+    if (started instanceof Error) throw started;
+    expect(notes[0]).toContain('(sampler parentbased_traceidratio 0.25)');
+    await started[Symbol.asyncDispose]();
+  });
+
+  it.each([
+    [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, ['OTEL_EXPORTER_OTLP_PROTOCOL']],
+    [
+      { OTEL_EXPORTER_OTPL_ENDPOINT: 'http://c:4318', OTEL_TRACES_SAMPLER: 'sometimes' },
+      ['OTEL_EXPORTER_OTPL_ENDPOINT', 'OTEL_TRACES_SAMPLER'],
+    ],
+    [{ OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, undefined],
+    [{}, undefined],
+  ])('with telemetry off, warns once of the OTEL_* settings nothing reads: %o', async (env, named) => {
+    const { log, lines } = logged();
+    const started = cliTelemetry(env, log, { serveMetrics: false });
+    if (started instanceof Error) throw started;
+    expect(started.telemetry).toBeUndefined();
+    const warned = lines.filter((l) => l.level === 40) as unknown as { variables?: string[] }[];
+    expect(warned.map((l) => l.variables)).toEqual(named === undefined ? [] : [named]);
+    await started[Symbol.asyncDispose]();
+  });
 });
 
 describe('exportFailure', () => {

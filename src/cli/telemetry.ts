@@ -83,7 +83,10 @@ export function cliTelemetry(
       },
       'MESHWARDEN_METRICS_TOKEN is set but metrics are off: GET /metrics answers 404',
     );
-  if (config === undefined) return { [Symbol.asyncDispose]: async () => {} };
+  if (config === undefined) {
+    sayIgnored(env, tlog);
+    return { [Symbol.asyncDispose]: async () => {} };
+  }
   const urls = { traces: config.traces?.url, metrics: config.metrics?.url };
   const endpointOf = (signal: 'traces' | 'metrics' | undefined): { endpoint?: string } => {
     const url = signal === undefined ? undefined : urls[signal];
@@ -121,7 +124,7 @@ export function cliTelemetry(
   const to = [
     config.traces === undefined
       ? undefined
-      : `traces to ${config.traces.url} (sampler ${config.sampler.name})`,
+      : `traces to ${config.traces.url} (sampler ${samplerText(config.sampler)})`,
     config.metrics === undefined ? undefined : `metrics to ${config.metrics.url}`,
   ].filter((t) => t !== undefined);
   if (to.length > 0) opts.note?.(`OpenTelemetry on: ${to.join(', ')}`);
@@ -175,3 +178,28 @@ export function exportFailure(err: Error): { error: string; code?: unknown; resp
 
 /** How much of a collector's answer a failed export's log line quotes. */
 const RESPONSE_CHARS = 500;
+
+/** A sampler as the start-up line says it: a ratio sampler with its ratio. */
+function samplerText(sampler: { readonly name: string; readonly ratio: number }): string {
+  return sampler.name.endsWith('traceidratio') ? `${sampler.name} ${sampler.ratio}` : sampler.name;
+}
+
+/** Variables that say off themselves (`none`, `true`); an exporter neither none nor otlp is refused. */
+const SAY_OFF = new Set(['OTEL_SDK_DISABLED', 'OTEL_TRACES_EXPORTER', 'OTEL_METRICS_EXPORTER']);
+
+/**
+ * Telemetry is off (nothing asked for an export), yet OTEL_* settings are there: a protocol or
+ * sampler set for an endpoint left out or misspelt. Said once, at warn, with the variables, so a
+ * user who meant to export learns why nothing goes out (`OTEL_SDK_DISABLED=true` says off itself).
+ */
+function sayIgnored(env: Env, log: Logger): void {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return;
+  const set = Object.keys(env)
+    .filter((name) => name.startsWith('OTEL_') && !SAY_OFF.has(name) && env[name]?.trim())
+    .sort();
+  if (set.length === 0) return;
+  log.warn(
+    { variables: set },
+    `telemetry is off: ${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set, but no OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT) and no exporter named otlp (OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER) turns export on; those settings are not read`,
+  );
+}

@@ -62,6 +62,25 @@ describe('telemetryConfig (OTEL_* variables)', () => {
   });
 
   it.each([
+    [{ OTEL_METRICS_EXPORTER: 'prometheus' }, { prometheus: true, metrics: false }],
+    [{ OTEL_METRICS_EXPORTER: 'otlp,prometheus' }, { prometheus: true, metrics: true }],
+    [{}, { prometheus: true, metrics: true }],
+  ])(
+    'with an endpoint set, pushes metrics over OTLP only when the exporter list names otlp or is unset: %o',
+    (env, want) => {
+      const config = telemetryConfig(
+        { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', ...env },
+        { prometheus: true },
+      );
+      if (config === undefined || config instanceof Error) throw new Error('no config');
+      expect(config.prometheus).toBe(want.prometheus);
+      expect(config.metrics !== undefined).toBe(want.metrics);
+      // Traces still go to the endpoint.
+      expect(config.traces?.url).toBe('http://c:4318/v1/traces');
+    },
+  );
+
+  it.each([
     [{}, 3000],
     [{ OTEL_EXPORTER_OTLP_TIMEOUT: '1500' }, 1500],
     [{ OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '800' }, 800],

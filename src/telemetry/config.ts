@@ -119,7 +119,10 @@ function exporters(env: Env, name: string): string[] | MeshwardenError {
   return list;
 }
 
-/** One signal's OTLP export: on when its endpoint, the base endpoint or its exporter says `otlp`. */
+/**
+ * One signal's OTLP export: on when its endpoint, the base endpoint or its exporter says `otlp`, and
+ * its exporter list (when set) names `otlp`.
+ */
 function signal(
   env: Env,
   which: 'TRACES' | 'METRICS',
@@ -127,6 +130,9 @@ function signal(
   exporter: readonly string[],
 ): { url: string; protocol: OtlpProtocol; timeoutMillis: number } | undefined | MeshwardenError {
   if (exporter.includes('none')) return undefined;
+  // A list that leaves otlp out (OTEL_METRICS_EXPORTER=prometheus: scraped, not pushed) is no OTLP
+  // export of that signal, whatever endpoint is set for the other.
+  if (exporter.length > 0 && !exporter.includes('otlp')) return undefined;
   const own = env[`OTEL_EXPORTER_OTLP_${which}_ENDPOINT`]?.trim() || undefined;
   if (own === undefined && base === undefined && !exporter.includes('otlp')) return undefined;
   // The spec: a signal's own endpoint is used as is; the base one gets /v1/<signal> appended.
