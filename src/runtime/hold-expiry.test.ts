@@ -70,6 +70,8 @@ describe('createHoldExpiry', () => {
     expect(raised).toEqual([]);
     t.advance(DAY - 15 * 60_000);
     expect(raised.map((a) => a.event)).toEqual(['hold.expiring']);
+    // Said when it is said: the warning's time, not the hold's.
+    expect(raised[0]!.at).toBe(NOW + 30 * DAY - 15 * 60_000);
     expect(expiry.armed()).toBe(0);
   });
 

@@ -59,6 +59,8 @@ export function expiringAlarm(
   const when = left < 90_000 ? `${Math.round(left / 1000)} s` : `about ${Math.round(left / 60_000)} min`;
   return {
     ...created,
+    // The warning's own time (a CloudEvent's `time`, PagerDuty's `timestamp`), not the hold's.
+    at: now,
     event: 'hold.expiring',
     summary: `${created.summary.replace(/\.$/, '')}; it times out (${rule.onTimeout}) in ${when}`,
     detail: { ...created.detail, timeoutAt, onTimeout: rule.onTimeout },
