@@ -160,6 +160,21 @@ describe('bad input', () => {
     expect(r.stderr).toContain('MW_CLI_INPUT_MISSING');
   });
 
+  it('names the environment variables it reads in up --help and run --help', async () => {
+    const up = await runCli(['up', '--help']);
+    expect(up.code).toBe(0);
+    for (const name of [
+      'MESHWARDEN_LOG',
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      'MESHWARDEN_METRICS_TOKEN',
+      '/api/v1/health',
+    ])
+      expect(up.stdout).toContain(name);
+    const run = await runCli(['run', '--help']);
+    expect(run.stdout).toContain('OTEL_EXPORTER_OTLP_ENDPOINT');
+    expect(run.stdout).not.toContain('MESHWARDEN_METRICS_TOKEN');
+  });
+
   it.each([['warning'], ['verbose']])(
     'refuses a MESHWARDEN_LOG level it does not know (%s) as a usage error, without a stack',
     async (level) => {

@@ -11,6 +11,7 @@ import { checkPolicy } from './commands/policy-check.js';
 import { replay } from './commands/replay.js';
 import { runMesh } from './commands/run.js';
 import { up } from './commands/up.js';
+import { environmentHelp } from './environment-help.js';
 import { EXIT } from './errors.js';
 import { exitOnceWritten } from './exit.js';
 import { createRootLogger } from './log.js';
@@ -135,6 +136,7 @@ program
   .addOption(nodeOption())
   .option('--json', 'print the summary as one JSON document')
   .description('feed messages, run to quiescence, summarize (resumes unfinished work first)')
+  .addHelpText('after', environmentHelp('run'))
   .action(
     async (
       mesh: string,
@@ -175,6 +177,7 @@ program
   .addOption(nodeOption())
   .option('--json', 'print the URLs (and a first token) as one JSON document')
   .description('run the mesh with the HTTP API and the web console until Ctrl-C')
+  .addHelpText('after', environmentHelp('up'))
   .action(
     async (
       mesh: string,
