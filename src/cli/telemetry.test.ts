@@ -106,6 +106,24 @@ describe('cliTelemetry at start', () => {
     await started[Symbol.asyncDispose]();
   });
 
+  it('warns of a batch size over the queue, which is cut to it', async () => {
+    const { log, lines } = logged();
+    const started = cliTelemetry(
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+        OTEL_METRICS_EXPORTER: 'none',
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '5000',
+      },
+      log,
+      { serveMetrics: false },
+    );
+    if (started instanceof Error) throw started;
+    expect(lines.filter((l) => l.level === 40).map((l) => l.variable)).toEqual([
+      'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
+    ]);
+    await started[Symbol.asyncDispose]();
+  });
+
   it("names a ratio sampler's ratio in the start-up line", async () => {
     const notes: string[] = [];
     const started = cliTelemetry(

@@ -87,6 +87,13 @@ export function cliTelemetry(
     sayIgnored(env, tlog);
     return { [Symbol.asyncDispose]: async () => {} };
   }
+  // The spec has the batch at most the queue: one set larger is cut to it, and said.
+  const askedBatch = Number(env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE?.trim());
+  if (config.traces !== undefined && askedBatch > config.batch.maxExportBatchSize)
+    tlog.warn(
+      { variable: 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', value: env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE },
+      `OTEL_BSP_MAX_EXPORT_BATCH_SIZE is over OTEL_BSP_MAX_QUEUE_SIZE: batches of at most ${config.batch.maxExportBatchSize} spans are exported`,
+    );
   const urls = { traces: config.traces?.url, metrics: config.metrics?.url };
   const endpointOf = (signal: 'traces' | 'metrics' | undefined): { endpoint?: string } => {
     const url = signal === undefined ? undefined : urls[signal];
