@@ -1,9 +1,8 @@
 import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEntries, REPO, runCli, tempDir } from './run-cli.js';
-import { call, startUp, type UpProcess } from './up-process.js';
+import { call, rawHttp, startUp, type UpProcess } from './up-process.js';
 
 // Hostile bodies against every door of a real `up` (the partners example: ingress `partners` and
 // `desk`, the exposed agent `churn`, and MCP): each gets a 4xx with a typed code, the server goes on
@@ -203,19 +202,7 @@ describe('hostile bodies on every door of a real `up`', () => {
   });
 
   it('answers a URL past the header limit, and bytes that are not HTTP, with a typed 4xx', async () => {
-    const { hostname, port } = new URL(up.api);
-    /** The raw reply to `request` written on a fresh connection: its status and its JSON body. */
-    const raw = (request: string) =>
-      new Promise<{ status: number; body: { error: { code: string } } }>((resolve, reject) => {
-        const socket = connect(Number(port), hostname, () => socket.write(request));
-        let text = '';
-        socket.on('data', (d) => (text += d.toString()));
-        socket.on('error', reject);
-        socket.on('close', () => {
-          const [head = '', body = ''] = text.split('\r\n\r\n');
-          resolve({ status: Number(head.split(' ')[1]), body: JSON.parse(body) });
-        });
-      });
+    const raw = (request: string) => rawHttp(up, request);
     const long = await raw(`GET /api/v1/search?q=${'a'.repeat(100_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
     expect(long.status).toBe(431);
     expect(long.body.error.code).toBe('MW_API_HEADERS_TOO_LARGE');

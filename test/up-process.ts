@@ -1,4 +1,5 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { BIN, REPO } from './run-cli.js';
 
 /** A running `meshwarden up`: its URLs, the first admin token, and how to stop it. */
@@ -107,4 +108,37 @@ export async function until<T>(
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * `request`, bytes as given, written on a fresh connection to `up`'s port: the status and the JSON
+ * body of the answer, read when the server closes the connection. For what a client library would
+ * not send (a URL past the header limit, bytes that are not HTTP, CONNECT).
+ */
+export function rawHttp(
+  up: { api: string },
+  request: string,
+  // biome-ignore lint/suspicious/noExplicitAny: assertions read the reply field by field
+): Promise<{ status: number; headers: string; body: any }> {
+  const { hostname, port } = new URL(up.api);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(request));
+    let text = '';
+    socket.on('data', (d) => (text += d.toString()));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const at = text.indexOf('\r\n\r\n');
+      const head = at < 0 ? text : text.slice(0, at);
+      const body = at < 0 ? '' : text.slice(at + 4);
+      try {
+        resolve({
+          status: Number(head.split(' ')[1]),
+          headers: head,
+          body: body === '' ? null : JSON.parse(body),
+        });
+      } catch (err) {
+        reject(new Error(`not one JSON body: ${JSON.stringify(text.slice(0, 300))}`, { cause: err }));
+      }
+    });
+  });
 }

@@ -48,7 +48,7 @@ import { statusRoutes } from './routes/status.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { API_ERROR_SCHEMA } from './schemas.js';
 import type { TokenStore } from './tokens.js';
-import { answerUnrouted } from './unrouted.js';
+import { answerUnrouted, frameworkError } from './unrouted.js';
 
 export { API_PREFIX } from './deps.js';
 
@@ -116,6 +116,8 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     // A request the HTTP parser refuses (a URL or headers past Node's limit, bytes that are not
     // HTTP) reaches no route: it is answered with a typed error too, not Fastify's untyped one.
+    // A path the router cannot decode, or a parameter past its length: typed too (unrouted.ts).
+    frameworkErrors: frameworkError,
     clientErrorHandler(err, socket) {
       const code = (err as { code?: unknown }).code;
       if (code === 'ECONNRESET' || !socket.writable) return socket.destroy();

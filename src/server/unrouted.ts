@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay from 'find-my-way';
 import { apiError, errorBody } from './errors.js';
 
@@ -7,7 +8,13 @@ import { apiError, errorBody } from './errors.js';
  * under other methods (`POST /metrics`, `DELETE /api/v1/holds/<id>`), as HTTP asks (RFC 9110
  * §15.5.6); 404 otherwise. Fastify's router answers only "not found", so the routes' paths are kept
  * in a router of their own (find-my-way, Fastify's, with its defaults) as they are added: call this
- * before any route is. The console's files (one `GET /*`) are left out: every path would match it.
+ * before any route is. Routes with a wildcard are left out (the console's `GET /*` would match every
+ * path; a door's `…/rest/*` is the SDK's to answer).
+ *
+ * The answer is given in `onRequest`, before the body is read: a request that goes nowhere is not
+ * parsed (1 MiB of nested JSON, for no one, from anyone) nor waited for (a body sent a byte a
+ * minute). `CONNECT` and an `Expect` Node cannot meet, which Node answers before any route (closing
+ * the connection, or a 417 with no body), get the typed error every other refusal gets.
  */
 export function answerUnrouted(app: FastifyInstance): void {
   const paths = FindMyWay();
@@ -29,7 +36,7 @@ export function answerUnrouted(app: FastifyInstance): void {
       return [];
     }
   };
-  app.setNotFoundHandler((request, reply) => {
+  const answer = (request: FastifyRequest, reply: FastifyReply) => {
     const allowed = allowedOn(request.url);
     if (allowed.length === 0)
       return reply
@@ -44,5 +51,56 @@ export function answerUnrouted(app: FastifyInstance): void {
           apiError('MW_API_METHOD_NOT_ALLOWED', { method: request.method, path: request.url, allow }),
         ),
       );
+  };
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.is404) return answer(request, reply);
   });
+  // What calls reply.callNotFound() (the console's files for a file that is not there) lands here.
+  app.setNotFoundHandler(answer);
+  app.server.on('connect', (request: IncomingMessage, socket: NodeJS.WritableStream) => {
+    const error = apiError('MW_API_METHOD_NOT_ALLOWED', {
+      method: 'CONNECT',
+      path: request.url ?? '',
+      allow: 'the API’s routes (docs/api.md); it is no proxy',
+    });
+    socket.end(rawReply(405, 'Method Not Allowed', JSON.stringify(errorBody(error))));
+  });
+  app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+    const error = apiError('MW_API_BAD_REQUEST', {
+      detail: `Expect: ${request.headers.expect ?? ''} cannot be met; only 100-continue is taken`,
+    });
+    const body = JSON.stringify(errorBody(error));
+    response.writeHead(417, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    });
+    response.end(body);
+  });
+}
+
+/**
+ * Fastify's `frameworkErrors`: a path its router cannot decode (`%zz`, encoded bytes that are not
+ * UTF-8) or a parameter past its length (100 characters: no hold, token or agent has such a name),
+ * answered as every other refusal is, where Fastify's own body has another shape.
+ */
+export function frameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    void reply
+      .code(404)
+      .send(errorBody(apiError('MW_API_NOT_FOUND', { what: `${request.method} ${request.url}` })));
+    return;
+  }
+  void reply.code(400).send(
+    errorBody(
+      apiError('MW_API_BAD_REQUEST', {
+        detail: `the path ${JSON.stringify(request.url)} cannot be decoded: a % must be followed by two hex digits, and the bytes they encode must be UTF-8`,
+      }),
+    ),
+  );
+}
+
+/** A whole HTTP/1.1 answer written on a socket that no response object holds. */
+function rawReply(status: number, reason: string, body: string): string {
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }

@@ -88,10 +88,16 @@ export async function a2aRoutes(scope: FastifyInstance, deps: ApiDeps, a2a: A2aE
   // Not REST of ours: A2A's bindings (docs/interop.md), so they stay out of the OpenAPI document.
   // The card is checked in the preParsing hook (public for exposed agents); the rest needs a partner or pilot token.
   scope.get('/a2a/:name/.well-known/agent-card.json', { schema: { hide: true } }, serve);
-  for (const url of ['/a2a/:name', '/a2a/:name/rest/*'])
+  // JSON-RPC is POSTed to the agent's URL; the REST binding's paths and methods are the SDK's to
+  // answer, and it takes no HEAD (the agent card, a GET of ours, has one).
+  for (const [url, method] of [
+    ['/a2a/:name', ['POST']],
+    ['/a2a/:name/rest/*', ['GET', 'POST', 'DELETE']],
+  ] as const)
     scope.route({
-      method: ['GET', 'POST', 'DELETE'],
+      method: [...method],
       url,
+      exposeHeadRoute: false,
       config: { role: 'pilot', partners: true, door: true },
       bodyLimit: A2A_BODY_LIMIT,
       schema: { hide: true },

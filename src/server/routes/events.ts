@@ -23,6 +23,8 @@ export async function eventRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     '/events',
     {
       config: { role: 'viewer' },
+      // A stream: a HEAD of it would never send its headers (Node drops a HEAD's writes). 405.
+      exposeHeadRoute: false,
       schema: {
         summary: 'Live feed of decisions and outcomes (text/event-stream, one `decisions` event per batch)',
         tags: ['status'],

@@ -6,7 +6,9 @@ import { apiError } from '../errors.js';
 /** The mesh's MCP endpoint at /mcp: JSON-RPC per docs/interop.md, for pilots and partners. */
 export async function mcpRoutes(scope: FastifyInstance, deps: ApiDeps, mcp: McpEndpoint): Promise<void> {
   scope.route({
-    method: ['GET', 'POST', 'DELETE'],
+    // JSON-RPC over POST only: a GET (a server stream) and a DELETE (a session's end), which this
+    // stateless server has not, are 405 with `Allow: POST` (unrouted.ts), which MCP clients read so.
+    method: 'POST',
     url: '/mcp',
     config: { role: 'pilot', partners: true, door: true },
     // Not REST: JSON-RPC per docs/interop.md, so it stays out of the OpenAPI document.

@@ -63,7 +63,11 @@ export async function metricsRoutes(
       reply.type(metrics.contentType).header('vary', 'accept-encoding');
       // Prometheus asks for gzip: the text (tens of kilobytes, most of it repeated names) shrinks
       // about tenfold.
-      const encoding = negotiate(request.headers['accept-encoding'] ?? '', ['gzip', 'identity']);
+      // Content codings are case-insensitive, and x-gzip is gzip (RFC 9110 §8.4.1.3).
+      const accepted = (request.headers['accept-encoding'] ?? '')
+        .toLowerCase()
+        .replace(/\bx-gzip\b/g, 'gzip');
+      const encoding = negotiate(accepted, ['gzip', 'identity']);
       if (encoding !== 'gzip') return reply.send(text);
       return reply.header('content-encoding', 'gzip').send(await gzipped(text));
     },
