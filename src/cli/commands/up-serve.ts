@@ -48,6 +48,8 @@ export async function serve(
     readonly requests?: RequestObserver;
     /** Each verify of the ledger as it ends, when telemetry is on. */
     readonly verified?: (ok: boolean, atMs: number) => void;
+    /** Frees the port just before the API listens on it (what answered while the mesh opened). */
+    readonly beforeListen?: () => Promise<void>;
   },
   out: Output,
   log: Logger,
@@ -79,6 +81,9 @@ export async function serve(
   });
   let url: string;
   try {
+    // Loaded first (routes, plugins), so the port is free only for the moment the listen takes.
+    await server.app.ready();
+    await opts.beforeListen?.();
     url = await server.listen(opts.port, opts.host);
   } catch (cause) {
     out.fail(

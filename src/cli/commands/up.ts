@@ -10,6 +10,7 @@ import {
   openMesh,
   sizeOf,
 } from '../../runtime/index.js';
+import { openStartingDoor } from '../../server/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { exitOnInterruptWhileOpening } from '../exit.js';
 import { sayLedgerMove, sayRecoveryProgress } from '../ledger-access.js';
@@ -60,6 +61,16 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     out.fail(cliError('MW_CLI_LISTEN', { host: opts.host, port: opts.port, cause: busy }));
     return EXIT.failed;
   }
+  // The port answers 503 MW_API_STARTING while the mesh opens (minutes on a large ledger), where it
+  // would refuse connections; not for --port 0, whose port nobody knows before it is printed.
+  let progress = 'opening the mesh';
+  await using door =
+    opts.port === 0
+      ? undefined
+      : await openStartingDoor({ port: opts.port, host: opts.host, progress: () => progress }).catch(
+          () => undefined,
+        );
+  const sayProgress = sayRecoveryProgress(out);
   // Closed after the mesh (await using, declared first): MCP servers get a graceful stop.
   const alerting = alertingTransports();
   await using transports = alerting.transports;
@@ -75,9 +86,16 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),
     ...(telemetry.telemetry === undefined ? {} : { telemetry: telemetry.telemetry }),
     onLedgerMove: sayLedgerMove(out),
-    onRecoveryProgress: sayRecoveryProgress(out),
+    onRecoveryProgress: (read) => {
+      progress = `recovering its state from the ledger: ${read.read.toLocaleString('en')} of ${read.total.toLocaleString('en')} entries read`;
+      sayProgress(read);
+    },
   }).finally(opening.done);
-  if (!result.ok) return reportOpenFailure(result, opts.mesh, out);
+  if (!result.ok) {
+    await door?.close();
+    return reportOpenFailure(result, opts.mesh, out);
+  }
+  progress = 'starting the API';
   reportOpenWarnings(result, out);
   const opened = result.opened;
   const { mesh, ledger } = opened;
@@ -108,6 +126,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
       ...opts,
       dataDir,
       stopped,
+      ...(door === undefined ? {} : { beforeListen: () => door.close() }),
       ...(telemetry.metrics === undefined ? {} : { metrics: telemetry.metrics }),
       ...(telemetry.telemetry === undefined
         ? {}
@@ -116,6 +135,8 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     out,
     log,
   );
+  // Already closed when the API listened; not when a step before that failed.
+  await door?.close();
   if (typeof served === 'number') {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -1,0 +1,43 @@
+import { type AddressInfo, createServer } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { openStartingDoor } from './starting.js';
+
+/** A port free a moment ago. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+describe('the starting door', () => {
+  it('answers every request 503 MW_API_STARTING with the progress of the moment, without reading a body', async () => {
+    const port = await freePort();
+    let progress = 'opening the mesh';
+    await using door = await openStartingDoor({ port, host: '127.0.0.1', progress: () => progress });
+    const health = await fetch(`http://127.0.0.1:${port}/api/v1/health`);
+    expect(health.status).toBe(503);
+    expect(health.headers.get('retry-after')).toBe('5');
+    const body = (await health.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('MW_API_STARTING');
+    expect(body.error.message).toContain('opening the mesh');
+    progress = 'recovering its state from the ledger: 10 of 20 entries read';
+    const posted = await fetch(`http://127.0.0.1:${port}/api/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: 'x'.repeat(2 * 1024 * 1024),
+    });
+    expect(posted.status).toBe(503);
+    expect(((await posted.json()) as { error: { message: string } }).error.message).toContain('10 of 20');
+    await door.close();
+    // The port is free for the API, and a second close is the first.
+    const api = createServer();
+    await new Promise<void>((resolve, reject) => {
+      api.once('error', reject);
+      api.listen(port, '127.0.0.1', resolve);
+    });
+    await new Promise((resolve) => api.close(resolve));
+    await door.close();
+  });
+});
