@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO, tempDir } from './run-cli.js';
@@ -78,7 +79,25 @@ describe('requests no route takes, on a real `up`', () => {
     expect(((await long.json()) as { error: { code: string } }).error.code).toBe('MW_API_NOT_FOUND');
     const connectTo = await rawHttp(up, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
     expect(connectTo.status).toBe(405);
+    expect(connectTo.headers).toMatch(/\r\nallow: *\r\n/i);
     expect(connectTo.body.error.code).toBe('MW_API_METHOD_NOT_ALLOWED');
+    // A CONNECT whose client resets it, and one whose client never closes: neither ends the process
+    // nor holds its stop (afterAll stops it, exit 0); the second is closed by the server.
+    const { hostname, port } = new URL(up.api);
+    await new Promise<void>((resolve) => {
+      const reset = connect(Number(port), hostname, () => {
+        reset.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+        reset.resetAndDestroy();
+        resolve();
+      });
+    });
+    await new Promise<void>((resolve) => {
+      const kept = connect(Number(port), hostname, () =>
+        kept.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'),
+      );
+      kept.resume();
+      kept.on('close', () => resolve());
+    });
     const expectation = await rawHttp(
       up,
       'GET /api/v1/health HTTP/1.1\r\nHost: x\r\nExpect: bogus\r\nConnection: close\r\n\r\n',

@@ -64,12 +64,15 @@ describe('up on a port of its own while the mesh opens', () => {
       [BIN, 'up', join(dir, 'm', 'mesh.yaml'), '--data', data, '--port', String(port)],
       {
         cwd: REPO,
-        stdio: 'ignore',
+        stdio: ['ignore', 'ignore', 'pipe'],
       },
     );
+    let stderr = '';
+    up.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     try {
       const seen: string[] = [];
-      for (let tries = 0; tries < 3000 && seen.at(-1) !== '200'; tries++) {
+      const deadline = performance.now() + 40_000;
+      while (seen.at(-1) !== '200' && performance.now() < deadline) {
         try {
           const res = await fetch(`http://127.0.0.1:${port}/api/v1/health`, {
             signal: AbortSignal.timeout(2000),
@@ -82,7 +85,7 @@ describe('up on a port of its own while the mesh opens', () => {
         }
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      expect(seen).toEqual(['503 MW_API_STARTING', '200']);
+      expect(seen, stderr).toEqual(['503 MW_API_STARTING', '200']);
     } finally {
       up.kill('SIGINT');
       await new Promise((resolve) => up.once('exit', resolve));

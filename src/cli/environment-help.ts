@@ -1,3 +1,5 @@
+import { LOG_LEVELS } from './log.js';
+
 /**
  * What `up --help` and `run --help` say of the environment they read, after the options: the
  * variables are not options, so a user who starts from `--help` would not learn of them otherwise.
@@ -6,7 +8,7 @@ export function environmentHelp(command: 'up' | 'run'): string {
   const lines = [
     '',
     'Environment:',
-    '  MESHWARDEN_LOG               log level of the JSON lines on stderr: fatal, error, warn (default), info, debug, trace, silent',
+    `  MESHWARDEN_LOG               log level of the JSON lines on stderr (default warn): ${LOG_LEVELS.join(', ')}`,
     '  OTEL_EXPORTER_OTLP_ENDPOINT  turns OpenTelemetry export on (traces and metrics over OTLP/HTTP); OTEL_SERVICE_NAME,',
     '                               OTEL_TRACES_SAMPLER, OTEL_BSP_* and the other OTEL_* settings: docs/telemetry.md',
   ];

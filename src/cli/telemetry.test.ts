@@ -148,6 +148,14 @@ describe('cliTelemetry at start', () => {
       ['OTEL_EXPORTER_OTPL_ENDPOINT', 'OTEL_TRACES_SAMPLER'],
     ],
     [{ OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, undefined],
+    [
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318',
+        OTEL_TRACES_EXPORTER: 'none',
+        OTEL_METRICS_EXPORTER: 'none',
+      },
+      undefined,
+    ],
     [{}, undefined],
   ])('with telemetry off, warns once of the OTEL_* settings nothing reads: %o', async (env, named) => {
     const { log, lines } = logged();

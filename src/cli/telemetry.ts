@@ -201,6 +201,8 @@ const SAY_OFF = new Set(['OTEL_SDK_DISABLED', 'OTEL_TRACES_EXPORTER', 'OTEL_METR
  */
 function sayIgnored(env: Env, log: Logger): void {
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return;
+  // Exporters chosen (`none`, or `prometheus` where nothing serves it): off by choice, not by a slip.
+  if (env.OTEL_TRACES_EXPORTER?.trim() || env.OTEL_METRICS_EXPORTER?.trim()) return;
   const set = Object.keys(env)
     .filter((name) => name.startsWith('OTEL_') && !SAY_OFF.has(name) && env[name]?.trim())
     .sort();

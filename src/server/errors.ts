@@ -85,12 +85,15 @@ export function errorBody(error: MeshwardenError): {
     issues?: readonly IssueView[];
     answered?: HoldAnswer;
     limited?: 'token' | 'address';
+    /** MW_API_STARTING: what the opening mesh is doing. */
+    progress?: string;
   };
 } {
   const pointer = error.location?.pointer;
   const issues = error.details?.issues as readonly IssueView[] | undefined;
   const answered = error.details?.answered as HoldAnswer | undefined;
   const limited = error.details?.limited as 'token' | 'address' | undefined;
+  const progress = error.details?.progress as string | undefined;
   return {
     error: {
       code: error.code,
@@ -99,6 +102,7 @@ export function errorBody(error: MeshwardenError): {
       ...(issues === undefined ? {} : { issues }),
       ...(answered === undefined ? {} : { answered }),
       ...(limited === undefined ? {} : { limited }),
+      ...(progress === undefined ? {} : { progress }),
     },
   };
 }

@@ -7,6 +7,8 @@ export type StartingDoor = {
   /** Frees the port (and drops every connection) for the API to listen on. Idempotent. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
+  /** Settles once the port is free. */
+  readonly closed: Promise<void | Error>;
 };
 
 /**
@@ -23,7 +25,10 @@ export async function openStartingDoor(opts: {
   readonly progress: () => string;
 }): Promise<StartingDoor> {
   const server = createHttpServer((request, response) => {
-    const body = JSON.stringify(errorBody(apiError('MW_API_STARTING', { progress: opts.progress() })));
+    const progress = opts.progress();
+    const body = JSON.stringify(
+      errorBody(apiError('MW_API_STARTING', { progress }, { details: { progress } })),
+    );
     response.writeHead(503, {
       'content-type': 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(body),
@@ -45,15 +50,22 @@ export async function openStartingDoor(opts: {
       resolve();
     });
   });
+  let settle: (v: void | Error) => void = () => {};
+  const closed = new Promise<void | Error>((resolve) => {
+    settle = resolve;
+  });
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= new Promise<void>((resolve) => {
-      server.close(() => resolve());
+      server.close((err) => {
+        settle(err);
+        resolve();
+      });
       server.closeAllConnections();
     });
     return closing;
   };
-  return { close, [Symbol.asyncDispose]: close };
+  return { close, [Symbol.asyncDispose]: close, closed };
 }
 
 /** What a 503 asks a caller to wait before it asks again. */

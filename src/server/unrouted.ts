@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay from 'find-my-way';
 import { apiError, errorBody } from './errors.js';
@@ -52,18 +53,27 @@ export function answerUnrouted(app: FastifyInstance): void {
         ),
       );
   };
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.is404) return answer(request, reply);
+  // Callback style: this runs for every request, and most go on (no promise made for them).
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.is404) void answer(request, reply);
+    else done();
   });
   // What calls reply.callNotFound() (the console's files for a file that is not there) lands here.
   app.setNotFoundHandler(answer);
-  app.server.on('connect', (request: IncomingMessage, socket: NodeJS.WritableStream) => {
+  app.server.on('connect', (request: IncomingMessage, socket: Socket) => {
+    // Node hands the socket over untracked and without its error listener: a client that resets it
+    // must not end the process, and one that keeps it open must not hold the server's close.
+    socket.on('error', () => socket.destroy());
+    socket.setTimeout(CONNECT_LINGER_MS, () => socket.destroy());
     const error = apiError('MW_API_METHOD_NOT_ALLOWED', {
       method: 'CONNECT',
       path: request.url ?? '',
-      allow: 'the API’s routes (docs/api.md); it is no proxy',
+      allow: 'nothing: the API is no proxy',
     });
-    socket.end(rawReply(405, 'Method Not Allowed', JSON.stringify(errorBody(error))));
+    // An empty Allow: the target (a host and port) takes no method here.
+    socket.end(rawReply(405, 'Method Not Allowed', JSON.stringify(errorBody(error)), 'allow: \r\n'), () =>
+      socket.destroy(),
+    );
   });
   app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
     const error = apiError('MW_API_BAD_REQUEST', {
@@ -100,7 +110,10 @@ export function frameworkError(error: FastifyError, request: FastifyRequest, rep
   );
 }
 
-/** A whole HTTP/1.1 answer written on a socket that no response object holds. */
-function rawReply(status: number, reason: string, body: string): string {
-  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+/** A whole HTTP/1.1 answer written on a socket that no response object holds (`headers`: more lines). */
+function rawReply(status: number, reason: string, body: string, headers = ''): string {
+  return `HTTP/1.1 ${status} ${reason}\r\n${headers}content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
+
+/** How long a CONNECT's socket may stay once refused, if the answer cannot be flushed. */
+const CONNECT_LINGER_MS = 5_000;

@@ -38,7 +38,10 @@ export function runtimeSource(temporality: AggregationTemporalitySelector): Runt
   return { meters, producer: { collect: (options) => reader.collect(options) } };
 }
 
-/** A reader that only collects when its producer is asked to: nothing to flush, nothing to stop. */
+/**
+ * A reader that only collects when its producer is asked to: nothing to flush, nothing to stop. A
+ * class because the SDK's MetricReader is one, to be extended (the only way to read a MeterProvider).
+ */
 class SourceReader extends MetricReader {
   protected onForceFlush(): Promise<void> {
     return Promise.resolve();
@@ -75,6 +78,7 @@ export function watchProcess(
     stop() {
       stopped = true;
       for (const stop of stops.splice(0)) stop();
+      for (const source of sources) void source.meters.shutdown();
     },
   };
 }

@@ -237,7 +237,10 @@ async function within(ms: number, parts: readonly (Promise<void> | undefined)[])
   return failed?.reason;
 }
 
-/** The OTLP metric reader and the Prometheus one, as the configuration asks; both read one MeterProvider. */
+/**
+ * The OTLP metric reader and the Prometheus one, as the configuration asks: both read the mesh's
+ * MeterProvider, and each a runtime instrumentation of its own (`runtime`, process-metrics.ts).
+ */
 function metricReaders(
   config: TelemetryConfig,
   exporter: PushMetricExporter | undefined,

@@ -68,7 +68,11 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     opts.port === 0
       ? undefined
       : await openStartingDoor({ port: opts.port, host: opts.host, progress: () => progress }).catch(
-          () => undefined,
+          (err: unknown) => {
+            // The API's own listen says what is wrong with the port, if anything still is.
+            log.debug({ err }, 'the port could not answer while the mesh opens');
+            return undefined;
+          },
         );
   const sayProgress = sayRecoveryProgress(out);
   // Closed after the mesh (await using, declared first): MCP servers get a graceful stop.
