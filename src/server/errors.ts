@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { type MeshwardenError, makeError } from '../runtime/index.js';
 
 export const apiError = makeError({
@@ -125,8 +126,30 @@ export function clientErrorReply(err: { code?: unknown; message?: unknown }, max
     err.code === 'HPE_HEADER_OVERFLOW'
       ? apiError('MW_API_HEADERS_TOO_LARGE', { limit: maxHeaderSize })
       : apiError('MW_API_NOT_HTTP', { cause: String(err.message ?? err.code ?? 'unreadable') });
-  const body = JSON.stringify(errorBody(error));
   const status = statusOf(error);
   const reason = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
-  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+  return rawReply(status, reason, error);
 }
+
+/**
+ * A whole HTTP/1.1 answer carrying `error`, for a socket that no response object holds (a client
+ * error, a CONNECT); `headers` adds lines (`allow: \r\n`). The connection closes after it.
+ */
+export function rawReply(status: number, reason: string, error: MeshwardenError, headers = ''): string {
+  const body = JSON.stringify(errorBody(error));
+  return `HTTP/1.1 ${status} ${reason}\r\n${headers}content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
+
+/**
+ * Refuses a CONNECT (Node hands its socket over untracked and without its error listener): an
+ * error listener so that a client's reset cannot end the process, a timeout so that one that keeps
+ * the socket open cannot hold the server's close, and the socket destroyed once `reply` is out.
+ */
+export function refuseConnect(socket: Socket, reply: string): void {
+  socket.on('error', () => socket.destroy());
+  socket.setTimeout(CONNECT_LINGER_MS, () => socket.destroy());
+  socket.end(reply, () => socket.destroy());
+}
+
+/** How long a refused CONNECT's socket may stay, if the answer cannot be flushed. */
+const CONNECT_LINGER_MS = 5_000;

@@ -1,4 +1,4 @@
-import { type AddressInfo, createServer } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { openStartingDoor } from './starting.js';
 
@@ -29,7 +29,19 @@ describe('the starting door', () => {
     });
     expect(posted.status).toBe(503);
     expect(((await posted.json()) as { error: { progress: string } }).error.progress).toBe(progress);
+    // A CONNECT (a socket Node hands over bare) is answered too, and closed.
+    const connected = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () =>
+        socket.write('CONNECT a:1 HTTP/1.1\r\nHost: a\r\n\r\n'),
+      );
+      let text = '';
+      socket.on('data', (d) => (text += d.toString()));
+      socket.on('error', reject);
+      socket.on('close', () => resolve(text));
+    });
+    expect(connected.split('\r\n')[0]).toBe('HTTP/1.1 503 Service Unavailable');
     await door.close();
+    expect(await door.closed).toBeUndefined();
     // The port is free for the API, and a second close is the first.
     const api = createServer();
     await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, maxHeaderSize } from 'node:http';
 import type { Socket } from 'node:net';
-import { apiError, clientErrorReply, errorBody } from './errors.js';
+import { apiError, clientErrorReply, errorBody, rawReply, refuseConnect } from './errors.js';
 
 /** What `up`'s port answers while the mesh opens. */
 export type StartingDoor = {
@@ -38,6 +38,13 @@ export async function openStartingDoor(opts: {
     response.end(body);
     // The body, if any, is not wanted: the connection closes once the answer is out.
     request.resume();
+  });
+  server.on('connect', (_request: unknown, socket: Socket) => {
+    const error = apiError('MW_API_STARTING', { progress: opts.progress() });
+    refuseConnect(
+      socket,
+      rawReply(503, 'Service Unavailable', error, `retry-after: ${RETRY_AFTER_SECONDS}\r\n`),
+    );
   });
   server.on('clientError', (err: { code?: unknown; message?: unknown }, socket: Socket) => {
     if (err.code === 'ECONNRESET' || !socket.writable) return socket.destroy();

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay from 'find-my-way';
-import { apiError, errorBody } from './errors.js';
+import { apiError, errorBody, rawReply, refuseConnect } from './errors.js';
 
 /**
  * Answers a request that no route takes: 405 with an `Allow` header when its path is a route's
@@ -61,19 +61,13 @@ export function answerUnrouted(app: FastifyInstance): void {
   // What calls reply.callNotFound() (the console's files for a file that is not there) lands here.
   app.setNotFoundHandler(answer);
   app.server.on('connect', (request: IncomingMessage, socket: Socket) => {
-    // Node hands the socket over untracked and without its error listener: a client that resets it
-    // must not end the process, and one that keeps it open must not hold the server's close.
-    socket.on('error', () => socket.destroy());
-    socket.setTimeout(CONNECT_LINGER_MS, () => socket.destroy());
     const error = apiError('MW_API_METHOD_NOT_ALLOWED', {
       method: 'CONNECT',
       path: request.url ?? '',
       allow: 'nothing: the API is no proxy',
     });
     // An empty Allow: the target (a host and port) takes no method here.
-    socket.end(rawReply(405, 'Method Not Allowed', JSON.stringify(errorBody(error)), 'allow: \r\n'), () =>
-      socket.destroy(),
-    );
+    refuseConnect(socket, rawReply(405, 'Method Not Allowed', error, 'allow: \r\n'));
   });
   app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
     const error = apiError('MW_API_BAD_REQUEST', {
@@ -109,11 +103,3 @@ export function frameworkError(error: FastifyError, request: FastifyRequest, rep
     ),
   );
 }
-
-/** A whole HTTP/1.1 answer written on a socket that no response object holds (`headers`: more lines). */
-function rawReply(status: number, reason: string, body: string, headers = ''): string {
-  return `HTTP/1.1 ${status} ${reason}\r\n${headers}content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
-}
-
-/** How long a CONNECT's socket may stay once refused, if the answer cannot be flushed. */
-const CONNECT_LINGER_MS = 5_000;
