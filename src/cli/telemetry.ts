@@ -191,9 +191,6 @@ function samplerText(sampler: { readonly name: string; readonly ratio: number })
   return sampler.name.endsWith('traceidratio') ? `${sampler.name} ${sampler.ratio}` : sampler.name;
 }
 
-/** Variables that say off themselves (`none`, `true`); an exporter neither none nor otlp is refused. */
-const SAY_OFF = new Set(['OTEL_SDK_DISABLED', 'OTEL_TRACES_EXPORTER', 'OTEL_METRICS_EXPORTER']);
-
 /**
  * Telemetry is off (nothing asked for an export), yet OTEL_* settings are there: a protocol or
  * sampler set for an endpoint left out or misspelt. Said once, at warn, with the variables, so a
@@ -204,7 +201,7 @@ function sayIgnored(env: Env, log: Logger): void {
   // Exporters chosen (`none`, or `prometheus` where nothing serves it): off by choice, not by a slip.
   if (env.OTEL_TRACES_EXPORTER?.trim() || env.OTEL_METRICS_EXPORTER?.trim()) return;
   const set = Object.keys(env)
-    .filter((name) => name.startsWith('OTEL_') && !SAY_OFF.has(name) && env[name]?.trim())
+    .filter((name) => name.startsWith('OTEL_') && name !== 'OTEL_SDK_DISABLED' && env[name]?.trim())
     .sort();
   if (set.length === 0) return;
   log.warn(

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { maxHeaderSize } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
@@ -28,7 +27,7 @@ import {
   type MetricsEndpoint,
   type RequestObserver,
 } from './deps.js';
-import { apiError, clientErrorReply, errorBody, statusOf } from './errors.js';
+import { apiError, errorBody, refuseClientError, statusOf } from './errors.js';
 import { createIntegrity, type Integrity } from './integrity.js';
 import { createLiveView } from './live.js';
 import { bodyRefusalOf, recordRefusal } from './refusals.js';
@@ -114,15 +113,11 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     return503OnClosing: false,
     // Unknown members are an error to report, not something to drop silently.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
-    // A request the HTTP parser refuses (a URL or headers past Node's limit, bytes that are not
-    // HTTP) reaches no route: it is answered with a typed error too, not Fastify's untyped one.
     // A path the router cannot decode, or a parameter past its length: typed too (unrouted.ts).
     frameworkErrors: frameworkError,
-    clientErrorHandler(err, socket) {
-      const code = (err as { code?: unknown }).code;
-      if (code === 'ECONNRESET' || !socket.writable) return socket.destroy();
-      socket.end(clientErrorReply(err, maxHeaderSize));
-    },
+    // A request the HTTP parser refuses (a URL or headers past Node's limit, bytes that are not
+    // HTTP) reaches no route: it is answered with a typed error too, not Fastify's untyped one.
+    clientErrorHandler: refuseClientError,
   });
   const integrity = createIntegrity(opts.ledger, now, {
     tampered: (bad) =>

@@ -1,3 +1,4 @@
+import { maxHeaderSize, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { type MeshwardenError, makeError } from '../runtime/index.js';
 
@@ -118,26 +119,46 @@ type HoldAnswer = {
 };
 
 /**
- * The raw reply to a request Node's HTTP parser refused before any route saw it (a URL or headers
- * past its limit, bytes that are not HTTP): typed like every other error, then the connection closes.
+ * Answers a request Node's HTTP parser refused before any route saw it (a URL or headers past its
+ * limit, bytes that are not HTTP): typed like every other error, then the connection closes. A
+ * connection the client reset, or that cannot be written, is only dropped. A server's clientError.
  */
-export function clientErrorReply(err: { code?: unknown; message?: unknown }, maxHeaderSize: number): string {
+export function refuseClientError(err: { code?: unknown; message?: unknown }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
   const error =
     err.code === 'HPE_HEADER_OVERFLOW'
       ? apiError('MW_API_HEADERS_TOO_LARGE', { limit: maxHeaderSize })
       : apiError('MW_API_NOT_HTTP', { cause: String(err.message ?? err.code ?? 'unreadable') });
-  const status = statusOf(error);
-  const reason = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
-  return rawReply(status, reason, error);
+  socket.end(rawReply(error));
 }
 
 /**
- * A whole HTTP/1.1 answer carrying `error`, for a socket that no response object holds (a client
- * error, a CONNECT); `headers` adds lines (`allow: \r\n`). The connection closes after it.
+ * A whole HTTP/1.1 answer carrying `error` at its status, for a socket that no response object holds
+ * (a client error, a CONNECT); `headers` adds lines (`allow: \r\n`). The connection closes after it.
  */
-export function rawReply(status: number, reason: string, error: MeshwardenError, headers = ''): string {
+export function rawReply(error: MeshwardenError, headers = ''): string {
+  const status = statusOf(error);
   const body = JSON.stringify(errorBody(error));
-  return `HTTP/1.1 ${status} ${reason}\r\n${headers}content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${headers}content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
+
+/**
+ * Ends `response`, which Node made before any route saw the request (its own listener), with `error`
+ * (at `status`, its own by default), and closes the connection.
+ */
+export function endWithError(
+  response: ServerResponse,
+  error: MeshwardenError,
+  opts: { readonly status?: number; readonly headers?: Readonly<Record<string, string>> } = {},
+): void {
+  const body = JSON.stringify(errorBody(error));
+  response.writeHead(opts.status ?? statusOf(error), {
+    ...opts.headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    connection: 'close',
+  });
+  response.end(body);
 }
 
 /**

@@ -1,6 +1,6 @@
-import { createServer as createHttpServer, maxHeaderSize } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import type { Socket } from 'node:net';
-import { apiError, clientErrorReply, errorBody, rawReply, refuseConnect } from './errors.js';
+import { apiError, endWithError, rawReply, refuseClientError, refuseConnect } from './errors.js';
 
 /** What `up`'s port answers while the mesh opens. */
 export type StartingDoor = {
@@ -24,32 +24,20 @@ export async function openStartingDoor(opts: {
   readonly host: string;
   readonly progress: () => string;
 }): Promise<StartingDoor> {
-  const server = createHttpServer((request, response) => {
+  const starting = () => {
     const progress = opts.progress();
-    const body = JSON.stringify(
-      errorBody(apiError('MW_API_STARTING', { progress }, { details: { progress } })),
-    );
-    response.writeHead(503, {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      'retry-after': String(RETRY_AFTER_SECONDS),
-      connection: 'close',
-    });
-    response.end(body);
+    return apiError('MW_API_STARTING', { progress }, { details: { progress } });
+  };
+  const retry = String(RETRY_AFTER_SECONDS);
+  const server = createHttpServer((request, response) => {
+    endWithError(response, starting(), { headers: { 'retry-after': retry } });
     // The body, if any, is not wanted: the connection closes once the answer is out.
     request.resume();
   });
-  server.on('connect', (_request: unknown, socket: Socket) => {
-    const error = apiError('MW_API_STARTING', { progress: opts.progress() });
-    refuseConnect(
-      socket,
-      rawReply(503, 'Service Unavailable', error, `retry-after: ${RETRY_AFTER_SECONDS}\r\n`),
-    );
-  });
-  server.on('clientError', (err: { code?: unknown; message?: unknown }, socket: Socket) => {
-    if (err.code === 'ECONNRESET' || !socket.writable) return socket.destroy();
-    socket.end(clientErrorReply(err, maxHeaderSize));
-  });
+  server.on('connect', (_request: unknown, socket: Socket) =>
+    refuseConnect(socket, rawReply(starting(), `retry-after: ${retry}\r\n`)),
+  );
+  server.on('clientError', refuseClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {

@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay from 'find-my-way';
-import { apiError, errorBody, rawReply, refuseConnect } from './errors.js';
+import type { MeshwardenError } from '../runtime/index.js';
+import { apiError, endWithError, errorBody, rawReply, refuseConnect, statusOf } from './errors.js';
 
 /**
  * Answers a request that no route takes: 405 with an `Allow` header when its path is a route's
@@ -39,19 +40,12 @@ export function answerUnrouted(app: FastifyInstance): void {
   };
   const answer = (request: FastifyRequest, reply: FastifyReply) => {
     const allowed = allowedOn(request.url);
-    if (allowed.length === 0)
-      return reply
-        .code(404)
-        .send(errorBody(apiError('MW_API_NOT_FOUND', { what: `${request.method} ${request.url}` })));
+    if (allowed.length === 0) return refuse(reply, notFound(request));
     const allow = allowed.join(', ');
-    return reply
-      .code(405)
-      .header('allow', allow)
-      .send(
-        errorBody(
-          apiError('MW_API_METHOD_NOT_ALLOWED', { method: request.method, path: request.url, allow }),
-        ),
-      );
+    return refuse(
+      reply.header('allow', allow),
+      apiError('MW_API_METHOD_NOT_ALLOWED', { method: request.method, path: request.url, allow }),
+    );
   };
   // Callback style: this runs for every request, and most go on (no promise made for them).
   app.addHook('onRequest', (request, reply, done) => {
@@ -67,19 +61,11 @@ export function answerUnrouted(app: FastifyInstance): void {
       allow: 'nothing: the API is no proxy',
     });
     // An empty Allow: the target (a host and port) takes no method here.
-    refuseConnect(socket, rawReply(405, 'Method Not Allowed', error, 'allow: \r\n'));
+    refuseConnect(socket, rawReply(error, 'allow: \r\n'));
   });
   app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
-    const error = apiError('MW_API_BAD_REQUEST', {
-      detail: `Expect: ${request.headers.expect ?? ''} cannot be met; only 100-continue is taken`,
-    });
-    const body = JSON.stringify(errorBody(error));
-    response.writeHead(417, {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      connection: 'close',
-    });
-    response.end(body);
+    const detail = `Expect: ${request.headers.expect ?? ''} cannot be met; only 100-continue is taken`;
+    endWithError(response, apiError('MW_API_BAD_REQUEST', { detail }), { status: 417 });
   });
 }
 
@@ -89,17 +75,21 @@ export function answerUnrouted(app: FastifyInstance): void {
  * answered as every other refusal is, where Fastify's own body has another shape.
  */
 export function frameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    void reply
-      .code(404)
-      .send(errorBody(apiError('MW_API_NOT_FOUND', { what: `${request.method} ${request.url}` })));
-    return;
-  }
-  void reply.code(400).send(
-    errorBody(
-      apiError('MW_API_BAD_REQUEST', {
-        detail: `the path ${JSON.stringify(request.url)} cannot be decoded: a % must be followed by two hex digits, and the bytes they encode must be UTF-8`,
-      }),
-    ),
+  void refuse(
+    reply,
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? notFound(request)
+      : apiError('MW_API_BAD_REQUEST', {
+          detail: `the path ${JSON.stringify(request.url)} cannot be decoded: a % must be followed by two hex digits, and the bytes they encode must be UTF-8`,
+        }),
   );
+}
+
+function notFound(request: FastifyRequest): MeshwardenError {
+  return apiError('MW_API_NOT_FOUND', { what: `${request.method} ${request.url}` });
+}
+
+/** `error` as the reply, at its status. */
+function refuse(reply: FastifyReply, error: MeshwardenError): FastifyReply {
+  return reply.code(statusOf(error)).send(errorBody(error));
 }

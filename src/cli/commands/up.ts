@@ -62,7 +62,8 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     return EXIT.failed;
   }
   // The port answers 503 MW_API_STARTING while the mesh opens (minutes on a large ledger), where it
-  // would refuse connections; not for --port 0, whose port nobody knows before it is printed.
+  // would refuse connections; not for --port 0, whose port nobody knows before it is printed. Freed
+  // just before the API listens (serve's beforeListen), or, when up returns before, as it returns.
   let progress = 'opening the mesh';
   await using door =
     opts.port === 0
@@ -95,10 +96,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
       sayProgress(read);
     },
   }).finally(opening.done);
-  if (!result.ok) {
-    await door?.close();
-    return reportOpenFailure(result, opts.mesh, out);
-  }
+  if (!result.ok) return reportOpenFailure(result, opts.mesh, out);
   progress = 'starting the API';
   reportOpenWarnings(result, out);
   const opened = result.opened;
@@ -139,8 +137,6 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
     out,
     log,
   );
-  // Already closed when the API listened; not when a step before that failed.
-  await door?.close();
   if (typeof served === 'number') {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
