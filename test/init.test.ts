@@ -37,7 +37,16 @@ describe('init and policy check', () => {
     expect(sample.code, sample.stderr).toBe(0);
     expect(JSON.parse(sample.stdout).messages.admitted).toBeGreaterThanOrEqual(3);
     expect(sample.stderr).toMatch(/feeding demo-mesh\/messages\.jsonl/);
-    expect(sample.stderr).toMatch(/already holds \d+ entries from earlier runs/);
+    // Every entry of the first run, and not the policy.loaded this run has just recorded.
+    expect(sample.stderr).toContain(`already holds ${summary.ledger.entries} entries from earlier runs`);
+    // In words, a run that left something held says where a pilot answers it.
+    const words = await runCli(['run', 'demo-mesh/mesh.yaml', '--data', 'demo-mesh/.fresh'], {
+      cwd: project,
+    });
+    expect(words.code, words.stderr).toBe(0);
+    expect(words.stdout).toMatch(
+      /next: what is held waits for a pilot: meshwarden up \S*mesh\.yaml --data \S*\.fresh/,
+    );
     const again = await runCli(['init', 'demo-mesh'], { cwd: project });
     expect(again.code).toBe(2);
   });

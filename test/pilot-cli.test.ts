@@ -113,6 +113,7 @@ describe('pilot commands against a running mesh', () => {
     const noReason = await pilot(['approvals', 'approve', credit.id, '--json']);
     expect(noReason.code).toBe(2);
     expect(json(noReason).error.code).toBe('MW_CLI_MISSING_OPTION');
+    expect(noReason.stderr).toContain('see meshwarden approvals approve --help');
 
     const r = await pilot(['approvals', 'approve', credit.id, '--reason', 'checked with finance', '--json']);
     expect(r.code, r.stderr).toBe(0);

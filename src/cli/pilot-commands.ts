@@ -24,7 +24,7 @@ export function registerPilotCommands(program: Command, done: (code: number) => 
     .description('messages held for a pilot: list, approve, reject');
   withApiOptions(approvals.command('list'))
     .description('what waits for a pilot: id, type, subject, rule, reason, held since, timeout')
-    .action(async (o: ApiFlags) => done(await withApi(o, [], listApprovals)));
+    .action(async (o: ApiFlags, cmd: Command) => done(await withApi(cmd, o, [], listApprovals)));
   for (const action of ['approve', 'reject'] as const) {
     withActOptions(
       approvals.command(action).argument('<id>', 'the held message id (approvals list shows it)'),
@@ -34,15 +34,17 @@ export function registerPilotCommands(program: Command, done: (code: number) => 
           ? 'deliver a held message (or execute the held effect), recorded with your reason'
           : 'drop a held message, recorded with your reason',
       )
-      .action(async (id: string, o: ActFlags) =>
-        done(await withApi(o, [needReason(o)], (api, out) => releaseHold(api, action, id, o.reason!, out))),
+      .action(async (id: string, o: ActFlags, cmd: Command) =>
+        done(
+          await withApi(cmd, o, [needReason(o)], (api, out) => releaseHold(api, action, id, o.reason!, out)),
+        ),
       );
   }
 
   const breakers = program.command('breakers').description('open breakers and frozen subjects: list, reset');
   withApiOptions(breakers.command('list'))
     .description('open breakers (id, key, action, opened, by) and frozen subjects')
-    .action(async (o: ApiFlags) => done(await withApi(o, [], listBreakers)));
+    .action(async (o: ApiFlags, cmd: Command) => done(await withApi(cmd, o, [], listBreakers)));
   withActOptions(
     breakers
       .command('reset')
@@ -50,8 +52,8 @@ export function registerPilotCommands(program: Command, done: (code: number) => 
       .argument('[key]', 'the key it is open for (a subject); optional when it is open for one key only'),
   )
     .description('close an open breaker and clear its count, recorded with your reason')
-    .action(async (id: string, key: string | undefined, o: ActFlags) =>
-      done(await withApi(o, [needReason(o)], (api, out) => resetBreaker(api, id, key, o.reason!, out))),
+    .action(async (id: string, key: string | undefined, o: ActFlags, cmd: Command) =>
+      done(await withApi(cmd, o, [needReason(o)], (api, out) => resetBreaker(api, id, key, o.reason!, out))),
     );
 
   for (const [name, act] of [
@@ -64,8 +66,8 @@ export function registerPilotCommands(program: Command, done: (code: number) => 
           ? 'hold everything for a subject until a pilot unfreezes it'
           : 'close every freeze on a subject (loop guard, pilot, freezing breakers); held messages stay held',
       )
-      .action(async (subject: string, o: ActFlags) =>
-        done(await withApi(o, [needReason(o)], (api, out) => act(api, subject, o.reason!, out))),
+      .action(async (subject: string, o: ActFlags, cmd: Command) =>
+        done(await withApi(cmd, o, [needReason(o)], (api, out) => act(api, subject, o.reason!, out))),
       );
   }
 
@@ -82,9 +84,11 @@ export function registerPilotCommands(program: Command, done: (code: number) => 
     .action(
       async (
         o: ApiFlags & { type?: string; to?: string; subject?: string; data?: string; ingress?: string },
+        cmd: Command,
       ) =>
         done(
           await withApi(
+            cmd,
             o,
             [
               { option: '--type', value: o.type, hint: 'the message type, e.g. --type ticket.opened.v1' },
@@ -108,6 +112,13 @@ export function registerPilotCommands(program: Command, done: (code: number) => 
           ),
         ),
     );
+}
+
+/** `meshwarden approvals approve`: the command's name under its parents'. */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c !== null; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
 }
 
 function withApiOptions(cmd: Command): Command {
@@ -134,19 +145,26 @@ function needReason(o: ActFlags): Needed {
   return { option: '--reason', value: o.reason, hint: REASON_HINT };
 }
 
-/** Checks what the command needs (usage errors, exit 2), then runs it with a client for the mesh. */
+/**
+ * Checks what the command needs (usage errors, exit 2, with the same hint line as Commander's own),
+ * then runs it with a client for the mesh.
+ */
 async function withApi(
+  cmd: Command,
   o: ApiFlags,
   needed: readonly Needed[],
   run: (api: ApiClient, out: Output) => Promise<number>,
 ): Promise<number> {
   const out = createOutput(o.json === true);
   const missing = needed.find((n) => n.value === undefined || n.value.trim() === '');
-  if (missing !== undefined)
-    return reportFailure(
+  if (missing !== undefined) {
+    const code = reportFailure(
       cliError('MW_CLI_MISSING_OPTION', { option: missing.option, hint: missing.hint }),
       out,
     );
+    out.note(`see ${commandPath(cmd)} --help`);
+    return code;
+  }
   const api = createApiClient(o);
   if (isMeshwardenError(api)) return reportFailure(api, out);
   return run(api, out);

@@ -94,8 +94,9 @@ export async function runMesh(
   // The sample fed unasked into a ledger earlier runs filled: its messages are new cases beside
   // theirs, so budgets and breakers already spent may decide them otherwise. Say so, not silently.
   const startHeads = opened.ledger.heads();
-  const earlier = sizeOf(startHeads);
-  if (given !== opts.input && given !== undefined && earlier > 1)
+  // Less the `policy.loaded` this run has just recorded: what earlier runs left.
+  const earlier = sizeOf(startHeads) - 1;
+  if (given !== opts.input && given !== undefined && earlier > 0)
     out.note(
       `the ledger in ${displayPath(resolve(opts.data))} already holds ${earlier.toLocaleString('en')} entries from earlier runs: these messages are new cases beside them (a new --data starts afresh)`,
     );
@@ -175,6 +176,10 @@ export async function runMesh(
   if (observe === undefined) {
     if (out.json) out.document(summary);
     else printSummary(summary, out);
+    if (!out.json && control === undefined && summary.messages.held + summary.effects.held > 0)
+      out.line(
+        `next: what is held waits for a pilot: meshwarden up ${displayPath(resolve(opts.mesh))} --data ${displayPath(resolve(opts.data))} serves it to the console and to meshwarden approvals list`,
+      );
   }
   if (control !== undefined) {
     // Closed here, not at the function's end, to say whether leaving the mesh had to give up a wait.

@@ -212,7 +212,12 @@ export function announce(
         ? `Meshwarden is up: mesh ${mesh.policy.mesh}, ${ledgerText} (durability ${durability})`
         : `Meshwarden is up: node ${cluster.node} of mesh ${mesh.policy.mesh} on ${cluster.servers} (${mesh.policy.partitions} partitions shared by the live nodes; durability ${durability})`,
     );
-    out.line(`  console  ${consoleUrl}`);
+    // Only a first start prints a token: later, say what signs in and where a lost one comes from.
+    out.line(
+      first === undefined
+        ? `  console  ${consoleUrl}  (sign in with a token; the admin token was printed at the first start, and a lost one is made anew as docs/api.md says)`
+        : `  console  ${consoleUrl}`,
+    );
     out.line(`  api      ${url}/api/v1  (docs/api.md; OpenAPI at ${url}/api/v1/openapi.json)`);
     out.line(`  mcp      ${url}/api/v1/mcp  (a pilot token; docs/interop.md)`);
     for (const name of a2aNames(mesh)) {
