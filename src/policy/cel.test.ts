@@ -74,3 +74,41 @@ describe('compilePredicate: errors are values', () => {
     expect(compilePredicate(source).ok).toBe(false);
   });
 });
+
+describe('compilePredicate: matches is RE2, linear in the text', () => {
+  it('answers a pattern that backtracks exponentially in JavaScript', () => {
+    // A JavaScript RegExp takes about a minute on 41 characters, and doubles with each one more.
+    const text = `${'a'.repeat(5_000)}!`;
+    expect(test('msg.data.text.matches("^(a+)+$")', msg({ text }))).toBe(false);
+    expect(test('msg.data.text.matches("^(a+)+$")', msg({ text: 'aaaa' }))).toBe(true);
+  });
+
+  it.each([
+    // A search, as cel-go's, not a whole-string match; RE2's inline flags work.
+    ['msg.subject.matches("88")', true],
+    ['msg.subject.matches("^88")', false],
+    ['msg.subject.matches("(?i)^ACCOUNT:")', true],
+    ['msg.subject . matches ( "^account" )', true],
+    ['msg.data.text == "x.matches(y)" || msg.subject.matches("41$")', true],
+    ['msg.data.text.matches("^h") && msg.subject.matches(msg.data.pattern)', true],
+    ['msg.data.text.matches("^h") && msg.subject.matches(msg.data.other)', false],
+  ])('%s → %s', (source, expected) => {
+    expect(test(source, msg({ text: 'hello', pattern: '^account:\\d+$', other: 'x' }))).toBe(expected);
+  });
+
+  it('refuses a literal pattern RE2 cannot take, at the pattern', () => {
+    for (const source of [
+      'msg.subject.matches("(")',
+      'msg.subject.matches("(a)\\\\1")',
+      'msg.subject.matches("(?=a)")',
+    ]) {
+      const compiled = compilePredicate(source);
+      expect(compiled.ok, source).toBe(false);
+      if (!compiled.ok) expect(compiled.offset).toBe(source.indexOf('"'));
+    }
+  });
+
+  it('makes a pattern the message brings that RE2 cannot take a predicate error, not a throw', () => {
+    expect(test('msg.subject.matches(msg.data.pattern)', msg({ pattern: '(' }))).toBeInstanceOf(Error);
+  });
+});

@@ -1,5 +1,6 @@
 import { Environment } from '@marcbachmann/cel-js';
 import type { Envelope } from '../envelope/index.js';
+import { registerLinearMatches, withLinearMatches } from './cel-regex.js';
 
 /**
  * One CEL environment for every approval predicate: `msg` is the envelope. Building an environment
@@ -25,6 +26,7 @@ export function createCelEnvironment(): Environment {
     env.registerOperator(`double ${op} int`, (a: number, b: bigint) => fn(a, Number(b)));
     env.registerOperator(`int ${op} double`, (a: bigint, b: number) => fn(Number(a), b));
   }
+  registerLinearMatches(env);
   return env;
 }
 
@@ -57,11 +59,16 @@ export function compilePredicate(source: string): CompiledPredicate {
     const reason = `it gives a ${String(checked.type)}, not true or false`;
     return { ok: false, reason, hint: '; compare it, like msg.data.amount > 50' };
   }
+  // What runs: the same predicate with its `matches` run by RE2 (cel-regex.ts).
+  const linear = withLinearMatches(source, parsed.ast);
+  if (typeof linear !== 'string')
+    return { ok: false, reason: linear.reason, offset: linear.offset, hint: RE2_HINT };
+  const runnable = linear === source ? parsed : env.parse(linear);
   return {
     ok: true,
     test: (msg) => {
       try {
-        const result: unknown = parsed({ msg });
+        const result: unknown = runnable({ msg });
         return typeof result === 'boolean'
           ? result
           : new Error(`the predicate gave ${describe(result)}, not true or false`);
@@ -72,6 +79,8 @@ export function compilePredicate(source: string): CompiledPredicate {
     },
   };
 }
+
+const RE2_HINT = '; CEL patterns are RE2: no backreferences (\\1) and no lookaround ((?=…), (?!…))';
 
 /** The first line of a cel-js error: the rest is a source excerpt for terminals. */
 export function reasonOf(err: unknown): string {

@@ -70,6 +70,11 @@ describe('compilePolicy reports each mistake where it is written', () => {
       [['MW_POLICY_BAD_CEL', 10, '1 + "x"']],
     ],
     [
+      'CEL pattern that RE2 cannot take (a backreference)',
+      ['approvals:', '  - { id: p, when: \'msg.subject.matches("(a)\\\\1")\', timeout: 1h }'],
+      [['MW_POLICY_BAD_CEL', 10, '"(a)']],
+    ],
+    [
       'CEL that is not text',
       ['approvals:', '  - { id: p, when: 5, timeout: 1h }'],
       [['MW_POLICY_BAD_CEL', 10, '5']],
