@@ -16,6 +16,7 @@ import { EXIT } from './errors.js';
 import { exitOnceWritten } from './exit.js';
 import { createRootLogger } from './log.js';
 import { defaultNode } from './node-id.js';
+import { optionTakenAsValue } from './option-values.js';
 import { createOutput, terminalSafe } from './output.js';
 import { registerPilotCommands } from './pilot-commands.js';
 import { stdoutFailure, watchOutputStreams } from './stdout.js';
@@ -85,7 +86,8 @@ const program = new Command('meshwarden')
   .exitOverride()
   .hook('preAction', (_program, action) => {
     running = action;
-    if (logProblem !== undefined) usage(logProblem);
+    const problem = logProblem ?? optionTakenAsValue(action);
+    if (problem !== undefined) usage(problem);
   });
 
 program
