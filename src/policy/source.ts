@@ -1,4 +1,15 @@
-import { type Document, isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import {
+  type CST,
+  type Document,
+  isAlias,
+  isMap,
+  isNode,
+  isScalar,
+  isSeq,
+  LineCounter,
+  Parser,
+  parseDocument,
+} from 'yaml';
 import { errorText, MAX_JSON_DEPTH, tooDeepAt } from '../envelope/index.js';
 import { policyMessage } from './errors.js';
 import type { PolicyIssue } from './issues.js';
@@ -51,10 +62,14 @@ export function parseMesh(opts: { file: string; path: string; text: string }): P
     pointer,
     message: policyMessage('MW_POLICY_TOO_DEEP', { max: MAX_JSON_DEPTH }),
   });
-  // The parser runs out of stack on thousands of nested levels: said once, where it happened.
+  // The parser runs out of stack on thousands of nested levels: said once, where the nesting first
+  // passes the limit (found in the concrete syntax tree, which is built without recursion), as a
+  // file just past the limit is; where the parser gave up when that cannot be found.
+  const tooDeepSomewhere = (fallback: number) =>
+    tooDeep(lineCounter.linePos(tooDeepInYaml(opts.text, MAX_JSON_DEPTH) ?? fallback));
   const overflow = doc.errors.find((e) => isStackOverflow(e.message));
   const issues = overflow
-    ? [tooDeep(lineCounter.linePos(overflow.pos[0]))]
+    ? [tooDeepSomewhere(overflow.pos[0])]
     : doc.errors.map((e) => at(e.pos[0], 'MW_POLICY_PARSE', e.message));
   const warnings = doc.warnings.map((e) => at(e.pos[0], 'MW_POLICY_YAML_WARNING', e.message));
   let value: unknown = null;
@@ -63,9 +78,7 @@ export function parseMesh(opts: { file: string; path: string; text: string }): P
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (err) {
       issues.push(
-        isStackOverflow(errorText(err))
-          ? tooDeep({ line: 1, col: 1 })
-          : at(0, 'MW_POLICY_PARSE', errorText(err)),
+        isStackOverflow(errorText(err)) ? tooDeepSomewhere(0) : at(0, 'MW_POLICY_PARSE', errorText(err)),
       );
     }
   }
@@ -87,6 +100,34 @@ export function parseMesh(opts: { file: string; path: string; text: string }): P
     return at === undefined ? locate(path) : lineCounter.linePos(at);
   };
   return { file: opts.file, path: opts.path, value, issues, warnings, locate, locateIn };
+}
+
+/**
+ * The offset of the first collection nested past `max` levels (the document's value is level 1, as
+ * in `tooDeepAt`), read from the first document's concrete syntax tree with a stack of our own; or
+ * undefined.
+ */
+function tooDeepInYaml(text: string, max: number): number | undefined {
+  let first: number | undefined;
+  for (const token of new Parser().parse(text)) {
+    if (token.type !== 'document') continue;
+    const stack: [CST.Token | undefined, number][] = [[token.value, 1]];
+    for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+      const [node, depth] = next;
+      if (node === undefined || !('items' in node)) continue;
+      if (node.type !== 'block-map' && node.type !== 'block-seq' && node.type !== 'flow-collection') continue;
+      if (depth > max) {
+        if (first === undefined || node.offset < first) first = node.offset;
+        continue;
+      }
+      for (const item of node.items) {
+        if ('key' in item && item.key) stack.push([item.key, depth + 1]);
+        if (item.value) stack.push([item.value, depth + 1]);
+      }
+    }
+    return first;
+  }
+  return undefined;
 }
 
 function isStackOverflow(message: string): boolean {
