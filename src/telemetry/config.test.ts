@@ -139,6 +139,19 @@ describe('telemetryConfig (OTEL_* variables)', () => {
       'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
       { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'a=b,=c' },
     ],
+    // Headers Node would not send: a line break in a value (raw or percent-encoded), a space in a name.
+    [
+      'OTEL_EXPORTER_OTLP_HEADERS',
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_HEADERS: 'a=b\r\nX: y' },
+    ],
+    [
+      'OTEL_EXPORTER_OTLP_HEADERS',
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_HEADERS: 'a=b%0D%0AX:%20y' },
+    ],
+    [
+      'OTEL_EXPORTER_OTLP_METRICS_HEADERS',
+      { OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'api key=x' },
+    ],
   ])('refuses a wrong %s with MW_TELEMETRY_ENV naming it', (name, env) => {
     const config = telemetryConfig(env);
     expect(config).toBeInstanceOf(Error);

@@ -1,3 +1,4 @@
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import type { MeshwardenError } from '../envelope/index.js';
 import { telemetryError } from './errors.js';
 
@@ -252,7 +253,26 @@ function pairsOf(env: Env, name: string): Record<string, string> | MeshwardenErr
           : `"${pair}" is not key=value (percent-encoded)`,
       });
     }
+    // A header Node would refuse to send (a line break in its value, a space in its name) failed
+    // every export, each with a warning; it is refused here, at the start, like any other slip.
+    if (name.endsWith('_HEADERS') && !sendable(key, decoded))
+      return envError({
+        name,
+        value: '…',
+        problem: `its header ${JSON.stringify(key)} cannot be sent: a name is letters, digits and !#$%&'*+-.^_\`|~, a value has no line breaks or other control characters`,
+      });
     out[key] = decoded;
   }
   return out;
+}
+
+/** Whether Node's HTTP client would send this header. */
+function sendable(key: string, value: string): boolean {
+  try {
+    validateHeaderName(key);
+    validateHeaderValue(key, value);
+    return true;
+  } catch {
+    return false;
+  }
 }
