@@ -68,6 +68,15 @@ describe('policy reload (admin)', () => {
       expect(broken.body.error.code).toBe('MW_API_POLICY_INVALID');
       expect(broken.body.error.issues[0].location).toMatch(/mesh\.yaml:\d+:\d+$/);
       expect((await call(up, admin, 'GET', '/policy')).body.digest).toBe(reloaded.body.digest);
+
+      // Another mesh's file: refused at its name.
+      const line = original.split('\n').findIndex((l) => l.startsWith('mesh:')) + 1;
+      writeFileSync(meshFile, original.replace(/^mesh: retention$/m, 'mesh: other'));
+      const other = await call(up, admin, 'POST', '/policy/reload');
+      expect(other.status).toBe(400);
+      expect(other.body.error.issues).toEqual([
+        { code: 'MW_RUNTIME_RELOAD', location: `${meshFile}:${line}:7`, message: expect.any(String) },
+      ]);
     } finally {
       expect(await up.stop()).toBe(0);
     }

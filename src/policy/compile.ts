@@ -48,6 +48,7 @@ export function compilePolicy(
     ok: true,
     policy: {
       mesh: str(doc.mesh) ?? '',
+      meshAt: mesh.locate(['mesh'], 'value'),
       digest,
       file: mesh.path,
       partitions: partitionsOf(doc),

@@ -204,6 +204,8 @@ export type DriftMonitor = {
 /** A compiled, validated mesh policy. Immutable; `digest` identifies it in the ledger. */
 export type Policy = {
   readonly mesh: string;
+  /** Where `mesh` is written in `file`: an error about the name (a reload for another mesh) points there. */
+  readonly meshAt?: { readonly line: number; readonly col: number };
   readonly digest: string;
   /** Absolute path of the mesh file it was loaded from. */
   readonly file: string;

@@ -40,9 +40,11 @@ export function reloadActivePolicy(
     });
   }
   if (policy.mesh !== active.policy.mesh) {
-    return runtimeError('MW_RUNTIME_RELOAD', {
-      detail: `the new policy is for mesh ${policy.mesh}, this one runs ${active.policy.mesh}`,
-    });
+    return runtimeError(
+      'MW_RUNTIME_RELOAD',
+      { detail: `the new policy is for mesh ${policy.mesh}, this one runs ${active.policy.mesh}` },
+      { location: { file: policy.file, pointer: '/mesh', ...(policy.meshAt ?? { line: 1, col: 1 }) } },
+    );
   }
   if (policy.partitions !== partitions.length) {
     return partitionsChanged(policy, partitions.length);
