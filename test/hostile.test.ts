@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEntries, REPO, runCli, tempDir } from './run-cli.js';
 import { call, rawHttp, startUp, type UpProcess } from './up-process.js';
@@ -93,10 +94,19 @@ const WRONG_TYPE: Body = {
   expect: () => [415, 'MW_API_MEDIA_TYPE', 'ingress.body_media_type'],
 };
 
+// Read as UTF-8 before, whatever it said: a character set the API does not read.
+const WRONG_CHARSET: Body = {
+  name: 'in Latin-1',
+  type: 'application/json; charset=latin1',
+  body: (door) => door.wrap('{"text":"ok"}'),
+  expect: () => [415, 'MW_API_MEDIA_TYPE', 'ingress.body_media_type'],
+};
+
 const CASES = [
   ...DOORS.flatMap((door) => BODIES.map((body) => [door, body] as const)),
   ...DOORS.filter((d) => d.name.startsWith('a2a')).map((door) => [door, OVER_A2A] as const),
   ...DOORS.filter((d) => !d.name.startsWith('a2a')).map((door) => [door, WRONG_TYPE] as const),
+  ...DOORS.filter((d) => !d.name.startsWith('a2a')).map((door) => [door, WRONG_CHARSET] as const),
 ];
 
 describe('hostile bodies on every door of a real `up`', () => {
@@ -184,6 +194,16 @@ describe('hostile bodies on every door of a real `up`', () => {
     // read, refused and recorded like anyone's.
     expect((await post('/a2a/desk', deep, tokens.partner)).body.error.code).toBe('MW_API_TOO_DEEP');
     recorded.push({ reason: 'ingress.body_too_deep', location: 'POST /api/v1/a2a/desk' });
+  });
+
+  it('refuses a gzipped body as a coding it does not read (415), not as text that is not UTF-8', async () => {
+    const body = gzipSync(DOORS[0]!.wrap('{"text":"ok"}'));
+    const res = await send(`${up.api}/messages`, up.token, 'application/json', body, MiB, {
+      'content-encoding': 'gzip',
+    });
+    expect(res.status).toBe(415);
+    expect(JSON.parse(res.body).error.code).toBe('MW_API_MEDIA_TYPE');
+    recorded.push({ reason: 'ingress.body_media_type', location: 'POST /api/v1/messages' });
   });
 
   it('refuses 5 MB without reading it whole: the answer comes though the body never ends', async () => {

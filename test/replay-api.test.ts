@@ -106,7 +106,15 @@ describe('POST /replay', () => {
     });
     expect(deep.status).toBe(400);
     expect(deep.body.error.issues.map((i: { code: string }) => i.code)).toEqual(['MW_POLICY_TOO_DEEP']);
-    expect(deep.body.error.issues[0].location).toMatch(/^candidate\.yaml:2:\d+$/);
+    expect(deep.body.error.issues[0].location).toMatch(/^candidate\.yaml:2:67$/);
+    // A file that is not UTF-8 is refused naming its first bad byte, not read with U+FFFD in it.
+    const notUtf8 = await fetch(`${up.api}/replay`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/yaml' },
+      body: Buffer.from([0xff, 0xfe, 0x6d]),
+    });
+    expect(notUtf8.status).toBe(400);
+    expect(((await notUtf8.json()) as { error: { code: string } }).error.code).toBe('MW_API_BAD_REQUEST');
   });
 
   it('answers the CLI the same document', async () => {

@@ -100,18 +100,15 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 export function jsonBodyParser(app: FastifyInstance): FastifyBodyParser<Buffer> {
   const parse = app.getDefaultJsonParser('error', 'error');
   return (request, bytes, done) => {
-    let text: string;
-    try {
-      text = utf8.decode(bytes);
-    } catch {
+    const coding = codingProblem(request, 'application/json');
+    if (coding !== undefined) {
+      refusedBodies.set(request, { text: bytes, reason: 'ingress.body_media_type' });
+      return done(coding as unknown as FastifyError, undefined);
+    }
+    const text = utf8Text(bytes);
+    if (typeof text !== 'string') {
       refusedBodies.set(request, { text: bytes, reason: 'ingress.body_not_utf8' });
-      const at = firstInvalidUtf8(bytes);
-      return done(
-        apiError('MW_API_BAD_REQUEST', {
-          detail: `the body is not UTF-8: byte ${at} (0x${(bytes[at] ?? 0).toString(16).padStart(2, '0')}) starts no valid character`,
-        }) as unknown as FastifyError,
-        undefined,
-      );
+      return done(text as unknown as FastifyError, undefined);
     }
     parse(request, text, (err, value) => {
       if (err !== null) {
@@ -124,4 +121,36 @@ export function jsonBodyParser(app: FastifyInstance): FastifyBodyParser<Buffer> 
       done(problemError('body', found) as unknown as FastifyError, undefined);
     });
   };
+}
+
+/**
+ * A body sent in a coding or a character set this API does not read: 415 `MW_API_MEDIA_TYPE`, where
+ * a gzipped body was refused as "not UTF-8" and a `charset=latin1` one was read as UTF-8 anyway.
+ * Bodies are taken as sent (no `Content-Encoding` but `identity`) and in UTF-8 (no charset, or
+ * `utf-8`).
+ */
+export function codingProblem(request: FastifyRequest, accepted: string): MeshwardenError | undefined {
+  const coding = request.headers['content-encoding']?.trim().toLowerCase();
+  const type = request.headers['content-type'] ?? '';
+  if (coding !== undefined && coding !== '' && coding !== 'identity')
+    return apiError('MW_API_MEDIA_TYPE', {
+      accepted: `${accepted}, not encoded`,
+      type: `${type} in ${coding}`,
+    });
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(type)?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
+    return apiError('MW_API_MEDIA_TYPE', { accepted: `${accepted} in UTF-8`, type });
+  return undefined;
+}
+
+/** The body as UTF-8 text, or 400 `MW_API_BAD_REQUEST` naming its first byte that starts no character. */
+export function utf8Text(bytes: Buffer): string | MeshwardenError {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    return apiError('MW_API_BAD_REQUEST', {
+      detail: `the body is not UTF-8: byte ${at} (0x${(bytes[at] ?? 0).toString(16).padStart(2, '0')}) starts no valid character`,
+    });
+  }
 }

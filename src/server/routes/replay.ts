@@ -1,6 +1,7 @@
 import { dirname, join, resolve } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance } from 'fastify';
 import { isMeshwardenError, loadPolicyText, replayLedger } from '../../runtime/index.js';
+import { codingProblem, utf8Text } from '../body.js';
 import type { ApiDeps } from '../deps.js';
 import { apiError } from '../errors.js';
 import { errors } from '../schemas.js';
@@ -38,8 +39,11 @@ export async function replayRoutes(app: FastifyInstance, deps: ApiDeps): Promise
   // The mesh file as it is (`--data-binary @candidate.yaml`), with `from` and `to` in the query.
   app.addContentTypeParser(
     ['application/yaml', 'text/yaml'],
-    { parseAs: 'string', bodyLimit: REPLAY_BODY_LIMIT },
-    (request, body, done) => {
+    { parseAs: 'buffer', bodyLimit: REPLAY_BODY_LIMIT },
+    (request, bytes: Buffer, done) => {
+      const refused = codingProblem(request, 'application/yaml');
+      const body = refused ?? utf8Text(bytes);
+      if (typeof body !== 'string') return done(body as unknown as FastifyError, undefined);
       const { from, to } = request.query as { from?: unknown; to?: unknown };
       done(null, {
         policy: body,
