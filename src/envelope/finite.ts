@@ -11,7 +11,33 @@ export type NonFinite = { readonly pointer: string; readonly value: number };
  * it out of stack. Pure.
  */
 export function nonFiniteAt(value: unknown): NonFinite | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : { pointer: '', value };
+  const found = firstAt(value, (v) => typeof v === 'number' && !Number.isFinite(v));
+  return found === undefined ? undefined : { pointer: found.pointer, value: found.value as number };
+}
+
+/**
+ * The JSON pointer of the first text (depth first), member name or value, that is not well-formed
+ * UTF-16 (a lone surrogate, which JSON's `\ud800` escape can spell and no UTF-8 text can hold); or
+ * undefined. Walks without recursion. Pure.
+ */
+export function brokenTextAt(value: unknown): string | undefined {
+  return firstAt(
+    value,
+    (v) => typeof v === 'string' && !v.isWellFormed(),
+    (key) => !key.isWellFormed(),
+  )?.pointer;
+}
+
+/**
+ * The first value (depth first) that is `bad`, or under a member name that is `badKey`, with its
+ * pointer. Walks without recursion, so no nesting runs it out of stack.
+ */
+function firstAt(
+  value: unknown,
+  bad: (v: unknown) => boolean,
+  badKey: (key: string) => boolean = () => false,
+): { readonly pointer: string; readonly value: unknown } | undefined {
+  if (bad(value)) return { pointer: '', value };
   if (value === null || typeof value !== 'object') return undefined;
   type Frame = {
     readonly node: object;
@@ -36,11 +62,9 @@ export function nonFiniteAt(value: unknown): NonFinite | undefined {
     const key = top.keys === undefined ? String(top.next) : top.keys[top.next]!;
     top.next++;
     const member = (top.node as Record<string, unknown>)[key];
-    if (typeof member === 'number') {
-      if (!Number.isFinite(member)) return { pointer: `${top.at}/${escapePointer(key)}`, value: member };
-    } else if (member !== null && typeof member === 'object') {
-      stack.push(open(member, `${top.at}/${escapePointer(key)}`));
-    }
+    const at = `${top.at}/${escapePointer(key)}`;
+    if (bad(member) || (top.keys !== undefined && badKey(key))) return { pointer: at, value: member };
+    if (member !== null && typeof member === 'object') stack.push(open(member, at));
   }
   return undefined;
 }

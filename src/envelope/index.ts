@@ -11,7 +11,7 @@ export {
   makeError,
   quotedText,
 } from './error.js';
-export { hasNonFinite, type NonFinite, nonFiniteAt, nonFiniteText } from './finite.js';
+export { brokenTextAt, hasNonFinite, type NonFinite, nonFiniteAt, nonFiniteText } from './finite.js';
 export { formatUuidV7, isUuid } from './id.js';
 export { plainJsonSizeBound } from './json-size.js';
 export { partitionOf } from './partition.js';

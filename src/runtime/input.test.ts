@@ -92,6 +92,20 @@ describe('parseInputLine: numbers out of range', () => {
   });
 });
 
+describe('parseInputLine: broken Unicode', () => {
+  it.each([
+    ['{"text":"\\ud800"}', '/data/text'],
+    ['{"list":["ok","\\udfff x"]}', '/data/list/1'],
+    ['{"\\ud800":1}', '/data/\ufffd'],
+  ])('rejects %s with its pointer, where the gate quarantined it with none', (data, pointer) => {
+    const text = `{"source":"hooks","type":"t.v1","subject":"s:1","data":${data}}`;
+    const parsed = parseInputLine(text, 'in.jsonl', 4);
+    if (parsed === undefined || !isRejected(parsed)) throw new Error('accepted a lone surrogate');
+    expect(parsed).toMatchObject({ reason: 'ingress.bad_line', location: 'in.jsonl:4:1', raw: text });
+    expect(parsed.issues?.map((i) => i.pointer)).toEqual([pointer]);
+  });
+});
+
 describe('parseInputLine: where a line that is not JSON goes wrong', () => {
   it.each([
     ['a line cut short', '{"source":"ops", "type": ', 26],

@@ -1,4 +1,4 @@
-import { errorText, type JsonValue, nonFiniteAt } from '../envelope/index.js';
+import { brokenTextAt, errorText, type JsonValue, nonFiniteAt } from '../envelope/index.js';
 import type { RawEvidence } from './evidence.js';
 import type { RejectedInput } from './rejected.js';
 
@@ -136,6 +136,14 @@ export function parseInputLine(
     const found = nonFiniteAt(v);
     if (found !== undefined)
       problems.push({ pointer: found.pointer, message: "a number out of JSON's range (such as 1e400)" });
+    // A lone surrogate (`\ud800`) is JSON's to spell and no ledger entry's to hold: said at its place.
+    const broken = brokenTextAt(v);
+    if (broken !== undefined)
+      // A member name may be the broken text: the pointer names it with U+FFFD in its place.
+      problems.push({
+        pointer: broken.toWellFormed(),
+        message: 'broken Unicode (a lone surrogate, such as \\ud800)',
+      });
   }
   if (problems.length > 0) {
     return {
