@@ -157,7 +157,9 @@ describe('console: the Drift view', () => {
     await page.goBack();
     await testid('drift-refresh').click();
     await expect.poll(() => testid('drift-refresh').textContent()).toBe('Refresh');
-    expect(await testid('drift-as-of').textContent()).toMatch(/^as of .*, over \d+ ledger entries$/);
+    expect(await testid('drift-as-of').textContent()).toMatch(
+      /^as of .*, over \d+ decisions and deliveries in the ledger$/,
+    );
   }, 120_000);
 });
 

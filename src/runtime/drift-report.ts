@@ -40,7 +40,7 @@ export type DriftReportOptions = {
   readonly minSamples?: number;
   /** Add each field's binned distributions (the API's charts). */
   readonly bins?: boolean;
-  /** Called every 100,000 entries scanned. */
+  /** Called every 100,000 decision and delivery entries scanned. */
   readonly progress?: (scanned: number) => void;
 };
 
@@ -98,7 +98,7 @@ export type DriftReport = {
   readonly agents: readonly DriftAgentReport[];
   readonly threshold: number;
   readonly minSamples: number;
-  /** Entries read. */
+  /** Decision and delivery entries read: the kinds drift compares, not the whole ledger. */
   readonly scanned: number;
 };
 

@@ -57,7 +57,7 @@ export function DriftView() {
         {asOf !== undefined && (
           <span class="muted" data-testid="drift-as-of">
             as of {timeText(asOf)}
-            {data && `, over ${data.scanned} ledger entries`}
+            {data && `, over ${data.scanned} decisions and deliveries in the ledger`}
           </span>
         )}
       </p>

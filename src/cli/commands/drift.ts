@@ -35,7 +35,7 @@ export async function drift(only: string | undefined, opts: DriftOptions, out: O
       ...(only === undefined ? {} : { only }),
       ...(opts.threshold === undefined ? {} : { threshold: opts.threshold }),
       ...(opts.minSamples === undefined ? {} : { minSamples: opts.minSamples }),
-      progress: (n) => out.note(`drift: ${n} entries read`),
+      progress: (n) => out.note(`drift: ${n} decisions and deliveries read`),
     });
   } catch (err) {
     // A name the ledger never saw is a mistake to correct, not "no drift": a usage error.
@@ -60,7 +60,9 @@ function print(report: DriftReport, only: string | undefined, out: Output): void
         : only.includes('@')
           ? `${only} is the first version of ${only.slice(0, only.indexOf('@'))} in the ledger, so it has no version before it`
           : `${only} has one version in the ledger`;
-    out.line(`${who} (${report.scanned} entries read): nothing to compare, no drift to report`);
+    out.line(
+      `${who} (${report.scanned} decisions and deliveries read): nothing to compare, no drift to report`,
+    );
     return;
   }
   for (const a of report.agents) {
