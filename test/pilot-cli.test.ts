@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, type CliResult, REPO, runCli, tempDir } from './run-cli.js';
+import { BIN, type CliResult, parseEntries, REPO, runCli, tempDir } from './run-cli.js';
 
 type Hold = { id: string; type: string; subject: string; stage: string; rule: string | null };
 type Breaker = { id: string; key: string; action: string; by: string };
@@ -332,6 +332,15 @@ describe('pilot commands against a running mesh', () => {
       expect(first.code, first.stderr).toBe(0);
       expect(JSON.parse(first.stdout).chain.at(-1)).toMatchObject({ subject: 'account:4243' });
     }
+    // An agent version the ledger has no message from: the hint names the versions it has.
+    const agent = parseEntries((await runCli(['audit', 'export', '--data', data])).stdout).find((e) =>
+      e.agent?.includes('@'),
+    )!.agent!;
+    const name = agent.slice(0, agent.indexOf('@'));
+    const version = await runCli(['impact', `${name}@9.9.9`, '--ledger', join(data, 'ledger.db'), '--json']);
+    expect(version.code).toBe(1);
+    expect(JSON.parse(version.stdout).error.code).toBe('MW_CLI_NOT_FOUND');
+    expect(JSON.parse(version.stdout).error.message).toContain(agent);
     const both = await runCli(['why', id, '--url', url, '--ledger', join(data, 'ledger.db')], { env });
     expect(both.code).toBe(2);
   });

@@ -67,7 +67,8 @@ async function lineageOf<T>(
   await using _ledger = ledger;
   const found = await read(ledger);
   if (found !== undefined) return found;
-  const hint = hintOf(await searchLedger(ledger, id, HINTED), route);
+  const named = await searchLedger(ledger, id, HINTED);
+  const hint = hintOf(named, route, named.kind === 'agent' ? await versionsOf(ledger, id) : undefined);
   out.fail(cliError('MW_CLI_NOT_FOUND', { id, hint }));
   return EXIT.failed;
 }
@@ -79,11 +80,29 @@ const HINTED = 5;
  * For a subject or an agent version given where a message id goes: its newest messages, to pass
  * instead (`why account:8841` is a natural first try). Empty when it names none.
  */
-function hintOf(named: SearchResult, route: 'why' | 'impact'): string {
+function hintOf(named: SearchResult, route: 'why' | 'impact', versions?: readonly string[]): string {
+  if (named.kind === 'agent' && named.results.length === 0) {
+    const known =
+      versions === undefined
+        ? ''
+        : versions.length === 0
+          ? ', nor from any version of it'
+          : `; it has ${versions.join(', ')}`;
+    return `; ${named.q} is an agent version, and the ledger has no message from it${known}`;
+  }
   if (named.kind === 'message' || named.results.length === 0) return '';
   const what = named.kind === 'subject' ? 'a subject' : 'an agent version';
   const ids = named.results.slice(0, HINTED).map((link) => `${link.id} (${link.type}, ${link.verdict})`);
   return `; ${named.q} is ${what}, whose newest messages are ${ids.join(', ')}: meshwarden ${route} <one of them>`;
+}
+
+/** The versions of `agentVersion`'s agent the newest entries name, newest first, at most HINTED. */
+async function versionsOf(ledger: LedgerReader, agentVersion: string): Promise<string[]> {
+  const name = agentVersion.slice(0, agentVersion.indexOf('@') + 1);
+  const versions = new Set<string>();
+  for (const e of (await ledger.byAgentPrefix(name, { limit: 1_000 })).reverse())
+    if (e.agent !== undefined && versions.size < HINTED) versions.add(e.agent);
+  return [...versions];
 }
 
 /** `why <id>`: the causal chain that led to a message, root first. */
