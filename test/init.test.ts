@@ -51,6 +51,34 @@ describe('init and policy check', () => {
     expect(again.code).toBe(2);
   });
 
+  it("passes a file whose alert sink's secret is not set here, and warns that up and run need it", async () => {
+    const dir = tempDir('secret');
+    expect((await runCli(['init', dir])).code).toBe(0);
+    const alerts = [
+      'alerts:',
+      '  sinks:',
+      '    siem: { type: webhook, url: https://siem.example.com/hook, secret: { env: MW_TEST_UNSET_SECRET } }',
+      '  routes:',
+      '    - { id: audit, on: [breaker.opened], sink: siem, severity: error }',
+    ];
+    writeFileSync(
+      join(dir, 'mesh.yaml'),
+      `${readFileSync(join(dir, 'mesh.yaml'), 'utf8')}\n${alerts.join('\n')}\n`,
+    );
+    const env = { ...process.env, MW_TEST_UNSET_SECRET: undefined };
+    const json = await runCli(['policy', 'check', join(dir, 'mesh.yaml'), '--json'], { env });
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout).environment).toEqual([
+      { code: 'MW_INTEROP_ALERT_ENV', message: expect.any(String) },
+    ]);
+    const words = await runCli(['policy', 'check', join(dir, 'mesh.yaml')], { env });
+    expect(words.stdout).toMatch(/^warning: MW_INTEROP_ALERT_ENV: /m);
+    const set = await runCli(['policy', 'check', join(dir, 'mesh.yaml'), '--json'], {
+      env: { ...process.env, MW_TEST_UNSET_SECRET: 's3cret' },
+    });
+    expect(JSON.parse(set.stdout).environment).toBeUndefined();
+  });
+
   it('lists every mistake of a broken policy as file:line:col', async () => {
     const dir = tempDir('broken');
     const init = await runCli(['init', dir]);

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { createAlertSinks } from '../../interop/index.js';
 import type { MeshwardenError, OpenMeshResult, PayloadCheck } from '../../runtime/index.js';
 import { formatPolicyIssue, loadPolicy, type PolicyIssue, toolSchemaReader } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
@@ -43,6 +44,7 @@ export async function checkPolicy(file: string, out: Output, compat: CompatOptio
     return checked.code;
   }
   const warnings = [...result.warnings, ...checked.warnings];
+  const environment = unsetSecrets(p);
   if (checked.issues.length > 0) {
     if (out.json) out.document({ ok: false, file, issues: checked.issues, warnings, ...checked.json });
     else {
@@ -62,10 +64,12 @@ export async function checkPolicy(file: string, out: Output, compat: CompatOptio
       effects: p.effects.size,
       issues: [],
       warnings,
+      ...(environment.length === 0 ? {} : { environment }),
       ...checked.json,
     });
   } else {
     for (const w of warnings) out.line(`warning: ${formatPolicyIssue(w)}`);
+    for (const e of environment) out.line(`warning: ${e.code}: ${e.message}`);
     compatSummary(checked.json, out);
     out.line(
       `ok: mesh ${p.mesh}: ${plural(p.agents.size, 'agent')}, ${plural(p.effects.size, 'effect')}, ${plural(p.contracts.size, 'contract')}`,
@@ -73,6 +77,21 @@ export async function checkPolicy(file: string, out: Output, compat: CompatOptio
     out.line(`policy digest ${p.digest}`);
   }
   return EXIT.ok;
+}
+
+/**
+ * What the file is fine without and `up` and `run` are not: an alert sink's secret or URL read from
+ * an environment variable that is not set here (or not a URL). Said, not failed: the check may run
+ * where the secrets are not (a CI job), and the warden where they are.
+ */
+function unsetSecrets(p: { readonly alerts?: { readonly sinks: Parameters<typeof createAlertSinks>[0] } }) {
+  if (p.alerts === undefined) return [];
+  const made = createAlertSinks(p.alerts.sinks);
+  if (!Array.isArray(made)) return [];
+  return (made as readonly MeshwardenError[]).map((e) => ({
+    code: e.code,
+    message: `${e.message} (up and run refuse to start until it is)`,
+  }));
 }
 
 /** With --against and --data, one line each on what was compared and read. */
