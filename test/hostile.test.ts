@@ -206,6 +206,18 @@ describe('hostile bodies on every door of a real `up`', () => {
     recorded.push({ reason: 'ingress.body_media_type', location: 'POST /api/v1/messages' });
   });
 
+  it('records a message no ingress takes (an unknown ingress, a type none emits) as a refused body', async () => {
+    for (const body of [
+      '{"type":"ticket.scored.v1","subject":"a:1","data":{},"ingress":"nope"}',
+      '{"type":"no.such.v1","subject":"a:1","data":{}}',
+    ]) {
+      const res = await post('/messages', body, up.token);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'MW_API_BAD_REQUEST', pointer: '/ingress' });
+      recorded.push({ reason: 'ingress.body_invalid', location: 'POST /api/v1/messages' });
+    }
+  });
+
   it('refuses 5 MB without reading it whole: the answer comes though the body never ends', async () => {
     for (const path of ['/messages', '/a2a/partners']) {
       const declared = await partialPost(`${up.api}${path}`, up.token!, 5 * MiB);

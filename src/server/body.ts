@@ -90,6 +90,14 @@ export function refusedBodyOf(request: FastifyRequest): RefusedBody | undefined 
   return refusedBodies.get(request);
 }
 
+/**
+ * A parsed body a route refuses for what it says (an ingress it names that the mesh has not): told
+ * here before the route throws, so that its refusal is recorded like the parser's.
+ */
+export function refuseParsedBody(request: FastifyRequest, reason: string): void {
+  refusedBodies.set(request, { text: JSON.stringify(request.body) ?? '', reason });
+}
+
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**

@@ -7,6 +7,7 @@ import {
   searchLedger,
   whyChain,
 } from '../../runtime/index.js';
+import { refuseParsedBody } from '../body.js';
 import type { ApiDeps } from '../deps.js';
 import { apiError } from '../errors.js';
 import { anyObject, errors } from '../schemas.js';
@@ -52,9 +53,16 @@ export async function messageRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       const body = request.body;
       const caller = request.pilot!;
       const partner = caller.role === 'partner';
-      const ingress = partner
-        ? partnerIngress(mesh.policy, body.to)
-        : ingressFor(mesh.policy, body.type, body.ingress);
+      let ingress: string;
+      try {
+        ingress = partner
+          ? partnerIngress(mesh.policy, body.to)
+          : ingressFor(mesh.policy, body.type, body.ingress);
+      } catch (err) {
+        // A message no ingress takes is refused at the door, and recorded there like a bad body.
+        refuseParsedBody(request, 'ingress.body_invalid');
+        throw err;
+      }
       const entry = await mesh.inject(ingress, {
         type: body.type,
         subject: body.subject,
