@@ -49,6 +49,11 @@ describe('policy reload (admin)', () => {
       const admin = up.token!;
       const pilot = (await call(up, admin, 'POST', '/tokens', { name: 'pat', role: 'pilot' })).body.token;
       expect((await call(up, pilot, 'POST', '/policy/reload')).status).toBe(403);
+      // It takes no body: members are refused, where they were ignored.
+      const member = await call(up, admin, 'POST', '/policy/reload', { x: 1 });
+      expect(member.status).toBe(400);
+      expect(member.body.error).toMatchObject({ code: 'MW_API_BAD_REQUEST', pointer: '/x' });
+      expect((await call(up, admin, 'POST', '/policy/reload', {})).status).toBe(200);
       const before = (await call(up, admin, 'GET', '/policy')).body.digest;
       expect((await call(up, admin, 'POST', '/policy/reload')).body).toEqual({
         digest: before,
