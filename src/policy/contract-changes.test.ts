@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compareContracts } from './contract-changes.js';
 import { heldTypeIssues } from './held-types.js';
-import { loadPolicy } from './load.js';
+import { loadPolicy, POLICY_FILE_MAX_BYTES } from './load.js';
 import type { Policy } from './types.js';
 
 /** A mesh with one ingress emitting `types`, each with the given schema, written to a temp folder. */
@@ -96,6 +96,31 @@ describe('contract files as editors leave them', () => {
     if (!old.ok || !next.ok) throw new Error('a contract with a BOM does not load');
     const { issues } = await compareContracts(old.policy, next.policy);
     expect(issues.map((i) => [i.code, i.line, i.col])).toEqual([['MW_CONTRACT_BREAKING', 3, 34]]);
+  });
+
+  it('reads no contract file over the limit, nor one that is not a regular file', async () => {
+    const big = await loadPolicy(
+      meshWhere((f) =>
+        writeFileSync(f, `{"type":"object","description":"${'x'.repeat(POLICY_FILE_MAX_BYTES)}"}`),
+      ),
+    );
+    const device = await loadPolicy(meshWhere((f) => symlinkSync('/dev/zero', f)));
+    for (const result of [big, device]) {
+      expect(result.ok).toBe(false);
+      if (!result.ok) expect(result.issues.map((i) => i.code)).toEqual(['MW_POLICY_MISSING_CONTRACT']);
+    }
+  });
+
+  it('reads no mesh file over the limit, nor one that is not a regular file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshwarden-files-'));
+    writeFileSync(join(dir, 'big.yaml'), `mesh: m\n# ${'x'.repeat(POLICY_FILE_MAX_BYTES)}\n`);
+    symlinkSync('/dev/zero', join(dir, 'zero.yaml'));
+    for (const name of ['big.yaml', 'zero.yaml']) {
+      const result = await loadPolicy(join(dir, name));
+      expect(result.ok ? [] : result.issues.map((i) => [i.code, i.line, i.col])).toEqual([
+        ['MW_POLICY_READ', 1, 1],
+      ]);
+    }
   });
 
   it('says a directory where the contract file should be is a directory', async () => {
