@@ -196,6 +196,10 @@ describe('pilot commands against a running mesh', () => {
     expect(json(r).closed).toContain('loop');
     expect((await breakers()).frozen).not.toContain('account:8841');
     expect((await holds()).map((h) => h.subject)).toContain('account:8841');
+    // Its sentence said it is frozen, which is true no more: the list says the freeze is gone.
+    const held = (await holds()).find((h) => h.subject === 'account:8841')!;
+    const listed = await pilot(['approvals', 'list']);
+    expect(listed.stdout).toMatch(new RegExp(`^${held.id}: .*That freeze is gone now`, 'm'));
     const again = await pilot(['unfreeze', 'account:8841', '--reason', 'again', '--json']);
     expect(again.code).toBe(1);
     expect(json(again).error.code).toBe('MW_PILOT_NOT_FROZEN');

@@ -8,6 +8,7 @@ type Hold = {
   id: string;
   type: string;
   subject: string;
+  source?: string;
   gated?: 'message' | 'effect';
   stage: string;
   rule?: string | null;
@@ -37,6 +38,9 @@ export async function listApprovals(api: ApiClient, out: Output): Promise<number
     return EXIT.ok;
   }
   const now = Date.now();
+  // What holds them now: a hold's sentence was true when it was held, and a freeze may be gone since.
+  const open = await api.get<{ breakers: OpenBreaker[] }>('/breakers');
+  const breakers = isMeshwardenError(open) ? undefined : open.breakers;
   out.line(`${holds.length} held message(s) at ${api.url}:`);
   out.line(
     table([
@@ -56,10 +60,32 @@ export async function listApprovals(api: ApiClient, out: Output): Promise<number
     ]),
   );
   out.line();
-  for (const h of holds) if (h.detail) out.line(inlineText(`${h.id}: ${h.detail}`));
+  for (const h of holds) {
+    const gone = freezeGone(h, breakers) ? ' That freeze is gone now; it still waits for a pilot.' : '';
+    if (h.detail) out.line(inlineText(`${h.id}: ${h.detail}${gone}`));
+  }
   out.line();
   out.line('Release one with: meshwarden approvals approve|reject <id> --reason "…"');
   return EXIT.ok;
+}
+
+type OpenBreaker = { id: string; key: string; action?: string };
+
+/**
+ * Whether the freeze that held `h` (a freezing breaker's trip or freeze, the loop guard, a pilot) is
+ * open no more, for what it holds: its subject, its sender, a path from its sender, or the whole
+ * mesh (`*`), as GET /breakers keys them. False when the breakers are not known, and for a hold by
+ * anything else (an approval rule). The console's Held view words its cards the same way.
+ */
+function freezeGone(h: Hold, open: readonly OpenBreaker[] | undefined): boolean {
+  const byFreeze = h.reason === 'breaker.frozen' || h.reason === 'breaker.tripped' || h.stage === 'loop';
+  if (!byFreeze || open === undefined) return false;
+  const sender = /^mesh:\/\/[^/]+\/([^@/]+)/.exec(h.source ?? '')?.[1] ?? h.source;
+  return !open.some(
+    (b) =>
+      b.id === h.rule &&
+      (b.key === h.subject || b.key === sender || b.key === '*' || b.key.startsWith(`${sender}->`)),
+  );
 }
 
 /** `approvals approve|reject <id>`: releases a held message; the server records the pilot and reason. */
