@@ -10,7 +10,14 @@ type ApiReply = Awaited<ReturnType<typeof call>>;
 export const RETENTION_MESH = join(REPO, 'examples', 'retention', 'mesh.yaml');
 export const RETENTION_TICKETS = join(REPO, 'examples', 'retention', 'tickets.jsonl');
 
-export type Hold = { id: string; subject: string; type: string; stage: string; rule: string | null };
+export type Hold = {
+  id: string;
+  subject: string;
+  type: string;
+  stage: string;
+  rule: string | null;
+  hop: number;
+};
 
 /** The retention example served by a real `up`, settled, with Chromium on its console. */
 export type RetentionConsole = {

@@ -52,15 +52,24 @@ export function FrozenWarning({ hold, freezes }: { hold: Hold; freezes: Breaker[
 }
 
 /**
- * Before approving a step of a case already past the loop guard's step limit: approving lets this
- * step through, and whatever comes next in its case is past the limit too, so the loop guard holds it
- * and freezes its subject again, unfrozen meanwhile or not. Rejecting ends the case here.
+ * Before approving a step of a case at or past the loop guard's step limit (held for any reason):
+ * approving lets this step through, and whatever comes next in its case is past the limit, so the
+ * loop guard holds it and freezes its subject again, unfrozen meanwhile or not. Rejecting ends the
+ * case here. `maxHops` undefined: only a step already past the limit is known to be one.
  */
-export function StepLimitWarning({ hold }: { hold: Hold }) {
-  if (hold.reason !== 'loop.too_many_hops') return null;
+export function StepLimitWarning({ hold, maxHops }: { hold: Hold; maxHops?: number | undefined }) {
+  const past = hold.reason === 'loop.too_many_hops';
+  if (!past && (maxHops === undefined || hold.hop < maxHops)) return null;
   return (
-    <p class="notice warning" role="alert" data-testid="step-limit-warning">
-      This case is already past its step limit (this is step {hold.hop}). Approving lets this step through,
+    <p
+      class="notice warning"
+      role="alert"
+      data-testid="step-limit-warning"
+      data-kind={past ? 'past' : 'last'}
+    >
+      {past
+        ? `This case is already past its step limit (this is step ${hold.hop}). Approving lets this step through,`
+        : `This is step ${hold.hop} of its case, the last its step limit (${maxHops}) allows. Approving lets it through,`}{' '}
       and whatever comes next in its case is held again by the loop guard, which freezes {hold.subject} again,
       even if you unfroze it. To end the case here, reject.
     </p>

@@ -1,6 +1,6 @@
 import { useEffect } from 'preact/hooks';
 import { useMayAct } from '../api/context.js';
-import type { Breakers, Hold } from '../api/types.js';
+import type { Breakers, Hold, PolicyView } from '../api/types.js';
 import { type Polled, usePolled } from '../api/use-polled.js';
 import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
@@ -16,6 +16,8 @@ export function HeldView({ holds, answers }: { holds: Polled<{ holds: Hold[] }>;
   // readable) is not "not frozen": the approve form then waits for it.
   const breakers = usePolled<Breakers>('/breakers', 2000);
   const open = breakers.data?.breakers;
+  // The loop guard's step limit, to warn before approving the last step it allows.
+  const maxHops = usePolled<PolicyView>('/policy', 10_000).data?.guards?.loop.maxHops;
   const { gone, watch, dismiss } = answers;
   // Leaving Held closes its reason forms: a hold answered while away was not "answered while you wrote".
   useEffect(() => () => answers.forgetDrafts(), []);
@@ -61,6 +63,7 @@ export function HeldView({ holds, answers }: { holds: Polled<{ holds: Hold[] }>;
             key={hold.id}
             hold={hold}
             freezes={open === undefined ? undefined : freezesOf(hold, open)}
+            maxHops={maxHops}
             onChanged={holds.refresh}
             watch={watch}
           />

@@ -30,12 +30,15 @@ type Released = { outcome: 'deliver' | 'deny'; verdict?: { reason: string } };
 export function HoldCard({
   hold,
   freezes,
+  maxHops,
   onChanged,
   watch,
 }: {
   hold: Hold;
   /** The freezes open now on what it is about (freezes.ts); undefined while not known. */
   freezes: Breaker[] | undefined;
+  /** The loop guard's step limit (GET /policy); undefined while not known. */
+  maxHops?: number | undefined;
   onChanged: () => void;
   watch?: HoldCardWatch;
 }) {
@@ -91,7 +94,7 @@ export function HoldCard({
           warning={
             <>
               <FrozenWarning hold={hold} freezes={freezes} />
-              <StepLimitWarning hold={hold} />
+              <StepLimitWarning hold={hold} maxHops={maxHops} />
             </>
           }
           blocked={freezes === undefined}
