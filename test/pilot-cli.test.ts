@@ -203,6 +203,10 @@ describe('pilot commands against a running mesh', () => {
     const again = await pilot(['unfreeze', 'account:8841', '--reason', 'again', '--json']);
     expect(again.code).toBe(1);
     expect(json(again).error.code).toBe('MW_PILOT_NOT_FROZEN');
+    // It is the last step the loop guard's limit allows: approving it says what comes next.
+    const approved = await pilot(['approvals', 'approve', held.id, '--reason', 'let it go once']);
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stderr).toContain('the last its step limit (8) allows');
   });
 
   it('resets a breaker, asking for the key only when it is open for several', async () => {

@@ -88,6 +88,25 @@ function freezeGone(h: Hold, open: readonly OpenBreaker[] | undefined): boolean 
   );
 }
 
+/**
+ * The hold's step and the loop guard's limit when it is at or past the limit (so that what it leads
+ * to is held and its subject frozen again), as the console warns; undefined otherwise or unknown.
+ */
+async function lastStepAllowed(
+  api: ApiClient,
+  id: string,
+): Promise<{ hop: number; maxHops: number; subject: string } | undefined> {
+  const [held, policy] = await Promise.all([
+    api.get<{ holds: (Hold & { hop?: number })[] }>('/holds'),
+    api.get<{ guards?: { loop?: { maxHops?: number } } }>('/policy'),
+  ]);
+  if (isMeshwardenError(held) || isMeshwardenError(policy)) return undefined;
+  const hold = held.holds.find((h) => h.id === id);
+  const maxHops = policy.guards?.loop?.maxHops;
+  if (hold?.hop === undefined || maxHops === undefined || hold.hop < maxHops) return undefined;
+  return { hop: hold.hop, maxHops, subject: hold.subject };
+}
+
 /** `approvals approve|reject <id>`: releases a held message; the server records the pilot and reason. */
 export async function releaseHold(
   api: ApiClient,
@@ -96,7 +115,13 @@ export async function releaseHold(
   reason: string,
   out: Output,
 ): Promise<number> {
+  // Read before it is answered (it leaves the queue then): a step at the loop guard's limit is said.
+  const atLimit = action === 'approve' ? await lastStepAllowed(api, id) : undefined;
   const reply = await api.post<Released>(`/holds/${encodeURIComponent(id)}/${action}`, { reason });
+  if (!isMeshwardenError(reply) && reply.outcome === 'deliver' && atLimit !== undefined)
+    out.note(
+      `${id} was step ${atLimit.hop} of its case, the last its step limit (${atLimit.maxHops}) allows: whatever comes next is held by the loop guard, which freezes ${atLimit.subject} again, even if it was unfrozen`,
+    );
   if (isMeshwardenError(reply)) {
     const code = reportFailure(reply, out);
     const answered = answeredText(reply.details?.answered);
