@@ -1,5 +1,6 @@
 // What the shells (cli/, later server/) need from the layers below, so they import runtime/ only.
 export {
+  duplicateKeyAt,
   type Envelope,
   errorText,
   escapePointer,

@@ -106,6 +106,16 @@ describe('parseInputLine: broken Unicode', () => {
   });
 });
 
+describe('parseInputLine: a member name given twice', () => {
+  it('rejects the line at the name, instead of keeping the last value and dropping the first', () => {
+    const text = '{"source":"hooks","type":"t.v1","subject":"s:1","data":{"amount":1,"amount":1000}}';
+    const parsed = parseInputLine(text, 'in.jsonl', 6);
+    if (parsed === undefined || !isRejected(parsed)) throw new Error('accepted a name given twice');
+    expect(parsed).toMatchObject({ reason: 'ingress.bad_line', location: 'in.jsonl:6:1', raw: text });
+    expect(parsed.issues?.map((i) => i.pointer)).toEqual(['/data/amount']);
+  });
+});
+
 describe('parseInputLine: where a line that is not JSON goes wrong', () => {
   it.each([
     ['a line cut short', '{"source":"ops", "type": ', 26],

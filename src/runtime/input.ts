@@ -1,4 +1,4 @@
-import { brokenTextAt, errorText, type JsonValue, nonFiniteAt } from '../envelope/index.js';
+import { brokenTextAt, duplicateKeyAt, errorText, type JsonValue, nonFiniteAt } from '../envelope/index.js';
 import type { RawEvidence } from './evidence.js';
 import type { RejectedInput } from './rejected.js';
 
@@ -136,6 +136,13 @@ export function parseInputLine(
     const found = nonFiniteAt(v);
     if (found !== undefined)
       problems.push({ pointer: found.pointer, message: "a number out of JSON's range (such as 1e400)" });
+    // JSON.parse keeps a repeated name's last value and drops the first without a word.
+    const twice = duplicateKeyAt(text);
+    if (twice !== undefined)
+      problems.push({
+        pointer: twice.toWellFormed(),
+        message: 'a member name given twice (JSON keeps the last value and drops the first)',
+      });
     // A lone surrogate (`\ud800`) is JSON's to spell and no ledger entry's to hold: said at its place.
     const broken = brokenTextAt(v);
     if (broken !== undefined)
