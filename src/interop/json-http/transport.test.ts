@@ -242,6 +242,15 @@ describe('JSON endpoints (http:), an n8n webhook workflow', () => {
     expect(answers(entries)).toEqual([]);
   });
 
+  it('dead-letters an answer that gives a member name twice, naming its pointer, instead of keeping the last', async () => {
+    n8n.raw = '{"account": "account:2", "tier": "standard", "tier": "gold", "score": 0.4}';
+    const entries = await send(writeMesh());
+    expect(deadLetterCodes(entries)).toEqual(['MW_INTEROP_BAD_REPLY']);
+    const dead = entries.find((e) => e.kind === ENTRY.deadLetter)?.data as { error: { message: string } };
+    expect(dead.error.message).toContain('/tier');
+    expect(answers(entries)).toEqual([]);
+  });
+
   it('reads such an answer as text only when it is not said to be JSON, and emits every reply item', async () => {
     n8n.raw = '{"account": "account:2", "tier": "standard", "score": 1e400}';
     n8n.rawType = 'text/plain';

@@ -2,6 +2,7 @@ import {
   type AgentDefinition,
   type AgentSpec,
   type AgentTransport,
+  duplicateKeyAt,
   type JsonValue,
   type MeshwardenError,
   nonFiniteAt,
@@ -82,7 +83,13 @@ export function readJson(text: string): { readonly json: JsonValue } | { readonl
   }
   // Only a number with an exponent, or of 309 digits, can be out of range: most answers skip the walk.
   const found = MAY_OVERFLOW.test(text) ? nonFiniteAt(json) : undefined;
-  return found === undefined ? { json } : { problem: `the body is not usable JSON: ${nonFiniteText(found)}` };
+  if (found !== undefined) return { problem: `the body is not usable JSON: ${nonFiniteText(found)}` };
+  // JSON.parse keeps a repeated name's last value and drops the first: an answer read one way here
+  // and another by whoever else reads it is not taken.
+  const twice = duplicateKeyAt(text);
+  return twice === undefined
+    ? { json }
+    : { problem: `the body is not usable JSON: it gives the member ${twice.toWellFormed()} twice` };
 }
 
 export function parseJson(text: string): JsonValue | undefined {
