@@ -260,6 +260,10 @@ describe('pilot commands against a running mesh', () => {
     // 1e400 parses as Infinity, which would be sent as null.
     const outOfRange = await pilot([...args, '--data', '{"score": 1e400}']);
     expect(json(outOfRange).error.code).toBe('MW_CLI_BAD_DATA');
+    // A name given twice: JSON.parse would send the last and drop the first.
+    const twice = await pilot([...args, '--data', '{"text": "a", "text": "b"}']);
+    expect(twice.code).toBe(2);
+    expect(json(twice).error.code).toBe('MW_CLI_BAD_DATA');
     const noType = await pilot(['send', '--subject', 'account:1', '--data', '{}', '--json']);
     expect(noType.code).toBe(2);
     expect(json(noType).error.code).toBe('MW_CLI_MISSING_OPTION');

@@ -1,4 +1,10 @@
-import { isMeshwardenError, type JsonValue, nonFiniteAt, nonFiniteText } from '../../runtime/index.js';
+import {
+  duplicateKeyAt,
+  isMeshwardenError,
+  type JsonValue,
+  nonFiniteAt,
+  nonFiniteText,
+} from '../../runtime/index.js';
 import { type ApiClient, reportFailure } from '../api-client.js';
 import { cliError, EXIT } from '../errors.js';
 import { inlineText, type Output } from '../output.js';
@@ -39,6 +45,13 @@ export async function send(api: ApiClient, opts: SendOptions, out: Output): Prom
   const found = nonFiniteAt(data);
   if (found !== undefined)
     return reportFailure(cliError('MW_CLI_BAD_DATA', { cause: nonFiniteText(found) }), out);
+  // JSON.parse keeps a repeated name's last value: the first would go nowhere, unsaid.
+  const twice = duplicateKeyAt(opts.data);
+  if (twice !== undefined)
+    return reportFailure(
+      cliError('MW_CLI_BAD_DATA', { cause: `it gives the member ${twice.toWellFormed()} twice` }),
+      out,
+    );
   const reply = await api.post<Sent>('/messages', {
     type: opts.type,
     subject: opts.subject,
