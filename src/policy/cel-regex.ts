@@ -1,5 +1,6 @@
 import type { ASTNode, Environment } from '@marcbachmann/cel-js';
 import { RE2JS } from 're2js';
+import { policyError } from './errors.js';
 
 // CEL's `matches` is specified as RE2, which matches in time linear in the text. cel-js runs it
 // with a JavaScript RegExp, which backtracks: `msg.data.text.matches("^(a+)+$")` on 41 characters
@@ -21,28 +22,66 @@ export function registerLinearMatches(env: Environment): void {
 export type PatternProblem = { readonly offset: number; readonly reason: string };
 
 /**
- * The predicate with each `.matches(` renamed to the linear `.re2find(`, or the first literal
- * pattern RE2 cannot take (a backreference, a lookahead, a syntax error): such a predicate could
- * never be true or false. Patterns read from the message are checked when they run.
+ * The predicate with each `.matches(` renamed to the linear `.re2find(`, or why it cannot be: the
+ * first literal pattern RE2 cannot take (a backreference, a lookahead, a syntax error), such a
+ * predicate could never be true or false; or a call whose name is not where it should be. It fails
+ * closed: a `matches` left to the backtracking engine is the hole this closes. Patterns read from the
+ * message are checked when they run. The caller parses the text again and checks with
+ * `leftMatches` that no call was missed.
  */
 export function withLinearMatches(source: string, ast: ASTNode): string | PatternProblem {
   let text = source;
   for (const call of matchesCalls(ast)) {
-    const receiver = call.args[1];
     const pattern = call.args[2][0];
-    if (pattern === undefined) continue;
-    if (pattern.op === 'value' && typeof pattern.args === 'string') {
+    if (pattern?.op === 'value' && typeof pattern.args === 'string') {
       const problem = patternProblem(pattern.args);
       if (problem !== undefined) return { offset: pattern.range.start, reason: problem };
+      literals.set(pattern.args, RE2JS.compile(pattern.args));
     }
-    // The name sits between the receiver's end and the argument: `<receiver> . matches ( <arg>`.
-    const between = source.slice(receiver.range.end, pattern.range.start);
-    const at = /matches(?=\s*\(\s*$)/.exec(between);
-    if (at === null) continue;
-    const start = receiver.range.end + at.index;
+    const start = nameAfter(source, call.args[1].range.end);
+    if (start === undefined) return { offset: call.range.start, reason: UNPLACED };
     text = `${text.slice(0, start)}${LINEAR}${text.slice(start + LINEAR.length)}`;
   }
   return text;
+}
+
+/** The offset of a `matches` call the renaming missed, in the renamed predicate's AST; or undefined. */
+export function leftMatches(ast: ASTNode): number | undefined {
+  return matchesCalls(ast)[0]?.range.start;
+}
+
+const UNPLACED =
+  'its matches call could not be read where its name should be; write it as text.matches(pattern)';
+
+/**
+ * Where `matches` starts after a receiver that ends at `from`: past spaces, `//` comments and the
+ * receiver's closing parentheses, a `.`, then spaces and comments again. Undefined when what is
+ * there is not that.
+ */
+function nameAfter(source: string, from: number): number | undefined {
+  let i = skipFill(source, from, true);
+  if (source[i] !== '.') return undefined;
+  i = skipFill(source, i + 1, false);
+  const after = source.charCodeAt(i + LINEAR.length);
+  const identifier =
+    (after >= 0x30 && after <= 0x39) ||
+    (after >= 0x41 && after <= 0x5a) ||
+    (after >= 0x61 && after <= 0x7a) ||
+    after === 0x5f;
+  return source.startsWith('matches', i) && !identifier ? i : undefined;
+}
+
+/** Past spaces, `//` comments to the end of their line and, where `parens`, closing parentheses. */
+function skipFill(source: string, from: number, parens: boolean): number {
+  let i = from;
+  while (i < source.length) {
+    if (/\s/.test(source[i]!) || (parens && source[i] === ')')) i++;
+    else if (source.startsWith('//', i)) {
+      const end = source.indexOf('\n', i);
+      i = end < 0 ? source.length : end + 1;
+    } else break;
+  }
+  return i;
 }
 
 /** Why RE2 refuses `pattern`, or undefined when it takes it. */
@@ -74,24 +113,30 @@ function matchesCalls(node: unknown, found: Extract<ASTNode, { op: 'rcall' }>[] 
   return found;
 }
 
-/**
- * Compiled patterns, most recent up to a bound: a literal pattern is compiled once, and patterns a
- * message brings cannot grow it past the bound.
- */
-const compiled = new Map<string, RE2JS>();
-const COMPILED_MAX = 256;
+/** The predicates' own patterns, compiled when they are: never pushed out by a message's. */
+const literals = new Map<string, RE2JS>();
 
-/** The compiled pattern; throws an Error saying why RE2 refuses it (the predicate then errs). */
+/**
+ * Patterns messages bring, compiled, up to a bound: they cannot grow it past it, nor push the
+ * predicates' own out.
+ */
+const brought = new Map<string, RE2JS>();
+const BROUGHT_MAX = 256;
+
+/** The compiled pattern; throws a typed error saying why RE2 refuses it (the predicate then errs). */
 function regexOf(pattern: string): RE2JS {
-  let re = compiled.get(pattern);
+  let re = literals.get(pattern) ?? brought.get(pattern);
   if (re === undefined) {
     try {
       re = RE2JS.compile(pattern);
     } catch (err) {
-      throw new Error(`the pattern ${JSON.stringify(pattern)} is not RE2: ${reasonOfPattern(err)}`);
+      throw policyError('MW_POLICY_PATTERN_NOT_RE2', {
+        pattern: JSON.stringify(pattern),
+        reason: reasonOfPattern(err),
+      });
     }
-    if (compiled.size >= COMPILED_MAX) compiled.clear();
-    compiled.set(pattern, re);
+    if (brought.size >= BROUGHT_MAX) brought.clear();
+    brought.set(pattern, re);
   }
   return re;
 }

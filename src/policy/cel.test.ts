@@ -76,11 +76,24 @@ describe('compilePredicate: errors are values', () => {
 });
 
 describe('compilePredicate: matches is RE2, linear in the text', () => {
-  it('answers a pattern that backtracks exponentially in JavaScript', () => {
+  it.each([
+    ['msg.data.text.matches("^(a+)+$")'],
+    // However the call is written: its argument in brackets, comments around its name, its receiver
+    // in brackets, `matches(` in a comment before the real one.
+    ['msg.data.text.matches(("^(a+)+$"))'],
+    ['msg.data.text . // the text\n matches( // a pattern\n "^(a+)+$")'],
+    ['(msg.data.text).matches("^(a+)+$")'],
+    ['msg.data.text.matches(// matches(\n "^(a+)+$")'],
+  ])('answers %s, a pattern that backtracks exponentially in JavaScript', (source) => {
     // A JavaScript RegExp takes about a minute on 41 characters, and doubles with each one more.
     const text = `${'a'.repeat(5_000)}!`;
-    expect(test('msg.data.text.matches("^(a+)+$")', msg({ text }))).toBe(false);
-    expect(test('msg.data.text.matches("^(a+)+$")', msg({ text: 'aaaa' }))).toBe(true);
+    expect(test(source, msg({ text }))).toBe(false);
+    expect(test(source, msg({ text: 'aaaa' }))).toBe(true);
+  });
+
+  it("runs a message's own pattern on RE2 however the call is written: a lookahead is an error, not a match", () => {
+    for (const source of ['msg.subject.matches(msg.data.p)', 'msg.subject.matches((msg.data.p))'])
+      expect(test(source, msg({ p: '(?=a)a' }))).toBeInstanceOf(Error);
   });
 
   it.each([

@@ -1,6 +1,6 @@
 import { Environment } from '@marcbachmann/cel-js';
 import type { Envelope } from '../envelope/index.js';
-import { registerLinearMatches, withLinearMatches } from './cel-regex.js';
+import { leftMatches, registerLinearMatches, withLinearMatches } from './cel-regex.js';
 
 /**
  * One CEL environment for every approval predicate: `msg` is the envelope. Building an environment
@@ -63,7 +63,15 @@ export function compilePredicate(source: string): CompiledPredicate {
   const linear = withLinearMatches(source, parsed.ast);
   if (typeof linear !== 'string')
     return { ok: false, reason: linear.reason, offset: linear.offset, hint: RE2_HINT };
-  const runnable = linear === source ? parsed : env.parse(linear);
+  let runnable = parsed;
+  try {
+    if (linear !== source) runnable = env.parse(linear);
+  } catch {
+    return { ok: false, reason: UNRENAMED, hint: RE2_HINT };
+  }
+  // Fail closed: a matches call left on the backtracking engine is refused, never run.
+  const missed = leftMatches(runnable.ast);
+  if (missed !== undefined) return { ok: false, reason: UNRENAMED, offset: missed, hint: RE2_HINT };
   return {
     ok: true,
     test: (msg) => {
@@ -79,6 +87,8 @@ export function compilePredicate(source: string): CompiledPredicate {
     },
   };
 }
+
+const UNRENAMED = 'its matches call could not be put on the linear engine; write it as text.matches(pattern)';
 
 const RE2_HINT = '; CEL patterns are RE2: no backreferences (\\1) and no lookaround ((?=…), (?!…))';
 

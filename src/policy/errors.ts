@@ -1,4 +1,4 @@
-import { fillTemplate } from '../envelope/index.js';
+import { fillTemplate, makeError } from '../envelope/index.js';
 
 /**
  * Every code of the policy layer with its sentence template (`{name}` placeholders). Policy issues
@@ -6,6 +6,7 @@ import { fillTemplate } from '../envelope/index.js';
  */
 export const POLICY_ERRORS = {
   MW_POLICY_READ: 'cannot read the mesh file: {reason}',
+  MW_POLICY_PATTERN_NOT_RE2: 'the pattern {pattern} is not a regular expression CEL takes (RE2): {reason}',
   MW_POLICY_PARSE: 'YAML syntax error: {detail}',
   MW_POLICY_TOO_DEEP: 'the mesh file nests deeper than {max} levels here; no mesh file needs that many',
   MW_POLICY_YAML_WARNING: 'YAML warning: {detail}',
@@ -80,6 +81,9 @@ export const POLICY_ERRORS = {
 } as const;
 
 export type PolicyCode = keyof typeof POLICY_ERRORS;
+
+/** A policy code as a thrown error: a predicate's pattern from a message that RE2 refuses (cel-regex.ts). */
+export const policyError = makeError(POLICY_ERRORS);
 
 export type PolicyParams = Readonly<Record<string, string | number>>;
 
