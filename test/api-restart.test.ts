@@ -53,6 +53,8 @@ describe('policy reload (admin)', () => {
       const member = await call(up, admin, 'POST', '/policy/reload', { x: 1 });
       expect(member.status).toBe(400);
       expect(member.body.error).toMatchObject({ code: 'MW_API_BAD_REQUEST', pointer: '/x' });
+      for (const other of ['"abc"', '5', 'true', '[]'])
+        expect((await call(up, admin, 'POST', '/policy/reload', other)).status, other).toBe(400);
       expect((await call(up, admin, 'POST', '/policy/reload', {})).status).toBe(200);
       const before = (await call(up, admin, 'GET', '/policy')).body.digest;
       expect((await call(up, admin, 'POST', '/policy/reload')).body).toEqual({

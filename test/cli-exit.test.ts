@@ -3,7 +3,7 @@
 // collector that never answers is given up with a warning (docs/telemetry.md, "At exit"), where the
 // process used to stay until that export's own timeout, 10 s by default.
 import { spawn } from 'node:child_process';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -141,5 +141,18 @@ describe('run toward a collector that never answers', () => {
     } finally {
       await collector.close();
     }
+  });
+});
+
+describe('an option given another option as its value', () => {
+  it('is a usage error, exit 2, with one MW_CLI_USAGE document under --json, and writes nothing', async () => {
+    const dir = tempDir('option-value');
+    const mesh = join(REPO, 'examples', 'retention', 'mesh.yaml');
+    const r = await runCli(['run', mesh, '--data', '--json'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).error.code).toBe('MW_CLI_USAGE');
+    expect(r.stderr).toContain('see meshwarden run --help');
+    // Commander took `--json` as the data folder before: nothing of that name is made now.
+    expect(existsSync(join(dir, '--json'))).toBe(false);
   });
 });

@@ -220,7 +220,7 @@ describe('hostile bodies on every door of a real `up`', () => {
       const res = await post('/messages', body, up.token);
       expect(res.status).toBe(400);
       expect(res.body.error).toMatchObject({ code: 'MW_API_BAD_REQUEST', pointer: '/ingress' });
-      recorded.push({ reason: 'ingress.body_invalid', location: 'POST /api/v1/messages' });
+      recorded.push({ reason: 'ingress.body_unroutable', location: 'POST /api/v1/messages' });
     }
   });
 

@@ -1,10 +1,12 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compareContracts } from './contract-changes.js';
 import { heldTypeIssues } from './held-types.js';
-import { loadPolicy, POLICY_FILE_MAX_BYTES } from './load.js';
+import { loadPolicy } from './load.js';
+import { POLICY_FILE_MAX_BYTES } from './policy-file.js';
 import type { Policy } from './types.js';
 
 /** A mesh with one ingress emitting `types`, each with the given schema, written to a temp folder. */
@@ -115,7 +117,10 @@ describe('contract files as editors leave them', () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshwarden-files-'));
     writeFileSync(join(dir, 'big.yaml'), `mesh: m\n# ${'x'.repeat(POLICY_FILE_MAX_BYTES)}\n`);
     symlinkSync('/dev/zero', join(dir, 'zero.yaml'));
-    for (const name of ['big.yaml', 'zero.yaml']) {
+    // A FIFO would wait for a writer if opened; bytes that are not UTF-8 are not read as U+FFFD.
+    execFileSync('mkfifo', [join(dir, 'fifo.yaml')]);
+    writeFileSync(join(dir, 'latin1.yaml'), Buffer.from('mesh: caf\xe9\n', 'latin1'));
+    for (const name of ['big.yaml', 'zero.yaml', 'fifo.yaml', 'latin1.yaml']) {
       const result = await loadPolicy(join(dir, name));
       expect(result.ok ? [] : result.issues.map((i) => [i.code, i.line, i.col])).toEqual([
         ['MW_POLICY_READ', 1, 1],

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import {
   type CompatChange,
   compareSchemas,
@@ -10,6 +9,7 @@ import { canonicalize } from '../envelope/index.js';
 import { pathIn } from './check.js';
 import { contractFileOf } from './files.js';
 import type { PolicyIssue } from './issues.js';
+import { policyFileTextOrEmpty, readPolicyFile } from './policy-file.js';
 import { locateInJson, type Position, parseMesh, withoutBom } from './source.js';
 import type { Policy } from './types.js';
 
@@ -65,11 +65,11 @@ export type ContractPlace = {
 
 /** Finds a type's contract file and reads it to place pointers; I/O failures fall back to 1:1. */
 export async function contractPlace(policy: Policy, type: string): Promise<ContractPlace> {
-  const meshText = await readFile(policy.file, 'utf8').catch(() => '');
+  const meshText = await policyFileTextOrEmpty(policy.file);
   const mesh = parseMesh({ file: policy.file, path: policy.file, text: meshText });
   const { file, absolute } = contractFileOf(mesh, type);
-  const read = await readFile(absolute, 'utf8').catch(() => undefined);
-  const text = read === undefined ? undefined : withoutBom(read);
+  const read = await readPolicyFile(absolute).catch(() => undefined);
+  const text = read === undefined || !('text' in read) ? undefined : withoutBom(read.text);
   if (text !== undefined) {
     const locate = locateInJson(text);
     let value: unknown;

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { nextMajor } from '../contracts/index.js';
 import type { GatedKind } from '../envelope/index.js';
 import { policyMessage } from './errors.js';
 import type { PolicyIssue } from './issues.js';
+import { policyFileTextOrEmpty } from './policy-file.js';
 import { parseMesh } from './source.js';
 import type { Policy } from './types.js';
 
@@ -27,7 +27,7 @@ export async function heldTypeIssues(next: Policy, held: Iterable<HeldOne>): Pro
     waiting.set(h.type, tally);
   }
   if (waiting.size === 0) return [];
-  const text = await readFile(next.file, 'utf8').catch(() => '');
+  const text = await policyFileTextOrEmpty(next.file);
   const mesh = parseMesh({ file: next.file, path: next.file, text });
   return [...waiting]
     .sort(([a], [b]) => (a < b ? -1 : 1))

@@ -39,6 +39,7 @@ export {
   REPLY_NAMES,
   REQUEST_NAMES,
 } from './mapping.js';
+export { policyFileTextOrEmpty } from './policy-file.js';
 export { missingMember, requiredMembers } from './reply-required.js';
 export { MESH_SCHEMA } from './schema.js';
 export { overShare, sharesOf } from './shares.js';

@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { errorText } from '../envelope/index.js';
 import { createChecker } from './check.js';
@@ -6,6 +6,7 @@ import { compilePolicy } from './compile.js';
 import { policyMessage } from './errors.js';
 import { contractFiles, moduleFiles } from './files.js';
 import { type PolicyIssue, type PolicyLoadResult, sortIssues } from './issues.js';
+import { readPolicyFile } from './policy-file.js';
 import { parseMesh, withoutBom } from './source.js';
 import { readToolSchemas, type ToolSchemaReader } from './tool-schemas.js';
 
@@ -27,12 +28,12 @@ export async function loadPolicy(file: string, opts: LoadPolicyOptions = {}): Pr
   const path = resolve(file);
   let text: string;
   try {
-    const tooMuch = await unreadable(path);
-    if (tooMuch !== undefined) {
-      const message = policyMessage('MW_POLICY_READ', { reason: `${file} ${tooMuch}` });
+    const read = await readPolicyFile(path);
+    if ('problem' in read) {
+      const message = policyMessage('MW_POLICY_READ', { reason: `${file} ${read.problem}` });
       return { ok: false, issues: [{ code: 'MW_POLICY_READ', file, line: 1, col: 1, pointer: '', message }] };
     }
-    text = await readFile(path, 'utf8');
+    text = read.text;
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     const reason = code === 'ENOENT' ? `${file} does not exist` : errorText(err);
@@ -60,9 +61,9 @@ export async function loadPolicyText(
   await Promise.all(
     contractFiles(mesh).map(async ({ type, absolute }) => {
       try {
-        const tooMuch = await unreadable(absolute);
-        if (tooMuch !== undefined) unread.set(type, tooMuch);
-        else texts.set(type, withoutBom(await readFile(absolute, 'utf8')));
+        const read = await readPolicyFile(absolute);
+        if ('problem' in read) unread.set(type, read.problem);
+        else texts.set(type, withoutBom(read.text));
       } catch (err) {
         const code = (err as { code?: unknown }).code;
         if (code === 'EISDIR') unread.set(type, 'is a directory, not a file');
@@ -77,26 +78,6 @@ export async function loadPolicyText(
   if (missing.length === 0) return result;
   const issues = result.ok ? missing : [...result.issues, ...missing];
   return { ok: false, issues: sortIssues(issues, file), warnings: result.warnings ?? [] };
-}
-
-/**
- * The most a mesh file or a contract file may hold: far past any real one (a mesh file of a few
- * hundred agents is tens of kilobytes), and short of what parsing takes gigabytes of memory for (a
- * 100 MB file took 3.5 GB).
- */
-export const POLICY_FILE_MAX_BYTES = 4 * 1024 * 1024;
-
-/**
- * Why a file is not read at all: it is not a regular file (a device such as /dev/zero never ends), or
- * it is over the limit. Undefined to read it; a file that is not there throws as reading it would.
- */
-async function unreadable(path: string): Promise<string | undefined> {
-  const found = await stat(path);
-  if (found.isDirectory()) return undefined; // reading it says EISDIR, as before
-  if (!found.isFile()) return 'is not a regular file';
-  if (found.size > POLICY_FILE_MAX_BYTES)
-    return `is ${found.size.toLocaleString('en')} bytes, over the limit of ${POLICY_FILE_MAX_BYTES.toLocaleString('en')} for a policy file`;
-  return undefined;
 }
 
 async function missingModules(mesh: ReturnType<typeof parseMesh>): Promise<PolicyIssue[]> {

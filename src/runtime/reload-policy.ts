@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
 import {
   compareContracts,
@@ -8,6 +7,7 @@ import {
   type Policy,
   type PolicyIssue,
   parseMesh,
+  policyFileTextOrEmpty,
 } from '../policy/index.js';
 import { runtimeError } from './errors.js';
 import type { Mesh } from './mesh.js';
@@ -98,7 +98,7 @@ export function readerOf(transports: readonly Transport[]): LoadPolicyOptions {
 async function unstartedSinkWarnings(mesh: Mesh, policy: Policy): Promise<PolicyIssue[]> {
   const unstarted = mesh.unstartedSinks(policy);
   if (unstarted.length === 0) return [];
-  const text = await readFile(policy.file, 'utf8').catch(() => '');
+  const text = await policyFileTextOrEmpty(policy.file);
   const file = parseMesh({ file: policy.file, path: policy.file, text });
   return unstarted.map(({ index, route, sink }) => {
     const { line, col } = file.locate(['alerts', 'routes', index, 'sink']);

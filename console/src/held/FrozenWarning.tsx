@@ -54,12 +54,26 @@ export function FrozenWarning({ hold, freezes }: { hold: Hold; freezes: Breaker[
 /**
  * Before approving a step of a case at or past the loop guard's step limit (held for any reason):
  * approving lets this step through, and whatever comes next in its case is past the limit, so the
- * loop guard holds it and freezes its subject again, unfrozen meanwhile or not. Rejecting ends the
- * case here. `maxHops` undefined: only a step already past the limit is known to be one.
+ * loop guard stops it: held and its subject frozen again, unfrozen meanwhile or not, or refused
+ * when the guard's action is deny. Rejecting ends the case here. `maxHops` undefined: only a step
+ * already past the limit (the guard's own hold) is known to be one.
  */
-export function StepLimitWarning({ hold, maxHops }: { hold: Hold; maxHops?: number | undefined }) {
-  const past = hold.reason === 'loop.too_many_hops';
-  if (!past && (maxHops === undefined || hold.hop < maxHops)) return null;
+export function StepLimitWarning({
+  hold,
+  maxHops,
+  loopAction,
+}: {
+  hold: Hold;
+  maxHops?: number | undefined;
+  loopAction?: 'freeze' | 'deny' | undefined;
+}) {
+  const past = hold.reason === 'loop.too_many_hops' || (maxHops !== undefined && hold.hop > maxHops);
+  if (!past && hold.hop !== maxHops) return null;
+  const limit = maxHops === undefined ? '' : ` of ${maxHops}`;
+  const next =
+    loopAction === 'deny'
+      ? 'refused by the loop guard, which ends the case there.'
+      : `held again by the loop guard, which freezes ${hold.subject} again, even if you unfroze it.`;
   return (
     <p
       class="notice warning"
@@ -68,10 +82,10 @@ export function StepLimitWarning({ hold, maxHops }: { hold: Hold; maxHops?: numb
       data-kind={past ? 'past' : 'last'}
     >
       {past
-        ? `This case is already past its step limit (this is step ${hold.hop}). Approving lets this step through,`
-        : `This is step ${hold.hop} of its case, the last its step limit (${maxHops}) allows. Approving lets it through,`}{' '}
-      and whatever comes next in its case is held again by the loop guard, which freezes {hold.subject} again,
-      even if you unfroze it. To end the case here, reject.
+        ? `This case is already past its step limit (this is step ${hold.hop}${limit}).`
+        : `This is step ${hold.hop} of its case, the last its step limit (${maxHops}) allows.`}{' '}
+      Approving lets this step through, and whatever comes next in its case is {next} To end the case here,
+      reject.
     </p>
   );
 }

@@ -16,8 +16,8 @@ export function HeldView({ holds, answers }: { holds: Polled<{ holds: Hold[] }>;
   // readable) is not "not frozen": the approve form then waits for it.
   const breakers = usePolled<Breakers>('/breakers', 2000);
   const open = breakers.data?.breakers;
-  // The loop guard's step limit, to warn before approving the last step it allows.
-  const maxHops = usePolled<PolicyView>('/policy', 10_000).data?.guards?.loop.maxHops;
+  // The loop guard's step limit and action, to warn before approving the last step it allows.
+  const loop = usePolled<PolicyView>('/policy', 10_000).data?.guards?.loop;
   const { gone, watch, dismiss } = answers;
   // Leaving Held closes its reason forms: a hold answered while away was not "answered while you wrote".
   useEffect(() => () => answers.forgetDrafts(), []);
@@ -63,7 +63,8 @@ export function HeldView({ holds, answers }: { holds: Polled<{ holds: Hold[] }>;
             key={hold.id}
             hold={hold}
             freezes={open === undefined ? undefined : freezesOf(hold, open)}
-            maxHops={maxHops}
+            maxHops={loop?.maxHops}
+            loopAction={loop?.action}
             onChanged={holds.refresh}
             watch={watch}
           />

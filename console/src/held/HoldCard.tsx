@@ -31,14 +31,16 @@ export function HoldCard({
   hold,
   freezes,
   maxHops,
+  loopAction,
   onChanged,
   watch,
 }: {
   hold: Hold;
   /** The freezes open now on what it is about (freezes.ts); undefined while not known. */
   freezes: Breaker[] | undefined;
-  /** The loop guard's step limit (GET /policy); undefined while not known. */
+  /** The loop guard's step limit and action (GET /policy); undefined while not known. */
   maxHops?: number | undefined;
+  loopAction?: 'freeze' | 'deny' | undefined;
   onChanged: () => void;
   watch?: HoldCardWatch;
 }) {
@@ -94,7 +96,7 @@ export function HoldCard({
           warning={
             <>
               <FrozenWarning hold={hold} freezes={freezes} />
-              <StepLimitWarning hold={hold} maxHops={maxHops} />
+              <StepLimitWarning hold={hold} maxHops={maxHops} loopAction={loopAction} />
             </>
           }
           blocked={freezes === undefined}

@@ -73,38 +73,59 @@ type OpenBreaker = { id: string; key: string; action?: string };
 
 /**
  * Whether the freeze that held `h` (a freezing breaker's trip or freeze, the loop guard, a pilot) is
- * open no more, for what it holds: its subject, its sender, a path from its sender, or the whole
- * mesh (`*`), as GET /breakers keys them. False when the breakers are not known, and for a hold by
- * anything else (an approval rule). The console's Held view words its cards the same way.
+ * open no more: no freezing breaker of its rule is open on what it holds, its subject, its sender, a
+ * path from its sender, or the whole mesh (`*`), as GET /breakers keys them. False when the breakers
+ * are not known, and for a hold by anything else (an approval rule). The same test as the console's
+ * Held view (console/src/shell/freezes.ts), which words its cards by it.
  */
 function freezeGone(h: Hold, open: readonly OpenBreaker[] | undefined): boolean {
   const byFreeze = h.reason === 'breaker.frozen' || h.reason === 'breaker.tripped' || h.stage === 'loop';
   if (!byFreeze || open === undefined) return false;
-  const sender = /^mesh:\/\/[^/]+\/([^@/]+)/.exec(h.source ?? '')?.[1] ?? h.source;
+  const sender = senderName(h.source ?? '');
   return !open.some(
     (b) =>
+      b.action === 'freeze' &&
       b.id === h.rule &&
-      (b.key === h.subject || b.key === sender || b.key === '*' || b.key.startsWith(`${sender}->`)),
+      (b.key === h.subject ||
+        b.key === '*' ||
+        (sender !== '' && (b.key === sender || b.key.startsWith(`${sender}->`)))),
   );
+}
+
+/** The sender's name as the gate keys it: `discount` for `mesh://retention/discount@1.1.0`. */
+function senderName(source: string): string {
+  const m = /^mesh:\/\/[A-Za-z0-9._-]+\/([A-Za-z0-9._-]+)(?:@[A-Za-z0-9.+_-]+)?$/.exec(source);
+  return m === null ? source : m[1]!;
 }
 
 /**
  * The hold's step and the loop guard's limit when it is at or past the limit (so that what it leads
  * to is held and its subject frozen again), as the console warns; undefined otherwise or unknown.
  */
-async function lastStepAllowed(
-  api: ApiClient,
-  id: string,
-): Promise<{ hop: number; maxHops: number; subject: string } | undefined> {
+async function lastStepAllowed(api: ApiClient, id: string): Promise<StepAtLimit | undefined> {
   const [held, policy] = await Promise.all([
     api.get<{ holds: (Hold & { hop?: number })[] }>('/holds'),
-    api.get<{ guards?: { loop?: { maxHops?: number } } }>('/policy'),
+    api.get<{ guards?: { loop?: { maxHops?: number; action?: string } } }>('/policy'),
   ]);
   if (isMeshwardenError(held) || isMeshwardenError(policy)) return undefined;
   const hold = held.holds.find((h) => h.id === id);
   const maxHops = policy.guards?.loop?.maxHops;
   if (hold?.hop === undefined || maxHops === undefined || hold.hop < maxHops) return undefined;
-  return { hop: hold.hop, maxHops, subject: hold.subject };
+  return { hop: hold.hop, maxHops, subject: hold.subject, deny: policy.guards?.loop?.action === 'deny' };
+}
+
+export type StepAtLimit = { hop: number; maxHops: number; subject: string; deny: boolean };
+
+/** The step against the limit, and what the loop guard does with the next one (the console's words). */
+export function stepLimitWords(s: StepAtLimit): string {
+  const where =
+    s.hop === s.maxHops
+      ? `step ${s.hop} of its case, the last its step limit (${s.maxHops}) allows`
+      : `step ${s.hop} of its case, past its step limit (${s.maxHops})`;
+  const next = s.deny
+    ? 'refused by the loop guard, which ends the case there'
+    : `held by the loop guard, which freezes ${s.subject} again, even if it was unfrozen`;
+  return `${where}: whatever comes next is ${next}`;
 }
 
 /** `approvals approve|reject <id>`: releases a held message; the server records the pilot and reason. */
@@ -119,9 +140,7 @@ export async function releaseHold(
   const atLimit = action === 'approve' ? await lastStepAllowed(api, id) : undefined;
   const reply = await api.post<Released>(`/holds/${encodeURIComponent(id)}/${action}`, { reason });
   if (!isMeshwardenError(reply) && reply.outcome === 'deliver' && atLimit !== undefined)
-    out.note(
-      `${id} was step ${atLimit.hop} of its case, the last its step limit (${atLimit.maxHops}) allows: whatever comes next is held by the loop guard, which freezes ${atLimit.subject} again, even if it was unfrozen`,
-    );
+    out.note(`${id} was ${stepLimitWords(atLimit)}`);
   if (isMeshwardenError(reply)) {
     const code = reportFailure(reply, out);
     const answered = answeredText(reply.details?.answered);

@@ -60,7 +60,7 @@ export async function messageRoutes(app: FastifyInstance, deps: ApiDeps): Promis
           : ingressFor(mesh.policy, body.type, body.ingress);
       } catch (err) {
         // A message no ingress takes is refused at the door, and recorded there like a bad body.
-        refuseParsedBody(request, 'ingress.body_invalid');
+        refuseParsedBody(request, 'ingress.body_unroutable');
         throw err;
       }
       const entry = await mesh.inject(ingress, {

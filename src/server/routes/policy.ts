@@ -127,13 +127,22 @@ export async function policyRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       if (deps.closing()) throw apiError('MW_API_CLOSING');
       // It takes no body (none, or {}): a member is refused at its place, as every route refuses
       // what it does not know, not ignored.
-      const member = Object.keys((request.body as object | null | undefined) ?? {})[0];
-      if (member !== undefined)
-        throw apiError(
-          'MW_API_BAD_REQUEST',
-          { detail: `this call takes no body, and it has ${JSON.stringify(member)}` },
-          { location: { pointer: `/${escapePointer(member)}` } },
-        );
+      const body: unknown = request.body;
+      if (body !== undefined && body !== null) {
+        if (typeof body !== 'object' || Array.isArray(body))
+          throw apiError(
+            'MW_API_BAD_REQUEST',
+            { detail: 'this call takes no body, or {}' },
+            { location: { pointer: '' } },
+          );
+        const member = Object.keys(body)[0];
+        if (member !== undefined)
+          throw apiError(
+            'MW_API_BAD_REQUEST',
+            { detail: `this call takes no body, and it has ${JSON.stringify(member)}` },
+            { location: { pointer: `/${escapePointer(member)}` } },
+          );
+      }
       const run = reloading.then(() => reloadPolicy(deps.mesh, pilotActor(request.pilot!.name)));
       reloading = run.catch(() => {});
       const result = await run;
