@@ -12,5 +12,12 @@ export {
   contractMessage,
   nextMajor,
 } from './errors.js';
+export {
+  contractPattern,
+  linearAvailable,
+  mayBacktrack,
+  runsLinear,
+  sameWithoutUnicode,
+} from './linear-pattern.js';
 export { isJsonPointer, parsePointer, pointerOf } from './pointer.js';
 export type { Contract, Issue } from './types.js';

@@ -317,4 +317,28 @@ describe('compilePolicy: contracts', () => {
     const result = compile(BASE, contracts);
     expect(result.ok ? [] : result.issues.map((i) => [i.code, i.file, i.line, i.col])).toEqual(expected);
   });
+
+  it('warns of a pattern that may backtrack, at it, and not of one that runs linear', () => {
+    const schema = [
+      '{',
+      '  "type": "object",',
+      '  "properties": {',
+      '    "slug": { "type": "string", "pattern": "^[a-z0-9]+(?:-[a-z0-9]+)*$" },',
+      '    "words": { "type": "string", "pattern": "^(\\\\w+\\\\s?){1,30}$" },',
+      '    "pattern": { "const": { "pattern": "^(a+){2,20}$" } }',
+      '  },',
+      '  "patternProperties": { "^(x+){1,20}$": {} }',
+      '}',
+    ].join('\n');
+    const result = compile(BASE, { 'x.v1': schema });
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    expect(
+      result.warnings
+        .filter((w) => w.code === 'MW_POLICY_PATTERN_BACKTRACKS')
+        .map((w) => [w.file, w.line, w.pointer]),
+    ).toEqual([
+      ['contracts/x.v1.json', 5, '/properties/words/pattern'],
+      ['contracts/x.v1.json', 8, '/patternProperties/^(x+){1,20}$'],
+    ]);
+  });
 });

@@ -3,6 +3,7 @@ import {
   compileContract,
   type Issue,
   MAX_SCHEMA_DEPTH,
+  mayBacktrack,
   pointerOf,
 } from '../contracts/index.js';
 import { errorText, isTypeName, type JsonObject } from '../envelope/index.js';
@@ -91,9 +92,45 @@ export function compileContracts(
     }
     contracts.set(type, compiled.contract);
     schemas[type] = compiled.contract.schema;
+    const risky = backtrackingPatterns(compiled.contract.schema);
+    if (risky.length > 0) {
+      const locate = locateInJson(text);
+      for (const { path, pattern } of risky) {
+        const params = { type, pattern: JSON.stringify(pattern) };
+        const at = locate(path, path.at(-2) === 'patternProperties' ? 'key' : 'value');
+        check.warnings.push(issueIn('MW_POLICY_PATTERN_BACKTRACKS', file, at, pointerOf(path), params));
+      }
+    }
   }
   return { contracts, schemas };
 }
+
+/**
+ * The `pattern`s and `patternProperties` names of a schema that can backtrack for seconds on a
+ * message (linear-pattern.ts, mayBacktrack), where they are. Values (`const`, `enum`, `default`,
+ * `examples`) are data, not schema, and are not read.
+ */
+function backtrackingPatterns(schema: unknown, path: (string | number)[] = []) {
+  const found: { path: (string | number)[]; pattern: string }[] = [];
+  if (schema === null || typeof schema !== 'object') return found;
+  for (const [key, value] of Object.entries(schema)) {
+    if (!Array.isArray(schema) && DATA_KEYWORDS.has(key)) continue;
+    const at = [...path, Array.isArray(schema) ? Number(key) : key];
+    if (key === 'pattern' && typeof value === 'string' && !Array.isArray(schema)) {
+      if (mayBacktrack(value)) found.push({ path: at, pattern: value });
+    } else if (key === 'patternProperties' && value !== null && typeof value === 'object') {
+      for (const name of Object.keys(value))
+        if (mayBacktrack(name)) found.push({ path: [...at, name], pattern: name });
+      for (const [name, sub] of Object.entries(value))
+        found.push(...backtrackingPatterns(sub, [...at, name]));
+    } else {
+      found.push(...backtrackingPatterns(value, at));
+    }
+  }
+  return found;
+}
+
+const DATA_KEYWORDS = new Set(['const', 'enum', 'default', 'examples']);
 
 /** Why an MCP effect has no contract when nothing read its tool's schema (a compile without transports). */
 const MCP_HINT =

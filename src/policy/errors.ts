@@ -64,6 +64,8 @@ export const POLICY_ERRORS = {
     'effect {effect} takes its contract from the input schema of tool {tool} of MCP server {server}, which is not a valid JSON Schema (2020-12 or draft-07) {where}: {reason}; fix the tool, or write the contract as {file}',
   MW_POLICY_CONTRACT_JSON: 'the contract for {type} is not valid JSON: {reason}',
   MW_POLICY_CONTRACT_SCHEMA: 'the contract for {type} is not a valid JSON Schema 2020-12: {reason}',
+  MW_POLICY_PATTERN_BACKTRACKS:
+    'contract {type}: the pattern {pattern} repeats inside a repetition and cannot run on the linear-time engine, so a message could make it take seconds; write it without the inner repetition, or with at most 16 repeats and no lookaround or backreference',
   MW_POLICY_CONTRACT_TOO_DEEP:
     "the contract for {type} nests deeper than {max} levels (brackets open at once), so it is refused before it is compiled; no payload needs that much, since a message's data nests at most {payload} levels",
   MW_POLICY_HELD_TYPE_REMOVED:

@@ -4,33 +4,8 @@
  * scans the text once per pattern state, and a 50-word alternation over a 1 MiB answer took 8 s
  * (Node 24) in what JSONata counts as one step.
  */
-import { setFlagsFromString } from 'node:v8';
+import { linearAvailable } from '../contracts/index.js';
 import { spendWork } from './mapping-work.js';
-
-function hasLinearEngine(): boolean {
-  try {
-    // biome-ignore lint/complexity/useRegexLiterals: a literal with the l flag does not parse without the V8 flag
-    return new RegExp('a', 'l').flags.includes('l');
-  } catch {
-    return false;
-  }
-}
-
-let linearEngine: boolean | undefined;
-
-/**
- * Whether the `l` flag works. The V8 flag that enables it changes no regex without it (measured on
- * Node 20 and 24: same results and times, code caches still accepted). Still, V8 flags are
- * process-wide and Node calls changing them after start unsupported, so it is set only when a
- * policy has a regex in a mapping, once.
- */
-function linearAvailable(): boolean {
-  if (linearEngine === undefined) {
-    if (!hasLinearEngine()) setFlagsFromString('--enable-experimental-regexp-engine');
-    linearEngine = hasLinearEngine();
-  }
-  return linearEngine;
-}
 
 /** A regex literal's linear-time twin; throws when it needs backtracking (a back-reference, a look-around). */
 function linear(re: RegExp): RegExp {
