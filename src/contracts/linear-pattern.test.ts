@@ -40,6 +40,10 @@ describe('sameWithoutUnicode: a pattern that answers alike without the u flag', 
     expect(contractPattern(pattern, 'u').flags).toBe('u');
   });
 
+  it('compiles a pattern that answers alike without u, on the fast engine', () => {
+    expect(contractPattern('^(\\w+\\s?)*$', 'u').flags).toBe('');
+  });
+
   it('answers as the u-flag RegExp for every text, for patterns it runs linear', () => {
     const patterns = ['^[a-z0-9]+(?:-[a-z0-9]+)*$', '^[^<>]*$', '^.+x$', '^\\S+@\\S+$', '^\\w*\\s+\\d+$'];
     fc.assert(

@@ -2,11 +2,14 @@ import { setFlagsFromString } from 'node:v8';
 import { type AST, RegExpParser } from '@eslint-community/regexpp';
 
 // A contract's `pattern` runs on every message of its type, partners' included, and JavaScript's
-// RegExp backtracks: `^(\w+\s?)*$` on some 30 characters holds the event loop for seconds, the
-// whole mesh with it. V8 has a linear-time engine (the `l` flag), but it does not take the `u` flag
-// Ajv compiles patterns with, and without `u` some patterns mean something else: `.` or `[^x]` match
-// half of an emoji, `\u{61}` is a run of `u`, `\p{L}` is text. So a pattern runs linear when it
-// provably answers the same without `u` (sameWithoutUnicode), and as JavaScript's RegExp otherwise.
+// RegExp backtracks: `^(\w+\s?)*$` on 20 words and a `!` held the event loop for 83 s, the whole
+// mesh with it. V8 can hand a regex that backtracks too long (50,000 backtracks) to its linear-time
+// engine, which then answers in linear time; it stays on the fast engine otherwise (15 to 30 ns a
+// match either way here, where the linear engine alone took 0.3 to 1.3 µs). That hand-over does not
+// work with the `u` flag Ajv compiles patterns with, and without `u` some patterns mean something
+// else: `.` or `[^x]` match half of an emoji, `\u{61}` is a run of `u`, `\p{L}` is text. So a
+// pattern runs without `u` when it provably answers the same (sameWithoutUnicode), and as Ajv would
+// otherwise.
 
 function hasLinearEngine(): boolean {
   try {
@@ -33,26 +36,37 @@ export function linearAvailable(): boolean {
   return linearEngine;
 }
 
+let handOver = false;
+
+/** Lets V8 hand a regex without `u` that backtracks too long to the linear engine; once. */
+function allowHandOver(): void {
+  if (handOver) return;
+  setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+  handOver = true;
+}
+
 /**
- * A JSON Schema `pattern` as Ajv runs it (`flags` is Ajv's, `u`): on V8's linear-time engine when
- * that gives the same answer for every text, else JavaScript's backtracking RegExp (`linear` false).
- * Throws as `new RegExp(pattern, flags)` does for a pattern that is not one.
+ * A JSON Schema `pattern` as Ajv runs it (`flags` is Ajv's, `u`): without `u`, where V8 hands it to
+ * the linear-time engine if it backtracks too long, when that answers the same for every text; else
+ * as `new RegExp(pattern, flags)`. Throws as that does for a pattern that is not one.
  */
 export function contractPattern(pattern: string, flags: string): RegExp {
   const regex = new RegExp(pattern, flags);
-  const same = flags === '' || (flags === 'u' && sameWithoutUnicode(pattern));
-  if (!same || !linearAvailable()) return regex;
-  try {
-    return new RegExp(pattern, 'l');
-  } catch {
-    return regex; // a construct the linear engine lacks: a backreference, a lookaround
-  }
+  if (!runsLinear(pattern, flags)) return regex;
+  allowHandOver();
+  return flags === '' ? regex : new RegExp(pattern, '');
 }
 
-/** Whether `pattern` runs on the linear engine (what `contractPattern` compiles it to). */
-export function runsLinear(pattern: string): boolean {
+/**
+ * Whether `pattern` never backtracks for long as `contractPattern` compiles it: it answers alike
+ * without `u`, and the linear engine takes it (no backreference, no lookaround, no repeat over 16).
+ */
+export function runsLinear(pattern: string, flags = 'u'): boolean {
+  if (flags !== '' && !(flags === 'u' && sameWithoutUnicode(pattern))) return false;
+  if (!linearAvailable()) return false;
   try {
-    return contractPattern(pattern, 'u').flags.includes('l');
+    new RegExp(pattern, 'l');
+    return true;
   } catch {
     return false;
   }
