@@ -13,9 +13,9 @@ export {
   nextMajor,
 } from './errors.js';
 export {
+  backtrackRisk,
   contractPattern,
   linearAvailable,
-  mayBacktrack,
   runsLinear,
   sameWithoutUnicode,
 } from './linear-pattern.js';

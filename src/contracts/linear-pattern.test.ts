@@ -11,7 +11,8 @@ describe('sameWithoutUnicode: a pattern that answers alike without the u flag', 
     ['^\\d{3}-\\d{4}$'],
     ['^[^<>]*$'],
     ['^.+$'],
-    ['^\\S+@\\S+$'],
+    ['^\\S+@[a-z.]+$'],
+    ['[a-z]+@'],
   ])('%s: yes', (pattern) => {
     expect(sameWithoutUnicode(pattern)).toBe(true);
     expect(runsLinear(pattern)).toBe(true);
@@ -28,6 +29,15 @@ describe('sameWithoutUnicode: a pattern that answers alike without the u flag', 
     ['^.$'],
     ['^[^x]{2}$'],
     ['^\\S{3,}$'],
+    // Two parts that can match half an emoji could split one between them; so could one repeated.
+    ['^.+.+$'],
+    ['^\\S+\\S+$'],
+    ['^[^a]+[^b]+$'],
+    ['^(?:.+){2}$'],
+    ['^(?:[^x]+)*$'],
+    ['^[\\S]+[\\W]+$'],
+    // Case folded by Unicode rules with u (ſ, K), by simple ones without.
+    ['^(?i:s)$'],
     // Read otherwise without u, or not linear at all.
     ['^\\p{L}+$'],
     ['^\\u{61}$'],
@@ -40,12 +50,23 @@ describe('sameWithoutUnicode: a pattern that answers alike without the u flag', 
     expect(contractPattern(pattern, 'u').flags).toBe('u');
   });
 
-  it('compiles a pattern that answers alike without u, on the fast engine', () => {
-    expect(contractPattern('^(\\w+\\s?)*$', 'u').flags).toBe('');
+  it('compiles a pattern that answers alike without u on the linear engine', () => {
+    expect(contractPattern('^(\\w+\\s?)*$', 'u').flags).toBe('l');
+  });
+
+  it('answers an unanchored greedy pattern in linear time, which the backtracking engine takes quadratic time for', () => {
+    expect(contractPattern('[a-z]+@', 'u').test('a'.repeat(200_000))).toBe(false);
   });
 
   it('answers as the u-flag RegExp for every text, for patterns it runs linear', () => {
-    const patterns = ['^[a-z0-9]+(?:-[a-z0-9]+)*$', '^[^<>]*$', '^.+x$', '^\\S+@\\S+$', '^\\w*\\s+\\d+$'];
+    const patterns = [
+      '^[a-z0-9]+(?:-[a-z0-9]+)*$',
+      '^[^<>]*$',
+      '^.+x$',
+      '^\\S+@[a-z]+$',
+      '^\\w*\\s+\\d+$',
+      '[a-z]+@',
+    ];
     fc.assert(
       fc.property(fc.constantFrom(...patterns), fc.string({ unit: 'grapheme' }), (pattern, text) => {
         expect(contractPattern(pattern, 'u').test(text)).toBe(new RegExp(pattern, 'u').test(text));

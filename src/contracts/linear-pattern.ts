@@ -3,13 +3,14 @@ import { type AST, RegExpParser } from '@eslint-community/regexpp';
 
 // A contract's `pattern` runs on every message of its type, partners' included, and JavaScript's
 // RegExp backtracks: `^(\w+\s?)*$` on 20 words and a `!` held the event loop for 83 s, the whole
-// mesh with it. V8 can hand a regex that backtracks too long (50,000 backtracks) to its linear-time
-// engine, which then answers in linear time; it stays on the fast engine otherwise (15 to 30 ns a
-// match either way here, where the linear engine alone took 0.3 to 1.3 µs). That hand-over does not
-// work with the `u` flag Ajv compiles patterns with, and without `u` some patterns mean something
-// else: `.` or `[^x]` match half of an emoji, `\u{61}` is a run of `u`, `\p{L}` is text. So a
-// pattern runs without `u` when it provably answers the same (sameWithoutUnicode), and as Ajv would
-// otherwise.
+// mesh with it, and even `[a-z]+@` takes seconds on 100,000 letters (quadratic: every start, every
+// length). V8's linear-time engine (the `l` flag) answers in time linear in the text, at 0.3 to
+// 1.3 µs a match where the backtracking one takes 15 to 30 ns. (V8's hand-over to it after 50,000
+// backtracks was tried: it never fires for a simple greedy loop, so `[a-z]+@` stayed quadratic.)
+// The linear engine does not take the `u` flag Ajv compiles with, and without `u` some patterns
+// mean something else: `.` or `[^x]` match half of an emoji, `\u{61}` is a run of `u`, `\p{L}` is
+// text. So a pattern runs linear when it provably answers the same (sameWithoutUnicode); one that
+// cannot and may still backtrack badly is refused at load (contract-files.ts, mayBacktrack).
 
 function hasLinearEngine(): boolean {
   try {
@@ -36,29 +37,18 @@ export function linearAvailable(): boolean {
   return linearEngine;
 }
 
-let handOver = false;
-
-/** Lets V8 hand a regex without `u` that backtracks too long to the linear engine; once. */
-function allowHandOver(): void {
-  if (handOver) return;
-  setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
-  handOver = true;
-}
-
 /**
- * A JSON Schema `pattern` as Ajv runs it (`flags` is Ajv's, `u`): without `u`, where V8 hands it to
- * the linear-time engine if it backtracks too long, when that answers the same for every text; else
- * as `new RegExp(pattern, flags)`. Throws as that does for a pattern that is not one.
+ * A JSON Schema `pattern` as Ajv runs it (`flags` is Ajv's, `u`): on V8's linear-time engine when
+ * that answers the same for every text, else as `new RegExp(pattern, flags)`. Throws as that does
+ * for a pattern that is not one.
  */
 export function contractPattern(pattern: string, flags: string): RegExp {
   const regex = new RegExp(pattern, flags);
-  if (!runsLinear(pattern, flags)) return regex;
-  allowHandOver();
-  return flags === '' ? regex : new RegExp(pattern, '');
+  return runsLinear(pattern, flags) ? new RegExp(pattern, 'l') : regex;
 }
 
 /**
- * Whether `pattern` never backtracks for long as `contractPattern` compiles it: it answers alike
+ * Whether `pattern` runs on the linear engine as `contractPattern` compiles it: it answers alike
  * without `u`, and the linear engine takes it (no backreference, no lookaround, no repeat over 16).
  */
 export function runsLinear(pattern: string, flags = 'u'): boolean {
@@ -88,33 +78,51 @@ export function sameWithoutUnicode(pattern: string): boolean {
   } catch {
     return false;
   }
-  return ast.alternatives.every((a) => alike(a, false));
+  const parts = { canSplit: 0, inRepeat: false };
+  return ast.alternatives.every((a) => alike(a, false, parts)) && parts.canSplit <= 1;
 }
 
-/** `free`: the node is the element of a `*` or `+` quantifier, so matching a surrogate is harmless. */
-function alike(node: AST.Node, free: boolean): boolean {
+/**
+ * `free`: the node is the element of a `*` or `+` quantifier, so that an astral character is one
+ * repetition or two, both allowed. Such parts are counted in `parts.canSplit`: two of them could split
+ * one emoji between them (`^.+.+$` matches "😀" without `u`, not with it), so only one may be.
+ */
+function alike(node: AST.Node, free: boolean, parts: Parts): boolean {
   switch (node.type) {
     case 'Alternative':
-      return node.elements.every((e) => alike(e, false));
+      return node.elements.every((e) => alike(e, false, parts));
     case 'Group':
+      // (?i:…) folds case by Unicode rules with `u` (ſ, K) and by simple ones without.
+      if (node.modifiers !== null && node.modifiers !== undefined) return false;
+      return node.alternatives.every((a) => alike(a, false, parts));
     case 'CapturingGroup':
-      return node.alternatives.every((a) => alike(a, false));
+      return node.alternatives.every((a) => alike(a, false, parts));
     case 'Quantifier': {
       const unbounded = node.max === Number.POSITIVE_INFINITY && node.min <= 1;
-      return alike(node.element, unbounded);
+      // A group repeated more than once repeats what is in it: a part in it is many parts.
+      const group = node.element.type === 'Group' || node.element.type === 'CapturingGroup';
+      if (!group || node.max <= 1) return alike(node.element, unbounded, parts);
+      const outer = parts.inRepeat;
+      parts.inRepeat = true;
+      const same = alike(node.element, unbounded, parts);
+      parts.inRepeat = outer;
+      return same;
     }
     case 'Assertion':
       return node.kind === 'start' || node.kind === 'end' || node.kind === 'word';
     case 'Character':
       return bmpOnly(node.value) && !node.raw.startsWith('\\u{');
     case 'CharacterSet':
-      if (node.kind === 'any') return free;
-      if (node.kind === 'digit' || node.kind === 'space' || node.kind === 'word') return !node.negate || free;
+      if (node.kind === 'any') return split(free, parts);
+      if (node.kind === 'digit' || node.kind === 'space' || node.kind === 'word')
+        return !node.negate || split(free, parts);
       return false; // \p{…}
-    case 'CharacterClass':
+    case 'CharacterClass': {
       if (node.unicodeSets) return false;
-      if (node.negate && !free) return false;
-      return node.elements.every((e) => classPartAlike(e, free));
+      const negated = node.elements.some((e) => e.type === 'CharacterSet' && 'negate' in e && e.negate);
+      if ((node.negate || negated) && !split(free, parts)) return false;
+      return node.elements.every((e) => classPartAlike(e, true));
+    }
     default:
       return false; // backreferences, lookarounds, modifiers
   }
@@ -134,46 +142,67 @@ function classPartAlike(node: AST.CharacterClassElement, free: boolean): boolean
   }
 }
 
+/** What sameWithoutUnicode counts on its walk. */
+type Parts = { canSplit: number; inRepeat: boolean };
+
+/**
+ * A part that can match half an astral character: alike only where `free` and not inside a repeated
+ * group, and counted.
+ */
+function split(free: boolean, parts: Parts): boolean {
+  if (!free || parts.inRepeat) return false;
+  parts.canSplit++;
+  return true;
+}
+
 /** A code unit below the surrogates: one unit in either mode, and never half of a character. */
 function bmpOnly(value: number): boolean {
   return value < 0xd800;
 }
 
 /**
- * Whether a pattern left to the backtracking engine has the shape that can take exponential time: a
- * repetition inside a repetition (`(\w+\s?){1,30}`). Said at load, so the contract's author can
- * write it otherwise; a pattern that runs linear never is.
+ * How badly a pattern left to the backtracking engine may take its time on a hostile text:
+ * `exponential` when a repetition sits inside a repetition (`(\w+\s?){1,30}`) or alternatives that
+ * may overlap are repeated (`(?:\p{L}|\p{Ll})*`), refused at load; `polynomial` when it repeats
+ * without bound (`\p{L}+`: every start, every length), warned of; undefined when it runs linear or
+ * repeats a bounded number of times only (`^.{1,64}$`).
  */
-export function mayBacktrack(pattern: string): boolean {
-  if (runsLinear(pattern)) return false;
+export function backtrackRisk(pattern: string): 'exponential' | 'polynomial' | undefined {
+  if (runsLinear(pattern)) return undefined;
   let ast: AST.Pattern;
   try {
     ast = new RegExpParser({ ecmaVersion: 2025 }).parsePattern(pattern, 0, pattern.length, { unicode: true });
   } catch {
-    return false;
+    return undefined;
   }
-  return ast.alternatives.some((a) => nestedRepeat(a, false));
+  const found = { exponential: false, unbounded: false };
+  for (const a of ast.alternatives) riskIn(a, false, found);
+  return found.exponential ? 'exponential' : found.unbounded ? 'polynomial' : undefined;
 }
 
-/** Whether a repetition (more than once) sits inside another, below `node`. */
-function nestedRepeat(node: AST.Node, inside: boolean): boolean {
+/** Walks `node`, `inside` a repetition or not, noting what backtracks exponentially or without bound. */
+function riskIn(node: AST.Node, inside: boolean, found: { exponential: boolean; unbounded: boolean }): void {
   switch (node.type) {
     case 'Alternative':
-      return node.elements.some((e) => nestedRepeat(e, inside));
+      for (const e of node.elements) riskIn(e, inside, found);
+      return;
     case 'Group':
     case 'CapturingGroup':
-      return node.alternatives.some((a) => nestedRepeat(a, inside));
+      if (inside && node.alternatives.length > 1) found.exponential = true;
+      for (const a of node.alternatives) riskIn(a, inside, found);
+      return;
     case 'Assertion':
-      return (
-        (node.kind === 'lookahead' || node.kind === 'lookbehind') &&
-        node.alternatives.some((a) => nestedRepeat(a, inside))
-      );
+      if (node.kind === 'lookahead' || node.kind === 'lookbehind')
+        for (const a of node.alternatives) riskIn(a, inside, found);
+      return;
     case 'Quantifier': {
       const repeats = node.max > 1;
-      if (repeats && inside) return true;
-      return nestedRepeat(node.element, inside || repeats);
+      if (repeats && inside) found.exponential = true;
+      if (node.max === Number.POSITIVE_INFINITY) found.unbounded = true;
+      riskIn(node.element, inside || repeats, found);
+      return;
     }
     default:
-      return false;
+      return;
   }
 }

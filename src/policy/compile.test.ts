@@ -318,27 +318,32 @@ describe('compilePolicy: contracts', () => {
     expect(result.ok ? [] : result.issues.map((i) => [i.code, i.file, i.line, i.col])).toEqual(expected);
   });
 
-  it('warns of a pattern that may backtrack, at it, and not of one that runs linear', () => {
+  it('refuses a pattern that may backtrack exponentially, warns of one that may take quadratic time, at each', () => {
     const schema = [
       '{',
       '  "type": "object",',
       '  "properties": {',
       '    "slug": { "type": "string", "pattern": "^[a-z0-9]+(?:-[a-z0-9]+)*$" },',
       '    "words": { "type": "string", "pattern": "^(\\\\w+\\\\s?){1,30}$" },',
+      '    "name": { "type": "string", "pattern": "^\\\\p{L}+$" },',
       '    "pattern": { "const": { "pattern": "^(a+){2,20}$" } }',
       '  },',
-      '  "patternProperties": { "^(x+){1,20}$": {} }',
+      '  "patternProperties": { "^(?:x|xy){1,20}$": {} }',
       '}',
     ].join('\n');
     const result = compile(BASE, { 'x.v1': schema });
-    if (!result.ok) throw new Error(JSON.stringify(result.issues));
-    expect(
-      result.warnings
-        .filter((w) => w.code === 'MW_POLICY_PATTERN_BACKTRACKS')
-        .map((w) => [w.file, w.line, w.pointer]),
-    ).toEqual([
+    const at = (
+      issues: readonly { code: string; file: string; line: number; pointer: string }[],
+      code: string,
+    ) => issues.filter((i) => i.code === code).map((i) => [i.file, i.line, i.pointer]);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(at(result.issues, 'MW_POLICY_PATTERN_BACKTRACKS')).toEqual([
       ['contracts/x.v1.json', 5, '/properties/words/pattern'],
-      ['contracts/x.v1.json', 8, '/patternProperties/^(x+){1,20}$'],
+      ['contracts/x.v1.json', 9, '/patternProperties/^(?:x|xy){1,20}$'],
+    ]);
+    expect(at(result.warnings ?? [], 'MW_POLICY_PATTERN_SLOW')).toEqual([
+      ['contracts/x.v1.json', 6, '/properties/name/pattern'],
     ]);
   });
 });

@@ -1,9 +1,9 @@
 import {
+  backtrackRisk,
   type Contract,
   compileContract,
   type Issue,
   MAX_SCHEMA_DEPTH,
-  mayBacktrack,
   pointerOf,
 } from '../contracts/index.js';
 import { errorText, isTypeName, type JsonObject } from '../envelope/index.js';
@@ -95,10 +95,15 @@ export function compileContracts(
     const risky = backtrackingPatterns(compiled.contract.schema);
     if (risky.length > 0) {
       const locate = locateInJson(text);
-      for (const { path, pattern } of risky) {
+      for (const { path, pattern, risk } of risky) {
         const params = { type, pattern: JSON.stringify(pattern) };
         const at = locate(path, path.at(-2) === 'patternProperties' ? 'key' : 'value');
-        check.warnings.push(issueIn('MW_POLICY_PATTERN_BACKTRACKS', file, at, pointerOf(path), params));
+        // Exponential is refused: one message could hold the mesh for minutes.
+        const [code, into] =
+          risk === 'exponential'
+            ? (['MW_POLICY_PATTERN_BACKTRACKS', check.issues] as const)
+            : (['MW_POLICY_PATTERN_SLOW', check.warnings] as const);
+        into.push(issueIn(code, file, at, pointerOf(path), params));
       }
     }
   }
@@ -106,21 +111,24 @@ export function compileContracts(
 }
 
 /**
- * The `pattern`s and `patternProperties` names of a schema that can backtrack for seconds on a
- * message (linear-pattern.ts, mayBacktrack), where they are. Values (`const`, `enum`, `default`,
+ * The `pattern`s and `patternProperties` names of a schema that can backtrack for long on a message
+ * (linear-pattern.ts, backtrackRisk), where they are. Values (`const`, `enum`, `default`,
  * `examples`) are data, not schema, and are not read.
  */
 function backtrackingPatterns(schema: unknown, path: (string | number)[] = []) {
-  const found: { path: (string | number)[]; pattern: string }[] = [];
+  const found: { path: (string | number)[]; pattern: string; risk: 'exponential' | 'polynomial' }[] = [];
   if (schema === null || typeof schema !== 'object') return found;
   for (const [key, value] of Object.entries(schema)) {
     if (!Array.isArray(schema) && DATA_KEYWORDS.has(key)) continue;
     const at = [...path, Array.isArray(schema) ? Number(key) : key];
     if (key === 'pattern' && typeof value === 'string' && !Array.isArray(schema)) {
-      if (mayBacktrack(value)) found.push({ path: at, pattern: value });
+      const risk = backtrackRisk(value);
+      if (risk !== undefined) found.push({ path: at, pattern: value, risk });
     } else if (key === 'patternProperties' && value !== null && typeof value === 'object') {
-      for (const name of Object.keys(value))
-        if (mayBacktrack(name)) found.push({ path: [...at, name], pattern: name });
+      for (const name of Object.keys(value)) {
+        const risk = backtrackRisk(name);
+        if (risk !== undefined) found.push({ path: [...at, name], pattern: name, risk });
+      }
       for (const [name, sub] of Object.entries(value))
         found.push(...backtrackingPatterns(sub, [...at, name]));
     } else {

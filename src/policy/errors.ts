@@ -65,7 +65,9 @@ export const POLICY_ERRORS = {
   MW_POLICY_CONTRACT_JSON: 'the contract for {type} is not valid JSON: {reason}',
   MW_POLICY_CONTRACT_SCHEMA: 'the contract for {type} is not a valid JSON Schema 2020-12: {reason}',
   MW_POLICY_PATTERN_BACKTRACKS:
-    'contract {type}: the pattern {pattern} repeats inside a repetition and cannot run on the linear-time engine, so a message could make it take seconds; write it without the inner repetition, or with at most 16 repeats and no lookaround or backreference',
+    'contract {type}: the pattern {pattern} cannot run on the linear-time engine and repeats inside a repetition (or repeats alternatives), so a message could make it run for minutes; write the outer repetition as * or + (the linear engine takes those), or drop the inner one',
+  MW_POLICY_PATTERN_SLOW:
+    'contract {type}: the pattern {pattern} cannot run on the linear-time engine and repeats without bound, so a long hostile text takes time that grows with its square; use a bounded repetition ({1,64}) or a pattern the linear engine takes (no \\p{…}, no lookaround or backreference)',
   MW_POLICY_CONTRACT_TOO_DEEP:
     "the contract for {type} nests deeper than {max} levels (brackets open at once), so it is refused before it is compiled; no payload needs that much, since a message's data nests at most {payload} levels",
   MW_POLICY_HELD_TYPE_REMOVED:
