@@ -33,11 +33,13 @@ export function withLinearMatches(source: string, ast: ASTNode): string | Patter
   let text = source;
   for (const call of matchesCalls(ast)) {
     const pattern = call.args[2][0];
-    if (pattern?.op === 'value' && typeof pattern.args === 'string') {
-      const problem = patternProblem(pattern.args);
-      if (problem !== undefined) return { offset: pattern.range.start, reason: problem };
-      literals.set(pattern.args, RE2JS.compile(pattern.args));
-    }
+    // Only a pattern written in the predicate: one a message brings could be made to take a minute
+    // (RE2 is linear in the text, but a short pattern like [^#]{1000}… compiles to a large program).
+    if (pattern?.op !== 'value' || typeof pattern.args !== 'string')
+      return { offset: pattern?.range.start ?? call.range.start, reason: NOT_LITERAL };
+    const problem = patternProblem(pattern.args);
+    if (problem !== undefined) return { offset: pattern.range.start, reason: problem };
+    literals.set(pattern.args, RE2JS.compile(pattern.args));
     const start = nameAfter(source, call.args[1].range.end);
     if (start === undefined) return { offset: call.range.start, reason: UNPLACED };
     text = `${text.slice(0, start)}${LINEAR}${text.slice(start + LINEAR.length)}`;
@@ -49,6 +51,12 @@ export function withLinearMatches(source: string, ast: ASTNode): string | Patter
 export function leftMatches(ast: ASTNode): number | undefined {
   return matchesCalls(ast)[0]?.range.start;
 }
+
+const NOT_LITERAL =
+  'its matches takes a pattern written in the predicate, as a string: one a message brings could be made to take a minute';
+
+/** The most a pattern may repeat a part: RE2's program, and its time, grow with the count. */
+const MAX_REPEAT = 100;
 
 const UNPLACED =
   'its matches call could not be read where its name should be; write it as text.matches(pattern)';
@@ -86,6 +94,11 @@ function skipFill(source: string, from: number, parens: boolean): number {
 
 /** Why RE2 refuses `pattern`, or undefined when it takes it. */
 function patternProblem(pattern: string): string | undefined {
+  for (const m of pattern.matchAll(/\{\s*(\d+)\s*(?:,\s*(\d*)\s*)?\}/g)) {
+    const count = Math.max(Number(m[1]), Number(m[2] || 0));
+    if (count > MAX_REPEAT)
+      return `its pattern ${JSON.stringify(pattern)} repeats a part ${count} times, over the ${MAX_REPEAT} a predicate's pattern may (the time to match grows with it); use + or * or a smaller count`;
+  }
   try {
     RE2JS.compile(pattern);
     return undefined;
@@ -113,19 +126,15 @@ function matchesCalls(node: unknown, found: Extract<ASTNode, { op: 'rcall' }>[] 
   return found;
 }
 
-/** The predicates' own patterns, compiled when they are: never pushed out by a message's. */
-const literals = new Map<string, RE2JS>();
-
 /**
- * Patterns messages bring, compiled, up to a bound: they cannot grow it past it, nor push the
- * predicates' own out.
+ * The predicates' patterns, compiled when the predicates are (only a pattern written in a predicate
+ * may run): as many as the policies loaded in this process have.
  */
-const brought = new Map<string, RE2JS>();
-const BROUGHT_MAX = 256;
+const literals = new Map<string, RE2JS>();
 
 /** The compiled pattern; throws a typed error saying why RE2 refuses it (the predicate then errs). */
 function regexOf(pattern: string): RE2JS {
-  let re = literals.get(pattern) ?? brought.get(pattern);
+  let re = literals.get(pattern);
   if (re === undefined) {
     try {
       re = RE2JS.compile(pattern);
@@ -135,8 +144,7 @@ function regexOf(pattern: string): RE2JS {
         reason: reasonOfPattern(err),
       });
     }
-    if (brought.size >= BROUGHT_MAX) brought.clear();
-    brought.set(pattern, re);
+    literals.set(pattern, re);
   }
   return re;
 }
