@@ -303,6 +303,11 @@ describe('compilePolicy: contracts', () => {
     ],
     ['not an object', { 'pay.send': '[]' }, [['MW_POLICY_CONTRACT_SCHEMA', 'contracts/pay.send.json', 1, 1]]],
     [
+      'a member name given twice, which JSON.parse would keep only the last of',
+      { 'x.v1': '{\n  "type": "object",\n  "maxProperties": 1,\n  "maxProperties": 9\n}' },
+      [['MW_POLICY_CONTRACT_JSON', 'contracts/x.v1.json', 3, 3]],
+    ],
+    [
       'unknown keyword, at its key',
       { 'x.v1': '{\n  "type": "object",\n  "requried": ["a"]\n}' },
       [['MW_POLICY_CONTRACT_SCHEMA', 'contracts/x.v1.json', 3, 3]],

@@ -4,9 +4,10 @@ import {
   compileContract,
   type Issue,
   MAX_SCHEMA_DEPTH,
+  parsePointer,
   pointerOf,
 } from '../contracts/index.js';
-import { errorText, isTypeName, type JsonObject } from '../envelope/index.js';
+import { duplicateKeyAt, errorText, isTypeName, type JsonObject } from '../envelope/index.js';
 import { type Checker, isObj } from './check.js';
 import { type PolicyCode, type PolicyParams, policyMessage } from './errors.js';
 import { contractFileOf } from './files.js';
@@ -70,6 +71,14 @@ export function compileContracts(
       const reason = errorText(err);
       const at = positionOf(text, jsonErrorOffset(reason, text));
       check.issues.push(issueIn('MW_POLICY_CONTRACT_JSON', file, at, '', { type, reason }));
+      continue;
+    }
+    // A name given twice: JSON.parse keeps the last, where whoever reads the file reads the first.
+    const twice = duplicateKeyAt(text);
+    if (twice !== undefined) {
+      const at = locateInJson(text)(parsePointer(twice), 'key');
+      const reason = `it gives the member ${twice.toWellFormed()} twice, and JSON keeps only the last`;
+      check.issues.push(issueIn('MW_POLICY_CONTRACT_JSON', file, at, twice.toWellFormed(), { type, reason }));
       continue;
     }
     const compiled = compileContract(type, schema);

@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 
 /**
@@ -15,8 +16,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /**
  * Reads a mesh or contract file, bounded: never more than POLICY_FILE_MAX_BYTES and one, whatever
  * the file grows to while it is read, and only a regular file (a device such as /dev/zero never
- * ends, and a FIFO is never opened: it would wait for a writer). The file opened is the one
- * examined (same device and inode), so a file swapped in between is not read either. A file that is
+ * ends, and a FIFO is opened without waiting for a writer, then refused). The file opened is the
+ * one examined (same device and inode), so a file swapped in between is not read either. A file that is
  * not there, or a directory, throws as `readFile` does (ENOENT, EISDIR), for the caller to word.
  */
 export async function readPolicyFile(path: string): Promise<PolicyFileText> {
@@ -24,7 +25,9 @@ export async function readPolicyFile(path: string): Promise<PolicyFileText> {
   if (seen.isDirectory()) throw Object.assign(new Error(`${path} is a directory`), { code: 'EISDIR' });
   if (!seen.isFile()) return { problem: 'is not a regular file' };
   if (seen.size > POLICY_FILE_MAX_BYTES) return tooLarge(seen.size);
-  const file = await open(path, 'r');
+  // Non-blocking: a FIFO swapped in after the stat opens at once (and is refused below) instead of
+  // waiting for a writer; a regular file reads as it would.
+  const file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const opened = await file.stat();
     if (!opened.isFile() || opened.ino !== seen.ino || opened.dev !== seen.dev)

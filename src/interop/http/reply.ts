@@ -1,4 +1,5 @@
 import {
+  duplicateKeyAt,
   type JsonValue,
   type MeshwardenError,
   REMOTE_ATTRIBUTES,
@@ -70,6 +71,19 @@ export function parseReply(contentType: string, body: string, where: Where): Rem
       { cause, details: { final: true } },
     );
   }
+  // JSON.parse keeps a repeated name's last value and drops the first: an answer read one way here
+  // and another by whoever else reads it is not taken, as a request body that does is refused.
+  const twice = duplicateKeyAt(body);
+  if (twice !== undefined)
+    return interopError(
+      'MW_INTEROP_BAD_REPLY',
+      {
+        ...where,
+        expected: 'CloudEvents',
+        problem: `the body gives the member ${twice.toWellFormed()} twice`,
+      },
+      { details: { final: true } },
+    );
   const list = Array.isArray(parsed) ? parsed : [parsed];
   const events: RemoteEvent[] = [];
   for (const [i, item] of list.entries()) {

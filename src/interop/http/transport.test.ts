@@ -22,6 +22,8 @@ type Mode =
   | 'fail'
   | 'fixed-id'
   | 'input-id'
+  /** A member name given twice: `"score": 2, "score": 1000`. */
+  | 'twice'
   /** Wants `Authorization: Bearer s3cret`, as an agent behind an API gateway would. */
   | 'auth'
   | 'redirect'
@@ -73,6 +75,10 @@ beforeAll(async () => {
         return reply.type('application/cloudevents-batch+json').send([sign(stranger.privateKey)]);
       case 'garbage':
         return reply.type('application/json').send('{"type": ');
+      case 'twice':
+        return reply
+          .type('application/cloudevents+json')
+          .send(JSON.stringify(event).replace('"data":{', '"data":{"score":1000,'));
       case 'too-big':
         return reply.type('application/json').send([{ ...event, data: { pad: 'x'.repeat(4096) } }]);
       case 'html':
@@ -203,6 +209,7 @@ describe('HTTP agents (url:)', () => {
 
   it.each([
     ['garbage', 'MW_INTEROP_BAD_REPLY', 0],
+    ['twice', 'MW_INTEROP_BAD_REPLY', 0],
     ['too-big', 'MW_INTEROP_REPLY_TOO_BIG', 1],
     ['html', 'MW_INTEROP_CONTENT_TYPE', 0],
     ['slow', 'MW_INTEROP_TIMEOUT', 1],
