@@ -30,11 +30,6 @@ export type PipelineResult = {
    */
   loopDelayP99ms: number;
   loopDelayMaxMs: number;
-  /**
-   * Hops/s of every timed round, in the order run, when there were several: the result's other
-   * figures are the median round's.
-   */
-  roundsHopsPerSecond?: number[];
 };
 
 /** What a run may change from the bench's defaults. */
@@ -52,12 +47,6 @@ export type PipelineOptions = {
    * earlier one (docs/performance.md, sixth pass), so the process's second run is not yet warm.
    */
   readonly warmup?: number;
-  /**
-   * Timed rounds of `pipelines` each, one after the other on the same mesh (1): the result is the
-   * round with the median hops/s. This machine is shared and one round can read 15 % off either way;
-   * the median of three is the mesh's own speed, not one round's luck.
-   */
-  readonly rounds?: number;
 };
 
 /**
@@ -72,7 +61,7 @@ export async function runPipelines(
   inFlight: number,
   opts: PipelineOptions = {},
 ): Promise<PipelineResult> {
-  const { durability, partitions = 1, telemetry, warmup = 0, rounds = 1 } = opts;
+  const { durability, partitions = 1, telemetry, warmup = 0 } = opts;
   const dir = mkdtempSync(join(tmpdir(), 'meshwarden-bench-'));
   try {
     const opened = await openMesh({
@@ -124,43 +113,34 @@ export async function runPipelines(
       await o.ledger.flush();
       latencies = [];
     }
-    /** One timed round: roots `from` to `from + pipelines`, to quiescence with the ledger flushed. */
-    const timed = async (from: number): Promise<PipelineResult> => {
-      latencies = [];
-      const admittedBefore = o.mesh.counts().messages.admitted;
-      const loop = monitorEventLoopDelay({ resolution: 5 });
-      loop.enable();
-      const started = performance.now();
-      await drive(from, pipelines);
-      await o.mesh.idle();
-      await o.ledger.flush();
-      const seconds = (performance.now() - started) / 1_000;
-      loop.disable();
-      const c = o.mesh.counts();
-      if (c.messages.denied + c.messages.held + c.messages.quarantined > 0) {
-        throw new Error(`unexpected verdicts: ${JSON.stringify(c)}`);
-      }
-      const hops = c.messages.admitted - admittedBefore;
-      latencies.sort((a, b) => a - b);
-      return {
-        pipelines,
-        entities,
-        hops,
-        seconds: round(seconds, 3),
-        hopsPerSecond: Math.round(hops / seconds),
-        pipelinesPerSecond: Math.round(pipelines / seconds),
-        pipelineP50ms: round(quantile(latencies, 0.5), 2),
-        pipelineP99ms: round(quantile(latencies, 0.99), 2),
-        ledgerEntries: await o.ledger.count(),
-        loopDelayP99ms: round(loop.percentile(99) / 1e6, 1),
-        loopDelayMaxMs: round(loop.max / 1e6, 1),
-      };
+    const admittedBefore = o.mesh.counts().messages.admitted;
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    loop.enable();
+    const started = performance.now();
+    await drive(warmup, pipelines);
+    await o.mesh.idle();
+    await o.ledger.flush();
+    const seconds = (performance.now() - started) / 1_000;
+    loop.disable();
+    const c = o.mesh.counts();
+    if (c.messages.denied + c.messages.held + c.messages.quarantined > 0) {
+      throw new Error(`unexpected verdicts: ${JSON.stringify(c)}`);
+    }
+    const hops = c.messages.admitted - admittedBefore;
+    latencies.sort((a, b) => a - b);
+    return {
+      pipelines,
+      entities,
+      hops,
+      seconds: round(seconds, 3),
+      hopsPerSecond: Math.round(hops / seconds),
+      pipelinesPerSecond: Math.round(pipelines / seconds),
+      pipelineP50ms: round(quantile(latencies, 0.5), 2),
+      pipelineP99ms: round(quantile(latencies, 0.99), 2),
+      ledgerEntries: await o.ledger.count(),
+      loopDelayP99ms: round(loop.percentile(99) / 1e6, 1),
+      loopDelayMaxMs: round(loop.max / 1e6, 1),
     };
-    const results: PipelineResult[] = [];
-    for (let r = 0; r < rounds; r++) results.push(await timed(warmup + r * pipelines));
-    if (rounds === 1) return results[0]!;
-    const median = [...results].sort((a, b) => a.hopsPerSecond - b.hopsPerSecond)[Math.floor(rounds / 2)]!;
-    return { ...median, roundsHopsPerSecond: results.map((r) => r.hopsPerSecond) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
