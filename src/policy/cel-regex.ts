@@ -22,12 +22,12 @@ export function registerLinearMatches(env: Environment): void {
 export type PatternProblem = { readonly offset: number; readonly reason: string };
 
 /**
- * The predicate with each `.matches(` renamed to the linear `.re2find(`, or why it cannot be: the
- * first literal pattern RE2 cannot take (a backreference, a lookahead, a syntax error), such a
- * predicate could never be true or false; or a call whose name is not where it should be. It fails
- * closed: a `matches` left to the backtracking engine is the hole this closes. Patterns read from the
- * message are checked when they run. The caller parses the text again and checks with
- * `leftMatches` that no call was missed.
+ * The predicate with each `.matches(` renamed to the linear `.re2find(`, or why it cannot be: a
+ * pattern that is not a string written in the predicate; the first one RE2 cannot take (a
+ * backreference, a lookahead, a syntax error) or that repeats a part over MAX_REPEAT times; or a
+ * call whose name is not where it should be. It fails closed: a `matches` left to the backtracking
+ * engine is the hole this closes. The caller parses the text again and checks with `leftMatches`
+ * that no call was missed.
  */
 export function withLinearMatches(source: string, ast: ASTNode): string | PatternProblem {
   let text = source;
