@@ -104,6 +104,10 @@ describe('compilePredicate: matches is RE2, linear in the text', () => {
     }
   });
 
+  it('refuses the renamed function written by hand, which would take any pattern', () => {
+    expect(compilePredicate('msg.subject.re2find(msg.data.p)').ok).toBe(false);
+  });
+
   it('refuses a literal pattern that repeats a part more than 100 times', () => {
     expect(compilePredicate('msg.subject.matches("[^#]{1000}")').ok).toBe(false);
     expect(compilePredicate('msg.subject.matches("[^#]{2,100}")').ok).toBe(true);
