@@ -43,8 +43,7 @@ export function linearAvailable(): boolean {
  * for a pattern that is not one.
  */
 export function contractPattern(pattern: string, flags: string): RegExp {
-  const regex = new RegExp(pattern, flags);
-  return runsLinear(pattern, flags) ? new RegExp(pattern, 'l') : regex;
+  return linearOf(pattern, flags) ?? new RegExp(pattern, flags);
 }
 
 /**
@@ -52,13 +51,28 @@ export function contractPattern(pattern: string, flags: string): RegExp {
  * without `u`, and the linear engine takes it (no backreference, no lookaround, no repeat over 16).
  */
 export function runsLinear(pattern: string, flags = 'u'): boolean {
-  if (flags !== '' && !(flags === 'u' && sameWithoutUnicode(pattern))) return false;
-  if (!linearAvailable()) return false;
+  return linearOf(pattern, flags) !== undefined;
+}
+
+/** `pattern` compiled for the linear engine, when it answers there as with `flags`; else undefined. */
+function linearOf(pattern: string, flags: string): RegExp | undefined {
+  if (flags !== '' && !(flags === 'u' && sameWithoutUnicode(pattern))) return undefined;
+  if (!linearAvailable()) return undefined;
   try {
-    new RegExp(pattern, 'l');
-    return true;
+    return new RegExp(pattern, 'l');
   } catch {
-    return false;
+    return undefined;
+  }
+}
+
+/** `pattern`'s syntax tree as the `u` flag reads it, or undefined when it is not a pattern there. */
+function unicodeTree(pattern: string): AST.Pattern | undefined {
+  try {
+    return new RegExpParser({ ecmaVersion: 2025 }).parsePattern(pattern, 0, pattern.length, {
+      unicode: true,
+    });
+  } catch {
+    return undefined;
   }
 }
 
@@ -72,12 +86,8 @@ export function runsLinear(pattern: string, flags = 'u'): boolean {
  * surrogate characters, backreferences, lookarounds, modifiers) is left to the backtracking engine.
  */
 export function sameWithoutUnicode(pattern: string): boolean {
-  let ast: AST.Pattern;
-  try {
-    ast = new RegExpParser({ ecmaVersion: 2025 }).parsePattern(pattern, 0, pattern.length, { unicode: true });
-  } catch {
-    return false;
-  }
+  const ast = unicodeTree(pattern);
+  if (ast === undefined) return false;
   const parts = { canSplit: 0, inRepeat: false };
   return ast.alternatives.every((a) => alike(a, false, parts)) && parts.canSplit <= 1;
 }
@@ -169,12 +179,8 @@ function bmpOnly(value: number): boolean {
  */
 export function backtrackRisk(pattern: string): 'exponential' | 'polynomial' | undefined {
   if (runsLinear(pattern)) return undefined;
-  let ast: AST.Pattern;
-  try {
-    ast = new RegExpParser({ ecmaVersion: 2025 }).parsePattern(pattern, 0, pattern.length, { unicode: true });
-  } catch {
-    return undefined;
-  }
+  const ast = unicodeTree(pattern);
+  if (ast === undefined) return undefined;
   const found = { exponential: false, unbounded: false };
   for (const a of ast.alternatives) riskIn(a, false, found);
   return found.exponential ? 'exponential' : found.unbounded ? 'polynomial' : undefined;

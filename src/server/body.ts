@@ -124,21 +124,21 @@ export function jsonBodyParser(app: FastifyInstance): FastifyBodyParser<Buffer> 
         return done(err as FastifyError, undefined);
       }
       const found = jsonProblemAt(value);
-      if (found === undefined) {
-        // JSON.parse kept a repeated name's last value and dropped the first without a word: what
-        // a checker before us read is not what we would.
-        const twice = duplicateKeyAt(text);
-        if (twice === undefined) return done(null, value);
-        refusedBodies.set(request, { text, reason: 'ingress.body_duplicate_key' });
-        const pointer = twice.toWellFormed();
-        const detail = `the body gives the member ${pointer} twice: JSON keeps the last value and drops the first, so it is refused`;
-        return done(
-          apiError('MW_API_BAD_REQUEST', { detail }, { location: { pointer } }) as unknown as FastifyError,
-          undefined,
-        );
+      if (found !== undefined) {
+        refusedBodies.set(request, { text, reason: `ingress.body_${found.problem}` });
+        return done(problemError('body', found) as unknown as FastifyError, undefined);
       }
-      refusedBodies.set(request, { text, reason: `ingress.body_${found.problem}` });
-      done(problemError('body', found) as unknown as FastifyError, undefined);
+      // JSON.parse kept a repeated name's last value and dropped the first without a word: what a
+      // checker before us read is not what we would.
+      const twice = duplicateKeyAt(text);
+      if (twice === undefined) return done(null, value);
+      refusedBodies.set(request, { text, reason: 'ingress.body_duplicate_key' });
+      const pointer = twice.toWellFormed();
+      const detail = `the body gives the member ${pointer} twice: JSON keeps the last value and drops the first, so it is refused`;
+      done(
+        apiError('MW_API_BAD_REQUEST', { detail }, { location: { pointer } }) as unknown as FastifyError,
+        undefined,
+      );
     });
   };
 }
