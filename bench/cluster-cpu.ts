@@ -44,14 +44,25 @@ function usedSince(first: Map<number, number>, last: Map<number, number>): numbe
   return sum;
 }
 
-/** Starts counting; `end()` gives the CPU seconds each part used meanwhile, and the wall time. */
-export function cpuMeter(nodePids: () => readonly number[]): { end(): CpuSplit } {
+/**
+ * Starts counting; `end()` gives the CPU seconds each part used meanwhile, and the wall time.
+ * PostgreSQL's processes in `notPostgres` (the bench's own probe) are left out.
+ */
+export function cpuMeter(
+  nodePids: () => readonly number[],
+  notPostgres: readonly number[] = [],
+): { end(): CpuSplit } {
+  const postgres = () => {
+    const found = perPid(['postgres']);
+    for (const pid of notPostgres) found.delete(pid);
+    return found;
+  };
   const nodes = () => new Map(nodePids().map((pid) => [pid, cpuSecondsOf(pid)]));
   const first = {
     nodes: nodes(),
     feeder: cpuSecondsOf(process.pid),
     nats: perPid(['nats-server']),
-    postgres: perPid(['postgres']),
+    postgres: postgres(),
     at: performance.now(),
   };
   return {
@@ -61,7 +72,7 @@ export function cpuMeter(nodePids: () => readonly number[]): { end(): CpuSplit }
         nodes: r(usedSince(first.nodes, nodes())),
         feeder: r(cpuSecondsOf(process.pid) - first.feeder),
         nats: r(usedSince(first.nats, perPid(['nats-server']))),
-        postgres: r(usedSince(first.postgres, perPid(['postgres']))),
+        postgres: r(usedSince(first.postgres, postgres())),
         wallSeconds: r((performance.now() - first.at) / 1_000),
       };
     },

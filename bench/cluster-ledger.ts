@@ -2,6 +2,7 @@
 // deciding node's clock: every node runs on this machine, so one clock), and `partition.owned`
 // (its agent column is `node:<node>`).
 import pg from 'pg';
+import type { Feeder } from './cluster-feed.ts';
 
 export type LedgerProbe = {
   /**
@@ -22,12 +23,18 @@ export type LedgerProbe = {
   pipelines(since: number): Promise<{ complete: number; overfull: number }>;
   /** `partition.owned` entries at or after `since`: the partition, the node, when. */
   owned(since: number): Promise<{ partition: number; node: string; at: number }[]>;
+  /**
+   * The PostgreSQL process that serves the probe's queries: a CPU meter leaves it out, as its counts
+   * scan the whole entries table and are the bench's cost, not the node's.
+   */
+  backendPid(): Promise<number>;
   /** Drops the schema and closes. */
   drop(): Promise<void>;
 };
 
 export function openLedgerProbe(connectionString: string, schema: string): LedgerProbe {
-  const pool = new pg.Pool({ connectionString, max: 2 });
+  // One connection (queries wait their turn), so that one PostgreSQL process serves them all.
+  const pool = new pg.Pool({ connectionString, max: 1, idleTimeoutMillis: 0 });
   pool.on('error', () => {});
   const entries = `"${schema}".entries`;
   return {
@@ -67,9 +74,41 @@ export function openLedgerProbe(connectionString: string, schema: string): Ledge
       );
       return rows as { partition: number; node: string; at: number }[];
     },
+    async backendPid() {
+      return (await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    },
     async drop() {
       await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
       await pool.end();
     },
   };
+}
+
+/**
+ * Waits until `expected` decisions since `since` are in the ledger, or `timeoutMs` passed; gives the
+ * last count. The count scans the entries table, so it is asked every 200 ms only once the feeder
+ * has `replies` replies (each root's own decision), and every 2 s before (a reply can be lost).
+ */
+export async function waitDecided(
+  probe: LedgerProbe,
+  feeder: Feeder,
+  want: { since: number; expected: number; replies: number; timeoutMs: number },
+  progress: (line: string) => void = () => {},
+): Promise<{ count: number; entries: number; last: number }> {
+  const deadline = Date.now() + want.timeoutMs;
+  let nextCount = Date.now() + 2_000;
+  let nextNote = Date.now() + 5_000;
+  for (;;) {
+    const repliesIn = feeder.decided() >= want.replies;
+    if (repliesIn || Date.now() >= nextCount) {
+      nextCount = Date.now() + 2_000;
+      const d = await probe.decisions(want.since);
+      if (d.count >= want.expected || Date.now() > deadline) return d;
+      if (Date.now() > nextNote) {
+        nextNote = Date.now() + 5_000;
+        progress(`  … ${d.count.toLocaleString('en')} of ${want.expected.toLocaleString('en')} hops decided`);
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, repliesIn ? 200 : 20));
+  }
 }

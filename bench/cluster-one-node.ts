@@ -4,6 +4,8 @@
 // hops/s and where the machine's CPU went (node, nats-server, PostgreSQL, feeder), per hop. Longer
 // and steadier than the `--cluster` bench's 1-node row, for a before and after: run it in each
 // tree (built), in turns. `--cpu-prof` writes the node's profile to bench/results/cpu-prof/.
+// PostgreSQL's CPU leaves out the bench's own counting queries. MW_BENCH_KEEP_SCHEMA=1 keeps the
+// ledger's schema (bench_one_<id>) for a look afterwards.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +14,7 @@ import { connect } from '@nats-io/transport-node';
 import { writeMeshFile } from './cluster.ts';
 import { cpuMeter, loadAverage } from './cluster-cpu.ts';
 import { openFeeder } from './cluster-feed.ts';
-import { openLedgerProbe } from './cluster-ledger.ts';
+import { openLedgerProbe, waitDecided } from './cluster-ledger.ts';
 import { removeMeshStreams, startNode, stopNode, waitBalanced } from './cluster-nodes.ts';
 
 const PARTITIONS = 12;
@@ -41,17 +43,17 @@ try {
   await feeder.feed(500, { inFlight: 200, entities: 1_000 });
   while (feeder.decided() < 500) await new Promise((r) => setTimeout(r, 20));
   const since = Date.now();
-  const meter = cpuMeter(() => [node.child.pid!]);
+  const meter = cpuMeter(() => [node.child.pid!], [await probe.backendPid()]);
   const began = performance.now();
   await feeder.feed(roots, { inFlight: 2_000, entities: 1_000 });
   // Every pipeline's three steps decided, read from the ledger.
-  for (;;) {
-    const { count } = await probe.decisions(since);
-    if (count >= roots * 3) break;
-    if (performance.now() - began > 300_000)
-      throw new Error(`${count} of ${roots * 3} hops decided in 300 s`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const { count } = await waitDecided(probe, feeder, {
+    since,
+    expected: roots * 3,
+    replies: 500 + roots,
+    timeoutMs: 300_000,
+  });
+  if (count < roots * 3) throw new Error(`${count} of ${roots * 3} hops decided in 300 s`);
   const seconds = (performance.now() - began) / 1000;
   const cpu = meter.end();
   const hops = roots * 3;
@@ -66,7 +68,7 @@ try {
     work().catch((err: unknown) => process.stderr.write(`cleanup: ${what}: ${String(err)}\n`));
   await step('stop the node', () => stopNode(node));
   await step('remove the stream and lease bucket', () => removeMeshStreams(nc, mesh));
-  await step('drop the schema', () => probe.drop());
+  if (process.env.MW_BENCH_KEEP_SCHEMA === undefined) await step('drop the schema', () => probe.drop());
   await step('close NATS', () => nc.close());
   rmSync(dir, { recursive: true, force: true });
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { cpuMeter, loadAverage } from './cluster-cpu.ts';
 import { type Feeder, openFeeder } from './cluster-feed.ts';
-import { type LedgerProbe, openLedgerProbe } from './cluster-ledger.ts';
+import { type LedgerProbe, openLedgerProbe, waitDecided } from './cluster-ledger.ts';
 import {
   type ClusterNode,
   type ClusterPlace,
@@ -87,21 +87,6 @@ export function writeMeshFile(dir: string, mesh: string): string {
   return file;
 }
 
-/** Waits until `expected` decisions since `since` are in the ledger. */
-async function waitDecided(ctx: Ctx, since: number, expected: number, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  let nextNote = Date.now() + 5_000;
-  for (;;) {
-    const d = await ctx.probe.decisions(since);
-    if (d.count >= expected || Date.now() > deadline) return d;
-    if (Date.now() > nextNote) {
-      nextNote = Date.now() + 5_000;
-      ctx.progress(`  … ${d.count.toLocaleString('en')} of ${expected.toLocaleString('en')} hops decided`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 async function measure(
   ctx: Ctx,
   nodes: ClusterNode[],
@@ -109,16 +94,28 @@ async function measure(
   light: number,
 ): Promise<ClusterRow> {
   const since = Date.now();
-  const cpu = cpuMeter(() => nodes.map((n) => n.child.pid ?? 0));
+  const cpu = cpuMeter(() => nodes.map((n) => n.child.pid ?? 0), [await ctx.probe.backendPid()]);
+  const before = ctx.feeder.decided();
   const sent = await ctx.feeder.feed(pipelines, { inFlight: SATURATED, entities: ENTITIES });
-  const done = await waitDecided(ctx, since, sent * 3, 180_000);
+  const done = await waitDecided(
+    ctx.probe,
+    ctx.feeder,
+    { since, expected: sent * 3, replies: before + sent, timeoutMs: 180_000 },
+    ctx.progress,
+  );
   if (done.count < sent * 3) throw new Error(`only ${done.count} of ${sent * 3} hops were decided`);
   const cpuSeconds = cpu.end();
   const seconds = (done.last - since) / 1_000;
   const saturated = await ctx.probe.hopLatency(since, done.last);
   const lightSince = Date.now();
+  const lightBefore = ctx.feeder.decided();
   const lightSent = await ctx.feeder.feed(light, { inFlight: LIGHT, entities: ENTITIES });
-  const lightDone = await waitDecided(ctx, lightSince, lightSent * 3, 60_000);
+  const lightDone = await waitDecided(
+    ctx.probe,
+    ctx.feeder,
+    { since: lightSince, expected: lightSent * 3, replies: lightBefore + lightSent, timeoutMs: 60_000 },
+    ctx.progress,
+  );
   const lightLatency = await ctx.probe.hopLatency(lightSince, lightDone.last);
   return {
     nodes: nodes.length,
