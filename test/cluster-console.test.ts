@@ -131,6 +131,8 @@ describe('a cluster seen from one node (API and console)', () => {
     there = [a, b].find((n) => n.opened.mesh.node!.owned().includes(owner))!;
     here = there === a ? b : a;
     await watchFeed(here);
+    // The other node sends this one its every event once it has heard that this one follows.
+    await sleep(300);
 
     // The retention tickets, sent through `here`: each goes to its subject's partition's owner.
     const lines = readFileSync(join(dir, 'tickets.jsonl'), 'utf8').split('\n').slice(0, 6);
@@ -206,6 +208,28 @@ describe('a cluster seen from one node (API and console)', () => {
     );
     expect(stats.counts.messages.admitted).toBe(admitted);
     expect(stats.counts.effects.held).toBeGreaterThanOrEqual(1);
+  });
+
+  it("rates every node's decisions once each: both nodes' edges agree", async () => {
+    for (let i = 0; i < 3; i++) {
+      await here.opened.mesh.inject('inbox', {
+        type: 'ticket.opened.v1',
+        subject: subjectOf(there),
+        data: { text: 'fine' },
+      });
+    }
+    const key = 'ingress:inbox ticket.opened.v1';
+    type Stats = { edges: Record<string, { deliver: number }> };
+    // Counts cross every 100 ms, and the 10 s window slides: read both until they agree.
+    const agreed = await until(async () => {
+      const mine: Stats = await get('/stats');
+      const theirs: Stats = (await call(there, there.token, 'GET', '/stats')).body;
+      const same = JSON.stringify(mine.edges) === JSON.stringify(theirs.edges);
+      return same && (mine.edges[key]?.deliver ?? 0) >= 3 ? mine : undefined;
+    }, 'both nodes rating the three tickets alike');
+    // This node follows the other (its feed is watched), so it had those decisions as events too,
+    // and counted them only once.
+    expect(agreed.edges[key]!.deliver).toBeGreaterThanOrEqual(3);
   });
 
   it("shows events decided on the other node in this node's live feed", async () => {

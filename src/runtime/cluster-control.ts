@@ -3,7 +3,7 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { errorText, isMeshwardenError, type MeshwardenError, partitionOf } from '../envelope/index.js';
 import type { LedgerEntry } from '../ledger/index.js';
 import { type BreakerState, breakerKey } from '../state/index.js';
-import { type ClusterEventListener, openClusterFeed } from './cluster-feed.js';
+import { type ClusterCountsListener, type ClusterEventListener, openClusterFeed } from './cluster-feed.js';
 import { runtimeError } from './errors.js';
 import type { RunCounts } from './events.js';
 import type { HoldView } from './holds.js';
@@ -54,9 +54,14 @@ export type ClusterControl = {
   nodes(waitMs?: number): Promise<NodeStatus[]>;
   /**
    * Every node's events (the mesh-wide live feed, cluster-feed.ts), with the node that decided each:
-   * this node's at once, the others' about 100 ms later. Returns the function that stops it.
+   * this node's at once; the others' alerts and alarms, and while this node follows all their
+   * events, about 100 ms later. Returns the function that stops it.
    */
   onEvent(listener: ClusterEventListener): () => void;
+  /** The other nodes' decisions, counted per edge and second, about every 100 ms. */
+  onCounts(listener: ClusterCountsListener): () => void;
+  /** Asks the other nodes for all their events until called back (a watcher of the feed came). */
+  follow(): () => void;
   /** Runs a pilot action on the node that owns what it names (see `routePilot`). */
   route(action: PilotAction): Promise<LedgerEntry>;
   /**
@@ -167,6 +172,8 @@ export function serveClusterControl(opts: {
     node: opts.node,
     nodes,
     onEvent: (listener) => feed.onEvent(listener),
+    onCounts: (listener) => feed.onCounts(listener),
+    follow: () => feed.follow(),
     async route(action) {
       const targets = whoDecides(await nodes(), action, mesh.policy.partitions);
       if (isMeshwardenError(targets)) throw targets;

@@ -1,6 +1,16 @@
-import { describe, expect, it } from 'vitest';
-import { chunked, slim } from './cluster-feed.js';
+import { randomUUID } from 'node:crypto';
+import { connect } from '@nats-io/transport-node';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import {
+  type ClusterFeed,
+  chunked,
+  type DecisionCount,
+  FOLLOW_MS,
+  openClusterFeed,
+  slim,
+} from './cluster-feed.js';
 import type { MeshEvent } from './events.js';
+import { SERVERS } from './jetstream-test-kit.js';
 
 const delivered = (i: number, agent = 'churn'): MeshEvent => ({
   type: 'delivered',
@@ -96,5 +106,119 @@ describe('the cluster feed sends what the feed shows', () => {
       effect: 'credit.issue',
       subject: 's',
     });
+  });
+});
+
+const decision = (i: number, decided: 'deliver' | 'hold' = 'deliver'): MeshEvent =>
+  ({
+    type: 'decision',
+    at: 1_796_000_000_000 + i,
+    msgId: `d${i}`,
+    gated: 'message',
+    verdict: { decision: decided, stage: 'gate', reason: 'gate.admitted' },
+    envelope: { id: `d${i}`, source: 'mesh://m/feed', type: 'step.one.v1', subject: 's', hop: 0, data: {} },
+  }) as unknown as MeshEvent;
+
+const alert: MeshEvent = {
+  type: 'alert',
+  at: 1,
+  alert: 'predicate_error',
+  msgId: 'h1',
+  rule: 'big-credit',
+  reason: 'approval.predicate_error',
+  detail: 'the predicate failed',
+};
+
+/** Polls `found` every 20 ms until it gives something, for at most 5 s. */
+async function eventually<T>(found: () => T | undefined, what: string): Promise<T> {
+  for (const end = Date.now() + 5_000; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
+    const value = found();
+    if (value !== undefined) return value;
+  }
+  throw new Error(`not seen in 5 s: ${what}`);
+}
+
+/** A node's feed on a connection of its own, fed by `emit`; closed when the test ends. */
+async function feedOf(mesh: string, node: string, now?: () => number) {
+  const nc = await connect({ servers: SERVERS });
+  const local = new Set<(event: MeshEvent) => void>();
+  const feed: ClusterFeed = openClusterFeed({
+    connection: nc,
+    meshName: mesh,
+    node,
+    onLocalEvent: (listener) => {
+      local.add(listener);
+      return () => local.delete(listener);
+    },
+    onError: (err) => {
+      throw err;
+    },
+    ...(now === undefined ? {} : { now }),
+  });
+  const events: [MeshEvent, string][] = [];
+  const counts: [DecisionCount, string][] = [];
+  feed.onEvent((event, from) => events.push([event, from]));
+  feed.onCounts((list, from) => counts.push(...list.map((c): [DecisionCount, string] => [c, from])));
+  onTestFinished(async () => {
+    feed.close();
+    await nc.close();
+  });
+  await nc.flush();
+  const emit = (event: MeshEvent) => {
+    for (const listener of local) listener(event);
+  };
+  return { feed, events, counts, emit };
+}
+
+describe('the cluster feed sends counts and alerts always, every event only while a node follows', () => {
+  it("counts another node's decisions per edge and second, and passes its alerts, without its events", async () => {
+    const mesh = `feed-${randomUUID().slice(0, 8)}`;
+    const a = await feedOf(mesh, 'a');
+    const b = await feedOf(mesh, 'b');
+    a.emit(decision(1));
+    a.emit(decision(2));
+    a.emit(decision(3, 'hold'));
+    a.emit(alert);
+    const [counted] = await eventually(() => b.counts.at(0), 'counts on b');
+    expect(b.counts).toHaveLength(1);
+    expect(counted).toEqual({
+      source: 'mesh://m/feed',
+      type: 'step.one.v1',
+      second: 1_796_000_000,
+      counts: { deliver: 2, deny: 0, hold: 1, quarantine: 0 },
+    });
+    expect(b.counts[0]![1]).toBe('a');
+    // The alert travels; the decisions only as counts. Node a saw its own events at once.
+    expect(b.events).toEqual([[alert, 'a']]);
+    expect(a.events.map(([e, from]) => [e.type, from])).toEqual([
+      ['decision', 'a'],
+      ['decision', 'a'],
+      ['decision', 'a'],
+      ['alert', 'a'],
+    ]);
+  });
+
+  it('sends every event while another node follows, and stops once it has not said so for three intervals', async () => {
+    const mesh = `feed-${randomUUID().slice(0, 8)}`;
+    let clock = Date.now();
+    const a = await feedOf(mesh, 'a', () => clock);
+    const b = await feedOf(mesh, 'b');
+    const stop = b.feed.follow();
+    // Node a hears that b follows, then sends b its decisions as well as their counts.
+    await eventually(() => {
+      a.emit(decision(10));
+      return b.events.find(([e]) => e.type === 'decision');
+    }, "a's decision on b");
+    expect(b.events.at(-1)![1]).toBe('a');
+    // Decisions the wait emitted meanwhile may still be in a's next batch (100 ms).
+    await new Promise((r) => setTimeout(r, 300));
+    stop();
+    clock += 3 * FOLLOW_MS + 1;
+    const seen = b.events.length;
+    a.emit(decision(11));
+    a.emit(alert);
+    await eventually(() => b.events.find(([e]) => e.type === 'alert'), 'the alert on b');
+    expect(b.events.slice(seen).map(([e]) => e.type)).toEqual(['alert']);
+    expect(b.counts.length).toBeGreaterThan(0);
   });
 });

@@ -1,18 +1,43 @@
 import { headers, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { Envelope } from '../envelope/index.js';
+import type { VerdictDecision } from '../gate/index.js';
 import type { MeshEvent } from './events.js';
 import { meshToken } from './jetstream-names.js';
 import { halfMaxPayload } from './nats-connect.js';
 
+/** A node's decisions of one second on one edge (the envelopes' source and type), by verdict. */
+export type DecisionCount = {
+  readonly source: string;
+  readonly type: string;
+  /** Whole seconds since the epoch, of the decisions' `at`. */
+  readonly second: number;
+  readonly counts: Readonly<Record<VerdictDecision, number>>;
+};
+
 /** A node's events of one interval, as they cross the cluster on `mw.<mesh>.events`. */
-type EventBatch = { readonly node: string; readonly events: readonly MeshEvent[]; readonly dropped: number };
+type EventBatch = {
+  readonly node: string;
+  readonly events: readonly MeshEvent[];
+  readonly dropped: number;
+  readonly counts?: readonly DecisionCount[];
+};
 
 /** A listener of every node's events: the event, and the node that decided it. */
 export type ClusterEventListener = (event: MeshEvent, node: string) => void;
 
+/** A listener of the other nodes' decision counts, with the node that decided them. */
+export type ClusterCountsListener = (counts: readonly DecisionCount[], node: string) => void;
+
 export type ClusterFeed = {
-  /** Calls `listener` with every event of every node of the mesh, this one's included, until called back. */
+  /**
+   * Calls `listener` with this node's events at once, and with the other nodes' alerts and alarms,
+   * and while this node follows (`follow`) all their other events, until called back.
+   */
   onEvent(listener: ClusterEventListener): () => void;
+  /** Calls `listener` with the other nodes' decisions, counted, every interval they decided any. */
+  onCounts(listener: ClusterCountsListener): () => void;
+  /** Asks every other node for all its events (a watcher of the feed came), until called back. */
+  follow(): () => void;
   /** Events of this node that did not fit a batch, since start (the feed samples; the ledger keeps all). */
   dropped(): number;
   close(): void;
@@ -25,13 +50,26 @@ const NODE_HEADER = 'Meshwarden-Node';
 const FLUSH_MS = 100;
 const MAX_BATCH = 2_000;
 
+/** How often a following node says so, and how long one saying lasts. */
+export const FOLLOW_MS = 1_000;
+const FOLLOW_LASTS_MS = 3 * FOLLOW_MS;
+
+/** Kinds a node always sends: what every node's console lists (alerts, drift alarms), rare. */
+const ALWAYS_SENT: ReadonlySet<MeshEvent['type']> = new Set(['alert', 'alarm']);
+
 /**
  * The mesh-wide live feed (distributed mode): each node publishes its own events in batches on core
  * NATS, subject `mw.<mesh>.events`, and every node subscribes to that subject. Core NATS, not a
  * stream: the feed is a live view (a watcher that was away reads the ledger), so nothing is stored or
- * acked, and a node that is gone simply stops appearing. A batch carries at most `MAX_BATCH` events
- * a `FLUSH_MS`; the rest are counted as dropped. Envelopes travel as the feed shows them (id, source,
- * type, subject, time, hop), not whole: the ledger has the rest (`GET /messages/{id}/why`).
+ * acked, and a node that is gone simply stops appearing.
+ *
+ * A node sends its decisions as counts per edge and second, and its alerts and alarms, always: what
+ * every console shows (rates, alerts). Every other event, decisions included, it sends only while
+ * some node follows (a watcher of its feed is connected): that node says so on
+ * `mw.<mesh>.events.follow` every `FOLLOW_MS`. So a mesh nobody watches pays for counts, not for
+ * a copy of every decision on the broker. A batch carries at most `MAX_BATCH` events a `FLUSH_MS`;
+ * the rest are counted as dropped. Envelopes travel as the feed shows them (id, source, type,
+ * subject, time, hop), not whole: the ledger has the rest (`GET /messages/{id}/why`).
  */
 export function openClusterFeed(opts: {
   readonly connection: NatsConnection;
@@ -39,101 +77,168 @@ export function openClusterFeed(opts: {
   readonly node: string;
   readonly onLocalEvent: (listener: (event: MeshEvent) => void) => () => void;
   readonly onError: (err: unknown) => void;
+  /** The clock followers' sayings are timed by (tests move it). */
+  readonly now?: () => number;
 }): ClusterFeed {
   const { connection: nc, node } = opts;
+  const now = opts.now ?? Date.now;
   const subject = `mw.${meshToken(opts.meshName)}.events`;
+  const followSubject = `${subject}.follow`;
   const listeners = new Set<ClusterEventListener>();
+  const countListeners = new Set<ClusterCountsListener>();
   let pending: MeshEvent[] = [];
+  const counted = new Map<string, { -readonly [K in keyof DecisionCount]: DecisionCount[K] }>();
   let droppedNow = 0;
   let droppedTotal = 0;
   let timer: NodeJS.Timeout | undefined;
+  let followedUntil = 0;
+  let followers = 0;
+  let sayFollowing: NodeJS.Timeout | undefined;
   const own = headers();
   own.set(NODE_HEADER, node);
 
-  const flush = () => {
-    timer = undefined;
-    if (pending.length === 0 && droppedNow === 0) return;
-    const chunks = chunked(pending, node, droppedNow, halfMaxPayload(nc));
-    pending = [];
-    droppedNow = 0;
+  const publish = (to: string, payload: string) => {
     try {
-      for (const chunk of chunks) nc.publish(subject, chunk, { headers: own });
+      nc.publish(to, payload, { headers: own });
     } catch (err) {
       // A closed connection: the feed ends with the node; decisions are in the ledger all the same.
       opts.onError(err);
     }
   };
 
+  const flush = () => {
+    timer = undefined;
+    if (pending.length === 0 && droppedNow === 0 && counted.size === 0) return;
+    const counts = [...counted.values()];
+    counted.clear();
+    for (const chunk of chunked(pending, node, droppedNow, halfMaxPayload(nc), counts))
+      publish(subject, chunk);
+    pending = [];
+    droppedNow = 0;
+  };
+
+  const count = (event: MeshEvent & { type: 'decision' }, envelope: Envelope) => {
+    const second = Math.floor(event.at / 1000);
+    const key = `${second} ${envelope.source} ${envelope.type}`;
+    let c = counted.get(key);
+    if (c === undefined) {
+      c = {
+        source: envelope.source,
+        type: envelope.type,
+        second,
+        counts: { deliver: 0, deny: 0, hold: 0, quarantine: 0 },
+      };
+      counted.set(key, c);
+    }
+    (c.counts as Record<VerdictDecision, number>)[event.verdict.decision]++;
+  };
+
   const stopLocal = opts.onLocalEvent((event) => {
     // This node's watchers get its events at once, not a round trip later.
     for (const listener of listeners) listener(event, node);
+    if (event.type === 'decision' && event.envelope !== undefined) count(event, event.envelope);
+    timer ??= setTimeout(flush, FLUSH_MS).unref();
+    if (!ALWAYS_SENT.has(event.type) && now() >= followedUntil) return;
     if (pending.length >= MAX_BATCH) {
       droppedNow++;
       droppedTotal++;
       return;
     }
     pending.push(slim(event));
-    timer ??= setTimeout(flush, FLUSH_MS).unref();
   });
 
-  const sub: Subscription = nc.subscribe(subject, {
-    callback: (err, msg) => {
-      if (err !== null) return opts.onError(err);
-      // The broker echoes a node's own batches: its watchers had those events at once.
-      if (msg.headers?.get(NODE_HEADER) === node) return;
-      let batch: EventBatch;
-      try {
-        batch = msg.json<EventBatch>();
-      } catch (cause) {
-        return opts.onError(cause);
-      }
-      if (batch.node === node || !Array.isArray(batch.events)) return;
-      for (const event of batch.events) for (const listener of listeners) listener(event, batch.node);
-    },
-  });
+  const subs: Subscription[] = [
+    nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err !== null) return opts.onError(err);
+        // The broker echoes a node's own batches: its watchers had those events at once.
+        if (msg.headers?.get(NODE_HEADER) === node) return;
+        let batch: EventBatch;
+        try {
+          batch = msg.json<EventBatch>();
+        } catch (cause) {
+          return opts.onError(cause);
+        }
+        if (batch.node === node || !Array.isArray(batch.events)) return;
+        if (Array.isArray(batch.counts) && batch.counts.length > 0)
+          for (const listener of countListeners) listener(batch.counts, batch.node);
+        for (const event of batch.events) for (const listener of listeners) listener(event, batch.node);
+      },
+    }),
+    nc.subscribe(followSubject, {
+      callback: (err, msg) => {
+        if (err !== null) return opts.onError(err);
+        if (msg.headers?.get(NODE_HEADER) !== node) followedUntil = now() + FOLLOW_LASTS_MS;
+      },
+    }),
+  ];
 
   return {
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    onCounts(listener) {
+      countListeners.add(listener);
+      return () => countListeners.delete(listener);
+    },
+    follow() {
+      if (followers++ === 0) {
+        publish(followSubject, node);
+        sayFollowing = setInterval(() => publish(followSubject, node), FOLLOW_MS).unref();
+      }
+      let stopped = false;
+      return () => {
+        if (stopped) return;
+        stopped = true;
+        if (--followers === 0) clearInterval(sayFollowing);
+      };
+    },
     dropped: () => droppedTotal,
     close() {
       stopLocal();
       if (timer !== undefined) clearTimeout(timer);
+      clearInterval(sayFollowing);
       flush();
-      sub.unsubscribe();
+      for (const sub of subs) sub.unsubscribe();
       listeners.clear();
+      countListeners.clear();
     },
   };
 }
 
 /**
  * A batch as messages of at most about `maxBytes` each (`EventBatch` JSON; the first carries
- * `dropped`). An event bigger than that alone (a huge subject) is counted as dropped instead.
+ * `dropped` and the counts, which are small: an edge and second a row). An event bigger than a
+ * message alone (a huge subject) is counted as dropped instead.
  */
 export function chunked(
   events: readonly MeshEvent[],
   node: string,
   dropped: number,
   maxBytes: number,
+  counts: readonly DecisionCount[] = [],
 ): string[] {
+  const counted = counts.length === 0 ? '' : `,"counts":${JSON.stringify(counts)}`;
   const room = maxBytes - 64 - Buffer.byteLength(node);
   const texts = events.map((event) => JSON.stringify(event));
   const fits = texts.filter((text) => Buffer.byteLength(text) < room);
-  const head = (d: number) => `{"node":${JSON.stringify(node)},"dropped":${d},"events":[`;
   const chunks: string[] = [];
   let parts: string[] = [];
   let size = 0;
+  const roomNow = () => (chunks.length === 0 ? room - Buffer.byteLength(counted) : room);
   const close = () => {
-    const d = chunks.length === 0 ? dropped + texts.length - fits.length : 0;
-    chunks.push(`${head(d)}${parts.join(',')}]}`);
+    const first = chunks.length === 0;
+    const d = first ? dropped + texts.length - fits.length : 0;
+    chunks.push(
+      `{"node":${JSON.stringify(node)},"dropped":${d}${first ? counted : ''},"events":[${parts.join(',')}]}`,
+    );
     parts = [];
     size = 0;
   };
   for (const text of fits) {
     const bytes = Buffer.byteLength(text) + 1;
-    if (parts.length > 0 && size + bytes > room) close();
+    if (parts.length > 0 && size + bytes > roomNow()) close();
     parts.push(text);
     size += bytes;
   }

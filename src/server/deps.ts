@@ -10,7 +10,7 @@ export const API_PREFIX = '/api/v1';
  * What the server reads of the cluster a node belongs to (distributed mode): every live node's
  * status, and every node's events. The runtime does the NATS side (cluster-control.ts).
  */
-export type ClusterView = Pick<ClusterControl, 'node' | 'nodes' | 'onEvent'>;
+export type ClusterView = Pick<ClusterControl, 'node' | 'nodes' | 'onEvent' | 'onCounts' | 'follow'>;
 
 /**
  * The Prometheus endpoint (`GET /metrics`), when the shell turned it on: the text of the metrics

@@ -107,6 +107,7 @@ export type LiveView = {
 };
 
 const WINDOW_SECONDS = 10;
+const DECISIONS = ['deliver', 'deny', 'hold', 'quarantine'] as const;
 
 /** The graph node a source names: `agent:<name>` or `ingress:<name>`. */
 export function nodeOf(source: string): string {
@@ -200,28 +201,38 @@ function feedLineOf(event: FeedSource, count: number): FeedLine {
 /**
  * Watches the mesh for the console: per-edge verdict counts over a sliding window of one-second
  * slots, and a fan-out of compact events to feed subscribers. Events are built only while someone
- * subscribes. In a cluster it watches every node's events (`cluster.onEvent`), so the rates and the
- * feed are the whole mesh's.
+ * subscribes. In a cluster the rates and the feed are the whole mesh's: this node's decisions are
+ * counted here, the other nodes' arrive counted (`cluster.onCounts`), and while someone subscribes
+ * this node follows the others, which then send every event (`cluster.follow`).
  */
-export function createLiveView(mesh: Mesh, cluster?: Pick<ClusterView, 'onEvent'>): LiveView {
+export function createLiveView(
+  mesh: Mesh,
+  cluster?: Pick<ClusterView, 'node' | 'onEvent' | 'onCounts' | 'follow'>,
+): LiveView {
   const slots = new Map<string, { second: number; counts: VerdictCounts }[]>();
   const subscribers = new Set<(event: FeedEvent) => void>();
   const alerts = new Map<string, { line: FeedAlert; when: string | undefined }>();
   const whenOf = (rule: string) => mesh.policy.approvals.find((a) => a.id === rule)?.when;
+  let unfollow: (() => void) | undefined;
 
-  const count = (key: string, second: number, decision: keyof VerdictCounts) => {
+  /** Adds to a key's slot of `second`; slots stay in order (another node's counts come a little late). */
+  const count = (key: string, second: number, decision: keyof VerdictCounts, n = 1) => {
     let list = slots.get(key);
     if (list === undefined) {
       list = [];
       slots.set(key, list);
     }
-    let last = list.at(-1);
-    if (last?.second !== second) {
-      last = { second, counts: { deliver: 0, deny: 0, hold: 0, quarantine: 0 } };
-      list.push(last);
-      while (list.length > 0 && list[0]!.second <= second - WINDOW_SECONDS) list.shift();
+    let i = list.length;
+    while (i > 0 && list[i - 1]!.second > second) i--;
+    let slot = list[i - 1];
+    if (slot?.second !== second) {
+      if (second <= (list.at(-1)?.second ?? second) - WINDOW_SECONDS) return; // already out of the window
+      slot = { second, counts: { deliver: 0, deny: 0, hold: 0, quarantine: 0 } };
+      list.splice(i, 0, slot);
+      const newest = list.at(-1)!.second;
+      while (list.length > 0 && list[0]!.second <= newest - WINDOW_SECONDS) list.shift();
     }
-    last.counts[decision]++;
+    slot.counts[decision] += n;
   };
 
   const watch =
@@ -236,7 +247,8 @@ export function createLiveView(mesh: Mesh, cluster?: Pick<ClusterView, 'onEvent'
       for (const send of subscribers) send(line);
       return;
     }
-    if (event.type === 'decision' && event.envelope !== undefined) {
+    // Another node's decisions are counted where they were decided (`onCounts`), not again here.
+    if (event.type === 'decision' && event.envelope !== undefined && node === cluster?.node) {
       const key = `${nodeOf(event.envelope.source)} ${event.envelope.type}`;
       count(key, Math.floor(event.at / 1000), event.verdict.decision);
     }
@@ -251,11 +263,24 @@ export function createLiveView(mesh: Mesh, cluster?: Pick<ClusterView, 'onEvent'
     line ??= feedEventOf(event, 1, node);
     for (const send of subscribers) send(line);
   });
+  const stopCounts = cluster?.onCounts((counts) => {
+    for (const c of counts) {
+      const key = `${nodeOf(c.source)} ${c.type}`;
+      for (const decision of DECISIONS)
+        if (c.counts[decision] > 0) count(key, c.second, decision, c.counts[decision]);
+    }
+  });
 
   return {
     subscribe(send) {
       subscribers.add(send);
-      return () => subscribers.delete(send);
+      unfollow ??= cluster?.follow();
+      return () => {
+        subscribers.delete(send);
+        if (subscribers.size > 0) return;
+        unfollow?.();
+        unfollow = undefined;
+      };
     },
     edgeCounts(now) {
       const since = Math.floor(now / 1000) - WINDOW_SECONDS;
@@ -279,6 +304,8 @@ export function createLiveView(mesh: Mesh, cluster?: Pick<ClusterView, 'onEvent'
     alerts: () => [...alerts.values()].filter((a) => a.when === whenOf(a.line.rule)).map((a) => a.line),
     close() {
       stop();
+      stopCounts?.();
+      unfollow?.();
       subscribers.clear();
     },
   };
