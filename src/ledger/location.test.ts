@@ -65,6 +65,10 @@ describe('openLedgerAt', () => {
     ['postgres://meshwarden:s3cret@127.0.0.1:5432/test?schema=pg_catalog'],
     ['postgres://meshwarden:s3cret@127.0.0.1:5432/test?schema=pg_temp_3'],
     ['postgres://meshwarden:s3cret@127.0.0.1:5432/test?schema=information_schema'],
+    ['postgres://meshwarden:s3cret@127.0.0.1:5432/test?lanes=0'],
+    ['postgres://meshwarden:s3cret@127.0.0.1:5432/test?lanes=2.5'],
+    ['postgres://meshwarden:s3cret@127.0.0.1:5432/test?lanes=65'],
+    ['postgres://meshwarden:s3cret@127.0.0.1:5432/test?lanes='],
     ['postgres:garbage'],
     ['postgres:/127.0.0.1:5432/test'],
     ['PostgreSQL:meshwarden:s3cret@127.0.0.1/test'],
@@ -75,6 +79,26 @@ describe('openLedgerAt', () => {
     expect(isMeshwardenError(result)).toBe(true);
     expect(result).toMatchObject({ code: 'MW_LEDGER_LOCATION' });
     expect((result as Error).message).not.toContain('s3cret');
+  });
+
+  it('takes commit lanes from the URL (?lanes=), not passing them on to the server', async () => {
+    const at = freshSchema();
+    const opened = await openLedgerAt(`${at.location}&lanes=3`, { origin: 'here' });
+    if (isMeshwardenError(opened)) throw opened;
+    await using ledger = opened;
+    // Three lanes, four partitions: partitions 0 and 3 share lane 0, each chain in order.
+    const entries = await Promise.all(
+      [0, 1, 2, 3, 0, 3].map((p, i) => ledger.append({ ...record, msgId: `m${i}` }, p)),
+    );
+    expect(entries.map((e) => [e.partition, e.seq])).toEqual([
+      [0, 1],
+      [1, 1],
+      [2, 1],
+      [3, 1],
+      [0, 2],
+      [3, 2],
+    ]);
+    expect(await ledger.verify()).toMatchObject({ ok: true, entries: 6 });
   });
 
   it.each([['postgres'], ['postgresql']])(

@@ -27,6 +27,8 @@ export type PostgresCommitter = {
    * later: nothing commits meanwhile, so the heads are exactly what this writer committed.
    */
   between<T>(step: () => Promise<T>): Promise<T>;
+  /** `between`, where only `partition`'s commits must wait (adopting it): one lane's, with lanes. */
+  betweenOn<T>(partition: number, step: () => Promise<T>): Promise<T>;
   /** The fence on a partition, if it has one: its appends are refused with it until `lift`. */
   fenceOf(partition: number): MeshwardenError | undefined;
   /** Fences a partition: its queued entries fail with `err`, and it leaves the heads. */
@@ -309,6 +311,9 @@ export function startPostgresCommitter(opts: PostgresCommitterOptions): Postgres
       lastDone = done;
       void next();
       return promise;
+    },
+    betweenOn(_partition, step) {
+      return this.between(step);
     },
     fenceOf: (partition) => fences.get(partition),
     fence: (partition, err) => fence(partition, err),

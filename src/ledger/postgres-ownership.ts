@@ -52,7 +52,7 @@ export function partitionOwnership(o: OwnershipOptions) {
       adopting.add(partition);
       try {
         // In the commit loop, after what was appended to it so far: nothing commits meanwhile.
-        const head = await committer.between(async () => {
+        const head = await committer.betweenOn(partition, async () => {
           const stored = await readHead(o.pool, o.tables, partition);
           committer.lift(partition, stored);
           o.numbered.set(partition, { seq: stored.seq });

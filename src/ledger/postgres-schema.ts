@@ -22,7 +22,12 @@ export type PostgresLocation = {
   readonly label: string;
   /** A driver's error text with the password masked, should it ever quote it. */
   readonly scrub: (text: string) => string;
+  /** The URL's `lanes` (commit loops side by side, postgres-lanes.ts), when it gives one. */
+  readonly lanes?: number;
 };
+
+/** Commit lanes a URL may ask for: more than the server has cores would only queue on them. */
+const MAX_LANES = 64;
 
 /** Reads `postgres://…/db?schema=name`; `schema` (the option) wins over the URL's. */
 export function parsePostgresLocation(location: string, schema?: string): PostgresLocation | MeshwardenError {
@@ -44,10 +49,18 @@ export function parsePostgresLocation(location: string, schema?: string): Postgr
     const reason = `${named} is a PostgreSQL system schema name (pg_… and information_schema are reserved); name another schema`;
     return ledgerError('MW_LEDGER_LOCATION', { location: label, reason });
   }
+  const lanesText = url.searchParams.get('lanes');
+  const lanes = lanesText === null ? undefined : Number(lanesText);
+  if (lanes !== undefined && !(/^\d+$/.test(lanesText!) && lanes >= 1 && lanes <= MAX_LANES)) {
+    const reason = `lanes=${JSON.stringify(lanesText)} must be a whole number from 1 to ${MAX_LANES}`;
+    return ledgerError('MW_LEDGER_LOCATION', { location: label, reason });
+  }
+  // Ours, not connection settings: pg would pass them on to the server, which refuses them.
   url.searchParams.delete('schema');
+  url.searchParams.delete('lanes');
   const secrets = credentialsOf(location);
   const scrub = (text: string) => secrets.reduce((t, secret) => t.replaceAll(secret, '***'), text);
-  return { connectionString: url.href, schema: named, label, scrub };
+  return { connectionString: url.href, schema: named, label, scrub, ...(lanes === undefined ? {} : { lanes }) };
 }
 
 /**

@@ -1,9 +1,10 @@
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { all, conformanceRecord as rec } from './conformance.js';
 import { openPostgresLedger } from './postgres.js';
 import { firstOfEachSql } from './postgres-queries.js';
 import { tablesOf } from './postgres-schema.js';
-import { tempPostgresSchemas } from './postgres-test-kit.js';
+import { TEST_POSTGRES, tempPostgresSchemas } from './postgres-test-kit.js';
 
 // What only the PostgreSQL adapter does; the shared behaviour is in postgres.conformance.test.ts.
 const freshSchema = tempPostgresSchemas();
@@ -60,6 +61,41 @@ describe('PostgreSQL ledger', () => {
     await expect(b.append(rec('b3'), 1)).rejects.toMatchObject({ code: 'MW_LEDGER_FENCED' });
     expect(await a.byMessage('y0')).toEqual([]);
     expect(await a.verify()).toMatchObject({ ok: true, entries: 17 });
+  });
+
+  it('commits partitions of two lanes side by side: a statement that waits holds only its own lane', async () => {
+    const at = freshSchema();
+    await using ledger = await openPostgresLedger({ location: at.location, lanes: 2, keyFile: at.keyFile });
+    await ledger.append(rec('a1'), 0);
+    await ledger.append(rec('b1'), 1);
+    // Another session inserts partition 1's seq 2 and keeps its transaction open: lane 1's next
+    // insert waits for it, as it would for a slow disk.
+    const other = new pg.Client({ connectionString: TEST_POSTGRES });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(
+        `INSERT INTO "${at.schema}".entries (partition, seq, kind, at, body, prev, hash) VALUES (1, 2, 'x', 0, '{}', 'x', 'x')`,
+      );
+      const settled: string[] = [];
+      const b2 = ledger.append(rec('b2'), 1);
+      void b2.then(() => settled.push('b2'));
+      void ledger.flush().then(() => settled.push('flush'));
+      // Lane 0 commits meanwhile, and adopts a partition of its own.
+      expect(await ledger.append(rec('a2'), 0)).toMatchObject({ seq: 2 });
+      expect(await ledger.adopt(2)).toMatchObject({ partition: 2, size: 0 });
+      expect(await ledger.append(rec('c1'), 2)).toMatchObject({ seq: 1 });
+      // What spans every lane waits for lane 1: a read's flush, a checkpoint's read of every head.
+      void ledger.checkpoint().then(() => settled.push('checkpoint'));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(settled).toEqual([]);
+      await other.query('ROLLBACK');
+      expect(await b2).toMatchObject({ seq: 2, msgId: 'b2' });
+      await expect.poll(() => settled).toEqual(['b2', 'flush', 'checkpoint']);
+    } finally {
+      await other.end();
+    }
+    expect(await ledger.verify()).toMatchObject({ ok: true, entries: 5 });
   });
 
   it('refuses appends to a partition while it is being adopted', async () => {

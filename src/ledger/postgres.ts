@@ -6,6 +6,7 @@ import { causeText, ledgerError } from './errors.js';
 import { loadSigningKey, type SigningKey } from './keyfile.js';
 import type { Durability, Ledger } from './ports.js';
 import { startPostgresCommitter } from './postgres-commit.js';
+import { commitLanes } from './postgres-lanes.js';
 import { partitionOwnership } from './postgres-ownership.js';
 import { gatedReader, type PostgresQueries, postgresQueries } from './postgres-queries.js';
 import {
@@ -38,7 +39,12 @@ export type PostgresLedgerOptions = {
   readonly durability?: Durability;
   /** False for a reader of an existing ledger: a schema without one is MW_LEDGER_LOCATION. Default true. */
   readonly create?: boolean;
-  /** Connections at most: one commits at a time, the others read. Default 4. */
+  /**
+   * Commit loops side by side, each on partitions of its own (`p mod lanes`), each one statement at
+   * a time on a connection of its own (postgres-lanes.ts); wins over the URL's `?lanes=`. Default 2.
+   */
+  readonly lanes?: number;
+  /** Connections at most: one per lane commits, the others read. Default the lanes plus 2. */
   readonly connections?: number;
   /**
    * Written by the nodes of one mesh (distributed mode): a ledger recorded under another origin,
@@ -49,6 +55,10 @@ export type PostgresLedgerOptions = {
   /** The backend pid of this opener's writer-lock session (location.ts), left out of the holders a shared opener counts. */
   readonly lockSession?: number;
 };
+
+/** The option's lanes, else the URL's (`?lanes=`), else 2. */
+const lanesOf = (opts: PostgresLedgerOptions, at: PostgresLocation) =>
+  Math.max(1, Math.floor(opts.lanes ?? at.lanes ?? 2));
 
 /** Text columns refuse NUL; such a record is refused at append, before it is numbered. */
 const TEXT_FIELDS = ['kind', 'msgId', 'causationId', 'correlationId', 'subject', 'agent'] as const;
@@ -64,7 +74,7 @@ function nulField(record: LedgerRecord): MeshwardenError | undefined {
 
 /** Connects, creates the schema when missing and reads every head; a failure ends the pool. */
 async function connect(at: PostgresLocation, opts: PostgresLedgerOptions, durability: Durability) {
-  const pool = createPool(at, durability, Math.max(2, opts.connections ?? 4));
+  const pool = createPool(at, durability, Math.max(2, opts.connections ?? lanesOf(opts, at) + 2));
   const tables = tablesOf(at.schema);
   try {
     const origin = await prepareSchema(pool, tables, at, opts.origin, {
@@ -128,15 +138,19 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
     })();
     return ended;
   };
-  const committer = startPostgresCommitter({
-    pool,
-    tables,
-    at,
-    heads,
-    batchSize: Math.max(1, opts.batchSize ?? 512),
-    onFailure: (err) => void shutdown(err),
-    onFenced: (partition, err) => ownership.onFenced(partition, err),
-  });
+  const committer = commitLanes(
+    Array.from({ length: lanesOf(opts, at) }, () =>
+      startPostgresCommitter({
+        pool,
+        tables,
+        at,
+        heads,
+        batchSize: Math.max(1, opts.batchSize ?? 512),
+        onFailure: (err) => void shutdown(err),
+        onFenced: (partition, err) => ownership.onFenced(partition, err),
+      }),
+    ),
+  );
   const ownership = partitionOwnership({ committer, pool, tables, at, heads, numbered });
   /** Why an append to `partition` is refused before it is numbered, if it is. */
   const refusal = (partition: number) => (open ? ownership.refusal(partition) : closedError());
