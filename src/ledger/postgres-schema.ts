@@ -60,7 +60,13 @@ export function parsePostgresLocation(location: string, schema?: string): Postgr
   url.searchParams.delete('lanes');
   const secrets = credentialsOf(location);
   const scrub = (text: string) => secrets.reduce((t, secret) => t.replaceAll(secret, '***'), text);
-  return { connectionString: url.href, schema: named, label, scrub, ...(lanes === undefined ? {} : { lanes }) };
+  return {
+    connectionString: url.href,
+    schema: named,
+    label,
+    scrub,
+    ...(lanes === undefined ? {} : { lanes }),
+  };
 }
 
 /**
