@@ -233,6 +233,24 @@ export function describeLedgerConformance(
         expect(await g).toHaveLength(2);
       });
 
+      it('stores any text as it is: tabs, line breaks, backslashes, quotes, \\N, emoji', async () => {
+        const { ledger } = await opened();
+        await using _ = ledger;
+        const odd = 'a\tb\nc\rd\\e"f\\Ng 😀 \\.';
+        const [cause] = await ledger.appendAll([rec('m1', undefined, { subject: odd })]);
+        const record = {
+          kind: odd,
+          correlationId: odd,
+          agent: odd,
+          data: { [odd]: odd, '\\': ['\n', '\t'] },
+        };
+        const entry = await ledger.append(rec(odd, odd, record));
+        expect((await ledger.byMessage(odd))[0]).toEqual(entry);
+        expect(await ledger.bySubject(odd)).toEqual([cause]);
+        expect(await ledger.byAgent(odd)).toEqual([entry]);
+        expect(await ledger.verify()).toMatchObject({ ok: true, entries: 2 });
+      });
+
       it('finds nothing, without an error, for a key holding a NUL (outside input may)', async () => {
         const { ledger } = await opened();
         await using _ = ledger;

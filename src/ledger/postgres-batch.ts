@@ -4,55 +4,56 @@ import { chainHash, GENESIS, leafHash } from './hash.js';
 import type { PostgresLocation, Tables } from './postgres-schema.js';
 import type { LedgerEntry } from './types.js';
 
-// The statement a PostgreSQL group commit runs, and its parameters: what postgres-commit.ts sends.
+// What a PostgreSQL group commit sends (postgres-commit.ts): a COPY of its rows, and the checks.
 
-/** A sealed batch: its 12 columns as array elements (bodies as they are), each partition's first row. */
+/**
+ * A sealed batch: its rows in COPY's text format as UTF-8 (`ends[i]` is where row i ends), each
+ * partition's first row, and each entry's links.
+ */
 export type Prepared = {
-  readonly elems: string[][];
+  readonly data: Buffer;
+  readonly ends: readonly number[];
   readonly guards: Map<number, readonly [seq: number, prev: string]>;
   readonly linked: [entry: LedgerEntry, prev: string, hash: string][];
 };
 
 /**
- * Bodies travel as one text, joined by U+001F, which canonical JSON always escapes (every control
- * character is written `\u00XX`), so nothing needs quoting: PostgreSQL splits it with
- * `string_to_array`. Prev and hash (`sha256:<hex>`) need no quotes in an array literal either.
+ * A text as a field of COPY's text format: a backslash, line feed, carriage return and tab are
+ * written as escapes (a NUL never reaches here: text columns refuse it at append). Canonical JSON
+ * has none of the last three raw, so a body needs only its backslashes doubled.
  */
-const BODY_SEPARATOR = '\u001f';
-const RAW = new Set([9, 10, 11]);
-
-/** One element of a PostgreSQL array literal: NULL, a number, or a quoted text. */
-function element(value: string | number | undefined): string {
-  if (value === undefined) return 'NULL';
-  if (typeof value === 'number') return String(value);
-  return `"${value.replace(/["\\]/g, '\\$&')}"`;
+function field(value: string | undefined): string {
+  if (value === undefined) return '\\N';
+  return /[\\\n\r\t]/.test(value) ? value.replace(/[\\\n\r\t]/g, (c) => ESCAPES[c]!) : value;
 }
+const ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
-// One statement per commit, atomic on its own (autocommit): every row from arrays, inserted only if
-// each partition's first row continues the chain as stored (its prev is the stored hash of seq − 1,
-// GENESIS for seq 1). The rows after it chain onto it within the statement, and the primary key
-// (partition, seq) refuses a seq that another writer took meanwhile (its uncommitted insert makes
-// this one wait, then fail). So a writer with a stale head inserts nothing, and no chain forks.
-export const insertSql = (t: Tables) => `
-INSERT INTO ${t.entries} (partition, seq, kind, at, msg_id, causation_id, correlation_id, subject, agent, body, prev, hash)
-SELECT * FROM unnest($1::int[], $2::bigint[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[],
-  $8::text[], $9::text[], string_to_array($10::text, E'\\x1f'), $11::text[], $12::text[])
-WHERE NOT EXISTS (${staleSql(t, 13)})`;
+// One COPY per commit, atomic on its own (autocommit): every row or none. The primary key
+// (partition, seq) refuses a seq that another writer took (its uncommitted insert makes this one
+// wait, then fail). Before it, each partition's first row is checked to continue the chain as
+// stored (`brokenLinkSql`): a stored row is never changed, so a link that holds then still holds
+// when the COPY commits, and a writer whose head is ahead of the store (a tail removed behind it)
+// inserts nothing, where the seq alone would leave a gap. The rows after it chain onto it.
+export const copySql = (t: Tables) =>
+  `COPY ${t.entries} (partition, seq, kind, at, msg_id, causation_id, correlation_id, subject, agent, body, prev, hash) FROM STDIN`;
 
-/**
- * Each partition's first row that does not continue the chain as stored: its prev is not the stored
- * hash before it, or its seq is taken already (committed). The arrays bind from `$n`.
- */
-export const staleSql = (t: Tables, n: number) => `
-SELECT f.partition, f.seq FROM unnest($${n}::int[], $${n + 1}::bigint[], $${n + 2}::text[]) AS f (partition, seq, prev)
-WHERE f.prev IS DISTINCT FROM coalesce(
-  (SELECT e.hash FROM ${t.entries} e WHERE e.partition = f.partition AND e.seq = f.seq - 1),
-  CASE WHEN f.seq = 1 THEN '${GENESIS}' END)
+/** Each partition's first row (arrays `$1` to `$3`) whose prev is not the stored hash before it. */
+export const brokenLinkSql = (t: Tables) => `
+SELECT f.partition, f.seq FROM unnest($1::int[], $2::bigint[], $3::text[]) AS f (partition, seq, prev)
+WHERE ${unlinked(t)}`;
+
+/** `brokenLinkSql`, or the seq is taken already (committed): what a refused COPY is explained by. */
+export const staleSql = (t: Tables) => `${brokenLinkSql(t)}
 OR EXISTS (SELECT 1 FROM ${t.entries} e WHERE e.partition = f.partition AND e.seq = f.seq)`;
 
+const unlinked = (t: Tables) => `f.prev IS DISTINCT FROM coalesce(
+  (SELECT e.hash FROM ${t.entries} e WHERE e.partition = f.partition AND e.seq = f.seq - 1),
+  CASE WHEN f.seq = 1 THEN '${GENESIS}' END)`;
+
 /**
- * Hashes a batch's chains and writes its columns out as array elements, at seal time, so that the
- * work overlaps the statement in flight (one row per entry, in order; `pg` sends the text as is).
+ * Hashes a batch's chains and writes its rows out in COPY's text format, at seal time, so that the
+ * work overlaps the commit in flight. Written straight into one buffer, field by field: a row built
+ * as a string and the batch joined cost a tenth of a cluster node's thread, flattening them.
  * `headOf` gives each partition's hash before the batch.
  */
 export function prepareBatch(
@@ -60,10 +61,11 @@ export function prepareBatch(
   bodies: readonly string[],
   headOf: (partition: number) => string,
 ): Prepared {
-  const elems: string[][] = Array.from({ length: 12 }, () => []);
   const guards = new Map<number, readonly [number, string]>();
   const links = new Map<number, string>();
   const linked: [LedgerEntry, string, string][] = [];
+  const rows: string[][] = [];
+  let bound = 0;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
     const body = bodies[i]!;
@@ -72,29 +74,59 @@ export function prepareBatch(
     const hash = chainHash(prev, leafHash(body));
     links.set(e.partition, hash);
     linked.push([e, prev, hash]);
-    const row = [e.partition, e.seq, e.kind, e.at, e.msgId, e.causationId, e.correlationId];
-    row.push(e.subject, e.agent, body, prev, hash);
-    for (let c = 0; c < 12; c++) elems[c]!.push(RAW.has(c) ? (row[c] as string) : element(row[c]));
+    const text = body.includes('\\') ? body.replaceAll('\\', '\\\\') : body;
+    const row = [String(e.partition), String(e.seq), field(e.kind), String(e.at), field(e.msgId)];
+    row.push(
+      field(e.causationId),
+      field(e.correlationId),
+      field(e.subject),
+      field(e.agent),
+      text,
+      prev,
+      hash,
+    );
+    for (const value of row) bound += value.length;
+    rows.push(row);
   }
-  return { elems, guards, linked };
+  // UTF-8 takes at most 3 bytes a UTF-16 unit, and each field one separator byte.
+  const data = Buffer.allocUnsafe(bound * 3 + rows.length * 12);
+  const ends: number[] = [];
+  let at = 0;
+  for (const row of rows) {
+    for (let c = 0; c < row.length; c++) {
+      at += data.write(row[c]!, at);
+      data[at++] = c === row.length - 1 ? NEWLINE : TAB;
+    }
+    ends.push(at);
+  }
+  return { data: data.subarray(0, at), ends, guards, linked };
 }
+
+const TAB = 0x09;
+const NEWLINE = 0x0a;
 
 /** The batch without one partition's rows (fenced): the other chains are untouched by them. */
 export function withoutPartition(p: Prepared, partition: number): Prepared {
   if (!p.guards.has(partition)) return p;
-  const keep: number[] = [];
-  for (let i = 0; i < p.linked.length; i++) if (p.linked[i]![0].partition !== partition) keep.push(i);
+  const kept: Buffer[] = [];
+  const ends: number[] = [];
+  const linked: Prepared['linked'] = [];
+  let size = 0;
+  for (let i = 0; i < p.linked.length; i++) {
+    if (p.linked[i]![0].partition === partition) continue;
+    const row = p.data.subarray(i === 0 ? 0 : p.ends[i - 1], p.ends[i]);
+    kept.push(row);
+    size += row.length;
+    ends.push(size);
+    linked.push(p.linked[i]!);
+  }
   const guards = new Map(p.guards);
   guards.delete(partition);
-  return {
-    elems: p.elems.map((col) => keep.map((i) => col[i]!)),
-    guards,
-    linked: keep.map((i) => p.linked[i]!),
-  };
+  return { data: Buffer.concat(kept, size), ends, guards, linked };
 }
 
-/** One statement's parameters from the batches it merges: 12 column texts, then the guard arrays. */
-export function statementParams(parts: readonly Prepared[]) {
+/** One commit's COPY data (a buffer per batch) and guard arrays, from the batches it merges. */
+export function commitParams(parts: readonly Prepared[]) {
   const cols: [number[], number[], string[]] = [[], [], []];
   const guarded = new Set<number>();
   for (const { guards } of parts) {
@@ -107,18 +139,8 @@ export function statementParams(parts: readonly Prepared[]) {
     }
   }
   const linked = parts.flatMap((p) => p.linked);
-  const arrays = Array.from({ length: 12 }, (_, c) =>
-    c === 9
-      ? parts
-          .filter((p) => p.linked.length > 0)
-          .map((p) => p.elems[c]!.join(BODY_SEPARATOR))
-          .join(BODY_SEPARATOR)
-      : `{${parts
-          .filter((p) => p.linked.length > 0)
-          .map((p) => p.elems[c]!.join(','))
-          .join(',')}}`,
-  );
-  return { arrays, cols, linked };
+  const chunks = parts.filter((p) => p.data.length > 0).map((p) => p.data);
+  return { chunks, cols, linked };
 }
 
 /** `details` names the chain and the seq refused, as numbers, for a shell that handles ownership. */

@@ -1,14 +1,17 @@
+import { finished } from 'node:stream/promises';
 import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { MeshwardenError } from '../envelope/index.js';
 import { causeText, ledgerError } from './errors.js';
 import { GENESIS } from './hash.js';
 import {
+  brokenLinkSql,
+  commitParams,
+  copySql,
   fencedError,
-  insertSql,
   type Prepared,
   prepareBatch,
   staleSql,
-  statementParams,
   withoutPartition,
 } from './postgres-batch.js';
 import type { Head, PostgresLocation, Tables } from './postgres-schema.js';
@@ -79,20 +82,68 @@ const isStep = (item: Batch | Step): item is Step => 'run' in item;
 const UNIQUE_VIOLATION = '23505';
 
 /**
- * The partitions whose chains moved on, read after the statement was refused. Should the read
- * fail or find none (the store changed again meanwhile), the unique violation's detail (`Key
- * (partition, seq)=(3, 7) already exists.`) or else the statement's first partition is fenced, so
- * the retry always has less to write.
+ * Checks that each partition's first row continues its stored chain, then copies the rows in, on
+ * one connection; gives the partitions (and their first seq) that must be fenced, none once the
+ * rows are committed. A COPY refused for a seq another writer took is explained by a read after it
+ * (its insert was waited for, so it is visible); should that read fail or find none, the unique
+ * violation's detail (`Key (partition, seq)=(3, 7) already exists.`) or else the first partition is
+ * fenced, so the retry always has less to write. Anything else throws.
  */
-async function refusedChains(
+async function copyChains(
   pool: pg.Pool,
+  sql: { readonly broken: string; readonly copy: string; readonly stale: string },
+  rows: {
+    readonly chunks: readonly Buffer[];
+    readonly cols: [number[], number[], string[]];
+    readonly count: number;
+  },
+): Promise<(readonly [number, number])[]> {
+  const client = await pool.connect();
+  let lost: Error | undefined;
+  try {
+    const unlinked = await client.query<{ partition: number; seq: string }>(sql.broken, rows.cols);
+    if (unlinked.rows.length > 0) return unlinked.rows.map((r) => [r.partition, Number(r.seq)] as const);
+    let detail: string | undefined;
+    try {
+      const copied = await copyRows(client, sql.copy, rows.chunks);
+      if (copied === rows.count) return [];
+      throw new Error(`the COPY stored ${copied} of ${rows.count} rows`);
+    } catch (err) {
+      const pgErr = err as { code?: string; detail?: string };
+      if (pgErr.code !== UNIQUE_VIOLATION) throw err;
+      detail = pgErr.detail;
+    }
+    return await refusedChains(client, sql.stale, rows.cols, detail);
+  } catch (err) {
+    // A server's error (it has a severity) leaves the connection usable; any other (a lost
+    // socket, a timeout) ends it, so the pool does not hand it out again.
+    if (typeof (err as { severity?: unknown }).severity !== 'string')
+      lost = err instanceof Error ? err : new Error(String(err));
+    throw err;
+  } finally {
+    client.release(lost);
+  }
+}
+
+/** Sends rows in COPY's text format through `COPY … FROM STDIN`, a chunk a message; gives the rows stored. */
+async function copyRows(client: pg.PoolClient, sql: string, chunks: readonly Buffer[]): Promise<number> {
+  const stream = client.query(copyFrom(sql));
+  for (const chunk of chunks) stream.write(chunk);
+  stream.end();
+  await finished(stream);
+  return stream.rowCount;
+}
+
+/** The partitions whose chains moved on, read after the COPY was refused (see copyChains). */
+async function refusedChains(
+  client: pg.PoolClient,
   staleQuery: string,
   cols: [number[], number[], string[]],
   detail: string | undefined,
 ): Promise<(readonly [number, number])[]> {
   const found: (readonly [number, number])[] = [];
   try {
-    const { rows } = await pool.query<{ partition: number; seq: string }>(staleQuery, cols);
+    const { rows } = await client.query<{ partition: number; seq: string }>(staleQuery, cols);
     for (const r of rows) found.push([r.partition, Number(r.seq)]);
   } catch {}
   const m = /=\((\d+), (\d+)\)/.exec(detail ?? '');
@@ -118,8 +169,9 @@ function link(linked: readonly (readonly [LedgerEntry, string, string])[], heads
 
 export function startPostgresCommitter(opts: PostgresCommitterOptions): PostgresCommitter {
   const { pool, tables, at, heads, batchSize } = opts;
-  const insert = insertSql(tables);
-  const stale = `${staleSql(tables, 1)} ORDER BY 1`;
+  const copy = copySql(tables);
+  const broken = `${brokenLinkSql(tables)} ORDER BY 1`;
+  const stale = `${staleSql(tables)} ORDER BY 1`;
   let waiting: Batch | undefined;
   const queued: (Batch | Step)[] = [];
   let running = false;
@@ -229,36 +281,31 @@ export function startPostgresCommitter(opts: PostgresCommitterOptions): Postgres
   };
 
   /**
-   * Inserts the batches in one statement and moves the heads once it has committed. A refused
-   * statement fences the partitions whose chains moved on, and runs again without them.
+   * Copies the batches in as one COPY and moves the heads once it has committed. Partitions whose
+   * first row does not continue their stored chain, or whose seq another writer took (the COPY is
+   * refused), are fenced, and the rest copied again without them.
    */
   const commit = async (batches: readonly Batch[]): Promise<MeshwardenError | undefined> => {
     for (;;) {
-      const { arrays, cols, linked } = statementParams(batches.map((b) => b.prepared!));
+      const { chunks, cols, linked } = commitParams(batches.map((b) => b.prepared!));
       if (linked.length === 0) return undefined;
-      let detail: string | undefined;
+      let refused: (readonly [number, number])[];
       try {
-        const result = await pool.query(insert, [...arrays, ...cols]);
-        if (result.rowCount === linked.length) {
-          for (const p of cols[0]) held.add(p);
-          link(linked, heads);
-          return undefined;
-        }
+        refused = await copyChains(pool, { broken, copy, stale }, { chunks, cols, count: linked.length });
       } catch (err) {
-        const pgErr = err as { code?: string; detail?: string };
-        if (pgErr.code !== UNIQUE_VIOLATION) {
-          const cause = at.scrub(causeText(err));
-          return ledgerError(
-            'MW_LEDGER_IO',
-            { file: at.label, action: `commit ${linked.length} entries`, cause },
-            { cause: err },
-          );
-        }
-        detail = pgErr.detail;
+        const cause = at.scrub(causeText(err));
+        return ledgerError(
+          'MW_LEDGER_IO',
+          { file: at.label, action: `commit ${linked.length} entries`, cause },
+          { cause: err },
+        );
       }
-      for (const [partition, seq] of await refusedChains(pool, stale, cols, detail)) {
-        fence(partition, fencedError(at, partition, seq), batches);
+      if (refused.length === 0) {
+        for (const p of cols[0]) held.add(p);
+        link(linked, heads);
+        return undefined;
       }
+      for (const [partition, seq] of refused) fence(partition, fencedError(at, partition, seq), batches);
     }
   };
 
