@@ -65,7 +65,7 @@ export function prepareBatch(
   const links = new Map<number, string>();
   const linked: [LedgerEntry, string, string][] = [];
   const rows: string[][] = [];
-  let bound = 0;
+  let size = 0;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
     const body = bodies[i]!;
@@ -85,11 +85,11 @@ export function prepareBatch(
       prev,
       hash,
     );
-    for (const value of row) bound += value.length;
+    for (const value of row) size += Buffer.byteLength(value);
     rows.push(row);
   }
-  // UTF-8 takes at most 3 bytes a UTF-16 unit, and each field one separator byte.
-  const data = Buffer.allocUnsafe(bound * 3 + rows.length * 12);
+  // Each field's UTF-8 and one separator byte: sized exactly, as a batch is held until it commits.
+  const data = Buffer.allocUnsafe(size + rows.length * 12);
   const ends: number[] = [];
   let at = 0;
   for (const row of rows) {
@@ -99,7 +99,7 @@ export function prepareBatch(
     }
     ends.push(at);
   }
-  return { data: data.subarray(0, at), ends, guards, linked };
+  return { data, ends, guards, linked };
 }
 
 const TAB = 0x09;
@@ -125,22 +125,22 @@ export function withoutPartition(p: Prepared, partition: number): Prepared {
   return { data: Buffer.concat(kept, size), ends, guards, linked };
 }
 
-/** One commit's COPY data (a buffer per batch) and guard arrays, from the batches it merges. */
+/** One commit's COPY data and each partition's first row, from the batches it merges. */
 export function commitParams(parts: readonly Prepared[]) {
-  const cols: [number[], number[], string[]] = [[], [], []];
+  const firsts: [number[], number[], string[]] = [[], [], []];
   const guarded = new Set<number>();
   for (const { guards } of parts) {
     for (const [partition, [seq, prev]] of guards) {
       if (guarded.has(partition)) continue;
       guarded.add(partition);
-      cols[0].push(partition);
-      cols[1].push(seq);
-      cols[2].push(prev);
+      firsts[0].push(partition);
+      firsts[1].push(seq);
+      firsts[2].push(prev);
     }
   }
   const linked = parts.flatMap((p) => p.linked);
-  const chunks = parts.filter((p) => p.data.length > 0).map((p) => p.data);
-  return { chunks, cols, linked };
+  const data = parts.length === 1 ? parts[0]!.data : Buffer.concat(parts.map((p) => p.data));
+  return { data, firsts, linked };
 }
 
 /** `details` names the chain and the seq refused, as numbers, for a shell that handles ownership. */

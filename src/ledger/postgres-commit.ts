@@ -1,6 +1,4 @@
-import { finished } from 'node:stream/promises';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { MeshwardenError } from '../envelope/index.js';
 import { causeText, ledgerError } from './errors.js';
 import { GENESIS } from './hash.js';
@@ -14,14 +12,15 @@ import {
   staleSql,
   withoutPartition,
 } from './postgres-batch.js';
+import { copyChains, type Refused } from './postgres-copy.js';
 import type { Head, PostgresLocation, Tables } from './postgres-schema.js';
 import type { LedgerEntry } from './types.js';
 
-/** Group commit on PostgreSQL: chained entries wait here until their batch's INSERT has committed. */
+/** Group commit on PostgreSQL: chained entries wait here until their batch's COPY has committed. */
 export type PostgresCommitter = {
   /** Queues one entry and its body; resolves once committed, its prev and hash filled in. */
   push(entry: LedgerEntry, body: string): Promise<void>;
-  /** Queues entries of one partition that must commit together: they never straddle two statements. */
+  /** Queues entries of one partition that must commit together: they never straddle two commits. */
   pushGroup(entries: readonly LedgerEntry[], bodies: readonly string[]): Promise<void>;
   /** Resolves once everything queued so far is committed or fenced; rejects with a failure that closed it. */
   flush(): Promise<void>;
@@ -46,7 +45,7 @@ export type PostgresCommitterOptions = {
   readonly pool: pg.Pool;
   readonly tables: Tables;
   readonly at: PostgresLocation;
-  /** Entries per statement at most when queued batches are merged (a group is never split). */
+  /** Entries per commit (one COPY) at most when queued batches are merged (a group is never split). */
   readonly batchSize: number;
   /** Each partition's durable head: commits continue the chains from it and move it. */
   readonly heads: Map<number, Head>;
@@ -72,85 +71,12 @@ type Batch = {
   readonly waits: Map<number, Waiter>;
   /** Settles once the batch is committed or fenced (what `flush` awaits). */
   readonly settled: Waiter;
-  /** Set when sealed: hashed and written out while the statement before it runs. */
+  /** Set when sealed: hashed and written out while the commit before it runs. */
   prepared?: Prepared;
 };
-/** A step run between two statements (`between`). */
+/** A step run between two commits (`between`). */
 type Step = { readonly run: () => Promise<void> };
 const isStep = (item: Batch | Step): item is Step => 'run' in item;
-
-const UNIQUE_VIOLATION = '23505';
-
-/**
- * Checks that each partition's first row continues its stored chain, then copies the rows in, on
- * one connection; gives the partitions (and their first seq) that must be fenced, none once the
- * rows are committed. A COPY refused for a seq another writer took is explained by a read after it
- * (its insert was waited for, so it is visible); should that read fail or find none, the unique
- * violation's detail (`Key (partition, seq)=(3, 7) already exists.`) or else the first partition is
- * fenced, so the retry always has less to write. Anything else throws.
- */
-async function copyChains(
-  pool: pg.Pool,
-  sql: { readonly broken: string; readonly copy: string; readonly stale: string },
-  rows: {
-    readonly chunks: readonly Buffer[];
-    readonly cols: [number[], number[], string[]];
-    readonly count: number;
-  },
-): Promise<(readonly [number, number])[]> {
-  const client = await pool.connect();
-  let lost: Error | undefined;
-  try {
-    const unlinked = await client.query<{ partition: number; seq: string }>(sql.broken, rows.cols);
-    if (unlinked.rows.length > 0) return unlinked.rows.map((r) => [r.partition, Number(r.seq)] as const);
-    let detail: string | undefined;
-    try {
-      const copied = await copyRows(client, sql.copy, rows.chunks);
-      if (copied === rows.count) return [];
-      throw new Error(`the COPY stored ${copied} of ${rows.count} rows`);
-    } catch (err) {
-      const pgErr = err as { code?: string; detail?: string };
-      if (pgErr.code !== UNIQUE_VIOLATION) throw err;
-      detail = pgErr.detail;
-    }
-    return await refusedChains(client, sql.stale, rows.cols, detail);
-  } catch (err) {
-    // A server's error (it has a severity) leaves the connection usable; any other (a lost
-    // socket, a timeout) ends it, so the pool does not hand it out again.
-    if (typeof (err as { severity?: unknown }).severity !== 'string')
-      lost = err instanceof Error ? err : new Error(String(err));
-    throw err;
-  } finally {
-    client.release(lost);
-  }
-}
-
-/** Sends rows in COPY's text format through `COPY … FROM STDIN`, a chunk a message; gives the rows stored. */
-async function copyRows(client: pg.PoolClient, sql: string, chunks: readonly Buffer[]): Promise<number> {
-  const stream = client.query(copyFrom(sql));
-  for (const chunk of chunks) stream.write(chunk);
-  stream.end();
-  await finished(stream);
-  return stream.rowCount;
-}
-
-/** The partitions whose chains moved on, read after the COPY was refused (see copyChains). */
-async function refusedChains(
-  client: pg.PoolClient,
-  staleQuery: string,
-  cols: [number[], number[], string[]],
-  detail: string | undefined,
-): Promise<(readonly [number, number])[]> {
-  const found: (readonly [number, number])[] = [];
-  try {
-    const { rows } = await client.query<{ partition: number; seq: string }>(staleQuery, cols);
-    for (const r of rows) found.push([r.partition, Number(r.seq)]);
-  } catch {}
-  const m = /=\((\d+), (\d+)\)/.exec(detail ?? '');
-  if (found.length === 0 && m !== null) found.push([Number(m[1]), Number(m[2])]);
-  const inStatement = found.filter(([p]) => cols[0].includes(p));
-  return inStatement.length > 0 ? inStatement : [[cols[0][0]!, cols[1][0]!] as const];
-}
 
 /** Fills in each committed entry's prev and hash, and moves the heads. */
 function link(linked: readonly (readonly [LedgerEntry, string, string])[], heads: Map<number, Head>) {
@@ -254,7 +180,7 @@ export function startPostgresCommitter(opts: PostgresCommitterOptions): Postgres
     opts.onFenced(partition, err);
   };
 
-  /** Commits the queued batches, merged up to `batchSize` entries, one statement at a time. */
+  /** Commits the queued batches, merged up to `batchSize` entries, one commit at a time. */
   const next = async () => {
     if (running) return;
     running = true;
@@ -287,11 +213,11 @@ export function startPostgresCommitter(opts: PostgresCommitterOptions): Postgres
    */
   const commit = async (batches: readonly Batch[]): Promise<MeshwardenError | undefined> => {
     for (;;) {
-      const { chunks, cols, linked } = commitParams(batches.map((b) => b.prepared!));
+      const { data, firsts, linked } = commitParams(batches.map((b) => b.prepared!));
       if (linked.length === 0) return undefined;
-      let refused: (readonly [number, number])[];
+      let refused: Refused;
       try {
-        refused = await copyChains(pool, { broken, copy, stale }, { chunks, cols, count: linked.length });
+        refused = await copyChains(pool, { broken, copy, stale }, { data, firsts, count: linked.length });
       } catch (err) {
         const cause = at.scrub(causeText(err));
         return ledgerError(
@@ -301,7 +227,7 @@ export function startPostgresCommitter(opts: PostgresCommitterOptions): Postgres
         );
       }
       if (refused.length === 0) {
-        for (const p of cols[0]) held.add(p);
+        for (const p of firsts[0]) held.add(p);
         link(linked, heads);
         return undefined;
       }
@@ -311,7 +237,7 @@ export function startPostgresCommitter(opts: PostgresCommitterOptions): Postgres
 
   const rejected = () => Promise.reject(failure ?? ledgerError('MW_LEDGER_CLOSED', {}));
 
-  return {
+  const committer: PostgresCommitter = {
     push(entry, body) {
       if (failure !== undefined) return rejected();
       const b = waiting ?? open();
@@ -359,9 +285,7 @@ export function startPostgresCommitter(opts: PostgresCommitterOptions): Postgres
       void next();
       return promise;
     },
-    betweenOn(_partition, step) {
-      return this.between(step);
-    },
+    betweenOn: (_partition, step) => committer.between(step),
     fenceOf: (partition) => fences.get(partition),
     fence: (partition, err) => fence(partition, err),
     lift(partition, head) {
@@ -373,4 +297,5 @@ export function startPostgresCommitter(opts: PostgresCommitterOptions): Postgres
     },
     held,
   };
+  return committer;
 }

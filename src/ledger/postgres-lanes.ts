@@ -2,7 +2,7 @@ import type { PostgresCommitter } from './postgres-commit.js';
 
 /**
  * Several group-commit loops as one committer: partition `p` commits on lane `p mod n`. A loop
- * runs one statement at a time, so one loop is one PostgreSQL backend, one core, whatever the
+ * runs one commit at a time, so one loop is one PostgreSQL backend, one core, whatever the
  * server has; a chain needs order only within its partition, so lanes that share no partition
  * commit side by side. What spans every partition waits for every lane: `flush` (what a read
  * waits for) and `between` (nothing commits on any lane while its step runs: a checkpoint's read of

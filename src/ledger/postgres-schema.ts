@@ -27,7 +27,7 @@ export type PostgresLocation = {
 };
 
 /** Commit lanes a URL may ask for: more than the server has cores would only queue on them. */
-const MAX_LANES = 64;
+export const MAX_LANES = 64;
 
 /** Reads `postgres://…/db?schema=name`; `schema` (the option) wins over the URL's. */
 export function parsePostgresLocation(location: string, schema?: string): PostgresLocation | MeshwardenError {

@@ -98,6 +98,50 @@ describe('PostgreSQL ledger', () => {
     expect(await ledger.verify()).toMatchObject({ ok: true, entries: 5 });
   });
 
+  it('fences a partition whose COPY of many megabytes, merged from many batches, waited on another writer that then took its seq', async () => {
+    const at = freshSchema();
+    await using ledger = await openPostgresLedger({ location: at.location, lanes: 1 });
+    await ledger.append(rec('a1'), 0);
+    await ledger.append(rec('b1'), 1);
+    const [holdsA2, holdsB2] = [new pg.Client(TEST_POSTGRES), new pg.Client(TEST_POSTGRES)];
+    await holdsA2.connect();
+    await holdsB2.connect();
+    const insertUncommitted = async (client: pg.Client, partition: number) => {
+      await client.query('BEGIN');
+      const sql = `INSERT INTO "${at.schema}".entries (partition, seq, kind, at, body, prev, hash) VALUES ($1, 2, 'x', 0, '{}', 'x', 'x')`;
+      await client.query(sql, [partition]);
+    };
+    try {
+      // Seq 2 of both chains is held by other sessions: a2's commit waits on the first, and the
+      // batches of big b-entries appended meanwhile, tick by tick, queue behind it.
+      await insertUncommitted(holdsA2, 0);
+      await insertUncommitted(holdsB2, 1);
+      const a2 = ledger.append(rec('a2'), 0);
+      await new Promise((r) => setImmediate(r)); // a2 alone in its batch
+      const big = 'z'.repeat(512 * 1024);
+      const appends: Promise<unknown>[] = [];
+      for (let i = 0; i < 20; i++) {
+        appends.push(ledger.append(rec(`b${i + 2}`, undefined, { data: { big } }), 1));
+        await new Promise((r) => setImmediate(r));
+      }
+      const settled = Promise.allSettled(appends);
+      // a2 commits; the 20 batches go as one COPY of 10 MB, which waits on seq 2 of chain 1,
+      // filling the socket, then fails on it once the other writer commits.
+      await holdsA2.query('ROLLBACK');
+      expect(await a2).toMatchObject({ seq: 2 });
+      await new Promise((r) => setTimeout(r, 300));
+      await holdsB2.query('COMMIT');
+      for (const r of await settled)
+        expect(r).toMatchObject({ status: 'rejected', reason: { code: 'MW_LEDGER_FENCED' } });
+    } finally {
+      await holdsA2.end();
+      await holdsB2.end();
+    }
+    // The process and the other chain go on.
+    expect(await ledger.append(rec('a3'), 0)).toMatchObject({ seq: 3 });
+    expect(await ledger.fenced(1)).toMatchObject({ details: { partition: 1, seq: 2 } });
+  });
+
   it('refuses appends to a partition while it is being adopted', async () => {
     const at = freshSchema();
     await using ledger = await openPostgresLedger({ location: at.location });

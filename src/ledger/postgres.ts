@@ -13,6 +13,7 @@ import {
   connectionCause,
   createPool,
   type Head,
+  MAX_LANES,
   type PostgresLocation,
   parsePostgresLocation,
   prepareSchema,
@@ -33,18 +34,19 @@ export type PostgresLedgerOptions = {
   readonly origin?: string;
   /** Ed25519 checkpoint key (PEM PKCS8), created 0600 when missing; `checkpoint()` needs one. */
   readonly keyFile?: string;
-  /** Entries per INSERT statement at most (an `appendAll` group is never split); default 512. */
+  /** Entries per commit (one COPY) at most (an `appendAll` group is never split); default 512. */
   readonly batchSize?: number;
   /** 'full' (default): `synchronous_commit = on`; 'normal': `off` (see docs/ledger.md). */
   readonly durability?: Durability;
   /** False for a reader of an existing ledger: a schema without one is MW_LEDGER_LOCATION. Default true. */
   readonly create?: boolean;
   /**
-   * Commit loops side by side, each on partitions of its own (`p mod lanes`), each one statement at
-   * a time on a connection of its own (postgres-lanes.ts); wins over the URL's `?lanes=`. Default 2.
+   * Commit loops side by side, each on partitions of its own (`p mod lanes`), each one commit at a
+   * time on a connection from the pool (postgres-lanes.ts); wins over the URL's `?lanes=`. 1 to 64,
+   * default 2.
    */
   readonly lanes?: number;
-  /** Connections at most: one per lane commits, the others read. Default the lanes plus 2. */
+  /** Connections at most: one per lane commits, the others read. Default (and at least) the lanes plus 2 (1). */
   readonly connections?: number;
   /**
    * Written by the nodes of one mesh (distributed mode): a ledger recorded under another origin,
@@ -56,9 +58,13 @@ export type PostgresLedgerOptions = {
   readonly lockSession?: number;
 };
 
-/** The option's lanes, else the URL's (`?lanes=`), else 2. */
-const lanesOf = (opts: PostgresLedgerOptions, at: PostgresLocation) =>
-  Math.max(1, Math.floor(opts.lanes ?? at.lanes ?? 2));
+/** The option's lanes, else the URL's (`?lanes=`), else 2; a count out of range is MW_LEDGER_LOCATION. */
+function lanesOf(opts: PostgresLedgerOptions, at: PostgresLocation): number {
+  const lanes = opts.lanes ?? at.lanes ?? 2;
+  if (Number.isInteger(lanes) && lanes >= 1 && lanes <= MAX_LANES) return lanes;
+  const reason = `lanes ${lanes} must be a whole number from 1 to ${MAX_LANES}`;
+  throw ledgerError('MW_LEDGER_LOCATION', { location: at.label, reason });
+}
 
 /** Text columns refuse NUL; such a record is refused at append, before it is numbered. */
 const TEXT_FIELDS = ['kind', 'msgId', 'causationId', 'correlationId', 'subject', 'agent'] as const;
@@ -73,8 +79,14 @@ function nulField(record: LedgerRecord): MeshwardenError | undefined {
 }
 
 /** Connects, creates the schema when missing and reads every head; a failure ends the pool. */
-async function connect(at: PostgresLocation, opts: PostgresLedgerOptions, durability: Durability) {
-  const pool = createPool(at, durability, Math.max(2, opts.connections ?? lanesOf(opts, at) + 2));
+async function connect(
+  at: PostgresLocation,
+  opts: PostgresLedgerOptions,
+  durability: Durability,
+  lanes: number,
+) {
+  // Every lane may hold a connection while it commits, and reads need one beside them.
+  const pool = createPool(at, durability, Math.max(lanes + 1, opts.connections ?? lanes + 2));
   const tables = tablesOf(at.schema);
   try {
     const origin = await prepareSchema(pool, tables, at, opts.origin, {
@@ -107,15 +119,16 @@ async function storeCheckpoint(
 
 /**
  * The PostgreSQL adapter of the ledger ports. Opening connects and reads each partition's head, so
- * entries are numbered at append, in call order, as in SQLite; hashing and the INSERT happen at
- * commit (postgres-commit.ts), one statement per group commit, fenced against other writers.
+ * entries are numbered at append, in call order, as in SQLite; hashing and the COPY happen at
+ * commit (postgres-commit.ts), one COPY per group commit, fenced against other writers.
  * Throws MW_LEDGER_LOCATION, MW_LEDGER_IO or MW_LEDGER_SCHEMA. Shells choose it through `openLedgerAt`.
  */
 export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<Ledger> {
   const at = parsePostgresLocation(opts.location, opts.schema);
   if (isMeshwardenError(at)) throw at;
   const durability = opts.durability ?? 'full';
-  const { pool, tables, origin, heads } = await connect(at, opts, durability);
+  const lanes = lanesOf(opts, at);
+  const { pool, tables, origin, heads } = await connect(at, opts, durability, lanes);
   const queries = postgresQueries(pool, tables);
   // The chainer's numbering, per partition; adopt() moves it to the stored head.
   const numbered = new Map([...heads].map(([partition, h]) => [partition, { seq: h.seq }]));
@@ -139,7 +152,7 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
     return ended;
   };
   const committer = commitLanes(
-    Array.from({ length: lanesOf(opts, at) }, () =>
+    Array.from({ length: lanes }, () =>
       startPostgresCommitter({
         pool,
         tables,
