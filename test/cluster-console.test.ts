@@ -131,8 +131,17 @@ describe('a cluster seen from one node (API and console)', () => {
     there = [a, b].find((n) => n.opened.mesh.node!.owned().includes(owner))!;
     here = there === a ? b : a;
     await watchFeed(here);
-    // The other node sends this one its every event once it has heard that this one follows.
-    await sleep(300);
+    // The other node sends this one its every event once it has heard that this one follows: a
+    // message decided there shows in this node's feed from then on.
+    await until(async () => {
+      await here.opened.mesh.inject('inbox', {
+        type: 'ticket.opened.v1',
+        subject: subjectOf(there),
+        data: { text: 'hi' },
+      });
+      await sleep(100);
+      return feed.some((e) => e.node === there.name);
+    }, "the other node's events in this node's feed");
 
     // The retention tickets, sent through `here`: each goes to its subject's partition's owner.
     const lines = readFileSync(join(dir, 'tickets.jsonl'), 'utf8').split('\n').slice(0, 6);

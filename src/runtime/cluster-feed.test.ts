@@ -198,6 +198,49 @@ describe('the cluster feed sends counts and alerts always, every event only whil
     ]);
   });
 
+  it('sends alerts past the cap a busy batch puts on every other event', async () => {
+    const mesh = `feed-${randomUUID().slice(0, 8)}`;
+    const a = await feedOf(mesh, 'a');
+    const b = await feedOf(mesh, 'b');
+    const stop = b.feed.follow();
+    await eventually(() => {
+      a.emit(decision(0));
+      return b.events.find(([e]) => e.type === 'decision');
+    }, "a's decision on b");
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 1; i <= 2_500; i++) a.emit(decision(i));
+    a.emit(alert);
+    await eventually(() => b.events.find(([e]) => e.type === 'alert'), 'the alert on b');
+    expect(a.feed.dropped()).toBeGreaterThan(0);
+    stop();
+  });
+
+  it('counts the decisions of a node of an earlier version, which sends them without counts', async () => {
+    const mesh = `feed-${randomUUID().slice(0, 8)}`;
+    const b = await feedOf(mesh, 'b');
+    const old = await connect({ servers: SERVERS });
+    onTestFinished(() => old.close());
+    const batch = { node: 'old', dropped: 0, events: [decision(1), decision(2, 'hold'), alert] };
+    old.publish(`mw.${mesh}.events`, JSON.stringify(batch));
+    await eventually(() => b.counts.at(0), 'counts on b');
+    expect(b.counts).toEqual([
+      [
+        {
+          source: 'mesh://m/feed',
+          type: 'step.one.v1',
+          second: 1_796_000_000,
+          counts: { deliver: 1, deny: 0, hold: 1, quarantine: 0 },
+        },
+        'old',
+      ],
+    ]);
+    expect(b.events.map(([e, from]) => [e.type, from])).toEqual([
+      ['decision', 'old'],
+      ['decision', 'old'],
+      ['alert', 'old'],
+    ]);
+  });
+
   it('sends every event while another node follows, and stops once it has not said so for three intervals', async () => {
     const mesh = `feed-${randomUUID().slice(0, 8)}`;
     let clock = Date.now();

@@ -87,7 +87,7 @@ export function openClusterFeed(opts: {
   const listeners = new Set<ClusterEventListener>();
   const countListeners = new Set<ClusterCountsListener>();
   let pending: MeshEvent[] = [];
-  const counted = new Map<string, { -readonly [K in keyof DecisionCount]: DecisionCount[K] }>();
+  const counted: Counter = new Map();
   let droppedNow = 0;
   let droppedTotal = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -117,29 +117,15 @@ export function openClusterFeed(opts: {
     droppedNow = 0;
   };
 
-  const count = (event: MeshEvent & { type: 'decision' }, envelope: Envelope) => {
-    const second = Math.floor(event.at / 1000);
-    const key = `${second} ${envelope.source} ${envelope.type}`;
-    let c = counted.get(key);
-    if (c === undefined) {
-      c = {
-        source: envelope.source,
-        type: envelope.type,
-        second,
-        counts: { deliver: 0, deny: 0, hold: 0, quarantine: 0 },
-      };
-      counted.set(key, c);
-    }
-    (c.counts as Record<VerdictDecision, number>)[event.verdict.decision]++;
-  };
-
   const stopLocal = opts.onLocalEvent((event) => {
     // This node's watchers get its events at once, not a round trip later.
     for (const listener of listeners) listener(event, node);
-    if (event.type === 'decision' && event.envelope !== undefined) count(event, event.envelope);
+    countDecision(counted, event);
     timer ??= setTimeout(flush, FLUSH_MS).unref();
-    if (!ALWAYS_SENT.has(event.type) && now() >= followedUntil) return;
-    if (pending.length >= MAX_BATCH) {
+    const always = ALWAYS_SENT.has(event.type);
+    if (!always && now() >= followedUntil) return;
+    // Alerts and alarms are few and every console lists them: the cap is for the rest.
+    if (!always && pending.length >= MAX_BATCH) {
       droppedNow++;
       droppedTotal++;
       return;
@@ -160,8 +146,9 @@ export function openClusterFeed(opts: {
           return opts.onError(cause);
         }
         if (batch.node === node || !Array.isArray(batch.events)) return;
-        if (Array.isArray(batch.counts) && batch.counts.length > 0)
-          for (const listener of countListeners) listener(batch.counts, batch.node);
+        // A node of an earlier version sends every decision and no counts: counted here.
+        const counts = Array.isArray(batch.counts) ? batch.counts : countsOf(batch.events);
+        if (counts.length > 0) for (const listener of countListeners) listener(counts, batch.node);
         for (const event of batch.events) for (const listener of listeners) listener(event, batch.node);
       },
     }),
@@ -205,6 +192,30 @@ export function openClusterFeed(opts: {
       countListeners.clear();
     },
   };
+}
+
+/** Decision counts being summed, by second, source and type. */
+type Counter = Map<string, { -readonly [K in keyof DecisionCount]: DecisionCount[K] }>;
+
+/** Adds a decision (with an envelope: one that has an edge) to its count; other events pass. */
+function countDecision(counted: Counter, event: MeshEvent): void {
+  if (event.type !== 'decision' || event.envelope === undefined) return;
+  const { source, type } = event.envelope;
+  const second = Math.floor(event.at / 1000);
+  const key = `${second} ${source} ${type}`;
+  let c = counted.get(key);
+  if (c === undefined) {
+    c = { source, type, second, counts: { deliver: 0, deny: 0, hold: 0, quarantine: 0 } };
+    counted.set(key, c);
+  }
+  (c.counts as Record<VerdictDecision, number>)[event.verdict.decision]++;
+}
+
+/** The decisions among `events`, counted. */
+export function countsOf(events: readonly MeshEvent[]): DecisionCount[] {
+  const counted: Counter = new Map();
+  for (const event of events) countDecision(counted, event);
+  return [...counted.values()];
 }
 
 /**
