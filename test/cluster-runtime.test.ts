@@ -50,7 +50,7 @@ function freshCluster() {
     onTestFinished(() => opened.opened.close());
     return opened.opened;
   };
-  return { mesh, join: join_, open };
+  return { mesh, file, ledgerAt: at.location, join: join_, open };
 }
 
 const ownedBy = (o: OpenedMesh) => o.mesh.node!.owned();
@@ -179,6 +179,55 @@ describe('a cluster of two nodes in one process', () => {
       expect(error?.code).toBe('MW_RUNTIME_CLUSTER_MISMATCH');
       expect(error?.message).toContain('same partition count and ledger');
     }
+  });
+
+  it('refuses a node whose file changed the partition count, at the line of partitions:', async () => {
+    const cluster = freshCluster();
+    await cluster.join('a');
+    const changed = cluster.file.replace(/mesh\.yaml$/, 'mesh-8.yaml');
+    writeFileSync(
+      changed,
+      readFileSync(cluster.file, 'utf8').replace(`partitions: ${PARTITIONS}`, 'partitions: 8'),
+    );
+    const opened = await openMesh({
+      meshFile: changed,
+      dataDir: join(changed, '..', 'data-b'),
+      log,
+      ledgerAt: cluster.ledgerAt,
+      cluster: { servers: NATS, node: 'b', leaseMs: 3_000 },
+    });
+    expect(opened.ok).toBe(false);
+    if (!opened.ok) {
+      expect(opened.errors?.[0]).toMatchObject({
+        code: 'MW_RUNTIME_PARTITIONS_CHANGED',
+        location: { file: changed, pointer: '/partitions', line: 2 },
+      });
+    }
+  });
+
+  it('refuses a ledger location that cannot be opened before it touches NATS, naming no password', async () => {
+    const cluster = freshCluster();
+    const location = new URL(freshSchema().location);
+    location.password = 's3cret';
+    location.searchParams.set('lanes', 'abc');
+    const opened = await cluster.open('a', location.href);
+    expect(opened.ok).toBe(false);
+    if (!opened.ok) {
+      expect(opened.errors?.map((e) => e.code)).toEqual(['MW_LEDGER_LOCATION']);
+      expect(opened.errors?.[0]?.message).toContain('lanes="abc" must be a whole number from 1 to 64');
+      expect(opened.errors?.[0]?.message).not.toContain('s3cret');
+    }
+    // No stream was made: the mesh name is free for the next, corrected, start.
+    const nc = await connect({ servers: NATS });
+    try {
+      const jsm = await jetstreamManager(nc);
+      await expect(jsm.streams.info(streamNameOf(cluster.mesh))).rejects.toThrow();
+    } finally {
+      await nc.close();
+    }
+    const again = await cluster.open('a');
+    expect(again.ok).toBe(true);
+    if (again.ok) await again.opened.close();
   });
 
   it('refuses to join without a PostgreSQL ledger', async () => {

@@ -4,6 +4,7 @@ export {
   locationScheme,
   type OpenLedgerOptions,
   openLedgerAt,
+  postgresLocationProblem,
   sqliteFileOf,
 } from './location.js';
 export {

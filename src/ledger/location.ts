@@ -176,7 +176,17 @@ export function ledgerName(location: string): string {
   const scheme = locationScheme(location);
   if (scheme !== 'postgres' && scheme !== 'postgresql') return location;
   const at = parsePostgresLocation(location);
-  if (isMeshwardenError(at)) return location;
+  // A name is shown and recorded (a cluster's stream keeps it): never a password.
+  if (isMeshwardenError(at)) return redacted(location);
   const db = new URL(at.connectionString).pathname.replace(/^\//, '');
   return `postgres:${db}/${at.schema}`;
+}
+
+/**
+ * Why a PostgreSQL location cannot be opened, read from its text alone (a bad schema name, a bad
+ * `lanes`): checked before a cluster node touches NATS, so a typo creates nothing there.
+ */
+export function postgresLocationProblem(location: string): MeshwardenError | undefined {
+  const at = parsePostgresLocation(location);
+  return isMeshwardenError(at) ? at : undefined;
 }

@@ -28,11 +28,11 @@ export async function ensureStream(
       throw new Error(`the stream exists, and is not a work queue on ${subjects}`);
     const recorded = config.description ?? '';
     if (opts.identity !== undefined && recorded !== '' && recorded !== opts.identity) {
-      throw runtimeError('MW_RUNTIME_CLUSTER_MISMATCH', {
-        mesh: opts.mesh,
-        recorded,
-        identity: opts.identity,
-      });
+      throw runtimeError(
+        'MW_RUNTIME_CLUSTER_MISMATCH',
+        { mesh: opts.mesh, recorded, identity: opts.identity },
+        { details: { recorded, identity: opts.identity } },
+      );
     }
     return;
   } catch (err) {

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { MeshwardenError } from '../envelope/index.js';
-import { ledgerName } from '../ledger/index.js';
+import { ledgerName, locationScheme, postgresLocationProblem } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
-import { runtimeError } from './errors.js';
+import { partitionsChanged, runtimeError } from './errors.js';
 import { openJetStreamBus } from './jetstream-bus.js';
 import type { Mesh } from './mesh.js';
 import { connectNats } from './nats-connect.js';
@@ -53,6 +53,35 @@ function idOf(item: PartitionItem): string | undefined {
 
 const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** What every node of a mesh must agree on, as its stream records it (the first node's). */
+const identityOf = (partitions: number, ledgerAt: string) =>
+  `partitions ${partitions}, ledger ${ledgerName(ledgerAt)}`;
+
+/**
+ * A stream that records this ledger with another partition count: the mesh's count was changed in
+ * the file, which is refused as in embedded mode, at the line of `partitions:`.
+ */
+function countChanged(err: unknown, policy: Policy, ledgerAt: string): MeshwardenError | undefined {
+  if ((err as MeshwardenError).code !== 'MW_RUNTIME_CLUSTER_MISMATCH') return undefined;
+  const recorded = String((err as MeshwardenError).details?.recorded ?? '');
+  const m = /^partitions (\d+), ledger (.*)$/.exec(recorded);
+  if (m === null || m[2] !== ledgerName(ledgerAt) || Number(m[1]) === policy.partitions) return undefined;
+  return partitionsChanged(policy, Number(m[1]), 'postgres');
+}
+
+/**
+ * Why a cluster node cannot use this ledger location, if it cannot: it must be a PostgreSQL ledger
+ * every node shares, and one that can be opened as written (a typo in its schema or `lanes`).
+ * Checked before the node touches NATS, so a refused start leaves no stream behind naming it.
+ */
+export function sharedLedgerProblem(ledgerAt: string): MeshwardenError | undefined {
+  if (!locationScheme(ledgerAt)?.startsWith('postgres')) {
+    const what = 'a PostgreSQL ledger every node shares (--ledger postgres://…)';
+    return runtimeError('MW_RUNTIME_NOT_CLUSTERED', { what });
+  }
+  return postgresLocationProblem(ledgerAt);
+}
+
 /**
  * Connects a node to the mesh's NATS: the JetStream bus (stream `MW_<mesh>`) and the replies on one
  * connection; the leases on a connection of their own, so a flood of items never delays a renewal
@@ -91,7 +120,7 @@ export async function linkCluster(
       // is recorded apart, so only the stream keeps it through a crash.
       local: (item) => item.kind === 'emitted',
       // The first node records them; a node with another count or ledger is refused, not joined.
-      identity: `partitions ${policy.partitions}, ledger ${ledgerName(ledgerAt)}`,
+      identity: identityOf(policy.partitions, ledgerAt),
       onError: (err, failed) => {
         // A batch that did not become durable told its senders; the ledger logs why it failed.
         if ((err as MeshwardenError).code === 'MW_RUNTIME_BUS_NOT_DURABLE') return;
@@ -100,7 +129,7 @@ export async function linkCluster(
     });
   } catch (err) {
     await nc.close().catch(() => {});
-    throw err;
+    throw countChanged(err, policy, ledgerAt) ?? err;
   }
   return {
     node: opts.node,

@@ -15,10 +15,10 @@ import type { AlertSink, AlertSinkFactory } from './alert-sink.js';
 import { type ClusterControl, serveClusterControl } from './cluster-control.js';
 import type { Clock } from './envelopes.js';
 import { systemClock } from './envelopes.js';
-import { partitionsChanged, runtimeError } from './errors.js';
+import { partitionsChanged } from './errors.js';
 import { createMesh, type Mesh, type MeshOptions } from './mesh.js';
 import { type LoadedModules, loadModules } from './modules.js';
-import { type ClusterLink, type ClusterOptions, linkCluster } from './open-cluster.js';
+import { type ClusterLink, type ClusterOptions, linkCluster, sharedLedgerProblem } from './open-cluster.js';
 import type { PartitionLeases } from './partition-leases.js';
 import { ENTRY, policyLoadedRecord } from './records.js';
 import type { RecoveryProgress } from './recovery.js';
@@ -142,10 +142,8 @@ export async function openMesh(opts: {
 
   const modules = await loadModules(policy, transports);
   if (!modules.ok) return { ok: false, errors: modules.errors };
-  if (opts.cluster !== undefined && !locationScheme(opts.ledgerAt ?? '')?.startsWith('postgres')) {
-    const what = 'a PostgreSQL ledger every node shares (--ledger postgres://…)';
-    return { ok: false, errors: [runtimeError('MW_RUNTIME_NOT_CLUSTERED', { what })] };
-  }
+  const unshared = opts.cluster === undefined ? undefined : sharedLedgerProblem(opts.ledgerAt ?? '');
+  if (unshared !== undefined) return { ok: false, errors: [unshared] };
   // The ledger and the tokens are the owner's alone: a data directory made here is 0700.
   const made = await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const opened = await openInDataDir(
