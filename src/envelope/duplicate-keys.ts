@@ -1,7 +1,7 @@
 import { escapePointer } from './depth.js';
 
 /**
- * The JSON pointer of the first member name given twice in one object of a JSON text, or
+ * The JSON pointer (well-formed) of the first member name given twice in one object of a JSON text, or
  * undefined. `JSON.parse` keeps the last value and drops the first without a word, so a message
  * with `"amount": 1, "amount": 1000` would be read one way by whoever checked it before and another
  * way here, and the ledger could not show what was sent. Names compare as parsed (`"a"` and
@@ -22,7 +22,8 @@ export function duplicateKeyAt(text: string): string | undefined {
       if (nameNext && top?.names !== undefined) {
         const raw = text.slice(i + 1, end);
         const name = raw.includes('\\') ? (JSON.parse(text.slice(i, end + 1)) as string) : raw;
-        if (top.names.has(name)) return `${top.at}/${escapePointer(name)}`;
+        // Well-formed, as a location is shown and logged: a lone surrogate in a name becomes U+FFFD.
+        if (top.names.has(name)) return `${top.at}/${escapePointer(name)}`.toWellFormed();
         top.names.add(name);
         top.name = name;
         nameNext = false;

@@ -140,7 +140,7 @@ export function parseInputLine(
     const twice = duplicateKeyAt(text);
     if (twice !== undefined)
       problems.push({
-        pointer: twice.toWellFormed(),
+        pointer: twice,
         message: 'a member name given twice (JSON keeps the last value and drops the first)',
       });
     // A lone surrogate (`\ud800`) is JSON's to spell and no ledger entry's to hold: said at its place.

@@ -17,8 +17,17 @@ export const MAX_BODY_DEPTH = 128;
  */
 export type JsonProblem = {
   readonly pointer: string;
-  readonly problem: 'too_deep' | 'broken_text' | 'not_json';
+  readonly problem: 'too_deep' | 'broken_text' | 'not_json' | 'duplicate_key';
 };
+
+/**
+ * A member name given twice in one object of the text: JSON.parse kept the last value and dropped
+ * the first without a word, so what a checker before us read is not what we would.
+ */
+function duplicateProblemAt(text: string): JsonProblem | undefined {
+  const pointer = duplicateKeyAt(text);
+  return pointer === undefined ? undefined : { pointer, problem: 'duplicate_key' };
+}
 
 /**
  * Walks a parsed JSON value without recursion, so no input can run it out of stack, and stops at the
@@ -78,7 +87,9 @@ export function problemError(where: string, found: JsonProblem): MeshwardenError
   const detail =
     found.problem === 'broken_text'
       ? `the ${where} holds broken Unicode (a lone surrogate) at ${pointer || '/'}`
-      : `the ${where} holds a number out of JSON's range (such as 1e400) at ${pointer || '/'}`;
+      : found.problem === 'duplicate_key'
+        ? `the ${where} gives the member ${pointer} twice: JSON keeps the last value and drops the first, so it is refused`
+        : `the ${where} holds a number out of JSON's range (such as 1e400) at ${pointer || '/'}`;
   return apiError('MW_API_BAD_REQUEST', { detail }, { location: { pointer } });
 }
 
@@ -123,22 +134,10 @@ export function jsonBodyParser(app: FastifyInstance): FastifyBodyParser<Buffer> 
         refusedBodies.set(request, { text, reason: 'ingress.body_not_json' });
         return done(err as FastifyError, undefined);
       }
-      const found = jsonProblemAt(value);
-      if (found !== undefined) {
-        refusedBodies.set(request, { text, reason: `ingress.body_${found.problem}` });
-        return done(problemError('body', found) as unknown as FastifyError, undefined);
-      }
-      // JSON.parse kept a repeated name's last value and dropped the first without a word: what a
-      // checker before us read is not what we would.
-      const twice = duplicateKeyAt(text);
-      if (twice === undefined) return done(null, value);
-      refusedBodies.set(request, { text, reason: 'ingress.body_duplicate_key' });
-      const pointer = twice.toWellFormed();
-      const detail = `the body gives the member ${pointer} twice: JSON keeps the last value and drops the first, so it is refused`;
-      done(
-        apiError('MW_API_BAD_REQUEST', { detail }, { location: { pointer } }) as unknown as FastifyError,
-        undefined,
-      );
+      const found = jsonProblemAt(value) ?? duplicateProblemAt(text);
+      if (found === undefined) return done(null, value);
+      refusedBodies.set(request, { text, reason: `ingress.body_${found.problem}` });
+      done(problemError('body', found) as unknown as FastifyError, undefined);
     });
   };
 }

@@ -48,10 +48,7 @@ export async function send(api: ApiClient, opts: SendOptions, out: Output): Prom
   // JSON.parse keeps a repeated name's last value: the first would go nowhere, unsaid.
   const twice = duplicateKeyAt(opts.data);
   if (twice !== undefined)
-    return reportFailure(
-      cliError('MW_CLI_BAD_DATA', { cause: `it gives the member ${twice.toWellFormed()} twice` }),
-      out,
-    );
+    return reportFailure(cliError('MW_CLI_BAD_DATA', { cause: `it gives the member ${twice} twice` }), out);
   const reply = await api.post<Sent>('/messages', {
     type: opts.type,
     subject: opts.subject,

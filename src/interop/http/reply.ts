@@ -80,7 +80,7 @@ export function parseReply(contentType: string, body: string, where: Where): Rem
       {
         ...where,
         expected: 'CloudEvents',
-        problem: `the body gives the member ${twice.toWellFormed()} twice`,
+        problem: `the body gives the member ${twice} twice`,
       },
       { details: { final: true } },
     );

@@ -89,7 +89,7 @@ export function readJson(text: string): { readonly json: JsonValue } | { readonl
   const twice = duplicateKeyAt(text);
   return twice === undefined
     ? { json }
-    : { problem: `the body is not usable JSON: it gives the member ${twice.toWellFormed()} twice` };
+    : { problem: `the body is not usable JSON: it gives the member ${twice} twice` };
 }
 
 export function parseJson(text: string): JsonValue | undefined {
