@@ -77,8 +77,8 @@ export function compileContracts(
     const twice = duplicateKeyAt(text);
     if (twice !== undefined) {
       const at = locateInJson(text)(parsePointer(twice), 'key');
-      const reason = `it gives the member ${twice.toWellFormed()} twice, and JSON keeps only the last`;
-      check.issues.push(issueIn('MW_POLICY_CONTRACT_JSON', file, at, twice.toWellFormed(), { type, reason }));
+      const reason = `it gives the member ${twice} twice, and JSON keeps only the last`;
+      check.issues.push(issueIn('MW_POLICY_CONTRACT_JSON', file, at, twice, { type, reason }));
       continue;
     }
     const compiled = compileContract(type, schema);

@@ -1,4 +1,4 @@
-import { isMeshwardenError } from '../../runtime/index.js';
+import { isMeshwardenError, parseSource } from '../../runtime/index.js';
 import { type ApiClient, reportFailure } from '../api-client.js';
 import { EXIT } from '../errors.js';
 import { inlineText, type Output, table } from '../output.js';
@@ -81,7 +81,8 @@ type OpenBreaker = { id: string; key: string; action?: string };
 function freezeGone(h: Hold, open: readonly OpenBreaker[] | undefined): boolean {
   const byFreeze = h.reason === 'breaker.frozen' || h.reason === 'breaker.tripped' || h.stage === 'loop';
   if (!byFreeze || open === undefined) return false;
-  const sender = senderName(h.source ?? '');
+  // The sender's name as the gate keys it: `discount` for `mesh://retention/discount@1.1.0`.
+  const sender = parseSource(h.source ?? '')?.name ?? h.source ?? '';
   return !open.some(
     (b) =>
       b.action === 'freeze' &&
@@ -90,12 +91,6 @@ function freezeGone(h: Hold, open: readonly OpenBreaker[] | undefined): boolean 
         b.key === '*' ||
         (sender !== '' && (b.key === sender || b.key.startsWith(`${sender}->`)))),
   );
-}
-
-/** The sender's name as the gate keys it: `discount` for `mesh://retention/discount@1.1.0`. */
-function senderName(source: string): string {
-  const m = /^mesh:\/\/[A-Za-z0-9._-]+\/([A-Za-z0-9._-]+)(?:@[A-Za-z0-9.+_-]+)?$/.exec(source);
-  return m === null ? source : m[1]!;
 }
 
 /**
