@@ -26,8 +26,11 @@ export type PostgresLocation = {
   readonly lanes?: number;
 };
 
-/** Commit lanes a URL may ask for: more than the server has cores would only queue on them. */
+/** Commit lanes a ledger may have: more than the server has cores would only queue on them. */
 export const MAX_LANES = 64;
+
+/** Whether `n` is a count of commit lanes a ledger may have (the URL's `lanes`, or the option). */
+export const isLaneCount = (n: number) => Number.isInteger(n) && n >= 1 && n <= MAX_LANES;
 
 /** Reads `postgres://…/db?schema=name`; `schema` (the option) wins over the URL's. */
 export function parsePostgresLocation(location: string, schema?: string): PostgresLocation | MeshwardenError {
@@ -51,7 +54,7 @@ export function parsePostgresLocation(location: string, schema?: string): Postgr
   }
   const lanesText = url.searchParams.get('lanes');
   const lanes = lanesText === null ? undefined : Number(lanesText);
-  if (lanes !== undefined && !(/^\d+$/.test(lanesText!) && lanes >= 1 && lanes <= MAX_LANES)) {
+  if (lanes !== undefined && !(/^\d+$/.test(lanesText!) && isLaneCount(lanes))) {
     const reason = `lanes=${JSON.stringify(lanesText)} must be a whole number from 1 to ${MAX_LANES}`;
     return ledgerError('MW_LEDGER_LOCATION', { location: label, reason });
   }

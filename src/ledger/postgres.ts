@@ -13,6 +13,7 @@ import {
   connectionCause,
   createPool,
   type Head,
+  isLaneCount,
   MAX_LANES,
   type PostgresLocation,
   parsePostgresLocation,
@@ -61,7 +62,7 @@ export type PostgresLedgerOptions = {
 /** The option's lanes, else the URL's (`?lanes=`), else 2; a count out of range is MW_LEDGER_LOCATION. */
 function lanesOf(opts: PostgresLedgerOptions, at: PostgresLocation): number {
   const lanes = opts.lanes ?? at.lanes ?? 2;
-  if (Number.isInteger(lanes) && lanes >= 1 && lanes <= MAX_LANES) return lanes;
+  if (isLaneCount(lanes)) return lanes;
   const reason = `lanes ${lanes} must be a whole number from 1 to ${MAX_LANES}`;
   throw ledgerError('MW_LEDGER_LOCATION', { location: at.label, reason });
 }
