@@ -57,12 +57,12 @@ export function describeVerification(opened: OpenedStore): void {
       expect(await again.checkpoints()).toEqual([first, cp]);
     });
 
-    it('passes an untouched ledger with its stored and an exported checkpoint', async () => {
+    it('passes an untouched ledger with its stored and an exported checkpoint, the same one counted once', async () => {
       const { store, checkpoint } = await signed();
       expect(await verifyAfter(store, [], [checkpoint])).toMatchObject({
         ok: true,
         entries: 9,
-        checkpoints: 2,
+        checkpoints: 1,
         heads: checkpoint.partitions,
       });
     });

@@ -188,6 +188,17 @@ describe('verifyLedger', () => {
     });
   });
 
+  it('counts a given checkpoint that is a stored one once, and still checks a changed copy', async () => {
+    const stored = sign([headOf(p0, 2)]);
+    const reader = { storedRows: () => stream(p0).rows, checkpoints: async () => [stored] };
+    const copy = JSON.parse(JSON.stringify(stored)) as typeof stored;
+    expect(await verifyLedger(reader, [copy])).toMatchObject({ ok: true, checkpoints: 1 });
+    expect(await verifyLedger(reader, [{ ...stored, at: stored.at + 1 }])).toMatchObject({
+      ok: false,
+      problem: 'bad-signature',
+    });
+  });
+
   it('fails as bad-signature when a stored checkpoint cannot be read', async () => {
     const unreadable = ledgerError('MW_LEDGER_CHECKPOINT', { problem: 'stored checkpoint 1: not JSON' });
     const reader = { storedRows: () => stream(p0).rows, checkpoints: () => Promise.reject(unreadable) };

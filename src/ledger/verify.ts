@@ -1,4 +1,4 @@
-import { isMeshwardenError } from '../envelope/index.js';
+import { canonicalize, isMeshwardenError } from '../envelope/index.js';
 import { verifyCheckpointSignature } from './checkpoint.js';
 import { GENESIS } from './hash.js';
 import type { LedgerReader } from './ports.js';
@@ -50,7 +50,8 @@ export async function verifyRows(
 /**
  * Verifies what a reader holds: its rows against its stored checkpoints and the given ones (an
  * exported checkpoint kept outside the data directory). A stored checkpoint that does not parse
- * fails as `bad-signature`, as a forged one would.
+ * fails as `bad-signature`, as a forged one would. A given one that is a stored one, byte for byte
+ * once canonical (the copy kept outside of the one stored), is checked and counted once.
  */
 export async function verifyLedger(
   reader: Pick<LedgerReader, 'storedRows' | 'checkpoints'>,
@@ -65,7 +66,9 @@ export async function verifyLedger(
     const detail = `a stored checkpoint cannot be read: ${err.message}`;
     return { ok: false, entries: 0, problem: 'bad-signature', partition: 0, seq: 0, detail };
   }
-  return verifyRows(reader.storedRows(), [...stored, ...extra], onProgress);
+  const seen = new Set(stored.map((cp) => canonicalize(cp)));
+  const given = extra.filter((cp) => !seen.has(canonicalize(cp)));
+  return verifyRows(reader.storedRows(), [...stored, ...given], onProgress);
 }
 
 /** The chain checks as a state machine: `next` takes each row in order, `end` closes the last chain. */
