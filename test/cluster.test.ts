@@ -108,12 +108,33 @@ describe('three up --cluster nodes on one mesh', () => {
     kit.note(
       `${victim}'s partitions ${victimPartitions.join(' ')} taken over, the last ${Math.max(...firsts.map((at) => (at ?? Number.NaN) - killedAt))} ms after the kill`,
     );
+    // The live nodes say so at warn, the default level: each of its partitions taken over without
+    // a hand-off, rebuilt from more than their own partition.owned.
+    const warned = await waitFor(`a warning for each of ${victim}'s partitions`, async () => {
+      const lines = NODES.filter((n) => n !== victim)
+        .flatMap((n) => kit.node(n).records())
+        .filter((r) => r.level === 40 && r.msg.startsWith('partition taken over without a hand-off'));
+      const told = new Set(lines.map((r) => r.partition));
+      return victimPartitions.every((p) => told.has(p)) && lines;
+    });
+    for (const line of warned) expect(line.folded).toBeGreaterThan(1);
     const restartedAt = Date.now();
     await kit.start(victim);
     kit.note(`${victim} restarted`);
     await out.send(load.slice(8_000));
     await waitFor(`${victim} owning partitions again`, async () =>
       (await ownershipHistory(kit)).some((o) => o.node === victim && o.at > restartedAt),
+    );
+    // What it is handed back comes with a snapshot of its head: a routine take-over, at info.
+    const handedBack = await waitFor(`${victim} saying it took partitions over`, async () => {
+      const lines = kit
+        .node(victim)
+        .records()
+        .filter((r) => r.time > restartedAt && r.msg.startsWith('partition taken over'));
+      return lines.length > 0 && lines;
+    });
+    expect(handedBack.map((r) => `${r.level} ${r.msg}`)).toEqual(
+      handedBack.map(() => '30 partition taken over'),
     );
 
     expect(out.refused, 'every case was accepted by some node').toEqual([]);

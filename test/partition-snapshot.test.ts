@@ -235,7 +235,7 @@ function describeSnapshots(name: string, setup: () => { location: (dir: string) 
             listening: () => false,
             dispatch: () => {},
           });
-          const resumed = await recoverPartition(
+          const { resumed } = await recoverPartition(
             ledger,
             partition,
             (e, _g, c) => dispatched.push(`${e.id} ${c}`),

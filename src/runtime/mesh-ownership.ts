@@ -7,7 +7,7 @@ import type { RunCounts } from './events.js';
 import type { PartitionRouter } from './partition-router.js';
 import type { Partition } from './partitions.js';
 import { partitionOwnedRecord } from './records.js';
-import { recoverPartition } from './recovery.js';
+import { type Recovered, recoverPartition } from './recovery.js';
 import { stateWindows } from './snapshot-codec.js';
 import { createSnapshotKeeper } from './snapshot-keeper.js';
 import { within } from './within.js';
@@ -22,9 +22,11 @@ export type PartitionOwnership = {
    * Takes a partition over, with the lease epoch that grants it: adopts its chain from the stored
    * head, appends `partition.owned` (node, epoch) as its first write there (a former owner's next
    * append is fenced from then on), rebuilds its state from its chain, dispatches again the work it
-   * admitted and did not finish, then handles its items. Resolves with how much work was resumed.
+   * admitted and did not finish, then handles its items. Resolves with how much work was resumed and
+   * how many entries the rebuild folded after the newest snapshot: 1 (its own `partition.owned`)
+   * when the former owner handed it off (its snapshot covers its head) or it had no owner before.
    */
-  acquire(partition: number, epoch: number): Promise<number>;
+  acquire(partition: number, epoch: number): Promise<Recovered>;
   /**
    * Gives a partition up: from the call on (synchronously) nothing more is decided for it here;
    * resolves once its items in flight were acked or handed back, and its state is forgotten. A
@@ -38,6 +40,9 @@ export type PartitionOwnership = {
   /** The partitions owned now, in order. */
   owned(): number[];
 };
+
+/** A take-over that stopped before the rebuild (the partition was given up meanwhile). */
+const NOTHING: Recovered = { resumed: 0, folded: 0 };
 
 /** How long giving a partition up waits for its lane's batches in flight. */
 const GIVE_UP_MS = 10_000;
@@ -86,8 +91,8 @@ export function createPartitionOwnership(deps: {
     return built;
   };
 
-  const take = async (p: number, epoch: number): Promise<number> => {
-    if (wanted.get(p) !== epoch) return 0;
+  const take = async (p: number, epoch: number): Promise<Recovered> => {
+    if (wanted.get(p) !== epoch) return NOTHING;
     const partition = fresh(p);
     await ledger.adopt(p);
     const { policy } = deps.active;
@@ -105,10 +110,10 @@ export function createPartitionOwnership(deps: {
     const dispatch: Delivery['dispatch'] = (envelope, gated, consumers) => {
       if (wanted.get(p) === epoch) deps.dispatch(envelope, gated, consumers);
     };
-    const resumed = await recoverPartition(ledger, partition, dispatch, { log, windows: windows() });
-    deps.counts.recovered += resumed;
+    const recovered = await recoverPartition(ledger, partition, dispatch, { log, windows: windows() });
+    deps.counts.recovered += recovered.resumed;
     // Given up while it was being rebuilt: its items stay for the next owner.
-    if (wanted.get(p) !== epoch) return resumed;
+    if (wanted.get(p) !== epoch) return recovered;
     owned.set(p, epoch);
     keeper?.track(p);
     router.take(p);
@@ -118,7 +123,7 @@ export function createPartitionOwnership(deps: {
       log.warn({ err, partition: p }, 'fenced on a partition this node thought it owned; giving it up');
       void release(p);
     });
-    return resumed;
+    return recovered;
   };
 
   /**
@@ -146,15 +151,15 @@ export function createPartitionOwnership(deps: {
   };
 
   /** A take-over that failed (the ledger could not be read or written) is tried again while wanted. */
-  const takeUntilDone = async (p: number, epoch: number): Promise<number> => {
+  const takeUntilDone = async (p: number, epoch: number): Promise<Recovered> => {
     for (let attempt = 1; ; attempt++) {
       try {
         return await take(p, epoch);
       } catch (err) {
-        if (wanted.get(p) !== epoch) return 0;
+        if (wanted.get(p) !== epoch) return NOTHING;
         log.error({ err, partition: p, attempt }, 'could not take the partition over; trying again in 1 s');
         await new Promise((resolve) => setTimeout(resolve, 1_000));
-        if (wanted.get(p) !== epoch) return 0;
+        if (wanted.get(p) !== epoch) return NOTHING;
       }
     }
   };

@@ -53,6 +53,9 @@ function idOf(item: PartitionItem): string | undefined {
 
 const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+const TAKEN_WITHOUT_HAND_OFF =
+  'partition taken over without a hand-off (its former owner stopped or was cut off): rebuilt from its ledger';
+
 /** What every node of a mesh must agree on, as its stream records it (the first node's). */
 const identityOf = (partitions: number, ledgerAt: string) =>
   `partitions ${partitions}, ledger ${ledgerName(ledgerAt)}`;
@@ -156,7 +159,12 @@ export async function linkCluster(
         ...(opts.leaseMs === undefined ? {} : { leaseMs: opts.leaseMs }),
         onAcquire: (partition, epoch) => {
           ownership.acquire(partition, epoch).then(
-            (resumed) => log.info({ partition, epoch, resumed }, 'partition taken over'),
+            ({ resumed, folded }) => {
+              // More than its own `partition.owned` after the newest snapshot: the former owner did
+              // not hand it off (it died or was cut off), which an operator hears of at warn.
+              if (folded > 1) log.warn({ partition, epoch, resumed, folded }, TAKEN_WITHOUT_HAND_OFF);
+              else log.info({ partition, epoch, resumed }, 'partition taken over');
+            },
             (err: unknown) => log.error({ err, partition }, 'partition take-over failed'),
           );
         },

@@ -121,20 +121,26 @@ export function recoverPartitions(
  * dispatched again. When the ledger keeps snapshots (partition-snapshot.ts), it starts from the
  * newest usable one and folds only the entries after it; `opts` names the log an ignored snapshot
  * is reported to and the state's windows (`stateWindows(policy)`). `partition.state` must be empty.
- * Returns how much work was resumed.
+ * Returns how much work was resumed, and how many entries were folded after the snapshot.
  */
 export async function recoverPartition(
   ledger: FoldSource,
   partition: Pick<Partition, 'index' | 'state' | 'holds' | 'failures'>,
   dispatch: (envelope: Envelope, gated: GatedKind, consumers: readonly string[]) => void,
   opts: Omit<FoldOptions, 'state'> = {},
-): Promise<number> {
-  const { fold } = await loadPartitionFold(ledger, partition.index, { ...opts, state: partition.state });
+): Promise<Recovered> {
+  const { fold, folded } = await loadPartitionFold(ledger, partition.index, {
+    ...opts,
+    state: partition.state,
+  });
   await settleElsewhere(fold, ledger);
   for (const [key, failures] of fold.failures) {
     for (const f of failures) partition.failures.recall(key, f.msgId, f.at);
   }
   partition.holds.armAll();
   for (const p of fold.pending.values()) dispatch(p.envelope, p.gated, [...p.waiting]);
-  return fold.pending.size;
+  return { resumed: fold.pending.size, folded };
 }
+
+/** A partition's recovery: the work it resumed, and the entries it folded after its snapshot. */
+export type Recovered = { readonly resumed: number; readonly folded: number };
