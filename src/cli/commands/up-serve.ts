@@ -210,7 +210,7 @@ export function announce(
     out.line(
       cluster === undefined
         ? `Meshwarden is up: mesh ${mesh.policy.mesh}, ${ledgerText} (durability ${durability})`
-        : `Meshwarden is up: node ${cluster.node} of mesh ${mesh.policy.mesh} on ${cluster.servers} (${mesh.policy.partitions} partitions shared by the live nodes; durability ${durability})`,
+        : `Meshwarden is up: node ${cluster.node} of mesh ${mesh.policy.mesh} on ${cluster.servers}, ${ledgerText} (${mesh.policy.partitions} ${mesh.policy.partitions === 1 ? 'partition' : 'partitions'} shared by the live nodes; durability ${durability})`,
     );
     // Only a first start prints a token: later, say what signs in and where a lost one comes from.
     out.line(
