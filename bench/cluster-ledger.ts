@@ -30,6 +30,8 @@ export type LedgerProbe = {
   backendPid(): Promise<number>;
   /** Drops the schema and closes. */
   drop(): Promise<void>;
+  /** Closes, the schema kept (MW_BENCH_KEEP_SCHEMA). */
+  close(): Promise<void>;
 };
 
 export function openLedgerProbe(connectionString: string, schema: string): LedgerProbe {
@@ -81,6 +83,7 @@ export function openLedgerProbe(connectionString: string, schema: string): Ledge
       await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
       await pool.end();
     },
+    close: () => pool.end(),
   };
 }
 

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from '@nats-io/transport-node';
+import { connectNats } from '../dist/runtime/nats-connect.js';
 import { writeMeshFile } from './cluster.ts';
 import { cpuMeter, loadAverage } from './cluster-cpu.ts';
 import { openFeeder } from './cluster-feed.ts';
@@ -33,7 +33,8 @@ const place = {
   dir,
   ...(process.argv.includes('--cpu-prof') ? { execArgv: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}),
 };
-const nc = await connect({ servers, name: 'meshwarden bench' });
+// As a node connects (nats-connect.ts): the feeder publishes as a node's ingress does.
+const nc = await connectNats(servers, 'meshwarden bench', 'MW_RUNTIME_BUS_CONNECT');
 const probe = openLedgerProbe(postgres, schema);
 const loadBefore = loadAverage();
 const node = await startNode(place, 'a');
@@ -69,6 +70,7 @@ try {
   await step('stop the node', () => stopNode(node));
   await step('remove the stream and lease bucket', () => removeMeshStreams(nc, mesh));
   if (process.env.MW_BENCH_KEEP_SCHEMA === undefined) await step('drop the schema', () => probe.drop());
+  else await step('close the probe', () => probe.close());
   await step('close NATS', () => nc.close());
   rmSync(dir, { recursive: true, force: true });
 }

@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNats } from '../dist/runtime/nats-connect.js';
 import { cpuMeter, loadAverage } from './cluster-cpu.ts';
 import { type Feeder, openFeeder } from './cluster-feed.ts';
 import { type LedgerProbe, openLedgerProbe, waitDecided } from './cluster-ledger.ts';
@@ -209,7 +210,8 @@ export async function runCluster(opts: {
   };
   const pipelines = opts.quick ? 3_000 : 12_000;
   const light = opts.quick ? 200 : 600;
-  const nc = await connect({ servers, name: 'meshwarden bench' });
+  // As a node connects (nats-connect.ts): the feeder publishes as a node's ingress does.
+  const nc = await connectNats(servers, 'meshwarden bench', 'MW_RUNTIME_BUS_CONNECT');
   const probe = openLedgerProbe(postgres, schema);
   const nodes: ClusterNode[] = [];
   let feeder: Feeder | undefined;
