@@ -12,20 +12,20 @@ import {
 } from '../ledger/index.js';
 import { loadPolicy, type Policy, type PolicyIssue } from '../policy/index.js';
 import type { AlertSink, AlertSinkFactory } from './alert-sink.js';
-import { type ClusterControl, serveClusterControl } from './cluster-control.js';
+import type { ClusterControl } from './cluster-control.js';
 import type { Clock } from './envelopes.js';
 import { systemClock } from './envelopes.js';
 import { partitionsChanged } from './errors.js';
 import { createMesh, type Mesh, type MeshOptions } from './mesh.js';
 import { type LoadedModules, loadModules } from './modules.js';
 import { type ClusterLink, type ClusterOptions, linkCluster, sharedLedgerProblem } from './open-cluster.js';
+import { nodeLog, openClusterNode } from './open-node.js';
 import type { PartitionLeases } from './partition-leases.js';
 import { ENTRY, policyLoadedRecord } from './records.js';
 import type { RecoveryProgress } from './recovery.js';
 import { readerOf } from './reload-policy.js';
 import type { MeshTelemetry } from './telemetry.js';
 import type { Transport } from './transports.js';
-import { within } from './within.js';
 
 export type OpenedMesh = {
   readonly mesh: Mesh;
@@ -158,7 +158,7 @@ export async function openMesh(opts: {
 }
 
 /** openMesh's options, with the alert sinks once built. */
-type OpenOptions = Parameters<typeof openMesh>[0] & { sinks?: ReadonlyMap<string, AlertSink> };
+export type OpenOptions = Parameters<typeof openMesh>[0] & { sinks?: ReadonlyMap<string, AlertSink> };
 
 function isSinkMap(
   sinks: ReadonlyMap<string, AlertSink> | readonly MeshwardenError[],
@@ -222,11 +222,6 @@ async function openInDataDir(
     if (isMeshwardenError(err)) return { ok: false, errors: [err] };
     throw err;
   }
-}
-
-/** A cluster node's log: its lines name the node. */
-function nodeLog(log: Logger, cluster: ClusterOptions): Logger {
-  return log.child({ layer: 'runtime', node: cluster.node });
 }
 
 /** The rest of openMesh, once its ledger is open: the caller closes the ledger if this throws. */
@@ -293,101 +288,6 @@ async function openOnLedger(
   }
   return { ok: true, opened: { mesh, ledger, resumed, close, [Symbol.asyncDispose]: close } };
 }
-
-/**
- * Joins the cluster as one node (distributed mode): the mesh decides for the partitions its leases
- * give it, each rebuilt from its chain when taken over (mesh-ownership.ts); nothing is recorded or
- * resumed here, as every partition's owner records `partition.owned` and resumes its work. Closing
- * waits for what this node sent, hands its partitions off, then closes the bus and the ledger.
- */
-async function openClusterNode(
-  ledger: Ledger,
-  policy: Policy,
-  modules: LoadedModules,
-  opts: Pick<
-    OpenOptions,
-    'clock' | 'retry' | 'transports' | 'log' | 'sinks' | 'telemetry' | 'alertCloseWaitMs'
-  > & {
-    cluster: ClusterOptions;
-    link: ClusterLink;
-  },
-): Promise<OpenMeshResult> {
-  const log = nodeLog(opts.log, opts.cluster);
-  const { link } = opts;
-  // Bound below, once the mesh it serves exists; a pilot action cannot come before the API listens.
-  let control: ClusterControl | undefined;
-  let leases: PartitionLeases | undefined;
-  const mesh = createMesh({
-    policy,
-    ledger,
-    modules,
-    transports: opts.transports ?? [],
-    log,
-    ...(opts.clock === undefined ? {} : { clock: opts.clock }),
-    ...(opts.retry === undefined ? {} : { retry: opts.retry }),
-    ...(opts.sinks === undefined ? {} : { alertSinks: opts.sinks }),
-    ...(opts.telemetry === undefined ? {} : { telemetry: opts.telemetry }),
-    ...(opts.alertCloseWaitMs === undefined ? {} : { alertCloseWaitMs: opts.alertCloseWaitMs }),
-    cluster: { ...link.router, name: link.node, routePilot: (action) => control!.route(action) },
-  });
-  control = serveClusterControl({
-    connection: link.connection,
-    mesh,
-    meshName: policy.mesh,
-    node: link.node,
-    members: () => leases?.members() ?? [],
-    onError: (err) => log.warn({ err }, 'control'),
-  });
-  try {
-    leases = await link.join(mesh);
-  } catch (err) {
-    await control.close();
-    await mesh.close();
-    await link.close();
-    throw err;
-  }
-  let ledgerFailed = false;
-  void ledger.closed.then((err) => {
-    ledgerFailed = err !== undefined;
-  });
-  let closing: Promise<void> | undefined;
-  let unsettled = false;
-  const close = () => {
-    closing ??= (async () => {
-      // Replies to what this node sent come from the owners: wait for them before leaving, but not
-      // for good (an owner gone for good), and not at all once the ledger failed (nothing settles).
-      if (!ledgerFailed && !(await within(CLOSE_WAIT_MS, mesh.idle()))) {
-        unsettled = true;
-        log.warn({ ms: CLOSE_WAIT_MS }, 'replies from the owners did not all come; leaving anyway');
-      }
-      await leases?.close();
-      mesh.node?.stop();
-      if (!(await within(CLOSE_WAIT_MS, mesh.close()))) {
-        unsettled = true;
-        log.warn({ ms: CLOSE_WAIT_MS }, 'in-flight work did not settle; closing anyway');
-      }
-      await control?.close();
-      await link.close();
-      await ledger.close();
-    })();
-    return closing;
-  };
-  const leftUnsettled = () => unsettled;
-  const opened = {
-    mesh,
-    ledger,
-    resumed: 0,
-    leases,
-    control,
-    close,
-    leftUnsettled,
-    [Symbol.asyncDispose]: close,
-  };
-  return { ok: true, opened };
-}
-
-/** How long a leaving cluster node waits for its work in flight, at each of two steps. */
-const CLOSE_WAIT_MS = 30_000;
 
 /**
  * The partition count the ledger was last opened with: its latest `policy.loaded` (or, distributed,
