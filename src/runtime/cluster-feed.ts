@@ -20,6 +20,8 @@ type EventBatch = {
   readonly events: readonly MeshEvent[];
   readonly dropped: number;
   readonly counts?: readonly DecisionCount[];
+  /** The sender's clock at the send, with the counts (absent from a node of an earlier version). */
+  readonly sentAt?: number;
 };
 
 /** A listener of every node's events: the event, and the node that decided it. */
@@ -111,7 +113,7 @@ export function openClusterFeed(opts: {
     if (pending.length === 0 && droppedNow === 0 && counted.size === 0) return;
     const counts = [...counted.values()];
     counted.clear();
-    for (const chunk of chunked(pending, node, droppedNow, halfMaxPayload(nc), counts))
+    for (const chunk of chunked(pending, node, droppedNow, halfMaxPayload(nc), counts, now()))
       publish(subject, chunk);
     pending = [];
     droppedNow = 0;
@@ -147,7 +149,9 @@ export function openClusterFeed(opts: {
         }
         if (batch.node === node || !Array.isArray(batch.events)) return;
         // A node of an earlier version sends every decision and no counts: counted here.
-        const counts = Array.isArray(batch.counts) ? batch.counts : countsOf(batch.events);
+        const counts = Array.isArray(batch.counts)
+          ? onClockOf(batch.counts, batch.sentAt, now())
+          : countsOf(batch.events);
         if (counts.length > 0) for (const listener of countListeners) listener(counts, batch.node);
         for (const event of batch.events) for (const listener of listeners) listener(event, batch.node);
       },
@@ -211,6 +215,18 @@ function countDecision(counted: Counter, event: MeshEvent): void {
   (c.counts as Record<VerdictDecision, number>)[event.verdict.decision]++;
 }
 
+/**
+ * Counts timed by the sender's clock, moved onto this node's by the whole seconds between the two
+ * (`sentAt` against `now`, the transit a small part of a second): a node whose clock runs ahead or
+ * behind would otherwise put its counts outside the other nodes' window, or push theirs out. A
+ * batch without `sentAt` (a node of an earlier version) is taken as timed.
+ */
+function onClockOf(counts: readonly DecisionCount[], sentAt: unknown, now: number): readonly DecisionCount[] {
+  if (typeof sentAt !== 'number' || !Number.isFinite(sentAt)) return counts;
+  const shift = Math.round((now - sentAt) / 1000);
+  return shift === 0 ? counts : counts.map((c) => ({ ...c, second: c.second + shift }));
+}
+
 /** The decisions among `events`, counted. */
 export function countsOf(events: readonly MeshEvent[]): DecisionCount[] {
   const counted: Counter = new Map();
@@ -220,8 +236,9 @@ export function countsOf(events: readonly MeshEvent[]): DecisionCount[] {
 
 /**
  * A batch as messages of at most about `maxBytes` each (`EventBatch` JSON; the first carries
- * `dropped` and the counts, which are small: an edge and second a row). An event bigger than a
- * message alone (a huge subject) is counted as dropped instead.
+ * `dropped` and the counts, which are small: an edge and second a row, with `sentAt`, the clock
+ * they were sent by). An event bigger than a message alone (a huge subject) is counted as dropped
+ * instead.
  */
 export function chunked(
   events: readonly MeshEvent[],
@@ -229,8 +246,10 @@ export function chunked(
   dropped: number,
   maxBytes: number,
   counts: readonly DecisionCount[] = [],
+  sentAt = 0,
 ): string[] {
-  const counted = counts.length === 0 ? '' : `,"counts":${JSON.stringify(counts)}`;
+  const counted =
+    counts.length === 0 ? '' : `,"sentAt":${Math.round(sentAt)},"counts":${JSON.stringify(counts)}`;
   const room = maxBytes - 64 - Buffer.byteLength(node);
   const texts = events.map((event) => JSON.stringify(event));
   const fits = texts.filter((text) => Buffer.byteLength(text) < room);
