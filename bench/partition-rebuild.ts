@@ -176,7 +176,7 @@ async function rebuild(ledger: Ledger, snapshots: boolean) {
     failures: { recall: () => void recalled++ },
   } as unknown as Parameters<typeof recoverPartition>[1];
   const t0 = process.hrtime.bigint();
-  const resumed = await recoverPartition(ledger, partition, () => {}, { snapshots });
+  const { resumed } = await recoverPartition(ledger, partition, () => {}, { snapshots });
   const took = round(seconds(t0));
   // A snapshot keeps live state only: compared at the last entry's time, both rebuilds hold the same.
   state.evict(lastAt);

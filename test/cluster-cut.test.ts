@@ -97,12 +97,20 @@ describe('a node cut off from NATS', () => {
       });
       expect(stop!.time, `node-b stopped p${p} before node-a took it`).toBeLessThan(takeover.at);
     }
-    // node-a took them without a hand-off, and warned (the default level) for each.
+    // node-a took them from lapsed leases, no hand-off, and warned (the default level) for each.
     const warned = kit
       .node('node-a')
       .records()
-      .filter((r) => r.level === 40 && r.msg.startsWith('partition taken over without a hand-off'));
+      .filter((r) => r.time > cutAt && r.level === 40 && r.handOff === false);
     for (const p of cutOff) expect(warned.map((r) => r.partition)).toContain(p);
+    const lapsed = kit
+      .node('node-a')
+      .records()
+      .filter((r) => r.time > cutAt && r.level === 40 && r.lapsed === true);
+    expect(
+      lapsed.map((r) => r.peer),
+      'node-a says node-b lapsed',
+    ).toEqual(['node-b']);
     expect(ownershipProblems(history, PARTITIONS)).toEqual([]);
     const verify = await kit.verify();
     expect(verify.code, verify.stderr).toBe(0);

@@ -108,16 +108,26 @@ describe('three up --cluster nodes on one mesh', () => {
     kit.note(
       `${victim}'s partitions ${victimPartitions.join(' ')} taken over, the last ${Math.max(...firsts.map((at) => (at ?? Number.NaN) - killedAt))} ms after the kill`,
     );
-    // The live nodes say so at warn, the default level: each of its partitions taken over without
-    // a hand-off, rebuilt from more than their own partition.owned.
-    const warned = await waitFor(`a warning for each of ${victim}'s partitions`, async () => {
+    // The live nodes say so at warn, the default level: each of its partitions taken over from a
+    // lease that lapsed (no hand-off), with more than their own partition.owned to rebuild.
+    await waitFor(`a warning for each of ${victim}'s partitions`, async () => {
       const lines = NODES.filter((n) => n !== victim)
         .flatMap((n) => kit.node(n).records())
-        .filter((r) => r.level === 40 && r.msg.startsWith('partition taken over without a hand-off'));
+        .filter((r) => r.time > killedAt && r.level === 40 && r.handOff === false);
       const told = new Set(lines.map((r) => r.partition));
-      return victimPartitions.every((p) => told.has(p)) && lines;
+      return victimPartitions.every((p) => told.has(p));
     });
-    for (const line of warned) expect(line.folded).toBeGreaterThan(1);
+    // And name the node that died: its membership lapsed.
+    for (const n of NODES.filter((n) => n !== victim)) {
+      const said = () =>
+        kit
+          .node(n)
+          .records()
+          .filter((r) => r.time > killedAt && r.level === 40 && r.lapsed === true)
+          .map((r) => r.peer);
+      await waitFor(`${n} to say ${victim} lapsed`, async () => said().length > 0);
+      expect(said()).toEqual([victim]);
+    }
     const restartedAt = Date.now();
     await kit.start(victim);
     kit.note(`${victim} restarted`);
@@ -125,17 +135,15 @@ describe('three up --cluster nodes on one mesh', () => {
     await waitFor(`${victim} owning partitions again`, async () =>
       (await ownershipHistory(kit)).some((o) => o.node === victim && o.at > restartedAt),
     );
-    // What it is handed back comes with a snapshot of its head: a routine take-over, at info.
+    // What it is handed back is a routine take-over: at info, the leases released to it.
     const handedBack = await waitFor(`${victim} saying it took partitions over`, async () => {
       const lines = kit
         .node(victim)
         .records()
-        .filter((r) => r.time > restartedAt && r.msg.startsWith('partition taken over'));
+        .filter((r) => r.time > restartedAt && typeof r.handOff === 'boolean');
       return lines.length > 0 && lines;
     });
-    expect(handedBack.map((r) => `${r.level} ${r.msg}`)).toEqual(
-      handedBack.map(() => '30 partition taken over'),
-    );
+    expect(handedBack.map((r) => [r.level, r.handOff])).toEqual(handedBack.map(() => [30, true]));
 
     expect(out.refused, 'every case was accepted by some node').toEqual([]);
     expect(out.accepted).toHaveLength(load.length + retention.length);

@@ -66,8 +66,8 @@ export async function verifyLedger(
     const detail = `a stored checkpoint cannot be read: ${err.message}`;
     return { ok: false, entries: 0, problem: 'bad-signature', partition: 0, seq: 0, detail };
   }
-  const seen = new Set(stored.map((cp) => canonicalize(cp)));
-  const given = extra.filter((cp) => !seen.has(canonicalize(cp)));
+  const seen = extra.length === 0 ? undefined : new Set(stored.map((cp) => canonicalize(cp)));
+  const given = extra.filter((cp) => !seen?.has(canonicalize(cp)));
   return verifyRows(reader.storedRows(), [...stored, ...given], onProgress);
 }
 

@@ -49,6 +49,22 @@ describe('the cluster feed splits a batch into messages the broker takes', () =>
   });
 });
 
+describe('the cluster feed times its counts', () => {
+  const counts: DecisionCount[] = [
+    { source: 's', type: 't', second: 5, counts: { deliver: 1, deny: 0, hold: 0, quarantine: 0 } },
+  ];
+  it('sends the clock with the counts, and no time that is not a number', () => {
+    expect(JSON.parse(chunked([], 'a', 0, 4_096, counts, 1_234.6)[0]!)).toMatchObject({
+      sentAt: 1_235,
+      counts,
+    });
+    for (const sentAt of [Number.NaN, Number.POSITIVE_INFINITY, undefined]) {
+      const [batch] = parse(chunked([], 'a', 0, 4_096, counts, sentAt));
+      expect(batch).toEqual({ node: 'a', dropped: 0, counts, events: [] });
+    }
+  });
+});
+
 describe('the cluster feed sends what the feed shows', () => {
   it("keeps a decision's verdict and its envelope's identity, not its payload or trace", () => {
     const envelope = {

@@ -62,6 +62,7 @@ export const runtimeError = makeError({
     'node {node} is already live in mesh {mesh} (its membership did not lapse within {ms} ms); two processes must not share a node id',
   MW_RUNTIME_LEASE_RENEW: 'could not renew {what}: {cause}',
   MW_RUNTIME_LEASE_CALLBACK: 'the {callback} callback failed for partition {partition}: {cause}',
+  MW_RUNTIME_LEASE_MEMBER_CALLBACK: 'the onMemberGone callback failed for node {node}: {cause}',
   MW_RUNTIME_LEASE_CONNECTION:
     'the partition leases lost their NATS connection for good, so every lease was given up: {cause}',
   MW_RUNTIME_PARTITION_ELSEWHERE:

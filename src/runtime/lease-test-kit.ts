@@ -32,6 +32,8 @@ export type LeaseEvent = {
   readonly kind: 'acquire' | 'lose';
   readonly partition: number;
   readonly epoch?: number;
+  /** An acquire's: its former holder had released it. */
+  readonly handedOff?: boolean;
   /** `killed`: the last moment a SIGKILLed node could still decide, as it last reported. */
   readonly reason?: LeaseLossReason | 'killed';
 };
@@ -49,8 +51,8 @@ export function createLeaseLog() {
     },
     callbacks(node: string, loseDelayMs = 0): Pick<PartitionLeaseOptions, 'onAcquire' | 'onLose'> {
       return {
-        onAcquire: (partition, epoch) =>
-          events.push({ at: Date.now(), node, kind: 'acquire', partition, epoch }),
+        onAcquire: (partition, epoch, { handedOff }) =>
+          events.push({ at: Date.now(), node, kind: 'acquire', partition, epoch, handedOff }),
         onLose: async (partition, reason) => {
           // A hand-off drains first; the loss counts from when the node stopped, i.e. after.
           if (loseDelayMs > 0 && (reason === 'rebalance' || reason === 'closed')) await sleep(loseDelayMs);

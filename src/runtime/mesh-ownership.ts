@@ -23,10 +23,11 @@ export type PartitionOwnership = {
    * head, appends `partition.owned` (node, epoch) as its first write there (a former owner's next
    * append is fenced from then on), rebuilds its state from its chain, dispatches again the work it
    * admitted and did not finish, then handles its items. Resolves with how much work was resumed and
-   * how many entries the rebuild folded after the newest snapshot: 1 (its own `partition.owned`)
-   * when the former owner handed it off (its snapshot covers its head) or it had no owner before.
+   * how many entries the rebuild folded after the newest snapshot (1, its own `partition.owned`,
+   * when a hand-off's snapshot covered the former owner's head), or undefined when the partition
+   * was given up before it was taken.
    */
-  acquire(partition: number, epoch: number): Promise<Recovered>;
+  acquire(partition: number, epoch: number): Promise<Recovered | undefined>;
   /**
    * Gives a partition up: from the call on (synchronously) nothing more is decided for it here;
    * resolves once its items in flight were acked or handed back, and its state is forgotten. A
@@ -40,9 +41,6 @@ export type PartitionOwnership = {
   /** The partitions owned now, in order. */
   owned(): number[];
 };
-
-/** A take-over that stopped before the rebuild (the partition was given up meanwhile). */
-const NOTHING: Recovered = { resumed: 0, folded: 0 };
 
 /** How long giving a partition up waits for its lane's batches in flight. */
 const GIVE_UP_MS = 10_000;
@@ -91,8 +89,8 @@ export function createPartitionOwnership(deps: {
     return built;
   };
 
-  const take = async (p: number, epoch: number): Promise<Recovered> => {
-    if (wanted.get(p) !== epoch) return NOTHING;
+  const take = async (p: number, epoch: number): Promise<Recovered | undefined> => {
+    if (wanted.get(p) !== epoch) return undefined;
     const partition = fresh(p);
     await ledger.adopt(p);
     const { policy } = deps.active;
@@ -113,7 +111,7 @@ export function createPartitionOwnership(deps: {
     const recovered = await recoverPartition(ledger, partition, dispatch, { log, windows: windows() });
     deps.counts.recovered += recovered.resumed;
     // Given up while it was being rebuilt: its items stay for the next owner.
-    if (wanted.get(p) !== epoch) return recovered;
+    if (wanted.get(p) !== epoch) return undefined;
     owned.set(p, epoch);
     keeper?.track(p);
     router.take(p);
@@ -151,15 +149,15 @@ export function createPartitionOwnership(deps: {
   };
 
   /** A take-over that failed (the ledger could not be read or written) is tried again while wanted. */
-  const takeUntilDone = async (p: number, epoch: number): Promise<Recovered> => {
+  const takeUntilDone = async (p: number, epoch: number): Promise<Recovered | undefined> => {
     for (let attempt = 1; ; attempt++) {
       try {
         return await take(p, epoch);
       } catch (err) {
-        if (wanted.get(p) !== epoch) return NOTHING;
+        if (wanted.get(p) !== epoch) return undefined;
         log.error({ err, partition: p, attempt }, 'could not take the partition over; trying again in 1 s');
         await new Promise((resolve) => setTimeout(resolve, 1_000));
-        if (wanted.get(p) !== epoch) return NOTHING;
+        if (wanted.get(p) !== epoch) return undefined;
       }
     }
   };

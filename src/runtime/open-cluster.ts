@@ -53,9 +53,6 @@ function idOf(item: PartitionItem): string | undefined {
 
 const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-const TAKEN_WITHOUT_HAND_OFF =
-  'partition taken over without a hand-off (its former owner stopped or was cut off): rebuilt from its ledger';
-
 /** What every node of a mesh must agree on, as its stream records it (the first node's). */
 const identityOf = (partitions: number, ledgerAt: string) =>
   `partitions ${partitions}, ledger ${ledgerName(ledgerAt)}`;
@@ -157,13 +154,15 @@ export async function linkCluster(
         node: opts.node,
         partitions: policy.partitions,
         ...(opts.leaseMs === undefined ? {} : { leaseMs: opts.leaseMs }),
-        onAcquire: (partition, epoch) => {
+        onAcquire: (partition, epoch, { handedOff }) => {
           ownership.acquire(partition, epoch).then(
-            ({ resumed, folded }) => {
-              // More than its own `partition.owned` after the newest snapshot: the former owner did
-              // not hand it off (it died or was cut off), which an operator hears of at warn.
-              if (folded > 1) log.warn({ partition, epoch, resumed, folded }, TAKEN_WITHOUT_HAND_OFF);
-              else log.info({ partition, epoch, resumed }, 'partition taken over');
+            (took) => {
+              if (took === undefined) return; // given up before it was taken
+              const line = { partition, epoch, handOff: handedOff, ...took };
+              // A lapsed lease and work to rebuild (more than its own partition.owned after the
+              // newest snapshot): its former owner died or was cut off, which an operator hears of.
+              if (!handedOff && took.folded > 1) log.warn(line, 'partition taken over without a hand-off');
+              else log.info(line, 'partition taken over');
             },
             (err: unknown) => log.error({ err, partition }, 'partition take-over failed'),
           );
@@ -175,6 +174,11 @@ export async function linkCluster(
           // A hand-off waits for the partition's items in flight; a lapsed lease stops at once.
           return handOff ? released : undefined;
         },
+        // A node that died or was cut off is the event an operator hears of first, at warn.
+        onMemberGone: (peer, { lapsed }) =>
+          lapsed
+            ? log.warn({ peer, lapsed }, 'node gone: its membership lapsed (it died or was cut off)')
+            : log.info({ peer, lapsed }, 'node left'),
         onError: (err) => log.warn({ err }, 'lease'),
       });
     },

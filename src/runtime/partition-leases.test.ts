@@ -83,10 +83,14 @@ describe('partition leases on NATS KV', () => {
     const log = createLeaseLog();
     // Leases of 60 s: a takeover by expiry would miss the 15 s wait below.
     const common = { servers: NATS, mesh, partitions: 6, leaseMs: 60_000, tickMs: 250, marginMs: 5_000 };
-    await using a = await joinPartitionLeases({ ...common, node: 'a', ...log.callbacks('a') });
+    const gone: [string, boolean][] = [];
+    const onMemberGone = (node: string, { lapsed }: { lapsed: boolean }) => void gone.push([node, lapsed]);
+    await using a = await joinPartitionLeases({ ...common, node: 'a', ...log.callbacks('a'), onMemberGone });
     const b = await joinPartitionLeases({ ...common, node: 'b', ...log.callbacks('b', 200) });
     await waitFor('a split', () => a.owned().length === 3 && b.owned().length === 3);
     await b.close();
+    await waitFor('a to hear b left', () => gone.length > 0);
+    expect(gone).toEqual([['b', false]]);
     expect(b.owned()).toEqual([]);
     expect(await b.closed).toBeUndefined();
     await waitFor('a to own all', () => a.owned().length === 6);
@@ -94,6 +98,19 @@ describe('partition leases on NATS KV', () => {
     expect(log.events.filter((e) => e.node === 'b' && e.kind === 'lose').map((e) => e.reason)).toEqual(
       Array(3).fill('closed'),
     );
+    // a found b's three released (a hand-off); its own first three were never held before.
+    const acquired = log.events.filter((e) => e.node === 'a' && e.kind === 'acquire');
+    expect(acquired.map((e) => e.handedOff)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      true,
+      true,
+      true,
+    ]);
     await b.close(); // idempotent
   });
 
@@ -122,6 +139,7 @@ describe('partition leases on NATS KV', () => {
     try {
       await ready;
       await waitFor('the child to own all', () => validUntil.size === 8);
+      const gone: [string, boolean][] = [];
       await using survivor = await joinPartitionLeases({
         servers: NATS,
         mesh,
@@ -129,6 +147,7 @@ describe('partition leases on NATS KV', () => {
         partitions: 8,
         ...TIMES,
         ...log.callbacks('survivor'),
+        onMemberGone: (node, { lapsed }) => void gone.push([node, lapsed]),
       });
       await waitFor('a split', () => survivor.owned().length === 4 && validUntil.size === 4);
       const theirs = [...validUntil.keys()];
@@ -147,6 +166,13 @@ describe('partition leases on NATS KV', () => {
         ...Array(4).fill('rebalance'),
         ...Array(4).fill('killed'),
       ]);
+      await waitFor('the survivor to hear the dead node lapsed', () => gone.length > 0);
+      expect(gone).toEqual([['dead', true]]);
+      // The survivor was handed 4..7, and found 0..3 lapsed.
+      const found = log.events.filter((e) => e.node === 'survivor' && e.kind === 'acquire');
+      expect(new Map(found.map((e) => [e.partition, e.handedOff]))).toEqual(
+        new Map(all(8).map((p) => [p, p >= 4])),
+      );
     } finally {
       child.kill('SIGKILL');
     }

@@ -13,71 +13,10 @@ import {
   openLeaseBucket,
 } from './lease-bucket.js';
 import { memberKey, nodeOfMemberKey, partitionKey, partitionOfKey } from './lease-names.js';
+import type { LeaseLossReason, OwnedLease, PartitionLeaseOptions, PartitionLeases } from './lease-types.js';
 import { planShare } from './partition-shares.js';
 
-/** Why a node stopped owning a partition. */
-export type LeaseLossReason =
-  /** Handed off to balance the mesh (a node joined); `onLose` was awaited before the release. */
-  | 'rebalance'
-  /** `close()`: handed off, `onLose` awaited before the release. */
-  | 'closed'
-  /** No renewal got through for the lease time minus the margin: stop at once, another may take it. */
-  | 'expired'
-  /** The broker says someone else holds it (this node's lease had lapsed). */
-  | 'taken'
-  /** The NATS connection closed for good. */
-  | 'connection';
-
-export type OwnedLease = {
-  readonly partition: number;
-  /** The fencing epoch: the lease's revision in the bucket when taken; a later owner's is greater. */
-  readonly epoch: number;
-  /** Wall-clock ms after which this node must no longer decide for the partition without a renewal. */
-  readonly validUntil: number;
-};
-
-export type PartitionLeaseOptions = {
-  /** NATS servers; ignored when `connection` is given. */
-  readonly servers?: string | readonly string[];
-  /** A connection to use (not closed by `close()`); its closing ends the leases. */
-  readonly connection?: NatsConnection;
-  readonly mesh: string;
-  /** This node's id, unique in the mesh: letters, digits, `-` and `_`. */
-  readonly node: string;
-  /** The mesh's partition count, fixed for its life. */
-  readonly partitions: number;
-  /** How long the broker keeps a lease that is not renewed (default 5,000 ms; one value per mesh). */
-  readonly leaseMs?: number;
-  /** How often leases are renewed and the mesh looked at (default 500 ms). */
-  readonly tickMs?: number;
-  /** How long before the broker's expiry an owner stops by itself (default 1,500 ms). */
-  readonly marginMs?: number;
-  /** Start deciding for a partition: the epoch fences the ledger writes of this ownership. */
-  readonly onAcquire: (partition: number, epoch: number) => void;
-  /**
-   * Stop deciding for a partition: stop its consumer and admit nothing more for it. For
-   * `rebalance` and `closed` the returned promise (drain the in-flight commits) is awaited before
-   * the lease is released; for the other reasons the lease is already gone, so stop at once. A
-   * lease lost while its hand-off drains gets a second call (`expired`, `taken` or `connection`)
-   * while the first is still pending: stop committing at once.
-   */
-  readonly onLose: (partition: number, reason: LeaseLossReason) => void | Promise<void>;
-  /** Failures that do not end the leases: a renewal that did not get through, a callback that threw. */
-  readonly onError?: (error: MeshwardenError) => void;
-};
-
-export type PartitionLeases = {
-  readonly node: string;
-  /** The partitions this node may decide for now, with their epochs. */
-  owned(): readonly OwnedLease[];
-  /** The live nodes, as last seen, sorted. */
-  members(): readonly string[];
-  /** Hands every partition off (`onLose(p, 'closed')` awaited), releases them for others at once. */
-  close(): Promise<void>;
-  [Symbol.asyncDispose](): Promise<void>;
-  /** Resolves when closed: with `MW_RUNTIME_LEASE_CONNECTION` if the connection closed for good. */
-  readonly closed: Promise<void | Error>;
-};
+export type { LeaseLossReason, OwnedLease, PartitionLeaseOptions, PartitionLeases } from './lease-types.js';
 
 type Held = { epoch: number; revision: number; deadline: number; handingOff: boolean };
 
@@ -264,6 +203,7 @@ async function rebalance(ctx: Ctx): Promise<void> {
     return;
   }
   members.add(ctx.opts.node);
+  for (const node of ctx.members) if (!members.has(node)) void tellGone(ctx, node);
   ctx.members = [...members].sort();
   const owned = new Set<number>();
   for (const [partition, lease] of ctx.held) {
@@ -284,6 +224,9 @@ async function rebalance(ctx: Ctx): Promise<void> {
 async function acquire(ctx: Ctx, partition: number): Promise<void> {
   let revision: number;
   let epoch: number;
+  // A released lease leaves a delete marker, a lapsed one nothing; only logged, so a failed read is no harm.
+  const before = await ctx.kv.get(partitionKey(partition)).catch(() => null);
+  const handedOff = before?.operation === 'DEL' || before?.operation === 'PURGE';
   let sent = performance.now();
   try {
     // The epoch is the revision this write gets, so it is written in the first renewal.
@@ -302,7 +245,7 @@ async function acquire(ctx: Ctx, partition: number): Promise<void> {
   }
   ctx.held.set(partition, { epoch, revision, deadline, handingOff: false });
   try {
-    ctx.opts.onAcquire(partition, epoch);
+    ctx.opts.onAcquire(partition, epoch, { handedOff });
   } catch (cause) {
     reportCallback(ctx, 'onAcquire', partition, cause);
   }
@@ -369,6 +312,20 @@ function callLose(ctx: Ctx, partition: number, reason: LeaseLossReason): void {
     if (result !== undefined) void result.catch((cause) => reportCallback(ctx, 'onLose', partition, cause));
   } catch (cause) {
     reportCallback(ctx, 'onLose', partition, cause);
+  }
+}
+
+/** How a node seen live is gone: its membership released (it left), or run out (it lapsed). */
+async function tellGone(ctx: Ctx, node: string): Promise<void> {
+  if (ctx.opts.onMemberGone === undefined) return;
+  const entry = await ctx.kv.get(memberKey(node)).catch(() => undefined);
+  // Unread, or back already (a restart under the same id): nothing to tell.
+  if (entry === undefined || entry?.operation === 'PUT') return;
+  try {
+    ctx.opts.onMemberGone(node, { lapsed: entry === null });
+  } catch (cause) {
+    const error = { node, cause: errorText(cause) };
+    reportError(ctx, runtimeError('MW_RUNTIME_LEASE_MEMBER_CALLBACK', error, { cause }));
   }
 }
 
