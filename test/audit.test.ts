@@ -33,6 +33,29 @@ describe('audit', () => {
     },
   );
 
+  it('says which key signed, made now or not, and names the signing keys of what it verified', async () => {
+    const first = await runCli(['audit', 'checkpoint', '--data', data]);
+    expect(first.code, first.stderr).toBe(0);
+    const key = /signed with (a new key, made now in|the key in) (\S+) \(key (sha256:[0-9a-f]{64})\)/;
+    const [, made, file, fingerprint] = key.exec(first.stderr) ?? [];
+    expect(file).toBe(join(data, 'ledger.key'));
+    // The demo took no checkpoint: this one made the key.
+    expect(made).toBe('a new key, made now in');
+    const second = await runCli(['audit', 'checkpoint', '--data', data]);
+    expect(key.exec(second.stderr)?.slice(1)).toEqual(['the key in', file, fingerprint]);
+    // The same checkpoint given again is one checkpoint, signed by that one key.
+    const exported = join(tempDir('cp'), 'checkpoint.json');
+    writeFileSync(exported, second.stdout);
+    const r = await runCli(['audit', 'verify', '--data', data, '--checkpoint', exported, '--json']);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      ok: true,
+      checkpoints: 2,
+      signedBy: [{ key: fingerprint, checkpoints: 2 }],
+    });
+    const text = await runCli(['audit', 'verify', '--data', data, '--checkpoint', exported]);
+    expect(text.stdout).toContain(`signed by key ${fingerprint}: 2 checkpoint(s)`);
+  });
+
   it('detects a deleted row and names where the chain breaks', async () => {
     sql('DELETE FROM entries WHERE seq = 10');
     const r = await runCli(['audit', 'verify', '--data', data, '--json']);

@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
 import { canonicalize, type MeshwardenError } from '../envelope/index.js';
 import { causeText, ledgerError } from './errors.js';
 import type { Checkpoint, PartitionHead } from './types.js';
@@ -27,6 +27,19 @@ export function verifyCheckpointSignature(cp: Checkpoint): boolean {
     return verify(null, Buffer.from(checkpointText(cp)), key, Buffer.from(cp.signature, 'base64url'));
   } catch {
     return false;
+  }
+}
+
+/**
+ * A public key's fingerprint, `sha256:<hex>` of its DER SubjectPublicKeyInfo: what names the key
+ * that signed a checkpoint, shorter than its PEM; undefined for a key that does not parse.
+ */
+export function keyFingerprint(publicKey: string): string | undefined {
+  try {
+    const der = createPublicKey(publicKey).export({ type: 'spki', format: 'der' });
+    return `sha256:${createHash('sha256').update(der).digest('hex')}`;
+  } catch {
+    return undefined;
   }
 }
 

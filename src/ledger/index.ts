@@ -1,4 +1,4 @@
-export { parseCheckpoint, verifyCheckpointSignature } from './checkpoint.js';
+export { keyFingerprint, parseCheckpoint, verifyCheckpointSignature } from './checkpoint.js';
 export {
   ledgerName,
   locationScheme,

@@ -25,6 +25,7 @@ export { formatDuration, type VerdictIssue } from '../gate/index.js';
 export {
   type Checkpoint,
   type Durability,
+  keyFingerprint,
   type Ledger,
   type LedgerEntry,
   type LedgerReader,

@@ -1,6 +1,14 @@
+import { existsSync } from 'node:fs';
 import { type FileHandle, open, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { type Checkpoint, isMeshwardenError, parseCheckpoint, sizeOf } from '../../runtime/index.js';
+import {
+  type Checkpoint,
+  isMeshwardenError,
+  keyFingerprint,
+  parseCheckpoint,
+  sizeOf,
+} from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { type LedgerPlace, openExistingLedger, sayProgress } from '../ledger-access.js';
 import type { Output } from '../output.js';
@@ -19,11 +27,14 @@ export async function auditVerify(opts: LedgerPlace & { checkpoint?: string }, o
   await using _ledger = ledger;
   const onProgress = sayProgress(out, 'verified', sizeOf(ledger.heads()));
   const result = await ledger.verify({ checkpoints: extra, onProgress });
+  // Whose keys signed what was verified: an auditor checks each is one they expect.
+  const signedBy = result.ok ? signers([...(await ledger.checkpoints()), ...extra]) : [];
   if (out.json) {
-    out.document(result);
+    out.document(result.ok ? { ...result, signedBy } : result);
   } else if (result.ok) {
     out.line(`intact: ${result.entries} entries, ${result.checkpoints} checkpoint(s) verified`);
     for (const h of result.heads) out.line(`partition ${h.partition}: ${h.size} entries, head ${h.head}`);
+    for (const s of signedBy) out.line(`signed by key ${s.key}: ${s.checkpoints} checkpoint(s)`);
   } else {
     out.line(`TAMPERED: ${result.problem} at partition ${result.partition} entry ${result.seq}`);
     out.line(result.detail);
@@ -42,6 +53,9 @@ export async function auditCheckpoint(opts: LedgerPlace & { out?: string }, out:
   const file = opts.out === undefined ? undefined : await openOutput(opts.out, out);
   if (file === null) return EXIT.usage;
   await using _file = file;
+  // The key the ledger signs with (open.ts): in the data directory, made on first use.
+  const keyFile = join(resolve(opts.data), 'ledger.key');
+  const madeNow = !existsSync(keyFile);
   let checkpoint: Checkpoint;
   try {
     checkpoint = await ledger.checkpoint();
@@ -51,12 +65,25 @@ export async function auditCheckpoint(opts: LedgerPlace & { out?: string }, out:
     out.fail(err);
     return EXIT.failed;
   }
+  const made = madeNow ? 'a new key, made now in' : 'the key in';
+  out.note(`signed with ${made} ${keyFile} (key ${keyFingerprint(checkpoint.publicKey)})`);
   if (file !== undefined) {
     await file.writeFile(`${JSON.stringify(checkpoint, null, 2)}\n`);
     out.note(`checkpoint written to ${opts.out}`);
   }
   out.document(checkpoint);
   return EXIT.ok;
+}
+
+/** The keys that signed `checkpoints` (each once, by fingerprint), with how many each signed. */
+function signers(checkpoints: readonly Checkpoint[]): { key: string; checkpoints: number }[] {
+  const seen = new Map<string, Set<string>>();
+  for (const cp of checkpoints) {
+    const key = keyFingerprint(cp.publicKey) ?? 'unreadable';
+    // A checkpoint given that is also stored is one checkpoint (as verify counts it).
+    seen.set(key, (seen.get(key) ?? new Set()).add(cp.signature));
+  }
+  return [...seen].map(([key, signatures]) => ({ key, checkpoints: signatures.size }));
 }
 
 /** Opens `--out` for writing, or says why not (MW_CLI_OUT_FILE) and answers null. */
