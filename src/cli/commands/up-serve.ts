@@ -142,7 +142,8 @@ function verifyInBackground(
   void (async () => {
     // As stored: a cluster node's writer knows only the partitions it writes.
     const size = sizeOf(await ledger.storedHeads());
-    out.note(`verifying ${which} (${entries(size)}) in the background …`);
+    // "So far": it reads what is stored when it gets there, so it ends on more when traffic flows.
+    out.note(`verifying ${which} (${entries(size)} so far) in the background …`);
     const progress = sayProgress(out, 'verified', size);
     const verified = await integrity.verify((n) => {
       if (!cutShort) progress(n);
