@@ -70,6 +70,8 @@ export type ClusterKitOptions = {
   readonly args?: readonly string[];
   /** False: plain `up` nodes, each on its own SQLite ledger (to check the kit itself). */
   readonly cluster?: boolean;
+  /** Extra environment for every node (e.g. `MESHWARDEN_METRICS_TOKEN`). */
+  readonly env?: Readonly<Record<string, string>>;
 };
 
 type Life = {
@@ -107,7 +109,7 @@ export async function openClusterKit(opts: ClusterKitOptions = {}) {
     if (opts.cluster !== false) args.push('--cluster', cluster, '--ledger', ledger, '--node', name);
     args.push('--port', String(port), '--data', data, '--json', '--rate-limit', '1000000');
     // At info, a node logs each partition it takes over and gives up (what the tests read).
-    const env = { ...process.env, MESHWARDEN_LOG: process.env.MESHWARDEN_LOG ?? 'info' };
+    const env = { ...process.env, MESHWARDEN_LOG: process.env.MESHWARDEN_LOG ?? 'info', ...opts.env };
     const child = spawn(process.execPath, [BIN, ...args, ...(opts.args ?? [])], { cwd: REPO, env });
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child.on('close', (code, signal) => resolve({ code, signal })),

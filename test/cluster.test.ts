@@ -57,7 +57,10 @@ async function ownedBy(kit: ClusterKit, node: string): Promise<number[]> {
 
 describe('three up --cluster nodes on one mesh', () => {
   it('lose no admitted message, stop the retention loop and take a SIGKILLed node back, under a 10,000-case load', async () => {
-    await using kit = await openClusterKit({ partitions: PARTITIONS });
+    await using kit = await openClusterKit({
+      partitions: PARTITIONS,
+      env: { MESHWARDEN_METRICS_TOKEN: METRICS_TOKEN },
+    });
     await Promise.all(NODES.map((n) => kit.start(n)));
     for (const n of kit.nodes()) {
       expect(n.doc.node).toBe(n.name);
@@ -128,6 +131,15 @@ describe('three up --cluster nodes on one mesh', () => {
       await waitFor(`${n} to say ${victim} lapsed`, async () => said().length > 0);
       expect(said()).toEqual([victim]);
     }
+    // And so do their metrics: every partition owned by a live node, the victim's taken as lapsed.
+    const survivors = NODES.filter((n) => n !== victim);
+    const read = async () =>
+      (await Promise.all(survivors.map((n) => scrape(kit.node(n).doc.url)))).join('\n');
+    const metrics = await read();
+    expect(sumOf(metrics, 'meshwarden_partitions_owned')).toBe(PARTITIONS);
+    expect(sumOf(metrics, 'meshwarden_partition_takeovers_total{lapsed="true"}')).toBe(
+      victimPartitions.length,
+    );
     const restartedAt = Date.now();
     await kit.start(victim);
     kit.note(`${victim} restarted`);
@@ -183,4 +195,21 @@ async function loopSoFar(kit: ClusterKit): Promise<{ entries: number; credits: n
     )
     .catch(() => ({ rows: [{ entries: 0, credits: 0 }] }));
   return rows[0];
+}
+
+const METRICS_TOKEN = 'cluster-scrape-7d41b8e6f0a2';
+
+/** A node's `GET /metrics` text (Prometheus), read with the nodes' metrics token. */
+async function scrape(url: string): Promise<string> {
+  const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  expect(res.status).toBe(200);
+  return res.text();
+}
+
+/** The sum of one series (a name with its labels, as the text writes them) over the nodes' texts. */
+function sumOf(text: string, series: string): number {
+  let sum = 0;
+  for (const line of text.split('\n'))
+    if (line.startsWith(`${series} `)) sum += Number(line.slice(series.length + 1));
+  return sum;
 }

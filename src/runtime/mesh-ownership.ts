@@ -10,6 +10,7 @@ import { partitionOwnedRecord } from './records.js';
 import { type Recovered, recoverPartition } from './recovery.js';
 import { stateWindows } from './snapshot-codec.js';
 import { createSnapshotKeeper } from './snapshot-keeper.js';
+import type { Takeovers } from './telemetry.js';
 import { within } from './within.js';
 
 /**
@@ -27,7 +28,11 @@ export type PartitionOwnership = {
    * when a hand-off's snapshot covered the former owner's head), or undefined when the partition
    * was given up before it was taken.
    */
-  acquire(partition: number, epoch: number): Promise<Recovered | undefined>;
+  acquire(
+    partition: number,
+    epoch: number,
+    how?: { readonly handedOff: boolean },
+  ): Promise<Recovered | undefined>;
   /**
    * Gives a partition up: from the call on (synchronously) nothing more is decided for it here;
    * resolves once its items in flight were acked or handed back, and its state is forgotten. A
@@ -37,6 +42,8 @@ export type PartitionOwnership = {
   release(partition: number, handOff?: boolean): Promise<void>;
   /** Stops the background snapshots (the node is leaving). */
   stop(): void;
+  /** Partitions taken over since start (rebuilt and handling): lapsed ones (`isLapsed`), the rest. */
+  takeovers(): Takeovers;
   owns(partition: number): boolean;
   /** The partitions owned now, in order. */
   owned(): number[];
@@ -162,16 +169,31 @@ export function createPartitionOwnership(deps: {
     }
   };
 
+  const taken = { routine: 0, lapsed: 0 };
   return {
-    acquire(p, epoch) {
+    acquire(p, epoch, how) {
       wanted.set(p, epoch);
-      return serial(p, () => takeUntilDone(p, epoch));
+      return serial(p, () => takeUntilDone(p, epoch)).then((took) => {
+        if (took !== undefined) taken[isLapsed(took, how?.handedOff === true) ? 'lapsed' : 'routine']++;
+        return took;
+      });
     },
+    takeovers: () => ({ ...taken }),
     release,
     stop: () => keeper?.stop(),
     owns: (p) => owned.has(p),
     owned: () => [...owned.keys()].sort((a, b) => a - b),
   };
+}
+
+/**
+ * A take-over from a lease that lapsed (not released by its holder) with work to rebuild (more
+ * than its own `partition.owned` after the newest snapshot): its former owner died or was cut off.
+ * What an operator hears of at warn; a lease never held before (or forgotten) with nothing to
+ * rebuild is routine.
+ */
+export function isLapsed(took: Recovered, handedOff: boolean): boolean {
+  return !handedOff && took.folded > 1;
 }
 
 /** The reads a snapshot needs, bound to the ledger (its methods may use `this`). */

@@ -255,6 +255,9 @@ export function createMesh(opts: MeshOptions): Mesh {
     deadLetters: () => counts.deadLetters,
     ledgerEntries: () =>
       sizeOf(ledger.heads().filter((h) => ownership === undefined || ownership.owns(h.partition))),
+    ...(ownership === undefined
+      ? {}
+      : { partitionsOwned: () => ownership.owned().length, takeovers: () => ownership.takeovers() }),
   });
   const close = async (): Promise<void> => {
     unobserve();

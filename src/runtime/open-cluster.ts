@@ -7,6 +7,7 @@ import type { Policy } from '../policy/index.js';
 import { partitionsChanged, runtimeError } from './errors.js';
 import { openJetStreamBus } from './jetstream-bus.js';
 import type { Mesh } from './mesh.js';
+import { isLapsed } from './mesh-ownership.js';
 import { connectNats } from './nats-connect.js';
 import { joinPartitionLeases, type PartitionLeases } from './partition-leases.js';
 import type { RouterCluster } from './partition-router.js';
@@ -155,13 +156,12 @@ export async function linkCluster(
         partitions: policy.partitions,
         ...(opts.leaseMs === undefined ? {} : { leaseMs: opts.leaseMs }),
         onAcquire: (partition, epoch, { handedOff }) => {
-          ownership.acquire(partition, epoch).then(
+          ownership.acquire(partition, epoch, { handedOff }).then(
             (took) => {
               if (took === undefined) return; // given up before it was taken
               const line = { partition, epoch, handOff: handedOff, ...took };
-              // A lapsed lease and work to rebuild (more than its own partition.owned after the
-              // newest snapshot): its former owner died or was cut off, which an operator hears of.
-              if (!handedOff && took.folded > 1) log.warn(line, 'partition taken over without a hand-off');
+              // Its former owner died or was cut off: what an operator hears of.
+              if (isLapsed(took, handedOff)) log.warn(line, 'partition taken over without a hand-off');
               else log.info(line, 'partition taken over');
             },
             (err: unknown) => log.error({ err, partition }, 'partition take-over failed'),

@@ -30,7 +30,17 @@ export type MeshGauges = {
   deadLetters(): number;
   /** Entries in the partitions this process writes (every partition in embedded mode). */
   ledgerEntries(): number;
+  /** A cluster node's: the partitions it owns now. */
+  partitionsOwned?(): number;
+  /** A cluster node's: partitions it took over since it started. */
+  takeovers?(): Takeovers;
 };
+
+/**
+ * Take-overs: `lapsed`, those from a lease that lapsed with work to rebuild (a former owner died or
+ * was cut off: the ones logged at warn); `routine`, the rest (released to it, or nothing to rebuild).
+ */
+export type Takeovers = { readonly routine: number; readonly lapsed: number };
 
 /** What an alert delivery came to (alerts/ tells it; the merger wires it). */
 export type AlertOutcome = 'sent' | 'failed' | 'suppressed';

@@ -8,6 +8,8 @@ export type Gauges = {
   breakersOpen(): number;
   deadLetters(): number;
   ledgerEntries(): number;
+  partitionsOwned?(): number;
+  takeovers?(): { readonly routine: number; readonly lapsed: number };
 };
 
 /** Gate latency buckets, in seconds: a decision takes microseconds, a slow one a millisecond. */
@@ -163,6 +165,15 @@ function declare(meter: Meter, hop: HopMetrics) {
     unit: '{message}',
     description: 'Messages and effect requests dead-lettered since the mesh started.',
   });
+  const owned = meter.createObservableGauge('meshwarden.partitions.owned', {
+    unit: '{partition}',
+    description: 'Partitions this cluster node owns now (a cluster node only).',
+  });
+  const takeovers = meter.createObservableCounter('meshwarden.partition.takeovers', {
+    unit: '{partition}',
+    description:
+      'Partitions this cluster node took over since it started, by lapsed: true when from a lease that lapsed with work to rebuild (its former owner died or was cut off), false for the routine rest.',
+  });
   return {
     decisions,
     gate,
@@ -181,6 +192,8 @@ function declare(meter: Meter, hop: HopMetrics) {
     verifiedAt,
     breakers,
     dead,
+    owned,
+    takeovers,
   };
 }
 
@@ -212,6 +225,23 @@ export function createInstruments(meter: Meter, hop: HopMetrics): Instruments {
   });
   declared.breakers.addCallback(across((g) => g.breakersOpen()));
   declared.dead.addCallback(across((g) => g.deadLetters()));
+  // A cluster node's only: an embedded mesh has no such series.
+  declared.owned.addCallback((result) => {
+    const nodes = [...watched].filter((g) => g.partitionsOwned !== undefined);
+    if (nodes.length > 0) result.observe(nodes.reduce((n, g) => n + g.partitionsOwned!(), 0));
+  });
+  declared.takeovers.addCallback((result) => {
+    const counted = [...watched].flatMap((g) => (g.takeovers === undefined ? [] : [g.takeovers()]));
+    if (counted.length === 0) return;
+    result.observe(
+      counted.reduce((n, t) => n + t.routine, 0),
+      { lapsed: 'false' },
+    );
+    result.observe(
+      counted.reduce((n, t) => n + t.lapsed, 0),
+      { lapsed: 'true' },
+    );
+  });
 
   // Histogram cells for the few label sets that repeat, made once.
   const byVerdict = new Map<string, HistogramCell>();
@@ -296,7 +326,7 @@ export function createInstruments(meter: Meter, hop: HopMetrics): Instruments {
         // The mesh closes before telemetry's last export: its last values are kept for that export,
         // so `run`, which exports only at exit, still pushes holds, breakers and dead letters.
         const still = Object.fromEntries(
-          Object.entries(gauges).map(([name, read]: [string, () => number]) => {
+          Object.entries(gauges).map(([name, read]: [string, () => unknown]) => {
             const last = read();
             return [name, () => last];
           }),
