@@ -1,7 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { DURABILITIES, type Durability, errorText, isMeshwardenError } from '../runtime/index.js';
 import { DEFAULT_URL } from './api-client.js';
-import { auditCheckpoint, auditExport, auditVerify } from './commands/audit.js';
+import { registerAuditCommands } from './audit-commands.js';
+import { registerClusterCommands } from './cluster-commands.js';
 import { demoRetention } from './commands/demo.js';
 import { drift } from './commands/drift.js';
 import { init } from './commands/init.js';
@@ -14,6 +15,7 @@ import { up } from './commands/up.js';
 import { environmentHelp } from './environment-help.js';
 import { EXIT } from './errors.js';
 import { exitOnceWritten } from './exit.js';
+import { DEFAULT_DATA, ledgerOption } from './ledger-options.js';
 import { createRootLogger } from './log.js';
 import { defaultNode } from './node-id.js';
 import { optionTakenAsValue } from './option-values.js';
@@ -21,7 +23,6 @@ import { createOutput, terminalSafe } from './output.js';
 import { registerPilotCommands } from './pilot-commands.js';
 import { stdoutFailure, watchOutputStreams } from './stdout.js';
 
-const DEFAULT_DATA = '.meshwarden';
 // A reader closing the pipe (`| head`) is not an error: see stdout.ts.
 watchOutputStreams();
 const { log, problem: logProblem } = createRootLogger();
@@ -47,13 +48,6 @@ const durabilityOption = () =>
   ).choices(DURABILITIES);
 const durabilityOf = (o: { durability?: Durability }) =>
   o.durability === undefined ? {} : { durability: o.durability };
-
-/** `--ledger`: where `run` and the reading commands find the ledger when not `ledger.db` in `--data`. */
-const ledgerOption = () =>
-  new Option(
-    '--ledger <location>',
-    'the ledger: a SQLite file, or postgres://[user[:password]@]host[:port]/db[?schema=name] (default: ledger.db in --data; the checkpoint key stays in --data)',
-  );
 
 /** `--cluster` and `--node`: join a mesh's cluster on NATS as one node (docs/distributed.md). */
 const clusterOption = () =>
@@ -324,36 +318,8 @@ program
     },
   );
 
-const audit = program.command('audit').description('ledger integrity');
-audit
-  .command('verify')
-  .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
-  .addOption(ledgerOption())
-  .option('--checkpoint <file>', 'also verify against an exported checkpoint')
-  .option('--json', 'print one JSON document')
-  .description('exit 0 when the ledger is intact, 1 naming the first bad entry')
-  .action(async (o: { data: string; ledger?: string; checkpoint?: string; json?: boolean }) =>
-    done(await auditVerify(o, createOutput(o.json === true))),
-  );
-audit
-  .command('checkpoint')
-  .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
-  .addOption(ledgerOption())
-  .option('--out <file>', 'also write the checkpoint to a file')
-  .description('sign the ledger heads; keep the printed checkpoint outside the data directory')
-  .action(async (o: { data: string; ledger?: string; out?: string }) =>
-    done(await auditCheckpoint(o, createOutput(false))),
-  );
-audit
-  .command('export')
-  .option('--data <dir>', 'data directory (ledger)', DEFAULT_DATA)
-  .addOption(ledgerOption())
-  .option('--out <file>', 'write to a file instead of stdout')
-  .description('every ledger entry as JSON Lines')
-  .action(async (o: { data: string; ledger?: string; out?: string }) =>
-    done(await auditExport(o, createOutput(false))),
-  );
-
+registerAuditCommands(program, done);
+registerClusterCommands(program, done);
 registerPilotCommands(program, done);
 hintAfterErrors(program);
 

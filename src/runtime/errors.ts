@@ -74,6 +74,13 @@ export const runtimeError = makeError({
     'alert sink {sink} threw instead of returning its outcome (the warden log has the error); a sink must never throw',
   MW_RUNTIME_CLUSTER_MISMATCH:
     "mesh {mesh} on this NATS was set up with {recorded} (its stream keeps that, whether or not a node runs now), and this node has {identity}: every node of a mesh must use the same partition count and ledger (another count or ledger is another mesh: give it another mesh name, or remove the old mesh's stream and lease bucket as docs/distributed.md says)",
+  MW_RUNTIME_MESH_UNKNOWN:
+    'NATS at {servers} holds no mesh {mesh} (no stream {stream}, no lease bucket): check the mesh name, as its file says it (mesh:), and the NATS URL',
+  MW_RUNTIME_MESH_LIVE:
+    'mesh {mesh} still has live nodes ({nodes}): stop them first (SIGTERM), then remove it',
+  MW_RUNTIME_MESH_BACKLOG:
+    'mesh {mesh} still has work not yet done in its stream {stream} ({messages} item(s)): start a node to finish it, or remove the mesh with --force to discard it',
+  MW_RUNTIME_MESH_REMOVE: 'could not remove mesh {mesh} from NATS: {cause}',
   MW_RUNTIME_REMOTE: 'another node of the mesh failed on this (its log has more): {cause}',
   MW_RUNTIME_CONTROL:
     'the cluster could not be asked {what} over NATS ({cause}); ask again once the node or the broker is back',

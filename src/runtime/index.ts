@@ -127,6 +127,7 @@ export {
   whyChain,
 } from './lineage.js';
 export { createMesh, type Mesh, type MeshOptions, type RejectedInput } from './mesh.js';
+export { type MeshRemoved, removeMeshState } from './mesh-removal.js';
 export { type LoadedModules, loadModules } from './modules.js';
 export {
   type LedgerMove,

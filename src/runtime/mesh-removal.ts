@@ -1,0 +1,85 @@
+import { JetStreamApiCodes, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { errorText, isMeshwardenError } from '../envelope/index.js';
+import { runtimeError } from './errors.js';
+import { streamNameOf } from './jetstream-names.js';
+import { isApiError } from './jetstream-stream.js';
+import { leaseBucketOf, nodeOfMemberKey } from './lease-names.js';
+import { connectNats } from './nats-connect.js';
+
+/** What removing a mesh's NATS state removed: its stream and lease bucket, as named on the broker. */
+export type MeshRemoved = {
+  readonly mesh: string;
+  /** `MW_<mesh>`, when it was there. */
+  readonly stream: string | undefined;
+  /** `KV_MW_LEASES_<mesh>`, the lease bucket's stream, when it was there. */
+  readonly bucket: string | undefined;
+  /** Items of work not yet done that the stream held (discarded: only with `force`). */
+  readonly discarded: number;
+};
+
+/**
+ * Removes a mesh's NATS state for good (docs/distributed.md, "Removing a mesh"): its stream
+ * `MW_<mesh>` and its lease bucket. Refused while a node of the mesh is live (its membership in the
+ * bucket: MW_RUNTIME_MESH_LIVE), and while the stream holds work not yet done unless `force`
+ * (MW_RUNTIME_MESH_BACKLOG: that work would be lost); a mesh with neither on this NATS is
+ * MW_RUNTIME_MESH_UNKNOWN (a misspelt name removes nothing). The ledger is left: it is the mesh's
+ * record, and its schema is PostgreSQL's to drop.
+ */
+export async function removeMeshState(opts: {
+  readonly servers: string;
+  readonly mesh: string;
+  readonly force?: boolean;
+}): Promise<MeshRemoved> {
+  const { mesh } = opts;
+  const nc = await connectNats(opts.servers, `meshwarden remove ${mesh}`, 'MW_RUNTIME_BUS_CONNECT');
+  try {
+    const jsm = await jetstreamManager(nc);
+    const stream = streamNameOf(mesh);
+    const bucket = `KV_${leaseBucketOf(mesh)}`;
+    const streamInfo = await infoOf(jsm, stream);
+    const bucketInfo = await infoOf(jsm, bucket);
+    if (streamInfo === undefined && bucketInfo === undefined)
+      throw runtimeError('MW_RUNTIME_MESH_UNKNOWN', { mesh, stream, servers: opts.servers });
+    if (bucketInfo !== undefined) {
+      const live = await liveNodes(nc, mesh);
+      if (live.length > 0) throw runtimeError('MW_RUNTIME_MESH_LIVE', { mesh, nodes: live.join(', ') });
+    }
+    const discarded = streamInfo?.state.messages ?? 0;
+    if (discarded > 0 && opts.force !== true)
+      throw runtimeError('MW_RUNTIME_MESH_BACKLOG', { mesh, stream, messages: discarded });
+    if (streamInfo !== undefined) await jsm.streams.delete(stream);
+    if (bucketInfo !== undefined) await jsm.streams.delete(bucket);
+    return {
+      mesh,
+      stream: streamInfo === undefined ? undefined : stream,
+      bucket: bucketInfo === undefined ? undefined : bucket,
+      discarded: streamInfo === undefined ? 0 : discarded,
+    };
+  } catch (err) {
+    if (isMeshwardenError(err)) throw err;
+    throw runtimeError('MW_RUNTIME_MESH_REMOVE', { mesh, cause: errorText(err) }, { cause: err });
+  } finally {
+    await nc.close().catch(() => {});
+  }
+}
+
+async function infoOf(jsm: JetStreamManager, name: string) {
+  try {
+    return await jsm.streams.info(name);
+  } catch (err) {
+    if (isApiError(err, JetStreamApiCodes.StreamNotFound)) return undefined;
+    throw err;
+  }
+}
+
+/** The nodes whose membership key is live in the mesh's lease bucket (put, not expired nor deleted). */
+async function liveNodes(nc: Parameters<typeof jetstream>[0], mesh: string): Promise<string[]> {
+  const kv = await new Kvm(jetstream(nc)).open(leaseBucketOf(mesh));
+  const nodes: string[] = [];
+  for await (const key of await kv.keys('n.>')) {
+    const node = nodeOfMemberKey(key);
+    if (node !== undefined && (await kv.get(key))?.operation === 'PUT') nodes.push(node);
+  }
+  return nodes.sort();
+}

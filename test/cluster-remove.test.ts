@@ -1,0 +1,113 @@
+// `cluster remove`, on the real NATS and PostgreSQL: a stopped mesh's stream and lease bucket go,
+// a live or busy one is refused, and its ledger stays.
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { tempPostgresSchemas } from '../src/ledger/postgres-test-kit.js';
+import { partitionSubject, streamNameOf } from '../src/runtime/jetstream-names.js';
+import { leaseBucketOf } from '../src/runtime/lease-names.js';
+import { dropLeaseBucket, NATS, uniqueMesh } from '../src/runtime/lease-test-kit.js';
+import { REPO, runCli, tempDir } from './run-cli.js';
+import { startUp } from './up-process.js';
+
+const freshSchema = tempPostgresSchemas();
+
+/** Which of the mesh's two NATS streams exist now. */
+async function streamsOf(mesh: string): Promise<string[]> {
+  const nc = await connect({ servers: NATS });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const names = [streamNameOf(mesh), `KV_${leaseBucketOf(mesh)}`];
+    const found = await Promise.all(
+      names.map((n) =>
+        jsm.streams.info(n).then(
+          () => n,
+          () => undefined,
+        ),
+      ),
+    );
+    return found.filter((n) => n !== undefined);
+  } finally {
+    await nc.close();
+  }
+}
+
+describe('cluster remove', () => {
+  it('refuses a live mesh and one with work not done, removes a stopped one, and leaves its ledger', async () => {
+    const dir = tempDir('cluster-remove');
+    cpSync(join(REPO, 'examples', 'retention'), dir, { recursive: true });
+    const mesh = uniqueMesh();
+    const file = join(dir, 'mesh.yaml');
+    const text = readFileSync(file, 'utf8').replace(/^mesh: retention$/m, `mesh: ${mesh}`);
+    writeFileSync(file, `${text}\ncluster: { partitions: 2 }\n`);
+    onTestFinished(async () => {
+      await dropLeaseBucket(mesh);
+      const nc = await connect({ servers: NATS });
+      await (await jetstreamManager(nc)).streams.delete(streamNameOf(mesh)).catch(() => {});
+      await nc.close();
+    });
+    const ledger = freshSchema().location;
+    const node = await startUp([
+      file,
+      '--cluster',
+      NATS,
+      '--ledger',
+      ledger,
+      '--node',
+      'n1',
+      '--data',
+      join(dir, 'n1'),
+    ]);
+    onTestFinished(async () => {
+      await node.stop();
+    });
+    const remove = (...more: string[]) => runCli(['cluster', 'remove', mesh, '--cluster', NATS, ...more]);
+
+    const live = await remove();
+    expect(live.code).toBe(1);
+    expect(live.stderr).toMatch(
+      new RegExp(`^error MW_RUNTIME_MESH_LIVE: mesh ${mesh} still has live nodes \\(n1\\)`),
+    );
+    expect(await node.stop()).toBe(0);
+
+    // Work put on its stream after the node left: removing would discard it, so only with --force.
+    const nc = await connect({ servers: NATS });
+    await jetstream(nc).publish(partitionSubject(mesh, 0), '{"kind":"root"}');
+    await nc.close();
+    const busy = await remove();
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toContain(
+      `error MW_RUNTIME_MESH_BACKLOG: mesh ${mesh} still has work not yet done in its stream ${streamNameOf(mesh)} (1 item(s))`,
+    );
+    expect(await streamsOf(mesh)).toHaveLength(2);
+
+    const forced = await remove('--force', '--json');
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(JSON.parse(forced.stdout)).toEqual({
+      mesh,
+      stream: streamNameOf(mesh),
+      bucket: `KV_${leaseBucketOf(mesh)}`,
+      discarded: 1,
+    });
+    expect(await streamsOf(mesh)).toEqual([]);
+    // Its ledger stays: audit verify still reads every chain.
+    const verified = await runCli([
+      'audit',
+      'verify',
+      '--ledger',
+      ledger,
+      '--data',
+      join(dir, 'n1'),
+      '--json',
+    ]);
+    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true });
+
+    const again = await remove();
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(
+      new RegExp(`^error MW_RUNTIME_MESH_UNKNOWN: NATS at ${NATS} holds no mesh ${mesh}`),
+    );
+  });
+});
