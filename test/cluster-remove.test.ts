@@ -104,6 +104,10 @@ describe('cluster remove', () => {
     ]);
     expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true });
 
+    const http = await runCli(['cluster', 'remove', mesh, '--cluster', 'http://127.0.0.1:4222']);
+    expect(http.code).toBe(2);
+    expect(http.stderr).toContain('--cluster takes a NATS URL (nats://host:4222), not http://');
+
     const again = await remove();
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(

@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { DURABILITIES, type Durability, errorText, isMeshwardenError } from '../runtime/index.js';
 import { DEFAULT_URL } from './api-client.js';
 import { registerAuditCommands } from './audit-commands.js';
-import { registerClusterCommands } from './cluster-commands.js';
+import { natsUrlProblem, registerClusterCommands } from './cluster-commands.js';
 import { demoRetention } from './commands/demo.js';
 import { drift } from './commands/drift.js';
 import { init } from './commands/init.js';
@@ -65,10 +65,8 @@ const clusterOf = (o: { cluster?: string; node?: string }, fallback: string) => 
     if (o.node !== undefined) usage('--node names a node of a cluster: it needs --cluster');
     return {};
   }
-  // nats://, tls:// (or ws://, wss://), or a bare host:port: another scheme is another protocol.
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(o.cluster)?.[1]?.toLowerCase();
-  if (scheme !== undefined && !['nats', 'tls', 'ws', 'wss'].includes(scheme))
-    usage(`--cluster takes a NATS URL (nats://host:4222), not ${scheme}://`);
+  const problem = natsUrlProblem(o.cluster);
+  if (problem !== undefined) usage(problem);
   return { cluster: { servers: o.cluster, node: o.node ?? defaultNode(fallback) } };
 };
 
