@@ -1,6 +1,3 @@
-// `cluster remove`, on the real NATS and PostgreSQL: a stopped mesh's stream and lease bucket go,
-// a live or busy one is refused, and its ledger stays.
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -8,8 +5,9 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { tempPostgresSchemas } from '../src/ledger/postgres-test-kit.js';
 import { partitionSubject, streamNameOf } from '../src/runtime/jetstream-names.js';
 import { leaseBucketOf } from '../src/runtime/lease-names.js';
-import { dropLeaseBucket, NATS, uniqueMesh } from '../src/runtime/lease-test-kit.js';
-import { REPO, runCli, tempDir } from './run-cli.js';
+import { NATS } from '../src/runtime/lease-test-kit.js';
+import { retentionCluster } from './retention-cluster.js';
+import { runCli } from './run-cli.js';
 import { startUp } from './up-process.js';
 
 const freshSchema = tempPostgresSchemas();
@@ -36,18 +34,7 @@ async function streamsOf(mesh: string): Promise<string[]> {
 
 describe('cluster remove', () => {
   it('refuses a live mesh and one with work not done, removes a stopped one, and leaves its ledger', async () => {
-    const dir = tempDir('cluster-remove');
-    cpSync(join(REPO, 'examples', 'retention'), dir, { recursive: true });
-    const mesh = uniqueMesh();
-    const file = join(dir, 'mesh.yaml');
-    const text = readFileSync(file, 'utf8').replace(/^mesh: retention$/m, `mesh: ${mesh}`);
-    writeFileSync(file, `${text}\ncluster: { partitions: 2 }\n`);
-    onTestFinished(async () => {
-      await dropLeaseBucket(mesh);
-      const nc = await connect({ servers: NATS });
-      await (await jetstreamManager(nc)).streams.delete(streamNameOf(mesh)).catch(() => {});
-      await nc.close();
-    });
+    const { dir, file, mesh } = retentionCluster(2);
     const ledger = freshSchema().location;
     const node = await startUp([
       file,

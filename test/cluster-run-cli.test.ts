@@ -1,38 +1,19 @@
 // `run --cluster` beside an `up --cluster` node, on the real NATS and PostgreSQL: the retention
 // example run as a cluster prints the summary embedded `run` prints.
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { tempPostgresSchemas } from '../src/ledger/postgres-test-kit.js';
-import { streamNameOf } from '../src/runtime/jetstream-names.js';
-import { dropLeaseBucket, NATS, uniqueMesh } from '../src/runtime/lease-test-kit.js';
-import { REPO, runCli, tempDir } from './run-cli.js';
+import { NATS, uniqueMesh } from '../src/runtime/lease-test-kit.js';
+import { retentionCluster } from './retention-cluster.js';
+import { runCli } from './run-cli.js';
 import { startUp } from './up-process.js';
 
 const freshSchema = tempPostgresSchemas();
 
-/** The retention example in a temp dir, as a mesh of its own with `cluster: { partitions: 4 }`. */
-function retentionCluster(): { dir: string; file: string; mesh: string } {
-  const dir = tempDir('cluster-run');
-  cpSync(join(REPO, 'examples', 'retention'), dir, { recursive: true });
-  const mesh = uniqueMesh();
-  const file = join(dir, 'mesh.yaml');
-  const text = readFileSync(file, 'utf8').replace(/^mesh: retention$/m, `mesh: ${mesh}`);
-  writeFileSync(file, `${text}\ncluster: { partitions: 4 }\n`);
-  onTestFinished(async () => {
-    await dropLeaseBucket(mesh);
-    const nc = await connect({ servers: NATS });
-    await (await jetstreamManager(nc)).streams.delete(streamNameOf(mesh)).catch(() => {});
-    await nc.close();
-  });
-  return { dir, file, mesh };
-}
-
 describe('run --cluster', () => {
   it('joins as a node beside up, waits for the whole mesh, and sums what every node decided', async () => {
-    const { dir, file } = retentionCluster();
+    const { dir, file } = retentionCluster(4);
     const ledger = freshSchema().location;
     const cluster = ['--cluster', NATS, '--ledger', ledger];
     const node = await startUp([file, ...cluster, '--node', 'up-1', '--data', join(dir, 'up')]);
@@ -109,7 +90,7 @@ describe('run --cluster', () => {
   });
 
   it('refuses --node without --cluster, and a --cluster URL that is not NATS, as usage errors', async () => {
-    const { dir, file } = retentionCluster();
+    const { dir, file } = retentionCluster(4);
     const alone = await runCli(['run', file, '--node', 'a', '--data', join(dir, 'run')]);
     expect(alone.code).toBe(2);
     expect(alone.stderr).toContain('--node names a node of a cluster: it needs --cluster');
@@ -119,7 +100,7 @@ describe('run --cluster', () => {
   });
 
   it('fails in one line when NATS cannot be reached, and leaves no data directory nor schema of its own behind', async () => {
-    const { dir, file } = retentionCluster();
+    const { dir, file } = retentionCluster(4);
     const data = join(dir, 'never');
     const ledger = freshSchema();
     const cluster = ['--cluster', 'nats://127.0.0.1:1', '--ledger', ledger.location];
@@ -135,7 +116,7 @@ describe('run --cluster', () => {
   });
 
   it('refuses a cluster without a PostgreSQL ledger, in one line', async () => {
-    const { dir, file } = retentionCluster();
+    const { dir, file } = retentionCluster(4);
     const run = await runCli(['run', file, '--cluster', NATS, '--data', join(dir, 'run')]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('MW_RUNTIME_NOT_CLUSTERED');
