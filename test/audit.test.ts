@@ -52,8 +52,24 @@ describe('audit', () => {
       checkpoints: 2,
       signedBy: [{ key: fingerprint, checkpoints: 2 }],
     });
+    expect(JSON.parse(r.stdout).checkpointKey).toBe(fingerprint);
     const text = await runCli(['audit', 'verify', '--data', data, '--checkpoint', exported]);
     expect(text.stdout).toContain(`signed by key ${fingerprint}: 2 checkpoint(s)`);
+    expect(text.stdout).toContain(`${exported} was signed by key ${fingerprint}`);
+  });
+
+  it('says of a checkpoint file changed after it was signed that the file is bad, not the ledger', async () => {
+    const cp = await runCli(['audit', 'checkpoint', '--data', data]);
+    const changed = JSON.parse(cp.stdout) as { at: number };
+    const file = join(tempDir('cp'), 'changed.json');
+    writeFileSync(file, JSON.stringify({ ...changed, at: changed.at + 1 }));
+    const r = await runCli(['audit', 'verify', '--data', data, '--checkpoint', file, '--json']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, problem: 'bad-signature', file });
+    const text = await runCli(['audit', 'verify', '--data', data, '--checkpoint', file]);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain(`TAMPERED: bad-signature in the checkpoint file ${file}`);
+    expect(text.stdout).toContain('the ledger was not read');
   });
 
   it('detects a deleted row and names where the chain breaks', async () => {

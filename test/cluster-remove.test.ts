@@ -75,7 +75,7 @@ describe('cluster remove', () => {
     expect(JSON.parse(forced.stdout)).toEqual({
       mesh,
       stream: streamNameOf(mesh),
-      bucket: `KV_${leaseBucketOf(mesh)}`,
+      bucket: leaseBucketOf(mesh),
       discarded: 1,
     });
     expect(await streamsOf(mesh)).toEqual([]);

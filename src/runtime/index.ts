@@ -37,6 +37,7 @@ export {
   parseCheckpoint,
   sizeOf,
   sqliteFileOf,
+  verifyCheckpointSignature,
 } from '../ledger/index.js';
 export {
   type AgentSpec,

@@ -12,7 +12,7 @@ export type MeshRemoved = {
   readonly mesh: string;
   /** `MW_<mesh>`, when it was there. */
   readonly stream: string | undefined;
-  /** `KV_MW_LEASES_<mesh>`, the lease bucket's stream, when it was there. */
+  /** `MW_LEASES_<mesh>`, the lease bucket (its stream `KV_MW_LEASES_<mesh>`), when it was there. */
   readonly bucket: string | undefined;
   /** Items of work not yet done that the stream held (discarded: only with `force`). */
   readonly discarded: number;
@@ -36,9 +36,10 @@ export async function removeMeshState(opts: {
   try {
     const jsm = await jetstreamManager(nc);
     const stream = streamNameOf(mesh);
-    const bucket = `KV_${leaseBucketOf(mesh)}`;
+    const bucket = leaseBucketOf(mesh);
     const streamInfo = await infoOf(jsm, stream);
-    const bucketInfo = await infoOf(jsm, bucket);
+    // A KV bucket is a stream of its own, `KV_<bucket>`.
+    const bucketInfo = await infoOf(jsm, `KV_${bucket}`);
     if (streamInfo === undefined && bucketInfo === undefined)
       throw runtimeError('MW_RUNTIME_MESH_UNKNOWN', { mesh, stream, servers: opts.servers });
     if (bucketInfo !== undefined) {
@@ -49,7 +50,7 @@ export async function removeMeshState(opts: {
     if (discarded > 0 && opts.force !== true)
       throw runtimeError('MW_RUNTIME_MESH_BACKLOG', { mesh, stream, messages: discarded });
     if (streamInfo !== undefined) await jsm.streams.delete(stream);
-    if (bucketInfo !== undefined) await jsm.streams.delete(bucket);
+    if (bucketInfo !== undefined) await jsm.streams.delete(`KV_${bucket}`);
     return {
       mesh,
       stream: streamInfo === undefined ? undefined : stream,

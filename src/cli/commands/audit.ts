@@ -8,6 +8,7 @@ import {
   keyFingerprint,
   parseCheckpoint,
   sizeOf,
+  verifyCheckpointSignature,
 } from '../../runtime/index.js';
 import { cliError, EXIT } from '../errors.js';
 import { type LedgerPlace, openExistingLedger, sayProgress } from '../ledger-access.js';
@@ -20,6 +21,8 @@ export async function auditVerify(opts: LedgerPlace & { checkpoint?: string }, o
   if (opts.checkpoint !== undefined) {
     const loaded = await readCheckpointFile(opts.checkpoint, out);
     if (loaded === undefined) return EXIT.usage;
+    // Said of the file, before the ledger is read: the ledger is not what failed.
+    if (!verifyCheckpointSignature(loaded)) return badCheckpointFile(opts.checkpoint, loaded, out);
     extra.push(loaded);
   }
   const ledger = await openExistingLedger(opts, out);
@@ -29,12 +32,15 @@ export async function auditVerify(opts: LedgerPlace & { checkpoint?: string }, o
   const result = await ledger.verify({ checkpoints: extra, onProgress });
   // Whose keys signed what was verified: an auditor checks each is one they expect.
   const signedBy = result.ok ? signers([...(await ledger.checkpoints()), ...extra]) : [];
+  // The key of the file given, which an auditor compares with the one they expect.
+  const checkpointKey = extra[0] === undefined ? undefined : keyFingerprint(extra[0].publicKey);
   if (out.json) {
-    out.document(result.ok ? { ...result, signedBy } : result);
+    out.document(result.ok ? { ...result, signedBy, ...(checkpointKey ? { checkpointKey } : {}) } : result);
   } else if (result.ok) {
     out.line(`intact: ${result.entries} entries, ${result.checkpoints} checkpoint(s) verified`);
     for (const h of result.heads) out.line(`partition ${h.partition}: ${h.size} entries, head ${h.head}`);
     for (const s of signedBy) out.line(`signed by key ${s.key}: ${s.checkpoints} checkpoint(s)`);
+    if (checkpointKey !== undefined) out.line(`${opts.checkpoint} was signed by key ${checkpointKey}`);
   } else {
     out.line(`TAMPERED: ${result.problem} at partition ${result.partition} entry ${result.seq}`);
     out.line(result.detail);
@@ -73,6 +79,21 @@ export async function auditCheckpoint(opts: LedgerPlace & { out?: string }, out:
   }
   out.document(checkpoint);
   return EXIT.ok;
+}
+
+/**
+ * A checkpoint file whose signature does not verify with the key it carries: changed after it was
+ * signed. Told as verify tells a bad signature (exit 1, `bad-signature`), naming the file.
+ */
+function badCheckpointFile(file: string, cp: Checkpoint, out: Output): number {
+  const detail = `the checkpoint in ${file} has a signature that does not verify with the key it carries (${keyFingerprint(cp.publicKey) ?? 'unreadable'}): it was changed after it was signed; the ledger was not read`;
+  const failed = { ok: false, entries: 0, problem: 'bad-signature', partition: 0, seq: 0, detail, file };
+  if (out.json) out.document(failed);
+  else {
+    out.line(`TAMPERED: bad-signature in the checkpoint file ${file}`);
+    out.line(detail);
+  }
+  return EXIT.failed;
 }
 
 /** The keys that signed `checkpoints` (each once, by fingerprint), with how many each signed. */
