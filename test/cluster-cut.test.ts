@@ -4,8 +4,9 @@
 // may be lost, and once the cut heals it must rejoin and decide again, without a restart.
 import { describe, expect, it } from 'vitest';
 import { cuttableProxy } from '../src/runtime/tcp-cut-test-kit.js';
-import { NATS, openClusterKit, type SendResult, ticketLoad, waitFor } from './cluster-kit.js';
+import { NATS, openClusterKit, type SendResult, waitFor } from './cluster-kit.js';
 import { ownershipHistory, ownershipProblems, settle, settledSplit } from './cluster-ledger.js';
+import { ticketLoad } from './cluster-load.js';
 
 const PARTITIONS = 8;
 /** The lease time `up --cluster` runs with (docs/distributed.md, the defaults). */

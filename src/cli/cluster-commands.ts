@@ -1,4 +1,5 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import { meshName, natsUrl } from './cluster-options.js';
 import { clusterRemove } from './commands/cluster-remove.js';
 import { createOutput } from './output.js';
 
@@ -7,7 +8,7 @@ export function registerClusterCommands(program: Command, done: (code: number) =
   const cluster = program.command('cluster').description('a distributed mesh on NATS (docs/distributed.md)');
   cluster
     .command('remove')
-    .argument('<mesh>', 'the mesh name, as its file says it (mesh:)')
+    .argument('<mesh>', 'the mesh name, as its file says it (mesh:)', meshName)
     .requiredOption('--cluster <nats-url>', "the mesh's NATS", natsUrl)
     .option('--force', 'also when its stream still holds work not yet done (discarded)')
     .option('--json', 'print one JSON document')
@@ -17,18 +18,4 @@ export function registerClusterCommands(program: Command, done: (code: number) =
     .action(async (mesh: string, o: { cluster: string; force?: boolean; json?: boolean }) =>
       done(await clusterRemove(mesh, o, createOutput(o.json === true))),
     );
-}
-
-/** Why `url` is no NATS URL (another scheme is another protocol), if it is not: a usage error. */
-export function natsUrlProblem(url: string): string | undefined {
-  // nats://, tls:// (or ws://, wss://), or a bare host:port.
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
-  if (scheme === undefined || ['nats', 'tls', 'ws', 'wss'].includes(scheme)) return undefined;
-  return `--cluster takes a NATS URL (nats://host:4222), not ${scheme}://`;
-}
-
-function natsUrl(url: string): string {
-  const problem = natsUrlProblem(url);
-  if (problem !== undefined) throw new InvalidArgumentError(problem);
-  return url;
 }

@@ -1,9 +1,10 @@
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { canonicalize, isMeshwardenError } from '../envelope/index.js';
-import { checkpointText, parseCheckpoint, verifyCheckpointSignature } from './checkpoint.js';
+import { checkpointText, keyFingerprint, parseCheckpoint, verifyCheckpointSignature } from './checkpoint.js';
 import { openLedger } from './sqlite.js';
 
 const dirs: string[] = [];
@@ -116,5 +117,20 @@ describe('parseCheckpoint', () => {
     const result = parseCheckpoint(input);
     expect(isMeshwardenError(result)).toBe(true);
     expect(result).toMatchObject({ code: 'MW_LEDGER_CHECKPOINT', location: { pointer } });
+  });
+});
+
+describe('keyFingerprint', () => {
+  it('names a key by the sha256 of its DER SubjectPublicKeyInfo, the same from any PEM of it', () => {
+    const { publicKey } = generateKeyPairSync('ed25519');
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const der = publicKey.export({ type: 'spki', format: 'der' });
+    const expected = `sha256:${createHash('sha256').update(der).digest('hex')}`;
+    expect(keyFingerprint(pem)).toBe(expected);
+    expect(keyFingerprint(pem.replace(/\n/g, '\r\n'))).toBe(expected);
+  });
+
+  it('is undefined for text that is no key', () => {
+    expect(keyFingerprint('not a key')).toBeUndefined();
   });
 });

@@ -41,7 +41,7 @@ export {
 } from './mapping.js';
 export { policyFileTextOrEmpty } from './policy-file.js';
 export { missingMember, requiredMembers } from './reply-required.js';
-export { MESH_SCHEMA } from './schema.js';
+export { MESH_SCHEMA, NAME } from './schema.js';
 export { overShare, sharesOf } from './shares.js';
 export { type Located, type ParsedMesh, type Path, type Position, parseMesh } from './source.js';
 export type { ToolSchemaReader, ToolSchemaResult } from './tool-schemas.js';

@@ -218,13 +218,16 @@ describe('the cluster feed sends counts and alerts always, every event only whil
     const mesh = `feed-${randomUUID().slice(0, 8)}`;
     const ahead = await feedOf(mesh, 'ahead', () => Date.now() + 90_000);
     const behind = await feedOf(mesh, 'behind', () => Date.now() - 30_000);
+    const near = await feedOf(mesh, 'near', () => Date.now() + 1_500);
     const b = await feedOf(mesh, 'b');
     ahead.emit(decision(1));
     behind.emit(decision(2));
-    await eventually(() => (b.counts.length === 2 ? b.counts : undefined), 'both nodes’ counts on b');
+    near.emit(decision(3));
+    await eventually(() => (b.counts.length === 3 ? b.counts : undefined), 'the three nodes’ counts on b');
     const seconds = Object.fromEntries(b.counts.map(([c, from]) => [from, c.second]));
-    // Each decision's second, told by its node's clock, less that clock's lead on b's.
-    expect(seconds).toEqual({ ahead: 1_796_000_000 - 90, behind: 1_796_000_000 + 30 });
+    // Each decision's second, told by its node's clock, less that clock's lead on b's; under 2 s
+    // apart, the batch's way across for all b can tell, it stays as told.
+    expect(seconds).toEqual({ ahead: 1_796_000_000 - 90, behind: 1_796_000_000 + 30, near: 1_796_000_000 });
   });
 
   it('sends alerts past the cap a busy batch puts on every other event', async () => {

@@ -217,7 +217,7 @@ function countDecision(counted: Counter, event: MeshEvent): void {
 
 /**
  * Counts timed by the sender's clock, moved onto this node's by the whole seconds between the two
- * (`sentAt` against `now`, the transit a small part of a second): a node whose clock runs ahead or
+ * (`sentAt` against `now`, from 2 s on: less is transit): a node whose clock runs ahead or
  * behind would otherwise put its counts outside the other nodes' window, or push theirs out. A
  * batch without `sentAt` (a node of an earlier version) is taken as timed.
  */

@@ -77,7 +77,7 @@ export const runtimeError = makeError({
   MW_RUNTIME_MESH_UNKNOWN:
     'NATS at {servers} holds no mesh {mesh} (no stream {stream}, no lease bucket): check the mesh name, as its file says it (mesh:), and the NATS URL',
   MW_RUNTIME_MESH_LIVE:
-    'mesh {mesh} still has live nodes ({nodes}): stop them first (SIGTERM), then remove it',
+    'mesh {mesh} still has live nodes ({nodes}): stop them first (SIGTERM), then remove it (a node killed outright counts as live for a lease, 5 s)',
   MW_RUNTIME_MESH_BACKLOG:
     'mesh {mesh} still has work not yet done in its stream {stream} ({messages} item(s)): start a node to finish it, or remove the mesh with --force to discard it',
   MW_RUNTIME_MESH_REMOVE: 'could not remove mesh {mesh} from NATS: {cause}',

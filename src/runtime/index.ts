@@ -62,6 +62,7 @@ export {
   type MappingResult,
   missingMember,
   moduleFiles,
+  NAME,
   type Policy,
   type PolicyIssue,
   parseMesh,
@@ -130,6 +131,7 @@ export {
 export { createMesh, type Mesh, type MeshOptions, type RejectedInput } from './mesh.js';
 export { type MeshRemoved, removeMeshState } from './mesh-removal.js';
 export { type LoadedModules, loadModules } from './modules.js';
+export { shownServers } from './nats-connect.js';
 export {
   type LedgerMove,
   ledgerFile,

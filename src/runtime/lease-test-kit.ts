@@ -5,10 +5,27 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { afterEach } from 'vitest';
 import { leaseBucketOf } from './lease-names.js';
 import type { LeaseLossReason, PartitionLeaseOptions } from './partition-leases.js';
 
 export const NATS = 'nats://127.0.0.1:4222';
+
+/** Short leases keep the tests quick: 3 s leases, renewed every 250 ms, given up 1 s early. */
+export const SHORT_LEASES = { leaseMs: 3_000, tickMs: 250, marginMs: 1_000 };
+
+/** A maker of fresh mesh names whose lease buckets are dropped after each test. */
+export function meshesDroppedAfterEach(): () => string {
+  const meshes: string[] = [];
+  afterEach(async () => {
+    for (const mesh of meshes.splice(0)) await dropLeaseBucket(mesh);
+  });
+  return () => {
+    const mesh = uniqueMesh();
+    meshes.push(mesh);
+    return mesh;
+  };
+}
 
 export function uniqueMesh(): string {
   return `lease-${randomUUID().slice(0, 8)}`;

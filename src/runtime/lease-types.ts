@@ -42,9 +42,14 @@ export type PartitionLeaseOptions = {
   readonly marginMs?: number;
   /**
    * Start deciding for a partition: the epoch fences the ledger writes of this ownership.
-   * `handedOff`: its former holder released it (not: it lapsed, or none that the broker remembers).
+   * `handedOff`: true, its former holder released it within the last lease time (the broker keeps
+   * the release that long); false, it lapsed, or none is remembered; undefined, not known.
    */
-  readonly onAcquire: (partition: number, epoch: number, taken: { readonly handedOff: boolean }) => void;
+  readonly onAcquire: (
+    partition: number,
+    epoch: number,
+    taken: { readonly handedOff: boolean | undefined },
+  ) => void;
   /**
    * Stop deciding for a partition: stop its consumer and admit nothing more for it. For
    * `rebalance` and `closed` the returned promise (drain the in-flight commits) is awaited before

@@ -31,7 +31,7 @@ export type PartitionOwnership = {
   acquire(
     partition: number,
     epoch: number,
-    how?: { readonly handedOff: boolean },
+    how?: { readonly handedOff: boolean | undefined },
   ): Promise<Recovered | undefined>;
   /**
    * Gives a partition up: from the call on (synchronously) nothing more is decided for it here;
@@ -174,7 +174,7 @@ export function createPartitionOwnership(deps: {
     acquire(p, epoch, how) {
       wanted.set(p, epoch);
       return serial(p, () => takeUntilDone(p, epoch)).then((took) => {
-        if (took !== undefined) taken[isLapsed(took, how?.handedOff === true) ? 'lapsed' : 'routine']++;
+        if (took !== undefined) taken[isLapsed(took, how?.handedOff) ? 'lapsed' : 'routine']++;
         return took;
       });
     },
@@ -187,13 +187,14 @@ export function createPartitionOwnership(deps: {
 }
 
 /**
- * A take-over from a lease that lapsed (not released by its holder) with work to rebuild (more
- * than its own `partition.owned` after the newest snapshot): its former owner died or was cut off.
- * What an operator hears of at warn; a lease never held before (or forgotten) with nothing to
- * rebuild is routine.
+ * A take-over from a lease that lapsed (not released by its holder, as far as the broker
+ * remembers) with work to rebuild (more than its own `partition.owned` after the newest snapshot):
+ * its former owner died or was cut off. What an operator hears of at warn. Routine: a released
+ * lease, one not known (its read failed), or nothing to rebuild (a lease never held before, or one
+ * whose hand-off snapshot covered its head, however long ago it was released).
  */
-export function isLapsed(took: Recovered, handedOff: boolean): boolean {
-  return !handedOff && took.folded > 1;
+export function isLapsed(took: Recovered, handedOff: boolean | undefined): boolean {
+  return handedOff === false && took.folded > 1;
 }
 
 /** The reads a snapshot needs, bound to the ledger (its methods may use `this`). */

@@ -5,7 +5,7 @@ import { runtimeError } from './errors.js';
 import { streamNameOf } from './jetstream-names.js';
 import { isApiError } from './jetstream-stream.js';
 import { leaseBucketOf, nodeOfMemberKey } from './lease-names.js';
-import { connectNats } from './nats-connect.js';
+import { connectNats, shownServers } from './nats-connect.js';
 
 /** What removing a mesh's NATS state removed: its stream and lease bucket, as named on the broker. */
 export type MeshRemoved = {
@@ -41,14 +41,23 @@ export async function removeMeshState(opts: {
     // A KV bucket is a stream of its own, `KV_<bucket>`.
     const bucketInfo = await infoOf(jsm, `KV_${bucket}`);
     if (streamInfo === undefined && bucketInfo === undefined)
-      throw runtimeError('MW_RUNTIME_MESH_UNKNOWN', { mesh, stream, servers: opts.servers });
+      throw runtimeError('MW_RUNTIME_MESH_UNKNOWN', { mesh, stream, servers: shownServers(opts.servers) });
     if (bucketInfo !== undefined) {
-      const live = await liveNodes(nc, mesh);
-      if (live.length > 0) throw runtimeError('MW_RUNTIME_MESH_LIVE', { mesh, nodes: live.join(', ') });
+      const live = await liveNodes(jsm, nc, bucket);
+      if (live.length > 0)
+        throw runtimeError(
+          'MW_RUNTIME_MESH_LIVE',
+          { mesh, nodes: live.join(', ') },
+          { details: { nodes: live } },
+        );
     }
     const discarded = streamInfo?.state.messages ?? 0;
     if (discarded > 0 && opts.force !== true)
-      throw runtimeError('MW_RUNTIME_MESH_BACKLOG', { mesh, stream, messages: discarded });
+      throw runtimeError(
+        'MW_RUNTIME_MESH_BACKLOG',
+        { mesh, stream, messages: discarded },
+        { details: { messages: discarded } },
+      );
     if (streamInfo !== undefined) await jsm.streams.delete(stream);
     if (bucketInfo !== undefined) await jsm.streams.delete(`KV_${bucket}`);
     return {
@@ -74,13 +83,17 @@ async function infoOf(jsm: JetStreamManager, name: string) {
   }
 }
 
-/** The nodes whose membership key is live in the mesh's lease bucket (put, not expired nor deleted). */
-async function liveNodes(nc: Parameters<typeof jetstream>[0], mesh: string): Promise<string[]> {
-  const kv = await new Kvm(jetstream(nc)).open(leaseBucketOf(mesh));
-  const nodes: string[] = [];
-  for await (const key of await kv.keys('n.>')) {
-    const node = nodeOfMemberKey(key);
-    if (node !== undefined && (await kv.get(key))?.operation === 'PUT') nodes.push(node);
-  }
-  return nodes.sort();
+/**
+ * The nodes whose membership key is live in the lease bucket (put, not expired nor deleted): the
+ * keys the bucket's stream holds, each read once (as the leases list them, lease-bucket.ts; a
+ * key listing would leave a consumer on the broker).
+ */
+async function liveNodes(jsm: JetStreamManager, nc: Parameters<typeof jetstream>[0], bucket: string) {
+  const kv = await new Kvm(jetstream(nc)).open(bucket);
+  const prefix = `$KV.${bucket}.`;
+  const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}n.>` });
+  const keys = Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
+  const live = await Promise.all(keys.map(async (key) => (await kv.get(key))?.operation === 'PUT'));
+  const nodes = keys.filter((_, i) => live[i]).flatMap((key) => nodeOfMemberKey(key) ?? []);
+  return [...new Set(nodes)].sort();
 }

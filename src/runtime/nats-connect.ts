@@ -26,8 +26,13 @@ export async function connectNats(
       noAsyncTraces: true,
     });
   } catch (cause) {
-    throw runtimeError(code, { servers: String(to), cause: errorText(cause) }, { cause });
+    throw runtimeError(code, { servers: shownServers(String(to)), cause: errorText(cause) }, { cause });
   }
+}
+
+/** NATS URLs as said in a message: a `user:password@` (or token) in them is masked. */
+export function shownServers(servers: string): string {
+  return servers.replace(/\/\/[^/@,\s]*@/g, '//…@');
 }
 
 /** Half the broker's largest message (1 MiB by default): what a node packs into one stays well under it. */

@@ -224,9 +224,10 @@ async function rebalance(ctx: Ctx): Promise<void> {
 async function acquire(ctx: Ctx, partition: number): Promise<void> {
   let revision: number;
   let epoch: number;
-  // A released lease leaves a delete marker, a lapsed one nothing; only logged, so a failed read is no harm.
-  const before = await ctx.kv.get(partitionKey(partition)).catch(() => null);
-  const handedOff = before?.operation === 'DEL' || before?.operation === 'PURGE';
+  // A released lease leaves a delete marker (for a lease time), a lapsed one nothing; unread: unknown.
+  const before = await ctx.kv.get(partitionKey(partition)).catch(() => undefined);
+  const handedOff =
+    before === undefined ? undefined : before?.operation === 'DEL' || before?.operation === 'PURGE';
   let sent = performance.now();
   try {
     // The epoch is the revision this write gets, so it is written in the first renewal.
@@ -319,8 +320,8 @@ function callLose(ctx: Ctx, partition: number, reason: LeaseLossReason): void {
 async function tellGone(ctx: Ctx, node: string): Promise<void> {
   if (ctx.opts.onMemberGone === undefined) return;
   const entry = await ctx.kv.get(memberKey(node)).catch(() => undefined);
-  // Unread, or back already (a restart under the same id): nothing to tell.
-  if (entry === undefined || entry?.operation === 'PUT') return;
+  // Unread, back already (a restart under the same id), or this node is leaving: nothing to tell.
+  if (entry === undefined || entry?.operation === 'PUT' || ctx.stopping) return;
   try {
     ctx.opts.onMemberGone(node, { lapsed: entry === null });
   } catch (cause) {

@@ -1,4 +1,4 @@
-import { isMeshwardenError, removeMeshState } from '../../runtime/index.js';
+import { isMeshwardenError, removeMeshState, shownServers } from '../../runtime/index.js';
 import { EXIT } from '../errors.js';
 import type { Output } from '../output.js';
 
@@ -21,7 +21,7 @@ export async function clusterRemove(
     return EXIT.failed;
   }
   if (out.json) {
-    out.document(removed);
+    out.document({ ok: true, ...removed });
     return EXIT.ok;
   }
   const parts = [
@@ -30,7 +30,7 @@ export async function clusterRemove(
       : `stream ${removed.stream}${removed.discarded > 0 ? ` (${removed.discarded} item(s) of work not done, discarded)` : ''}`,
     removed.bucket === undefined ? undefined : `lease bucket ${removed.bucket}`,
   ].filter((p) => p !== undefined);
-  out.line(`removed mesh ${mesh} from ${opts.cluster}: ${parts.join(', ')}`);
+  out.line(`removed mesh ${mesh} from ${shownServers(opts.cluster)}: ${parts.join(', ')}`);
   out.line(
     "its ledger stays in PostgreSQL: keep it (pg_dump -n <schema>), or drop it with DROP SCHEMA <schema> CASCADE (docs/distributed.md, 'Removing a mesh')",
   );

@@ -1,0 +1,71 @@
+import { connect } from '@nats-io/transport-node';
+import { describe, expect, it } from 'vitest';
+import { isMeshwardenError } from '../envelope/index.js';
+import { createLeaseLog, meshesDroppedAfterEach, NATS, SHORT_LEASES, waitFor } from './lease-test-kit.js';
+import { joinPartitionLeases } from './partition-leases.js';
+import { cuttableProxy } from './tcp-cut-test-kit.js';
+
+// A hand-off cut short: the lease or the connection lost while the node drains.
+const TIMES = SHORT_LEASES;
+const newMesh = meshesDroppedAfterEach();
+
+describe('partition leases on NATS KV, a hand-off cut short', () => {
+  it('tells a node whose lease lapses while it hands off (a second onLose, expired)', async () => {
+    const mesh = newMesh();
+    const log = createLeaseLog();
+    await using proxy = await cuttableProxy(4222);
+    const common = { mesh, partitions: 4, ...TIMES };
+    await using a = await joinPartitionLeases({ ...common, servers: NATS, node: 'a', ...log.callbacks('a') });
+    const cutConnection = await connect({
+      servers: `nats://127.0.0.1:${proxy.port}`,
+      reconnectTimeWait: 100,
+    });
+    try {
+      // b's drain takes far longer than a lease: its hand-off outlives the lease once cut off.
+      const b = await joinPartitionLeases({
+        ...common,
+        connection: cutConnection,
+        node: 'b',
+        ...log.callbacks('b', 8_000),
+      });
+      await waitFor('a split', () => a.owned().length === 2 && b.owned().length === 2);
+      const closing = b.close();
+      proxy.cut();
+      const reasons = () =>
+        log.events.filter((e) => e.node === 'b' && e.kind === 'lose').map((e) => e.reason);
+      await waitFor('b told its leases lapsed', () => reasons().length === 2, 10_000);
+      expect(reasons()).toEqual(['expired', 'expired']);
+      await waitFor('a to take over', () => a.owned().length === 4, 10_000);
+      // Replayed in order: a took each partition only after b was told to stop.
+      expect(log.overlaps()).toEqual([]);
+      await closing;
+      expect(reasons()).toEqual(['expired', 'expired', 'closed', 'closed']);
+    } finally {
+      await cutConnection.close();
+    }
+  });
+
+  it('tells a node whose connection closes for good while it hands off (a second onLose, connection)', async () => {
+    const mesh = newMesh();
+    const log = createLeaseLog();
+    const nc = await connect({ servers: NATS });
+    const common = { mesh, partitions: 2, ...TIMES };
+    // a's drain takes far longer than the test: its hand-off is still pending when the connection goes.
+    const a = await joinPartitionLeases({
+      ...common,
+      connection: nc,
+      node: 'a',
+      ...log.callbacks('a', 8_000),
+    });
+    await waitFor('a to own all', () => a.owned().length === 2);
+    await using b = await joinPartitionLeases({ ...common, servers: NATS, node: 'b', ...log.callbacks('b') });
+    await waitFor('a handing p1 off', () => a.owned().length === 1);
+    await nc.close();
+    const reasons = () => log.events.filter((e) => e.node === 'a' && e.kind === 'lose').map((e) => e.reason);
+    await waitFor('a told its connection closed', () => reasons().length === 2, 5_000);
+    expect(reasons()).toEqual(['connection', 'connection']);
+    expect(isMeshwardenError(await a.closed) ? 'ended' : 'not ended').toBe('ended');
+    await waitFor('b to own all', () => b.owned().length === 2, 15_000);
+    expect(log.overlaps()).toEqual([]);
+  });
+});
