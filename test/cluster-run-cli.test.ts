@@ -79,10 +79,14 @@ describe('run --cluster', () => {
     expect(embedded.code).toBe(1);
     expect(embedded.stderr).toContain('error MW_LEDGER_CLUSTERED:');
     const other = join(dir, 'other.yaml');
-    writeFileSync(other, readFileSync(file, 'utf8').replace(/^mesh: .*$/m, `mesh: ${uniqueMesh()}`));
+    const otherMesh = uniqueMesh();
+    writeFileSync(other, readFileSync(file, 'utf8').replace(/^mesh: .*$/m, `mesh: ${otherMesh}`));
     const intruder = await runCli(['run', other, '--input', input, ...cluster, '--data', join(dir, 'o')]);
     expect(intruder.code).toBe(1);
     expect(intruder.stderr).toContain('error MW_LEDGER_OTHER_MESH:');
+    // Refused, it leaves nothing on NATS: no stream for its mesh name (nor a lease bucket: it never joined).
+    const gone = await runCli(['cluster', 'remove', otherMesh, '--cluster', NATS, '--json']);
+    expect(JSON.parse(gone.stdout)).toMatchObject({ ok: false, error: { code: 'MW_RUNTIME_MESH_UNKNOWN' } });
 
     // A quiet node leaves at once, and says it stopped cleanly only because nothing was left unsettled.
     expect(await node.stop()).toBe(0);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { JetStreamApiCodes, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { MeshwardenError } from '../envelope/index.js';
@@ -6,6 +7,8 @@ import { ledgerName, locationScheme, postgresLocationProblem } from '../ledger/i
 import type { Policy } from '../policy/index.js';
 import { partitionsChanged, runtimeError } from './errors.js';
 import { openJetStreamBus } from './jetstream-bus.js';
+import { streamNameOf } from './jetstream-names.js';
+import { isApiError } from './jetstream-stream.js';
 import type { Mesh } from './mesh.js';
 import { isLapsed } from './mesh-ownership.js';
 import { connectNats } from './nats-connect.js';
@@ -38,6 +41,11 @@ export type ClusterLink = {
   join(mesh: Mesh): Promise<PartitionLeases>;
   /** Closes the bus's connection (after the mesh closed its bus). */
   close(): Promise<void>;
+  /**
+   * Closes for a node refused because its ledger is another mesh's: the mesh's stream, when this
+   * link made it and it holds nothing, is deleted too, so the refusal leaves no trace on NATS.
+   */
+  abandon(): Promise<void>;
 };
 
 /**
@@ -109,6 +117,13 @@ export async function linkCluster(
     'MW_RUNTIME_BUS_CONNECT',
   );
   let bus: Awaited<ReturnType<typeof openJetStreamBus<PartitionItem>>>;
+  const stream = streamNameOf(mesh);
+  const jsm = await jetstreamManager(nc).catch(() => undefined);
+  const madeHere =
+    (await jsm?.streams.info(stream).then(
+      () => false,
+      (err: unknown) => isApiError(err, JetStreamApiCodes.StreamNotFound),
+    )) === true;
   try {
     bus = await openJetStreamBus<PartitionItem>({
       connection: nc,
@@ -183,6 +198,12 @@ export async function linkCluster(
       });
     },
     async close() {
+      await nc.close().catch(() => {});
+    },
+    async abandon() {
+      const empty =
+        madeHere && (await jsm?.streams.info(stream).catch(() => undefined))?.state.messages === 0;
+      if (empty) await jsm?.streams.delete(stream).catch(() => {});
       await nc.close().catch(() => {});
     },
   };

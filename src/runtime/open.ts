@@ -207,7 +207,10 @@ async function openInDataDir(
     },
   });
   if (isMeshwardenError(ledger)) {
-    await unlink();
+    // Its ledger is another mesh's: the stream this node made for its mesh name goes with it (any
+    // node that bound it since is as misplaced); another failure leaves the stream to the mesh.
+    if (ledger.code === 'MW_LEDGER_OTHER_MESH') await link?.abandon().catch(() => {});
+    else await unlink();
     return { ok: false, errors: [ledger] };
   }
   try {
