@@ -135,6 +135,7 @@ export { shownServers } from './nats-connect.js';
 export {
   type LedgerMove,
   ledgerFile,
+  ledgerKeyFile,
   type OpenedMesh,
   type OpenMeshResult,
   openLedgerIn,

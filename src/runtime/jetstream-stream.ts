@@ -49,6 +49,16 @@ export async function ensureStream(
   });
 }
 
+/** A stream's info, or undefined when the broker has no stream of that name. */
+export async function streamInfoOf(jsm: JetStreamManager, name: string) {
+  try {
+    return await jsm.streams.info(name);
+  } catch (err) {
+    if (isApiError(err, JetStreamApiCodes.StreamNotFound)) return undefined;
+    throw err;
+  }
+}
+
 export function isApiError(err: unknown, code: number): boolean {
   return err instanceof JetStreamApiError && err.code === code;
 }

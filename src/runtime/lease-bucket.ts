@@ -2,7 +2,13 @@
 // node's membership (src/runtime/partition-leases.ts uses them).
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { errorText } from '../envelope/index.js';
@@ -78,16 +84,28 @@ export async function openLeaseBucket(
     throw runtimeError('MW_RUNTIME_LEASE_BUCKET', { bucket, cause: errorText(cause) }, { cause });
   }
   if (recorded !== leaseMs) throw runtimeError('MW_RUNTIME_LEASE_TIME', { bucket, recorded, leaseMs });
-  const prefix = `$KV.${bucket}.`;
-  const liveKeys = async (known: (key: string) => boolean = () => false): Promise<string[]> => {
-    const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}>` });
-    const keys = Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
-    const live = await Promise.all(
-      keys.map(async (key) => known(key) || (await kv.get(key))?.operation === 'PUT'),
-    );
-    return keys.filter((_, i) => live[i]);
-  };
+  const liveKeys = (known?: (key: string) => boolean) => liveKeysOf(jsm, kv, bucket, '>', known);
   return { kv, liveKeys };
+}
+
+/**
+ * The keys of `bucket` under `filter` (a subject filter, `>` for all) whose latest value is a live
+ * one: `LeaseBucket.liveKeys`, and what `cluster remove` reads of a mesh's members.
+ */
+export async function liveKeysOf(
+  jsm: JetStreamManager,
+  kv: KV,
+  bucket: string,
+  filter: string,
+  known: (key: string) => boolean = () => false,
+): Promise<string[]> {
+  const prefix = `$KV.${bucket}.`;
+  const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}${filter}` });
+  const keys = Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
+  const live = await Promise.all(
+    keys.map(async (key) => known(key) || (await kv.get(key))?.operation === 'PUT'),
+  );
+  return keys.filter((_, i) => live[i]);
 }
 
 /** Waits out the membership of an earlier process of this node id (a restart after a crash). */

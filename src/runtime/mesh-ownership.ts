@@ -25,14 +25,15 @@ export type PartitionOwnership = {
    * append is fenced from then on), rebuilds its state from its chain, dispatches again the work it
    * admitted and did not finish, then handles its items. Resolves with how much work was resumed and
    * how many entries the rebuild folded after the newest snapshot (1, its own `partition.owned`,
-   * when a hand-off's snapshot covered the former owner's head), or undefined when the partition
-   * was given up before it was taken.
+   * when a hand-off's snapshot covered the former owner's head) and whether it came from a lapsed
+   * lease (`isLapsed`, `how` the lease was found), or undefined when the partition was given up
+   * before it was taken.
    */
   acquire(
     partition: number,
     epoch: number,
     how?: { readonly handedOff: boolean | undefined },
-  ): Promise<Recovered | undefined>;
+  ): Promise<TakeOver | undefined>;
   /**
    * Gives a partition up: from the call on (synchronously) nothing more is decided for it here;
    * resolves once its items in flight were acked or handed back, and its state is forgotten. A
@@ -174,8 +175,10 @@ export function createPartitionOwnership(deps: {
     acquire(p, epoch, how) {
       wanted.set(p, epoch);
       return serial(p, () => takeUntilDone(p, epoch)).then((took) => {
-        if (took !== undefined) taken[isLapsed(took, how?.handedOff) ? 'lapsed' : 'routine']++;
-        return took;
+        if (took === undefined) return undefined;
+        const lapsed = isLapsed(took, how?.handedOff);
+        taken[lapsed ? 'lapsed' : 'routine']++;
+        return { ...took, lapsed };
       });
     },
     takeovers: () => ({ ...taken }),
@@ -185,6 +188,9 @@ export function createPartitionOwnership(deps: {
     owned: () => [...owned.keys()].sort((a, b) => a - b),
   };
 }
+
+/** A take-over done: its recovery, and whether it came from a lapsed lease (`isLapsed`). */
+export type TakeOver = Recovered & { readonly lapsed: boolean };
 
 /**
  * A take-over from a lease that lapsed (not released by its holder, as far as the broker

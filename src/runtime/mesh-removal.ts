@@ -1,9 +1,10 @@
-import { JetStreamApiCodes, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { errorText, isMeshwardenError } from '../envelope/index.js';
 import { runtimeError } from './errors.js';
 import { streamNameOf } from './jetstream-names.js';
-import { isApiError } from './jetstream-stream.js';
+import { streamInfoOf } from './jetstream-stream.js';
+import { liveKeysOf } from './lease-bucket.js';
 import { leaseBucketOf, nodeOfMemberKey } from './lease-names.js';
 import { connectNats, shownServers } from './nats-connect.js';
 
@@ -37,9 +38,9 @@ export async function removeMeshState(opts: {
     const jsm = await jetstreamManager(nc);
     const stream = streamNameOf(mesh);
     const bucket = leaseBucketOf(mesh);
-    const streamInfo = await infoOf(jsm, stream);
+    const streamInfo = await streamInfoOf(jsm, stream);
     // A KV bucket is a stream of its own, `KV_<bucket>`.
-    const bucketInfo = await infoOf(jsm, `KV_${bucket}`);
+    const bucketInfo = await streamInfoOf(jsm, `KV_${bucket}`);
     if (streamInfo === undefined && bucketInfo === undefined)
       throw runtimeError('MW_RUNTIME_MESH_UNKNOWN', { mesh, stream, servers: shownServers(opts.servers) });
     if (bucketInfo !== undefined) {
@@ -74,26 +75,9 @@ export async function removeMeshState(opts: {
   }
 }
 
-async function infoOf(jsm: JetStreamManager, name: string) {
-  try {
-    return await jsm.streams.info(name);
-  } catch (err) {
-    if (isApiError(err, JetStreamApiCodes.StreamNotFound)) return undefined;
-    throw err;
-  }
-}
-
-/**
- * The nodes whose membership key is live in the lease bucket (put, not expired nor deleted): the
- * keys the bucket's stream holds, each read once (as the leases list them, lease-bucket.ts; a
- * key listing would leave a consumer on the broker).
- */
+/** The nodes whose membership key is live in the lease bucket, as the leases list them. */
 async function liveNodes(jsm: JetStreamManager, nc: Parameters<typeof jetstream>[0], bucket: string) {
   const kv = await new Kvm(jetstream(nc)).open(bucket);
-  const prefix = `$KV.${bucket}.`;
-  const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}n.>` });
-  const keys = Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
-  const live = await Promise.all(keys.map(async (key) => (await kv.get(key))?.operation === 'PUT'));
-  const nodes = keys.filter((_, i) => live[i]).flatMap((key) => nodeOfMemberKey(key) ?? []);
-  return [...new Set(nodes)].sort();
+  const keys = await liveKeysOf(jsm, kv, bucket, 'n.>');
+  return [...new Set(keys.flatMap((key) => nodeOfMemberKey(key) ?? []))].sort();
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { JetStreamApiCodes, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { MeshwardenError } from '../envelope/index.js';
@@ -8,9 +8,8 @@ import type { Policy } from '../policy/index.js';
 import { partitionsChanged, runtimeError } from './errors.js';
 import { openJetStreamBus } from './jetstream-bus.js';
 import { streamNameOf } from './jetstream-names.js';
-import { isApiError } from './jetstream-stream.js';
+import { streamInfoOf } from './jetstream-stream.js';
 import type { Mesh } from './mesh.js';
-import { isLapsed } from './mesh-ownership.js';
 import { connectNats } from './nats-connect.js';
 import { joinPartitionLeases, type PartitionLeases } from './partition-leases.js';
 import type { RouterCluster } from './partition-router.js';
@@ -119,11 +118,8 @@ export async function linkCluster(
   let bus: Awaited<ReturnType<typeof openJetStreamBus<PartitionItem>>>;
   const stream = streamNameOf(mesh);
   const jsm = await jetstreamManager(nc).catch(() => undefined);
-  const madeHere =
-    (await jsm?.streams.info(stream).then(
-      () => false,
-      (err: unknown) => isApiError(err, JetStreamApiCodes.StreamNotFound),
-    )) === true;
+  // Unknown (the broker not answering) counts as not made here: abandon() then keeps it.
+  const madeHere = jsm !== undefined && (await streamInfoOf(jsm, stream).catch(() => true)) === undefined;
   try {
     bus = await openJetStreamBus<PartitionItem>({
       connection: nc,
@@ -174,9 +170,10 @@ export async function linkCluster(
           ownership.acquire(partition, epoch, { handedOff }).then(
             (took) => {
               if (took === undefined) return; // given up before it was taken
-              const line = { partition, epoch, handOff: handedOff, ...took };
+              const { lapsed, ...recovered } = took;
+              const line = { partition, epoch, handOff: handedOff, ...recovered };
               // Its former owner died or was cut off: what an operator hears of.
-              if (isLapsed(took, handedOff)) log.warn(line, 'partition taken over without a hand-off');
+              if (lapsed) log.warn(line, 'partition taken over without a hand-off');
               else log.info(line, 'partition taken over');
             },
             (err: unknown) => log.error({ err, partition }, 'partition take-over failed'),
@@ -201,9 +198,10 @@ export async function linkCluster(
       await nc.close().catch(() => {});
     },
     async abandon() {
-      const empty =
-        madeHere && (await jsm?.streams.info(stream).catch(() => undefined))?.state.messages === 0;
-      if (empty) await jsm?.streams.delete(stream).catch(() => {});
+      if (madeHere && jsm !== undefined) {
+        const info = await streamInfoOf(jsm, stream).catch(() => undefined);
+        if (info?.state.messages === 0) await jsm.streams.delete(stream).catch(() => {});
+      }
       await nc.close().catch(() => {});
     },
   };

@@ -57,6 +57,11 @@ export function ledgerFile(dataDir: string): string {
   return join(dataDir, 'ledger.db');
 }
 
+/** The checkpoint key inside a data directory, whatever the ledger's engine. */
+export function ledgerKeyFile(dataDir: string): string {
+  return join(dataDir, 'ledger.key');
+}
+
 /**
  * Opens the ledger at `location` (default `ledger.db` in `dataDir`), its checkpoint key in
  * `dataDir` whatever the engine. An I/O failure of the adapter (a server that cannot be reached)
@@ -70,7 +75,7 @@ export async function openLedgerIn(
   try {
     return await openLedgerAt(location ?? ledgerFile(dataDir), {
       ...opts,
-      keyFile: join(dataDir, 'ledger.key'),
+      keyFile: ledgerKeyFile(dataDir),
     });
   } catch (err) {
     if (isMeshwardenError(err)) return err;

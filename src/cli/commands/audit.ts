@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
 import { type FileHandle, open, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { finished } from 'node:stream/promises';
 import {
   type Checkpoint,
   isMeshwardenError,
   keyFingerprint,
+  ledgerKeyFile,
   parseCheckpoint,
   sizeOf,
   verifyCheckpointSignature,
@@ -59,8 +60,8 @@ export async function auditCheckpoint(opts: LedgerPlace & { out?: string }, out:
   const file = opts.out === undefined ? undefined : await openOutput(opts.out, out);
   if (file === null) return EXIT.usage;
   await using _file = file;
-  // The key the ledger signs with (open.ts): in the data directory, made on first use.
-  const keyFile = join(resolve(opts.data), 'ledger.key');
+  // The key the ledger signs with: in the data directory, made on first use.
+  const keyFile = ledgerKeyFile(resolve(opts.data));
   const madeNow = !existsSync(keyFile);
   let checkpoint: Checkpoint;
   try {
