@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { partitionOf } from '../dist/envelope/index.js';
 import { openJetStreamBus } from '../dist/runtime/jetstream-bus.js';
+import { ITEMS_PER_MESSAGE } from '../dist/runtime/open-cluster.js';
 import type { PartitionItem } from '../dist/runtime/partitions.js';
 import { openNatsReplies } from '../dist/runtime/replies.js';
 
@@ -34,6 +35,8 @@ export async function openFeeder(nc: NatsConnection, mesh: string, partitions: n
     mesh,
     partitions,
     idOf: (item) => (item.kind === 'root' ? item.message.id : undefined),
+    // Packed as a node packs what it publishes.
+    maxItemsPerMessage: ITEMS_PER_MESSAGE,
     onError: (err) => process.stderr.write(`feeder: ${String(err)}\n`),
   });
   const waiting = new Map<number, () => void>();

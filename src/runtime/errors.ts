@@ -52,7 +52,9 @@ export const runtimeError = makeError({
   MW_RUNTIME_BUS_CONSUMER:
     'the consumer of partition {partition} stopped or could not start, so its items wait in the stream: {cause}',
   MW_RUNTIME_BUS_DECODE:
-    'the message at stream sequence {seq} of partition {partition} is not JSON; it was dropped (terminated): {cause}',
+    'the message at stream sequence {seq} of partition {partition} is not JSON, or not the items its header says; it was dropped (terminated): {cause}',
+  MW_RUNTIME_BUS_WIRE:
+    'the stream {stream} of mesh {mesh} records wire {wire}, and this node reads only up to wire {known}: a newer Meshwarden made it; run that version here, or give this mesh another name',
   MW_RUNTIME_LEASE_OPTIONS: 'the partition lease options are not usable: {detail}',
   MW_RUNTIME_LEASE_CONNECT: 'could not connect to NATS at {servers} for partition leases: {cause}',
   MW_RUNTIME_LEASE_BUCKET: 'could not create or open the lease bucket {bucket}: {cause}',
@@ -79,7 +81,7 @@ export const runtimeError = makeError({
   MW_RUNTIME_MESH_LIVE:
     'mesh {mesh} still has live nodes ({nodes}): stop them first (SIGTERM), then remove it (a node killed outright counts as live for a lease, 5 s)',
   MW_RUNTIME_MESH_BACKLOG:
-    'mesh {mesh} still has work not yet done in its stream {stream} ({messages} item(s)): start a node to finish it, or remove the mesh with --force to discard it',
+    'mesh {mesh} still has work not yet done in its stream {stream} ({messages} message(s), each of one or more items): start a node to finish it, or remove the mesh with --force to discard it',
   MW_RUNTIME_MESH_REMOVE: 'could not remove mesh {mesh} from NATS: {cause}',
   MW_RUNTIME_REMOTE: 'another node of the mesh failed on this (its log has more): {cause}',
   MW_RUNTIME_CONTROL:

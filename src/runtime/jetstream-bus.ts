@@ -1,22 +1,16 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import {
-  AckPolicy,
-  DeliverPolicy,
-  JetStreamApiCodes,
-  type JetStreamClient,
-  type JetStreamManager,
-  jetstream,
-  jetstreamManager,
-} from '@nats-io/jetstream';
-import { type NatsConnection, nanos } from '@nats-io/transport-node';
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { errorText, isMeshwardenError } from '../envelope/index.js';
 import type { Bus, BusHandler, BusOptions, BusValue } from './bus.js';
 import { runtimeError } from './errors.js';
+import { bindLane, keepWorking, unsubscribeLane } from './jetstream-consumers.js';
 import { createDrainWatch } from './jetstream-drain.js';
 import { createJetStreamLane, type JetStreamLane } from './jetstream-lane.js';
 import { createLocalHandover } from './jetstream-local.js';
-import { consumerNameOf, partitionSubject, streamNameOf } from './jetstream-names.js';
-import { ackFloorOf, ensureStream, isApiError } from './jetstream-stream.js';
+import { partitionSubject, streamNameOf } from './jetstream-names.js';
+import { createPublishPacker } from './jetstream-pack.js';
+import { ackFloorOf, ensureStream } from './jetstream-stream.js';
 import { connectNats } from './nats-connect.js';
 
 export type JetStreamBusOptions<T> = BusOptions<T> & {
@@ -43,9 +37,18 @@ export type JetStreamBusOptions<T> = BusOptions<T> & {
    * runs again). The broker's duplicate check does not see it (the partition handler's does).
    */
   readonly local?: (item: T) => boolean;
+  /**
+   * The most items one message holds (default 1: a message each). More packs what is published to a
+   * partition in one turn of the event loop into one message (jetstream-pack.ts), on a stream that
+   * allows it: one this bus made (recorded as `wire 2`, which older nodes refuse), or that records it.
+   */
+  readonly maxItemsPerMessage?: number;
   /** The most items one handler call gets (default 1024). */
   readonly maxBatch?: number;
-  /** Delivered and not yet acked, per partition, at most (default 8192): bounds what a lane holds. */
+  /**
+   * Delivered and not yet acked, per partition, at most (default 8192): bounds what a lane holds. In
+   * items: a bus that packs asks the broker for as many messages as hold that many items when full.
+   */
   readonly maxAckPending?: number;
   /** How long the broker waits for an ack before redelivering (default 30 s); `+WPI` extends it. */
   readonly ackWaitMs?: number;
@@ -77,8 +80,9 @@ export async function openJetStreamBus<T extends BusValue>(opts: JetStreamBusOpt
   const stream = streamNameOf(opts.mesh);
   try {
     const jsm = await jetstreamManager(nc);
-    await ensureStream(jsm, opts);
-    return createJetStreamBus(opts, { nc, jsm, js: jetstream(nc), stream, ownConnection });
+    const packs = itemsPerMessage(opts) > 1;
+    const wire = await ensureStream(jsm, opts, packs);
+    return createJetStreamBus(opts, { nc, jsm, js: jetstream(nc), stream, ownConnection, wire });
   } catch (cause) {
     if (ownConnection) await nc.close().catch(() => {});
     if (isMeshwardenError(cause)) throw cause;
@@ -92,11 +96,23 @@ type Parts = {
   readonly js: JetStreamClient;
   readonly stream: string;
   readonly ownConnection: boolean;
+  /** What the stream's consumers read (jetstream-stream.ts, WIRE): 1, so this bus packs nothing. */
+  readonly wire: number;
 };
+
+/** The most items a message of this bus may hold, as asked (the stream's wire may allow only 1). */
+const itemsPerMessage = (opts: { readonly maxItemsPerMessage?: number; readonly maxBatch?: number }) =>
+  Math.max(1, Math.min(opts.maxBatch ?? 1024, Math.floor(opts.maxItemsPerMessage ?? 1)));
 
 function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, parts: Parts): Bus<T> {
   const { nc, jsm, js, stream } = parts;
   const maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? 1024));
+  const packing = parts.wire >= 2 ? itemsPerMessage(opts) : 1;
+  // The broker counts messages: packed, as many as hold the same items when full.
+  const maxAckPending =
+    packing > 1
+      ? Math.max(1, Math.ceil((opts.maxAckPending ?? 8192) / packing))
+      : Math.max(maxBatch, opts.maxAckPending ?? 8192);
   const ackWaitMs = opts.ackWaitMs ?? 30_000;
   const lanes = new Map<number, JetStreamLane<T>>();
   // Unsubscribed, with batches still in flight: out of `lanes` (a new subscriber binds afresh), still
@@ -151,21 +167,29 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
     return closing;
   };
 
-  /** Publishes an item to the stream; resolves with the stream's ack. */
+  const packer = createPublishPacker({
+    maxItems: packing,
+    maxBytes: MAX_PACKED_CHARS,
+    send: (partition, message) =>
+      js
+        .publish(partitionSubject(opts.mesh, partition), message.data, {
+          ...(message.id === undefined ? {} : { msgID: message.id }),
+          ...(message.headers === undefined ? {} : { headers: message.headers }),
+        })
+        .then(
+          (ack) => watch.accepted(partition, ack.seq, message.count),
+          (cause: unknown) => {
+            watch.publishing(partition, -message.count);
+            throw runtimeError('MW_RUNTIME_BUS_PUBLISH', { partition, cause: errorText(cause) }, { cause });
+          },
+        ),
+  });
+  /** Publishes an item to the stream (packed with others of its partition); resolves with the stream's ack. */
   const toStream = (partition: number, item: T): Promise<void> => {
     const encoded = encode(partition, item, opts.idOf);
     if (encoded instanceof Error) return Promise.reject(encoded);
-    const { data, id } = encoded;
     watch.publishing(partition, +1);
-    return js
-      .publish(partitionSubject(opts.mesh, partition), data, id === undefined ? {} : { msgID: id })
-      .then(
-        (ack) => watch.accepted(partition, ack.seq),
-        (cause: unknown) => {
-          watch.publishing(partition, -1);
-          throw runtimeError('MW_RUNTIME_BUS_PUBLISH', { partition, cause: errorText(cause) }, { cause });
-        },
-      );
+    return packer.add(partition, encoded.data, encoded.id);
   };
   const handover = createLocalHandover<T>({
     toStream,
@@ -222,7 +246,8 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
       });
       lanes.set(partition, lane);
       const takeOver = subscribeOpts?.takeOver === true;
-      void bindLane(lane, { opts, parts, maxBatch, ackWaitMs, report, isShut: () => shut, check, takeOver });
+      const bind = { mesh: opts.mesh, parts, maxBatch, maxAckPending, ackWaitMs, report, check, takeOver };
+      void bindLane(lane, { ...bind, isShut: () => shut });
     },
     unsubscribe: (partition) => unsubscribeLane(lanes, retiring, partition, watch.check),
     drain() {
@@ -237,106 +262,10 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
 }
 
 /**
- * Stops a partition's lane (its owner lost it): it pulls no more, what waits goes back, and this
- * resolves once its batches in flight were acked or handed back. Gone from the map first, so a new
- * subscriber binds a fresh lane on the same durable consumer.
+ * A packed message's JSON stays under this many characters: well under the broker's 1 MB default
+ * payload limit, and small enough that one message does not hold a partition's whole burst.
  */
-async function unsubscribeLane<T>(
-  lanes: Map<number, JetStreamLane<T>>,
-  retiring: Set<JetStreamLane<T>>,
-  partition: number,
-  check: () => void,
-): Promise<void> {
-  const lane = lanes.get(partition);
-  if (lane === undefined) return;
-  lanes.delete(partition);
-  retiring.add(lane);
-  const retired = lane.retire();
-  await lane.messages?.close().catch(() => {}); // pulls no more
-  await retired;
-  retiring.delete(lane);
-  lane.state = 'gone';
-  await lane.messages?.close().catch(() => {}); // bound meanwhile
-  check();
-}
-
-/**
- * Creates (or binds) the partition's durable pull consumer and starts consuming it. A failure is
- * reported and leaves the lane gone: its items wait in the stream for the partition's next owner.
- */
-async function bindLane<T extends BusValue>(
-  lane: JetStreamLane,
-  ctx: {
-    readonly opts: JetStreamBusOptions<T>;
-    readonly parts: Parts;
-    readonly maxBatch: number;
-    readonly ackWaitMs: number;
-    readonly report: (error: Error, partition: number, items: readonly T[]) => void;
-    readonly isShut: () => boolean;
-    readonly check: () => void;
-    readonly takeOver: boolean;
-  },
-): Promise<void> {
-  const { opts, parts, maxBatch, report, isShut } = ctx;
-  const name = consumerNameOf(lane.partition);
-  // Reported, and bound again a moment later while the lane is still subscribed: a partition whose
-  // owner keeps its lease must not stay unserved (the broker restarted, the consumer was deleted).
-  const gone = (cause: unknown) => {
-    report(consumerError(lane.partition, cause), lane.partition, []);
-    if (isGone(lane)) return;
-    lane.state = 'binding';
-    lane.messages = undefined;
-    ctx.check();
-    setTimeout(() => {
-      if (!isShut() && !isGone(lane)) void bindLane(lane, { ...ctx, takeOver: false });
-    }, REBIND_MS).unref();
-  };
-  try {
-    // On a work queue the stream holds exactly what was not acked: a new consumer delivers all of
-    // it from the start, where the old one would wait out the ack wait of what its last owner held.
-    if (ctx.takeOver) {
-      await parts.jsm.consumers.delete(parts.stream, name).catch((err: unknown) => {
-        if (!isApiError(err, JetStreamApiCodes.ConsumerNotFound)) throw err;
-      });
-    }
-    await parts.jsm.consumers.add(parts.stream, {
-      durable_name: name,
-      filter_subject: partitionSubject(opts.mesh, lane.partition),
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ack_wait: nanos(ctx.ackWaitMs),
-      max_ack_pending: Math.max(maxBatch, opts.maxAckPending ?? 8192),
-    });
-    const consumer = await parts.js.consumers.get(parts.stream, name);
-    if (isShut() || isGone(lane)) return;
-    // Ends (and binds again, below) if the consumer is deleted: by default the client waits for it to
-    // come back, which nothing would do, and the partition would stall unsaid.
-    const messages = await consumer.consume({
-      max_messages: maxBatch,
-      abort_on_missing_resource: true,
-      callback: (msg) => lane.arrive(msg),
-    });
-    if (isShut() || isGone(lane)) {
-      await messages.close();
-      return;
-    }
-    lane.messages = messages;
-    lane.state = 'live';
-    void messages.closed().then((cause) => {
-      if (cause !== undefined && !isShut()) gone(cause);
-    });
-  } catch (cause) {
-    if (!isShut()) gone(cause);
-  }
-}
-
-/** How long a lane whose consumer stopped or could not be made waits before it binds again. */
-const REBIND_MS = 1_000;
-
-/** Unsubscribed meanwhile: a read through a function, as the state changes across awaits. */
-function isGone(lane: JetStreamLane): boolean {
-  return lane.state === 'gone';
-}
+const MAX_PACKED_CHARS = 256 * 1024;
 
 function reporter<T>(onError: BusOptions<T>['onError']) {
   return (error: Error, partition: number, items: readonly T[]) => {
@@ -346,21 +275,6 @@ function reporter<T>(onError: BusOptions<T>['onError']) {
       // onError must not throw; swallowing keeps the partition going.
     }
   };
-}
-
-/**
- * Sends `+WPI` for every held message each third of the ack wait: a slow batch, and the items queued
- * behind it, are not redelivered while this process still works on them.
- */
-function keepWorking(lanes: ReadonlyMap<number, JetStreamLane>, ackWaitMs: number) {
-  const timer = setInterval(
-    () => {
-      for (const lane of lanes.values()) lane.extend();
-    },
-    Math.max(100, Math.floor(ackWaitMs / 3)),
-  );
-  timer.unref();
-  return timer;
 }
 
 /** An item's JSON and its id; an item that cannot be written, or whose id cannot be read, is refused. */
@@ -380,10 +294,6 @@ function connectionLost(cause: Error | void): Error {
   return cause === undefined
     ? runtimeError('MW_RUNTIME_BUS_CONNECTION', { cause: 'the connection was closed' })
     : runtimeError('MW_RUNTIME_BUS_CONNECTION', { cause: errorText(cause) }, { cause });
-}
-
-function consumerError(partition: number, cause: unknown): Error {
-  return runtimeError('MW_RUNTIME_BUS_CONSUMER', { partition, cause: errorText(cause) }, { cause });
 }
 
 function partitionError(partition: number, partitions: number): Error | undefined {

@@ -87,15 +87,16 @@ export function createDrainWatch(
       republishing += delta;
       if (delta < 0) check();
     },
-    /** A publish to a partition went out (+1), or failed (-1). */
+    /** Items published to a partition went out (+n), or failed (-n). */
     publishing(partition: number, delta: number) {
       inFlight += delta;
       unacked.set(partition, (unacked.get(partition) ?? 0) + delta);
       if (delta < 0) check();
     },
-    accepted(partition: number, seq: number) {
-      inFlight--;
-      unacked.set(partition, (unacked.get(partition) ?? 0) - 1);
+    /** The stream stored `count` items of a partition, the last at `seq`. */
+    accepted(partition: number, seq: number, count: number) {
+      inFlight -= count;
+      unacked.set(partition, (unacked.get(partition) ?? 0) - count);
       if (seq > (published.get(partition) ?? 0)) published.set(partition, seq);
       check();
     },

@@ -3,6 +3,7 @@ import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { errorText } from '../envelope/index.js';
 import type { BusHandler, BusReceipt, BusValue } from './bus.js';
 import { runtimeError } from './errors.js';
+import { unpackItems } from './jetstream-pack.js';
 import { isThenable } from './thenable.js';
 
 /**
@@ -62,8 +63,12 @@ export type LaneDeps<T> = {
   readonly reportDropped: (items: readonly T[]) => void;
 };
 
-/** A delivered message and its item; no message for an item that came in process (`arriveLocal`). */
-type Queued<T> = { readonly msg: JsMsg | undefined; readonly item: T };
+/**
+ * A delivered message and its items (one, or several packed in it: jetstream-pack.ts); no message for
+ * an item that came in process (`arriveLocal`). A message's items are handled in one batch, so that it
+ * is acked, or handed back, once.
+ */
+type Queued<T> = { readonly msg: JsMsg | undefined; readonly items: readonly T[] };
 
 export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetStreamLane<T> {
   const { partition, report, settled, redeliverDelayMs } = deps;
@@ -95,10 +100,10 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
   // once stopped, told as dropped.
   const settle = (batch: readonly Queued<T>[], durable: boolean) => {
     const back: T[] = [];
-    for (const { msg, item } of batch) {
+    for (const { msg, items } of batch) {
       if (msg !== undefined) continue;
       lane.local--;
-      if (!durable) back.push(item);
+      if (!durable) back.push(...items);
     }
     if (stopped) {
       if (back.length > 0) deps.reportDropped(back);
@@ -125,10 +130,10 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
   /** What waits for the handler goes back: to the stream, for the partition's next owner. */
   const giveBackQueued = () => {
     const local: T[] = [];
-    for (const { msg, item } of arrivals.takeRest()) {
+    for (const { msg, items } of arrivals.takeRest()) {
       if (msg === undefined) {
         lane.local--;
-        local.push(item);
+        local.push(...items);
         continue;
       }
       msg.nak();
@@ -145,7 +150,7 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
       busy = false;
       return;
     }
-    const items = batch.map((queued) => queued.item);
+    const items = itemsOf(batch);
     // A receipt's batch is acked once `done` resolves, the next batch need not wait for it; a
     // rejected `done` hands it back; a handler's throw is reported and the batch acked (the contract).
     runHandler(deps, items, (receipt) => {
@@ -175,10 +180,10 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
       if (stopped || retiring) return void msg.nak();
       if (msg.seq > lane.highestSeen) lane.highestSeen = msg.seq;
       lane.handedBack.delete(msg.seq);
-      const item = decode<T>(msg, partition, report);
-      if (item === undefined) return settled();
+      const items = decode<T>(msg, partition, report);
+      if (items === undefined) return settled();
       lane.held.add(msg);
-      arrivals.push({ msg, item });
+      arrivals.push({ msg, items });
       if (!busy) {
         busy = true;
         queueMicrotask(pump);
@@ -190,7 +195,7 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
       if (retiring && !done) return void leaving.queued.push(item);
       if (retiring) return deps.republish([item]);
       lane.local++;
-      arrivals.push({ msg: undefined, item });
+      arrivals.push({ msg: undefined, items: [item] });
       if (!busy) {
         busy = true;
         queueMicrotask(pump);
@@ -247,24 +252,43 @@ function runHandler<T>(
   else then(result);
 }
 
-/** The messages that arrived and wait for the handler, in order; taken a batch at a time. */
+/** The items of a batch, in the order they arrived. */
+function itemsOf<T>(batch: readonly Queued<T>[]): T[] {
+  const items: T[] = [];
+  for (const queued of batch) for (const item of queued.items) items.push(item);
+  return items;
+}
+
+/**
+ * The messages that arrived and wait for the handler, in order; taken a batch at a time: whole
+ * messages, up to `maxBatch` items (or one message that holds more).
+ */
 function createArrivals<T>(maxBatch: number) {
   let queue: Queued<T>[] = [];
   let head = 0;
+  /** Items in the queue from `head` on. */
+  let waiting = 0;
   return {
     push(queued: Queued<T>): void {
       queue.push(queued);
+      waiting += queued.items.length;
     },
     take(): Queued<T>[] | undefined {
-      const left = queue.length - head;
-      if (left === 0) return undefined;
-      if (head === 0 && left <= maxBatch) {
+      if (head === queue.length) return undefined;
+      if (head === 0 && waiting <= maxBatch) {
         const batch = queue;
         queue = [];
+        waiting = 0;
         return batch;
       }
-      const end = Math.min(queue.length, head + maxBatch);
+      let end = head;
+      let count = 0;
+      while (end < queue.length && (end === head || count + queue[end]!.items.length <= maxBatch)) {
+        count += queue[end]!.items.length;
+        end++;
+      }
       const batch = queue.slice(head, end);
+      waiting -= count;
       head = end;
       if (head === queue.length) {
         queue = [];
@@ -276,17 +300,21 @@ function createArrivals<T>(maxBatch: number) {
       const rest = queue.slice(head);
       queue = [];
       head = 0;
+      waiting = 0;
       return rest;
     },
   };
 }
 
-/** A message's item, or nothing if it is not JSON: then it is terminated (never ours) and reported. */
-function decode<T>(msg: JsMsg, partition: number, report: LaneDeps<T>['report']): T | undefined {
+/**
+ * A message's items, or nothing if it cannot be read (not JSON, or not the items its header says):
+ * then it is terminated (never ours) and reported.
+ */
+function decode<T>(msg: JsMsg, partition: number, report: LaneDeps<T>['report']): T[] | undefined {
   try {
-    return JSON.parse(msg.string()) as T;
+    return unpackItems<T>(msg);
   } catch (cause) {
-    msg.term('not JSON');
+    msg.term('unreadable');
     const error = runtimeError(
       'MW_RUNTIME_BUS_DECODE',
       { partition, seq: msg.seq, cause: errorText(cause) },

@@ -12,13 +12,26 @@ import { consumerNameOf, meshSubjects, streamNameOf } from './jetstream-names.js
 // The JetStream bus's dealings with the stream itself, through the manager API: making or binding
 // the mesh's stream, and reading how far a partition's consumer acked.
 
-/** Creates the mesh's stream, or binds the one another node created (the same config is a no-op). */
+/**
+ * What a stream's consumers must read: 1, one item a message; 2, also several items packed in one
+ * (jetstream-pack.ts). The stream records it, after the mesh's identity, as `; wire 2`; a stream that
+ * records none is 1 (made before packing, or by a bus that does not pack).
+ */
+export const WIRE = 2;
+
+/**
+ * Creates the mesh's stream, or binds the one another node created (the same config is a no-op).
+ * Resolves with the stream's wire: what this bus may write there. `packs`: a stream made here is
+ * recorded as wire 2, so that a node too old to read packed messages is refused rather than joined
+ * (its identity is compared whole, and differs).
+ */
 export async function ensureStream(
   jsm: JetStreamManager,
   // What the bus's options say of its stream (JetStreamBusOptions): named here, not imported, so
   // this module does not import the bus that imports it.
   opts: { readonly mesh: string; readonly duplicateWindowMs?: number; readonly identity?: string },
-): Promise<void> {
+  packs: boolean,
+): Promise<number> {
   const name = streamNameOf(opts.mesh);
   const subjects = meshSubjects(opts.mesh);
   try {
@@ -26,7 +39,7 @@ export async function ensureStream(
     // Made by something else: the bus would publish where no one listens, or keep acked items.
     if (config.retention !== RetentionPolicy.Workqueue || !config.subjects?.includes(subjects))
       throw new Error(`the stream exists, and is not a work queue on ${subjects}`);
-    const recorded = config.description ?? '';
+    const { identity: recorded, wire } = descriptionParts(config.description ?? '');
     if (opts.identity !== undefined && recorded !== '' && recorded !== opts.identity) {
       throw runtimeError(
         'MW_RUNTIME_CLUSTER_MISMATCH',
@@ -34,10 +47,15 @@ export async function ensureStream(
         { details: { recorded, identity: opts.identity } },
       );
     }
-    return;
+    if (wire > WIRE)
+      throw runtimeError('MW_RUNTIME_BUS_WIRE', { mesh: opts.mesh, stream: name, wire, known: WIRE });
+    return wire;
   } catch (err) {
     if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
   }
+  const description = [opts.identity, packs ? `wire ${WIRE}` : undefined].filter(
+    (part) => part !== undefined,
+  );
   await jsm.streams.add({
     name,
     subjects: [subjects],
@@ -45,8 +63,17 @@ export async function ensureStream(
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
     duplicate_window: nanos(opts.duplicateWindowMs ?? 120_000),
-    ...(opts.identity === undefined ? {} : { description: opts.identity }),
+    ...(description.length === 0 ? {} : { description: description.join('; ') }),
   });
+  // Two nodes may make it at once: the same config is a no-op, and both write what it records.
+  return packs ? WIRE : 1;
+}
+
+/** A stream's description: the mesh's identity, and the wire after it (`; wire n`), 1 if none. */
+export function descriptionParts(description: string): { readonly identity: string; readonly wire: number } {
+  const m = /^(?:(.*); )?wire (\d+)$/s.exec(description);
+  if (m === null) return { identity: description, wire: 1 };
+  return { identity: m[1] ?? '', wire: Number(m[2]) };
 }
 
 /** A stream's info, or undefined when the broker has no stream of that name. */

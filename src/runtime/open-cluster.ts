@@ -59,6 +59,9 @@ function idOf(item: PartitionItem): string | undefined {
   return undefined;
 }
 
+/** What a node packs into one JetStream message at most (jetstream-pack.ts). */
+export const ITEMS_PER_MESSAGE = 64;
+
 const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** What every node of a mesh must agree on, as its stream records it (the first node's). */
@@ -131,6 +134,7 @@ export async function linkCluster(
       // messages always travel: an effect's ingest is waited on by no one, and its effect's outcome
       // is recorded apart, so only the stream keeps it through a crash.
       local: (item) => item.kind === 'emitted',
+      maxItemsPerMessage: ITEMS_PER_MESSAGE,
       // The first node records them; a node with another count or ledger is refused, not joined.
       identity: identityOf(policy.partitions, ledgerAt),
       onError: (err, failed) => {

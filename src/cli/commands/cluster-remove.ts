@@ -27,7 +27,7 @@ export async function clusterRemove(
   const parts = [
     removed.stream === undefined
       ? undefined
-      : `stream ${removed.stream}${removed.discarded > 0 ? ` (${removed.discarded} item(s) of work not done, discarded)` : ''}`,
+      : `stream ${removed.stream}${removed.discarded > 0 ? ` (${removed.discarded} message(s) of work not done, discarded)` : ''}`,
     removed.bucket === undefined ? undefined : `lease bucket ${removed.bucket}`,
   ].filter((p) => p !== undefined);
   out.line(`removed mesh ${mesh} from ${shownServers(opts.cluster)}: ${parts.join(', ')}`);
