@@ -11,7 +11,7 @@ import { createLocalHandover } from './jetstream-local.js';
 import { partitionSubject, streamNameOf } from './jetstream-names.js';
 import { createPublishPacker } from './jetstream-pack.js';
 import { ackFloorOf, ensureStream } from './jetstream-stream.js';
-import { connectNats } from './nats-connect.js';
+import { connectNats, halfMaxPayload } from './nats-connect.js';
 
 export type JetStreamBusOptions<T> = BusOptions<T> & {
   /** NATS servers, e.g. `nats://127.0.0.1:4222`; ignored when `connection` is given. */
@@ -46,8 +46,8 @@ export type JetStreamBusOptions<T> = BusOptions<T> & {
   /** The most items one handler call gets (default 1024). */
   readonly maxBatch?: number;
   /**
-   * Delivered and not yet acked, per partition, at most (default 8192): bounds what a lane holds. In
-   * items: a bus that packs asks the broker for as many messages as hold that many items when full.
+   * Messages delivered and not yet acked, per partition, at most: bounds what a lane holds. Default
+   * 8192, one item each; on a stream whose messages may be packed (wire 2), 1024, of up to 64 items.
    */
   readonly maxAckPending?: number;
   /** How long the broker waits for an ack before redelivering (default 30 s); `+WPI` extends it. */
@@ -108,11 +108,9 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
   const { nc, jsm, js, stream } = parts;
   const maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? 1024));
   const packing = parts.wire >= 2 ? itemsPerMessage(opts) : 1;
-  // The broker counts messages: packed, as many as hold the same items when full.
-  const maxAckPending =
-    packing > 1
-      ? Math.max(1, Math.ceil((opts.maxAckPending ?? 8192) / packing))
-      : Math.max(maxBatch, opts.maxAckPending ?? 8192);
+  // In messages, from the stream's wire (not this bus's packing), so every node of a mesh asks the
+  // broker for the same consumer: a message of a wire-2 stream may hold up to 64 items.
+  const maxAckPending = Math.max(maxBatch, opts.maxAckPending ?? (parts.wire >= 2 ? 1024 : 8192));
   const ackWaitMs = opts.ackWaitMs ?? 30_000;
   const lanes = new Map<number, JetStreamLane<T>>();
   // Unsubscribed, with batches still in flight: out of `lanes` (a new subscriber binds afresh), still
@@ -169,7 +167,7 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
 
   const packer = createPublishPacker({
     maxItems: packing,
-    maxBytes: MAX_PACKED_CHARS,
+    maxBytes: Math.min(MAX_PACKED_BYTES, halfMaxPayload(nc)),
     send: (partition, message) =>
       js
         .publish(partitionSubject(opts.mesh, partition), message.data, {
@@ -262,10 +260,10 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
 }
 
 /**
- * A packed message's JSON stays under this many characters: well under the broker's 1 MB default
- * payload limit, and small enough that one message does not hold a partition's whole burst.
+ * A packed message stays under this many bytes, and under half the broker's payload limit: well
+ * within it, and small enough that one message does not hold a partition's whole burst.
  */
-const MAX_PACKED_CHARS = 256 * 1024;
+const MAX_PACKED_BYTES = 256 * 1024;
 
 function reporter<T>(onError: BusOptions<T>['onError']) {
   return (error: Error, partition: number, items: readonly T[]) => {

@@ -128,11 +128,20 @@ describe('JetStream bus, packed', () => {
     await publishTogether([{ id: 'a' }, { id: 'c' }]); // one id in common: not the same message
     await publishTogether([{ n: 1 }, { n: 2 }]); // no ids: no digest, never dropped
     await publishTogether([{ n: 1 }, { n: 2 }]);
+    // Ids that run together into the same text are other ids all the same.
+    await publishTogether([{ id: 'x\ny' }, { id: 'z' }]);
+    await publishTogether([{ id: 'x' }, { id: 'y\nz' }]);
+    await publishTogether([{ id: 'xy' }, { id: 'z' }]);
+    await publishTogether([{ id: 'x' }, { id: 'yz' }]);
     expect((await stored(mesh)).map((m) => m.items)).toEqual([
       [{ id: 'a' }, { id: 'b' }],
       [{ id: 'a' }, { id: 'c' }],
       [{ n: 1 }, { n: 2 }],
       [{ n: 1 }, { n: 2 }],
+      [{ id: 'x\ny' }, { id: 'z' }],
+      [{ id: 'x' }, { id: 'y\nz' }],
+      [{ id: 'xy' }, { id: 'z' }],
+      [{ id: 'x' }, { id: 'yz' }],
     ]);
   });
 
@@ -193,6 +202,36 @@ describe('JetStream bus, the stream’s wire', () => {
       undefined,
     ]);
     await older.drain();
+  });
+
+  it('asks the broker for the same consumer whether it packs or not: 8,192 messages on wire 1, 1,024 on wire 2', async () => {
+    const jsm = await jetstreamManager(nats.connection());
+    const maxAckPending = async (mesh: string, bus: Bus<BusValue>, partition: number) => {
+      bus.subscribe(partition, () => {});
+      await bus.publish(partition, { n: 1 });
+      await bus.drain();
+      return (await jsm.consumers.info(streamNameOf(mesh), `p${partition}`)).config.max_ack_pending;
+    };
+    const wire1 = freshMesh();
+    await using older = await openBus(wire1, { onError: () => {} });
+    await using packing1 = await open(wire1, { onError: () => {} });
+    expect([await maxAckPending(wire1, older, 0), await maxAckPending(wire1, packing1, 1)]).toEqual([
+      8192, 8192,
+    ]);
+    const wire2 = freshMesh();
+    await using packing2 = await open(wire2, { onError: () => {} });
+    await using plain2 = await openBus(wire2, { onError: () => {} });
+    expect([await maxAckPending(wire2, packing2, 0), await maxAckPending(wire2, plain2, 1)]).toEqual([
+      1024, 1024,
+    ]);
+  });
+
+  it('opens beside buses of the other wire that make the stream at the same moment', async () => {
+    const mesh = freshMesh();
+    const buses = await Promise.all(
+      [1, 64, 1, 64].map((maxItemsPerMessage) => openBus(mesh, { onError: () => {}, maxItemsPerMessage })),
+    );
+    await Promise.all(buses.map((bus) => bus.close()));
   });
 
   it('refuses a stream that records a wire newer than it reads, with a typed error', async () => {

@@ -23,14 +23,14 @@ export type PackedMessage = {
 export type PublishPackerOptions = {
   /** The most items one message holds; 1 sends each item as a message of its own. */
   readonly maxItems: number;
-  /** A message is sent before its JSON would grow past this many characters (one item may exceed it). */
+  /** A message is sent before its JSON would grow past this many bytes of UTF-8 (one item may exceed it). */
   readonly maxBytes: number;
   /** Publishes one message; resolves on the stream's ack (every item of it is stored). */
   readonly send: (partition: number, message: PackedMessage) => Promise<void>;
 };
 
 type Waiter = { readonly resolve: () => void; readonly reject: (error: unknown) => void };
-type Pending = { data: string[]; ids: (string | undefined)[]; waiters: Waiter[]; chars: number };
+type Pending = { data: string[]; ids: (string | undefined)[]; waiters: Waiter[]; bytes: number };
 
 /**
  * Collects what is published per partition until the event loop's check phase (or until a message is
@@ -65,18 +65,19 @@ export function createPublishPacker(opts: PublishPackerOptions) {
     add(partition: number, data: string, id: string | undefined): Promise<void> {
       if (opts.maxItems <= 1) return opts.send(partition, { data, id, headers: undefined, count: 1 });
       let batch = pending.get(partition);
-      if (batch !== undefined && batch.chars + data.length + 1 > opts.maxBytes) {
+      const bytes = Buffer.byteLength(data) + 1; // and its `,` or `]`
+      if (batch !== undefined && batch.bytes + bytes > opts.maxBytes) {
         flush(partition, batch);
         batch = undefined;
       }
       if (batch === undefined) {
-        batch = { data: [], ids: [], waiters: [], chars: 2 };
+        batch = { data: [], ids: [], waiters: [], bytes: 1 };
         pending.set(partition, batch);
       }
       const { data: datas, ids, waiters } = batch;
       datas.push(data);
       ids.push(id);
-      batch.chars += data.length + 1;
+      batch.bytes += bytes;
       const stored = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
       if (datas.length >= opts.maxItems) flush(partition, batch);
       else if (!scheduled) {
@@ -105,7 +106,8 @@ function digestOf(ids: readonly (string | undefined)[]): string | undefined {
   const hash = createHash('sha256');
   for (const id of ids) {
     if (id === undefined) return undefined;
-    hash.update(id).update('\n');
+    // Each id after its length: no two lists of ids run together into the same text.
+    hash.update(`${id.length}:`).update(id);
   }
   return `mw-items:${hash.digest('base64url')}`;
 }

@@ -4,6 +4,7 @@ import {
   type JetStreamManager,
   RetentionPolicy,
   StorageType,
+  type StreamConfig,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { runtimeError } from './errors.js';
@@ -33,40 +34,54 @@ export async function ensureStream(
   packs: boolean,
 ): Promise<number> {
   const name = streamNameOf(opts.mesh);
-  const subjects = meshSubjects(opts.mesh);
-  try {
-    const { config } = await jsm.streams.info(name);
-    // Made by something else: the bus would publish where no one listens, or keep acked items.
-    if (config.retention !== RetentionPolicy.Workqueue || !config.subjects?.includes(subjects))
-      throw new Error(`the stream exists, and is not a work queue on ${subjects}`);
-    const { identity: recorded, wire } = descriptionParts(config.description ?? '');
-    if (opts.identity !== undefined && recorded !== '' && recorded !== opts.identity) {
-      throw runtimeError(
-        'MW_RUNTIME_CLUSTER_MISMATCH',
-        { mesh: opts.mesh, recorded, identity: opts.identity },
-        { details: { recorded, identity: opts.identity } },
-      );
-    }
-    if (wire > WIRE)
-      throw runtimeError('MW_RUNTIME_BUS_WIRE', { mesh: opts.mesh, stream: name, wire, known: WIRE });
-    return wire;
-  } catch (err) {
-    if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
-  }
   const description = [opts.identity, packs ? `wire ${WIRE}` : undefined].filter(
     (part) => part !== undefined,
   );
-  await jsm.streams.add({
-    name,
-    subjects: [subjects],
-    // Work queue: an acked item is gone, so the stream holds only work not yet done.
-    retention: RetentionPolicy.Workqueue,
-    storage: StorageType.File,
-    duplicate_window: nanos(opts.duplicateWindowMs ?? 120_000),
-    ...(description.length === 0 ? {} : { description: description.join('; ') }),
-  });
-  // Two nodes may make it at once: the same config is a no-op, and both write what it records.
-  return packs ? WIRE : 1;
+  // Twice at most: a node that made it first with another wire (an older one) is bound, not fought.
+  for (let attempt = 1; ; attempt++) {
+    const info = await streamInfoOf(jsm, name);
+    if (info !== undefined) return boundWire(info.config, opts);
+    try {
+      await jsm.streams.add({
+        name,
+        subjects: [meshSubjects(opts.mesh)],
+        // Work queue: an acked item is gone, so the stream holds only work not yet done.
+        retention: RetentionPolicy.Workqueue,
+        storage: StorageType.File,
+        duplicate_window: nanos(opts.duplicateWindowMs ?? 120_000),
+        ...(description.length === 0 ? {} : { description: description.join('; ') }),
+      });
+      // Made here, or by a node with the same config at the same time (a no-op): what it records.
+      return packs ? WIRE : 1;
+    } catch (err) {
+      if (attempt > 1 || !isApiError(err, STREAM_NAME_IN_USE)) throw err;
+    }
+  }
+}
+
+/** The JetStream API's error for a stream made meanwhile with another config. */
+const STREAM_NAME_IN_USE = 10058;
+
+/** The wire of an existing stream of the mesh, once it is known to be the mesh's; else it throws. */
+function boundWire(
+  config: StreamConfig,
+  opts: { readonly mesh: string; readonly identity?: string },
+): number {
+  const subjects = meshSubjects(opts.mesh);
+  // Made by something else: the bus would publish where no one listens, or keep acked items.
+  if (config.retention !== RetentionPolicy.Workqueue || !config.subjects?.includes(subjects))
+    throw new Error(`the stream exists, and is not a work queue on ${subjects}`);
+  const { identity: recorded, wire } = descriptionParts(config.description ?? '');
+  if (opts.identity !== undefined && recorded !== '' && recorded !== opts.identity) {
+    throw runtimeError(
+      'MW_RUNTIME_CLUSTER_MISMATCH',
+      { mesh: opts.mesh, recorded, identity: opts.identity },
+      { details: { recorded, identity: opts.identity } },
+    );
+  }
+  if (wire > WIRE)
+    throw runtimeError('MW_RUNTIME_BUS_WIRE', { mesh: opts.mesh, stream: config.name, wire, known: WIRE });
+  return wire;
 }
 
 /** A stream's description: the mesh's identity, and the wire after it (`; wire n`), 1 if none. */
