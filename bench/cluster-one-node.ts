@@ -1,7 +1,8 @@
 // node bench/cluster-one-node.ts [roots=30000] [--cpu-prof]: one `meshwarden up --cluster` node of
 // the cluster bench's mesh (12 partitions, PostgreSQL ledger), fed `roots` root messages (3 hops
 // each) by the bench's feeder, 2,000 pipelines in flight, after 500 to warm it. Prints its guarded
-// hops/s and where the machine's CPU went (node, nats-server, PostgreSQL, feeder), per hop. Longer
+// hops/s and where the machine's CPU went (node, nats-server, PostgreSQL, feeder), per hop, and how
+// fast the machine was (the embedded bench's limit loop, `machineSpeed` in limit.ts). Longer
 // and steadier than the `--cluster` bench's 1-node row, for a before and after: run it in each
 // tree (built), in turns. `--cpu-prof` writes the node's profile to bench/results/cpu-prof/.
 // PostgreSQL's CPU leaves out the bench's own counting queries. MW_BENCH_KEEP_SCHEMA=1 keeps the
@@ -16,6 +17,7 @@ import { cpuMeter, loadAverage } from './cluster-cpu.ts';
 import { openFeeder } from './cluster-feed.ts';
 import { openLedgerProbe, waitDecided } from './cluster-ledger.ts';
 import { removeMeshStreams, startNode, stopNode, waitBalanced } from './cluster-nodes.ts';
+import { machineSpeed } from './limit.ts';
 
 const PARTITIONS = 12;
 const roots = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 30_000);
@@ -36,6 +38,7 @@ const place = {
 // As a node connects (nats-connect.ts): the feeder publishes as a node's ingress does.
 const nc = await connectNats(servers, 'meshwarden bench', 'MW_RUNTIME_BUS_CONNECT');
 const probe = openLedgerProbe(postgres, schema);
+const limitLoop = machineSpeed();
 const loadBefore = loadAverage();
 const node = await startNode(place, 'a');
 try {
@@ -60,7 +63,7 @@ try {
   const hops = roots * 3;
   const per = (s: number) => ((s * 1e6) / hops).toFixed(1);
   process.stdout.write(
-    `${Math.round(hops / seconds).toLocaleString('en')} guarded hops/s (${hops.toLocaleString('en')} hops in ${seconds.toFixed(2)} s); CPU µs a hop: node ${per(cpu.nodes)}, nats-server ${per(cpu.nats)}, PostgreSQL ${per(cpu.postgres)}, feeder ${per(cpu.feeder)}; load before ${loadBefore}\n`,
+    `${Math.round(hops / seconds).toLocaleString('en')} guarded hops/s (${hops.toLocaleString('en')} hops in ${seconds.toFixed(2)} s); CPU µs a hop: node ${per(cpu.nodes)}, nats-server ${per(cpu.nats)}, PostgreSQL ${per(cpu.postgres)}, feeder ${per(cpu.feeder)}; load before ${loadBefore}; limit loop ${limitLoop.toLocaleString('en')} durable hops/s\n`,
   );
   await feeder.close();
 } finally {
