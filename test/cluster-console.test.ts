@@ -9,7 +9,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sayOtherPolicies } from '../src/cli/commands/up-serve.js';
+import { sayClusterNotes } from '../src/cli/commands/up-serve.js';
 import { partitionOf } from '../src/envelope/index.js';
 import { TEST_POSTGRES } from '../src/ledger/postgres-test-kit.js';
 import { type OpenedMesh, openMesh } from '../src/runtime/index.js';
@@ -333,8 +333,13 @@ describe('a cluster seen from one node (API and console)', () => {
   });
   // Last: a third node joins and the partitions move.
   it("shows each node's policy digest, and says when a node joins on another policy", async () => {
-    const nodesNow = (await get('/cluster')).nodes as { node: string; policyDigest: string }[];
+    const nodesNow = (await get('/cluster')).nodes as {
+      node: string;
+      policyDigest: string;
+      itemsPerMessage: number;
+    }[];
     expect(nodesNow.map((n) => n.policyDigest)).toEqual(nodesNow.map(() => here.opened.mesh.policy.digest));
+    expect(nodesNow.map((n) => n.itemsPerMessage)).toEqual(nodesNow.map(() => 64)); // a mesh made now packs
     // A rolling restart with a new mesh file: node c runs a looser loop guard than a and b.
     const other = join(dir, 'mesh-c.yaml');
     writeFileSync(other, readFileSync(join(dir, 'mesh.yaml'), 'utf8').replace('maxHops: 8', 'maxHops: 9'));
@@ -352,12 +357,7 @@ describe('a cluster seen from one node (API and console)', () => {
       'c in /cluster with its digest',
     );
     const said: string[] = [];
-    await sayOtherPolicies(
-      c.opened.control!,
-      c.opened.mesh.policy.digest,
-      { note: (t) => said.push(t) },
-      log,
-    );
+    await sayClusterNotes(c.opened.control!, c.opened.mesh.policy.digest, { note: (t) => said.push(t) }, log);
     expect(said).toHaveLength(1);
     expect(said[0]).toContain(here.opened.mesh.policy.digest);
   });

@@ -36,6 +36,8 @@ describe('cluster remove', () => {
   it('refuses a live mesh and one with work not done, removes a stopped one, and leaves its ledger', async () => {
     const { dir, file, mesh } = retentionCluster(2);
     const ledger = freshSchema().location;
+    const schema = new URL(ledger).searchParams.get('schema')!;
+    const database = new URL(ledger).pathname.slice(1);
     const node = await startUp([
       file,
       '--cluster',
@@ -79,6 +81,8 @@ describe('cluster remove', () => {
       stream: streamNameOf(mesh),
       bucket: leaseBucketOf(mesh),
       discarded: 1,
+      // The ledger its stream recorded, left in PostgreSQL for the operator to keep or drop.
+      ledger: { name: `postgres:${database}/${schema}`, database, schema },
     });
     expect(await streamsOf(mesh)).toEqual([]);
     // Its ledger stays: audit verify still reads every chain.

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { sayClusterNotes } from '../src/cli/commands/up-serve.js';
 import { partitionOf } from '../src/envelope/index.js';
 import type { LedgerEntry } from '../src/ledger/index.js';
 import { tempPostgresSchemas } from '../src/ledger/postgres-test-kit.js';
@@ -167,6 +168,29 @@ describe('a cluster of two nodes in one process', () => {
     // Decided on a now, under the freeze b recorded.
     const held = await a.mesh.inject('api', { type: 'job.queued.v1', subject, data: { n: 3 } });
     expect((held.data as { verdict: { decision: string } }).verdict.decision).toBe('hold');
+  });
+
+  it('packs nothing on a mesh whose stream was made before packing, and says so', async () => {
+    const cluster = freshCluster();
+    // Made as a node of an older version made it: no wire recorded.
+    const older = await openJetStreamBus<PartitionItem>({
+      servers: NATS,
+      mesh: cluster.mesh,
+      partitions: PARTITIONS,
+      onError: () => {},
+    });
+    await older.close();
+    const a = await cluster.join('a');
+    const [status] = await a.control!.nodes();
+    expect(status?.itemsPerMessage).toBe(1);
+    const said: string[] = [];
+    await sayClusterNotes(a.control!, a.mesh.policy.digest, { note: (t) => said.push(t) }, log);
+    expect(said).toEqual([expect.stringContaining("this mesh's stream was made before nodes packed")]);
+    // It still decides and handles what it is sent.
+    const decided = await a.mesh.inject('api', { type: 'job.queued.v1', subject: 'job:1', data: { n: 1 } });
+    expect(reasonOf(decided)).toBe('gate.admitted');
+    await a.control!.quiet();
+    expect((await a.ledger.byCausation(decided.msgId!)).length).toBeGreaterThan(0);
   });
 
   it('refuses a node of the same mesh name on another ledger, which would split the mesh', async () => {

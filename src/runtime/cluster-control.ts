@@ -21,6 +21,11 @@ export type NodeStatus = {
    * an older version.
    */
   readonly policyDigest?: string;
+  /**
+   * How many items it packs into one JetStream message at most: 1 on a mesh whose stream was made
+   * before packing (docs/distributed.md, "The wire"). Absent from a node of an older version.
+   */
+  readonly itemsPerMessage?: number;
   /** The partitions it decides for now. */
   readonly owned: readonly number[];
   /** Its work in flight: running, queued, awaiting durability, or waiting for a reply. */
@@ -80,6 +85,8 @@ export function serveClusterControl(opts: {
   readonly mesh: Mesh;
   readonly meshName: string;
   readonly node: string;
+  /** How many items its bus packs into one message at most (NodeStatus). */
+  readonly itemsPerMessage: number;
   /** The live nodes as the leases see them, once joined: `nodes()` stops waiting once all answered. */
   readonly members?: () => readonly string[];
   readonly onError: (err: unknown) => void;
@@ -95,6 +102,7 @@ export function serveClusterControl(opts: {
     const full: NodeStatus = {
       node: opts.node,
       policyDigest: mesh.policy.digest,
+      itemsPerMessage: opts.itemsPerMessage,
       owned: local().owned(),
       busy: local().inFlight(),
       counts: mesh.counts(),

@@ -66,13 +66,18 @@ export type JetStreamBusOptions<T> = BusOptions<T> & {
   readonly identity?: string;
 };
 
+/** The JetStream bus, and how many items it packs into a message at most on its stream (1: none). */
+export type JetStreamBus<T extends BusValue> = Bus<T> & { readonly itemsPerMessage: number };
+
 /**
  * The bus of distributed mode, on NATS JetStream: one work-queue stream per mesh, a durable pull
  * consumer per subscribed partition, explicit acks once a batch is handled (or its receipt settled),
  * at least once. docs/distributed.md ("Transport") gives the reasons. Rejects with
  * `MW_RUNTIME_BUS_CONNECT` or `MW_RUNTIME_BUS_STREAM` when NATS or the stream cannot be reached.
  */
-export async function openJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>): Promise<Bus<T>> {
+export async function openJetStreamBus<T extends BusValue>(
+  opts: JetStreamBusOptions<T>,
+): Promise<JetStreamBus<T>> {
   if (opts.mesh === '') throw runtimeError('MW_RUNTIME_BUS_OPTIONS', { detail: 'the mesh name is empty' });
   const ownConnection = opts.connection === undefined;
   const nc =
@@ -104,7 +109,7 @@ type Parts = {
 const itemsPerMessage = (opts: { readonly maxItemsPerMessage?: number; readonly maxBatch?: number }) =>
   Math.max(1, Math.min(opts.maxBatch ?? 1024, Math.floor(opts.maxItemsPerMessage ?? 1)));
 
-function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, parts: Parts): Bus<T> {
+function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, parts: Parts): JetStreamBus<T> {
   const { nc, jsm, js, stream } = parts;
   const maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? 1024));
   const packing = parts.wire >= 2 ? itemsPerMessage(opts) : 1;
@@ -219,7 +224,8 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
     return true;
   };
 
-  const bus: Bus<T> = {
+  const bus: JetStreamBus<T> = {
+    itemsPerMessage: packing,
     publish(partition, item) {
       if (shut || (closing !== undefined && handling.getStore() !== true))
         return Promise.reject(runtimeError('MW_RUNTIME_BUS_CLOSED'));

@@ -3,7 +3,7 @@ import { Kvm } from '@nats-io/kv';
 import { errorText, isMeshwardenError } from '../envelope/index.js';
 import { runtimeError } from './errors.js';
 import { streamNameOf } from './jetstream-names.js';
-import { streamInfoOf } from './jetstream-stream.js';
+import { descriptionParts, streamInfoOf } from './jetstream-stream.js';
 import { liveKeysOf } from './lease-bucket.js';
 import { leaseBucketOf, nodeOfMemberKey } from './lease-names.js';
 import { connectNats, shownServers } from './nats-connect.js';
@@ -15,8 +15,13 @@ export type MeshRemoved = {
   readonly stream: string | undefined;
   /** `MW_LEASES_<mesh>`, the lease bucket (its stream `KV_MW_LEASES_<mesh>`), when it was there. */
   readonly bucket: string | undefined;
-  /** Items of work not yet done that the stream held (discarded: only with `force`). */
+  /** Messages of work not yet done that the stream held, each of one or more items (discarded: only with `force`). */
   readonly discarded: number;
+  /**
+   * The ledger its stream records (`postgres:<database>/<schema>`), which stays in PostgreSQL; none
+   * when the stream recorded none (made by a bus that names no ledger) or was not there.
+   */
+  readonly ledger?: { readonly name: string; readonly database: string; readonly schema: string };
 };
 
 /**
@@ -61,11 +66,13 @@ export async function removeMeshState(opts: {
       );
     if (streamInfo !== undefined) await jsm.streams.delete(stream);
     if (bucketInfo !== undefined) await jsm.streams.delete(`KV_${bucket}`);
+    const ledger = recordedLedger(streamInfo?.config.description);
     return {
       mesh,
       stream: streamInfo === undefined ? undefined : stream,
       bucket: bucketInfo === undefined ? undefined : bucket,
       discarded: streamInfo === undefined ? 0 : discarded,
+      ...(ledger === undefined ? {} : { ledger }),
     };
   } catch (err) {
     if (isMeshwardenError(err)) throw err;
@@ -73,6 +80,12 @@ export async function removeMeshState(opts: {
   } finally {
     await nc.close().catch(() => {});
   }
+}
+
+/** The ledger a cluster node recorded in the stream's description (open-cluster.ts, identityOf). */
+function recordedLedger(description: string | undefined): MeshRemoved['ledger'] {
+  const m = /, ledger (postgres:([^/]+)\/(.+))$/.exec(descriptionParts(description ?? '').identity);
+  return m === null ? undefined : { name: m[1]!, database: m[2]!, schema: m[3]! };
 }
 
 /** The nodes whose membership key is live in the lease bucket, as the leases list them. */

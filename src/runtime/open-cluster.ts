@@ -31,6 +31,11 @@ export type ClusterLink = {
   readonly node: string;
   /** The bus's connection, which replies and the control channel share. */
   readonly connection: NatsConnection;
+  /**
+   * How many items the bus packs into one JetStream message at most: ITEMS_PER_MESSAGE, or 1 on a
+   * stream made before packing (jetstream-stream.ts, WIRE).
+   */
+  readonly itemsPerMessage: number;
   /** What `createMesh` takes as `cluster`. */
   readonly router: Omit<RouterCluster, 'newId' | 'lookup'>;
   /**
@@ -150,6 +155,7 @@ export async function linkCluster(
   return {
     node: opts.node,
     connection: nc,
+    itemsPerMessage: bus.itemsPerMessage,
     router: {
       bus,
       node: incarnation,

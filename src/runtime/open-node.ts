@@ -55,6 +55,7 @@ export async function openClusterNode(
     mesh,
     meshName: policy.mesh,
     node: link.node,
+    itemsPerMessage: link.itemsPerMessage,
     members: () => leases?.members() ?? [],
     onError: (err) => log.warn({ err }, 'control'),
   });

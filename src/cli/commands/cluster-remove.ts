@@ -31,8 +31,11 @@ export async function clusterRemove(
     removed.bucket === undefined ? undefined : `lease bucket ${removed.bucket}`,
   ].filter((p) => p !== undefined);
   out.line(`removed mesh ${mesh} from ${shownServers(opts.cluster)}: ${parts.join(', ')}`);
+  const { ledger } = removed;
   out.line(
-    "its ledger stays in PostgreSQL: keep it (pg_dump -n <schema>), or drop it with DROP SCHEMA <schema> CASCADE (docs/distributed.md, 'Removing a mesh')",
+    ledger === undefined
+      ? "its ledger stays in PostgreSQL: keep it (pg_dump -n <schema>), or drop it with DROP SCHEMA <schema> CASCADE (docs/distributed.md, 'Removing a mesh')"
+      : `its ledger ${ledger.name} stays in PostgreSQL: keep it (pg_dump -n ${ledger.schema} ${ledger.database}), or drop it with DROP SCHEMA ${ledger.schema} CASCADE in database ${ledger.database} (docs/distributed.md, 'Removing a mesh')`,
   );
   return EXIT.ok;
 }

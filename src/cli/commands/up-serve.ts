@@ -237,18 +237,24 @@ export function announce(
 }
 
 /**
- * A node that joins a cluster whose live nodes run another policy says so (a rolling restart with a
- * new mesh file, or a node started with the wrong one): each partition is decided under its owner's
- * policy until every node runs the same file. `GET /cluster` shows each node's digest.
+ * What a node that joins a cluster says of it: live nodes that run another policy (a rolling restart
+ * with a new mesh file, or a node started with the wrong one: each partition is decided under its
+ * owner's policy until every node runs the same file), and a mesh whose stream predates packing
+ * several items a JetStream message. `GET /cluster` shows both for every node.
  */
-export async function sayOtherPolicies(
+export async function sayClusterNotes(
   control: Pick<ClusterControl, 'nodes' | 'node'>,
   digest: string,
   out: Pick<Output, 'note'>,
   log: Logger,
 ): Promise<void> {
   try {
-    const others = (await control.nodes()).filter(
+    const nodes = await control.nodes();
+    if (nodes.find((n) => n.node === control.node)?.itemsPerMessage === 1)
+      out.note(
+        "note: this mesh's stream was made before nodes packed several items a JetStream message, so every node sends one item a message (docs/distributed.md, 'The wire', says how to turn packing on)",
+      );
+    const others = nodes.filter(
       (n) => n.node !== control.node && n.policyDigest !== undefined && n.policyDigest !== digest,
     );
     if (others.length === 0) return;

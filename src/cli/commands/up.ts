@@ -19,7 +19,7 @@ import { cannotListen } from '../port-probe.js';
 import { cliTelemetry } from '../telemetry.js';
 import { alertingTransports } from '../transports.js';
 import { reportOpenFailure, reportOpenWarnings } from './policy-check.js';
-import { announce, sayOtherPolicies, serve } from './up-serve.js';
+import { announce, sayClusterNotes, serve } from './up-serve.js';
 
 export type UpOptions = {
   readonly mesh: string;
@@ -162,7 +162,7 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
 
   if (telemetry.metrics !== undefined)
     out.note(`Prometheus metrics at ${url}/metrics, to the bearer token in MESHWARDEN_METRICS_TOKEN`);
-  if (opened.control !== undefined) void sayOtherPolicies(opened.control, mesh.policy.digest, out, log);
+  if (opened.control !== undefined) void sayClusterNotes(opened.control, mesh.policy.digest, out, log);
 
   if (input !== undefined) {
     feedFile(mesh, input, () => {}, stop.signal).then(

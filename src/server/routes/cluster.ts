@@ -8,6 +8,7 @@ const nodeStatus = {
     node: { type: 'string' },
     self: { type: 'boolean' },
     policyDigest: { type: ['string', 'null'] },
+    itemsPerMessage: { type: ['integer', 'null'] },
     owned: { type: 'array', items: { type: 'integer' } },
     busy: { type: 'integer' },
     held: { type: 'integer' },
@@ -58,6 +59,8 @@ export async function clusterRoutes(app: FastifyInstance, deps: ApiDeps): Promis
           self: n.node === cluster.node,
           // What a rolling restart with a new policy file shows: nodes on two digests for a while.
           policyDigest: n.policyDigest ?? null,
+          // 1 on a mesh whose stream predates packing: what turning it on would change.
+          itemsPerMessage: n.itemsPerMessage ?? null,
           owned: [...n.owned].sort((a, b) => a - b),
           busy: n.busy,
           held: n.heldTotal,
