@@ -5,6 +5,7 @@ export {
   type OpenLedgerOptions,
   openLedgerAt,
   postgresLocationProblem,
+  postgresNameParts,
   sqliteFileOf,
 } from './location.js';
 export {

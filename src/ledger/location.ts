@@ -182,6 +182,14 @@ export function ledgerName(location: string): string {
   return `postgres:${db}/${at.schema}`;
 }
 
+/** The database and schema a PostgreSQL ledger's name (`ledgerName`) says; none for another name. */
+export function postgresNameParts(
+  name: string,
+): { readonly database: string; readonly schema: string } | undefined {
+  const m = /^postgres:([^/]+)\/(.+)$/.exec(name);
+  return m === null ? undefined : { database: m[1]!, schema: m[2]! };
+}
+
 /**
  * Why a PostgreSQL location cannot be opened, read from its text alone (a bad schema name, a bad
  * `lanes`): checked before a cluster node touches NATS, so a typo creates nothing there.

@@ -1,6 +1,8 @@
 import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { errorText, isMeshwardenError } from '../envelope/index.js';
+import { postgresNameParts } from '../ledger/index.js';
+import { identityParts } from './cluster-identity.js';
 import { runtimeError } from './errors.js';
 import { streamNameOf } from './jetstream-names.js';
 import { descriptionParts, streamInfoOf } from './jetstream-stream.js';
@@ -82,10 +84,12 @@ export async function removeMeshState(opts: {
   }
 }
 
-/** The ledger a cluster node recorded in the stream's description (open-cluster.ts, identityOf). */
+/** The ledger a cluster node recorded in the stream's description (cluster-identity.ts). */
 function recordedLedger(description: string | undefined): MeshRemoved['ledger'] {
-  const m = /, ledger (postgres:([^/]+)\/(.+))$/.exec(descriptionParts(description ?? '').identity);
-  return m === null ? undefined : { name: m[1]!, database: m[2]!, schema: m[3]! };
+  const name = identityParts(descriptionParts(description ?? '').identity)?.ledger;
+  if (name === undefined) return undefined;
+  const parts = postgresNameParts(name);
+  return parts === undefined ? undefined : { name, ...parts };
 }
 
 /** The nodes whose membership key is live in the lease bucket, as the leases list them. */

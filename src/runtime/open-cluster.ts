@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { MeshwardenError } from '../envelope/index.js';
 import { ledgerName, locationScheme, postgresLocationProblem } from '../ledger/index.js';
 import type { Policy } from '../policy/index.js';
+import { identityOf, identityParts } from './cluster-identity.js';
 import { partitionsChanged, runtimeError } from './errors.js';
 import { openJetStreamBus } from './jetstream-bus.js';
 import { streamNameOf } from './jetstream-names.js';
@@ -69,20 +70,16 @@ export const ITEMS_PER_MESSAGE = 64;
 
 const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** What every node of a mesh must agree on, as its stream records it (the first node's). */
-const identityOf = (partitions: number, ledgerAt: string) =>
-  `partitions ${partitions}, ledger ${ledgerName(ledgerAt)}`;
-
 /**
  * A stream that records this ledger with another partition count: the mesh's count was changed in
  * the file, which is refused as in embedded mode, at the line of `partitions:`.
  */
 function countChanged(err: unknown, policy: Policy, ledgerAt: string): MeshwardenError | undefined {
   if ((err as MeshwardenError).code !== 'MW_RUNTIME_CLUSTER_MISMATCH') return undefined;
-  const recorded = String((err as MeshwardenError).details?.recorded ?? '');
-  const m = /^partitions (\d+), ledger (.*)$/.exec(recorded);
-  if (m === null || m[2] !== ledgerName(ledgerAt) || Number(m[1]) === policy.partitions) return undefined;
-  return partitionsChanged(policy, Number(m[1]), 'postgres');
+  const recorded = identityParts(String((err as MeshwardenError).details?.recorded ?? ''));
+  if (recorded?.ledger !== ledgerName(ledgerAt) || recorded.partitions === policy.partitions)
+    return undefined;
+  return partitionsChanged(policy, recorded.partitions, 'postgres');
 }
 
 /**
