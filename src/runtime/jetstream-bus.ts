@@ -9,7 +9,7 @@ import { createDrainWatch } from './jetstream-drain.js';
 import { createJetStreamLane, type JetStreamLane } from './jetstream-lane.js';
 import { createLocalHandover } from './jetstream-local.js';
 import { partitionSubject, streamNameOf } from './jetstream-names.js';
-import { createPublishPacker } from './jetstream-pack.js';
+import { createPublishPacker, type PackedMessage } from './jetstream-pack.js';
 import { ackFloorOf, ensureStream } from './jetstream-stream.js';
 import { connectNats, halfMaxPayload } from './nats-connect.js';
 
@@ -170,23 +170,22 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
     return closing;
   };
 
-  const packer = createPublishPacker({
-    maxItems: packing,
-    maxBytes: Math.min(MAX_PACKED_BYTES, halfMaxPayload(nc)),
-    send: (partition, message) =>
-      js
-        .publish(partitionSubject(opts.mesh, partition), message.data, {
-          ...(message.id === undefined ? {} : { msgID: message.id }),
-          ...(message.headers === undefined ? {} : { headers: message.headers }),
-        })
-        .then(
-          (ack) => watch.accepted(partition, ack.seq, message.count),
-          (cause: unknown) => {
-            watch.publishing(partition, -message.count);
-            throw runtimeError('MW_RUNTIME_BUS_PUBLISH', { partition, cause: errorText(cause) }, { cause });
-          },
-        ),
-  });
+  /** Publishes one message (`publishing` counted its items already); resolves with the stream's ack. */
+  const sendMessage = (partition: number, message: PackedMessage) =>
+    js
+      .publish(partitionSubject(opts.mesh, partition), message.data, {
+        ...(message.id === undefined ? {} : { msgID: message.id }),
+        ...(message.headers === undefined ? {} : { headers: message.headers }),
+      })
+      .then(
+        (ack) => watch.accepted(partition, ack.seq, message.count),
+        (cause: unknown) => {
+          watch.publishing(partition, -message.count);
+          throw runtimeError('MW_RUNTIME_BUS_PUBLISH', { partition, cause: errorText(cause) }, { cause });
+        },
+      );
+  const maxBytes = Math.min(MAX_PACKED_BYTES, halfMaxPayload(nc));
+  const packer = createPublishPacker({ maxItems: packing, maxBytes, send: sendMessage });
   /** Publishes an item to the stream (packed with others of its partition); resolves with the stream's ack. */
   const toStream = (partition: number, item: T): Promise<void> => {
     const encoded = encode(partition, item, opts.idOf);
@@ -195,25 +194,25 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
     return packer.add(partition, encoded.data, encoded.id);
   };
   const handover = createLocalHandover<T>({
-    toStream,
+    encode: (partition, item) => encode(partition, item, opts.idOf),
+    send: (partition, message) => {
+      watch.publishing(partition, +message.count);
+      return sendMessage(partition, message);
+    },
+    maxItems: packing,
+    maxBytes,
     report,
     isShut: () => shut,
     republishing: watch.republishing,
   });
 
   /**
-   * Takes an item in process (`local`) when it can, behind this bus's own items for the partition that
-   * are still held in process, so that they keep their order: a lane being given up takes it for the
-   * stream after what it holds; else the partition's queue for the stream; else its live lane, once
-   * everything this bus published there through the stream has arrived. False: publish it.
+   * Takes an item in process (`local`) when it can, behind this bus's own items for the partition:
+   * behind what waits for the stream while the partition is handed over (or what a lane could not
+   * finish); else in its live lane, once everything this bus published there through the stream has
+   * arrived. False: publish it.
    */
   const handOver = (partition: number, item: T): boolean => {
-    for (const lane of retiring) {
-      if (lane.partition === partition) {
-        lane.arriveLocal(item);
-        return true;
-      }
-    }
     if (handover.waiting(partition)) {
       handover.republish(partition)([item]);
       return true;
@@ -232,7 +231,8 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
       const bad = partitionError(partition, opts.partitions);
       if (bad !== undefined) return Promise.reject(bad);
       if (opts.local?.(item) === true && handOver(partition, item)) return Promise.resolve();
-      return toStream(partition, item);
+      // While the partition is handed over, behind what its lane still had, for the next owner.
+      return handover.behind(partition, item) ?? toStream(partition, item);
     },
     subscribe(partition, handler: BusHandler<T>, subscribeOpts) {
       if (closing !== undefined || shut) throw runtimeError('MW_RUNTIME_BUS_CLOSED');
@@ -246,6 +246,7 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
         ...laneDeps,
         settled: check,
         republish: handover.republish(partition),
+        handedOver: handover.release(partition),
         reportDropped: handover.reportDropped(partition),
       });
       lanes.set(partition, lane);
@@ -253,7 +254,11 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
       const bind = { mesh: opts.mesh, parts, maxBatch, maxAckPending, ackWaitMs, report, check, takeOver };
       void bindLane(lane, { ...bind, isShut: () => shut });
     },
-    unsubscribe: (partition) => unsubscribeLane(lanes, retiring, partition, watch.check),
+    unsubscribe(partition) {
+      // What is published for it from now on waits until the lane has put what it still has first.
+      if (lanes.has(partition)) handover.hold(partition);
+      return unsubscribeLane(lanes, retiring, partition, watch.check);
+    },
     drain() {
       if (ended !== undefined) return Promise.reject(ended);
       return shut ? Promise.resolve() : watch.until(true);

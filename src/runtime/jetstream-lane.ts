@@ -59,6 +59,11 @@ export type LaneDeps<T> = {
    * lane was given up.
    */
   readonly republish: (items: readonly T[]) => void;
+  /**
+   * Called once when the lane being given up is done (or stopped): what came in process and it still
+   * had, for the stream, in order, ahead of what was published for the partition meanwhile.
+   */
+  readonly handedOver: (items: readonly T[]) => void;
   /** Told of items that came in process and can no longer go anywhere: the bus stopped. */
   readonly reportDropped: (items: readonly T[]) => void;
 };
@@ -119,9 +124,8 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
     if (retiring) leaving.inFlight.push(...back);
     else if (back.length > 0) deps.republish(back);
     if (retired !== undefined && isEmpty()) {
-      const left = takeLeaving();
-      if (left.length > 0) deps.republish(left);
       done = true;
+      deps.handedOver(takeLeaving());
       retired();
     }
     settled();
@@ -220,6 +224,10 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
       if (stopped) return;
       stopped = true;
       lane.state = 'gone';
+      if (retiring && !done) {
+        done = true;
+        deps.handedOver([]); // what it had is reported dropped below, as the bus stopped
+      }
       retired?.(); // nothing more will be acked here
       lane.handedBack.clear(); // for the partition's next consumer
       giveBackQueued(); // now rather than after the ack wait

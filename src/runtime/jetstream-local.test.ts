@@ -172,6 +172,77 @@ describe('JetStream bus, local', () => {
     expect(reported.map((r) => r.code)).toEqual(['MW_RUNTIME_BUS_NOT_DURABLE']);
   });
 
+  it('keeps what is published while a partition is handed over behind what its lane still had, in or out of process', async () => {
+    const mesh = freshMesh(nats.connection());
+    const odd = (item: BusValue) => (item as { n: number }).n % 2 === 1;
+    const { reported, onError } = collector();
+    await using bus = await openBus(mesh, { onError, local: odd });
+    const started = deferred();
+    const release = deferred();
+    let calls = 0;
+    bus.subscribe(7, async () => {
+      if (++calls !== 2) return;
+      started.resolve();
+      await release.promise;
+      return { done: Promise.reject(new Error('fenced')) };
+    });
+    await bus.publish(7, { n: 0 });
+    await bus.drain();
+    await bus.publish(7, { n: 1 }); // in process, in the handler until released
+    await started.promise;
+    await bus.publish(7, { n: 3 }); // in process, queued behind it
+    const giving = bus.unsubscribe(7);
+    // Not in process (a root): it waits for the stream behind 1 and 3, and its publish with it.
+    let stored = false;
+    const root = bus.publish(7, { n: 4 }).then(() => {
+      stored = true;
+    });
+    await new Promise((next) => setTimeout(next, 100));
+    expect(stored).toBe(false);
+    release.resolve();
+    await giving;
+    await root;
+    await bus.publish(7, { n: 5 });
+    await bus.publish(7, { n: 6 });
+    const next: BusValue[] = [];
+    bus.subscribe(7, (items) => {
+      next.push(...items);
+    });
+    await bus.drain();
+    expect(next).toEqual([{ n: 1 }, { n: 3 }, { n: 4 }, { n: 5 }, { n: 6 }]);
+    expect(reported.map((r) => r.code)).toEqual(['MW_RUNTIME_BUS_NOT_DURABLE']);
+  });
+
+  it('hands what a given-up partition held in process to the stream packed, when the stream packs', async () => {
+    const mesh = freshMesh(nats.connection());
+    const { reported, onError } = collector();
+    await using bus = await openBus(mesh, { onError, local: everyItem, maxItemsPerMessage: 16 });
+    const started = deferred();
+    const release = deferred();
+    let calls = 0;
+    bus.subscribe(2, async () => {
+      if (++calls !== 2) return;
+      started.resolve();
+      await release.promise;
+    });
+    await bus.publish(2, { n: 0 });
+    await bus.drain();
+    await bus.publish(2, { n: 1 }); // in the handler until released
+    await started.promise;
+    for (const item of numbered(2, 42)) await bus.publish(2, item); // 40 queued in process
+    const giving = bus.unsubscribe(2);
+    release.resolve();
+    await giving;
+    const next: BusValue[] = [];
+    bus.subscribe(2, (items) => {
+      next.push(...items);
+    });
+    await bus.drain();
+    expect(next).toEqual(numbered(2, 42));
+    expect(await streamed(mesh)).toBe(1 + 3); // 0, then 40 items in messages of 16, 16 and 8
+    expect(reported).toEqual([]);
+  });
+
   it('reports what waited in process as dropped when the connection is lost', async () => {
     const mesh = freshMesh(nats.connection());
     const { reported, onError } = collector();

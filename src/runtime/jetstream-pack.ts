@@ -44,7 +44,7 @@ export function createPublishPacker(opts: PublishPackerOptions) {
 
   const flush = (partition: number, batch: Pending) => {
     pending.delete(partition);
-    const message = packed(batch);
+    const message = packMessage(batch.data, batch.ids);
     const { waiters } = batch;
     opts.send(partition, message).then(
       () => {
@@ -89,12 +89,13 @@ export function createPublishPacker(opts: PublishPackerOptions) {
   };
 }
 
-function packed(batch: Pending): PackedMessage {
-  const count = batch.data.length;
-  if (count === 1) return { data: batch.data[0]!, id: batch.ids[0], headers: undefined, count };
+/** Items' JSON (and ids) as one message: an item alone as it is, several as their packed array. */
+export function packMessage(data: readonly string[], ids: readonly (string | undefined)[]): PackedMessage {
+  const count = data.length;
+  if (count === 1) return { data: data[0]!, id: ids[0], headers: undefined, count };
   const h = headers();
   h.set(ITEMS_HEADER, String(count));
-  return { data: `[${batch.data.join(',')}]`, id: digestOf(batch.ids), headers: h, count };
+  return { data: `[${data.join(',')}]`, id: digestOf(ids), headers: h, count };
 }
 
 /**
