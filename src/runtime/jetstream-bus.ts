@@ -6,8 +6,8 @@ import type { Bus, BusHandler, BusOptions, BusValue } from './bus.js';
 import { runtimeError } from './errors.js';
 import { bindLane, keepWorking, unsubscribeLane } from './jetstream-consumers.js';
 import { createDrainWatch } from './jetstream-drain.js';
+import { createHandoverQueue, type HandoverHold } from './jetstream-handover.js';
 import { createJetStreamLane, type JetStreamLane } from './jetstream-lane.js';
-import { createLocalHandover } from './jetstream-local.js';
 import { partitionSubject, streamNameOf } from './jetstream-names.js';
 import { createPublishPacker, type PackedMessage } from './jetstream-pack.js';
 import { ackFloorOf, ensureStream } from './jetstream-stream.js';
@@ -193,7 +193,7 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
     watch.publishing(partition, +1);
     return packer.add(partition, encoded.data, encoded.id);
   };
-  const handover = createLocalHandover<T>({
+  const handover = createHandoverQueue<T>({
     encode: (partition, item) => encode(partition, item, opts.idOf),
     send: (partition, message) => {
       watch.publishing(partition, +message.count);
@@ -206,13 +206,22 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
     republishing: watch.republishing,
   });
 
+  /** Lanes given up with items in process: what is published for their partition waits for them. */
+  const holds = new Map<JetStreamLane<T>, HandoverHold>();
+  /** A lane given up is done: what it had in process goes to the stream first, then what waited. */
+  const handedOver = (lane: JetStreamLane<T>, items: readonly T[]) => {
+    const hold = holds.get(lane);
+    holds.delete(lane);
+    if (hold !== undefined) handover.release(lane.partition, hold, items);
+    else handover.republish(lane.partition)(items);
+  };
+
   /**
    * Takes an item in process (`local`) when it can, behind this bus's own items for the partition:
-   * behind what waits for the stream while the partition is handed over (or what a lane could not
-   * finish); else in its live lane, once everything this bus published there through the stream has
-   * arrived. False: publish it.
+   * behind what waits for the stream (a hand-off, or what a lane could not finish); else in its live
+   * lane, once everything this bus published there through the stream has arrived. False: publish it.
    */
-  const handOver = (partition: number, item: T): boolean => {
+  const takeInProcess = (partition: number, item: T): boolean => {
     if (handover.waiting(partition)) {
       handover.republish(partition)([item]);
       return true;
@@ -230,9 +239,9 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
         return Promise.reject(runtimeError('MW_RUNTIME_BUS_CLOSED'));
       const bad = partitionError(partition, opts.partitions);
       if (bad !== undefined) return Promise.reject(bad);
-      if (opts.local?.(item) === true && handOver(partition, item)) return Promise.resolve();
-      // While the partition is handed over, behind what its lane still had, for the next owner.
-      return handover.behind(partition, item) ?? toStream(partition, item);
+      if (opts.local?.(item) === true && takeInProcess(partition, item)) return Promise.resolve();
+      // Behind what waits for the stream (a hand-off's items in process), in publish order.
+      return handover.queueBehind(partition, item) ?? toStream(partition, item);
     },
     subscribe(partition, handler: BusHandler<T>, subscribeOpts) {
       if (closing !== undefined || shut) throw runtimeError('MW_RUNTIME_BUS_CLOSED');
@@ -246,7 +255,7 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
         ...laneDeps,
         settled: check,
         republish: handover.republish(partition),
-        handedOver: handover.release(partition),
+        handedOver: (items) => handedOver(lane, items),
         reportDropped: handover.reportDropped(partition),
       });
       lanes.set(partition, lane);
@@ -255,8 +264,9 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
       void bindLane(lane, { ...bind, isShut: () => shut });
     },
     unsubscribe(partition) {
-      // What is published for it from now on waits until the lane has put what it still has first.
-      if (lanes.has(partition)) handover.hold(partition);
+      // Its items in process go to the stream first; what is published meanwhile waits behind them.
+      const lane = lanes.get(partition);
+      if (lane !== undefined && lane.local > 0) holds.set(lane, handover.hold(partition));
       return unsubscribeLane(lanes, retiring, partition, watch.check);
     },
     drain() {

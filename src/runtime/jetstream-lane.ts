@@ -28,8 +28,8 @@ export type JetStreamLane<T = unknown> = {
   arrive(msg: JsMsg): void;
   /**
    * Takes an item this process published for the partition, without the broker: queued behind what
-   * was delivered, handled like it. Not durable, or given up with the lane, it goes to the stream; one
-   * that comes while the lane is being given up goes there too, after what the lane still holds.
+   * was delivered, handled like it. Not durable, or given up with the lane, it goes to the stream. A
+   * live lane's only: the bus queues what comes for a lane being given up behind what it still has.
    */
   arriveLocal(item: T): void;
   /** Sends a working indicator (`+WPI`) for every held message: its ack wait starts again. */
@@ -54,10 +54,7 @@ export type LaneDeps<T> = {
   readonly redeliverDelayMs: number;
   /** Called after held messages were acked or handed back: drain may be satisfied. */
   readonly settled: () => void;
-  /**
-   * Publishes items that came in process to the stream, in the order given: not durable here, or the
-   * lane was given up.
-   */
+  /** Publishes items that came in process and were not durable here to the stream, in the order given. */
   readonly republish: (items: readonly T[]) => void;
   /**
    * Called once when the lane being given up is done (or stopped): what came in process and it still
@@ -121,14 +118,19 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
       if (!durable && !retiring) lane.handedBack.add(msg.seq); // due back here, not elsewhere
       lane.held.delete(msg);
     }
-    if (retiring) leaving.inFlight.push(...back);
+    if (retiring) leaving.inFlight = leaving.inFlight.concat(back);
     else if (back.length > 0) deps.republish(back);
     if (retired !== undefined && isEmpty()) {
-      done = true;
-      deps.handedOver(takeLeaving());
+      finishRetiring(takeLeaving());
       retired();
     }
     settled();
+  };
+  /** Retired (or stopped while retiring): what it had in process goes to the stream first, once. */
+  const finishRetiring = (left: readonly T[]) => {
+    if (done) return;
+    done = true;
+    deps.handedOver(left);
   };
   const isEmpty = () => lane.held.size === 0 && lane.local === 0;
   /** What waits for the handler goes back: to the stream, for the partition's next owner. */
@@ -143,7 +145,10 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
       msg.nak();
       lane.held.delete(msg);
     }
-    if (!stopped) return void leaving.queued.push(...local);
+    if (!stopped) {
+      leaving.queued = leaving.queued.concat(local); // not a spread: they may be many
+      return;
+    }
     const lost = [...takeLeaving(), ...local];
     if (lost.length > 0) deps.reportDropped(lost);
   };
@@ -194,8 +199,8 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
       }
     },
     arriveLocal(item) {
-      // A retiring lane keeps its partition's later items behind the ones it still has in flight.
       if (stopped) return deps.reportDropped([item]);
+      // Not reached (the bus gives a lane being given up nothing); behind what it has, if it were.
       if (retiring && !done) return void leaving.queued.push(item);
       if (retiring) return deps.republish([item]);
       lane.local++;
@@ -209,7 +214,10 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
       if (!stopped) for (const msg of lane.held) msg.working();
     },
     retire() {
-      if (stopped) return Promise.resolve(); // nothing more will be acked here
+      if (stopped) {
+        finishRetiring([]); // nothing more will be acked here
+        return Promise.resolve();
+      }
       if (!retiring) {
         retiring = true;
         lane.handedBack.clear();
@@ -224,10 +232,7 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
       if (stopped) return;
       stopped = true;
       lane.state = 'gone';
-      if (retiring && !done) {
-        done = true;
-        deps.handedOver([]); // what it had is reported dropped below, as the bus stopped
-      }
+      if (retiring) finishRetiring([]); // what it had is reported dropped below, as the bus stopped
       retired?.(); // nothing more will be acked here
       lane.handedBack.clear(); // for the partition's next consumer
       giveBackQueued(); // now rather than after the ack wait

@@ -5,7 +5,7 @@ import { type PackedMessage, packMessage } from './jetstream-pack.js';
 /** A publish that failed is tried again after this long, doubling up to REPUBLISH_MAX_MS. */
 const REPUBLISH_FIRST_MS = 100;
 const REPUBLISH_MAX_MS = 2_000;
-/** Items the stream has not taken after this long are given up (reported dropped, or refused). */
+/** A message the stream has not taken after this long is given up, with all that waits behind it. */
 const REPUBLISH_GIVE_UP_MS = 30_000;
 
 /** An item's JSON and its `Nats-Msg-Id`. */
@@ -13,29 +13,37 @@ type Encoded = { readonly data: string; readonly id: string | undefined };
 
 /**
  * An item waiting for the stream: one that came in process (nothing else holds it), or one published
- * while its partition was being handed over (`sent` settles its publish: stored, or why not).
+ * while items of its partition waited here (`sent` settles its publish: stored, or why not).
  */
 type Outbound<T> = { readonly item: T; readonly sent?: PromiseWithResolvers<void> };
 
+/**
+ * A partition's items for the stream, in order. `holds`: its lanes being given up that still have
+ * items in process, which go first once each is done (`release`); nothing is sent until none is left.
+ */
+type Queue<T> = { entries: Outbound<T>[]; holds: Set<object>; pumping: boolean };
+
 const itemsOf = <T>(entries: readonly Outbound<T>[]) => entries.map((e) => e.item);
 
-/** A partition's items for the stream, in order; `held` while its lane still finishes what it has. */
-type Queue<T> = { entries: Outbound<T>[]; held: boolean; pumping: boolean };
+/** What a lane being given up is told to hand back with (`release`). */
+export type HandoverHold = object;
 
 /**
- * Where the JetStream bus's items go while a partition is handed over, and those that came in
- * process (its `local` option) when the lane that took them cannot finish them: to the stream (not
- * durable here, or the partition given up), or, once the bus has stopped, reported as dropped.
+ * Where the JetStream bus's items wait for the stream, per partition: those that came in process
+ * (its `local` option) when the lane that took them cannot finish them (not durable here, or the
+ * partition given up), and everything published for the partition while such items wait, so that
+ * it goes out behind them. Once the bus has stopped, what waits is reported dropped (in process) or
+ * its publish refused.
  *
- * A partition being given up is `hold`: everything published for it from then on (in process or
- * not) waits here, behind what its lane still has in flight, which the lane puts first when it is
- * done (`release`). So a subject's messages reach the next owner in the order they were published.
- * The queue goes out in order, up to a message's worth of items at a time (one packed message when
- * the stream packs), each message acked before the next; a publish that fails is tried again for up
- * to 30 s, then its items are reported dropped (those in process) or their publish refused, so that
- * drain and close (which wait for the queues) never wait forever on a broker that refuses them.
+ * A partition given up while its lane has items in process is held (`hold`): what is published for
+ * it from then on waits here until the lane is done and has put what it still had first (`release`).
+ * So the next owner gets the lane's items, then what was published meanwhile, in order. The queue
+ * goes out in order, up to a message's worth of items at a time (one packed message when the bus
+ * packs), each message acked before the next; a message that fails is tried again for up to 30 s,
+ * then it and everything queued behind it are given up, so that drain and close (which wait for the
+ * queues) never wait long on a broker that refuses them.
  */
-export function createLocalHandover<T>(deps: {
+export function createHandoverQueue<T>(deps: {
   readonly encode: (partition: number, item: T) => Encoded | Error;
   /** Publishes one message; resolves on the stream's ack. */
   readonly send: (partition: number, message: PackedMessage) => Promise<void>;
@@ -55,24 +63,26 @@ export function createLocalHandover<T>(deps: {
       partition,
       items,
     );
+  /** The items that came in process: what `onError` is told of (a publish is told by its promise). */
+  const inProcess = (entries: readonly Outbound<T>[]) => itemsOf(entries.filter((e) => e.sent === undefined));
 
-  /** A message's items are done with here: stored, or given up (`failure`): dropped, or refused. */
+  /** Items done with here: stored, or given up (`failure`): dropped, or their publish refused. */
   const finish = (partition: number, entries: readonly Outbound<T>[], failure?: Error) => {
     deps.republishing(-entries.length);
     for (const entry of entries) {
       if (failure === undefined) entry.sent?.resolve();
       else entry.sent?.reject(failure);
     }
-    const dropped = failure === undefined ? [] : itemsOf(entries.filter((e) => e.sent === undefined));
+    const dropped = failure === undefined ? [] : inProcess(entries);
     if (dropped.length > 0) reportDropped(partition)(dropped);
   };
 
   /**
-   * The next message's items from the head of the queue, and their JSON and ids: as many as one
-   * message holds. An item that is no JSON never will be: it is taken out and reported (or its
-   * publish refused).
+   * The next message from the head of the queue: as many items as one message holds, and the
+   * message. An item that is no JSON never will be: it is taken out and reported (or its publish
+   * refused).
    */
-  const nextGroup = (partition: number, queue: Queue<T>) => {
+  const nextMessage = (partition: number, queue: Queue<T>) => {
     const entries: Outbound<T>[] = [];
     const data: string[] = [];
     const ids: (string | undefined)[] = [];
@@ -99,7 +109,11 @@ export function createLocalHandover<T>(deps: {
   };
 
   /** Sends one message until the stream takes it; the last error if it was given up. */
-  const send = async (partition: number, message: PackedMessage, entries: readonly Outbound<T>[]) => {
+  const sendUntilStored = async (
+    partition: number,
+    message: PackedMessage,
+    entries: readonly Outbound<T>[],
+  ) => {
     const giveUpAt = performance.now() + REPUBLISH_GIVE_UP_MS;
     let last: Error = runtimeError('MW_RUNTIME_BUS_CLOSED');
     for (let wait = REPUBLISH_FIRST_MS, told = false; ; wait = Math.min(wait * 2, REPUBLISH_MAX_MS)) {
@@ -109,7 +123,8 @@ export function createLocalHandover<T>(deps: {
         return undefined;
       } catch (err) {
         last = err as Error;
-        if (!told) deps.report(last, partition, itemsOf(entries));
+        const items = inProcess(entries);
+        if (!told && items.length > 0) deps.report(last, partition, items);
         told = true;
         await sleep(wait);
       }
@@ -118,33 +133,43 @@ export function createLocalHandover<T>(deps: {
 
   const pump = async (partition: number, queue: Queue<T>) => {
     queue.pumping = true;
-    while (queue.entries.length > 0 && !queue.held) {
-      const { entries, message } = nextGroup(partition, queue);
-      if (message !== undefined) finish(partition, entries, await send(partition, message, entries));
+    while (queue.entries.length > 0 && queue.holds.size === 0) {
+      const { entries, message } = nextMessage(partition, queue);
+      if (message === undefined) continue;
+      const failure = await sendUntilStored(partition, message, entries);
+      finish(partition, entries, failure);
+      // Given up: what waits behind it would wait as long, and go out of order if it went.
+      if (failure !== undefined) finish(partition, queue.entries.splice(0), failure);
     }
     queue.pumping = false;
-    if (queue.entries.length === 0 && !queue.held) queues.delete(partition);
+    if (queue.entries.length === 0 && queue.holds.size === 0) queues.delete(partition);
   };
 
   const queueOf = (partition: number): Queue<T> => {
     let queue = queues.get(partition);
     if (queue === undefined) {
-      queue = { entries: [], held: false, pumping: false };
+      queue = { entries: [], holds: new Set(), pumping: false };
       queues.set(partition, queue);
     }
     return queue;
   };
-  const enqueue = (partition: number, entries: readonly Outbound<T>[], first = false) => {
+  const goOn = (partition: number, queue: Queue<T>) => {
+    if (queue.holds.size > 0 || queue.pumping) return;
+    if (queue.entries.length > 0) void pump(partition, queue);
+    else queues.delete(partition);
+  };
+  /** Queues items behind (or, for a lane's leftovers, ahead of) what waits; no spread: they may be many. */
+  const enqueue = (partition: number, entries: Outbound<T>[], first = false) => {
     const queue = queueOf(partition);
     deps.republishing(entries.length);
-    if (first) queue.entries.unshift(...entries);
-    else queue.entries.push(...entries);
-    if (!queue.held && !queue.pumping) void pump(partition, queue);
+    if (first) queue.entries = entries.concat(queue.entries);
+    else for (const entry of entries) queue.entries.push(entry);
+    goOn(partition, queue);
   };
 
   return {
     reportDropped,
-    /** Queues items for the stream behind what waits for their partition; they go in this order. */
+    /** Queues items that came in process for the stream, behind what waits for their partition. */
     republish: (partition: number) => (items: readonly T[]) => {
       if (items.length > 0)
         enqueue(
@@ -153,31 +178,32 @@ export function createLocalHandover<T>(deps: {
         );
     },
     /**
-     * Queues an item published while its partition is handed over, behind what waits for it; resolves
-     * once the stream stored it. Undefined when nothing waits: publish it as usual.
+     * Queues an item published for a partition whose items wait here, behind them; resolves once the
+     * stream stored it. Undefined when nothing waits: publish it as usual.
      */
-    behind(partition: number, item: T): Promise<void> | undefined {
+    queueBehind(partition: number, item: T): Promise<void> | undefined {
       if (!queues.has(partition)) return undefined;
       const sent = Promise.withResolvers<void>();
       enqueue(partition, [{ item, sent }]);
       return sent.promise;
     },
-    /** The partition's lane is being given up: what comes for it waits until `release`. */
-    hold(partition: number) {
-      queueOf(partition).held = true;
+    /** A lane of the partition with items in process is being given up: what comes waits for it. */
+    hold(partition: number): HandoverHold {
+      const hold = {};
+      queueOf(partition).holds.add(hold);
+      return hold;
     },
-    /** The lane is done: what it still had goes first, then what waited, in order. */
-    release: (partition: number) => (items: readonly T[]) => {
+    /** That lane is done: what it still had goes ahead of what waited (once every hold is done). */
+    release(partition: number, hold: HandoverHold, items: readonly T[]) {
       const queue = queueOf(partition);
-      queue.held = false;
+      queue.holds.delete(hold);
       if (items.length > 0)
         enqueue(
           partition,
           items.map((item) => ({ item })),
           true,
         );
-      else if (queue.entries.length > 0 && !queue.pumping) void pump(partition, queue);
-      else if (queue.entries.length === 0 && !queue.pumping) queues.delete(partition);
+      else goOn(partition, queue);
     },
     /** Whether items for the partition wait here: a later item must queue behind them. */
     waiting: (partition: number) => queues.has(partition),
