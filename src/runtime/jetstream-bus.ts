@@ -11,7 +11,7 @@ import { createJetStreamLane, type JetStreamLane } from './jetstream-lane.js';
 import { partitionSubject, streamNameOf } from './jetstream-names.js';
 import { createPublishPacker, type PackedMessage } from './jetstream-pack.js';
 import { ackFloorOf, ensureStream } from './jetstream-stream.js';
-import { connectNats, halfMaxPayload } from './nats-connect.js';
+import { connectNats, halfMaxPayload, maxPayload } from './nats-connect.js';
 
 export type JetStreamBusOptions<T> = BusOptions<T> & {
   /** NATS servers, e.g. `nats://127.0.0.1:4222`; ignored when `connection` is given. */
@@ -201,6 +201,7 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
     },
     maxItems: packing,
     maxBytes,
+    maxPayload: () => maxPayload(nc),
     report,
     isShut: () => shut,
     republishing: watch.republishing,

@@ -19,7 +19,7 @@ export function createDrainWatch(
 ) {
   const { pollMs } = opts;
   let inFlight = 0;
-  // Items that came in process, on their way to the stream (jetstream-local.ts).
+  // Items waiting for the stream behind a hand-off or a lane that could not finish them (jetstream-handover.ts).
   let republishing = 0;
   // Publishes per partition still waiting for the stream's ack.
   const unacked = new Map<number, number>();

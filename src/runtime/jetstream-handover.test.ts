@@ -163,6 +163,51 @@ describe('JetStream bus, a partition handed over', () => {
     expect(reported).toEqual([]);
   }, 60_000);
 
+  it('gives back a hand-off’s batches in flight in the order they were handed out, not the order they failed', async () => {
+    const mesh = freshMesh(nats.connection());
+    await using bus = await openBus(mesh, { onError: () => {}, local: odd });
+    const receipts = [deferred(), deferred()];
+    const called = [deferred(), deferred()];
+    let calls = 0;
+    bus.subscribe(PARTITION, (items) => {
+      if ((items[0] as { n: number }).n === 0) return;
+      const i = calls++;
+      called[i]!.resolve();
+      return { done: receipts[i]!.promise.then(() => Promise.reject(new Error('fenced'))) };
+    });
+    await bus.publish(PARTITION, { n: 0 });
+    await bus.drain();
+    await bus.publish(PARTITION, { n: 1 }); // in process: the first batch in flight
+    await called[0]!.promise;
+    await bus.publish(PARTITION, { n: 3 }); // the second
+    await called[1]!.promise;
+    const giving = bus.unsubscribe(PARTITION);
+    receipts[1]!.resolve(); // the second fails first
+    await pause(20);
+    receipts[0]!.resolve();
+    await giving;
+    expect(await nextOwnerGets(bus)).toEqual([{ n: 1 }, { n: 3 }]);
+  });
+
+  it('takes an item in process too big for the broker out alone, at once, and hands the rest over', async () => {
+    const mesh = freshMesh(nats.connection());
+    const { reported, onError } = collector();
+    await using bus = await openBus(mesh, { onError, local: odd });
+    const big = { n: 3, pad: 'x'.repeat(2 * 1_048_576) }; // more than the broker's 1 MiB
+    const release = await busyLane(bus, { fenced: false, queued: [] });
+    await bus.publish(PARTITION, big);
+    await bus.publish(PARTITION, { n: 5 });
+    const giving = bus.unsubscribe(PARTITION);
+    const root = bus.publish(PARTITION, { n: 6 });
+    release.resolve();
+    await giving;
+    await root; // not held up behind the big one for its 30 s of retries
+    expect(await nextOwnerGets(bus)).toEqual([{ n: 5 }, { n: 6 }]);
+    expect(reported.map((r) => [r.code, (r.items[0] as { n: number }).n])).toEqual([
+      ['MW_RUNTIME_BUS_PUBLISH', 3],
+    ]);
+  }, 20_000);
+
   it('refuses a waiting root’s publish and reports the items in process dropped when the connection is lost', async () => {
     const mesh = freshMesh(nats.connection());
     const { reported, onError } = collector();

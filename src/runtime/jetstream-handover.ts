@@ -19,11 +19,18 @@ type Outbound<T> = { readonly item: T; readonly sent?: PromiseWithResolvers<void
 
 /**
  * A partition's items for the stream, in order. `holds`: its lanes being given up that still have
- * items in process, which go first once each is done (`release`); nothing is sent until none is left.
+ * items in process, in the order given up, each with what it had once done (`release`); nothing is
+ * sent until every one is done, then theirs go first, in that order.
  */
-type Queue<T> = { entries: Outbound<T>[]; holds: Set<object>; pumping: boolean };
+type Queue<T> = { entries: Outbound<T>[]; holds: Map<object, T[] | undefined>; pumping: boolean };
 
 const itemsOf = <T>(entries: readonly Outbound<T>[]) => entries.map((e) => e.item);
+
+const tooBig = (partition: number, bytes: number, max: number) =>
+  runtimeError('MW_RUNTIME_BUS_PUBLISH', {
+    partition,
+    cause: `its JSON is ${bytes.toLocaleString('en')} bytes, more than the broker takes in a message (${max.toLocaleString('en')})`,
+  });
 
 /** What a lane being given up is told to hand back with (`release`). */
 export type HandoverHold = object;
@@ -50,6 +57,8 @@ export function createHandoverQueue<T>(deps: {
   /** The most items, and bytes of JSON, a message holds (as the bus packs). */
   readonly maxItems: number;
   readonly maxBytes: number;
+  /** The broker's largest message: an item bigger than that never goes (`nextMessage`). */
+  readonly maxPayload: () => number;
   readonly report: (error: Error, partition: number, items: readonly T[]) => void;
   readonly isShut: () => boolean;
   /** Counts items waiting here (+n), and those that reached the stream or were dropped (-n). */
@@ -77,10 +86,17 @@ export function createHandoverQueue<T>(deps: {
     if (dropped.length > 0) reportDropped(partition)(dropped);
   };
 
+  /** An item that can never go (no JSON, or more than the broker takes) is taken out, and told. */
+  const refuse = (partition: number, entry: Outbound<T>, error: Error) => {
+    deps.republishing(-1);
+    if (entry.sent !== undefined) entry.sent.reject(error);
+    else deps.report(error, partition, [entry.item]);
+  };
+
   /**
    * The next message from the head of the queue: as many items as one message holds, and the
-   * message. An item that is no JSON never will be: it is taken out and reported (or its publish
-   * refused).
+   * message. An item that never will go is taken out alone (`refuse`), not tried for 30 s with
+   * what waits behind it: an item kept in process met neither JSON nor the broker's size until now.
    */
   const nextMessage = (partition: number, queue: Queue<T>) => {
     const entries: Outbound<T>[] = [];
@@ -90,14 +106,16 @@ export function createHandoverQueue<T>(deps: {
     while (queue.entries.length > 0 && entries.length < deps.maxItems) {
       const entry = queue.entries[0]!;
       const encoded = deps.encode(partition, entry.item);
-      if (encoded instanceof Error) {
+      const size = encoded instanceof Error ? 0 : Buffer.byteLength(encoded.data) + 1;
+      if (encoded instanceof Error || size > deps.maxPayload()) {
         queue.entries.shift();
-        deps.republishing(-1);
-        if (entry.sent !== undefined) entry.sent.reject(encoded);
-        else deps.report(encoded, partition, [entry.item]);
+        refuse(
+          partition,
+          entry,
+          encoded instanceof Error ? encoded : tooBig(partition, size, deps.maxPayload()),
+        );
         continue;
       }
-      const size = Buffer.byteLength(encoded.data) + 1;
       if (entries.length > 0 && bytes + size > deps.maxBytes) break;
       queue.entries.shift();
       entries.push(entry);
@@ -148,7 +166,7 @@ export function createHandoverQueue<T>(deps: {
   const queueOf = (partition: number): Queue<T> => {
     let queue = queues.get(partition);
     if (queue === undefined) {
-      queue = { entries: [], holds: new Set(), pumping: false };
+      queue = { entries: [], holds: new Map(), pumping: false };
       queues.set(partition, queue);
     }
     return queue;
@@ -190,19 +208,19 @@ export function createHandoverQueue<T>(deps: {
     /** A lane of the partition with items in process is being given up: what comes waits for it. */
     hold(partition: number): HandoverHold {
       const hold = {};
-      queueOf(partition).holds.add(hold);
+      queueOf(partition).holds.set(hold, undefined);
       return hold;
     },
-    /** That lane is done: what it still had goes ahead of what waited (once every hold is done). */
+    /** That lane is done: what it still had goes ahead of what waited, once every hold is done. */
     release(partition: number, hold: HandoverHold, items: readonly T[]) {
       const queue = queueOf(partition);
-      queue.holds.delete(hold);
-      if (items.length > 0)
-        enqueue(
-          partition,
-          items.map((item) => ({ item })),
-          true,
-        );
+      if (!queue.holds.has(hold)) return;
+      queue.holds.set(hold, [...items]);
+      const lefts = [...queue.holds.values()];
+      if (lefts.some((left) => left === undefined)) return;
+      queue.holds.clear();
+      const first = lefts.flatMap((left) => left!.map((item) => ({ item })));
+      if (first.length > 0) enqueue(partition, first, true);
       else goOn(partition, queue);
     },
     /** Whether items for the partition wait here: a later item must queue behind them. */

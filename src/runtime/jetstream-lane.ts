@@ -79,17 +79,21 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
   let stopped = false;
   let retiring = false;
   let retired: (() => void) | undefined;
-  /** Retired: nothing is in flight any more, and what was left went to the stream. */
+  /** Retiring, and what it had in process went to the stream (`finishRetiring`). */
   let done = false;
   /**
-   * While retiring: the items that came in process to publish for the next owner once the lane is
-   * empty, in the order they came (a batch in flight came before what was queued behind it).
+   * While retiring: the items that came in process to publish for the next owner once none is left
+   * in flight, in the order they came: the batches in flight that were not durable, by the order they
+   * were handed out (not the order their receipts failed), then what was queued behind them.
    */
-  const leaving = { inFlight: [] as T[], queued: [] as T[] };
+  const leaving = { inFlight: new Map<number, readonly T[]>(), queued: [] as T[] };
+  /** Batches handed to the handler so far: each one's place, for `leaving`. */
+  let handedOut = 0;
   /** What is leaving, in order, and no longer held here. */
   const takeLeaving = (): T[] => {
-    const left = [...leaving.inFlight, ...leaving.queued];
-    leaving.inFlight = [];
+    const inFlight = [...leaving.inFlight].sort(([a], [b]) => a - b).flatMap(([, items]) => items);
+    const left = inFlight.concat(leaving.queued);
+    leaving.inFlight.clear();
     leaving.queued = [];
     return left;
   };
@@ -100,7 +104,7 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
   // An item that came in process has no message to ack: done once durable, else published to the
   // stream (as a nak hands a message back; when retiring, with the rest once the lane is empty), or,
   // once stopped, told as dropped.
-  const settle = (batch: readonly Queued<T>[], durable: boolean) => {
+  const settle = (batch: readonly Queued<T>[], durable: boolean, place = 0) => {
     const back: T[] = [];
     for (const { msg, items } of batch) {
       if (msg !== undefined) continue;
@@ -118,11 +122,14 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
       if (!durable && !retiring) lane.handedBack.add(msg.seq); // due back here, not elsewhere
       lane.held.delete(msg);
     }
-    if (retiring) leaving.inFlight = leaving.inFlight.concat(back);
-    else if (back.length > 0) deps.republish(back);
-    if (retired !== undefined && isEmpty()) {
-      finishRetiring(takeLeaving());
-      retired();
+    if (retiring) {
+      if (back.length > 0) leaving.inFlight.set(place, back);
+    } else if (back.length > 0) deps.republish(back);
+    if (retired !== undefined) {
+      // Its items in process all settled, what it had is final: it goes now, not once its messages
+      // from the stream settle too (one not durable goes back to its place in the stream anyway).
+      if (lane.local === 0) finishRetiring(takeLeaving());
+      if (isEmpty()) retired();
     }
     settled();
   };
@@ -160,17 +167,18 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
       return;
     }
     const items = itemsOf(batch);
+    const place = handedOut++;
     // A receipt's batch is acked once `done` resolves, the next batch need not wait for it; a
     // rejected `done` hands it back; a handler's throw is reported and the batch acked (the contract).
     runHandler(deps, items, (receipt) => {
       const done = (receipt as BusReceipt | null | undefined)?.done;
-      if (!isThenable(done)) settle(batch, true);
+      if (!isThenable(done)) settle(batch, true, place);
       else
         done.then(
-          () => settle(batch, true),
+          () => settle(batch, true, place),
           (cause: unknown) => {
             report(batchError('MW_RUNTIME_BUS_NOT_DURABLE', partition, items, cause), partition, items);
-            settle(batch, false);
+            settle(batch, false, place);
           },
         );
       queueMicrotask(pump);

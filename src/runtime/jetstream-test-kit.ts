@@ -1,5 +1,5 @@
-// Shared by the JetStream bus tests (jetstream-bus.test.ts, jetstream-local.test.ts): each test gets a
-// mesh, so a stream, of its own, deleted once the test is over, so tests share no state. They run
+// Shared by the JetStream bus tests (jetstream-bus, -local, -handover and -pack .test.ts): each test
+// gets a mesh, so a stream, of its own, deleted once the test is over, so tests share no state. They run
 // against the NATS server at 127.0.0.1:4222 with JetStream (`.ci/run` starts it when it is not running).
 import { randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';

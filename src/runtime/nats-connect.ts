@@ -35,7 +35,12 @@ export function shownServers(servers: string): string {
   return servers.replace(/\/\/[^/@,\s]*@/g, '//…@');
 }
 
-/** Half the broker's largest message (1 MiB by default): what a node packs into one stays well under it. */
+/** The broker's largest message, in bytes (1 MiB by default). */
+export function maxPayload(nc: NatsConnection): number {
+  return nc.info?.max_payload ?? 1_048_576;
+}
+
+/** Half the broker's largest message: what a node packs into one stays well under it. */
 export function halfMaxPayload(nc: NatsConnection): number {
-  return Math.floor((nc.info?.max_payload ?? 1_048_576) / 2);
+  return Math.floor(maxPayload(nc) / 2);
 }
