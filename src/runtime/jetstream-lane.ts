@@ -102,7 +102,7 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
   // queue), so it is handed back (`nak`), to come again after the delay. Once stopped (the bus
   // closed or lost its connection) neither: it is redelivered after the ack wait, as after a crash.
   // An item that came in process has no message to ack: done once durable, else published to the
-  // stream (as a nak hands a message back; when retiring, with the rest once the lane is empty), or,
+  // stream (as a nak hands a message back; when retiring, with the rest once none is in flight), or,
   // once stopped, told as dropped.
   const settle = (batch: readonly Queued<T>[], durable: boolean, place = 0) => {
     const back: T[] = [];
@@ -128,7 +128,7 @@ export function createJetStreamLane<T extends BusValue>(deps: LaneDeps<T>): JetS
     if (retired !== undefined) {
       // Its items in process all settled, what it had is final: it goes now, not once its messages
       // from the stream settle too (one not durable goes back to its place in the stream anyway).
-      if (lane.local === 0) finishRetiring(takeLeaving());
+      if (lane.local === 0 && !done) finishRetiring(takeLeaving());
       if (isEmpty()) retired();
     }
     settled();

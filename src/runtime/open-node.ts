@@ -75,13 +75,16 @@ export async function openClusterNode(
   let unsettled = false;
   const close = () => {
     closing ??= (async () => {
-      // Replies to what this node sent come from the owners: wait for them before leaving, but not
-      // for good (an owner gone for good), and not at all once the ledger failed (nothing settles).
+      // Its partitions first: while this node owns them the other nodes keep sending them work, so
+      // under load they never go quiet here. Each is handed off once its batches in flight settled.
+      await leases?.close();
+      // Then the replies to what this node sent, from the owners, and the handlers it started: wait
+      // for them before leaving, but not for good (an owner gone for good), and not at all once the
+      // ledger failed (nothing settles).
       if (!ledgerFailed && !(await within(CLOSE_WAIT_MS, mesh.idle()))) {
         unsettled = true;
         log.warn({ ms: CLOSE_WAIT_MS }, 'replies from the owners did not all come; leaving anyway');
       }
-      await leases?.close();
       mesh.node?.stop();
       if (!(await within(CLOSE_WAIT_MS, mesh.close()))) {
         unsettled = true;
