@@ -1,19 +1,19 @@
 // A partition's hand-off on the JetStream bus (jetstream-handover.ts): what its lane had in process
 // goes to the stream first, packed, and what is published for the partition meanwhile, in process or
 // not, waits behind it. Real NATS (jetstream-test-kit.ts).
-import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import type { Bus, BusValue } from './bus.js';
-import { streamNameOf } from './jetstream-names.js';
 import {
   collector,
   deferred,
   everyItem,
   freshMesh,
   natsAdmin,
+  numbered,
   openBus,
   SERVERS,
+  streamed,
 } from './jetstream-test-kit.js';
 
 const nats = natsAdmin();
@@ -21,13 +21,6 @@ const PARTITION = 7;
 /** Odd items stay in process (as a handler's emissions); even ones go through the stream (as roots). */
 const odd = (item: BusValue) => (item as { n: number }).n % 2 === 1;
 const pause = (ms: number) => new Promise((next) => setTimeout(next, ms));
-const numbered = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => ({ n: from + i }));
-
-/** How many messages ever went through the mesh's stream (its last sequence). */
-async function streamed(mesh: string): Promise<number> {
-  const jsm = await jetstreamManager(nats.connection());
-  return (await jsm.streams.info(streamNameOf(mesh))).state.last_seq;
-}
 
 /**
  * The partition's lane with item 1 (in process) in its handler until `release`, and `queued` more in
@@ -131,7 +124,7 @@ describe('JetStream bus, a partition handed over', () => {
     release.resolve();
     await giving;
     expect(await nextOwnerGets(bus)).toEqual(numbered(2, 42));
-    expect(await streamed(mesh)).toBe(1 + 3); // 0, then 40 items in messages of 16, 16 and 8
+    expect(await streamed(nats.connection(), mesh)).toBe(1 + 3); // 0, then 40 items in messages of 16, 16 and 8
     expect(reported).toEqual([]);
   });
 
@@ -140,20 +133,9 @@ describe('JetStream bus, a partition handed over', () => {
     const { reported, onError } = collector();
     await using bus = await openBus(mesh, { onError, local: everyItem, maxItemsPerMessage: 64 });
     const count = 150_000;
-    const started = deferred();
-    const release = deferred();
-    let calls = 0;
-    bus.subscribe(PARTITION, async () => {
-      if (++calls !== 2) return;
-      started.resolve();
-      await release.promise;
-    });
-    await bus.publish(PARTITION, { n: 0 });
-    await bus.drain();
-    await bus.publish(PARTITION, { n: 1 });
-    await started.promise;
     // More than a call's arguments can hold: nothing spreads them.
-    for (let n = 2; n < count + 2; n++) void bus.publish(PARTITION, { n });
+    const queued = Array.from({ length: count }, (_, i) => i + 2);
+    const release = await busyLane(bus, { fenced: false, queued });
     const giving = bus.unsubscribe(PARTITION);
     release.resolve();
     await giving;

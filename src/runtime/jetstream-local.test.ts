@@ -2,30 +2,22 @@
 // in process, once everything the bus published there through the stream has arrived. Real NATS
 // (jetstream-test-kit.ts); the rest of the bus is in jetstream-bus.test.ts, and the conformance suite
 // runs with `local` there too.
-import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import type { BusValue } from './bus.js';
-import { streamNameOf } from './jetstream-names.js';
 import {
   collector,
   deferred,
   everyItem,
   freshMesh,
   natsAdmin,
+  numbered,
   openBus,
   SERVERS,
+  streamed,
 } from './jetstream-test-kit.js';
 
 const nats = natsAdmin();
-
-/** How many items ever went through the mesh's stream (its last sequence). */
-async function streamed(mesh: string): Promise<number> {
-  const jsm = await jetstreamManager(nats.connection());
-  return (await jsm.streams.info(streamNameOf(mesh))).state.last_seq;
-}
-
-const numbered = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => ({ n: from + i }));
 
 describe('JetStream bus, local', () => {
   it('hands a partition it consumes its own items in process, in order, without the broker', async () => {
@@ -41,7 +33,7 @@ describe('JetStream bus, local', () => {
     for (const item of numbered(1, 6)) await bus.publish(1, item);
     await bus.drain();
     expect(seen).toEqual(numbered(0, 6));
-    expect(await streamed(mesh)).toBe(1);
+    expect(await streamed(nats.connection(), mesh)).toBe(1);
     expect(reported).toEqual([]);
   });
 
@@ -60,7 +52,7 @@ describe('JetStream bus, local', () => {
       await bus.drain(); // each in turn: an odd one stays in process only once the even one arrived
     }
     expect(seen).toEqual(numbered(0, 5));
-    expect(await streamed(mesh)).toBe(3); // 0, 2 and 4
+    expect(await streamed(nats.connection(), mesh)).toBe(3); // 0, 2 and 4
   });
 
   it('queues its own items behind what it published through the stream before it consumed the partition', async () => {
@@ -95,7 +87,7 @@ describe('JetStream bus, local', () => {
     await bus.drain();
     expect(seen).toEqual([{ n: 0 }, { n: 1 }, { n: 1 }]);
     expect(reported).toEqual([{ code: 'MW_RUNTIME_BUS_NOT_DURABLE', partition: 0, items: [{ n: 1 }] }]);
-    expect(await streamed(mesh)).toBe(2);
+    expect(await streamed(nats.connection(), mesh)).toBe(2);
   });
 
   it('gives what waits in process to the stream when the partition is given up, for its next consumer', async () => {
@@ -128,7 +120,7 @@ describe('JetStream bus, local', () => {
     });
     await bus.drain();
     expect(second).toEqual(numbered(2, 4));
-    expect(await streamed(mesh)).toBe(3);
+    expect(await streamed(nats.connection(), mesh)).toBe(3);
     expect(reported).toEqual([]);
   });
 

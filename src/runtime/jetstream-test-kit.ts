@@ -70,3 +70,13 @@ export const idOf = (item: BusValue) =>
 
 /** The `local` option that hands every item over in process when it can. */
 export const everyItem = (): boolean => true;
+
+/** How many messages ever went through the mesh's stream (its last sequence). */
+export async function streamed(admin: NatsConnection, mesh: string): Promise<number> {
+  const jsm = await jetstreamManager(admin);
+  return (await jsm.streams.info(streamNameOf(mesh))).state.last_seq;
+}
+
+/** Items `{ n }` numbered from `from` up to (not including) `to`. */
+export const numbered = (from: number, to: number) =>
+  Array.from({ length: to - from }, (_, i) => ({ n: from + i }));
