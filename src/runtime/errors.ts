@@ -63,6 +63,8 @@ export const runtimeError = makeError({
   MW_RUNTIME_LEASE_NODE:
     'node {node} is already live in mesh {mesh} (its membership did not lapse within {ms} ms); two processes must not share a node id',
   MW_RUNTIME_LEASE_RENEW: 'could not renew {what}: {cause}',
+  MW_RUNTIME_LEASE_RELEASE:
+    'could not release the lease of partition {partition}, so its next owner waits until it runs out ({ms} ms at most): {cause}',
   MW_RUNTIME_LEASE_CALLBACK: 'the {callback} callback failed for partition {partition}: {cause}',
   MW_RUNTIME_LEASE_MEMBER_CALLBACK: 'the onMemberGone callback failed for node {node}: {cause}',
   MW_RUNTIME_LEASE_CONNECTION:

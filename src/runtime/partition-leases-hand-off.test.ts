@@ -1,9 +1,10 @@
 import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import { isMeshwardenError } from '../envelope/index.js';
+import { leaseBucketOf, partitionKey } from './lease-names.js';
 import { createLeaseLog, meshesDroppedAfterEach, NATS, SHORT_LEASES, waitFor } from './lease-test-kit.js';
 import { joinPartitionLeases } from './partition-leases.js';
-import { cuttableProxy } from './tcp-cut-test-kit.js';
+import { answerDelayingProxy, cuttableProxy } from './tcp-cut-test-kit.js';
 
 // A hand-off cut short: the lease or the connection lost while the node drains.
 const TIMES = SHORT_LEASES;
@@ -67,5 +68,44 @@ describe('partition leases on NATS KV, a hand-off cut short', () => {
     expect(isMeshwardenError(await a.closed) ? 'ended' : 'not ended').toBe('ended');
     await waitFor('b to own all', () => b.owned().length === 2, 15_000);
     expect(log.overlaps()).toEqual([]);
+  });
+
+  it('releases a lease handed off while a renewal of it is on its way, so the next owner takes it at once', async () => {
+    const mesh = newMesh();
+    const log = createLeaseLog();
+    // The broker's answers about b's lease key come 400 ms late (the lease calls time out at 1 s): a renewal is mostly in flight.
+    const key = `$KV.${leaseBucketOf(mesh)}.${partitionKey(0)}`;
+    await using proxy = await answerDelayingProxy(4222, key, 400);
+    const slow = await connect({ servers: `nats://127.0.0.1:${proxy.port}` });
+    const common = { mesh, partitions: 1, ...TIMES };
+    try {
+      const callbacks = log.callbacks('b');
+      const b = await joinPartitionLeases({
+        ...common,
+        connection: slow,
+        node: 'b',
+        onAcquire: callbacks.onAcquire,
+        // b's drain ends while a renewal it sent has moved the key on, its answer not yet back.
+        onLose: async (partition, reason) => {
+          await waitFor('a renewal in flight', () => proxy.withheld() > 0);
+          await callbacks.onLose(partition, reason);
+        },
+      });
+      await waitFor('b to own p0', () => b.owned().length === 1);
+      await b.close();
+      await using a = await joinPartitionLeases({
+        ...common,
+        servers: NATS,
+        node: 'a',
+        ...log.callbacks('a'),
+      });
+      await waitFor('a to own p0', () => a.owned().length === 1, 10_000);
+      // Released, not lapsed: a found b's delete marker.
+      const taken = log.events.find((e) => e.node === 'a' && e.kind === 'acquire');
+      expect(taken?.handedOff).toBe(true);
+      expect(log.overlaps()).toEqual([]);
+    } finally {
+      await slow.close();
+    }
   });
 });

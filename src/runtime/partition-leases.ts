@@ -18,7 +18,14 @@ import { planShare } from './partition-shares.js';
 
 export type { LeaseLossReason, OwnedLease, PartitionLeaseOptions, PartitionLeases } from './lease-types.js';
 
-type Held = { epoch: number; revision: number; deadline: number; handingOff: boolean };
+type Held = {
+  epoch: number;
+  revision: number;
+  deadline: number;
+  handingOff: boolean;
+  /** The renewal in flight, if any: it moves the key's revision, so a release waits for it. */
+  renewing?: Promise<unknown>;
+};
 
 type Ctx = {
   readonly opts: PartitionLeaseOptions;
@@ -145,9 +152,11 @@ async function renew(ctx: Ctx): Promise<void> {
     [...ctx.held].map(async ([partition, lease]) => {
       try {
         const value = leaseValue(ctx, lease.epoch);
-        const revision = await ctx.kv.update(partitionKey(partition), value, lease.revision);
-        if (ctx.held.get(partition) !== lease) return; // lapsed meanwhile: it stays lost
-        lease.revision = revision;
+        const update = ctx.kv.update(partitionKey(partition), value, lease.revision);
+        lease.renewing = update.catch(() => {});
+        // The key's revision now, whatever became of the lease: a hand-off's release deletes at it.
+        lease.revision = await update;
+        if (ctx.held.get(partition) !== lease) return; // lapsed or handed off meanwhile
         lease.deadline = sent + ctx.leaseMs - ctx.marginMs;
       } catch (cause) {
         if (!isWrongRevision(cause)) {
@@ -287,10 +296,36 @@ function handOff(ctx: Ctx, partition: number, reason: 'rebalance' | 'closed'): v
     }
     if (ctx.held.get(partition) !== lease) return; // lapsed while draining: nothing to release
     ctx.held.delete(partition);
-    await ctx.kv.delete(partitionKey(partition), { previousSeq: lease.revision }).catch(() => {});
+    await release(ctx, partition, lease);
   })();
   ctx.handOffs.add(done);
   void done.then(() => ctx.handOffs.delete(done));
+}
+
+/**
+ * Deletes a handed-off lease, so that the next owner takes the partition at once rather than when
+ * the lease runs out. At this node's revision of the key: after the renewal in flight, if any (it
+ * moves the revision; a delete sent before its answer came was refused, and the lease lapsed 5 s
+ * later); and once more after reading the key back when refused all the same (an answer lost).
+ */
+async function release(ctx: Ctx, partition: number, lease: Held): Promise<void> {
+  await lease.renewing;
+  const key = partitionKey(partition);
+  let cause: unknown;
+  for (let tries = 0; tries < 2; tries++) {
+    try {
+      await ctx.kv.delete(key, { previousSeq: lease.revision });
+      return;
+    } catch (err) {
+      cause = err;
+      if (!isWrongRevision(err) || !(await stillOurs(ctx, partition, lease))) break;
+    }
+  }
+  // Still its own lease, the broker refusing or not answering: the next owner waits for it to lapse.
+  if (!isWrongRevision(cause)) {
+    const error = { partition, ms: ctx.leaseMs, cause: errorText(cause) };
+    reportError(ctx, runtimeError('MW_RUNTIME_LEASE_RELEASE', error));
+  }
 }
 
 /**

@@ -46,14 +46,40 @@ export async function cuttableProxy(target: number) {
  * takes effect. Everything else passes unchanged.
  */
 export async function answerLosingProxy(target: number, subject: string) {
-  let reply: string | undefined;
   let lost = false;
+  const proxy = await answerProxy(target, subject, (send) => {
+    if (lost) send();
+    lost = true;
+  });
+  return { ...proxy, lost: () => lost };
+}
+
+/**
+ * A TCP proxy to a local NATS that holds each of the broker's answers to requests published on
+ * `subject` back for `ms` (a slow link's answer still on its way): `withheld()` counts those held
+ * now. Everything else passes unchanged.
+ */
+export async function answerDelayingProxy(target: number, subject: string, ms: number) {
+  let withheld = 0;
+  const proxy = await answerProxy(target, subject, (send) => {
+    withheld++;
+    setTimeout(() => {
+      withheld--;
+      send();
+    }, ms);
+  });
+  return { ...proxy, withheld: () => withheld };
+}
+
+/** A TCP proxy to a local NATS that hands each answer to a request on `subject` to `answer`. */
+async function answerProxy(target: number, subject: string, answer: (send: () => void) => void) {
+  const replies = new Set<string>();
   const sockets = new Set<Socket>();
-  const sent = new RegExp(`H?PUB ${subject.replace(/[.$*>]/g, '\\$&')} (_INBOX\\.\\S+) `);
+  const sent = new RegExp(`H?PUB ${subject.replace(/[.$*>]/g, '\\$&')} (_INBOX\\.\\S+) `, 'g');
   const server = createServer((client) => {
     const upstream = createConnection({ host: '127.0.0.1', port: target });
     client.on('data', (chunk: Buffer) => {
-      reply ??= sent.exec(chunk.toString('latin1'))?.[1];
+      for (const m of chunk.toString('latin1').matchAll(sent)) replies.add(m[1]!);
       upstream.write(chunk);
     });
     let pending = Buffer.alloc(0);
@@ -62,9 +88,10 @@ export async function answerLosingProxy(target: number, subject: string) {
       for (;;) {
         const frame = nextFrame(pending);
         if (frame === undefined) break;
-        const drop = !lost && reply !== undefined && frame.subject === reply;
-        if (drop) lost = true;
-        else client.write(pending.subarray(0, frame.length));
+        const bytes = pending.subarray(0, frame.length);
+        if (frame.subject !== undefined && replies.delete(frame.subject))
+          answer(() => void (client.destroyed || client.write(bytes)));
+        else client.write(bytes);
         pending = pending.subarray(frame.length);
       }
     });
@@ -83,8 +110,6 @@ export async function answerLosingProxy(target: number, subject: string) {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
-    /** Whether the answer was lost yet. */
-    lost: () => lost,
     async [Symbol.asyncDispose]() {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
