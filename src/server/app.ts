@@ -20,6 +20,7 @@ import {
 } from '../runtime/index.js';
 import { bearerAuth, bearerOf } from './auth.js';
 import { jsonBodyParser, jsonProblemAt, problemError } from './body.js';
+import { createApiClosing } from './closing.js';
 import {
   API_PREFIX,
   type ApiDeps,
@@ -92,7 +93,12 @@ export type Server = {
   readonly integrity: Integrity;
   /** Starts listening; resolves with the base URL. */
   listen(port: number, host: string): Promise<string>;
-  /** Stops intake, ends live streams, closes the listener. Idempotent; the mesh is the caller's. */
+  /**
+   * Refuses every new call with 503 MW_API_CLOSING, the listener still open, and ends the live
+   * streams; resolves once the calls in flight have ended. Then close the mesh, then `close()`.
+   */
+  refuseCalls(): Promise<void>;
+  /** Refuses calls (`refuseCalls`), then closes the listener. Idempotent; the mesh is the caller's. */
   close(): Promise<void>;
   readonly closed: Promise<void | Error>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -104,7 +110,7 @@ export type Server = {
  */
 export async function createServer(opts: ServerOptions): Promise<Server> {
   const now = opts.now ?? Date.now;
-  let closing = false;
+  const closing = createApiClosing(opts.log);
   const app = Fastify({
     loggerInstance: opts.log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
@@ -134,6 +140,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     if (isMeshwardenError(result)) ledgerFailure = result;
   });
   const live = createLiveView(opts.mesh, opts.cluster);
+  closing.onClosing(() => live.close());
   const deps: ApiDeps = {
     mesh: opts.mesh,
     ledger: opts.ledger,
@@ -143,7 +150,8 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     log: opts.log,
     now,
     startedAt: now(),
-    closing: () => closing,
+    closing: closing.closing,
+    onClosing: closing.onClosing,
     ledgerFailure: () => ledgerFailure,
     ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),
   };
@@ -171,8 +179,9 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
       });
     });
   // After the measuring hook: a call refused as the server closes is measured too.
-  app.addHook('onRequest', async () => {
-    if (closing) throw apiError('MW_API_CLOSING');
+  app.addHook('onRequest', async (_request, reply) => {
+    if (closing.closing()) throw apiError('MW_API_CLOSING');
+    closing.track(reply.raw);
   });
   app.setErrorHandler(async (err: FastifyError | MeshwardenError, request, reply) => {
     const error = asApiError(err, request);
@@ -301,14 +310,12 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
   let closingPromise: Promise<void> | undefined;
   const close = () => {
     closingPromise ??= (async () => {
-      closing = true;
       try {
+        await closing.refuse();
         await app.close();
         resolveClosed();
       } catch (err) {
         resolveClosed(err as Error);
-      } finally {
-        live.close();
       }
     })();
     return closingPromise;
@@ -324,6 +331,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
       const shown = host.includes(':') ? `[${host}]` : host;
       return `http://${shown}:${bound}`;
     },
+    refuseCalls: closing.refuse,
     close,
     closed,
     [Symbol.asyncDispose]: close,

@@ -12,4 +12,31 @@ describe('the API while it closes', () => {
     expect(refused.statusCode).toBe(503);
     expect(refused.json().error.code).toBe('MW_API_CLOSING');
   });
+
+  it('keeps its port while it refuses calls, so a new connection is answered 503, not refused', async () => {
+    const { opened, server } = await apiOverMesh('meshwarden-closing-');
+    await using _o = opened;
+    const url = await server.listen(0, '127.0.0.1');
+    await server.refuseCalls();
+    // A fresh connection, as a load balancer's probe opens one while the mesh behind drains.
+    const health = await fetch(`${url}/api/v1/health`, { headers: { connection: 'close' } });
+    expect(health.status).toBe(503);
+    expect(((await health.json()) as { error: { code: string } }).error.code).toBe('MW_API_CLOSING');
+    await server.close();
+    await expect(fetch(`${url}/api/v1/health`)).rejects.toThrow();
+  });
+
+  it('ends the live feed and waits for it before it says no call is in flight', async () => {
+    const { opened, server, token } = await apiOverMesh('meshwarden-closing-');
+    await using _o = opened;
+    const url = await server.listen(0, '127.0.0.1');
+    const feed = await fetch(`${url}/api/v1/events`, { headers: { authorization: `Bearer ${token}` } });
+    expect(feed.status).toBe(200);
+    const reader = feed.body!.getReader();
+    await reader.read(); // the stream's opening comment: it is in flight
+    await server.refuseCalls();
+    // Ended by the server, so the reader comes to its end rather than waiting on.
+    for (;;) if ((await reader.read()).done) break;
+    await server.close();
+  });
 });

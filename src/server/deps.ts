@@ -49,8 +49,10 @@ export type ApiDeps = {
   readonly log: Logger;
   readonly now: () => number;
   readonly startedAt: number;
-  /** True once shutdown began: actions get 503, streams end. */
+  /** True once shutdown began: every call gets 503 MW_API_CLOSING (closing.ts). */
   readonly closing: () => boolean;
+  /** Registers what ends a long-lived stream (the live feed, a replay) once shutdown begins. */
+  readonly onClosing: (end: () => void) => void;
   /** The error the ledger closed with, once it did (a fenced or failed commit): health is then 503. */
   readonly ledgerFailure: () => MeshwardenError | undefined;
 };

@@ -16,6 +16,8 @@ export async function apiOverMesh(prefix: string): Promise<{
   readonly opened: OpenedMesh & AsyncDisposable;
   readonly server: Server;
   readonly data: string;
+  /** The admin token `get` sends. */
+  readonly token: string;
   get(url: string): Promise<LightMyRequestResponse>;
 }> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -44,5 +46,5 @@ export async function apiOverMesh(prefix: string): Promise<{
   const server = await createServer({ mesh: opened.mesh, ledger: opened.ledger, tokens, log });
   const get = (url: string) =>
     server.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${admin.token}` } });
-  return { opened, server, data, get };
+  return { opened, server, data, token: admin.token, get };
 }

@@ -15,7 +15,7 @@ const HEARTBEAT_MS = 15_000;
  */
 export async function eventRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const streams = new Set<() => void>();
-  app.addHook('preClose', async () => {
+  deps.onClosing(() => {
     for (const end of [...streams]) end();
   });
 

@@ -33,9 +33,7 @@ export async function replayRoutes(app: FastifyInstance, deps: ApiDeps): Promise
   // One replay at a time (another is refused, 409): each reads the whole ledger while the mesh keeps
   // deciding. It stops when its client leaves or the server closes.
   let running: AbortController | undefined;
-  app.addHook('preClose', async () => {
-    running?.abort();
-  });
+  deps.onClosing(() => running?.abort());
   // The mesh file as it is (`--data-binary @candidate.yaml`), with `from` and `to` in the query.
   app.addContentTypeParser(
     ['application/yaml', 'text/yaml'],
