@@ -213,8 +213,9 @@ export function createHandoverQueue<T>(deps: {
     },
     /** That lane is done: what it still had goes ahead of what waited, once every hold is done. */
     release(partition: number, hold: HandoverHold, items: readonly T[]) {
-      const queue = queueOf(partition);
-      if (!queue.holds.has(hold)) return;
+      // Looked up, not made: a hold released twice must not leave an empty queue behind.
+      const queue = queues.get(partition);
+      if (queue === undefined || !queue.holds.has(hold)) return;
       queue.holds.set(hold, [...items]);
       const lefts = [...queue.holds.values()];
       if (lefts.some((left) => left === undefined)) return;
