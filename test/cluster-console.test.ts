@@ -182,6 +182,13 @@ describe('a cluster seen from one node (API and console)', () => {
     expect((await call(here, undefined, 'GET', '/health')).body).toMatchObject({ node: here.name });
   });
 
+  it('lists the node that asks even when no answer comes in time, with what it owns', async () => {
+    // A millisecond: too short for any answer over NATS (a round trip and more), not for its own row.
+    const listed = await here.opened.control!.nodes(1);
+    const self = listed.find((n) => n.node === here.name);
+    expect(self?.owned).toEqual(here.opened.mesh.node!.owned());
+  });
+
   it('lists the holds of partitions the other node owns, naming that node', async () => {
     const hold = (await holds()).find((h) => h.rule === 'big-credit')!;
     expect(hold).toMatchObject({ subject: BIG_CREDIT_ACCOUNT, type: 'credit.issue', node: there.name });
