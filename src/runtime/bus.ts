@@ -25,6 +25,9 @@
  *   throw that reaches the bus is a bug, reported rather than redelivered forever.
  * - Items are plain JSON (see `BusValue`) so that an adapter may serialise them.
  */
+/** What a publish resolves with: `'duplicate'` when the item was dropped as a resend (see `publish`). */
+export type Published = undefined | 'duplicate';
+
 export type Bus<T extends BusValue> = {
   /**
    * Accepts one item for a partition; resolves once the bus holds it (in process: queued; JetStream:
@@ -33,9 +36,11 @@ export type Bus<T extends BusValue> = {
    * for a follow-up while close drains: an item published by one of this bus's handlers (from its
    * async context: its own code and what it awaits or chains, as AsyncLocalStorage sees it) belongs
    * to work in flight, and is accepted and handled before close completes. Once closed, every
-   * publish is refused.
+   * publish is refused. Resolves with `'duplicate'` when the bus dropped the item as a resend of one
+   * it holds already (JetStream: its `Nats-Msg-Id` was stored within the duplicate window): this
+   * copy is never delivered, so whatever answers the first one is all there will be.
    */
-  publish(partition: number, item: T): Promise<void>;
+  publish(partition: number, item: T): Promise<Published>;
   /**
    * Makes `handler` the one consumer of a partition; items published before it subscribed wait for it.
    * Throws `MW_RUNTIME_BUS_SUBSCRIBED` if the partition already has one, `MW_RUNTIME_BUS_CLOSED` after

@@ -5,7 +5,7 @@ import { type Lane, report, takeAll } from './in-process-lanes.js';
 
 // One settled promise for every accepted publish and every drain with nothing pending: the hot path
 // allocates none per item.
-export const SETTLED: Promise<void> = Promise.resolve();
+export const SETTLED: Promise<undefined> = Promise.resolve(undefined);
 
 /** Items accepted and not yet handled and acked, over every partition: what drain and close wait on. */
 export type Backlog = {

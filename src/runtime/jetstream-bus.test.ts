@@ -42,9 +42,10 @@ describe('JetStream bus', () => {
     bus.subscribe(0, (items) => {
       seen.push(...items);
     });
-    await bus.publish(0, { id: 'a', n: 1 });
-    await bus.publish(0, { id: 'a', n: 1 }); // a resend, say after a lost publish ack
-    await bus.publish(0, { id: 'b', n: 2 });
+    expect(await bus.publish(0, { id: 'a', n: 1 })).toBeUndefined();
+    // A resend, say after a lost publish ack: its publisher is told that it was dropped.
+    expect(await bus.publish(0, { id: 'a', n: 1 })).toBe('duplicate');
+    expect(await bus.publish(0, { id: 'b', n: 2 })).toBeUndefined();
     await bus.drain();
     expect(seen).toEqual([
       { id: 'a', n: 1 },

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { errorText, isMeshwardenError } from '../envelope/index.js';
-import type { Bus, BusHandler, BusOptions, BusValue } from './bus.js';
+import type { Bus, BusHandler, BusOptions, BusValue, Published } from './bus.js';
 import { runtimeError } from './errors.js';
 import { bindLane, keepWorking, unsubscribeLane } from './jetstream-consumers.js';
 import { createDrainWatch } from './jetstream-drain.js';
@@ -170,7 +170,10 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
     return closing;
   };
 
-  /** Publishes one message (`publishing` counted its items already); resolves with the stream's ack. */
+  /**
+   * Publishes one message (`publishing` counted its items already); resolves once the stream stored
+   * it, with `'duplicate'` when the stream had it already (a resend within the duplicate window).
+   */
   const sendMessage = (partition: number, message: PackedMessage) =>
     js
       .publish(partitionSubject(opts.mesh, partition), message.data, {
@@ -178,7 +181,10 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
         ...(message.headers === undefined ? {} : { headers: message.headers }),
       })
       .then(
-        (ack) => watch.accepted(partition, ack.seq, message.count),
+        (ack): Published => {
+          watch.accepted(partition, ack.seq, message.count);
+          return ack.duplicate ? 'duplicate' : undefined;
+        },
         (cause: unknown) => {
           watch.publishing(partition, -message.count);
           throw runtimeError('MW_RUNTIME_BUS_PUBLISH', { partition, cause: errorText(cause) }, { cause });
@@ -187,7 +193,7 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
   const maxBytes = Math.min(MAX_PACKED_BYTES, halfMaxPayload(nc));
   const packer = createPublishPacker({ maxItems: packing, maxBytes, send: sendMessage });
   /** Publishes an item to the stream (packed with others of its partition); resolves with the stream's ack. */
-  const toStream = (partition: number, item: T): Promise<void> => {
+  const toStream = (partition: number, item: T): Promise<Published> => {
     const encoded = encode(partition, item, opts.idOf);
     if (encoded instanceof Error) return Promise.reject(encoded);
     watch.publishing(partition, +1);
@@ -240,7 +246,7 @@ function createJetStreamBus<T extends BusValue>(opts: JetStreamBusOptions<T>, pa
         return Promise.reject(runtimeError('MW_RUNTIME_BUS_CLOSED'));
       const bad = partitionError(partition, opts.partitions);
       if (bad !== undefined) return Promise.reject(bad);
-      if (opts.local?.(item) === true && takeInProcess(partition, item)) return Promise.resolve();
+      if (opts.local?.(item) === true && takeInProcess(partition, item)) return Promise.resolve(undefined);
       // Behind what waits for the stream (a hand-off's items in process), in publish order.
       return handover.queueBehind(partition, item) ?? toStream(partition, item);
     },

@@ -15,7 +15,7 @@ type Encoded = { readonly data: string; readonly id: string | undefined };
  * An item waiting for the stream: one that came in process (nothing else holds it), or one published
  * while items of its partition waited here (`sent` settles its publish: stored, or why not).
  */
-type Outbound<T> = { readonly item: T; readonly sent?: PromiseWithResolvers<void> };
+type Outbound<T> = { readonly item: T; readonly sent?: PromiseWithResolvers<undefined> };
 
 /**
  * A partition's items for the stream, in order. `holds`: its lanes being given up that still have
@@ -53,7 +53,7 @@ export type HandoverHold = object;
 export function createHandoverQueue<T>(deps: {
   readonly encode: (partition: number, item: T) => Encoded | Error;
   /** Publishes one message; resolves on the stream's ack. */
-  readonly send: (partition: number, message: PackedMessage) => Promise<void>;
+  readonly send: (partition: number, message: PackedMessage) => Promise<unknown>;
   /** The most items, and bytes of JSON, a message holds (as the bus packs). */
   readonly maxItems: number;
   readonly maxBytes: number;
@@ -79,7 +79,7 @@ export function createHandoverQueue<T>(deps: {
   const finish = (partition: number, entries: readonly Outbound<T>[], failure?: Error) => {
     deps.republishing(-entries.length);
     for (const entry of entries) {
-      if (failure === undefined) entry.sent?.resolve();
+      if (failure === undefined) entry.sent?.resolve(undefined);
       else entry.sent?.reject(failure);
     }
     const dropped = failure === undefined ? [] : inProcess(entries);
@@ -199,9 +199,9 @@ export function createHandoverQueue<T>(deps: {
      * Queues an item published for a partition whose items wait here, behind them; resolves once the
      * stream stored it. Undefined when nothing waits: publish it as usual.
      */
-    queueBehind(partition: number, item: T): Promise<void> | undefined {
+    queueBehind(partition: number, item: T): Promise<undefined> | undefined {
       if (!queues.has(partition)) return undefined;
-      const sent = Promise.withResolvers<void>();
+      const sent = Promise.withResolvers<undefined>();
       enqueue(partition, [{ item, sent }]);
       return sent.promise;
     },

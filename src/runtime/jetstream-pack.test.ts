@@ -123,8 +123,9 @@ describe('JetStream bus, packed', () => {
     const mesh = freshMesh();
     await using bus = await open(mesh, { onError: () => {}, idOf });
     const publishTogether = (items: BusValue[]) => Promise.all(items.map((item) => bus.publish(0, item)));
-    await publishTogether([{ id: 'a' }, { id: 'b' }]);
-    await publishTogether([{ id: 'a' }, { id: 'b' }]); // a resend, say after a lost publish ack
+    expect(await publishTogether([{ id: 'a' }, { id: 'b' }])).toEqual([undefined, undefined]);
+    // A resend, say after a lost publish ack: each of its publishers is told it was dropped.
+    expect(await publishTogether([{ id: 'a' }, { id: 'b' }])).toEqual(['duplicate', 'duplicate']);
     await publishTogether([{ id: 'a' }, { id: 'c' }]); // one id in common: not the same message
     await publishTogether([{ n: 1 }, { n: 2 }]); // no ids: no digest, never dropped
     await publishTogether([{ n: 1 }, { n: 2 }]);

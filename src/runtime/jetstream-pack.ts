@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { JsMsg } from '@nats-io/jetstream';
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
+import type { Published } from './bus.js';
 
 // Several items in one JetStream message. Items published to one partition in the same turn of the
 // event loop (a feeder's burst, a handler's emissions to another node's partitions, the requests one
@@ -25,11 +26,11 @@ export type PublishPackerOptions = {
   readonly maxItems: number;
   /** A message is sent before its JSON would grow past this many bytes of UTF-8 (one item may exceed it). */
   readonly maxBytes: number;
-  /** Publishes one message; resolves on the stream's ack (every item of it is stored). */
-  readonly send: (partition: number, message: PackedMessage) => Promise<void>;
+  /** Publishes one message; resolves on the stream's ack (every item of it is stored, or held already). */
+  readonly send: (partition: number, message: PackedMessage) => Promise<Published>;
 };
 
-type Waiter = { readonly resolve: () => void; readonly reject: (error: unknown) => void };
+type Waiter = { readonly resolve: (published: Published) => void; readonly reject: (error: unknown) => void };
 type Pending = { data: string[]; ids: (string | undefined)[]; waiters: Waiter[]; bytes: number };
 
 /**
@@ -47,8 +48,8 @@ export function createPublishPacker(opts: PublishPackerOptions) {
     const message = packMessage(batch.data, batch.ids);
     const { waiters } = batch;
     opts.send(partition, message).then(
-      () => {
-        for (const waiter of waiters) waiter.resolve();
+      (published) => {
+        for (const waiter of waiters) waiter.resolve(published);
       },
       (error: unknown) => {
         for (const waiter of waiters) waiter.reject(error);
@@ -61,8 +62,11 @@ export function createPublishPacker(opts: PublishPackerOptions) {
   };
 
   return {
-    /** Queues one item's JSON (and id) for its partition; resolves once the stream stored it. */
-    add(partition: number, data: string, id: string | undefined): Promise<void> {
+    /**
+     * Queues one item's JSON (and id) for its partition; resolves once the stream stored it (with
+     * `'duplicate'` when its message was a resend the stream held already).
+     */
+    add(partition: number, data: string, id: string | undefined): Promise<Published> {
       if (opts.maxItems <= 1) return opts.send(partition, { data, id, headers: undefined, count: 1 });
       let batch = pending.get(partition);
       const bytes = Buffer.byteLength(data) + 1; // and its `,` or `]`
@@ -78,7 +82,7 @@ export function createPublishPacker(opts: PublishPackerOptions) {
       datas.push(data);
       ids.push(id);
       batch.bytes += bytes;
-      const stored = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
+      const stored = new Promise<Published>((resolve, reject) => waiters.push({ resolve, reject }));
       if (datas.length >= opts.maxItems) flush(partition, batch);
       else if (!scheduled) {
         scheduled = true;

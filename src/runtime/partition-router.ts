@@ -6,6 +6,7 @@ import type { Outgoing } from './agent-runner.js';
 import type { Bus } from './bus.js';
 import { createIdClaims } from './id-claims.js';
 import { createInProcessBus } from './in-process-bus.js';
+import { watchLostReplies } from './lost-replies.js';
 import { partitionHandler, type SettleItem } from './partition-handler.js';
 import type { Partition, PartitionItem } from './partitions.js';
 import { type RejectedInput, rejection } from './rejected.js';
@@ -57,10 +58,6 @@ export type RouterCluster = {
   readonly lookup: (ids: readonly string[]) => Promise<ReadonlyMap<string, LedgerEntry>>;
 };
 
-/** How long a sender waits for a reply before it looks for the outcome in the ledger, and how often. */
-const REPLY_WAIT_MS = 20_000;
-const LOOKUP_EVERY_MS = 5_000;
-
 export function createPartitionRouter(
   partitions: readonly Partition[],
   log: Logger,
@@ -90,16 +87,21 @@ export function createPartitionRouter(
     redelivered: cluster !== undefined,
   });
   if (cluster === undefined) for (let p = 0; p < count; p++) bus.subscribe(p, handler);
-  const lost = cluster === undefined ? undefined : lostReplies(tickets, cluster.lookup);
+  const lost = cluster === undefined ? undefined : watchLostReplies(tickets, cluster.lookup);
 
   /** Publishes an item to its partition; resolves as its ticket is settled there. */
   const send = <T>(partition: number, item: (ticket: number) => PartitionItem): Promise<T> => {
     const { ticket, promise } = tickets.issue<T>();
     const built = item(ticket);
-    bus
-      .publish(partition, node === undefined ? built : { ...built, from: node, batchReply: true })
-      .catch((err: unknown) => tickets.settle(ticket, Promise.reject(err)));
     lost?.watch(built, promise);
+    bus.publish(partition, node === undefined ? built : { ...built, from: node, batchReply: true }).then(
+      // A resend the broker dropped (a handler run again after a restart): its first copy's reply
+      // went to whoever sent that, so its outcome is looked up in the ledger now, not in 20 s.
+      (published) => {
+        if (published === 'duplicate') lost?.lookUpNow(ticket);
+      },
+      (err: unknown) => tickets.settle(ticket, Promise.reject(err)),
+    );
     return promise;
   };
 
@@ -138,54 +140,5 @@ export function createPartitionRouter(
       await replies?.close();
       lost?.stop();
     },
-  };
-}
-
-/**
- * A reply is at most once (core NATS): one lost in a disconnect would leave its sender waiting for
- * good. So an item whose reply has not come within REPLY_WAIT_MS is looked up in the ledger by its
- * id, every LOOKUP_EVERY_MS: once its decision is there, the ticket settles with it (a handler's
- * group with its entries' first). An item still on its way to an owner is simply not found yet.
- */
-function lostReplies(tickets: Tickets, lookup: RouterCluster['lookup']) {
-  const waiting = new Map<number, { readonly id: string; readonly root: boolean; readonly since: number }>();
-  let looking = false;
-  // One batched read a round, and none while the last one runs: a backlog must not flood the ledger.
-  const timer = setInterval(() => {
-    if (looking) return;
-    const due = Date.now() - REPLY_WAIT_MS;
-    const overdue = [...waiting].filter(([, w]) => w.since <= due);
-    if (overdue.length === 0) return;
-    looking = true;
-    lookup(overdue.map(([, w]) => w.id))
-      .then(
-        (found) => {
-          for (const [ticket, w] of overdue) {
-            const entry = found.get(w.id);
-            if (entry === undefined || !waiting.has(ticket)) continue;
-            tickets.settle(ticket, Promise.resolve(w.root ? entry : [entry]));
-          }
-        },
-        () => {}, // the ledger unreachable: try again next round
-      )
-      .finally(() => {
-        looking = false;
-      });
-  }, LOOKUP_EVERY_MS);
-  timer.unref();
-  return {
-    watch(item: PartitionItem, settled: Promise<unknown>) {
-      const id =
-        item.kind === 'root'
-          ? item.message.id
-          : item.kind === 'emitted'
-            ? item.emitted.find((out) => out.external !== true)?.envelope.id
-            : undefined;
-      if (id === undefined) return;
-      waiting.set(item.ticket, { id, root: item.kind === 'root', since: Date.now() });
-      const done = () => waiting.delete(item.ticket);
-      settled.then(done, done);
-    },
-    stop: () => clearInterval(timer),
   };
 }
