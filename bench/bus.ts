@@ -24,7 +24,7 @@ async function run(partitions: number, asynchronous: boolean): Promise<number> {
   const began = performance.now();
   // Published from many turns, as ingress does: 1,000 at a time, awaiting each publish's acceptance.
   for (let i = 0; i < count; i += 1_000) {
-    const accepted: Promise<void>[] = [];
+    const accepted: Promise<unknown>[] = [];
     for (let j = i; j < Math.min(count, i + 1_000); j++) accepted.push(bus.publish(j % partitions, item));
     await Promise.all(accepted);
   }

@@ -46,7 +46,7 @@ async function run(partitions: number): Promise<{ rate: number; batches: number 
   }
   const began = performance.now();
   for (let i = 0; i < count; i += IN_FLIGHT) {
-    const accepted: Promise<void>[] = [];
+    const accepted: Promise<unknown>[] = [];
     for (let j = i; j < Math.min(count, i + IN_FLIGHT); j++) {
       const item = {
         kind: 'root',
