@@ -13,7 +13,7 @@ import { sayClusterNotes } from '../src/cli/commands/up-serve.js';
 import { partitionOf } from '../src/envelope/index.js';
 import { TEST_POSTGRES } from '../src/ledger/postgres-test-kit.js';
 import { type OpenedMesh, openMesh } from '../src/runtime/index.js';
-import { streamNameOf } from '../src/runtime/jetstream-names.js';
+import { meshToken, streamNameOf } from '../src/runtime/jetstream-names.js';
 import { dropLeaseBucket, NATS } from '../src/runtime/lease-test-kit.js';
 import { log } from '../src/runtime/test-kit.js';
 import { createServer, openTokenStore, type Server } from '../src/server/index.js';
@@ -187,6 +187,27 @@ describe('a cluster seen from one node (API and console)', () => {
     const listed = await here.opened.control!.nodes(1);
     const self = listed.find((n) => n.node === here.name);
     expect(self?.owned).toEqual(here.opened.mesh.node!.owned());
+  });
+
+  it('lists every live node while one that left still answers, as a node shutting down does', async () => {
+    // A node whose membership is gone (it is leaving) answers the control channel until it exits.
+    const leaving = await connect({ servers: NATS });
+    const status = { node: 'leaving', owned: [], busy: 0, counts: {}, held: [], heldTotal: 0, breakers: [] };
+    leaving.subscribe(`mw.${meshToken(mesh)}.c.status`, {
+      callback: (_err, msg) => {
+        msg.respond(JSON.stringify({ ok: status }));
+      },
+    });
+    try {
+      await leaving.flush();
+      // Its quick answer once took a live member's place in the count: several polls, each whole.
+      for (let i = 0; i < 10; i++) {
+        const listed = (await here.opened.control!.nodes()).map((n) => n.node);
+        expect(listed).toEqual(expect.arrayContaining(['a', 'b']));
+      }
+    } finally {
+      await leaving.close();
+    }
   });
 
   it('lists the holds of partitions the other node owns, naming that node', async () => {

@@ -145,17 +145,20 @@ export function serveClusterControl(opts: {
 
   const nodes: ClusterControl['nodes'] = async (waitMs = 1_000) => {
     const found: NodeStatus[] = [];
-    // Known members: stop once each answered, so a console's poll does not wait out the timer.
-    const expected = opts.members?.().length ?? 0;
-    const strategy =
-      expected > 0
-        ? ({ strategy: 'count', maxMessages: expected, maxWait: waitMs } as const)
-        : ({ strategy: 'timer', maxWait: waitMs } as const);
+    // Known members: stop once each of them answered, so a console's poll does not wait out the
+    // timer. By name, not by count: a node that is leaving (its membership gone) still answers
+    // until it exits, and counted in place of a member it cut that member off the list.
+    const awaited = new Set(opts.members?.() ?? []);
+    awaited.delete(opts.node);
+    const known = awaited.size > 0;
     try {
-      const replies = await nc.requestMany(statusSubject, '', strategy);
+      const replies = await nc.requestMany(statusSubject, '', { strategy: 'timer', maxWait: waitMs });
       for await (const reply of replies) {
         const wire = reply.json<Wire<NodeStatus>>();
-        if ('ok' in wire && wire.ok.node !== opts.node) found.push(wire.ok);
+        if (!('ok' in wire) || wire.ok.node === opts.node) continue;
+        found.push(wire.ok);
+        awaited.delete(wire.ok.node);
+        if (known && awaited.size === 0) break;
       }
     } catch (cause) {
       throw controlError('for the status of its nodes', cause);

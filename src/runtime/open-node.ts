@@ -73,6 +73,13 @@ export async function openClusterNode(
   });
   let closing: Promise<void> | undefined;
   let unsettled = false;
+  /** Whether `idle` came within CLOSE_WAIT_MS; past SAY_WAIT_MS says what it waits for, at info. */
+  const settledOrSaid = async (idle: Promise<void>): Promise<boolean> => {
+    if (await within(SAY_WAIT_MS, idle)) return true;
+    const waiting = { busy: mesh.node?.inFlight(), ms: CLOSE_WAIT_MS };
+    log.info(waiting, 'leaving once the replies to what this node sent and its handlers settle');
+    return within(CLOSE_WAIT_MS - SAY_WAIT_MS, idle);
+  };
   const close = () => {
     closing ??= (async () => {
       // Its partitions first: while this node owns them the other nodes keep sending them work, so
@@ -81,7 +88,7 @@ export async function openClusterNode(
       // Then the replies to what this node sent, from the owners, and the handlers it started: wait
       // for them before leaving, but not for good (an owner gone for good), and not at all once the
       // ledger failed (nothing settles).
-      if (!ledgerFailed && !(await within(CLOSE_WAIT_MS, mesh.idle()))) {
+      if (!ledgerFailed && !(await settledOrSaid(mesh.idle()))) {
         unsettled = true;
         log.warn({ ms: CLOSE_WAIT_MS }, 'replies from the owners did not all come; leaving anyway');
       }
@@ -112,3 +119,5 @@ export async function openClusterNode(
 
 /** How long a leaving cluster node waits for its work in flight, at each of two steps. */
 const CLOSE_WAIT_MS = 30_000;
+/** When a leaving node that still waits says so. */
+const SAY_WAIT_MS = 2_000;

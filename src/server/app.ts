@@ -8,6 +8,7 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
   type FastifyRequest,
+  LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
 import {
@@ -20,6 +21,7 @@ import {
 } from '../runtime/index.js';
 import { bearerAuth, bearerOf } from './auth.js';
 import { jsonBodyParser, jsonProblemAt, problemError } from './body.js';
+import { observeCalls } from './calls.js';
 import { createApiClosing } from './closing.js';
 import {
   API_PREFIX,
@@ -115,7 +117,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     loggerInstance: opts.log as FastifyBaseLogger,
     // Fastify's two lines a call at info would bury the routine lines an operator runs info for (a
     // partition handed off): one line a call, at debug, below.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     // A call that comes in while the server closes (on a kept-alive connection) is refused below with
     // the typed MW_API_CLOSING, not Fastify's untyped 503.
@@ -159,37 +161,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),
   };
 
-  const { requests } = opts;
-  // Measured on the raw response's close, not in onResponse: that hook never runs for a streamed
-  // reply (the live feed, A2A streams) nor for a call its client gave up on, the slowest ones.
-  if (requests !== undefined)
-    app.addHook('onRequest', async (request, reply) => {
-      const started = performance.now();
-      const raw = reply.raw;
-      raw.once('close', () => {
-        // In an event listener, a throw would end the process: metrics never may.
-        try {
-          requests({
-            method: request.method,
-            route: request.routeOptions.url,
-            status: raw.headersSent ? raw.statusCode : undefined,
-            durationMs: performance.now() - started,
-            aborted: !raw.writableFinished,
-          });
-        } catch (err) {
-          request.log.debug({ err }, 'a request could not be measured');
-        }
-      });
-    });
-  // After the measuring hook: a call refused as the server closes is measured too.
-  app.addHook('onRequest', async (_request, reply) => {
-    if (closing.closing()) throw apiError('MW_API_CLOSING');
-    closing.track(reply.raw);
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    const call = { method: request.method, url: request.url, status: reply.statusCode };
-    request.log.debug({ ...call, ms: Math.round(reply.elapsedTime) }, 'api call');
-  });
+  observeCalls(app, closing, opts.requests);
   app.setErrorHandler(async (err: FastifyError | MeshwardenError, request, reply) => {
     const error = asApiError(err, request);
     // Fastify's own client errors keep their status (400 for a bad length, say); the rest map by code.
@@ -197,8 +169,12 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     const status = own ? (err.statusCode ?? 400) : statusOf(error);
     // A 503 is an outage the caller is told to ride out (a take-over, NATS or the ledger away): said
     // once per call at warn, without a stack; a 500 is a bug, with its stack.
+    // Refusals while the server closes are routine, one per call a load balancer still sends: debug.
     if (status === 503 && isMeshwardenError(error))
-      request.log.warn({ code: error.code, url: request.url }, `api call refused for now: ${error.message}`);
+      request.log[error.code === 'MW_API_CLOSING' ? 'debug' : 'warn'](
+        { code: error.code, url: request.url },
+        `api call refused for now: ${error.message}`,
+      );
     else if (status >= 500) request.log.error({ err, url: request.url }, 'api call failed');
     else {
       const refusal = bodyRefusalOf(request, err);
