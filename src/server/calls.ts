@@ -31,7 +31,12 @@ export function observeCalls(app: FastifyInstance, closing: ApiClosing, requests
     });
   // After the measuring hook: a call refused as the server closes is measured too.
   app.addHook('onRequest', async (_request, reply) => {
-    if (closing.closing()) throw apiError('MW_API_CLOSING');
+    if (closing.closing()) {
+      // Not on this connection again: a kept-alive one would be reset when the listener closes,
+      // where a new one is refused, which a client or a load balancer takes as plainly.
+      reply.header('connection', 'close');
+      throw apiError('MW_API_CLOSING');
+    }
     closing.track(reply.raw);
   });
   app.addHook('onResponse', async (request, reply) => {
