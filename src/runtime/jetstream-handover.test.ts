@@ -4,6 +4,7 @@
 import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import type { Bus, BusValue } from './bus.js';
+import { createHandoverQueue } from './jetstream-handover.js';
 import {
   collector,
   deferred,
@@ -209,5 +210,26 @@ describe('JetStream bus, a partition handed over', () => {
     await pause(50);
     const dropped = reported.filter((r) => r.code === 'MW_RUNTIME_BUS_LOCAL_DROPPED').flatMap((r) => r.items);
     expect(dropped).toEqual(expect.arrayContaining([{ n: 3 }, { n: 5 }]));
+  });
+});
+
+describe('the hand-off queue', () => {
+  it('leaves nothing waiting when a hold is released twice', () => {
+    const queue = createHandoverQueue<BusValue>({
+      encode: (_p, item) => ({ data: JSON.stringify(item), id: undefined }),
+      send: async () => undefined,
+      maxItems: 64,
+      maxBytes: 65_536,
+      maxPayload: () => 1_048_576,
+      report: () => {},
+      isShut: () => false,
+      republishing: () => {},
+    });
+    const hold = queue.hold(PARTITION);
+    expect(queue.waiting(PARTITION)).toBe(true);
+    queue.release(PARTITION, hold, []);
+    queue.release(PARTITION, hold, []);
+    // Nothing waits, so what is published next for the partition goes as usual, not behind a queue.
+    expect(queue.waiting(PARTITION)).toBe(false);
   });
 });

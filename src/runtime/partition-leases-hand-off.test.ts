@@ -4,7 +4,7 @@ import { isMeshwardenError } from '../envelope/index.js';
 import { leaseBucketOf, partitionKey } from './lease-names.js';
 import { createLeaseLog, meshesDroppedAfterEach, NATS, SHORT_LEASES, waitFor } from './lease-test-kit.js';
 import { joinPartitionLeases } from './partition-leases.js';
-import { answerDelayingProxy, cuttableProxy } from './tcp-cut-test-kit.js';
+import { answerDelayingProxy, answerLosingProxy, cuttableProxy } from './tcp-cut-test-kit.js';
 
 // A hand-off cut short: the lease or the connection lost while the node drains.
 const TIMES = SHORT_LEASES;
@@ -106,6 +106,44 @@ describe('partition leases on NATS KV, a hand-off cut short', () => {
       expect(log.overlaps()).toEqual([]);
     } finally {
       await slow.close();
+    }
+  });
+
+  it('releases a lease handed off after a renewal whose answer was lost, reading the key back', async () => {
+    const mesh = newMesh();
+    const log = createLeaseLog();
+    // The second answer about b's lease key is lost: its create's comes, its first renewal's not.
+    const key = `$KV.${leaseBucketOf(mesh)}.${partitionKey(0)}`;
+    await using proxy = await answerLosingProxy(4222, key, 2);
+    const lossy = await connect({ servers: `nats://127.0.0.1:${proxy.port}` });
+    const common = { mesh, partitions: 1, ...TIMES };
+    try {
+      const callbacks = log.callbacks('b');
+      const b = await joinPartitionLeases({
+        ...common,
+        connection: lossy,
+        node: 'b',
+        onAcquire: callbacks.onAcquire,
+        onError: () => {}, // the lost renewal is reported (MW_RUNTIME_LEASE_RENEW)
+        // b's drain ends once the renewal went through unanswered: b's revision of the key is stale.
+        onLose: async (partition, reason) => {
+          await waitFor('a renewal answer lost', () => proxy.lost());
+          await callbacks.onLose(partition, reason);
+        },
+      });
+      await waitFor('b to own p0', () => b.owned().length === 1);
+      await b.close();
+      await using a = await joinPartitionLeases({
+        ...common,
+        servers: NATS,
+        node: 'a',
+        ...log.callbacks('a'),
+      });
+      await waitFor('a to own p0', () => a.owned().length === 1, 10_000);
+      const taken = log.events.find((e) => e.node === 'a' && e.kind === 'acquire');
+      expect(taken?.handedOff).toBe(true);
+    } finally {
+      await lossy.close();
     }
   });
 });

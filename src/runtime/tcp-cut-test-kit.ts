@@ -41,14 +41,15 @@ export async function cuttableProxy(target: number) {
 }
 
 /**
- * A TCP proxy to a local NATS that loses the broker's answer to the first request published on
- * `subject` (as a timeout or a cut at the wrong moment does): the request itself gets through and
- * takes effect. Everything else passes unchanged.
+ * A TCP proxy to a local NATS that loses the broker's answer to the `nth` request published on
+ * `subject` (the first by default; as a timeout or a cut at the wrong moment does): the request
+ * itself gets through and takes effect. Everything else passes unchanged.
  */
-export async function answerLosingProxy(target: number, subject: string) {
+export async function answerLosingProxy(target: number, subject: string, nth = 1) {
+  let answers = 0;
   let lost = false;
   const proxy = await answerProxy(target, subject, (send) => {
-    if (lost) send();
+    if (++answers !== nth) return send();
     lost = true;
   });
   return { ...proxy, lost: () => lost };

@@ -8,7 +8,6 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
   type FastifyRequest,
-  LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
 import {
@@ -21,7 +20,7 @@ import {
 } from '../runtime/index.js';
 import { bearerAuth, bearerOf } from './auth.js';
 import { jsonBodyParser, jsonProblemAt, problemError } from './body.js';
-import { observeCalls } from './calls.js';
+import { CallLogController, observeCalls } from './calls.js';
 import { createApiClosing } from './closing.js';
 import {
   API_PREFIX,
@@ -88,6 +87,8 @@ export type ServerOptions = {
   readonly requests?: RequestObserver;
   /** Told of each verify of the whole ledger as it ends (telemetry's verify gauges). */
   readonly verified?: (ok: boolean, atMs: number) => void;
+  /** How long calls in flight may take to finish once the server closes (closing.ts): 10 s. */
+  readonly callsWaitMs?: number;
 };
 
 export type Server = {
@@ -112,12 +113,12 @@ export type Server = {
  */
 export async function createServer(opts: ServerOptions): Promise<Server> {
   const now = opts.now ?? Date.now;
-  const closing = createApiClosing(opts.log);
+  const closing = createApiClosing(opts.log, opts.callsWaitMs);
   const app = Fastify({
     loggerInstance: opts.log as FastifyBaseLogger,
-    // Fastify's two lines a call at info would bury the routine lines an operator runs info for (a
-    // partition handed off): one line a call, at debug, below.
-    logController: new LogController({ disableRequestLogging: true }),
+    logController: new CallLogController(),
+    // Once closing: the calls in flight had their time (closing.ts), what is still open is ended.
+    forceCloseConnections: true,
     bodyLimit: BODY_LIMIT,
     // A call that comes in while the server closes (on a kept-alive connection) is refused below with
     // the typed MW_API_CLOSING, not Fastify's untyped 503.
@@ -155,7 +156,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     log: opts.log,
     now,
     startedAt: now(),
-    closing: closing.closing,
+    closing: closing.refusing,
     onClosing: closing.onClosing,
     ledgerFailure: () => ledgerFailure,
     ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),
@@ -294,7 +295,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
   const close = () => {
     closingPromise ??= (async () => {
       try {
-        await closing.refuse();
+        await closing.refuseCalls();
         await app.close();
         resolveClosed();
       } catch (err) {
@@ -314,7 +315,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
       const shown = host.includes(':') ? `[${host}]` : host;
       return `http://${shown}:${bound}`;
     },
-    refuseCalls: closing.refuse,
+    refuseCalls: closing.refuseCalls,
     close,
     closed,
     [Symbol.asyncDispose]: close,

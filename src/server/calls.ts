@@ -1,7 +1,24 @@
-import type { FastifyInstance } from 'fastify';
+import { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { ApiClosing } from './closing.js';
 import type { RequestObserver } from './deps.js';
 import { apiError } from './errors.js';
+
+/**
+ * Fastify's own lines about calls: its two a call at info (incoming, completed) would bury the
+ * routine lines an operator runs info for (a partition handed off), so each call is one line at
+ * debug instead (`observeCalls`); a call that errored, and the rest (a stream's error, a
+ * serializer's), are logged as Fastify logs them.
+ */
+export class CallLogController extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(
+    error: Error | null | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): void {
+    if (error) super.requestCompleted(error, request, reply);
+  }
+}
 
 /**
  * The hooks every call goes through: measured as it ends (telemetry's `requests`, when on), refused
@@ -31,7 +48,7 @@ export function observeCalls(app: FastifyInstance, closing: ApiClosing, requests
     });
   // After the measuring hook: a call refused as the server closes is measured too.
   app.addHook('onRequest', async (_request, reply) => {
-    if (closing.closing()) {
+    if (closing.refusing()) {
       // Not on this connection again: a kept-alive one would be reset when the listener closes,
       // where a new one is refused, which a client or a load balancer takes as plainly.
       reply.header('connection', 'close');

@@ -1,4 +1,7 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import type { Server } from './app.js';
 import { apiOverMesh } from './test-kit.js';
 
 describe('the API while it closes', () => {
@@ -40,5 +43,59 @@ describe('the API while it closes', () => {
     // Ended by the server, so the reader comes to its end rather than waiting on.
     for (;;) if ((await reader.read()).done) break;
     await server.close();
+  });
+});
+
+describe('the calls in flight as the API closes', () => {
+  /** A POST whose body stalls after 5 of its 100 bytes: a call in flight until `finish`. */
+  const stalledPost = async (server: Server, url: string, token: string) => {
+    const { port } = new URL(url);
+    const socket = connect(Number(port), '127.0.0.1');
+    socket.on('error', () => {}); // the close cuts it: a reset, which `closed` tells
+    await once(socket, 'connect');
+    // Arrived once the server has its headers, and its hooks ran (a turn after).
+    const arrived = once(server.app.server, 'request').then(() => new Promise((r) => setImmediate(r)));
+    const body = JSON.stringify({ type: 'job.queued.v1', subject: 's', data: { pad: 'x'.repeat(40) } });
+    const head = `POST /api/v1/messages HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`;
+    socket.write(head + body.slice(0, 5));
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString();
+    });
+    const closed = once(socket, 'close');
+    const answered = once(socket, 'data');
+    await arrived;
+    return { finish: () => socket.write(body.slice(5)), answer: () => answer, answered, closed };
+  };
+
+  it('waits for a call in flight before it says none is', async () => {
+    const { opened, server, token } = await apiOverMesh('meshwarden-closing-');
+    await using _o = opened;
+    const url = await server.listen(0, '127.0.0.1');
+    const call = await stalledPost(server, url, token);
+    let refused = false;
+    const refusing = server.refuseCalls().then(() => {
+      refused = true;
+    });
+    // A whole round trip to the server later, the stalled call still holds it.
+    expect((await fetch(`${url}/api/v1/health`)).status).toBe(503);
+    expect(refused).toBe(false);
+    call.finish();
+    await refusing;
+    await call.answered;
+    // Answered, not cut (its handler, reached once closing, refuses it as MW_API_CLOSING).
+    expect(call.answer()).toMatch(/^HTTP\/1\.1 503 .*MW_API_CLOSING/s);
+    await server.close();
+  });
+
+  it('goes on after callsWaitMs with a call still stalled, and the close cuts it', async () => {
+    const { opened, server, token } = await apiOverMesh('meshwarden-closing-', { callsWaitMs: 200 });
+    await using _o = opened;
+    const url = await server.listen(0, '127.0.0.1');
+    const call = await stalledPost(server, url, token);
+    await server.refuseCalls();
+    await server.close();
+    await call.closed;
+    expect(call.answer()).toBe('');
   });
 });

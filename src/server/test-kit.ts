@@ -5,14 +5,17 @@ import { join } from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { isMeshwardenError, type OpenedMesh, openMesh } from '../runtime/index.js';
-import { createServer, type Server } from './app.js';
+import { createServer, type Server, type ServerOptions } from './app.js';
 import { openTokenStore } from './tokens.js';
 
 /**
  * A mesh whose `api` ingress emits job.queued.v1 to agent `a` (which does nothing), opened in a
  * temp directory, the API over it, and an admin token; `get` calls the API in process with it.
  */
-export async function apiOverMesh(prefix: string): Promise<{
+export async function apiOverMesh(
+  prefix: string,
+  options: Pick<ServerOptions, 'callsWaitMs'> = {},
+): Promise<{
   readonly opened: OpenedMesh & AsyncDisposable;
   readonly server: Server;
   readonly data: string;
@@ -43,7 +46,7 @@ export async function apiOverMesh(prefix: string): Promise<{
   if (isMeshwardenError(tokens)) throw tokens;
   const admin = await tokens.create('admin', 'admin');
   if (isMeshwardenError(admin)) throw admin;
-  const server = await createServer({ mesh: opened.mesh, ledger: opened.ledger, tokens, log });
+  const server = await createServer({ mesh: opened.mesh, ledger: opened.ledger, tokens, log, ...options });
   const get = (url: string) =>
     server.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${admin.token}` } });
   return { opened, server, data, token: admin.token, get };

@@ -180,10 +180,13 @@ export async function up(opts: UpOptions, out: Output, log: Logger): Promise<num
   if (failure !== undefined) log.error({ err: failure }, 'the ledger closed; stopping');
   // The API refuses new calls (503 MW_API_CLOSING) but keeps its port while the mesh drains (a
   // cluster node hands its partitions off): callers and probes get an answer, not a refused connection.
-  await server.refuseCalls();
-  await mcp.close();
-  await opened.close();
-  await server.close();
+  try {
+    await server.refuseCalls();
+    await mcp.close();
+    await opened.close();
+  } finally {
+    await server.close();
+  }
   if (failure !== undefined) {
     out.fail(failure);
     out.note('stopped: the ledger closed on that error; meshwarden audit verify shows what it holds');

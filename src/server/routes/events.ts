@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../deps.js';
+import { apiError } from '../errors.js';
 import type { FeedEvent, VerdictCounts } from '../live.js';
 import { errors } from '../schemas.js';
 
@@ -36,6 +37,8 @@ export async function eventRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
       },
     },
     (request, reply) => {
+      // A feed opened once its closing ran would keep the server's wait for its calls open.
+      if (deps.closing()) throw apiError('MW_API_CLOSING');
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
