@@ -93,14 +93,19 @@ export function createPartitionRouter(
   const send = <T>(partition: number, item: (ticket: number) => PartitionItem): Promise<T> => {
     const { ticket, promise } = tickets.issue<T>();
     const built = item(ticket);
-    lost?.watch(built, promise);
-    bus.publish(partition, node === undefined ? built : { ...built, from: node, batchReply: true }).then(
+    const refused = (err: unknown) => tickets.settle(ticket, Promise.reject(err));
+    if (lost === undefined) {
+      bus.publish(partition, built).catch(refused);
+      return promise;
+    }
+    lost.watch(built, promise);
+    bus.publish(partition, { ...built, from: node, batchReply: true }).then(
       // A resend the broker dropped (a handler run again after a restart): its first copy's reply
       // went to whoever sent that, so its outcome is looked up in the ledger now, not in 20 s.
       (published) => {
-        if (published === 'duplicate') lost?.lookUpNow(ticket);
+        if (published === 'duplicate') lost.lookUpNow(ticket);
       },
-      (err: unknown) => tickets.settle(ticket, Promise.reject(err)),
+      refused,
     );
     return promise;
   };

@@ -57,7 +57,10 @@ export function observeCalls(app: FastifyInstance, closing: ApiClosing, requests
     closing.track(reply.raw);
   });
   app.addHook('onResponse', async (request, reply) => {
-    const call = { method: request.method, url: request.url, status: reply.statusCode };
-    request.log.debug({ ...call, ms: Math.round(reply.elapsedTime) }, 'api call');
+    const { method, url } = request;
+    request.log.debug(
+      { method, url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'api call',
+    );
   });
 }
