@@ -112,6 +112,7 @@ export async function liveKeysOf(
 export async function joinMembers(kv: KV, opts: PartitionLeaseOptions, waitMs: number): Promise<void> {
   const until = performance.now() + waitMs;
   const value = JSON.stringify({ node: opts.node });
+  let told = false;
   for (;;) {
     try {
       await kv.create(memberKey(opts.node), value);
@@ -126,6 +127,8 @@ export async function joinMembers(kv: KV, opts: PartitionLeaseOptions, waitMs: n
       if (performance.now() >= until) {
         throw runtimeError('MW_RUNTIME_LEASE_NODE', { node: opts.node, mesh: opts.mesh, ms: waitMs });
       }
+      if (!told) opts.onWaitingForMembership?.(Math.round(until - performance.now()));
+      told = true;
       await sleep(100);
     }
   }

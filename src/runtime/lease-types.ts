@@ -63,6 +63,11 @@ export type PartitionLeaseOptions = {
    * when it left (closed, its membership released).
    */
   readonly onMemberGone?: (node: string, how: { readonly lapsed: boolean }) => void;
+  /**
+   * Joining found this node's id still live (its former process was killed or cut off less than a
+   * lease ago, or another process runs under it): told once, as it waits up to `ms` for it to lapse.
+   */
+  readonly onWaitingForMembership?: (ms: number) => void;
   /** Failures that do not end the leases: a renewal that did not get through, a callback that threw. */
   readonly onError?: (error: MeshwardenError) => void;
 };

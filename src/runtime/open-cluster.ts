@@ -199,6 +199,12 @@ export async function linkCluster(
             ? log.warn({ peer, lapsed }, 'node gone: its membership lapsed (it died or was cut off)')
             : log.info({ peer, lapsed }, 'node left'),
         onError: (err) => log.warn({ err }, 'lease'),
+        // A restart under the same id soon after a kill waits here, its port answering 503 meanwhile.
+        onWaitingForMembership: (ms) =>
+          log.warn(
+            { node: opts.node, ms },
+            "waiting for this node id's former membership to lapse (its last process died or was cut off less than a lease ago, or another process runs under this id)",
+          ),
       });
     },
     async close() {

@@ -324,7 +324,13 @@ describe('partition leases on NATS KV', () => {
     expect(await codeOf(joinPartitionLeases({ ...base, node: 'b', ...TIMES, leaseMs: 4_000 }))).toBe(
       'MW_RUNTIME_LEASE_TIME',
     );
-    expect(await codeOf(joinPartitionLeases({ ...base, node: 'a', ...TIMES }))).toBe('MW_RUNTIME_LEASE_NODE');
+    // A second process under a live id waits for it to lapse, saying so once, then is refused.
+    const waits: number[] = [];
+    const onWaitingForMembership = (ms: number) => waits.push(ms);
+    const second = joinPartitionLeases({ ...base, node: 'a', ...TIMES, onWaitingForMembership });
+    expect(await codeOf(second)).toBe('MW_RUNTIME_LEASE_NODE');
+    expect(waits).toHaveLength(1);
+    expect(waits[0]).toBeGreaterThan(0);
     expect(first.node).toBe('a');
     expect(
       await codeOf(joinPartitionLeases({ ...base, servers: 'nats://127.0.0.1:1', node: 'c', ...TIMES })),
