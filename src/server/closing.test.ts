@@ -47,7 +47,7 @@ describe('the API while it closes', () => {
 });
 
 describe('the calls in flight as the API closes', () => {
-  /** A POST whose body stalls after 5 of its 100 bytes: a call in flight until `finish`. */
+  /** A POST whose body stalls after its first 5 bytes: a call in flight until `finish`. */
   const stalledPost = async (server: Server, url: string, token: string) => {
     const { port } = new URL(url);
     const socket = connect(Number(port), '127.0.0.1');
