@@ -23,3 +23,8 @@ export function partitionOfKey(key: string): number | undefined {
   const match = /^p\.(\d+)$/.exec(key);
   return match === null ? undefined : Number(match[1]);
 }
+
+/** Where nodes tell each other that they changed the lease bucket (lease-wake.ts): core NATS. */
+export function leaseNoticeSubject(mesh: string): string {
+  return `mw.${meshToken(mesh)}.c.leases`;
+}

@@ -146,4 +146,21 @@ describe('partition leases on NATS KV, a hand-off cut short', () => {
       await lossy.close();
     }
   });
+
+  it("hands a joining node its share, and takes a leaving one's, at once rather than at the next tick", async () => {
+    const mesh = newMesh();
+    const log = createLeaseLog();
+    // Ticks of 10 s: without the nodes' notices, each move would wait for the next one.
+    const common = { mesh, partitions: 2, servers: NATS, leaseMs: 30_000, tickMs: 10_000, marginMs: 5_000 };
+    await using a = await joinPartitionLeases({ ...common, node: 'a', ...log.callbacks('a') });
+    await waitFor('a to own both', () => a.owned().length === 2);
+    // a's first tick is done: its next is 10 s away.
+    const b = await joinPartitionLeases({ ...common, node: 'b', ...log.callbacks('b') });
+    await waitFor('b to get its share', () => b.owned().length === 1, 5_000);
+    await b.close();
+    await waitFor('a to take it back', () => a.owned().length === 2, 5_000);
+    expect(log.overlaps()).toEqual([]);
+    const released = log.events.filter((e) => e.kind === 'acquire' && e.handedOff === true);
+    expect(released.map((e) => e.node)).toEqual(['b', 'a']);
+  });
 });

@@ -14,6 +14,7 @@ import {
 } from './lease-bucket.js';
 import { memberKey, nodeOfMemberKey, partitionKey, partitionOfKey } from './lease-names.js';
 import type { LeaseLossReason, OwnedLease, PartitionLeaseOptions, PartitionLeases } from './lease-types.js';
+import { type LeaseWake, listenForLeaseChanges } from './lease-wake.js';
 import { planShare } from './partition-shares.js';
 
 export type { LeaseLossReason, OwnedLease, PartitionLeaseOptions, PartitionLeases } from './lease-types.js';
@@ -36,6 +37,8 @@ type Ctx = {
   readonly marginMs: number;
   readonly held: Map<number, Held>;
   readonly handOffs: Set<Promise<void>>;
+  /** Ends the pause between ticks when another node changed the bucket (lease-wake.ts). */
+  readonly wake: LeaseWake;
   members: string[];
   stopping: boolean;
 };
@@ -44,8 +47,7 @@ type Ctx = {
  * Joins the mesh's partition leases on NATS KV (docs/distributed.md, "Ownership"): this node keeps a
  * membership key alive, takes free partitions up to its share, hands off those above it, renews what
  * it owns every tick, and stops owning a partition by itself `marginMs` before the broker would let
- * another node take it. Rejects with `MW_RUNTIME_LEASE_*` when NATS, the bucket or the node id
- * cannot be used.
+ * another node take it. Rejects with `MW_RUNTIME_LEASE_*` when NATS, the bucket or the id are unusable.
  */
 export async function joinPartitionLeases(opts: PartitionLeaseOptions): Promise<PartitionLeases> {
   const leaseMs = opts.leaseMs ?? 5_000;
@@ -64,10 +66,17 @@ export async function joinPartitionLeases(opts: PartitionLeaseOptions): Promise<
       marginMs,
       held: new Map(),
       handOffs: new Set(),
+      wake: listenForLeaseChanges(nc, opts.mesh, opts.node),
       members: [],
       stopping: false,
     };
-    await joinMembers(kv, opts, leaseMs + 2 * tickMs);
+    try {
+      await joinMembers(kv, opts, leaseMs + 2 * tickMs);
+    } catch (error) {
+      ctx.wake.close();
+      throw error;
+    }
+    void ctx.wake.tell(); // a node joined: the others hand its share over now, not at their next tick
     return startLeases(ctx, nc, opts.connection === undefined);
   } catch (error) {
     if (opts.connection === undefined) await nc.close().catch(() => {});
@@ -94,9 +103,14 @@ function startLeases(ctx: Ctx, nc: NatsConnection, ownConnection: boolean): Part
       ctx.stopping = true;
       for (const partition of ctx.held.keys()) handOff(ctx, partition, 'closed');
       while (ctx.handOffs.size > 0) await Promise.all(ctx.handOffs);
+      ctx.wake.wake(); // the loop ends now, not after its pause
       await loop;
       clearInterval(watch);
-      if (ended === undefined) await ctx.kv.delete(memberKey(ctx.opts.node)).catch(() => {});
+      if (ended === undefined) {
+        await ctx.kv.delete(memberKey(ctx.opts.node)).catch(() => {});
+        await ctx.wake.tell(); // flushed: out before the connection closes
+      }
+      ctx.wake.close();
       if (ownConnection) await nc.close().catch(() => {});
     })();
     return closing;
@@ -132,7 +146,7 @@ async function runTicks(ctx: Ctx): Promise<void> {
     const started = performance.now();
     await renew(ctx);
     if (!ctx.stopping) await rebalance(ctx);
-    await sleep(Math.max(0, ctx.tickMs - (performance.now() - started)));
+    await ctx.wake.pause(Math.max(0, ctx.tickMs - (performance.now() - started)));
   }
 }
 
@@ -303,10 +317,9 @@ function handOff(ctx: Ctx, partition: number, reason: 'rebalance' | 'closed'): v
 }
 
 /**
- * Deletes a handed-off lease, so that the next owner takes the partition at once rather than when
- * the lease runs out. At this node's revision of the key: after the renewal in flight, if any (it
- * moves the revision; a delete sent before its answer came was refused, and the lease lapsed 5 s
- * later); and once more after reading the key back when refused all the same (an answer lost).
+ * Deletes a handed-off lease, so that the next owner need not wait for it to run out: at this node's
+ * revision of the key, after the renewal in flight if any (it moves the revision), and once more
+ * after reading the key back when refused all the same (a renewal's answer lost).
  */
 async function release(ctx: Ctx, partition: number, lease: Held): Promise<void> {
   await lease.renewing;
@@ -315,6 +328,7 @@ async function release(ctx: Ctx, partition: number, lease: Held): Promise<void> 
   for (let tries = 0; tries < 2; tries++) {
     try {
       await ctx.kv.delete(key, { previousSeq: lease.revision });
+      void ctx.wake.tell(); // the next owner takes it now, not at its next tick
       return;
     } catch (err) {
       cause = err;
