@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { leaseNoticeSubject } from './lease-names.js';
+import { within } from './within.js';
 
 /**
  * What wakes a node's lease loop before its next tick: a change another node made to the bucket (it
@@ -9,8 +10,11 @@ import { leaseNoticeSubject } from './lease-names.js';
  * A notice lost costs only that wait: the ticks still run as before.
  */
 export type LeaseWake = {
-  /** Tells the other nodes that this one changed the bucket; resolves once it left (flushed). */
-  tell(): Promise<void>;
+  /**
+   * Tells the other nodes that this one changed the bucket. With `flushWithinMs`, resolves once the
+   * notice left (the broker answered a flush), or that long after on a link that does not answer.
+   */
+  tell(flushWithinMs?: number): Promise<void>;
   /** Ends the pause under way, or the next one at once if none is. */
   wake(): void;
   /** Sleeps `ms`, or 50 ms once woken (or if woken since the last pause): at most. */
@@ -36,13 +40,14 @@ export function listenForLeaseChanges(nc: NatsConnection, mesh: string, node: st
     },
   });
   return {
-    async tell() {
+    async tell(flushWithinMs) {
       try {
         nc.publish(subject, node);
-        await nc.flush();
       } catch {
-        // The connection is closing or closed: the others see the change at their next tick.
+        return; // the connection is closing or closed: the others see the change at their next tick
       }
+      // A flush waits for the broker's answer with no end of its own: a cut link must not hold a close.
+      if (flushWithinMs !== undefined) await within(flushWithinMs, nc.flush());
     },
     wake,
     pause(ms) {
@@ -52,7 +57,7 @@ export function listenForLeaseChanges(nc: NatsConnection, mesh: string, node: st
         let timer = setTimeout(done, woken ? short : ms);
         woken = false;
         shorten = () => {
-          shorten = undefined; // once: later wakes find the pause short already
+          shorten = () => {}; // once: the tick to come reads what later wakes would tell
           clearTimeout(timer);
           timer = setTimeout(done, Math.max(0, short - (performance.now() - began)));
         };

@@ -155,7 +155,7 @@ describe('partition leases on NATS KV, a hand-off cut short', () => {
     await using a = await joinPartitionLeases({ ...common, node: 'a', ...log.callbacks('a') });
     await waitFor('a to own both', () => a.owned().length === 2);
     // a's first tick is done: its next is 10 s away.
-    const b = await joinPartitionLeases({ ...common, node: 'b', ...log.callbacks('b') });
+    await using b = await joinPartitionLeases({ ...common, node: 'b', ...log.callbacks('b') });
     await waitFor('b to get its share', () => b.owned().length === 1, 5_000);
     await b.close();
     await waitFor('a to take it back', () => a.owned().length === 2, 5_000);

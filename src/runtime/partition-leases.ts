@@ -108,7 +108,7 @@ function startLeases(ctx: Ctx, nc: NatsConnection, ownConnection: boolean): Part
       clearInterval(watch);
       if (ended === undefined) {
         await ctx.kv.delete(memberKey(ctx.opts.node)).catch(() => {});
-        await ctx.wake.tell(); // flushed: out before the connection closes
+        await ctx.wake.tell(Math.max(2 * ctx.tickMs, 1_000)); // out before the connection closes
       }
       ctx.wake.close();
       if (ownConnection) await nc.close().catch(() => {});
