@@ -1,3 +1,6 @@
+/** What a publish resolves with: `'duplicate'` when the item was dropped as a resend (see `publish`). */
+export type Published = undefined | 'duplicate';
+
 /**
  * The bus: the seam through which work reaches a partition. Embedded mode runs the in-process adapter
  * (`in-process-bus.ts`); distributed mode runs the NATS JetStream adapter (`jetstream-bus.ts`), which
@@ -25,9 +28,6 @@
  *   throw that reaches the bus is a bug, reported rather than redelivered forever.
  * - Items are plain JSON (see `BusValue`) so that an adapter may serialise them.
  */
-/** What a publish resolves with: `'duplicate'` when the item was dropped as a resend (see `publish`). */
-export type Published = undefined | 'duplicate';
-
 export type Bus<T extends BusValue> = {
   /**
    * Accepts one item for a partition; resolves once the bus holds it (in process: queued; JetStream:
