@@ -70,24 +70,24 @@ describe('partition leases on NATS KV, a hand-off cut short', () => {
     expect(log.overlaps()).toEqual([]);
   });
 
-  it('releases a lease handed off while a renewal of it is on its way, so the next owner takes it at once', async () => {
-    const mesh = newMesh();
+  /**
+   * b owns p0 through a proxy at `port`, and hands it off (close) once `drained` holds; then a joins
+   * straight to NATS and takes p0. What a's take says of it, and whether any two owned p0 at once.
+   */
+  async function handOffThrough(mesh: string, port: number, drained: [what: string, check: () => boolean]) {
     const log = createLeaseLog();
-    // The broker's answers about b's lease key come 400 ms late (the lease calls time out at 1 s): a renewal is mostly in flight.
-    const key = `$KV.${leaseBucketOf(mesh)}.${partitionKey(0)}`;
-    await using proxy = await answerDelayingProxy(4222, key, 400);
-    const slow = await connect({ servers: `nats://127.0.0.1:${proxy.port}` });
+    const through = await connect({ servers: `nats://127.0.0.1:${port}` });
     const common = { mesh, partitions: 1, ...TIMES };
     try {
       const callbacks = log.callbacks('b');
       const b = await joinPartitionLeases({
         ...common,
-        connection: slow,
+        connection: through,
         node: 'b',
         onAcquire: callbacks.onAcquire,
-        // b's drain ends while a renewal it sent has moved the key on, its answer not yet back.
+        onError: () => {}, // a renewal whose answer was lost is reported (MW_RUNTIME_LEASE_RENEW)
         onLose: async (partition, reason) => {
-          await waitFor('a renewal in flight', () => proxy.withheld() > 0);
+          await waitFor(...drained);
           await callbacks.onLose(partition, reason);
         },
       });
@@ -100,51 +100,33 @@ describe('partition leases on NATS KV, a hand-off cut short', () => {
         ...log.callbacks('a'),
       });
       await waitFor('a to own p0', () => a.owned().length === 1, 10_000);
-      // Released, not lapsed: a found b's delete marker.
       const taken = log.events.find((e) => e.node === 'a' && e.kind === 'acquire');
-      expect(taken?.handedOff).toBe(true);
-      expect(log.overlaps()).toEqual([]);
+      return { handedOff: taken?.handedOff, overlaps: log.overlaps() };
     } finally {
-      await slow.close();
+      await through.close();
     }
+  }
+
+  it('releases a lease handed off while a renewal of it is on its way, so the next owner takes it at once', async () => {
+    const mesh = newMesh();
+    // The broker's answers about b's lease key come 400 ms late (the lease calls time out at 1 s): a
+    // renewal is mostly in flight, and b's drain ends while one has moved the key on, unanswered yet.
+    const key = `$KV.${leaseBucketOf(mesh)}.${partitionKey(0)}`;
+    await using proxy = await answerDelayingProxy(4222, key, 400);
+    const took = await handOffThrough(mesh, proxy.port, ['a renewal in flight', () => proxy.withheld() > 0]);
+    // Released, not lapsed: a found b's delete marker.
+    expect(took.handedOff).toBe(true);
+    expect(took.overlaps).toEqual([]);
   });
 
   it('releases a lease handed off after a renewal whose answer was lost, reading the key back', async () => {
     const mesh = newMesh();
-    const log = createLeaseLog();
-    // The second answer about b's lease key is lost: its create's comes, its first renewal's not.
+    // The second answer about b's lease key is lost: its create's comes, its first renewal's not; b's
+    // drain ends once that renewal went through unanswered, so b's revision of the key is stale.
     const key = `$KV.${leaseBucketOf(mesh)}.${partitionKey(0)}`;
     await using proxy = await answerLosingProxy(4222, key, 2);
-    const lossy = await connect({ servers: `nats://127.0.0.1:${proxy.port}` });
-    const common = { mesh, partitions: 1, ...TIMES };
-    try {
-      const callbacks = log.callbacks('b');
-      const b = await joinPartitionLeases({
-        ...common,
-        connection: lossy,
-        node: 'b',
-        onAcquire: callbacks.onAcquire,
-        onError: () => {}, // the lost renewal is reported (MW_RUNTIME_LEASE_RENEW)
-        // b's drain ends once the renewal went through unanswered: b's revision of the key is stale.
-        onLose: async (partition, reason) => {
-          await waitFor('a renewal answer lost', () => proxy.lost());
-          await callbacks.onLose(partition, reason);
-        },
-      });
-      await waitFor('b to own p0', () => b.owned().length === 1);
-      await b.close();
-      await using a = await joinPartitionLeases({
-        ...common,
-        servers: NATS,
-        node: 'a',
-        ...log.callbacks('a'),
-      });
-      await waitFor('a to own p0', () => a.owned().length === 1, 10_000);
-      const taken = log.events.find((e) => e.node === 'a' && e.kind === 'acquire');
-      expect(taken?.handedOff).toBe(true);
-    } finally {
-      await lossy.close();
-    }
+    const took = await handOffThrough(mesh, proxy.port, ['a renewal answer lost', () => proxy.lost()]);
+    expect(took.handedOff).toBe(true);
   });
 
   it("hands a joining node its share, and takes a leaving one's, at once rather than at the next tick", async () => {
