@@ -15,18 +15,32 @@ describe('lost replies', () => {
     }) as PartitionItem;
   const entryOf = (id: string) => ({ msgId: id, kind: 'decision' }) as unknown as LedgerEntry;
 
-  it('looks up at once an item whose reply will not come (a resend the broker dropped), and settles it', async () => {
+  /**
+   * A lost-reply watch over real tickets, whose ledger finds every id asked (`asked`, a read each);
+   * with `holdFirst` the first read waits for `release`. `send` issues and watches a root's ticket.
+   */
+  function watching(holdFirst = false) {
     const tickets = createTickets();
     const asked: string[][] = [];
+    let release: () => void = () => {};
     const lost = watchLostReplies(tickets, async (ids) => {
       asked.push([...ids]);
+      if (holdFirst && asked.length === 1) await new Promise<void>((r) => (release = r));
       return new Map(ids.map((id) => [id, entryOf(id)]));
     });
+    const send = (id: string) => {
+      const sent = tickets.issue<LedgerEntry>();
+      lost.watch(root(sent.ticket, id), sent.promise);
+      return sent;
+    };
+    return { tickets, asked, lost, send, release: () => release() };
+  }
+
+  it('looks up at once an item whose reply will not come (a resend the broker dropped), and settles it', async () => {
+    const { tickets, asked, lost, send } = watching();
     try {
-      const waiting = tickets.issue<LedgerEntry>();
-      const answered = tickets.issue<LedgerEntry>();
-      lost.watch(root(waiting.ticket, 'm-1'), waiting.promise);
-      lost.watch(root(answered.ticket, 'm-2'), answered.promise);
+      const waiting = send('m-1');
+      send('m-2');
       lost.lookUpNow(waiting.ticket);
       expect(await waiting.promise).toEqual(entryOf('m-1'));
       // Only that one: the other's reply may still come, so it waits its turn.
@@ -38,19 +52,10 @@ describe('lost replies', () => {
   });
 
   it('asks again once the round in progress ends, when told meanwhile', async () => {
-    const tickets = createTickets();
-    const asked: string[][] = [];
-    let release: () => void = () => {};
-    const lost = watchLostReplies(tickets, async (ids) => {
-      asked.push([...ids]);
-      if (asked.length === 1) await new Promise<void>((r) => (release = r));
-      return new Map(ids.map((id) => [id, entryOf(id)]));
-    });
+    const { asked, lost, send, release } = watching(true);
     try {
-      const first = tickets.issue<LedgerEntry>();
-      const second = tickets.issue<LedgerEntry>();
-      lost.watch(root(first.ticket, 'm-1'), first.promise);
-      lost.watch(root(second.ticket, 'm-2'), second.promise);
+      const first = send('m-1');
+      const second = send('m-2');
       lost.lookUpNow(first.ticket);
       lost.lookUpNow(second.ticket); // while the first round still reads
       release();
