@@ -1,7 +1,7 @@
 // Where a cluster bench's CPU goes: user + system seconds of the nodes, the feeder, nats-server and
 // every postgres process, read from /proc (Linux), so the split of the 2 shared cores is printed.
 import { readdirSync, readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 
 const TICKS = 100; // USER_HZ on Linux
 
@@ -83,4 +83,14 @@ export function loadAverage(): string {
   return loadavg()
     .map((n) => n.toFixed(2))
     .join(' ');
+}
+
+/**
+ * The hops/s this machine would give if all its cores did nothing but this work, at the CPU a hop
+ * measured (every part: nodes, NATS, PostgreSQL, the feeder): how far any change to pipelining or
+ * threads could take it. Short of a target, only cutting a hop's CPU or more cores reach it.
+ */
+export function cpuCeiling(split: CpuSplit, hops: number): number {
+  const used = split.nodes + split.feeder + split.nats + split.postgres;
+  return used > 0 ? Math.round((hops / used) * availableParallelism()) : 0;
 }

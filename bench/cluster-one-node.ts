@@ -1,19 +1,19 @@
 // node bench/cluster-one-node.ts [roots=30000] [--cpu-prof]: one `meshwarden up --cluster` node of
 // the cluster bench's mesh (12 partitions, PostgreSQL ledger), fed `roots` root messages (3 hops
 // each) by the bench's feeder, 2,000 pipelines in flight, after 500 to warm it. Prints its guarded
-// hops/s and where the machine's CPU went (node, nats-server, PostgreSQL, feeder), per hop, and how
-// fast the machine was (the embedded bench's limit loop, `machineSpeed` in limit.ts). Longer
-// and steadier than the `--cluster` bench's 1-node row, for a before and after: run it in each
+// hops/s, where the machine's CPU went (node, nats-server, PostgreSQL, feeder) per hop, the CPU
+// ceiling (`cpuCeiling`: the hops/s if every core did only this work), and how fast the machine was
+// (the embedded bench's limit loop, `machineSpeed` in limit.ts). Longer and steadier than the `--cluster` bench's 1-node row, for a before and after: run it in each
 // tree (built), in turns. `--cpu-prof` writes the node's profile to bench/results/cpu-prof/.
 // PostgreSQL's CPU leaves out the bench's own counting queries. MW_BENCH_KEEP_SCHEMA=1 keeps the
 // ledger's schema (bench_one_<id>) for a look afterwards.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectNats } from '../dist/runtime/nats-connect.js';
 import { writeMeshFile } from './cluster.ts';
-import { cpuMeter, loadAverage } from './cluster-cpu.ts';
+import { cpuCeiling, cpuMeter, loadAverage } from './cluster-cpu.ts';
 import { openFeeder } from './cluster-feed.ts';
 import { openLedgerProbe, waitDecided } from './cluster-ledger.ts';
 import { removeMeshStreams, startNode, stopNode, waitBalanced } from './cluster-nodes.ts';
@@ -63,7 +63,7 @@ try {
   const hops = roots * 3;
   const per = (s: number) => ((s * 1e6) / hops).toFixed(1);
   process.stdout.write(
-    `${Math.round(hops / seconds).toLocaleString('en')} guarded hops/s (${hops.toLocaleString('en')} hops in ${seconds.toFixed(2)} s); CPU µs a hop: node ${per(cpu.nodes)}, nats-server ${per(cpu.nats)}, PostgreSQL ${per(cpu.postgres)}, feeder ${per(cpu.feeder)}; load before ${loadBefore}; limit loop ${limitLoop.toLocaleString('en')} durable hops/s\n`,
+    `${Math.round(hops / seconds).toLocaleString('en')} guarded hops/s (${hops.toLocaleString('en')} hops in ${seconds.toFixed(2)} s); CPU µs a hop: node ${per(cpu.nodes)}, nats-server ${per(cpu.nats)}, PostgreSQL ${per(cpu.postgres)}, feeder ${per(cpu.feeder)}; CPU ceiling ${cpuCeiling(cpu, hops).toLocaleString('en')} hops/s on ${availableParallelism()} cores; load before ${loadBefore}; limit loop ${limitLoop.toLocaleString('en')} durable hops/s\n`,
   );
   await feeder.close();
 } finally {

@@ -41,7 +41,7 @@ function printTable(r: ClusterResult, seconds: number, loadBefore: string, limit
     rows.push([
       `cluster: guarded hops/s, ${row.nodes} node(s)`,
       fmt(row.hopsPerSecond),
-      `${row.nodes === 1 ? `target ≥ ${fmt(CLUSTER_TARGETS.oneNodeHopsPerSecond)}; ` : ''}CPU s nodes ${c.nodes}, NATS ${c.nats}, PostgreSQL ${c.postgres}, feeder ${c.feeder} in ${c.wallSeconds} s`,
+      `${row.nodes === 1 ? `target ≥ ${fmt(CLUSTER_TARGETS.oneNodeHopsPerSecond)}; ` : ''}CPU s nodes ${c.nodes}, NATS ${c.nats}, PostgreSQL ${c.postgres}, feeder ${c.feeder} in ${c.wallSeconds} s; CPU ceiling ${fmt(row.cpuCeilingHopsPerSecond)}`,
     ]);
     rows.push([
       `cluster: hop p50 / p99 ms, ${row.nodes} node(s), saturated`,

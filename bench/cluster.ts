@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats } from '../dist/runtime/nats-connect.js';
-import { cpuMeter, loadAverage } from './cluster-cpu.ts';
+import { cpuCeiling, cpuMeter, loadAverage } from './cluster-cpu.ts';
 import { type Feeder, openFeeder } from './cluster-feed.ts';
 import { type LedgerProbe, openLedgerProbe, waitDecided } from './cluster-ledger.ts';
 import {
@@ -37,6 +37,8 @@ export type ClusterRow = {
   lightHopP50ms: number;
   lightHopP99ms: number;
   cpuSeconds: { nodes: number; feeder: number; nats: number; postgres: number; wallSeconds: number };
+  /** The hops/s if every core did only this work, at the CPU a hop measured (`cpuCeiling`). */
+  cpuCeilingHopsPerSecond: number;
   load: string;
 };
 
@@ -128,6 +130,7 @@ async function measure(
     lightHopP50ms: round(lightLatency.p50, 1),
     lightHopP99ms: round(lightLatency.p99, 1),
     cpuSeconds,
+    cpuCeilingHopsPerSecond: cpuCeiling(cpuSeconds, done.count),
     load: loadAverage(),
   };
 }
