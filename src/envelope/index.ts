@@ -1,5 +1,6 @@
 export { countInAncestry, extendAncestry, hopDigest, parseAncestry } from './ancestry.js';
 export { canonicalize, digestOf, isCanonicalText, sha256 } from './canonical.js';
+export { closest } from './closest.js';
 export { escapePointer, MAX_JSON_DEPTH, tooDeepAt } from './depth.js';
 export { duplicateKeyAt } from './duplicate-keys.js';
 export {

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { MeshwardenError } from '../envelope/index.js';
+import { closest, type MeshwardenError } from '../envelope/index.js';
 import { causeText, credentialsOf, ledgerError, redacted } from './errors.js';
 import { GENESIS } from './hash.js';
 import type { Durability } from './ports.js';
@@ -24,6 +24,8 @@ export type PostgresLocation = {
   readonly scrub: (text: string) => string;
   /** The URL's `lanes` (commit loops side by side, postgres-lanes.ts), when it gives one. */
   readonly lanes?: number;
+  /** The URL's `options` (server settings, `-c name=value …`): `createPool` puts its own after them. */
+  readonly options?: string;
 };
 
 /** Commit lanes a ledger may have: more than the server has cores would only queue on them. */
@@ -32,7 +34,35 @@ export const MAX_LANES = 64;
 /** Whether `n` is a count of commit lanes a ledger may have (the URL's `lanes`, or the option). */
 export const isLaneCount = (n: number) => Number.isInteger(n) && n >= 1 && n <= MAX_LANES;
 
-/** Reads `postgres://…/db?schema=name`; `schema` (the option) wins over the URL's. */
+/** The URL's parameters: ours, then those node-postgres reads (its connection string and settings). */
+const OUR_PARAMETERS = ['schema', 'lanes'];
+const DRIVER_PARAMETERS = [
+  'host',
+  'port',
+  'user',
+  'password',
+  'ssl',
+  'sslmode',
+  'sslcert',
+  'sslkey',
+  'sslrootcert',
+  'sslnegotiation',
+  'uselibpqcompat',
+  'application_name',
+  'fallback_application_name',
+  'client_encoding',
+  'options',
+  'statement_timeout',
+  'lock_timeout',
+  'idle_in_transaction_session_timeout',
+  'query_timeout',
+];
+
+/**
+ * Reads `postgres://…/db?schema=name`; `schema` (the option) wins over the URL's. A parameter that
+ * is neither ours nor one node-postgres reads is refused: the driver would ignore it, so a misspelt
+ * `schema` would put the ledger in the default schema.
+ */
 export function parsePostgresLocation(location: string, schema?: string): PostgresLocation | MeshwardenError {
   const label = redacted(location);
   let url: URL;
@@ -40,6 +70,12 @@ export function parsePostgresLocation(location: string, schema?: string): Postgr
     url = new URL(location);
   } catch (err) {
     return ledgerError('MW_LEDGER_LOCATION', { location: label, reason: causeText(err) });
+  }
+  for (const name of url.searchParams.keys()) {
+    if (OUR_PARAMETERS.includes(name) || DRIVER_PARAMETERS.includes(name)) continue;
+    const near = closest(name, [...OUR_PARAMETERS, ...DRIVER_PARAMETERS]);
+    const reason = `${JSON.stringify(name)} is not a parameter a ledger URL takes${near === undefined ? '' : ` (did you mean ${near}?)`}; it takes ${OUR_PARAMETERS.join(', ')} and node-postgres's ${DRIVER_PARAMETERS.join(', ')}`;
+    return ledgerError('MW_LEDGER_LOCATION', { location: label, reason });
   }
   const named = schema ?? url.searchParams.get('schema') ?? DEFAULT_SCHEMA;
   if (!SCHEMA_NAME.test(named)) {
@@ -58,9 +94,12 @@ export function parsePostgresLocation(location: string, schema?: string): Postgr
     const reason = `lanes=${JSON.stringify(lanesText)} must be a whole number from 1 to ${MAX_LANES}`;
     return ledgerError('MW_LEDGER_LOCATION', { location: label, reason });
   }
-  // Ours, not connection settings: pg would pass them on to the server, which refuses them.
+  // Ours, not connection settings: pg would pass them on to the server, which refuses them. The
+  // URL's `options` would replace the pool's (and with them its synchronous_commit): merged there.
+  const options = url.searchParams.get('options') ?? undefined;
   url.searchParams.delete('schema');
   url.searchParams.delete('lanes');
+  url.searchParams.delete('options');
   const secrets = credentialsOf(location);
   const scrub = (text: string) => secrets.reduce((t, secret) => t.replaceAll(secret, '***'), text);
   return {
@@ -69,6 +108,7 @@ export function parsePostgresLocation(location: string, schema?: string): Postgr
     label,
     scrub,
     ...(lanes === undefined ? {} : { lanes }),
+    ...(options === undefined ? {} : { options }),
   };
 }
 
@@ -86,13 +126,14 @@ export function connectionCause(at: PostgresLocation, err: unknown): string {
  * A pool on the location. `full` durability runs every session with `synchronous_commit = on` (a
  * COMMIT returns once its WAL is flushed to disk); `normal` with `off` (PostgreSQL acknowledges
  * before the flush: a crash of the warden loses nothing committed, a crash of the database host may
- * lose the last commits).
+ * lose the last commits). The setting goes after the URL's `options`, so it wins over theirs.
  */
 export function createPool(at: PostgresLocation, durability: Durability, max: number): pg.Pool {
+  const commit = `-c synchronous_commit=${durability === 'full' ? 'on' : 'off'}`;
   const pool = new pg.Pool({
     connectionString: at.connectionString,
     max,
-    options: `-c synchronous_commit=${durability === 'full' ? 'on' : 'off'}`,
+    options: at.options === undefined ? commit : `${at.options} ${commit}`,
     connectionTimeoutMillis: 10_000,
     // A statement that runs for a minute (a lock never released, a hung disk) fails, as the SQLite
     // commit worker counts as stuck after 60 s; the client gives up a little later if the server

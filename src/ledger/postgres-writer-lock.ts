@@ -19,6 +19,7 @@ export async function lockPostgresWriter(
 ): Promise<WriterLock | MeshwardenError> {
   const client = new pg.Client({
     connectionString: at.connectionString,
+    ...(at.options === undefined ? {} : { options: at.options }),
     application_name: `meshwarden ${mode === 'shared' ? 'node' : 'writer'} pid ${process.pid}`,
     connectionTimeoutMillis: 10_000,
     // An idle session on a host that vanished is dropped by the server within minutes, not hours.

@@ -3,8 +3,7 @@
  * (`$x := …`, a lambda's parameters, `@$x` and `#$i` in a path), and `$` and `$$` (the context).
  * Any other is a typo found when the policy is checked, not an error on the first message.
  */
-import { ENVELOPE_FIELDS } from '../envelope/index.js';
-import { closest } from './shape.js';
+import { closest, ENVELOPE_FIELDS } from '../envelope/index.js';
 
 /**
  * JSONata 2.2.2's functions: the ones its static frame binds (`staticFrame.bind` in jsonata.js)

@@ -3,10 +3,11 @@
  * parsed JSONata expression for names it may not use (an unknown root field, an unknown `$` name,
  * a banned function).
  */
+
+import { closest } from '../envelope/index.js';
 import { BANNED_FUNCTIONS } from './mapping-eval.js';
 import { boundNames, otherSide, unknownVariable } from './mapping-names.js';
 import { regexProblem } from './mapping-regex.js';
-import { closest } from './shape.js';
 
 /** One `{{ expr }}` in a string: where it starts and ends, and where its expression is. */
 export type Site = {

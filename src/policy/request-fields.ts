@@ -7,9 +7,9 @@
  */
 import jsonata from 'jsonata';
 import type { Contract } from '../contracts/index.js';
+import { closest } from '../envelope/index.js';
 import { type Checker, entriesOf, isObj, labelOf, listOf, type Obj, str } from './check.js';
 import { scanSites } from './mapping-scan.js';
-import { closest } from './shape.js';
 import type { Path } from './source.js';
 
 /** Where each side of a mapping finds the handled message's content. */
