@@ -10,6 +10,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { onTestFailed } from 'vitest';
+import { duplicateKeyAt } from '../src/envelope/index.js';
 import { TEST_POSTGRES } from '../src/ledger/postgres-test-kit.js';
 import { streamNameOf } from '../src/runtime/jetstream-names.js';
 import { leaseBucketOf } from '../src/runtime/lease-names.js';
@@ -264,6 +265,14 @@ export async function openClusterKit(opts: ClusterKitOptions = {}) {
         rmSync(dir, { recursive: true, force: true });
       }
       await db.end();
+      // Every test's nodes: a log line with a key twice is read one way by one tool, another by the next.
+      const twice = [...nodes.values()].flatMap((n) =>
+        n.logText.split('\n').flatMap((line) => {
+          const key = line.startsWith('{') ? duplicateKeyAt(line) : undefined;
+          return key === undefined ? [] : [`${n.name}: ${key} twice in ${line}`];
+        }),
+      );
+      if (twice.length > 0) throw new Error(`log lines with a key twice:\n${twice.slice(0, 5).join('\n')}`);
     },
   };
 }

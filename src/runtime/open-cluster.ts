@@ -202,7 +202,7 @@ export async function linkCluster(
         // A restart under the same id soon after a kill waits here, its port answering 503 meanwhile.
         onWaitingForMembership: (ms) =>
           log.warn(
-            { node: opts.node, ms },
+            { ms }, // the node's log names it already
             "waiting for this node id's former membership to lapse (its last process died or was cut off less than a lease ago, or another process runs under this id)",
           ),
       });
