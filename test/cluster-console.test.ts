@@ -289,6 +289,12 @@ describe('a cluster seen from one node (API and console)', () => {
       const other = page.locator(`[data-testid="cluster-node"][data-node="${there.name}"]`);
       const owned = there.opened.mesh.node!.owned().join(',');
       expect(await other.getAttribute('data-owned')).toBe(owned);
+      // The totals are the live nodes' sums, which a node that stops takes its share of along.
+      const counters = page.getByTestId('counters');
+      expect(await counters.locator('h3').allTextContents()).toContain(
+        'Since each live node started: the gate’s first verdict',
+      );
+      expect(await page.getByTestId('counters-cluster-note').textContent()).toMatch(/can go down/);
       await browser.shot('cluster-mesh');
       await page.getByTestId('nav-held').click();
       const card = page.locator(`[data-testid="hold-card"][data-subject="${BIG_CREDIT_ACCOUNT}"]`);

@@ -24,6 +24,10 @@ describe('a console a pilot can read', () => {
     await expect.poll(() => waiting.textContent(), { timeout: 10_000 }).toBe(String(now - 1));
     expect(await c.page.locator('[data-counter="held"] .counter-value').textContent()).toBe(heldBefore);
     expect(await testid('counters-note').textContent()).toMatch(/not in Denied/);
+    expect(await c.page.locator('[data-testid="counters"] h3').allTextContents()).toContain(
+      'Since the mesh started: the gate’s first verdict',
+    );
+    expect(await testid('counters-cluster-note').count()).toBe(0);
     // The rejection is counted where answers are, and the API says the same.
     const rejectedNow = c.page.locator('[data-counter="rejected"] .counter-value');
     await expect.poll(() => rejectedNow.textContent(), { timeout: 10_000 }).toBe('1');

@@ -90,7 +90,7 @@ export function reportFailure(err: MeshwardenError, out: Output): number {
   out.fail(err);
   if (err.code === 'MW_API_UNAUTHENTICATED')
     out.note(
-      'hint: check --token or MESHWARDEN_TOKEN; a token works only with the mesh (data directory) that made it. meshwarden up prints the admin token on its first start.',
+      'hint: check --token or MESHWARDEN_TOKEN; a token works only with the meshwarden up whose data directory made it (in a cluster, that one node). meshwarden up prints the admin token on its first start.',
     );
   if (err.code === 'MW_API_FORBIDDEN')
     out.note(

@@ -1,10 +1,7 @@
 import type { ClusterStatus as Cluster } from '../api/types.js';
-import { usePolled } from '../api/use-polled.js';
 
 /** Which node this console talks to, the live nodes and their partitions; nothing when embedded. */
-export function ClusterStatus() {
-  const cluster = usePolled<Cluster>('/cluster', 5000);
-  const data = cluster.data;
+export function ClusterStatus({ data }: { data: Cluster | undefined }) {
   if (data === undefined || data.mode !== 'cluster') return null;
   return (
     <section class="cluster" data-testid="cluster-status" aria-label="Cluster">

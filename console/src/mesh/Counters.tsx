@@ -59,9 +59,20 @@ function CounterList({
 
 /**
  * What waits now (the same number as the Held badge), apart from the totals since the mesh started, so
- * "Held since start" is never read as "held now".
+ * "Held since start" is never read as "held now". In a cluster the totals are the live nodes' sums
+ * (api.md, GET /stats): a node that stops takes its counts with it, so they are not "since the mesh
+ * started" and may go down.
  */
-export function Counters({ stats, waiting }: { stats: Stats | undefined; waiting: number | undefined }) {
+export function Counters({
+  stats,
+  waiting,
+  cluster = false,
+}: {
+  stats: Stats | undefined;
+  waiting: number | undefined;
+  cluster?: boolean;
+}) {
+  const since = cluster ? 'Since each live node started' : 'Since the mesh started';
   return (
     <div class="counter-groups" data-testid="counters">
       <div class="counter-group">
@@ -76,7 +87,7 @@ export function Counters({ stats, waiting }: { stats: Stats | undefined; waiting
         </ul>
       </div>
       <div class="counter-group">
-        <h3>Since the mesh started: the gate’s first verdict</h3>
+        <h3>{since}: the gate’s first verdict</h3>
         <CounterList stats={stats} counters={VERDICTS} label="The gate’s first verdict since start" />
         <p class="hint" data-testid="counters-note">
           Each message and side effect is counted once, by the <Term id="gate">gate</Term>’s first verdict (a
@@ -84,9 +95,16 @@ export function Counters({ stats, waiting }: { stats: Stats | undefined; waiting
           and later approved, rejected or timed out stays counted as held: a pilot’s rejections and timeouts
           are not in Denied, they are counted below (the <a href="#/ledger">Ledger</a> lists each answer).
         </p>
+        {cluster && (
+          <p class="hint" data-testid="counters-cluster-note">
+            In a cluster these are the sums of the live nodes’ counts since each started: a node that stops or
+            dies takes its counts with it, so they can go down. The <a href="#/ledger">Ledger</a> keeps every
+            decision.
+          </p>
+        )}
       </div>
       <div class="counter-group">
-        <h3>Since the mesh started: how holds were answered</h3>
+        <h3>{since}: how holds were answered</h3>
         <CounterList stats={stats} counters={ANSWERS} label="Holds answered since start" />
         <p class="hint" data-testid="answers-note">
           A timed-out hold was delivered or denied as its approval rule says. An approval the gate refused
@@ -94,7 +112,7 @@ export function Counters({ stats, waiting }: { stats: Stats | undefined; waiting
         </p>
       </div>
       <div class="counter-group">
-        <h3>Since the mesh started: what happened next</h3>
+        <h3>{since}: what happened next</h3>
         <CounterList stats={stats} counters={OUTCOMES} label="Outcomes since start" />
         <p class="hint">
           Delivered also counts held messages a pilot approved, so it can exceed Messages passed.

@@ -1,4 +1,4 @@
-import type { Hold, MeshGraph, Stats } from '../api/types.js';
+import type { ClusterStatus as Cluster, Hold, MeshGraph, Stats } from '../api/types.js';
 import { type Polled, usePolled } from '../api/use-polled.js';
 import { Term } from '../glossary/Term.js';
 import { ApiErrorNotice } from '../shell/ApiErrorNotice.js';
@@ -11,6 +11,7 @@ import { VerdictLegend } from './VerdictLegend.js';
 export function MeshView({ holds }: { holds: Polled<{ holds: Hold[] }> }) {
   const mesh = usePolled<MeshGraph>('/mesh', 0);
   const stats = usePolled<Stats>('/stats', 2000);
+  const cluster = usePolled<Cluster>('/cluster', 5000);
   return (
     <section class="view" data-testid="mesh-view">
       <header class="view-header">
@@ -22,9 +23,13 @@ export function MeshView({ holds }: { holds: Polled<{ holds: Hold[] }> }) {
           seconds, coloured by the <Term id="verdict">verdict</Term> most of them got.
         </p>
       </header>
-      <ClusterStatus />
+      <ClusterStatus data={cluster.data} />
       <FrozenNow />
-      <Counters stats={stats.data} waiting={holds.data?.holds.length} />
+      <Counters
+        stats={stats.data}
+        waiting={holds.data?.holds.length}
+        cluster={cluster.data?.mode === 'cluster'}
+      />
       <ApiErrorNotice error={mesh.error ?? stats.error} />
       <VerdictLegend />
       <div class="graph-frame">
