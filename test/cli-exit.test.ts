@@ -144,6 +144,15 @@ describe('run toward a collector that never answers', () => {
   });
 });
 
+describe('a misspelt option', () => {
+  it('is a usage error, exit 2, whose line names its code as every error line does, and the option meant', async () => {
+    const r = await runCli(['why', 'some-id', '--leger', 'x.db']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error MW_CLI_USAGE: unknown option '--leger'\n\(Did you mean --ledger\?\)\n/);
+    expect(r.stderr).toContain('see meshwarden why --help');
+  });
+});
+
 describe('an option given another option as its value', () => {
   it('is a usage error, exit 2, with one MW_CLI_USAGE document under --json, and writes nothing', async () => {
     const dir = tempDir('option-value');

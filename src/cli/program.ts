@@ -35,8 +35,9 @@ const done = (code: number) => {
 /** The command whose action runs: its usage errors end with its own help hint (hintAfterErrors). */
 let running: Command | undefined;
 /**
- * A usage error found in an action, said as Commander says its own (`error: …`), then
- * `see meshwarden <command> --help`; exit 2 (with --json, the MW_CLI_USAGE document too).
+ * A usage error found in an action, said as Commander says its own (`error MW_CLI_USAGE: …`, by
+ * hintAfterErrors), then `see meshwarden <command> --help`; exit 2 (with --json, the MW_CLI_USAGE
+ * document too).
  */
 const usage = (message: string): never =>
   (running ?? program).error(`error: ${message}`, { exitCode: EXIT.usage });
@@ -324,10 +325,14 @@ hintAfterErrors(program);
 
 /**
  * A usage error is the error and a one-line hint naming the command's own help, not the whole
- * program's help (which buried the error, and came with --json too).
+ * program's help (which buried the error, and came with --json too). Its line names its code, as
+ * every other error's does (`error MW_CLI_USAGE: unknown option '--leger'`).
  */
 function hintAfterErrors(command: Command, path = command.name()): void {
   command.showHelpAfterError(`see ${path} --help`);
+  command.configureOutput({
+    outputError: (text, write) => write(text.replace(/^error: /, 'error MW_CLI_USAGE: ')),
+  });
   for (const sub of command.commands) hintAfterErrors(sub, `${path} ${sub.name()}`);
 }
 
