@@ -11,16 +11,21 @@ const freshSchema = tempPostgresSchemas();
 describe('ledger locations on the command line', () => {
   it('never prints a password given as a URL parameter, in text or --json', async () => {
     const at = freshSchema();
-    const location = `${at.location}&password=S3cretQ&sslpassword=K3yPass`;
     const data = tempDir('location-secret');
-    for (const json of [[], ['--json']]) {
-      const verify = await runCli(['audit', 'verify', '--ledger', location, '--data', data, ...json]);
-      expect(verify.code).not.toBe(0);
-      expect(verify.stderr).toContain('MW_LEDGER_LOCATION');
-      for (const secret of ['S3cretQ', 'K3yPass']) {
-        expect(verify.stdout + verify.stderr).not.toContain(secret);
+    // One reaches the server (its schema holds no ledger); one is refused as it is read (sslpassword
+    // is no parameter node-postgres reads).
+    for (const location of [
+      `${at.location}&password=S3cretQ`,
+      `${at.location}&password=S3cretQ&sslpassword=K3yPass`,
+    ])
+      for (const json of [[], ['--json']]) {
+        const verify = await runCli(['audit', 'verify', '--ledger', location, '--data', data, ...json]);
+        expect(verify.code).not.toBe(0);
+        expect(verify.stderr).toContain('MW_LEDGER_LOCATION');
+        for (const secret of ['S3cretQ', 'K3yPass']) {
+          expect(verify.stdout + verify.stderr).not.toContain(secret);
+        }
       }
-    }
   });
 
   it.each([['postgres:garbage'], ['postgres:/127.0.0.1:5432/test'], ['nosuch:ledger']])(

@@ -3,8 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isMeshwardenError } from '../envelope/index.js';
 import { openLedgerAt, sqliteFileOf } from './location.js';
-import { createPool, parsePostgresLocation } from './postgres-schema.js';
-import { TEST_POSTGRES, tempPostgresSchemas } from './postgres-test-kit.js';
+import { tempPostgresSchemas } from './postgres-test-kit.js';
 import { tempLedgerFiles } from './test-kit.js';
 
 const tempFile = tempLedgerFiles('mw-location-');
@@ -228,52 +227,5 @@ describe('openLedgerAt', () => {
     expect(await openLedgerAt(at.location, { create: false })).toMatchObject({ code: 'MW_LEDGER_LOCATION' });
     const { rows } = await at.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [at.schema]);
     expect(rows).toEqual([]);
-  });
-});
-
-describe('a PostgreSQL ledger URL', () => {
-  it('refuses a parameter neither Meshwarden nor node-postgres reads, naming the one it likely meant', () => {
-    // Ignored, `?schem=` would have put the ledger in the default schema.
-    const refused = parsePostgresLocation(`${TEST_POSTGRES}?schem=mw_typo`);
-    expect(refused).toMatchObject({ code: 'MW_LEDGER_LOCATION' });
-    expect((refused as Error).message).toContain(
-      '"schem" is not a parameter a ledger URL takes (did you mean schema?)',
-    );
-    expect(
-      parsePostgresLocation(`${TEST_POSTGRES}?schema=mw&sslmode=disable&application_name=x`),
-    ).toMatchObject({
-      schema: 'mw',
-    });
-  });
-
-  it.each([
-    ['full', '-c synchronous_commit=off -c search_path=public', 'on'],
-    ['normal', '-c synchronous_commit=on -c search_path=public', 'off'],
-  ] as const)(
-    'keeps %s durability when the URL has options of its own, and applies theirs',
-    async (durability, options, commit) => {
-      const at = parsePostgresLocation(`${TEST_POSTGRES}?options=${encodeURIComponent(options)}`);
-      if (isMeshwardenError(at)) throw at;
-      const pool = createPool(at, durability, 1);
-      try {
-        const shown = await pool.query('SELECT current_setting($1) AS commit, current_setting($2) AS path', [
-          'synchronous_commit',
-          'search_path',
-        ]);
-        expect(shown.rows[0]).toEqual({ commit, path: 'public' });
-      } finally {
-        await pool.end();
-      }
-    },
-  );
-
-  it('opens, writes and reads a ledger whose URL has options', async () => {
-    const at = freshSchema();
-    const location = `${at.location}&options=${encodeURIComponent('-c statement_timeout=30000')}`;
-    const opened = await openLedgerAt(location, { origin: 'here', keyFile: at.keyFile });
-    if (isMeshwardenError(opened)) throw opened;
-    await using ledger = opened;
-    await ledger.append(record);
-    expect(await ledger.verify()).toMatchObject({ ok: true, entries: 1 });
   });
 });

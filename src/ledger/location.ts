@@ -4,7 +4,7 @@ import { isMeshwardenError, type MeshwardenError } from '../envelope/index.js';
 import { ledgerError, redacted } from './errors.js';
 import type { Durability, Ledger } from './ports.js';
 import { openPostgresLedger } from './postgres.js';
-import { parsePostgresLocation } from './postgres-schema.js';
+import { parsePostgresLocation } from './postgres-location.js';
 import { lockPostgresWriter } from './postgres-writer-lock.js';
 import { openLedger } from './sqlite.js';
 import { lockSqliteWriter, type WriterLock } from './writer-lock.js';

@@ -1,7 +1,8 @@
 import type { MeshwardenError } from '../envelope/index.js';
 import { ledgerError } from './errors.js';
 import { chainHash, GENESIS, leafHash } from './hash.js';
-import type { PostgresLocation, Tables } from './postgres-schema.js';
+import type { PostgresLocation } from './postgres-location.js';
+import type { Tables } from './postgres-schema.js';
 import type { LedgerEntry } from './types.js';
 
 // What a PostgreSQL group commit sends (postgres-commit.ts): a COPY of its rows, and the checks.

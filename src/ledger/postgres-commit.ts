@@ -13,7 +13,8 @@ import {
   withoutPartition,
 } from './postgres-batch.js';
 import { copyChains, type Refused } from './postgres-copy.js';
-import type { Head, PostgresLocation, Tables } from './postgres-schema.js';
+import type { PostgresLocation } from './postgres-location.js';
+import type { Head, Tables } from './postgres-schema.js';
 import type { LedgerEntry } from './types.js';
 
 /** Group commit on PostgreSQL: chained entries wait here until their batch's COPY has committed. */

@@ -4,7 +4,8 @@ import { ledgerError } from './errors.js';
 import { GENESIS } from './hash.js';
 import { fencedError } from './postgres-batch.js';
 import type { PostgresCommitter } from './postgres-commit.js';
-import { type Head, type PostgresLocation, readHead, type Tables } from './postgres-schema.js';
+import type { PostgresLocation } from './postgres-location.js';
+import { type Head, readHead, type Tables } from './postgres-schema.js';
 import type { PartitionHead } from './types.js';
 
 export type OwnershipOptions = {

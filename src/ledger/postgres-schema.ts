@@ -1,132 +1,17 @@
 import pg from 'pg';
-import { closest, type MeshwardenError } from '../envelope/index.js';
-import { causeText, credentialsOf, ledgerError, redacted } from './errors.js';
+import { causeText, ledgerError } from './errors.js';
 import { GENESIS } from './hash.js';
 import type { Durability } from './ports.js';
+import type { PostgresLocation } from './postgres-location.js';
 
 /** The PostgreSQL ledger's schema version (SQLite's has its own, schema.ts). */
 const SCHEMA_VERSION = '1';
-
-/** The schema a PostgreSQL ledger's tables live in when neither the URL nor the caller names one. */
-export const DEFAULT_SCHEMA = 'meshwarden';
-
-// Lower-case identifiers only: they need no quoting rules beyond the double quotes added here.
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-
-/** Where a PostgreSQL ledger lives: the connection string pg reads, its schema, and a safe label. */
-export type PostgresLocation = {
-  /** The URL without the `schema` parameter, which is ours, not a connection setting. */
-  readonly connectionString: string;
-  readonly schema: string;
-  /** The URL with its password masked: what error sentences name. */
-  readonly label: string;
-  /** A driver's error text with the password masked, should it ever quote it. */
-  readonly scrub: (text: string) => string;
-  /** The URL's `lanes` (commit loops side by side, postgres-lanes.ts), when it gives one. */
-  readonly lanes?: number;
-  /** The URL's `options` (server settings, `-c name=value …`): `createPool` puts its own after them. */
-  readonly options?: string;
-};
-
-/** Commit lanes a ledger may have: more than the server has cores would only queue on them. */
-export const MAX_LANES = 64;
-
-/** Whether `n` is a count of commit lanes a ledger may have (the URL's `lanes`, or the option). */
-export const isLaneCount = (n: number) => Number.isInteger(n) && n >= 1 && n <= MAX_LANES;
-
-/** The URL's parameters: ours, then those node-postgres reads (its connection string and settings). */
-const OUR_PARAMETERS = ['schema', 'lanes'];
-const DRIVER_PARAMETERS = [
-  'host',
-  'port',
-  'user',
-  'password',
-  'ssl',
-  'sslmode',
-  'sslcert',
-  'sslkey',
-  'sslrootcert',
-  'sslnegotiation',
-  'uselibpqcompat',
-  'application_name',
-  'fallback_application_name',
-  'client_encoding',
-  'options',
-  'statement_timeout',
-  'lock_timeout',
-  'idle_in_transaction_session_timeout',
-  'query_timeout',
-];
-
-/**
- * Reads `postgres://…/db?schema=name`; `schema` (the option) wins over the URL's. A parameter that
- * is neither ours nor one node-postgres reads is refused: the driver would ignore it, so a misspelt
- * `schema` would put the ledger in the default schema.
- */
-export function parsePostgresLocation(location: string, schema?: string): PostgresLocation | MeshwardenError {
-  const label = redacted(location);
-  let url: URL;
-  try {
-    url = new URL(location);
-  } catch (err) {
-    return ledgerError('MW_LEDGER_LOCATION', { location: label, reason: causeText(err) });
-  }
-  for (const name of url.searchParams.keys()) {
-    if (OUR_PARAMETERS.includes(name) || DRIVER_PARAMETERS.includes(name)) continue;
-    const near = closest(name, [...OUR_PARAMETERS, ...DRIVER_PARAMETERS]);
-    const reason = `${JSON.stringify(name)} is not a parameter a ledger URL takes${near === undefined ? '' : ` (did you mean ${near}?)`}; it takes ${OUR_PARAMETERS.join(', ')} and node-postgres's ${DRIVER_PARAMETERS.join(', ')}`;
-    return ledgerError('MW_LEDGER_LOCATION', { location: label, reason });
-  }
-  const named = schema ?? url.searchParams.get('schema') ?? DEFAULT_SCHEMA;
-  if (!SCHEMA_NAME.test(named)) {
-    const reason = `the schema name ${JSON.stringify(named)} must be lower-case letters, digits and _ (at most 63)`;
-    return ledgerError('MW_LEDGER_LOCATION', { location: label, reason });
-  }
-  // PostgreSQL's own schemas: pg_catalog, pg_toast, pg_temp_N… (the pg_ prefix is reserved for
-  // system schemas; CREATE SCHEMA refuses it) and information_schema.
-  if (named.startsWith('pg_') || named === 'information_schema') {
-    const reason = `${named} is a PostgreSQL system schema name (pg_… and information_schema are reserved); name another schema`;
-    return ledgerError('MW_LEDGER_LOCATION', { location: label, reason });
-  }
-  const lanesText = url.searchParams.get('lanes');
-  const lanes = lanesText === null ? undefined : Number(lanesText);
-  if (lanes !== undefined && !(/^\d+$/.test(lanesText!) && isLaneCount(lanes))) {
-    const reason = `lanes=${JSON.stringify(lanesText)} must be a whole number from 1 to ${MAX_LANES}`;
-    return ledgerError('MW_LEDGER_LOCATION', { location: label, reason });
-  }
-  // Ours, not connection settings: pg would pass them on to the server, which refuses them. The
-  // URL's `options` would replace the pool's (and with them its synchronous_commit): merged there.
-  const options = url.searchParams.get('options') ?? undefined;
-  url.searchParams.delete('schema');
-  url.searchParams.delete('lanes');
-  url.searchParams.delete('options');
-  const secrets = credentialsOf(location);
-  const scrub = (text: string) => secrets.reduce((t, secret) => t.replaceAll(secret, '***'), text);
-  return {
-    connectionString: url.href,
-    schema: named,
-    label,
-    scrub,
-    ...(lanes === undefined ? {} : { lanes }),
-    ...(options === undefined ? {} : { options }),
-  };
-}
-
-/**
- * A driver's error as an error sentence's cause: credentials masked, and a hint where the server's
- * words leave a user guessing (no user name: neither the URL nor PGUSER/USER gave one).
- */
-export function connectionCause(at: PostgresLocation, err: unknown): string {
-  const cause = at.scrub(causeText(err));
-  if (!/no PostgreSQL user name specified/i.test(cause)) return cause;
-  return `${cause}; name the user in the URL (postgres://postgres@127.0.0.1:5432/test?schema=…) or set PGUSER`;
-}
 
 /**
  * A pool on the location. `full` durability runs every session with `synchronous_commit = on` (a
  * COMMIT returns once its WAL is flushed to disk); `normal` with `off` (PostgreSQL acknowledges
  * before the flush: a crash of the warden loses nothing committed, a crash of the database host may
- * lose the last commits). The setting goes after the URL's `options`, so it wins over theirs.
+ * lose the last commits). The URL's `options` come first (they cannot name synchronous_commit).
  */
 export function createPool(at: PostgresLocation, durability: Durability, max: number): pg.Pool {
   const commit = `-c synchronous_commit=${durability === 'full' ? 'on' : 'off'}`;
@@ -134,6 +19,7 @@ export function createPool(at: PostgresLocation, durability: Durability, max: nu
     connectionString: at.connectionString,
     max,
     options: at.options === undefined ? commit : `${at.options} ${commit}`,
+    ...(at.applicationName === undefined ? {} : { application_name: at.applicationName }),
     connectionTimeoutMillis: 10_000,
     // A statement that runs for a minute (a lock never released, a hung disk) fails, as the SQLite
     // commit worker counts as stuck after 60 s; the client gives up a little later if the server
@@ -147,7 +33,7 @@ export function createPool(at: PostgresLocation, durability: Durability, max: nu
   return pool;
 }
 
-/** The tables, each in the ledger's own schema. `"…"` quoting: the name was checked above. */
+/** The tables, each in the ledger's own schema. `"…"` quoting: the name was checked (postgres-location.ts). */
 export function tablesOf(schema: string) {
   const q = `"${schema}"`;
   return {

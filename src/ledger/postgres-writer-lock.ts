@@ -1,7 +1,8 @@
 import pg from 'pg';
 import type { MeshwardenError } from '../envelope/index.js';
 import { ledgerError } from './errors.js';
-import { connectionCause, LOCK_CLASS, type PostgresLocation, WRITER_LOCK_HELD } from './postgres-schema.js';
+import { connectionCause, type PostgresLocation } from './postgres-location.js';
+import { LOCK_CLASS, WRITER_LOCK_HELD } from './postgres-schema.js';
 import { type WriterLock, writerBusy } from './writer-lock.js';
 
 /**

@@ -7,21 +7,16 @@ import { loadSigningKey, type SigningKey } from './keyfile.js';
 import type { Durability, Ledger } from './ports.js';
 import { startPostgresCommitter } from './postgres-commit.js';
 import { commitLanes } from './postgres-lanes.js';
-import { partitionOwnership } from './postgres-ownership.js';
-import { gatedReader, type PostgresQueries, postgresQueries } from './postgres-queries.js';
 import {
   connectionCause,
-  createPool,
-  type Head,
   isLaneCount,
   MAX_LANES,
   type PostgresLocation,
   parsePostgresLocation,
-  prepareSchema,
-  readHeads,
-  type Tables,
-  tablesOf,
-} from './postgres-schema.js';
+} from './postgres-location.js';
+import { partitionOwnership } from './postgres-ownership.js';
+import { gatedReader, type PostgresQueries, postgresQueries } from './postgres-queries.js';
+import { createPool, type Head, prepareSchema, readHeads, type Tables, tablesOf } from './postgres-schema.js';
 import { postgresSnapshots } from './postgres-snapshots.js';
 import type { Checkpoint, LedgerEntry, LedgerRecord, PartitionHead, VerifyResult } from './types.js';
 import { verifyLedger } from './verify.js';
