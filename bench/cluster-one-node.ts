@@ -3,8 +3,8 @@
 // each) by the bench's feeder, 2,000 pipelines in flight, after 500 to warm it. Prints its guarded
 // hops/s, where the machine's CPU went (node, nats-server, PostgreSQL, feeder) per hop, the CPU
 // ceiling (`cpuCeiling`: the hops/s if every core did only this work), and how fast the machine was
-// (the embedded bench's limit loop, `machineSpeed` in limit.ts). Longer and steadier than the `--cluster` bench's 1-node row, for a before and after: run it in each
-// tree (built), in turns. `--cpu-prof` writes the node's profile to bench/results/cpu-prof/.
+// (the embedded bench's limit loop, `machineSpeed` in limit.ts). Longer and steadier than the
+// `--cluster` bench's 1-node row, for a before and after: run it in each tree (built), in turns. `--cpu-prof` writes the node's profile to bench/results/cpu-prof/.
 // PostgreSQL's CPU leaves out the bench's own counting queries. MW_BENCH_KEEP_SCHEMA=1 keeps the
 // ledger's schema (bench_one_<id>) for a look afterwards.
 import { randomUUID } from 'node:crypto';

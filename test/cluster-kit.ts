@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
-import { onTestFailed } from 'vitest';
+import { onTestFailed, onTestFinished } from 'vitest';
 import { duplicateKeyAt } from '../src/envelope/index.js';
 import { TEST_POSTGRES } from '../src/ledger/postgres-test-kit.js';
 import { streamNameOf } from '../src/runtime/jetstream-names.js';
@@ -99,6 +99,17 @@ export async function openClusterKit(opts: ClusterKitOptions = {}) {
   // CI keeps no temp dir: a failed test prints the notes and what each node warned about.
   const notes: string[] = [];
   onTestFailed(() => console.error(failureReport(dir, notes, nodes.values())));
+  // Every test's nodes, once it ends (its own error, if any, reported first and apart): a log line
+  // with a key twice is read one way by one tool and another way by the next.
+  onTestFinished(() => {
+    const twice = [...nodes.values()].flatMap((n) =>
+      n.logText.split('\n').flatMap((line) => {
+        const key = line.startsWith('{') ? duplicateKeyAt(line) : undefined;
+        return key === undefined ? [] : [`${n.name}: ${key} twice in ${line}`];
+      }),
+    );
+    if (twice.length > 0) throw new Error(`log lines with a key twice:\n${twice.slice(0, 5).join('\n')}`);
+  });
 
   async function start(name: string, how: { cluster?: string; port?: number } = {}): Promise<ClusterNode> {
     const known = nodes.get(name);
@@ -139,6 +150,8 @@ export async function openClusterKit(opts: ClusterKitOptions = {}) {
     nodes.set(name, node);
     const logFile = join(dir, `${name}.log`);
     appendFileSync(logFile, `--- start ${new Date().toISOString()}: ${args.join(' ')}\n`);
+    // A killed life's last line may be cut: the next life's first starts on a line of its own.
+    if (node.logText !== '' && !node.logText.endsWith('\n')) node.logText += '\n';
     child.stderr.on('data', (d: Buffer) => {
       node.logText += d.toString();
       appendFileSync(logFile, d);
@@ -265,14 +278,6 @@ export async function openClusterKit(opts: ClusterKitOptions = {}) {
         rmSync(dir, { recursive: true, force: true });
       }
       await db.end();
-      // Every test's nodes: a log line with a key twice is read one way by one tool, another by the next.
-      const twice = [...nodes.values()].flatMap((n) =>
-        n.logText.split('\n').flatMap((line) => {
-          const key = line.startsWith('{') ? duplicateKeyAt(line) : undefined;
-          return key === undefined ? [] : [`${n.name}: ${key} twice in ${line}`];
-        }),
-      );
-      if (twice.length > 0) throw new Error(`log lines with a key twice:\n${twice.slice(0, 5).join('\n')}`);
     },
   };
 }

@@ -32,6 +32,9 @@ let exitCode: number = EXIT.ok;
 const done = (code: number) => {
   exitCode = code;
 };
+/** How Commander starts a usage error's text (and `usage` does, to say it the same way). */
+const COMMANDER_ERROR = /^error: /;
+
 /** The command whose action runs: its usage errors end with its own help hint (hintAfterErrors). */
 let running: Command | undefined;
 /**
@@ -331,7 +334,8 @@ hintAfterErrors(program);
 function hintAfterErrors(command: Command, path = command.name()): void {
   command.showHelpAfterError(`see ${path} --help`);
   command.configureOutput({
-    outputError: (text, write) => write(text.replace(/^error: /, 'error MW_CLI_USAGE: ')),
+    // What Commander quotes back (an option as typed) goes to a terminal: made safe, as every error is.
+    outputError: (text, write) => write(terminalSafe(text.replace(COMMANDER_ERROR, 'error MW_CLI_USAGE: '))),
   });
   for (const sub of command.commands) hintAfterErrors(sub, `${path} ${sub.name()}`);
 }
@@ -344,7 +348,7 @@ try {
     // already said what is wrong on stderr; with --json stdout still gets its one document.
     exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     if (exitCode === EXIT.usage && process.argv.includes('--json')) {
-      const message = err.message.replace(/^error: /, '');
+      const message = err.message.replace(COMMANDER_ERROR, '');
       createOutput(true).document({ ok: false, error: { code: 'MW_CLI_USAGE', message } });
     }
   } else if (isMeshwardenError(err)) {

@@ -3,7 +3,6 @@
  * parsed JSONata expression for names it may not use (an unknown root field, an unknown `$` name,
  * a banned function).
  */
-
 import { closest } from '../envelope/index.js';
 import { BANNED_FUNCTIONS } from './mapping-eval.js';
 import { boundNames, otherSide, unknownVariable } from './mapping-names.js';
