@@ -10,7 +10,7 @@ import { partitionOf } from '../src/envelope/index.js';
 import type { LedgerEntry } from '../src/ledger/index.js';
 import { tempPostgresSchemas } from '../src/ledger/postgres-test-kit.js';
 import { createEnvelopeFactory, systemRandom } from '../src/runtime/envelopes.js';
-import { ENTRY, type OpenedMesh, openMesh } from '../src/runtime/index.js';
+import { ENTRY, type MeshEvent, type OpenedMesh, openMesh } from '../src/runtime/index.js';
 import { openJetStreamBus } from '../src/runtime/jetstream-bus.js';
 import { streamNameOf } from '../src/runtime/jetstream-names.js';
 import { dropLeaseBucket, NATS, uniqueMesh, waitFor } from '../src/runtime/lease-test-kit.js';
@@ -252,6 +252,30 @@ describe('a cluster of two nodes in one process', () => {
     const again = await cluster.open('a');
     expect(again.ok).toBe(true);
     if (again.ok) await again.opened.close();
+  });
+
+  it('raises an alarm a node owning no partition could not record once it owns one', async () => {
+    // Five nodes, four partitions: one owns none, as a node whose start-up verify ends before its
+    // first take-over (the ledger.verify_failed alert it raised was lost).
+    const cluster = freshCluster();
+    const nodes: Awaited<ReturnType<typeof cluster.join>>[] = [];
+    for (const name of ['a', 'b', 'c', 'd', 'e']) nodes.push(await cluster.join(name));
+    await waitFor(
+      'four nodes owning a partition each',
+      () => nodes.filter((o) => ownedBy(o).length === 1).length === 4,
+    );
+    const idle = nodes.find((o) => ownedBy(o).length === 0)!;
+    const alarms: MeshEvent[] = [];
+    idle.mesh.onEvent((e) => {
+      if (e.type === 'alarm') alarms.push(e);
+    });
+    idle.mesh.raise({ event: 'ledger.verify_failed', key: 'p0', summary: 'the ledger failed verification' });
+    expect(alarms).toEqual([]);
+    // A node leaves: its partition goes to the one that owned none, which raises the alarm there.
+    await nodes.find((o) => ownedBy(o).length === 1)!.close();
+    await waitFor('the idle node raising the alarm', () => alarms.length === 1);
+    expect(alarms[0]).toMatchObject({ type: 'alarm', event: 'ledger.verify_failed', key: 'p0' });
+    expect(ownedBy(idle)).toContain((alarms[0] as { partition: number }).partition);
   });
 
   it('refuses to join without a PostgreSQL ledger', async () => {

@@ -65,6 +65,8 @@ export function createPartitionOwnership(deps: {
   readonly dispatch: Delivery['dispatch'];
   readonly counts: RunCounts;
   readonly log: Logger;
+  /** Called once a partition is owned (rebuilt, handling): what waited for this node to own one goes. */
+  readonly onTaken?: (partition: number) => void;
 }): PartitionOwnership {
   const { partitions, router, ledger, log } = deps;
   const windows = () => stateWindows(deps.active.policy);
@@ -121,6 +123,7 @@ export function createPartitionOwnership(deps: {
     // Given up while it was being rebuilt: its items stay for the next owner.
     if (wanted.get(p) !== epoch) return undefined;
     owned.set(p, epoch);
+    deps.onTaken?.(p);
     keeper?.track(p);
     router.take(p);
     // Another writer moved the chain on (this lease lapsed unnoticed): stop deciding for it here.

@@ -131,7 +131,8 @@ export type Mesh = {
   /**
    * Raises an alarm from outside the runtime (a remote agent's circuit opened, the ledger failed
    * verification): published like the mesh's own, so `alerts:` routes it. Recorded in the first
-   * partition this node owns.
+   * partition this node owns; a cluster node that owns none yet (its start-up verify ends before its
+   * first take-over) raises it once it owns one.
    */
   raise(alarm: OutsideAlarm): void;
   /** Resolves when nothing is on the bus, queued, awaiting durability or running. */
@@ -195,6 +196,11 @@ export function createMesh(opts: MeshOptions): Mesh {
     life.closing ? Promise.reject(runtimeError('MW_RUNTIME_CLOSED')) : router.ingest(ingress, input);
 
   const delivery = deliveryOverPartitions({ ...shared, partitions, router, inject, retry: opts.retry });
+  /** Alarms from outside the gate raised while this node owned no partition to record them in. */
+  const waiting: { at: number; alarm: OutsideAlarm }[] = [];
+  function raiseWaiting(partition: number): void {
+    for (const { at, alarm } of waiting.splice(0)) publish({ type: 'alarm', at, partition, ...alarm });
+  }
   const ownership =
     opts.cluster === undefined
       ? undefined
@@ -205,6 +211,7 @@ export function createMesh(opts: MeshOptions): Mesh {
           build,
           router,
           dispatch: delivery.dispatch,
+          onTaken: (p) => raiseWaiting(p),
         });
   const localPilot = createPilotActions({
     active,
@@ -319,8 +326,8 @@ export function createMesh(opts: MeshOptions): Mesh {
     onEvent: events.subscribe,
     raise(alarm) {
       const partition = ownership === undefined ? 0 : partitions.findIndex((p) => ownership.owns(p.index));
-      if (partition < 0) return; // a node that owns nothing now: another node records it
-      publish({ type: 'alarm', at: clock(), partition, ...alarm });
+      if (partition >= 0) publish({ type: 'alarm', at: clock(), partition, ...alarm });
+      else waiting.push({ at: clock(), alarm }); // raised once it owns one (a node's start-up verify)
     },
     idle: life.idle,
     counts: () => structuredClone(counts),
