@@ -138,6 +138,8 @@ describe('three up --cluster nodes on one mesh', () => {
       return lapsed === warnedLapses() && text;
     });
     expect(sumOf(metrics, 'meshwarden_partitions_owned')).toBe(PARTITIONS);
+    // What the doc's MeshwardenPartitionUnowned rule compares that sum to: each node serves the count.
+    expect(sumOf(metrics, 'meshwarden_partitions')).toBe(PARTITIONS * survivors.length);
     expect(sumOf(metrics, 'meshwarden_partition_takeovers_total{lapsed="true"}')).toBeGreaterThanOrEqual(
       victimPartitions.length,
     );

@@ -264,7 +264,11 @@ export function createMesh(opts: MeshOptions): Mesh {
       sizeOf(ledger.heads().filter((h) => ownership === undefined || ownership.owns(h.partition))),
     ...(ownership === undefined
       ? {}
-      : { partitionsOwned: () => ownership.owned().length, takeovers: () => ownership.takeovers() }),
+      : {
+          partitionsOwned: () => ownership.owned().length,
+          partitions: () => partitions.length,
+          takeovers: () => ownership.takeovers(),
+        }),
   });
   const close = async (): Promise<void> => {
     unobserve();

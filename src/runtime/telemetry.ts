@@ -32,6 +32,8 @@ export type MeshGauges = {
   ledgerEntries(): number;
   /** A cluster node's: the partitions it owns now. */
   partitionsOwned?(): number;
+  /** A cluster node's: the mesh's partition count. */
+  partitions?(): number;
   /** A cluster node's: partitions it took over since it started. */
   takeovers?(): Takeovers;
 };

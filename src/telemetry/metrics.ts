@@ -9,6 +9,8 @@ export type Gauges = {
   deadLetters(): number;
   ledgerEntries(): number;
   partitionsOwned?(): number;
+  /** The mesh's partition count (a cluster node only). */
+  partitions?(): number;
   takeovers?(): { readonly routine: number; readonly lapsed: number };
 };
 
@@ -169,6 +171,11 @@ function declare(meter: Meter, hop: HopMetrics) {
     unit: '{partition}',
     description: 'Partitions this cluster node owns now (a cluster node only).',
   });
+  const partitions = meter.createObservableGauge('meshwarden.partitions', {
+    unit: '{partition}',
+    description:
+      "The mesh's partition count, fixed for its life (a cluster node only): what partitions owned sums to over the live nodes once no take-over is under way.",
+  });
   const takeovers = meter.createObservableCounter('meshwarden.partition.takeovers', {
     unit: '{partition}',
     description:
@@ -193,6 +200,7 @@ function declare(meter: Meter, hop: HopMetrics) {
     breakers,
     dead,
     owned,
+    partitions,
     takeovers,
   };
 }
@@ -229,6 +237,10 @@ export function createInstruments(meter: Meter, hop: HopMetrics): Instruments {
   declared.owned.addCallback((result) => {
     const nodes = [...watched].filter((g) => g.partitionsOwned !== undefined);
     if (nodes.length > 0) result.observe(nodes.reduce((n, g) => n + g.partitionsOwned!(), 0));
+  });
+  declared.partitions.addCallback((result) => {
+    const counts = [...watched].flatMap((g) => (g.partitions === undefined ? [] : [g.partitions()]));
+    if (counts.length > 0) result.observe(Math.max(...counts));
   });
   declared.takeovers.addCallback((result) => {
     const counted = [...watched].flatMap((g) => (g.takeovers === undefined ? [] : [g.takeovers()]));
