@@ -218,7 +218,7 @@ describe('GET /metrics on a real `up` process', () => {
     // A cluster node's own, which test/cluster.test.ts reads from its nodes' scrapes.
     for (const name of [
       'meshwarden_partitions_owned',
-      'meshwarden_partitions',
+      'meshwarden_partitions_unowned',
       'meshwarden_partition_takeovers_total',
     ])
       served.add(name);

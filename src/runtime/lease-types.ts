@@ -78,6 +78,8 @@ export type PartitionLeases = {
   owned(): readonly OwnedLease[];
   /** The live nodes, as last seen, sorted. */
   members(): readonly string[];
+  /** Partitions no live lease holds, as the last tick listed them (a take-over under way). */
+  unowned(): number;
   /** Hands every partition off (`onLose(p, 'closed')` awaited), releases them for others at once. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;

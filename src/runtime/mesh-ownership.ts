@@ -65,7 +65,7 @@ export function createPartitionOwnership(deps: {
   readonly dispatch: Delivery['dispatch'];
   readonly counts: RunCounts;
   readonly log: Logger;
-  /** Called once a partition is owned (rebuilt, handling): what waited for this node to own one goes. */
+  /** On each take-over, once the partition is owned and rebuilt, before its lane starts. */
   readonly onTaken?: (partition: number) => void;
 }): PartitionOwnership {
   const { partitions, router, ledger, log } = deps;

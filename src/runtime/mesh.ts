@@ -40,6 +40,7 @@ import type { RejectedInput } from './rejected.js';
 import { type MeshStateView, openAtClock, viewOverPartitions } from './state-view.js';
 import { type MeshTelemetry, noTelemetry } from './telemetry.js';
 import type { Transport } from './transports.js';
+import { waitingAlarms } from './waiting-alarms.js';
 import { createWorkTracker } from './work.js';
 
 export type MeshOptions = {
@@ -77,6 +78,8 @@ export type MeshOptions = {
     /** The node's id in the mesh (`--node`), as `partition.owned` records it. */
     readonly name: string;
     readonly routePilot: (action: PilotAction) => Promise<LedgerEntry>;
+    /** Partitions no live node holds a lease on now, as this node's leases last listed them. */
+    readonly unowned: () => number;
   };
 };
 
@@ -196,11 +199,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     life.closing ? Promise.reject(runtimeError('MW_RUNTIME_CLOSED')) : router.ingest(ingress, input);
 
   const delivery = deliveryOverPartitions({ ...shared, partitions, router, inject, retry: opts.retry });
-  /** Alarms from outside the gate raised while this node owned no partition to record them in. */
-  const waiting: { at: number; alarm: OutsideAlarm }[] = [];
-  function raiseWaiting(partition: number): void {
-    for (const { at, alarm } of waiting.splice(0)) publish({ type: 'alarm', at, partition, ...alarm });
-  }
+  const waiting = waitingAlarms(publish, clock, log);
   const ownership =
     opts.cluster === undefined
       ? undefined
@@ -211,7 +210,7 @@ export function createMesh(opts: MeshOptions): Mesh {
           build,
           router,
           dispatch: delivery.dispatch,
-          onTaken: (p) => raiseWaiting(p),
+          onTaken: waiting.raiseIn,
         });
   const localPilot = createPilotActions({
     active,
@@ -266,13 +265,14 @@ export function createMesh(opts: MeshOptions): Mesh {
       ? {}
       : {
           partitionsOwned: () => ownership.owned().length,
-          partitions: () => partitions.length,
+          partitionsUnowned: () => opts.cluster!.unowned(),
           takeovers: () => ownership.takeovers(),
         }),
   });
   const close = async (): Promise<void> => {
     unobserve();
     await life.close();
+    waiting.close();
     await alerter.close();
   };
 
@@ -331,7 +331,7 @@ export function createMesh(opts: MeshOptions): Mesh {
     raise(alarm) {
       const partition = ownership === undefined ? 0 : partitions.findIndex((p) => ownership.owns(p.index));
       if (partition >= 0) publish({ type: 'alarm', at: clock(), partition, ...alarm });
-      else waiting.push({ at: clock(), alarm }); // raised once it owns one (a node's start-up verify)
+      else waiting.hold(alarm);
     },
     idle: life.idle,
     counts: () => structuredClone(counts),

@@ -48,7 +48,13 @@ export async function openClusterNode(
     ...(opts.sinks === undefined ? {} : { alertSinks: opts.sinks }),
     ...(opts.telemetry === undefined ? {} : { telemetry: opts.telemetry }),
     ...(opts.alertCloseWaitMs === undefined ? {} : { alertCloseWaitMs: opts.alertCloseWaitMs }),
-    cluster: { ...link.router, name: link.node, routePilot: (action) => control!.route(action) },
+    cluster: {
+      ...link.router,
+      name: link.node,
+      routePilot: (action) => control!.route(action),
+      // Until the leases are joined, none is held as far as this node knows.
+      unowned: () => leases?.unowned() ?? policy.partitions,
+    },
   });
   control = serveClusterControl({
     connection: link.connection,

@@ -21,9 +21,13 @@ describe('partition leases on NATS KV', () => {
     const log = createLeaseLog();
     const common = { servers: NATS, mesh, partitions: 8, ...TIMES };
     await using a = await joinPartitionLeases({ ...common, node: 'a', ...log.callbacks('a', 100) });
+    // None held yet (the metrics' meshwarden_partitions_unowned), then none unheld once listed again.
+    expect(a.unowned()).toBe(8);
     await waitFor('a to own all', () => a.owned().length === 8);
+    await waitFor('a to list every partition held', () => a.unowned() === 0);
     await using b = await joinPartitionLeases({ ...common, node: 'b', ...log.callbacks('b') });
     await waitFor('a split', () => a.owned().length === 4 && b.owned().length === 4);
+    await waitFor('b to list every partition held', () => b.unowned() === 0);
     expect(a.owned().map((l) => l.partition)).toEqual(all(4));
     expect(b.owned().map((l) => l.partition)).toEqual([4, 5, 6, 7]);
     expect(a.members()).toEqual(['a', 'b']);

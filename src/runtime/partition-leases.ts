@@ -40,6 +40,7 @@ type Ctx = {
   /** Ends the pause between ticks when another node changed the bucket (lease-wake.ts). */
   readonly wake: LeaseWake;
   members: string[];
+  unowned: number; // partitions no live lease held at the last listing
   stopping: boolean;
 };
 
@@ -68,6 +69,7 @@ export async function joinPartitionLeases(opts: PartitionLeaseOptions): Promise<
       handOffs: new Set(),
       wake: listenForLeaseChanges(nc, opts.mesh, opts.node),
       members: [],
+      unowned: opts.partitions,
       stopping: false,
     };
     try {
@@ -125,6 +127,7 @@ function startLeases(ctx: Ctx, nc: NatsConnection, ownConnection: boolean): Part
     node: ctx.opts.node,
     owned: () => ownedNow(ctx),
     members: () => [...ctx.members],
+    unowned: () => ctx.unowned,
     close,
     [Symbol.asyncDispose]: close,
     closed,
@@ -233,6 +236,7 @@ async function rebalance(ctx: Ctx): Promise<void> {
     taken.add(partition);
     if (!lease.handingOff) owned.add(partition);
   }
+  ctx.unowned = Math.max(0, ctx.opts.partitions - taken.size);
   const plan = planShare({
     node: ctx.opts.node,
     members: ctx.members,
@@ -380,10 +384,8 @@ async function tellGone(ctx: Ctx, node: string): Promise<void> {
 }
 
 function reportCallback(ctx: Ctx, callback: string, partition: number, cause: unknown): void {
-  reportError(
-    ctx,
-    runtimeError('MW_RUNTIME_LEASE_CALLBACK', { callback, partition, cause: errorText(cause) }, { cause }),
-  );
+  const error = { callback, partition, cause: errorText(cause) };
+  reportError(ctx, runtimeError('MW_RUNTIME_LEASE_CALLBACK', error, { cause }));
 }
 
 function reportError(ctx: Ctx, error: MeshwardenError): void {
@@ -394,6 +396,4 @@ function reportError(ctx: Ctx, error: MeshwardenError): void {
   }
 }
 
-function leaseValue(ctx: Ctx, epoch: number): string {
-  return JSON.stringify({ node: ctx.opts.node, epoch });
-}
+const leaseValue = (ctx: Ctx, epoch: number) => JSON.stringify({ node: ctx.opts.node, epoch });

@@ -32,8 +32,8 @@ export type MeshGauges = {
   ledgerEntries(): number;
   /** A cluster node's: the partitions it owns now. */
   partitionsOwned?(): number;
-  /** A cluster node's: the mesh's partition count. */
-  partitions?(): number;
+  /** A cluster node's: partitions no live node holds a lease on, as its leases last listed them. */
+  partitionsUnowned?(): number;
   /** A cluster node's: partitions it took over since it started. */
   takeovers?(): Takeovers;
 };

@@ -9,8 +9,8 @@ export type Gauges = {
   deadLetters(): number;
   ledgerEntries(): number;
   partitionsOwned?(): number;
-  /** The mesh's partition count (a cluster node only). */
-  partitions?(): number;
+  /** Partitions no live node owns, as this node's leases last listed them (a cluster node only). */
+  partitionsUnowned?(): number;
   takeovers?(): { readonly routine: number; readonly lapsed: number };
 };
 
@@ -171,10 +171,10 @@ function declare(meter: Meter, hop: HopMetrics) {
     unit: '{partition}',
     description: 'Partitions this cluster node owns now (a cluster node only).',
   });
-  const partitions = meter.createObservableGauge('meshwarden.partitions', {
+  const unowned = meter.createObservableGauge('meshwarden.partitions.unowned', {
     unit: '{partition}',
     description:
-      "The mesh's partition count, fixed for its life (a cluster node only): what partitions owned sums to over the live nodes once no take-over is under way.",
+      'Partitions no live node holds a lease on, as this node last listed the leases (a cluster node only): 0 but while a take-over is under way.',
   });
   const takeovers = meter.createObservableCounter('meshwarden.partition.takeovers', {
     unit: '{partition}',
@@ -200,7 +200,7 @@ function declare(meter: Meter, hop: HopMetrics) {
     breakers,
     dead,
     owned,
-    partitions,
+    unowned,
     takeovers,
   };
 }
@@ -238,9 +238,11 @@ export function createInstruments(meter: Meter, hop: HopMetrics): Instruments {
     const nodes = [...watched].filter((g) => g.partitionsOwned !== undefined);
     if (nodes.length > 0) result.observe(nodes.reduce((n, g) => n + g.partitionsOwned!(), 0));
   });
-  declared.partitions.addCallback((result) => {
-    const counts = [...watched].flatMap((g) => (g.partitions === undefined ? [] : [g.partitions()]));
-    if (counts.length > 0) result.observe(Math.max(...counts));
+  declared.unowned.addCallback((result) => {
+    const seen = [...watched].flatMap((g) =>
+      g.partitionsUnowned === undefined ? [] : [g.partitionsUnowned()],
+    );
+    if (seen.length > 0) result.observe(Math.max(...seen));
   });
   declared.takeovers.addCallback((result) => {
     const counted = [...watched].flatMap((g) => (g.takeovers === undefined ? [] : [g.takeovers()]));
