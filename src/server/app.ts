@@ -136,7 +136,8 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
       opts.mesh.raise({
         event: 'ledger.verify_failed',
         key: `p${bad.partition}`,
-        summary: `the ledger failed verification at partition ${bad.partition}, entry ${bad.seq}: ${bad.detail}`,
+        // The detail names the entry and partition already (`entry 2 of partition 0: …`).
+        summary: `the ledger failed verification: ${bad.detail}`,
         detail: { partition: bad.partition, seq: bad.seq, problem: bad.detail },
       }),
     ...(opts.verified === undefined ? {} : { verified: opts.verified }),
