@@ -31,10 +31,18 @@ describe('waitingAlarms', () => {
     now += 5_000;
     queue.hold(verifyFailed('p3'));
     expect(published).toEqual([]);
+    now += 200;
     queue.raiseIn(2);
+    // Each at the time it was raised; one held a second or more says so in its summary.
     expect(published).toMatchObject([
-      { type: 'alarm', at: NOW, partition: 2, key: 'p0' },
-      { type: 'alarm', at: NOW + 5_000, partition: 2, key: 'p3' },
+      {
+        type: 'alarm',
+        at: NOW,
+        partition: 2,
+        key: 'p0',
+        summary: 'the ledger failed verification (held 5 s: this node owned no partition to record it in)',
+      },
+      { type: 'alarm', at: NOW + 5_000, partition: 2, key: 'p3', summary: 'the ledger failed verification' },
     ]);
     queue.raiseIn(3);
     expect(published).toHaveLength(2);

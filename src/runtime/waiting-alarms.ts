@@ -25,7 +25,16 @@ export function waitingAlarms(publish: (event: MeshEvent) => void, clock: Clock,
       );
     },
     raiseIn(partition: number): void {
-      for (const { at, alarm } of waiting.values()) publish({ type: 'alarm', at, partition, ...alarm });
+      const now = clock();
+      for (const { at, alarm } of waiting.values()) {
+        // Sent late: the page says so, beside the time it was raised.
+        const held = Math.round((now - at) / 1000);
+        const summary =
+          held < 1
+            ? alarm.summary
+            : `${alarm.summary} (held ${held} s: this node owned no partition to record it in)`;
+        publish({ type: 'alarm', at, partition, ...alarm, summary });
+      }
       waiting.clear();
     },
     close(): void {
