@@ -47,8 +47,14 @@ function committerOn(
   });
 }
 
+/**
+ * A reader beside the worker's writes: it waits out the writer's brief exclusive moments (the WAL
+ * restarting after a checkpoint) instead of failing with "database is locked", as it did once in CI.
+ */
+const readerOf = (file: string) => new DatabaseSync(file, { readOnly: true, timeout: 5_000 });
+
 function rowCount(file: string): number {
-  const reader = new DatabaseSync(file, { readOnly: true });
+  const reader = readerOf(file);
   try {
     return Number(reader.prepare('SELECT count(*) AS n FROM entries').get()?.n);
   } finally {
@@ -78,7 +84,7 @@ describe('the commit worker', () => {
   it('resolves appends in order, each only once another connection can read it', async () => {
     const file = tempFile();
     await using ledger = openLedger({ file, origin: 'test', batchSize: 3 });
-    const reader = new DatabaseSync(file, { readOnly: true });
+    const reader = readerOf(file);
     const visible = reader.prepare('SELECT hash FROM entries WHERE partition = 0 AND seq = ?');
     const resolved: number[] = [];
     const seen: (string | undefined)[] = [];
@@ -195,7 +201,7 @@ describe('the commit worker', () => {
     await Promise.all(sent);
     committer.stop();
     // Settled out of order, reports would link entries with another batch's hashes.
-    const reader = new DatabaseSync(file, { readOnly: true });
+    const reader = readerOf(file);
     const stored = reader
       .prepare('SELECT seq, prev, hash FROM entries WHERE partition = 0 ORDER BY seq')
       .all();
